@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout covers the embedded store's first start on a slow machine.
+const startTimeout = 2 * time.Minute
+
+// runner is the all-in-one binary started the way the README starts it, on free ports.
+type runner struct {
+	bin, data string
+	gateway   string
+	client    *http.Client
+}
+
+func buildRunner(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "lillvet")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build runner: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func (r *runner) env() []string {
+	return append(os.Environ(), "LILLVET_DATA_DIR="+r.data, "LILLVET_GATEWAY_ADDR=127.0.0.1:0",
+		"LILLVET_OWNER_ADDR=127.0.0.1:0", "LILLVET_JWKS_ADDR=127.0.0.1:0")
+}
+
+// start runs the runner until the test ends (or stop is called) and waits for its
+// "gateway" line.
+func (r *runner) start(t *testing.T) (stop func()) {
+	t.Helper()
+	cmd := exec.Command(r.bin)
+	cmd.Env = r.env()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`gateway\s+https://(\S+)`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		close(addr)
+	}()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("runner did not stop cleanly on Ctrl-C: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("runner did not stop within 30 s of Ctrl-C")
+		}
+	}
+	t.Cleanup(stop)
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			t.Fatalf("runner exited before it was ready:\n%s", stderr.String())
+		}
+		r.gateway = "https://" + a
+	case <-time.After(startTimeout):
+		t.Fatalf("runner not ready after %v:\n%s", startTimeout, stderr.String())
+	}
+	return stop
+}
+
+func (r *runner) token(t *testing.T, role string) string {
+	t.Helper()
+	cmd := exec.Command(r.bin, "token", "--role", role)
+	cmd.Env = r.env()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("token for %s: %v", role, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *runner) httpClient(t *testing.T) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(r.data, "pki", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+}
+
+type response struct {
+	status int
+	body   map[string]any
+	raw    []byte
+}
+
+// call sends one request through the gateway.
+func (r *runner) call(t *testing.T, method, path, token string, body any, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, r.gateway+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := r.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := response{status: res.StatusCode, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func (r *runner) expect(t *testing.T, want int, method, path, token string, body any, headers ...string) response {
+	t.Helper()
+	res := r.call(t, method, path, token, body, headers...)
+	if res.status != want {
+		t.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, res.status, want, res.raw)
+	}
+	return res
+}
+
+func field(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+// TestEndToEnd starts the runner as the README does and drives the owner API over HTTP.
+func TestEndToEnd(t *testing.T) {
+	r := &runner{bin: buildRunner(t), data: t.TempDir()}
+	stop := r.start(t)
+	r.client = r.httpClient(t)
+	reception, billing := r.token(t, "reception"), r.token(t, "billing")
+
+	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "status") != "SERVING" {
+		t.Fatalf("healthz: %s", res.raw)
+	}
+	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/owners/{ownerId}:revealIdentityCode")) &&
+		!bytes.Contains(res.raw, []byte("/v1/owners/{owner_id}:revealIdentityCode")) {
+		t.Fatalf("openapi.yaml lacks the reveal route")
+	}
+	r.expect(t, 401, "GET", "/v1/owners", "", nil)
+
+	newOwner := map[string]any{
+		"owner": map[string]any{
+			"givenNames": "Aino", "familyName": "Äijälä", "phone": "040 123 4567",
+			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
+			"homeClinic": "CLINIC_SEINAJOKI",
+		},
+		"identityCode": "131052-308T",
+	}
+	created := r.expect(t, 200, "POST", "/v1/owners", reception, newOwner, "Idempotency-Key", "e2e-owner-1")
+	id, _ := field(created.body, "owner", "id").(string)
+	if id == "" || field(created.body, "owner", "identityCodeMasked") != "******-***T" {
+		t.Fatalf("create owner: %s", created.raw)
+	}
+	again := r.expect(t, 200, "POST", "/v1/owners", reception, newOwner, "Idempotency-Key", "e2e-owner-1")
+	if field(again.body, "owner", "id") != id {
+		t.Fatalf("a retried create with the same Idempotency-Key made another owner")
+	}
+	r.expect(t, 409, "POST", "/v1/owners", reception, newOwner)
+
+	bad := r.expect(t, 400, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{"familyName": "X", "phone": "12"}})
+	if !bytes.Contains(bad.raw, []byte("fieldViolations")) || !bytes.Contains(bad.raw, []byte("owner.phone")) {
+		t.Fatalf("bad input without field violations: %s", bad.raw)
+	}
+
+	got := r.expect(t, 200, "GET", "/v1/owners/"+id, reception, nil)
+	if field(got.body, "owner", "phone") != "+358401234567" {
+		t.Fatalf("get owner: %s", got.raw)
+	}
+	patch := map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1, "reason": "customer asked"}
+	r.expect(t, 200, "PATCH", "/v1/owners/"+id, reception, patch)
+	r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch)
+
+	pet := r.expect(t, 200, "POST", "/v1/owners/"+id+"/patients", reception, map[string]any{
+		"patient": map[string]any{"name": "Nappi", "species": "SPECIES_CAT", "microchip": "246098100123456"},
+	})
+	petID, _ := field(pet.body, "patient", "id").(string)
+	number, _ := field(pet.body, "patient", "customerNumber").(string)
+	if petID == "" || number == "" {
+		t.Fatalf("register patient: %s", pet.raw)
+	}
+	list := r.expect(t, 200, "GET", "/v1/owners/"+id+"/patients", reception, nil)
+	if ps, _ := field(list.body, "patients").([]any); len(ps) != 1 {
+		t.Fatalf("owner's patients: %s", list.raw)
+	}
+	r.expect(t, 200, "GET", "/v1/patients/"+petID, reception, nil)
+	search := r.expect(t, 200, "GET", "/v1/owners?name=aija", reception, nil)
+	if os, _ := field(search.body, "owners").([]any); len(os) != 1 {
+		t.Fatalf("name search: %s", search.raw)
+	}
+	wrong := number[:len(number)-1] + fmt.Sprint((int(number[len(number)-1]-'0')+1)%10)
+	r.expect(t, 400, "GET", "/v1/patients:findByCustomerNumber?customerNumber="+wrong, reception, nil)
+
+	reveal := map[string]any{"purpose": "invoice 2026-7 to collection"}
+	r.expect(t, 403, "POST", "/v1/owners/"+id+":revealIdentityCode", reception, reveal)
+	code := r.expect(t, 200, "POST", "/v1/owners/"+id+":revealIdentityCode", billing, reveal)
+	if field(code.body, "identityCode") != "131052-308T" {
+		t.Fatalf("reveal: %s", code.raw)
+	}
+
+	huge := map[string]any{"owner": map[string]any{"familyName": strings.Repeat("x", 2<<20)}}
+	r.expect(t, 413, "POST", "/v1/owners", reception, huge)
+
+	stop()
+	// The data folder survives a restart.
+	r.start(t)
+	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "reception"), nil)
+}

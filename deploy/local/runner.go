@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lillvet/register/gateway"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/embedded"
+	"github.com/lillvet/register/services/platform/grpcclient"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/telemetry"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+// Config is the runner's configuration. Every address may use port 0 (tests do).
+type Config struct {
+	DataDir     string `env:"LILLVET_DATA_DIR" envDefault:"var"`
+	GatewayAddr string `env:"LILLVET_GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
+	OwnerAddr   string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
+	JWKSAddr    string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
+}
+
+// Validate checks that every listener stays on loopback: the development CA, tokens
+// and keys are not fit for anything else.
+func (c Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{
+		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
+	} {
+		host, _, err := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			errs = append(errs, fmt.Errorf("%s must be a loopback host:port, got %q", name, addr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func loadConfig() (Config, error) {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return cfg, err
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return cfg, fmt.Errorf("LILLVET_DATA_DIR: %w", err)
+	}
+	cfg.DataDir = dir
+	return cfg, nil
+}
+
+const (
+	devIssuer   = "lillvet-dev-issuer"
+	devAudience = "lillvet-register"
+)
+
+func issuer(cfg Config) (*devauth.Issuer, error) {
+	return devauth.LoadOrCreate(filepath.Join(cfg.DataDir, "auth"), devIssuer, devAudience)
+}
+
+// serve starts everything and blocks until ctx is done.
+func serve(ctx context.Context, cfg Config, out io.Writer) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	pki, err := devpki.Ensure(filepath.Join(cfg.DataDir, "pki"))
+	if err != nil {
+		return fmt.Errorf("development CA: %w", err)
+	}
+	iss, err := issuer(cfg)
+	if err != nil {
+		return fmt.Errorf("development token issuer: %w", err)
+	}
+	keys, err := loadOrCreateKeys(filepath.Join(cfg.DataDir, "secrets", "identity-keys.json"))
+	if err != nil {
+		return err
+	}
+	store, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "store"))
+	if err != nil {
+		return fmt.Errorf("embedded store: %w", err)
+	}
+	defer func() { _ = store.Close() }()
+
+	listeners, err := listen(map[string]string{"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr})
+	if err != nil {
+		return err
+	}
+	serverTLS, err := pki.ServerConfig()
+	if err != nil {
+		return err
+	}
+	jwks := &http.Server{Handler: iss.JWKSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: serverTLS}
+	jwksURL := "https://" + listeners["jwks"].Addr().String() + "/jwks.json"
+	authCfg := iss.AuthConfig(jwksURL)
+	authCfg.CAFile = pki.CAFile
+
+	ownerCfg := owner.Config{
+		GRPC:              grpcServerConfig(listeners["owner"], pki),
+		Auth:              authCfg,
+		IdentityKeys:      keys.IdentityKeys,
+		IdentityActiveKey: keys.ActiveKey,
+		BlindIndexKey:     keys.BlindIndexKey,
+		Listener:          listeners["owner"],
+	}
+	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = store.URI(), "lillvet_owner"
+	gatewayCfg := gateway.Config{
+		TLS:          pki,
+		BackendTLS:   pki,
+		OwnerAddr:    listeners["owner"].Addr().String(),
+		MaxBodyBytes: 1 << 20,
+		Listener:     listeners["gateway"],
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := jwks.ServeTLS(listeners["jwks"], "", ""); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("token issuer keys: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+		defer cancel()
+		return jwks.Shutdown(shutdownCtx)
+	})
+	g.Go(func() error { return owner.Run(gctx, ownerCfg) })
+	g.Go(func() error { return gateway.Run(gctx, gatewayCfg) })
+	g.Go(func() error {
+		if err := waitReady(gctx, ownerCfg.GRPC.Addr, pki); err != nil {
+			return err
+		}
+		printEndpoints(out, cfg, listeners, pki)
+		return nil
+	})
+	return g.Wait()
+}
+
+func grpcServerConfig(l net.Listener, pki tlsconf.Files) grpcserver.Config {
+	return grpcserver.Config{
+		Addr: l.Addr().String(), TLS: pki, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256,
+		ShutdownGrace: 5 * time.Second,
+	}
+}
+
+// listen opens every listener before anything starts, so that each component knows the
+// others' real addresses even when a port is 0.
+func listen(addrs map[string]string) (map[string]net.Listener, error) {
+	out := make(map[string]net.Listener, len(addrs))
+	for name, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, opened := range out {
+				_ = opened.Close()
+			}
+			return nil, fmt.Errorf("listen for %s on %s: %w", name, addr, err)
+		}
+		out[name] = l
+	}
+	return out, nil
+}
+
+// waitReady waits until a service answers SERVING on its health service.
+func waitReady(ctx context.Context, addr string, pki tlsconf.Files) error {
+	conn, err := grpcclient.Dial(addr, pki, telemetry.Noop(io.Discard))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := grpcclient.WaitReady(wctx, conn); err != nil {
+		return fmt.Errorf("service at %s did not become ready: %w", addr, err)
+	}
+	return nil
+}
+
+// printEndpoints tells the user where everything listens. Tests read the "gateway" line.
+func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files) {
+	fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
+  gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
+  owner    %s  (gRPC, TLS)
+  jwks     https://%s/jwks.json
+  CA       %s
+Get a token:  go run ./deploy/local token --role reception
+Press Ctrl-C to stop.
+`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(), pki.CAFile)
+}
+
+// devKeys are the identity-code keys of the local installation, created once.
+type devKeys struct {
+	IdentityKeys  string `json:"identity_keys"`
+	ActiveKey     string `json:"active_key"`
+	BlindIndexKey string `json:"blind_index_key"`
+}
+
+func loadOrCreateKeys(path string) (devKeys, error) {
+	var k devKeys
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &k); err != nil {
+			return k, fmt.Errorf("read development keys %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return k, fmt.Errorf("read development keys: %w", err)
+	}
+	secret := func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	k = devKeys{IdentityKeys: "dev1:" + secret(), ActiveKey: "dev1", BlindIndexKey: secret()}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return k, fmt.Errorf("create secrets folder: %w", err)
+	}
+	b, _ = json.Marshal(k)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return k, fmt.Errorf("write development keys: %w", err)
+	}
+	return k, nil
+}
+
+// printToken prints a development token for a role.
+func printToken(cfg Config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	role := fs.String("role", "", "role: veterinarian, nurse, reception, billing, clinic_manager, maintainer, subcontractor, partner")
+	name := fs.String("name", "", "display name (default: Dev <role>)")
+	clinic := fs.String("clinic", "seinajoki", "home clinic: seinajoki or kangasala")
+	recipient := fs.String("recipient", "", "recipient id, for the partner role")
+	ttl := fs.Duration("ttl", 8*time.Hour, "validity")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r, err := auth.ParseRole(*role)
+	if err != nil {
+		return fmt.Errorf("--role: %w", err)
+	}
+	if *name == "" {
+		*name = "Dev " + string(r)
+	}
+	iss, err := issuer(cfg)
+	if err != nil {
+		return err
+	}
+	tok, err := iss.Mint(devauth.Claims{
+		Subject: "dev-" + string(r), Name: *name, Roles: []auth.Role{r}, Clinic: *clinic, RecipientID: *recipient,
+	}, *ttl)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, tok)
+	return err
+}

@@ -1,0 +1,257 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lillvet/register/gateway"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/telemetry"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+// fakeOwner stands in for the owner service. These tests are about the
+// gateway's HTTP↔gRPC mapping (routes, metadata, errors, limits, health,
+// telemetry), so a fake that records what reached it over real gRPC with
+// mutual TLS is enough; the real service behind the gateway is covered by
+// the end-to-end test.
+type fakeOwner struct {
+	ownerv1.UnimplementedOwnerServiceServer
+
+	mu    sync.Mutex
+	calls []call
+	err   error
+}
+
+type call struct {
+	method string
+	req    proto.Message
+	md     metadata.MD
+}
+
+// fail makes every following call return err (nil: succeed).
+func (f *fakeOwner) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeOwner) record(ctx context.Context, method string, req proto.Message) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call{method: method, req: proto.Clone(req), md: md.Copy()})
+	return f.err
+}
+
+// received returns the calls made so far.
+func (f *fakeOwner) received() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]call(nil), f.calls...)
+}
+
+func (f *fakeOwner) last(t *testing.T) call {
+	t.Helper()
+	calls := f.received()
+	if len(calls) == 0 {
+		t.Fatal("the owner service received no call")
+	}
+	return calls[len(calls)-1]
+}
+
+func (f *fakeOwner) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) (*ownerv1.GetOwnerResponse, error) {
+	if err := f.record(ctx, "GetOwner", req); err != nil {
+		return nil, err
+	}
+	return &ownerv1.GetOwnerResponse{Owner: &ownerv1.Owner{Id: req.GetOwnerId(), GivenNames: "Aino", FamilyName: "Test", Version: 3}}, nil
+}
+
+func (f *fakeOwner) CreateOwner(ctx context.Context, req *ownerv1.CreateOwnerRequest) (*ownerv1.CreateOwnerResponse, error) {
+	if err := f.record(ctx, "CreateOwner", req); err != nil {
+		return nil, err
+	}
+	return &ownerv1.CreateOwnerResponse{Owner: &ownerv1.Owner{Id: "o-new", Version: 1}}, nil
+}
+
+func (f *fakeOwner) ListOwners(ctx context.Context, req *ownerv1.ListOwnersRequest) (*ownerv1.ListOwnersResponse, error) {
+	if err := f.record(ctx, "ListOwners", req); err != nil {
+		return nil, err
+	}
+	return &ownerv1.ListOwnersResponse{}, nil
+}
+
+// harness is a running gateway in front of a fake owner service, both on
+// 127.0.0.1:0 with the development PKI.
+type harness struct {
+	owner   *fakeOwner
+	health  *health.Server
+	spans   *tracetest.InMemoryExporter
+	logs    *syncBuffer
+	client  *http.Client
+	baseURL string
+	// stop ends the gateway and waits for Run to return: every span has
+	// ended and every log line is written.
+	stop func()
+}
+
+type options struct {
+	maxBodyBytes int64
+	// ownerTarget overrides the fake's address (an unreachable backend).
+	ownerTarget string
+}
+
+func start(t *testing.T, o options) *harness {
+	t.Helper()
+	files, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatalf("dev pki: %v", err)
+	}
+	h := &harness{
+		owner:  &fakeOwner{},
+		health: health.NewServer(),
+		spans:  tracetest.NewInMemoryExporter(),
+		logs:   &syncBuffer{},
+	}
+	ownerAddr := startFake(t, files, h.owner, h.health)
+	if o.ownerTarget != "" {
+		ownerAddr = o.ownerTarget
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: "gateway-test", SpanExporter: h.spans, LogWriter: h.logs})
+	if err != nil {
+		t.Fatalf("telemetry: %v", err)
+	}
+	// Runs after stop (cleanups run last first); the in-memory exporter
+	// forgets its spans on shutdown.
+	t.Cleanup(func() {
+		if err := tel.Shutdown(context.Background()); err != nil {
+			t.Errorf("telemetry shutdown: %v", err)
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	cfg := gateway.Config{
+		TLS:          files,
+		BackendTLS:   files,
+		OwnerAddr:    ownerAddr,
+		MaxBodyBytes: o.maxBodyBytes,
+		Listener:     ln,
+		Telemetry:    tel,
+	}
+	done := make(chan error, 1)
+	go func() { done <- gateway.Run(ctx, cfg) }()
+
+	pool, err := tlsconf.LoadPool(files.CAFile)
+	if err != nil {
+		t.Fatalf("CA pool: %v", err)
+	}
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	h.client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	h.baseURL = "https://" + ln.Addr().String()
+
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("gateway.Run: %v", err)
+			}
+			transport.CloseIdleConnections()
+		})
+	}
+	t.Cleanup(h.stop)
+	return h
+}
+
+// startFake serves the fake owner service and the standard health service
+// over TLS that requires a client certificate, as the real services do.
+func startFake(t *testing.T, files tlsconf.Files, owner *fakeOwner, hs *health.Server) string {
+	t.Helper()
+	files.ClientAuth = tlsconf.ClientAuthRequire
+	tlsCfg, err := files.ServerConfig()
+	if err != nil {
+		t.Fatalf("fake server TLS: %v", err)
+	}
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsCfg)))
+	ownerv1.RegisterOwnerServiceServer(srv, owner)
+	healthpb.RegisterHealthServer(srv, hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Stop()
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			t.Errorf("fake server: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// do sends a request and returns the status, headers and body.
+func (h *harness) do(t *testing.T, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+func (h *harness) request(t *testing.T, method, path string, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, h.baseURL+path, body)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req
+}
+
+// syncBuffer collects log lines written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

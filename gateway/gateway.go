@@ -1,0 +1,218 @@
+// Package gateway is the REST edge of the register: it serves JSON over HTTP
+// to partner systems and clinic apps and turns every call into a real gRPC
+// call, over TLS, to the service that owns the data. It keeps no state.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lillvet/register/services/platform/telemetry"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+const (
+	serviceName = "gateway"
+
+	defaultMaxBodyBytes = 1 << 20
+
+	// Timeouts of the HTTP server: a slow client cannot hold a connection
+	// open for free, and a long answer still fits.
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+
+	// shutdownGrace is how long requests in flight may finish after the
+	// context is done.
+	shutdownGrace = 15 * time.Second
+)
+
+// Config configures the gateway. Zero MaxBodyBytes means the default.
+//
+// Serving: with TLS.CertFile set the gateway serves HTTPS (and verifies
+// client certificates against TLS.CAFile as TLS.ClientAuth says). Without it
+// it serves plain HTTP, which is allowed only on a loopback address, for
+// development behind nothing; Validate and Run refuse anything else.
+type Config struct {
+	Addr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
+	// TLS is the serving identity (GATEWAY_TLS_CERT_FILE etc.).
+	TLS tlsconf.Files `envPrefix:"GATEWAY_"`
+	// BackendTLS is the client identity and trusted CA towards the gRPC
+	// services (BACKEND_TLS_CERT_FILE etc.).
+	BackendTLS tlsconf.Files `envPrefix:"BACKEND_"`
+	// OwnerAddr is the owner service's gRPC target.
+	OwnerAddr    string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// Listener, when set, is served instead of listening on Addr (the
+	// all-in-one runner and tests open it on port 0). Run closes it.
+	Listener net.Listener `env:"-"`
+	// Telemetry, when set, is used and left running; otherwise Run sets up
+	// its own from the OTEL_* variables and shuts it down on return.
+	Telemetry *telemetry.Telemetry `env:"-"`
+}
+
+// Validate checks the configuration without opening files or sockets beyond
+// checking that the TLS files exist.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Listener == nil {
+		if c.Addr == "" {
+			errs = append(errs, errors.New("GATEWAY_ADDR is required"))
+		} else if c.TLS.CertFile == "" && !isLoopback(c.Addr) {
+			errs = append(errs, fmt.Errorf("GATEWAY_ADDR %s is not a loopback address: plain HTTP is only served on loopback, set GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE", c.Addr))
+		}
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("GATEWAY_MAX_BODY_BYTES must not be negative"))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_: %w", err))
+	}
+	if err := c.BackendTLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("BACKEND_: %w", err))
+	}
+	for _, b := range backends() {
+		if b.target(c) == "" {
+			errs = append(errs, fmt.Errorf("%s is required", b.env))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves the gateway until ctx is done, then lets requests in flight
+// finish (within a grace period) and returns.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.Listener != nil {
+		// Closed on every path; after a normal shutdown it is already
+		// closed and the second close's error means nothing.
+		defer func() { _ = cfg.Listener.Close() }()
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("gateway configuration: %w", err)
+	}
+
+	tel := cfg.Telemetry
+	if tel == nil {
+		tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceName: serviceName})
+		if err != nil {
+			return fmt.Errorf("set up telemetry: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+			defer cancel()
+			err = errors.Join(err, tel.Shutdown(sctx))
+		}()
+	}
+
+	conns, err := dialBackends(cfg, tel)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, conns.close()) }()
+
+	handler, err := newHandler(ctx, cfg, tel, conns)
+	if err != nil {
+		return err
+	}
+
+	var tlsCfg *tls.Config
+	if cfg.TLS.CertFile != "" {
+		if tlsCfg, err = cfg.TLS.ServerConfig(); err != nil {
+			return fmt.Errorf("gateway serving TLS: %w", err)
+		}
+	}
+	ln, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, tel, handler, ln, tlsCfg)
+}
+
+// listen returns the configured listener, or opens one on Addr. Without a
+// serving certificate it must be on loopback.
+func listen(cfg Config) (net.Listener, error) {
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+	}
+	if cfg.TLS.CertFile == "" && !isLoopback(ln.Addr().String()) {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listener %s is not on loopback: plain HTTP is only served on loopback, configure TLS", ln.Addr())
+	}
+	return ln, nil
+}
+
+// serve runs the HTTP server on ln, over TLS when tlsCfg is set, until ctx
+// is done.
+func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, ln net.Listener, tlsCfg *tls.Config) error {
+	// Requests in flight outlive ctx for the grace period, then their
+	// backend calls are cancelled.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		TLSConfig:         tlsCfg,
+		ErrorLog:          slog.NewLogLogger(tel.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+
+	served := make(chan error, 1)
+	go func() {
+		if tlsCfg != nil {
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
+	tel.Logger.InfoContext(ctx, "gateway serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	shutdownErr := srv.Shutdown(sctx)
+	if shutdownErr != nil {
+		cancelBase()
+		shutdownErr = errors.Join(fmt.Errorf("shut down http server: %w", shutdownErr), srv.Close())
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return errors.Join(shutdownErr, fmt.Errorf("serve http: %w", err))
+	}
+	return shutdownErr
+}
+
+// isLoopback reports whether a host:port names a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

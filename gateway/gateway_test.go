@@ -1,0 +1,425 @@
+package gateway_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/gateway"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/proto/gen/openapi"
+)
+
+// errorBody is a google.rpc.Status as the gateway writes it.
+type errorBody struct {
+	Code    codes.Code       `json:"code"`
+	Message string           `json:"message"`
+	Details []map[string]any `json:"details"`
+}
+
+func decodeError(t *testing.T, body []byte) errorBody {
+	t.Helper()
+	var e errorBody
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("error body is not JSON: %v: %s", err, body)
+	}
+	return e
+}
+
+func TestGetOwnerRouteMapsToGetOwner(t *testing.T) {
+	h := start(t, options{})
+	code, header, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-123", nil))
+	if code != http.StatusOK {
+		t.Fatalf("status = %d, want 200: %s", code, body)
+	}
+	c := h.owner.last(t)
+	if c.method != "GetOwner" || c.req.(*ownerv1.GetOwnerRequest).GetOwnerId() != "o-123" {
+		t.Fatalf("service got %s %v, want GetOwner with owner_id o-123", c.method, c.req)
+	}
+	var got struct {
+		Owner map[string]any `json:"owner"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if got.Owner["givenNames"] != "Aino" || got.Owner["id"] != "o-123" {
+		t.Errorf("owner = %v, want lowerCamelCase fields givenNames and id", got.Owner)
+	}
+	if ct := header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if cc := header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", cc)
+	}
+}
+
+func TestServiceErrorsMapToHTTPStatus(t *testing.T) {
+	h := start(t, options{})
+	tests := []struct {
+		name string
+		code codes.Code
+		want int
+	}{
+		{"invalid argument", codes.InvalidArgument, http.StatusBadRequest},
+		{"failed precondition", codes.FailedPrecondition, http.StatusBadRequest},
+		{"unauthenticated", codes.Unauthenticated, http.StatusUnauthorized},
+		{"permission denied", codes.PermissionDenied, http.StatusForbidden},
+		{"not found", codes.NotFound, http.StatusNotFound},
+		{"aborted", codes.Aborted, http.StatusConflict},
+		{"already exists", codes.AlreadyExists, http.StatusConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.owner.fail(status.Error(tt.code, tt.name))
+			defer h.owner.fail(nil)
+			code, header, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-1", nil))
+			if code != tt.want {
+				t.Fatalf("status = %d, want %d: %s", code, tt.want, body)
+			}
+			e := decodeError(t, body)
+			if e.Code != tt.code || e.Message != tt.name {
+				t.Errorf("body = %+v, want code %d and the service's message", e, tt.code)
+			}
+			if tt.code == codes.Unauthenticated && header.Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("WWW-Authenticate = %q, want Bearer", header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestFieldViolationsAppearInDetails(t *testing.T) {
+	h := start(t, options{})
+	st, err := status.New(codes.InvalidArgument, "invalid owner").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "owner.phone", Description: "not a phone number"}},
+	})
+	if err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	h.owner.fail(st.Err())
+	code, _, body := h.do(t, h.request(t, http.MethodPost, "/v1/owners", strings.NewReader(`{"owner":{"familyName":"Test"}}`)))
+	if code != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400: %s", code, body)
+	}
+	e := decodeError(t, body)
+	if len(e.Details) != 1 || e.Details[0]["@type"] != "type.googleapis.com/google.rpc.BadRequest" {
+		t.Fatalf("details = %v, want one google.rpc.BadRequest", e.Details)
+	}
+	violations, _ := e.Details[0]["fieldViolations"].([]any)
+	if len(violations) != 1 {
+		t.Fatalf("fieldViolations = %v", e.Details[0]["fieldViolations"])
+	}
+	if v, _ := violations[0].(map[string]any); v["field"] != "owner.phone" || v["description"] != "not a phone number" {
+		t.Errorf("violation = %v", violations[0])
+	}
+}
+
+func TestUnknownRouteIsJSON404(t *testing.T) {
+	h := start(t, options{})
+	code, _, body := h.do(t, h.request(t, http.MethodGet, "/v1/nothing-here", nil))
+	if code != http.StatusNotFound || decodeError(t, body).Code != codes.NotFound {
+		t.Fatalf("status = %d, body %s; want 404 with code NOT_FOUND", code, body)
+	}
+}
+
+func TestUnknownJSONFieldIsRejected(t *testing.T) {
+	h := start(t, options{})
+	code, _, body := h.do(t, h.request(t, http.MethodPost, "/v1/owners", strings.NewReader(`{"owner":{"familyNmae":"Test"}}`)))
+	if code != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400: %s", code, body)
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
+// createBody is a valid CreateOwner body of exactly n bytes.
+func createBody(t *testing.T, n int) []byte {
+	t.Helper()
+	const head, tail = `{"requestId":"r-1","owner":{"familyName":"`, `"}}`
+	pad := n - len(head) - len(tail)
+	if pad < 0 {
+		t.Fatalf("body of %d bytes is too small", n)
+	}
+	return []byte(head + strings.Repeat("a", pad) + tail)
+}
+
+// chunked hides the body's length so the client sends it chunked.
+type chunked struct{ r io.Reader }
+
+func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func TestBodyLimit(t *testing.T) {
+	const limit = 1024
+	h := start(t, options{maxBodyBytes: limit})
+	tests := []struct {
+		name    string
+		size    int
+		chunked bool
+		want    int
+	}{
+		{"at the limit with content length", limit, false, http.StatusOK},
+		{"at the limit chunked", limit, true, http.StatusOK},
+		{"over the limit with content length", 4 * limit, false, http.StatusRequestEntityTooLarge},
+		{"over the limit chunked", 4 * limit, true, http.StatusRequestEntityTooLarge},
+		{"one byte over chunked", limit + 1, true, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(h.owner.received())
+			var body io.Reader = bytes.NewReader(createBody(t, tt.size))
+			if tt.chunked {
+				body = chunked{body}
+			}
+			req := h.request(t, http.MethodPost, "/v1/owners", body)
+			if tt.chunked && req.ContentLength != 0 {
+				t.Fatalf("request has a content length of %d, want none (chunked)", req.ContentLength)
+			}
+			code, header, respBody := h.do(t, req)
+			if code != tt.want {
+				t.Fatalf("status = %d, want %d: %s", code, tt.want, respBody)
+			}
+			calls := len(h.owner.received()) - before
+			if tt.want != http.StatusOK {
+				if calls != 0 {
+					t.Errorf("the service received %d calls for a body over the limit", calls)
+				}
+				if ct := header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type = %q, want JSON", ct)
+				}
+				if e := decodeError(t, respBody); e.Code != codes.ResourceExhausted {
+					t.Errorf("code = %d, want RESOURCE_EXHAUSTED", e.Code)
+				}
+				return
+			}
+			if calls != 1 {
+				t.Fatalf("the service received %d calls, want 1", calls)
+			}
+			if got := len(h.owner.last(t).req.(*ownerv1.CreateOwnerRequest).GetOwner().GetFamilyName()); got != tt.size-len(`{"requestId":"r-1","owner":{"familyName":""}}`) {
+				t.Errorf("the service got a family name of %d bytes: the body was cut", got)
+			}
+		})
+	}
+}
+
+func TestHeadersForwardedAsMetadata(t *testing.T) {
+	h := start(t, options{})
+	req := h.request(t, http.MethodPost, "/v1/owners", strings.NewReader(`{"owner":{"familyName":"Test"}}`))
+	req.Header.Set("Idempotency-Key", "key-42")
+	req.Header.Set("X-Purpose", "billing")
+	req.Header.Set("Authorization", "Bearer token-1")
+	req.Header.Set("X-Other", "must not pass")
+	req.Header.Set("Grpc-Metadata-Injected", "must not pass")
+	req.Header.Set("Cookie", "session=must-not-pass")
+	if code, _, body := h.do(t, req); code != http.StatusOK {
+		t.Fatalf("status = %d: %s", code, body)
+	}
+	md := h.owner.last(t).md
+	for key, want := range map[string]string{"idempotency-key": "key-42", "x-purpose": "billing", "authorization": "Bearer token-1"} {
+		if got := md.Get(key); !slices.Equal(got, []string{want}) {
+			t.Errorf("metadata %s = %q, want [%q]", key, got, want)
+		}
+	}
+	for key, vals := range md {
+		for _, v := range vals {
+			if strings.Contains(v, "must-not-pass") || strings.Contains(v, "must not pass") || strings.HasPrefix(key, "grpcgateway-") {
+				t.Errorf("metadata %s = %q was forwarded", key, v)
+			}
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	h := start(t, options{})
+	get := func() (int, map[string]any) {
+		code, _, body := h.do(t, h.request(t, http.MethodGet, "/healthz", nil))
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("healthz body: %v: %s", err, body)
+		}
+		return code, got
+	}
+	code, got := get()
+	if code != http.StatusOK || got["status"] != "SERVING" || got["services"].(map[string]any)["owner"] != "SERVING" {
+		t.Fatalf("healthz = %d %v, want 200 SERVING", code, got)
+	}
+	h.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	code, got = get()
+	if code != http.StatusServiceUnavailable || got["status"] != "NOT_SERVING" || got["services"].(map[string]any)["owner"] != "NOT_SERVING" {
+		t.Fatalf("healthz = %d %v, want 503 with owner NOT_SERVING", code, got)
+	}
+}
+
+func TestUnreachableBackend(t *testing.T) {
+	// An address nothing listens on: opened on port 0, then closed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	dead := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	h := start(t, options{ownerTarget: dead})
+
+	code, _, body := h.do(t, h.request(t, http.MethodGet, "/healthz", nil))
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"owner":"UNREACHABLE"`) {
+		t.Fatalf("healthz = %d %s, want 503 with owner UNREACHABLE", code, body)
+	}
+	code, _, body = h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-1", nil))
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503: %s", code, body)
+	}
+	if strings.Contains(string(body), "127.0.0.1") {
+		t.Errorf("error body names an internal address: %s", body)
+	}
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	h := start(t, options{})
+	code, header, body := h.do(t, h.request(t, http.MethodGet, "/openapi.yaml", nil))
+	if code != http.StatusOK || header.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("status %d, Content-Type %q", code, header.Get("Content-Type"))
+	}
+	if !bytes.Equal(body, openapi.Document) {
+		t.Error("served document differs from openapi.Document")
+	}
+}
+
+func TestTelemetryNamesRoutesAndKeepsQueriesOut(t *testing.T) {
+	h := start(t, options{})
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req := h.request(t, http.MethodGet, "/v1/owners?name=Virtanen&phone=0401234567", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	if code, _, body := h.do(t, req); code != http.StatusOK {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if code, _, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-7?secretive=Korhonen", nil)); code != http.StatusOK {
+		t.Fatalf("get: %d %s", code, body)
+	}
+	if got := h.owner.received()[0].req.(*ownerv1.ListOwnersRequest).GetName(); got != "Virtanen" {
+		t.Fatalf("the service got name %q: the query must still reach it", got)
+	}
+	if tp := h.owner.received()[0].md.Get("traceparent"); len(tp) != 1 || !strings.Contains(tp[0], traceID) {
+		t.Errorf("traceparent to the service = %q, want the caller's trace %s", tp, traceID)
+	}
+	h.stop() // ends every span and writes every log line
+
+	spans := h.spans.GetSpans()
+	list := serverSpan(t, spans, "GET /v1/owners")
+	if list.SpanContext.TraceID().String() != traceID {
+		t.Errorf("trace id = %s, want the caller's %s", list.SpanContext.TraceID(), traceID)
+	}
+	if route := attr(list, "http.route"); route != "/v1/owners" {
+		t.Errorf("http.route = %q", route)
+	}
+	get := serverSpan(t, spans, "GET /v1/owners/{owner_id}")
+	if route := attr(get, "http.route"); route != "/v1/owners/{owner_id}" {
+		t.Errorf("http.route = %q", route)
+	}
+	for _, s := range spans {
+		for _, kv := range s.Attributes {
+			v := kv.Value.String()
+			if strings.Contains(v, "?") || strings.Contains(v, "Virtanen") || strings.Contains(v, "0401234567") || strings.Contains(v, "Korhonen") {
+				t.Errorf("span %q attribute %s = %q carries the query", s.Name, kv.Key, v)
+			}
+		}
+	}
+
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(h.logs.String()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "Virtanen") || strings.Contains(sc.Text(), "Korhonen") || strings.Contains(sc.Text(), "?") {
+			t.Errorf("log line carries the query: %s", sc.Text())
+		}
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line is not JSON: %s", sc.Text())
+		}
+		if line["msg"] == "http request" {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("got %d access log lines, want 2:\n%s", len(lines), h.logs.String())
+	}
+	first := lines[0]
+	if first["method"] != "GET" || first["route"] != "/v1/owners" || first["status"] != float64(200) || first["trace_id"] != traceID {
+		t.Errorf("access log line = %v, want method, route, status and the trace id", first)
+	}
+	if _, ok := first["duration_ms"]; !ok {
+		t.Errorf("access log line has no duration: %v", first)
+	}
+	if lines[1]["route"] != "/v1/owners/{owner_id}" {
+		t.Errorf("second access log route = %v", lines[1]["route"])
+	}
+}
+
+func serverSpan(t *testing.T, spans tracetest.SpanStubs, name string) tracetest.SpanStub {
+	t.Helper()
+	for _, s := range spans {
+		if s.Name == name {
+			return s
+		}
+	}
+	names := make([]string, 0, len(spans))
+	for _, s := range spans {
+		names = append(names, s.Name)
+	}
+	t.Fatalf("no span %q among %q", name, names)
+	return tracetest.SpanStub{}
+}
+
+func attr(s tracetest.SpanStub, key attribute.Key) string {
+	for _, kv := range s.Attributes {
+		if kv.Key == key {
+			return kv.Value.String()
+		}
+	}
+	return ""
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := gateway.Config{Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", MaxBodyBytes: 1 << 20}
+	tests := []struct {
+		name   string
+		mutate func(*gateway.Config)
+		valid  bool
+	}{
+		{"loopback plain HTTP", func(*gateway.Config) {}, true},
+		{"localhost plain HTTP", func(c *gateway.Config) { c.Addr = "localhost:8080" }, true},
+		{"IPv6 loopback", func(c *gateway.Config) { c.Addr = "[::1]:8080" }, true},
+		{"all interfaces without TLS", func(c *gateway.Config) { c.Addr = ":8080" }, false},
+		{"public address without TLS", func(c *gateway.Config) { c.Addr = "10.0.0.5:8080" }, false},
+		{"no address", func(c *gateway.Config) { c.Addr = "" }, false},
+		{"no owner target", func(c *gateway.Config) { c.OwnerAddr = "" }, false},
+		{"negative body limit", func(c *gateway.Config) { c.MaxBodyBytes = -1 }, false},
+		{"zero body limit means default", func(c *gateway.Config) { c.MaxBodyBytes = 0 }, true},
+		{"missing certificate file", func(c *gateway.Config) {
+			c.Addr = ":8443"
+			c.TLS.CertFile, c.TLS.KeyFile = "/nonexistent/cert.pem", "/nonexistent/key.pem"
+		}, false},
+		{"key without certificate", func(c *gateway.Config) { c.BackendTLS.KeyFile = "/nonexistent/key.pem" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ok
+			tt.mutate(&cfg)
+			if err := cfg.Validate(); (err == nil) != tt.valid {
+				t.Errorf("Validate() = %v, want valid %v", err, tt.valid)
+			}
+		})
+	}
+}

@@ -1,0 +1,235 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/felixge/httpsnoop"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/lillvet/register/proto/gen/openapi"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+// Paths the gateway serves itself.
+const (
+	healthPath  = "/healthz"
+	openAPIPath = "/openapi.yaml"
+)
+
+// newHandler assembles the gateway, outermost first: query hidden from
+// tracing, otelhttp, route naming and access log, common headers, then the
+// gateway's own paths and the REST routes of every backend.
+func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns backendConns) (http.Handler, error) {
+	api, err := newAPIMux(ctx, cfg, tel.Logger, conns)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	handleRoute(mux, http.MethodGet, healthPath, healthHandler(conns, tel.Logger))
+	handleRoute(mux, http.MethodGet, openAPIPath, http.HandlerFunc(serveOpenAPI))
+	mux.Handle("/", api)
+
+	traced := otelhttp.NewHandler(restoreQuery(observe(tel.Logger, commonHeaders(mux))), serviceName,
+		otelhttp.WithTracerProvider(tel.TracerProvider),
+		otelhttp.WithMeterProvider(tel.MeterProvider),
+		otelhttp.WithPropagators(tel.Propagator),
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != healthPath }),
+	)
+	return hideQuery(traced), nil
+}
+
+// newAPIMux is the grpc-gateway mux with the REST routes of every backend,
+// each calling its service through the backend's gRPC client connection.
+func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backendConns) (*runtime.ServeMux, error) {
+	marshaler := &runtime.JSONPb{
+		// lowerCamelCase names; unset fields left out.
+		MarshalOptions: protojson.MarshalOptions{},
+		// Unknown fields are rejected: a misspelt field is an error for the
+		// caller, not a value silently dropped from a person's record.
+		UnmarshalOptions: protojson.UnmarshalOptions{},
+	}
+	errs := errorWriter{marshaler: marshaler, logger: logger}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(noHeader),
+		runtime.WithOutgoingTrailerMatcher(noHeader),
+		runtime.WithErrorHandler(errs.handle),
+		// Both would parse a form body before the size limit runs.
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithMiddlewares(nameRoute, limitBody(cfg.MaxBodyBytes, errs)),
+	)
+	for _, c := range conns {
+		if err := c.register(ctx, mux, c.conn); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", c.name, err)
+		}
+	}
+	return mux, nil
+}
+
+// Metadata keys the services read besides authorization, which grpc-gateway
+// always forwards.
+const (
+	// mdIdempotencyKey is the request id of a create when the body has none.
+	mdIdempotencyKey = "idempotency-key"
+	// mdPurpose is the caller's stated purpose, audited by the services.
+	mdPurpose = "x-purpose"
+)
+
+// incomingHeader forwards exactly the headers the services read; nothing a
+// client sends reaches a service as metadata by accident.
+func incomingHeader(key string) (string, bool) {
+	switch strings.ToLower(key) {
+	case mdIdempotencyKey:
+		return mdIdempotencyKey, true
+	case mdPurpose:
+		return mdPurpose, true
+	}
+	return "", false
+}
+
+// noHeader keeps the services' response metadata inside the system.
+func noHeader(string) (string, bool) { return "", false }
+
+// routeKey keys the *routeSlot in a request context.
+type routeKey struct{}
+
+// routeSlot receives the matched route template from whichever mux matches
+// the request, so that spans, metrics and the access log name the route and
+// never the URL with its ids.
+type routeSlot struct{ template string }
+
+func setRoute(ctx context.Context, template string) {
+	if slot, ok := ctx.Value(routeKey{}).(*routeSlot); ok {
+		slot.template = template
+	}
+}
+
+// handleRoute registers a gateway path on mux under its route name.
+func handleRoute(mux *http.ServeMux, method, path string, h http.Handler) {
+	mux.Handle(method+" "+path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(r.Context(), path)
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// nameRoute records the REST route grpc-gateway matched, as written in the
+// service's *_http.yaml ("/v1/owners/{owner_id}").
+func nameRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			setRoute(r.Context(), routeTemplate(p.String()))
+		}
+		next(w, r, params)
+	}
+}
+
+// routeTemplate turns grpc-gateway's pattern string, which spells a single
+// segment variable "{owner_id=*}", into the template of the HTTP rule.
+func routeTemplate(pattern string) string {
+	return strings.ReplaceAll(pattern, "=*}", "}")
+}
+
+// observe names the server span after the matched route, labels the HTTP
+// metrics with it and writes one access log line per request: method,
+// route, status, duration, and (through the telemetry log handler) the
+// trace id. Never the URL, its query or a body.
+func observe(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slot := &routeSlot{}
+		ctx := context.WithValue(r.Context(), routeKey{}, slot)
+		m := httpsnoop.CaptureMetrics(next, w, r.WithContext(ctx))
+
+		route := slot.template
+		if route != "" {
+			span := trace.SpanFromContext(ctx)
+			span.SetName(r.Method + " " + route)
+			span.SetAttributes(semconv.HTTPRoute(route))
+			if labeler, ok := otelhttp.LabelerFromContext(ctx); ok {
+				labeler.Add(semconv.HTTPRoute(route))
+			}
+		} else {
+			route = "unmatched"
+		}
+		level := slog.LevelInfo
+		if route == healthPath {
+			level = slog.LevelDebug
+		}
+		logger.LogAttrs(ctx, level, "http request",
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.Int("status", m.Code),
+			slog.Float64("duration_ms", float64(m.Duration)/float64(time.Millisecond)),
+			slog.Int64("bytes_out", m.Written),
+		)
+	})
+}
+
+// commonHeaders marks every response as not to be sniffed or cached: API
+// answers carry personal data that no intermediary or browser may keep.
+func commonHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// queryKey keys the hidden *url.URL in a request context.
+type queryKey struct{}
+
+// hideQuery keeps the query string away from the instrumentation it wraps:
+// queries carry names, phone numbers and customer numbers, and the HTTP
+// semantic conventions let instrumentation record url.query. otelhttp
+// v0.72 records only url.path, which this makes sure stays so. The
+// handlers get the query back from restoreQuery.
+func hideQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" && !r.URL.ForceQuery && !strings.Contains(r.RequestURI, "?") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		bare := *r.URL
+		bare.RawQuery, bare.ForceQuery = "", false
+		hidden := r.WithContext(context.WithValue(r.Context(), queryKey{}, hiddenURL{url: r.URL, requestURI: r.RequestURI}))
+		hidden.URL = &bare
+		hidden.RequestURI = bare.RequestURI()
+		next.ServeHTTP(w, hidden)
+	})
+}
+
+// hiddenURL is what hideQuery took away.
+type hiddenURL struct {
+	url        *url.URL
+	requestURI string
+}
+
+// restoreQuery undoes hideQuery for the handlers inside the instrumentation.
+func restoreQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := r.Context().Value(queryKey{}).(hiddenURL)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		restored := r.WithContext(r.Context())
+		restored.URL, restored.RequestURI = h.url, h.requestURI
+		next.ServeHTTP(w, restored)
+	})
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openapi.Document)
+}

@@ -1,0 +1,206 @@
+package mongo
+
+import (
+	"time"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
+)
+
+// Collection names of the owner database.
+const (
+	ownersColl   = "owners"
+	patientsColl = "patients"
+	claimsColl   = "claims"
+	countersColl = "counters"
+)
+
+type addressDoc struct {
+	Street     string `bson:"street,omitempty"`
+	PostalCode string `bson:"postal_code,omitempty"`
+	City       string `bson:"city,omitempty"`
+	Country    string `bson:"country,omitempty"`
+}
+
+type changeDoc struct {
+	Version      int64     `bson:"version"`
+	Time         time.Time `bson:"time"`
+	ActorSubject string    `bson:"actor_subject"`
+	ActorName    string    `bson:"actor_name,omitempty"`
+	ActorRoles   []string  `bson:"actor_roles,omitempty"`
+	Fields       []string  `bson:"fields"`
+	Reason       string    `bson:"reason"`
+}
+
+// ownerDoc is an owner as stored. The identity code is only ever stored sealed
+// (AES-256-GCM under a key id, bound to the owner id) beside its blind index.
+type ownerDoc struct {
+	ID             string             `bson:"_id"`
+	GivenNames     string             `bson:"given_names"`
+	FamilyName     string             `bson:"family_name"`
+	Address        addressDoc         `bson:"address"`
+	Phone          string             `bson:"phone,omitempty"`
+	Email          string             `bson:"email,omitempty"`
+	Language       string             `bson:"language"`
+	HomeClinic     string             `bson:"home_clinic"`
+	Identity       *fieldcrypt.Sealed `bson:"identity,omitempty"`
+	IdentityMasked string             `bson:"identity_masked,omitempty"`
+	IdentityIndex  string             `bson:"identity_bidx,omitempty"`
+	Restricted     bool               `bson:"restricted"`
+	// SortKey orders lists by family name, then given names.
+	SortKey string `bson:"sort_key"`
+	// NameKeys are the accent- and case-folded words of the names, for prefix search
+	// without collations (the embedded store has none).
+	NameKeys []string    `bson:"name_keys"`
+	Version  int64       `bson:"version"`
+	Created  time.Time   `bson:"created"`
+	Updated  time.Time   `bson:"updated"`
+	Changes  []changeDoc `bson:"changes,omitempty"`
+}
+
+type insuranceDoc struct {
+	Insurer      string `bson:"insurer,omitempty"`
+	PolicyNumber string `bson:"policy_number,omitempty"`
+}
+
+type patientDoc struct {
+	ID                     string       `bson:"_id"`
+	OwnerID                string       `bson:"owner_id"`
+	CustomerNumber         string       `bson:"customer_number"`
+	Name                   string       `bson:"name"`
+	Species                string       `bson:"species"`
+	Breed                  string       `bson:"breed,omitempty"`
+	Sex                    string       `bson:"sex"`
+	Neutered               bool         `bson:"neutered"`
+	BirthDate              string       `bson:"birth_date,omitempty"`
+	Colour                 string       `bson:"colour,omitempty"`
+	Microchip              string       `bson:"microchip,omitempty"`
+	KennelClubRegistration string       `bson:"kennel_club_registration,omitempty"`
+	Insurance              insuranceDoc `bson:"insurance"`
+	Deceased               bool         `bson:"deceased"`
+	DeathDate              string       `bson:"death_date,omitempty"`
+	Version                int64        `bson:"version"`
+	Created                time.Time    `bson:"created"`
+	Updated                time.Time    `bson:"updated"`
+	Changes                []changeDoc  `bson:"changes,omitempty"`
+}
+
+// claimDoc reserves a unique value (an identity code's blind index, a microchip) for one
+// document. Its _id is the value, so uniqueness needs no sparse index and a lookup is an
+// _id read.
+type claimDoc struct {
+	ID  string `bson:"_id"`
+	Ref string `bson:"ref"`
+}
+
+func ownerToDoc(o *domain.Owner) ownerDoc {
+	return ownerDoc{
+		ID:         o.ID,
+		GivenNames: o.GivenNames,
+		FamilyName: o.FamilyName,
+		Address: addressDoc{
+			Street: o.Address.Street, PostalCode: o.Address.PostalCode,
+			City: o.Address.City, Country: o.Address.Country,
+		},
+		Phone:          o.Phone,
+		Email:          o.Email,
+		Language:       string(o.Language),
+		HomeClinic:     string(o.HomeClinic),
+		IdentityMasked: o.IdentityCodeMasked,
+		Restricted:     o.Restricted,
+		SortKey:        domain.SearchKey(o.FamilyName + " " + o.GivenNames),
+		NameKeys:       domain.NameTokens(o.GivenNames, o.FamilyName),
+		Version:        o.Version,
+		Created:        o.Created,
+		Updated:        o.Updated,
+	}
+}
+
+func (d *ownerDoc) toDomain() *domain.Owner {
+	return &domain.Owner{
+		ID:         d.ID,
+		GivenNames: d.GivenNames,
+		FamilyName: d.FamilyName,
+		Address: domain.Address{
+			Street: d.Address.Street, PostalCode: d.Address.PostalCode,
+			City: d.Address.City, Country: d.Address.Country,
+		},
+		Phone:              d.Phone,
+		Email:              d.Email,
+		Language:           domain.Language(d.Language),
+		HomeClinic:         domain.Clinic(d.HomeClinic),
+		IdentityCodeMasked: d.IdentityMasked,
+		Restricted:         d.Restricted,
+		Version:            d.Version,
+		Created:            d.Created,
+		Updated:            d.Updated,
+	}
+}
+
+func patientToDoc(p *domain.Patient) patientDoc {
+	return patientDoc{
+		ID:                     p.ID,
+		OwnerID:                p.OwnerID,
+		CustomerNumber:         p.CustomerNumber.String(),
+		Name:                   p.Name,
+		Species:                string(p.Species),
+		Breed:                  p.Breed,
+		Sex:                    string(p.Sex),
+		Neutered:               p.Neutered,
+		BirthDate:              p.BirthDate,
+		Colour:                 p.Colour,
+		Microchip:              p.Microchip,
+		KennelClubRegistration: p.KennelClubRegistration,
+		Insurance:              insuranceDoc{Insurer: p.Insurance.Insurer, PolicyNumber: p.Insurance.PolicyNumber},
+		Deceased:               p.Deceased,
+		DeathDate:              p.DeathDate,
+		Version:                p.Version,
+		Created:                p.Created,
+		Updated:                p.Updated,
+	}
+}
+
+func (d *patientDoc) toDomain() (*domain.Patient, error) {
+	n, err := domain.ParseCustomerNumber(d.CustomerNumber)
+	if err != nil {
+		return nil, err
+	}
+	return &domain.Patient{
+		ID:                     d.ID,
+		OwnerID:                d.OwnerID,
+		CustomerNumber:         n,
+		Name:                   d.Name,
+		Species:                domain.Species(d.Species),
+		Breed:                  d.Breed,
+		Sex:                    domain.Sex(d.Sex),
+		Neutered:               d.Neutered,
+		BirthDate:              d.BirthDate,
+		Colour:                 d.Colour,
+		Microchip:              d.Microchip,
+		KennelClubRegistration: d.KennelClubRegistration,
+		Insurance:              domain.Insurance{Insurer: d.Insurance.Insurer, PolicyNumber: d.Insurance.PolicyNumber},
+		Deceased:               d.Deceased,
+		DeathDate:              d.DeathDate,
+		Version:                d.Version,
+		Created:                d.Created,
+		Updated:                d.Updated,
+	}, nil
+}
+
+func changeToDoc(c domain.Change) changeDoc {
+	return changeDoc{
+		Version: c.Version, Time: c.Time, ActorSubject: c.ActorSubject, ActorName: c.ActorName,
+		ActorRoles: c.ActorRoles, Fields: c.Fields, Reason: c.Reason,
+	}
+}
+
+func changesToDomain(docs []changeDoc) []domain.Change {
+	out := make([]domain.Change, len(docs))
+	for i, d := range docs {
+		out[i] = domain.Change{
+			Version: d.Version, Time: d.Time, ActorSubject: d.ActorSubject, ActorName: d.ActorName,
+			ActorRoles: d.ActorRoles, Fields: d.Fields, Reason: d.Reason,
+		}
+	}
+	return out
+}

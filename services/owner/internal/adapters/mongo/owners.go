@@ -1,0 +1,350 @@
+package mongo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
+)
+
+// identityDomain separates the identity code's blind index from any other.
+const identityDomain = "identity_code"
+
+func (r *Repository) identityKey(code domain.IdentityCode) string {
+	return "identity:" + r.keys.BlindIndex(identityDomain, []byte(code.String()))
+}
+
+// ownerHoldsIdentity tells whether the owner still carries the identity code of key.
+func (r *Repository) ownerHoldsIdentity(key string) func(context.Context, string) (bool, error) {
+	return func(ctx context.Context, ownerID string) (bool, error) {
+		var d ownerDoc
+		err := findOne(ctx, r.owners, "owner", ownerID, bson.M{"identity_bidx": 1}, &d)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		return "identity:"+d.IdentityIndex == key, nil
+	}
+}
+
+// sealIdentity encrypts code bound to the owner id, so a sealed value copied to another
+// owner does not open.
+func (r *Repository) sealIdentity(ownerID string, code domain.IdentityCode) (*fieldcrypt.Sealed, error) {
+	s, err := r.keys.Seal([]byte(code.String()), []byte(ownerID))
+	if err != nil {
+		return nil, fmt.Errorf("seal identity code: %w", err)
+	}
+	return &s, nil
+}
+
+// CreateOwner implements domain.Repository.
+func (r *Repository) CreateOwner(ctx context.Context, o *domain.Owner, code *domain.IdentityCode, c domain.Change) (*domain.Owner, error) {
+	if existing, err := r.GetOwner(ctx, o.ID); err == nil {
+		return existing, nil
+	} else if !errors.Is(err, apperr.ErrNotFound) {
+		return nil, err
+	}
+	o.Version, o.Created, o.Updated = 1, c.Time, c.Time
+	c.Version = 1
+	doc := ownerToDoc(o)
+	doc.Changes = []changeDoc{changeToDoc(c)}
+	var key string
+	if code != nil {
+		key = r.identityKey(*code)
+		if err := r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
+			return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
+		}
+		sealed, err := r.sealIdentity(o.ID, *code)
+		if err != nil {
+			return nil, r.releaseAfterFailure(ctx, key, o.ID, err)
+		}
+		doc.Identity, doc.IdentityMasked, doc.IdentityIndex = sealed, code.Masked(), key[len("identity:"):]
+	}
+	if _, err := r.owners.InsertOne(ctx, doc); err != nil {
+		if existing, gerr := r.GetOwner(ctx, o.ID); gerr == nil {
+			return existing, nil // a concurrent retry of the same create won
+		}
+		err = fmt.Errorf("insert owner: %w", err)
+		if key != "" {
+			return nil, r.releaseAfterFailure(ctx, key, o.ID, err)
+		}
+		return nil, err
+	}
+	return doc.toDomain(), nil
+}
+
+// GetOwner implements domain.Repository.
+func (r *Repository) GetOwner(ctx context.Context, id string) (*domain.Owner, error) {
+	var d ownerDoc
+	if err := findOne(ctx, r.owners, "owner", id, withoutHistory, &d); err != nil {
+		return nil, err
+	}
+	return d.toDomain(), nil
+}
+
+// UpdateOwner implements domain.Repository.
+func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected int64, c domain.Change, code *domain.IdentityCode) (*domain.Owner, error) {
+	c.Version = expected + 1
+	d := ownerToDoc(o)
+	set := bson.M{
+		"given_names": d.GivenNames, "family_name": d.FamilyName, "address": d.Address,
+		"phone": d.Phone, "email": d.Email, "language": d.Language, "home_clinic": d.HomeClinic,
+		"sort_key": d.SortKey, "name_keys": d.NameKeys, "version": c.Version, "updated": c.Time,
+	}
+	update := bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}}
+	var claimed, previous string
+	if slices.Contains(c.Fields, "identity_code") {
+		var current ownerDoc
+		if err := findOne(ctx, r.owners, "owner", o.ID, bson.M{"identity_bidx": 1}, &current); err != nil {
+			return nil, err
+		}
+		if current.IdentityIndex != "" {
+			previous = "identity:" + current.IdentityIndex
+		}
+		if code == nil {
+			update["$unset"] = bson.M{"identity": "", "identity_masked": "", "identity_bidx": ""}
+		} else {
+			key := r.identityKey(*code)
+			if key != previous {
+				if err := r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
+					return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
+				}
+				claimed = key
+			}
+			sealed, err := r.sealIdentity(o.ID, *code)
+			if err != nil {
+				return nil, r.releaseClaimed(ctx, claimed, o.ID, err)
+			}
+			set["identity"], set["identity_masked"], set["identity_bidx"] = sealed, code.Masked(), key[len("identity:"):]
+		}
+	}
+	var out ownerDoc
+	err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": expected}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if err != nil {
+		return nil, r.releaseClaimed(ctx, claimed, o.ID, r.updateFailed(ctx, r.owners, "owner", o.ID, expected, err))
+	}
+	if previous != "" && (code == nil || claimed != "") {
+		if err := r.release(ctx, previous, o.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out.toDomain(), nil
+}
+
+func (r *Repository) releaseClaimed(ctx context.Context, key, ref string, cause error) error {
+	if key == "" {
+		return cause
+	}
+	return r.releaseAfterFailure(ctx, key, ref, cause)
+}
+
+// updateFailed explains a versioned update that matched nothing: the document is gone,
+// or its version moved on.
+func (r *Repository) updateFailed(ctx context.Context, c *mongo.Collection, what, id string, expected int64, err error) error {
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("update %s %s: %w", what, id, err)
+	}
+	var d struct {
+		Version int64 `bson:"version"`
+	}
+	if ferr := findOne(ctx, c, what, id, bson.M{"version": 1}, &d); ferr != nil {
+		return ferr
+	}
+	return stale(what, id, expected)
+}
+
+// pageToken is the opaque position after the last owner of a page.
+type pageToken struct {
+	SortKey string `json:"k,omitempty"`
+	ID      string `json:"i"`
+}
+
+func encodeToken(t pageToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (pageToken, error) {
+	var t pageToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.ID == "" {
+		var v apperr.ValidationError
+		v.Add("page_token", "is not a token from a previous page")
+		return t, v.Err()
+	}
+	return t, nil
+}
+
+// ListOwners implements domain.Repository. Restricted owners are never listed.
+func (r *Repository) ListOwners(ctx context.Context, q domain.OwnerQuery) ([]*domain.Owner, string, error) {
+	filter := bson.D{{Key: "restricted", Value: bson.M{"$ne": true}}}
+	if q.NamePrefix != "" {
+		filter = append(filter, bson.E{Key: "name_keys", Value: bson.M{"$regex": "^" + regexp.QuoteMeta(q.NamePrefix)}})
+	}
+	if q.Phone != "" {
+		filter = append(filter, bson.E{Key: "phone", Value: q.Phone})
+	}
+	if q.OwnerIDs != nil {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.M{"$in": q.OwnerIDs}})
+	}
+	if q.PageToken != "" {
+		t, err := decodeToken(q.PageToken)
+		if err != nil {
+			return nil, "", err
+		}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.M{"sort_key": bson.M{"$gt": t.SortKey}},
+			bson.M{"sort_key": t.SortKey, "_id": bson.M{"$gt": t.ID}},
+		}})
+	}
+	size := pageSize(q.PageSize)
+	opts := options.Find().SetSort(bson.D{{Key: "sort_key", Value: 1}, {Key: "_id", Value: 1}}).
+		SetLimit(size + 1).SetProjection(withoutHistory)
+	cur, err := r.owners.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, "", fmt.Errorf("list owners: %w", err)
+	}
+	var docs []ownerDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, "", fmt.Errorf("list owners: %w", err)
+	}
+	var next string
+	if int64(len(docs)) > size {
+		docs = docs[:size]
+		last := docs[len(docs)-1]
+		next = encodeToken(pageToken{SortKey: last.SortKey, ID: last.ID})
+	}
+	out := make([]*domain.Owner, len(docs))
+	for i := range docs {
+		out[i] = docs[i].toDomain()
+	}
+	return out, next, nil
+}
+
+// FindOwnerByIdentityCode implements domain.Repository: an _id read of the claim, then
+// of the owner. Restricted owners are not found.
+func (r *Repository) FindOwnerByIdentityCode(ctx context.Context, code domain.IdentityCode) (*domain.Owner, error) {
+	key := r.identityKey(code)
+	var c claimDoc
+	err := r.claims.FindOne(ctx, bson.M{"_id": key}).Decode(&c)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, fmt.Errorf("no owner with this identity code: %w", apperr.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("read identity claim: %w", err)
+	}
+	var d ownerDoc
+	err = findOne(ctx, r.owners, "owner", c.Ref, withoutHistory, &d)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound), err == nil && ("identity:"+d.IdentityIndex != key || d.Restricted):
+		return nil, fmt.Errorf("no owner with this identity code: %w", apperr.ErrNotFound)
+	case err != nil:
+		return nil, err
+	}
+	return d.toDomain(), nil
+}
+
+// IdentityCode implements domain.Repository. A code sealed under a retired key is
+// re-sealed under the active one on the way.
+func (r *Repository) IdentityCode(ctx context.Context, ownerID string) (domain.IdentityCode, error) {
+	var d ownerDoc
+	if err := findOne(ctx, r.owners, "owner", ownerID, bson.M{"identity": 1}, &d); err != nil {
+		return domain.IdentityCode{}, err
+	}
+	if d.Identity == nil {
+		return domain.IdentityCode{}, fmt.Errorf("owner %s has no identity code on record: %w", ownerID, apperr.ErrNotFound)
+	}
+	code, err := r.openIdentity(ownerID, *d.Identity)
+	if err != nil {
+		return domain.IdentityCode{}, err
+	}
+	if r.keys.NeedsRotation(*d.Identity) {
+		if err := r.reseal(ctx, ownerID, *d.Identity, code); err != nil {
+			return domain.IdentityCode{}, err
+		}
+	}
+	return code, nil
+}
+
+func (r *Repository) openIdentity(ownerID string, s fieldcrypt.Sealed) (domain.IdentityCode, error) {
+	plain, err := r.keys.Open(s, []byte(ownerID))
+	if err != nil {
+		return domain.IdentityCode{}, fmt.Errorf("open identity code of owner %s: %w", ownerID, err)
+	}
+	code, err := domain.ParseIdentityCode(string(plain), true)
+	if err != nil {
+		return domain.IdentityCode{}, fmt.Errorf("stored identity code of owner %s: %w", ownerID, err)
+	}
+	return code, nil
+}
+
+// reseal replaces a sealed identity code with one under the active key, unless the
+// stored value changed meanwhile.
+func (r *Repository) reseal(ctx context.Context, ownerID string, old fieldcrypt.Sealed, code domain.IdentityCode) error {
+	sealed, err := r.sealIdentity(ownerID, code)
+	if err != nil {
+		return err
+	}
+	_, err = r.owners.UpdateOne(ctx, bson.M{"_id": ownerID, "identity.kid": old.KID, "identity.nonce": old.Nonce},
+		bson.M{"$set": bson.M{"identity": sealed}})
+	if err != nil {
+		return fmt.Errorf("re-seal identity code of owner %s: %w", ownerID, err)
+	}
+	return nil
+}
+
+// RotateIdentityKeys re-seals every identity code sealed under a retired key and
+// reports how many it re-sealed.
+func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
+	cur, err := r.owners.Find(ctx, bson.M{"identity.kid": bson.M{"$exists": true, "$ne": r.keys.ActiveKID()}},
+		options.Find().SetProjection(bson.M{"identity": 1}))
+	if err != nil {
+		return 0, fmt.Errorf("find identity codes to rotate: %w", err)
+	}
+	defer cur.Close(ctx)
+	n := 0
+	for cur.Next(ctx) {
+		var d ownerDoc
+		if err := cur.Decode(&d); err != nil {
+			return n, fmt.Errorf("decode owner: %w", err)
+		}
+		code, err := r.openIdentity(d.ID, *d.Identity)
+		if err != nil {
+			return n, err
+		}
+		if err := r.reseal(ctx, d.ID, *d.Identity, code); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := cur.Err(); err != nil {
+		return n, fmt.Errorf("rotate identity codes: %w", err)
+	}
+	return n, nil
+}
+
+// OwnerChanges implements domain.Repository.
+func (r *Repository) OwnerChanges(ctx context.Context, ownerID string) ([]domain.Change, error) {
+	var d ownerDoc
+	if err := findOne(ctx, r.owners, "owner", ownerID, bson.M{"changes": 1}, &d); err != nil {
+		return nil, err
+	}
+	return changesToDomain(d.Changes), nil
+}

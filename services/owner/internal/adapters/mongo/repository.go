@@ -1,0 +1,184 @@
+// Package mongo stores owners and patients in the owner service's own MongoDB database.
+//
+// The embedded store has no multi-document transactions, so every operation that
+// touches several documents orders its writes so that a crash between them leaves
+// nothing a reader can see as half-written, and a retry completes the work: a unique
+// value is claimed before the document that holds it is written, and released after.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
+	"github.com/lillvet/register/services/platform/mongox"
+)
+
+// Page sizes of list operations.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// Repository implements domain.Repository on MongoDB.
+type Repository struct {
+	owners   *mongo.Collection
+	patients *mongo.Collection
+	claims   *mongo.Collection
+	counters *mongo.Collection
+	keys     *fieldcrypt.Keyring
+}
+
+var _ domain.Repository = (*Repository)(nil)
+
+// New returns a repository on db; keys seal the identity codes.
+func New(db *mongo.Database, keys *fieldcrypt.Keyring) *Repository {
+	return &Repository{
+		owners:   db.Collection(ownersColl),
+		patients: db.Collection(patientsColl),
+		claims:   db.Collection(claimsColl),
+		counters: db.Collection(countersColl),
+		keys:     keys,
+	}
+}
+
+// Indexes are the indexes every query of this repository needs (see QueryShapes).
+func Indexes() []mongox.Index {
+	idx := func(coll string, unique bool, keys ...string) mongox.Index {
+		d := bson.D{}
+		for _, k := range keys {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+		m := mongo.IndexModel{Keys: d}
+		if unique {
+			m.Options = options.Index().SetUnique(true)
+		}
+		return mongox.Index{Collection: coll, Model: m}
+	}
+	return []mongox.Index{
+		idx(ownersColl, false, "sort_key", "_id"),
+		idx(ownersColl, false, "name_keys", "sort_key", "_id"),
+		idx(ownersColl, false, "phone", "sort_key", "_id"),
+		idx(ownersColl, false, "identity.kid"),
+		idx(patientsColl, false, "owner_id", "_id"),
+		idx(patientsColl, true, "customer_number"),
+	}
+}
+
+// QueryShape is the filter and sort keys of one repository query, for the test that
+// checks each is served by a declared index.
+type QueryShape struct {
+	Collection string
+	Keys       []string
+}
+
+// QueryShapes lists every non-_id query this repository issues.
+func QueryShapes() []QueryShape {
+	return []QueryShape{
+		{ownersColl, []string{"sort_key", "_id"}},
+		{ownersColl, []string{"name_keys", "sort_key", "_id"}},
+		{ownersColl, []string{"phone", "sort_key", "_id"}},
+		{ownersColl, []string{"identity.kid"}},
+		{patientsColl, []string{"owner_id", "_id"}},
+		{patientsColl, []string{"customer_number"}},
+	}
+}
+
+// withoutHistory leaves the change history and the sealed identity code out of reads
+// that do not need them.
+var withoutHistory = bson.M{"changes": 0, "identity": 0}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
+}
+
+func stale(what, id string, expected int64) error {
+	return fmt.Errorf("%s %s was changed by someone else since version %d; read it again: %w", what, id, expected, apperr.ErrConflict)
+}
+
+// findOne decodes the document with _id id into dst, or reports apperr.ErrNotFound.
+func findOne(ctx context.Context, c *mongo.Collection, what, id string, projection, dst any) error {
+	err := c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(projection)).Decode(dst)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return notFound(what, id)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", what, id, err)
+	}
+	return nil
+}
+
+// claim reserves key for ref. A claim left by a write that never completed (its holder
+// no longer carries the value) is taken over; a live one fails with ErrAlreadyExists.
+func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx context.Context, ref string) (bool, error)) error {
+	for range 3 {
+		_, err := r.claims.InsertOne(ctx, claimDoc{ID: key, Ref: ref})
+		if err == nil {
+			return nil
+		}
+		if !mongox.IsDuplicateKey(err) {
+			return fmt.Errorf("claim: %w", err)
+		}
+		var existing claimDoc
+		err = r.claims.FindOne(ctx, bson.M{"_id": key}).Decode(&existing)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			continue
+		case err != nil:
+			return fmt.Errorf("read claim: %w", err)
+		case existing.Ref == ref:
+			return nil
+		}
+		live, err := holds(ctx, existing.Ref)
+		if err != nil {
+			return err
+		}
+		if live {
+			return apperr.ErrAlreadyExists
+		}
+		res, err := r.claims.UpdateOne(ctx, bson.M{"_id": key, "ref": existing.Ref}, bson.M{"$set": bson.M{"ref": ref}})
+		if err != nil {
+			return fmt.Errorf("take over claim: %w", err)
+		}
+		if res.ModifiedCount == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("claim is contended: %w", apperr.ErrUnavailable)
+}
+
+// release drops ref's claim on key; a claim someone else holds is left alone.
+func (r *Repository) release(ctx context.Context, key, ref string) error {
+	if _, err := r.claims.DeleteOne(ctx, bson.M{"_id": key, "ref": ref}); err != nil {
+		return fmt.Errorf("release claim: %w", err)
+	}
+	return nil
+}
+
+// releaseAfterFailure releases a claim after the write it guarded failed. The release
+// shares the failed call's fate only loosely: a claim it cannot drop is taken over by
+// the next claimant, because its holder does not carry the value.
+func (r *Repository) releaseAfterFailure(ctx context.Context, key, ref string, cause error) error {
+	if err := r.release(context.WithoutCancel(ctx), key, ref); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+func pageSize(n int) int64 {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	default:
+		return int64(n)
+	}
+}

@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
+)
+
+// CreateOwner is the input of CreateOwner.
+type CreateOwner struct {
+	RequestID    string
+	Owner        domain.Owner
+	IdentityCode string
+}
+
+// CreateOwner registers an owner; a retry with the same request id returns the first one.
+func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owner, error) {
+	var v apperr.ValidationError
+	o := in.Owner
+	domain.NormalizeOwner(&o, "owner", &v)
+	code := s.parseIdentityCode(in.IdentityCode, "identity_code", &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	id, err := newID("owner", in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	o.ID = id
+	created, err := s.repo.CreateOwner(ctx, &o, code, s.change(ctx, []string{"created"}, "registered"))
+	if err != nil {
+		return nil, fmt.Errorf("create owner: %w", err)
+	}
+	return created, s.record(ctx, "owner.create", ownerResource(created.ID), created.ID)
+}
+
+// GetOwner reads one owner.
+func (s *Service) GetOwner(ctx context.Context, id string) (*domain.Owner, error) {
+	o, err := s.repo.GetOwner(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get owner %s: %w", id, err)
+	}
+	return o, s.record(ctx, "owner.read", ownerResource(id), id)
+}
+
+// UpdateOwner is the input of UpdateOwner.
+type UpdateOwner struct {
+	ID           string
+	Owner        domain.Owner
+	Paths        []string
+	Version      int64
+	Reason       string
+	IdentityCode string
+}
+
+// UpdateOwner rectifies the fields named in Paths at the expected version.
+func (s *Service) UpdateOwner(ctx context.Context, in UpdateOwner) (*domain.Owner, error) {
+	var v apperr.ValidationError
+	validateReason(in.Reason, &v)
+	validatePaths(in.Paths, domain.IsOwnerField, &v)
+	validateVersion(in.Version, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	current, err := s.repo.GetOwner(ctx, in.ID)
+	if err != nil {
+		return nil, fmt.Errorf("update owner %s: %w", in.ID, err)
+	}
+	next := *current
+	for _, p := range in.Paths {
+		applyOwnerPath(&next, &in.Owner, p)
+	}
+	domain.NormalizeOwner(&next, "owner", &v)
+	var code *domain.IdentityCode
+	if slices.Contains(in.Paths, "identity_code") {
+		code = s.parseIdentityCode(in.IdentityCode, "identity_code", &v)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	updated, err := s.repo.UpdateOwner(ctx, &next, in.Version, s.change(ctx, in.Paths, in.Reason), code)
+	if err != nil {
+		return nil, fmt.Errorf("update owner %s: %w", in.ID, err)
+	}
+	return updated, s.record(ctx, "owner.update", ownerResource(in.ID), in.ID)
+}
+
+func applyOwnerPath(dst, src *domain.Owner, path string) {
+	switch path {
+	case "given_names":
+		dst.GivenNames = src.GivenNames
+	case "family_name":
+		dst.FamilyName = src.FamilyName
+	case "address":
+		dst.Address = src.Address
+	case "address.street":
+		dst.Address.Street = src.Address.Street
+	case "address.postal_code":
+		dst.Address.PostalCode = src.Address.PostalCode
+	case "address.city":
+		dst.Address.City = src.Address.City
+	case "address.country":
+		dst.Address.Country = src.Address.Country
+	case "phone":
+		dst.Phone = src.Phone
+	case "email":
+		dst.Email = src.Email
+	case "preferred_language":
+		dst.Language = src.Language
+	case "home_clinic":
+		dst.HomeClinic = src.HomeClinic
+	}
+}
+
+// ListOwners is the input of ListOwners.
+type ListOwners struct {
+	Name           string
+	Phone          string
+	CustomerNumber string
+	Microchip      string
+	PageSize       int
+	PageToken      string
+}
+
+// ListOwners searches owners by one key, or lists them all, paged.
+func (s *Service) ListOwners(ctx context.Context, in ListOwners) ([]*domain.Owner, string, error) {
+	var v apperr.ValidationError
+	q := domain.OwnerQuery{PageSize: in.PageSize, PageToken: in.PageToken}
+	if in.Name != "" {
+		if q.NamePrefix = domain.SearchKey(in.Name); q.NamePrefix == "" {
+			v.Add("name", "must contain a letter or a digit")
+		}
+	}
+	if in.Phone != "" {
+		p, err := domain.NormalizePhone(in.Phone)
+		if err != nil {
+			v.Add("phone", "must be a valid phone number")
+		}
+		q.Phone = p
+	}
+	var patient *domain.Patient
+	var err error
+	switch {
+	case in.CustomerNumber != "":
+		n, perr := domain.ParseCustomerNumber(in.CustomerNumber)
+		if perr != nil {
+			v.Add("customer_number", customerNumberProblem(perr))
+			break
+		}
+		patient, err = s.repo.FindPatientByCustomerNumber(ctx, n)
+	case in.Microchip != "":
+		chip, perr := domain.ParseMicrochip(in.Microchip)
+		if perr != nil {
+			v.Add("microchip", "must be 15 digits (ISO 11784)")
+			break
+		}
+		patient, err = s.repo.FindPatientByMicrochip(ctx, chip)
+	}
+	if verr := v.Err(); verr != nil {
+		return nil, "", verr
+	}
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return nil, "", nil
+	case err != nil:
+		return nil, "", fmt.Errorf("list owners: %w", err)
+	case patient != nil:
+		q.OwnerIDs = []string{patient.OwnerID}
+	}
+	owners, next, err := s.repo.ListOwners(ctx, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list owners: %w", err)
+	}
+	ids := make([]string, len(owners))
+	for i, o := range owners {
+		ids[i] = o.ID
+	}
+	return owners, next, s.recordAll(ctx, "owner.search", "owners", ids...)
+}
+
+// FindOwnerByIdentityCode finds the owner whose identity code is code.
+func (s *Service) FindOwnerByIdentityCode(ctx context.Context, code string) (*domain.Owner, error) {
+	var v apperr.ValidationError
+	c := s.parseIdentityCode(code, "identity_code", &v)
+	if c == nil {
+		v.Add("identity_code", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	o, err := s.repo.FindOwnerByIdentityCode(ctx, *c)
+	if err != nil {
+		return nil, fmt.Errorf("find owner by identity code: %w", err)
+	}
+	return o, s.record(ctx, "owner.find_by_identity_code", ownerResource(o.ID), o.ID)
+}
+
+// RevealIdentityCode returns an owner's full identity code for a stated purpose.
+func (s *Service) RevealIdentityCode(ctx context.Context, ownerID, purpose string) (string, error) {
+	if strings.TrimSpace(purpose) == "" {
+		var v apperr.ValidationError
+		v.Add("purpose", "is required: say why the full identity code is needed")
+		return "", v.Err()
+	}
+	code, err := s.repo.IdentityCode(ctx, ownerID)
+	if err != nil {
+		return "", fmt.Errorf("reveal identity code of owner %s: %w", ownerID, err)
+	}
+	e := audit.Event{
+		Action: "owner.reveal_identity_code", Resource: ownerResource(ownerID),
+		SubjectOwnerID: ownerID, Purpose: purpose, Outcome: audit.OutcomeSuccess,
+	}
+	if err := s.auditor.Record(ctx, e); err != nil {
+		return "", fmt.Errorf("audit identity code reveal: %w", err)
+	}
+	return code.String(), nil
+}
+
+// OwnerChanges lists an owner's change history.
+func (s *Service) OwnerChanges(ctx context.Context, ownerID string) ([]domain.Change, error) {
+	changes, err := s.repo.OwnerChanges(ctx, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("owner %s changes: %w", ownerID, err)
+	}
+	return changes, s.record(ctx, "owner.changes.read", ownerResource(ownerID), ownerID)
+}
+
+func (s *Service) parseIdentityCode(raw, field string, v *apperr.ValidationError) *domain.IdentityCode {
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	c, err := domain.ParseIdentityCode(raw, s.opts.AllowTemporaryIdentityCodes)
+	if err != nil {
+		var ie *domain.IdentityCodeError
+		if errors.As(err, &ie) {
+			v.Add(field, ie.Reason)
+		} else {
+			v.Add(field, "is not a valid identity code")
+		}
+		return nil
+	}
+	return &c
+}
+
+func validatePaths(paths []string, allowed func(string) bool, v *apperr.ValidationError) {
+	if len(paths) == 0 {
+		v.Add("update_mask", "must name at least one field")
+	}
+	for _, p := range paths {
+		if !allowed(p) {
+			v.Add("update_mask", fmt.Sprintf("field %q cannot be updated", p))
+		}
+	}
+}
+
+func customerNumberProblem(err error) string {
+	var ce *domain.CustomerNumberError
+	if errors.As(err, &ce) {
+		return ce.Reason
+	}
+	return "is not a valid customer number"
+}

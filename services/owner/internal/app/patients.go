@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// RegisterPatient is the input of RegisterPatient.
+type RegisterPatient struct {
+	OwnerID   string
+	RequestID string
+	Patient   domain.Patient
+}
+
+// RegisterPatient registers a patient under an owner and allocates its customer number.
+func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*domain.Patient, error) {
+	var v apperr.ValidationError
+	p := in.Patient
+	domain.NormalizePatient(&p, "patient", s.opts.Now(), &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.requireActiveOwner(ctx, in.OwnerID); err != nil {
+		return nil, fmt.Errorf("register patient: %w", err)
+	}
+	id, err := newID("patient", in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	p.ID, p.OwnerID = id, in.OwnerID
+	created, err := s.repo.CreatePatient(ctx, &p, s.change(ctx, []string{"created"}, "registered"))
+	if err != nil {
+		return nil, fmt.Errorf("register patient: %w", err)
+	}
+	return created, s.record(ctx, "patient.create", patientResource(created.ID), created.OwnerID)
+}
+
+// requireActiveOwner checks that the owner exists and is not restricted.
+func (s *Service) requireActiveOwner(ctx context.Context, ownerID string) error {
+	o, err := s.repo.GetOwner(ctx, ownerID)
+	if err != nil {
+		return fmt.Errorf("owner %s: %w", ownerID, err)
+	}
+	if o.Restricted {
+		return apperr.Precondition("OWNER_RESTRICTED", "the owner's data is restricted while an erasure or objection is pending")
+	}
+	return nil
+}
+
+// GetPatient reads one patient.
+func (s *Service) GetPatient(ctx context.Context, id string) (*domain.Patient, error) {
+	p, err := s.repo.GetPatient(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get patient %s: %w", id, err)
+	}
+	return p, s.record(ctx, "patient.read", patientResource(id), p.OwnerID)
+}
+
+// UpdatePatient is the input of UpdatePatient.
+type UpdatePatient struct {
+	ID      string
+	Patient domain.Patient
+	Paths   []string
+	Version int64
+	Reason  string
+}
+
+// UpdatePatient rectifies the fields named in Paths at the expected version.
+func (s *Service) UpdatePatient(ctx context.Context, in UpdatePatient) (*domain.Patient, error) {
+	var v apperr.ValidationError
+	validateReason(in.Reason, &v)
+	validatePaths(in.Paths, domain.IsPatientField, &v)
+	validateVersion(in.Version, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	current, err := s.repo.GetPatient(ctx, in.ID)
+	if err != nil {
+		return nil, fmt.Errorf("update patient %s: %w", in.ID, err)
+	}
+	next := *current
+	for _, path := range in.Paths {
+		applyPatientPath(&next, &in.Patient, path)
+	}
+	domain.NormalizePatient(&next, "patient", s.opts.Now(), &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.storePatient(ctx, &next, in.Version, in.Paths, in.Reason, "patient.update")
+}
+
+func (s *Service) storePatient(ctx context.Context, p *domain.Patient, version int64, paths []string, reason, action string) (*domain.Patient, error) {
+	updated, err := s.repo.UpdatePatient(ctx, p, version, s.change(ctx, paths, reason))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", action, p.ID, err)
+	}
+	return updated, s.record(ctx, action, patientResource(p.ID), updated.OwnerID)
+}
+
+func applyPatientPath(dst, src *domain.Patient, path string) {
+	switch path {
+	case "name":
+		dst.Name = src.Name
+	case "species":
+		dst.Species = src.Species
+	case "breed":
+		dst.Breed = src.Breed
+	case "sex":
+		dst.Sex = src.Sex
+	case "neutered":
+		dst.Neutered = src.Neutered
+	case "birth_date":
+		dst.BirthDate = src.BirthDate
+	case "colour":
+		dst.Colour = src.Colour
+	case "microchip":
+		dst.Microchip = src.Microchip
+	case "kennel_club_registration":
+		dst.KennelClubRegistration = src.KennelClubRegistration
+	case "insurance":
+		dst.Insurance = src.Insurance
+	case "insurance.insurer":
+		dst.Insurance.Insurer = src.Insurance.Insurer
+	case "insurance.policy_number":
+		dst.Insurance.PolicyNumber = src.Insurance.PolicyNumber
+	}
+}
+
+// ListOwnerPatients lists an owner's patients, paged.
+func (s *Service) ListOwnerPatients(ctx context.Context, ownerID string, pageSize int, pageToken string) ([]*domain.Patient, string, error) {
+	if _, err := s.repo.GetOwner(ctx, ownerID); err != nil {
+		return nil, "", fmt.Errorf("list patients of owner %s: %w", ownerID, err)
+	}
+	patients, next, err := s.repo.ListOwnerPatients(ctx, ownerID, pageSize, pageToken)
+	if err != nil {
+		return nil, "", fmt.Errorf("list patients of owner %s: %w", ownerID, err)
+	}
+	return patients, next, s.record(ctx, "patient.list", ownerResource(ownerID)+"/patients", ownerID)
+}
+
+// FindPatientByCustomerNumber finds a patient by its customer number. A number whose
+// check digit does not match is invalid input, never "not found".
+func (s *Service) FindPatientByCustomerNumber(ctx context.Context, number string) (*domain.Patient, error) {
+	n, err := domain.ParseCustomerNumber(number)
+	if err != nil {
+		var v apperr.ValidationError
+		v.Add("customer_number", customerNumberProblem(err))
+		return nil, v.Err()
+	}
+	p, err := s.repo.FindPatientByCustomerNumber(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("find patient by customer number: %w", err)
+	}
+	return p, s.record(ctx, "patient.find_by_customer_number", patientResource(p.ID), p.OwnerID)
+}
+
+// TransferPatient moves a patient to another owner. The customer number and the change
+// history stay with the animal.
+func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, version int64, reason string) (*domain.Patient, error) {
+	var v apperr.ValidationError
+	validateReason(reason, &v)
+	validateVersion(version, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.repo.GetPatient(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
+	}
+	switch {
+	case p.OwnerID == newOwnerID:
+		v.Add("new_owner_id", "is already the patient's owner")
+		return nil, v.Err()
+	case p.Deceased:
+		return nil, apperr.Precondition("PATIENT_DECEASED", "a deceased patient cannot be transferred")
+	}
+	if err := s.requireActiveOwner(ctx, newOwnerID); err != nil {
+		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
+	}
+	previous := p.OwnerID
+	p.OwnerID = newOwnerID
+	moved, err := s.storePatient(ctx, p, version, []string{"owner_id"}, reason, "patient.transfer")
+	if err != nil {
+		return nil, err
+	}
+	// The previous owner's data changed too: their access report must show the transfer.
+	return moved, s.record(ctx, "patient.transfer", patientResource(id), previous)
+}
+
+// MarkPatientDeceased records the patient's death.
+func (s *Service) MarkPatientDeceased(ctx context.Context, id, date string, version int64, reason string) (*domain.Patient, error) {
+	var v apperr.ValidationError
+	validateReason(reason, &v)
+	validateVersion(version, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.repo.GetPatient(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("mark patient %s deceased: %w", id, err)
+	}
+	if p.Deceased {
+		return nil, apperr.Precondition("PATIENT_DECEASED", "the patient is already recorded as deceased")
+	}
+	p.DeathDate = domain.ValidateDeathDate(p, date, "death_date", s.opts.Now(), &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p.Deceased = true
+	return s.storePatient(ctx, p, version, []string{"deceased", "death_date"}, reason, "patient.mark_deceased")
+}
+
+// PatientChanges lists a patient's change history.
+func (s *Service) PatientChanges(ctx context.Context, id string) ([]domain.Change, error) {
+	p, err := s.repo.GetPatient(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("patient %s changes: %w", id, err)
+	}
+	changes, err := s.repo.PatientChanges(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("patient %s changes: %w", id, err)
+	}
+	return changes, s.record(ctx, "patient.changes.read", patientResource(id), p.OwnerID)
+}
+
+func validateVersion(version int64, v *apperr.ValidationError) {
+	if version <= 0 {
+		v.Add("version", "is required: send the version you read")
+	}
+}

@@ -1,0 +1,80 @@
+package domain
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+const postalCodeLength = 5
+
+const postalCodeReason = "must be 5 digits"
+
+// PostalCodeError says why a postal code is rejected.
+type PostalCodeError struct {
+	Reason string
+}
+
+func (e *PostalCodeError) Error() string {
+	return "postal code: " + e.Reason
+}
+
+// SearchKey folds a name into the form stored for search, because the
+// embedded store has no collations: lower case, diacritics removed (so
+// "Äijälä" and "aijala" match) and white space collapsed to single spaces.
+func SearchKey(s string) string {
+	// Lower-case first: some capitals lower-case to a letter plus a combining
+	// mark (İ → i̇), which the next step must see.
+	lower := strings.ToLower(strings.ToValidUTF8(s, "\uFFFD"))
+	stripMarks := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, err := transform.String(stripMarks, lower)
+	if err != nil {
+		// Valid UTF-8 cannot fail these transforms; keep the key usable anyway.
+		folded = lower
+	}
+	return strings.Join(strings.Fields(folded), " ")
+}
+
+// NameTokens returns the distinct search keys of every word of both names,
+// in order of appearance, for prefix search. A hyphenated word gives itself
+// and each part, so "Anna-Liisa" gives "anna-liisa", "anna" and "liisa".
+// Words without a letter or digit (a lone dash) give nothing.
+func NameTokens(given, family string) []string {
+	var tokens []string
+	seen := map[string]bool{}
+	add := func(t string) {
+		if strings.IndexFunc(t, isLetterOrDigit) >= 0 && !seen[t] {
+			seen[t] = true
+			tokens = append(tokens, t)
+		}
+	}
+	for _, word := range strings.Fields(SearchKey(given + " " + family)) {
+		add(word)
+		parts := strings.FieldsFunc(word, func(r rune) bool { return unicode.Is(unicode.Pd, r) })
+		if len(parts) > 1 {
+			for _, p := range parts {
+				add(p)
+			}
+		}
+	}
+	return tokens
+}
+
+// ValidatePostalCode accepts a Finnish postal code: exactly five digits.
+func ValidatePostalCode(s string) error {
+	if len(s) != postalCodeLength || strings.IndexFunc(s, notASCIIDigit) >= 0 {
+		return &PostalCodeError{Reason: postalCodeReason}
+	}
+	return nil
+}
+
+func notASCIIDigit(r rune) bool {
+	return r < '0' || r > '9'
+}
+
+func isLetterOrDigit(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}

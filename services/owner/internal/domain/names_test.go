@@ -1,0 +1,136 @@
+package domain
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestSearchKey(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"Äijälä", "aijala"},
+		{"aijala", "aijala"},
+		{"ÅKESSON", "akesson"},
+		{"Östman", "ostman"},
+		{"  Anna \t Liisa\n", "anna liisa"},
+		{"Anna-Liisa", "anna-liisa"},
+		{"Šarić", "saric"},
+		{"A\u0308ijä\u0308lä", "aijala"}, // decomposed input folds the same way
+		{"İnce", "ince"},
+		{"O'Brien", "o'brien"},
+		{"", ""},
+		{"\xff", "\uFFFD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := SearchKey(tt.in); got != tt.want {
+				t.Errorf("SearchKey(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNameTokens(t *testing.T) {
+	tests := []struct {
+		name          string
+		given, family string
+		want          []string
+	}{
+		{"hyphenated given name", "Anna-Liisa", "Äijälä", []string{"anna-liisa", "anna", "liisa", "aijala"}},
+		{"several given names", "Matti Juhani", "Virtanen", []string{"matti", "juhani", "virtanen"}},
+		{"duplicates dropped", "Anna Anna-Maija", "Anna", []string{"anna", "anna-maija", "maija"}},
+		{"lone dash dropped", "Eva", "Lind - Berg", []string{"eva", "lind", "berg"}},
+		{"en dash splits too", "Eva", "Lind–Berg", []string{"eva", "lind–berg", "lind", "berg"}},
+		{"empty", "", " ", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NameTokens(tt.given, tt.family); !slices.Equal(got, tt.want) {
+				t.Errorf("NameTokens(%q, %q) = %q, want %q", tt.given, tt.family, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidatePostalCode(t *testing.T) {
+	tests := []struct {
+		in    string
+		valid bool
+	}{
+		{"60100", true},
+		{"36200", true},
+		{"00100", true},
+		{"6010", false},
+		{"601000", false},
+		{"60 100", false},
+		{" 60100", false},
+		{"6010A", false},
+		{"６0100", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			err := ValidatePostalCode(tt.in)
+			if tt.valid {
+				if err != nil {
+					t.Errorf("ValidatePostalCode: %v", err)
+				}
+				return
+			}
+			var pe *PostalCodeError
+			if !errors.As(err, &pe) || err.Error() != "postal code: "+postalCodeReason {
+				t.Errorf("ValidatePostalCode error = %v, want *PostalCodeError", err)
+			}
+		})
+	}
+}
+
+func FuzzSearchKey(f *testing.F) {
+	for _, s := range []string{"Äijälä", "  Anna \t Liisa ", "İnce", "\xff", "a\u0301\u0301\u0301", "ǅ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key := SearchKey(s)
+		if !utf8.ValidString(key) {
+			t.Fatalf("SearchKey(%q) = %q is not valid UTF-8", s, key)
+		}
+		if again := SearchKey(key); again != key {
+			t.Fatalf("SearchKey is not idempotent: %q → %q → %q", s, key, again)
+		}
+		if strings.Join(strings.Fields(key), " ") != key {
+			t.Fatalf("SearchKey(%q) = %q has uncollapsed white space", s, key)
+		}
+	})
+}
+
+func FuzzNameTokens(f *testing.F) {
+	f.Add("Anna-Liisa", "Äijälä")
+	f.Add("-", "--")
+	f.Fuzz(func(t *testing.T, given, family string) {
+		tokens := NameTokens(given, family)
+		seen := map[string]bool{}
+		for _, tok := range tokens {
+			if seen[tok] || tok == "" || SearchKey(tok) != tok || strings.ContainsAny(tok, " \t\n") {
+				t.Fatalf("NameTokens(%q, %q) = %q: bad or repeated token %q", given, family, tokens, tok)
+			}
+			seen[tok] = true
+		}
+	})
+}
+
+func FuzzValidatePostalCode(f *testing.F) {
+	for _, s := range []string{"60100", "6010", "６0100", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := ValidatePostalCode(s)
+		digits := len(s) == postalCodeLength && strings.Trim(s, "0123456789") == ""
+		if (err == nil) != digits {
+			t.Fatalf("ValidatePostalCode(%q) = %v", s, err)
+		}
+	})
+}

@@ -1,0 +1,157 @@
+// Package domain holds the owner register's entities and rules: owners, patients,
+// identity codes, customer numbers and their validation. It knows nothing of gRPC or MongoDB.
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// Clinic is one of Lillvet's clinics.
+type Clinic string
+
+// The clinics.
+const (
+	ClinicSeinajoki Clinic = "seinajoki"
+	ClinicKangasala Clinic = "kangasala"
+)
+
+// Language is the language the clinic uses with a customer.
+type Language string
+
+// The languages the clinic serves its customers in.
+const (
+	LanguageFinnish Language = "fi"
+	LanguageSwedish Language = "sv"
+	LanguageEnglish Language = "en"
+)
+
+// maxTextLen bounds free-text fields so one request cannot store megabytes in a name.
+const maxTextLen = 200
+
+// Address is a postal address.
+type Address struct {
+	Street     string
+	PostalCode string
+	City       string
+	// Country is ISO 3166-1 alpha-2; empty means Finland.
+	Country string
+}
+
+// Owner is a customer of the clinic.
+type Owner struct {
+	ID         string
+	GivenNames string
+	FamilyName string
+	Address    Address
+	Phone      string
+	Email      string
+	Language   Language
+	HomeClinic Clinic
+	// IdentityCodeMasked is empty when no identity code is on record.
+	IdentityCodeMasked string
+	// Restricted is set while an erasure or objection is pending.
+	Restricted bool
+	Version    int64
+	Created    time.Time
+	Updated    time.Time
+}
+
+// Change records one rectification of an owner or a patient (DESIGN rule 3).
+type Change struct {
+	Version      int64
+	Time         time.Time
+	ActorSubject string
+	ActorName    string
+	ActorRoles   []string
+	Fields       []string
+	Reason       string
+}
+
+// OwnerFields are the update-mask paths an owner update may name.
+var ownerFields = map[string]bool{
+	"given_names": true, "family_name": true, "address": true, "address.street": true,
+	"address.postal_code": true, "address.city": true, "address.country": true,
+	"phone": true, "email": true, "preferred_language": true, "home_clinic": true,
+	"identity_code": true,
+}
+
+// IsOwnerField reports whether path may appear in an owner update mask.
+func IsOwnerField(path string) bool { return ownerFields[path] }
+
+// NormalizeOwner validates o in place, normalising the phone number, e-mail and postal
+// code. prefix is the request's field path of the owner (e.g. "owner").
+func NormalizeOwner(o *Owner, prefix string, v *apperr.ValidationError) {
+	o.GivenNames = strings.TrimSpace(o.GivenNames)
+	o.FamilyName = strings.TrimSpace(o.FamilyName)
+	requireText(v, prefix+".given_names", o.GivenNames)
+	requireText(v, prefix+".family_name", o.FamilyName)
+	normalizeAddress(&o.Address, prefix+".address", v)
+	if o.Phone = strings.TrimSpace(o.Phone); o.Phone != "" {
+		p, err := NormalizePhone(o.Phone)
+		if err != nil {
+			v.Add(prefix+".phone", "must be a valid phone number, e.g. +358 40 123 4567")
+		}
+		o.Phone = p
+	}
+	if o.Email = strings.TrimSpace(o.Email); o.Email != "" {
+		if a, err := mail.ParseAddress(o.Email); err != nil || a.Address != o.Email || len(o.Email) > maxTextLen {
+			v.Add(prefix+".email", "must be a plain e-mail address such as name@example.fi")
+		}
+	}
+	if o.Language == "" {
+		o.Language = LanguageFinnish
+	}
+	switch o.HomeClinic {
+	case ClinicSeinajoki, ClinicKangasala:
+	default:
+		v.Add(prefix+".home_clinic", "must be Seinäjoki or Kangasala")
+	}
+}
+
+func normalizeAddress(a *Address, prefix string, v *apperr.ValidationError) {
+	a.Street = strings.TrimSpace(a.Street)
+	a.City = strings.TrimSpace(a.City)
+	a.PostalCode = strings.TrimSpace(a.PostalCode)
+	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+	optionalText(v, prefix+".street", a.Street)
+	optionalText(v, prefix+".city", a.City)
+	switch {
+	case a.Country == "" || a.Country == "FI":
+		a.Country = ""
+		if a.PostalCode != "" {
+			if err := ValidatePostalCode(a.PostalCode); err != nil {
+				v.Add(prefix+".postal_code", "must be five digits")
+			}
+		}
+	case len(a.Country) != 2 || strings.Trim(a.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "":
+		v.Add(prefix+".country", "must be an ISO 3166-1 alpha-2 code such as FI or SE")
+	default:
+		optionalText(v, prefix+".postal_code", a.PostalCode)
+	}
+}
+
+func requireText(v *apperr.ValidationError, field, s string) {
+	if s == "" {
+		v.Add(field, "is required")
+		return
+	}
+	optionalText(v, field, s)
+}
+
+func optionalText(v *apperr.ValidationError, field, s string) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(s) > maxTextLen:
+		v.Add(field, "must be at most 200 characters")
+	case strings.ContainsFunc(s, isControl):
+		v.Add(field, "must not contain control characters")
+	}
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

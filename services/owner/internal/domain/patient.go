@@ -1,0 +1,139 @@
+package domain
+
+import (
+	"strings"
+	"time"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// Species is the kind of animal.
+type Species string
+
+// The species the clinic records.
+const (
+	SpeciesDog     Species = "dog"
+	SpeciesCat     Species = "cat"
+	SpeciesRabbit  Species = "rabbit"
+	SpeciesRodent  Species = "rodent"
+	SpeciesBird    Species = "bird"
+	SpeciesReptile Species = "reptile"
+	SpeciesHorse   Species = "horse"
+	SpeciesFerret  Species = "ferret"
+	SpeciesOther   Species = "other"
+)
+
+// Sex is a patient's sex as the owner reports it.
+type Sex string
+
+// The sexes.
+const (
+	SexMale    Sex = "male"
+	SexFemale  Sex = "female"
+	SexUnknown Sex = "unknown"
+)
+
+// dateLayout is how dates without a time travel in the API.
+const dateLayout = time.DateOnly
+
+// Insurance is a patient's insurance policy.
+type Insurance struct {
+	Insurer      string
+	PolicyNumber string
+}
+
+// Patient is an animal in the clinic's care.
+type Patient struct {
+	ID                     string
+	OwnerID                string
+	CustomerNumber         CustomerNumber
+	Name                   string
+	Species                Species
+	Breed                  string
+	Sex                    Sex
+	Neutered               bool
+	BirthDate              string
+	Colour                 string
+	Microchip              string
+	KennelClubRegistration string
+	Insurance              Insurance
+	Deceased               bool
+	DeathDate              string
+	Version                int64
+	Created                time.Time
+	Updated                time.Time
+}
+
+var patientFields = map[string]bool{
+	"name": true, "species": true, "breed": true, "sex": true, "neutered": true,
+	"birth_date": true, "colour": true, "microchip": true, "kennel_club_registration": true,
+	"insurance": true, "insurance.insurer": true, "insurance.policy_number": true,
+}
+
+// IsPatientField reports whether path may appear in a patient update mask. Owner,
+// customer number and death have their own operations.
+func IsPatientField(path string) bool { return patientFields[path] }
+
+// NormalizePatient validates p in place. now bounds dates that cannot be in the future.
+func NormalizePatient(p *Patient, prefix string, now time.Time, v *apperr.ValidationError) {
+	p.Name = strings.TrimSpace(p.Name)
+	requireText(v, prefix+".name", p.Name)
+	switch p.Species {
+	case SpeciesDog, SpeciesCat, SpeciesRabbit, SpeciesRodent, SpeciesBird, SpeciesReptile,
+		SpeciesHorse, SpeciesFerret, SpeciesOther:
+	default:
+		v.Add(prefix+".species", "is required")
+	}
+	if p.Sex == "" {
+		p.Sex = SexUnknown
+	}
+	for field, s := range map[string]*string{
+		".breed": &p.Breed, ".colour": &p.Colour, ".kennel_club_registration": &p.KennelClubRegistration,
+		".insurance.insurer": &p.Insurance.Insurer, ".insurance.policy_number": &p.Insurance.PolicyNumber,
+	} {
+		*s = strings.TrimSpace(*s)
+		optionalText(v, prefix+field, *s)
+	}
+	if p.Insurance.PolicyNumber != "" && p.Insurance.Insurer == "" {
+		v.Add(prefix+".insurance.insurer", "is required with a policy number")
+	}
+	if p.Microchip = strings.TrimSpace(p.Microchip); p.Microchip != "" {
+		chip, err := ParseMicrochip(p.Microchip)
+		if err != nil {
+			v.Add(prefix+".microchip", "must be 15 digits (ISO 11784)")
+		}
+		p.Microchip = chip
+	}
+	p.BirthDate = normalizePastDate(p.BirthDate, prefix+".birth_date", now, v)
+}
+
+// ValidateDeathDate checks the date of death of p; it cannot precede the birth date.
+func ValidateDeathDate(p *Patient, date, field string, now time.Time, v *apperr.ValidationError) string {
+	if strings.TrimSpace(date) == "" {
+		v.Add(field, "is required")
+		return ""
+	}
+	d := normalizePastDate(date, field, now, v)
+	if d != "" && p.BirthDate != "" && d < p.BirthDate {
+		v.Add(field, "must not be before the birth date")
+	}
+	return d
+}
+
+func normalizePastDate(s, field string, now time.Time, v *apperr.ValidationError) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	d, err := time.Parse(dateLayout, s)
+	switch {
+	case err != nil:
+		v.Add(field, "must be a date YYYY-MM-DD")
+		return s
+	case d.After(now):
+		v.Add(field, "must not be in the future")
+	case d.Year() < 1900:
+		v.Add(field, "must be after 1900")
+	}
+	return d.Format(dateLayout)
+}

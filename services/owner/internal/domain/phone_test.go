@@ -1,0 +1,66 @@
+package domain
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestNormalizePhone(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		want   string
+		reason string
+	}{
+		{"Finnish mobile", "040 123 4567", "+358401234567", ""},
+		{"Finnish mobile with hyphen", "040-1234567", "+358401234567", ""},
+		{"Finnish mobile international", "+358 40 123 4567", "+358401234567", ""},
+		{"Finnish mobile 00 prefix", "00358401234567", "+358401234567", ""},
+		{"Finnish landline Seinäjoki", "(06) 123 4567", "+35861234567", ""},
+		{"Swedish landline", "+46 8 123 456 78", "+46812345678", ""},
+		{"empty", "", "", phoneReasonParse},
+		{"letters", "call me", "", phoneReasonParse},
+		{"too short", "040", "", phoneReasonInvalid},
+		{"unassigned Finnish prefix", "0012 345", "", phoneReasonInvalid},
+		{"too long", strings.Repeat("4", phoneMaxInput+1), "", phoneReasonTooLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NormalizePhone(tt.in)
+			if tt.reason == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("NormalizePhone = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			var pe *PhoneError
+			if !errors.As(err, &pe) || pe.Reason != tt.reason {
+				t.Fatalf("NormalizePhone error = %v, want reason %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+func FuzzNormalizePhone(f *testing.F) {
+	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123"} {
+		f.Add(s)
+	}
+	reasons := map[string]bool{}
+	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid} {
+		reasons["phone number: "+r] = true
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e164, err := NormalizePhone(s)
+		if err != nil {
+			if !reasons[err.Error()] {
+				t.Fatalf("unexpected error message %q", err.Error())
+			}
+			return
+		}
+		again, err := NormalizePhone(e164)
+		if err != nil || again != e164 {
+			t.Fatalf("NormalizePhone(%q) = %q, %v; want it unchanged", e164, again, err)
+		}
+	})
+}

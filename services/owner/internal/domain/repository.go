@@ -1,0 +1,49 @@
+package domain
+
+import (
+	"context"
+)
+
+// OwnerQuery selects owners for a list or search. Empty fields do not filter.
+type OwnerQuery struct {
+	// NamePrefix is a SearchKey prefix of a given or family name.
+	NamePrefix string
+	// Phone is an E.164 number.
+	Phone string
+	// OwnerIDs limits the result to these owners (a customer-number or microchip search).
+	OwnerIDs  []string
+	PageSize  int
+	PageToken string
+}
+
+// Repository stores owners and patients. Every write is atomic per document and safe to
+// retry: the store has no multi-document transactions, so the adapter orders its writes
+// and makes each idempotent.
+type Repository interface {
+	// CreateOwner stores o with its first change. When an owner with o.ID already exists
+	// (a retried create) it returns that owner. An identity code already on record for
+	// another owner fails with apperr.ErrAlreadyExists.
+	CreateOwner(ctx context.Context, o *Owner, code *IdentityCode, c Change) (*Owner, error)
+	GetOwner(ctx context.Context, id string) (*Owner, error)
+	// UpdateOwner replaces the fields named in c.Fields when the stored version is
+	// expected, else fails with apperr.ErrConflict. When c.Fields names identity_code,
+	// code is the new value (nil removes it).
+	UpdateOwner(ctx context.Context, o *Owner, expected int64, c Change, code *IdentityCode) (*Owner, error)
+	ListOwners(ctx context.Context, q OwnerQuery) ([]*Owner, string, error)
+	FindOwnerByIdentityCode(ctx context.Context, code IdentityCode) (*Owner, error)
+	// IdentityCode decrypts the owner's identity code; apperr.ErrNotFound when none.
+	IdentityCode(ctx context.Context, ownerID string) (IdentityCode, error)
+	OwnerChanges(ctx context.Context, ownerID string) ([]Change, error)
+
+	// CreatePatient allocates p's customer number and stores p; a retried create with the
+	// same p.ID returns the stored patient. A microchip already on record for another
+	// patient fails with apperr.ErrAlreadyExists.
+	CreatePatient(ctx context.Context, p *Patient, c Change) (*Patient, error)
+	GetPatient(ctx context.Context, id string) (*Patient, error)
+	// UpdatePatient stores the fields named in c.Fields at the expected version.
+	UpdatePatient(ctx context.Context, p *Patient, expected int64, c Change) (*Patient, error)
+	ListOwnerPatients(ctx context.Context, ownerID string, pageSize int, pageToken string) ([]*Patient, string, error)
+	FindPatientByCustomerNumber(ctx context.Context, n CustomerNumber) (*Patient, error)
+	FindPatientByMicrochip(ctx context.Context, chip string) (*Patient, error)
+	PatientChanges(ctx context.Context, patientID string) ([]Change, error)
+}

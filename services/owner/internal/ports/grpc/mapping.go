@@ -1,0 +1,162 @@
+package grpc
+
+import (
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/owner/internal/domain"
+)
+
+var clinics = map[ownerv1.Clinic]domain.Clinic{
+	ownerv1.Clinic_CLINIC_SEINAJOKI: domain.ClinicSeinajoki,
+	ownerv1.Clinic_CLINIC_KANGASALA: domain.ClinicKangasala,
+}
+
+var languages = map[ownerv1.Language]domain.Language{
+	ownerv1.Language_LANGUAGE_FI: domain.LanguageFinnish,
+	ownerv1.Language_LANGUAGE_SV: domain.LanguageSwedish,
+	ownerv1.Language_LANGUAGE_EN: domain.LanguageEnglish,
+}
+
+var species = map[ownerv1.Species]domain.Species{
+	ownerv1.Species_SPECIES_DOG:     domain.SpeciesDog,
+	ownerv1.Species_SPECIES_CAT:     domain.SpeciesCat,
+	ownerv1.Species_SPECIES_RABBIT:  domain.SpeciesRabbit,
+	ownerv1.Species_SPECIES_RODENT:  domain.SpeciesRodent,
+	ownerv1.Species_SPECIES_BIRD:    domain.SpeciesBird,
+	ownerv1.Species_SPECIES_REPTILE: domain.SpeciesReptile,
+	ownerv1.Species_SPECIES_HORSE:   domain.SpeciesHorse,
+	ownerv1.Species_SPECIES_FERRET:  domain.SpeciesFerret,
+	ownerv1.Species_SPECIES_OTHER:   domain.SpeciesOther,
+}
+
+var sexes = map[ownerv1.Sex]domain.Sex{
+	ownerv1.Sex_SEX_MALE:    domain.SexMale,
+	ownerv1.Sex_SEX_FEMALE:  domain.SexFemale,
+	ownerv1.Sex_SEX_UNKNOWN: domain.SexUnknown,
+}
+
+// reverse returns the inverse of an enum map.
+func reverse[K comparable, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+var (
+	clinicsOut   = reverse(clinics)
+	languagesOut = reverse(languages)
+	speciesOut   = reverse(species)
+	sexesOut     = reverse(sexes)
+)
+
+func ownerFromProto(o *ownerv1.Owner) domain.Owner {
+	a := o.GetAddress()
+	return domain.Owner{
+		GivenNames: o.GetGivenNames(),
+		FamilyName: o.GetFamilyName(),
+		Address: domain.Address{
+			Street: a.GetStreet(), PostalCode: a.GetPostalCode(), City: a.GetCity(), Country: a.GetCountry(),
+		},
+		Phone:      o.GetPhone(),
+		Email:      o.GetEmail(),
+		Language:   languages[o.GetPreferredLanguage()],
+		HomeClinic: clinics[o.GetHomeClinic()],
+	}
+}
+
+func ownerToProto(o *domain.Owner) *ownerv1.Owner {
+	country := o.Address.Country
+	if country == "" {
+		country = "FI"
+	}
+	return &ownerv1.Owner{
+		Id:         o.ID,
+		GivenNames: o.GivenNames,
+		FamilyName: o.FamilyName,
+		Address: &ownerv1.Address{
+			Street: o.Address.Street, PostalCode: o.Address.PostalCode, City: o.Address.City, Country: country,
+		},
+		Phone:              o.Phone,
+		Email:              o.Email,
+		PreferredLanguage:  languagesOut[o.Language],
+		HomeClinic:         clinicsOut[o.HomeClinic],
+		IdentityCodeMasked: o.IdentityCodeMasked,
+		Restricted:         o.Restricted,
+		Version:            o.Version,
+		CreateTime:         timestamppb.New(o.Created),
+		UpdateTime:         timestamppb.New(o.Updated),
+	}
+}
+
+func ownersToProto(owners []*domain.Owner) []*ownerv1.Owner {
+	out := make([]*ownerv1.Owner, len(owners))
+	for i, o := range owners {
+		out[i] = ownerToProto(o)
+	}
+	return out
+}
+
+func patientFromProto(p *ownerv1.Patient) domain.Patient {
+	return domain.Patient{
+		Name:                   p.GetName(),
+		Species:                species[p.GetSpecies()],
+		Breed:                  p.GetBreed(),
+		Sex:                    sexes[p.GetSex()],
+		Neutered:               p.GetNeutered(),
+		BirthDate:              p.GetBirthDate(),
+		Colour:                 p.GetColour(),
+		Microchip:              p.GetMicrochip(),
+		KennelClubRegistration: p.GetKennelClubRegistration(),
+		Insurance: domain.Insurance{
+			Insurer: p.GetInsurance().GetInsurer(), PolicyNumber: p.GetInsurance().GetPolicyNumber(),
+		},
+	}
+}
+
+func patientToProto(p *domain.Patient) *ownerv1.Patient {
+	out := &ownerv1.Patient{
+		Id:                     p.ID,
+		OwnerId:                p.OwnerID,
+		CustomerNumber:         p.CustomerNumber.String(),
+		Name:                   p.Name,
+		Species:                speciesOut[p.Species],
+		Breed:                  p.Breed,
+		Sex:                    sexesOut[p.Sex],
+		Neutered:               p.Neutered,
+		BirthDate:              p.BirthDate,
+		Colour:                 p.Colour,
+		Microchip:              p.Microchip,
+		KennelClubRegistration: p.KennelClubRegistration,
+		Deceased:               p.Deceased,
+		DeathDate:              p.DeathDate,
+		Version:                p.Version,
+		CreateTime:             timestamppb.New(p.Created),
+		UpdateTime:             timestamppb.New(p.Updated),
+	}
+	if p.Insurance != (domain.Insurance{}) {
+		out.Insurance = &ownerv1.Insurance{Insurer: p.Insurance.Insurer, PolicyNumber: p.Insurance.PolicyNumber}
+	}
+	return out
+}
+
+func patientsToProto(patients []*domain.Patient) []*ownerv1.Patient {
+	out := make([]*ownerv1.Patient, len(patients))
+	for i, p := range patients {
+		out[i] = patientToProto(p)
+	}
+	return out
+}
+
+func changesToProto(changes []domain.Change) []*ownerv1.Change {
+	out := make([]*ownerv1.Change, len(changes))
+	for i, c := range changes {
+		out[i] = &ownerv1.Change{
+			Version: c.Version, Time: timestamppb.New(c.Time), ActorSubject: c.ActorSubject,
+			ActorName: c.ActorName, ActorRoles: c.ActorRoles, Fields: c.Fields, Reason: c.Reason,
+		}
+	}
+	return out
+}

@@ -1,0 +1,43 @@
+package grpc
+
+import (
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// Role groups of the owner service's policy (DESIGN rule 8). Subcontractors and
+// partners are in none of them: nothing of the owner register answers them directly;
+// what they receive goes through the disclosure service.
+var (
+	// clinicStaff treat the animals and serve the customers.
+	clinicStaff = []auth.Role{auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception, auth.RoleClinicManager}
+	// readers also include billing, which needs the owner's contact data to invoice.
+	readers = append(append([]auth.Role{}, clinicStaff...), auth.RoleBilling)
+	// maintainer reads personal data only with a stated purpose, which is audited.
+	maintainer = []auth.Role{auth.RoleMaintainer}
+)
+
+// Policy is the owner service's authorization table: who may call each RPC.
+func Policy() auth.Policy {
+	m := func(name string) string { return "/" + ownerv1.OwnerService_ServiceDesc.ServiceName + "/" + name }
+	read := auth.Rule{Roles: readers, WithPurpose: maintainer}
+	return auth.Policy{
+		m("CreateOwner"):             {Roles: readers},
+		m("GetOwner"):                read,
+		m("UpdateOwner"):             {Roles: readers},
+		m("ListOwners"):              read,
+		m("FindOwnerByIdentityCode"): {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
+		m("RevealIdentityCode"):      {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
+		m("ListOwnerChanges"):        read,
+		m("RegisterPatient"):         {Roles: clinicStaff},
+		m("GetPatient"):              read,
+		m("UpdatePatient"):           {Roles: clinicStaff},
+		m("ListOwnerPatients"):       read,
+		m("FindPatientByCustomerNumber"): read,
+		m("TransferPatient"): {Roles: []auth.Role{
+			auth.RoleVeterinarian, auth.RoleReception, auth.RoleClinicManager,
+		}},
+		m("MarkPatientDeceased"): {Roles: clinicStaff},
+		m("ListPatientChanges"):  read,
+	}
+}

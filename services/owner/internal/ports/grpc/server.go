@@ -1,0 +1,296 @@
+// Package grpc is the owner service's gRPC port: each handler validates the request's
+// shape, calls one use case and maps the result. Domain errors become gRPC statuses in
+// the platform's error interceptor.
+package grpc
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/metadata"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/owner/internal/app"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// idempotencyHeader is the metadata key the gateway fills from the Idempotency-Key
+// header; a request id in the body wins over it.
+const idempotencyHeader = "idempotency-key"
+
+// maxRequestIDLen bounds client request ids.
+const maxRequestIDLen = 128
+
+// Server implements ownerv1.OwnerServiceServer on the use cases.
+type Server struct {
+	ownerv1.UnimplementedOwnerServiceServer
+	app *app.Service
+}
+
+var _ ownerv1.OwnerServiceServer = (*Server)(nil)
+
+// NewServer returns the gRPC port of the use cases.
+func NewServer(a *app.Service) *Server { return &Server{app: a} }
+
+// requireID checks that an id field holds a UUID, as every id this service issues does.
+func requireID(v *apperr.ValidationError, field, id string) {
+	if id == "" {
+		v.Add(field, "is required")
+		return
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		v.Add(field, "must be a UUID")
+	}
+}
+
+func checkPaging(v *apperr.ValidationError, size int32) {
+	if size < 0 {
+		v.Add("page_size", "must not be negative")
+	}
+}
+
+// requestID returns the client's request id: the body's, else the Idempotency-Key.
+func requestID(ctx context.Context, v *apperr.ValidationError, fromBody string) string {
+	id := fromBody
+	if id == "" {
+		if vals := metadata.ValueFromIncomingContext(ctx, idempotencyHeader); len(vals) > 0 {
+			id = strings.TrimSpace(vals[0])
+		}
+	}
+	if len(id) > maxRequestIDLen {
+		v.Add("request_id", "must be at most 128 characters")
+	}
+	return id
+}
+
+// CreateOwner implements ownerv1.OwnerServiceServer.
+func (s *Server) CreateOwner(ctx context.Context, req *ownerv1.CreateOwnerRequest) (*ownerv1.CreateOwnerResponse, error) {
+	var v apperr.ValidationError
+	rid := requestID(ctx, &v, req.GetRequestId())
+	if req.GetOwner() == nil {
+		v.Add("owner", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	o, err := s.app.CreateOwner(ctx, app.CreateOwner{
+		RequestID: rid, Owner: ownerFromProto(req.GetOwner()), IdentityCode: req.GetIdentityCode(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.CreateOwnerResponse{Owner: ownerToProto(o)}, nil
+}
+
+// GetOwner implements ownerv1.OwnerServiceServer.
+func (s *Server) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) (*ownerv1.GetOwnerResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	o, err := s.app.GetOwner(ctx, req.GetOwnerId())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.GetOwnerResponse{Owner: ownerToProto(o)}, nil
+}
+
+// UpdateOwner implements ownerv1.OwnerServiceServer.
+func (s *Server) UpdateOwner(ctx context.Context, req *ownerv1.UpdateOwnerRequest) (*ownerv1.UpdateOwnerResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	o, err := s.app.UpdateOwner(ctx, app.UpdateOwner{
+		ID: req.GetOwnerId(), Owner: ownerFromProto(req.GetOwner()), Paths: req.GetUpdateMask().GetPaths(),
+		Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()), IdentityCode: req.GetIdentityCode(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.UpdateOwnerResponse{Owner: ownerToProto(o)}, nil
+}
+
+// ListOwners implements ownerv1.OwnerServiceServer.
+func (s *Server) ListOwners(ctx context.Context, req *ownerv1.ListOwnersRequest) (*ownerv1.ListOwnersResponse, error) {
+	var v apperr.ValidationError
+	checkPaging(&v, req.GetPageSize())
+	keys := 0
+	for _, k := range []string{req.GetName(), req.GetPhone(), req.GetCustomerNumber(), req.GetMicrochip()} {
+		if k != "" {
+			keys++
+		}
+	}
+	if keys > 1 {
+		v.Add("name", "search by one of name, phone, customer number or microchip at a time")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	owners, next, err := s.app.ListOwners(ctx, app.ListOwners{
+		Name: req.GetName(), Phone: req.GetPhone(), CustomerNumber: req.GetCustomerNumber(),
+		Microchip: req.GetMicrochip(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.ListOwnersResponse{Owners: ownersToProto(owners), NextPageToken: next}, nil
+}
+
+// FindOwnerByIdentityCode implements ownerv1.OwnerServiceServer.
+func (s *Server) FindOwnerByIdentityCode(ctx context.Context, req *ownerv1.FindOwnerByIdentityCodeRequest) (*ownerv1.FindOwnerByIdentityCodeResponse, error) {
+	o, err := s.app.FindOwnerByIdentityCode(ctx, req.GetIdentityCode())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.FindOwnerByIdentityCodeResponse{Owner: ownerToProto(o)}, nil
+}
+
+// RevealIdentityCode implements ownerv1.OwnerServiceServer.
+func (s *Server) RevealIdentityCode(ctx context.Context, req *ownerv1.RevealIdentityCodeRequest) (*ownerv1.RevealIdentityCodeResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	code, err := s.app.RevealIdentityCode(ctx, req.GetOwnerId(), strings.TrimSpace(req.GetPurpose()))
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.RevealIdentityCodeResponse{IdentityCode: code}, nil
+}
+
+// ListOwnerChanges implements ownerv1.OwnerServiceServer.
+func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerChangesRequest) (*ownerv1.ListOwnerChangesResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	changes, err := s.app.OwnerChanges(ctx, req.GetOwnerId())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.ListOwnerChangesResponse{Changes: changesToProto(changes)}, nil
+}
+
+// RegisterPatient implements ownerv1.OwnerServiceServer.
+func (s *Server) RegisterPatient(ctx context.Context, req *ownerv1.RegisterPatientRequest) (*ownerv1.RegisterPatientResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "owner_id", req.GetOwnerId())
+	rid := requestID(ctx, &v, req.GetRequestId())
+	if req.GetPatient() == nil {
+		v.Add("patient", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.app.RegisterPatient(ctx, app.RegisterPatient{
+		OwnerID: req.GetOwnerId(), RequestID: rid, Patient: patientFromProto(req.GetPatient()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.RegisterPatientResponse{Patient: patientToProto(p)}, nil
+}
+
+// GetPatient implements ownerv1.OwnerServiceServer.
+func (s *Server) GetPatient(ctx context.Context, req *ownerv1.GetPatientRequest) (*ownerv1.GetPatientResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "patient_id", req.GetPatientId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.app.GetPatient(ctx, req.GetPatientId())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.GetPatientResponse{Patient: patientToProto(p)}, nil
+}
+
+// UpdatePatient implements ownerv1.OwnerServiceServer.
+func (s *Server) UpdatePatient(ctx context.Context, req *ownerv1.UpdatePatientRequest) (*ownerv1.UpdatePatientResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "patient_id", req.GetPatientId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.app.UpdatePatient(ctx, app.UpdatePatient{
+		ID: req.GetPatientId(), Patient: patientFromProto(req.GetPatient()), Paths: req.GetUpdateMask().GetPaths(),
+		Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.UpdatePatientResponse{Patient: patientToProto(p)}, nil
+}
+
+// ListOwnerPatients implements ownerv1.OwnerServiceServer.
+func (s *Server) ListOwnerPatients(ctx context.Context, req *ownerv1.ListOwnerPatientsRequest) (*ownerv1.ListOwnerPatientsResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "owner_id", req.GetOwnerId())
+	checkPaging(&v, req.GetPageSize())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	patients, next, err := s.app.ListOwnerPatients(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.ListOwnerPatientsResponse{Patients: patientsToProto(patients), NextPageToken: next}, nil
+}
+
+// FindPatientByCustomerNumber implements ownerv1.OwnerServiceServer.
+func (s *Server) FindPatientByCustomerNumber(ctx context.Context, req *ownerv1.FindPatientByCustomerNumberRequest) (*ownerv1.FindPatientByCustomerNumberResponse, error) {
+	p, err := s.app.FindPatientByCustomerNumber(ctx, req.GetCustomerNumber())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.FindPatientByCustomerNumberResponse{Patient: patientToProto(p)}, nil
+}
+
+// TransferPatient implements ownerv1.OwnerServiceServer.
+func (s *Server) TransferPatient(ctx context.Context, req *ownerv1.TransferPatientRequest) (*ownerv1.TransferPatientResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "patient_id", req.GetPatientId())
+	requireID(&v, "new_owner_id", req.GetNewOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.app.TransferPatient(ctx, req.GetPatientId(), req.GetNewOwnerId(), req.GetVersion(), strings.TrimSpace(req.GetReason()))
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.TransferPatientResponse{Patient: patientToProto(p)}, nil
+}
+
+// MarkPatientDeceased implements ownerv1.OwnerServiceServer.
+func (s *Server) MarkPatientDeceased(ctx context.Context, req *ownerv1.MarkPatientDeceasedRequest) (*ownerv1.MarkPatientDeceasedResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "patient_id", req.GetPatientId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, err := s.app.MarkPatientDeceased(ctx, req.GetPatientId(), req.GetDeathDate(), req.GetVersion(), strings.TrimSpace(req.GetReason()))
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.MarkPatientDeceasedResponse{Patient: patientToProto(p)}, nil
+}
+
+// ListPatientChanges implements ownerv1.OwnerServiceServer.
+func (s *Server) ListPatientChanges(ctx context.Context, req *ownerv1.ListPatientChangesRequest) (*ownerv1.ListPatientChangesResponse, error) {
+	var v apperr.ValidationError
+	requireID(&v, "patient_id", req.GetPatientId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	changes, err := s.app.PatientChanges(ctx, req.GetPatientId())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.ListPatientChangesResponse{Changes: changesToProto(changes)}, nil
+}

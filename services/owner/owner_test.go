@@ -1,0 +1,528 @@
+package owner_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+const testDatabase = "lillvet_owner_test"
+
+// keys are one test run's encryption keys.
+type keys struct{ identity, active, index string }
+
+func newKeys(t testing.TB, kids ...string) keys {
+	t.Helper()
+	var specs []string
+	for _, kid := range kids {
+		specs = append(specs, kid+":"+randomKey(t))
+	}
+	return keys{identity: strings.Join(specs, ","), active: kids[len(kids)-1], index: randomKey(t)}
+}
+
+func randomKey(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// startOwner runs one owner-service instance on env's store and returns its client.
+func startOwner(t testing.TB, env *servicetest.Env, k keys) ownerv1.OwnerServiceClient {
+	t.Helper()
+	l := servicetest.Listen(t)
+	cfg := owner.Config{
+		GRPC:              grpcserver.Config{Addr: l.Addr().String(), TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256},
+		Auth:              env.Auth,
+		IdentityKeys:      k.identity,
+		IdentityActiveKey: k.active,
+		BlindIndexKey:     k.index,
+		Listener:          l,
+		Telemetry:         env.Telemetry,
+	}
+	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), testDatabase
+	conn := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
+	return ownerv1.NewOwnerServiceClient(conn)
+}
+
+func setup(t *testing.T) (*servicetest.Env, ownerv1.OwnerServiceClient) {
+	t.Helper()
+	env := servicetest.New(t)
+	return env, startOwner(t, env, newKeys(t, "k1"))
+}
+
+func newOwner(family string) *ownerv1.Owner {
+	return &ownerv1.Owner{
+		GivenNames: "Aino", FamilyName: family,
+		Address:    &ownerv1.Address{Street: "Ruukintie 1", PostalCode: "60100", City: "Seinäjoki"},
+		Phone:      "040 123 4567", Email: "aino@example.fi",
+		HomeClinic: ownerv1.Clinic_CLINIC_SEINAJOKI,
+	}
+}
+
+func newPatient(name string) *ownerv1.Patient {
+	return &ownerv1.Patient{Name: name, Species: ownerv1.Species_SPECIES_DOG, Sex: ownerv1.Sex_SEX_FEMALE, BirthDate: "2020-05-01"}
+}
+
+func wantCode(t *testing.T, err error, want codes.Code) *status.Status {
+	t.Helper()
+	st, _ := status.FromError(err)
+	if st.Code() != want {
+		t.Fatalf("got %v (%v), want %v", st.Code(), err, want)
+	}
+	return st
+}
+
+// violations returns the fields of an INVALID_ARGUMENT's field violations.
+func violations(t *testing.T, err error) []string {
+	t.Helper()
+	st := wantCode(t, err, codes.InvalidArgument)
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) == 0 {
+		t.Fatalf("no field violations in %v", err)
+	}
+	return fields
+}
+
+func createOwner(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, req *ownerv1.CreateOwnerRequest) *ownerv1.Owner {
+	t.Helper()
+	res, err := c.CreateOwner(env.As(t, auth.RoleReception), req)
+	if err != nil {
+		t.Fatalf("create owner: %v", err)
+	}
+	return res.GetOwner()
+}
+
+func registerPatient(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, ownerID string, p *ownerv1.Patient) *ownerv1.Patient {
+	t.Helper()
+	res, err := c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: ownerID, Patient: p})
+	if err != nil {
+		t.Fatalf("register patient: %v", err)
+	}
+	return res.GetPatient()
+}
+
+func TestCreateOwnerIsIdempotent(t *testing.T) {
+	env, c := setup(t)
+	req := &ownerv1.CreateOwnerRequest{RequestId: "form-2026-0042", Owner: newOwner("Mäkinen"), IdentityCode: "131052-308T"}
+	first := createOwner(t, env, c, req)
+	second := createOwner(t, env, c, req)
+	if first.GetId() != second.GetId() || second.GetVersion() != 1 {
+		t.Fatalf("retry created another owner: %s then %s (version %d)", first.GetId(), second.GetId(), second.GetVersion())
+	}
+	list, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{Name: "mäkinen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetOwners()) != 1 {
+		t.Fatalf("want one owner after a retried create, got %d", len(list.GetOwners()))
+	}
+	if got := first.GetIdentityCodeMasked(); got != "******-***T" {
+		t.Fatalf("identity code shown as %q, want it masked", got)
+	}
+	if first.GetPhone() != "+358401234567" {
+		t.Fatalf("phone %q not normalised to E.164", first.GetPhone())
+	}
+}
+
+func TestStaleUpdateIsAborted(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virtanen")})
+	ctx := env.As(t, auth.RoleReception)
+	update := func(phone string, version int64) (*ownerv1.UpdateOwnerResponse, error) {
+		return c.UpdateOwner(ctx, &ownerv1.UpdateOwnerRequest{
+			OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: phone}, Version: version, Reason: "customer called",
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
+		})
+	}
+	res, err := update("+358 50 765 4321", o.GetVersion())
+	if err != nil {
+		t.Fatalf("first update: %v", err)
+	}
+	if res.GetOwner().GetVersion() != 2 || res.GetOwner().GetPhone() != "+358507654321" {
+		t.Fatalf("update not applied: %+v", res.GetOwner())
+	}
+	_, err = update("+358 44 000 0000", o.GetVersion())
+	wantCode(t, err, codes.Aborted)
+
+	got, err := c.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: o.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetOwner().GetPhone() != "+358507654321" {
+		t.Fatalf("stale update overwrote the phone: %s", got.GetOwner().GetPhone())
+	}
+	hist, err := c.ListOwnerChanges(ctx, &ownerv1.ListOwnerChangesRequest{OwnerId: o.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := hist.GetChanges()
+	if len(changes) != 2 || changes[1].GetReason() != "customer called" || changes[1].GetFields()[0] != "phone" ||
+		changes[1].GetActorSubject() != "test-reception" {
+		t.Fatalf("history does not say who changed what and why: %v", changes)
+	}
+}
+
+func TestDuplicateIdentityCodeAlreadyExists(t *testing.T) {
+	env, c := setup(t)
+	createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Korhonen"), IdentityCode: "010190-123M"})
+	_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{
+		Owner: newOwner("Korhonen"), IdentityCode: " 010190-123m ",
+	})
+	wantCode(t, err, codes.AlreadyExists)
+	// 010190Y123M is another person (DESIGN rule 1): it registers.
+	createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Korhonen"), IdentityCode: "010190Y123M"})
+}
+
+func TestSearchByEachKey(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Äijälä"), IdentityCode: "131052-308T"})
+	other := newOwner("Nieminen")
+	other.GivenNames, other.Phone = "Eino", "+358 50 111 2222"
+	createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: other})
+	p := newPatient("Nappi")
+	p.Microchip = "246098100123456"
+	pet := registerPatient(t, env, c, o.GetId(), p)
+	ctx := env.As(t, auth.RoleReception)
+
+	for _, tc := range []struct {
+		name string
+		req  *ownerv1.ListOwnersRequest
+	}{
+		{"name prefix, any case and accents", &ownerv1.ListOwnersRequest{Name: "AIJA"}},
+		{"given name prefix", &ownerv1.ListOwnersRequest{Name: "ain"}},
+		{"phone in another format", &ownerv1.ListOwnersRequest{Phone: "+358401234567"}},
+		{"customer number", &ownerv1.ListOwnersRequest{CustomerNumber: pet.GetCustomerNumber()}},
+		{"microchip", &ownerv1.ListOwnersRequest{Microchip: "246 098 100 123 456"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := c.ListOwners(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.GetOwners()) != 1 || res.GetOwners()[0].GetId() != o.GetId() {
+				t.Fatalf("got %d owners, want exactly Äijälä", len(res.GetOwners()))
+			}
+		})
+	}
+	found, err := c.FindOwnerByIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: "131052-308T"})
+	if err != nil || found.GetOwner().GetId() != o.GetId() {
+		t.Fatalf("identity code search: %v", err)
+	}
+	_, err = c.FindOwnerByIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: "010190-123M"})
+	wantCode(t, err, codes.NotFound)
+}
+
+func TestListOwnersPagesEveryOwnerOnce(t *testing.T) {
+	env, c := setup(t)
+	want := map[string]bool{}
+	for i := range 7 {
+		want[createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner(fmt.Sprintf("Salo%d", i%3))}).GetId()] = true
+	}
+	seen := map[string]bool{}
+	token := ""
+	for page := 0; ; page++ {
+		res, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{PageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.GetOwners() {
+			if seen[o.GetId()] {
+				t.Fatalf("owner %s listed twice", o.GetId())
+			}
+			seen[o.GetId()] = true
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+		if page > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("listed %d owners, want %d", len(seen), len(want))
+	}
+	_, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{PageToken: "not-a-token"})
+	violations(t, err)
+}
+
+func TestTransferKeepsCustomerNumberAndHistory(t *testing.T) {
+	env, c := setup(t)
+	from := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+	to := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Heikkinen")})
+	pet := registerPatient(t, env, c, from.GetId(), newPatient("Musti"))
+	ctx := env.As(t, auth.RoleReception)
+	res, err := c.TransferPatient(ctx, &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: to.GetId(), Version: pet.GetVersion(), Reason: "sold",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := res.GetPatient()
+	if moved.GetOwnerId() != to.GetId() || moved.GetCustomerNumber() != pet.GetCustomerNumber() {
+		t.Fatalf("transfer: owner %s number %s, want owner %s number %s", moved.GetOwnerId(), moved.GetCustomerNumber(), to.GetId(), pet.GetCustomerNumber())
+	}
+	found, err := c.FindPatientByCustomerNumber(ctx, &ownerv1.FindPatientByCustomerNumberRequest{CustomerNumber: pet.GetCustomerNumber()})
+	if err != nil || found.GetPatient().GetOwnerId() != to.GetId() {
+		t.Fatalf("find by customer number after transfer: %v", err)
+	}
+	hist, err := c.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: pet.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(hist.GetChanges()); n != 2 || hist.GetChanges()[1].GetReason() != "sold" {
+		t.Fatalf("history after transfer: %v", hist.GetChanges())
+	}
+	for owner, want := range map[string]int{from.GetId(): 0, to.GetId(): 1} {
+		list, err := c.ListOwnerPatients(ctx, &ownerv1.ListOwnerPatientsRequest{OwnerId: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.GetPatients()) != want {
+			t.Fatalf("owner %s has %d patients, want %d", owner, len(list.GetPatients()), want)
+		}
+	}
+}
+
+func TestDeceasedPatient(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Koskinen")})
+	pet := registerPatient(t, env, c, o.GetId(), newPatient("Mirri"))
+	ctx := env.As(t, auth.RoleVeterinarian)
+	_, err := c.MarkPatientDeceased(ctx, &ownerv1.MarkPatientDeceasedRequest{PatientId: pet.GetId(), DeathDate: "2019-01-01", Version: 1, Reason: "euthanasia"})
+	if f := violations(t, err); f[0] != "death_date" {
+		t.Fatalf("death before birth: violation on %v", f)
+	}
+	res, err := c.MarkPatientDeceased(ctx, &ownerv1.MarkPatientDeceasedRequest{PatientId: pet.GetId(), DeathDate: "2026-11-01", Version: 1, Reason: "euthanasia"})
+	if err != nil || !res.GetPatient().GetDeceased() {
+		t.Fatalf("mark deceased: %v", err)
+	}
+	_, err = c.MarkPatientDeceased(ctx, &ownerv1.MarkPatientDeceasedRequest{PatientId: pet.GetId(), DeathDate: "2026-11-01", Version: 2, Reason: "again"})
+	wantCode(t, err, codes.FailedPrecondition)
+}
+
+func TestBadInputNamesTheFields(t *testing.T) {
+	env, c := setup(t)
+	bad := newOwner("")
+	bad.Phone, bad.Address.PostalCode, bad.HomeClinic = "12", "6010", ownerv1.Clinic_CLINIC_UNSPECIFIED
+	_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: bad, IdentityCode: "131052-308A"})
+	got := strings.Join(violations(t, err), ",")
+	for _, f := range []string{"owner.family_name", "owner.phone", "owner.address.postal_code", "owner.home_clinic", "identity_code"} {
+		if !strings.Contains(got, f) {
+			t.Errorf("no violation for %s in %s", f, got)
+		}
+	}
+	_, err = c.FindPatientByCustomerNumber(env.As(t, auth.RoleReception), &ownerv1.FindPatientByCustomerNumberRequest{CustomerNumber: "100018"})
+	if f := violations(t, err); f[0] != "customer_number" {
+		t.Fatalf("wrong check digit: violation on %v", f)
+	}
+	_, err = c.GetOwner(env.As(t, auth.RoleReception), &ownerv1.GetOwnerRequest{OwnerId: "not-an-id"})
+	violations(t, err)
+}
+
+func TestAuthorization(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Järvinen"), IdentityCode: "131052-308T"})
+	reveal := &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice 2026-118 to collection"}
+
+	_, err := c.GetOwner(t.Context(), &ownerv1.GetOwnerRequest{OwnerId: o.GetId()})
+	wantCode(t, err, codes.Unauthenticated)
+	_, err = c.RevealIdentityCode(env.As(t, auth.RoleReception), reveal)
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = c.GetOwner(env.As(t, auth.RolePartner), &ownerv1.GetOwnerRequest{OwnerId: o.GetId()})
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = c.GetOwner(env.As(t, auth.RoleMaintainer), &ownerv1.GetOwnerRequest{OwnerId: o.GetId()})
+	wantCode(t, err, codes.PermissionDenied)
+	ctx := auth.WithOutgoingToken(t.Context(), env.Token(t, auth.RoleMaintainer), "restore check after backup")
+	if _, err = c.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: o.GetId()}); err != nil {
+		t.Fatalf("maintainer with a purpose: %v", err)
+	}
+
+	res, err := c.RevealIdentityCode(env.As(t, auth.RoleBilling), reveal)
+	if err != nil || res.GetIdentityCode() != "131052-308T" {
+		t.Fatalf("billing reveal: %v", err)
+	}
+	events := auditEvents(t, env, bson.M{"action": "owner.reveal_identity_code", "subject_owner_id": o.GetId()})
+	if len(events) != 1 || events[0]["purpose"] != reveal.GetPurpose() || events[0]["actor_subject"] != "test-billing" {
+		t.Fatalf("reveal audit events: %v", events)
+	}
+	denied := auditEvents(t, env, bson.M{"outcome": "denied"})
+	if len(denied) < 3 {
+		t.Fatalf("denied calls not audited: %v", denied)
+	}
+	if reads := auditEvents(t, env, bson.M{"action": "owner.read", "subject_owner_id": o.GetId()}); len(reads) != 1 ||
+		reads[0]["purpose"] != "restore check after backup" {
+		t.Fatalf("maintainer read not audited with its purpose: %v", reads)
+	}
+}
+
+func auditEvents(t *testing.T, env *servicetest.Env, filter bson.M) []bson.M {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Disconnect(context.Background()) }()
+	cur, err := client.Database(testDatabase).Collection("audit_events").Find(t.Context(), filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []bson.M
+	if err := cur.All(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestIdentityCodeNeverLeaks drives every path the identity code takes and then looks
+// for it, in any common spelling, in the logs, the spans and the errors returned.
+func TestIdentityCodeNeverLeaks(t *testing.T) {
+	env, c := setup(t)
+	const code = "131052-308T"
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salminen"), IdentityCode: code})
+	var errs []string
+	collect := func(err error) {
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newOwner("Salminen"), IdentityCode: code})
+	collect(err)
+	_, err = c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newOwner("Salminen"), IdentityCode: "131052-308X"})
+	collect(err)
+	_, err = c.FindOwnerByIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: code})
+	collect(err)
+	_, err = c.FindOwnerByIdentityCode(env.As(t, auth.RoleReception), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: code})
+	collect(err)
+	_, err = c.RevealIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice"})
+	collect(err)
+	_, err = c.UpdateOwner(env.As(t, auth.RoleBilling), &ownerv1.UpdateOwnerRequest{
+		OwnerId: o.GetId(), IdentityCode: code, Version: 1, Reason: "typo",
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"identity_code"}},
+	})
+	collect(err)
+	if len(errs) < 3 {
+		t.Fatalf("expected the refused calls to fail, got %d errors", len(errs))
+	}
+	var spans strings.Builder
+	for _, s := range env.Spans.GetSpans() {
+		fmt.Fprintf(&spans, "%s %v %v %v\n", s.Name, s.Attributes, s.Events, s.Status)
+	}
+	haystacks := map[string]string{"logs": env.Logs(), "spans": spans.String(), "errors": strings.Join(errs, "\n")}
+	for _, needle := range []string{code, "131052308T", "131052-308", "131052", "131052-308X"} {
+		for where, text := range haystacks {
+			if strings.Contains(text, needle) {
+				t.Errorf("identity code fragment %q found in %s", needle, where)
+			}
+		}
+	}
+	if env.Spans.GetSpans() == nil {
+		t.Fatal("no spans recorded: the check above proved nothing")
+	}
+}
+
+func TestIdentityKeyRotation(t *testing.T) {
+	env := servicetest.New(t)
+	old := newKeys(t, "2025")
+	c := startOwner(t, env, old)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Rotated"), IdentityCode: "131052-308T"})
+
+	rotated := old
+	rotated.identity += ",2026:" + randomKey(t)
+	rotated.active = "2026"
+	c2 := startOwner(t, env, rotated)
+	res, err := c2.RevealIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice"})
+	if err != nil || res.GetIdentityCode() != "131052-308T" {
+		t.Fatalf("reading a code sealed under the retired key: %v", err)
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Disconnect(context.Background()) }()
+	var doc struct {
+		Identity struct {
+			KID string `bson:"kid"`
+		} `bson:"identity"`
+	}
+	if err := client.Database(testDatabase).Collection("owners").FindOne(t.Context(), bson.M{"_id": o.GetId()}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Identity.KID != "2026" {
+		t.Fatalf("identity code still sealed under %q after rotation", doc.Identity.KID)
+	}
+}
+
+// TestConcurrentCustomerNumbers registers 1,000 patients at once through two service
+// instances sharing one store: every number must be distinct and valid.
+func TestConcurrentCustomerNumbers(t *testing.T) {
+	env := servicetest.New(t)
+	k := newKeys(t, "k1")
+	clients := []ownerv1.OwnerServiceClient{startOwner(t, env, k), startOwner(t, env, k)}
+	o := createOwner(t, env, clients[0], &ownerv1.CreateOwnerRequest{Owner: newOwner("Kennel")})
+	ctx := env.As(t, auth.RoleReception)
+
+	const n = 1000
+	numbers := make(chan string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			res, err := clients[i%2].RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), Patient: newPatient(fmt.Sprintf("Pentu %d", i))})
+			if err != nil {
+				errs <- err
+				return
+			}
+			numbers <- res.GetPatient().GetCustomerNumber()
+		})
+	}
+	wg.Wait()
+	close(numbers)
+	close(errs)
+	for err := range errs {
+		t.Fatalf("registration failed: %v", err)
+	}
+	seen := map[string]bool{}
+	for num := range numbers {
+		if seen[num] {
+			t.Fatalf("customer number %s handed out twice", num)
+		}
+		seen[num] = true
+		if _, err := domain.ParseCustomerNumber(num); err != nil {
+			t.Fatalf("number %s is not a valid customer number: %v", num, err)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("got %d distinct numbers, want %d", len(seen), n)
+	}
+}

@@ -1,0 +1,181 @@
+// Package apperr is the one place where domain errors become gRPC statuses:
+// services return these sentinels and types (wrapped with context), and the
+// server interceptor translates them. Unknown errors become Internal with a
+// generic message while the cause is logged, never sent.
+package apperr
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+)
+
+// Domain is the ErrorInfo domain of the register's errors.
+const Domain = "lillvet.fi"
+
+// Sentinel errors; wrap them with context that holds no personal data.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict is a stale version or etag: the client must re-read.
+	ErrConflict         = errors.New("conflict: the resource was changed by someone else")
+	ErrPermissionDenied = errors.New("permission denied")
+	ErrUnavailable      = errors.New("unavailable")
+)
+
+// FieldViolation is one invalid request field.
+type FieldViolation struct {
+	Field       string
+	Description string
+}
+
+// ValidationError collects every invalid field of a request, so that the
+// caller can fix them all at once.
+type ValidationError struct {
+	Violations []FieldViolation
+}
+
+// Add records an invalid field. The description must not repeat the value.
+func (v *ValidationError) Add(field, description string) {
+	v.Violations = append(v.Violations, FieldViolation{Field: field, Description: description})
+}
+
+// Err returns v as an error, or nil when nothing was added.
+func (v *ValidationError) Err() error {
+	if len(v.Violations) == 0 {
+		return nil
+	}
+	return v
+}
+
+func (v *ValidationError) Error() string {
+	parts := make([]string, len(v.Violations))
+	for i, f := range v.Violations {
+		parts[i] = f.Field + ": " + f.Description
+	}
+	return "invalid request: " + strings.Join(parts, "; ")
+}
+
+// PreconditionError is a request the current state does not allow (a deceased
+// patient, a recipient outside the EU/EEA). Reason is an UPPER_SNAKE code
+// clients can act on.
+type PreconditionError struct {
+	Reason      string
+	Description string
+}
+
+func (p *PreconditionError) Error() string {
+	return p.Reason + ": " + p.Description
+}
+
+// Precondition returns a PreconditionError.
+func Precondition(reason, description string) error {
+	return &PreconditionError{Reason: reason, Description: description}
+}
+
+// ToStatus translates err into a gRPC status error. Errors that already are
+// statuses pass unchanged; unknown errors are logged (with the context's
+// trace id, through a telemetry logger) and answered with "internal error".
+func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := asStatus(err); ok {
+		return st.Err()
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return validationStatus(ve)
+	}
+	var pe *PreconditionError
+	if errors.As(err, &pe) {
+		return preconditionStatus(pe)
+	}
+	for _, m := range []struct {
+		target error
+		code   codes.Code
+	}{
+		{ErrNotFound, codes.NotFound},
+		{ErrAlreadyExists, codes.AlreadyExists},
+		{ErrConflict, codes.Aborted},
+		{ErrPermissionDenied, codes.PermissionDenied},
+		{ErrUnavailable, codes.Unavailable},
+		{context.Canceled, codes.Canceled},
+		{context.DeadlineExceeded, codes.DeadlineExceeded},
+	} {
+		if errors.Is(err, m.target) {
+			return status.Error(m.code, err.Error())
+		}
+	}
+	if logger != nil {
+		logger.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))
+	}
+	return status.Error(codes.Internal, "internal error")
+}
+
+func asStatus(err error) (*status.Status, bool) {
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		return nil, false
+	}
+	return se.GRPCStatus(), true
+}
+
+func validationStatus(ve *ValidationError) error {
+	st := status.New(codes.InvalidArgument, ve.Error())
+	br := &errdetails.BadRequest{}
+	for _, f := range ve.Violations {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: f.Field, Description: f.Description,
+		})
+	}
+	return withDetails(st, br)
+}
+
+func preconditionStatus(pe *PreconditionError) error {
+	st := status.New(codes.FailedPrecondition, pe.Description)
+	return withDetails(st,
+		&errdetails.ErrorInfo{Reason: pe.Reason, Domain: Domain},
+		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{
+			{Type: pe.Reason, Description: pe.Description},
+		}},
+	)
+}
+
+func withDetails(st *status.Status, details ...protoadapt.MessageV1) error {
+	withD, err := st.WithDetails(details...)
+	if err != nil {
+		// Details only fail to marshal on a programming error; the code and
+		// message still reach the client.
+		return st.Err()
+	}
+	return withD.Err()
+}
+
+// UnaryServerInterceptor translates handler errors with ToStatus.
+func UnaryServerInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, ToStatus(ctx, logger, err)
+		}
+		return resp, nil
+	}
+}
+
+// StreamServerInterceptor translates stream handler errors with ToStatus.
+func StreamServerInterceptor(logger *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if err := handler(srv, ss); err != nil {
+			return ToStatus(ss.Context(), logger, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,122 @@
+package apperr_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+func TestToStatusCodes(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		code    codes.Code
+		message string
+	}{
+		{name: "nil", err: nil, code: codes.OK},
+		{name: "not found", err: fmt.Errorf("get owner o-1: %w", apperr.ErrNotFound), code: codes.NotFound, message: "get owner o-1: not found"},
+		{name: "already exists", err: fmt.Errorf("register: %w", apperr.ErrAlreadyExists), code: codes.AlreadyExists},
+		{name: "stale version", err: fmt.Errorf("update owner: %w", apperr.ErrConflict), code: codes.Aborted},
+		{name: "permission", err: apperr.ErrPermissionDenied, code: codes.PermissionDenied},
+		{name: "unavailable", err: fmt.Errorf("consent: %w", apperr.ErrUnavailable), code: codes.Unavailable},
+		{name: "canceled", err: fmt.Errorf("query: %w", context.Canceled), code: codes.Canceled},
+		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), code: codes.DeadlineExceeded},
+		{name: "status passes", err: status.Error(codes.ResourceExhausted, "slow down"), code: codes.ResourceExhausted, message: "slow down"},
+		{name: "wrapped status unwrapped", err: fmt.Errorf("call peer: %w", status.Error(codes.NotFound, "peer says no")), code: codes.NotFound, message: "peer says no"},
+		{name: "unknown is internal", err: errors.New("driver: bad thing with 131052-308T"), code: codes.Internal, message: "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := apperr.ToStatus(t.Context(), nil, tt.err)
+			st := status.Convert(err)
+			if st.Code() != tt.code {
+				t.Fatalf("code = %v, want %v", st.Code(), tt.code)
+			}
+			if tt.message != "" && st.Message() != tt.message {
+				t.Fatalf("message = %q, want %q", st.Message(), tt.message)
+			}
+		})
+	}
+}
+
+func TestValidationDetails(t *testing.T) {
+	var v apperr.ValidationError
+	if v.Err() != nil {
+		t.Fatal("empty ValidationError is an error")
+	}
+	v.Add("owner.phone", "must be an E.164 number")
+	v.Add("owner.name", "is required")
+	err := fmt.Errorf("register owner: %w", v.Err())
+	st := status.Convert(apperr.ToStatus(t.Context(), nil, err))
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("code = %v", st.Code())
+	}
+	if !strings.Contains(st.Message(), "owner.phone: must be an E.164 number") {
+		t.Errorf("message = %q", st.Message())
+	}
+	var br *errdetails.BadRequest
+	for _, d := range st.Details() {
+		if b, ok := d.(*errdetails.BadRequest); ok {
+			br = b
+		}
+	}
+	if br == nil || len(br.GetFieldViolations()) != 2 || br.GetFieldViolations()[1].GetField() != "owner.name" {
+		t.Fatalf("details = %v", st.Details())
+	}
+}
+
+func TestPreconditionDetails(t *testing.T) {
+	err := fmt.Errorf("transfer: %w", apperr.Precondition("PATIENT_DECEASED", "the patient is marked deceased"))
+	st := status.Convert(apperr.ToStatus(t.Context(), nil, err))
+	if st.Code() != codes.FailedPrecondition || st.Message() != "the patient is marked deceased" {
+		t.Fatalf("status = %v", st)
+	}
+	var info *errdetails.ErrorInfo
+	var pf *errdetails.PreconditionFailure
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.PreconditionFailure:
+			pf = d
+		}
+	}
+	if info.GetReason() != "PATIENT_DECEASED" || info.GetDomain() != apperr.Domain {
+		t.Errorf("ErrorInfo = %v", info)
+	}
+	if len(pf.GetViolations()) != 1 || pf.GetViolations()[0].GetType() != "PATIENT_DECEASED" {
+		t.Errorf("PreconditionFailure = %v", pf)
+	}
+}
+
+func TestInternalIsLoggedWithTraceID(t *testing.T) {
+	var logs bytes.Buffer
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "t", LogWriter: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tel.TracerProvider.Tracer("t").Start(t.Context(), "op")
+	defer span.End()
+
+	icpt := apperr.UnaryServerInterceptor(tel.Logger)
+	_, err = icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/m"}, func(context.Context, any) (any, error) {
+		return nil, errors.New("boom")
+	})
+	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(logs.String(), "boom") || !strings.Contains(logs.String(), span.SpanContext().TraceID().String()) {
+		t.Fatalf("log lacks cause or trace id: %s", logs.String())
+	}
+}

@@ -1,0 +1,82 @@
+package audit_test
+
+import (
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+func TestRecordAndList(t *testing.T) {
+	store := embeddedtest.Start(t)
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: tracetest.NewInMemoryExporter()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := mongox.Connect(t.Context(), store.URI(), tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	w := audit.NewWriter(client.Database("audittest"), slog.New(slog.DiscardHandler))
+	if err := mongox.EnsureIndexes(t.Context(), client.Database("audittest"), w.Indexes()); err != nil {
+		t.Fatalf("EnsureIndexes: %v", err)
+	}
+
+	ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs("x-purpose", "ticket 12"))
+	ctx = auth.WithIdentity(ctx, auth.Identity{Subject: "staff-1", Name: "Staff One", Roles: []auth.Role{auth.RoleMaintainer}})
+	ctx, span := tel.TracerProvider.Tracer("t").Start(ctx, "op")
+	defer span.End()
+
+	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i, e := range []audit.Event{
+		{Time: base, Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess},
+		{Time: base.Add(time.Minute), Action: "owner.update", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeDenied, Purpose: "explicit"},
+		{Time: base.Add(2 * time.Minute), Action: "owner.read", Resource: "owners/o-2", SubjectOwnerID: "o-2", Outcome: audit.OutcomeSuccess},
+	} {
+		if err := w.Record(ctx, e); err != nil {
+			t.Fatalf("Record %d: %v", i, err)
+		}
+	}
+	if err := w.Record(ctx, audit.Event{Resource: "owners/o-1"}); err == nil {
+		t.Error("Record without action and outcome succeeded")
+	}
+
+	got, err := w.ListBySubject(t.Context(), "o-1", 10)
+	if err != nil {
+		t.Fatalf("ListBySubject: %v", err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d events, want 2: %+v", len(got), got)
+	}
+	newest, oldest := got[0], got[1]
+	if newest.Action != "owner.update" || oldest.Action != "owner.read" {
+		t.Fatalf("order = %s, %s; want newest first", newest.Action, oldest.Action)
+	}
+	if !oldest.Time.Equal(base) {
+		t.Errorf("time = %v, want %v", oldest.Time, base)
+	}
+	if oldest.ActorSubject != "staff-1" || oldest.ActorName != "Staff One" || !slices.Equal(oldest.Roles, []string{"maintainer"}) {
+		t.Errorf("actor = %q %q %v", oldest.ActorSubject, oldest.ActorName, oldest.Roles)
+	}
+	if oldest.Purpose != "ticket 12" || newest.Purpose != "explicit" {
+		t.Errorf("purposes = %q, %q", oldest.Purpose, newest.Purpose)
+	}
+	if oldest.TraceID != span.SpanContext().TraceID().String() {
+		t.Errorf("trace id = %q", oldest.TraceID)
+	}
+
+	limited, err := w.ListBySubject(t.Context(), "o-1", 1)
+	if err != nil || len(limited) != 1 || limited[0].Action != "owner.update" {
+		t.Fatalf("limited list = %+v, %v", limited, err)
+	}
+}

@@ -1,0 +1,237 @@
+package auth
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+// Config locates the identity provider's keys and names the expected token
+// issuer and audience.
+type Config struct {
+	JWKSURL  string `env:"AUTH_JWKS_URL"`
+	Issuer   string `env:"AUTH_ISSUER" envDefault:"lillvet-dev-issuer"`
+	Audience string `env:"AUTH_AUDIENCE" envDefault:"lillvet-register"`
+	// CAFile is the trust for an https JWKS URL; empty means system roots.
+	CAFile string `env:"AUTH_CA_FILE"`
+}
+
+// Validate checks that the configuration is complete.
+func (c Config) Validate() error {
+	var errs []error
+	if c.JWKSURL == "" {
+		errs = append(errs, errors.New("AUTH_JWKS_URL is required"))
+	}
+	if c.Issuer == "" {
+		errs = append(errs, errors.New("AUTH_ISSUER must not be empty"))
+	}
+	if c.Audience == "" {
+		errs = append(errs, errors.New("AUTH_AUDIENCE must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+const (
+	fetchTimeout     = 10 * time.Second
+	clockSkew        = 30 * time.Second
+	minRefreshGap    = time.Minute
+	maxJWKSBodyBytes = 1 << 20
+)
+
+// allowedAlg accepts only asymmetric signature algorithms; anything else
+// (none, HMAC) is rejected before any key is looked at.
+func allowedAlg(name string) bool {
+	switch name {
+	case "ES256", "RS256", "EdDSA":
+		return true
+	default:
+		return false
+	}
+}
+
+// ErrInvalidToken is returned for every token that fails verification; the
+// wrapped detail is for logs, not for callers.
+var ErrInvalidToken = errors.New("invalid token")
+
+// Verifier checks bearer tokens against the identity provider's JWKS, which
+// it keeps cached and refreshes in the background.
+type Verifier struct {
+	cfg   Config
+	cache *jwk.Cache
+	keys  jwk.Set
+
+	mu          sync.Mutex
+	lastRefresh time.Time
+}
+
+// NewVerifier fetches the JWKS once (failing fast when it cannot) and keeps
+// refreshing it until ctx is done or Close is called.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	client, err := httpClient(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	fetchCtx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	if _, err := jwk.Fetch(fetchCtx, cfg.JWKSURL, jwk.WithHTTPClient(client), jwk.WithMaxFetchBodySize(maxJWKSBodyBytes)); err != nil {
+		return nil, fmt.Errorf("fetch JWKS from %s: %w", cfg.JWKSURL, err)
+	}
+	cache, err := jwk.NewCache(ctx, httprc.NewClient())
+	if err != nil {
+		return nil, fmt.Errorf("start JWKS cache: %w", err)
+	}
+	if err := cache.Register(fetchCtx, cfg.JWKSURL,
+		jwk.WithHTTPClient(client),
+		jwk.WithMaxFetchBodySize(maxJWKSBodyBytes),
+		jwk.WithMinInterval(minRefreshGap),
+	); err != nil {
+		_ = cache.Shutdown(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("register JWKS %s: %w", cfg.JWKSURL, err)
+	}
+	keys, err := cache.CachedSet(cfg.JWKSURL)
+	if err != nil {
+		_ = cache.Shutdown(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("cached JWKS %s: %w", cfg.JWKSURL, err)
+	}
+	return &Verifier{cfg: cfg, cache: cache, keys: keys, lastRefresh: time.Now()}, nil
+}
+
+// Close stops the background refresh.
+func (v *Verifier) Close(ctx context.Context) error {
+	if err := v.cache.Shutdown(ctx); err != nil {
+		return fmt.Errorf("stop JWKS cache: %w", err)
+	}
+	return nil
+}
+
+func httpClient(caFile string) (*http.Client, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pool, err := tlsconf.LoadPool(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("AUTH_CA_FILE: %w", err)
+		}
+		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+	}
+	return &http.Client{Transport: transport, Timeout: fetchTimeout}, nil
+}
+
+// Verify checks the token's signature, algorithm, expiry, issuer and
+// audience and returns the identity it carries. Errors wrap ErrInvalidToken.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	kid, err := checkHeader(raw)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if _, ok := v.keys.LookupKeyID(kid); !ok {
+		v.refreshForUnknownKey(ctx)
+	}
+	tok, err := jwt.ParseString(raw,
+		jwt.WithKeySet(v.keys, jws.WithInferAlgorithmFromKey(true)),
+		jwt.WithIssuer(v.cfg.Issuer),
+		jwt.WithAudience(v.cfg.Audience),
+		jwt.WithAcceptableSkew(clockSkew),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+	)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	id, err := identityOf(tok)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	id.Token = raw
+	return id, nil
+}
+
+// checkHeader allows only asymmetric algorithms and requires a key id.
+func checkHeader(raw string) (string, error) {
+	msg, err := jws.ParseString(raw)
+	if err != nil {
+		return "", fmt.Errorf("parse token: %w", err)
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return "", errors.New("token must carry exactly one signature")
+	}
+	h := sigs[0].ProtectedHeaders()
+	alg, ok := h.Algorithm()
+	if !ok || !allowedAlg(alg.String()) {
+		return "", fmt.Errorf("signature algorithm %q is not accepted", alg.String())
+	}
+	kid, ok := h.KeyID()
+	if !ok || kid == "" {
+		return "", errors.New("token has no key id")
+	}
+	return kid, nil
+}
+
+// refreshForUnknownKey fetches the JWKS anew when a token names a key we do
+// not know (the provider may have rotated), at most once per minGap so that
+// forged key ids cannot make us hammer the provider.
+func (v *Verifier) refreshForUnknownKey(ctx context.Context) {
+	v.mu.Lock()
+	if time.Since(v.lastRefresh) < minRefreshGap {
+		v.mu.Unlock()
+		return
+	}
+	v.lastRefresh = time.Now()
+	v.mu.Unlock()
+	// A failed refresh leaves the cached keys in place; the token then fails
+	// verification on its own.
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	_, _ = v.cache.Refresh(ctx, v.cfg.JWKSURL)
+}
+
+func identityOf(tok jwt.Token) (Identity, error) {
+	var id Identity
+	id.Subject, _ = tok.Subject()
+	if id.Subject == "" {
+		return Identity{}, errors.New("token has no subject")
+	}
+	id.Name = stringClaim(tok, "name")
+	id.Clinic = stringClaim(tok, "clinic")
+	id.RecipientID = stringClaim(tok, "recipient_id")
+	var roles []any
+	if tok.Has("roles") {
+		if err := tok.Get("roles", &roles); err != nil {
+			return Identity{}, errors.New("roles claim is not a list")
+		}
+	}
+	for _, r := range roles {
+		s, ok := r.(string)
+		if !ok {
+			return Identity{}, errors.New("roles claim holds a non-string")
+		}
+		// Unknown roles grant nothing, so they are dropped rather than
+		// failing the token: a newer provider may know roles we do not.
+		if role, err := ParseRole(s); err == nil {
+			id.Roles = append(id.Roles, role)
+		}
+	}
+	return id, nil
+}
+
+func stringClaim(tok jwt.Token, name string) string {
+	var s string
+	if err := tok.Get(name, &s); err != nil {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devauth"
+)
+
+const (
+	testIssuer   = "test-issuer"
+	testAudience = "test-audience"
+)
+
+// newVerifier serves the issuer's JWKS over httptest and returns a verifier
+// for it.
+func newVerifier(t *testing.T, iss *devauth.Issuer) *auth.Verifier {
+	t.Helper()
+	srv := httptest.NewServer(iss.JWKSHandler())
+	t.Cleanup(srv.Close)
+	v, err := auth.NewVerifier(t.Context(), iss.AuthConfig(srv.URL))
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()) })
+	return v
+}
+
+func newIssuer(t *testing.T, issuer, audience string) *devauth.Issuer {
+	t.Helper()
+	return issuerIn(t, t.TempDir(), issuer, audience)
+}
+
+// issuerIn loads or creates the issuer key in dir; two issuers in the same
+// dir sign with the same key.
+func issuerIn(t *testing.T, dir, issuer, audience string) *devauth.Issuer {
+	t.Helper()
+	iss, err := devauth.LoadOrCreate(dir, issuer, audience)
+	if err != nil {
+		t.Fatalf("LoadOrCreate: %v", err)
+	}
+	return iss
+}
+
+func mint(t *testing.T, iss *devauth.Issuer, ttl time.Duration) string {
+	t.Helper()
+	tok, err := iss.Mint(devauth.Claims{
+		Subject: "staff-1", Name: "Test Person", Clinic: "seinajoki",
+		Roles: []auth.Role{auth.RoleReception, "janitor"},
+	}, ttl)
+	if err != nil {
+		t.Fatalf("Mint: %v", err)
+	}
+	return tok
+}
+
+func b64(v any) string {
+	raw, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// forged builds a token with the given header algorithm, signed (for HS256)
+// with secret, carrying otherwise valid claims.
+func forged(alg, kid string, secret []byte) string {
+	now := time.Now()
+	head := b64(map[string]string{"alg": alg, "kid": kid, "typ": "JWT"})
+	body := b64(map[string]any{
+		"iss": testIssuer, "aud": testAudience, "sub": "attacker",
+		"exp": now.Add(time.Hour).Unix(), "roles": []string{"maintainer"},
+	})
+	input := head + "." + body
+	if alg == "none" {
+		return input + "."
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(input))
+	return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	iss := issuerIn(t, dir, testIssuer, testAudience)
+	v := newVerifier(t, iss)
+
+	var jwks struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	rec := httptest.NewRecorder()
+	iss.JWKSHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if err := json.Unmarshal(rec.Body.Bytes(), &jwks); err != nil || len(jwks.Keys) != 1 || jwks.Keys[0].Kid == "" {
+		t.Fatalf("JWKS = %s (%v)", rec.Body, err)
+	}
+	kid := jwks.Keys[0].Kid
+
+	tests := []struct {
+		name  string
+		token string
+		ok    bool
+	}{
+		{name: "valid", token: mint(t, iss, time.Hour), ok: true},
+		{name: "expired", token: mint(t, iss, -time.Hour)},
+		{name: "wrong audience", token: mint(t, issuerIn(t, dir, testIssuer, "other"), time.Hour)},
+		{name: "wrong issuer", token: mint(t, issuerIn(t, dir, "other", testAudience), time.Hour)},
+		{name: "alg none", token: forged("none", kid, nil)},
+		{name: "HS256 with the JWKS as secret", token: forged("HS256", kid, rec.Body.Bytes())},
+		{name: "unknown kid", token: mint(t, newIssuer(t, testIssuer, testAudience), time.Hour)},
+		{name: "garbage", token: "not.a.token"},
+		{name: "empty", token: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := v.Verify(t.Context(), tt.token)
+			if !tt.ok {
+				if !errors.Is(err, auth.ErrInvalidToken) {
+					t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", id, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			want := auth.Identity{
+				Subject: "staff-1", Name: "Test Person", Clinic: "seinajoki",
+				Roles: []auth.Role{auth.RoleReception}, Token: tt.token,
+			}
+			if id.Subject != want.Subject || id.Name != want.Name || id.Clinic != want.Clinic ||
+				!slices.Equal(id.Roles, want.Roles) || id.Token != want.Token {
+				t.Fatalf("identity = %+v, want %+v", id, want)
+			}
+		})
+	}
+}
+
+func TestNewVerifierFailsFast(t *testing.T) {
+	srv := httptest.NewServer(nil)
+	url := srv.URL + "/jwks"
+	srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err := auth.NewVerifier(ctx, auth.Config{JWKSURL: url, Issuer: "i", Audience: "a"})
+	if err == nil {
+		t.Fatal("NewVerifier succeeded without a JWKS")
+	}
+	if _, err := auth.NewVerifier(ctx, auth.Config{}); err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL") {
+		t.Fatalf("empty config error = %v", err)
+	}
+}
+
+// FuzzVerify feeds arbitrary strings to the verifier: none may panic, and
+// none but a token the issuer minted may pass.
+func FuzzVerify(f *testing.F) {
+	iss, err := devauth.LoadOrCreate(f.TempDir(), testIssuer, testAudience)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := httptest.NewServer(iss.JWKSHandler())
+	defer srv.Close()
+	v, err := auth.NewVerifier(f.Context(), iss.AuthConfig(srv.URL))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer func() { _ = v.Close(context.Background()) }()
+	f.Add(forged("none", "k", nil))
+	f.Add(forged("HS256", "k", []byte("secret")))
+	f.Add("a.b.c")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if _, err := v.Verify(t.Context(), raw); err == nil {
+			t.Fatalf("Verify accepted %q", raw)
+		}
+	})
+}

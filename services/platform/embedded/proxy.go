@@ -1,0 +1,235 @@
+package embedded
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/wiremessage"
+)
+
+const (
+	dialTimeout = 5 * time.Second
+	// Accept errors other than a closed listener (such as running out of file
+	// descriptors) pass; the proxy backs off meanwhile instead of spinning.
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
+)
+
+// proxy stands between the clients and FerretDB and lets only one command that may change
+// data run at a time. FerretDB v1 carries out update and findAndModify as a read, a change
+// in Go and a separate write, so concurrent writers would overwrite each other; MongoDB
+// makes every single-document write atomic and the services rely on that. SQLite admits
+// one writer at a time anyway, so serialising writes costs little. Reads are not held up.
+type proxy struct {
+	listener net.Listener
+	upstream string
+
+	// writeMu is held by the command that may change data, from sending it to FerretDB
+	// until FerretDB has answered.
+	writeMu sync.Mutex
+
+	mu     sync.Mutex // guards conns and closed
+	conns  map[net.Conn]struct{}
+	closed bool
+
+	wg sync.WaitGroup
+}
+
+// startProxy listens on a free loopback port and relays connections to upstream.
+func startProxy(upstream string) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	p := &proxy{listener: ln, upstream: upstream, conns: make(map[net.Conn]struct{})}
+	p.wg.Go(p.accept)
+	return p, nil
+}
+
+func (p *proxy) addr() string {
+	return p.listener.Addr().String()
+}
+
+// close stops accepting, drops every client and upstream connection and waits for the
+// relays to end. Only the first call does anything.
+func (p *proxy) close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	err := p.listener.Close()
+	for c := range p.conns {
+		// The connection is being dropped; how its closing went does not matter.
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("close proxy listener: %w", err)
+	}
+	return nil
+}
+
+func (p *proxy) accept() {
+	backoff := minAcceptBackoff
+	for {
+		client, err := p.listener.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			time.Sleep(backoff)
+			backoff = min(2*backoff, maxAcceptBackoff)
+			continue
+		}
+		backoff = minAcceptBackoff
+		p.wg.Go(func() { p.relay(client) })
+	}
+}
+
+// track registers a connection for close to drop; false means the proxy is closing and
+// the connection has been closed.
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		_ = c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	_ = c.Close()
+}
+
+// relay serves one client connection over its own upstream connection until either side
+// closes it or sends something that is not a well-formed wire message.
+func (p *proxy) relay(client net.Conn) {
+	if !p.track(client) {
+		return
+	}
+	defer p.untrack(client)
+	server, err := net.DialTimeout("tcp", p.upstream, dialTimeout)
+	if err != nil {
+		return
+	}
+	if !p.track(server) {
+		return
+	}
+	defer p.untrack(server)
+
+	c := &relayConn{
+		proxy:   p,
+		client:  client,
+		server:  server,
+		fromCli: bufio.NewReader(client),
+		fromSrv: bufio.NewReader(server),
+		fence:   fenceCommand(),
+	}
+	for {
+		// The error only says why the connection ends; the driver sees it dropped.
+		if err := c.exchange(); err != nil {
+			return
+		}
+	}
+}
+
+// relayConn is one client connection paired with its upstream connection. A driver sends
+// a request on a connection only after the previous one has been answered, so the relay
+// handles one exchange at a time.
+type relayConn struct {
+	proxy            *proxy
+	client, server   net.Conn
+	fromCli, fromSrv *bufio.Reader
+	buf              bytes.Buffer
+	fence            bsoncore.Document
+	fenceMsg         []byte
+	fenceID          int32
+}
+
+// exchange relays one request and everything the server sends back for it.
+func (c *relayConn) exchange() error {
+	msg, err := readMessage(c.fromCli, &c.buf)
+	if err != nil {
+		return fmt.Errorf("read request: %w", err)
+	}
+	req, err := inspect(msg)
+	if err != nil {
+		return fmt.Errorf("inspect request: %w", err)
+	}
+	reply, err := c.execute(msg, req)
+	if err != nil || reply == nil {
+		return err
+	}
+	for {
+		if _, err := c.client.Write(reply); err != nil {
+			return fmt.Errorf("relay reply: %w", err)
+		}
+		// A reply flagged moreToCome (an exhaust cursor, a streaming hello) is followed
+		// by further replies to the same request without the client asking again.
+		if !wiremessage.IsMsgMoreToCome(reply) {
+			return nil
+		}
+		if reply, err = readMessage(c.fromSrv, &c.buf); err != nil {
+			return fmt.Errorf("read reply: %w", err)
+		}
+	}
+}
+
+// execute sends a request upstream and returns the server's first reply, or nil if the
+// client expects none. A command that may change data holds the write lock until the
+// server has answered; the lock is released before the reply goes back to the client,
+// because the server has finished the command by then and a slow client must not hold
+// up everyone else's writes.
+func (c *relayConn) execute(msg []byte, req request) ([]byte, error) {
+	if req.exclusive {
+		c.proxy.writeMu.Lock()
+		defer c.proxy.writeMu.Unlock()
+	}
+	if _, err := c.server.Write(msg); err != nil {
+		return nil, fmt.Errorf("forward request: %w", err)
+	}
+	if !req.moreToCome {
+		reply, err := readMessage(c.fromSrv, &c.buf)
+		if err != nil {
+			return nil, fmt.Errorf("read reply: %w", err)
+		}
+		return reply, nil
+	}
+	return nil, c.awaitFence()
+}
+
+// awaitFence sends a ping after a request the client expects no reply to and discards
+// everything up to the ping's reply. That keeps the write lock until the unacknowledged
+// write is done, and it drops the reply FerretDB v1 sends even to such requests, which
+// would otherwise reach the client as the answer to its next one.
+func (c *relayConn) awaitFence() error {
+	// Drivers number their requests upwards from 1, so negative ids do not collide.
+	c.fenceID--
+	c.fenceMsg = appendMsg(c.fenceMsg[:0], c.fenceID, 0, 0, c.fence)
+	if _, err := c.server.Write(c.fenceMsg); err != nil {
+		return fmt.Errorf("send fence: %w", err)
+	}
+	for {
+		reply, err := readMessage(c.fromSrv, &c.buf)
+		if err != nil {
+			return fmt.Errorf("read fence reply: %w", err)
+		}
+		if _, _, responseTo, _, _, _ := wiremessage.ReadHeader(reply); responseTo == c.fenceID {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,230 @@
+// Package grpcserver is the one gRPC server bootstrap every service uses:
+// TLS, tracing and metrics, panic recovery, error translation,
+// authentication and authorisation, keepalive limits, health checking and
+// reflection, and a graceful shutdown bound by a grace period.
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/telemetry"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+// Config is the server's part of a service configuration.
+type Config struct {
+	Addr                 string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7101"`
+	TLS                  tlsconf.Files
+	MaxRecvMsgBytes      int           `env:"GRPC_MAX_RECV_BYTES" envDefault:"1048576"`
+	MaxConcurrentStreams uint32        `env:"GRPC_MAX_CONCURRENT_STREAMS" envDefault:"256"`
+	ShutdownGrace        time.Duration `env:"GRPC_SHUTDOWN_GRACE" envDefault:"10s"`
+}
+
+// Validate checks the limits and the TLS files.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxRecvMsgBytes <= 0 {
+		errs = append(errs, errors.New("GRPC_MAX_RECV_BYTES must be positive"))
+	}
+	if c.MaxConcurrentStreams == 0 {
+		errs = append(errs, errors.New("GRPC_MAX_CONCURRENT_STREAMS must be positive"))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("GRPC_SHUTDOWN_GRACE must not be negative"))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Options are the server's dependencies.
+type Options struct {
+	Telemetry *telemetry.Telemetry
+	Verifier  *auth.Verifier
+	// Policy lists every method with the roles allowed to call it; methods
+	// not listed are denied.
+	Policy auth.Policy
+	// OnDenied is told about refused authenticated calls, for the audit log.
+	OnDenied auth.DeniedFunc
+	// Listener, when set, is served instead of listening on Config.Addr.
+	Listener net.Listener
+}
+
+// Server is a configured gRPC server and its listener.
+type Server struct {
+	grpc   *grpc.Server
+	health *health.Server
+	lis    net.Listener
+	grace  time.Duration
+	logger *slog.Logger
+}
+
+// New builds the server and opens its listener, so that Addr is known
+// before Serve.
+func New(cfg Config, o Options) (*Server, error) {
+	if o.Telemetry == nil || o.Verifier == nil {
+		return nil, errors.New("grpcserver: Telemetry and Verifier are required")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("grpc server config: %w", err)
+	}
+	tlsCfg, err := cfg.TLS.ServerConfig()
+	if err != nil {
+		return nil, fmt.Errorf("grpc server TLS: %w", err)
+	}
+	tel := o.Telemetry
+	logger := tel.Logger
+	recoveryOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		logPanic(ctx, logger, p)
+		return status.Error(codes.Internal, "internal error")
+	})
+
+	srv := grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(tlsCfg)),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(tel.TracerProvider),
+			otelgrpc.WithMeterProvider(tel.MeterProvider),
+			otelgrpc.WithPropagators(tel.Propagator),
+			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
+		)),
+		grpc.ChainUnaryInterceptor(
+			recovery.UnaryServerInterceptor(recoveryOpt),
+			apperr.UnaryServerInterceptor(logger),
+			auth.UnaryServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
+			roleSpanUnary,
+		),
+		grpc.ChainStreamInterceptor(
+			recovery.StreamServerInterceptor(recoveryOpt),
+			apperr.StreamServerInterceptor(logger),
+			auth.StreamServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
+			roleSpanStream,
+		),
+		// Clients may ping at most every 10 s; idle connections are probed
+		// so that dead peers free their streams.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+	)
+	hs := health.NewServer()
+	// Not serving until Serve says so: a load balancer must not send calls
+	// before the services are registered.
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+
+	lis := o.Listener
+	if lis == nil {
+		lis, err = net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+	}
+	return &Server{grpc: srv, health: hs, lis: lis, grace: cfg.ShutdownGrace, logger: logger}, nil
+}
+
+// GRPC returns the server to register services on before Serve.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.lis.Addr() }
+
+// Serve marks every registered service SERVING and serves until ctx is done;
+// then it reports NOT_SERVING, lets running calls finish for the grace
+// period and stops. It returns nil after a shutdown asked for by ctx.
+func (s *Server) Serve(ctx context.Context) error {
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.grpc.Serve(s.lis) }()
+
+	select {
+	case err := <-errc:
+		s.health.Shutdown()
+		return fmt.Errorf("serve gRPC: %w", err)
+	case <-ctx.Done():
+	}
+	s.health.Shutdown()
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	timer := time.NewTimer(s.grace)
+	defer timer.Stop()
+	select {
+	case <-stopped:
+	case <-timer.C:
+		s.logger.WarnContext(ctx, "grace period over, cancelling remaining calls", slog.Duration("grace", s.grace))
+		s.grpc.Stop()
+		<-stopped
+	}
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("serve gRPC: %w", err)
+	}
+	return nil
+}
+
+// logPanic logs a handler panic without the request: the panic value is
+// logged only when the runtime produced it, since a value a handler panicked
+// with may hold request data.
+func logPanic(ctx context.Context, logger *slog.Logger, p any) {
+	value := fmt.Sprintf("%T", p)
+	if re, ok := p.(runtime.Error); ok {
+		value = re.Error()
+	}
+	logger.ErrorContext(ctx, "panic in gRPC handler",
+		slog.String("panic", value),
+		slog.String("stack", string(debug.Stack())),
+	)
+}
+
+// enduserRole is the span attribute with the caller's roles; subjects and
+// names stay out of traces.
+const enduserRole = "enduser.role"
+
+func roleSpanUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	tagRoles(ctx)
+	return handler(ctx, req)
+}
+
+func roleSpanStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	tagRoles(ss.Context())
+	return handler(srv, ss)
+}
+
+func tagRoles(ctx context.Context) {
+	id, ok := auth.FromContext(ctx)
+	if !ok {
+		return
+	}
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String(enduserRole, strings.Join(id.RoleNames(), ",")))
+}

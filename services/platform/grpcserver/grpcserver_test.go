@@ -1,0 +1,323 @@
+package grpcserver_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/grpcclient"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+const (
+	service = "lillvet.test.v1.TestService"
+	echo    = "/" + service + "/Echo"
+	relay   = "/" + service + "/Relay"
+	fail    = "/" + service + "/Fail"
+	boom    = "/" + service + "/Panic"
+	secret  = "/" + service + "/Secret"
+	// unlisted is served but missing from the policy.
+	unlisted = "/" + service + "/Unlisted"
+)
+
+// testService answers with what it saw of the caller; Relay calls Echo
+// through a client connection, as a service calls another.
+type testService struct {
+	downstream *grpc.ClientConn
+}
+
+func (s *testService) desc() *grpc.ServiceDesc {
+	method := func(name string, h func(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error)) grpc.MethodDesc {
+		return grpc.MethodDesc{
+			MethodName: name,
+			Handler: func(_ any, ctx context.Context, dec func(any) error, icpt grpc.UnaryServerInterceptor) (any, error) {
+				in := new(wrapperspb.StringValue)
+				if err := dec(in); err != nil {
+					return nil, err
+				}
+				info := &grpc.UnaryServerInfo{FullMethod: "/" + service + "/" + name}
+				return icpt(ctx, in, info, func(ctx context.Context, req any) (any, error) {
+					return h(ctx, req.(*wrapperspb.StringValue))
+				})
+			},
+		}
+	}
+	return &grpc.ServiceDesc{
+		ServiceName: service,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{
+			method("Echo", func(ctx context.Context, _ *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				id, _ := auth.FromContext(ctx)
+				return wrapperspb.String(id.Subject + "|" + auth.Purpose(ctx)), nil
+			}),
+			method("Relay", func(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				out := new(wrapperspb.StringValue)
+				if err := s.downstream.Invoke(ctx, echo, in, out); err != nil {
+					return nil, fmt.Errorf("relay: %w", err)
+				}
+				return out, nil
+			}),
+			method("Fail", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return nil, fmt.Errorf("get owner o-1: %w", apperr.ErrNotFound)
+			}),
+			method("Panic", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				panic("request data 131052-308T")
+			}),
+			method("Secret", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return wrapperspb.String("should not be reached"), nil
+			}),
+			method("Unlisted", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return wrapperspb.String("should not be reached"), nil
+			}),
+		},
+	}
+}
+
+type fixture struct {
+	conn   *grpc.ClientConn
+	issuer *devauth.Issuer
+	spans  *tracetest.InMemoryExporter
+	logs   *syncBuffer
+	denied chan string
+	stop   func() error
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func start(t *testing.T) *fixture {
+	t.Helper()
+	files, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := devauth.LoadOrCreate(t.TempDir(), "iss", "aud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(iss.JWKSHandler())
+	t.Cleanup(jwks.Close)
+	v, err := auth.NewVerifier(t.Context(), iss.AuthConfig(jwks.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()) })
+
+	f := &fixture{issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &syncBuffer{}, denied: make(chan string, 10)}
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: f.spans, LogWriter: f.logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reception := []auth.Role{auth.RoleReception}
+	srv, err := grpcserver.New(grpcserver.Config{
+		Addr: "127.0.0.1:0", TLS: files, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 16, ShutdownGrace: 5 * time.Second,
+	}, grpcserver.Options{
+		Telemetry: tel,
+		Verifier:  v,
+		Policy: auth.Policy{
+			echo:  {Roles: reception, WithPurpose: []auth.Role{auth.RoleMaintainer}},
+			relay: {Roles: reception}, fail: {Roles: reception}, boom: {Roles: reception},
+			secret: {Roles: []auth.Role{auth.RoleBilling}},
+		},
+		OnDenied: func(_ context.Context, method string, _ auth.Identity, _ string) { f.denied <- method },
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.conn, err = grpcclient.Dial(srv.Addr().String(), files, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.conn.Close() })
+	svc := &testService{downstream: f.conn}
+	srv.GRPC().RegisterService(svc.desc(), svc)
+
+	// WaitReady starts before Serve: it must wait for the server, not fail.
+	ready := make(chan error, 1)
+	waitCtx, cancelWait := context.WithTimeout(t.Context(), 20*time.Second)
+	t.Cleanup(cancelWait)
+	go func() { ready <- grpcclient.WaitReady(waitCtx, f.conn) }()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	f.stop = sync.OnceValue(func() error {
+		cancel()
+		return <-served
+	})
+	t.Cleanup(func() { _ = f.stop() })
+	if err := <-ready; err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+	return f
+}
+
+func (f *fixture) call(t *testing.T, method string, md metadata.MD) (string, error) {
+	t.Helper()
+	ctx := metadata.NewOutgoingContext(t.Context(), md)
+	out := new(wrapperspb.StringValue)
+	err := f.conn.Invoke(ctx, method, wrapperspb.String("in"), out)
+	return out.GetValue(), err
+}
+
+func (f *fixture) bearer(t *testing.T, roles ...auth.Role) metadata.MD {
+	t.Helper()
+	tok, err := f.issuer.Mint(devauth.Claims{Subject: "staff-7", Name: "Staff Person", Roles: roles}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return metadata.Pairs("authorization", "Bearer "+tok)
+}
+
+func TestServerChain(t *testing.T) {
+	f := start(t)
+	tests := []struct {
+		name   string
+		method string
+		md     metadata.MD
+		code   codes.Code
+		want   string
+	}{
+		{name: "authorised", method: echo, md: f.bearer(t, auth.RoleReception), code: codes.OK, want: "staff-7|"},
+		{name: "no token", method: echo, md: metadata.MD{}, code: codes.Unauthenticated},
+		{name: "purpose required", method: echo, md: f.bearer(t, auth.RoleMaintainer), code: codes.PermissionDenied},
+		{name: "purpose given", method: echo, md: metadata.Join(f.bearer(t, auth.RoleMaintainer), metadata.Pairs("x-purpose", "incident 9")), code: codes.OK, want: "staff-7|incident 9"},
+		{name: "wrong role", method: secret, md: f.bearer(t, auth.RoleReception), code: codes.PermissionDenied},
+		{name: "not in policy", method: unlisted, md: f.bearer(t, auth.RoleReception), code: codes.PermissionDenied},
+		{name: "domain error", method: fail, md: f.bearer(t, auth.RoleReception), code: codes.NotFound, want: ""},
+		{name: "panic", method: boom, md: f.bearer(t, auth.RoleReception), code: codes.Internal},
+		{name: "identity forwarded downstream", method: relay, md: metadata.Join(f.bearer(t, auth.RoleReception), metadata.Pairs("x-purpose", "care")), code: codes.OK, want: "staff-7|care"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.call(t, tt.method, tt.md)
+			if status.Code(err) != tt.code {
+				t.Fatalf("code = %v (%v), want %v", status.Code(err), err, tt.code)
+			}
+			if got != tt.want {
+				t.Fatalf("reply = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if len(f.denied) != 3 {
+		t.Errorf("OnDenied called %d times, want 3", len(f.denied))
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, "panic in gRPC handler") || strings.Contains(logs, "131052-308T") {
+		t.Errorf("panic log missing or leaks the panic value:\n%s", logs)
+	}
+}
+
+func TestTracing(t *testing.T) {
+	f := start(t)
+	if _, err := f.call(t, relay, f.bearer(t, auth.RoleReception, auth.RoleNurse)); err != nil {
+		t.Fatal(err)
+	}
+	var servers, clients int
+	traces := map[string]bool{}
+	for _, s := range f.spans.GetSpans() {
+		if strings.Contains(s.Name, "grpc.health") {
+			t.Errorf("health check traced: %s", s.Name)
+		}
+		traces[s.SpanContext.TraceID().String()] = true
+		switch s.SpanKind.String() {
+		case "server":
+			servers++
+			var role string
+			for _, a := range s.Attributes {
+				if a.Key == "enduser.role" {
+					role = a.Value.AsString()
+				}
+				if strings.Contains(a.Value.Emit(), "staff-7") || strings.Contains(a.Value.Emit(), "Staff Person") {
+					t.Errorf("span %s carries the caller's subject or name", s.Name)
+				}
+			}
+			if role != "reception,nurse" {
+				t.Errorf("span %s enduser.role = %q", s.Name, role)
+			}
+		case "client":
+			clients++
+		}
+	}
+	if servers != 2 || clients != 2 {
+		t.Errorf("got %d server and %d client spans, want 2 and 2", servers, clients)
+	}
+	if len(traces) != 1 {
+		t.Errorf("relay produced %d traces, want one", len(traces))
+	}
+}
+
+func TestServeStopsOnCancel(t *testing.T) {
+	f := start(t)
+	done := make(chan error, 1)
+	go func() { done <- f.stop() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := grpcserver.New(grpcserver.Config{}, grpcserver.Options{}); err == nil {
+		t.Fatal("New without dependencies succeeded")
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	files, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg grpcserver.Config
+	err = config.LoadFrom(&cfg, map[string]string{
+		"GRPC_ADDR": "127.0.0.1:0", "GRPC_SHUTDOWN_GRACE": "3s",
+		"TLS_CERT_FILE": files.CertFile, "TLS_KEY_FILE": files.KeyFile, "TLS_CA_FILE": files.CAFile,
+	})
+	if err != nil {
+		t.Fatalf("LoadFrom: %v", err)
+	}
+	want := grpcserver.Config{Addr: "127.0.0.1:0", TLS: files, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256, ShutdownGrace: 3 * time.Second}
+	if cfg != want {
+		t.Fatalf("config = %+v, want %+v", cfg, want)
+	}
+	err = config.LoadFrom(&cfg, map[string]string{"TLS_CLIENT_AUTH": "sometimes"})
+	if err == nil || !strings.Contains(err.Error(), "TLS_CLIENT_AUTH") {
+		t.Fatalf("bad TLS_CLIENT_AUTH error = %v", err)
+	}
+}

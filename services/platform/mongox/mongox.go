@@ -1,0 +1,104 @@
+// Package mongox connects to MongoDB (or the embedded store) with tracing of
+// every command, declares indexes, and maps driver errors to the platform's
+// domain errors without leaking the driver's messages, which can quote key
+// values (personal data).
+package mongox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+// Config names the server and the service's own database.
+type Config struct {
+	URI      string `env:"MONGO_URI"`
+	Database string `env:"MONGO_DATABASE"`
+}
+
+// Validate checks that both values are set. It never repeats the URI, which
+// may hold a password.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URI == "" {
+		errs = append(errs, errors.New("MONGO_URI is required"))
+	}
+	if c.Database == "" {
+		errs = append(errs, errors.New("MONGO_DATABASE is required"))
+	}
+	return errors.Join(errs...)
+}
+
+const connectTimeout = 10 * time.Second
+
+// Connect opens a client with a command monitor that traces every command
+// through tel's tracer provider, and pings the server so that a wrong URI
+// fails at start-up.
+func Connect(ctx context.Context, uri string, tel *telemetry.Telemetry) (*mongo.Client, error) {
+	if tel == nil {
+		tel = telemetry.Noop(nil)
+	}
+	opts := options.Client().
+		ApplyURI(uri).
+		SetMonitor(newMonitor(tel.TracerProvider)).
+		SetConnectTimeout(connectTimeout).
+		SetServerSelectionTimeout(connectTimeout)
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		// The driver's message may contain the URI and so a password.
+		return nil, errors.New("connect to MongoDB: invalid MONGO_URI or client options")
+	}
+	if err := client.Ping(ctx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("ping MongoDB: %w", err)
+	}
+	return client, nil
+}
+
+// Index is one index of one collection.
+type Index struct {
+	Collection string
+	Model      mongo.IndexModel
+}
+
+// EnsureIndexes creates the indexes that do not exist yet; existing ones
+// with the same definition are left alone. It sends one createIndexes command
+// per index: FerretDB v1 crashes the connection when one command names several
+// indexes of which more than one already exists.
+func EnsureIndexes(ctx context.Context, db *mongo.Database, idx []Index) error {
+	for _, i := range idx {
+		if _, err := db.Collection(i.Collection).Indexes().CreateOne(ctx, i.Model); err != nil {
+			return fmt.Errorf("create index on %s: %w", i.Collection, err)
+		}
+	}
+	return nil
+}
+
+// IsDuplicateKey reports whether err is a unique index violation.
+func IsDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err)
+}
+
+// MapError maps "no document" to apperr.ErrNotFound and a duplicate key to
+// apperr.ErrAlreadyExists, dropping the driver's message; other errors pass
+// unchanged.
+func MapError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return fmt.Errorf("no matching document: %w", apperr.ErrNotFound)
+	case IsDuplicateKey(err):
+		return fmt.Errorf("duplicate key: %w", apperr.ErrAlreadyExists)
+	default:
+		return err
+	}
+}

@@ -1,0 +1,121 @@
+package mongox_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+func TestConnectTracesIndexesAndErrors(t *testing.T) {
+	store := embeddedtest.Start(t)
+	exp := tracetest.NewInMemoryExporter()
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := mongox.Connect(t.Context(), store.URI(), tel)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	db := client.Database("mongoxtest")
+
+	err = mongox.EnsureIndexes(t.Context(), db, []mongox.Index{
+		{Collection: "people", Model: mongo.IndexModel{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true).SetName("code_unique")}},
+	})
+	if err != nil {
+		t.Fatalf("EnsureIndexes: %v", err)
+	}
+	// Declaring the same indexes again (every start-up does) is harmless.
+	err = mongox.EnsureIndexes(t.Context(), db, []mongox.Index{
+		{Collection: "people", Model: mongo.IndexModel{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true).SetName("code_unique")}},
+	})
+	if err != nil {
+		t.Fatalf("EnsureIndexes again: %v", err)
+	}
+
+	exp.Reset()
+	ctx, parent := tel.TracerProvider.Tracer("test").Start(t.Context(), "parent")
+	coll := db.Collection("people")
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "code", Value: "131052-308T"}}); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	_, err = coll.InsertOne(ctx, bson.D{{Key: "code", Value: "131052-308T"}})
+	if !mongox.IsDuplicateKey(err) {
+		t.Fatalf("second insert: %v, want duplicate key", err)
+	}
+	mapped := mongox.MapError(err)
+	if !errors.Is(mapped, apperr.ErrAlreadyExists) || strings.Contains(mapped.Error(), "131052") {
+		t.Fatalf("MapError(duplicate) = %v", mapped)
+	}
+	err = coll.FindOne(ctx, bson.D{{Key: "code", Value: "nobody"}}).Err()
+	if !errors.Is(mongox.MapError(err), apperr.ErrNotFound) {
+		t.Fatalf("MapError(no documents) = %v", mongox.MapError(err))
+	}
+	other := errors.New("other")
+	if mongox.MapError(other) != other || mongox.MapError(nil) != nil {
+		t.Fatal("MapError changed an unrelated error")
+	}
+	parent.End()
+
+	var inserts, finds int
+	for _, s := range exp.GetSpans() {
+		if s.Name == "parent" {
+			continue
+		}
+		if s.Parent.SpanID() != parent.SpanContext().SpanID() {
+			t.Errorf("span %q not parented on the caller's span", s.Name)
+		}
+		attrs := map[string]string{}
+		for _, a := range s.Attributes {
+			attrs[string(a.Key)] = a.Value.Emit()
+			if strings.Contains(a.Value.Emit(), "131052") || strings.Contains(a.Value.Emit(), "nobody") {
+				t.Errorf("span %q attribute %s leaks document contents", s.Name, a.Key)
+			}
+		}
+		if attrs["db.system.name"] != "mongodb" || attrs["db.namespace"] != "mongoxtest" || attrs["db.collection.name"] != "people" || attrs["server.address"] == "" {
+			t.Errorf("span %q attributes = %v", s.Name, attrs)
+		}
+		switch s.Name {
+		case "insert people":
+			inserts++
+			if inserts == 2 && s.Status.Code != codes.Error {
+				t.Errorf("duplicate insert span status = %v", s.Status)
+			}
+		case "find people":
+			finds++
+		default:
+			t.Errorf("unexpected span %q", s.Name)
+		}
+	}
+	if inserts != 2 || finds != 1 {
+		t.Fatalf("got %d insert and %d find spans", inserts, finds)
+	}
+}
+
+func TestConnectFailsFast(t *testing.T) {
+	_, err := mongox.Connect(t.Context(), "notmongo://user:hunter2@localhost", nil)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Connect with bad URI = %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := (mongox.Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "MONGO_URI") {
+		t.Fatalf("Validate = %v", err)
+	}
+	if err := (mongox.Config{URI: "mongodb://x", Database: "d"}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,173 @@
+// Package servicetest gives component and end-to-end tests the real parts a service
+// runs on: the embedded store, development TLS certificates, a token issuer served over
+// HTTP, telemetry that keeps every span and log line in memory, and helpers to dial a
+// service and call it as a given role.
+package servicetest
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/embedded"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/grpcclient"
+	"github.com/lillvet/register/services/platform/telemetry"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+// readyTimeout bounds how long a test waits for a service to report SERVING.
+const readyTimeout = 30 * time.Second
+
+// Env is one test's environment.
+type Env struct {
+	Store     *embedded.Store
+	TLS       tlsconf.Files
+	Issuer    *devauth.Issuer
+	Auth      auth.Config
+	Spans     *tracetest.InMemoryExporter
+	Telemetry *telemetry.Telemetry
+	logs      *syncBuffer
+}
+
+// New builds an environment whose parts are closed when the test ends.
+func New(tb testing.TB) *Env {
+	tb.Helper()
+	dir := tb.TempDir()
+	files, err := devpki.Ensure(dir)
+	if err != nil {
+		tb.Fatalf("dev PKI: %v", err)
+	}
+	issuer, err := devauth.LoadOrCreate(dir, "lillvet-test-issuer", "lillvet-register")
+	if err != nil {
+		tb.Fatalf("dev issuer: %v", err)
+	}
+	jwks := httptest.NewServer(issuer.JWKSHandler())
+	tb.Cleanup(jwks.Close)
+	spans := tracetest.NewInMemoryExporter()
+	logs := &syncBuffer{}
+	tel, err := telemetry.Setup(tb.Context(), telemetry.Options{ServiceName: "test", SpanExporter: spans, LogWriter: logs})
+	if err != nil {
+		tb.Fatalf("telemetry: %v", err)
+	}
+	tb.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return &Env{
+		Store:     embeddedtest.Start(tb),
+		TLS:       files,
+		Issuer:    issuer,
+		Auth:      issuer.AuthConfig(jwks.URL),
+		Spans:     spans,
+		Telemetry: tel,
+		logs:      logs,
+	}
+}
+
+// Listen opens a loopback listener on a free port.
+func Listen(tb testing.TB) net.Listener {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listen: %v", err)
+	}
+	return l
+}
+
+// Serve runs a service's Run function in the background until the test ends and
+// returns once the server behind addr reports SERVING.
+func (e *Env) Serve(tb testing.TB, addr string, run func(ctx context.Context) error) *grpc.ClientConn {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(done)
+		runErr = run(ctx)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+		if runErr != nil {
+			tb.Errorf("service stopped with: %v", runErr)
+		}
+	})
+	conn := e.Dial(tb, addr)
+	wctx, wcancel := context.WithTimeout(ctx, readyTimeout)
+	defer wcancel()
+	go func() {
+		select {
+		case <-done: // a service that fails to start ends the wait at once
+			wcancel()
+		case <-wctx.Done():
+		}
+	}()
+	if err := grpcclient.WaitReady(wctx, conn); err != nil {
+		tb.Fatalf("service at %s not ready: %v", addr, err)
+	}
+	return conn
+}
+
+// Dial connects to a service over TLS with the environment's CA and client certificate.
+func (e *Env) Dial(tb testing.TB, addr string) *grpc.ClientConn {
+	tb.Helper()
+	conn, err := grpcclient.Dial(addr, e.TLS, e.Telemetry)
+	if err != nil {
+		tb.Fatalf("dial %s: %v", addr, err)
+	}
+	tb.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// Token mints a bearer token for a staff member with the given roles.
+func (e *Env) Token(tb testing.TB, roles ...auth.Role) string {
+	tb.Helper()
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	tok, err := e.Issuer.Mint(devauth.Claims{
+		Subject: "test-" + strings.Join(names, "+"), Name: "Test " + strings.Join(names, " "),
+		Roles: roles, Clinic: "seinajoki",
+	}, time.Hour)
+	if err != nil {
+		tb.Fatalf("mint token: %v", err)
+	}
+	return tok
+}
+
+// As returns a context that calls as a staff member with the given roles.
+func (e *Env) As(tb testing.TB, roles ...auth.Role) context.Context {
+	tb.Helper()
+	return auth.WithOutgoingToken(tb.Context(), e.Token(tb, roles...), "")
+}
+
+// Logs returns every log line written so far.
+func (e *Env) Logs() string { return e.logs.String() }
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a running service.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

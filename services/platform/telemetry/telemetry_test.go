@@ -1,0 +1,108 @@
+package telemetry_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+func TestSetupTracesLogsAndMetrics(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	var logs bytes.Buffer
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "svc", SpanExporter: exp, LogWriter: &logs})
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	ctx, span := tel.TracerProvider.Tracer("test").Start(t.Context(), "op")
+	tel.Logger.InfoContext(ctx, "inside")
+	span.End()
+	tel.Logger.Info("outside")
+
+	spans := exp.GetSpans()
+	if len(spans) != 1 || spans[0].Name != "op" {
+		t.Fatalf("spans = %v", spans)
+	}
+	if got, _ := spans[0].Resource.Set().Value("service.name"); got.AsString() != "svc" {
+		t.Errorf("service.name = %q", got.AsString())
+	}
+
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log lines = %q", lines)
+	}
+	var inside, outside map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &inside); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &outside); err != nil {
+		t.Fatal(err)
+	}
+	if inside["trace_id"] != spans[0].SpanContext.TraceID().String() || inside["span_id"] != spans[0].SpanContext.SpanID().String() {
+		t.Errorf("inside log = %v, want trace and span ids of %v", inside, spans[0].SpanContext)
+	}
+	if _, ok := outside["trace_id"]; ok {
+		t.Errorf("log without span has trace_id: %v", outside)
+	}
+	if inside["service"] != "svc" {
+		t.Errorf("log service = %v", inside["service"])
+	}
+
+	counter, err := tel.MeterProvider.Meter("test").Int64Counter("lillvet.test.calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.Add(ctx, 3)
+	rec := httptest.NewRecorder()
+	tel.MetricsHandler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "lillvet_test_calls_total") || !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Errorf("metrics output lacks counter or runtime metrics:\n%s", rec.Body.String())
+	}
+
+	if err := tel.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+func TestSetupExporterSelection(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr bool
+	}{
+		{name: "nothing set exports nothing"},
+		{name: "none", env: map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
+		{name: "otlp http", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
+		{name: "otlp grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}},
+		{name: "unsupported exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: true},
+		{name: "unsupported protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+				t.Setenv(k, tt.env[k])
+			}
+			tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "svc"})
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("Setup succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Setup: %v", err)
+			}
+			// Nothing listens on the endpoint: shutting down must not hang on
+			// a span-less exporter.
+			if err := tel.Shutdown(t.Context()); err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,121 @@
+package tlsconf_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+func TestValidate(t *testing.T) {
+	files, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		mutate  func(*tlsconf.Files)
+		wantErr string
+	}{
+		{name: "dev files", mutate: func(*tlsconf.Files) {}},
+		{name: "empty is valid", mutate: func(f *tlsconf.Files) { *f = tlsconf.Files{} }},
+		{name: "cert without key", mutate: func(f *tlsconf.Files) { f.KeyFile = "" }, wantErr: "must be set together"},
+		{name: "unknown client auth", mutate: func(f *tlsconf.Files) { f.ClientAuth = "maybe" }, wantErr: "TLS_CLIENT_AUTH"},
+		{name: "require without CA", mutate: func(f *tlsconf.Files) { f.ClientAuth = "require"; f.CAFile = "" }, wantErr: "needs TLS_CA_FILE"},
+		{name: "missing file", mutate: func(f *tlsconf.Files) { f.CAFile = "/nonexistent/ca.pem" }, wantErr: "TLS_CA_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := files
+			tt.mutate(&f)
+			err := f.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Validate = %v, want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// handshake runs one TLS handshake over loopback TCP.
+func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr error) {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer conn.Close()
+		err = conn.(*tls.Conn).Handshake()
+		if err == nil {
+			_, err = io.WriteString(conn, "x")
+		}
+		done <- err
+	}()
+	c, clientErr := tls.Dial("tcp", ln.Addr().String(), client)
+	if clientErr == nil {
+		_, clientErr = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	return <-done, clientErr
+}
+
+func TestMutualTLS(t *testing.T) {
+	files, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	require := files
+	require.ClientAuth = tlsconf.ClientAuthRequire
+	anonymous := tlsconf.Files{CAFile: files.CAFile}
+
+	tests := []struct {
+		name      string
+		server    tlsconf.Files
+		client    tlsconf.Files
+		wantError bool
+	}{
+		{name: "mutual", server: require, client: files},
+		{name: "anonymous client allowed when verify_if_given", server: files, client: anonymous},
+		{name: "anonymous client rejected when required", server: require, client: anonymous, wantError: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := tt.server.ServerConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cc, err := tt.client.ClientConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cc.ServerName = "localhost"
+			serr, cerr := handshake(t, sc, cc)
+			if got := errors.Join(serr, cerr) != nil; got != tt.wantError {
+				t.Fatalf("server err %v, client err %v; want error %v", serr, cerr, tt.wantError)
+			}
+			if sc.MinVersion != tls.VersionTLS12 || cc.MinVersion != tls.VersionTLS12 {
+				t.Error("MinVersion below TLS 1.2")
+			}
+		})
+	}
+}
+
+func TestServerConfigNeedsCertificate(t *testing.T) {
+	if _, err := (tlsconf.Files{}).ServerConfig(); err == nil {
+		t.Fatal("ServerConfig without certificate succeeded")
+	}
+}
