@@ -74,8 +74,8 @@ func setup(t *testing.T) (*servicetest.Env, ownerv1.OwnerServiceClient) {
 func newOwner(family string) *ownerv1.Owner {
 	return &ownerv1.Owner{
 		GivenNames: "Aino", FamilyName: family,
-		Address:    &ownerv1.Address{Street: "Ruukintie 1", PostalCode: "60100", City: "Seinäjoki"},
-		Phone:      "040 123 4567", Email: "aino@example.fi",
+		Address: &ownerv1.Address{Street: "Ruukintie 1", PostalCode: "60100", City: "Seinäjoki"},
+		Phone:   "040 123 4567", Email: "aino@example.fi",
 		HomeClinic: ownerv1.Clinic_CLINIC_SEINAJOKI,
 	}
 }

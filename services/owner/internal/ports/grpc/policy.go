@@ -22,17 +22,17 @@ func Policy() auth.Policy {
 	m := func(name string) string { return "/" + ownerv1.OwnerService_ServiceDesc.ServiceName + "/" + name }
 	read := auth.Rule{Roles: readers, WithPurpose: maintainer}
 	return auth.Policy{
-		m("CreateOwner"):             {Roles: readers},
-		m("GetOwner"):                read,
-		m("UpdateOwner"):             {Roles: readers},
-		m("ListOwners"):              read,
-		m("FindOwnerByIdentityCode"): {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
-		m("RevealIdentityCode"):      {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
-		m("ListOwnerChanges"):        read,
-		m("RegisterPatient"):         {Roles: clinicStaff},
-		m("GetPatient"):              read,
-		m("UpdatePatient"):           {Roles: clinicStaff},
-		m("ListOwnerPatients"):       read,
+		m("CreateOwner"):                 {Roles: readers},
+		m("GetOwner"):                    read,
+		m("UpdateOwner"):                 {Roles: readers},
+		m("ListOwners"):                  read,
+		m("FindOwnerByIdentityCode"):     {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
+		m("RevealIdentityCode"):          {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
+		m("ListOwnerChanges"):            read,
+		m("RegisterPatient"):             {Roles: clinicStaff},
+		m("GetPatient"):                  read,
+		m("UpdatePatient"):               {Roles: clinicStaff},
+		m("ListOwnerPatients"):           read,
 		m("FindPatientByCustomerNumber"): read,
 		m("TransferPatient"): {Roles: []auth.Role{
 			auth.RoleVeterinarian, auth.RoleReception, auth.RoleClinicManager,
