@@ -33,7 +33,7 @@ type runner struct {
 func buildRunner(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "lillvet")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // builds this package into the test's own temp folder
 	if err != nil {
 		t.Fatalf("build runner: %v\n%s", err, out)
 	}
@@ -49,7 +49,7 @@ func (r *runner) env() []string {
 // "gateway" line.
 func (r *runner) start(t *testing.T) (stop func()) {
 	t.Helper()
-	cmd := exec.Command(r.bin)
+	cmd := exec.Command(r.bin) //nolint:gosec // the binary this test just built
 	cmd.Env = r.env()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -105,7 +105,7 @@ func (r *runner) start(t *testing.T) (stop func()) {
 
 func (r *runner) token(t *testing.T, role string) string {
 	t.Helper()
-	cmd := exec.Command(r.bin, "token", "--role", role)
+	cmd := exec.Command(r.bin, "token", "--role", role) //nolint:gosec // the binary this test just built, with the test's own roles
 	cmd.Env = r.env()
 	out, err := cmd.Output()
 	if err != nil {

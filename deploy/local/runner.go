@@ -147,8 +147,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		if err := waitReady(gctx, ownerCfg.GRPC.Addr, pki); err != nil {
 			return err
 		}
-		printEndpoints(out, cfg, listeners, pki)
-		return nil
+		return printEndpoints(out, cfg, listeners, pki)
 	})
 	return g.Wait()
 }
@@ -193,8 +192,8 @@ func waitReady(ctx context.Context, addr string, pki tlsconf.Files) error {
 }
 
 // printEndpoints tells the user where everything listens. Tests read the "gateway" line.
-func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files) {
-	fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
+func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files) error {
+	_, err := fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
   gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
   owner    %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
@@ -202,6 +201,7 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
 Get a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
 `, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(), pki.CAFile)
+	return err
 }
 
 // devKeys are the identity-code keys of the local installation, created once.
@@ -213,7 +213,7 @@ type devKeys struct {
 
 func loadOrCreateKeys(path string) (devKeys, error) {
 	var k devKeys
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(filepath.Clean(path))
 	if err == nil {
 		if err := json.Unmarshal(b, &k); err != nil {
 			return k, fmt.Errorf("read development keys %s: %w", path, err)

@@ -121,7 +121,14 @@ func Run(ctx context.Context, cfg Config) error {
 	ownerv1.RegisterOwnerServiceServer(server.GRPC(), ownergrpc.NewServer(uc))
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return server.Serve(gctx) })
+	// The audit queue is drained only after the server has stopped, so that no call
+	// records an event after the last batch.
+	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(gctx))
+	g.Go(func() error { return auditor.Run(auditCtx) })
+	g.Go(func() error {
+		defer stopAudit()
+		return server.Serve(gctx)
+	})
 	g.Go(func() error {
 		n, err := repo.RotateIdentityKeys(gctx)
 		if err != nil && gctx.Err() == nil {

@@ -50,6 +50,12 @@ func randomKey(t testing.TB) string {
 // startOwner runs one owner-service instance on env's store and returns its client.
 func startOwner(t testing.TB, env *servicetest.Env, k keys) ownerv1.OwnerServiceClient {
 	t.Helper()
+	return ownerv1.NewOwnerServiceClient(runOwner(t, env, k).Conn)
+}
+
+// runOwner runs one owner-service instance on env's store.
+func runOwner(t testing.TB, env *servicetest.Env, k keys) *servicetest.Service {
+	t.Helper()
 	l := servicetest.Listen(t)
 	cfg := owner.Config{
 		GRPC:              grpcserver.Config{Addr: l.Addr().String(), TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256},
@@ -61,8 +67,7 @@ func startOwner(t testing.TB, env *servicetest.Env, k keys) ownerv1.OwnerService
 		Telemetry:         env.Telemetry,
 	}
 	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), testDatabase
-	conn := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
-	return ownerv1.NewOwnerServiceClient(conn)
+	return env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
 }
 
 func setup(t *testing.T) (*servicetest.Env, ownerv1.OwnerServiceClient) {
@@ -348,7 +353,9 @@ func TestBadInputNamesTheFields(t *testing.T) {
 }
 
 func TestAuthorization(t *testing.T) {
-	env, c := setup(t)
+	env := servicetest.New(t)
+	svc := runOwner(t, env, newKeys(t, "k1"))
+	c := ownerv1.NewOwnerServiceClient(svc.Conn)
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Järvinen"), IdentityCode: "131052-308T"})
 	reveal := &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice 2026-118 to collection"}
 
@@ -369,10 +376,13 @@ func TestAuthorization(t *testing.T) {
 	if err != nil || res.GetIdentityCode() != "131052-308T" {
 		t.Fatalf("billing reveal: %v", err)
 	}
+	// The reveal is stored before the code leaves; the rest is queued until the
+	// service stops.
 	events := auditEvents(t, env, bson.M{"action": "owner.reveal_identity_code", "subject_owner_id": o.GetId()})
 	if len(events) != 1 || events[0]["purpose"] != reveal.GetPurpose() || events[0]["actor_subject"] != "test-billing" {
 		t.Fatalf("reveal audit events: %v", events)
 	}
+	svc.Stop()
 	denied := auditEvents(t, env, bson.M{"outcome": "denied"})
 	if len(denied) < 3 {
 		t.Fatalf("denied calls not audited: %v", denied)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/mongox"
 )
@@ -31,6 +33,14 @@ const (
 )
 
 const (
+	// maxQueued bounds the events waiting to be written; past it Record fails.
+	maxQueued = 10_000
+	// maxBatch and batchWindow bound one batch: whichever comes first.
+	maxBatch    = 500
+	batchWindow = 5 * time.Millisecond
+	// retryMin and retryMax bound the pause between attempts at a failed batch.
+	retryMin = 50 * time.Millisecond
+	retryMax = 5 * time.Second
 	// maxList bounds one ListBySubject page.
 	maxList      = 1000
 	writeTimeout = 10 * time.Second
@@ -55,16 +65,24 @@ type Event struct {
 	Reason string `bson:"reason,omitempty"`
 }
 
-// Writer appends events to the service's audit collection.
+// Writer appends events to the service's audit collection. Routine events go
+// through a queue that Run writes in batches, so that an audited read does not
+// pay for a write of its own; events that must be stored before the caller is
+// answered go through RecordNow. While the queue is full or the store refuses
+// the batches, Record fails, so that nothing is read unaudited.
 type Writer struct {
 	coll   *mongo.Collection
 	logger *slog.Logger
+	queue  chan Event
+	// failing is set while the last batch could not be written.
+	failing atomic.Bool
 }
 
-// NewWriter returns a writer on db's audit collection; logger reports audit writes
-// that fail where no caller can be told (denied calls).
+// NewWriter returns a writer on db's audit collection; logger reports batches
+// that fail and audit writes no caller can be told about (denied calls). Call
+// Run to write the queued events.
 func NewWriter(db *mongo.Database, logger *slog.Logger) *Writer {
-	return &Writer{coll: db.Collection(Collection), logger: logger}
+	return &Writer{coll: db.Collection(Collection), logger: logger, queue: make(chan Event, maxQueued)}
 }
 
 // Indexes are the indexes the audit queries need: by data subject and by
@@ -82,28 +100,150 @@ func (w *Writer) Indexes() []mongox.Index {
 	}
 }
 
-// Record appends the events in one write, filling each one's time, actor and roles
-// (from the context's identity), purpose (from the call's x-purpose) and trace id when
-// they are empty.
+// ErrUnavailable is returned by Record while events cannot be stored; callers
+// refuse the read or change rather than do it unaudited.
+var ErrUnavailable = fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
+
+// Record queues the events for the next batch, filling each one's time,
+// actor and roles (from the context's identity), purpose (from the call's
+// x-purpose) and trace id when they are empty. It fails with ErrUnavailable
+// while the queue is full or batches are failing.
 func (w *Writer) Record(ctx context.Context, events ...Event) error {
-	if len(events) == 0 {
-		return nil
+	completed, err := completeAll(ctx, events)
+	if err != nil {
+		return err
 	}
-	docs := make([]any, len(events))
-	for i, e := range events {
-		if e.Action == "" || e.Outcome == "" {
-			return errors.New("audit event needs an action and an outcome")
+	if w.failing.Load() {
+		return fmt.Errorf("%w: the store refuses audit events", ErrUnavailable)
+	}
+	for _, e := range completed {
+		select {
+		case w.queue <- e:
+		default:
+			return fmt.Errorf("%w: %d events are waiting to be written", ErrUnavailable, maxQueued)
 		}
-		docs[i] = complete(ctx, e)
+	}
+	return nil
+}
+
+// RecordNow stores the events before it returns: for accesses whose record
+// must exist before the data leaves (an identity code shown in full).
+func (w *Writer) RecordNow(ctx context.Context, events ...Event) error {
+	completed, err := completeAll(ctx, events)
+	if err != nil {
+		return err
 	}
 	// The events are written even when the caller's call was cancelled: an access
 	// that happened must not lose its audit record.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	if _, err := w.coll.InsertMany(wctx, docs); err != nil {
-		return fmt.Errorf("record audit event %s: %w", events[0].Action, err)
+	return w.insert(wctx, completed)
+}
+
+func (w *Writer) insert(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := w.coll.InsertMany(ctx, events); err != nil {
+		return fmt.Errorf("record %d audit events: %w", len(events), err)
 	}
 	return nil
+}
+
+func completeAll(ctx context.Context, events []Event) ([]Event, error) {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		if e.Action == "" || e.Outcome == "" {
+			return nil, errors.New("audit event needs an action and an outcome")
+		}
+		out[i] = complete(ctx, e)
+	}
+	return out, nil
+}
+
+// Run writes queued events in batches until ctx is done, then writes what is
+// still queued and returns. Stop the server first, so that no call records an
+// event after Run has drained the queue.
+func (w *Writer) Run(ctx context.Context) error {
+	for {
+		select {
+		case e := <-w.queue:
+			w.writeBatch(ctx, w.collect(ctx, e))
+		case <-ctx.Done():
+			return w.drain(context.WithoutCancel(ctx))
+		}
+	}
+}
+
+// collect gathers a batch that starts with first.
+func (w *Writer) collect(ctx context.Context, first Event) []Event {
+	batch := []Event{first}
+	window := time.NewTimer(batchWindow)
+	defer window.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case e := <-w.queue:
+			batch = append(batch, e)
+		case <-window.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// writeBatch writes one batch, retrying with backoff until it is stored or
+// ctx is done; while it fails, Record refuses new events.
+func (w *Writer) writeBatch(ctx context.Context, batch []Event) {
+	pause := retryMin
+	for {
+		err := w.insert(context.WithoutCancel(ctx), batch)
+		if err == nil {
+			w.failing.Store(false)
+			return
+		}
+		w.failing.Store(true)
+		w.logger.ErrorContext(ctx, "audit batch not stored; retrying", "events", len(batch), "error", err)
+		select {
+		case <-time.After(pause):
+			pause = min(2*pause, retryMax)
+		case <-ctx.Done():
+			w.putBack(batch)
+			return
+		}
+	}
+}
+
+// putBack returns a batch that could not be written to the queue, so that the
+// final drain tries it once more.
+func (w *Writer) putBack(batch []Event) {
+	for _, e := range batch {
+		select {
+		case w.queue <- e:
+		default:
+			w.logger.Error("audit events lost at shutdown: queue full", "events", len(batch))
+			return
+		}
+	}
+}
+
+// drain writes every event still queued, bounded by writeTimeout.
+func (w *Writer) drain(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	var batch []Event
+	for {
+		select {
+		case e := <-w.queue:
+			batch = append(batch, e)
+		default:
+			if err := w.insert(ctx, batch); err != nil {
+				return fmt.Errorf("audit events at shutdown: %w", err)
+			}
+			return nil
+		}
+	}
 }
 
 // Denied records a call the authorization policy refused; its signature is

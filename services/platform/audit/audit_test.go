@@ -1,6 +1,9 @@
 package audit_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"slices"
 	"testing"
@@ -50,6 +53,14 @@ func TestRecordAndList(t *testing.T) {
 	if err := w.Record(ctx, audit.Event{Resource: "owners/o-1"}); err == nil {
 		t.Error("Record without action and outcome succeeded")
 	}
+	// Stopping the writer writes everything queued.
+	runCtx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 
 	got, err := w.ListBySubject(t.Context(), "o-1", 10)
 	if err != nil {
@@ -78,5 +89,33 @@ func TestRecordAndList(t *testing.T) {
 	limited, err := w.ListBySubject(t.Context(), "o-1", 1)
 	if err != nil || len(limited) != 1 || limited[0].Action != "owner.update" {
 		t.Fatalf("limited list = %+v, %v", limited, err)
+	}
+}
+
+func TestRecordFailsClosedWhenQueueIsFull(t *testing.T) {
+	store := embeddedtest.Start(t)
+	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	w := audit.NewWriter(client.Database("audittest"), slog.New(slog.DiscardHandler))
+	e := audit.Event{Action: "owner.read", Resource: "owners/o-9", SubjectOwnerID: "o-9", Outcome: audit.OutcomeSuccess}
+	var refused error
+	for range 20_000 {
+		if refused = w.Record(t.Context(), e); refused != nil {
+			break
+		}
+	}
+	if !errors.Is(refused, audit.ErrUnavailable) {
+		t.Fatalf("an unwritten backlog did not refuse new events: %v", refused)
+	}
+	if err := w.RecordNow(t.Context(), e); err != nil {
+		t.Fatalf("RecordNow: %v", err)
+	}
+	// Only RecordNow's event is stored: nothing ran the queue.
+	got, err := w.ListBySubject(t.Context(), "o-9", 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("stored %d events (%v), want the one RecordNow wrote", len(got), err)
 	}
 }

@@ -73,6 +73,8 @@ type Verifier struct {
 
 	mu          sync.Mutex
 	lastRefresh time.Time
+
+	verified verifiedCache
 }
 
 // NewVerifier fetches the JWKS once (failing fast when it cannot) and keeps
@@ -133,6 +135,9 @@ func httpClient(caFile string) (*http.Client, error) {
 // Verify checks the token's signature, algorithm, expiry, issuer and
 // audience and returns the identity it carries. Errors wrap ErrInvalidToken.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	if id, ok := v.verified.get(raw, time.Now()); ok {
+		return id, nil
+	}
 	kid, err := checkHeader(raw)
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
@@ -156,6 +161,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	id.Token = raw
+	if exp, ok := tok.Expiration(); ok {
+		v.verified.put(raw, id, exp)
+	}
 	return id, nil
 }
 

@@ -55,7 +55,7 @@ func TestEnsureReissuesLeafWhenBroken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(files.CertFile, []byte("garbage"), 0o644); err != nil {
+	if err := os.WriteFile(files.CertFile, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := devpki.Ensure(dir); err != nil {

@@ -22,6 +22,9 @@ const (
 	// A connection keeps its message buffer between messages unless it grew past this,
 	// so that one bulk insert does not pin megabytes for the connection's lifetime.
 	keepBufferCap = 1 << 20
+	// opQuery is the legacy OP_QUERY. The driver deprecates its constant because commands
+	// belong in OP_MSG, but it still sends its first hello on a connection this way.
+	opQuery wiremessage.OpCode = 2004
 )
 
 var (
@@ -85,7 +88,7 @@ func inspect(msg []byte) (request, error) {
 		}
 		req.moreToCome = flags&wiremessage.MoreToCome != 0
 		cmd, err = msgCommand(sections)
-	case wiremessage.OpQuery:
+	case opQuery:
 		cmd, err = queryCommand(body)
 	default:
 		return request{}, fmt.Errorf("%w: unsupported opcode %s", errMalformed, opcode)
@@ -198,14 +201,15 @@ func writesOutput(cmd bson.Raw) bool {
 	return err != nil || name == "$out" || name == "$merge"
 }
 
-// appendMsg appends an OP_MSG with a single body section holding doc.
+// appendMsg appends an OP_MSG with a single body section holding doc, which must be a
+// well-formed document: the message length is taken from the document's own.
 func appendMsg(dst []byte, requestID, responseTo int32, flags wiremessage.MsgFlag, doc bsoncore.Document) []byte {
-	start := len(dst)
-	idx, dst := wiremessage.AppendHeaderStart(dst, requestID, responseTo, wiremessage.OpMsg)
+	docLen, _, _ := bsoncore.ReadLength(doc)
+	// header, flags, section kind, document
+	dst = wiremessage.AppendHeader(dst, headerLen+4+1+docLen, requestID, responseTo, wiremessage.OpMsg)
 	dst = wiremessage.AppendMsgFlags(dst, flags)
 	dst = wiremessage.AppendMsgSectionType(dst, wiremessage.SingleDocument)
-	dst = append(dst, doc...)
-	return bsoncore.UpdateLength(dst, idx, int32(len(dst)-start)) //nolint:gosec // bounded by the small documents passed in
+	return append(dst, doc...)
 }
 
 // fenceCommand is the ping the proxy sends after a message the client expects no reply

@@ -169,7 +169,8 @@ func (k *Keyring) BlindIndex(domain string, value []byte) string {
 
 // Format keeps key material out of any %v of a keyring.
 func (k *Keyring) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "fieldcrypt.Keyring{active: %q, keys: %d}", k.active, len(k.aeads))
+	// fmt.Formatter has no way to report a write error to the caller.
+	_, _ = fmt.Fprintf(f, "fieldcrypt.Keyring{active: %q, keys: %d}", k.active, len(k.aeads))
 }
 
 // checkKID keeps key ids to characters that survive the ParseKeys format, an
@@ -179,7 +180,7 @@ func checkKID(kid string) error {
 		return fmt.Errorf("key id must have 1 to %d characters", maxKIDLength)
 	}
 	for _, r := range kid {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.' {
 			return errors.New("key id may contain only letters, digits, '-', '_' and '.'")
 		}
 	}

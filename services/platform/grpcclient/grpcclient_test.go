@@ -23,13 +23,15 @@ func TestWaitReadyHonoursContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := lis.Addr().String()
-	lis.Close()
+	if err := lis.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	conn, err := grpcclient.Dial(addr, files, telemetry.Noop(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { _ = conn.Close() })
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	if err := grpcclient.WaitReady(ctx, conn); err == nil {

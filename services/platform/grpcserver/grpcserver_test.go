@@ -260,7 +260,7 @@ func TestTracing(t *testing.T) {
 				if a.Key == "enduser.role" {
 					role = a.Value.AsString()
 				}
-				if strings.Contains(a.Value.Emit(), "staff-7") || strings.Contains(a.Value.Emit(), "Staff Person") {
+				if strings.Contains(a.Value.String(), "staff-7") || strings.Contains(a.Value.String(), "Staff Person") {
 					t.Errorf("span %s carries the caller's subject or name", s.Name)
 				}
 			}

@@ -64,7 +64,7 @@ func TestConnectTracesIndexesAndErrors(t *testing.T) {
 		t.Fatalf("MapError(no documents) = %v", mongox.MapError(err))
 	}
 	other := errors.New("other")
-	if mongox.MapError(other) != other || mongox.MapError(nil) != nil {
+	if got := mongox.MapError(other); !errors.Is(got, other) || got.Error() != "other" || mongox.MapError(nil) != nil {
 		t.Fatal("MapError changed an unrelated error")
 	}
 	parent.End()
@@ -79,8 +79,8 @@ func TestConnectTracesIndexesAndErrors(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, a := range s.Attributes {
-			attrs[string(a.Key)] = a.Value.Emit()
-			if strings.Contains(a.Value.Emit(), "131052") || strings.Contains(a.Value.Emit(), "nobody") {
+			attrs[string(a.Key)] = a.Value.String()
+			if strings.Contains(a.Value.String(), "131052") || strings.Contains(a.Value.String(), "nobody") {
 				t.Errorf("span %q attribute %s leaks document contents", s.Name, a.Key)
 			}
 		}

@@ -83,9 +83,20 @@ func Listen(tb testing.TB) net.Listener {
 	return l
 }
 
-// Serve runs a service's Run function in the background until the test ends and
-// returns once the server behind addr reports SERVING.
-func (e *Env) Serve(tb testing.TB, addr string, run func(ctx context.Context) error) *grpc.ClientConn {
+// Service is a service running in the test.
+type Service struct {
+	// Conn is a client connection to it.
+	Conn *grpc.ClientConn
+	stop func()
+}
+
+// Stop stops the service and waits for its Run to return (it drains its audit queue
+// on the way out); the test fails if Run returned an error. Stopping twice is fine.
+func (s *Service) Stop() { s.stop() }
+
+// Serve runs a service's Run function in the background until the test ends (or Stop)
+// and returns once the server behind addr reports SERVING.
+func (e *Env) Serve(tb testing.TB, addr string, run func(ctx context.Context) error) *Service {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -94,13 +105,17 @@ func (e *Env) Serve(tb testing.TB, addr string, run func(ctx context.Context) er
 		defer close(done)
 		runErr = run(ctx)
 	}()
-	tb.Cleanup(func() {
-		cancel()
-		<-done
-		if runErr != nil {
-			tb.Errorf("service stopped with: %v", runErr)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			if runErr != nil {
+				tb.Errorf("service stopped with: %v", runErr)
+			}
+		})
+	}
+	tb.Cleanup(stop)
 	conn := e.Dial(tb, addr)
 	wctx, wcancel := context.WithTimeout(ctx, readyTimeout)
 	defer wcancel()
@@ -114,7 +129,7 @@ func (e *Env) Serve(tb testing.TB, addr string, run func(ctx context.Context) er
 	if err := grpcclient.WaitReady(wctx, conn); err != nil {
 		tb.Fatalf("service at %s not ready: %v", addr, err)
 	}
-	return conn
+	return &Service{Conn: conn, stop: stop}
 }
 
 // Dial connects to a service over TLS with the environment's CA and client certificate.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // Client authentication modes for servers.
@@ -115,7 +116,7 @@ func (f Files) ClientConfig() (*tls.Config, error) {
 
 // LoadPool reads a PEM bundle of CA certificates.
 func LoadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return nil, fmt.Errorf("read CA file: %w", err)
 	}

@@ -50,7 +50,7 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { _ = ln.Close() })
 	done := make(chan error, 1)
 	go func() {
 		conn, err := ln.Accept()
@@ -58,7 +58,7 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 			done <- err
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		err = conn.(*tls.Conn).Handshake()
 		if err == nil {
 			_, err = io.WriteString(conn, "x")
@@ -68,7 +68,7 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 	c, clientErr := tls.Dial("tcp", ln.Addr().String(), client)
 	if clientErr == nil {
 		_, clientErr = c.Read(make([]byte, 1))
-		c.Close()
+		_ = c.Close()
 	}
 	return <-done, clientErr
 }

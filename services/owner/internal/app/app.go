@@ -16,9 +16,11 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 )
 
-// Auditor appends audit events; a read is only answered once its event is stored.
+// Auditor appends audit events. Record queues them (and fails while they cannot be
+// stored, so nothing is read unaudited); RecordNow stores them before returning.
 type Auditor interface {
 	Record(ctx context.Context, events ...audit.Event) error
+	RecordNow(ctx context.Context, events ...audit.Event) error
 }
 
 // Options tune the use cases.

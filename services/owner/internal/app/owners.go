@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
@@ -216,7 +217,8 @@ func (s *Service) RevealIdentityCode(ctx context.Context, ownerID, purpose strin
 		Action: "owner.reveal_identity_code", Resource: ownerResource(ownerID),
 		SubjectOwnerID: ownerID, Purpose: purpose, Outcome: audit.OutcomeSuccess,
 	}
-	if err := s.auditor.Record(ctx, e); err != nil {
+	// The full code leaves only once the record of its reveal is stored.
+	if err := s.auditor.RecordNow(ctx, e); err != nil {
 		return "", fmt.Errorf("audit identity code reveal: %w", err)
 	}
 	return code.String(), nil

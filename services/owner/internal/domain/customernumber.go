@@ -98,7 +98,8 @@ func (n CustomerNumber) String() string {
 		return ""
 	}
 	digits := strconv.FormatInt(n.seq, 10)
-	return digits + string(rune('0'+damm(digits)))
+	d := damm(digits)
+	return digits + "0123456789"[d:d+1]
 }
 
 // Seq returns the allocated sequence number without the check digit.

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 
 // Read returns the first PEM block of path, which must be of type typ.
 func Read(path, typ string) (*pem.Block, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -31,20 +32,26 @@ func Write(path, typ string, der []byte, mode os.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("create temp file for %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	if err := fill(tmp, path, typ, der, mode); err != nil {
+		return errors.Join(err, os.Remove(tmp.Name()))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return errors.Join(fmt.Errorf("rename %s: %w", path, err), os.Remove(tmp.Name()))
+	}
+	return nil
+}
+
+// fill writes the block into tmp and closes it; path names the destination in
+// errors.
+func fill(tmp *os.File, path, typ string, der []byte, mode os.FileMode) error {
 	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("chmod %s: %w", path, err)
+		return errors.Join(fmt.Errorf("chmod %s: %w", path, err), tmp.Close())
 	}
 	if err := pem.Encode(tmp, &pem.Block{Type: typ, Bytes: der}); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return errors.Join(fmt.Errorf("write %s: %w", path, err), tmp.Close())
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return nil
 }

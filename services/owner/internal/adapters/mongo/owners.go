@@ -318,7 +318,7 @@ func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find identity codes to rotate: %w", err)
 	}
-	defer cur.Close(ctx)
+	defer func() { _ = cur.Close(ctx) }()
 	n := 0
 	for cur.Next(ctx) {
 		var d ownerDoc

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/gateway"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
+	"github.com/lillvet/register/services/platform/telemetry"
+)
+
+const benchDatabase = "lillvet_owner"
+
+// BenchmarkGetOwner reads one owner three ways on the same embedded store in the same
+// run: the raw driver FindOne by _id (the floor), gRPC GetOwner with TLS, token
+// verification, authorization and the audit write, and REST GET /v1/owners/{id}
+// through the gateway. docs/BENCHMARKS.md reports the ratios.
+func BenchmarkGetOwner(b *testing.B) {
+	env := servicetest.New(b)
+	ownerL, gatewayL := servicetest.Listen(b), servicetest.Listen(b)
+	// Production telemetry (spans batched, exported only when OTEL_* says so), not the
+	// tests' synchronous in-memory exporter.
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	cfg := owner.Config{
+		GRPC: grpcServerConfig(ownerL, env.TLS), Auth: env.Auth, Listener: ownerL, Telemetry: tel,
+		IdentityKeys: "b1:" + benchKey(b), IdentityActiveKey: "b1", BlindIndexKey: benchKey(b),
+	}
+	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), benchDatabase
+	svc := env.Serve(b, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
+	client := ownerv1.NewOwnerServiceClient(svc.Conn)
+	gwCtx, stopGateway := context.WithCancel(context.Background())
+	gwDone := make(chan error, 1)
+	go func() {
+		gwDone <- gateway.Run(gwCtx, gateway.Config{
+			TLS: env.TLS, BackendTLS: env.TLS, OwnerAddr: ownerL.Addr().String(), Listener: gatewayL, Telemetry: tel,
+		})
+	}()
+	b.Cleanup(func() {
+		stopGateway()
+		<-gwDone
+	})
+
+	token := env.Token(b, auth.RoleReception)
+	ctx := auth.WithOutgoingToken(context.Background(), token, "")
+	created, err := client.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
+		GivenNames: "Aino", FamilyName: "Benchmark", Phone: "+358401234567",
+		HomeClinic: ownerv1.Clinic_CLINIC_KANGASALA, Address: &ownerv1.Address{PostalCode: "36200", City: "Kangasala"},
+	}, IdentityCode: "131052-308T"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := created.GetOwner().GetId()
+
+	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	owners := raw.Database(benchDatabase).Collection("owners")
+
+	b.Run("driver-FindOne", func(b *testing.B) {
+		for b.Loop() {
+			var doc bson.M
+			if err := owners.FindOne(context.Background(), bson.M{"_id": id}).Decode(&doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("driver-InsertOne", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := raw.Database(benchDatabase).Collection("scratch").InsertOne(context.Background(), bson.M{"a": 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("grpc-GetOwner", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := client.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: id}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	httpClient := benchHTTPClient(b, env.TLS.CAFile)
+	url := "https://" + gatewayL.Addr().String() + "/v1/owners/" + id
+	b.Run("rest-GetOwner", func(b *testing.B) {
+		for b.Loop() {
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := httpClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("HTTP %d", res.StatusCode)
+			}
+		}
+	})
+}
+
+func benchKey(b *testing.B) string {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		b.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(k)
+}
+
+func benchHTTPClient(b *testing.B, caFile string) *http.Client {
+	pem, err := os.ReadFile(caFile) //nolint:gosec // the test environment's own CA file
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}}
+}
