@@ -1,0 +1,120 @@
+package domain
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func validOwner() Owner {
+	return Owner{
+		GivenNames: "Aino", FamilyName: "Äijälä", Phone: "040 123 4567", Email: "aino@example.fi",
+		Address:    Address{Street: "Ruukintie 1", PostalCode: "60100", City: "Seinäjoki"},
+		HomeClinic: ClinicSeinajoki,
+	}
+}
+
+func TestNormalizeOwner(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Owner)
+		fields []string
+	}{
+		{"valid", func(*Owner) {}, nil},
+		{"names required", func(o *Owner) { o.GivenNames, o.FamilyName = " ", "" }, []string{"o.given_names", "o.family_name"}},
+		{"bad phone", func(o *Owner) { o.Phone = "12" }, []string{"o.phone"}},
+		{"international phone", func(o *Owner) { o.Phone = "+46 8 123 456 78" }, nil},
+		{"four-digit postal code", func(o *Owner) { o.Address.PostalCode = "6010" }, []string{"o.address.postal_code"}},
+		{"foreign postal code", func(o *Owner) { o.Address.Country, o.Address.PostalCode = "se", "114 55" }, nil},
+		{"bad country", func(o *Owner) { o.Address.Country = "Finland" }, []string{"o.address.country"}},
+		{"bad e-mail", func(o *Owner) { o.Email = "Aino <aino@example.fi>" }, []string{"o.email"}},
+		{"no clinic", func(o *Owner) { o.HomeClinic = "" }, []string{"o.home_clinic"}},
+		{"control character", func(o *Owner) { o.FamilyName = "Ä\x00" }, []string{"o.family_name"}},
+		{"too long", func(o *Owner) { o.Address.Street = strings.Repeat("k", 201) }, []string{"o.address.street"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := validOwner()
+			tc.change(&o)
+			var v apperr.ValidationError
+			NormalizeOwner(&o, "o", &v)
+			var got []string
+			for _, fv := range v.Violations {
+				got = append(got, fv.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("violations on %v, want %v", got, tc.fields)
+			}
+		})
+	}
+	o := validOwner()
+	var v apperr.ValidationError
+	NormalizeOwner(&o, "o", &v)
+	if o.Phone != "+358401234567" || o.Language != LanguageFinnish || o.Address.Country != "" {
+		t.Fatalf("not normalised: %+v", o)
+	}
+}
+
+func TestNormalizePatient(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Patient)
+		fields []string
+	}{
+		{"valid", func(*Patient) {}, nil},
+		{"name and species required", func(p *Patient) { p.Name, p.Species = "", "" }, []string{"p.name", "p.species"}},
+		{"short microchip", func(p *Patient) { p.Microchip = "24609810012345" }, []string{"p.microchip"}},
+		{"birth in the future", func(p *Patient) { p.BirthDate = "2027-01-01" }, []string{"p.birth_date"}},
+		{"not a date", func(p *Patient) { p.BirthDate = "1.5.2020" }, []string{"p.birth_date"}},
+		{"policy without insurer", func(p *Patient) { p.Insurance = Insurance{PolicyNumber: "123"} }, []string{"p.insurance.insurer"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Patient{Name: "Nappi", Species: SpeciesCat, BirthDate: "2020-05-01", Microchip: "246 098 100 123 456"}
+			tc.change(&p)
+			var v apperr.ValidationError
+			NormalizePatient(&p, "p", testNow, &v)
+			var got []string
+			for _, fv := range v.Violations {
+				got = append(got, fv.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("violations on %v, want %v", got, tc.fields)
+			}
+		})
+	}
+}
+
+// FuzzNormalizeOwner checks that no input panics and that whatever passes is stored in
+// its normal form: normalising it again changes nothing.
+func FuzzNormalizeOwner(f *testing.F) {
+	f.Add("Aino", "Äijälä", "040 123 4567", "aino@example.fi", "60100", "FI")
+	f.Add("", "\x00", "+", "@", "1", "??")
+	f.Fuzz(func(t *testing.T, given, family, phone, email, postal, country string) {
+		o := Owner{GivenNames: given, FamilyName: family, Phone: phone, Email: email,
+			Address: Address{PostalCode: postal, Country: country}, HomeClinic: ClinicKangasala}
+		var v apperr.ValidationError
+		NormalizeOwner(&o, "o", &v)
+		if v.Err() != nil {
+			return
+		}
+		again := o
+		NormalizeOwner(&again, "o", &v)
+		if v.Err() != nil || again != o {
+			t.Fatalf("normal form is not stable: %+v then %+v (%v)", o, again, v.Err())
+		}
+	})
+}
+
+func FuzzNormalizePatient(f *testing.F) {
+	f.Add("Nappi", "cat", "2020-05-01", "246098100123456", "2026-01-01")
+	f.Add("", "", "0000-00-00", "x", "")
+	f.Fuzz(func(t *testing.T, name, species, birth, chip, death string) {
+		p := Patient{Name: name, Species: Species(species), BirthDate: birth, Microchip: chip}
+		var v apperr.ValidationError
+		NormalizePatient(&p, "p", testNow, &v)
+		_ = ValidateDeathDate(&p, death, "death_date", testNow, &v)
+	})
+}
