@@ -16,8 +16,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/gateway"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -56,7 +56,9 @@ func BenchmarkGetOwner(b *testing.B) {
 	}()
 	b.Cleanup(func() {
 		stopGateway()
-		<-gwDone
+		if err := <-gwDone; err != nil {
+			b.Errorf("gateway: %v", err)
+		}
 	})
 
 	token := env.Token(b, auth.RoleReception)
