@@ -67,7 +67,8 @@ func newID(kind, requestID string) (string, error) {
 func (s *Service) change(ctx context.Context, fields []string, reason string) domain.Change {
 	id, _ := auth.FromContext(ctx)
 	return domain.Change{
-		Time:         s.opts.Now().UTC(),
+		// The store keeps milliseconds; the answer to a write shows what a read will.
+		Time:         s.opts.Now().UTC().Truncate(time.Millisecond),
 		ActorSubject: id.Subject,
 		ActorName:    id.Name,
 		ActorRoles:   id.RoleNames(),
