@@ -31,10 +31,11 @@ check-generated: generate
 	git diff --exit-code -- proto/gen
 	test -z "$$(git status --porcelain -- proto/gen)" || { git status --porcelain -- proto/gen; exit 1; }
 
-## lint: buf lint and format, go vet, golangci-lint over every module.
+## lint: buf lint, format and breaking check (against main), go vet, golangci-lint.
 lint: tools
 	buf lint
 	buf format -d --exit-code
+	buf breaking --against '.git#branch=main'
 	go vet $(addsuffix /...,$(MODULES))
 	golangci-lint run $(addsuffix /...,$(MODULES))
 
