@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/lillvet/register/gateway"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -99,7 +102,8 @@ func (f *fakeOwner) ListOwners(ctx context.Context, req *ownerv1.ListOwnersReque
 }
 
 // harness is a running gateway in front of a fake owner service, both on
-// 127.0.0.1:0 with the development PKI.
+// 127.0.0.1:0 with the development PKI, and a development token issuer
+// whose keys the gateway trusts.
 type harness struct {
 	owner   *fakeOwner
 	health  *health.Server
@@ -107,6 +111,13 @@ type harness struct {
 	logs    *syncBuffer
 	client  *http.Client
 	baseURL string
+	// metricsURL is the scrape endpoint, when options.metrics asked for one.
+	metricsURL string
+	issuer     *devauth.Issuer
+	// issuerDir holds the issuer's signing key.
+	issuerDir string
+	// token is a valid reception token; request sends it.
+	token string
 	// stop ends the gateway and waits for Run to return: every span has
 	// ended and every log line is written.
 	stop func()
@@ -116,19 +127,36 @@ type options struct {
 	maxBodyBytes int64
 	// ownerTarget overrides the fake's address (an unreachable backend).
 	ownerTarget string
+	// metrics serves the metrics endpoint on a listener of its own.
+	metrics bool
 }
+
+// Issuer and audience of the test tokens.
+const (
+	testIssuer   = "lillvet-test-issuer"
+	testAudience = "lillvet-register"
+)
 
 func start(t *testing.T, o options) *harness {
 	t.Helper()
-	files, err := devpki.Ensure(t.TempDir())
+	dir := t.TempDir()
+	files, err := devpki.Ensure(dir)
 	if err != nil {
 		t.Fatalf("dev pki: %v", err)
 	}
+	issuer, err := devauth.LoadOrCreate(dir, testIssuer, testAudience)
+	if err != nil {
+		t.Fatalf("dev issuer: %v", err)
+	}
+	jwks := httptest.NewServer(issuer.JWKSHandler())
+	t.Cleanup(jwks.Close)
 	h := &harness{
-		owner:  &fakeOwner{},
-		health: health.NewServer(),
-		spans:  tracetest.NewInMemoryExporter(),
-		logs:   &syncBuffer{},
+		issuer:    issuer,
+		issuerDir: dir,
+		owner:     &fakeOwner{},
+		health:    health.NewServer(),
+		spans:     tracetest.NewInMemoryExporter(),
+		logs:      &syncBuffer{},
 	}
 	ownerAddr := startFake(t, files, h.owner, h.health)
 	if o.ownerTarget != "" {
@@ -156,9 +184,19 @@ func start(t *testing.T, o options) *harness {
 		BackendTLS:   files,
 		OwnerAddr:    ownerAddr,
 		MaxBodyBytes: o.maxBodyBytes,
+		Auth:         issuer.AuthConfig(jwks.URL),
 		Listener:     ln,
 		Telemetry:    tel,
 	}
+	if o.metrics {
+		ml, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("listen: %v", err)
+		}
+		cfg.MetricsListener = ml
+		h.metricsURL = "http://" + ml.Addr().String() + "/metrics"
+	}
+	h.token = h.mint(t, devauth.Claims{Subject: "test-reception", Roles: []auth.Role{auth.RoleReception}}, time.Hour)
 	done := make(chan error, 1)
 	go func() { done <- gateway.Run(ctx, cfg) }()
 
@@ -226,6 +264,7 @@ func (h *harness) do(t *testing.T, req *http.Request) (int, http.Header, []byte)
 	return resp.StatusCode, resp.Header, body
 }
 
+// request builds a request carrying the harness's valid token.
 func (h *harness) request(t *testing.T, method, path string, body io.Reader) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, h.baseURL+path, body)
@@ -235,7 +274,18 @@ func (h *harness) request(t *testing.T, method, path string, body io.Reader) *ht
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
 	return req
+}
+
+// mint signs a token with the issuer the gateway trusts.
+func (h *harness) mint(t *testing.T, c devauth.Claims, ttl time.Duration) string {
+	t.Helper()
+	tok, err := h.issuer.Mint(c, ttl)
+	if err != nil {
+		t.Fatalf("mint token: %v", err)
+	}
+	return tok
 }
 
 // syncBuffer collects log lines written from several goroutines.

@@ -1,6 +1,7 @@
 // Package gateway is the REST edge of the register: it serves JSON over HTTP
-// to partner systems and clinic apps and turns every call into a real gRPC
-// call, over TLS, to the service that owns the data. It keeps no state.
+// to partner systems and clinic apps, refuses callers without a valid bearer
+// token, and turns every other call into a real gRPC call, over TLS, to the
+// service that owns the data. It keeps no state.
 package gateway
 
 import (
@@ -13,6 +14,10 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/opsserver"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -51,9 +56,18 @@ type Config struct {
 	// OwnerAddr is the owner service's gRPC target.
 	OwnerAddr    string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
 	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// Auth verifies the bearer token of every API call (the AUTH_*
+	// variables the services read).
+	Auth auth.Config
+	// Metrics places the Prometheus scrape endpoint (METRICS_ADDR; off
+	// when empty).
+	Metrics opsserver.Config
 	// Listener, when set, is served instead of listening on Addr (the
 	// all-in-one runner and tests open it on port 0). Run closes it.
 	Listener net.Listener `env:"-"`
+	// MetricsListener, when set, serves the metrics endpoint instead of
+	// Metrics.Addr. Run closes it.
+	MetricsListener net.Listener `env:"-"`
 	// Telemetry, when set, is used and left running; otherwise Run sets up
 	// its own from the OTEL_* variables and shuts it down on return.
 	Telemetry *telemetry.Telemetry `env:"-"`
@@ -79,6 +93,7 @@ func (c Config) Validate() error {
 	if err := c.BackendTLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("BACKEND_: %w", err))
 	}
+	errs = append(errs, c.Auth.Validate(), c.Metrics.Validate())
 	for _, b := range backends() {
 		if b.target(c) == "" {
 			errs = append(errs, fmt.Errorf("%s is required", b.env))
@@ -93,13 +108,22 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
+	// The listeners are closed on every path; after a normal shutdown they
+	// are already closed and the second close's error means nothing.
 	if cfg.Listener != nil {
-		// Closed on every path; after a normal shutdown it is already
-		// closed and the second close's error means nothing.
 		defer func() { _ = cfg.Listener.Close() }()
 	}
+	metricsListener := cfg.MetricsListener
+	defer func() {
+		if metricsListener != nil {
+			_ = metricsListener.Close()
+		}
+	}()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("gateway configuration: %w", err)
+	}
+	if metricsListener, err = cfg.Metrics.Listen(cfg.MetricsListener); err != nil {
+		return fmt.Errorf("gateway metrics: %w", err)
 	}
 
 	tel := cfg.Telemetry
@@ -115,13 +139,23 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}()
 	}
 
+	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
+	if err != nil {
+		return fmt.Errorf("gateway auth: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		defer cancel()
+		err = errors.Join(err, verifier.Close(sctx))
+	}()
+
 	conns, err := dialBackends(cfg, tel)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, conns.close()) }()
 
-	handler, err := newHandler(ctx, cfg, tel, conns)
+	handler, err := newHandler(ctx, cfg, tel, conns, verifier)
 	if err != nil {
 		return err
 	}
@@ -136,7 +170,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, tel, handler, ln, tlsCfg)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serve(gctx, tel, handler, ln, tlsCfg) })
+	if metricsListener != nil {
+		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
+	}
+	return g.Wait()
 }
 
 // listen returns the configured listener, or opens one on Addr. Without a

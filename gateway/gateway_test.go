@@ -21,6 +21,7 @@ import (
 	"github.com/lillvet/register/gateway"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/proto/gen/openapi"
+	"github.com/lillvet/register/services/platform/auth"
 )
 
 // errorBody is a google.rpc.Status as the gateway writes it.
@@ -219,7 +220,6 @@ func TestHeadersForwardedAsMetadata(t *testing.T) {
 	req := h.request(t, http.MethodPost, "/v1/owners", strings.NewReader(`{"owner":{"familyName":"Test"}}`))
 	req.Header.Set("Idempotency-Key", "key-42")
 	req.Header.Set("X-Purpose", "billing")
-	req.Header.Set("Authorization", "Bearer token-1")
 	req.Header.Set("X-Other", "must not pass")
 	req.Header.Set("Grpc-Metadata-Injected", "must not pass")
 	req.Header.Set("Cookie", "session=must-not-pass")
@@ -227,7 +227,7 @@ func TestHeadersForwardedAsMetadata(t *testing.T) {
 		t.Fatalf("status = %d: %s", code, body)
 	}
 	md := h.owner.last(t).md
-	for key, want := range map[string]string{"idempotency-key": "key-42", "x-purpose": "billing", "authorization": "Bearer token-1"} {
+	for key, want := range map[string]string{"idempotency-key": "key-42", "x-purpose": "billing", "authorization": "Bearer " + h.token} {
 		if got := md.Get(key); !slices.Equal(got, []string{want}) {
 			t.Errorf("metadata %s = %q, want [%q]", key, got, want)
 		}
@@ -392,7 +392,10 @@ func attr(s tracetest.SpanStub, key attribute.Key) string {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := gateway.Config{Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", MaxBodyBytes: 1 << 20}
+	ok := gateway.Config{
+		Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", MaxBodyBytes: 1 << 20,
+		Auth: auth.Config{JWKSURL: "https://127.0.0.1:7100/jwks.json", Issuer: testIssuer, Audience: testAudience},
+	}
 	tests := []struct {
 		name   string
 		mutate func(*gateway.Config)
@@ -412,6 +415,10 @@ func TestConfigValidate(t *testing.T) {
 			c.TLS.CertFile, c.TLS.KeyFile = "/nonexistent/cert.pem", "/nonexistent/key.pem"
 		}, false},
 		{"key without certificate", func(c *gateway.Config) { c.BackendTLS.KeyFile = "/nonexistent/key.pem" }, false},
+		{"no JWKS URL", func(c *gateway.Config) { c.Auth.JWKSURL = "" }, false},
+		{"no audience", func(c *gateway.Config) { c.Auth.Audience = "" }, false},
+		{"metrics address", func(c *gateway.Config) { c.Metrics.Addr = "127.0.0.1:9100" }, true},
+		{"metrics address without port", func(c *gateway.Config) { c.Metrics.Addr = "127.0.0.1" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

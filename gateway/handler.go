@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/lillvet/register/proto/gen/openapi"
+	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -28,9 +29,10 @@ const (
 
 // newHandler assembles the gateway, outermost first: query hidden from
 // tracing, otelhttp, route naming and access log, common headers, then the
-// gateway's own paths and the REST routes of every backend.
-func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns backendConns) (http.Handler, error) {
-	api, err := newAPIMux(ctx, cfg, tel.Logger, conns)
+// gateway's own paths (open) and the REST routes of every backend (behind
+// the token check).
+func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns backendConns, verifier *auth.Verifier) (http.Handler, error) {
+	api, err := newAPIMux(ctx, cfg, tel.Logger, conns, verifier)
 	if err != nil {
 		return nil, err
 	}
@@ -49,8 +51,9 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 }
 
 // newAPIMux is the grpc-gateway mux with the REST routes of every backend,
-// each calling its service through the backend's gRPC client connection.
-func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backendConns) (*runtime.ServeMux, error) {
+// each calling its service through the backend's gRPC client connection
+// once the caller's token has been verified.
+func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backendConns, verifier *auth.Verifier) (*runtime.ServeMux, error) {
 	marshaler := &runtime.JSONPb{
 		// lowerCamelCase names; unset fields left out.
 		MarshalOptions: protojson.MarshalOptions{},
@@ -68,7 +71,9 @@ func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backe
 		// Both would parse a form body before the size limit runs.
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithDisablePathLengthFallback(),
-		runtime.WithMiddlewares(nameRoute, limitBody(cfg.MaxBodyBytes, errs)),
+		// Authentication before the body limit: an anonymous caller cannot
+		// make the gateway read a body at all.
+		runtime.WithMiddlewares(nameRoute, authenticate(verifier, errs), limitBody(cfg.MaxBodyBytes, errs)),
 	)
 	for _, c := range conns {
 		if err := c.register(ctx, mux, c.conn); err != nil {

@@ -51,7 +51,7 @@ func BenchmarkGetOwner(b *testing.B) {
 	gwDone := make(chan error, 1)
 	go func() {
 		gwDone <- gateway.Run(gwCtx, gateway.Config{
-			TLS: env.TLS, BackendTLS: env.TLS, OwnerAddr: ownerL.Addr().String(), Listener: gatewayL, Telemetry: tel,
+			TLS: env.TLS, BackendTLS: env.TLS, OwnerAddr: ownerL.Addr().String(), Auth: env.Auth, Listener: gatewayL, Telemetry: tel,
 		})
 	}()
 	b.Cleanup(func() {

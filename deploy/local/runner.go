@@ -36,6 +36,9 @@ type Config struct {
 	GatewayAddr string `env:"LILLVET_GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 	OwnerAddr   string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
 	JWKSAddr    string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
+	// The Prometheus scrape endpoints, one per process as in production.
+	GatewayMetricsAddr string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
+	OwnerMetricsAddr   string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
 }
 
 // Validate checks that every listener stays on loopback: the development CA, tokens
@@ -44,6 +47,7 @@ func (c Config) Validate() error {
 	var errs []error
 	for name, addr := range map[string]string{
 		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
+		"LILLVET_GATEWAY_METRICS_ADDR": c.GatewayMetricsAddr, "LILLVET_OWNER_METRICS_ADDR": c.OwnerMetricsAddr,
 	} {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -98,7 +102,10 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer func() { _ = store.Close() }()
 
-	listeners, err := listen(map[string]string{"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr})
+	listeners, err := listen(map[string]string{
+		"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr,
+		"owner-metrics": cfg.OwnerMetricsAddr, "gateway-metrics": cfg.GatewayMetricsAddr,
+	})
 	if err != nil {
 		return err
 	}
@@ -118,14 +125,17 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		IdentityActiveKey: keys.ActiveKey,
 		BlindIndexKey:     keys.BlindIndexKey,
 		Listener:          listeners["owner"],
+		MetricsListener:   listeners["owner-metrics"],
 	}
 	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = store.URI(), "lillvet_owner"
 	gatewayCfg := gateway.Config{
-		TLS:          pki,
-		BackendTLS:   pki,
-		OwnerAddr:    listeners["owner"].Addr().String(),
-		MaxBodyBytes: 1 << 20,
-		Listener:     listeners["gateway"],
+		TLS:             pki,
+		BackendTLS:      pki,
+		OwnerAddr:       listeners["owner"].Addr().String(),
+		MaxBodyBytes:    1 << 20,
+		Auth:            authCfg,
+		Listener:        listeners["gateway"],
+		MetricsListener: listeners["gateway-metrics"],
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -197,10 +207,12 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
   gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
   owner    %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
+  metrics  http://%s/metrics (gateway), http://%s/metrics (owner)
   CA       %s
 Get a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
-`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(), pki.CAFile)
+`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(),
+		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), pki.CAFile)
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/opsserver"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -28,9 +29,10 @@ const ServiceName = "owner"
 
 // Config is the owner service's configuration, read from the environment.
 type Config struct {
-	GRPC  grpcserver.Config
-	Mongo mongox.Config
-	Auth  auth.Config
+	GRPC    grpcserver.Config
+	Mongo   mongox.Config
+	Auth    auth.Config
+	Metrics opsserver.Config
 	// IdentityKeys are the AES-256 keys that seal identity codes, "kid:base64,...".
 	// Keep retired keys listed until RotateIdentityKeys has re-sealed their data.
 	IdentityKeys string `env:"IDENTITY_KEYS"`
@@ -44,6 +46,9 @@ type Config struct {
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
+	// MetricsListener, when set, serves the metrics endpoint instead of
+	// Metrics.Addr (the local runner, tests). Run closes it.
+	MetricsListener net.Listener `env:"-"`
 	// Telemetry, when set, is shared with the caller (the local runner, tests);
 	// otherwise Run sets up its own from the standard OTEL_* variables.
 	Telemetry *telemetry.Telemetry `env:"-"`
@@ -51,7 +56,7 @@ type Config struct {
 
 // Validate checks every part of the configuration.
 func (c Config) Validate() error {
-	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate()}
+	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate(), c.Metrics.Validate()}
 	if _, err := c.keyring(); err != nil {
 		errs = append(errs, err)
 	}
@@ -76,8 +81,20 @@ func (c Config) keyring() (*fieldcrypt.Keyring, error) {
 
 // Run serves the owner service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
+	// The metrics listener is closed on every path; after a normal shutdown
+	// it is already closed and the second close means nothing.
+	metricsListener := cfg.MetricsListener
+	defer func() {
+		if metricsListener != nil {
+			_ = metricsListener.Close()
+		}
+	}()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("owner config: %w", err)
+	}
+	var err error
+	if metricsListener, err = cfg.Metrics.Listen(cfg.MetricsListener); err != nil {
+		return fmt.Errorf("owner metrics: %w", err)
 	}
 	keys, err := cfg.keyring()
 	if err != nil {
@@ -121,6 +138,9 @@ func Run(ctx context.Context, cfg Config) error {
 	ownerv1.RegisterOwnerServiceServer(server.GRPC(), ownergrpc.NewServer(uc))
 
 	g, gctx := errgroup.WithContext(ctx)
+	if metricsListener != nil {
+		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
+	}
 	// The audit queue is drained only after the server has stopped, so that no call
 	// records an event after the last batch.
 	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(gctx))

@@ -53,8 +53,9 @@ func startOwner(t testing.TB, env *servicetest.Env, k keys) ownerv1.OwnerService
 	return ownerv1.NewOwnerServiceClient(runOwner(t, env, k).Conn)
 }
 
-// runOwner runs one owner-service instance on env's store.
-func runOwner(t testing.TB, env *servicetest.Env, k keys) *servicetest.Service {
+// runOwner runs one owner-service instance on env's store; opts adjust its
+// configuration.
+func runOwner(t testing.TB, env *servicetest.Env, k keys, opts ...func(*owner.Config)) *servicetest.Service {
 	t.Helper()
 	l := servicetest.Listen(t)
 	cfg := owner.Config{
@@ -67,6 +68,9 @@ func runOwner(t testing.TB, env *servicetest.Env, k keys) *servicetest.Service {
 		Telemetry:         env.Telemetry,
 	}
 	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), testDatabase
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
 }
 

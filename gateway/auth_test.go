@@ -1,0 +1,126 @@
+package gateway_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devauth"
+)
+
+func TestAuthenticationAtTheEdge(t *testing.T) {
+	h := start(t, options{})
+	reception := devauth.Claims{Subject: "test-reception", Roles: []auth.Role{auth.RoleReception}}
+	// The issuer's name on another key: a forgery.
+	forger, err := devauth.LoadOrCreate(t.TempDir(), testIssuer, testAudience)
+	if err != nil {
+		t.Fatalf("forger: %v", err)
+	}
+	// The right key for another audience: a token meant for another system.
+	otherSystem, err := devauth.LoadOrCreate(h.issuerDir, testIssuer, "another-system")
+	if err != nil {
+		t.Fatalf("issuer for another audience: %v", err)
+	}
+	mint := func(i *devauth.Issuer) string {
+		tok, err := i.Mint(reception, time.Hour)
+		if err != nil {
+			t.Fatalf("mint: %v", err)
+		}
+		return tok
+	}
+	tests := []struct {
+		name string
+		// authorization is the header values sent; none when empty.
+		authorization []string
+		wantOK        bool
+	}{
+		{"valid token", []string{"Bearer " + h.token}, true},
+		{"scheme in lower case", []string{"bearer " + h.token}, true},
+		{"no token", nil, false},
+		{"empty bearer", []string{"Bearer "}, false},
+		{"basic credentials", []string{"Basic cmVjZXB0aW9uOnNlY3JldA=="}, false},
+		{"token without scheme", []string{h.token}, false},
+		{"garbage", []string{"Bearer not-a-token"}, false},
+		{"garbage with a JWT's shape", []string{"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}, false},
+		{"expired", []string{"Bearer " + h.mint(t, reception, -time.Hour)}, false},
+		{"signed by an unknown key", []string{"Bearer " + mint(forger)}, false},
+		{"for another audience", []string{"Bearer " + mint(otherSystem)}, false},
+		{"two tokens", []string{"Bearer " + h.token, "Bearer " + h.token}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(h.owner.received())
+			req := h.request(t, http.MethodGet, "/v1/owners/o-1", nil)
+			req.Header.Del("Authorization")
+			for _, v := range tt.authorization {
+				req.Header.Add("Authorization", v)
+			}
+			code, header, body := h.do(t, req)
+			calls := len(h.owner.received()) - before
+			if tt.wantOK {
+				if code != http.StatusOK || calls != 1 {
+					t.Fatalf("status = %d with %d service calls, want 200 and 1: %s", code, calls, body)
+				}
+				if got := h.owner.last(t).md.Get("authorization"); len(got) != 1 || got[0] != tt.authorization[0] {
+					t.Errorf("the service got authorization %q, want the caller's header unchanged", got)
+				}
+				return
+			}
+			wantUnauthenticated(t, code, header, body)
+			if calls != 0 {
+				t.Errorf("the service was called %d times for an unauthenticated request", calls)
+			}
+		})
+	}
+}
+
+func wantUnauthenticated(t *testing.T, code int, header http.Header, body []byte) {
+	t.Helper()
+	if code != http.StatusUnauthorized {
+		t.Fatalf("status = %d, want 401: %s", code, body)
+	}
+	if e := decodeError(t, body); e.Code != codes.Unauthenticated || e.Message == "" {
+		t.Errorf("body = %+v, want code UNAUTHENTICATED with a message", e)
+	}
+	if got := header.Get("WWW-Authenticate"); got != "Bearer" {
+		t.Errorf("WWW-Authenticate = %q, want Bearer", got)
+	}
+	if got := header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type = %q, want JSON", got)
+	}
+}
+
+// An anonymous caller is refused before the gateway reads its body.
+func TestUnauthenticatedBodyIsNotRead(t *testing.T) {
+	const limit = 1024
+	h := start(t, options{maxBodyBytes: limit})
+	for _, body := range []io.Reader{
+		strings.NewReader(`{"owner":{"familyName":"Test"}}`),
+		bytes.NewReader(bytes.Repeat([]byte("a"), 4*limit)),
+	} {
+		req := h.request(t, http.MethodPost, "/v1/owners", body)
+		req.Header.Del("Authorization")
+		code, header, respBody := h.do(t, req)
+		wantUnauthenticated(t, code, header, respBody)
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls", n)
+	}
+}
+
+func TestOpenPathsNeedNoToken(t *testing.T) {
+	h := start(t, options{})
+	for _, path := range []string{"/healthz", "/openapi.yaml"} {
+		req := h.request(t, http.MethodGet, path, nil)
+		req.Header.Del("Authorization")
+		if code, _, body := h.do(t, req); code != http.StatusOK {
+			t.Errorf("GET %s without a token = %d, want 200: %s", path, code, body)
+		}
+	}
+}
