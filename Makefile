@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 # Every module of the workspace; plain `go test ./...` does not cross modules.
 MODULES = $(shell go list -f '{{.Dir}}' -m)
 
-.PHONY: run test tools generate check-generated lint unit bench token
+.PHONY: run test tools generate check-generated lint unit validate-deploy bench token
 
 ## run: start the whole system on the embedded store (same as `go run ./deploy/local`).
 run:
@@ -43,6 +43,10 @@ lint: tools
 unit:
 	go test -count=1 -timeout 15m $(addsuffix /...,$(MODULES))
 	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 10m $(addsuffix /...,$(MODULES))
+
+## validate-deploy: only the deploy/ checks (Dockerfiles, compose, kustomize); `unit` runs them too.
+validate-deploy:
+	go test -count=1 ./deploy/validate/...
 
 ## bench: the benchmarks of docs/BENCHMARKS.md, with enough iterations to compare.
 bench:

@@ -87,13 +87,6 @@ func BenchmarkGetOwner(b *testing.B) {
 			}
 		}
 	})
-	b.Run("driver-InsertOne", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := raw.Database(benchDatabase).Collection("scratch").InsertOne(context.Background(), bson.M{"a": 1}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 	b.Run("grpc-GetOwner", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := client.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: id}); err != nil {

@@ -1,0 +1,293 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// AppLabel names the workload on every pod, Service and policy.
+const AppLabel = "app.kubernetes.io/name"
+
+// GRPCPortName marks a container port that serves gRPC; its probes must use
+// the standard health service.
+const GRPCPortName = "grpc"
+
+// healthProbeBinary is the gRPC health client shipped in the service images.
+const healthProbeBinary = "grpc_health_probe"
+
+// sensitiveEnv are the variables that hold secrets: they must come from a
+// Secret, never from a literal or a ConfigMap.
+func sensitiveEnv() []string {
+	return []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "MONGO_URI"}
+}
+
+// CheckWorkloads checks what every overlay must keep: no Secret in the
+// repository, and every Deployment with probes, resource requests and limits,
+// a non-root restricted security context, an autoscaler, a disruption budget
+// and a Service.
+func CheckWorkloads(o Objects) error {
+	var errs []error
+	for _, s := range o.Secrets {
+		errs = append(errs, fmt.Errorf("secret %s is committed: reference Secrets by name, create them outside the repository", s.Name))
+	}
+	for _, cm := range o.ConfigMaps {
+		for _, name := range sensitiveEnv() {
+			if _, ok := cm.Data[name]; ok {
+				errs = append(errs, fmt.Errorf("configmap %s holds %s: secrets belong in a Secret", cm.Name, name))
+			}
+		}
+	}
+	for i := range o.Deployments {
+		errs = append(errs, checkDeployment(&o.Deployments[i])...)
+		errs = append(errs, checkCompanions(o, &o.Deployments[i])...)
+	}
+	for _, h := range o.HPAs {
+		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 1 || *h.Spec.MinReplicas > h.Spec.MaxReplicas {
+			errs = append(errs, fmt.Errorf("hpa %s: minReplicas must be set, at least 1 and at most maxReplicas", h.Name))
+		}
+		if !hasDeployment(o, h.Spec.ScaleTargetRef.Name) || h.Spec.ScaleTargetRef.Kind != "Deployment" {
+			errs = append(errs, fmt.Errorf("hpa %s scales %s %s, which is not rendered", h.Name, h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasDeployment(o Objects, name string) bool {
+	for _, d := range o.Deployments {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func checkDeployment(d *appsv1.Deployment) []error {
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("deployment %s: "+format, append([]any{d.Name}, args...)...))
+	}
+	pod := d.Spec.Template.Spec
+	if d.Spec.Template.Labels[AppLabel] == "" {
+		fail("pod template has no %s label", AppLabel)
+	}
+	if d.Spec.Selector == nil {
+		fail("has no selector")
+	} else if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+		fail("selector does not match its pod template")
+	}
+	if d.Spec.Replicas != nil {
+		fail("sets replicas, which its HorizontalPodAutoscaler owns")
+	}
+	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
+		fail("shares a host namespace")
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		fail("mounts a service account token; the services never call the Kubernetes API")
+	}
+	if len(pod.InitContainers) > 0 || len(pod.EphemeralContainers) > 0 {
+		fail("has init or ephemeral containers, which these checks do not cover")
+	}
+	if len(pod.Containers) == 0 {
+		fail("has no containers")
+	}
+	for i := range pod.Containers {
+		for _, err := range checkContainer(pod.SecurityContext, &pod.Containers[i]) {
+			fail("container %s: %w", pod.Containers[i].Name, err)
+		}
+	}
+	return errs
+}
+
+func checkContainer(podSC *corev1.PodSecurityContext, c *corev1.Container) []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if err := checkImage(c.Image); err != nil {
+		errs = append(errs, err)
+	}
+	grpc := false
+	for _, p := range c.Ports {
+		grpc = grpc || p.Name == GRPCPortName
+	}
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+	}{{"readinessProbe", c.ReadinessProbe}, {"livenessProbe", c.LivenessProbe}} {
+		switch {
+		case p.probe == nil:
+			fail("has no %s", p.name)
+		case grpc && !isGRPCHealthProbe(p.probe):
+			fail("%s of a gRPC container must ask the gRPC health service (grpc: or exec %s)", p.name, healthProbeBinary)
+		case !grpc && !hasHandler(p.probe):
+			fail("%s has no handler", p.name)
+		}
+	}
+
+	req, lim := c.Resources.Requests, c.Resources.Limits
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		rq, okReq := req[r]
+		lm, okLim := lim[r]
+		switch {
+		case !okReq || rq.IsZero():
+			fail("has no %s request", r)
+		case !okLim || lm.IsZero():
+			fail("has no %s limit", r)
+		case rq.Cmp(lm) > 0:
+			fail("requests more %s than its limit", r)
+		}
+	}
+
+	sc := c.SecurityContext
+	if sc == nil {
+		fail("has no securityContext")
+		return errs
+	}
+	if !nonRoot(podSC, sc) {
+		fail("may run as root: set runAsNonRoot")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		fail("allows privilege escalation")
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		fail("is privileged")
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		fail("has a writable root filesystem")
+	}
+	if sc.Capabilities == nil || !dropsAll(sc.Capabilities.Drop) || len(sc.Capabilities.Add) > 0 {
+		fail("must drop ALL capabilities and add none")
+	}
+	if !runtimeDefaultSeccomp(podSC, sc) {
+		fail("has no RuntimeDefault seccomp profile")
+	}
+	for _, e := range c.Env {
+		for _, name := range sensitiveEnv() {
+			if e.Name == name && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+				fail("takes %s from somewhere other than a Secret", name)
+			}
+		}
+	}
+	return errs
+}
+
+func checkImage(image string) error {
+	if _, digest, ok := strings.Cut(image, "@"); ok && digest != "" {
+		return nil
+	}
+	tag := ""
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		tag = image[i+1:]
+	}
+	if tag == "" || tag == "latest" {
+		return fmt.Errorf("image %q has no tag or digest (or is latest): the overlay must pin it", image)
+	}
+	return nil
+}
+
+func hasHandler(p *corev1.Probe) bool {
+	h := p.ProbeHandler
+	return h.Exec != nil || h.HTTPGet != nil || h.TCPSocket != nil || h.GRPC != nil
+}
+
+func isGRPCHealthProbe(p *corev1.Probe) bool {
+	if p.GRPC != nil {
+		return true
+	}
+	return p.Exec != nil && len(p.Exec.Command) > 0 && path.Base(p.Exec.Command[0]) == healthProbeBinary
+}
+
+func nonRoot(pod *corev1.PodSecurityContext, c *corev1.SecurityContext) bool {
+	if c.RunAsNonRoot != nil {
+		return *c.RunAsNonRoot
+	}
+	return pod != nil && pod.RunAsNonRoot != nil && *pod.RunAsNonRoot
+}
+
+func runtimeDefaultSeccomp(pod *corev1.PodSecurityContext, c *corev1.SecurityContext) bool {
+	if c.SeccompProfile != nil {
+		return c.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault
+	}
+	return pod != nil && pod.SeccompProfile != nil && pod.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault
+}
+
+func dropsAll(caps []corev1.Capability) bool {
+	for _, c := range caps {
+		if c == "ALL" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCompanions checks that the Deployment has exactly one autoscaler, one
+// disruption budget and at least one Service selecting its pods.
+func checkCompanions(o Objects, d *appsv1.Deployment) []error {
+	var errs []error
+	podLabels := labels.Set(d.Spec.Template.Labels)
+	hpas := 0
+	for _, h := range o.HPAs {
+		if h.Spec.ScaleTargetRef.Kind == "Deployment" && h.Spec.ScaleTargetRef.Name == d.Name {
+			hpas++
+		}
+	}
+	if hpas != 1 {
+		errs = append(errs, fmt.Errorf("deployment %s has %d HorizontalPodAutoscalers, want 1", d.Name, hpas))
+	}
+	pdbs := 0
+	for _, p := range o.PDBs {
+		if sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err == nil && !sel.Empty() && sel.Matches(podLabels) {
+			pdbs++
+		}
+	}
+	if pdbs != 1 {
+		errs = append(errs, fmt.Errorf("deployment %s is covered by %d PodDisruptionBudgets, want 1", d.Name, pdbs))
+	}
+	services := 0
+	for _, s := range o.Services {
+		if len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(podLabels) {
+			services++
+			errs = append(errs, checkServicePorts(&s, d)...)
+		}
+	}
+	if services == 0 {
+		errs = append(errs, fmt.Errorf("deployment %s has no Service", d.Name))
+	}
+	return errs
+}
+
+// checkServicePorts checks that every target port of a Service exists on
+// the pods it selects.
+func checkServicePorts(s *corev1.Service, d *appsv1.Deployment) []error {
+	var errs []error
+	for _, sp := range s.Spec.Ports {
+		if !containerHasPort(d, sp.TargetPort.String(), sp.Protocol) {
+			errs = append(errs, fmt.Errorf("service %s port %s targets %s, which deployment %s does not expose", s.Name, sp.Name, sp.TargetPort.String(), d.Name))
+		}
+	}
+	return errs
+}
+
+func containerHasPort(d *appsv1.Deployment, port string, proto corev1.Protocol) bool {
+	if proto == "" {
+		proto = corev1.ProtocolTCP
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, p := range c.Ports {
+			pp := p.Protocol
+			if pp == "" {
+				pp = corev1.ProtocolTCP
+			}
+			if pp == proto && (p.Name == port || fmt.Sprint(p.ContainerPort) == port) {
+				return true
+			}
+		}
+	}
+	return false
+}
