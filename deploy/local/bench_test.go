@@ -20,6 +20,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -45,8 +46,14 @@ func BenchmarkGetOwner(b *testing.B) {
 		IdentityKeys: "b1:" + benchKey(b), IdentityActiveKey: "b1", BlindIndexKey: benchKey(b),
 	}
 	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), benchDatabase
-	svc := env.Serve(b, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
-	client := ownerv1.NewOwnerServiceClient(svc.Conn)
+	env.Serve(b, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
+	// The client too runs with production telemetry, not the tests' span recorder.
+	conn, err := grpcclient.Dial(ownerL.Addr().String(), env.TLS, tel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	client := ownerv1.NewOwnerServiceClient(conn)
 	gwCtx, stopGateway := context.WithCancel(context.Background())
 	gwDone := make(chan error, 1)
 	go func() {

@@ -37,7 +37,7 @@ const (
 	maxQueued = 10_000
 	// maxBatch and batchWindow bound one batch: whichever comes first.
 	maxBatch    = 500
-	batchWindow = 5 * time.Millisecond
+	batchWindow = 25 * time.Millisecond
 	// retryMin and retryMax bound the pause between attempts at a failed batch.
 	retryMin = 50 * time.Millisecond
 	retryMax = 5 * time.Second
