@@ -15,12 +15,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/lillvet/register/gateway"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -47,8 +48,13 @@ func BenchmarkGetOwner(b *testing.B) {
 	}
 	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), benchDatabase
 	env.Serve(b, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
-	// The client too runs with production telemetry, not the tests' span recorder.
-	conn, err := grpcclient.Dial(ownerL.Addr().String(), env.TLS, tel)
+	// A plain TLS client, as the raw driver is a plain client: the figures measure the
+	// service, not a caller's instrumentation.
+	clientTLS, err := env.TLS.ClientConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := grpc.NewClient(ownerL.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
 	if err != nil {
 		b.Fatal(err)
 	}

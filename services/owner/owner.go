@@ -150,11 +150,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return server.Serve(gctx)
 	})
 	g.Go(func() error {
+		// Operators remove a retired key once this reports that nothing was left under it.
 		n, err := repo.RotateIdentityKeys(gctx)
-		if err != nil && gctx.Err() == nil {
+		switch {
+		case err != nil && gctx.Err() == nil:
 			tel.Logger.ErrorContext(gctx, "identity key rotation stopped", "error", err, "resealed", n)
-		} else if n > 0 {
-			tel.Logger.InfoContext(gctx, "identity codes re-sealed under the active key", "resealed", n)
+		case err == nil:
+			tel.Logger.InfoContext(gctx, "identity codes are all sealed under the active key",
+				"active_key", keys.ActiveKID(), "resealed", n)
 		}
 		return nil
 	})
