@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -108,7 +108,7 @@ type harness struct {
 	owner   *fakeOwner
 	health  *health.Server
 	spans   *tracetest.InMemoryExporter
-	logs    *syncBuffer
+	logs    *servicetest.LogBuffer
 	client  *http.Client
 	baseURL string
 	// metricsURL is the scrape endpoint, when options.metrics asked for one.
@@ -156,7 +156,7 @@ func start(t *testing.T, o options) *harness {
 		owner:     &fakeOwner{},
 		health:    health.NewServer(),
 		spans:     tracetest.NewInMemoryExporter(),
-		logs:      &syncBuffer{},
+		logs:      &servicetest.LogBuffer{},
 	}
 	ownerAddr := startFake(t, files, h.owner, h.health)
 	if o.ownerTarget != "" {
@@ -286,22 +286,4 @@ func (h *harness) mint(t *testing.T, c devauth.Claims, ttl time.Duration) string
 		t.Fatalf("mint token: %v", err)
 	}
 	return tok
-}
-
-// syncBuffer collects log lines written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

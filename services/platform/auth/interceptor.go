@@ -80,7 +80,13 @@ func bearer(ctx context.Context) (string, bool) {
 	if len(vals) == 0 {
 		return "", false
 	}
-	scheme, token, ok := strings.Cut(vals[0], " ")
+	return ParseBearer(vals[0])
+}
+
+// ParseBearer returns the token of an Authorization value "Bearer <token>" (the scheme
+// in any case), or false when the value is not one.
+func ParseBearer(value string) (string, bool) {
+	scheme, token, ok := strings.Cut(value, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") {
 		return "", false
 	}

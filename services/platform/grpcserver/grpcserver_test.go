@@ -1,7 +1,6 @@
 package grpcserver_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -24,6 +23,7 @@ import (
 	"github.com/lillvet/register/services/platform/devpki"
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -95,26 +95,9 @@ type fixture struct {
 	conn   *grpc.ClientConn
 	issuer *devauth.Issuer
 	spans  *tracetest.InMemoryExporter
-	logs   *syncBuffer
+	logs   *servicetest.LogBuffer
 	denied chan string
 	stop   func() error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func start(t *testing.T) *fixture {
@@ -135,7 +118,7 @@ func start(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { _ = v.Close(context.Background()) })
 
-	f := &fixture{issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &syncBuffer{}, denied: make(chan string, 10)}
+	f := &fixture{issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10)}
 	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: f.spans, LogWriter: f.logs})
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ type Env struct {
 	Auth      auth.Config
 	Spans     *tracetest.InMemoryExporter
 	Telemetry *telemetry.Telemetry
-	logs      *syncBuffer
+	logs      *LogBuffer
 }
 
 // New builds an environment whose parts are closed when the test ends.
@@ -56,7 +56,7 @@ func New(tb testing.TB) *Env {
 	jwks := httptest.NewServer(issuer.JWKSHandler())
 	tb.Cleanup(jwks.Close)
 	spans := tracetest.NewInMemoryExporter()
-	logs := &syncBuffer{}
+	logs := &LogBuffer{}
 	tel, err := telemetry.Setup(tb.Context(), telemetry.Options{ServiceName: "test", SpanExporter: spans, LogWriter: logs})
 	if err != nil {
 		tb.Fatalf("telemetry: %v", err)
@@ -169,19 +169,22 @@ func (e *Env) As(tb testing.TB, roles ...auth.Role) context.Context {
 // Logs returns every log line written so far.
 func (e *Env) Logs() string { return e.logs.String() }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a running service.
-type syncBuffer struct {
+// LogBuffer is a bytes.Buffer safe for the concurrent writes of a running service, for
+// tests that read what a service logged.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
