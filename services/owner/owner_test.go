@@ -206,6 +206,11 @@ func TestDuplicateIdentityCodeAlreadyExists(t *testing.T) {
 		Owner: newOwner("Korhonen"), IdentityCode: " 010190-123m ",
 	})
 	wantCode(t, err, codes.AlreadyExists)
+	// The refused registration left nothing behind.
+	list, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{Name: "korhonen"})
+	if err != nil || len(list.GetOwners()) != 1 {
+		t.Fatalf("after a refused duplicate: %d owners (%v), want 1", len(list.GetOwners()), err)
+	}
 	// 010190Y123M is another person (DESIGN rule 1): it registers.
 	createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Korhonen"), IdentityCode: "010190Y123M"})
 }
@@ -247,6 +252,29 @@ func TestSearchByEachKey(t *testing.T) {
 	}
 	_, err = c.FindOwnerByIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: "010190-123M"})
 	wantCode(t, err, codes.NotFound)
+}
+
+func TestMicrochipBelongsToOnePatient(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Hakala")})
+	chipped := newPatient("Rekku")
+	chipped.Microchip = "246098100999999"
+	first := registerPatient(t, env, c, o.GetId(), chipped)
+	_, err := c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), Patient: chipped})
+	wantCode(t, err, codes.AlreadyExists)
+
+	// Moving the chip number to a corrected value frees the old one.
+	ctx := env.As(t, auth.RoleNurse)
+	res, err := c.UpdatePatient(ctx, &ownerv1.UpdatePatientRequest{
+		PatientId: first.GetId(), Patient: &ownerv1.Patient{Microchip: "246098100999998"}, Version: 1,
+		Reason: "chip number mistyped", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"microchip"}},
+	})
+	if err != nil || res.GetPatient().GetMicrochip() != "246098100999998" {
+		t.Fatalf("rectify microchip: %v", err)
+	}
+	if _, err := c.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), Patient: chipped}); err != nil {
+		t.Fatalf("the freed chip number cannot be registered: %v", err)
+	}
 }
 
 func TestListOwnersPagesEveryOwnerOnce(t *testing.T) {
