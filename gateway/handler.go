@@ -36,9 +36,13 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	if err != nil {
 		return nil, err
 	}
+	doc, err := openapi.Document()
+	if err != nil {
+		return nil, fmt.Errorf("OpenAPI document: %w", err)
+	}
 	mux := http.NewServeMux()
 	handleRoute(mux, http.MethodGet, healthPath, healthHandler(conns, tel.Logger))
-	handleRoute(mux, http.MethodGet, openAPIPath, http.HandlerFunc(serveOpenAPI))
+	handleRoute(mux, http.MethodGet, openAPIPath, serveOpenAPI(doc))
 	mux.Handle("/", api)
 
 	traced := otelhttp.NewHandler(restoreQuery(observe(tel.Logger, commonHeaders(mux))), serviceName,
@@ -234,7 +238,10 @@ func restoreQuery(next http.Handler) http.Handler {
 	})
 }
 
-func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/yaml")
-	_, _ = w.Write(openapi.Document)
+// serveOpenAPI serves the merged OpenAPI document of every backend.
+func serveOpenAPI(doc []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(doc)
+	})
 }

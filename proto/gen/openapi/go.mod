@@ -1,3 +1,5 @@
 module github.com/lillvet/register/proto/gen/openapi
 
 go 1.26.8
+
+require go.yaml.in/yaml/v3 v3.0.5
