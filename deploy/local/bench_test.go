@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,23 +17,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/lillvet/register/gateway"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
-	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
-
-const benchDatabase = "lillvet_owner"
 
 // BenchmarkGetOwner reads one owner three ways on the same embedded store in the same
 // run: the raw driver FindOne by _id (the floor), gRPC GetOwner with TLS, token
 // verification, authorization and the audit write, and REST GET /v1/owners/{id}
 // through the gateway. docs/BENCHMARKS.md reports the ratios.
 func BenchmarkGetOwner(b *testing.B) {
-	env := servicetest.New(b)
-	ownerL, gatewayL := servicetest.Listen(b), servicetest.Listen(b)
 	// Production telemetry (spans batched, exported only when OTEL_* says so), not the
 	// tests' synchronous in-memory exporter.
 	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
@@ -43,37 +34,20 @@ func BenchmarkGetOwner(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	cfg := owner.Config{
-		GRPC: grpcServerConfig(ownerL, env.TLS), Auth: env.Auth, Listener: ownerL, Telemetry: tel,
-		IdentityKeys: "b1:" + benchKey(b), IdentityActiveKey: "b1", BlindIndexKey: benchKey(b),
-	}
-	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), benchDatabase
-	env.Serve(b, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
+	s := startStack(b, tel, tel)
+	env := s.env
 	// A plain TLS client, as the raw driver is a plain client: the figures measure the
 	// service, not a caller's instrumentation.
 	clientTLS, err := env.TLS.ClientConfig()
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, err := grpc.NewClient(ownerL.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
+	conn, err := grpc.NewClient(s.ownerAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = conn.Close() })
 	client := ownerv1.NewOwnerServiceClient(conn)
-	gwCtx, stopGateway := context.WithCancel(context.Background())
-	gwDone := make(chan error, 1)
-	go func() {
-		gwDone <- gateway.Run(gwCtx, gateway.Config{
-			TLS: env.TLS, BackendTLS: env.TLS, OwnerAddr: ownerL.Addr().String(), Auth: env.Auth, Listener: gatewayL, Telemetry: tel,
-		})
-	}()
-	b.Cleanup(func() {
-		stopGateway()
-		if err := <-gwDone; err != nil {
-			b.Errorf("gateway: %v", err)
-		}
-	})
 
 	token := env.Token(b, auth.RoleReception)
 	ctx := auth.WithOutgoingToken(context.Background(), token, "")
@@ -91,10 +65,10 @@ func BenchmarkGetOwner(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
-	owners := raw.Database(benchDatabase).Collection("owners")
+	owners := raw.Database(ownerDatabase).Collection("owners")
 
 	httpClient := benchHTTPClient(b, env.TLS.CAFile)
-	url := "https://" + gatewayL.Addr().String() + "/v1/owners/" + id
+	url := s.gatewayURL + "/v1/owners/" + id
 	paths := []struct {
 		name string
 		read func() error
@@ -161,15 +135,7 @@ func restGet(c *http.Client, url, token string) error {
 	return nil
 }
 
-func benchKey(b *testing.B) string {
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		b.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(k)
-}
-
-func benchHTTPClient(b *testing.B, caFile string) *http.Client {
+func benchHTTPClient(b testing.TB, caFile string) *http.Client {
 	pem, err := os.ReadFile(caFile) //nolint:gosec // the test environment's own CA file
 	if err != nil {
 		b.Fatal(err)
