@@ -1,0 +1,315 @@
+// Package domain holds the consent ledger's entities and rules (DESIGN rule 4): purposes
+// and their scopes, the decisions a customer makes about them, how an entry is validated,
+// and how the current state is derived from the append-only ledger. It knows nothing of
+// gRPC or MongoDB.
+package domain
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// Purpose is a use of the owner's data that the owner may allow or forbid.
+type Purpose string
+
+// The purposes. The first four are opt-out (allowed until the owner objects); every
+// disclosure is opt-in (allowed only with a grant on record).
+const (
+	PurposeDirectMarketing     Purpose = "direct_marketing"
+	PurposeStatisticalResearch Purpose = "statistical_research"
+	PurposeServiceDevelopment  Purpose = "service_development"
+	PurposeCareReminders       Purpose = "care_reminders"
+	PurposeInsurerDisclosure   Purpose = "insurer_disclosure"
+	// PurposeKennelClubDisclosure is disclosure to the Finnish Kennel Club (Kennelliitto).
+	PurposeKennelClubDisclosure Purpose = "kennel_club_disclosure"
+	// PurposeCatFederationDisclosure is disclosure to the Finnish Cat Federation (Kissaliitto).
+	PurposeCatFederationDisclosure Purpose = "cat_federation_disclosure"
+	// PurposeMicrochipRegistryDisclosure is disclosure to a microchip registry under the
+	// found-animal service terms.
+	PurposeMicrochipRegistryDisclosure Purpose = "microchip_registry_disclosure"
+)
+
+// Purposes returns every purpose in the order states are listed.
+func Purposes() []Purpose {
+	return []Purpose{
+		PurposeDirectMarketing, PurposeStatisticalResearch, PurposeServiceDevelopment,
+		PurposeCareReminders, PurposeInsurerDisclosure, PurposeKennelClubDisclosure,
+		PurposeCatFederationDisclosure, PurposeMicrochipRegistryDisclosure,
+	}
+}
+
+// Valid reports whether p is a known purpose.
+func (p Purpose) Valid() bool {
+	return purposeRank(p) >= 0
+}
+
+// OptIn reports whether p is allowed only with a grant on record. Unknown purposes
+// count as opt-in, so that nothing unknown is ever allowed by default.
+func (p Purpose) OptIn() bool {
+	switch p {
+	case PurposeDirectMarketing, PurposeStatisticalResearch, PurposeServiceDevelopment, PurposeCareReminders:
+		return false
+	default:
+		return true
+	}
+}
+
+// purposeRank is p's position in Purposes, or -1 for an unknown purpose.
+func purposeRank(p Purpose) int {
+	for i, known := range Purposes() {
+		if p == known {
+			return i
+		}
+	}
+	return -1
+}
+
+// The direct-marketing channels, used as the scope of PurposeDirectMarketing.
+const (
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+	ChannelPost  = "post"
+	ChannelPhone = "phone"
+)
+
+// Channels returns the direct-marketing channels in the order states are listed.
+func Channels() []string {
+	return []string{ChannelEmail, ChannelSMS, ChannelPost, ChannelPhone}
+}
+
+// Decision is what the owner decided about a purpose.
+type Decision string
+
+// The decisions.
+const (
+	DecisionGranted   Decision = "granted"
+	DecisionRefused   Decision = "refused"
+	DecisionWithdrawn Decision = "withdrawn"
+	// DecisionObjected is the owner's right to object (GDPR Art. 21), meant for opt-out
+	// purposes. On an opt-in purpose it is recorded as given and denies like a withdrawal.
+	DecisionObjected Decision = "objected"
+)
+
+// Valid reports whether d is a known decision.
+func (d Decision) Valid() bool {
+	switch d {
+	case DecisionGranted, DecisionRefused, DecisionWithdrawn, DecisionObjected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Method is how the owner gave the decision.
+type Method string
+
+// The methods.
+const (
+	MethodInPerson   Method = "in_person"
+	MethodWritten    Method = "written"
+	MethodEmail      Method = "email"
+	MethodPhone      Method = "phone"
+	MethodOnlineForm Method = "online_form"
+)
+
+// Valid reports whether m is a known method.
+func (m Method) Valid() bool {
+	switch m {
+	case MethodInPerson, MethodWritten, MethodEmail, MethodPhone, MethodOnlineForm:
+		return true
+	default:
+		return false
+	}
+}
+
+// needsEvidence reports whether a decision given this way leaves a document (a signed
+// form, a message, a form submission) whose reference must be recorded, so that the
+// clinic can show the decision later (GDPR Art. 7(1)). In person and by phone the
+// recording receptionist is the evidence.
+func (m Method) needsEvidence() bool {
+	return m == MethodWritten || m == MethodEmail || m == MethodOnlineForm
+}
+
+// Entry is one decision in an owner's ledger. Entries are never changed or deleted.
+type Entry struct {
+	ID      string
+	OwnerID string
+	// Seq orders one owner's entries totally; the store assigns it, unique per owner.
+	Seq      int64
+	Purpose  Purpose
+	Scope    string
+	Decision Decision
+	Method   Method
+	// EvidenceRef points at the signed form, message id or form submission.
+	EvidenceRef string
+	// StatementVersion is the version of the privacy statement the owner was shown.
+	StatementVersion string
+	// ValidFrom and ValidUntil bound a grant; zero means unbounded on that side.
+	ValidFrom  time.Time
+	ValidUntil time.Time
+	// EffectiveAt is when the decision takes effect; zero on input means now.
+	EffectiveAt time.Time
+	// RecordedBy is the subject of the caller who recorded the entry.
+	RecordedBy string
+	RecordedAt time.Time
+}
+
+// Bounds on the free-text fields, so one request cannot store megabytes.
+const (
+	maxRecipientIDLen      = 128
+	maxEvidenceRefLen      = 200
+	maxStatementVersionLen = 64
+	// maxFutureEffective bounds how far ahead a grant may be scheduled.
+	maxFutureEffective = 366 * 24 * time.Hour
+	// maxClockSkew is how far ahead of the service's clock a client's "now" may be.
+	maxClockSkew = time.Minute
+)
+
+// The range of instants a time field may hold: ages before the register are typing
+// errors, and years past 9999 do not fit a protobuf Timestamp.
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// ValidateEntry validates e in place: purpose, scope, decision, method, evidence,
+// statement version and times. prefix is the request's field path of the entry (e.g.
+// "decision"). It normalises the scope and text fields, defaults EffectiveAt to now and
+// rounds times to UTC milliseconds, the precision the store keeps. ID, OwnerID, Seq,
+// RecordedBy and RecordedAt are assigned by the service and not checked here.
+//
+// Only a grant may carry a validity period or be scheduled beyond now; a grant needs the
+// statement version the owner was shown; written, e-mail and online-form decisions need
+// an evidence reference.
+func ValidateEntry(e *Entry, prefix string, now time.Time, v *apperr.ValidationError) {
+	if !e.Purpose.Valid() {
+		v.Add(prefix+".purpose", "is not a known purpose")
+	} else {
+		e.Scope = NormalizeScope(e.Purpose, e.Scope, prefix+".scope", v)
+	}
+	if !e.Decision.Valid() {
+		v.Add(prefix+".decision", "must be granted, refused, withdrawn or objected")
+	}
+	if !e.Method.Valid() {
+		v.Add(prefix+".method", "must be in_person, written, email, phone or online_form")
+	}
+	e.EvidenceRef = strings.TrimSpace(e.EvidenceRef)
+	checkText(v, prefix+".evidence_ref", e.EvidenceRef, maxEvidenceRefLen)
+	if e.EvidenceRef == "" && e.Method.needsEvidence() {
+		v.Add(prefix+".evidence_ref", "is required for a written, e-mail or online-form decision")
+	}
+	e.StatementVersion = strings.TrimSpace(e.StatementVersion)
+	checkText(v, prefix+".statement_version", e.StatementVersion, maxStatementVersionLen)
+	if e.StatementVersion == "" && e.Decision == DecisionGranted {
+		v.Add(prefix+".statement_version", "is required for a grant")
+	}
+	validateTimes(e, prefix, now, v)
+}
+
+func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationError) {
+	if e.EffectiveAt.IsZero() {
+		e.EffectiveAt = now
+	}
+	times := []struct {
+		field string
+		t     time.Time
+	}{
+		{".effective_at", e.EffectiveAt}, {".valid_from", e.ValidFrom}, {".valid_until", e.ValidUntil},
+	}
+	inRange := true
+	for _, f := range times {
+		if !f.t.IsZero() && (f.t.Before(minTime) || !f.t.Before(maxTime)) {
+			v.Add(prefix+f.field, "must be between the years 2000 and 9999")
+			inRange = false
+		}
+	}
+	if !inRange {
+		return
+	}
+	e.EffectiveAt = storedTime(e.EffectiveAt)
+	e.ValidFrom = storedTime(e.ValidFrom)
+	e.ValidUntil = storedTime(e.ValidUntil)
+	if !e.Decision.Valid() {
+		return
+	}
+	if e.Decision != DecisionGranted {
+		// Objections, refusals and withdrawals take effect at once and for good: a
+		// delayed or expiring prohibition would let a use through the customer forbade.
+		// A client clock slightly ahead is taken as now.
+		switch {
+		case e.EffectiveAt.After(now.Add(maxClockSkew)):
+			v.Add(prefix+".effective_at", "must not be in the future except for a grant")
+		case e.EffectiveAt.After(now):
+			e.EffectiveAt = storedTime(now)
+		}
+		if !e.ValidFrom.IsZero() || !e.ValidUntil.IsZero() {
+			v.Add(prefix+".valid_until", "only a grant has a validity period")
+		}
+		return
+	}
+	if e.EffectiveAt.After(now.Add(maxFutureEffective)) {
+		v.Add(prefix+".effective_at", "must be at most a year ahead")
+	}
+	if e.ValidUntil.IsZero() {
+		return
+	}
+	if !e.ValidFrom.IsZero() && !e.ValidUntil.After(e.ValidFrom) {
+		v.Add(prefix+".valid_until", "must be after valid_from")
+	}
+	if !e.ValidUntil.After(e.EffectiveAt) {
+		v.Add(prefix+".valid_until", "must be after effective_at")
+	}
+}
+
+// storedTime rounds t down to UTC milliseconds, so that an entry read back from the
+// store equals the validated one. The zero time stays zero.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// NormalizeScope validates scope for purpose p (which must be valid) and returns it in
+// normal form: a channel for direct marketing, the insurer's recipient id for an insurer
+// disclosure, and empty for every other purpose. field is the scope's field path. Use it
+// for the scope of a check or filter too, so queries match what entries store.
+func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) string {
+	scope = strings.TrimSpace(scope)
+	switch p {
+	case PurposeDirectMarketing:
+		scope = strings.ToLower(scope)
+		switch scope {
+		case ChannelEmail, ChannelSMS, ChannelPost, ChannelPhone:
+		default:
+			v.Add(field, "must be a channel: email, sms, post or phone")
+		}
+	case PurposeInsurerDisclosure:
+		if scope == "" {
+			v.Add(field, "is required: the insurer's recipient id")
+			break
+		}
+		checkText(v, field, scope, maxRecipientIDLen)
+	default:
+		if scope != "" {
+			v.Add(field, "must be empty for this purpose")
+		}
+	}
+	return scope
+}
+
+func checkText(v *apperr.ValidationError, field, s string, maxLen int) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(s) > maxLen:
+		v.Add(field, "is too long")
+	case strings.ContainsFunc(s, isControl):
+		v.Add(field, "must not contain control characters")
+	}
+}
+
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }

@@ -1,0 +1,176 @@
+package domain
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func validEntry() Entry {
+	return Entry{
+		Purpose: PurposeInsurerDisclosure, Scope: " insurer-1 ", Decision: DecisionGranted,
+		Method: MethodWritten, EvidenceRef: " form 2026/117 ", StatementVersion: "2026-01",
+		ValidUntil: testNow.AddDate(1, 0, 0),
+	}
+}
+
+func TestValidateEntry(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Entry)
+		fields []string
+	}{
+		{"valid", func(*Entry) {}, nil},
+		{"unknown purpose", func(e *Entry) { e.Purpose = "profiling" }, []string{"d.purpose"}},
+		{"empty purpose", func(e *Entry) { e.Purpose = "" }, []string{"d.purpose"}},
+		{"marketing channel", func(e *Entry) { e.Purpose, e.Scope = PurposeDirectMarketing, " SMS " }, nil},
+		{"marketing without channel", func(e *Entry) { e.Purpose, e.Scope = PurposeDirectMarketing, "" }, []string{"d.scope"}},
+		{"marketing unknown channel", func(e *Entry) { e.Purpose, e.Scope = PurposeDirectMarketing, "fax" }, []string{"d.scope"}},
+		{"insurer without recipient", func(e *Entry) { e.Scope = "  " }, []string{"d.scope"}},
+		{"insurer recipient too long", func(e *Entry) { e.Scope = strings.Repeat("r", 129) }, []string{"d.scope"}},
+		{"insurer recipient control char", func(e *Entry) { e.Scope = "ins\x00urer" }, []string{"d.scope"}},
+		{"insurer recipient C1 control", func(e *Entry) { e.Scope = "ins\u0085urer" }, []string{"d.scope"}},
+		{"insurer recipient bad UTF-8", func(e *Entry) { e.Scope = "ins\xffurer" }, []string{"d.scope"}},
+		{"kennel club takes no scope", func(e *Entry) { e.Purpose = PurposeKennelClubDisclosure }, []string{"d.scope"}},
+		{"kennel club", func(e *Entry) { e.Purpose, e.Scope = PurposeKennelClubDisclosure, "" }, nil},
+		{"statistics takes no scope", func(e *Entry) { e.Purpose, e.Scope = PurposeStatisticalResearch, "email" }, []string{"d.scope"}},
+		{"explicit grant on opt-out", func(e *Entry) { e.Purpose, e.Scope = PurposeCareReminders, "" }, nil},
+		{"unknown decision", func(e *Entry) { e.Decision = "maybe" }, []string{"d.decision"}},
+		{"unknown method", func(e *Entry) { e.Method = "carrier_pigeon" }, []string{"d.method"}},
+		{"written needs evidence", func(e *Entry) { e.EvidenceRef = " " }, []string{"d.evidence_ref"}},
+		{"e-mail needs evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodEmail, "" }, []string{"d.evidence_ref"}},
+		{"online form needs evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodOnlineForm, "" }, []string{"d.evidence_ref"}},
+		{"in person needs no evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodInPerson, "" }, nil},
+		{"phone needs no evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodPhone, "" }, nil},
+		{"evidence too long", func(e *Entry) { e.EvidenceRef = strings.Repeat("e", 201) }, []string{"d.evidence_ref"}},
+		{"evidence control char", func(e *Entry) { e.EvidenceRef = "a\nb" }, []string{"d.evidence_ref"}},
+		{"grant needs statement version", func(e *Entry) { e.StatementVersion = "" }, []string{"d.statement_version"}},
+		{"refusal needs no statement version", func(e *Entry) {
+			e.Decision, e.StatementVersion, e.ValidUntil = DecisionRefused, "", time.Time{}
+		}, nil},
+		{"statement version too long", func(e *Entry) { e.StatementVersion = strings.Repeat("1", 65) }, []string{"d.statement_version"}},
+		{"valid until before valid from", func(e *Entry) { e.ValidFrom = e.ValidUntil }, []string{"d.valid_until"}},
+		{"valid until before effective", func(e *Entry) { e.ValidUntil = testNow.Add(-time.Hour) }, []string{"d.valid_until"}},
+		{"grant scheduled", func(e *Entry) { e.EffectiveAt = testNow.AddDate(0, 6, 0) }, nil},
+		{"grant scheduled too far", func(e *Entry) {
+			e.EffectiveAt, e.ValidUntil = testNow.AddDate(2, 0, 0), time.Time{}
+		}, []string{"d.effective_at"}},
+		{"objection backdated", func(e *Entry) {
+			e.Decision, e.ValidUntil, e.EffectiveAt = DecisionObjected, time.Time{}, testNow.AddDate(0, 0, -3)
+		}, nil},
+		{"objection scheduled", func(e *Entry) {
+			e.Decision, e.ValidUntil, e.EffectiveAt = DecisionObjected, time.Time{}, testNow.Add(time.Hour)
+		}, []string{"d.effective_at"}},
+		{"withdrawal with validity", func(e *Entry) { e.Decision = DecisionWithdrawn }, []string{"d.valid_until"}},
+		{"year 1999", func(e *Entry) { e.ValidFrom = time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC) }, []string{"d.valid_from"}},
+		{"year 10000", func(e *Entry) { e.ValidUntil = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"d.valid_until"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := validEntry()
+			tc.change(&e)
+			var v apperr.ValidationError
+			ValidateEntry(&e, "d", testNow, &v)
+			var got []string
+			for _, fv := range v.Violations {
+				got = append(got, fv.Field)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Fatalf("violations on %v, want %v (%v)", got, tc.fields, v.Err())
+			}
+		})
+	}
+}
+
+func TestValidateEntryNormalises(t *testing.T) {
+	helsinki := time.FixedZone("EET", 2*60*60)
+	e := validEntry()
+	e.ValidFrom = testNow.In(helsinki).Add(1234567 * time.Nanosecond)
+	var v apperr.ValidationError
+	ValidateEntry(&e, "d", testNow, &v)
+	if err := v.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := Entry{
+		Purpose: PurposeInsurerDisclosure, Scope: "insurer-1", Decision: DecisionGranted,
+		Method: MethodWritten, EvidenceRef: "form 2026/117", StatementVersion: "2026-01",
+		ValidFrom: testNow.Add(time.Millisecond), ValidUntil: testNow.AddDate(1, 0, 0), EffectiveAt: testNow,
+	}
+	if e != want {
+		t.Fatalf("normalised to %+v, want %+v", e, want)
+	}
+
+	m := Entry{Purpose: PurposeDirectMarketing, Scope: "Email", Decision: DecisionObjected, Method: MethodPhone,
+		EffectiveAt: testNow.Add(time.Second)}
+	ValidateEntry(&m, "d", testNow, &v)
+	if err := v.Err(); err != nil || m.Scope != ChannelEmail || !m.EffectiveAt.Equal(testNow) {
+		t.Fatalf("objection a second ahead: %+v, %v; want scope email effective now", m, err)
+	}
+}
+
+func TestValidateEntryDoesNotEchoInput(t *testing.T) {
+	const secret = "Matti-Meikalainen-131052-308T"
+	e := Entry{Purpose: Purpose(secret), Scope: secret, Decision: Decision(secret), Method: Method(secret),
+		EvidenceRef: secret + strings.Repeat("x", 300), StatementVersion: secret + "\x00"}
+	var v apperr.ValidationError
+	ValidateEntry(&e, "d", testNow, &v)
+	if v.Err() == nil || strings.Contains(v.Error(), "Matti") || strings.Contains(v.Error(), "308T") {
+		t.Fatalf("error echoes the input: %v", v.Err())
+	}
+}
+
+// FuzzValidateEntry checks that no input panics, that violations name fields under the
+// prefix without echoing the input, and that whatever passes is in normal form:
+// validating it again changes nothing.
+func FuzzValidateEntry(f *testing.F) {
+	f.Add("direct_marketing", " SMS ", "objected", "phone", "", "", int64(0), int64(0), int64(0))
+	f.Add("insurer_disclosure", "insurer-1", "granted", "written", "form 1", "2026-01",
+		int64(0), int64(-10), int64(86400))
+	f.Add("kennel_club_disclosure", "", "withdrawn", "email", "msg-1@example.fi", "v1", int64(-1), int64(1), int64(253402300800))
+	f.Add("care_reminders", "\x00", "granted", "online_form", "\xff", "", testNow.UnixNano(), int64(0), int64(1))
+	f.Fuzz(func(t *testing.T, purpose, scope, decision, method, evidence, statement string, effective, from, until int64) {
+		e := Entry{
+			Purpose: Purpose(purpose), Scope: scope, Decision: Decision(decision), Method: Method(method),
+			EvidenceRef: evidence, StatementVersion: statement,
+			EffectiveAt: fuzzTime(effective), ValidFrom: fuzzTime(from), ValidUntil: fuzzTime(until),
+		}
+		var v apperr.ValidationError
+		ValidateEntry(&e, "d", testNow, &v)
+		for _, fv := range v.Violations {
+			if !strings.HasPrefix(fv.Field, "d.") {
+				t.Fatalf("violation field %q is not under the prefix", fv.Field)
+			}
+			for _, in := range []string{purpose, scope, decision, method, evidence, statement} {
+				// Descriptions are short words; a long input without spaces cannot be
+				// one of them by chance.
+				if len(in) >= 16 && !strings.ContainsRune(in, ' ') && strings.Contains(fv.Description, in) {
+					t.Fatalf("description %q echoes the input", fv.Description)
+				}
+			}
+		}
+		if v.Err() != nil {
+			return
+		}
+		again := e
+		ValidateEntry(&again, "d", testNow, &v)
+		if v.Err() != nil || again != e {
+			t.Fatalf("normal form is not stable: %+v then %+v (%v)", e, again, v.Err())
+		}
+	})
+}
+
+// fuzzTime maps 0 to the zero time, small values to seconds around testNow and the
+// rest to Unix nanoseconds, so the fuzzer reaches both plausible and absurd instants.
+func fuzzTime(n int64) time.Time {
+	switch {
+	case n == 0:
+		return time.Time{}
+	case n > -1<<32 && n < 1<<32:
+		return testNow.Add(time.Duration(n) * time.Second)
+	default:
+		return time.Unix(0, n)
+	}
+}

@@ -1,0 +1,180 @@
+package domain
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Reason says why a purpose is allowed or not.
+type Reason string
+
+// The reasons. Only ReasonDefaultOptOut and ReasonExplicitGrant allow.
+const (
+	// ReasonDefaultOptOut: an opt-out purpose with no prohibition in force.
+	ReasonDefaultOptOut Reason = "default_opt_out"
+	// ReasonExplicitGrant: the latest decision is a grant in force.
+	ReasonExplicitGrant Reason = "explicit_grant"
+	ReasonObjection     Reason = "objection"
+	ReasonWithdrawal    Reason = "withdrawal"
+	ReasonRefusal       Reason = "refusal"
+	// ReasonNoGrant: an opt-in purpose with no decision in effect.
+	ReasonNoGrant Reason = "no_grant"
+	// ReasonExpired: an opt-in purpose whose latest grant has reached its ValidUntil.
+	ReasonExpired Reason = "expired"
+	// ReasonNotYetValid: an opt-in purpose whose latest grant has not reached its ValidFrom.
+	ReasonNotYetValid Reason = "not_yet_valid"
+	// ReasonOwnerRestricted: an erasure or objection is pending on the owner.
+	ReasonOwnerRestricted Reason = "owner_restricted"
+)
+
+// Verdict answers "may this purpose use the owner's data now?".
+type Verdict struct {
+	Allowed bool
+	Reason  Reason
+	// Deciding is a copy of the entry the verdict rests on; nil when a default decided
+	// (ReasonDefaultOptOut, ReasonNoGrant) or the owner's restriction did.
+	Deciding *Entry
+}
+
+// State is the derived state of one purpose and scope.
+type State struct {
+	Purpose Purpose
+	Scope   string
+	Verdict Verdict
+}
+
+// Decide derives whether purpose (with scope, in normal form) may use the owner's data
+// at the instant at, from the owner's ledger entries in any order. Only entries of that
+// purpose and scope with EffectiveAt <= at count; the latest by EffectiveAt wins, and
+// between entries effective at the same instant the one recorded later (higher Seq).
+//
+// An opt-out purpose is allowed unless the latest decision is an objection, refusal or
+// withdrawal. A grant on it is an explicit grant while in force; outside its validity
+// period the purpose falls back to the default, which allows.
+//
+// An opt-in purpose is allowed only while the latest decision is a grant and at lies in
+// [ValidFrom, ValidUntil). An objection on it denies like a withdrawal, with reason
+// objection.
+//
+// A restricted owner (erasure or objection pending) is allowed nothing: restricted data
+// stays out of marketing and disclosure (DESIGN rule 7), and the restriction outranks
+// any grant.
+func Decide(entries []Entry, purpose Purpose, scope string, at time.Time, ownerRestricted bool) Verdict {
+	if ownerRestricted {
+		return Verdict{Reason: ReasonOwnerRestricted}
+	}
+	var latest *Entry
+	for i := range entries {
+		e := &entries[i]
+		if e.Purpose != purpose || e.Scope != scope || e.EffectiveAt.After(at) {
+			continue
+		}
+		if latest == nil || laterThan(e, latest) {
+			latest = e
+		}
+	}
+	if latest == nil {
+		return defaultVerdict(purpose)
+	}
+	deciding := *latest
+	switch latest.Decision {
+	case DecisionGranted:
+		switch {
+		case !latest.ValidFrom.IsZero() && at.Before(latest.ValidFrom):
+			if !purpose.OptIn() {
+				return defaultVerdict(purpose)
+			}
+			return Verdict{Reason: ReasonNotYetValid, Deciding: &deciding}
+		case !latest.ValidUntil.IsZero() && !at.Before(latest.ValidUntil):
+			if !purpose.OptIn() {
+				return defaultVerdict(purpose)
+			}
+			return Verdict{Reason: ReasonExpired, Deciding: &deciding}
+		default:
+			return Verdict{Allowed: true, Reason: ReasonExplicitGrant, Deciding: &deciding}
+		}
+	case DecisionObjected:
+		return Verdict{Reason: ReasonObjection, Deciding: &deciding}
+	case DecisionRefused:
+		return Verdict{Reason: ReasonRefusal, Deciding: &deciding}
+	case DecisionWithdrawn:
+		return Verdict{Reason: ReasonWithdrawal, Deciding: &deciding}
+	default:
+		// An unknown decision never reaches the ledger through ValidateEntry; should one
+		// be read back anyway, it must not count as a grant.
+		return Verdict{Reason: ReasonWithdrawal, Deciding: &deciding}
+	}
+}
+
+func defaultVerdict(p Purpose) Verdict {
+	if p.OptIn() {
+		return Verdict{Reason: ReasonNoGrant}
+	}
+	return Verdict{Allowed: true, Reason: ReasonDefaultOptOut}
+}
+
+// laterThan orders entries by EffectiveAt, then Seq. The store makes Seq unique per
+// owner; ID only keeps the result independent of input order should it not be.
+func laterThan(a, b *Entry) bool {
+	if c := a.EffectiveAt.Compare(b.EffectiveAt); c != 0 {
+		return c > 0
+	}
+	if a.Seq != b.Seq {
+		return a.Seq > b.Seq
+	}
+	return a.ID > b.ID
+}
+
+// CurrentState derives the state at the instant at of every purpose and scope the ledger
+// has entries for (including entries not yet effective, which then show the default),
+// and of every opt-out purpose without entries (direct marketing once per channel). The
+// result is sorted by purpose in the order of Purposes, unknown purposes last by name,
+// then by scope.
+func CurrentState(entries []Entry, at time.Time, restricted bool) []State {
+	type key struct {
+		purpose Purpose
+		scope   string
+	}
+	seen := map[key]bool{}
+	var keys []key
+	add := func(k key) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, e := range entries {
+		add(key{e.Purpose, e.Scope})
+	}
+	for _, p := range Purposes() {
+		switch {
+		case p.OptIn():
+		case p == PurposeDirectMarketing:
+			for _, c := range Channels() {
+				add(key{p, c})
+			}
+		default:
+			add(key{p, ""})
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(comparePurpose(a.purpose, b.purpose), cmp.Compare(a.scope, b.scope))
+	})
+	states := make([]State, len(keys))
+	for i, k := range keys {
+		states[i] = State{Purpose: k.purpose, Scope: k.scope, Verdict: Decide(entries, k.purpose, k.scope, at, restricted)}
+	}
+	return states
+}
+
+func comparePurpose(a, b Purpose) int {
+	ra, rb := purposeRank(a), purposeRank(b)
+	if ra < 0 {
+		ra = len(Purposes())
+	}
+	if rb < 0 {
+		rb = len(Purposes())
+	}
+	return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(a, b))
+}

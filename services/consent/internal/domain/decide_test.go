@@ -1,0 +1,360 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+const day = 24 * time.Hour
+
+// entry is a ledger entry of the test owner, effective at testNow+offset.
+func entry(id string, seq int64, p Purpose, scope string, d Decision, offset time.Duration) Entry {
+	return Entry{
+		ID: id, OwnerID: "owner-1", Seq: seq, Purpose: p, Scope: scope, Decision: d,
+		Method: MethodInPerson, StatementVersion: "2026-01", EffectiveAt: testNow.Add(offset),
+	}
+}
+
+// valid bounds e's validity to [testNow+from, testNow+until); a zero offset leaves that
+// side open.
+func valid(e Entry, from, until time.Duration) Entry {
+	if from != 0 {
+		e.ValidFrom = testNow.Add(from)
+	}
+	if until != 0 {
+		e.ValidUntil = testNow.Add(until)
+	}
+	return e
+}
+
+func TestDecide(t *testing.T) {
+	const (
+		dm      = PurposeDirectMarketing
+		stats   = PurposeStatisticalResearch
+		dev     = PurposeServiceDevelopment
+		care    = PurposeCareReminders
+		insurer = PurposeInsurerDisclosure
+		kennel  = PurposeKennelClubDisclosure
+		cats    = PurposeCatFederationDisclosure
+		chip    = PurposeMicrochipRegistryDisclosure
+	)
+	for _, tc := range []struct {
+		name       string
+		entries    []Entry
+		purpose    Purpose
+		scope      string
+		at         time.Duration // offset from testNow
+		restricted bool
+		allowed    bool
+		reason     Reason
+		deciding   string
+	}{
+		// Direct marketing: opt-out, one state per channel.
+		{"marketing by default", nil, dm, ChannelEmail, 0, false, true, ReasonDefaultOptOut, ""},
+		{"marketing objected", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -day),
+		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o1"},
+		{"objection takes effect at once", []Entry{
+			entry("g1", 1, dm, ChannelEmail, DecisionGranted, -day),
+			entry("o2", 2, dm, ChannelEmail, DecisionObjected, 0),
+		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o2"},
+		{"allowed just before the objection", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, 0),
+		}, dm, ChannelEmail, -time.Millisecond, false, true, ReasonDefaultOptOut, ""},
+		{"later grant after objection re-allows", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -2*day),
+			entry("g2", 2, dm, ChannelEmail, DecisionGranted, -day),
+		}, dm, ChannelEmail, 0, false, true, ReasonExplicitGrant, "g2"},
+		{"objecting to sms leaves email allowed", []Entry{
+			entry("o1", 1, dm, ChannelSMS, DecisionObjected, -day),
+		}, dm, ChannelEmail, 0, false, true, ReasonDefaultOptOut, ""},
+		{"objecting to sms forbids sms", []Entry{
+			entry("o1", 1, dm, ChannelSMS, DecisionObjected, -day),
+		}, dm, ChannelSMS, 0, false, false, ReasonObjection, "o1"},
+		{"marketing refused at registration", []Entry{
+			entry("r1", 1, dm, ChannelPost, DecisionRefused, -day),
+		}, dm, ChannelPost, 0, false, false, ReasonRefusal, "r1"},
+		{"marketing grant withdrawn", []Entry{
+			entry("g1", 1, dm, ChannelPhone, DecisionGranted, -2*day),
+			entry("w2", 2, dm, ChannelPhone, DecisionWithdrawn, -day),
+		}, dm, ChannelPhone, 0, false, false, ReasonWithdrawal, "w2"},
+		{"future objection ignored", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, day),
+		}, dm, ChannelEmail, 0, false, true, ReasonDefaultOptOut, ""},
+		{"same instant: later seq objection wins", []Entry{
+			entry("o2", 2, dm, ChannelEmail, DecisionObjected, -day),
+			entry("g1", 1, dm, ChannelEmail, DecisionGranted, -day),
+		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o2"},
+		{"same instant: later seq grant wins", []Entry{
+			entry("g2", 2, dm, ChannelEmail, DecisionGranted, -day),
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -day),
+		}, dm, ChannelEmail, 0, false, true, ReasonExplicitGrant, "g2"},
+		{"effective time beats seq", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -day),
+			entry("g2", 2, dm, ChannelEmail, DecisionGranted, -2*day),
+		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o1"},
+		{"expired marketing grant returns to the default", []Entry{
+			valid(entry("g1", 1, dm, ChannelEmail, DecisionGranted, -2*day), 0, -day),
+		}, dm, ChannelEmail, 0, false, true, ReasonDefaultOptOut, ""},
+		{"marketing to a restricted owner", nil, dm, ChannelEmail, 0, true, false, ReasonOwnerRestricted, ""},
+		{"restriction beats a marketing grant", []Entry{
+			entry("g1", 1, dm, ChannelEmail, DecisionGranted, -day),
+		}, dm, ChannelEmail, 0, true, false, ReasonOwnerRestricted, ""},
+
+		// Statistical research, service development, care reminders: opt-out, no scope.
+		{"statistics by default", nil, stats, "", 0, false, true, ReasonDefaultOptOut, ""},
+		{"statistics objected in writing", []Entry{
+			entry("o1", 1, stats, "", DecisionObjected, -day),
+		}, stats, "", 0, false, false, ReasonObjection, "o1"},
+		{"marketing objection leaves statistics", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -day),
+		}, stats, "", 0, false, true, ReasonDefaultOptOut, ""},
+		{"statistics for a restricted owner", nil, stats, "", 0, true, false, ReasonOwnerRestricted, ""},
+		{"service development by default", nil, dev, "", 0, false, true, ReasonDefaultOptOut, ""},
+		{"service development refused", []Entry{
+			entry("r1", 1, dev, "", DecisionRefused, -day),
+		}, dev, "", 0, false, false, ReasonRefusal, "r1"},
+		{"care reminders by default", nil, care, "", 0, false, true, ReasonDefaultOptOut, ""},
+		{"care reminders re-granted", []Entry{
+			entry("o1", 1, care, "", DecisionObjected, -2*day),
+			entry("g2", 2, care, "", DecisionGranted, -day),
+		}, care, "", 0, false, true, ReasonExplicitGrant, "g2"},
+		{"care reminders to a restricted owner", []Entry{
+			entry("g1", 1, care, "", DecisionGranted, -day),
+		}, care, "", 0, true, false, ReasonOwnerRestricted, ""},
+		{"care grant not yet valid returns to the default", []Entry{
+			valid(entry("g1", 1, care, "", DecisionGranted, -day), day, 0),
+		}, care, "", 0, false, true, ReasonDefaultOptOut, ""},
+
+		// Insurer disclosure: opt-in, per insurer.
+		{"insurer without grant", nil, insurer, "ins-1", 0, false, false, ReasonNoGrant, ""},
+		{"insurer agreement on record", []Entry{
+			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
+		}, insurer, "ins-1", 0, false, true, ReasonExplicitGrant, "g1"},
+		{"grant to one insurer is not for another", []Entry{
+			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
+		}, insurer, "ins-2", 0, false, false, ReasonNoGrant, ""},
+		{"insurer grant expired", []Entry{
+			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day), 0, -day),
+		}, insurer, "ins-1", 0, false, false, ReasonExpired, "g1"},
+		{"insurer grant ends exactly now", []Entry{
+			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day), 0, 0+time.Nanosecond),
+		}, insurer, "ins-1", time.Nanosecond, false, false, ReasonExpired, "g1"},
+		{"insurer grant within validity", []Entry{
+			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day), -day, day),
+		}, insurer, "ins-1", 0, false, true, ReasonExplicitGrant, "g1"},
+		{"insurer grant not yet valid", []Entry{
+			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -day), day, 2*day),
+		}, insurer, "ins-1", 0, false, false, ReasonNotYetValid, "g1"},
+		{"insurer agreement withdrawn", []Entry{
+			entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day),
+			entry("w2", 2, insurer, "ins-1", DecisionWithdrawn, -day),
+		}, insurer, "ins-1", 0, false, false, ReasonWithdrawal, "w2"},
+		{"insurer disclosure for a restricted owner", []Entry{
+			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
+		}, insurer, "ins-1", 0, true, false, ReasonOwnerRestricted, ""},
+
+		// Kennelliitto, Kissaliitto, microchip registry: opt-in, no scope.
+		{"kennel club without grant", nil, kennel, "", 0, false, false, ReasonNoGrant, ""},
+		{"kennel club granted", []Entry{
+			entry("g1", 1, kennel, "", DecisionGranted, -day),
+		}, kennel, "", 0, false, true, ReasonExplicitGrant, "g1"},
+		{"objection to an opt-in purpose denies like a withdrawal", []Entry{
+			entry("g1", 1, kennel, "", DecisionGranted, -2*day),
+			entry("o2", 2, kennel, "", DecisionObjected, -day),
+		}, kennel, "", 0, false, false, ReasonObjection, "o2"},
+		{"kennel club refused", []Entry{
+			entry("r1", 1, kennel, "", DecisionRefused, -day),
+		}, kennel, "", 0, false, false, ReasonRefusal, "r1"},
+		{"scheduled kennel club grant ignored", []Entry{
+			entry("g1", 1, kennel, "", DecisionGranted, day),
+		}, kennel, "", 0, false, false, ReasonNoGrant, ""},
+		{"kennel club grant is not for Kissaliitto", []Entry{
+			entry("g1", 1, kennel, "", DecisionGranted, -day),
+		}, cats, "", 0, false, false, ReasonNoGrant, ""},
+		{"cat federation withdrawn at the same instant", []Entry{
+			entry("w2", 2, cats, "", DecisionWithdrawn, -day),
+			entry("g1", 1, cats, "", DecisionGranted, -day),
+		}, cats, "", 0, false, false, ReasonWithdrawal, "w2"},
+		{"cat federation granted again", []Entry{
+			entry("g1", 1, cats, "", DecisionGranted, -3*day),
+			entry("w2", 2, cats, "", DecisionWithdrawn, -2*day),
+			entry("g3", 3, cats, "", DecisionGranted, -day),
+		}, cats, "", 0, false, true, ReasonExplicitGrant, "g3"},
+		{"microchip registry without grant", nil, chip, "", 0, false, false, ReasonNoGrant, ""},
+		{"microchip registry valid from now", []Entry{
+			valid(entry("g1", 1, chip, "", DecisionGranted, -day), 0+time.Nanosecond, 0),
+		}, chip, "", time.Nanosecond, false, true, ReasonExplicitGrant, "g1"},
+		{"microchip registry for a restricted owner", []Entry{
+			entry("g1", 1, chip, "", DecisionGranted, -day),
+		}, chip, "", 0, true, false, ReasonOwnerRestricted, ""},
+
+		{"unknown purpose is never allowed by default", nil, "profiling", "", 0, false, false, ReasonNoGrant, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Decide(tc.entries, tc.purpose, tc.scope, testNow.Add(tc.at), tc.restricted)
+			if got.Allowed != tc.allowed || got.Reason != tc.reason || decidingID(got) != tc.deciding {
+				t.Fatalf("Decide = %v %s %q, want %v %s %q",
+					got.Allowed, got.Reason, decidingID(got), tc.allowed, tc.reason, tc.deciding)
+			}
+		})
+	}
+}
+
+func TestDecideReturnsACopy(t *testing.T) {
+	entries := []Entry{entry("g1", 1, PurposeKennelClubDisclosure, "", DecisionGranted, -day)}
+	got := Decide(entries, PurposeKennelClubDisclosure, "", testNow, false)
+	got.Deciding.Decision = DecisionWithdrawn
+	if entries[0].Decision != DecisionGranted {
+		t.Fatal("changing the deciding entry changed the ledger")
+	}
+}
+
+func TestCurrentState(t *testing.T) {
+	entries := []Entry{
+		entry("k1", 4, PurposeKennelClubDisclosure, "", DecisionGranted, day),
+		entry("x1", 5, "legacy_purpose", "", DecisionGranted, -day),
+		entry("i1", 2, PurposeInsurerDisclosure, "ins-2", DecisionGranted, -day),
+		entry("i2", 3, PurposeInsurerDisclosure, "ins-1", DecisionRefused, -day),
+		entry("o1", 1, PurposeDirectMarketing, ChannelSMS, DecisionObjected, -day),
+	}
+	want := []string{
+		"direct_marketing/email true default_opt_out -",
+		"direct_marketing/phone true default_opt_out -",
+		"direct_marketing/post true default_opt_out -",
+		"direct_marketing/sms false objection o1",
+		"statistical_research/ true default_opt_out -",
+		"service_development/ true default_opt_out -",
+		"care_reminders/ true default_opt_out -",
+		"insurer_disclosure/ins-1 false refusal i2",
+		"insurer_disclosure/ins-2 true explicit_grant i1",
+		"kennel_club_disclosure/ false no_grant -",
+		"legacy_purpose/ true explicit_grant x1",
+	}
+	if got := stateLines(CurrentState(entries, testNow, false)); !slices.Equal(got, want) {
+		t.Fatalf("CurrentState =\n%q\nwant\n%q", got, want)
+	}
+	for _, s := range CurrentState(entries, testNow, true) {
+		if s.Verdict.Allowed || s.Verdict.Reason != ReasonOwnerRestricted {
+			t.Fatalf("restricted owner: %s/%s is %v %s", s.Purpose, s.Scope, s.Verdict.Allowed, s.Verdict.Reason)
+		}
+	}
+	if got := len(CurrentState(nil, testNow, false)); got != 7 {
+		t.Fatalf("empty ledger has %d states, want 7 (4 channels and 3 opt-out purposes)", got)
+	}
+}
+
+// FuzzDecide checks that any ledger decides without panicking, that the verdict is
+// consistent (the deciding entry matches the question, is in effect and is the latest),
+// and that it does not depend on the order the store returned the entries in.
+func FuzzDecide(f *testing.F) {
+	// Effective offsets are byte-128 hours: 118 is ten hours ago.
+	f.Add([]byte{0, 1, 3, 118, 0, 7, 0, 1, 0, 118, 0, 9}, int8(0), false)
+	f.Add([]byte{4, 3, 0, 128, 0x21, 1, 4, 3, 2, 128, 0, 2}, int8(1), false)
+	f.Add([]byte{5, 0, 0, 120, 0x12, 0, 8, 0, 4, 130, 0, 0}, int8(-3), true)
+	f.Fuzz(func(t *testing.T, data []byte, atHours int8, restricted bool) {
+		entries := fuzzEntries(data)
+		permuted := slices.Clone(entries)
+		slices.Reverse(permuted)
+		if len(permuted) > 0 {
+			k := len(data) % len(permuted)
+			permuted = slices.Concat(permuted[k:], permuted[:k])
+		}
+		at := testNow.Add(time.Duration(atHours) * time.Hour)
+		for _, p := range append(Purposes(), "legacy_purpose") {
+			for _, scope := range fuzzScopes {
+				got := Decide(entries, p, scope, at, restricted)
+				checkVerdict(t, entries, p, scope, at, restricted, got)
+				if again := Decide(permuted, p, scope, at, restricted); verdictLine(again) != verdictLine(got) {
+					t.Fatalf("%s/%s depends on input order: %s then %s", p, scope, verdictLine(got), verdictLine(again))
+				}
+			}
+		}
+		states := stateLines(CurrentState(entries, at, restricted))
+		if again := stateLines(CurrentState(permuted, at, restricted)); !slices.Equal(states, again) {
+			t.Fatalf("CurrentState depends on input order:\n%q\n%q", states, again)
+		}
+	})
+}
+
+var fuzzScopes = []string{"", ChannelEmail, ChannelSMS, "ins-1"}
+
+const maxFuzzEntries = 256
+
+// fuzzEntries turns every 6 bytes into an entry: purpose, scope, decision, effective
+// offset (byte-128 hours), validity, seq. Seqs are unique, as the store guarantees.
+func fuzzEntries(data []byte) []Entry {
+	purposes := append(Purposes(), "legacy_purpose")
+	decisions := []Decision{DecisionGranted, DecisionRefused, DecisionWithdrawn, DecisionObjected, "unknown"}
+	var entries []Entry
+	// A few hundred entries are more than any owner's ledger; longer inputs only slow
+	// the fuzzer down.
+	for i := 0; i+6 <= min(len(data), 6*maxFuzzEntries); i += 6 {
+		b := data[i : i+6]
+		e := entry(fmt.Sprintf("e%d", i/6),
+			int64(b[5])<<16|int64(i/6),
+			purposes[int(b[0])%len(purposes)],
+			fuzzScopes[int(b[1])%len(fuzzScopes)],
+			decisions[int(b[2])%len(decisions)],
+			time.Duration(int(b[3])-128)*time.Hour)
+		// Low nibble: hours from testNow the validity starts; high nibble: ends; 0 = open.
+		if from := int(b[4] & 0x0f); from != 0 {
+			e.ValidFrom = testNow.Add(time.Duration(from-8) * time.Hour)
+		}
+		if until := int(b[4] >> 4); until != 0 {
+			e.ValidUntil = testNow.Add(time.Duration(until-8) * time.Hour)
+		}
+		entries = append(entries, e)
+	}
+	return entries
+}
+
+func checkVerdict(t *testing.T, entries []Entry, p Purpose, scope string, at time.Time, restricted bool, v Verdict) {
+	t.Helper()
+	allowing := v.Reason == ReasonDefaultOptOut || v.Reason == ReasonExplicitGrant
+	if v.Allowed != allowing || (restricted && v.Reason != ReasonOwnerRestricted) ||
+		(v.Reason == ReasonDefaultOptOut && p.OptIn()) {
+		t.Fatalf("%s/%s: inconsistent verdict %s", p, scope, verdictLine(v))
+	}
+	d := v.Deciding
+	if d == nil {
+		if v.Reason != ReasonDefaultOptOut && v.Reason != ReasonNoGrant && v.Reason != ReasonOwnerRestricted {
+			t.Fatalf("%s/%s: %s without a deciding entry", p, scope, v.Reason)
+		}
+		return
+	}
+	if d.Purpose != p || d.Scope != scope || d.EffectiveAt.After(at) {
+		t.Fatalf("%s/%s at %v: deciding entry %+v does not apply", p, scope, at, *d)
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.Purpose == p && e.Scope == scope && !e.EffectiveAt.After(at) && laterThan(e, d) {
+			t.Fatalf("%s/%s: entry %s is later than the deciding %s", p, scope, e.ID, d.ID)
+		}
+	}
+}
+
+func decidingID(v Verdict) string {
+	if v.Deciding == nil {
+		return ""
+	}
+	return v.Deciding.ID
+}
+
+func verdictLine(v Verdict) string {
+	id := decidingID(v)
+	if id == "" {
+		id = "-"
+	}
+	return fmt.Sprintf("%v %s %s", v.Allowed, v.Reason, id)
+}
+
+func stateLines(states []State) []string {
+	lines := make([]string, len(states))
+	for i, s := range states {
+		lines[i] = fmt.Sprintf("%s/%s %s", s.Purpose, s.Scope, verdictLine(s.Verdict))
+	}
+	return lines
+}
