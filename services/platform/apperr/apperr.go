@@ -7,8 +7,11 @@ package apperr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -45,6 +48,21 @@ type ValidationError struct {
 // Add records an invalid field. The description must not repeat the value.
 func (v *ValidationError) Add(field, description string) {
 	v.Violations = append(v.Violations, FieldViolation{Field: field, Description: description})
+}
+
+// CheckText records field as invalid when the free text s is not valid UTF-8, is longer
+// than maxLen characters, or holds control characters (which no name, address or
+// reference legitimately contains). An empty s passes: whether a field is required is
+// the caller's rule.
+func (v *ValidationError) CheckText(field, s string, maxLen int) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(s) > maxLen:
+		v.Add(field, fmt.Sprintf("must be at most %d characters", maxLen))
+	case strings.ContainsFunc(s, unicode.IsControl):
+		v.Add(field, "must not contain control characters")
+	}
 }
 
 // Err returns v as an error, or nil when nothing was added.

@@ -120,3 +120,27 @@ func TestInternalIsLoggedWithTraceID(t *testing.T) {
 		t.Fatalf("log lacks cause or trace id: %s", logs.String())
 	}
 }
+
+func TestCheckText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"", ""},
+		{"Äijä", ""},
+		{"12345", "must be at most 4 characters"},
+		{"a\x00b", "must not contain control characters"},
+		{"a\u0085b", "must not contain control characters"},
+		{"\xff", "must be valid UTF-8"},
+	} {
+		var v apperr.ValidationError
+		v.CheckText("f", tc.in, 4)
+		got := ""
+		if len(v.Violations) > 0 {
+			got = v.Violations[0].Description
+		}
+		if got != tc.want {
+			t.Errorf("CheckText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

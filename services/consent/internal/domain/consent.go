@@ -7,7 +7,6 @@ package domain
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lillvet/register/services/platform/apperr"
 )
@@ -197,12 +196,12 @@ func ValidateEntry(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		v.Add(prefix+".method", "must be in_person, written, email, phone or online_form")
 	}
 	e.EvidenceRef = strings.TrimSpace(e.EvidenceRef)
-	checkText(v, prefix+".evidence_ref", e.EvidenceRef, maxEvidenceRefLen)
+	v.CheckText(prefix+".evidence_ref", e.EvidenceRef, maxEvidenceRefLen)
 	if e.EvidenceRef == "" && e.Method.needsEvidence() {
 		v.Add(prefix+".evidence_ref", "is required for a written, e-mail or online-form decision")
 	}
 	e.StatementVersion = strings.TrimSpace(e.StatementVersion)
-	checkText(v, prefix+".statement_version", e.StatementVersion, maxStatementVersionLen)
+	v.CheckText(prefix+".statement_version", e.StatementVersion, maxStatementVersionLen)
 	if e.StatementVersion == "" && e.Decision == DecisionGranted {
 		v.Add(prefix+".statement_version", "is required for a grant")
 	}
@@ -292,7 +291,7 @@ func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) s
 			v.Add(field, "is required: the insurer's recipient id")
 			break
 		}
-		checkText(v, field, scope, maxRecipientIDLen)
+		v.CheckText(field, scope, maxRecipientIDLen)
 	default:
 		if scope != "" {
 			v.Add(field, "must be empty for this purpose")
@@ -300,16 +299,3 @@ func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) s
 	}
 	return scope
 }
-
-func checkText(v *apperr.ValidationError, field, s string, maxLen int) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Add(field, "must be valid UTF-8")
-	case utf8.RuneCountInString(s) > maxLen:
-		v.Add(field, "is too long")
-	case strings.ContainsFunc(s, isControl):
-		v.Add(field, "must not contain control characters")
-	}
-}
-
-func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }

@@ -6,7 +6,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lillvet/register/services/platform/apperr"
 )
@@ -144,14 +143,5 @@ func requireText(v *apperr.ValidationError, field, s string) {
 }
 
 func optionalText(v *apperr.ValidationError, field, s string) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Add(field, "must be valid UTF-8")
-	case utf8.RuneCountInString(s) > maxTextLen:
-		v.Add(field, "must be at most 200 characters")
-	case strings.ContainsFunc(s, isControl):
-		v.Add(field, "must not contain control characters")
-	}
+	v.CheckText(field, s, maxTextLen)
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
