@@ -109,7 +109,9 @@ func receive(t *testing.T, conn net.Conn, buf *bytes.Buffer, wantResponseTo int3
 	return reply
 }
 
-func TestProxyRelaysByTheFlags(t *testing.T) {
+// startTestProxy runs a proxy in front of the fake upstream until the test ends.
+func startTestProxy(t *testing.T) *proxy {
+	t.Helper()
 	p, err := startProxy(startFakeUpstream(t))
 	if err != nil {
 		t.Fatalf("start proxy: %v", err)
@@ -119,6 +121,11 @@ func TestProxyRelaysByTheFlags(t *testing.T) {
 			t.Errorf("close proxy: %v", err)
 		}
 	})
+	return p
+}
+
+func TestProxyRelaysByTheFlags(t *testing.T) {
+	p := startTestProxy(t)
 	conn := dialProxy(t, p)
 	var buf bytes.Buffer
 
@@ -151,15 +158,7 @@ func TestProxyDropsGarbage(t *testing.T) {
 		{name: "legacy OP_INSERT", msg: setLength(append(wiremessage.AppendHeader(nil, 0, 1, 0, wiremessage.OpInsert), 0, 0, 0, 0, 'c', 0))},
 		{name: "OP_MSG without command", msg: opMsgSections(0)},
 	}
-	p, err := startProxy(startFakeUpstream(t))
-	if err != nil {
-		t.Fatalf("start proxy: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := p.close(); err != nil {
-			t.Errorf("close proxy: %v", err)
-		}
-	})
+	p := startTestProxy(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := dialProxy(t, p)
