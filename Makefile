@@ -6,11 +6,15 @@ export PATH := $(BIN):$(PATH)
 # Every module of the workspace; plain `go test ./...` does not cross modules.
 MODULES = $(shell go list -f '{{.Dir}}' -m)
 
-.PHONY: run test tools generate check-generated lint unit validate-deploy bench token
+.PHONY: run run-traced test tools jaeger test-jaeger generate check-generated lint unit validate-deploy bench token
 
 ## run: start the whole system on the embedded store (same as `go run ./deploy/local`).
 run:
 	go run ./deploy/local
+
+## run-traced: the same, with every trace in a Jaeger on loopback (query API on 127.0.0.1:16686).
+run-traced: jaeger
+	LILLVET_JAEGER=$(BIN)/jaeger go run ./deploy/local
 
 ## test: generated-code check, every linter, every module's tests, benchmarks once.
 test: check-generated lint unit
@@ -20,6 +24,15 @@ tools: $(BIN)/.stamp
 $(BIN)/.stamp: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off go build -o $(BIN)/ tool
 	touch $@
+
+## jaeger: build Jaeger all-in-one from its Go module (tools/jaeger) into .bin/; a few minutes the first time.
+jaeger: $(BIN)/jaeger
+$(BIN)/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
+	cd tools/jaeger && GOWORK=off go build -o $(BIN)/ tool
+
+## test-jaeger: the traced run's end-to-end test (kept out of `make test`: Jaeger takes minutes to build).
+test-jaeger: jaeger
+	LILLVET_JAEGER=$(BIN)/jaeger go test -count=1 -run TestTracesInJaeger -v ./deploy/local
 
 ## generate: regenerate Go code and the OpenAPI document from proto/.
 generate: tools

@@ -39,6 +39,11 @@ type Config struct {
 	// The Prometheus scrape endpoints, one per process as in production.
 	GatewayMetricsAddr string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
 	OwnerMetricsAddr   string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
+	// Jaeger, when set, is a Jaeger all-in-one binary (`make jaeger`) that the
+	// runner starts on loopback and exports every service's spans to.
+	Jaeger          string `env:"LILLVET_JAEGER"`
+	JaegerOTLPAddr  string `env:"LILLVET_JAEGER_OTLP_ADDR" envDefault:"127.0.0.1:4318"`
+	JaegerQueryAddr string `env:"LILLVET_JAEGER_QUERY_ADDR" envDefault:"127.0.0.1:16686"`
 }
 
 // Validate checks that every listener stays on loopback: the development CA, tokens
@@ -48,6 +53,7 @@ func (c Config) Validate() error {
 	for name, addr := range map[string]string{
 		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
 		"LILLVET_GATEWAY_METRICS_ADDR": c.GatewayMetricsAddr, "LILLVET_OWNER_METRICS_ADDR": c.OwnerMetricsAddr,
+		"LILLVET_JAEGER_OTLP_ADDR": c.JaegerOTLPAddr, "LILLVET_JAEGER_QUERY_ADDR": c.JaegerQueryAddr,
 	} {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -95,6 +101,19 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	keys, err := loadOrCreateKeys(filepath.Join(cfg.DataDir, "secrets", "identity-keys.json"))
 	if err != nil {
 		return err
+	}
+	if cfg.Jaeger != "" {
+		j, err := startJaeger(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		// Every service reads the standard variable when it sets up telemetry.
+		if err := os.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+cfg.JaegerOTLPAddr); err != nil {
+			return errors.Join(err, j.stop())
+		}
+		// Deferred before the services start, so it runs after they have
+		// stopped and flushed their last spans.
+		defer func() { _ = j.stop() }()
 	}
 	store, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "store"))
 	if err != nil {
@@ -203,16 +222,20 @@ func waitReady(ctx context.Context, addr string, pki tlsconf.Files) error {
 
 // printEndpoints tells the user where everything listens. Tests read the "gateway" line.
 func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files) error {
+	var traces string
+	if cfg.Jaeger != "" {
+		traces = fmt.Sprintf("  traces   http://%s/api/traces?service=gateway (Jaeger query API)\n", cfg.JaegerQueryAddr)
+	}
 	_, err := fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
   gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
   owner    %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
   metrics  http://%s/metrics (gateway), http://%s/metrics (owner)
   CA       %s
-Get a token:  go run ./deploy/local token --role reception
+%sGet a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
 `, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(),
-		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), pki.CAFile)
+		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), pki.CAFile, traces)
 	return err
 }
 
