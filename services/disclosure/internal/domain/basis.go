@@ -40,9 +40,9 @@ type ConsentCheck struct {
 }
 
 // LegalBasis returns the basis a disclosure to r rests on and, when that basis is a
-// consent-ledger entry, the check to ask the consent service (needsConsent false for a
-// subcontractor, whose contract is on the recipient, and for the data subject). The
-// mapping to the consent domain:
+// consent-ledger entry, the check to ask the consent service (nil for a subcontractor,
+// whose contract is on the recipient, and for the data subject). The mapping to the
+// consent domain:
 //
 //	insurer            → insurer_disclosure, scope = the insurer's recipient id
 //	kennel_club        → kennel_club_disclosure
@@ -52,22 +52,22 @@ type ConsentCheck struct {
 //	data_subject       → none: Art. 15
 //
 // An unknown kind has no basis (ok false) and so receives nothing.
-func LegalBasis(r Recipient) (basis Basis, check ConsentCheck, needsConsent, ok bool) {
+func LegalBasis(r Recipient) (basis Basis, consent *ConsentCheck, ok bool) {
 	switch r.Kind {
 	case KindInsurer:
-		return BasisInsurerAgreement, ConsentCheck{Purpose: ConsentInsurerDisclosure, Scope: r.ID}, true, true
+		return BasisInsurerAgreement, &ConsentCheck{Purpose: ConsentInsurerDisclosure, Scope: r.ID}, true
 	case KindKennelClub:
-		return BasisConsent, ConsentCheck{Purpose: ConsentKennelClubDisclosure}, true, true
+		return BasisConsent, &ConsentCheck{Purpose: ConsentKennelClubDisclosure}, true
 	case KindCatFederation:
-		return BasisConsent, ConsentCheck{Purpose: ConsentCatFederationDisclosure}, true, true
+		return BasisConsent, &ConsentCheck{Purpose: ConsentCatFederationDisclosure}, true
 	case KindMicrochipRegistry:
-		return BasisConsent, ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure}, true, true
+		return BasisConsent, &ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure}, true
 	case KindSubcontractor:
-		return BasisProcessorContract, ConsentCheck{}, false, true
+		return BasisProcessorContract, nil, true
 	case KindDataSubject:
-		return BasisRightOfAccess, ConsentCheck{}, false, true
+		return BasisRightOfAccess, nil, true
 	default:
-		return "", ConsentCheck{}, false, false
+		return "", nil, false
 	}
 }
 

@@ -89,8 +89,8 @@ const (
 // Refusal is a refused disclosure: it is logged, and answered as a precondition failure.
 type Refusal struct {
 	Reason RefusalReason
-	// ConsentReason is the consent verdict's reason (or no_contract, not_checked) of a
-	// RefusalNoLegalBasis.
+	// ConsentReason is why a RefusalNoLegalBasis has none: the consent verdict's reason,
+	// or one of the ConsentReason constants below.
 	ConsentReason string
 	// Categories are those the recipient may not receive, for RefusalCategoryNotAllowed.
 	Categories []Category
@@ -110,7 +110,10 @@ func (r *Refusal) Err() error {
 	case RefusalOwnerRestricted:
 		d = "the owner's data is restricted (an erasure or objection is pending) and is not disclosed"
 	case RefusalNoLegalBasis:
-		d = "no legal basis for the disclosure now: " + r.ConsentReason
+		d = "no legal basis for the disclosure now"
+		if r.ConsentReason != "" {
+			d += ": " + r.ConsentReason
+		}
 	default:
 		d = "the disclosure is refused"
 	}
@@ -169,7 +172,7 @@ func Evaluate(r Recipient, req DisclosureRequest, ownerRestricted bool, verdict 
 	if outside := NotIn(req.Categories, allowed); len(outside) > 0 {
 		return refuse(Refusal{Reason: RefusalCategoryNotAllowed, Categories: outside})
 	}
-	basis, _, needsConsent, ok := LegalBasis(r)
+	basis, consent, ok := LegalBasis(r)
 	switch {
 	case !ok:
 		return refuse(Refusal{Reason: RefusalNoLegalBasis, ConsentReason: ConsentReasonUnknownKind})
@@ -179,7 +182,7 @@ func Evaluate(r Recipient, req DisclosureRequest, ownerRestricted bool, verdict 
 		return refuse(Refusal{Reason: RefusalOwnerRestricted})
 	}
 	out := Outcome{Basis: basis, Categories: req.Categories}
-	if !needsConsent {
+	if consent == nil {
 		return out
 	}
 	switch {

@@ -16,24 +16,23 @@ import (
 
 func TestLegalBasis(t *testing.T) {
 	for _, tc := range []struct {
-		kind         Kind
-		basis        Basis
-		check        ConsentCheck
-		needsConsent bool
+		kind    Kind
+		basis   Basis
+		consent *ConsentCheck
 	}{
-		{KindInsurer, BasisInsurerAgreement, ConsentCheck{ConsentInsurerDisclosure, "rcp-1"}, true},
-		{KindKennelClub, BasisConsent, ConsentCheck{Purpose: ConsentKennelClubDisclosure}, true},
-		{KindCatFederation, BasisConsent, ConsentCheck{Purpose: ConsentCatFederationDisclosure}, true},
-		{KindMicrochipRegistry, BasisConsent, ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure}, true},
-		{KindSubcontractor, BasisProcessorContract, ConsentCheck{}, false},
-		{KindDataSubject, BasisRightOfAccess, ConsentCheck{}, false},
+		{KindInsurer, BasisInsurerAgreement, &ConsentCheck{ConsentInsurerDisclosure, "rcp-1"}},
+		{KindKennelClub, BasisConsent, &ConsentCheck{Purpose: ConsentKennelClubDisclosure}},
+		{KindCatFederation, BasisConsent, &ConsentCheck{Purpose: ConsentCatFederationDisclosure}},
+		{KindMicrochipRegistry, BasisConsent, &ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure}},
+		{KindSubcontractor, BasisProcessorContract, nil},
+		{KindDataSubject, BasisRightOfAccess, nil},
 	} {
-		basis, check, needs, ok := LegalBasis(Recipient{ID: "rcp-1", Kind: tc.kind})
-		if !ok || basis != tc.basis || check != tc.check || needs != tc.needsConsent {
-			t.Errorf("%s: %s %+v %v %v, want %s %+v %v", tc.kind, basis, check, needs, ok, tc.basis, tc.check, tc.needsConsent)
+		basis, consent, ok := LegalBasis(Recipient{ID: "rcp-1", Kind: tc.kind})
+		if !ok || basis != tc.basis || (consent == nil) != (tc.consent == nil) || (consent != nil && *consent != *tc.consent) {
+			t.Errorf("%s: %s %+v %v, want %s %+v", tc.kind, basis, consent, ok, tc.basis, tc.consent)
 		}
 	}
-	if _, _, _, ok := LegalBasis(Recipient{Kind: "police"}); ok {
+	if _, _, ok := LegalBasis(Recipient{Kind: "police"}); ok {
 		t.Error("an unknown kind has a legal basis")
 	}
 }
@@ -76,8 +75,8 @@ func TestConsentPurposesMatchConsentDomain(t *testing.T) {
 		})
 	}
 	for _, k := range Kinds() {
-		if _, check, needs, _ := LegalBasis(Recipient{ID: "r", Kind: k}); needs && !purposes[string(check.Purpose)] {
-			t.Errorf("%s needs consent purpose %q, which the consent domain does not have (it has %v)", k, check.Purpose, purposes)
+		if _, consent, _ := LegalBasis(Recipient{ID: "r", Kind: k}); consent != nil && !purposes[string(consent.Purpose)] {
+			t.Errorf("%s needs consent purpose %q, which the consent domain does not have (it has %v)", k, consent.Purpose, purposes)
 		}
 	}
 }
@@ -215,10 +214,12 @@ func TestEvaluate(t *testing.T) {
 		{name: "kennel club with grant",
 			recipient: func(r *Recipient) { r.Kind, r.Categories = KindKennelClub, DefaultCategories(KindKennelClub) },
 			verdict:   granted, basis: BasisConsent, entry: "ce-9"},
+		{name: "data subject's copy", recipient: func(r *Recipient) { *r = DataSubjectRecipient() },
+			categories: Categories(), basis: BasisRightOfAccess},
 		{name: "unknown kind", recipient: func(r *Recipient) { r.Kind = "police" },
 			refusal: &Refusal{Reason: RefusalCategoryNotAllowed, Categories: request.Categories}},
 		{name: "data subject gets the identity code even when restricted and abroad",
-			recipient:  func(r *Recipient) { *r = Recipient{Kind: KindDataSubject, Country: "US", Active: true} },
+			recipient:  func(r *Recipient) { *r = DataSubjectRecipient(); r.Country = "US" },
 			categories: Categories(), restricted: true, basis: BasisRightOfAccess},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,6 +257,7 @@ func TestRefusalErr(t *testing.T) {
 			"identity_code, microchip"},
 		{Refusal{Reason: RefusalOwnerRestricted}, "restricted"},
 		{Refusal{Reason: RefusalNoLegalBasis, ConsentReason: "no_grant"}, "no legal basis for the disclosure now: no_grant"},
+		{Refusal{Reason: RefusalNoLegalBasis}, "no legal basis for the disclosure now"},
 		{Refusal{Reason: "NEW"}, "refused"},
 	} {
 		var pe *apperr.PreconditionError

@@ -81,9 +81,9 @@ type ErasureJob struct {
 // Errors of the job's transitions. Each is a programming or race error the worker
 // handles by re-reading the job, never something to show the owner.
 var (
-	ErrNoStepDue      = errors.New("erasure job: no step is due")
-	ErrStepNotRunning = errors.New("erasure job: the step is not running")
-	ErrJobNotStuck    = errors.New("erasure job: not stuck")
+	ErrNoStepDue    = errors.New("erasure job: no step is due")
+	ErrStaleAttempt = errors.New("erasure job: not the step's running attempt")
+	ErrJobNotStuck  = errors.New("erasure job: not stuck")
 )
 
 // NewErasureJob returns a job for the owner with every step pending and due now.
@@ -142,25 +142,33 @@ func (j *ErasureJob) NextWake() time.Time {
 	return j.Steps[i].NextAttemptAt
 }
 
+// Attempt is one run of a step by a worker. Its number fences the step: once the lease
+// has passed and another worker took the step, the first worker's late report is
+// refused, so a result or failure is only ever recorded by the attempt that holds it.
+type Attempt struct {
+	Service Service
+	Number  int
+}
+
 // Start takes the due step for a worker until now+lease and counts the attempt.
-func (j *ErasureJob) Start(now time.Time, lease time.Duration) (Service, error) {
+func (j *ErasureJob) Start(now time.Time, lease time.Duration) (Attempt, error) {
 	svc, ok := j.Due(now)
 	if !ok {
-		return "", ErrNoStepDue
+		return Attempt{}, ErrNoStepDue
 	}
 	s := &j.Steps[j.current()]
 	s.State = StepRunning
 	s.Attempts++
 	s.LeaseUntil = now.Add(lease)
 	j.Version++
-	return svc, nil
+	return Attempt{Service: svc, Number: s.Attempts}, nil
 }
 
-// Succeed records the running step's result. It returns finished true exactly when this
-// transition completed the job; the caller then notifies (recipients under GDPR Art.
-// 19, the owner) once.
-func (j *ErasureJob) Succeed(svc Service, result []RetentionDecision, now time.Time) (finished bool, err error) {
-	s, err := j.running(svc)
+// Succeed records the result of attempt a, which must be the step's running one. It
+// returns finished true exactly when this transition completed the job; the caller then
+// notifies (recipients under GDPR Art. 19, the owner) once.
+func (j *ErasureJob) Succeed(a Attempt, result []RetentionDecision, now time.Time) (finished bool, err error) {
+	s, err := j.running(a)
 	if err != nil {
 		return false, err
 	}
@@ -176,12 +184,12 @@ func (j *ErasureJob) Succeed(svc Service, result []RetentionDecision, now time.T
 	return false, nil
 }
 
-// Fail records a failed attempt of the running step with a code (never a message). A
-// transient failure is retried after b's delay for the attempt, drawn with u in [0, 1);
-// a permanent one (the service rejects the request as invalid) makes the job stuck
-// until an operator resumes it.
-func (j *ErasureJob) Fail(svc Service, code string, permanent bool, now time.Time, b Backoff, u float64) error {
-	s, err := j.running(svc)
+// Fail records that attempt a, the step's running one, failed, with a code (never a
+// message). A transient failure is retried after b's delay for the attempt, drawn with u
+// in [0, 1); a permanent one (the service rejects the request as invalid) makes the job
+// stuck until an operator resumes it.
+func (j *ErasureJob) Fail(a Attempt, code string, permanent bool, now time.Time, b Backoff, u float64) error {
+	s, err := j.running(a)
 	if err != nil {
 		return err
 	}
@@ -205,12 +213,13 @@ func (j *ErasureJob) Resume(now time.Time) error {
 	return nil
 }
 
-func (j *ErasureJob) running(svc Service) (*Step, error) {
-	i := j.current()
-	if j.State != JobRunning || i < 0 || j.Steps[i].Service != svc || j.Steps[i].State != StepRunning {
-		return nil, fmt.Errorf("%w: %s", ErrStepNotRunning, svc)
+func (j *ErasureJob) running(a Attempt) (*Step, error) {
+	if i := j.current(); j.State == JobRunning && i >= 0 {
+		if s := &j.Steps[i]; s.Service == a.Service && s.State == StepRunning && s.Attempts == a.Number {
+			return s, nil
+		}
 	}
-	return &j.Steps[i], nil
+	return nil, fmt.Errorf("%w: %s attempt %d", ErrStaleAttempt, a.Service, a.Number)
 }
 
 // Backoff spaces the retries of a failed step: Base doubled per attempt up to Max, then

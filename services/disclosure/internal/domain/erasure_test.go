@@ -22,17 +22,18 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 	now := testNow
 	var order []Service
 	finishedCount := 0
+	var last Attempt
 	for range ErasureServices() {
-		svc, err := j.Start(now, lease)
+		a, err := j.Start(now, lease)
 		if err != nil {
 			t.Fatal(err)
 		}
-		order = append(order, svc)
+		order, last = append(order, a.Service), a
 		if _, ok := j.Due(now); ok {
-			t.Fatalf("%s is due again while its lease lives", svc)
+			t.Fatalf("%s is due again while its lease lives", a.Service)
 		}
 		now = now.Add(time.Second)
-		finished, err := j.Succeed(svc, kept(ClassInvoices), now)
+		finished, err := j.Succeed(a, kept(ClassInvoices), now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,14 +59,15 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 	if _, err := j.Start(now, lease); !errors.Is(err, ErrNoStepDue) {
 		t.Errorf("start on a done job: %v", err)
 	}
-	if finished, err := j.Succeed(ServiceConsent, nil, now); finished || !errors.Is(err, ErrStepNotRunning) {
+	if finished, err := j.Succeed(last, nil, now); finished || !errors.Is(err, ErrStaleAttempt) {
 		t.Errorf("second success of the last step: %v, %v", finished, err)
 	}
 }
 
 func TestErasureJobResumesAfterACrash(t *testing.T) {
 	j := NewErasureJob("er-1", "own-1", testNow)
-	if _, err := j.Start(testNow, lease); err != nil {
+	dead, err := j.Start(testNow, lease)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// The worker dies here, before or after the owner service applied the step.
@@ -76,17 +78,23 @@ func TestErasureJobResumesAfterACrash(t *testing.T) {
 		t.Fatalf("next wake %s, want the lease's end", wake)
 	}
 	restart := testNow.Add(lease)
-	svc, err := j.Start(restart, lease)
-	if err != nil || svc != ServiceOwner || j.Steps[0].Attempts != 2 {
-		t.Fatalf("after the restart: %s, %v, %+v; want the owner step again", svc, err, j.Steps[0])
+	again, err := j.Start(restart, lease)
+	if err != nil || again != (Attempt{Service: ServiceOwner, Number: 2}) {
+		t.Fatalf("after the restart: %+v, %v; want the owner step's second attempt", again, err)
 	}
-	// The dead worker wakes up and reports: the step is running again, so its result
-	// lands once; the restarted worker's then finds the step done.
-	if _, err := j.Succeed(ServiceOwner, nil, restart); err != nil {
+	// The presumed-dead worker was only slow and reports now: refused, whether it
+	// succeeded or failed, so only the attempt holding the step records anything.
+	if _, err := j.Succeed(dead, nil, restart); !errors.Is(err, ErrStaleAttempt) {
+		t.Fatalf("late result of the first attempt: %v", err)
+	}
+	if err := j.Fail(dead, "UNAVAILABLE", false, restart, DefaultBackoff(), 0); !errors.Is(err, ErrStaleAttempt) {
+		t.Fatalf("late failure of the first attempt: %v", err)
+	}
+	if _, err := j.Succeed(again, kept(ClassIdentityCode), restart); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Succeed(ServiceOwner, nil, restart); !errors.Is(err, ErrStepNotRunning) {
-		t.Fatalf("second result of one step: %v", err)
+	if _, err := j.Succeed(again, nil, restart); !errors.Is(err, ErrStaleAttempt) {
+		t.Fatalf("second result of one attempt: %v", err)
 	}
 	if svc, ok := j.Due(restart); !ok || svc != ServiceHistory {
 		t.Fatalf("next due %s %v, want history now", svc, ok)
@@ -98,10 +106,11 @@ func TestErasureJobRetriesWithBackoff(t *testing.T) {
 	j := NewErasureJob("er-1", "own-1", testNow)
 	now := testNow
 	for attempt := 1; attempt <= 8; attempt++ {
-		if _, err := j.Start(now, lease); err != nil {
+		a, err := j.Start(now, lease)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := j.Fail(ServiceOwner, "UNAVAILABLE", false, now, b, 0); err != nil {
+		if err := j.Fail(a, "UNAVAILABLE", false, now, b, 0); err != nil {
 			t.Fatal(err)
 		}
 		want := min(time.Second<<(attempt-1), time.Minute)
@@ -114,10 +123,11 @@ func TestErasureJobRetriesWithBackoff(t *testing.T) {
 		}
 		now = s.NextAttemptAt
 	}
-	if _, err := j.Start(now, lease); err != nil {
+	a, err := j.Start(now, lease)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Succeed(ServiceOwner, nil, now); err != nil || j.Steps[0].LastError != "" {
+	if _, err := j.Succeed(a, nil, now); err != nil || j.Steps[0].LastError != "" {
 		t.Fatalf("success after failures: %v, %+v", err, j.Steps[0])
 	}
 }
@@ -127,16 +137,17 @@ func TestErasureJobStuckAndResumed(t *testing.T) {
 	if err := j.Resume(testNow); !errors.Is(err, ErrJobNotStuck) {
 		t.Fatalf("resume of a running job: %v", err)
 	}
-	if err := j.Fail(ServiceOwner, "INTERNAL", false, testNow, DefaultBackoff(), 0); !errors.Is(err, ErrStepNotRunning) {
+	if err := j.Fail(Attempt{ServiceOwner, 0}, "INTERNAL", false, testNow, DefaultBackoff(), 0); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("failure of a step not running: %v", err)
 	}
-	if _, err := j.Start(testNow, lease); err != nil {
+	a, err := j.Start(testNow, lease)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Succeed(ServiceHistory, nil, testNow); !errors.Is(err, ErrStepNotRunning) {
+	if _, err := j.Succeed(Attempt{ServiceHistory, 1}, nil, testNow); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("success of another service's step: %v", err)
 	}
-	if err := j.Fail(ServiceOwner, "INVALID_ARGUMENT", true, testNow, DefaultBackoff(), 0); err != nil {
+	if err := j.Fail(a, "INVALID_ARGUMENT", true, testNow, DefaultBackoff(), 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := j.Due(testNow.AddDate(1, 0, 0)); ok || j.State != JobStuck || !j.NextWake().IsZero() {
@@ -151,35 +162,42 @@ func TestErasureJobStuckAndResumed(t *testing.T) {
 	}
 }
 
-// FuzzErasureJob drives a job with any sequence of worker actions, stale ones included,
-// and checks the invariants the store's compare-and-set relies on: a refused transition
-// changes nothing, a landed one bumps the version, steps finish in order, each result
-// is recorded once, and the job finishes exactly once.
+// FuzzErasureJob drives a job with any sequence of worker actions, late reports of old
+// attempts included, and checks the invariants the store's compare-and-set relies on: a
+// refused transition changes nothing, a landed one bumps the version, steps finish in
+// order, each result is recorded once, and the job finishes at most once (exactly once
+// when it is done).
 func FuzzErasureJob(f *testing.F) {
-	f.Add([]byte{0, 1, 0, 1, 0, 1})
-	f.Add([]byte{0, 2, 9, 0, 3, 4, 0, 1, 5, 1, 1})
+	f.Add([]byte{0, 13, 0, 19, 0, 25})  // three steps, each started and done
+	f.Add([]byte{0, 5, 0, 9, 19, 4, 0}) // a lease runs out; the first attempt reports late
+	f.Add([]byte{0, 11, 4, 0, 26, 28})  // a permanent failure, resumed, a transient one
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		j := NewErasureJob("er-1", "own-1", testNow)
 		now := testNow
 		finished := 0
+		// Every attempt ever started, so that late reports of old ones are tried too.
+		attempts := []Attempt{{Service: ServiceOwner}}
 		for _, op := range ops {
 			before := j.Version
 			steps := slices.Clone(j.Steps)
-			svc := ErasureServices()[int(op>>4)%3]
+			a := attempts[int(op>>3)%len(attempts)]
 			var err error
 			switch op % 6 {
 			case 0:
-				_, err = j.Start(now, lease)
+				var started Attempt
+				if started, err = j.Start(now, lease); err == nil {
+					attempts = append(attempts, started)
+				}
 			case 1:
 				var done bool
-				done, err = j.Succeed(svc, kept(ClassPatientRecords), now)
+				done, err = j.Succeed(a, kept(ClassPatientRecords), now)
 				if done {
 					finished++
 				}
 			case 2:
-				err = j.Fail(svc, "UNAVAILABLE", false, now, DefaultBackoff(), float64(op)/256)
+				err = j.Fail(a, "UNAVAILABLE", false, now, DefaultBackoff(), float64(op)/256)
 			case 3:
-				err = j.Fail(svc, "INVALID_ARGUMENT", true, now, DefaultBackoff(), 0)
+				err = j.Fail(a, "INVALID_ARGUMENT", true, now, DefaultBackoff(), 0)
 			case 4:
 				err = j.Resume(now)
 			case 5:

@@ -147,6 +147,10 @@ func normalizePhone(s string) (string, bool) {
 	return p, true
 }
 
+// DataSubjectRecipient is the recipient of an owner's own copy (GDPR Art. 15): never
+// registered, always active, and Evaluate gives it every category.
+func DataSubjectRecipient() Recipient { return Recipient{Kind: KindDataSubject, Active: true} }
+
 // Deactivate stops disclosures to r from now on. The log of earlier disclosures stays.
 func (r *Recipient) Deactivate(now time.Time) {
 	if r.Active {

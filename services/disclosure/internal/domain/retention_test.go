@@ -126,7 +126,7 @@ func TestTextsComplete(t *testing.T) {
 	}
 	// Every basis a decision can name has its text.
 	for _, k := range Kinds() {
-		if b, _, _, _ := LegalBasis(Recipient{Kind: k}); reference[string(b)] == "" {
+		if b, _, _ := LegalBasis(Recipient{Kind: k}); reference[string(b)] == "" {
 			t.Errorf("basis %q of %s has no text", b, k)
 		}
 	}
