@@ -94,7 +94,7 @@ func (c Category) Valid() bool { return slices.Contains(Categories(), c) }
 
 // DefaultCategories returns the categories a recipient of kind k may receive unless it
 // is narrowed, in the order of Categories; nil for an unknown kind. Each set is the
-// least the kind's task needs:
+// most the kind's task can need, which a recipient's own contract narrows further:
 //   - a subcontractor processes on the clinic's behalf (a laboratory, the SMS service,
 //     the technical maintainer), so its contract may cover any clinical or contact data,
 //     but never the identity code or the records about the owner's rights;
