@@ -1,0 +1,251 @@
+package domain
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+func TestDateAddMonths(t *testing.T) {
+	for _, tc := range []struct {
+		from Date
+		n    int
+		want Date
+	}{
+		{day(2026, 1, 15), 1, day(2026, 2, 15)},
+		{day(2026, 1, 31), 1, day(2026, 2, 28)},
+		{day(2028, 1, 31), 1, day(2028, 2, 29)}, // leap year
+		{day(2100, 1, 31), 1, day(2100, 2, 28)}, // not a leap year
+		{day(2000, 1, 31), 1, day(2000, 2, 29)}, // a leap year
+		{day(2026, 3, 31), 1, day(2026, 4, 30)},
+		{day(2026, 8, 31), 1, day(2026, 9, 30)},
+		{day(2026, 12, 31), 1, day(2027, 1, 31)},
+		{day(2026, 11, 30), 3, day(2027, 2, 28)},
+		{day(2026, 1, 31), 3, day(2026, 4, 30)},
+		{day(2028, 2, 29), 12, day(2029, 2, 28)},
+		{day(2026, 3, 31), -1, day(2026, 2, 28)},
+		{day(2027, 1, 15), -12, day(2026, 1, 15)},
+		{day(2026, 5, 5), 0, day(2026, 5, 5)},
+	} {
+		if got := tc.from.AddMonths(tc.n); got != tc.want {
+			t.Errorf("%s + %d months = %s, want %s", tc.from, tc.n, got, tc.want)
+		}
+	}
+	if got := day(2028, 2, 29).AddYears(3); got != day(2031, 2, 28) {
+		t.Errorf("29 Feb 2028 + 3 years = %s", got)
+	}
+}
+
+func TestDateOf(t *testing.T) {
+	loc := helsinki(t)
+	for _, tc := range []struct {
+		at   time.Time
+		want Date
+	}{
+		{time.Date(2026, 1, 31, 23, 30, 0, 0, time.UTC), day(2026, 2, 1)}, // 01:30 in Helsinki
+		{time.Date(2026, 1, 31, 21, 59, 0, 0, time.UTC), day(2026, 1, 31)},
+		{time.Date(2026, 7, 31, 20, 59, 0, 0, time.UTC), day(2026, 7, 31)}, // summer time, UTC+3
+		{time.Date(2026, 7, 31, 21, 0, 0, 0, time.UTC), day(2026, 8, 1)},
+	} {
+		if got := DateOf(tc.at, loc); got != tc.want {
+			t.Errorf("DateOf(%s) = %s, want %s", tc.at, got, tc.want)
+		}
+	}
+	if d := (Date{}); !d.IsZero() || day(2026, 1, 1).IsZero() {
+		t.Error("IsZero")
+	}
+	if !day(2026, 1, 31).Before(day(2026, 2, 1)) || !day(2027, 1, 1).After(day(2026, 12, 31)) || day(2026, 1, 1).Compare(day(2026, 1, 1)) != 0 {
+		t.Error("Compare")
+	}
+}
+
+func validAccess() AccessRequest {
+	return AccessRequest{
+		OwnerID: " own-1 ", ReceivedAt: time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC), Channel: ChannelLetter,
+		Identification: IdentifiedRegisteredContact, IdentifiedBy: "staff-7", Language: "SV",
+	}
+}
+
+func TestPrepareAccessRequest(t *testing.T) {
+	loc := helsinki(t)
+	for _, tc := range []struct {
+		name   string
+		change func(*AccessRequest)
+		fields []string
+	}{
+		{"valid", func(*AccessRequest) {}, nil},
+		{"owner required", func(r *AccessRequest) { r.OwnerID = "" }, []string{"a.owner_id"}},
+		{"received now by default", func(r *AccessRequest) { r.ReceivedAt = time.Time{} }, nil},
+		{"received in the future", func(r *AccessRequest) { r.ReceivedAt = testNow.Add(time.Hour) }, []string{"a.received_at"}},
+		{"received a few seconds ahead", func(r *AccessRequest) { r.ReceivedAt = testNow.Add(time.Second) }, nil},
+		{"received in 1999", func(r *AccessRequest) { r.ReceivedAt = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"a.received_at"}},
+		{"unknown channel", func(r *AccessRequest) { r.Channel = "fax" }, []string{"a.channel"}},
+		{"unknown identification", func(r *AccessRequest) { r.Identification = "looked honest" }, []string{"a.identification"}},
+		{"portal needs strong identification", func(r *AccessRequest) { r.Channel = ChannelPortal }, []string{"a.identification"}},
+		{"portal", func(r *AccessRequest) {
+			r.Channel, r.Identification, r.IdentifiedBy = ChannelPortal, IdentifiedStrongElectronic, ""
+		}, nil},
+		{"in person with a document", func(r *AccessRequest) { r.Channel, r.Identification = ChannelInPerson, IdentifiedByDocument }, nil},
+		{"who identified is required", func(r *AccessRequest) { r.IdentifiedBy = " " }, []string{"a.identified_by"}},
+		{"unknown language", func(r *AccessRequest) { r.Language = "de" }, []string{"a.language"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := validAccess()
+			tc.change(&r)
+			err := PrepareAccessRequest(&r, "a", testNow, loc, nil)
+			var v *apperr.ValidationError
+			if err != nil && !errors.As(err, &v) {
+				t.Fatalf("error %v is not a validation error", err)
+			}
+			if got := violationFields(v); !slices.Equal(got, tc.fields) {
+				t.Fatalf("violations on %v, want %v (%v)", got, tc.fields, err)
+			}
+		})
+	}
+	r := validAccess()
+	if err := PrepareAccessRequest(&r, "a", testNow, loc, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.OwnerID != "own-1" || r.Language != LanguageSwedish || r.DueDate != day(2026, 2, 28) || r.PossiblyChargeable {
+		t.Fatalf("prepared %+v", r)
+	}
+	r = validAccess()
+	r.Language, r.ReceivedAt = "", time.Time{}
+	if err := PrepareAccessRequest(&r, "a", testNow, loc, nil); err != nil || r.Language != LanguageFinnish ||
+		!r.ReceivedAt.Equal(testNow) || r.DueDate != day(2026, 12, 25) {
+		t.Fatalf("defaults: %+v, %v", r, err)
+	}
+}
+
+func TestAccessRequestDueDate(t *testing.T) {
+	loc := helsinki(t)
+	for _, tc := range []struct {
+		received time.Time
+		due      Date
+	}{
+		{time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC), day(2026, 2, 28)},
+		{time.Date(2028, 1, 31, 9, 0, 0, 0, time.UTC), day(2028, 2, 29)},
+		{time.Date(2026, 1, 30, 23, 0, 0, 0, time.UTC), day(2026, 2, 28)}, // 31 January in Helsinki
+		{time.Date(2026, 3, 31, 9, 0, 0, 0, time.UTC), day(2026, 4, 30)},
+		{time.Date(2025, 12, 31, 9, 0, 0, 0, time.UTC), day(2026, 1, 31)},
+		{time.Date(2026, 6, 15, 9, 0, 0, 0, time.UTC), day(2026, 7, 15)},
+	} {
+		r := validAccess()
+		r.ReceivedAt = tc.received
+		if err := PrepareAccessRequest(&r, "a", tc.received.Add(time.Hour), loc, nil); err != nil || r.DueDate != tc.due {
+			t.Errorf("received %s: due %s, %v; want %s", tc.received, r.DueDate, err, tc.due)
+		}
+	}
+}
+
+func TestFurtherRequestWithinYear(t *testing.T) {
+	loc := helsinki(t)
+	received := day(2026, 11, 25)
+	for _, tc := range []struct {
+		name    string
+		earlier []time.Time
+		want    bool
+	}{
+		{"first request", nil, false},
+		{"a year and a day ago", []time.Time{noon(2025, 11, 24)}, false},
+		{"exactly a year ago", []time.Time{noon(2025, 11, 25)}, false},
+		{"a year less a day", []time.Time{noon(2025, 11, 26)}, true},
+		{"last month", []time.Time{noon(2024, 1, 1), noon(2026, 10, 1)}, true},
+		{"same day", []time.Time{noon(2026, 11, 25)}, true},
+		{"a later one does not count", []time.Time{noon(2026, 11, 26)}, false},
+	} {
+		if got := FurtherRequestWithinYear(received, tc.earlier, loc); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	r := validAccess()
+	if err := PrepareAccessRequest(&r, "a", testNow, loc, []time.Time{noon(2025, 6, 1)}); err != nil || !r.PossiblyChargeable {
+		t.Fatalf("second request within a year: %+v, %v; want it flagged", r, err)
+	}
+	// 29 February: a year back is 28 February.
+	if FurtherRequestWithinYear(day(2028, 2, 29), []time.Time{noon(2027, 2, 28)}, loc) {
+		t.Error("a request on 28 Feb 2027 counts against 29 Feb 2028")
+	}
+}
+
+func TestAccessRequestExtend(t *testing.T) {
+	loc := helsinki(t)
+	received := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
+	prepared := func() AccessRequest {
+		r := validAccess()
+		if err := PrepareAccessRequest(&r, "a", received, loc, nil); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := prepared()
+	if err := r.Extend(" many pets, ten years of visits ", time.Date(2026, 2, 28, 20, 0, 0, 0, time.UTC), loc); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Extended || r.DueDate != day(2026, 4, 30) || r.ExtensionReason != "many pets, ten years of visits" {
+		t.Fatalf("extended: %+v, want due 30 April", r)
+	}
+	var pe *apperr.PreconditionError
+	if err := r.Extend("again", received, loc); !errors.As(err, &pe) || pe.Reason != ReasonAlreadyExtended {
+		t.Fatalf("second extension: %v", err)
+	}
+	late := prepared()
+	if err := late.Extend("too late", time.Date(2026, 2, 28, 22, 30, 0, 0, time.UTC), loc); !errors.As(err, &pe) ||
+		pe.Reason != ReasonExtensionLate || late.Extended {
+		t.Fatalf("extension on 1 March in Helsinki: %v, %+v", err, late)
+	}
+	var v *apperr.ValidationError
+	for _, reason := range []string{" ", strings.Repeat("x", 501), "a\x00b"} {
+		p := prepared()
+		if err := p.Extend(reason, received, loc); !errors.As(err, &v) || violationFields(v)[0] != "reason" || p.Extended {
+			t.Errorf("reason %q: %v", reason, err)
+		}
+	}
+}
+
+// FuzzPrepareAccessRequest checks that nothing panics, violations stay under the prefix
+// and a prepared request is due a calendar month after its receipt, which is not in the
+// future.
+func FuzzPrepareAccessRequest(f *testing.F) {
+	f.Add("own-1", testNow.Add(-time.Hour).UnixNano(), "letter", "registered_contact", "staff-1", "fi", testNow.AddDate(-1, 0, 1).UnixNano())
+	f.Add("", int64(0), "portal", "strong_electronic", "", "sv-FI", int64(-1))
+	f.Add("\xff", int64(1), "x", "y", "\x00", "xx", int64(0))
+	loc := helsinki(f)
+	f.Fuzz(func(t *testing.T, owner string, received int64, channel, identification, identifiedBy, lang string, earlier int64) {
+		r := AccessRequest{
+			OwnerID: owner, ReceivedAt: fuzzTime(received), Channel: Channel(channel),
+			Identification: Identification(identification), IdentifiedBy: identifiedBy, Language: Language(lang),
+		}
+		err := PrepareAccessRequest(&r, "a", testNow, loc, []time.Time{fuzzTime(earlier)})
+		var v *apperr.ValidationError
+		if errors.As(err, &v) {
+			for _, fv := range v.Violations {
+				if !strings.HasPrefix(fv.Field, "a.") {
+					t.Fatalf("violation field %q is not under the prefix", fv.Field)
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := DateOf(r.ReceivedAt, loc)
+		if !r.DueDate.After(got) || r.DueDate != got.AddMonths(1) {
+			t.Fatalf("received %s, due %s", got, r.DueDate)
+		}
+		if r.ReceivedAt.After(testNow) {
+			t.Fatalf("received in the future: %s", r.ReceivedAt)
+		}
+	})
+}
+
+func fuzzTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
