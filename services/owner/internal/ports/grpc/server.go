@@ -5,6 +5,7 @@ package grpc
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -21,6 +22,10 @@ const idempotencyHeader = "idempotency-key"
 
 // maxRequestIDLen bounds client request ids.
 const maxRequestIDLen = 128
+
+// maxViolations bounds the field violations one batch request reports: the first ones
+// are enough to fix the request, and ten thousand would not fit a status.
+const maxViolations = 20
 
 // Server implements ownerv1.OwnerServiceServer on the use cases.
 type Server struct {
@@ -175,6 +180,29 @@ func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerCha
 		return nil, err
 	}
 	return &ownerv1.ListOwnerChangesResponse{Changes: changesToProto(changes)}, nil
+}
+
+// BatchGetOwnerStatus implements ownerv1.OwnerServiceServer.
+func (s *Server) BatchGetOwnerStatus(ctx context.Context, req *ownerv1.BatchGetOwnerStatusRequest) (*ownerv1.BatchGetOwnerStatusResponse, error) {
+	var v apperr.ValidationError
+	for i, id := range req.GetOwnerIds() {
+		requireID(&v, fmt.Sprintf("owner_ids[%d]", i), id)
+		if len(v.Violations) >= maxViolations {
+			break
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	statuses, err := s.app.OwnerStatuses(ctx, req.GetOwnerIds())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ownerv1.OwnerStatus, len(statuses))
+	for i, st := range statuses {
+		out[i] = &ownerv1.OwnerStatus{OwnerId: st.ID, Exists: st.Exists, Restricted: st.Restricted}
+	}
+	return &ownerv1.BatchGetOwnerStatusResponse{Statuses: out}, nil
 }
 
 // RegisterPatient implements ownerv1.OwnerServiceServer.
