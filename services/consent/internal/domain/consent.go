@@ -151,9 +151,11 @@ type Entry struct {
 	ValidUntil time.Time
 	// EffectiveAt is when the decision takes effect; zero on input means now.
 	EffectiveAt time.Time
-	// RecordedBy is the subject of the caller who recorded the entry.
-	RecordedBy string
-	RecordedAt time.Time
+	// RecordedBy is the subject of the caller who recorded the entry, RecordedByName
+	// their display name.
+	RecordedBy     string
+	RecordedByName string
+	RecordedAt     time.Time
 }
 
 // Bounds on the free-text fields, so one request cannot store megabytes.
