@@ -12,10 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
@@ -151,32 +149,10 @@ func decision(p consentv1.Purpose, scope string, d consentv1.Decision) *consentv
 	return out
 }
 
-func wantCode(t *testing.T, err error, want codes.Code) *status.Status {
-	t.Helper()
-	st, _ := status.FromError(err)
-	if st.Code() != want {
-		t.Fatalf("got %v (%v), want %v", st.Code(), err, want)
-	}
-	return st
-}
-
-// violations returns the fields of an INVALID_ARGUMENT's field violations.
-func violations(t *testing.T, err error) []string {
-	t.Helper()
-	st := wantCode(t, err, codes.InvalidArgument)
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	if len(fields) == 0 {
-		t.Fatalf("no field violations in %v", err)
-	}
-	return fields
-}
+var (
+	wantCode   = servicetest.WantCode
+	violations = servicetest.Violations
+)
 
 const (
 	marketing = consentv1.Purpose_PURPOSE_DIRECT_MARKETING

@@ -12,9 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -93,32 +91,10 @@ func newPatient(name string) *ownerv1.Patient {
 	return &ownerv1.Patient{Name: name, Species: ownerv1.Species_SPECIES_DOG, Sex: ownerv1.Sex_SEX_FEMALE, BirthDate: "2020-05-01"}
 }
 
-func wantCode(t *testing.T, err error, want codes.Code) *status.Status {
-	t.Helper()
-	st, _ := status.FromError(err)
-	if st.Code() != want {
-		t.Fatalf("got %v (%v), want %v", st.Code(), err, want)
-	}
-	return st
-}
-
-// violations returns the fields of an INVALID_ARGUMENT's field violations.
-func violations(t *testing.T, err error) []string {
-	t.Helper()
-	st := wantCode(t, err, codes.InvalidArgument)
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	if len(fields) == 0 {
-		t.Fatalf("no field violations in %v", err)
-	}
-	return fields
-}
+var (
+	wantCode   = servicetest.WantCode
+	violations = servicetest.Violations
+)
 
 func createOwner(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, req *ownerv1.CreateOwnerRequest) *ownerv1.Owner {
 	t.Helper()

@@ -6,23 +6,13 @@ package grpc
 import (
 	"context"
 	"fmt"
-	"strings"
 
-	"github.com/google/uuid"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
 )
-
-// idempotencyHeader is the metadata key the gateway fills from the Idempotency-Key
-// header; a request id in the body wins over it.
-const idempotencyHeader = "idempotency-key"
-
-// maxRequestIDLen bounds client request ids.
-const maxRequestIDLen = 128
 
 // maxViolations bounds the field violations one filter reports: the first ones are
 // enough to fix the request, and ten thousand would not fit a status.
@@ -39,36 +29,11 @@ var _ consentv1.ConsentServiceServer = (*Server)(nil)
 // NewServer returns the gRPC port of the use cases.
 func NewServer(a *app.Service) *Server { return &Server{app: a} }
 
-// requireID checks that an owner id holds a UUID, as every id the owner service issues does.
-func requireID(v *apperr.ValidationError, field, id string) {
-	if id == "" {
-		v.Add(field, "is required")
-		return
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		v.Add(field, "must be a UUID")
-	}
-}
-
-// requestID returns the client's request id: the body's, else the Idempotency-Key.
-func requestID(ctx context.Context, v *apperr.ValidationError, fromBody string) string {
-	id := strings.TrimSpace(fromBody)
-	if id == "" {
-		if vals := metadata.ValueFromIncomingContext(ctx, idempotencyHeader); len(vals) > 0 {
-			id = strings.TrimSpace(vals[0])
-		}
-	}
-	if len(id) > maxRequestIDLen {
-		v.Add("request_id", "must be at most 128 characters")
-	}
-	return id
-}
-
 // RecordConsentDecision implements consentv1.ConsentServiceServer.
 func (s *Server) RecordConsentDecision(ctx context.Context, req *consentv1.RecordConsentDecisionRequest) (*consentv1.RecordConsentDecisionResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
-	rid := requestID(ctx, &v, req.GetRequestId())
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
 	if req.GetDecision() == nil {
 		v.Add("decision", "is required")
 	}
@@ -87,7 +52,7 @@ func (s *Server) RecordConsentDecision(ctx context.Context, req *consentv1.Recor
 // ListConsentDecisions implements consentv1.ConsentServiceServer.
 func (s *Server) ListConsentDecisions(ctx context.Context, req *consentv1.ListConsentDecisionsRequest) (*consentv1.ListConsentDecisionsResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	v.CheckUUID("owner_id", req.GetOwnerId())
 	if req.GetPageSize() < 0 {
 		v.Add("page_size", "must not be negative")
 	}
@@ -104,7 +69,7 @@ func (s *Server) ListConsentDecisions(ctx context.Context, req *consentv1.ListCo
 // ListConsents implements consentv1.ConsentServiceServer.
 func (s *Server) ListConsents(ctx context.Context, req *consentv1.ListConsentsRequest) (*consentv1.ListConsentsResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	v.CheckUUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -122,7 +87,7 @@ func (s *Server) ListConsents(ctx context.Context, req *consentv1.ListConsentsRe
 // CheckConsent implements consentv1.ConsentServiceServer.
 func (s *Server) CheckConsent(ctx context.Context, req *consentv1.CheckConsentRequest) (*consentv1.CheckConsentResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	v.CheckUUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -140,7 +105,7 @@ func (s *Server) CheckConsent(ctx context.Context, req *consentv1.CheckConsentRe
 func (s *Server) FilterConsents(ctx context.Context, req *consentv1.FilterConsentsRequest) (*consentv1.FilterConsentsResponse, error) {
 	var v apperr.ValidationError
 	for i, id := range req.GetOwnerIds() {
-		requireID(&v, fmt.Sprintf("owner_ids[%d]", i), id)
+		v.CheckUUID(fmt.Sprintf("owner_ids[%d]", i), id)
 		if len(v.Violations) >= maxViolations {
 			break
 		}
@@ -160,7 +125,7 @@ func (s *Server) FilterConsents(ctx context.Context, req *consentv1.FilterConsen
 // SetOwnerRestriction implements consentv1.ConsentServiceServer.
 func (s *Server) SetOwnerRestriction(ctx context.Context, req *consentv1.SetOwnerRestrictionRequest) (*consentv1.SetOwnerRestrictionResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	v.CheckUUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
