@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/mongox"
@@ -148,5 +150,28 @@ func TestEnsureIndexesTwice(t *testing.T) {
 	}
 	if len(QueryShapes()) != 0 {
 		t.Fatal("a query by anything but _id needs an index in Indexes and a coverage test")
+	}
+}
+
+func TestFullLedgerRefusesAnotherEntry(t *testing.T) {
+	db := testDB(t)
+	r := New(db)
+	entries := make(bson.A, domain.MaxEntriesPerOwner)
+	for i := range entries {
+		entries[i] = toEntryDoc(entry("o1", fmt.Sprintf("e%d", i)))
+	}
+	if _, err := db.Collection(LedgersCollection).InsertOne(t.Context(), bson.D{
+		{Key: "_id", Value: "o1"}, {Key: "entries", Value: entries},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.Append(t.Context(), entry("o1", "one-too-many"), false)
+	var pe *apperr.PreconditionError
+	if !errors.As(err, &pe) || pe.Reason != "LEDGER_FULL" {
+		t.Fatalf("append to a full ledger: %v, want LEDGER_FULL", err)
+	}
+	// A retry of an entry already in the full ledger still answers.
+	if e, err := r.Append(t.Context(), entry("o1", "e7"), false); err != nil || e.Seq != 8 {
+		t.Fatalf("retry in a full ledger: %+v, %v", e, err)
 	}
 }
