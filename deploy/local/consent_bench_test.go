@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 // BenchmarkCheckConsent checks one owner's consent three ways on the same embedded store
@@ -24,27 +20,10 @@ import (
 // and REST GET /v1/owners/{id}/consents:check through the gateway. The paths take turns
 // in one loop; docs/BENCHMARKS.md reports the ratios.
 func BenchmarkCheckConsent(b *testing.B) {
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	s := startStack(b, tel, tel)
+	s := startBenchStack(b)
 	env := s.env
-	clientTLS, err := env.TLS.ClientConfig()
-	if err != nil {
-		b.Fatal(err)
-	}
-	dial := func(addr string) *grpc.ClientConn {
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = conn.Close() })
-		return conn
-	}
-	owners := ownerv1.NewOwnerServiceClient(dial(s.ownerAddr))
-	consents := consentv1.NewConsentServiceClient(dial(s.consentAddr))
+	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr))
+	consents := consentv1.NewConsentServiceClient(s.benchDial(b, s.consentAddr))
 
 	token := env.Token(b, auth.RoleClinicManager)
 	ctx := auth.WithOutgoingToken(context.Background(), token, "")
