@@ -105,7 +105,7 @@ func startBenchStack(b *testing.B) *stack {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	return startStack(b, tel, tel)
+	return startStack(b, tel, tel, tel)
 }
 
 // benchDial connects a plain TLS client, as the raw driver is a plain client: the

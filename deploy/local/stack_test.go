@@ -19,8 +19,7 @@ const (
 )
 
 // stack is the owner and consent services and the gateway running in the test process
-// on one embedded store, the services with the telemetry ownerTel, the gateway with
-// gatewayTel.
+// on one embedded store, each with the telemetry it is given.
 type stack struct {
 	env         *servicetest.Env
 	ownerAddr   string
@@ -28,7 +27,7 @@ type stack struct {
 	gatewayURL  string
 }
 
-func startStack(tb testing.TB, ownerTel, gatewayTel *telemetry.Telemetry) *stack {
+func startStack(tb testing.TB, ownerTel, consentTel, gatewayTel *telemetry.Telemetry) *stack {
 	tb.Helper()
 	env := servicetest.New(tb)
 	ownerL, consentL, gatewayL := servicetest.Listen(tb), servicetest.Listen(tb), servicetest.Listen(tb)
@@ -39,7 +38,7 @@ func startStack(tb testing.TB, ownerTel, gatewayTel *telemetry.Telemetry) *stack
 	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), ownerDatabase
 	env.Serve(tb, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
 	consentCfg := consent.Config{
-		GRPC: grpcServerConfig(consentL, env.TLS), Auth: env.Auth, Listener: consentL, Telemetry: ownerTel,
+		GRPC: grpcServerConfig(consentL, env.TLS), Auth: env.Auth, Listener: consentL, Telemetry: consentTel,
 		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS,
 	}
 	consentCfg.Mongo.URI, consentCfg.Mongo.Database = env.Store.URI(), consentDatabase
