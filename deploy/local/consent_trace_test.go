@@ -74,4 +74,3 @@ func TestConsentTraceCrossesThreeServices(t *testing.T) {
 		}
 	}
 }
-
