@@ -38,7 +38,9 @@ type system struct {
 	owners  ownerv1.OwnerServiceClient
 	consent consentv1.ConsentServiceClient
 	stop    func()
-	raw     *mongo.Client
+	// stopOwners stops the owner service.
+	stopOwners func()
+	raw        *mongo.Client
 }
 
 func randomKey(t testing.TB) string {
@@ -78,7 +80,7 @@ func start(t *testing.T) *system {
 	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn),
-		consent: consentv1.NewConsentServiceClient(svc.Conn), stop: svc.Stop, raw: raw,
+		consent: consentv1.NewConsentServiceClient(svc.Conn), stop: svc.Stop, stopOwners: ownerSvc.Stop, raw: raw,
 	}
 }
 
@@ -601,4 +603,20 @@ func TestEveryAccessIsAudited(t *testing.T) {
 	if len(got) != 4 || !slices.Equal(got[:3], want) || events[3].Outcome != "denied" || events[3].Actor != "test-partner" {
 		t.Fatalf("audit events\n got %v\nwant %v and a denied read", got, want)
 	}
+}
+
+// TestCheckWithoutTheOwnerService: once an owner has a ledger, checks need nothing from
+// the owner service, so disclosures keep their legal-basis check while it is down;
+// recording needs it and says it is unavailable.
+func TestCheckWithoutTheOwnerService(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Outage")
+	s.record(t, id, objection(stats, ""))
+	s.stopOwners()
+	if res := s.check(t, id, stats, ""); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OBJECTION {
+		t.Fatalf("check during the outage: %v", res)
+	}
+	_, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+		&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: decision(stats, "", granted)})
+	wantCode(t, err, codes.Unavailable)
 }
