@@ -75,11 +75,17 @@ func dropsCollections(cmd bson.Raw) bool {
 	}
 }
 
-// forget drops what is known of the indexed collections.
+// forget drops what is known of the indexed collections, and the SQLite handles: a
+// dropped database's file is deleted, and one made again is a new file.
 func (x *idIndexer) forget() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	clear(x.done)
+	for _, h := range x.dbs {
+		// A handle on a deleted file has nothing left to lose.
+		_ = h.Close()
+	}
+	clear(x.dbs)
 }
 
 // ensure adds the lookup index to db.coll's table unless it was added already.

@@ -80,6 +80,12 @@ func TestReadsByIDUseAnIndex(t *testing.T) {
 			if err := db.Collection(name).Drop(ctx); err != nil {
 				t.Fatal(err)
 			}
+			if name == "upsert" {
+				// A dropped database is a deleted file; made again, it is a new one.
+				if err := db.Drop(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := create(name); err != nil {
 				t.Fatal(err)
 			}
