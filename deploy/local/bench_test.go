@@ -27,27 +27,9 @@ import (
 // verification, authorization and the audit write, and REST GET /v1/owners/{id}
 // through the gateway. docs/BENCHMARKS.md reports the ratios.
 func BenchmarkGetOwner(b *testing.B) {
-	// Production telemetry (spans batched, exported only when OTEL_* says so), not the
-	// tests' synchronous in-memory exporter.
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	s := startStack(b, tel, tel)
+	s := startBenchStack(b)
 	env := s.env
-	// A plain TLS client, as the raw driver is a plain client: the figures measure the
-	// service, not a caller's instrumentation.
-	clientTLS, err := env.TLS.ClientConfig()
-	if err != nil {
-		b.Fatal(err)
-	}
-	conn, err := grpc.NewClient(s.ownerAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
-	client := ownerv1.NewOwnerServiceClient(conn)
+	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr))
 
 	token := env.Token(b, auth.RoleReception)
 	ctx := auth.WithOutgoingToken(context.Background(), token, "")
@@ -112,6 +94,34 @@ func BenchmarkGetOwner(b *testing.B) {
 		b.ReportMetric(float64(spent[1])/float64(spent[0]), "grpc/driver")
 		b.ReportMetric(float64(spent[2])/float64(spent[0]), "rest/driver")
 	})
+}
+
+// startBenchStack starts the stack with production telemetry (spans batched, exported
+// only when OTEL_* says so), not the tests' synchronous in-memory exporter.
+func startBenchStack(b *testing.B) *stack {
+	b.Helper()
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return startStack(b, tel, tel, tel)
+}
+
+// benchDial connects a plain TLS client, as the raw driver is a plain client: the
+// figures measure the service, not a caller's instrumentation.
+func (s *stack) benchDial(b *testing.B, addr string) *grpc.ClientConn {
+	b.Helper()
+	clientTLS, err := s.env.TLS.ClientConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 // restGet reads url through the gateway as the holder of token.

@@ -24,17 +24,7 @@ import (
 // caused it, named after its service, with the RPC, its status and the caller's role,
 // and no personal data anywhere. (Issue 6 asks for three services; today there are two.)
 func TestOneTracePerRequest(t *testing.T) {
-	spans := tracetest.NewInMemoryExporter()
-	logs := &servicetest.LogBuffer{}
-	tel := func(service string) *telemetry.Telemetry {
-		tt, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: service, SpanExporter: spans, LogWriter: logs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = tt.Shutdown(t.Context()) })
-		return tt
-	}
-	s := startStack(t, tel("owner"), tel("gateway"))
+	s, spans, logs := startTracedStack(t)
 	client := benchHTTPClient(t, s.env.TLS.CAFile)
 	token := s.env.Token(t, auth.RoleReception)
 
@@ -58,13 +48,7 @@ func TestOneTracePerRequest(t *testing.T) {
 	}
 	find := func(service string, kind trace.SpanKind, name string) tracetest.SpanStub {
 		t.Helper()
-		for _, sp := range ended {
-			if serviceOf(sp) == service && sp.SpanKind == kind && strings.Contains(sp.Name, name) {
-				return sp
-			}
-		}
-		t.Fatalf("no %s span %q of %s among %s", kind, name, service, names(ended))
-		return tracetest.SpanStub{}
+		return findSpan(t, ended, service, kind, name)
 	}
 	edge := find("gateway", trace.SpanKindServer, "GET /v1/owners/{owner_id}")
 	call := find("gateway", trace.SpanKindClient, "lillvet.owner.v1.OwnerService/GetOwner")
@@ -110,6 +94,35 @@ func TestOneTracePerRequest(t *testing.T) {
 	if !strings.Contains(logs.String(), edge.SpanContext.TraceID().String()) {
 		t.Errorf("no log line carries the request's trace id")
 	}
+}
+
+// startTracedStack starts the stack with each process's spans and logs kept in memory,
+// under its own service name.
+func startTracedStack(t *testing.T) (*stack, *tracetest.InMemoryExporter, *servicetest.LogBuffer) {
+	t.Helper()
+	spans := tracetest.NewInMemoryExporter()
+	logs := &servicetest.LogBuffer{}
+	tel := func(service string) *telemetry.Telemetry {
+		tt, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: service, SpanExporter: spans, LogWriter: logs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tt.Shutdown(t.Context()) })
+		return tt
+	}
+	return startStack(t, tel("owner"), tel("consent"), tel("gateway")), spans, logs
+}
+
+// findSpan returns the first span of service with kind whose name contains name.
+func findSpan(t *testing.T, spans tracetest.SpanStubs, service string, kind trace.SpanKind, name string) tracetest.SpanStub {
+	t.Helper()
+	for _, sp := range spans {
+		if serviceOf(sp) == service && sp.SpanKind == kind && strings.Contains(sp.Name, name) {
+			return sp
+		}
+	}
+	t.Fatalf("no %s span %q of %s among %s", kind, name, service, names(spans))
+	return tracetest.SpanStub{}
 }
 
 func traceRequest(t *testing.T, c *http.Client, method, url, token, body string) []byte {

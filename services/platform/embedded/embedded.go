@@ -97,7 +97,7 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("read embedded store address: %w", err), stopFerretDB())
 	}
-	p, err := startProxy(upstream.Host)
+	p, err := startProxy(upstream.Host, newIDIndexer(abs))
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("start embedded store proxy: %w", err), stopFerretDB())
 	}

@@ -29,6 +29,8 @@ const (
 type proxy struct {
 	listener net.Listener
 	upstream string
+	// ids indexes the _id lookups of each new collection (nil: no data folder known).
+	ids *idIndexer
 
 	// writeMu is held by the command that may change data, from sending it to FerretDB
 	// until FerretDB has answered.
@@ -42,12 +44,12 @@ type proxy struct {
 }
 
 // startProxy listens on a free loopback port and relays connections to upstream.
-func startProxy(upstream string) (*proxy, error) {
+func startProxy(upstream string, ids *idIndexer) (*proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	p := &proxy{listener: ln, upstream: upstream, conns: make(map[net.Conn]struct{})}
+	p := &proxy{listener: ln, upstream: upstream, ids: ids, conns: make(map[net.Conn]struct{})}
 	p.wg.Go(p.accept)
 	return p, nil
 }
@@ -73,9 +75,12 @@ func (p *proxy) close() error {
 	p.mu.Unlock()
 	p.wg.Wait()
 	if err != nil {
-		return fmt.Errorf("close proxy listener: %w", err)
+		err = fmt.Errorf("close proxy listener: %w", err)
 	}
-	return nil
+	if p.ids != nil {
+		err = errors.Join(err, p.ids.close())
+	}
+	return err
 }
 
 func (p *proxy) accept() {
@@ -207,9 +212,26 @@ func (c *relayConn) execute(msg []byte, req request) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read reply: %w", err)
 		}
+		c.afterWrite(req)
 		return reply, nil
 	}
-	return nil, c.awaitFence()
+	err := c.awaitFence()
+	c.afterWrite(req)
+	return nil, err
+}
+
+// afterWrite gives a collection the write may have created its _id lookup index, still
+// under the write lock. A failure only leaves reads by _id scanning, as FerretDB's own
+// index does, so it does not fail the client's command.
+func (c *relayConn) afterWrite(req request) {
+	ids := c.proxy.ids
+	switch {
+	case ids == nil:
+	case req.forget:
+		ids.forget()
+	case req.indexDB != "":
+		_ = ids.ensure(req.indexDB, req.indexColl)
+	}
 }
 
 // awaitFence sends a ping after a request the client expects no reply to and discards

@@ -112,7 +112,7 @@ func receive(t *testing.T, conn net.Conn, buf *bytes.Buffer, wantResponseTo int3
 // startTestProxy runs a proxy in front of the fake upstream until the test ends.
 func startTestProxy(t *testing.T) *proxy {
 	t.Helper()
-	p, err := startProxy(startFakeUpstream(t))
+	p, err := startProxy(startFakeUpstream(t), nil)
 	if err != nil {
 		t.Fatalf("start proxy: %v", err)
 	}
@@ -171,7 +171,7 @@ func TestProxyDropsGarbage(t *testing.T) {
 }
 
 func TestProxyCloseDropsClients(t *testing.T) {
-	p, err := startProxy(startFakeUpstream(t))
+	p, err := startProxy(startFakeUpstream(t), nil)
 	if err != nil {
 		t.Fatalf("start proxy: %v", err)
 	}

@@ -59,6 +59,10 @@ type request struct {
 	exclusive bool
 	// moreToCome: the client expects no reply (an unacknowledged write).
 	moreToCome bool
+	// indexDB and indexColl name the collection the command may have created, which then
+	// gets the _id lookup index (see idIndexer); forget: the command may drop collections.
+	indexDB, indexColl string
+	forget             bool
 }
 
 // inspect classifies a whole wire message from a client. Only OP_MSG and OP_QUERY (which
@@ -99,6 +103,10 @@ func inspect(msg []byte) (request, error) {
 	req.exclusive, err = mayChangeData(cmd)
 	if err != nil {
 		return request{}, err
+	}
+	if req.exclusive {
+		req.indexDB, req.indexColl = indexTarget(cmd)
+		req.forget = dropsCollections(cmd)
 	}
 	return req, nil
 }
