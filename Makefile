@@ -50,7 +50,7 @@ lint: tools
 	buf format -d --exit-code
 	buf breaking --against '.git#branch=main'
 	go vet $(addsuffix /...,$(MODULES))
-	golangci-lint run $(addsuffix /...,$(MODULES))
+	golangci-lint run --allow-parallel-runners $(addsuffix /...,$(MODULES))
 
 ## unit: every module's tests, then every benchmark once so none rots.
 unit:
