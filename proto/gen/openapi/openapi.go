@@ -56,10 +56,8 @@ func Merge(docs ...[]byte) ([]byte, error) {
 				return nil, err
 			}
 		}
-		tags, _ := merged["tags"].([]any)
-		more, _ := doc["tags"].([]any)
-		if len(more) > 0 {
-			merged["tags"] = append(tags, more...)
+		if tags := mergeTags(merged["tags"], doc["tags"]); len(tags) > 0 {
+			merged["tags"] = tags
 		}
 	}
 	out, err := yaml.Marshal(merged)
@@ -90,4 +88,21 @@ func mergeSection(into, from map[string]any, section string) error {
 		}
 	}
 	return nil
+}
+
+// mergeTags appends the tags of more that tags lacks by name: buf writes every service's
+// tag into each service's document.
+func mergeTags(tags, more any) []any {
+	have, _ := tags.([]any)
+	add, _ := more.([]any)
+	name := func(t any) any {
+		m, _ := t.(map[string]any)
+		return m["name"]
+	}
+	for _, t := range add {
+		if !slices.ContainsFunc(have, func(h any) bool { return name(h) == name(t) }) {
+			have = append(have, t)
+		}
+	}
+	return have
 }

@@ -13,9 +13,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 )
@@ -32,6 +34,13 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 	ErrUnavailable      = errors.New("unavailable")
 )
+
+// MetadataIdempotencyKey is the gRPC metadata key the gateway fills from the REST
+// Idempotency-Key header.
+const MetadataIdempotencyKey = "idempotency-key"
+
+// maxRequestIDLen bounds client request ids.
+const maxRequestIDLen = 128
 
 // FieldViolation is one invalid request field.
 type FieldViolation struct {
@@ -63,6 +72,34 @@ func (v *ValidationError) CheckText(field, s string, maxLen int) {
 	case strings.ContainsFunc(s, unicode.IsControl):
 		v.Add(field, "must not contain control characters")
 	}
+}
+
+// CheckUUID records field as invalid when id is empty or not a UUID, the form of every
+// id the register issues.
+func (v *ValidationError) CheckUUID(field, id string) {
+	if id == "" {
+		v.Add(field, "is required")
+		return
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		v.Add(field, "must be a UUID")
+	}
+}
+
+// CheckRequestID returns the client's request id of a create: the body's, else the
+// Idempotency-Key the gateway forwards as metadata; too long an id is a violation of
+// request_id.
+func (v *ValidationError) CheckRequestID(ctx context.Context, fromBody string) string {
+	id := strings.TrimSpace(fromBody)
+	if id == "" {
+		if vals := metadata.ValueFromIncomingContext(ctx, MetadataIdempotencyKey); len(vals) > 0 {
+			id = strings.TrimSpace(vals[0])
+		}
+	}
+	if len(id) > maxRequestIDLen {
+		v.Add("request_id", fmt.Sprintf("must be at most %d characters", maxRequestIDLen))
+	}
+	return id
 }
 
 // Err returns v as an error, or nil when nothing was added.

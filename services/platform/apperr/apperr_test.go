@@ -11,6 +11,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/lillvet/register/services/platform/apperr"
@@ -142,5 +143,52 @@ func TestCheckText(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("CheckText(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestCheckUUID(t *testing.T) {
+	for _, tc := range []struct {
+		id, want string
+	}{
+		{"0190b1b4-0000-7000-8000-000000000000", ""},
+		{"", "id: is required"},
+		{"owner-1", "id: must be a UUID"},
+	} {
+		var v apperr.ValidationError
+		v.CheckUUID("id", tc.id)
+		got := ""
+		if err := v.Err(); err != nil {
+			got = strings.TrimPrefix(err.Error(), "invalid request: ")
+		}
+		if got != tc.want {
+			t.Errorf("CheckUUID(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestCheckRequestID(t *testing.T) {
+	keyed := metadata.NewIncomingContext(context.Background(), metadata.Pairs(apperr.MetadataIdempotencyKey, " key-1 "))
+	for _, tc := range []struct {
+		name     string
+		ctx      context.Context
+		body     string
+		want     string
+		violated bool
+	}{
+		{"none", context.Background(), "", "", false},
+		{"body", context.Background(), " req-1 ", "req-1", false},
+		{"header", keyed, "", "key-1", false},
+		{"body wins over header", keyed, "req-1", "req-1", false},
+		{"too long", context.Background(), strings.Repeat("x", 129), strings.Repeat("x", 129), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v apperr.ValidationError
+			if got := v.CheckRequestID(tc.ctx, tc.body); got != tc.want {
+				t.Errorf("request id %q, want %q", got, tc.want)
+			}
+			if (v.Err() != nil) != tc.violated {
+				t.Errorf("violations %v, want violated=%v", v.Violations, tc.violated)
+			}
+		})
 	}
 }

@@ -151,9 +151,11 @@ type Entry struct {
 	ValidUntil time.Time
 	// EffectiveAt is when the decision takes effect; zero on input means now.
 	EffectiveAt time.Time
-	// RecordedBy is the subject of the caller who recorded the entry.
-	RecordedBy string
-	RecordedAt time.Time
+	// RecordedBy is the subject of the caller who recorded the entry, RecordedByName
+	// their display name.
+	RecordedBy     string
+	RecordedByName string
+	RecordedAt     time.Time
 }
 
 // Bounds on the free-text fields, so one request cannot store megabytes.
@@ -216,7 +218,7 @@ func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		field string
 		t     time.Time
 	}{
-		{".effective_at", e.EffectiveAt}, {".valid_from", e.ValidFrom}, {".valid_until", e.ValidUntil},
+		{".effective_time", e.EffectiveAt}, {".valid_from", e.ValidFrom}, {".valid_until", e.ValidUntil},
 	}
 	inRange := true
 	for _, f := range times {
@@ -240,7 +242,7 @@ func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		// A client clock slightly ahead is taken as now.
 		switch {
 		case e.EffectiveAt.After(now.Add(maxClockSkew)):
-			v.Add(prefix+".effective_at", "must not be in the future except for a grant")
+			v.Add(prefix+".effective_time", "must not be in the future except for a grant")
 		case e.EffectiveAt.After(now):
 			e.EffectiveAt = storedTime(now)
 		}
@@ -250,7 +252,7 @@ func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		return
 	}
 	if e.EffectiveAt.After(now.Add(maxFutureEffective)) {
-		v.Add(prefix+".effective_at", "must be at most a year ahead")
+		v.Add(prefix+".effective_time", "must be at most a year ahead")
 	}
 	if e.ValidUntil.IsZero() {
 		return
@@ -259,7 +261,7 @@ func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		v.Add(prefix+".valid_until", "must be after valid_from")
 	}
 	if !e.ValidUntil.After(e.EffectiveAt) {
-		v.Add(prefix+".valid_until", "must be after effective_at")
+		v.Add(prefix+".valid_until", "must be after effective_time")
 	}
 }
 

@@ -58,13 +58,13 @@ func TestValidateEntry(t *testing.T) {
 		{"grant scheduled", func(e *Entry) { e.EffectiveAt = testNow.AddDate(0, 6, 0) }, nil},
 		{"grant scheduled too far", func(e *Entry) {
 			e.EffectiveAt, e.ValidUntil = testNow.AddDate(2, 0, 0), time.Time{}
-		}, []string{"d.effective_at"}},
+		}, []string{"d.effective_time"}},
 		{"objection backdated", func(e *Entry) {
 			e.Decision, e.ValidUntil, e.EffectiveAt = DecisionObjected, time.Time{}, testNow.AddDate(0, 0, -3)
 		}, nil},
 		{"objection scheduled", func(e *Entry) {
 			e.Decision, e.ValidUntil, e.EffectiveAt = DecisionObjected, time.Time{}, testNow.Add(time.Hour)
-		}, []string{"d.effective_at"}},
+		}, []string{"d.effective_time"}},
 		{"withdrawal with validity", func(e *Entry) { e.Decision = DecisionWithdrawn }, []string{"d.valid_until"}},
 		{"year 1999", func(e *Entry) { e.ValidFrom = time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC) }, []string{"d.valid_from"}},
 		{"year 10000", func(e *Entry) { e.ValidUntil = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"d.valid_until"}},

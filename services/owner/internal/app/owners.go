@@ -267,3 +267,53 @@ func customerNumberProblem(err error) string {
 	}
 	return "is not a valid customer number"
 }
+
+// MaxStatusBatch bounds the owners one BatchGetOwnerStatus asks about: a filter of the
+// consent service asks about at most this many.
+const MaxStatusBatch = 10_000
+
+// OwnerStatus says whether an owner exists and is restricted.
+type OwnerStatus struct {
+	ID         string
+	Exists     bool
+	Restricted bool
+}
+
+// OwnerStatuses says for each distinct id, in order, whether the owner exists and is
+// restricted. It reveals nothing else, and is audited as one event for the call (not one
+// per owner): a consent filter asks about thousands of owners at once.
+func (s *Service) OwnerStatuses(ctx context.Context, ids []string) ([]OwnerStatus, error) {
+	var v apperr.ValidationError
+	switch {
+	case len(ids) == 0:
+		v.Add("owner_ids", "must name at least one owner")
+	case len(ids) > MaxStatusBatch:
+		v.Add("owner_ids", fmt.Sprintf("must name at most %d owners", MaxStatusBatch))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
+	restricted, err := s.repo.OwnerRestrictions(ctx, distinct)
+	if err != nil {
+		return nil, fmt.Errorf("owner statuses: %w", err)
+	}
+	seen := make(map[string]bool, len(distinct))
+	out := make([]OwnerStatus, 0, len(distinct))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		r, ok := restricted[id]
+		out = append(out, OwnerStatus{ID: id, Exists: ok, Restricted: r})
+	}
+	e := audit.Event{
+		Action: "owner.status.batch_read", Resource: fmt.Sprintf("owners (%d)", len(distinct)),
+		Outcome: audit.OutcomeSuccess,
+	}
+	if err := s.auditor.Record(ctx, e); err != nil {
+		return nil, fmt.Errorf("audit owner.status.batch_read: %w", err)
+	}
+	return out, nil
+}

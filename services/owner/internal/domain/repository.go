@@ -34,6 +34,9 @@ type Repository interface {
 	// IdentityCode decrypts the owner's identity code; apperr.ErrNotFound when none.
 	IdentityCode(ctx context.Context, ownerID string) (IdentityCode, error)
 	OwnerChanges(ctx context.Context, ownerID string) ([]Change, error)
+	// OwnerRestrictions returns, for each of ids that exists, whether it is restricted;
+	// ids that do not exist are absent. One query, whatever the number of ids.
+	OwnerRestrictions(ctx context.Context, ids []string) (map[string]bool, error)
 
 	// CreatePatient allocates p's customer number and stores p; a retried create with the
 	// same p.ID returns the stored patient. A microchip already on record for another

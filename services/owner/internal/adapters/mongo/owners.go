@@ -348,3 +348,27 @@ func (r *Repository) OwnerChanges(ctx context.Context, ownerID string) ([]domain
 	}
 	return changesToDomain(d.Changes), nil
 }
+
+// OwnerRestrictions implements domain.Repository: one {_id: {$in: ids}} query that
+// reads only the restriction flag.
+func (r *Repository) OwnerRestrictions(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := r.owners.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"restricted": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("read owner restrictions: %w", err)
+	}
+	var docs []struct {
+		ID         string `bson:"_id"`
+		Restricted bool   `bson:"restricted"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read owner restrictions: %w", err)
+	}
+	for _, d := range docs {
+		out[d.ID] = d.Restricted
+	}
+	return out, nil
+}

@@ -22,13 +22,16 @@ func Policy() auth.Policy {
 	m := func(name string) string { return "/" + ownerv1.OwnerService_ServiceDesc.ServiceName + "/" + name }
 	read := auth.Rule{Roles: readers, WithPurpose: maintainer}
 	return auth.Policy{
-		m("CreateOwner"):                 {Roles: readers},
-		m("GetOwner"):                    read,
-		m("UpdateOwner"):                 {Roles: readers},
-		m("ListOwners"):                  read,
-		m("FindOwnerByIdentityCode"):     {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
-		m("RevealIdentityCode"):          {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
-		m("ListOwnerChanges"):            read,
+		m("CreateOwner"):             {Roles: readers},
+		m("GetOwner"):                read,
+		m("UpdateOwner"):             {Roles: readers},
+		m("ListOwners"):              read,
+		m("FindOwnerByIdentityCode"): {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
+		m("RevealIdentityCode"):      {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
+		m("ListOwnerChanges"):        read,
+		// The consent service asks with its caller's forwarded identity, so the same
+		// roles as reading an owner; the answer is only existence and restriction.
+		m("BatchGetOwnerStatus"):         read,
 		m("RegisterPatient"):             {Roles: clinicStaff},
 		m("GetPatient"):                  read,
 		m("UpdatePatient"):               {Roles: clinicStaff},

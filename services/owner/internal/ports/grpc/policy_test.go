@@ -35,6 +35,7 @@ func TestPolicy(t *testing.T) {
 		{"GetOwner", readers, maintainer},
 		{"UpdateOwner", readers, nil},
 		{"ListOwners", readers, maintainer},
+		{"BatchGetOwnerStatus", readers, maintainer},
 		{"FindOwnerByIdentityCode", []auth.Role{auth.RoleBilling, auth.RoleClinicManager}, nil},
 		{"RevealIdentityCode", []auth.Role{auth.RoleBilling, auth.RoleClinicManager}, nil},
 		{"RegisterPatient", clinicStaff, nil},

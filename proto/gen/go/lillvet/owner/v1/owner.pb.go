@@ -2405,6 +2405,160 @@ func (x *ListPatientChangesResponse) GetChanges() []*Change {
 	return nil
 }
 
+// Request of BatchGetOwnerStatus.
+type BatchGetOwnerStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 10,000 owner ids.
+	OwnerIds      []string `protobuf:"bytes,1,rep,name=owner_ids,json=ownerIds,proto3" json:"owner_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetOwnerStatusRequest) Reset() {
+	*x = BatchGetOwnerStatusRequest{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetOwnerStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetOwnerStatusRequest) ProtoMessage() {}
+
+func (x *BatchGetOwnerStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetOwnerStatusRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetOwnerStatusRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *BatchGetOwnerStatusRequest) GetOwnerIds() []string {
+	if x != nil {
+		return x.OwnerIds
+	}
+	return nil
+}
+
+// Whether one owner exists and is restricted.
+type OwnerStatus struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	Exists  bool                   `protobuf:"varint,2,opt,name=exists,proto3" json:"exists,omitempty"`
+	// True while an erasure or objection is pending; false when the owner does not exist.
+	Restricted    bool `protobuf:"varint,3,opt,name=restricted,proto3" json:"restricted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OwnerStatus) Reset() {
+	*x = OwnerStatus{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OwnerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OwnerStatus) ProtoMessage() {}
+
+func (x *OwnerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OwnerStatus.ProtoReflect.Descriptor instead.
+func (*OwnerStatus) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *OwnerStatus) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *OwnerStatus) GetExists() bool {
+	if x != nil {
+		return x.Exists
+	}
+	return false
+}
+
+func (x *OwnerStatus) GetRestricted() bool {
+	if x != nil {
+		return x.Restricted
+	}
+	return false
+}
+
+// Response of BatchGetOwnerStatus.
+type BatchGetOwnerStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One status per distinct requested id, in request order.
+	Statuses      []*OwnerStatus `protobuf:"bytes,1,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetOwnerStatusResponse) Reset() {
+	*x = BatchGetOwnerStatusResponse{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetOwnerStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetOwnerStatusResponse) ProtoMessage() {}
+
+func (x *BatchGetOwnerStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetOwnerStatusResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetOwnerStatusResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *BatchGetOwnerStatusResponse) GetStatuses() []*OwnerStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
 var File_lillvet_owner_v1_owner_proto protoreflect.FileDescriptor
 
 const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
@@ -2576,7 +2730,17 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\"P\n" +
 	"\x1aListPatientChangesResponse\x122\n" +
-	"\achanges\x18\x01 \x03(\v2\x18.lillvet.owner.v1.ChangeR\achanges*L\n" +
+	"\achanges\x18\x01 \x03(\v2\x18.lillvet.owner.v1.ChangeR\achanges\"9\n" +
+	"\x1aBatchGetOwnerStatusRequest\x12\x1b\n" +
+	"\towner_ids\x18\x01 \x03(\tR\bownerIds\"`\n" +
+	"\vOwnerStatus\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x16\n" +
+	"\x06exists\x18\x02 \x01(\bR\x06exists\x12\x1e\n" +
+	"\n" +
+	"restricted\x18\x03 \x01(\bR\n" +
+	"restricted\"X\n" +
+	"\x1bBatchGetOwnerStatusResponse\x129\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x1d.lillvet.owner.v1.OwnerStatusR\bstatuses*L\n" +
 	"\x06Clinic\x12\x16\n" +
 	"\x12CLINIC_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CLINIC_SEINAJOKI\x10\x01\x12\x14\n" +
@@ -2602,7 +2766,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\bSEX_MALE\x10\x01\x12\x0e\n" +
 	"\n" +
 	"SEX_FEMALE\x10\x02\x12\x0f\n" +
-	"\vSEX_UNKNOWN\x10\x032\xb9\f\n" +
+	"\vSEX_UNKNOWN\x10\x032\xad\r\n" +
 	"\fOwnerService\x12Z\n" +
 	"\vCreateOwner\x12$.lillvet.owner.v1.CreateOwnerRequest\x1a%.lillvet.owner.v1.CreateOwnerResponse\x12Q\n" +
 	"\bGetOwner\x12!.lillvet.owner.v1.GetOwnerRequest\x1a\".lillvet.owner.v1.GetOwnerResponse\x12Z\n" +
@@ -2611,7 +2775,8 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"ListOwners\x12#.lillvet.owner.v1.ListOwnersRequest\x1a$.lillvet.owner.v1.ListOwnersResponse\x12~\n" +
 	"\x17FindOwnerByIdentityCode\x120.lillvet.owner.v1.FindOwnerByIdentityCodeRequest\x1a1.lillvet.owner.v1.FindOwnerByIdentityCodeResponse\x12o\n" +
 	"\x12RevealIdentityCode\x12+.lillvet.owner.v1.RevealIdentityCodeRequest\x1a,.lillvet.owner.v1.RevealIdentityCodeResponse\x12i\n" +
-	"\x10ListOwnerChanges\x12).lillvet.owner.v1.ListOwnerChangesRequest\x1a*.lillvet.owner.v1.ListOwnerChangesResponse\x12f\n" +
+	"\x10ListOwnerChanges\x12).lillvet.owner.v1.ListOwnerChangesRequest\x1a*.lillvet.owner.v1.ListOwnerChangesResponse\x12r\n" +
+	"\x13BatchGetOwnerStatus\x12,.lillvet.owner.v1.BatchGetOwnerStatusRequest\x1a-.lillvet.owner.v1.BatchGetOwnerStatusResponse\x12f\n" +
 	"\x0fRegisterPatient\x12(.lillvet.owner.v1.RegisterPatientRequest\x1a).lillvet.owner.v1.RegisterPatientResponse\x12W\n" +
 	"\n" +
 	"GetPatient\x12#.lillvet.owner.v1.GetPatientRequest\x1a$.lillvet.owner.v1.GetPatientResponse\x12`\n" +
@@ -2635,7 +2800,7 @@ func file_lillvet_owner_v1_owner_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_owner_v1_owner_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(Clinic)(0),                                 // 0: lillvet.owner.v1.Clinic
 	(Language)(0),                               // 1: lillvet.owner.v1.Language
@@ -2676,21 +2841,24 @@ var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(*MarkPatientDeceasedResponse)(nil),         // 36: lillvet.owner.v1.MarkPatientDeceasedResponse
 	(*ListPatientChangesRequest)(nil),           // 37: lillvet.owner.v1.ListPatientChangesRequest
 	(*ListPatientChangesResponse)(nil),          // 38: lillvet.owner.v1.ListPatientChangesResponse
-	(*timestamppb.Timestamp)(nil),               // 39: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 40: google.protobuf.FieldMask
+	(*BatchGetOwnerStatusRequest)(nil),          // 39: lillvet.owner.v1.BatchGetOwnerStatusRequest
+	(*OwnerStatus)(nil),                         // 40: lillvet.owner.v1.OwnerStatus
+	(*BatchGetOwnerStatusResponse)(nil),         // 41: lillvet.owner.v1.BatchGetOwnerStatusResponse
+	(*timestamppb.Timestamp)(nil),               // 42: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 43: google.protobuf.FieldMask
 }
 var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	4,  // 0: lillvet.owner.v1.Owner.address:type_name -> lillvet.owner.v1.Address
 	1,  // 1: lillvet.owner.v1.Owner.preferred_language:type_name -> lillvet.owner.v1.Language
 	0,  // 2: lillvet.owner.v1.Owner.home_clinic:type_name -> lillvet.owner.v1.Clinic
-	39, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
-	39, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
-	39, // 5: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
+	42, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
+	42, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
+	42, // 5: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
 	5,  // 6: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 7: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 8: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 9: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	40, // 10: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	43, // 10: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 11: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 12: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
 	5,  // 13: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
@@ -2698,54 +2866,57 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	2,  // 15: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
 	3,  // 16: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
 	21, // 17: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
-	39, // 18: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
-	39, // 19: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
+	42, // 18: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
+	42, // 19: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
 	22, // 20: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 21: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 22: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 23: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	40, // 24: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
+	43, // 24: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
 	22, // 25: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 26: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
 	22, // 27: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 28: lillvet.owner.v1.TransferPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 29: lillvet.owner.v1.MarkPatientDeceasedResponse.patient:type_name -> lillvet.owner.v1.Patient
 	6,  // 30: lillvet.owner.v1.ListPatientChangesResponse.changes:type_name -> lillvet.owner.v1.Change
-	7,  // 31: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
-	9,  // 32: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
-	11, // 33: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
-	13, // 34: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
-	15, // 35: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
-	17, // 36: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
-	19, // 37: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
-	23, // 38: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
-	25, // 39: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
-	27, // 40: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
-	29, // 41: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
-	31, // 42: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
-	33, // 43: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
-	35, // 44: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
-	37, // 45: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
-	8,  // 46: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
-	10, // 47: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
-	12, // 48: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
-	14, // 49: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
-	16, // 50: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	18, // 51: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
-	20, // 52: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
-	24, // 53: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
-	26, // 54: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
-	28, // 55: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
-	30, // 56: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
-	32, // 57: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	34, // 58: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
-	36, // 59: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
-	38, // 60: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
-	46, // [46:61] is the sub-list for method output_type
-	31, // [31:46] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	40, // 31: lillvet.owner.v1.BatchGetOwnerStatusResponse.statuses:type_name -> lillvet.owner.v1.OwnerStatus
+	7,  // 32: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
+	9,  // 33: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
+	11, // 34: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
+	13, // 35: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
+	15, // 36: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
+	17, // 37: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
+	19, // 38: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
+	39, // 39: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
+	23, // 40: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
+	25, // 41: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
+	27, // 42: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
+	29, // 43: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
+	31, // 44: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
+	33, // 45: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
+	35, // 46: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
+	37, // 47: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
+	8,  // 48: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
+	10, // 49: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
+	12, // 50: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
+	14, // 51: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
+	16, // 52: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	18, // 53: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
+	20, // 54: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
+	41, // 55: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
+	24, // 56: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
+	26, // 57: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
+	28, // 58: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
+	30, // 59: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
+	32, // 60: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	34, // 61: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
+	36, // 62: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
+	38, // 63: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
+	48, // [48:64] is the sub-list for method output_type
+	32, // [32:48] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_owner_v1_owner_proto_init() }
@@ -2759,7 +2930,7 @@ func file_lillvet_owner_v1_owner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_owner_v1_owner_proto_rawDesc), len(file_lillvet_owner_v1_owner_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	OwnerService_FindOwnerByIdentityCode_FullMethodName     = "/lillvet.owner.v1.OwnerService/FindOwnerByIdentityCode"
 	OwnerService_RevealIdentityCode_FullMethodName          = "/lillvet.owner.v1.OwnerService/RevealIdentityCode"
 	OwnerService_ListOwnerChanges_FullMethodName            = "/lillvet.owner.v1.OwnerService/ListOwnerChanges"
+	OwnerService_BatchGetOwnerStatus_FullMethodName         = "/lillvet.owner.v1.OwnerService/BatchGetOwnerStatus"
 	OwnerService_RegisterPatient_FullMethodName             = "/lillvet.owner.v1.OwnerService/RegisterPatient"
 	OwnerService_GetPatient_FullMethodName                  = "/lillvet.owner.v1.OwnerService/GetPatient"
 	OwnerService_UpdatePatient_FullMethodName               = "/lillvet.owner.v1.OwnerService/UpdatePatient"
@@ -58,6 +59,10 @@ type OwnerServiceClient interface {
 	RevealIdentityCode(ctx context.Context, in *RevealIdentityCodeRequest, opts ...grpc.CallOption) (*RevealIdentityCodeResponse, error)
 	// Lists who changed an owner, when, which fields and why.
 	ListOwnerChanges(ctx context.Context, in *ListOwnerChangesRequest, opts ...grpc.CallOption) (*ListOwnerChangesResponse, error)
+	// Says for many owners at once whether each exists and is restricted, and nothing
+	// else: other services (consent) check owners with it in one call. Not exposed over
+	// REST.
+	BatchGetOwnerStatus(ctx context.Context, in *BatchGetOwnerStatusRequest, opts ...grpc.CallOption) (*BatchGetOwnerStatusResponse, error)
 	// Registers a patient under an owner and allocates its customer number.
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
 	// Reads one patient.
@@ -148,6 +153,16 @@ func (c *ownerServiceClient) ListOwnerChanges(ctx context.Context, in *ListOwner
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListOwnerChangesResponse)
 	err := c.cc.Invoke(ctx, OwnerService_ListOwnerChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ownerServiceClient) BatchGetOwnerStatus(ctx context.Context, in *BatchGetOwnerStatusRequest, opts ...grpc.CallOption) (*BatchGetOwnerStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetOwnerStatusResponse)
+	err := c.cc.Invoke(ctx, OwnerService_BatchGetOwnerStatus_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +271,10 @@ type OwnerServiceServer interface {
 	RevealIdentityCode(context.Context, *RevealIdentityCodeRequest) (*RevealIdentityCodeResponse, error)
 	// Lists who changed an owner, when, which fields and why.
 	ListOwnerChanges(context.Context, *ListOwnerChangesRequest) (*ListOwnerChangesResponse, error)
+	// Says for many owners at once whether each exists and is restricted, and nothing
+	// else: other services (consent) check owners with it in one call. Not exposed over
+	// REST.
+	BatchGetOwnerStatus(context.Context, *BatchGetOwnerStatusRequest) (*BatchGetOwnerStatusResponse, error)
 	// Registers a patient under an owner and allocates its customer number.
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
 	// Reads one patient.
@@ -302,6 +321,9 @@ func (UnimplementedOwnerServiceServer) RevealIdentityCode(context.Context, *Reve
 }
 func (UnimplementedOwnerServiceServer) ListOwnerChanges(context.Context, *ListOwnerChangesRequest) (*ListOwnerChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOwnerChanges not implemented")
+}
+func (UnimplementedOwnerServiceServer) BatchGetOwnerStatus(context.Context, *BatchGetOwnerStatusRequest) (*BatchGetOwnerStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetOwnerStatus not implemented")
 }
 func (UnimplementedOwnerServiceServer) RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RegisterPatient not implemented")
@@ -470,6 +492,24 @@ func _OwnerService_ListOwnerChanges_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(OwnerServiceServer).ListOwnerChanges(ctx, req.(*ListOwnerChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OwnerService_BatchGetOwnerStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetOwnerStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).BatchGetOwnerStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_BatchGetOwnerStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).BatchGetOwnerStatus(ctx, req.(*BatchGetOwnerStatusRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -652,6 +692,10 @@ var OwnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOwnerChanges",
 			Handler:    _OwnerService_ListOwnerChanges_Handler,
+		},
+		{
+			MethodName: "BatchGetOwnerStatus",
+			Handler:    _OwnerService_BatchGetOwnerStatus_Handler,
 		},
 		{
 			MethodName: "RegisterPatient",

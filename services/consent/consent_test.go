@@ -1,0 +1,604 @@
+package consent_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/consent"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+const (
+	ownerDatabase   = "lillvet_owner_test"
+	consentDatabase = "lillvet_consent_test"
+	// unknownOwner is a well-formed id no owner has.
+	unknownOwner = "0190b1b4-0000-7000-8000-000000000000"
+)
+
+// system is the consent service and the owner service it asks, on one embedded store.
+type system struct {
+	env     *servicetest.Env
+	owners  ownerv1.OwnerServiceClient
+	consent consentv1.ConsentServiceClient
+	stop    func()
+	raw     *mongo.Client
+}
+
+func randomKey(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func grpcConfig(addr string, env *servicetest.Env) grpcserver.Config {
+	return grpcserver.Config{Addr: addr, TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256}
+}
+
+func start(t *testing.T) *system {
+	t.Helper()
+	env := servicetest.New(t)
+	ownerL := servicetest.Listen(t)
+	ownerCfg := owner.Config{
+		GRPC: grpcConfig(ownerL.Addr().String(), env), Auth: env.Auth, Listener: ownerL, Telemetry: env.Telemetry,
+		IdentityKeys: "k1:" + randomKey(t), IdentityActiveKey: "k1", BlindIndexKey: randomKey(t),
+	}
+	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = env.Store.URI(), ownerDatabase
+	ownerSvc := env.Serve(t, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, ownerCfg) })
+
+	consentL := servicetest.Listen(t)
+	cfg := consent.Config{
+		GRPC: grpcConfig(consentL.Addr().String(), env), Auth: env.Auth, Listener: consentL, Telemetry: env.Telemetry,
+		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS,
+	}
+	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), consentDatabase
+	svc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, cfg) })
+	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	return &system{
+		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn),
+		consent: consentv1.NewConsentServiceClient(svc.Conn), stop: svc.Stop, raw: raw,
+	}
+}
+
+func (s *system) as(t *testing.T, roles ...auth.Role) context.Context {
+	t.Helper()
+	return s.env.As(t, roles...)
+}
+
+// newOwner registers an owner in the owner service and returns its id.
+func (s *system) newOwner(t *testing.T, family string) string {
+	t.Helper()
+	res, err := s.owners.CreateOwner(s.as(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
+		GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+		Address:    &ownerv1.Address{Street: "Ruukintie 1", PostalCode: "60100", City: "Seinäjoki"},
+		HomeClinic: ownerv1.Clinic_CLINIC_SEINAJOKI,
+	}})
+	if err != nil {
+		t.Fatalf("create owner: %v", err)
+	}
+	return res.GetOwner().GetId()
+}
+
+// restrictInOwnerService sets the owner service's restriction flag in its store, as the
+// erasure job of issue 5 will through the owner service.
+func (s *system) restrictInOwnerService(t *testing.T, ownerID string) {
+	t.Helper()
+	_, err := s.raw.Database(ownerDatabase).Collection("owners").UpdateByID(t.Context(), ownerID,
+		bson.M{"$set": bson.M{"restricted": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *system) record(t *testing.T, ownerID string, d *consentv1.ConsentDecision) *consentv1.ConsentDecision {
+	t.Helper()
+	res, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+		&consentv1.RecordConsentDecisionRequest{OwnerId: ownerID, Decision: d})
+	if err != nil {
+		t.Fatalf("record %v: %v", d, err)
+	}
+	return res.GetDecision()
+}
+
+func (s *system) check(t *testing.T, ownerID string, p consentv1.Purpose, scope string) *consentv1.CheckConsentResponse {
+	t.Helper()
+	res, err := s.consent.CheckConsent(s.as(t, auth.RoleClinicManager),
+		&consentv1.CheckConsentRequest{OwnerId: ownerID, Purpose: p, Scope: scope})
+	if err != nil {
+		t.Fatalf("check %v/%s: %v", p, scope, err)
+	}
+	return res
+}
+
+// Decisions as the desk records them.
+func objection(p consentv1.Purpose, scope string) *consentv1.ConsentDecision {
+	return &consentv1.ConsentDecision{
+		Purpose: p, Scope: scope, Decision: consentv1.Decision_DECISION_OBJECTED, Method: consentv1.Method_METHOD_IN_PERSON,
+	}
+}
+
+func decision(p consentv1.Purpose, scope string, d consentv1.Decision) *consentv1.ConsentDecision {
+	out := &consentv1.ConsentDecision{
+		Purpose: p, Scope: scope, Decision: d, Method: consentv1.Method_METHOD_WRITTEN, EvidenceRef: "form-17",
+	}
+	if d == consentv1.Decision_DECISION_GRANTED {
+		out.StatementVersion = "2026-01"
+	}
+	return out
+}
+
+var (
+	wantCode   = servicetest.WantCode
+	violations = servicetest.Violations
+)
+
+const (
+	marketing = consentv1.Purpose_PURPOSE_DIRECT_MARKETING
+	stats     = consentv1.Purpose_PURPOSE_STATISTICAL_RESEARCH
+	insurer   = consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE
+	kennel    = consentv1.Purpose_PURPOSE_KENNEL_CLUB_DISCLOSURE
+	granted   = consentv1.Decision_DECISION_GRANTED
+	refused   = consentv1.Decision_DECISION_REFUSED
+	withdrawn = consentv1.Decision_DECISION_WITHDRAWN
+	objected  = consentv1.Decision_DECISION_OBJECTED
+)
+
+func TestObjectionTakesEffectOnTheNextCheck(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Mäkinen")
+	if res := s.check(t, id, marketing, "email"); !res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_DEFAULT_OPT_OUT {
+		t.Fatalf("before any decision: %v, want allowed by default", res)
+	}
+	entry := s.record(t, id, objection(marketing, "email"))
+	res := s.check(t, id, marketing, "email")
+	if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OBJECTION || res.GetDecidingDecision().GetId() != entry.GetId() {
+		t.Fatalf("after the objection: %v, want denied by entry %s", res, entry.GetId())
+	}
+	// The objection covers its channel only.
+	if res := s.check(t, id, marketing, "SMS"); !res.GetAllowed() {
+		t.Fatalf("an e-mail objection denied SMS: %v", res)
+	}
+	if entry.GetRecordedBy() != "test-reception" || entry.GetSequence() != 1 || entry.GetRecordTime() == nil {
+		t.Fatalf("entry does not say who recorded it and where it stands: %v", entry)
+	}
+}
+
+func TestExpiredGrantDenies(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Virtanen")
+	now := time.Now()
+	g := decision(insurer, "insurer-lahitapiola", granted)
+	g.EffectiveTime = timestamppb.New(now.Add(-48 * time.Hour))
+	g.ValidUntil = timestamppb.New(now.Add(-24 * time.Hour))
+	entry := s.record(t, id, g)
+	res := s.check(t, id, insurer, "insurer-lahitapiola")
+	if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_EXPIRED || res.GetDecidingDecision().GetId() != entry.GetId() {
+		t.Fatalf("expired grant: %v, want denied as expired", res)
+	}
+	// Another insurer never had a grant.
+	if res := s.check(t, id, insurer, "insurer-if"); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_NO_GRANT {
+		t.Fatalf("other insurer: %v, want no grant", res)
+	}
+}
+
+func TestUnknownOwnerIsNotFound(t *testing.T) {
+	s := start(t)
+	ctx := s.as(t, auth.RoleClinicManager)
+	calls := map[string]func() error{
+		"record": func() error {
+			_, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{
+				OwnerId: unknownOwner, Decision: objection(stats, ""),
+			})
+			return err
+		},
+		"check": func() error {
+			_, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: unknownOwner, Purpose: stats})
+			return err
+		},
+		"state": func() error {
+			_, err := s.consent.ListConsents(ctx, &consentv1.ListConsentsRequest{OwnerId: unknownOwner})
+			return err
+		},
+		"history": func() error {
+			_, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: unknownOwner})
+			return err
+		},
+		"restriction": func() error {
+			_, err := s.consent.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{
+				OwnerId: unknownOwner, Restricted: true, Reason: "erasure 12",
+			})
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) { wantCode(t, call(), codes.NotFound) })
+	}
+}
+
+func TestRetriedRecordIsOneEntry(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Korhonen")
+	ctx := s.as(t, auth.RoleReception)
+	req := &consentv1.RecordConsentDecisionRequest{OwnerId: id, RequestId: "desk-2026-0042", Decision: objection(stats, "")}
+	first, err := s.consent.RecordConsentDecision(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.consent.RecordConsentDecision(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The gateway's Idempotency-Key arrives as metadata.
+	keyed := metadata.AppendToOutgoingContext(ctx, "idempotency-key", "desk-2026-0042")
+	third, err := s.consent.RecordConsentDecision(keyed, &consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: objection(stats, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.GetDecision().GetId() != first.GetDecision().GetId() || third.GetDecision().GetId() != first.GetDecision().GetId() ||
+		second.GetDecision().GetSequence() != 1 {
+		t.Fatalf("retries made new entries: %v, %v, %v", first.GetDecision(), second.GetDecision(), third.GetDecision())
+	}
+	hist, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.GetDecisions()) != 1 {
+		t.Fatalf("history has %d entries after three tries of one record, want 1", len(hist.GetDecisions()))
+	}
+}
+
+// TestDecisionSequences records each sequence for a fresh owner through the API and
+// checks the verdict, for opt-out and opt-in purposes alike.
+func TestDecisionSequences(t *testing.T) {
+	s := start(t)
+	for _, tc := range []struct {
+		name    string
+		purpose consentv1.Purpose
+		scope   string
+		seq     []consentv1.Decision
+		allowed bool
+		reason  consentv1.Reason
+	}{
+		{"opt-out, nothing", stats, "", nil, true, consentv1.Reason_REASON_DEFAULT_OPT_OUT},
+		{"opt-out, objected", stats, "", []consentv1.Decision{objected}, false, consentv1.Reason_REASON_OBJECTION},
+		{"opt-out, objected then granted", stats, "", []consentv1.Decision{objected, granted}, true, consentv1.Reason_REASON_EXPLICIT_GRANT},
+		{"opt-out, granted then objected", stats, "", []consentv1.Decision{granted, objected}, false, consentv1.Reason_REASON_OBJECTION},
+		{"opt-out, refused", marketing, "post", []consentv1.Decision{refused}, false, consentv1.Reason_REASON_REFUSAL},
+		{"opt-out, granted then withdrawn", marketing, "phone", []consentv1.Decision{granted, withdrawn}, false, consentv1.Reason_REASON_WITHDRAWAL},
+		{"opt-in, nothing", kennel, "", nil, false, consentv1.Reason_REASON_NO_GRANT},
+		{"opt-in, granted", kennel, "", []consentv1.Decision{granted}, true, consentv1.Reason_REASON_EXPLICIT_GRANT},
+		{"opt-in, granted then withdrawn", kennel, "", []consentv1.Decision{granted, withdrawn}, false, consentv1.Reason_REASON_WITHDRAWAL},
+		{"opt-in, withdrawn then granted", kennel, "", []consentv1.Decision{withdrawn, granted}, true, consentv1.Reason_REASON_EXPLICIT_GRANT},
+		{"opt-in, refused", insurer, "insurer-if", []consentv1.Decision{refused}, false, consentv1.Reason_REASON_REFUSAL},
+		{"opt-in, objected", insurer, "insurer-if", []consentv1.Decision{granted, objected}, false, consentv1.Reason_REASON_OBJECTION},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := s.newOwner(t, "Sequence")
+			var last *consentv1.ConsentDecision
+			for _, d := range tc.seq {
+				last = s.record(t, id, decision(tc.purpose, tc.scope, d))
+			}
+			res := s.check(t, id, tc.purpose, tc.scope)
+			if res.GetAllowed() != tc.allowed || res.GetReason() != tc.reason {
+				t.Fatalf("got allowed=%v reason=%v, want %v %v", res.GetAllowed(), res.GetReason(), tc.allowed, tc.reason)
+			}
+			if last != nil && res.GetDecidingDecision().GetId() != last.GetId() {
+				t.Fatalf("deciding entry %q, want the latest %q", res.GetDecidingDecision().GetId(), last.GetId())
+			}
+		})
+	}
+}
+
+func TestCurrentStateAndRestriction(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Laine")
+	s.record(t, id, objection(marketing, "sms"))
+	s.record(t, id, decision(insurer, "insurer-if", granted))
+	ctx := s.as(t, auth.RoleNurse)
+	state := func() *consentv1.ListConsentsResponse {
+		t.Helper()
+		res, err := s.consent.ListConsents(ctx, &consentv1.ListConsentsRequest{OwnerId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	var got []string
+	for _, c := range state().GetConsents() {
+		got = append(got, fmt.Sprintf("%v/%s=%v", c.GetPurpose(), c.GetScope(), c.GetReason()))
+	}
+	want := []string{
+		"PURPOSE_DIRECT_MARKETING/email=REASON_DEFAULT_OPT_OUT", "PURPOSE_DIRECT_MARKETING/phone=REASON_DEFAULT_OPT_OUT",
+		"PURPOSE_DIRECT_MARKETING/post=REASON_DEFAULT_OPT_OUT", "PURPOSE_DIRECT_MARKETING/sms=REASON_OBJECTION",
+		"PURPOSE_STATISTICAL_RESEARCH/=REASON_DEFAULT_OPT_OUT", "PURPOSE_SERVICE_DEVELOPMENT/=REASON_DEFAULT_OPT_OUT",
+		"PURPOSE_CARE_REMINDERS/=REASON_DEFAULT_OPT_OUT", "PURPOSE_INSURER_DISCLOSURE/insurer-if=REASON_EXPLICIT_GRANT",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("state\n got %v\nwant %v", got, want)
+	}
+
+	// The erasure job restricts the owner: nothing is allowed, grants included.
+	manager := s.as(t, auth.RoleClinicManager)
+	if _, err := s.consent.SetOwnerRestriction(manager, &consentv1.SetOwnerRestrictionRequest{
+		OwnerId: id, Restricted: true, Reason: "erasure request 12",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	restricted := state()
+	if !restricted.GetOwnerRestricted() {
+		t.Fatal("state does not say the owner is restricted")
+	}
+	for _, c := range restricted.GetConsents() {
+		if c.GetAllowed() || c.GetReason() != consentv1.Reason_REASON_OWNER_RESTRICTED {
+			t.Fatalf("restricted owner allowed %v", c)
+		}
+	}
+	if _, err := s.consent.SetOwnerRestriction(manager, &consentv1.SetOwnerRestrictionRequest{
+		OwnerId: id, Restricted: false, Reason: "erasure request 12 refused",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res := s.check(t, id, insurer, "insurer-if"); !res.GetAllowed() {
+		t.Fatalf("lifted restriction still denies: %v", res)
+	}
+
+	// An owner the owner service restricts, without a ledger here, is denied too.
+	other := s.newOwner(t, "Heikkinen")
+	s.restrictInOwnerService(t, other)
+	if res := s.check(t, other, stats, ""); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OWNER_RESTRICTED {
+		t.Fatalf("owner restricted in the owner service: %v", res)
+	}
+}
+
+func TestHistoryIsPagedNewestFirst(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Niemi")
+	var recorded []string
+	for _, d := range []consentv1.Decision{objected, granted, objected, granted, withdrawn} {
+		recorded = append(recorded, s.record(t, id, decision(stats, "", d)).GetId())
+	}
+	slices.Reverse(recorded)
+	ctx := s.as(t, auth.RoleVeterinarian)
+	var got []string
+	token := ""
+	for page := 0; ; page++ {
+		res, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: id, PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.GetDecisions()) > 2 || page > 3 {
+			t.Fatalf("page %d has %d entries", page, len(res.GetDecisions()))
+		}
+		for _, d := range res.GetDecisions() {
+			got = append(got, d.GetId())
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if !slices.Equal(got, recorded) {
+		t.Fatalf("history\n got %v\nwant %v (newest first)", got, recorded)
+	}
+	_, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: id, PageToken: "bm9wZQ"})
+	if fields := violations(t, err); fields[0] != "page_token" {
+		t.Fatalf("violations %v", fields)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	s := start(t)
+	objector := s.newOwner(t, "Objector")
+	s.record(t, objector, objection(marketing, "email"))
+	silent := s.newOwner(t, "Silent")
+	smsOnly := s.newOwner(t, "SmsOnly")
+	s.record(t, smsOnly, objection(marketing, "sms"))
+	held := s.newOwner(t, "Held")
+	s.restrictInOwnerService(t, held)
+	res, err := s.consent.FilterConsents(s.as(t, auth.RoleClinicManager), &consentv1.FilterConsentsRequest{
+		OwnerIds: []string{objector, silent, unknownOwner, held, smsOnly, silent},
+		Purpose:  marketing, Scope: "email",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{silent, smsOnly}; !slices.Equal(res.GetAllowedOwnerIds(), want) {
+		t.Fatalf("allowed %v, want %v", res.GetAllowedOwnerIds(), want)
+	}
+	if want := []string{unknownOwner}; !slices.Equal(res.GetUnknownOwnerIds(), want) {
+		t.Fatalf("unknown %v, want %v", res.GetUnknownOwnerIds(), want)
+	}
+}
+
+func TestBadInputNamesTheFields(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Input")
+	ctx := s.as(t, auth.RoleClinicManager)
+	record := func(d *consentv1.ConsentDecision) error {
+		_, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: d})
+		return err
+	}
+	tooMany := make([]string, 10_001)
+	for i := range tooMany {
+		tooMany[i] = unknownOwner
+	}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want []string
+	}{
+		{"no decision", func() error { return record(nil) }, []string{"decision"}},
+		{"empty decision", func() error { return record(&consentv1.ConsentDecision{}) }, []string{"decision.purpose", "decision.decision", "decision.method"}},
+		{"marketing without a channel", func() error { return record(objection(marketing, "")) }, []string{"decision.scope"}},
+		{"written without evidence", func() error {
+			d := objection(stats, "")
+			d.Method = consentv1.Method_METHOD_WRITTEN
+			return record(d)
+		}, []string{"decision.evidence_ref"}},
+		{"grant without statement version", func() error {
+			d := decision(kennel, "", granted)
+			d.StatementVersion = ""
+			return record(d)
+		}, []string{"decision.statement_version"}},
+		{"objection in the future", func() error {
+			d := objection(stats, "")
+			d.EffectiveTime = timestamppb.New(time.Now().Add(time.Hour))
+			return record(d)
+		}, []string{"decision.effective_time"}},
+		{"owner id not a UUID", func() error {
+			_, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: "owner-1", Purpose: stats})
+			return err
+		}, []string{"owner_id"}},
+		{"check without purpose", func() error {
+			_, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: id})
+			return err
+		}, []string{"purpose"}},
+		{"check with a scope the purpose has none of", func() error {
+			_, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: id, Purpose: kennel, Scope: "x"})
+			return err
+		}, []string{"scope"}},
+		{"filter of nobody", func() error {
+			_, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{Purpose: stats})
+			return err
+		}, []string{"owner_ids"}},
+		{"filter of too many", func() error {
+			_, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: tooMany, Purpose: stats})
+			return err
+		}, []string{"owner_ids"}},
+		{"filter with a bad id", func() error {
+			_, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: []string{id, "x"}, Purpose: stats})
+			return err
+		}, []string{"owner_ids[1]"}},
+		{"restriction without reason", func() error {
+			_, err := s.consent.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{OwnerId: id, Restricted: true})
+			return err
+		}, []string{"reason"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := violations(t, tc.call()); !slices.Equal(got, tc.want) {
+				t.Fatalf("violations %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPermissions calls each RPC as each role through the real server: the policy
+// table's unit test covers every rule; this shows it is enforced.
+func TestPermissions(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Permission")
+	calls := map[string]func(ctx context.Context) error{
+		"record": func(ctx context.Context) error {
+			_, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: objection(stats, "")})
+			return err
+		},
+		"history": func(ctx context.Context) error {
+			_, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
+			return err
+		},
+		"check": func(ctx context.Context) error {
+			_, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: id, Purpose: stats})
+			return err
+		},
+		"filter": func(ctx context.Context) error {
+			_, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: []string{id}, Purpose: stats})
+			return err
+		},
+	}
+	for _, tc := range []struct {
+		role    auth.Role
+		allowed []string
+	}{
+		{auth.RoleReception, []string{"record", "history", "check"}},
+		{auth.RoleClinicManager, []string{"record", "history", "check", "filter"}},
+		{auth.RoleBilling, nil},
+		{auth.RoleMaintainer, nil},
+		{auth.RolePartner, nil},
+		{auth.RoleSubcontractor, nil},
+	} {
+		for name, call := range calls {
+			t.Run(string(tc.role)+"/"+name, func(t *testing.T) {
+				err := call(s.as(t, tc.role))
+				if slices.Contains(tc.allowed, name) {
+					if err != nil {
+						t.Fatalf("denied: %v", err)
+					}
+					return
+				}
+				wantCode(t, err, codes.PermissionDenied)
+			})
+		}
+	}
+	// A maintainer reads with a stated purpose, which the audit keeps.
+	ctx := auth.WithOutgoingToken(t.Context(), s.env.Token(t, auth.RoleMaintainer), "support case 7")
+	if err := calls["check"](ctx); err != nil {
+		t.Fatalf("maintainer with a purpose: %v", err)
+	}
+}
+
+// TestEveryAccessIsAudited reads the audit collection after the service has drained its
+// queue: one event per read or change, the filter once for all its owners.
+func TestEveryAccessIsAudited(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Audit")
+	s.record(t, id, objection(stats, ""))
+	ctx := auth.WithOutgoingToken(t.Context(), s.env.Token(t, auth.RoleMaintainer), "ticket 99")
+	if _, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: id, Purpose: stats}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: []string{id, unknownOwner}, Purpose: stats}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.consent.ListConsents(s.as(t, auth.RolePartner), &consentv1.ListConsentsRequest{OwnerId: id}); err == nil {
+		t.Fatal("partner read the state")
+	}
+	s.stop()
+	cur, err := s.raw.Database(consentDatabase).Collection("audit_events").Find(t.Context(), bson.M{},
+		options.Find().SetSort(bson.D{{Key: "time", Value: 1}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []struct {
+		Action  string `bson:"action"`
+		Subject string `bson:"subject_owner_id"`
+		Purpose string `bson:"purpose"`
+		Outcome string `bson:"outcome"`
+		Actor   string `bson:"actor_subject"`
+	}
+	if err := cur.All(t.Context(), &events); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, fmt.Sprintf("%s %s subject=%v purpose=%q %s", e.Action, e.Actor, e.Subject == id, e.Purpose, e.Outcome))
+	}
+	want := []string{
+		`consent.decision.record test-reception subject=true purpose="" success`,
+		`consent.check test-maintainer subject=true purpose="ticket 99" success`,
+		`consent.filter test-maintainer subject=false purpose="ticket 99" success`,
+	}
+	if len(got) != 4 || !slices.Equal(got[:3], want) || events[3].Outcome != "denied" || events[3].Actor != "test-partner" {
+		t.Fatalf("audit events\n got %v\nwant %v and a denied read", got, want)
+	}
+}

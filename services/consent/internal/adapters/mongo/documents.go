@@ -1,0 +1,91 @@
+package mongo
+
+import (
+	"time"
+
+	"github.com/lillvet/register/services/consent/internal/domain"
+)
+
+// ledgerDoc is one owner's ledger as stored, keyed by the owner id.
+type ledgerDoc struct {
+	ID string `bson:"_id"`
+	// Entries are appended with $push and never changed; an entry's sequence number is
+	// its position plus one.
+	Entries         []entryDoc       `bson:"entries"`
+	Restricted      bool             `bson:"restricted"`
+	OwnerRestricted bool             `bson:"owner_restricted"`
+	Restrictions    []restrictionDoc `bson:"restrictions,omitempty"`
+	Created         time.Time        `bson:"created"`
+	Updated         time.Time        `bson:"updated"`
+}
+
+type entryDoc struct {
+	ID               string     `bson:"id"`
+	Purpose          string     `bson:"purpose"`
+	Scope            string     `bson:"scope,omitempty"`
+	Decision         string     `bson:"decision"`
+	Method           string     `bson:"method"`
+	EvidenceRef      string     `bson:"evidence_ref,omitempty"`
+	StatementVersion string     `bson:"statement_version,omitempty"`
+	ValidFrom        *time.Time `bson:"valid_from,omitempty"`
+	ValidUntil       *time.Time `bson:"valid_until,omitempty"`
+	EffectiveAt      time.Time  `bson:"effective_at"`
+	RecordedBy       string     `bson:"recorded_by"`
+	RecordedByName   string     `bson:"recorded_by_name,omitempty"`
+	RecordedAt       time.Time  `bson:"recorded_at"`
+}
+
+type restrictionDoc struct {
+	Restricted   bool      `bson:"restricted"`
+	Reason       string    `bson:"reason"`
+	ActorSubject string    `bson:"actor_subject"`
+	Time         time.Time `bson:"time"`
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func fromOptional(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toEntryDoc(e domain.Entry) entryDoc {
+	return entryDoc{
+		ID: e.ID, Purpose: string(e.Purpose), Scope: e.Scope, Decision: string(e.Decision),
+		Method: string(e.Method), EvidenceRef: e.EvidenceRef, StatementVersion: e.StatementVersion,
+		ValidFrom: optionalTime(e.ValidFrom), ValidUntil: optionalTime(e.ValidUntil),
+		EffectiveAt: e.EffectiveAt, RecordedBy: e.RecordedBy, RecordedByName: e.RecordedByName,
+		RecordedAt: e.RecordedAt,
+	}
+}
+
+// toLedger maps a stored ledger, numbering the entries by position and keeping only the
+// first entry of an id that concurrent retries appended twice.
+func toLedger(d *ledgerDoc) *domain.Ledger {
+	l := &domain.Ledger{
+		OwnerID: d.ID, Restricted: d.Restricted, OwnerRestricted: d.OwnerRestricted,
+		Entries: make([]domain.Entry, 0, len(d.Entries)),
+	}
+	seen := make(map[string]bool, len(d.Entries))
+	for i, e := range d.Entries {
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		l.Entries = append(l.Entries, domain.Entry{
+			ID: e.ID, OwnerID: d.ID, Seq: int64(i) + 1, Purpose: domain.Purpose(e.Purpose), Scope: e.Scope,
+			Decision: domain.Decision(e.Decision), Method: domain.Method(e.Method), EvidenceRef: e.EvidenceRef,
+			StatementVersion: e.StatementVersion, ValidFrom: fromOptional(e.ValidFrom),
+			ValidUntil: fromOptional(e.ValidUntil), EffectiveAt: e.EffectiveAt.UTC(),
+			RecordedBy: e.RecordedBy, RecordedByName: e.RecordedByName, RecordedAt: e.RecordedAt.UTC(),
+		})
+	}
+	return l
+}

@@ -1,0 +1,167 @@
+// Package mongo stores the consent ledger in the consent service's own MongoDB database:
+// one document per owner, keyed by the owner id, holding that owner's entries in the
+// order the store appended them.
+//
+// Why one document per owner: the embedded store answers only a filter that is exactly
+// {_id: X} from an index, so a check is one such read; and MongoDB applies a $push to
+// one document atomically, so the position of an entry in the array is a total order
+// of the owner's decisions that the store assigns, even for two decisions recorded at
+// the same instant by two replicas. The entry's sequence number is that position.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/mongox"
+)
+
+// LedgersCollection holds one ledger document per owner.
+const LedgersCollection = "ledgers"
+
+// appendAttempts bounds the retries of an append whose upsert raced another replica's
+// creation of the same ledger.
+const appendAttempts = 3
+
+// Repository implements domain.Repository on MongoDB.
+type Repository struct {
+	ledgers *mongo.Collection
+}
+
+var _ domain.Repository = (*Repository)(nil)
+
+// New returns a repository on db.
+func New(db *mongo.Database) *Repository {
+	return &Repository{ledgers: db.Collection(LedgersCollection)}
+}
+
+// Indexes are the indexes the repository needs besides _id: none, since every query is
+// by _id (one owner, or {_id: {$in: ids}} for a filter).
+func Indexes() []mongox.Index { return nil }
+
+// QueryShape is the filter and sort keys of one repository query, for the test that
+// checks each is served by a declared index.
+type QueryShape struct {
+	Collection string
+	Keys       []string
+}
+
+// QueryShapes lists every non-_id query this repository issues: none.
+func QueryShapes() []QueryShape { return nil }
+
+// Append implements domain.Repository.
+func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted bool) (domain.Entry, error) {
+	// A retried record finds its entry and adds nothing. Two retries racing past this
+	// read both append; readers keep the first of a duplicated id (see toLedger), so the
+	// ledger still shows one entry.
+	l, err := r.Ledger(ctx, e.OwnerID)
+	switch {
+	case err == nil:
+		if existing, ok := l.Entry(e.ID); ok {
+			return existing, nil
+		}
+		if len(l.Entries) >= domain.MaxEntriesPerOwner {
+			return domain.Entry{}, ledgerFull()
+		}
+	case !errors.Is(err, apperr.ErrNotFound):
+		return domain.Entry{}, err
+	}
+	update := bson.M{
+		"$push":        bson.M{"entries": toEntryDoc(e)},
+		"$set":         bson.M{"owner_restricted": ownerRestricted, "updated": e.RecordedAt},
+		"$setOnInsert": bson.M{"restricted": false, "created": e.RecordedAt},
+	}
+	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
+	for range appendAttempts {
+		var d ledgerDoc
+		err := r.ledgers.FindOneAndUpdate(ctx, bson.M{"_id": e.OwnerID}, update, opts).Decode(&d)
+		if mongox.IsDuplicateKey(err) {
+			// Another replica created the ledger between our read and upsert: the
+			// next attempt updates the document it created.
+			continue
+		}
+		if err != nil {
+			return domain.Entry{}, fmt.Errorf("append to the ledger of owner %s: %w", e.OwnerID, err)
+		}
+		stored, ok := toLedger(&d).Entry(e.ID)
+		if !ok {
+			return domain.Entry{}, fmt.Errorf("append to the ledger of owner %s: the entry is not in the stored ledger", e.OwnerID)
+		}
+		return stored, nil
+	}
+	return domain.Entry{}, fmt.Errorf("append to the ledger of owner %s: contended: %w", e.OwnerID, apperr.ErrUnavailable)
+}
+
+func ledgerFull() error {
+	return apperr.Precondition("LEDGER_FULL",
+		fmt.Sprintf("the owner's ledger holds the maximum of %d decisions", domain.MaxEntriesPerOwner))
+}
+
+// Ledger implements domain.Repository.
+func (r *Repository) Ledger(ctx context.Context, ownerID string) (*domain.Ledger, error) {
+	var d ledgerDoc
+	err := r.ledgers.FindOne(ctx, bson.M{"_id": ownerID}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, fmt.Errorf("ledger of owner %s: %w", ownerID, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger of owner %s: %w", ownerID, err)
+	}
+	return toLedger(&d), nil
+}
+
+// Ledgers implements domain.Repository with one {_id: {$in: ids}} query.
+func (r *Repository) Ledgers(ctx context.Context, ownerIDs []string) (map[string]*domain.Ledger, error) {
+	out := make(map[string]*domain.Ledger, len(ownerIDs))
+	if len(ownerIDs) == 0 {
+		return out, nil
+	}
+	cur, err := r.ledgers.Find(ctx, bson.M{"_id": bson.M{"$in": ownerIDs}},
+		options.Find().SetProjection(bson.M{"restrictions": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("read %d ledgers: %w", len(ownerIDs), err)
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	for cur.Next(ctx) {
+		var d ledgerDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, fmt.Errorf("decode a ledger: %w", err)
+		}
+		out[d.ID] = toLedger(&d)
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("read %d ledgers: %w", len(ownerIDs), err)
+	}
+	return out, nil
+}
+
+// SetRestriction implements domain.Repository.
+func (r *Repository) SetRestriction(ctx context.Context, ownerID string, c domain.RestrictionChange) error {
+	at := c.Time.UTC().Truncate(time.Millisecond)
+	update := bson.M{
+		"$set": bson.M{"restricted": c.Restricted, "updated": at},
+		"$push": bson.M{"restrictions": restrictionDoc{
+			Restricted: c.Restricted, Reason: c.Reason, ActorSubject: c.ActorSubject, Time: at,
+		}},
+		"$setOnInsert": bson.M{"entries": bson.A{}, "owner_restricted": false, "created": at},
+	}
+	for range appendAttempts {
+		_, err := r.ledgers.UpdateOne(ctx, bson.M{"_id": ownerID}, update, options.UpdateOne().SetUpsert(true))
+		if mongox.IsDuplicateKey(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("set the restriction of owner %s: %w", ownerID, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("set the restriction of owner %s: contended: %w", ownerID, apperr.ErrUnavailable)
+}

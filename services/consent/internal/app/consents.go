@@ -1,0 +1,283 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// Page sizes of ListDecisions, and the bound of one filter.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+	MaxFilterOwners = 10_000
+	maxReasonLen    = 200
+)
+
+// RecordDecision is the input of RecordDecision.
+type RecordDecision struct {
+	OwnerID   string
+	RequestID string
+	Entry     domain.Entry
+}
+
+// RecordDecision appends one decision of an owner, who must exist in the owner service;
+// a retry with the same request id returns the first entry. The owner service's
+// restriction flag is refreshed on the way.
+func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain.Entry, error) {
+	var v apperr.ValidationError
+	now := s.now().UTC().Truncate(time.Millisecond)
+	e := in.Entry
+	domain.ValidateEntry(&e, "decision", now, &v)
+	if err := v.Err(); err != nil {
+		return domain.Entry{}, err
+	}
+	id, err := entryID(in.OwnerID, in.RequestID)
+	if err != nil {
+		return domain.Entry{}, err
+	}
+	status, err := s.ownerStatus(ctx, in.OwnerID)
+	if err != nil {
+		return domain.Entry{}, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	e.ID, e.OwnerID, e.Seq = id, in.OwnerID, 0
+	e.RecordedBy, e.RecordedByName, e.RecordedAt = caller.Subject, caller.Name, now
+	stored, err := s.repo.Append(ctx, e, status.Restricted)
+	if err != nil {
+		return domain.Entry{}, fmt.Errorf("record a decision of owner %s: %w", in.OwnerID, err)
+	}
+	return stored, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+stored.ID, in.OwnerID)
+}
+
+// ownerStatus asks the owner service about one owner; an unknown owner is not found.
+func (s *Service) ownerStatus(ctx context.Context, ownerID string) (OwnerStatus, error) {
+	statuses, err := s.owners.Statuses(ctx, []string{ownerID})
+	if err != nil {
+		return OwnerStatus{}, fmt.Errorf("owner %s: %w", ownerID, err)
+	}
+	st := statuses[ownerID]
+	if !st.Exists {
+		return OwnerStatus{}, fmt.Errorf("owner %s: %w", ownerID, apperr.ErrNotFound)
+	}
+	return st, nil
+}
+
+// ledger reads an owner's ledger. An owner without one gets an empty ledger carrying
+// the owner service's restriction, once the owner service says the owner exists.
+func (s *Service) ledger(ctx context.Context, ownerID string) (*domain.Ledger, error) {
+	l, err := s.repo.Ledger(ctx, ownerID)
+	if err == nil {
+		return l, nil
+	}
+	if !errors.Is(err, apperr.ErrNotFound) {
+		return nil, err
+	}
+	st, err := s.ownerStatus(ctx, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	return &domain.Ledger{OwnerID: ownerID, OwnerRestricted: st.Restricted}, nil
+}
+
+// Check answers whether purpose (with scope) may use the owner's data now.
+func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purpose, scope string) (domain.Verdict, time.Time, error) {
+	var v apperr.ValidationError
+	if scope = validatePurpose(purpose, scope, &v); v.Err() != nil {
+		return domain.Verdict{}, time.Time{}, v.Err()
+	}
+	l, err := s.ledger(ctx, ownerID)
+	if err != nil {
+		return domain.Verdict{}, time.Time{}, fmt.Errorf("check consent of owner %s: %w", ownerID, err)
+	}
+	now := s.now().UTC()
+	verdict := domain.Decide(l.Entries, purpose, scope, now, l.IsRestricted())
+	return verdict, now, s.record(ctx, "consent.check", consentsResource(ownerID), ownerID)
+}
+
+// States derives the current state of the owner's purposes, and tells whether the owner
+// is restricted.
+func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, bool, time.Time, error) {
+	l, err := s.ledger(ctx, ownerID)
+	if err != nil {
+		return nil, false, time.Time{}, fmt.Errorf("consent state of owner %s: %w", ownerID, err)
+	}
+	now := s.now().UTC()
+	states := domain.CurrentState(l.Entries, now, l.IsRestricted())
+	return states, l.IsRestricted(), now, s.record(ctx, "consent.state.read", consentsResource(ownerID), ownerID)
+}
+
+// ListDecisions lists the owner's decisions newest (highest sequence) first, paged. The
+// page token is the sequence number the next page starts below.
+func (s *Service) ListDecisions(ctx context.Context, ownerID string, pageSize int, pageToken string) ([]domain.Entry, string, error) {
+	before, err := decodePageToken(pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := s.ledger(ctx, ownerID)
+	if err != nil {
+		return nil, "", fmt.Errorf("decisions of owner %s: %w", ownerID, err)
+	}
+	size := pageSizeOf(pageSize)
+	var page []domain.Entry
+	next := ""
+	for i := len(l.Entries) - 1; i >= 0; i-- {
+		e := l.Entries[i]
+		if before > 0 && e.Seq >= before {
+			continue
+		}
+		if len(page) == size {
+			next = encodePageToken(page[len(page)-1].Seq)
+			break
+		}
+		page = append(page, e)
+	}
+	return page, next, s.record(ctx, "consent.decision.list", decisionsResource(ownerID), ownerID)
+}
+
+// FilterResult is the answer of Filter.
+type FilterResult struct {
+	// Allowed and Unknown keep the order of the request.
+	Allowed []string
+	Unknown []string
+	At      time.Time
+}
+
+// Filter keeps the owners whose data purpose (with scope) may use now: one query for
+// the ledgers, and one call to the owner service for the owners without a ledger. It is
+// audited as one event for the call.
+func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.Purpose, scope string) (FilterResult, error) {
+	var v apperr.ValidationError
+	switch {
+	case len(ownerIDs) == 0:
+		v.Add("owner_ids", "must name at least one owner")
+	case len(ownerIDs) > MaxFilterOwners:
+		v.Add("owner_ids", fmt.Sprintf("must name at most %d owners", MaxFilterOwners))
+	}
+	scope = validatePurpose(purpose, scope, &v)
+	if err := v.Err(); err != nil {
+		return FilterResult{}, err
+	}
+	distinct := slices.Compact(slices.Sorted(slices.Values(ownerIDs)))
+	ledgers, err := s.repo.Ledgers(ctx, distinct)
+	if err != nil {
+		return FilterResult{}, fmt.Errorf("filter %d owners: %w", len(distinct), err)
+	}
+	var missing []string
+	for _, id := range distinct {
+		if _, ok := ledgers[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	var statuses map[string]OwnerStatus
+	if len(missing) > 0 {
+		if statuses, err = s.owners.Statuses(ctx, missing); err != nil {
+			return FilterResult{}, fmt.Errorf("filter %d owners: %w", len(distinct), err)
+		}
+	}
+	res := FilterResult{At: s.now().UTC()}
+	seen := make(map[string]bool, len(distinct))
+	for _, id := range ownerIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		l, ok := ledgers[id]
+		if !ok {
+			st := statuses[id]
+			if !st.Exists {
+				res.Unknown = append(res.Unknown, id)
+				continue
+			}
+			l = &domain.Ledger{OwnerID: id, OwnerRestricted: st.Restricted}
+		}
+		if domain.Decide(l.Entries, purpose, scope, res.At, l.IsRestricted()).Allowed {
+			res.Allowed = append(res.Allowed, id)
+		}
+	}
+	e := audit.Event{
+		Action: "consent.filter", Resource: fmt.Sprintf("consents:filter %s (%d owners)", purpose, len(distinct)),
+		Outcome: audit.OutcomeSuccess,
+	}
+	if err := s.auditor.Record(ctx, e); err != nil {
+		return FilterResult{}, fmt.Errorf("audit consent.filter: %w", err)
+	}
+	return res, nil
+}
+
+// SetRestriction sets or lifts the consent service's restriction of an existing owner.
+func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted bool, reason string) error {
+	var v apperr.ValidationError
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		v.Add("reason", "is required: say why, e.g. the erasure request's id")
+	}
+	v.CheckText("reason", reason, maxReasonLen)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if _, err := s.ownerStatus(ctx, ownerID); err != nil {
+		return err
+	}
+	caller, _ := auth.FromContext(ctx)
+	c := domain.RestrictionChange{Restricted: restricted, Reason: reason, ActorSubject: caller.Subject, Time: s.now()}
+	if err := s.repo.SetRestriction(ctx, ownerID, c); err != nil {
+		return err
+	}
+	return s.record(ctx, "consent.restriction.set", consentsResource(ownerID), ownerID)
+}
+
+// validatePurpose checks the purpose and returns the scope in normal form.
+func validatePurpose(p domain.Purpose, scope string, v *apperr.ValidationError) string {
+	if !p.Valid() {
+		v.Add("purpose", "is not a known purpose")
+		return scope
+	}
+	return domain.NormalizeScope(p, scope, "scope", v)
+}
+
+func pageSizeOf(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	default:
+		return n
+	}
+}
+
+func encodePageToken(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("before:" + strconv.FormatInt(seq, 10)))
+}
+
+// decodePageToken returns the sequence number a page starts below; 0 for the first page.
+func decodePageToken(token string) (int64, error) {
+	if token == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	var seq int64
+	if err == nil {
+		s, ok := strings.CutPrefix(string(raw), "before:")
+		if seq, err = strconv.ParseInt(s, 10, 64); !ok || seq <= 0 {
+			err = errors.New("bad token")
+		}
+	}
+	if err != nil {
+		var v apperr.ValidationError
+		v.Add("page_token", "is not a token this service issued")
+		return 0, v.Err()
+	}
+	return seq, nil
+}

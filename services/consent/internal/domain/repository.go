@@ -1,0 +1,64 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// MaxEntriesPerOwner bounds one owner's ledger, which the store keeps in one document
+// (16 MB at most in MongoDB): a lifetime of decisions is a few dozen entries, so
+// reaching it means a client records in a loop.
+const MaxEntriesPerOwner = 5000
+
+// Ledger is one owner's ledger as stored: the entries in the order the store appended
+// them (Seq increasing, a duplicate of an id left by concurrent retries dropped) and the
+// owner's restriction.
+type Ledger struct {
+	OwnerID string
+	Entries []Entry
+	// Restricted is the consent service's own restriction, set and lifted by
+	// SetOwnerRestriction (the erasure and objection job).
+	Restricted bool
+	// OwnerRestricted is the owner service's restriction flag as it was when the
+	// service last asked (on every record).
+	OwnerRestricted bool
+}
+
+// IsRestricted reports whether either restriction is in force.
+func (l *Ledger) IsRestricted() bool { return l.Restricted || l.OwnerRestricted }
+
+// Entry returns the entry with id, if the ledger holds it.
+func (l *Ledger) Entry(id string) (Entry, bool) {
+	for _, e := range l.Entries {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// RestrictionChange is one setting or lifting of the consent service's restriction.
+type RestrictionChange struct {
+	Restricted   bool
+	Reason       string
+	ActorSubject string
+	Time         time.Time
+}
+
+// Repository stores the owners' ledgers, one document per owner, read by _id. Every
+// write is atomic on that one document; nothing is ever removed from a ledger.
+type Repository interface {
+	// Append adds e to the ledger of e.OwnerID (creating it) and records ownerRestricted
+	// as the owner service's current flag. The store assigns e.Seq. When the ledger
+	// already holds an entry with e.ID (a retried record) it returns that entry and adds
+	// nothing. A full ledger fails with a precondition error.
+	Append(ctx context.Context, e Entry, ownerRestricted bool) (Entry, error)
+	// Ledger reads one owner's ledger; apperr.ErrNotFound when the owner has none.
+	Ledger(ctx context.Context, ownerID string) (*Ledger, error)
+	// Ledgers reads the ledgers of many owners in one query; owners without one are
+	// absent from the map.
+	Ledgers(ctx context.Context, ownerIDs []string) (map[string]*Ledger, error)
+	// SetRestriction sets or lifts the consent service's restriction of an owner
+	// (creating the ledger when the owner has none) and keeps the change.
+	SetRestriction(ctx context.Context, ownerID string, c RestrictionChange) error
+}
