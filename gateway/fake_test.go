@@ -180,9 +180,11 @@ func start(t *testing.T, o options) *harness {
 		t.Fatalf("listen: %v", err)
 	}
 	cfg := gateway.Config{
-		TLS:          files,
-		BackendTLS:   files,
-		OwnerAddr:    ownerAddr,
+		TLS:        files,
+		BackendTLS: files,
+		OwnerAddr:  ownerAddr,
+		// The fake answers health checks for any service; no test calls a consent route.
+		ConsentAddr:  ownerAddr,
 		MaxBodyBytes: o.maxBodyBytes,
 		Auth:         issuer.AuthConfig(jwks.URL),
 		Listener:     ln,

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lillvet/register/gateway"
+	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
@@ -35,10 +36,12 @@ type Config struct {
 	DataDir     string `env:"LILLVET_DATA_DIR" envDefault:"var"`
 	GatewayAddr string `env:"LILLVET_GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 	OwnerAddr   string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
+	ConsentAddr string `env:"LILLVET_CONSENT_ADDR" envDefault:"127.0.0.1:7102"`
 	JWKSAddr    string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
 	// The Prometheus scrape endpoints, one per process as in production.
 	GatewayMetricsAddr string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
 	OwnerMetricsAddr   string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
+	ConsentMetricsAddr string `env:"LILLVET_CONSENT_METRICS_ADDR" envDefault:"127.0.0.1:9102"`
 	// Jaeger, when set, is a Jaeger all-in-one binary (`make jaeger`) that the
 	// runner starts on loopback and exports every service's spans to.
 	Jaeger          string `env:"LILLVET_JAEGER"`
@@ -53,6 +56,7 @@ func (c Config) Validate() error {
 	for name, addr := range map[string]string{
 		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
 		"LILLVET_GATEWAY_METRICS_ADDR": c.GatewayMetricsAddr, "LILLVET_OWNER_METRICS_ADDR": c.OwnerMetricsAddr,
+		"LILLVET_CONSENT_ADDR": c.ConsentAddr, "LILLVET_CONSENT_METRICS_ADDR": c.ConsentMetricsAddr,
 		"LILLVET_JAEGER_OTLP_ADDR": c.JaegerOTLPAddr, "LILLVET_JAEGER_QUERY_ADDR": c.JaegerQueryAddr,
 	} {
 		host, _, err := net.SplitHostPort(addr)
@@ -124,6 +128,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	listeners, err := listen(map[string]string{
 		"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr,
 		"owner-metrics": cfg.OwnerMetricsAddr, "gateway-metrics": cfg.GatewayMetricsAddr,
+		"consent": cfg.ConsentAddr, "consent-metrics": cfg.ConsentMetricsAddr,
 	})
 	if err != nil {
 		return err
@@ -147,10 +152,20 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		MetricsListener:   listeners["owner-metrics"],
 	}
 	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = store.URI(), "lillvet_owner"
+	consentCfg := consent.Config{
+		GRPC:            grpcServerConfig(listeners["consent"], pki),
+		Auth:            authCfg,
+		OwnerAddr:       listeners["owner"].Addr().String(),
+		OwnerTLS:        pki,
+		Listener:        listeners["consent"],
+		MetricsListener: listeners["consent-metrics"],
+	}
+	consentCfg.Mongo.URI, consentCfg.Mongo.Database = store.URI(), "lillvet_consent"
 	gatewayCfg := gateway.Config{
 		TLS:             pki,
 		BackendTLS:      pki,
 		OwnerAddr:       listeners["owner"].Addr().String(),
+		ConsentAddr:     listeners["consent"].Addr().String(),
 		MaxBodyBytes:    1 << 20,
 		Auth:            authCfg,
 		Listener:        listeners["gateway"],
@@ -171,10 +186,13 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		return jwks.Shutdown(shutdownCtx)
 	})
 	g.Go(func() error { return owner.Run(gctx, ownerCfg) })
+	g.Go(func() error { return consent.Run(gctx, consentCfg) })
 	g.Go(func() error { return gateway.Run(gctx, gatewayCfg) })
 	g.Go(func() error {
-		if err := waitReady(gctx, ownerCfg.GRPC.Addr, pki); err != nil {
-			return err
+		for _, addr := range []string{ownerCfg.GRPC.Addr, consentCfg.GRPC.Addr} {
+			if err := waitReady(gctx, addr, pki); err != nil {
+				return err
+			}
 		}
 		return printEndpoints(out, cfg, listeners, pki)
 	})
@@ -229,13 +247,14 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
 	_, err := fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
   gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
   owner    %s  (gRPC, TLS)
+  consent  %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
-  metrics  http://%s/metrics (gateway), http://%s/metrics (owner)
+  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (consent)
   CA       %s
 %sGet a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
-`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(),
-		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), pki.CAFile, traces)
+`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["consent"].Addr(), l["jwks"].Addr(),
+		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), l["consent-metrics"].Addr(), pki.CAFile, traces)
 	return err
 }
 

@@ -7,37 +7,49 @@ import (
 	"testing"
 
 	"github.com/lillvet/register/gateway"
+	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
-const ownerDatabase = "lillvet_owner"
+const (
+	ownerDatabase   = "lillvet_owner"
+	consentDatabase = "lillvet_consent"
+)
 
-// stack is the owner service and the gateway running in the test process on one
-// embedded store, each with the telemetry it is given.
+// stack is the owner and consent services and the gateway running in the test process
+// on one embedded store, the services with the telemetry ownerTel, the gateway with
+// gatewayTel.
 type stack struct {
-	env        *servicetest.Env
-	ownerAddr  string
-	gatewayURL string
+	env         *servicetest.Env
+	ownerAddr   string
+	consentAddr string
+	gatewayURL  string
 }
 
 func startStack(tb testing.TB, ownerTel, gatewayTel *telemetry.Telemetry) *stack {
 	tb.Helper()
 	env := servicetest.New(tb)
-	ownerL, gatewayL := servicetest.Listen(tb), servicetest.Listen(tb)
+	ownerL, consentL, gatewayL := servicetest.Listen(tb), servicetest.Listen(tb), servicetest.Listen(tb)
 	cfg := owner.Config{
 		GRPC: grpcServerConfig(ownerL, env.TLS), Auth: env.Auth, Listener: ownerL, Telemetry: ownerTel,
 		IdentityKeys: "t1:" + randomKey(tb), IdentityActiveKey: "t1", BlindIndexKey: randomKey(tb),
 	}
 	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), ownerDatabase
 	env.Serve(tb, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
+	consentCfg := consent.Config{
+		GRPC: grpcServerConfig(consentL, env.TLS), Auth: env.Auth, Listener: consentL, Telemetry: ownerTel,
+		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS,
+	}
+	consentCfg.Mongo.URI, consentCfg.Mongo.Database = env.Store.URI(), consentDatabase
+	env.Serve(tb, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, consentCfg) })
 
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- gateway.Run(ctx, gateway.Config{
-			TLS: env.TLS, BackendTLS: env.TLS, OwnerAddr: ownerL.Addr().String(), Auth: env.Auth,
+			TLS: env.TLS, BackendTLS: env.TLS, OwnerAddr: ownerL.Addr().String(), ConsentAddr: consentL.Addr().String(), Auth: env.Auth,
 			Listener: gatewayL, Telemetry: gatewayTel,
 		})
 	}()
@@ -47,7 +59,10 @@ func startStack(tb testing.TB, ownerTel, gatewayTel *telemetry.Telemetry) *stack
 			tb.Errorf("gateway: %v", err)
 		}
 	})
-	return &stack{env: env, ownerAddr: ownerL.Addr().String(), gatewayURL: "https://" + gatewayL.Addr().String()}
+	return &stack{
+		env: env, ownerAddr: ownerL.Addr().String(), consentAddr: consentL.Addr().String(),
+		gatewayURL: "https://" + gatewayL.Addr().String(),
+	}
 }
 
 func randomKey(tb testing.TB) string {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestConsentEndToEnd starts the runner as the README does and drives the consent API
+// over HTTP through the gateway: the routes of issue 4, the owner service asked behind
+// them, idempotent records, roles and errors as a REST client sees them.
+func TestConsentEndToEnd(t *testing.T) {
+	r := &runner{bin: buildRunner(t), data: t.TempDir()}
+	r.start(t)
+	r.client = r.httpClient(t)
+	reception, manager, partner := r.token(t, "reception"), r.token(t, "clinic_manager"), r.token(t, "partner")
+
+	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "consent") != "SERVING" {
+		t.Fatalf("healthz does not report the consent service: %s", res.raw)
+	}
+	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/consents:filter")) {
+		t.Fatal("openapi.yaml lacks the consent routes")
+	}
+	newOwner := func(family string) string {
+		res := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{
+			"givenNames": "Aino", "familyName": family, "phone": "040 123 4567",
+			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
+			"homeClinic": "CLINIC_SEINAJOKI",
+		}})
+		id, _ := field(res.body, "owner", "id").(string)
+		if id == "" {
+			t.Fatalf("create owner: %s", res.raw)
+		}
+		return id
+	}
+	id, other := newOwner("Mäkinen"), newOwner("Virtanen")
+	check := "/v1/owners/" + id + "/consents:check?purpose=PURPOSE_DIRECT_MARKETING&scope=email"
+
+	before := r.expect(t, 200, "GET", check, manager, nil)
+	if field(before.body, "allowed") != true || field(before.body, "reason") != "REASON_DEFAULT_OPT_OUT" {
+		t.Fatalf("check before any decision: %s", before.raw)
+	}
+	objection := map[string]any{"decision": map[string]any{
+		"purpose": "PURPOSE_DIRECT_MARKETING", "scope": "email",
+		"decision": "DECISION_OBJECTED", "method": "METHOD_IN_PERSON",
+	}}
+	recorded := r.expect(t, 200, "POST", "/v1/owners/"+id+"/consentDecisions", reception, objection, "Idempotency-Key", "e2e-objection-1")
+	entryID, _ := field(recorded.body, "decision", "id").(string)
+	if entryID == "" || field(recorded.body, "decision", "recordedBy") != "dev-reception" {
+		t.Fatalf("record: %s", recorded.raw)
+	}
+	again := r.expect(t, 200, "POST", "/v1/owners/"+id+"/consentDecisions", reception, objection, "Idempotency-Key", "e2e-objection-1")
+	if field(again.body, "decision", "id") != entryID {
+		t.Fatalf("a retried record with the same Idempotency-Key made another entry: %s", again.raw)
+	}
+
+	after := r.expect(t, 200, "GET", check, manager, nil)
+	if field(after.body, "allowed") == true || field(after.body, "reason") != "REASON_OBJECTION" ||
+		field(after.body, "decidingDecision", "id") != entryID {
+		t.Fatalf("check after the objection: %s", after.raw)
+	}
+	history := r.expect(t, 200, "GET", "/v1/owners/"+id+"/consentDecisions", reception, nil)
+	if ds, _ := field(history.body, "decisions").([]any); len(ds) != 1 {
+		t.Fatalf("history: %s", history.raw)
+	}
+	state := r.expect(t, 200, "GET", "/v1/owners/"+id+"/consents", reception, nil)
+	if cs, _ := field(state.body, "consents").([]any); len(cs) != 7 {
+		t.Fatalf("current state: %s", state.raw)
+	}
+	filtered := r.expect(t, 200, "POST", "/v1/consents:filter", manager, map[string]any{
+		"ownerIds": []string{id, other}, "purpose": "PURPOSE_DIRECT_MARKETING", "scope": "email",
+	})
+	if ids, _ := field(filtered.body, "allowedOwnerIds").([]any); len(ids) != 1 || ids[0] != other {
+		t.Fatalf("filter: %s", filtered.raw)
+	}
+
+	r.expect(t, 403, "GET", "/v1/owners/"+id+"/consentDecisions", partner, nil)
+	r.expect(t, 403, "POST", "/v1/consents:filter", reception, map[string]any{"ownerIds": []string{id}, "purpose": "PURPOSE_STATISTICAL_RESEARCH"})
+	r.expect(t, 404, "GET", "/v1/owners/0190b1b4-0000-7000-8000-000000000000/consents", reception, nil)
+	bad := r.expect(t, 400, "POST", "/v1/owners/"+id+"/consentDecisions", reception, map[string]any{"decision": map[string]any{
+		"purpose": "PURPOSE_DIRECT_MARKETING", "decision": "DECISION_OBJECTED", "method": "METHOD_IN_PERSON",
+	}})
+	if !bytes.Contains(bad.raw, []byte("fieldViolations")) || !bytes.Contains(bad.raw, []byte("decision.scope")) {
+		t.Fatalf("bad input without field violations: %s", bad.raw)
+	}
+}

@@ -1,0 +1,152 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/mongox"
+)
+
+func testDB(t *testing.T) *mongo.Database {
+	t.Helper()
+	s := embeddedtest.Start(t)
+	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c.Database("consent_repo")
+}
+
+var at = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func entry(owner, id string) domain.Entry {
+	return domain.Entry{
+		ID: id, OwnerID: owner, Purpose: domain.PurposeStatisticalResearch, Decision: domain.DecisionObjected,
+		Method: domain.MethodInPerson, EffectiveAt: at, RecordedBy: "test", RecordedAt: at,
+	}
+}
+
+// TestConcurrentAppendsAreTotallyOrdered is two replicas' worth of desks recording for
+// one owner at the same instant, the first of them creating the ledger: every entry is
+// kept, each with its own sequence number.
+func TestConcurrentAppendsAreTotallyOrdered(t *testing.T) {
+	r := New(testDB(t))
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			if _, err := r.Append(t.Context(), entry("o1", fmt.Sprintf("e%02d", i)), false); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	l, err := r.Ledger(t.Context(), "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, e := range l.Entries {
+		seqs = append(seqs, e.Seq)
+	}
+	want := make([]int64, n)
+	for i := range want {
+		want[i] = int64(i) + 1
+	}
+	if !slices.Equal(seqs, want) {
+		t.Fatalf("sequences %v, want 1..%d", seqs, n)
+	}
+}
+
+// TestRetriedAppendKeepsTheFirstEntry covers both ways a retry arrives: after the first
+// append (found by the read) and racing it (both appended; readers keep the first).
+func TestRetriedAppendKeepsTheFirstEntry(t *testing.T) {
+	db := testDB(t)
+	r := New(db)
+	first, err := r.Append(t.Context(), entry("o1", "e1"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := entry("o1", "e1")
+	retry.RecordedAt = at.Add(time.Second)
+	again, err := r.Append(t.Context(), retry, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Fatalf("retry returned %+v, want the first entry %+v", again, first)
+	}
+	// The racing retry, as the store would hold it.
+	if _, err := db.Collection(LedgersCollection).UpdateByID(t.Context(), "o1",
+		bson.M{"$push": bson.M{"entries": toEntryDoc(retry)}}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := r.Append(t.Context(), entry("o1", "e2"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.Ledger(t.Context(), "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 2 || l.Entries[0] != first || l.Entries[1] != second || second.Seq != 3 {
+		t.Fatalf("ledger %+v, want the first e1 and e2 at sequence 3", l.Entries)
+	}
+}
+
+func TestLedgersAndRestriction(t *testing.T) {
+	r := New(testDB(t))
+	if _, err := r.Append(t.Context(), entry("o1", "e1"), true); err != nil {
+		t.Fatal(err)
+	}
+	// Restricting an owner without decisions creates an empty ledger that carries it.
+	if err := r.SetRestriction(t.Context(), "o2", domain.RestrictionChange{Restricted: true, Reason: "erasure 1", Time: at}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Ledgers(t.Context(), []string{"o1", "o2", "o3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["o1"].OwnerRestricted || got["o1"].Restricted || len(got["o1"].Entries) != 1 ||
+		!got["o2"].Restricted || len(got["o2"].Entries) != 0 {
+		t.Fatalf("ledgers %+v %+v", got["o1"], got["o2"])
+	}
+	if err := r.SetRestriction(t.Context(), "o2", domain.RestrictionChange{Reason: "erasure 1 done", Time: at}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := r.Ledger(t.Context(), "o2"); err != nil || l.IsRestricted() {
+		t.Fatalf("lifted restriction: %+v, %v", l, err)
+	}
+}
+
+// TestEnsureIndexesTwice is what a second replica does at start: the indexes exist.
+func TestEnsureIndexesTwice(t *testing.T) {
+	db := testDB(t)
+	all := append(Indexes(), audit.NewWriter(db, slog.New(slog.DiscardHandler)).Indexes()...)
+	for round := range 2 {
+		if err := mongox.EnsureIndexes(t.Context(), db, all); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	if len(QueryShapes()) != 0 {
+		t.Fatal("a query by anything but _id needs an index in Indexes and a coverage test")
+	}
+}
