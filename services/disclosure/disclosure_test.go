@@ -47,6 +47,8 @@ type system struct {
 	disclosure disclosurev1.DisclosureServiceClient
 	raw        *mongo.Client
 	customers  int
+	// stopConsent stops the consent service.
+	stopConsent func()
 }
 
 func randomKey(t testing.TB) string {
@@ -94,7 +96,7 @@ func start(t *testing.T) *system {
 	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
-		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw,
+		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
 	}
 }
 
@@ -294,6 +296,25 @@ func TestInsurerClaim(t *testing.T) {
 	log = s.ownerLog(t, ownerID)
 	if len(log) != 2 || log[0].GetId() != d.GetId() || log[0].GetConsentDecisionId() != grant.GetId() {
 		t.Fatalf("log newest first: %v", log)
+	}
+	// Paged one at a time: the disclosure, then the refusal, then the end.
+	var paged []string
+	token := ""
+	for range 3 {
+		page, err := s.disclosure.ListOwnerDisclosures(s.as(t, auth.RoleNurse),
+			&disclosurev1.ListOwnerDisclosuresRequest{OwnerId: ownerID, PageSize: 1, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.GetDisclosures() {
+			paged = append(paged, e.GetOutcome().String())
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, []string{"DISCLOSURE_OUTCOME_DISCLOSED", "DISCLOSURE_OUTCOME_REFUSED"}) {
+		t.Fatalf("pages %v", paged)
 	}
 	got, err := s.disclosure.GetDisclosure(s.as(t, auth.RoleClinicManager), &disclosurev1.GetDisclosureRequest{DisclosureId: d.GetId()})
 	if err != nil || string(got.GetContents().GetPayload()) != string(pkg.GetPayload()) {
@@ -574,5 +595,20 @@ func TestRecipientsArePaged(t *testing.T) {
 	got, err := s.disclosure.GetRecipient(s.as(t, auth.RoleReception), &disclosurev1.GetRecipientRequest{RecipientId: first.GetId()})
 	if err != nil || got.GetRecipient().GetName() != "A" || len(got.GetRecipient().GetCategories()) != 6 {
 		t.Fatalf("get: %v, %v", got, err)
+	}
+}
+
+// TestConsentServiceDown checks that without an answer from the consent service nothing
+// leaves and nothing is logged: the caller gets UNAVAILABLE and may retry.
+func TestConsentServiceDown(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Kinnunen")
+	ins := s.register(t, insurer("Turva", "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	s.stopConsent()
+	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName))
+	wantCode(t, err, codes.Unavailable)
+	if log := s.ownerLog(t, ownerID); len(log) != 0 {
+		t.Fatalf("logged without a verdict: %v", log)
 	}
 }
