@@ -161,23 +161,36 @@ func (r *Repository) ListRecipients(ctx context.Context, size int, token string)
 		}
 		filter = bson.M{"_id": bson.M{"$gt": t.ID}}
 	}
-	n := pageSize(size)
-	cur, err := r.recipients.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(n+1))
+	page, err := findPage(ctx, r.recipients, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), size,
+		(*recipientDoc).toDomain, func(d *recipientDoc) pageToken { return pageToken{ID: d.ID} })
 	if err != nil {
-		return domain.Page[domain.Recipient]{}, fmt.Errorf("list recipients: %w", err)
+		return page, fmt.Errorf("list recipients: %w", err)
 	}
-	var docs []recipientDoc
+	return page, nil
+}
+
+// findPage reads one page of documents: one more than the page size, so that the extra
+// one says whether a next page exists, and the last one kept gives its token.
+func findPage[D, T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, size int,
+	toDomain func(*D) T, position func(*D) pageToken,
+) (domain.Page[T], error) {
+	n := pageSize(size)
+	cur, err := c.Find(ctx, filter, opts.SetLimit(n+1))
+	if err != nil {
+		return domain.Page[T]{}, err
+	}
+	var docs []D
 	if err := cur.All(ctx, &docs); err != nil {
-		return domain.Page[domain.Recipient]{}, fmt.Errorf("list recipients: %w", err)
+		return domain.Page[T]{}, err
 	}
-	var page domain.Page[domain.Recipient]
+	var page domain.Page[T]
 	if int64(len(docs)) > n {
 		docs = docs[:n]
-		page.Next = encodeToken(pageToken{ID: docs[len(docs)-1].ID})
+		page.Next = encodeToken(position(&docs[len(docs)-1]))
 	}
-	page.Items = make([]domain.Recipient, len(docs))
+	page.Items = make([]T, len(docs))
 	for i := range docs {
-		page.Items[i] = docs[i].toDomain()
+		page.Items[i] = toDomain(&docs[i])
 	}
 	return page, nil
 }
@@ -243,26 +256,11 @@ func (r *Repository) listRecords(ctx context.Context, filter bson.D, size int, t
 			bson.M{"time": at, "_id": bson.M{"$lt": t.ID}},
 		}})
 	}
-	n := pageSize(size)
-	opts := options.Find().SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).
-		SetLimit(n + 1).SetProjection(bson.M{"payload": 0})
-	cur, err := r.disclosures.Find(ctx, filter, opts)
+	opts := options.Find().SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).SetProjection(bson.M{"payload": 0})
+	page, err := findPage(ctx, r.disclosures, filter, opts, size, (*recordDoc).toDomain,
+		func(d *recordDoc) pageToken { return pageToken{Time: d.Time.UnixMilli(), ID: d.ID} })
 	if err != nil {
-		return domain.Page[domain.Record]{}, fmt.Errorf("list disclosures: %w", err)
-	}
-	var docs []recordDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return domain.Page[domain.Record]{}, fmt.Errorf("list disclosures: %w", err)
-	}
-	var page domain.Page[domain.Record]
-	if int64(len(docs)) > n {
-		docs = docs[:n]
-		last := docs[len(docs)-1]
-		page.Next = encodeToken(pageToken{Time: last.Time.UnixMilli(), ID: last.ID})
-	}
-	page.Items = make([]domain.Record, len(docs))
-	for i := range docs {
-		page.Items[i] = docs[i].toDomain()
+		return page, fmt.Errorf("list disclosures: %w", err)
 	}
 	return page, nil
 }
