@@ -183,12 +183,14 @@ func start(t *testing.T, o options) *harness {
 		TLS:        files,
 		BackendTLS: files,
 		OwnerAddr:  ownerAddr,
-		// The fake answers health checks for any service; no test calls a consent route.
-		ConsentAddr:  ownerAddr,
-		MaxBodyBytes: o.maxBodyBytes,
-		Auth:         issuer.AuthConfig(jwks.URL),
-		Listener:     ln,
-		Telemetry:    tel,
+		// The fake answers health checks for any service; no test calls a consent or
+		// disclosure route.
+		ConsentAddr:    ownerAddr,
+		DisclosureAddr: ownerAddr,
+		MaxBodyBytes:   o.maxBodyBytes,
+		Auth:           issuer.AuthConfig(jwks.URL),
+		Listener:       ln,
+		Telemetry:      tel,
 	}
 	if o.metrics {
 		ml, err := net.Listen("tcp", "127.0.0.1:0")

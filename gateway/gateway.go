@@ -56,8 +56,10 @@ type Config struct {
 	// OwnerAddr is the owner service's gRPC target.
 	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
 	// ConsentAddr is the consent service's gRPC target.
-	ConsentAddr  string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
-	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
+	// DisclosureAddr is the disclosure service's gRPC target.
+	DisclosureAddr string `env:"DISCLOSURE_GRPC_TARGET" envDefault:"127.0.0.1:7103"`
+	MaxBodyBytes   int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	// Auth verifies the bearer token of every API call (the AUTH_*
 	// variables the services read).
 	Auth auth.Config

@@ -22,6 +22,7 @@ COPY deploy/validate/go.mod deploy/validate/go.sum deploy/validate/
 COPY gateway/go.mod gateway/go.sum gateway/
 COPY proto/gen/openapi/go.mod proto/gen/openapi/go.sum proto/gen/openapi/
 COPY services/owner/go.mod services/owner/go.sum services/owner/
+COPY services/disclosure/go.mod services/disclosure/go.sum services/disclosure/
 # The modules the binary is built from.
 COPY proto/gen/go proto/gen/go
 COPY services/platform services/platform

@@ -7,12 +7,14 @@ replace (
 	github.com/lillvet/register/proto/gen/go => ../../proto/gen/go
 	github.com/lillvet/register/proto/gen/openapi => ../../proto/gen/openapi
 	github.com/lillvet/register/services/consent => ../../services/consent
+	github.com/lillvet/register/services/disclosure => ../../services/disclosure
 	github.com/lillvet/register/services/owner => ../../services/owner
 	github.com/lillvet/register/services/platform => ../../services/platform
 )
 
 require (
 	github.com/lillvet/register/gateway v0.0.0-00010101000000-000000000000
+	github.com/lillvet/register/services/disclosure v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/owner v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/platform v0.0.0-00010101000000-000000000000
 	golang.org/x/sync v0.25.0

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lillvet/register/gateway"
 	"github.com/lillvet/register/services/consent"
+	"github.com/lillvet/register/services/disclosure"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
@@ -33,15 +34,17 @@ import (
 
 // Config is the runner's configuration. Every address may use port 0 (tests do).
 type Config struct {
-	DataDir     string `env:"LILLVET_DATA_DIR" envDefault:"var"`
-	GatewayAddr string `env:"LILLVET_GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
-	OwnerAddr   string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
-	ConsentAddr string `env:"LILLVET_CONSENT_ADDR" envDefault:"127.0.0.1:7102"`
-	JWKSAddr    string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
+	DataDir        string `env:"LILLVET_DATA_DIR" envDefault:"var"`
+	GatewayAddr    string `env:"LILLVET_GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
+	OwnerAddr      string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
+	ConsentAddr    string `env:"LILLVET_CONSENT_ADDR" envDefault:"127.0.0.1:7102"`
+	DisclosureAddr string `env:"LILLVET_DISCLOSURE_ADDR" envDefault:"127.0.0.1:7103"`
+	JWKSAddr       string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
 	// The Prometheus scrape endpoints, one per process as in production.
-	GatewayMetricsAddr string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
-	OwnerMetricsAddr   string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
-	ConsentMetricsAddr string `env:"LILLVET_CONSENT_METRICS_ADDR" envDefault:"127.0.0.1:9102"`
+	GatewayMetricsAddr    string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
+	OwnerMetricsAddr      string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
+	ConsentMetricsAddr    string `env:"LILLVET_CONSENT_METRICS_ADDR" envDefault:"127.0.0.1:9102"`
+	DisclosureMetricsAddr string `env:"LILLVET_DISCLOSURE_METRICS_ADDR" envDefault:"127.0.0.1:9103"`
 	// Jaeger, when set, is a Jaeger all-in-one binary (`make jaeger`) that the
 	// runner starts on loopback and exports every service's spans to.
 	Jaeger          string `env:"LILLVET_JAEGER"`
@@ -56,8 +59,9 @@ func (c Config) Validate() error {
 	for name, addr := range map[string]string{
 		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
 		"LILLVET_GATEWAY_METRICS_ADDR": c.GatewayMetricsAddr, "LILLVET_OWNER_METRICS_ADDR": c.OwnerMetricsAddr,
-		"LILLVET_JAEGER_OTLP_ADDR": c.JaegerOTLPAddr, "LILLVET_JAEGER_QUERY_ADDR": c.JaegerQueryAddr,
 		"LILLVET_CONSENT_ADDR": c.ConsentAddr, "LILLVET_CONSENT_METRICS_ADDR": c.ConsentMetricsAddr,
+		"LILLVET_DISCLOSURE_ADDR": c.DisclosureAddr, "LILLVET_DISCLOSURE_METRICS_ADDR": c.DisclosureMetricsAddr,
+		"LILLVET_JAEGER_OTLP_ADDR": c.JaegerOTLPAddr, "LILLVET_JAEGER_QUERY_ADDR": c.JaegerQueryAddr,
 	} {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -129,6 +133,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr,
 		"owner-metrics": cfg.OwnerMetricsAddr, "gateway-metrics": cfg.GatewayMetricsAddr,
 		"consent": cfg.ConsentAddr, "consent-metrics": cfg.ConsentMetricsAddr,
+		"disclosure": cfg.DisclosureAddr, "disclosure-metrics": cfg.DisclosureMetricsAddr,
 	})
 	if err != nil {
 		return err
@@ -161,11 +166,23 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		MetricsListener: listeners["consent-metrics"],
 	}
 	consentCfg.Mongo.URI, consentCfg.Mongo.Database = store.URI(), "lillvet_consent"
+	disclosureCfg := disclosure.Config{
+		GRPC:            grpcServerConfig(listeners["disclosure"], pki),
+		Auth:            authCfg,
+		OwnerAddr:       listeners["owner"].Addr().String(),
+		OwnerTLS:        pki,
+		ConsentAddr:     listeners["consent"].Addr().String(),
+		ConsentTLS:      pki,
+		Listener:        listeners["disclosure"],
+		MetricsListener: listeners["disclosure-metrics"],
+	}
+	disclosureCfg.Mongo.URI, disclosureCfg.Mongo.Database = store.URI(), "lillvet_disclosure"
 	gatewayCfg := gateway.Config{
 		TLS:             pki,
 		BackendTLS:      pki,
 		OwnerAddr:       listeners["owner"].Addr().String(),
 		ConsentAddr:     listeners["consent"].Addr().String(),
+		DisclosureAddr:  listeners["disclosure"].Addr().String(),
 		MaxBodyBytes:    1 << 20,
 		Auth:            authCfg,
 		Listener:        listeners["gateway"],
@@ -187,9 +204,10 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	})
 	g.Go(func() error { return owner.Run(gctx, ownerCfg) })
 	g.Go(func() error { return consent.Run(gctx, consentCfg) })
+	g.Go(func() error { return disclosure.Run(gctx, disclosureCfg) })
 	g.Go(func() error { return gateway.Run(gctx, gatewayCfg) })
 	g.Go(func() error {
-		for _, addr := range []string{ownerCfg.GRPC.Addr, consentCfg.GRPC.Addr} {
+		for _, addr := range []string{ownerCfg.GRPC.Addr, consentCfg.GRPC.Addr, disclosureCfg.GRPC.Addr} {
 			if err := waitReady(gctx, addr, pki); err != nil {
 				return err
 			}
@@ -248,13 +266,15 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
   gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
   owner    %s  (gRPC, TLS)
   consent  %s  (gRPC, TLS)
+  disclosure %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
-  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (consent)
+  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (consent), http://%s/metrics (disclosure)
   CA       %s
 %sGet a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
-`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["consent"].Addr(), l["jwks"].Addr(),
-		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), l["consent-metrics"].Addr(), pki.CAFile, traces)
+`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["consent"].Addr(), l["disclosure"].Addr(), l["jwks"].Addr(),
+		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), l["consent-metrics"].Addr(),
+		l["disclosure-metrics"].Addr(), pki.CAFile, traces)
 	return err
 }
 

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDisclosureEndToEnd starts the runner as the README does and plays the issue's
+// scenarios over HTTP through the gateway: a recipient in the USA is refused; an insurer
+// without the customer's agreement gets nothing and the refusal is logged; with it, the
+// package goes out without the identity code, logged with the consent decision, and the
+// insurer's partner token fetches it and checks its hash, while another partner sees
+// nothing of it.
+func TestDisclosureEndToEnd(t *testing.T) {
+	r := &runner{bin: buildRunner(t), data: t.TempDir()}
+	r.start(t)
+	r.client = r.httpClient(t)
+	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
+
+	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "disclosure") != "SERVING" {
+		t.Fatalf("healthz does not report the disclosure service: %s", res.raw)
+	}
+	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/partner/disclosures")) {
+		t.Fatal("openapi.yaml lacks the disclosure routes")
+	}
+	owner := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"identityCode": "131052-308T", "owner": map[string]any{
+		"givenNames": "Aino", "familyName": "Mäkinen", "phone": "040 123 4567",
+		"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
+		"homeClinic": "CLINIC_SEINAJOKI",
+	}})
+	ownerID, _ := field(owner.body, "owner", "id").(string)
+	insurer := func(name, country string) map[string]any {
+		return map[string]any{"recipient": map[string]any{
+			"name": name, "kind": "RECIPIENT_KIND_INSURER", "businessId": "2923530-5", "country": country,
+			"contact": map[string]any{"email": "claims@example.fi"},
+		}}
+	}
+	usa := r.expect(t, 400, "POST", "/v1/recipients", manager, insurer("Acme Pet Insurance Inc.", "US"))
+	if !strings.Contains(string(usa.raw), "RECIPIENT_OUTSIDE_EEA") {
+		t.Fatalf("USA recipient: %s", usa.raw)
+	}
+	created := r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "Idempotency-Key", "e2e-insurer")
+	insurerID, _ := field(created.body, "recipient", "id").(string)
+	again := r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "Idempotency-Key", "e2e-insurer")
+	if field(again.body, "recipient", "id") != insurerID {
+		t.Fatalf("a retried registration made another recipient: %s", again.raw)
+	}
+	other, _ := field(r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("If", "SE")).body, "recipient", "id").(string)
+
+	claim := map[string]any{
+		"recipientId": insurerID, "ownerId": ownerID, "caseReference": "claim 2026-117",
+		"categories": []string{"DATA_CATEGORY_OWNER_NAME", "DATA_CATEGORY_PATIENT_BASICS"},
+	}
+	refused := r.expect(t, 400, "POST", "/v1/disclosures", reception, claim)
+	if !strings.Contains(string(refused.raw), "NO_LEGAL_BASIS") {
+		t.Fatalf("without agreement: %s", refused.raw)
+	}
+	grant := r.expect(t, 200, "POST", "/v1/owners/"+ownerID+"/consentDecisions", reception, map[string]any{"decision": map[string]any{
+		"purpose": "PURPOSE_INSURER_DISCLOSURE", "scope": insurerID, "decision": "DECISION_GRANTED",
+		"method": "METHOD_WRITTEN", "evidenceRef": "form-7", "statementVersion": "2026-01",
+	}})
+	grantID, _ := field(grant.body, "decision", "id").(string)
+	sent := r.expect(t, 200, "POST", "/v1/disclosures", reception, claim, "Idempotency-Key", "e2e-claim-117")
+	disclosureID, _ := field(sent.body, "disclosure", "id").(string)
+	if field(sent.body, "disclosure", "consentDecisionId") != grantID || field(sent.body, "disclosure", "basis") != "LEGAL_BASIS_INSURER_AGREEMENT" {
+		t.Fatalf("disclosure: %s", sent.raw)
+	}
+	payload := decodePayload(t, sent.body)
+	if !strings.Contains(payload, "Mäkinen") || strings.Contains(payload, "131052") || strings.Contains(payload, "Ruukintie") {
+		t.Fatalf("package: %s", payload)
+	}
+	sum := sha256.Sum256([]byte(payload))
+	if hex.EncodeToString(sum[:]) != field(sent.body, "disclosure", "payloadSha256") {
+		t.Fatal("the package's hash does not match the log")
+	}
+	r.expect(t, 200, "POST", "/v1/disclosures", reception, claim, "Idempotency-Key", "e2e-claim-117")
+	log := r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/disclosures", reception, nil)
+	if entries, _ := field(log.body, "disclosures").([]any); len(entries) != 2 {
+		t.Fatalf("the log holds the refusal and one disclosure: %s", log.raw)
+	}
+
+	mine, theirs := r.partnerToken(t, insurerID), r.partnerToken(t, other)
+	list := r.expect(t, 200, "GET", "/v1/partner/disclosures", mine, nil)
+	if entries, _ := field(list.body, "disclosures").([]any); len(entries) != 1 {
+		t.Fatalf("the insurer's list: %s", list.raw)
+	}
+	fetched := r.expect(t, 200, "GET", "/v1/partner/disclosures/"+disclosureID, mine, nil)
+	if decodePayload(t, fetched.body) != payload {
+		t.Fatal("the partner fetched another package")
+	}
+	if entries, _ := field(r.expect(t, 200, "GET", "/v1/partner/disclosures", theirs, nil).body, "disclosures").([]any); len(entries) != 0 {
+		t.Fatal("another partner sees the insurer's disclosure")
+	}
+	r.expect(t, 404, "GET", "/v1/partner/disclosures/"+disclosureID, theirs, nil)
+	r.expect(t, 403, "GET", "/v1/owners/"+ownerID, mine, nil)
+	r.expect(t, 403, "GET", "/v1/owners/"+ownerID+"/disclosures", mine, nil)
+	r.expect(t, 403, "GET", "/v1/owners/"+ownerID+"/consents", mine, nil)
+}
+
+func decodePayload(t *testing.T, body map[string]any) string {
+	t.Helper()
+	enc, _ := field(body, "contents", "payload").(string)
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(raw) == 0 {
+		t.Fatalf("no payload in %v: %v", body, err)
+	}
+	return string(raw)
+}
+
+func (r *runner) partnerToken(t *testing.T, recipientID string) string {
+	t.Helper()
+	cmd := exec.Command(r.bin, "token", "--role", "partner", "--recipient", recipientID) //nolint:gosec // the binary this test just built
+	cmd.Env = r.env()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("partner token: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}

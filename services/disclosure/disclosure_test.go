@@ -1,0 +1,614 @@
+package disclosure_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+
+	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/consent"
+	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+const (
+	ownerDatabase      = "lillvet_owner_test"
+	consentDatabase    = "lillvet_consent_test"
+	disclosureDatabase = "lillvet_disclosure_test"
+	// identityCode is the owner's code in every test; it must never leave.
+	identityCode = "131052-308T"
+)
+
+// system is the disclosure service with the real owner and consent services it asks,
+// on one embedded store.
+type system struct {
+	env        *servicetest.Env
+	owners     ownerv1.OwnerServiceClient
+	consents   consentv1.ConsentServiceClient
+	disclosure disclosurev1.DisclosureServiceClient
+	raw        *mongo.Client
+	customers  int
+	// stopConsent stops the consent service.
+	stopConsent func()
+}
+
+func randomKey(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func grpcConfig(addr string, env *servicetest.Env) grpcserver.Config {
+	return grpcserver.Config{Addr: addr, TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256}
+}
+
+func start(t *testing.T) *system {
+	t.Helper()
+	env := servicetest.New(t)
+	ownerL := servicetest.Listen(t)
+	ownerCfg := owner.Config{
+		GRPC: grpcConfig(ownerL.Addr().String(), env), Auth: env.Auth, Listener: ownerL, Telemetry: env.Telemetry,
+		IdentityKeys: "k1:" + randomKey(t), IdentityActiveKey: "k1", BlindIndexKey: randomKey(t),
+	}
+	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = env.Store.URI(), ownerDatabase
+	ownerSvc := env.Serve(t, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, ownerCfg) })
+
+	consentL := servicetest.Listen(t)
+	consentCfg := consent.Config{
+		GRPC: grpcConfig(consentL.Addr().String(), env), Auth: env.Auth, Listener: consentL, Telemetry: env.Telemetry,
+		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS,
+	}
+	consentCfg.Mongo.URI, consentCfg.Mongo.Database = env.Store.URI(), consentDatabase
+	consentSvc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, consentCfg) })
+
+	l := servicetest.Listen(t)
+	cfg := disclosure.Config{
+		GRPC: grpcConfig(l.Addr().String(), env), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
+		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
+	}
+	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), disclosureDatabase
+	svc := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
+	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	return &system{
+		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
+		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
+	}
+}
+
+func (s *system) as(t *testing.T, roles ...auth.Role) context.Context {
+	t.Helper()
+	return s.env.As(t, roles...)
+}
+
+// asPartner calls as a partner acting for recipientID.
+func (s *system) asPartner(t *testing.T, recipientID string) context.Context {
+	t.Helper()
+	tok, err := s.env.Issuer.Mint(devauth.Claims{
+		Subject: "partner-" + recipientID, Roles: []auth.Role{auth.RolePartner}, RecipientID: recipientID,
+	}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth.WithOutgoingToken(t.Context(), tok, "")
+}
+
+// customer registers an owner and one dog, and returns their ids. The first customer
+// of a test has an identity code and a microchip on record (both are unique).
+func (s *system) customer(t *testing.T, family string) (ownerID, patientID string) {
+	t.Helper()
+	code, chip := "", ""
+	if s.customers == 0 {
+		code, chip = identityCode, "246098100123456"
+	}
+	s.customers++
+	res, err := s.owners.CreateOwner(s.as(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{
+		IdentityCode: code, Owner: &ownerv1.Owner{
+			GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567", Email: "aino@example.fi",
+			Address:    &ownerv1.Address{Street: "Ruukintie 1", PostalCode: "60100", City: "Seinäjoki"},
+			HomeClinic: ownerv1.Clinic_CLINIC_SEINAJOKI,
+		},
+	})
+	if err != nil {
+		t.Fatalf("create owner: %v", err)
+	}
+	ownerID = res.GetOwner().GetId()
+	p, err := s.owners.RegisterPatient(s.as(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: ownerID, Patient: &ownerv1.Patient{
+		Name: "Musti", Species: ownerv1.Species_SPECIES_DOG, Sex: ownerv1.Sex_SEX_FEMALE, BirthDate: "2020-05-01",
+		Microchip: chip,
+	}})
+	if err != nil {
+		t.Fatalf("register patient: %v", err)
+	}
+	return ownerID, p.GetPatient().GetId()
+}
+
+func insurer(name, country string) *disclosurev1.Recipient {
+	return &disclosurev1.Recipient{
+		Name: name, Kind: disclosurev1.RecipientKind_RECIPIENT_KIND_INSURER, BusinessId: "2923530-5", Country: country,
+		Contact: &disclosurev1.Contact{Name: "Claims desk", Email: "claims@example.fi"},
+	}
+}
+
+func (s *system) register(t *testing.T, r *disclosurev1.Recipient) *disclosurev1.Recipient {
+	t.Helper()
+	res, err := s.disclosure.CreateRecipient(s.as(t, auth.RoleClinicManager), &disclosurev1.CreateRecipientRequest{Recipient: r})
+	if err != nil {
+		t.Fatalf("register recipient: %v", err)
+	}
+	return res.GetRecipient()
+}
+
+// agree records the customer's agreement with the insurer: a grant scoped to its id.
+func (s *system) agree(t *testing.T, ownerID, insurerID string) *consentv1.ConsentDecision {
+	t.Helper()
+	res, err := s.consents.RecordConsentDecision(s.as(t, auth.RoleReception), &consentv1.RecordConsentDecisionRequest{
+		OwnerId: ownerID, Decision: &consentv1.ConsentDecision{
+			Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: insurerID,
+			Decision: consentv1.Decision_DECISION_GRANTED, Method: consentv1.Method_METHOD_WRITTEN,
+			EvidenceRef: "insurance-form-7", StatementVersion: "2026-01",
+		},
+	})
+	if err != nil {
+		t.Fatalf("record agreement: %v", err)
+	}
+	return res.GetDecision()
+}
+
+var (
+	wantCode   = servicetest.WantCode
+	violations = servicetest.Violations
+)
+
+const (
+	ownerName     = disclosurev1.DataCategory_DATA_CATEGORY_OWNER_NAME
+	ownerContact  = disclosurev1.DataCategory_DATA_CATEGORY_OWNER_CONTACT
+	patientBasics = disclosurev1.DataCategory_DATA_CATEGORY_PATIENT_BASICS
+	microchip     = disclosurev1.DataCategory_DATA_CATEGORY_MICROCHIP
+	identity      = disclosurev1.DataCategory_DATA_CATEGORY_IDENTITY_CODE
+	visits        = disclosurev1.DataCategory_DATA_CATEGORY_VISIT_HISTORY
+)
+
+func claim(recipientID, ownerID string, cats ...disclosurev1.DataCategory) *disclosurev1.CreateDisclosureRequest {
+	return &disclosurev1.CreateDisclosureRequest{
+		RecipientId: recipientID, OwnerId: ownerID, Categories: cats, CaseReference: "claim 2026-117",
+	}
+}
+
+// refusalReason returns the ErrorInfo reason of a FAILED_PRECONDITION.
+func refusalReason(t *testing.T, err error) string {
+	t.Helper()
+	st := wantCode(t, err, codes.FailedPrecondition)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	t.Fatalf("no ErrorInfo in %v", err)
+	return ""
+}
+
+func (s *system) ownerLog(t *testing.T, ownerID string) []*disclosurev1.Disclosure {
+	t.Helper()
+	res, err := s.disclosure.ListOwnerDisclosures(s.as(t, auth.RoleClinicManager), &disclosurev1.ListOwnerDisclosuresRequest{OwnerId: ownerID})
+	if err != nil {
+		t.Fatalf("list disclosures: %v", err)
+	}
+	return res.GetDisclosures()
+}
+
+func TestRecipientOutsideEEAIsRefused(t *testing.T) {
+	s := start(t)
+	_, err := s.disclosure.CreateRecipient(s.as(t, auth.RoleClinicManager),
+		&disclosurev1.CreateRecipientRequest{Recipient: insurer("Acme Pet Insurance Inc.", "US")})
+	if got := refusalReason(t, err); got != "RECIPIENT_OUTSIDE_EEA" {
+		t.Fatalf("reason %q", got)
+	}
+	if !strings.Contains(err.Error(), "outside the EU/EEA") {
+		t.Fatalf("the message does not say why: %v", err)
+	}
+	res, err := s.disclosure.ListRecipients(s.as(t, auth.RoleReception), &disclosurev1.ListRecipientsRequest{})
+	if err != nil || len(res.GetRecipients()) != 0 {
+		t.Fatalf("a refused recipient was stored: %v, %v", res, err)
+	}
+	// Norway is in the EEA.
+	if r := s.register(t, insurer("Gjensidige", "no")); r.GetCountry() != "NO" || !r.GetActive() {
+		t.Fatalf("EEA recipient: %v", r)
+	}
+}
+
+// TestInsurerClaim is the scenario: without the customer's agreement the insurer
+// gets nothing and the refusal is logged; with it, the package goes out without the
+// identity code, logged with the consent decision that allowed it, and its hash checks.
+func TestInsurerClaim(t *testing.T) {
+	s := start(t)
+	ownerID, patientID := s.customer(t, "Mäkinen")
+	ins := s.register(t, insurer("LähiTapiola", "FI"))
+
+	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName, patientBasics))
+	if got := refusalReason(t, err); got != "NO_LEGAL_BASIS" || !strings.Contains(err.Error(), "no_grant") {
+		t.Fatalf("without agreement: %v", err)
+	}
+	log := s.ownerLog(t, ownerID)
+	if len(log) != 1 || log[0].GetOutcome() != disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_REFUSED ||
+		log[0].GetRefusalReason() != "NO_LEGAL_BASIS" || log[0].GetConsentReason() != "no_grant" ||
+		log[0].GetPayloadSha256() != "" || log[0].GetRequestedBy() != "test-reception" {
+		t.Fatalf("the refusal is not logged as such: %v", log)
+	}
+
+	grant := s.agree(t, ownerID, ins.GetId())
+	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName, patientBasics))
+	if err != nil {
+		t.Fatalf("with agreement: %v", err)
+	}
+	d, pkg := res.GetDisclosure(), res.GetContents()
+	if d.GetOutcome() != disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_DISCLOSED ||
+		d.GetBasis() != disclosurev1.LegalBasis_LEGAL_BASIS_INSURER_AGREEMENT || d.GetConsentDecisionId() != grant.GetId() ||
+		!slices.Equal(d.GetPatientIds(), []string{patientID}) || d.GetCaseReference() != "claim 2026-117" {
+		t.Fatalf("disclosure %v", d)
+	}
+	sum := sha256.Sum256(pkg.GetPayload())
+	if hex.EncodeToString(sum[:]) != d.GetPayloadSha256() || pkg.GetMediaType() != "application/json" {
+		t.Fatalf("the hash %s does not match the payload", d.GetPayloadSha256())
+	}
+	var payload struct {
+		DisclosureID string
+		Owner        map[string]any
+		Patients     []map[string]any
+	}
+	if err := json.Unmarshal(pkg.GetPayload(), &payload); err != nil {
+		t.Fatal(err)
+	}
+	if payload.DisclosureID != d.GetId() || payload.Owner["familyName"] != "Mäkinen" || len(payload.Patients) != 1 ||
+		payload.Patients[0]["name"] != "Musti" || payload.Patients[0]["species"] != "dog" {
+		t.Fatalf("payload %s", pkg.GetPayload())
+	}
+	// Only what was asked for and allowed: no identity code, no contact data, no chip.
+	for _, leak := range []string{"131052", "308T", "identity", "aino@example.fi", "phone", "Ruukintie", "246098100123456"} {
+		if strings.Contains(string(pkg.GetPayload()), leak) {
+			t.Errorf("the package holds %q: %s", leak, pkg.GetPayload())
+		}
+	}
+	log = s.ownerLog(t, ownerID)
+	if len(log) != 2 || log[0].GetId() != d.GetId() || log[0].GetConsentDecisionId() != grant.GetId() {
+		t.Fatalf("log newest first: %v", log)
+	}
+	// Paged one at a time: the disclosure, then the refusal, then the end.
+	var paged []string
+	token := ""
+	for range 3 {
+		page, err := s.disclosure.ListOwnerDisclosures(s.as(t, auth.RoleNurse),
+			&disclosurev1.ListOwnerDisclosuresRequest{OwnerId: ownerID, PageSize: 1, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.GetDisclosures() {
+			paged = append(paged, e.GetOutcome().String())
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, []string{"DISCLOSURE_OUTCOME_DISCLOSED", "DISCLOSURE_OUTCOME_REFUSED"}) {
+		t.Fatalf("pages %v", paged)
+	}
+	got, err := s.disclosure.GetDisclosure(s.as(t, auth.RoleClinicManager), &disclosurev1.GetDisclosureRequest{DisclosureId: d.GetId()})
+	if err != nil || string(got.GetContents().GetPayload()) != string(pkg.GetPayload()) {
+		t.Fatalf("get: %v, %v", got, err)
+	}
+	// The disclosure is audited with the owner as its subject.
+	var ev bson.M
+	err = s.raw.Database(disclosureDatabase).Collection("audit_events").
+		FindOne(t.Context(), bson.M{"action": "disclosure.create", "resource": "disclosures/" + d.GetId()}).Decode(&ev)
+	if err != nil || ev["subject_owner_id"] != ownerID || ev["actor_subject"] != "test-reception" || ev["outcome"] != "success" {
+		t.Fatalf("audit event %v: %v", ev, err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Virtanen")
+	ins := s.register(t, insurer("If", "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	gone := s.register(t, insurer("Old Insurer", "SE"))
+	if _, err := s.disclosure.DeactivateRecipient(s.as(t, auth.RoleClinicManager),
+		&disclosurev1.DeactivateRecipientRequest{RecipientId: gone.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	restricted, _ := s.customer(t, "Nieminen")
+	s.agree(t, restricted, ins.GetId())
+	if _, err := s.raw.Database(ownerDatabase).Collection("owners").UpdateByID(t.Context(), restricted,
+		bson.M{"$set": bson.M{"restricted": true}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		req    *disclosurev1.CreateDisclosureRequest
+		reason string
+	}{
+		{"deactivated recipient", claim(gone.GetId(), ownerID, ownerName), "RECIPIENT_INACTIVE"},
+		{"contact data to an insurer", claim(ins.GetId(), ownerID, ownerName, ownerContact), "CATEGORY_NOT_ALLOWED"},
+		{"identity code", claim(ins.GetId(), ownerID, identity), "CATEGORY_NOT_ALLOWED"},
+		{"restricted owner", claim(ins.GetId(), restricted, ownerName), "OWNER_RESTRICTED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), tc.req)
+			if got := refusalReason(t, err); got != tc.reason {
+				t.Fatalf("reason %s, want %s (%v)", got, tc.reason, err)
+			}
+			if log := s.ownerLog(t, tc.req.GetOwnerId()); log[0].GetRefusalReason() != tc.reason {
+				t.Fatalf("not logged: %v", log)
+			}
+		})
+	}
+}
+
+func TestHistoryCategoriesAreNotAvailableYet(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Laine")
+	ins := s.register(t, insurer("Fennia", "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleVeterinarian), claim(ins.GetId(), ownerID, ownerName, visits))
+	st := wantCode(t, err, codes.Unimplemented)
+	if !strings.Contains(st.Message(), "patient-history service") {
+		t.Fatalf("message %q", st.Message())
+	}
+	if log := s.ownerLog(t, ownerID); len(log) != 0 {
+		t.Fatalf("logged %v", log)
+	}
+}
+
+func TestRetriedDisclosureIsLoggedOnce(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Heikkinen")
+	ins := s.register(t, insurer("Pohjola", "FI"))
+	refused := claim(ins.GetId(), ownerID, ownerName)
+	refused.RequestId = "claim-117-try"
+	for range 2 {
+		_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), refused)
+		if got := refusalReason(t, err); got != "NO_LEGAL_BASIS" {
+			t.Fatalf("reason %s", got)
+		}
+	}
+	s.agree(t, ownerID, ins.GetId())
+	req := claim(ins.GetId(), ownerID, ownerName, microchip)
+	req.RequestId = "claim-117"
+	first, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+	if err != nil || again.GetDisclosure().GetId() != first.GetDisclosure().GetId() ||
+		string(again.GetContents().GetPayload()) != string(first.GetContents().GetPayload()) {
+		t.Fatalf("retry: %v, %v", again, err)
+	}
+	if log := s.ownerLog(t, ownerID); len(log) != 2 {
+		t.Fatalf("%d log entries, want one refusal and one disclosure", len(log))
+	}
+	// The same request id about another owner is not answered with this owner's data.
+	other, _ := s.customer(t, "Salo")
+	req.OwnerId = other
+	_, err = s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+	if got := refusalReason(t, err); got != "REQUEST_ID_REUSED" {
+		t.Fatalf("reused request id: %s", got)
+	}
+}
+
+// TestPartners checks that a partner sees only what was disclosed to its own recipient,
+// and that nothing else in the register answers it.
+func TestPartners(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Korhonen")
+	a := s.register(t, insurer("Insurer A", "FI"))
+	b := s.register(t, insurer("Insurer B", "DK"))
+	s.agree(t, ownerID, a.GetId())
+	s.agree(t, ownerID, b.GetId())
+	disclose := func(r *disclosurev1.Recipient) *disclosurev1.Disclosure {
+		res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), claim(r.GetId(), ownerID, ownerName, patientBasics))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetDisclosure()
+	}
+	toA, toB := disclose(a), disclose(b)
+	// A refusal to A is not something A received.
+	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), claim(a.GetId(), ownerID, identity))
+	refusalReason(t, err)
+
+	asA := s.asPartner(t, a.GetId())
+	list, err := s.disclosure.ListPartnerDisclosures(asA, &disclosurev1.ListPartnerDisclosuresRequest{})
+	if err != nil || len(list.GetDisclosures()) != 1 || list.GetDisclosures()[0].GetId() != toA.GetId() ||
+		list.GetDisclosures()[0].GetRequestedBy() != "" {
+		t.Fatalf("partner A's list: %v, %v", list, err)
+	}
+	got, err := s.disclosure.GetPartnerDisclosure(asA, &disclosurev1.GetPartnerDisclosureRequest{DisclosureId: toA.GetId()})
+	if err != nil || got.GetContents() == nil {
+		t.Fatalf("partner A's own: %v, %v", got, err)
+	}
+	sum := sha256.Sum256(got.GetContents().GetPayload())
+	if hex.EncodeToString(sum[:]) != got.GetDisclosure().GetPayloadSha256() {
+		t.Fatal("the partner cannot verify the hash")
+	}
+	_, err = s.disclosure.GetPartnerDisclosure(asA, &disclosurev1.GetPartnerDisclosureRequest{DisclosureId: toB.GetId()})
+	wantCode(t, err, codes.NotFound)
+
+	// Nothing else answers a partner.
+	for name, call := range map[string]func() error{
+		"owner list": func() error {
+			_, err := s.disclosure.ListOwnerDisclosures(asA, &disclosurev1.ListOwnerDisclosuresRequest{OwnerId: ownerID})
+			return err
+		},
+		"get disclosure": func() error {
+			_, err := s.disclosure.GetDisclosure(asA, &disclosurev1.GetDisclosureRequest{DisclosureId: toB.GetId()})
+			return err
+		},
+		"disclose": func() error {
+			_, err := s.disclosure.CreateDisclosure(asA, claim(a.GetId(), ownerID, ownerName))
+			return err
+		},
+		"recipients": func() error {
+			_, err := s.disclosure.ListRecipients(asA, &disclosurev1.ListRecipientsRequest{})
+			return err
+		},
+		"owner service": func() error {
+			_, err := s.owners.GetOwner(asA, &ownerv1.GetOwnerRequest{OwnerId: ownerID})
+			return err
+		},
+		"consent service": func() error {
+			_, err := s.consents.CheckConsent(asA, &consentv1.CheckConsentRequest{
+				OwnerId: ownerID, Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: a.GetId(),
+			})
+			return err
+		},
+	} {
+		if err := call(); err == nil || wantCode(t, err, codes.PermissionDenied) == nil {
+			t.Errorf("%s answered a partner", name)
+		}
+	}
+	// A partner token without a recipient, and one whose recipient was deactivated.
+	_, err = s.disclosure.ListPartnerDisclosures(s.as(t, auth.RolePartner), &disclosurev1.ListPartnerDisclosuresRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+	if _, err := s.disclosure.DeactivateRecipient(s.as(t, auth.RoleClinicManager),
+		&disclosurev1.DeactivateRecipientRequest{RecipientId: a.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.disclosure.ListPartnerDisclosures(asA, &disclosurev1.ListPartnerDisclosuresRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+}
+
+func TestBadInputNamesTheFields(t *testing.T) {
+	s := start(t)
+	manager := s.as(t, auth.RoleClinicManager)
+	_, err := s.disclosure.CreateRecipient(manager, &disclosurev1.CreateRecipientRequest{Recipient: &disclosurev1.Recipient{
+		Kind: disclosurev1.RecipientKind_RECIPIENT_KIND_SUBCONTRACTOR, BusinessId: "2923530-4\x00", Country: "XX",
+		Contact:    &disclosurev1.Contact{Email: "not an address"},
+		Categories: []disclosurev1.DataCategory{identity},
+	}})
+	want := []string{"recipient.name", "recipient.country", "recipient.business_id", "recipient.contact.email", "recipient.agreement_ref", "recipient.categories"}
+	if got := violations(t, err); !containsAll(got, want) {
+		t.Fatalf("violations %v, want %v", got, want)
+	}
+	_, err = s.disclosure.CreateDisclosure(manager, &disclosurev1.CreateDisclosureRequest{
+		OwnerId: "not-a-uuid", PatientIds: []string{""},
+	})
+	want = []string{"recipient_id", "owner_id", "patient_ids[0]", "categories", "case_reference"}
+	if got := violations(t, err); !containsAll(got, want) {
+		t.Fatalf("violations %v, want %v", got, want)
+	}
+	_, err = s.disclosure.ListOwnerDisclosures(manager, &disclosurev1.ListOwnerDisclosuresRequest{OwnerId: "x", PageSize: -1, PageToken: "?"})
+	if got := violations(t, err); !containsAll(got, []string{"owner_id", "page_size"}) {
+		t.Fatalf("violations %v", got)
+	}
+}
+
+func containsAll(got, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPermissions checks the policy over real gRPC, and the per-kind rule: only the
+// clinic manager discloses to a subcontractor.
+func TestPermissions(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Lehtonen")
+	lab := s.register(t, &disclosurev1.Recipient{
+		Name: "Vetlab Oy", Kind: disclosurev1.RecipientKind_RECIPIENT_KIND_SUBCONTRACTOR, BusinessId: "2923530-5",
+		Country: "FI", AgreementRef: "DPA 2025-3", Contact: &disclosurev1.Contact{Email: "dpo@example.fi"},
+		Categories: []disclosurev1.DataCategory{ownerName, patientBasics},
+	})
+	_, err := s.disclosure.CreateRecipient(s.as(t, auth.RoleReception), &disclosurev1.CreateRecipientRequest{Recipient: insurer("X", "FI")})
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = s.disclosure.CreateDisclosure(s.as(t, auth.RoleNurse), claim(lab.GetId(), ownerID, ownerName))
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(lab.GetId(), ownerID, ownerName))
+	wantCode(t, err, codes.PermissionDenied)
+	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), claim(lab.GetId(), ownerID, ownerName, patientBasics))
+	if err != nil || res.GetDisclosure().GetBasis() != disclosurev1.LegalBasis_LEGAL_BASIS_PROCESSOR_CONTRACT ||
+		res.GetDisclosure().GetConsentDecisionId() != "" {
+		t.Fatalf("manager to subcontractor: %v, %v", res, err)
+	}
+	_, err = s.disclosure.ListOwnerDisclosures(s.as(t, auth.RoleBilling), &disclosurev1.ListOwnerDisclosuresRequest{OwnerId: ownerID})
+	wantCode(t, err, codes.PermissionDenied)
+}
+
+func TestRecipientsArePaged(t *testing.T) {
+	s := start(t)
+	first := s.register(t, insurer("A", "FI"))
+	for _, n := range []string{"B", "C"} {
+		s.register(t, insurer(n, "FI"))
+	}
+	var names []string
+	token := ""
+	for {
+		res, err := s.disclosure.ListRecipients(s.as(t, auth.RoleNurse), &disclosurev1.ListRecipientsRequest{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.GetRecipients() {
+			names = append(names, r.GetName())
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if !slices.Equal(names, []string{"A", "B", "C"}) {
+		t.Fatalf("pages %v", names)
+	}
+	// A retried registration returns the first recipient.
+	req := &disclosurev1.CreateRecipientRequest{RequestId: "dpa-7", Recipient: insurer("D", "FI")}
+	one, err := s.disclosure.CreateRecipient(s.as(t, auth.RoleClinicManager), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := s.disclosure.CreateRecipient(s.as(t, auth.RoleClinicManager), req)
+	if err != nil || two.GetRecipient().GetId() != one.GetRecipient().GetId() {
+		t.Fatalf("retry: %v, %v", two, err)
+	}
+	got, err := s.disclosure.GetRecipient(s.as(t, auth.RoleReception), &disclosurev1.GetRecipientRequest{RecipientId: first.GetId()})
+	if err != nil || got.GetRecipient().GetName() != "A" || len(got.GetRecipient().GetCategories()) != 6 {
+		t.Fatalf("get: %v, %v", got, err)
+	}
+}
+
+// TestConsentServiceDown checks that without an answer from the consent service nothing
+// leaves and nothing is logged: the caller gets UNAVAILABLE and may retry.
+func TestConsentServiceDown(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Kinnunen")
+	ins := s.register(t, insurer("Turva", "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	s.stopConsent()
+	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName))
+	wantCode(t, err, codes.Unavailable)
+	if log := s.ownerLog(t, ownerID); len(log) != 0 {
+		t.Fatalf("logged without a verdict: %v", log)
+	}
+}

@@ -1,0 +1,138 @@
+package mongo
+
+import (
+	"time"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+)
+
+type contactDoc struct {
+	Name  string `bson:"name,omitempty"`
+	Email string `bson:"email"`
+	Phone string `bson:"phone,omitempty"`
+}
+
+type recipientDoc struct {
+	ID           string     `bson:"_id"`
+	Name         string     `bson:"name"`
+	Kind         string     `bson:"kind"`
+	BusinessID   string     `bson:"business_id"`
+	Country      string     `bson:"country"`
+	Contact      contactDoc `bson:"contact"`
+	AgreementRef string     `bson:"agreement_ref,omitempty"`
+	Categories   []string   `bson:"categories"`
+	Active       bool       `bson:"active"`
+	Created      time.Time  `bson:"created"`
+	Deactivated  *time.Time `bson:"deactivated,omitempty"`
+}
+
+// Outcomes of a log entry as stored.
+const (
+	outcomeDisclosed = "disclosed"
+	outcomeRefused   = "refused"
+)
+
+// recordDoc is one log entry. The payload is the only field a later erasure or
+// retention sweep may remove; the rest is never changed.
+type recordDoc struct {
+	ID                string    `bson:"_id"`
+	RecipientID       string    `bson:"recipient_id"`
+	RecipientKind     string    `bson:"recipient_kind"`
+	OwnerID           string    `bson:"owner_id"`
+	PatientIDs        []string  `bson:"patient_ids"`
+	Categories        []string  `bson:"categories"`
+	CaseReference     string    `bson:"case_reference"`
+	Outcome           string    `bson:"outcome"`
+	Basis             string    `bson:"basis,omitempty"`
+	ConsentEntryID    string    `bson:"consent_entry_id,omitempty"`
+	RefusalReason     string    `bson:"refusal_reason,omitempty"`
+	ConsentReason     string    `bson:"consent_reason,omitempty"`
+	RefusedCategories []string  `bson:"refused_categories,omitempty"`
+	RequestedBy       string    `bson:"requested_by"`
+	RequestedByRoles  []string  `bson:"requested_by_roles"`
+	Time              time.Time `bson:"time"`
+	PayloadSHA256     string    `bson:"payload_sha256,omitempty"`
+	Payload           []byte    `bson:"payload,omitempty"`
+}
+
+func toStrings[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func fromStrings[T ~string](in []string) []T {
+	out := make([]T, len(in))
+	for i, s := range in {
+		out[i] = T(s)
+	}
+	return out
+}
+
+func toRecipientDoc(r domain.Recipient) recipientDoc {
+	d := recipientDoc{
+		ID: r.ID, Name: r.Name, Kind: string(r.Kind), BusinessID: r.BusinessID, Country: r.Country,
+		Contact:      contactDoc{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
+		AgreementRef: r.AgreementRef, Categories: toStrings(r.Categories), Active: r.Active, Created: r.CreatedAt,
+	}
+	if !r.DeactivatedAt.IsZero() {
+		t := r.DeactivatedAt
+		d.Deactivated = &t
+	}
+	return d
+}
+
+func (d *recipientDoc) toDomain() domain.Recipient {
+	r := domain.Recipient{
+		ID: d.ID, Name: d.Name, Kind: domain.Kind(d.Kind), BusinessID: d.BusinessID, Country: d.Country,
+		Contact:      domain.Contact{Name: d.Contact.Name, Email: d.Contact.Email, Phone: d.Contact.Phone},
+		AgreementRef: d.AgreementRef, Categories: fromStrings[domain.Category](d.Categories), Active: d.Active,
+		CreatedAt: d.Created.UTC(),
+	}
+	if d.Deactivated != nil {
+		r.DeactivatedAt = d.Deactivated.UTC()
+	}
+	return r
+}
+
+func toRecordDoc(r domain.Record) recordDoc {
+	d := recordDoc{
+		ID: r.ID, RecipientID: r.RecipientID, RecipientKind: string(r.RecipientKind), OwnerID: r.OwnerID,
+		PatientIDs: r.PatientIDs, Categories: toStrings(r.Categories), CaseReference: r.CaseReference,
+		Outcome: outcomeDisclosed, Basis: string(r.Basis), ConsentEntryID: r.ConsentEntryID,
+		RequestedBy: r.RequestedBy, RequestedByRoles: r.RequestedByRoles, Time: r.CreatedAt,
+		PayloadSHA256: r.PayloadSHA256, Payload: r.Payload,
+	}
+	if d.PatientIDs == nil {
+		d.PatientIDs = []string{}
+	}
+	if d.RequestedByRoles == nil {
+		d.RequestedByRoles = []string{}
+	}
+	if r.Refusal != nil {
+		d.Outcome = outcomeRefused
+		d.RefusalReason = string(r.Refusal.Reason)
+		d.ConsentReason = r.Refusal.ConsentReason
+		d.RefusedCategories = toStrings(r.Refusal.Categories)
+	}
+	return d
+}
+
+func (d *recordDoc) toDomain() domain.Record {
+	r := domain.Record{
+		ID: d.ID, RecipientID: d.RecipientID, RecipientKind: domain.Kind(d.RecipientKind), OwnerID: d.OwnerID,
+		PatientIDs: d.PatientIDs, Categories: fromStrings[domain.Category](d.Categories),
+		CaseReference: d.CaseReference, Basis: domain.Basis(d.Basis), ConsentEntryID: d.ConsentEntryID,
+		RequestedBy: d.RequestedBy, RequestedByRoles: d.RequestedByRoles, CreatedAt: d.Time.UTC(),
+		PayloadSHA256: d.PayloadSHA256, Payload: d.Payload,
+	}
+	if d.Outcome != outcomeDisclosed {
+		r.Refusal = &domain.Refusal{
+			Reason: domain.RefusalReason(d.RefusalReason), ConsentReason: d.ConsentReason,
+			Categories: fromStrings[domain.Category](d.RefusedCategories),
+		}
+	}
+	return r
+}

@@ -1,0 +1,266 @@
+// Package mongo stores the disclosure service's recipients and its disclosure log in the
+// service's own MongoDB database.
+//
+// Each write is one document, so the embedded store's lack of transactions costs
+// nothing: a log entry is inserted whole, with the package it describes, under an id
+// derived from the client's request id, so a retry finds the first entry instead of
+// writing a second.
+package mongo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/mongox"
+)
+
+// Collection names.
+const (
+	RecipientsCollection  = "recipients"
+	DisclosuresCollection = "disclosures"
+)
+
+// Page sizes of list operations.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// Repository implements domain.Repository on MongoDB.
+type Repository struct {
+	recipients  *mongo.Collection
+	disclosures *mongo.Collection
+}
+
+var _ domain.Repository = (*Repository)(nil)
+
+// New returns a repository on db.
+func New(db *mongo.Database) *Repository {
+	return &Repository{recipients: db.Collection(RecipientsCollection), disclosures: db.Collection(DisclosuresCollection)}
+}
+
+// Indexes are the indexes every query of this repository needs (see QueryShapes).
+// Recipients are read by _id and listed in _id order, which needs none.
+func Indexes() []mongox.Index {
+	desc := func(keys ...string) bson.D {
+		d := bson.D{}
+		for _, k := range keys {
+			v := 1
+			if k == "time" || k == "_id" {
+				v = -1
+			}
+			d = append(d, bson.E{Key: k, Value: v})
+		}
+		return d
+	}
+	return []mongox.Index{
+		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("owner_id", "time", "_id")}},
+		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("recipient_id", "outcome", "time", "_id")}},
+	}
+}
+
+// QueryShape is the filter and sort keys of one repository query, for the test that
+// checks each is served by a declared index.
+type QueryShape struct {
+	Collection string
+	Keys       []string
+}
+
+// QueryShapes lists every non-_id query this repository issues.
+func QueryShapes() []QueryShape {
+	return []QueryShape{
+		{DisclosuresCollection, []string{"owner_id", "time", "_id"}},
+		{DisclosuresCollection, []string{"recipient_id", "outcome", "time", "_id"}},
+	}
+}
+
+func pageSize(n int) int64 {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	default:
+		return int64(n)
+	}
+}
+
+// pageToken is the opaque position after the last item of a page.
+type pageToken struct {
+	// Time is the last log entry's time in Unix milliseconds; unused for recipients.
+	Time int64  `json:"t,omitempty"`
+	ID   string `json:"i"`
+}
+
+func encodeToken(t pageToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (pageToken, error) {
+	var t pageToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.ID == "" {
+		var v apperr.ValidationError
+		v.Add("page_token", "is not a token from a previous page")
+		return t, v.Err()
+	}
+	return t, nil
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
+}
+
+// CreateRecipient implements domain.Repository.
+func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
+	_, err := r.recipients.InsertOne(ctx, toRecipientDoc(rec))
+	if mongox.IsDuplicateKey(err) {
+		return r.Recipient(ctx, rec.ID)
+	}
+	if err != nil {
+		return domain.Recipient{}, fmt.Errorf("store recipient %s: %w", rec.ID, err)
+	}
+	return rec, nil
+}
+
+// Recipient implements domain.Repository.
+func (r *Repository) Recipient(ctx context.Context, id string) (domain.Recipient, error) {
+	var d recipientDoc
+	err := r.recipients.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Recipient{}, notFound("recipient", id)
+	}
+	if err != nil {
+		return domain.Recipient{}, fmt.Errorf("read recipient %s: %w", id, err)
+	}
+	return d.toDomain(), nil
+}
+
+// ListRecipients implements domain.Repository: ids are time-ordered UUIDs (or derived
+// from request ids), so _id order is a stable order a page token can resume.
+func (r *Repository) ListRecipients(ctx context.Context, size int, token string) (domain.Page[domain.Recipient], error) {
+	filter := bson.M{}
+	if token != "" {
+		t, err := decodeToken(token)
+		if err != nil {
+			return domain.Page[domain.Recipient]{}, err
+		}
+		filter = bson.M{"_id": bson.M{"$gt": t.ID}}
+	}
+	page, err := findPage(ctx, r.recipients, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), size,
+		(*recipientDoc).toDomain, func(d *recipientDoc) pageToken { return pageToken{ID: d.ID} })
+	if err != nil {
+		return page, fmt.Errorf("list recipients: %w", err)
+	}
+	return page, nil
+}
+
+// findPage reads one page of documents: one more than the page size, so that the extra
+// one says whether a next page exists, and the last one kept gives its token.
+func findPage[D, T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, size int,
+	toDomain func(*D) T, position func(*D) pageToken,
+) (domain.Page[T], error) {
+	n := pageSize(size)
+	cur, err := c.Find(ctx, filter, opts.SetLimit(n+1))
+	if err != nil {
+		return domain.Page[T]{}, err
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return domain.Page[T]{}, err
+	}
+	var page domain.Page[T]
+	if int64(len(docs)) > n {
+		docs = docs[:n]
+		page.Next = encodeToken(position(&docs[len(docs)-1]))
+	}
+	page.Items = make([]T, len(docs))
+	for i := range docs {
+		page.Items[i] = toDomain(&docs[i])
+	}
+	return page, nil
+}
+
+// DeactivateRecipient implements domain.Repository. The filter on active makes the
+// first deactivation time the one that stays.
+func (r *Repository) DeactivateRecipient(ctx context.Context, id string, now time.Time) (domain.Recipient, error) {
+	at := now.UTC().Truncate(time.Millisecond)
+	_, err := r.recipients.UpdateOne(ctx, bson.M{"_id": id, "active": true},
+		bson.M{"$set": bson.M{"active": false, "deactivated": at}})
+	if err != nil {
+		return domain.Recipient{}, fmt.Errorf("deactivate recipient %s: %w", id, err)
+	}
+	return r.Recipient(ctx, id)
+}
+
+// AppendRecord implements domain.Repository.
+func (r *Repository) AppendRecord(ctx context.Context, rec domain.Record) (domain.Record, error) {
+	_, err := r.disclosures.InsertOne(ctx, toRecordDoc(rec))
+	if mongox.IsDuplicateKey(err) {
+		return r.Record(ctx, rec.ID)
+	}
+	if err != nil {
+		return domain.Record{}, fmt.Errorf("log disclosure %s: %w", rec.ID, err)
+	}
+	return rec, nil
+}
+
+// Record implements domain.Repository.
+func (r *Repository) Record(ctx context.Context, id string) (domain.Record, error) {
+	var d recordDoc
+	err := r.disclosures.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Record{}, notFound("disclosure", id)
+	}
+	if err != nil {
+		return domain.Record{}, fmt.Errorf("read disclosure %s: %w", id, err)
+	}
+	return d.toDomain(), nil
+}
+
+// OwnerRecords implements domain.Repository.
+func (r *Repository) OwnerRecords(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.Record], error) {
+	return r.listRecords(ctx, bson.D{{Key: "owner_id", Value: ownerID}}, size, token)
+}
+
+// RecipientRecords implements domain.Repository.
+func (r *Repository) RecipientRecords(ctx context.Context, recipientID string, size int, token string) (domain.Page[domain.Record], error) {
+	return r.listRecords(ctx, bson.D{{Key: "recipient_id", Value: recipientID}, {Key: "outcome", Value: outcomeDisclosed}}, size, token)
+}
+
+// listRecords pages through the log entries matching filter, newest first, by (time,
+// _id): ids derived from request ids are not time-ordered, so the time leads.
+func (r *Repository) listRecords(ctx context.Context, filter bson.D, size int, token string) (domain.Page[domain.Record], error) {
+	if token != "" {
+		t, err := decodeToken(token)
+		if err != nil {
+			return domain.Page[domain.Record]{}, err
+		}
+		at := time.UnixMilli(t.Time).UTC()
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.M{"time": bson.M{"$lt": at}},
+			bson.M{"time": at, "_id": bson.M{"$lt": t.ID}},
+		}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).SetProjection(bson.M{"payload": 0})
+	page, err := findPage(ctx, r.disclosures, filter, opts, size, (*recordDoc).toDomain,
+		func(d *recordDoc) pageToken { return pageToken{Time: d.Time.UnixMilli(), ID: d.ID} })
+	if err != nil {
+		return page, fmt.Errorf("list disclosures: %w", err)
+	}
+	return page, nil
+}

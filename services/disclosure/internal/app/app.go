@@ -1,0 +1,133 @@
+// Package app holds the disclosure service's use cases: the recipients register, and
+// disclosures with their log. Each use case validates its input, applies the domain's
+// rules, asks the owner and consent services what it needs through the interfaces
+// declared here, and audits the read or change of personal data.
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
+)
+
+// Auditor appends audit events. Record queues them; RecordNow stores them before it
+// returns, for a package about to leave. Both fail while events cannot be stored, so
+// nothing is read or disclosed unaudited.
+type Auditor interface {
+	Record(ctx context.Context, events ...audit.Event) error
+	RecordNow(ctx context.Context, events ...audit.Event) error
+}
+
+// OwnerStatus is whether an owner exists and is restricted.
+type OwnerStatus struct {
+	Exists     bool
+	Restricted bool
+}
+
+// Address is an owner's postal address.
+type Address struct {
+	Street     string `json:"street,omitempty"`
+	PostalCode string `json:"postalCode,omitempty"`
+	City       string `json:"city,omitempty"`
+	Country    string `json:"country,omitempty"`
+}
+
+// OwnerData is the owner's basic data as the owner service gives it, without the
+// identity code (which no recipient kind receives).
+type OwnerData struct {
+	GivenNames string
+	FamilyName string
+	Phone      string
+	Email      string
+	Address    Address
+}
+
+// PatientData is one of the owner's animals as the owner service gives it.
+type PatientData struct {
+	ID             string
+	CustomerNumber string
+	Name           string
+	Species        string
+	Breed          string
+	Sex            string
+	BirthDate      string
+	Microchip      string
+}
+
+// Owners is the owner service, as the disclosure service uses it. Every call carries
+// the caller's identity, so the owner service authorises and audits the person who
+// asked for the disclosure.
+type Owners interface {
+	// Status says whether the owner exists and is restricted, and nothing else.
+	Status(ctx context.Context, ownerID string) (OwnerStatus, error)
+	// Owner reads the owner's basic data.
+	Owner(ctx context.Context, ownerID string) (OwnerData, error)
+	// Patients reads all of the owner's patients.
+	Patients(ctx context.Context, ownerID string) ([]PatientData, error)
+}
+
+// Consents is the consent service: may the check's purpose use the owner's data now?
+type Consents interface {
+	Check(ctx context.Context, ownerID string, c domain.ConsentCheck) (domain.ConsentVerdict, error)
+}
+
+// Options tune the use cases.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service implements the disclosure service's use cases.
+type Service struct {
+	repo     domain.Repository
+	owners   Owners
+	consents Consents
+	auditor  Auditor
+	now      func() time.Time
+}
+
+// New builds the use cases.
+func New(repo domain.Repository, owners Owners, consents Consents, auditor Auditor, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{repo: repo, owners: owners, consents: consents, auditor: auditor, now: opts.Now}
+}
+
+// requestNamespace scopes ids derived from client request ids, so that a retried
+// create maps to the id of the first.
+var requestNamespace = uuid.MustParse("3b8e2f6a-9c1d-4e57-a0b4-7d2c5e8f1a93")
+
+// newID returns the id of a new resource: derived from the client's request id when
+// there is one, else a fresh time-ordered UUID.
+func newID(kind, requestID string) (string, error) {
+	if requestID != "" {
+		return uuid.NewSHA1(requestNamespace, []byte(kind+"\x00"+requestID)).String(), nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new %s id: %w", kind, err)
+	}
+	return id.String(), nil
+}
+
+// record audits a successful read or change.
+func (s *Service) record(ctx context.Context, events ...audit.Event) error {
+	for i := range events {
+		if events[i].Outcome == "" {
+			events[i].Outcome = audit.OutcomeSuccess
+		}
+	}
+	if err := s.auditor.Record(ctx, events...); err != nil {
+		return fmt.Errorf("audit %s: %w", events[0].Action, err)
+	}
+	return nil
+}
+
+func recipientResource(id string) string  { return "recipients/" + id }
+func disclosureResource(id string) string { return "disclosures/" + id }

@@ -1,0 +1,166 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
+	"github.com/lillvet/register/services/disclosure/internal/app"
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// peers stand in for the owner and consent services: the benchmarks measure this
+// service's own work (the recipient read, the package, its hash, the log entry and the
+// audit record stored before the package leaves).
+type peers struct{}
+
+func (peers) Status(context.Context, string) (app.OwnerStatus, error) {
+	return app.OwnerStatus{Exists: true}, nil
+}
+
+func (peers) Owner(context.Context, string) (app.OwnerData, error) {
+	return app.OwnerData{GivenNames: "Aino", FamilyName: "Mäkinen"}, nil
+}
+
+func (peers) Patients(_ context.Context, ownerID string) ([]app.PatientData, error) {
+	return []app.PatientData{{ID: ownerID, CustomerNumber: "100017", Name: "Musti", Species: "dog"}}, nil
+}
+
+func (peers) Check(context.Context, string, domain.ConsentCheck) (domain.ConsentVerdict, error) {
+	return domain.ConsentVerdict{Allowed: true, Reason: "explicit_grant", EntryID: "grant-1"}, nil
+}
+
+type fixture struct {
+	svc         *app.Service
+	db          *mongo.Database
+	recipientID string
+	ctx         context.Context
+}
+
+func newFixture(b *testing.B) *fixture {
+	b.Helper()
+	store := embeddedtest.Start(b)
+	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	db := client.Database("disclosure_bench")
+	auditor := audit.NewWriter(db, slog.New(slog.DiscardHandler))
+	auditCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- auditor.Run(auditCtx) }()
+	b.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			b.Errorf("audit writer: %v", err)
+		}
+	})
+	f := &fixture{
+		svc: app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{}),
+		db:  db,
+		ctx: auth.WithIdentity(context.Background(), auth.Identity{Subject: "bench", Roles: []auth.Role{auth.RoleClinicManager}}),
+	}
+	r, err := f.svc.CreateRecipient(f.ctx, "", domain.Recipient{
+		Name: "LähiTapiola", Kind: domain.KindInsurer, BusinessID: "2923530-5", Country: "FI",
+		Contact: domain.Contact{Email: "claims@example.fi"},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.recipientID = r.ID
+	return f
+}
+
+// BenchmarkDisclose compares one disclosure through the use case with the raw driver's
+// read of the recipient and insert of a log entry of the same size, taking turns in one
+// loop so that drift weighs on both alike. The use case also stores its audit event
+// before it returns (the package must not leave unaudited): three round trips to two.
+func BenchmarkDisclose(b *testing.B) {
+	f := newFixture(b)
+	recipients, log := f.db.Collection(disclosuremongo.RecipientsCollection), f.db.Collection("raw_log")
+	cats := []domain.Category{domain.CategoryOwnerName, domain.CategoryPatientBasics}
+	var spentRaw, spentUseCase time.Duration
+	for b.Loop() {
+		owner := uuid.NewString()
+		start := time.Now()
+		var r bson.M
+		if err := recipients.FindOne(context.Background(), bson.M{"_id": f.recipientID}).Decode(&r); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := log.InsertOne(context.Background(), bson.M{
+			"_id": uuid.NewString(), "recipient_id": f.recipientID, "owner_id": owner, "patient_ids": bson.A{owner},
+			"categories": bson.A{"owner_name", "patient_basics"}, "case_reference": "claim", "outcome": "disclosed",
+			"time": time.Now(), "payload": make([]byte, 300), "payload_sha256": fmt.Sprint(owner, owner),
+		}); err != nil {
+			b.Fatal(err)
+		}
+		spentRaw += time.Since(start)
+		start = time.Now()
+		if _, err := f.svc.Disclose(f.ctx, domain.DisclosureRequest{
+			RecipientID: f.recipientID, OwnerID: owner, Categories: cats, CaseReference: "claim",
+		}); err != nil {
+			b.Fatal(err)
+		}
+		spentUseCase += time.Since(start)
+	}
+	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
+	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "disclose-ns/op")
+	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "disclose/driver")
+}
+
+// BenchmarkListOwnerDisclosures compares a page of an owner's log through the use case
+// with the raw driver's query for the same documents, in a log of 1,000 entries about
+// 100 owners. On the embedded store both scan the collection (only _id filters use an
+// index there); on MongoDB the (owner_id, time, _id) index serves it.
+func BenchmarkListOwnerDisclosures(b *testing.B) {
+	f := newFixture(b)
+	owners := make([]string, 100)
+	for i := range owners {
+		owners[i] = uuid.NewString()
+	}
+	for i := range 1000 {
+		if _, err := f.svc.Disclose(f.ctx, domain.DisclosureRequest{
+			RecipientID: f.recipientID, OwnerID: owners[i%len(owners)], CaseReference: "claim",
+			Categories: []domain.Category{domain.CategoryOwnerName},
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	coll := f.db.Collection(disclosuremongo.DisclosuresCollection)
+	owner := owners[len(owners)/2]
+	var spentRaw, spentUseCase time.Duration
+	for b.Loop() {
+		start := time.Now()
+		cur, err := coll.Find(context.Background(), bson.M{"owner_id": owner},
+			options.Find().SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(51).SetProjection(bson.M{"payload": 0}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var docs []bson.M
+		if err := cur.All(context.Background(), &docs); err != nil || len(docs) != 10 {
+			b.Fatalf("raw query: %d documents, %v", len(docs), err)
+		}
+		spentRaw += time.Since(start)
+		start = time.Now()
+		page, err := f.svc.OwnerDisclosures(f.ctx, owner, 0, "")
+		if err != nil || len(page.Items) != 10 {
+			b.Fatalf("use case: %d entries, %v", len(page.Items), err)
+		}
+		spentUseCase += time.Since(start)
+	}
+	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
+	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "list-ns/op")
+	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "list/driver")
+}

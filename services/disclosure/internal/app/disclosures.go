@@ -1,0 +1,316 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// ErrHistoryNotAvailable answers a disclosure that asks for categories the
+// patient-history service holds; the next slice wires that service in.
+var ErrHistoryNotAvailable = errors.New("visit history, medications, invoices and communications arrive with the patient-history service; this version discloses owner and patient data only")
+
+// historyCategories are the categories the patient-history service serves.
+var historyCategories = []domain.Category{
+	domain.CategoryVisitHistory, domain.CategoryMedications, domain.CategoryInvoices, domain.CategoryCommunications,
+}
+
+// managerOnlyKinds are the recipients only the clinic manager discloses to: a
+// subcontractor processes on the clinic's behalf, a decision of the controller rather
+// than a customer's request at the desk (DESIGN rule 8).
+var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
+
+// Disclose runs one disclosure request: validated, checked against the recipient and
+// the owner's consent now, logged (refused ones too), and returned with its package. A
+// refusal is the domain's precondition error. A retry with the same request id returns
+// the first result, package or refusal.
+func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (domain.Record, error) {
+	if err := validate(&req); err != nil {
+		return domain.Record{}, err
+	}
+	id, err := newID("disclosure", req.RequestID)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	if req.RequestID != "" {
+		if first, err := s.repo.Record(ctx, id); err == nil {
+			return s.replay(ctx, first, req)
+		} else if !errors.Is(err, apperr.ErrNotFound) {
+			return domain.Record{}, err
+		}
+	}
+	if slices.ContainsFunc(req.Categories, func(c domain.Category) bool { return slices.Contains(historyCategories, c) }) {
+		return domain.Record{}, fmt.Errorf("disclose %s: %w", strings.Join(toStrings(domain.Intersect(req.Categories, historyCategories)), ", "), ErrHistoryNotAvailable)
+	}
+	r, err := s.repo.Recipient(ctx, req.RecipientID)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	if slices.Contains(managerOnlyKinds, r.Kind) && !caller.Has(auth.RoleClinicManager) {
+		return domain.Record{}, fmt.Errorf("only the clinic manager discloses to a %s: %w", r.Kind, apperr.ErrPermissionDenied)
+	}
+	status, err := s.owners.Status(ctx, req.OwnerID)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	if !status.Exists {
+		return domain.Record{}, fmt.Errorf("owner %s: %w", req.OwnerID, apperr.ErrNotFound)
+	}
+	outcome, err := s.evaluate(ctx, r, req, status.Restricted)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	rec := domain.Record{
+		ID: id, RecipientID: r.ID, RecipientKind: r.Kind, OwnerID: req.OwnerID, PatientIDs: req.PatientIDs,
+		Categories: outcome.Categories, CaseReference: req.CaseReference, Refusal: outcome.Refusal,
+		Basis: outcome.Basis, ConsentEntryID: outcome.ConsentEntryID,
+		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
+	}
+	if rec.Refusal != nil {
+		return s.refuse(ctx, rec)
+	}
+	if err := s.pack(ctx, &rec, req.PatientIDs); err != nil {
+		return domain.Record{}, err
+	}
+	stored, err := s.repo.AppendRecord(ctx, rec)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	if stored.PayloadSHA256 != rec.PayloadSHA256 {
+		// A concurrent retry logged its result first: answer with that one.
+		return s.replay(ctx, stored, req)
+	}
+	// The audit record exists before the package leaves.
+	if err := s.auditor.RecordNow(ctx, disclosureEvent(stored)); err != nil {
+		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
+	}
+	return stored, nil
+}
+
+// evaluate applies the domain's rules. The consent service is asked only when
+// everything else allows the disclosure, so a request that fails on the recipient or
+// the owner's restriction leaves no consent check behind.
+func (s *Service) evaluate(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest, restricted bool) (domain.Outcome, error) {
+	pre := domain.Evaluate(r, req, restricted, nil)
+	if pre.Refusal == nil || pre.Refusal.ConsentReason != domain.ConsentReasonNotChecked {
+		return pre, nil
+	}
+	_, check, _ := domain.LegalBasis(r)
+	verdict, err := s.consents.Check(ctx, req.OwnerID, *check)
+	if err != nil {
+		return domain.Outcome{}, fmt.Errorf("check the legal basis with the consent service: %w", err)
+	}
+	return domain.Evaluate(r, req, restricted, &verdict), nil
+}
+
+// refuse logs a refused disclosure and answers with its reason.
+func (s *Service) refuse(ctx context.Context, rec domain.Record) (domain.Record, error) {
+	stored, err := s.repo.AppendRecord(ctx, rec)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	if err := s.auditor.Record(ctx, disclosureEvent(stored)); err != nil {
+		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
+	}
+	if stored.Refusal == nil {
+		return stored, nil
+	}
+	return stored, stored.Refusal.Err()
+}
+
+// replay answers a retried request with the first one's result. A request id reused for
+// another recipient or owner is refused rather than answered with someone else's data.
+func (s *Service) replay(ctx context.Context, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
+	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
+		return domain.Record{}, apperr.Precondition("REQUEST_ID_REUSED",
+			"the request id was used for a disclosure to another recipient or about another owner")
+	}
+	if err := s.auditor.RecordNow(ctx, disclosureEvent(first)); err != nil {
+		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", first.ID, err)
+	}
+	if first.Refusal != nil {
+		return first, first.Refusal.Err()
+	}
+	return first, nil
+}
+
+func disclosureEvent(rec domain.Record) audit.Event {
+	e := audit.Event{
+		Action: "disclosure.create", Resource: disclosureResource(rec.ID), SubjectOwnerID: rec.OwnerID,
+		Outcome: audit.OutcomeSuccess,
+	}
+	if rec.Refusal != nil {
+		e.Outcome, e.Reason = audit.OutcomeDenied, string(rec.Refusal.Reason)
+	}
+	return e
+}
+
+// pack fetches only the allowed categories from the owner service and sets the
+// record's payload and hash. patientIDs narrows the patients; every one must be the
+// owner's.
+func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []string) error {
+	has := func(cs ...domain.Category) bool {
+		return slices.ContainsFunc(cs, func(c domain.Category) bool { return slices.Contains(rec.Categories, c) })
+	}
+	p := Payload{
+		DisclosureID: rec.ID, RecipientID: rec.RecipientID, OwnerID: rec.OwnerID, CaseReference: rec.CaseReference,
+		DisclosedAt: rec.CreatedAt.Format(time.RFC3339Nano), Categories: toStrings(rec.Categories),
+	}
+	if has(domain.CategoryOwnerName, domain.CategoryOwnerContact, domain.CategoryOwnerAddress) {
+		o, err := s.owners.Owner(ctx, rec.OwnerID)
+		if err != nil {
+			return err
+		}
+		p.Owner = ownerPayload(o, has)
+	}
+	if has(domain.CategoryPatientBasics, domain.CategoryMicrochip) || len(patientIDs) > 0 {
+		all, err := s.owners.Patients(ctx, rec.OwnerID)
+		if err != nil {
+			return err
+		}
+		chosen, err := choosePatients(all, patientIDs)
+		if err != nil {
+			return err
+		}
+		rec.PatientIDs = make([]string, len(chosen))
+		for i, pt := range chosen {
+			rec.PatientIDs[i] = pt.ID
+		}
+		if has(domain.CategoryPatientBasics, domain.CategoryMicrochip) {
+			p.Patients = patientsPayload(chosen, has)
+		}
+	}
+	payload, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload)
+	rec.Payload, rec.PayloadSHA256 = payload, hex.EncodeToString(sum[:])
+	return nil
+}
+
+// validate checks the request with the domain's rules, naming the request's own fields
+// (the domain names them under a prefix), and checks that the ids are the register's.
+func validate(req *domain.DisclosureRequest) error {
+	var v apperr.ValidationError
+	domain.ValidateDisclosureRequest(req, "disclosure", &v)
+	for i := range v.Violations {
+		v.Violations[i].Field = strings.TrimPrefix(v.Violations[i].Field, "disclosure.")
+	}
+	uuid := func(field, id string) {
+		if id != "" {
+			v.CheckUUID(field, id)
+		}
+	}
+	uuid("recipient_id", req.RecipientID)
+	uuid("owner_id", req.OwnerID)
+	for i, id := range req.PatientIDs {
+		uuid(fmt.Sprintf("patient_ids[%d]", i), id)
+	}
+	return v.Err()
+}
+
+// choosePatients keeps the requested patients in request order, or all when none were
+// named; a requested id that is not the owner's patient is bad input.
+func choosePatients(all []PatientData, ids []string) ([]PatientData, error) {
+	if len(ids) == 0 {
+		return all, nil
+	}
+	var v apperr.ValidationError
+	out := make([]PatientData, 0, len(ids))
+	for i, id := range ids {
+		j := slices.IndexFunc(all, func(p PatientData) bool { return p.ID == id })
+		if j < 0 {
+			v.Add(fmt.Sprintf("patient_ids[%d]", i), "is not a patient of this owner")
+			continue
+		}
+		out = append(out, all[j])
+	}
+	return out, v.Err()
+}
+
+// Disclosure reads one log entry with its package.
+func (s *Service) Disclosure(ctx context.Context, id string) (domain.Record, error) {
+	rec, err := s.repo.Record(ctx, id)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	return rec, s.record(ctx, audit.Event{Action: "disclosure.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID})
+}
+
+// OwnerDisclosures lists the log entries about an owner, newest first.
+func (s *Service) OwnerDisclosures(ctx context.Context, ownerID string, pageSize int, pageToken string) (domain.Page[domain.Record], error) {
+	page, err := s.repo.OwnerRecords(ctx, ownerID, pageSize, pageToken)
+	if err != nil {
+		return page, err
+	}
+	return page, s.record(ctx, audit.Event{Action: "disclosure.list", Resource: "owners/" + ownerID + "/disclosures", SubjectOwnerID: ownerID})
+}
+
+// partnerRecipient returns the active recipient the calling partner acts for.
+func (s *Service) partnerRecipient(ctx context.Context) (domain.Recipient, error) {
+	caller, _ := auth.FromContext(ctx)
+	if !caller.Has(auth.RolePartner) || caller.RecipientID == "" {
+		return domain.Recipient{}, fmt.Errorf("only a partner token with a recipient id reads partner disclosures: %w", apperr.ErrPermissionDenied)
+	}
+	r, err := s.repo.Recipient(ctx, caller.RecipientID)
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && !r.Active) {
+		return domain.Recipient{}, fmt.Errorf("the token's recipient is not an active recipient: %w", apperr.ErrPermissionDenied)
+	}
+	return r, err
+}
+
+// PartnerDisclosures lists what was disclosed to the calling partner's recipient. Each
+// owner on the page gets an audit event: the partner read data about them.
+func (s *Service) PartnerDisclosures(ctx context.Context, pageSize int, pageToken string) (domain.Page[domain.Record], error) {
+	r, err := s.partnerRecipient(ctx)
+	if err != nil {
+		return domain.Page[domain.Record]{}, err
+	}
+	page, err := s.repo.RecipientRecords(ctx, r.ID, pageSize, pageToken)
+	if err != nil || len(page.Items) == 0 {
+		return page, err
+	}
+	events := make([]audit.Event, len(page.Items))
+	for i, rec := range page.Items {
+		events[i] = audit.Event{Action: "disclosure.partner.list", Resource: disclosureResource(rec.ID), SubjectOwnerID: rec.OwnerID}
+	}
+	return page, s.record(ctx, events...)
+}
+
+// PartnerDisclosure reads one disclosure made to the calling partner's recipient, with
+// its package. Anything else is not found, whether it exists or not.
+func (s *Service) PartnerDisclosure(ctx context.Context, id string) (domain.Record, error) {
+	r, err := s.partnerRecipient(ctx)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	rec, err := s.repo.Record(ctx, id)
+	if err != nil {
+		return domain.Record{}, err
+	}
+	if rec.RecipientID != r.ID || !rec.Disclosed() {
+		return domain.Record{}, fmt.Errorf("disclosure %s: %w", id, apperr.ErrNotFound)
+	}
+	return rec, s.record(ctx, audit.Event{Action: "disclosure.partner.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID})
+}
+
+func toStrings[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = string(s)
+	}
+	return out
+}

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
+)
+
+// CreateRecipient registers a recipient; a retry with the same request id returns the
+// first one. A country outside the EU/EEA is a precondition failure.
+func (s *Service) CreateRecipient(ctx context.Context, requestID string, r domain.Recipient) (domain.Recipient, error) {
+	if err := domain.PrepareRecipient(&r, "recipient"); err != nil {
+		return domain.Recipient{}, err
+	}
+	id, err := newID("recipient", requestID)
+	if err != nil {
+		return domain.Recipient{}, err
+	}
+	r.ID, r.CreatedAt = id, s.now().UTC().Truncate(time.Millisecond)
+	stored, err := s.repo.CreateRecipient(ctx, r)
+	if err != nil {
+		return domain.Recipient{}, err
+	}
+	return stored, s.record(ctx, audit.Event{Action: "recipient.create", Resource: recipientResource(stored.ID)})
+}
+
+// Recipient reads one recipient.
+func (s *Service) Recipient(ctx context.Context, id string) (domain.Recipient, error) {
+	r, err := s.repo.Recipient(ctx, id)
+	if err != nil {
+		return domain.Recipient{}, err
+	}
+	return r, s.record(ctx, audit.Event{Action: "recipient.read", Resource: recipientResource(id)})
+}
+
+// ListRecipients lists recipients oldest first, paged.
+func (s *Service) ListRecipients(ctx context.Context, pageSize int, pageToken string) (domain.Page[domain.Recipient], error) {
+	page, err := s.repo.ListRecipients(ctx, pageSize, pageToken)
+	if err != nil {
+		return page, err
+	}
+	return page, s.record(ctx, audit.Event{Action: "recipient.list", Resource: fmt.Sprintf("recipients (%d)", len(page.Items))})
+}
+
+// DeactivateRecipient stops every disclosure to a recipient from now on.
+func (s *Service) DeactivateRecipient(ctx context.Context, id string) (domain.Recipient, error) {
+	r, err := s.repo.DeactivateRecipient(ctx, id, s.now())
+	if err != nil {
+		return domain.Recipient{}, err
+	}
+	return r, s.record(ctx, audit.Event{Action: "recipient.deactivate", Resource: recipientResource(id)})
+}

@@ -1,0 +1,69 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Record is one entry of the disclosure log: a disclosure that went out, or one that was
+// refused. Everything but Payload is immutable; Payload is the package exactly as sent,
+// kept so that the recipient can fetch it and the hash can be checked against it.
+type Record struct {
+	ID            string
+	RecipientID   string
+	RecipientKind Kind
+	OwnerID       string
+	// PatientIDs are the animals the package covers, or that were asked for when refused.
+	PatientIDs []string
+	// Categories are those asked for: exactly what the package holds when disclosed.
+	Categories    []Category
+	CaseReference string
+	// Refusal is nil for a disclosure that went out.
+	Refusal *Refusal
+	Basis   Basis
+	// ConsentEntryID is the consent ledger entry that allowed the disclosure.
+	ConsentEntryID string
+	// RequestedBy is the subject of the staff member who asked.
+	RequestedBy string
+	// RequestedByRoles are their roles at the time.
+	RequestedByRoles []string
+	CreatedAt        time.Time
+	// PayloadSHA256 is the lower-case hex SHA-256 of Payload.
+	PayloadSHA256 string
+	Payload       []byte
+}
+
+// Disclosed reports whether the package went out.
+func (r *Record) Disclosed() bool { return r.Refusal == nil }
+
+// Page is one page of a list: the items and the token of the next page ("" at the end).
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// Repository stores recipients and the disclosure log in the service's own database.
+// Every write is one document; no log entry is ever changed.
+type Repository interface {
+	// CreateRecipient stores a new recipient. When one with r.ID exists (a retried
+	// create) it returns that one and stores nothing.
+	CreateRecipient(ctx context.Context, r Recipient) (Recipient, error)
+	// Recipient reads one recipient; apperr.ErrNotFound when unknown.
+	Recipient(ctx context.Context, id string) (Recipient, error)
+	// ListRecipients lists recipients oldest first.
+	ListRecipients(ctx context.Context, pageSize int, pageToken string) (Page[Recipient], error)
+	// DeactivateRecipient deactivates an active recipient at now and returns it; an
+	// inactive one is returned as it is.
+	DeactivateRecipient(ctx context.Context, id string, now time.Time) (Recipient, error)
+
+	// AppendRecord stores a log entry. When one with rec.ID exists (a retried disclosure)
+	// it returns that one and stores nothing.
+	AppendRecord(ctx context.Context, rec Record) (Record, error)
+	// Record reads one log entry, with its payload; apperr.ErrNotFound when unknown.
+	Record(ctx context.Context, id string) (Record, error)
+	// OwnerRecords lists the log entries about an owner, newest first, without payloads.
+	OwnerRecords(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[Record], error)
+	// RecipientRecords lists the disclosures that went to a recipient (never the refused
+	// ones), newest first, without payloads.
+	RecipientRecords(ctx context.Context, recipientID string, pageSize int, pageToken string) (Page[Record], error)
+}

@@ -1,0 +1,137 @@
+package grpc
+
+import (
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+)
+
+// mediaType is the payload's format.
+const mediaType = "application/json"
+
+// The enums map by name: RECIPIENT_KIND_INSURER is the domain's insurer,
+// DATA_CATEGORY_OWNER_NAME its owner_name, LEGAL_BASIS_CONSENT its basis.consent.
+// TestEnumsMatchTheDomain checks that every value has its counterpart.
+const (
+	kindPrefix     = "RECIPIENT_KIND_"
+	categoryPrefix = "DATA_CATEGORY_"
+	basisPrefix    = "LEGAL_BASIS_"
+	domainBasis    = "basis."
+)
+
+// fromEnum maps an enum value to the domain's string; UNSPECIFIED and unknown values map
+// to "", which the domain rejects.
+func fromEnum(name, prefix string) string {
+	s, ok := strings.CutPrefix(name, prefix)
+	if !ok || s == "UNSPECIFIED" {
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+func toEnum(values map[string]int32, prefix, s string) int32 {
+	return values[prefix+strings.ToUpper(s)]
+}
+
+func kindFromProto(k disclosurev1.RecipientKind) domain.Kind {
+	return domain.Kind(fromEnum(k.String(), kindPrefix))
+}
+
+func kindToProto(k domain.Kind) disclosurev1.RecipientKind {
+	return disclosurev1.RecipientKind(toEnum(disclosurev1.RecipientKind_value, kindPrefix, string(k)))
+}
+
+func categoriesFromProto(cs []disclosurev1.DataCategory) []domain.Category {
+	out := make([]domain.Category, len(cs))
+	for i, c := range cs {
+		out[i] = domain.Category(fromEnum(c.String(), categoryPrefix))
+	}
+	return out
+}
+
+func categoriesToProto(cs []domain.Category) []disclosurev1.DataCategory {
+	out := make([]disclosurev1.DataCategory, len(cs))
+	for i, c := range cs {
+		out[i] = disclosurev1.DataCategory(toEnum(disclosurev1.DataCategory_value, categoryPrefix, string(c)))
+	}
+	return out
+}
+
+func basisToProto(b domain.Basis) disclosurev1.LegalBasis {
+	return disclosurev1.LegalBasis(toEnum(disclosurev1.LegalBasis_value, basisPrefix, strings.TrimPrefix(string(b), domainBasis)))
+}
+
+func timeToProto(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func recipientFromProto(r *disclosurev1.Recipient) domain.Recipient {
+	c := r.GetContact()
+	return domain.Recipient{
+		Name: r.GetName(), Kind: kindFromProto(r.GetKind()), BusinessID: r.GetBusinessId(), Country: r.GetCountry(),
+		Contact:      domain.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()},
+		AgreementRef: r.GetAgreementRef(), Categories: categoriesFromProto(r.GetCategories()),
+	}
+}
+
+func recipientToProto(r domain.Recipient) *disclosurev1.Recipient {
+	return &disclosurev1.Recipient{
+		Id: r.ID, Name: r.Name, Kind: kindToProto(r.Kind), BusinessId: r.BusinessID, Country: r.Country,
+		Contact:      &disclosurev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
+		AgreementRef: r.AgreementRef, Categories: categoriesToProto(r.Categories), Active: r.Active,
+		CreateTime: timeToProto(r.CreatedAt), DeactivateTime: timeToProto(r.DeactivatedAt),
+	}
+}
+
+func recipientsToProto(rs []domain.Recipient) []*disclosurev1.Recipient {
+	out := make([]*disclosurev1.Recipient, len(rs))
+	for i, r := range rs {
+		out[i] = recipientToProto(r)
+	}
+	return out
+}
+
+func recordToProto(r domain.Record) *disclosurev1.Disclosure {
+	d := &disclosurev1.Disclosure{
+		Id: r.ID, RecipientId: r.RecipientID, RecipientKind: kindToProto(r.RecipientKind), OwnerId: r.OwnerID,
+		PatientIds: r.PatientIDs, Categories: categoriesToProto(r.Categories), CaseReference: r.CaseReference,
+		Outcome: disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_DISCLOSED, Basis: basisToProto(r.Basis),
+		ConsentDecisionId: r.ConsentEntryID, RequestedBy: r.RequestedBy, CreateTime: timeToProto(r.CreatedAt),
+		PayloadSha256: r.PayloadSHA256,
+	}
+	if r.Refusal != nil {
+		d.Outcome = disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_REFUSED
+		d.RefusalReason, d.ConsentReason = string(r.Refusal.Reason), r.Refusal.ConsentReason
+	}
+	return d
+}
+
+// partnerRecordToProto is what a partner sees of a disclosure to it: not who at the
+// clinic asked for it.
+func partnerRecordToProto(r domain.Record) *disclosurev1.Disclosure {
+	d := recordToProto(r)
+	d.RequestedBy = ""
+	return d
+}
+
+func recordsToProto(rs []domain.Record, one func(domain.Record) *disclosurev1.Disclosure) []*disclosurev1.Disclosure {
+	out := make([]*disclosurev1.Disclosure, len(rs))
+	for i, r := range rs {
+		out[i] = one(r)
+	}
+	return out
+}
+
+func packageToProto(r domain.Record) *disclosurev1.DisclosurePackage {
+	if !r.Disclosed() || r.Payload == nil {
+		return nil
+	}
+	return &disclosurev1.DisclosurePackage{Payload: r.Payload, MediaType: mediaType}
+}

@@ -1,0 +1,45 @@
+package grpc
+
+import (
+	"testing"
+
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+)
+
+// TestEnumsMatchTheDomain checks that the API's enums and the domain's values map onto
+// each other both ways, so a value added on one side only fails here.
+func TestEnumsMatchTheDomain(t *testing.T) {
+	for _, k := range domain.Kinds() {
+		if !k.Registrable() {
+			continue
+		}
+		p := kindToProto(k)
+		if p == disclosurev1.RecipientKind_RECIPIENT_KIND_UNSPECIFIED || kindFromProto(p) != k {
+			t.Errorf("kind %s maps to %v", k, p)
+		}
+	}
+	if n := len(disclosurev1.RecipientKind_value) - 1; n != len(domain.Kinds())-1 {
+		t.Errorf("%d kinds in the API, %d registrable in the domain", n, len(domain.Kinds())-1)
+	}
+	for _, c := range domain.Categories() {
+		p := categoriesToProto([]domain.Category{c})[0]
+		if p == disclosurev1.DataCategory_DATA_CATEGORY_UNSPECIFIED {
+			t.Errorf("category %s has no API value", c)
+		}
+		if got := categoriesFromProto([]disclosurev1.DataCategory{p})[0]; got != c {
+			t.Errorf("category %s round-trips to %s", c, got)
+		}
+	}
+	if n := len(disclosurev1.DataCategory_value) - 1; n != len(domain.Categories()) {
+		t.Errorf("%d categories in the API, %d in the domain", n, len(domain.Categories()))
+	}
+	for _, b := range []domain.Basis{domain.BasisConsent, domain.BasisInsurerAgreement, domain.BasisProcessorContract, domain.BasisRightOfAccess} {
+		if basisToProto(b) == disclosurev1.LegalBasis_LEGAL_BASIS_UNSPECIFIED {
+			t.Errorf("basis %s has no API value", b)
+		}
+	}
+	if kindFromProto(disclosurev1.RecipientKind_RECIPIENT_KIND_UNSPECIFIED) != "" {
+		t.Error("UNSPECIFIED maps to a kind")
+	}
+}

@@ -1,0 +1,46 @@
+package grpc
+
+import (
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// Role groups of the disclosure service's policy (DESIGN rule 8).
+var (
+	// managers decide whom the clinic discloses to: registering and deactivating a
+	// recipient is a controller decision (its country, its contract).
+	managers = []auth.Role{auth.RoleClinicManager}
+	// disclosers send a package: the clinic manager; a veterinarian (health
+	// examinations for Kennelliitto and Kissaliitto, insurance claims, microchip
+	// registrations) and reception (insurance claims at the customer's request). Only the
+	// clinic manager discloses to a subcontractor, which the use case enforces per kind.
+	// Nurses and billing do not disclose; billing's invoices go out through the
+	// patient-history service's data, not this door.
+	disclosers = []auth.Role{auth.RoleClinicManager, auth.RoleVeterinarian, auth.RoleReception}
+	// readers see the recipients and the log, to answer the customer.
+	readers = []auth.Role{auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception, auth.RoleClinicManager}
+	// maintainer reads only with a stated purpose, which is audited.
+	maintainer = []auth.Role{auth.RoleMaintainer}
+	// partners are registered recipients: they read what was disclosed to them, and
+	// nothing else in the register answers them.
+	partners = []auth.Role{auth.RolePartner}
+)
+
+// Policy is the disclosure service's authorization table: who may call each RPC.
+func Policy() auth.Policy {
+	m := func(name string) string {
+		return "/" + disclosurev1.DisclosureService_ServiceDesc.ServiceName + "/" + name
+	}
+	read := auth.Rule{Roles: readers, WithPurpose: maintainer}
+	return auth.Policy{
+		m("CreateRecipient"):        {Roles: managers},
+		m("GetRecipient"):           read,
+		m("ListRecipients"):         read,
+		m("DeactivateRecipient"):    {Roles: managers},
+		m("CreateDisclosure"):       {Roles: disclosers},
+		m("GetDisclosure"):          read,
+		m("ListOwnerDisclosures"):   read,
+		m("ListPartnerDisclosures"): {Roles: partners},
+		m("GetPartnerDisclosure"):   {Roles: partners},
+	}
+}

@@ -1,0 +1,176 @@
+// Package grpc is the disclosure service's gRPC port: each handler validates the
+// request's shape, calls one use case and maps the result. Domain errors become gRPC
+// statuses in the platform's error interceptor.
+package grpc
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	"github.com/lillvet/register/services/disclosure/internal/app"
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// Server implements disclosurev1.DisclosureServiceServer on the use cases.
+type Server struct {
+	disclosurev1.UnimplementedDisclosureServiceServer
+	app *app.Service
+}
+
+var _ disclosurev1.DisclosureServiceServer = (*Server)(nil)
+
+// NewServer returns the gRPC port of the use cases.
+func NewServer(a *app.Service) *Server { return &Server{app: a} }
+
+// checkPage validates a list request's page size.
+func checkPage(v *apperr.ValidationError, size int32) {
+	if size < 0 {
+		v.Add("page_size", "must not be negative")
+	}
+}
+
+// CreateRecipient implements disclosurev1.DisclosureServiceServer.
+func (s *Server) CreateRecipient(ctx context.Context, req *disclosurev1.CreateRecipientRequest) (*disclosurev1.CreateRecipientResponse, error) {
+	var v apperr.ValidationError
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if req.GetRecipient() == nil {
+		v.Add("recipient", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.CreateRecipient(ctx, rid, recipientFromProto(req.GetRecipient()))
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.CreateRecipientResponse{Recipient: recipientToProto(r)}, nil
+}
+
+// GetRecipient implements disclosurev1.DisclosureServiceServer.
+func (s *Server) GetRecipient(ctx context.Context, req *disclosurev1.GetRecipientRequest) (*disclosurev1.GetRecipientResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("recipient_id", req.GetRecipientId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.Recipient(ctx, req.GetRecipientId())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.GetRecipientResponse{Recipient: recipientToProto(r)}, nil
+}
+
+// ListRecipients implements disclosurev1.DisclosureServiceServer.
+func (s *Server) ListRecipients(ctx context.Context, req *disclosurev1.ListRecipientsRequest) (*disclosurev1.ListRecipientsResponse, error) {
+	var v apperr.ValidationError
+	checkPage(&v, req.GetPageSize())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.app.ListRecipients(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.ListRecipientsResponse{Recipients: recipientsToProto(page.Items), NextPageToken: page.Next}, nil
+}
+
+// DeactivateRecipient implements disclosurev1.DisclosureServiceServer.
+func (s *Server) DeactivateRecipient(ctx context.Context, req *disclosurev1.DeactivateRecipientRequest) (*disclosurev1.DeactivateRecipientResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("recipient_id", req.GetRecipientId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.DeactivateRecipient(ctx, req.GetRecipientId())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.DeactivateRecipientResponse{Recipient: recipientToProto(r)}, nil
+}
+
+// CreateDisclosure implements disclosurev1.DisclosureServiceServer. Categories the
+// patient-history service holds answer UNIMPLEMENTED until that service is wired in.
+func (s *Server) CreateDisclosure(ctx context.Context, req *disclosurev1.CreateDisclosureRequest) (*disclosurev1.CreateDisclosureResponse, error) {
+	var v apperr.ValidationError
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := s.app.Disclose(ctx, domain.DisclosureRequest{
+		RecipientID: req.GetRecipientId(), OwnerID: req.GetOwnerId(), PatientIDs: req.GetPatientIds(),
+		Categories: categoriesFromProto(req.GetCategories()), CaseReference: req.GetCaseReference(), RequestID: rid,
+	})
+	if errors.Is(err, app.ErrHistoryNotAvailable) {
+		return nil, status.Error(codes.Unimplemented, err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.CreateDisclosureResponse{Disclosure: recordToProto(rec), Contents: packageToProto(rec)}, nil
+}
+
+// GetDisclosure implements disclosurev1.DisclosureServiceServer.
+func (s *Server) GetDisclosure(ctx context.Context, req *disclosurev1.GetDisclosureRequest) (*disclosurev1.GetDisclosureResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("disclosure_id", req.GetDisclosureId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := s.app.Disclosure(ctx, req.GetDisclosureId())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.GetDisclosureResponse{Disclosure: recordToProto(rec), Contents: packageToProto(rec)}, nil
+}
+
+// ListOwnerDisclosures implements disclosurev1.DisclosureServiceServer.
+func (s *Server) ListOwnerDisclosures(ctx context.Context, req *disclosurev1.ListOwnerDisclosuresRequest) (*disclosurev1.ListOwnerDisclosuresResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	checkPage(&v, req.GetPageSize())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.app.OwnerDisclosures(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.ListOwnerDisclosuresResponse{
+		Disclosures: recordsToProto(page.Items, recordToProto), NextPageToken: page.Next,
+	}, nil
+}
+
+// ListPartnerDisclosures implements disclosurev1.DisclosureServiceServer.
+func (s *Server) ListPartnerDisclosures(ctx context.Context, req *disclosurev1.ListPartnerDisclosuresRequest) (*disclosurev1.ListPartnerDisclosuresResponse, error) {
+	var v apperr.ValidationError
+	checkPage(&v, req.GetPageSize())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.app.PartnerDisclosures(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.ListPartnerDisclosuresResponse{
+		Disclosures: recordsToProto(page.Items, partnerRecordToProto), NextPageToken: page.Next,
+	}, nil
+}
+
+// GetPartnerDisclosure implements disclosurev1.DisclosureServiceServer.
+func (s *Server) GetPartnerDisclosure(ctx context.Context, req *disclosurev1.GetPartnerDisclosureRequest) (*disclosurev1.GetPartnerDisclosureResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("disclosure_id", req.GetDisclosureId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := s.app.PartnerDisclosure(ctx, req.GetDisclosureId())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.GetPartnerDisclosureResponse{Disclosure: partnerRecordToProto(rec), Contents: packageToProto(rec)}, nil
+}
