@@ -97,9 +97,13 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("read embedded store address: %w", err), stopFerretDB())
 	}
-	p, err := startProxy(upstream.Host, newIDIndexer(abs))
+	ids := newIDIndexer(abs)
+	if err := ids.ensureExisting(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("index the stored collections' _id lookups: %w", err), ids.close(), stopFerretDB())
+	}
+	p, err := startProxy(upstream.Host, ids)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("start embedded store proxy: %w", err), stopFerretDB())
+		return nil, errors.Join(fmt.Errorf("start embedded store proxy: %w", err), ids.close(), stopFerretDB())
 	}
 	s := &Store{
 		uri:          (&url.URL{Scheme: "mongodb", Host: p.addr(), Path: "/"}).String(),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -119,12 +120,65 @@ func (x *idIndexer) ensure(db, coll string) error {
 	return nil
 }
 
+// ensureExisting indexes every collection already in the data folder, so that a folder
+// written before the indexer existed reads by _id through the index from the start.
+func (x *idIndexer) ensureExisting(ctx context.Context) error {
+	files, err := filepath.Glob(filepath.Join(x.dir, "*.sqlite"))
+	if err != nil {
+		return fmt.Errorf("list the databases: %w", err)
+	}
+	for _, f := range files {
+		db := strings.TrimSuffix(filepath.Base(f), ".sqlite")
+		colls, err := x.collections(ctx, db)
+		if err != nil {
+			return err
+		}
+		for _, coll := range colls {
+			if err := x.ensure(db, coll); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// collections lists the collections of one database from FerretDB's metadata.
+func (x *idIndexer) collections(ctx context.Context, db string) ([]string, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	h, err := x.handle(db)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.QueryContext(ctx, `SELECT name FROM _ferretdb_collections`)
+	if err != nil {
+		return nil, fmt.Errorf("list the collections of %s: %w", db, err)
+	}
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, errors.Join(fmt.Errorf("list the collections of %s: %w", db, err), rows.Close())
+		}
+		out = append(out, name)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("list the collections of %s: %w", db, err)
+	}
+	return out, nil
+}
+
 // handle opens db's SQLite file (which FerretDB names <db>.sqlite) once.
 func (x *idIndexer) handle(db string) (*sql.DB, error) {
 	if h, ok := x.dbs[db]; ok {
 		return h, nil
 	}
-	u := url.URL{Scheme: "file", Path: filepath.Join(x.dir, db+".sqlite"), RawQuery: "_pragma=busy_timeout(10000)"}
+	path := filepath.Join(x.dir, db+".sqlite")
+	// Opening a missing file would create it, and FerretDB would list an empty database.
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("the SQLite file of %s: %w", db, err)
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "_pragma=busy_timeout(10000)"}
 	h, err := sql.Open("sqlite", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("open the SQLite file of %s: %w", db, err)

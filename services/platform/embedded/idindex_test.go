@@ -99,3 +99,45 @@ func TestReadsByIDUseAnIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestStartIndexesStoredCollections: a data folder written before the store added its
+// index (here: the index dropped by hand) reads by _id through the index from the start,
+// before any write.
+func TestStartIndexesStoredCollections(t *testing.T) {
+	dir := t.TempDir()
+	first := startIn(t, dir)
+	client := connect(t, first)
+	if _, err := client.Database("lookups").Collection("old").InsertOne(t.Context(), bson.D{{Key: "_id", Value: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Disconnect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "lookups.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index string
+	if err := h.QueryRow(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%lillvet_id_lookup'`).Scan(&index); err != nil {
+		t.Fatalf("the store's index: %v", err)
+	}
+	if _, err := h.Exec(`DROP INDEX "` + index + `"`); err != nil { //nolint:gosec // a name read from sqlite_master
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if plan := idLookupPlan(t, dir, "lookups", "old"); strings.Contains(plan, "USING INDEX") {
+		t.Fatalf("the index is still there: %q", plan)
+	}
+
+	second := startIn(t, dir)
+	t.Cleanup(func() { _ = second.Close() })
+	if plan := idLookupPlan(t, dir, "lookups", "old"); !strings.Contains(plan, "USING INDEX") {
+		t.Fatalf("after a restart, lookup by _id plans %q", plan)
+	}
+}
