@@ -8,6 +8,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/telemetry"
@@ -31,6 +32,7 @@ type backend struct {
 func backends() []backend {
 	return []backend{
 		{"owner", "OWNER_GRPC_TARGET", func(c Config) string { return c.OwnerAddr }, ownerv1.RegisterOwnerServiceHandler},
+		{"history", "HISTORY_GRPC_TARGET", func(c Config) string { return c.HistoryAddr }, historyv1.RegisterHistoryServiceHandler},
 	}
 }
 

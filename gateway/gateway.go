@@ -54,7 +54,9 @@ type Config struct {
 	// services (BACKEND_TLS_CERT_FILE etc.).
 	BackendTLS tlsconf.Files `envPrefix:"BACKEND_"`
 	// OwnerAddr is the owner service's gRPC target.
-	OwnerAddr    string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	// HistoryAddr is the patient-history service's gRPC target.
+	HistoryAddr  string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
 	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	// Auth verifies the bearer token of every API call (the AUTH_*
 	// variables the services read).

@@ -397,7 +397,7 @@ func attr(s tracetest.SpanStub, key attribute.Key) string {
 
 func TestConfigValidate(t *testing.T) {
 	ok := gateway.Config{
-		Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", MaxBodyBytes: 1 << 20,
+		Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", HistoryAddr: "127.0.0.1:7102", MaxBodyBytes: 1 << 20,
 		Auth: auth.Config{JWKSURL: "https://127.0.0.1:7100/jwks.json", Issuer: testIssuer, Audience: testAudience},
 	}
 	tests := []struct {
@@ -412,6 +412,7 @@ func TestConfigValidate(t *testing.T) {
 		{"public address without TLS", func(c *gateway.Config) { c.Addr = "10.0.0.5:8080" }, false},
 		{"no address", func(c *gateway.Config) { c.Addr = "" }, false},
 		{"no owner target", func(c *gateway.Config) { c.OwnerAddr = "" }, false},
+		{"no history target", func(c *gateway.Config) { c.HistoryAddr = "" }, false},
 		{"negative body limit", func(c *gateway.Config) { c.MaxBodyBytes = -1 }, false},
 		{"zero body limit means default", func(c *gateway.Config) { c.MaxBodyBytes = 0 }, true},
 		{"missing certificate file", func(c *gateway.Config) {

@@ -43,7 +43,8 @@ func buildRunner(t *testing.T) string {
 func (r *runner) env() []string {
 	return append(os.Environ(), "LILLVET_DATA_DIR="+r.data, "LILLVET_GATEWAY_ADDR=127.0.0.1:0",
 		"LILLVET_OWNER_ADDR=127.0.0.1:0", "LILLVET_JWKS_ADDR=127.0.0.1:0",
-		"LILLVET_GATEWAY_METRICS_ADDR=127.0.0.1:0", "LILLVET_OWNER_METRICS_ADDR=127.0.0.1:0")
+		"LILLVET_GATEWAY_METRICS_ADDR=127.0.0.1:0", "LILLVET_OWNER_METRICS_ADDR=127.0.0.1:0",
+		"LILLVET_HISTORY_ADDR=127.0.0.1:0", "LILLVET_HISTORY_METRICS_ADDR=127.0.0.1:0")
 }
 
 // start runs the runner until the test ends (or stop is called) and waits for its

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lillvet/register/gateway"
+	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
@@ -35,10 +36,12 @@ type Config struct {
 	DataDir     string `env:"LILLVET_DATA_DIR" envDefault:"var"`
 	GatewayAddr string `env:"LILLVET_GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 	OwnerAddr   string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
+	HistoryAddr string `env:"LILLVET_HISTORY_ADDR" envDefault:"127.0.0.1:7102"`
 	JWKSAddr    string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
 	// The Prometheus scrape endpoints, one per process as in production.
 	GatewayMetricsAddr string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
 	OwnerMetricsAddr   string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
+	HistoryMetricsAddr string `env:"LILLVET_HISTORY_METRICS_ADDR" envDefault:"127.0.0.1:9102"`
 }
 
 // Validate checks that every listener stays on loopback: the development CA, tokens
@@ -48,6 +51,7 @@ func (c Config) Validate() error {
 	for name, addr := range map[string]string{
 		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
 		"LILLVET_GATEWAY_METRICS_ADDR": c.GatewayMetricsAddr, "LILLVET_OWNER_METRICS_ADDR": c.OwnerMetricsAddr,
+		"LILLVET_HISTORY_ADDR": c.HistoryAddr, "LILLVET_HISTORY_METRICS_ADDR": c.HistoryMetricsAddr,
 	} {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -105,6 +109,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	listeners, err := listen(map[string]string{
 		"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr,
 		"owner-metrics": cfg.OwnerMetricsAddr, "gateway-metrics": cfg.GatewayMetricsAddr,
+		"history": cfg.HistoryAddr, "history-metrics": cfg.HistoryMetricsAddr,
 	})
 	if err != nil {
 		return err
@@ -128,10 +133,19 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		MetricsListener:   listeners["owner-metrics"],
 	}
 	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = store.URI(), "lillvet_owner"
+	historyCfg := history.Config{
+		GRPC:            grpcServerConfig(listeners["history"], pki),
+		Auth:            authCfg,
+		OwnerTarget:     listeners["owner"].Addr().String(),
+		Listener:        listeners["history"],
+		MetricsListener: listeners["history-metrics"],
+	}
+	historyCfg.Mongo.URI, historyCfg.Mongo.Database = store.URI(), "lillvet_history"
 	gatewayCfg := gateway.Config{
 		TLS:             pki,
 		BackendTLS:      pki,
 		OwnerAddr:       listeners["owner"].Addr().String(),
+		HistoryAddr:     listeners["history"].Addr().String(),
 		MaxBodyBytes:    1 << 20,
 		Auth:            authCfg,
 		Listener:        listeners["gateway"],
@@ -152,10 +166,13 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		return jwks.Shutdown(shutdownCtx)
 	})
 	g.Go(func() error { return owner.Run(gctx, ownerCfg) })
+	g.Go(func() error { return history.Run(gctx, historyCfg) })
 	g.Go(func() error { return gateway.Run(gctx, gatewayCfg) })
 	g.Go(func() error {
-		if err := waitReady(gctx, ownerCfg.GRPC.Addr, pki); err != nil {
-			return err
+		for _, addr := range []string{ownerCfg.GRPC.Addr, historyCfg.GRPC.Addr} {
+			if err := waitReady(gctx, addr, pki); err != nil {
+				return err
+			}
 		}
 		return printEndpoints(out, cfg, listeners, pki)
 	})
@@ -206,13 +223,14 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
 	_, err := fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
   gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
   owner    %s  (gRPC, TLS)
+  history  %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
-  metrics  http://%s/metrics (gateway), http://%s/metrics (owner)
+  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (history)
   CA       %s
 Get a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
-`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["jwks"].Addr(),
-		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), pki.CAFile)
+`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["history"].Addr(), l["jwks"].Addr(),
+		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), l["history-metrics"].Addr(), pki.CAFile)
 	return err
 }
 

@@ -51,7 +51,7 @@ const nonrootID = 65532
 const leafValidity = 365 * 24 * time.Hour
 
 // DefaultHosts are the compose services that get a certificate.
-func DefaultHosts() []string { return []string{"owner", "gateway", "jwks"} }
+func DefaultHosts() []string { return []string{"owner", "history", "gateway", "jwks"} }
 
 // Options say where the inputs and outputs live.
 type Options struct {

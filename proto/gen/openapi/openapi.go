@@ -58,8 +58,15 @@ func Merge(docs ...[]byte) ([]byte, error) {
 		}
 		tags, _ := merged["tags"].([]any)
 		more, _ := doc["tags"].([]any)
-		if len(more) > 0 {
-			merged["tags"] = append(tags, more...)
+		// buf runs each service's generator over every proto file, so each document
+		// carries every service's tag: keep the first of each name.
+		for _, t := range more {
+			if !slices.ContainsFunc(tags, func(have any) bool { return tagName(have) == tagName(t) }) {
+				tags = append(tags, t)
+			}
+		}
+		if len(tags) > 0 {
+			merged["tags"] = tags
 		}
 	}
 	out, err := yaml.Marshal(merged)
@@ -90,4 +97,10 @@ func mergeSection(into, from map[string]any, section string) error {
 		}
 	}
 	return nil
+}
+
+// tagName is the name of an OpenAPI tag object.
+func tagName(tag any) any {
+	m, _ := tag.(map[string]any)
+	return m["name"]
 }

@@ -7,20 +7,11 @@ import (
 	"context"
 	"strings"
 
-	"github.com/google/uuid"
-	"google.golang.org/grpc/metadata"
-
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/request"
 )
-
-// idempotencyHeader is the metadata key the gateway fills from the Idempotency-Key
-// header; a request id in the body wins over it.
-const idempotencyHeader = "idempotency-key"
-
-// maxRequestIDLen bounds client request ids.
-const maxRequestIDLen = 128
 
 // Server implements ownerv1.OwnerServiceServer on the use cases.
 type Server struct {
@@ -33,41 +24,16 @@ var _ ownerv1.OwnerServiceServer = (*Server)(nil)
 // NewServer returns the gRPC port of the use cases.
 func NewServer(a *app.Service) *Server { return &Server{app: a} }
 
-// requireID checks that an id field holds a UUID, as every id this service issues does.
-func requireID(v *apperr.ValidationError, field, id string) {
-	if id == "" {
-		v.Add(field, "is required")
-		return
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		v.Add(field, "must be a UUID")
-	}
-}
-
 func checkPaging(v *apperr.ValidationError, size int32) {
 	if size < 0 {
 		v.Add("page_size", "must not be negative")
 	}
 }
 
-// requestID returns the client's request id: the body's, else the Idempotency-Key.
-func requestID(ctx context.Context, v *apperr.ValidationError, fromBody string) string {
-	id := fromBody
-	if id == "" {
-		if vals := metadata.ValueFromIncomingContext(ctx, idempotencyHeader); len(vals) > 0 {
-			id = strings.TrimSpace(vals[0])
-		}
-	}
-	if len(id) > maxRequestIDLen {
-		v.Add("request_id", "must be at most 128 characters")
-	}
-	return id
-}
-
 // CreateOwner implements ownerv1.OwnerServiceServer.
 func (s *Server) CreateOwner(ctx context.Context, req *ownerv1.CreateOwnerRequest) (*ownerv1.CreateOwnerResponse, error) {
 	var v apperr.ValidationError
-	rid := requestID(ctx, &v, req.GetRequestId())
+	rid := request.ClientRequestID(ctx, &v, req.GetRequestId())
 	if req.GetOwner() == nil {
 		v.Add("owner", "is required")
 	}
@@ -86,7 +52,7 @@ func (s *Server) CreateOwner(ctx context.Context, req *ownerv1.CreateOwnerReques
 // GetOwner implements ownerv1.OwnerServiceServer.
 func (s *Server) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) (*ownerv1.GetOwnerResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	request.RequireID(&v, "owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -100,7 +66,7 @@ func (s *Server) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) (*o
 // UpdateOwner implements ownerv1.OwnerServiceServer.
 func (s *Server) UpdateOwner(ctx context.Context, req *ownerv1.UpdateOwnerRequest) (*ownerv1.UpdateOwnerResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	request.RequireID(&v, "owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -152,7 +118,7 @@ func (s *Server) FindOwnerByIdentityCode(ctx context.Context, req *ownerv1.FindO
 // RevealIdentityCode implements ownerv1.OwnerServiceServer.
 func (s *Server) RevealIdentityCode(ctx context.Context, req *ownerv1.RevealIdentityCodeRequest) (*ownerv1.RevealIdentityCodeResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	request.RequireID(&v, "owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -166,7 +132,7 @@ func (s *Server) RevealIdentityCode(ctx context.Context, req *ownerv1.RevealIden
 // ListOwnerChanges implements ownerv1.OwnerServiceServer.
 func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerChangesRequest) (*ownerv1.ListOwnerChangesResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	request.RequireID(&v, "owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -180,8 +146,8 @@ func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerCha
 // RegisterPatient implements ownerv1.OwnerServiceServer.
 func (s *Server) RegisterPatient(ctx context.Context, req *ownerv1.RegisterPatientRequest) (*ownerv1.RegisterPatientResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
-	rid := requestID(ctx, &v, req.GetRequestId())
+	request.RequireID(&v, "owner_id", req.GetOwnerId())
+	rid := request.ClientRequestID(ctx, &v, req.GetRequestId())
 	if req.GetPatient() == nil {
 		v.Add("patient", "is required")
 	}
@@ -200,7 +166,7 @@ func (s *Server) RegisterPatient(ctx context.Context, req *ownerv1.RegisterPatie
 // GetPatient implements ownerv1.OwnerServiceServer.
 func (s *Server) GetPatient(ctx context.Context, req *ownerv1.GetPatientRequest) (*ownerv1.GetPatientResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "patient_id", req.GetPatientId())
+	request.RequireID(&v, "patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -214,7 +180,7 @@ func (s *Server) GetPatient(ctx context.Context, req *ownerv1.GetPatientRequest)
 // UpdatePatient implements ownerv1.OwnerServiceServer.
 func (s *Server) UpdatePatient(ctx context.Context, req *ownerv1.UpdatePatientRequest) (*ownerv1.UpdatePatientResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "patient_id", req.GetPatientId())
+	request.RequireID(&v, "patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -231,7 +197,7 @@ func (s *Server) UpdatePatient(ctx context.Context, req *ownerv1.UpdatePatientRe
 // ListOwnerPatients implements ownerv1.OwnerServiceServer.
 func (s *Server) ListOwnerPatients(ctx context.Context, req *ownerv1.ListOwnerPatientsRequest) (*ownerv1.ListOwnerPatientsResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "owner_id", req.GetOwnerId())
+	request.RequireID(&v, "owner_id", req.GetOwnerId())
 	checkPaging(&v, req.GetPageSize())
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -255,8 +221,8 @@ func (s *Server) FindPatientByCustomerNumber(ctx context.Context, req *ownerv1.F
 // TransferPatient implements ownerv1.OwnerServiceServer.
 func (s *Server) TransferPatient(ctx context.Context, req *ownerv1.TransferPatientRequest) (*ownerv1.TransferPatientResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "patient_id", req.GetPatientId())
-	requireID(&v, "new_owner_id", req.GetNewOwnerId())
+	request.RequireID(&v, "patient_id", req.GetPatientId())
+	request.RequireID(&v, "new_owner_id", req.GetNewOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -270,7 +236,7 @@ func (s *Server) TransferPatient(ctx context.Context, req *ownerv1.TransferPatie
 // MarkPatientDeceased implements ownerv1.OwnerServiceServer.
 func (s *Server) MarkPatientDeceased(ctx context.Context, req *ownerv1.MarkPatientDeceasedRequest) (*ownerv1.MarkPatientDeceasedResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "patient_id", req.GetPatientId())
+	request.RequireID(&v, "patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -284,7 +250,7 @@ func (s *Server) MarkPatientDeceased(ctx context.Context, req *ownerv1.MarkPatie
 // ListPatientChanges implements ownerv1.OwnerServiceServer.
 func (s *Server) ListPatientChanges(ctx context.Context, req *ownerv1.ListPatientChangesRequest) (*ownerv1.ListPatientChangesResponse, error) {
 	var v apperr.ValidationError
-	requireID(&v, "patient_id", req.GetPatientId())
+	request.RequireID(&v, "patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
