@@ -28,6 +28,7 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
+	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 const (
@@ -42,6 +43,8 @@ type fixture struct {
 	history historyv1.HistoryServiceClient
 	ownerSv *servicetest.Service
 	histSv  *servicetest.Service
+	// historyAddr is the history service's address, for clients of the benchmark.
+	historyAddr string
 }
 
 func randomKey(t testing.TB) string {
@@ -58,33 +61,43 @@ func grpcConfig(env *servicetest.Env, addr string) grpcserver.Config {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith starts both services with the given telemetry (nil: the test
+// environment's in-memory one).
+func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
+	t.Helper()
 	env := servicetest.New(t)
+	if tel == nil {
+		tel = env.Telemetry
+	}
 	ownerL, historyL := servicetest.Listen(t), servicetest.Listen(t)
 	oc := owner.Config{
-		GRPC: grpcConfig(env, ownerL.Addr().String()), Auth: env.Auth, Listener: ownerL, Telemetry: env.Telemetry,
+		GRPC: grpcConfig(env, ownerL.Addr().String()), Auth: env.Auth, Listener: ownerL, Telemetry: tel,
 		IdentityKeys: "k1:" + randomKey(t), IdentityActiveKey: "k1", BlindIndexKey: randomKey(t),
 	}
 	oc.Mongo.URI, oc.Mongo.Database = env.Store.URI(), ownerDatabase
 	ownerSv := env.Serve(t, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, oc) })
 	hc := history.Config{
-		GRPC: grpcConfig(env, historyL.Addr().String()), Auth: env.Auth, Listener: historyL, Telemetry: env.Telemetry,
+		GRPC: grpcConfig(env, historyL.Addr().String()), Auth: env.Auth, Listener: historyL, Telemetry: tel,
 		OwnerTarget: ownerL.Addr().String(),
 	}
 	hc.Mongo.URI, hc.Mongo.Database = env.Store.URI(), historyDatabase
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })
 	return &fixture{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSv.Conn), history: historyv1.NewHistoryServiceClient(histSv.Conn),
-		ownerSv: ownerSv, histSv: histSv,
+		ownerSv: ownerSv, histSv: histSv, historyAddr: historyL.Addr().String(),
 	}
 }
 
-func (f *fixture) as(t *testing.T, roles ...auth.Role) context.Context {
+func (f *fixture) as(t testing.TB, roles ...auth.Role) context.Context {
 	t.Helper()
 	return f.env.As(t, roles...)
 }
 
 // newOwner registers an owner and returns its id.
-func (f *fixture) newOwner(t *testing.T) string {
+func (f *fixture) newOwner(t testing.TB) string {
 	t.Helper()
 	res, err := f.owners.CreateOwner(f.as(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
 		GivenNames: "Aino", FamilyName: "Äijälä", Phone: "040 123 4567", HomeClinic: ownerv1.Clinic_CLINIC_SEINAJOKI,
@@ -97,7 +110,7 @@ func (f *fixture) newOwner(t *testing.T) string {
 }
 
 // newPatient registers a patient of ownerID and returns it.
-func (f *fixture) newPatient(t *testing.T, ownerID, name string) *ownerv1.Patient {
+func (f *fixture) newPatient(t testing.TB, ownerID, name string) *ownerv1.Patient {
 	t.Helper()
 	res, err := f.owners.RegisterPatient(f.as(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{
 		OwnerId: ownerID, Patient: &ownerv1.Patient{Name: name, Species: ownerv1.Species_SPECIES_DOG, BirthDate: "2020-05-01"},

@@ -136,7 +136,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		RequestID: in.RequestID,
 	}
 	next.Version, next.Updated = a.Version, a.Time
-	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, next); err != nil {
+	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, &rec.Original, &next); err != nil {
 		if errors.Is(err, apperr.ErrConflict) && in.RequestID != "" {
 			// A concurrent retry of the same amendment may have won the version.
 			if again, gerr := s.repo.GetVisit(ctx, in.ID); gerr == nil {

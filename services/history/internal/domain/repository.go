@@ -32,8 +32,9 @@ type Repository interface {
 	// GetVisit reads a visit with its original and amendments.
 	GetVisit(ctx context.Context, id string) (*VisitRecord, error)
 	// AmendVisit appends a (whose Version is expected+1) and stores current as the new
-	// view, when the stored version is expected; else apperr.ErrConflict.
-	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, current Visit) error
+	// view, when the stored version is expected; else apperr.ErrConflict. original is
+	// the visit as recorded, which the record must keep.
+	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error
 	ListPatientVisits(ctx context.Context, q Query) ([]*Visit, string, error)
 
 	// CreateCommunication stores c; a retried create with the same ID returns the

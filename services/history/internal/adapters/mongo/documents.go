@@ -68,9 +68,12 @@ type amendmentDoc struct {
 }
 
 // visitDoc is a visit as stored: the current view (what lists read, projected without
-// the trail), the original exactly as recorded, never written again, and the
-// amendments, only ever pushed. StartedAt copies the current start time to the top
-// level for the indexes; OwnerID is the owner at the time of the visit.
+// the trail), the original exactly as recorded, and the amendments, only ever pushed.
+// Until the first amendment the current view is the original and Original is empty
+// (a scan on the embedded store reads whole documents, so an unamended visit is stored
+// once); the first amendment stores the original beside it, and nothing writes it
+// again. StartedAt copies the current start time to the top level for the indexes;
+// OwnerID is the owner at the time of the visit.
 type visitDoc struct {
 	ID         string         `bson:"_id"`
 	PatientID  string         `bson:"patient_id"`
@@ -151,10 +154,9 @@ func (b bodyDoc) toDomain() domain.Visit {
 }
 
 func visitToDoc(v *domain.Visit) visitDoc {
-	body := bodyToDoc(v)
 	return visitDoc{
 		ID: v.ID, PatientID: v.PatientID, OwnerID: v.OwnerID, StartedAt: v.StartTime,
-		Version: v.Version, Created: v.Created, Updated: v.Updated, Current: body, Original: body,
+		Version: v.Version, Created: v.Created, Updated: v.Updated, Current: bodyToDoc(v),
 	}
 }
 
@@ -173,9 +175,13 @@ func (d *visitDoc) current() *domain.Visit {
 }
 
 func (d *visitDoc) record() *domain.VisitRecord {
+	original := d.Original
+	if len(d.Amendments) == 0 {
+		original = d.Current
+	}
 	r := &domain.VisitRecord{
 		Current:  *d.current(),
-		Original: d.withIDs(d.Original.toDomain(), 1, d.Created),
+		Original: d.withIDs(original.toDomain(), 1, d.Created),
 	}
 	for _, a := range d.Amendments {
 		r.Amendments = append(r.Amendments, amendmentToDomain(a))

@@ -95,12 +95,17 @@ func (r *Repository) GetVisit(ctx context.Context, id string) (*domain.VisitReco
 }
 
 // AmendVisit implements domain.Repository.
-func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, a domain.Amendment, current domain.Visit) error {
+func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, a domain.Amendment, original, current *domain.Visit) error {
+	set := bson.M{
+		"current": bodyToDoc(current), "started_at": current.StartTime,
+		"version": a.Version, "updated": a.Time,
+	}
+	if expected == 1 {
+		// The first amendment keeps the original beside the view (see visitDoc).
+		set["original"] = bodyToDoc(original)
+	}
 	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": id, "version": expected}, bson.M{
-		"$set": bson.M{
-			"current": bodyToDoc(&current), "started_at": current.StartTime,
-			"version": a.Version, "updated": a.Time,
-		},
+		"$set":  set,
 		"$push": bson.M{"amendments": amendmentToDoc(a)},
 	})
 	if err != nil {
