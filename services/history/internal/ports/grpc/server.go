@@ -43,9 +43,12 @@ func query(v *apperr.ValidationError, idField, id string, req listRequest) domai
 	if req.GetPageSize() < 0 {
 		v.Add("page_size", "must not be negative")
 	}
-	for field, ts := range map[string]*timestamppb.Timestamp{"start_time": req.GetStartTime(), "end_time": req.GetEndTime()} {
-		if ts != nil && ts.CheckValid() != nil {
-			v.Add(field, "must be a valid time")
+	for _, t := range []struct {
+		field string
+		ts    *timestamppb.Timestamp
+	}{{"start_time", req.GetStartTime()}, {"end_time", req.GetEndTime()}} {
+		if t.ts != nil && t.ts.CheckValid() != nil {
+			v.Add(t.field, "must be a valid time")
 		}
 	}
 	q.Start, q.End = timeFromProto(req.GetStartTime()), timeFromProto(req.GetEndTime())
