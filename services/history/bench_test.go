@@ -19,6 +19,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -86,11 +87,8 @@ func BenchmarkListPatientVisits(b *testing.B) {
 		}
 		return err
 	}
-	paths := []struct {
-		name string
-		read func() error
-	}{
-		{"driver", func() error {
+	servicetest.Compare(b, "page",
+		servicetest.Path{Name: "driver", Read: func() error {
 			cur, err := visits.Find(context.Background(), bson.M{"patient_id": pet.GetId()}, options.Find().
 				SetSort(bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}).
 				SetLimit(benchPageSize).SetProjection(bson.M{"original": 0, "amendments": 0}))
@@ -101,48 +99,19 @@ func BenchmarkListPatientVisits(b *testing.B) {
 			err = cur.All(context.Background(), &docs)
 			return page(len(docs), err)
 		}},
-		{"repository", func() error {
+		servicetest.Path{Name: "repository", Read: func() error {
 			vs, _, err := repo.ListPatientVisits(context.Background(), query)
 			return page(len(vs), err)
 		}},
-		{"app", func() error {
+		servicetest.Path{Name: "app", Read: func() error {
 			vs, _, err := uc.ListPatientVisits(appCtx, query)
 			return page(len(vs), err)
 		}},
-		{"grpc", func() error {
+		servicetest.Path{Name: "grpc", Read: func() error {
 			res, err := client.ListPatientVisits(grpcCtx, &historyv1.ListPatientVisitsRequest{PatientId: pet.GetId(), PageSize: benchPageSize})
 			return page(len(res.GetVisits()), err)
 		}},
-	}
-	for _, p := range paths {
-		b.Run(p.name, func(b *testing.B) {
-			for b.Loop() {
-				if err := p.read(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	// The paths take turns within one loop, so that a drift of the machine or the store
-	// (the audit collection grows with every read) weighs on each alike.
-	b.Run("interleaved", func(b *testing.B) {
-		spent := make([]time.Duration, len(paths))
-		for b.Loop() {
-			for i, p := range paths {
-				start := time.Now()
-				if err := p.read(); err != nil {
-					b.Fatal(err)
-				}
-				spent[i] += time.Since(start)
-			}
-		}
-		for i, p := range paths {
-			b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), p.name+"-ns/page")
-			if i > 0 {
-				b.ReportMetric(float64(spent[i])/float64(spent[0]), p.name+"/driver")
-			}
-		}
-	})
+	)
 }
 
 // fillVisits records benchVisits visits of the patient through the service, an hour

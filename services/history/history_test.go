@@ -753,3 +753,103 @@ func TestReadsAndWritesAreAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelinePagingUnderConcurrentInserts pages through an owner's timeline and
+// communications while visits and communications are recorded: every entry that
+// existed before comes exactly once, in the timeline's order (a visit before a
+// communication at the same instant).
+func TestTimelinePagingUnderConcurrentInserts(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	reception := f.as(t, auth.RoleReception)
+	base := time.Now().UTC().Add(-500 * time.Hour).Truncate(time.Millisecond)
+	record := func(ctx context.Context, at time.Time) (string, error) {
+		res, err := f.history.RecordCommunication(ctx, &historyv1.RecordCommunicationRequest{OwnerId: ownerID, Communication: &historyv1.Communication{
+			Channel: historyv1.Channel_CHANNEL_LETTER, Direction: historyv1.Direction_DIRECTION_OUTBOUND, Subject: "Reminder", Time: timestamppb.New(at),
+		}})
+		return res.GetCommunication().GetId(), err
+	}
+	existing, comms := map[string]bool{}, map[string]bool{}
+	for i := range 12 {
+		at := base.Add(time.Duration(i/2) * time.Hour) // two entries of each kind per instant
+		existing[f.recordVisit(t, pet.GetId(), at).GetId()] = true
+		id, err := record(reception, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		existing[id], comms[id] = true, true
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 6 {
+			at := base.Add(time.Duration(i)*time.Hour + time.Duration(i%2)*time.Minute)
+			if _, err := f.history.RecordVisit(f.as(t, auth.RoleVeterinarian), &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: visit(at)}); err != nil {
+				t.Errorf("concurrent visit: %v", err)
+			}
+			if _, err := record(reception, at); err != nil {
+				t.Errorf("concurrent communication: %v", err)
+			}
+		}
+	})
+	type key struct {
+		at   time.Time
+		kind int
+		id   string
+	}
+	seen := map[string]bool{}
+	var last *key
+	for token, page := "", 0; ; page++ {
+		res, err := f.history.ListOwnerTimeline(reception, &historyv1.ListOwnerTimelineRequest{OwnerId: ownerID, PageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range res.GetEntries() {
+			k := key{kind: 1, id: e.GetCommunication().GetId()}
+			if v := e.GetVisit(); v != nil {
+				k = key{at: v.GetStartTime().AsTime(), id: v.GetId()}
+			} else {
+				k.at = e.GetCommunication().GetTime().AsTime()
+			}
+			if seen[k.id] {
+				t.Fatalf("entry listed twice on page %d", page)
+			}
+			seen[k.id] = true
+			if last != nil && !(last.at.After(k.at) || last.at.Equal(k.at) && (last.kind < k.kind || last.kind == k.kind && last.id > k.id)) {
+				t.Fatalf("page %d out of order: %+v then %+v", page, *last, k)
+			}
+			last = &k
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	var pagedComms []string
+	for token := ""; ; {
+		res, err := f.history.ListOwnerCommunications(reception, &historyv1.ListOwnerCommunicationsRequest{OwnerId: ownerID, PageSize: 4, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.GetCommunications() {
+			pagedComms = append(pagedComms, c.GetId())
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	wg.Wait()
+	for id := range existing {
+		if !seen[id] {
+			t.Errorf("timeline entry %s was skipped", id)
+		}
+	}
+	for id := range comms {
+		if !slices.Contains(pagedComms, id) {
+			t.Errorf("communication %s was skipped", id)
+		}
+	}
+	slices.Sort(pagedComms)
+	if len(slices.Compact(pagedComms)) != len(pagedComms) {
+		t.Error("a communication was listed twice")
+	}
+}

@@ -147,15 +147,27 @@ func (r *Repository) ListPatientVisits(ctx context.Context, q domain.Query) ([]*
 // findVisits reads the current views of up to limit visits whose key field is q.ID,
 // newest first, after the bound.
 func (r *Repository) findVisits(ctx context.Context, key string, q domain.Query, b bound, limit int) ([]visitDoc, error) {
-	cur, err := r.visits.Find(ctx, rangeFilter(key, q, "started_at", b), options.Find().
-		SetSort(bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}).
-		SetLimit(int64(limit)).SetProjection(withoutTrail))
+	docs, err := findNewest[visitDoc](ctx, r.visits, rangeFilter(key, q, "started_at", b), "started_at", limit, withoutTrail)
 	if err != nil {
 		return nil, fmt.Errorf("list visits: %w", err)
 	}
-	var docs []visitDoc
+	return docs, nil
+}
+
+// findNewest reads up to limit documents matching filter, newest first by timeKey
+// then _id.
+func findNewest[T any](ctx context.Context, c *mongo.Collection, filter bson.D, timeKey string, limit int, projection any) ([]T, error) {
+	opts := options.Find().SetSort(bson.D{{Key: timeKey, Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	if projection != nil {
+		opts.SetProjection(projection)
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, err
+	}
+	var docs []T
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list visits: %w", err)
+		return nil, err
 	}
 	return docs, nil
 }
@@ -201,13 +213,8 @@ func (r *Repository) ListOwnerCommunications(ctx context.Context, q domain.Query
 }
 
 func (r *Repository) findCommunications(ctx context.Context, q domain.Query, b bound, limit int) ([]communicationDoc, error) {
-	cur, err := r.communications.Find(ctx, rangeFilter("owner_id", q, "time", b), options.Find().
-		SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+	docs, err := findNewest[communicationDoc](ctx, r.communications, rangeFilter("owner_id", q, "time", b), "time", limit, nil)
 	if err != nil {
-		return nil, fmt.Errorf("list communications: %w", err)
-	}
-	var docs []communicationDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list communications: %w", err)
 	}
 	return docs, nil
