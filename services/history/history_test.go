@@ -792,11 +792,6 @@ func TestTimelinePagingUnderConcurrentInserts(t *testing.T) {
 			}
 		}
 	})
-	type key struct {
-		at   time.Time
-		kind int
-		id   string
-	}
 	seen := map[string]bool{}
 	var last *key
 	for token, page := "", 0; ; page++ {
@@ -815,7 +810,7 @@ func TestTimelinePagingUnderConcurrentInserts(t *testing.T) {
 				t.Fatalf("entry listed twice on page %d", page)
 			}
 			seen[k.id] = true
-			if last != nil && !(last.at.After(k.at) || last.at.Equal(k.at) && (last.kind < k.kind || last.kind == k.kind && last.id > k.id)) {
+			if last != nil && !last.before(k) {
 				t.Fatalf("page %d out of order: %+v then %+v", page, *last, k)
 			}
 			last = &k
@@ -852,4 +847,22 @@ func TestTimelinePagingUnderConcurrentInserts(t *testing.T) {
 	if len(slices.Compact(pagedComms)) != len(pagedComms) {
 		t.Error("a communication was listed twice")
 	}
+}
+
+// key is a timeline entry's place in the order: newest first, a visit (kind 0) before a
+// communication (kind 1) at the same instant, then by id descending.
+type key struct {
+	at   time.Time
+	kind int
+	id   string
+}
+
+func (a key) before(b key) bool {
+	if !a.at.Equal(b.at) {
+		return a.at.After(b.at)
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.id > b.id
 }
