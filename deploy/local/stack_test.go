@@ -19,9 +19,10 @@ const ownerDatabase = "lillvet_owner"
 // on one embedded store, each with the telemetry it is given (the history service with
 // the owner's).
 type stack struct {
-	env        *servicetest.Env
-	ownerAddr  string
-	gatewayURL string
+	env         *servicetest.Env
+	ownerAddr   string
+	historyAddr string
+	gatewayURL  string
 }
 
 func startStack(tb testing.TB, ownerTel, gatewayTel *telemetry.Telemetry) *stack {
@@ -55,7 +56,10 @@ func startStack(tb testing.TB, ownerTel, gatewayTel *telemetry.Telemetry) *stack
 			tb.Errorf("gateway: %v", err)
 		}
 	})
-	return &stack{env: env, ownerAddr: ownerL.Addr().String(), gatewayURL: "https://" + gatewayL.Addr().String()}
+	return &stack{
+		env: env, ownerAddr: ownerL.Addr().String(), historyAddr: historyL.Addr().String(),
+		gatewayURL: "https://" + gatewayL.Addr().String(),
+	}
 }
 
 func randomKey(tb testing.TB) string {
