@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -105,7 +106,7 @@ func invoicesOnly(ctx context.Context) bool {
 func caller(ctx context.Context) domain.Staff {
 	id, _ := auth.FromContext(ctx)
 	s := domain.Staff{Subject: id.Subject, Name: id.Name}
-	for _, r := range append(clinicalRoles, auth.RoleBilling) {
+	for _, r := range slices.Concat(clinicalRoles, []auth.Role{auth.RoleBilling}) {
 		if id.Has(r) {
 			s.Role = string(r)
 			break

@@ -46,11 +46,3 @@ type TimelineEntry struct {
 	Visit         *Visit
 	Communication *Communication
 }
-
-// Time is when the entry took place.
-func (e TimelineEntry) Time() time.Time {
-	if e.Visit != nil {
-		return e.Visit.StartTime
-	}
-	return e.Communication.Time
-}

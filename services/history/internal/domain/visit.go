@@ -103,11 +103,6 @@ type Visit struct {
 	Updated time.Time
 }
 
-// HasOpenInvoice reports whether any invoice of the visit is unpaid.
-func (v *Visit) HasOpenInvoice() bool {
-	return slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen })
-}
-
 // Amendment is one correction of a visit: who made it, when and why, and the corrected
 // values of the fields it names. Amendments are only ever appended.
 type Amendment struct {
