@@ -10,6 +10,7 @@ import (
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/telemetry"
@@ -35,6 +36,7 @@ func backends() []backend {
 		{"owner", "OWNER_GRPC_TARGET", func(c Config) string { return c.OwnerAddr }, ownerv1.RegisterOwnerServiceHandler},
 		{"consent", "CONSENT_GRPC_TARGET", func(c Config) string { return c.ConsentAddr }, consentv1.RegisterConsentServiceHandler},
 		{"disclosure", "DISCLOSURE_GRPC_TARGET", func(c Config) string { return c.DisclosureAddr }, disclosurev1.RegisterDisclosureServiceHandler},
+		{"history", "HISTORY_GRPC_TARGET", func(c Config) string { return c.HistoryAddr }, historyv1.RegisterHistoryServiceHandler},
 	}
 }
 

@@ -158,7 +158,9 @@ func start(t *testing.T, o options) *harness {
 		spans:     tracetest.NewInMemoryExporter(),
 		logs:      &servicetest.LogBuffer{},
 	}
-	ownerAddr := startFake(t, files, h.owner, h.health)
+	// The fake serves health for every backend; only the owner's API is faked.
+	fakeAddr := startFake(t, files, h.owner, h.health)
+	ownerAddr := fakeAddr
 	if o.ownerTarget != "" {
 		ownerAddr = o.ownerTarget
 	}
@@ -183,10 +185,11 @@ func start(t *testing.T, o options) *harness {
 		TLS:        files,
 		BackendTLS: files,
 		OwnerAddr:  ownerAddr,
-		// The fake answers health checks for any service; no test calls a consent or
-		// disclosure route.
-		ConsentAddr:    ownerAddr,
-		DisclosureAddr: ownerAddr,
+		// The fake answers health checks for any service; no test calls a consent,
+		// disclosure or history route.
+		ConsentAddr:    fakeAddr,
+		DisclosureAddr: fakeAddr,
+		HistoryAddr:    fakeAddr,
 		MaxBodyBytes:   o.maxBodyBytes,
 		Auth:           issuer.AuthConfig(jwks.URL),
 		Listener:       ln,

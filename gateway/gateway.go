@@ -59,7 +59,9 @@ type Config struct {
 	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
 	// DisclosureAddr is the disclosure service's gRPC target.
 	DisclosureAddr string `env:"DISCLOSURE_GRPC_TARGET" envDefault:"127.0.0.1:7103"`
-	MaxBodyBytes   int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// HistoryAddr is the patient-history service's gRPC target.
+	HistoryAddr  string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104"`
+	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	// Auth verifies the bearer token of every API call (the AUTH_*
 	// variables the services read).
 	Auth auth.Config

@@ -398,7 +398,7 @@ func attr(s tracetest.SpanStub, key attribute.Key) string {
 func TestConfigValidate(t *testing.T) {
 	ok := gateway.Config{
 		Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", ConsentAddr: "127.0.0.1:7102",
-		DisclosureAddr: "127.0.0.1:7103", MaxBodyBytes: 1 << 20,
+		DisclosureAddr: "127.0.0.1:7103", HistoryAddr: "127.0.0.1:7104", MaxBodyBytes: 1 << 20,
 		Auth: auth.Config{JWKSURL: "https://127.0.0.1:7100/jwks.json", Issuer: testIssuer, Audience: testAudience},
 	}
 	tests := []struct {
@@ -415,6 +415,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no owner target", func(c *gateway.Config) { c.OwnerAddr = "" }, false},
 		{"no consent target", func(c *gateway.Config) { c.ConsentAddr = "" }, false},
 		{"no disclosure target", func(c *gateway.Config) { c.DisclosureAddr = "" }, false},
+		{"no history target", func(c *gateway.Config) { c.HistoryAddr = "" }, false},
 		{"negative body limit", func(c *gateway.Config) { c.MaxBodyBytes = -1 }, false},
 		{"zero body limit means default", func(c *gateway.Config) { c.MaxBodyBytes = 0 }, true},
 		{"missing certificate file", func(c *gateway.Config) {

@@ -16,6 +16,7 @@ COPY deploy/local/go.mod deploy/local/go.sum deploy/local/
 COPY deploy/validate/go.mod deploy/validate/go.sum deploy/validate/
 COPY services/consent/go.mod services/consent/go.sum services/consent/
 COPY services/disclosure/go.mod services/disclosure/go.sum services/disclosure/
+COPY services/history/go.mod services/history/go.sum services/history/
 COPY services/owner/go.mod services/owner/go.sum services/owner/
 # The modules the binary is built from.
 COPY proto/gen/go proto/gen/go

@@ -19,6 +19,7 @@ import (
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -51,49 +52,17 @@ func BenchmarkGetOwner(b *testing.B) {
 
 	httpClient := benchHTTPClient(b, env.TLS.CAFile)
 	url := s.gatewayURL + "/v1/owners/" + id
-	paths := []struct {
-		name string
-		read func() error
-	}{
-		{"driver", func() error {
+	servicetest.Compare(b, "read",
+		servicetest.Path{Name: "driver", Read: func() error {
 			var doc bson.M
 			return owners.FindOne(context.Background(), bson.M{"_id": id}).Decode(&doc)
 		}},
-		{"grpc", func() error {
+		servicetest.Path{Name: "grpc", Read: func() error {
 			_, err := client.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: id})
 			return err
 		}},
-		{"rest", func() error { return restGet(httpClient, url, token) }},
-	}
-	for _, p := range paths {
-		b.Run(p.name, func(b *testing.B) {
-			for b.Loop() {
-				if err := p.read(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	// The three paths take turns within one loop, so that a drift of the machine or the
-	// store (the audit collection grows with every read) weighs on each alike; the
-	// ratios are the figures the targets are about.
-	b.Run("interleaved", func(b *testing.B) {
-		spent := make([]time.Duration, len(paths))
-		for b.Loop() {
-			for i, p := range paths {
-				start := time.Now()
-				if err := p.read(); err != nil {
-					b.Fatal(err)
-				}
-				spent[i] += time.Since(start)
-			}
-		}
-		for i, p := range paths {
-			b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), p.name+"-ns/read")
-		}
-		b.ReportMetric(float64(spent[1])/float64(spent[0]), "grpc/driver")
-		b.ReportMetric(float64(spent[2])/float64(spent[0]), "rest/driver")
-	})
+		servicetest.Path{Name: "rest", Read: func() error { return restGet(httpClient, url, token) }},
+	)
 }
 
 // startBenchStack starts the stack with production telemetry (spans batched, exported

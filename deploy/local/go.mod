@@ -8,6 +8,7 @@ replace (
 	github.com/lillvet/register/proto/gen/openapi => ../../proto/gen/openapi
 	github.com/lillvet/register/services/consent => ../../services/consent
 	github.com/lillvet/register/services/disclosure => ../../services/disclosure
+	github.com/lillvet/register/services/history => ../../services/history
 	github.com/lillvet/register/services/owner => ../../services/owner
 	github.com/lillvet/register/services/platform => ../../services/platform
 )
@@ -15,6 +16,7 @@ replace (
 require (
 	github.com/lillvet/register/gateway v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/disclosure v0.0.0-00010101000000-000000000000
+	github.com/lillvet/register/services/history v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/owner v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/platform v0.0.0-00010101000000-000000000000
 	golang.org/x/sync v0.25.0

@@ -20,6 +20,7 @@ import (
 	"github.com/lillvet/register/gateway"
 	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
@@ -39,12 +40,14 @@ type Config struct {
 	OwnerAddr      string `env:"LILLVET_OWNER_ADDR" envDefault:"127.0.0.1:7101"`
 	ConsentAddr    string `env:"LILLVET_CONSENT_ADDR" envDefault:"127.0.0.1:7102"`
 	DisclosureAddr string `env:"LILLVET_DISCLOSURE_ADDR" envDefault:"127.0.0.1:7103"`
+	HistoryAddr    string `env:"LILLVET_HISTORY_ADDR" envDefault:"127.0.0.1:7104"`
 	JWKSAddr       string `env:"LILLVET_JWKS_ADDR" envDefault:"127.0.0.1:7100"`
 	// The Prometheus scrape endpoints, one per process as in production.
 	GatewayMetricsAddr    string `env:"LILLVET_GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9100"`
 	OwnerMetricsAddr      string `env:"LILLVET_OWNER_METRICS_ADDR" envDefault:"127.0.0.1:9101"`
 	ConsentMetricsAddr    string `env:"LILLVET_CONSENT_METRICS_ADDR" envDefault:"127.0.0.1:9102"`
 	DisclosureMetricsAddr string `env:"LILLVET_DISCLOSURE_METRICS_ADDR" envDefault:"127.0.0.1:9103"`
+	HistoryMetricsAddr    string `env:"LILLVET_HISTORY_METRICS_ADDR" envDefault:"127.0.0.1:9104"`
 	// Jaeger, when set, is a Jaeger all-in-one binary (`make jaeger`) that the
 	// runner starts on loopback and exports every service's spans to.
 	Jaeger          string `env:"LILLVET_JAEGER"`
@@ -62,6 +65,7 @@ func (c Config) Validate() error {
 		"LILLVET_CONSENT_ADDR": c.ConsentAddr, "LILLVET_CONSENT_METRICS_ADDR": c.ConsentMetricsAddr,
 		"LILLVET_DISCLOSURE_ADDR": c.DisclosureAddr, "LILLVET_DISCLOSURE_METRICS_ADDR": c.DisclosureMetricsAddr,
 		"LILLVET_JAEGER_OTLP_ADDR": c.JaegerOTLPAddr, "LILLVET_JAEGER_QUERY_ADDR": c.JaegerQueryAddr,
+		"LILLVET_HISTORY_ADDR": c.HistoryAddr, "LILLVET_HISTORY_METRICS_ADDR": c.HistoryMetricsAddr,
 	} {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -134,6 +138,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		"owner-metrics": cfg.OwnerMetricsAddr, "gateway-metrics": cfg.GatewayMetricsAddr,
 		"consent": cfg.ConsentAddr, "consent-metrics": cfg.ConsentMetricsAddr,
 		"disclosure": cfg.DisclosureAddr, "disclosure-metrics": cfg.DisclosureMetricsAddr,
+		"history": cfg.HistoryAddr, "history-metrics": cfg.HistoryMetricsAddr,
 	})
 	if err != nil {
 		return err
@@ -177,12 +182,21 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		MetricsListener: listeners["disclosure-metrics"],
 	}
 	disclosureCfg.Mongo.URI, disclosureCfg.Mongo.Database = store.URI(), "lillvet_disclosure"
+	historyCfg := history.Config{
+		GRPC:            grpcServerConfig(listeners["history"], pki),
+		Auth:            authCfg,
+		OwnerTarget:     listeners["owner"].Addr().String(),
+		Listener:        listeners["history"],
+		MetricsListener: listeners["history-metrics"],
+	}
+	historyCfg.Mongo.URI, historyCfg.Mongo.Database = store.URI(), "lillvet_history"
 	gatewayCfg := gateway.Config{
 		TLS:             pki,
 		BackendTLS:      pki,
 		OwnerAddr:       listeners["owner"].Addr().String(),
 		ConsentAddr:     listeners["consent"].Addr().String(),
 		DisclosureAddr:  listeners["disclosure"].Addr().String(),
+		HistoryAddr:     listeners["history"].Addr().String(),
 		MaxBodyBytes:    1 << 20,
 		Auth:            authCfg,
 		Listener:        listeners["gateway"],
@@ -205,9 +219,10 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	g.Go(func() error { return owner.Run(gctx, ownerCfg) })
 	g.Go(func() error { return consent.Run(gctx, consentCfg) })
 	g.Go(func() error { return disclosure.Run(gctx, disclosureCfg) })
+	g.Go(func() error { return history.Run(gctx, historyCfg) })
 	g.Go(func() error { return gateway.Run(gctx, gatewayCfg) })
 	g.Go(func() error {
-		for _, addr := range []string{ownerCfg.GRPC.Addr, consentCfg.GRPC.Addr, disclosureCfg.GRPC.Addr} {
+		for _, addr := range []string{ownerCfg.GRPC.Addr, consentCfg.GRPC.Addr, disclosureCfg.GRPC.Addr, historyCfg.GRPC.Addr} {
 			if err := waitReady(gctx, addr, pki); err != nil {
 				return err
 			}
@@ -267,14 +282,15 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
   owner    %s  (gRPC, TLS)
   consent  %s  (gRPC, TLS)
   disclosure %s  (gRPC, TLS)
+  history  %s  (gRPC, TLS)
   jwks     https://%s/jwks.json
-  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (consent), http://%s/metrics (disclosure)
+  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (consent), http://%s/metrics (disclosure), http://%s/metrics (history)
   CA       %s
 %sGet a token:  go run ./deploy/local token --role reception
 Press Ctrl-C to stop.
-`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["consent"].Addr(), l["disclosure"].Addr(), l["jwks"].Addr(),
+`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["consent"].Addr(), l["disclosure"].Addr(), l["history"].Addr(), l["jwks"].Addr(),
 		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), l["consent-metrics"].Addr(),
-		l["disclosure-metrics"].Addr(), pki.CAFile, traces)
+		l["disclosure-metrics"].Addr(), l["history-metrics"].Addr(), pki.CAFile, traces)
 	return err
 }
 

@@ -40,7 +40,7 @@ func renderMutated(t *testing.T, patches string, extra map[string]string) (valid
 			t.Fatal(err)
 		}
 	}
-	k += "images:\n  - {name: lillvet/owner, newTag: test}\n  - {name: lillvet/consent, newTag: test}\n  - {name: lillvet/disclosure, newTag: test}\n  - {name: lillvet/gateway, newTag: test}\n"
+	k += "images:\n  - {name: lillvet/owner, newTag: test}\n  - {name: lillvet/consent, newTag: test}\n  - {name: lillvet/disclosure, newTag: test}\n  - {name: lillvet/history, newTag: test}\n  - {name: lillvet/gateway, newTag: test}\n"
 	if patches != "" {
 		k += "patches:\n" + patches
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 // callGraph is the firewall the statement promises, as DESIGN.md draws it:
-// gateway → every service; disclosure → owner, patient-history, consent;
-// patient-history and consent → owner; every service → its MongoDB and the
+// gateway → every service; disclosure → owner, history (patient-history),
+// consent; history and consent → owner; every service → its MongoDB and the
 // identity provider's JWKS, and so does the gateway; every workload → DNS
 // and the collector; the ingress controller → gateway; Prometheus → every
 // workload's metrics port. Edges of services not deployed yet are
@@ -26,21 +26,21 @@ func callGraph() validate.Graph {
 		Edges: []validate.Edge{
 			{From: "ingress-controller", To: "gateway"},
 			{From: "gateway", To: "owner"},
-			{From: "gateway", To: "patient-history"},
+			{From: "gateway", To: "history"},
 			{From: "gateway", To: "consent"},
 			{From: "gateway", To: "disclosure"},
 			{From: "disclosure", To: "owner"},
-			{From: "disclosure", To: "patient-history"},
+			{From: "disclosure", To: "history"},
 			{From: "disclosure", To: "consent"},
-			{From: "patient-history", To: "owner"},
+			{From: "history", To: "owner"},
 			{From: "consent", To: "owner"},
 			{From: "owner", To: "mongodb"},
-			{From: "patient-history", To: "mongodb"},
+			{From: "history", To: "mongodb"},
 			{From: "consent", To: "mongodb"},
 			{From: "disclosure", To: "mongodb"},
 			{From: "gateway", To: "identity-provider"},
 			{From: "owner", To: "identity-provider"},
-			{From: "patient-history", To: "identity-provider"},
+			{From: "history", To: "identity-provider"},
 			{From: "consent", To: "identity-provider"},
 			{From: "disclosure", To: "identity-provider"},
 			{From: validate.AnyWorkload, To: "otel-collector"},

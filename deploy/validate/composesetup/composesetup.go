@@ -51,7 +51,9 @@ const nonrootID = 65532
 const leafValidity = 365 * 24 * time.Hour
 
 // DefaultHosts are the compose services that get a certificate.
-func DefaultHosts() []string { return []string{"owner", "consent", "disclosure", "gateway", "jwks"} }
+func DefaultHosts() []string {
+	return []string{"owner", "consent", "disclosure", "history", "gateway", "jwks"}
+}
 
 // Options say where the inputs and outputs live.
 type Options struct {

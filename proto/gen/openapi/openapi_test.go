@@ -29,6 +29,10 @@ func TestMerge(t *testing.T) {
 			t.Errorf("merged document lacks %q:\n%s", want, out)
 		}
 	}
+	c := []byte("tags: [{name: B}, {name: C}]\npaths: {/v1/c: {get: {}}}\n")
+	if again, err := Merge(a, b, c); err != nil || strings.Count(string(again), "name: B") != 1 || !strings.Contains(string(again), "name: C") {
+		t.Errorf("tags of several documents are not listed once each (%v):\n%s", err, again)
+	}
 	if strings.Contains(string(out), "title: B") {
 		t.Error("the second document's header replaced the first's")
 	}

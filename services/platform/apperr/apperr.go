@@ -64,13 +64,26 @@ func (v *ValidationError) Add(field, description string) {
 // reference legitimately contains). An empty s passes: whether a field is required is
 // the caller's rule.
 func (v *ValidationError) CheckText(field, s string, maxLen int) {
+	v.checkText(field, s, maxLen, unicode.IsControl, "must not contain control characters")
+}
+
+// CheckMultilineText is CheckText for notes that may span lines (clinical findings, a
+// summary of a call): line feeds, carriage returns and tabs are allowed, other control
+// characters are not.
+func (v *ValidationError) CheckMultilineText(field, s string, maxLen int) {
+	v.checkText(field, s, maxLen, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
+	}, "must not contain control characters other than line breaks and tabs")
+}
+
+func (v *ValidationError) checkText(field, s string, maxLen int, forbidden func(rune) bool, problem string) {
 	switch {
 	case !utf8.ValidString(s):
 		v.Add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(s) > maxLen:
 		v.Add(field, fmt.Sprintf("must be at most %d characters", maxLen))
-	case strings.ContainsFunc(s, unicode.IsControl):
-		v.Add(field, "must not contain control characters")
+	case strings.ContainsFunc(s, forbidden):
+		v.Add(field, problem)
 	}
 }
 

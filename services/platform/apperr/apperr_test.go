@@ -192,3 +192,27 @@ func TestCheckRequestID(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckMultilineText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"", ""},
+		{"a\r\n\tb", ""},
+		{"123456", "must be at most 5 characters"},
+		{"a\x00b", "must not contain control characters other than line breaks and tabs"},
+		{"a\u0085b", "must not contain control characters other than line breaks and tabs"},
+		{"\xff", "must be valid UTF-8"},
+	} {
+		var v apperr.ValidationError
+		v.CheckMultilineText("f", tc.in, 5)
+		got := ""
+		if len(v.Violations) > 0 {
+			got = v.Violations[0].Description
+		}
+		if got != tc.want {
+			t.Errorf("CheckMultilineText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

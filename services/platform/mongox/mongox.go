@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -101,4 +103,35 @@ func MapError(err error) error {
 	default:
 		return err
 	}
+}
+
+// QueryShape is the filter and sort keys of one repository query, in index order, for
+// the test that checks each is served by a declared index.
+type QueryShape struct {
+	Collection string
+	Keys       []string
+}
+
+// Uncovered returns the shapes that are not a prefix of any of the indexes, so that a
+// repository's test can fail for a query production MongoDB would answer by a scan.
+func Uncovered(indexes []Index, shapes []QueryShape) []QueryShape {
+	var out []QueryShape
+	for _, q := range shapes {
+		covered := slices.ContainsFunc(indexes, func(ix Index) bool {
+			keys, ok := ix.Model.Keys.(bson.D)
+			if !ok || ix.Collection != q.Collection || len(keys) < len(q.Keys) {
+				return false
+			}
+			for i, k := range q.Keys {
+				if keys[i].Key != k {
+					return false
+				}
+			}
+			return true
+		})
+		if !covered {
+			out = append(out, q)
+		}
+	}
+	return out
 }

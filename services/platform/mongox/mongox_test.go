@@ -119,3 +119,20 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUncovered(t *testing.T) {
+	idx := []mongox.Index{
+		{Collection: "visits", Model: mongo.IndexModel{Keys: bson.D{{Key: "patient_id", Value: 1}, {Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}}},
+	}
+	shapes := []mongox.QueryShape{
+		{Collection: "visits", Keys: []string{"patient_id", "started_at", "_id"}},
+		{Collection: "visits", Keys: []string{"patient_id"}},
+		{Collection: "visits", Keys: []string{"started_at"}},
+		{Collection: "communications", Keys: []string{"patient_id"}},
+		{Collection: "visits", Keys: []string{"patient_id", "started_at", "_id", "x"}},
+	}
+	got := mongox.Uncovered(idx, shapes)
+	if len(got) != 3 || got[0].Keys[0] != "started_at" || got[1].Collection != "communications" || len(got[2].Keys) != 4 {
+		t.Errorf("uncovered: %v", got)
+	}
+}

@@ -72,22 +72,15 @@ func Indexes() []mongox.Index {
 	}
 }
 
-// QueryShape is the filter and sort keys of one repository query, for the test that
-// checks each is served by a declared index.
-type QueryShape struct {
-	Collection string
-	Keys       []string
-}
-
 // QueryShapes lists every non-_id query this repository issues.
-func QueryShapes() []QueryShape {
-	return []QueryShape{
-		{ownersColl, []string{"sort_key", "_id"}},
-		{ownersColl, []string{"name_keys", "sort_key", "_id"}},
-		{ownersColl, []string{"phone", "sort_key", "_id"}},
-		{ownersColl, []string{"identity.kid"}},
-		{patientsColl, []string{"owner_id", "_id"}},
-		{patientsColl, []string{"customer_number"}},
+func QueryShapes() []mongox.QueryShape {
+	return []mongox.QueryShape{
+		{Collection: ownersColl, Keys: []string{"sort_key", "_id"}},
+		{Collection: ownersColl, Keys: []string{"name_keys", "sort_key", "_id"}},
+		{Collection: ownersColl, Keys: []string{"phone", "sort_key", "_id"}},
+		{Collection: ownersColl, Keys: []string{"identity.kid"}},
+		{Collection: patientsColl, Keys: []string{"owner_id", "_id"}},
+		{Collection: patientsColl, Keys: []string{"customer_number"}},
 	}
 }
 

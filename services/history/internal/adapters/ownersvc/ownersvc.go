@@ -1,0 +1,66 @@
+// Package ownersvc asks the owner service about patients and owners over gRPC, with
+// the caller's identity and purpose forwarded (platform/grpcclient), so that the owner
+// service authorises and audits the same person.
+package ownersvc
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/history/internal/app"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// Client implements app.Registry on the owner service.
+type Client struct {
+	owners ownerv1.OwnerServiceClient
+}
+
+var _ app.Registry = (*Client)(nil)
+
+// New returns a registry on a connection to the owner service.
+func New(conn grpc.ClientConnInterface) *Client {
+	return &Client{owners: ownerv1.NewOwnerServiceClient(conn)}
+}
+
+// Patient implements app.Registry.
+func (c *Client) Patient(ctx context.Context, id string) (app.Patient, error) {
+	res, err := c.owners.GetPatient(ctx, &ownerv1.GetPatientRequest{PatientId: id})
+	if err != nil {
+		return app.Patient{}, translate("GetPatient", err)
+	}
+	p := res.GetPatient()
+	return app.Patient{ID: p.GetId(), OwnerID: p.GetOwnerId(), Deceased: p.GetDeceased(), DeathDate: p.GetDeathDate()}, nil
+}
+
+// OwnerExists implements app.Registry.
+func (c *Client) OwnerExists(ctx context.Context, id string) error {
+	if _, err := c.owners.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: id}); err != nil {
+		return translate("GetOwner", err)
+	}
+	return nil
+}
+
+// translate turns the owner service's status into this service's errors. It never
+// wraps the status itself: the error interceptor would pass it on unchanged, answering
+// the caller with another service's code and message.
+func translate(rpc string, err error) error {
+	code := status.Code(err)
+	switch code {
+	case codes.NotFound:
+		return fmt.Errorf("owner service %s: %w", rpc, apperr.ErrNotFound)
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
+		return fmt.Errorf("owner service %s: %s: %w", rpc, code, apperr.ErrUnavailable)
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return fmt.Errorf("owner service %s refused the caller (%s): %w", rpc, code, apperr.ErrPermissionDenied)
+	case codes.Canceled:
+		return fmt.Errorf("owner service %s: %w", rpc, context.Canceled)
+	default:
+		return fmt.Errorf("owner service %s answered %s", rpc, code)
+	}
+}

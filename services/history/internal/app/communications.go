@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// RecordCommunication is the input of RecordCommunication.
+type RecordCommunication struct {
+	OwnerID       string
+	RequestID     string
+	Communication domain.Communication
+}
+
+// RecordCommunication records a communication with an owner. A patient or visit it is
+// about must be the owner's.
+func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunication) (*domain.Communication, error) {
+	var v apperr.ValidationError
+	c := in.Communication
+	domain.NormalizeCommunication(&c, "communication", s.opts.Now(), &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	id, err := newID("communication", in.OwnerID, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkAbout(ctx, in.OwnerID, c.PatientID, c.VisitID); err != nil {
+		return nil, fmt.Errorf("record communication: %w", err)
+	}
+	c.ID, c.OwnerID, c.Staff, c.Created = id, in.OwnerID, caller(ctx), s.now()
+	created, err := s.repo.CreateCommunication(ctx, &c)
+	if err != nil {
+		return nil, fmt.Errorf("record communication: %w", err)
+	}
+	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
+}
+
+// checkAbout checks that the owner exists and that the patient and the visit a
+// communication is about are theirs.
+func (s *Service) checkAbout(ctx context.Context, ownerID, patientID, visitID string) error {
+	err := s.registry.OwnerExists(ctx, ownerID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return apperr.Precondition("OWNER_NOT_FOUND", "no owner with this id is registered in the owner register")
+	case err != nil:
+		return fmt.Errorf("owner %s: %w", ownerID, err)
+	}
+	if patientID != "" {
+		p, err := s.registry.Patient(ctx, patientID)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			return apperr.Precondition("PATIENT_NOT_FOUND", "no patient with this id is registered in the owner register")
+		case err != nil:
+			return fmt.Errorf("patient %s: %w", patientID, err)
+		case p.OwnerID != ownerID:
+			return apperr.Precondition("PATIENT_OF_ANOTHER_OWNER", "the patient is not this owner's")
+		}
+	}
+	if visitID != "" {
+		rec, err := s.repo.GetVisit(ctx, visitID)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			return apperr.Precondition("VISIT_NOT_FOUND", "no visit with this id is recorded")
+		case err != nil:
+			return err
+		case rec.Current.OwnerID != ownerID:
+			return apperr.Precondition("VISIT_OF_ANOTHER_OWNER", "the visit is not recorded for this owner")
+		case patientID != "" && rec.Current.PatientID != patientID:
+			return apperr.Precondition("VISIT_OF_ANOTHER_PATIENT", "the visit is not of this patient")
+		}
+	}
+	return nil
+}
+
+// ListOwnerCommunications lists an owner's communications, newest first.
+func (s *Service) ListOwnerCommunications(ctx context.Context, q domain.Query) ([]*domain.Communication, string, error) {
+	comms, next, err := s.repo.ListOwnerCommunications(ctx, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list communications: %w", err)
+	}
+	return comms, next, s.record(ctx, "communication.list", ownerResource(q.ID)+"/communications", q.ID)
+}
+
+// ListOwnerTimeline lists an owner's visits and communications merged by time. Billing
+// sees only the visits, as invoice views.
+func (s *Service) ListOwnerTimeline(ctx context.Context, q domain.Query) ([]domain.TimelineEntry, string, error) {
+	billing := invoicesOnly(ctx)
+	entries, next, err := s.repo.ListOwnerTimeline(ctx, q, !billing)
+	if err != nil {
+		return nil, "", fmt.Errorf("list timeline: %w", err)
+	}
+	if billing {
+		for i, e := range entries {
+			iv := domain.InvoiceView(*e.Visit)
+			entries[i].Visit = &iv
+		}
+	}
+	return entries, next, s.record(ctx, "timeline.read", ownerResource(q.ID)+"/timeline", q.ID)
+}
+
+// ExportOwnerHistory hands everything held about the owner to visit and communication,
+// for the access report. The export is audited before any data leaves.
+func (s *Service) ExportOwnerHistory(ctx context.Context, ownerID string, visit func(*domain.VisitRecord) error, communication func(*domain.Communication) error) error {
+	if err := s.auditor.RecordNow(ctx, exportEvent(ownerID)); err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	if err := s.repo.ExportOwner(ctx, ownerID, visit, communication); err != nil {
+		return fmt.Errorf("export owner history: %w", err)
+	}
+	return nil
+}

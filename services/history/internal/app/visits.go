@@ -1,0 +1,198 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// RecordVisit is the input of RecordVisit.
+type RecordVisit struct {
+	PatientID string
+	RequestID string
+	Visit     domain.Visit
+}
+
+// RecordVisit records a visit of a living patient under the patient's current owner,
+// with the caller as the first attending staff member.
+func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visit, error) {
+	var v apperr.ValidationError
+	visit := in.Visit
+	domain.NormalizeVisit(&visit, "visit", s.opts.Now(), &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	id, err := newID("visit", in.PatientID, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	if in.RequestID != "" {
+		// A retry returns the first visit even if the patient has died since.
+		rec, err := s.repo.GetVisit(ctx, id)
+		switch {
+		case err == nil:
+			return &rec.Current, s.record(ctx, "visit.create", visitResource(id), rec.Current.OwnerID)
+		case !errors.Is(err, apperr.ErrNotFound):
+			return nil, fmt.Errorf("record visit: %w", err)
+		}
+	}
+	p, err := s.livingPatient(ctx, in.PatientID, visit.StartTime.Format("2006-01-02"))
+	if err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
+	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, p.OwnerID
+	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
+	visit.Created = s.now()
+	created, err := s.repo.CreateVisit(ctx, &visit)
+	if err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
+	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+}
+
+// livingPatient asks the owner service for the patient; a visit on date needs the
+// patient registered and alive that day (a visit may be recorded afterwards for the
+// day the animal died).
+func (s *Service) livingPatient(ctx context.Context, id, date string) (Patient, error) {
+	p, err := s.registry.Patient(ctx, id)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return p, apperr.Precondition("PATIENT_NOT_FOUND", "no patient with this id is registered in the owner register")
+	case err != nil:
+		return p, fmt.Errorf("patient %s: %w", id, err)
+	case p.Deceased && (p.DeathDate == "" || date > p.DeathDate):
+		return p, apperr.Precondition("PATIENT_DECEASED", "the patient is recorded as deceased; no visit can be recorded after its death")
+	}
+	return p, nil
+}
+
+// GetVisit reads a visit with its original and amendments. Billing sees the invoice view.
+func (s *Service) GetVisit(ctx context.Context, id string) (*domain.VisitRecord, error) {
+	rec, err := s.repo.GetVisit(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get visit: %w", err)
+	}
+	if invoicesOnly(ctx) {
+		r := domain.InvoiceRecord(*rec)
+		rec = &r
+	}
+	return rec, s.record(ctx, "visit.read", visitResource(id), rec.Current.OwnerID)
+}
+
+// AmendVisit is the input of AmendVisit.
+type AmendVisit struct {
+	ID        string
+	RequestID string
+	Visit     domain.Visit
+	Paths     []string
+	Version   int64
+	Reason    string
+}
+
+// AmendVisit appends a correction of the fields named in Paths at the expected
+// version. Billing may correct only invoices (their state).
+func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
+	var v apperr.ValidationError
+	if len(in.Paths) == 0 {
+		v.Add("update_mask", "is required: name the corrected fields")
+	}
+	for _, p := range in.Paths {
+		if !domain.IsAmendableField(p) {
+			v.Add("update_mask", fmt.Sprintf("cannot correct %q; correctable: %v", p, domain.AmendableFields))
+		}
+	}
+	if in.Version <= 0 {
+		v.Add("version", "is required: send the version you read")
+	}
+	if in.Reason == "" {
+		v.Add("reason", "is required: say why the record is corrected")
+	}
+	v.CheckText("reason", in.Reason, 500)
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	if invoicesOnly(ctx) && slices.ContainsFunc(in.Paths, func(p string) bool { return p != "invoices" }) {
+		return nil, nil, fmt.Errorf("amend visit: billing may correct only invoices: %w", apperr.ErrPermissionDenied)
+	}
+	rec, err := s.repo.GetVisit(ctx, in.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("amend visit: %w", err)
+	}
+	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
+		return s.amended(ctx, &rec.Current, done)
+	}
+	next := domain.Apply(rec.Current, &in.Visit, in.Paths)
+	domain.NormalizeVisit(&next, "visit", s.opts.Now(), &v)
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	a := domain.Amendment{
+		Version: in.Version + 1, Time: s.now(), Author: caller(ctx), Reason: in.Reason,
+		Fields: slices.Compact(slices.Sorted(slices.Values(in.Paths))), Corrected: domain.Only(&next, in.Paths),
+		RequestID: in.RequestID,
+	}
+	next.Version, next.Updated = a.Version, a.Time
+	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, &rec.Original, &next); err != nil {
+		if errors.Is(err, apperr.ErrConflict) && in.RequestID != "" {
+			// A concurrent retry of the same amendment may have won the version.
+			if again, gerr := s.repo.GetVisit(ctx, in.ID); gerr == nil {
+				if done := amendmentWithRequest(again, in.RequestID); done != nil {
+					return s.amended(ctx, &again.Current, done)
+				}
+			}
+		}
+		return nil, nil, fmt.Errorf("amend visit: %w", err)
+	}
+	return s.amended(ctx, &next, &a)
+}
+
+// amended audits an amendment and answers it; billing gets the invoice view.
+func (s *Service) amended(ctx context.Context, v *domain.Visit, a *domain.Amendment) (*domain.Visit, *domain.Amendment, error) {
+	if err := s.record(ctx, "visit.amend", visitResource(v.ID), v.OwnerID); err != nil {
+		return nil, nil, err
+	}
+	if invoicesOnly(ctx) {
+		r := domain.InvoiceRecord(domain.VisitRecord{Current: *v, Amendments: []domain.Amendment{*a}})
+		if len(r.Amendments) == 0 {
+			// A retried amendment that corrected more than invoices, by someone else.
+			r.Amendments = []domain.Amendment{{Version: a.Version, Time: a.Time, Author: a.Author}}
+		}
+		return &r.Current, &r.Amendments[0], nil
+	}
+	return v, a, nil
+}
+
+func amendmentWithRequest(rec *domain.VisitRecord, requestID string) *domain.Amendment {
+	if requestID == "" {
+		return nil
+	}
+	for i := range rec.Amendments {
+		if rec.Amendments[i].RequestID == requestID {
+			return &rec.Amendments[i]
+		}
+	}
+	return nil
+}
+
+// ListPatientVisits lists a patient's visits, newest first. Billing sees invoice views.
+func (s *Service) ListPatientVisits(ctx context.Context, q domain.Query) ([]*domain.Visit, string, error) {
+	visits, next, err := s.repo.ListPatientVisits(ctx, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list visits: %w", err)
+	}
+	var owners []string
+	for i, v := range visits {
+		if !slices.Contains(owners, v.OwnerID) {
+			owners = append(owners, v.OwnerID)
+		}
+		if invoicesOnly(ctx) {
+			iv := domain.InvoiceView(*v)
+			visits[i] = &iv
+		}
+	}
+	return visits, next, s.record(ctx, "visit.list", patientResource(q.ID)+"/visits", owners...)
+}

@@ -1,0 +1,52 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Page sizes of list operations.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// Query selects a page of one patient's or one owner's entries, newest first. Start
+// and End bound the time (Start inclusive, End exclusive); zero means unbounded. The
+// page token is the opaque position after the previous page.
+type Query struct {
+	// ID is the patient (visits) or the owner (communications, timeline).
+	ID        string
+	Start     time.Time
+	End       time.Time
+	PageSize  int
+	PageToken string
+}
+
+// Repository stores visits and communications. Every write is one atomic document
+// write, safe to retry.
+type Repository interface {
+	// CreateVisit stores v (Version 1). When a visit with v.ID exists (a retried
+	// record) it returns that visit.
+	CreateVisit(ctx context.Context, v *Visit) (*Visit, error)
+	// GetVisit reads a visit with its original and amendments.
+	GetVisit(ctx context.Context, id string) (*VisitRecord, error)
+	// AmendVisit appends a (whose Version is expected+1) and stores current as the new
+	// view, when the stored version is expected; else apperr.ErrConflict. original is
+	// the visit as recorded, which the record must keep.
+	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error
+	ListPatientVisits(ctx context.Context, q Query) ([]*Visit, string, error)
+
+	// CreateCommunication stores c; a retried create with the same ID returns the
+	// stored one.
+	CreateCommunication(ctx context.Context, c *Communication) (*Communication, error)
+	ListOwnerCommunications(ctx context.Context, q Query) ([]*Communication, string, error)
+	// ListOwnerTimeline merges the owner's visits and communications, newest first,
+	// with one query per collection. Without withCommunications only visits are listed.
+	ListOwnerTimeline(ctx context.Context, q Query, withCommunications bool) ([]TimelineEntry, string, error)
+
+	// ExportOwner calls visit for every visit recorded for the owner and then
+	// communication for every communication with them, each oldest first, reading
+	// each collection with one query.
+	ExportOwner(ctx context.Context, ownerID string, visit func(*VisitRecord) error, communication func(*Communication) error) error
+}

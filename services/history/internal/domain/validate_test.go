@@ -1,0 +1,165 @@
+package domain
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func validVisit() Visit {
+	return Visit{
+		Clinic: ClinicSeinajoki, StartTime: now.Add(-time.Hour), Reason: " limping ",
+		Anamnesis: "Lame on the left hind leg\nsince Monday.", Findings: "Swollen hock.",
+		Staff:       []Staff{{Name: "Nurse Niina", Role: "nurse"}},
+		Diagnoses:   []Diagnosis{{Text: "Sprain", Code: "VeNom:123"}},
+		Procedures:  []Procedure{{Description: "X-ray"}},
+		Medications: []Medication{{Product: "Metacam", Dose: "0.1 mg/kg", Route: RouteOral, Duration: "5 days"}},
+		WeightGrams: 24_500, Invoices: []Invoice{{Number: "2026-118", State: InvoiceOpen}},
+	}
+}
+
+func violated(errs apperr.ValidationError) []string {
+	var out []string
+	for _, v := range errs.Violations {
+		out = append(out, v.Field)
+	}
+	return out
+}
+
+func TestNormalizeVisit(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Visit)
+		want   []string
+	}{
+		{"valid", func(*Visit) {}, nil},
+		{"no clinic", func(v *Visit) { v.Clinic = "" }, []string{"visit.clinic"}},
+		{"unknown clinic", func(v *Visit) { v.Clinic = "tampere" }, []string{"visit.clinic"}},
+		{"future start", func(v *Visit) { v.StartTime = now.Add(time.Hour) }, []string{"visit.start_time"}},
+		{"start within clock skew", func(v *Visit) { v.StartTime = now.Add(time.Minute) }, nil},
+		{"ancient start", func(v *Visit) { v.StartTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"visit.start_time"}},
+		{"no reason", func(v *Visit) { v.Reason = "  " }, []string{"visit.reason"}},
+		{"reason with line break", func(v *Visit) { v.Reason = "a\nb" }, []string{"visit.reason"}},
+		{"long findings", func(v *Visit) { v.Findings = strings.Repeat("x", maxNote+1) }, []string{"visit.findings"}},
+		{"findings with NUL", func(v *Visit) { v.Findings = "a\x00" }, []string{"visit.findings"}},
+		{"diagnosis without text", func(v *Visit) { v.Diagnoses[0].Text = "" }, []string{"visit.diagnoses[0].text"}},
+		{"bad code", func(v *Visit) { v.Diagnoses[0].Code = "a b" }, []string{"visit.diagnoses[0].code"}},
+		{"procedure without description", func(v *Visit) { v.Procedures[0].Description = "" }, []string{"visit.procedures[0].description"}},
+		{"medication without route", func(v *Visit) { v.Medications[0].Route = "" }, []string{"visit.medications[0].route"}},
+		{"medication without product or dose", func(v *Visit) { v.Medications[0].Product, v.Medications[0].Dose = "", "" },
+			[]string{"visit.medications[0].product", "visit.medications[0].dose"}},
+		{"negative weight", func(v *Visit) { v.WeightGrams = -1 }, []string{"visit.weight_grams"}},
+		{"elephant", func(v *Visit) { v.WeightGrams = maxWeightGrams + 1 }, []string{"visit.weight_grams"}},
+		{"invoice without state", func(v *Visit) { v.Invoices[0].State = "" }, []string{"visit.invoices[0].state"}},
+		{"invoice number with space", func(v *Visit) { v.Invoices[0].Number = "20 26" }, []string{"visit.invoices[0].number"}},
+		{"invoice twice", func(v *Visit) { v.Invoices = append(v.Invoices, Invoice{Number: "2026-118", State: InvoicePaid}) },
+			[]string{"visit.invoices[1].number"}},
+		{"staff without name", func(v *Visit) { v.Staff[0].Name = "" }, []string{"visit.staff[0].name"}},
+		{"too many staff", func(v *Visit) { v.Staff = make([]Staff, maxStaff+1) }, []string{"visit.staff"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := validVisit()
+			tc.change(&v)
+			var errs apperr.ValidationError
+			NormalizeVisit(&v, "visit", now, &errs)
+			got := violated(errs)
+			for _, w := range tc.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("violations %v lack %s", got, w)
+				}
+			}
+			if len(tc.want) == 0 && len(got) > 0 {
+				t.Errorf("unexpected violations %v", got)
+			}
+		})
+	}
+}
+
+func TestNormalizeVisitTrimsAndDefaults(t *testing.T) {
+	v := validVisit()
+	v.StartTime = time.Time{}
+	var errs apperr.ValidationError
+	NormalizeVisit(&v, "visit", now.Add(123*time.Microsecond), &errs)
+	if errs.Err() != nil {
+		t.Fatal(errs.Err())
+	}
+	if v.Reason != "limping" {
+		t.Errorf("reason %q not trimmed", v.Reason)
+	}
+	if !v.StartTime.Equal(now) {
+		t.Errorf("missing start time became %v, want now in milliseconds", v.StartTime)
+	}
+}
+
+func TestNormalizeCommunication(t *testing.T) {
+	valid := func() Communication {
+		return Communication{Channel: ChannelPhone, Direction: DirectionInbound, Subject: "Vaccination", Summary: "Asked about\nboosters."}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Communication)
+		want   []string
+	}{
+		{"valid", func(*Communication) {}, nil},
+		{"no channel", func(c *Communication) { c.Channel = "" }, []string{"communication.channel"}},
+		{"no direction", func(c *Communication) { c.Direction = "sideways" }, []string{"communication.direction"}},
+		{"no subject", func(c *Communication) { c.Subject = "" }, []string{"communication.subject"}},
+		{"future", func(c *Communication) { c.Time = now.Add(24 * time.Hour) }, []string{"communication.time"}},
+		{"summary with escape", func(c *Communication) { c.Summary = "\x1b[31m" }, []string{"communication.summary"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.change(&c)
+			var errs apperr.ValidationError
+			NormalizeCommunication(&c, "communication", now, &errs)
+			got := violated(errs)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("violations %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyKeepsUnnamedFields(t *testing.T) {
+	v := validVisit()
+	corrected := Visit{Findings: "Fracture.", Reason: "ignored"}
+	next := Apply(v, &corrected, []string{"findings"})
+	if next.Findings != "Fracture." || next.Reason != v.Reason {
+		t.Errorf("apply: findings %q reason %q", next.Findings, next.Reason)
+	}
+	if only := Only(&next, []string{"findings"}); only.Reason != "" || only.Findings != "Fracture." {
+		t.Errorf("only: %+v", only)
+	}
+	for _, f := range AmendableFields {
+		if !IsAmendableField(f) {
+			t.Errorf("%s not amendable", f)
+		}
+	}
+	if IsAmendableField("owner_id") || IsAmendableField("version") {
+		t.Error("output-only fields are amendable")
+	}
+}
+
+func TestInvoiceRecordHidesClinicalText(t *testing.T) {
+	v := validVisit()
+	paid := Visit{Invoices: []Invoice{{Number: "2026-118", State: InvoicePaid}}}
+	r := VisitRecord{Current: Apply(v, &paid, []string{"invoices"}), Original: v, Amendments: []Amendment{
+		{Version: 2, Reason: "wrong leg", Fields: []string{"findings"}, Corrected: Visit{Findings: "Right hock."}},
+		{Version: 3, Reason: "paid at the desk", Fields: []string{"invoices"}, Corrected: paid},
+	}}
+	got := InvoiceRecord(r)
+	if got.Current.Findings != "" || got.Original.Reason != "" || got.Current.Diagnoses != nil {
+		t.Errorf("clinical text in the invoice view: %+v", got.Current)
+	}
+	if len(got.Amendments) != 1 || got.Amendments[0].Version != 3 || got.Amendments[0].Reason != "" {
+		t.Errorf("invoice amendments: %+v", got.Amendments)
+	}
+	if got.Current.Invoices[0].State != InvoicePaid || got.Original.Invoices[0].State != InvoiceOpen {
+		t.Error("invoice states not kept")
+	}
+}

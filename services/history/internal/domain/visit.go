@@ -1,0 +1,199 @@
+// Package domain holds the patient-history service's entities and rules: visits (the
+// clinical record) with their append-only amendments, and the communications between
+// the clinic and the owners.
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// Clinic is where a visit took place.
+type Clinic string
+
+// The clinics of Lillvet Oy.
+const (
+	ClinicSeinajoki Clinic = "seinajoki"
+	ClinicKangasala Clinic = "kangasala"
+)
+
+// Route is how a medication is given.
+type Route string
+
+// The routes of administration.
+const (
+	RouteOral          Route = "oral"
+	RouteSubcutaneous  Route = "subcutaneous"
+	RouteIntramuscular Route = "intramuscular"
+	RouteIntravenous   Route = "intravenous"
+	RouteTopical       Route = "topical"
+	RouteOphthalmic    Route = "ophthalmic"
+	RouteOtic          Route = "otic"
+	RouteInhaled       Route = "inhaled"
+	RouteRectal        Route = "rectal"
+	RouteOther         Route = "other"
+)
+
+// InvoiceState says whether an invoice is paid. The erasure rules keep the owner's
+// billing data while any invoice is open.
+type InvoiceState string
+
+// The invoice states.
+const (
+	InvoiceOpen InvoiceState = "open"
+	InvoicePaid InvoiceState = "paid"
+)
+
+// Staff is a member of staff named on a record. Subject is empty for people named by
+// others rather than taken from a token.
+type Staff struct {
+	Subject string
+	Name    string
+	Role    string
+}
+
+// Diagnosis is a diagnosis with an optional terminology code.
+type Diagnosis struct {
+	Text string
+	Code string
+}
+
+// Procedure is a procedure or treatment performed.
+type Procedure struct {
+	Description string
+	Code        string
+}
+
+// Medication is a medicine given or prescribed.
+type Medication struct {
+	Product  string
+	Dose     string
+	Route    Route
+	Duration string
+}
+
+// Invoice is a reference to an invoice in the billing system.
+type Invoice struct {
+	Number string
+	State  InvoiceState
+}
+
+// Visit is the clinical record of one visit, as currently corrected.
+type Visit struct {
+	ID        string
+	PatientID string
+	// OwnerID is the patient's owner at the time of the visit: the visit belongs to
+	// their data (timeline, access report, erasure).
+	OwnerID     string
+	Clinic      Clinic
+	StartTime   time.Time
+	Staff       []Staff
+	Reason      string
+	Anamnesis   string
+	Findings    string
+	Diagnoses   []Diagnosis
+	Procedures  []Procedure
+	Medications []Medication
+	WeightGrams int64
+	FollowUp    string
+	Invoices    []Invoice
+	// Version is 1 when recorded and grows by one with each amendment.
+	Version int64
+	Created time.Time
+	Updated time.Time
+}
+
+// Amendment is one correction of a visit: who made it, when and why, and the corrected
+// values of the fields it names. Amendments are only ever appended.
+type Amendment struct {
+	Version   int64
+	Time      time.Time
+	Author    Staff
+	Reason    string
+	Fields    []string
+	Corrected Visit
+	// RequestID is the client's id of the amendment, so that a retry finds it.
+	RequestID string
+}
+
+// VisitRecord is a visit with its full trail: the current view, the original as first
+// recorded, and every amendment, oldest first.
+type VisitRecord struct {
+	Current    Visit
+	Original   Visit
+	Amendments []Amendment
+}
+
+// AmendableFields are the paths an amendment may correct. Ids, the owner, the version
+// and the times are the service's to set.
+var AmendableFields = []string{
+	"clinic", "start_time", "staff", "reason", "anamnesis", "findings", "diagnoses",
+	"procedures", "medications", "weight_grams", "follow_up", "invoices",
+}
+
+// IsAmendableField reports whether path may appear in an amendment's mask.
+func IsAmendableField(path string) bool { return slices.Contains(AmendableFields, path) }
+
+// Apply returns v with the fields named in paths taken from corrected.
+func Apply(v Visit, corrected *Visit, paths []string) Visit {
+	for _, p := range paths {
+		switch p {
+		case "clinic":
+			v.Clinic = corrected.Clinic
+		case "start_time":
+			v.StartTime = corrected.StartTime
+		case "staff":
+			v.Staff = corrected.Staff
+		case "reason":
+			v.Reason = corrected.Reason
+		case "anamnesis":
+			v.Anamnesis = corrected.Anamnesis
+		case "findings":
+			v.Findings = corrected.Findings
+		case "diagnoses":
+			v.Diagnoses = corrected.Diagnoses
+		case "procedures":
+			v.Procedures = corrected.Procedures
+		case "medications":
+			v.Medications = corrected.Medications
+		case "weight_grams":
+			v.WeightGrams = corrected.WeightGrams
+		case "follow_up":
+			v.FollowUp = corrected.FollowUp
+		case "invoices":
+			v.Invoices = corrected.Invoices
+		}
+	}
+	return v
+}
+
+// Only returns a visit holding just the fields named in paths of v (the corrected
+// values an amendment keeps).
+func Only(v *Visit, paths []string) Visit {
+	return Apply(Visit{}, v, paths)
+}
+
+// InvoiceView is what a caller who may read only invoice references sees of a visit:
+// who, when and where, and the invoices; no clinical text.
+func InvoiceView(v Visit) Visit {
+	return Visit{
+		ID: v.ID, PatientID: v.PatientID, OwnerID: v.OwnerID, Clinic: v.Clinic, StartTime: v.StartTime,
+		Invoices: v.Invoices, Version: v.Version, Created: v.Created, Updated: v.Updated,
+	}
+}
+
+// InvoiceRecord is the invoice view of a whole record: the amendments that corrected
+// invoices, with only their invoices and no reason (which may be clinical).
+func InvoiceRecord(r VisitRecord) VisitRecord {
+	out := VisitRecord{Current: InvoiceView(r.Current), Original: InvoiceView(r.Original)}
+	for _, a := range r.Amendments {
+		if !slices.Contains(a.Fields, "invoices") {
+			continue
+		}
+		out.Amendments = append(out.Amendments, Amendment{
+			Version: a.Version, Time: a.Time, Author: a.Author, Fields: []string{"invoices"},
+			Corrected: Visit{Invoices: a.Corrected.Invoices},
+		})
+	}
+	return out
+}

@@ -1,0 +1,185 @@
+package grpc
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/history/internal/domain"
+)
+
+var clinics = map[historyv1.Clinic]domain.Clinic{
+	historyv1.Clinic_CLINIC_SEINAJOKI: domain.ClinicSeinajoki,
+	historyv1.Clinic_CLINIC_KANGASALA: domain.ClinicKangasala,
+}
+
+var routes = map[historyv1.Route]domain.Route{
+	historyv1.Route_ROUTE_ORAL:          domain.RouteOral,
+	historyv1.Route_ROUTE_SUBCUTANEOUS:  domain.RouteSubcutaneous,
+	historyv1.Route_ROUTE_INTRAMUSCULAR: domain.RouteIntramuscular,
+	historyv1.Route_ROUTE_INTRAVENOUS:   domain.RouteIntravenous,
+	historyv1.Route_ROUTE_TOPICAL:       domain.RouteTopical,
+	historyv1.Route_ROUTE_OPHTHALMIC:    domain.RouteOphthalmic,
+	historyv1.Route_ROUTE_OTIC:          domain.RouteOtic,
+	historyv1.Route_ROUTE_INHALED:       domain.RouteInhaled,
+	historyv1.Route_ROUTE_RECTAL:        domain.RouteRectal,
+	historyv1.Route_ROUTE_OTHER:         domain.RouteOther,
+}
+
+var invoiceStates = map[historyv1.InvoiceState]domain.InvoiceState{
+	historyv1.InvoiceState_INVOICE_STATE_OPEN: domain.InvoiceOpen,
+	historyv1.InvoiceState_INVOICE_STATE_PAID: domain.InvoicePaid,
+}
+
+var channels = map[historyv1.Channel]domain.Channel{
+	historyv1.Channel_CHANNEL_PHONE:     domain.ChannelPhone,
+	historyv1.Channel_CHANNEL_EMAIL:     domain.ChannelEmail,
+	historyv1.Channel_CHANNEL_SMS:       domain.ChannelSMS,
+	historyv1.Channel_CHANNEL_LETTER:    domain.ChannelLetter,
+	historyv1.Channel_CHANNEL_IN_PERSON: domain.ChannelInPerson,
+	historyv1.Channel_CHANNEL_PORTAL:    domain.ChannelPortal,
+}
+
+var directions = map[historyv1.Direction]domain.Direction{
+	historyv1.Direction_DIRECTION_INBOUND:  domain.DirectionInbound,
+	historyv1.Direction_DIRECTION_OUTBOUND: domain.DirectionOutbound,
+}
+
+// reverse returns the inverse of an enum map.
+func reverse[K comparable, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+var (
+	clinicsOut       = reverse(clinics)
+	routesOut        = reverse(routes)
+	invoiceStatesOut = reverse(invoiceStates)
+	channelsOut      = reverse(channels)
+	directionsOut    = reverse(directions)
+)
+
+func mapAll[A, B any](in []A, f func(A) B) []B {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]B, len(in))
+	for i, a := range in {
+		out[i] = f(a)
+	}
+	return out
+}
+
+// timeFromProto maps an unset or invalid timestamp to the zero time (validation then
+// fills or refuses it).
+func timeFromProto(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil || ts.CheckValid() != nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+func timeToProto(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func staffFromProto(s *historyv1.StaffMember) domain.Staff {
+	return domain.Staff{Subject: s.GetSubject(), Name: s.GetName(), Role: s.GetRole()}
+}
+
+func staffToProto(s domain.Staff) *historyv1.StaffMember {
+	return &historyv1.StaffMember{Subject: s.Subject, Name: s.Name, Role: s.Role}
+}
+
+func visitFromProto(v *historyv1.Visit) domain.Visit {
+	return domain.Visit{
+		Clinic: clinics[v.GetClinic()], StartTime: timeFromProto(v.GetStartTime()),
+		Staff: mapAll(v.GetStaff(), staffFromProto), Reason: v.GetReason(),
+		Anamnesis: v.GetAnamnesis(), Findings: v.GetFindings(),
+		Diagnoses: mapAll(v.GetDiagnoses(), func(d *historyv1.Diagnosis) domain.Diagnosis {
+			return domain.Diagnosis{Text: d.GetText(), Code: d.GetCode()}
+		}),
+		Procedures: mapAll(v.GetProcedures(), func(p *historyv1.Procedure) domain.Procedure {
+			return domain.Procedure{Description: p.GetDescription(), Code: p.GetCode()}
+		}),
+		Medications: mapAll(v.GetMedications(), func(m *historyv1.Medication) domain.Medication {
+			return domain.Medication{Product: m.GetProduct(), Dose: m.GetDose(), Route: routes[m.GetRoute()], Duration: m.GetDuration()}
+		}),
+		WeightGrams: v.GetWeightGrams(), FollowUp: v.GetFollowUp(),
+		Invoices: mapAll(v.GetInvoices(), func(i *historyv1.InvoiceReference) domain.Invoice {
+			return domain.Invoice{Number: i.GetNumber(), State: invoiceStates[i.GetState()]}
+		}),
+	}
+}
+
+func visitToProto(v *domain.Visit) *historyv1.Visit {
+	return &historyv1.Visit{
+		Id: v.ID, PatientId: v.PatientID, OwnerId: v.OwnerID, Clinic: clinicsOut[v.Clinic],
+		StartTime: timeToProto(v.StartTime), Staff: mapAll(v.Staff, staffToProto), Reason: v.Reason,
+		Anamnesis: v.Anamnesis, Findings: v.Findings,
+		Diagnoses: mapAll(v.Diagnoses, func(d domain.Diagnosis) *historyv1.Diagnosis {
+			return &historyv1.Diagnosis{Text: d.Text, Code: d.Code}
+		}),
+		Procedures: mapAll(v.Procedures, func(p domain.Procedure) *historyv1.Procedure {
+			return &historyv1.Procedure{Description: p.Description, Code: p.Code}
+		}),
+		Medications: mapAll(v.Medications, func(m domain.Medication) *historyv1.Medication {
+			return &historyv1.Medication{Product: m.Product, Dose: m.Dose, Route: routesOut[m.Route], Duration: m.Duration}
+		}),
+		WeightGrams: v.WeightGrams, FollowUp: v.FollowUp,
+		Invoices: mapAll(v.Invoices, func(i domain.Invoice) *historyv1.InvoiceReference {
+			return &historyv1.InvoiceReference{Number: i.Number, State: invoiceStatesOut[i.State]}
+		}),
+		Version: v.Version, CreateTime: timeToProto(v.Created), UpdateTime: timeToProto(v.Updated),
+	}
+}
+
+func visitsToProto(vs []*domain.Visit) []*historyv1.Visit {
+	return mapAll(vs, visitToProto)
+}
+
+func amendmentToProto(a domain.Amendment) *historyv1.Amendment {
+	return &historyv1.Amendment{
+		Version: a.Version, Time: timeToProto(a.Time), Author: staffToProto(a.Author), Reason: a.Reason,
+		Fields: a.Fields, Corrected: visitToProto(&a.Corrected),
+	}
+}
+
+func recordToProto(r *domain.VisitRecord) *historyv1.VisitRecord {
+	return &historyv1.VisitRecord{
+		Visit: visitToProto(&r.Current), Original: visitToProto(&r.Original),
+		Amendments: mapAll(r.Amendments, amendmentToProto),
+	}
+}
+
+func communicationFromProto(c *historyv1.Communication) domain.Communication {
+	return domain.Communication{
+		PatientID: c.GetPatientId(), VisitID: c.GetVisitId(),
+		Channel: channels[c.GetChannel()], Direction: directions[c.GetDirection()],
+		Time: timeFromProto(c.GetTime()), Subject: c.GetSubject(), Summary: c.GetSummary(),
+	}
+}
+
+func communicationToProto(c *domain.Communication) *historyv1.Communication {
+	return &historyv1.Communication{
+		Id: c.ID, OwnerId: c.OwnerID, PatientId: c.PatientID, VisitId: c.VisitID,
+		Channel: channelsOut[c.Channel], Direction: directionsOut[c.Direction], Time: timeToProto(c.Time),
+		Subject: c.Subject, Summary: c.Summary, Staff: staffToProto(c.Staff), CreateTime: timeToProto(c.Created),
+	}
+}
+
+func timelineToProto(entries []domain.TimelineEntry) []*historyv1.TimelineEntry {
+	return mapAll(entries, func(e domain.TimelineEntry) *historyv1.TimelineEntry {
+		if e.Visit != nil {
+			return &historyv1.TimelineEntry{Entry: &historyv1.TimelineEntry_Visit{Visit: visitToProto(e.Visit)}}
+		}
+		return &historyv1.TimelineEntry{Entry: &historyv1.TimelineEntry_Communication{Communication: communicationToProto(e.Communication)}}
+	})
+}

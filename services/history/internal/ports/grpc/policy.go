@@ -1,0 +1,40 @@
+package grpc
+
+import (
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// Role groups of the history service's policy (DESIGN rule 8). Subcontractors and
+// partners are in none of them: what they receive goes through the disclosure service.
+var (
+	// clinicians treat the animals: they record and correct the clinical record.
+	clinicians = []auth.Role{auth.RoleVeterinarian, auth.RoleNurse}
+	// clinicStaff read the history and keep in touch with the customers.
+	clinicStaff = []auth.Role{auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception, auth.RoleClinicManager}
+	// visitReaders also include billing, which sees the invoice view of visits (invoice
+	// references and their state, no clinical text).
+	visitReaders = append(append([]auth.Role{}, clinicStaff...), auth.RoleBilling)
+	// amenders are the clinicians and billing, which may correct only invoices (the
+	// use case enforces the field rule).
+	amenders = append(append([]auth.Role{}, clinicians...), auth.RoleBilling)
+	// maintainer reads personal data only with a stated purpose, which is audited.
+	maintainer = []auth.Role{auth.RoleMaintainer}
+	// rightsHandlers answer the customers' access requests.
+	rightsHandlers = []auth.Role{auth.RoleClinicManager}
+)
+
+// Policy is the history service's authorization table: who may call each RPC.
+func Policy() auth.Policy {
+	m := func(name string) string { return "/" + historyv1.HistoryService_ServiceDesc.ServiceName + "/" + name }
+	return auth.Policy{
+		m("RecordVisit"):             {Roles: clinicians},
+		m("ListPatientVisits"):       {Roles: visitReaders, WithPurpose: maintainer},
+		m("GetVisit"):                {Roles: visitReaders, WithPurpose: maintainer},
+		m("AmendVisit"):              {Roles: amenders},
+		m("RecordCommunication"):     {Roles: clinicStaff},
+		m("ListOwnerCommunications"): {Roles: clinicStaff, WithPurpose: maintainer},
+		m("ListOwnerTimeline"):       {Roles: visitReaders, WithPurpose: maintainer},
+		m("ExportOwnerHistory"):      {Roles: rightsHandlers, WithPurpose: maintainer},
+	}
+}

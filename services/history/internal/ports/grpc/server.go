@@ -1,0 +1,197 @@
+// Package grpc is the history service's gRPC port: each handler validates the request's
+// shape, calls one use case and maps the result. Domain errors become gRPC statuses in
+// the platform's error interceptor.
+package grpc
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/history/internal/app"
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// Server implements historyv1.HistoryServiceServer on the use cases.
+type Server struct {
+	historyv1.UnimplementedHistoryServiceServer
+	app *app.Service
+}
+
+var _ historyv1.HistoryServiceServer = (*Server)(nil)
+
+// NewServer returns the gRPC port of the use cases.
+func NewServer(a *app.Service) *Server { return &Server{app: a} }
+
+// listRequest is what the three list requests share.
+type listRequest interface {
+	GetStartTime() *timestamppb.Timestamp
+	GetEndTime() *timestamppb.Timestamp
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// query checks a list request's id, time range and paging and returns its query.
+func query(v *apperr.ValidationError, idField, id string, req listRequest) domain.Query {
+	v.CheckUUID(idField, id)
+	q := domain.Query{ID: id, PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	if req.GetPageSize() < 0 {
+		v.Add("page_size", "must not be negative")
+	}
+	for _, t := range []struct {
+		field string
+		ts    *timestamppb.Timestamp
+	}{{"start_time", req.GetStartTime()}, {"end_time", req.GetEndTime()}} {
+		if t.ts != nil && t.ts.CheckValid() != nil {
+			v.Add(t.field, "must be a valid time")
+		}
+	}
+	q.Start, q.End = timeFromProto(req.GetStartTime()), timeFromProto(req.GetEndTime())
+	if !q.Start.IsZero() && !q.End.IsZero() && !q.End.After(q.Start) {
+		v.Add("end_time", "must be after start_time")
+	}
+	return q
+}
+
+// RecordVisit implements historyv1.HistoryServiceServer.
+func (s *Server) RecordVisit(ctx context.Context, req *historyv1.RecordVisitRequest) (*historyv1.RecordVisitResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("patient_id", req.GetPatientId())
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if req.GetVisit() == nil {
+		v.Add("visit", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	visit, err := s.app.RecordVisit(ctx, app.RecordVisit{
+		PatientID: req.GetPatientId(), RequestID: rid, Visit: visitFromProto(req.GetVisit()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.RecordVisitResponse{Visit: visitToProto(visit)}, nil
+}
+
+// ListPatientVisits implements historyv1.HistoryServiceServer.
+func (s *Server) ListPatientVisits(ctx context.Context, req *historyv1.ListPatientVisitsRequest) (*historyv1.ListPatientVisitsResponse, error) {
+	var v apperr.ValidationError
+	q := query(&v, "patient_id", req.GetPatientId(), req)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	visits, next, err := s.app.ListPatientVisits(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.ListPatientVisitsResponse{Visits: visitsToProto(visits), NextPageToken: next}, nil
+}
+
+// GetVisit implements historyv1.HistoryServiceServer.
+func (s *Server) GetVisit(ctx context.Context, req *historyv1.GetVisitRequest) (*historyv1.GetVisitResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("visit_id", req.GetVisitId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := s.app.GetVisit(ctx, req.GetVisitId())
+	if err != nil {
+		return nil, err
+	}
+	r := recordToProto(rec)
+	return &historyv1.GetVisitResponse{Visit: r.GetVisit(), Original: r.GetOriginal(), Amendments: r.GetAmendments()}, nil
+}
+
+// AmendVisit implements historyv1.HistoryServiceServer.
+func (s *Server) AmendVisit(ctx context.Context, req *historyv1.AmendVisitRequest) (*historyv1.AmendVisitResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("visit_id", req.GetVisitId())
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	visit, a, err := s.app.AmendVisit(ctx, app.AmendVisit{
+		ID: req.GetVisitId(), RequestID: rid, Visit: visitFromProto(req.GetVisit()),
+		Paths: req.GetUpdateMask().GetPaths(), Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.AmendVisitResponse{Visit: visitToProto(visit), Amendment: amendmentToProto(*a)}, nil
+}
+
+// RecordCommunication implements historyv1.HistoryServiceServer.
+func (s *Server) RecordCommunication(ctx context.Context, req *historyv1.RecordCommunicationRequest) (*historyv1.RecordCommunicationResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if req.GetCommunication() == nil {
+		v.Add("communication", "is required")
+	}
+	if id := req.GetCommunication().GetPatientId(); id != "" {
+		v.CheckUUID("communication.patient_id", id)
+	}
+	if id := req.GetCommunication().GetVisitId(); id != "" {
+		v.CheckUUID("communication.visit_id", id)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.app.RecordCommunication(ctx, app.RecordCommunication{
+		OwnerID: req.GetOwnerId(), RequestID: rid, Communication: communicationFromProto(req.GetCommunication()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.RecordCommunicationResponse{Communication: communicationToProto(c)}, nil
+}
+
+// ListOwnerCommunications implements historyv1.HistoryServiceServer.
+func (s *Server) ListOwnerCommunications(ctx context.Context, req *historyv1.ListOwnerCommunicationsRequest) (*historyv1.ListOwnerCommunicationsResponse, error) {
+	var v apperr.ValidationError
+	q := query(&v, "owner_id", req.GetOwnerId(), req)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	comms, next, err := s.app.ListOwnerCommunications(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.ListOwnerCommunicationsResponse{Communications: mapAll(comms, communicationToProto), NextPageToken: next}, nil
+}
+
+// ListOwnerTimeline implements historyv1.HistoryServiceServer.
+func (s *Server) ListOwnerTimeline(ctx context.Context, req *historyv1.ListOwnerTimelineRequest) (*historyv1.ListOwnerTimelineResponse, error) {
+	var v apperr.ValidationError
+	q := query(&v, "owner_id", req.GetOwnerId(), req)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	entries, next, err := s.app.ListOwnerTimeline(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.ListOwnerTimelineResponse{Entries: timelineToProto(entries), NextPageToken: next}, nil
+}
+
+// ExportOwnerHistory implements historyv1.HistoryServiceServer: one message per visit
+// (with its original and amendments), then one per communication, as the store's
+// cursors deliver them.
+func (s *Server) ExportOwnerHistory(req *historyv1.ExportOwnerHistoryRequest, stream grpc.ServerStreamingServer[historyv1.ExportOwnerHistoryResponse]) error {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.app.ExportOwnerHistory(stream.Context(), req.GetOwnerId(),
+		func(r *domain.VisitRecord) error {
+			return stream.Send(&historyv1.ExportOwnerHistoryResponse{Item: &historyv1.ExportOwnerHistoryResponse_Visit{Visit: recordToProto(r)}})
+		},
+		func(c *domain.Communication) error {
+			return stream.Send(&historyv1.ExportOwnerHistoryResponse{Item: &historyv1.ExportOwnerHistoryResponse_Communication{Communication: communicationToProto(c)}})
+		})
+}
