@@ -129,6 +129,10 @@ func New(cfg Config, o Options) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		// Calls run on a pool of long-lived goroutines whose stacks have already
+		// grown to what the interceptors and the MongoDB driver need, instead of a
+		// new goroutine per call that grows (copies) its stack every time.
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 	)
 	hs := health.NewServer()
