@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"runtime"
 	"runtime/debug"
@@ -132,7 +133,7 @@ func New(cfg Config, o Options) (*Server, error) {
 		// Calls run on a pool of long-lived goroutines whose stacks have already
 		// grown to what the interceptors and the MongoDB driver need, instead of a
 		// new goroutine per call that grows (copies) its stack every time.
-		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		grpc.NumStreamWorkers(streamWorkers()),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 	)
 	hs := health.NewServer()
@@ -231,4 +232,15 @@ func tagRoles(ctx context.Context) {
 		return
 	}
 	trace.SpanFromContext(ctx).SetAttributes(attribute.String(enduserRole, strings.Join(id.RoleNames(), ",")))
+}
+
+// streamWorkers is one stream worker per processor the Go scheduler uses. When
+// all are busy, gRPC runs further calls on goroutines of their own, so an
+// implausible processor count safely falls back to one worker.
+func streamWorkers() uint32 {
+	n := runtime.GOMAXPROCS(0)
+	if n < 1 || n > math.MaxUint16 {
+		return 1
+	}
+	return uint32(n)
 }
