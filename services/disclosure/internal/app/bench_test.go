@@ -67,8 +67,12 @@ func newFixture(b *testing.B) *fixture {
 			b.Errorf("audit writer: %v", err)
 		}
 	})
+	svc, err := app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	f := &fixture{
-		svc: app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{}),
+		svc: svc,
 		db:  db,
 		ctx: auth.WithIdentity(context.Background(), auth.Identity{Subject: "bench", Roles: []auth.Role{auth.RoleClinicManager}}),
 	}

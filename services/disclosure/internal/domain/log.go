@@ -66,4 +66,25 @@ type Repository interface {
 	// RecipientRecords lists the disclosures that went to a recipient (never the refused
 	// ones), newest first, without payloads.
 	RecipientRecords(ctx context.Context, recipientID string, pageSize int, pageToken string) (Page[Record], error)
+
+	// AccessLedger reads the list of an owner's access requests: an empty ledger at
+	// version 0 when there is none.
+	AccessLedger(ctx context.Context, ownerID string) (AccessLedger, error)
+	// AddToAccessLedger adds p to the owner's ledger, provided it is still at l's
+	// version; ErrLedgerMoved otherwise.
+	AddToAccessLedger(ctx context.Context, l AccessLedger, p PriorRequest) error
+	// CreateAccessRequest stores a new access request. When one with r.ID exists (a
+	// retried record) it returns that one and stores nothing.
+	CreateAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
+	// SetAccessCharge stores r's charge flag and earlier request again, decided anew
+	// after the ledger moved.
+	SetAccessCharge(ctx context.Context, r AccessRequest) error
+	// AccessRequest reads one access request; apperr.ErrNotFound when unknown.
+	AccessRequest(ctx context.Context, id string) (AccessRequest, error)
+	// OwnerAccessRequests lists the requests the owner's ledger lists, most recently
+	// received first.
+	OwnerAccessRequests(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[AccessRequest], error)
+	// ExtendAccessRequest stores r's extension unless the stored request is already
+	// extended, and returns the stored request.
+	ExtendAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
 }
