@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -309,5 +310,72 @@ func TestAccessRequestPermissions(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConcurrentAccessRequestsAreFlaggedOnce records several requests of one owner at
+// once: all are listed, and only one of them is free, whichever reached the ledger first.
+func TestConcurrentAccessRequestsAreFlaggedOnce(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Heikkinen")
+	const n = 8
+	var g errgroup.Group
+	for range n {
+		g.Go(func() error {
+			_, err := s.disclosure.RecordAccessRequest(s.as(t, auth.RoleClinicManager),
+				&disclosurev1.RecordAccessRequestRequest{AccessRequest: letter(ownerID, nil)})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.disclosure.ListOwnerAccessRequests(s.as(t, auth.RoleClinicManager), &disclosurev1.ListOwnerAccessRequestsRequest{OwnerId: ownerID})
+	if err != nil || len(res.GetAccessRequests()) != n {
+		t.Fatalf("listed %d of %d: %v", len(res.GetAccessRequests()), n, err)
+	}
+	free := 0
+	for _, r := range res.GetAccessRequests() {
+		if !r.GetPossiblyChargeable() {
+			free++
+		} else if r.GetEarlierRequestId() == "" || r.GetEarlierRequestId() == r.GetId() {
+			t.Errorf("flagged against %q: %v", r.GetEarlierRequestId(), r)
+		}
+	}
+	if free != 1 {
+		t.Fatalf("%d free requests, want 1", free)
+	}
+}
+
+// TestRetryListsARequestACrashLeftUnlisted is a crash between the two writes of a
+// record: the request is stored, its owner's ledger does not list it. The client's
+// retry with the same request id lists it, once.
+func TestRetryListsARequestACrashLeftUnlisted(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Laine")
+	manager := s.as(t, auth.RoleClinicManager)
+	earlier := s.recordAccess(t, manager, "", letter(ownerID, receivedOn(2026, 6, 1)))
+	r := s.recordAccess(t, manager, "letter-17", letter(ownerID, nil))
+	ledgers := s.raw.Database(disclosureDatabase).Collection("access_ledgers")
+	var ledger struct {
+		Requests []bson.M `bson:"requests"`
+	}
+	if err := ledgers.FindOne(t.Context(), bson.M{"_id": ownerID}).Decode(&ledger); err != nil {
+		t.Fatal(err)
+	}
+	kept := slices.DeleteFunc(ledger.Requests, func(e bson.M) bool { return e["id"] == r.GetId() })
+	if _, err := ledgers.UpdateOne(t.Context(), bson.M{"_id": ownerID}, bson.M{"$set": bson.M{"requests": kept}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.ownerAccessRequests(t, ownerID, 0); !slices.Equal(got, []string{earlier.GetId()}) {
+		t.Fatalf("after the crash: %v", got)
+	}
+	again := s.recordAccess(t, manager, "letter-17", letter(ownerID, nil))
+	if again.GetId() != r.GetId() || again.GetEarlierRequestId() != earlier.GetId() {
+		t.Fatalf("retry: %v, first %v", again, r)
+	}
+	s.recordAccess(t, manager, "letter-17", letter(ownerID, nil))
+	if got := s.ownerAccessRequests(t, ownerID, 0); !slices.Equal(got, []string{r.GetId(), earlier.GetId()}) {
+		t.Fatalf("after the retries: %v", got)
 	}
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -167,4 +168,63 @@ func BenchmarkListOwnerDisclosures(b *testing.B) {
 	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
 	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "list-ns/op")
 	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "list/driver")
+}
+
+// BenchmarkRecordAccessRequest compares recording an access request through the use
+// case with the raw driver's same three round trips on the same store: the owner's
+// ledger read by _id, the request inserted, the ledger's $push guarded by its version.
+// The use case also validates, decides the charge flag and queues its audit event.
+func BenchmarkRecordAccessRequest(b *testing.B) {
+	f := newFixture(b)
+	owners := make([]string, 100)
+	for i := range owners {
+		owners[i] = uuid.NewString()
+	}
+	requests, ledgers := f.db.Collection("raw_access_requests"), f.db.Collection("raw_access_ledgers")
+	received := time.Now().Add(-time.Hour)
+	var spentRaw, spentUseCase time.Duration
+	i := 0
+	for b.Loop() {
+		owner := owners[i%len(owners)]
+		i++
+		start := time.Now()
+		var ledger struct {
+			Version int64 `bson:"version"`
+		}
+		err := ledgers.FindOne(context.Background(), bson.M{"_id": owner}).Decode(&ledger)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			b.Fatal(err)
+		}
+		id := uuid.NewString()
+		if _, err := requests.InsertOne(context.Background(), bson.M{
+			"_id": id, "owner_id": owner, "received": received, "channel": "letter", "identification": "registered_contact",
+			"identified_by": "staff-1", "language": "fi", "due_date": bson.M{"y": 2026, "m": 12, "d": 25},
+			"extended": false, "possibly_chargeable": ledger.Version > 0, "status": "received", "recorded_by": "bench",
+			"created": time.Now(),
+		}); err != nil {
+			b.Fatal(err)
+		}
+		entry := bson.M{"id": id, "received": received}
+		if ledger.Version == 0 {
+			_, err = ledgers.InsertOne(context.Background(), bson.M{"_id": owner, "version": 1, "requests": bson.A{entry}})
+		} else {
+			_, err = ledgers.UpdateOne(context.Background(), bson.M{"_id": owner, "version": ledger.Version},
+				bson.M{"$push": bson.M{"requests": entry}, "$inc": bson.M{"version": 1}})
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		spentRaw += time.Since(start)
+		start = time.Now()
+		if _, err := f.svc.RecordAccessRequest(f.ctx, "", domain.AccessRequest{
+			OwnerID: owner, ReceivedAt: received, Channel: domain.ChannelLetter,
+			Identification: domain.IdentifiedRegisteredContact, IdentifiedBy: "staff-1",
+		}); err != nil {
+			b.Fatal(err)
+		}
+		spentUseCase += time.Since(start)
+	}
+	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
+	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "record-ns/op")
+	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "record/driver")
 }
