@@ -12,10 +12,6 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 )
 
-// listAttempts bounds the retries of adding a request to its owner's ledger while
-// other requests of the same owner are recorded concurrently.
-const listAttempts = 5
-
 // RecordAccessRequest records an owner's request for their data, due a calendar month
 // after receipt and flagged as possibly chargeable when the owner made another within
 // the twelve months before. A retry with the same request id returns the first.
@@ -23,7 +19,8 @@ const listAttempts = 5
 // Two documents are written without a transaction: the request, then its line in the
 // owner's ledger. A crash between them leaves a request the ledger does not list yet:
 // readable by id, and in the owner's favour (a later request is not flagged against
-// it). The retry the client makes after the failed call lists it.
+// it). A retry with the same request id (or Idempotency-Key) lists it; a client that
+// sends none gets a new request, and the first stays unlisted.
 func (s *Service) RecordAccessRequest(ctx context.Context, requestID string, r domain.AccessRequest) (domain.AccessRequest, error) {
 	now := s.now()
 	if err := validateAccessRequest(&r, now, s.loc); err != nil {
@@ -105,47 +102,26 @@ func (s *Service) replayAccessRequest(ctx context.Context, first, retry domain.A
 	if err != nil {
 		return domain.AccessRequest{}, err
 	}
-	if !ledger.Lists(first.ID) {
-		if err := s.reflag(ctx, &first, ledger); err != nil {
-			return domain.AccessRequest{}, err
-		}
-		if err := s.listAccessRequest(ctx, &first, ledger); err != nil {
-			return domain.AccessRequest{}, err
-		}
+	if err := s.listAccessRequest(ctx, &first, ledger); err != nil {
+		return domain.AccessRequest{}, err
 	}
 	return first, s.record(ctx, accessEvent("access_request.record", first))
 }
 
-// listAccessRequest adds a stored request to its owner's ledger, read at l. When the
-// ledger moved meanwhile (another request of the owner was recorded), the charge flag
-// is decided again on the new ledger before the next attempt, so two requests recorded
-// at once are not both free.
+// listAccessRequest adds a stored request to its owner's ledger, read at l, unless l
+// lists it already. The charge flag is decided again on the requests the ledger listed
+// before it (stored when it changed), so of two requests recorded at once only the
+// first the store appended is free.
 func (s *Service) listAccessRequest(ctx context.Context, r *domain.AccessRequest, l domain.AccessLedger) error {
-	for range listAttempts {
-		if l.Lists(r.ID) {
-			return nil
-		}
-		if l.Full() {
-			return ledgerFull()
-		}
-		err := s.repo.AddToAccessLedger(ctx, l, domain.PriorRequest{ID: r.ID, ReceivedAt: r.ReceivedAt})
-		if !errors.Is(err, domain.ErrLedgerMoved) {
-			return err
-		}
-		if l, err = s.repo.AccessLedger(ctx, r.OwnerID); err != nil {
-			return err
-		}
-		if err := s.reflag(ctx, r, l); err != nil {
-			return err
-		}
+	if l.Lists(r.ID) {
+		return nil
 	}
-	return fmt.Errorf("list access request %s: contended: %w", r.ID, apperr.ErrUnavailable)
-}
-
-// reflag decides the charge flag again on ledger l, and stores it when it changed.
-func (s *Service) reflag(ctx context.Context, r *domain.AccessRequest, l domain.AccessLedger) error {
+	before, err := s.repo.AddToAccessLedger(ctx, r.OwnerID, domain.PriorRequest{ID: r.ID, ReceivedAt: r.ReceivedAt})
+	if err != nil {
+		return err
+	}
 	chargeable, earlier := r.PossiblyChargeable, r.EarlierRequestID
-	r.FlagFurtherRequest(l.Requests, s.loc)
+	r.FlagFurtherRequest(before, s.loc)
 	if r.PossiblyChargeable == chargeable && r.EarlierRequestID == earlier {
 		return nil
 	}

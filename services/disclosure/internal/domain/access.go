@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -200,10 +199,10 @@ func (r *AccessRequest) FlagFurtherRequest(others []PriorRequest, loc *time.Loca
 }
 
 // EarlierRequestWithinYear returns the most recently received of the earlier requests
-// received within the twelve months before the day received: on or after the same day
-// a year earlier counts, so a request exactly a year after the last one is free again.
-// Requests received after that day do not count (they are not earlier); one received
-// the same day does.
+// received within the twelve months before the day received: after the same day a year
+// earlier, so a request exactly a year after the last one is free again. Requests
+// received after that day do not count (they are not earlier); one received the same
+// day does.
 func EarlierRequestWithinYear(received Date, earlier []PriorRequest, loc *time.Location) (PriorRequest, bool) {
 	yearAgo := received.AddYears(-1)
 	var found PriorRequest
@@ -252,12 +251,9 @@ func (r *AccessRequest) Extend(reason string, now time.Time, loc *time.Location)
 
 // AccessLedger is the list of an owner's access requests, kept in one document read by
 // its id, so that the charge rule and the owner's list cost one indexed read on every
-// store. Version orders the changes: an addition applies only to the version it was
-// decided on.
+// store. The order of the list is the order in which the store appended the requests.
 type AccessLedger struct {
-	OwnerID string
-	// Version is 0 while the owner has no ledger yet.
-	Version  int64
+	OwnerID  string
 	Requests []PriorRequest
 }
 
@@ -268,7 +264,3 @@ func (l *AccessLedger) Lists(id string) bool {
 
 // Full reports whether the ledger can take no further request.
 func (l *AccessLedger) Full() bool { return len(l.Requests) >= MaxAccessRequestsPerOwner }
-
-// ErrLedgerMoved says that an owner's access ledger changed since it was read: another
-// request was recorded meanwhile, and the charge rule must be decided again.
-var ErrLedgerMoved = errors.New("the owner's access requests changed meanwhile")

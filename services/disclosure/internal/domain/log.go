@@ -67,17 +67,17 @@ type Repository interface {
 	// ones), newest first, without payloads.
 	RecipientRecords(ctx context.Context, recipientID string, pageSize int, pageToken string) (Page[Record], error)
 
-	// AccessLedger reads the list of an owner's access requests: an empty ledger at
-	// version 0 when there is none.
+	// AccessLedger reads the list of an owner's access requests: an empty ledger when
+	// there is none.
 	AccessLedger(ctx context.Context, ownerID string) (AccessLedger, error)
-	// AddToAccessLedger adds p to the owner's ledger, provided it is still at l's
-	// version; ErrLedgerMoved otherwise.
-	AddToAccessLedger(ctx context.Context, l AccessLedger, p PriorRequest) error
+	// AddToAccessLedger appends p to the owner's ledger, creating it when needed, in one
+	// atomic step, and returns the requests the ledger listed before p.
+	AddToAccessLedger(ctx context.Context, ownerID string, p PriorRequest) ([]PriorRequest, error)
 	// CreateAccessRequest stores a new access request. When one with r.ID exists (a
 	// retried record) it returns that one and stores nothing.
 	CreateAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
 	// SetAccessCharge stores r's charge flag and earlier request again, decided anew
-	// after the ledger moved.
+	// once the ledger listed it.
 	SetAccessCharge(ctx context.Context, r AccessRequest) error
 	// AccessRequest reads one access request; apperr.ErrNotFound when unknown.
 	AccessRequest(ctx context.Context, id string) (AccessRequest, error)

@@ -10,8 +10,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/mongox"
 )
 
@@ -21,6 +23,10 @@ const (
 	AccessRequestsCollection = "access_requests"
 	AccessLedgersCollection  = "access_ledgers"
 )
+
+// ledgerAttempts bounds the retries of an append whose upsert raced another replica's
+// creation of the same ledger.
+const ledgerAttempts = 3
 
 type dateDoc struct {
 	Year  int `bson:"y"`
@@ -68,11 +74,23 @@ type ledgerEntryDoc struct {
 	Received time.Time `bson:"received"`
 }
 
-// accessLedgerDoc lists an owner's requests; _id is the owner id.
+// accessLedgerDoc lists an owner's requests in the order the store appended them; _id
+// is the owner id.
 type accessLedgerDoc struct {
 	ID       string           `bson:"_id"`
-	Version  int64            `bson:"version"`
 	Requests []ledgerEntryDoc `bson:"requests"`
+}
+
+// toLedger maps a stored ledger. Two retries of one record racing past the check that
+// the request is listed may both append it; the first occurrence counts.
+func (d *accessLedgerDoc) toLedger() domain.AccessLedger {
+	l := domain.AccessLedger{OwnerID: d.ID, Requests: make([]domain.PriorRequest, 0, len(d.Requests))}
+	for _, e := range d.Requests {
+		if !l.Lists(e.ID) {
+			l.Requests = append(l.Requests, domain.PriorRequest{ID: e.ID, ReceivedAt: e.Received.UTC()})
+		}
+	}
+	return l
 }
 
 func toAccessRequestDoc(r domain.AccessRequest) accessRequestDoc {
@@ -114,39 +132,34 @@ func (r *Repository) AccessLedger(ctx context.Context, ownerID string) (domain.A
 	if err != nil {
 		return domain.AccessLedger{}, fmt.Errorf("read the access requests of owner %s: %w", ownerID, err)
 	}
-	l := domain.AccessLedger{OwnerID: d.ID, Version: d.Version, Requests: make([]domain.PriorRequest, len(d.Requests))}
-	for i, e := range d.Requests {
-		l.Requests[i] = domain.PriorRequest{ID: e.ID, ReceivedAt: e.Received.UTC()}
-	}
-	return l, nil
+	return d.toLedger(), nil
 }
 
-// AddToAccessLedger implements domain.Repository: the first request creates the
-// ledger (a concurrent creation fails on the duplicate _id), every further one is a
-// $push guarded by the version it was decided on. On the embedded store the version in
-// the filter makes it a scan of the ledgers, of which there is one per owner who ever
-// asked for their data: a few dozen a year.
-func (r *Repository) AddToAccessLedger(ctx context.Context, l domain.AccessLedger, p domain.PriorRequest) error {
-	entry := ledgerEntryDoc{ID: p.ID, Received: p.ReceivedAt}
-	if l.Version == 0 {
-		_, err := r.accessLedgers.InsertOne(ctx, accessLedgerDoc{ID: l.OwnerID, Version: 1, Requests: []ledgerEntryDoc{entry}})
+// AddToAccessLedger implements domain.Repository with one findAndModify by _id: a
+// $push, upserting the ledger, that returns the document as it stood right after, so
+// the position of the request in the array orders it among the owner's requests even
+// when two are recorded at the same instant by two replicas. A concurrent creation of
+// the same ledger fails on the duplicate _id, and the next attempt updates it.
+func (r *Repository) AddToAccessLedger(ctx context.Context, ownerID string, p domain.PriorRequest) ([]domain.PriorRequest, error) {
+	update := bson.M{"$push": bson.M{"requests": ledgerEntryDoc{ID: p.ID, Received: p.ReceivedAt}}}
+	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
+	for range ledgerAttempts {
+		var d accessLedgerDoc
+		err := r.accessLedgers.FindOneAndUpdate(ctx, bson.M{"_id": ownerID}, update, opts).Decode(&d)
 		if mongox.IsDuplicateKey(err) {
-			return fmt.Errorf("create the access ledger of owner %s: %w", l.OwnerID, domain.ErrLedgerMoved)
+			continue
 		}
 		if err != nil {
-			return fmt.Errorf("create the access ledger of owner %s: %w", l.OwnerID, err)
+			return nil, fmt.Errorf("add to the access requests of owner %s: %w", ownerID, err)
 		}
-		return nil
+		l := d.toLedger()
+		i := slices.IndexFunc(l.Requests, func(e domain.PriorRequest) bool { return e.ID == p.ID })
+		if i < 0 {
+			return nil, fmt.Errorf("add to the access requests of owner %s: the request is not in the stored ledger", ownerID)
+		}
+		return l.Requests[:i], nil
 	}
-	res, err := r.accessLedgers.UpdateOne(ctx, bson.M{"_id": l.OwnerID, "version": l.Version},
-		bson.M{"$push": bson.M{"requests": entry}, "$inc": bson.M{"version": 1}})
-	if err != nil {
-		return fmt.Errorf("add to the access ledger of owner %s: %w", l.OwnerID, err)
-	}
-	if res.MatchedCount == 0 {
-		return fmt.Errorf("add to the access ledger of owner %s: %w", l.OwnerID, domain.ErrLedgerMoved)
-	}
-	return nil
+	return nil, fmt.Errorf("add to the access requests of owner %s: contended: %w", ownerID, apperr.ErrUnavailable)
 }
 
 // CreateAccessRequest implements domain.Repository.
@@ -194,11 +207,11 @@ func (r *Repository) AccessRequest(ctx context.Context, id string) (domain.Acces
 // requests on the embedded store, which has a few dozen a year).
 func (r *Repository) OwnerAccessRequests(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.AccessRequest], error) {
 	var page domain.Page[domain.AccessRequest]
-	entries, err := r.AccessLedger(ctx, ownerID)
+	ledger, err := r.AccessLedger(ctx, ownerID)
 	if err != nil {
 		return page, err
 	}
-	list := slices.Clone(entries.Requests)
+	list := ledger.Requests
 	// Most recently received first; the id breaks ties, so the order is total.
 	slices.SortFunc(list, func(a, b domain.PriorRequest) int {
 		return cmp.Or(b.ReceivedAt.Compare(a.ReceivedAt), cmp.Compare(b.ID, a.ID))
