@@ -15,7 +15,7 @@ import (
 // without the customer's agreement gets nothing and the refusal is logged; with it, the
 // package goes out without the identity code, logged with the consent decision, and the
 // insurer's partner token fetches it and checks its hash, while another partner sees
-// nothing of it.
+// nothing of it. Then the customer's access requests: a second within a year is flagged.
 func TestDisclosureEndToEnd(t *testing.T) {
 	r := &runner{bin: buildRunner(t), data: t.TempDir()}
 	r.start(t)
@@ -100,6 +100,39 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	r.expect(t, 403, "GET", "/v1/owners/"+ownerID, mine, nil)
 	r.expect(t, 403, "GET", "/v1/owners/"+ownerID+"/disclosures", mine, nil)
 	r.expect(t, 403, "GET", "/v1/owners/"+ownerID+"/consents", mine, nil)
+
+	// The customer asks for their data twice within a year: the second request is flagged
+	// as possibly chargeable, naming the first; a retried record adds nothing.
+	access := func(received string) map[string]any {
+		return map[string]any{"accessRequest": map[string]any{
+			"ownerId": ownerID, "receiveTime": received, "channel": "ACCESS_CHANNEL_LETTER",
+			"identification": "IDENTIFICATION_METHOD_REGISTERED_CONTACT", "identifiedBy": "staff-manager",
+		}}
+	}
+	first := r.expect(t, 200, "POST", "/v1/accessRequests", manager, access("2026-01-31T09:00:00Z"), "Idempotency-Key", "e2e-access-1")
+	firstID, _ := field(first.body, "accessRequest", "id").(string)
+	if field(first.body, "accessRequest", "dueDate") != "2026-02-28" || field(first.body, "accessRequest", "possiblyChargeable") == true {
+		t.Fatalf("first access request: %s", first.raw)
+	}
+	r.expect(t, 200, "POST", "/v1/accessRequests", manager, access("2026-01-31T09:00:00Z"), "Idempotency-Key", "e2e-access-1")
+	second := r.expect(t, 200, "POST", "/v1/accessRequests", reception, access("2026-06-15T09:00:00Z"))
+	secondID, _ := field(second.body, "accessRequest", "id").(string)
+	if field(second.body, "accessRequest", "possiblyChargeable") != true || field(second.body, "accessRequest", "earlierRequestId") != firstID {
+		t.Fatalf("second access request: %s", second.raw)
+	}
+	listed := r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/accessRequests", manager, nil)
+	if entries, _ := field(listed.body, "accessRequests").([]any); len(entries) != 2 {
+		t.Fatalf("the owner's access requests: %s", listed.raw)
+	}
+	if got := r.expect(t, 200, "GET", "/v1/accessRequests/"+secondID, manager, nil); field(got.body, "accessRequest", "dueDate") != "2026-07-15" {
+		t.Fatalf("get access request: %s", got.raw)
+	}
+	late := r.expect(t, 400, "POST", "/v1/accessRequests/"+firstID+":extend", manager, map[string]any{"reason": "many pets"})
+	if !strings.Contains(string(late.raw), "ACCESS_REQUEST_EXTENSION_LATE") {
+		t.Fatalf("late extension: %s", late.raw)
+	}
+	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID, reception, nil)
+	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID, mine, nil)
 }
 
 func decodePayload(t *testing.T, body map[string]any) string {

@@ -139,10 +139,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("disclosure server: %w", err)
 	}
-	uc := app.New(mongo.New(db),
+	uc, err := app.New(mongo.New(db),
 		owner.New(ownerv1.NewOwnerServiceClient(ownerConn)),
 		consent.New(consentv1.NewConsentServiceClient(consentConn)),
 		auditor, app.Options{})
+	if err != nil {
+		return fmt.Errorf("disclosure use cases: %w", err)
+	}
 	disclosurev1.RegisterDisclosureServiceServer(server.GRPC(), disclosuregrpc.NewServer(uc))
 
 	g, gctx := errgroup.WithContext(ctx)

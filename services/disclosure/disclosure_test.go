@@ -49,6 +49,8 @@ type system struct {
 	customers  int
 	// stopConsent stops the consent service.
 	stopConsent func()
+	// stopDisclosure stops the disclosure service, which drains its audit queue.
+	stopDisclosure func()
 }
 
 func randomKey(t testing.TB) string {
@@ -97,6 +99,7 @@ func start(t *testing.T) *system {
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
 		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
+		stopDisclosure: svc.Stop,
 	}
 }
 

@@ -1,5 +1,5 @@
-// Package app holds the disclosure service's use cases: the recipients register, and
-// disclosures with their log. Each use case validates its input, applies the domain's
+// Package app holds the disclosure service's use cases: the recipients register,
+// disclosures with their log, and the owners' access requests. Each use case validates its input, applies the domain's
 // rules, asks the owner and consent services what it needs through the interfaces
 // declared here, and audits the read or change of personal data.
 package app
@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	_ "time/tzdata" // built in, so that deadlines do not depend on the host's zone files
 
 	"github.com/google/uuid"
 
@@ -80,6 +81,9 @@ type Consents interface {
 type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Location is the clinics' time zone, in which deadlines are counted; nil means
+	// domain.ClinicZone.
+	Location *time.Location
 }
 
 // Service implements the disclosure service's use cases.
@@ -89,14 +93,22 @@ type Service struct {
 	consents Consents
 	auditor  Auditor
 	now      func() time.Time
+	loc      *time.Location
 }
 
 // New builds the use cases.
-func New(repo domain.Repository, owners Owners, consents Consents, auditor Auditor, opts Options) *Service {
+func New(repo domain.Repository, owners Owners, consents Consents, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{repo: repo, owners: owners, consents: consents, auditor: auditor, now: opts.Now}
+	if opts.Location == nil {
+		loc, err := time.LoadLocation(domain.ClinicZone)
+		if err != nil {
+			return nil, fmt.Errorf("the clinics' time zone: %w", err)
+		}
+		opts.Location = loc
+	}
+	return &Service{repo: repo, owners: owners, consents: consents, auditor: auditor, now: opts.Now, loc: opts.Location}, nil
 }
 
 // requestNamespace scopes ids derived from client request ids, so that a retried

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -67,8 +68,12 @@ func newFixture(b *testing.B) *fixture {
 			b.Errorf("audit writer: %v", err)
 		}
 	})
+	svc, err := app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	f := &fixture{
-		svc: app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{}),
+		svc: svc,
 		db:  db,
 		ctx: auth.WithIdentity(context.Background(), auth.Identity{Subject: "bench", Roles: []auth.Role{auth.RoleClinicManager}}),
 	}
@@ -163,4 +168,59 @@ func BenchmarkListOwnerDisclosures(b *testing.B) {
 	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
 	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "list-ns/op")
 	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "list/driver")
+}
+
+// BenchmarkRecordAccessRequest compares recording an access request through the use
+// case with the raw driver's same three round trips on the same store: the owner's
+// ledger read by _id, the request inserted, the $push to the ledger (findAndModify by
+// _id, upserting). The use case also validates, decides the charge flag and queues its
+// audit event. 100 owners take turns, so each ledger grows by one request per 100.
+func BenchmarkRecordAccessRequest(b *testing.B) {
+	f := newFixture(b)
+	owners := make([]string, 100)
+	for i := range owners {
+		owners[i] = uuid.NewString()
+	}
+	requests, ledgers := f.db.Collection("raw_access_requests"), f.db.Collection("raw_access_ledgers")
+	received := time.Now().Add(-time.Hour)
+	var spentRaw, spentUseCase time.Duration
+	i := 0
+	for b.Loop() {
+		owner := owners[i%len(owners)]
+		i++
+		start := time.Now()
+		var ledger struct {
+			Requests []bson.M `bson:"requests"`
+		}
+		err := ledgers.FindOne(context.Background(), bson.M{"_id": owner}).Decode(&ledger)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			b.Fatal(err)
+		}
+		id := uuid.NewString()
+		if _, err := requests.InsertOne(context.Background(), bson.M{
+			"_id": id, "owner_id": owner, "received": received, "channel": "letter", "identification": "registered_contact",
+			"identified_by": "staff-1", "language": "fi", "due_date": bson.M{"y": 2026, "m": 12, "d": 25},
+			"extended": false, "possibly_chargeable": len(ledger.Requests) > 0, "status": "received", "recorded_by": "bench",
+			"created": time.Now(),
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if err := ledgers.FindOneAndUpdate(context.Background(), bson.M{"_id": owner},
+			bson.M{"$push": bson.M{"requests": bson.M{"id": id, "received": received}}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&ledger); err != nil {
+			b.Fatal(err)
+		}
+		spentRaw += time.Since(start)
+		start = time.Now()
+		if _, err := f.svc.RecordAccessRequest(f.ctx, "", domain.AccessRequest{
+			OwnerID: owner, ReceivedAt: received, Channel: domain.ChannelLetter,
+			Identification: domain.IdentifiedRegisteredContact, IdentifiedBy: "staff-1",
+		}); err != nil {
+			b.Fatal(err)
+		}
+		spentUseCase += time.Since(start)
+	}
+	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
+	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "record-ns/op")
+	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "record/driver")
 }

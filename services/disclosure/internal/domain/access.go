@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +55,17 @@ func (m Identification) Valid() bool {
 	}
 }
 
+// AccessStatus is where an access request stands.
+type AccessStatus string
+
+// The statuses: answered is set by the report, a later slice.
+const (
+	AccessReceived AccessStatus = "received"
+	AccessAnswered AccessStatus = "answered"
+)
+
 // AccessRequest is an owner's request for their data (GDPR Art. 15, portability Art. 20).
+// It holds no free text about the person: ids, dates and how they were identified.
 type AccessRequest struct {
 	ID             string
 	OwnerID        string
@@ -66,23 +77,56 @@ type AccessRequest struct {
 	IdentifiedBy string
 	// Language is the language of the readable report.
 	Language Language
-	// DueDate is the last day to answer: one calendar month after receipt, or three
-	// once extended.
-	DueDate         Date
-	Extended        bool
+	// DueDate is the last day to answer: one calendar month after receipt.
+	DueDate Date
+	// ExtendedDueDate is the last day once extended (three calendar months after
+	// receipt); zero unless extended.
+	ExtendedDueDate Date
 	ExtensionReason string
+	ExtendedAt      time.Time
 	// PossiblyChargeable flags a further request within twelve months of an earlier
 	// one: the privacy statement promises one free answer a year (Art. 15(3) allows a
 	// reasonable fee for further copies). Staff decide; the first copy is always free.
 	PossiblyChargeable bool
-	RecordedBy         string
+	// EarlierRequestID is the earlier request that makes this one possibly chargeable.
+	EarlierRequestID string
+	Status           AccessStatus
+	RecordedBy       string
+	CreatedAt        time.Time
 }
+
+// Extended reports whether the due date has been extended.
+func (r *AccessRequest) Extended() bool { return !r.ExtendedDueDate.IsZero() }
+
+// Deadline is the last day to answer: the extended due date once extended.
+func (r *AccessRequest) Deadline() Date {
+	if r.Extended() {
+		return r.ExtendedDueDate
+	}
+	return r.DueDate
+}
+
+// PriorRequest is one of an owner's recorded access requests, as the charge rule and
+// the owner's list need it.
+type PriorRequest struct {
+	ID         string
+	ReceivedAt time.Time
+}
+
+// MaxAccessRequestsPerOwner bounds an owner's list, which is kept in one document.
+// Far more than any person sends in a lifetime.
+const MaxAccessRequestsPerOwner = 1000
 
 // Precondition reasons of access requests.
 const (
 	ReasonAlreadyExtended = "ACCESS_REQUEST_ALREADY_EXTENDED"
 	ReasonExtensionLate   = "ACCESS_REQUEST_EXTENSION_LATE"
+	ReasonTooManyRequests = "ACCESS_REQUESTS_FULL"
 )
+
+// ClinicZone is the clinics' time zone: a deadline in days or months is counted on the
+// Finnish calendar.
+const ClinicZone = "Europe/Helsinki"
 
 // Time bounds on a receipt: no register predates 2000, and a client's clock may run a
 // little ahead of the service's.
@@ -95,11 +139,11 @@ const maxReasonTextLen = 500
 
 // PrepareAccessRequest validates r in place and fills in what follows from it: the
 // received time (now when zero, rounded to milliseconds), the language (Finnish when
-// empty), the due date and the charge flag. earlier are the receipt times of the owner's
-// earlier access requests that were answered; loc is the clinic's time zone. A portal
-// request is strongly identified by definition; any other method needs the staff member
-// who identified the person.
-func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *time.Location, earlier []time.Time) error {
+// empty), the due date and the status; loc is the clinic's time zone. A portal request
+// is strongly identified by definition; any other method needs the staff member who
+// identified the person. The charge flag needs the owner's earlier requests: see
+// FlagFurtherRequest.
+func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *time.Location) error {
 	var v apperr.ValidationError
 	r.OwnerID = strings.TrimSpace(r.OwnerID)
 	requireText(&v, prefix+".owner_id", r.OwnerID, maxIDLen)
@@ -108,9 +152,9 @@ func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *t
 	}
 	switch {
 	case r.ReceivedAt.Before(minReceived):
-		v.Add(prefix+".received_at", "must be after the year 2000")
+		v.Add(prefix+".receive_time", "must be after the year 2000")
 	case r.ReceivedAt.After(now.Add(maxClockSkew)):
-		v.Add(prefix+".received_at", "must not be in the future")
+		v.Add(prefix+".receive_time", "must not be in the future")
 	case r.ReceivedAt.After(now):
 		r.ReceivedAt = now
 	}
@@ -137,47 +181,86 @@ func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *t
 	if err := v.Err(); err != nil {
 		return err
 	}
-	received := DateOf(r.ReceivedAt, loc)
-	r.DueDate = received.AddMonths(1)
-	r.Extended, r.ExtensionReason = false, ""
-	r.PossiblyChargeable = FurtherRequestWithinYear(received, earlier, loc)
+	r.DueDate = DateOf(r.ReceivedAt, loc).AddMonths(1)
+	r.ExtendedDueDate, r.ExtensionReason, r.ExtendedAt = Date{}, "", time.Time{}
+	r.PossiblyChargeable, r.EarlierRequestID = false, ""
+	r.Status = AccessReceived
 	return nil
 }
 
-// FurtherRequestWithinYear reports whether an earlier request was received within the
-// twelve months before the day received: on or after the same day a year earlier
-// counts, so a request exactly a year after the last one is free again. Requests
-// received on or after received do not count (they are not earlier).
-func FurtherRequestWithinYear(received Date, earlier []time.Time, loc *time.Location) bool {
-	yearAgo := received.AddYears(-1)
-	for _, t := range earlier {
-		d := DateOf(t, loc)
-		if d.After(yearAgo) && !d.After(received) {
-			return true
-		}
-	}
-	return false
+// FlagFurtherRequest sets the charge flag of a prepared request from the owner's other
+// recorded requests (answered or not: two letters a week apart are one free answer and
+// one possibly chargeable, and staff decide). The request itself, when listed, does not
+// count.
+func (r *AccessRequest) FlagFurtherRequest(others []PriorRequest, loc *time.Location) {
+	earlier := slices.DeleteFunc(slices.Clone(others), func(p PriorRequest) bool { return p.ID == r.ID })
+	prior, ok := EarlierRequestWithinYear(DateOf(r.ReceivedAt, loc), earlier, loc)
+	r.PossiblyChargeable, r.EarlierRequestID = ok, prior.ID
 }
 
-// Extend moves the due date to three calendar months after receipt, the two further
-// months Art. 12(3) allows for a complex or numerous request. The extension must be
-// decided, and the owner told why, within the first month, and only once; reason is
-// what the owner is told.
-func (r *AccessRequest) Extend(reason string, now time.Time, loc *time.Location) error {
+// EarlierRequestWithinYear returns the most recently received of the earlier requests
+// received within the twelve months before the day received: after the same day a year
+// earlier, so a request exactly a year after the last one is free again. Requests
+// received after that day do not count (they are not earlier); one received the same
+// day does.
+func EarlierRequestWithinYear(received Date, earlier []PriorRequest, loc *time.Location) (PriorRequest, bool) {
+	yearAgo := received.AddYears(-1)
+	var found PriorRequest
+	ok := false
+	for _, p := range earlier {
+		d := DateOf(p.ReceivedAt, loc)
+		if !d.After(yearAgo) || d.After(received) {
+			continue
+		}
+		if !ok || p.ReceivedAt.After(found.ReceivedAt) || (p.ReceivedAt.Equal(found.ReceivedAt) && p.ID > found.ID) {
+			found, ok = p, true
+		}
+	}
+	return found, ok
+}
+
+// CheckExtensionReason returns the trimmed reason of an extension, or the violation of
+// the field reason.
+func CheckExtensionReason(reason string) (string, error) {
 	var v apperr.ValidationError
 	reason = strings.TrimSpace(reason)
 	requireText(&v, "reason", reason, maxReasonTextLen)
-	if err := v.Err(); err != nil {
+	return reason, v.Err()
+}
+
+// Extend sets the extended due date three calendar months after receipt, the two
+// further months Art. 12(3) allows for a complex or numerous request. The extension
+// must be decided, and the owner told why, within the first month, and only once;
+// reason is what the owner is told.
+func (r *AccessRequest) Extend(reason string, now time.Time, loc *time.Location) error {
+	reason, err := CheckExtensionReason(reason)
+	if err != nil {
 		return err
 	}
-	if r.Extended {
+	if r.Extended() {
 		return apperr.Precondition(ReasonAlreadyExtended, "the access request has already been extended once")
 	}
 	if DateOf(now, loc).After(r.DueDate) {
 		return apperr.Precondition(ReasonExtensionLate,
 			"an extension must be decided and told to the owner before the one-month due date")
 	}
-	r.DueDate = DateOf(r.ReceivedAt, loc).AddMonths(3)
-	r.Extended, r.ExtensionReason = true, reason
+	r.ExtendedDueDate = DateOf(r.ReceivedAt, loc).AddMonths(3)
+	r.ExtensionReason, r.ExtendedAt = reason, now.UTC().Truncate(time.Millisecond)
 	return nil
 }
+
+// AccessLedger is the list of an owner's access requests, kept in one document read by
+// its id, so that the charge rule and the owner's list cost one indexed read on every
+// store. The order of the list is the order in which the store appended the requests.
+type AccessLedger struct {
+	OwnerID  string
+	Requests []PriorRequest
+}
+
+// Lists reports whether the ledger lists the request id.
+func (l *AccessLedger) Lists(id string) bool {
+	return slices.ContainsFunc(l.Requests, func(p PriorRequest) bool { return p.ID == id })
+}
+
+// Full reports whether the ledger can take no further request.
+func (l *AccessLedger) Full() bool { return len(l.Requests) >= MaxAccessRequestsPerOwner }

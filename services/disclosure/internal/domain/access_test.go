@@ -80,9 +80,9 @@ func TestPrepareAccessRequest(t *testing.T) {
 		{"valid", func(*AccessRequest) {}, nil},
 		{"owner required", func(r *AccessRequest) { r.OwnerID = "" }, []string{"a.owner_id"}},
 		{"received now by default", func(r *AccessRequest) { r.ReceivedAt = time.Time{} }, nil},
-		{"received in the future", func(r *AccessRequest) { r.ReceivedAt = testNow.Add(time.Hour) }, []string{"a.received_at"}},
+		{"received in the future", func(r *AccessRequest) { r.ReceivedAt = testNow.Add(time.Hour) }, []string{"a.receive_time"}},
 		{"received a few seconds ahead", func(r *AccessRequest) { r.ReceivedAt = testNow.Add(time.Second) }, nil},
-		{"received in 1999", func(r *AccessRequest) { r.ReceivedAt = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"a.received_at"}},
+		{"received in 1999", func(r *AccessRequest) { r.ReceivedAt = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"a.receive_time"}},
 		{"unknown channel", func(r *AccessRequest) { r.Channel = "fax" }, []string{"a.channel"}},
 		{"unknown identification", func(r *AccessRequest) { r.Identification = "looked honest" }, []string{"a.identification"}},
 		{"portal needs strong identification", func(r *AccessRequest) { r.Channel = ChannelPortal }, []string{"a.identification"}},
@@ -96,7 +96,7 @@ func TestPrepareAccessRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := validAccess()
 			tc.change(&r)
-			err := PrepareAccessRequest(&r, "a", testNow, loc, nil)
+			err := PrepareAccessRequest(&r, "a", testNow, loc)
 			var v *apperr.ValidationError
 			if err != nil && !errors.As(err, &v) {
 				t.Fatalf("error %v is not a validation error", err)
@@ -107,15 +107,16 @@ func TestPrepareAccessRequest(t *testing.T) {
 		})
 	}
 	r := validAccess()
-	if err := PrepareAccessRequest(&r, "a", testNow, loc, nil); err != nil {
+	if err := PrepareAccessRequest(&r, "a", testNow, loc); err != nil {
 		t.Fatal(err)
 	}
-	if r.OwnerID != "own-1" || r.Language != LanguageSwedish || r.DueDate != day(2026, 2, 28) || r.PossiblyChargeable {
+	if r.OwnerID != "own-1" || r.Language != LanguageSwedish || r.DueDate != day(2026, 2, 28) || r.PossiblyChargeable ||
+		r.Status != AccessReceived || r.Deadline() != r.DueDate {
 		t.Fatalf("prepared %+v", r)
 	}
 	r = validAccess()
 	r.Language, r.ReceivedAt = "", time.Time{}
-	if err := PrepareAccessRequest(&r, "a", testNow, loc, nil); err != nil || r.Language != LanguageFinnish ||
+	if err := PrepareAccessRequest(&r, "a", testNow, loc); err != nil || r.Language != LanguageFinnish ||
 		!r.ReceivedAt.Equal(testNow) || r.DueDate != day(2026, 12, 25) {
 		t.Fatalf("defaults: %+v, %v", r, err)
 	}
@@ -136,39 +137,55 @@ func TestAccessRequestDueDate(t *testing.T) {
 	} {
 		r := validAccess()
 		r.ReceivedAt = tc.received
-		if err := PrepareAccessRequest(&r, "a", tc.received.Add(time.Hour), loc, nil); err != nil || r.DueDate != tc.due {
+		if err := PrepareAccessRequest(&r, "a", tc.received.Add(time.Hour), loc); err != nil || r.DueDate != tc.due {
 			t.Errorf("received %s: due %s, %v; want %s", tc.received, r.DueDate, err, tc.due)
 		}
 	}
 }
 
-func TestFurtherRequestWithinYear(t *testing.T) {
+func TestEarlierRequestWithinYear(t *testing.T) {
 	loc := helsinki(t)
 	received := day(2026, 11, 25)
 	for _, tc := range []struct {
 		name    string
-		earlier []time.Time
-		want    bool
+		earlier []PriorRequest
+		want    string
 	}{
-		{"first request", nil, false},
-		{"a year and a day ago", []time.Time{noon(2025, 11, 24)}, false},
-		{"exactly a year ago", []time.Time{noon(2025, 11, 25)}, false},
-		{"a year less a day", []time.Time{noon(2025, 11, 26)}, true},
-		{"last month", []time.Time{noon(2024, 1, 1), noon(2026, 10, 1)}, true},
-		{"same day", []time.Time{noon(2026, 11, 25)}, true},
-		{"a later one does not count", []time.Time{noon(2026, 11, 26)}, false},
+		{"first request", nil, ""},
+		{"a year and a day ago", []PriorRequest{{"a", noon(2025, 11, 24)}}, ""},
+		{"exactly a year ago", []PriorRequest{{"a", noon(2025, 11, 25)}}, ""},
+		{"a year less a day", []PriorRequest{{"a", noon(2025, 11, 26)}}, "a"},
+		{"last month", []PriorRequest{{"a", noon(2024, 1, 1)}, {"b", noon(2026, 10, 1)}}, "b"},
+		{"the most recent of two", []PriorRequest{{"b", noon(2026, 10, 1)}, {"a", noon(2026, 3, 1)}}, "b"},
+		{"same day", []PriorRequest{{"a", noon(2026, 11, 25)}}, "a"},
+		{"a later one does not count", []PriorRequest{{"a", noon(2026, 11, 26)}}, ""},
 	} {
-		if got := FurtherRequestWithinYear(received, tc.earlier, loc); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		got, ok := EarlierRequestWithinYear(received, tc.earlier, loc)
+		if got.ID != tc.want || ok != (tc.want != "") {
+			t.Errorf("%s: %q %v, want %q", tc.name, got.ID, ok, tc.want)
 		}
 	}
-	r := validAccess()
-	if err := PrepareAccessRequest(&r, "a", testNow, loc, []time.Time{noon(2025, 6, 1)}); err != nil || !r.PossiblyChargeable {
-		t.Fatalf("second request within a year: %+v, %v; want it flagged", r, err)
-	}
 	// 29 February: a year back is 28 February.
-	if FurtherRequestWithinYear(day(2028, 2, 29), []time.Time{noon(2027, 2, 28)}, loc) {
+	if _, ok := EarlierRequestWithinYear(day(2028, 2, 29), []PriorRequest{{"a", noon(2027, 2, 28)}}, loc); ok {
 		t.Error("a request on 28 Feb 2027 counts against 29 Feb 2028")
+	}
+}
+
+func TestFlagFurtherRequest(t *testing.T) {
+	loc := helsinki(t)
+	r := validAccess()
+	if err := PrepareAccessRequest(&r, "a", testNow, loc); err != nil {
+		t.Fatal(err)
+	}
+	r.ID = "this"
+	// The request itself, already listed when a retry completes it, does not count.
+	r.FlagFurtherRequest([]PriorRequest{{"this", r.ReceivedAt}}, loc)
+	if r.PossiblyChargeable || r.EarlierRequestID != "" {
+		t.Fatalf("flagged against itself: %+v", r)
+	}
+	r.FlagFurtherRequest([]PriorRequest{{"this", r.ReceivedAt}, {"old", noon(2025, 6, 1)}}, loc)
+	if !r.PossiblyChargeable || r.EarlierRequestID != "old" {
+		t.Fatalf("second request within a year: %+v; want it flagged with the earlier id", r)
 	}
 }
 
@@ -177,7 +194,7 @@ func TestAccessRequestExtend(t *testing.T) {
 	received := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
 	prepared := func() AccessRequest {
 		r := validAccess()
-		if err := PrepareAccessRequest(&r, "a", received, loc, nil); err != nil {
+		if err := PrepareAccessRequest(&r, "a", received, loc); err != nil {
 			t.Fatal(err)
 		}
 		return r
@@ -186,7 +203,8 @@ func TestAccessRequestExtend(t *testing.T) {
 	if err := r.Extend(" many pets, ten years of visits ", time.Date(2026, 2, 28, 20, 0, 0, 0, time.UTC), loc); err != nil {
 		t.Fatal(err)
 	}
-	if !r.Extended || r.DueDate != day(2026, 4, 30) || r.ExtensionReason != "many pets, ten years of visits" {
+	if !r.Extended() || r.ExtendedDueDate != day(2026, 4, 30) || r.DueDate != day(2026, 2, 28) ||
+		r.Deadline() != day(2026, 4, 30) || r.ExtensionReason != "many pets, ten years of visits" || r.ExtendedAt.IsZero() {
 		t.Fatalf("extended: %+v, want due 30 April", r)
 	}
 	var pe *apperr.PreconditionError
@@ -195,13 +213,13 @@ func TestAccessRequestExtend(t *testing.T) {
 	}
 	late := prepared()
 	if err := late.Extend("too late", time.Date(2026, 2, 28, 22, 30, 0, 0, time.UTC), loc); !errors.As(err, &pe) ||
-		pe.Reason != ReasonExtensionLate || late.Extended {
+		pe.Reason != ReasonExtensionLate || late.Extended() {
 		t.Fatalf("extension on 1 March in Helsinki: %v, %+v", err, late)
 	}
 	var v *apperr.ValidationError
 	for _, reason := range []string{" ", strings.Repeat("x", 501), "a\x00b"} {
 		p := prepared()
-		if err := p.Extend(reason, received, loc); !errors.As(err, &v) || violationFields(v)[0] != "reason" || p.Extended {
+		if err := p.Extend(reason, received, loc); !errors.As(err, &v) || violationFields(v)[0] != "reason" || p.Extended() {
 			t.Errorf("reason %q: %v", reason, err)
 		}
 	}
@@ -220,7 +238,7 @@ func FuzzPrepareAccessRequest(f *testing.F) {
 			OwnerID: owner, ReceivedAt: fuzzTime(received), Channel: Channel(channel),
 			Identification: Identification(identification), IdentifiedBy: identifiedBy, Language: Language(lang),
 		}
-		err := PrepareAccessRequest(&r, "a", testNow, loc, []time.Time{fuzzTime(earlier)})
+		err := PrepareAccessRequest(&r, "a", testNow, loc)
 		var v *apperr.ValidationError
 		if errors.As(err, &v) {
 			for _, fv := range v.Violations {
@@ -239,6 +257,10 @@ func FuzzPrepareAccessRequest(f *testing.F) {
 		}
 		if r.ReceivedAt.After(testNow) {
 			t.Fatalf("received in the future: %s", r.ReceivedAt)
+		}
+		r.FlagFurtherRequest([]PriorRequest{{"e", fuzzTime(earlier)}}, loc)
+		if r.PossiblyChargeable != (r.EarlierRequestID == "e") {
+			t.Fatalf("flag %v with earlier %q", r.PossiblyChargeable, r.EarlierRequestID)
 		}
 	})
 }

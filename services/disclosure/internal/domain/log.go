@@ -66,4 +66,25 @@ type Repository interface {
 	// RecipientRecords lists the disclosures that went to a recipient (never the refused
 	// ones), newest first, without payloads.
 	RecipientRecords(ctx context.Context, recipientID string, pageSize int, pageToken string) (Page[Record], error)
+
+	// AccessLedger reads the list of an owner's access requests: an empty ledger when
+	// there is none.
+	AccessLedger(ctx context.Context, ownerID string) (AccessLedger, error)
+	// AddToAccessLedger appends p to the owner's ledger, creating it when needed, in one
+	// atomic step, and returns the requests the ledger listed before p.
+	AddToAccessLedger(ctx context.Context, ownerID string, p PriorRequest) ([]PriorRequest, error)
+	// CreateAccessRequest stores a new access request. When one with r.ID exists (a
+	// retried record) it returns that one and stores nothing.
+	CreateAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
+	// SetAccessCharge stores r's charge flag and earlier request again, decided anew
+	// once the ledger listed it.
+	SetAccessCharge(ctx context.Context, r AccessRequest) error
+	// AccessRequest reads one access request; apperr.ErrNotFound when unknown.
+	AccessRequest(ctx context.Context, id string) (AccessRequest, error)
+	// OwnerAccessRequests lists the requests the owner's ledger lists, most recently
+	// received first.
+	OwnerAccessRequests(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[AccessRequest], error)
+	// ExtendAccessRequest stores r's extension unless the stored request is already
+	// extended, and returns the stored request.
+	ExtendAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
 }

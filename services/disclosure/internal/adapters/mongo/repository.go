@@ -1,10 +1,12 @@
-// Package mongo stores the disclosure service's recipients and its disclosure log in the
-// service's own MongoDB database.
+// Package mongo stores the disclosure service's recipients, its disclosure log and the
+// owners' access requests in the service's own MongoDB database.
 //
-// Each write is one document, so the embedded store's lack of transactions costs
-// nothing: a log entry is inserted whole, with the package it describes, under an id
-// derived from the client's request id, so a retry finds the first entry instead of
-// writing a second.
+// A log entry is one document, so the embedded store's lack of transactions costs
+// nothing: it is inserted whole, with the package it describes, under an id derived
+// from the client's request id, so a retry finds the first entry instead of writing a
+// second. An access request is two writes, ordered so that a crash between them errs
+// in the owner's favour (see app.RecordAccessRequest): the request document, then its
+// line in the owner's ledger.
 package mongo
 
 import (
@@ -38,19 +40,25 @@ const (
 
 // Repository implements domain.Repository on MongoDB.
 type Repository struct {
-	recipients  *mongo.Collection
-	disclosures *mongo.Collection
+	recipients     *mongo.Collection
+	disclosures    *mongo.Collection
+	accessRequests *mongo.Collection
+	accessLedgers  *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
 
 // New returns a repository on db.
 func New(db *mongo.Database) *Repository {
-	return &Repository{recipients: db.Collection(RecipientsCollection), disclosures: db.Collection(DisclosuresCollection)}
+	return &Repository{
+		recipients: db.Collection(RecipientsCollection), disclosures: db.Collection(DisclosuresCollection),
+		accessRequests: db.Collection(AccessRequestsCollection), accessLedgers: db.Collection(AccessLedgersCollection),
+	}
 }
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
-// Recipients are read by _id and listed in _id order, which needs none.
+// Recipients are read by _id and listed in _id order, and access requests and their
+// per-owner ledgers are read by _id only, which needs none.
 func Indexes() []mongox.Index {
 	desc := func(keys ...string) bson.D {
 		d := bson.D{}

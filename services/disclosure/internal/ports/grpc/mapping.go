@@ -135,3 +135,52 @@ func packageToProto(r domain.Record) *disclosurev1.DisclosurePackage {
 	}
 	return &disclosurev1.DisclosurePackage{Payload: r.Payload, MediaType: mediaType}
 }
+
+// Prefixes of the access request enums: ACCESS_CHANNEL_IN_PERSON is the domain's
+// in_person, IDENTIFICATION_METHOD_IDENTITY_DOCUMENT its identity_document.
+const (
+	channelPrefix        = "ACCESS_CHANNEL_"
+	identificationPrefix = "IDENTIFICATION_METHOD_"
+	accessStatusPrefix   = "ACCESS_REQUEST_STATUS_"
+)
+
+// dateToProto formats a date as ISO 8601, "" for none.
+func dateToProto(d domain.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func accessRequestFromProto(r *disclosurev1.AccessRequest) domain.AccessRequest {
+	a := domain.AccessRequest{
+		OwnerID: r.GetOwnerId(), Channel: domain.Channel(fromEnum(r.GetChannel().String(), channelPrefix)),
+		Identification: domain.Identification(fromEnum(r.GetIdentification().String(), identificationPrefix)),
+		IdentifiedBy:   r.GetIdentifiedBy(), Language: domain.Language(r.GetLanguage()),
+	}
+	if r.GetReceiveTime() != nil {
+		a.ReceivedAt = r.GetReceiveTime().AsTime()
+	}
+	return a
+}
+
+func accessRequestToProto(r domain.AccessRequest) *disclosurev1.AccessRequest {
+	return &disclosurev1.AccessRequest{
+		Id: r.ID, OwnerId: r.OwnerID, ReceiveTime: timeToProto(r.ReceivedAt),
+		Channel:        disclosurev1.AccessChannel(toEnum(disclosurev1.AccessChannel_value, channelPrefix, string(r.Channel))),
+		Identification: disclosurev1.IdentificationMethod(toEnum(disclosurev1.IdentificationMethod_value, identificationPrefix, string(r.Identification))),
+		IdentifiedBy:   r.IdentifiedBy, Language: string(r.Language),
+		DueDate: dateToProto(r.DueDate), ExtendedDueDate: dateToProto(r.ExtendedDueDate), ExtensionReason: r.ExtensionReason,
+		PossiblyChargeable: r.PossiblyChargeable, EarlierRequestId: r.EarlierRequestID,
+		Status:     disclosurev1.AccessRequestStatus(toEnum(disclosurev1.AccessRequestStatus_value, accessStatusPrefix, string(r.Status))),
+		RecordedBy: r.RecordedBy, CreateTime: timeToProto(r.CreatedAt), ExtendTime: timeToProto(r.ExtendedAt),
+	}
+}
+
+func accessRequestsToProto(rs []domain.AccessRequest) []*disclosurev1.AccessRequest {
+	out := make([]*disclosurev1.AccessRequest, len(rs))
+	for i, r := range rs {
+		out[i] = accessRequestToProto(r)
+	}
+	return out
+}

@@ -43,3 +43,32 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 		t.Error("UNSPECIFIED maps to a kind")
 	}
 }
+
+// TestAccessEnumsMatchTheDomain does the same for the access request's enums.
+func TestAccessEnumsMatchTheDomain(t *testing.T) {
+	channels := []domain.Channel{domain.ChannelLetter, domain.ChannelEmail, domain.ChannelInPerson, domain.ChannelPortal}
+	methods := []domain.Identification{domain.IdentifiedByDocument, domain.IdentifiedStrongElectronic, domain.IdentifiedRegisteredContact}
+	for _, c := range channels {
+		for _, m := range methods {
+			r := domain.AccessRequest{Channel: c, Identification: m, Status: domain.AccessReceived}
+			p := accessRequestToProto(r)
+			back := accessRequestFromProto(p)
+			if p.GetChannel() == disclosurev1.AccessChannel_ACCESS_CHANNEL_UNSPECIFIED ||
+				p.GetIdentification() == disclosurev1.IdentificationMethod_IDENTIFICATION_METHOD_UNSPECIFIED ||
+				back.Channel != c || back.Identification != m {
+				t.Errorf("%s/%s maps to %v/%v and back to %s/%s", c, m, p.GetChannel(), p.GetIdentification(), back.Channel, back.Identification)
+			}
+		}
+	}
+	if n := len(disclosurev1.AccessChannel_value) - 1; n != len(channels) {
+		t.Errorf("%d channels in the API, %d in the domain", n, len(channels))
+	}
+	if n := len(disclosurev1.IdentificationMethod_value) - 1; n != len(methods) {
+		t.Errorf("%d identification methods in the API, %d in the domain", n, len(methods))
+	}
+	for _, s := range []domain.AccessStatus{domain.AccessReceived, domain.AccessAnswered} {
+		if accessRequestToProto(domain.AccessRequest{Status: s}).GetStatus() == disclosurev1.AccessRequestStatus_ACCESS_REQUEST_STATUS_UNSPECIFIED {
+			t.Errorf("status %s has no API value", s)
+		}
+	}
+}

@@ -21,6 +21,12 @@ var (
 	readers = []auth.Role{auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception, auth.RoleClinicManager}
 	// maintainer reads only with a stated purpose, which is audited.
 	maintainer = []auth.Role{auth.RoleMaintainer}
+	// accessRecorders record an access request: the clinic manager, who handles the
+	// customer's rights, and reception, where a customer hands in a letter or asks in
+	// person. Recording at the desk starts the one-month clock on the day the request
+	// arrived; everything after it (extending, answering, reading the requests back) is
+	// the clinic manager's.
+	accessRecorders = []auth.Role{auth.RoleClinicManager, auth.RoleReception}
 	// partners are registered recipients: they read what was disclosed to them, and
 	// nothing else in the register answers them.
 	partners = []auth.Role{auth.RolePartner}
@@ -42,5 +48,11 @@ func Policy() auth.Policy {
 		m("ListOwnerDisclosures"):   read,
 		m("ListPartnerDisclosures"): {Roles: partners},
 		m("GetPartnerDisclosure"):   {Roles: partners},
+		// Access requests are the clinic manager's; a maintainer reads them only with a
+		// stated purpose.
+		m("RecordAccessRequest"):     {Roles: accessRecorders},
+		m("GetAccessRequest"):        {Roles: managers, WithPurpose: maintainer},
+		m("ListOwnerAccessRequests"): {Roles: managers, WithPurpose: maintainer},
+		m("ExtendAccessRequest"):     {Roles: managers},
 	}
 }

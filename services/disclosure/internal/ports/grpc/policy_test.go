@@ -48,6 +48,10 @@ func TestPolicy(t *testing.T) {
 		{"ListOwnerDisclosures", staff, []auth.Role{maint}},
 		{"ListPartnerDisclosures", []auth.Role{auth.RolePartner}, nil},
 		{"GetPartnerDisclosure", []auth.Role{auth.RolePartner}, nil},
+		{"RecordAccessRequest", []auth.Role{manager, desk}, nil},
+		{"GetAccessRequest", []auth.Role{manager}, []auth.Role{maint}},
+		{"ListOwnerAccessRequests", []auth.Role{manager}, []auth.Role{maint}},
+		{"ExtendAccessRequest", []auth.Role{manager}, nil},
 	} {
 		for _, role := range auth.Roles() {
 			id := auth.Identity{Subject: "s", Roles: []auth.Role{role}}

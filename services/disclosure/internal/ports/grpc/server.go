@@ -174,3 +174,65 @@ func (s *Server) GetPartnerDisclosure(ctx context.Context, req *disclosurev1.Get
 	}
 	return &disclosurev1.GetPartnerDisclosureResponse{Disclosure: partnerRecordToProto(rec), Contents: packageToProto(rec)}, nil
 }
+
+// RecordAccessRequest implements disclosurev1.DisclosureServiceServer.
+func (s *Server) RecordAccessRequest(ctx context.Context, req *disclosurev1.RecordAccessRequestRequest) (*disclosurev1.RecordAccessRequestResponse, error) {
+	var v apperr.ValidationError
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if req.GetAccessRequest() == nil {
+		v.Add("access_request", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.RecordAccessRequest(ctx, rid, accessRequestFromProto(req.GetAccessRequest()))
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.RecordAccessRequestResponse{AccessRequest: accessRequestToProto(r)}, nil
+}
+
+// GetAccessRequest implements disclosurev1.DisclosureServiceServer.
+func (s *Server) GetAccessRequest(ctx context.Context, req *disclosurev1.GetAccessRequestRequest) (*disclosurev1.GetAccessRequestResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("access_request_id", req.GetAccessRequestId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.AccessRequest(ctx, req.GetAccessRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.GetAccessRequestResponse{AccessRequest: accessRequestToProto(r)}, nil
+}
+
+// ListOwnerAccessRequests implements disclosurev1.DisclosureServiceServer.
+func (s *Server) ListOwnerAccessRequests(ctx context.Context, req *disclosurev1.ListOwnerAccessRequestsRequest) (*disclosurev1.ListOwnerAccessRequestsResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	checkPage(&v, req.GetPageSize())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.app.OwnerAccessRequests(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.ListOwnerAccessRequestsResponse{
+		AccessRequests: accessRequestsToProto(page.Items), NextPageToken: page.Next,
+	}, nil
+}
+
+// ExtendAccessRequest implements disclosurev1.DisclosureServiceServer.
+func (s *Server) ExtendAccessRequest(ctx context.Context, req *disclosurev1.ExtendAccessRequestRequest) (*disclosurev1.ExtendAccessRequestResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("access_request_id", req.GetAccessRequestId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.app.ExtendAccessRequest(ctx, req.GetAccessRequestId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.ExtendAccessRequestResponse{AccessRequest: accessRequestToProto(r)}, nil
+}

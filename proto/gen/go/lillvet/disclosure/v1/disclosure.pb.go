@@ -292,6 +292,173 @@ func (DisclosureOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{3}
 }
 
+// How an access request reached the clinic. The GDPR lets the person use any channel.
+type AccessChannel int32
+
+const (
+	AccessChannel_ACCESS_CHANNEL_UNSPECIFIED AccessChannel = 0
+	AccessChannel_ACCESS_CHANNEL_LETTER      AccessChannel = 1
+	AccessChannel_ACCESS_CHANNEL_EMAIL       AccessChannel = 2
+	AccessChannel_ACCESS_CHANNEL_IN_PERSON   AccessChannel = 3
+	// The customer portal, behind strong electronic identification.
+	AccessChannel_ACCESS_CHANNEL_PORTAL AccessChannel = 4
+)
+
+// Enum value maps for AccessChannel.
+var (
+	AccessChannel_name = map[int32]string{
+		0: "ACCESS_CHANNEL_UNSPECIFIED",
+		1: "ACCESS_CHANNEL_LETTER",
+		2: "ACCESS_CHANNEL_EMAIL",
+		3: "ACCESS_CHANNEL_IN_PERSON",
+		4: "ACCESS_CHANNEL_PORTAL",
+	}
+	AccessChannel_value = map[string]int32{
+		"ACCESS_CHANNEL_UNSPECIFIED": 0,
+		"ACCESS_CHANNEL_LETTER":      1,
+		"ACCESS_CHANNEL_EMAIL":       2,
+		"ACCESS_CHANNEL_IN_PERSON":   3,
+		"ACCESS_CHANNEL_PORTAL":      4,
+	}
+)
+
+func (x AccessChannel) Enum() *AccessChannel {
+	p := new(AccessChannel)
+	*p = x
+	return p
+}
+
+func (x AccessChannel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AccessChannel) Descriptor() protoreflect.EnumDescriptor {
+	return file_lillvet_disclosure_v1_disclosure_proto_enumTypes[4].Descriptor()
+}
+
+func (AccessChannel) Type() protoreflect.EnumType {
+	return &file_lillvet_disclosure_v1_disclosure_proto_enumTypes[4]
+}
+
+func (x AccessChannel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AccessChannel.Descriptor instead.
+func (AccessChannel) EnumDescriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{4}
+}
+
+// How the clinic made sure the requester is the owner (GDPR Art. 12(6)).
+type IdentificationMethod int32
+
+const (
+	IdentificationMethod_IDENTIFICATION_METHOD_UNSPECIFIED IdentificationMethod = 0
+	// An official identity document shown in person.
+	IdentificationMethod_IDENTIFICATION_METHOD_IDENTITY_DOCUMENT IdentificationMethod = 1
+	// Strong electronic identification (bank credentials, mobile certificate); required
+	// for a portal request.
+	IdentificationMethod_IDENTIFICATION_METHOD_STRONG_ELECTRONIC IdentificationMethod = 2
+	// Confirmed through the phone number or e-mail address on record, the copy sent only
+	// there.
+	IdentificationMethod_IDENTIFICATION_METHOD_REGISTERED_CONTACT IdentificationMethod = 3
+)
+
+// Enum value maps for IdentificationMethod.
+var (
+	IdentificationMethod_name = map[int32]string{
+		0: "IDENTIFICATION_METHOD_UNSPECIFIED",
+		1: "IDENTIFICATION_METHOD_IDENTITY_DOCUMENT",
+		2: "IDENTIFICATION_METHOD_STRONG_ELECTRONIC",
+		3: "IDENTIFICATION_METHOD_REGISTERED_CONTACT",
+	}
+	IdentificationMethod_value = map[string]int32{
+		"IDENTIFICATION_METHOD_UNSPECIFIED":        0,
+		"IDENTIFICATION_METHOD_IDENTITY_DOCUMENT":  1,
+		"IDENTIFICATION_METHOD_STRONG_ELECTRONIC":  2,
+		"IDENTIFICATION_METHOD_REGISTERED_CONTACT": 3,
+	}
+)
+
+func (x IdentificationMethod) Enum() *IdentificationMethod {
+	p := new(IdentificationMethod)
+	*p = x
+	return p
+}
+
+func (x IdentificationMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IdentificationMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_lillvet_disclosure_v1_disclosure_proto_enumTypes[5].Descriptor()
+}
+
+func (IdentificationMethod) Type() protoreflect.EnumType {
+	return &file_lillvet_disclosure_v1_disclosure_proto_enumTypes[5]
+}
+
+func (x IdentificationMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IdentificationMethod.Descriptor instead.
+func (IdentificationMethod) EnumDescriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{5}
+}
+
+// Where an access request stands.
+type AccessRequestStatus int32
+
+const (
+	AccessRequestStatus_ACCESS_REQUEST_STATUS_UNSPECIFIED AccessRequestStatus = 0
+	// Recorded; the report has not been given yet.
+	AccessRequestStatus_ACCESS_REQUEST_STATUS_RECEIVED AccessRequestStatus = 1
+	// The report has been given to the owner.
+	AccessRequestStatus_ACCESS_REQUEST_STATUS_ANSWERED AccessRequestStatus = 2
+)
+
+// Enum value maps for AccessRequestStatus.
+var (
+	AccessRequestStatus_name = map[int32]string{
+		0: "ACCESS_REQUEST_STATUS_UNSPECIFIED",
+		1: "ACCESS_REQUEST_STATUS_RECEIVED",
+		2: "ACCESS_REQUEST_STATUS_ANSWERED",
+	}
+	AccessRequestStatus_value = map[string]int32{
+		"ACCESS_REQUEST_STATUS_UNSPECIFIED": 0,
+		"ACCESS_REQUEST_STATUS_RECEIVED":    1,
+		"ACCESS_REQUEST_STATUS_ANSWERED":    2,
+	}
+)
+
+func (x AccessRequestStatus) Enum() *AccessRequestStatus {
+	p := new(AccessRequestStatus)
+	*p = x
+	return p
+}
+
+func (x AccessRequestStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AccessRequestStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lillvet_disclosure_v1_disclosure_proto_enumTypes[6].Descriptor()
+}
+
+func (AccessRequestStatus) Type() protoreflect.EnumType {
+	return &file_lillvet_disclosure_v1_disclosure_proto_enumTypes[6]
+}
+
+func (x AccessRequestStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AccessRequestStatus.Descriptor instead.
+func (AccessRequestStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{6}
+}
+
 // Whom the clinic writes to at a recipient: about a disclosure, and about data it got
 // that was later rectified or erased (GDPR Art. 19).
 type Contact struct {
@@ -1671,6 +1838,599 @@ func (x *GetPartnerDisclosureResponse) GetContents() *DisclosurePackage {
 	return nil
 }
 
+// An owner's request for their data. It holds no free text about the person: the
+// owner id, dates, the channel and how and by whom the person was identified.
+type AccessRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Required: the owner the request is about.
+	OwnerId string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// When the request reached the clinic; now when absent. Not in the future, not
+	// before 2000.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// Required.
+	Channel AccessChannel `protobuf:"varint,4,opt,name=channel,proto3,enum=lillvet.disclosure.v1.AccessChannel" json:"channel,omitempty"`
+	// Required; STRONG_ELECTRONIC for a portal request.
+	Identification IdentificationMethod `protobuf:"varint,5,opt,name=identification,proto3,enum=lillvet.disclosure.v1.IdentificationMethod" json:"identification,omitempty"`
+	// The subject of the staff member who identified the person; required unless the
+	// identification was strong electronic.
+	IdentifiedBy string `protobuf:"bytes,6,opt,name=identified_by,json=identifiedBy,proto3" json:"identified_by,omitempty"`
+	// The language of the readable report: fi (default), sv or en.
+	Language string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	// Output only: the last day to answer (ISO 8601 date, Finnish calendar), one calendar
+	// month after receipt.
+	DueDate string `protobuf:"bytes,8,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	// Output only: the extended last day, three calendar months after receipt; empty
+	// unless extended.
+	ExtendedDueDate string `protobuf:"bytes,9,opt,name=extended_due_date,json=extendedDueDate,proto3" json:"extended_due_date,omitempty"`
+	// Output only: why it was extended, as the owner was told.
+	ExtensionReason string `protobuf:"bytes,10,opt,name=extension_reason,json=extensionReason,proto3" json:"extension_reason,omitempty"`
+	// Output only: a further request received within twelve months of an earlier one
+	// (the privacy statement's one free copy a year). Staff decide whether to charge.
+	PossiblyChargeable bool `protobuf:"varint,11,opt,name=possibly_chargeable,json=possiblyChargeable,proto3" json:"possibly_chargeable,omitempty"`
+	// Output only: the earlier request that makes this one possibly chargeable.
+	EarlierRequestId string `protobuf:"bytes,12,opt,name=earlier_request_id,json=earlierRequestId,proto3" json:"earlier_request_id,omitempty"`
+	// Output only.
+	Status AccessRequestStatus `protobuf:"varint,13,opt,name=status,proto3,enum=lillvet.disclosure.v1.AccessRequestStatus" json:"status,omitempty"`
+	// Output only: the subject of the staff member who recorded it.
+	RecordedBy string `protobuf:"bytes,14,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// Output only: when it was recorded.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: when it was extended.
+	ExtendTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=extend_time,json=extendTime,proto3" json:"extend_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessRequest) Reset() {
+	*x = AccessRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessRequest) ProtoMessage() {}
+
+func (x *AccessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessRequest.ProtoReflect.Descriptor instead.
+func (*AccessRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AccessRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *AccessRequest) GetChannel() AccessChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return AccessChannel_ACCESS_CHANNEL_UNSPECIFIED
+}
+
+func (x *AccessRequest) GetIdentification() IdentificationMethod {
+	if x != nil {
+		return x.Identification
+	}
+	return IdentificationMethod_IDENTIFICATION_METHOD_UNSPECIFIED
+}
+
+func (x *AccessRequest) GetIdentifiedBy() string {
+	if x != nil {
+		return x.IdentifiedBy
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetExtendedDueDate() string {
+	if x != nil {
+		return x.ExtendedDueDate
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetExtensionReason() string {
+	if x != nil {
+		return x.ExtensionReason
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetPossiblyChargeable() bool {
+	if x != nil {
+		return x.PossiblyChargeable
+	}
+	return false
+}
+
+func (x *AccessRequest) GetEarlierRequestId() string {
+	if x != nil {
+		return x.EarlierRequestId
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetStatus() AccessRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AccessRequestStatus_ACCESS_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *AccessRequest) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+func (x *AccessRequest) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AccessRequest) GetExtendTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExtendTime
+	}
+	return nil
+}
+
+// Request of RecordAccessRequest.
+type RecordAccessRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client-chosen id that makes a retried call return the first request. The REST
+	// Idempotency-Key header fills it when empty.
+	RequestId     string         `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	AccessRequest *AccessRequest `protobuf:"bytes,2,opt,name=access_request,json=accessRequest,proto3" json:"access_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAccessRequestRequest) Reset() {
+	*x = RecordAccessRequestRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAccessRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAccessRequestRequest) ProtoMessage() {}
+
+func (x *RecordAccessRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAccessRequestRequest.ProtoReflect.Descriptor instead.
+func (*RecordAccessRequestRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RecordAccessRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordAccessRequestRequest) GetAccessRequest() *AccessRequest {
+	if x != nil {
+		return x.AccessRequest
+	}
+	return nil
+}
+
+// Response of RecordAccessRequest.
+type RecordAccessRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequest *AccessRequest         `protobuf:"bytes,1,opt,name=access_request,json=accessRequest,proto3" json:"access_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAccessRequestResponse) Reset() {
+	*x = RecordAccessRequestResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAccessRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAccessRequestResponse) ProtoMessage() {}
+
+func (x *RecordAccessRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAccessRequestResponse.ProtoReflect.Descriptor instead.
+func (*RecordAccessRequestResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RecordAccessRequestResponse) GetAccessRequest() *AccessRequest {
+	if x != nil {
+		return x.AccessRequest
+	}
+	return nil
+}
+
+// Request of GetAccessRequest.
+type GetAccessRequestRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequestId string                 `protobuf:"bytes,1,opt,name=access_request_id,json=accessRequestId,proto3" json:"access_request_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetAccessRequestRequest) Reset() {
+	*x = GetAccessRequestRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessRequestRequest) ProtoMessage() {}
+
+func (x *GetAccessRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessRequestRequest.ProtoReflect.Descriptor instead.
+func (*GetAccessRequestRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetAccessRequestRequest) GetAccessRequestId() string {
+	if x != nil {
+		return x.AccessRequestId
+	}
+	return ""
+}
+
+// Response of GetAccessRequest.
+type GetAccessRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequest *AccessRequest         `protobuf:"bytes,1,opt,name=access_request,json=accessRequest,proto3" json:"access_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccessRequestResponse) Reset() {
+	*x = GetAccessRequestResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessRequestResponse) ProtoMessage() {}
+
+func (x *GetAccessRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessRequestResponse.ProtoReflect.Descriptor instead.
+func (*GetAccessRequestResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetAccessRequestResponse) GetAccessRequest() *AccessRequest {
+	if x != nil {
+		return x.AccessRequest
+	}
+	return nil
+}
+
+// Request of ListOwnerAccessRequests.
+type ListOwnerAccessRequestsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// At most 200; 0 means 50.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOwnerAccessRequestsRequest) Reset() {
+	*x = ListOwnerAccessRequestsRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOwnerAccessRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOwnerAccessRequestsRequest) ProtoMessage() {}
+
+func (x *ListOwnerAccessRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOwnerAccessRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListOwnerAccessRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListOwnerAccessRequestsRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *ListOwnerAccessRequestsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOwnerAccessRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListOwnerAccessRequests.
+type ListOwnerAccessRequestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most recently received first.
+	AccessRequests []*AccessRequest `protobuf:"bytes,1,rep,name=access_requests,json=accessRequests,proto3" json:"access_requests,omitempty"`
+	NextPageToken  string           `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListOwnerAccessRequestsResponse) Reset() {
+	*x = ListOwnerAccessRequestsResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOwnerAccessRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOwnerAccessRequestsResponse) ProtoMessage() {}
+
+func (x *ListOwnerAccessRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOwnerAccessRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListOwnerAccessRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListOwnerAccessRequestsResponse) GetAccessRequests() []*AccessRequest {
+	if x != nil {
+		return x.AccessRequests
+	}
+	return nil
+}
+
+func (x *ListOwnerAccessRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of ExtendAccessRequest.
+type ExtendAccessRequestRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequestId string                 `protobuf:"bytes,1,opt,name=access_request_id,json=accessRequestId,proto3" json:"access_request_id,omitempty"`
+	// Required: why more time is needed (a complex or numerous request), as the owner is
+	// told; at most 500 characters, no personal data.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendAccessRequestRequest) Reset() {
+	*x = ExtendAccessRequestRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendAccessRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendAccessRequestRequest) ProtoMessage() {}
+
+func (x *ExtendAccessRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendAccessRequestRequest.ProtoReflect.Descriptor instead.
+func (*ExtendAccessRequestRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExtendAccessRequestRequest) GetAccessRequestId() string {
+	if x != nil {
+		return x.AccessRequestId
+	}
+	return ""
+}
+
+func (x *ExtendAccessRequestRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Response of ExtendAccessRequest.
+type ExtendAccessRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequest *AccessRequest         `protobuf:"bytes,1,opt,name=access_request,json=accessRequest,proto3" json:"access_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendAccessRequestResponse) Reset() {
+	*x = ExtendAccessRequestResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendAccessRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendAccessRequestResponse) ProtoMessage() {}
+
+func (x *ExtendAccessRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendAccessRequestResponse.ProtoReflect.Descriptor instead.
+func (*ExtendAccessRequestResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ExtendAccessRequestResponse) GetAccessRequest() *AccessRequest {
+	if x != nil {
+		return x.AccessRequest
+	}
+	return nil
+}
+
 var File_lillvet_disclosure_v1_disclosure_proto protoreflect.FileDescriptor
 
 const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
@@ -1790,7 +2550,51 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\n" +
 	"disclosure\x18\x01 \x01(\v2!.lillvet.disclosure.v1.DisclosureR\n" +
 	"disclosure\x12D\n" +
-	"\bcontents\x18\x02 \x01(\v2(.lillvet.disclosure.v1.DisclosurePackageR\bcontents*\xd7\x01\n" +
+	"\bcontents\x18\x02 \x01(\v2(.lillvet.disclosure.v1.DisclosurePackageR\bcontents\"\xff\x05\n" +
+	"\rAccessRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12=\n" +
+	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12>\n" +
+	"\achannel\x18\x04 \x01(\x0e2$.lillvet.disclosure.v1.AccessChannelR\achannel\x12S\n" +
+	"\x0eidentification\x18\x05 \x01(\x0e2+.lillvet.disclosure.v1.IdentificationMethodR\x0eidentification\x12#\n" +
+	"\ridentified_by\x18\x06 \x01(\tR\fidentifiedBy\x12\x1a\n" +
+	"\blanguage\x18\a \x01(\tR\blanguage\x12\x19\n" +
+	"\bdue_date\x18\b \x01(\tR\adueDate\x12*\n" +
+	"\x11extended_due_date\x18\t \x01(\tR\x0fextendedDueDate\x12)\n" +
+	"\x10extension_reason\x18\n" +
+	" \x01(\tR\x0fextensionReason\x12/\n" +
+	"\x13possibly_chargeable\x18\v \x01(\bR\x12possiblyChargeable\x12,\n" +
+	"\x12earlier_request_id\x18\f \x01(\tR\x10earlierRequestId\x12B\n" +
+	"\x06status\x18\r \x01(\x0e2*.lillvet.disclosure.v1.AccessRequestStatusR\x06status\x12\x1f\n" +
+	"\vrecorded_by\x18\x0e \x01(\tR\n" +
+	"recordedBy\x12;\n" +
+	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vextend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"extendTime\"\x88\x01\n" +
+	"\x1aRecordAccessRequestRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12K\n" +
+	"\x0eaccess_request\x18\x02 \x01(\v2$.lillvet.disclosure.v1.AccessRequestR\raccessRequest\"j\n" +
+	"\x1bRecordAccessRequestResponse\x12K\n" +
+	"\x0eaccess_request\x18\x01 \x01(\v2$.lillvet.disclosure.v1.AccessRequestR\raccessRequest\"E\n" +
+	"\x17GetAccessRequestRequest\x12*\n" +
+	"\x11access_request_id\x18\x01 \x01(\tR\x0faccessRequestId\"g\n" +
+	"\x18GetAccessRequestResponse\x12K\n" +
+	"\x0eaccess_request\x18\x01 \x01(\v2$.lillvet.disclosure.v1.AccessRequestR\raccessRequest\"w\n" +
+	"\x1eListOwnerAccessRequestsRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x98\x01\n" +
+	"\x1fListOwnerAccessRequestsResponse\x12M\n" +
+	"\x0faccess_requests\x18\x01 \x03(\v2$.lillvet.disclosure.v1.AccessRequestR\x0eaccessRequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"`\n" +
+	"\x1aExtendAccessRequestRequest\x12*\n" +
+	"\x11access_request_id\x18\x01 \x01(\tR\x0faccessRequestId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"j\n" +
+	"\x1bExtendAccessRequestResponse\x12K\n" +
+	"\x0eaccess_request\x18\x01 \x01(\v2$.lillvet.disclosure.v1.AccessRequestR\raccessRequest*\xd7\x01\n" +
 	"\rRecipientKind\x12\x1e\n" +
 	"\x1aRECIPIENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cRECIPIENT_KIND_SUBCONTRACTOR\x10\x01\x12\x1a\n" +
@@ -1824,7 +2628,22 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x11DisclosureOutcome\x12\"\n" +
 	"\x1eDISCLOSURE_OUTCOME_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cDISCLOSURE_OUTCOME_DISCLOSED\x10\x01\x12\x1e\n" +
-	"\x1aDISCLOSURE_OUTCOME_REFUSED\x10\x022\xc6\b\n" +
+	"\x1aDISCLOSURE_OUTCOME_REFUSED\x10\x02*\x9d\x01\n" +
+	"\rAccessChannel\x12\x1e\n" +
+	"\x1aACCESS_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ACCESS_CHANNEL_LETTER\x10\x01\x12\x18\n" +
+	"\x14ACCESS_CHANNEL_EMAIL\x10\x02\x12\x1c\n" +
+	"\x18ACCESS_CHANNEL_IN_PERSON\x10\x03\x12\x19\n" +
+	"\x15ACCESS_CHANNEL_PORTAL\x10\x04*\xc5\x01\n" +
+	"\x14IdentificationMethod\x12%\n" +
+	"!IDENTIFICATION_METHOD_UNSPECIFIED\x10\x00\x12+\n" +
+	"'IDENTIFICATION_METHOD_IDENTITY_DOCUMENT\x10\x01\x12+\n" +
+	"'IDENTIFICATION_METHOD_STRONG_ELECTRONIC\x10\x02\x12,\n" +
+	"(IDENTIFICATION_METHOD_REGISTERED_CONTACT\x10\x03*\x84\x01\n" +
+	"\x13AccessRequestStatus\x12%\n" +
+	"!ACCESS_REQUEST_STATUS_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eACCESS_REQUEST_STATUS_RECEIVED\x10\x01\x12\"\n" +
+	"\x1eACCESS_REQUEST_STATUS_ANSWERED\x10\x022\xc2\f\n" +
 	"\x11DisclosureService\x12p\n" +
 	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12g\n" +
 	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\x12m\n" +
@@ -1834,7 +2653,11 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\rGetDisclosure\x12+.lillvet.disclosure.v1.GetDisclosureRequest\x1a,.lillvet.disclosure.v1.GetDisclosureResponse\x12\x7f\n" +
 	"\x14ListOwnerDisclosures\x122.lillvet.disclosure.v1.ListOwnerDisclosuresRequest\x1a3.lillvet.disclosure.v1.ListOwnerDisclosuresResponse\x12\x85\x01\n" +
 	"\x16ListPartnerDisclosures\x124.lillvet.disclosure.v1.ListPartnerDisclosuresRequest\x1a5.lillvet.disclosure.v1.ListPartnerDisclosuresResponse\x12\x7f\n" +
-	"\x14GetPartnerDisclosure\x122.lillvet.disclosure.v1.GetPartnerDisclosureRequest\x1a3.lillvet.disclosure.v1.GetPartnerDisclosureResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
+	"\x14GetPartnerDisclosure\x122.lillvet.disclosure.v1.GetPartnerDisclosureRequest\x1a3.lillvet.disclosure.v1.GetPartnerDisclosureResponse\x12|\n" +
+	"\x13RecordAccessRequest\x121.lillvet.disclosure.v1.RecordAccessRequestRequest\x1a2.lillvet.disclosure.v1.RecordAccessRequestResponse\x12s\n" +
+	"\x10GetAccessRequest\x12..lillvet.disclosure.v1.GetAccessRequestRequest\x1a/.lillvet.disclosure.v1.GetAccessRequestResponse\x12\x88\x01\n" +
+	"\x17ListOwnerAccessRequests\x125.lillvet.disclosure.v1.ListOwnerAccessRequestsRequest\x1a6.lillvet.disclosure.v1.ListOwnerAccessRequestsResponse\x12|\n" +
+	"\x13ExtendAccessRequest\x121.lillvet.disclosure.v1.ExtendAccessRequestRequest\x1a2.lillvet.disclosure.v1.ExtendAccessRequestResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
 
 var (
 	file_lillvet_disclosure_v1_disclosure_proto_rawDescOnce sync.Once
@@ -1848,85 +2671,116 @@ func file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP() []byte {
 	return file_lillvet_disclosure_v1_disclosure_proto_rawDescData
 }
 
-var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
-	(RecipientKind)(0),                     // 0: lillvet.disclosure.v1.RecipientKind
-	(DataCategory)(0),                      // 1: lillvet.disclosure.v1.DataCategory
-	(LegalBasis)(0),                        // 2: lillvet.disclosure.v1.LegalBasis
-	(DisclosureOutcome)(0),                 // 3: lillvet.disclosure.v1.DisclosureOutcome
-	(*Contact)(nil),                        // 4: lillvet.disclosure.v1.Contact
-	(*Recipient)(nil),                      // 5: lillvet.disclosure.v1.Recipient
-	(*Disclosure)(nil),                     // 6: lillvet.disclosure.v1.Disclosure
-	(*DisclosurePackage)(nil),              // 7: lillvet.disclosure.v1.DisclosurePackage
-	(*CreateRecipientRequest)(nil),         // 8: lillvet.disclosure.v1.CreateRecipientRequest
-	(*CreateRecipientResponse)(nil),        // 9: lillvet.disclosure.v1.CreateRecipientResponse
-	(*GetRecipientRequest)(nil),            // 10: lillvet.disclosure.v1.GetRecipientRequest
-	(*GetRecipientResponse)(nil),           // 11: lillvet.disclosure.v1.GetRecipientResponse
-	(*ListRecipientsRequest)(nil),          // 12: lillvet.disclosure.v1.ListRecipientsRequest
-	(*ListRecipientsResponse)(nil),         // 13: lillvet.disclosure.v1.ListRecipientsResponse
-	(*DeactivateRecipientRequest)(nil),     // 14: lillvet.disclosure.v1.DeactivateRecipientRequest
-	(*DeactivateRecipientResponse)(nil),    // 15: lillvet.disclosure.v1.DeactivateRecipientResponse
-	(*CreateDisclosureRequest)(nil),        // 16: lillvet.disclosure.v1.CreateDisclosureRequest
-	(*CreateDisclosureResponse)(nil),       // 17: lillvet.disclosure.v1.CreateDisclosureResponse
-	(*GetDisclosureRequest)(nil),           // 18: lillvet.disclosure.v1.GetDisclosureRequest
-	(*GetDisclosureResponse)(nil),          // 19: lillvet.disclosure.v1.GetDisclosureResponse
-	(*ListOwnerDisclosuresRequest)(nil),    // 20: lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	(*ListOwnerDisclosuresResponse)(nil),   // 21: lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	(*ListPartnerDisclosuresRequest)(nil),  // 22: lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	(*ListPartnerDisclosuresResponse)(nil), // 23: lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	(*GetPartnerDisclosureRequest)(nil),    // 24: lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	(*GetPartnerDisclosureResponse)(nil),   // 25: lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
+	(RecipientKind)(0),                      // 0: lillvet.disclosure.v1.RecipientKind
+	(DataCategory)(0),                       // 1: lillvet.disclosure.v1.DataCategory
+	(LegalBasis)(0),                         // 2: lillvet.disclosure.v1.LegalBasis
+	(DisclosureOutcome)(0),                  // 3: lillvet.disclosure.v1.DisclosureOutcome
+	(AccessChannel)(0),                      // 4: lillvet.disclosure.v1.AccessChannel
+	(IdentificationMethod)(0),               // 5: lillvet.disclosure.v1.IdentificationMethod
+	(AccessRequestStatus)(0),                // 6: lillvet.disclosure.v1.AccessRequestStatus
+	(*Contact)(nil),                         // 7: lillvet.disclosure.v1.Contact
+	(*Recipient)(nil),                       // 8: lillvet.disclosure.v1.Recipient
+	(*Disclosure)(nil),                      // 9: lillvet.disclosure.v1.Disclosure
+	(*DisclosurePackage)(nil),               // 10: lillvet.disclosure.v1.DisclosurePackage
+	(*CreateRecipientRequest)(nil),          // 11: lillvet.disclosure.v1.CreateRecipientRequest
+	(*CreateRecipientResponse)(nil),         // 12: lillvet.disclosure.v1.CreateRecipientResponse
+	(*GetRecipientRequest)(nil),             // 13: lillvet.disclosure.v1.GetRecipientRequest
+	(*GetRecipientResponse)(nil),            // 14: lillvet.disclosure.v1.GetRecipientResponse
+	(*ListRecipientsRequest)(nil),           // 15: lillvet.disclosure.v1.ListRecipientsRequest
+	(*ListRecipientsResponse)(nil),          // 16: lillvet.disclosure.v1.ListRecipientsResponse
+	(*DeactivateRecipientRequest)(nil),      // 17: lillvet.disclosure.v1.DeactivateRecipientRequest
+	(*DeactivateRecipientResponse)(nil),     // 18: lillvet.disclosure.v1.DeactivateRecipientResponse
+	(*CreateDisclosureRequest)(nil),         // 19: lillvet.disclosure.v1.CreateDisclosureRequest
+	(*CreateDisclosureResponse)(nil),        // 20: lillvet.disclosure.v1.CreateDisclosureResponse
+	(*GetDisclosureRequest)(nil),            // 21: lillvet.disclosure.v1.GetDisclosureRequest
+	(*GetDisclosureResponse)(nil),           // 22: lillvet.disclosure.v1.GetDisclosureResponse
+	(*ListOwnerDisclosuresRequest)(nil),     // 23: lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	(*ListOwnerDisclosuresResponse)(nil),    // 24: lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	(*ListPartnerDisclosuresRequest)(nil),   // 25: lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	(*ListPartnerDisclosuresResponse)(nil),  // 26: lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	(*GetPartnerDisclosureRequest)(nil),     // 27: lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	(*GetPartnerDisclosureResponse)(nil),    // 28: lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	(*AccessRequest)(nil),                   // 29: lillvet.disclosure.v1.AccessRequest
+	(*RecordAccessRequestRequest)(nil),      // 30: lillvet.disclosure.v1.RecordAccessRequestRequest
+	(*RecordAccessRequestResponse)(nil),     // 31: lillvet.disclosure.v1.RecordAccessRequestResponse
+	(*GetAccessRequestRequest)(nil),         // 32: lillvet.disclosure.v1.GetAccessRequestRequest
+	(*GetAccessRequestResponse)(nil),        // 33: lillvet.disclosure.v1.GetAccessRequestResponse
+	(*ListOwnerAccessRequestsRequest)(nil),  // 34: lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	(*ListOwnerAccessRequestsResponse)(nil), // 35: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	(*ExtendAccessRequestRequest)(nil),      // 36: lillvet.disclosure.v1.ExtendAccessRequestRequest
+	(*ExtendAccessRequestResponse)(nil),     // 37: lillvet.disclosure.v1.ExtendAccessRequestResponse
+	(*timestamppb.Timestamp)(nil),           // 38: google.protobuf.Timestamp
 }
 var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	0,  // 0: lillvet.disclosure.v1.Recipient.kind:type_name -> lillvet.disclosure.v1.RecipientKind
-	4,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
+	7,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 2: lillvet.disclosure.v1.Recipient.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	26, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
-	26, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
+	38, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
+	38, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: lillvet.disclosure.v1.Disclosure.recipient_kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	1,  // 6: lillvet.disclosure.v1.Disclosure.categories:type_name -> lillvet.disclosure.v1.DataCategory
 	3,  // 7: lillvet.disclosure.v1.Disclosure.outcome:type_name -> lillvet.disclosure.v1.DisclosureOutcome
 	2,  // 8: lillvet.disclosure.v1.Disclosure.basis:type_name -> lillvet.disclosure.v1.LegalBasis
-	26, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
-	5,  // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
-	5,  // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
-	5,  // 13: lillvet.disclosure.v1.ListRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.Recipient
-	5,  // 14: lillvet.disclosure.v1.DeactivateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	38, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	8,  // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	8,  // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	8,  // 13: lillvet.disclosure.v1.ListRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.Recipient
+	8,  // 14: lillvet.disclosure.v1.DeactivateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	1,  // 15: lillvet.disclosure.v1.CreateDisclosureRequest.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	6,  // 16: lillvet.disclosure.v1.CreateDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	7,  // 17: lillvet.disclosure.v1.CreateDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	6,  // 18: lillvet.disclosure.v1.GetDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	7,  // 19: lillvet.disclosure.v1.GetDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	6,  // 20: lillvet.disclosure.v1.ListOwnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
-	6,  // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
-	6,  // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	7,  // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	8,  // 24: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
-	10, // 25: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
-	12, // 26: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
-	14, // 27: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
-	16, // 28: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
-	18, // 29: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
-	20, // 30: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	22, // 31: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	24, // 32: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	9,  // 33: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
-	11, // 34: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
-	13, // 35: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
-	15, // 36: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
-	17, // 37: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
-	19, // 38: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
-	21, // 39: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	23, // 40: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	25, // 41: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	33, // [33:42] is the sub-list for method output_type
-	24, // [24:33] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	9,  // 16: lillvet.disclosure.v1.CreateDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	10, // 17: lillvet.disclosure.v1.CreateDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
+	9,  // 18: lillvet.disclosure.v1.GetDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	10, // 19: lillvet.disclosure.v1.GetDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
+	9,  // 20: lillvet.disclosure.v1.ListOwnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
+	9,  // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
+	9,  // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	10, // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
+	38, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
+	4,  // 25: lillvet.disclosure.v1.AccessRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
+	5,  // 26: lillvet.disclosure.v1.AccessRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
+	6,  // 27: lillvet.disclosure.v1.AccessRequest.status:type_name -> lillvet.disclosure.v1.AccessRequestStatus
+	38, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
+	38, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
+	29, // 30: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 31: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 32: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 33: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 34: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	11, // 35: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
+	13, // 36: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
+	15, // 37: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
+	17, // 38: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
+	19, // 39: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
+	21, // 40: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
+	23, // 41: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	25, // 42: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	27, // 43: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	30, // 44: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
+	32, // 45: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
+	34, // 46: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	36, // 47: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
+	12, // 48: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
+	14, // 49: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
+	16, // 50: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
+	18, // 51: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
+	20, // 52: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
+	22, // 53: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
+	24, // 54: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	26, // 55: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	28, // 56: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	31, // 57: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
+	33, // 58: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
+	35, // 59: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	37, // 60: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
+	48, // [48:61] is the sub-list for method output_type
+	35, // [35:48] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_disclosure_v1_disclosure_proto_init() }
@@ -1939,8 +2793,8 @@ func file_lillvet_disclosure_v1_disclosure_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_disclosure_v1_disclosure_proto_rawDesc), len(file_lillvet_disclosure_v1_disclosure_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   22,
+			NumEnums:      7,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

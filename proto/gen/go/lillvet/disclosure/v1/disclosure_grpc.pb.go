@@ -19,15 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DisclosureService_CreateRecipient_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/CreateRecipient"
-	DisclosureService_GetRecipient_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/GetRecipient"
-	DisclosureService_ListRecipients_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/ListRecipients"
-	DisclosureService_DeactivateRecipient_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/DeactivateRecipient"
-	DisclosureService_CreateDisclosure_FullMethodName       = "/lillvet.disclosure.v1.DisclosureService/CreateDisclosure"
-	DisclosureService_GetDisclosure_FullMethodName          = "/lillvet.disclosure.v1.DisclosureService/GetDisclosure"
-	DisclosureService_ListOwnerDisclosures_FullMethodName   = "/lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures"
-	DisclosureService_ListPartnerDisclosures_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListPartnerDisclosures"
-	DisclosureService_GetPartnerDisclosure_FullMethodName   = "/lillvet.disclosure.v1.DisclosureService/GetPartnerDisclosure"
+	DisclosureService_CreateRecipient_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/CreateRecipient"
+	DisclosureService_GetRecipient_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/GetRecipient"
+	DisclosureService_ListRecipients_FullMethodName          = "/lillvet.disclosure.v1.DisclosureService/ListRecipients"
+	DisclosureService_DeactivateRecipient_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/DeactivateRecipient"
+	DisclosureService_CreateDisclosure_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/CreateDisclosure"
+	DisclosureService_GetDisclosure_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/GetDisclosure"
+	DisclosureService_ListOwnerDisclosures_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures"
+	DisclosureService_ListPartnerDisclosures_FullMethodName  = "/lillvet.disclosure.v1.DisclosureService/ListPartnerDisclosures"
+	DisclosureService_GetPartnerDisclosure_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/GetPartnerDisclosure"
+	DisclosureService_RecordAccessRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/RecordAccessRequest"
+	DisclosureService_GetAccessRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/GetAccessRequest"
+	DisclosureService_ListOwnerAccessRequests_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListOwnerAccessRequests"
+	DisclosureService_ExtendAccessRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ExtendAccessRequest"
 )
 
 // DisclosureServiceClient is the client API for DisclosureService service.
@@ -66,6 +70,23 @@ type DisclosureServiceClient interface {
 	// Reads one disclosure made to the calling partner's recipient, with its package.
 	// Any other disclosure is NOT_FOUND.
 	GetPartnerDisclosure(ctx context.Context, in *GetPartnerDisclosureRequest, opts ...grpc.CallOption) (*GetPartnerDisclosureResponse, error)
+	// Records an owner's request for their data (GDPR Art. 15, portability Art. 20): when
+	// and how it arrived and how the person was identified. The answer is due one calendar
+	// month after receipt (Finnish time; 31 January is due 28 or 29 February). A further
+	// request received within twelve months of an earlier one is flagged as possibly
+	// chargeable, naming the earlier one; the first copy is always free. The owner must
+	// exist (NOT_FOUND otherwise). A retried call with the same request_id returns the
+	// first request.
+	RecordAccessRequest(ctx context.Context, in *RecordAccessRequestRequest, opts ...grpc.CallOption) (*RecordAccessRequestResponse, error)
+	// Reads one access request.
+	GetAccessRequest(ctx context.Context, in *GetAccessRequestRequest, opts ...grpc.CallOption) (*GetAccessRequestResponse, error)
+	// Lists an owner's access requests, most recently received first, paged.
+	ListOwnerAccessRequests(ctx context.Context, in *ListOwnerAccessRequestsRequest, opts ...grpc.CallOption) (*ListOwnerAccessRequestsResponse, error)
+	// Extends the due date by two further months (three calendar months after receipt,
+	// GDPR Art. 12(3)), once, decided before the one-month due date, with the reason the
+	// owner is told. Otherwise FAILED_PRECONDITION: ACCESS_REQUEST_ALREADY_EXTENDED or
+	// ACCESS_REQUEST_EXTENSION_LATE. A retry with the same reason returns the request.
+	ExtendAccessRequest(ctx context.Context, in *ExtendAccessRequestRequest, opts ...grpc.CallOption) (*ExtendAccessRequestResponse, error)
 }
 
 type disclosureServiceClient struct {
@@ -166,6 +187,46 @@ func (c *disclosureServiceClient) GetPartnerDisclosure(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *disclosureServiceClient) RecordAccessRequest(ctx context.Context, in *RecordAccessRequestRequest, opts ...grpc.CallOption) (*RecordAccessRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordAccessRequestResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_RecordAccessRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) GetAccessRequest(ctx context.Context, in *GetAccessRequestRequest, opts ...grpc.CallOption) (*GetAccessRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAccessRequestResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_GetAccessRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) ListOwnerAccessRequests(ctx context.Context, in *ListOwnerAccessRequestsRequest, opts ...grpc.CallOption) (*ListOwnerAccessRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOwnerAccessRequestsResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_ListOwnerAccessRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) ExtendAccessRequest(ctx context.Context, in *ExtendAccessRequestRequest, opts ...grpc.CallOption) (*ExtendAccessRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExtendAccessRequestResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_ExtendAccessRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DisclosureServiceServer is the server API for DisclosureService service.
 // All implementations must embed UnimplementedDisclosureServiceServer
 // for forward compatibility.
@@ -202,6 +263,23 @@ type DisclosureServiceServer interface {
 	// Reads one disclosure made to the calling partner's recipient, with its package.
 	// Any other disclosure is NOT_FOUND.
 	GetPartnerDisclosure(context.Context, *GetPartnerDisclosureRequest) (*GetPartnerDisclosureResponse, error)
+	// Records an owner's request for their data (GDPR Art. 15, portability Art. 20): when
+	// and how it arrived and how the person was identified. The answer is due one calendar
+	// month after receipt (Finnish time; 31 January is due 28 or 29 February). A further
+	// request received within twelve months of an earlier one is flagged as possibly
+	// chargeable, naming the earlier one; the first copy is always free. The owner must
+	// exist (NOT_FOUND otherwise). A retried call with the same request_id returns the
+	// first request.
+	RecordAccessRequest(context.Context, *RecordAccessRequestRequest) (*RecordAccessRequestResponse, error)
+	// Reads one access request.
+	GetAccessRequest(context.Context, *GetAccessRequestRequest) (*GetAccessRequestResponse, error)
+	// Lists an owner's access requests, most recently received first, paged.
+	ListOwnerAccessRequests(context.Context, *ListOwnerAccessRequestsRequest) (*ListOwnerAccessRequestsResponse, error)
+	// Extends the due date by two further months (three calendar months after receipt,
+	// GDPR Art. 12(3)), once, decided before the one-month due date, with the reason the
+	// owner is told. Otherwise FAILED_PRECONDITION: ACCESS_REQUEST_ALREADY_EXTENDED or
+	// ACCESS_REQUEST_EXTENSION_LATE. A retry with the same reason returns the request.
+	ExtendAccessRequest(context.Context, *ExtendAccessRequestRequest) (*ExtendAccessRequestResponse, error)
 	mustEmbedUnimplementedDisclosureServiceServer()
 }
 
@@ -238,6 +316,18 @@ func (UnimplementedDisclosureServiceServer) ListPartnerDisclosures(context.Conte
 }
 func (UnimplementedDisclosureServiceServer) GetPartnerDisclosure(context.Context, *GetPartnerDisclosureRequest) (*GetPartnerDisclosureResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPartnerDisclosure not implemented")
+}
+func (UnimplementedDisclosureServiceServer) RecordAccessRequest(context.Context, *RecordAccessRequestRequest) (*RecordAccessRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordAccessRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) GetAccessRequest(context.Context, *GetAccessRequestRequest) (*GetAccessRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccessRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) ListOwnerAccessRequests(context.Context, *ListOwnerAccessRequestsRequest) (*ListOwnerAccessRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOwnerAccessRequests not implemented")
+}
+func (UnimplementedDisclosureServiceServer) ExtendAccessRequest(context.Context, *ExtendAccessRequestRequest) (*ExtendAccessRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendAccessRequest not implemented")
 }
 func (UnimplementedDisclosureServiceServer) mustEmbedUnimplementedDisclosureServiceServer() {}
 func (UnimplementedDisclosureServiceServer) testEmbeddedByValue()                           {}
@@ -422,6 +512,78 @@ func _DisclosureService_GetPartnerDisclosure_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DisclosureService_RecordAccessRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordAccessRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).RecordAccessRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_RecordAccessRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).RecordAccessRequest(ctx, req.(*RecordAccessRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_GetAccessRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccessRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).GetAccessRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_GetAccessRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).GetAccessRequest(ctx, req.(*GetAccessRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_ListOwnerAccessRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOwnerAccessRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).ListOwnerAccessRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_ListOwnerAccessRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).ListOwnerAccessRequests(ctx, req.(*ListOwnerAccessRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_ExtendAccessRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendAccessRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).ExtendAccessRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_ExtendAccessRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).ExtendAccessRequest(ctx, req.(*ExtendAccessRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DisclosureService_ServiceDesc is the grpc.ServiceDesc for DisclosureService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -464,6 +626,22 @@ var DisclosureService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPartnerDisclosure",
 			Handler:    _DisclosureService_GetPartnerDisclosure_Handler,
+		},
+		{
+			MethodName: "RecordAccessRequest",
+			Handler:    _DisclosureService_RecordAccessRequest_Handler,
+		},
+		{
+			MethodName: "GetAccessRequest",
+			Handler:    _DisclosureService_GetAccessRequest_Handler,
+		},
+		{
+			MethodName: "ListOwnerAccessRequests",
+			Handler:    _DisclosureService_ListOwnerAccessRequests_Handler,
+		},
+		{
+			MethodName: "ExtendAccessRequest",
+			Handler:    _DisclosureService_ExtendAccessRequest_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,275 @@
+package mongo
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/mongox"
+)
+
+// Collections of the access requests: one document per request, and one ledger per
+// owner listing that owner's requests, both read by _id only.
+const (
+	AccessRequestsCollection = "access_requests"
+	AccessLedgersCollection  = "access_ledgers"
+)
+
+// ledgerAttempts bounds the retries of an append whose upsert raced another replica's
+// creation of the same ledger.
+const ledgerAttempts = 3
+
+type dateDoc struct {
+	Year  int `bson:"y"`
+	Month int `bson:"m"`
+	Day   int `bson:"d"`
+}
+
+func toDateDoc(d domain.Date) *dateDoc {
+	if d.IsZero() {
+		return nil
+	}
+	return &dateDoc{Year: d.Year, Month: int(d.Month), Day: d.Day}
+}
+
+func (d *dateDoc) toDomain() domain.Date {
+	if d == nil {
+		return domain.Date{}
+	}
+	return domain.Date{Year: d.Year, Month: time.Month(d.Month), Day: d.Day}
+}
+
+// accessRequestDoc is one access request. Extended is the guard of the one extension.
+type accessRequestDoc struct {
+	ID                 string     `bson:"_id"`
+	OwnerID            string     `bson:"owner_id"`
+	Received           time.Time  `bson:"received"`
+	Channel            string     `bson:"channel"`
+	Identification     string     `bson:"identification"`
+	IdentifiedBy       string     `bson:"identified_by,omitempty"`
+	Language           string     `bson:"language"`
+	DueDate            *dateDoc   `bson:"due_date"`
+	Extended           bool       `bson:"extended"`
+	ExtendedDueDate    *dateDoc   `bson:"extended_due_date,omitempty"`
+	ExtensionReason    string     `bson:"extension_reason,omitempty"`
+	ExtendedAt         *time.Time `bson:"extended_at,omitempty"`
+	PossiblyChargeable bool       `bson:"possibly_chargeable"`
+	EarlierRequestID   string     `bson:"earlier_request_id,omitempty"`
+	Status             string     `bson:"status"`
+	RecordedBy         string     `bson:"recorded_by"`
+	Created            time.Time  `bson:"created"`
+}
+
+type ledgerEntryDoc struct {
+	ID       string    `bson:"id"`
+	Received time.Time `bson:"received"`
+}
+
+// accessLedgerDoc lists an owner's requests in the order the store appended them; _id
+// is the owner id.
+type accessLedgerDoc struct {
+	ID       string           `bson:"_id"`
+	Requests []ledgerEntryDoc `bson:"requests"`
+}
+
+// toLedger maps a stored ledger. Two retries of one record racing past the check that
+// the request is listed may both append it; the first occurrence counts.
+func (d *accessLedgerDoc) toLedger() domain.AccessLedger {
+	l := domain.AccessLedger{OwnerID: d.ID, Requests: make([]domain.PriorRequest, 0, len(d.Requests))}
+	for _, e := range d.Requests {
+		if !l.Lists(e.ID) {
+			l.Requests = append(l.Requests, domain.PriorRequest{ID: e.ID, ReceivedAt: e.Received.UTC()})
+		}
+	}
+	return l
+}
+
+func toAccessRequestDoc(r domain.AccessRequest) accessRequestDoc {
+	d := accessRequestDoc{
+		ID: r.ID, OwnerID: r.OwnerID, Received: r.ReceivedAt, Channel: string(r.Channel),
+		Identification: string(r.Identification), IdentifiedBy: r.IdentifiedBy, Language: string(r.Language),
+		DueDate: toDateDoc(r.DueDate), Extended: r.Extended(), ExtendedDueDate: toDateDoc(r.ExtendedDueDate),
+		ExtensionReason: r.ExtensionReason, PossiblyChargeable: r.PossiblyChargeable,
+		EarlierRequestID: r.EarlierRequestID, Status: string(r.Status), RecordedBy: r.RecordedBy, Created: r.CreatedAt,
+	}
+	if !r.ExtendedAt.IsZero() {
+		t := r.ExtendedAt
+		d.ExtendedAt = &t
+	}
+	return d
+}
+
+func (d *accessRequestDoc) toDomain() domain.AccessRequest {
+	r := domain.AccessRequest{
+		ID: d.ID, OwnerID: d.OwnerID, ReceivedAt: d.Received.UTC(), Channel: domain.Channel(d.Channel),
+		Identification: domain.Identification(d.Identification), IdentifiedBy: d.IdentifiedBy,
+		Language: domain.Language(d.Language), DueDate: d.DueDate.toDomain(), ExtendedDueDate: d.ExtendedDueDate.toDomain(),
+		ExtensionReason: d.ExtensionReason, PossiblyChargeable: d.PossiblyChargeable, EarlierRequestID: d.EarlierRequestID,
+		Status: domain.AccessStatus(d.Status), RecordedBy: d.RecordedBy, CreatedAt: d.Created.UTC(),
+	}
+	if d.ExtendedAt != nil {
+		r.ExtendedAt = d.ExtendedAt.UTC()
+	}
+	return r
+}
+
+// AccessLedger implements domain.Repository.
+func (r *Repository) AccessLedger(ctx context.Context, ownerID string) (domain.AccessLedger, error) {
+	var d accessLedgerDoc
+	err := r.accessLedgers.FindOne(ctx, bson.M{"_id": ownerID}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.AccessLedger{OwnerID: ownerID}, nil
+	}
+	if err != nil {
+		return domain.AccessLedger{}, fmt.Errorf("read the access requests of owner %s: %w", ownerID, err)
+	}
+	return d.toLedger(), nil
+}
+
+// AddToAccessLedger implements domain.Repository with one findAndModify by _id: a
+// $push, upserting the ledger, that returns the document as it stood right after, so
+// the position of the request in the array orders it among the owner's requests even
+// when two are recorded at the same instant by two replicas. A concurrent creation of
+// the same ledger fails on the duplicate _id, and the next attempt updates it.
+func (r *Repository) AddToAccessLedger(ctx context.Context, ownerID string, p domain.PriorRequest) ([]domain.PriorRequest, error) {
+	update := bson.M{"$push": bson.M{"requests": ledgerEntryDoc{ID: p.ID, Received: p.ReceivedAt}}}
+	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
+	for range ledgerAttempts {
+		var d accessLedgerDoc
+		err := r.accessLedgers.FindOneAndUpdate(ctx, bson.M{"_id": ownerID}, update, opts).Decode(&d)
+		if mongox.IsDuplicateKey(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("add to the access requests of owner %s: %w", ownerID, err)
+		}
+		l := d.toLedger()
+		i := slices.IndexFunc(l.Requests, func(e domain.PriorRequest) bool { return e.ID == p.ID })
+		if i < 0 {
+			return nil, fmt.Errorf("add to the access requests of owner %s: the request is not in the stored ledger", ownerID)
+		}
+		return l.Requests[:i], nil
+	}
+	return nil, fmt.Errorf("add to the access requests of owner %s: contended: %w", ownerID, apperr.ErrUnavailable)
+}
+
+// CreateAccessRequest implements domain.Repository.
+func (r *Repository) CreateAccessRequest(ctx context.Context, req domain.AccessRequest) (domain.AccessRequest, error) {
+	_, err := r.accessRequests.InsertOne(ctx, toAccessRequestDoc(req))
+	if mongox.IsDuplicateKey(err) {
+		return r.AccessRequest(ctx, req.ID)
+	}
+	if err != nil {
+		return domain.AccessRequest{}, fmt.Errorf("store access request %s: %w", req.ID, err)
+	}
+	return req, nil
+}
+
+// SetAccessCharge implements domain.Repository.
+func (r *Repository) SetAccessCharge(ctx context.Context, req domain.AccessRequest) error {
+	set := bson.M{"possibly_chargeable": req.PossiblyChargeable}
+	update := bson.M{"$set": set}
+	if req.EarlierRequestID != "" {
+		set["earlier_request_id"] = req.EarlierRequestID
+	} else {
+		update["$unset"] = bson.M{"earlier_request_id": ""}
+	}
+	if _, err := r.accessRequests.UpdateOne(ctx, bson.M{"_id": req.ID}, update); err != nil {
+		return fmt.Errorf("store the charge flag of access request %s: %w", req.ID, err)
+	}
+	return nil
+}
+
+// AccessRequest implements domain.Repository.
+func (r *Repository) AccessRequest(ctx context.Context, id string) (domain.AccessRequest, error) {
+	var d accessRequestDoc
+	err := r.accessRequests.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.AccessRequest{}, notFound("access request", id)
+	}
+	if err != nil {
+		return domain.AccessRequest{}, fmt.Errorf("read access request %s: %w", id, err)
+	}
+	return d.toDomain(), nil
+}
+
+// OwnerAccessRequests implements domain.Repository: the ledger gives the order and the
+// page, and one {_id: {$in: ids}} read gives the page's requests (a scan of the access
+// requests on the embedded store, which has a few dozen a year).
+func (r *Repository) OwnerAccessRequests(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.AccessRequest], error) {
+	var page domain.Page[domain.AccessRequest]
+	ledger, err := r.AccessLedger(ctx, ownerID)
+	if err != nil {
+		return page, err
+	}
+	list := ledger.Requests
+	// Most recently received first; the id breaks ties, so the order is total.
+	slices.SortFunc(list, func(a, b domain.PriorRequest) int {
+		return cmp.Or(b.ReceivedAt.Compare(a.ReceivedAt), cmp.Compare(b.ID, a.ID))
+	})
+	if token != "" {
+		t, err := decodeToken(token)
+		if err != nil {
+			return page, err
+		}
+		at := time.UnixMilli(t.Time).UTC()
+		list = slices.DeleteFunc(list, func(p domain.PriorRequest) bool {
+			c := cmp.Or(p.ReceivedAt.Compare(at), cmp.Compare(p.ID, t.ID))
+			return c >= 0
+		})
+	}
+	if n := int(pageSize(size)); len(list) > n {
+		list = list[:n]
+		last := list[n-1]
+		page.Next = encodeToken(pageToken{Time: last.ReceivedAt.UnixMilli(), ID: last.ID})
+	}
+	if len(list) == 0 {
+		return page, nil
+	}
+	ids := make([]string, len(list))
+	for i, p := range list {
+		ids[i] = p.ID
+	}
+	cur, err := r.accessRequests.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err != nil {
+		return page, fmt.Errorf("list the access requests of owner %s: %w", ownerID, err)
+	}
+	var docs []accessRequestDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return page, fmt.Errorf("list the access requests of owner %s: %w", ownerID, err)
+	}
+	byID := make(map[string]domain.AccessRequest, len(docs))
+	for i := range docs {
+		byID[docs[i].ID] = docs[i].toDomain()
+	}
+	// A listed request whose document is missing cannot occur (the document is stored
+	// first); it is skipped rather than failing the owner's whole list.
+	for _, id := range ids {
+		if req, ok := byID[id]; ok {
+			page.Items = append(page.Items, req)
+		}
+	}
+	return page, nil
+}
+
+// ExtendAccessRequest implements domain.Repository. The filter on extended makes the
+// first extension the one that stays.
+func (r *Repository) ExtendAccessRequest(ctx context.Context, req domain.AccessRequest) (domain.AccessRequest, error) {
+	_, err := r.accessRequests.UpdateOne(ctx, bson.M{"_id": req.ID, "extended": false}, bson.M{"$set": bson.M{
+		"extended": true, "extended_due_date": toDateDoc(req.ExtendedDueDate),
+		"extension_reason": req.ExtensionReason, "extended_at": req.ExtendedAt,
+	}})
+	if err != nil {
+		return domain.AccessRequest{}, fmt.Errorf("extend access request %s: %w", req.ID, err)
+	}
+	return r.AccessRequest(ctx, req.ID)
+}

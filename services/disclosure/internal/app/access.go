@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// RecordAccessRequest records an owner's request for their data, due a calendar month
+// after receipt and flagged as possibly chargeable when the owner made another within
+// the twelve months before. A retry with the same request id returns the first.
+//
+// Two documents are written without a transaction: the request, then its line in the
+// owner's ledger. A crash between them leaves a request the ledger does not list yet:
+// readable by id, and in the owner's favour (a later request is not flagged against
+// it). A retry with the same request id (or Idempotency-Key) lists it; a client that
+// sends none gets a new request, and the first stays unlisted.
+func (s *Service) RecordAccessRequest(ctx context.Context, requestID string, r domain.AccessRequest) (domain.AccessRequest, error) {
+	now := s.now()
+	if err := validateAccessRequest(&r, now, s.loc); err != nil {
+		return domain.AccessRequest{}, err
+	}
+	id, err := newID("access_request", requestID)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	r.ID = id
+	if requestID != "" {
+		if first, err := s.repo.AccessRequest(ctx, id); err == nil {
+			return s.replayAccessRequest(ctx, first, r)
+		} else if !errors.Is(err, apperr.ErrNotFound) {
+			return domain.AccessRequest{}, err
+		}
+	}
+	status, err := s.owners.Status(ctx, r.OwnerID)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	if !status.Exists {
+		return domain.AccessRequest{}, fmt.Errorf("owner %s: %w", r.OwnerID, apperr.ErrNotFound)
+	}
+	caller, _ := auth.FromContext(ctx)
+	r.RecordedBy, r.CreatedAt = caller.Subject, now.UTC().Truncate(time.Millisecond)
+	ledger, err := s.repo.AccessLedger(ctx, r.OwnerID)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	if ledger.Full() {
+		return domain.AccessRequest{}, ledgerFull()
+	}
+	r.FlagFurtherRequest(ledger.Requests, s.loc)
+	stored, err := s.repo.CreateAccessRequest(ctx, r)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	if !stored.CreatedAt.Equal(r.CreatedAt) {
+		// A concurrent retry stored its request first: answer with that one.
+		return s.replayAccessRequest(ctx, stored, r)
+	}
+	if err := s.listAccessRequest(ctx, &stored, ledger); err != nil {
+		return domain.AccessRequest{}, err
+	}
+	return stored, s.record(ctx, accessEvent("access_request.record", stored))
+}
+
+// validateAccessRequest applies the domain's rules; the owner id must also be an id the
+// register issued.
+func validateAccessRequest(r *domain.AccessRequest, now time.Time, loc *time.Location) error {
+	err := domain.PrepareAccessRequest(r, "access_request", now, loc)
+	var v *apperr.ValidationError
+	switch {
+	case err == nil:
+		v = &apperr.ValidationError{}
+	case !errors.As(err, &v):
+		return err
+	}
+	if r.OwnerID != "" {
+		v.CheckUUID("access_request.owner_id", r.OwnerID)
+	}
+	return v.Err()
+}
+
+func ledgerFull() error {
+	return apperr.Precondition(domain.ReasonTooManyRequests,
+		fmt.Sprintf("the owner has the maximum of %d access requests on record", domain.MaxAccessRequestsPerOwner))
+}
+
+// replayAccessRequest answers a retried record with the first request, and finishes
+// what a crash may have left undone: listing it in the owner's ledger.
+func (s *Service) replayAccessRequest(ctx context.Context, first, retry domain.AccessRequest) (domain.AccessRequest, error) {
+	if first.OwnerID != retry.OwnerID {
+		return domain.AccessRequest{}, apperr.Precondition("REQUEST_ID_REUSED",
+			"the request id was used for an access request of another owner")
+	}
+	ledger, err := s.repo.AccessLedger(ctx, first.OwnerID)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	if err := s.listAccessRequest(ctx, &first, ledger); err != nil {
+		return domain.AccessRequest{}, err
+	}
+	return first, s.record(ctx, accessEvent("access_request.record", first))
+}
+
+// listAccessRequest adds a stored request to its owner's ledger, read at l, unless l
+// lists it already. The charge flag is decided again on the requests the ledger listed
+// before it (stored when it changed), so of two requests recorded at once only the
+// first the store appended is free.
+func (s *Service) listAccessRequest(ctx context.Context, r *domain.AccessRequest, l domain.AccessLedger) error {
+	if l.Lists(r.ID) {
+		return nil
+	}
+	before, err := s.repo.AddToAccessLedger(ctx, r.OwnerID, domain.PriorRequest{ID: r.ID, ReceivedAt: r.ReceivedAt})
+	if err != nil {
+		return err
+	}
+	chargeable, earlier := r.PossiblyChargeable, r.EarlierRequestID
+	r.FlagFurtherRequest(before, s.loc)
+	if r.PossiblyChargeable == chargeable && r.EarlierRequestID == earlier {
+		return nil
+	}
+	return s.repo.SetAccessCharge(ctx, *r)
+}
+
+// AccessRequest reads one access request.
+func (s *Service) AccessRequest(ctx context.Context, id string) (domain.AccessRequest, error) {
+	r, err := s.repo.AccessRequest(ctx, id)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	return r, s.record(ctx, accessEvent("access_request.read", r))
+}
+
+// OwnerAccessRequests lists an owner's access requests, most recently received first.
+func (s *Service) OwnerAccessRequests(ctx context.Context, ownerID string, pageSize int, pageToken string) (domain.Page[domain.AccessRequest], error) {
+	page, err := s.repo.OwnerAccessRequests(ctx, ownerID, pageSize, pageToken)
+	if err != nil {
+		return page, err
+	}
+	return page, s.record(ctx, audit.Event{
+		Action: "access_request.list", Resource: "owners/" + ownerID + "/accessRequests", SubjectOwnerID: ownerID,
+	})
+}
+
+// ExtendAccessRequest extends the due date by two further months, once, before the
+// one-month due date. A retry with the same reason returns the extended request.
+func (s *Service) ExtendAccessRequest(ctx context.Context, id, reason string) (domain.AccessRequest, error) {
+	reason, err := domain.CheckExtensionReason(reason)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	r, err := s.repo.AccessRequest(ctx, id)
+	if err != nil {
+		return domain.AccessRequest{}, err
+	}
+	if !r.Extended() {
+		if err := r.Extend(reason, s.now(), s.loc); err != nil {
+			return domain.AccessRequest{}, err
+		}
+		if r, err = s.repo.ExtendAccessRequest(ctx, r); err != nil {
+			return domain.AccessRequest{}, err
+		}
+	}
+	// Extended already, by a concurrent call or an earlier one: the same reason is a
+	// retry, another a second extension.
+	if r.ExtensionReason != reason {
+		return domain.AccessRequest{}, apperr.Precondition(domain.ReasonAlreadyExtended,
+			"the access request has already been extended once")
+	}
+	return r, s.record(ctx, accessEvent("access_request.extend", r))
+}
+
+func accessEvent(action string, r domain.AccessRequest) audit.Event {
+	return audit.Event{Action: action, Resource: accessRequestResource(r.ID), SubjectOwnerID: r.OwnerID}
+}
+
+func accessRequestResource(id string) string { return "accessRequests/" + id }
