@@ -9,9 +9,7 @@ import (
 // over HTTP through the gateway: the routes of issue 4, the owner service asked behind
 // them, idempotent records, roles and errors as a REST client sees them.
 func TestConsentEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, manager, partner := r.token(t, "reception"), r.token(t, "clinic_manager"), r.token(t, "partner")
 
 	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "consent") != "SERVING" {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -17,9 +16,7 @@ import (
 // insurer's partner token fetches it and checks its hash, while another partner sees
 // nothing of it.
 func TestDisclosureEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
 
 	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "disclosure") != "SERVING" {
@@ -84,7 +81,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 		t.Fatalf("the log holds the refusal and one disclosure: %s", log.raw)
 	}
 
-	mine, theirs := r.partnerToken(t, insurerID), r.partnerToken(t, other)
+	mine, theirs := r.token(t, "partner", "--recipient", insurerID), r.token(t, "partner", "--recipient", other)
 	list := r.expect(t, 200, "GET", "/v1/partner/disclosures", mine, nil)
 	if entries, _ := field(list.body, "disclosures").([]any); len(entries) != 1 {
 		t.Fatalf("the insurer's list: %s", list.raw)
@@ -110,15 +107,4 @@ func decodePayload(t *testing.T, body map[string]any) string {
 		t.Fatalf("no payload in %v: %v", body, err)
 	}
 	return string(raw)
-}
-
-func (r *runner) partnerToken(t *testing.T, recipientID string) string {
-	t.Helper()
-	cmd := exec.Command(r.bin, "token", "--role", "partner", "--recipient", recipientID) //nolint:gosec // the binary this test just built
-	cmd.Env = r.env()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("partner token: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,16 +29,44 @@ type runner struct {
 	bin, data string
 	gateway   string
 	client    *http.Client
+	// stop stops the runner started last, as Ctrl-C does.
+	stop func()
 }
 
-func buildRunner(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lillvet")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // builds this package into the test's own temp folder
+// builtRunner builds this package once for every test that starts the runner.
+var builtRunner = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "lillvet-runner-")
 	if err != nil {
-		t.Fatalf("build runner: %v\n%s", err, out)
+		return "", err
 	}
-	return bin
+	bin := filepath.Join(dir, "lillvet")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // builds this package into its own temp folder
+	if err != nil {
+		return "", fmt.Errorf("build runner: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bin, err := builtRunner(); err == nil {
+		_ = os.RemoveAll(filepath.Dir(bin))
+	}
+	os.Exit(code)
+}
+
+// startRunner builds the runner, starts it on free ports with a fresh data folder and
+// returns it with a REST client that trusts its CA.
+func startRunner(t *testing.T) *runner {
+	t.Helper()
+	bin, err := builtRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{bin: bin, data: t.TempDir()}
+	r.start(t)
+	r.client = caClient(t, filepath.Join(r.data, "pki", "ca.pem"))
+	return r
 }
 
 func (r *runner) env() []string {
@@ -51,7 +80,7 @@ func (r *runner) env() []string {
 
 // start runs the runner until the test ends (or stop is called) and waits for its
 // "gateway" line.
-func (r *runner) start(t *testing.T) (stop func()) {
+func (r *runner) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(r.bin) //nolint:gosec // the binary this test just built
 	cmd.Env = r.env()
@@ -76,7 +105,7 @@ func (r *runner) start(t *testing.T) (stop func()) {
 		close(addr)
 	}()
 	stopped := false
-	stop = func() {
+	stop := func() {
 		if stopped {
 			return
 		}
@@ -104,29 +133,34 @@ func (r *runner) start(t *testing.T) (stop func()) {
 	case <-time.After(startTimeout):
 		t.Fatalf("runner not ready after %v:\n%s", startTimeout, stderr.String())
 	}
-	return stop
+	r.stop = stop
 }
 
-func (r *runner) token(t *testing.T, role string) string {
+// token mints a development token for role with the runner's token command; flags are
+// its further flags, such as --recipient.
+func (r *runner) token(t *testing.T, role string, flags ...string) string {
 	t.Helper()
-	cmd := exec.Command(r.bin, "token", "--role", role) //nolint:gosec // the binary this test just built, with the test's own roles
+	cmd := exec.Command(r.bin, append([]string{"token", "--role", role}, flags...)...) //nolint:gosec // the binary this test just built, with the test's own roles
 	cmd.Env = r.env()
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("token for %s: %v", role, err)
+		t.Fatalf("token for %s %v: %v", role, flags, err)
 	}
 	return strings.TrimSpace(string(out))
 }
 
-func (r *runner) httpClient(t *testing.T) *http.Client {
-	t.Helper()
-	pem, err := os.ReadFile(filepath.Join(r.data, "pki", "ca.pem"))
+// caClient is a REST client that trusts the development CA in caFile.
+func caClient(tb testing.TB, caFile string) *http.Client {
+	tb.Helper()
+	pem, err := os.ReadFile(caFile) //nolint:gosec // the test environment's own CA file
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}}
 }
 
 type response struct {
@@ -193,9 +227,7 @@ func field(m map[string]any, path ...string) any {
 
 // TestEndToEnd starts the runner as the README does and drives the owner API over HTTP.
 func TestEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	stop := r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, billing := r.token(t, "reception"), r.token(t, "billing")
 
 	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "status") != "SERVING" {
@@ -269,7 +301,7 @@ func TestEndToEnd(t *testing.T) {
 	huge := map[string]any{"owner": map[string]any{"familyName": strings.Repeat("x", 2<<20)}}
 	r.expect(t, 413, "POST", "/v1/owners", reception, huge)
 
-	stop()
+	r.stop()
 	// The data folder survives a restart.
 	r.start(t)
 	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "reception"), nil)

@@ -8,9 +8,7 @@ import (
 // TestHistoryEndToEnd starts the runner as the README does and drives the
 // patient-history API through the gateway, with the owner service behind it.
 func TestHistoryEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, vet, billing := r.token(t, "reception"), r.token(t, "veterinarian"), r.token(t, "billing")
 
 	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "history") != "SERVING" {

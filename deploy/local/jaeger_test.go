@@ -23,9 +23,7 @@ func TestTracesInJaeger(t *testing.T) {
 	otlp, query := freeAddr(t), freeAddr(t)
 	t.Setenv("LILLVET_JAEGER_OTLP_ADDR", otlp)
 	t.Setenv("LILLVET_JAEGER_QUERY_ADDR", query)
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 
 	created := r.expect(t, 200, "POST", "/v1/owners", r.token(t, "reception"), map[string]any{
 		"owner": map[string]any{
