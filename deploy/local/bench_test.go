@@ -24,12 +24,12 @@ import (
 // through the gateway. docs/BENCHMARKS.md reports the ratios.
 func BenchmarkGetOwner(b *testing.B) {
 	s := startBenchStack(b)
-	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr))
+	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner")))
 	token := s.env.Token(b, auth.RoleReception)
 	ctx := auth.WithOutgoingToken(context.Background(), token, "")
 	id := benchOwner(b, client, ctx, "131052-308T")
 
-	owners := s.rawCollection(b, ownerDatabase, "owners")
+	owners := s.rawCollection(b, "owner", "owners")
 	rest := s.restPath(b, "/v1/owners/"+id, token)
 	servicetest.Compare(b, "read",
 		servicetest.Path{Name: "driver", Read: func() error {
@@ -74,16 +74,17 @@ func (s *stack) benchDial(b *testing.B, addr string) *grpc.ClientConn {
 	return conn
 }
 
-// rawCollection is a collection of the stack's store through the raw driver: the floor
-// every benchmark compares with.
-func (s *stack) rawCollection(b *testing.B, database, collection string) *mongo.Collection {
+// rawCollection is a collection of a service's database through the raw driver: the
+// floor every benchmark compares with.
+func (s *stack) rawCollection(b *testing.B, service, collection string) *mongo.Collection {
 	b.Helper()
-	raw, err := mongo.Connect(options.Client().ApplyURI(s.env.Store.URI()))
+	db := s.w.mongo(service)
+	raw, err := mongo.Connect(options.Client().ApplyURI(db.URI))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
-	return raw.Database(database).Collection(collection)
+	return raw.Database(db.Database).Collection(collection)
 }
 
 // restPath is the "rest" path of a comparison: GET path through the gateway as the

@@ -19,8 +19,8 @@ import (
 // reports the ratios of the interleaved run.
 func BenchmarkCheckConsent(b *testing.B) {
 	s := startBenchStack(b)
-	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr))
-	consents := consentv1.NewConsentServiceClient(s.benchDial(b, s.consentAddr))
+	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner")))
+	consents := consentv1.NewConsentServiceClient(s.benchDial(b, s.addr("consent")))
 	token := s.env.Token(b, auth.RoleClinicManager)
 	ctx := auth.WithOutgoingToken(context.Background(), token, "")
 	id := benchOwner(b, owners, ctx, "")
@@ -35,7 +35,7 @@ func BenchmarkCheckConsent(b *testing.B) {
 		}
 	}
 
-	ledgers := s.rawCollection(b, consentDatabase, "ledgers")
+	ledgers := s.rawCollection(b, "consent", "ledgers")
 	req := &consentv1.CheckConsentRequest{OwnerId: id, Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: "insurer-if"}
 	servicetest.Compare(b, "check",
 		servicetest.Path{Name: "driver", Read: func() error {

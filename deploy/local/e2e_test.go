@@ -69,13 +69,13 @@ func startRunner(t *testing.T) *runner {
 	return r
 }
 
+// env puts the runner's data in the test's folder and every listener on a free port.
 func (r *runner) env() []string {
-	return append(os.Environ(), "LILLVET_DATA_DIR="+r.data, "LILLVET_GATEWAY_ADDR=127.0.0.1:0",
-		"LILLVET_OWNER_ADDR=127.0.0.1:0", "LILLVET_JWKS_ADDR=127.0.0.1:0",
-		"LILLVET_GATEWAY_METRICS_ADDR=127.0.0.1:0", "LILLVET_OWNER_METRICS_ADDR=127.0.0.1:0",
-		"LILLVET_CONSENT_ADDR=127.0.0.1:0", "LILLVET_CONSENT_METRICS_ADDR=127.0.0.1:0",
-		"LILLVET_DISCLOSURE_ADDR=127.0.0.1:0", "LILLVET_DISCLOSURE_METRICS_ADDR=127.0.0.1:0",
-		"LILLVET_HISTORY_ADDR=127.0.0.1:0", "LILLVET_HISTORY_METRICS_ADDR=127.0.0.1:0")
+	env := append(os.Environ(), "LILLVET_DATA_DIR="+r.data)
+	for name := range (Config{}).listenAddrs() {
+		env = append(env, envVar(name)+"=127.0.0.1:0")
+	}
+	return env
 }
 
 // start runs the runner until the test ends (or stop is called) and waits for its

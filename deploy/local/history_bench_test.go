@@ -24,7 +24,7 @@ import (
 func BenchmarkListPatientVisitsREST(b *testing.B) {
 	const visits, size = 1000, 50
 	s := startBenchStack(b)
-	owners, history := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr)), historyv1.NewHistoryServiceClient(s.benchDial(b, s.historyAddr))
+	owners, history := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner"))), historyv1.NewHistoryServiceClient(s.benchDial(b, s.addr("history")))
 	token := s.env.Token(b, auth.RoleReception)
 	ctx := auth.WithOutgoingToken(context.Background(), token, "")
 	ownerID := benchOwner(b, owners, ctx, "")
@@ -56,7 +56,7 @@ func BenchmarkListPatientVisitsREST(b *testing.B) {
 		b.FailNow()
 	}
 
-	coll := s.rawCollection(b, historyDatabase, "visits")
+	coll := s.rawCollection(b, "history", "visits")
 	servicetest.Compare(b, "page",
 		servicetest.Path{Name: "driver", Read: func() error {
 			cur, err := coll.Find(context.Background(), bson.M{"patient_id": petID}, options.Find().
