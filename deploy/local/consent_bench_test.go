@@ -21,8 +21,7 @@ func BenchmarkCheckConsent(b *testing.B) {
 	s := startBenchStack(b)
 	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner")))
 	consents := consentv1.NewConsentServiceClient(s.benchDial(b, s.addr("consent")))
-	token := s.env.Token(b, auth.RoleClinicManager)
-	ctx := auth.WithOutgoingToken(context.Background(), token, "")
+	ctx, token := s.caller(b, auth.RoleClinicManager)
 	id := benchOwner(b, owners, ctx, "")
 	for _, d := range []*consentv1.ConsentDecision{
 		{Purpose: consentv1.Purpose_PURPOSE_STATISTICAL_RESEARCH, Decision: consentv1.Decision_DECISION_OBJECTED, Method: consentv1.Method_METHOD_IN_PERSON},
@@ -46,6 +45,6 @@ func BenchmarkCheckConsent(b *testing.B) {
 			_, err := consents.CheckConsent(ctx, req)
 			return err
 		}},
-		s.restPath(b, "/v1/owners/"+id+"/consents:check?purpose=PURPOSE_INSURER_DISCLOSURE&scope=insurer-if", token),
+		s.restPath("/v1/owners/"+id+"/consents:check?purpose=PURPOSE_INSURER_DISCLOSURE&scope=insurer-if", token),
 	)
 }

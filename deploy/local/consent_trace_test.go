@@ -16,12 +16,11 @@ import (
 // token.
 func TestConsentTraceCrossesThreeServices(t *testing.T) {
 	s, spans, _ := startTracedStack(t)
-	client := s.httpClient(t)
 	token := s.env.Token(t, auth.RoleReception)
-	ownerID := createdID(t, traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/owners", token,
+	ownerID := createdID(t, s.rest(t, http.MethodPost, "/v1/owners", token,
 		`{"owner":{"givenNames":"Aino","familyName":"Äijälä","phone":"040 123 4567","homeClinic":"CLINIC_SEINAJOKI"}}`), "owner")
 	spans.Reset()
-	traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/owners/"+ownerID+"/consentDecisions", token,
+	s.rest(t, http.MethodPost, "/v1/owners/"+ownerID+"/consentDecisions", token,
 		`{"decision":{"purpose":"PURPOSE_STATISTICAL_RESEARCH","decision":"DECISION_OBJECTED","method":"METHOD_IN_PERSON"}}`)
 
 	tr := endedTrace(t, spans)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,12 +18,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	r := startRunner(t)
 	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "disclosure") != "SERVING" {
-		t.Fatalf("healthz does not report the disclosure service: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/partner/disclosures")) {
-		t.Fatal("openapi.yaml lacks the disclosure routes")
-	}
+	r.expectServing(t, "disclosure", "/v1/partner/disclosures")
 	owner := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"identityCode": "131052-308T", "owner": map[string]any{
 		"givenNames": "Aino", "familyName": "Mäkinen", "phone": "040 123 4567",
 		"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},

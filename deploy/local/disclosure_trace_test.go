@@ -17,20 +17,19 @@ import (
 // the caller's role on every service span, and no personal data in any span.
 func TestDisclosureIsOneTrace(t *testing.T) {
 	s, spans, _ := startTracedStack(t)
-	client := s.httpClient(t)
 	reception, manager := s.env.Token(t, auth.RoleReception), s.env.Token(t, auth.RoleClinicManager)
-	owner := createdID(t, traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/owners", reception,
+	owner := createdID(t, s.rest(t, http.MethodPost, "/v1/owners", reception,
 		`{"owner":{"givenNames":"Aino","familyName":"Äijälä","phone":"040 123 4567","email":"aino@example.fi",
 		"address":{"street":"Ruukintie 1","postalCode":"60100","city":"Seinäjoki"},
 		"homeClinic":"CLINIC_SEINAJOKI"},"identityCode":"131052-308T"}`), "owner")
-	insurer := createdID(t, traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/recipients", manager,
+	insurer := createdID(t, s.rest(t, http.MethodPost, "/v1/recipients", manager,
 		`{"recipient":{"name":"LähiTapiola","kind":"RECIPIENT_KIND_INSURER","businessId":"2923530-5",
 		"country":"FI","contact":{"email":"claims@example.fi"}}}`), "recipient")
-	traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/owners/"+owner+"/consentDecisions", reception,
+	s.rest(t, http.MethodPost, "/v1/owners/"+owner+"/consentDecisions", reception,
 		fmt.Sprintf(`{"decision":{"purpose":"PURPOSE_INSURER_DISCLOSURE","scope":%q,"decision":"DECISION_GRANTED",
 		"method":"METHOD_WRITTEN","evidenceRef":"form-7","statementVersion":"2026-01"}}`, insurer))
 	spans.Reset()
-	traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/disclosures", reception, fmt.Sprintf(
+	s.rest(t, http.MethodPost, "/v1/disclosures", reception, fmt.Sprintf(
 		`{"recipientId":%q,"ownerId":%q,"categories":["DATA_CATEGORY_OWNER_NAME"],"caseReference":"claim 117"}`,
 		insurer, owner))
 

@@ -213,6 +213,18 @@ func (r *runner) expect(t *testing.T, want int, method, path, token string, body
 	return res
 }
 
+// expectServing checks that the gateway reports itself and service SERVING and that
+// its OpenAPI document has route.
+func (r *runner) expectServing(t *testing.T, service, route string) {
+	t.Helper()
+	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "status") != "SERVING" || field(res.body, "services", service) != "SERVING" {
+		t.Fatalf("healthz does not report the %s service serving: %s", service, res.raw)
+	}
+	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte(route)) {
+		t.Fatalf("openapi.yaml lacks %s", route)
+	}
+}
+
 func field(m map[string]any, path ...string) any {
 	var v any = m
 	for _, p := range path {
@@ -230,13 +242,7 @@ func TestEndToEnd(t *testing.T) {
 	r := startRunner(t)
 	reception, billing := r.token(t, "reception"), r.token(t, "billing")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "status") != "SERVING" {
-		t.Fatalf("healthz: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/owners/{ownerId}:revealIdentityCode")) &&
-		!bytes.Contains(res.raw, []byte("/v1/owners/{owner_id}:revealIdentityCode")) {
-		t.Fatalf("openapi.yaml lacks the reveal route")
-	}
+	r.expectServing(t, "owner", "/v1/owners/{ownerId}:revealIdentityCode")
 	r.expect(t, 401, "GET", "/v1/owners", "", nil)
 
 	newOwner := map[string]any{

@@ -25,8 +25,7 @@ func BenchmarkListPatientVisitsREST(b *testing.B) {
 	const visits, size = 1000, 50
 	s := startBenchStack(b)
 	owners, history := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner"))), historyv1.NewHistoryServiceClient(s.benchDial(b, s.addr("history")))
-	token := s.env.Token(b, auth.RoleReception)
-	ctx := auth.WithOutgoingToken(context.Background(), token, "")
+	ctx, token := s.caller(b, auth.RoleReception)
 	ownerID := benchOwner(b, owners, ctx, "")
 	pet, err := owners.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{
 		OwnerId: ownerID, Patient: &ownerv1.Patient{Name: "Nappi", Species: ownerv1.Species_SPECIES_CAT},
@@ -35,7 +34,7 @@ func BenchmarkListPatientVisitsREST(b *testing.B) {
 		b.Fatal(err)
 	}
 	petID := pet.GetPatient().GetId()
-	vet := auth.WithOutgoingToken(context.Background(), s.env.Token(b, auth.RoleVeterinarian), "")
+	vet, _ := s.caller(b, auth.RoleVeterinarian)
 	start := time.Now().Add(-visits * time.Hour)
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -72,6 +71,6 @@ func BenchmarkListPatientVisitsREST(b *testing.B) {
 			_, err := history.ListPatientVisits(ctx, &historyv1.ListPatientVisitsRequest{PatientId: petID, PageSize: size})
 			return err
 		}},
-		s.restPath(b, "/v1/patients/"+petID+"/visits?pageSize=50", token),
+		s.restPath("/v1/patients/"+petID+"/visits?pageSize=50", token),
 	)
 }

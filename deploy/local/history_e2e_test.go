@@ -11,12 +11,7 @@ func TestHistoryEndToEnd(t *testing.T) {
 	r := startRunner(t)
 	reception, vet, billing := r.token(t, "reception"), r.token(t, "veterinarian"), r.token(t, "billing")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "history") != "SERVING" {
-		t.Fatalf("healthz: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/owners/{ownerId}/timeline")) {
-		t.Fatalf("openapi.yaml lacks the timeline route")
-	}
+	r.expectServing(t, "history", "/v1/owners/{ownerId}/timeline")
 	created := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{
 		"givenNames": "Aino", "familyName": "Äijälä", "phone": "040 123 4567", "homeClinic": "CLINIC_KANGASALA",
 		"address": map[string]any{"street": "Kuohunharjuntie 1", "postalCode": "36200", "city": "Kangasala"},

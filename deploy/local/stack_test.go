@@ -20,6 +20,8 @@ type stack struct {
 	env        *servicetest.Env
 	w          wiring
 	gatewayURL string
+	// client is a REST client that trusts the stack's CA.
+	client *http.Client
 }
 
 // addr is the gRPC address of a service.
@@ -80,11 +82,5 @@ func startStack(tb testing.TB, tel func(service string) *telemetry.Telemetry) *s
 			tb.Errorf("gateway: %v", err)
 		}
 	})
-	return &stack{env: env, w: w, gatewayURL: "https://" + w.addr("gateway")}
-}
-
-// httpClient is a REST client that trusts the stack's CA.
-func (s *stack) httpClient(tb testing.TB) *http.Client {
-	tb.Helper()
-	return caClient(tb, s.env.TLS.CAFile)
+	return &stack{env: env, w: w, gatewayURL: "https://" + w.addr("gateway"), client: caClient(tb, env.TLS.CAFile)}
 }

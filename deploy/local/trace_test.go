@@ -23,15 +23,14 @@ import (
 // and no personal data anywhere.
 func TestOneTracePerRequest(t *testing.T) {
 	s, spans, logs := startTracedStack(t)
-	client := s.httpClient(t)
 	token := s.env.Token(t, auth.RoleReception)
 
 	body := `{"owner":{"givenNames":"Aino","familyName":"Äijälä","phone":"040 123 4567",
 		"address":{"street":"Ruukintie 1","postalCode":"60100","city":"Seinäjoki"},
 		"homeClinic":"CLINIC_SEINAJOKI"},"identityCode":"131052-308T"}`
-	ownerID := createdID(t, traceRequest(t, client, http.MethodPost, s.gatewayURL+"/v1/owners", token, body), "owner")
+	ownerID := createdID(t, s.rest(t, http.MethodPost, "/v1/owners", token, body), "owner")
 	spans.Reset()
-	traceRequest(t, client, http.MethodGet, s.gatewayURL+"/v1/owners/"+ownerID+"?name=Äijälä", token, "")
+	s.rest(t, http.MethodGet, "/v1/owners/"+ownerID+"?name=Äijälä", token, "")
 
 	tr := endedTrace(t, spans)
 	edge := tr.find("gateway", trace.SpanKindServer, "GET /v1/owners/{owner_id}")
@@ -201,16 +200,16 @@ func attr(sp tracetest.SpanStub, key string) string {
 	return ""
 }
 
-// traceRequest sends one REST request as the holder of token and returns the body of
-// its 200 answer.
-func traceRequest(t *testing.T, c *http.Client, method, url, token, body string) []byte {
+// rest sends one request through the gateway as the holder of token and returns the
+// body of its 200 answer.
+func (s *stack) rest(t *testing.T, method, path, token, body string) []byte {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, s.gatewayURL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := c.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +219,7 @@ func traceRequest(t *testing.T, c *http.Client, method, url, token, body string)
 		t.Fatal(err)
 	}
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: HTTP %d: %s", method, url, res.StatusCode, bytes.TrimSpace(out))
+		t.Fatalf("%s %s: HTTP %d: %s", method, path, res.StatusCode, bytes.TrimSpace(out))
 	}
 	return out
 }
