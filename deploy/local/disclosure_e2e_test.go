@@ -35,12 +35,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	if !strings.Contains(string(usa.raw), "RECIPIENT_OUTSIDE_EEA") {
 		t.Fatalf("USA recipient: %s", usa.raw)
 	}
-	created := r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "Idempotency-Key", "e2e-insurer")
-	insurerID, _ := field(created.body, "recipient", "id").(string)
-	again := r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "Idempotency-Key", "e2e-insurer")
-	if field(again.body, "recipient", "id") != insurerID {
-		t.Fatalf("a retried registration made another recipient: %s", again.raw)
-	}
+	_, insurerID := r.createTwice(t, "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "e2e-insurer", "recipient")
 	other, _ := field(r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("If", "SE")).body, "recipient", "id").(string)
 
 	claim := map[string]any{
@@ -56,8 +51,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 		"method": "METHOD_WRITTEN", "evidenceRef": "form-7", "statementVersion": "2026-01",
 	}})
 	grantID, _ := field(grant.body, "decision", "id").(string)
-	sent := r.expect(t, 200, "POST", "/v1/disclosures", reception, claim, "Idempotency-Key", "e2e-claim-117")
-	disclosureID, _ := field(sent.body, "disclosure", "id").(string)
+	sent, disclosureID := r.createTwice(t, "/v1/disclosures", reception, claim, "e2e-claim-117", "disclosure")
 	if field(sent.body, "disclosure", "consentDecisionId") != grantID || field(sent.body, "disclosure", "basis") != "LEGAL_BASIS_INSURER_AGREEMENT" {
 		t.Fatalf("disclosure: %s", sent.raw)
 	}
@@ -69,7 +63,6 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	if hex.EncodeToString(sum[:]) != field(sent.body, "disclosure", "payloadSha256") {
 		t.Fatal("the package's hash does not match the log")
 	}
-	r.expect(t, 200, "POST", "/v1/disclosures", reception, claim, "Idempotency-Key", "e2e-claim-117")
 	log := r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/disclosures", reception, nil)
 	if entries, _ := field(log.body, "disclosures").([]any); len(entries) != 2 {
 		t.Fatalf("the log holds the refusal and one disclosure: %s", log.raw)

@@ -213,6 +213,22 @@ func (r *runner) expect(t *testing.T, want int, method, path, token string, body
 	return res
 }
 
+// createTwice posts a create with an Idempotency-Key twice, as a client retrying it
+// does, checks that the retry answers with the same object, and returns the first
+// answer and the object's id.
+func (r *runner) createTwice(t *testing.T, path, token string, body any, key, object string) (response, string) {
+	t.Helper()
+	first := r.expect(t, 200, "POST", path, token, body, "Idempotency-Key", key)
+	id, _ := field(first.body, object, "id").(string)
+	if id == "" {
+		t.Fatalf("POST %s: no %s id in %s", path, object, first.raw)
+	}
+	if again := r.expect(t, 200, "POST", path, token, body, "Idempotency-Key", key); field(again.body, object, "id") != id {
+		t.Fatalf("a retried POST %s with the same Idempotency-Key made another %s: %s", path, object, again.raw)
+	}
+	return first, id
+}
+
 // expectServing checks that the gateway reports itself and service SERVING and that
 // its OpenAPI document has route.
 func (r *runner) expectServing(t *testing.T, service, route string) {
@@ -253,14 +269,9 @@ func TestEndToEnd(t *testing.T) {
 		},
 		"identityCode": "131052-308T",
 	}
-	created := r.expect(t, 200, "POST", "/v1/owners", reception, newOwner, "Idempotency-Key", "e2e-owner-1")
-	id, _ := field(created.body, "owner", "id").(string)
-	if id == "" || field(created.body, "owner", "identityCodeMasked") != "******-***T" {
+	created, id := r.createTwice(t, "/v1/owners", reception, newOwner, "e2e-owner-1", "owner")
+	if field(created.body, "owner", "identityCodeMasked") != "******-***T" {
 		t.Fatalf("create owner: %s", created.raw)
-	}
-	again := r.expect(t, 200, "POST", "/v1/owners", reception, newOwner, "Idempotency-Key", "e2e-owner-1")
-	if field(again.body, "owner", "id") != id {
-		t.Fatalf("a retried create with the same Idempotency-Key made another owner")
 	}
 	r.expect(t, 409, "POST", "/v1/owners", reception, newOwner)
 
