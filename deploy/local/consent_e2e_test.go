@@ -13,19 +13,7 @@ func TestConsentEndToEnd(t *testing.T) {
 	reception, manager, partner := r.token(t, "reception"), r.token(t, "clinic_manager"), r.token(t, "partner")
 
 	r.expectServing(t, "consent", "/v1/consents:filter")
-	newOwner := func(family string) string {
-		res := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{
-			"givenNames": "Aino", "familyName": family, "phone": "040 123 4567",
-			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-			"homeClinic": "CLINIC_SEINAJOKI",
-		}})
-		id, _ := field(res.body, "owner", "id").(string)
-		if id == "" {
-			t.Fatalf("create owner: %s", res.raw)
-		}
-		return id
-	}
-	id, other := newOwner("Mäkinen"), newOwner("Virtanen")
+	id, other := r.createOwner(t, reception, "Mäkinen", ""), r.createOwner(t, reception, "Virtanen", "")
 	check := "/v1/owners/" + id + "/consents:check?purpose=PURPOSE_DIRECT_MARKETING&scope=email"
 
 	before := r.expect(t, 200, "GET", check, manager, nil)

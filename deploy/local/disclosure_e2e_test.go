@@ -19,12 +19,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
 
 	r.expectServing(t, "disclosure", "/v1/partner/disclosures")
-	owner := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"identityCode": "131052-308T", "owner": map[string]any{
-		"givenNames": "Aino", "familyName": "Mäkinen", "phone": "040 123 4567",
-		"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-		"homeClinic": "CLINIC_SEINAJOKI",
-	}})
-	ownerID, _ := field(owner.body, "owner", "id").(string)
+	ownerID := r.createOwner(t, reception, "Mäkinen", "131052-308T")
 	insurer := func(name, country string) map[string]any {
 		return map[string]any{"recipient": map[string]any{
 			"name": name, "kind": "RECIPIENT_KIND_INSURER", "businessId": "2923530-5", "country": country,

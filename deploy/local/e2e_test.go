@@ -213,6 +213,31 @@ func (r *runner) expect(t *testing.T, want int, method, path, token string, body
 	return res
 }
 
+// ownerBody is a create-owner request for Aino <family> of the Seinäjoki clinic, with
+// identityCode when one is given.
+func ownerBody(family, identityCode string) map[string]any {
+	body := map[string]any{"owner": map[string]any{
+		"givenNames": "Aino", "familyName": family, "phone": "040 123 4567",
+		"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
+		"homeClinic": "CLINIC_SEINAJOKI",
+	}}
+	if identityCode != "" {
+		body["identityCode"] = identityCode
+	}
+	return body
+}
+
+// createOwner creates an owner through the gateway and returns its id.
+func (r *runner) createOwner(t *testing.T, token, family, identityCode string) string {
+	t.Helper()
+	res := r.expect(t, 200, "POST", "/v1/owners", token, ownerBody(family, identityCode))
+	id, _ := field(res.body, "owner", "id").(string)
+	if id == "" {
+		t.Fatalf("create owner: %s", res.raw)
+	}
+	return id
+}
+
 // createTwice posts a create with an Idempotency-Key twice, as a client retrying it
 // does, checks that the retry answers with the same object, and returns the first
 // answer and the object's id.
@@ -261,14 +286,7 @@ func TestEndToEnd(t *testing.T) {
 	r.expectServing(t, "owner", "/v1/owners/{ownerId}:revealIdentityCode")
 	r.expect(t, 401, "GET", "/v1/owners", "", nil)
 
-	newOwner := map[string]any{
-		"owner": map[string]any{
-			"givenNames": "Aino", "familyName": "Äijälä", "phone": "040 123 4567",
-			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-			"homeClinic": "CLINIC_SEINAJOKI",
-		},
-		"identityCode": "131052-308T",
-	}
+	newOwner := ownerBody("Äijälä", "131052-308T")
 	created, id := r.createTwice(t, "/v1/owners", reception, newOwner, "e2e-owner-1", "owner")
 	if field(created.body, "owner", "identityCodeMasked") != "******-***T" {
 		t.Fatalf("create owner: %s", created.raw)
