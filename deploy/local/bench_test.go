@@ -24,12 +24,11 @@ import (
 // through the gateway. docs/BENCHMARKS.md reports the ratios.
 func BenchmarkGetOwner(b *testing.B) {
 	s := startBenchStack(b)
-	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner")))
+	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner"))
 	ctx, token := s.caller(b, auth.RoleReception)
 	id := benchOwner(b, client, ctx, "131052-308T")
 
 	owners := s.rawCollection(b, "owner", "owners")
-	rest := s.restPath("/v1/owners/"+id, token)
 	servicetest.Compare(b, "read",
 		servicetest.Path{Name: "driver", Read: func() error {
 			var doc bson.M
@@ -39,7 +38,7 @@ func BenchmarkGetOwner(b *testing.B) {
 			_, err := client.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: id})
 			return err
 		}},
-		rest,
+		s.restPath("/v1/owners/"+id, token),
 	)
 }
 
@@ -65,15 +64,15 @@ func benchOwner(b *testing.B, owners ownerv1.OwnerServiceClient, ctx context.Con
 	return created.GetOwner().GetId()
 }
 
-// benchDial connects a plain TLS client, as the raw driver is a plain client: the
-// figures measure the service, not a caller's instrumentation.
-func (s *stack) benchDial(b *testing.B, addr string) *grpc.ClientConn {
+// benchDial connects a plain TLS client to a service, as the raw driver is a plain
+// client: the figures measure the service, not a caller's instrumentation.
+func (s *stack) benchDial(b *testing.B, service string) *grpc.ClientConn {
 	b.Helper()
 	clientTLS, err := s.env.TLS.ClientConfig()
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
+	conn, err := grpc.NewClient(s.addr(service), grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 // reports the ratios of the interleaved run.
 func BenchmarkCheckConsent(b *testing.B) {
 	s := startBenchStack(b)
-	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner")))
-	consents := consentv1.NewConsentServiceClient(s.benchDial(b, s.addr("consent")))
+	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner"))
+	consents := consentv1.NewConsentServiceClient(s.benchDial(b, "consent"))
 	ctx, token := s.caller(b, auth.RoleClinicManager)
 	id := benchOwner(b, owners, ctx, "")
 	for _, d := range []*consentv1.ConsentDecision{

@@ -24,7 +24,7 @@ import (
 func BenchmarkListPatientVisitsREST(b *testing.B) {
 	const visits, size = 1000, 50
 	s := startBenchStack(b)
-	owners, history := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.addr("owner"))), historyv1.NewHistoryServiceClient(s.benchDial(b, s.addr("history")))
+	owners, history := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner")), historyv1.NewHistoryServiceClient(s.benchDial(b, "history"))
 	ctx, token := s.caller(b, auth.RoleReception)
 	ownerID := benchOwner(b, owners, ctx, "")
 	pet, err := owners.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{
