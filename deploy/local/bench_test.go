@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -20,7 +16,6 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
-	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 // BenchmarkGetOwner reads one owner three ways on the same embedded store in the same
@@ -29,29 +24,11 @@ import (
 // through the gateway. docs/BENCHMARKS.md reports the ratios.
 func BenchmarkGetOwner(b *testing.B) {
 	s := startBenchStack(b)
-	env := s.env
-	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr))
+	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner"))
+	ctx, token := s.caller(b, auth.RoleReception)
+	id := benchOwner(b, client, ctx, "131052-308T")
 
-	token := env.Token(b, auth.RoleReception)
-	ctx := auth.WithOutgoingToken(context.Background(), token, "")
-	created, err := client.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
-		GivenNames: "Aino", FamilyName: "Benchmark", Phone: "+358401234567",
-		HomeClinic: ownerv1.Clinic_CLINIC_KANGASALA, Address: &ownerv1.Address{PostalCode: "36200", City: "Kangasala"},
-	}, IdentityCode: "131052-308T"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := created.GetOwner().GetId()
-
-	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
-	owners := raw.Database(ownerDatabase).Collection("owners")
-
-	httpClient := benchHTTPClient(b, env.TLS.CAFile)
-	url := s.gatewayURL + "/v1/owners/" + id
+	owners := s.rawCollection(b, "owner", "owners")
 	servicetest.Compare(b, "read",
 		servicetest.Path{Name: "driver", Read: func() error {
 			var doc bson.M
@@ -61,36 +38,66 @@ func BenchmarkGetOwner(b *testing.B) {
 			_, err := client.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: id})
 			return err
 		}},
-		servicetest.Path{Name: "rest", Read: func() error { return restGet(httpClient, url, token) }},
+		s.restPath("/v1/owners/"+id, token),
 	)
 }
 
-// startBenchStack starts the stack with production telemetry (spans batched, exported
-// only when OTEL_* says so), not the tests' synchronous in-memory exporter.
-func startBenchStack(b *testing.B) *stack {
+// caller is a benchmark's staff member with role: the context that calls as them over
+// gRPC and their token for REST.
+func (s *stack) caller(b *testing.B, role auth.Role) (context.Context, string) {
 	b.Helper()
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
+	token := s.env.Token(b, role)
+	return auth.WithOutgoingToken(context.Background(), token, ""), token
+}
+
+// benchOwner creates the owner a benchmark reads about, with an identity code when one
+// is given, and returns its id.
+func benchOwner(b *testing.B, owners ownerv1.OwnerServiceClient, ctx context.Context, identityCode string) string {
+	b.Helper()
+	created, err := owners.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
+		GivenNames: "Aino", FamilyName: "Benchmark", Phone: "+358401234567",
+		HomeClinic: ownerv1.Clinic_CLINIC_KANGASALA, Address: &ownerv1.Address{PostalCode: "36200", City: "Kangasala"},
+	}, IdentityCode: identityCode})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	return startStack(b, tel, tel, tel)
+	return created.GetOwner().GetId()
 }
 
-// benchDial connects a plain TLS client, as the raw driver is a plain client: the
-// figures measure the service, not a caller's instrumentation.
-func (s *stack) benchDial(b *testing.B, addr string) *grpc.ClientConn {
+// benchDial connects a plain TLS client to a service, as the raw driver is a plain
+// client: the figures measure the service, not a caller's instrumentation.
+func (s *stack) benchDial(b *testing.B, service string) *grpc.ClientConn {
 	b.Helper()
 	clientTLS, err := s.env.TLS.ClientConfig()
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
+	conn, err := grpc.NewClient(s.addr(service), grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = conn.Close() })
 	return conn
+}
+
+// rawCollection is a collection of a service's database through the raw driver: the
+// floor every benchmark compares with.
+func (s *stack) rawCollection(b *testing.B, service, collection string) *mongo.Collection {
+	b.Helper()
+	db := s.w.mongo(service)
+	raw, err := mongo.Connect(options.Client().ApplyURI(db.URI))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	return raw.Database(db.Database).Collection(collection)
+}
+
+// restPath is the "rest" path of a comparison: GET path through the gateway as the
+// holder of token.
+func (s *stack) restPath(path, token string) servicetest.Path {
+	url := s.gatewayURL + path
+	return servicetest.Path{Name: "rest", Read: func() error { return restGet(s.client, url, token) }}
 }
 
 // restGet reads url through the gateway as the holder of token.
@@ -112,16 +119,4 @@ func restGet(c *http.Client, url, token string) error {
 		return fmt.Errorf("HTTP %d", res.StatusCode)
 	}
 	return nil
-}
-
-func benchHTTPClient(b testing.TB, caFile string) *http.Client {
-	pem, err := os.ReadFile(caFile) //nolint:gosec // the test environment's own CA file
-	if err != nil {
-		b.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-	}}
 }

@@ -3,38 +3,26 @@ package main
 import (
 	"context"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // BenchmarkCheckConsent checks one owner's consent three ways on the same embedded store
 // in the same run: the raw driver FindOne of the owner's ledger by _id (the floor), gRPC
 // CheckConsent with TLS, token verification, authorization, Decide and the audit event,
-// and REST GET /v1/owners/{id}/consents:check through the gateway. The paths take turns
-// in one loop; docs/BENCHMARKS.md reports the ratios.
+// and REST GET /v1/owners/{id}/consents:check through the gateway. docs/BENCHMARKS.md
+// reports the ratios of the interleaved run.
 func BenchmarkCheckConsent(b *testing.B) {
 	s := startBenchStack(b)
-	env := s.env
-	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, s.ownerAddr))
-	consents := consentv1.NewConsentServiceClient(s.benchDial(b, s.consentAddr))
-
-	token := env.Token(b, auth.RoleClinicManager)
-	ctx := auth.WithOutgoingToken(context.Background(), token, "")
-	created, err := owners.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
-		GivenNames: "Aino", FamilyName: "Benchmark", Phone: "+358401234567",
-		HomeClinic: ownerv1.Clinic_CLINIC_KANGASALA, Address: &ownerv1.Address{PostalCode: "36200", City: "Kangasala"},
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := created.GetOwner().GetId()
+	owners := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner"))
+	consents := consentv1.NewConsentServiceClient(s.benchDial(b, "consent"))
+	ctx, token := s.caller(b, auth.RoleClinicManager)
+	id := benchOwner(b, owners, ctx, "")
 	for _, d := range []*consentv1.ConsentDecision{
 		{Purpose: consentv1.Purpose_PURPOSE_STATISTICAL_RESEARCH, Decision: consentv1.Decision_DECISION_OBJECTED, Method: consentv1.Method_METHOD_IN_PERSON},
 		{Purpose: consentv1.Purpose_PURPOSE_DIRECT_MARKETING, Scope: "sms", Decision: consentv1.Decision_DECISION_REFUSED, Method: consentv1.Method_METHOD_PHONE},
@@ -46,42 +34,17 @@ func BenchmarkCheckConsent(b *testing.B) {
 		}
 	}
 
-	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
-	ledgers := raw.Database(consentDatabase).Collection("ledgers")
-	httpClient := benchHTTPClient(b, env.TLS.CAFile)
-	url := s.gatewayURL + "/v1/owners/" + id + "/consents:check?purpose=PURPOSE_INSURER_DISCLOSURE&scope=insurer-if"
+	ledgers := s.rawCollection(b, "consent", "ledgers")
 	req := &consentv1.CheckConsentRequest{OwnerId: id, Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: "insurer-if"}
-	paths := []struct {
-		name string
-		read func() error
-	}{
-		{"driver", func() error {
+	servicetest.Compare(b, "check",
+		servicetest.Path{Name: "driver", Read: func() error {
 			var doc bson.M
 			return ledgers.FindOne(context.Background(), bson.M{"_id": id}).Decode(&doc)
 		}},
-		{"grpc", func() error {
+		servicetest.Path{Name: "grpc", Read: func() error {
 			_, err := consents.CheckConsent(ctx, req)
 			return err
 		}},
-		{"rest", func() error { return restGet(httpClient, url, token) }},
-	}
-	spent := make([]time.Duration, len(paths))
-	for b.Loop() {
-		for i, p := range paths {
-			start := time.Now()
-			if err := p.read(); err != nil {
-				b.Fatal(err)
-			}
-			spent[i] += time.Since(start)
-		}
-	}
-	for i, p := range paths {
-		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), p.name+"-ns/check")
-	}
-	b.ReportMetric(float64(spent[1])/float64(spent[0]), "grpc/driver")
-	b.ReportMetric(float64(spent[2])/float64(spent[0]), "rest/driver")
+		s.restPath("/v1/owners/"+id+"/consents:check?purpose=PURPOSE_INSURER_DISCLOSURE&scope=insurer-if", token),
+	)
 }

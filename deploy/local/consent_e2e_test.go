@@ -9,30 +9,11 @@ import (
 // over HTTP through the gateway: the routes of issue 4, the owner service asked behind
 // them, idempotent records, roles and errors as a REST client sees them.
 func TestConsentEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, manager, partner := r.token(t, "reception"), r.token(t, "clinic_manager"), r.token(t, "partner")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "consent") != "SERVING" {
-		t.Fatalf("healthz does not report the consent service: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/consents:filter")) {
-		t.Fatal("openapi.yaml lacks the consent routes")
-	}
-	newOwner := func(family string) string {
-		res := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{
-			"givenNames": "Aino", "familyName": family, "phone": "040 123 4567",
-			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-			"homeClinic": "CLINIC_SEINAJOKI",
-		}})
-		id, _ := field(res.body, "owner", "id").(string)
-		if id == "" {
-			t.Fatalf("create owner: %s", res.raw)
-		}
-		return id
-	}
-	id, other := newOwner("Mäkinen"), newOwner("Virtanen")
+	r.expectServing(t, "consent", "/v1/consents:filter")
+	id, other := r.createOwner(t, reception, "Mäkinen", ""), r.createOwner(t, reception, "Virtanen", "")
 	check := "/v1/owners/" + id + "/consents:check?purpose=PURPOSE_DIRECT_MARKETING&scope=email"
 
 	before := r.expect(t, 200, "GET", check, manager, nil)
@@ -43,14 +24,9 @@ func TestConsentEndToEnd(t *testing.T) {
 		"purpose": "PURPOSE_DIRECT_MARKETING", "scope": "email",
 		"decision": "DECISION_OBJECTED", "method": "METHOD_IN_PERSON",
 	}}
-	recorded := r.expect(t, 200, "POST", "/v1/owners/"+id+"/consentDecisions", reception, objection, "Idempotency-Key", "e2e-objection-1")
-	entryID, _ := field(recorded.body, "decision", "id").(string)
-	if entryID == "" || field(recorded.body, "decision", "recordedBy") != "dev-reception" {
+	recorded, entryID := r.createTwice(t, "/v1/owners/"+id+"/consentDecisions", reception, objection, "e2e-objection-1", "decision")
+	if field(recorded.body, "decision", "recordedBy") != "dev-reception" {
 		t.Fatalf("record: %s", recorded.raw)
-	}
-	again := r.expect(t, 200, "POST", "/v1/owners/"+id+"/consentDecisions", reception, objection, "Idempotency-Key", "e2e-objection-1")
-	if field(again.body, "decision", "id") != entryID {
-		t.Fatalf("a retried record with the same Idempotency-Key made another entry: %s", again.raw)
 	}
 
 	after := r.expect(t, 200, "GET", check, manager, nil)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -17,23 +15,11 @@ import (
 // insurer's partner token fetches it and checks its hash, while another partner sees
 // nothing of it. Then the customer's access requests: a second within a year is flagged.
 func TestDisclosureEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "disclosure") != "SERVING" {
-		t.Fatalf("healthz does not report the disclosure service: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/partner/disclosures")) {
-		t.Fatal("openapi.yaml lacks the disclosure routes")
-	}
-	owner := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"identityCode": "131052-308T", "owner": map[string]any{
-		"givenNames": "Aino", "familyName": "Mäkinen", "phone": "040 123 4567",
-		"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-		"homeClinic": "CLINIC_SEINAJOKI",
-	}})
-	ownerID, _ := field(owner.body, "owner", "id").(string)
+	r.expectServing(t, "disclosure", "/v1/partner/disclosures")
+	ownerID := r.createOwner(t, reception, "Mäkinen", "131052-308T")
 	insurer := func(name, country string) map[string]any {
 		return map[string]any{"recipient": map[string]any{
 			"name": name, "kind": "RECIPIENT_KIND_INSURER", "businessId": "2923530-5", "country": country,
@@ -44,12 +30,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	if !strings.Contains(string(usa.raw), "RECIPIENT_OUTSIDE_EEA") {
 		t.Fatalf("USA recipient: %s", usa.raw)
 	}
-	created := r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "Idempotency-Key", "e2e-insurer")
-	insurerID, _ := field(created.body, "recipient", "id").(string)
-	again := r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "Idempotency-Key", "e2e-insurer")
-	if field(again.body, "recipient", "id") != insurerID {
-		t.Fatalf("a retried registration made another recipient: %s", again.raw)
-	}
+	_, insurerID := r.createTwice(t, "/v1/recipients", manager, insurer("LähiTapiola", "FI"), "e2e-insurer", "recipient")
 	other, _ := field(r.expect(t, 200, "POST", "/v1/recipients", manager, insurer("If", "SE")).body, "recipient", "id").(string)
 
 	claim := map[string]any{
@@ -65,8 +46,7 @@ func TestDisclosureEndToEnd(t *testing.T) {
 		"method": "METHOD_WRITTEN", "evidenceRef": "form-7", "statementVersion": "2026-01",
 	}})
 	grantID, _ := field(grant.body, "decision", "id").(string)
-	sent := r.expect(t, 200, "POST", "/v1/disclosures", reception, claim, "Idempotency-Key", "e2e-claim-117")
-	disclosureID, _ := field(sent.body, "disclosure", "id").(string)
+	sent, disclosureID := r.createTwice(t, "/v1/disclosures", reception, claim, "e2e-claim-117", "disclosure")
 	if field(sent.body, "disclosure", "consentDecisionId") != grantID || field(sent.body, "disclosure", "basis") != "LEGAL_BASIS_INSURER_AGREEMENT" {
 		t.Fatalf("disclosure: %s", sent.raw)
 	}
@@ -78,13 +58,12 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	if hex.EncodeToString(sum[:]) != field(sent.body, "disclosure", "payloadSha256") {
 		t.Fatal("the package's hash does not match the log")
 	}
-	r.expect(t, 200, "POST", "/v1/disclosures", reception, claim, "Idempotency-Key", "e2e-claim-117")
 	log := r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/disclosures", reception, nil)
 	if entries, _ := field(log.body, "disclosures").([]any); len(entries) != 2 {
 		t.Fatalf("the log holds the refusal and one disclosure: %s", log.raw)
 	}
 
-	mine, theirs := r.partnerToken(t, insurerID), r.partnerToken(t, other)
+	mine, theirs := r.token(t, "partner", "--recipient", insurerID), r.token(t, "partner", "--recipient", other)
 	list := r.expect(t, 200, "GET", "/v1/partner/disclosures", mine, nil)
 	if entries, _ := field(list.body, "disclosures").([]any); len(entries) != 1 {
 		t.Fatalf("the insurer's list: %s", list.raw)
@@ -143,15 +122,4 @@ func decodePayload(t *testing.T, body map[string]any) string {
 		t.Fatalf("no payload in %v: %v", body, err)
 	}
 	return string(raw)
-}
-
-func (r *runner) partnerToken(t *testing.T, recipientID string) string {
-	t.Helper()
-	cmd := exec.Command(r.bin, "token", "--role", "partner", "--recipient", recipientID) //nolint:gosec // the binary this test just built
-	cmd.Env = r.env()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("partner token: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,30 +29,58 @@ type runner struct {
 	bin, data string
 	gateway   string
 	client    *http.Client
+	// stop stops the runner started last, as Ctrl-C does.
+	stop func()
 }
 
-func buildRunner(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lillvet")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // builds this package into the test's own temp folder
+// builtRunner builds this package once for every test that starts the runner.
+var builtRunner = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "lillvet-runner-")
 	if err != nil {
-		t.Fatalf("build runner: %v\n%s", err, out)
+		return "", err
 	}
-	return bin
+	bin := filepath.Join(dir, "lillvet")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // builds this package into its own temp folder
+	if err != nil {
+		return "", fmt.Errorf("build runner: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bin, err := builtRunner(); err == nil {
+		_ = os.RemoveAll(filepath.Dir(bin))
+	}
+	os.Exit(code)
 }
 
+// startRunner builds the runner, starts it on free ports with a fresh data folder and
+// returns it with a REST client that trusts its CA.
+func startRunner(t *testing.T) *runner {
+	t.Helper()
+	bin, err := builtRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{bin: bin, data: t.TempDir()}
+	r.start(t)
+	r.client = caClient(t, filepath.Join(r.data, "pki", "ca.pem"))
+	return r
+}
+
+// env puts the runner's data in the test's folder and every listener on a free port.
 func (r *runner) env() []string {
-	return append(os.Environ(), "LILLVET_DATA_DIR="+r.data, "LILLVET_GATEWAY_ADDR=127.0.0.1:0",
-		"LILLVET_OWNER_ADDR=127.0.0.1:0", "LILLVET_JWKS_ADDR=127.0.0.1:0",
-		"LILLVET_GATEWAY_METRICS_ADDR=127.0.0.1:0", "LILLVET_OWNER_METRICS_ADDR=127.0.0.1:0",
-		"LILLVET_CONSENT_ADDR=127.0.0.1:0", "LILLVET_CONSENT_METRICS_ADDR=127.0.0.1:0",
-		"LILLVET_DISCLOSURE_ADDR=127.0.0.1:0", "LILLVET_DISCLOSURE_METRICS_ADDR=127.0.0.1:0",
-		"LILLVET_HISTORY_ADDR=127.0.0.1:0", "LILLVET_HISTORY_METRICS_ADDR=127.0.0.1:0")
+	env := append(os.Environ(), "LILLVET_DATA_DIR="+r.data)
+	for name := range (Config{}).listenAddrs() {
+		env = append(env, envVar(name)+"=127.0.0.1:0")
+	}
+	return env
 }
 
 // start runs the runner until the test ends (or stop is called) and waits for its
 // "gateway" line.
-func (r *runner) start(t *testing.T) (stop func()) {
+func (r *runner) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(r.bin) //nolint:gosec // the binary this test just built
 	cmd.Env = r.env()
@@ -76,7 +105,7 @@ func (r *runner) start(t *testing.T) (stop func()) {
 		close(addr)
 	}()
 	stopped := false
-	stop = func() {
+	stop := func() {
 		if stopped {
 			return
 		}
@@ -104,29 +133,34 @@ func (r *runner) start(t *testing.T) (stop func()) {
 	case <-time.After(startTimeout):
 		t.Fatalf("runner not ready after %v:\n%s", startTimeout, stderr.String())
 	}
-	return stop
+	r.stop = stop
 }
 
-func (r *runner) token(t *testing.T, role string) string {
+// token mints a development token for role with the runner's token command; flags are
+// its further flags, such as --recipient.
+func (r *runner) token(t *testing.T, role string, flags ...string) string {
 	t.Helper()
-	cmd := exec.Command(r.bin, "token", "--role", role) //nolint:gosec // the binary this test just built, with the test's own roles
+	cmd := exec.Command(r.bin, append([]string{"token", "--role", role}, flags...)...) //nolint:gosec // the binary this test just built, with the test's own roles
 	cmd.Env = r.env()
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("token for %s: %v", role, err)
+		t.Fatalf("token for %s %v: %v", role, flags, err)
 	}
 	return strings.TrimSpace(string(out))
 }
 
-func (r *runner) httpClient(t *testing.T) *http.Client {
-	t.Helper()
-	pem, err := os.ReadFile(filepath.Join(r.data, "pki", "ca.pem"))
+// caClient is a REST client that trusts the development CA in caFile.
+func caClient(tb testing.TB, caFile string) *http.Client {
+	tb.Helper()
+	pem, err := os.ReadFile(caFile) //nolint:gosec // the test environment's own CA file
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}}
 }
 
 type response struct {
@@ -179,6 +213,59 @@ func (r *runner) expect(t *testing.T, want int, method, path, token string, body
 	return res
 }
 
+// ownerBody is a create-owner request for Aino <family> of the Seinäjoki clinic, with
+// identityCode when one is given.
+func ownerBody(family, identityCode string) map[string]any {
+	body := map[string]any{"owner": map[string]any{
+		"givenNames": "Aino", "familyName": family, "phone": "040 123 4567",
+		"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
+		"homeClinic": "CLINIC_SEINAJOKI",
+	}}
+	if identityCode != "" {
+		body["identityCode"] = identityCode
+	}
+	return body
+}
+
+// createOwner creates an owner through the gateway and returns its id.
+func (r *runner) createOwner(t *testing.T, token, family, identityCode string) string {
+	t.Helper()
+	res := r.expect(t, 200, "POST", "/v1/owners", token, ownerBody(family, identityCode))
+	id, _ := field(res.body, "owner", "id").(string)
+	if id == "" {
+		t.Fatalf("create owner: %s", res.raw)
+	}
+	return id
+}
+
+// createTwice posts a create with an Idempotency-Key twice, as a client retrying it
+// does, checks that the retry answers with the same object, and returns the first
+// answer and the object's id.
+func (r *runner) createTwice(t *testing.T, path, token string, body any, key, object string) (response, string) {
+	t.Helper()
+	first := r.expect(t, 200, "POST", path, token, body, "Idempotency-Key", key)
+	id, _ := field(first.body, object, "id").(string)
+	if id == "" {
+		t.Fatalf("POST %s: no %s id in %s", path, object, first.raw)
+	}
+	if again := r.expect(t, 200, "POST", path, token, body, "Idempotency-Key", key); field(again.body, object, "id") != id {
+		t.Fatalf("a retried POST %s with the same Idempotency-Key made another %s: %s", path, object, again.raw)
+	}
+	return first, id
+}
+
+// expectServing checks that the gateway reports itself and service SERVING and that
+// its OpenAPI document has route.
+func (r *runner) expectServing(t *testing.T, service, route string) {
+	t.Helper()
+	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "status") != "SERVING" || field(res.body, "services", service) != "SERVING" {
+		t.Fatalf("healthz does not report the %s service serving: %s", service, res.raw)
+	}
+	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte(route)) {
+		t.Fatalf("openapi.yaml lacks %s", route)
+	}
+}
+
 func field(m map[string]any, path ...string) any {
 	var v any = m
 	for _, p := range path {
@@ -193,36 +280,16 @@ func field(m map[string]any, path ...string) any {
 
 // TestEndToEnd starts the runner as the README does and drives the owner API over HTTP.
 func TestEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	stop := r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, billing := r.token(t, "reception"), r.token(t, "billing")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "status") != "SERVING" {
-		t.Fatalf("healthz: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/owners/{ownerId}:revealIdentityCode")) &&
-		!bytes.Contains(res.raw, []byte("/v1/owners/{owner_id}:revealIdentityCode")) {
-		t.Fatalf("openapi.yaml lacks the reveal route")
-	}
+	r.expectServing(t, "owner", "/v1/owners/{ownerId}:revealIdentityCode")
 	r.expect(t, 401, "GET", "/v1/owners", "", nil)
 
-	newOwner := map[string]any{
-		"owner": map[string]any{
-			"givenNames": "Aino", "familyName": "Äijälä", "phone": "040 123 4567",
-			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-			"homeClinic": "CLINIC_SEINAJOKI",
-		},
-		"identityCode": "131052-308T",
-	}
-	created := r.expect(t, 200, "POST", "/v1/owners", reception, newOwner, "Idempotency-Key", "e2e-owner-1")
-	id, _ := field(created.body, "owner", "id").(string)
-	if id == "" || field(created.body, "owner", "identityCodeMasked") != "******-***T" {
+	newOwner := ownerBody("Äijälä", "131052-308T")
+	created, id := r.createTwice(t, "/v1/owners", reception, newOwner, "e2e-owner-1", "owner")
+	if field(created.body, "owner", "identityCodeMasked") != "******-***T" {
 		t.Fatalf("create owner: %s", created.raw)
-	}
-	again := r.expect(t, 200, "POST", "/v1/owners", reception, newOwner, "Idempotency-Key", "e2e-owner-1")
-	if field(again.body, "owner", "id") != id {
-		t.Fatalf("a retried create with the same Idempotency-Key made another owner")
 	}
 	r.expect(t, 409, "POST", "/v1/owners", reception, newOwner)
 
@@ -269,7 +336,7 @@ func TestEndToEnd(t *testing.T) {
 	huge := map[string]any{"owner": map[string]any{"familyName": strings.Repeat("x", 2<<20)}}
 	r.expect(t, 413, "POST", "/v1/owners", reception, huge)
 
-	stop()
+	r.stop()
 	// The data folder survives a restart.
 	r.start(t)
 	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "reception"), nil)

@@ -2,23 +2,18 @@ package main
 
 import (
 	"context"
-	"io"
 	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
-	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 // BenchmarkListPatientVisitsREST lists the newest page of 50 visits of a patient with
@@ -28,41 +23,18 @@ import (
 // use-case levels; docs/BENCHMARKS.md reports both.
 func BenchmarkListPatientVisitsREST(b *testing.B) {
 	const visits, size = 1000, 50
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceName: "bench", LogWriter: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	s := startStack(b, tel, tel, tel)
-	clientTLS, err := s.env.TLS.ClientConfig()
-	if err != nil {
-		b.Fatal(err)
-	}
-	dial := func(addr string) *grpc.ClientConn {
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = conn.Close() })
-		return conn
-	}
-	owners, history := ownerv1.NewOwnerServiceClient(dial(s.ownerAddr)), historyv1.NewHistoryServiceClient(dial(s.historyAddr))
-	token := s.env.Token(b, auth.RoleReception)
-	ctx := auth.WithOutgoingToken(context.Background(), token, "")
-	owner, err := owners.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{Owner: &ownerv1.Owner{
-		GivenNames: "Aino", FamilyName: "Benchmark", HomeClinic: ownerv1.Clinic_CLINIC_SEINAJOKI,
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := startBenchStack(b)
+	owners, history := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner")), historyv1.NewHistoryServiceClient(s.benchDial(b, "history"))
+	ctx, token := s.caller(b, auth.RoleReception)
+	ownerID := benchOwner(b, owners, ctx, "")
 	pet, err := owners.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{
-		OwnerId: owner.GetOwner().GetId(), Patient: &ownerv1.Patient{Name: "Nappi", Species: ownerv1.Species_SPECIES_CAT},
+		OwnerId: ownerID, Patient: &ownerv1.Patient{Name: "Nappi", Species: ownerv1.Species_SPECIES_CAT},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	petID := pet.GetPatient().GetId()
-	vet := auth.WithOutgoingToken(context.Background(), s.env.Token(b, auth.RoleVeterinarian), "")
+	vet, _ := s.caller(b, auth.RoleVeterinarian)
 	start := time.Now().Add(-visits * time.Hour)
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -83,14 +55,7 @@ func BenchmarkListPatientVisitsREST(b *testing.B) {
 		b.FailNow()
 	}
 
-	raw, err := mongo.Connect(options.Client().ApplyURI(s.env.Store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
-	coll := raw.Database("lillvet_history").Collection("visits")
-	httpClient := benchHTTPClient(b, s.env.TLS.CAFile)
-	url := s.gatewayURL + "/v1/patients/" + petID + "/visits?pageSize=50"
+	coll := s.rawCollection(b, "history", "visits")
 	servicetest.Compare(b, "page",
 		servicetest.Path{Name: "driver", Read: func() error {
 			cur, err := coll.Find(context.Background(), bson.M{"patient_id": petID}, options.Find().
@@ -106,6 +71,6 @@ func BenchmarkListPatientVisitsREST(b *testing.B) {
 			_, err := history.ListPatientVisits(ctx, &historyv1.ListPatientVisitsRequest{PatientId: petID, PageSize: size})
 			return err
 		}},
-		servicetest.Path{Name: "rest", Read: func() error { return restGet(httpClient, url, token) }},
+		s.restPath("/v1/patients/"+petID+"/visits?pageSize=50", token),
 	)
 }

@@ -8,17 +8,10 @@ import (
 // TestHistoryEndToEnd starts the runner as the README does and drives the
 // patient-history API through the gateway, with the owner service behind it.
 func TestHistoryEndToEnd(t *testing.T) {
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 	reception, vet, billing := r.token(t, "reception"), r.token(t, "veterinarian"), r.token(t, "billing")
 
-	if res := r.expect(t, 200, "GET", "/healthz", "", nil); field(res.body, "services", "history") != "SERVING" {
-		t.Fatalf("healthz: %s", res.raw)
-	}
-	if res := r.expect(t, 200, "GET", "/openapi.yaml", "", nil); !bytes.Contains(res.raw, []byte("/v1/owners/{ownerId}/timeline")) {
-		t.Fatalf("openapi.yaml lacks the timeline route")
-	}
+	r.expectServing(t, "history", "/v1/owners/{ownerId}/timeline")
 	created := r.expect(t, 200, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{
 		"givenNames": "Aino", "familyName": "Äijälä", "phone": "040 123 4567", "homeClinic": "CLINIC_KANGASALA",
 		"address": map[string]any{"street": "Kuohunharjuntie 1", "postalCode": "36200", "city": "Kangasala"},
@@ -36,13 +29,9 @@ func TestHistoryEndToEnd(t *testing.T) {
 		"weightGrams": 4200,
 	}}
 	visits := "/v1/patients/" + petID + "/visits"
-	rec := r.expect(t, 200, "POST", visits, vet, newVisit, "Idempotency-Key", "e2e-visit-1")
-	visitID, _ := field(rec.body, "visit", "id").(string)
-	if visitID == "" || field(rec.body, "visit", "ownerId") != ownerID {
+	rec, visitID := r.createTwice(t, visits, vet, newVisit, "e2e-visit-1", "visit")
+	if field(rec.body, "visit", "ownerId") != ownerID {
 		t.Fatalf("record visit: %s", rec.raw)
-	}
-	if again := r.expect(t, 200, "POST", visits, vet, newVisit, "Idempotency-Key", "e2e-visit-1"); field(again.body, "visit", "id") != visitID {
-		t.Fatalf("a retried record with the same Idempotency-Key made another visit")
 	}
 	r.expect(t, 403, "POST", visits, reception, newVisit)
 	bad := r.expect(t, 400, "POST", visits, vet, map[string]any{"visit": map[string]any{"reason": "x"}})

@@ -23,20 +23,9 @@ func TestTracesInJaeger(t *testing.T) {
 	otlp, query := freeAddr(t), freeAddr(t)
 	t.Setenv("LILLVET_JAEGER_OTLP_ADDR", otlp)
 	t.Setenv("LILLVET_JAEGER_QUERY_ADDR", query)
-	r := &runner{bin: buildRunner(t), data: t.TempDir()}
-	r.start(t)
-	r.client = r.httpClient(t)
+	r := startRunner(t)
 
-	created := r.expect(t, 200, "POST", "/v1/owners", r.token(t, "reception"), map[string]any{
-		"owner": map[string]any{
-			"givenNames": "Aino", "familyName": "Jäger", "phone": "040 765 4321",
-			"address":    map[string]any{"street": "Ruukintie 1", "postalCode": "60100", "city": "Seinäjoki"},
-			"homeClinic": "CLINIC_SEINAJOKI",
-		},
-	})
-	if field(created.body, "owner", "id") == nil {
-		t.Fatalf("create owner: %s", created.raw)
-	}
+	r.createOwner(t, r.token(t, "reception"), "Jäger", "")
 
 	// Spans are exported in batches; poll until the trace is complete.
 	deadline := time.Now().Add(30 * time.Second)

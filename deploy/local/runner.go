@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -29,6 +30,7 @@ import (
 	"github.com/lillvet/register/services/platform/embedded"
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -58,21 +60,135 @@ type Config struct {
 // Validate checks that every listener stays on loopback: the development CA, tokens
 // and keys are not fit for anything else.
 func (c Config) Validate() error {
+	addrs := c.listenAddrs()
+	addrs["jaeger-otlp"], addrs["jaeger-query"] = c.JaegerOTLPAddr, c.JaegerQueryAddr
 	var errs []error
-	for name, addr := range map[string]string{
-		"LILLVET_GATEWAY_ADDR": c.GatewayAddr, "LILLVET_OWNER_ADDR": c.OwnerAddr, "LILLVET_JWKS_ADDR": c.JWKSAddr,
-		"LILLVET_GATEWAY_METRICS_ADDR": c.GatewayMetricsAddr, "LILLVET_OWNER_METRICS_ADDR": c.OwnerMetricsAddr,
-		"LILLVET_CONSENT_ADDR": c.ConsentAddr, "LILLVET_CONSENT_METRICS_ADDR": c.ConsentMetricsAddr,
-		"LILLVET_DISCLOSURE_ADDR": c.DisclosureAddr, "LILLVET_DISCLOSURE_METRICS_ADDR": c.DisclosureMetricsAddr,
-		"LILLVET_JAEGER_OTLP_ADDR": c.JaegerOTLPAddr, "LILLVET_JAEGER_QUERY_ADDR": c.JaegerQueryAddr,
-		"LILLVET_HISTORY_ADDR": c.HistoryAddr, "LILLVET_HISTORY_METRICS_ADDR": c.HistoryMetricsAddr,
-	} {
+	for name, addr := range addrs {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
-			errs = append(errs, fmt.Errorf("%s must be a loopback host:port, got %q", name, addr))
+			errs = append(errs, fmt.Errorf("%s must be a loopback host:port, got %q", envVar(name), addr))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listenAddrs is every address the runner listens on, by listener name: the gateway,
+// the token issuer's keys ("jwks"), each service, and the metrics endpoints
+// ("<name>-metrics").
+func (c Config) listenAddrs() map[string]string {
+	addrs := map[string]string{"gateway": c.GatewayAddr, "gateway-metrics": c.GatewayMetricsAddr, "jwks": c.JWKSAddr}
+	for _, s := range services {
+		addrs[s.name], addrs[s.name+"-metrics"] = s.addrs(c)
+	}
+	return addrs
+}
+
+// envVar is the variable that sets the address of a listener: LILLVET_<NAME>_ADDR.
+func envVar(listener string) string {
+	return "LILLVET_" + strings.ToUpper(strings.ReplaceAll(listener, "-", "_")) + "_ADDR"
+}
+
+// service is one gRPC service of the register as the runner, and the tests' stack,
+// start it. Adding a service is an entry in services, its two address fields in
+// Config, and its backend address in the gateway's configuration (wiring.gateway).
+type service struct {
+	// name names its listeners, its database (lillvet_<name>) and its line of the
+	// printed endpoints.
+	name string
+	// addrs are its gRPC and metrics addresses in Config.
+	addrs func(Config) (grpc, metrics string)
+	run   func(ctx context.Context, w wiring) error
+}
+
+var services = []service{
+	{
+		name:  "owner",
+		addrs: func(c Config) (string, string) { return c.OwnerAddr, c.OwnerMetricsAddr },
+		run: func(ctx context.Context, w wiring) error {
+			return owner.Run(ctx, owner.Config{
+				GRPC: w.grpc("owner"), Mongo: w.mongo("owner"), Auth: w.auth,
+				IdentityKeys: w.keys.IdentityKeys, IdentityActiveKey: w.keys.ActiveKey, BlindIndexKey: w.keys.BlindIndexKey,
+				Listener: w.listeners["owner"], MetricsListener: w.listeners["owner-metrics"], Telemetry: w.telemetry["owner"],
+			})
+		},
+	},
+	{
+		name:  "consent",
+		addrs: func(c Config) (string, string) { return c.ConsentAddr, c.ConsentMetricsAddr },
+		run: func(ctx context.Context, w wiring) error {
+			return consent.Run(ctx, consent.Config{
+				GRPC: w.grpc("consent"), Mongo: w.mongo("consent"), Auth: w.auth,
+				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls,
+				Listener: w.listeners["consent"], MetricsListener: w.listeners["consent-metrics"], Telemetry: w.telemetry["consent"],
+			})
+		},
+	},
+	{
+		name:  "disclosure",
+		addrs: func(c Config) (string, string) { return c.DisclosureAddr, c.DisclosureMetricsAddr },
+		run: func(ctx context.Context, w wiring) error {
+			return disclosure.Run(ctx, disclosure.Config{
+				GRPC: w.grpc("disclosure"), Mongo: w.mongo("disclosure"), Auth: w.auth,
+				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls, ConsentAddr: w.addr("consent"), ConsentTLS: w.tls,
+				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
+			})
+		},
+	},
+	{
+		name:  "history",
+		addrs: func(c Config) (string, string) { return c.HistoryAddr, c.HistoryMetricsAddr },
+		run: func(ctx context.Context, w wiring) error {
+			return history.Run(ctx, history.Config{
+				GRPC: w.grpc("history"), Mongo: w.mongo("history"), Auth: w.auth,
+				OwnerTarget: w.addr("owner"),
+				Listener:    w.listeners["history"], MetricsListener: w.listeners["history-metrics"], Telemetry: w.telemetry["history"],
+			})
+		},
+	},
+}
+
+// wiring is what every service and the gateway are started with.
+type wiring struct {
+	tls      tlsconf.Files
+	auth     auth.Config
+	storeURI string
+	keys     devKeys
+	// listeners are open before anything starts, so that each part knows the others'
+	// real addresses even when a port is 0. A missing metrics listener leaves that
+	// endpoint off.
+	listeners map[string]net.Listener
+	// telemetry, by service name ("gateway" too), is shared with the caller (tests);
+	// a service without one sets up its own from the standard OTEL_* variables.
+	telemetry map[string]*telemetry.Telemetry
+}
+
+func (w wiring) addr(name string) string { return w.listeners[name].Addr().String() }
+
+func (w wiring) grpc(name string) grpcserver.Config {
+	return grpcserver.Config{
+		Addr: w.addr(name), TLS: w.tls, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256,
+		ShutdownGrace: 5 * time.Second,
+	}
+}
+
+func (w wiring) mongo(service string) mongox.Config {
+	return mongox.Config{URI: w.storeURI, Database: "lillvet_" + service}
+}
+
+func (w wiring) gateway() gateway.Config {
+	return gateway.Config{
+		TLS:             w.tls,
+		BackendTLS:      w.tls,
+		OwnerAddr:       w.addr("owner"),
+		ConsentAddr:     w.addr("consent"),
+		DisclosureAddr:  w.addr("disclosure"),
+		HistoryAddr:     w.addr("history"),
+		MaxBodyBytes:    1 << 20,
+		Auth:            w.auth,
+		Listener:        w.listeners["gateway"],
+		MetricsListener: w.listeners["gateway-metrics"],
+		Telemetry:       w.telemetry["gateway"],
+	}
 }
 
 func loadConfig() (Config, error) {
@@ -133,13 +249,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer func() { _ = store.Close() }()
 
-	listeners, err := listen(map[string]string{
-		"jwks": cfg.JWKSAddr, "owner": cfg.OwnerAddr, "gateway": cfg.GatewayAddr,
-		"owner-metrics": cfg.OwnerMetricsAddr, "gateway-metrics": cfg.GatewayMetricsAddr,
-		"consent": cfg.ConsentAddr, "consent-metrics": cfg.ConsentMetricsAddr,
-		"disclosure": cfg.DisclosureAddr, "disclosure-metrics": cfg.DisclosureMetricsAddr,
-		"history": cfg.HistoryAddr, "history-metrics": cfg.HistoryMetricsAddr,
-	})
+	listeners, err := listen(cfg.listenAddrs())
 	if err != nil {
 		return err
 	}
@@ -148,60 +258,9 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	jwks := &http.Server{Handler: iss.JWKSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: serverTLS}
-	jwksURL := "https://" + listeners["jwks"].Addr().String() + "/jwks.json"
-	authCfg := iss.AuthConfig(jwksURL)
+	authCfg := iss.AuthConfig("https://" + listeners["jwks"].Addr().String() + "/jwks.json")
 	authCfg.CAFile = pki.CAFile
-
-	ownerCfg := owner.Config{
-		GRPC:              grpcServerConfig(listeners["owner"], pki),
-		Auth:              authCfg,
-		IdentityKeys:      keys.IdentityKeys,
-		IdentityActiveKey: keys.ActiveKey,
-		BlindIndexKey:     keys.BlindIndexKey,
-		Listener:          listeners["owner"],
-		MetricsListener:   listeners["owner-metrics"],
-	}
-	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = store.URI(), "lillvet_owner"
-	consentCfg := consent.Config{
-		GRPC:            grpcServerConfig(listeners["consent"], pki),
-		Auth:            authCfg,
-		OwnerAddr:       listeners["owner"].Addr().String(),
-		OwnerTLS:        pki,
-		Listener:        listeners["consent"],
-		MetricsListener: listeners["consent-metrics"],
-	}
-	consentCfg.Mongo.URI, consentCfg.Mongo.Database = store.URI(), "lillvet_consent"
-	disclosureCfg := disclosure.Config{
-		GRPC:            grpcServerConfig(listeners["disclosure"], pki),
-		Auth:            authCfg,
-		OwnerAddr:       listeners["owner"].Addr().String(),
-		OwnerTLS:        pki,
-		ConsentAddr:     listeners["consent"].Addr().String(),
-		ConsentTLS:      pki,
-		Listener:        listeners["disclosure"],
-		MetricsListener: listeners["disclosure-metrics"],
-	}
-	disclosureCfg.Mongo.URI, disclosureCfg.Mongo.Database = store.URI(), "lillvet_disclosure"
-	historyCfg := history.Config{
-		GRPC:            grpcServerConfig(listeners["history"], pki),
-		Auth:            authCfg,
-		OwnerTarget:     listeners["owner"].Addr().String(),
-		Listener:        listeners["history"],
-		MetricsListener: listeners["history-metrics"],
-	}
-	historyCfg.Mongo.URI, historyCfg.Mongo.Database = store.URI(), "lillvet_history"
-	gatewayCfg := gateway.Config{
-		TLS:             pki,
-		BackendTLS:      pki,
-		OwnerAddr:       listeners["owner"].Addr().String(),
-		ConsentAddr:     listeners["consent"].Addr().String(),
-		DisclosureAddr:  listeners["disclosure"].Addr().String(),
-		HistoryAddr:     listeners["history"].Addr().String(),
-		MaxBodyBytes:    1 << 20,
-		Auth:            authCfg,
-		Listener:        listeners["gateway"],
-		MetricsListener: listeners["gateway-metrics"],
-	}
+	w := wiring{tls: pki, auth: authCfg, storeURI: store.URI(), keys: keys, listeners: listeners}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -216,27 +275,19 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		defer cancel()
 		return jwks.Shutdown(shutdownCtx)
 	})
-	g.Go(func() error { return owner.Run(gctx, ownerCfg) })
-	g.Go(func() error { return consent.Run(gctx, consentCfg) })
-	g.Go(func() error { return disclosure.Run(gctx, disclosureCfg) })
-	g.Go(func() error { return history.Run(gctx, historyCfg) })
-	g.Go(func() error { return gateway.Run(gctx, gatewayCfg) })
+	for _, s := range services {
+		g.Go(func() error { return s.run(gctx, w) })
+	}
+	g.Go(func() error { return gateway.Run(gctx, w.gateway()) })
 	g.Go(func() error {
-		for _, addr := range []string{ownerCfg.GRPC.Addr, consentCfg.GRPC.Addr, disclosureCfg.GRPC.Addr, historyCfg.GRPC.Addr} {
-			if err := waitReady(gctx, addr, pki); err != nil {
+		for _, s := range services {
+			if err := waitReady(gctx, w.addr(s.name), pki); err != nil {
 				return err
 			}
 		}
 		return printEndpoints(out, cfg, listeners, pki)
 	})
 	return g.Wait()
-}
-
-func grpcServerConfig(l net.Listener, pki tlsconf.Files) grpcserver.Config {
-	return grpcserver.Config{
-		Addr: l.Addr().String(), TLS: pki, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256,
-		ShutdownGrace: 5 * time.Second,
-	}
 }
 
 // listen opens every listener before anything starts, so that each component knows the
@@ -273,24 +324,25 @@ func waitReady(ctx context.Context, addr string, pki tlsconf.Files) error {
 
 // printEndpoints tells the user where everything listens. Tests read the "gateway" line.
 func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files) error {
-	var traces string
-	if cfg.Jaeger != "" {
-		traces = fmt.Sprintf("  traces   http://%s/api/traces?service=gateway (Jaeger query API)\n", cfg.JaegerQueryAddr)
+	var b strings.Builder
+	line := func(name, format string, args ...any) {
+		fmt.Fprintf(&b, "  %-8s "+format+"\n", append([]any{name}, args...)...)
 	}
-	_, err := fmt.Fprintf(out, `Lillvet register is running on the embedded store (data in %s).
-  gateway  https://%s  (OpenAPI /openapi.yaml, health /healthz)
-  owner    %s  (gRPC, TLS)
-  consent  %s  (gRPC, TLS)
-  disclosure %s  (gRPC, TLS)
-  history  %s  (gRPC, TLS)
-  jwks     https://%s/jwks.json
-  metrics  http://%s/metrics (gateway), http://%s/metrics (owner), http://%s/metrics (consent), http://%s/metrics (disclosure), http://%s/metrics (history)
-  CA       %s
-%sGet a token:  go run ./deploy/local token --role reception
-Press Ctrl-C to stop.
-`, cfg.DataDir, l["gateway"].Addr(), l["owner"].Addr(), l["consent"].Addr(), l["disclosure"].Addr(), l["history"].Addr(), l["jwks"].Addr(),
-		l["gateway-metrics"].Addr(), l["owner-metrics"].Addr(), l["consent-metrics"].Addr(),
-		l["disclosure-metrics"].Addr(), l["history-metrics"].Addr(), pki.CAFile, traces)
+	fmt.Fprintf(&b, "Lillvet register is running on the embedded store (data in %s).\n", cfg.DataDir)
+	line("gateway", "https://%s  (OpenAPI /openapi.yaml, health /healthz)", l["gateway"].Addr())
+	metrics := []string{fmt.Sprintf("http://%s/metrics (gateway)", l["gateway-metrics"].Addr())}
+	for _, s := range services {
+		line(s.name, "%s  (gRPC, TLS)", l[s.name].Addr())
+		metrics = append(metrics, fmt.Sprintf("http://%s/metrics (%s)", l[s.name+"-metrics"].Addr(), s.name))
+	}
+	line("jwks", "https://%s/jwks.json", l["jwks"].Addr())
+	line("metrics", "%s", strings.Join(metrics, ", "))
+	line("CA", "%s", pki.CAFile)
+	if cfg.Jaeger != "" {
+		line("traces", "http://%s/api/traces?service=gateway (Jaeger query API)", cfg.JaegerQueryAddr)
+	}
+	b.WriteString("Get a token:  go run ./deploy/local token --role reception\nPress Ctrl-C to stop.\n")
+	_, err := io.WriteString(out, b.String())
 	return err
 }
 
@@ -299,6 +351,16 @@ type devKeys struct {
 	IdentityKeys  string `json:"identity_keys"`
 	ActiveKey     string `json:"active_key"`
 	BlindIndexKey string `json:"blind_index_key"`
+}
+
+// newDevKeys makes a fresh set of keys.
+func newDevKeys() devKeys {
+	secret := func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	return devKeys{IdentityKeys: "dev1:" + secret(), ActiveKey: "dev1", BlindIndexKey: secret()}
 }
 
 func loadOrCreateKeys(path string) (devKeys, error) {
@@ -313,12 +375,7 @@ func loadOrCreateKeys(path string) (devKeys, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return k, fmt.Errorf("read development keys: %w", err)
 	}
-	secret := func() string {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		return base64.StdEncoding.EncodeToString(b)
-	}
-	k = devKeys{IdentityKeys: "dev1:" + secret(), ActiveKey: "dev1", BlindIndexKey: secret()}
+	k = newDevKeys()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return k, fmt.Errorf("create secrets folder: %w", err)
 	}
