@@ -9,20 +9,17 @@ import (
 	"fmt"
 	"net"
 
-	"golang.org/x/sync/errgroup"
-
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent/internal/adapters/mongo"
 	"github.com/lillvet/register/services/consent/internal/adapters/owner"
 	"github.com/lillvet/register/services/consent/internal/app"
 	consentgrpc "github.com/lillvet/register/services/consent/internal/ports/grpc"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/opsserver"
+	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -66,75 +63,21 @@ func (c Config) Validate() error {
 
 // Run serves the consent service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
-	// The metrics listener is closed on every path; after a normal shutdown
-	// it is already closed and the second close means nothing.
-	metricsListener := cfg.MetricsListener
-	defer func() {
-		if metricsListener != nil {
-			_ = metricsListener.Close()
-		}
-	}()
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("consent config: %w", err)
-	}
-	var err error
-	if metricsListener, err = cfg.Metrics.Listen(cfg.MetricsListener); err != nil {
-		return fmt.Errorf("consent metrics: %w", err)
-	}
-	tel := cfg.Telemetry
-	if tel == nil {
-		if tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceName: ServiceName}); err != nil {
-			return fmt.Errorf("consent telemetry: %w", err)
-		}
-		defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
-	}
-	client, err := mongox.Connect(ctx, cfg.Mongo.URI, tel)
-	if err != nil {
-		return fmt.Errorf("consent store: %w", err)
-	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	db := client.Database(cfg.Mongo.Database)
-	auditor := audit.NewWriter(db, tel.Logger)
-	if err := mongox.EnsureIndexes(ctx, db, append(mongo.Indexes(), auditor.Indexes()...)); err != nil {
-		return fmt.Errorf("consent indexes: %w", err)
-	}
-	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
-	if err != nil {
-		return fmt.Errorf("consent auth: %w", err)
-	}
-	defer func() { _ = verifier.Close(context.WithoutCancel(ctx)) }()
-	// The connection is lazy: the service starts while the owner service is still down,
-	// and calls that need it fail with UNAVAILABLE until it is up.
-	ownerConn, err := grpcclient.Dial(cfg.OwnerAddr, cfg.OwnerTLS, tel)
-	if err != nil {
-		return fmt.Errorf("consent owner client: %w", err)
-	}
-	defer func() { _ = ownerConn.Close() }()
-
-	server, err := grpcserver.New(cfg.GRPC, grpcserver.Options{
-		Telemetry: tel,
-		Verifier:  verifier,
-		Policy:    consentgrpc.Policy(),
-		OnDenied:  auditor.Denied,
-		Listener:  cfg.Listener,
+	return service.Run(ctx, service.Spec{
+		Name: ServiceName,
+		Base: service.Base{
+			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics,
+			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
+		},
+		Validate: cfg.Validate,
+		Indexes:  mongo.Indexes(),
+		Policy:   consentgrpc.Policy(),
+		Peers:    []service.Peer{{Name: "owner", Target: cfg.OwnerAddr, TLS: cfg.OwnerTLS}},
+		Register: func(d *service.Deps) error {
+			owners := owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner")))
+			uc := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{})
+			consentv1.RegisterConsentServiceServer(d, consentgrpc.NewServer(uc))
+			return nil
+		},
 	})
-	if err != nil {
-		return fmt.Errorf("consent server: %w", err)
-	}
-	uc := app.New(mongo.New(db), owner.New(ownerv1.NewOwnerServiceClient(ownerConn)), auditor, app.Options{})
-	consentv1.RegisterConsentServiceServer(server.GRPC(), consentgrpc.NewServer(uc))
-
-	g, gctx := errgroup.WithContext(ctx)
-	if metricsListener != nil {
-		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
-	}
-	// The audit queue is drained only after the server has stopped, so that no call
-	// records an event after the last batch.
-	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(gctx))
-	g.Go(func() error { return auditor.Run(auditCtx) })
-	g.Go(func() error {
-		defer stopAudit()
-		return server.Serve(gctx)
-	})
-	return g.Wait()
 }

@@ -2,8 +2,6 @@ package consent_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"testing"
@@ -19,9 +17,8 @@ import (
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
-	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -43,35 +40,16 @@ type system struct {
 	raw        *mongo.Client
 }
 
-func randomKey(t testing.TB) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-func grpcConfig(addr string, env *servicetest.Env) grpcserver.Config {
-	return grpcserver.Config{Addr: addr, TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256}
-}
-
 func start(t *testing.T) *system {
 	t.Helper()
 	env := servicetest.New(t)
-	ownerL := servicetest.Listen(t)
-	ownerCfg := owner.Config{
-		GRPC: grpcConfig(ownerL.Addr().String(), env), Auth: env.Auth, Listener: ownerL, Telemetry: env.Telemetry,
-		IdentityKeys: "k1:" + randomKey(t), IdentityActiveKey: "k1", BlindIndexKey: randomKey(t),
-	}
-	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = env.Store.URI(), ownerDatabase
-	ownerSvc := env.Serve(t, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, ownerCfg) })
+	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)
 
 	consentL := servicetest.Listen(t)
 	cfg := consent.Config{
-		GRPC: grpcConfig(consentL.Addr().String(), env), Auth: env.Auth, Listener: consentL, Telemetry: env.Telemetry,
-		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS,
+		GRPC: env.GRPCConfig(consentL), Mongo: env.MongoConfig(consentDatabase), Auth: env.Auth,
+		Listener: consentL, Telemetry: env.Telemetry, OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
 	}
-	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), consentDatabase
 	svc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, cfg) })
 	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
 	if err != nil {

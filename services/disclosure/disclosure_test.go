@@ -2,9 +2,7 @@ package disclosure_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -23,10 +21,9 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/disclosure"
-	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
-	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -53,43 +50,23 @@ type system struct {
 	stopDisclosure func()
 }
 
-func randomKey(t testing.TB) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-func grpcConfig(addr string, env *servicetest.Env) grpcserver.Config {
-	return grpcserver.Config{Addr: addr, TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256}
-}
-
 func start(t *testing.T) *system {
 	t.Helper()
 	env := servicetest.New(t)
-	ownerL := servicetest.Listen(t)
-	ownerCfg := owner.Config{
-		GRPC: grpcConfig(ownerL.Addr().String(), env), Auth: env.Auth, Listener: ownerL, Telemetry: env.Telemetry,
-		IdentityKeys: "k1:" + randomKey(t), IdentityActiveKey: "k1", BlindIndexKey: randomKey(t),
-	}
-	ownerCfg.Mongo.URI, ownerCfg.Mongo.Database = env.Store.URI(), ownerDatabase
-	ownerSvc := env.Serve(t, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, ownerCfg) })
+	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)
 
 	consentL := servicetest.Listen(t)
 	consentCfg := consent.Config{
-		GRPC: grpcConfig(consentL.Addr().String(), env), Auth: env.Auth, Listener: consentL, Telemetry: env.Telemetry,
-		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS,
+		GRPC: env.GRPCConfig(consentL), Mongo: env.MongoConfig(consentDatabase), Auth: env.Auth,
+		Listener: consentL, Telemetry: env.Telemetry, OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
 	}
-	consentCfg.Mongo.URI, consentCfg.Mongo.Database = env.Store.URI(), consentDatabase
 	consentSvc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, consentCfg) })
 
 	l := servicetest.Listen(t)
 	cfg := disclosure.Config{
-		GRPC: grpcConfig(l.Addr().String(), env), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
-		OwnerAddr: ownerL.Addr().String(), OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
+		GRPC: env.GRPCConfig(l), Mongo: env.MongoConfig(disclosureDatabase), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
+		OwnerAddr: ownerAddr, OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
 	}
-	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), disclosureDatabase
 	svc := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
 	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
 	if err != nil {

@@ -6,22 +6,18 @@ package history
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-
-	"golang.org/x/sync/errgroup"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/adapters/ownersvc"
 	"github.com/lillvet/register/services/history/internal/app"
 	historygrpc "github.com/lillvet/register/services/history/internal/ports/grpc"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/opsserver"
+	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -59,75 +55,21 @@ func (c Config) Validate() error {
 
 // Run serves the history service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
-	// The metrics listener is closed on every path; after a normal shutdown
-	// it is already closed and the second close means nothing.
-	metricsListener := cfg.MetricsListener
-	defer func() {
-		if metricsListener != nil {
-			_ = metricsListener.Close()
-		}
-	}()
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("history config: %w", err)
-	}
-	var err error
-	if metricsListener, err = cfg.Metrics.Listen(cfg.MetricsListener); err != nil {
-		return fmt.Errorf("history metrics: %w", err)
-	}
-	tel := cfg.Telemetry
-	if tel == nil {
-		if tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceName: ServiceName}); err != nil {
-			return fmt.Errorf("history telemetry: %w", err)
-		}
-		defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
-	}
-	client, err := mongox.Connect(ctx, cfg.Mongo.URI, tel)
-	if err != nil {
-		return fmt.Errorf("history store: %w", err)
-	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	db := client.Database(cfg.Mongo.Database)
-	auditor := audit.NewWriter(db, tel.Logger)
-	if err := mongox.EnsureIndexes(ctx, db, append(mongo.Indexes(), auditor.Indexes()...)); err != nil {
-		return fmt.Errorf("history indexes: %w", err)
-	}
-	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
-	if err != nil {
-		return fmt.Errorf("history auth: %w", err)
-	}
-	defer func() { _ = verifier.Close(context.WithoutCancel(ctx)) }()
-	// The connection is lazy: the service starts while the owner service is down and
-	// answers UNAVAILABLE to the calls that need it.
-	ownerConn, err := grpcclient.Dial(cfg.OwnerTarget, cfg.GRPC.TLS, tel)
-	if err != nil {
-		return fmt.Errorf("history owner client: %w", err)
-	}
-	defer func() { _ = ownerConn.Close() }()
-
-	server, err := grpcserver.New(cfg.GRPC, grpcserver.Options{
-		Telemetry: tel,
-		Verifier:  verifier,
-		Policy:    historygrpc.Policy(),
-		OnDenied:  auditor.Denied,
-		Listener:  cfg.Listener,
+	return service.Run(ctx, service.Spec{
+		Name: ServiceName,
+		Base: service.Base{
+			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics,
+			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
+		},
+		Validate: cfg.Validate,
+		Indexes:  mongo.Indexes(),
+		Policy:   historygrpc.Policy(),
+		// The history service calls the owner service with its own certificate.
+		Peers: []service.Peer{{Name: "owner", Target: cfg.OwnerTarget, TLS: cfg.GRPC.TLS}},
+		Register: func(d *service.Deps) error {
+			uc := app.New(mongo.New(d.DB), ownersvc.New(d.Conn("owner")), d.Auditor, app.Options{})
+			historyv1.RegisterHistoryServiceServer(d, historygrpc.NewServer(uc))
+			return nil
+		},
 	})
-	if err != nil {
-		return fmt.Errorf("history server: %w", err)
-	}
-	uc := app.New(mongo.New(db), ownersvc.New(ownerConn), auditor, app.Options{})
-	historyv1.RegisterHistoryServiceServer(server.GRPC(), historygrpc.NewServer(uc))
-
-	g, gctx := errgroup.WithContext(ctx)
-	if metricsListener != nil {
-		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
-	}
-	// The audit queue is drained only after the server has stopped, so that no call
-	// records an event after the last batch.
-	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(gctx))
-	g.Go(func() error { return auditor.Run(auditCtx) })
-	g.Go(func() error {
-		defer stopAudit()
-		return server.Serve(gctx)
-	})
-	return g.Wait()
 }

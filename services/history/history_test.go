@@ -2,8 +2,6 @@ package history_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +23,8 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -47,18 +45,6 @@ type fixture struct {
 	historyAddr string
 }
 
-func randomKey(t testing.TB) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-func grpcConfig(env *servicetest.Env, addr string) grpcserver.Config {
-	return grpcserver.Config{Addr: addr, TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256}
-}
-
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	return setupWith(t, nil)
@@ -72,18 +58,12 @@ func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
 	if tel == nil {
 		tel = env.Telemetry
 	}
-	ownerL, historyL := servicetest.Listen(t), servicetest.Listen(t)
-	oc := owner.Config{
-		GRPC: grpcConfig(env, ownerL.Addr().String()), Auth: env.Auth, Listener: ownerL, Telemetry: tel,
-		IdentityKeys: "k1:" + randomKey(t), IdentityActiveKey: "k1", BlindIndexKey: randomKey(t),
-	}
-	oc.Mongo.URI, oc.Mongo.Database = env.Store.URI(), ownerDatabase
-	ownerSv := env.Serve(t, ownerL.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, oc) })
+	ownerSv, ownerAddr := ownertest.Start(t, env, ownerDatabase, func(c *owner.Config) { c.Telemetry = tel })
+	historyL := servicetest.Listen(t)
 	hc := history.Config{
-		GRPC: grpcConfig(env, historyL.Addr().String()), Auth: env.Auth, Listener: historyL, Telemetry: tel,
-		OwnerTarget: ownerL.Addr().String(),
+		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
+		Listener: historyL, Telemetry: tel, OwnerTarget: ownerAddr,
 	}
-	hc.Mongo.URI, hc.Mongo.Database = env.Store.URI(), historyDatabase
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })
 	return &fixture{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSv.Conn), history: historyv1.NewHistoryServiceClient(histSv.Conn),

@@ -9,18 +9,16 @@ import (
 	"fmt"
 	"net"
 
-	"golang.org/x/sync/errgroup"
-
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/app"
 	ownergrpc "github.com/lillvet/register/services/owner/internal/ports/grpc"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/opsserver"
+	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
 
@@ -81,85 +79,36 @@ func (c Config) keyring() (*fieldcrypt.Keyring, error) {
 
 // Run serves the owner service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
-	// The metrics listener is closed on every path; after a normal shutdown
-	// it is already closed and the second close means nothing.
-	metricsListener := cfg.MetricsListener
-	defer func() {
-		if metricsListener != nil {
-			_ = metricsListener.Close()
-		}
-	}()
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("owner config: %w", err)
-	}
-	var err error
-	if metricsListener, err = cfg.Metrics.Listen(cfg.MetricsListener); err != nil {
-		return fmt.Errorf("owner metrics: %w", err)
-	}
-	keys, err := cfg.keyring()
-	if err != nil {
-		return err
-	}
-	tel := cfg.Telemetry
-	if tel == nil {
-		if tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceName: ServiceName}); err != nil {
-			return fmt.Errorf("owner telemetry: %w", err)
-		}
-		defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
-	}
-	client, err := mongox.Connect(ctx, cfg.Mongo.URI, tel)
-	if err != nil {
-		return fmt.Errorf("owner store: %w", err)
-	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	db := client.Database(cfg.Mongo.Database)
-	auditor := audit.NewWriter(db, tel.Logger)
-	if err := mongox.EnsureIndexes(ctx, db, append(mongo.Indexes(), auditor.Indexes()...)); err != nil {
-		return fmt.Errorf("owner indexes: %w", err)
-	}
-	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
-	if err != nil {
-		return fmt.Errorf("owner auth: %w", err)
-	}
-	defer func() { _ = verifier.Close(context.WithoutCancel(ctx)) }()
-
-	repo := mongo.New(db, keys)
-	server, err := grpcserver.New(cfg.GRPC, grpcserver.Options{
-		Telemetry: tel,
-		Verifier:  verifier,
-		Policy:    ownergrpc.Policy(),
-		OnDenied:  auditor.Denied,
-		Listener:  cfg.Listener,
+	return service.Run(ctx, service.Spec{
+		Name: ServiceName,
+		Base: service.Base{
+			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics,
+			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
+		},
+		Validate: cfg.Validate,
+		Indexes:  mongo.Indexes(),
+		Policy:   ownergrpc.Policy(),
+		Register: func(d *service.Deps) error {
+			keys, err := cfg.keyring()
+			if err != nil {
+				return err
+			}
+			repo := mongo.New(d.DB, keys)
+			uc := app.New(repo, d.Auditor, app.Options{AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes})
+			ownerv1.RegisterOwnerServiceServer(d, ownergrpc.NewServer(uc))
+			d.Go(func(ctx context.Context) error {
+				// Operators remove a retired key once this reports that nothing was left under it.
+				n, err := repo.RotateIdentityKeys(ctx)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					d.Telemetry.Logger.ErrorContext(ctx, "identity key rotation stopped", "error", err, "resealed", n)
+				case err == nil:
+					d.Telemetry.Logger.InfoContext(ctx, "identity codes are all sealed under the active key",
+						"active_key", keys.ActiveKID(), "resealed", n)
+				}
+				return nil
+			})
+			return nil
+		},
 	})
-	if err != nil {
-		return fmt.Errorf("owner server: %w", err)
-	}
-	uc := app.New(repo, auditor, app.Options{AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes})
-	ownerv1.RegisterOwnerServiceServer(server.GRPC(), ownergrpc.NewServer(uc))
-
-	g, gctx := errgroup.WithContext(ctx)
-	if metricsListener != nil {
-		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
-	}
-	// The audit queue is drained only after the server has stopped, so that no call
-	// records an event after the last batch.
-	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(gctx))
-	g.Go(func() error { return auditor.Run(auditCtx) })
-	g.Go(func() error {
-		defer stopAudit()
-		return server.Serve(gctx)
-	})
-	g.Go(func() error {
-		// Operators remove a retired key once this reports that nothing was left under it.
-		n, err := repo.RotateIdentityKeys(gctx)
-		switch {
-		case err != nil && gctx.Err() == nil:
-			tel.Logger.ErrorContext(gctx, "identity key rotation stopped", "error", err, "resealed", n)
-		case err == nil:
-			tel.Logger.InfoContext(gctx, "identity codes are all sealed under the active key",
-				"active_key", keys.ActiveKID(), "resealed", n)
-		}
-		return nil
-	})
-	return g.Wait()
 }

@@ -2,8 +2,6 @@ package owner_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,8 +16,8 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -32,17 +30,9 @@ func newKeys(t testing.TB, kids ...string) keys {
 	t.Helper()
 	var specs []string
 	for _, kid := range kids {
-		specs = append(specs, kid+":"+randomKey(t))
+		specs = append(specs, kid+":"+servicetest.RandomKey(t))
 	}
-	return keys{identity: strings.Join(specs, ","), active: kids[len(kids)-1], index: randomKey(t)}
-}
-
-func randomKey(t testing.TB) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
+	return keys{identity: strings.Join(specs, ","), active: kids[len(kids)-1], index: servicetest.RandomKey(t)}
 }
 
 // startOwner runs one owner-service instance on env's store and returns its client.
@@ -55,21 +45,11 @@ func startOwner(t testing.TB, env *servicetest.Env, k keys) ownerv1.OwnerService
 // configuration.
 func runOwner(t testing.TB, env *servicetest.Env, k keys, opts ...func(*owner.Config)) *servicetest.Service {
 	t.Helper()
-	l := servicetest.Listen(t)
-	cfg := owner.Config{
-		GRPC:              grpcserver.Config{Addr: l.Addr().String(), TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256},
-		Auth:              env.Auth,
-		IdentityKeys:      k.identity,
-		IdentityActiveKey: k.active,
-		BlindIndexKey:     k.index,
-		Listener:          l,
-		Telemetry:         env.Telemetry,
+	keys := func(c *owner.Config) {
+		c.IdentityKeys, c.IdentityActiveKey, c.BlindIndexKey = k.identity, k.active, k.index
 	}
-	cfg.Mongo.URI, cfg.Mongo.Database = env.Store.URI(), testDatabase
-	for _, o := range opts {
-		o(&cfg)
-	}
-	return env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return owner.Run(ctx, cfg) })
+	svc, _ := ownertest.Start(t, env, testDatabase, append([]func(*owner.Config){keys}, opts...)...)
+	return svc
 }
 
 func setup(t *testing.T) (*servicetest.Env, ownerv1.OwnerServiceClient) {
@@ -511,7 +491,7 @@ func TestIdentityKeyRotation(t *testing.T) {
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Rotated"), IdentityCode: "131052-308T"})
 
 	rotated := old
-	rotated.identity += ",2026:" + randomKey(t)
+	rotated.identity += ",2026:" + servicetest.RandomKey(t)
 	rotated.active = "2026"
 	c2 := startOwner(t, env, rotated)
 	res, err := c2.RevealIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice"})

@@ -1,8 +1,16 @@
 package servicetest
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
 
 // Path is one way of doing the same read, for Compare.
@@ -45,4 +53,29 @@ func Compare(b *testing.B, unit string, paths ...Path) {
 			}
 		}
 	})
+}
+
+// AuditedDB is database on a fresh embedded store, with an audit writer running on it
+// until the test ends (the test fails if the writer returns an error): what a use-case
+// benchmark needs to compare a use case with the raw driver on the same store.
+func AuditedDB(tb testing.TB, database string) (*mongo.Database, *audit.Writer) {
+	tb.Helper()
+	store := embeddedtest.Start(tb)
+	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	db := client.Database(database)
+	auditor := audit.NewWriter(db, slog.New(slog.DiscardHandler))
+	auditCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- auditor.Run(auditCtx) }()
+	tb.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			tb.Errorf("audit writer: %v", err)
+		}
+	})
+	return db, auditor
 }

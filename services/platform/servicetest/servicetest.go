@@ -7,6 +7,8 @@ package servicetest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +25,8 @@ import (
 	"github.com/lillvet/register/services/platform/embedded"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/grpcclient"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -188,4 +192,24 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// GRPCConfig is a server configuration for l with the environment's TLS files.
+func (e *Env) GRPCConfig(l net.Listener) grpcserver.Config {
+	return grpcserver.Config{Addr: l.Addr().String(), TLS: e.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256}
+}
+
+// MongoConfig points a service at database on the environment's store.
+func (e *Env) MongoConfig(database string) mongox.Config {
+	return mongox.Config{URI: e.Store.URI(), Database: database}
+}
+
+// RandomKey is a fresh 32-byte key in standard base64, as key variables take them.
+func RandomKey(tb testing.TB) string {
+	tb.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

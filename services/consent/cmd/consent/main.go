@@ -2,30 +2,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/lillvet/register/services/consent"
-	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "consent:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	var cfg consent.Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	return consent.Run(ctx, cfg)
-}
+func main() { service.Main(consent.ServiceName, consent.Run) }

@@ -3,20 +3,17 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	consentmongo "github.com/lillvet/register/services/consent/internal/adapters/mongo"
 	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/consent/internal/domain"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // everyoneExists stands in for the owner service: the benchmarks measure the ledger.
@@ -41,24 +38,7 @@ type fixture struct {
 
 func newFixture(b *testing.B, owners int) *fixture {
 	b.Helper()
-	store := embeddedtest.Start(b)
-	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	db := client.Database("consent_bench")
-	auditor := audit.NewWriter(db, slog.New(slog.DiscardHandler))
-	auditCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- auditor.Run(auditCtx) }()
-	b.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			b.Errorf("audit writer: %v", err)
-		}
-	})
-
+	db, auditor := servicetest.AuditedDB(b, "consent_bench")
 	f := &fixture{
 		svc:     app.New(consentmongo.New(db), everyoneExists{}, auditor, app.Options{}),
 		ledgers: db.Collection(consentmongo.LedgersCollection),
@@ -104,7 +84,7 @@ func entryDoc(id, purpose, scope, decision string, at time.Time) bson.M {
 
 // BenchmarkCheck compares one consent check through the use case (one _id read of the
 // ledger, Decide, the queued audit event) with the raw driver's FindOne of the same
-// document, taking turns in one loop so that drift weighs on both alike.
+// document (servicetest.Compare: alone, then taking turns in one loop).
 func BenchmarkCheck(b *testing.B) {
 	for _, owners := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("owners=%d", owners), func(b *testing.B) { benchmarkCheck(b, owners) })
@@ -114,59 +94,50 @@ func BenchmarkCheck(b *testing.B) {
 func benchmarkCheck(b *testing.B, owners int) {
 	f := newFixture(b, owners)
 	id := f.owners[len(f.owners)/2]
-	var spentRaw, spentCheck time.Duration
-	for b.Loop() {
-		start := time.Now()
-		var doc bson.M
-		if err := f.ledgers.FindOne(context.Background(), bson.M{"_id": id}).Decode(&doc); err != nil {
-			b.Fatal(err)
-		}
-		spentRaw += time.Since(start)
-		start = time.Now()
-		if _, _, err := f.svc.Check(f.ctx, id, domain.PurposeDirectMarketing, "email"); err != nil {
-			b.Fatal(err)
-		}
-		spentCheck += time.Since(start)
-	}
-	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
-	b.ReportMetric(float64(spentCheck.Nanoseconds())/float64(b.N), "check-ns/op")
-	b.ReportMetric(float64(spentCheck)/float64(spentRaw), "check/driver")
+	servicetest.Compare(b, "op",
+		servicetest.Path{Name: "driver", Read: func() error {
+			var doc bson.M
+			return f.ledgers.FindOne(context.Background(), bson.M{"_id": id}).Decode(&doc)
+		}},
+		servicetest.Path{Name: "check", Read: func() error {
+			_, _, err := f.svc.Check(f.ctx, id, domain.PurposeDirectMarketing, "email")
+			return err
+		}},
+	)
 }
 
 // BenchmarkFilter10000 compares filtering 10,000 owners through the use case with the
 // raw driver's {_id: {$in: ids}} query that reads the same ledgers.
 func BenchmarkFilter10000(b *testing.B) {
 	f := newFixture(b, 10_000)
-	var spentRaw, spentScan, spentFilter time.Duration
-	readAll := func(filter bson.M) time.Duration {
-		start := time.Now()
+	readAll := func(filter bson.M) error {
 		cur, err := f.ledgers.Find(context.Background(), filter)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		var docs []bson.M
-		if err := cur.All(context.Background(), &docs); err != nil || len(docs) != len(f.owners) {
-			b.Fatalf("raw query: %d documents, %v", len(docs), err)
+		if err := cur.All(context.Background(), &docs); err != nil {
+			return err
 		}
-		return time.Since(start)
+		if len(docs) != len(f.owners) {
+			return fmt.Errorf("raw query: %d documents, want %d", len(docs), len(f.owners))
+		}
+		return nil
 	}
-	for b.Loop() {
-		spentRaw += readAll(bson.M{"_id": bson.M{"$in": f.owners}})
+	servicetest.Compare(b, "op",
+		servicetest.Path{Name: "driver", Read: func() error { return readAll(bson.M{"_id": bson.M{"$in": f.owners}}) }},
 		// For scale only: the whole collection without a filter, which the embedded
 		// store reads at a fraction of the cost of matching 10,000 ids per document.
-		spentScan += readAll(bson.M{})
-		start := time.Now()
-		res, err := f.svc.Filter(f.ctx, f.owners, domain.PurposeDirectMarketing, "email")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if want := len(f.owners) - (len(f.owners)+2)/3; len(res.Allowed) != want {
-			b.Fatalf("filter allowed %d, want %d", len(res.Allowed), want)
-		}
-		spentFilter += time.Since(start)
-	}
-	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
-	b.ReportMetric(float64(spentScan.Nanoseconds())/float64(b.N), "scan-ns/op")
-	b.ReportMetric(float64(spentFilter.Nanoseconds())/float64(b.N), "filter-ns/op")
-	b.ReportMetric(float64(spentFilter)/float64(spentRaw), "filter/driver")
+		servicetest.Path{Name: "scan", Read: func() error { return readAll(bson.M{}) }},
+		servicetest.Path{Name: "filter", Read: func() error {
+			res, err := f.svc.Filter(f.ctx, f.owners, domain.PurposeDirectMarketing, "email")
+			if err != nil {
+				return err
+			}
+			if want := len(f.owners) - (len(f.owners)+2)/3; len(res.Allowed) != want {
+				return fmt.Errorf("filter allowed %d, want %d", len(res.Allowed), want)
+			}
+			return nil
+		}},
+	)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,9 +15,8 @@ import (
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // peers stand in for the owner and consent services: the benchmarks measure this
@@ -51,23 +49,7 @@ type fixture struct {
 
 func newFixture(b *testing.B) *fixture {
 	b.Helper()
-	store := embeddedtest.Start(b)
-	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	db := client.Database("disclosure_bench")
-	auditor := audit.NewWriter(db, slog.New(slog.DiscardHandler))
-	auditCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- auditor.Run(auditCtx) }()
-	b.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			b.Errorf("audit writer: %v", err)
-		}
-	})
+	db, auditor := servicetest.AuditedDB(b, "disclosure_bench")
 	svc, err := app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -89,40 +71,34 @@ func newFixture(b *testing.B) *fixture {
 }
 
 // BenchmarkDisclose compares one disclosure through the use case with the raw driver's
-// read of the recipient and insert of a log entry of the same size, taking turns in one
-// loop so that drift weighs on both alike. The use case also stores its audit event
+// read of the recipient and insert of a log entry of the same size, servicetest.Compare:
+// alone, then taking turns in one loop. The use case also stores its audit event
 // before it returns (the package must not leave unaudited): three round trips to two.
 func BenchmarkDisclose(b *testing.B) {
 	f := newFixture(b)
 	recipients, log := f.db.Collection(disclosuremongo.RecipientsCollection), f.db.Collection("raw_log")
 	cats := []domain.Category{domain.CategoryOwnerName, domain.CategoryPatientBasics}
-	var spentRaw, spentUseCase time.Duration
-	for b.Loop() {
-		owner := uuid.NewString()
-		start := time.Now()
-		var r bson.M
-		if err := recipients.FindOne(context.Background(), bson.M{"_id": f.recipientID}).Decode(&r); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := log.InsertOne(context.Background(), bson.M{
-			"_id": uuid.NewString(), "recipient_id": f.recipientID, "owner_id": owner, "patient_ids": bson.A{owner},
-			"categories": bson.A{"owner_name", "patient_basics"}, "case_reference": "claim", "outcome": "disclosed",
-			"time": time.Now(), "payload": make([]byte, 300), "payload_sha256": fmt.Sprint(owner, owner),
-		}); err != nil {
-			b.Fatal(err)
-		}
-		spentRaw += time.Since(start)
-		start = time.Now()
-		if _, err := f.svc.Disclose(f.ctx, domain.DisclosureRequest{
-			RecipientID: f.recipientID, OwnerID: owner, Categories: cats, CaseReference: "claim",
-		}); err != nil {
-			b.Fatal(err)
-		}
-		spentUseCase += time.Since(start)
-	}
-	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
-	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "disclose-ns/op")
-	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "disclose/driver")
+	servicetest.Compare(b, "op",
+		servicetest.Path{Name: "driver", Read: func() error {
+			owner := uuid.NewString()
+			var r bson.M
+			if err := recipients.FindOne(context.Background(), bson.M{"_id": f.recipientID}).Decode(&r); err != nil {
+				return err
+			}
+			_, err := log.InsertOne(context.Background(), bson.M{
+				"_id": uuid.NewString(), "recipient_id": f.recipientID, "owner_id": owner, "patient_ids": bson.A{owner},
+				"categories": bson.A{"owner_name", "patient_basics"}, "case_reference": "claim", "outcome": "disclosed",
+				"time": time.Now(), "payload": make([]byte, 300), "payload_sha256": fmt.Sprint(owner, owner),
+			})
+			return err
+		}},
+		servicetest.Path{Name: "disclose", Read: func() error {
+			_, err := f.svc.Disclose(f.ctx, domain.DisclosureRequest{
+				RecipientID: f.recipientID, OwnerID: uuid.NewString(), Categories: cats, CaseReference: "claim",
+			})
+			return err
+		}},
+	)
 }
 
 // BenchmarkListOwnerDisclosures compares a page of an owner's log through the use case
@@ -145,29 +121,33 @@ func BenchmarkListOwnerDisclosures(b *testing.B) {
 	}
 	coll := f.db.Collection(disclosuremongo.DisclosuresCollection)
 	owner := owners[len(owners)/2]
-	var spentRaw, spentUseCase time.Duration
-	for b.Loop() {
-		start := time.Now()
-		cur, err := coll.Find(context.Background(), bson.M{"owner_id": owner},
-			options.Find().SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(51).SetProjection(bson.M{"payload": 0}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var docs []bson.M
-		if err := cur.All(context.Background(), &docs); err != nil || len(docs) != 10 {
-			b.Fatalf("raw query: %d documents, %v", len(docs), err)
-		}
-		spentRaw += time.Since(start)
-		start = time.Now()
-		page, err := f.svc.OwnerDisclosures(f.ctx, owner, 0, "")
-		if err != nil || len(page.Items) != 10 {
-			b.Fatalf("use case: %d entries, %v", len(page.Items), err)
-		}
-		spentUseCase += time.Since(start)
-	}
-	b.ReportMetric(float64(spentRaw.Nanoseconds())/float64(b.N), "driver-ns/op")
-	b.ReportMetric(float64(spentUseCase.Nanoseconds())/float64(b.N), "list-ns/op")
-	b.ReportMetric(float64(spentUseCase)/float64(spentRaw), "list/driver")
+	servicetest.Compare(b, "op",
+		servicetest.Path{Name: "driver", Read: func() error {
+			cur, err := coll.Find(context.Background(), bson.M{"owner_id": owner},
+				options.Find().SetSort(bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(51).SetProjection(bson.M{"payload": 0}))
+			if err != nil {
+				return err
+			}
+			var docs []bson.M
+			if err := cur.All(context.Background(), &docs); err != nil {
+				return err
+			}
+			if len(docs) != 10 {
+				return fmt.Errorf("raw query: %d documents, want 10", len(docs))
+			}
+			return nil
+		}},
+		servicetest.Path{Name: "list", Read: func() error {
+			page, err := f.svc.OwnerDisclosures(f.ctx, owner, 0, "")
+			if err != nil {
+				return err
+			}
+			if len(page.Items) != 10 {
+				return fmt.Errorf("use case: %d entries, want 10", len(page.Items))
+			}
+			return nil
+		}},
+	)
 }
 
 // BenchmarkRecordAccessRequest compares recording an access request through the use

@@ -47,15 +47,8 @@ func New(db *mongo.Database) *Repository {
 // by _id (one owner, or {_id: {$in: ids}} for a filter).
 func Indexes() []mongox.Index { return nil }
 
-// QueryShape is the filter and sort keys of one repository query, for the test that
-// checks each is served by a declared index.
-type QueryShape struct {
-	Collection string
-	Keys       []string
-}
-
 // QueryShapes lists every non-_id query this repository issues: none.
-func QueryShapes() []QueryShape { return nil }
+func QueryShapes() []mongox.QueryShape { return nil }
 
 // Append implements domain.Repository.
 func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted bool) (domain.Entry, error) {

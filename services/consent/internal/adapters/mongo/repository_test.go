@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -16,9 +15,7 @@ import (
 
 	"github.com/lillvet/register/services/consent/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
-	"github.com/lillvet/register/services/platform/mongox"
 )
 
 func testDB(t *testing.T) *mongo.Database {
@@ -136,20 +133,6 @@ func TestLedgersAndRestriction(t *testing.T) {
 	}
 	if l, err := r.Ledger(t.Context(), "o2"); err != nil || l.IsRestricted() {
 		t.Fatalf("lifted restriction: %+v, %v", l, err)
-	}
-}
-
-// TestEnsureIndexesTwice is what a second replica does at start: the indexes exist.
-func TestEnsureIndexesTwice(t *testing.T) {
-	db := testDB(t)
-	all := append(Indexes(), audit.NewWriter(db, slog.New(slog.DiscardHandler)).Indexes()...)
-	for round := range 2 {
-		if err := mongox.EnsureIndexes(t.Context(), db, all); err != nil {
-			t.Fatalf("round %d: %v", round, err)
-		}
-	}
-	if len(QueryShapes()) != 0 {
-		t.Fatal("a query by anything but _id needs an index in Indexes and a coverage test")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 var purposes = map[consentv1.Purpose]domain.Purpose{
@@ -47,19 +48,10 @@ var reasonsOut = map[domain.Reason]consentv1.Reason{
 	domain.ReasonOwnerRestricted: consentv1.Reason_REASON_OWNER_RESTRICTED,
 }
 
-// reverse returns the inverse of an enum map.
-func reverse[K comparable, V comparable](m map[K]V) map[V]K {
-	out := make(map[V]K, len(m))
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
-}
-
 var (
-	purposesOut  = reverse(purposes)
-	decisionsOut = reverse(decisions)
-	methodsOut   = reverse(methods)
+	purposesOut  = protomap.Reverse(purposes)
+	decisionsOut = protomap.Reverse(decisions)
+	methodsOut   = protomap.Reverse(methods)
 )
 
 // timeFromProto maps an absent timestamp to the zero time. An out-of-range one maps to
@@ -69,13 +61,6 @@ func timeFromProto(t *timestamppb.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return t.AsTime()
-}
-
-func timeToProto(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }
 
 // entryFromProto maps the client's fields of a decision; unknown enum values map to
@@ -108,12 +93,12 @@ func entryToProto(e *domain.Entry) *consentv1.ConsentDecision {
 		Method:           methodsOut[e.Method],
 		EvidenceRef:      e.EvidenceRef,
 		StatementVersion: e.StatementVersion,
-		ValidFrom:        timeToProto(e.ValidFrom),
-		ValidUntil:       timeToProto(e.ValidUntil),
-		EffectiveTime:    timeToProto(e.EffectiveAt),
+		ValidFrom:        protomap.Timestamp(e.ValidFrom),
+		ValidUntil:       protomap.Timestamp(e.ValidUntil),
+		EffectiveTime:    protomap.Timestamp(e.EffectiveAt),
 		RecordedBy:       e.RecordedBy,
 		RecordedByName:   e.RecordedByName,
-		RecordTime:       timeToProto(e.RecordedAt),
+		RecordTime:       protomap.Timestamp(e.RecordedAt),
 	}
 }
 

@@ -1,59 +1,33 @@
 package grpc
 
 import (
-	"slices"
 	"testing"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // TestPolicyCoversEveryRPC keeps the table and the service in step: an RPC added to the
 // proto without a rule would be denied to everyone, and a rule for a removed RPC is dead.
 func TestPolicyCoversEveryRPC(t *testing.T) {
-	p := Policy()
-	desc := consentv1.ConsentService_ServiceDesc
-	for _, m := range desc.Methods {
-		if _, ok := p["/"+desc.ServiceName+"/"+m.MethodName]; !ok {
-			t.Errorf("no policy rule for %s", m.MethodName)
-		}
-	}
-	if len(p) != len(desc.Methods) {
-		t.Errorf("policy has %d rules for %d methods", len(p), len(desc.Methods))
-	}
+	servicetest.CheckPolicyCoversEveryRPC(t, Policy(), &consentv1.ConsentService_ServiceDesc)
 }
 
 // TestPolicy spells every rule out role by role, so that a change to a role group shows
 // here as a changed expectation.
 func TestPolicy(t *testing.T) {
-	method := func(name string) string { return "/" + consentv1.ConsentService_ServiceDesc.ServiceName + "/" + name }
 	var (
 		vet, nurse, desk = auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception
 		manager, maint   = auth.RoleClinicManager, auth.RoleMaintainer
 		staff            = []auth.Role{vet, nurse, desk, manager}
 	)
-	for _, tc := range []struct {
-		rpc     string
-		allowed []auth.Role
-		purpose []auth.Role // allowed only with a stated purpose
-	}{
-		{"RecordConsentDecision", staff, nil},
-		{"ListConsentDecisions", staff, []auth.Role{maint}},
-		{"ListConsents", staff, []auth.Role{maint}},
-		{"CheckConsent", staff, []auth.Role{maint}},
-		{"FilterConsents", []auth.Role{manager}, []auth.Role{maint}},
-		{"SetOwnerRestriction", []auth.Role{manager}, nil},
-	} {
-		for _, role := range auth.Roles() {
-			id := auth.Identity{Subject: "s", Roles: []auth.Role{role}}
-			want := slices.Contains(tc.allowed, role)
-			if got := Policy().Check(method(tc.rpc), id, "") == nil; got != want {
-				t.Errorf("%s as %s without purpose: allowed=%v, want %v", tc.rpc, role, got, want)
-			}
-			want = want || slices.Contains(tc.purpose, role)
-			if got := Policy().Check(method(tc.rpc), id, "support case 7") == nil; got != want {
-				t.Errorf("%s as %s with purpose: allowed=%v, want %v", tc.rpc, role, got, want)
-			}
-		}
-	}
+	servicetest.CheckPolicy(t, Policy(), &consentv1.ConsentService_ServiceDesc, []servicetest.PolicyRule{
+		{RPC: "RecordConsentDecision", Allowed: staff},
+		{RPC: "ListConsentDecisions", Allowed: staff, WithPurpose: []auth.Role{maint}},
+		{RPC: "ListConsents", Allowed: staff, WithPurpose: []auth.Role{maint}},
+		{RPC: "CheckConsent", Allowed: staff, WithPurpose: []auth.Role{maint}},
+		{RPC: "FilterConsents", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
+		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{manager}},
+	})
 }

@@ -77,18 +77,11 @@ func Indexes() []mongox.Index {
 	}
 }
 
-// QueryShape is the filter and sort keys of one repository query, for the test that
-// checks each is served by a declared index.
-type QueryShape struct {
-	Collection string
-	Keys       []string
-}
-
 // QueryShapes lists every non-_id query this repository issues.
-func QueryShapes() []QueryShape {
-	return []QueryShape{
-		{DisclosuresCollection, []string{"owner_id", "time", "_id"}},
-		{DisclosuresCollection, []string{"recipient_id", "outcome", "time", "_id"}},
+func QueryShapes() []mongox.QueryShape {
+	return []mongox.QueryShape{
+		{Collection: DisclosuresCollection, Keys: []string{"owner_id", "time", "_id"}},
+		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
 	}
 }
 

@@ -2,12 +2,10 @@ package grpc
 
 import (
 	"strings"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // mediaType is the payload's format.
@@ -65,13 +63,6 @@ func basisToProto(b domain.Basis) disclosurev1.LegalBasis {
 	return disclosurev1.LegalBasis(toEnum(disclosurev1.LegalBasis_value, basisPrefix, strings.TrimPrefix(string(b), domainBasis)))
 }
 
-func timeToProto(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 func recipientFromProto(r *disclosurev1.Recipient) domain.Recipient {
 	c := r.GetContact()
 	return domain.Recipient{
@@ -86,7 +77,7 @@ func recipientToProto(r domain.Recipient) *disclosurev1.Recipient {
 		Id: r.ID, Name: r.Name, Kind: kindToProto(r.Kind), BusinessId: r.BusinessID, Country: r.Country,
 		Contact:      &disclosurev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
 		AgreementRef: r.AgreementRef, Categories: categoriesToProto(r.Categories), Active: r.Active,
-		CreateTime: timeToProto(r.CreatedAt), DeactivateTime: timeToProto(r.DeactivatedAt),
+		CreateTime: protomap.Timestamp(r.CreatedAt), DeactivateTime: protomap.Timestamp(r.DeactivatedAt),
 	}
 }
 
@@ -103,7 +94,7 @@ func recordToProto(r domain.Record) *disclosurev1.Disclosure {
 		Id: r.ID, RecipientId: r.RecipientID, RecipientKind: kindToProto(r.RecipientKind), OwnerId: r.OwnerID,
 		PatientIds: r.PatientIDs, Categories: categoriesToProto(r.Categories), CaseReference: r.CaseReference,
 		Outcome: disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_DISCLOSED, Basis: basisToProto(r.Basis),
-		ConsentDecisionId: r.ConsentEntryID, RequestedBy: r.RequestedBy, CreateTime: timeToProto(r.CreatedAt),
+		ConsentDecisionId: r.ConsentEntryID, RequestedBy: r.RequestedBy, CreateTime: protomap.Timestamp(r.CreatedAt),
 		PayloadSha256: r.PayloadSHA256,
 	}
 	if r.Refusal != nil {
@@ -166,21 +157,17 @@ func accessRequestFromProto(r *disclosurev1.AccessRequest) domain.AccessRequest 
 
 func accessRequestToProto(r domain.AccessRequest) *disclosurev1.AccessRequest {
 	return &disclosurev1.AccessRequest{
-		Id: r.ID, OwnerId: r.OwnerID, ReceiveTime: timeToProto(r.ReceivedAt),
+		Id: r.ID, OwnerId: r.OwnerID, ReceiveTime: protomap.Timestamp(r.ReceivedAt),
 		Channel:        disclosurev1.AccessChannel(toEnum(disclosurev1.AccessChannel_value, channelPrefix, string(r.Channel))),
 		Identification: disclosurev1.IdentificationMethod(toEnum(disclosurev1.IdentificationMethod_value, identificationPrefix, string(r.Identification))),
 		IdentifiedBy:   r.IdentifiedBy, Language: string(r.Language),
 		DueDate: dateToProto(r.DueDate), ExtendedDueDate: dateToProto(r.ExtendedDueDate), ExtensionReason: r.ExtensionReason,
 		PossiblyChargeable: r.PossiblyChargeable, EarlierRequestId: r.EarlierRequestID,
 		Status:     disclosurev1.AccessRequestStatus(toEnum(disclosurev1.AccessRequestStatus_value, accessStatusPrefix, string(r.Status))),
-		RecordedBy: r.RecordedBy, CreateTime: timeToProto(r.CreatedAt), ExtendTime: timeToProto(r.ExtendedAt),
+		RecordedBy: r.RecordedBy, CreateTime: protomap.Timestamp(r.CreatedAt), ExtendTime: protomap.Timestamp(r.ExtendedAt),
 	}
 }
 
 func accessRequestsToProto(rs []domain.AccessRequest) []*disclosurev1.AccessRequest {
-	out := make([]*disclosurev1.AccessRequest, len(rs))
-	for i, r := range rs {
-		out[i] = accessRequestToProto(r)
-	}
-	return out
+	return protomap.All(rs, accessRequestToProto)
 }

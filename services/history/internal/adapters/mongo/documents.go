@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // Collection names of the history database.
@@ -101,17 +102,6 @@ type communicationDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
-func mapSlice[A, B any](in []A, f func(A) B) []B {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]B, len(in))
-	for i, a := range in {
-		out[i] = f(a)
-	}
-	return out
-}
-
 func staffToDoc(s domain.Staff) staffDoc {
 	return staffDoc{Subject: s.Subject, Name: s.Name, Role: s.Role}
 }
@@ -122,15 +112,15 @@ func (d staffDoc) toDomain() domain.Staff {
 
 func bodyToDoc(v *domain.Visit) bodyDoc {
 	return bodyDoc{
-		Clinic: string(v.Clinic), StartTime: v.StartTime, Staff: mapSlice(v.Staff, staffToDoc),
+		Clinic: string(v.Clinic), StartTime: v.StartTime, Staff: protomap.All(v.Staff, staffToDoc),
 		Reason: v.Reason, Anamnesis: v.Anamnesis, Findings: v.Findings,
-		Diagnoses:  mapSlice(v.Diagnoses, func(d domain.Diagnosis) diagnosisDoc { return diagnosisDoc(d) }),
-		Procedures: mapSlice(v.Procedures, func(p domain.Procedure) procedureDoc { return procedureDoc(p) }),
-		Medications: mapSlice(v.Medications, func(m domain.Medication) medicationDoc {
+		Diagnoses:  protomap.All(v.Diagnoses, func(d domain.Diagnosis) diagnosisDoc { return diagnosisDoc(d) }),
+		Procedures: protomap.All(v.Procedures, func(p domain.Procedure) procedureDoc { return procedureDoc(p) }),
+		Medications: protomap.All(v.Medications, func(m domain.Medication) medicationDoc {
 			return medicationDoc{Product: m.Product, Dose: m.Dose, Route: string(m.Route), Duration: m.Duration}
 		}),
 		WeightGrams: v.WeightGrams, FollowUp: v.FollowUp,
-		Invoices: mapSlice(v.Invoices, func(i domain.Invoice) invoiceDoc {
+		Invoices: protomap.All(v.Invoices, func(i domain.Invoice) invoiceDoc {
 			return invoiceDoc{Number: i.Number, State: string(i.State)}
 		}),
 	}
@@ -139,15 +129,15 @@ func bodyToDoc(v *domain.Visit) bodyDoc {
 // toDomain returns the body as a visit without ids, version or times.
 func (b bodyDoc) toDomain() domain.Visit {
 	return domain.Visit{
-		Clinic: domain.Clinic(b.Clinic), StartTime: b.StartTime, Staff: mapSlice(b.Staff, staffDoc.toDomain),
+		Clinic: domain.Clinic(b.Clinic), StartTime: b.StartTime, Staff: protomap.All(b.Staff, staffDoc.toDomain),
 		Reason: b.Reason, Anamnesis: b.Anamnesis, Findings: b.Findings,
-		Diagnoses:  mapSlice(b.Diagnoses, func(d diagnosisDoc) domain.Diagnosis { return domain.Diagnosis(d) }),
-		Procedures: mapSlice(b.Procedures, func(p procedureDoc) domain.Procedure { return domain.Procedure(p) }),
-		Medications: mapSlice(b.Medications, func(m medicationDoc) domain.Medication {
+		Diagnoses:  protomap.All(b.Diagnoses, func(d diagnosisDoc) domain.Diagnosis { return domain.Diagnosis(d) }),
+		Procedures: protomap.All(b.Procedures, func(p procedureDoc) domain.Procedure { return domain.Procedure(p) }),
+		Medications: protomap.All(b.Medications, func(m medicationDoc) domain.Medication {
 			return domain.Medication{Product: m.Product, Dose: m.Dose, Route: domain.Route(m.Route), Duration: m.Duration}
 		}),
 		WeightGrams: b.WeightGrams, FollowUp: b.FollowUp,
-		Invoices: mapSlice(b.Invoices, func(i invoiceDoc) domain.Invoice {
+		Invoices: protomap.All(b.Invoices, func(i invoiceDoc) domain.Invoice {
 			return domain.Invoice{Number: i.Number, State: domain.InvoiceState(i.State)}
 		}),
 	}

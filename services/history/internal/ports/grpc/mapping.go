@@ -7,6 +7,7 @@ import (
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 var clinics = map[historyv1.Clinic]domain.Clinic{
@@ -46,33 +47,13 @@ var directions = map[historyv1.Direction]domain.Direction{
 	historyv1.Direction_DIRECTION_OUTBOUND: domain.DirectionOutbound,
 }
 
-// reverse returns the inverse of an enum map.
-func reverse[K comparable, V comparable](m map[K]V) map[V]K {
-	out := make(map[V]K, len(m))
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
-}
-
 var (
-	clinicsOut       = reverse(clinics)
-	routesOut        = reverse(routes)
-	invoiceStatesOut = reverse(invoiceStates)
-	channelsOut      = reverse(channels)
-	directionsOut    = reverse(directions)
+	clinicsOut       = protomap.Reverse(clinics)
+	routesOut        = protomap.Reverse(routes)
+	invoiceStatesOut = protomap.Reverse(invoiceStates)
+	channelsOut      = protomap.Reverse(channels)
+	directionsOut    = protomap.Reverse(directions)
 )
-
-func mapAll[A, B any](in []A, f func(A) B) []B {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]B, len(in))
-	for i, a := range in {
-		out[i] = f(a)
-	}
-	return out
-}
 
 // timeFromProto maps an unset or invalid timestamp to the zero time (validation then
 // fills or refuses it).
@@ -81,13 +62,6 @@ func timeFromProto(ts *timestamppb.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return ts.AsTime()
-}
-
-func timeToProto(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }
 
 func staffFromProto(s *historyv1.StaffMember) domain.Staff {
@@ -101,19 +75,19 @@ func staffToProto(s domain.Staff) *historyv1.StaffMember {
 func visitFromProto(v *historyv1.Visit) domain.Visit {
 	return domain.Visit{
 		Clinic: clinics[v.GetClinic()], StartTime: timeFromProto(v.GetStartTime()),
-		Staff: mapAll(v.GetStaff(), staffFromProto), Reason: v.GetReason(),
+		Staff: protomap.All(v.GetStaff(), staffFromProto), Reason: v.GetReason(),
 		Anamnesis: v.GetAnamnesis(), Findings: v.GetFindings(),
-		Diagnoses: mapAll(v.GetDiagnoses(), func(d *historyv1.Diagnosis) domain.Diagnosis {
+		Diagnoses: protomap.All(v.GetDiagnoses(), func(d *historyv1.Diagnosis) domain.Diagnosis {
 			return domain.Diagnosis{Text: d.GetText(), Code: d.GetCode()}
 		}),
-		Procedures: mapAll(v.GetProcedures(), func(p *historyv1.Procedure) domain.Procedure {
+		Procedures: protomap.All(v.GetProcedures(), func(p *historyv1.Procedure) domain.Procedure {
 			return domain.Procedure{Description: p.GetDescription(), Code: p.GetCode()}
 		}),
-		Medications: mapAll(v.GetMedications(), func(m *historyv1.Medication) domain.Medication {
+		Medications: protomap.All(v.GetMedications(), func(m *historyv1.Medication) domain.Medication {
 			return domain.Medication{Product: m.GetProduct(), Dose: m.GetDose(), Route: routes[m.GetRoute()], Duration: m.GetDuration()}
 		}),
 		WeightGrams: v.GetWeightGrams(), FollowUp: v.GetFollowUp(),
-		Invoices: mapAll(v.GetInvoices(), func(i *historyv1.InvoiceReference) domain.Invoice {
+		Invoices: protomap.All(v.GetInvoices(), func(i *historyv1.InvoiceReference) domain.Invoice {
 			return domain.Invoice{Number: i.GetNumber(), State: invoiceStates[i.GetState()]}
 		}),
 	}
@@ -122,32 +96,32 @@ func visitFromProto(v *historyv1.Visit) domain.Visit {
 func visitToProto(v *domain.Visit) *historyv1.Visit {
 	return &historyv1.Visit{
 		Id: v.ID, PatientId: v.PatientID, OwnerId: v.OwnerID, Clinic: clinicsOut[v.Clinic],
-		StartTime: timeToProto(v.StartTime), Staff: mapAll(v.Staff, staffToProto), Reason: v.Reason,
+		StartTime: protomap.Timestamp(v.StartTime), Staff: protomap.All(v.Staff, staffToProto), Reason: v.Reason,
 		Anamnesis: v.Anamnesis, Findings: v.Findings,
-		Diagnoses: mapAll(v.Diagnoses, func(d domain.Diagnosis) *historyv1.Diagnosis {
+		Diagnoses: protomap.All(v.Diagnoses, func(d domain.Diagnosis) *historyv1.Diagnosis {
 			return &historyv1.Diagnosis{Text: d.Text, Code: d.Code}
 		}),
-		Procedures: mapAll(v.Procedures, func(p domain.Procedure) *historyv1.Procedure {
+		Procedures: protomap.All(v.Procedures, func(p domain.Procedure) *historyv1.Procedure {
 			return &historyv1.Procedure{Description: p.Description, Code: p.Code}
 		}),
-		Medications: mapAll(v.Medications, func(m domain.Medication) *historyv1.Medication {
+		Medications: protomap.All(v.Medications, func(m domain.Medication) *historyv1.Medication {
 			return &historyv1.Medication{Product: m.Product, Dose: m.Dose, Route: routesOut[m.Route], Duration: m.Duration}
 		}),
 		WeightGrams: v.WeightGrams, FollowUp: v.FollowUp,
-		Invoices: mapAll(v.Invoices, func(i domain.Invoice) *historyv1.InvoiceReference {
+		Invoices: protomap.All(v.Invoices, func(i domain.Invoice) *historyv1.InvoiceReference {
 			return &historyv1.InvoiceReference{Number: i.Number, State: invoiceStatesOut[i.State]}
 		}),
-		Version: v.Version, CreateTime: timeToProto(v.Created), UpdateTime: timeToProto(v.Updated),
+		Version: v.Version, CreateTime: protomap.Timestamp(v.Created), UpdateTime: protomap.Timestamp(v.Updated),
 	}
 }
 
 func visitsToProto(vs []*domain.Visit) []*historyv1.Visit {
-	return mapAll(vs, visitToProto)
+	return protomap.All(vs, visitToProto)
 }
 
 func amendmentToProto(a domain.Amendment) *historyv1.Amendment {
 	return &historyv1.Amendment{
-		Version: a.Version, Time: timeToProto(a.Time), Author: staffToProto(a.Author), Reason: a.Reason,
+		Version: a.Version, Time: protomap.Timestamp(a.Time), Author: staffToProto(a.Author), Reason: a.Reason,
 		Fields: a.Fields, Corrected: visitToProto(&a.Corrected),
 	}
 }
@@ -155,7 +129,7 @@ func amendmentToProto(a domain.Amendment) *historyv1.Amendment {
 func recordToProto(r *domain.VisitRecord) *historyv1.VisitRecord {
 	return &historyv1.VisitRecord{
 		Visit: visitToProto(&r.Current), Original: visitToProto(&r.Original),
-		Amendments: mapAll(r.Amendments, amendmentToProto),
+		Amendments: protomap.All(r.Amendments, amendmentToProto),
 	}
 }
 
@@ -170,13 +144,13 @@ func communicationFromProto(c *historyv1.Communication) domain.Communication {
 func communicationToProto(c *domain.Communication) *historyv1.Communication {
 	return &historyv1.Communication{
 		Id: c.ID, OwnerId: c.OwnerID, PatientId: c.PatientID, VisitId: c.VisitID,
-		Channel: channelsOut[c.Channel], Direction: directionsOut[c.Direction], Time: timeToProto(c.Time),
-		Subject: c.Subject, Summary: c.Summary, Staff: staffToProto(c.Staff), CreateTime: timeToProto(c.Created),
+		Channel: channelsOut[c.Channel], Direction: directionsOut[c.Direction], Time: protomap.Timestamp(c.Time),
+		Subject: c.Subject, Summary: c.Summary, Staff: staffToProto(c.Staff), CreateTime: protomap.Timestamp(c.Created),
 	}
 }
 
 func timelineToProto(entries []domain.TimelineEntry) []*historyv1.TimelineEntry {
-	return mapAll(entries, func(e domain.TimelineEntry) *historyv1.TimelineEntry {
+	return protomap.All(entries, func(e domain.TimelineEntry) *historyv1.TimelineEntry {
 		if e.Visit != nil {
 			return &historyv1.TimelineEntry{Entry: &historyv1.TimelineEntry_Visit{Visit: visitToProto(e.Visit)}}
 		}

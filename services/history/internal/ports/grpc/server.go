@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/app"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // Server implements historyv1.HistoryServiceServer on the use cases.
@@ -161,7 +162,7 @@ func (s *Server) ListOwnerCommunications(ctx context.Context, req *historyv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	return &historyv1.ListOwnerCommunicationsResponse{Communications: mapAll(comms, communicationToProto), NextPageToken: next}, nil
+	return &historyv1.ListOwnerCommunicationsResponse{Communications: protomap.All(comms, communicationToProto), NextPageToken: next}, nil
 }
 
 // ListOwnerTimeline implements historyv1.HistoryServiceServer.

@@ -5,6 +5,7 @@ import (
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 var clinics = map[ownerv1.Clinic]domain.Clinic{
@@ -36,20 +37,11 @@ var sexes = map[ownerv1.Sex]domain.Sex{
 	ownerv1.Sex_SEX_UNKNOWN: domain.SexUnknown,
 }
 
-// reverse returns the inverse of an enum map.
-func reverse[K comparable, V comparable](m map[K]V) map[V]K {
-	out := make(map[V]K, len(m))
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
-}
-
 var (
-	clinicsOut   = reverse(clinics)
-	languagesOut = reverse(languages)
-	speciesOut   = reverse(species)
-	sexesOut     = reverse(sexes)
+	clinicsOut   = protomap.Reverse(clinics)
+	languagesOut = protomap.Reverse(languages)
+	speciesOut   = protomap.Reverse(species)
+	sexesOut     = protomap.Reverse(sexes)
 )
 
 func ownerFromProto(o *ownerv1.Owner) domain.Owner {

@@ -1,0 +1,40 @@
+// Package protomap holds the small helpers every service's gRPC port uses to map
+// between protobuf messages and domain values, so that each is written once.
+package protomap
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Reverse returns the inverse of an enum map (proto value → domain value), for the
+// way out. The map must be one-to-one.
+func Reverse[K, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+// Timestamp maps the zero time (unset in the domain) to an absent timestamp.
+func Timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// All maps every element of in with f; an empty in gives nil, which protobuf and
+// BSON both treat as absent.
+func All[A, B any](in []A, f func(A) B) []B {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]B, len(in))
+	for i, a := range in {
+		out[i] = f(a)
+	}
+	return out
+}

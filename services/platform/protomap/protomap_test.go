@@ -1,0 +1,76 @@
+package protomap_test
+
+import (
+	"maps"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/protomap"
+)
+
+func TestReverse(t *testing.T) {
+	tests := []struct {
+		name string
+		in   map[int32]string
+		want map[string]int32
+	}{
+		{"empty", map[int32]string{}, map[string]int32{}},
+		{"one to one", map[int32]string{1: "dog", 2: "cat"}, map[string]int32{"dog": 1, "cat": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := protomap.Reverse(tt.in); !maps.Equal(got, tt.want) {
+				t.Errorf("Reverse(%v) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTimestamp(t *testing.T) {
+	at := time.Date(2026, 11, 25, 13, 0, 0, 5, time.UTC)
+	tests := []struct {
+		name string
+		in   time.Time
+		want *time.Time
+	}{
+		{"zero is absent", time.Time{}, nil},
+		{"an instant", at, &at},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := protomap.Timestamp(tt.in)
+			switch {
+			case tt.want == nil && got != nil:
+				t.Errorf("Timestamp(zero) = %v, want nil", got)
+			case tt.want != nil && !got.AsTime().Equal(*tt.want):
+				t.Errorf("Timestamp(%v) = %v", tt.in, got.AsTime())
+			}
+		})
+	}
+}
+
+func TestAll(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []int
+		want []string
+	}{
+		{"nil", nil, nil},
+		{"empty is nil", []int{}, nil},
+		{"each mapped in order", []int{3, 1}, []string{"3", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := protomap.All(tt.in, strconv.Itoa)
+			if (got == nil) != (tt.want == nil) || len(got) != len(tt.want) {
+				t.Fatalf("All(%v) = %#v, want %#v", tt.in, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("All(%v)[%d] = %q, want %q", tt.in, i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,224 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/grpc/codes"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/grpcserver"
+	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/service"
+	"github.com/lillvet/register/services/platform/servicetest"
+	"github.com/lillvet/register/services/platform/tlsconf"
+)
+
+const database = "lillvet_service_test"
+
+// echo is the smallest service: it answers EmptyCall.
+type echo struct {
+	testgrpc.UnimplementedTestServiceServer
+}
+
+func (echo) EmptyCall(context.Context, *testgrpc.Empty) (*testgrpc.Empty, error) {
+	return &testgrpc.Empty{}, nil
+}
+
+// spec is a service named "echo" on env, listening on a fresh loopback port.
+func spec(t *testing.T, env *servicetest.Env) service.Spec {
+	t.Helper()
+	l := servicetest.Listen(t)
+	return service.Spec{
+		Name: "echo",
+		Base: service.Base{
+			GRPC:      grpcserver.Config{Addr: l.Addr().String(), TLS: env.TLS, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 8},
+			Mongo:     mongox.Config{URI: env.Store.URI(), Database: database},
+			Auth:      env.Auth,
+			Listener:  l,
+			Telemetry: env.Telemetry,
+		},
+		Indexes: []mongox.Index{{Collection: "things", Model: mongo.IndexModel{
+			Keys: bson.D{{Key: "name", Value: 1}}, Options: options.Index().SetName("things_name"),
+		}}},
+		Policy: auth.Policy{testgrpc.TestService_EmptyCall_FullMethodName: {Roles: []auth.Role{auth.RoleNurse}}},
+		Register: func(d *service.Deps) error {
+			testgrpc.RegisterTestServiceServer(d, echo{})
+			return nil
+		},
+	}
+}
+
+func TestRunServesTheService(t *testing.T) {
+	env := servicetest.New(t)
+	s := spec(t, env)
+	metricsL := servicetest.Listen(t)
+	s.Base.MetricsListener = metricsL
+	taskStopped := make(chan struct{})
+	register := s.Register
+	s.Register = func(d *service.Deps) error {
+		d.Go(func(ctx context.Context) error {
+			<-ctx.Done()
+			close(taskStopped)
+			return nil
+		})
+		return register(d)
+	}
+	svc := env.Serve(t, s.Base.Listener.Addr().String(), func(ctx context.Context) error { return service.Run(ctx, s) })
+	client := testgrpc.NewTestServiceClient(svc.Conn)
+
+	tests := []struct {
+		name string
+		role auth.Role
+		want codes.Code
+	}{
+		{"a role in the policy", auth.RoleNurse, codes.OK},
+		{"a role not in the policy", auth.RoleBilling, codes.PermissionDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := client.EmptyCall(env.As(t, tt.role), &testgrpc.Empty{})
+			servicetest.WantCode(t, err, tt.want)
+		})
+	}
+
+	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	db := raw.Database(database)
+	t.Run("the service's and the audit log's indexes exist", func(t *testing.T) {
+		names, err := db.Collection("things").Indexes().ListSpecifications(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hasIndex(names, "things_name") {
+			t.Errorf("indexes of things = %v, want things_name", names)
+		}
+		colls, err := db.ListCollectionNames(t.Context(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(colls) < 2 {
+			t.Errorf("collections = %v, want things and the audit log's", colls)
+		}
+	})
+
+	svc.Stop()
+	select {
+	case <-taskStopped:
+	default:
+		t.Error("Run returned before its task saw the stop")
+	}
+	if _, err := metricsL.Accept(); err == nil {
+		t.Error("the metrics listener is still open after Run returned")
+	}
+	t.Run("the denied call is in the audit log", func(t *testing.T) {
+		n, err := db.Collection("audit_events").CountDocuments(t.Context(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Error("no audit event after a refused call")
+		}
+	})
+}
+
+func hasIndex(specs []mongo.IndexSpecification, name string) bool {
+	for _, s := range specs {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunGivesThePeersConnections(t *testing.T) {
+	env := servicetest.New(t)
+	s := spec(t, env)
+	s.Peers = []service.Peer{
+		{Name: "owner", Target: "127.0.0.1:7101", TLS: env.TLS},
+		{Name: "consent", Target: "127.0.0.1:7102", TLS: env.TLS},
+	}
+	targets := map[string]string{}
+	register := s.Register
+	s.Register = func(d *service.Deps) error {
+		for _, p := range s.Peers {
+			targets[p.Name] = d.Conn(p.Name).CanonicalTarget()
+		}
+		return register(d)
+	}
+	svc := env.Serve(t, s.Base.Listener.Addr().String(), func(ctx context.Context) error { return service.Run(ctx, s) })
+	svc.Stop()
+	for _, p := range s.Peers {
+		if !strings.HasSuffix(targets[p.Name], p.Target) {
+			t.Errorf("connection to %s goes to %q, want %s", p.Name, targets[p.Name], p.Target)
+		}
+	}
+}
+
+func TestRunFailsEarly(t *testing.T) {
+	env := servicetest.New(t)
+	tests := []struct {
+		name   string
+		change func(s *service.Spec)
+		want   string
+	}{
+		{
+			name: "invalid configuration",
+			change: func(s *service.Spec) {
+				s.Validate = func() error { return errors.New("OWNER_GRPC_TARGET is required") }
+			},
+			want: "echo config: OWNER_GRPC_TARGET is required",
+		},
+		{
+			name: "metrics address taken",
+			change: func(s *service.Spec) {
+				s.Base.Metrics.Addr = s.Base.MetricsListener.Addr().String()
+				s.Base.MetricsListener = nil
+			},
+			want: "echo metrics: ",
+		},
+		{
+			name: "peer TLS files missing",
+			change: func(s *service.Spec) {
+				s.Peers = []service.Peer{{Name: "owner", Target: "127.0.0.1:7101", TLS: tlsconf.Files{CAFile: "/nonexistent/ca.pem"}}}
+			},
+			want: "echo owner client: ",
+		},
+		{
+			name:   "register fails",
+			change: func(s *service.Spec) { s.Register = func(*service.Deps) error { return errors.New("no keys") } },
+			want:   "echo: no keys",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := spec(t, env)
+			metricsL := servicetest.Listen(t)
+			s.Base.MetricsListener = metricsL
+			tt.change(&s)
+			// A Run that does not fail would serve until the deadline.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			err := service.Run(ctx, s)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("Run = %v, want an error starting %q", err, tt.want)
+			}
+			if s.Base.MetricsListener == nil {
+				return // the listener is the test's own
+			}
+			if _, err := metricsL.Accept(); err == nil {
+				t.Error("the metrics listener is still open after Run failed")
+			}
+		})
+	}
+}
