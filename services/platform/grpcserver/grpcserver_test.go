@@ -230,7 +230,7 @@ func TestTracing(t *testing.T) {
 	}
 	var servers, clients int
 	traces := map[string]bool{}
-	for _, s := range f.spans.GetSpans() {
+	for _, s := range endedSpans(t, f.spans, 4) {
 		if strings.Contains(s.Name, "grpc.health") {
 			t.Errorf("health check traced: %s", s.Name)
 		}
@@ -303,4 +303,16 @@ func TestConfigFromEnvironment(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TLS_CLIENT_AUTH") {
 		t.Fatalf("bad TLS_CLIENT_AUTH error = %v", err)
 	}
+}
+
+// endedSpans waits until at least n spans have ended: a server span ends after its
+// response is on the wire, so the caller may hold the answer before the span is
+// exported.
+func endedSpans(t *testing.T, exp *tracetest.InMemoryExporter, n int) tracetest.SpanStubs {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(exp.GetSpans()) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return exp.GetSpans()
 }
