@@ -2,12 +2,7 @@ package domain
 
 import (
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -34,50 +29,6 @@ func TestLegalBasis(t *testing.T) {
 	}
 	if _, _, ok := LegalBasis(Recipient{Kind: "police"}); ok {
 		t.Error("an unknown kind has a legal basis")
-	}
-}
-
-// TestConsentPurposesMatchConsentDomain keeps this service's view of the consent purposes
-// in step with the consent domain, which it may not import (internal to another module):
-// every ConsentPurpose must be a Purpose constant there. Once the consent proto exists the
-// mapping moves to its enum and this test goes.
-func TestConsentPurposesMatchConsentDomain(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "consent", "internal", "domain")
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("consent domain sources in %s: %v", dir, err)
-	}
-	purposes := map[string]bool{}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			spec, ok := n.(*ast.ValueSpec)
-			if !ok {
-				return true
-			}
-			if id, ok := spec.Type.(*ast.Ident); !ok || id.Name != "Purpose" {
-				return true
-			}
-			for _, v := range spec.Values {
-				if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					s, _ := strconv.Unquote(lit.Value)
-					purposes[s] = true
-				}
-			}
-			return true
-		})
-	}
-	for _, k := range Kinds() {
-		if _, consent, _ := LegalBasis(Recipient{ID: "r", Kind: k}); consent != nil && !purposes[string(consent.Purpose)] {
-			t.Errorf("%s needs consent purpose %q, which the consent domain does not have (it has %v)", k, consent.Purpose, purposes)
-		}
 	}
 }
 
