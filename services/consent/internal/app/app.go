@@ -12,6 +12,7 @@ import (
 
 	"github.com/lillvet/register/services/consent/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // Auditor appends audit events; Record fails while they cannot be stored, so nothing
@@ -62,14 +63,7 @@ var requestNamespace = uuid.MustParse("0d7f3a52-51c1-4b7e-8f0e-3c9a1e6b2d47")
 // id when there is one (so a retry finds the first entry), else a fresh time-ordered
 // UUID.
 func entryID(ownerID, requestID string) (string, error) {
-	if requestID != "" {
-		return uuid.NewSHA1(requestNamespace, []byte(ownerID+"\x00"+requestID)).String(), nil
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("new entry id: %w", err)
-	}
-	return id.String(), nil
+	return docid.New(requestNamespace, requestID, ownerID)
 }
 
 // record audits a successful read or change of one owner's consent data.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // Auditor appends audit events. Record queues them; RecordNow stores them before it
@@ -118,14 +119,7 @@ var requestNamespace = uuid.MustParse("3b8e2f6a-9c1d-4e57-a0b4-7d2c5e8f1a93")
 // newID returns the id of a new resource: derived from the client's request id when
 // there is one, else a fresh time-ordered UUID.
 func newID(kind, requestID string) (string, error) {
-	if requestID != "" {
-		return uuid.NewSHA1(requestNamespace, []byte(kind+"\x00"+requestID)).String(), nil
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("new %s id: %w", kind, err)
-	}
-	return id.String(), nil
+	return docid.New(requestNamespace, requestID, kind)
 }
 
 // record audits a successful read or change.

@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // Auditor appends audit events. Record queues them (and fails while they cannot be
@@ -71,14 +72,7 @@ var requestNamespace = uuid.MustParse("0b6d4f3e-2c59-4f0a-9e57-8d1f3a6c2b74")
 // document, and the same request id under another parent is another document), else a
 // fresh time-ordered UUID.
 func newID(kind, parent, requestID string) (string, error) {
-	if requestID != "" {
-		return uuid.NewSHA1(requestNamespace, []byte(kind+"\x00"+parent+"\x00"+requestID)).String(), nil
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("new %s id: %w", kind, err)
-	}
-	return id.String(), nil
+	return docid.New(requestNamespace, requestID, kind, parent)
 }
 
 // now is the current time as the store keeps it.

@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // Auditor appends audit events. Record queues them (and fails while they cannot be
@@ -53,14 +54,7 @@ var requestNamespace = uuid.MustParse("6f0c1c8e-7a43-4d7e-9a55-2f3b2c4d8e11")
 // newID returns the id of a created document: derived from the client request id when
 // there is one (so a retry finds the first document), else a fresh time-ordered UUID.
 func newID(kind, requestID string) (string, error) {
-	if requestID != "" {
-		return uuid.NewSHA1(requestNamespace, []byte(kind+"\x00"+requestID)).String(), nil
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("new %s id: %w", kind, err)
-	}
-	return id.String(), nil
+	return docid.New(requestNamespace, requestID, kind)
 }
 
 // change describes a change made now by the caller.

@@ -1,0 +1,27 @@
+// Package docid gives created documents their ids, so that a retried create finds
+// the document the first attempt made instead of making another.
+package docid
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// New returns a document id. With a client request id it is a UUIDv5 in the
+// service's namespace of the scope parts (what the id is unique within: the kind
+// of document, its parent) and the request id, joined by NUL bytes, so the same
+// request yields the same id; without one it is a fresh time-ordered UUIDv7.
+func New(namespace uuid.UUID, requestID string, scope ...string) (string, error) {
+	if requestID != "" {
+		name := strings.Join(append(slices.Clip(scope), requestID), "\x00")
+		return uuid.NewSHA1(namespace, []byte(name)).String(), nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new document id: %w", err)
+	}
+	return id.String(), nil
+}
