@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/paging"
 )
 
 // Page sizes of ListDecisions, and the bound of one filter.
@@ -247,14 +248,7 @@ func validatePurpose(p domain.Purpose, scope string, v *apperr.ValidationError) 
 }
 
 func pageSizeOf(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultPageSize
-	case n > MaxPageSize:
-		return MaxPageSize
-	default:
-		return n
-	}
+	return paging.Size(n, DefaultPageSize, MaxPageSize)
 }
 
 func encodePageToken(seq int64) string {

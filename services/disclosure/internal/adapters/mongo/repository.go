@@ -24,6 +24,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/paging"
 )
 
 // Collection names.
@@ -86,14 +87,7 @@ func QueryShapes() []mongox.QueryShape {
 }
 
 func pageSize(n int) int64 {
-	switch {
-	case n <= 0:
-		return DefaultPageSize
-	case n > MaxPageSize:
-		return MaxPageSize
-	default:
-		return int64(n)
-	}
+	return int64(paging.Size(n, DefaultPageSize, MaxPageSize))
 }
 
 // pageToken is the opaque position after the last item of a page.

@@ -20,6 +20,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/paging"
 )
 
 // Repository implements domain.Repository on MongoDB.
@@ -298,12 +299,5 @@ func each[T any](ctx context.Context, cur *mongo.Cursor, f func(*T) error) error
 }
 
 func pageSize(n int) int {
-	switch {
-	case n <= 0:
-		return domain.DefaultPageSize
-	case n > domain.MaxPageSize:
-		return domain.MaxPageSize
-	default:
-		return n
-	}
+	return paging.Size(n, domain.DefaultPageSize, domain.MaxPageSize)
 }

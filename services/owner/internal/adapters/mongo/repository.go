@@ -19,6 +19,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/paging"
 )
 
 // Page sizes of list operations.
@@ -166,12 +167,5 @@ func (r *Repository) releaseAfterFailure(ctx context.Context, key, ref string, c
 }
 
 func pageSize(n int) int64 {
-	switch {
-	case n <= 0:
-		return DefaultPageSize
-	case n > MaxPageSize:
-		return MaxPageSize
-	default:
-		return int64(n)
-	}
+	return int64(paging.Size(n, DefaultPageSize, MaxPageSize))
 }
