@@ -276,14 +276,22 @@ func TestBackoffDelay(t *testing.T) {
 }
 
 // FuzzBackoffDelay checks the jitter bounds: the delay lies in [d·(1−J), d] with
-// d = min(Max, Base·2^(attempt−1)).
+// d = min(Max, Base·2^(attempt−1)). Inputs outside a valid policy are folded into
+// one (0 < Base ≤ Max, 0 ≤ J ≤ 1, attempt ≥ 1) rather than skipped, so every input
+// tests something.
 func FuzzBackoffDelay(f *testing.F) {
 	f.Add(int64(time.Second), int64(time.Hour), 0.2, 3, 0.5)
 	f.Add(int64(1), int64(1), 1.0, 1000, 0.999)
 	f.Fuzz(func(t *testing.T, base, maxDelay int64, jitter float64, attempt int, u float64) {
-		if base <= 0 || maxDelay < base || jitter < 0 || jitter > 1 || attempt < 1 {
-			t.Skip()
+		base = 1 + abs(base%int64(time.Hour))
+		maxDelay = base + abs(maxDelay%int64(24*time.Hour))
+		if jitter = math.Abs(jitter); jitter > 1 {
+			jitter = math.Mod(jitter, 1)
 		}
+		if math.IsNaN(jitter) {
+			jitter = 0
+		}
+		attempt = 1 + int(abs(int64(attempt%10000)))
 		b := Backoff{Base: time.Duration(base), Max: time.Duration(maxDelay), Jitter: jitter}
 		d := b.Max
 		if attempt-1 < 62 {
@@ -297,4 +305,11 @@ func FuzzBackoffDelay(f *testing.F) {
 			t.Fatalf("Delay(%d, %v) = %s outside [%s, %s]", attempt, u, got, low, d)
 		}
 	})
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
