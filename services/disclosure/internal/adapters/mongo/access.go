@@ -191,15 +191,7 @@ func (r *Repository) SetAccessCharge(ctx context.Context, req domain.AccessReque
 
 // AccessRequest implements domain.Repository.
 func (r *Repository) AccessRequest(ctx context.Context, id string) (domain.AccessRequest, error) {
-	var d accessRequestDoc
-	err := r.accessRequests.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.AccessRequest{}, notFound("access request", id)
-	}
-	if err != nil {
-		return domain.AccessRequest{}, fmt.Errorf("read access request %s: %w", id, err)
-	}
-	return d.toDomain(), nil
+	return findByID[domain.AccessRequest, accessRequestDoc](ctx, r.accessRequests, "access request", id)
 }
 
 // OwnerAccessRequests implements domain.Repository: the ledger gives the order and the

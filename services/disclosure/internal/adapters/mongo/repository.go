@@ -120,6 +120,25 @@ func notFound(what, id string) error {
 	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
 }
 
+// findByID reads the document with _id id and returns its domain value; a missing one
+// is NotFound naming what it is.
+func findByID[T any, D any, PD interface {
+	*D
+	toDomain() T
+}](ctx context.Context, c *mongo.Collection, what, id string) (T, error) {
+	var d D
+	err := c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		var zero T
+		return zero, notFound(what, id)
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("read %s %s: %w", what, id, err)
+	}
+	return PD(&d).toDomain(), nil
+}
+
 // CreateRecipient implements domain.Repository.
 func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
 	_, err := r.recipients.InsertOne(ctx, toRecipientDoc(rec))
@@ -134,15 +153,7 @@ func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) 
 
 // Recipient implements domain.Repository.
 func (r *Repository) Recipient(ctx context.Context, id string) (domain.Recipient, error) {
-	var d recipientDoc
-	err := r.recipients.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Recipient{}, notFound("recipient", id)
-	}
-	if err != nil {
-		return domain.Recipient{}, fmt.Errorf("read recipient %s: %w", id, err)
-	}
-	return d.toDomain(), nil
+	return findByID[domain.Recipient, recipientDoc](ctx, r.recipients, "recipient", id)
 }
 
 // ListRecipients implements domain.Repository: ids are time-ordered UUIDs (or derived
@@ -216,15 +227,7 @@ func (r *Repository) AppendRecord(ctx context.Context, rec domain.Record) (domai
 
 // Record implements domain.Repository.
 func (r *Repository) Record(ctx context.Context, id string) (domain.Record, error) {
-	var d recordDoc
-	err := r.disclosures.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Record{}, notFound("disclosure", id)
-	}
-	if err != nil {
-		return domain.Record{}, fmt.Errorf("read disclosure %s: %w", id, err)
-	}
-	return d.toDomain(), nil
+	return findByID[domain.Record, recordDoc](ctx, r.disclosures, "disclosure", id)
 }
 
 // OwnerRecords implements domain.Repository.
