@@ -130,6 +130,7 @@ var services = []service{
 			return disclosure.Run(ctx, disclosure.Config{
 				GRPC: w.grpc("disclosure"), Mongo: w.mongo("disclosure"), Auth: w.auth,
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls, ConsentAddr: w.addr("consent"), ConsentTLS: w.tls,
+				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
 				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
 			})
 		},

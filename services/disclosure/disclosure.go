@@ -12,8 +12,10 @@ import (
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/consent"
+	"github.com/lillvet/register/services/disclosure/internal/adapters/history"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/owner"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -45,6 +47,11 @@ type Config struct {
 	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
 	// ConsentTLS is the same for the consent service.
 	ConsentTLS tlsconf.Files `envPrefix:"CONSENT_"`
+	// HistoryAddr is the patient-history service's gRPC target: the visits and
+	// communications disclosed and reported.
+	HistoryAddr string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104"`
+	// HistoryTLS is the same for the history service.
+	HistoryTLS tlsconf.Files `envPrefix:"HISTORY_"`
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -71,6 +78,12 @@ func (c Config) Validate() error {
 	if err := c.ConsentTLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("CONSENT_: %w", err))
 	}
+	if c.HistoryAddr == "" {
+		errs = append(errs, errors.New("HISTORY_GRPC_TARGET is required"))
+	}
+	if err := c.HistoryTLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("HISTORY_: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -88,11 +101,13 @@ func Run(ctx context.Context, cfg Config) error {
 		Peers: []service.Peer{
 			{Name: "owner", Target: cfg.OwnerAddr, TLS: cfg.OwnerTLS},
 			{Name: "consent", Target: cfg.ConsentAddr, TLS: cfg.ConsentTLS},
+			{Name: "history", Target: cfg.HistoryAddr, TLS: cfg.HistoryTLS},
 		},
 		Register: func(d *service.Deps) error {
 			uc, err := app.New(mongo.New(d.DB),
 				owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner"))),
 				consent.New(consentv1.NewConsentServiceClient(d.Conn("consent"))),
+				history.New(historyv1.NewHistoryServiceClient(d.Conn("history"))),
 				d.Auditor, app.Options{})
 			if err != nil {
 				return fmt.Errorf("disclosure use cases: %w", err)

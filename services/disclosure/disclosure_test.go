@@ -18,9 +18,11 @@ import (
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
@@ -30,17 +32,19 @@ import (
 const (
 	ownerDatabase      = "lillvet_owner_test"
 	consentDatabase    = "lillvet_consent_test"
+	historyDatabase    = "lillvet_history_test"
 	disclosureDatabase = "lillvet_disclosure_test"
 	// identityCode is the owner's code in every test; it must never leave.
 	identityCode = "131052-308T"
 )
 
-// system is the disclosure service with the real owner and consent services it asks,
-// on one embedded store.
+// system is the disclosure service with the real owner, consent and patient-history
+// services it asks, on one embedded store.
 type system struct {
 	env        *servicetest.Env
 	owners     ownerv1.OwnerServiceClient
 	consents   consentv1.ConsentServiceClient
+	history    historyv1.HistoryServiceClient
 	disclosure disclosurev1.DisclosureServiceClient
 	raw        *mongo.Client
 	customers  int
@@ -62,10 +66,18 @@ func start(t *testing.T) *system {
 	}
 	consentSvc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, consentCfg) })
 
+	historyL := servicetest.Listen(t)
+	historyCfg := history.Config{
+		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
+		Listener: historyL, Telemetry: env.Telemetry, OwnerTarget: ownerAddr,
+	}
+	historySvc := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, historyCfg) })
+
 	l := servicetest.Listen(t)
 	cfg := disclosure.Config{
 		GRPC: env.GRPCConfig(l), Mongo: env.MongoConfig(disclosureDatabase), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
 		OwnerAddr: ownerAddr, OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
+		HistoryAddr: historyL.Addr().String(), HistoryTLS: env.TLS,
 	}
 	svc := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
 	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
@@ -75,6 +87,7 @@ func start(t *testing.T) *system {
 	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
+		history:    historyv1.NewHistoryServiceClient(historySvc.Conn),
 		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
 		stopDisclosure: svc.Stop,
 	}
@@ -344,21 +357,6 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("not logged: %v", log)
 			}
 		})
-	}
-}
-
-func TestHistoryCategoriesAreNotAvailableYet(t *testing.T) {
-	s := start(t)
-	ownerID, _ := s.customer(t, "Laine")
-	ins := s.register(t, insurer("Fennia", "FI"))
-	s.agree(t, ownerID, ins.GetId())
-	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleVeterinarian), claim(ins.GetId(), ownerID, ownerName, visits))
-	st := wantCode(t, err, codes.Unimplemented)
-	if !strings.Contains(st.Message(), "patient-history service") {
-		t.Fatalf("message %q", st.Message())
-	}
-	if log := s.ownerLog(t, ownerID); len(log) != 0 {
-		t.Fatalf("logged %v", log)
 	}
 }
 

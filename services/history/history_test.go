@@ -621,7 +621,7 @@ func TestPermissions(t *testing.T) {
 		"RecordCommunication":     {vet, nur, rec, mgr},
 		"ListOwnerCommunications": {vet, nur, rec, mgr},
 		"ListOwnerTimeline":       {vet, nur, rec, mgr, bil},
-		"ExportOwnerHistory":      {mgr},
+		"ExportOwnerHistory":      {vet, nur, rec, mgr},
 	}
 	// The maintainer reads, with a stated purpose only, and writes nothing.
 	maintainerReads := []string{"ListPatientVisits", "GetVisit", "ListOwnerCommunications", "ListOwnerTimeline", "ExportOwnerHistory"}

@@ -3,6 +3,7 @@
 package protomap
 
 import (
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -37,4 +38,15 @@ func All[A, B any](in []A, f func(A) B) []B {
 		out[i] = f(a)
 	}
 	return out
+}
+
+// EnumName turns a protobuf enum value's name into the lower-case word other
+// services' APIs and JSON documents use: EnumName("SPECIES_DOG", "SPECIES_") is "dog".
+// The unspecified value gives "", which JSON leaves out.
+func EnumName(name, prefix string) string {
+	s := strings.ToLower(strings.TrimPrefix(name, prefix))
+	if s == "unspecified" {
+		return ""
+	}
+	return s
 }

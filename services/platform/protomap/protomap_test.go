@@ -74,3 +74,19 @@ func TestAll(t *testing.T) {
 		})
 	}
 }
+
+func TestEnumName(t *testing.T) {
+	tests := []struct{ name, prefix, want string }{
+		{"SPECIES_DOG", "SPECIES_", "dog"},
+		{"ROUTE_SUBCUTANEOUS", "ROUTE_", "subcutaneous"},
+		{"INVOICE_STATE_OPEN", "INVOICE_STATE_", "open"},
+		{"SPECIES_UNSPECIFIED", "SPECIES_", ""},
+		// A value the caller's generated code does not know yet prints as its number.
+		{"7", "SPECIES_", "7"},
+	}
+	for _, tt := range tests {
+		if got := protomap.EnumName(tt.name, tt.prefix); got != tt.want {
+			t.Errorf("EnumName(%q, %q) = %q, want %q", tt.name, tt.prefix, got, tt.want)
+		}
+	}
+}

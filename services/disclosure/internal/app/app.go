@@ -1,6 +1,6 @@
 // Package app holds the disclosure service's use cases: the recipients register,
 // disclosures with their log, and the owners' access requests. Each use case validates its input, applies the domain's
-// rules, asks the owner and consent services what it needs through the interfaces
+// rules, asks the owner, consent and patient-history services what it needs through the interfaces
 // declared here, and audits the read or change of personal data.
 package app
 
@@ -92,13 +92,14 @@ type Service struct {
 	repo     domain.Repository
 	owners   Owners
 	consents Consents
+	history  History
 	auditor  Auditor
 	now      func() time.Time
 	loc      *time.Location
 }
 
 // New builds the use cases.
-func New(repo domain.Repository, owners Owners, consents Consents, auditor Auditor, opts Options) (*Service, error) {
+func New(repo domain.Repository, owners Owners, consents Consents, history History, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -109,7 +110,9 @@ func New(repo domain.Repository, owners Owners, consents Consents, auditor Audit
 		}
 		opts.Location = loc
 	}
-	return &Service{repo: repo, owners: owners, consents: consents, auditor: auditor, now: opts.Now, loc: opts.Location}, nil
+	return &Service{
+		repo: repo, owners: owners, consents: consents, history: history, auditor: auditor, now: opts.Now, loc: opts.Location,
+	}, nil
 }
 
 // requestNamespace scopes ids derived from client request ids, so that a retried

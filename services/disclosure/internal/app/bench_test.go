@@ -19,7 +19,7 @@ import (
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
-// peers stand in for the owner and consent services: the benchmarks measure this
+// peers stand in for the owner, consent and history services: the benchmarks measure this
 // service's own work (the recipient read, the package, its hash, the log entry and the
 // audit record stored before the package leaves).
 type peers struct{}
@@ -36,6 +36,10 @@ func (peers) Patients(_ context.Context, ownerID string) ([]app.PatientData, err
 	return []app.PatientData{{ID: ownerID, CustomerNumber: "100017", Name: "Musti", Species: "dog"}}, nil
 }
 
+func (peers) Export(context.Context, string) (app.HistoryExport, error) {
+	return app.HistoryExport{}, nil
+}
+
 func (peers) Check(context.Context, string, domain.ConsentCheck) (domain.ConsentVerdict, error) {
 	return domain.ConsentVerdict{Allowed: true, Reason: "explicit_grant", EntryID: "grant-1"}, nil
 }
@@ -50,7 +54,7 @@ type fixture struct {
 func newFixture(b *testing.B) *fixture {
 	b.Helper()
 	db, auditor := servicetest.AuditedDB(b, "disclosure_bench")
-	svc, err := app.New(disclosuremongo.New(db), peers{}, peers{}, auditor, app.Options{})
+	svc, err := app.New(disclosuremongo.New(db), peers{}, peers{}, peers{}, auditor, app.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

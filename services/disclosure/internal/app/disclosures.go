@@ -16,15 +16,6 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 )
 
-// ErrHistoryNotAvailable answers a disclosure that asks for categories the
-// patient-history service holds; the next slice wires that service in.
-var ErrHistoryNotAvailable = errors.New("visit history, medications, invoices and communications arrive with the patient-history service; this version discloses owner and patient data only")
-
-// historyCategories are the categories the patient-history service serves.
-var historyCategories = []domain.Category{
-	domain.CategoryVisitHistory, domain.CategoryMedications, domain.CategoryInvoices, domain.CategoryCommunications,
-}
-
 // managerOnlyKinds are the recipients only the clinic manager discloses to: a
 // subcontractor processes on the clinic's behalf, a decision of the controller rather
 // than a customer's request at the desk (DESIGN rule 8).
@@ -48,9 +39,6 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		} else if !errors.Is(err, apperr.ErrNotFound) {
 			return domain.Record{}, err
 		}
-	}
-	if slices.ContainsFunc(req.Categories, func(c domain.Category) bool { return slices.Contains(historyCategories, c) }) {
-		return domain.Record{}, fmt.Errorf("disclose %s: %w", strings.Join(toStrings(domain.Intersect(req.Categories, historyCategories)), ", "), ErrHistoryNotAvailable)
 	}
 	r, err := s.repo.Recipient(ctx, req.RecipientID)
 	if err != nil {
@@ -157,9 +145,9 @@ func disclosureEvent(rec domain.Record) audit.Event {
 	return e
 }
 
-// pack fetches only the allowed categories from the owner service and sets the
-// record's payload and hash. patientIDs narrows the patients; every one must be the
-// owner's.
+// pack fetches only the allowed categories from the owner and history services and
+// sets the record's payload and hash. patientIDs narrows the patients; every one must
+// be the owner's.
 func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []string) error {
 	has := func(cs ...domain.Category) bool {
 		return slices.ContainsFunc(cs, func(c domain.Category) bool { return slices.Contains(rec.Categories, c) })
@@ -175,7 +163,8 @@ func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []str
 		}
 		p.Owner = ownerPayload(o, has)
 	}
-	if has(domain.CategoryPatientBasics, domain.CategoryMicrochip) || len(patientIDs) > 0 {
+	history := has(domain.CategoryVisitHistory, domain.CategoryMedications, domain.CategoryInvoices, domain.CategoryCommunications)
+	if has(domain.CategoryPatientBasics, domain.CategoryMicrochip) || len(patientIDs) > 0 || history {
 		all, err := s.owners.Patients(ctx, rec.OwnerID)
 		if err != nil {
 			return err
@@ -191,6 +180,17 @@ func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []str
 		if has(domain.CategoryPatientBasics, domain.CategoryMicrochip) {
 			p.Patients = patientsPayload(chosen, has)
 		}
+	}
+	if history {
+		h, err := s.history.Export(ctx, rec.OwnerID)
+		if err != nil {
+			return err
+		}
+		var only []string // every patient of the owner's history
+		if len(patientIDs) > 0 {
+			only = rec.PatientIDs
+		}
+		p.Visits, p.Communications = historyPayload(h, only, has)
 	}
 	payload, err := p.Marshal()
 	if err != nil {

@@ -20,6 +20,9 @@ type Payload struct {
 	Categories    []string         `json:"categories"`
 	Owner         *PayloadOwner    `json:"owner,omitempty"`
 	Patients      []PayloadPatient `json:"patients,omitempty"`
+	// Visits hold the visit_history, medications and invoices parts of each visit.
+	Visits         []Visit         `json:"visits,omitempty"`
+	Communications []Communication `json:"communications,omitempty"`
 }
 
 // PayloadOwner is the owner's part: name (owner_name), phone and e-mail

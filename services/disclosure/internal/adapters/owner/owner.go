@@ -7,10 +7,10 @@ package owner
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // pageSize is the owner service's largest page of patients.
@@ -72,8 +72,8 @@ func (c *Client) Patients(ctx context.Context, ownerID string) ([]app.PatientDat
 		for _, p := range res.GetPatients() {
 			out = append(out, app.PatientData{
 				ID: p.GetId(), CustomerNumber: p.GetCustomerNumber(), Name: p.GetName(),
-				Species: enumName(p.GetSpecies().String(), "SPECIES_"), Breed: p.GetBreed(),
-				Sex: enumName(p.GetSex().String(), "SEX_"), BirthDate: p.GetBirthDate(), Microchip: p.GetMicrochip(),
+				Species: protomap.EnumName(p.GetSpecies().String(), "SPECIES_"), Breed: p.GetBreed(),
+				Sex: protomap.EnumName(p.GetSex().String(), "SEX_"), BirthDate: p.GetBirthDate(), Microchip: p.GetMicrochip(),
 			})
 		}
 		if token = res.GetNextPageToken(); token == "" {
@@ -81,13 +81,4 @@ func (c *Client) Patients(ctx context.Context, ownerID string) ([]app.PatientDat
 		}
 	}
 	return nil, fmt.Errorf("list the patients of owner %s: more than %d pages", ownerID, maxPatientPages)
-}
-
-// enumName turns SPECIES_DOG into dog, and an unspecified value into "".
-func enumName(s, prefix string) string {
-	s = strings.ToLower(strings.TrimPrefix(s, prefix))
-	if s == "unspecified" {
-		return ""
-	}
-	return s
 }

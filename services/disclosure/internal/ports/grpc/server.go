@@ -5,10 +5,6 @@ package grpc
 
 import (
 	"context"
-	"errors"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -93,8 +89,7 @@ func (s *Server) DeactivateRecipient(ctx context.Context, req *disclosurev1.Deac
 	return &disclosurev1.DeactivateRecipientResponse{Recipient: recipientToProto(r)}, nil
 }
 
-// CreateDisclosure implements disclosurev1.DisclosureServiceServer. Categories the
-// patient-history service holds answer UNIMPLEMENTED until that service is wired in.
+// CreateDisclosure implements disclosurev1.DisclosureServiceServer.
 func (s *Server) CreateDisclosure(ctx context.Context, req *disclosurev1.CreateDisclosureRequest) (*disclosurev1.CreateDisclosureResponse, error) {
 	var v apperr.ValidationError
 	rid := v.CheckRequestID(ctx, req.GetRequestId())
@@ -105,9 +100,6 @@ func (s *Server) CreateDisclosure(ctx context.Context, req *disclosurev1.CreateD
 		RecipientID: req.GetRecipientId(), OwnerID: req.GetOwnerId(), PatientIDs: req.GetPatientIds(),
 		Categories: categoriesFromProto(req.GetCategories()), CaseReference: req.GetCaseReference(), RequestID: rid,
 	})
-	if errors.Is(err, app.ErrHistoryNotAvailable) {
-		return nil, status.Error(codes.Unimplemented, err.Error())
-	}
 	if err != nil {
 		return nil, err
 	}

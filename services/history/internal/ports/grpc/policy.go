@@ -20,8 +20,13 @@ var (
 	amenders = append(append([]auth.Role{}, clinicians...), auth.RoleBilling)
 	// maintainer reads personal data only with a stated purpose, which is audited.
 	maintainer = []auth.Role{auth.RoleMaintainer}
-	// rightsHandlers answer the customers' access requests.
-	rightsHandlers = []auth.Role{auth.RoleClinicManager}
+	// exporters read an owner's whole history in one stream: the clinic manager for the
+	// customer's access report, and the staff who disclose (reception, veterinarians),
+	// whose token the disclosure service forwards when a package holds visits,
+	// medications, invoices or communications. Each of them reads the same visits and
+	// communications through the lists already; billing, which sees only the invoice
+	// view, does not export.
+	exporters = clinicStaff
 )
 
 // Policy is the history service's authorization table: who may call each RPC.
@@ -35,6 +40,6 @@ func Policy() auth.Policy {
 		m("RecordCommunication"):     {Roles: clinicStaff},
 		m("ListOwnerCommunications"): {Roles: clinicStaff, WithPurpose: maintainer},
 		m("ListOwnerTimeline"):       {Roles: visitReaders, WithPurpose: maintainer},
-		m("ExportOwnerHistory"):      {Roles: rightsHandlers, WithPurpose: maintainer},
+		m("ExportOwnerHistory"):      {Roles: exporters, WithPurpose: maintainer},
 	}
 }

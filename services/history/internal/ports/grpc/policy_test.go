@@ -32,6 +32,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "RecordCommunication", Allowed: []auth.Role{vet, nur, rec, mgr}},
 		{RPC: "ListOwnerCommunications", Allowed: []auth.Role{vet, nur, rec, mgr}, WithPurpose: []auth.Role{mnt}},
 		{RPC: "ListOwnerTimeline", Allowed: []auth.Role{vet, nur, rec, mgr, bil}, WithPurpose: []auth.Role{mnt}},
-		{RPC: "ExportOwnerHistory", Allowed: []auth.Role{mgr}, WithPurpose: []auth.Role{mnt}},
+		{RPC: "ExportOwnerHistory", Allowed: []auth.Role{vet, nur, rec, mgr}, WithPurpose: []auth.Role{mnt}},
 	})
 }
