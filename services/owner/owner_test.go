@@ -459,6 +459,8 @@ func TestIdentityCodeNeverLeaks(t *testing.T) {
 	collect(err)
 	_, err = c.RevealIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice"})
 	collect(err)
+	_, err = c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
+	collect(err)
 	_, err = c.UpdateOwner(env.As(t, auth.RoleBilling), &ownerv1.UpdateOwnerRequest{
 		OwnerId: o.GetId(), IdentityCode: code, Version: 1, Reason: "typo",
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"identity_code"}},
@@ -612,4 +614,63 @@ func TestBatchGetOwnerStatus(t *testing.T) {
 	}
 	_, err = c.BatchGetOwnerStatus(env.As(t, auth.RolePartner), &ownerv1.BatchGetOwnerStatusRequest{OwnerIds: []string{free.GetId()}})
 	wantCode(t, err, codes.PermissionDenied)
+}
+
+func TestExportOwnerGathersTheOwnersCopy(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Koskinen"), IdentityCode: "131052-308T"})
+	other := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Lehto")})
+	musti := registerPatient(t, env, c, o.GetId(), newPatient("Musti"))
+	registerPatient(t, env, c, o.GetId(), newPatient("Nappi"))
+	registerPatient(t, env, c, other.GetId(), newPatient("Someone else's"))
+	ctx := env.As(t, auth.RoleReception)
+	if _, err := c.UpdatePatient(ctx, &ownerv1.UpdatePatientRequest{
+		PatientId: musti.GetId(), Patient: &ownerv1.Patient{Name: "Musti II"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
+		Version: musti.GetVersion(), Reason: "misspelt",
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetOwner().GetFamilyName() != "Koskinen" || res.GetIdentityCode() != "131052-308T" || len(res.GetOwnerChanges()) != 1 {
+		t.Errorf("owner part = %v, identity code %q, %d owner changes", res.GetOwner(), res.GetIdentityCode(), len(res.GetOwnerChanges()))
+	}
+	var names []string
+	for _, p := range res.GetPatients() {
+		names = append(names, p.GetName())
+	}
+	if strings.Join(names, ",") != "Musti II,Nappi" {
+		t.Errorf("patients = %v, want the owner's two", names)
+	}
+	if pc := res.GetPatientChanges(); len(pc) != 2 || pc[0].GetPatientId() != musti.GetId() ||
+		len(pc[0].GetChanges()) != 2 || pc[0].GetChanges()[1].GetReason() != "misspelt" || len(pc[1].GetChanges()) != 1 {
+		t.Errorf("patient changes = %v", pc)
+	}
+	if events := auditEvents(t, env, bson.M{"action": "owner.export", "subject_owner_id": o.GetId()}); len(events) != 1 {
+		t.Errorf("export audit events = %v, want one stored before the answer", events)
+	}
+
+	without, err := c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: other.GetId()})
+	if err != nil || without.GetIdentityCode() != "" {
+		t.Errorf("an owner without an identity code: %q, %v", without.GetIdentityCode(), err)
+	}
+	tests := []struct {
+		name string
+		role auth.Role
+		id   string
+		want codes.Code
+	}{
+		{"billing may reveal but not export", auth.RoleBilling, o.GetId(), codes.PermissionDenied},
+		{"unknown owner", auth.RoleClinicManager, "0190f5a4-0000-7000-8000-000000000000", codes.NotFound},
+		{"not an id", auth.RoleClinicManager, "x", codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.ExportOwner(env.As(t, tt.role), &ownerv1.ExportOwnerRequest{OwnerId: tt.id})
+			wantCode(t, err, tt.want)
+		})
+	}
 }

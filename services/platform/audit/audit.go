@@ -39,10 +39,8 @@ const (
 	maxBatch    = 500
 	batchWindow = 25 * time.Millisecond
 	// retryMin and retryMax bound the pause between attempts at a failed batch.
-	retryMin = 50 * time.Millisecond
-	retryMax = 5 * time.Second
-	// maxList bounds one ListBySubject page.
-	maxList      = 1000
+	retryMin     = 50 * time.Millisecond
+	retryMax     = 5 * time.Second
 	writeTimeout = 10 * time.Second
 )
 
@@ -285,22 +283,29 @@ func complete(ctx context.Context, e Event) Event {
 	return e
 }
 
-// ListBySubject returns the newest events about ownerID, at most limit
-// (capped at 1000).
-func (w *Writer) ListBySubject(ctx context.Context, ownerID string, limit int) ([]Event, error) {
-	if limit <= 0 || limit > maxList {
-		limit = maxList
-	}
+// EachBySubject calls fn with every event about ownerID, oldest first, and stops
+// at the first error fn returns. The events stream from the store: an owner with a
+// long history costs no more memory than one event.
+func (w *Writer) EachBySubject(ctx context.Context, ownerID string, fn func(Event) error) error {
 	cur, err := w.coll.Find(ctx,
 		bson.D{{Key: "subject_owner_id", Value: ownerID}},
-		options.Find().SetSort(bson.D{{Key: "time", Value: -1}}).SetLimit(int64(limit)).SetProjection(bson.D{{Key: "_id", Value: 0}}),
+		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 0}}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
+		return fmt.Errorf("find audit events: %w", err)
 	}
-	var events []Event
-	if err := cur.All(ctx, &events); err != nil {
-		return nil, fmt.Errorf("read audit events: %w", err)
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	for cur.Next(ctx) {
+		var e Event
+		if err := cur.Decode(&e); err != nil {
+			return fmt.Errorf("decode audit event: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
 	}
-	return events, nil
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("read audit events: %w", err)
+	}
+	return nil
 }

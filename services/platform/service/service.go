@@ -7,6 +7,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auditserver"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
@@ -166,11 +168,12 @@ func Run(ctx context.Context, s Spec) (err error) {
 	if err := s.Register(deps); err != nil {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}
+	auditserver.New(auditor).Register(deps)
 
 	server, err := grpcserver.New(s.Base.GRPC, grpcserver.Options{
 		Telemetry: tel,
 		Verifier:  verifier,
-		Policy:    s.Policy,
+		Policy:    withAuditPolicy(s.Policy),
 		OnDenied:  auditor.Denied,
 		Listener:  s.Base.Listener,
 	})
@@ -197,4 +200,15 @@ func Run(ctx context.Context, s Spec) (err error) {
 		g.Go(func() error { return task(gctx) })
 	}
 	return g.Wait()
+}
+
+// withAuditPolicy adds the rules of the AuditService every service serves to the
+// service's own.
+func withAuditPolicy(p auth.Policy) auth.Policy {
+	out := maps.Clone(p)
+	if out == nil {
+		out = auth.Policy{}
+	}
+	maps.Copy(out, auditserver.Policy())
+	return out
 }

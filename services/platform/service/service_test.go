@@ -3,6 +3,8 @@ package service_test
 import (
 	"context"
 	"errors"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 
+	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
@@ -219,6 +223,93 @@ func TestRunFailsEarly(t *testing.T) {
 			if _, err := metricsL.Accept(); err == nil {
 				t.Error("the metrics listener is still open after Run failed")
 			}
+		})
+	}
+}
+
+// echoAuditing answers EmptyCall and audits it as a read of one owner's data.
+type echoAuditing struct {
+	testgrpc.UnimplementedTestServiceServer
+	log *audit.Writer
+}
+
+const auditedOwner = "0190f5a4-1111-7000-8000-000000000001"
+
+func (e echoAuditing) EmptyCall(ctx context.Context, _ *testgrpc.Empty) (*testgrpc.Empty, error) {
+	err := e.log.Record(ctx, audit.Event{
+		Action: "owner.read", Resource: "owners/" + auditedOwner, SubjectOwnerID: auditedOwner, Outcome: audit.OutcomeSuccess,
+	})
+	return &testgrpc.Empty{}, err
+}
+
+func TestEveryServiceServesItsAuditLog(t *testing.T) {
+	env := servicetest.New(t)
+	s := spec(t, env)
+	s.Register = func(d *service.Deps) error {
+		testgrpc.RegisterTestServiceServer(d, echoAuditing{log: d.Auditor})
+		return nil
+	}
+	svc := env.Serve(t, s.Base.Listener.Addr().String(), func(ctx context.Context) error { return service.Run(ctx, s) })
+	if _, err := testgrpc.NewTestServiceClient(svc.Conn).EmptyCall(env.As(t, auth.RoleNurse), &testgrpc.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	client := auditv1.NewAuditServiceClient(svc.Conn)
+	export := func(t *testing.T, role auth.Role, ownerID string) ([]*auditv1.AccessEvent, error) {
+		t.Helper()
+		stream, err := client.ExportOwnerAccessEvents(env.As(t, role), &auditv1.ExportOwnerAccessEventsRequest{OwnerId: ownerID})
+		if err != nil {
+			return nil, err
+		}
+		var out []*auditv1.AccessEvent
+		for {
+			resp, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, resp.GetEvent())
+		}
+	}
+
+	t.Run("the clinic manager reads who accessed the owner's data", func(t *testing.T) {
+		// The audit writer batches; the nurse's read is stored within a batch window.
+		var events []*auditv1.AccessEvent
+		for range 100 {
+			var err error
+			if events, err = export(t, auth.RoleClinicManager, auditedOwner); err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" }) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		i := slices.IndexFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" })
+		if i < 0 {
+			t.Fatalf("events = %v, want the nurse's read", events)
+		}
+		got := events[i]
+		if !slices.Equal(got.GetActorRoles(), []string{"nurse"}) || got.GetResource() != "owners/"+auditedOwner ||
+			got.GetOutcome() != audit.OutcomeSuccess || got.GetTime().AsTime().IsZero() || got.GetActorSubject() == "" {
+			t.Errorf("event = %v", got)
+		}
+	})
+	tests := []struct {
+		name    string
+		role    auth.Role
+		ownerID string
+		want    codes.Code
+	}{
+		{"a nurse may not read the audit log", auth.RoleNurse, auditedOwner, codes.PermissionDenied},
+		{"a maintainer may not either", auth.RoleMaintainer, auditedOwner, codes.PermissionDenied},
+		{"an owner id that is not a UUID", auth.RoleClinicManager, "not-an-id", codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := export(t, tt.role, tt.ownerID)
+			servicetest.WantCode(t, err, tt.want)
 		})
 	}
 }

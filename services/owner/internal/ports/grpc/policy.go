@@ -31,7 +31,10 @@ func Policy() auth.Policy {
 		m("ListOwnerChanges"):        read,
 		// The consent service asks with its caller's forwarded identity, so the same
 		// roles as reading an owner; the answer is only existence and restriction.
-		m("BatchGetOwnerStatus"):         read,
+		m("BatchGetOwnerStatus"): read,
+		// The owner's own copy, identity code in full: the clinic manager answers
+		// access requests.
+		m("ExportOwner"):                 {Roles: []auth.Role{auth.RoleClinicManager}},
 		m("RegisterPatient"):             {Roles: clinicStaff},
 		m("GetPatient"):                  read,
 		m("UpdatePatient"):               {Roles: clinicStaff},

@@ -147,6 +147,27 @@ func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerCha
 	return &ownerv1.ListOwnerChangesResponse{Changes: changesToProto(changes)}, nil
 }
 
+// ExportOwner implements ownerv1.OwnerServiceServer.
+func (s *Server) ExportOwner(ctx context.Context, req *ownerv1.ExportOwnerRequest) (*ownerv1.ExportOwnerResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	x, err := s.app.ExportOwner(ctx, req.GetOwnerId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &ownerv1.ExportOwnerResponse{
+		Owner: ownerToProto(x.Owner), IdentityCode: x.IdentityCode, OwnerChanges: changesToProto(x.OwnerChanges),
+	}
+	for i, p := range x.Patients {
+		resp.Patients = append(resp.Patients, patientToProto(p))
+		resp.PatientChanges = append(resp.PatientChanges, &ownerv1.PatientChanges{PatientId: p.ID, Changes: changesToProto(x.PatientChanges[i])})
+	}
+	return resp, nil
+}
+
 // BatchGetOwnerStatus implements ownerv1.OwnerServiceServer.
 func (s *Server) BatchGetOwnerStatus(ctx context.Context, req *ownerv1.BatchGetOwnerStatusRequest) (*ownerv1.BatchGetOwnerStatusResponse, error) {
 	var v apperr.ValidationError

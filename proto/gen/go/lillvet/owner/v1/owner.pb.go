@@ -2559,6 +2559,185 @@ func (x *BatchGetOwnerStatusResponse) GetStatuses() []*OwnerStatus {
 	return nil
 }
 
+// Request of ExportOwner.
+type ExportOwnerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId       string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportOwnerRequest) Reset() {
+	*x = ExportOwnerRequest{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportOwnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportOwnerRequest) ProtoMessage() {}
+
+func (x *ExportOwnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportOwnerRequest.ProtoReflect.Descriptor instead.
+func (*ExportOwnerRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ExportOwnerRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+// Response of ExportOwner.
+type ExportOwnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Owner *Owner                 `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	// The identity code in full; empty when none is on record.
+	IdentityCode string `protobuf:"bytes,2,opt,name=identity_code,json=identityCode,proto3" json:"identity_code,omitempty"`
+	// The owner's patients, oldest registration first.
+	Patients []*Patient `protobuf:"bytes,3,rep,name=patients,proto3" json:"patients,omitempty"`
+	// The owner's change history, oldest first.
+	OwnerChanges []*Change `protobuf:"bytes,4,rep,name=owner_changes,json=ownerChanges,proto3" json:"owner_changes,omitempty"`
+	// Each patient's change history, in the order of patients.
+	PatientChanges []*PatientChanges `protobuf:"bytes,5,rep,name=patient_changes,json=patientChanges,proto3" json:"patient_changes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ExportOwnerResponse) Reset() {
+	*x = ExportOwnerResponse{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportOwnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportOwnerResponse) ProtoMessage() {}
+
+func (x *ExportOwnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportOwnerResponse.ProtoReflect.Descriptor instead.
+func (*ExportOwnerResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ExportOwnerResponse) GetOwner() *Owner {
+	if x != nil {
+		return x.Owner
+	}
+	return nil
+}
+
+func (x *ExportOwnerResponse) GetIdentityCode() string {
+	if x != nil {
+		return x.IdentityCode
+	}
+	return ""
+}
+
+func (x *ExportOwnerResponse) GetPatients() []*Patient {
+	if x != nil {
+		return x.Patients
+	}
+	return nil
+}
+
+func (x *ExportOwnerResponse) GetOwnerChanges() []*Change {
+	if x != nil {
+		return x.OwnerChanges
+	}
+	return nil
+}
+
+func (x *ExportOwnerResponse) GetPatientChanges() []*PatientChanges {
+	if x != nil {
+		return x.PatientChanges
+	}
+	return nil
+}
+
+// One patient's change history.
+type PatientChanges struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PatientId     string                 `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	Changes       []*Change              `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatientChanges) Reset() {
+	*x = PatientChanges{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatientChanges) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatientChanges) ProtoMessage() {}
+
+func (x *PatientChanges) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatientChanges.ProtoReflect.Descriptor instead.
+func (*PatientChanges) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PatientChanges) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *PatientChanges) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_lillvet_owner_v1_owner_proto protoreflect.FileDescriptor
 
 const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
@@ -2740,7 +2919,19 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"restricted\x18\x03 \x01(\bR\n" +
 	"restricted\"X\n" +
 	"\x1bBatchGetOwnerStatusResponse\x129\n" +
-	"\bstatuses\x18\x01 \x03(\v2\x1d.lillvet.owner.v1.OwnerStatusR\bstatuses*L\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x1d.lillvet.owner.v1.OwnerStatusR\bstatuses\"/\n" +
+	"\x12ExportOwnerRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\"\xaa\x02\n" +
+	"\x13ExportOwnerResponse\x12-\n" +
+	"\x05owner\x18\x01 \x01(\v2\x17.lillvet.owner.v1.OwnerR\x05owner\x12#\n" +
+	"\ridentity_code\x18\x02 \x01(\tR\fidentityCode\x125\n" +
+	"\bpatients\x18\x03 \x03(\v2\x19.lillvet.owner.v1.PatientR\bpatients\x12=\n" +
+	"\rowner_changes\x18\x04 \x03(\v2\x18.lillvet.owner.v1.ChangeR\fownerChanges\x12I\n" +
+	"\x0fpatient_changes\x18\x05 \x03(\v2 .lillvet.owner.v1.PatientChangesR\x0epatientChanges\"c\n" +
+	"\x0ePatientChanges\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tR\tpatientId\x122\n" +
+	"\achanges\x18\x02 \x03(\v2\x18.lillvet.owner.v1.ChangeR\achanges*L\n" +
 	"\x06Clinic\x12\x16\n" +
 	"\x12CLINIC_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CLINIC_SEINAJOKI\x10\x01\x12\x14\n" +
@@ -2766,7 +2957,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\bSEX_MALE\x10\x01\x12\x0e\n" +
 	"\n" +
 	"SEX_FEMALE\x10\x02\x12\x0f\n" +
-	"\vSEX_UNKNOWN\x10\x032\xad\r\n" +
+	"\vSEX_UNKNOWN\x10\x032\x89\x0e\n" +
 	"\fOwnerService\x12Z\n" +
 	"\vCreateOwner\x12$.lillvet.owner.v1.CreateOwnerRequest\x1a%.lillvet.owner.v1.CreateOwnerResponse\x12Q\n" +
 	"\bGetOwner\x12!.lillvet.owner.v1.GetOwnerRequest\x1a\".lillvet.owner.v1.GetOwnerResponse\x12Z\n" +
@@ -2776,7 +2967,8 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\x17FindOwnerByIdentityCode\x120.lillvet.owner.v1.FindOwnerByIdentityCodeRequest\x1a1.lillvet.owner.v1.FindOwnerByIdentityCodeResponse\x12o\n" +
 	"\x12RevealIdentityCode\x12+.lillvet.owner.v1.RevealIdentityCodeRequest\x1a,.lillvet.owner.v1.RevealIdentityCodeResponse\x12i\n" +
 	"\x10ListOwnerChanges\x12).lillvet.owner.v1.ListOwnerChangesRequest\x1a*.lillvet.owner.v1.ListOwnerChangesResponse\x12r\n" +
-	"\x13BatchGetOwnerStatus\x12,.lillvet.owner.v1.BatchGetOwnerStatusRequest\x1a-.lillvet.owner.v1.BatchGetOwnerStatusResponse\x12f\n" +
+	"\x13BatchGetOwnerStatus\x12,.lillvet.owner.v1.BatchGetOwnerStatusRequest\x1a-.lillvet.owner.v1.BatchGetOwnerStatusResponse\x12Z\n" +
+	"\vExportOwner\x12$.lillvet.owner.v1.ExportOwnerRequest\x1a%.lillvet.owner.v1.ExportOwnerResponse\x12f\n" +
 	"\x0fRegisterPatient\x12(.lillvet.owner.v1.RegisterPatientRequest\x1a).lillvet.owner.v1.RegisterPatientResponse\x12W\n" +
 	"\n" +
 	"GetPatient\x12#.lillvet.owner.v1.GetPatientRequest\x1a$.lillvet.owner.v1.GetPatientResponse\x12`\n" +
@@ -2800,7 +2992,7 @@ func file_lillvet_owner_v1_owner_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_owner_v1_owner_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(Clinic)(0),                                 // 0: lillvet.owner.v1.Clinic
 	(Language)(0),                               // 1: lillvet.owner.v1.Language
@@ -2844,21 +3036,24 @@ var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(*BatchGetOwnerStatusRequest)(nil),          // 39: lillvet.owner.v1.BatchGetOwnerStatusRequest
 	(*OwnerStatus)(nil),                         // 40: lillvet.owner.v1.OwnerStatus
 	(*BatchGetOwnerStatusResponse)(nil),         // 41: lillvet.owner.v1.BatchGetOwnerStatusResponse
-	(*timestamppb.Timestamp)(nil),               // 42: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 43: google.protobuf.FieldMask
+	(*ExportOwnerRequest)(nil),                  // 42: lillvet.owner.v1.ExportOwnerRequest
+	(*ExportOwnerResponse)(nil),                 // 43: lillvet.owner.v1.ExportOwnerResponse
+	(*PatientChanges)(nil),                      // 44: lillvet.owner.v1.PatientChanges
+	(*timestamppb.Timestamp)(nil),               // 45: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 46: google.protobuf.FieldMask
 }
 var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	4,  // 0: lillvet.owner.v1.Owner.address:type_name -> lillvet.owner.v1.Address
 	1,  // 1: lillvet.owner.v1.Owner.preferred_language:type_name -> lillvet.owner.v1.Language
 	0,  // 2: lillvet.owner.v1.Owner.home_clinic:type_name -> lillvet.owner.v1.Clinic
-	42, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
-	42, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
-	42, // 5: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
+	45, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
+	45, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
+	45, // 5: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
 	5,  // 6: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 7: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 8: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 9: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	43, // 10: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 10: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 11: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 12: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
 	5,  // 13: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
@@ -2866,13 +3061,13 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	2,  // 15: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
 	3,  // 16: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
 	21, // 17: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
-	42, // 18: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
-	42, // 19: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
+	45, // 18: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
+	45, // 19: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
 	22, // 20: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 21: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 22: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 23: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	43, // 24: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 24: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
 	22, // 25: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	22, // 26: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
 	22, // 27: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
@@ -2880,43 +3075,50 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	22, // 29: lillvet.owner.v1.MarkPatientDeceasedResponse.patient:type_name -> lillvet.owner.v1.Patient
 	6,  // 30: lillvet.owner.v1.ListPatientChangesResponse.changes:type_name -> lillvet.owner.v1.Change
 	40, // 31: lillvet.owner.v1.BatchGetOwnerStatusResponse.statuses:type_name -> lillvet.owner.v1.OwnerStatus
-	7,  // 32: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
-	9,  // 33: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
-	11, // 34: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
-	13, // 35: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
-	15, // 36: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
-	17, // 37: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
-	19, // 38: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
-	39, // 39: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
-	23, // 40: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
-	25, // 41: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
-	27, // 42: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
-	29, // 43: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
-	31, // 44: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
-	33, // 45: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
-	35, // 46: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
-	37, // 47: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
-	8,  // 48: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
-	10, // 49: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
-	12, // 50: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
-	14, // 51: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
-	16, // 52: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	18, // 53: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
-	20, // 54: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
-	41, // 55: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
-	24, // 56: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
-	26, // 57: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
-	28, // 58: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
-	30, // 59: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
-	32, // 60: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	34, // 61: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
-	36, // 62: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
-	38, // 63: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
-	48, // [48:64] is the sub-list for method output_type
-	32, // [32:48] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	5,  // 32: lillvet.owner.v1.ExportOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	22, // 33: lillvet.owner.v1.ExportOwnerResponse.patients:type_name -> lillvet.owner.v1.Patient
+	6,  // 34: lillvet.owner.v1.ExportOwnerResponse.owner_changes:type_name -> lillvet.owner.v1.Change
+	44, // 35: lillvet.owner.v1.ExportOwnerResponse.patient_changes:type_name -> lillvet.owner.v1.PatientChanges
+	6,  // 36: lillvet.owner.v1.PatientChanges.changes:type_name -> lillvet.owner.v1.Change
+	7,  // 37: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
+	9,  // 38: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
+	11, // 39: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
+	13, // 40: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
+	15, // 41: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
+	17, // 42: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
+	19, // 43: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
+	39, // 44: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
+	42, // 45: lillvet.owner.v1.OwnerService.ExportOwner:input_type -> lillvet.owner.v1.ExportOwnerRequest
+	23, // 46: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
+	25, // 47: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
+	27, // 48: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
+	29, // 49: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
+	31, // 50: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
+	33, // 51: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
+	35, // 52: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
+	37, // 53: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
+	8,  // 54: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
+	10, // 55: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
+	12, // 56: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
+	14, // 57: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
+	16, // 58: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	18, // 59: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
+	20, // 60: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
+	41, // 61: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
+	43, // 62: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
+	24, // 63: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
+	26, // 64: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
+	28, // 65: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
+	30, // 66: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
+	32, // 67: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	34, // 68: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
+	36, // 69: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
+	38, // 70: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
+	54, // [54:71] is the sub-list for method output_type
+	37, // [37:54] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_owner_v1_owner_proto_init() }
@@ -2930,7 +3132,7 @@ func file_lillvet_owner_v1_owner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_owner_v1_owner_proto_rawDesc), len(file_lillvet_owner_v1_owner_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   38,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

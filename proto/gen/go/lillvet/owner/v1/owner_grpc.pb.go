@@ -27,6 +27,7 @@ const (
 	OwnerService_RevealIdentityCode_FullMethodName          = "/lillvet.owner.v1.OwnerService/RevealIdentityCode"
 	OwnerService_ListOwnerChanges_FullMethodName            = "/lillvet.owner.v1.OwnerService/ListOwnerChanges"
 	OwnerService_BatchGetOwnerStatus_FullMethodName         = "/lillvet.owner.v1.OwnerService/BatchGetOwnerStatus"
+	OwnerService_ExportOwner_FullMethodName                 = "/lillvet.owner.v1.OwnerService/ExportOwner"
 	OwnerService_RegisterPatient_FullMethodName             = "/lillvet.owner.v1.OwnerService/RegisterPatient"
 	OwnerService_GetPatient_FullMethodName                  = "/lillvet.owner.v1.OwnerService/GetPatient"
 	OwnerService_UpdatePatient_FullMethodName               = "/lillvet.owner.v1.OwnerService/UpdatePatient"
@@ -63,6 +64,11 @@ type OwnerServiceClient interface {
 	// else: other services (consent) check owners with it in one call. Not exposed over
 	// REST.
 	BatchGetOwnerStatus(ctx context.Context, in *BatchGetOwnerStatusRequest, opts ...grpc.CallOption) (*BatchGetOwnerStatusResponse, error)
+	// Everything this service holds about an owner, for the owner's own copy (GDPR Art. 15
+	// and 20): the owner with the identity code in full, the patients, and the change
+	// history of each. Restricted owners too. Clinic manager only; stored in the audit log
+	// before it answers. Not exposed over REST: the access report is.
+	ExportOwner(ctx context.Context, in *ExportOwnerRequest, opts ...grpc.CallOption) (*ExportOwnerResponse, error)
 	// Registers a patient under an owner and allocates its customer number.
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
 	// Reads one patient.
@@ -163,6 +169,16 @@ func (c *ownerServiceClient) BatchGetOwnerStatus(ctx context.Context, in *BatchG
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BatchGetOwnerStatusResponse)
 	err := c.cc.Invoke(ctx, OwnerService_BatchGetOwnerStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ownerServiceClient) ExportOwner(ctx context.Context, in *ExportOwnerRequest, opts ...grpc.CallOption) (*ExportOwnerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportOwnerResponse)
+	err := c.cc.Invoke(ctx, OwnerService_ExportOwner_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +291,11 @@ type OwnerServiceServer interface {
 	// else: other services (consent) check owners with it in one call. Not exposed over
 	// REST.
 	BatchGetOwnerStatus(context.Context, *BatchGetOwnerStatusRequest) (*BatchGetOwnerStatusResponse, error)
+	// Everything this service holds about an owner, for the owner's own copy (GDPR Art. 15
+	// and 20): the owner with the identity code in full, the patients, and the change
+	// history of each. Restricted owners too. Clinic manager only; stored in the audit log
+	// before it answers. Not exposed over REST: the access report is.
+	ExportOwner(context.Context, *ExportOwnerRequest) (*ExportOwnerResponse, error)
 	// Registers a patient under an owner and allocates its customer number.
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
 	// Reads one patient.
@@ -324,6 +345,9 @@ func (UnimplementedOwnerServiceServer) ListOwnerChanges(context.Context, *ListOw
 }
 func (UnimplementedOwnerServiceServer) BatchGetOwnerStatus(context.Context, *BatchGetOwnerStatusRequest) (*BatchGetOwnerStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchGetOwnerStatus not implemented")
+}
+func (UnimplementedOwnerServiceServer) ExportOwner(context.Context, *ExportOwnerRequest) (*ExportOwnerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportOwner not implemented")
 }
 func (UnimplementedOwnerServiceServer) RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RegisterPatient not implemented")
@@ -514,6 +538,24 @@ func _OwnerService_BatchGetOwnerStatus_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OwnerService_ExportOwner_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportOwnerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).ExportOwner(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_ExportOwner_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).ExportOwner(ctx, req.(*ExportOwnerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _OwnerService_RegisterPatient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterPatientRequest)
 	if err := dec(in); err != nil {
@@ -696,6 +738,10 @@ var OwnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BatchGetOwnerStatus",
 			Handler:    _OwnerService_BatchGetOwnerStatus_Handler,
+		},
+		{
+			MethodName: "ExportOwner",
+			Handler:    _OwnerService_ExportOwner_Handler,
 		},
 		{
 			MethodName: "RegisterPatient",

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
+)
+
+// OwnerExport is everything the service holds about one owner.
+type OwnerExport struct {
+	Owner *domain.Owner
+	// IdentityCode is in full; empty when none is on record.
+	IdentityCode string
+	Patients     []*domain.Patient
+	OwnerChanges []domain.Change
+	// PatientChanges are each patient's changes, in the order of Patients.
+	PatientChanges [][]domain.Change
+}
+
+// exportPageSize reads an owner's patients in as few pages as the repository allows.
+const exportPageSize = 200
+
+// ExportOwner gathers an owner's data for the owner's own copy. The export holds the
+// identity code in full, so its audit record is stored before it is returned.
+func (s *Service) ExportOwner(ctx context.Context, ownerID string) (*OwnerExport, error) {
+	o, err := s.repo.GetOwner(ctx, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("export owner %s: %w", ownerID, err)
+	}
+	out := &OwnerExport{Owner: o}
+	if o.IdentityCodeMasked != "" {
+		code, err := s.repo.IdentityCode(ctx, ownerID)
+		if err != nil {
+			return nil, fmt.Errorf("export owner %s: %w", ownerID, err)
+		}
+		out.IdentityCode = code.String()
+	}
+	if out.OwnerChanges, err = s.repo.OwnerChanges(ctx, ownerID); err != nil {
+		return nil, fmt.Errorf("export owner %s changes: %w", ownerID, err)
+	}
+	for token := ""; ; {
+		page, next, err := s.repo.ListOwnerPatients(ctx, ownerID, exportPageSize, token)
+		if err != nil {
+			return nil, fmt.Errorf("export owner %s patients: %w", ownerID, err)
+		}
+		out.Patients = append(out.Patients, page...)
+		if token = next; token == "" {
+			break
+		}
+	}
+	for _, p := range out.Patients {
+		changes, err := s.repo.PatientChanges(ctx, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("export patient %s changes: %w", p.ID, err)
+		}
+		out.PatientChanges = append(out.PatientChanges, changes)
+	}
+	e := audit.Event{Action: "owner.export", Resource: ownerResource(ownerID), SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
+	if err := s.auditor.RecordNow(ctx, e); err != nil {
+		return nil, fmt.Errorf("audit export of owner %s: %w", ownerID, err)
+	}
+	return out, nil
+}
