@@ -14,7 +14,9 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lillvet/register/proto/gen/openapi"
 	"github.com/lillvet/register/services/platform/auth"
@@ -67,7 +69,10 @@ func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backe
 	}
 	errs := errorWriter{marshaler: marshaler, logger: logger}
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		// A google.api.HttpBody response body (the access report's JSON and HTML) is
+		// written as its raw bytes, with its own content type (bodyContentType).
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: marshaler}),
+		runtime.WithForwardResponseOption(bodyContentType),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(noHeader),
 		runtime.WithOutgoingTrailerMatcher(noHeader),
@@ -85,6 +90,21 @@ func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backe
 		}
 	}
 	return mux, nil
+}
+
+// bodyContentType sets the content type of a response whose REST body is a
+// google.api.HttpBody field (response_body in the http rule): HTTPBodyMarshaler writes
+// that body's bytes, but grpc-gateway asks it for the content type of the whole
+// response, which is not the HttpBody itself.
+func bodyContentType(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	rb, ok := m.(interface{ XXX_ResponseBody() any })
+	if !ok {
+		return nil
+	}
+	if body, ok := rb.XXX_ResponseBody().(*httpbody.HttpBody); ok && body.GetContentType() != "" {
+		w.Header().Set("Content-Type", body.GetContentType())
+	}
+	return nil
 }
 
 // Metadata keys the services read besides authorization, which grpc-gateway

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net"
 
+	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/disclosure/internal/adapters/auditlog"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/consent"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/history"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
@@ -104,11 +106,18 @@ func Run(ctx context.Context, cfg Config) error {
 			{Name: "history", Target: cfg.HistoryAddr, TLS: cfg.HistoryTLS},
 		},
 		Register: func(d *service.Deps) error {
-			uc, err := app.New(mongo.New(d.DB),
-				owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner"))),
-				consent.New(consentv1.NewConsentServiceClient(d.Conn("consent"))),
-				history.New(historyv1.NewHistoryServiceClient(d.Conn("history"))),
-				d.Auditor, app.Options{})
+			peers := app.Peers{
+				Owners:   owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner"))),
+				Consents: consent.New(consentv1.NewConsentServiceClient(d.Conn("consent"))),
+				History:  history.New(historyv1.NewHistoryServiceClient(d.Conn("history"))),
+				AccessLogs: []app.AccessLog{
+					auditlog.NewRemote("owner", auditv1.NewAuditServiceClient(d.Conn("owner"))),
+					auditlog.NewRemote("history", auditv1.NewAuditServiceClient(d.Conn("history"))),
+					auditlog.NewRemote("consent", auditv1.NewAuditServiceClient(d.Conn("consent"))),
+					auditlog.NewLocal(ServiceName, d.Auditor),
+				},
+			}
+			uc, err := app.New(mongo.New(d.DB), peers, d.Auditor, app.Options{})
 			if err != nil {
 				return fmt.Errorf("disclosure use cases: %w", err)
 			}

@@ -50,3 +50,11 @@ func EnumName(name, prefix string) string {
 	}
 	return s
 }
+
+// Time is the inverse of Timestamp: an absent or invalid timestamp is the zero time.
+func Time(t *timestamppb.Timestamp) time.Time {
+	if !t.IsValid() {
+		return time.Time{}
+	}
+	return t.AsTime()
+}

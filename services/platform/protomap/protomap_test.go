@@ -90,3 +90,16 @@ func TestEnumName(t *testing.T) {
 		}
 	}
 }
+
+func TestTime(t *testing.T) {
+	at := time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC)
+	if got := protomap.Time(protomap.Timestamp(at)); !got.Equal(at) {
+		t.Errorf("round trip: %v", got)
+	}
+	if got := protomap.Time(nil); !got.IsZero() {
+		t.Errorf("absent: %v", got)
+	}
+	if got := protomap.Time(protomap.Timestamp(time.Time{})); !got.IsZero() {
+		t.Errorf("zero: %v", got)
+	}
+}

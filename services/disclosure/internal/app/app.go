@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"time"
 	_ "time/tzdata" // built in, so that deadlines do not depend on the host's zone files
 
@@ -71,11 +72,27 @@ type Owners interface {
 	Owner(ctx context.Context, ownerID string) (OwnerData, error)
 	// Patients reads all of the owner's patients.
 	Patients(ctx context.Context, ownerID string) ([]PatientData, error)
+	// Export reads everything the owner service holds about the owner, the identity
+	// code in full: the owner's own copy.
+	Export(ctx context.Context, ownerID string) (OwnerExport, error)
 }
 
 // Consents is the consent service: may the check's purpose use the owner's data now?
 type Consents interface {
 	Check(ctx context.Context, ownerID string, c domain.ConsentCheck) (domain.ConsentVerdict, error)
+	// Ledger reads the owner's consents now and every decision behind them.
+	Ledger(ctx context.Context, ownerID string) (ConsentLedger, error)
+}
+
+// Peers are the other services the use cases ask, and the audit logs the access
+// report reads.
+type Peers struct {
+	Owners   Owners
+	Consents Consents
+	History  History
+	// AccessLogs are every service's audit log, this one's included: who at the
+	// clinic accessed the owner's data.
+	AccessLogs []AccessLog
 }
 
 // Options tune the use cases.
@@ -85,21 +102,27 @@ type Options struct {
 	// Location is the clinics' time zone, in which deadlines are counted; nil means
 	// domain.ClinicZone.
 	Location *time.Location
+	// Retention is the configured retention periods the access report states; zero
+	// means domain.DefaultRetention.
+	Retention domain.Retention
 }
 
 // Service implements the disclosure service's use cases.
 type Service struct {
-	repo     domain.Repository
-	owners   Owners
-	consents Consents
-	history  History
-	auditor  Auditor
-	now      func() time.Time
-	loc      *time.Location
+	repo      domain.Repository
+	owners    Owners
+	consents  Consents
+	history   History
+	logs      []AccessLog
+	auditor   Auditor
+	now       func() time.Time
+	loc       *time.Location
+	retention domain.Retention
+	document  *template.Template
 }
 
 // New builds the use cases.
-func New(repo domain.Repository, owners Owners, consents Consents, history History, auditor Auditor, opts Options) (*Service, error) {
+func New(repo domain.Repository, peers Peers, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -110,8 +133,20 @@ func New(repo domain.Repository, owners Owners, consents Consents, history Histo
 		}
 		opts.Location = loc
 	}
+	if opts.Retention == (domain.Retention{}) {
+		opts.Retention = domain.DefaultRetention()
+	}
+	if err := opts.Retention.Validate(); err != nil {
+		return nil, err
+	}
+	document, err := parseReportTemplate()
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
-		repo: repo, owners: owners, consents: consents, history: history, auditor: auditor, now: opts.Now, loc: opts.Location,
+		repo: repo, owners: peers.Owners, consents: peers.Consents, history: peers.History, logs: peers.AccessLogs,
+		auditor: auditor, now: opts.Now, loc: opts.Location, retention: opts.Retention,
+		document: document,
 	}, nil
 }
 

@@ -36,7 +36,18 @@ func (peers) Patients(_ context.Context, ownerID string) ([]app.PatientData, err
 	return []app.PatientData{{ID: ownerID, CustomerNumber: "100017", Name: "Musti", Species: "dog"}}, nil
 }
 
-func (peers) Export(context.Context, string) (app.HistoryExport, error) {
+func (peers) Export(context.Context, string) (app.OwnerExport, error) {
+	return app.OwnerExport{}, nil
+}
+
+func (peers) Ledger(context.Context, string) (app.ConsentLedger, error) {
+	return app.ConsentLedger{}, nil
+}
+
+// history stands in for the history service.
+type history struct{}
+
+func (history) Export(context.Context, string) (app.HistoryExport, error) {
 	return app.HistoryExport{}, nil
 }
 
@@ -54,7 +65,7 @@ type fixture struct {
 func newFixture(b *testing.B) *fixture {
 	b.Helper()
 	db, auditor := servicetest.AuditedDB(b, "disclosure_bench")
-	svc, err := app.New(disclosuremongo.New(db), peers{}, peers{}, peers{}, auditor, app.Options{})
+	svc, err := app.New(disclosuremongo.New(db), app.Peers{Owners: peers{}, Consents: peers{}, History: history{}}, auditor, app.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

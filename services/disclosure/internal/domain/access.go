@@ -58,7 +58,7 @@ func (m Identification) Valid() bool {
 // AccessStatus is where an access request stands.
 type AccessStatus string
 
-// The statuses: answered is set by the report, a later slice.
+// The statuses: answered once the first access report was given.
 const (
 	AccessReceived AccessStatus = "received"
 	AccessAnswered AccessStatus = "answered"
@@ -93,6 +93,8 @@ type AccessRequest struct {
 	Status           AccessStatus
 	RecordedBy       string
 	CreatedAt        time.Time
+	// AnsweredAt is when the first report was given; zero until then.
+	AnsweredAt time.Time
 }
 
 // Extended reports whether the due date has been extended.

@@ -87,4 +87,7 @@ type Repository interface {
 	// ExtendAccessRequest stores r's extension unless the stored request is already
 	// extended, and returns the stored request.
 	ExtendAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
+	// AnswerAccessRequest marks the request answered at, unless it is already, and
+	// returns the stored request.
+	AnswerAccessRequest(ctx context.Context, id string, at time.Time) (AccessRequest, error)
 }

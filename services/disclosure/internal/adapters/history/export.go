@@ -9,9 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -60,7 +57,7 @@ func visitRecord(r *historyv1.VisitRecord) app.VisitRecord {
 	}
 	out.Amendments = protomap.All(r.GetAmendments(), func(a *historyv1.Amendment) app.Amendment {
 		return app.Amendment{
-			Version: a.GetVersion(), Time: timeOf(a.GetTime()), Author: staff(a.GetAuthor()), Reason: a.GetReason(),
+			Version: a.GetVersion(), Time: protomap.Time(a.GetTime()), Author: staff(a.GetAuthor()), Reason: a.GetReason(),
 			Fields: a.GetFields(), Corrected: visit(a.GetCorrected()),
 		}
 	})
@@ -70,7 +67,7 @@ func visitRecord(r *historyv1.VisitRecord) app.VisitRecord {
 func visit(v *historyv1.Visit) app.Visit {
 	return app.Visit{
 		ID: v.GetId(), PatientID: v.GetPatientId(), Clinic: protomap.EnumName(v.GetClinic().String(), "CLINIC_"),
-		StartTime: timeOf(v.GetStartTime()), Staff: protomap.All(v.GetStaff(), staff),
+		StartTime: protomap.Time(v.GetStartTime()), Staff: protomap.All(v.GetStaff(), staff),
 		Reason: v.GetReason(), Anamnesis: v.GetAnamnesis(), Findings: v.GetFindings(),
 		Diagnoses: protomap.All(v.GetDiagnoses(), func(d *historyv1.Diagnosis) app.Diagnosis {
 			return app.Diagnosis{Text: d.GetText(), Code: d.GetCode()}
@@ -88,7 +85,7 @@ func visit(v *historyv1.Visit) app.Visit {
 		Invoices: protomap.All(v.GetInvoices(), func(i *historyv1.InvoiceReference) app.InvoiceReference {
 			return app.InvoiceReference{Number: i.GetNumber(), State: protomap.EnumName(i.GetState().String(), "INVOICE_STATE_")}
 		}),
-		Version: v.GetVersion(), CreateTime: timeOf(v.GetCreateTime()), UpdateTime: timeOf(v.GetUpdateTime()),
+		Version: v.GetVersion(), CreateTime: protomap.Time(v.GetCreateTime()), UpdateTime: protomap.Time(v.GetUpdateTime()),
 	}
 }
 
@@ -97,19 +94,11 @@ func communication(c *historyv1.Communication) app.Communication {
 		ID: c.GetId(), PatientID: c.GetPatientId(), VisitID: c.GetVisitId(),
 		Channel:   protomap.EnumName(c.GetChannel().String(), "CHANNEL_"),
 		Direction: protomap.EnumName(c.GetDirection().String(), "DIRECTION_"),
-		Time:      timeOf(c.GetTime()), Subject: c.GetSubject(), Summary: c.GetSummary(), Staff: staff(c.GetStaff()),
-		CreateTime: timeOf(c.GetCreateTime()),
+		Time:      protomap.Time(c.GetTime()), Subject: c.GetSubject(), Summary: c.GetSummary(), Staff: staff(c.GetStaff()),
+		CreateTime: protomap.Time(c.GetCreateTime()),
 	}
 }
 
 func staff(s *historyv1.StaffMember) app.StaffMember {
 	return app.StaffMember{Subject: s.GetSubject(), Name: s.GetName(), Role: s.GetRole()}
-}
-
-// timeOf maps an absent timestamp to the zero time, which JSON leaves out.
-func timeOf(t *timestamppb.Timestamp) time.Time {
-	if !t.IsValid() {
-		return time.Time{}
-	}
-	return t.AsTime()
 }

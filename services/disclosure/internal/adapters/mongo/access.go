@@ -67,6 +67,7 @@ type accessRequestDoc struct {
 	Status             string     `bson:"status"`
 	RecordedBy         string     `bson:"recorded_by"`
 	Created            time.Time  `bson:"created"`
+	AnsweredAt         *time.Time `bson:"answered_at,omitempty"`
 }
 
 type ledgerEntryDoc struct {
@@ -118,6 +119,9 @@ func (d *accessRequestDoc) toDomain() domain.AccessRequest {
 	}
 	if d.ExtendedAt != nil {
 		r.ExtendedAt = d.ExtendedAt.UTC()
+	}
+	if d.AnsweredAt != nil {
+		r.AnsweredAt = d.AnsweredAt.UTC()
 	}
 	return r
 }
@@ -264,4 +268,17 @@ func (r *Repository) ExtendAccessRequest(ctx context.Context, req domain.AccessR
 		return domain.AccessRequest{}, fmt.Errorf("extend access request %s: %w", req.ID, err)
 	}
 	return r.AccessRequest(ctx, req.ID)
+}
+
+// AnswerAccessRequest implements domain.Repository. The status is the guard, so the
+// first answer's time stays; on the embedded store the filter scans the requests, a
+// few dozen documents a year.
+func (r *Repository) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
+	_, err := r.accessRequests.UpdateOne(ctx, bson.M{"_id": id, "status": string(domain.AccessReceived)}, bson.M{"$set": bson.M{
+		"status": string(domain.AccessAnswered), "answered_at": at,
+	}})
+	if err != nil {
+		return domain.AccessRequest{}, fmt.Errorf("answer access request %s: %w", id, err)
+	}
+	return r.AccessRequest(ctx, id)
 }

@@ -82,3 +82,46 @@ func (c *Client) Patients(ctx context.Context, ownerID string) ([]app.PatientDat
 	}
 	return nil, fmt.Errorf("list the patients of owner %s: more than %d pages", ownerID, maxPatientPages)
 }
+
+// Export implements app.Owners with ExportOwner: the owner with the identity code in
+// full, the patients and their change histories, for the owner's own copy.
+func (c *Client) Export(ctx context.Context, ownerID string) (app.OwnerExport, error) {
+	res, err := c.owners.ExportOwner(ctx, &ownerv1.ExportOwnerRequest{OwnerId: ownerID})
+	if err != nil {
+		return app.OwnerExport{}, fmt.Errorf("export owner %s: %w", ownerID, err)
+	}
+	o, a := res.GetOwner(), res.GetOwner().GetAddress()
+	out := app.OwnerExport{Owner: app.OwnerRecord{
+		ID: o.GetId(), GivenNames: o.GetGivenNames(), FamilyName: o.GetFamilyName(),
+		Address: app.Address{Street: a.GetStreet(), PostalCode: a.GetPostalCode(), City: a.GetCity(), Country: a.GetCountry()},
+		Phone:   o.GetPhone(), Email: o.GetEmail(),
+		PreferredLanguage: protomap.EnumName(o.GetPreferredLanguage().String(), "LANGUAGE_"),
+		HomeClinic:        protomap.EnumName(o.GetHomeClinic().String(), "CLINIC_"),
+		IdentityCode:      res.GetIdentityCode(), Restricted: o.GetRestricted(),
+		CreateTime: protomap.Time(o.GetCreateTime()), UpdateTime: protomap.Time(o.GetUpdateTime()),
+		Changes: protomap.All(res.GetOwnerChanges(), change),
+	}}
+	changes := map[string][]app.Change{}
+	for _, pc := range res.GetPatientChanges() {
+		changes[pc.GetPatientId()] = protomap.All(pc.GetChanges(), change)
+	}
+	for _, p := range res.GetPatients() {
+		out.Patients = append(out.Patients, app.PatientRecord{
+			ID: p.GetId(), CustomerNumber: p.GetCustomerNumber(), Name: p.GetName(),
+			Species: protomap.EnumName(p.GetSpecies().String(), "SPECIES_"), Breed: p.GetBreed(),
+			Sex: protomap.EnumName(p.GetSex().String(), "SEX_"), Neutered: p.GetNeutered(), BirthDate: p.GetBirthDate(),
+			Colour: p.GetColour(), Microchip: p.GetMicrochip(), KennelClubRegistration: p.GetKennelClubRegistration(),
+			Insurance: app.Insurance{Insurer: p.GetInsurance().GetInsurer(), PolicyNumber: p.GetInsurance().GetPolicyNumber()},
+			Deceased:  p.GetDeceased(), DeathDate: p.GetDeathDate(), CreateTime: protomap.Time(p.GetCreateTime()),
+			Changes: changes[p.GetId()],
+		})
+	}
+	return out, nil
+}
+
+func change(c *ownerv1.Change) app.Change {
+	return app.Change{
+		Version: c.GetVersion(), Time: protomap.Time(c.GetTime()), ActorSubject: c.GetActorSubject(), ActorName: c.GetActorName(),
+		ActorRoles: c.GetActorRoles(), Fields: c.GetFields(), Reason: c.GetReason(),
+	}
+}

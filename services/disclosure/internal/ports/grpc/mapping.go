@@ -165,6 +165,7 @@ func accessRequestToProto(r domain.AccessRequest) *disclosurev1.AccessRequest {
 		PossiblyChargeable: r.PossiblyChargeable, EarlierRequestId: r.EarlierRequestID,
 		Status:     disclosurev1.AccessRequestStatus(toEnum(disclosurev1.AccessRequestStatus_value, accessStatusPrefix, string(r.Status))),
 		RecordedBy: r.RecordedBy, CreateTime: protomap.Timestamp(r.CreatedAt), ExtendTime: protomap.Timestamp(r.ExtendedAt),
+		AnswerTime: protomap.Timestamp(r.AnsweredAt),
 	}
 }
 

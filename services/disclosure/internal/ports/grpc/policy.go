@@ -54,5 +54,10 @@ func Policy() auth.Policy {
 		m("GetAccessRequest"):        {Roles: managers, WithPurpose: maintainer},
 		m("ListOwnerAccessRequests"): {Roles: managers, WithPurpose: maintainer},
 		m("ExtendAccessRequest"):     {Roles: managers},
+		// The report holds the identity code in full and everything else about the
+		// owner: only the clinic manager, who answers the request, gives it; a
+		// maintainer never reads it, whatever the purpose.
+		m("GetAccessReport"):         {Roles: managers},
+		m("GetAccessReportDocument"): {Roles: managers},
 	}
 }

@@ -36,5 +36,7 @@ func TestPolicy(t *testing.T) {
 		{RPC: "GetAccessRequest", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ListOwnerAccessRequests", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ExtendAccessRequest", Allowed: []auth.Role{manager}},
+		{RPC: "GetAccessReport", Allowed: []auth.Role{manager}},
+		{RPC: "GetAccessReportDocument", Allowed: []auth.Role{manager}},
 	})
 }

@@ -6,6 +6,8 @@ package grpc
 import (
 	"context"
 
+	"google.golang.org/genproto/googleapis/api/httpbody"
+
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
@@ -227,4 +229,37 @@ func (s *Server) ExtendAccessRequest(ctx context.Context, req *disclosurev1.Exte
 		return nil, err
 	}
 	return &disclosurev1.ExtendAccessRequestResponse{AccessRequest: accessRequestToProto(r)}, nil
+}
+
+// GetAccessReport implements disclosurev1.DisclosureServiceServer.
+func (s *Server) GetAccessReport(ctx context.Context, req *disclosurev1.GetAccessReportRequest) (*disclosurev1.GetAccessReportResponse, error) {
+	given, err := s.accessReport(ctx, req.GetAccessRequestId(), app.ReportJSON, "")
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.GetAccessReportResponse{
+		Report:     &httpbody.HttpBody{ContentType: given.ContentType, Data: given.Body},
+		Disclosure: recordToProto(given.Disclosure),
+	}, nil
+}
+
+// GetAccessReportDocument implements disclosurev1.DisclosureServiceServer.
+func (s *Server) GetAccessReportDocument(ctx context.Context, req *disclosurev1.GetAccessReportDocumentRequest) (*disclosurev1.GetAccessReportDocumentResponse, error) {
+	given, err := s.accessReport(ctx, req.GetAccessRequestId(), app.ReportHTML, req.GetLanguage())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.GetAccessReportDocumentResponse{
+		Document:   &httpbody.HttpBody{ContentType: given.ContentType, Data: given.Body},
+		Disclosure: recordToProto(given.Disclosure),
+	}, nil
+}
+
+func (s *Server) accessReport(ctx context.Context, id string, format app.ReportFormat, language string) (app.GivenReport, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("access_request_id", id)
+	if err := v.Err(); err != nil {
+		return app.GivenReport{}, err
+	}
+	return s.app.AccessReport(ctx, id, format, language)
 }

@@ -7,6 +7,7 @@
 package disclosurev1
 
 import (
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -37,6 +38,9 @@ const (
 	RecipientKind_RECIPIENT_KIND_CAT_FEDERATION RecipientKind = 4
 	// A microchip service provider under the found-animal terms.
 	RecipientKind_RECIPIENT_KIND_MICROCHIP_REGISTRY RecipientKind = 5
+	// The owner receiving their own data (the access report). Never registered: only the
+	// log's entries for access reports carry it.
+	RecipientKind_RECIPIENT_KIND_DATA_SUBJECT RecipientKind = 6
 )
 
 // Enum value maps for RecipientKind.
@@ -48,6 +52,7 @@ var (
 		3: "RECIPIENT_KIND_KENNEL_CLUB",
 		4: "RECIPIENT_KIND_CAT_FEDERATION",
 		5: "RECIPIENT_KIND_MICROCHIP_REGISTRY",
+		6: "RECIPIENT_KIND_DATA_SUBJECT",
 	}
 	RecipientKind_value = map[string]int32{
 		"RECIPIENT_KIND_UNSPECIFIED":        0,
@@ -56,6 +61,7 @@ var (
 		"RECIPIENT_KIND_KENNEL_CLUB":        3,
 		"RECIPIENT_KIND_CAT_FEDERATION":     4,
 		"RECIPIENT_KIND_MICROCHIP_REGISTRY": 5,
+		"RECIPIENT_KIND_DATA_SUBJECT":       6,
 	}
 )
 
@@ -1878,7 +1884,9 @@ type AccessRequest struct {
 	// Output only: when it was recorded.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only: when it was extended.
-	ExtendTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=extend_time,json=extendTime,proto3" json:"extend_time,omitempty"`
+	ExtendTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=extend_time,json=extendTime,proto3" json:"extend_time,omitempty"`
+	// Output only: when the first access report was given (the status is then ANSWERED).
+	AnswerTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=answer_time,json=answerTime,proto3" json:"answer_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2021,6 +2029,13 @@ func (x *AccessRequest) GetCreateTime() *timestamppb.Timestamp {
 func (x *AccessRequest) GetExtendTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ExtendTime
+	}
+	return nil
+}
+
+func (x *AccessRequest) GetAnswerTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnswerTime
 	}
 	return nil
 }
@@ -2431,11 +2446,226 @@ func (x *ExtendAccessRequestResponse) GetAccessRequest() *AccessRequest {
 	return nil
 }
 
+// Request of GetAccessReport.
+type GetAccessReportRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequestId string                 `protobuf:"bytes,1,opt,name=access_request_id,json=accessRequestId,proto3" json:"access_request_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetAccessReportRequest) Reset() {
+	*x = GetAccessReportRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessReportRequest) ProtoMessage() {}
+
+func (x *GetAccessReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessReportRequest.ProtoReflect.Descriptor instead.
+func (*GetAccessReportRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetAccessReportRequest) GetAccessRequestId() string {
+	if x != nil {
+		return x.AccessRequestId
+	}
+	return ""
+}
+
+// Response of GetAccessReport.
+type GetAccessReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The report as UTF-8 JSON with lowerCamelCase fields (content_type
+	// application/json); its SHA-256 is the disclosure's payload_sha256. Over REST it is
+	// the whole response body.
+	Report *httpbody.HttpBody `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// The log entry of this copy: a disclosure to the data subject. The report itself
+	// is not kept.
+	Disclosure    *Disclosure `protobuf:"bytes,2,opt,name=disclosure,proto3" json:"disclosure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccessReportResponse) Reset() {
+	*x = GetAccessReportResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessReportResponse) ProtoMessage() {}
+
+func (x *GetAccessReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessReportResponse.ProtoReflect.Descriptor instead.
+func (*GetAccessReportResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetAccessReportResponse) GetReport() *httpbody.HttpBody {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *GetAccessReportResponse) GetDisclosure() *Disclosure {
+	if x != nil {
+		return x.Disclosure
+	}
+	return nil
+}
+
+// Request of GetAccessReportDocument.
+type GetAccessReportDocumentRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AccessRequestId string                 `protobuf:"bytes,1,opt,name=access_request_id,json=accessRequestId,proto3" json:"access_request_id,omitempty"`
+	// fi, sv or en (a region such as sv-FI is ignored); empty means the owner's preferred
+	// language, else the access request's.
+	Language      string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccessReportDocumentRequest) Reset() {
+	*x = GetAccessReportDocumentRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessReportDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessReportDocumentRequest) ProtoMessage() {}
+
+func (x *GetAccessReportDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessReportDocumentRequest.ProtoReflect.Descriptor instead.
+func (*GetAccessReportDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetAccessReportDocumentRequest) GetAccessRequestId() string {
+	if x != nil {
+		return x.AccessRequestId
+	}
+	return ""
+}
+
+func (x *GetAccessReportDocumentRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// Response of GetAccessReportDocument.
+type GetAccessReportDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The report as an HTML document (content_type text/html; charset=utf-8); its
+	// SHA-256 is the disclosure's payload_sha256. Over REST it is the whole response
+	// body.
+	Document *httpbody.HttpBody `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	// The log entry of this copy: a disclosure to the data subject.
+	Disclosure    *Disclosure `protobuf:"bytes,2,opt,name=disclosure,proto3" json:"disclosure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccessReportDocumentResponse) Reset() {
+	*x = GetAccessReportDocumentResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessReportDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessReportDocumentResponse) ProtoMessage() {}
+
+func (x *GetAccessReportDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessReportDocumentResponse.ProtoReflect.Descriptor instead.
+func (*GetAccessReportDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetAccessReportDocumentResponse) GetDocument() *httpbody.HttpBody {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *GetAccessReportDocumentResponse) GetDisclosure() *Disclosure {
+	if x != nil {
+		return x.Disclosure
+	}
+	return nil
+}
+
 var File_lillvet_disclosure_v1_disclosure_proto protoreflect.FileDescriptor
 
 const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\n" +
-	"&lillvet/disclosure/v1/disclosure.proto\x12\x15lillvet.disclosure.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"&lillvet/disclosure/v1/disclosure.proto\x12\x15lillvet.disclosure.v1\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -2550,7 +2780,7 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\n" +
 	"disclosure\x18\x01 \x01(\v2!.lillvet.disclosure.v1.DisclosureR\n" +
 	"disclosure\x12D\n" +
-	"\bcontents\x18\x02 \x01(\v2(.lillvet.disclosure.v1.DisclosurePackageR\bcontents\"\xff\x05\n" +
+	"\bcontents\x18\x02 \x01(\v2(.lillvet.disclosure.v1.DisclosurePackageR\bcontents\"\xbc\x06\n" +
 	"\rAccessRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12=\n" +
@@ -2571,7 +2801,9 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vextend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"extendTime\"\x88\x01\n" +
+	"extendTime\x12;\n" +
+	"\vanswer_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answerTime\"\x88\x01\n" +
 	"\x1aRecordAccessRequestRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12K\n" +
@@ -2594,14 +2826,30 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x11access_request_id\x18\x01 \x01(\tR\x0faccessRequestId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"j\n" +
 	"\x1bExtendAccessRequestResponse\x12K\n" +
-	"\x0eaccess_request\x18\x01 \x01(\v2$.lillvet.disclosure.v1.AccessRequestR\raccessRequest*\xd7\x01\n" +
+	"\x0eaccess_request\x18\x01 \x01(\v2$.lillvet.disclosure.v1.AccessRequestR\raccessRequest\"D\n" +
+	"\x16GetAccessReportRequest\x12*\n" +
+	"\x11access_request_id\x18\x01 \x01(\tR\x0faccessRequestId\"\x8a\x01\n" +
+	"\x17GetAccessReportResponse\x12,\n" +
+	"\x06report\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x06report\x12A\n" +
+	"\n" +
+	"disclosure\x18\x02 \x01(\v2!.lillvet.disclosure.v1.DisclosureR\n" +
+	"disclosure\"h\n" +
+	"\x1eGetAccessReportDocumentRequest\x12*\n" +
+	"\x11access_request_id\x18\x01 \x01(\tR\x0faccessRequestId\x12\x1a\n" +
+	"\blanguage\x18\x02 \x01(\tR\blanguage\"\x96\x01\n" +
+	"\x1fGetAccessReportDocumentResponse\x120\n" +
+	"\bdocument\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\bdocument\x12A\n" +
+	"\n" +
+	"disclosure\x18\x02 \x01(\v2!.lillvet.disclosure.v1.DisclosureR\n" +
+	"disclosure*\xf8\x01\n" +
 	"\rRecipientKind\x12\x1e\n" +
 	"\x1aRECIPIENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cRECIPIENT_KIND_SUBCONTRACTOR\x10\x01\x12\x1a\n" +
 	"\x16RECIPIENT_KIND_INSURER\x10\x02\x12\x1e\n" +
 	"\x1aRECIPIENT_KIND_KENNEL_CLUB\x10\x03\x12!\n" +
 	"\x1dRECIPIENT_KIND_CAT_FEDERATION\x10\x04\x12%\n" +
-	"!RECIPIENT_KIND_MICROCHIP_REGISTRY\x10\x05*\xc4\x03\n" +
+	"!RECIPIENT_KIND_MICROCHIP_REGISTRY\x10\x05\x12\x1f\n" +
+	"\x1bRECIPIENT_KIND_DATA_SUBJECT\x10\x06*\xc4\x03\n" +
 	"\fDataCategory\x12\x1d\n" +
 	"\x19DATA_CATEGORY_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DATA_CATEGORY_OWNER_NAME\x10\x01\x12\x1f\n" +
@@ -2643,7 +2891,7 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x13AccessRequestStatus\x12%\n" +
 	"!ACCESS_REQUEST_STATUS_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eACCESS_REQUEST_STATUS_RECEIVED\x10\x01\x12\"\n" +
-	"\x1eACCESS_REQUEST_STATUS_ANSWERED\x10\x022\xc2\f\n" +
+	"\x1eACCESS_REQUEST_STATUS_ANSWERED\x10\x022\xbf\x0e\n" +
 	"\x11DisclosureService\x12p\n" +
 	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12g\n" +
 	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\x12m\n" +
@@ -2657,7 +2905,9 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x13RecordAccessRequest\x121.lillvet.disclosure.v1.RecordAccessRequestRequest\x1a2.lillvet.disclosure.v1.RecordAccessRequestResponse\x12s\n" +
 	"\x10GetAccessRequest\x12..lillvet.disclosure.v1.GetAccessRequestRequest\x1a/.lillvet.disclosure.v1.GetAccessRequestResponse\x12\x88\x01\n" +
 	"\x17ListOwnerAccessRequests\x125.lillvet.disclosure.v1.ListOwnerAccessRequestsRequest\x1a6.lillvet.disclosure.v1.ListOwnerAccessRequestsResponse\x12|\n" +
-	"\x13ExtendAccessRequest\x121.lillvet.disclosure.v1.ExtendAccessRequestRequest\x1a2.lillvet.disclosure.v1.ExtendAccessRequestResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
+	"\x13ExtendAccessRequest\x121.lillvet.disclosure.v1.ExtendAccessRequestRequest\x1a2.lillvet.disclosure.v1.ExtendAccessRequestResponse\x12p\n" +
+	"\x0fGetAccessReport\x12-.lillvet.disclosure.v1.GetAccessReportRequest\x1a..lillvet.disclosure.v1.GetAccessReportResponse\x12\x88\x01\n" +
+	"\x17GetAccessReportDocument\x125.lillvet.disclosure.v1.GetAccessReportDocumentRequest\x1a6.lillvet.disclosure.v1.GetAccessReportDocumentResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
 
 var (
 	file_lillvet_disclosure_v1_disclosure_proto_rawDescOnce sync.Once
@@ -2672,7 +2922,7 @@ func file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
 	(RecipientKind)(0),                      // 0: lillvet.disclosure.v1.RecipientKind
 	(DataCategory)(0),                       // 1: lillvet.disclosure.v1.DataCategory
@@ -2712,19 +2962,24 @@ var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
 	(*ListOwnerAccessRequestsResponse)(nil), // 35: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
 	(*ExtendAccessRequestRequest)(nil),      // 36: lillvet.disclosure.v1.ExtendAccessRequestRequest
 	(*ExtendAccessRequestResponse)(nil),     // 37: lillvet.disclosure.v1.ExtendAccessRequestResponse
-	(*timestamppb.Timestamp)(nil),           // 38: google.protobuf.Timestamp
+	(*GetAccessReportRequest)(nil),          // 38: lillvet.disclosure.v1.GetAccessReportRequest
+	(*GetAccessReportResponse)(nil),         // 39: lillvet.disclosure.v1.GetAccessReportResponse
+	(*GetAccessReportDocumentRequest)(nil),  // 40: lillvet.disclosure.v1.GetAccessReportDocumentRequest
+	(*GetAccessReportDocumentResponse)(nil), // 41: lillvet.disclosure.v1.GetAccessReportDocumentResponse
+	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),               // 43: google.api.HttpBody
 }
 var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	0,  // 0: lillvet.disclosure.v1.Recipient.kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	7,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 2: lillvet.disclosure.v1.Recipient.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	38, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
-	38, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
+	42, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
+	42, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: lillvet.disclosure.v1.Disclosure.recipient_kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	1,  // 6: lillvet.disclosure.v1.Disclosure.categories:type_name -> lillvet.disclosure.v1.DataCategory
 	3,  // 7: lillvet.disclosure.v1.Disclosure.outcome:type_name -> lillvet.disclosure.v1.DisclosureOutcome
 	2,  // 8: lillvet.disclosure.v1.Disclosure.basis:type_name -> lillvet.disclosure.v1.LegalBasis
-	38, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
+	42, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	8,  // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	8,  // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
@@ -2739,48 +2994,57 @@ var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	9,  // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
 	9,  // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
 	10, // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	38, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
+	42, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
 	4,  // 25: lillvet.disclosure.v1.AccessRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
 	5,  // 26: lillvet.disclosure.v1.AccessRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
 	6,  // 27: lillvet.disclosure.v1.AccessRequest.status:type_name -> lillvet.disclosure.v1.AccessRequestStatus
-	38, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
-	38, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
-	29, // 30: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 31: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 32: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 33: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 34: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	11, // 35: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
-	13, // 36: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
-	15, // 37: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
-	17, // 38: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
-	19, // 39: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
-	21, // 40: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
-	23, // 41: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	25, // 42: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	27, // 43: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	30, // 44: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
-	32, // 45: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
-	34, // 46: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
-	36, // 47: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
-	12, // 48: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
-	14, // 49: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
-	16, // 50: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
-	18, // 51: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
-	20, // 52: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
-	22, // 53: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
-	24, // 54: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	26, // 55: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	28, // 56: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	31, // 57: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
-	33, // 58: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
-	35, // 59: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
-	37, // 60: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
-	48, // [48:61] is the sub-list for method output_type
-	35, // [35:48] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	42, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
+	42, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
+	42, // 30: lillvet.disclosure.v1.AccessRequest.answer_time:type_name -> google.protobuf.Timestamp
+	29, // 31: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 32: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 33: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 34: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
+	29, // 35: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	43, // 36: lillvet.disclosure.v1.GetAccessReportResponse.report:type_name -> google.api.HttpBody
+	9,  // 37: lillvet.disclosure.v1.GetAccessReportResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	43, // 38: lillvet.disclosure.v1.GetAccessReportDocumentResponse.document:type_name -> google.api.HttpBody
+	9,  // 39: lillvet.disclosure.v1.GetAccessReportDocumentResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	11, // 40: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
+	13, // 41: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
+	15, // 42: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
+	17, // 43: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
+	19, // 44: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
+	21, // 45: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
+	23, // 46: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	25, // 47: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	27, // 48: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	30, // 49: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
+	32, // 50: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
+	34, // 51: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	36, // 52: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
+	38, // 53: lillvet.disclosure.v1.DisclosureService.GetAccessReport:input_type -> lillvet.disclosure.v1.GetAccessReportRequest
+	40, // 54: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:input_type -> lillvet.disclosure.v1.GetAccessReportDocumentRequest
+	12, // 55: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
+	14, // 56: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
+	16, // 57: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
+	18, // 58: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
+	20, // 59: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
+	22, // 60: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
+	24, // 61: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	26, // 62: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	28, // 63: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	31, // 64: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
+	33, // 65: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
+	35, // 66: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	37, // 67: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
+	39, // 68: lillvet.disclosure.v1.DisclosureService.GetAccessReport:output_type -> lillvet.disclosure.v1.GetAccessReportResponse
+	41, // 69: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:output_type -> lillvet.disclosure.v1.GetAccessReportDocumentResponse
+	55, // [55:70] is the sub-list for method output_type
+	40, // [40:55] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_disclosure_v1_disclosure_proto_init() }
@@ -2794,7 +3058,7 @@ func file_lillvet_disclosure_v1_disclosure_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_disclosure_v1_disclosure_proto_rawDesc), len(file_lillvet_disclosure_v1_disclosure_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   31,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -538,6 +538,98 @@ func local_request_DisclosureService_ExtendAccessRequest_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
+func request_DisclosureService_GetAccessReport_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetAccessReportRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["access_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "access_request_id")
+	}
+	protoReq.AccessRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "access_request_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetAccessReport(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_GetAccessReport_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetAccessReportRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["access_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "access_request_id")
+	}
+	protoReq.AccessRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "access_request_id", err)
+	}
+	msg, err := server.GetAccessReport(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_DisclosureService_GetAccessReportDocument_0 = &utilities.DoubleArray{Encoding: map[string]int{"access_request_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_DisclosureService_GetAccessReportDocument_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetAccessReportDocumentRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["access_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "access_request_id")
+	}
+	protoReq.AccessRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "access_request_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DisclosureService_GetAccessReportDocument_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetAccessReportDocument(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_GetAccessReportDocument_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetAccessReportDocumentRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["access_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "access_request_id")
+	}
+	protoReq.AccessRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "access_request_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DisclosureService_GetAccessReportDocument_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetAccessReportDocument(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterDisclosureServiceHandlerServer registers the http handlers for service DisclosureService to "mux".
 // UnaryRPC     :call DisclosureServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -804,6 +896,46 @@ func RegisterDisclosureServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_DisclosureService_ExtendAccessRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_GetAccessReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/GetAccessReport", runtime.WithHTTPPathPattern("/v1/accessRequests/{access_request_id}/report"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_GetAccessReport_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_GetAccessReport_0(annotatedContext, mux, outboundMarshaler, w, req, response_DisclosureService_GetAccessReport_0{resp.(*GetAccessReportResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_GetAccessReportDocument_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/GetAccessReportDocument", runtime.WithHTTPPathPattern("/v1/accessRequests/{access_request_id}/report.html"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_GetAccessReportDocument_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_GetAccessReportDocument_0(annotatedContext, mux, outboundMarshaler, w, req, response_DisclosureService_GetAccessReportDocument_0{resp.(*GetAccessReportDocumentResponse)}, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1065,7 +1197,59 @@ func RegisterDisclosureServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_DisclosureService_ExtendAccessRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_GetAccessReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/GetAccessReport", runtime.WithHTTPPathPattern("/v1/accessRequests/{access_request_id}/report"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_GetAccessReport_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_GetAccessReport_0(annotatedContext, mux, outboundMarshaler, w, req, response_DisclosureService_GetAccessReport_0{resp.(*GetAccessReportResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_GetAccessReportDocument_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/GetAccessReportDocument", runtime.WithHTTPPathPattern("/v1/accessRequests/{access_request_id}/report.html"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_GetAccessReportDocument_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_GetAccessReportDocument_0(annotatedContext, mux, outboundMarshaler, w, req, response_DisclosureService_GetAccessReportDocument_0{resp.(*GetAccessReportDocumentResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	return nil
+}
+
+type response_DisclosureService_GetAccessReport_0 struct {
+	*GetAccessReportResponse
+}
+
+func (m response_DisclosureService_GetAccessReport_0) XXX_ResponseBody() interface{} {
+	response := m.GetAccessReportResponse
+	return response.Report
+}
+
+type response_DisclosureService_GetAccessReportDocument_0 struct {
+	*GetAccessReportDocumentResponse
+}
+
+func (m response_DisclosureService_GetAccessReportDocument_0) XXX_ResponseBody() interface{} {
+	response := m.GetAccessReportDocumentResponse
+	return response.Document
 }
 
 var (
@@ -1082,6 +1266,8 @@ var (
 	pattern_DisclosureService_GetAccessRequest_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "accessRequests", "access_request_id"}, ""))
 	pattern_DisclosureService_ListOwnerAccessRequests_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "accessRequests"}, ""))
 	pattern_DisclosureService_ExtendAccessRequest_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "accessRequests", "access_request_id"}, "extend"))
+	pattern_DisclosureService_GetAccessReport_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "accessRequests", "access_request_id", "report"}, ""))
+	pattern_DisclosureService_GetAccessReportDocument_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "accessRequests", "access_request_id", "report.html"}, ""))
 )
 
 var (
@@ -1098,4 +1284,6 @@ var (
 	forward_DisclosureService_GetAccessRequest_0        = runtime.ForwardResponseMessage
 	forward_DisclosureService_ListOwnerAccessRequests_0 = runtime.ForwardResponseMessage
 	forward_DisclosureService_ExtendAccessRequest_0     = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetAccessReport_0         = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetAccessReportDocument_0 = runtime.ForwardResponseMessage
 )

@@ -32,6 +32,8 @@ const (
 	DisclosureService_GetAccessRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/GetAccessRequest"
 	DisclosureService_ListOwnerAccessRequests_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListOwnerAccessRequests"
 	DisclosureService_ExtendAccessRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ExtendAccessRequest"
+	DisclosureService_GetAccessReport_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/GetAccessReport"
+	DisclosureService_GetAccessReportDocument_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/GetAccessReportDocument"
 )
 
 // DisclosureServiceClient is the client API for DisclosureService service.
@@ -87,6 +89,23 @@ type DisclosureServiceClient interface {
 	// owner is told. Otherwise FAILED_PRECONDITION: ACCESS_REQUEST_ALREADY_EXTENDED or
 	// ACCESS_REQUEST_EXTENSION_LATE. A retry with the same reason returns the request.
 	ExtendAccessRequest(ctx context.Context, in *ExtendAccessRequestRequest, opts ...grpc.CallOption) (*ExtendAccessRequestResponse, error)
+	// Builds the owner's access report for an access request (GDPR Art. 15 and 20) as
+	// machine-readable JSON: the owner with the identity code in full and the patients
+	// with their change histories (owner service), visits with their amendments and the
+	// communications (patient-history service), the consents with their history (consent
+	// service), every disclosure about the owner and its recipients (this service), who
+	// at the clinic accessed the data (the audit logs of all four), and the purposes,
+	// retention periods, sources, recipient categories and rights, in the owner's
+	// language. Each copy given is logged as a disclosure to the data subject
+	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
+	// marks the request answered. Clinic manager only: the report holds the identity code
+	// in full.
+	GetAccessReport(ctx context.Context, in *GetAccessReportRequest, opts ...grpc.CallOption) (*GetAccessReportResponse, error)
+	// The same report as a printable HTML document (one page, no external assets) in the
+	// owner's language: the language asked, else the owner's preferred language, else the
+	// access request's (Finnish by default). Logged and marking the request answered as
+	// GetAccessReport.
+	GetAccessReportDocument(ctx context.Context, in *GetAccessReportDocumentRequest, opts ...grpc.CallOption) (*GetAccessReportDocumentResponse, error)
 }
 
 type disclosureServiceClient struct {
@@ -227,6 +246,26 @@ func (c *disclosureServiceClient) ExtendAccessRequest(ctx context.Context, in *E
 	return out, nil
 }
 
+func (c *disclosureServiceClient) GetAccessReport(ctx context.Context, in *GetAccessReportRequest, opts ...grpc.CallOption) (*GetAccessReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAccessReportResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_GetAccessReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) GetAccessReportDocument(ctx context.Context, in *GetAccessReportDocumentRequest, opts ...grpc.CallOption) (*GetAccessReportDocumentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAccessReportDocumentResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_GetAccessReportDocument_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DisclosureServiceServer is the server API for DisclosureService service.
 // All implementations must embed UnimplementedDisclosureServiceServer
 // for forward compatibility.
@@ -280,6 +319,23 @@ type DisclosureServiceServer interface {
 	// owner is told. Otherwise FAILED_PRECONDITION: ACCESS_REQUEST_ALREADY_EXTENDED or
 	// ACCESS_REQUEST_EXTENSION_LATE. A retry with the same reason returns the request.
 	ExtendAccessRequest(context.Context, *ExtendAccessRequestRequest) (*ExtendAccessRequestResponse, error)
+	// Builds the owner's access report for an access request (GDPR Art. 15 and 20) as
+	// machine-readable JSON: the owner with the identity code in full and the patients
+	// with their change histories (owner service), visits with their amendments and the
+	// communications (patient-history service), the consents with their history (consent
+	// service), every disclosure about the owner and its recipients (this service), who
+	// at the clinic accessed the data (the audit logs of all four), and the purposes,
+	// retention periods, sources, recipient categories and rights, in the owner's
+	// language. Each copy given is logged as a disclosure to the data subject
+	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
+	// marks the request answered. Clinic manager only: the report holds the identity code
+	// in full.
+	GetAccessReport(context.Context, *GetAccessReportRequest) (*GetAccessReportResponse, error)
+	// The same report as a printable HTML document (one page, no external assets) in the
+	// owner's language: the language asked, else the owner's preferred language, else the
+	// access request's (Finnish by default). Logged and marking the request answered as
+	// GetAccessReport.
+	GetAccessReportDocument(context.Context, *GetAccessReportDocumentRequest) (*GetAccessReportDocumentResponse, error)
 	mustEmbedUnimplementedDisclosureServiceServer()
 }
 
@@ -328,6 +384,12 @@ func (UnimplementedDisclosureServiceServer) ListOwnerAccessRequests(context.Cont
 }
 func (UnimplementedDisclosureServiceServer) ExtendAccessRequest(context.Context, *ExtendAccessRequestRequest) (*ExtendAccessRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExtendAccessRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) GetAccessReport(context.Context, *GetAccessReportRequest) (*GetAccessReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccessReport not implemented")
+}
+func (UnimplementedDisclosureServiceServer) GetAccessReportDocument(context.Context, *GetAccessReportDocumentRequest) (*GetAccessReportDocumentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccessReportDocument not implemented")
 }
 func (UnimplementedDisclosureServiceServer) mustEmbedUnimplementedDisclosureServiceServer() {}
 func (UnimplementedDisclosureServiceServer) testEmbeddedByValue()                           {}
@@ -584,6 +646,42 @@ func _DisclosureService_ExtendAccessRequest_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DisclosureService_GetAccessReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccessReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).GetAccessReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_GetAccessReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).GetAccessReport(ctx, req.(*GetAccessReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_GetAccessReportDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccessReportDocumentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).GetAccessReportDocument(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_GetAccessReportDocument_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).GetAccessReportDocument(ctx, req.(*GetAccessReportDocumentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DisclosureService_ServiceDesc is the grpc.ServiceDesc for DisclosureService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -642,6 +740,14 @@ var DisclosureService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExtendAccessRequest",
 			Handler:    _DisclosureService_ExtendAccessRequest_Handler,
+		},
+		{
+			MethodName: "GetAccessReport",
+			Handler:    _DisclosureService_GetAccessReport_Handler,
+		},
+		{
+			MethodName: "GetAccessReportDocument",
+			Handler:    _DisclosureService_GetAccessReportDocument_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

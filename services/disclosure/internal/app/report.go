@@ -1,0 +1,324 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// Report is the owner's access report (GDPR Art. 15 and 20): everything the register
+// holds about the owner, from all four services, and what the owner must be told about
+// it. It is marshalled to JSON as it is (the portable copy) and rendered as HTML (the
+// readable one). Lists are empty rather than absent, so that a reader sees that a
+// section was gathered and found nothing.
+type Report struct {
+	AccessRequestID string `json:"accessRequestId"`
+	// DisclosureID is the log entry of this copy (a disclosure to the data subject),
+	// which holds its SHA-256.
+	DisclosureID   string             `json:"disclosureId"`
+	GeneratedAt    time.Time          `json:"generatedAt"`
+	Language       string             `json:"language"`
+	Owner          OwnerRecord        `json:"owner"`
+	Patients       []PatientRecord    `json:"patients"`
+	Visits         []VisitRecord      `json:"visits"`
+	Communications []Communication    `json:"communications"`
+	Consents       ConsentLedger      `json:"consents"`
+	Disclosures    []ReportDisclosure `json:"disclosures"`
+	// Recipients are those who received the owner's data, each once.
+	Recipients  []ReportRecipient `json:"recipients"`
+	AccessLog   []AccessEvent     `json:"accessLog"`
+	Information ReportInformation `json:"information"`
+}
+
+// ReportRecipient is a recipient as the report names it.
+type ReportRecipient struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	BusinessID string `json:"businessId,omitempty"`
+	Country    string `json:"country"`
+}
+
+// ReportDisclosure is one entry of the disclosure log about the owner, refused ones
+// included.
+type ReportDisclosure struct {
+	ID            string          `json:"id"`
+	Time          time.Time       `json:"time"`
+	Recipient     ReportRecipient `json:"recipient"`
+	Categories    []string        `json:"categories"`
+	CaseReference string          `json:"caseReference,omitempty"`
+	Outcome       string          `json:"outcome"`
+	Basis         string          `json:"basis,omitempty"`
+	RefusalReason string          `json:"refusalReason,omitempty"`
+	PayloadSHA256 string          `json:"payloadSha256,omitempty"`
+}
+
+// ReportInformation is what the owner must be told besides their data (GDPR Art.
+// 15(1)), in the report's language.
+type ReportInformation struct {
+	Controller          string   `json:"controller"`
+	Purposes            []string `json:"purposes"`
+	Sources             string   `json:"sources"`
+	Recipients          string   `json:"recipients"`
+	RecipientCategories []string `json:"recipientCategories"`
+	Retention           []string `json:"retention"`
+	Rights              []string `json:"rights"`
+	Contact             string   `json:"contact"`
+}
+
+// ReportFormat is a form the report is given in.
+type ReportFormat int
+
+// The forms: machine-readable JSON and a printable HTML document.
+const (
+	ReportJSON ReportFormat = iota
+	ReportHTML
+)
+
+// Content types of the two forms.
+const (
+	ContentTypeJSON = "application/json"
+	ContentTypeHTML = "text/html; charset=utf-8"
+)
+
+// GivenReport is a report as given: its bytes, their content type, and the log entry
+// that records the copy.
+type GivenReport struct {
+	Body        []byte
+	ContentType string
+	Disclosure  domain.Record
+}
+
+// maxLogPages bounds the disclosure log pages read for one owner (200 entries each).
+const maxLogPages = 500
+
+// AccessReport gathers the report of an access request, in the given form and
+// language (empty: the owner's preferred language, else the request's), logs it as a
+// disclosure to the data subject with the SHA-256 of the bytes returned, and marks
+// the request answered. The bytes are not kept.
+func (s *Service) AccessReport(ctx context.Context, requestID string, format ReportFormat, language string) (GivenReport, error) {
+	lang, ok := domain.ParseLanguage(language)
+	if !ok {
+		var v apperr.ValidationError
+		v.Add("language", "must be fi, sv or en")
+		return GivenReport{}, v.Err()
+	}
+	r, err := s.repo.AccessRequest(ctx, requestID)
+	if err != nil {
+		return GivenReport{}, err
+	}
+	id, err := newID("disclosure", "")
+	if err != nil {
+		return GivenReport{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	rep, err := s.gather(ctx, r)
+	if err != nil {
+		return GivenReport{}, err
+	}
+	rep.DisclosureID, rep.GeneratedAt = id, now
+	if language == "" {
+		lang = reportLanguage(rep.Owner, r)
+	}
+	rep.Language = string(lang)
+	rep.Information = information(domain.Texts(lang), s.retention)
+	given := GivenReport{ContentType: ContentTypeJSON}
+	if format == ReportHTML {
+		given.ContentType = ContentTypeHTML
+		given.Body, err = renderReport(s.document, rep, domain.DocumentTexts(lang), s.loc)
+	} else {
+		given.Body, err = json.Marshal(rep)
+	}
+	if err != nil {
+		return GivenReport{}, fmt.Errorf("access report %s: %w", requestID, err)
+	}
+	given.Disclosure, err = s.logReport(ctx, r, rep, given.Body, now)
+	return given, err
+}
+
+// gather reads the report's parts: the owner's data from the owner, history and
+// consent services and this service's log, at the same time; then who accessed it,
+// from every service's audit log, so that the reads of this report are in it too.
+func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, error) {
+	rep := Report{AccessRequestID: r.ID}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		o, err := s.owners.Export(gctx, r.OwnerID)
+		rep.Owner, rep.Patients = o.Owner, o.Patients
+		return err
+	})
+	g.Go(func() error {
+		h, err := s.history.Export(gctx, r.OwnerID)
+		rep.Visits, rep.Communications = h.Visits, h.Communications
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		rep.Consents, err = s.consents.Ledger(gctx, r.OwnerID)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		rep.Disclosures, rep.Recipients, err = s.reportDisclosures(gctx, r.OwnerID)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Report{}, fmt.Errorf("gather the access report of owner %s: %w", r.OwnerID, err)
+	}
+	logs := make([][]AccessEvent, len(s.logs))
+	g, gctx = errgroup.WithContext(ctx)
+	for i, l := range s.logs {
+		g.Go(func() error {
+			var err error
+			logs[i], err = l.OwnerEvents(gctx, r.OwnerID)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Report{}, fmt.Errorf("gather who accessed the data of owner %s: %w", r.OwnerID, err)
+	}
+	rep.AccessLog = slices.Concat(logs...)
+	slices.SortStableFunc(rep.AccessLog, func(a, b AccessEvent) int { return a.Time.Compare(b.Time) })
+	rep.Patients, rep.Visits, rep.Communications = nonNil(rep.Patients), nonNil(rep.Visits), nonNil(rep.Communications)
+	rep.Consents.Current, rep.Consents.Decisions = nonNil(rep.Consents.Current), nonNil(rep.Consents.Decisions)
+	rep.AccessLog = nonNil(rep.AccessLog)
+	return rep, nil
+}
+
+// reportDisclosures reads the owner's whole disclosure log, oldest first, with each
+// entry's recipient, and the recipients that received data.
+func (s *Service) reportDisclosures(ctx context.Context, ownerID string) ([]ReportDisclosure, []ReportRecipient, error) {
+	var records []domain.Record
+	token := ""
+	for range maxLogPages {
+		page, err := s.repo.OwnerRecords(ctx, ownerID, 200, token)
+		if err != nil {
+			return nil, nil, err
+		}
+		records = append(records, page.Items...)
+		if token = page.Next; token == "" {
+			break
+		}
+	}
+	if token != "" {
+		return nil, nil, fmt.Errorf("the disclosure log of owner %s has more than %d pages", ownerID, maxLogPages)
+	}
+	slices.Reverse(records)
+	known := map[string]ReportRecipient{}
+	out, received := make([]ReportDisclosure, 0, len(records)), []ReportRecipient{}
+	for _, rec := range records {
+		rr, ok := known[rec.RecipientID]
+		if !ok && rec.RecipientID != "" {
+			r, err := s.repo.Recipient(ctx, rec.RecipientID)
+			if err != nil {
+				return nil, nil, fmt.Errorf("recipient of disclosure %s: %w", rec.ID, err)
+			}
+			rr = ReportRecipient{ID: r.ID, Name: r.Name, Kind: string(r.Kind), BusinessID: r.BusinessID, Country: r.Country}
+			known[rec.RecipientID] = rr
+		}
+		if rec.RecipientID == "" {
+			rr = ReportRecipient{Kind: string(rec.RecipientKind)}
+		}
+		d := ReportDisclosure{
+			ID: rec.ID, Time: rec.CreatedAt, Recipient: rr, Categories: toStrings(rec.Categories),
+			CaseReference: rec.CaseReference, Outcome: "disclosed", Basis: string(rec.Basis), PayloadSHA256: rec.PayloadSHA256,
+		}
+		if rec.Refusal != nil {
+			d.Outcome, d.RefusalReason = "refused", string(rec.Refusal.Reason)
+		} else if rr.ID != "" && !slices.ContainsFunc(received, func(x ReportRecipient) bool { return x.ID == rr.ID }) {
+			received = append(received, rr)
+		}
+		out = append(out, d)
+	}
+	return out, received, nil
+}
+
+// reportLanguage is the owner's preferred language when on record, else the access
+// request's (Finnish unless the request said otherwise).
+func reportLanguage(o OwnerRecord, r domain.AccessRequest) domain.Language {
+	if l, ok := domain.ParseLanguage(o.PreferredLanguage); ok && o.PreferredLanguage != "" {
+		return l
+	}
+	if l, ok := domain.ParseLanguage(string(r.Language)); ok {
+		return l
+	}
+	return domain.LanguageFinnish
+}
+
+// information is what the report tells the owner besides the data, in one language.
+func information(t map[string]string, r domain.Retention) ReportInformation {
+	pick := func(keys ...string) []string {
+		out := make([]string, len(keys))
+		for i, k := range keys {
+			out[i] = t[k]
+		}
+		return out
+	}
+	var kinds []string
+	for _, k := range domain.Kinds() {
+		if k.Registrable() {
+			kinds = append(kinds, t[domain.KindTextKey(k)])
+		}
+	}
+	return ReportInformation{
+		Controller: t["controller.body"],
+		Purposes:   pick("purpose.care", "purpose.contact", "purpose.billing", "purpose.communication", "purpose.service_development"),
+		Sources:    t["source.body"], Recipients: t["recipients.body"], RecipientCategories: kinds,
+		Retention: append(domain.RetentionTexts(t, r), t["retention.other"]),
+		Rights: pick("right.access", "right.rectify", "right.erase", "right.restrict", "right.object", "right.portability",
+			"right.complain"),
+		Contact: t["rights.contact"],
+	}
+}
+
+// logReport logs the copy as a disclosure to the data subject, with the SHA-256 of its
+// bytes (not the bytes: the owner has them, and a second copy of everything would
+// only be more to protect and erase), marks the request answered, and stores the audit
+// record before the copy leaves.
+func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Report, body []byte, now time.Time) (domain.Record, error) {
+	caller, _ := auth.FromContext(ctx)
+	sum := sha256.Sum256(body)
+	patients := make([]string, len(rep.Patients))
+	for i, p := range rep.Patients {
+		patients[i] = p.ID
+	}
+	basis, _, _ := domain.LegalBasis(domain.Recipient{Kind: domain.KindDataSubject})
+	stored, err := s.repo.AppendRecord(ctx, domain.Record{
+		ID: rep.DisclosureID, RecipientKind: domain.KindDataSubject, OwnerID: r.OwnerID, PatientIDs: patients,
+		Categories: domain.DefaultCategories(domain.KindDataSubject), CaseReference: "access request " + r.ID,
+		Basis: basis, RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
+		PayloadSHA256: hex.EncodeToString(sum[:]),
+	})
+	if err != nil {
+		return domain.Record{}, err
+	}
+	if r.Status != domain.AccessAnswered {
+		if r, err = s.repo.AnswerAccessRequest(ctx, r.ID, now); err != nil {
+			return domain.Record{}, err
+		}
+	}
+	answered := accessEvent("access_request.report", r)
+	answered.Outcome = audit.OutcomeSuccess
+	if err := s.auditor.RecordNow(ctx, disclosureEvent(stored), answered); err != nil {
+		return domain.Record{}, fmt.Errorf("audit access report %s: %w", stored.ID, err)
+	}
+	return stored, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"bytes"
+	"cmp"
+	"embed"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+)
+
+//go:embed templates/report.html
+var templateFiles embed.FS
+
+// parseReportTemplate parses the readable report's template once, for New; its
+// functions are placeholders that renderReport replaces per report (the texts and the
+// patients differ).
+func parseReportTemplate() (*template.Template, error) {
+	t, err := template.New("report.html").Funcs(reportFuncs(nil, nil, nil)).ParseFS(templateFiles, "templates/report.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse the report template: %w", err)
+	}
+	return t, nil
+}
+
+// renderReport writes the readable report: one HTML document with its own print
+// stylesheet and no external assets, in the language of texts (domain.DocumentTexts),
+// times on the clinic's calendar (loc). html/template escapes every value.
+func renderReport(tmpl *template.Template, rep Report, texts map[string]string, loc *time.Location) ([]byte, error) {
+	patients := map[string]string{}
+	for _, p := range rep.Patients {
+		patients[p.ID] = p.Name
+	}
+	t, err := tmpl.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("the report template: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Funcs(reportFuncs(texts, loc, patients)).Execute(&b, rep); err != nil {
+		return nil, fmt.Errorf("render the report: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// reportFuncs are the template's functions: texts by key, times on the clinic's
+// calendar, names of kinds and categories, and patients by id.
+func reportFuncs(texts map[string]string, loc *time.Location, patients map[string]string) template.FuncMap {
+	return template.FuncMap{
+		"t": func(key string) string { return texts[key] },
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(loc).Format("2006-01-02 15:04")
+		},
+		"join": func(s []string) string { return strings.Join(s, ", ") },
+		"yesno": func(b bool) string {
+			if b {
+				return texts["doc.yes"]
+			}
+			return texts["doc.no"]
+		},
+		"kind": func(k string) string { return texts[domain.KindTextKey(domain.Kind(k))] },
+		"categories": func(cs []string) string {
+			names := make([]string, len(cs))
+			for i, c := range cs {
+				names[i] = texts[domain.CategoryTextKey(domain.Category(c))]
+			}
+			return strings.Join(names, ", ")
+		},
+		// A visit of an animal the owner no longer has names it by id.
+		"patient": func(id string) string { return cmp.Or(patients[id], id) },
+	}
+}

@@ -1,0 +1,82 @@
+package domain
+
+import "maps"
+
+// DocumentTextKeys returns the keys of the readable report's headings and labels,
+// which each language must have besides TextKeys.
+func DocumentTextKeys() []string {
+	return []string{
+		"doc.generated", "doc.request", "doc.none", "doc.yes", "doc.no",
+		"section.owner", "section.patients", "section.changes", "section.consent_history", "section.information",
+		"label.name", "label.address", "label.phone", "label.email", "label.language", "label.customer_number",
+		"label.species", "label.breed", "label.sex", "label.birth_date", "label.date", "label.clinic",
+		"label.reason", "label.anamnesis", "label.findings", "label.diagnoses", "label.procedures", "label.weight", "label.follow_up",
+		"label.amendments", "label.original", "label.staff", "label.subject", "label.channel", "label.purpose",
+		"label.decision", "label.allowed", "label.recipient", "label.outcome", "label.who", "label.action",
+		"label.fields", "label.service", "label.data", "label.basis",
+	}
+}
+
+// documentTexts returns the headings and labels in lang.
+func documentTexts(lang Language) map[string]string {
+	switch lang {
+	case LanguageSwedish:
+		return map[string]string{
+			"doc.generated": "Rapporten upprättad", "doc.request": "Begäran om tillgång", "doc.none": "Inga uppgifter.",
+			"doc.yes": "ja", "doc.no": "nej",
+			"section.owner": "Dina uppgifter", "section.patients": "Dina husdjur", "section.changes": "Ändringar i uppgifterna",
+			"section.consent_history": "Historik över dina beslut", "section.information": "Information om behandlingen",
+			"label.name": "Namn", "label.address": "Postadress", "label.phone": "Telefon", "label.email": "E-post",
+			"label.language": "Språk", "label.customer_number": "Kundnummer", "label.species": "Art", "label.breed": "Ras",
+			"label.sex": "Kön", "label.birth_date": "Födelsedatum", "label.date": "Datum", "label.clinic": "Klinik",
+			"label.reason": "Orsak", "label.anamnesis": "Anamnes", "label.findings": "Fynd", "label.diagnoses": "Diagnoser", "label.procedures": "Åtgärder",
+			"label.weight": "Vikt (g)", "label.follow_up": "Uppföljning", "label.amendments": "Rättelser",
+			"label.original": "Ursprunglig anteckning", "label.staff": "Personal", "label.subject": "Ämne",
+			"label.channel": "Kanal", "label.purpose": "Ändamål", "label.decision": "Beslut", "label.allowed": "Tillåtet",
+			"label.recipient": "Mottagare", "label.outcome": "Utfall", "label.who": "Vem", "label.action": "Åtgärd",
+			"label.fields": "Ändrade uppgifter", "label.service": "Tjänst", "label.data": "Uppgifter", "label.basis": "Grund",
+		}
+	case LanguageEnglish:
+		return map[string]string{
+			"doc.generated": "Report generated", "doc.request": "Access request", "doc.none": "Nothing on record.",
+			"doc.yes": "yes", "doc.no": "no",
+			"section.owner": "Your details", "section.patients": "Your pets", "section.changes": "Changes to the data",
+			"section.consent_history": "History of your decisions", "section.information": "About the processing",
+			"label.name": "Name", "label.address": "Address", "label.phone": "Phone", "label.email": "E-mail",
+			"label.language": "Language", "label.customer_number": "Customer number", "label.species": "Species",
+			"label.breed": "Breed", "label.sex": "Sex", "label.birth_date": "Date of birth", "label.date": "Date",
+			"label.clinic": "Clinic", "label.reason": "Reason", "label.anamnesis": "History (anamnesis)", "label.findings": "Findings", "label.diagnoses": "Diagnoses",
+			"label.procedures": "Procedures", "label.weight": "Weight (g)", "label.follow_up": "Follow-up",
+			"label.amendments": "Corrections", "label.original": "Original entry", "label.staff": "Staff",
+			"label.subject": "Subject", "label.channel": "Channel", "label.purpose": "Purpose", "label.decision": "Decision",
+			"label.allowed": "Allowed", "label.recipient": "Recipient", "label.outcome": "Outcome", "label.who": "Who",
+			"label.action": "Action", "label.fields": "Fields changed", "label.service": "Service", "label.data": "Data",
+			"label.basis": "Legal basis",
+		}
+	default:
+		return map[string]string{
+			"doc.generated": "Raportti laadittu", "doc.request": "Tarkastuspyyntö", "doc.none": "Ei merkintöjä.",
+			"doc.yes": "kyllä", "doc.no": "ei",
+			"section.owner": "Omat tietosi", "section.patients": "Lemmikkisi", "section.changes": "Tietoihin tehdyt muutokset",
+			"section.consent_history": "Päätöstesi historia", "section.information": "Tietoa käsittelystä",
+			"label.name": "Nimi", "label.address": "Osoite", "label.phone": "Puhelin", "label.email": "Sähköposti",
+			"label.language": "Kieli", "label.customer_number": "Asiakasnumero", "label.species": "Laji", "label.breed": "Rotu",
+			"label.sex": "Sukupuoli", "label.birth_date": "Syntymäaika", "label.date": "Päivämäärä", "label.clinic": "Klinikka",
+			"label.reason": "Käynnin syy", "label.anamnesis": "Esitiedot", "label.findings": "Löydökset", "label.diagnoses": "Diagnoosit",
+			"label.procedures": "Toimenpiteet", "label.weight": "Paino (g)", "label.follow_up": "Jatkohoito",
+			"label.amendments": "Korjaukset", "label.original": "Alkuperäinen merkintä", "label.staff": "Henkilökunta",
+			"label.subject": "Aihe", "label.channel": "Kanava", "label.purpose": "Käyttötarkoitus", "label.decision": "Päätös",
+			"label.allowed": "Sallittu", "label.recipient": "Vastaanottaja", "label.outcome": "Tulos", "label.who": "Kuka",
+			"label.action": "Toiminto", "label.fields": "Muutetut tiedot", "label.service": "Palvelu", "label.data": "Tiedot",
+			"label.basis": "Peruste",
+		}
+	}
+}
+
+// DocumentTexts returns every text of the readable report in lang: Texts and the
+// headings and labels.
+func DocumentTexts(lang Language) map[string]string {
+	t := Texts(lang)
+	maps.Copy(t, documentTexts(lang))
+	return t
+}

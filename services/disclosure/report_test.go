@@ -1,0 +1,301 @@
+package disclosure_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// reportJSON is the access report as a client reads it.
+type reportJSON struct {
+	AccessRequestID string
+	DisclosureID    string
+	Language        string
+	Owner           struct {
+		ID, GivenNames, FamilyName, IdentityCode, Email string
+		Changes                                         []map[string]any
+	}
+	Patients []struct {
+		ID, Name, CustomerNumber, Microchip string
+		Changes                             []map[string]any
+	}
+	Visits []struct {
+		Visit      struct{ ID, Findings, PatientID string }
+		Original   *struct{ Findings string }
+		Amendments []struct{ Reason string }
+	}
+	Communications []struct{ Subject string }
+	Consents       struct {
+		Current   []struct{ Purpose, Scope string }
+		Decisions []struct{ ID, Purpose, Decision string }
+	}
+	Disclosures []struct {
+		ID        string
+		Outcome   string
+		Recipient struct{ ID, Name, Kind string }
+	}
+	Recipients  []struct{ ID, Name string }
+	AccessLog   []struct{ Service, Action, ActorSubject string }
+	Information struct {
+		Rights    []string
+		Retention []string
+		Purposes  []string
+	}
+}
+
+// reportFixture is one customer with everything the report gathers: two pets (one
+// named to test escaping), an amended visit, a call, an insurer agreement and an
+// objection, a disclosure to the insurer and a refused one, and an access request.
+type reportFixture struct {
+	ownerID, musti, script, visitID string
+	insurer                         *disclosurev1.Recipient
+	disclosed                       string
+	grant                           *consentv1.ConsentDecision
+	request                         *disclosurev1.AccessRequest
+}
+
+const scriptName = `<script>alert("x")</script>`
+
+func (s *system) reportFixture(t *testing.T) reportFixture {
+	t.Helper()
+	var f reportFixture
+	f.ownerID, f.musti = s.customer(t, "Lindqvist")
+	f.script = s.pet(t, f.ownerID, scriptName)
+	v := s.visit(t, f.musti, "ears", 3)
+	f.visitID = v.GetId()
+	if _, err := s.history.AmendVisit(s.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 1, Reason: "mistyped", Visit: &historyv1.Visit{Findings: "Red ear canals."},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.communicate(t, f.ownerID, f.musti, "Ear drops")
+	f.insurer = s.register(t, insurer("LähiTapiola", "FI"))
+	refused := s.register(t, insurer("Pohjola", "FI"))
+	if _, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(refused.GetId(), f.ownerID, ownerName)); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("refusal: %v", err)
+	}
+	f.grant = s.agree(t, f.ownerID, f.insurer.GetId())
+	if _, err := s.consents.RecordConsentDecision(s.as(t, auth.RoleReception), &consentv1.RecordConsentDecisionRequest{
+		OwnerId: f.ownerID, Decision: &consentv1.ConsentDecision{
+			Purpose: consentv1.Purpose_PURPOSE_DIRECT_MARKETING, Scope: "email",
+			Decision: consentv1.Decision_DECISION_OBJECTED, Method: consentv1.Method_METHOD_IN_PERSON,
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(f.insurer.GetId(), f.ownerID, ownerName, visits))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.disclosed = res.GetDisclosure().GetId()
+	f.request = s.recordAccess(t, s.as(t, auth.RoleClinicManager), "", letter(f.ownerID, nil))
+	return f
+}
+
+// TestAccessReport is the issue's scenario "access report lists that recipient": the
+// JSON report holds every section with the seeded data, the identity code in full and
+// the insurer the data went to; it is logged as a disclosure to the data subject whose
+// hash is that of the bytes, and the request is answered.
+func TestAccessReport(t *testing.T) {
+	s := start(t)
+	f := s.reportFixture(t)
+	manager := s.as(t, auth.RoleClinicManager)
+
+	res, err := s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: f.request.GetId()})
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, s.env.Logs())
+	}
+	body, d := res.GetReport().GetData(), res.GetDisclosure()
+	if res.GetReport().GetContentType() != "application/json" {
+		t.Fatalf("content type %q", res.GetReport().GetContentType())
+	}
+	var rep reportJSON
+	if err := json.Unmarshal(body, &rep); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if rep.AccessRequestID != f.request.GetId() || rep.DisclosureID != d.GetId() || rep.Language != "fi" {
+		t.Fatalf("header %+v", rep)
+	}
+	if rep.Owner.ID != f.ownerID || rep.Owner.IdentityCode != identityCode || rep.Owner.FamilyName != "Lindqvist" ||
+		rep.Owner.Email != "aino@example.fi" || len(rep.Owner.Changes) == 0 {
+		t.Errorf("owner %+v", rep.Owner)
+	}
+	if len(rep.Patients) != 2 || rep.Patients[0].Name != "Musti" || rep.Patients[0].Microchip == "" ||
+		rep.Patients[0].CustomerNumber == "" || rep.Patients[1].Name != scriptName {
+		t.Errorf("patients %+v", rep.Patients)
+	}
+	if len(rep.Visits) != 1 || rep.Visits[0].Visit.Findings != "Red ear canals." || rep.Visits[0].Original == nil ||
+		rep.Visits[0].Original.Findings != "Healthy." || len(rep.Visits[0].Amendments) != 1 ||
+		rep.Visits[0].Amendments[0].Reason != "mistyped" {
+		t.Errorf("visits %+v", rep.Visits)
+	}
+	if len(rep.Communications) != 1 || rep.Communications[0].Subject != "Ear drops" {
+		t.Errorf("communications %+v", rep.Communications)
+	}
+	if len(rep.Consents.Decisions) != 2 || rep.Consents.Decisions[0].ID != f.grant.GetId() ||
+		rep.Consents.Decisions[1].Decision != "objected" || len(rep.Consents.Current) == 0 {
+		t.Errorf("consents %+v", rep.Consents)
+	}
+	// Both disclosures, oldest first; the insurer that received data is a recipient,
+	// the one that was refused is not.
+	if len(rep.Disclosures) != 2 || rep.Disclosures[0].Outcome != "refused" || rep.Disclosures[1].ID != f.disclosed ||
+		rep.Disclosures[1].Recipient.Name != "LähiTapiola" || rep.Disclosures[1].Recipient.Kind != "insurer" {
+		t.Errorf("disclosures %+v", rep.Disclosures)
+	}
+	if len(rep.Recipients) != 1 || rep.Recipients[0].ID != f.insurer.GetId() {
+		t.Errorf("recipients %+v", rep.Recipients)
+	}
+	services := map[string]bool{}
+	for _, e := range rep.AccessLog {
+		services[e.Service] = true
+	}
+	for _, svc := range []string{"owner", "history", "consent", "disclosure"} {
+		if !services[svc] {
+			t.Errorf("no access events from the %s service: %+v", svc, rep.AccessLog)
+		}
+	}
+	if !slices.ContainsFunc(rep.AccessLog, func(e struct{ Service, Action, ActorSubject string }) bool {
+		return e.Service == "history" && e.Action == "visit.amend" || e.Action == "disclosure.create" && e.ActorSubject == "test-reception"
+	}) {
+		t.Errorf("the staff's actions are not in the access log: %+v", rep.AccessLog)
+	}
+	if !slices.ContainsFunc(rep.Information.Rights, func(r string) bool { return strings.Contains(r, "Tietosuojavaltuutetun toimisto") }) ||
+		len(rep.Information.Retention) != 5 || len(rep.Information.Purposes) != 5 {
+		t.Errorf("information %+v", rep.Information)
+	}
+
+	// Logged as a disclosure to the data subject, with the hash of these bytes.
+	sum := sha256.Sum256(body)
+	if d.GetRecipientKind() != disclosurev1.RecipientKind_RECIPIENT_KIND_DATA_SUBJECT ||
+		d.GetBasis() != disclosurev1.LegalBasis_LEGAL_BASIS_RIGHT_OF_ACCESS || d.GetPayloadSha256() != hex.EncodeToString(sum[:]) ||
+		d.GetOwnerId() != f.ownerID || d.GetRequestedBy() != "test-clinic_manager" ||
+		!slices.Equal(d.GetPatientIds(), []string{f.musti, f.script}) {
+		t.Errorf("log entry %v", d)
+	}
+	if log := s.ownerLog(t, f.ownerID); len(log) != 3 || log[0].GetId() != d.GetId() {
+		t.Errorf("owner's log %v", log)
+	}
+	got, err := s.disclosure.GetAccessRequest(manager, &disclosurev1.GetAccessRequestRequest{AccessRequestId: f.request.GetId()})
+	if err != nil || got.GetAccessRequest().GetStatus() != disclosurev1.AccessRequestStatus_ACCESS_REQUEST_STATUS_ANSWERED ||
+		got.GetAccessRequest().GetAnswerTime() == nil {
+		t.Fatalf("request after the report: %v, %v", got, err)
+	}
+
+	// A second copy is another log entry; the answer time stays the first.
+	again, err := s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: f.request.GetId()})
+	if err != nil || again.GetDisclosure().GetId() == d.GetId() {
+		t.Fatalf("second copy: %v", err)
+	}
+	second, err := s.disclosure.GetAccessRequest(manager, &disclosurev1.GetAccessRequestRequest{AccessRequestId: f.request.GetId()})
+	if err != nil || !second.GetAccessRequest().GetAnswerTime().AsTime().Equal(got.GetAccessRequest().GetAnswerTime().AsTime()) {
+		t.Fatalf("answer time moved: %v, %v", second, err)
+	}
+}
+
+// TestAccessReportDocument: the readable report in Finnish by default and in Swedish
+// and English on request, naming the Data Protection Ombudsman, with every value
+// escaped.
+func TestAccessReportDocument(t *testing.T) {
+	s := start(t)
+	f := s.reportFixture(t)
+	manager := s.as(t, auth.RoleClinicManager)
+	tests := []struct {
+		language string
+		want     []string
+	}{
+		{"", []string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria"}},
+		{"sv", []string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå"}},
+		{"en-GB", []string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data"}},
+	}
+	for _, tt := range tests {
+		t.Run("language "+tt.language, func(t *testing.T) {
+			res, err := s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{
+				AccessRequestId: f.request.GetId(), Language: tt.language,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(res.GetDocument().GetData())
+			if res.GetDocument().GetContentType() != "text/html; charset=utf-8" || !strings.HasPrefix(doc, "<!doctype html>") {
+				t.Fatalf("not an HTML document: %q", res.GetDocument().GetContentType())
+			}
+			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print") {
+				if !strings.Contains(doc, w) {
+					t.Errorf("the document lacks %q", w)
+				}
+			}
+			if strings.Contains(doc, scriptName) || !strings.Contains(doc, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+				t.Error("the pet's name is not escaped")
+			}
+			if strings.Contains(doc, "http://") || strings.Contains(doc, "https://") || strings.Contains(doc, "<link") {
+				t.Error("the document refers to external assets")
+			}
+			sum := sha256.Sum256(res.GetDocument().GetData())
+			if res.GetDisclosure().GetPayloadSha256() != hex.EncodeToString(sum[:]) {
+				t.Error("the log's hash is not the document's")
+			}
+		})
+	}
+}
+
+// TestAccessReportRefusals: an unknown request, a bad id or language, and every role
+// but the clinic manager.
+func TestAccessReportRefusals(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Salo")
+	r := s.recordAccess(t, s.as(t, auth.RoleClinicManager), "", letter(ownerID, nil))
+	manager := s.as(t, auth.RoleClinicManager)
+
+	_, err := s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound)
+	_, err = s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{AccessRequestId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound)
+	_, err = s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: "x"})
+	if got := violations(t, err); !slices.Equal(got, []string{"access_request_id"}) {
+		t.Errorf("bad id: %v", got)
+	}
+	_, err = s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{AccessRequestId: r.GetId(), Language: "de"})
+	if got := violations(t, err); !slices.Equal(got, []string{"language"}) {
+		t.Errorf("bad language: %v", got)
+	}
+
+	calls := map[string]func(ctx context.Context) error{
+		"GetAccessReport": func(ctx context.Context) error {
+			_, err := s.disclosure.GetAccessReport(ctx, &disclosurev1.GetAccessReportRequest{AccessRequestId: r.GetId()})
+			return err
+		},
+		"GetAccessReportDocument": func(ctx context.Context) error {
+			_, err := s.disclosure.GetAccessReportDocument(ctx, &disclosurev1.GetAccessReportDocumentRequest{AccessRequestId: r.GetId()})
+			return err
+		},
+	}
+	for name, call := range calls {
+		for _, role := range auth.Roles() {
+			for _, purpose := range []string{"", "support case 7"} {
+				err := call(auth.WithOutgoingToken(t.Context(), s.env.Token(t, role), purpose))
+				if allowed := role == auth.RoleClinicManager; allowed != (err == nil) {
+					t.Errorf("%s as %s (purpose %q): %v", name, role, purpose, err)
+				}
+			}
+		}
+	}
+	// Nothing was logged for the refused calls: only the manager's four copies.
+	if log := s.ownerLog(t, ownerID); len(log) != 4 {
+		t.Errorf("%d log entries, want 4", len(log))
+	}
+}
