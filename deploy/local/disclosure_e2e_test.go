@@ -13,7 +13,8 @@ import (
 // without the customer's agreement gets nothing and the refusal is logged; with it, the
 // package goes out without the identity code, logged with the consent decision, and the
 // insurer's partner token fetches it and checks its hash, while another partner sees
-// nothing of it. Then the customer's access requests: a second within a year is flagged.
+// nothing of it. Then the customer's access requests: a second within a year is flagged,
+// and the access report lists the insurer.
 func TestDisclosureEndToEnd(t *testing.T) {
 	r := startRunner(t)
 	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
@@ -112,6 +113,29 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	}
 	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID, reception, nil)
 	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID, mine, nil)
+
+	// The access report lists that recipient: the JSON copy, with the identity code in
+	// full, and the readable document in Swedish on request; both are logged.
+	report := r.expect(t, 200, "GET", "/v1/accessRequests/"+firstID+"/report", manager, nil)
+	recipients, _ := field(report.body, "recipients").([]any)
+	if report.header.Get("Content-Type") != "application/json" || len(recipients) != 1 ||
+		field(recipients[0].(map[string]any), "id") != insurerID || field(report.body, "owner", "identityCode") != "131052-308T" {
+		t.Fatalf("access report (%s): %s", report.header.Get("Content-Type"), report.raw)
+	}
+	doc := r.expect(t, 200, "GET", "/v1/accessRequests/"+firstID+"/report.html?language=sv", manager, nil)
+	if doc.header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(doc.raw), "Dataombudsmannens byrå") ||
+		!strings.Contains(string(doc.raw), "LähiTapiola") {
+		t.Fatalf("readable report (%s): %.300s", doc.header.Get("Content-Type"), doc.raw)
+	}
+	if got := r.expect(t, 200, "GET", "/v1/accessRequests/"+firstID, manager, nil); field(got.body, "accessRequest", "status") != "ACCESS_REQUEST_STATUS_ANSWERED" {
+		t.Fatalf("answered request: %s", got.raw)
+	}
+	if entries, _ := field(r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/disclosures", manager, nil).body, "disclosures").([]any); len(entries) != 4 {
+		t.Fatalf("the two copies are not in the log: %d entries", len(entries))
+	}
+	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID+"/report", reception, nil)
+	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID+"/report.html", mine, nil)
+	r.expect(t, 404, "GET", "/v1/accessRequests/0b6d4f3e-2c59-4f0a-9e57-8d1f3a6c2b74/report.html", manager, nil)
 }
 
 func decodePayload(t *testing.T, body map[string]any) string {

@@ -165,6 +165,7 @@ func caClient(tb testing.TB, caFile string) *http.Client {
 
 type response struct {
 	status int
+	header http.Header
 	body   map[string]any
 	raw    []byte
 }
@@ -199,7 +200,7 @@ func (r *runner) call(t *testing.T, method, path, token string, body any, header
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := response{status: res.StatusCode, raw: raw}
+	out := response{status: res.StatusCode, header: res.Header, raw: raw}
 	_ = json.Unmarshal(raw, &out.body)
 	return out
 }

@@ -54,7 +54,7 @@ type system struct {
 	stopDisclosure func()
 }
 
-func start(t *testing.T) *system {
+func start(t testing.TB) *system {
 	t.Helper()
 	env := servicetest.New(t)
 	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)

@@ -40,6 +40,12 @@ const serviceConfig = `{
   }]
 }`
 
+// MaxRecvMsgBytes bounds one answer a client accepts. gRPC's default of 4 MiB is
+// less than an owner's whole access report can be (the gateway receives it in one
+// message: 1,000 visits make about 1.5 MB of JSON), and the servers' own limit is on
+// what they receive, not what they send.
+const MaxRecvMsgBytes = 64 << 20
+
 // Dial returns a client connection to target (connected lazily).
 func Dial(target string, tlsFiles tlsconf.Files, tel *telemetry.Telemetry) (*grpc.ClientConn, error) {
 	if tel == nil {
@@ -60,6 +66,7 @@ func Dial(target string, tlsFiles tlsconf.Files, tel *telemetry.Telemetry) (*grp
 		grpc.WithChainUnaryInterceptor(auth.ForwardingUnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(auth.ForwardingStreamClientInterceptor()),
 		grpc.WithDefaultServiceConfig(serviceConfig),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgBytes)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
