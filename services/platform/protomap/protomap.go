@@ -3,6 +3,7 @@
 package protomap
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -57,4 +58,17 @@ func Time(t *timestamppb.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return t.AsTime()
+}
+
+// Count32 is a count in the int32 protobuf APIs use, saturated at its bounds (a count
+// that large is a bug elsewhere; the answer stays well-formed).
+func Count32(n int) int32 {
+	switch {
+	case n < 0:
+		return 0
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	default:
+		return int32(n)
+	}
 }

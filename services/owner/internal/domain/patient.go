@@ -59,9 +59,16 @@ type Patient struct {
 	Insurance              Insurance
 	Deceased               bool
 	DeathDate              string
-	Version                int64
-	Created                time.Time
-	Updated                time.Time
+	// Erased is set when the owner's erasure kept the patient (restricted: it can no
+	// longer be changed); Anonymised once its details are gone too.
+	Erased     bool
+	Anonymised bool
+	// ErasedBy is the erasure request that anonymised the patient (empty when the
+	// retention sweep did), so that a retry of an interrupted erasure still counts it.
+	ErasedBy string
+	Version  int64
+	Created  time.Time
+	Updated  time.Time
 }
 
 var patientFields = map[string]bool{

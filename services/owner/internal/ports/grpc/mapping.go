@@ -60,17 +60,21 @@ func ownerFromProto(o *ownerv1.Owner) domain.Owner {
 }
 
 func ownerToProto(o *domain.Owner) *ownerv1.Owner {
-	country := o.Address.Country
-	if country == "" {
-		country = "FI"
+	var address *ownerv1.Address
+	if !o.Anonymised {
+		country := o.Address.Country
+		if country == "" {
+			country = "FI"
+		}
+		address = &ownerv1.Address{
+			Street: o.Address.Street, PostalCode: o.Address.PostalCode, City: o.Address.City, Country: country,
+		}
 	}
 	return &ownerv1.Owner{
-		Id:         o.ID,
-		GivenNames: o.GivenNames,
-		FamilyName: o.FamilyName,
-		Address: &ownerv1.Address{
-			Street: o.Address.Street, PostalCode: o.Address.PostalCode, City: o.Address.City, Country: country,
-		},
+		Id:                 o.ID,
+		GivenNames:         o.GivenNames,
+		FamilyName:         o.FamilyName,
+		Address:            address,
 		Phone:              o.Phone,
 		Email:              o.Email,
 		PreferredLanguage:  languagesOut[o.Language],
@@ -80,6 +84,8 @@ func ownerToProto(o *domain.Owner) *ownerv1.Owner {
 		Version:            o.Version,
 		CreateTime:         timestamppb.New(o.Created),
 		UpdateTime:         timestamppb.New(o.Updated),
+		Erased:             o.Erased,
+		EraseTime:          protomap.Timestamp(o.ErasedAt),
 	}
 }
 
@@ -151,4 +157,10 @@ func changesToProto(changes []domain.Change) []*ownerv1.Change {
 		}
 	}
 	return out
+}
+
+func dispositionToProto(d domain.Disposition) *ownerv1.RecordDisposition {
+	return &ownerv1.RecordDisposition{
+		RecordClass: d.Class, Kept: d.Kept, LegalBasis: d.Basis, KeptUntil: d.KeptUntil, Count: protomap.Count32(d.Count),
+	}
 }
