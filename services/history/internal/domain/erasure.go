@@ -95,10 +95,7 @@ func (r VisitRetention) Restrict(rec VisitRecord) VisitRecord {
 	keep := func(v Visit) Visit {
 		out := v
 		if r.RecordUntil.IsZero() {
-			out = Visit{
-				ID: v.ID, PatientID: v.PatientID, OwnerID: v.OwnerID, Clinic: v.Clinic, StartTime: v.StartTime,
-				Invoices: v.Invoices, Version: v.Version, Created: v.Created, Updated: v.Updated,
-			}
+			out = InvoiceView(v)
 			if !r.MedicineUntil.IsZero() {
 				out.Medications = v.Medications
 			}
