@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"html/template"
 	"time"
-	_ "time/tzdata" // built in, so that deadlines do not depend on the host's zone files
 
 	"github.com/google/uuid"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/docid"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Auditor appends audit events. Record queues them; RecordNow stores them before it
@@ -100,11 +100,11 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Location is the clinics' time zone, in which deadlines are counted; nil means
-	// domain.ClinicZone.
+	// retention.ClinicZone.
 	Location *time.Location
 	// Retention is the configured retention periods the access report states; zero
-	// means domain.DefaultRetention.
-	Retention domain.Retention
+	// means retention.DefaultPolicy.
+	Retention retention.Policy
 }
 
 // Service implements the disclosure service's use cases.
@@ -117,7 +117,7 @@ type Service struct {
 	auditor   Auditor
 	now       func() time.Time
 	loc       *time.Location
-	retention domain.Retention
+	retention retention.Policy
 	document  *template.Template
 }
 
@@ -127,14 +127,14 @@ func New(repo domain.Repository, peers Peers, auditor Auditor, opts Options) (*S
 		opts.Now = time.Now
 	}
 	if opts.Location == nil {
-		loc, err := time.LoadLocation(domain.ClinicZone)
+		loc, err := retention.ClinicLocation()
 		if err != nil {
-			return nil, fmt.Errorf("the clinics' time zone: %w", err)
+			return nil, err
 		}
 		opts.Location = loc
 	}
-	if opts.Retention == (domain.Retention{}) {
-		opts.Retention = domain.DefaultRetention()
+	if opts.Retention == (retention.Policy{}) {
+		opts.Retention = retention.DefaultPolicy()
 	}
 	if err := opts.Retention.Validate(); err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Service is a service holding the owner's data, one erasure step each.
@@ -59,7 +61,7 @@ type Step struct {
 	// which might carry personal data.
 	LastError string
 	// Result is what the service erased and kept, once done.
-	Result []RetentionDecision
+	Result []retention.Decision
 	DoneAt time.Time
 }
 
@@ -167,7 +169,7 @@ func (j *ErasureJob) Start(now time.Time, lease time.Duration) (Attempt, error) 
 // Succeed records the result of attempt a, which must be the step's running one. It
 // returns finished true exactly when this transition completed the job; the caller then
 // notifies (recipients under GDPR Art. 19, the owner) once.
-func (j *ErasureJob) Succeed(a Attempt, result []RetentionDecision, now time.Time) (finished bool, err error) {
+func (j *ErasureJob) Succeed(a Attempt, result []retention.Decision, now time.Time) (finished bool, err error) {
 	s, err := j.running(a)
 	if err != nil {
 		return false, err

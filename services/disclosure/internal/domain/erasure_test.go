@@ -6,12 +6,14 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 const lease = time.Minute
 
-func kept(c RecordClass) []RetentionDecision {
-	return []RetentionDecision{{Class: c, Keep: true, Basis: BasisKeyBookkeeping, Until: day(2032, 12, 31)}}
+func kept(c retention.RecordClass) []retention.Decision {
+	return []retention.Decision{{Class: c, Keep: true, Basis: retention.BasisBookkeeping, Until: day(2032, 12, 31)}}
 }
 
 func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
@@ -33,7 +35,7 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 			t.Fatalf("%s is due again while its lease lives", a.Service)
 		}
 		now = now.Add(time.Second)
-		finished, err := j.Succeed(a, kept(ClassInvoices), now)
+		finished, err := j.Succeed(a, kept(retention.ClassInvoices), now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +92,7 @@ func TestErasureJobResumesAfterACrash(t *testing.T) {
 	if err := j.Fail(dead, "UNAVAILABLE", false, restart, DefaultBackoff(), 0); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("late failure of the first attempt: %v", err)
 	}
-	if _, err := j.Succeed(again, kept(ClassIdentityCode), restart); err != nil {
+	if _, err := j.Succeed(again, kept(retention.ClassIdentityCode), restart); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := j.Succeed(again, nil, restart); !errors.Is(err, ErrStaleAttempt) {
@@ -190,7 +192,7 @@ func FuzzErasureJob(f *testing.F) {
 				}
 			case 1:
 				var done bool
-				done, err = j.Succeed(a, kept(ClassPatientRecords), now)
+				done, err = j.Succeed(a, kept(retention.ClassPatientRecords), now)
 				if done {
 					finished++
 				}

@@ -27,6 +27,11 @@ var (
 	// communications through the lists already; billing, which sees only the invoice
 	// view, does not export.
 	exporters = clinicStaff
+	// rightsHandlers answer the customers' access requests.
+	rightsHandlers = []auth.Role{auth.RoleClinicManager}
+	// sweepers run the retention sweep: the clinic manager, and the maintainer, who
+	// operates the system (the sweep deletes by date and returns no personal data).
+	sweepers = []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}
 )
 
 // Policy is the history service's authorization table: who may call each RPC.
@@ -41,5 +46,7 @@ func Policy() auth.Policy {
 		m("ListOwnerCommunications"): {Roles: clinicStaff, WithPurpose: maintainer},
 		m("ListOwnerTimeline"):       {Roles: visitReaders, WithPurpose: maintainer},
 		m("ExportOwnerHistory"):      {Roles: exporters, WithPurpose: maintainer},
+		m("EraseOwnerData"):          {Roles: rightsHandlers},
+		m("RunRetentionSweep"):       {Roles: sweepers},
 	}
 }
