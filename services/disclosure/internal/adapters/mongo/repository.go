@@ -45,6 +45,7 @@ type Repository struct {
 	disclosures    *mongo.Collection
 	accessRequests *mongo.Collection
 	accessLedgers  *mongo.Collection
+	erasureJobs    *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -54,12 +55,14 @@ func New(db *mongo.Database) *Repository {
 	return &Repository{
 		recipients: db.Collection(RecipientsCollection), disclosures: db.Collection(DisclosuresCollection),
 		accessRequests: db.Collection(AccessRequestsCollection), accessLedgers: db.Collection(AccessLedgersCollection),
+		erasureJobs: db.Collection(ErasureJobsCollection),
 	}
 }
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
 // Recipients are read by _id and listed in _id order, and access requests and their
-// per-owner ledgers are read by _id only, which needs none.
+// per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
+// the workers when due (state, wake) and listed per owner.
 func Indexes() []mongox.Index {
 	desc := func(keys ...string) bson.D {
 		d := bson.D{}
@@ -75,6 +78,8 @@ func Indexes() []mongox.Index {
 	return []mongox.Index{
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("owner_id", "time", "_id")}},
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("recipient_id", "outcome", "time", "_id")}},
+		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "wake", Value: 1}}}},
+		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "owner_id", Value: 1}, {Key: "created", Value: -1}, {Key: "_id", Value: -1}}}},
 	}
 }
 
@@ -83,6 +88,8 @@ func QueryShapes() []mongox.QueryShape {
 	return []mongox.QueryShape{
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id", "time", "_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
+		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
+		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
 	}
 }
 

@@ -54,5 +54,13 @@ func Policy() auth.Policy {
 		m("GetAccessRequest"):        {Roles: managers, WithPurpose: maintainer},
 		m("ListOwnerAccessRequests"): {Roles: managers, WithPurpose: maintainer},
 		m("ExtendAccessRequest"):     {Roles: managers},
+		// Erasure requests are the clinic manager's, who handles the customer's rights:
+		// recording one starts erasing the owner everywhere, and resuming a stuck one is
+		// deciding that the cause was fixed. A maintainer operating the job reads it
+		// (the steps, their error codes) only with a stated purpose.
+		m("CreateErasureRequest"):     {Roles: managers},
+		m("GetErasureRequest"):        {Roles: managers, WithPurpose: maintainer},
+		m("ListOwnerErasureRequests"): {Roles: managers, WithPurpose: maintainer},
+		m("ResumeErasureRequest"):     {Roles: managers},
 	}
 }

@@ -36,5 +36,9 @@ func TestPolicy(t *testing.T) {
 		{RPC: "GetAccessRequest", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ListOwnerAccessRequests", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ExtendAccessRequest", Allowed: []auth.Role{manager}},
+		{RPC: "CreateErasureRequest", Allowed: []auth.Role{manager}},
+		{RPC: "GetErasureRequest", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
+		{RPC: "ListOwnerErasureRequests", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
+		{RPC: "ResumeErasureRequest", Allowed: []auth.Role{manager}},
 	})
 }
