@@ -34,5 +34,7 @@ func Policy() auth.Policy {
 		m("FilterConsents"): {Roles: exporters, WithPurpose: maintainer},
 		// The erasure and objection job runs as the clinic manager handling the request.
 		m("SetOwnerRestriction"): {Roles: exporters},
+		// So does the erasure job's step here, which erases the ledger.
+		m("EraseOwnerData"): {Roles: exporters},
 	}
 }

@@ -29,5 +29,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "CheckConsent", Allowed: staff, WithPurpose: []auth.Role{maint}},
 		{RPC: "FilterConsents", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{manager}},
+		{RPC: "EraseOwnerData", Allowed: []auth.Role{manager}},
 	})
 }

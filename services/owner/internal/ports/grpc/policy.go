@@ -15,6 +15,8 @@ var (
 	readers = append(append([]auth.Role{}, clinicStaff...), auth.RoleBilling)
 	// maintainer reads personal data only with a stated purpose, which is audited.
 	maintainer = []auth.Role{auth.RoleMaintainer}
+	// rights handle the customer's rights: restriction and erasure.
+	rights = []auth.Role{auth.RoleClinicManager}
 )
 
 // Policy is the owner service's authorization table: who may call each RPC.
@@ -42,5 +44,12 @@ func Policy() auth.Policy {
 		}},
 		m("MarkPatientDeceased"): {Roles: clinicStaff},
 		m("ListPatientChanges"):  read,
+		// Restriction and erasure handle the customer's rights: the clinic manager's
+		// (the erasure job calls with the forwarded identity of the manager who runs it).
+		m("SetOwnerRestriction"): {Roles: rights},
+		m("EraseOwnerData"):      {Roles: rights},
+		// The sweep only removes what is due; the maintainer may run it to operate the
+		// service, and it reads nothing back.
+		m("RunRetentionSweep"): {Roles: append(append([]auth.Role{}, rights...), maintainer...)},
 	}
 }

@@ -28,5 +28,8 @@ func TestPolicy(t *testing.T) {
 		{RPC: "GetPatient", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "TransferPatient", Allowed: []auth.Role{auth.RoleVeterinarian, auth.RoleReception, auth.RoleClinicManager}},
 		{RPC: "MarkPatientDeceased", Allowed: clinicStaff},
+		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{auth.RoleClinicManager}},
+		{RPC: "EraseOwnerData", Allowed: []auth.Role{auth.RoleClinicManager}},
+		{RPC: "RunRetentionSweep", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}},
 	})
 }

@@ -1253,6 +1253,195 @@ func (x *SetOwnerRestrictionResponse) GetRestricted() bool {
 	return false
 }
 
+// What an erasure did with one class of an owner's records: erased now, or kept
+// (restricted: out of search, marketing, statistics and disclosure) on a legal basis.
+type RecordDisposition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable key of the record class. Values used: "contact_details" (owner phone, e-mail,
+	// preferred language), "owner_name_address", "patients", "identity_code",
+	// "patient_records", "medicine_records", "invoices", "communications",
+	// "consent_ledger", "marketing_suppression", "change_history".
+	RecordClass string `protobuf:"bytes,1,opt,name=record_class,json=recordClass,proto3" json:"record_class,omitempty"`
+	// True when kept (restricted) rather than erased now.
+	Kept bool `protobuf:"varint,2,opt,name=kept,proto3" json:"kept,omitempty"`
+	// Stable key of the legal basis for keeping it (empty when erased). Values used:
+	// "basis.veterinary_records" (MMMa 6/EEO/2000 §7), "basis.medicine_records",
+	// "basis.bookkeeping" (Kirjanpitolaki 2:10), "basis.unpaid_invoice",
+	// "basis.marketing_objection" (GDPR Art. 21(3): the objection must keep being honoured).
+	LegalBasis string `protobuf:"bytes,3,opt,name=legal_basis,json=legalBasis,proto3" json:"legal_basis,omitempty"`
+	// Last day (YYYY-MM-DD, inclusive) it is kept; empty when erased or when kept without
+	// an end date (a marketing suppression).
+	KeptUntil string `protobuf:"bytes,4,opt,name=kept_until,json=keptUntil,proto3" json:"kept_until,omitempty"`
+	// How many records of the class this covers.
+	Count         int32 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDisposition) Reset() {
+	*x = RecordDisposition{}
+	mi := &file_lillvet_consent_v1_consent_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDisposition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDisposition) ProtoMessage() {}
+
+func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_consent_v1_consent_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDisposition.ProtoReflect.Descriptor instead.
+func (*RecordDisposition) Descriptor() ([]byte, []int) {
+	return file_lillvet_consent_v1_consent_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RecordDisposition) GetRecordClass() string {
+	if x != nil {
+		return x.RecordClass
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKept() bool {
+	if x != nil {
+		return x.Kept
+	}
+	return false
+}
+
+func (x *RecordDisposition) GetLegalBasis() string {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKeptUntil() string {
+	if x != nil {
+		return x.KeptUntil
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Request of EraseOwnerData.
+type EraseOwnerDataRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The erasure request's id.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseOwnerDataRequest) Reset() {
+	*x = EraseOwnerDataRequest{}
+	mi := &file_lillvet_consent_v1_consent_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseOwnerDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseOwnerDataRequest) ProtoMessage() {}
+
+func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_consent_v1_consent_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseOwnerDataRequest.ProtoReflect.Descriptor instead.
+func (*EraseOwnerDataRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_consent_v1_consent_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EraseOwnerDataRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *EraseOwnerDataRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of EraseOwnerData.
+type EraseOwnerDataResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dispositions  []*RecordDisposition   `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseOwnerDataResponse) Reset() {
+	*x = EraseOwnerDataResponse{}
+	mi := &file_lillvet_consent_v1_consent_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseOwnerDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseOwnerDataResponse) ProtoMessage() {}
+
+func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_consent_v1_consent_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseOwnerDataResponse.ProtoReflect.Descriptor instead.
+func (*EraseOwnerDataResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_consent_v1_consent_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EraseOwnerDataResponse) GetDispositions() []*RecordDisposition {
+	if x != nil {
+		return x.Dispositions
+	}
+	return nil
+}
+
 var File_lillvet_consent_v1_consent_proto protoreflect.FileDescriptor
 
 const file_lillvet_consent_v1_consent_proto_rawDesc = "" +
@@ -1335,7 +1524,21 @@ const file_lillvet_consent_v1_consent_proto_rawDesc = "" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1e\n" +
 	"\n" +
 	"restricted\x18\x02 \x01(\bR\n" +
-	"restricted*\xb5\x02\n" +
+	"restricted\"\xa0\x01\n" +
+	"\x11RecordDisposition\x12!\n" +
+	"\frecord_class\x18\x01 \x01(\tR\vrecordClass\x12\x12\n" +
+	"\x04kept\x18\x02 \x01(\bR\x04kept\x12\x1f\n" +
+	"\vlegal_basis\x18\x03 \x01(\tR\n" +
+	"legalBasis\x12\x1d\n" +
+	"\n" +
+	"kept_until\x18\x04 \x01(\tR\tkeptUntil\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x05R\x05count\"Q\n" +
+	"\x15EraseOwnerDataRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"c\n" +
+	"\x16EraseOwnerDataResponse\x12I\n" +
+	"\fdispositions\x18\x01 \x03(\v2%.lillvet.consent.v1.RecordDispositionR\fdispositions*\xb5\x02\n" +
 	"\aPurpose\x12\x17\n" +
 	"\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PURPOSE_DIRECT_MARKETING\x10\x01\x12 \n" +
@@ -1369,14 +1572,15 @@ const file_lillvet_consent_v1_consent_proto_rawDesc = "" +
 	"\x0fREASON_NO_GRANT\x10\x06\x12\x12\n" +
 	"\x0eREASON_EXPIRED\x10\a\x12\x18\n" +
 	"\x14REASON_NOT_YET_VALID\x10\b\x12\x1b\n" +
-	"\x17REASON_OWNER_RESTRICTED\x10\t2\xb0\x05\n" +
+	"\x17REASON_OWNER_RESTRICTED\x10\t2\x99\x06\n" +
 	"\x0eConsentService\x12|\n" +
 	"\x15RecordConsentDecision\x120.lillvet.consent.v1.RecordConsentDecisionRequest\x1a1.lillvet.consent.v1.RecordConsentDecisionResponse\x12y\n" +
 	"\x14ListConsentDecisions\x12/.lillvet.consent.v1.ListConsentDecisionsRequest\x1a0.lillvet.consent.v1.ListConsentDecisionsResponse\x12a\n" +
 	"\fListConsents\x12'.lillvet.consent.v1.ListConsentsRequest\x1a(.lillvet.consent.v1.ListConsentsResponse\x12a\n" +
 	"\fCheckConsent\x12'.lillvet.consent.v1.CheckConsentRequest\x1a(.lillvet.consent.v1.CheckConsentResponse\x12g\n" +
 	"\x0eFilterConsents\x12).lillvet.consent.v1.FilterConsentsRequest\x1a*.lillvet.consent.v1.FilterConsentsResponse\x12v\n" +
-	"\x13SetOwnerRestriction\x12..lillvet.consent.v1.SetOwnerRestrictionRequest\x1a/.lillvet.consent.v1.SetOwnerRestrictionResponseBGZEgithub.com/lillvet/register/proto/gen/go/lillvet/consent/v1;consentv1b\x06proto3"
+	"\x13SetOwnerRestriction\x12..lillvet.consent.v1.SetOwnerRestrictionRequest\x1a/.lillvet.consent.v1.SetOwnerRestrictionResponse\x12g\n" +
+	"\x0eEraseOwnerData\x12).lillvet.consent.v1.EraseOwnerDataRequest\x1a*.lillvet.consent.v1.EraseOwnerDataResponseBGZEgithub.com/lillvet/register/proto/gen/go/lillvet/consent/v1;consentv1b\x06proto3"
 
 var (
 	file_lillvet_consent_v1_consent_proto_rawDescOnce sync.Once
@@ -1391,7 +1595,7 @@ func file_lillvet_consent_v1_consent_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_consent_v1_consent_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_consent_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_lillvet_consent_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_lillvet_consent_v1_consent_proto_goTypes = []any{
 	(Purpose)(0),                          // 0: lillvet.consent.v1.Purpose
 	(Decision)(0),                         // 1: lillvet.consent.v1.Decision
@@ -1411,16 +1615,19 @@ var file_lillvet_consent_v1_consent_proto_goTypes = []any{
 	(*FilterConsentsResponse)(nil),        // 15: lillvet.consent.v1.FilterConsentsResponse
 	(*SetOwnerRestrictionRequest)(nil),    // 16: lillvet.consent.v1.SetOwnerRestrictionRequest
 	(*SetOwnerRestrictionResponse)(nil),   // 17: lillvet.consent.v1.SetOwnerRestrictionResponse
-	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
+	(*RecordDisposition)(nil),             // 18: lillvet.consent.v1.RecordDisposition
+	(*EraseOwnerDataRequest)(nil),         // 19: lillvet.consent.v1.EraseOwnerDataRequest
+	(*EraseOwnerDataResponse)(nil),        // 20: lillvet.consent.v1.EraseOwnerDataResponse
+	(*timestamppb.Timestamp)(nil),         // 21: google.protobuf.Timestamp
 }
 var file_lillvet_consent_v1_consent_proto_depIdxs = []int32{
 	0,  // 0: lillvet.consent.v1.ConsentDecision.purpose:type_name -> lillvet.consent.v1.Purpose
 	1,  // 1: lillvet.consent.v1.ConsentDecision.decision:type_name -> lillvet.consent.v1.Decision
 	2,  // 2: lillvet.consent.v1.ConsentDecision.method:type_name -> lillvet.consent.v1.Method
-	18, // 3: lillvet.consent.v1.ConsentDecision.valid_from:type_name -> google.protobuf.Timestamp
-	18, // 4: lillvet.consent.v1.ConsentDecision.valid_until:type_name -> google.protobuf.Timestamp
-	18, // 5: lillvet.consent.v1.ConsentDecision.effective_time:type_name -> google.protobuf.Timestamp
-	18, // 6: lillvet.consent.v1.ConsentDecision.record_time:type_name -> google.protobuf.Timestamp
+	21, // 3: lillvet.consent.v1.ConsentDecision.valid_from:type_name -> google.protobuf.Timestamp
+	21, // 4: lillvet.consent.v1.ConsentDecision.valid_until:type_name -> google.protobuf.Timestamp
+	21, // 5: lillvet.consent.v1.ConsentDecision.effective_time:type_name -> google.protobuf.Timestamp
+	21, // 6: lillvet.consent.v1.ConsentDecision.record_time:type_name -> google.protobuf.Timestamp
 	0,  // 7: lillvet.consent.v1.ConsentState.purpose:type_name -> lillvet.consent.v1.Purpose
 	3,  // 8: lillvet.consent.v1.ConsentState.reason:type_name -> lillvet.consent.v1.Reason
 	4,  // 9: lillvet.consent.v1.ConsentState.deciding_decision:type_name -> lillvet.consent.v1.ConsentDecision
@@ -1428,30 +1635,33 @@ var file_lillvet_consent_v1_consent_proto_depIdxs = []int32{
 	4,  // 11: lillvet.consent.v1.RecordConsentDecisionResponse.decision:type_name -> lillvet.consent.v1.ConsentDecision
 	4,  // 12: lillvet.consent.v1.ListConsentDecisionsResponse.decisions:type_name -> lillvet.consent.v1.ConsentDecision
 	5,  // 13: lillvet.consent.v1.ListConsentsResponse.consents:type_name -> lillvet.consent.v1.ConsentState
-	18, // 14: lillvet.consent.v1.ListConsentsResponse.evaluate_time:type_name -> google.protobuf.Timestamp
+	21, // 14: lillvet.consent.v1.ListConsentsResponse.evaluate_time:type_name -> google.protobuf.Timestamp
 	0,  // 15: lillvet.consent.v1.CheckConsentRequest.purpose:type_name -> lillvet.consent.v1.Purpose
 	3,  // 16: lillvet.consent.v1.CheckConsentResponse.reason:type_name -> lillvet.consent.v1.Reason
 	4,  // 17: lillvet.consent.v1.CheckConsentResponse.deciding_decision:type_name -> lillvet.consent.v1.ConsentDecision
-	18, // 18: lillvet.consent.v1.CheckConsentResponse.check_time:type_name -> google.protobuf.Timestamp
+	21, // 18: lillvet.consent.v1.CheckConsentResponse.check_time:type_name -> google.protobuf.Timestamp
 	0,  // 19: lillvet.consent.v1.FilterConsentsRequest.purpose:type_name -> lillvet.consent.v1.Purpose
-	18, // 20: lillvet.consent.v1.FilterConsentsResponse.check_time:type_name -> google.protobuf.Timestamp
-	6,  // 21: lillvet.consent.v1.ConsentService.RecordConsentDecision:input_type -> lillvet.consent.v1.RecordConsentDecisionRequest
-	8,  // 22: lillvet.consent.v1.ConsentService.ListConsentDecisions:input_type -> lillvet.consent.v1.ListConsentDecisionsRequest
-	10, // 23: lillvet.consent.v1.ConsentService.ListConsents:input_type -> lillvet.consent.v1.ListConsentsRequest
-	12, // 24: lillvet.consent.v1.ConsentService.CheckConsent:input_type -> lillvet.consent.v1.CheckConsentRequest
-	14, // 25: lillvet.consent.v1.ConsentService.FilterConsents:input_type -> lillvet.consent.v1.FilterConsentsRequest
-	16, // 26: lillvet.consent.v1.ConsentService.SetOwnerRestriction:input_type -> lillvet.consent.v1.SetOwnerRestrictionRequest
-	7,  // 27: lillvet.consent.v1.ConsentService.RecordConsentDecision:output_type -> lillvet.consent.v1.RecordConsentDecisionResponse
-	9,  // 28: lillvet.consent.v1.ConsentService.ListConsentDecisions:output_type -> lillvet.consent.v1.ListConsentDecisionsResponse
-	11, // 29: lillvet.consent.v1.ConsentService.ListConsents:output_type -> lillvet.consent.v1.ListConsentsResponse
-	13, // 30: lillvet.consent.v1.ConsentService.CheckConsent:output_type -> lillvet.consent.v1.CheckConsentResponse
-	15, // 31: lillvet.consent.v1.ConsentService.FilterConsents:output_type -> lillvet.consent.v1.FilterConsentsResponse
-	17, // 32: lillvet.consent.v1.ConsentService.SetOwnerRestriction:output_type -> lillvet.consent.v1.SetOwnerRestrictionResponse
-	27, // [27:33] is the sub-list for method output_type
-	21, // [21:27] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	21, // 20: lillvet.consent.v1.FilterConsentsResponse.check_time:type_name -> google.protobuf.Timestamp
+	18, // 21: lillvet.consent.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.consent.v1.RecordDisposition
+	6,  // 22: lillvet.consent.v1.ConsentService.RecordConsentDecision:input_type -> lillvet.consent.v1.RecordConsentDecisionRequest
+	8,  // 23: lillvet.consent.v1.ConsentService.ListConsentDecisions:input_type -> lillvet.consent.v1.ListConsentDecisionsRequest
+	10, // 24: lillvet.consent.v1.ConsentService.ListConsents:input_type -> lillvet.consent.v1.ListConsentsRequest
+	12, // 25: lillvet.consent.v1.ConsentService.CheckConsent:input_type -> lillvet.consent.v1.CheckConsentRequest
+	14, // 26: lillvet.consent.v1.ConsentService.FilterConsents:input_type -> lillvet.consent.v1.FilterConsentsRequest
+	16, // 27: lillvet.consent.v1.ConsentService.SetOwnerRestriction:input_type -> lillvet.consent.v1.SetOwnerRestrictionRequest
+	19, // 28: lillvet.consent.v1.ConsentService.EraseOwnerData:input_type -> lillvet.consent.v1.EraseOwnerDataRequest
+	7,  // 29: lillvet.consent.v1.ConsentService.RecordConsentDecision:output_type -> lillvet.consent.v1.RecordConsentDecisionResponse
+	9,  // 30: lillvet.consent.v1.ConsentService.ListConsentDecisions:output_type -> lillvet.consent.v1.ListConsentDecisionsResponse
+	11, // 31: lillvet.consent.v1.ConsentService.ListConsents:output_type -> lillvet.consent.v1.ListConsentsResponse
+	13, // 32: lillvet.consent.v1.ConsentService.CheckConsent:output_type -> lillvet.consent.v1.CheckConsentResponse
+	15, // 33: lillvet.consent.v1.ConsentService.FilterConsents:output_type -> lillvet.consent.v1.FilterConsentsResponse
+	17, // 34: lillvet.consent.v1.ConsentService.SetOwnerRestriction:output_type -> lillvet.consent.v1.SetOwnerRestrictionResponse
+	20, // 35: lillvet.consent.v1.ConsentService.EraseOwnerData:output_type -> lillvet.consent.v1.EraseOwnerDataResponse
+	29, // [29:36] is the sub-list for method output_type
+	22, // [22:29] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_consent_v1_consent_proto_init() }
@@ -1465,7 +1675,7 @@ func file_lillvet_consent_v1_consent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_consent_v1_consent_proto_rawDesc), len(file_lillvet_consent_v1_consent_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	ConsentService_CheckConsent_FullMethodName          = "/lillvet.consent.v1.ConsentService/CheckConsent"
 	ConsentService_FilterConsents_FullMethodName        = "/lillvet.consent.v1.ConsentService/FilterConsents"
 	ConsentService_SetOwnerRestriction_FullMethodName   = "/lillvet.consent.v1.ConsentService/SetOwnerRestriction"
+	ConsentService_EraseOwnerData_FullMethodName        = "/lillvet.consent.v1.ConsentService/EraseOwnerData"
 )
 
 // ConsentServiceClient is the client API for ConsentService service.
@@ -54,6 +55,12 @@ type ConsentServiceClient interface {
 	// objection pending): a restricted owner is allowed nothing. Called by the erasure and
 	// objection job; not exposed over REST.
 	SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error)
+	// Erases an owner's ledger and keeps, without any personal data, the fact of each
+	// objection to direct marketing (per channel) as a suppression record, so that an
+	// erased customer is never marketed to again; the owner stays restricted here.
+	// A retry with the same request_id answers the first result. Clinic manager only;
+	// not exposed over REST (the disclosure service's erasure job calls it).
+	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
 }
 
 type consentServiceClient struct {
@@ -124,6 +131,16 @@ func (c *consentServiceClient) SetOwnerRestriction(ctx context.Context, in *SetO
 	return out, nil
 }
 
+func (c *consentServiceClient) EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseOwnerDataResponse)
+	err := c.cc.Invoke(ctx, ConsentService_EraseOwnerData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConsentServiceServer is the server API for ConsentService service.
 // All implementations must embed UnimplementedConsentServiceServer
 // for forward compatibility.
@@ -151,6 +168,12 @@ type ConsentServiceServer interface {
 	// objection pending): a restricted owner is allowed nothing. Called by the erasure and
 	// objection job; not exposed over REST.
 	SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error)
+	// Erases an owner's ledger and keeps, without any personal data, the fact of each
+	// objection to direct marketing (per channel) as a suppression record, so that an
+	// erased customer is never marketed to again; the owner stays restricted here.
+	// A retry with the same request_id answers the first result. Clinic manager only;
+	// not exposed over REST (the disclosure service's erasure job calls it).
+	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
 	mustEmbedUnimplementedConsentServiceServer()
 }
 
@@ -178,6 +201,9 @@ func (UnimplementedConsentServiceServer) FilterConsents(context.Context, *Filter
 }
 func (UnimplementedConsentServiceServer) SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetOwnerRestriction not implemented")
+}
+func (UnimplementedConsentServiceServer) EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseOwnerData not implemented")
 }
 func (UnimplementedConsentServiceServer) mustEmbedUnimplementedConsentServiceServer() {}
 func (UnimplementedConsentServiceServer) testEmbeddedByValue()                        {}
@@ -308,6 +334,24 @@ func _ConsentService_SetOwnerRestriction_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConsentService_EraseOwnerData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseOwnerDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConsentServiceServer).EraseOwnerData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConsentService_EraseOwnerData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConsentServiceServer).EraseOwnerData(ctx, req.(*EraseOwnerDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConsentService_ServiceDesc is the grpc.ServiceDesc for ConsentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -338,6 +382,10 @@ var ConsentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetOwnerRestriction",
 			Handler:    _ConsentService_SetOwnerRestriction_Handler,
+		},
+		{
+			MethodName: "EraseOwnerData",
+			Handler:    _ConsentService_EraseOwnerData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -343,7 +343,13 @@ type Owner struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only: true once an erasure has run (EraseOwnerData). Contact details are
+	// gone; the name and address are either kept (restricted) until a day or already
+	// anonymised (empty).
+	Erased bool `protobuf:"varint,14,opt,name=erased,proto3" json:"erased,omitempty"`
+	// Output only: when the first erasure ran.
+	EraseTime     *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -465,6 +471,20 @@ func (x *Owner) GetCreateTime() *timestamppb.Timestamp {
 func (x *Owner) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Owner) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
+func (x *Owner) GetEraseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EraseTime
 	}
 	return nil
 }
@@ -2559,6 +2579,405 @@ func (x *BatchGetOwnerStatusResponse) GetStatuses() []*OwnerStatus {
 	return nil
 }
 
+// What an erasure did with one class of an owner's records: erased now, or kept
+// (restricted: out of search, marketing, statistics and disclosure) on a legal basis.
+type RecordDisposition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable key of the record class. Values used: "contact_details" (owner phone, e-mail,
+	// preferred language), "owner_name_address", "patients", "identity_code",
+	// "patient_records", "medicine_records", "invoices", "communications",
+	// "consent_ledger", "marketing_suppression", "change_history".
+	RecordClass string `protobuf:"bytes,1,opt,name=record_class,json=recordClass,proto3" json:"record_class,omitempty"`
+	// True when kept (restricted) rather than erased now.
+	Kept bool `protobuf:"varint,2,opt,name=kept,proto3" json:"kept,omitempty"`
+	// Stable key of the legal basis for keeping it (empty when erased). Values used:
+	// "basis.veterinary_records" (MMMa 6/EEO/2000 §7), "basis.medicine_records",
+	// "basis.bookkeeping" (Kirjanpitolaki 2:10), "basis.unpaid_invoice",
+	// "basis.marketing_objection" (GDPR Art. 21(3): the objection must keep being honoured).
+	LegalBasis string `protobuf:"bytes,3,opt,name=legal_basis,json=legalBasis,proto3" json:"legal_basis,omitempty"`
+	// Last day (YYYY-MM-DD, inclusive) it is kept; empty when erased or when kept without
+	// an end date (a marketing suppression).
+	KeptUntil string `protobuf:"bytes,4,opt,name=kept_until,json=keptUntil,proto3" json:"kept_until,omitempty"`
+	// How many records of the class this covers.
+	Count         int32 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDisposition) Reset() {
+	*x = RecordDisposition{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDisposition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDisposition) ProtoMessage() {}
+
+func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDisposition.ProtoReflect.Descriptor instead.
+func (*RecordDisposition) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RecordDisposition) GetRecordClass() string {
+	if x != nil {
+		return x.RecordClass
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKept() bool {
+	if x != nil {
+		return x.Kept
+	}
+	return false
+}
+
+func (x *RecordDisposition) GetLegalBasis() string {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKeptUntil() string {
+	if x != nil {
+		return x.KeptUntil
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Request of SetOwnerRestriction.
+type SetOwnerRestrictionRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId    string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	Restricted bool                   `protobuf:"varint,2,opt,name=restricted,proto3" json:"restricted,omitempty"`
+	// Why, for the change history (e.g. "erasure request <id>"); required, no personal data.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetOwnerRestrictionRequest) Reset() {
+	*x = SetOwnerRestrictionRequest{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetOwnerRestrictionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetOwnerRestrictionRequest) ProtoMessage() {}
+
+func (x *SetOwnerRestrictionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetOwnerRestrictionRequest.ProtoReflect.Descriptor instead.
+func (*SetOwnerRestrictionRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SetOwnerRestrictionRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *SetOwnerRestrictionRequest) GetRestricted() bool {
+	if x != nil {
+		return x.Restricted
+	}
+	return false
+}
+
+func (x *SetOwnerRestrictionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Response of SetOwnerRestriction.
+type SetOwnerRestrictionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Owner         *Owner                 `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetOwnerRestrictionResponse) Reset() {
+	*x = SetOwnerRestrictionResponse{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetOwnerRestrictionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetOwnerRestrictionResponse) ProtoMessage() {}
+
+func (x *SetOwnerRestrictionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetOwnerRestrictionResponse.ProtoReflect.Descriptor instead.
+func (*SetOwnerRestrictionResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SetOwnerRestrictionResponse) GetOwner() *Owner {
+	if x != nil {
+		return x.Owner
+	}
+	return nil
+}
+
+// Request of EraseOwnerData.
+type EraseOwnerDataRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The erasure request's id.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Last day other records still need the owner's name and address and the patients
+	// (the patient record names the animal's owner: the history service's answer). Empty:
+	// nothing needs them and they are erased now.
+	NameKeptUntil string `protobuf:"bytes,3,opt,name=name_kept_until,json=nameKeptUntil,proto3" json:"name_kept_until,omitempty"`
+	// Last day an unpaid invoice may need the identity code. Empty: dropped now.
+	IdentityCodeKeptUntil string `protobuf:"bytes,4,opt,name=identity_code_kept_until,json=identityCodeKeptUntil,proto3" json:"identity_code_kept_until,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *EraseOwnerDataRequest) Reset() {
+	*x = EraseOwnerDataRequest{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseOwnerDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseOwnerDataRequest) ProtoMessage() {}
+
+func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseOwnerDataRequest.ProtoReflect.Descriptor instead.
+func (*EraseOwnerDataRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *EraseOwnerDataRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *EraseOwnerDataRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *EraseOwnerDataRequest) GetNameKeptUntil() string {
+	if x != nil {
+		return x.NameKeptUntil
+	}
+	return ""
+}
+
+func (x *EraseOwnerDataRequest) GetIdentityCodeKeptUntil() string {
+	if x != nil {
+		return x.IdentityCodeKeptUntil
+	}
+	return ""
+}
+
+// Response of EraseOwnerData.
+type EraseOwnerDataResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dispositions  []*RecordDisposition   `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseOwnerDataResponse) Reset() {
+	*x = EraseOwnerDataResponse{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseOwnerDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseOwnerDataResponse) ProtoMessage() {}
+
+func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseOwnerDataResponse.ProtoReflect.Descriptor instead.
+func (*EraseOwnerDataResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *EraseOwnerDataResponse) GetDispositions() []*RecordDisposition {
+	if x != nil {
+		return x.Dispositions
+	}
+	return nil
+}
+
+// Request of RunRetentionSweep.
+type RunRetentionSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionSweepRequest) Reset() {
+	*x = RunRetentionSweepRequest{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionSweepRequest) ProtoMessage() {}
+
+func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
+func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{43}
+}
+
+// Response of RunRetentionSweep.
+type RunRetentionSweepResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Documents removed or stripped, per record class.
+	Removed       []*RecordDisposition `protobuf:"bytes,1,rep,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionSweepResponse) Reset() {
+	*x = RunRetentionSweepResponse{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionSweepResponse) ProtoMessage() {}
+
+func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
+func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
 var File_lillvet_owner_v1_owner_proto protoreflect.FileDescriptor
 
 const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
@@ -2569,7 +2988,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\vpostal_code\x18\x02 \x01(\tR\n" +
 	"postalCode\x12\x12\n" +
 	"\x04city\x18\x03 \x01(\tR\x04city\x12\x18\n" +
-	"\acountry\x18\x04 \x01(\tR\acountry\"\xa6\x04\n" +
+	"\acountry\x18\x04 \x01(\tR\acountry\"\xf9\x04\n" +
 	"\x05Owner\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vgiven_names\x18\x02 \x01(\tR\n" +
@@ -2591,7 +3010,10 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xe7\x01\n" +
+	"updateTime\x12\x16\n" +
+	"\x06erased\x18\x0e \x01(\bR\x06erased\x129\n" +
+	"\n" +
+	"erase_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xe7\x01\n" +
 	"\x06Change\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12#\n" +
@@ -2740,7 +3162,34 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"restricted\x18\x03 \x01(\bR\n" +
 	"restricted\"X\n" +
 	"\x1bBatchGetOwnerStatusResponse\x129\n" +
-	"\bstatuses\x18\x01 \x03(\v2\x1d.lillvet.owner.v1.OwnerStatusR\bstatuses*L\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x1d.lillvet.owner.v1.OwnerStatusR\bstatuses\"\xa0\x01\n" +
+	"\x11RecordDisposition\x12!\n" +
+	"\frecord_class\x18\x01 \x01(\tR\vrecordClass\x12\x12\n" +
+	"\x04kept\x18\x02 \x01(\bR\x04kept\x12\x1f\n" +
+	"\vlegal_basis\x18\x03 \x01(\tR\n" +
+	"legalBasis\x12\x1d\n" +
+	"\n" +
+	"kept_until\x18\x04 \x01(\tR\tkeptUntil\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x05R\x05count\"o\n" +
+	"\x1aSetOwnerRestrictionRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1e\n" +
+	"\n" +
+	"restricted\x18\x02 \x01(\bR\n" +
+	"restricted\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"L\n" +
+	"\x1bSetOwnerRestrictionResponse\x12-\n" +
+	"\x05owner\x18\x01 \x01(\v2\x17.lillvet.owner.v1.OwnerR\x05owner\"\xb2\x01\n" +
+	"\x15EraseOwnerDataRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12&\n" +
+	"\x0fname_kept_until\x18\x03 \x01(\tR\rnameKeptUntil\x127\n" +
+	"\x18identity_code_kept_until\x18\x04 \x01(\tR\x15identityCodeKeptUntil\"a\n" +
+	"\x16EraseOwnerDataResponse\x12G\n" +
+	"\fdispositions\x18\x01 \x03(\v2#.lillvet.owner.v1.RecordDispositionR\fdispositions\"\x1a\n" +
+	"\x18RunRetentionSweepRequest\"Z\n" +
+	"\x19RunRetentionSweepResponse\x12=\n" +
+	"\aremoved\x18\x01 \x03(\v2#.lillvet.owner.v1.RecordDispositionR\aremoved*L\n" +
 	"\x06Clinic\x12\x16\n" +
 	"\x12CLINIC_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CLINIC_SEINAJOKI\x10\x01\x12\x14\n" +
@@ -2766,7 +3215,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\bSEX_MALE\x10\x01\x12\x0e\n" +
 	"\n" +
 	"SEX_FEMALE\x10\x02\x12\x0f\n" +
-	"\vSEX_UNKNOWN\x10\x032\xad\r\n" +
+	"\vSEX_UNKNOWN\x10\x032\xf4\x0f\n" +
 	"\fOwnerService\x12Z\n" +
 	"\vCreateOwner\x12$.lillvet.owner.v1.CreateOwnerRequest\x1a%.lillvet.owner.v1.CreateOwnerResponse\x12Q\n" +
 	"\bGetOwner\x12!.lillvet.owner.v1.GetOwnerRequest\x1a\".lillvet.owner.v1.GetOwnerResponse\x12Z\n" +
@@ -2785,7 +3234,10 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\x1bFindPatientByCustomerNumber\x124.lillvet.owner.v1.FindPatientByCustomerNumberRequest\x1a5.lillvet.owner.v1.FindPatientByCustomerNumberResponse\x12f\n" +
 	"\x0fTransferPatient\x12(.lillvet.owner.v1.TransferPatientRequest\x1a).lillvet.owner.v1.TransferPatientResponse\x12r\n" +
 	"\x13MarkPatientDeceased\x12,.lillvet.owner.v1.MarkPatientDeceasedRequest\x1a-.lillvet.owner.v1.MarkPatientDeceasedResponse\x12o\n" +
-	"\x12ListPatientChanges\x12+.lillvet.owner.v1.ListPatientChangesRequest\x1a,.lillvet.owner.v1.ListPatientChangesResponseBCZAgithub.com/lillvet/register/proto/gen/go/lillvet/owner/v1;ownerv1b\x06proto3"
+	"\x12ListPatientChanges\x12+.lillvet.owner.v1.ListPatientChangesRequest\x1a,.lillvet.owner.v1.ListPatientChangesResponse\x12r\n" +
+	"\x13SetOwnerRestriction\x12,.lillvet.owner.v1.SetOwnerRestrictionRequest\x1a-.lillvet.owner.v1.SetOwnerRestrictionResponse\x12c\n" +
+	"\x0eEraseOwnerData\x12'.lillvet.owner.v1.EraseOwnerDataRequest\x1a(.lillvet.owner.v1.EraseOwnerDataResponse\x12l\n" +
+	"\x11RunRetentionSweep\x12*.lillvet.owner.v1.RunRetentionSweepRequest\x1a+.lillvet.owner.v1.RunRetentionSweepResponseBCZAgithub.com/lillvet/register/proto/gen/go/lillvet/owner/v1;ownerv1b\x06proto3"
 
 var (
 	file_lillvet_owner_v1_owner_proto_rawDescOnce sync.Once
@@ -2800,7 +3252,7 @@ func file_lillvet_owner_v1_owner_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_owner_v1_owner_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(Clinic)(0),                                 // 0: lillvet.owner.v1.Clinic
 	(Language)(0),                               // 1: lillvet.owner.v1.Language
@@ -2844,79 +3296,96 @@ var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(*BatchGetOwnerStatusRequest)(nil),          // 39: lillvet.owner.v1.BatchGetOwnerStatusRequest
 	(*OwnerStatus)(nil),                         // 40: lillvet.owner.v1.OwnerStatus
 	(*BatchGetOwnerStatusResponse)(nil),         // 41: lillvet.owner.v1.BatchGetOwnerStatusResponse
-	(*timestamppb.Timestamp)(nil),               // 42: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 43: google.protobuf.FieldMask
+	(*RecordDisposition)(nil),                   // 42: lillvet.owner.v1.RecordDisposition
+	(*SetOwnerRestrictionRequest)(nil),          // 43: lillvet.owner.v1.SetOwnerRestrictionRequest
+	(*SetOwnerRestrictionResponse)(nil),         // 44: lillvet.owner.v1.SetOwnerRestrictionResponse
+	(*EraseOwnerDataRequest)(nil),               // 45: lillvet.owner.v1.EraseOwnerDataRequest
+	(*EraseOwnerDataResponse)(nil),              // 46: lillvet.owner.v1.EraseOwnerDataResponse
+	(*RunRetentionSweepRequest)(nil),            // 47: lillvet.owner.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),           // 48: lillvet.owner.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),               // 49: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 50: google.protobuf.FieldMask
 }
 var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	4,  // 0: lillvet.owner.v1.Owner.address:type_name -> lillvet.owner.v1.Address
 	1,  // 1: lillvet.owner.v1.Owner.preferred_language:type_name -> lillvet.owner.v1.Language
 	0,  // 2: lillvet.owner.v1.Owner.home_clinic:type_name -> lillvet.owner.v1.Clinic
-	42, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
-	42, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
-	42, // 5: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
-	5,  // 6: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 7: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 8: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 9: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	43, // 10: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 11: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 12: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
-	5,  // 13: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
-	6,  // 14: lillvet.owner.v1.ListOwnerChangesResponse.changes:type_name -> lillvet.owner.v1.Change
-	2,  // 15: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
-	3,  // 16: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
-	21, // 17: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
-	42, // 18: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
-	42, // 19: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
-	22, // 20: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 21: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 22: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 23: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	43, // 24: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 25: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 26: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
-	22, // 27: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 28: lillvet.owner.v1.TransferPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 29: lillvet.owner.v1.MarkPatientDeceasedResponse.patient:type_name -> lillvet.owner.v1.Patient
-	6,  // 30: lillvet.owner.v1.ListPatientChangesResponse.changes:type_name -> lillvet.owner.v1.Change
-	40, // 31: lillvet.owner.v1.BatchGetOwnerStatusResponse.statuses:type_name -> lillvet.owner.v1.OwnerStatus
-	7,  // 32: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
-	9,  // 33: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
-	11, // 34: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
-	13, // 35: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
-	15, // 36: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
-	17, // 37: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
-	19, // 38: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
-	39, // 39: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
-	23, // 40: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
-	25, // 41: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
-	27, // 42: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
-	29, // 43: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
-	31, // 44: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
-	33, // 45: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
-	35, // 46: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
-	37, // 47: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
-	8,  // 48: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
-	10, // 49: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
-	12, // 50: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
-	14, // 51: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
-	16, // 52: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	18, // 53: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
-	20, // 54: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
-	41, // 55: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
-	24, // 56: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
-	26, // 57: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
-	28, // 58: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
-	30, // 59: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
-	32, // 60: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	34, // 61: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
-	36, // 62: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
-	38, // 63: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
-	48, // [48:64] is the sub-list for method output_type
-	32, // [32:48] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	49, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
+	49, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
+	49, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
+	49, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
+	5,  // 7: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 8: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 9: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 10: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
+	50, // 11: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 12: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 13: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
+	5,  // 14: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
+	6,  // 15: lillvet.owner.v1.ListOwnerChangesResponse.changes:type_name -> lillvet.owner.v1.Change
+	2,  // 16: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
+	3,  // 17: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
+	21, // 18: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
+	49, // 19: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
+	49, // 20: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
+	22, // 21: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
+	22, // 22: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	22, // 23: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	22, // 24: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
+	50, // 25: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 26: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	22, // 27: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
+	22, // 28: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
+	22, // 29: lillvet.owner.v1.TransferPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	22, // 30: lillvet.owner.v1.MarkPatientDeceasedResponse.patient:type_name -> lillvet.owner.v1.Patient
+	6,  // 31: lillvet.owner.v1.ListPatientChangesResponse.changes:type_name -> lillvet.owner.v1.Change
+	40, // 32: lillvet.owner.v1.BatchGetOwnerStatusResponse.statuses:type_name -> lillvet.owner.v1.OwnerStatus
+	5,  // 33: lillvet.owner.v1.SetOwnerRestrictionResponse.owner:type_name -> lillvet.owner.v1.Owner
+	42, // 34: lillvet.owner.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.owner.v1.RecordDisposition
+	42, // 35: lillvet.owner.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.owner.v1.RecordDisposition
+	7,  // 36: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
+	9,  // 37: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
+	11, // 38: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
+	13, // 39: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
+	15, // 40: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
+	17, // 41: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
+	19, // 42: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
+	39, // 43: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
+	23, // 44: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
+	25, // 45: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
+	27, // 46: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
+	29, // 47: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
+	31, // 48: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
+	33, // 49: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
+	35, // 50: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
+	37, // 51: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
+	43, // 52: lillvet.owner.v1.OwnerService.SetOwnerRestriction:input_type -> lillvet.owner.v1.SetOwnerRestrictionRequest
+	45, // 53: lillvet.owner.v1.OwnerService.EraseOwnerData:input_type -> lillvet.owner.v1.EraseOwnerDataRequest
+	47, // 54: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
+	8,  // 55: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
+	10, // 56: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
+	12, // 57: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
+	14, // 58: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
+	16, // 59: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	18, // 60: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
+	20, // 61: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
+	41, // 62: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
+	24, // 63: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
+	26, // 64: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
+	28, // 65: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
+	30, // 66: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
+	32, // 67: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	34, // 68: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
+	36, // 69: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
+	38, // 70: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
+	44, // 71: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
+	46, // 72: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
+	48, // 73: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
+	55, // [55:74] is the sub-list for method output_type
+	36, // [36:55] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_owner_v1_owner_proto_init() }
@@ -2930,7 +3399,7 @@ func file_lillvet_owner_v1_owner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_owner_v1_owner_proto_rawDesc), len(file_lillvet_owner_v1_owner_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   38,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

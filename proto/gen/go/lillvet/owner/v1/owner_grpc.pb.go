@@ -35,6 +35,9 @@ const (
 	OwnerService_TransferPatient_FullMethodName             = "/lillvet.owner.v1.OwnerService/TransferPatient"
 	OwnerService_MarkPatientDeceased_FullMethodName         = "/lillvet.owner.v1.OwnerService/MarkPatientDeceased"
 	OwnerService_ListPatientChanges_FullMethodName          = "/lillvet.owner.v1.OwnerService/ListPatientChanges"
+	OwnerService_SetOwnerRestriction_FullMethodName         = "/lillvet.owner.v1.OwnerService/SetOwnerRestriction"
+	OwnerService_EraseOwnerData_FullMethodName              = "/lillvet.owner.v1.OwnerService/EraseOwnerData"
+	OwnerService_RunRetentionSweep_FullMethodName           = "/lillvet.owner.v1.OwnerService/RunRetentionSweep"
 )
 
 // OwnerServiceClient is the client API for OwnerService service.
@@ -79,6 +82,20 @@ type OwnerServiceClient interface {
 	MarkPatientDeceased(ctx context.Context, in *MarkPatientDeceasedRequest, opts ...grpc.CallOption) (*MarkPatientDeceasedResponse, error)
 	// Lists who changed a patient, when, which fields and why.
 	ListPatientChanges(ctx context.Context, in *ListPatientChangesRequest, opts ...grpc.CallOption) (*ListPatientChangesResponse, error)
+	// Restricts an owner (GDPR Art. 18; the first step of an erasure) or lifts the
+	// restriction: a restricted owner is left out of search and lists, and the disclosure
+	// and consent services refuse to use it. Idempotent. An erased owner cannot be lifted
+	// (FAILED_PRECONDITION OWNER_ERASED). Recorded in the owner's change history.
+	// Clinic manager only; not exposed over REST.
+	SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error)
+	// Erases what no law requires the clinic to keep of an owner and restricts the rest
+	// until the given days; the customer numbers are never reused. A retry with the same
+	// request_id erases nothing more and answers the first result. Clinic manager only;
+	// not exposed over REST (the disclosure service's erasure job calls it).
+	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
+	// Anonymises what an erasure kept once its day has passed (also run periodically
+	// inside the service). Clinic manager or maintainer; not exposed over REST.
+	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
 }
 
 type ownerServiceClient struct {
@@ -249,6 +266,36 @@ func (c *ownerServiceClient) ListPatientChanges(ctx context.Context, in *ListPat
 	return out, nil
 }
 
+func (c *ownerServiceClient) SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetOwnerRestrictionResponse)
+	err := c.cc.Invoke(ctx, OwnerService_SetOwnerRestriction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ownerServiceClient) EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseOwnerDataResponse)
+	err := c.cc.Invoke(ctx, OwnerService_EraseOwnerData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ownerServiceClient) RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunRetentionSweepResponse)
+	err := c.cc.Invoke(ctx, OwnerService_RunRetentionSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OwnerServiceServer is the server API for OwnerService service.
 // All implementations must embed UnimplementedOwnerServiceServer
 // for forward compatibility.
@@ -291,6 +338,20 @@ type OwnerServiceServer interface {
 	MarkPatientDeceased(context.Context, *MarkPatientDeceasedRequest) (*MarkPatientDeceasedResponse, error)
 	// Lists who changed a patient, when, which fields and why.
 	ListPatientChanges(context.Context, *ListPatientChangesRequest) (*ListPatientChangesResponse, error)
+	// Restricts an owner (GDPR Art. 18; the first step of an erasure) or lifts the
+	// restriction: a restricted owner is left out of search and lists, and the disclosure
+	// and consent services refuse to use it. Idempotent. An erased owner cannot be lifted
+	// (FAILED_PRECONDITION OWNER_ERASED). Recorded in the owner's change history.
+	// Clinic manager only; not exposed over REST.
+	SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error)
+	// Erases what no law requires the clinic to keep of an owner and restricts the rest
+	// until the given days; the customer numbers are never reused. A retry with the same
+	// request_id erases nothing more and answers the first result. Clinic manager only;
+	// not exposed over REST (the disclosure service's erasure job calls it).
+	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
+	// Anonymises what an erasure kept once its day has passed (also run periodically
+	// inside the service). Clinic manager or maintainer; not exposed over REST.
+	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
 	mustEmbedUnimplementedOwnerServiceServer()
 }
 
@@ -348,6 +409,15 @@ func (UnimplementedOwnerServiceServer) MarkPatientDeceased(context.Context, *Mar
 }
 func (UnimplementedOwnerServiceServer) ListPatientChanges(context.Context, *ListPatientChangesRequest) (*ListPatientChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPatientChanges not implemented")
+}
+func (UnimplementedOwnerServiceServer) SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetOwnerRestriction not implemented")
+}
+func (UnimplementedOwnerServiceServer) EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseOwnerData not implemented")
+}
+func (UnimplementedOwnerServiceServer) RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunRetentionSweep not implemented")
 }
 func (UnimplementedOwnerServiceServer) mustEmbedUnimplementedOwnerServiceServer() {}
 func (UnimplementedOwnerServiceServer) testEmbeddedByValue()                      {}
@@ -658,6 +728,60 @@ func _OwnerService_ListPatientChanges_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OwnerService_SetOwnerRestriction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetOwnerRestrictionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).SetOwnerRestriction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_SetOwnerRestriction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).SetOwnerRestriction(ctx, req.(*SetOwnerRestrictionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OwnerService_EraseOwnerData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseOwnerDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).EraseOwnerData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_EraseOwnerData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).EraseOwnerData(ctx, req.(*EraseOwnerDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OwnerService_RunRetentionSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunRetentionSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).RunRetentionSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_RunRetentionSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).RunRetentionSweep(ctx, req.(*RunRetentionSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OwnerService_ServiceDesc is the grpc.ServiceDesc for OwnerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -728,6 +852,18 @@ var OwnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPatientChanges",
 			Handler:    _OwnerService_ListPatientChanges_Handler,
+		},
+		{
+			MethodName: "SetOwnerRestriction",
+			Handler:    _OwnerService_SetOwnerRestriction_Handler,
+		},
+		{
+			MethodName: "EraseOwnerData",
+			Handler:    _OwnerService_EraseOwnerData_Handler,
+		},
+		{
+			MethodName: "RunRetentionSweep",
+			Handler:    _OwnerService_RunRetentionSweep_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
