@@ -22,6 +22,9 @@ var (
 	maintainer = []auth.Role{auth.RoleMaintainer}
 	// rightsHandlers answer the customers' access requests.
 	rightsHandlers = []auth.Role{auth.RoleClinicManager}
+	// sweepers run the retention sweep: the clinic manager, and the maintainer, who
+	// operates the system (the sweep deletes by date and returns no personal data).
+	sweepers = []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}
 )
 
 // Policy is the history service's authorization table: who may call each RPC.
@@ -36,5 +39,7 @@ func Policy() auth.Policy {
 		m("ListOwnerCommunications"): {Roles: clinicStaff, WithPurpose: maintainer},
 		m("ListOwnerTimeline"):       {Roles: visitReaders, WithPurpose: maintainer},
 		m("ExportOwnerHistory"):      {Roles: rightsHandlers, WithPurpose: maintainer},
+		m("EraseOwnerData"):          {Roles: rightsHandlers},
+		m("RunRetentionSweep"):       {Roles: sweepers},
 	}
 }

@@ -2162,6 +2162,299 @@ func (*ExportOwnerHistoryResponse_Visit) isExportOwnerHistoryResponse_Item() {}
 
 func (*ExportOwnerHistoryResponse_Communication) isExportOwnerHistoryResponse_Item() {}
 
+// What an erasure did with one class of an owner's records: erased now, or kept
+// (restricted: out of search, marketing, statistics and disclosure) on a legal basis.
+type RecordDisposition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable key of the record class. Values used: "contact_details" (owner phone, e-mail,
+	// preferred language), "owner_name_address", "patients", "identity_code",
+	// "patient_records", "medicine_records", "invoices", "communications",
+	// "consent_ledger", "marketing_suppression", "change_history".
+	RecordClass string `protobuf:"bytes,1,opt,name=record_class,json=recordClass,proto3" json:"record_class,omitempty"`
+	// True when kept (restricted) rather than erased now.
+	Kept bool `protobuf:"varint,2,opt,name=kept,proto3" json:"kept,omitempty"`
+	// Stable key of the legal basis for keeping it (empty when erased). Values used:
+	// "basis.veterinary_records" (MMMa 6/EEO/2000 §7), "basis.medicine_records",
+	// "basis.bookkeeping" (Kirjanpitolaki 2:10), "basis.unpaid_invoice",
+	// "basis.marketing_objection" (GDPR Art. 21(3): the objection must keep being honoured).
+	LegalBasis string `protobuf:"bytes,3,opt,name=legal_basis,json=legalBasis,proto3" json:"legal_basis,omitempty"`
+	// Last day (YYYY-MM-DD, inclusive) it is kept; empty when erased or when kept without
+	// an end date (a marketing suppression).
+	KeptUntil string `protobuf:"bytes,4,opt,name=kept_until,json=keptUntil,proto3" json:"kept_until,omitempty"`
+	// How many records of the class this covers.
+	Count         int32 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDisposition) Reset() {
+	*x = RecordDisposition{}
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDisposition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDisposition) ProtoMessage() {}
+
+func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDisposition.ProtoReflect.Descriptor instead.
+func (*RecordDisposition) Descriptor() ([]byte, []int) {
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RecordDisposition) GetRecordClass() string {
+	if x != nil {
+		return x.RecordClass
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKept() bool {
+	if x != nil {
+		return x.Kept
+	}
+	return false
+}
+
+func (x *RecordDisposition) GetLegalBasis() string {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKeptUntil() string {
+	if x != nil {
+		return x.KeptUntil
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Request of EraseOwnerData.
+type EraseOwnerDataRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The erasure request's id: a retry with the same id answers the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseOwnerDataRequest) Reset() {
+	*x = EraseOwnerDataRequest{}
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseOwnerDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseOwnerDataRequest) ProtoMessage() {}
+
+func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseOwnerDataRequest.ProtoReflect.Descriptor instead.
+func (*EraseOwnerDataRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *EraseOwnerDataRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *EraseOwnerDataRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of EraseOwnerData.
+type EraseOwnerDataResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Dispositions []*RecordDisposition   `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	// Last day a kept record names the owner (the latest kept_until of patient, medicine
+	// and invoice records); empty when nothing is kept. The erasure job passes it to the
+	// owner service as name_kept_until.
+	OwnerNamedUntil string `protobuf:"bytes,2,opt,name=owner_named_until,json=ownerNamedUntil,proto3" json:"owner_named_until,omitempty"`
+	// Set while an invoice of the owner is unpaid: the last day of its bookkeeping
+	// retention. The job passes it to the owner service as identity_code_kept_until.
+	IdentityCodeNeededUntil string `protobuf:"bytes,3,opt,name=identity_code_needed_until,json=identityCodeNeededUntil,proto3" json:"identity_code_needed_until,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *EraseOwnerDataResponse) Reset() {
+	*x = EraseOwnerDataResponse{}
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseOwnerDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseOwnerDataResponse) ProtoMessage() {}
+
+func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseOwnerDataResponse.ProtoReflect.Descriptor instead.
+func (*EraseOwnerDataResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *EraseOwnerDataResponse) GetDispositions() []*RecordDisposition {
+	if x != nil {
+		return x.Dispositions
+	}
+	return nil
+}
+
+func (x *EraseOwnerDataResponse) GetOwnerNamedUntil() string {
+	if x != nil {
+		return x.OwnerNamedUntil
+	}
+	return ""
+}
+
+func (x *EraseOwnerDataResponse) GetIdentityCodeNeededUntil() string {
+	if x != nil {
+		return x.IdentityCodeNeededUntil
+	}
+	return ""
+}
+
+// Request of RunRetentionSweep.
+type RunRetentionSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionSweepRequest) Reset() {
+	*x = RunRetentionSweepRequest{}
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionSweepRequest) ProtoMessage() {}
+
+func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
+func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{29}
+}
+
+// Response of RunRetentionSweep.
+type RunRetentionSweepResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Documents removed or stripped, per record class.
+	Removed       []*RecordDisposition `protobuf:"bytes,1,rep,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionSweepResponse) Reset() {
+	*x = RunRetentionSweepResponse{}
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionSweepResponse) ProtoMessage() {}
+
+func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
+func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
 var File_lillvet_history_v1_history_proto protoreflect.FileDescriptor
 
 const file_lillvet_history_v1_history_proto_rawDesc = "" +
@@ -2318,7 +2611,26 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\x1aExportOwnerHistoryResponse\x127\n" +
 	"\x05visit\x18\x01 \x01(\v2\x1f.lillvet.history.v1.VisitRecordH\x00R\x05visit\x12I\n" +
 	"\rcommunication\x18\x02 \x01(\v2!.lillvet.history.v1.CommunicationH\x00R\rcommunicationB\x06\n" +
-	"\x04item*L\n" +
+	"\x04item\"\xa0\x01\n" +
+	"\x11RecordDisposition\x12!\n" +
+	"\frecord_class\x18\x01 \x01(\tR\vrecordClass\x12\x12\n" +
+	"\x04kept\x18\x02 \x01(\bR\x04kept\x12\x1f\n" +
+	"\vlegal_basis\x18\x03 \x01(\tR\n" +
+	"legalBasis\x12\x1d\n" +
+	"\n" +
+	"kept_until\x18\x04 \x01(\tR\tkeptUntil\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x05R\x05count\"Q\n" +
+	"\x15EraseOwnerDataRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\xcc\x01\n" +
+	"\x16EraseOwnerDataResponse\x12I\n" +
+	"\fdispositions\x18\x01 \x03(\v2%.lillvet.history.v1.RecordDispositionR\fdispositions\x12*\n" +
+	"\x11owner_named_until\x18\x02 \x01(\tR\x0fownerNamedUntil\x12;\n" +
+	"\x1aidentity_code_needed_until\x18\x03 \x01(\tR\x17identityCodeNeededUntil\"\x1a\n" +
+	"\x18RunRetentionSweepRequest\"\\\n" +
+	"\x19RunRetentionSweepResponse\x12?\n" +
+	"\aremoved\x18\x01 \x03(\v2%.lillvet.history.v1.RecordDispositionR\aremoved*L\n" +
 	"\x06Clinic\x12\x16\n" +
 	"\x12CLINIC_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CLINIC_SEINAJOKI\x10\x01\x12\x14\n" +
@@ -2353,7 +2665,7 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DIRECTION_INBOUND\x10\x01\x12\x16\n" +
-	"\x12DIRECTION_OUTBOUND\x10\x022\xfc\x06\n" +
+	"\x12DIRECTION_OUTBOUND\x10\x022\xd7\b\n" +
 	"\x0eHistoryService\x12^\n" +
 	"\vRecordVisit\x12&.lillvet.history.v1.RecordVisitRequest\x1a'.lillvet.history.v1.RecordVisitResponse\x12p\n" +
 	"\x11ListPatientVisits\x12,.lillvet.history.v1.ListPatientVisitsRequest\x1a-.lillvet.history.v1.ListPatientVisitsResponse\x12U\n" +
@@ -2363,7 +2675,9 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\x13RecordCommunication\x12..lillvet.history.v1.RecordCommunicationRequest\x1a/.lillvet.history.v1.RecordCommunicationResponse\x12\x82\x01\n" +
 	"\x17ListOwnerCommunications\x122.lillvet.history.v1.ListOwnerCommunicationsRequest\x1a3.lillvet.history.v1.ListOwnerCommunicationsResponse\x12p\n" +
 	"\x11ListOwnerTimeline\x12,.lillvet.history.v1.ListOwnerTimelineRequest\x1a-.lillvet.history.v1.ListOwnerTimelineResponse\x12u\n" +
-	"\x12ExportOwnerHistory\x12-.lillvet.history.v1.ExportOwnerHistoryRequest\x1a..lillvet.history.v1.ExportOwnerHistoryResponse0\x01BGZEgithub.com/lillvet/register/proto/gen/go/lillvet/history/v1;historyv1b\x06proto3"
+	"\x12ExportOwnerHistory\x12-.lillvet.history.v1.ExportOwnerHistoryRequest\x1a..lillvet.history.v1.ExportOwnerHistoryResponse0\x01\x12g\n" +
+	"\x0eEraseOwnerData\x12).lillvet.history.v1.EraseOwnerDataRequest\x1a*.lillvet.history.v1.EraseOwnerDataResponse\x12p\n" +
+	"\x11RunRetentionSweep\x12,.lillvet.history.v1.RunRetentionSweepRequest\x1a-.lillvet.history.v1.RunRetentionSweepResponseBGZEgithub.com/lillvet/register/proto/gen/go/lillvet/history/v1;historyv1b\x06proto3"
 
 var (
 	file_lillvet_history_v1_history_proto_rawDescOnce sync.Once
@@ -2378,7 +2692,7 @@ func file_lillvet_history_v1_history_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_history_v1_history_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lillvet_history_v1_history_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_lillvet_history_v1_history_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_lillvet_history_v1_history_proto_goTypes = []any{
 	(Clinic)(0),                             // 0: lillvet.history.v1.Clinic
 	(Route)(0),                              // 1: lillvet.history.v1.Route
@@ -2411,77 +2725,88 @@ var file_lillvet_history_v1_history_proto_goTypes = []any{
 	(*VisitRecord)(nil),                     // 28: lillvet.history.v1.VisitRecord
 	(*ExportOwnerHistoryRequest)(nil),       // 29: lillvet.history.v1.ExportOwnerHistoryRequest
 	(*ExportOwnerHistoryResponse)(nil),      // 30: lillvet.history.v1.ExportOwnerHistoryResponse
-	(*timestamppb.Timestamp)(nil),           // 31: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 32: google.protobuf.FieldMask
+	(*RecordDisposition)(nil),               // 31: lillvet.history.v1.RecordDisposition
+	(*EraseOwnerDataRequest)(nil),           // 32: lillvet.history.v1.EraseOwnerDataRequest
+	(*EraseOwnerDataResponse)(nil),          // 33: lillvet.history.v1.EraseOwnerDataResponse
+	(*RunRetentionSweepRequest)(nil),        // 34: lillvet.history.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),       // 35: lillvet.history.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),           // 36: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 37: google.protobuf.FieldMask
 }
 var file_lillvet_history_v1_history_proto_depIdxs = []int32{
 	1,  // 0: lillvet.history.v1.Medication.route:type_name -> lillvet.history.v1.Route
 	2,  // 1: lillvet.history.v1.InvoiceReference.state:type_name -> lillvet.history.v1.InvoiceState
 	0,  // 2: lillvet.history.v1.Visit.clinic:type_name -> lillvet.history.v1.Clinic
-	31, // 3: lillvet.history.v1.Visit.start_time:type_name -> google.protobuf.Timestamp
+	36, // 3: lillvet.history.v1.Visit.start_time:type_name -> google.protobuf.Timestamp
 	5,  // 4: lillvet.history.v1.Visit.staff:type_name -> lillvet.history.v1.StaffMember
 	6,  // 5: lillvet.history.v1.Visit.diagnoses:type_name -> lillvet.history.v1.Diagnosis
 	7,  // 6: lillvet.history.v1.Visit.procedures:type_name -> lillvet.history.v1.Procedure
 	8,  // 7: lillvet.history.v1.Visit.medications:type_name -> lillvet.history.v1.Medication
 	9,  // 8: lillvet.history.v1.Visit.invoices:type_name -> lillvet.history.v1.InvoiceReference
-	31, // 9: lillvet.history.v1.Visit.create_time:type_name -> google.protobuf.Timestamp
-	31, // 10: lillvet.history.v1.Visit.update_time:type_name -> google.protobuf.Timestamp
-	31, // 11: lillvet.history.v1.Amendment.time:type_name -> google.protobuf.Timestamp
+	36, // 9: lillvet.history.v1.Visit.create_time:type_name -> google.protobuf.Timestamp
+	36, // 10: lillvet.history.v1.Visit.update_time:type_name -> google.protobuf.Timestamp
+	36, // 11: lillvet.history.v1.Amendment.time:type_name -> google.protobuf.Timestamp
 	5,  // 12: lillvet.history.v1.Amendment.author:type_name -> lillvet.history.v1.StaffMember
 	10, // 13: lillvet.history.v1.Amendment.corrected:type_name -> lillvet.history.v1.Visit
 	3,  // 14: lillvet.history.v1.Communication.channel:type_name -> lillvet.history.v1.Channel
 	4,  // 15: lillvet.history.v1.Communication.direction:type_name -> lillvet.history.v1.Direction
-	31, // 16: lillvet.history.v1.Communication.time:type_name -> google.protobuf.Timestamp
+	36, // 16: lillvet.history.v1.Communication.time:type_name -> google.protobuf.Timestamp
 	5,  // 17: lillvet.history.v1.Communication.staff:type_name -> lillvet.history.v1.StaffMember
-	31, // 18: lillvet.history.v1.Communication.create_time:type_name -> google.protobuf.Timestamp
+	36, // 18: lillvet.history.v1.Communication.create_time:type_name -> google.protobuf.Timestamp
 	10, // 19: lillvet.history.v1.RecordVisitRequest.visit:type_name -> lillvet.history.v1.Visit
 	10, // 20: lillvet.history.v1.RecordVisitResponse.visit:type_name -> lillvet.history.v1.Visit
-	31, // 21: lillvet.history.v1.ListPatientVisitsRequest.start_time:type_name -> google.protobuf.Timestamp
-	31, // 22: lillvet.history.v1.ListPatientVisitsRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 21: lillvet.history.v1.ListPatientVisitsRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 22: lillvet.history.v1.ListPatientVisitsRequest.end_time:type_name -> google.protobuf.Timestamp
 	10, // 23: lillvet.history.v1.ListPatientVisitsResponse.visits:type_name -> lillvet.history.v1.Visit
 	10, // 24: lillvet.history.v1.GetVisitResponse.visit:type_name -> lillvet.history.v1.Visit
 	10, // 25: lillvet.history.v1.GetVisitResponse.original:type_name -> lillvet.history.v1.Visit
 	11, // 26: lillvet.history.v1.GetVisitResponse.amendments:type_name -> lillvet.history.v1.Amendment
 	10, // 27: lillvet.history.v1.AmendVisitRequest.visit:type_name -> lillvet.history.v1.Visit
-	32, // 28: lillvet.history.v1.AmendVisitRequest.update_mask:type_name -> google.protobuf.FieldMask
+	37, // 28: lillvet.history.v1.AmendVisitRequest.update_mask:type_name -> google.protobuf.FieldMask
 	10, // 29: lillvet.history.v1.AmendVisitResponse.visit:type_name -> lillvet.history.v1.Visit
 	11, // 30: lillvet.history.v1.AmendVisitResponse.amendment:type_name -> lillvet.history.v1.Amendment
 	12, // 31: lillvet.history.v1.RecordCommunicationRequest.communication:type_name -> lillvet.history.v1.Communication
 	12, // 32: lillvet.history.v1.RecordCommunicationResponse.communication:type_name -> lillvet.history.v1.Communication
-	31, // 33: lillvet.history.v1.ListOwnerCommunicationsRequest.start_time:type_name -> google.protobuf.Timestamp
-	31, // 34: lillvet.history.v1.ListOwnerCommunicationsRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 33: lillvet.history.v1.ListOwnerCommunicationsRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 34: lillvet.history.v1.ListOwnerCommunicationsRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 35: lillvet.history.v1.ListOwnerCommunicationsResponse.communications:type_name -> lillvet.history.v1.Communication
 	10, // 36: lillvet.history.v1.TimelineEntry.visit:type_name -> lillvet.history.v1.Visit
 	12, // 37: lillvet.history.v1.TimelineEntry.communication:type_name -> lillvet.history.v1.Communication
-	31, // 38: lillvet.history.v1.ListOwnerTimelineRequest.start_time:type_name -> google.protobuf.Timestamp
-	31, // 39: lillvet.history.v1.ListOwnerTimelineRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 38: lillvet.history.v1.ListOwnerTimelineRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 39: lillvet.history.v1.ListOwnerTimelineRequest.end_time:type_name -> google.protobuf.Timestamp
 	25, // 40: lillvet.history.v1.ListOwnerTimelineResponse.entries:type_name -> lillvet.history.v1.TimelineEntry
 	10, // 41: lillvet.history.v1.VisitRecord.visit:type_name -> lillvet.history.v1.Visit
 	10, // 42: lillvet.history.v1.VisitRecord.original:type_name -> lillvet.history.v1.Visit
 	11, // 43: lillvet.history.v1.VisitRecord.amendments:type_name -> lillvet.history.v1.Amendment
 	28, // 44: lillvet.history.v1.ExportOwnerHistoryResponse.visit:type_name -> lillvet.history.v1.VisitRecord
 	12, // 45: lillvet.history.v1.ExportOwnerHistoryResponse.communication:type_name -> lillvet.history.v1.Communication
-	13, // 46: lillvet.history.v1.HistoryService.RecordVisit:input_type -> lillvet.history.v1.RecordVisitRequest
-	15, // 47: lillvet.history.v1.HistoryService.ListPatientVisits:input_type -> lillvet.history.v1.ListPatientVisitsRequest
-	17, // 48: lillvet.history.v1.HistoryService.GetVisit:input_type -> lillvet.history.v1.GetVisitRequest
-	19, // 49: lillvet.history.v1.HistoryService.AmendVisit:input_type -> lillvet.history.v1.AmendVisitRequest
-	21, // 50: lillvet.history.v1.HistoryService.RecordCommunication:input_type -> lillvet.history.v1.RecordCommunicationRequest
-	23, // 51: lillvet.history.v1.HistoryService.ListOwnerCommunications:input_type -> lillvet.history.v1.ListOwnerCommunicationsRequest
-	26, // 52: lillvet.history.v1.HistoryService.ListOwnerTimeline:input_type -> lillvet.history.v1.ListOwnerTimelineRequest
-	29, // 53: lillvet.history.v1.HistoryService.ExportOwnerHistory:input_type -> lillvet.history.v1.ExportOwnerHistoryRequest
-	14, // 54: lillvet.history.v1.HistoryService.RecordVisit:output_type -> lillvet.history.v1.RecordVisitResponse
-	16, // 55: lillvet.history.v1.HistoryService.ListPatientVisits:output_type -> lillvet.history.v1.ListPatientVisitsResponse
-	18, // 56: lillvet.history.v1.HistoryService.GetVisit:output_type -> lillvet.history.v1.GetVisitResponse
-	20, // 57: lillvet.history.v1.HistoryService.AmendVisit:output_type -> lillvet.history.v1.AmendVisitResponse
-	22, // 58: lillvet.history.v1.HistoryService.RecordCommunication:output_type -> lillvet.history.v1.RecordCommunicationResponse
-	24, // 59: lillvet.history.v1.HistoryService.ListOwnerCommunications:output_type -> lillvet.history.v1.ListOwnerCommunicationsResponse
-	27, // 60: lillvet.history.v1.HistoryService.ListOwnerTimeline:output_type -> lillvet.history.v1.ListOwnerTimelineResponse
-	30, // 61: lillvet.history.v1.HistoryService.ExportOwnerHistory:output_type -> lillvet.history.v1.ExportOwnerHistoryResponse
-	54, // [54:62] is the sub-list for method output_type
-	46, // [46:54] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	31, // 46: lillvet.history.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.history.v1.RecordDisposition
+	31, // 47: lillvet.history.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.history.v1.RecordDisposition
+	13, // 48: lillvet.history.v1.HistoryService.RecordVisit:input_type -> lillvet.history.v1.RecordVisitRequest
+	15, // 49: lillvet.history.v1.HistoryService.ListPatientVisits:input_type -> lillvet.history.v1.ListPatientVisitsRequest
+	17, // 50: lillvet.history.v1.HistoryService.GetVisit:input_type -> lillvet.history.v1.GetVisitRequest
+	19, // 51: lillvet.history.v1.HistoryService.AmendVisit:input_type -> lillvet.history.v1.AmendVisitRequest
+	21, // 52: lillvet.history.v1.HistoryService.RecordCommunication:input_type -> lillvet.history.v1.RecordCommunicationRequest
+	23, // 53: lillvet.history.v1.HistoryService.ListOwnerCommunications:input_type -> lillvet.history.v1.ListOwnerCommunicationsRequest
+	26, // 54: lillvet.history.v1.HistoryService.ListOwnerTimeline:input_type -> lillvet.history.v1.ListOwnerTimelineRequest
+	29, // 55: lillvet.history.v1.HistoryService.ExportOwnerHistory:input_type -> lillvet.history.v1.ExportOwnerHistoryRequest
+	32, // 56: lillvet.history.v1.HistoryService.EraseOwnerData:input_type -> lillvet.history.v1.EraseOwnerDataRequest
+	34, // 57: lillvet.history.v1.HistoryService.RunRetentionSweep:input_type -> lillvet.history.v1.RunRetentionSweepRequest
+	14, // 58: lillvet.history.v1.HistoryService.RecordVisit:output_type -> lillvet.history.v1.RecordVisitResponse
+	16, // 59: lillvet.history.v1.HistoryService.ListPatientVisits:output_type -> lillvet.history.v1.ListPatientVisitsResponse
+	18, // 60: lillvet.history.v1.HistoryService.GetVisit:output_type -> lillvet.history.v1.GetVisitResponse
+	20, // 61: lillvet.history.v1.HistoryService.AmendVisit:output_type -> lillvet.history.v1.AmendVisitResponse
+	22, // 62: lillvet.history.v1.HistoryService.RecordCommunication:output_type -> lillvet.history.v1.RecordCommunicationResponse
+	24, // 63: lillvet.history.v1.HistoryService.ListOwnerCommunications:output_type -> lillvet.history.v1.ListOwnerCommunicationsResponse
+	27, // 64: lillvet.history.v1.HistoryService.ListOwnerTimeline:output_type -> lillvet.history.v1.ListOwnerTimelineResponse
+	30, // 65: lillvet.history.v1.HistoryService.ExportOwnerHistory:output_type -> lillvet.history.v1.ExportOwnerHistoryResponse
+	33, // 66: lillvet.history.v1.HistoryService.EraseOwnerData:output_type -> lillvet.history.v1.EraseOwnerDataResponse
+	35, // 67: lillvet.history.v1.HistoryService.RunRetentionSweep:output_type -> lillvet.history.v1.RunRetentionSweepResponse
+	58, // [58:68] is the sub-list for method output_type
+	48, // [48:58] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_history_v1_history_proto_init() }
@@ -2503,7 +2828,7 @@ func file_lillvet_history_v1_history_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_history_v1_history_proto_rawDesc), len(file_lillvet_history_v1_history_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,8 @@ const (
 	HistoryService_ListOwnerCommunications_FullMethodName = "/lillvet.history.v1.HistoryService/ListOwnerCommunications"
 	HistoryService_ListOwnerTimeline_FullMethodName       = "/lillvet.history.v1.HistoryService/ListOwnerTimeline"
 	HistoryService_ExportOwnerHistory_FullMethodName      = "/lillvet.history.v1.HistoryService/ExportOwnerHistory"
+	HistoryService_EraseOwnerData_FullMethodName          = "/lillvet.history.v1.HistoryService/EraseOwnerData"
+	HistoryService_RunRetentionSweep_FullMethodName       = "/lillvet.history.v1.HistoryService/RunRetentionSweep"
 )
 
 // HistoryServiceClient is the client API for HistoryService service.
@@ -59,6 +61,15 @@ type HistoryServiceClient interface {
 	// visit recorded while they owned the patient, with its original and amendments, then
 	// every communication, each oldest first. gRPC only; audited.
 	ExportOwnerHistory(ctx context.Context, in *ExportOwnerHistoryRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportOwnerHistoryResponse], error)
+	// Erases what no law requires the clinic to keep of an owner's history and restricts
+	// the rest until its retention ends: communications are erased; visits are kept per
+	// animal (patient records 3 years from the animal's last entry, medicines 5 years,
+	// invoices 6 years from the end of the invoice's year; configurable, never shorter).
+	// A retry with the same request_id erases nothing more and answers the first result.
+	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
+	// Removes what has passed its retention date now (also run periodically inside the
+	// service). Maintainer or clinic manager.
+	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
 }
 
 type historyServiceClient struct {
@@ -158,6 +169,26 @@ func (c *historyServiceClient) ExportOwnerHistory(ctx context.Context, in *Expor
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type HistoryService_ExportOwnerHistoryClient = grpc.ServerStreamingClient[ExportOwnerHistoryResponse]
 
+func (c *historyServiceClient) EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseOwnerDataResponse)
+	err := c.cc.Invoke(ctx, HistoryService_EraseOwnerData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunRetentionSweepResponse)
+	err := c.cc.Invoke(ctx, HistoryService_RunRetentionSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HistoryServiceServer is the server API for HistoryService service.
 // All implementations must embed UnimplementedHistoryServiceServer
 // for forward compatibility.
@@ -188,6 +219,15 @@ type HistoryServiceServer interface {
 	// visit recorded while they owned the patient, with its original and amendments, then
 	// every communication, each oldest first. gRPC only; audited.
 	ExportOwnerHistory(*ExportOwnerHistoryRequest, grpc.ServerStreamingServer[ExportOwnerHistoryResponse]) error
+	// Erases what no law requires the clinic to keep of an owner's history and restricts
+	// the rest until its retention ends: communications are erased; visits are kept per
+	// animal (patient records 3 years from the animal's last entry, medicines 5 years,
+	// invoices 6 years from the end of the invoice's year; configurable, never shorter).
+	// A retry with the same request_id erases nothing more and answers the first result.
+	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
+	// Removes what has passed its retention date now (also run periodically inside the
+	// service). Maintainer or clinic manager.
+	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
 	mustEmbedUnimplementedHistoryServiceServer()
 }
 
@@ -221,6 +261,12 @@ func (UnimplementedHistoryServiceServer) ListOwnerTimeline(context.Context, *Lis
 }
 func (UnimplementedHistoryServiceServer) ExportOwnerHistory(*ExportOwnerHistoryRequest, grpc.ServerStreamingServer[ExportOwnerHistoryResponse]) error {
 	return status.Error(codes.Unimplemented, "method ExportOwnerHistory not implemented")
+}
+func (UnimplementedHistoryServiceServer) EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseOwnerData not implemented")
+}
+func (UnimplementedHistoryServiceServer) RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunRetentionSweep not implemented")
 }
 func (UnimplementedHistoryServiceServer) mustEmbedUnimplementedHistoryServiceServer() {}
 func (UnimplementedHistoryServiceServer) testEmbeddedByValue()                        {}
@@ -380,6 +426,42 @@ func _HistoryService_ExportOwnerHistory_Handler(srv interface{}, stream grpc.Ser
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type HistoryService_ExportOwnerHistoryServer = grpc.ServerStreamingServer[ExportOwnerHistoryResponse]
 
+func _HistoryService_EraseOwnerData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseOwnerDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).EraseOwnerData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_EraseOwnerData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).EraseOwnerData(ctx, req.(*EraseOwnerDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_RunRetentionSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunRetentionSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).RunRetentionSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_RunRetentionSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).RunRetentionSweep(ctx, req.(*RunRetentionSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HistoryService_ServiceDesc is the grpc.ServiceDesc for HistoryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -414,6 +496,14 @@ var HistoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOwnerTimeline",
 			Handler:    _HistoryService_ListOwnerTimeline_Handler,
+		},
+		{
+			MethodName: "EraseOwnerData",
+			Handler:    _HistoryService_EraseOwnerData_Handler,
+		},
+		{
+			MethodName: "RunRetentionSweep",
+			Handler:    _HistoryService_RunRetentionSweep_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
