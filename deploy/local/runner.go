@@ -109,6 +109,7 @@ var services = []service{
 				GRPC: w.grpc("owner"), Mongo: w.mongo("owner"), Auth: w.auth,
 				IdentityKeys: w.keys.IdentityKeys, IdentityActiveKey: w.keys.ActiveKey, BlindIndexKey: w.keys.BlindIndexKey,
 				Listener: w.listeners["owner"], MetricsListener: w.listeners["owner-metrics"], Telemetry: w.telemetry["owner"],
+				RetentionSweepInterval: time.Hour,
 			})
 		},
 	},

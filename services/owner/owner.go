@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/adapters/mongo"
@@ -41,6 +42,14 @@ type Config struct {
 	BlindIndexKey string `env:"BLIND_INDEX_KEY"`
 	// AllowTemporaryIdentityCodes accepts individual numbers 900–999.
 	AllowTemporaryIdentityCodes bool `env:"ALLOW_TEMPORARY_IDENTITY_CODES"`
+	// RetentionSweepInterval is how often the service anonymises what erasures kept
+	// until a day now past; the first sweep runs a minute after the start (or after
+	// one interval, if shorter). Zero turns the periodic sweep off: RunRetentionSweep
+	// then runs it, e.g. from an operator's scheduler.
+	RetentionSweepInterval time.Duration `env:"RETENTION_SWEEP_INTERVAL" envDefault:"1h"`
+
+	// Now, when set, is the service's clock (tests move it past retention days).
+	Now func() time.Time `env:"-"`
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -57,6 +66,9 @@ func (c Config) Validate() error {
 	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate(), c.Metrics.Validate()}
 	if _, err := c.keyring(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.RetentionSweepInterval < 0 {
+		errs = append(errs, errors.New("RETENTION_SWEEP_INTERVAL must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -77,6 +89,10 @@ func (c Config) keyring() (*fieldcrypt.Keyring, error) {
 	return ring, nil
 }
 
+// firstSweepDelay lets the service settle (and a rolling update finish) before the
+// first retention sweep.
+const firstSweepDelay = time.Minute
+
 // Run serves the owner service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
@@ -94,8 +110,19 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			}
 			repo := mongo.New(d.DB, keys)
-			uc := app.New(repo, d.Auditor, app.Options{AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes})
+			uc, err := app.New(repo, d.Auditor, app.Options{AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes, Now: cfg.Now})
+			if err != nil {
+				return err
+			}
 			ownerv1.RegisterOwnerServiceServer(d, ownergrpc.NewServer(uc))
+			// The periodic sweep acts as the service itself in change records and audit
+			// events: no person asked, the retention rules did.
+			sweeper := auth.Identity{Subject: "service:" + ServiceName, Name: "retention sweep"}
+			interval := cfg.RetentionSweepInterval
+			d.Every("retention sweep", min(firstSweepDelay, interval), interval, func(ctx context.Context) error {
+				_, err := uc.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
+				return err
+			})
 			d.Go(func(ctx context.Context) error {
 				// Operators remove a retired key once this reports that nothing was left under it.
 				n, err := repo.RotateIdentityKeys(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lillvet/register/services/platform/config"
 )
@@ -55,5 +56,48 @@ func TestLoadAndRun(t *testing.T) {
 				t.Errorf("run got %+v, want %+v", got, tt.wantCfg)
 			}
 		})
+	}
+}
+
+func TestEveryRunsUntilStoppedAndSurvivesFailures(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	runs, failures := 0, 0
+	errJob := errors.New("store down")
+	job := func(context.Context) error {
+		runs++
+		if runs == 3 {
+			cancel() // the server stops during the third run
+		}
+		if runs == 1 {
+			return errJob
+		}
+		return nil
+	}
+	if err := every(ctx, 0, time.Nanosecond, job, func(err error) {
+		if !errors.Is(err, errJob) {
+			t.Errorf("failure reported as %v", err)
+		}
+		failures++
+	}); err != nil {
+		t.Fatalf("every = %v, want nil once stopped", err)
+	}
+	if runs != 3 || failures != 1 {
+		t.Errorf("runs = %d, failures = %d; want 3 runs (the first failing) and 1 failure", runs, failures)
+	}
+}
+
+func TestEveryWithoutIntervalSchedulesNothing(t *testing.T) {
+	for _, interval := range []time.Duration{0, -time.Second} {
+		d := &Deps{}
+		d.Every("sweep", 0, interval, func(context.Context) error { return nil })
+		if len(d.tasks) != 0 {
+			t.Errorf("interval %v scheduled %d tasks, want none", interval, len(d.tasks))
+		}
+	}
+	d := &Deps{}
+	d.Every("sweep", 0, time.Hour, func(context.Context) error { return nil })
+	if len(d.tasks) != 1 {
+		t.Errorf("interval 1h scheduled %d tasks, want one", len(d.tasks))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	_ "time/tzdata" // built in, so that retention days do not depend on the host's zone files
 
 	"github.com/google/uuid"
 
@@ -30,6 +31,9 @@ type Options struct {
 	AllowTemporaryIdentityCodes bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Location is the time zone whose days the retention days count in; nil means
+	// the clinics' (Europe/Helsinki).
+	Location *time.Location
 }
 
 // Service implements the owner register's use cases.
@@ -40,11 +44,18 @@ type Service struct {
 }
 
 // New builds the use cases on a repository and an auditor.
-func New(repo domain.Repository, auditor Auditor, opts Options) *Service {
+func New(repo domain.Repository, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{repo: repo, auditor: auditor, opts: opts}
+	if opts.Location == nil {
+		loc, err := time.LoadLocation(domain.ClinicZone)
+		if err != nil {
+			return nil, fmt.Errorf("the clinics' time zone: %w", err)
+		}
+		opts.Location = loc
+	}
+	return &Service{repo: repo, auditor: auditor, opts: opts}, nil
 }
 
 // requestNamespace scopes ids derived from client request ids, so a retried create maps

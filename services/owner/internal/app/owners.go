@@ -72,6 +72,9 @@ func (s *Service) UpdateOwner(ctx context.Context, in UpdateOwner) (*domain.Owne
 	if err != nil {
 		return nil, fmt.Errorf("update owner %s: %w", in.ID, err)
 	}
+	if current.Erased {
+		return nil, errOwnerErased()
+	}
 	next := *current
 	for _, p := range in.Paths {
 		applyOwnerPath(&next, &in.Owner, p)

@@ -81,6 +81,9 @@ func (s *Service) UpdatePatient(ctx context.Context, in UpdatePatient) (*domain.
 	if err != nil {
 		return nil, fmt.Errorf("update patient %s: %w", in.ID, err)
 	}
+	if err := requireNotErased(current); err != nil {
+		return nil, err
+	}
 	next := *current
 	for _, path := range in.Paths {
 		applyPatientPath(&next, &in.Patient, path)
@@ -93,6 +96,9 @@ func (s *Service) UpdatePatient(ctx context.Context, in UpdatePatient) (*domain.
 }
 
 func (s *Service) storePatient(ctx context.Context, p *domain.Patient, version int64, paths []string, reason, action string) (*domain.Patient, error) {
+	if err := requireNotErased(p); err != nil {
+		return nil, err
+	}
 	updated, err := s.repo.UpdatePatient(ctx, p, version, s.change(ctx, paths, reason))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", action, p.ID, err)
@@ -230,4 +236,13 @@ func validateVersion(version int64, v *apperr.ValidationError) {
 	if version <= 0 {
 		v.Add("version", "is required: send the version you read")
 	}
+}
+
+// requireNotErased refuses to change a patient its owner's erasure kept restricted or
+// anonymised.
+func requireNotErased(p *domain.Patient) error {
+	if p.Erased || p.Anonymised {
+		return errOwnerErased()
+	}
+	return nil
 }

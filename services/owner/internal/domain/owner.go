@@ -53,11 +53,22 @@ type Owner struct {
 	HomeClinic Clinic
 	// IdentityCodeMasked is empty when no identity code is on record.
 	IdentityCodeMasked string
-	// Restricted is set while an erasure or objection is pending.
+	// Restricted is set while an erasure or objection is pending, and for good once
+	// the owner is erased.
 	Restricted bool
-	Version    int64
-	Created    time.Time
-	Updated    time.Time
+	// Erased is set once an erasure has run; ErasedAt is when the first one did.
+	Erased   bool
+	ErasedAt time.Time
+	// Anonymised is set once the names and address are gone.
+	Anonymised bool
+	// NameKeptUntil and IdentityKeptUntil are the last days (YYYY-MM-DD) an erasure
+	// keeps the names, address and patients, and the identity code; empty when
+	// nothing is kept.
+	NameKeptUntil     string
+	IdentityKeptUntil string
+	Version           int64
+	Created           time.Time
+	Updated           time.Time
 }
 
 // Change records one rectification of an owner or a patient (DESIGN rule 3).

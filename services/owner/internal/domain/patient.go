@@ -59,9 +59,13 @@ type Patient struct {
 	Insurance              Insurance
 	Deceased               bool
 	DeathDate              string
-	Version                int64
-	Created                time.Time
-	Updated                time.Time
+	// Erased is set when the owner's erasure kept the patient (restricted: it can no
+	// longer be changed); Anonymised once its details are gone too.
+	Erased     bool
+	Anonymised bool
+	Version    int64
+	Created    time.Time
+	Updated    time.Time
 }
 
 var patientFields = map[string]bool{

@@ -34,6 +34,25 @@ type Repository interface {
 	// IdentityCode decrypts the owner's identity code; apperr.ErrNotFound when none.
 	IdentityCode(ctx context.Context, ownerID string) (IdentityCode, error)
 	OwnerChanges(ctx context.Context, ownerID string) ([]Change, error)
+	// SetRestriction sets or lifts the owner's restriction at the expected version with
+	// its change record; apperr.ErrConflict when the version moved on.
+	SetRestriction(ctx context.Context, id string, restricted bool, expected int64, c Change) (*Owner, error)
+	// ErasureAnswer returns the stored answer of erasure request requestID on the
+	// owner, and whether there is one.
+	ErasureAnswer(ctx context.Context, ownerID, requestID string) ([]Disposition, bool, error)
+	// OwnerPatients returns every patient of the owner not yet anonymised.
+	OwnerPatients(ctx context.Context, ownerID string) ([]*Patient, error)
+	// ApplyErasure applies plan to o, read at version o.Version, with change record c
+	// (its reason names the request or the sweep). Writes to other documents (patients,
+	// claims, the sweep's schedule) come first and are idempotent; the owner's own
+	// update comes last, conditioned on the version, and stores the answer under
+	// requestID when that is not empty. A crash anywhere leaves the owner as it was
+	// or erased, and a retry completes the work; apperr.ErrConflict when the owner
+	// changed meanwhile (read it again and plan again).
+	ApplyErasure(ctx context.Context, o *Owner, plan ErasurePlan, c Change, requestID string) (*Owner, error)
+	// DueForSweep returns the owners with something kept whose last kept day is
+	// before today (YYYY-MM-DD).
+	DueForSweep(ctx context.Context, today string) ([]string, error)
 	// OwnerRestrictions returns, for each of ids that exists, whether it is restricted;
 	// ids that do not exist are absent. One query, whatever the number of ids.
 	OwnerRestrictions(ctx context.Context, ids []string) (map[string]bool, error)

@@ -13,6 +13,9 @@ const (
 	patientsColl = "patients"
 	claimsColl   = "claims"
 	countersColl = "counters"
+	// retentionColl holds one document per erased owner with something kept: the day
+	// after which the retention sweep has work for it.
+	retentionColl = "retention"
 )
 
 type addressDoc struct {
@@ -47,6 +50,16 @@ type ownerDoc struct {
 	IdentityMasked string             `bson:"identity_masked,omitempty"`
 	IdentityIndex  string             `bson:"identity_bidx,omitempty"`
 	Restricted     bool               `bson:"restricted"`
+	Erased         bool               `bson:"erased,omitempty"`
+	ErasedAt       *time.Time         `bson:"erased_at,omitempty"`
+	Anonymised     bool               `bson:"anonymised,omitempty"`
+	// NameKeptUntil and IdentityKeptUntil are the days (YYYY-MM-DD) an erasure keeps
+	// the names and address (and patients), and the identity code.
+	NameKeptUntil     string `bson:"name_kept_until,omitempty"`
+	IdentityKeptUntil string `bson:"identity_kept_until,omitempty"`
+	// Erasures are the answers of the erasure requests applied, so that a retry
+	// answers the first result.
+	Erasures []erasureDoc `bson:"erasures,omitempty"`
 	// SortKey orders lists by family name, then given names.
 	SortKey string `bson:"sort_key"`
 	// NameKeys are the accent- and case-folded words of the names, for prefix search
@@ -79,10 +92,50 @@ type patientDoc struct {
 	Insurance              insuranceDoc `bson:"insurance"`
 	Deceased               bool         `bson:"deceased"`
 	DeathDate              string       `bson:"death_date,omitempty"`
+	Erased                 bool         `bson:"erased,omitempty"`
+	Anonymised             bool         `bson:"anonymised,omitempty"`
 	Version                int64        `bson:"version"`
 	Created                time.Time    `bson:"created"`
 	Updated                time.Time    `bson:"updated"`
 	Changes                []changeDoc  `bson:"changes,omitempty"`
+}
+
+// erasureDoc is the stored answer of one erasure request.
+type erasureDoc struct {
+	RequestID    string           `bson:"request_id"`
+	Time         time.Time        `bson:"time"`
+	Dispositions []dispositionDoc `bson:"dispositions"`
+}
+
+type dispositionDoc struct {
+	Class     string `bson:"class"`
+	Kept      bool   `bson:"kept,omitempty"`
+	Basis     string `bson:"basis,omitempty"`
+	KeptUntil string `bson:"kept_until,omitempty"`
+	Count     int    `bson:"count"`
+}
+
+func dispositionsToDoc(ds []domain.Disposition) []dispositionDoc {
+	out := make([]dispositionDoc, len(ds))
+	for i, d := range ds {
+		out[i] = dispositionDoc{Class: d.Class, Kept: d.Kept, Basis: d.Basis, KeptUntil: d.KeptUntil, Count: d.Count}
+	}
+	return out
+}
+
+func dispositionsToDomain(ds []dispositionDoc) []domain.Disposition {
+	out := make([]domain.Disposition, len(ds))
+	for i, d := range ds {
+		out[i] = domain.Disposition{Class: d.Class, Kept: d.Kept, Basis: d.Basis, KeptUntil: d.KeptUntil, Count: d.Count}
+	}
+	return out
+}
+
+// retentionDoc schedules the retention sweep for one owner: Due is the last day
+// something is kept, so the sweep has work for the owner once a day after it starts.
+type retentionDoc struct {
+	ID  string `bson:"_id"`
+	Due string `bson:"due"`
 }
 
 // claimDoc reserves a unique value (an identity code's blind index, a microchip) for one
@@ -131,6 +184,11 @@ func (d *ownerDoc) toDomain() *domain.Owner {
 		HomeClinic:         domain.Clinic(d.HomeClinic),
 		IdentityCodeMasked: d.IdentityMasked,
 		Restricted:         d.Restricted,
+		Erased:             d.Erased,
+		ErasedAt:           derefTime(d.ErasedAt),
+		Anonymised:         d.Anonymised,
+		NameKeptUntil:      d.NameKeptUntil,
+		IdentityKeptUntil:  d.IdentityKeptUntil,
 		Version:            d.Version,
 		Created:            d.Created,
 		Updated:            d.Updated,
@@ -181,6 +239,8 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 		Insurance:              domain.Insurance{Insurer: d.Insurance.Insurer, PolicyNumber: d.Insurance.PolicyNumber},
 		Deceased:               d.Deceased,
 		DeathDate:              d.DeathDate,
+		Erased:                 d.Erased,
+		Anonymised:             d.Anonymised,
 		Version:                d.Version,
 		Created:                d.Created,
 		Updated:                d.Updated,
@@ -203,4 +263,11 @@ func changesToDomain(docs []changeDoc) []domain.Change {
 		}
 	}
 	return out
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }

@@ -178,12 +178,16 @@ func (r *Repository) ListOwnerPatients(ctx context.Context, ownerID string, size
 	return out, next, nil
 }
 
-// FindPatientByCustomerNumber implements domain.Repository.
+// FindPatientByCustomerNumber implements domain.Repository. A patient kept by an
+// erasure is still found (its clinical record is kept and names it), an anonymised
+// one is not.
 func (r *Repository) FindPatientByCustomerNumber(ctx context.Context, n domain.CustomerNumber) (*domain.Patient, error) {
 	var d patientDoc
 	err := r.patients.FindOne(ctx, bson.M{"customer_number": n.String()}, options.FindOne().SetProjection(bson.M{"changes": 0})).Decode(&d)
 	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
+	case errors.Is(err, mongo.ErrNoDocuments), err == nil && d.Anonymised:
+		// An anonymised patient keeps its number (never reused) but no longer answers
+		// to it: nothing the number found is left.
 		return nil, fmt.Errorf("no patient with customer number %s: %w", n, apperr.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("find patient by customer number: %w", err)

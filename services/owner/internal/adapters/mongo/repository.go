@@ -34,7 +34,9 @@ type Repository struct {
 	patients *mongo.Collection
 	claims   *mongo.Collection
 	counters *mongo.Collection
-	keys     *fieldcrypt.Keyring
+	// retention schedules the retention sweep (see retentionDoc).
+	retention *mongo.Collection
+	keys      *fieldcrypt.Keyring
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -42,11 +44,12 @@ var _ domain.Repository = (*Repository)(nil)
 // New returns a repository on db; keys seal the identity codes.
 func New(db *mongo.Database, keys *fieldcrypt.Keyring) *Repository {
 	return &Repository{
-		owners:   db.Collection(ownersColl),
-		patients: db.Collection(patientsColl),
-		claims:   db.Collection(claimsColl),
-		counters: db.Collection(countersColl),
-		keys:     keys,
+		owners:    db.Collection(ownersColl),
+		patients:  db.Collection(patientsColl),
+		claims:    db.Collection(claimsColl),
+		counters:  db.Collection(countersColl),
+		retention: db.Collection(retentionColl),
+		keys:      keys,
 	}
 }
 
@@ -70,6 +73,7 @@ func Indexes() []mongox.Index {
 		idx(ownersColl, false, "identity.kid"),
 		idx(patientsColl, false, "owner_id", "_id"),
 		idx(patientsColl, true, "customer_number"),
+		idx(retentionColl, false, "due"),
 	}
 }
 
@@ -82,12 +86,13 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: ownersColl, Keys: []string{"identity.kid"}},
 		{Collection: patientsColl, Keys: []string{"owner_id", "_id"}},
 		{Collection: patientsColl, Keys: []string{"customer_number"}},
+		{Collection: retentionColl, Keys: []string{"due"}},
 	}
 }
 
 // withoutHistory leaves the change history and the sealed identity code out of reads
 // that do not need them.
-var withoutHistory = bson.M{"changes": 0, "identity": 0}
+var withoutHistory = bson.M{"changes": 0, "identity": 0, "erasures": 0}
 
 func notFound(what, id string) error {
 	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)

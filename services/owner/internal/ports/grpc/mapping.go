@@ -1,6 +1,8 @@
 package grpc
 
 import (
+	"math"
+
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -60,17 +62,21 @@ func ownerFromProto(o *ownerv1.Owner) domain.Owner {
 }
 
 func ownerToProto(o *domain.Owner) *ownerv1.Owner {
-	country := o.Address.Country
-	if country == "" {
-		country = "FI"
-	}
-	return &ownerv1.Owner{
-		Id:         o.ID,
-		GivenNames: o.GivenNames,
-		FamilyName: o.FamilyName,
-		Address: &ownerv1.Address{
+	var address *ownerv1.Address
+	if !o.Anonymised {
+		country := o.Address.Country
+		if country == "" {
+			country = "FI"
+		}
+		address = &ownerv1.Address{
 			Street: o.Address.Street, PostalCode: o.Address.PostalCode, City: o.Address.City, Country: country,
-		},
+		}
+	}
+	out := &ownerv1.Owner{
+		Id:                 o.ID,
+		GivenNames:         o.GivenNames,
+		FamilyName:         o.FamilyName,
+		Address:            address,
 		Phone:              o.Phone,
 		Email:              o.Email,
 		PreferredLanguage:  languagesOut[o.Language],
@@ -80,7 +86,12 @@ func ownerToProto(o *domain.Owner) *ownerv1.Owner {
 		Version:            o.Version,
 		CreateTime:         timestamppb.New(o.Created),
 		UpdateTime:         timestamppb.New(o.Updated),
+		Erased:             o.Erased,
 	}
+	if o.Erased {
+		out.EraseTime = timestamppb.New(o.ErasedAt)
+	}
+	return out
 }
 
 func ownersToProto(owners []*domain.Owner) []*ownerv1.Owner {
@@ -151,4 +162,22 @@ func changesToProto(changes []domain.Change) []*ownerv1.Change {
 		}
 	}
 	return out
+}
+
+func dispositionToProto(d domain.Disposition) *ownerv1.RecordDisposition {
+	return &ownerv1.RecordDisposition{
+		RecordClass: d.Class, Kept: d.Kept, LegalBasis: d.Basis, KeptUntil: d.KeptUntil, Count: count32(d.Count),
+	}
+}
+
+// count32 is a count in the API's int32, saturated (no owner has two billion records).
+func count32(n int) int32 {
+	switch {
+	case n < 0:
+		return 0
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	default:
+		return int32(n)
+	}
 }

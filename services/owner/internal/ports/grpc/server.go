@@ -11,6 +11,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // maxViolations bounds the field violations one batch request reports: the first ones
@@ -286,4 +287,44 @@ func (s *Server) ListPatientChanges(ctx context.Context, req *ownerv1.ListPatien
 		return nil, err
 	}
 	return &ownerv1.ListPatientChangesResponse{Changes: changesToProto(changes)}, nil
+}
+
+// SetOwnerRestriction implements ownerv1.OwnerServiceServer.
+func (s *Server) SetOwnerRestriction(ctx context.Context, req *ownerv1.SetOwnerRestrictionRequest) (*ownerv1.SetOwnerRestrictionResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	o, err := s.app.SetOwnerRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), strings.TrimSpace(req.GetReason()))
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.SetOwnerRestrictionResponse{Owner: ownerToProto(o)}, nil
+}
+
+// EraseOwnerData implements ownerv1.OwnerServiceServer.
+func (s *Server) EraseOwnerData(ctx context.Context, req *ownerv1.EraseOwnerDataRequest) (*ownerv1.EraseOwnerDataResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ds, err := s.app.EraseOwnerData(ctx, app.EraseOwnerData{
+		OwnerID: req.GetOwnerId(), RequestID: strings.TrimSpace(req.GetRequestId()),
+		NameKeptUntil: req.GetNameKeptUntil(), IdentityKeptUntil: req.GetIdentityCodeKeptUntil(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.EraseOwnerDataResponse{Dispositions: protomap.All(ds, dispositionToProto)}, nil
+}
+
+// RunRetentionSweep implements ownerv1.OwnerServiceServer.
+func (s *Server) RunRetentionSweep(ctx context.Context, _ *ownerv1.RunRetentionSweepRequest) (*ownerv1.RunRetentionSweepResponse, error) {
+	ds, err := s.app.RunRetentionSweep(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.RunRetentionSweepResponse{Removed: protomap.All(ds, dispositionToProto)}, nil
 }

@@ -1,0 +1,463 @@
+package owner_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+// clock is a test's movable clock, handed to the service as Config.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// helsinki is noon of a day in the clinics' zone.
+func helsinki(t *testing.T, day string) time.Time {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := time.ParseInLocation(time.DateOnly, day, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Add(12 * time.Hour)
+}
+
+// setupAt runs an owner service whose clock starts at noon of day (Helsinki time).
+func setupAt(t *testing.T, day string) (*servicetest.Env, ownerv1.OwnerServiceClient, *clock) {
+	t.Helper()
+	env := servicetest.New(t)
+	clk := &clock{t: helsinki(t, day)}
+	svc := runOwner(t, env, newKeys(t, "k1"), func(c *owner.Config) { c.Now = clk.Now })
+	return env, ownerv1.NewOwnerServiceClient(svc.Conn), clk
+}
+
+// preconditionReason returns the machine reason of a FAILED_PRECONDITION.
+func preconditionReason(t *testing.T, err error) string {
+	t.Helper()
+	for _, d := range wantCode(t, err, codes.FailedPrecondition).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	t.Fatalf("no reason in %v", err)
+	return ""
+}
+
+func getOwner(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) *ownerv1.Owner {
+	t.Helper()
+	res, err := c.GetOwner(env.As(t, auth.RoleClinicManager), &ownerv1.GetOwnerRequest{OwnerId: id})
+	if err != nil {
+		t.Fatalf("get owner: %v", err)
+	}
+	return res.GetOwner()
+}
+
+func ownerChanges(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) []*ownerv1.Change {
+	t.Helper()
+	res, err := c.ListOwnerChanges(env.As(t, auth.RoleClinicManager), &ownerv1.ListOwnerChangesRequest{OwnerId: id})
+	if err != nil {
+		t.Fatalf("owner changes: %v", err)
+	}
+	return res.GetChanges()
+}
+
+func restrict(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string, restricted bool) *ownerv1.Owner {
+	t.Helper()
+	res, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: id, Restricted: restricted, Reason: "erasure request job-1",
+	})
+	if err != nil {
+		t.Fatalf("set restriction %v: %v", restricted, err)
+	}
+	return res.GetOwner()
+}
+
+func erase(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, req *ownerv1.EraseOwnerDataRequest) []*ownerv1.RecordDisposition {
+	t.Helper()
+	res, err := c.EraseOwnerData(env.As(t, auth.RoleClinicManager), req)
+	if err != nil {
+		t.Fatalf("erase owner data: %v", err)
+	}
+	return res.GetDispositions()
+}
+
+func wantDispositions(t *testing.T, got, want []*ownerv1.RecordDisposition) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("dispositions %v, want %v", got, want)
+	}
+	for i := range want {
+		if !proto.Equal(got[i], want[i]) {
+			t.Fatalf("disposition %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestSetOwnerRestriction(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Rajala"), IdentityCode: "131052-308T"})
+	desk := env.As(t, auth.RoleReception)
+	found := func() int {
+		t.Helper()
+		res, err := c.ListOwners(desk, &ownerv1.ListOwnersRequest{Name: "rajala"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.GetOwners())
+	}
+
+	restricted := restrict(t, env, c, o.GetId(), true)
+	if !restricted.GetRestricted() || restricted.GetVersion() != 2 || restricted.GetErased() {
+		t.Fatalf("restricted owner = %v", restricted)
+	}
+	if n := found(); n != 0 {
+		t.Fatalf("a restricted owner is found by name (%d)", n)
+	}
+	// Staff still read the owner by id: the record is kept, only its use is limited.
+	if got := getOwner(t, env, c, o.GetId()); !got.GetRestricted() || got.GetFamilyName() != "Rajala" {
+		t.Fatalf("restricted owner read by id = %v", got)
+	}
+	changes := ownerChanges(t, env, c, o.GetId())
+	last := changes[len(changes)-1]
+	if len(changes) != 2 || last.GetFields()[0] != "restricted" || last.GetReason() != "erasure request job-1" ||
+		last.GetActorSubject() != "test-clinic_manager" {
+		t.Fatalf("change history after restriction = %v", changes)
+	}
+
+	// Setting it again is a retry: nothing changes.
+	if again := restrict(t, env, c, o.GetId(), true); again.GetVersion() != 2 {
+		t.Fatalf("a repeated restriction moved the version to %d", again.GetVersion())
+	}
+	if n := len(ownerChanges(t, env, c, o.GetId())); n != 2 {
+		t.Fatalf("a repeated restriction added a history entry (%d)", n)
+	}
+
+	lifted := restrict(t, env, c, o.GetId(), false)
+	if lifted.GetRestricted() || lifted.GetVersion() != 3 || found() != 1 {
+		t.Fatalf("lifted owner = %v, found %d", lifted, found())
+	}
+
+	for _, tc := range []struct {
+		name string
+		req  *ownerv1.SetOwnerRestrictionRequest
+		want string
+	}{
+		{"no reason", &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: true, Reason: "  "}, "reason"},
+		{"bad id", &ownerv1.SetOwnerRestrictionRequest{OwnerId: "x", Restricted: true, Reason: "r"}, "owner_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), tc.req)
+			if f := violations(t, err); f[0] != tc.want {
+				t.Fatalf("violations %v, want %s", f, tc.want)
+			}
+		})
+	}
+	_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: "0199a0b0-0000-7000-8000-000000000000", Restricted: true, Reason: "r",
+	})
+	wantCode(t, err, codes.NotFound)
+}
+
+// TestEraseOwnerData checks exactly what staff see of an erased owner and its patients,
+// with and without the days the history service asks to keep things until.
+func TestEraseOwnerData(t *testing.T) {
+	const today = "2026-11-25"
+	tests := []struct {
+		name                  string
+		nameUntil, identUntil string
+		want                  []*ownerv1.RecordDisposition
+	}{
+		{
+			name: "nothing needs the owner any more",
+			want: []*ownerv1.RecordDisposition{
+				{RecordClass: "contact_details", Count: 1},
+				{RecordClass: "owner_name_address", Count: 1},
+				{RecordClass: "patients", Count: 2},
+				{RecordClass: "identity_code", Count: 1},
+			},
+		},
+		{
+			name: "patient records and an unpaid invoice keep them", nameUntil: "2029-11-25", identUntil: "2032-12-31",
+			want: []*ownerv1.RecordDisposition{
+				{RecordClass: "contact_details", Count: 1},
+				{RecordClass: "owner_name_address", Kept: true, LegalBasis: "basis.veterinary_records", KeptUntil: "2029-11-25", Count: 1},
+				{RecordClass: "patients", Kept: true, LegalBasis: "basis.veterinary_records", KeptUntil: "2029-11-25", Count: 2},
+				{RecordClass: "identity_code", Kept: true, LegalBasis: "basis.unpaid_invoice", KeptUntil: "2032-12-31", Count: 1},
+			},
+		},
+		{
+			name: "days already past keep nothing", nameUntil: "2026-11-24", identUntil: "2026-01-01",
+			want: []*ownerv1.RecordDisposition{
+				{RecordClass: "contact_details", Count: 1},
+				{RecordClass: "owner_name_address", Count: 1},
+				{RecordClass: "patients", Count: 2},
+				{RecordClass: "identity_code", Count: 1},
+			},
+		},
+		{
+			name: "the last day itself still keeps", nameUntil: today,
+			want: []*ownerv1.RecordDisposition{
+				{RecordClass: "contact_details", Count: 1},
+				{RecordClass: "owner_name_address", Kept: true, LegalBasis: "basis.veterinary_records", KeptUntil: today, Count: 1},
+				{RecordClass: "patients", Kept: true, LegalBasis: "basis.veterinary_records", KeptUntil: today, Count: 2},
+				{RecordClass: "identity_code", Count: 1},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, c, _ := setupAt(t, today)
+			o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Poistettava"), IdentityCode: "131052-308T"})
+			chipped := newPatient("Rekku")
+			chipped.Microchip = "246098100777777"
+			pets := []*ownerv1.Patient{registerPatient(t, env, c, o.GetId(), chipped), registerPatient(t, env, c, o.GetId(), newPatient("Mirri"))}
+			restrict(t, env, c, o.GetId(), true)
+
+			got := erase(t, env, c, &ownerv1.EraseOwnerDataRequest{
+				OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: tt.identUntil,
+			})
+			wantDispositions(t, got, tt.want)
+			namesKept, identityKept := tt.want[1].GetKept(), tt.want[3].GetKept()
+
+			erased := getOwner(t, env, c, o.GetId())
+			if !erased.GetErased() || !erased.GetRestricted() || !erased.GetEraseTime().AsTime().Equal(helsinki(t, today)) {
+				t.Fatalf("erased owner flags: erased %v restricted %v at %v", erased.GetErased(), erased.GetRestricted(), erased.GetEraseTime())
+			}
+			if erased.GetPhone() != "" || erased.GetEmail() != "" || erased.GetPreferredLanguage() != ownerv1.Language_LANGUAGE_UNSPECIFIED {
+				t.Errorf("contact details left: %q %q %v", erased.GetPhone(), erased.GetEmail(), erased.GetPreferredLanguage())
+			}
+			if namesKept {
+				if erased.GetFamilyName() != "Poistettava" || erased.GetAddress().GetCity() != "Seinäjoki" {
+					t.Errorf("kept name and address shown as %q %v", erased.GetFamilyName(), erased.GetAddress())
+				}
+			} else if erased.GetGivenNames() != "" || erased.GetFamilyName() != "" || erased.GetAddress() != nil {
+				t.Errorf("anonymised owner still shows %q %q %v", erased.GetGivenNames(), erased.GetFamilyName(), erased.GetAddress())
+			}
+			if masked := erased.GetIdentityCodeMasked(); (masked != "") != identityKept {
+				t.Errorf("identity code shown as %q, kept %v", masked, identityKept)
+			}
+			billing := env.As(t, auth.RoleBilling)
+			_, err := c.RevealIdentityCode(billing, &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice 2026-118 to collection"})
+			if identityKept && err != nil {
+				t.Errorf("a kept identity code cannot be revealed to collect the invoice: %v", err)
+			}
+			if !identityKept {
+				wantCode(t, err, codes.NotFound)
+				// The blind index is gone with the code: the same person registers anew.
+				createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut"), IdentityCode: "131052-308T"})
+			}
+			_, err = c.FindOwnerByIdentityCode(billing, &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: "131052-308T"})
+			if identityKept {
+				wantCode(t, err, codes.NotFound) // restricted: out of every search
+			} else if err != nil {
+				t.Fatalf("the code registered anew is not found: %v", err)
+			}
+
+			nurse := env.As(t, auth.RoleNurse)
+			for _, pet := range pets {
+				res, err := c.GetPatient(nurse, &ownerv1.GetPatientRequest{PatientId: pet.GetId()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := res.GetPatient()
+				if p.GetCustomerNumber() != pet.GetCustomerNumber() || p.GetSpecies() != pet.GetSpecies() {
+					t.Errorf("patient lost its number or species: %v", p)
+				}
+				if (p.GetName() != "") != namesKept || (p.GetBirthDate() != "") != namesKept {
+					t.Errorf("patient details %q %q, kept %v", p.GetName(), p.GetBirthDate(), namesKept)
+				}
+				_, err = c.FindPatientByCustomerNumber(nurse, &ownerv1.FindPatientByCustomerNumberRequest{CustomerNumber: pet.GetCustomerNumber()})
+				if namesKept && err != nil {
+					t.Errorf("a kept patient is not found by its customer number: %v", err)
+				} else if !namesKept {
+					wantCode(t, err, codes.NotFound)
+				}
+				_, err = c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+					PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: p.GetVersion(),
+					Reason: "test", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
+				})
+				if r := preconditionReason(t, err); r != "OWNER_ERASED" {
+					t.Errorf("updating an erased owner's patient: %s", r)
+				}
+			}
+			if !namesKept {
+				// The microchip claim went with the chip: another animal may carry it.
+				other := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Toinen")})
+				registerPatient(t, env, c, other.GetId(), chipped)
+			}
+
+			changes := ownerChanges(t, env, c, o.GetId())
+			last := changes[len(changes)-1]
+			if last.GetReason() != "erasure request job-1" || len(last.GetFields()) == 0 {
+				t.Fatalf("erasure's history entry = %v", last)
+			}
+		})
+	}
+}
+
+func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
+	env, c, _ := setupAt(t, "2026-11-25")
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Toistuva"), IdentityCode: "131052-308T"})
+	registerPatient(t, env, c, o.GetId(), newPatient("Nappi"))
+	first := &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: "2029-11-25", IdentityCodeKeptUntil: "2032-12-31"}
+	answer := erase(t, env, c, first)
+	before := getOwner(t, env, c, o.GetId())
+	history := len(ownerChanges(t, env, c, o.GetId()))
+
+	// The same request again (the job retried after a lost answer) answers the same and
+	// changes nothing, even with other days (the job sends what it stored).
+	retry := proto.Clone(first).(*ownerv1.EraseOwnerDataRequest)
+	retry.NameKeptUntil = ""
+	wantDispositions(t, erase(t, env, c, retry), answer)
+	if after := getOwner(t, env, c, o.GetId()); after.GetVersion() != before.GetVersion() || after.GetFamilyName() == "" {
+		t.Fatalf("a retry changed the owner: version %d → %d", before.GetVersion(), after.GetVersion())
+	}
+	if n := len(ownerChanges(t, env, c, o.GetId())); n != history {
+		t.Fatalf("a retry added %d history entries", n-history)
+	}
+
+	// A new request on the erased owner answers what is left, and applies its days:
+	// the history service now needs nothing.
+	wantDispositions(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-2"}),
+		[]*ownerv1.RecordDisposition{
+			{RecordClass: "owner_name_address", Count: 1},
+			{RecordClass: "patients", Count: 1},
+			{RecordClass: "identity_code", Count: 1},
+		})
+	wantDispositions(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-3"}), nil)
+	if o := getOwner(t, env, c, o.GetId()); o.GetFamilyName() != "" || o.GetIdentityCodeMasked() != "" {
+		t.Fatalf("after the second request the owner shows %q %q", o.GetFamilyName(), o.GetIdentityCodeMasked())
+	}
+
+	// An erased owner stays restricted and cannot be rectified back.
+	_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: o.GetId(), Restricted: false, Reason: "customer asked",
+	})
+	if r := preconditionReason(t, err); r != "OWNER_ERASED" {
+		t.Fatalf("lifting an erased owner: %s", r)
+	}
+	_, err = c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+		OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "040 123 4567"}, Version: getOwner(t, env, c, o.GetId()).GetVersion(),
+		Reason: "customer called", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
+	})
+	if r := preconditionReason(t, err); r != "OWNER_ERASED" {
+		t.Fatalf("updating an erased owner: %s", r)
+	}
+}
+
+func TestEraseOwnerDataValidation(t *testing.T) {
+	env, c, _ := setupAt(t, "2026-11-25")
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virheellinen")})
+	for _, tc := range []struct {
+		name string
+		req  *ownerv1.EraseOwnerDataRequest
+		want string
+	}{
+		{"no request id", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId()}, "request_id"},
+		{"not a day", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j", NameKeptUntil: "25.11.2029"}, "name_kept_until"},
+		{"no such day", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j", IdentityCodeKeptUntil: "2029-02-30"}, "identity_code_kept_until"},
+		{"a century ahead", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j", NameKeptUntil: "2126-01-01"}, "name_kept_until"},
+		{"bad owner id", &ownerv1.EraseOwnerDataRequest{OwnerId: "nope", RequestId: "j"}, "owner_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.EraseOwnerData(env.As(t, auth.RoleClinicManager), tc.req)
+			if f := violations(t, err); f[0] != tc.want {
+				t.Fatalf("violations %v, want %s", f, tc.want)
+			}
+		})
+	}
+	if got := getOwner(t, env, c, o.GetId()); got.GetErased() || got.GetPhone() == "" {
+		t.Fatalf("a refused erasure changed the owner: %v", got)
+	}
+	_, err := c.EraseOwnerData(env.As(t, auth.RoleClinicManager), &ownerv1.EraseOwnerDataRequest{
+		OwnerId: "0199a0b0-0000-7000-8000-000000000000", RequestId: "j",
+	})
+	wantCode(t, err, codes.NotFound)
+	_, err = c.EraseOwnerData(env.As(t, auth.RoleReception), &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j"})
+	wantCode(t, err, codes.PermissionDenied)
+}
+
+func TestRetentionSweep(t *testing.T) {
+	env, c, clk := setupAt(t, "2026-11-25")
+	sweep := func(role auth.Role) []*ownerv1.RecordDisposition {
+		t.Helper()
+		res, err := c.RunRetentionSweep(env.As(t, role), &ownerv1.RunRetentionSweepRequest{})
+		if err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+		return res.GetRemoved()
+	}
+	kept := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Säilytetty"), IdentityCode: "131052-308T"})
+	pet := registerPatient(t, env, c, kept.GetId(), newPatient("Haukku"))
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{
+		OwnerId: kept.GetId(), RequestId: "job-1", NameKeptUntil: "2029-11-25", IdentityCodeKeptUntil: "2027-12-31",
+	})
+	untouched := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Asiakas")})
+
+	steps := []struct {
+		day         string
+		want        []*ownerv1.RecordDisposition
+		namesKept   bool
+		identKept   bool
+		sweeperRole auth.Role
+	}{
+		{"2026-11-25", nil, true, true, auth.RoleClinicManager},
+		{"2027-12-31", nil, true, true, auth.RoleMaintainer},
+		{"2028-01-01", []*ownerv1.RecordDisposition{{RecordClass: "identity_code", Count: 1}}, true, false, auth.RoleMaintainer},
+		{"2029-11-25", nil, true, false, auth.RoleClinicManager},
+		{"2029-11-26", []*ownerv1.RecordDisposition{
+			{RecordClass: "owner_name_address", Count: 1}, {RecordClass: "patients", Count: 1},
+		}, false, false, auth.RoleClinicManager},
+		{"2040-01-01", nil, false, false, auth.RoleClinicManager},
+	}
+	for _, s := range steps {
+		t.Run(s.day, func(t *testing.T) {
+			clk.set(helsinki(t, s.day))
+			wantDispositions(t, sweep(s.sweeperRole), s.want)
+			got := getOwner(t, env, c, kept.GetId())
+			if (got.GetFamilyName() != "") != s.namesKept || (got.GetIdentityCodeMasked() != "") != s.identKept {
+				t.Fatalf("owner shows %q %q, want names kept %v, identity kept %v",
+					got.GetFamilyName(), got.GetIdentityCodeMasked(), s.namesKept, s.identKept)
+			}
+			p, err := c.GetPatient(env.As(t, auth.RoleNurse), &ownerv1.GetPatientRequest{PatientId: pet.GetId()})
+			if err != nil || (p.GetPatient().GetName() != "") != s.namesKept {
+				t.Fatalf("patient %v (%v), want kept %v", p.GetPatient(), err, s.namesKept)
+			}
+		})
+	}
+	if got := getOwner(t, env, c, untouched.GetId()); got.GetFamilyName() != "Asiakas" || got.GetVersion() != 1 {
+		t.Fatalf("the sweep touched an owner never erased: %v", got)
+	}
+	changes := ownerChanges(t, env, c, kept.GetId())
+	if last := changes[len(changes)-1]; last.GetReason() != "retention period ended" {
+		t.Fatalf("the sweep's history entry = %v", last)
+	}
+	_, err := c.RunRetentionSweep(env.As(t, auth.RoleReception), &ownerv1.RunRetentionSweepRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+}

@@ -1,0 +1,246 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/mongox"
+)
+
+// patientAttempts bounds the re-reads of a patient whose version moved on while an
+// erasure changed it.
+const patientAttempts = 3
+
+// anonymisedPatientFields are the patient fields an anonymisation empties, as the change
+// history names them. The id, the owner, the customer number (never reused), the
+// species and the deceased flag stay: they identify no one.
+var anonymisedPatientFields = []string{
+	"name", "breed", "sex", "neutered", "birth_date", "colour", "microchip",
+	"kennel_club_registration", "insurance", "death_date",
+}
+
+// SetRestriction implements domain.Repository.
+func (r *Repository) SetRestriction(ctx context.Context, id string, restricted bool, expected int64, c domain.Change) (*domain.Owner, error) {
+	c.Version = expected + 1
+	var out ownerDoc
+	err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": expected}, bson.M{
+		"$set":  bson.M{"restricted": restricted, "version": c.Version, "updated": c.Time},
+		"$push": bson.M{"changes": changeToDoc(c)},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if err != nil {
+		return nil, r.updateFailed(ctx, r.owners, "owner", id, expected, err)
+	}
+	return out.toDomain(), nil
+}
+
+// ErasureAnswer implements domain.Repository.
+func (r *Repository) ErasureAnswer(ctx context.Context, ownerID, requestID string) ([]domain.Disposition, bool, error) {
+	var d ownerDoc
+	if err := findOne(ctx, r.owners, "owner", ownerID, bson.M{"erasures": 1}, &d); err != nil {
+		return nil, false, err
+	}
+	for _, e := range d.Erasures {
+		if e.RequestID == requestID {
+			return dispositionsToDomain(e.Dispositions), true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// OwnerPatients implements domain.Repository.
+func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*domain.Patient, error) {
+	cur, err := r.patients.Find(ctx, bson.M{"owner_id": ownerID},
+		options.Find().SetSort(bson.D{{Key: "owner_id", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.M{"changes": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("patients of owner %s: %w", ownerID, err)
+	}
+	var docs []patientDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("patients of owner %s: %w", ownerID, err)
+	}
+	out := make([]*domain.Patient, 0, len(docs))
+	for i := range docs {
+		if docs[i].Anonymised {
+			continue
+		}
+		p, err := docs[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("patient %s: %w", docs[i].ID, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ApplyErasure implements domain.Repository. The order makes every crash safe:
+//  1. the sweep's schedule is written first, so nothing kept is ever left unscheduled;
+//  2. the patients are anonymised or restricted one by one (each releases its
+//     microchip claim before the chip leaves the document, so the claim never
+//     outlives a crash unknown);
+//  3. the identity claim is released while the owner still names it;
+//  4. one conditioned update of the owner clears its fields, pushes the change record
+//     and stores the answer: until it lands, a retry plans the same work again;
+//  5. a schedule with nothing left to keep is deleted (a leftover one is deleted by the
+//     next sweep, which finds nothing due).
+func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
+	due := plan.NextDue()
+	if due != "" {
+		_, err := r.retention.UpdateOne(ctx, bson.M{"_id": o.ID}, bson.M{"$set": bson.M{"due": due}}, options.UpdateOne().SetUpsert(true))
+		// A duplicate key is an upsert that raced another's: the schedule exists.
+		if err != nil && !mongox.IsDuplicateKey(err) {
+			return nil, fmt.Errorf("schedule retention of owner %s: %w", o.ID, err)
+		}
+	}
+	if plan.AnonymisePatients || plan.RestrictPatients {
+		patients, err := r.OwnerPatients(ctx, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range patients {
+			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if plan.DropIdentity {
+		var d ownerDoc
+		if err := findOne(ctx, r.owners, "owner", o.ID, bson.M{"identity_bidx": 1}, &d); err != nil {
+			return nil, err
+		}
+		if d.IdentityIndex != "" {
+			if err := r.release(ctx, "identity:"+d.IdentityIndex, o.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	updated := o
+	if update := ownerErasureUpdate(o, plan, c, requestID); update != nil {
+		var out ownerDoc
+		err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": o.Version}, update,
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+		if err != nil {
+			return nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
+		}
+		updated = out.toDomain()
+	}
+	if due == "" {
+		if _, err := r.retention.DeleteOne(ctx, bson.M{"_id": o.ID}); err != nil {
+			return nil, fmt.Errorf("unschedule retention of owner %s: %w", o.ID, err)
+		}
+	}
+	return updated, nil
+}
+
+// ownerErasureUpdate is the one update of the owner document that plan needs, or nil
+// when there is nothing to write.
+func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) bson.M {
+	set, unset, push := bson.M{}, bson.M{}, bson.M{}
+	if plan.Restrict {
+		set["restricted"] = true
+	}
+	if requestID != "" {
+		set["erased"] = true
+		if !o.Erased {
+			set["erased_at"] = c.Time
+		}
+		push["erasures"] = erasureDoc{RequestID: requestID, Time: c.Time, Dispositions: dispositionsToDoc(plan.Dispositions)}
+	}
+	if plan.ClearContact {
+		unset["phone"], unset["email"] = "", ""
+		set["language"] = ""
+	}
+	switch {
+	case plan.AnonymiseNames:
+		set["given_names"], set["family_name"], set["address"] = "", "", addressDoc{}
+		set["sort_key"], set["name_keys"], set["anonymised"] = "", bson.A{}, true
+		unset["name_kept_until"] = ""
+	case plan.KeepNamesUntil != "" && plan.KeepNamesUntil != o.NameKeptUntil:
+		set["name_kept_until"] = plan.KeepNamesUntil
+	}
+	switch {
+	case plan.DropIdentity:
+		unset["identity"], unset["identity_masked"], unset["identity_bidx"], unset["identity_kept_until"] = "", "", "", ""
+	case plan.KeepIdentityUntil != "" && plan.KeepIdentityUntil != o.IdentityKeptUntil:
+		set["identity_kept_until"] = plan.KeepIdentityUntil
+	}
+	if plan.Changes() {
+		c.Version = o.Version + 1
+		set["version"], set["updated"] = c.Version, c.Time
+		push["changes"] = changeToDoc(c)
+	}
+	update := bson.M{}
+	for op, fields := range map[string]bson.M{"$set": set, "$unset": unset, "$push": push} {
+		if len(fields) > 0 {
+			update[op] = fields
+		}
+	}
+	if len(update) == 0 {
+		return nil
+	}
+	return update
+}
+
+// erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
+// record carrying c's reason. Done already, it does nothing.
+func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change) error {
+	for range patientAttempts {
+		if p.Anonymised || (!anonymise && p.Erased) {
+			return nil
+		}
+		set, unset := bson.M{"erased": true}, bson.M{}
+		c.Fields = []string{"restricted"}
+		if anonymise {
+			if p.Microchip != "" {
+				if err := r.release(ctx, microchipKey(p.Microchip), p.ID); err != nil {
+					return err
+				}
+			}
+			set["anonymised"], set["name"], set["sex"], set["neutered"] = true, "", "", false
+			set["insurance"] = insuranceDoc{}
+			for _, f := range []string{"breed", "birth_date", "colour", "microchip", "kennel_club_registration", "death_date"} {
+				unset[f] = ""
+			}
+			c.Fields = anonymisedPatientFields
+		}
+		c.Version = p.Version + 1
+		set["version"], set["updated"] = c.Version, c.Time
+		update := bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}}
+		if len(unset) > 0 {
+			update["$unset"] = unset
+		}
+		res, err := r.patients.UpdateOne(ctx, bson.M{"_id": p.ID, "version": p.Version}, update)
+		if err != nil {
+			return fmt.Errorf("erase patient %s: %w", p.ID, err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+		if p, err = r.GetPatient(ctx, p.ID); err != nil {
+			return fmt.Errorf("erase patient: %w", err)
+		}
+	}
+	return fmt.Errorf("erase patient %s: contended: %w", p.ID, apperr.ErrUnavailable)
+}
+
+// DueForSweep implements domain.Repository.
+func (r *Repository) DueForSweep(ctx context.Context, today string) ([]string, error) {
+	cur, err := r.retention.Find(ctx, bson.M{"due": bson.M{"$lt": today}},
+		options.Find().SetSort(bson.D{{Key: "due", Value: 1}}).SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("owners due for the retention sweep: %w", err)
+	}
+	var docs []retentionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("owners due for the retention sweep: %w", err)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// writeAttempts bounds the re-reads of an owner whose version moved on while a
+// restriction, erasure or sweep was being written: these calls carry no version of
+// their own, so a concurrent change is no conflict for the caller, only a reason to
+// plan again.
+const writeAttempts = 3
+
+// maxReasonLen bounds the reason of a restriction change.
+const maxReasonLen = 200
+
+func errOwnerErased() error {
+	return apperr.Precondition("OWNER_ERASED", "the owner's data has been erased; what is kept stays restricted")
+}
+
+// SetOwnerRestriction sets or lifts an owner's restriction, with the reason in the
+// change history. Setting what is already set changes nothing. An erased owner stays
+// restricted.
+func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason string) (*domain.Owner, error) {
+	var v apperr.ValidationError
+	if reason == "" {
+		v.Add("reason", "is required: say why, e.g. the erasure request's id")
+	}
+	v.CheckText("reason", reason, maxReasonLen)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	for range writeAttempts {
+		o, err := s.repo.GetOwner(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("restrict owner %s: %w", id, err)
+		}
+		switch {
+		case o.Restricted == restricted:
+			return o, s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+		case o.Erased:
+			return nil, errOwnerErased()
+		}
+		updated, err := s.repo.SetRestriction(ctx, id, restricted, o.Version, s.change(ctx, []string{"restricted"}, reason))
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("restrict owner %s: %w", id, err)
+		}
+		return updated, s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+	}
+	return nil, fmt.Errorf("restrict owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
+}
+
+// EraseOwnerData is the input of EraseOwnerData.
+type EraseOwnerData struct {
+	OwnerID           string
+	RequestID         string
+	NameKeptUntil     string
+	IdentityKeptUntil string
+}
+
+// EraseOwnerData erases what no law requires to keep of an owner and restricts the
+// rest until the given days (domain.PlanErasure). A retry with the same request id
+// answers the first result and changes nothing.
+func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]domain.Disposition, error) {
+	today := domain.Today(s.opts.Now(), s.opts.Location)
+	var v apperr.ValidationError
+	if in.RequestID == "" {
+		v.Add("request_id", "is required: the erasure request's id")
+	}
+	v.CheckText("request_id", in.RequestID, maxReasonLen)
+	req := domain.ErasureRequest{ID: in.RequestID}
+	req.NameKeptUntil = keptUntil(in.NameKeptUntil, "name_kept_until", today, &v)
+	req.IdentityKeptUntil = keptUntil(in.IdentityKeptUntil, "identity_code_kept_until", today, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	for range writeAttempts {
+		answer, done, err := s.repo.ErasureAnswer(ctx, in.OwnerID, in.RequestID)
+		if err != nil {
+			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		}
+		if done {
+			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
+		}
+		o, patients, err := s.ownerWithPatients(ctx, in.OwnerID)
+		if err != nil {
+			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		}
+		plan := domain.PlanErasure(o, patients, req, today)
+		_, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		}
+		return plan.Dispositions, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
+	}
+	return nil, fmt.Errorf("erase owner %s: changed concurrently %d times: %w", in.OwnerID, writeAttempts, apperr.ErrUnavailable)
+}
+
+func keptUntil(raw, field, today string, v *apperr.ValidationError) string {
+	day, err := domain.ParseKeptUntil(raw, today)
+	if err != nil {
+		v.Add(field, err.Error())
+	}
+	return day
+}
+
+func (s *Service) ownerWithPatients(ctx context.Context, id string) (*domain.Owner, int, error) {
+	o, err := s.repo.GetOwner(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	patients, err := s.repo.OwnerPatients(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return o, len(patients), nil
+}
+
+// RunRetentionSweep anonymises the names, addresses and patients, and drops the
+// identity codes, that erasures kept until a day now past (domain.PlanSweep). It reads
+// only the sweep's schedule when nothing is due, and a sweep that stopped halfway is
+// completed by the next. It answers what it removed, summed per record class.
+func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, error) {
+	today := domain.Today(s.opts.Now(), s.opts.Location)
+	ids, err := s.repo.DueForSweep(ctx, today)
+	if err != nil {
+		return nil, fmt.Errorf("retention sweep: %w", err)
+	}
+	removed := map[string]int{}
+	for _, id := range ids {
+		ds, err := s.sweepOwner(ctx, id, today)
+		if err != nil {
+			return summed(removed), fmt.Errorf("retention sweep: %w", err)
+		}
+		for _, d := range ds {
+			removed[d.Class] += d.Count
+		}
+	}
+	return summed(removed), nil
+}
+
+func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Disposition, error) {
+	for range writeAttempts {
+		o, patients, err := s.ownerWithPatients(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("owner %s: %w", id, err)
+		}
+		plan := domain.PlanSweep(o, patients, today)
+		_, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.SweepReason), "")
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("owner %s: %w", id, err)
+		}
+		if !plan.Changes() {
+			return nil, nil
+		}
+		return plan.Dispositions, s.record(ctx, "owner.retention_sweep", ownerResource(id), id)
+	}
+	return nil, fmt.Errorf("owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
+}
+
+// summed lists the removed counts in the order of the record classes.
+func summed(removed map[string]int) []domain.Disposition {
+	var out []domain.Disposition
+	for _, c := range []string{domain.ClassOwnerNameAddress, domain.ClassPatients, domain.ClassIdentityCode} {
+		if n := removed[c]; n > 0 {
+			out = append(out, domain.Disposition{Class: c, Count: n})
+		}
+	}
+	return out
+}

@@ -1,0 +1,217 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ClinicZone is the time zone whose calendar days the retention days count in.
+const ClinicZone = "Europe/Helsinki"
+
+// The record classes of the owner service's part of an erasure (stable keys, shared
+// with the other services and the access report).
+const (
+	// ClassContactDetails is the owner's phone, e-mail and preferred language.
+	ClassContactDetails = "contact_details"
+	// ClassOwnerNameAddress is the owner's names and postal address.
+	ClassOwnerNameAddress = "owner_name_address"
+	// ClassPatients is the personal details of the owner's patients.
+	ClassPatients = "patients"
+	// ClassIdentityCode is the sealed identity code and its blind index.
+	ClassIdentityCode = "identity_code"
+)
+
+// The legal bases on which an erasure keeps owner data (stable text keys).
+const (
+	// BasisVeterinaryRecords: the patient records the history service keeps name the
+	// animal and its owner (MMMa 6/EEO/2000 §7).
+	BasisVeterinaryRecords = "basis.veterinary_records"
+	// BasisUnpaidInvoice: collecting an unpaid invoice needs the identity code.
+	BasisUnpaidInvoice = "basis.unpaid_invoice"
+)
+
+// maxKeptYears bounds how far ahead a kept-until day may lie: the longest legal period
+// is six years from the end of a year, so a day decades ahead is a caller's mistake.
+const maxKeptYears = 50
+
+// Disposition is what an erasure did with one class of an owner's records.
+type Disposition struct {
+	Class string
+	// Kept is true when the records are kept (restricted) rather than erased now.
+	Kept  bool
+	Basis string
+	// KeptUntil is the last day (YYYY-MM-DD) they are kept; empty when erased.
+	KeptUntil string
+	Count     int
+}
+
+// Today is the calendar day of now in loc (the clinic's zone), as YYYY-MM-DD.
+func Today(now time.Time, loc *time.Location) string {
+	return now.In(loc).Format(time.DateOnly)
+}
+
+// ErrDay is the error of a day that is not a valid YYYY-MM-DD date.
+var ErrDay = errors.New("must be a date YYYY-MM-DD")
+
+// ParseKeptUntil validates a kept-until day: empty (nothing is kept) or a real date
+// YYYY-MM-DD no more than fifty years after today. A day already past is valid: what it
+// kept is then erased now. It returns the day in normal form.
+func ParseKeptUntil(s, today string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil || d.Format(time.DateOnly) != s {
+		return "", ErrDay
+	}
+	t, err := time.Parse(time.DateOnly, today)
+	if err != nil {
+		return "", fmt.Errorf("today %q: %w", today, ErrDay)
+	}
+	if d.After(t.AddDate(maxKeptYears, 0, 0)) {
+		return "", fmt.Errorf("must be at most %d years ahead", maxKeptYears)
+	}
+	return s, nil
+}
+
+// ErasureRequest is one erasure request as the owner service applies it.
+type ErasureRequest struct {
+	ID string
+	// NameKeptUntil and IdentityKeptUntil are valid days (ParseKeptUntil) or empty.
+	NameKeptUntil     string
+	IdentityKeptUntil string
+}
+
+// ErasurePlan is what one erasure request, or one retention sweep, does to an owner:
+// the changes to apply, the change-history fields they touch, and the answer.
+type ErasurePlan struct {
+	Restrict       bool
+	ClearContact   bool
+	AnonymiseNames bool
+	// KeepNamesUntil is the new kept-until day of the names, address and patients;
+	// empty when they are anonymised now or were already.
+	KeepNamesUntil string
+	DropIdentity   bool
+	// KeepIdentityUntil is the new kept-until day of the identity code.
+	KeepIdentityUntil string
+	// Patients is the number of the owner's patients not yet anonymised; they are
+	// anonymised now (AnonymisePatients) or kept restricted (RestrictPatients).
+	Patients          int
+	AnonymisePatients bool
+	RestrictPatients  bool
+	Fields            []string
+	Dispositions      []Disposition
+}
+
+// Changes reports whether the plan changes the owner's data (and so needs a change
+// record and a new version).
+func (p *ErasurePlan) Changes() bool { return len(p.Fields) > 0 }
+
+// PlanErasure decides what an erasure request does to owner o, who has patients
+// patients not yet anonymised, on the day today (DESIGN rule 7):
+//   - the contact details (phone, e-mail, preferred language) are erased now;
+//   - the names, the address and the patients' details are kept until
+//     NameKeptUntil when that day has not passed, else anonymised now;
+//   - the identity code is kept until IdentityKeptUntil when that day has not passed,
+//     else dropped now (ciphertext and blind index);
+//   - the owner is restricted and marked erased.
+//
+// The dispositions list only the classes the owner still has records of, so a second
+// request on an erased owner answers what is left. A later request may move a
+// kept-until day either way: it carries the history service's answer of that moment.
+func PlanErasure(o *Owner, patients int, req ErasureRequest, today string) ErasurePlan {
+	p := ErasurePlan{Restrict: !o.Restricted, Patients: patients}
+	if p.Restrict {
+		p.Fields = append(p.Fields, "restricted")
+	}
+	if !o.Erased {
+		p.Fields = append(p.Fields, "erased")
+	}
+	if o.Phone != "" || o.Email != "" || o.Language != "" {
+		p.ClearContact = true
+		p.Fields = append(p.Fields, "phone", "email", "preferred_language")
+		p.Dispositions = append(p.Dispositions, Disposition{Class: ClassContactDetails, Count: 1})
+	}
+	keepNames := req.NameKeptUntil != "" && req.NameKeptUntil >= today
+	if !o.Anonymised {
+		d := Disposition{Class: ClassOwnerNameAddress, Count: 1}
+		if keepNames {
+			p.KeepNamesUntil = req.NameKeptUntil
+			d.Kept, d.Basis, d.KeptUntil = true, BasisVeterinaryRecords, req.NameKeptUntil
+		} else {
+			p.AnonymiseNames = true
+			p.Fields = append(p.Fields, "given_names", "family_name", "address")
+		}
+		p.Dispositions = append(p.Dispositions, d)
+	}
+	if patients > 0 {
+		d := Disposition{Class: ClassPatients, Count: patients}
+		if keepNames {
+			p.RestrictPatients = true
+			d.Kept, d.Basis, d.KeptUntil = true, BasisVeterinaryRecords, req.NameKeptUntil
+		} else {
+			p.AnonymisePatients = true
+		}
+		p.Dispositions = append(p.Dispositions, d)
+	}
+	if o.IdentityCodeMasked != "" {
+		d := Disposition{Class: ClassIdentityCode, Count: 1}
+		if req.IdentityKeptUntil != "" && req.IdentityKeptUntil >= today {
+			p.KeepIdentityUntil = req.IdentityKeptUntil
+			d.Kept, d.Basis, d.KeptUntil = true, BasisUnpaidInvoice, req.IdentityKeptUntil
+		} else {
+			p.DropIdentity = true
+			p.Fields = append(p.Fields, "identity_code")
+		}
+		p.Dispositions = append(p.Dispositions, d)
+	}
+	return p
+}
+
+// PlanSweep decides what the retention sweep does to an erased owner on the day today:
+// the names, address and patients whose kept-until day has passed are anonymised, an
+// identity code whose day has passed is dropped, and what is still within its day is
+// left as it is. The dispositions list what was removed.
+func PlanSweep(o *Owner, patients int, today string) ErasurePlan {
+	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
+	if !o.Erased {
+		return p
+	}
+	if !o.Anonymised && o.NameKeptUntil != "" && today > o.NameKeptUntil {
+		p.AnonymiseNames, p.KeepNamesUntil = true, ""
+		p.Fields = append(p.Fields, "given_names", "family_name", "address")
+		p.Dispositions = append(p.Dispositions, Disposition{Class: ClassOwnerNameAddress, Count: 1})
+		if patients > 0 {
+			p.Patients, p.AnonymisePatients = patients, true
+			p.Dispositions = append(p.Dispositions, Disposition{Class: ClassPatients, Count: patients})
+		}
+	}
+	if o.IdentityCodeMasked != "" && o.IdentityKeptUntil != "" && today > o.IdentityKeptUntil {
+		p.DropIdentity, p.KeepIdentityUntil = true, ""
+		p.Fields = append(p.Fields, "identity_code")
+		p.Dispositions = append(p.Dispositions, Disposition{Class: ClassIdentityCode, Count: 1})
+	}
+	return p
+}
+
+// NextDue is the earliest kept-until day still ahead after plan p, or empty when
+// nothing is kept: the day after it the sweep has work for this owner.
+func (p *ErasurePlan) NextDue() string {
+	switch {
+	case p.KeepNamesUntil == "":
+		return p.KeepIdentityUntil
+	case p.KeepIdentityUntil == "" || p.KeepNamesUntil < p.KeepIdentityUntil:
+		return p.KeepNamesUntil
+	default:
+		return p.KeepIdentityUntil
+	}
+}
+
+// ErasureReason is the change-history reason of an erasure request's changes.
+func ErasureReason(requestID string) string { return "erasure request " + requestID }
+
+// SweepReason is the change-history reason of the retention sweep's changes.
+const SweepReason = "retention period ended"

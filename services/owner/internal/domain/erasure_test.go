@@ -1,0 +1,209 @@
+package domain
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestParseKeptUntil(t *testing.T) {
+	const today = "2026-11-25"
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"  ", "", true},
+		{"2029-11-25", "2029-11-25", true},
+		{" 2029-11-25 ", "2029-11-25", true},
+		{"2020-01-01", "2020-01-01", true}, // past: valid, keeps nothing
+		{"2028-02-29", "2028-02-29", true},
+		{"2076-11-25", "2076-11-25", true},
+		{"2076-11-26", "", false}, // more than fifty years ahead
+		{"2027-02-29", "", false},
+		{"2029-13-01", "", false},
+		{"2029-1-5", "", false},
+		{"25.11.2029", "", false},
+		{"2029-11-25T00:00:00Z", "", false},
+		{"+2029-11-25", "", false},
+	}
+	for _, tt := range tests {
+		got, err := ParseKeptUntil(tt.in, today)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseKeptUntil(%q) = %q, %v; want %q, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParseKeptUntil(f *testing.F) {
+	for _, s := range []string{"", "2029-11-25", "2028-02-29", "0000-00-00", "9999-12-31", "2029-11-25\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseKeptUntil(s, "2026-11-25")
+		if err != nil {
+			return
+		}
+		if got == "" {
+			return
+		}
+		// Whatever it accepts is a real day in normal form, so that days compare as
+		// strings.
+		d, perr := time.Parse(time.DateOnly, got)
+		if perr != nil || d.Format(time.DateOnly) != got || len(got) != len("2006-01-02") {
+			t.Fatalf("accepted %q as %q, not a day in normal form", s, got)
+		}
+	})
+}
+
+func TestToday(t *testing.T) {
+	loc, err := time.LoadLocation(ClinicZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 22:30 UTC on 31 December is already New Year's Day in Helsinki.
+	if got := Today(time.Date(2026, 12, 31, 22, 30, 0, 0, time.UTC), loc); got != "2027-01-01" {
+		t.Errorf("Today = %s, want the Helsinki day 2027-01-01", got)
+	}
+}
+
+func TestPlanErasure(t *testing.T) {
+	const today = "2026-11-25"
+	full := func() *Owner {
+		return &Owner{
+			GivenNames: "Aino", FamilyName: "Äijälä", Phone: "+358401234567", Email: "a@example.fi",
+			Language: LanguageFinnish, IdentityCodeMasked: "******-***T",
+		}
+	}
+	tests := []struct {
+		name     string
+		owner    func() *Owner
+		patients int
+		req      ErasureRequest
+		want     []Disposition
+		fields   []string
+		check    func(t *testing.T, p ErasurePlan)
+	}{
+		{
+			name: "first erasure, nothing kept", owner: full, patients: 2, req: ErasureRequest{ID: "j"},
+			want: []Disposition{
+				{Class: ClassContactDetails, Count: 1}, {Class: ClassOwnerNameAddress, Count: 1},
+				{Class: ClassPatients, Count: 2}, {Class: ClassIdentityCode, Count: 1},
+			},
+			fields: []string{"restricted", "erased", "phone", "email", "preferred_language", "given_names", "family_name", "address", "identity_code"},
+			check: func(t *testing.T, p ErasurePlan) {
+				if !p.Restrict || !p.ClearContact || !p.AnonymiseNames || !p.AnonymisePatients || p.RestrictPatients || !p.DropIdentity || p.NextDue() != "" {
+					t.Errorf("plan = %+v", p)
+				}
+			},
+		},
+		{
+			name: "kept until days ahead", owner: full, patients: 1,
+			req: ErasureRequest{ID: "j", NameKeptUntil: "2029-11-25", IdentityKeptUntil: "2027-12-31"},
+			want: []Disposition{
+				{Class: ClassContactDetails, Count: 1},
+				{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: 1},
+				{Class: ClassPatients, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: 1},
+				{Class: ClassIdentityCode, Kept: true, Basis: BasisUnpaidInvoice, KeptUntil: "2027-12-31", Count: 1},
+			},
+			fields: []string{"restricted", "erased", "phone", "email", "preferred_language"},
+			check: func(t *testing.T, p ErasurePlan) {
+				if p.AnonymiseNames || !p.RestrictPatients || p.DropIdentity || p.NextDue() != "2027-12-31" {
+					t.Errorf("plan = %+v", p)
+				}
+			},
+		},
+		{
+			name: "already restricted, no identity code, no patients", patients: 0, req: ErasureRequest{ID: "j"},
+			owner: func() *Owner {
+				o := full()
+				o.Restricted, o.IdentityCodeMasked = true, ""
+				return o
+			},
+			want:   []Disposition{{Class: ClassContactDetails, Count: 1}, {Class: ClassOwnerNameAddress, Count: 1}},
+			fields: []string{"erased", "phone", "email", "preferred_language", "given_names", "family_name", "address"},
+		},
+		{
+			name: "erased before, everything gone: nothing left", patients: 0, req: ErasureRequest{ID: "j2"},
+			owner: func() *Owner {
+				return &Owner{Restricted: true, Erased: true, Anonymised: true}
+			},
+		},
+		{
+			name: "erased before with names kept; the new answer shortens the day", patients: 1,
+			req: ErasureRequest{ID: "j2", NameKeptUntil: "2027-01-01"},
+			owner: func() *Owner {
+				return &Owner{FamilyName: "Äijälä", Restricted: true, Erased: true, NameKeptUntil: "2029-11-25"}
+			},
+			want: []Disposition{
+				{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2027-01-01", Count: 1},
+				{Class: ClassPatients, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2027-01-01", Count: 1},
+			},
+			check: func(t *testing.T, p ErasurePlan) {
+				if p.Changes() || p.NextDue() != "2027-01-01" {
+					t.Errorf("plan = %+v", p)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := PlanErasure(tt.owner(), tt.patients, tt.req, today)
+			if !slices.Equal(p.Dispositions, tt.want) {
+				t.Errorf("dispositions = %+v, want %+v", p.Dispositions, tt.want)
+			}
+			if !slices.Equal(p.Fields, tt.fields) {
+				t.Errorf("fields = %v, want %v", p.Fields, tt.fields)
+			}
+			if tt.check != nil {
+				tt.check(t, p)
+			}
+		})
+	}
+}
+
+func TestPlanSweep(t *testing.T) {
+	kept := func() *Owner {
+		return &Owner{
+			FamilyName: "Äijälä", Restricted: true, Erased: true, IdentityCodeMasked: "******-***T",
+			NameKeptUntil: "2029-11-25", IdentityKeptUntil: "2027-12-31",
+		}
+	}
+	tests := []struct {
+		name   string
+		owner  func() *Owner
+		today  string
+		want   []Disposition
+		next   string
+		fields []string
+	}{
+		{name: "nothing due", owner: kept, today: "2027-12-31", next: "2027-12-31"},
+		{
+			name: "identity code due", owner: kept, today: "2028-01-01", next: "2029-11-25",
+			want: []Disposition{{Class: ClassIdentityCode, Count: 1}}, fields: []string{"identity_code"},
+		},
+		{
+			name: "both due", owner: kept, today: "2030-01-01",
+			want: []Disposition{
+				{Class: ClassOwnerNameAddress, Count: 1}, {Class: ClassPatients, Count: 2}, {Class: ClassIdentityCode, Count: 1},
+			},
+			fields: []string{"given_names", "family_name", "address", "identity_code"},
+		},
+		{
+			name: "an owner never erased is left alone", today: "2030-01-01", next: "",
+			owner: func() *Owner { return &Owner{FamilyName: "Äijälä", NameKeptUntil: "2029-11-25"} },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.owner()
+			p := PlanSweep(o, 2, tt.today)
+			if !slices.Equal(p.Dispositions, tt.want) || !slices.Equal(p.Fields, tt.fields) {
+				t.Errorf("sweep = %+v / %v, want %+v / %v", p.Dispositions, p.Fields, tt.want, tt.fields)
+			}
+			if o.Erased && p.NextDue() != tt.next {
+				t.Errorf("next due %q, want %q", p.NextDue(), tt.next)
+			}
+		})
+	}
+}
