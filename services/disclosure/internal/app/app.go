@@ -8,13 +8,13 @@ import (
 	"context"
 	"fmt"
 	"time"
-	_ "time/tzdata" // built in, so that deadlines do not depend on the host's zone files
 
 	"github.com/google/uuid"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/docid"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Auditor appends audit events. Record queues them; RecordNow stores them before it
@@ -83,7 +83,7 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Location is the clinics' time zone, in which deadlines are counted; nil means
-	// domain.ClinicZone.
+	// retention.ClinicZone.
 	Location *time.Location
 }
 
@@ -103,9 +103,9 @@ func New(repo domain.Repository, owners Owners, consents Consents, auditor Audit
 		opts.Now = time.Now
 	}
 	if opts.Location == nil {
-		loc, err := time.LoadLocation(domain.ClinicZone)
+		loc, err := retention.ClinicLocation()
 		if err != nil {
-			return nil, fmt.Errorf("the clinics' time zone: %w", err)
+			return nil, err
 		}
 		opts.Location = loc
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Channel is how an access request reached the clinic. The privacy statement asks for
@@ -78,10 +79,10 @@ type AccessRequest struct {
 	// Language is the language of the readable report.
 	Language Language
 	// DueDate is the last day to answer: one calendar month after receipt.
-	DueDate Date
+	DueDate retention.Date
 	// ExtendedDueDate is the last day once extended (three calendar months after
 	// receipt); zero unless extended.
-	ExtendedDueDate Date
+	ExtendedDueDate retention.Date
 	ExtensionReason string
 	ExtendedAt      time.Time
 	// PossiblyChargeable flags a further request within twelve months of an earlier
@@ -99,7 +100,7 @@ type AccessRequest struct {
 func (r *AccessRequest) Extended() bool { return !r.ExtendedDueDate.IsZero() }
 
 // Deadline is the last day to answer: the extended due date once extended.
-func (r *AccessRequest) Deadline() Date {
+func (r *AccessRequest) Deadline() retention.Date {
 	if r.Extended() {
 		return r.ExtendedDueDate
 	}
@@ -123,10 +124,6 @@ const (
 	ReasonExtensionLate   = "ACCESS_REQUEST_EXTENSION_LATE"
 	ReasonTooManyRequests = "ACCESS_REQUESTS_FULL"
 )
-
-// ClinicZone is the clinics' time zone: a deadline in days or months is counted on the
-// Finnish calendar.
-const ClinicZone = "Europe/Helsinki"
 
 // Time bounds on a receipt: no register predates 2000, and a client's clock may run a
 // little ahead of the service's.
@@ -203,8 +200,8 @@ func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *t
 	if err := v.Err(); err != nil {
 		return err
 	}
-	r.DueDate = DateOf(r.ReceivedAt, loc).AddMonths(1)
-	r.ExtendedDueDate, r.ExtensionReason, r.ExtendedAt = Date{}, "", time.Time{}
+	r.DueDate = retention.DateOf(r.ReceivedAt, loc).AddMonths(1)
+	r.ExtendedDueDate, r.ExtensionReason, r.ExtendedAt = retention.Date{}, "", time.Time{}
 	r.PossiblyChargeable, r.EarlierRequestID = false, ""
 	r.Status = AccessReceived
 	return nil
@@ -216,7 +213,7 @@ func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *t
 // count.
 func (r *AccessRequest) FlagFurtherRequest(others []PriorRequest, loc *time.Location) {
 	earlier := slices.DeleteFunc(slices.Clone(others), func(p PriorRequest) bool { return p.ID == r.ID })
-	prior, ok := EarlierRequestWithinYear(DateOf(r.ReceivedAt, loc), earlier, loc)
+	prior, ok := EarlierRequestWithinYear(retention.DateOf(r.ReceivedAt, loc), earlier, loc)
 	r.PossiblyChargeable, r.EarlierRequestID = ok, prior.ID
 }
 
@@ -225,12 +222,12 @@ func (r *AccessRequest) FlagFurtherRequest(others []PriorRequest, loc *time.Loca
 // earlier, so a request exactly a year after the last one is free again. Requests
 // received after that day do not count (they are not earlier); one received the same
 // day does.
-func EarlierRequestWithinYear(received Date, earlier []PriorRequest, loc *time.Location) (PriorRequest, bool) {
+func EarlierRequestWithinYear(received retention.Date, earlier []PriorRequest, loc *time.Location) (PriorRequest, bool) {
 	yearAgo := received.AddYears(-1)
 	var found PriorRequest
 	ok := false
 	for _, p := range earlier {
-		d := DateOf(p.ReceivedAt, loc)
+		d := retention.DateOf(p.ReceivedAt, loc)
 		if !d.After(yearAgo) || d.After(received) {
 			continue
 		}
@@ -262,11 +259,11 @@ func (r *AccessRequest) Extend(reason string, now time.Time, loc *time.Location)
 	if r.Extended() {
 		return apperr.Precondition(ReasonAlreadyExtended, "the access request has already been extended once")
 	}
-	if DateOf(now, loc).After(r.DueDate) {
+	if retention.DateOf(now, loc).After(r.DueDate) {
 		return apperr.Precondition(ReasonExtensionLate,
 			"an extension must be decided and told to the owner before the one-month due date")
 	}
-	r.ExtendedDueDate = DateOf(r.ReceivedAt, loc).AddMonths(3)
+	r.ExtendedDueDate = retention.DateOf(r.ReceivedAt, loc).AddMonths(3)
 	r.ExtensionReason, r.ExtendedAt = reason, now.UTC().Truncate(time.Millisecond)
 	return nil
 }

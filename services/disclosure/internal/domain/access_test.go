@@ -8,60 +8,8 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/retention"
 )
-
-func TestDateAddMonths(t *testing.T) {
-	for _, tc := range []struct {
-		from Date
-		n    int
-		want Date
-	}{
-		{day(2026, 1, 15), 1, day(2026, 2, 15)},
-		{day(2026, 1, 31), 1, day(2026, 2, 28)},
-		{day(2028, 1, 31), 1, day(2028, 2, 29)}, // leap year
-		{day(2100, 1, 31), 1, day(2100, 2, 28)}, // not a leap year
-		{day(2000, 1, 31), 1, day(2000, 2, 29)}, // a leap year
-		{day(2026, 3, 31), 1, day(2026, 4, 30)},
-		{day(2026, 8, 31), 1, day(2026, 9, 30)},
-		{day(2026, 12, 31), 1, day(2027, 1, 31)},
-		{day(2026, 11, 30), 3, day(2027, 2, 28)},
-		{day(2026, 1, 31), 3, day(2026, 4, 30)},
-		{day(2028, 2, 29), 12, day(2029, 2, 28)},
-		{day(2026, 3, 31), -1, day(2026, 2, 28)},
-		{day(2027, 1, 15), -12, day(2026, 1, 15)},
-		{day(2026, 5, 5), 0, day(2026, 5, 5)},
-	} {
-		if got := tc.from.AddMonths(tc.n); got != tc.want {
-			t.Errorf("%s + %d months = %s, want %s", tc.from, tc.n, got, tc.want)
-		}
-	}
-	if got := day(2028, 2, 29).AddYears(3); got != day(2031, 2, 28) {
-		t.Errorf("29 Feb 2028 + 3 years = %s", got)
-	}
-}
-
-func TestDateOf(t *testing.T) {
-	loc := helsinki(t)
-	for _, tc := range []struct {
-		at   time.Time
-		want Date
-	}{
-		{time.Date(2026, 1, 31, 23, 30, 0, 0, time.UTC), day(2026, 2, 1)}, // 01:30 in Helsinki
-		{time.Date(2026, 1, 31, 21, 59, 0, 0, time.UTC), day(2026, 1, 31)},
-		{time.Date(2026, 7, 31, 20, 59, 0, 0, time.UTC), day(2026, 7, 31)}, // summer time, UTC+3
-		{time.Date(2026, 7, 31, 21, 0, 0, 0, time.UTC), day(2026, 8, 1)},
-	} {
-		if got := DateOf(tc.at, loc); got != tc.want {
-			t.Errorf("DateOf(%s) = %s, want %s", tc.at, got, tc.want)
-		}
-	}
-	if d := (Date{}); !d.IsZero() || day(2026, 1, 1).IsZero() {
-		t.Error("IsZero")
-	}
-	if !day(2026, 1, 31).Before(day(2026, 2, 1)) || !day(2027, 1, 1).After(day(2026, 12, 31)) || day(2026, 1, 1).Compare(day(2026, 1, 1)) != 0 {
-		t.Error("Compare")
-	}
-}
 
 func validAccess() AccessRequest {
 	return AccessRequest{
@@ -126,7 +74,7 @@ func TestAccessRequestDueDate(t *testing.T) {
 	loc := helsinki(t)
 	for _, tc := range []struct {
 		received time.Time
-		due      Date
+		due      retention.Date
 	}{
 		{time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC), day(2026, 2, 28)},
 		{time.Date(2028, 1, 31, 9, 0, 0, 0, time.UTC), day(2028, 2, 29)},
@@ -251,7 +199,7 @@ func FuzzPrepareAccessRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := DateOf(r.ReceivedAt, loc)
+		got := retention.DateOf(r.ReceivedAt, loc)
 		if !r.DueDate.After(got) || r.DueDate != got.AddMonths(1) {
 			t.Fatalf("received %s, due %s", got, r.DueDate)
 		}

@@ -3,6 +3,8 @@ package domain
 import (
 	"strconv"
 	"strings"
+
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Language is a language the access report is written in.
@@ -59,13 +61,13 @@ func TextKeys() []string {
 	for _, c := range Categories() {
 		keys = append(keys, CategoryTextKey(c))
 	}
-	for _, c := range RecordClasses() {
+	for _, c := range retention.RecordClasses() {
 		keys = append(keys, RetentionTextKey(c))
 	}
 	for _, b := range []Basis{BasisConsent, BasisInsurerAgreement, BasisProcessorContract, BasisRightOfAccess} {
 		keys = append(keys, string(b))
 	}
-	return append(keys, BasisKeyVeterinaryRecords, BasisKeyMedicineRecords, BasisKeyBookkeeping, BasisKeyUnpaidInvoice)
+	return append(keys, retention.BasisVeterinaryRecords, retention.BasisMedicineRecords, retention.BasisBookkeeping, retention.BasisUnpaidInvoice)
 }
 
 // KindTextKey is the key of a recipient kind's name.
@@ -76,17 +78,17 @@ func CategoryTextKey(c Category) string { return "category." + string(c) }
 
 // RetentionTextKey is the key of a record class's retention rule, whose text holds
 // {years} where the class has a period.
-func RetentionTextKey(c RecordClass) string { return "retention." + string(c) }
+func RetentionTextKey(c retention.RecordClass) string { return "retention." + string(c) }
 
 // RetentionTexts returns the retention rules from one language's texts with the
-// configured periods filled in, in the order of RecordClasses.
-func RetentionTexts(texts map[string]string, r Retention) []string {
-	years := map[RecordClass]int{
-		ClassPatientRecords: r.PatientRecordsYears, ClassMedicineRecords: r.MedicineRecordsYears,
-		ClassInvoices: r.InvoiceYears,
+// configured periods filled in, in the order of retention.RecordClasses.
+func RetentionTexts(texts map[string]string, r retention.Policy) []string {
+	years := map[retention.RecordClass]int{
+		retention.ClassPatientRecords: r.PatientRecordsYears, retention.ClassMedicineRecords: r.MedicineRecordsYears,
+		retention.ClassInvoices: r.InvoiceYears,
 	}
-	out := make([]string, 0, len(RecordClasses()))
-	for _, c := range RecordClasses() {
+	out := make([]string, 0, len(retention.RecordClasses()))
+	for _, c := range retention.RecordClasses() {
 		out = append(out, strings.ReplaceAll(texts[RetentionTextKey(c)], "{years}", strconv.Itoa(years[c])))
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Collections of the access requests: one document per request, and one ledger per
@@ -34,18 +35,18 @@ type dateDoc struct {
 	Day   int `bson:"d"`
 }
 
-func toDateDoc(d domain.Date) *dateDoc {
+func toDateDoc(d retention.Date) *dateDoc {
 	if d.IsZero() {
 		return nil
 	}
 	return &dateDoc{Year: d.Year, Month: int(d.Month), Day: d.Day}
 }
 
-func (d *dateDoc) toDomain() domain.Date {
+func (d *dateDoc) toDomain() retention.Date {
 	if d == nil {
-		return domain.Date{}
+		return retention.Date{}
 	}
-	return domain.Date{Year: d.Year, Month: time.Month(d.Month), Day: d.Day}
+	return retention.Date{Year: d.Year, Month: time.Month(d.Month), Day: d.Day}
 }
 
 // accessRequestDoc is one access request. Extended is the guard of the one extension.

@@ -6,6 +6,7 @@ import (
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/protomap"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // mediaType is the payload's format.
@@ -136,7 +137,7 @@ const (
 )
 
 // dateToProto formats a date as ISO 8601, "" for none.
-func dateToProto(d domain.Date) string {
+func dateToProto(d retention.Date) string {
 	if d.IsZero() {
 		return ""
 	}

@@ -1,10 +1,24 @@
-package domain
+package retention
 
 import (
 	"cmp"
 	"fmt"
 	"time"
+	_ "time/tzdata" // built in, so that days do not depend on the host's zone files
 )
+
+// ClinicZone is the clinics' time zone: deadlines and retention periods in days,
+// months and years are counted on the Finnish calendar.
+const ClinicZone = "Europe/Helsinki"
+
+// ClinicLocation loads ClinicZone.
+func ClinicLocation() (*time.Location, error) {
+	loc, err := time.LoadLocation(ClinicZone)
+	if err != nil {
+		return nil, fmt.Errorf("load the clinics' time zone: %w", err)
+	}
+	return loc, nil
+}
 
 // Date is a calendar day, the unit of legal deadlines and retention periods.
 type Date struct {
@@ -18,6 +32,18 @@ type Date struct {
 func DateOf(t time.Time, loc *time.Location) Date {
 	y, m, d := t.In(loc).Date()
 	return Date{Year: y, Month: m, Day: d}
+}
+
+// ParseDate reads a day written as String writes it (2026-02-28); "" is the zero Date.
+func ParseDate(s string) (Date, error) {
+	if s == "" {
+		return Date{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || t.Format(time.DateOnly) != s {
+		return Date{}, fmt.Errorf("date %q is not YYYY-MM-DD", s)
+	}
+	return DateOf(t, time.UTC), nil
 }
 
 // IsZero reports whether d is the zero Date, which means "no date".
@@ -46,6 +72,14 @@ func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
 
 // After reports whether d is after e.
 func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
+
+// Later returns the later of d and e; the zero Date is earlier than any day.
+func (d Date) Later(e Date) Date {
+	if e.After(d) {
+		return e
+	}
+	return d
+}
 
 // String formats d as ISO 8601 (2026-02-28).
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }

@@ -1,4 +1,8 @@
-package domain
+// Package retention is the register's retention law (DESIGN rule 7), shared by the
+// services: which classes of an owner's records an erasure keeps, on what legal basis
+// and until which day. The history service decides with it what it keeps of an erased
+// owner's visits; the disclosure service reports the periods in the access report.
+package retention
 
 import (
 	"fmt"
@@ -25,9 +29,9 @@ func RecordClasses() []RecordClass {
 	return []RecordClass{ClassPatientRecords, ClassMedicineRecords, ClassInvoices, ClassIdentityCode}
 }
 
-// Retention is the configured retention periods, in whole years. The defaults are the
+// Policy is the configured retention periods, in whole years. The defaults are the
 // legal minima, and a configuration may lengthen them but never shorten them.
-type Retention struct {
+type Policy struct {
 	// PatientRecordsYears counts from the last entry about the animal (MMMa
 	// 6/EEO/2000 §7: at least three years).
 	PatientRecordsYears int
@@ -44,40 +48,58 @@ const (
 	minPatientRecordsYears  = 3
 	minMedicineRecordsYears = 5
 	minInvoiceYears         = 6
-	maxRetentionYears       = 50
+	maxYears                = 50
 )
 
-// DefaultRetention returns the legal minima.
-func DefaultRetention() Retention {
-	return Retention{
+// DefaultPolicy returns the legal minima.
+func DefaultPolicy() Policy {
+	return Policy{
 		PatientRecordsYears: minPatientRecordsYears, MedicineRecordsYears: minMedicineRecordsYears,
 		InvoiceYears: minInvoiceYears,
 	}
 }
 
 // Validate reports a period below its legal minimum or above fifty years.
-func (r Retention) Validate() error {
-	for _, p := range []struct {
+func (p Policy) Validate() error {
+	for _, c := range []struct {
 		name     string
 		years    int
 		minYears int
 	}{
-		{"patient records", r.PatientRecordsYears, minPatientRecordsYears},
-		{"medicine records", r.MedicineRecordsYears, minMedicineRecordsYears},
-		{"invoices", r.InvoiceYears, minInvoiceYears},
+		{"patient records", p.PatientRecordsYears, minPatientRecordsYears},
+		{"medicine records", p.MedicineRecordsYears, minMedicineRecordsYears},
+		{"invoices", p.InvoiceYears, minInvoiceYears},
 	} {
-		if p.years < p.minYears || p.years > maxRetentionYears {
-			return fmt.Errorf("retention of %s: %d years is outside [%d, %d]", p.name, p.years, p.minYears, maxRetentionYears)
+		if c.years < c.minYears || c.years > maxYears {
+			return fmt.Errorf("retention of %s: %d years is outside [%d, %d]", c.name, c.years, c.minYears, maxYears)
 		}
 	}
 	return nil
 }
 
-// RetentionFacts is what a service knows about one owner's records when it erases them.
+// PatientRecordsUntil is the last day patient records are kept whose animal's last
+// entry was at t; loc is the clinic's time zone, in which times become days.
+func (p Policy) PatientRecordsUntil(t time.Time, loc *time.Location) Date {
+	return DateOf(t, loc).AddYears(p.PatientRecordsYears)
+}
+
+// MedicineRecordsUntil is the last day medicine records are kept whose last entry was
+// at t.
+func (p Policy) MedicineRecordsUntil(t time.Time, loc *time.Location) Date {
+	return DateOf(t, loc).AddYears(p.MedicineRecordsYears)
+}
+
+// InvoiceUntil is the last day an invoice dated t is kept: 31 December of the year of
+// t plus the period.
+func (p Policy) InvoiceUntil(t time.Time, loc *time.Location) Date {
+	return Date{Year: DateOf(t, loc).Year + p.InvoiceYears, Month: time.December, Day: 31}
+}
+
+// Facts is what a service knows about one owner's records when it erases them.
 // A zero time means the owner has no records of that class. Patient records are kept
 // per animal ("from the last entry about the animal"): the history service decides them
 // once per animal, with that animal's last entry.
-type RetentionFacts struct {
+type Facts struct {
 	LastPatientEntry  time.Time
 	LastMedicineEntry time.Time
 	LastInvoice       time.Time
@@ -87,51 +109,50 @@ type RetentionFacts struct {
 	UnpaidInvoices bool
 }
 
-// RetentionDecision says of one record class whether it is kept, on what legal basis
-// (a text key of the report texts) and until which day inclusive. Until is zero for
-// what is kept only while a condition holds (the identity code) and for what is erased.
-type RetentionDecision struct {
+// Decision says of one record class whether it is kept, on what legal basis (a text
+// key of the report texts) and until which day inclusive. Until is zero for what is
+// kept only while a condition holds (the identity code) and for what is erased.
+type Decision struct {
 	Class RecordClass
 	Keep  bool
 	Basis string
 	Until Date
 }
 
-// The legal-basis text keys of retention decisions.
+// The legal-basis keys of retention decisions.
 const (
-	BasisKeyVeterinaryRecords = "basis.veterinary_records"
-	BasisKeyMedicineRecords   = "basis.medicine_records"
-	BasisKeyBookkeeping       = "basis.bookkeeping"
-	BasisKeyUnpaidInvoice     = "basis.unpaid_invoice"
+	BasisVeterinaryRecords = "basis.veterinary_records"
+	BasisMedicineRecords   = "basis.medicine_records"
+	BasisBookkeeping       = "basis.bookkeeping"
+	BasisUnpaidInvoice     = "basis.unpaid_invoice"
 )
 
 // Decide returns, for each class the owner has records of, whether an erasure on the
 // day today keeps it and until when, in the order of RecordClasses. A record is kept
 // through its Until day and erased after it; loc is the clinic's time zone, in which
 // entry times become days. Kept records are restricted, not used, until then.
-func (r Retention) Decide(f RetentionFacts, today Date, loc *time.Location) []RetentionDecision {
-	var out []RetentionDecision
+func (p Policy) Decide(f Facts, today Date, loc *time.Location) []Decision {
+	var out []Decision
 	dated := func(c RecordClass, basis string, until Date) {
-		d := RetentionDecision{Class: c}
+		d := Decision{Class: c}
 		if !today.After(until) {
 			d.Keep, d.Basis, d.Until = true, basis, until
 		}
 		out = append(out, d)
 	}
 	if !f.LastPatientEntry.IsZero() {
-		dated(ClassPatientRecords, BasisKeyVeterinaryRecords, DateOf(f.LastPatientEntry, loc).AddYears(r.PatientRecordsYears))
+		dated(ClassPatientRecords, BasisVeterinaryRecords, p.PatientRecordsUntil(f.LastPatientEntry, loc))
 	}
 	if !f.LastMedicineEntry.IsZero() {
-		dated(ClassMedicineRecords, BasisKeyMedicineRecords, DateOf(f.LastMedicineEntry, loc).AddYears(r.MedicineRecordsYears))
+		dated(ClassMedicineRecords, BasisMedicineRecords, p.MedicineRecordsUntil(f.LastMedicineEntry, loc))
 	}
 	if !f.LastInvoice.IsZero() {
-		year := DateOf(f.LastInvoice, loc).Year
-		dated(ClassInvoices, BasisKeyBookkeeping, Date{Year: year + r.InvoiceYears, Month: time.December, Day: 31})
+		dated(ClassInvoices, BasisBookkeeping, p.InvoiceUntil(f.LastInvoice, loc))
 	}
 	if f.HasIdentityCode {
-		d := RetentionDecision{Class: ClassIdentityCode}
+		d := Decision{Class: ClassIdentityCode}
 		if f.UnpaidInvoices {
-			d.Keep, d.Basis = true, BasisKeyUnpaidInvoice
+			d.Keep, d.Basis = true, BasisUnpaidInvoice
 		}
 		out = append(out, d)
 	}

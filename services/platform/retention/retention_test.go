@@ -1,0 +1,90 @@
+package retention
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestPolicyValidate(t *testing.T) {
+	if err := DefaultPolicy().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Policy)
+		ok     bool
+	}{
+		{"longer patient records", func(p *Policy) { p.PatientRecordsYears = 10 }, true},
+		{"patient records below the decree", func(p *Policy) { p.PatientRecordsYears = 2 }, false},
+		{"medicine records below the minimum", func(p *Policy) { p.MedicineRecordsYears = 4 }, false},
+		{"invoices below the Accounting Act", func(p *Policy) { p.InvoiceYears = 5 }, false},
+		{"a century", func(p *Policy) { p.InvoiceYears = 100 }, false},
+		{"zero", func(p *Policy) { *p = Policy{} }, false},
+	} {
+		p := DefaultPolicy()
+		tc.change(&p)
+		if err := p.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
+	for _, tc := range []struct {
+		name   string
+		policy func(*Policy)
+		facts  Facts
+		want   []Decision
+	}{
+		{name: "nothing on record", want: nil},
+		{name: "recent customer with an unpaid invoice", facts: Facts{
+			LastPatientEntry: noon(2026, 10, 1), LastMedicineEntry: noon(2026, 9, 15), LastInvoice: noon(2026, 10, 1),
+			HasIdentityCode: true, UnpaidInvoices: true,
+		}, want: []Decision{
+			{ClassPatientRecords, true, BasisVeterinaryRecords, day(2029, 10, 1)},
+			{ClassMedicineRecords, true, BasisMedicineRecords, day(2031, 9, 15)},
+			{ClassInvoices, true, BasisBookkeeping, day(2032, 12, 31)},
+			{ClassIdentityCode, true, BasisUnpaidInvoice, Date{}},
+		}},
+		{name: "everything paid: the identity code goes", facts: Facts{
+			LastPatientEntry: noon(2026, 10, 1), LastInvoice: noon(2026, 10, 1), HasIdentityCode: true,
+		}, want: []Decision{
+			{ClassPatientRecords, true, BasisVeterinaryRecords, day(2029, 10, 1)},
+			{ClassInvoices, true, BasisBookkeeping, day(2032, 12, 31)},
+			{Class: ClassIdentityCode},
+		}},
+		{name: "old customer: all past retention", facts: Facts{
+			LastPatientEntry: noon(2019, 1, 1), LastMedicineEntry: noon(2019, 1, 1), LastInvoice: noon(2019, 12, 31),
+		}, want: []Decision{
+			{Class: ClassPatientRecords}, {Class: ClassMedicineRecords}, {Class: ClassInvoices},
+		}},
+		{name: "kept through the last day", facts: Facts{
+			LastPatientEntry: noon(2023, 11, 25), LastMedicineEntry: noon(2021, 11, 24), LastInvoice: noon(2020, 6, 1),
+		}, want: []Decision{
+			{ClassPatientRecords, true, BasisVeterinaryRecords, day(2026, 11, 25)},
+			{Class: ClassMedicineRecords},
+			{ClassInvoices, true, BasisBookkeeping, day(2026, 12, 31)},
+		}},
+		{name: "invoice late on New Year's Eve in Helsinki", facts: Facts{
+			LastInvoice: time.Date(2020, 12, 31, 22, 30, 0, 0, time.UTC), // 1 January 2021 in Helsinki
+		}, want: []Decision{{ClassInvoices, true, BasisBookkeeping, day(2027, 12, 31)}}},
+		{name: "leap day", facts: Facts{LastPatientEntry: noon(2024, 2, 29)},
+			want: []Decision{{ClassPatientRecords, true, BasisVeterinaryRecords, day(2027, 2, 28)}}},
+		{name: "configured longer", policy: func(p *Policy) { p.PatientRecordsYears = 10 },
+			facts: Facts{LastPatientEntry: noon(2019, 1, 1)},
+			want:  []Decision{{ClassPatientRecords, true, BasisVeterinaryRecords, day(2029, 1, 1)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			if tc.policy != nil {
+				tc.policy(&p)
+			}
+			if got := p.Decide(tc.facts, today, loc); !slices.Equal(got, tc.want) {
+				t.Fatalf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
