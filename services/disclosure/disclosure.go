@@ -1,7 +1,8 @@
 // Package disclosure runs the disclosure service: the recipients personal data may go
-// to, every disclosure checked and logged, and (in later slices) the customer's access
-// and erasure requests. Run is the one entry point, used by cmd/disclosure and by the
-// local all-in-one runner.
+// to, every disclosure checked and logged, and the customer's access and erasure
+// requests, the latter as a durable job its worker runs across the other services.
+// Run is the one entry point, used by cmd/disclosure and by the local all-in-one
+// runner.
 package disclosure
 
 import (
@@ -9,11 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/consent"
+	"github.com/lillvet/register/services/disclosure/internal/adapters/history"
+	"github.com/lillvet/register/services/disclosure/internal/adapters/jobtoken"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/owner"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -45,6 +50,12 @@ type Config struct {
 	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
 	// ConsentTLS is the same for the consent service.
 	ConsentTLS tlsconf.Files `envPrefix:"CONSENT_"`
+	// HistoryAddr is the patient-history service's gRPC target: its erasure step.
+	HistoryAddr string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104"`
+	// HistoryTLS is the same for the patient-history service.
+	HistoryTLS tlsconf.Files `envPrefix:"HISTORY_"`
+	// Job configures the erasure job.
+	Job JobConfig
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -54,6 +65,37 @@ type Config struct {
 	// Telemetry, when set, is shared with the caller (the local runner, tests);
 	// otherwise Run sets up its own from the standard OTEL_* variables.
 	Telemetry *telemetry.Telemetry `env:"-"`
+}
+
+// JobConfig configures the erasure job, which calls the other services with no caller
+// behind it.
+type JobConfig struct {
+	// TokenFile holds the bearer token of the job's calls (a service subject with the
+	// clinic_manager role), read again on every use so that a renewed token is picked
+	// up. Empty: erasure requests are refused with FAILED_PRECONDITION.
+	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE"`
+	// Poll is how often the worker looks for due jobs (new ones start at once).
+	Poll time.Duration `env:"DISCLOSURE_JOB_POLL_INTERVAL" envDefault:"5s"`
+	// CallTimeout bounds one step's call.
+	CallTimeout time.Duration `env:"DISCLOSURE_JOB_CALL_TIMEOUT" envDefault:"30s"`
+	// Lease is how long a worker holds a step before another replica (or this one
+	// after a restart) takes it over; longer than CallTimeout.
+	Lease time.Duration `env:"DISCLOSURE_JOB_LEASE" envDefault:"2m"`
+}
+
+// Validate checks the job's timings.
+func (c JobConfig) Validate() error {
+	var errs []error
+	if c.Poll <= 0 {
+		errs = append(errs, errors.New("DISCLOSURE_JOB_POLL_INTERVAL must be positive"))
+	}
+	if c.CallTimeout <= 0 {
+		errs = append(errs, errors.New("DISCLOSURE_JOB_CALL_TIMEOUT must be positive"))
+	}
+	if c.Lease <= c.CallTimeout {
+		errs = append(errs, errors.New("DISCLOSURE_JOB_LEASE must be longer than DISCLOSURE_JOB_CALL_TIMEOUT"))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks every part of the configuration.
@@ -71,6 +113,13 @@ func (c Config) Validate() error {
 	if err := c.ConsentTLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("CONSENT_: %w", err))
 	}
+	if c.HistoryAddr == "" {
+		errs = append(errs, errors.New("HISTORY_GRPC_TARGET is required"))
+	}
+	if err := c.HistoryTLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("HISTORY_: %w", err))
+	}
+	errs = append(errs, c.Job.Validate())
 	return errors.Join(errs...)
 }
 
@@ -88,17 +137,36 @@ func Run(ctx context.Context, cfg Config) error {
 		Peers: []service.Peer{
 			{Name: "owner", Target: cfg.OwnerAddr, TLS: cfg.OwnerTLS},
 			{Name: "consent", Target: cfg.ConsentAddr, TLS: cfg.ConsentTLS},
+			{Name: "history", Target: cfg.HistoryAddr, TLS: cfg.HistoryTLS},
 		},
 		Register: func(d *service.Deps) error {
-			uc, err := app.New(mongo.New(d.DB),
-				owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner"))),
-				consent.New(consentv1.NewConsentServiceClient(d.Conn("consent"))),
-				d.Auditor, app.Options{})
+			repo := mongo.New(d.DB)
+			owners := owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner")))
+			consents := consent.New(consentv1.NewConsentServiceClient(d.Conn("consent")))
+			uc, err := app.New(repo, owners, consents, d.Auditor, app.Options{})
 			if err != nil {
 				return fmt.Errorf("disclosure use cases: %w", err)
 			}
-			disclosurev1.RegisterDisclosureServiceServer(d, disclosuregrpc.NewServer(uc))
+			erasure := app.NewErasure(app.ErasureDeps{
+				Jobs: repo, Log: repo, Owners: owners, Owner: owners, Consent: consents,
+				History:     history.NewEraser(historyv1.NewHistoryServiceClient(d.Conn("history"))),
+				Credentials: jobCredentials(cfg.Job.TokenFile, d.Verifier), Auditor: d.Auditor,
+			}, app.ErasureOptions{
+				Lease: cfg.Job.Lease, CallTimeout: cfg.Job.CallTimeout, Poll: cfg.Job.Poll, Logger: d.Telemetry.Logger,
+			})
+			if erasure.Enabled() {
+				d.Go(erasure.Run)
+			}
+			disclosurev1.RegisterDisclosureServiceServer(d, disclosuregrpc.NewServer(uc, erasure))
 			return nil
 		},
 	})
+}
+
+// jobCredentials are the erasure job's, from the token file; nil without one.
+func jobCredentials(tokenFile string, v *auth.Verifier) app.Credentials {
+	if tokenFile == "" {
+		return nil
+	}
+	return jobtoken.New(tokenFile, v)
 }

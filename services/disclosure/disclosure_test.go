@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,9 +20,11 @@ import (
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
@@ -31,29 +35,42 @@ const (
 	ownerDatabase      = "lillvet_owner_test"
 	consentDatabase    = "lillvet_consent_test"
 	disclosureDatabase = "lillvet_disclosure_test"
+	historyDatabase    = "lillvet_history_test"
 	// identityCode is the owner's code in every test; it must never leave.
 	identityCode = "131052-308T"
 )
 
-// system is the disclosure service with the real owner and consent services it asks,
-// on one embedded store.
+// system is the disclosure service with the real owner, consent and patient-history
+// services it asks, on one embedded store.
 type system struct {
 	env        *servicetest.Env
 	owners     ownerv1.OwnerServiceClient
 	consents   consentv1.ConsentServiceClient
+	history    historyv1.HistoryServiceClient
 	disclosure disclosurev1.DisclosureServiceClient
-	raw        *mongo.Client
-	customers  int
+	// cfg is the disclosure service's configuration, jobTokenFile its job's token.
+	cfg          disclosure.Config
+	jobTokenFile string
+	raw          *mongo.Client
+	customers    int
 	// stopConsent stops the consent service.
 	stopConsent func()
 	// stopDisclosure stops the disclosure service, which drains its audit queue.
 	stopDisclosure func()
 }
 
-func start(t *testing.T) *system {
+// start runs the system; opts adjust the disclosure service's configuration. The
+// erasure job gets a token of a service subject with the clinic manager's role.
+func start(t *testing.T, opts ...func(*disclosure.Config)) *system {
 	t.Helper()
 	env := servicetest.New(t)
 	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)
+	historyL := servicetest.Listen(t)
+	historyCfg := history.Config{
+		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
+		Listener: historyL, Telemetry: env.Telemetry, OwnerTarget: ownerAddr,
+	}
+	historySvc := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, historyCfg) })
 
 	consentL := servicetest.Listen(t)
 	consentCfg := consent.Config{
@@ -66,6 +83,15 @@ func start(t *testing.T) *system {
 	cfg := disclosure.Config{
 		GRPC: env.GRPCConfig(l), Mongo: env.MongoConfig(disclosureDatabase), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
 		OwnerAddr: ownerAddr, OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
+		HistoryAddr: historyL.Addr().String(), HistoryTLS: env.TLS,
+		Job: disclosure.JobConfig{
+			TokenFile: filepath.Join(t.TempDir(), "job-token"), Poll: time.Second, CallTimeout: 10 * time.Second, Lease: time.Minute,
+		},
+	}
+	tokenFile := cfg.Job.TokenFile
+	writeJobToken(t, env, tokenFile, auth.RoleClinicManager)
+	for _, o := range opts {
+		o(&cfg)
 	}
 	svc := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
 	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
@@ -75,8 +101,25 @@ func start(t *testing.T) *system {
 	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
+		history: historyv1.NewHistoryServiceClient(historySvc.Conn), cfg: cfg, jobTokenFile: tokenFile,
 		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
 		stopDisclosure: svc.Stop,
+	}
+}
+
+// jobSubject is the erasure job's service subject in the tests.
+const jobSubject = "service:disclosure-erasure"
+
+// writeJobToken writes a token for the job's subject with role into file, as a
+// Kubernetes projected token or the local runner does.
+func writeJobToken(t *testing.T, env *servicetest.Env, file string, role auth.Role) {
+	t.Helper()
+	tok, err := env.Issuer.Mint(devauth.Claims{Subject: jobSubject, Roles: []auth.Role{role}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

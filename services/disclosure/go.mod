@@ -6,9 +6,11 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/lillvet/register/proto/gen/go v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/consent v0.0.0-00010101000000-000000000000
+	github.com/lillvet/register/services/history v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/owner v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/platform v0.0.0-00010101000000-000000000000
 	go.mongodb.org/mongo-driver/v2 v2.10.0
+	golang.org/x/sync v0.25.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -81,7 +83,6 @@ require (
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp v0.0.0-20261014143641-f0251eb4aa3e // indirect
 	golang.org/x/net v0.61.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
@@ -101,3 +102,5 @@ replace github.com/lillvet/register/proto/gen/go => ../../proto/gen/go
 replace github.com/lillvet/register/services/owner => ../owner
 
 replace github.com/lillvet/register/services/consent => ../consent
+
+replace github.com/lillvet/register/services/history => ../history
