@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -38,6 +39,9 @@ type Config struct {
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
 	// certificate presented to it.
 	OwnerTLS tlsconf.Files `envPrefix:"OWNER_"`
+
+	// Now, when set, is the service's clock (tests).
+	Now func() time.Time `env:"-"`
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -75,7 +79,10 @@ func Run(ctx context.Context, cfg Config) error {
 		Peers:    []service.Peer{{Name: "owner", Target: cfg.OwnerAddr, TLS: cfg.OwnerTLS}},
 		Register: func(d *service.Deps) error {
 			owners := owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner")))
-			uc := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{})
+			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{Now: cfg.Now})
+			if err != nil {
+				return err
+			}
 			consentv1.RegisterConsentServiceServer(d, consentgrpc.NewServer(uc))
 			return nil
 		},

@@ -40,7 +40,8 @@ type system struct {
 	raw        *mongo.Client
 }
 
-func start(t *testing.T) *system {
+// start runs the system; opts adjust the consent service's configuration.
+func start(t *testing.T, opts ...func(*consent.Config)) *system {
 	t.Helper()
 	env := servicetest.New(t)
 	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)
@@ -49,6 +50,9 @@ func start(t *testing.T) *system {
 	cfg := consent.Config{
 		GRPC: env.GRPCConfig(consentL), Mongo: env.MongoConfig(consentDatabase), Auth: env.Auth,
 		Listener: consentL, Telemetry: env.Telemetry, OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	svc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, cfg) })
 	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
@@ -81,12 +85,13 @@ func (s *system) newOwner(t *testing.T, family string) string {
 	return res.GetOwner().GetId()
 }
 
-// restrictInOwnerService sets the owner service's restriction flag in its store, as the
-// erasure job of issue 5 will through the owner service.
+// restrictInOwnerService restricts the owner in the owner service, as the erasure job's
+// first step does.
 func (s *system) restrictInOwnerService(t *testing.T, ownerID string) {
 	t.Helper()
-	_, err := s.raw.Database(ownerDatabase).Collection("owners").UpdateByID(t.Context(), ownerID,
-		bson.M{"$set": bson.M{"restricted": true}})
+	_, err := s.owners.SetOwnerRestriction(s.as(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: ownerID, Restricted: true, Reason: "erasure request 12",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -57,18 +56,6 @@ func setupAt(t *testing.T, day string) (*servicetest.Env, ownerv1.OwnerServiceCl
 	return env, ownerv1.NewOwnerServiceClient(svc.Conn), clk
 }
 
-// preconditionReason returns the machine reason of a FAILED_PRECONDITION.
-func preconditionReason(t *testing.T, err error) string {
-	t.Helper()
-	for _, d := range wantCode(t, err, codes.FailedPrecondition).Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info.GetReason()
-		}
-	}
-	t.Fatalf("no reason in %v", err)
-	return ""
-}
-
 func getOwner(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) *ownerv1.Owner {
 	t.Helper()
 	res, err := c.GetOwner(env.As(t, auth.RoleClinicManager), &ownerv1.GetOwnerRequest{OwnerId: id})
@@ -105,18 +92,6 @@ func erase(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, req
 		t.Fatalf("erase owner data: %v", err)
 	}
 	return res.GetDispositions()
-}
-
-func wantDispositions(t *testing.T, got, want []*ownerv1.RecordDisposition) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("dispositions %v, want %v", got, want)
-	}
-	for i := range want {
-		if !proto.Equal(got[i], want[i]) {
-			t.Fatalf("disposition %d = %v, want %v", i, got[i], want[i])
-		}
-	}
 }
 
 func TestSetOwnerRestriction(t *testing.T) {
@@ -242,7 +217,7 @@ func TestEraseOwnerData(t *testing.T) {
 			got := erase(t, env, c, &ownerv1.EraseOwnerDataRequest{
 				OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: tt.identUntil,
 			})
-			wantDispositions(t, got, tt.want)
+			servicetest.EqualMessages(t, got, tt.want)
 			namesKept, identityKept := tt.want[1].GetKept(), tt.want[3].GetKept()
 
 			erased := getOwner(t, env, c, o.GetId())
@@ -302,7 +277,7 @@ func TestEraseOwnerData(t *testing.T) {
 					PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: p.GetVersion(),
 					Reason: "test", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
 				})
-				if r := preconditionReason(t, err); r != "OWNER_ERASED" {
+				if r := servicetest.Reason(t, err); r != "OWNER_ERASED" {
 					t.Errorf("updating an erased owner's patient: %s", r)
 				}
 			}
@@ -334,7 +309,7 @@ func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
 	// changes nothing, even with other days (the job sends what it stored).
 	retry := proto.Clone(first).(*ownerv1.EraseOwnerDataRequest)
 	retry.NameKeptUntil = ""
-	wantDispositions(t, erase(t, env, c, retry), answer)
+	servicetest.EqualMessages(t, erase(t, env, c, retry), answer)
 	if after := getOwner(t, env, c, o.GetId()); after.GetVersion() != before.GetVersion() || after.GetFamilyName() == "" {
 		t.Fatalf("a retry changed the owner: version %d → %d", before.GetVersion(), after.GetVersion())
 	}
@@ -344,13 +319,13 @@ func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
 
 	// A new request on the erased owner answers what is left, and applies its days:
 	// the history service now needs nothing.
-	wantDispositions(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-2"}),
+	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-2"}),
 		[]*ownerv1.RecordDisposition{
 			{RecordClass: "owner_name_address", Count: 1},
 			{RecordClass: "patients", Count: 1},
 			{RecordClass: "identity_code", Count: 1},
 		})
-	wantDispositions(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-3"}), nil)
+	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-3"}), nil)
 	if o := getOwner(t, env, c, o.GetId()); o.GetFamilyName() != "" || o.GetIdentityCodeMasked() != "" {
 		t.Fatalf("after the second request the owner shows %q %q", o.GetFamilyName(), o.GetIdentityCodeMasked())
 	}
@@ -359,14 +334,14 @@ func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
 	_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
 		OwnerId: o.GetId(), Restricted: false, Reason: "customer asked",
 	})
-	if r := preconditionReason(t, err); r != "OWNER_ERASED" {
+	if r := servicetest.Reason(t, err); r != "OWNER_ERASED" {
 		t.Fatalf("lifting an erased owner: %s", r)
 	}
 	_, err = c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
 		OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "040 123 4567"}, Version: getOwner(t, env, c, o.GetId()).GetVersion(),
 		Reason: "customer called", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
 	})
-	if r := preconditionReason(t, err); r != "OWNER_ERASED" {
+	if r := servicetest.Reason(t, err); r != "OWNER_ERASED" {
 		t.Fatalf("updating an erased owner: %s", r)
 	}
 }
@@ -439,7 +414,7 @@ func TestRetentionSweep(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.day, func(t *testing.T) {
 			clk.set(helsinki(t, s.day))
-			wantDispositions(t, sweep(s.sweeperRole), s.want)
+			servicetest.EqualMessages(t, sweep(s.sweeperRole), s.want)
 			got := getOwner(t, env, c, kept.GetId())
 			if (got.GetFamilyName() != "") != s.namesKept || (got.GetIdentityCodeMasked() != "") != s.identKept {
 				t.Fatalf("owner shows %q %q, want names kept %v, identity kept %v",

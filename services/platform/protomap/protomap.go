@@ -3,6 +3,7 @@
 package protomap
 
 import (
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -37,4 +38,17 @@ func All[A, B any](in []A, f func(A) B) []B {
 		out[i] = f(a)
 	}
 	return out
+}
+
+// Count32 is a count in the int32 protobuf APIs use, saturated at its bounds (a count
+// that large is a bug elsewhere; the answer stays well-formed).
+func Count32(n int) int32 {
+	switch {
+	case n < 0:
+		return 0
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	default:
+		return int32(n)
+	}
 }

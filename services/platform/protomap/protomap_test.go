@@ -2,6 +2,7 @@ package protomap_test
 
 import (
 	"maps"
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -72,5 +73,16 @@ func TestAll(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCount32(t *testing.T) {
+	for _, tt := range []struct {
+		in   int
+		want int32
+	}{{0, 0}, {7, 7}, {-1, 0}, {math.MaxInt32, math.MaxInt32}, {math.MaxInt32 + 1, math.MaxInt32}} {
+		if got := protomap.Count32(tt.in); got != tt.want {
+			t.Errorf("Count32(%d) = %d, want %d", tt.in, got, tt.want)
+		}
 	}
 }

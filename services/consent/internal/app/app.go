@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	_ "time/tzdata" // built in, so that suppression days do not depend on the host's zone files
 
 	"github.com/google/uuid"
 
@@ -38,6 +39,9 @@ type Owners interface {
 type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Location is the time zone suppression records are dated in; nil means the
+	// clinics' (Europe/Helsinki).
+	Location *time.Location
 }
 
 // Service implements the consent ledger's use cases.
@@ -46,14 +50,22 @@ type Service struct {
 	owners  Owners
 	auditor Auditor
 	now     func() time.Time
+	loc     *time.Location
 }
 
 // New builds the use cases on a repository, the owner service and an auditor.
-func New(repo domain.Repository, owners Owners, auditor Auditor, opts Options) *Service {
+func New(repo domain.Repository, owners Owners, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{repo: repo, owners: owners, auditor: auditor, now: opts.Now}
+	if opts.Location == nil {
+		loc, err := time.LoadLocation(domain.ClinicZone)
+		if err != nil {
+			return nil, fmt.Errorf("the clinics' time zone: %w", err)
+		}
+		opts.Location = loc
+	}
+	return &Service{repo: repo, owners: owners, auditor: auditor, now: opts.Now, loc: opts.Location}, nil
 }
 
 // requestNamespace scopes entry ids derived from client request ids.

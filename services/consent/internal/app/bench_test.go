@@ -39,8 +39,12 @@ type fixture struct {
 func newFixture(b *testing.B, owners int) *fixture {
 	b.Helper()
 	db, auditor := servicetest.AuditedDB(b, "consent_bench")
+	svc, err := app.New(consentmongo.New(db), everyoneExists{}, auditor, app.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	f := &fixture{
-		svc:     app.New(consentmongo.New(db), everyoneExists{}, auditor, app.Options{}),
+		svc:     svc,
 		ledgers: db.Collection(consentmongo.LedgersCollection),
 		ctx:     auth.WithIdentity(context.Background(), auth.Identity{Subject: "bench", Roles: []auth.Role{auth.RoleClinicManager}}),
 	}

@@ -23,6 +23,9 @@ const (
 	MaxPageSize     = 200
 	MaxFilterOwners = 10_000
 	maxReasonLen    = 200
+	// eraseAttempts bounds the re-reads of a ledger that took a decision while it was
+	// being erased.
+	eraseAttempts = 3
 )
 
 // RecordDecision is the input of RecordDecision.
@@ -102,7 +105,7 @@ func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purp
 		return domain.Verdict{}, time.Time{}, fmt.Errorf("check consent of owner %s: %w", ownerID, err)
 	}
 	now := s.now().UTC()
-	verdict := domain.Decide(l.Entries, purpose, scope, now, l.IsRestricted())
+	verdict := l.Verdict(purpose, scope, now)
 	return verdict, now, s.record(ctx, "consent.check", consentsResource(ownerID), ownerID)
 }
 
@@ -114,7 +117,7 @@ func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, b
 		return nil, false, time.Time{}, fmt.Errorf("consent state of owner %s: %w", ownerID, err)
 	}
 	now := s.now().UTC()
-	states := domain.CurrentState(l.Entries, now, l.IsRestricted())
+	states := l.States(now)
 	return states, l.IsRestricted(), now, s.record(ctx, "consent.state.read", consentsResource(ownerID), ownerID)
 }
 
@@ -202,7 +205,7 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 			}
 			l = &domain.Ledger{OwnerID: id, OwnerRestricted: st.Restricted}
 		}
-		if domain.Decide(l.Entries, purpose, scope, res.At, l.IsRestricted()).Allowed {
+		if l.Verdict(purpose, scope, res.At).Allowed {
 			res.Allowed = append(res.Allowed, id)
 		}
 	}
@@ -274,4 +277,41 @@ func decodePageToken(token string) (int64, error) {
 		return 0, v.Err()
 	}
 	return seq, nil
+}
+
+// EraseOwnerData erases the owner's ledger, keeps each direct-marketing prohibition in
+// force as a suppression record without personal data, and leaves the owner
+// restricted here for good (domain.PlanErasure). A retry with the same request id
+// answers the first result; another request on an erased owner answers what is left.
+func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string) ([]domain.Disposition, error) {
+	var v apperr.ValidationError
+	if requestID == "" {
+		v.Add("request_id", "is required: the erasure request's id")
+	}
+	v.CheckText("request_id", requestID, maxReasonLen)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	for range eraseAttempts {
+		l, err := s.repo.Ledger(ctx, ownerID)
+		exists := err == nil
+		if !exists {
+			if l, err = s.ledger(ctx, ownerID); err != nil {
+				return nil, fmt.Errorf("erase the ledger of owner %s: %w", ownerID, err)
+			}
+		}
+		if answer, ok := l.ErasureAnswer(requestID); ok {
+			return answer, s.record(ctx, "consent.erase", consentsResource(ownerID), ownerID)
+		}
+		e := domain.PlanErasure(l, requestID, s.now().UTC(), s.loc)
+		err = s.repo.Erase(ctx, ownerID, l.StoredEntries, exists, e)
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return e.Dispositions, s.record(ctx, "consent.erase", consentsResource(ownerID), ownerID)
+	}
+	return nil, fmt.Errorf("erase the ledger of owner %s: changed concurrently %d times: %w", ownerID, eraseAttempts, apperr.ErrUnavailable)
 }

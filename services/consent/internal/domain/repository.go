@@ -22,6 +22,16 @@ type Ledger struct {
 	// OwnerRestricted is the owner service's restriction flag as it was when the
 	// service last asked (on every record).
 	OwnerRestricted bool
+	// Erased is set once an erasure emptied the ledger: nothing is recorded for the
+	// owner again, and the restriction stays.
+	Erased bool
+	// Suppressions are what erasures kept of the owner's marketing prohibitions.
+	Suppressions []Suppression
+	// Erasures are the erasure requests applied, with their answers.
+	Erasures []Erasure
+	// StoredEntries is the number of entries as stored, duplicates left by
+	// concurrent retries included: an erasure applies only to the ledger it read.
+	StoredEntries int
 }
 
 // IsRestricted reports whether either restriction is in force.
@@ -51,7 +61,7 @@ type Repository interface {
 	// Append adds e to the ledger of e.OwnerID (creating it) and records ownerRestricted
 	// as the owner service's current flag. The store assigns e.Seq. When the ledger
 	// already holds an entry with e.ID (a retried record) it returns that entry and adds
-	// nothing. A full ledger fails with a precondition error.
+	// nothing. A full ledger, or an erased owner's, fails with a precondition error.
 	Append(ctx context.Context, e Entry, ownerRestricted bool) (Entry, error)
 	// Ledger reads one owner's ledger; apperr.ErrNotFound when the owner has none.
 	Ledger(ctx context.Context, ownerID string) (*Ledger, error)
@@ -59,6 +69,13 @@ type Repository interface {
 	// absent from the map.
 	Ledgers(ctx context.Context, ownerIDs []string) (map[string]*Ledger, error)
 	// SetRestriction sets or lifts the consent service's restriction of an owner
-	// (creating the ledger when the owner has none) and keeps the change.
+	// (creating the ledger when the owner has none) and keeps the change. Lifting the
+	// restriction of an erased owner fails with a precondition error.
 	SetRestriction(ctx context.Context, ownerID string, c RestrictionChange) error
+	// Erase replaces the ledger of ownerID with what e leaves: no entries, e's
+	// suppressions, the restriction, and e's answer beside the earlier ones; the
+	// restriction history and the ledger's times go too. It applies only while the
+	// ledger holds storedEntries entries (none: it does not exist yet), in one atomic
+	// update, else fails with apperr.ErrConflict (read it again and plan again).
+	Erase(ctx context.Context, ownerID string, storedEntries int, exists bool, e Erasure) error
 }

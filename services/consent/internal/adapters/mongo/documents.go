@@ -15,8 +15,33 @@ type ledgerDoc struct {
 	Restricted      bool             `bson:"restricted"`
 	OwnerRestricted bool             `bson:"owner_restricted"`
 	Restrictions    []restrictionDoc `bson:"restrictions,omitempty"`
-	Created         time.Time        `bson:"created"`
-	Updated         time.Time        `bson:"updated"`
+	// Erased, Suppressions and Erasures are set by an erasure, which empties Entries
+	// and removes Restrictions, Created and Updated.
+	Erased       bool             `bson:"erased,omitempty"`
+	Suppressions []suppressionDoc `bson:"suppressions,omitempty"`
+	Erasures     []erasureDoc     `bson:"erasures,omitempty"`
+	Created      time.Time        `bson:"created,omitempty"`
+	Updated      time.Time        `bson:"updated,omitempty"`
+}
+
+// suppressionDoc is an erased owner's marketing prohibition: no personal data.
+type suppressionDoc struct {
+	Purpose string `bson:"purpose"`
+	Scope   string `bson:"scope,omitempty"`
+	Day     string `bson:"day"`
+}
+
+// erasureDoc is the stored answer of one erasure request.
+type erasureDoc struct {
+	RequestID    string           `bson:"request_id"`
+	Dispositions []dispositionDoc `bson:"dispositions"`
+}
+
+type dispositionDoc struct {
+	Class string `bson:"class"`
+	Kept  bool   `bson:"kept,omitempty"`
+	Basis string `bson:"basis,omitempty"`
+	Count int    `bson:"count"`
 }
 
 type entryDoc struct {
@@ -70,8 +95,18 @@ func toEntryDoc(e domain.Entry) entryDoc {
 // first entry of an id that concurrent retries appended twice.
 func toLedger(d *ledgerDoc) *domain.Ledger {
 	l := &domain.Ledger{
-		OwnerID: d.ID, Restricted: d.Restricted, OwnerRestricted: d.OwnerRestricted,
-		Entries: make([]domain.Entry, 0, len(d.Entries)),
+		OwnerID: d.ID, Restricted: d.Restricted, OwnerRestricted: d.OwnerRestricted, Erased: d.Erased,
+		Entries: make([]domain.Entry, 0, len(d.Entries)), StoredEntries: len(d.Entries),
+	}
+	for _, s := range d.Suppressions {
+		l.Suppressions = append(l.Suppressions, domain.Suppression{Purpose: domain.Purpose(s.Purpose), Scope: s.Scope, Day: s.Day})
+	}
+	for _, e := range d.Erasures {
+		ds := make([]domain.Disposition, len(e.Dispositions))
+		for i, x := range e.Dispositions {
+			ds[i] = domain.Disposition{Class: x.Class, Kept: x.Kept, Basis: x.Basis, Count: x.Count}
+		}
+		l.Erasures = append(l.Erasures, domain.Erasure{RequestID: e.RequestID, Dispositions: ds})
 	}
 	seen := make(map[string]bool, len(d.Entries))
 	for i, e := range d.Entries {
@@ -88,4 +123,16 @@ func toLedger(d *ledgerDoc) *domain.Ledger {
 		})
 	}
 	return l
+}
+
+func toErasureDocs(e domain.Erasure) ([]suppressionDoc, erasureDoc) {
+	sups := make([]suppressionDoc, len(e.Suppressions))
+	for i, s := range e.Suppressions {
+		sups[i] = suppressionDoc{Purpose: string(s.Purpose), Scope: s.Scope, Day: s.Day}
+	}
+	ds := make([]dispositionDoc, len(e.Dispositions))
+	for i, d := range e.Dispositions {
+		ds[i] = dispositionDoc{Class: d.Class, Kept: d.Kept, Basis: d.Basis, Count: d.Count}
+	}
+	return sups, erasureDoc{RequestID: e.RequestID, Dispositions: ds}
 }

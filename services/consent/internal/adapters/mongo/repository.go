@@ -61,6 +61,9 @@ func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted
 		if existing, ok := l.Entry(e.ID); ok {
 			return existing, nil
 		}
+		if l.Erased {
+			return domain.Entry{}, ownerErased()
+		}
 		if len(l.Entries) >= domain.MaxEntriesPerOwner {
 			return domain.Entry{}, ledgerFull()
 		}
@@ -75,10 +78,15 @@ func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted
 	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
 	for range appendAttempts {
 		var d ledgerDoc
-		err := r.ledgers.FindOneAndUpdate(ctx, bson.M{"_id": e.OwnerID}, update, opts).Decode(&d)
+		// An erasure between the read and this append leaves the filter unmatched: the
+		// upsert's insert then collides with the erased ledger.
+		err := r.ledgers.FindOneAndUpdate(ctx, bson.M{"_id": e.OwnerID, "erased": bson.M{"$ne": true}}, update, opts).Decode(&d)
 		if mongox.IsDuplicateKey(err) {
-			// Another replica created the ledger between our read and upsert: the
-			// next attempt updates the document it created.
+			// Another replica created the ledger between our read and upsert (the next
+			// attempt updates the document it created), or erased it.
+			if err := r.refuseErased(ctx, e.OwnerID); err != nil {
+				return domain.Entry{}, err
+			}
 			continue
 		}
 		if err != nil {
@@ -91,6 +99,64 @@ func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted
 		return stored, nil
 	}
 	return domain.Entry{}, fmt.Errorf("append to the ledger of owner %s: contended: %w", e.OwnerID, apperr.ErrUnavailable)
+}
+
+func ownerErased() error {
+	return apperr.Precondition("OWNER_ERASED", "the owner's consent ledger has been erased; only the marketing prohibitions are kept")
+}
+
+// refuseErased explains an upsert that collided with an existing ledger: a precondition
+// error when the ledger is erased, nil when the caller may try again.
+func (r *Repository) refuseErased(ctx context.Context, ownerID string) error {
+	var d struct {
+		Erased bool `bson:"erased"`
+	}
+	err := r.ledgers.FindOne(ctx, bson.M{"_id": ownerID}, options.FindOne().SetProjection(bson.M{"erased": 1})).Decode(&d)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the ledger of owner %s: %w", ownerID, err)
+	case d.Erased:
+		return ownerErased()
+	}
+	return nil
+}
+
+// Erase implements domain.Repository with one update of the ledger document, guarded
+// by the number of entries the caller read: entries are only ever appended until the
+// erasure, so the count tells whether a decision arrived meanwhile (an objection the
+// plan must not miss).
+func (r *Repository) Erase(ctx context.Context, ownerID string, storedEntries int, exists bool, e domain.Erasure) error {
+	sups, answer := toErasureDocs(e)
+	if !exists {
+		_, err := r.ledgers.InsertOne(ctx, ledgerDoc{
+			ID: ownerID, Entries: []entryDoc{}, Restricted: true, Erased: true,
+			Suppressions: sups, Erasures: []erasureDoc{answer},
+		})
+		if mongox.IsDuplicateKey(err) {
+			return fmt.Errorf("the ledger of owner %s was created while it was erased: %w", ownerID, apperr.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("erase the ledger of owner %s: %w", ownerID, err)
+		}
+		return nil
+	}
+	update := bson.M{
+		"$set": bson.M{
+			"entries": bson.A{}, "restricted": true, "erased": true, "suppressions": sups,
+		},
+		"$push":  bson.M{"erasures": answer},
+		"$unset": bson.M{"restrictions": "", "created": "", "updated": ""},
+	}
+	res, err := r.ledgers.UpdateOne(ctx, bson.M{"_id": ownerID, "entries": bson.M{"$size": storedEntries}}, update)
+	if err != nil {
+		return fmt.Errorf("erase the ledger of owner %s: %w", ownerID, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("the ledger of owner %s changed while it was erased: %w", ownerID, apperr.ErrConflict)
+	}
+	return nil
 }
 
 func ledgerFull() error {
@@ -146,9 +212,17 @@ func (r *Repository) SetRestriction(ctx context.Context, ownerID string, c domai
 		}},
 		"$setOnInsert": bson.M{"entries": bson.A{}, "owner_restricted": false, "created": at},
 	}
+	filter := bson.M{"_id": ownerID}
+	if !c.Restricted {
+		// An erased owner stays restricted: a lift must not land after an erasure.
+		filter["erased"] = bson.M{"$ne": true}
+	}
 	for range appendAttempts {
-		_, err := r.ledgers.UpdateOne(ctx, bson.M{"_id": ownerID}, update, options.UpdateOne().SetUpsert(true))
+		_, err := r.ledgers.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 		if mongox.IsDuplicateKey(err) {
+			if err := r.refuseErased(ctx, ownerID); err != nil {
+				return err
+			}
 			continue
 		}
 		if err != nil {

@@ -158,3 +158,48 @@ func TestFullLedgerRefusesAnotherEntry(t *testing.T) {
 		t.Fatalf("retry in a full ledger: %+v, %v", e, err)
 	}
 }
+
+// TestEraseAppliesOnlyToTheLedgerItRead: a decision recorded between the erasure's read
+// and its write (an objection it must not miss) makes the write a conflict, and an
+// erased ledger takes no decision and no lift of its restriction.
+func TestEraseAppliesOnlyToTheLedgerItRead(t *testing.T) {
+	r := New(testDB(t))
+	ctx := t.Context()
+	if _, err := r.Append(ctx, entry("o1", "e1"), false); err != nil {
+		t.Fatal(err)
+	}
+	read, err := r.Ledger(ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Append(ctx, entry("o1", "e2"), false); err != nil {
+		t.Fatal(err)
+	}
+	e := domain.Erasure{RequestID: "job-1", At: at}
+	if err := r.Erase(ctx, "o1", read.StoredEntries, true, e); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("erasing a ledger that grew = %v, want a conflict", err)
+	}
+	if err := r.Erase(ctx, "o1", read.StoredEntries+1, true, e); err != nil {
+		t.Fatal(err)
+	}
+	// A ledger that did not exist when read but does now is a conflict too.
+	if _, err := r.Append(ctx, entry("o2", "e1"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Erase(ctx, "o2", 0, false, e); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("erasing a ledger created meanwhile = %v, want a conflict", err)
+	}
+
+	var pe *apperr.PreconditionError
+	if _, err := r.Append(ctx, entry("o1", "e3"), false); !errors.As(err, &pe) || pe.Reason != "OWNER_ERASED" {
+		t.Fatalf("append to an erased ledger = %v", err)
+	}
+	lift := domain.RestrictionChange{Restricted: false, Reason: "r", ActorSubject: "test", Time: at}
+	if err := r.SetRestriction(ctx, "o1", lift); !errors.As(err, &pe) || pe.Reason != "OWNER_ERASED" {
+		t.Fatalf("lift on an erased ledger = %v", err)
+	}
+	l, err := r.Ledger(ctx, "o1")
+	if err != nil || !l.Erased || !l.Restricted || len(l.Entries) != 0 {
+		t.Fatalf("erased ledger = %+v (%v)", l, err)
+	}
+}

@@ -116,3 +116,7 @@ func stateToProto(s domain.State) *consentv1.ConsentState {
 		Reason: reasonsOut[s.Verdict.Reason], DecidingDecision: entryToProto(s.Verdict.Deciding),
 	}
 }
+
+func dispositionToProto(d domain.Disposition) *consentv1.RecordDisposition {
+	return &consentv1.RecordDisposition{RecordClass: d.Class, Kept: d.Kept, LegalBasis: d.Basis, Count: protomap.Count32(d.Count)}
+}

@@ -6,12 +6,14 @@ package grpc
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // maxViolations bounds the field violations one filter reports: the first ones are
@@ -133,4 +135,18 @@ func (s *Server) SetOwnerRestriction(ctx context.Context, req *consentv1.SetOwne
 		return nil, err
 	}
 	return &consentv1.SetOwnerRestrictionResponse{OwnerId: req.GetOwnerId(), Restricted: req.GetRestricted()}, nil
+}
+
+// EraseOwnerData implements consentv1.ConsentServiceServer.
+func (s *Server) EraseOwnerData(ctx context.Context, req *consentv1.EraseOwnerDataRequest) (*consentv1.EraseOwnerDataResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ds, err := s.app.EraseOwnerData(ctx, req.GetOwnerId(), strings.TrimSpace(req.GetRequestId()))
+	if err != nil {
+		return nil, err
+	}
+	return &consentv1.EraseOwnerDataResponse{Dispositions: protomap.All(ds, dispositionToProto)}, nil
 }

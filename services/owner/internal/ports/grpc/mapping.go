@@ -1,8 +1,6 @@
 package grpc
 
 import (
-	"math"
-
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -72,7 +70,7 @@ func ownerToProto(o *domain.Owner) *ownerv1.Owner {
 			Street: o.Address.Street, PostalCode: o.Address.PostalCode, City: o.Address.City, Country: country,
 		}
 	}
-	out := &ownerv1.Owner{
+	return &ownerv1.Owner{
 		Id:                 o.ID,
 		GivenNames:         o.GivenNames,
 		FamilyName:         o.FamilyName,
@@ -87,11 +85,8 @@ func ownerToProto(o *domain.Owner) *ownerv1.Owner {
 		CreateTime:         timestamppb.New(o.Created),
 		UpdateTime:         timestamppb.New(o.Updated),
 		Erased:             o.Erased,
+		EraseTime:          protomap.Timestamp(o.ErasedAt),
 	}
-	if o.Erased {
-		out.EraseTime = timestamppb.New(o.ErasedAt)
-	}
-	return out
 }
 
 func ownersToProto(owners []*domain.Owner) []*ownerv1.Owner {
@@ -166,18 +161,6 @@ func changesToProto(changes []domain.Change) []*ownerv1.Change {
 
 func dispositionToProto(d domain.Disposition) *ownerv1.RecordDisposition {
 	return &ownerv1.RecordDisposition{
-		RecordClass: d.Class, Kept: d.Kept, LegalBasis: d.Basis, KeptUntil: d.KeptUntil, Count: count32(d.Count),
-	}
-}
-
-// count32 is a count in the API's int32, saturated (no owner has two billion records).
-func count32(n int) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n > math.MaxInt32:
-		return math.MaxInt32
-	default:
-		return int32(n)
+		RecordClass: d.Class, Kept: d.Kept, LegalBasis: d.Basis, KeptUntil: d.KeptUntil, Count: protomap.Count32(d.Count),
 	}
 }

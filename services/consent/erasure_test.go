@@ -1,0 +1,194 @@
+package consent_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc/codes"
+
+	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	"github.com/lillvet/register/services/consent"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+func (s *system) erase(t *testing.T, ownerID, requestID string) []*consentv1.RecordDisposition {
+	t.Helper()
+	res, err := s.consent.EraseOwnerData(s.as(t, auth.RoleClinicManager), &consentv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: requestID})
+	if err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	return res.GetDispositions()
+}
+
+// allowedFor filters one owner for purpose and scope, as a marketing export does.
+func (s *system) allowedFor(t *testing.T, ownerID string, p consentv1.Purpose, scope string) bool {
+	t.Helper()
+	res, err := s.consent.FilterConsents(s.as(t, auth.RoleClinicManager), &consentv1.FilterConsentsRequest{
+		OwnerIds: []string{ownerID}, Purpose: p, Scope: scope,
+	})
+	if err != nil {
+		t.Fatalf("filter: %v", err)
+	}
+	return slices.Contains(res.GetAllowedOwnerIds(), ownerID)
+}
+
+func TestEraseOwnerData(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 00:30 on 26 November in Helsinki is still the 25th in UTC: suppressions carry the
+	// Finnish day.
+	now := time.Date(2026, 11, 26, 0, 30, 0, 0, loc)
+	s := start(t, func(c *consent.Config) { c.Now = func() time.Time { return now } })
+	id := s.newOwner(t, "Markkinoimaton")
+	s.record(t, id, objection(marketing, "email"))
+	s.record(t, id, decision(marketing, "sms", refused))
+	s.record(t, id, decision(marketing, "post", granted))
+	s.record(t, id, decision(marketing, "phone", granted))
+	s.record(t, id, decision(marketing, "phone", withdrawn))
+	s.record(t, id, objection(stats, ""))
+	s.record(t, id, decision(insurer, "insurer-if", granted))
+	s.restrictInOwnerService(t, id)
+
+	first := s.erase(t, id, "job-1")
+	servicetest.EqualMessages(t, first, []*consentv1.RecordDisposition{
+		{RecordClass: "consent_ledger", Count: 7},
+		{RecordClass: "marketing_suppression", Kept: true, LegalBasis: "basis.marketing_objection", Count: 3},
+	})
+
+	nurse := s.as(t, auth.RoleNurse)
+	history, err := s.consent.ListConsentDecisions(nurse, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
+	if err != nil || len(history.GetDecisions()) != 0 {
+		t.Fatalf("history after erasure: %d decisions (%v), want none", len(history.GetDecisions()), err)
+	}
+	state, err := s.consent.ListConsents(nurse, &consentv1.ListConsentsRequest{OwnerId: id})
+	if err != nil || !state.GetOwnerRestricted() {
+		t.Fatalf("state after erasure: %v (%v)", state, err)
+	}
+	for _, c := range state.GetConsents() {
+		if c.GetAllowed() || c.GetDecidingDecision() != nil {
+			t.Fatalf("an erased owner's state allows or names a decision: %v", c)
+		}
+	}
+	for _, ch := range []string{"email", "sms", "post", "phone"} {
+		if res := s.check(t, id, marketing, ch); res.GetAllowed() {
+			t.Fatalf("marketing by %s allowed after erasure", ch)
+		}
+		if s.allowedFor(t, id, marketing, ch) {
+			t.Fatalf("an export by %s keeps the erased owner", ch)
+		}
+	}
+
+	t.Run("what is stored holds no personal data", func(t *testing.T) {
+		var doc bson.M
+		if err := s.raw.Database(consentDatabase).Collection("ledgers").FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for k := range doc {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		want := []string{"_id", "entries", "erased", "erasures", "owner_restricted", "restricted", "suppressions"}
+		if !slices.Equal(keys, want) {
+			t.Fatalf("erased ledger keeps %v, want only %v", keys, want)
+		}
+		if n := len(doc["entries"].(bson.A)); n != 0 {
+			t.Fatalf("erased ledger keeps %d entries", n)
+		}
+		var sups []string
+		for _, x := range doc["suppressions"].(bson.A) {
+			d := x.(bson.D)
+			m := map[string]string{}
+			for _, e := range d {
+				m[e.Key], _ = e.Value.(string)
+			}
+			if len(d) != 3 {
+				t.Fatalf("suppression keeps %v", d)
+			}
+			sups = append(sups, m["purpose"]+"/"+m["scope"]+"@"+m["day"])
+		}
+		wantSups := []string{
+			"direct_marketing/email@2026-11-26", "direct_marketing/sms@2026-11-26", "direct_marketing/phone@2026-11-26",
+		}
+		if !slices.Equal(sups, wantSups) {
+			t.Fatalf("suppressions %v, want %v", sups, wantSups)
+		}
+	})
+
+	t.Run("a retry answers the first result; a new request what is left", func(t *testing.T) {
+		servicetest.EqualMessages(t, s.erase(t, id, "job-1"), first)
+		servicetest.EqualMessages(t, s.erase(t, id, "job-2"), []*consentv1.RecordDisposition{
+			{RecordClass: "marketing_suppression", Kept: true, LegalBasis: "basis.marketing_objection", Count: 3},
+		})
+	})
+
+	t.Run("nothing is recorded again and the restriction stays", func(t *testing.T) {
+		_, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+			&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: decision(marketing, "email", granted)})
+		if r := servicetest.Reason(t, err); r != "OWNER_ERASED" {
+			t.Fatalf("recording for an erased owner: %s", r)
+		}
+		_, err = s.consent.SetOwnerRestriction(s.as(t, auth.RoleClinicManager), &consentv1.SetOwnerRestrictionRequest{
+			OwnerId: id, Restricted: false, Reason: "customer asked",
+		})
+		if r := servicetest.Reason(t, err); r != "OWNER_ERASED" {
+			t.Fatalf("lifting an erased owner's restriction: %s", r)
+		}
+	})
+
+	t.Run("the objections outlive even a lifted restriction", func(t *testing.T) {
+		// Only the store can lift it now; should anyone do so, the suppressions hold.
+		if _, err := s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), id,
+			bson.M{"$set": bson.M{"restricted": false, "owner_restricted": false}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			scope   string
+			allowed bool
+		}{{"email", false}, {"sms", false}, {"phone", false}, {"post", true}} {
+			res := s.check(t, id, marketing, tc.scope)
+			if res.GetAllowed() != tc.allowed || s.allowedFor(t, id, marketing, tc.scope) != tc.allowed {
+				t.Fatalf("marketing by %s: allowed %v (%v), want %v", tc.scope, res.GetAllowed(), res.GetReason(), tc.allowed)
+			}
+			if !tc.allowed && res.GetReason() != consentv1.Reason_REASON_OBJECTION {
+				t.Fatalf("suppressed %s answers %v", tc.scope, res.GetReason())
+			}
+		}
+	})
+}
+
+func TestEraseOwnerDataWithoutLedger(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Tyhjä")
+	servicetest.EqualMessages(t, s.erase(t, id, "job-1"), nil)
+	if res := s.check(t, id, stats, ""); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OWNER_RESTRICTED {
+		t.Fatalf("an erased owner without decisions: %v", res)
+	}
+	servicetest.EqualMessages(t, s.erase(t, id, "job-1"), nil)
+
+	manager := s.as(t, auth.RoleClinicManager)
+	_, err := s.consent.EraseOwnerData(manager, &consentv1.EraseOwnerDataRequest{OwnerId: unknownOwner, RequestId: "job-1"})
+	wantCode(t, err, codes.NotFound)
+	for _, tc := range []struct {
+		name string
+		req  *consentv1.EraseOwnerDataRequest
+		want string
+	}{
+		{"no request id", &consentv1.EraseOwnerDataRequest{OwnerId: id, RequestId: " "}, "request_id"},
+		{"bad owner id", &consentv1.EraseOwnerDataRequest{OwnerId: "nope", RequestId: "job-1"}, "owner_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.consent.EraseOwnerData(manager, tc.req)
+			if f := violations(t, err); f[0] != tc.want {
+				t.Fatalf("violations %v, want %s", f, tc.want)
+			}
+		})
+	}
+	_, err = s.consent.EraseOwnerData(s.as(t, auth.RoleReception), &consentv1.EraseOwnerDataRequest{OwnerId: id, RequestId: "job-1"})
+	wantCode(t, err, codes.PermissionDenied)
+}

@@ -1,0 +1,88 @@
+package domain
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestPlanErasure(t *testing.T) {
+	loc, err := time.LoadLocation(ClinicZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm := PurposeDirectMarketing
+	tests := []struct {
+		name    string
+		ledger  Ledger
+		want    []Suppression
+		answers []Disposition
+	}{
+		{name: "no ledger entries, nothing kept"},
+		{
+			name: "each prohibition in force on a channel is kept, nothing else",
+			ledger: Ledger{Entries: []Entry{
+				entry("1", 1, dm, ChannelEmail, DecisionObjected, -3*day),
+				entry("2", 2, dm, ChannelSMS, DecisionGranted, -3*day),
+				entry("3", 3, dm, ChannelSMS, DecisionRefused, -2*day),
+				entry("4", 4, dm, ChannelPost, DecisionWithdrawn, -2*day),
+				entry("5", 5, dm, ChannelPost, DecisionGranted, -day),  // the latest wins: allowed
+				entry("6", 6, dm, ChannelPhone, DecisionObjected, day), // not in effect yet
+				entry("7", 7, PurposeStatisticalResearch, "", DecisionObjected, -day),
+			}},
+			want: []Suppression{
+				{Purpose: dm, Scope: ChannelEmail, Day: testNow.Add(-3 * day).In(loc).Format(time.DateOnly)},
+				{Purpose: dm, Scope: ChannelSMS, Day: testNow.Add(-2 * day).In(loc).Format(time.DateOnly)},
+			},
+			answers: []Disposition{
+				{Class: ClassConsentLedger, Count: 7},
+				{Class: ClassMarketingSuppression, Kept: true, Basis: BasisMarketingObjection, Count: 2},
+			},
+		},
+		{
+			name:   "a second erasure keeps the first one's suppressions",
+			ledger: Ledger{Erased: true, Suppressions: []Suppression{{Purpose: dm, Scope: ChannelEmail, Day: "2026-01-02"}}},
+			want:   []Suppression{{Purpose: dm, Scope: ChannelEmail, Day: "2026-01-02"}},
+			answers: []Disposition{
+				{Class: ClassMarketingSuppression, Kept: true, Basis: BasisMarketingObjection, Count: 1},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := PlanErasure(&tt.ledger, "job-1", testNow, loc)
+			if !slices.Equal(e.Suppressions, tt.want) || !slices.Equal(e.Dispositions, tt.answers) || e.RequestID != "job-1" {
+				t.Fatalf("plan = %+v, want suppressions %+v and answer %+v", e, tt.want, tt.answers)
+			}
+		})
+	}
+}
+
+func TestVerdictHonoursSuppressions(t *testing.T) {
+	dm := PurposeDirectMarketing
+	l := Ledger{Suppressions: []Suppression{{Purpose: dm, Scope: ChannelEmail, Day: "2026-01-02"}}}
+	tests := []struct {
+		name       string
+		restricted bool
+		scope      string
+		want       Verdict
+	}{
+		{"suppressed channel", false, ChannelEmail, Verdict{Reason: ReasonObjection}},
+		{"other channel", false, ChannelSMS, Verdict{Allowed: true, Reason: ReasonDefaultOptOut}},
+		{"restricted first", true, ChannelEmail, Verdict{Reason: ReasonOwnerRestricted}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l.Restricted = tt.restricted
+			if got := l.Verdict(dm, tt.scope, testNow); got != tt.want {
+				t.Fatalf("verdict = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	l.Restricted = false
+	for _, st := range l.States(testNow) {
+		if st.Purpose == dm && st.Scope == ChannelEmail && st.Verdict.Allowed {
+			t.Fatal("the state allows a suppressed channel")
+		}
+	}
+}
