@@ -65,7 +65,10 @@ func BenchmarkListPatientVisits(b *testing.B) {
 	var auditDone sync.WaitGroup
 	auditDone.Go(func() { _ = auditor.Run(auditCtx) })
 	b.Cleanup(func() { stopAudit(); auditDone.Wait() })
-	uc := app.New(repo, nil, auditor, app.Options{})
+	uc, err := app.New(repo, nil, auditor, app.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	appCtx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "bench", Roles: []auth.Role{auth.RoleReception}})
 
 	clientTLS, err := f.env.TLS.ClientConfig()

@@ -6,7 +6,9 @@ package history
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
+	"time"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/history/internal/adapters/mongo"
@@ -17,6 +19,7 @@ import (
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/opsserver"
+	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -33,6 +36,15 @@ type Config struct {
 	// OwnerTarget is the owner service's gRPC address. The history service calls it
 	// with its own certificate (TLS_CERT_FILE) and trusts TLS_CA_FILE for it.
 	OwnerTarget string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	// Retention is how long an erased owner's visits are kept (RETENTION_* variables;
+	// never below the legal minima). Zero, as in a Config built by hand, means the minima.
+	Retention retention.Policy
+	// SweepInterval is how often the retention sweep runs; the first run is
+	// SweepInterval/60 after start (one minute by default). Zero means one hour.
+	SweepInterval time.Duration `env:"RETENTION_SWEEP_INTERVAL" envDefault:"1h"`
+
+	// Now, when set, is the clock (tests).
+	Now func() time.Time `env:"-"`
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -49,6 +61,12 @@ func (c Config) Validate() error {
 	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate(), c.Metrics.Validate()}
 	if c.OwnerTarget == "" {
 		errs = append(errs, errors.New("OWNER_GRPC_TARGET is required"))
+	}
+	if c.Retention != (retention.Policy{}) {
+		errs = append(errs, c.Retention.Validate())
+	}
+	if c.SweepInterval < 0 {
+		errs = append(errs, errors.New("RETENTION_SWEEP_INTERVAL must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -67,9 +85,41 @@ func Run(ctx context.Context, cfg Config) error {
 		// The history service calls the owner service with its own certificate.
 		Peers: []service.Peer{{Name: "owner", Target: cfg.OwnerTarget, TLS: cfg.GRPC.TLS}},
 		Register: func(d *service.Deps) error {
-			uc := app.New(mongo.New(d.DB), ownersvc.New(d.Conn("owner")), d.Auditor, app.Options{})
+			uc, err := app.New(mongo.New(d.DB), ownersvc.New(d.Conn("owner")), d.Auditor, app.Options{
+				Now: cfg.Now, Retention: cfg.Retention,
+			})
+			if err != nil {
+				return err
+			}
 			historyv1.RegisterHistoryServiceServer(d, historygrpc.NewServer(uc))
+			d.Go(func(ctx context.Context) error { return sweep(ctx, uc, cfg.SweepInterval, d.Telemetry.Logger) })
 			return nil
 		},
 	})
+}
+
+// sweep runs the retention sweep every interval until ctx is done, the first time
+// shortly after start. A failed sweep is logged (without personal data) and the next
+// one completes it; it never stops the service.
+func sweep(ctx context.Context, uc *app.Service, interval time.Duration, log *slog.Logger) error {
+	if interval == 0 {
+		interval = time.Hour
+	}
+	timer := time.NewTimer(interval / 60)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		removed, err := uc.RunRetentionSweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.ErrorContext(ctx, "retention sweep failed", "error", err)
+		case len(removed) > 0:
+			log.InfoContext(ctx, "retention sweep removed expired records", "removed", map[string]int(removed))
+		}
+		timer.Reset(interval)
+	}
 }

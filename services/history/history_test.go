@@ -25,6 +25,7 @@ import (
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -43,6 +44,29 @@ type fixture struct {
 	histSv  *servicetest.Service
 	// historyAddr is the history service's address, for clients of the benchmark.
 	historyAddr string
+	// clock is the history service's clock: the real time until a test sets it.
+	clock *clock
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		return time.Now()
+	}
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func setup(t *testing.T) *fixture {
@@ -60,14 +84,17 @@ func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
 	}
 	ownerSv, ownerAddr := ownertest.Start(t, env, ownerDatabase, func(c *owner.Config) { c.Telemetry = tel })
 	historyL := servicetest.Listen(t)
+	clk := &clock{}
 	hc := history.Config{
 		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
-		Listener: historyL, Telemetry: tel, OwnerTarget: ownerAddr,
+		Listener: historyL, Telemetry: tel, OwnerTarget: ownerAddr, Now: clk.Now,
+		// The tests run the sweep themselves, with the clock where they set it.
+		SweepInterval: 1000 * time.Hour,
 	}
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })
 	return &fixture{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSv.Conn), history: historyv1.NewHistoryServiceClient(histSv.Conn),
-		ownerSv: ownerSv, histSv: histSv, historyAddr: historyL.Addr().String(),
+		ownerSv: ownerSv, histSv: histSv, historyAddr: historyL.Addr().String(), clock: clk,
 	}
 }
 
@@ -706,23 +733,9 @@ func TestReadsAndWritesAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.histSv.Stop() // drains the audit queue
-	c, err := mongo.Connect(options.Client().ApplyURI(f.env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	cur, err := c.Database(historyDatabase).Collection("audit_events").Find(t.Context(), bson.M{"subject_owner_id": ownerID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []bson.M
-	if err := cur.All(t.Context(), &events); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range events {
-		got = append(got, fmt.Sprintf("%v %v %v %v", e["action"], e["resource"], e["actor_subject"], e["purpose"]))
-	}
+	got := f.auditEvents(t, ownerID, func(e bson.M) string {
+		return fmt.Sprintf("%v %v %v %v", e["action"], e["resource"], e["actor_subject"], e["purpose"])
+	})
 	for _, want := range []string{
 		"visit.create visits/" + v.GetId() + " test-veterinarian <nil>",
 		"visit.read visits/" + v.GetId() + " test-maintainer support case 7",
@@ -845,4 +858,23 @@ func (a key) before(b key) bool {
 		return a.kind < b.kind
 	}
 	return a.id > b.id
+}
+
+// auditEvents reads the owner's audit events from the store, each as format puts it.
+func (f *fixture) auditEvents(t *testing.T, ownerID string, format func(bson.M) string) []string {
+	t.Helper()
+	c, err := mongo.Connect(options.Client().ApplyURI(f.env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	cur, err := c.Database(historyDatabase).Collection("audit_events").Find(t.Context(), bson.M{"subject_owner_id": ownerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []bson.M
+	if err := cur.All(t.Context(), &events); err != nil {
+		t.Fatal(err)
+	}
+	return protomap.All(events, format)
 }

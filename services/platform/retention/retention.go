@@ -29,18 +29,19 @@ func RecordClasses() []RecordClass {
 	return []RecordClass{ClassPatientRecords, ClassMedicineRecords, ClassInvoices, ClassIdentityCode}
 }
 
-// Policy is the configured retention periods, in whole years. The defaults are the
+// Policy is the configured retention periods, in whole years, read from the
+// environment by every service that applies or reports them. The defaults are the
 // legal minima, and a configuration may lengthen them but never shorten them.
 type Policy struct {
 	// PatientRecordsYears counts from the last entry about the animal (MMMa
 	// 6/EEO/2000 §7: at least three years).
-	PatientRecordsYears int
+	PatientRecordsYears int `env:"RETENTION_PATIENT_RECORDS_YEARS" envDefault:"3"`
 	// MedicineRecordsYears counts from the last medicine entry.
-	MedicineRecordsYears int
+	MedicineRecordsYears int `env:"RETENTION_MEDICINE_RECORDS_YEARS" envDefault:"5"`
 	// InvoiceYears counts from the end of the year of the invoice (Kirjanpitolaki
 	// 2:10: six years from the end of the financial year; Lillvet's is the calendar
 	// year).
-	InvoiceYears int
+	InvoiceYears int `env:"RETENTION_INVOICE_YEARS" envDefault:"6"`
 }
 
 // The legal minima and a sanity bound on the periods.

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/lillvet/register/services/platform/config"
 )
 
 func TestPolicyValidate(t *testing.T) {
@@ -86,5 +88,20 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("got  %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPolicyFromEnvironment keeps the environment's defaults at the legal minima and
+// refuses a shorter period.
+func TestPolicyFromEnvironment(t *testing.T) {
+	var p Policy
+	if err := config.LoadFrom(&p, map[string]string{}); err != nil || p != DefaultPolicy() {
+		t.Fatalf("defaults %+v, %v", p, err)
+	}
+	if err := config.LoadFrom(&p, map[string]string{"RETENTION_INVOICE_YEARS": "10"}); err != nil || p.InvoiceYears != 10 {
+		t.Fatalf("invoices %+v, %v", p, err)
+	}
+	if err := config.LoadFrom(&p, map[string]string{"RETENTION_PATIENT_RECORDS_YEARS": "2"}); err == nil {
+		t.Fatal("two years of patient records accepted")
 	}
 }

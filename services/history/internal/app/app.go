@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -12,9 +13,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/docid"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Auditor appends audit events. Record queues them (and fails while they cannot be
@@ -45,6 +48,12 @@ type Registry interface {
 type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Retention is the retention periods an erasure applies; zero means the legal
+	// minima.
+	Retention retention.Policy
+	// Location is the clinics' time zone, in which retention days are counted; nil
+	// means retention.ClinicZone.
+	Location *time.Location
 }
 
 // Service implements the history service's use cases.
@@ -56,11 +65,24 @@ type Service struct {
 }
 
 // New builds the use cases.
-func New(repo domain.Repository, registry Registry, auditor Auditor, opts Options) *Service {
+func New(repo domain.Repository, registry Registry, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{repo: repo, registry: registry, auditor: auditor, opts: opts}
+	if opts.Retention == (retention.Policy{}) {
+		opts.Retention = retention.DefaultPolicy()
+	}
+	if err := opts.Retention.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Location == nil {
+		loc, err := retention.ClinicLocation()
+		if err != nil {
+			return nil, err
+		}
+		opts.Location = loc
+	}
+	return &Service{repo: repo, registry: registry, auditor: auditor, opts: opts}, nil
 }
 
 // requestNamespace scopes ids derived from client request ids, so that a retried create
@@ -93,6 +115,38 @@ func invoicesOnly(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// restrictionReaders see restricted visits (kept after an erasure only for their
+// retention period): the clinic manager, who answers the customers' rights and the
+// authorities; billing, which still collects and books their invoices (invoice view
+// only); the maintainer, with a stated purpose. Everyone else is treating animals or
+// serving customers, which a restricted record may no longer be used for.
+var restrictionReaders = []auth.Role{auth.RoleClinicManager, auth.RoleBilling, auth.RoleMaintainer}
+
+// seesRestricted reports whether the caller may read restricted visits.
+func seesRestricted(ctx context.Context) bool {
+	id, _ := auth.FromContext(ctx)
+	return slices.ContainsFunc(restrictionReaders, id.Has)
+}
+
+// errRestricted answers a use of a restricted visit by someone it is not kept for.
+var errRestricted = apperr.Precondition("VISIT_RESTRICTED",
+	"the visit is restricted: the owner's data was erased and it is kept only for its legal retention period")
+
+// errOwnerErased answers an attempt to add to an erased owner's history.
+var errOwnerErased = apperr.Precondition("OWNER_ERASED", "the owner's data was erased; nothing more can be recorded for them")
+
+// checkNotErased fails with errOwnerErased when the owner's history was erased.
+func (s *Service) checkNotErased(ctx context.Context, ownerID string) error {
+	_, err := s.repo.GetErasure(ctx, ownerID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	return errOwnerErased
 }
 
 // caller is the calling staff member, with the first of their roles that names what

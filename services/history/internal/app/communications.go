@@ -29,6 +29,9 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {
+		return nil, fmt.Errorf("record communication: %w", err)
+	}
 	if err := s.checkAbout(ctx, in.OwnerID, c.PatientID, c.VisitID); err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
@@ -86,10 +89,12 @@ func (s *Service) ListOwnerCommunications(ctx context.Context, q domain.Query) (
 	return comms, next, s.record(ctx, "communication.list", ownerResource(q.ID)+"/communications", q.ID)
 }
 
-// ListOwnerTimeline lists an owner's visits and communications merged by time. Billing
-// sees only the visits, as invoice views.
+// ListOwnerTimeline lists an owner's visits and communications merged by time,
+// restricted visits only to their readers. Billing sees only the visits, as invoice
+// views.
 func (s *Service) ListOwnerTimeline(ctx context.Context, q domain.Query) ([]domain.TimelineEntry, string, error) {
 	billing := invoicesOnly(ctx)
+	q.Restricted = seesRestricted(ctx)
 	entries, next, err := s.repo.ListOwnerTimeline(ctx, q, !billing)
 	if err != nil {
 		return nil, "", fmt.Errorf("list timeline: %w", err)

@@ -44,6 +44,9 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
+	if err := s.checkNotErased(ctx, p.OwnerID); err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
 	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, p.OwnerID
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
@@ -75,6 +78,9 @@ func (s *Service) GetVisit(ctx context.Context, id string) (*domain.VisitRecord,
 	rec, err := s.repo.GetVisit(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("get visit: %w", err)
+	}
+	if rec.Current.Restricted && !seesRestricted(ctx) {
+		return nil, errRestricted
 	}
 	if invoicesOnly(ctx) {
 		r := domain.InvoiceRecord(*rec)
@@ -125,8 +131,16 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
 		return s.amended(ctx, &rec.Current, done)
 	}
+	if rec.Current.Restricted && !invoicesOnly(ctx) {
+		// Only billing still corrects a restricted visit: an invoice gets paid.
+		return nil, nil, errRestricted
+	}
 	next := domain.Apply(rec.Current, &in.Visit, in.Paths)
-	domain.NormalizeVisit(&next, "visit", s.opts.Now(), &v)
+	if rec.Current.Restricted {
+		domain.NormalizeRestrictedVisit(&next, "visit", &v)
+	} else {
+		domain.NormalizeVisit(&next, "visit", s.opts.Now(), &v)
+	}
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -178,8 +192,10 @@ func amendmentWithRequest(rec *domain.VisitRecord, requestID string) *domain.Ame
 	return nil
 }
 
-// ListPatientVisits lists a patient's visits, newest first. Billing sees invoice views.
+// ListPatientVisits lists a patient's visits, newest first, restricted ones only to
+// their readers. Billing sees invoice views.
 func (s *Service) ListPatientVisits(ctx context.Context, q domain.Query) ([]*domain.Visit, string, error) {
+	q.Restricted = seesRestricted(ctx)
 	visits, next, err := s.repo.ListPatientVisits(ctx, q)
 	if err != nil {
 		return nil, "", fmt.Errorf("list visits: %w", err)

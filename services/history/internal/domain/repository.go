@@ -3,6 +3,8 @@ package domain
 import (
 	"context"
 	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Page sizes of list operations.
@@ -21,6 +23,9 @@ type Query struct {
 	End       time.Time
 	PageSize  int
 	PageToken string
+	// Restricted includes restricted visits (kept after an erasure); lists leave them
+	// out otherwise.
+	Restricted bool
 }
 
 // Repository stores visits and communications. Every write is one atomic document
@@ -49,4 +54,31 @@ type Repository interface {
 	// communication for every communication with them, each oldest first, reading
 	// each collection with one query.
 	ExportOwner(ctx context.Context, ownerID string, visit func(*VisitRecord) error, communication func(*Communication) error) error
+
+	// OwnerVisits returns the current views of every visit recorded for the owner,
+	// restricted ones too.
+	OwnerVisits(ctx context.Context, ownerID string) ([]*Visit, error)
+	// LastVisitTime is when the patient's newest visit started, by any owner; zero
+	// when it has none.
+	LastVisitTime(ctx context.Context, patientID string) (time.Time, error)
+	// CountOwnerCommunications counts the communications with the owner.
+	CountOwnerCommunications(ctx context.Context, ownerID string) (int, error)
+	// DeleteOwnerCommunications deletes every communication with the owner.
+	DeleteOwnerCommunications(ctx context.Context, ownerID string) error
+	// RestrictVisit marks the visit restricted with its retention r. With rec it also
+	// stores rec as the visit's content (what r keeps of it), when the visit is still at
+	// rec's version; else apperr.ErrConflict.
+	RestrictVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error
+	// DeleteVisit deletes the visit; a missing one is not an error.
+	DeleteVisit(ctx context.Context, id string) error
+
+	// GetErasure reads the owner's erasure record; apperr.ErrNotFound when the owner
+	// was never erased.
+	GetErasure(ctx context.Context, ownerID string) (*Erasure, error)
+	// SaveErasure stores e, whose Version is one more than the stored one (1: a new
+	// record); apperr.ErrConflict when another writer changed it first.
+	SaveErasure(ctx context.Context, e *Erasure) error
+	// ErasuresDue returns the applied erasures with something to remove after a day
+	// before today.
+	ErasuresDue(ctx context.Context, today retention.Date) ([]*Erasure, error)
 }

@@ -66,6 +66,13 @@ func NormalizeVisit(v *Visit, prefix string, now time.Time, errs *apperr.Validat
 	normalizeInvoices(v.Invoices, prefix+".invoices", errs)
 }
 
+// NormalizeRestrictedVisit checks a correction of a restricted visit, which only
+// billing makes and only to invoices: the visit may have been reduced to when it took
+// place and its invoices, so nothing else is there to check.
+func NormalizeRestrictedVisit(v *Visit, prefix string, errs *apperr.ValidationError) {
+	normalizeInvoices(v.Invoices, prefix+".invoices", errs)
+}
+
 func normalizeStaff(staff []Staff, field string, errs *apperr.ValidationError) {
 	if len(staff) > maxStaff {
 		errs.Add(field, fmt.Sprintf("must be at most %d people", maxStaff))

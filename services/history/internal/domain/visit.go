@@ -101,6 +101,9 @@ type Visit struct {
 	Version int64
 	Created time.Time
 	Updated time.Time
+	// Restricted is set once the owner's data is erased and the visit is kept only for
+	// its retention period (see the ports' restriction rules).
+	Restricted bool
 }
 
 // Amendment is one correction of a visit: who made it, when and why, and the corrected
@@ -178,7 +181,7 @@ func Only(v *Visit, paths []string) Visit {
 func InvoiceView(v Visit) Visit {
 	return Visit{
 		ID: v.ID, PatientID: v.PatientID, OwnerID: v.OwnerID, Clinic: v.Clinic, StartTime: v.StartTime,
-		Invoices: v.Invoices, Version: v.Version, Created: v.Created, Updated: v.Updated,
+		Invoices: v.Invoices, Version: v.Version, Created: v.Created, Updated: v.Updated, Restricted: v.Restricted,
 	}
 }
 

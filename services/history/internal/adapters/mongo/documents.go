@@ -86,6 +86,9 @@ type visitDoc struct {
 	Current    bodyDoc        `bson:"current"`
 	Original   bodyDoc        `bson:"original,omitempty"`
 	Amendments []amendmentDoc `bson:"amendments,omitempty"`
+	// Restriction is set when the owner's data was erased and the visit is kept until
+	// these days.
+	Restriction *retentionDoc `bson:"restriction,omitempty"`
 }
 
 type communicationDoc struct {
@@ -155,6 +158,7 @@ func (d *visitDoc) withIDs(v domain.Visit, version int64, updated time.Time) dom
 	v.ID, v.PatientID, v.OwnerID = d.ID, d.PatientID, d.OwnerID
 	v.Version, v.Created, v.Updated = version, d.Created.UTC(), updated.UTC()
 	v.StartTime = v.StartTime.UTC()
+	v.Restricted = d.Restriction != nil
 	return v
 }
 

@@ -27,13 +27,17 @@ import (
 type Repository struct {
 	visits         *mongo.Collection
 	communications *mongo.Collection
+	erasures       *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
 
 // New returns a repository on db.
 func New(db *mongo.Database) *Repository {
-	return &Repository{visits: db.Collection(visitsColl), communications: db.Collection(communicationsColl)}
+	return &Repository{
+		visits: db.Collection(visitsColl), communications: db.Collection(communicationsColl),
+		erasures: db.Collection(erasuresColl),
+	}
 }
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
@@ -49,6 +53,7 @@ func Indexes() []mongox.Index {
 		newest(visitsColl, "patient_id", "started_at", "_id"),
 		newest(visitsColl, "owner_id", "started_at", "_id"),
 		newest(communicationsColl, "owner_id", "time", "_id"),
+		{Collection: erasuresColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "next_due", Value: 1}}}},
 	}
 }
 
@@ -58,6 +63,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: visitsColl, Keys: []string{"patient_id", "started_at", "_id"}},
 		{Collection: visitsColl, Keys: []string{"owner_id", "started_at", "_id"}},
 		{Collection: communicationsColl, Keys: []string{"owner_id", "time", "_id"}},
+		{Collection: erasuresColl, Keys: []string{"next_due"}},
 	}
 }
 
@@ -84,15 +90,25 @@ func (r *Repository) CreateVisit(ctx context.Context, v *domain.Visit) (*domain.
 
 // GetVisit implements domain.Repository.
 func (r *Repository) GetVisit(ctx context.Context, id string) (*domain.VisitRecord, error) {
-	var d visitDoc
-	err := r.visits.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, fmt.Errorf("visit %s: %w", id, apperr.ErrNotFound)
-	}
+	d, err := findByID[visitDoc](ctx, r.visits, id, "visit "+id)
 	if err != nil {
-		return nil, fmt.Errorf("read visit %s: %w", id, err)
+		return nil, err
 	}
 	return d.record(), nil
+}
+
+// findByID reads the document with the id; apperr.ErrNotFound when there is none.
+// what names it in errors.
+func findByID[T any](ctx context.Context, c *mongo.Collection, id, what string) (*T, error) {
+	var d T
+	err := c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, fmt.Errorf("%s: %w", what, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return &d, nil
 }
 
 // AmendVisit implements domain.Repository.
@@ -148,7 +164,11 @@ func (r *Repository) ListPatientVisits(ctx context.Context, q domain.Query) ([]*
 // findVisits reads the current views of up to limit visits whose key field is q.ID,
 // newest first, after the bound.
 func (r *Repository) findVisits(ctx context.Context, key string, q domain.Query, b bound, limit int) ([]visitDoc, error) {
-	docs, err := findNewest[visitDoc](ctx, r.visits, rangeFilter(key, q, "started_at", b), "started_at", limit, withoutTrail)
+	filter := rangeFilter(key, q, "started_at", b)
+	if !q.Restricted {
+		filter = append(filter, bson.E{Key: "restriction", Value: bson.M{"$exists": false}})
+	}
+	docs, err := findNewest[visitDoc](ctx, r.visits, filter, "started_at", limit, withoutTrail)
 	if err != nil {
 		return nil, fmt.Errorf("list visits: %w", err)
 	}

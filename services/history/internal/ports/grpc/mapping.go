@@ -1,6 +1,7 @@
 package grpc
 
 import (
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -8,6 +9,7 @@ import (
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/protomap"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 var clinics = map[historyv1.Clinic]domain.Clinic{
@@ -112,7 +114,30 @@ func visitToProto(v *domain.Visit) *historyv1.Visit {
 			return &historyv1.InvoiceReference{Number: i.Number, State: invoiceStatesOut[i.State]}
 		}),
 		Version: v.Version, CreateTime: protomap.Timestamp(v.Created), UpdateTime: protomap.Timestamp(v.Updated),
+		Restricted: v.Restricted,
 	}
+}
+
+// day formats a retention day as YYYY-MM-DD, "" for none.
+func day(d retention.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func dispositionToProto(d domain.Disposition) *historyv1.RecordDisposition {
+	return &historyv1.RecordDisposition{
+		RecordClass: d.Class, Kept: d.Kept, LegalBasis: d.Basis, KeptUntil: day(d.KeptUntil), Count: count(d.Count),
+	}
+}
+
+// count is n as a proto count; a count beyond int32 (never reached) is capped.
+func count(n int) int32 {
+	if n < 0 || n > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(n)
 }
 
 func visitsToProto(vs []*domain.Visit) []*historyv1.Visit {

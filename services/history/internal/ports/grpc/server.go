@@ -196,3 +196,33 @@ func (s *Server) ExportOwnerHistory(req *historyv1.ExportOwnerHistoryRequest, st
 			return stream.Send(&historyv1.ExportOwnerHistoryResponse{Item: &historyv1.ExportOwnerHistoryResponse_Communication{Communication: communicationToProto(c)}})
 		})
 }
+
+// EraseOwnerData implements historyv1.HistoryServiceServer.
+func (s *Server) EraseOwnerData(ctx context.Context, req *historyv1.EraseOwnerDataRequest) (*historyv1.EraseOwnerDataResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	if rid == "" {
+		v.Add("request_id", "is required: the erasure request's id makes a retry answer the first result")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	res, err := s.app.EraseOwnerData(ctx, req.GetOwnerId(), rid)
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.EraseOwnerDataResponse{
+		Dispositions: protomap.All(res.Dispositions, dispositionToProto), OwnerNamedUntil: day(res.OwnerNamedUntil),
+		IdentityCodeNeededUntil: day(res.IdentityCodeNeededUntil),
+	}, nil
+}
+
+// RunRetentionSweep implements historyv1.HistoryServiceServer.
+func (s *Server) RunRetentionSweep(ctx context.Context, _ *historyv1.RunRetentionSweepRequest) (*historyv1.RunRetentionSweepResponse, error) {
+	removed, err := s.app.RunRetentionSweep(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &historyv1.RunRetentionSweepResponse{Removed: protomap.All(removed.Dispositions(), dispositionToProto)}, nil
+}

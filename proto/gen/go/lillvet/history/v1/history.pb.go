@@ -640,7 +640,11 @@ type Visit struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only: the time of the last amendment.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only: the owner's data was erased and the visit is kept only until its
+	// retention ends, reduced to what the law keeps. Only the clinic manager, billing
+	// and the maintainer see restricted visits.
+	Restricted    bool `protobuf:"varint,19,opt,name=restricted,proto3" json:"restricted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -799,6 +803,13 @@ func (x *Visit) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Visit) GetRestricted() bool {
+	if x != nil {
+		return x.Restricted
+	}
+	return false
 }
 
 // A correction of a visit.
@@ -2478,7 +2489,7 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\bduration\x18\x04 \x01(\tR\bduration\"b\n" +
 	"\x10InvoiceReference\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x126\n" +
-	"\x05state\x18\x02 \x01(\x0e2 .lillvet.history.v1.InvoiceStateR\x05state\"\x9d\x06\n" +
+	"\x05state\x18\x02 \x01(\x0e2 .lillvet.history.v1.InvoiceStateR\x05state\"\xbd\x06\n" +
 	"\x05Visit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2504,7 +2515,10 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\vcreate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xf7\x01\n" +
+	"updateTime\x12\x1e\n" +
+	"\n" +
+	"restricted\x18\x13 \x01(\bR\n" +
+	"restricted\"\xf7\x01\n" +
 	"\tAmendment\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x127\n" +

@@ -1,0 +1,340 @@
+package history_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// at is noon UTC on a day: the same day in Helsinki, summer or winter.
+func at(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
+
+// erasureVisit is a visit with or without medications and with the given invoices.
+func erasureVisit(start time.Time, meds bool, invoices ...*historyv1.InvoiceReference) *historyv1.Visit {
+	v := visit(start)
+	if !meds {
+		v.Medications = nil
+	}
+	v.Invoices = invoices
+	return v
+}
+
+func invoice(number string, state historyv1.InvoiceState) *historyv1.InvoiceReference {
+	return &historyv1.InvoiceReference{Number: number, State: state}
+}
+
+const (
+	paid   = historyv1.InvoiceState_INVOICE_STATE_PAID
+	unpaid = historyv1.InvoiceState_INVOICE_STATE_OPEN
+)
+
+func disposition(class string, kept bool, basis, until string, n int32) *historyv1.RecordDisposition {
+	return &historyv1.RecordDisposition{RecordClass: class, Kept: kept, LegalBasis: basis, KeptUntil: until, Count: n}
+}
+
+// erasedOwner is an owner with two animals: Nappi, whose last visit was in 2021, and
+// Musti, seen this autumn, with an unpaid invoice; and two communications. Another
+// owner's history stays as it is.
+type erasedOwner struct {
+	id, other            string
+	nappi, musti         string
+	a1, a2, b1, b2, keep *historyv1.Visit
+}
+
+func (f *fixture) erasedOwner(t *testing.T) erasedOwner {
+	t.Helper()
+	o := erasedOwner{id: f.newOwner(t), other: f.newOwner(t)}
+	o.nappi, o.musti = f.newPatient(t, o.id, "Nappi").GetId(), f.newPatient(t, o.id, "Musti").GetId()
+	vet := f.as(t, auth.RoleVeterinarian)
+	record := func(patient string, v *historyv1.Visit) *historyv1.Visit {
+		res, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: patient, Visit: v})
+		if err != nil {
+			t.Fatalf("record visit: %v", err)
+		}
+		return res.GetVisit()
+	}
+	o.a1 = record(o.nappi, erasureVisit(at(2020, 9, 2), true))
+	o.a2 = record(o.nappi, erasureVisit(at(2021, 3, 10), false, invoice("2021-15", paid)))
+	o.b1 = record(o.musti, erasureVisit(at(2024, 5, 20), true, invoice("2024-301", paid)))
+	o.b2 = record(o.musti, erasureVisit(at(2026, 10, 1), true, invoice("2026-118", unpaid)))
+	o.keep = record(f.newPatient(t, o.other, "Rekku").GetId(), erasureVisit(at(2019, 1, 10), false))
+	for _, owner := range []string{o.id, o.id, o.other} {
+		if _, err := f.history.RecordCommunication(vet, &historyv1.RecordCommunicationRequest{OwnerId: owner, Communication: &historyv1.Communication{
+			Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking",
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
+}
+
+// getVisit reads a visit as the clinic manager; nil when it is gone.
+func (f *fixture) getVisit(t *testing.T, id string) *historyv1.GetVisitResponse {
+	t.Helper()
+	res, err := f.history.GetVisit(f.as(t, auth.RoleClinicManager), &historyv1.GetVisitRequest{VisitId: id})
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("get visit: %v", err)
+	}
+	return res
+}
+
+// TestEraseOwnerData erases an owner with an animal whose records are past retention
+// and one whose are not, with an unpaid invoice: the dates are counted by hand from the
+// legal minima (patient records 3 years from the animal's last visit, medicines 5
+// years from its last medication, invoices to 31 December 6 years on).
+func TestEraseOwnerData(t *testing.T) {
+	f := setup(t)
+	o := f.erasedOwner(t)
+	f.clock.Set(at(2026, 11, 25))
+	mgr := f.as(t, auth.RoleClinicManager)
+
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleVeterinarian), &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a veterinarian erased: %v", err)
+	}
+	if got := violations(t, func() error {
+		_, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: "x"})
+		return err
+	}()); !slices.Equal(got, []string{"owner_id", "request_id"}) {
+		t.Fatalf("violations %v", got)
+	}
+
+	res, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &historyv1.EraseOwnerDataResponse{
+		Dispositions: []*historyv1.RecordDisposition{
+			// Musti: last visit 1 Oct 2026, + 3 years.
+			disposition("patient_records", true, "basis.veterinary_records", "2029-10-01", 2),
+			// Nappi: last visit 10 Mar 2021, kept until 10 Mar 2024.
+			disposition("patient_records", false, "", "", 2),
+			// Musti's last medication 1 Oct 2026, + 5 years.
+			disposition("medicine_records", true, "basis.medicine_records", "2031-10-01", 2),
+			// Nappi's last medication 2 Sep 2020, kept until 2 Sep 2025.
+			disposition("medicine_records", false, "", "", 1),
+			// 2021, 2024 and 2026 invoices: to the end of 2027, 2030 and 2032.
+			disposition("invoices", true, "basis.bookkeeping", "2032-12-31", 3),
+			disposition("communications", false, "", "", 2),
+		},
+		OwnerNamedUntil:         "2032-12-31",
+		IdentityCodeNeededUntil: "2032-12-31", // the unpaid 2026 invoice
+	}
+	if !proto.Equal(res, want) {
+		t.Fatalf("erasure answered\n%v\nwant\n%v", res, want)
+	}
+
+	// Nappi's 2020 visit is gone; the 2021 one keeps only its invoice; Musti's are kept whole.
+	if f.getVisit(t, o.a1.GetId()) != nil {
+		t.Error("the 2020 visit, past every retention, is still there")
+	}
+	a2 := f.getVisit(t, o.a2.GetId()).GetVisit()
+	if !a2.GetRestricted() || a2.GetAnamnesis() != "" || a2.GetReason() != "" || len(a2.GetDiagnoses()) != 0 || len(a2.GetStaff()) != 0 ||
+		len(a2.GetInvoices()) != 1 || !a2.GetStartTime().AsTime().Equal(at(2021, 3, 10)) {
+		t.Errorf("the 2021 visit should keep only its invoice: %v", a2)
+	}
+	b2 := f.getVisit(t, o.b2.GetId())
+	if v := b2.GetVisit(); !v.GetRestricted() || v.GetAnamnesis() == "" || len(v.GetMedications()) != 1 || len(v.GetInvoices()) != 1 {
+		t.Errorf("Musti's visit should be kept whole, restricted: %v", v)
+	}
+	if keep := f.getVisit(t, o.keep.GetId()).GetVisit(); keep.GetRestricted() || keep.GetAnamnesis() == "" {
+		t.Errorf("another owner's old visit changed: %v", keep)
+	}
+
+	// Restricted: out of the lists of those treating animals, refused to them by id;
+	// the clinic manager and billing (invoice view) still read it.
+	for _, tc := range []struct {
+		role auth.Role
+		want int
+	}{{auth.RoleVeterinarian, 0}, {auth.RoleReception, 0}, {auth.RoleClinicManager, 2}, {auth.RoleBilling, 2}} {
+		list, err := f.history.ListPatientVisits(f.as(t, tc.role), &historyv1.ListPatientVisitsRequest{PatientId: o.musti})
+		if err != nil || len(list.GetVisits()) != tc.want {
+			t.Errorf("%s lists %d of Musti's visits (%v), want %d", tc.role, len(list.GetVisits()), err, tc.want)
+		}
+		timeline, err := f.history.ListOwnerTimeline(f.as(t, tc.role), &historyv1.ListOwnerTimelineRequest{OwnerId: o.id})
+		if err != nil || len(timeline.GetEntries()) != tc.want+min(tc.want, 1) {
+			t.Errorf("%s sees %d timeline entries (%v)", tc.role, len(timeline.GetEntries()), err)
+		}
+	}
+	_, err = f.history.GetVisit(f.as(t, auth.RoleVeterinarian), &historyv1.GetVisitRequest{VisitId: o.b2.GetId()})
+	if got := reason(t, err); got != "VISIT_RESTRICTED" {
+		t.Errorf("a veterinarian reading a restricted visit: %s", got)
+	}
+	billed, err := f.history.GetVisit(f.as(t, auth.RoleBilling), &historyv1.GetVisitRequest{VisitId: o.b2.GetId()})
+	if err != nil || billed.GetVisit().GetAnamnesis() != "" || len(billed.GetVisit().GetInvoices()) != 1 {
+		t.Errorf("billing's invoice view of a restricted visit: %v, %v", billed, err)
+	}
+	comms, err := f.history.ListOwnerCommunications(mgr, &historyv1.ListOwnerCommunicationsRequest{OwnerId: o.id})
+	if err != nil || len(comms.GetCommunications()) != 0 {
+		t.Errorf("communications after the erasure: %v, %v", comms, err)
+	}
+	others, err := f.history.ListOwnerCommunications(mgr, &historyv1.ListOwnerCommunicationsRequest{OwnerId: o.other})
+	if err != nil || len(others.GetCommunications()) != 1 {
+		t.Errorf("another owner's communications: %v, %v", others, err)
+	}
+	_, err = f.history.RecordCommunication(f.as(t, auth.RoleReception), &historyv1.RecordCommunicationRequest{OwnerId: o.id, Communication: &historyv1.Communication{
+		Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking",
+	}})
+	if got := reason(t, err); got != "OWNER_ERASED" {
+		t.Errorf("a communication with an erased owner: %s", got)
+	}
+
+	// A retry, even months later, answers the first result and changes nothing.
+	before := map[string]*historyv1.GetVisitResponse{}
+	for _, v := range []*historyv1.Visit{o.a2, o.b1, o.b2} {
+		before[v.GetId()] = f.getVisit(t, v.GetId())
+	}
+	f.clock.Set(at(2027, 6, 1))
+	again, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"})
+	if err != nil || !proto.Equal(again, want) {
+		t.Fatalf("retry answered %v, %v", again, err)
+	}
+	for id, b := range before {
+		if got := f.getVisit(t, id); !proto.Equal(got, b) {
+			t.Errorf("the retry changed visit %s:\n%v\nwas\n%v", id, got, b)
+		}
+	}
+
+	f.checkAudited(t, o.id, "history.erase owners/"+o.id+"/history test-clinic_manager")
+}
+
+// TestRetentionSweep moves the clock past each retention day of an erased owner's
+// visits: each sweep removes exactly what is due, and a sweep with nothing due removes
+// nothing.
+func TestRetentionSweep(t *testing.T) {
+	f := setup(t)
+	o := f.erasedOwner(t)
+	f.clock.Set(at(2026, 11, 25))
+	mgr := f.as(t, auth.RoleClinicManager)
+	if _, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.history.RunRetentionSweep(f.as(t, auth.RoleVeterinarian), &historyv1.RunRetentionSweepRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a veterinarian swept: %v", err)
+	}
+	// what is left of a visit: "" when gone, else its clinical text, medications and
+	// invoices as present (c, m, i) or not (-).
+	left := func(v *historyv1.Visit) string {
+		r := f.getVisit(t, v.GetId())
+		if r == nil {
+			return ""
+		}
+		out := []byte("---")
+		if r.GetVisit().GetAnamnesis() != "" && r.GetOriginal().GetAnamnesis() != "" {
+			out[0] = 'c'
+		}
+		if len(r.GetVisit().GetMedications()) > 0 {
+			out[1] = 'm'
+		}
+		if len(r.GetVisit().GetInvoices()) > 0 {
+			out[2] = 'i'
+		}
+		return string(out)
+	}
+	for _, tc := range []struct {
+		day     time.Time
+		removed []*historyv1.RecordDisposition
+		a2      string
+		b1, b2  string
+		asMaint bool
+	}{
+		{day: at(2027, 12, 31), a2: "--i", b1: "cmi", b2: "cmi"},
+		{day: at(2028, 1, 1), removed: []*historyv1.RecordDisposition{disposition("invoices", false, "", "", 1)}, b1: "cmi", b2: "cmi"},
+		{day: at(2029, 10, 1), b1: "cmi", b2: "cmi", asMaint: true},
+		{day: at(2029, 10, 2), removed: []*historyv1.RecordDisposition{disposition("patient_records", false, "", "", 2)}, b1: "-mi", b2: "-mi"},
+		{day: at(2031, 1, 1), removed: []*historyv1.RecordDisposition{disposition("invoices", false, "", "", 1)}, b1: "-m-", b2: "-mi"},
+		{day: at(2031, 10, 2), removed: []*historyv1.RecordDisposition{disposition("medicine_records", false, "", "", 2)}, b2: "--i"},
+		{day: at(2033, 1, 1), removed: []*historyv1.RecordDisposition{disposition("invoices", false, "", "", 1)}},
+		{day: at(2033, 1, 2)},
+	} {
+		t.Run(tc.day.Format(time.DateOnly), func(t *testing.T) {
+			f.clock.Set(tc.day)
+			ctx := mgr
+			if tc.asMaint {
+				ctx = f.as(t, auth.RoleMaintainer)
+			}
+			res, err := f.history.RunRetentionSweep(ctx, &historyv1.RunRetentionSweepRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (&historyv1.RunRetentionSweepResponse{Removed: tc.removed}); !proto.Equal(res, want) {
+				t.Errorf("removed %v, want %v", res.GetRemoved(), tc.removed)
+			}
+			for _, c := range []struct {
+				name string
+				v    *historyv1.Visit
+				want string
+			}{{"2021 visit", o.a2, tc.a2}, {"2024 visit", o.b1, tc.b1}, {"2026 visit", o.b2, tc.b2}} {
+				if got := left(c.v); got != c.want {
+					t.Errorf("%s: %q left, want %q", c.name, got, c.want)
+				}
+			}
+			if keep := f.getVisit(t, o.keep.GetId()); keep == nil || keep.GetVisit().GetAnamnesis() == "" {
+				t.Errorf("another owner's 2019 visit was swept: %v", keep)
+			}
+		})
+	}
+	f.checkAudited(t, o.id, "history.retention_sweep owners/"+o.id+"/history test-clinic_manager")
+}
+
+// TestAmendedVisitIsReducedThroughItsTrail: a reduced visit keeps nothing clinical in
+// its original or its amendments either.
+func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	v := f.recordVisit(t, pet.GetId(), at(2021, 3, 10))
+	if _, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 1, Reason: "wrong leg", Visit: &historyv1.Visit{Findings: "Swollen right hock."},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at(2026, 11, 25))
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: "job-9"}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.getVisit(t, v.GetId())
+	if r.GetOriginal().GetFindings() != "" || r.GetOriginal().GetAnamnesis() != "" || len(r.GetAmendments()) != 1 ||
+		r.GetAmendments()[0].GetCorrected().GetFindings() != "" || r.GetAmendments()[0].GetReason() != "" ||
+		len(r.GetVisit().GetInvoices()) != 1 || r.GetVisit().GetStartTime().AsTime() != at(2021, 3, 10) {
+		t.Errorf("reduced record %v", r)
+	}
+	_, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 2, Reason: "more", Visit: &historyv1.Visit{Findings: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	})
+	if got := reason(t, err); got != "VISIT_RESTRICTED" {
+		t.Errorf("a veterinarian amending a restricted visit: %s", got)
+	}
+	paidNow, err := f.history.AmendVisit(f.as(t, auth.RoleBilling), &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 2, Reason: "paid", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("2026-118", paid)}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
+	})
+	if err != nil || paidNow.GetVisit().GetInvoices()[0].GetState() != paid {
+		t.Errorf("billing marking a restricted visit's invoice paid: %v, %v", paidNow, err)
+	}
+}
+
+// checkAudited finds the event "<action> <resource> <actor>" among the owner's audit
+// events (erasures and sweeps store theirs before they answer).
+func (f *fixture) checkAudited(t *testing.T, ownerID, want string) {
+	t.Helper()
+	got := f.auditEvents(t, ownerID, func(e bson.M) string {
+		return fmt.Sprintf("%v %v %v", e["action"], e["resource"], e["actor_subject"])
+	})
+	if !slices.Contains(got, want) {
+		t.Errorf("audit events %q lack %q", got, want)
+	}
+}

@@ -1,0 +1,246 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/protomap"
+	"github.com/lillvet/register/services/platform/retention"
+)
+
+// erasuresColl holds one document per erased owner, keyed by the owner id.
+const erasuresColl = "erasures"
+
+// retentionDoc is a visit's retention: on the visit (its restriction) and in the
+// owner's erasure document (what the sweep reads). Days are stored as "YYYY-MM-DD"
+// strings, which sort as the days do.
+type retentionDoc struct {
+	VisitID       string `bson:"visit_id,omitempty"`
+	RecordUntil   string `bson:"record_until,omitempty"`
+	MedicineUntil string `bson:"medicine_until,omitempty"`
+	InvoiceUntil  string `bson:"invoice_until,omitempty"`
+}
+
+type dispositionDoc struct {
+	Class     string `bson:"class"`
+	Kept      bool   `bson:"kept"`
+	Basis     string `bson:"basis,omitempty"`
+	KeptUntil string `bson:"kept_until,omitempty"`
+	Count     int    `bson:"count"`
+}
+
+type erasureRequestDoc struct {
+	RequestID               string           `bson:"request_id"`
+	DecidedAt               time.Time        `bson:"decided_at"`
+	Dispositions            []dispositionDoc `bson:"dispositions"`
+	OwnerNamedUntil         string           `bson:"owner_named_until,omitempty"`
+	IdentityCodeNeededUntil string           `bson:"identity_code_needed_until,omitempty"`
+}
+
+// erasureDoc is an owner's erasure record. NextDue (absent when nothing is held) lets
+// the sweep find the records with something due without reading the visits.
+type erasureDoc struct {
+	ID       string              `bson:"_id"`
+	Version  int64               `bson:"version"`
+	Applied  bool                `bson:"applied"`
+	NextDue  string              `bson:"next_due,omitempty"`
+	Requests []erasureRequestDoc `bson:"requests"`
+	Visits   []retentionDoc      `bson:"visits,omitempty"`
+}
+
+func day(d retention.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func retentionToDoc(r domain.VisitRetention) retentionDoc {
+	return retentionDoc{
+		VisitID: r.VisitID, RecordUntil: day(r.RecordUntil), MedicineUntil: day(r.MedicineUntil), InvoiceUntil: day(r.InvoiceUntil),
+	}
+}
+
+// days parses stored days in turn, keeping the first error.
+type days struct{ err error }
+
+func (p *days) parse(s string) retention.Date {
+	d, err := retention.ParseDate(s)
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	return d
+}
+
+func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
+	var p days
+	e := &domain.Erasure{OwnerID: d.ID, Applied: d.Applied, Version: d.Version}
+	for _, r := range d.Requests {
+		res := domain.ErasureResult{
+			OwnerNamedUntil: p.parse(r.OwnerNamedUntil), IdentityCodeNeededUntil: p.parse(r.IdentityCodeNeededUntil),
+		}
+		for _, x := range r.Dispositions {
+			res.Dispositions = append(res.Dispositions, domain.Disposition{
+				Class: x.Class, Kept: x.Kept, Basis: x.Basis, KeptUntil: p.parse(x.KeptUntil), Count: x.Count,
+			})
+		}
+		e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: r.RequestID, DecidedAt: r.DecidedAt.UTC(), Result: res})
+	}
+	for _, v := range d.Visits {
+		e.Visits = append(e.Visits, domain.VisitRetention{
+			VisitID: v.VisitID, RecordUntil: p.parse(v.RecordUntil), MedicineUntil: p.parse(v.MedicineUntil), InvoiceUntil: p.parse(v.InvoiceUntil),
+		})
+	}
+	if p.err != nil {
+		return nil, fmt.Errorf("erasure record of owner %s: %w", d.ID, p.err)
+	}
+	return e, nil
+}
+
+func erasureToDoc(e *domain.Erasure) erasureDoc {
+	d := erasureDoc{
+		ID: e.OwnerID, Version: e.Version, Applied: e.Applied, NextDue: day(e.NextDue()),
+		Visits: protomap.All(e.Visits, retentionToDoc),
+	}
+	for _, r := range e.Requests {
+		d.Requests = append(d.Requests, erasureRequestDoc{
+			RequestID: r.RequestID, DecidedAt: r.DecidedAt,
+			Dispositions: protomap.All(r.Result.Dispositions, func(x domain.Disposition) dispositionDoc {
+				return dispositionDoc{Class: x.Class, Kept: x.Kept, Basis: x.Basis, KeptUntil: day(x.KeptUntil), Count: x.Count}
+			}),
+			OwnerNamedUntil: day(r.Result.OwnerNamedUntil), IdentityCodeNeededUntil: day(r.Result.IdentityCodeNeededUntil),
+		})
+	}
+	return d
+}
+
+// OwnerVisits implements domain.Repository.
+func (r *Repository) OwnerVisits(ctx context.Context, ownerID string) ([]*domain.Visit, error) {
+	cur, err := r.visits.Find(ctx, bson.M{"owner_id": ownerID}, options.Find().SetProjection(withoutTrail))
+	if err != nil {
+		return nil, fmt.Errorf("read the owner's visits: %w", err)
+	}
+	var out []*domain.Visit
+	if err := each(ctx, cur, func(d *visitDoc) error { out = append(out, d.current()); return nil }); err != nil {
+		return nil, fmt.Errorf("read the owner's visits: %w", err)
+	}
+	return out, nil
+}
+
+// LastVisitTime implements domain.Repository.
+func (r *Repository) LastVisitTime(ctx context.Context, patientID string) (time.Time, error) {
+	docs, err := r.findVisits(ctx, "patient_id", domain.Query{ID: patientID, Restricted: true}, bound{}, 1)
+	if err != nil || len(docs) == 0 {
+		return time.Time{}, err
+	}
+	return docs[0].StartedAt.UTC(), nil
+}
+
+// CountOwnerCommunications implements domain.Repository.
+func (r *Repository) CountOwnerCommunications(ctx context.Context, ownerID string) (int, error) {
+	n, err := r.communications.CountDocuments(ctx, bson.M{"owner_id": ownerID})
+	if err != nil {
+		return 0, fmt.Errorf("count communications: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteOwnerCommunications implements domain.Repository.
+func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID string) error {
+	if _, err := r.communications.DeleteMany(ctx, bson.M{"owner_id": ownerID}); err != nil {
+		return fmt.Errorf("delete communications: %w", err)
+	}
+	return nil
+}
+
+// RestrictVisit implements domain.Repository. Marking alone is one write by _id; the
+// content is replaced only conditionally on the version (a scan on the embedded store,
+// but rare: only when a part's retention ends before the visit's).
+func (r *Repository) RestrictVisit(ctx context.Context, ret domain.VisitRetention, rec *domain.VisitRecord) error {
+	restriction := retentionToDoc(ret)
+	restriction.VisitID = ""
+	if rec == nil {
+		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID}, bson.M{"$set": bson.M{"restriction": restriction}}); err != nil {
+			return fmt.Errorf("restrict visit %s: %w", ret.VisitID, err)
+		}
+		return nil
+	}
+	set := bson.M{"restriction": restriction, "current": bodyToDoc(&rec.Current)}
+	if len(rec.Amendments) > 0 {
+		set["original"] = bodyToDoc(&rec.Original)
+		set["amendments"] = protomap.All(rec.Amendments, amendmentToDoc)
+	}
+	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID, "version": rec.Current.Version}, bson.M{"$set": set})
+	if err != nil {
+		return fmt.Errorf("restrict visit %s: %w", ret.VisitID, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("visit %s changed while being restricted: %w", ret.VisitID, apperr.ErrConflict)
+	}
+	return nil
+}
+
+// DeleteVisit implements domain.Repository.
+func (r *Repository) DeleteVisit(ctx context.Context, id string) error {
+	if _, err := r.visits.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return fmt.Errorf("delete visit %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetErasure implements domain.Repository.
+func (r *Repository) GetErasure(ctx context.Context, ownerID string) (*domain.Erasure, error) {
+	d, err := findByID[erasureDoc](ctx, r.erasures, ownerID, "erasure of owner "+ownerID)
+	if err != nil {
+		return nil, err
+	}
+	return d.toDomain()
+}
+
+// SaveErasure implements domain.Repository.
+func (r *Repository) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	d := erasureToDoc(e)
+	if e.Version == 1 {
+		_, err := r.erasures.InsertOne(ctx, d)
+		if mongox.IsDuplicateKey(err) {
+			return fmt.Errorf("erasure of owner %s was recorded concurrently: %w", e.OwnerID, apperr.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("record erasure of owner %s: %w", e.OwnerID, err)
+		}
+		return nil
+	}
+	res, err := r.erasures.ReplaceOne(ctx, bson.M{"_id": e.OwnerID, "version": e.Version - 1}, d)
+	if err != nil {
+		return fmt.Errorf("record erasure of owner %s: %w", e.OwnerID, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("erasure of owner %s changed concurrently: %w", e.OwnerID, apperr.ErrConflict)
+	}
+	return nil
+}
+
+// ErasuresDue implements domain.Repository: one query on the small erasures collection.
+func (r *Repository) ErasuresDue(ctx context.Context, today retention.Date) ([]*domain.Erasure, error) {
+	cur, err := r.erasures.Find(ctx, bson.M{"next_due": bson.M{"$lt": today.String()}, "applied": true})
+	if err != nil {
+		return nil, fmt.Errorf("find erasures due: %w", err)
+	}
+	var out []*domain.Erasure
+	err = each(ctx, cur, func(d *erasureDoc) error {
+		e, err := d.toDomain()
+		out = append(out, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find erasures due: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/retention"
+)
+
+// today is the current day in the clinics' time zone.
+func (s *Service) today() retention.Date { return retention.DateOf(s.opts.Now(), s.opts.Location) }
+
+// EraseOwnerData erases what no law requires the clinic to keep of the owner's history
+// and restricts the rest (DESIGN rule 7). The decision is stored first, keyed by the
+// owner, then applied; applying it again is harmless, so a retry after a crash
+// completes the job, and a retry with the same request id answers the first result
+// and changes nothing more.
+func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string) (domain.ErasureResult, error) {
+	res, err := s.eraseOwnerData(ctx, ownerID, requestID)
+	if errors.Is(err, apperr.ErrConflict) {
+		// A concurrent call decided first: answer (and finish) what it decided.
+		res, err = s.eraseOwnerData(ctx, ownerID, requestID)
+	}
+	if err != nil {
+		return domain.ErasureResult{}, fmt.Errorf("erase owner data: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string) (domain.ErasureResult, error) {
+	e, err := s.repo.GetErasure(ctx, ownerID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		e = &domain.Erasure{OwnerID: ownerID}
+	case err != nil:
+		return domain.ErasureResult{}, err
+	}
+	if req, ok := e.Request(requestID); ok {
+		if e.Applied {
+			return req.Result, s.record(ctx, "history.erase", ownerResource(ownerID)+"/history", ownerID)
+		}
+		// The first call stopped halfway: finish what it decided (or what a later
+		// request decided, which covers it).
+		return req.Result, s.applyErasure(ctx, e)
+	}
+	plan, comms, err := s.erasureFacts(ctx, ownerID)
+	if err != nil {
+		return domain.ErasureResult{}, err
+	}
+	res, visits := domain.PlanErasure(s.opts.Retention, plan, comms, s.today(), s.opts.Location)
+	e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: requestID, DecidedAt: s.now(), Result: res})
+	e.Visits, e.Applied = visits, false
+	e.Version++
+	if err := s.repo.SaveErasure(ctx, e); err != nil {
+		return domain.ErasureResult{}, err
+	}
+	return res, s.applyErasure(ctx, e)
+}
+
+// erasureFacts reads the owner's visits grouped by patient with each animal's last
+// entry, and counts the communications.
+func (s *Service) erasureFacts(ctx context.Context, ownerID string) ([]domain.PatientHistory, int, error) {
+	visits, err := s.repo.OwnerVisits(ctx, ownerID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var order []string
+	byPatient := map[string]*domain.PatientHistory{}
+	for _, v := range visits {
+		ph, ok := byPatient[v.PatientID]
+		if !ok {
+			last, err := s.repo.LastVisitTime(ctx, v.PatientID)
+			if err != nil {
+				return nil, 0, err
+			}
+			ph = &domain.PatientHistory{LastEntry: last}
+			byPatient[v.PatientID] = ph
+			order = append(order, v.PatientID)
+		}
+		ph.Visits = append(ph.Visits, v)
+	}
+	out := make([]domain.PatientHistory, len(order))
+	for i, id := range order {
+		out[i] = *byPatient[id]
+	}
+	comms, err := s.repo.CountOwnerCommunications(ctx, ownerID)
+	return out, comms, err
+}
+
+// applyErasure restricts (or removes, or reduces) every visit the erasure holds and
+// erases the communications, then records that it is applied. The change is audited
+// before the answer.
+func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure) error {
+	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.erase", e.OwnerID)); err != nil {
+		return fmt.Errorf("audit erasure: %w", err)
+	}
+	today := s.today()
+	for _, r := range e.Visits {
+		if _, _, err := s.applyRetention(ctx, r, today, domain.SweepResult{}); err != nil {
+			return err
+		}
+	}
+	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
+		return err
+	}
+	e.Applied = true
+	e.Version++
+	return s.repo.SaveErasure(ctx, e)
+}
+
+// applyRetention brings one visit in line with its retention r on the day today:
+// removed when nothing of it is kept any more, else restricted and reduced to what is
+// kept. It returns what is left of r and counts what it removed.
+func (s *Service) applyRetention(ctx context.Context, r domain.VisitRetention, today retention.Date, removed domain.SweepResult) (domain.VisitRetention, bool, error) {
+	left, gone := r.On(today)
+	rec, err := s.repo.GetVisit(ctx, r.VisitID)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return left, true, nil
+	}
+	if err != nil {
+		return left, false, err
+	}
+	removed.Count(*rec, r, left)
+	if gone {
+		return left, true, s.repo.DeleteVisit(ctx, r.VisitID)
+	}
+	kept := left.Restrict(*rec)
+	if reflect.DeepEqual(&kept, rec) {
+		return left, false, s.repo.RestrictVisit(ctx, left, nil)
+	}
+	return left, false, s.repo.RestrictVisit(ctx, left, &kept)
+}
+
+// RunRetentionSweep removes what has passed its retention day (in the clinics' time
+// zone) from the erased owners' visits and reports how much of each class it removed.
+// Only the erasure records with something due are read, so a sweep with nothing due is
+// one query on that small collection. A sweep stopped halfway is completed by the next.
+func (s *Service) RunRetentionSweep(ctx context.Context) (domain.SweepResult, error) {
+	today := s.today()
+	due, err := s.repo.ErasuresDue(ctx, today)
+	if err != nil {
+		return nil, fmt.Errorf("retention sweep: %w", err)
+	}
+	removed := domain.SweepResult{}
+	for _, e := range due {
+		if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.retention_sweep", e.OwnerID)); err != nil {
+			return removed, fmt.Errorf("retention sweep: audit: %w", err)
+		}
+		var held []domain.VisitRetention
+		for _, r := range e.Visits {
+			if next := r.Next(); !today.After(next) {
+				held = append(held, r)
+				continue
+			}
+			left, gone, err := s.applyRetention(ctx, r, today, removed)
+			if err != nil {
+				return removed, fmt.Errorf("retention sweep: %w", err)
+			}
+			if !gone {
+				held = append(held, left)
+			}
+		}
+		e.Visits = held
+		e.Version++
+		if err := s.repo.SaveErasure(ctx, e); err != nil {
+			return removed, fmt.Errorf("retention sweep: %w", err)
+		}
+	}
+	return removed, nil
+}
+
+// sweepActor names the periodic sweep in the audit log, which runs without a caller.
+const sweepActor = "history-retention-sweep"
+
+// changeEvent is the audit event of an erasure or sweep change of an owner's history.
+func (s *Service) changeEvent(ctx context.Context, action, ownerID string) audit.Event {
+	e := audit.Event{Action: action, Resource: ownerResource(ownerID) + "/history", SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
+	if _, ok := auth.FromContext(ctx); !ok {
+		e.ActorSubject = sweepActor
+	}
+	return e
+}

@@ -1,0 +1,288 @@
+package domain
+
+import (
+	"slices"
+	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
+)
+
+// The record classes this service answers for (retention.RecordClass values, and the
+// communications, which no law keeps).
+const (
+	ClassPatientRecords  = string(retention.ClassPatientRecords)
+	ClassMedicineRecords = string(retention.ClassMedicineRecords)
+	ClassInvoices        = string(retention.ClassInvoices)
+	ClassCommunications  = "communications"
+)
+
+// dispositionClasses is the order in which results list the classes.
+var dispositionClasses = []string{ClassPatientRecords, ClassMedicineRecords, ClassInvoices, ClassCommunications}
+
+// Disposition says what an erasure did with some records of one class: erased them, or
+// kept them (restricted) on a legal basis through KeptUntil.
+type Disposition struct {
+	Class     string
+	Kept      bool
+	Basis     string
+	KeptUntil retention.Date
+	Count     int
+}
+
+// ErasureResult is the answer to an erasure request.
+type ErasureResult struct {
+	// Dispositions list, per class, what was kept (through the latest day anything of
+	// the class is kept) and what was erased now; classes without records are left out.
+	Dispositions []Disposition
+	// OwnerNamedUntil is the last day a kept record names the owner; zero when nothing
+	// is kept.
+	OwnerNamedUntil retention.Date
+	// IdentityCodeNeededUntil is the bookkeeping end of the owner's open invoices; zero
+	// when none is open.
+	IdentityCodeNeededUntil retention.Date
+}
+
+// VisitRetention is how long each part of one restricted visit is kept: the clinical
+// record (patient records), the medications (also while the clinical record is kept:
+// they are part of it) and the invoice references. A zero day means the part is not
+// kept (erased, or the visit has none). Past its last day a part is removed, and the
+// visit once every part is.
+type VisitRetention struct {
+	VisitID       string
+	RecordUntil   retention.Date
+	MedicineUntil retention.Date
+	InvoiceUntil  retention.Date
+}
+
+// Until is the last day anything of the visit is kept; zero when nothing is.
+func (r VisitRetention) Until() retention.Date {
+	return r.RecordUntil.Later(r.MedicineUntil).Later(r.InvoiceUntil)
+}
+
+// On returns what is left of the retention on the day today: each part whose last day
+// has passed is no longer kept. Gone reports that nothing is.
+func (r VisitRetention) On(today retention.Date) (left VisitRetention, gone bool) {
+	left = r
+	for _, d := range []*retention.Date{&left.RecordUntil, &left.MedicineUntil, &left.InvoiceUntil} {
+		if today.After(*d) {
+			*d = retention.Date{}
+		}
+	}
+	return left, left.Until().IsZero()
+}
+
+// Next is the earliest day after which a part of the visit is removed; zero when
+// nothing is kept.
+func (r VisitRetention) Next() retention.Date {
+	var next retention.Date
+	for _, d := range []retention.Date{r.RecordUntil, r.MedicineUntil, r.InvoiceUntil} {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next
+}
+
+// Restrict returns the record reduced to what r keeps: without the clinical record the
+// visit keeps only when and where it took place, the medications while they are kept
+// and the invoice references while they are kept, in its current view, its original and
+// every amendment (an amendment keeps its reason only with the clinical record, as the
+// reason may be clinical).
+func (r VisitRetention) Restrict(rec VisitRecord) VisitRecord {
+	if !r.RecordUntil.IsZero() && !r.InvoiceUntil.IsZero() {
+		return rec
+	}
+	keep := func(v Visit) Visit {
+		out := v
+		if r.RecordUntil.IsZero() {
+			out = InvoiceView(v)
+			if !r.MedicineUntil.IsZero() {
+				out.Medications = v.Medications
+			}
+		}
+		if r.InvoiceUntil.IsZero() {
+			out.Invoices = nil
+		}
+		return out
+	}
+	out := VisitRecord{Current: keep(rec.Current), Original: keep(rec.Original)}
+	for _, a := range rec.Amendments {
+		a.Corrected = keep(a.Corrected)
+		if r.RecordUntil.IsZero() {
+			a.Reason = ""
+		}
+		out.Amendments = append(out.Amendments, a)
+	}
+	return out
+}
+
+// PatientHistory is what an erasure needs to know of one of the owner's patients: the
+// owner's visits of it and the last entry about the animal (by any owner).
+type PatientHistory struct {
+	Visits    []*Visit
+	LastEntry time.Time
+}
+
+// PlanErasure decides, on the day today, what an erasure of an owner keeps of each of
+// their visits (per animal, by p) and answers for it with communications erased now.
+// loc is the clinic's time zone.
+func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location) (ErasureResult, []VisitRetention) {
+	var plan []VisitRetention
+	tally := newTally()
+	var res ErasureResult
+	for _, ph := range patients {
+		facts := retention.Facts{LastPatientEntry: ph.LastEntry}
+		for _, v := range ph.Visits {
+			facts.LastPatientEntry = latest(facts.LastPatientEntry, v.StartTime)
+			if len(v.Medications) > 0 {
+				facts.LastMedicineEntry = latest(facts.LastMedicineEntry, v.StartTime)
+			}
+		}
+		animal := keptUntil(p.Decide(facts, today, loc))
+		for _, v := range ph.Visits {
+			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords]}
+			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
+			if len(v.Medications) > 0 {
+				r.MedicineUntil = animal[retention.ClassMedicineRecords]
+				tally.add(ClassMedicineRecords, retention.BasisMedicineRecords, r.MedicineUntil, 1)
+			}
+			if len(v.Invoices) > 0 {
+				r.InvoiceUntil = keptUntil(p.Decide(retention.Facts{LastInvoice: v.StartTime}, today, loc))[retention.ClassInvoices]
+				tally.add(ClassInvoices, retention.BasisBookkeeping, r.InvoiceUntil, len(v.Invoices))
+				if slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen }) {
+					res.IdentityCodeNeededUntil = res.IdentityCodeNeededUntil.Later(r.InvoiceUntil)
+				}
+			}
+			res.OwnerNamedUntil = res.OwnerNamedUntil.Later(r.Until())
+			plan = append(plan, r)
+		}
+	}
+	tally.add(ClassCommunications, "", retention.Date{}, communications)
+	res.Dispositions = tally.dispositions()
+	return res, plan
+}
+
+// SweepResult counts what a retention sweep removed, per class: visits whose clinical
+// record or medications were removed, and invoice references.
+type SweepResult map[string]int
+
+// Count adds what removing the parts of rec that left no longer keeps removes.
+func (s SweepResult) Count(rec VisitRecord, before, left VisitRetention) {
+	if !before.RecordUntil.IsZero() && left.RecordUntil.IsZero() {
+		s[ClassPatientRecords]++
+	}
+	if !before.Until().IsZero() && len(rec.Current.Medications) > 0 && left.RecordUntil.IsZero() && left.MedicineUntil.IsZero() {
+		s[ClassMedicineRecords]++
+	}
+	if !before.InvoiceUntil.IsZero() && left.InvoiceUntil.IsZero() {
+		s[ClassInvoices] += len(rec.Current.Invoices)
+	}
+}
+
+// Dispositions lists the counts as erased dispositions, in the order of the classes.
+func (s SweepResult) Dispositions() []Disposition {
+	var out []Disposition
+	for _, c := range dispositionClasses {
+		if s[c] > 0 {
+			out = append(out, Disposition{Class: c, Count: s[c]})
+		}
+	}
+	return out
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// keptUntil maps the kept classes of decisions to their last day.
+func keptUntil(ds []retention.Decision) map[retention.RecordClass]retention.Date {
+	out := map[retention.RecordClass]retention.Date{}
+	for _, d := range ds {
+		if d.Keep {
+			out[d.Class] = d.Until
+		}
+	}
+	return out
+}
+
+// tally sums the dispositions of an erasure per class.
+type tally struct {
+	kept, erased map[string]int
+	until        map[string]retention.Date
+	basis        map[string]string
+}
+
+func newTally() *tally {
+	return &tally{kept: map[string]int{}, erased: map[string]int{}, until: map[string]retention.Date{}, basis: map[string]string{}}
+}
+
+// add counts n records of class kept through until on basis, or erased when until is zero.
+func (t *tally) add(class, basis string, until retention.Date, n int) {
+	if until.IsZero() {
+		t.erased[class] += n
+		return
+	}
+	t.kept[class] += n
+	t.until[class] = t.until[class].Later(until)
+	t.basis[class] = basis
+}
+
+// dispositions lists, per class in order, what is kept and then what is erased.
+func (t *tally) dispositions() []Disposition {
+	var out []Disposition
+	for _, c := range dispositionClasses {
+		if n := t.kept[c]; n > 0 {
+			out = append(out, Disposition{Class: c, Kept: true, Basis: t.basis[c], KeptUntil: t.until[c], Count: n})
+		}
+		if n := t.erased[c]; n > 0 {
+			out = append(out, Disposition{Class: c, Count: n})
+		}
+	}
+	return out
+}
+
+// Erasure is the record of the erasures of one owner's history: each request with the
+// result first answered to it, and the visits still held under it with their retention.
+// It is stored before anything is erased (the decision), and applying it again is
+// harmless, so that a retry after a crash completes the job.
+type Erasure struct {
+	OwnerID  string
+	Requests []ErasureRequest
+	Visits   []VisitRetention
+	// Applied is set once every visit is restricted (or removed) and the
+	// communications are erased.
+	Applied bool
+	// Version grows with each change; the store writes conditionally on it.
+	Version int64
+}
+
+// ErasureRequest is one erasure request and its answer.
+type ErasureRequest struct {
+	RequestID string
+	DecidedAt time.Time
+	Result    ErasureResult
+}
+
+// Request returns the request with the id, if it was made.
+func (e *Erasure) Request(id string) (ErasureRequest, bool) {
+	i := slices.IndexFunc(e.Requests, func(r ErasureRequest) bool { return r.RequestID == id })
+	if i < 0 {
+		return ErasureRequest{}, false
+	}
+	return e.Requests[i], true
+}
+
+// NextDue is the earliest day after which the sweep has something to remove; zero when
+// nothing is held.
+func (e *Erasure) NextDue() retention.Date {
+	var next retention.Date
+	for _, v := range e.Visits {
+		if d := v.Next(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next
+}

@@ -1,0 +1,148 @@
+package domain
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
+)
+
+func day(y int, m time.Month, d int) retention.Date { return retention.Date{Year: y, Month: m, Day: d} }
+
+// noon is an instant on the day in Finland, summer or winter.
+func noon(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
+
+func helsinki(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := retention.ClinicLocation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func TestPlanErasure(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
+	meds := []Medication{{Product: "Metacam"}}
+	open := []Invoice{{Number: "1", State: InvoiceOpen}}
+	paidTwice := []Invoice{{Number: "2", State: InvoicePaid}, {Number: "3", State: InvoicePaid}}
+	for _, tc := range []struct {
+		name     string
+		patients []PatientHistory
+		comms    int
+		want     ErasureResult
+		plan     []VisitRetention
+	}{
+		{name: "nothing on record"},
+		{name: "only communications", comms: 3, want: ErasureResult{Dispositions: []Disposition{{Class: ClassCommunications, Count: 3}}}},
+		{
+			name: "a later visit by the next owner extends the animal's records",
+			patients: []PatientHistory{{LastEntry: noon(2025, 2, 1), Visits: []*Visit{
+				{ID: "v1", StartTime: noon(2022, 6, 1)},
+			}}},
+			want: ErasureResult{
+				Dispositions:    []Disposition{{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2028, 2, 1), 1}},
+				OwnerNamedUntil: day(2028, 2, 1),
+			},
+			plan: []VisitRetention{{VisitID: "v1", RecordUntil: day(2028, 2, 1)}},
+		},
+		{
+			name: "medicines outlast the record; an open invoice needs the identity code",
+			patients: []PatientHistory{{Visits: []*Visit{
+				{ID: "v1", StartTime: noon(2022, 6, 1), Medications: meds, Invoices: paidTwice},
+				{ID: "v2", StartTime: noon(2023, 1, 2), Invoices: open},
+			}}},
+			want: ErasureResult{
+				Dispositions: []Disposition{
+					// The animal's last entry, 2 January 2023, + 3 years: already past.
+					{Class: ClassPatientRecords, Count: 2},
+					{ClassMedicineRecords, true, retention.BasisMedicineRecords, day(2027, 6, 1), 1},
+					{ClassInvoices, true, retention.BasisBookkeeping, day(2029, 12, 31), 3},
+				},
+				OwnerNamedUntil:         day(2029, 12, 31),
+				IdentityCodeNeededUntil: day(2029, 12, 31),
+			},
+			plan: []VisitRetention{
+				{VisitID: "v1", MedicineUntil: day(2027, 6, 1), InvoiceUntil: day(2028, 12, 31)},
+				{VisitID: "v2", InvoiceUntil: day(2029, 12, 31)},
+			},
+		},
+		{
+			name: "everything past retention is erased",
+			patients: []PatientHistory{{Visits: []*Visit{
+				{ID: "v1", StartTime: noon(2018, 6, 1), Medications: meds, Invoices: open},
+			}}},
+			want: ErasureResult{Dispositions: []Disposition{
+				{Class: ClassPatientRecords, Count: 1}, {Class: ClassMedicineRecords, Count: 1}, {Class: ClassInvoices, Count: 1},
+			}},
+			plan: []VisitRetention{{VisitID: "v1"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, plan := PlanErasure(retention.DefaultPolicy(), tc.patients, tc.comms, today, loc)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("result\n%+v\nwant\n%+v", got, tc.want)
+			}
+			if !reflect.DeepEqual(plan, tc.plan) {
+				t.Errorf("plan\n%+v\nwant\n%+v", plan, tc.plan)
+			}
+		})
+	}
+}
+
+func TestVisitRetentionOverTime(t *testing.T) {
+	r := VisitRetention{VisitID: "v", RecordUntil: day(2029, 10, 1), MedicineUntil: day(2031, 10, 1), InvoiceUntil: day(2030, 12, 31)}
+	if r.Until() != day(2031, 10, 1) || r.Next() != day(2029, 10, 1) {
+		t.Fatalf("until %s, next %s", r.Until(), r.Next())
+	}
+	for _, tc := range []struct {
+		today retention.Date
+		left  VisitRetention
+		gone  bool
+	}{
+		{day(2029, 10, 1), r, false},
+		{day(2029, 10, 2), VisitRetention{VisitID: "v", MedicineUntil: day(2031, 10, 1), InvoiceUntil: day(2030, 12, 31)}, false},
+		{day(2031, 1, 1), VisitRetention{VisitID: "v", MedicineUntil: day(2031, 10, 1)}, false},
+		{day(2031, 10, 2), VisitRetention{VisitID: "v"}, true},
+	} {
+		if left, gone := r.On(tc.today); left != tc.left || gone != tc.gone {
+			t.Errorf("on %s: %+v %v, want %+v %v", tc.today, left, gone, tc.left, tc.gone)
+		}
+	}
+}
+
+func TestRestrictKeepsOnlyWhatIsKept(t *testing.T) {
+	v := Visit{
+		ID: "v", Clinic: ClinicKangasala, StartTime: noon(2022, 6, 1), Staff: []Staff{{Name: "Vet"}}, Reason: "Limping",
+		Anamnesis: "a", Findings: "f", Diagnoses: []Diagnosis{{Text: "d"}}, Procedures: []Procedure{{Description: "p"}},
+		Medications: []Medication{{Product: "m"}}, WeightGrams: 1, FollowUp: "u", Invoices: []Invoice{{Number: "1"}},
+		Version: 2, Restricted: true,
+	}
+	rec := VisitRecord{Current: v, Original: v, Amendments: []Amendment{{Version: 2, Reason: "why", Fields: []string{"findings"}, Corrected: Visit{Findings: "f"}}}}
+	bare := Visit{ID: "v", Clinic: ClinicKangasala, StartTime: v.StartTime, Version: 2, Restricted: true}
+	withMeds, withInvoices := bare, bare
+	withMeds.Medications, withInvoices.Invoices = v.Medications, v.Invoices
+	noInvoices := v
+	noInvoices.Invoices = nil
+	for _, tc := range []struct {
+		name string
+		r    VisitRetention
+		want Visit
+	}{
+		{"everything kept", VisitRetention{RecordUntil: day(2030, 1, 1), InvoiceUntil: day(2030, 1, 1)}, v},
+		{"the record without invoices", VisitRetention{RecordUntil: day(2030, 1, 1)}, noInvoices},
+		{"medicines only", VisitRetention{MedicineUntil: day(2030, 1, 1)}, withMeds},
+		{"invoices only", VisitRetention{InvoiceUntil: day(2030, 1, 1)}, withInvoices},
+	} {
+		got := tc.r.Restrict(rec)
+		if !reflect.DeepEqual(got.Current, tc.want) || !reflect.DeepEqual(got.Original, tc.want) {
+			t.Errorf("%s: %+v", tc.name, got.Current)
+		}
+		a := got.Amendments[0]
+		if clinical := !tc.r.RecordUntil.IsZero(); (a.Reason != "") != clinical || (a.Corrected.Findings != "") != clinical {
+			t.Errorf("%s: amendment %+v", tc.name, a)
+		}
+	}
+}
