@@ -50,7 +50,7 @@ func (s *syncBuffer) String() string {
 func buildDisclosure(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "disclosure")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/disclosure").CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/disclosure").CombinedOutput() //nolint:gosec // builds this module's command into the test's temp folder
 	if err != nil {
 		t.Fatalf("go build ./cmd/disclosure: %v\n%s", err, out)
 	}

@@ -177,7 +177,7 @@ func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attemp
 // upgraded) is retried with backoff, for as long as it takes.
 func classify(err error) (name string, permanent bool) {
 	c := status.Code(err)
-	name = code.Code(c).String() // UNAVAILABLE, as the gRPC specification names it
+	name = codeName(c)
 	switch c {
 	case codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied, codes.NotFound,
 		codes.AlreadyExists, codes.OutOfRange:
@@ -280,4 +280,13 @@ func DispositionsOf[D interface {
 		}
 	}
 	return out
+}
+
+// codeName is the code's name as the gRPC specification writes it (UNAVAILABLE),
+// which grpc-go's String does not (Unavailable).
+func codeName(c codes.Code) string {
+	if n, ok := code.Code_name[int32(c)]; ok && c <= codes.Unauthenticated { //nolint:gosec // bounded by the check beside it
+		return n
+	}
+	return "UNKNOWN"
 }

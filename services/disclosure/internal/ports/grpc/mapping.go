@@ -1,7 +1,6 @@
 package grpc
 
 import (
-	"math"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -227,7 +226,7 @@ func stepToProto(s domain.Step) *disclosurev1.ErasureStep {
 	out := &disclosurev1.ErasureStep{
 		Service: string(s.Service), Action: string(s.Action),
 		State:    disclosurev1.ErasureStepState(toEnum(disclosurev1.ErasureStepState_value, stepStatePrefix, string(s.State))),
-		Attempts: int32(min(s.Attempts, math.MaxInt32)), LastError: s.LastError, DoneTime: protomap.Timestamp(s.DoneAt),
+		Attempts: protomap.Count32(s.Attempts), LastError: s.LastError, DoneTime: protomap.Timestamp(s.DoneAt),
 		Dispositions: protomap.All(s.Result.Dispositions, dispositionToProto),
 	}
 	if !s.Done() && s.State != domain.StepRunning {
@@ -239,7 +238,7 @@ func stepToProto(s domain.Step) *disclosurev1.ErasureStep {
 func dispositionToProto(d domain.Disposition) *disclosurev1.RecordDisposition {
 	return &disclosurev1.RecordDisposition{
 		RecordClass: d.RecordClass, Kept: d.Kept, LegalBasis: d.LegalBasis, KeptUntil: d.KeptUntil,
-		Count: int32(min(d.Count, math.MaxInt32)),
+		Count: protomap.Count32(d.Count),
 	}
 }
 
