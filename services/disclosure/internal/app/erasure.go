@@ -252,15 +252,7 @@ func (e *Erasure) kick() {
 }
 
 func (e *Erasure) audit(ctx context.Context, events ...audit.Event) error {
-	for i := range events {
-		if events[i].Outcome == "" {
-			events[i].Outcome = audit.OutcomeSuccess
-		}
-	}
-	if err := e.auditor.Record(ctx, events...); err != nil {
-		return fmt.Errorf("audit %s: %w", events[0].Action, err)
-	}
-	return nil
+	return recordWith(ctx, e.auditor, events...)
 }
 
 func erasureEvent(action string, j domain.ErasureJob) audit.Event {
