@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// TestErasureEndToEnd plays an erasure request through the gateway on the runner as the
+// TestErasureEndToEnd reads the recipients to tell of a change, then plays an erasure
+// request through the gateway on the runner as the
 // README starts it: the clinic manager records it (a retry with the same
 // Idempotency-Key is the same request), the job runs with the runner's development
 // job token, and the request ends done with every step's result; reception may not
@@ -15,6 +16,11 @@ func TestErasureEndToEnd(t *testing.T) {
 	reception, manager := r.token(t, "reception"), r.token(t, "clinic_manager")
 	r.expectServing(t, "disclosure", "/v1/erasureRequests")
 	ownerID := r.createOwner(t, reception, "Lahtinen", "")
+	// The owner's creation (version 1) was disclosed to nobody: nobody to tell of it.
+	notify := r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/disclosures:recipientsToNotify?changeVersion=1", manager, nil)
+	if recipients, _ := field(notify.body, "recipients").([]any); len(recipients) != 0 || field(notify.body, "changeTime") == nil {
+		t.Fatalf("recipients to notify of the creation: %s", notify.raw)
+	}
 	body := map[string]any{"erasureRequest": map[string]any{
 		"ownerId": ownerID, "channel": "ACCESS_CHANNEL_EMAIL",
 		"identification": "IDENTIFICATION_METHOD_REGISTERED_CONTACT", "identifiedBy": "staff-manager",

@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config) error {
 				return fmt.Errorf("disclosure use cases: %w", err)
 			}
 			erasure := app.NewErasure(app.ErasureDeps{
-				Jobs: repo, Log: repo, Owners: owners, Owner: owners, Consent: consents,
+				Jobs: repo, Log: repo, Owners: owners, Owner: owners, Consent: consents, Changes: owners,
 				History:     history.NewEraser(historyv1.NewHistoryServiceClient(d.Conn("history"))),
 				Credentials: jobCredentials(cfg.Job.TokenFile, d.Verifier), Auditor: d.Auditor,
 			}, app.ErasureOptions{

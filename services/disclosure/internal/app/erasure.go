@@ -81,6 +81,7 @@ type Erasure struct {
 	owner   OwnerEraser
 	consent ConsentEraser
 	history HistoryEraser
+	changes OwnerChanges
 	creds   Credentials
 	auditor Auditor
 	opts    ErasureOptions
@@ -98,6 +99,9 @@ type ErasureDeps struct {
 	// Consent and History are the other services' erasure parts.
 	Consent ConsentEraser
 	History HistoryEraser
+	// Changes is the owner service's change history, for the recipients to tell of a
+	// rectification.
+	Changes OwnerChanges
 	// Credentials are nil when the service has none: erasure requests are then refused.
 	Credentials Credentials
 	Auditor     Auditor
@@ -127,7 +131,7 @@ func NewErasure(d ErasureDeps, opts ErasureOptions) *Erasure {
 	}
 	return &Erasure{
 		jobs: d.Jobs, log: d.Log, owners: d.Owners, owner: d.Owner, consent: d.Consent, history: d.History,
-		creds: d.Credentials, auditor: d.Auditor, opts: opts, now: d.Now, wake: make(chan struct{}, 1),
+		changes: d.Changes, creds: d.Credentials, auditor: d.Auditor, opts: opts, now: d.Now, wake: make(chan struct{}, 1),
 	}
 }
 

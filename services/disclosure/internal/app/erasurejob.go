@@ -212,6 +212,13 @@ func (e *Erasure) auditAs(as context.Context, events ...audit.Event) error {
 // data of the owner (GDPR Art. 19), with what it received, newest first. Refused
 // disclosures sent nothing, and the owner's own copies are not a recipient.
 func (e *Erasure) recipientsToNotify(ctx context.Context, ownerID string) ([]domain.Notification, error) {
+	return e.recipients(ctx, ownerID, time.Time{}, nil)
+}
+
+// recipients gathers the recipients of the owner's disclosures made before the time
+// before (zero: all), and of each only the categories in only (nil: all); a recipient
+// that got none of them is left out.
+func (e *Erasure) recipients(ctx context.Context, ownerID string, before time.Time, only []domain.Category) ([]domain.Notification, error) {
 	var out []domain.Notification
 	index := map[string]int{}
 	token := ""
@@ -221,7 +228,12 @@ func (e *Erasure) recipientsToNotify(ctx context.Context, ownerID string) ([]dom
 			return nil, fmt.Errorf("the recipients of owner %s: %w", ownerID, err)
 		}
 		for _, rec := range page.Items {
-			if !rec.Disclosed() || rec.RecipientKind == domain.KindDataSubject {
+			cats := rec.Categories
+			if only != nil {
+				cats = domain.Intersect(cats, only)
+			}
+			if !rec.Disclosed() || rec.RecipientKind == domain.KindDataSubject || len(cats) == 0 ||
+				(!before.IsZero() && !rec.CreatedAt.Before(before)) {
 				continue
 			}
 			i, ok := index[rec.RecipientID]
@@ -232,7 +244,7 @@ func (e *Erasure) recipientsToNotify(ctx context.Context, ownerID string) ([]dom
 			}
 			n := &out[i]
 			n.DisclosureIDs = append(n.DisclosureIDs, rec.ID)
-			for _, c := range rec.Categories {
+			for _, c := range cats {
 				if !slices.Contains(n.Categories, c) {
 					n.Categories = append(n.Categories, c)
 				}

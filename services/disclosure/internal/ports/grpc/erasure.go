@@ -5,6 +5,7 @@ import (
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // CreateErasureRequest implements disclosurev1.DisclosureServiceServer.
@@ -67,4 +68,24 @@ func (s *Server) ResumeErasureRequest(ctx context.Context, req *disclosurev1.Res
 		return nil, err
 	}
 	return &disclosurev1.ResumeErasureRequestResponse{ErasureRequest: erasureRequestToProto(j)}, nil
+}
+
+// ListRectificationRecipients implements disclosurev1.DisclosureServiceServer.
+func (s *Server) ListRectificationRecipients(ctx context.Context, req *disclosurev1.ListRectificationRecipientsRequest) (*disclosurev1.ListRectificationRecipientsResponse, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", req.GetOwnerId())
+	if req.GetChangeVersion() < 1 {
+		v.Add("change_version", "must be a version of the owner, 1 or more")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.erasure.RectificationRecipients(ctx, req.GetOwnerId(), req.GetChangeVersion())
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.ListRectificationRecipientsResponse{
+		ChangedCategories: categoriesToProto(r.ChangedCategories), ChangeTime: protomap.Timestamp(r.ChangedAt),
+		Recipients: protomap.All(r.Recipients, notificationToProto),
+	}, nil
 }

@@ -62,5 +62,8 @@ func Policy() auth.Policy {
 		m("GetErasureRequest"):        {Roles: managers, WithPurpose: maintainer},
 		m("ListOwnerErasureRequests"): {Roles: managers, WithPurpose: maintainer},
 		m("ResumeErasureRequest"):     {Roles: managers},
+		// Telling recipients of a rectification is the controller's duty (Art. 19),
+		// carried out by the clinic manager.
+		m("ListRectificationRecipients"): {Roles: managers, WithPurpose: maintainer},
 	}
 }

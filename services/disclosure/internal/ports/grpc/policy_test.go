@@ -40,5 +40,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "GetErasureRequest", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ListOwnerErasureRequests", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ResumeErasureRequest", Allowed: []auth.Role{manager}},
+		{RPC: "ListRectificationRecipients", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 	})
 }

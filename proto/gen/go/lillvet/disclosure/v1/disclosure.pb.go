@@ -3389,6 +3389,125 @@ func (x *ResumeErasureRequestResponse) GetErasureRequest() *ErasureRequest {
 	return nil
 }
 
+// Request of ListRectificationRecipients.
+type ListRectificationRecipientsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The version the owner change produced (lillvet.owner.v1.Change.version).
+	ChangeVersion int64 `protobuf:"varint,2,opt,name=change_version,json=changeVersion,proto3" json:"change_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRectificationRecipientsRequest) Reset() {
+	*x = ListRectificationRecipientsRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRectificationRecipientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRectificationRecipientsRequest) ProtoMessage() {}
+
+func (x *ListRectificationRecipientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRectificationRecipientsRequest.ProtoReflect.Descriptor instead.
+func (*ListRectificationRecipientsRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListRectificationRecipientsRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *ListRectificationRecipientsRequest) GetChangeVersion() int64 {
+	if x != nil {
+		return x.ChangeVersion
+	}
+	return 0
+}
+
+// Response of ListRectificationRecipients.
+type ListRectificationRecipientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The categories the change touched.
+	ChangedCategories []DataCategory `protobuf:"varint,1,rep,packed,name=changed_categories,json=changedCategories,proto3,enum=lillvet.disclosure.v1.DataCategory" json:"changed_categories,omitempty"`
+	// When the change was made; disclosures before it count.
+	ChangeTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	// Each recipient with the touched categories it received before the change and the
+	// disclosures that sent them, newest first.
+	Recipients    []*RecipientToNotify `protobuf:"bytes,3,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRectificationRecipientsResponse) Reset() {
+	*x = ListRectificationRecipientsResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRectificationRecipientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRectificationRecipientsResponse) ProtoMessage() {}
+
+func (x *ListRectificationRecipientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRectificationRecipientsResponse.ProtoReflect.Descriptor instead.
+func (*ListRectificationRecipientsResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListRectificationRecipientsResponse) GetChangedCategories() []DataCategory {
+	if x != nil {
+		return x.ChangedCategories
+	}
+	return nil
+}
+
+func (x *ListRectificationRecipientsResponse) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+func (x *ListRectificationRecipientsResponse) GetRecipients() []*RecipientToNotify {
+	if x != nil {
+		return x.Recipients
+	}
+	return nil
+}
+
 var File_lillvet_disclosure_v1_disclosure_proto protoreflect.FileDescriptor
 
 const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
@@ -3619,7 +3738,17 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x1bResumeErasureRequestRequest\x12,\n" +
 	"\x12erasure_request_id\x18\x01 \x01(\tR\x10erasureRequestId\"n\n" +
 	"\x1cResumeErasureRequestResponse\x12N\n" +
-	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest*\xd7\x01\n" +
+	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"f\n" +
+	"\"ListRectificationRecipientsRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12%\n" +
+	"\x0echange_version\x18\x02 \x01(\x03R\rchangeVersion\"\x80\x02\n" +
+	"#ListRectificationRecipientsResponse\x12R\n" +
+	"\x12changed_categories\x18\x01 \x03(\x0e2#.lillvet.disclosure.v1.DataCategoryR\x11changedCategories\x12;\n" +
+	"\vchange_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\x12H\n" +
+	"\n" +
+	"recipients\x18\x03 \x03(\v2(.lillvet.disclosure.v1.RecipientToNotifyR\n" +
+	"recipients*\xd7\x01\n" +
 	"\rRecipientKind\x12\x1e\n" +
 	"\x1aRECIPIENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cRECIPIENT_KIND_SUBCONTRACTOR\x10\x01\x12\x1a\n" +
@@ -3679,7 +3808,7 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x1aERASURE_STEP_STATE_PENDING\x10\x01\x12\x1e\n" +
 	"\x1aERASURE_STEP_STATE_RUNNING\x10\x02\x12\x1b\n" +
 	"\x17ERASURE_STEP_STATE_DONE\x10\x03\x12\x1d\n" +
-	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\xca\x10\n" +
+	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\xe1\x11\n" +
 	"\x11DisclosureService\x12p\n" +
 	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12g\n" +
 	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\x12m\n" +
@@ -3697,7 +3826,8 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x14CreateErasureRequest\x122.lillvet.disclosure.v1.CreateErasureRequestRequest\x1a3.lillvet.disclosure.v1.CreateErasureRequestResponse\x12v\n" +
 	"\x11GetErasureRequest\x12/.lillvet.disclosure.v1.GetErasureRequestRequest\x1a0.lillvet.disclosure.v1.GetErasureRequestResponse\x12\x8b\x01\n" +
 	"\x18ListOwnerErasureRequests\x126.lillvet.disclosure.v1.ListOwnerErasureRequestsRequest\x1a7.lillvet.disclosure.v1.ListOwnerErasureRequestsResponse\x12\x7f\n" +
-	"\x14ResumeErasureRequest\x122.lillvet.disclosure.v1.ResumeErasureRequestRequest\x1a3.lillvet.disclosure.v1.ResumeErasureRequestResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
+	"\x14ResumeErasureRequest\x122.lillvet.disclosure.v1.ResumeErasureRequestRequest\x1a3.lillvet.disclosure.v1.ResumeErasureRequestResponse\x12\x94\x01\n" +
+	"\x1bListRectificationRecipients\x129.lillvet.disclosure.v1.ListRectificationRecipientsRequest\x1a:.lillvet.disclosure.v1.ListRectificationRecipientsResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
 
 var (
 	file_lillvet_disclosure_v1_disclosure_proto_rawDescOnce sync.Once
@@ -3712,73 +3842,75 @@ func file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
-	(RecipientKind)(0),                       // 0: lillvet.disclosure.v1.RecipientKind
-	(DataCategory)(0),                        // 1: lillvet.disclosure.v1.DataCategory
-	(LegalBasis)(0),                          // 2: lillvet.disclosure.v1.LegalBasis
-	(DisclosureOutcome)(0),                   // 3: lillvet.disclosure.v1.DisclosureOutcome
-	(AccessChannel)(0),                       // 4: lillvet.disclosure.v1.AccessChannel
-	(IdentificationMethod)(0),                // 5: lillvet.disclosure.v1.IdentificationMethod
-	(AccessRequestStatus)(0),                 // 6: lillvet.disclosure.v1.AccessRequestStatus
-	(ErasureRequestState)(0),                 // 7: lillvet.disclosure.v1.ErasureRequestState
-	(ErasureStepState)(0),                    // 8: lillvet.disclosure.v1.ErasureStepState
-	(*Contact)(nil),                          // 9: lillvet.disclosure.v1.Contact
-	(*Recipient)(nil),                        // 10: lillvet.disclosure.v1.Recipient
-	(*Disclosure)(nil),                       // 11: lillvet.disclosure.v1.Disclosure
-	(*DisclosurePackage)(nil),                // 12: lillvet.disclosure.v1.DisclosurePackage
-	(*CreateRecipientRequest)(nil),           // 13: lillvet.disclosure.v1.CreateRecipientRequest
-	(*CreateRecipientResponse)(nil),          // 14: lillvet.disclosure.v1.CreateRecipientResponse
-	(*GetRecipientRequest)(nil),              // 15: lillvet.disclosure.v1.GetRecipientRequest
-	(*GetRecipientResponse)(nil),             // 16: lillvet.disclosure.v1.GetRecipientResponse
-	(*ListRecipientsRequest)(nil),            // 17: lillvet.disclosure.v1.ListRecipientsRequest
-	(*ListRecipientsResponse)(nil),           // 18: lillvet.disclosure.v1.ListRecipientsResponse
-	(*DeactivateRecipientRequest)(nil),       // 19: lillvet.disclosure.v1.DeactivateRecipientRequest
-	(*DeactivateRecipientResponse)(nil),      // 20: lillvet.disclosure.v1.DeactivateRecipientResponse
-	(*CreateDisclosureRequest)(nil),          // 21: lillvet.disclosure.v1.CreateDisclosureRequest
-	(*CreateDisclosureResponse)(nil),         // 22: lillvet.disclosure.v1.CreateDisclosureResponse
-	(*GetDisclosureRequest)(nil),             // 23: lillvet.disclosure.v1.GetDisclosureRequest
-	(*GetDisclosureResponse)(nil),            // 24: lillvet.disclosure.v1.GetDisclosureResponse
-	(*ListOwnerDisclosuresRequest)(nil),      // 25: lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	(*ListOwnerDisclosuresResponse)(nil),     // 26: lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	(*ListPartnerDisclosuresRequest)(nil),    // 27: lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	(*ListPartnerDisclosuresResponse)(nil),   // 28: lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	(*GetPartnerDisclosureRequest)(nil),      // 29: lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	(*GetPartnerDisclosureResponse)(nil),     // 30: lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	(*AccessRequest)(nil),                    // 31: lillvet.disclosure.v1.AccessRequest
-	(*RecordAccessRequestRequest)(nil),       // 32: lillvet.disclosure.v1.RecordAccessRequestRequest
-	(*RecordAccessRequestResponse)(nil),      // 33: lillvet.disclosure.v1.RecordAccessRequestResponse
-	(*GetAccessRequestRequest)(nil),          // 34: lillvet.disclosure.v1.GetAccessRequestRequest
-	(*GetAccessRequestResponse)(nil),         // 35: lillvet.disclosure.v1.GetAccessRequestResponse
-	(*ListOwnerAccessRequestsRequest)(nil),   // 36: lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
-	(*ListOwnerAccessRequestsResponse)(nil),  // 37: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
-	(*ExtendAccessRequestRequest)(nil),       // 38: lillvet.disclosure.v1.ExtendAccessRequestRequest
-	(*ExtendAccessRequestResponse)(nil),      // 39: lillvet.disclosure.v1.ExtendAccessRequestResponse
-	(*RecordDisposition)(nil),                // 40: lillvet.disclosure.v1.RecordDisposition
-	(*ErasureStep)(nil),                      // 41: lillvet.disclosure.v1.ErasureStep
-	(*RecipientToNotify)(nil),                // 42: lillvet.disclosure.v1.RecipientToNotify
-	(*ErasureRequest)(nil),                   // 43: lillvet.disclosure.v1.ErasureRequest
-	(*CreateErasureRequestRequest)(nil),      // 44: lillvet.disclosure.v1.CreateErasureRequestRequest
-	(*CreateErasureRequestResponse)(nil),     // 45: lillvet.disclosure.v1.CreateErasureRequestResponse
-	(*GetErasureRequestRequest)(nil),         // 46: lillvet.disclosure.v1.GetErasureRequestRequest
-	(*GetErasureRequestResponse)(nil),        // 47: lillvet.disclosure.v1.GetErasureRequestResponse
-	(*ListOwnerErasureRequestsRequest)(nil),  // 48: lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
-	(*ListOwnerErasureRequestsResponse)(nil), // 49: lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
-	(*ResumeErasureRequestRequest)(nil),      // 50: lillvet.disclosure.v1.ResumeErasureRequestRequest
-	(*ResumeErasureRequestResponse)(nil),     // 51: lillvet.disclosure.v1.ResumeErasureRequestResponse
-	(*timestamppb.Timestamp)(nil),            // 52: google.protobuf.Timestamp
+	(RecipientKind)(0),                          // 0: lillvet.disclosure.v1.RecipientKind
+	(DataCategory)(0),                           // 1: lillvet.disclosure.v1.DataCategory
+	(LegalBasis)(0),                             // 2: lillvet.disclosure.v1.LegalBasis
+	(DisclosureOutcome)(0),                      // 3: lillvet.disclosure.v1.DisclosureOutcome
+	(AccessChannel)(0),                          // 4: lillvet.disclosure.v1.AccessChannel
+	(IdentificationMethod)(0),                   // 5: lillvet.disclosure.v1.IdentificationMethod
+	(AccessRequestStatus)(0),                    // 6: lillvet.disclosure.v1.AccessRequestStatus
+	(ErasureRequestState)(0),                    // 7: lillvet.disclosure.v1.ErasureRequestState
+	(ErasureStepState)(0),                       // 8: lillvet.disclosure.v1.ErasureStepState
+	(*Contact)(nil),                             // 9: lillvet.disclosure.v1.Contact
+	(*Recipient)(nil),                           // 10: lillvet.disclosure.v1.Recipient
+	(*Disclosure)(nil),                          // 11: lillvet.disclosure.v1.Disclosure
+	(*DisclosurePackage)(nil),                   // 12: lillvet.disclosure.v1.DisclosurePackage
+	(*CreateRecipientRequest)(nil),              // 13: lillvet.disclosure.v1.CreateRecipientRequest
+	(*CreateRecipientResponse)(nil),             // 14: lillvet.disclosure.v1.CreateRecipientResponse
+	(*GetRecipientRequest)(nil),                 // 15: lillvet.disclosure.v1.GetRecipientRequest
+	(*GetRecipientResponse)(nil),                // 16: lillvet.disclosure.v1.GetRecipientResponse
+	(*ListRecipientsRequest)(nil),               // 17: lillvet.disclosure.v1.ListRecipientsRequest
+	(*ListRecipientsResponse)(nil),              // 18: lillvet.disclosure.v1.ListRecipientsResponse
+	(*DeactivateRecipientRequest)(nil),          // 19: lillvet.disclosure.v1.DeactivateRecipientRequest
+	(*DeactivateRecipientResponse)(nil),         // 20: lillvet.disclosure.v1.DeactivateRecipientResponse
+	(*CreateDisclosureRequest)(nil),             // 21: lillvet.disclosure.v1.CreateDisclosureRequest
+	(*CreateDisclosureResponse)(nil),            // 22: lillvet.disclosure.v1.CreateDisclosureResponse
+	(*GetDisclosureRequest)(nil),                // 23: lillvet.disclosure.v1.GetDisclosureRequest
+	(*GetDisclosureResponse)(nil),               // 24: lillvet.disclosure.v1.GetDisclosureResponse
+	(*ListOwnerDisclosuresRequest)(nil),         // 25: lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	(*ListOwnerDisclosuresResponse)(nil),        // 26: lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	(*ListPartnerDisclosuresRequest)(nil),       // 27: lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	(*ListPartnerDisclosuresResponse)(nil),      // 28: lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	(*GetPartnerDisclosureRequest)(nil),         // 29: lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	(*GetPartnerDisclosureResponse)(nil),        // 30: lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	(*AccessRequest)(nil),                       // 31: lillvet.disclosure.v1.AccessRequest
+	(*RecordAccessRequestRequest)(nil),          // 32: lillvet.disclosure.v1.RecordAccessRequestRequest
+	(*RecordAccessRequestResponse)(nil),         // 33: lillvet.disclosure.v1.RecordAccessRequestResponse
+	(*GetAccessRequestRequest)(nil),             // 34: lillvet.disclosure.v1.GetAccessRequestRequest
+	(*GetAccessRequestResponse)(nil),            // 35: lillvet.disclosure.v1.GetAccessRequestResponse
+	(*ListOwnerAccessRequestsRequest)(nil),      // 36: lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	(*ListOwnerAccessRequestsResponse)(nil),     // 37: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	(*ExtendAccessRequestRequest)(nil),          // 38: lillvet.disclosure.v1.ExtendAccessRequestRequest
+	(*ExtendAccessRequestResponse)(nil),         // 39: lillvet.disclosure.v1.ExtendAccessRequestResponse
+	(*RecordDisposition)(nil),                   // 40: lillvet.disclosure.v1.RecordDisposition
+	(*ErasureStep)(nil),                         // 41: lillvet.disclosure.v1.ErasureStep
+	(*RecipientToNotify)(nil),                   // 42: lillvet.disclosure.v1.RecipientToNotify
+	(*ErasureRequest)(nil),                      // 43: lillvet.disclosure.v1.ErasureRequest
+	(*CreateErasureRequestRequest)(nil),         // 44: lillvet.disclosure.v1.CreateErasureRequestRequest
+	(*CreateErasureRequestResponse)(nil),        // 45: lillvet.disclosure.v1.CreateErasureRequestResponse
+	(*GetErasureRequestRequest)(nil),            // 46: lillvet.disclosure.v1.GetErasureRequestRequest
+	(*GetErasureRequestResponse)(nil),           // 47: lillvet.disclosure.v1.GetErasureRequestResponse
+	(*ListOwnerErasureRequestsRequest)(nil),     // 48: lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
+	(*ListOwnerErasureRequestsResponse)(nil),    // 49: lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
+	(*ResumeErasureRequestRequest)(nil),         // 50: lillvet.disclosure.v1.ResumeErasureRequestRequest
+	(*ResumeErasureRequestResponse)(nil),        // 51: lillvet.disclosure.v1.ResumeErasureRequestResponse
+	(*ListRectificationRecipientsRequest)(nil),  // 52: lillvet.disclosure.v1.ListRectificationRecipientsRequest
+	(*ListRectificationRecipientsResponse)(nil), // 53: lillvet.disclosure.v1.ListRectificationRecipientsResponse
+	(*timestamppb.Timestamp)(nil),               // 54: google.protobuf.Timestamp
 }
 var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	0,  // 0: lillvet.disclosure.v1.Recipient.kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	9,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 2: lillvet.disclosure.v1.Recipient.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	52, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
-	52, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
+	54, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
+	54, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: lillvet.disclosure.v1.Disclosure.recipient_kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	1,  // 6: lillvet.disclosure.v1.Disclosure.categories:type_name -> lillvet.disclosure.v1.DataCategory
 	3,  // 7: lillvet.disclosure.v1.Disclosure.outcome:type_name -> lillvet.disclosure.v1.DisclosureOutcome
 	2,  // 8: lillvet.disclosure.v1.Disclosure.basis:type_name -> lillvet.disclosure.v1.LegalBasis
-	52, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
+	54, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
 	10, // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	10, // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	10, // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
@@ -3793,77 +3925,82 @@ var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	11, // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
 	11, // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
 	12, // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	52, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
+	54, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
 	4,  // 25: lillvet.disclosure.v1.AccessRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
 	5,  // 26: lillvet.disclosure.v1.AccessRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
 	6,  // 27: lillvet.disclosure.v1.AccessRequest.status:type_name -> lillvet.disclosure.v1.AccessRequestStatus
-	52, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
-	52, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
+	54, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
+	54, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
 	31, // 30: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 31: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 32: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 33: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 34: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	8,  // 35: lillvet.disclosure.v1.ErasureStep.state:type_name -> lillvet.disclosure.v1.ErasureStepState
-	52, // 36: lillvet.disclosure.v1.ErasureStep.next_attempt_time:type_name -> google.protobuf.Timestamp
-	52, // 37: lillvet.disclosure.v1.ErasureStep.done_time:type_name -> google.protobuf.Timestamp
+	54, // 36: lillvet.disclosure.v1.ErasureStep.next_attempt_time:type_name -> google.protobuf.Timestamp
+	54, // 37: lillvet.disclosure.v1.ErasureStep.done_time:type_name -> google.protobuf.Timestamp
 	40, // 38: lillvet.disclosure.v1.ErasureStep.dispositions:type_name -> lillvet.disclosure.v1.RecordDisposition
 	0,  // 39: lillvet.disclosure.v1.RecipientToNotify.kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	9,  // 40: lillvet.disclosure.v1.RecipientToNotify.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 41: lillvet.disclosure.v1.RecipientToNotify.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	52, // 42: lillvet.disclosure.v1.RecipientToNotify.last_disclosure_time:type_name -> google.protobuf.Timestamp
-	52, // 43: lillvet.disclosure.v1.ErasureRequest.receive_time:type_name -> google.protobuf.Timestamp
+	54, // 42: lillvet.disclosure.v1.RecipientToNotify.last_disclosure_time:type_name -> google.protobuf.Timestamp
+	54, // 43: lillvet.disclosure.v1.ErasureRequest.receive_time:type_name -> google.protobuf.Timestamp
 	4,  // 44: lillvet.disclosure.v1.ErasureRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
 	5,  // 45: lillvet.disclosure.v1.ErasureRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
 	7,  // 46: lillvet.disclosure.v1.ErasureRequest.state:type_name -> lillvet.disclosure.v1.ErasureRequestState
 	41, // 47: lillvet.disclosure.v1.ErasureRequest.steps:type_name -> lillvet.disclosure.v1.ErasureStep
 	42, // 48: lillvet.disclosure.v1.ErasureRequest.recipients_to_notify:type_name -> lillvet.disclosure.v1.RecipientToNotify
-	52, // 49: lillvet.disclosure.v1.ErasureRequest.create_time:type_name -> google.protobuf.Timestamp
-	52, // 50: lillvet.disclosure.v1.ErasureRequest.finish_time:type_name -> google.protobuf.Timestamp
+	54, // 49: lillvet.disclosure.v1.ErasureRequest.create_time:type_name -> google.protobuf.Timestamp
+	54, // 50: lillvet.disclosure.v1.ErasureRequest.finish_time:type_name -> google.protobuf.Timestamp
 	43, // 51: lillvet.disclosure.v1.CreateErasureRequestRequest.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	43, // 52: lillvet.disclosure.v1.CreateErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	43, // 53: lillvet.disclosure.v1.GetErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	43, // 54: lillvet.disclosure.v1.ListOwnerErasureRequestsResponse.erasure_requests:type_name -> lillvet.disclosure.v1.ErasureRequest
 	43, // 55: lillvet.disclosure.v1.ResumeErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
-	13, // 56: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
-	15, // 57: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
-	17, // 58: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
-	19, // 59: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
-	21, // 60: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
-	23, // 61: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
-	25, // 62: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	27, // 63: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	29, // 64: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	32, // 65: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
-	34, // 66: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
-	36, // 67: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
-	38, // 68: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
-	44, // 69: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:input_type -> lillvet.disclosure.v1.CreateErasureRequestRequest
-	46, // 70: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:input_type -> lillvet.disclosure.v1.GetErasureRequestRequest
-	48, // 71: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:input_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
-	50, // 72: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:input_type -> lillvet.disclosure.v1.ResumeErasureRequestRequest
-	14, // 73: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
-	16, // 74: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
-	18, // 75: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
-	20, // 76: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
-	22, // 77: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
-	24, // 78: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
-	26, // 79: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	28, // 80: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	30, // 81: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	33, // 82: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
-	35, // 83: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
-	37, // 84: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
-	39, // 85: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
-	45, // 86: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:output_type -> lillvet.disclosure.v1.CreateErasureRequestResponse
-	47, // 87: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:output_type -> lillvet.disclosure.v1.GetErasureRequestResponse
-	49, // 88: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:output_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
-	51, // 89: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:output_type -> lillvet.disclosure.v1.ResumeErasureRequestResponse
-	73, // [73:90] is the sub-list for method output_type
-	56, // [56:73] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	1,  // 56: lillvet.disclosure.v1.ListRectificationRecipientsResponse.changed_categories:type_name -> lillvet.disclosure.v1.DataCategory
+	54, // 57: lillvet.disclosure.v1.ListRectificationRecipientsResponse.change_time:type_name -> google.protobuf.Timestamp
+	42, // 58: lillvet.disclosure.v1.ListRectificationRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.RecipientToNotify
+	13, // 59: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
+	15, // 60: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
+	17, // 61: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
+	19, // 62: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
+	21, // 63: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
+	23, // 64: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
+	25, // 65: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	27, // 66: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	29, // 67: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	32, // 68: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
+	34, // 69: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
+	36, // 70: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	38, // 71: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
+	44, // 72: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:input_type -> lillvet.disclosure.v1.CreateErasureRequestRequest
+	46, // 73: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:input_type -> lillvet.disclosure.v1.GetErasureRequestRequest
+	48, // 74: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:input_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
+	50, // 75: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:input_type -> lillvet.disclosure.v1.ResumeErasureRequestRequest
+	52, // 76: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:input_type -> lillvet.disclosure.v1.ListRectificationRecipientsRequest
+	14, // 77: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
+	16, // 78: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
+	18, // 79: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
+	20, // 80: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
+	22, // 81: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
+	24, // 82: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
+	26, // 83: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	28, // 84: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	30, // 85: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	33, // 86: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
+	35, // 87: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
+	37, // 88: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	39, // 89: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
+	45, // 90: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:output_type -> lillvet.disclosure.v1.CreateErasureRequestResponse
+	47, // 91: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:output_type -> lillvet.disclosure.v1.GetErasureRequestResponse
+	49, // 92: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:output_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
+	51, // 93: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:output_type -> lillvet.disclosure.v1.ResumeErasureRequestResponse
+	53, // 94: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:output_type -> lillvet.disclosure.v1.ListRectificationRecipientsResponse
+	77, // [77:95] is the sub-list for method output_type
+	59, // [59:77] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_disclosure_v1_disclosure_proto_init() }
@@ -3877,7 +4014,7 @@ func file_lillvet_disclosure_v1_disclosure_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_disclosure_v1_disclosure_proto_rawDesc), len(file_lillvet_disclosure_v1_disclosure_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

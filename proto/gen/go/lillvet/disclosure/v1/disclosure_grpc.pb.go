@@ -19,23 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DisclosureService_CreateRecipient_FullMethodName          = "/lillvet.disclosure.v1.DisclosureService/CreateRecipient"
-	DisclosureService_GetRecipient_FullMethodName             = "/lillvet.disclosure.v1.DisclosureService/GetRecipient"
-	DisclosureService_ListRecipients_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/ListRecipients"
-	DisclosureService_DeactivateRecipient_FullMethodName      = "/lillvet.disclosure.v1.DisclosureService/DeactivateRecipient"
-	DisclosureService_CreateDisclosure_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/CreateDisclosure"
-	DisclosureService_GetDisclosure_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/GetDisclosure"
-	DisclosureService_ListOwnerDisclosures_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures"
-	DisclosureService_ListPartnerDisclosures_FullMethodName   = "/lillvet.disclosure.v1.DisclosureService/ListPartnerDisclosures"
-	DisclosureService_GetPartnerDisclosure_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/GetPartnerDisclosure"
-	DisclosureService_RecordAccessRequest_FullMethodName      = "/lillvet.disclosure.v1.DisclosureService/RecordAccessRequest"
-	DisclosureService_GetAccessRequest_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/GetAccessRequest"
-	DisclosureService_ListOwnerAccessRequests_FullMethodName  = "/lillvet.disclosure.v1.DisclosureService/ListOwnerAccessRequests"
-	DisclosureService_ExtendAccessRequest_FullMethodName      = "/lillvet.disclosure.v1.DisclosureService/ExtendAccessRequest"
-	DisclosureService_CreateErasureRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/CreateErasureRequest"
-	DisclosureService_GetErasureRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/GetErasureRequest"
-	DisclosureService_ListOwnerErasureRequests_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListOwnerErasureRequests"
-	DisclosureService_ResumeErasureRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ResumeErasureRequest"
+	DisclosureService_CreateRecipient_FullMethodName             = "/lillvet.disclosure.v1.DisclosureService/CreateRecipient"
+	DisclosureService_GetRecipient_FullMethodName                = "/lillvet.disclosure.v1.DisclosureService/GetRecipient"
+	DisclosureService_ListRecipients_FullMethodName              = "/lillvet.disclosure.v1.DisclosureService/ListRecipients"
+	DisclosureService_DeactivateRecipient_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/DeactivateRecipient"
+	DisclosureService_CreateDisclosure_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/CreateDisclosure"
+	DisclosureService_GetDisclosure_FullMethodName               = "/lillvet.disclosure.v1.DisclosureService/GetDisclosure"
+	DisclosureService_ListOwnerDisclosures_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures"
+	DisclosureService_ListPartnerDisclosures_FullMethodName      = "/lillvet.disclosure.v1.DisclosureService/ListPartnerDisclosures"
+	DisclosureService_GetPartnerDisclosure_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/GetPartnerDisclosure"
+	DisclosureService_RecordAccessRequest_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/RecordAccessRequest"
+	DisclosureService_GetAccessRequest_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/GetAccessRequest"
+	DisclosureService_ListOwnerAccessRequests_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ListOwnerAccessRequests"
+	DisclosureService_ExtendAccessRequest_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/ExtendAccessRequest"
+	DisclosureService_CreateErasureRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/CreateErasureRequest"
+	DisclosureService_GetErasureRequest_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/GetErasureRequest"
+	DisclosureService_ListOwnerErasureRequests_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/ListOwnerErasureRequests"
+	DisclosureService_ResumeErasureRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/ResumeErasureRequest"
+	DisclosureService_ListRectificationRecipients_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListRectificationRecipients"
 )
 
 // DisclosureServiceClient is the client API for DisclosureService service.
@@ -109,6 +110,12 @@ type DisclosureServiceClient interface {
 	// runs again now. A request that is not stuck is FAILED_PRECONDITION
 	// ERASURE_REQUEST_NOT_STUCK.
 	ResumeErasureRequest(ctx context.Context, in *ResumeErasureRequestRequest, opts ...grpc.CallOption) (*ResumeErasureRequestResponse, error)
+	// Lists the recipients to tell of a rectification (GDPR Art. 19): those that
+	// received, before the owner change of the given version, a data category that change
+	// touched (from the change's field paths in the owner service's history: the names,
+	// the address, the contact details, the identity code). A change touching nothing
+	// ever disclosed lists nobody. Unknown owner or version: NOT_FOUND.
+	ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error)
 }
 
 type disclosureServiceClient struct {
@@ -289,6 +296,16 @@ func (c *disclosureServiceClient) ResumeErasureRequest(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *disclosureServiceClient) ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRectificationRecipientsResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_ListRectificationRecipients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DisclosureServiceServer is the server API for DisclosureService service.
 // All implementations must embed UnimplementedDisclosureServiceServer
 // for forward compatibility.
@@ -360,6 +377,12 @@ type DisclosureServiceServer interface {
 	// runs again now. A request that is not stuck is FAILED_PRECONDITION
 	// ERASURE_REQUEST_NOT_STUCK.
 	ResumeErasureRequest(context.Context, *ResumeErasureRequestRequest) (*ResumeErasureRequestResponse, error)
+	// Lists the recipients to tell of a rectification (GDPR Art. 19): those that
+	// received, before the owner change of the given version, a data category that change
+	// touched (from the change's field paths in the owner service's history: the names,
+	// the address, the contact details, the identity code). A change touching nothing
+	// ever disclosed lists nobody. Unknown owner or version: NOT_FOUND.
+	ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error)
 	mustEmbedUnimplementedDisclosureServiceServer()
 }
 
@@ -420,6 +443,9 @@ func (UnimplementedDisclosureServiceServer) ListOwnerErasureRequests(context.Con
 }
 func (UnimplementedDisclosureServiceServer) ResumeErasureRequest(context.Context, *ResumeErasureRequestRequest) (*ResumeErasureRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeErasureRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRectificationRecipients not implemented")
 }
 func (UnimplementedDisclosureServiceServer) mustEmbedUnimplementedDisclosureServiceServer() {}
 func (UnimplementedDisclosureServiceServer) testEmbeddedByValue()                           {}
@@ -748,6 +774,24 @@ func _DisclosureService_ResumeErasureRequest_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DisclosureService_ListRectificationRecipients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRectificationRecipientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).ListRectificationRecipients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_ListRectificationRecipients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).ListRectificationRecipients(ctx, req.(*ListRectificationRecipientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DisclosureService_ServiceDesc is the grpc.ServiceDesc for DisclosureService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -822,6 +866,10 @@ var DisclosureService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeErasureRequest",
 			Handler:    _DisclosureService_ResumeErasureRequest_Handler,
+		},
+		{
+			MethodName: "ListRectificationRecipients",
+			Handler:    _DisclosureService_ListRectificationRecipients_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
