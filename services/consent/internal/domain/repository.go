@@ -69,8 +69,9 @@ type Repository interface {
 	// absent from the map.
 	Ledgers(ctx context.Context, ownerIDs []string) (map[string]*Ledger, error)
 	// SetRestriction sets or lifts the consent service's restriction of an owner
-	// (creating the ledger when the owner has none) and keeps the change. Lifting the
-	// restriction of an erased owner fails with a precondition error.
+	// (creating the ledger when the owner has none) and keeps the change. An erased
+	// owner's ledger takes no change: lifting fails with a precondition error, and
+	// restricting does nothing (it is restricted for good).
 	SetRestriction(ctx context.Context, ownerID string, c RestrictionChange) error
 	// Erase replaces the ledger of ownerID with what e leaves: no entries, e's
 	// suppressions, the restriction, and e's answer beside the earlier ones; the

@@ -89,7 +89,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 		if done {
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 		}
-		o, patients, err := s.ownerWithPatients(ctx, in.OwnerID)
+		o, patients, err := s.ownerWithPatients(ctx, in.OwnerID, in.RequestID)
 		if err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
@@ -114,7 +114,9 @@ func keptUntil(raw, field, today string, v *apperr.ValidationError) string {
 	return day
 }
 
-func (s *Service) ownerWithPatients(ctx context.Context, id string) (*domain.Owner, int, error) {
+// ownerWithPatients reads the owner and counts the patients an erasure (requestID) or
+// the sweep (empty) covers.
+func (s *Service) ownerWithPatients(ctx context.Context, id, requestID string) (*domain.Owner, int, error) {
 	o, err := s.repo.GetOwner(ctx, id)
 	if err != nil {
 		return nil, 0, err
@@ -123,7 +125,7 @@ func (s *Service) ownerWithPatients(ctx context.Context, id string) (*domain.Own
 	if err != nil {
 		return nil, 0, err
 	}
-	return o, len(patients), nil
+	return o, domain.CoveredPatients(patients, requestID), nil
 }
 
 // RunRetentionSweep anonymises the names, addresses and patients, and drops the
@@ -151,7 +153,7 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 
 func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Disposition, error) {
 	for range writeAttempts {
-		o, patients, err := s.ownerWithPatients(ctx, id)
+		o, patients, err := s.ownerWithPatients(ctx, id, "")
 		if err != nil {
 			return nil, fmt.Errorf("owner %s: %w", id, err)
 		}

@@ -210,6 +210,19 @@ func (p *ErasurePlan) NextDue() string {
 	}
 }
 
+// CoveredPatients counts the patients an erasure request (or, with an empty id, the
+// retention sweep) covers: those not yet anonymised, and those this same request
+// anonymised before it was interrupted, so that its retry answers as it would have.
+func CoveredPatients(patients []*Patient, requestID string) int {
+	n := 0
+	for _, p := range patients {
+		if !p.Anonymised || (requestID != "" && p.ErasedBy == requestID) {
+			n++
+		}
+	}
+	return n
+}
+
 // ErasureReason is the change-history reason of an erasure request's changes.
 func ErasureReason(requestID string) string { return "erasure request " + requestID }
 

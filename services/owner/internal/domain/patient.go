@@ -63,9 +63,12 @@ type Patient struct {
 	// longer be changed); Anonymised once its details are gone too.
 	Erased     bool
 	Anonymised bool
-	Version    int64
-	Created    time.Time
-	Updated    time.Time
+	// ErasedBy is the erasure request that anonymised the patient (empty when the
+	// retention sweep did), so that a retry of an interrupted erasure still counts it.
+	ErasedBy string
+	Version  int64
+	Created  time.Time
+	Updated  time.Time
 }
 
 var patientFields = map[string]bool{

@@ -40,7 +40,7 @@ type Repository interface {
 	// ErasureAnswer returns the stored answer of erasure request requestID on the
 	// owner, and whether there is one.
 	ErasureAnswer(ctx context.Context, ownerID, requestID string) ([]Disposition, bool, error)
-	// OwnerPatients returns every patient of the owner not yet anonymised.
+	// OwnerPatients returns every patient of the owner, anonymised ones included.
 	OwnerPatients(ctx context.Context, ownerID string) ([]*Patient, error)
 	// ApplyErasure applies plan to o, read at version o.Version, with change record c
 	// (its reason names the request or the sweep). Writes to other documents (patients,

@@ -84,8 +84,12 @@ func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted
 		if mongox.IsDuplicateKey(err) {
 			// Another replica created the ledger between our read and upsert (the next
 			// attempt updates the document it created), or erased it.
-			if err := r.refuseErased(ctx, e.OwnerID); err != nil {
+			erased, err := r.erased(ctx, e.OwnerID)
+			switch {
+			case err != nil:
 				return domain.Entry{}, err
+			case erased:
+				return domain.Entry{}, ownerErased()
 			}
 			continue
 		}
@@ -105,22 +109,20 @@ func ownerErased() error {
 	return apperr.Precondition("OWNER_ERASED", "the owner's consent ledger has been erased; only the marketing prohibitions are kept")
 }
 
-// refuseErased explains an upsert that collided with an existing ledger: a precondition
-// error when the ledger is erased, nil when the caller may try again.
-func (r *Repository) refuseErased(ctx context.Context, ownerID string) error {
+// erased explains an upsert that collided with an existing ledger: true when the
+// ledger is erased, false when the caller may try again.
+func (r *Repository) erased(ctx context.Context, ownerID string) (bool, error) {
 	var d struct {
 		Erased bool `bson:"erased"`
 	}
 	err := r.ledgers.FindOne(ctx, bson.M{"_id": ownerID}, options.FindOne().SetProjection(bson.M{"erased": 1})).Decode(&d)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("read the ledger of owner %s: %w", ownerID, err)
-	case d.Erased:
-		return ownerErased()
+		return false, fmt.Errorf("read the ledger of owner %s: %w", ownerID, err)
 	}
-	return nil
+	return d.Erased, nil
 }
 
 // Erase implements domain.Repository with one update of the ledger document, guarded
@@ -220,16 +222,20 @@ func (r *Repository) SetRestriction(ctx context.Context, ownerID string, c domai
 		}},
 		"$setOnInsert": bson.M{"entries": bson.A{}, "owner_restricted": false, "created": at},
 	}
-	filter := bson.M{"_id": ownerID}
-	if !c.Restricted {
-		// An erased owner stays restricted: a lift must not land after an erasure.
-		filter["erased"] = bson.M{"$ne": true}
-	}
+	// An erased ledger keeps nothing but its suppressions and stays restricted: it takes
+	// no change, a lift is refused and a restriction is already in force.
+	filter := bson.M{"_id": ownerID, "erased": bson.M{"$ne": true}}
 	for range appendAttempts {
 		_, err := r.ledgers.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 		if mongox.IsDuplicateKey(err) {
-			if err := r.refuseErased(ctx, ownerID); err != nil {
+			erased, err := r.erased(ctx, ownerID)
+			switch {
+			case err != nil:
 				return err
+			case erased && !c.Restricted:
+				return ownerErased()
+			case erased:
+				return nil
 			}
 			continue
 		}

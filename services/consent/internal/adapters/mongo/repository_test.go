@@ -198,8 +198,19 @@ func TestEraseAppliesOnlyToTheLedgerItRead(t *testing.T) {
 	if err := r.SetRestriction(ctx, "o1", lift); !errors.As(err, &pe) || pe.Reason != "OWNER_ERASED" {
 		t.Fatalf("lift on an erased ledger = %v", err)
 	}
+	restrict := domain.RestrictionChange{Restricted: true, Reason: "r", ActorSubject: "test", Time: at}
+	if err := r.SetRestriction(ctx, "o1", restrict); err != nil {
+		t.Fatalf("restricting an erased ledger again = %v, want nothing done", err)
+	}
 	l, err := r.Ledger(ctx, "o1")
 	if err != nil || !l.Erased || !l.Restricted || len(l.Entries) != 0 {
 		t.Fatalf("erased ledger = %+v (%v)", l, err)
+	}
+	var raw bson.M
+	if err := r.ledgers.FindOne(ctx, bson.M{"_id": "o1"}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["restrictions"]; ok {
+		t.Fatalf("the erased ledger took a restriction record: %v", raw)
 	}
 }

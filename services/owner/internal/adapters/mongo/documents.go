@@ -94,6 +94,7 @@ type patientDoc struct {
 	DeathDate              string       `bson:"death_date,omitempty"`
 	Erased                 bool         `bson:"erased,omitempty"`
 	Anonymised             bool         `bson:"anonymised,omitempty"`
+	ErasedBy               string       `bson:"erased_by,omitempty"`
 	Version                int64        `bson:"version"`
 	Created                time.Time    `bson:"created"`
 	Updated                time.Time    `bson:"updated"`
@@ -241,6 +242,7 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 		DeathDate:              d.DeathDate,
 		Erased:                 d.Erased,
 		Anonymised:             d.Anonymised,
+		ErasedBy:               d.ErasedBy,
 		Version:                d.Version,
 		Created:                d.Created,
 		Updated:                d.Updated,

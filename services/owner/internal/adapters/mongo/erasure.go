@@ -65,9 +65,6 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 	}
 	out := make([]*domain.Patient, 0, len(docs))
 	for i := range docs {
-		if docs[i].Anonymised {
-			continue
-		}
 		p, err := docs[i].toDomain()
 		if err != nil {
 			return nil, fmt.Errorf("patient %s: %w", docs[i].ID, err)
@@ -102,7 +99,7 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 			return nil, err
 		}
 		for _, p := range patients {
-			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c); err != nil {
+			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID); err != nil {
 				return nil, err
 			}
 		}
@@ -186,8 +183,9 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 }
 
 // erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
-// record carrying c's reason. Done already, it does nothing.
-func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change) error {
+// record carrying c's reason; requestID names the erasure request (empty for the
+// sweep). Done already, it does nothing.
+func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string) error {
 	for range patientAttempts {
 		if p.Anonymised || (!anonymise && p.Erased) {
 			return nil
@@ -202,6 +200,9 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 			}
 			set["anonymised"], set["name"], set["sex"], set["neutered"] = true, "", "", false
 			set["insurance"] = insuranceDoc{}
+			if requestID != "" {
+				set["erased_by"] = requestID
+			}
 			for _, f := range []string{"breed", "birth_date", "colour", "microchip", "kennel_club_registration", "death_date"} {
 				unset[f] = ""
 			}

@@ -14,6 +14,8 @@ func TestPolicyCoversEveryRPC(t *testing.T) {
 	servicetest.CheckPolicyCoversEveryRPC(t, Policy(), &ownerv1.OwnerService_ServiceDesc)
 }
 
+// TestPolicy spells every rule out role by role (servicetest.CheckPolicy asks every
+// role, with and without a stated purpose).
 func TestPolicy(t *testing.T) {
 	servicetest.CheckPolicy(t, Policy(), &ownerv1.OwnerService_ServiceDesc, []servicetest.PolicyRule{
 		{RPC: "CreateOwner", Allowed: readers},
@@ -28,6 +30,10 @@ func TestPolicy(t *testing.T) {
 		{RPC: "GetPatient", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "TransferPatient", Allowed: []auth.Role{auth.RoleVeterinarian, auth.RoleReception, auth.RoleClinicManager}},
 		{RPC: "MarkPatientDeceased", Allowed: clinicStaff},
+		{RPC: "ListOwnerChanges", Allowed: readers, WithPurpose: maintainer},
+		{RPC: "ListOwnerPatients", Allowed: readers, WithPurpose: maintainer},
+		{RPC: "FindPatientByCustomerNumber", Allowed: readers, WithPurpose: maintainer},
+		{RPC: "ListPatientChanges", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{auth.RoleClinicManager}},
 		{RPC: "EraseOwnerData", Allowed: []auth.Role{auth.RoleClinicManager}},
 		{RPC: "RunRetentionSweep", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}},

@@ -1,0 +1,132 @@
+package mongo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
+)
+
+func testRepo(t *testing.T) (*Repository, *mongo.Database) {
+	t.Helper()
+	s := embeddedtest.Start(t)
+	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	keys, err := fieldcrypt.NewKeyring(map[string][]byte{"k1": bytes.Repeat([]byte{1}, 32)}, "k1", bytes.Repeat([]byte{2}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := c.Database("owner_repo")
+	return New(db, keys), db
+}
+
+// TestErasureInterruptedBeforeItsLastWrite is a crash between the erasure's writes: the
+// patients, claims and schedule are written, the owner's update is not (here: it finds
+// another version, as after a crash a retry finds the owner unchanged). The retry
+// plans the same work from what it reads, completes it, and answers what a clean run
+// would have.
+func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
+	r, db := testRepo(t)
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	c := domain.Change{Time: at, ActorSubject: "test", Fields: []string{"created"}, Reason: "registered"}
+	code, err := domain.ParseIdentityCode("131052-308T", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := r.CreateOwner(ctx, &domain.Owner{
+		ID: "o1", GivenNames: "Aino", FamilyName: "Äijälä", Phone: "+358401234567", Language: domain.LanguageFinnish,
+		HomeClinic: domain.ClinicSeinajoki,
+	}, &code, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*domain.Patient{
+		{ID: "p1", OwnerID: "o1", Name: "Rekku", Species: domain.SpeciesDog, Microchip: "246098100777777"},
+		{ID: "p2", OwnerID: "o1", Name: "Mirri", Species: domain.SpeciesCat},
+	} {
+		if _, err := r.CreatePatient(ctx, p, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := domain.ErasureRequest{ID: "job-1"}
+	plan := domain.PlanErasure(o, 2, req, "2026-11-25")
+	erasure := domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: domain.ErasureReason("job-1")}
+
+	stale := *o
+	stale.Version = 99
+	if _, err := r.ApplyErasure(ctx, &stale, plan, erasure, "job-1"); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("interrupted erasure = %v, want a conflict", err)
+	}
+	// Halfway: the patients are anonymised and the claims released, the owner is not
+	// yet erased and has no answer stored.
+	if _, done, err := r.ErasureAnswer(ctx, "o1", "job-1"); done || err != nil {
+		t.Fatalf("an answer was stored before the owner's update (%v)", err)
+	}
+	patients, err := r.OwnerPatients(ctx, "o1")
+	if err != nil || len(patients) != 2 {
+		t.Fatalf("patients: %d (%v)", len(patients), err)
+	}
+	for _, p := range patients {
+		if !p.Anonymised || p.ErasedBy != "job-1" || p.Name != "" || p.Microchip != "" || p.CustomerNumber.String() == "" {
+			t.Fatalf("patient after the interruption: %+v", p)
+		}
+	}
+	if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.M{}); err != nil || n != 0 {
+		t.Fatalf("%d claims left (%v)", n, err)
+	}
+
+	// The retry reads the owner again and plans the same work; the patients this
+	// request already anonymised still count.
+	current, err := r.GetOwner(ctx, "o1")
+	if err != nil || current.Erased {
+		t.Fatalf("owner after the interruption: %+v (%v)", current, err)
+	}
+	retry := domain.PlanErasure(current, domain.CoveredPatients(patients, "job-1"), req, "2026-11-25")
+	if !slices.Equal(retry.Dispositions, plan.Dispositions) {
+		t.Fatalf("the retry plans %+v, the first run %+v", retry.Dispositions, plan.Dispositions)
+	}
+	erased, err := r.ApplyErasure(ctx, current, retry, erasure, "job-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !erased.Erased || !erased.Anonymised || erased.Phone != "" || erased.IdentityCodeMasked != "" {
+		t.Fatalf("erased owner = %+v", erased)
+	}
+	answer, done, err := r.ErasureAnswer(ctx, "o1", "job-1")
+	if err != nil || !done {
+		t.Fatalf("no answer stored (%v)", err)
+	}
+	if !slices.Equal(answer, plan.Dispositions) {
+		t.Fatalf("answer after the retry %+v, want %+v", answer, plan.Dispositions)
+	}
+	changes, err := r.PatientChanges(ctx, "p1")
+	if err != nil || len(changes) != 2 || changes[1].Reason != "erasure request job-1" {
+		t.Fatalf("patient history after erasure: %v (%v)", changes, err)
+	}
+	// The sweep does not count them again.
+	if n := domain.CoveredPatients(patients, ""); n != 0 {
+		t.Fatalf("the sweep would count %d anonymised patients", n)
+	}
+	var d ownerDoc
+	if err := db.Collection(ownersColl).FindOne(ctx, bson.M{"_id": "o1"}).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Identity != nil || d.IdentityIndex != "" || len(d.NameKeys) != 0 || d.Phone != "" {
+		t.Fatalf("the stored owner keeps erased data: %+v", d)
+	}
+}
