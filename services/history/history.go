@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/adapters/ownersvc"
 	"github.com/lillvet/register/services/history/internal/app"
+	"github.com/lillvet/register/services/history/internal/domain"
 	historygrpc "github.com/lillvet/register/services/history/internal/ports/grpc"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcserver"
@@ -98,10 +99,15 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 }
 
+// sweeper is the use case the periodic sweep runs.
+type sweeper interface {
+	RunRetentionSweep(ctx context.Context) (domain.SweepResult, error)
+}
+
 // sweep runs the retention sweep every interval until ctx is done, the first time
 // shortly after start. A failed sweep is logged (without personal data) and the next
 // one completes it; it never stops the service.
-func sweep(ctx context.Context, uc *app.Service, interval time.Duration, log *slog.Logger) error {
+func sweep(ctx context.Context, uc sweeper, interval time.Duration, log *slog.Logger) error {
 	if interval == 0 {
 		interval = time.Hour
 	}

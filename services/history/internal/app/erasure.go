@@ -43,6 +43,10 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	}
 	if req, ok := e.Request(requestID); ok {
 		if e.Applied {
+			// The first call may have died before scheduling the sweep.
+			if err := s.repo.ScheduleErasure(ctx, e); err != nil {
+				return domain.ErasureResult{}, err
+			}
 			return req.Result, s.record(ctx, "history.erase", ownerResource(ownerID)+"/history", ownerID)
 		}
 		// The first call stopped halfway: finish what it decided (or what a later
@@ -111,7 +115,10 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure) error {
 	}
 	e.Applied = true
 	e.Version++
-	return s.repo.SaveErasure(ctx, e)
+	if err := s.repo.SaveErasure(ctx, e); err != nil {
+		return err
+	}
+	return s.repo.ScheduleErasure(ctx, e)
 }
 
 // applyRetention brings one visit in line with its retention r on the day today:
@@ -139,8 +146,9 @@ func (s *Service) applyRetention(ctx context.Context, r domain.VisitRetention, t
 
 // RunRetentionSweep removes what has passed its retention day (in the clinics' time
 // zone) from the erased owners' visits and reports how much of each class it removed.
-// Only the erasure records with something due are read, so a sweep with nothing due is
-// one query on that small collection. A sweep stopped halfway is completed by the next.
+// Only the erasure records scheduled with something due are read, so a sweep with
+// nothing due is one query on the small schedule documents. A sweep stopped halfway is
+// completed by the next.
 func (s *Service) RunRetentionSweep(ctx context.Context) (domain.SweepResult, error) {
 	today := s.today()
 	due, err := s.repo.ErasuresDue(ctx, today)
@@ -149,30 +157,43 @@ func (s *Service) RunRetentionSweep(ctx context.Context) (domain.SweepResult, er
 	}
 	removed := domain.SweepResult{}
 	for _, e := range due {
-		if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.retention_sweep", e.OwnerID)); err != nil {
-			return removed, fmt.Errorf("retention sweep: audit: %w", err)
-		}
-		var held []domain.VisitRetention
-		for _, r := range e.Visits {
-			if next := r.Next(); !today.After(next) {
-				held = append(held, r)
-				continue
-			}
-			left, gone, err := s.applyRetention(ctx, r, today, removed)
-			if err != nil {
-				return removed, fmt.Errorf("retention sweep: %w", err)
-			}
-			if !gone {
-				held = append(held, left)
-			}
-		}
-		e.Visits = held
-		e.Version++
-		if err := s.repo.SaveErasure(ctx, e); err != nil {
+		if err := s.sweepOwner(ctx, e, today, removed); err != nil {
 			return removed, fmt.Errorf("retention sweep: %w", err)
 		}
 	}
 	return removed, nil
+}
+
+// sweepOwner removes what is due of one erased owner's visits, records what is left
+// and reschedules the record. A record scheduled too early (its last sweep died before
+// rescheduling) is only rescheduled.
+func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today retention.Date, removed domain.SweepResult) error {
+	if !today.After(e.NextDue()) {
+		return s.repo.ScheduleErasure(ctx, e)
+	}
+	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.retention_sweep", e.OwnerID)); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	var held []domain.VisitRetention
+	for _, r := range e.Visits {
+		if !today.After(r.Next()) {
+			held = append(held, r)
+			continue
+		}
+		left, gone, err := s.applyRetention(ctx, r, today, removed)
+		if err != nil {
+			return err
+		}
+		if !gone {
+			held = append(held, left)
+		}
+	}
+	e.Visits = held
+	e.Version++
+	if err := s.repo.SaveErasure(ctx, e); err != nil {
+		return err
+	}
+	return s.repo.ScheduleErasure(ctx, e)
 }
 
 // sweepActor names the periodic sweep in the audit log, which runs without a caller.

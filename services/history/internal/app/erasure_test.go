@@ -15,6 +15,7 @@ import (
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // nopAuditor accepts every event.
@@ -45,6 +46,13 @@ func (r *crashingRepo) RestrictVisit(ctx context.Context, v domain.VisitRetentio
 	return r.Repository.RestrictVisit(ctx, v, rec)
 }
 
+func (r *crashingRepo) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {
+	if err := r.crash("schedule"); err != nil {
+		return err
+	}
+	return r.Repository.ScheduleErasure(ctx, e)
+}
+
 func (r *crashingRepo) DeleteOwnerCommunications(ctx context.Context, ownerID string) error {
 	if err := r.crash("communications"); err != nil {
 		return err
@@ -52,8 +60,9 @@ func (r *crashingRepo) DeleteOwnerCommunications(ctx context.Context, ownerID st
 	return r.Repository.DeleteOwnerCommunications(ctx, ownerID)
 }
 
-// TestErasureCompletesAfterACrash: whichever write an erasure dies at, a retry with
-// the same request id finishes it and answers what was decided first.
+// TestErasureCompletesAfterACrash: whichever write an erasure dies at (restricting a
+// visit, erasing the communications, scheduling the sweep), a retry with the same
+// request id finishes it and answers what was decided first.
 func TestErasureCompletesAfterACrash(t *testing.T) {
 	store := embeddedtest.Start(t)
 	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
@@ -63,7 +72,7 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "mgr", Roles: []auth.Role{auth.RoleClinicManager}})
-	for _, step := range []string{"restrict", "communications"} {
+	for _, step := range []string{"restrict", "communications", "schedule"} {
 		t.Run(step, func(t *testing.T) {
 			repo := historymongo.New(client.Database("crash_" + step))
 			const owner = "0b6d4f3e-2c59-4f0a-9e57-000000000001"
@@ -103,6 +112,11 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 			v, err := repo.GetVisit(ctx, "v1")
 			if err != nil || !v.Current.Restricted {
 				t.Errorf("visit %+v, %v", v, err)
+			}
+			// The sweep finds it once its invoice's retention has passed.
+			due, err := repo.ErasuresDue(ctx, retention.Date{Year: 2040, Month: time.January, Day: 1})
+			if err != nil || len(due) != 1 || due[0].OwnerID != owner {
+				t.Errorf("erasures due: %+v, %v", due, err)
 			}
 		})
 	}

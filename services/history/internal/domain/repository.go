@@ -78,7 +78,11 @@ type Repository interface {
 	// SaveErasure stores e, whose Version is one more than the stored one (1: a new
 	// record); apperr.ErrConflict when another writer changed it first.
 	SaveErasure(ctx context.Context, e *Erasure) error
-	// ErasuresDue returns the applied erasures with something to remove after a day
-	// before today.
+	// ScheduleErasure records when e next has something due (e.NextDue), unless a
+	// later version of the record was scheduled already. It is written after the record
+	// and again by whoever finds it applied, so that a crash in between delays nothing.
+	ScheduleErasure(ctx context.Context, e *Erasure) error
+	// ErasuresDue returns the applied erasures scheduled with something to remove after
+	// a day before today.
 	ErasuresDue(ctx context.Context, today retention.Date) ([]*Erasure, error)
 }

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,8 +16,14 @@ import (
 	"github.com/lillvet/register/services/platform/retention"
 )
 
-// erasuresColl holds one document per erased owner, keyed by the owner id.
-const erasuresColl = "erasures"
+// erasuresColl holds one document per erased owner, keyed by the owner id, with the
+// retention of each of their visits; scheduleColl one small document per erased owner
+// with the day after which the sweep has something to do, so that the sweep's query
+// (a scan on the embedded store) reads only these.
+const (
+	erasuresColl = "erasures"
+	scheduleColl = "erasure_schedule"
+)
 
 // retentionDoc is a visit's retention: on the visit (its restriction) and in the
 // owner's erasure document (what the sweep reads). Days are stored as "YYYY-MM-DD"
@@ -44,15 +51,21 @@ type erasureRequestDoc struct {
 	IdentityCodeNeededUntil string           `bson:"identity_code_needed_until,omitempty"`
 }
 
-// erasureDoc is an owner's erasure record. NextDue (absent when nothing is held) lets
-// the sweep find the records with something due without reading the visits.
+// erasureDoc is an owner's erasure record.
 type erasureDoc struct {
 	ID       string              `bson:"_id"`
 	Version  int64               `bson:"version"`
 	Applied  bool                `bson:"applied"`
-	NextDue  string              `bson:"next_due,omitempty"`
 	Requests []erasureRequestDoc `bson:"requests"`
 	Visits   []retentionDoc      `bson:"visits,omitempty"`
+}
+
+// scheduleDoc is when an owner's erasure record has something due: NextDue, absent
+// when nothing is held, as of the record's Version.
+type scheduleDoc struct {
+	ID      string `bson:"_id"`
+	Version int64  `bson:"version"`
+	NextDue string `bson:"next_due,omitempty"`
 }
 
 func day(d retention.Date) string {
@@ -106,8 +119,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
-		ID: e.OwnerID, Version: e.Version, Applied: e.Applied, NextDue: day(e.NextDue()),
-		Visits: protomap.All(e.Visits, retentionToDoc),
+		ID: e.OwnerID, Version: e.Version, Applied: e.Applied, Visits: protomap.All(e.Visits, retentionToDoc),
 	}
 	for _, r := range e.Requests {
 		d.Requests = append(d.Requests, erasureRequestDoc{
@@ -227,20 +239,39 @@ func (r *Repository) SaveErasure(ctx context.Context, e *domain.Erasure) error {
 	return nil
 }
 
-// ErasuresDue implements domain.Repository: one query on the small erasures collection.
+// ScheduleErasure implements domain.Repository: one upsert, unless a newer version of
+// the record was scheduled already.
+func (r *Repository) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {
+	_, err := r.schedule.ReplaceOne(ctx, bson.M{"_id": e.OwnerID, "version": bson.M{"$lte": e.Version}},
+		scheduleDoc{ID: e.OwnerID, Version: e.Version, NextDue: day(e.NextDue())}, options.Replace().SetUpsert(true))
+	if err != nil && !mongox.IsDuplicateKey(err) {
+		return fmt.Errorf("schedule erasure of owner %s: %w", e.OwnerID, err)
+	}
+	return nil
+}
+
+// ErasuresDue implements domain.Repository: one query on the small schedule
+// documents, then each due record by _id.
 func (r *Repository) ErasuresDue(ctx context.Context, today retention.Date) ([]*domain.Erasure, error) {
-	cur, err := r.erasures.Find(ctx, bson.M{"next_due": bson.M{"$lt": today.String()}, "applied": true})
+	cur, err := r.schedule.Find(ctx, bson.M{"next_due": bson.M{"$lt": today.String()}})
 	if err != nil {
 		return nil, fmt.Errorf("find erasures due: %w", err)
 	}
-	var out []*domain.Erasure
-	err = each(ctx, cur, func(d *erasureDoc) error {
-		e, err := d.toDomain()
-		out = append(out, e)
-		return err
-	})
-	if err != nil {
+	var due []scheduleDoc
+	if err := cur.All(ctx, &due); err != nil {
 		return nil, fmt.Errorf("find erasures due: %w", err)
+	}
+	var out []*domain.Erasure
+	for _, d := range due {
+		e, err := r.GetErasure(ctx, d.ID)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			// Scheduled by a decision whose record was never stored.
+		case err != nil:
+			return nil, err
+		case e.Applied:
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }

@@ -28,6 +28,7 @@ type Repository struct {
 	visits         *mongo.Collection
 	communications *mongo.Collection
 	erasures       *mongo.Collection
+	schedule       *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -36,7 +37,7 @@ var _ domain.Repository = (*Repository)(nil)
 func New(db *mongo.Database) *Repository {
 	return &Repository{
 		visits: db.Collection(visitsColl), communications: db.Collection(communicationsColl),
-		erasures: db.Collection(erasuresColl),
+		erasures: db.Collection(erasuresColl), schedule: db.Collection(scheduleColl),
 	}
 }
 
@@ -53,7 +54,7 @@ func Indexes() []mongox.Index {
 		newest(visitsColl, "patient_id", "started_at", "_id"),
 		newest(visitsColl, "owner_id", "started_at", "_id"),
 		newest(communicationsColl, "owner_id", "time", "_id"),
-		{Collection: erasuresColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "next_due", Value: 1}}}},
+		{Collection: scheduleColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "next_due", Value: 1}}}},
 	}
 }
 
@@ -63,7 +64,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: visitsColl, Keys: []string{"patient_id", "started_at", "_id"}},
 		{Collection: visitsColl, Keys: []string{"owner_id", "started_at", "_id"}},
 		{Collection: communicationsColl, Keys: []string{"owner_id", "time", "_id"}},
-		{Collection: erasuresColl, Keys: []string{"next_due"}},
+		{Collection: scheduleColl, Keys: []string{"next_due"}},
 	}
 }
 
