@@ -196,12 +196,7 @@ func TestErasureSurvivesAKilledService(t *testing.T) {
 		}
 	})
 	t.Run("the job's events name its subject", func(t *testing.T) {
-		n, err := s.raw.Database(disclosureDatabase).Collection(audit.Collection).CountDocuments(t.Context(),
-			bson.M{"action": "erasure_request.finish", "actor_subject": jobSubject, "resource": "erasureRequests/" + id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 {
+		if n := s.finishEvents(t, id, jobSubject); n != 1 {
 			t.Errorf("%d finish events by %s, want 1", n, jobSubject)
 		}
 	})

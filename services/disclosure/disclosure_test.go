@@ -107,6 +107,16 @@ func start(t *testing.T, opts ...func(*disclosure.Config)) *system {
 	}
 }
 
+// replica starts a second disclosure service on the same store and configuration, a
+// worker of its own included.
+func (s *system) replica(t *testing.T) {
+	t.Helper()
+	l := servicetest.Listen(t)
+	cfg := s.cfg
+	cfg.GRPC, cfg.Listener = s.env.GRPCConfig(l), l
+	s.env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
+}
+
 // jobSubject is the erasure job's service subject in the tests.
 const jobSubject = "service:disclosure-erasure"
 

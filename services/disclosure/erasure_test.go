@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -14,6 +15,7 @@ import (
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -217,12 +219,22 @@ func TestErasureEndToEnd(t *testing.T) {
 			t.Errorf("reason %s", got)
 		}
 	})
+	t.Run("a second request answers what is left", func(t *testing.T) {
+		again := s.requestErasure(t, ownerID, "erasure-letter-2")
+		second := s.waitErasure(t, again.GetId(), inState(disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_DONE))
+		if n := restrictionChanges(t, s, ownerID); n != 1 {
+			t.Errorf("%d restriction changes after a second request, want 1", n)
+		}
+		if got := second.GetSteps()[4].GetDispositions(); len(got) == 0 {
+			t.Errorf("the owner service answered nothing the second time")
+		}
+	})
 	t.Run("listed under the owner", func(t *testing.T) {
 		res, err := s.disclosure.ListOwnerErasureRequests(s.as(t, auth.RoleClinicManager), &disclosurev1.ListOwnerErasureRequestsRequest{OwnerId: ownerID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.GetErasureRequests()) != 1 || res.GetErasureRequests()[0].GetId() != created.GetId() {
+		if got := res.GetErasureRequests(); len(got) != 2 || got[1].GetId() != created.GetId() {
 			t.Errorf("listed %v", res.GetErasureRequests())
 		}
 	})
@@ -347,5 +359,50 @@ func TestErasureWithoutJobCredentials(t *testing.T) {
 	_, err := s.disclosure.CreateErasureRequest(s.as(t, auth.RoleClinicManager), &disclosurev1.CreateErasureRequestRequest{ErasureRequest: erasureRequest(ownerID)})
 	if got := refusalReason(t, err); got != "ERASURE_JOBS_NOT_CONFIGURED" {
 		t.Errorf("reason %s", got)
+	}
+}
+
+// TestErasureWithTwoReplicas runs two disclosure replicas with job credentials on one
+// store: both workers race for the same job, and the compare-and-set on its version lets
+// only one take each step, so every step runs once and the job finishes once.
+func TestErasureWithTwoReplicas(t *testing.T) {
+	s := start(t)
+	s.replica(t)
+	ownerID, patientID := s.customer(t, "Heikkinen")
+	s.erasureHistory(t, ownerID, patientID)
+	created := s.requestErasure(t, ownerID, "")
+	done := s.waitErasure(t, created.GetId(), inState(disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_DONE))
+	for i, st := range done.GetSteps() {
+		if st.GetAttempts() != 1 {
+			t.Errorf("step %v ran %d times", wantSteps[i], st.GetAttempts())
+		}
+	}
+	if n := restrictionChanges(t, s, ownerID); n != 1 {
+		t.Errorf("%d restriction changes, want 1", n)
+	}
+	if n := s.finishEvents(t, created.GetId(), ""); n != 1 {
+		t.Errorf("%d finish events, want 1", n)
+	}
+}
+
+// finishEvents waits until the disclosure service's audit log holds the finish event of
+// erasure id (events are written in batches, just after the job's last write), by
+// subject when one is given, and returns how many there are.
+func (s *system) finishEvents(t *testing.T, id, subject string) int64 {
+	t.Helper()
+	filter := bson.M{"action": "erasure_request.finish", "resource": "erasureRequests/" + id}
+	if subject != "" {
+		filter["actor_subject"] = subject
+	}
+	deadline := time.Now().Add(jobWait)
+	for {
+		n, err := s.raw.Database(disclosureDatabase).Collection(audit.Collection).CountDocuments(t.Context(), filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
