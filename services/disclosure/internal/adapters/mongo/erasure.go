@@ -10,7 +10,6 @@ import (
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
-	"github.com/lillvet/register/services/platform/mongox"
 )
 
 // ErasureJobsCollection holds one document per erasure request: the request, its job's
@@ -148,14 +147,7 @@ func (d *erasureJobDoc) toDomain() domain.ErasureJob {
 
 // CreateErasureJob implements domain.ErasureJobs.
 func (r *Repository) CreateErasureJob(ctx context.Context, j domain.ErasureJob) (domain.ErasureJob, error) {
-	_, err := r.erasureJobs.InsertOne(ctx, toErasureJobDoc(j))
-	if mongox.IsDuplicateKey(err) {
-		return r.ErasureJob(ctx, j.ID)
-	}
-	if err != nil {
-		return domain.ErasureJob{}, fmt.Errorf("store erasure request %s: %w", j.ID, err)
-	}
-	return j, nil
+	return insertOrFirst(ctx, r.erasureJobs, toErasureJobDoc(j), j, "erasure request", j.ID, r.ErasureJob)
 }
 
 // ErasureJob implements domain.ErasureJobs.

@@ -146,16 +146,26 @@ func findByID[T any, D any, PD interface {
 	return PD(&d).toDomain(), nil
 }
 
-// CreateRecipient implements domain.Repository.
-func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
-	_, err := r.recipients.InsertOne(ctx, toRecipientDoc(rec))
+// insertOrFirst inserts doc, the document of v; when one with its id exists (a retried
+// create whose id derives from the client's request id) it answers that one, read with
+// first, and stores nothing.
+func insertOrFirst[T any](ctx context.Context, c *mongo.Collection, doc any, v T, what, id string,
+	first func(context.Context, string) (T, error),
+) (T, error) {
+	_, err := c.InsertOne(ctx, doc)
 	if mongox.IsDuplicateKey(err) {
-		return r.Recipient(ctx, rec.ID)
+		return first(ctx, id)
 	}
 	if err != nil {
-		return domain.Recipient{}, fmt.Errorf("store recipient %s: %w", rec.ID, err)
+		var zero T
+		return zero, fmt.Errorf("store %s %s: %w", what, id, err)
 	}
-	return rec, nil
+	return v, nil
+}
+
+// CreateRecipient implements domain.Repository.
+func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
+	return insertOrFirst(ctx, r.recipients, toRecipientDoc(rec), rec, "recipient", rec.ID, r.Recipient)
 }
 
 // Recipient implements domain.Repository.
@@ -222,14 +232,7 @@ func (r *Repository) DeactivateRecipient(ctx context.Context, id string, now tim
 
 // AppendRecord implements domain.Repository.
 func (r *Repository) AppendRecord(ctx context.Context, rec domain.Record) (domain.Record, error) {
-	_, err := r.disclosures.InsertOne(ctx, toRecordDoc(rec))
-	if mongox.IsDuplicateKey(err) {
-		return r.Record(ctx, rec.ID)
-	}
-	if err != nil {
-		return domain.Record{}, fmt.Errorf("log disclosure %s: %w", rec.ID, err)
-	}
-	return rec, nil
+	return insertOrFirst(ctx, r.disclosures, toRecordDoc(rec), rec, "disclosure", rec.ID, r.Record)
 }
 
 // Record implements domain.Repository.
