@@ -104,11 +104,33 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure) error {
 	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.erase", e.OwnerID)); err != nil {
 		return fmt.Errorf("audit erasure: %w", err)
 	}
+	// One read of the owner's visits tells which ones only need marking (one write
+	// each); the others are read whole and removed or reduced.
+	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	if err != nil {
+		return err
+	}
+	current := make(map[string]*domain.Visit, len(visits))
+	for _, v := range visits {
+		current[v.ID] = v
+	}
 	today := s.today()
+	var mark []domain.VisitRetention
 	for _, r := range e.Visits {
+		v, ok := current[r.VisitID]
+		if !ok {
+			continue
+		}
+		if left, gone := r.On(today); !gone && !left.MayReduce(v) {
+			mark = append(mark, left)
+			continue
+		}
 		if _, _, err := s.applyRetention(ctx, r, today, domain.SweepResult{}); err != nil {
 			return err
 		}
+	}
+	if err := s.repo.MarkRestricted(ctx, mark); err != nil {
+		return err
 	}
 	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
 		return err
@@ -139,9 +161,9 @@ func (s *Service) applyRetention(ctx context.Context, r domain.VisitRetention, t
 	}
 	kept := left.Restrict(*rec)
 	if reflect.DeepEqual(&kept, rec) {
-		return left, false, s.repo.RestrictVisit(ctx, left, nil)
+		return left, false, s.repo.MarkRestricted(ctx, []domain.VisitRetention{left})
 	}
-	return left, false, s.repo.RestrictVisit(ctx, left, &kept)
+	return left, false, s.repo.ReduceVisit(ctx, left, &kept)
 }
 
 // RunRetentionSweep removes what has passed its retention day (in the clinics' time

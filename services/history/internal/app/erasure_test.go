@@ -39,11 +39,11 @@ func (r *crashingRepo) crash(step string) error {
 	return nil
 }
 
-func (r *crashingRepo) RestrictVisit(ctx context.Context, v domain.VisitRetention, rec *domain.VisitRecord) error {
+func (r *crashingRepo) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
 	if err := r.crash("restrict"); err != nil {
 		return err
 	}
-	return r.Repository.RestrictVisit(ctx, v, rec)
+	return r.Repository.MarkRestricted(ctx, rs)
 }
 
 func (r *crashingRepo) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {

@@ -116,6 +116,13 @@ func (r VisitRetention) Restrict(rec VisitRecord) VisitRecord {
 	return out
 }
 
+// MayReduce reports whether Restrict may change the record whose current view is v:
+// when the clinical record is no longer kept, or the invoices are not while the visit
+// has some now or had some before an amendment.
+func (r VisitRetention) MayReduce(v *Visit) bool {
+	return r.RecordUntil.IsZero() || r.InvoiceUntil.IsZero() && (len(v.Invoices) > 0 || v.Version > 1)
+}
+
 // PatientHistory is what an erasure needs to know of one of the owner's patients: the
 // owner's visits of it and the last entry about the animal (by any owner).
 type PatientHistory struct {

@@ -146,3 +146,26 @@ func TestRestrictKeepsOnlyWhatIsKept(t *testing.T) {
 		}
 	}
 }
+
+func TestMayReduce(t *testing.T) {
+	kept := day(2030, 1, 1)
+	invoiced := &Visit{Version: 1, Invoices: []Invoice{{Number: "1"}}}
+	plain := &Visit{Version: 1}
+	amended := &Visit{Version: 2}
+	for _, tc := range []struct {
+		name string
+		r    VisitRetention
+		v    *Visit
+		want bool
+	}{
+		{"everything kept", VisitRetention{RecordUntil: kept, InvoiceUntil: kept}, invoiced, false},
+		{"record kept, no invoices ever", VisitRetention{RecordUntil: kept}, plain, false},
+		{"record kept, invoices not", VisitRetention{RecordUntil: kept}, invoiced, true},
+		{"record kept, invoices maybe in the trail", VisitRetention{RecordUntil: kept}, amended, true},
+		{"record not kept", VisitRetention{InvoiceUntil: kept}, invoiced, true},
+	} {
+		if got := tc.r.MayReduce(tc.v); got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+}

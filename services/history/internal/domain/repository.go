@@ -65,10 +65,13 @@ type Repository interface {
 	CountOwnerCommunications(ctx context.Context, ownerID string) (int, error)
 	// DeleteOwnerCommunications deletes every communication with the owner.
 	DeleteOwnerCommunications(ctx context.Context, ownerID string) error
-	// RestrictVisit marks the visit restricted with its retention r. With rec it also
-	// stores rec as the visit's content (what r keeps of it), when the visit is still at
-	// rec's version; else apperr.ErrConflict.
-	RestrictVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error
+	// MarkRestricted marks each visit restricted with its retention, by _id; visits
+	// no longer there are skipped.
+	MarkRestricted(ctx context.Context, rs []VisitRetention) error
+	// ReduceVisit marks the visit restricted with its retention r and stores rec as its
+	// content (what r keeps of it), when the visit is still at rec's version; else
+	// apperr.ErrConflict.
+	ReduceVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error
 	// DeleteVisit deletes the visit; a missing one is not an error.
 	DeleteVisit(ctx context.Context, id string) error
 

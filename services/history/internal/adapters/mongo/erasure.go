@@ -172,29 +172,39 @@ func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID stri
 	return nil
 }
 
-// RestrictVisit implements domain.Repository. Marking alone is one write by _id; the
-// content is replaced only conditionally on the version (a scan on the embedded store,
-// but rare: only when a part's retention ends before the visit's).
-func (r *Repository) RestrictVisit(ctx context.Context, ret domain.VisitRetention, rec *domain.VisitRecord) error {
-	restriction := retentionToDoc(ret)
-	restriction.VisitID = ""
-	if rec == nil {
-		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID}, bson.M{"$set": bson.M{"restriction": restriction}}); err != nil {
+// restriction is what a visit stores of its retention.
+func restriction(r domain.VisitRetention) retentionDoc {
+	d := retentionToDoc(r)
+	d.VisitID = ""
+	return d
+}
+
+// MarkRestricted implements domain.Repository: one update by _id per visit. (A bulk
+// write would be one command, but the embedded store runs each of its updates as a scan
+// of the collection: a thousand visits took minutes instead of seconds.)
+func (r *Repository) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
+	for _, ret := range rs {
+		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID}, bson.M{"$set": bson.M{"restriction": restriction(ret)}}); err != nil {
 			return fmt.Errorf("restrict visit %s: %w", ret.VisitID, err)
 		}
-		return nil
 	}
-	set := bson.M{"restriction": restriction, "current": bodyToDoc(&rec.Current)}
+	return nil
+}
+
+// ReduceVisit implements domain.Repository: conditional on the version (a scan on the
+// embedded store, but rare: only when a part's retention ends before the visit's).
+func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention, rec *domain.VisitRecord) error {
+	set := bson.M{"restriction": restriction(ret), "current": bodyToDoc(&rec.Current)}
 	if len(rec.Amendments) > 0 {
 		set["original"] = bodyToDoc(&rec.Original)
 		set["amendments"] = protomap.All(rec.Amendments, amendmentToDoc)
 	}
 	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID, "version": rec.Current.Version}, bson.M{"$set": set})
 	if err != nil {
-		return fmt.Errorf("restrict visit %s: %w", ret.VisitID, err)
+		return fmt.Errorf("reduce visit %s: %w", ret.VisitID, err)
 	}
 	if res.MatchedCount == 0 {
-		return fmt.Errorf("visit %s changed while being restricted: %w", ret.VisitID, apperr.ErrConflict)
+		return fmt.Errorf("visit %s changed while being reduced: %w", ret.VisitID, apperr.ErrConflict)
 	}
 	return nil
 }
