@@ -132,7 +132,7 @@ var services = []service{
 				GRPC: w.grpc("disclosure"), Mongo: w.mongo("disclosure"), Auth: w.auth,
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls, ConsentAddr: w.addr("consent"), ConsentTLS: w.tls,
 				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
-				Job:      disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 30 * time.Second, Lease: 2 * time.Minute},
+				Job:      disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
 				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
 			})
 		},

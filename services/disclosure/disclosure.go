@@ -77,10 +77,10 @@ type JobConfig struct {
 	// Poll is how often the worker looks for due jobs (new ones start at once).
 	Poll time.Duration `env:"DISCLOSURE_JOB_POLL_INTERVAL" envDefault:"5s"`
 	// CallTimeout bounds one step's call.
-	CallTimeout time.Duration `env:"DISCLOSURE_JOB_CALL_TIMEOUT" envDefault:"30s"`
+	CallTimeout time.Duration `env:"DISCLOSURE_JOB_CALL_TIMEOUT" envDefault:"2m"`
 	// Lease is how long a worker holds a step before another replica (or this one
 	// after a restart) takes it over; longer than CallTimeout.
-	Lease time.Duration `env:"DISCLOSURE_JOB_LEASE" envDefault:"2m"`
+	Lease time.Duration `env:"DISCLOSURE_JOB_LEASE" envDefault:"10m"`
 }
 
 // Validate checks the job's timings.

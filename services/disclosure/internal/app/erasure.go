@@ -115,7 +115,7 @@ func NewErasure(d ErasureDeps, opts ErasureOptions) *Erasure {
 		d.Now = time.Now
 	}
 	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = 30 * time.Second
+		opts.CallTimeout = 2 * time.Minute
 	}
 	if opts.Lease <= opts.CallTimeout {
 		opts.Lease = 4 * opts.CallTimeout
