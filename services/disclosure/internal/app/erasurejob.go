@@ -136,7 +136,15 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 		return false, err
 	}
 	if finished {
-		return true, e.auditAs(as, erasureEvent("erasure_request.finish", *j))
+		// Stored before the worker goes on, not queued: the record that an erasure was
+		// completed must survive the process stopping right after.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(as), writeTimeout)
+		defer cancel()
+		ev := erasureEvent("erasure_request.finish", *j)
+		ev.Outcome = audit.OutcomeSuccess
+		if err := e.auditor.RecordNow(ctx, ev); err != nil {
+			return true, fmt.Errorf("audit %s: %w", ev.Action, err)
+		}
 	}
 	return true, nil
 }
