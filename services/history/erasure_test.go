@@ -207,6 +207,23 @@ func TestEraseOwnerData(t *testing.T) {
 		}
 	}
 
+	// Another erasure request decides again over what is left, with the same days.
+	second, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-2"})
+	if want := (&historyv1.EraseOwnerDataResponse{
+		Dispositions: []*historyv1.RecordDisposition{
+			disposition("patient_records", true, "basis.veterinary_records", "2029-10-01", 2),
+			disposition("patient_records", false, "", "", 1),
+			disposition("medicine_records", true, "basis.medicine_records", "2031-10-01", 2),
+			disposition("invoices", true, "basis.bookkeeping", "2032-12-31", 3),
+		},
+		OwnerNamedUntil: "2032-12-31", IdentityCodeNeededUntil: "2032-12-31",
+	}); err != nil || !proto.Equal(second, want) {
+		t.Errorf("a second erasure answered %v, %v; want %v", second, err, want)
+	}
+	if first, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"}); err != nil || !proto.Equal(first, want) {
+		t.Errorf("the first request's retry after the second answered %v, %v", first, err)
+	}
+
 	f.checkAudited(t, o.id, "history.erase owners/"+o.id+"/history test-clinic_manager")
 }
 

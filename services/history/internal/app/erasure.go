@@ -190,7 +190,7 @@ func (s *Service) RunRetentionSweep(ctx context.Context) (domain.SweepResult, er
 // and reschedules the record. A record scheduled too early (its last sweep died before
 // rescheduling) is only rescheduled.
 func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today retention.Date, removed domain.SweepResult) error {
-	if !today.After(e.NextDue()) {
+	if next := e.NextDue(); next.IsZero() || !today.After(next) {
 		return s.repo.ScheduleErasure(ctx, e)
 	}
 	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.retention_sweep", e.OwnerID)); err != nil {
