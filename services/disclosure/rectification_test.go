@@ -29,7 +29,7 @@ func (s *system) rectify(t *testing.T, ownerID string, version int64, o *ownerv1
 // got; a disclosure after the correction does not count for it.
 func TestRectificationRecipients(t *testing.T) {
 	s := start(t)
-	ownerID, _ := s.customer(t, "Äijälä")
+	ownerID, patientID := s.customer(t, "Äijälä")
 	ins := s.register(t, insurer("LähiTapiola", "FI"))
 	s.agree(t, ownerID, ins.GetId())
 	sent, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName, patientBasics))
@@ -41,10 +41,25 @@ func TestRectificationRecipients(t *testing.T) {
 	if _, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName)); err != nil {
 		t.Fatalf("disclose again: %v", err)
 	}
-	list := func(version int64) *disclosurev1.ListRectificationRecipientsResponse {
+	patientChange := func(p *ownerv1.Patient, version int64, path string) int64 {
 		t.Helper()
-		res, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager),
-			&disclosurev1.ListRectificationRecipientsRequest{OwnerId: ownerID, ChangeVersion: version})
+		res, err := s.owners.UpdatePatient(s.as(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
+			PatientId: patientID, Patient: p, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}}, Version: version, Reason: "typo",
+		})
+		if err != nil {
+			t.Fatalf("update patient %s: %v", path, err)
+		}
+		return res.GetPatient().GetVersion()
+	}
+	dogRenamed := patientChange(&ownerv1.Patient{Name: "Musti II"}, 1, "name")
+	dogColoured := patientChange(&ownerv1.Patient{Colour: "black"}, dogRenamed, "colour")
+	list := func(version int64, patient ...string) *disclosurev1.ListRectificationRecipientsResponse {
+		t.Helper()
+		req := &disclosurev1.ListRectificationRecipientsRequest{OwnerId: ownerID, ChangeVersion: version}
+		if len(patient) > 0 {
+			req.PatientId = patient[0]
+		}
+		res, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,6 +83,18 @@ func TestRectificationRecipients(t *testing.T) {
 		res := list(rephoned)
 		if !slices.Equal(res.GetChangedCategories(), []disclosurev1.DataCategory{ownerContact}) || len(res.GetRecipients()) != 0 {
 			t.Errorf("phone change: %v", res)
+		}
+	})
+	t.Run("the dog's name", func(t *testing.T) {
+		res := list(dogRenamed, patientID)
+		if !slices.Equal(res.GetChangedCategories(), []disclosurev1.DataCategory{patientBasics}) || len(res.GetRecipients()) != 1 ||
+			!slices.Equal(res.GetRecipients()[0].GetCategories(), []disclosurev1.DataCategory{patientBasics}) {
+			t.Errorf("the dog's rename: %v", res)
+		}
+	})
+	t.Run("the dog's colour was never disclosed", func(t *testing.T) {
+		if res := list(dogColoured, patientID); len(res.GetChangedCategories()) != 0 || len(res.GetRecipients()) != 0 {
+			t.Errorf("the dog's colour: %v", res)
 		}
 	})
 	t.Run("refusals", func(t *testing.T) {

@@ -220,13 +220,13 @@ func (e *Erasure) auditAs(as context.Context, events ...audit.Event) error {
 // data of the owner (GDPR Art. 19), with what it received, newest first. Refused
 // disclosures sent nothing, and the owner's own copies are not a recipient.
 func (e *Erasure) recipientsToNotify(ctx context.Context, ownerID string) ([]domain.Notification, error) {
-	return e.recipients(ctx, ownerID, time.Time{}, nil)
+	return e.recipients(ctx, ownerID, func(domain.Record) bool { return true }, nil)
 }
 
-// recipients gathers the recipients of the owner's disclosures made before the time
-// before (zero: all), and of each only the categories in only (nil: all); a recipient
-// that got none of them is left out.
-func (e *Erasure) recipients(ctx context.Context, ownerID string, before time.Time, only []domain.Category) ([]domain.Notification, error) {
+// recipients gathers the recipients of the owner's disclosures that keep accepts, and
+// of each only the categories in only (nil: all); a recipient that got none of them is
+// left out.
+func (e *Erasure) recipients(ctx context.Context, ownerID string, keep func(domain.Record) bool, only []domain.Category) ([]domain.Notification, error) {
 	var out []domain.Notification
 	index := map[string]int{}
 	token := ""
@@ -240,8 +240,7 @@ func (e *Erasure) recipients(ctx context.Context, ownerID string, before time.Ti
 			if only != nil {
 				cats = domain.Intersect(cats, only)
 			}
-			if !rec.Disclosed() || rec.RecipientKind == domain.KindDataSubject || len(cats) == 0 ||
-				(!before.IsZero() && !rec.CreatedAt.Before(before)) {
+			if !rec.Disclosed() || rec.RecipientKind == domain.KindDataSubject || len(cats) == 0 || !keep(rec) {
 				continue
 			}
 			i, ok := index[rec.RecipientID]

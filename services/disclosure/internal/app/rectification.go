@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
@@ -15,11 +16,13 @@ type OwnerChange struct {
 	Fields []string
 }
 
-// OwnerChanges reads the owner service's change history.
+// OwnerChanges reads the owner service's change histories.
 type OwnerChanges interface {
-	// Change returns the change that produced version; apperr.ErrNotFound when the
-	// owner or the version is unknown.
+	// Change returns the owner's change that produced version; apperr.ErrNotFound when
+	// the owner or the version is unknown.
 	Change(ctx context.Context, ownerID string, version int64) (OwnerChange, error)
+	// PatientChange is Change for a patient.
+	PatientChange(ctx context.Context, patientID string, version int64) (OwnerChange, error)
 }
 
 // Rectification is what a rectification touched and whom to tell of it.
@@ -29,16 +32,26 @@ type Rectification struct {
 	Recipients        []domain.Notification
 }
 
-// RectificationRecipients lists the recipients to tell of an owner change (GDPR Art.
-// 19): those that received a category the change touched before it was made.
-func (e *Erasure) RectificationRecipients(ctx context.Context, ownerID string, version int64) (Rectification, error) {
-	c, err := e.changes.Change(ctx, ownerID, version)
+// RectificationRecipients lists the recipients to tell of a change (GDPR Art. 19):
+// those that received a category the change touched before it was made. The change is
+// the owner's, or with a patient id that patient's, and then only the disclosures that
+// covered the patient count.
+func (e *Erasure) RectificationRecipients(ctx context.Context, ownerID, patientID string, version int64) (Rectification, error) {
+	change, touched := e.changes.Change, domain.ChangedCategories
+	subject := ownerID
+	if patientID != "" {
+		change, touched, subject = e.changes.PatientChange, domain.ChangedPatientCategories, patientID
+	}
+	c, err := change(ctx, subject, version)
 	if err != nil {
 		return Rectification{}, err
 	}
-	r := Rectification{ChangedCategories: domain.ChangedCategories(c.Fields), ChangedAt: c.Time}
+	r := Rectification{ChangedCategories: touched(c.Fields), ChangedAt: c.Time}
+	keep := func(rec domain.Record) bool {
+		return rec.CreatedAt.Before(c.Time) && (patientID == "" || slices.Contains(rec.PatientIDs, patientID))
+	}
 	if len(r.ChangedCategories) > 0 {
-		if r.Recipients, err = e.recipients(ctx, ownerID, c.Time, r.ChangedCategories); err != nil {
+		if r.Recipients, err = e.recipients(ctx, ownerID, keep, r.ChangedCategories); err != nil {
 			return Rectification{}, err
 		}
 	}

@@ -21,9 +21,29 @@ func ChangedCategories(paths []string) []Category {
 			touched[CategoryIdentityCode] = true
 		}
 	}
+	return ordered(touched)
+}
+
+// ChangedPatientCategories is ChangedCategories for a patient's change: the fields a
+// disclosed package holds of an animal are its basics and its microchip.
+func ChangedPatientCategories(paths []string) []Category {
+	touched := map[Category]bool{}
+	for _, p := range paths {
+		switch p {
+		case "name", "species", "breed", "sex", "birth_date":
+			touched[CategoryPatientBasics] = true
+		case "microchip":
+			touched[CategoryMicrochip] = true
+		}
+	}
+	return ordered(touched)
+}
+
+// ordered returns the categories of set in the order of Categories.
+func ordered(set map[Category]bool) []Category {
 	var out []Category
 	for _, c := range Categories() {
-		if touched[c] {
+		if set[c] {
 			out = append(out, c)
 		}
 	}

@@ -22,3 +22,19 @@ func TestChangedCategories(t *testing.T) {
 		}
 	}
 }
+
+func TestChangedPatientCategories(t *testing.T) {
+	tests := []struct {
+		paths []string
+		want  []Category
+	}{
+		{[]string{"neutered", "colour", "insurance.insurer"}, nil},
+		{[]string{"name"}, []Category{CategoryPatientBasics}},
+		{[]string{"microchip", "birth_date"}, []Category{CategoryPatientBasics, CategoryMicrochip}},
+	}
+	for _, tt := range tests {
+		if got := ChangedPatientCategories(tt.paths); !slices.Equal(got, tt.want) {
+			t.Errorf("ChangedPatientCategories(%v) = %v, want %v", tt.paths, got, tt.want)
+		}
+	}
+}

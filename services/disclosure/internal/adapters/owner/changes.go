@@ -18,10 +18,23 @@ func (c *Client) Change(ctx context.Context, ownerID string, version int64) (app
 	if err != nil {
 		return app.OwnerChange{}, fmt.Errorf("read the changes of owner %s: %w", ownerID, err)
 	}
-	for _, ch := range res.GetChanges() {
+	return changeOf(res.GetChanges(), "owner", ownerID, version)
+}
+
+// PatientChange implements app.OwnerChanges with ListPatientChanges.
+func (c *Client) PatientChange(ctx context.Context, patientID string, version int64) (app.OwnerChange, error) {
+	res, err := c.owners.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: patientID})
+	if err != nil {
+		return app.OwnerChange{}, fmt.Errorf("read the changes of patient %s: %w", patientID, err)
+	}
+	return changeOf(res.GetChanges(), "patient", patientID, version)
+}
+
+func changeOf(changes []*ownerv1.Change, what, id string, version int64) (app.OwnerChange, error) {
+	for _, ch := range changes {
 		if ch.GetVersion() == version {
 			return app.OwnerChange{Time: ch.GetTime().AsTime(), Fields: ch.GetFields()}, nil
 		}
 	}
-	return app.OwnerChange{}, fmt.Errorf("change %d of owner %s: %w", version, ownerID, apperr.ErrNotFound)
+	return app.OwnerChange{}, fmt.Errorf("change %d of %s %s: %w", version, what, id, apperr.ErrNotFound)
 }

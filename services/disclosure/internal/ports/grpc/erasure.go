@@ -75,12 +75,15 @@ func (s *Server) ListRectificationRecipients(ctx context.Context, req *disclosur
 	var v apperr.ValidationError
 	v.CheckUUID("owner_id", req.GetOwnerId())
 	if req.GetChangeVersion() < 1 {
-		v.Add("change_version", "must be a version of the owner, 1 or more")
+		v.Add("change_version", "must be a version, 1 or more")
+	}
+	if req.GetPatientId() != "" {
+		v.CheckUUID("patient_id", req.GetPatientId())
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.erasure.RectificationRecipients(ctx, req.GetOwnerId(), req.GetChangeVersion())
+	r, err := s.erasure.RectificationRecipients(ctx, req.GetOwnerId(), req.GetPatientId(), req.GetChangeVersion())
 	if err != nil {
 		return nil, err
 	}

@@ -3393,8 +3393,14 @@ func (x *ResumeErasureRequestResponse) GetErasureRequest() *ErasureRequest {
 type ListRectificationRecipientsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// The version the owner change produced (lillvet.owner.v1.Change.version).
+	// The version the owner change produced (lillvet.owner.v1.Change.version), or the
+	// patient's change when patient_id is set.
 	ChangeVersion int64 `protobuf:"varint,2,opt,name=change_version,json=changeVersion,proto3" json:"change_version,omitempty"`
+	// Optional: one of the owner's patients, whose change (lillvet.owner.v1.
+	// ListPatientChanges) is meant: its name, species, breed, sex and birth date (patient
+	// basics) or its microchip. Only the owner's disclosures that covered the patient
+	// count.
+	PatientId     string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3441,6 +3447,13 @@ func (x *ListRectificationRecipientsRequest) GetChangeVersion() int64 {
 		return x.ChangeVersion
 	}
 	return 0
+}
+
+func (x *ListRectificationRecipientsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
 }
 
 // Response of ListRectificationRecipients.
@@ -3738,10 +3751,12 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x1bResumeErasureRequestRequest\x12,\n" +
 	"\x12erasure_request_id\x18\x01 \x01(\tR\x10erasureRequestId\"n\n" +
 	"\x1cResumeErasureRequestResponse\x12N\n" +
-	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"f\n" +
+	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"\x85\x01\n" +
 	"\"ListRectificationRecipientsRequest\x12\x19\n" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12%\n" +
-	"\x0echange_version\x18\x02 \x01(\x03R\rchangeVersion\"\x80\x02\n" +
+	"\x0echange_version\x18\x02 \x01(\x03R\rchangeVersion\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x03 \x01(\tR\tpatientId\"\x80\x02\n" +
 	"#ListRectificationRecipientsResponse\x12R\n" +
 	"\x12changed_categories\x18\x01 \x03(\x0e2#.lillvet.disclosure.v1.DataCategoryR\x11changedCategories\x12;\n" +
 	"\vchange_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +

@@ -113,8 +113,9 @@ type DisclosureServiceClient interface {
 	// Lists the recipients to tell of a rectification (GDPR Art. 19): those that
 	// received, before the owner change of the given version, a data category that change
 	// touched (from the change's field paths in the owner service's history: the names,
-	// the address, the contact details, the identity code). A change touching nothing
-	// ever disclosed lists nobody. Unknown owner or version: NOT_FOUND.
+	// the address, the contact details, the identity code; for a patient's change its
+	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
+	// owner, patient or version: NOT_FOUND.
 	ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error)
 }
 
@@ -380,8 +381,9 @@ type DisclosureServiceServer interface {
 	// Lists the recipients to tell of a rectification (GDPR Art. 19): those that
 	// received, before the owner change of the given version, a data category that change
 	// touched (from the change's field paths in the owner service's history: the names,
-	// the address, the contact details, the identity code). A change touching nothing
-	// ever disclosed lists nobody. Unknown owner or version: NOT_FOUND.
+	// the address, the contact details, the identity code; for a patient's change its
+	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
+	// owner, patient or version: NOT_FOUND.
 	ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error)
 	mustEmbedUnimplementedDisclosureServiceServer()
 }
