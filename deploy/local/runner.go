@@ -132,6 +132,7 @@ var services = []service{
 				GRPC: w.grpc("disclosure"), Mongo: w.mongo("disclosure"), Auth: w.auth,
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls, ConsentAddr: w.addr("consent"), ConsentTLS: w.tls,
 				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
+				Job:      disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
 				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
 			})
 		},
@@ -155,6 +156,8 @@ type wiring struct {
 	auth     auth.Config
 	storeURI string
 	keys     devKeys
+	// jobToken is the file holding the erasure job's token (see writeJobToken).
+	jobToken string
 	// listeners are open before anything starts, so that each part knows the others'
 	// real addresses even when a port is 0. A missing metrics listener leaves that
 	// endpoint off.
@@ -262,7 +265,11 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	jwks := &http.Server{Handler: iss.JWKSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: serverTLS}
 	authCfg := iss.AuthConfig("https://" + listeners["jwks"].Addr().String() + "/jwks.json")
 	authCfg.CAFile = pki.CAFile
-	w := wiring{tls: pki, auth: authCfg, storeURI: store.URI(), keys: keys, listeners: listeners}
+	jobToken := filepath.Join(cfg.DataDir, "auth", "disclosure-job.token")
+	if err := writeJobToken(iss, jobToken); err != nil {
+		return err
+	}
+	w := wiring{tls: pki, auth: authCfg, storeURI: store.URI(), keys: keys, listeners: listeners, jobToken: jobToken}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -277,6 +284,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		defer cancel()
 		return jwks.Shutdown(shutdownCtx)
 	})
+	g.Go(func() error { return refreshJobToken(gctx, iss, jobToken) })
 	for _, s := range services {
 		g.Go(func() error { return s.run(gctx, w) })
 	}
@@ -290,6 +298,52 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		return printEndpoints(out, cfg, listeners, pki)
 	})
 	return g.Wait()
+}
+
+// The erasure job's development credentials: a token of a service subject with the
+// clinic manager's role, as a Kubernetes projected token or a vault agent would write
+// it in production, renewed well before it expires (the service reads the file again
+// on every use).
+const (
+	jobSubject      = "service:disclosure-erasure"
+	jobTokenTTL     = 24 * time.Hour
+	jobTokenRenewal = 12 * time.Hour
+)
+
+// writeJobToken mints the job's token and replaces the file with it at once (a
+// reader never sees half a token).
+func writeJobToken(iss *devauth.Issuer, path string) error {
+	tok, err := iss.Mint(devauth.Claims{Subject: jobSubject, Name: "Erasure job", Roles: []auth.Role{auth.RoleClinicManager}}, jobTokenTTL)
+	if err != nil {
+		return fmt.Errorf("erasure job token: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("erasure job token: %w", err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("erasure job token: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("erasure job token: %w", err)
+	}
+	return nil
+}
+
+// refreshJobToken renews the job's token until ctx is done.
+func refreshJobToken(ctx context.Context, iss *devauth.Issuer, path string) error {
+	t := time.NewTicker(jobTokenRenewal)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := writeJobToken(iss, path); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // listen opens every listener before anything starts, so that each component knows the

@@ -1,7 +1,8 @@
 // Package disclosure runs the disclosure service: the recipients personal data may go
-// to, every disclosure checked and logged, and (in later slices) the customer's access
-// and erasure requests. Run is the one entry point, used by cmd/disclosure and by the
-// local all-in-one runner.
+// to, every disclosure checked and logged, and the customer's access and erasure
+// requests, the latter as a durable job its worker runs across the other services.
+// Run is the one entry point, used by cmd/disclosure and by the local all-in-one
+// runner.
 package disclosure
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
@@ -18,6 +20,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/adapters/auditlog"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/consent"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/history"
+	"github.com/lillvet/register/services/disclosure/internal/adapters/jobtoken"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/owner"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -26,6 +29,7 @@ import (
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/opsserver"
+	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -50,10 +54,15 @@ type Config struct {
 	// ConsentTLS is the same for the consent service.
 	ConsentTLS tlsconf.Files `envPrefix:"CONSENT_"`
 	// HistoryAddr is the patient-history service's gRPC target: the visits and
-	// communications disclosed and reported.
+	// communications disclosed and reported, and its erasure step.
 	HistoryAddr string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104"`
 	// HistoryTLS is the same for the history service.
 	HistoryTLS tlsconf.Files `envPrefix:"HISTORY_"`
+	// Job configures the erasure job.
+	Job JobConfig
+	// Retention is the retention periods the access report states (RETENTION_*
+	// variables, the same the history service keeps its records by).
+	Retention retention.Policy
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -63,6 +72,37 @@ type Config struct {
 	// Telemetry, when set, is shared with the caller (the local runner, tests);
 	// otherwise Run sets up its own from the standard OTEL_* variables.
 	Telemetry *telemetry.Telemetry `env:"-"`
+}
+
+// JobConfig configures the erasure job, which calls the other services with no caller
+// behind it.
+type JobConfig struct {
+	// TokenFile holds the bearer token of the job's calls (a service subject with the
+	// clinic_manager role), read again on every use so that a renewed token is picked
+	// up. Empty: erasure requests are refused with FAILED_PRECONDITION.
+	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE"`
+	// Poll is how often the worker looks for due jobs (new ones start at once).
+	Poll time.Duration `env:"DISCLOSURE_JOB_POLL_INTERVAL" envDefault:"5s"`
+	// CallTimeout bounds one step's call.
+	CallTimeout time.Duration `env:"DISCLOSURE_JOB_CALL_TIMEOUT" envDefault:"2m"`
+	// Lease is how long a worker holds a step before another replica (or this one
+	// after a restart) takes it over; longer than CallTimeout.
+	Lease time.Duration `env:"DISCLOSURE_JOB_LEASE" envDefault:"10m"`
+}
+
+// Validate checks the job's timings.
+func (c JobConfig) Validate() error {
+	var errs []error
+	if c.Poll <= 0 {
+		errs = append(errs, errors.New("DISCLOSURE_JOB_POLL_INTERVAL must be positive"))
+	}
+	if c.CallTimeout <= 0 {
+		errs = append(errs, errors.New("DISCLOSURE_JOB_CALL_TIMEOUT must be positive"))
+	}
+	if c.Lease <= c.CallTimeout {
+		errs = append(errs, errors.New("DISCLOSURE_JOB_LEASE must be longer than DISCLOSURE_JOB_CALL_TIMEOUT"))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks every part of the configuration.
@@ -86,6 +126,10 @@ func (c Config) Validate() error {
 	if err := c.HistoryTLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("HISTORY_: %w", err))
 	}
+	errs = append(errs, c.Job.Validate())
+	if c.Retention != (retention.Policy{}) {
+		errs = append(errs, c.Retention.Validate())
+	}
 	return errors.Join(errs...)
 }
 
@@ -106,9 +150,12 @@ func Run(ctx context.Context, cfg Config) error {
 			{Name: "history", Target: cfg.HistoryAddr, TLS: cfg.HistoryTLS},
 		},
 		Register: func(d *service.Deps) error {
+			repo := mongo.New(d.DB)
+			owners := owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner")))
+			consents := consent.New(consentv1.NewConsentServiceClient(d.Conn("consent")))
 			peers := app.Peers{
-				Owners:   owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner"))),
-				Consents: consent.New(consentv1.NewConsentServiceClient(d.Conn("consent"))),
+				Owners:   owners,
+				Consents: consents,
 				History:  history.New(historyv1.NewHistoryServiceClient(d.Conn("history"))),
 				AccessLogs: []app.AccessLog{
 					auditlog.NewRemote("owner", auditv1.NewAuditServiceClient(d.Conn("owner"))),
@@ -117,12 +164,30 @@ func Run(ctx context.Context, cfg Config) error {
 					auditlog.NewLocal(ServiceName, d.Auditor),
 				},
 			}
-			uc, err := app.New(mongo.New(d.DB), peers, d.Auditor, app.Options{})
+			uc, err := app.New(repo, peers, d.Auditor, app.Options{Retention: cfg.Retention})
 			if err != nil {
 				return fmt.Errorf("disclosure use cases: %w", err)
 			}
-			disclosurev1.RegisterDisclosureServiceServer(d, disclosuregrpc.NewServer(uc))
+			erasure := app.NewErasure(app.ErasureDeps{
+				Jobs: repo, Log: repo, Owners: owners, Owner: owners, Consent: consents, Changes: owners,
+				History:     history.NewEraser(historyv1.NewHistoryServiceClient(d.Conn("history"))),
+				Credentials: jobCredentials(cfg.Job.TokenFile, d.Verifier), Auditor: d.Auditor,
+			}, app.ErasureOptions{
+				Lease: cfg.Job.Lease, CallTimeout: cfg.Job.CallTimeout, Poll: cfg.Job.Poll, Logger: d.Telemetry.Logger,
+			})
+			if erasure.Enabled() {
+				d.Go(erasure.Run)
+			}
+			disclosurev1.RegisterDisclosureServiceServer(d, disclosuregrpc.NewServer(uc, erasure))
 			return nil
 		},
 	})
+}
+
+// jobCredentials are the erasure job's, from the token file; nil without one.
+func jobCredentials(tokenFile string, v *auth.Verifier) app.Credentials {
+	if tokenFile == "" {
+		return nil
+	}
+	return jobtoken.New(tokenFile, v)
 }

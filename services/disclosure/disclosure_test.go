@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -46,18 +48,29 @@ type system struct {
 	consents   consentv1.ConsentServiceClient
 	history    historyv1.HistoryServiceClient
 	disclosure disclosurev1.DisclosureServiceClient
-	raw        *mongo.Client
-	customers  int
+	// cfg is the disclosure service's configuration, jobTokenFile its job's token.
+	cfg          disclosure.Config
+	jobTokenFile string
+	raw          *mongo.Client
+	customers    int
 	// stopConsent stops the consent service.
 	stopConsent func()
 	// stopDisclosure stops the disclosure service, which drains its audit queue.
 	stopDisclosure func()
 }
 
-func start(t testing.TB) *system {
+// start runs the system; opts adjust the disclosure service's configuration. The
+// erasure job gets a token of a service subject with the clinic manager's role.
+func start(t testing.TB, opts ...func(*disclosure.Config)) *system {
 	t.Helper()
 	env := servicetest.New(t)
 	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)
+	historyL := servicetest.Listen(t)
+	historyCfg := history.Config{
+		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
+		Listener: historyL, Telemetry: env.Telemetry, OwnerTarget: ownerAddr,
+	}
+	historySvc := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, historyCfg) })
 
 	consentL := servicetest.Listen(t)
 	consentCfg := consent.Config{
@@ -66,18 +79,19 @@ func start(t testing.TB) *system {
 	}
 	consentSvc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, consentCfg) })
 
-	historyL := servicetest.Listen(t)
-	historyCfg := history.Config{
-		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
-		Listener: historyL, Telemetry: env.Telemetry, OwnerTarget: ownerAddr,
-	}
-	historySvc := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, historyCfg) })
-
 	l := servicetest.Listen(t)
 	cfg := disclosure.Config{
 		GRPC: env.GRPCConfig(l), Mongo: env.MongoConfig(disclosureDatabase), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
 		OwnerAddr: ownerAddr, OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
 		HistoryAddr: historyL.Addr().String(), HistoryTLS: env.TLS,
+		Job: disclosure.JobConfig{
+			TokenFile: filepath.Join(t.TempDir(), "job-token"), Poll: time.Second, CallTimeout: 10 * time.Second, Lease: time.Minute,
+		},
+	}
+	tokenFile := cfg.Job.TokenFile
+	writeJobToken(t, env, tokenFile, auth.RoleClinicManager)
+	for _, o := range opts {
+		o(&cfg)
 	}
 	svc := env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
 	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
@@ -87,9 +101,35 @@ func start(t testing.TB) *system {
 	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
-		history:    historyv1.NewHistoryServiceClient(historySvc.Conn),
+		history: historyv1.NewHistoryServiceClient(historySvc.Conn), cfg: cfg, jobTokenFile: tokenFile,
 		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
 		stopDisclosure: svc.Stop,
+	}
+}
+
+// replica starts a second disclosure service on the same store and configuration, a
+// worker of its own included.
+func (s *system) replica(t *testing.T) {
+	t.Helper()
+	l := servicetest.Listen(t)
+	cfg := s.cfg
+	cfg.GRPC, cfg.Listener = s.env.GRPCConfig(l), l
+	s.env.Serve(t, l.Addr().String(), func(ctx context.Context) error { return disclosure.Run(ctx, cfg) })
+}
+
+// jobSubject is the erasure job's service subject in the tests.
+const jobSubject = "service:disclosure-erasure"
+
+// writeJobToken writes a token for the job's subject with role into file, as a
+// Kubernetes projected token or the local runner does.
+func writeJobToken(t testing.TB, env *servicetest.Env, file string, role auth.Role) {
+	t.Helper()
+	tok, err := env.Issuer.Mint(devauth.Claims{Subject: jobSubject, Roles: []auth.Role{role}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

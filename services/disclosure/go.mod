@@ -6,9 +6,11 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/lillvet/register/proto/gen/go v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/consent v0.0.0-00010101000000-000000000000
+	github.com/lillvet/register/services/history v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/owner v0.0.0-00010101000000-000000000000
 	github.com/lillvet/register/services/platform v0.0.0-00010101000000-000000000000
 	go.mongodb.org/mongo-driver/v2 v2.10.0
+	golang.org/x/sync v0.25.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12

@@ -78,9 +78,12 @@ type Deps struct {
 	Telemetry *telemetry.Telemetry
 	DB        *mongo.Database
 	Auditor   *audit.Writer
-	conns     map[string]*grpc.ClientConn
-	services  []registration
-	tasks     []func(context.Context) error
+	// Verifier checks tokens as the server does; a background task verifies the
+	// service's own credentials with it before acting on them.
+	Verifier *auth.Verifier
+	conns    map[string]*grpc.ClientConn
+	services []registration
+	tasks    []func(context.Context) error
 }
 
 type registration struct {
@@ -164,7 +167,7 @@ func Run(ctx context.Context, s Spec) (err error) {
 		defer func() { _ = conn.Close() }()
 		conns[p.Name] = conn
 	}
-	deps := &Deps{Telemetry: tel, DB: db, Auditor: auditor, conns: conns}
+	deps := &Deps{Telemetry: tel, DB: db, Auditor: auditor, Verifier: verifier, conns: conns}
 	if err := s.Register(deps); err != nil {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}

@@ -162,12 +162,17 @@ func newID(kind, requestID string) (string, error) {
 
 // record audits a successful read or change.
 func (s *Service) record(ctx context.Context, events ...audit.Event) error {
+	return recordWith(ctx, s.auditor, events...)
+}
+
+// recordWith audits events with a, success unless an event says otherwise.
+func recordWith(ctx context.Context, a Auditor, events ...audit.Event) error {
 	for i := range events {
 		if events[i].Outcome == "" {
 			events[i].Outcome = audit.OutcomeSuccess
 		}
 	}
-	if err := s.auditor.Record(ctx, events...); err != nil {
+	if err := a.Record(ctx, events...); err != nil {
 		return fmt.Errorf("audit %s: %w", events[0].Action, err)
 	}
 	return nil

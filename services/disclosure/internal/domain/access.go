@@ -136,16 +136,25 @@ const maxClockSkew = time.Minute
 // maxReasonTextLen bounds the reason of an extension, which the owner is told.
 const maxReasonTextLen = 500
 
-// PrepareAccessRequest validates r in place and fills in what follows from it: the
-// received time (now when zero, rounded to milliseconds), the language (Finnish when
-// empty), the due date and the status; loc is the clinic's time zone. A portal request
-// is strongly identified by definition; any other method needs the staff member who
-// identified the person. The charge flag needs the owner's earlier requests: see
-// FlagFurtherRequest.
-func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *time.Location) error {
-	var v apperr.ValidationError
+// Receipt is how a data-subject request (access, erasure) reached the clinic: the
+// owner it is about, when and by which channel it arrived, and how and by whom the
+// person was identified. No free text about the person.
+type Receipt struct {
+	OwnerID        string
+	ReceivedAt     time.Time
+	Channel        Channel
+	Identification Identification
+	// IdentifiedBy is the staff member who identified the requester; empty for strong
+	// electronic identification, which the identification service did.
+	IdentifiedBy string
+}
+
+// check validates r in place, naming fields under prefix: the received time becomes
+// now when zero (rounded to milliseconds); a portal request is strongly identified by
+// definition, and any other method needs the staff member who identified the person.
+func (r *Receipt) check(v *apperr.ValidationError, prefix string, now time.Time) {
 	r.OwnerID = strings.TrimSpace(r.OwnerID)
-	requireText(&v, prefix+".owner_id", r.OwnerID, maxIDLen)
+	requireText(v, prefix+".owner_id", r.OwnerID, maxIDLen)
 	if r.ReceivedAt.IsZero() {
 		r.ReceivedAt = now
 	}
@@ -172,6 +181,19 @@ func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *t
 	if r.IdentifiedBy == "" && r.Identification.Valid() && r.Identification != IdentifiedStrongElectronic {
 		v.Add(prefix+".identified_by", "is required: who identified the person")
 	}
+}
+
+// PrepareAccessRequest validates r in place and fills in what follows from it: the
+// received time (now when zero, rounded to milliseconds), the language (Finnish when
+// empty), the due date and the status; loc is the clinic's time zone. A portal request
+// is strongly identified by definition; any other method needs the staff member who
+// identified the person. The charge flag needs the owner's earlier requests: see
+// FlagFurtherRequest.
+func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *time.Location) error {
+	var v apperr.ValidationError
+	rc := Receipt{OwnerID: r.OwnerID, ReceivedAt: r.ReceivedAt, Channel: r.Channel, Identification: r.Identification, IdentifiedBy: r.IdentifiedBy}
+	rc.check(&v, prefix, now)
+	r.OwnerID, r.ReceivedAt, r.IdentifiedBy = rc.OwnerID, rc.ReceivedAt, rc.IdentifiedBy
 	lang, ok := ParseLanguage(string(r.Language))
 	if !ok {
 		v.Add(prefix+".language", "must be fi, sv or en")

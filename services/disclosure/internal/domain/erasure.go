@@ -1,28 +1,56 @@
 package domain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
-	"github.com/lillvet/register/services/platform/retention"
+	"github.com/lillvet/register/services/platform/apperr"
 )
 
-// Service is a service holding the owner's data, one erasure step each.
+// Service is a service holding the owner's data.
 type Service string
 
-// The services, in the order their steps run. The owner step comes first because it
-// restricts the owner at once (out of search, marketing, statistics and disclosure)
-// before anything is erased anywhere.
+// The services an erasure runs on.
 const (
 	ServiceOwner   Service = "owner"
 	ServiceHistory Service = "history"
 	ServiceConsent Service = "consent"
 )
 
-// ErasureServices returns the services in step order.
-func ErasureServices() []Service { return []Service{ServiceOwner, ServiceHistory, ServiceConsent} }
+// Action is what a step does on its service.
+type Action string
+
+// The actions: restrict leaves the owner out of everything at once (search, marketing,
+// statistics, disclosure); erase removes what no law requires the service to keep and
+// restricts the rest.
+const (
+	ActionRestrict Action = "restrict"
+	ActionErase    Action = "erase"
+)
+
+// StepKind is one step's service and action.
+type StepKind struct {
+	Service Service
+	Action  Action
+}
+
+// ErasureSteps returns the steps in the order they run. Both restrictions come first,
+// so the owner is out of search, marketing and disclosure before anything is erased
+// anywhere; the history service erases before the owner service, because its answer
+// (the last day a kept record names the owner, and whether an unpaid invoice still
+// needs the identity code) says what the owner service must keep.
+func ErasureSteps() []StepKind {
+	return []StepKind{
+		{ServiceOwner, ActionRestrict},
+		{ServiceConsent, ActionRestrict},
+		{ServiceHistory, ActionErase},
+		{ServiceConsent, ActionErase},
+		{ServiceOwner, ActionErase},
+	}
+}
 
 // StepState is where one step stands.
 type StepState string
@@ -46,10 +74,33 @@ const (
 	JobStuck   JobState = "stuck"
 )
 
-// Step is one service's part of an erasure: one idempotent RPC (EraseOwnerData with the
-// job's id as request id), so that running it again after a crash is harmless.
+// Disposition is what an erasure did with one class of the owner's records in one
+// service, as that service answered: erased now, or kept (restricted) on a legal basis
+// until a day. The class and basis are the services' stable keys ("patient_records",
+// "basis.veterinary_records"); KeptUntil is a day "YYYY-MM-DD", empty when erased or
+// kept without an end (a marketing suppression).
+type Disposition struct {
+	RecordClass string
+	Kept        bool
+	LegalBasis  string
+	KeptUntil   string
+	Count       int
+}
+
+// StepResult is what a done step answered. Only erase steps have dispositions; the
+// history service's erase also says until when kept records name the owner and whether
+// an unpaid invoice needs the identity code, which the owner service's erase is given.
+type StepResult struct {
+	Dispositions            []Disposition
+	OwnerNamedUntil         string
+	IdentityCodeNeededUntil string
+}
+
+// Step is one service's part of an erasure: one idempotent RPC (with the job's id as
+// request id where the RPC takes one), so that running it again after a crash is
+// harmless.
 type Step struct {
-	Service  Service
+	StepKind
 	State    StepState
 	Attempts int
 	// NextAttemptAt is when a pending or failed step may run next.
@@ -60,24 +111,46 @@ type Step struct {
 	// LastError is the last failure's gRPC code name or another code: never a message,
 	// which might carry personal data.
 	LastError string
-	// Result is what the service erased and kept, once done.
-	Result []retention.Decision
+	// Result is what the service answered, once done.
+	Result StepResult
+	// DoneAt is when the step was done; zero until then.
 	DoneAt time.Time
 }
+
+// Done reports whether the step is done.
+func (s *Step) Done() bool { return s.State == StepDone }
 
 // ErasureJob is an erasure request running across the services. Its state lives in the
 // disclosure service's store and every transition bumps Version, which the store uses
 // for compare-and-set: of two workers racing on one job only one transition lands, so
 // each step's result is recorded once and the job finishes exactly once.
 type ErasureJob struct {
-	ID      string
-	OwnerID string
+	ID string
+	// Receipt is how the request arrived and who identified the person.
+	Receipt
 	State   JobState
 	Steps   []Step
 	Version int64
+	// RecordedBy is the staff member who recorded the request; the job's calls run
+	// under the service's own credentials, so this is who asked.
+	RecordedBy string
 	// CreatedAt and FinishedAt bound the job; FinishedAt is zero until it is done.
 	CreatedAt  time.Time
 	FinishedAt time.Time
+	// Notify is the recipients to tell of the erasure (GDPR Art. 19), set once, by
+	// the transition that finishes the job.
+	Notify []Notification
+}
+
+// Notification is a recipient that received the owner's data, from the disclosure log.
+type Notification struct {
+	RecipientID   string
+	Name          string
+	Kind          Kind
+	Contact       Contact
+	Categories    []Category
+	DisclosureIDs []string
+	LastAt        time.Time
 }
 
 // Errors of the job's transitions. Each is a programming or race error the worker
@@ -88,46 +161,68 @@ var (
 	ErrJobNotStuck  = errors.New("erasure job: not stuck")
 )
 
-// NewErasureJob returns a job for the owner with every step pending and due now.
-func NewErasureJob(id, ownerID string, now time.Time) ErasureJob {
-	j := ErasureJob{ID: id, OwnerID: ownerID, State: JobRunning, CreatedAt: now, Version: 1}
-	for _, s := range ErasureServices() {
-		j.Steps = append(j.Steps, Step{Service: s, State: StepPending, NextAttemptAt: now})
+// ReasonNotStuck is the precondition reason of resuming a job that is not stuck.
+const ReasonNotStuck = "ERASURE_REQUEST_NOT_STUCK"
+
+// NewErasureJob returns a job for the receipt with every step pending and due now.
+func NewErasureJob(id string, r Receipt, now time.Time) ErasureJob {
+	j := ErasureJob{ID: id, Receipt: r, State: JobRunning, CreatedAt: now, Version: 1}
+	for _, k := range ErasureSteps() {
+		j.Steps = append(j.Steps, Step{StepKind: k, State: StepPending, NextAttemptAt: now})
 	}
 	return j
+}
+
+// PrepareErasureRequest validates an erasure request's receipt in place, as
+// PrepareAccessRequest does: the received time (now when zero), the channel and how
+// and by whom the person was identified.
+func PrepareErasureRequest(r *Receipt, prefix string, now time.Time) error {
+	var v apperr.ValidationError
+	r.check(&v, prefix, now)
+	return v.Err()
 }
 
 // current is the index of the first step not done, or -1 when all are. Steps run one at
 // a time in order.
 func (j *ErasureJob) current() int {
-	for i, s := range j.Steps {
-		if s.State != StepDone {
+	for i := range j.Steps {
+		if !j.Steps[i].Done() {
 			return i
 		}
 	}
 	return -1
 }
 
+// Result returns the result of the done step of kind k, and false when it is not done.
+func (j *ErasureJob) Result(k StepKind) (StepResult, bool) {
+	for _, s := range j.Steps {
+		if s.StepKind == k && s.Done() {
+			return s.Result, true
+		}
+	}
+	return StepResult{}, false
+}
+
 // Due returns the step to run at now and true, or false when none is: the job is done
 // or stuck, the current step waits for its backoff, or it is running under a live lease.
 // A running step whose lease has passed is due again: its worker is presumed dead, and
 // the step's RPC is idempotent. This is how a job resumes after a crash or restart.
-func (j *ErasureJob) Due(now time.Time) (Service, bool) {
+func (j *ErasureJob) Due(now time.Time) (StepKind, bool) {
 	if j.State != JobRunning {
-		return "", false
+		return StepKind{}, false
 	}
 	i := j.current()
 	if i < 0 {
-		return "", false
+		return StepKind{}, false
 	}
 	s := j.Steps[i]
 	switch s.State {
 	case StepPending, StepFailed:
-		return s.Service, !now.Before(s.NextAttemptAt)
+		return s.StepKind, !now.Before(s.NextAttemptAt)
 	case StepRunning:
-		return s.Service, !now.Before(s.LeaseUntil)
+		return s.StepKind, !now.Before(s.LeaseUntil)
 	default:
-		return "", false
+		return StepKind{}, false
 	}
 }
 
@@ -148,13 +243,13 @@ func (j *ErasureJob) NextWake() time.Time {
 // has passed and another worker took the step, the first worker's late report is
 // refused, so a result or failure is only ever recorded by the attempt that holds it.
 type Attempt struct {
-	Service Service
-	Number  int
+	StepKind
+	Number int
 }
 
 // Start takes the due step for a worker until now+lease and counts the attempt.
 func (j *ErasureJob) Start(now time.Time, lease time.Duration) (Attempt, error) {
-	svc, ok := j.Due(now)
+	k, ok := j.Due(now)
 	if !ok {
 		return Attempt{}, ErrNoStepDue
 	}
@@ -163,13 +258,20 @@ func (j *ErasureJob) Start(now time.Time, lease time.Duration) (Attempt, error) 
 	s.Attempts++
 	s.LeaseUntil = now.Add(lease)
 	j.Version++
-	return Attempt{Service: svc, Number: s.Attempts}, nil
+	return Attempt{StepKind: k, Number: s.Attempts}, nil
+}
+
+// Last reports whether a is an attempt at the last step, whose success finishes the
+// job: the worker gathers the recipients to notify before recording it.
+func (j *ErasureJob) Last(a Attempt) bool {
+	return len(j.Steps) > 0 && j.Steps[len(j.Steps)-1].StepKind == a.StepKind
 }
 
 // Succeed records the result of attempt a, which must be the step's running one. It
-// returns finished true exactly when this transition completed the job; the caller then
-// notifies (recipients under GDPR Art. 19, the owner) once.
-func (j *ErasureJob) Succeed(a Attempt, result []retention.Decision, now time.Time) (finished bool, err error) {
+// returns finished true exactly when this transition completed the job; notify is then
+// recorded as the recipients to notify, in the same transition, so that the list is
+// written once.
+func (j *ErasureJob) Succeed(a Attempt, result StepResult, notify []Notification, now time.Time) (finished bool, err error) {
 	s, err := j.running(a)
 	if err != nil {
 		return false, err
@@ -178,7 +280,7 @@ func (j *ErasureJob) Succeed(a Attempt, result []retention.Decision, now time.Ti
 	s.LeaseUntil = time.Time{}
 	j.Version++
 	if j.current() < 0 {
-		j.State, j.FinishedAt = JobDone, now
+		j.State, j.FinishedAt, j.Notify = JobDone, now, notify
 		return true, nil
 	}
 	next := &j.Steps[j.current()]
@@ -217,11 +319,11 @@ func (j *ErasureJob) Resume(now time.Time) error {
 
 func (j *ErasureJob) running(a Attempt) (*Step, error) {
 	if i := j.current(); j.State == JobRunning && i >= 0 {
-		if s := &j.Steps[i]; s.Service == a.Service && s.State == StepRunning && s.Attempts == a.Number {
+		if s := &j.Steps[i]; s.StepKind == a.StepKind && s.State == StepRunning && s.Attempts == a.Number {
 			return s, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %s attempt %d", ErrStaleAttempt, a.Service, a.Number)
+	return nil, fmt.Errorf("%w: %s %s attempt %d", ErrStaleAttempt, a.Service, a.Action, a.Number)
 }
 
 // Backoff spaces the retries of a failed step: Base doubled per attempt up to Max, then
@@ -264,4 +366,22 @@ func unit(x float64) float64 {
 		return 0
 	}
 	return min(max(x, 0), 1)
+}
+
+// ErasureJobs stores erasure jobs in the service's own database, one document each.
+type ErasureJobs interface {
+	// CreateErasureJob stores a new job. When one with j.ID exists (a retried create) it
+	// returns that one and stores nothing.
+	CreateErasureJob(ctx context.Context, j ErasureJob) (ErasureJob, error)
+	// ErasureJob reads one job; apperr.ErrNotFound when unknown.
+	ErasureJob(ctx context.Context, id string) (ErasureJob, error)
+	// UpdateErasureJob stores j, a transition of the job read at version from, only
+	// while the stored job is still at that version: apperr.ErrConflict when another
+	// transition landed first.
+	UpdateErasureJob(ctx context.Context, j ErasureJob, from int64) error
+	// DueErasureJobs returns up to limit running jobs that need a worker at now,
+	// longest waiting first.
+	DueErasureJobs(ctx context.Context, now time.Time, limit int) ([]ErasureJob, error)
+	// OwnerErasureJobs lists an owner's jobs, most recently created first.
+	OwnerErasureJobs(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[ErasureJob], error)
 }

@@ -6,36 +6,41 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/lillvet/register/services/platform/retention"
 )
 
 const lease = time.Minute
 
-func kept(c retention.RecordClass) []retention.Decision {
-	return []retention.Decision{{Class: c, Keep: true, Basis: retention.BasisBookkeeping, Until: day(2032, 12, 31)}}
+func kept(class string) StepResult {
+	return StepResult{Dispositions: []Disposition{{RecordClass: class, Kept: true, LegalBasis: "basis.bookkeeping", KeptUntil: "2032-12-31", Count: 1}}}
 }
 
+var (
+	ownerRestrict   = StepKind{ServiceOwner, ActionRestrict}
+	consentRestrict = StepKind{ServiceConsent, ActionRestrict}
+	historyErase    = StepKind{ServiceHistory, ActionErase}
+	receipt         = Receipt{OwnerID: "own-1", ReceivedAt: testNow, Channel: ChannelLetter, Identification: IdentifiedStrongElectronic}
+)
+
 func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
-	j := NewErasureJob("er-1", "own-1", testNow)
-	if j.State != JobRunning || j.Version != 1 || len(j.Steps) != 3 {
+	j := NewErasureJob("er-1", receipt, testNow)
+	if j.State != JobRunning || j.Version != 1 || len(j.Steps) != 5 {
 		t.Fatalf("new job %+v", j)
 	}
 	now := testNow
-	var order []Service
+	var order []StepKind
 	finishedCount := 0
 	var last Attempt
-	for range ErasureServices() {
+	for range ErasureSteps() {
 		a, err := j.Start(now, lease)
 		if err != nil {
 			t.Fatal(err)
 		}
-		order, last = append(order, a.Service), a
+		order, last = append(order, a.StepKind), a
 		if _, ok := j.Due(now); ok {
-			t.Fatalf("%s is due again while its lease lives", a.Service)
+			t.Fatalf("%v is due again while its lease lives", a.StepKind)
 		}
 		now = now.Add(time.Second)
-		finished, err := j.Succeed(a, kept(retention.ClassInvoices), now)
+		finished, err := j.Succeed(a, kept("invoices"), []Notification{{RecipientID: "rec-1"}}, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,14 +48,14 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 			finishedCount++
 		}
 	}
-	if !slices.Equal(order, []Service{ServiceOwner, ServiceHistory, ServiceConsent}) {
+	if !slices.Equal(order, []StepKind{ownerRestrict, consentRestrict, historyErase, {ServiceConsent, ActionErase}, {ServiceOwner, ActionErase}}) {
 		t.Fatalf("steps ran in order %v", order)
 	}
-	if finishedCount != 1 || j.State != JobDone || !j.FinishedAt.Equal(now) || j.Version != 7 {
+	if finishedCount != 1 || j.State != JobDone || !j.FinishedAt.Equal(now) || j.Version != 11 || len(j.Notify) != 1 {
 		t.Fatalf("finished %d times, job %+v", finishedCount, j)
 	}
 	for _, s := range j.Steps {
-		if s.State != StepDone || s.Attempts != 1 || len(s.Result) != 1 {
+		if s.State != StepDone || s.Attempts != 1 || len(s.Result.Dispositions) != 1 {
 			t.Errorf("step %+v", s)
 		}
 	}
@@ -61,13 +66,13 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 	if _, err := j.Start(now, lease); !errors.Is(err, ErrNoStepDue) {
 		t.Errorf("start on a done job: %v", err)
 	}
-	if finished, err := j.Succeed(last, nil, now); finished || !errors.Is(err, ErrStaleAttempt) {
+	if finished, err := j.Succeed(last, StepResult{}, nil, now); finished || !errors.Is(err, ErrStaleAttempt) {
 		t.Errorf("second success of the last step: %v, %v", finished, err)
 	}
 }
 
 func TestErasureJobResumesAfterACrash(t *testing.T) {
-	j := NewErasureJob("er-1", "own-1", testNow)
+	j := NewErasureJob("er-1", receipt, testNow)
 	dead, err := j.Start(testNow, lease)
 	if err != nil {
 		t.Fatal(err)
@@ -81,31 +86,31 @@ func TestErasureJobResumesAfterACrash(t *testing.T) {
 	}
 	restart := testNow.Add(lease)
 	again, err := j.Start(restart, lease)
-	if err != nil || again != (Attempt{Service: ServiceOwner, Number: 2}) {
+	if err != nil || again != (Attempt{StepKind: ownerRestrict, Number: 2}) {
 		t.Fatalf("after the restart: %+v, %v; want the owner step's second attempt", again, err)
 	}
 	// The presumed-dead worker was only slow and reports now: refused, whether it
 	// succeeded or failed, so only the attempt holding the step records anything.
-	if _, err := j.Succeed(dead, nil, restart); !errors.Is(err, ErrStaleAttempt) {
+	if _, err := j.Succeed(dead, StepResult{}, nil, restart); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("late result of the first attempt: %v", err)
 	}
 	if err := j.Fail(dead, "UNAVAILABLE", false, restart, DefaultBackoff(), 0); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("late failure of the first attempt: %v", err)
 	}
-	if _, err := j.Succeed(again, kept(retention.ClassIdentityCode), restart); err != nil {
+	if _, err := j.Succeed(again, StepResult{}, nil, restart); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Succeed(again, nil, restart); !errors.Is(err, ErrStaleAttempt) {
+	if _, err := j.Succeed(again, StepResult{}, nil, restart); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("second result of one attempt: %v", err)
 	}
-	if svc, ok := j.Due(restart); !ok || svc != ServiceHistory {
-		t.Fatalf("next due %s %v, want history now", svc, ok)
+	if k, ok := j.Due(restart); !ok || k != consentRestrict {
+		t.Fatalf("next due %v %v, want the consent restriction now", k, ok)
 	}
 }
 
 func TestErasureJobRetriesWithBackoff(t *testing.T) {
 	b := Backoff{Base: time.Second, Max: time.Minute, Jitter: 0.5}
-	j := NewErasureJob("er-1", "own-1", testNow)
+	j := NewErasureJob("er-1", receipt, testNow)
 	now := testNow
 	for attempt := 1; attempt <= 8; attempt++ {
 		a, err := j.Start(now, lease)
@@ -129,24 +134,24 @@ func TestErasureJobRetriesWithBackoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Succeed(a, nil, now); err != nil || j.Steps[0].LastError != "" {
+	if _, err := j.Succeed(a, StepResult{}, nil, now); err != nil || j.Steps[0].LastError != "" {
 		t.Fatalf("success after failures: %v, %+v", err, j.Steps[0])
 	}
 }
 
 func TestErasureJobStuckAndResumed(t *testing.T) {
-	j := NewErasureJob("er-1", "own-1", testNow)
+	j := NewErasureJob("er-1", receipt, testNow)
 	if err := j.Resume(testNow); !errors.Is(err, ErrJobNotStuck) {
 		t.Fatalf("resume of a running job: %v", err)
 	}
-	if err := j.Fail(Attempt{ServiceOwner, 0}, "INTERNAL", false, testNow, DefaultBackoff(), 0); !errors.Is(err, ErrStaleAttempt) {
+	if err := j.Fail(Attempt{ownerRestrict, 0}, "INTERNAL", false, testNow, DefaultBackoff(), 0); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("failure of a step not running: %v", err)
 	}
 	a, err := j.Start(testNow, lease)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Succeed(Attempt{ServiceHistory, 1}, nil, testNow); !errors.Is(err, ErrStaleAttempt) {
+	if _, err := j.Succeed(Attempt{historyErase, 1}, StepResult{}, nil, testNow); !errors.Is(err, ErrStaleAttempt) {
 		t.Fatalf("success of another service's step: %v", err)
 	}
 	if err := j.Fail(a, "INVALID_ARGUMENT", true, testNow, DefaultBackoff(), 0); err != nil {
@@ -159,8 +164,8 @@ func TestErasureJobStuckAndResumed(t *testing.T) {
 	if err := j.Resume(later); err != nil {
 		t.Fatal(err)
 	}
-	if svc, ok := j.Due(later); !ok || svc != ServiceOwner || j.State != JobRunning {
-		t.Fatalf("after resuming: %s %v %+v", svc, ok, j)
+	if k, ok := j.Due(later); !ok || k != ownerRestrict || j.State != JobRunning {
+		t.Fatalf("after resuming: %v %v %+v", k, ok, j)
 	}
 }
 
@@ -170,15 +175,15 @@ func TestErasureJobStuckAndResumed(t *testing.T) {
 // order, each result is recorded once, and the job finishes at most once (exactly once
 // when it is done).
 func FuzzErasureJob(f *testing.F) {
-	f.Add([]byte{0, 13, 0, 19, 0, 25})  // three steps, each started and done
-	f.Add([]byte{0, 5, 0, 9, 19, 4, 0}) // a lease runs out; the first attempt reports late
-	f.Add([]byte{0, 11, 4, 0, 26, 28})  // a permanent failure, resumed, a transient one
+	f.Add([]byte{0, 13, 0, 19, 0, 25, 0, 37, 0, 43}) // five steps, each started and done
+	f.Add([]byte{0, 5, 0, 9, 19, 4, 0})              // a lease runs out; the first attempt reports late
+	f.Add([]byte{0, 11, 4, 0, 26, 28})               // a permanent failure, resumed, a transient one
 	f.Fuzz(func(t *testing.T, ops []byte) {
-		j := NewErasureJob("er-1", "own-1", testNow)
+		j := NewErasureJob("er-1", receipt, testNow)
 		now := testNow
 		finished := 0
 		// Every attempt ever started, so that late reports of old ones are tried too.
-		attempts := []Attempt{{Service: ServiceOwner}}
+		attempts := []Attempt{{StepKind: ownerRestrict}}
 		for _, op := range ops {
 			before := j.Version
 			steps := slices.Clone(j.Steps)
@@ -192,7 +197,7 @@ func FuzzErasureJob(f *testing.F) {
 				}
 			case 1:
 				var done bool
-				done, err = j.Succeed(a, kept(retention.ClassPatientRecords), now)
+				done, err = j.Succeed(a, kept("patient_records"), []Notification{{RecipientID: "rec-1"}}, now)
 				if done {
 					finished++
 				}
@@ -221,21 +226,21 @@ func FuzzErasureJob(f *testing.F) {
 				}
 			}
 			for i, s := range j.Steps {
-				if (s.State == StepDone) != (s.Result != nil) || (steps[i].State == StepDone && s.DoneAt != steps[i].DoneAt) {
+				if (s.State == StepDone) != (len(s.Result.Dispositions) == 1) || (steps[i].State == StepDone && s.DoneAt != steps[i].DoneAt) {
 					t.Fatalf("step %d's result recorded wrongly: %+v", i, s)
 				}
 			}
 		}
-		if finished > 1 || (finished == 1) != (j.State == JobDone) {
+		if finished > 1 || (finished == 1) != (j.State == JobDone) || (j.State == JobDone) != (len(j.Notify) == 1) {
 			t.Fatalf("finished %d times, state %s", finished, j.State)
 		}
 	})
 }
 
 func stepsEqual(a, b Step) bool {
-	return a.Service == b.Service && a.State == b.State && a.Attempts == b.Attempts &&
+	return a.StepKind == b.StepKind && a.State == b.State && a.Attempts == b.Attempts &&
 		a.NextAttemptAt.Equal(b.NextAttemptAt) && a.LeaseUntil.Equal(b.LeaseUntil) &&
-		a.LastError == b.LastError && a.DoneAt.Equal(b.DoneAt) && len(a.Result) == len(b.Result)
+		a.LastError == b.LastError && a.DoneAt.Equal(b.DoneAt) && len(a.Result.Dispositions) == len(b.Result.Dispositions)
 }
 
 func TestBackoffDelay(t *testing.T) {

@@ -151,7 +151,15 @@ func (r *Repository) Erase(ctx context.Context, ownerID string, storedEntries in
 		"$push":  bson.M{"erasures": answer},
 		"$unset": bson.M{"restrictions": "", "created": "", "updated": ""},
 	}
-	res, err := r.ledgers.UpdateOne(ctx, bson.M{"_id": ownerID, "entries": bson.M{"$size": storedEntries}}, update)
+	// The guard is the number of entries read. A ledger that SetRestriction created
+	// has none and, on the embedded store, no entries field at all: FerretDB v1 drops
+	// the $setOnInsert of an upsert that also has a $set, so "no entries" matches a
+	// missing field too.
+	guard := bson.M{"_id": ownerID, "entries": bson.M{"$size": storedEntries}}
+	if storedEntries == 0 {
+		guard = bson.M{"_id": ownerID, "$or": bson.A{bson.M{"entries": bson.M{"$size": 0}}, bson.M{"entries": bson.M{"$exists": false}}}}
+	}
+	res, err := r.ledgers.UpdateOne(ctx, guard, update)
 	if err != nil {
 		return fmt.Errorf("erase the ledger of owner %s: %w", ownerID, err)
 	}

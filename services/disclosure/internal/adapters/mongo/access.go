@@ -169,14 +169,7 @@ func (r *Repository) AddToAccessLedger(ctx context.Context, ownerID string, p do
 
 // CreateAccessRequest implements domain.Repository.
 func (r *Repository) CreateAccessRequest(ctx context.Context, req domain.AccessRequest) (domain.AccessRequest, error) {
-	_, err := r.accessRequests.InsertOne(ctx, toAccessRequestDoc(req))
-	if mongox.IsDuplicateKey(err) {
-		return r.AccessRequest(ctx, req.ID)
-	}
-	if err != nil {
-		return domain.AccessRequest{}, fmt.Errorf("store access request %s: %w", req.ID, err)
-	}
-	return req, nil
+	return insertOrFirst(ctx, r.accessRequests, toAccessRequestDoc(req), req, "access request", req.ID, r.AccessRequest)
 }
 
 // SetAccessCharge implements domain.Repository.

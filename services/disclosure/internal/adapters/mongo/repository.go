@@ -45,6 +45,7 @@ type Repository struct {
 	disclosures    *mongo.Collection
 	accessRequests *mongo.Collection
 	accessLedgers  *mongo.Collection
+	erasureJobs    *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -54,12 +55,14 @@ func New(db *mongo.Database) *Repository {
 	return &Repository{
 		recipients: db.Collection(RecipientsCollection), disclosures: db.Collection(DisclosuresCollection),
 		accessRequests: db.Collection(AccessRequestsCollection), accessLedgers: db.Collection(AccessLedgersCollection),
+		erasureJobs: db.Collection(ErasureJobsCollection),
 	}
 }
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
 // Recipients are read by _id and listed in _id order, and access requests and their
-// per-owner ledgers are read by _id only, which needs none.
+// per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
+// the workers when due (state, wake) and listed per owner.
 func Indexes() []mongox.Index {
 	desc := func(keys ...string) bson.D {
 		d := bson.D{}
@@ -75,6 +78,8 @@ func Indexes() []mongox.Index {
 	return []mongox.Index{
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("owner_id", "time", "_id")}},
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("recipient_id", "outcome", "time", "_id")}},
+		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "wake", Value: 1}}}},
+		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "owner_id", Value: 1}, {Key: "created", Value: -1}, {Key: "_id", Value: -1}}}},
 	}
 }
 
@@ -83,6 +88,8 @@ func QueryShapes() []mongox.QueryShape {
 	return []mongox.QueryShape{
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id", "time", "_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
+		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
+		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
 	}
 }
 
@@ -139,16 +146,26 @@ func findByID[T any, D any, PD interface {
 	return PD(&d).toDomain(), nil
 }
 
-// CreateRecipient implements domain.Repository.
-func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
-	_, err := r.recipients.InsertOne(ctx, toRecipientDoc(rec))
+// insertOrFirst inserts doc, the document of v; when one with its id exists (a retried
+// create whose id derives from the client's request id) it answers that one, read with
+// first, and stores nothing.
+func insertOrFirst[T any](ctx context.Context, c *mongo.Collection, doc any, v T, what, id string,
+	first func(context.Context, string) (T, error),
+) (T, error) {
+	_, err := c.InsertOne(ctx, doc)
 	if mongox.IsDuplicateKey(err) {
-		return r.Recipient(ctx, rec.ID)
+		return first(ctx, id)
 	}
 	if err != nil {
-		return domain.Recipient{}, fmt.Errorf("store recipient %s: %w", rec.ID, err)
+		var zero T
+		return zero, fmt.Errorf("store %s %s: %w", what, id, err)
 	}
-	return rec, nil
+	return v, nil
+}
+
+// CreateRecipient implements domain.Repository.
+func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
+	return insertOrFirst(ctx, r.recipients, toRecipientDoc(rec), rec, "recipient", rec.ID, r.Recipient)
 }
 
 // Recipient implements domain.Repository.
@@ -215,14 +232,7 @@ func (r *Repository) DeactivateRecipient(ctx context.Context, id string, now tim
 
 // AppendRecord implements domain.Repository.
 func (r *Repository) AppendRecord(ctx context.Context, rec domain.Record) (domain.Record, error) {
-	_, err := r.disclosures.InsertOne(ctx, toRecordDoc(rec))
-	if mongox.IsDuplicateKey(err) {
-		return r.Record(ctx, rec.ID)
-	}
-	if err != nil {
-		return domain.Record{}, fmt.Errorf("log disclosure %s: %w", rec.ID, err)
-	}
-	return rec, nil
+	return insertOrFirst(ctx, r.disclosures, toRecordDoc(rec), rec, "disclosure", rec.ID, r.Record)
 }
 
 // Record implements domain.Repository.

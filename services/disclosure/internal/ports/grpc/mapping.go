@@ -3,6 +3,8 @@ package grpc
 import (
 	"strings"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/protomap"
@@ -144,24 +146,48 @@ func dateToProto(d retention.Date) string {
 	return d.String()
 }
 
-func accessRequestFromProto(r *disclosurev1.AccessRequest) domain.AccessRequest {
-	a := domain.AccessRequest{
+// receiptMessage is what access and erasure requests share: how they arrived.
+type receiptMessage interface {
+	GetOwnerId() string
+	GetReceiveTime() *timestamppb.Timestamp
+	GetChannel() disclosurev1.AccessChannel
+	GetIdentification() disclosurev1.IdentificationMethod
+	GetIdentifiedBy() string
+}
+
+func receiptFromProto(r receiptMessage) domain.Receipt {
+	rc := domain.Receipt{
 		OwnerID: r.GetOwnerId(), Channel: domain.Channel(fromEnum(r.GetChannel().String(), channelPrefix)),
 		Identification: domain.Identification(fromEnum(r.GetIdentification().String(), identificationPrefix)),
-		IdentifiedBy:   r.GetIdentifiedBy(), Language: domain.Language(r.GetLanguage()),
+		IdentifiedBy:   r.GetIdentifiedBy(),
 	}
 	if r.GetReceiveTime() != nil {
-		a.ReceivedAt = r.GetReceiveTime().AsTime()
+		rc.ReceivedAt = r.GetReceiveTime().AsTime()
 	}
-	return a
+	return rc
+}
+
+func channelToProto(c domain.Channel) disclosurev1.AccessChannel {
+	return disclosurev1.AccessChannel(toEnum(disclosurev1.AccessChannel_value, channelPrefix, string(c)))
+}
+
+func identificationToProto(m domain.Identification) disclosurev1.IdentificationMethod {
+	return disclosurev1.IdentificationMethod(toEnum(disclosurev1.IdentificationMethod_value, identificationPrefix, string(m)))
+}
+
+func accessRequestFromProto(r *disclosurev1.AccessRequest) domain.AccessRequest {
+	rc := receiptFromProto(r)
+	return domain.AccessRequest{
+		OwnerID: rc.OwnerID, ReceivedAt: rc.ReceivedAt, Channel: rc.Channel, Identification: rc.Identification,
+		IdentifiedBy: rc.IdentifiedBy, Language: domain.Language(r.GetLanguage()),
+	}
 }
 
 func accessRequestToProto(r domain.AccessRequest) *disclosurev1.AccessRequest {
 	return &disclosurev1.AccessRequest{
 		Id: r.ID, OwnerId: r.OwnerID, ReceiveTime: protomap.Timestamp(r.ReceivedAt),
-		Channel:        disclosurev1.AccessChannel(toEnum(disclosurev1.AccessChannel_value, channelPrefix, string(r.Channel))),
-		Identification: disclosurev1.IdentificationMethod(toEnum(disclosurev1.IdentificationMethod_value, identificationPrefix, string(r.Identification))),
-		IdentifiedBy:   r.IdentifiedBy, Language: string(r.Language),
+		Channel: channelToProto(r.Channel), Identification: identificationToProto(r.Identification),
+		IdentifiedBy: r.IdentifiedBy, Language: string(r.Language),
 		DueDate: dateToProto(r.DueDate), ExtendedDueDate: dateToProto(r.ExtendedDueDate), ExtensionReason: r.ExtensionReason,
 		PossiblyChargeable: r.PossiblyChargeable, EarlierRequestId: r.EarlierRequestID,
 		Status:     disclosurev1.AccessRequestStatus(toEnum(disclosurev1.AccessRequestStatus_value, accessStatusPrefix, string(r.Status))),
@@ -172,4 +198,56 @@ func accessRequestToProto(r domain.AccessRequest) *disclosurev1.AccessRequest {
 
 func accessRequestsToProto(rs []domain.AccessRequest) []*disclosurev1.AccessRequest {
 	return protomap.All(rs, accessRequestToProto)
+}
+
+// The erasure enums map by name too: ERASURE_REQUEST_STATE_RUNNING is the domain's
+// running, ERASURE_STEP_STATE_DONE its done.
+const (
+	erasureStatePrefix = "ERASURE_REQUEST_STATE_"
+	stepStatePrefix    = "ERASURE_STEP_STATE_"
+)
+
+func erasureRequestToProto(j domain.ErasureJob) *disclosurev1.ErasureRequest {
+	out := &disclosurev1.ErasureRequest{
+		Id: j.ID, OwnerId: j.OwnerID, ReceiveTime: protomap.Timestamp(j.ReceivedAt),
+		Channel: channelToProto(j.Channel), Identification: identificationToProto(j.Identification),
+		IdentifiedBy: j.IdentifiedBy,
+		State:        disclosurev1.ErasureRequestState(toEnum(disclosurev1.ErasureRequestState_value, erasureStatePrefix, string(j.State))),
+		Steps:        protomap.All(j.Steps, stepToProto), RecipientsToNotify: protomap.All(j.Notify, notificationToProto),
+		RecordedBy: j.RecordedBy, CreateTime: protomap.Timestamp(j.CreatedAt), FinishTime: protomap.Timestamp(j.FinishedAt),
+	}
+	return out
+}
+
+func erasureRequestsToProto(js []domain.ErasureJob) []*disclosurev1.ErasureRequest {
+	return protomap.All(js, erasureRequestToProto)
+}
+
+func stepToProto(s domain.Step) *disclosurev1.ErasureStep {
+	out := &disclosurev1.ErasureStep{
+		Service: string(s.Service), Action: string(s.Action),
+		State:    disclosurev1.ErasureStepState(toEnum(disclosurev1.ErasureStepState_value, stepStatePrefix, string(s.State))),
+		Attempts: protomap.Count32(s.Attempts), LastError: s.LastError, DoneTime: protomap.Timestamp(s.DoneAt),
+		Dispositions: protomap.All(s.Result.Dispositions, dispositionToProto),
+	}
+	if !s.Done() && s.State != domain.StepRunning {
+		out.NextAttemptTime = protomap.Timestamp(s.NextAttemptAt)
+	}
+	return out
+}
+
+func dispositionToProto(d domain.Disposition) *disclosurev1.RecordDisposition {
+	return &disclosurev1.RecordDisposition{
+		RecordClass: d.RecordClass, Kept: d.Kept, LegalBasis: d.LegalBasis, KeptUntil: d.KeptUntil,
+		Count: protomap.Count32(d.Count),
+	}
+}
+
+func notificationToProto(n domain.Notification) *disclosurev1.RecipientToNotify {
+	return &disclosurev1.RecipientToNotify{
+		RecipientId: n.RecipientID, Name: n.Name, Kind: kindToProto(n.Kind),
+		Contact:    &disclosurev1.Contact{Name: n.Contact.Name, Email: n.Contact.Email, Phone: n.Contact.Phone},
+		Categories: categoriesToProto(n.Categories), DisclosureIds: n.DisclosureIDs,
+		LastDisclosureTime: protomap.Timestamp(n.LastAt),
+	}
 }

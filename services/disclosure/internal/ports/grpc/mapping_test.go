@@ -69,3 +69,24 @@ func TestAccessEnumsMatchTheDomain(t *testing.T) {
 		}
 	}
 }
+
+func TestErasureEnumsMatchTheDomain(t *testing.T) {
+	states := []domain.JobState{domain.JobRunning, domain.JobDone, domain.JobStuck}
+	for _, s := range states {
+		if erasureRequestToProto(domain.ErasureJob{State: s}).GetState() == disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_UNSPECIFIED {
+			t.Errorf("job state %s has no API value", s)
+		}
+	}
+	if n := len(disclosurev1.ErasureRequestState_value) - 1; n != len(states) {
+		t.Errorf("%d request states in the API, %d in the domain", n, len(states))
+	}
+	steps := []domain.StepState{domain.StepPending, domain.StepRunning, domain.StepDone, domain.StepFailed}
+	for _, s := range steps {
+		if stepToProto(domain.Step{State: s}).GetState() == disclosurev1.ErasureStepState_ERASURE_STEP_STATE_UNSPECIFIED {
+			t.Errorf("step state %s has no API value", s)
+		}
+	}
+	if n := len(disclosurev1.ErasureStepState_value) - 1; n != len(steps) {
+		t.Errorf("%d step states in the API, %d in the domain", n, len(steps))
+	}
+}

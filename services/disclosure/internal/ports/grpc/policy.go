@@ -59,5 +59,16 @@ func Policy() auth.Policy {
 		// maintainer never reads it, whatever the purpose.
 		m("GetAccessReport"):         {Roles: managers},
 		m("GetAccessReportDocument"): {Roles: managers},
+		// Erasure requests are the clinic manager's, who handles the customer's rights:
+		// recording one starts erasing the owner everywhere, and resuming a stuck one is
+		// deciding that the cause was fixed. A maintainer operating the job reads it
+		// (the steps, their error codes) only with a stated purpose.
+		m("CreateErasureRequest"):     {Roles: managers},
+		m("GetErasureRequest"):        {Roles: managers, WithPurpose: maintainer},
+		m("ListOwnerErasureRequests"): {Roles: managers, WithPurpose: maintainer},
+		m("ResumeErasureRequest"):     {Roles: managers},
+		// Telling recipients of a rectification is the controller's duty (Art. 19),
+		// carried out by the clinic manager.
+		m("ListRectificationRecipients"): {Roles: managers, WithPurpose: maintainer},
 	}
 }

@@ -38,5 +38,10 @@ func TestPolicy(t *testing.T) {
 		{RPC: "ExtendAccessRequest", Allowed: []auth.Role{manager}},
 		{RPC: "GetAccessReport", Allowed: []auth.Role{manager}},
 		{RPC: "GetAccessReportDocument", Allowed: []auth.Role{manager}},
+		{RPC: "CreateErasureRequest", Allowed: []auth.Role{manager}},
+		{RPC: "GetErasureRequest", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
+		{RPC: "ListOwnerErasureRequests", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
+		{RPC: "ResumeErasureRequest", Allowed: []auth.Role{manager}},
+		{RPC: "ListRectificationRecipients", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 	})
 }

@@ -17,13 +17,14 @@ import (
 // Server implements disclosurev1.DisclosureServiceServer on the use cases.
 type Server struct {
 	disclosurev1.UnimplementedDisclosureServiceServer
-	app *app.Service
+	app     *app.Service
+	erasure *app.Erasure
 }
 
 var _ disclosurev1.DisclosureServiceServer = (*Server)(nil)
 
 // NewServer returns the gRPC port of the use cases.
-func NewServer(a *app.Service) *Server { return &Server{app: a} }
+func NewServer(a *app.Service, e *app.Erasure) *Server { return &Server{app: a, erasure: e} }
 
 // checkPage validates a list request's page size.
 func checkPage(v *apperr.ValidationError, size int32) {

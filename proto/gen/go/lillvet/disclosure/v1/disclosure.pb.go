@@ -465,6 +465,121 @@ func (AccessRequestStatus) EnumDescriptor() ([]byte, []int) {
 	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{6}
 }
 
+// Where an erasure request's job stands.
+type ErasureRequestState int32
+
+const (
+	ErasureRequestState_ERASURE_REQUEST_STATE_UNSPECIFIED ErasureRequestState = 0
+	// Steps are running or waiting to be retried.
+	ErasureRequestState_ERASURE_REQUEST_STATE_RUNNING ErasureRequestState = 1
+	// Every step is done; the result and the recipients to notify are final.
+	ErasureRequestState_ERASURE_REQUEST_STATE_DONE ErasureRequestState = 2
+	// A service refused a step in a way a retry cannot fix; an operator resumes it.
+	ErasureRequestState_ERASURE_REQUEST_STATE_STUCK ErasureRequestState = 3
+)
+
+// Enum value maps for ErasureRequestState.
+var (
+	ErasureRequestState_name = map[int32]string{
+		0: "ERASURE_REQUEST_STATE_UNSPECIFIED",
+		1: "ERASURE_REQUEST_STATE_RUNNING",
+		2: "ERASURE_REQUEST_STATE_DONE",
+		3: "ERASURE_REQUEST_STATE_STUCK",
+	}
+	ErasureRequestState_value = map[string]int32{
+		"ERASURE_REQUEST_STATE_UNSPECIFIED": 0,
+		"ERASURE_REQUEST_STATE_RUNNING":     1,
+		"ERASURE_REQUEST_STATE_DONE":        2,
+		"ERASURE_REQUEST_STATE_STUCK":       3,
+	}
+)
+
+func (x ErasureRequestState) Enum() *ErasureRequestState {
+	p := new(ErasureRequestState)
+	*p = x
+	return p
+}
+
+func (x ErasureRequestState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErasureRequestState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lillvet_disclosure_v1_disclosure_proto_enumTypes[7].Descriptor()
+}
+
+func (ErasureRequestState) Type() protoreflect.EnumType {
+	return &file_lillvet_disclosure_v1_disclosure_proto_enumTypes[7]
+}
+
+func (x ErasureRequestState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErasureRequestState.Descriptor instead.
+func (ErasureRequestState) EnumDescriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{7}
+}
+
+// Where one step of an erasure request stands.
+type ErasureStepState int32
+
+const (
+	ErasureStepState_ERASURE_STEP_STATE_UNSPECIFIED ErasureStepState = 0
+	// Not run yet.
+	ErasureStepState_ERASURE_STEP_STATE_PENDING ErasureStepState = 1
+	// Taken by a worker, until its lease ends.
+	ErasureStepState_ERASURE_STEP_STATE_RUNNING ErasureStepState = 2
+	ErasureStepState_ERASURE_STEP_STATE_DONE    ErasureStepState = 3
+	// The last attempt failed; retried at next_attempt_time unless the request is stuck.
+	ErasureStepState_ERASURE_STEP_STATE_FAILED ErasureStepState = 4
+)
+
+// Enum value maps for ErasureStepState.
+var (
+	ErasureStepState_name = map[int32]string{
+		0: "ERASURE_STEP_STATE_UNSPECIFIED",
+		1: "ERASURE_STEP_STATE_PENDING",
+		2: "ERASURE_STEP_STATE_RUNNING",
+		3: "ERASURE_STEP_STATE_DONE",
+		4: "ERASURE_STEP_STATE_FAILED",
+	}
+	ErasureStepState_value = map[string]int32{
+		"ERASURE_STEP_STATE_UNSPECIFIED": 0,
+		"ERASURE_STEP_STATE_PENDING":     1,
+		"ERASURE_STEP_STATE_RUNNING":     2,
+		"ERASURE_STEP_STATE_DONE":        3,
+		"ERASURE_STEP_STATE_FAILED":      4,
+	}
+)
+
+func (x ErasureStepState) Enum() *ErasureStepState {
+	p := new(ErasureStepState)
+	*p = x
+	return p
+}
+
+func (x ErasureStepState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErasureStepState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lillvet_disclosure_v1_disclosure_proto_enumTypes[8].Descriptor()
+}
+
+func (ErasureStepState) Type() protoreflect.EnumType {
+	return &file_lillvet_disclosure_v1_disclosure_proto_enumTypes[8]
+}
+
+func (x ErasureStepState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErasureStepState.Descriptor instead.
+func (ErasureStepState) EnumDescriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{8}
+}
+
 // Whom the clinic writes to at a recipient: about a disclosure, and about data it got
 // that was later rectified or erased (GDPR Art. 19).
 type Contact struct {
@@ -2661,6 +2776,981 @@ func (x *GetAccessReportDocumentResponse) GetDisclosure() *Disclosure {
 	return nil
 }
 
+// What an erasure did with one class of an owner's records: erased now, or kept
+// (restricted: out of search, marketing, statistics and disclosure) on a legal basis.
+type RecordDisposition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable key of the record class. Values used: "contact_details" (owner phone, e-mail,
+	// preferred language), "owner_name_address", "patients", "identity_code",
+	// "patient_records", "medicine_records", "invoices", "communications",
+	// "consent_ledger", "marketing_suppression", "change_history".
+	RecordClass string `protobuf:"bytes,1,opt,name=record_class,json=recordClass,proto3" json:"record_class,omitempty"`
+	// True when kept (restricted) rather than erased now.
+	Kept bool `protobuf:"varint,2,opt,name=kept,proto3" json:"kept,omitempty"`
+	// Stable key of the legal basis for keeping it (empty when erased). Values used:
+	// "basis.veterinary_records" (MMMa 6/EEO/2000 §7), "basis.medicine_records",
+	// "basis.bookkeeping" (Kirjanpitolaki 2:10), "basis.unpaid_invoice",
+	// "basis.marketing_objection" (GDPR Art. 21(3): the objection must keep being honoured).
+	LegalBasis string `protobuf:"bytes,3,opt,name=legal_basis,json=legalBasis,proto3" json:"legal_basis,omitempty"`
+	// Last day (YYYY-MM-DD, inclusive) it is kept; empty when erased or when kept without
+	// an end date (a marketing suppression).
+	KeptUntil string `protobuf:"bytes,4,opt,name=kept_until,json=keptUntil,proto3" json:"kept_until,omitempty"`
+	// How many records of the class this covers.
+	Count         int32 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDisposition) Reset() {
+	*x = RecordDisposition{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDisposition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDisposition) ProtoMessage() {}
+
+func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDisposition.ProtoReflect.Descriptor instead.
+func (*RecordDisposition) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RecordDisposition) GetRecordClass() string {
+	if x != nil {
+		return x.RecordClass
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKept() bool {
+	if x != nil {
+		return x.Kept
+	}
+	return false
+}
+
+func (x *RecordDisposition) GetLegalBasis() string {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetKeptUntil() string {
+	if x != nil {
+		return x.KeptUntil
+	}
+	return ""
+}
+
+func (x *RecordDisposition) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// One step of an erasure request: one idempotent call on one service, made by the
+// disclosure service with the request's id as the call's request id.
+type ErasureStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The service: "owner", "consent" or "history".
+	Service string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	// What the step does there: "restrict" (the owner is left out of everything at once)
+	// or "erase".
+	Action string           `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	State  ErasureStepState `protobuf:"varint,3,opt,name=state,proto3,enum=lillvet.disclosure.v1.ErasureStepState" json:"state,omitempty"`
+	// How many times the step has been started.
+	Attempts int32 `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The gRPC code name of the last failure (e.g. UNAVAILABLE); never a message. Empty
+	// once done.
+	LastError string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// When a pending or failed step runs next.
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	DoneTime        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=done_time,json=doneTime,proto3" json:"done_time,omitempty"`
+	// What an erase step erased and kept, as the service answered; empty for a restrict
+	// step.
+	Dispositions  []*RecordDisposition `protobuf:"bytes,8,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasureStep) Reset() {
+	*x = ErasureStep{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasureStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasureStep) ProtoMessage() {}
+
+func (x *ErasureStep) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasureStep.ProtoReflect.Descriptor instead.
+func (*ErasureStep) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ErasureStep) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ErasureStep) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ErasureStep) GetState() ErasureStepState {
+	if x != nil {
+		return x.State
+	}
+	return ErasureStepState_ERASURE_STEP_STATE_UNSPECIFIED
+}
+
+func (x *ErasureStep) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *ErasureStep) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *ErasureStep) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
+func (x *ErasureStep) GetDoneTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DoneTime
+	}
+	return nil
+}
+
+func (x *ErasureStep) GetDispositions() []*RecordDisposition {
+	if x != nil {
+		return x.Dispositions
+	}
+	return nil
+}
+
+// A recipient that received data of the owner before the erasure and is to be told of
+// it (GDPR Art. 19), from the disclosure log.
+type RecipientToNotify struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RecipientId string                 `protobuf:"bytes,1,opt,name=recipient_id,json=recipientId,proto3" json:"recipient_id,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Kind        RecipientKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=lillvet.disclosure.v1.RecipientKind" json:"kind,omitempty"`
+	// Whom to write to at the recipient.
+	Contact *Contact `protobuf:"bytes,4,opt,name=contact,proto3" json:"contact,omitempty"`
+	// Every category it received of this owner.
+	Categories []DataCategory `protobuf:"varint,5,rep,packed,name=categories,proto3,enum=lillvet.disclosure.v1.DataCategory" json:"categories,omitempty"`
+	// The disclosures that sent them, newest first.
+	DisclosureIds      []string               `protobuf:"bytes,6,rep,name=disclosure_ids,json=disclosureIds,proto3" json:"disclosure_ids,omitempty"`
+	LastDisclosureTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_disclosure_time,json=lastDisclosureTime,proto3" json:"last_disclosure_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RecipientToNotify) Reset() {
+	*x = RecipientToNotify{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecipientToNotify) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecipientToNotify) ProtoMessage() {}
+
+func (x *RecipientToNotify) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecipientToNotify.ProtoReflect.Descriptor instead.
+func (*RecipientToNotify) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RecipientToNotify) GetRecipientId() string {
+	if x != nil {
+		return x.RecipientId
+	}
+	return ""
+}
+
+func (x *RecipientToNotify) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecipientToNotify) GetKind() RecipientKind {
+	if x != nil {
+		return x.Kind
+	}
+	return RecipientKind_RECIPIENT_KIND_UNSPECIFIED
+}
+
+func (x *RecipientToNotify) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *RecipientToNotify) GetCategories() []DataCategory {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *RecipientToNotify) GetDisclosureIds() []string {
+	if x != nil {
+		return x.DisclosureIds
+	}
+	return nil
+}
+
+func (x *RecipientToNotify) GetLastDisclosureTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastDisclosureTime
+	}
+	return nil
+}
+
+// An owner's request to erase their data, and the job that carries it out. It holds no
+// free text about the person: the owner id, times, the channel and how and by whom the
+// person was identified.
+type ErasureRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Required: the owner the request is about.
+	OwnerId string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// When the request reached the clinic; now when absent. Not in the future, not
+	// before 2000.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// Required.
+	Channel AccessChannel `protobuf:"varint,4,opt,name=channel,proto3,enum=lillvet.disclosure.v1.AccessChannel" json:"channel,omitempty"`
+	// Required; STRONG_ELECTRONIC for a portal request.
+	Identification IdentificationMethod `protobuf:"varint,5,opt,name=identification,proto3,enum=lillvet.disclosure.v1.IdentificationMethod" json:"identification,omitempty"`
+	// The subject of the staff member who identified the person; required unless the
+	// identification was strong electronic.
+	IdentifiedBy string `protobuf:"bytes,6,opt,name=identified_by,json=identifiedBy,proto3" json:"identified_by,omitempty"`
+	// Output only.
+	State ErasureRequestState `protobuf:"varint,7,opt,name=state,proto3,enum=lillvet.disclosure.v1.ErasureRequestState" json:"state,omitempty"`
+	// Output only: the steps in the order they run.
+	Steps []*ErasureStep `protobuf:"bytes,8,rep,name=steps,proto3" json:"steps,omitempty"`
+	// Output only: once done, the recipients to notify; empty before.
+	RecipientsToNotify []*RecipientToNotify `protobuf:"bytes,9,rep,name=recipients_to_notify,json=recipientsToNotify,proto3" json:"recipients_to_notify,omitempty"`
+	// Output only: the subject of the staff member who recorded it.
+	RecordedBy string `protobuf:"bytes,10,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: when the last step finished.
+	FinishTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasureRequest) Reset() {
+	*x = ErasureRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasureRequest) ProtoMessage() {}
+
+func (x *ErasureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasureRequest.ProtoReflect.Descriptor instead.
+func (*ErasureRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ErasureRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ErasureRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *ErasureRequest) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *ErasureRequest) GetChannel() AccessChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return AccessChannel_ACCESS_CHANNEL_UNSPECIFIED
+}
+
+func (x *ErasureRequest) GetIdentification() IdentificationMethod {
+	if x != nil {
+		return x.Identification
+	}
+	return IdentificationMethod_IDENTIFICATION_METHOD_UNSPECIFIED
+}
+
+func (x *ErasureRequest) GetIdentifiedBy() string {
+	if x != nil {
+		return x.IdentifiedBy
+	}
+	return ""
+}
+
+func (x *ErasureRequest) GetState() ErasureRequestState {
+	if x != nil {
+		return x.State
+	}
+	return ErasureRequestState_ERASURE_REQUEST_STATE_UNSPECIFIED
+}
+
+func (x *ErasureRequest) GetSteps() []*ErasureStep {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *ErasureRequest) GetRecipientsToNotify() []*RecipientToNotify {
+	if x != nil {
+		return x.RecipientsToNotify
+	}
+	return nil
+}
+
+func (x *ErasureRequest) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+func (x *ErasureRequest) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ErasureRequest) GetFinishTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishTime
+	}
+	return nil
+}
+
+// Request of CreateErasureRequest.
+type CreateErasureRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client-chosen id that makes a retried call return the first request. The REST
+	// Idempotency-Key header fills it when empty.
+	RequestId      string          `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ErasureRequest *ErasureRequest `protobuf:"bytes,2,opt,name=erasure_request,json=erasureRequest,proto3" json:"erasure_request,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateErasureRequestRequest) Reset() {
+	*x = CreateErasureRequestRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateErasureRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateErasureRequestRequest) ProtoMessage() {}
+
+func (x *CreateErasureRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateErasureRequestRequest.ProtoReflect.Descriptor instead.
+func (*CreateErasureRequestRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *CreateErasureRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateErasureRequestRequest) GetErasureRequest() *ErasureRequest {
+	if x != nil {
+		return x.ErasureRequest
+	}
+	return nil
+}
+
+// Response of CreateErasureRequest.
+type CreateErasureRequestResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ErasureRequest *ErasureRequest        `protobuf:"bytes,1,opt,name=erasure_request,json=erasureRequest,proto3" json:"erasure_request,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateErasureRequestResponse) Reset() {
+	*x = CreateErasureRequestResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateErasureRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateErasureRequestResponse) ProtoMessage() {}
+
+func (x *CreateErasureRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateErasureRequestResponse.ProtoReflect.Descriptor instead.
+func (*CreateErasureRequestResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CreateErasureRequestResponse) GetErasureRequest() *ErasureRequest {
+	if x != nil {
+		return x.ErasureRequest
+	}
+	return nil
+}
+
+// Request of GetErasureRequest.
+type GetErasureRequestRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ErasureRequestId string                 `protobuf:"bytes,1,opt,name=erasure_request_id,json=erasureRequestId,proto3" json:"erasure_request_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetErasureRequestRequest) Reset() {
+	*x = GetErasureRequestRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetErasureRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetErasureRequestRequest) ProtoMessage() {}
+
+func (x *GetErasureRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetErasureRequestRequest.ProtoReflect.Descriptor instead.
+func (*GetErasureRequestRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetErasureRequestRequest) GetErasureRequestId() string {
+	if x != nil {
+		return x.ErasureRequestId
+	}
+	return ""
+}
+
+// Response of GetErasureRequest.
+type GetErasureRequestResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ErasureRequest *ErasureRequest        `protobuf:"bytes,1,opt,name=erasure_request,json=erasureRequest,proto3" json:"erasure_request,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetErasureRequestResponse) Reset() {
+	*x = GetErasureRequestResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetErasureRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetErasureRequestResponse) ProtoMessage() {}
+
+func (x *GetErasureRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetErasureRequestResponse.ProtoReflect.Descriptor instead.
+func (*GetErasureRequestResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetErasureRequestResponse) GetErasureRequest() *ErasureRequest {
+	if x != nil {
+		return x.ErasureRequest
+	}
+	return nil
+}
+
+// Request of ListOwnerErasureRequests.
+type ListOwnerErasureRequestsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// At most 200; 0 means 50.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOwnerErasureRequestsRequest) Reset() {
+	*x = ListOwnerErasureRequestsRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOwnerErasureRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOwnerErasureRequestsRequest) ProtoMessage() {}
+
+func (x *ListOwnerErasureRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOwnerErasureRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListOwnerErasureRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListOwnerErasureRequestsRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *ListOwnerErasureRequestsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOwnerErasureRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListOwnerErasureRequests.
+type ListOwnerErasureRequestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most recently created first.
+	ErasureRequests []*ErasureRequest `protobuf:"bytes,1,rep,name=erasure_requests,json=erasureRequests,proto3" json:"erasure_requests,omitempty"`
+	NextPageToken   string            `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListOwnerErasureRequestsResponse) Reset() {
+	*x = ListOwnerErasureRequestsResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOwnerErasureRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOwnerErasureRequestsResponse) ProtoMessage() {}
+
+func (x *ListOwnerErasureRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOwnerErasureRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListOwnerErasureRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListOwnerErasureRequestsResponse) GetErasureRequests() []*ErasureRequest {
+	if x != nil {
+		return x.ErasureRequests
+	}
+	return nil
+}
+
+func (x *ListOwnerErasureRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of ResumeErasureRequest.
+type ResumeErasureRequestRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ErasureRequestId string                 `protobuf:"bytes,1,opt,name=erasure_request_id,json=erasureRequestId,proto3" json:"erasure_request_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ResumeErasureRequestRequest) Reset() {
+	*x = ResumeErasureRequestRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeErasureRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeErasureRequestRequest) ProtoMessage() {}
+
+func (x *ResumeErasureRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeErasureRequestRequest.ProtoReflect.Descriptor instead.
+func (*ResumeErasureRequestRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ResumeErasureRequestRequest) GetErasureRequestId() string {
+	if x != nil {
+		return x.ErasureRequestId
+	}
+	return ""
+}
+
+// Response of ResumeErasureRequest.
+type ResumeErasureRequestResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ErasureRequest *ErasureRequest        `protobuf:"bytes,1,opt,name=erasure_request,json=erasureRequest,proto3" json:"erasure_request,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ResumeErasureRequestResponse) Reset() {
+	*x = ResumeErasureRequestResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeErasureRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeErasureRequestResponse) ProtoMessage() {}
+
+func (x *ResumeErasureRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeErasureRequestResponse.ProtoReflect.Descriptor instead.
+func (*ResumeErasureRequestResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ResumeErasureRequestResponse) GetErasureRequest() *ErasureRequest {
+	if x != nil {
+		return x.ErasureRequest
+	}
+	return nil
+}
+
+// Request of ListRectificationRecipients.
+type ListRectificationRecipientsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The version the owner change produced (lillvet.owner.v1.Change.version), or the
+	// patient's change when patient_id is set.
+	ChangeVersion int64 `protobuf:"varint,2,opt,name=change_version,json=changeVersion,proto3" json:"change_version,omitempty"`
+	// Optional: one of the owner's patients, whose change (lillvet.owner.v1.
+	// ListPatientChanges) is meant: its name, species, breed, sex and birth date (patient
+	// basics) or its microchip. Only the owner's disclosures that covered the patient
+	// count.
+	PatientId     string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRectificationRecipientsRequest) Reset() {
+	*x = ListRectificationRecipientsRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRectificationRecipientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRectificationRecipientsRequest) ProtoMessage() {}
+
+func (x *ListRectificationRecipientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRectificationRecipientsRequest.ProtoReflect.Descriptor instead.
+func (*ListRectificationRecipientsRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListRectificationRecipientsRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *ListRectificationRecipientsRequest) GetChangeVersion() int64 {
+	if x != nil {
+		return x.ChangeVersion
+	}
+	return 0
+}
+
+func (x *ListRectificationRecipientsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+// Response of ListRectificationRecipients.
+type ListRectificationRecipientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The categories the change touched.
+	ChangedCategories []DataCategory `protobuf:"varint,1,rep,packed,name=changed_categories,json=changedCategories,proto3,enum=lillvet.disclosure.v1.DataCategory" json:"changed_categories,omitempty"`
+	// When the change was made; disclosures before it count.
+	ChangeTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	// Each recipient with the touched categories it received before the change and the
+	// disclosures that sent them, newest first.
+	Recipients    []*RecipientToNotify `protobuf:"bytes,3,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRectificationRecipientsResponse) Reset() {
+	*x = ListRectificationRecipientsResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRectificationRecipientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRectificationRecipientsResponse) ProtoMessage() {}
+
+func (x *ListRectificationRecipientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRectificationRecipientsResponse.ProtoReflect.Descriptor instead.
+func (*ListRectificationRecipientsResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListRectificationRecipientsResponse) GetChangedCategories() []DataCategory {
+	if x != nil {
+		return x.ChangedCategories
+	}
+	return nil
+}
+
+func (x *ListRectificationRecipientsResponse) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+func (x *ListRectificationRecipientsResponse) GetRecipients() []*RecipientToNotify {
+	if x != nil {
+		return x.Recipients
+	}
+	return nil
+}
+
 var File_lillvet_disclosure_v1_disclosure_proto protoreflect.FileDescriptor
 
 const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
@@ -2841,7 +3931,86 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\bdocument\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\bdocument\x12A\n" +
 	"\n" +
 	"disclosure\x18\x02 \x01(\v2!.lillvet.disclosure.v1.DisclosureR\n" +
-	"disclosure*\xf8\x01\n" +
+	"disclosure\"\xa0\x01\n" +
+	"\x11RecordDisposition\x12!\n" +
+	"\frecord_class\x18\x01 \x01(\tR\vrecordClass\x12\x12\n" +
+	"\x04kept\x18\x02 \x01(\bR\x04kept\x12\x1f\n" +
+	"\vlegal_basis\x18\x03 \x01(\tR\n" +
+	"legalBasis\x12\x1d\n" +
+	"\n" +
+	"kept_until\x18\x04 \x01(\tR\tkeptUntil\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x05R\x05count\"\x88\x03\n" +
+	"\vErasureStep\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\x12=\n" +
+	"\x05state\x18\x03 \x01(\x0e2'.lillvet.disclosure.v1.ErasureStepStateR\x05state\x12\x1a\n" +
+	"\battempts\x18\x04 \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\x12F\n" +
+	"\x11next_attempt_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x127\n" +
+	"\tdone_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdoneTime\x12L\n" +
+	"\fdispositions\x18\b \x03(\v2(.lillvet.disclosure.v1.RecordDispositionR\fdispositions\"\xf8\x02\n" +
+	"\x11RecipientToNotify\x12!\n" +
+	"\frecipient_id\x18\x01 \x01(\tR\vrecipientId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\x04kind\x18\x03 \x01(\x0e2$.lillvet.disclosure.v1.RecipientKindR\x04kind\x128\n" +
+	"\acontact\x18\x04 \x01(\v2\x1e.lillvet.disclosure.v1.ContactR\acontact\x12C\n" +
+	"\n" +
+	"categories\x18\x05 \x03(\x0e2#.lillvet.disclosure.v1.DataCategoryR\n" +
+	"categories\x12%\n" +
+	"\x0edisclosure_ids\x18\x06 \x03(\tR\rdisclosureIds\x12L\n" +
+	"\x14last_disclosure_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x12lastDisclosureTime\"\xa7\x05\n" +
+	"\x0eErasureRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12=\n" +
+	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12>\n" +
+	"\achannel\x18\x04 \x01(\x0e2$.lillvet.disclosure.v1.AccessChannelR\achannel\x12S\n" +
+	"\x0eidentification\x18\x05 \x01(\x0e2+.lillvet.disclosure.v1.IdentificationMethodR\x0eidentification\x12#\n" +
+	"\ridentified_by\x18\x06 \x01(\tR\fidentifiedBy\x12@\n" +
+	"\x05state\x18\a \x01(\x0e2*.lillvet.disclosure.v1.ErasureRequestStateR\x05state\x128\n" +
+	"\x05steps\x18\b \x03(\v2\".lillvet.disclosure.v1.ErasureStepR\x05steps\x12Z\n" +
+	"\x14recipients_to_notify\x18\t \x03(\v2(.lillvet.disclosure.v1.RecipientToNotifyR\x12recipientsToNotify\x12\x1f\n" +
+	"\vrecorded_by\x18\n" +
+	" \x01(\tR\n" +
+	"recordedBy\x12;\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vfinish_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishTime\"\x8c\x01\n" +
+	"\x1bCreateErasureRequestRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12N\n" +
+	"\x0ferasure_request\x18\x02 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"n\n" +
+	"\x1cCreateErasureRequestResponse\x12N\n" +
+	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"H\n" +
+	"\x18GetErasureRequestRequest\x12,\n" +
+	"\x12erasure_request_id\x18\x01 \x01(\tR\x10erasureRequestId\"k\n" +
+	"\x19GetErasureRequestResponse\x12N\n" +
+	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"x\n" +
+	"\x1fListOwnerErasureRequestsRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x9c\x01\n" +
+	" ListOwnerErasureRequestsResponse\x12P\n" +
+	"\x10erasure_requests\x18\x01 \x03(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0ferasureRequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
+	"\x1bResumeErasureRequestRequest\x12,\n" +
+	"\x12erasure_request_id\x18\x01 \x01(\tR\x10erasureRequestId\"n\n" +
+	"\x1cResumeErasureRequestResponse\x12N\n" +
+	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"\x85\x01\n" +
+	"\"ListRectificationRecipientsRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12%\n" +
+	"\x0echange_version\x18\x02 \x01(\x03R\rchangeVersion\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x03 \x01(\tR\tpatientId\"\x80\x02\n" +
+	"#ListRectificationRecipientsResponse\x12R\n" +
+	"\x12changed_categories\x18\x01 \x03(\x0e2#.lillvet.disclosure.v1.DataCategoryR\x11changedCategories\x12;\n" +
+	"\vchange_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\x12H\n" +
+	"\n" +
+	"recipients\x18\x03 \x03(\v2(.lillvet.disclosure.v1.RecipientToNotifyR\n" +
+	"recipients*\xf8\x01\n" +
 	"\rRecipientKind\x12\x1e\n" +
 	"\x1aRECIPIENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cRECIPIENT_KIND_SUBCONTRACTOR\x10\x01\x12\x1a\n" +
@@ -2891,7 +4060,18 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x13AccessRequestStatus\x12%\n" +
 	"!ACCESS_REQUEST_STATUS_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eACCESS_REQUEST_STATUS_RECEIVED\x10\x01\x12\"\n" +
-	"\x1eACCESS_REQUEST_STATUS_ANSWERED\x10\x022\xbf\x0e\n" +
+	"\x1eACCESS_REQUEST_STATUS_ANSWERED\x10\x02*\xa0\x01\n" +
+	"\x13ErasureRequestState\x12%\n" +
+	"!ERASURE_REQUEST_STATE_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dERASURE_REQUEST_STATE_RUNNING\x10\x01\x12\x1e\n" +
+	"\x1aERASURE_REQUEST_STATE_DONE\x10\x02\x12\x1f\n" +
+	"\x1bERASURE_REQUEST_STATE_STUCK\x10\x03*\xb2\x01\n" +
+	"\x10ErasureStepState\x12\"\n" +
+	"\x1eERASURE_STEP_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aERASURE_STEP_STATE_PENDING\x10\x01\x12\x1e\n" +
+	"\x1aERASURE_STEP_STATE_RUNNING\x10\x02\x12\x1b\n" +
+	"\x17ERASURE_STEP_STATE_DONE\x10\x03\x12\x1d\n" +
+	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\xde\x13\n" +
 	"\x11DisclosureService\x12p\n" +
 	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12g\n" +
 	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\x12m\n" +
@@ -2907,7 +4087,12 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x17ListOwnerAccessRequests\x125.lillvet.disclosure.v1.ListOwnerAccessRequestsRequest\x1a6.lillvet.disclosure.v1.ListOwnerAccessRequestsResponse\x12|\n" +
 	"\x13ExtendAccessRequest\x121.lillvet.disclosure.v1.ExtendAccessRequestRequest\x1a2.lillvet.disclosure.v1.ExtendAccessRequestResponse\x12p\n" +
 	"\x0fGetAccessReport\x12-.lillvet.disclosure.v1.GetAccessReportRequest\x1a..lillvet.disclosure.v1.GetAccessReportResponse\x12\x88\x01\n" +
-	"\x17GetAccessReportDocument\x125.lillvet.disclosure.v1.GetAccessReportDocumentRequest\x1a6.lillvet.disclosure.v1.GetAccessReportDocumentResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
+	"\x17GetAccessReportDocument\x125.lillvet.disclosure.v1.GetAccessReportDocumentRequest\x1a6.lillvet.disclosure.v1.GetAccessReportDocumentResponse\x12\x7f\n" +
+	"\x14CreateErasureRequest\x122.lillvet.disclosure.v1.CreateErasureRequestRequest\x1a3.lillvet.disclosure.v1.CreateErasureRequestResponse\x12v\n" +
+	"\x11GetErasureRequest\x12/.lillvet.disclosure.v1.GetErasureRequestRequest\x1a0.lillvet.disclosure.v1.GetErasureRequestResponse\x12\x8b\x01\n" +
+	"\x18ListOwnerErasureRequests\x126.lillvet.disclosure.v1.ListOwnerErasureRequestsRequest\x1a7.lillvet.disclosure.v1.ListOwnerErasureRequestsResponse\x12\x7f\n" +
+	"\x14ResumeErasureRequest\x122.lillvet.disclosure.v1.ResumeErasureRequestRequest\x1a3.lillvet.disclosure.v1.ResumeErasureRequestResponse\x12\x94\x01\n" +
+	"\x1bListRectificationRecipients\x129.lillvet.disclosure.v1.ListRectificationRecipientsRequest\x1a:.lillvet.disclosure.v1.ListRectificationRecipientsResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
 
 var (
 	file_lillvet_disclosure_v1_disclosure_proto_rawDescOnce sync.Once
@@ -2921,130 +4106,180 @@ func file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP() []byte {
 	return file_lillvet_disclosure_v1_disclosure_proto_rawDescData
 }
 
-var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
-	(RecipientKind)(0),                      // 0: lillvet.disclosure.v1.RecipientKind
-	(DataCategory)(0),                       // 1: lillvet.disclosure.v1.DataCategory
-	(LegalBasis)(0),                         // 2: lillvet.disclosure.v1.LegalBasis
-	(DisclosureOutcome)(0),                  // 3: lillvet.disclosure.v1.DisclosureOutcome
-	(AccessChannel)(0),                      // 4: lillvet.disclosure.v1.AccessChannel
-	(IdentificationMethod)(0),               // 5: lillvet.disclosure.v1.IdentificationMethod
-	(AccessRequestStatus)(0),                // 6: lillvet.disclosure.v1.AccessRequestStatus
-	(*Contact)(nil),                         // 7: lillvet.disclosure.v1.Contact
-	(*Recipient)(nil),                       // 8: lillvet.disclosure.v1.Recipient
-	(*Disclosure)(nil),                      // 9: lillvet.disclosure.v1.Disclosure
-	(*DisclosurePackage)(nil),               // 10: lillvet.disclosure.v1.DisclosurePackage
-	(*CreateRecipientRequest)(nil),          // 11: lillvet.disclosure.v1.CreateRecipientRequest
-	(*CreateRecipientResponse)(nil),         // 12: lillvet.disclosure.v1.CreateRecipientResponse
-	(*GetRecipientRequest)(nil),             // 13: lillvet.disclosure.v1.GetRecipientRequest
-	(*GetRecipientResponse)(nil),            // 14: lillvet.disclosure.v1.GetRecipientResponse
-	(*ListRecipientsRequest)(nil),           // 15: lillvet.disclosure.v1.ListRecipientsRequest
-	(*ListRecipientsResponse)(nil),          // 16: lillvet.disclosure.v1.ListRecipientsResponse
-	(*DeactivateRecipientRequest)(nil),      // 17: lillvet.disclosure.v1.DeactivateRecipientRequest
-	(*DeactivateRecipientResponse)(nil),     // 18: lillvet.disclosure.v1.DeactivateRecipientResponse
-	(*CreateDisclosureRequest)(nil),         // 19: lillvet.disclosure.v1.CreateDisclosureRequest
-	(*CreateDisclosureResponse)(nil),        // 20: lillvet.disclosure.v1.CreateDisclosureResponse
-	(*GetDisclosureRequest)(nil),            // 21: lillvet.disclosure.v1.GetDisclosureRequest
-	(*GetDisclosureResponse)(nil),           // 22: lillvet.disclosure.v1.GetDisclosureResponse
-	(*ListOwnerDisclosuresRequest)(nil),     // 23: lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	(*ListOwnerDisclosuresResponse)(nil),    // 24: lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	(*ListPartnerDisclosuresRequest)(nil),   // 25: lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	(*ListPartnerDisclosuresResponse)(nil),  // 26: lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	(*GetPartnerDisclosureRequest)(nil),     // 27: lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	(*GetPartnerDisclosureResponse)(nil),    // 28: lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	(*AccessRequest)(nil),                   // 29: lillvet.disclosure.v1.AccessRequest
-	(*RecordAccessRequestRequest)(nil),      // 30: lillvet.disclosure.v1.RecordAccessRequestRequest
-	(*RecordAccessRequestResponse)(nil),     // 31: lillvet.disclosure.v1.RecordAccessRequestResponse
-	(*GetAccessRequestRequest)(nil),         // 32: lillvet.disclosure.v1.GetAccessRequestRequest
-	(*GetAccessRequestResponse)(nil),        // 33: lillvet.disclosure.v1.GetAccessRequestResponse
-	(*ListOwnerAccessRequestsRequest)(nil),  // 34: lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
-	(*ListOwnerAccessRequestsResponse)(nil), // 35: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
-	(*ExtendAccessRequestRequest)(nil),      // 36: lillvet.disclosure.v1.ExtendAccessRequestRequest
-	(*ExtendAccessRequestResponse)(nil),     // 37: lillvet.disclosure.v1.ExtendAccessRequestResponse
-	(*GetAccessReportRequest)(nil),          // 38: lillvet.disclosure.v1.GetAccessReportRequest
-	(*GetAccessReportResponse)(nil),         // 39: lillvet.disclosure.v1.GetAccessReportResponse
-	(*GetAccessReportDocumentRequest)(nil),  // 40: lillvet.disclosure.v1.GetAccessReportDocumentRequest
-	(*GetAccessReportDocumentResponse)(nil), // 41: lillvet.disclosure.v1.GetAccessReportDocumentResponse
-	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),               // 43: google.api.HttpBody
+	(RecipientKind)(0),                          // 0: lillvet.disclosure.v1.RecipientKind
+	(DataCategory)(0),                           // 1: lillvet.disclosure.v1.DataCategory
+	(LegalBasis)(0),                             // 2: lillvet.disclosure.v1.LegalBasis
+	(DisclosureOutcome)(0),                      // 3: lillvet.disclosure.v1.DisclosureOutcome
+	(AccessChannel)(0),                          // 4: lillvet.disclosure.v1.AccessChannel
+	(IdentificationMethod)(0),                   // 5: lillvet.disclosure.v1.IdentificationMethod
+	(AccessRequestStatus)(0),                    // 6: lillvet.disclosure.v1.AccessRequestStatus
+	(ErasureRequestState)(0),                    // 7: lillvet.disclosure.v1.ErasureRequestState
+	(ErasureStepState)(0),                       // 8: lillvet.disclosure.v1.ErasureStepState
+	(*Contact)(nil),                             // 9: lillvet.disclosure.v1.Contact
+	(*Recipient)(nil),                           // 10: lillvet.disclosure.v1.Recipient
+	(*Disclosure)(nil),                          // 11: lillvet.disclosure.v1.Disclosure
+	(*DisclosurePackage)(nil),                   // 12: lillvet.disclosure.v1.DisclosurePackage
+	(*CreateRecipientRequest)(nil),              // 13: lillvet.disclosure.v1.CreateRecipientRequest
+	(*CreateRecipientResponse)(nil),             // 14: lillvet.disclosure.v1.CreateRecipientResponse
+	(*GetRecipientRequest)(nil),                 // 15: lillvet.disclosure.v1.GetRecipientRequest
+	(*GetRecipientResponse)(nil),                // 16: lillvet.disclosure.v1.GetRecipientResponse
+	(*ListRecipientsRequest)(nil),               // 17: lillvet.disclosure.v1.ListRecipientsRequest
+	(*ListRecipientsResponse)(nil),              // 18: lillvet.disclosure.v1.ListRecipientsResponse
+	(*DeactivateRecipientRequest)(nil),          // 19: lillvet.disclosure.v1.DeactivateRecipientRequest
+	(*DeactivateRecipientResponse)(nil),         // 20: lillvet.disclosure.v1.DeactivateRecipientResponse
+	(*CreateDisclosureRequest)(nil),             // 21: lillvet.disclosure.v1.CreateDisclosureRequest
+	(*CreateDisclosureResponse)(nil),            // 22: lillvet.disclosure.v1.CreateDisclosureResponse
+	(*GetDisclosureRequest)(nil),                // 23: lillvet.disclosure.v1.GetDisclosureRequest
+	(*GetDisclosureResponse)(nil),               // 24: lillvet.disclosure.v1.GetDisclosureResponse
+	(*ListOwnerDisclosuresRequest)(nil),         // 25: lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	(*ListOwnerDisclosuresResponse)(nil),        // 26: lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	(*ListPartnerDisclosuresRequest)(nil),       // 27: lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	(*ListPartnerDisclosuresResponse)(nil),      // 28: lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	(*GetPartnerDisclosureRequest)(nil),         // 29: lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	(*GetPartnerDisclosureResponse)(nil),        // 30: lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	(*AccessRequest)(nil),                       // 31: lillvet.disclosure.v1.AccessRequest
+	(*RecordAccessRequestRequest)(nil),          // 32: lillvet.disclosure.v1.RecordAccessRequestRequest
+	(*RecordAccessRequestResponse)(nil),         // 33: lillvet.disclosure.v1.RecordAccessRequestResponse
+	(*GetAccessRequestRequest)(nil),             // 34: lillvet.disclosure.v1.GetAccessRequestRequest
+	(*GetAccessRequestResponse)(nil),            // 35: lillvet.disclosure.v1.GetAccessRequestResponse
+	(*ListOwnerAccessRequestsRequest)(nil),      // 36: lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	(*ListOwnerAccessRequestsResponse)(nil),     // 37: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	(*ExtendAccessRequestRequest)(nil),          // 38: lillvet.disclosure.v1.ExtendAccessRequestRequest
+	(*ExtendAccessRequestResponse)(nil),         // 39: lillvet.disclosure.v1.ExtendAccessRequestResponse
+	(*GetAccessReportRequest)(nil),              // 40: lillvet.disclosure.v1.GetAccessReportRequest
+	(*GetAccessReportResponse)(nil),             // 41: lillvet.disclosure.v1.GetAccessReportResponse
+	(*GetAccessReportDocumentRequest)(nil),      // 42: lillvet.disclosure.v1.GetAccessReportDocumentRequest
+	(*GetAccessReportDocumentResponse)(nil),     // 43: lillvet.disclosure.v1.GetAccessReportDocumentResponse
+	(*RecordDisposition)(nil),                   // 44: lillvet.disclosure.v1.RecordDisposition
+	(*ErasureStep)(nil),                         // 45: lillvet.disclosure.v1.ErasureStep
+	(*RecipientToNotify)(nil),                   // 46: lillvet.disclosure.v1.RecipientToNotify
+	(*ErasureRequest)(nil),                      // 47: lillvet.disclosure.v1.ErasureRequest
+	(*CreateErasureRequestRequest)(nil),         // 48: lillvet.disclosure.v1.CreateErasureRequestRequest
+	(*CreateErasureRequestResponse)(nil),        // 49: lillvet.disclosure.v1.CreateErasureRequestResponse
+	(*GetErasureRequestRequest)(nil),            // 50: lillvet.disclosure.v1.GetErasureRequestRequest
+	(*GetErasureRequestResponse)(nil),           // 51: lillvet.disclosure.v1.GetErasureRequestResponse
+	(*ListOwnerErasureRequestsRequest)(nil),     // 52: lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
+	(*ListOwnerErasureRequestsResponse)(nil),    // 53: lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
+	(*ResumeErasureRequestRequest)(nil),         // 54: lillvet.disclosure.v1.ResumeErasureRequestRequest
+	(*ResumeErasureRequestResponse)(nil),        // 55: lillvet.disclosure.v1.ResumeErasureRequestResponse
+	(*ListRectificationRecipientsRequest)(nil),  // 56: lillvet.disclosure.v1.ListRectificationRecipientsRequest
+	(*ListRectificationRecipientsResponse)(nil), // 57: lillvet.disclosure.v1.ListRectificationRecipientsResponse
+	(*timestamppb.Timestamp)(nil),               // 58: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),                   // 59: google.api.HttpBody
 }
 var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	0,  // 0: lillvet.disclosure.v1.Recipient.kind:type_name -> lillvet.disclosure.v1.RecipientKind
-	7,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
+	9,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 2: lillvet.disclosure.v1.Recipient.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	42, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
-	42, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
+	58, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
+	58, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: lillvet.disclosure.v1.Disclosure.recipient_kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	1,  // 6: lillvet.disclosure.v1.Disclosure.categories:type_name -> lillvet.disclosure.v1.DataCategory
 	3,  // 7: lillvet.disclosure.v1.Disclosure.outcome:type_name -> lillvet.disclosure.v1.DisclosureOutcome
 	2,  // 8: lillvet.disclosure.v1.Disclosure.basis:type_name -> lillvet.disclosure.v1.LegalBasis
-	42, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
-	8,  // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
-	8,  // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
-	8,  // 13: lillvet.disclosure.v1.ListRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.Recipient
-	8,  // 14: lillvet.disclosure.v1.DeactivateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	58, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
+	10, // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	10, // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	10, // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
+	10, // 13: lillvet.disclosure.v1.ListRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.Recipient
+	10, // 14: lillvet.disclosure.v1.DeactivateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	1,  // 15: lillvet.disclosure.v1.CreateDisclosureRequest.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	9,  // 16: lillvet.disclosure.v1.CreateDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	10, // 17: lillvet.disclosure.v1.CreateDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	9,  // 18: lillvet.disclosure.v1.GetDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	10, // 19: lillvet.disclosure.v1.GetDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	9,  // 20: lillvet.disclosure.v1.ListOwnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
-	9,  // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
-	9,  // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	10, // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	42, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
+	11, // 16: lillvet.disclosure.v1.CreateDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	12, // 17: lillvet.disclosure.v1.CreateDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
+	11, // 18: lillvet.disclosure.v1.GetDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	12, // 19: lillvet.disclosure.v1.GetDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
+	11, // 20: lillvet.disclosure.v1.ListOwnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
+	11, // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
+	11, // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	12, // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
+	58, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
 	4,  // 25: lillvet.disclosure.v1.AccessRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
 	5,  // 26: lillvet.disclosure.v1.AccessRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
 	6,  // 27: lillvet.disclosure.v1.AccessRequest.status:type_name -> lillvet.disclosure.v1.AccessRequestStatus
-	42, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
-	42, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
-	42, // 30: lillvet.disclosure.v1.AccessRequest.answer_time:type_name -> google.protobuf.Timestamp
-	29, // 31: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 32: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 33: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 34: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
-	29, // 35: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	43, // 36: lillvet.disclosure.v1.GetAccessReportResponse.report:type_name -> google.api.HttpBody
-	9,  // 37: lillvet.disclosure.v1.GetAccessReportResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	43, // 38: lillvet.disclosure.v1.GetAccessReportDocumentResponse.document:type_name -> google.api.HttpBody
-	9,  // 39: lillvet.disclosure.v1.GetAccessReportDocumentResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	11, // 40: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
-	13, // 41: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
-	15, // 42: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
-	17, // 43: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
-	19, // 44: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
-	21, // 45: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
-	23, // 46: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	25, // 47: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	27, // 48: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	30, // 49: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
-	32, // 50: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
-	34, // 51: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
-	36, // 52: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
-	38, // 53: lillvet.disclosure.v1.DisclosureService.GetAccessReport:input_type -> lillvet.disclosure.v1.GetAccessReportRequest
-	40, // 54: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:input_type -> lillvet.disclosure.v1.GetAccessReportDocumentRequest
-	12, // 55: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
-	14, // 56: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
-	16, // 57: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
-	18, // 58: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
-	20, // 59: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
-	22, // 60: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
-	24, // 61: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	26, // 62: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	28, // 63: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	31, // 64: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
-	33, // 65: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
-	35, // 66: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
-	37, // 67: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
-	39, // 68: lillvet.disclosure.v1.DisclosureService.GetAccessReport:output_type -> lillvet.disclosure.v1.GetAccessReportResponse
-	41, // 69: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:output_type -> lillvet.disclosure.v1.GetAccessReportDocumentResponse
-	55, // [55:70] is the sub-list for method output_type
-	40, // [40:55] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	58, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
+	58, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
+	58, // 30: lillvet.disclosure.v1.AccessRequest.answer_time:type_name -> google.protobuf.Timestamp
+	31, // 31: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	31, // 32: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	31, // 33: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	31, // 34: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
+	31, // 35: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
+	59, // 36: lillvet.disclosure.v1.GetAccessReportResponse.report:type_name -> google.api.HttpBody
+	11, // 37: lillvet.disclosure.v1.GetAccessReportResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	59, // 38: lillvet.disclosure.v1.GetAccessReportDocumentResponse.document:type_name -> google.api.HttpBody
+	11, // 39: lillvet.disclosure.v1.GetAccessReportDocumentResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
+	8,  // 40: lillvet.disclosure.v1.ErasureStep.state:type_name -> lillvet.disclosure.v1.ErasureStepState
+	58, // 41: lillvet.disclosure.v1.ErasureStep.next_attempt_time:type_name -> google.protobuf.Timestamp
+	58, // 42: lillvet.disclosure.v1.ErasureStep.done_time:type_name -> google.protobuf.Timestamp
+	44, // 43: lillvet.disclosure.v1.ErasureStep.dispositions:type_name -> lillvet.disclosure.v1.RecordDisposition
+	0,  // 44: lillvet.disclosure.v1.RecipientToNotify.kind:type_name -> lillvet.disclosure.v1.RecipientKind
+	9,  // 45: lillvet.disclosure.v1.RecipientToNotify.contact:type_name -> lillvet.disclosure.v1.Contact
+	1,  // 46: lillvet.disclosure.v1.RecipientToNotify.categories:type_name -> lillvet.disclosure.v1.DataCategory
+	58, // 47: lillvet.disclosure.v1.RecipientToNotify.last_disclosure_time:type_name -> google.protobuf.Timestamp
+	58, // 48: lillvet.disclosure.v1.ErasureRequest.receive_time:type_name -> google.protobuf.Timestamp
+	4,  // 49: lillvet.disclosure.v1.ErasureRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
+	5,  // 50: lillvet.disclosure.v1.ErasureRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
+	7,  // 51: lillvet.disclosure.v1.ErasureRequest.state:type_name -> lillvet.disclosure.v1.ErasureRequestState
+	45, // 52: lillvet.disclosure.v1.ErasureRequest.steps:type_name -> lillvet.disclosure.v1.ErasureStep
+	46, // 53: lillvet.disclosure.v1.ErasureRequest.recipients_to_notify:type_name -> lillvet.disclosure.v1.RecipientToNotify
+	58, // 54: lillvet.disclosure.v1.ErasureRequest.create_time:type_name -> google.protobuf.Timestamp
+	58, // 55: lillvet.disclosure.v1.ErasureRequest.finish_time:type_name -> google.protobuf.Timestamp
+	47, // 56: lillvet.disclosure.v1.CreateErasureRequestRequest.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
+	47, // 57: lillvet.disclosure.v1.CreateErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
+	47, // 58: lillvet.disclosure.v1.GetErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
+	47, // 59: lillvet.disclosure.v1.ListOwnerErasureRequestsResponse.erasure_requests:type_name -> lillvet.disclosure.v1.ErasureRequest
+	47, // 60: lillvet.disclosure.v1.ResumeErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
+	1,  // 61: lillvet.disclosure.v1.ListRectificationRecipientsResponse.changed_categories:type_name -> lillvet.disclosure.v1.DataCategory
+	58, // 62: lillvet.disclosure.v1.ListRectificationRecipientsResponse.change_time:type_name -> google.protobuf.Timestamp
+	46, // 63: lillvet.disclosure.v1.ListRectificationRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.RecipientToNotify
+	13, // 64: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
+	15, // 65: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
+	17, // 66: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
+	19, // 67: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
+	21, // 68: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
+	23, // 69: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
+	25, // 70: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	27, // 71: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	29, // 72: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	32, // 73: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
+	34, // 74: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
+	36, // 75: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	38, // 76: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
+	40, // 77: lillvet.disclosure.v1.DisclosureService.GetAccessReport:input_type -> lillvet.disclosure.v1.GetAccessReportRequest
+	42, // 78: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:input_type -> lillvet.disclosure.v1.GetAccessReportDocumentRequest
+	48, // 79: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:input_type -> lillvet.disclosure.v1.CreateErasureRequestRequest
+	50, // 80: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:input_type -> lillvet.disclosure.v1.GetErasureRequestRequest
+	52, // 81: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:input_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
+	54, // 82: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:input_type -> lillvet.disclosure.v1.ResumeErasureRequestRequest
+	56, // 83: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:input_type -> lillvet.disclosure.v1.ListRectificationRecipientsRequest
+	14, // 84: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
+	16, // 85: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
+	18, // 86: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
+	20, // 87: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
+	22, // 88: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
+	24, // 89: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
+	26, // 90: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	28, // 91: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	30, // 92: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	33, // 93: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
+	35, // 94: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
+	37, // 95: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	39, // 96: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
+	41, // 97: lillvet.disclosure.v1.DisclosureService.GetAccessReport:output_type -> lillvet.disclosure.v1.GetAccessReportResponse
+	43, // 98: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:output_type -> lillvet.disclosure.v1.GetAccessReportDocumentResponse
+	49, // 99: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:output_type -> lillvet.disclosure.v1.CreateErasureRequestResponse
+	51, // 100: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:output_type -> lillvet.disclosure.v1.GetErasureRequestResponse
+	53, // 101: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:output_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
+	55, // 102: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:output_type -> lillvet.disclosure.v1.ResumeErasureRequestResponse
+	57, // 103: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:output_type -> lillvet.disclosure.v1.ListRectificationRecipientsResponse
+	84, // [84:104] is the sub-list for method output_type
+	64, // [64:84] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_disclosure_v1_disclosure_proto_init() }
@@ -3057,8 +4292,8 @@ func file_lillvet_disclosure_v1_disclosure_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_disclosure_v1_disclosure_proto_rawDesc), len(file_lillvet_disclosure_v1_disclosure_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   35,
+			NumEnums:      9,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -630,6 +630,223 @@ func local_request_DisclosureService_GetAccessReportDocument_0(ctx context.Conte
 	return msg, metadata, err
 }
 
+func request_DisclosureService_CreateErasureRequest_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq CreateErasureRequestRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.CreateErasureRequest(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_CreateErasureRequest_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq CreateErasureRequestRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.CreateErasureRequest(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_DisclosureService_GetErasureRequest_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetErasureRequestRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["erasure_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "erasure_request_id")
+	}
+	protoReq.ErasureRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "erasure_request_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetErasureRequest(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_GetErasureRequest_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetErasureRequestRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["erasure_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "erasure_request_id")
+	}
+	protoReq.ErasureRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "erasure_request_id", err)
+	}
+	msg, err := server.GetErasureRequest(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_DisclosureService_ListOwnerErasureRequests_0 = &utilities.DoubleArray{Encoding: map[string]int{"owner_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_DisclosureService_ListOwnerErasureRequests_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListOwnerErasureRequestsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["owner_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "owner_id")
+	}
+	protoReq.OwnerId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "owner_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DisclosureService_ListOwnerErasureRequests_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListOwnerErasureRequests(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_ListOwnerErasureRequests_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListOwnerErasureRequestsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["owner_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "owner_id")
+	}
+	protoReq.OwnerId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "owner_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DisclosureService_ListOwnerErasureRequests_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListOwnerErasureRequests(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_DisclosureService_ResumeErasureRequest_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ResumeErasureRequestRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["erasure_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "erasure_request_id")
+	}
+	protoReq.ErasureRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "erasure_request_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ResumeErasureRequest(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_ResumeErasureRequest_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ResumeErasureRequestRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["erasure_request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "erasure_request_id")
+	}
+	protoReq.ErasureRequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "erasure_request_id", err)
+	}
+	msg, err := server.ResumeErasureRequest(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_DisclosureService_ListRectificationRecipients_0 = &utilities.DoubleArray{Encoding: map[string]int{"owner_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_DisclosureService_ListRectificationRecipients_0(ctx context.Context, marshaler runtime.Marshaler, client DisclosureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListRectificationRecipientsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["owner_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "owner_id")
+	}
+	protoReq.OwnerId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "owner_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DisclosureService_ListRectificationRecipients_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListRectificationRecipients(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DisclosureService_ListRectificationRecipients_0(ctx context.Context, marshaler runtime.Marshaler, server DisclosureServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListRectificationRecipientsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["owner_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "owner_id")
+	}
+	protoReq.OwnerId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "owner_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DisclosureService_ListRectificationRecipients_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListRectificationRecipients(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterDisclosureServiceHandlerServer registers the http handlers for service DisclosureService to "mux".
 // UnaryRPC     :call DisclosureServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -936,6 +1153,106 @@ func RegisterDisclosureServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_DisclosureService_GetAccessReportDocument_0(annotatedContext, mux, outboundMarshaler, w, req, response_DisclosureService_GetAccessReportDocument_0{resp.(*GetAccessReportDocumentResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_DisclosureService_CreateErasureRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/CreateErasureRequest", runtime.WithHTTPPathPattern("/v1/erasureRequests"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_CreateErasureRequest_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_CreateErasureRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_GetErasureRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/GetErasureRequest", runtime.WithHTTPPathPattern("/v1/erasureRequests/{erasure_request_id}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_GetErasureRequest_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_GetErasureRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_ListOwnerErasureRequests_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/ListOwnerErasureRequests", runtime.WithHTTPPathPattern("/v1/owners/{owner_id}/erasureRequests"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_ListOwnerErasureRequests_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_ListOwnerErasureRequests_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_DisclosureService_ResumeErasureRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/ResumeErasureRequest", runtime.WithHTTPPathPattern("/v1/erasureRequests/{erasure_request_id}:resume"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_ResumeErasureRequest_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_ResumeErasureRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_ListRectificationRecipients_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/ListRectificationRecipients", runtime.WithHTTPPathPattern("/v1/owners/{owner_id}/disclosures:recipientsToNotify"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DisclosureService_ListRectificationRecipients_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_ListRectificationRecipients_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1231,6 +1548,91 @@ func RegisterDisclosureServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_DisclosureService_GetAccessReportDocument_0(annotatedContext, mux, outboundMarshaler, w, req, response_DisclosureService_GetAccessReportDocument_0{resp.(*GetAccessReportDocumentResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_DisclosureService_CreateErasureRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/CreateErasureRequest", runtime.WithHTTPPathPattern("/v1/erasureRequests"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_CreateErasureRequest_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_CreateErasureRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_GetErasureRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/GetErasureRequest", runtime.WithHTTPPathPattern("/v1/erasureRequests/{erasure_request_id}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_GetErasureRequest_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_GetErasureRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_ListOwnerErasureRequests_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/ListOwnerErasureRequests", runtime.WithHTTPPathPattern("/v1/owners/{owner_id}/erasureRequests"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_ListOwnerErasureRequests_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_ListOwnerErasureRequests_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_DisclosureService_ResumeErasureRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/ResumeErasureRequest", runtime.WithHTTPPathPattern("/v1/erasureRequests/{erasure_request_id}:resume"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_ResumeErasureRequest_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_ResumeErasureRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DisclosureService_ListRectificationRecipients_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lillvet.disclosure.v1.DisclosureService/ListRectificationRecipients", runtime.WithHTTPPathPattern("/v1/owners/{owner_id}/disclosures:recipientsToNotify"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DisclosureService_ListRectificationRecipients_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DisclosureService_ListRectificationRecipients_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -1253,37 +1655,47 @@ func (m response_DisclosureService_GetAccessReportDocument_0) XXX_ResponseBody()
 }
 
 var (
-	pattern_DisclosureService_CreateRecipient_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recipients"}, ""))
-	pattern_DisclosureService_GetRecipient_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "recipients", "recipient_id"}, ""))
-	pattern_DisclosureService_ListRecipients_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recipients"}, ""))
-	pattern_DisclosureService_DeactivateRecipient_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "recipients", "recipient_id"}, "deactivate"))
-	pattern_DisclosureService_CreateDisclosure_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "disclosures"}, ""))
-	pattern_DisclosureService_GetDisclosure_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "disclosures", "disclosure_id"}, ""))
-	pattern_DisclosureService_ListOwnerDisclosures_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "disclosures"}, ""))
-	pattern_DisclosureService_ListPartnerDisclosures_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "partner", "disclosures"}, ""))
-	pattern_DisclosureService_GetPartnerDisclosure_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "partner", "disclosures", "disclosure_id"}, ""))
-	pattern_DisclosureService_RecordAccessRequest_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "accessRequests"}, ""))
-	pattern_DisclosureService_GetAccessRequest_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "accessRequests", "access_request_id"}, ""))
-	pattern_DisclosureService_ListOwnerAccessRequests_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "accessRequests"}, ""))
-	pattern_DisclosureService_ExtendAccessRequest_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "accessRequests", "access_request_id"}, "extend"))
-	pattern_DisclosureService_GetAccessReport_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "accessRequests", "access_request_id", "report"}, ""))
-	pattern_DisclosureService_GetAccessReportDocument_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "accessRequests", "access_request_id", "report.html"}, ""))
+	pattern_DisclosureService_CreateRecipient_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recipients"}, ""))
+	pattern_DisclosureService_GetRecipient_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "recipients", "recipient_id"}, ""))
+	pattern_DisclosureService_ListRecipients_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "recipients"}, ""))
+	pattern_DisclosureService_DeactivateRecipient_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "recipients", "recipient_id"}, "deactivate"))
+	pattern_DisclosureService_CreateDisclosure_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "disclosures"}, ""))
+	pattern_DisclosureService_GetDisclosure_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "disclosures", "disclosure_id"}, ""))
+	pattern_DisclosureService_ListOwnerDisclosures_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "disclosures"}, ""))
+	pattern_DisclosureService_ListPartnerDisclosures_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "partner", "disclosures"}, ""))
+	pattern_DisclosureService_GetPartnerDisclosure_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "partner", "disclosures", "disclosure_id"}, ""))
+	pattern_DisclosureService_RecordAccessRequest_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "accessRequests"}, ""))
+	pattern_DisclosureService_GetAccessRequest_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "accessRequests", "access_request_id"}, ""))
+	pattern_DisclosureService_ListOwnerAccessRequests_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "accessRequests"}, ""))
+	pattern_DisclosureService_ExtendAccessRequest_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "accessRequests", "access_request_id"}, "extend"))
+	pattern_DisclosureService_GetAccessReport_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "accessRequests", "access_request_id", "report"}, ""))
+	pattern_DisclosureService_GetAccessReportDocument_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "accessRequests", "access_request_id", "report.html"}, ""))
+	pattern_DisclosureService_CreateErasureRequest_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "erasureRequests"}, ""))
+	pattern_DisclosureService_GetErasureRequest_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "erasureRequests", "erasure_request_id"}, ""))
+	pattern_DisclosureService_ListOwnerErasureRequests_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "erasureRequests"}, ""))
+	pattern_DisclosureService_ResumeErasureRequest_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "erasureRequests", "erasure_request_id"}, "resume"))
+	pattern_DisclosureService_ListRectificationRecipients_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "owners", "owner_id", "disclosures"}, "recipientsToNotify"))
 )
 
 var (
-	forward_DisclosureService_CreateRecipient_0         = runtime.ForwardResponseMessage
-	forward_DisclosureService_GetRecipient_0            = runtime.ForwardResponseMessage
-	forward_DisclosureService_ListRecipients_0          = runtime.ForwardResponseMessage
-	forward_DisclosureService_DeactivateRecipient_0     = runtime.ForwardResponseMessage
-	forward_DisclosureService_CreateDisclosure_0        = runtime.ForwardResponseMessage
-	forward_DisclosureService_GetDisclosure_0           = runtime.ForwardResponseMessage
-	forward_DisclosureService_ListOwnerDisclosures_0    = runtime.ForwardResponseMessage
-	forward_DisclosureService_ListPartnerDisclosures_0  = runtime.ForwardResponseMessage
-	forward_DisclosureService_GetPartnerDisclosure_0    = runtime.ForwardResponseMessage
-	forward_DisclosureService_RecordAccessRequest_0     = runtime.ForwardResponseMessage
-	forward_DisclosureService_GetAccessRequest_0        = runtime.ForwardResponseMessage
-	forward_DisclosureService_ListOwnerAccessRequests_0 = runtime.ForwardResponseMessage
-	forward_DisclosureService_ExtendAccessRequest_0     = runtime.ForwardResponseMessage
-	forward_DisclosureService_GetAccessReport_0         = runtime.ForwardResponseMessage
-	forward_DisclosureService_GetAccessReportDocument_0 = runtime.ForwardResponseMessage
+	forward_DisclosureService_CreateRecipient_0             = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetRecipient_0                = runtime.ForwardResponseMessage
+	forward_DisclosureService_ListRecipients_0              = runtime.ForwardResponseMessage
+	forward_DisclosureService_DeactivateRecipient_0         = runtime.ForwardResponseMessage
+	forward_DisclosureService_CreateDisclosure_0            = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetDisclosure_0               = runtime.ForwardResponseMessage
+	forward_DisclosureService_ListOwnerDisclosures_0        = runtime.ForwardResponseMessage
+	forward_DisclosureService_ListPartnerDisclosures_0      = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetPartnerDisclosure_0        = runtime.ForwardResponseMessage
+	forward_DisclosureService_RecordAccessRequest_0         = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetAccessRequest_0            = runtime.ForwardResponseMessage
+	forward_DisclosureService_ListOwnerAccessRequests_0     = runtime.ForwardResponseMessage
+	forward_DisclosureService_ExtendAccessRequest_0         = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetAccessReport_0             = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetAccessReportDocument_0     = runtime.ForwardResponseMessage
+	forward_DisclosureService_CreateErasureRequest_0        = runtime.ForwardResponseMessage
+	forward_DisclosureService_GetErasureRequest_0           = runtime.ForwardResponseMessage
+	forward_DisclosureService_ListOwnerErasureRequests_0    = runtime.ForwardResponseMessage
+	forward_DisclosureService_ResumeErasureRequest_0        = runtime.ForwardResponseMessage
+	forward_DisclosureService_ListRectificationRecipients_0 = runtime.ForwardResponseMessage
 )

@@ -19,21 +19,26 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DisclosureService_CreateRecipient_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/CreateRecipient"
-	DisclosureService_GetRecipient_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/GetRecipient"
-	DisclosureService_ListRecipients_FullMethodName          = "/lillvet.disclosure.v1.DisclosureService/ListRecipients"
-	DisclosureService_DeactivateRecipient_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/DeactivateRecipient"
-	DisclosureService_CreateDisclosure_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/CreateDisclosure"
-	DisclosureService_GetDisclosure_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/GetDisclosure"
-	DisclosureService_ListOwnerDisclosures_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures"
-	DisclosureService_ListPartnerDisclosures_FullMethodName  = "/lillvet.disclosure.v1.DisclosureService/ListPartnerDisclosures"
-	DisclosureService_GetPartnerDisclosure_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/GetPartnerDisclosure"
-	DisclosureService_RecordAccessRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/RecordAccessRequest"
-	DisclosureService_GetAccessRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/GetAccessRequest"
-	DisclosureService_ListOwnerAccessRequests_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListOwnerAccessRequests"
-	DisclosureService_ExtendAccessRequest_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ExtendAccessRequest"
-	DisclosureService_GetAccessReport_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/GetAccessReport"
-	DisclosureService_GetAccessReportDocument_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/GetAccessReportDocument"
+	DisclosureService_CreateRecipient_FullMethodName             = "/lillvet.disclosure.v1.DisclosureService/CreateRecipient"
+	DisclosureService_GetRecipient_FullMethodName                = "/lillvet.disclosure.v1.DisclosureService/GetRecipient"
+	DisclosureService_ListRecipients_FullMethodName              = "/lillvet.disclosure.v1.DisclosureService/ListRecipients"
+	DisclosureService_DeactivateRecipient_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/DeactivateRecipient"
+	DisclosureService_CreateDisclosure_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/CreateDisclosure"
+	DisclosureService_GetDisclosure_FullMethodName               = "/lillvet.disclosure.v1.DisclosureService/GetDisclosure"
+	DisclosureService_ListOwnerDisclosures_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures"
+	DisclosureService_ListPartnerDisclosures_FullMethodName      = "/lillvet.disclosure.v1.DisclosureService/ListPartnerDisclosures"
+	DisclosureService_GetPartnerDisclosure_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/GetPartnerDisclosure"
+	DisclosureService_RecordAccessRequest_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/RecordAccessRequest"
+	DisclosureService_GetAccessRequest_FullMethodName            = "/lillvet.disclosure.v1.DisclosureService/GetAccessRequest"
+	DisclosureService_ListOwnerAccessRequests_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/ListOwnerAccessRequests"
+	DisclosureService_ExtendAccessRequest_FullMethodName         = "/lillvet.disclosure.v1.DisclosureService/ExtendAccessRequest"
+	DisclosureService_GetAccessReport_FullMethodName             = "/lillvet.disclosure.v1.DisclosureService/GetAccessReport"
+	DisclosureService_GetAccessReportDocument_FullMethodName     = "/lillvet.disclosure.v1.DisclosureService/GetAccessReportDocument"
+	DisclosureService_CreateErasureRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/CreateErasureRequest"
+	DisclosureService_GetErasureRequest_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/GetErasureRequest"
+	DisclosureService_ListOwnerErasureRequests_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/ListOwnerErasureRequests"
+	DisclosureService_ResumeErasureRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/ResumeErasureRequest"
+	DisclosureService_ListRectificationRecipients_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListRectificationRecipients"
 )
 
 // DisclosureServiceClient is the client API for DisclosureService service.
@@ -106,6 +111,31 @@ type DisclosureServiceClient interface {
 	// access request's (Finnish by default). Logged and marking the request answered as
 	// GetAccessReport.
 	GetAccessReportDocument(ctx context.Context, in *GetAccessReportDocumentRequest, opts ...grpc.CallOption) (*GetAccessReportDocumentResponse, error)
+	// Records an owner's request to erase their data (GDPR Art. 17) and starts it as a
+	// durable job across the services: the owner is restricted at once (out of search,
+	// marketing, statistics and disclosure), then each service erases what no law requires
+	// it to keep and restricts the rest until its retention ends. The job is retried with
+	// backoff, resumed after a restart, and finishes exactly once; read it with
+	// GetErasureRequest. The owner must exist (NOT_FOUND otherwise). A retried call with
+	// the same request_id returns the first request.
+	CreateErasureRequest(ctx context.Context, in *CreateErasureRequestRequest, opts ...grpc.CallOption) (*CreateErasureRequestResponse, error)
+	// Reads one erasure request: where its job stands, each step, and once done what was
+	// erased, what was kept until when and why, and the recipients to notify (GDPR Art. 19).
+	GetErasureRequest(ctx context.Context, in *GetErasureRequestRequest, opts ...grpc.CallOption) (*GetErasureRequestResponse, error)
+	// Lists an owner's erasure requests, most recently created first, paged.
+	ListOwnerErasureRequests(ctx context.Context, in *ListOwnerErasureRequestsRequest, opts ...grpc.CallOption) (*ListOwnerErasureRequestsResponse, error)
+	// Resumes a stuck erasure request (a step a service refused, e.g. for a permission
+	// missing from the job's credentials, once an operator fixed the cause): its failed step
+	// runs again now. A request that is not stuck is FAILED_PRECONDITION
+	// ERASURE_REQUEST_NOT_STUCK.
+	ResumeErasureRequest(ctx context.Context, in *ResumeErasureRequestRequest, opts ...grpc.CallOption) (*ResumeErasureRequestResponse, error)
+	// Lists the recipients to tell of a rectification (GDPR Art. 19): those that
+	// received, before the owner change of the given version, a data category that change
+	// touched (from the change's field paths in the owner service's history: the names,
+	// the address, the contact details, the identity code; for a patient's change its
+	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
+	// owner, patient or version: NOT_FOUND.
+	ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error)
 }
 
 type disclosureServiceClient struct {
@@ -266,6 +296,56 @@ func (c *disclosureServiceClient) GetAccessReportDocument(ctx context.Context, i
 	return out, nil
 }
 
+func (c *disclosureServiceClient) CreateErasureRequest(ctx context.Context, in *CreateErasureRequestRequest, opts ...grpc.CallOption) (*CreateErasureRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateErasureRequestResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_CreateErasureRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) GetErasureRequest(ctx context.Context, in *GetErasureRequestRequest, opts ...grpc.CallOption) (*GetErasureRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetErasureRequestResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_GetErasureRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) ListOwnerErasureRequests(ctx context.Context, in *ListOwnerErasureRequestsRequest, opts ...grpc.CallOption) (*ListOwnerErasureRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOwnerErasureRequestsResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_ListOwnerErasureRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) ResumeErasureRequest(ctx context.Context, in *ResumeErasureRequestRequest, opts ...grpc.CallOption) (*ResumeErasureRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeErasureRequestResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_ResumeErasureRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *disclosureServiceClient) ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRectificationRecipientsResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_ListRectificationRecipients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DisclosureServiceServer is the server API for DisclosureService service.
 // All implementations must embed UnimplementedDisclosureServiceServer
 // for forward compatibility.
@@ -336,6 +416,31 @@ type DisclosureServiceServer interface {
 	// access request's (Finnish by default). Logged and marking the request answered as
 	// GetAccessReport.
 	GetAccessReportDocument(context.Context, *GetAccessReportDocumentRequest) (*GetAccessReportDocumentResponse, error)
+	// Records an owner's request to erase their data (GDPR Art. 17) and starts it as a
+	// durable job across the services: the owner is restricted at once (out of search,
+	// marketing, statistics and disclosure), then each service erases what no law requires
+	// it to keep and restricts the rest until its retention ends. The job is retried with
+	// backoff, resumed after a restart, and finishes exactly once; read it with
+	// GetErasureRequest. The owner must exist (NOT_FOUND otherwise). A retried call with
+	// the same request_id returns the first request.
+	CreateErasureRequest(context.Context, *CreateErasureRequestRequest) (*CreateErasureRequestResponse, error)
+	// Reads one erasure request: where its job stands, each step, and once done what was
+	// erased, what was kept until when and why, and the recipients to notify (GDPR Art. 19).
+	GetErasureRequest(context.Context, *GetErasureRequestRequest) (*GetErasureRequestResponse, error)
+	// Lists an owner's erasure requests, most recently created first, paged.
+	ListOwnerErasureRequests(context.Context, *ListOwnerErasureRequestsRequest) (*ListOwnerErasureRequestsResponse, error)
+	// Resumes a stuck erasure request (a step a service refused, e.g. for a permission
+	// missing from the job's credentials, once an operator fixed the cause): its failed step
+	// runs again now. A request that is not stuck is FAILED_PRECONDITION
+	// ERASURE_REQUEST_NOT_STUCK.
+	ResumeErasureRequest(context.Context, *ResumeErasureRequestRequest) (*ResumeErasureRequestResponse, error)
+	// Lists the recipients to tell of a rectification (GDPR Art. 19): those that
+	// received, before the owner change of the given version, a data category that change
+	// touched (from the change's field paths in the owner service's history: the names,
+	// the address, the contact details, the identity code; for a patient's change its
+	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
+	// owner, patient or version: NOT_FOUND.
+	ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error)
 	mustEmbedUnimplementedDisclosureServiceServer()
 }
 
@@ -390,6 +495,21 @@ func (UnimplementedDisclosureServiceServer) GetAccessReport(context.Context, *Ge
 }
 func (UnimplementedDisclosureServiceServer) GetAccessReportDocument(context.Context, *GetAccessReportDocumentRequest) (*GetAccessReportDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAccessReportDocument not implemented")
+}
+func (UnimplementedDisclosureServiceServer) CreateErasureRequest(context.Context, *CreateErasureRequestRequest) (*CreateErasureRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateErasureRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) GetErasureRequest(context.Context, *GetErasureRequestRequest) (*GetErasureRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetErasureRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) ListOwnerErasureRequests(context.Context, *ListOwnerErasureRequestsRequest) (*ListOwnerErasureRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOwnerErasureRequests not implemented")
+}
+func (UnimplementedDisclosureServiceServer) ResumeErasureRequest(context.Context, *ResumeErasureRequestRequest) (*ResumeErasureRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeErasureRequest not implemented")
+}
+func (UnimplementedDisclosureServiceServer) ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRectificationRecipients not implemented")
 }
 func (UnimplementedDisclosureServiceServer) mustEmbedUnimplementedDisclosureServiceServer() {}
 func (UnimplementedDisclosureServiceServer) testEmbeddedByValue()                           {}
@@ -682,6 +802,96 @@ func _DisclosureService_GetAccessReportDocument_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DisclosureService_CreateErasureRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateErasureRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).CreateErasureRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_CreateErasureRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).CreateErasureRequest(ctx, req.(*CreateErasureRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_GetErasureRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetErasureRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).GetErasureRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_GetErasureRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).GetErasureRequest(ctx, req.(*GetErasureRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_ListOwnerErasureRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOwnerErasureRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).ListOwnerErasureRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_ListOwnerErasureRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).ListOwnerErasureRequests(ctx, req.(*ListOwnerErasureRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_ResumeErasureRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeErasureRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).ResumeErasureRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_ResumeErasureRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).ResumeErasureRequest(ctx, req.(*ResumeErasureRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DisclosureService_ListRectificationRecipients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRectificationRecipientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).ListRectificationRecipients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_ListRectificationRecipients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).ListRectificationRecipients(ctx, req.(*ListRectificationRecipientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DisclosureService_ServiceDesc is the grpc.ServiceDesc for DisclosureService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -748,6 +958,26 @@ var DisclosureService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAccessReportDocument",
 			Handler:    _DisclosureService_GetAccessReportDocument_Handler,
+		},
+		{
+			MethodName: "CreateErasureRequest",
+			Handler:    _DisclosureService_CreateErasureRequest_Handler,
+		},
+		{
+			MethodName: "GetErasureRequest",
+			Handler:    _DisclosureService_GetErasureRequest_Handler,
+		},
+		{
+			MethodName: "ListOwnerErasureRequests",
+			Handler:    _DisclosureService_ListOwnerErasureRequests_Handler,
+		},
+		{
+			MethodName: "ResumeErasureRequest",
+			Handler:    _DisclosureService_ResumeErasureRequest_Handler,
+		},
+		{
+			MethodName: "ListRectificationRecipients",
+			Handler:    _DisclosureService_ListRectificationRecipients_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,40 @@
+package owner
+
+import (
+	"context"
+	"fmt"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/disclosure/internal/app"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+var _ app.OwnerChanges = (*Client)(nil)
+
+// Change implements app.OwnerChanges with ListOwnerChanges, which answers the whole
+// history (field paths only).
+func (c *Client) Change(ctx context.Context, ownerID string, version int64) (app.OwnerChange, error) {
+	res, err := c.owners.ListOwnerChanges(ctx, &ownerv1.ListOwnerChangesRequest{OwnerId: ownerID})
+	if err != nil {
+		return app.OwnerChange{}, fmt.Errorf("read the changes of owner %s: %w", ownerID, err)
+	}
+	return changeOf(res.GetChanges(), "owner", ownerID, version)
+}
+
+// PatientChange implements app.OwnerChanges with ListPatientChanges.
+func (c *Client) PatientChange(ctx context.Context, patientID string, version int64) (app.OwnerChange, error) {
+	res, err := c.owners.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: patientID})
+	if err != nil {
+		return app.OwnerChange{}, fmt.Errorf("read the changes of patient %s: %w", patientID, err)
+	}
+	return changeOf(res.GetChanges(), "patient", patientID, version)
+}
+
+func changeOf(changes []*ownerv1.Change, what, id string, version int64) (app.OwnerChange, error) {
+	for _, ch := range changes {
+		if ch.GetVersion() == version {
+			return app.OwnerChange{Time: ch.GetTime().AsTime(), Fields: ch.GetFields()}, nil
+		}
+	}
+	return app.OwnerChange{}, fmt.Errorf("change %d of %s %s: %w", version, what, id, apperr.ErrNotFound)
+}
