@@ -16,6 +16,7 @@ import (
 	"github.com/lillvet/register/services/consent/internal/adapters/owner"
 	"github.com/lillvet/register/services/consent/internal/app"
 	consentgrpc "github.com/lillvet/register/services/consent/internal/ports/grpc"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
@@ -34,6 +35,8 @@ type Config struct {
 	Mongo   mongox.Config
 	Auth    auth.Config
 	Metrics opsserver.Config
+	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS).
+	Audit audit.Config
 	// OwnerAddr is the owner service's gRPC target, asked whether owners exist.
 	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
@@ -70,7 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
 		Name: ServiceName,
 		Base: service.Base{
-			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics,
+			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics, Audit: cfg.Audit,
 			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
 		},
 		Validate: cfg.Validate,

@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/app"
 	ownergrpc "github.com/lillvet/register/services/owner/internal/ports/grpc"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 	"github.com/lillvet/register/services/platform/grpcserver"
@@ -32,6 +33,8 @@ type Config struct {
 	Mongo   mongox.Config
 	Auth    auth.Config
 	Metrics opsserver.Config
+	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS).
+	Audit audit.Config
 	// IdentityKeys are the AES-256 keys that seal identity codes, "kid:base64,...".
 	// Keep retired keys listed until RotateIdentityKeys has re-sealed their data.
 	IdentityKeys string `env:"IDENTITY_KEYS"`
@@ -98,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
 		Name: ServiceName,
 		Base: service.Base{
-			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics,
+			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics, Audit: cfg.Audit,
 			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
 		},
 		Validate: cfg.Validate,

@@ -44,6 +44,39 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
+// Config is how long the audit log keeps its events: the same in every service,
+// which each carries it in its Config beside GRPC, Mongo, Auth and Metrics.
+type Config struct {
+	// RetentionYears is how long an event is kept after it happened: 1–50, zero
+	// (a Config built by hand) meaning DefaultRetentionYears. The events are the
+	// controller's proof of who accessed whose data (GDPR Art. 5(2)
+	// accountability) and answer the access report's "who at the clinic accessed
+	// your data"; five years outlasts the three-year general limitation period of
+	// claims (Act on the limitation of debts 728/2003 §4) with a margin for
+	// a claim raised late in it and the proceedings that follow.
+	RetentionYears int `env:"AUDIT_RETENTION_YEARS" envDefault:"5"`
+}
+
+// DefaultRetentionYears is AUDIT_RETENTION_YEARS' default.
+const DefaultRetentionYears = 5
+
+// Validate checks that the period is 1–50 years (zero means the default).
+func (c Config) Validate() error {
+	if c.RetentionYears != 0 && (c.RetentionYears < 1 || c.RetentionYears > 50) {
+		return fmt.Errorf("AUDIT_RETENTION_YEARS must be 1–50, got %d", c.RetentionYears)
+	}
+	return nil
+}
+
+// Cutoff is the time before which events have passed their retention at now.
+func (c Config) Cutoff(now time.Time) time.Time {
+	years := c.RetentionYears
+	if years == 0 {
+		years = DefaultRetentionYears
+	}
+	return now.UTC().AddDate(-years, 0, 0)
+}
+
 // Event is one audited access.
 type Event struct {
 	Time         time.Time `bson:"time"`
@@ -84,7 +117,7 @@ func NewWriter(db *mongo.Database, logger *slog.Logger) *Writer {
 }
 
 // Indexes are the indexes the audit queries need: by data subject and by
-// actor, newest first.
+// actor, newest first, and by time for the retention sweep.
 func (w *Writer) Indexes() []mongox.Index {
 	return []mongox.Index{
 		{Collection: Collection, Model: mongo.IndexModel{
@@ -94,6 +127,10 @@ func (w *Writer) Indexes() []mongox.Index {
 		{Collection: Collection, Model: mongo.IndexModel{
 			Keys:    bson.D{{Key: "actor_subject", Value: 1}, {Key: "time", Value: -1}},
 			Options: options.Index().SetName("actor_subject_time"),
+		}},
+		{Collection: Collection, Model: mongo.IndexModel{
+			Keys:    bson.D{{Key: "time", Value: 1}},
+			Options: options.Index().SetName("time"),
 		}},
 	}
 }
@@ -308,4 +345,16 @@ func (w *Writer) EachBySubject(ctx context.Context, ownerID string, fn func(Even
 		return fmt.Errorf("read audit events: %w", err)
 	}
 	return nil
+}
+
+// Sweep deletes the events that happened before the cutoff and returns how
+// many. It is the retention rules' housekeeping, not an access to anyone's
+// data, so it records no event of its own. MongoDB finds them by the time
+// index; the embedded store scans the collection, once a day.
+func (w *Writer) Sweep(ctx context.Context, before time.Time) (int64, error) {
+	res, err := w.coll.DeleteMany(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: before.UTC()}}}})
+	if err != nil {
+		return 0, fmt.Errorf("sweep audit events: %w", err)
+	}
+	return res.DeletedCount, nil
 }

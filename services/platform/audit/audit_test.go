@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/telemetry"
@@ -124,5 +126,73 @@ func TestRecordFailsClosedWhenQueueIsFull(t *testing.T) {
 	// Only RecordNow's event is stored: nothing ran the queue.
 	if got := bySubject(t, w, "o-9"); len(got) != 1 {
 		t.Fatalf("stored %d events, want the one RecordNow wrote", len(got))
+	}
+}
+
+func TestSweepRemovesOnlyEventsBeforeTheCutoff(t *testing.T) {
+	store := embeddedtest.Start(t)
+	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	w := audit.NewWriter(client.Database("auditsweep"), slog.New(slog.DiscardHandler))
+	cutoff := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	events := []audit.Event{
+		{Time: cutoff.Add(-time.Hour), Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess},
+		{Time: cutoff.Add(-time.Millisecond), Action: "owner.update", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess},
+		{Time: cutoff, Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess},
+		{Time: cutoff.AddDate(1, 0, 0), Action: "owner.read", Resource: "owners/o-2", SubjectOwnerID: "o-2", Outcome: audit.OutcomeSuccess},
+	}
+	if err := w.RecordNow(t.Context(), events...); err != nil {
+		t.Fatalf("RecordNow: %v", err)
+	}
+	for i, want := range []int64{2, 0} { // the second run finds nothing left to do
+		n, err := w.Sweep(t.Context(), cutoff)
+		if err != nil || n != want {
+			t.Fatalf("sweep %d = %d, %v; want %d removed", i+1, n, err, want)
+		}
+	}
+	if got := bySubject(t, w, "o-1"); len(got) != 1 || !got[0].Time.Equal(cutoff) {
+		t.Errorf("o-1 kept %+v, want only the event at the cutoff", got)
+	}
+	if got := bySubject(t, w, "o-2"); len(got) != 1 {
+		t.Errorf("o-2 kept %d events, want its recent one", len(got))
+	}
+}
+
+func TestConfig(t *testing.T) {
+	now := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		years      int
+		valid      bool
+		wantCutoff time.Time
+	}{
+		{0, true, time.Date(2021, 3, 10, 8, 0, 0, 0, time.UTC)},
+		{1, true, time.Date(2025, 3, 10, 8, 0, 0, 0, time.UTC)},
+		{5, true, time.Date(2021, 3, 10, 8, 0, 0, 0, time.UTC)},
+		{50, true, time.Date(1976, 3, 10, 8, 0, 0, 0, time.UTC)},
+		{-1, false, time.Time{}},
+		{51, false, time.Time{}},
+	}
+	var set audit.Config
+	if err := config.LoadFrom(&set, map[string]string{"AUDIT_RETENTION_YEARS": "12"}); err != nil || set.RetentionYears != 12 {
+		t.Errorf("AUDIT_RETENTION_YEARS=12 loads %d, %v", set.RetentionYears, err)
+	}
+	var defaults audit.Config
+	if err := config.LoadFrom(&defaults, map[string]string{}); err != nil || defaults.RetentionYears != audit.DefaultRetentionYears {
+		t.Errorf("default = %d, %v; want %d", defaults.RetentionYears, err, audit.DefaultRetentionYears)
+	}
+	if err := config.LoadFrom(&defaults, map[string]string{"AUDIT_RETENTION_YEARS": "51"}); err == nil || !strings.Contains(err.Error(), "AUDIT_RETENTION_YEARS") {
+		t.Errorf("AUDIT_RETENTION_YEARS=51 loads with %v, want its error", err)
+	}
+	for _, tt := range tests {
+		c := audit.Config{RetentionYears: tt.years}
+		if err := c.Validate(); (err == nil) != tt.valid {
+			t.Errorf("Validate(%d) = %v, want valid %v", tt.years, err, tt.valid)
+		}
+		if tt.valid && !c.Cutoff(now).Equal(tt.wantCutoff) {
+			t.Errorf("Cutoff(%d) = %v, want %v", tt.years, c.Cutoff(now), tt.wantCutoff)
+		}
 	}
 }

@@ -3,11 +3,17 @@ package service
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 func TestConnOfAnUnknownPeerPanics(t *testing.T) {
@@ -99,5 +105,45 @@ func TestEveryWithoutIntervalSchedulesNothing(t *testing.T) {
 	d.Every("sweep", 0, time.Hour, func(context.Context) error { return nil })
 	if len(d.tasks) != 1 {
 		t.Errorf("interval 1h scheduled %d tasks, want one", len(d.tasks))
+	}
+}
+
+func TestAuditSweepRemovesWhatPassedItsRetention(t *testing.T) {
+	store := embeddedtest.Start(t)
+	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	w := audit.NewWriter(client.Database("service_audit_sweep"), slog.New(slog.DiscardHandler))
+	now := time.Date(2031, 1, 15, 12, 0, 0, 0, time.UTC)
+	old := audit.Event{Time: now.AddDate(-5, 0, -1), Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	recent := audit.Event{Time: now.AddDate(-5, 0, 1), Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	if err := w.RecordNow(t.Context(), old, recent); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	sweep := auditSweep(w, audit.Config{}, func() time.Time { return now }, slog.New(slog.NewTextHandler(&logged, nil)))
+	for range 2 { // the second run removes nothing
+		if err := sweep(t.Context()); err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+	}
+	var kept []time.Time
+	if err := w.EachBySubject(t.Context(), "o-1", func(e audit.Event) error { kept = append(kept, e.Time); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || !kept[0].Equal(recent.Time) {
+		t.Errorf("kept %v, want only the event within five years", kept)
+	}
+	if out := logged.String(); strings.Count(out, "removed=1") != 1 || strings.Contains(out, "o-1") {
+		t.Errorf("log = %q, want one line with the count and no ids", out)
+	}
+}
+
+func TestRunRefusesAnAuditRetentionOutOfRange(t *testing.T) {
+	err := Run(t.Context(), Spec{Name: "echo", Base: Base{Audit: audit.Config{RetentionYears: 51}}})
+	if err == nil || !strings.Contains(err.Error(), "AUDIT_RETENTION_YEARS") {
+		t.Fatalf("Run = %v, want the AUDIT_RETENTION_YEARS error", err)
 	}
 }

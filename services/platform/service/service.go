@@ -7,8 +7,10 @@ package service
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/sync/errgroup"
@@ -33,6 +35,9 @@ type Base struct {
 	Mongo   mongox.Config
 	Auth    auth.Config
 	Metrics opsserver.Config
+	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS);
+	// Run sweeps the older ones daily.
+	Audit audit.Config
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener
 	// MetricsListener, when set, serves the metrics endpoint instead of
@@ -127,6 +132,9 @@ func Run(ctx context.Context, s Spec) (err error) {
 			_ = metricsListener.Close()
 		}
 	}()
+	if err := s.Base.Audit.Validate(); err != nil {
+		return fmt.Errorf("%s config: %w", s.Name, err)
+	}
 	if s.Validate != nil {
 		if err := s.Validate(); err != nil {
 			return fmt.Errorf("%s config: %w", s.Name, err)
@@ -172,6 +180,7 @@ func Run(ctx context.Context, s Spec) (err error) {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}
 	auditserver.New(auditor).Register(deps)
+	deps.Every("audit retention sweep", auditSweepFirst, auditSweepInterval, auditSweep(auditor, s.Base.Audit, time.Now, tel.Logger))
 
 	server, err := grpcserver.New(s.Base.GRPC, grpcserver.Options{
 		Telemetry: tel,
@@ -203,6 +212,29 @@ func Run(ctx context.Context, s Spec) (err error) {
 		g.Go(func() error { return task(gctx) })
 	}
 	return g.Wait()
+}
+
+// The audit log is swept daily, the first time a few minutes after the start so that
+// a service being rolled out serves before it sweeps.
+const (
+	auditSweepFirst    = 5 * time.Minute
+	auditSweepInterval = 24 * time.Hour
+)
+
+// auditSweep is the audit log's retention sweep: it removes the events older than
+// cfg keeps them at now(). It logs how many it removed, never which.
+func auditSweep(w *audit.Writer, cfg audit.Config, now func() time.Time, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		before := cfg.Cutoff(now())
+		n, err := w.Sweep(ctx, before)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.InfoContext(ctx, "audit retention sweep removed expired events", "removed", n, "before", before)
+		}
+		return nil
+	}
 }
 
 // withAuditPolicy adds the rules of the AuditService every service serves to the
