@@ -134,6 +134,7 @@ var services = []service{
 				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
 				Job:      disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
 				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
+				SweepInterval: time.Hour,
 			})
 		},
 	},

@@ -34,3 +34,34 @@ func TestJobConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordsRetentionConfig(t *testing.T) {
+	for _, tt := range []struct {
+		value   string
+		want    int
+		wantErr bool
+	}{
+		{"", 5, false},
+		{"3", 3, false},
+		{"2", 0, true},
+		{"51", 0, true},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			environ := map[string]string{}
+			if tt.value != "" {
+				environ["DISCLOSURE_RECORDS_RETENTION_YEARS"] = tt.value
+			}
+			var cfg disclosure.Config
+			// The rest of the configuration is missing, so loading always fails; only
+			// this variable's part of the answer is checked.
+			err := config.LoadFrom(&cfg, environ)
+			named := err != nil && strings.Contains(err.Error(), "DISCLOSURE_RECORDS_RETENTION_YEARS")
+			if named != tt.wantErr {
+				t.Fatalf("load error %v; want one naming DISCLOSURE_RECORDS_RETENTION_YEARS: %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && (cfg.RecordsRetentionYears != tt.want || cfg.SweepInterval != time.Hour) {
+				t.Fatalf("years %d, interval %v; want %d, 1h", cfg.RecordsRetentionYears, cfg.SweepInterval, tt.want)
+			}
+		})
+	}
+}

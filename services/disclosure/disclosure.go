@@ -24,7 +24,9 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/owner"
 	"github.com/lillvet/register/services/disclosure/internal/app"
+	"github.com/lillvet/register/services/disclosure/internal/domain"
 	disclosuregrpc "github.com/lillvet/register/services/disclosure/internal/ports/grpc"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
@@ -44,6 +46,8 @@ type Config struct {
 	Mongo   mongox.Config
 	Auth    auth.Config
 	Metrics opsserver.Config
+	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS).
+	Audit audit.Config
 	// OwnerAddr is the owner service's gRPC target: owner status and the data disclosed.
 	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
@@ -63,6 +67,17 @@ type Config struct {
 	// Retention is the retention periods the access report states (RETENTION_*
 	// variables, the same the history service keeps its records by).
 	Retention retention.Policy
+	// RecordsRetentionYears is how long the disclosure log, the access requests and
+	// the finished erasure requests are kept after their time (disclosure, receipt,
+	// finish): at least three years, the general limitation period of claims; five
+	// by default. Zero, as in a Config built by hand, means the default.
+	RecordsRetentionYears int `env:"DISCLOSURE_RECORDS_RETENTION_YEARS" envDefault:"5"`
+	// SweepInterval is how often the retention sweep runs; the first run is a minute
+	// after the start (or one interval, if shorter). Zero turns the periodic sweep
+	// off: RunRetentionSweep then runs it, e.g. from an operator's scheduler.
+	SweepInterval time.Duration `env:"RETENTION_SWEEP_INTERVAL" envDefault:"1h"`
+	// Now, when set, is the service's clock (tests move it past retention days).
+	Now func() time.Time `env:"-"`
 
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
 	Listener net.Listener `env:"-"`
@@ -130,15 +145,25 @@ func (c Config) Validate() error {
 	if c.Retention != (retention.Policy{}) {
 		errs = append(errs, c.Retention.Validate())
 	}
+	if c.RecordsRetentionYears != 0 {
+		errs = append(errs, domain.CheckRecordsRetention(c.RecordsRetentionYears))
+	}
+	if c.SweepInterval < 0 {
+		errs = append(errs, errors.New("RETENTION_SWEEP_INTERVAL must not be negative"))
+	}
 	return errors.Join(errs...)
 }
+
+// firstSweepDelay lets the service settle (and a rolling update finish) before the
+// first retention sweep.
+const firstSweepDelay = time.Minute
 
 // Run serves the disclosure service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
 		Name: ServiceName,
 		Base: service.Base{
-			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics,
+			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics, Audit: cfg.Audit,
 			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
 		},
 		Validate: cfg.Validate,
@@ -164,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 					auditlog.NewLocal(ServiceName, d.Auditor),
 				},
 			}
-			uc, err := app.New(repo, peers, d.Auditor, app.Options{Retention: cfg.Retention})
+			uc, err := app.New(repo, peers, d.Auditor, app.Options{Retention: cfg.Retention, Now: cfg.Now})
 			if err != nil {
 				return fmt.Errorf("disclosure use cases: %w", err)
 			}
@@ -178,7 +203,18 @@ func Run(ctx context.Context, cfg Config) error {
 			if erasure.Enabled() {
 				d.Go(erasure.Run)
 			}
-			disclosurev1.RegisterDisclosureServiceServer(d, disclosuregrpc.NewServer(uc, erasure))
+			sweep, err := app.NewRetention(repo, d.Auditor, app.RetentionOptions{Years: cfg.RecordsRetentionYears, Now: cfg.Now})
+			if err != nil {
+				return fmt.Errorf("disclosure retention: %w", err)
+			}
+			// The periodic sweep acts as the service itself in its audit events: no
+			// person asked, the retention rules did.
+			sweeper := auth.Identity{Subject: "service:" + ServiceName, Name: "retention sweep"}
+			d.Every("retention sweep", min(firstSweepDelay, cfg.SweepInterval), cfg.SweepInterval, func(ctx context.Context) error {
+				_, err := sweep.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
+				return err
+			})
+			disclosurev1.RegisterDisclosureServiceServer(d, disclosuregrpc.NewServer(uc, erasure, sweep))
 			return nil
 		},
 	})

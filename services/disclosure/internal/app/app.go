@@ -123,15 +123,9 @@ type Service struct {
 
 // New builds the use cases.
 func New(repo domain.Repository, peers Peers, auditor Auditor, opts Options) (*Service, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Location == nil {
-		loc, err := retention.ClinicLocation()
-		if err != nil {
-			return nil, err
-		}
-		opts.Location = loc
+	var err error
+	if opts.Now, opts.Location, err = clock(opts.Now, opts.Location); err != nil {
+		return nil, err
 	}
 	if opts.Retention == (retention.Policy{}) {
 		opts.Retention = retention.DefaultPolicy()
@@ -148,6 +142,20 @@ func New(repo domain.Repository, peers Peers, auditor Auditor, opts Options) (*S
 		auditor: auditor, now: opts.Now, loc: opts.Location, retention: opts.Retention,
 		document: document,
 	}, nil
+}
+
+// clock fills a clock and a time zone left nil: time.Now and the clinics' zone.
+func clock(now func() time.Time, loc *time.Location) (func() time.Time, *time.Location, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if loc == nil {
+		var err error
+		if loc, err = retention.ClinicLocation(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return now, loc, nil
 }
 
 // requestNamespace scopes ids derived from client request ids, so that a retried

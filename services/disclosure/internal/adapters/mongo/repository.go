@@ -46,6 +46,7 @@ type Repository struct {
 	accessRequests *mongo.Collection
 	accessLedgers  *mongo.Collection
 	erasureJobs    *mongo.Collection
+	retentionMarks *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -55,14 +56,15 @@ func New(db *mongo.Database) *Repository {
 	return &Repository{
 		recipients: db.Collection(RecipientsCollection), disclosures: db.Collection(DisclosuresCollection),
 		accessRequests: db.Collection(AccessRequestsCollection), accessLedgers: db.Collection(AccessLedgersCollection),
-		erasureJobs: db.Collection(ErasureJobsCollection),
+		erasureJobs: db.Collection(ErasureJobsCollection), retentionMarks: db.Collection(RetentionMarksCollection),
 	}
 }
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
 // Recipients are read by _id and listed in _id order, and access requests and their
 // per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
-// the workers when due (state, wake) and listed per owner.
+// the workers when due (state, wake) and listed per owner. The retention sweep finds
+// each class by its time (time, received, finished).
 func Indexes() []mongox.Index {
 	desc := func(keys ...string) bson.D {
 		d := bson.D{}
@@ -80,6 +82,9 @@ func Indexes() []mongox.Index {
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("recipient_id", "outcome", "time", "_id")}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "wake", Value: 1}}}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "owner_id", Value: 1}, {Key: "created", Value: -1}, {Key: "_id", Value: -1}}}},
+		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "time", Value: 1}}}},
+		{Collection: AccessRequestsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "received", Value: 1}}}},
+		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "finished", Value: 1}}}},
 	}
 }
 
@@ -90,6 +95,9 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
+		{Collection: DisclosuresCollection, Keys: []string{"time"}},
+		{Collection: AccessRequestsCollection, Keys: []string{"received"}},
+		{Collection: ErasureJobsCollection, Keys: []string{"finished"}},
 	}
 }
 

@@ -70,5 +70,8 @@ func Policy() auth.Policy {
 		// Telling recipients of a rectification is the controller's duty (Art. 19),
 		// carried out by the clinic manager.
 		m("ListRectificationRecipients"): {Roles: managers, WithPurpose: maintainer},
+		// The retention sweep removes only what the rules say is due; the clinic
+		// manager or a maintainer runs it on demand (it also runs periodically).
+		m("RunRetentionSweep"): {Roles: append(append([]auth.Role{}, managers...), maintainer...)},
 	}
 }

@@ -43,5 +43,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "ListOwnerErasureRequests", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
 		{RPC: "ResumeErasureRequest", Allowed: []auth.Role{manager}},
 		{RPC: "ListRectificationRecipients", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
+		{RPC: "RunRetentionSweep", Allowed: []auth.Role{manager, maint}},
 	})
 }

@@ -12,19 +12,23 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // Server implements disclosurev1.DisclosureServiceServer on the use cases.
 type Server struct {
 	disclosurev1.UnimplementedDisclosureServiceServer
-	app     *app.Service
-	erasure *app.Erasure
+	app       *app.Service
+	erasure   *app.Erasure
+	retention *app.Retention
 }
 
 var _ disclosurev1.DisclosureServiceServer = (*Server)(nil)
 
 // NewServer returns the gRPC port of the use cases.
-func NewServer(a *app.Service, e *app.Erasure) *Server { return &Server{app: a, erasure: e} }
+func NewServer(a *app.Service, e *app.Erasure, r *app.Retention) *Server {
+	return &Server{app: a, erasure: e, retention: r}
+}
 
 // checkPage validates a list request's page size.
 func checkPage(v *apperr.ValidationError, size int32) {
@@ -263,4 +267,13 @@ func (s *Server) accessReport(ctx context.Context, id string, format app.ReportF
 		return app.GivenReport{}, err
 	}
 	return s.app.AccessReport(ctx, id, format, language)
+}
+
+// RunRetentionSweep implements disclosurev1.DisclosureServiceServer.
+func (s *Server) RunRetentionSweep(ctx context.Context, _ *disclosurev1.RunRetentionSweepRequest) (*disclosurev1.RunRetentionSweepResponse, error) {
+	removed, err := s.retention.RunRetentionSweep(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &disclosurev1.RunRetentionSweepResponse{Removed: protomap.All(removed, dispositionToProto)}, nil
 }

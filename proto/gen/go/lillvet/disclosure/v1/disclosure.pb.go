@@ -3751,6 +3751,90 @@ func (x *ListRectificationRecipientsResponse) GetRecipients() []*RecipientToNoti
 	return nil
 }
 
+// Request of RunRetentionSweep.
+type RunRetentionSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionSweepRequest) Reset() {
+	*x = RunRetentionSweepRequest{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionSweepRequest) ProtoMessage() {}
+
+func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
+func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{49}
+}
+
+// Response of RunRetentionSweep.
+type RunRetentionSweepResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Documents removed, per record class: "disclosure_log", "access_requests",
+	// "erasure_requests" (kept is false; count is how many).
+	Removed       []*RecordDisposition `protobuf:"bytes,1,rep,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionSweepResponse) Reset() {
+	*x = RunRetentionSweepResponse{}
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionSweepResponse) ProtoMessage() {}
+
+func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_disclosure_v1_disclosure_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
+func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
 var File_lillvet_disclosure_v1_disclosure_proto protoreflect.FileDescriptor
 
 const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
@@ -4010,7 +4094,10 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"changeTime\x12H\n" +
 	"\n" +
 	"recipients\x18\x03 \x03(\v2(.lillvet.disclosure.v1.RecipientToNotifyR\n" +
-	"recipients*\xf8\x01\n" +
+	"recipients\"\x1a\n" +
+	"\x18RunRetentionSweepRequest\"_\n" +
+	"\x19RunRetentionSweepResponse\x12B\n" +
+	"\aremoved\x18\x01 \x03(\v2(.lillvet.disclosure.v1.RecordDispositionR\aremoved*\xf8\x01\n" +
 	"\rRecipientKind\x12\x1e\n" +
 	"\x1aRECIPIENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cRECIPIENT_KIND_SUBCONTRACTOR\x10\x01\x12\x1a\n" +
@@ -4071,7 +4158,7 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x1aERASURE_STEP_STATE_PENDING\x10\x01\x12\x1e\n" +
 	"\x1aERASURE_STEP_STATE_RUNNING\x10\x02\x12\x1b\n" +
 	"\x17ERASURE_STEP_STATE_DONE\x10\x03\x12\x1d\n" +
-	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\xde\x13\n" +
+	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\xd6\x14\n" +
 	"\x11DisclosureService\x12p\n" +
 	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12g\n" +
 	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\x12m\n" +
@@ -4092,7 +4179,8 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x11GetErasureRequest\x12/.lillvet.disclosure.v1.GetErasureRequestRequest\x1a0.lillvet.disclosure.v1.GetErasureRequestResponse\x12\x8b\x01\n" +
 	"\x18ListOwnerErasureRequests\x126.lillvet.disclosure.v1.ListOwnerErasureRequestsRequest\x1a7.lillvet.disclosure.v1.ListOwnerErasureRequestsResponse\x12\x7f\n" +
 	"\x14ResumeErasureRequest\x122.lillvet.disclosure.v1.ResumeErasureRequestRequest\x1a3.lillvet.disclosure.v1.ResumeErasureRequestResponse\x12\x94\x01\n" +
-	"\x1bListRectificationRecipients\x129.lillvet.disclosure.v1.ListRectificationRecipientsRequest\x1a:.lillvet.disclosure.v1.ListRectificationRecipientsResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
+	"\x1bListRectificationRecipients\x129.lillvet.disclosure.v1.ListRectificationRecipientsRequest\x1a:.lillvet.disclosure.v1.ListRectificationRecipientsResponse\x12v\n" +
+	"\x11RunRetentionSweep\x12/.lillvet.disclosure.v1.RunRetentionSweepRequest\x1a0.lillvet.disclosure.v1.RunRetentionSweepResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
 
 var (
 	file_lillvet_disclosure_v1_disclosure_proto_rawDescOnce sync.Once
@@ -4107,7 +4195,7 @@ func file_lillvet_disclosure_v1_disclosure_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_disclosure_v1_disclosure_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_lillvet_disclosure_v1_disclosure_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
 	(RecipientKind)(0),                          // 0: lillvet.disclosure.v1.RecipientKind
 	(DataCategory)(0),                           // 1: lillvet.disclosure.v1.DataCategory
@@ -4167,20 +4255,22 @@ var file_lillvet_disclosure_v1_disclosure_proto_goTypes = []any{
 	(*ResumeErasureRequestResponse)(nil),        // 55: lillvet.disclosure.v1.ResumeErasureRequestResponse
 	(*ListRectificationRecipientsRequest)(nil),  // 56: lillvet.disclosure.v1.ListRectificationRecipientsRequest
 	(*ListRectificationRecipientsResponse)(nil), // 57: lillvet.disclosure.v1.ListRectificationRecipientsResponse
-	(*timestamppb.Timestamp)(nil),               // 58: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),                   // 59: google.api.HttpBody
+	(*RunRetentionSweepRequest)(nil),            // 58: lillvet.disclosure.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),           // 59: lillvet.disclosure.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),               // 60: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),                   // 61: google.api.HttpBody
 }
 var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	0,  // 0: lillvet.disclosure.v1.Recipient.kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	9,  // 1: lillvet.disclosure.v1.Recipient.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 2: lillvet.disclosure.v1.Recipient.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	58, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
-	58, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
+	60, // 3: lillvet.disclosure.v1.Recipient.create_time:type_name -> google.protobuf.Timestamp
+	60, // 4: lillvet.disclosure.v1.Recipient.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: lillvet.disclosure.v1.Disclosure.recipient_kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	1,  // 6: lillvet.disclosure.v1.Disclosure.categories:type_name -> lillvet.disclosure.v1.DataCategory
 	3,  // 7: lillvet.disclosure.v1.Disclosure.outcome:type_name -> lillvet.disclosure.v1.DisclosureOutcome
 	2,  // 8: lillvet.disclosure.v1.Disclosure.basis:type_name -> lillvet.disclosure.v1.LegalBasis
-	58, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
+	60, // 9: lillvet.disclosure.v1.Disclosure.create_time:type_name -> google.protobuf.Timestamp
 	10, // 10: lillvet.disclosure.v1.CreateRecipientRequest.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	10, // 11: lillvet.disclosure.v1.CreateRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
 	10, // 12: lillvet.disclosure.v1.GetRecipientResponse.recipient:type_name -> lillvet.disclosure.v1.Recipient
@@ -4195,91 +4285,94 @@ var file_lillvet_disclosure_v1_disclosure_proto_depIdxs = []int32{
 	11, // 21: lillvet.disclosure.v1.ListPartnerDisclosuresResponse.disclosures:type_name -> lillvet.disclosure.v1.Disclosure
 	11, // 22: lillvet.disclosure.v1.GetPartnerDisclosureResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
 	12, // 23: lillvet.disclosure.v1.GetPartnerDisclosureResponse.contents:type_name -> lillvet.disclosure.v1.DisclosurePackage
-	58, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
+	60, // 24: lillvet.disclosure.v1.AccessRequest.receive_time:type_name -> google.protobuf.Timestamp
 	4,  // 25: lillvet.disclosure.v1.AccessRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
 	5,  // 26: lillvet.disclosure.v1.AccessRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
 	6,  // 27: lillvet.disclosure.v1.AccessRequest.status:type_name -> lillvet.disclosure.v1.AccessRequestStatus
-	58, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
-	58, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
-	58, // 30: lillvet.disclosure.v1.AccessRequest.answer_time:type_name -> google.protobuf.Timestamp
+	60, // 28: lillvet.disclosure.v1.AccessRequest.create_time:type_name -> google.protobuf.Timestamp
+	60, // 29: lillvet.disclosure.v1.AccessRequest.extend_time:type_name -> google.protobuf.Timestamp
+	60, // 30: lillvet.disclosure.v1.AccessRequest.answer_time:type_name -> google.protobuf.Timestamp
 	31, // 31: lillvet.disclosure.v1.RecordAccessRequestRequest.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 32: lillvet.disclosure.v1.RecordAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 33: lillvet.disclosure.v1.GetAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 34: lillvet.disclosure.v1.ListOwnerAccessRequestsResponse.access_requests:type_name -> lillvet.disclosure.v1.AccessRequest
 	31, // 35: lillvet.disclosure.v1.ExtendAccessRequestResponse.access_request:type_name -> lillvet.disclosure.v1.AccessRequest
-	59, // 36: lillvet.disclosure.v1.GetAccessReportResponse.report:type_name -> google.api.HttpBody
+	61, // 36: lillvet.disclosure.v1.GetAccessReportResponse.report:type_name -> google.api.HttpBody
 	11, // 37: lillvet.disclosure.v1.GetAccessReportResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
-	59, // 38: lillvet.disclosure.v1.GetAccessReportDocumentResponse.document:type_name -> google.api.HttpBody
+	61, // 38: lillvet.disclosure.v1.GetAccessReportDocumentResponse.document:type_name -> google.api.HttpBody
 	11, // 39: lillvet.disclosure.v1.GetAccessReportDocumentResponse.disclosure:type_name -> lillvet.disclosure.v1.Disclosure
 	8,  // 40: lillvet.disclosure.v1.ErasureStep.state:type_name -> lillvet.disclosure.v1.ErasureStepState
-	58, // 41: lillvet.disclosure.v1.ErasureStep.next_attempt_time:type_name -> google.protobuf.Timestamp
-	58, // 42: lillvet.disclosure.v1.ErasureStep.done_time:type_name -> google.protobuf.Timestamp
+	60, // 41: lillvet.disclosure.v1.ErasureStep.next_attempt_time:type_name -> google.protobuf.Timestamp
+	60, // 42: lillvet.disclosure.v1.ErasureStep.done_time:type_name -> google.protobuf.Timestamp
 	44, // 43: lillvet.disclosure.v1.ErasureStep.dispositions:type_name -> lillvet.disclosure.v1.RecordDisposition
 	0,  // 44: lillvet.disclosure.v1.RecipientToNotify.kind:type_name -> lillvet.disclosure.v1.RecipientKind
 	9,  // 45: lillvet.disclosure.v1.RecipientToNotify.contact:type_name -> lillvet.disclosure.v1.Contact
 	1,  // 46: lillvet.disclosure.v1.RecipientToNotify.categories:type_name -> lillvet.disclosure.v1.DataCategory
-	58, // 47: lillvet.disclosure.v1.RecipientToNotify.last_disclosure_time:type_name -> google.protobuf.Timestamp
-	58, // 48: lillvet.disclosure.v1.ErasureRequest.receive_time:type_name -> google.protobuf.Timestamp
+	60, // 47: lillvet.disclosure.v1.RecipientToNotify.last_disclosure_time:type_name -> google.protobuf.Timestamp
+	60, // 48: lillvet.disclosure.v1.ErasureRequest.receive_time:type_name -> google.protobuf.Timestamp
 	4,  // 49: lillvet.disclosure.v1.ErasureRequest.channel:type_name -> lillvet.disclosure.v1.AccessChannel
 	5,  // 50: lillvet.disclosure.v1.ErasureRequest.identification:type_name -> lillvet.disclosure.v1.IdentificationMethod
 	7,  // 51: lillvet.disclosure.v1.ErasureRequest.state:type_name -> lillvet.disclosure.v1.ErasureRequestState
 	45, // 52: lillvet.disclosure.v1.ErasureRequest.steps:type_name -> lillvet.disclosure.v1.ErasureStep
 	46, // 53: lillvet.disclosure.v1.ErasureRequest.recipients_to_notify:type_name -> lillvet.disclosure.v1.RecipientToNotify
-	58, // 54: lillvet.disclosure.v1.ErasureRequest.create_time:type_name -> google.protobuf.Timestamp
-	58, // 55: lillvet.disclosure.v1.ErasureRequest.finish_time:type_name -> google.protobuf.Timestamp
+	60, // 54: lillvet.disclosure.v1.ErasureRequest.create_time:type_name -> google.protobuf.Timestamp
+	60, // 55: lillvet.disclosure.v1.ErasureRequest.finish_time:type_name -> google.protobuf.Timestamp
 	47, // 56: lillvet.disclosure.v1.CreateErasureRequestRequest.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	47, // 57: lillvet.disclosure.v1.CreateErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	47, // 58: lillvet.disclosure.v1.GetErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	47, // 59: lillvet.disclosure.v1.ListOwnerErasureRequestsResponse.erasure_requests:type_name -> lillvet.disclosure.v1.ErasureRequest
 	47, // 60: lillvet.disclosure.v1.ResumeErasureRequestResponse.erasure_request:type_name -> lillvet.disclosure.v1.ErasureRequest
 	1,  // 61: lillvet.disclosure.v1.ListRectificationRecipientsResponse.changed_categories:type_name -> lillvet.disclosure.v1.DataCategory
-	58, // 62: lillvet.disclosure.v1.ListRectificationRecipientsResponse.change_time:type_name -> google.protobuf.Timestamp
+	60, // 62: lillvet.disclosure.v1.ListRectificationRecipientsResponse.change_time:type_name -> google.protobuf.Timestamp
 	46, // 63: lillvet.disclosure.v1.ListRectificationRecipientsResponse.recipients:type_name -> lillvet.disclosure.v1.RecipientToNotify
-	13, // 64: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
-	15, // 65: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
-	17, // 66: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
-	19, // 67: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
-	21, // 68: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
-	23, // 69: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
-	25, // 70: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
-	27, // 71: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
-	29, // 72: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
-	32, // 73: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
-	34, // 74: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
-	36, // 75: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
-	38, // 76: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
-	40, // 77: lillvet.disclosure.v1.DisclosureService.GetAccessReport:input_type -> lillvet.disclosure.v1.GetAccessReportRequest
-	42, // 78: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:input_type -> lillvet.disclosure.v1.GetAccessReportDocumentRequest
-	48, // 79: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:input_type -> lillvet.disclosure.v1.CreateErasureRequestRequest
-	50, // 80: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:input_type -> lillvet.disclosure.v1.GetErasureRequestRequest
-	52, // 81: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:input_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
-	54, // 82: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:input_type -> lillvet.disclosure.v1.ResumeErasureRequestRequest
-	56, // 83: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:input_type -> lillvet.disclosure.v1.ListRectificationRecipientsRequest
-	14, // 84: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
-	16, // 85: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
-	18, // 86: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
-	20, // 87: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
-	22, // 88: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
-	24, // 89: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
-	26, // 90: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
-	28, // 91: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
-	30, // 92: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
-	33, // 93: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
-	35, // 94: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
-	37, // 95: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
-	39, // 96: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
-	41, // 97: lillvet.disclosure.v1.DisclosureService.GetAccessReport:output_type -> lillvet.disclosure.v1.GetAccessReportResponse
-	43, // 98: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:output_type -> lillvet.disclosure.v1.GetAccessReportDocumentResponse
-	49, // 99: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:output_type -> lillvet.disclosure.v1.CreateErasureRequestResponse
-	51, // 100: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:output_type -> lillvet.disclosure.v1.GetErasureRequestResponse
-	53, // 101: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:output_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
-	55, // 102: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:output_type -> lillvet.disclosure.v1.ResumeErasureRequestResponse
-	57, // 103: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:output_type -> lillvet.disclosure.v1.ListRectificationRecipientsResponse
-	84, // [84:104] is the sub-list for method output_type
-	64, // [64:84] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	44, // 64: lillvet.disclosure.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.disclosure.v1.RecordDisposition
+	13, // 65: lillvet.disclosure.v1.DisclosureService.CreateRecipient:input_type -> lillvet.disclosure.v1.CreateRecipientRequest
+	15, // 66: lillvet.disclosure.v1.DisclosureService.GetRecipient:input_type -> lillvet.disclosure.v1.GetRecipientRequest
+	17, // 67: lillvet.disclosure.v1.DisclosureService.ListRecipients:input_type -> lillvet.disclosure.v1.ListRecipientsRequest
+	19, // 68: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:input_type -> lillvet.disclosure.v1.DeactivateRecipientRequest
+	21, // 69: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:input_type -> lillvet.disclosure.v1.CreateDisclosureRequest
+	23, // 70: lillvet.disclosure.v1.DisclosureService.GetDisclosure:input_type -> lillvet.disclosure.v1.GetDisclosureRequest
+	25, // 71: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:input_type -> lillvet.disclosure.v1.ListOwnerDisclosuresRequest
+	27, // 72: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:input_type -> lillvet.disclosure.v1.ListPartnerDisclosuresRequest
+	29, // 73: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:input_type -> lillvet.disclosure.v1.GetPartnerDisclosureRequest
+	32, // 74: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:input_type -> lillvet.disclosure.v1.RecordAccessRequestRequest
+	34, // 75: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:input_type -> lillvet.disclosure.v1.GetAccessRequestRequest
+	36, // 76: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:input_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsRequest
+	38, // 77: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:input_type -> lillvet.disclosure.v1.ExtendAccessRequestRequest
+	40, // 78: lillvet.disclosure.v1.DisclosureService.GetAccessReport:input_type -> lillvet.disclosure.v1.GetAccessReportRequest
+	42, // 79: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:input_type -> lillvet.disclosure.v1.GetAccessReportDocumentRequest
+	48, // 80: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:input_type -> lillvet.disclosure.v1.CreateErasureRequestRequest
+	50, // 81: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:input_type -> lillvet.disclosure.v1.GetErasureRequestRequest
+	52, // 82: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:input_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsRequest
+	54, // 83: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:input_type -> lillvet.disclosure.v1.ResumeErasureRequestRequest
+	56, // 84: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:input_type -> lillvet.disclosure.v1.ListRectificationRecipientsRequest
+	58, // 85: lillvet.disclosure.v1.DisclosureService.RunRetentionSweep:input_type -> lillvet.disclosure.v1.RunRetentionSweepRequest
+	14, // 86: lillvet.disclosure.v1.DisclosureService.CreateRecipient:output_type -> lillvet.disclosure.v1.CreateRecipientResponse
+	16, // 87: lillvet.disclosure.v1.DisclosureService.GetRecipient:output_type -> lillvet.disclosure.v1.GetRecipientResponse
+	18, // 88: lillvet.disclosure.v1.DisclosureService.ListRecipients:output_type -> lillvet.disclosure.v1.ListRecipientsResponse
+	20, // 89: lillvet.disclosure.v1.DisclosureService.DeactivateRecipient:output_type -> lillvet.disclosure.v1.DeactivateRecipientResponse
+	22, // 90: lillvet.disclosure.v1.DisclosureService.CreateDisclosure:output_type -> lillvet.disclosure.v1.CreateDisclosureResponse
+	24, // 91: lillvet.disclosure.v1.DisclosureService.GetDisclosure:output_type -> lillvet.disclosure.v1.GetDisclosureResponse
+	26, // 92: lillvet.disclosure.v1.DisclosureService.ListOwnerDisclosures:output_type -> lillvet.disclosure.v1.ListOwnerDisclosuresResponse
+	28, // 93: lillvet.disclosure.v1.DisclosureService.ListPartnerDisclosures:output_type -> lillvet.disclosure.v1.ListPartnerDisclosuresResponse
+	30, // 94: lillvet.disclosure.v1.DisclosureService.GetPartnerDisclosure:output_type -> lillvet.disclosure.v1.GetPartnerDisclosureResponse
+	33, // 95: lillvet.disclosure.v1.DisclosureService.RecordAccessRequest:output_type -> lillvet.disclosure.v1.RecordAccessRequestResponse
+	35, // 96: lillvet.disclosure.v1.DisclosureService.GetAccessRequest:output_type -> lillvet.disclosure.v1.GetAccessRequestResponse
+	37, // 97: lillvet.disclosure.v1.DisclosureService.ListOwnerAccessRequests:output_type -> lillvet.disclosure.v1.ListOwnerAccessRequestsResponse
+	39, // 98: lillvet.disclosure.v1.DisclosureService.ExtendAccessRequest:output_type -> lillvet.disclosure.v1.ExtendAccessRequestResponse
+	41, // 99: lillvet.disclosure.v1.DisclosureService.GetAccessReport:output_type -> lillvet.disclosure.v1.GetAccessReportResponse
+	43, // 100: lillvet.disclosure.v1.DisclosureService.GetAccessReportDocument:output_type -> lillvet.disclosure.v1.GetAccessReportDocumentResponse
+	49, // 101: lillvet.disclosure.v1.DisclosureService.CreateErasureRequest:output_type -> lillvet.disclosure.v1.CreateErasureRequestResponse
+	51, // 102: lillvet.disclosure.v1.DisclosureService.GetErasureRequest:output_type -> lillvet.disclosure.v1.GetErasureRequestResponse
+	53, // 103: lillvet.disclosure.v1.DisclosureService.ListOwnerErasureRequests:output_type -> lillvet.disclosure.v1.ListOwnerErasureRequestsResponse
+	55, // 104: lillvet.disclosure.v1.DisclosureService.ResumeErasureRequest:output_type -> lillvet.disclosure.v1.ResumeErasureRequestResponse
+	57, // 105: lillvet.disclosure.v1.DisclosureService.ListRectificationRecipients:output_type -> lillvet.disclosure.v1.ListRectificationRecipientsResponse
+	59, // 106: lillvet.disclosure.v1.DisclosureService.RunRetentionSweep:output_type -> lillvet.disclosure.v1.RunRetentionSweepResponse
+	86, // [86:107] is the sub-list for method output_type
+	65, // [65:86] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_disclosure_v1_disclosure_proto_init() }
@@ -4293,7 +4386,7 @@ func file_lillvet_disclosure_v1_disclosure_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_disclosure_v1_disclosure_proto_rawDesc), len(file_lillvet_disclosure_v1_disclosure_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   49,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,7 @@ const (
 	DisclosureService_ListOwnerErasureRequests_FullMethodName    = "/lillvet.disclosure.v1.DisclosureService/ListOwnerErasureRequests"
 	DisclosureService_ResumeErasureRequest_FullMethodName        = "/lillvet.disclosure.v1.DisclosureService/ResumeErasureRequest"
 	DisclosureService_ListRectificationRecipients_FullMethodName = "/lillvet.disclosure.v1.DisclosureService/ListRectificationRecipients"
+	DisclosureService_RunRetentionSweep_FullMethodName           = "/lillvet.disclosure.v1.DisclosureService/RunRetentionSweep"
 )
 
 // DisclosureServiceClient is the client API for DisclosureService service.
@@ -136,6 +137,12 @@ type DisclosureServiceClient interface {
 	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
 	// owner, patient or version: NOT_FOUND.
 	ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error)
+	// Removes what has passed its retention date now (also run periodically inside the
+	// service): disclosure log entries (disclosed and refused) after their disclosure
+	// time, access requests after their receipt and finished erasure requests after
+	// their finish, each DISCLOSURE_RECORDS_RETENTION_YEARS later (default 5). Running
+	// erasure requests are never removed. Maintainer or clinic manager.
+	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
 }
 
 type disclosureServiceClient struct {
@@ -346,6 +353,16 @@ func (c *disclosureServiceClient) ListRectificationRecipients(ctx context.Contex
 	return out, nil
 }
 
+func (c *disclosureServiceClient) RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunRetentionSweepResponse)
+	err := c.cc.Invoke(ctx, DisclosureService_RunRetentionSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DisclosureServiceServer is the server API for DisclosureService service.
 // All implementations must embed UnimplementedDisclosureServiceServer
 // for forward compatibility.
@@ -441,6 +458,12 @@ type DisclosureServiceServer interface {
 	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
 	// owner, patient or version: NOT_FOUND.
 	ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error)
+	// Removes what has passed its retention date now (also run periodically inside the
+	// service): disclosure log entries (disclosed and refused) after their disclosure
+	// time, access requests after their receipt and finished erasure requests after
+	// their finish, each DISCLOSURE_RECORDS_RETENTION_YEARS later (default 5). Running
+	// erasure requests are never removed. Maintainer or clinic manager.
+	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
 	mustEmbedUnimplementedDisclosureServiceServer()
 }
 
@@ -510,6 +533,9 @@ func (UnimplementedDisclosureServiceServer) ResumeErasureRequest(context.Context
 }
 func (UnimplementedDisclosureServiceServer) ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRectificationRecipients not implemented")
+}
+func (UnimplementedDisclosureServiceServer) RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunRetentionSweep not implemented")
 }
 func (UnimplementedDisclosureServiceServer) mustEmbedUnimplementedDisclosureServiceServer() {}
 func (UnimplementedDisclosureServiceServer) testEmbeddedByValue()                           {}
@@ -892,6 +918,24 @@ func _DisclosureService_ListRectificationRecipients_Handler(srv interface{}, ctx
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DisclosureService_RunRetentionSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunRetentionSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DisclosureServiceServer).RunRetentionSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DisclosureService_RunRetentionSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DisclosureServiceServer).RunRetentionSweep(ctx, req.(*RunRetentionSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DisclosureService_ServiceDesc is the grpc.ServiceDesc for DisclosureService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -978,6 +1022,10 @@ var DisclosureService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRectificationRecipients",
 			Handler:    _DisclosureService_ListRectificationRecipients_Handler,
+		},
+		{
+			MethodName: "RunRetentionSweep",
+			Handler:    _DisclosureService_RunRetentionSweep_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,123 @@
+package disclosure_test
+
+import (
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc/codes"
+
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// TestRetentionSweep moves the service's clock: an access request received years ago
+// is removed at once, everything else stays through the fifth anniversary of its day
+// and goes on the day after, except an erasure request that never finished; the
+// owner's list of access requests follows; a second run removes nothing.
+func TestRetentionSweep(t *testing.T) {
+	var fixed atomic.Pointer[time.Time]
+	s := start(t, func(c *disclosure.Config) {
+		c.SweepInterval = 0 // the test runs it
+		c.Now = func() time.Time {
+			if t := fixed.Load(); t != nil {
+				return *t
+			}
+			return time.Now()
+		}
+	})
+	first := time.Now()
+	manager := s.as(t, auth.RoleClinicManager)
+
+	ownerID, _ := s.customer(t, "Mäkinen")
+	ins := s.register(t, insurer("LähiTapiola", "FI"))
+	_, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName))
+	if got := refusalReason(t, err); got != "NO_LEGAL_BASIS" {
+		t.Fatalf("without agreement: %v", err)
+	}
+	s.agree(t, ownerID, ins.GetId())
+	disclosed, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	longAgo := s.recordAccess(t, manager, "", letter(ownerID, receivedOn(2020, time.March, 2)))
+	recent := s.recordAccess(t, manager, "", letter(ownerID, nil))
+
+	erasedID, _ := s.customer(t, "Nieminen")
+	done := s.requestErasure(t, erasedID, "")
+	s.waitErasure(t, done.GetId(), inState(disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_DONE))
+	writeJobToken(t, s.env, s.jobTokenFile, auth.RoleReception) // the next job cannot finish
+	stuckOwner, _ := s.customer(t, "Laine")
+	stuck := s.requestErasure(t, stuckOwner, "")
+	s.waitErasure(t, stuck.GetId(), inState(disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_STUCK))
+	last := time.Now()
+
+	sweep := func(at time.Time, want map[string]int32) {
+		t.Helper()
+		fixed.Store(&at)
+		res, err := s.disclosure.RunRetentionSweep(manager, &disclosurev1.RunRetentionSweepRequest{})
+		if err != nil {
+			t.Fatalf("sweep at %v: %v", at, err)
+		}
+		got := map[string]int32{}
+		for _, d := range res.GetRemoved() {
+			if d.GetKept() {
+				t.Errorf("sweep at %v: %v says kept", at, d)
+			}
+			got[d.GetRecordClass()] = d.GetCount()
+		}
+		if len(got) != len(want) {
+			t.Fatalf("sweep at %v removed %v, want %v", at, got, want)
+		}
+		for class, n := range want {
+			if got[class] != n {
+				t.Fatalf("sweep at %v removed %v, want %v", at, got, want)
+			}
+		}
+	}
+
+	now := time.Now()
+	sweep(now, map[string]int32{"access_requests": 1})
+	if got := s.ownerAccessRequests(t, ownerID, 0); !slices.Equal(got, []string{recent.GetId()}) {
+		t.Errorf("access requests listed after the sweep: %v, want only %s", got, recent.GetId())
+	}
+	_, err = s.disclosure.GetAccessRequest(manager, &disclosurev1.GetAccessRequestRequest{AccessRequestId: longAgo.GetId()})
+	wantCode(t, err, codes.NotFound)
+	sweep(now, nil)
+	sweep(first.AddDate(5, 0, 0), nil) // the last day they are kept
+	sweep(last.AddDate(5, 0, 1), map[string]int32{"disclosure_log": 2, "access_requests": 1, "erasure_requests": 1})
+	sweep(last.AddDate(5, 0, 1), nil)
+
+	if log := s.ownerLog(t, ownerID); len(log) != 0 {
+		t.Errorf("the owner's log still lists %d entries", len(log))
+	}
+	_, err = s.disclosure.GetDisclosure(manager, &disclosurev1.GetDisclosureRequest{DisclosureId: disclosed.GetDisclosure().GetId()})
+	wantCode(t, err, codes.NotFound)
+	if got := s.ownerAccessRequests(t, ownerID, 0); len(got) != 0 {
+		t.Errorf("access requests still listed: %v", got)
+	}
+	_, err = s.disclosure.GetErasureRequest(manager, &disclosurev1.GetErasureRequestRequest{ErasureRequestId: done.GetId()})
+	wantCode(t, err, codes.NotFound)
+	if _, err := s.disclosure.GetErasureRequest(manager, &disclosurev1.GetErasureRequestRequest{ErasureRequestId: stuck.GetId()}); err != nil {
+		t.Errorf("the unfinished erasure request: %v", err)
+	}
+	// Every removal was audited first, with its owner as the subject.
+	events := s.raw.Database(disclosureDatabase).Collection("audit_events")
+	if n, err := events.CountDocuments(t.Context(), bson.M{"action": "disclosure.retention_sweep"}); err != nil || n != 5 {
+		t.Errorf("%d sweep events, %v; want 5", n, err)
+	}
+}
+
+func TestRetentionSweepPermissions(t *testing.T) {
+	s := start(t, func(c *disclosure.Config) { c.SweepInterval = 0 })
+	for _, role := range []auth.Role{auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception, auth.RoleBilling} {
+		_, err := s.disclosure.RunRetentionSweep(s.as(t, role), &disclosurev1.RunRetentionSweepRequest{})
+		wantCode(t, err, codes.PermissionDenied)
+	}
+	if _, err := s.disclosure.RunRetentionSweep(s.as(t, auth.RoleMaintainer), &disclosurev1.RunRetentionSweepRequest{}); err != nil {
+		t.Errorf("maintainer: %v", err)
+	}
+}
