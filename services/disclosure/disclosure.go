@@ -189,7 +189,9 @@ func Run(ctx context.Context, cfg Config) error {
 					auditlog.NewLocal(ServiceName, d.Auditor),
 				},
 			}
-			uc, err := app.New(repo, peers, d.Auditor, app.Options{Retention: cfg.Retention, Now: cfg.Now})
+			uc, err := app.New(repo, peers, d.Auditor, app.Options{Retention: domain.StatedRetention{
+				Records: cfg.Retention, LogYears: cfg.RecordsRetentionYears, AuditYears: cfg.Audit.RetentionYears,
+			}, Now: cfg.Now})
 			if err != nil {
 				return fmt.Errorf("disclosure use cases: %w", err)
 			}

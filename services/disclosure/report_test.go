@@ -175,8 +175,12 @@ func TestAccessReport(t *testing.T) {
 		t.Errorf("the staff's actions are not in the access log: %+v", rep.AccessLog)
 	}
 	if !slices.ContainsFunc(rep.Information.Rights, func(r string) bool { return strings.Contains(r, "Tietosuojavaltuutetun toimisto") }) ||
-		len(rep.Information.Retention) != 5 || len(rep.Information.Purposes) != 5 {
+		len(rep.Information.Retention) != 8 || len(rep.Information.Purposes) != 5 {
 		t.Errorf("information %+v", rep.Information)
+	}
+	// The periods of the logs about the owner are stated with the configured years.
+	if !slices.Contains(rep.Information.Retention, "Tiedot siitä, kuka klinikalla on käsitellyt tietojasi, säilytetään 5 vuotta.") {
+		t.Errorf("the access log's period is not stated: %q", rep.Information.Retention)
 	}
 
 	// Logged as a disclosure to the data subject, with the hash of these bytes.

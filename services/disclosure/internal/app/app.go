@@ -102,9 +102,9 @@ type Options struct {
 	// Location is the clinics' time zone, in which deadlines are counted; nil means
 	// retention.ClinicZone.
 	Location *time.Location
-	// Retention is the configured retention periods the access report states; zero
-	// means retention.DefaultPolicy.
-	Retention retention.Policy
+	// Retention is the configured retention periods the access report states; a zero
+	// part means its default.
+	Retention domain.StatedRetention
 }
 
 // Service implements the disclosure service's use cases.
@@ -117,7 +117,7 @@ type Service struct {
 	auditor   Auditor
 	now       func() time.Time
 	loc       *time.Location
-	retention retention.Policy
+	retention domain.StatedRetention
 	document  *template.Template
 }
 
@@ -127,11 +127,17 @@ func New(repo domain.Repository, peers Peers, auditor Auditor, opts Options) (*S
 	if opts.Now, opts.Location, err = clock(opts.Now, opts.Location); err != nil {
 		return nil, err
 	}
-	if opts.Retention == (retention.Policy{}) {
-		opts.Retention = retention.DefaultPolicy()
+	if opts.Retention.Records == (retention.Policy{}) {
+		opts.Retention.Records = retention.DefaultPolicy()
 	}
-	if err := opts.Retention.Validate(); err != nil {
+	if err := opts.Retention.Records.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Retention.LogYears == 0 {
+		opts.Retention.LogYears = domain.DefaultRecordsRetentionYears
+	}
+	if opts.Retention.AuditYears == 0 {
+		opts.Retention.AuditYears = audit.DefaultRetentionYears
 	}
 	document, err := parseReportTemplate()
 	if err != nil {

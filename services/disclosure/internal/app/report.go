@@ -15,7 +15,6 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Report is the owner's access report (GDPR Art. 15 and 20): everything the register
@@ -258,7 +257,7 @@ func reportLanguage(o OwnerRecord, r domain.AccessRequest) domain.Language {
 }
 
 // information is what the report tells the owner besides the data, in one language.
-func information(t map[string]string, r retention.Policy) ReportInformation {
+func information(t map[string]string, r domain.StatedRetention) ReportInformation {
 	pick := func(keys ...string) []string {
 		out := make([]string, len(keys))
 		for i, k := range keys {

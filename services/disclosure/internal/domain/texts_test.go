@@ -51,14 +51,17 @@ func TestTextsComplete(t *testing.T) {
 }
 
 func TestRetentionTexts(t *testing.T) {
-	r := retention.DefaultPolicy()
-	r.PatientRecordsYears = 4
+	r := StatedRetention{Records: retention.DefaultPolicy(), LogYears: 7, AuditYears: 2}
+	r.Records.PatientRecordsYears = 4
 	got := RetentionTexts(Texts(LanguageFinnish), r)
 	want := []string{
 		"Potilaskertomukset säilytetään vähintään 4 vuotta eläintä koskevasta viimeisestä merkinnästä.",
 		"Lääkitystiedot säilytetään 5 vuotta merkinnästä.",
 		"Laskut säilytetään 6 vuotta laskutusvuoden päättymisestä.",
 		"Henkilötunnus poistetaan, kun mikään maksamaton lasku ei sitä enää edellytä.",
+		"Tiedot luovutuksista ja pyynnöistäsi (tietopyynnöt, poistopyynnöt) säilytetään 7 vuotta luovutuksesta tai pyynnöstä.",
+		"Tiedot siitä, kuka klinikalla on käsitellyt tietojasi, säilytetään 2 vuotta.",
+		"Jos olet kieltänyt suoramarkkinoinnin, kielto säilytetään ilman muita tietojasi myös tietojesi poistamisen jälkeen, jotta sinulle ei enää markkinoida.",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q", got)
