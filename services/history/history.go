@@ -6,6 +6,7 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -96,7 +97,8 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			}
 			historyv1.RegisterHistoryServiceServer(d, historygrpc.NewServer(uc))
-			d.Go(func(ctx context.Context) error { return sweep(ctx, uc, cfg.SweepInterval, d.Telemetry.Logger) })
+			interval := cfg.sweepInterval()
+			d.Every("retention sweep", interval/60, interval, sweepJob(uc, d.Telemetry.Logger))
 			return nil
 		},
 	})
@@ -107,28 +109,26 @@ type sweeper interface {
 	RunRetentionSweep(ctx context.Context) (domain.SweepResult, error)
 }
 
-// sweep runs the retention sweep every interval until ctx is done, the first time
-// shortly after start. A failed sweep is logged (without personal data) and the next
-// one completes it; it never stops the service.
-func sweep(ctx context.Context, uc sweeper, interval time.Duration, log *slog.Logger) error {
-	if interval == 0 {
-		interval = time.Hour
+// sweepInterval is SweepInterval with zero meaning one hour.
+func (c Config) sweepInterval() time.Duration {
+	if c.SweepInterval == 0 {
+		return time.Hour
 	}
-	timer := time.NewTimer(interval / 60)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
+	return c.SweepInterval
+}
+
+// sweepJob is one run of the periodic retention sweep: what it removed is logged by
+// record class (counts only, no personal data); a failure goes to the service's
+// periodic runner, which logs it and sweeps again at the next run.
+func sweepJob(uc sweeper, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
 		removed, err := uc.RunRetentionSweep(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.ErrorContext(ctx, "retention sweep failed", "error", err)
-		case len(removed) > 0:
+		if err != nil {
+			return fmt.Errorf("retention sweep: %w", err)
+		}
+		if len(removed) > 0 {
 			log.InfoContext(ctx, "retention sweep removed expired records", "removed", map[string]int(removed))
 		}
-		timer.Reset(interval)
+		return nil
 	}
 }

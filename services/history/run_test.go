@@ -12,34 +12,33 @@ import (
 	"github.com/lillvet/register/services/platform/config"
 )
 
-// countingSweeper fails its first sweep and stops the loop at its third.
-type countingSweeper struct {
-	calls  int
-	cancel context.CancelFunc
+// oneSweep answers one sweep with removed or err.
+type oneSweep struct {
+	removed domain.SweepResult
+	err     error
 }
 
-func (s *countingSweeper) RunRetentionSweep(context.Context) (domain.SweepResult, error) {
-	s.calls++
-	switch s.calls {
-	case 1:
-		return nil, errors.New("store down")
-	case 3:
-		s.cancel()
+func (s oneSweep) RunRetentionSweep(context.Context) (domain.SweepResult, error) {
+	return s.removed, s.err
+}
+
+// TestSweepJob: a sweep's failure reaches the periodic runner (platform/service's
+// Every, which logs it and sweeps again at the next run), and what a sweep removed is
+// logged as counts per class. Zero as the interval means an hour.
+func TestSweepJob(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	if err := sweepJob(oneSweep{err: errors.New("store down")}, log)(t.Context()); err == nil || !strings.Contains(err.Error(), "store down") {
+		t.Errorf("a failed sweep answered %v", err)
 	}
-	return domain.SweepResult{domain.ClassInvoices: 1}, nil
-}
-
-// TestSweepLoopKeepsGoing: the loop sweeps again after a failed sweep and stops
-// cleanly when the service stops.
-func TestSweepLoopKeepsGoing(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	s := &countingSweeper{cancel: cancel}
-	if err := sweep(ctx, s, time.Millisecond, slog.New(slog.DiscardHandler)); err != nil {
+	if err := sweepJob(oneSweep{removed: domain.SweepResult{domain.ClassInvoices: 1}}, log)(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if s.calls != 3 {
-		t.Fatalf("%d sweeps", s.calls)
+	if !strings.Contains(logs.String(), "retention sweep removed expired records") || !strings.Contains(logs.String(), "invoices:1") {
+		t.Errorf("log = %q", logs.String())
+	}
+	if got := (Config{}).sweepInterval(); got != time.Hour {
+		t.Errorf("zero interval = %v, want an hour", got)
 	}
 }
 
