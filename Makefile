@@ -63,7 +63,7 @@ validate-deploy:
 
 ## bench: the benchmarks of docs/BENCHMARKS.md, with enough iterations to compare.
 bench:
-	go test -run '^$$' -bench . -benchtime 2s -count 5 ./services/owner/... ./services/consent/... ./services/history/... ./services/disclosure/... ./deploy/local/...
+	go test -run '^$$' -bench . -benchtime 2s -count 5 ./services/owner/... ./services/consent/... ./services/history/... ./services/disclosure/... ./deploy/local/... ./gateway/...
 
 ## token: print a development token, e.g. `make token ROLE=billing`.
 token:

@@ -19,6 +19,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/lillvet/register/gateway"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -84,7 +85,19 @@ func (f *fakeOwner) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) 
 	if err := f.record(ctx, "GetOwner", req); err != nil {
 		return nil, err
 	}
-	return &ownerv1.GetOwnerResponse{Owner: &ownerv1.Owner{Id: req.GetOwnerId(), GivenNames: "Aino", FamilyName: "Test", Version: 3}}, nil
+	// Every field the owner service fills in, so that the gateway's JSON encoding costs
+	// what it costs for a real owner.
+	return &ownerv1.GetOwnerResponse{Owner: &ownerv1.Owner{
+		Id: req.GetOwnerId(), GivenNames: "Aino", FamilyName: "Test", Version: 3,
+		Address:            &ownerv1.Address{Street: "Kauppakatu 1", PostalCode: "36200", City: "Kangasala"},
+		Phone:              "+358401234567",
+		Email:              "aino@example.fi",
+		PreferredLanguage:  ownerv1.Language_LANGUAGE_FI,
+		HomeClinic:         ownerv1.Clinic_CLINIC_KANGASALA,
+		IdentityCodeMasked: "131052-****",
+		CreateTime:         timestamppb.New(time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)),
+		UpdateTime:         timestamppb.New(time.Date(2026, 11, 20, 14, 5, 0, 0, time.UTC)),
+	}}, nil
 }
 
 func (f *fakeOwner) CreateOwner(ctx context.Context, req *ownerv1.CreateOwnerRequest) (*ownerv1.CreateOwnerResponse, error) {
@@ -118,6 +131,10 @@ type harness struct {
 	issuerDir string
 	// token is a valid reception token; request sends it.
 	token string
+	// ownerAddr is the fake owner service's address and files the PKI both use, for
+	// a client that calls the fake directly.
+	ownerAddr string
+	files     tlsconf.Files
 	// stop ends the gateway and waits for Run to return: every span has
 	// ended and every log line is written.
 	stop func()
@@ -129,6 +146,9 @@ type options struct {
 	ownerTarget string
 	// metrics serves the metrics endpoint on a listener of its own.
 	metrics bool
+	// production runs the gateway's telemetry as a production process does when
+	// no OTEL_* variable asks for export, logs discarded: what a benchmark measures.
+	production bool
 }
 
 // Issuer and audience of the test tokens.
@@ -137,7 +157,7 @@ const (
 	testAudience = "lillvet-register"
 )
 
-func start(t *testing.T, o options) *harness {
+func start(t testing.TB, o options) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	files, err := devpki.Ensure(dir)
@@ -151,6 +171,7 @@ func start(t *testing.T, o options) *harness {
 	jwks := httptest.NewServer(issuer.JWKSHandler())
 	t.Cleanup(jwks.Close)
 	h := &harness{
+		files:     files,
 		issuer:    issuer,
 		issuerDir: dir,
 		owner:     &fakeOwner{},
@@ -160,13 +181,18 @@ func start(t *testing.T, o options) *harness {
 	}
 	// The fake serves health for every backend; only the owner's API is faked.
 	fakeAddr := startFake(t, files, h.owner, h.health)
+	h.ownerAddr = fakeAddr
 	ownerAddr := fakeAddr
 	if o.ownerTarget != "" {
 		ownerAddr = o.ownerTarget
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: "gateway-test", SpanExporter: h.spans, LogWriter: h.logs})
+	telOpts := telemetry.Options{ServiceName: "gateway-test", SpanExporter: h.spans, LogWriter: h.logs}
+	if o.production {
+		telOpts = telemetry.Options{ServiceName: "gateway-bench", LogWriter: io.Discard}
+	}
+	tel, err := telemetry.Setup(ctx, telOpts)
 	if err != nil {
 		t.Fatalf("telemetry: %v", err)
 	}
@@ -231,7 +257,7 @@ func start(t *testing.T, o options) *harness {
 
 // startFake serves the fake owner service and the standard health service
 // over TLS that requires a client certificate, as the real services do.
-func startFake(t *testing.T, files tlsconf.Files, owner *fakeOwner, hs *health.Server) string {
+func startFake(t testing.TB, files tlsconf.Files, owner *fakeOwner, hs *health.Server) string {
 	t.Helper()
 	files.ClientAuth = tlsconf.ClientAuthRequire
 	tlsCfg, err := files.ServerConfig()
@@ -286,7 +312,7 @@ func (h *harness) request(t *testing.T, method, path string, body io.Reader) *ht
 }
 
 // mint signs a token with the issuer the gateway trusts.
-func (h *harness) mint(t *testing.T, c devauth.Claims, ttl time.Duration) string {
+func (h *harness) mint(t testing.TB, c devauth.Claims, ttl time.Duration) string {
 	t.Helper()
 	tok, err := h.issuer.Mint(c, ttl)
 	if err != nil {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -96,27 +93,5 @@ func (s *stack) rawCollection(b *testing.B, service, collection string) *mongo.C
 // restPath is the "rest" path of a comparison: GET path through the gateway as the
 // holder of token.
 func (s *stack) restPath(path, token string) servicetest.Path {
-	url := s.gatewayURL + path
-	return servicetest.Path{Name: "rest", Read: func() error { return restGet(s.client, url, token) }}
-}
-
-// restGet reads url through the gateway as the holder of token.
-func restGet(c *http.Client, url, token string) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = res.Body.Close() }()
-	if _, err := io.Copy(io.Discard, res.Body); err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", res.StatusCode)
-	}
-	return nil
+	return servicetest.RESTPath(s.client, s.gatewayURL+path, token)
 }

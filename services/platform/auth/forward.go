@@ -37,14 +37,15 @@ func WithOutgoingToken(ctx context.Context, token, purpose string) context.Conte
 }
 
 func forward(ctx context.Context) context.Context {
-	out, _ := metadata.FromOutgoingContext(ctx)
+	// ValueFromOutgoingContext looks the keys up without copying the metadata, which
+	// every call through the gateway would otherwise pay for twice.
 	var kv []string
-	if len(out.Get(MetadataAuthorization)) == 0 {
+	if len(metadata.ValueFromOutgoingContext(ctx, MetadataAuthorization)) == 0 {
 		if id, ok := FromContext(ctx); ok && id.Token != "" {
 			kv = append(kv, MetadataAuthorization, "Bearer "+id.Token)
 		}
 	}
-	if len(out.Get(MetadataPurpose)) == 0 {
+	if len(metadata.ValueFromOutgoingContext(ctx, MetadataPurpose)) == 0 {
 		if p := Purpose(ctx); p != "" {
 			kv = append(kv, MetadataPurpose, p)
 		}

@@ -2,7 +2,10 @@ package servicetest
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -53,6 +56,30 @@ func Compare(b *testing.B, unit string, paths ...Path) {
 			}
 		}
 	})
+}
+
+// RESTPath is the "rest" path of a comparison: GET url with c as the holder of token,
+// the whole body read, and any answer but 200 an error.
+func RESTPath(c *http.Client, url, token string) Path {
+	return Path{Name: "rest", Read: func() error {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = res.Body.Close() }()
+		if _, err := io.Copy(io.Discard, res.Body); err != nil {
+			return err
+		}
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: HTTP %d", url, res.StatusCode)
+		}
+		return nil
+	}}
 }
 
 // AuditedDB is database on a fresh embedded store, with an audit writer running on it

@@ -52,7 +52,7 @@ type Options struct {
 	// SpanExporter overrides the OTLP exporter, receiving each span as it
 	// ends (tests pass tracetest.InMemoryExporter). When nil, spans go to
 	// OTLP if OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-	// or OTEL_TRACES_EXPORTER=otlp say so, and nowhere otherwise.
+	// or OTEL_TRACES_EXPORTER=otlp say so; otherwise none is recorded.
 	SpanExporter sdktrace.SpanExporter
 	// LogWriter receives the JSON log lines; os.Stderr when nil.
 	LogWriter io.Writer
@@ -84,6 +84,14 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		}
 		if exp != nil {
 			tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		} else {
+			// Nothing receives spans, so none is built: every span still gets its
+			// trace and span ids (the logs and the audit log carry the trace id, and
+			// calls pass it on), but no attributes, events or timings are recorded.
+			// Requests leave such a process marked not sampled; a process that
+			// exports records them only when every process before it on the path
+			// exports too (or when its OTEL_TRACES_SAMPLER says always_on).
+			tpOpts = append(tpOpts, sdktrace.WithSampler(sdktrace.NeverSample()))
 		}
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)

@@ -75,11 +75,13 @@ func TestSetupExporterSelection(t *testing.T) {
 		name    string
 		env     map[string]string
 		wantErr bool
+		// recording: spans are built for an exporter.
+		recording bool
 	}{
 		{name: "nothing set exports nothing"},
 		{name: "none", env: map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
-		{name: "otlp http", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
-		{name: "otlp grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}},
+		{name: "otlp http", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, recording: true},
+		{name: "otlp grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, recording: true},
 		{name: "unsupported exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: true},
 		{name: "unsupported protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, wantErr: true},
 	}
@@ -88,7 +90,8 @@ func TestSetupExporterSelection(t *testing.T) {
 			for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
 				t.Setenv(k, tt.env[k])
 			}
-			tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "svc"})
+			var logs bytes.Buffer
+			tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "svc", LogWriter: &logs})
 			if tt.wantErr {
 				if err == nil {
 					t.Fatal("Setup succeeded")
@@ -97,6 +100,18 @@ func TestSetupExporterSelection(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("Setup: %v", err)
+			}
+			// Whether or not a span is recorded, it has ids, and the logs written
+			// inside it carry its trace id (as the audit events do). It is not
+			// ended: nothing listens on the endpoint to take it.
+			ctx, span := tel.TracerProvider.Tracer("test").Start(t.Context(), "op")
+			tel.Logger.InfoContext(ctx, "inside")
+			if span.IsRecording() != tt.recording {
+				t.Errorf("span recording = %v, want %v", span.IsRecording(), tt.recording)
+			}
+			traceID := span.SpanContext().TraceID()
+			if !traceID.IsValid() || !strings.Contains(logs.String(), `"trace_id":"`+traceID.String()+`"`) {
+				t.Errorf("span context %v, log %q: want a trace id in both", span.SpanContext(), logs.String())
 			}
 			// Nothing listens on the endpoint: shutting down must not hang on
 			// a span-less exporter.
