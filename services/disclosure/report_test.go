@@ -222,9 +222,12 @@ func TestAccessReportDocument(t *testing.T) {
 		language string
 		want     []string
 	}{
-		{"", []string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria"}},
-		{"sv", []string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå"}},
-		{"en-GB", []string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data"}},
+		{"", []string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria",
+			"suoramarkkinointi (email)", "<td>vastustettu</td><td>käynnillä</td>", "ei luovutettu: luovutukselle ei ollut suostumustasi", "asiakastietojen katselu", "asiakaspalvelu"}},
+		{"sv", []string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå",
+			"direktmarknadsföring (email)", "<td>invändning</td><td>vid besök</td>", "inte utlämnat: det fanns varken", "kunduppgifterna visade", "kundtjänst"}},
+		{"en-GB", []string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data",
+			"direct marketing (email)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"}},
 	}
 	for _, tt := range tests {
 		t.Run("language "+tt.language, func(t *testing.T) {
@@ -241,6 +244,13 @@ func TestAccessReportDocument(t *testing.T) {
 			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print") {
 				if !strings.Contains(doc, w) {
 					t.Errorf("the document lacks %q", w)
+				}
+			}
+			// Recorded values are named in the report's language, never as the
+			// services' words.
+			for _, raw := range []string{"direct_marketing", "in_person", "NO_LEGAL_BASIS", "owner.read", "success"} {
+				if strings.Contains(doc, raw) {
+					t.Errorf("the document shows the recorded word %q", raw)
 				}
 			}
 			if strings.Contains(doc, scriptName) || !strings.Contains(doc, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {

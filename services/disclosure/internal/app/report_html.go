@@ -46,7 +46,7 @@ func renderReport(tmpl *template.Template, rep Report, texts map[string]string, 
 }
 
 // reportFuncs are the template's functions: texts by key, times on the clinic's
-// calendar, names of kinds and categories, and patients by id.
+// calendar, names of kinds, categories and recorded values, and patients by id.
 func reportFuncs(texts map[string]string, loc *time.Location, patients map[string]string) template.FuncMap {
 	return template.FuncMap{
 		"t": func(key string) string { return texts[key] },
@@ -71,7 +71,26 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 			}
 			return strings.Join(names, ", ")
 		},
+		// A recorded value in words (domain.ValueTextKey); a value newer than the
+		// texts shows as recorded rather than not at all.
+		"v": func(field, value string) string { return valueName(texts, field, value) },
+		"roles": func(roles []string) string {
+			names := make([]string, len(roles))
+			for i, r := range roles {
+				names[i] = valueName(texts, domain.ValueRole, r)
+			}
+			return strings.Join(names, ", ")
+		},
 		// A visit of an animal the owner no longer has names it by id.
 		"patient": func(id string) string { return cmp.Or(patients[id], id) },
 	}
+}
+
+// valueName is the recorded value's name in the report's language, or the value itself
+// when the texts have no name for it.
+func valueName(texts map[string]string, field, value string) string {
+	if value == "" {
+		return ""
+	}
+	return cmp.Or(texts[domain.ValueTextKey(field, value)], value)
 }

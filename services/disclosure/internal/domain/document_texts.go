@@ -73,10 +73,11 @@ func documentTexts(lang Language) map[string]string {
 	}
 }
 
-// DocumentTexts returns every text of the readable report in lang: Texts and the
-// headings and labels.
+// DocumentTexts returns every text of the readable report in lang: Texts, the
+// headings and labels, and the names of recorded values (ValueTextKey).
 func DocumentTexts(lang Language) map[string]string {
 	t := Texts(lang)
 	maps.Copy(t, documentTexts(lang))
+	maps.Copy(t, valueTexts(lang))
 	return t
 }

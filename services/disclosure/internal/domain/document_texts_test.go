@@ -28,8 +28,34 @@ func TestDocumentTextsComplete(t *testing.T) {
 		if len(texts) != len(keys) {
 			t.Errorf("%s has %d texts for %d keys", lang, len(texts), len(keys))
 		}
-		if all := DocumentTexts(lang); len(all) != len(keys)+len(TextKeys()) {
+		if all := DocumentTexts(lang); len(all) != len(keys)+len(TextKeys())+len(valueTexts(lang)) {
 			t.Errorf("%s: %d texts in all", lang, len(all))
 		}
+	}
+}
+
+// TestValueTextsComplete: every recorded value has a name in every language, and no
+// value's key is a heading's or a report text's.
+func TestValueTextsComplete(t *testing.T) {
+	for field, values := range valueNames {
+		for value, n := range values {
+			for _, lang := range Languages() {
+				if strings.TrimSpace(n.in(lang)) == "" {
+					t.Errorf("%s: %s %q has no name", lang, field, value)
+				}
+			}
+			key := ValueTextKey(field, value)
+			if slices.Contains(TextKeys(), key) || slices.Contains(DocumentTextKeys(), key) {
+				t.Errorf("%q is another text's key", key)
+			}
+		}
+	}
+	for _, r := range []RefusalReason{RefusalRecipientInactive, RefusalOutsideEEA, RefusalCategoryNotAllowed, RefusalOwnerRestricted, RefusalNoLegalBasis} {
+		if _, ok := valueNames[ValueRefusal][string(r)]; !ok {
+			t.Errorf("refusal %s has no name", r)
+		}
+	}
+	if got := DocumentTexts(LanguageSwedish)[ValueTextKey(ValueSpecies, "cat")]; got != "katt" {
+		t.Errorf("a cat in Swedish = %q", got)
 	}
 }

@@ -1,0 +1,214 @@
+package domain
+
+// names is one recorded value's name in Finnish, Swedish and English.
+type names struct{ fi, sv, en string }
+
+func (n names) in(lang Language) string {
+	switch lang {
+	case LanguageSwedish:
+		return n.sv
+	case LanguageEnglish:
+		return n.en
+	default:
+		return n.fi
+	}
+}
+
+// Fields whose recorded values the readable report names in words. The values are
+// those of the report's JSON: the lower-case word of the services' enums, the audit
+// log's actions, outcomes and roles, and the refusal reasons.
+const (
+	ValueLanguage      = "language"
+	ValueClinic        = "clinic"
+	ValueSpecies       = "species"
+	ValueSex           = "sex"
+	ValueRoute         = "route"
+	ValueInvoiceState  = "invoice_state"
+	ValueChannel       = "channel"
+	ValueDirection     = "direction"
+	ValuePurpose       = "purpose"
+	ValueDecision      = "decision"
+	ValueMethod        = "method"
+	ValueOutcome       = "outcome"
+	ValueRefusal       = "refusal"
+	ValueService       = "service"
+	ValueRole          = "role"
+	ValueAction        = "action"
+	ValueAccessOutcome = "access_outcome"
+)
+
+// valueNames are the names of the recorded values, by field and value.
+var valueNames = map[string]map[string]names{
+	ValueLanguage: {
+		"fi": {"suomi", "finska", "Finnish"},
+		"sv": {"ruotsi", "svenska", "Swedish"},
+		"en": {"englanti", "engelska", "English"},
+	},
+	ValueClinic: {
+		"seinajoki": {"Seinäjoki", "Seinäjoki", "Seinäjoki"},
+		"kangasala": {"Kangasala", "Kangasala", "Kangasala"},
+	},
+	ValueSpecies: {
+		"dog":     {"koira", "hund", "dog"},
+		"cat":     {"kissa", "katt", "cat"},
+		"rabbit":  {"kani", "kanin", "rabbit"},
+		"rodent":  {"jyrsijä", "gnagare", "rodent"},
+		"bird":    {"lintu", "fågel", "bird"},
+		"reptile": {"matelija", "reptil", "reptile"},
+		"horse":   {"hevonen", "häst", "horse"},
+		"ferret":  {"fretti", "iller", "ferret"},
+		"other":   {"muu", "annan", "other"},
+	},
+	ValueSex: {
+		"male":    {"uros", "hane", "male"},
+		"female":  {"naaras", "hona", "female"},
+		"unknown": {"ei tiedossa", "okänt", "unknown"},
+	},
+	ValueRoute: {
+		"oral":          {"suun kautta", "genom munnen", "by mouth"},
+		"subcutaneous":  {"ihon alle", "under huden", "under the skin"},
+		"intramuscular": {"lihakseen", "i muskeln", "into a muscle"},
+		"intravenous":   {"suoneen", "i venen", "into a vein"},
+		"topical":       {"iholle", "på huden", "on the skin"},
+		"ophthalmic":    {"silmään", "i ögat", "into the eye"},
+		"otic":          {"korvaan", "i örat", "into the ear"},
+		"inhaled":       {"hengitettynä", "inhalerat", "inhaled"},
+		"rectal":        {"peräsuoleen", "i ändtarmen", "rectally"},
+		"other":         {"muu", "annat", "other"},
+	},
+	ValueInvoiceState: {
+		"open": {"avoin", "öppen", "open"},
+		"paid": {"maksettu", "betald", "paid"},
+	},
+	ValueChannel: {
+		"phone":     {"puhelin", "telefon", "phone"},
+		"email":     {"sähköposti", "e-post", "e-mail"},
+		"sms":       {"tekstiviesti", "sms", "text message"},
+		"letter":    {"kirje", "brev", "letter"},
+		"in_person": {"käynti", "besök", "in person"},
+		"portal":    {"asiointipalvelu", "e-tjänst", "online service"},
+	},
+	ValueDirection: {
+		"inbound":  {"sinulta klinikalle", "från dig till kliniken", "from you to the clinic"},
+		"outbound": {"klinikalta sinulle", "från kliniken till dig", "from the clinic to you"},
+	},
+	ValuePurpose: {
+		"direct_marketing":              {"suoramarkkinointi", "direktmarknadsföring", "direct marketing"},
+		"statistical_research":          {"tilastointi ja tutkimus", "statistik och forskning", "statistics and research"},
+		"service_development":           {"palvelujen kehittäminen", "utveckling av tjänsterna", "developing the services"},
+		"care_reminders":                {"hoitomuistutukset", "vårdpåminnelser", "care reminders"},
+		"insurer_disclosure":            {"tietojen luovutus vakuutusyhtiölle", "utlämnande till försäkringsbolag", "disclosure to insurers"},
+		"kennel_club_disclosure":        {"tietojen luovutus Kennelliitolle", "utlämnande till Kennelklubben", "disclosure to the Finnish Kennel Club"},
+		"cat_federation_disclosure":     {"tietojen luovutus Kissaliitolle", "utlämnande till Kattförbundet", "disclosure to the Finnish Cat Federation"},
+		"microchip_registry_disclosure": {"tietojen luovutus mikrosirurekisteriin", "utlämnande till mikrochipsregister", "disclosure to microchip registries"},
+	},
+	ValueDecision: {
+		"granted":   {"suostumus annettu", "samtycke givet", "consent given"},
+		"refused":   {"suostumuksesta kieltäydytty", "samtycke nekat", "consent refused"},
+		"withdrawn": {"suostumus peruttu", "samtycke återkallat", "consent withdrawn"},
+		"objected":  {"vastustettu", "invändning", "objected"},
+	},
+	ValueMethod: {
+		"in_person":   {"käynnillä", "vid besök", "in person"},
+		"written":     {"kirjallisesti", "skriftligt", "in writing"},
+		"email":       {"sähköpostilla", "per e-post", "by e-mail"},
+		"phone":       {"puhelimessa", "per telefon", "by phone"},
+		"online_form": {"verkkolomakkeella", "med webbformulär", "online form"},
+	},
+	ValueOutcome: {
+		"disclosed": {"luovutettu", "utlämnat", "disclosed"},
+		"refused":   {"ei luovutettu", "inte utlämnat", "refused"},
+	},
+	ValueRefusal: {
+		string(RefusalRecipientInactive):  {"vastaanottaja ei ole enää käytössä", "mottagaren är inte längre i bruk", "the recipient is no longer in use"},
+		string(RefusalOutsideEEA):         {"vastaanottaja on EU:n ja ETA:n ulkopuolella", "mottagaren är utanför EU och EES", "the recipient is outside the EU and EEA"},
+		string(RefusalCategoryNotAllowed): {"tietoja ei saa luovuttaa tälle vastaanottajalle", "uppgifterna får inte lämnas ut till mottagaren", "the data may not be disclosed to this recipient"},
+		string(RefusalOwnerRestricted):    {"olit rajoittanut tietojesi käsittelyä", "du hade begränsat behandlingen av dina uppgifter", "you had restricted the processing of your data"},
+		string(RefusalNoLegalBasis):       {"luovutukselle ei ollut suostumustasi eikä muuta perustetta", "det fanns varken ditt samtycke eller annan grund", "there was neither your consent nor another basis"},
+	},
+	ValueService: {
+		"owner":      {"asiakas- ja lemmikkitiedot", "kund- och djuruppgifter", "customer and pet records"},
+		"history":    {"hoitohistoria ja yhteydenotot", "vårdhistorik och kontakter", "treatment history and communications"},
+		"consent":    {"suostumukset ja kiellot", "samtycken och förbud", "consents and objections"},
+		"disclosure": {"tietojen luovutukset", "utlämnanden", "disclosures"},
+	},
+	ValueRole: {
+		"veterinarian":   {"eläinlääkäri", "veterinär", "veterinarian"},
+		"nurse":          {"eläinhoitaja", "djurskötare", "veterinary nurse"},
+		"reception":      {"asiakaspalvelu", "kundtjänst", "reception"},
+		"billing":        {"laskutus", "fakturering", "billing"},
+		"clinic_manager": {"klinikan johtaja", "klinikchef", "clinic manager"},
+		"maintainer":     {"järjestelmän ylläpitäjä", "systemförvaltare", "system maintainer"},
+		"subcontractor":  {"alihankkija", "underleverantör", "subcontractor"},
+		"partner":        {"yhteistyökumppani", "samarbetspartner", "partner"},
+	},
+	ValueAccessOutcome: {
+		"success": {"onnistui", "lyckades", "done"},
+		"denied":  {"estetty", "nekad", "denied"},
+		"failed":  {"epäonnistui", "misslyckades", "failed"},
+	},
+	ValueAction: {
+		"owner.create":                             {"asiakkaan lisäys", "kunden registrerad", "customer registered"},
+		"owner.read":                               {"asiakastietojen katselu", "kunduppgifterna visade", "customer details viewed"},
+		"owner.update":                             {"asiakastietojen muutos", "kunduppgifterna ändrade", "customer details changed"},
+		"owner.changes.read":                       {"asiakastietojen muutoshistorian katselu", "ändringshistoriken visad", "change history viewed"},
+		"owner.find_by_identity_code":              {"haku henkilötunnuksella", "sökning med personbeteckning", "search by identity code"},
+		"owner.reveal_identity_code":               {"henkilötunnuksen näyttäminen", "personbeteckningen visad", "identity code shown"},
+		"owner.status.batch_read":                  {"asiakkaan tilan tarkistus", "kundens status kontrollerad", "customer status checked"},
+		"owner.restriction.set":                    {"käsittelyn rajoitus", "begränsning av behandlingen", "processing restricted"},
+		"owner.export":                             {"tiedot koottu tarkastusta varten", "uppgifterna sammanställda för tillgång", "data compiled for access"},
+		"owner.erase":                              {"tietojen poisto", "uppgifterna raderade", "data erased"},
+		"owner.retention_sweep":                    {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
+		"patient.create":                           {"lemmikin lisäys", "djuret registrerat", "pet registered"},
+		"patient.read":                             {"lemmikin tietojen katselu", "djurets uppgifter visade", "pet details viewed"},
+		"patient.list":                             {"lemmikkien luettelon katselu", "förteckningen över djur visad", "list of pets viewed"},
+		"patient.update":                           {"lemmikin tietojen muutos", "djurets uppgifter ändrade", "pet details changed"},
+		"patient.changes.read":                     {"lemmikin muutoshistorian katselu", "djurets ändringshistorik visad", "pet change history viewed"},
+		"patient.find_by_customer_number":          {"haku asiakasnumerolla", "sökning med kundnummer", "search by customer number"},
+		"owner.search":                             {"asiakashaku", "kundsökning", "customer search"},
+		"patient.transfer":                         {"lemmikin siirto toiselle omistajalle", "djuret överfört till en annan ägare", "pet transferred to another owner"},
+		"patient.mark_deceased":                    {"lemmikki merkitty kuolleeksi", "djuret markerat som avlidet", "pet marked deceased"},
+		"visit.create":                             {"käyntimerkinnän kirjaus", "besöksanteckning registrerad", "visit recorded"},
+		"visit.read":                               {"käyntimerkinnän katselu", "besöksanteckning visad", "visit viewed"},
+		"visit.list":                               {"käyntien luettelon katselu", "besöksförteckningen visad", "list of visits viewed"},
+		"visit.amend":                              {"käyntimerkinnän korjaus", "besöksanteckning rättad", "visit corrected"},
+		"communication.create":                     {"yhteydenoton kirjaus", "kontakt registrerad", "communication recorded"},
+		"communication.list":                       {"yhteydenottojen katselu", "kontakterna visade", "communications viewed"},
+		"timeline.read":                            {"hoitohistorian katselu", "vårdhistoriken visad", "treatment history viewed"},
+		"history.export":                           {"hoitohistoria koottu tarkastusta varten", "vårdhistoriken sammanställd för tillgång", "treatment history compiled for access"},
+		"history.erase":                            {"hoitohistorian poisto", "vårdhistoriken raderad", "treatment history erased"},
+		"consent.check":                            {"suostumuksen tarkistus", "samtycket kontrollerat", "consent checked"},
+		"consent.filter":                           {"suostumusten tarkistus kohderyhmälle", "samtycken kontrollerade för en målgrupp", "consents checked for a mailing"},
+		"consent.state.read":                       {"suostumusten katselu", "samtyckena visade", "consents viewed"},
+		"consent.decision.record":                  {"päätöksen kirjaus", "beslutet registrerat", "decision recorded"},
+		"consent.decision.list":                    {"päätöshistorian katselu", "beslutshistoriken visad", "decision history viewed"},
+		"consent.restriction.set":                  {"käsittelyn rajoitus", "begränsning av behandlingen", "processing restricted"},
+		"consent.erase":                            {"suostumustietojen poisto", "samtyckesuppgifterna raderade", "consent records erased"},
+		"disclosure.create":                        {"tietojen luovutus", "utlämnande", "data disclosed"},
+		"disclosure.read":                          {"luovutuksen katselu", "utlämnandet visat", "disclosure viewed"},
+		"disclosure.list":                          {"luovutusten katselu", "utlämnandena visade", "disclosures viewed"},
+		"disclosure.partner.read":                  {"vastaanottaja haki luovutuksen", "mottagaren hämtade utlämnandet", "recipient fetched the disclosure"},
+		"disclosure.list_rectification_recipients": {"oikaisusta ilmoitettavien vastaanottajien haku", "mottagare att underrätta om rättelse", "recipients to notify of a correction"},
+		"access_request.record":                    {"tarkastuspyynnön kirjaus", "begäran om tillgång registrerad", "access request recorded"},
+		"access_request.read":                      {"tarkastuspyynnön katselu", "begäran om tillgång visad", "access request viewed"},
+		"access_request.list":                      {"tarkastuspyyntöjen katselu", "begäranden om tillgång visade", "access requests viewed"},
+		"access_request.extend":                    {"tarkastuspyynnön määräajan pidennys", "tidsfristen förlängd", "deadline extended"},
+		"erasure_request.list":                     {"poistopyyntöjen katselu", "begäranden om radering visade", "erasure requests viewed"},
+		"audit.export":                             {"käsittelylokin kokoaminen", "loggen sammanställd", "access log compiled"},
+		"rpc.denied":                               {"pääsy estetty", "åtkomst nekad", "access refused"},
+	},
+}
+
+// ValueTextKey is the key of a recorded value's name among DocumentTexts.
+func ValueTextKey(field, value string) string { return "value." + field + "." + value }
+
+// valueTexts returns the names of the recorded values in lang, keyed by ValueTextKey.
+func valueTexts(lang Language) map[string]string {
+	out := map[string]string{}
+	for field, values := range valueNames {
+		for value, n := range values {
+			out[ValueTextKey(field, value)] = n.in(lang)
+		}
+	}
+	return out
+}
