@@ -301,12 +301,10 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	return g.Wait()
 }
 
-// The erasure job's development credentials: a token of a service subject with the
-// clinic manager's role, as a Kubernetes projected token or a vault agent would write
-// it in production, renewed well before it expires (the service reads the file again
-// on every use).
+// The erasure job's development credentials: a token for devauth.ErasureJob, as a
+// Kubernetes projected token or a vault agent would write it in production, renewed
+// well before it expires (the service reads the file again on every use).
 const (
-	jobSubject      = "service:disclosure-erasure"
 	jobTokenTTL     = 24 * time.Hour
 	jobTokenRenewal = 12 * time.Hour
 )
@@ -314,7 +312,7 @@ const (
 // writeJobToken mints the job's token and replaces the file with it at once (a
 // reader never sees half a token).
 func writeJobToken(iss *devauth.Issuer, path string) error {
-	tok, err := iss.Mint(devauth.Claims{Subject: jobSubject, Name: "Erasure job", Roles: []auth.Role{auth.RoleClinicManager}}, jobTokenTTL)
+	tok, err := iss.Mint(devauth.ErasureJob(), jobTokenTTL)
 	if err != nil {
 		return fmt.Errorf("erasure job token: %w", err)
 	}

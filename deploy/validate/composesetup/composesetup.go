@@ -1,7 +1,7 @@
 // Package composesetup prepares what deploy/compose needs and the repository
 // must never hold: a certificate per service signed by the local runner's
-// development CA, the development token issuer's public keys, and an env
-// file with fresh identity-code keys. Development only, like the CA.
+// development CA, the development token issuer's public keys, the erasure job's
+// token, and an env file with fresh identity-code keys. Development only, like the CA.
 package composesetup
 
 import (
@@ -43,7 +43,14 @@ const (
 	JWKSFile = "jwks.json"
 	CertFile = "cert.pem"
 	KeyFile  = "key.pem"
+	// JobTokenFile is the disclosure service's erasure job token (devauth.ErasureJob).
+	JobTokenFile = "disclosure-job/token"
 )
+
+// JobTokenValidity is how long the compose stack's erasure job token lasts: compose has
+// no token renewer, so running compose-setup again renews it (the service reads the
+// file before every step, without a restart).
+const JobTokenValidity = 30 * 24 * time.Hour
 
 // nonrootID is the distroless nonroot user the images run as.
 const nonrootID = 65532
@@ -100,7 +107,14 @@ func Run(o Options) error {
 			return fmt.Errorf("certificate for %s: %w", host, err)
 		}
 	}
-	if err := writeJWKS(o.DataDir, filepath.Join(o.CertDir, JWKSFile)); err != nil {
+	iss, err := devauth.LoadOrCreate(filepath.Join(o.DataDir, "auth"), Issuer, Audience)
+	if err != nil {
+		return fmt.Errorf("development token issuer: %w", err)
+	}
+	if err := writeJWKS(iss, filepath.Join(o.CertDir, JWKSFile)); err != nil {
+		return err
+	}
+	if err := writeJobToken(iss, filepath.Join(o.CertDir, filepath.FromSlash(JobTokenFile)), owner); err != nil {
 		return err
 	}
 	return ensureEnv(o.EnvFile, owner)
@@ -218,17 +232,39 @@ func writePublic(path string, data []byte) error {
 
 // writeJWKS writes the development issuer's key set, as the local runner
 // serves it.
-func writeJWKS(dataDir, path string) error {
-	iss, err := devauth.LoadOrCreate(filepath.Join(dataDir, "auth"), Issuer, Audience)
-	if err != nil {
-		return fmt.Errorf("development token issuer: %w", err)
-	}
+func writeJWKS(iss *devauth.Issuer, path string) error {
 	rec := httptest.NewRecorder()
 	iss.JWKSHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/jwks.json", nil))
 	if rec.Code != http.StatusOK {
 		return fmt.Errorf("development token issuer: JWKS answered %d", rec.Code)
 	}
 	return writePublic(path, rec.Body.Bytes())
+}
+
+// writeJobToken mints the erasure job's token into path, readable by the container user
+// only, replacing the file at once so that the running service never reads half a token.
+func writeJobToken(iss *devauth.Issuer, path string, owner ids) error {
+	tok, err := iss.Mint(devauth.ErasureJob(), JobTokenValidity)
+	if err != nil {
+		return fmt.Errorf("erasure job token: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write erasure job token: %w", err)
+	}
+	for _, p := range []string{dir, tmp} {
+		if err := os.Lchown(p, owner.uid, owner.gid); err != nil {
+			return fmt.Errorf("hand %s to uid %d: %w", p, owner.uid, err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write erasure job token: %w", err)
+	}
+	return nil
 }
 
 // Env file keys.

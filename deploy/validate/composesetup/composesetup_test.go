@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,12 +77,14 @@ func TestFilesAndModes(t *testing.T) {
 			}
 		}
 	}
-	info, err := os.Stat(o.EnvFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Mode().Perm() != 0o600 {
-		t.Errorf(".env has mode %v, want 0600", info.Mode().Perm())
+	for _, secret := range []string{o.EnvFile, filepath.Join(o.CertDir, composesetup.JobTokenFile)} {
+		info, err := os.Stat(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", secret, info.Mode().Perm())
+		}
 	}
 }
 
@@ -203,6 +206,35 @@ func TestRunnerTokensVerify(t *testing.T) {
 	defer func() { _ = v.Close(context.WithoutCancel(ctx)) }()
 	if _, err := v.Verify(ctx, token); err != nil {
 		t.Fatalf("runner token rejected: %v", err)
+	}
+
+	// The erasure job's token is the issuer's too, for the job's subject with the
+	// clinic manager role, and lasts until compose-setup renews it.
+	raw, err := os.ReadFile(filepath.Join(o.CertDir, composesetup.JobTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := v.Verify(ctx, strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("erasure job token rejected: %v", err)
+	}
+	if job.Subject != devauth.ErasureJob().Subject || !slices.Equal(job.Roles, []auth.Role{auth.RoleClinicManager}) {
+		t.Errorf("erasure job token is for %s %v", job.Subject, job.Roles)
+	}
+	_, payload, _ := strings.Cut(strings.TrimSpace(string(raw)), ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	claims, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Exp int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(claims, &exp); err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(time.Unix(exp.Exp, 0)); left < composesetup.JobTokenValidity-time.Hour {
+		t.Errorf("erasure job token expires in %v", left)
 	}
 }
 

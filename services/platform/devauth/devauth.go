@@ -37,6 +37,13 @@ type Claims struct {
 	RecipientID string
 }
 
+// ErasureJob is who the disclosure service's erasure job is in the development stacks
+// (the local runner's and compose's): a service subject with the clinic manager role,
+// as docs/OPERATIONS.md asks of an identity provider's job token.
+func ErasureJob() Claims {
+	return Claims{Subject: "service:disclosure-erasure", Name: "Erasure job", Roles: []auth.Role{auth.RoleClinicManager}}
+}
+
 // Issuer mints development tokens and publishes their verification key.
 type Issuer struct {
 	issuer   string
