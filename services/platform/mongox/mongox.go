@@ -41,18 +41,21 @@ func (c Config) Validate() error {
 
 const connectTimeout = 10 * time.Second
 
-// Connect opens a client with a command monitor that traces every command
-// through tel's tracer provider, and pings the server so that a wrong URI
-// fails at start-up.
+// Connect opens a client, with a command monitor that traces every command
+// through tel's tracer provider when tel records spans, and pings the server so
+// that a wrong URI fails at start-up.
 func Connect(ctx context.Context, uri string, tel *telemetry.Telemetry) (*mongo.Client, error) {
 	if tel == nil {
 		tel = telemetry.Noop(nil)
 	}
 	opts := options.Client().
 		ApplyURI(uri).
-		SetMonitor(newMonitor(tel.TracerProvider)).
 		SetConnectTimeout(connectTimeout).
 		SetServerSelectionTimeout(connectTimeout)
+	if tel.Tracing {
+		// Without it the driver does not even build the command events.
+		opts.SetMonitor(newMonitor(tel.TracerProvider))
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		// The driver's message may contain the URI and so a password.

@@ -41,6 +41,10 @@ type Telemetry struct {
 	// MetricsHandler serves the Prometheus scrape endpoint; mount it on an
 	// operations listener, not on the public API.
 	MetricsHandler http.Handler
+	// Tracing says spans are recorded for an exporter. Without it spans carry ids
+	// only, and instrumentation that does nothing but build spans (the MongoDB
+	// command monitor) stays off.
+	Tracing bool
 
 	shutdown []func(context.Context) error
 	flush    func(context.Context) error
@@ -74,6 +78,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 	}
 
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	tracing := true
 	switch {
 	case o.SpanExporter != nil:
 		tpOpts = append(tpOpts, sdktrace.WithSyncer(o.SpanExporter))
@@ -85,6 +90,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		if exp != nil {
 			tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
 		} else {
+			tracing = false
 			// Nothing receives spans, so none is built: every span still gets its
 			// trace and span ids (the logs and the audit log carry the trace id, and
 			// calls pass it on), but no attributes, events or timings are recorded.
@@ -122,6 +128,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		Propagator:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		Logger:         logger,
 		MetricsHandler: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		Tracing:        tracing,
 		shutdown:       []func(context.Context) error{tp.Shutdown, mp.Shutdown},
 		flush:          tp.ForceFlush,
 	}, nil

@@ -106,8 +106,8 @@ func TestSetupExporterSelection(t *testing.T) {
 			// ended: nothing listens on the endpoint to take it.
 			ctx, span := tel.TracerProvider.Tracer("test").Start(t.Context(), "op")
 			tel.Logger.InfoContext(ctx, "inside")
-			if span.IsRecording() != tt.recording {
-				t.Errorf("span recording = %v, want %v", span.IsRecording(), tt.recording)
+			if span.IsRecording() != tt.recording || tel.Tracing != tt.recording {
+				t.Errorf("span recording = %v, Tracing = %v, want %v", span.IsRecording(), tel.Tracing, tt.recording)
 			}
 			traceID := span.SpanContext().TraceID()
 			if !traceID.IsValid() || !strings.Contains(logs.String(), `"trace_id":"`+traceID.String()+`"`) {
