@@ -31,6 +31,7 @@ import (
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
+	platformservice "github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -100,6 +101,10 @@ type service struct {
 	run   func(ctx context.Context, w wiring) error
 }
 
+// hourlySweep is the services' retention sweep in the local run, as their
+// RETENTION_SWEEP_INTERVAL default has it.
+var hourlySweep = platformservice.SweepConfig{Interval: time.Hour}
+
 var services = []service{
 	{
 		name:  "owner",
@@ -109,7 +114,7 @@ var services = []service{
 				GRPC: w.grpc("owner"), Mongo: w.mongo("owner"), Auth: w.auth,
 				IdentityKeys: w.keys.IdentityKeys, IdentityActiveKey: w.keys.ActiveKey, BlindIndexKey: w.keys.BlindIndexKey,
 				Listener: w.listeners["owner"], MetricsListener: w.listeners["owner-metrics"], Telemetry: w.telemetry["owner"],
-				RetentionSweepInterval: time.Hour,
+				Sweep: hourlySweep,
 			})
 		},
 	},
@@ -134,7 +139,7 @@ var services = []service{
 				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
 				Job:      disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
 				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
-				SweepInterval: time.Hour,
+				Sweep: hourlySweep,
 			})
 		},
 	},
@@ -146,6 +151,7 @@ var services = []service{
 				GRPC: w.grpc("history"), Mongo: w.mongo("history"), Auth: w.auth,
 				OwnerTarget: w.addr("owner"),
 				Listener:    w.listeners["history"], MetricsListener: w.listeners["history-metrics"], Telemetry: w.telemetry["history"],
+				Sweep: hourlySweep,
 			})
 		},
 	},

@@ -59,8 +59,8 @@ func TestRecordsRetentionConfig(t *testing.T) {
 			if named != tt.wantErr {
 				t.Fatalf("load error %v; want one naming DISCLOSURE_RECORDS_RETENTION_YEARS: %v", err, tt.wantErr)
 			}
-			if !tt.wantErr && (cfg.RecordsRetentionYears != tt.want || cfg.SweepInterval != time.Hour) {
-				t.Fatalf("years %d, interval %v; want %d, 1h", cfg.RecordsRetentionYears, cfg.SweepInterval, tt.want)
+			if !tt.wantErr && (cfg.RecordsRetentionYears != tt.want || cfg.Sweep.Interval != time.Hour) {
+				t.Fatalf("years %d, interval %v; want %d, 1h", cfg.RecordsRetentionYears, cfg.Sweep.Interval, tt.want)
 			}
 		})
 	}

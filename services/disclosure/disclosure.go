@@ -72,10 +72,8 @@ type Config struct {
 	// finish): at least three years, the general limitation period of claims; five
 	// by default. Zero, as in a Config built by hand, means the default.
 	RecordsRetentionYears int `env:"DISCLOSURE_RECORDS_RETENTION_YEARS" envDefault:"5"`
-	// SweepInterval is how often the retention sweep runs; the first run is a minute
-	// after the start (or one interval, if shorter). Zero turns the periodic sweep
-	// off: RunRetentionSweep then runs it, e.g. from an operator's scheduler.
-	SweepInterval time.Duration `env:"RETENTION_SWEEP_INTERVAL" envDefault:"1h"`
+	// Sweep is how often the retention sweep runs (RETENTION_SWEEP_INTERVAL).
+	Sweep service.SweepConfig
 	// Now, when set, is the service's clock (tests move it past retention days).
 	Now func() time.Time `env:"-"`
 
@@ -148,15 +146,9 @@ func (c Config) Validate() error {
 	if c.RecordsRetentionYears != 0 {
 		errs = append(errs, domain.CheckRecordsRetention(c.RecordsRetentionYears))
 	}
-	if c.SweepInterval < 0 {
-		errs = append(errs, errors.New("RETENTION_SWEEP_INTERVAL must not be negative"))
-	}
+	errs = append(errs, c.Sweep.Validate())
 	return errors.Join(errs...)
 }
-
-// firstSweepDelay lets the service settle (and a rolling update finish) before the
-// first retention sweep.
-const firstSweepDelay = time.Minute
 
 // Run serves the disclosure service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
@@ -212,7 +204,7 @@ func Run(ctx context.Context, cfg Config) error {
 			// The periodic sweep acts as the service itself in its audit events: no
 			// person asked, the retention rules did.
 			sweeper := auth.Identity{Subject: "service:" + ServiceName, Name: "retention sweep"}
-			d.Every("retention sweep", min(firstSweepDelay, cfg.SweepInterval), cfg.SweepInterval, func(ctx context.Context) error {
+			d.Sweep(cfg.Sweep, func(ctx context.Context) error {
 				_, err := sweep.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
 				return err
 			})

@@ -21,7 +21,7 @@ import (
 func TestRetentionSweep(t *testing.T) {
 	var fixed atomic.Pointer[time.Time]
 	s := start(t, func(c *disclosure.Config) {
-		c.SweepInterval = 0 // the test runs it
+		c.Sweep.Interval = 0 // the test runs it
 		c.Now = func() time.Time {
 			if t := fixed.Load(); t != nil {
 				return *t
@@ -112,7 +112,7 @@ func TestRetentionSweep(t *testing.T) {
 }
 
 func TestRetentionSweepPermissions(t *testing.T) {
-	s := start(t, func(c *disclosure.Config) { c.SweepInterval = 0 })
+	s := start(t, func(c *disclosure.Config) { c.Sweep.Interval = 0 })
 	for _, role := range []auth.Role{auth.RoleVeterinarian, auth.RoleNurse, auth.RoleReception, auth.RoleBilling} {
 		_, err := s.disclosure.RunRetentionSweep(s.as(t, role), &disclosurev1.RunRetentionSweepRequest{})
 		wantCode(t, err, codes.PermissionDenied)

@@ -44,9 +44,8 @@ type Config struct {
 	// Retention is how long an erased owner's visits are kept (RETENTION_* variables;
 	// never below the legal minima). Zero, as in a Config built by hand, means the minima.
 	Retention retention.Policy
-	// SweepInterval is how often the retention sweep runs; the first run is
-	// SweepInterval/60 after start (one minute by default). Zero means one hour.
-	SweepInterval time.Duration `env:"RETENTION_SWEEP_INTERVAL" envDefault:"1h"`
+	// Sweep is how often the retention sweep runs (RETENTION_SWEEP_INTERVAL).
+	Sweep service.SweepConfig
 
 	// Now, when set, is the clock (tests).
 	Now func() time.Time `env:"-"`
@@ -70,9 +69,7 @@ func (c Config) Validate() error {
 	if c.Retention != (retention.Policy{}) {
 		errs = append(errs, c.Retention.Validate())
 	}
-	if c.SweepInterval < 0 {
-		errs = append(errs, errors.New("RETENTION_SWEEP_INTERVAL must not be negative"))
-	}
+	errs = append(errs, c.Sweep.Validate())
 	return errors.Join(errs...)
 }
 
@@ -97,8 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			}
 			historyv1.RegisterHistoryServiceServer(d, historygrpc.NewServer(uc))
-			interval := cfg.sweepInterval()
-			d.Every("retention sweep", interval/60, interval, sweepJob(uc, d.Telemetry.Logger))
+			d.Sweep(cfg.Sweep, sweepJob(uc, d.Telemetry.Logger))
 			return nil
 		},
 	})
@@ -107,14 +103,6 @@ func Run(ctx context.Context, cfg Config) error {
 // sweeper is the use case the periodic sweep runs.
 type sweeper interface {
 	RunRetentionSweep(ctx context.Context) (domain.SweepResult, error)
-}
-
-// sweepInterval is SweepInterval with zero meaning one hour.
-func (c Config) sweepInterval() time.Duration {
-	if c.SweepInterval == 0 {
-		return time.Hour
-	}
-	return c.SweepInterval
 }
 
 // sweepJob is one run of the periodic retention sweep: what it removed is logged by

@@ -88,8 +88,8 @@ func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
 	hc := history.Config{
 		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
 		Listener: historyL, Telemetry: tel, OwnerTarget: ownerAddr, Now: clk.Now,
-		// The tests run the sweep themselves, with the clock where they set it.
-		SweepInterval: 1000 * time.Hour,
+		// The tests run the sweep themselves, with the clock where they set it: no
+		// periodic sweep.
 	}
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })
 	return &fixture{

@@ -45,11 +45,9 @@ type Config struct {
 	BlindIndexKey string `env:"BLIND_INDEX_KEY"`
 	// AllowTemporaryIdentityCodes accepts individual numbers 900–999.
 	AllowTemporaryIdentityCodes bool `env:"ALLOW_TEMPORARY_IDENTITY_CODES"`
-	// RetentionSweepInterval is how often the service anonymises what erasures kept
-	// until a day now past; the first sweep runs a minute after the start (or after
-	// one interval, if shorter). Zero turns the periodic sweep off: RunRetentionSweep
-	// then runs it, e.g. from an operator's scheduler.
-	RetentionSweepInterval time.Duration `env:"RETENTION_SWEEP_INTERVAL" envDefault:"1h"`
+	// Sweep is how often the service anonymises what erasures kept until a day now
+	// past (RETENTION_SWEEP_INTERVAL).
+	Sweep service.SweepConfig
 
 	// Now, when set, is the service's clock (tests move it past retention days).
 	Now func() time.Time `env:"-"`
@@ -70,9 +68,7 @@ func (c Config) Validate() error {
 	if _, err := c.keyring(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.RetentionSweepInterval < 0 {
-		errs = append(errs, errors.New("RETENTION_SWEEP_INTERVAL must not be negative"))
-	}
+	errs = append(errs, c.Sweep.Validate())
 	return errors.Join(errs...)
 }
 
@@ -91,10 +87,6 @@ func (c Config) keyring() (*fieldcrypt.Keyring, error) {
 	}
 	return ring, nil
 }
-
-// firstSweepDelay lets the service settle (and a rolling update finish) before the
-// first retention sweep.
-const firstSweepDelay = time.Minute
 
 // Run serves the owner service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
@@ -121,8 +113,7 @@ func Run(ctx context.Context, cfg Config) error {
 			// The periodic sweep acts as the service itself in change records and audit
 			// events: no person asked, the retention rules did.
 			sweeper := auth.Identity{Subject: "service:" + ServiceName, Name: "retention sweep"}
-			interval := cfg.RetentionSweepInterval
-			d.Every("retention sweep", min(firstSweepDelay, interval), interval, func(ctx context.Context) error {
+			d.Sweep(cfg.Sweep, func(ctx context.Context) error {
 				_, err := uc.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
 				return err
 			})
