@@ -111,9 +111,8 @@ var services = []service{
 		addrs: func(c Config) (string, string) { return c.OwnerAddr, c.OwnerMetricsAddr },
 		run: func(ctx context.Context, w wiring) error {
 			return owner.Run(ctx, owner.Config{
-				GRPC: w.grpc("owner"), Mongo: w.mongo("owner"), Auth: w.auth,
+				Base:         w.base("owner"),
 				IdentityKeys: w.keys.IdentityKeys, IdentityActiveKey: w.keys.ActiveKey, BlindIndexKey: w.keys.BlindIndexKey,
-				Listener: w.listeners["owner"], MetricsListener: w.listeners["owner-metrics"], Telemetry: w.telemetry["owner"],
 				Sweep: hourlySweep,
 			})
 		},
@@ -123,9 +122,8 @@ var services = []service{
 		addrs: func(c Config) (string, string) { return c.ConsentAddr, c.ConsentMetricsAddr },
 		run: func(ctx context.Context, w wiring) error {
 			return consent.Run(ctx, consent.Config{
-				GRPC: w.grpc("consent"), Mongo: w.mongo("consent"), Auth: w.auth,
+				Base:      w.base("consent"),
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls,
-				Listener: w.listeners["consent"], MetricsListener: w.listeners["consent-metrics"], Telemetry: w.telemetry["consent"],
 			})
 		},
 	},
@@ -134,11 +132,10 @@ var services = []service{
 		addrs: func(c Config) (string, string) { return c.DisclosureAddr, c.DisclosureMetricsAddr },
 		run: func(ctx context.Context, w wiring) error {
 			return disclosure.Run(ctx, disclosure.Config{
-				GRPC: w.grpc("disclosure"), Mongo: w.mongo("disclosure"), Auth: w.auth,
+				Base:      w.base("disclosure"),
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls, ConsentAddr: w.addr("consent"), ConsentTLS: w.tls,
 				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
-				Job:      disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
-				Listener: w.listeners["disclosure"], MetricsListener: w.listeners["disclosure-metrics"], Telemetry: w.telemetry["disclosure"],
+				Job:   disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
 				Sweep: hourlySweep,
 			})
 		},
@@ -148,10 +145,9 @@ var services = []service{
 		addrs: func(c Config) (string, string) { return c.HistoryAddr, c.HistoryMetricsAddr },
 		run: func(ctx context.Context, w wiring) error {
 			return history.Run(ctx, history.Config{
-				GRPC: w.grpc("history"), Mongo: w.mongo("history"), Auth: w.auth,
+				Base:        w.base("history"),
 				OwnerTarget: w.addr("owner"),
-				Listener:    w.listeners["history"], MetricsListener: w.listeners["history-metrics"], Telemetry: w.telemetry["history"],
-				Sweep: hourlySweep,
+				Sweep:       hourlySweep,
 			})
 		},
 	},
@@ -180,6 +176,14 @@ func (w wiring) grpc(name string) grpcserver.Config {
 	return grpcserver.Config{
 		Addr: w.addr(name), TLS: w.tls, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 256,
 		ShutdownGrace: 5 * time.Second,
+	}
+}
+
+// base is the configuration every service shares, for the service name.
+func (w wiring) base(name string) platformservice.Base {
+	return platformservice.Base{
+		GRPC: w.grpc(name), Mongo: w.mongo(name), Auth: w.auth,
+		Listener: w.listeners[name], MetricsListener: w.listeners[name+"-metrics"], Telemetry: w.telemetry[name],
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
@@ -16,13 +15,7 @@ import (
 	"github.com/lillvet/register/services/consent/internal/adapters/owner"
 	"github.com/lillvet/register/services/consent/internal/app"
 	consentgrpc "github.com/lillvet/register/services/consent/internal/ports/grpc"
-	"github.com/lillvet/register/services/platform/audit"
-	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcserver"
-	"github.com/lillvet/register/services/platform/mongox"
-	"github.com/lillvet/register/services/platform/opsserver"
 	"github.com/lillvet/register/services/platform/service"
-	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
@@ -31,12 +24,9 @@ const ServiceName = "consent"
 
 // Config is the consent service's configuration, read from the environment.
 type Config struct {
-	GRPC    grpcserver.Config
-	Mongo   mongox.Config
-	Auth    auth.Config
-	Metrics opsserver.Config
-	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS).
-	Audit audit.Config
+	// Base is what every service is configured with: gRPC, MongoDB, tokens, metrics,
+	// audit retention, and the listeners and telemetry a caller may hand over.
+	service.Base
 	// OwnerAddr is the owner service's gRPC target, asked whether owners exist.
 	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
@@ -45,20 +35,11 @@ type Config struct {
 
 	// Now, when set, is the service's clock (tests).
 	Now func() time.Time `env:"-"`
-
-	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
-	Listener net.Listener `env:"-"`
-	// MetricsListener, when set, serves the metrics endpoint instead of
-	// Metrics.Addr (the local runner, tests). Run closes it.
-	MetricsListener net.Listener `env:"-"`
-	// Telemetry, when set, is shared with the caller (the local runner, tests);
-	// otherwise Run sets up its own from the standard OTEL_* variables.
-	Telemetry *telemetry.Telemetry `env:"-"`
 }
 
 // Validate checks every part of the configuration.
 func (c Config) Validate() error {
-	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate(), c.Metrics.Validate()}
+	errs := []error{c.Base.Validate()}
 	if c.OwnerAddr == "" {
 		errs = append(errs, errors.New("OWNER_GRPC_TARGET is required"))
 	}
@@ -71,11 +52,8 @@ func (c Config) Validate() error {
 // Run serves the consent service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
-		Name: ServiceName,
-		Base: service.Base{
-			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics, Audit: cfg.Audit,
-			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
-		},
+		Name:     ServiceName,
+		Base:     cfg.Base,
 		Validate: cfg.Validate,
 		Indexes:  mongo.Indexes(),
 		Policy:   consentgrpc.Policy(),

@@ -48,8 +48,7 @@ func start(t *testing.T, opts ...func(*consent.Config)) *system {
 
 	consentL := servicetest.Listen(t)
 	cfg := consent.Config{
-		GRPC: env.GRPCConfig(consentL), Mongo: env.MongoConfig(consentDatabase), Auth: env.Auth,
-		Listener: consentL, Telemetry: env.Telemetry, OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
+		Base: env.Base(consentL, consentDatabase), OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -67,21 +67,19 @@ func start(t testing.TB, opts ...func(*disclosure.Config)) *system {
 	ownerSvc, ownerAddr := ownertest.Start(t, env, ownerDatabase)
 	historyL := servicetest.Listen(t)
 	historyCfg := history.Config{
-		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
-		Listener: historyL, Telemetry: env.Telemetry, OwnerTarget: ownerAddr,
+		Base: env.Base(historyL, historyDatabase), OwnerTarget: ownerAddr,
 	}
 	historySvc := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, historyCfg) })
 
 	consentL := servicetest.Listen(t)
 	consentCfg := consent.Config{
-		GRPC: env.GRPCConfig(consentL), Mongo: env.MongoConfig(consentDatabase), Auth: env.Auth,
-		Listener: consentL, Telemetry: env.Telemetry, OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
+		Base: env.Base(consentL, consentDatabase), OwnerAddr: ownerAddr, OwnerTLS: env.TLS,
 	}
 	consentSvc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, consentCfg) })
 
 	l := servicetest.Listen(t)
 	cfg := disclosure.Config{
-		GRPC: env.GRPCConfig(l), Mongo: env.MongoConfig(disclosureDatabase), Auth: env.Auth, Listener: l, Telemetry: env.Telemetry,
+		Base:      env.Base(l, disclosureDatabase),
 		OwnerAddr: ownerAddr, OwnerTLS: env.TLS, ConsentAddr: consentL.Addr().String(), ConsentTLS: env.TLS,
 		HistoryAddr: historyL.Addr().String(), HistoryTLS: env.TLS,
 		Job: disclosure.JobConfig{

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
@@ -17,14 +16,8 @@ import (
 	"github.com/lillvet/register/services/history/internal/app"
 	"github.com/lillvet/register/services/history/internal/domain"
 	historygrpc "github.com/lillvet/register/services/history/internal/ports/grpc"
-	"github.com/lillvet/register/services/platform/audit"
-	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/grpcserver"
-	"github.com/lillvet/register/services/platform/mongox"
-	"github.com/lillvet/register/services/platform/opsserver"
 	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
-	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 // ServiceName names the service in traces, logs and metrics.
@@ -32,12 +25,9 @@ const ServiceName = "history"
 
 // Config is the history service's configuration, read from the environment.
 type Config struct {
-	GRPC    grpcserver.Config
-	Mongo   mongox.Config
-	Auth    auth.Config
-	Metrics opsserver.Config
-	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS).
-	Audit audit.Config
+	// Base is what every service is configured with: gRPC, MongoDB, tokens, metrics,
+	// audit retention, and the listeners and telemetry a caller may hand over.
+	service.Base
 	// OwnerTarget is the owner service's gRPC address. The history service calls it
 	// with its own certificate (TLS_CERT_FILE) and trusts TLS_CA_FILE for it.
 	OwnerTarget string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
@@ -49,20 +39,11 @@ type Config struct {
 
 	// Now, when set, is the clock (tests).
 	Now func() time.Time `env:"-"`
-
-	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
-	Listener net.Listener `env:"-"`
-	// MetricsListener, when set, serves the metrics endpoint instead of
-	// Metrics.Addr (the local runner, tests). Run closes it.
-	MetricsListener net.Listener `env:"-"`
-	// Telemetry, when set, is shared with the caller (the local runner, tests);
-	// otherwise Run sets up its own from the standard OTEL_* variables.
-	Telemetry *telemetry.Telemetry `env:"-"`
 }
 
 // Validate checks every part of the configuration.
 func (c Config) Validate() error {
-	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate(), c.Metrics.Validate()}
+	errs := []error{c.Base.Validate()}
 	if c.OwnerTarget == "" {
 		errs = append(errs, errors.New("OWNER_GRPC_TARGET is required"))
 	}
@@ -76,11 +57,8 @@ func (c Config) Validate() error {
 // Run serves the history service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
-		Name: ServiceName,
-		Base: service.Base{
-			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics, Audit: cfg.Audit,
-			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
-		},
+		Name:     ServiceName,
+		Base:     cfg.Base,
 		Validate: cfg.Validate,
 		Indexes:  mongo.Indexes(),
 		Policy:   historygrpc.Policy(),

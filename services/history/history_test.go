@@ -86,11 +86,11 @@ func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
 	historyL := servicetest.Listen(t)
 	clk := &clock{}
 	hc := history.Config{
-		GRPC: env.GRPCConfig(historyL), Mongo: env.MongoConfig(historyDatabase), Auth: env.Auth,
-		Listener: historyL, Telemetry: tel, OwnerTarget: ownerAddr, Now: clk.Now,
+		Base: env.Base(historyL, historyDatabase), OwnerTarget: ownerAddr, Now: clk.Now,
 		// The tests run the sweep themselves, with the clock where they set it: no
 		// periodic sweep.
 	}
+	hc.Telemetry = tel
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })
 	return &fixture{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSv.Conn), history: historyv1.NewHistoryServiceClient(histSv.Conn),

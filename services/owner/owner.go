@@ -7,21 +7,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/app"
 	ownergrpc "github.com/lillvet/register/services/owner/internal/ports/grpc"
-	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
-	"github.com/lillvet/register/services/platform/grpcserver"
-	"github.com/lillvet/register/services/platform/mongox"
-	"github.com/lillvet/register/services/platform/opsserver"
 	"github.com/lillvet/register/services/platform/service"
-	"github.com/lillvet/register/services/platform/telemetry"
 )
 
 // ServiceName names the service in traces, logs and metrics.
@@ -29,12 +23,9 @@ const ServiceName = "owner"
 
 // Config is the owner service's configuration, read from the environment.
 type Config struct {
-	GRPC    grpcserver.Config
-	Mongo   mongox.Config
-	Auth    auth.Config
-	Metrics opsserver.Config
-	// Audit is how long the audit log keeps its events (AUDIT_RETENTION_YEARS).
-	Audit audit.Config
+	// Base is what every service is configured with: gRPC, MongoDB, tokens, metrics,
+	// audit retention, and the listeners and telemetry a caller may hand over.
+	service.Base
 	// IdentityKeys are the AES-256 keys that seal identity codes, "kid:base64,...".
 	// Keep retired keys listed until RotateIdentityKeys has re-sealed their data.
 	IdentityKeys string `env:"IDENTITY_KEYS"`
@@ -51,20 +42,11 @@ type Config struct {
 
 	// Now, when set, is the service's clock (tests move it past retention days).
 	Now func() time.Time `env:"-"`
-
-	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
-	Listener net.Listener `env:"-"`
-	// MetricsListener, when set, serves the metrics endpoint instead of
-	// Metrics.Addr (the local runner, tests). Run closes it.
-	MetricsListener net.Listener `env:"-"`
-	// Telemetry, when set, is shared with the caller (the local runner, tests);
-	// otherwise Run sets up its own from the standard OTEL_* variables.
-	Telemetry *telemetry.Telemetry `env:"-"`
 }
 
 // Validate checks every part of the configuration.
 func (c Config) Validate() error {
-	errs := []error{c.GRPC.Validate(), c.Mongo.Validate(), c.Auth.Validate(), c.Metrics.Validate()}
+	errs := []error{c.Base.Validate()}
 	if _, err := c.keyring(); err != nil {
 		errs = append(errs, err)
 	}
@@ -91,11 +73,8 @@ func (c Config) keyring() (*fieldcrypt.Keyring, error) {
 // Run serves the owner service until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	return service.Run(ctx, service.Spec{
-		Name: ServiceName,
-		Base: service.Base{
-			GRPC: cfg.GRPC, Mongo: cfg.Mongo, Auth: cfg.Auth, Metrics: cfg.Metrics, Audit: cfg.Audit,
-			Listener: cfg.Listener, MetricsListener: cfg.MetricsListener, Telemetry: cfg.Telemetry,
-		},
+		Name:     ServiceName,
+		Base:     cfg.Base,
 		Validate: cfg.Validate,
 		Indexes:  mongo.Indexes(),
 		Policy:   ownergrpc.Policy(),

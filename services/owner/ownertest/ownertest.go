@@ -17,14 +17,10 @@ func Start(tb testing.TB, env *servicetest.Env, database string, opts ...func(*o
 	tb.Helper()
 	l := servicetest.Listen(tb)
 	cfg := owner.Config{
-		GRPC:              env.GRPCConfig(l),
-		Mongo:             env.MongoConfig(database),
-		Auth:              env.Auth,
+		Base:              env.Base(l, database),
 		IdentityKeys:      "k1:" + servicetest.RandomKey(tb),
 		IdentityActiveKey: "k1",
 		BlindIndexKey:     servicetest.RandomKey(tb),
-		Listener:          l,
-		Telemetry:         env.Telemetry,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -27,9 +28,9 @@ import (
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
-// Base is the part of the configuration every service has. Each service keeps these
-// fields in its own Config (its environment variables stay where they are) and hands
-// them over here.
+// Base is the part of the configuration every service has. Each service embeds it in
+// its own Config (the environment variables are the nested configs' own) and hands it
+// over here.
 type Base struct {
 	GRPC    grpcserver.Config
 	Mongo   mongox.Config
@@ -39,13 +40,18 @@ type Base struct {
 	// Run sweeps the older ones daily.
 	Audit audit.Config
 	// Listener, when set, is served instead of GRPC.Addr (the local runner, tests).
-	Listener net.Listener
+	Listener net.Listener `env:"-"`
 	// MetricsListener, when set, serves the metrics endpoint instead of
 	// Metrics.Addr (the local runner, tests). Run closes it.
-	MetricsListener net.Listener
+	MetricsListener net.Listener `env:"-"`
 	// Telemetry, when set, is shared with the caller (the local runner, tests);
 	// otherwise Run sets up its own from the standard OTEL_* variables.
-	Telemetry *telemetry.Telemetry
+	Telemetry *telemetry.Telemetry `env:"-"`
+}
+
+// Validate checks the nested configurations a service loads from the environment.
+func (b Base) Validate() error {
+	return errors.Join(b.GRPC.Validate(), b.Mongo.Validate(), b.Auth.Validate(), b.Metrics.Validate(), b.Audit.Validate())
 }
 
 // Peer is another service this one calls.

@@ -27,6 +27,7 @@ import (
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -202,6 +203,12 @@ func (e *Env) GRPCConfig(l net.Listener) grpcserver.Config {
 // MongoConfig points a service at database on the environment's store.
 func (e *Env) MongoConfig(database string) mongox.Config {
 	return mongox.Config{URI: e.Store.URI(), Database: database}
+}
+
+// Base is what a service under test is configured with: l, its database on the
+// environment's store, the test token issuer and the environment's telemetry.
+func (e *Env) Base(l net.Listener, database string) service.Base {
+	return service.Base{GRPC: e.GRPCConfig(l), Mongo: e.MongoConfig(database), Auth: e.Auth, Listener: l, Telemetry: e.Telemetry}
 }
 
 // RandomKey is a fresh 32-byte key in standard base64, as key variables take them.
