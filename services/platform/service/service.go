@@ -67,8 +67,8 @@ type Spec struct {
 	// Name names the service in traces, logs, metrics and errors.
 	Name string
 	Base Base
-	// Validate checks the whole configuration (the service's Config.Validate), before
-	// anything is opened.
+	// Validate checks the whole configuration (the service's Config.Validate, which
+	// includes Base.Validate), before anything is opened. Nil checks Base alone.
 	Validate func() error
 	// Indexes are the service's own; the audit log's are added.
 	Indexes []mongox.Index
@@ -138,13 +138,12 @@ func Run(ctx context.Context, s Spec) (err error) {
 			_ = metricsListener.Close()
 		}
 	}()
-	if err := s.Base.Audit.Validate(); err != nil {
-		return fmt.Errorf("%s config: %w", s.Name, err)
+	validate := s.Validate
+	if validate == nil {
+		validate = s.Base.Validate
 	}
-	if s.Validate != nil {
-		if err := s.Validate(); err != nil {
-			return fmt.Errorf("%s config: %w", s.Name, err)
-		}
+	if err := validate(); err != nil {
+		return fmt.Errorf("%s config: %w", s.Name, err)
 	}
 	if metricsListener, err = s.Base.Metrics.Listen(s.Base.MetricsListener); err != nil {
 		return fmt.Errorf("%s metrics: %w", s.Name, err)
