@@ -103,11 +103,7 @@ func FromContext(ctx context.Context) (Identity, bool) {
 // Purpose returns the stated purpose of the current call from the incoming
 // gRPC metadata, or "" when none was given.
 func Purpose(ctx context.Context) string {
-	md, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return ""
-	}
-	vals := md.Get(MetadataPurpose)
+	vals := metadata.ValueFromIncomingContext(ctx, MetadataPurpose)
 	if len(vals) == 0 {
 		return ""
 	}

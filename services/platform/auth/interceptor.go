@@ -71,12 +71,10 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 	return ctx, nil
 }
 
+// bearer reads the one value it needs: metadata.FromIncomingContext would copy
+// every key and value of the call's metadata.
 func bearer(ctx context.Context) (string, bool) {
-	md, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return "", false
-	}
-	vals := md.Get(MetadataAuthorization)
+	vals := metadata.ValueFromIncomingContext(ctx, MetadataAuthorization)
 	if len(vals) == 0 {
 		return "", false
 	}

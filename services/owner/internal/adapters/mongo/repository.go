@@ -91,8 +91,9 @@ func QueryShapes() []mongox.QueryShape {
 }
 
 // withoutHistory leaves the change history and the sealed identity code out of reads
-// that do not need them.
-var withoutHistory = bson.M{"changes": 0, "identity": 0, "erasures": 0}
+// that do not need them. A bson.D, like findOne's filter: the driver encodes a bson.M
+// by reflecting over the map on every read.
+var withoutHistory = bson.D{{Key: "changes", Value: 0}, {Key: "identity", Value: 0}, {Key: "erasures", Value: 0}}
 
 func notFound(what, id string) error {
 	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
@@ -104,7 +105,7 @@ func stale(what, id string, expected int64) error {
 
 // findOne decodes the document with _id id into dst, or reports apperr.ErrNotFound.
 func findOne(ctx context.Context, c *mongo.Collection, what, id string, projection, dst any) error {
-	err := c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(projection)).Decode(dst)
+	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(projection)).Decode(dst)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return notFound(what, id)
 	}
