@@ -117,13 +117,13 @@ const (
 )
 
 // incomingHeader forwards exactly the headers the services read; nothing a
-// client sends reaches a service as metadata by accident.
+// client sends reaches a service as metadata by accident. It is asked about
+// every header of every call, so it compares without lower-casing a copy.
 func incomingHeader(key string) (string, bool) {
-	switch strings.ToLower(key) {
-	case mdIdempotencyKey:
-		return mdIdempotencyKey, true
-	case mdPurpose:
-		return mdPurpose, true
+	for _, md := range []string{mdIdempotencyKey, mdPurpose} {
+		if strings.EqualFold(key, md) {
+			return md, true
+		}
 	}
 	return "", false
 }

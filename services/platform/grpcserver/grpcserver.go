@@ -226,12 +226,18 @@ func roleSpanStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, han
 	return handler(srv, ss)
 }
 
+// tagRoles builds the attribute only for a span that records it: most spans are
+// not sampled, and every call passes here.
 func tagRoles(ctx context.Context) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
 	id, ok := auth.FromContext(ctx)
 	if !ok {
 		return
 	}
-	trace.SpanFromContext(ctx).SetAttributes(attribute.String(enduserRole, strings.Join(id.RoleNames(), ",")))
+	span.SetAttributes(attribute.String(enduserRole, strings.Join(id.RoleNames(), ",")))
 }
 
 // streamWorkers is one stream worker per processor the Go scheduler uses. When
