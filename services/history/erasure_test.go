@@ -168,6 +168,14 @@ func TestEraseOwnerData(t *testing.T) {
 			t.Errorf("%s sees %d timeline entries (%v)", tc.role, len(timeline.GetEntries()), err)
 		}
 	}
+	// The export stream, which the disclosure service reads for packages and the access
+	// report, leaves them out for the same roles.
+	for role, want := range map[auth.Role]int{auth.RoleVeterinarian: 0, auth.RoleNurse: 0, auth.RoleReception: 0, auth.RoleClinicManager: 3} {
+		visits, _ := f.export(t, f.as(t, role), o.id, func(*historyv1.VisitRecord) {})
+		if len(visits) != want {
+			t.Errorf("%s exports %d of the owner's restricted visits, want %d", role, len(visits), want)
+		}
+	}
 	_, err = f.history.GetVisit(f.as(t, auth.RoleVeterinarian), &historyv1.GetVisitRequest{VisitId: o.b2.GetId()})
 	if got := reason(t, err); got != "VISIT_RESTRICTED" {
 		t.Errorf("a veterinarian reading a restricted visit: %s", got)

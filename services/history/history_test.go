@@ -152,6 +152,32 @@ func (f *fixture) recordVisit(t *testing.T, patientID string, start time.Time) *
 	return res.GetVisit()
 }
 
+// export reads the owner's whole export stream as the caller of ctx and returns the
+// ids of the visits and the communications in it, each visit also handed to check.
+func (f *fixture) export(t *testing.T, ctx context.Context, ownerID string, check func(*historyv1.VisitRecord)) (visits, communications []string) {
+	t.Helper()
+	stream, err := f.history.ExportOwnerHistory(ctx, &historyv1.ExportOwnerHistoryRequest{OwnerId: ownerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		item, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return visits, communications
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := item.GetVisit(); r != nil {
+			visits = append(visits, r.GetVisit().GetId())
+			check(r)
+		}
+		if c := item.GetCommunication(); c != nil {
+			communications = append(communications, c.GetId())
+		}
+	}
+}
+
 func wantCode(t *testing.T, err error, want codes.Code) *status.Status {
 	t.Helper()
 	st, _ := status.FromError(err)
@@ -545,29 +571,11 @@ func TestTimelineCommunicationsAndExport(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	stream, err := f.history.ExportOwnerHistory(f.as(t, auth.RoleClinicManager), &historyv1.ExportOwnerHistoryRequest{OwnerId: ownerID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var visits, communications []string
-	for {
-		item, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
+	visits, communications := f.export(t, f.as(t, auth.RoleClinicManager), ownerID, func(r *historyv1.VisitRecord) {
+		if r.GetVisit().GetId() == v1.GetId() && (len(r.GetAmendments()) != 1 || r.GetOriginal().GetReason() != "Limping") {
+			t.Errorf("exported visit lacks its trail: %v", r)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := item.GetVisit(); r != nil {
-			visits = append(visits, r.GetVisit().GetId())
-			if r.GetVisit().GetId() == v1.GetId() && (len(r.GetAmendments()) != 1 || r.GetOriginal().GetReason() != "Limping") {
-				t.Errorf("exported visit lacks its trail: %v", r)
-			}
-		}
-		if c := item.GetCommunication(); c != nil {
-			communications = append(communications, c.GetId())
-		}
-	}
+	})
 	if !slices.Equal(visits, []string{v1.GetId(), v2.GetId()}) || !slices.Equal(communications, []string{c1.GetId(), c2.GetId()}) {
 		t.Errorf("export: visits %v, communications %v", visits, communications)
 	}
