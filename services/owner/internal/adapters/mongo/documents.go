@@ -145,6 +145,8 @@ type retentionDoc struct {
 type claimDoc struct {
 	ID  string `bson:"_id"`
 	Ref string `bson:"ref"`
+	// At is when Ref claimed (or renewed) it; see claimLease.
+	At time.Time `bson:"at"`
 }
 
 func ownerToDoc(o *domain.Owner) ownerDoc {

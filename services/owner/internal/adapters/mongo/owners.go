@@ -108,8 +108,12 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 	var claimed, previous string
 	if slices.Contains(c.Fields, "identity_code") {
 		var current ownerDoc
-		if err := findOne(ctx, r.owners, "owner", o.ID, bson.M{"identity_bidx": 1}, &current); err != nil {
+		if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{{Key: "identity_bidx", Value: 1}, {Key: "version", Value: 1}}, &current); err != nil {
 			return nil, err
+		}
+		// A stale update claims nothing: it must not tell whether the code is on record.
+		if current.Version != expected {
+			return nil, stale("owner", o.ID, expected)
 		}
 		if current.IdentityIndex != "" {
 			previous = "identity:" + current.IdentityIndex

@@ -111,8 +111,12 @@ func (r *Repository) GetPatient(ctx context.Context, id string) (*domain.Patient
 // UpdatePatient implements domain.Repository.
 func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expected int64, c domain.Change) (*domain.Patient, error) {
 	var current patientDoc
-	if err := findOne(ctx, r.patients, "patient", p.ID, bson.M{"microchip": 1}, &current); err != nil {
+	if err := findOne(ctx, r.patients, "patient", p.ID, bson.D{{Key: "microchip", Value: 1}, {Key: "version", Value: 1}}, &current); err != nil {
 		return nil, err
+	}
+	// A stale update claims nothing: it must not tell whether the microchip is on record.
+	if current.Version != expected {
+		return nil, stale("patient", p.ID, expected)
 	}
 	var claimed string
 	if p.Microchip != "" && p.Microchip != current.Microchip {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -115,11 +116,19 @@ func findOne(ctx context.Context, c *mongo.Collection, what, id string, projecti
 	return nil
 }
 
-// claim reserves key for ref. A claim left by a write that never completed (its holder
-// no longer carries the value) is taken over; a live one fails with ErrAlreadyExists.
+// claimLease is how long a claim is presumed live whatever its holder's document says:
+// a claimant writes its document right after claiming, and until it has, the document
+// cannot tell a write in progress from one that was abandoned.
+const claimLease = 5 * time.Minute
+
+// claim reserves key for ref. A claim left by a write that never completed (older than
+// claimLease, and its holder does not carry the value) is taken over; a live one fails
+// with ErrAlreadyExists. Every change of a claim is conditioned on the state read, so
+// two claimants never both win.
 func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx context.Context, ref string) (bool, error)) error {
 	for range 3 {
-		_, err := r.claims.InsertOne(ctx, claimDoc{ID: key, Ref: ref})
+		now := time.Now().UTC()
+		_, err := r.claims.InsertOne(ctx, claimDoc{ID: key, Ref: ref, At: now})
 		if err == nil {
 			return nil
 		}
@@ -127,23 +136,32 @@ func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx 
 			return fmt.Errorf("claim: %w", err)
 		}
 		var existing claimDoc
-		err = r.claims.FindOne(ctx, bson.M{"_id": key}).Decode(&existing)
+		err = r.claims.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&existing)
 		switch {
 		case errors.Is(err, mongo.ErrNoDocuments):
 			continue
 		case err != nil:
 			return fmt.Errorf("read claim: %w", err)
-		case existing.Ref == ref:
-			return nil
-		}
-		live, err := holds(ctx, existing.Ref)
-		if err != nil {
-			return err
-		}
-		if live {
+		case existing.Ref != ref && now.Sub(existing.At) < claimLease:
 			return apperr.ErrAlreadyExists
+		case existing.Ref != ref:
+			live, err := holds(ctx, existing.Ref)
+			if err != nil {
+				return err
+			}
+			if live {
+				return apperr.ErrAlreadyExists
+			}
 		}
-		res, err := r.claims.UpdateOne(ctx, bson.M{"_id": key, "ref": existing.Ref}, bson.M{"$set": bson.M{"ref": ref}})
+		// Renewing ref's own claim (a retry, or a value given back to its holder) keeps
+		// it from being taken over while ref writes its document.
+		var at any = existing.At
+		if existing.At.IsZero() { // a claim written before claims had a time
+			at = bson.D{{Key: "$exists", Value: false}}
+		}
+		res, err := r.claims.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: key}, {Key: "ref", Value: existing.Ref}, {Key: "at", Value: at}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: ref}, {Key: "at", Value: now}}}})
 		if err != nil {
 			return fmt.Errorf("take over claim: %w", err)
 		}
