@@ -115,6 +115,31 @@ func TestCreateOwnerIsIdempotent(t *testing.T) {
 	if first.GetPhone() != "+358401234567" {
 		t.Fatalf("phone %q not normalised to E.164", first.GetPhone())
 	}
+
+	// The same request id for somebody else, or for another animal or another owner's
+	// animal, is refused: never answered with the first record.
+	ctx := env.As(t, auth.RoleReception)
+	_, err = c.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{RequestId: "form-2026-0042", Owner: newOwner("Virtanen")})
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(fmt.Sprint(st.Details()), "REQUEST_ID_REUSED") || strings.Contains(st.Message(), first.GetId()) {
+		t.Errorf("a request id reused for another owner: %v", st)
+	}
+	other := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virtanen")})
+	register := func(ownerID, name string) (*ownerv1.RegisterPatientResponse, error) {
+		return c.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{OwnerId: ownerID, RequestId: "pet-1", Patient: newPatient(name)})
+	}
+	rex, err := register(first.GetId(), "Rex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := register(first.GetId(), "Rex"); err != nil || again.GetPatient().GetId() != rex.GetPatient().GetId() {
+		t.Errorf("a retried registration: %v, %v", again, err)
+	}
+	for _, tc := range []struct{ owner, name string }{{other.GetId(), "Rex"}, {first.GetId(), "Musti"}} {
+		_, err := register(tc.owner, tc.name)
+		if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(fmt.Sprint(st.Details()), "REQUEST_ID_REUSED") {
+			t.Errorf("request id reused for %s of owner %s: %v", tc.name, tc.owner, st)
+		}
+	}
 }
 
 func TestStaleUpdateIsAborted(t *testing.T) {

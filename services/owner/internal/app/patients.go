@@ -35,6 +35,11 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	if err != nil {
 		return nil, fmt.Errorf("register patient: %w", err)
 	}
+	// A retry registers the same animal under the same owner; a request id reused for
+	// another is refused rather than answered with the first animal (or owner).
+	if created.OwnerID != p.OwnerID || created.Name != p.Name || created.Species != p.Species {
+		return nil, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another patient")
+	}
 	return created, s.record(ctx, "patient.create", patientResource(created.ID), created.OwnerID)
 }
 
