@@ -5,12 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	// Registers google.rpc.BadRequest and the other standard details, so
+	// Also registers google.rpc.BadRequest and the other standard details, so
 	// that the services' field violations are marshalled with their @type
 	// instead of failing the whole error response.
-	_ "google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -47,6 +48,14 @@ func (e errorWriter) handle(ctx context.Context, _ *runtime.ServeMux, m runtime.
 // person.
 func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Status {
 	switch st.Code() {
+	case codes.InvalidArgument:
+		// The services answer bad input with field violations; an INVALID_ARGUMENT
+		// without them is the gateway's own failure to decode the request, whose
+		// message quotes what the caller sent (an identity code typed into the wrong
+		// field would come back in the error body and the logs).
+		if len(st.Details()) == 0 {
+			return decodeFailure(st.Message())
+		}
 	case codes.Unavailable:
 		e.logger.WarnContext(ctx, "backend unavailable", "rpc", rpcMethod(ctx), "cause", st.Message())
 		return status.New(codes.Unavailable, "service temporarily unavailable, retry later")
@@ -93,4 +102,37 @@ func codeForHTTP(httpStatus int) codes.Code {
 		return codes.ResourceExhausted
 	}
 	return codes.Internal
+}
+
+// decodeMessages name the field of grpc-gateway's and protojson's decoding errors:
+// query parameters by their proto names, body fields by their JSON names, an unknown
+// field by the name the caller sent when it is a plain name.
+var decodeMessages = []struct {
+	pattern     *regexp.Regexp
+	description string
+}{
+	{regexp.MustCompile(`parsing (?:field|list|map key|map value) "(\w+)"`), "not a valid value for this parameter"},
+	{regexp.MustCompile(`too many values for field "(\w+)"`), "given more than once"},
+	{regexp.MustCompile(`invalid value for \w+ field (\w+)`), "not a valid value for this field"},
+	{regexp.MustCompile(`unknown field "([A-Za-z_]\w{0,63})"`), "unknown field"},
+	{regexp.MustCompile(`duplicate field "?([A-Za-z_]\w{0,63})"?`), "given more than once"},
+}
+
+// decodeFailure is the answer to a request the gateway could not decode: which field
+// was wrong when the decoder says so (else the body as a whole), and none of the
+// values the caller sent.
+func decodeFailure(msg string) *status.Status {
+	violation := &errdetails.BadRequest_FieldViolation{Field: "body", Description: "not valid JSON for this request"}
+	for _, m := range decodeMessages {
+		if sub := m.pattern.FindStringSubmatch(msg); sub != nil {
+			violation = &errdetails.BadRequest_FieldViolation{Field: sub[1], Description: m.description}
+			break
+		}
+	}
+	st, err := status.New(codes.InvalidArgument, "the request could not be read: "+violation.GetField()+": "+violation.GetDescription()).
+		WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{violation}})
+	if err != nil {
+		return status.New(codes.InvalidArgument, "the request could not be read")
+	}
+	return st
 }

@@ -74,7 +74,6 @@ func TestServiceErrorsMapToHTTPStatus(t *testing.T) {
 		code codes.Code
 		want int
 	}{
-		{"invalid argument", codes.InvalidArgument, http.StatusBadRequest},
 		{"failed precondition", codes.FailedPrecondition, http.StatusBadRequest},
 		{"unauthenticated", codes.Unauthenticated, http.StatusUnauthorized},
 		{"permission denied", codes.PermissionDenied, http.StatusForbidden},
@@ -140,6 +139,52 @@ func TestUnknownJSONFieldIsRejected(t *testing.T) {
 	code, _, body := h.do(t, h.request(t, http.MethodPost, "/v1/owners", strings.NewReader(`{"owner":{"familyNmae":"Test"}}`)))
 	if code != http.StatusBadRequest {
 		t.Fatalf("status = %d, want 400: %s", code, body)
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
+// TestUndecodableRequestsNameTheFieldNotTheValue sends requests the gateway cannot
+// decode, each carrying an identity code where it does not belong: the answer is a 400
+// with the field that was wrong as a field violation, and never the value sent.
+func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
+	h := start(t, options{})
+	const code = "131052-308T"
+	for _, tc := range []struct {
+		name, method, path, body, field string
+	}{
+		{"enum value", http.MethodPost, "/v1/owners", `{"owner":{"familyName":"Test","homeClinic":"` + code + `"}}`, "homeClinic"},
+		{"number for a string", http.MethodPost, "/v1/owners", `{"owner":{"familyName":131052308}}`, "familyName"},
+		{"misspelt field", http.MethodPost, "/v1/owners", `{"owner":{"familyNmae":"` + code + `"}}`, "familyNmae"},
+		{"a value as a field name", http.MethodPost, "/v1/owners", `{"owner":{"` + code + `":"x"}}`, "body"},
+		{"not JSON", http.MethodPost, "/v1/owners", `{"identityCode":` + code, "body"},
+		{"query parameter", http.MethodGet, "/v1/owners?pageSize=" + code, "", "page_size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			status, _, raw := h.do(t, h.request(t, tc.method, tc.path, body))
+			if status != http.StatusBadRequest {
+				t.Fatalf("status = %d, want 400: %s", status, raw)
+			}
+			if strings.Contains(string(raw), code) || strings.Contains(string(raw), "131052308") {
+				t.Errorf("the error body quotes the value sent: %s", raw)
+			}
+			e := decodeError(t, raw)
+			if e.Code != codes.InvalidArgument || len(e.Details) != 1 {
+				t.Fatalf("body = %s, want INVALID_ARGUMENT with one detail", raw)
+			}
+			violations, _ := e.Details[0]["fieldViolations"].([]any)
+			if len(violations) != 1 {
+				t.Fatalf("body = %s, want one field violation", raw)
+			}
+			if v, _ := violations[0].(map[string]any); v["field"] != tc.field {
+				t.Errorf("violation %v, want field %q", v, tc.field)
+			}
+		})
 	}
 	if n := len(h.owner.received()); n != 0 {
 		t.Errorf("the service received %d calls, want none", n)
