@@ -46,8 +46,8 @@ type State struct {
 
 // Decide derives whether purpose (with scope, in normal form) may use the owner's data
 // at the instant at, from the owner's ledger entries in any order. Only entries of that
-// purpose and scope with EffectiveAt <= at count; the latest by EffectiveAt wins, and
-// between entries effective at the same instant the one recorded later (higher Seq).
+// purpose and scope with EffectiveAt <= at count; the latest decision wins (see
+// laterThan), so a grant scheduled ahead is overruled by a withdrawal made after it.
 //
 // An opt-out purpose is allowed unless the latest decision is an objection, refusal or
 // withdrawal. A grant on it is an explicit grant while in force; outside its validity
@@ -107,6 +107,16 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time, ownerR
 	}
 }
 
+// decidedAt is when the customer made the decision: its EffectiveAt (a written decision
+// may be recorded days after its date), except that a grant scheduled ahead was made
+// when it was recorded.
+func decidedAt(e *Entry) time.Time {
+	if !e.RecordedAt.IsZero() && e.RecordedAt.Before(e.EffectiveAt) {
+		return e.RecordedAt
+	}
+	return e.EffectiveAt
+}
+
 func defaultVerdict(p Purpose) Verdict {
 	if p.OptIn() {
 		return Verdict{Reason: ReasonNoGrant}
@@ -114,10 +124,11 @@ func defaultVerdict(p Purpose) Verdict {
 	return Verdict{Allowed: true, Reason: ReasonDefaultOptOut}
 }
 
-// laterThan orders entries by EffectiveAt, then Seq. The store makes Seq unique per
-// owner; ID only keeps the result independent of input order should it not be.
+// laterThan orders entries by when the customer made the decision, then Seq. The store
+// makes Seq unique per owner; ID only keeps the result independent of input order
+// should it not be.
 func laterThan(a, b *Entry) bool {
-	if c := a.EffectiveAt.Compare(b.EffectiveAt); c != 0 {
+	if c := decidedAt(a).Compare(decidedAt(b)); c != 0 {
 		return c > 0
 	}
 	if a.Seq != b.Seq {

@@ -29,6 +29,12 @@ func valid(e Entry, from, until time.Duration) Entry {
 	return e
 }
 
+// recorded sets when e was recorded, at testNow+offset.
+func recorded(e Entry, offset time.Duration) Entry {
+	e.RecordedAt = testNow.Add(offset)
+	return e
+}
+
 func TestDecide(t *testing.T) {
 	const (
 		dm      = PurposeDirectMarketing
@@ -95,6 +101,18 @@ func TestDecide(t *testing.T) {
 			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -day),
 			entry("g2", 2, dm, ChannelEmail, DecisionGranted, -2*day),
 		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o1"},
+		{"withdrawal after a grant scheduled ahead overrules it", []Entry{
+			recorded(entry("g1", 1, kennel, "", DecisionGranted, day), -time.Hour),
+			recorded(entry("w2", 2, kennel, "", DecisionWithdrawn, 0), 0),
+		}, kennel, "", 2 * day, false, false, ReasonWithdrawal, "w2"},
+		{"grant scheduled ahead after a withdrawal takes effect on its day", []Entry{
+			recorded(entry("w1", 1, kennel, "", DecisionWithdrawn, -day), -day),
+			recorded(entry("g2", 2, kennel, "", DecisionGranted, day), 0),
+		}, kennel, "", 2 * day, false, true, ReasonExplicitGrant, "g2"},
+		{"backdated objection recorded after a later grant", []Entry{
+			recorded(entry("g1", 1, dm, ChannelEmail, DecisionGranted, -day), -day),
+			recorded(entry("o2", 2, dm, ChannelEmail, DecisionObjected, -2*day), 0),
+		}, dm, ChannelEmail, 0, false, true, ReasonExplicitGrant, "g1"},
 		{"expired marketing grant returns to the default", []Entry{
 			valid(entry("g1", 1, dm, ChannelEmail, DecisionGranted, -2*day), 0, -day),
 		}, dm, ChannelEmail, 0, false, true, ReasonDefaultOptOut, ""},
