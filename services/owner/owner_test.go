@@ -340,6 +340,16 @@ func TestTransferKeepsCustomerNumberAndHistory(t *testing.T) {
 	if err != nil || found.GetPatient().GetOwnerId() != to.GetId() {
 		t.Fatalf("find by customer number after transfer: %v", err)
 	}
+	// A valid number no patient has is not found, and the answer (which the gateway's
+	// client span records) does not repeat it.
+	unknown, err := domain.NewCustomerNumber(987654)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FindPatientByCustomerNumber(ctx, &ownerv1.FindPatientByCustomerNumberRequest{CustomerNumber: unknown.String()})
+	if st := wantCode(t, err, codes.NotFound); strings.Contains(st.Message(), unknown.String()) {
+		t.Errorf("not-found message names the customer number: %q", st.Message())
+	}
 	hist, err := c.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: pet.GetId()})
 	if err != nil {
 		t.Fatal(err)

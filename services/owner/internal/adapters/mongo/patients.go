@@ -192,7 +192,7 @@ func (r *Repository) FindPatientByCustomerNumber(ctx context.Context, n domain.C
 	case errors.Is(err, mongo.ErrNoDocuments), err == nil && d.Anonymised:
 		// An anonymised patient keeps its number (never reused) but no longer answers
 		// to it: nothing the number found is left.
-		return nil, fmt.Errorf("no patient with customer number %s: %w", n, apperr.ErrNotFound)
+		return nil, fmt.Errorf("no patient with this customer number: %w", apperr.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("find patient by customer number: %w", err)
 	}
