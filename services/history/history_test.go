@@ -298,6 +298,24 @@ func TestBadInputIsFieldViolations(t *testing.T) {
 			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: bad})
 			return err
 		}, []string{"visit.clinic", "visit.start_time", "visit.reason", "visit.medications[0].route", "visit.weight_grams"}},
+		{"invalid times", func() error {
+			v := visit(time.Time{})
+			v.StartTime = &timestamppb.Timestamp{Seconds: time.Now().Unix(), Nanos: -5}
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: v})
+			return err
+		}, []string{"visit.start_time"}},
+		{"time past 9999", func() error {
+			_, err := f.history.RecordCommunication(vet, &historyv1.RecordCommunicationRequest{OwnerId: pet.GetOwnerId(), Communication: &historyv1.Communication{
+				Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking",
+				Time: &timestamppb.Timestamp{Seconds: 253402300800},
+			}})
+			return err
+		}, []string{"communication.time"}},
+		{"amended time", func() error {
+			_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{VisitId: pet.GetId(), Version: 1, Reason: "typo",
+				Visit: &historyv1.Visit{StartTime: &timestamppb.Timestamp{Nanos: 1e9}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}}})
+			return err
+		}, []string{"visit.start_time"}},
 		{"patient id", func() error {
 			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: "nappi", Visit: visit(time.Time{})})
 			return err

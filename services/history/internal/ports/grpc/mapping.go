@@ -57,8 +57,8 @@ var (
 	directionsOut    = protomap.Reverse(directions)
 )
 
-// timeFromProto maps an unset or invalid timestamp to the zero time (validation then
-// fills or refuses it).
+// timeFromProto maps an unset timestamp to the zero time, which validation fills or
+// refuses; the handlers refuse an invalid one (checkTime) before it gets here.
 func timeFromProto(ts *timestamppb.Timestamp) time.Time {
 	if ts == nil || ts.CheckValid() != nil {
 		return time.Time{}

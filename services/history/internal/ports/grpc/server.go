@@ -37,20 +37,22 @@ type listRequest interface {
 }
 
 // query checks a list request's id, time range and paging and returns its query.
+// checkTime refuses a timestamp that is set but is no valid instant (nanos out of range,
+// past the year 9999): mapped, it would read as unset, which a write takes as now.
+func checkTime(v *apperr.ValidationError, field string, ts *timestamppb.Timestamp) {
+	if ts != nil && ts.CheckValid() != nil {
+		v.Add(field, "must be a valid time")
+	}
+}
+
 func query(v *apperr.ValidationError, idField, id string, req listRequest) domain.Query {
 	v.CheckUUID(idField, id)
 	q := domain.Query{ID: id, PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	if req.GetPageSize() < 0 {
 		v.Add("page_size", "must not be negative")
 	}
-	for _, t := range []struct {
-		field string
-		ts    *timestamppb.Timestamp
-	}{{"start_time", req.GetStartTime()}, {"end_time", req.GetEndTime()}} {
-		if t.ts != nil && t.ts.CheckValid() != nil {
-			v.Add(t.field, "must be a valid time")
-		}
-	}
+	checkTime(v, "start_time", req.GetStartTime())
+	checkTime(v, "end_time", req.GetEndTime())
 	q.Start, q.End = timeFromProto(req.GetStartTime()), timeFromProto(req.GetEndTime())
 	if !q.Start.IsZero() && !q.End.IsZero() && !q.End.After(q.Start) {
 		v.Add("end_time", "must be after start_time")
@@ -66,6 +68,7 @@ func (s *Server) RecordVisit(ctx context.Context, req *historyv1.RecordVisitRequ
 	if req.GetVisit() == nil {
 		v.Add("visit", "is required")
 	}
+	checkTime(&v, "visit.start_time", req.GetVisit().GetStartTime())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -112,6 +115,7 @@ func (s *Server) AmendVisit(ctx context.Context, req *historyv1.AmendVisitReques
 	var v apperr.ValidationError
 	v.CheckUUID("visit_id", req.GetVisitId())
 	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	checkTime(&v, "visit.start_time", req.GetVisit().GetStartTime())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -133,6 +137,7 @@ func (s *Server) RecordCommunication(ctx context.Context, req *historyv1.RecordC
 	if req.GetCommunication() == nil {
 		v.Add("communication", "is required")
 	}
+	checkTime(&v, "communication.time", req.GetCommunication().GetTime())
 	if id := req.GetCommunication().GetPatientId(); id != "" {
 		v.CheckUUID("communication.patient_id", id)
 	}
