@@ -402,6 +402,18 @@ func TestBadInputNamesTheFields(t *testing.T) {
 	}
 	_, err = c.GetOwner(env.As(t, auth.RoleReception), &ownerv1.GetOwnerRequest{OwnerId: "not-an-id"})
 	violations(t, err)
+
+	// A change's reason stays in the history for good: bounded, one line of text.
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+	for _, reason := range []string{strings.Repeat("x", 201), "moved\x00"} {
+		_, err = c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+			OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "0407654321"}, Version: o.GetVersion(), Reason: reason,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
+		})
+		if f := violations(t, err); len(f) != 1 || f[0] != "reason" {
+			t.Errorf("reason of %d characters: violations %v, want reason", len(reason), f)
+		}
+	}
 }
 
 func TestAuthorization(t *testing.T) {

@@ -103,10 +103,15 @@ func (s *Service) recordAll(ctx context.Context, action, resource string, ownerI
 	return nil
 }
 
+// maxReasonLen bounds the reason of a change: every reason stays in the record's change
+// history for good, so one request must not be able to grow it by megabytes.
+const maxReasonLen = 200
+
 func validateReason(reason string, v *apperr.ValidationError) {
 	if reason == "" {
 		v.Add("reason", "is required: say why the data is changed")
 	}
+	v.CheckText("reason", reason, maxReasonLen)
 }
 
 func ownerResource(id string) string   { return "owners/" + id }

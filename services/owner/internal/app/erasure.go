@@ -15,9 +15,6 @@ import (
 // plan again.
 const writeAttempts = 3
 
-// maxReasonLen bounds the reason of a restriction change.
-const maxReasonLen = 200
-
 func errOwnerErased() error {
 	return apperr.Precondition("OWNER_ERASED", "the owner's data has been erased; what is kept stays restricted")
 }
