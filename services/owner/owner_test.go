@@ -3,6 +3,7 @@ package owner_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -403,11 +404,25 @@ func TestBadInputNamesTheFields(t *testing.T) {
 	_, err = c.GetOwner(env.As(t, auth.RoleReception), &ownerv1.GetOwnerRequest{OwnerId: "not-an-id"})
 	violations(t, err)
 
+	// Enum numbers the API does not know are refused, not read as the default.
+	odd := newOwner("Laine")
+	odd.PreferredLanguage = ownerv1.Language(99)
+	_, err = c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: odd})
+	if f := violations(t, err); len(f) != 1 || f[0] != "owner.preferred_language" {
+		t.Errorf("unknown language: violations %v", f)
+	}
+	owner := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+	pet := newPatient("Rex")
+	pet.Species, pet.Sex = ownerv1.Species(42), ownerv1.Sex(42)
+	_, err = c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: owner.GetId(), Patient: pet})
+	if f := violations(t, err); !slices.Equal(f, []string{"patient.species", "patient.sex"}) {
+		t.Errorf("unknown species and sex: violations %v", f)
+	}
+
 	// A change's reason stays in the history for good: bounded, one line of text.
-	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
 	for _, reason := range []string{strings.Repeat("x", 201), "moved\x00"} {
 		_, err = c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
-			OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "0407654321"}, Version: o.GetVersion(), Reason: reason,
+			OwnerId: owner.GetId(), Owner: &ownerv1.Owner{Phone: "0407654321"}, Version: owner.GetVersion(), Reason: reason,
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
 		})
 		if f := violations(t, err); len(f) != 1 || f[0] != "reason" {

@@ -10,6 +10,10 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 )
 
+// UnknownValue stands for an enumerated value the API does not know; validation refuses
+// it wherever it appears.
+const UnknownValue = "?"
+
 // Clinic is one of Lillvet's clinics.
 type Clinic string
 
@@ -113,8 +117,12 @@ func NormalizeOwner(o *Owner, prefix string, v *apperr.ValidationError) {
 			v.Add(prefix+".email", "must be a plain e-mail address such as name@example.fi")
 		}
 	}
-	if o.Language == "" {
+	switch o.Language {
+	case "":
 		o.Language = LanguageFinnish
+	case LanguageFinnish, LanguageSwedish, LanguageEnglish:
+	default:
+		v.Add(prefix+".preferred_language", "must be fi, sv or en")
 	}
 	switch o.HomeClinic {
 	case ClinicSeinajoki, ClinicKangasala:

@@ -88,11 +88,17 @@ func NormalizePatient(p *Patient, prefix string, now time.Time, v *apperr.Valida
 	switch p.Species {
 	case SpeciesDog, SpeciesCat, SpeciesRabbit, SpeciesRodent, SpeciesBird, SpeciesReptile,
 		SpeciesHorse, SpeciesFerret, SpeciesOther:
-	default:
+	case "":
 		v.Add(prefix+".species", "is required")
+	default:
+		v.Add(prefix+".species", "is not a known species")
 	}
-	if p.Sex == "" {
+	switch p.Sex {
+	case "":
 		p.Sex = SexUnknown
+	case SexMale, SexFemale, SexUnknown:
+	default:
+		v.Add(prefix+".sex", "must be male, female or unknown")
 	}
 	for field, s := range map[string]*string{
 		".breed": &p.Breed, ".colour": &p.Colour, ".kennel_club_registration": &p.KennelClubRegistration,

@@ -44,6 +44,16 @@ var (
 	sexesOut     = protomap.Reverse(sexes)
 )
 
+// enum maps a protobuf enum value through m: the unspecified value to "" (which the
+// domain defaults or requires), a value m does not know (a client's typo, or a newer
+// schema's) to domain.UnknownValue, which the domain refuses.
+func enum[K ~int32, V ~string](m map[K]V, k K) V {
+	if v, ok := m[k]; ok || k == 0 {
+		return v
+	}
+	return domain.UnknownValue
+}
+
 func ownerFromProto(o *ownerv1.Owner) domain.Owner {
 	a := o.GetAddress()
 	return domain.Owner{
@@ -54,8 +64,8 @@ func ownerFromProto(o *ownerv1.Owner) domain.Owner {
 		},
 		Phone:      o.GetPhone(),
 		Email:      o.GetEmail(),
-		Language:   languages[o.GetPreferredLanguage()],
-		HomeClinic: clinics[o.GetHomeClinic()],
+		Language:   enum(languages, o.GetPreferredLanguage()),
+		HomeClinic: enum(clinics, o.GetHomeClinic()),
 	}
 }
 
@@ -100,9 +110,9 @@ func ownersToProto(owners []*domain.Owner) []*ownerv1.Owner {
 func patientFromProto(p *ownerv1.Patient) domain.Patient {
 	return domain.Patient{
 		Name:                   p.GetName(),
-		Species:                species[p.GetSpecies()],
+		Species:                enum(species, p.GetSpecies()),
 		Breed:                  p.GetBreed(),
-		Sex:                    sexes[p.GetSex()],
+		Sex:                    enum(sexes, p.GetSex()),
 		Neutered:               p.GetNeutered(),
 		BirthDate:              p.GetBirthDate(),
 		Colour:                 p.GetColour(),
