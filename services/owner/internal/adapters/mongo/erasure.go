@@ -76,14 +76,17 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 
 // ApplyErasure implements domain.Repository. The order makes every crash safe:
 //  1. the sweep's schedule is written first, so nothing kept is ever left unscheduled;
-//  2. the patients are anonymised or restricted one by one (each releases its
-//     microchip claim before the chip leaves the document, so the claim never
-//     outlives a crash unknown);
-//  3. the identity claim is released while the owner still names it;
-//  4. one conditioned update of the owner clears its fields, pushes the change record
+//  2. the patients are anonymised or restricted one by one, each releasing its
+//     microchip claim once the chip has left the document;
+//  3. one conditioned update of the owner clears its fields, pushes the change record
 //     and stores the answer: until it lands, a retry plans the same work again;
+//  4. then the identity claim is released;
 //  5. a schedule with nothing left to keep is deleted (a leftover one is deleted by the
 //     next sweep, which finds nothing due).
+//
+// A claim is released only after its value has left the document, so a value is never
+// carried unclaimed (a failed update would leave it so for good); a claim a crash leaves
+// behind is taken over once its lease has passed (see claim).
 func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
 	due := plan.NextDue()
 	if due != "" {
@@ -104,16 +107,13 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 			}
 		}
 	}
+	var identity string
 	if plan.DropIdentity {
 		var d ownerDoc
 		if err := findOne(ctx, r.owners, "owner", o.ID, bson.M{"identity_bidx": 1}, &d); err != nil {
 			return nil, err
 		}
-		if d.IdentityIndex != "" {
-			if err := r.release(ctx, "identity:"+d.IdentityIndex, o.ID); err != nil {
-				return nil, err
-			}
-		}
+		identity = d.IdentityIndex
 	}
 	updated := o
 	if update := ownerErasureUpdate(o, plan, c, requestID); update != nil {
@@ -124,6 +124,11 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 			return nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
 		}
 		updated = out.toDomain()
+	}
+	if identity != "" {
+		if err := r.release(ctx, "identity:"+identity, o.ID); err != nil {
+			return nil, err
+		}
 	}
 	if due == "" {
 		if _, err := r.retention.DeleteOne(ctx, bson.M{"_id": o.ID}); err != nil {
@@ -184,20 +189,16 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 
 // erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
 // record carrying c's reason; requestID names the erasure request (empty for the
-// sweep). Done already, it does nothing.
+// sweep). Done already, or transferred to another owner meanwhile, it does nothing.
 func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string) error {
+	owner := p.OwnerID
 	for range patientAttempts {
-		if p.Anonymised || (!anonymise && p.Erased) {
+		if p.Anonymised || (!anonymise && p.Erased) || p.OwnerID != owner {
 			return nil
 		}
 		set, unset := bson.M{"erased": true}, bson.M{}
 		c.Fields = []string{"restricted"}
 		if anonymise {
-			if p.Microchip != "" {
-				if err := r.release(ctx, microchipKey(p.Microchip), p.ID); err != nil {
-					return err
-				}
-			}
 			set["anonymised"], set["name"], set["sex"], set["neutered"] = true, "", "", false
 			set["insurance"] = insuranceDoc{}
 			if requestID != "" {
@@ -219,6 +220,9 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 			return fmt.Errorf("erase patient %s: %w", p.ID, err)
 		}
 		if res.MatchedCount == 1 {
+			if anonymise && p.Microchip != "" {
+				return r.release(ctx, microchipKey(p.Microchip), p.ID)
+			}
 			return nil
 		}
 		if p, err = r.GetPatient(ctx, p.ID); err != nil {

@@ -72,8 +72,8 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 	if _, err := r.ApplyErasure(ctx, &stale, plan, erasure, "job-1"); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("interrupted erasure = %v, want a conflict", err)
 	}
-	// Halfway: the patients are anonymised and the claims released, the owner is not
-	// yet erased and has no answer stored.
+	// Halfway: the patients are anonymised and their microchip claims released, the
+	// owner is not yet erased, keeps its identity claim and has no answer stored.
 	if _, done, err := r.ErasureAnswer(ctx, "o1", "job-1"); done || err != nil {
 		t.Fatalf("an answer was stored before the owner's update (%v)", err)
 	}
@@ -86,8 +86,9 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 			t.Fatalf("patient after the interruption: %+v", p)
 		}
 	}
-	if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.M{}); err != nil || n != 0 {
-		t.Fatalf("%d claims left (%v)", n, err)
+	var claims []claimDoc
+	if err := find(ctx, db.Collection(claimsColl), &claims); err != nil || len(claims) != 1 || claims[0].Ref != "o1" {
+		t.Fatalf("claims after the interruption: %+v (%v), want the owner's identity claim only", claims, err)
 	}
 
 	// The retry reads the owner again and plans the same work; the patients this
@@ -128,5 +129,51 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 	}
 	if d.Identity != nil || d.IdentityIndex != "" || len(d.NameKeys) != 0 || d.Phone != "" {
 		t.Fatalf("the stored owner keeps erased data: %+v", d)
+	}
+	if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.M{}); err != nil || n != 0 {
+		t.Fatalf("%d claims left after the erasure (%v)", n, err)
+	}
+}
+
+// find decodes every document of c into out.
+func find(ctx context.Context, c *mongo.Collection, out any) error {
+	cur, err := c.Find(ctx, bson.M{})
+	if err != nil {
+		return err
+	}
+	return cur.All(ctx, out)
+}
+
+// TestErasureLeavesATransferredPatientAlone transfers a patient after the erasure read
+// its owner's patients and before it reached the patient: the animal is the new owner's
+// now, and the erasure neither anonymises it nor drops its microchip claim.
+func TestErasureLeavesATransferredPatientAlone(t *testing.T) {
+	r, db := testRepo(t)
+	ctx := t.Context()
+	for _, id := range []string{"from", "to"} {
+		if _, err := r.CreateOwner(ctx, testOwner(id), nil, registered()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := r.CreatePatient(ctx, &domain.Patient{ID: "p1", OwnerID: "from", Name: "Rekku", Species: domain.SpeciesDog,
+		Microchip: "246098100777003"}, registered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := *p
+	moved := *p
+	moved.OwnerID = "to"
+	if _, err := r.UpdatePatient(ctx, &moved, p.Version, domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"owner_id"}, Reason: "sold"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.erasePatient(ctx, &read, true, registered(), "job-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.GetPatient(ctx, "p1")
+	if err != nil || got.Anonymised || got.Erased || got.Name != "Rekku" || got.OwnerID != "to" {
+		t.Fatalf("the transferred patient after its old owner's erasure: %+v (%v)", got, err)
+	}
+	if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.M{"ref": "p1"}); err != nil || n != 1 {
+		t.Fatalf("the patient's microchip claims: %d (%v), want 1", n, err)
 	}
 }
