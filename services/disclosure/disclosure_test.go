@@ -566,6 +566,11 @@ func TestPermissions(t *testing.T) {
 	wantCode(t, err, codes.PermissionDenied)
 	_, err = s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(lab.GetId(), ownerID, ownerName))
 	wantCode(t, err, codes.PermissionDenied)
+	denied, err := s.raw.Database(disclosureDatabase).Collection("audit_events").CountDocuments(t.Context(),
+		bson.M{"subject_owner_id": ownerID, "action": "disclosure.create", "outcome": "denied"})
+	if err != nil || denied != 1 { // the nurse's call the policy refused, without an owner
+		t.Errorf("%d refused disclosures to the subcontractor audited (%v), want reception's", denied, err)
+	}
 	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), claim(lab.GetId(), ownerID, ownerName, patientBasics))
 	if err != nil || res.GetDisclosure().GetBasis() != disclosurev1.LegalBasis_LEGAL_BASIS_PROCESSOR_CONTRACT ||
 		res.GetDisclosure().GetConsentDecisionId() != "" {

@@ -46,7 +46,16 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	}
 	caller, _ := auth.FromContext(ctx)
 	if slices.Contains(managerOnlyKinds, r.Kind) && !caller.Has(auth.RoleClinicManager) {
-		return domain.Record{}, fmt.Errorf("only the clinic manager discloses to a %s: %w", r.Kind, apperr.ErrPermissionDenied)
+		// The policy let the caller in for the other kinds, so this refusal is audited
+		// here, with the owner it was about: it belongs in their access report.
+		reason := fmt.Sprintf("only the clinic manager discloses to a %s", r.Kind)
+		if err := s.auditor.RecordNow(ctx, audit.Event{
+			Action: "disclosure.create", Resource: recipientResource(r.ID), SubjectOwnerID: req.OwnerID,
+			Outcome: audit.OutcomeDenied, Reason: reason,
+		}); err != nil {
+			return domain.Record{}, fmt.Errorf("audit a refused disclosure: %w", err)
+		}
+		return domain.Record{}, fmt.Errorf("%s: %w", reason, apperr.ErrPermissionDenied)
 	}
 	status, err := s.owners.Status(ctx, req.OwnerID)
 	if err != nil {
