@@ -451,6 +451,12 @@ func TestAuthorization(t *testing.T) {
 		t.Fatalf("maintainer with a purpose: %v", err)
 	}
 
+	for _, purpose := range []string{" ", strings.Repeat("p", 201)} {
+		_, err = c.RevealIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: purpose})
+		if f := violations(t, err); len(f) != 1 || f[0] != "purpose" {
+			t.Errorf("reveal with a purpose of %d characters: violations %v", len(purpose), f)
+		}
+	}
 	res, err := c.RevealIdentityCode(env.As(t, auth.RoleBilling), reveal)
 	if err != nil || res.GetIdentityCode() != "131052-308T" {
 		t.Fatalf("billing reveal: %v", err)

@@ -103,8 +103,9 @@ func (s *Service) recordAll(ctx context.Context, action, resource string, ownerI
 	return nil
 }
 
-// maxReasonLen bounds the reason of a change: every reason stays in the record's change
-// history for good, so one request must not be able to grow it by megabytes.
+// maxReasonLen bounds the reason of a change and the purpose of a reveal: each is kept
+// for good (in the change history, in the audit log), so one request must not be able
+// to grow them by megabytes.
 const maxReasonLen = 200
 
 func validateReason(reason string, v *apperr.ValidationError) {

@@ -211,10 +211,13 @@ func (s *Service) FindOwnerByIdentityCode(ctx context.Context, code string) (*do
 
 // RevealIdentityCode returns an owner's full identity code for a stated purpose.
 func (s *Service) RevealIdentityCode(ctx context.Context, ownerID, purpose string) (string, error) {
-	if strings.TrimSpace(purpose) == "" {
-		var v apperr.ValidationError
+	var v apperr.ValidationError
+	if purpose = strings.TrimSpace(purpose); purpose == "" {
 		v.Add("purpose", "is required: say why the full identity code is needed")
-		return "", v.Err()
+	}
+	v.CheckText("purpose", purpose, maxReasonLen)
+	if err := v.Err(); err != nil {
+		return "", err
 	}
 	code, err := s.repo.IdentityCode(ctx, ownerID)
 	if err != nil {
