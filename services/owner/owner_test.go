@@ -518,7 +518,7 @@ func TestIdentityCodeNeverLeaks(t *testing.T) {
 	collect(err)
 	_, err = c.RevealIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice"})
 	collect(err)
-	_, err = c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
+	_, err = c.ExportOwner(auth.WithOutgoingToken(t.Context(), env.Token(t, auth.RoleClinicManager), "access request ar-1"), &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
 	collect(err)
 	_, err = c.UpdateOwner(env.As(t, auth.RoleBilling), &ownerv1.UpdateOwnerRequest{
 		OwnerId: o.GetId(), IdentityCode: code, Version: 1, Reason: "typo",
@@ -690,7 +690,10 @@ func TestExportOwnerGathersTheOwnersCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	res, err := c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
+	_, err := c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
+	wantCode(t, err, codes.PermissionDenied) // the full identity code needs a stated purpose
+	manager := auth.WithOutgoingToken(t.Context(), env.Token(t, auth.RoleClinicManager), "access request ar-1")
+	res, err := c.ExportOwner(manager, &ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -708,11 +711,11 @@ func TestExportOwnerGathersTheOwnersCopy(t *testing.T) {
 		len(pc[0].GetChanges()) != 2 || pc[0].GetChanges()[1].GetReason() != "misspelt" || len(pc[1].GetChanges()) != 1 {
 		t.Errorf("patient changes = %v", pc)
 	}
-	if events := auditEvents(t, env, bson.M{"action": "owner.export", "subject_owner_id": o.GetId()}); len(events) != 1 {
-		t.Errorf("export audit events = %v, want one stored before the answer", events)
+	if events := auditEvents(t, env, bson.M{"action": "owner.export", "subject_owner_id": o.GetId()}); len(events) != 1 || events[0]["purpose"] != "access request ar-1" {
+		t.Errorf("export audit events = %v, want one with its purpose stored before the answer", events)
 	}
 
-	without, err := c.ExportOwner(env.As(t, auth.RoleClinicManager), &ownerv1.ExportOwnerRequest{OwnerId: other.GetId()})
+	without, err := c.ExportOwner(manager, &ownerv1.ExportOwnerRequest{OwnerId: other.GetId()})
 	if err != nil || without.GetIdentityCode() != "" {
 		t.Errorf("an owner without an identity code: %q, %v", without.GetIdentityCode(), err)
 	}
@@ -728,7 +731,8 @@ func TestExportOwnerGathersTheOwnersCopy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := c.ExportOwner(env.As(t, tt.role), &ownerv1.ExportOwnerRequest{OwnerId: tt.id})
+			ctx := auth.WithOutgoingToken(t.Context(), env.Token(t, tt.role), "access request ar-1")
+			_, err := c.ExportOwner(ctx, &ownerv1.ExportOwnerRequest{OwnerId: tt.id})
 			wantCode(t, err, tt.want)
 		})
 	}

@@ -152,6 +152,9 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 // from every service's audit log, so that the reads of this report are in it too.
 func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, error) {
 	rep := Report{AccessRequestID: r.ID}
+	// Every service audits these reads, and the owner service's copy with the identity
+	// code in full needs a stated purpose: this access request.
+	ctx = auth.WithOutgoingPurpose(ctx, "access request "+r.ID)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		o, err := s.owners.Export(gctx, r.OwnerID)

@@ -35,8 +35,9 @@ func Policy() auth.Policy {
 		// roles as reading an owner; the answer is only existence and restriction.
 		m("BatchGetOwnerStatus"): read,
 		// The owner's own copy, identity code in full: the clinic manager answers
-		// access requests.
-		m("ExportOwner"):                 {Roles: []auth.Role{auth.RoleClinicManager}},
+		// access requests, and states which (the audit event keeps it), as every
+		// other way to the full identity code asks for a purpose.
+		m("ExportOwner"):                 {WithPurpose: []auth.Role{auth.RoleClinicManager}},
 		m("RegisterPatient"):             {Roles: clinicStaff},
 		m("GetPatient"):                  read,
 		m("UpdatePatient"):               {Roles: clinicStaff},

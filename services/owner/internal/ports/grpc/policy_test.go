@@ -25,7 +25,7 @@ func TestPolicy(t *testing.T) {
 		{RPC: "BatchGetOwnerStatus", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "FindOwnerByIdentityCode", Allowed: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
 		{RPC: "RevealIdentityCode", Allowed: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
-		{RPC: "ExportOwner", Allowed: []auth.Role{auth.RoleClinicManager}},
+		{RPC: "ExportOwner", WithPurpose: []auth.Role{auth.RoleClinicManager}},
 		{RPC: "RegisterPatient", Allowed: clinicStaff},
 		{RPC: "UpdatePatient", Allowed: clinicStaff},
 		{RPC: "GetPatient", Allowed: readers, WithPurpose: maintainer},
