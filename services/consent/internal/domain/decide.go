@@ -51,7 +51,8 @@ type State struct {
 //
 // An opt-out purpose is allowed unless the latest decision is an objection, refusal or
 // withdrawal. A grant on it is an explicit grant while in force; outside its validity
-// period the purpose falls back to the default, which allows.
+// period the decision before it applies (an earlier objection holds), or the default,
+// which allows.
 //
 // An opt-in purpose is allowed only while the latest decision is a grant and at lies in
 // [ValidFrom, ValidUntil). An objection on it denies like a withdrawal, with reason
@@ -64,47 +65,54 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time, ownerR
 	if ownerRestricted {
 		return Verdict{Reason: ReasonOwnerRestricted}
 	}
-	var latest *Entry
+	var effective []*Entry
 	for i := range entries {
 		e := &entries[i]
-		if e.Purpose != purpose || e.Scope != scope || e.EffectiveAt.After(at) {
-			continue
-		}
-		if latest == nil || laterThan(e, latest) {
-			latest = e
+		if e.Purpose == purpose && e.Scope == scope && !e.EffectiveAt.After(at) {
+			effective = append(effective, e)
 		}
 	}
-	if latest == nil {
-		return defaultVerdict(purpose)
-	}
-	deciding := *latest
-	switch latest.Decision {
-	case DecisionGranted:
+	slices.SortFunc(effective, func(a, b *Entry) int {
 		switch {
-		case !latest.ValidFrom.IsZero() && at.Before(latest.ValidFrom):
-			if !purpose.OptIn() {
-				return defaultVerdict(purpose)
-			}
-			return Verdict{Reason: ReasonNotYetValid, Deciding: &deciding}
-		case !latest.ValidUntil.IsZero() && !at.Before(latest.ValidUntil):
-			if !purpose.OptIn() {
-				return defaultVerdict(purpose)
-			}
-			return Verdict{Reason: ReasonExpired, Deciding: &deciding}
-		default:
-			return Verdict{Allowed: true, Reason: ReasonExplicitGrant, Deciding: &deciding}
+		case laterThan(a, b):
+			return -1
+		case laterThan(b, a):
+			return 1
 		}
-	case DecisionObjected:
-		return Verdict{Reason: ReasonObjection, Deciding: &deciding}
-	case DecisionRefused:
-		return Verdict{Reason: ReasonRefusal, Deciding: &deciding}
-	case DecisionWithdrawn:
-		return Verdict{Reason: ReasonWithdrawal, Deciding: &deciding}
-	default:
-		// An unknown decision never reaches the ledger through ValidateEntry; should one
-		// be read back anyway, it must not count as a grant.
-		return Verdict{Reason: ReasonWithdrawal, Deciding: &deciding}
+		return 0
+	})
+	for _, e := range effective {
+		deciding := *e
+		switch e.Decision {
+		case DecisionGranted:
+			reason := ReasonExplicitGrant
+			switch {
+			case !e.ValidFrom.IsZero() && at.Before(e.ValidFrom):
+				reason = ReasonNotYetValid
+			case !e.ValidUntil.IsZero() && !at.Before(e.ValidUntil):
+				reason = ReasonExpired
+			}
+			if reason == ReasonExplicitGrant {
+				return Verdict{Allowed: true, Reason: reason, Deciding: &deciding}
+			}
+			if purpose.OptIn() {
+				return Verdict{Reason: reason, Deciding: &deciding}
+			}
+			// On an opt-out purpose a grant out of force leaves the decision before it
+			// in force: an objection made earlier still holds.
+		case DecisionObjected:
+			return Verdict{Reason: ReasonObjection, Deciding: &deciding}
+		case DecisionRefused:
+			return Verdict{Reason: ReasonRefusal, Deciding: &deciding}
+		case DecisionWithdrawn:
+			return Verdict{Reason: ReasonWithdrawal, Deciding: &deciding}
+		default:
+			// An unknown decision never reaches the ledger through ValidateEntry; should
+			// one be read back anyway, it must not count as a grant.
+			return Verdict{Reason: ReasonWithdrawal, Deciding: &deciding}
+		}
 	}
+	return defaultVerdict(purpose)
 }
 
 // decidedAt is when the customer made the decision: its EffectiveAt (a written decision

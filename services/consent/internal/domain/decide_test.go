@@ -116,6 +116,18 @@ func TestDecide(t *testing.T) {
 		{"expired marketing grant returns to the default", []Entry{
 			valid(entry("g1", 1, dm, ChannelEmail, DecisionGranted, -2*day), 0, -day),
 		}, dm, ChannelEmail, 0, false, true, ReasonDefaultOptOut, ""},
+		{"objection holds until a later grant is valid", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -2*day),
+			valid(entry("g2", 2, dm, ChannelEmail, DecisionGranted, -day), 30*day, 0),
+		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o1"},
+		{"objection holds again once a later grant expired", []Entry{
+			entry("o1", 1, dm, ChannelEmail, DecisionObjected, -3*day),
+			valid(entry("g2", 2, dm, ChannelEmail, DecisionGranted, -2*day), 0, -day),
+		}, dm, ChannelEmail, 0, false, false, ReasonObjection, "o1"},
+		{"an unbounded grant holds once a later bounded one expired", []Entry{
+			entry("g1", 1, stats, "", DecisionGranted, -3*day),
+			valid(entry("g2", 2, stats, "", DecisionGranted, -2*day), 0, -day),
+		}, stats, "", 0, false, true, ReasonExplicitGrant, "g1"},
 		{"marketing to a restricted owner", nil, dm, ChannelEmail, 0, true, false, ReasonOwnerRestricted, ""},
 		{"restriction beats a marketing grant", []Entry{
 			entry("g1", 1, dm, ChannelEmail, DecisionGranted, -day),
