@@ -23,10 +23,11 @@ func BenchmarkCheckConsent(b *testing.B) {
 	consents := consentv1.NewConsentServiceClient(s.benchDial(b, "consent"))
 	ctx, token := s.caller(b, auth.RoleClinicManager)
 	id := benchOwner(b, owners, ctx, "")
+	const insurer = "0190f5a4-1f00-7000-8000-0000000000a1" // a recipient id
 	for _, d := range []*consentv1.ConsentDecision{
 		{Purpose: consentv1.Purpose_PURPOSE_STATISTICAL_RESEARCH, Decision: consentv1.Decision_DECISION_OBJECTED, Method: consentv1.Method_METHOD_IN_PERSON},
 		{Purpose: consentv1.Purpose_PURPOSE_DIRECT_MARKETING, Scope: "sms", Decision: consentv1.Decision_DECISION_REFUSED, Method: consentv1.Method_METHOD_PHONE},
-		{Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: "insurer-if", Decision: consentv1.Decision_DECISION_GRANTED,
+		{Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: insurer, Decision: consentv1.Decision_DECISION_GRANTED,
 			Method: consentv1.Method_METHOD_WRITTEN, EvidenceRef: "form-1", StatementVersion: "2026-01"},
 	} {
 		if _, err := consents.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: d}); err != nil {
@@ -35,7 +36,7 @@ func BenchmarkCheckConsent(b *testing.B) {
 	}
 
 	ledgers := s.rawCollection(b, "consent", "ledgers")
-	req := &consentv1.CheckConsentRequest{OwnerId: id, Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: "insurer-if"}
+	req := &consentv1.CheckConsentRequest{OwnerId: id, Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: insurer}
 	servicetest.Compare(b, "check",
 		servicetest.Path{Name: "driver", Read: func() error {
 			var doc bson.M
@@ -45,6 +46,6 @@ func BenchmarkCheckConsent(b *testing.B) {
 			_, err := consents.CheckConsent(ctx, req)
 			return err
 		}},
-		s.restPath("/v1/owners/"+id+"/consents:check?purpose=PURPOSE_INSURER_DISCLOSURE&scope=insurer-if", token),
+		s.restPath("/v1/owners/"+id+"/consents:check?purpose=PURPOSE_INSURER_DISCLOSURE&scope="+insurer, token),
 	)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +148,8 @@ const (
 	refused   = consentv1.Decision_DECISION_REFUSED
 	withdrawn = consentv1.Decision_DECISION_WITHDRAWN
 	objected  = consentv1.Decision_DECISION_OBJECTED
+	// insurerIf is the recipient id of an insurer in the disclosure service.
+	insurerIf = "0190f5a4-1f00-7000-8000-0000000000a1"
 )
 
 func TestObjectionTakesEffectOnTheNextCheck(t *testing.T) {
@@ -173,16 +176,17 @@ func TestExpiredGrantDenies(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Virtanen")
 	now := time.Now()
-	g := decision(insurer, "insurer-lahitapiola", granted)
+	const lahiTapiola = "0190f5a4-1f00-7000-8000-0000000000b2"
+	g := decision(insurer, lahiTapiola, granted)
 	g.EffectiveTime = timestamppb.New(now.Add(-48 * time.Hour))
 	g.ValidUntil = timestamppb.New(now.Add(-24 * time.Hour))
 	entry := s.record(t, id, g)
-	res := s.check(t, id, insurer, "insurer-lahitapiola")
+	res := s.check(t, id, insurer, strings.ToUpper(lahiTapiola)) // any spelling of the id
 	if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_EXPIRED || res.GetDecidingDecision().GetId() != entry.GetId() {
 		t.Fatalf("expired grant: %v, want denied as expired", res)
 	}
 	// Another insurer never had a grant.
-	if res := s.check(t, id, insurer, "insurer-if"); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_NO_GRANT {
+	if res := s.check(t, id, insurer, insurerIf); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_NO_GRANT {
 		t.Fatalf("other insurer: %v, want no grant", res)
 	}
 }
@@ -251,6 +255,15 @@ func TestRetriedRecordIsOneEntry(t *testing.T) {
 	if len(hist.GetDecisions()) != 1 {
 		t.Fatalf("history has %d entries after three tries of one record, want 1", len(hist.GetDecisions()))
 	}
+
+	// The same request id for another decision is refused, never answered with the
+	// first one as if the new decision were recorded.
+	_, err = s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{
+		OwnerId: id, RequestId: "desk-2026-0042", Decision: decision(stats, "", granted),
+	})
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(fmt.Sprint(st.Details()), "REQUEST_ID_REUSED") {
+		t.Errorf("a request id reused for a grant: %v", st)
+	}
 }
 
 // TestDecisionSequences records each sequence for a fresh owner through the API and
@@ -275,8 +288,8 @@ func TestDecisionSequences(t *testing.T) {
 		{"opt-in, granted", kennel, "", []consentv1.Decision{granted}, true, consentv1.Reason_REASON_EXPLICIT_GRANT},
 		{"opt-in, granted then withdrawn", kennel, "", []consentv1.Decision{granted, withdrawn}, false, consentv1.Reason_REASON_WITHDRAWAL},
 		{"opt-in, withdrawn then granted", kennel, "", []consentv1.Decision{withdrawn, granted}, true, consentv1.Reason_REASON_EXPLICIT_GRANT},
-		{"opt-in, refused", insurer, "insurer-if", []consentv1.Decision{refused}, false, consentv1.Reason_REASON_REFUSAL},
-		{"opt-in, objected", insurer, "insurer-if", []consentv1.Decision{granted, objected}, false, consentv1.Reason_REASON_OBJECTION},
+		{"opt-in, refused", insurer, insurerIf, []consentv1.Decision{refused}, false, consentv1.Reason_REASON_REFUSAL},
+		{"opt-in, objected", insurer, insurerIf, []consentv1.Decision{granted, objected}, false, consentv1.Reason_REASON_OBJECTION},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := s.newOwner(t, "Sequence")
@@ -299,7 +312,7 @@ func TestCurrentStateAndRestriction(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Laine")
 	s.record(t, id, objection(marketing, "sms"))
-	s.record(t, id, decision(insurer, "insurer-if", granted))
+	s.record(t, id, decision(insurer, insurerIf, granted))
 	ctx := s.as(t, auth.RoleNurse)
 	state := func() *consentv1.ListConsentsResponse {
 		t.Helper()
@@ -317,7 +330,7 @@ func TestCurrentStateAndRestriction(t *testing.T) {
 		"PURPOSE_DIRECT_MARKETING/email=REASON_DEFAULT_OPT_OUT", "PURPOSE_DIRECT_MARKETING/phone=REASON_DEFAULT_OPT_OUT",
 		"PURPOSE_DIRECT_MARKETING/post=REASON_DEFAULT_OPT_OUT", "PURPOSE_DIRECT_MARKETING/sms=REASON_OBJECTION",
 		"PURPOSE_STATISTICAL_RESEARCH/=REASON_DEFAULT_OPT_OUT", "PURPOSE_SERVICE_DEVELOPMENT/=REASON_DEFAULT_OPT_OUT",
-		"PURPOSE_CARE_REMINDERS/=REASON_DEFAULT_OPT_OUT", "PURPOSE_INSURER_DISCLOSURE/insurer-if=REASON_EXPLICIT_GRANT",
+		"PURPOSE_CARE_REMINDERS/=REASON_DEFAULT_OPT_OUT", "PURPOSE_INSURER_DISCLOSURE/" + insurerIf + "=REASON_EXPLICIT_GRANT",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("state\n got %v\nwant %v", got, want)
@@ -344,7 +357,7 @@ func TestCurrentStateAndRestriction(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if res := s.check(t, id, insurer, "insurer-if"); !res.GetAllowed() {
+	if res := s.check(t, id, insurer, insurerIf); !res.GetAllowed() {
 		t.Fatalf("lifted restriction still denies: %v", res)
 	}
 

@@ -51,7 +51,7 @@ func TestEraseOwnerData(t *testing.T) {
 	s.record(t, id, decision(marketing, "phone", granted))
 	s.record(t, id, decision(marketing, "phone", withdrawn))
 	s.record(t, id, objection(stats, ""))
-	s.record(t, id, decision(insurer, "insurer-if", granted))
+	s.record(t, id, decision(insurer, insurerIf, granted))
 	s.restrictInOwnerService(t, id)
 
 	first := s.erase(t, id, "job-1")

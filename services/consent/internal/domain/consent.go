@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lillvet/register/services/platform/apperr"
 )
 
@@ -160,7 +162,6 @@ type Entry struct {
 
 // Bounds on the free-text fields, so one request cannot store megabytes.
 const (
-	maxRecipientIDLen      = 128
 	maxEvidenceRefLen      = 200
 	maxStatementVersionLen = 64
 	// maxFutureEffective bounds how far ahead a grant may be scheduled.
@@ -293,7 +294,14 @@ func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) s
 			v.Add(field, "is required: the insurer's recipient id")
 			break
 		}
-		v.CheckText(field, scope, maxRecipientIDLen)
+		// In the disclosure service's canonical form, so that a decision written with
+		// another spelling of the same id still meets the checks made with it.
+		id, err := uuid.Parse(scope)
+		if err != nil {
+			v.Add(field, "must be the insurer's recipient id (a UUID)")
+			break
+		}
+		scope = id.String()
 	default:
 		if scope != "" {
 			v.Add(field, "must be empty for this purpose")
