@@ -571,11 +571,16 @@ func TestPermissions(t *testing.T) {
 	if err != nil || denied != 1 { // the nurse's call the policy refused, without an owner
 		t.Errorf("%d refused disclosures to the subcontractor audited (%v), want reception's", denied, err)
 	}
-	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), claim(lab.GetId(), ownerID, ownerName, patientBasics))
+	byManager := claim(lab.GetId(), ownerID, ownerName, patientBasics)
+	byManager.RequestId = "lab-2026-7"
+	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleClinicManager), byManager)
 	if err != nil || res.GetDisclosure().GetBasis() != disclosurev1.LegalBasis_LEGAL_BASIS_PROCESSOR_CONTRACT ||
 		res.GetDisclosure().GetConsentDecisionId() != "" {
 		t.Fatalf("manager to subcontractor: %v, %v", res, err)
 	}
+	// A "retry" by someone who may not disclose to the subcontractor gets no package.
+	_, err = s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), byManager)
+	wantCode(t, err, codes.PermissionDenied)
 	_, err = s.disclosure.ListOwnerDisclosures(s.as(t, auth.RoleBilling), &disclosurev1.ListOwnerDisclosuresRequest{OwnerId: ownerID})
 	wantCode(t, err, codes.PermissionDenied)
 }

@@ -33,13 +33,8 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	if err != nil {
 		return domain.Record{}, err
 	}
-	if req.RequestID != "" {
-		if first, err := s.repo.Record(ctx, id); err == nil {
-			return s.replay(ctx, first, req)
-		} else if !errors.Is(err, apperr.ErrNotFound) {
-			return domain.Record{}, err
-		}
-	}
+	// The recipient's rule comes first: a retry answers with the first package, which
+	// only those who may disclose to the recipient may have.
 	r, err := s.repo.Recipient(ctx, req.RecipientID)
 	if err != nil {
 		return domain.Record{}, err
@@ -56,6 +51,13 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 			return domain.Record{}, fmt.Errorf("audit a refused disclosure: %w", err)
 		}
 		return domain.Record{}, fmt.Errorf("%s: %w", reason, apperr.ErrPermissionDenied)
+	}
+	if req.RequestID != "" {
+		if first, err := s.repo.Record(ctx, id); err == nil {
+			return s.replay(ctx, first, req)
+		} else if !errors.Is(err, apperr.ErrNotFound) {
+			return domain.Record{}, err
+		}
 	}
 	status, err := s.owners.Status(ctx, req.OwnerID)
 	if err != nil {
@@ -76,7 +78,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
 	}
 	if rec.Refusal != nil {
-		return s.refuse(ctx, rec)
+		return s.refuse(ctx, rec, req)
 	}
 	if err := s.pack(ctx, &rec, req.PatientIDs); err != nil {
 		return domain.Record{}, err
@@ -113,10 +115,15 @@ func (s *Service) evaluate(ctx context.Context, r domain.Recipient, req domain.D
 }
 
 // refuse logs a refused disclosure and answers with its reason.
-func (s *Service) refuse(ctx context.Context, rec domain.Record) (domain.Record, error) {
+func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	stored, err := s.repo.AppendRecord(ctx, rec)
 	if err != nil {
 		return domain.Record{}, err
+	}
+	if !stored.CreatedAt.Equal(rec.CreatedAt) || stored.RequestedBy != rec.RequestedBy || stored.PayloadSHA256 != rec.PayloadSHA256 {
+		// Another call logged first under the same request id: answer as its retry,
+		// which refuses a reuse for another owner or recipient.
+		return s.replay(ctx, stored, req)
 	}
 	if err := s.auditor.Record(ctx, disclosureEvent(stored)); err != nil {
 		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
