@@ -26,6 +26,7 @@ import (
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/protomap"
+	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -243,6 +244,62 @@ func TestRecordVisitNeedsALivingPatient(t *testing.T) {
 	}
 	if staff := late.GetStaff(); len(staff) != 1 || staff[0].GetSubject() != "test-veterinarian" || staff[0].GetRole() != "veterinarian" {
 		t.Errorf("the caller is not the attending staff: %v", staff)
+	}
+}
+
+// TestVisitDatesAndStaffKeepToTheRecord: the day of a visit is the clinics' calendar
+// day, also when an amendment moves it; a moved visit needs a time; and only the
+// recording caller's entry names an account.
+func TestVisitDatesAndStaffKeepToTheRecord(t *testing.T) {
+	f := setup(t)
+	vet := f.as(t, auth.RoleVeterinarian)
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	helsinki, err := retention.ClinicLocation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	died := time.Now().In(helsinki).AddDate(0, 0, -10)
+	dayAfter := time.Date(died.Year(), died.Month(), died.Day()+1, 1, 0, 0, 0, helsinki) // the day before in UTC
+	before := f.recordVisit(t, pet.GetId(), dayAfter.AddDate(0, 0, -5))
+	if _, err := f.owners.MarkPatientDeceased(vet, &ownerv1.MarkPatientDeceasedRequest{
+		PatientId: pet.GetId(), DeathDate: died.Format(time.DateOnly), Version: 1, Reason: "euthanasia",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: visit(dayAfter)})
+	if got := reason(t, err); got != "PATIENT_DECEASED" {
+		t.Errorf("a visit at 01:00 the day after the death: reason %s", got)
+	}
+	move := func(start *timestamppb.Timestamp) error {
+		_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+			VisitId: before.GetId(), Version: 1, Reason: "wrong day", Visit: &historyv1.Visit{StartTime: start},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}},
+		})
+		return err
+	}
+	if got := reason(t, move(timestamppb.New(dayAfter))); got != "PATIENT_DECEASED" {
+		t.Errorf("a visit moved past the death: reason %s", got)
+	}
+	if got := violations(t, move(nil)); !slices.Equal(got, []string{"visit.start_time"}) {
+		t.Errorf("a visit moved without a time: violations %v", got)
+	}
+
+	named := visit(died.Add(-time.Hour))
+	named.Staff = []*historyv1.StaffMember{{Subject: "test-nurse", Name: "Outi Hoitaja", Role: "nurse"}}
+	res, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: named})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if staff := res.GetVisit().GetStaff(); len(staff) != 2 || staff[0].GetSubject() != "test-veterinarian" || staff[1].GetSubject() != "" {
+		t.Errorf("staff recorded as %v, want only the caller's entry naming an account", staff)
+	}
+	_, err = f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+		VisitId: res.GetVisit().GetId(), Version: 1, Reason: "who was there",
+		Visit:      &historyv1.Visit{Staff: []*historyv1.StaffMember{{Subject: "test-nurse", Name: "Outi Hoitaja"}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"staff"}},
+	})
+	if got := violations(t, err); !slices.Equal(got, []string{"visit.staff[0].subject"}) {
+		t.Errorf("an amendment naming a new account: violations %v", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -40,7 +41,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 			return nil, fmt.Errorf("record visit: %w", err)
 		}
 	}
-	p, err := s.livingPatient(ctx, in.PatientID, visit.StartTime.Format("2006-01-02"))
+	p, err := s.livingPatient(ctx, in.PatientID, s.clinicDate(visit.StartTime))
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
@@ -48,6 +49,10 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, p.OwnerID
+	// Only the caller's entry names an account; the others are people the caller names.
+	for i := range visit.Staff {
+		visit.Staff[i].Subject = ""
+	}
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
 	created, err := s.repo.CreateVisit(ctx, &visit)
@@ -55,6 +60,11 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+}
+
+// clinicDate is the clinics' calendar day of t, the kind of day a death date is.
+func (s *Service) clinicDate(t time.Time) string {
+	return t.In(s.opts.Location).Format(time.DateOnly)
 }
 
 // livingPatient asks the owner service for the patient; a visit on date needs the
@@ -131,9 +141,34 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
 		return s.amended(ctx, &rec.Current, done)
 	}
+	if rec.Current.Version != in.Version {
+		// The correction is built on the record read here; applied at another version
+		// it would undo the amendments in between.
+		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrConflict)
+	}
 	if rec.Current.Restricted && !invoicesOnly(ctx) {
 		// Only billing still corrects a restricted visit: an invoice gets paid.
 		return nil, nil, errRestricted
+	}
+	if slices.Contains(in.Paths, "staff") {
+		// A corrected list may keep the accounts the record names, not name new ones.
+		for i, st := range in.Visit.Staff {
+			if st.Subject != "" && !slices.ContainsFunc(rec.Current.Staff, func(c domain.Staff) bool { return c.Subject == st.Subject }) {
+				v.Add(fmt.Sprintf("visit.staff[%d].subject", i), "is not an account the visit names; leave it empty for people named by others")
+			}
+		}
+		if err := v.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if slices.Contains(in.Paths, "start_time") {
+		if in.Visit.StartTime.IsZero() {
+			v.Add("visit.start_time", "is required when it is corrected")
+			return nil, nil, v.Err()
+		}
+		if _, err := s.livingPatient(ctx, rec.Current.PatientID, s.clinicDate(in.Visit.StartTime)); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
 	}
 	next := domain.Apply(rec.Current, &in.Visit, in.Paths)
 	if rec.Current.Restricted {
