@@ -9,8 +9,14 @@ import (
 // maxVerified bounds the verified-token cache; a clinic has far fewer live tokens.
 const maxVerified = 10_000
 
+// maxVerifiedAge bounds how long a token is trusted without its signature being checked
+// again: a token signed with a key since withdrawn from the JWKS is refused this long
+// after the refresh that withdrew it, however late its own expiry.
+const maxVerifiedAge = 5 * time.Minute
+
 // verifiedCache remembers tokens whose signature and claims were already checked, until
-// they expire, so that a client's every call does not pay for a signature check.
+// they expire or for maxVerifiedAge, so that a client's every call does not pay for a
+// signature check.
 // Tokens are keyed by their SHA-256, so the cache holds no usable token as a key.
 type verifiedCache struct {
 	mu      sync.Mutex
@@ -50,6 +56,9 @@ func (c *verifiedCache) put(raw string, id Identity, exp time.Time) {
 		if len(c.entries) >= maxVerified {
 			clear(c.entries)
 		}
+	}
+	if latest := now.Add(maxVerifiedAge); exp.After(latest) {
+		exp = latest
 	}
 	c.entries[key] = verifiedEntry{id: id, exp: exp}
 }

@@ -19,3 +19,15 @@ func TestVerifiedCacheExpires(t *testing.T) {
 		t.Fatal("an unknown token is accepted")
 	}
 }
+
+func TestVerifiedCacheChecksLongLivedTokensAgain(t *testing.T) {
+	var c verifiedCache
+	now := time.Now()
+	c.put("tok", Identity{Subject: "s"}, now.AddDate(1, 0, 0))
+	if _, ok := c.get("tok", now.Add(maxVerifiedAge-time.Second)); !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	if _, ok := c.get("tok", now.Add(maxVerifiedAge+time.Second)); ok {
+		t.Fatal("a year-long token is trusted from the cache past maxVerifiedAge: a withdrawn key would go on working")
+	}
+}
