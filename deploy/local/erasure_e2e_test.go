@@ -40,7 +40,7 @@ func TestErasureEndToEnd(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	steps, _ := field(got.body, "erasureRequest", "steps").([]any)
-	if len(steps) != 5 || field(got.body, "erasureRequest", "finishTime") == nil {
+	if len(steps) != 6 || field(got.body, "erasureRequest", "finishTime") == nil {
 		t.Fatalf("done request: %s", got.raw)
 	}
 	for _, s := range steps {

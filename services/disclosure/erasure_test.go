@@ -25,7 +25,7 @@ const jobWait = 2 * time.Minute
 
 // The steps in the order the job runs them.
 var wantSteps = [][2]string{
-	{"owner", "restrict"}, {"consent", "restrict"}, {"history", "erase"}, {"consent", "erase"}, {"owner", "erase"},
+	{"owner", "restrict"}, {"consent", "restrict"}, {"disclosure", "erase"}, {"history", "erase"}, {"consent", "erase"}, {"owner", "erase"},
 }
 
 // erasureHistory gives the owner's dog a visit with a medicine and an open invoice, and
@@ -162,7 +162,8 @@ func TestErasureEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, want := range [][]*disclosurev1.RecordDisposition{
-			2: asDispositions(h.GetDispositions()), 3: asDispositions(c.GetDispositions()), 4: asDispositions(o.GetDispositions()),
+			2: {{RecordClass: "disclosure_packages", Count: 1}},
+			3: asDispositions(h.GetDispositions()), 4: asDispositions(c.GetDispositions()), 5: asDispositions(o.GetDispositions()),
 		} {
 			got := done.GetSteps()[i].GetDispositions()
 			if !slices.EqualFunc(got, want, func(a, b *disclosurev1.RecordDisposition) bool { return proto.Equal(a, b) }) {
@@ -174,6 +175,15 @@ func TestErasureEndToEnd(t *testing.T) {
 		}
 		if !hasDisposition(c.GetDispositions(), "marketing_suppression", true) {
 			t.Errorf("consent kept no marketing suppression: %v", c.GetDispositions())
+		}
+	})
+	t.Run("the package sent is erased, its log entry kept", func(t *testing.T) {
+		got, err := s.disclosure.GetDisclosure(s.as(t, auth.RoleClinicManager), &disclosurev1.GetDisclosureRequest{DisclosureId: sent.GetDisclosure().GetId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := got.GetDisclosure(); got.GetContents() != nil || d.GetPayloadSha256() != sent.GetDisclosure().GetPayloadSha256() || d.GetRecipientId() != ins.GetId() {
+			t.Errorf("the disclosure after the erasure: %v, want its log entry and hash without the package", got)
 		}
 	})
 	t.Run("the owner is out of search, restricted once", func(t *testing.T) {
@@ -225,7 +235,7 @@ func TestErasureEndToEnd(t *testing.T) {
 		if n := restrictionChanges(t, s, ownerID); n != 1 {
 			t.Errorf("%d restriction changes after a second request, want 1", n)
 		}
-		if got := second.GetSteps()[4].GetDispositions(); len(got) == 0 {
+		if got := second.GetSteps()[len(wantSteps)-1].GetDispositions(); len(got) == 0 {
 			t.Errorf("the owner service answered nothing the second time")
 		}
 	})

@@ -149,6 +149,10 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 	return true, nil
 }
 
+// ClassDisclosurePackages is the record class of the packages this service keeps of
+// what it disclosed: erased with the owner, the log entries and their hashes kept.
+const ClassDisclosurePackages = "disclosure_packages"
+
 // call runs the step of attempt a on its service. Every call that takes a request id
 // gets the job's id, so a repeated call answers the first result.
 func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attempt) (domain.StepResult, error) {
@@ -160,6 +164,9 @@ func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attemp
 		return domain.StepResult{}, e.owner.RestrictOwner(ctx, j.OwnerID, reason)
 	case domain.StepKind{Service: domain.ServiceConsent, Action: domain.ActionRestrict}:
 		return domain.StepResult{}, e.consent.RestrictConsent(ctx, j.OwnerID, reason)
+	case domain.StepKind{Service: domain.ServiceDisclosure, Action: domain.ActionErase}:
+		n, err := e.log.ErasePackages(ctx, j.OwnerID)
+		return domain.StepResult{Dispositions: []domain.Disposition{{RecordClass: ClassDisclosurePackages, Count: n}}}, err
 	case domain.StepKind{Service: domain.ServiceHistory, Action: domain.ActionErase}:
 		return e.history.EraseHistory(ctx, j.OwnerID, j.ID)
 	case domain.StepKind{Service: domain.ServiceConsent, Action: domain.ActionErase}:

@@ -15,9 +15,10 @@ type Service string
 
 // The services an erasure runs on.
 const (
-	ServiceOwner   Service = "owner"
-	ServiceHistory Service = "history"
-	ServiceConsent Service = "consent"
+	ServiceOwner      Service = "owner"
+	ServiceHistory    Service = "history"
+	ServiceConsent    Service = "consent"
+	ServiceDisclosure Service = "disclosure"
 )
 
 // Action is what a step does on its service.
@@ -39,13 +40,16 @@ type StepKind struct {
 
 // ErasureSteps returns the steps in the order they run. Both restrictions come first,
 // so the owner is out of search, marketing and disclosure before anything is erased
-// anywhere; the history service erases before the owner service, because its answer
-// (the last day a kept record names the owner, and whether an unpaid invoice still
-// needs the identity code) says what the owner service must keep.
+// anywhere; then this service's copies of what it disclosed (the log entries stay: who
+// received what, when and on which basis, with the package's hash); the history
+// service erases before the owner service, because its answer (the last day a kept
+// record names the owner, and whether an unpaid invoice still needs the identity code)
+// says what the owner service must keep.
 func ErasureSteps() []StepKind {
 	return []StepKind{
 		{ServiceOwner, ActionRestrict},
 		{ServiceConsent, ActionRestrict},
+		{ServiceDisclosure, ActionErase},
 		{ServiceHistory, ActionErase},
 		{ServiceConsent, ActionErase},
 		{ServiceOwner, ActionErase},

@@ -23,7 +23,7 @@ var (
 
 func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 	j := NewErasureJob("er-1", receipt, testNow)
-	if j.State != JobRunning || j.Version != 1 || len(j.Steps) != 5 {
+	if j.State != JobRunning || j.Version != 1 || len(j.Steps) != 6 {
 		t.Fatalf("new job %+v", j)
 	}
 	now := testNow
@@ -48,10 +48,10 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 			finishedCount++
 		}
 	}
-	if !slices.Equal(order, []StepKind{ownerRestrict, consentRestrict, historyErase, {ServiceConsent, ActionErase}, {ServiceOwner, ActionErase}}) {
+	if !slices.Equal(order, []StepKind{ownerRestrict, consentRestrict, {ServiceDisclosure, ActionErase}, historyErase, {ServiceConsent, ActionErase}, {ServiceOwner, ActionErase}}) {
 		t.Fatalf("steps ran in order %v", order)
 	}
-	if finishedCount != 1 || j.State != JobDone || !j.FinishedAt.Equal(now) || j.Version != 11 || len(j.Notify) != 1 {
+	if finishedCount != 1 || j.State != JobDone || !j.FinishedAt.Equal(now) || j.Version != 13 || len(j.Notify) != 1 {
 		t.Fatalf("finished %d times, job %+v", finishedCount, j)
 	}
 	for _, s := range j.Steps {

@@ -61,6 +61,9 @@ type Repository interface {
 	AppendRecord(ctx context.Context, rec Record) (Record, error)
 	// Record reads one log entry, with its payload; apperr.ErrNotFound when unknown.
 	Record(ctx context.Context, id string) (Record, error)
+	// ErasePackages removes the packages (payloads) of the owner's log entries, which
+	// keep everything else, the payload's hash included, and returns how many it removed.
+	ErasePackages(ctx context.Context, ownerID string) (int, error)
 	// OwnerRecords lists the log entries about an owner, newest first, without payloads.
 	OwnerRecords(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[Record], error)
 	// RecipientRecords lists the disclosures that went to a recipient (never the refused

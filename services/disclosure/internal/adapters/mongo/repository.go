@@ -92,6 +92,7 @@ func Indexes() []mongox.Index {
 func QueryShapes() []mongox.QueryShape {
 	return []mongox.QueryShape{
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id", "time", "_id"}},
+		{Collection: DisclosuresCollection, Keys: []string{"owner_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
@@ -246,6 +247,17 @@ func (r *Repository) AppendRecord(ctx context.Context, rec domain.Record) (domai
 // Record implements domain.Repository.
 func (r *Repository) Record(ctx context.Context, id string) (domain.Record, error) {
 	return findByID[domain.Record, recordDoc](ctx, r.disclosures, "disclosure", id)
+}
+
+// ErasePackages implements domain.Repository.
+func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, error) {
+	res, err := r.disclosures.UpdateMany(ctx,
+		bson.D{{Key: "owner_id", Value: ownerID}, {Key: "payload", Value: bson.D{{Key: "$exists", Value: true}}}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "payload", Value: ""}}}})
+	if err != nil {
+		return 0, fmt.Errorf("erase the disclosure packages of owner %s: %w", ownerID, err)
+	}
+	return int(res.ModifiedCount), nil
 }
 
 // OwnerRecords implements domain.Repository.

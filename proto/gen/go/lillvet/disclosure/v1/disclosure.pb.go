@@ -1587,7 +1587,8 @@ func (x *GetDisclosureRequest) GetDisclosureId() string {
 type GetDisclosureResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Disclosure *Disclosure            `protobuf:"bytes,1,opt,name=disclosure,proto3" json:"disclosure,omitempty"`
-	// Absent for a refused disclosure.
+	// Absent for a refused disclosure, and once an erasure of the owner's data removed
+	// the package (the entry and the package's hash stay).
 	Contents      *DisclosurePackage `protobuf:"bytes,2,opt,name=contents,proto3" json:"contents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1908,9 +1909,10 @@ func (x *GetPartnerDisclosureRequest) GetDisclosureId() string {
 
 // Response of GetPartnerDisclosure.
 type GetPartnerDisclosureResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Disclosure    *Disclosure            `protobuf:"bytes,1,opt,name=disclosure,proto3" json:"disclosure,omitempty"`
-	Contents      *DisclosurePackage     `protobuf:"bytes,2,opt,name=contents,proto3" json:"contents,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Disclosure *Disclosure            `protobuf:"bytes,1,opt,name=disclosure,proto3" json:"disclosure,omitempty"`
+	// Absent once an erasure of the owner's data removed the package.
+	Contents      *DisclosurePackage `protobuf:"bytes,2,opt,name=contents,proto3" json:"contents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2870,7 +2872,8 @@ func (x *RecordDisposition) GetCount() int32 {
 // disclosure service with the request's id as the call's request id.
 type ErasureStep struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The service: "owner", "consent" or "history".
+	// The service: "owner", "consent", "history" or "disclosure" (its copies of what it
+	// disclosed).
 	Service string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
 	// What the step does there: "restrict" (the owner is left out of everything at once)
 	// or "erase".
