@@ -618,6 +618,11 @@ func TestRecipientsArePaged(t *testing.T) {
 	if err != nil || two.GetRecipient().GetId() != one.GetRecipient().GetId() {
 		t.Fatalf("retry: %v, %v", two, err)
 	}
+	_, err = s.disclosure.CreateRecipient(s.as(t, auth.RoleClinicManager),
+		&disclosurev1.CreateRecipientRequest{RequestId: "dpa-7", Recipient: insurer("E", "FI")})
+	if got := refusalReason(t, err); got != "REQUEST_ID_REUSED" {
+		t.Errorf("a request id reused for another insurer: %s", got)
+	}
 	got, err := s.disclosure.GetRecipient(s.as(t, auth.RoleReception), &disclosurev1.GetRecipientRequest{RecipientId: first.GetId()})
 	if err != nil || got.GetRecipient().GetName() != "A" || len(got.GetRecipient().GetCategories()) != 6 {
 		t.Fatalf("get: %v, %v", got, err)

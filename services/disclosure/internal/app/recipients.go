@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 )
 
@@ -23,6 +24,11 @@ func (s *Service) CreateRecipient(ctx context.Context, requestID string, r domai
 	stored, err := s.repo.CreateRecipient(ctx, r)
 	if err != nil {
 		return domain.Recipient{}, err
+	}
+	// A retry registers the same organisation; a request id reused for another one is
+	// refused, not answered with the first (a disclosure meant for B would go to A).
+	if stored.Name != r.Name || stored.Kind != r.Kind || stored.BusinessID != r.BusinessID || stored.Country != r.Country {
+		return domain.Recipient{}, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another recipient")
 	}
 	return stored, s.record(ctx, audit.Event{Action: "recipient.create", Resource: recipientResource(stored.ID)})
 }
