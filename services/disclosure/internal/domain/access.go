@@ -220,17 +220,17 @@ func (r *AccessRequest) FlagFurtherRequest(others []PriorRequest, loc *time.Loca
 }
 
 // EarlierRequestWithinYear returns the most recently received of the earlier requests
-// received within the twelve months before the day received: after the same day a year
-// earlier, so a request exactly a year after the last one is free again. Requests
+// received within the twelve months before the day received: the day received comes
+// before the same day a year after the earlier one, so a request exactly a year after
+// the last one is free again (a year after 29 February is 28 February). Requests
 // received after that day do not count (they are not earlier); one received the same
 // day does.
 func EarlierRequestWithinYear(received retention.Date, earlier []PriorRequest, loc *time.Location) (PriorRequest, bool) {
-	yearAgo := received.AddYears(-1)
 	var found PriorRequest
 	ok := false
 	for _, p := range earlier {
 		d := retention.DateOf(p.ReceivedAt, loc)
-		if !d.After(yearAgo) || d.After(received) {
+		if d.After(received) || !received.Before(d.AddYears(1)) {
 			continue
 		}
 		if !ok || p.ReceivedAt.After(found.ReceivedAt) || (p.ReceivedAt.Equal(found.ReceivedAt) && p.ID > found.ID) {

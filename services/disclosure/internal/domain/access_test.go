@@ -113,9 +113,15 @@ func TestEarlierRequestWithinYear(t *testing.T) {
 			t.Errorf("%s: %q %v, want %q", tc.name, got.ID, ok, tc.want)
 		}
 	}
-	// 29 February: a year back is 28 February.
+	// 29 February: a year back is 28 February, and a year after it is 28 February.
 	if _, ok := EarlierRequestWithinYear(day(2028, 2, 29), []PriorRequest{{"a", noon(2027, 2, 28)}}, loc); ok {
 		t.Error("a request on 28 Feb 2027 counts against 29 Feb 2028")
+	}
+	if _, ok := EarlierRequestWithinYear(day(2029, 2, 28), []PriorRequest{{"a", noon(2028, 2, 29)}}, loc); ok {
+		t.Error("a request on 29 Feb 2028 counts against 28 Feb 2029, a year later")
+	}
+	if _, ok := EarlierRequestWithinYear(day(2029, 2, 27), []PriorRequest{{"a", noon(2028, 2, 29)}}, loc); !ok {
+		t.Error("a request on 29 Feb 2028 does not count against 27 Feb 2029")
 	}
 }
 
