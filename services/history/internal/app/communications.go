@@ -40,6 +40,16 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
+	// An erasure decided while this was being written (the check above raced it)
+	// erases every communication of the owner: this one goes too.
+	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {
+		if errors.Is(err, errOwnerErased) {
+			if derr := s.repo.DeleteOwnerCommunications(ctx, in.OwnerID); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
+		return nil, fmt.Errorf("record communication: %w", err)
+	}
 	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
 }
 

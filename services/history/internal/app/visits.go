@@ -59,7 +59,30 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
+	if err := s.settleWithErasure(ctx, created); err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+}
+
+// settleWithErasure handles an erasure of the owner decided while v was being written
+// (the check before the write raced it): a visit the erasure planned is in its hands
+// (restricted and kept for its retention); one it did not plan would have been refused,
+// so it is removed and the caller told.
+func (s *Service) settleWithErasure(ctx context.Context, v *domain.Visit) error {
+	e, err := s.repo.GetErasure(ctx, v.OwnerID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case slices.ContainsFunc(e.Visits, func(r domain.VisitRetention) bool { return r.VisitID == v.ID }):
+		return nil
+	}
+	if err := s.repo.DeleteVisit(ctx, v.ID); err != nil {
+		return errors.Join(errOwnerErased, err)
+	}
+	return errOwnerErased
 }
 
 // clinicDate is the clinics' calendar day of t, the kind of day a death date is.

@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+const (
+	raceOwner   = "0b6d4f3e-2c59-4f0a-9e57-0000000000aa"
+	racePatient = "0b6d4f3e-2c59-4f0a-9e57-0000000000bb"
+)
+
+// slowRegistry stands in for the owner service (a fake: the race needs a hook between
+// the check and the write); during its answer it runs during, as another request would.
+type slowRegistry struct {
+	during func()
+}
+
+func (r *slowRegistry) Patient(context.Context, string) (Patient, error) {
+	r.run()
+	return Patient{ID: racePatient, OwnerID: raceOwner}, nil
+}
+
+func (r *slowRegistry) OwnerExists(context.Context, string) error {
+	r.run()
+	return nil
+}
+
+func (r *slowRegistry) run() {
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+}
+
+func raceRepo(t *testing.T) *historymongo.Repository {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return historymongo.New(client.Database("race"))
+}
+
+func as(t *testing.T, role auth.Role) context.Context {
+	return auth.WithIdentity(t.Context(), auth.Identity{Subject: "test-" + string(role), Roles: []auth.Role{role}})
+}
+
+// TestRecordsRacingAnErasure erases the owner while a communication and a visit are
+// being recorded, between their check and their write: neither is left behind
+// unrestricted on the erased owner, and the callers are told.
+func TestRecordsRacingAnErasure(t *testing.T) {
+	repo := raceRepo(t)
+	reg := &slowRegistry{}
+	s, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	erase := func() {
+		if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg.during = erase
+	_, err = s.RecordCommunication(as(t, auth.RoleVeterinarian), RecordCommunication{OwnerID: raceOwner, Communication: domain.Communication{
+		Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "called about Rex",
+	}})
+	if !errors.Is(err, errOwnerErased) {
+		t.Errorf("a communication racing the erasure: %v, want OWNER_ERASED", err)
+	}
+	if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
+		t.Errorf("%d communications of the erased owner left (%v)", n, err)
+	}
+
+	// On a store of its own, a visit whose check passes while the erasure is decided
+	// just before its write.
+	repo = raceRepo(t)
+	eraser, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := New(&beforeCreate{Repository: repo, during: func() {
+		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-2"); err != nil {
+			t.Fatal(err)
+		}
+	}}, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = late.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour),
+	}})
+	if !errors.Is(err, errOwnerErased) {
+		t.Errorf("a visit racing the erasure: %v, want OWNER_ERASED", err)
+	}
+	visits, err := repo.OwnerVisits(t.Context(), raceOwner)
+	if err != nil || len(visits) != 0 {
+		t.Errorf("visits of the erased owner: %d (%v)", len(visits), err)
+	}
+}
+
+// beforeCreate runs during just before a visit is written.
+type beforeCreate struct {
+	domain.Repository
+	during func()
+}
+
+func (r *beforeCreate) CreateVisit(ctx context.Context, v *domain.Visit) (*domain.Visit, error) {
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+	return r.Repository.CreateVisit(ctx, v)
+}
+
+// versionRace runs during just after the amendment read the visit.
+type versionRace struct {
+	domain.Repository
+	during func()
+}
+
+func (r *versionRace) GetVisit(ctx context.Context, id string) (*domain.VisitRecord, error) {
+	rec, err := r.Repository.GetVisit(ctx, id)
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+	return rec, err
+}
+
+// TestAmendmentAheadOfItsReadIsRefused sends amendment B at version 2 while the visit is
+// at version 1, and amendment A (version 1) lands between B's read and its write: B
+// is refused as stale instead of being applied to its old read, undoing A.
+func TestAmendmentAheadOfItsReadIsRefused(t *testing.T) {
+	repo := raceRepo(t)
+	reg := &slowRegistry{}
+	plain, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := as(t, auth.RoleVeterinarian)
+	v, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	racing, err := New(&versionRace{Repository: repo, during: func() {
+		if _, _, err := plain.AmendVisit(vet, AmendVisit{ID: v.ID, Paths: []string{"findings"}, Version: 1, Reason: "A",
+			Visit: domain.Visit{Findings: "Fracture."}}); err != nil {
+			t.Fatal(err)
+		}
+	}}, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = racing.AmendVisit(vet, AmendVisit{ID: v.ID, Paths: []string{"follow_up"}, Version: 2, Reason: "B",
+		Visit: domain.Visit{FollowUp: "Control in two weeks."}})
+	if err == nil {
+		t.Error("an amendment at a version ahead of its read was applied")
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil || rec.Current.Findings != "Fracture." {
+		t.Errorf("amendment A lost: %+v (%v)", rec.Current, err)
+	}
+}
