@@ -161,6 +161,19 @@ func (w *Writer) Record(ctx context.Context, events ...Event) error {
 	return nil
 }
 
+// Ready fails with ErrUnavailable while Record would: the store refuses the batches or
+// the queue is full. A server checks it before each call, so that no change is made
+// whose audit event could not then be queued.
+func (w *Writer) Ready() error {
+	switch {
+	case w.failing.Load():
+		return fmt.Errorf("%w: the store refuses audit events", ErrUnavailable)
+	case len(w.queue) == cap(w.queue):
+		return fmt.Errorf("%w: %d events are waiting to be written", ErrUnavailable, maxQueued)
+	}
+	return nil
+}
+
 // RecordNow stores the events before it returns: for accesses whose record
 // must exist before the data leaves (an identity code shown in full).
 func (w *Writer) RecordNow(ctx context.Context, events ...Event) error {

@@ -20,7 +20,7 @@ type DeniedFunc func(ctx context.Context, method string, id Identity, reason str
 // in the context and checks the policy. Health and reflection are open.
 func UnaryServerInterceptor(v *Verifier, p Policy, onDenied DeniedFunc) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if isOpen(info.FullMethod) {
+		if IsOpen(info.FullMethod) {
 			return handler(ctx, req)
 		}
 		ctx, err := authorize(ctx, v, p, onDenied, info.FullMethod)
@@ -34,7 +34,7 @@ func UnaryServerInterceptor(v *Verifier, p Policy, onDenied DeniedFunc) grpc.Una
 // StreamServerInterceptor is the streaming form of UnaryServerInterceptor.
 func StreamServerInterceptor(v *Verifier, p Policy, onDenied DeniedFunc) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if isOpen(info.FullMethod) {
+		if IsOpen(info.FullMethod) {
 			return handler(srv, ss)
 		}
 		ctx, err := authorize(ss.Context(), v, p, onDenied, info.FullMethod)
@@ -47,7 +47,9 @@ func StreamServerInterceptor(v *Verifier, p Policy, onDenied DeniedFunc) grpc.St
 	}
 }
 
-func isOpen(method string) bool {
+// IsOpen reports whether method is one every caller may call without a token: health
+// checking and server reflection, which carry no personal data.
+func IsOpen(method string) bool {
 	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
 		strings.HasPrefix(method, "/grpc.reflection.")
 }

@@ -72,6 +72,10 @@ type Options struct {
 	Policy auth.Policy
 	// OnDenied is told about refused authenticated calls, for the audit log.
 	OnDenied auth.DeniedFunc
+	// Ready, when set, is asked before every call but health checking and reflection;
+	// an error refuses the call with it. The audit log's Ready: while it cannot take
+	// events, no read or change runs that it would then fail to record.
+	Ready func() error
 	// Listener, when set, is served instead of listening on Config.Addr.
 	Listener net.Listener
 }
@@ -117,12 +121,14 @@ func New(cfg Config, o Options) (*Server, error) {
 			recovery.UnaryServerInterceptor(recoveryOpt),
 			apperr.UnaryServerInterceptor(logger),
 			auth.UnaryServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
+			readyUnary(o.Ready),
 			roleSpanUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOpt),
 			apperr.StreamServerInterceptor(logger),
 			auth.StreamServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
+			readyStream(o.Ready),
 			roleSpanStream,
 		),
 		// Clients may ping at most every 10 s; idle connections are probed
@@ -249,4 +255,28 @@ func streamWorkers() uint32 {
 		return 1
 	}
 	return uint32(n)
+}
+
+// readyUnary refuses a call while ready fails (see Options.Ready).
+func readyUnary(ready func() error) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if ready != nil && !auth.IsOpen(info.FullMethod) {
+			if err := ready(); err != nil {
+				return nil, err
+			}
+		}
+		return handler(ctx, req)
+	}
+}
+
+// readyStream is readyUnary for streams.
+func readyStream(ready func() error) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if ready != nil && !auth.IsOpen(info.FullMethod) {
+			if err := ready(); err != nil {
+				return err
+			}
+		}
+		return handler(srv, ss)
+	}
 }

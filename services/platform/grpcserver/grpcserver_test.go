@@ -6,12 +6,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -92,12 +94,15 @@ func (s *testService) desc() *grpc.ServiceDesc {
 }
 
 type fixture struct {
-	conn   *grpc.ClientConn
-	issuer *devauth.Issuer
-	spans  *tracetest.InMemoryExporter
-	logs   *servicetest.LogBuffer
-	denied chan string
-	stop   func() error
+	// unready makes the server's Ready fail, as the audit log's does when it cannot
+	// take events.
+	unready atomic.Bool
+	conn    *grpc.ClientConn
+	issuer  *devauth.Issuer
+	spans   *tracetest.InMemoryExporter
+	logs    *servicetest.LogBuffer
+	denied  chan string
+	stop    func() error
 }
 
 func start(t *testing.T) *fixture {
@@ -135,6 +140,12 @@ func start(t *testing.T) *fixture {
 			secret: {Roles: []auth.Role{auth.RoleBilling}},
 		},
 		OnDenied: func(_ context.Context, method string, _ auth.Identity, _ string) { f.denied <- method },
+		Ready: func() error {
+			if f.unready.Load() {
+				return fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -220,6 +231,28 @@ func TestServerChain(t *testing.T) {
 	logs := f.logs.String()
 	if !strings.Contains(logs, "panic in gRPC handler") || strings.Contains(logs, "131052-308T") {
 		t.Errorf("panic log missing or leaks the panic value:\n%s", logs)
+	}
+}
+
+// TestNotReadyRefusesCalls: while Ready fails (the audit log cannot take events) every
+// authenticated call is refused as UNAVAILABLE before its handler runs; health checks
+// still answer, and a call without a token is still unauthenticated.
+func TestNotReadyRefusesCalls(t *testing.T) {
+	f := start(t)
+	f.unready.Store(true)
+	if _, err := f.call(t, echo, f.bearer(t, auth.RoleReception)); status.Code(err) != codes.Unavailable {
+		t.Errorf("a call while not ready: %v, want UNAVAILABLE", err)
+	}
+	if _, err := f.call(t, echo, metadata.MD{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("a call without a token while not ready: %v, want UNAUTHENTICATED", err)
+	}
+	res, err := healthpb.NewHealthClient(f.conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health while not ready: %v, %v", res, err)
+	}
+	f.unready.Store(false)
+	if got, err := f.call(t, echo, f.bearer(t, auth.RoleReception)); err != nil || got != "staff-7|" {
+		t.Errorf("a call once ready again: %q, %v", got, err)
 	}
 }
 

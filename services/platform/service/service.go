@@ -192,6 +192,7 @@ func Run(ctx context.Context, s Spec) (err error) {
 		Verifier:  verifier,
 		Policy:    withAuditPolicy(s.Policy),
 		OnDenied:  auditor.Denied,
+		Ready:     auditor.Ready,
 		Listener:  s.Base.Listener,
 	})
 	if err != nil {
