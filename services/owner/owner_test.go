@@ -214,6 +214,9 @@ func TestSearchByEachKey(t *testing.T) {
 	}{
 		{"name prefix, any case and accents", &ownerv1.ListOwnersRequest{Name: "AIJA"}},
 		{"given name prefix", &ownerv1.ListOwnersRequest{Name: "ain"}},
+		{"full name", &ownerv1.ListOwnersRequest{Name: "Aino Äijälä"}},
+		{"family name first", &ownerv1.ListOwnersRequest{Name: "äijälä aino"}},
+		{"prefixes of both names", &ownerv1.ListOwnersRequest{Name: "aino aij"}},
 		{"phone in another format", &ownerv1.ListOwnersRequest{Phone: "+358401234567"}},
 		{"customer number", &ownerv1.ListOwnersRequest{CustomerNumber: pet.GetCustomerNumber()}},
 		{"microchip", &ownerv1.ListOwnersRequest{Microchip: "246 098 100 123 456"}},
@@ -227,6 +230,10 @@ func TestSearchByEachKey(t *testing.T) {
 				t.Fatalf("got %d owners, want exactly Äijälä", len(res.GetOwners()))
 			}
 		})
+	}
+	// Every word must begin a word of the same owner's names.
+	if res, err := c.ListOwners(ctx, &ownerv1.ListOwnersRequest{Name: "eino äijälä"}); err != nil || len(res.GetOwners()) != 0 {
+		t.Errorf("words of two owners' names found %v (%v)", res.GetOwners(), err)
 	}
 	found, err := c.FindOwnerByIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: "131052-308T"})
 	if err != nil || found.GetOwner().GetId() != o.GetId() {

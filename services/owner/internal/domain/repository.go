@@ -6,7 +6,8 @@ import (
 
 // OwnerQuery selects owners for a list or search. Empty fields do not filter.
 type OwnerQuery struct {
-	// NamePrefix is a SearchKey prefix of a given or family name.
+	// NamePrefix is a SearchKey of one or more words, each a prefix of a word of the
+	// owner's given or family names.
 	NamePrefix string
 	// Phone is an E.164 number.
 	Phone string

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -199,8 +200,14 @@ func decodeToken(s string) (pageToken, error) {
 // ListOwners implements domain.Repository. Restricted owners are never listed.
 func (r *Repository) ListOwners(ctx context.Context, q domain.OwnerQuery) ([]*domain.Owner, string, error) {
 	filter := bson.D{{Key: "restricted", Value: bson.M{"$ne": true}}}
-	if q.NamePrefix != "" {
-		filter = append(filter, bson.E{Key: "name_keys", Value: bson.M{"$regex": "^" + regexp.QuoteMeta(q.NamePrefix)}})
+	if words := strings.Fields(q.NamePrefix); len(words) > 0 {
+		// Every word of "Aino Mäkinen" (or "mäkinen aino", "aino mak") begins a word of
+		// the names; the stored tokens are single words.
+		each := make(bson.A, len(words))
+		for i, w := range words {
+			each[i] = bson.D{{Key: "name_keys", Value: bson.D{{Key: "$regex", Value: "^" + regexp.QuoteMeta(w)}}}}
+		}
+		filter = append(filter, bson.E{Key: "$and", Value: each})
 	}
 	if q.Phone != "" {
 		filter = append(filter, bson.E{Key: "phone", Value: q.Phone})
