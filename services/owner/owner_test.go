@@ -404,6 +404,11 @@ func TestBadInputNamesTheFields(t *testing.T) {
 			t.Errorf("no violation for %s in %s", f, got)
 		}
 	}
+	// A valid code whose date of birth has not come yet (1 Jan 2099, century sign A).
+	_, err = c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newOwner("Tuleva"), IdentityCode: "010199A123Y"})
+	if f := violations(t, err); len(f) != 1 || f[0] != "identity_code" {
+		t.Errorf("an identity code born in 2099: violations %v", f)
+	}
 	_, err = c.FindPatientByCustomerNumber(env.As(t, auth.RoleReception), &ownerv1.FindPatientByCustomerNumberRequest{CustomerNumber: "100018"})
 	if f := violations(t, err); f[0] != "customer_number" {
 		t.Fatalf("wrong check digit: violation on %v", f)

@@ -68,6 +68,9 @@ func newID(kind, requestID string) (string, error) {
 	return docid.New(requestNamespace, requestID, kind)
 }
 
+// clinicNow is now on the clinics' clock: a date "today" is the clinics' calendar day.
+func (s *Service) clinicNow() time.Time { return s.opts.Now().In(s.opts.Location) }
+
 // change describes a change made now by the caller.
 func (s *Service) change(ctx context.Context, fields []string, reason string) domain.Change {
 	id, _ := auth.FromContext(ctx)

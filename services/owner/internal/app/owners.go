@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -255,6 +256,10 @@ func (s *Service) parseIdentityCode(raw, field string, v *apperr.ValidationError
 		} else {
 			v.Add(field, "is not a valid identity code")
 		}
+		return nil
+	}
+	if c.BirthDate().Format(time.DateOnly) > s.clinicNow().Format(time.DateOnly) {
+		v.Add(field, "date of birth is in the future")
 		return nil
 	}
 	return &c

@@ -19,7 +19,7 @@ type RegisterPatient struct {
 func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*domain.Patient, error) {
 	var v apperr.ValidationError
 	p := in.Patient
-	domain.NormalizePatient(&p, "patient", s.opts.Now(), &v)
+	domain.NormalizePatient(&p, "patient", s.clinicNow(), &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *Service) UpdatePatient(ctx context.Context, in UpdatePatient) (*domain.
 	for _, path := range in.Paths {
 		applyPatientPath(&next, &in.Patient, path)
 	}
-	domain.NormalizePatient(&next, "patient", s.opts.Now(), &v)
+	domain.NormalizePatient(&next, "patient", s.clinicNow(), &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *Service) MarkPatientDeceased(ctx context.Context, id, date string, vers
 	if p.Deceased {
 		return nil, apperr.Precondition("PATIENT_DECEASED", "the patient is already recorded as deceased")
 	}
-	p.DeathDate = domain.ValidateDeathDate(p, date, "death_date", s.opts.Now(), &v)
+	p.DeathDate = domain.ValidateDeathDate(p, date, "death_date", s.clinicNow(), &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

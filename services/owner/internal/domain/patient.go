@@ -81,7 +81,8 @@ var patientFields = map[string]bool{
 // customer number and death have their own operations.
 func IsPatientField(path string) bool { return patientFields[path] }
 
-// NormalizePatient validates p in place. now bounds dates that cannot be in the future.
+// NormalizePatient validates p in place. now, on the clinics' clock, bounds dates that
+// cannot be in the future.
 func NormalizePatient(p *Patient, prefix string, now time.Time, v *apperr.ValidationError) {
 	p.Name = strings.TrimSpace(p.Name)
 	requireText(v, prefix+".name", p.Name)
@@ -118,6 +119,9 @@ func NormalizePatient(p *Patient, prefix string, now time.Time, v *apperr.Valida
 		p.Microchip = chip
 	}
 	p.BirthDate = normalizePastDate(p.BirthDate, prefix+".birth_date", now, v)
+	if p.BirthDate != "" && p.DeathDate != "" && p.BirthDate > p.DeathDate {
+		v.Add(prefix+".birth_date", "must not be after the death date")
+	}
 }
 
 // ValidateDeathDate checks the date of death of p; it cannot precede the birth date.
@@ -143,7 +147,7 @@ func normalizePastDate(s, field string, now time.Time, v *apperr.ValidationError
 	case err != nil:
 		v.Add(field, "must be a date YYYY-MM-DD")
 		return s
-	case d.After(now):
+	case d.Format(dateLayout) > now.Format(dateLayout): // now's calendar day, where now is
 		v.Add(field, "must not be in the future")
 	case d.Year() < 1900:
 		v.Add(field, "must be after 1900")

@@ -70,6 +70,7 @@ func TestNormalizePatient(t *testing.T) {
 		{"birth in the future", func(p *Patient) { p.BirthDate = "2027-01-01" }, []string{"p.birth_date"}},
 		{"not a date", func(p *Patient) { p.BirthDate = "1.5.2020" }, []string{"p.birth_date"}},
 		{"policy without insurer", func(p *Patient) { p.Insurance = Insurance{PolicyNumber: "123"} }, []string{"p.insurance.insurer"}},
+		{"born after its death", func(p *Patient) { p.Deceased, p.DeathDate, p.BirthDate = true, "2021-01-01", "2024-06-01" }, []string{"p.birth_date"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Patient{Name: "Nappi", Species: SpeciesCat, BirthDate: "2020-05-01", Microchip: "246 098 100 123 456"}
@@ -84,6 +85,26 @@ func TestNormalizePatient(t *testing.T) {
 				t.Fatalf("violations on %v, want %v", got, tc.fields)
 			}
 		})
+	}
+}
+
+// TestTodayIsTheClinicsDay: at 01:30 in Helsinki, still the day before in UTC, a birth
+// or death "today" is the clinics' today, not in the future.
+func TestTodayIsTheClinicsDay(t *testing.T) {
+	helsinki, err := time.LoadLocation(ClinicZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 11, 1, 30, 0, 0, helsinki)
+	p := Patient{Name: "Nappi", Species: SpeciesCat, BirthDate: "2026-03-11"}
+	var v apperr.ValidationError
+	NormalizePatient(&p, "p", now, &v)
+	if d := ValidateDeathDate(&p, "2026-03-11", "death_date", now, &v); d != "2026-03-11" || v.Err() != nil {
+		t.Fatalf("born and died today at 01:30 Helsinki time: %v", v.Err())
+	}
+	ValidateDeathDate(&p, "2026-03-12", "death_date", now, &v)
+	if v.Err() == nil {
+		t.Fatal("tomorrow accepted as a death date")
 	}
 }
 
