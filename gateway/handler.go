@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,8 +53,24 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 		otelhttp.WithMeterProvider(tel.MeterProvider),
 		otelhttp.WithPropagators(tel.Propagator),
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != healthPath }),
+		otelhttp.WithServerName(serverName(cfg)),
 	)
 	return hideQuery(traced), nil
+}
+
+// serverName names the server in its spans and metrics by the port it listens on. Without
+// it otelhttp takes the client's Host header, and any client could mint new metric
+// series (and put any string in their labels) by changing it.
+func serverName(cfg Config) string {
+	addr := cfg.Addr
+	if cfg.Listener != nil {
+		addr = cfg.Listener.Addr().String()
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		port = "0"
+	}
+	return net.JoinHostPort(serviceName, port)
 }
 
 // newAPIMux is the grpc-gateway mux with the REST routes of every backend,
