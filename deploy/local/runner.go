@@ -326,17 +326,23 @@ func writeJobToken(iss *devauth.Issuer, path string) error {
 	if err != nil {
 		return fmt.Errorf("erasure job token: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("erasure job token: %w", err)
-	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return fmt.Errorf("erasure job token: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := replaceSecretFile(path, []byte(tok+"\n")); err != nil {
 		return fmt.Errorf("erasure job token: %w", err)
 	}
 	return nil
+}
+
+// replaceSecretFile writes data to path (mode 0600, its folder 0700) through a temporary
+// file and a rename, so that a reader, or a start after a crash, never finds half a file.
+func replaceSecretFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // refreshJobToken renews the job's token until ctx is done.
@@ -441,11 +447,8 @@ func loadOrCreateKeys(path string) (devKeys, error) {
 		return k, fmt.Errorf("read development keys: %w", err)
 	}
 	k = newDevKeys()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return k, fmt.Errorf("create secrets folder: %w", err)
-	}
 	b, _ = json.Marshal(k)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := replaceSecretFile(path, b); err != nil {
 		return k, fmt.Errorf("write development keys: %w", err)
 	}
 	return k, nil
