@@ -43,6 +43,7 @@ func CheckWorkloads(o Objects) error {
 				errs = append(errs, fmt.Errorf("configmap %s holds %s: secrets belong in a Secret", cm.Name, name))
 			}
 		}
+		errs = append(errs, checkTokenIssuer(cm)...)
 	}
 	for i := range o.Deployments {
 		errs = append(errs, checkDeployment(&o.Deployments[i])...)
@@ -57,6 +58,28 @@ func CheckWorkloads(o Objects) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// devIssuer is the development token issuer's name, the services' default AUTH_ISSUER.
+const devIssuer = "lillvet-dev-issuer"
+
+// checkTokenIssuer: a workload that verifies tokens names the identity provider's issuer
+// and audience; left out, the services expect the development issuer's tokens and
+// refuse every real one.
+func checkTokenIssuer(cm corev1.ConfigMap) []error {
+	if _, verifies := cm.Data["AUTH_JWKS_URL"]; !verifies {
+		return nil
+	}
+	var errs []error
+	for _, name := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE"} {
+		if strings.TrimSpace(cm.Data[name]) == "" {
+			errs = append(errs, fmt.Errorf("configmap %s sets AUTH_JWKS_URL but not %s: the development default would refuse every real token", cm.Name, name))
+		}
+	}
+	if cm.Data["AUTH_ISSUER"] == devIssuer {
+		errs = append(errs, fmt.Errorf("configmap %s expects tokens of the development issuer", cm.Name))
+	}
+	return errs
 }
 
 func hasDeployment(o Objects, name string) bool {
