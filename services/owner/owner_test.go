@@ -391,6 +391,17 @@ func TestDeceasedPatient(t *testing.T) {
 	}
 	_, err = c.MarkPatientDeceased(ctx, &ownerv1.MarkPatientDeceasedRequest{PatientId: pet.GetId(), DeathDate: "2026-11-01", Version: 2, Reason: "again"})
 	wantCode(t, err, codes.FailedPrecondition)
+
+	// A wrong date is corrected, and the correction is in the history.
+	fixed, err := c.MarkPatientDeceased(ctx, &ownerv1.MarkPatientDeceasedRequest{PatientId: pet.GetId(), DeathDate: "2026-10-31", Version: 2, Reason: "date misread"})
+	if err != nil || fixed.GetPatient().GetDeathDate() != "2026-10-31" || !fixed.GetPatient().GetDeceased() || fixed.GetPatient().GetVersion() != 3 {
+		t.Fatalf("correct the date of death: %v, %v", fixed, err)
+	}
+	hist, err := c.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: pet.GetId()})
+	if n := len(hist.GetChanges()); err != nil || n != 3 || hist.GetChanges()[2].GetReason() != "date misread" ||
+		!slices.Equal(hist.GetChanges()[2].GetFields(), []string{"death_date"}) {
+		t.Errorf("history after the correction: %v, %v", hist.GetChanges(), err)
+	}
 }
 
 func TestBadInputNamesTheFields(t *testing.T) {

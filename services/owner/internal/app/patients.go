@@ -213,15 +213,21 @@ func (s *Service) MarkPatientDeceased(ctx context.Context, id, date string, vers
 	if err != nil {
 		return nil, fmt.Errorf("mark patient %s deceased: %w", id, err)
 	}
-	if p.Deceased {
-		return nil, apperr.Precondition("PATIENT_DECEASED", "the patient is already recorded as deceased")
-	}
+	recorded := p.DeathDate
 	p.DeathDate = domain.ValidateDeathDate(p, date, "death_date", s.clinicNow(), &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	fields := []string{"deceased", "death_date"}
+	if p.Deceased {
+		// A recorded death's date is corrected like any other data (rule 3).
+		if p.DeathDate == recorded {
+			return nil, apperr.Precondition("PATIENT_DECEASED", "the patient is already recorded as deceased on that day")
+		}
+		fields = []string{"death_date"}
+	}
 	p.Deceased = true
-	return s.storePatient(ctx, p, version, []string{"deceased", "death_date"}, reason, "patient.mark_deceased")
+	return s.storePatient(ctx, p, version, fields, reason, "patient.mark_deceased")
 }
 
 // PatientChanges lists a patient's change history.

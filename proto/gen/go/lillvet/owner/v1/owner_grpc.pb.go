@@ -84,7 +84,8 @@ type OwnerServiceClient interface {
 	FindPatientByCustomerNumber(ctx context.Context, in *FindPatientByCustomerNumberRequest, opts ...grpc.CallOption) (*FindPatientByCustomerNumberResponse, error)
 	// Moves a patient to another owner; the customer number and history stay with the animal.
 	TransferPatient(ctx context.Context, in *TransferPatientRequest, opts ...grpc.CallOption) (*TransferPatientResponse, error)
-	// Records that a patient has died.
+	// Records that a patient has died; for a patient already recorded as deceased, corrects
+	// the date of death (the same date again is FAILED_PRECONDITION PATIENT_DECEASED).
 	MarkPatientDeceased(ctx context.Context, in *MarkPatientDeceasedRequest, opts ...grpc.CallOption) (*MarkPatientDeceasedResponse, error)
 	// Lists who changed a patient, when, which fields and why.
 	ListPatientChanges(ctx context.Context, in *ListPatientChangesRequest, opts ...grpc.CallOption) (*ListPatientChangesResponse, error)
@@ -355,7 +356,8 @@ type OwnerServiceServer interface {
 	FindPatientByCustomerNumber(context.Context, *FindPatientByCustomerNumberRequest) (*FindPatientByCustomerNumberResponse, error)
 	// Moves a patient to another owner; the customer number and history stay with the animal.
 	TransferPatient(context.Context, *TransferPatientRequest) (*TransferPatientResponse, error)
-	// Records that a patient has died.
+	// Records that a patient has died; for a patient already recorded as deceased, corrects
+	// the date of death (the same date again is FAILED_PRECONDITION PATIENT_DECEASED).
 	MarkPatientDeceased(context.Context, *MarkPatientDeceasedRequest) (*MarkPatientDeceasedResponse, error)
 	// Lists who changed a patient, when, which fields and why.
 	ListPatientChanges(context.Context, *ListPatientChangesRequest) (*ListPatientChangesResponse, error)
