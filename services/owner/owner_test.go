@@ -2,6 +2,7 @@ package owner_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -316,6 +317,10 @@ func TestListOwnersPagesEveryOwnerOnce(t *testing.T) {
 		}
 		if token = res.GetNextPageToken(); token == "" {
 			break
+		}
+		// Tokens travel in URLs: they must not carry the names they page by.
+		if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || strings.Contains(strings.ToLower(string(raw)), "salo") {
+			t.Errorf("page token %q (%s) shows the names it pages by", token, raw)
 		}
 		if page > 5 {
 			t.Fatal("paging does not end")

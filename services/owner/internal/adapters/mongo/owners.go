@@ -178,14 +178,41 @@ type pageToken struct {
 	ID      string `json:"i"`
 }
 
-func encodeToken(t pageToken) string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
+// pageTokenAAD binds a sealed page token to its use.
+var pageTokenAAD = []byte("owner register page token")
+
+// encodeToken seals t: a token of the owner list carries the last owner's folded name
+// (the sort key), and page tokens travel in URLs, which proxies and browsers log.
+func (r *Repository) encodeToken(t pageToken) (string, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return "", fmt.Errorf("page token: %w", err)
+	}
+	sealed, err := r.keys.Seal(b, pageTokenAAD)
+	if err != nil {
+		return "", fmt.Errorf("page token: %w", err)
+	}
+	b, err = json.Marshal(sealed)
+	if err != nil {
+		return "", fmt.Errorf("page token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func decodeToken(s string) (pageToken, error) {
-	var t pageToken
+// decodeToken opens a token encodeToken made; anything else (including a token sealed
+// under a key since removed) is an invalid page_token.
+func (r *Repository) decodeToken(s string) (pageToken, error) {
+	var (
+		t      pageToken
+		sealed fieldcrypt.Sealed
+	)
 	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &sealed)
+	}
+	if err == nil {
+		b, err = r.keys.Open(sealed, pageTokenAAD)
+	}
 	if err == nil {
 		err = json.Unmarshal(b, &t)
 	}
@@ -216,7 +243,7 @@ func (r *Repository) ListOwners(ctx context.Context, q domain.OwnerQuery) ([]*do
 		filter = append(filter, bson.E{Key: "_id", Value: bson.M{"$in": q.OwnerIDs}})
 	}
 	if q.PageToken != "" {
-		t, err := decodeToken(q.PageToken)
+		t, err := r.decodeToken(q.PageToken)
 		if err != nil {
 			return nil, "", err
 		}
@@ -240,7 +267,9 @@ func (r *Repository) ListOwners(ctx context.Context, q domain.OwnerQuery) ([]*do
 	if int64(len(docs)) > size {
 		docs = docs[:size]
 		last := docs[len(docs)-1]
-		next = encodeToken(pageToken{SortKey: last.SortKey, ID: last.ID})
+		if next, err = r.encodeToken(pageToken{SortKey: last.SortKey, ID: last.ID}); err != nil {
+			return nil, "", err
+		}
 	}
 	out := make([]*domain.Owner, len(docs))
 	for i := range docs {

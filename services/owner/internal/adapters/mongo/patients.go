@@ -152,7 +152,7 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 func (r *Repository) ListOwnerPatients(ctx context.Context, ownerID string, size int, token string) ([]*domain.Patient, string, error) {
 	filter := bson.D{{Key: "owner_id", Value: ownerID}}
 	if token != "" {
-		t, err := decodeToken(token)
+		t, err := r.decodeToken(token)
 		if err != nil {
 			return nil, "", err
 		}
@@ -171,7 +171,9 @@ func (r *Repository) ListOwnerPatients(ctx context.Context, ownerID string, size
 	var next string
 	if int64(len(docs)) > limit {
 		docs = docs[:limit]
-		next = encodeToken(pageToken{ID: docs[len(docs)-1].ID})
+		if next, err = r.encodeToken(pageToken{ID: docs[len(docs)-1].ID}); err != nil {
+			return nil, "", err
+		}
 	}
 	out := make([]*domain.Patient, len(docs))
 	for i := range docs {
