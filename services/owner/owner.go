@@ -97,6 +97,16 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			})
 			d.Go(func(ctx context.Context) error {
+				n, err := repo.RefreshNameKeys(ctx)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					d.Telemetry.Logger.ErrorContext(ctx, "owner name keys refresh stopped", "error", err, "refreshed", n)
+				case err == nil && n > 0:
+					d.Telemetry.Logger.InfoContext(ctx, "owner name keys refreshed", "refreshed", n)
+				}
+				return nil
+			})
+			d.Go(func(ctx context.Context) error {
 				// Operators remove a retired key once this reports that nothing was left under it.
 				n, err := repo.RotateIdentityKeys(ctx)
 				switch {

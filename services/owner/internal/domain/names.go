@@ -35,12 +35,18 @@ func SearchKey(s string) string {
 		// Valid UTF-8 cannot fail these transforms; keep the key usable anyway.
 		folded = lower
 	}
-	return strings.Join(strings.Fields(folded), " ")
+	return strings.Join(strings.Fields(unmarkedLetters.Replace(folded)), " ")
 }
+
+// unmarkedLetters spells out the letters of Nordic and other European names that are
+// letters of their own rather than a base letter with a mark, as people type them on a
+// keyboard without them ("Søren" is found as "soren", "Weiß" as "weiss").
+var unmarkedLetters = strings.NewReplacer("ø", "o", "æ", "ae", "œ", "oe", "ß", "ss", "ł", "l", "đ", "d", "ð", "d", "þ", "th", "ı", "i")
 
 // NameTokens returns the distinct search keys of every word of both names,
 // in order of appearance, for prefix search. A hyphenated word gives itself
-// and each part, so "Anna-Liisa" gives "anna-liisa", "anna" and "liisa".
+// and each part, so "Anna-Liisa" gives "anna-liisa", "anna" and "liisa"; so does
+// a word with an apostrophe ("O'Brien": "o'brien", "o", "brien").
 // Words without a letter or digit (a lone dash) give nothing.
 func NameTokens(given, family string) []string {
 	var tokens []string
@@ -53,7 +59,7 @@ func NameTokens(given, family string) []string {
 	}
 	for _, word := range strings.Fields(SearchKey(given + " " + family)) {
 		add(word)
-		parts := strings.FieldsFunc(word, func(r rune) bool { return unicode.Is(unicode.Pd, r) })
+		parts := strings.FieldsFunc(word, func(r rune) bool { return unicode.Is(unicode.Pd, r) || isApostrophe(r) })
 		if len(parts) > 1 {
 			for _, p := range parts {
 				add(p)
@@ -73,6 +79,10 @@ func ValidatePostalCode(s string) error {
 
 func notASCIIDigit(r rune) bool {
 	return r < '0' || r > '9'
+}
+
+func isApostrophe(r rune) bool {
+	return r == '\'' || r == '\u2019' || r == '\u02bc'
 }
 
 func isLetterOrDigit(r rune) bool {

@@ -22,6 +22,10 @@ func TestSearchKey(t *testing.T) {
 		{"A\u0308ijä\u0308lä", "aijala"}, // decomposed input folds the same way
 		{"İnce", "ince"},
 		{"O'Brien", "o'brien"},
+		{"Søren Bjørnsson", "soren bjornsson"},
+		{"Weiß", "weiss"},
+		{"Łukasz", "lukasz"},
+		{"Ærø", "aero"},
 		{"", ""},
 		{"\xff", "\uFFFD"},
 	}
@@ -45,6 +49,7 @@ func TestNameTokens(t *testing.T) {
 		{"duplicates dropped", "Anna Anna-Maija", "Anna", []string{"anna", "anna-maija", "maija"}},
 		{"lone dash dropped", "Eva", "Lind - Berg", []string{"eva", "lind", "berg"}},
 		{"en dash splits too", "Eva", "Lind–Berg", []string{"eva", "lind–berg", "lind", "berg"}},
+		{"apostrophe splits", "Seán", "O’Brien", []string{"sean", "o’brien", "o", "brien"}},
 		{"empty", "", " ", nil},
 	}
 	for _, tt := range tests {

@@ -360,22 +360,61 @@ func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
 	}
 	defer func() { _ = cur.Close(ctx) }()
 	n := 0
+	// One code that cannot be opened (its key already removed) must not leave every
+	// later owner unrotated: the pass goes on and reports them all.
+	var failed []error
 	for cur.Next(ctx) {
 		var d ownerDoc
 		if err := cur.Decode(&d); err != nil {
 			return n, fmt.Errorf("decode owner: %w", err)
 		}
 		code, err := r.openIdentity(d.ID, *d.Identity)
-		if err != nil {
-			return n, err
+		if err == nil {
+			err = r.reseal(ctx, d.ID, *d.Identity, code)
 		}
-		if err := r.reseal(ctx, d.ID, *d.Identity, code); err != nil {
-			return n, err
+		if err != nil {
+			failed = append(failed, err)
+			continue
 		}
 		n++
 	}
 	if err := cur.Err(); err != nil {
-		return n, fmt.Errorf("rotate identity codes: %w", err)
+		failed = append(failed, fmt.Errorf("rotate identity codes: %w", err))
+	}
+	return n, errors.Join(failed...)
+}
+
+// RefreshNameKeys recomputes the search keys of every owner whose stored keys an earlier
+// version of the folding rules made (e.g. before "ø" folded to "o"), so that search
+// finds them as it finds owners written since. A rename meanwhile writes its own keys:
+// an owner is updated only while it still has the names read.
+func (r *Repository) RefreshNameKeys(ctx context.Context) (int, error) {
+	cur, err := r.owners.Find(ctx, bson.D{{Key: "anonymised", Value: bson.D{{Key: "$ne", Value: true}}}},
+		options.Find().SetProjection(bson.D{{Key: "given_names", Value: 1}, {Key: "family_name", Value: 1}, {Key: "sort_key", Value: 1}, {Key: "name_keys", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("find owners' name keys: %w", err)
+	}
+	defer func() { _ = cur.Close(ctx) }()
+	n := 0
+	for cur.Next(ctx) {
+		var d ownerDoc
+		if err := cur.Decode(&d); err != nil {
+			return n, fmt.Errorf("decode owner: %w", err)
+		}
+		fresh := ownerToDoc(&domain.Owner{GivenNames: d.GivenNames, FamilyName: d.FamilyName})
+		if fresh.SortKey == d.SortKey && slices.Equal(fresh.NameKeys, d.NameKeys) {
+			continue
+		}
+		res, err := r.owners.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: d.ID}, {Key: "given_names", Value: d.GivenNames}, {Key: "family_name", Value: d.FamilyName}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "sort_key", Value: fresh.SortKey}, {Key: "name_keys", Value: fresh.NameKeys}}}})
+		if err != nil {
+			return n, fmt.Errorf("refresh name keys of owner %s: %w", d.ID, err)
+		}
+		n += int(res.ModifiedCount)
+	}
+	if err := cur.Err(); err != nil {
+		return n, fmt.Errorf("refresh name keys: %w", err)
 	}
 	return n, nil
 }
