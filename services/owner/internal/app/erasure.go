@@ -136,14 +136,25 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 		return nil, fmt.Errorf("retention sweep: %w", err)
 	}
 	removed := map[string]int{}
+	// An owner the sweep cannot finish (a conflict, a broken record) must not hold up
+	// every owner due after it: the sweep goes on and reports them all.
+	var failed []error
 	for _, id := range ids {
+		if ctx.Err() != nil {
+			failed = append(failed, ctx.Err())
+			break
+		}
 		ds, err := s.sweepOwner(ctx, id, today)
 		if err != nil {
-			return summed(removed), fmt.Errorf("retention sweep: %w", err)
+			failed = append(failed, err)
+			continue
 		}
 		for _, d := range ds {
 			removed[d.Class] += d.Count
 		}
+	}
+	if err := errors.Join(failed...); err != nil {
+		return summed(removed), fmt.Errorf("retention sweep: %w", err)
 	}
 	return summed(removed), nil
 }
