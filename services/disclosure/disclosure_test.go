@@ -87,7 +87,7 @@ func start(t testing.TB, opts ...func(*disclosure.Config)) *system {
 		},
 	}
 	tokenFile := cfg.Job.TokenFile
-	writeJobToken(t, env, tokenFile, auth.RoleClinicManager)
+	writeJobToken(t, env, tokenFile, auth.RoleErasureJob)
 	for _, o := range opts {
 		o(&cfg)
 	}

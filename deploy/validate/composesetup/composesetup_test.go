@@ -220,7 +220,7 @@ func TestRunnerTokensVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("erasure job token rejected: %v", err)
 	}
-	if job.Subject != devauth.ErasureJob().Subject || !slices.Equal(job.Roles, []auth.Role{auth.RoleClinicManager}) {
+	if job.Subject != devauth.ErasureJob().Subject || !slices.Equal(job.Roles, []auth.Role{auth.RoleErasureJob}) {
 		t.Errorf("erasure job token is for %s %v", job.Subject, job.Roles)
 	}
 	// The verifier checked the signature; only the expiry is read here.

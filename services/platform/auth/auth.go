@@ -31,13 +31,17 @@ const (
 	// RolePartner is a registered recipient and sees only what was
 	// disclosed to it.
 	RolePartner Role = "partner"
+	// RoleErasureJob is the disclosure service's erasure job, a machine: it may
+	// restrict and erase an owner's data in each service and nothing else (no reads,
+	// no identity codes), so that its long-lived token is worth little if stolen.
+	RoleErasureJob Role = "erasure_job"
 )
 
 // Roles lists every known role.
 func Roles() []Role {
 	return []Role{
 		RoleVeterinarian, RoleNurse, RoleReception, RoleBilling,
-		RoleClinicManager, RoleMaintainer, RoleSubcontractor, RolePartner,
+		RoleClinicManager, RoleMaintainer, RoleSubcontractor, RolePartner, RoleErasureJob,
 	}
 }
 

@@ -41,7 +41,7 @@ type Claims struct {
 // (the local runner's and compose's): a service subject with the clinic manager role,
 // as docs/OPERATIONS.md asks of an identity provider's job token.
 func ErasureJob() Claims {
-	return Claims{Subject: "service:disclosure-erasure", Name: "Erasure job", Roles: []auth.Role{auth.RoleClinicManager}}
+	return Claims{Subject: "service:disclosure-erasure", Name: "Erasure job", Roles: []auth.Role{auth.RoleErasureJob}}
 }
 
 // Issuer mints development tokens and publishes their verification key.

@@ -141,6 +141,7 @@ var valueNames = map[string]map[string]names{
 		"maintainer":     {"järjestelmän ylläpitäjä", "systemförvaltare", "system maintainer"},
 		"subcontractor":  {"alihankkija", "underleverantör", "subcontractor"},
 		"partner":        {"yhteistyökumppani", "samarbetspartner", "partner"},
+		"erasure_job":    {"tietojen poiston automaattinen ajo", "automatisk radering", "automatic erasure run"},
 	},
 	ValueAccessOutcome: {
 		"success": {"onnistui", "lyckades", "done"},

@@ -16,6 +16,9 @@ var (
 	readers = recorders
 	// exporters run marketing and statistics exports.
 	exporters = []auth.Role{auth.RoleClinicManager}
+	// rightsAndJob restrict and erase for a customer's request: the clinic manager and
+	// the erasure job.
+	rightsAndJob = []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}
 	// maintainer reads consent data only with a stated purpose, which is audited.
 	maintainer = []auth.Role{auth.RoleMaintainer}
 )
@@ -32,9 +35,9 @@ func Policy() auth.Policy {
 		// An export touches thousands of owners: the clinic manager decides on it; a
 		// maintainer runs one only with a stated purpose.
 		m("FilterConsents"): {Roles: exporters, WithPurpose: maintainer},
-		// The erasure and objection job runs as the clinic manager handling the request.
-		m("SetOwnerRestriction"): {Roles: exporters},
-		// So does the erasure job's step here, which erases the ledger.
-		m("EraseOwnerData"): {Roles: exporters},
+		// The clinic manager handling a customer's request, and the erasure job, which
+		// may do nothing else here.
+		m("SetOwnerRestriction"): {Roles: rightsAndJob},
+		m("EraseOwnerData"):      {Roles: rightsAndJob},
 	}
 }

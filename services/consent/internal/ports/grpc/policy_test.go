@@ -28,7 +28,7 @@ func TestPolicy(t *testing.T) {
 		{RPC: "ListConsents", Allowed: staff, WithPurpose: []auth.Role{maint}},
 		{RPC: "CheckConsent", Allowed: staff, WithPurpose: []auth.Role{maint}},
 		{RPC: "FilterConsents", Allowed: []auth.Role{manager}, WithPurpose: []auth.Role{maint}},
-		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{manager}},
-		{RPC: "EraseOwnerData", Allowed: []auth.Role{manager}},
+		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{manager, auth.RoleErasureJob}},
+		{RPC: "EraseOwnerData", Allowed: []auth.Role{manager, auth.RoleErasureJob}},
 	})
 }

@@ -27,8 +27,9 @@ var (
 	// communications through the lists already; billing, which sees only the invoice
 	// view, does not export.
 	exporters = clinicStaff
-	// rightsHandlers answer the customers' access requests.
-	rightsHandlers = []auth.Role{auth.RoleClinicManager}
+	// rightsHandlers answer the customers' access requests, and the erasure job carries
+	// an erasure out (it may do nothing else).
+	rightsHandlers = []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}
 	// sweepers run the retention sweep: the clinic manager, and the maintainer, who
 	// operates the system (the sweep deletes by date and returns no personal data).
 	sweepers = []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}

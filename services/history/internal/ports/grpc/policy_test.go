@@ -33,7 +33,7 @@ func TestPolicy(t *testing.T) {
 		{RPC: "ListOwnerCommunications", Allowed: []auth.Role{vet, nur, rec, mgr}, WithPurpose: []auth.Role{mnt}},
 		{RPC: "ListOwnerTimeline", Allowed: []auth.Role{vet, nur, rec, mgr, bil}, WithPurpose: []auth.Role{mnt}},
 		{RPC: "ExportOwnerHistory", Allowed: []auth.Role{vet, nur, rec, mgr}, WithPurpose: []auth.Role{mnt}},
-		{RPC: "EraseOwnerData", Allowed: []auth.Role{mgr}},
+		{RPC: "EraseOwnerData", Allowed: []auth.Role{mgr, auth.RoleErasureJob}},
 		{RPC: "RunRetentionSweep", Allowed: []auth.Role{mgr, mnt}},
 	})
 }

@@ -17,6 +17,8 @@ var (
 	maintainer = []auth.Role{auth.RoleMaintainer}
 	// rights handle the customer's rights: restriction and erasure.
 	rights = []auth.Role{auth.RoleClinicManager}
+	// rightsAndJob also include the erasure job, which carries an erasure out.
+	rightsAndJob = append(append([]auth.Role{}, rights...), auth.RoleErasureJob)
 )
 
 // Policy is the owner service's authorization table: who may call each RPC.
@@ -32,8 +34,9 @@ func Policy() auth.Policy {
 		m("RevealIdentityCode"):      {Roles: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
 		m("ListOwnerChanges"):        read,
 		// The consent service asks with its caller's forwarded identity, so the same
-		// roles as reading an owner; the answer is only existence and restriction.
-		m("BatchGetOwnerStatus"): read,
+		// roles as reading an owner, and the erasure job's (whose consent steps ask); the
+		// answer is only existence and restriction.
+		m("BatchGetOwnerStatus"): {Roles: append(append([]auth.Role{}, readers...), auth.RoleErasureJob), WithPurpose: maintainer},
 		// The owner's own copy, identity code in full: the clinic manager answers
 		// access requests, and states which (the audit event keeps it), as every
 		// other way to the full identity code asks for a purpose.
@@ -48,10 +51,10 @@ func Policy() auth.Policy {
 		}},
 		m("MarkPatientDeceased"): {Roles: clinicStaff},
 		m("ListPatientChanges"):  read,
-		// Restriction and erasure handle the customer's rights: the clinic manager's
-		// (the erasure job calls with the forwarded identity of the manager who runs it).
-		m("SetOwnerRestriction"): {Roles: rights},
-		m("EraseOwnerData"):      {Roles: rights},
+		// Restriction and erasure handle the customer's rights: the clinic manager's,
+		// and the erasure job's, which may do nothing else.
+		m("SetOwnerRestriction"): {Roles: rightsAndJob},
+		m("EraseOwnerData"):      {Roles: rightsAndJob},
 		// The sweep only removes what is due; the maintainer may run it to operate the
 		// service, and it reads nothing back.
 		m("RunRetentionSweep"): {Roles: append(append([]auth.Role{}, rights...), maintainer...)},

@@ -22,7 +22,7 @@ func TestPolicy(t *testing.T) {
 		{RPC: "GetOwner", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "UpdateOwner", Allowed: readers},
 		{RPC: "ListOwners", Allowed: readers, WithPurpose: maintainer},
-		{RPC: "BatchGetOwnerStatus", Allowed: readers, WithPurpose: maintainer},
+		{RPC: "BatchGetOwnerStatus", Allowed: append(append([]auth.Role{}, readers...), auth.RoleErasureJob), WithPurpose: maintainer},
 		{RPC: "FindOwnerByIdentityCode", Allowed: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
 		{RPC: "RevealIdentityCode", Allowed: []auth.Role{auth.RoleBilling, auth.RoleClinicManager}},
 		{RPC: "ExportOwner", WithPurpose: []auth.Role{auth.RoleClinicManager}},
@@ -35,8 +35,8 @@ func TestPolicy(t *testing.T) {
 		{RPC: "ListOwnerPatients", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "FindPatientByCustomerNumber", Allowed: readers, WithPurpose: maintainer},
 		{RPC: "ListPatientChanges", Allowed: readers, WithPurpose: maintainer},
-		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{auth.RoleClinicManager}},
-		{RPC: "EraseOwnerData", Allowed: []auth.Role{auth.RoleClinicManager}},
+		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}},
+		{RPC: "EraseOwnerData", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}},
 		{RPC: "RunRetentionSweep", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}},
 	})
 }
