@@ -10,6 +10,8 @@ const microchipLength = 15
 const (
 	microchipReasonLength = "must be 15 digits"
 	microchipReasonDigits = "must contain only digits"
+	// 000 is no country or manufacturer; 999 marks test transponders, never an animal's.
+	microchipReasonCode = "must begin with a country or manufacturer code (not 000, and 999 is for test transponders)"
 )
 
 // MicrochipError says why a microchip code is rejected.
@@ -32,6 +34,9 @@ func ParseMicrochip(s string) (string, error) {
 	}
 	if len(code) != microchipLength {
 		return "", &MicrochipError{Reason: microchipReasonLength}
+	}
+	if prefix := code[:3]; prefix == "000" || prefix == "999" {
+		return "", &MicrochipError{Reason: microchipReasonCode}
 	}
 	return code, nil
 }

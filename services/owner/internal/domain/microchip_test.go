@@ -21,6 +21,9 @@ func TestParseMicrochip(t *testing.T) {
 		{"hyphens", "246-098-100-123-456", "", microchipReasonDigits},
 		{"hexadecimal FDX-A", "0A1B2C3D4E", "", microchipReasonDigits},
 		{"full-width digits", "２４６098100123456", "", microchipReasonDigits},
+		{"manufacturer code", "900123456789012", "900123456789012", ""},
+		{"no country or manufacturer", "000123456789012", "", microchipReasonCode},
+		{"test transponder", "999123456789012", "", microchipReasonCode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,9 @@ const (
 	phoneReasonTooLong = "too long"
 	phoneReasonParse   = "not a phone number"
 	phoneReasonInvalid = "not a valid number"
+	// An extension has no place in E.164; dropping it silently would store a number
+	// that does not reach the person.
+	phoneReasonExtension = "has an extension, which cannot be kept: give the direct number"
 )
 
 // PhoneError says why a phone number is rejected.
@@ -38,6 +41,9 @@ func NormalizePhone(s string) (string, error) {
 	}
 	if !phonenumbers.IsValidNumber(num) {
 		return "", &PhoneError{Reason: phoneReasonInvalid}
+	}
+	if num.GetExtension() != "" {
+		return "", &PhoneError{Reason: phoneReasonExtension}
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }

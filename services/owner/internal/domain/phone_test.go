@@ -24,6 +24,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"too short", "040", "", phoneReasonInvalid},
 		{"unassigned Finnish prefix", "0012 345", "", phoneReasonInvalid},
 		{"too long", strings.Repeat("4", phoneMaxInput+1), "", phoneReasonTooLong},
+		{"extension", "(06) 123 4567 ext. 5", "", phoneReasonExtension},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
