@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
@@ -31,7 +32,8 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 		return nil, err
 	}
 	p.ID, p.OwnerID = id, in.OwnerID
-	created, err := s.repo.CreatePatient(ctx, &p, s.change(ctx, []string{"created"}, "registered"))
+	registered := s.change(ctx, []string{"created"}, "registered")
+	created, err := s.repo.CreatePatient(ctx, &p, registered)
 	if err != nil {
 		return nil, fmt.Errorf("register patient: %w", err)
 	}
@@ -39,6 +41,15 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	// another is refused rather than answered with the first animal (or owner).
 	if created.OwnerID != p.OwnerID || created.Name != p.Name || created.Species != p.Species {
 		return nil, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another patient")
+	}
+	// A restriction or erasure of the owner decided after the check above did not see
+	// this patient: the registration is taken back, as the check would have refused it
+	// (only by the call that wrote it; a retry's earlier patient stays).
+	if err := s.requireActiveOwner(ctx, in.OwnerID); err != nil && created.Created.Equal(registered.Time) {
+		if derr := s.repo.DeletePatient(ctx, created.ID); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return nil, fmt.Errorf("register patient: %w", err)
 	}
 	return created, s.record(ctx, "patient.create", patientResource(created.ID), created.OwnerID)
 }

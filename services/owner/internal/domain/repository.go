@@ -62,6 +62,9 @@ type Repository interface {
 	// same p.ID returns the stored patient. A microchip already on record for another
 	// patient fails with apperr.ErrAlreadyExists.
 	CreatePatient(ctx context.Context, p *Patient, c Change) (*Patient, error)
+	// DeletePatient removes a patient no one has changed since its registration (the
+	// registration taken back), and its microchip claim; its customer number stays used.
+	DeletePatient(ctx context.Context, id string) error
 	GetPatient(ctx context.Context, id string) (*Patient, error)
 	// UpdatePatient stores the fields named in c.Fields at the expected version.
 	UpdatePatient(ctx context.Context, p *Patient, expected int64, c Change) (*Patient, error)

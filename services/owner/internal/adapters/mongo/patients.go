@@ -99,6 +99,25 @@ func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c dom
 	return nil, r.releaseClaimed(ctx, key, p.ID, fmt.Errorf("allocate customer number: %d numbers in a row were taken", allocationAttempts))
 }
 
+// DeletePatient implements domain.Repository.
+func (r *Repository) DeletePatient(ctx context.Context, id string) error {
+	var d patientDoc
+	if err := findOne(ctx, r.patients, "patient", id, bson.D{{Key: "microchip", Value: 1}, {Key: "version", Value: 1}}, &d); err != nil {
+		return err
+	}
+	res, err := r.patients.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: 1}})
+	if err != nil {
+		return fmt.Errorf("delete patient %s: %w", id, err)
+	}
+	if res.DeletedCount == 0 {
+		return stale("patient", id, 1)
+	}
+	if d.Microchip != "" {
+		return r.release(ctx, microchipKey(d.Microchip), id)
+	}
+	return nil
+}
+
 // GetPatient implements domain.Repository.
 func (r *Repository) GetPatient(ctx context.Context, id string) (*domain.Patient, error) {
 	var d patientDoc
