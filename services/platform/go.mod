@@ -27,6 +27,8 @@ require (
 	modernc.org/sqlite v1.32.0
 )
 
+require github.com/gofrs/flock v0.13.2
+
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/AlekSi/pointer v1.2.0 // indirect

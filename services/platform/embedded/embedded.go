@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/gofrs/flock"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -33,6 +34,8 @@ type Store struct {
 	// stopFerretDB stops FerretDB and waits until it has released the data folder; it
 	// may be called more than once.
 	stopFerretDB func() error
+	// lock holds the data folder for this store alone until Close.
+	lock *flock.Flock
 }
 
 // Start opens (or creates, mode 0700) the data folder dir and serves it on 127.0.0.1 at a
@@ -52,6 +55,22 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("create embedded store folder: %w", err)
 	}
+	// One store per folder: a second process on the same files would interleave its
+	// writes with this one's, and the atomicity the proxy gives would be lost.
+	lock := flock.New(filepath.Join(abs, lockFile))
+	locked, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock embedded store folder: %w", err)
+	}
+	if !locked {
+		return nil, fmt.Errorf("embedded store folder %s is in use by another process (another runner?)", abs)
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = lock.Unlock()
+		}
+	}()
 
 	// FerretDB wants a file: URI naming a directory with a trailing slash; it unescapes the
 	// path to check that the directory exists. FerretDB runs SQLite in WAL mode; with
@@ -109,13 +128,18 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 		uri:          (&url.URL{Scheme: "mongodb", Host: p.addr(), Path: "/"}).String(),
 		proxy:        p,
 		stopFerretDB: stopFerretDB,
+		lock:         lock,
 	}
+	started = true
 
 	if err := s.ping(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("wait for embedded store: %w", err), s.Close())
 	}
 	return s, nil
 }
+
+// lockFile is the file in the data folder that the running store holds locked.
+const lockFile = ".lock"
 
 // URI is the mongodb:// connection string of the store.
 func (s *Store) URI() string {
@@ -125,7 +149,7 @@ func (s *Store) URI() string {
 // Close stops the store and waits until it has released the data folder. Clients still
 // connected lose their connections. It is safe to call more than once.
 func (s *Store) Close() error {
-	return errors.Join(s.proxy.close(), s.stopFerretDB())
+	return errors.Join(s.proxy.close(), s.stopFerretDB(), s.lock.Unlock())
 }
 
 func (s *Store) ping(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,6 +104,13 @@ func TestDataSurvivesRestart(t *testing.T) {
 		InsertOne(ctx, bson.D{{Key: "_id", Value: "o-1"}, {Key: "v", Value: 7}})
 	if err != nil {
 		t.Fatalf("insert: %v", err)
+	}
+	// A second store on the same folder (a second runner) is refused while the first runs.
+	if other, err := embedded.Start(ctx, dir); err == nil || !strings.Contains(err.Error(), "in use") {
+		if other != nil {
+			_ = other.Close()
+		}
+		t.Fatalf("a second store on a folder in use: %v", err)
 	}
 	// A client still connected would hold Close for FerretDB's grace period.
 	if err := client.Disconnect(ctx); err != nil {
