@@ -162,13 +162,29 @@ func TestHistoryCategories(t *testing.T) {
 		t.Fatalf("all communications: %v", subjects)
 	}
 
+	// Mirri moves to another owner; her visits stay in this owner's history, and a
+	// package of that history names her in the log too (Art. 19 finds its recipient).
+	other, _ := s.customer(t, "Salo")
+	pet, err := s.owners.GetPatient(s.as(t, auth.RoleReception), &ownerv1.GetPatientRequest{PatientId: mirri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: mirri, NewOwnerId: other, Version: pet.GetPatient().GetVersion(), Reason: "sold",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d, p := disclose(auth.RoleVeterinarian, claim(ins.GetId(), ownerID, invoices)); len(p.Visits) != 2 || !slices.Contains(d.GetPatientIds(), mirri) {
+		t.Errorf("after the transfer: log names %v, package %d visits; want Mirri named", d.GetPatientIds(), len(p.Visits))
+	}
+
 	// The history service audited each export as the staff member who disclosed.
 	n, err := s.raw.Database(historyDatabase).Collection("audit_events").CountDocuments(t.Context(),
 		map[string]any{"subject_owner_id": ownerID, "actor_subject": "test-reception", "action": "history.export"})
 	if err != nil || n != 1 {
 		t.Fatalf("export audit events by reception: %d, %v", n, err)
 	}
-	if log := s.ownerLog(t, ownerID); len(log) != 4 || !strings.HasPrefix(log[3].GetRequestedBy(), "test-reception") {
+	if log := s.ownerLog(t, ownerID); len(log) != 5 || !strings.HasPrefix(log[4].GetRequestedBy(), "test-reception") {
 		t.Fatalf("log %v", log)
 	}
 }

@@ -207,6 +207,15 @@ func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []str
 			only = rec.PatientIDs
 		}
 		p.Visits, p.Communications = historyPayload(h, only, has)
+		// The owner's history may hold animals since transferred away: the log names
+		// every animal the package speaks of, so that a later rectification or erasure
+		// of any of them finds this recipient (Art. 19).
+		for _, v := range p.Visits {
+			rec.PatientIDs = appendMissing(rec.PatientIDs, v.PatientID)
+		}
+		for _, c := range p.Communications {
+			rec.PatientIDs = appendMissing(rec.PatientIDs, c.PatientID)
+		}
 	}
 	payload, err := p.Marshal()
 	if err != nil {
@@ -215,6 +224,14 @@ func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []str
 	sum := sha256.Sum256(payload)
 	rec.Payload, rec.PayloadSHA256 = payload, hex.EncodeToString(sum[:])
 	return nil
+}
+
+// appendMissing appends id to ids unless it is empty or already there.
+func appendMissing(ids []string, id string) []string {
+	if id == "" || slices.Contains(ids, id) {
+		return ids
+	}
+	return append(ids, id)
 }
 
 // validate checks the request with the domain's rules, naming the request's own fields
