@@ -36,7 +36,6 @@ type listRequest interface {
 	GetPageToken() string
 }
 
-// query checks a list request's id, time range and paging and returns its query.
 // checkTime refuses a timestamp that is set but is no valid instant (nanos out of range,
 // past the year 9999): mapped, it would read as unset, which a write takes as now.
 func checkTime(v *apperr.ValidationError, field string, ts *timestamppb.Timestamp) {
@@ -45,6 +44,7 @@ func checkTime(v *apperr.ValidationError, field string, ts *timestamppb.Timestam
 	}
 }
 
+// query checks a list request's id, time range and paging and returns its query.
 func query(v *apperr.ValidationError, idField, id string, req listRequest) domain.Query {
 	v.CheckUUID(idField, id)
 	q := domain.Query{ID: id, PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
