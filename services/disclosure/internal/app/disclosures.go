@@ -87,7 +87,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	if err != nil {
 		return domain.Record{}, err
 	}
-	if stored.PayloadSHA256 != rec.PayloadSHA256 {
+	if loggedByAnother(stored, rec) {
 		// A concurrent retry logged its result first: answer with that one.
 		return s.replay(ctx, stored, req)
 	}
@@ -120,7 +120,7 @@ func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.Disc
 	if err != nil {
 		return domain.Record{}, err
 	}
-	if !stored.CreatedAt.Equal(rec.CreatedAt) || stored.RequestedBy != rec.RequestedBy || stored.PayloadSHA256 != rec.PayloadSHA256 {
+	if loggedByAnother(stored, rec) {
 		// Another call logged first under the same request id: answer as its retry,
 		// which refuses a reuse for another owner or recipient.
 		return s.replay(ctx, stored, req)
@@ -132,6 +132,13 @@ func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.Disc
 		return stored, nil
 	}
 	return stored, stored.Refusal.Err()
+}
+
+// loggedByAnother reports whether the log entry AppendRecord returned is another call's,
+// logged first under the same id, rather than rec: a refusal has no payload hash to
+// tell them apart, so the time and the caller count too.
+func loggedByAnother(stored, rec domain.Record) bool {
+	return stored.PayloadSHA256 != rec.PayloadSHA256 || !stored.CreatedAt.Equal(rec.CreatedAt) || stored.RequestedBy != rec.RequestedBy
 }
 
 // replay answers a retried request with the first one's result. A request id reused for
