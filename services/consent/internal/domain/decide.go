@@ -47,7 +47,7 @@ type State struct {
 // Decide derives whether purpose (with scope, in normal form) may use the owner's data
 // at the instant at, from the owner's ledger entries in any order. Only entries of that
 // purpose and scope with EffectiveAt <= at count; the latest decision wins (see
-// laterThan), so a grant scheduled ahead is overruled by a withdrawal made after it.
+// latestFirst), so a grant scheduled ahead is overruled by a withdrawal made after it.
 //
 // An opt-out purpose is allowed unless the latest decision is an objection, refusal or
 // withdrawal. A grant on it is an explicit grant while in force; outside its validity
@@ -72,15 +72,7 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time, ownerR
 			effective = append(effective, e)
 		}
 	}
-	slices.SortFunc(effective, func(a, b *Entry) int {
-		switch {
-		case laterThan(a, b):
-			return -1
-		case laterThan(b, a):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(effective, latestFirst)
 	for _, e := range effective {
 		deciding := *e
 		switch e.Decision {
@@ -132,17 +124,17 @@ func defaultVerdict(p Purpose) Verdict {
 	return Verdict{Allowed: true, Reason: ReasonDefaultOptOut}
 }
 
-// laterThan orders entries by when the customer made the decision, then Seq. The store
-// makes Seq unique per owner; ID only keeps the result independent of input order
-// should it not be.
-func laterThan(a, b *Entry) bool {
-	if c := decidedAt(a).Compare(decidedAt(b)); c != 0 {
-		return c > 0
+// latestFirst orders entries latest decision first: by when the customer made the
+// decision, then Seq. The store makes Seq unique per owner; ID only keeps the result
+// independent of input order should it not be.
+func latestFirst(a, b *Entry) int {
+	if c := decidedAt(b).Compare(decidedAt(a)); c != 0 {
+		return c
 	}
-	if a.Seq != b.Seq {
-		return a.Seq > b.Seq
+	if c := cmp.Compare(b.Seq, a.Seq); c != 0 {
+		return c
 	}
-	return a.ID > b.ID
+	return cmp.Compare(b.ID, a.ID)
 }
 
 // CurrentState derives the state at the instant at of every purpose and scope the ledger

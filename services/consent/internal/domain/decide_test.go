@@ -360,7 +360,7 @@ func checkVerdict(t *testing.T, entries []Entry, p Purpose, scope string, at tim
 	}
 	for i := range entries {
 		e := &entries[i]
-		if e.Purpose == p && e.Scope == scope && !e.EffectiveAt.After(at) && laterThan(e, d) {
+		if e.Purpose == p && e.Scope == scope && !e.EffectiveAt.After(at) && latestFirst(e, d) < 0 {
 			t.Fatalf("%s/%s: entry %s is later than the deciding %s", p, scope, e.ID, d.ID)
 		}
 	}
