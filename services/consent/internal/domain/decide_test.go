@@ -358,12 +358,21 @@ func checkVerdict(t *testing.T, entries []Entry, p Purpose, scope string, at tim
 	if d.Purpose != p || d.Scope != scope || d.EffectiveAt.After(at) {
 		t.Fatalf("%s/%s at %v: deciding entry %+v does not apply", p, scope, at, *d)
 	}
+	// Only an opt-out purpose's grant out of its validity period may be later than the
+	// deciding entry: it leaves the decision before it in force.
 	for i := range entries {
 		e := &entries[i]
-		if e.Purpose == p && e.Scope == scope && !e.EffectiveAt.After(at) && latestFirst(e, d) < 0 {
+		if e.Purpose == p && e.Scope == scope && !e.EffectiveAt.After(at) && latestFirst(e, d) < 0 && !grantOutOfForce(e, p, at) {
 			t.Fatalf("%s/%s: entry %s is later than the deciding %s", p, scope, e.ID, d.ID)
 		}
 	}
+}
+
+// grantOutOfForce reports whether e is a grant on the opt-out purpose p outside its
+// validity period at the instant at.
+func grantOutOfForce(e *Entry, p Purpose, at time.Time) bool {
+	return !p.OptIn() && e.Decision == DecisionGranted &&
+		((!e.ValidFrom.IsZero() && at.Before(e.ValidFrom)) || (!e.ValidUntil.IsZero() && !at.Before(e.ValidUntil)))
 }
 
 func decidingID(v Verdict) string {
