@@ -48,7 +48,7 @@ func FuzzNormalizePhone(f *testing.F) {
 		f.Add(s)
 	}
 	reasons := map[string]bool{}
-	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid} {
+	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonExtension} {
 		reasons["phone number: "+r] = true
 	}
 	f.Fuzz(func(t *testing.T, s string) {
