@@ -656,16 +656,7 @@ func TestBatchGetOwnerStatus(t *testing.T) {
 	env, c := setup(t)
 	free := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salo")})
 	held := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Lahti")})
-	// The erasure job (issue 5) restricts owners; until it exists the test does it in the store.
-	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
-	if _, err := raw.Database(testDatabase).Collection("owners").UpdateByID(t.Context(), held.GetId(),
-		bson.M{"$set": bson.M{"restricted": true}}); err != nil {
-		t.Fatal(err)
-	}
+	restrict(t, env, c, held.GetId(), true)
 	unknown := "0190b1b4-0000-7000-8000-000000000000"
 	ctx := env.As(t, auth.RoleClinicManager)
 	res, err := c.BatchGetOwnerStatus(ctx, &ownerv1.BatchGetOwnerStatusRequest{
