@@ -202,14 +202,42 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	if err := s.requireActiveOwner(ctx, newOwnerID); err != nil {
 		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
 	}
-	previous := p.OwnerID
-	p.OwnerID = newOwnerID
-	moved, err := s.storePatient(ctx, p, version, []string{"owner_id"}, reason, "patient.transfer")
-	if err != nil {
+	if err := requireNotErased(p); err != nil {
 		return nil, err
 	}
+	previous := p.OwnerID
+	p.OwnerID = newOwnerID
+	moved, err := s.repo.UpdatePatient(ctx, p, version, s.change(ctx, []string{"owner_id"}, reason))
+	if err != nil {
+		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
+	}
+	// A restriction or erasure of the new owner decided after the check above did not
+	// see this patient: the transfer is taken back, as the check would have refused it.
+	if err := s.requireActiveOwner(ctx, newOwnerID); err != nil {
+		if uerr := s.untransfer(ctx, moved, previous); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
+	}
 	// The previous owner's data changed too: their access report must show the transfer.
-	return moved, s.record(ctx, "patient.transfer", patientResource(id), previous)
+	return moved, s.recordAll(ctx, "patient.transfer", patientResource(id), newOwnerID, previous)
+}
+
+// untransferReason is the change history's reason of a transfer taken back.
+const untransferReason = "transfer taken back: the new owner was restricted (or could not be read) when it was written"
+
+// untransfer moves a patient back to its previous owner at the version the transfer
+// wrote, so that it changes nothing written since (the new owner's erasure may have
+// reached the patient: it is then the erasure's). It runs even when the caller has gone,
+// which would otherwise leave the patient under the restricted owner.
+func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string) error {
+	back := *moved
+	back.OwnerID = previous
+	c := s.change(ctx, []string{"owner_id"}, untransferReason)
+	if _, err := s.repo.UpdatePatient(context.WithoutCancel(ctx), &back, moved.Version, c); err != nil {
+		return fmt.Errorf("take the transfer back: %w", err)
+	}
+	return nil
 }
 
 // MarkPatientDeceased records the patient's death.

@@ -23,24 +23,41 @@ type nopAuditor struct{}
 func (nopAuditor) Record(context.Context, ...audit.Event) error    { return nil }
 func (nopAuditor) RecordNow(context.Context, ...audit.Event) error { return nil }
 
-// restrictingRepo restricts the owner just before a patient is written, as a
-// restriction decided between RegisterPatient's check and its write would.
+// restrictingRepo restricts an owner just before the first patient is written under
+// them, as a restriction decided between a use case's check and its write would.
 type restrictingRepo struct {
 	domain.Repository
-	svc *Service
+	svc  *Service
+	done bool
+}
+
+func (r *restrictingRepo) restrictOnce(ctx context.Context, ownerID string) error {
+	if r.done {
+		return nil
+	}
+	r.done = true
+	_, err := r.svc.SetOwnerRestriction(ctx, ownerID, true, "objection pending")
+	return err
 }
 
 func (r *restrictingRepo) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
-	if _, err := r.svc.SetOwnerRestriction(ctx, p.OwnerID, true, "objection pending"); err != nil {
+	if err := r.restrictOnce(ctx, p.OwnerID); err != nil {
 		return nil, err
 	}
 	return r.Repository.CreatePatient(ctx, p, c)
 }
 
-// TestRegistrationRacingARestriction: the owner is restricted between the check and the
-// write; the registration is taken back and the caller told, and no active patient is
-// left under the restricted owner.
-func TestRegistrationRacingARestriction(t *testing.T) {
+func (r *restrictingRepo) UpdatePatient(ctx context.Context, p *domain.Patient, expected int64, c domain.Change) (*domain.Patient, error) {
+	if err := r.restrictOnce(ctx, p.OwnerID); err != nil {
+		return nil, err
+	}
+	return r.Repository.UpdatePatient(ctx, p, expected, c)
+}
+
+// raceSetup returns a repository on a fresh store, the use cases on it, the use cases
+// on a restrictingRepo around it, and a clinic manager's context.
+func raceSetup(t *testing.T) (*ownermongo.Repository, *Service, *Service, context.Context) {
+	t.Helper()
 	client, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()))
 	if err != nil {
 		t.Fatal(err)
@@ -55,22 +72,35 @@ func TestRegistrationRacingARestriction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	racing, err := New(&restrictingRepo{Repository: repo, svc: plain}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "mgr", Roles: []auth.Role{auth.RoleClinicManager}})
+	return repo, plain, racing, ctx
+}
+
+func wantOwnerRestricted(t *testing.T, what string, err error) {
+	t.Helper()
+	var pe *apperr.PreconditionError
+	if !errors.As(err, &pe) || pe.Reason != "OWNER_RESTRICTED" {
+		t.Fatalf("%s: %v, want OWNER_RESTRICTED", what, err)
+	}
+}
+
+// TestRegistrationRacingARestriction: the owner is restricted between the check and the
+// write; the registration is taken back and the caller told, and no active patient is
+// left under the restricted owner.
+func TestRegistrationRacingARestriction(t *testing.T) {
+	repo, plain, racing, ctx := raceSetup(t)
 	o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: "Laine", Phone: "040 123 4567",
 		HomeClinic: domain.ClinicSeinajoki}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	racing, err := New(&restrictingRepo{Repository: repo, svc: plain}, nopAuditor{}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: o.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog,
 		Microchip: "246098100777009"}})
-	var pe *apperr.PreconditionError
-	if !errors.As(err, &pe) || pe.Reason != "OWNER_RESTRICTED" {
-		t.Fatalf("a registration racing a restriction: %v, want OWNER_RESTRICTED", err)
-	}
+	wantOwnerRestricted(t, "a registration racing a restriction", err)
 	patients, err := repo.OwnerPatients(t.Context(), o.ID)
 	if err != nil || len(patients) != 0 {
 		t.Fatalf("patients under the restricted owner: %v (%v)", patients, err)
@@ -84,5 +114,39 @@ func TestRegistrationRacingARestriction(t *testing.T) {
 	if _, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: other.ID, Patient: domain.Patient{Name: "Rekku",
 		Species: domain.SpeciesDog, Microchip: "246098100777009"}}); err != nil {
 		t.Fatalf("the microchip after the registration was taken back: %v", err)
+	}
+}
+
+// TestTransferRacingARestriction: the new owner is restricted between the check and the
+// write; the transfer is taken back (in the history too) and the caller told, and the
+// patient is the previous owner's again, not one under the restricted owner.
+func TestTransferRacingARestriction(t *testing.T) {
+	repo, plain, racing, ctx := raceSetup(t)
+	var owners [2]*domain.Owner
+	for i, family := range []string{"Laine", "Salo"} {
+		o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+			HomeClinic: domain.ClinicSeinajoki}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners[i] = o
+	}
+	from, to := owners[0], owners[1]
+	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = racing.TransferPatient(ctx, p.ID, to.ID, p.Version, "sold")
+	wantOwnerRestricted(t, "a transfer racing a restriction", err)
+	if patients, err := repo.OwnerPatients(t.Context(), to.ID); err != nil || len(patients) != 0 {
+		t.Fatalf("patients under the restricted owner: %v (%v)", patients, err)
+	}
+	got, err := repo.GetPatient(t.Context(), p.ID)
+	if err != nil || got.OwnerID != from.ID || got.Version != p.Version+2 {
+		t.Fatalf("the patient after the transfer was taken back: %+v (%v), want owner %s at version %d", got, err, from.ID, p.Version+2)
+	}
+	changes, err := repo.PatientChanges(t.Context(), p.ID)
+	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != untransferReason {
+		t.Fatalf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 	}
 }
