@@ -370,6 +370,12 @@ func TestTransferKeepsCustomerNumberAndHistory(t *testing.T) {
 	if n := len(hist.GetChanges()); n != 2 || hist.GetChanges()[1].GetReason() != "sold" {
 		t.Fatalf("history after transfer: %v", hist.GetChanges())
 	}
+	// The transfer's record says from whom to whom; the registration's keeps no values.
+	transfer, values := hist.GetChanges()[1], hist.GetChanges()[1].GetValues()
+	if !slices.Equal(transfer.GetFields(), []string{"owner_id"}) || len(values) != 1 || values[0].GetField() != "owner_id" ||
+		values[0].GetOldValue() != from.GetId() || values[0].GetNewValue() != to.GetId() || len(hist.GetChanges()[0].GetValues()) != 0 {
+		t.Errorf("history after transfer: %v, want the transfer from %s to %s", hist.GetChanges(), from.GetId(), to.GetId())
+	}
 	for owner, want := range map[string]int{from.GetId(): 0, to.GetId(): 1} {
 		list, err := c.ListOwnerPatients(ctx, &ownerv1.ListOwnerPatientsRequest{OwnerId: owner})
 		if err != nil {

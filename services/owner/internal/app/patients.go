@@ -207,7 +207,7 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	}
 	previous := p.OwnerID
 	p.OwnerID = newOwnerID
-	moved, err := s.repo.UpdatePatient(ctx, p, version, s.change(ctx, []string{"owner_id"}, reason))
+	moved, err := s.repo.UpdatePatient(ctx, p, version, s.ownerChange(ctx, previous, newOwnerID, reason))
 	if err != nil {
 		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
 	}
@@ -233,11 +233,19 @@ const untransferReason = "transfer taken back: the new owner was restricted (or 
 func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string) error {
 	back := *moved
 	back.OwnerID = previous
-	c := s.change(ctx, []string{"owner_id"}, untransferReason)
+	c := s.ownerChange(ctx, moved.OwnerID, previous, untransferReason)
 	if _, err := s.repo.UpdatePatient(context.WithoutCancel(ctx), &back, moved.Version, c); err != nil {
 		return fmt.Errorf("take the transfer back: %w", err)
 	}
 	return nil
+}
+
+// ownerChange is the change record of a patient moved from one owner to another: the
+// history says from whom to whom (rule 3), as the owner ids name no one by themselves.
+func (s *Service) ownerChange(ctx context.Context, from, to, reason string) domain.Change {
+	c := s.change(ctx, []string{"owner_id"}, reason)
+	c.Values = []domain.ValueChange{{Field: "owner_id", From: from, To: to}}
+	return c
 }
 
 // MarkPatientDeceased records the patient's death.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -148,5 +149,9 @@ func TestTransferRacingARestriction(t *testing.T) {
 	changes, err := repo.PatientChanges(t.Context(), p.ID)
 	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != untransferReason {
 		t.Fatalf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
+	}
+	back := []domain.ValueChange{{Field: "owner_id", From: to.ID, To: from.ID}}
+	if !slices.Equal(changes[2].Values, back) {
+		t.Errorf("the taking back's values: %+v, want %+v", changes[2].Values, back)
 	}
 }

@@ -84,6 +84,17 @@ type Change struct {
 	ActorRoles   []string
 	Fields       []string
 	Reason       string
+	// Values are the earlier and later values of those of Fields that name no one by
+	// themselves (the owner id of a transfer). Personal data's values are never kept:
+	// a rectification or an erasure would leave them behind in the history.
+	Values []ValueChange
+}
+
+// ValueChange is one field's value before and after a change.
+type ValueChange struct {
+	Field string
+	From  string
+	To    string
 }
 
 // OwnerFields are the update-mask paths an owner update may name.

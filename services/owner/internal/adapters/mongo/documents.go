@@ -26,13 +26,20 @@ type addressDoc struct {
 }
 
 type changeDoc struct {
-	Version      int64     `bson:"version"`
-	Time         time.Time `bson:"time"`
-	ActorSubject string    `bson:"actor_subject"`
-	ActorName    string    `bson:"actor_name,omitempty"`
-	ActorRoles   []string  `bson:"actor_roles,omitempty"`
-	Fields       []string  `bson:"fields"`
-	Reason       string    `bson:"reason"`
+	Version      int64            `bson:"version"`
+	Time         time.Time        `bson:"time"`
+	ActorSubject string           `bson:"actor_subject"`
+	ActorName    string           `bson:"actor_name,omitempty"`
+	ActorRoles   []string         `bson:"actor_roles,omitempty"`
+	Fields       []string         `bson:"fields"`
+	Reason       string           `bson:"reason"`
+	Values       []valueChangeDoc `bson:"values,omitempty"`
+}
+
+type valueChangeDoc struct {
+	Field string `bson:"field"`
+	From  string `bson:"from"`
+	To    string `bson:"to"`
 }
 
 // ownerDoc is an owner as stored. The identity code is only ever stored sealed
@@ -252,10 +259,14 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 }
 
 func changeToDoc(c domain.Change) changeDoc {
-	return changeDoc{
+	d := changeDoc{
 		Version: c.Version, Time: c.Time, ActorSubject: c.ActorSubject, ActorName: c.ActorName,
 		ActorRoles: c.ActorRoles, Fields: c.Fields, Reason: c.Reason,
 	}
+	for _, v := range c.Values {
+		d.Values = append(d.Values, valueChangeDoc{Field: v.Field, From: v.From, To: v.To})
+	}
+	return d
 }
 
 func changesToDomain(docs []changeDoc) []domain.Change {
@@ -264,6 +275,9 @@ func changesToDomain(docs []changeDoc) []domain.Change {
 		out[i] = domain.Change{
 			Version: d.Version, Time: d.Time, ActorSubject: d.ActorSubject, ActorName: d.ActorName,
 			ActorRoles: d.ActorRoles, Fields: d.Fields, Reason: d.Reason,
+		}
+		for _, v := range d.Values {
+			out[i].Values = append(out[i].Values, domain.ValueChange{Field: v.Field, From: v.From, To: v.To})
 		}
 	}
 	return out

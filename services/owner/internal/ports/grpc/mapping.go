@@ -165,6 +165,9 @@ func changesToProto(changes []domain.Change) []*ownerv1.Change {
 			Version: c.Version, Time: timestamppb.New(c.Time), ActorSubject: c.ActorSubject,
 			ActorName: c.ActorName, ActorRoles: c.ActorRoles, Fields: c.Fields, Reason: c.Reason,
 		}
+		for _, v := range c.Values {
+			out[i].Values = append(out[i].Values, &ownerv1.ValueChange{Field: v.Field, OldValue: v.From, NewValue: v.To})
+		}
 	}
 	return out
 }

@@ -498,9 +498,14 @@ type Change struct {
 	ActorSubject string                 `protobuf:"bytes,3,opt,name=actor_subject,json=actorSubject,proto3" json:"actor_subject,omitempty"`
 	ActorName    string                 `protobuf:"bytes,4,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
 	ActorRoles   []string               `protobuf:"bytes,5,rep,name=actor_roles,json=actorRoles,proto3" json:"actor_roles,omitempty"`
-	// Field paths that changed (values are not kept in the history).
-	Fields        []string `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
-	Reason        string   `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Field paths that changed. The values of personal data are not kept in the
+	// history (a rectification or an erasure would leave them behind there); those of
+	// references that name no one by themselves are, in values.
+	Fields []string `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
+	Reason string   `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The earlier and later values of the fields among fields whose values are kept:
+	// owner_id when a patient is transferred (or a transfer is taken back).
+	Values        []*ValueChange `protobuf:"bytes,8,rep,name=values,proto3" json:"values,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -584,6 +589,75 @@ func (x *Change) GetReason() string {
 	return ""
 }
 
+func (x *Change) GetValues() []*ValueChange {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// One field's value before and after a change.
+type ValueChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field path, as in Change.fields.
+	Field         string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	OldValue      string `protobuf:"bytes,2,opt,name=old_value,json=oldValue,proto3" json:"old_value,omitempty"`
+	NewValue      string `protobuf:"bytes,3,opt,name=new_value,json=newValue,proto3" json:"new_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValueChange) Reset() {
+	*x = ValueChange{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValueChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValueChange) ProtoMessage() {}
+
+func (x *ValueChange) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValueChange.ProtoReflect.Descriptor instead.
+func (*ValueChange) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ValueChange) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ValueChange) GetOldValue() string {
+	if x != nil {
+		return x.OldValue
+	}
+	return ""
+}
+
+func (x *ValueChange) GetNewValue() string {
+	if x != nil {
+		return x.NewValue
+	}
+	return ""
+}
+
 // Request of CreateOwner.
 type CreateOwnerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -599,7 +673,7 @@ type CreateOwnerRequest struct {
 
 func (x *CreateOwnerRequest) Reset() {
 	*x = CreateOwnerRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[3]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +685,7 @@ func (x *CreateOwnerRequest) String() string {
 func (*CreateOwnerRequest) ProtoMessage() {}
 
 func (x *CreateOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[3]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +698,7 @@ func (x *CreateOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOwnerRequest.ProtoReflect.Descriptor instead.
 func (*CreateOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{3}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateOwnerRequest) GetRequestId() string {
@@ -658,7 +732,7 @@ type CreateOwnerResponse struct {
 
 func (x *CreateOwnerResponse) Reset() {
 	*x = CreateOwnerResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[4]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +744,7 @@ func (x *CreateOwnerResponse) String() string {
 func (*CreateOwnerResponse) ProtoMessage() {}
 
 func (x *CreateOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[4]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +757,7 @@ func (x *CreateOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOwnerResponse.ProtoReflect.Descriptor instead.
 func (*CreateOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{4}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateOwnerResponse) GetOwner() *Owner {
@@ -703,7 +777,7 @@ type GetOwnerRequest struct {
 
 func (x *GetOwnerRequest) Reset() {
 	*x = GetOwnerRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[5]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +789,7 @@ func (x *GetOwnerRequest) String() string {
 func (*GetOwnerRequest) ProtoMessage() {}
 
 func (x *GetOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[5]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +802,7 @@ func (x *GetOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerRequest.ProtoReflect.Descriptor instead.
 func (*GetOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{5}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetOwnerRequest) GetOwnerId() string {
@@ -748,7 +822,7 @@ type GetOwnerResponse struct {
 
 func (x *GetOwnerResponse) Reset() {
 	*x = GetOwnerResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[6]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +834,7 @@ func (x *GetOwnerResponse) String() string {
 func (*GetOwnerResponse) ProtoMessage() {}
 
 func (x *GetOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[6]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +847,7 @@ func (x *GetOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResponse.ProtoReflect.Descriptor instead.
 func (*GetOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{6}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetOwnerResponse) GetOwner() *Owner {
@@ -802,7 +876,7 @@ type UpdateOwnerRequest struct {
 
 func (x *UpdateOwnerRequest) Reset() {
 	*x = UpdateOwnerRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[7]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +888,7 @@ func (x *UpdateOwnerRequest) String() string {
 func (*UpdateOwnerRequest) ProtoMessage() {}
 
 func (x *UpdateOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[7]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +901,7 @@ func (x *UpdateOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOwnerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{7}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateOwnerRequest) GetOwnerId() string {
@@ -882,7 +956,7 @@ type UpdateOwnerResponse struct {
 
 func (x *UpdateOwnerResponse) Reset() {
 	*x = UpdateOwnerResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[8]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +968,7 @@ func (x *UpdateOwnerResponse) String() string {
 func (*UpdateOwnerResponse) ProtoMessage() {}
 
 func (x *UpdateOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[8]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +981,7 @@ func (x *UpdateOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOwnerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{8}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateOwnerResponse) GetOwner() *Owner {
@@ -937,7 +1011,7 @@ type ListOwnersRequest struct {
 
 func (x *ListOwnersRequest) Reset() {
 	*x = ListOwnersRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[9]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1023,7 @@ func (x *ListOwnersRequest) String() string {
 func (*ListOwnersRequest) ProtoMessage() {}
 
 func (x *ListOwnersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[9]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1036,7 @@ func (x *ListOwnersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOwnersRequest.ProtoReflect.Descriptor instead.
 func (*ListOwnersRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{9}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListOwnersRequest) GetName() string {
@@ -1018,7 +1092,7 @@ type ListOwnersResponse struct {
 
 func (x *ListOwnersResponse) Reset() {
 	*x = ListOwnersResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[10]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1104,7 @@ func (x *ListOwnersResponse) String() string {
 func (*ListOwnersResponse) ProtoMessage() {}
 
 func (x *ListOwnersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[10]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1117,7 @@ func (x *ListOwnersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOwnersResponse.ProtoReflect.Descriptor instead.
 func (*ListOwnersResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{10}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListOwnersResponse) GetOwners() []*Owner {
@@ -1070,7 +1144,7 @@ type FindOwnerByIdentityCodeRequest struct {
 
 func (x *FindOwnerByIdentityCodeRequest) Reset() {
 	*x = FindOwnerByIdentityCodeRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[11]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1156,7 @@ func (x *FindOwnerByIdentityCodeRequest) String() string {
 func (*FindOwnerByIdentityCodeRequest) ProtoMessage() {}
 
 func (x *FindOwnerByIdentityCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[11]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1169,7 @@ func (x *FindOwnerByIdentityCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindOwnerByIdentityCodeRequest.ProtoReflect.Descriptor instead.
 func (*FindOwnerByIdentityCodeRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{11}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FindOwnerByIdentityCodeRequest) GetIdentityCode() string {
@@ -1115,7 +1189,7 @@ type FindOwnerByIdentityCodeResponse struct {
 
 func (x *FindOwnerByIdentityCodeResponse) Reset() {
 	*x = FindOwnerByIdentityCodeResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[12]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1201,7 @@ func (x *FindOwnerByIdentityCodeResponse) String() string {
 func (*FindOwnerByIdentityCodeResponse) ProtoMessage() {}
 
 func (x *FindOwnerByIdentityCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[12]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1214,7 @@ func (x *FindOwnerByIdentityCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindOwnerByIdentityCodeResponse.ProtoReflect.Descriptor instead.
 func (*FindOwnerByIdentityCodeResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{12}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FindOwnerByIdentityCodeResponse) GetOwner() *Owner {
@@ -1162,7 +1236,7 @@ type RevealIdentityCodeRequest struct {
 
 func (x *RevealIdentityCodeRequest) Reset() {
 	*x = RevealIdentityCodeRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[13]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1248,7 @@ func (x *RevealIdentityCodeRequest) String() string {
 func (*RevealIdentityCodeRequest) ProtoMessage() {}
 
 func (x *RevealIdentityCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[13]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1261,7 @@ func (x *RevealIdentityCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevealIdentityCodeRequest.ProtoReflect.Descriptor instead.
 func (*RevealIdentityCodeRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{13}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevealIdentityCodeRequest) GetOwnerId() string {
@@ -1214,7 +1288,7 @@ type RevealIdentityCodeResponse struct {
 
 func (x *RevealIdentityCodeResponse) Reset() {
 	*x = RevealIdentityCodeResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[14]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1300,7 @@ func (x *RevealIdentityCodeResponse) String() string {
 func (*RevealIdentityCodeResponse) ProtoMessage() {}
 
 func (x *RevealIdentityCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[14]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1313,7 @@ func (x *RevealIdentityCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevealIdentityCodeResponse.ProtoReflect.Descriptor instead.
 func (*RevealIdentityCodeResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{14}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevealIdentityCodeResponse) GetIdentityCode() string {
@@ -1259,7 +1333,7 @@ type ListOwnerChangesRequest struct {
 
 func (x *ListOwnerChangesRequest) Reset() {
 	*x = ListOwnerChangesRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[15]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1345,7 @@ func (x *ListOwnerChangesRequest) String() string {
 func (*ListOwnerChangesRequest) ProtoMessage() {}
 
 func (x *ListOwnerChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[15]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1358,7 @@ func (x *ListOwnerChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOwnerChangesRequest.ProtoReflect.Descriptor instead.
 func (*ListOwnerChangesRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{15}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListOwnerChangesRequest) GetOwnerId() string {
@@ -1304,7 +1378,7 @@ type ListOwnerChangesResponse struct {
 
 func (x *ListOwnerChangesResponse) Reset() {
 	*x = ListOwnerChangesResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[16]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1390,7 @@ func (x *ListOwnerChangesResponse) String() string {
 func (*ListOwnerChangesResponse) ProtoMessage() {}
 
 func (x *ListOwnerChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[16]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1403,7 @@ func (x *ListOwnerChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOwnerChangesResponse.ProtoReflect.Descriptor instead.
 func (*ListOwnerChangesResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{16}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListOwnerChangesResponse) GetChanges() []*Change {
@@ -1350,7 +1424,7 @@ type Insurance struct {
 
 func (x *Insurance) Reset() {
 	*x = Insurance{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[17]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1436,7 @@ func (x *Insurance) String() string {
 func (*Insurance) ProtoMessage() {}
 
 func (x *Insurance) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[17]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1449,7 @@ func (x *Insurance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Insurance.ProtoReflect.Descriptor instead.
 func (*Insurance) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{17}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Insurance) GetInsurer() string {
@@ -1430,7 +1504,7 @@ type Patient struct {
 
 func (x *Patient) Reset() {
 	*x = Patient{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[18]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1516,7 @@ func (x *Patient) String() string {
 func (*Patient) ProtoMessage() {}
 
 func (x *Patient) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[18]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1529,7 @@ func (x *Patient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Patient.ProtoReflect.Descriptor instead.
 func (*Patient) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{18}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Patient) GetId() string {
@@ -1597,7 +1671,7 @@ type RegisterPatientRequest struct {
 
 func (x *RegisterPatientRequest) Reset() {
 	*x = RegisterPatientRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[19]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1683,7 @@ func (x *RegisterPatientRequest) String() string {
 func (*RegisterPatientRequest) ProtoMessage() {}
 
 func (x *RegisterPatientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[19]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1696,7 @@ func (x *RegisterPatientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPatientRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPatientRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{19}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RegisterPatientRequest) GetOwnerId() string {
@@ -1656,7 +1730,7 @@ type RegisterPatientResponse struct {
 
 func (x *RegisterPatientResponse) Reset() {
 	*x = RegisterPatientResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[20]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1742,7 @@ func (x *RegisterPatientResponse) String() string {
 func (*RegisterPatientResponse) ProtoMessage() {}
 
 func (x *RegisterPatientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[20]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1755,7 @@ func (x *RegisterPatientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPatientResponse.ProtoReflect.Descriptor instead.
 func (*RegisterPatientResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{20}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RegisterPatientResponse) GetPatient() *Patient {
@@ -1701,7 +1775,7 @@ type GetPatientRequest struct {
 
 func (x *GetPatientRequest) Reset() {
 	*x = GetPatientRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[21]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1787,7 @@ func (x *GetPatientRequest) String() string {
 func (*GetPatientRequest) ProtoMessage() {}
 
 func (x *GetPatientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[21]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1800,7 @@ func (x *GetPatientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPatientRequest.ProtoReflect.Descriptor instead.
 func (*GetPatientRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{21}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetPatientRequest) GetPatientId() string {
@@ -1746,7 +1820,7 @@ type GetPatientResponse struct {
 
 func (x *GetPatientResponse) Reset() {
 	*x = GetPatientResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[22]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1832,7 @@ func (x *GetPatientResponse) String() string {
 func (*GetPatientResponse) ProtoMessage() {}
 
 func (x *GetPatientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[22]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1845,7 @@ func (x *GetPatientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPatientResponse.ProtoReflect.Descriptor instead.
 func (*GetPatientResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{22}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetPatientResponse) GetPatient() *Patient {
@@ -1795,7 +1869,7 @@ type UpdatePatientRequest struct {
 
 func (x *UpdatePatientRequest) Reset() {
 	*x = UpdatePatientRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[23]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1881,7 @@ func (x *UpdatePatientRequest) String() string {
 func (*UpdatePatientRequest) ProtoMessage() {}
 
 func (x *UpdatePatientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[23]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1894,7 @@ func (x *UpdatePatientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePatientRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePatientRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{23}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdatePatientRequest) GetPatientId() string {
@@ -1868,7 +1942,7 @@ type UpdatePatientResponse struct {
 
 func (x *UpdatePatientResponse) Reset() {
 	*x = UpdatePatientResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[24]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1954,7 @@ func (x *UpdatePatientResponse) String() string {
 func (*UpdatePatientResponse) ProtoMessage() {}
 
 func (x *UpdatePatientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[24]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +1967,7 @@ func (x *UpdatePatientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePatientResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePatientResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{24}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdatePatientResponse) GetPatient() *Patient {
@@ -1915,7 +1989,7 @@ type ListOwnerPatientsRequest struct {
 
 func (x *ListOwnerPatientsRequest) Reset() {
 	*x = ListOwnerPatientsRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[25]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2001,7 @@ func (x *ListOwnerPatientsRequest) String() string {
 func (*ListOwnerPatientsRequest) ProtoMessage() {}
 
 func (x *ListOwnerPatientsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[25]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2014,7 @@ func (x *ListOwnerPatientsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOwnerPatientsRequest.ProtoReflect.Descriptor instead.
 func (*ListOwnerPatientsRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{25}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListOwnerPatientsRequest) GetOwnerId() string {
@@ -1975,7 +2049,7 @@ type ListOwnerPatientsResponse struct {
 
 func (x *ListOwnerPatientsResponse) Reset() {
 	*x = ListOwnerPatientsResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[26]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2061,7 @@ func (x *ListOwnerPatientsResponse) String() string {
 func (*ListOwnerPatientsResponse) ProtoMessage() {}
 
 func (x *ListOwnerPatientsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[26]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2074,7 @@ func (x *ListOwnerPatientsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOwnerPatientsResponse.ProtoReflect.Descriptor instead.
 func (*ListOwnerPatientsResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{26}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListOwnerPatientsResponse) GetPatients() []*Patient {
@@ -2027,7 +2101,7 @@ type FindPatientByCustomerNumberRequest struct {
 
 func (x *FindPatientByCustomerNumberRequest) Reset() {
 	*x = FindPatientByCustomerNumberRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[27]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2113,7 @@ func (x *FindPatientByCustomerNumberRequest) String() string {
 func (*FindPatientByCustomerNumberRequest) ProtoMessage() {}
 
 func (x *FindPatientByCustomerNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[27]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2126,7 @@ func (x *FindPatientByCustomerNumberRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use FindPatientByCustomerNumberRequest.ProtoReflect.Descriptor instead.
 func (*FindPatientByCustomerNumberRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{27}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FindPatientByCustomerNumberRequest) GetCustomerNumber() string {
@@ -2072,7 +2146,7 @@ type FindPatientByCustomerNumberResponse struct {
 
 func (x *FindPatientByCustomerNumberResponse) Reset() {
 	*x = FindPatientByCustomerNumberResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[28]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2084,7 +2158,7 @@ func (x *FindPatientByCustomerNumberResponse) String() string {
 func (*FindPatientByCustomerNumberResponse) ProtoMessage() {}
 
 func (x *FindPatientByCustomerNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[28]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2097,7 +2171,7 @@ func (x *FindPatientByCustomerNumberResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use FindPatientByCustomerNumberResponse.ProtoReflect.Descriptor instead.
 func (*FindPatientByCustomerNumberResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{28}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FindPatientByCustomerNumberResponse) GetPatient() *Patient {
@@ -2120,7 +2194,7 @@ type TransferPatientRequest struct {
 
 func (x *TransferPatientRequest) Reset() {
 	*x = TransferPatientRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[29]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2206,7 @@ func (x *TransferPatientRequest) String() string {
 func (*TransferPatientRequest) ProtoMessage() {}
 
 func (x *TransferPatientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[29]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2219,7 @@ func (x *TransferPatientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferPatientRequest.ProtoReflect.Descriptor instead.
 func (*TransferPatientRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{29}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TransferPatientRequest) GetPatientId() string {
@@ -2186,7 +2260,7 @@ type TransferPatientResponse struct {
 
 func (x *TransferPatientResponse) Reset() {
 	*x = TransferPatientResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[30]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2272,7 @@ func (x *TransferPatientResponse) String() string {
 func (*TransferPatientResponse) ProtoMessage() {}
 
 func (x *TransferPatientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[30]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2285,7 @@ func (x *TransferPatientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferPatientResponse.ProtoReflect.Descriptor instead.
 func (*TransferPatientResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{30}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TransferPatientResponse) GetPatient() *Patient {
@@ -2235,7 +2309,7 @@ type MarkPatientDeceasedRequest struct {
 
 func (x *MarkPatientDeceasedRequest) Reset() {
 	*x = MarkPatientDeceasedRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[31]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2321,7 @@ func (x *MarkPatientDeceasedRequest) String() string {
 func (*MarkPatientDeceasedRequest) ProtoMessage() {}
 
 func (x *MarkPatientDeceasedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[31]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2334,7 @@ func (x *MarkPatientDeceasedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkPatientDeceasedRequest.ProtoReflect.Descriptor instead.
 func (*MarkPatientDeceasedRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{31}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MarkPatientDeceasedRequest) GetPatientId() string {
@@ -2301,7 +2375,7 @@ type MarkPatientDeceasedResponse struct {
 
 func (x *MarkPatientDeceasedResponse) Reset() {
 	*x = MarkPatientDeceasedResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[32]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2387,7 @@ func (x *MarkPatientDeceasedResponse) String() string {
 func (*MarkPatientDeceasedResponse) ProtoMessage() {}
 
 func (x *MarkPatientDeceasedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[32]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2400,7 @@ func (x *MarkPatientDeceasedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkPatientDeceasedResponse.ProtoReflect.Descriptor instead.
 func (*MarkPatientDeceasedResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{32}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *MarkPatientDeceasedResponse) GetPatient() *Patient {
@@ -2346,7 +2420,7 @@ type ListPatientChangesRequest struct {
 
 func (x *ListPatientChangesRequest) Reset() {
 	*x = ListPatientChangesRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[33]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2432,7 @@ func (x *ListPatientChangesRequest) String() string {
 func (*ListPatientChangesRequest) ProtoMessage() {}
 
 func (x *ListPatientChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[33]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2445,7 @@ func (x *ListPatientChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPatientChangesRequest.ProtoReflect.Descriptor instead.
 func (*ListPatientChangesRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{33}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListPatientChangesRequest) GetPatientId() string {
@@ -2391,7 +2465,7 @@ type ListPatientChangesResponse struct {
 
 func (x *ListPatientChangesResponse) Reset() {
 	*x = ListPatientChangesResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[34]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2477,7 @@ func (x *ListPatientChangesResponse) String() string {
 func (*ListPatientChangesResponse) ProtoMessage() {}
 
 func (x *ListPatientChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[34]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2490,7 @@ func (x *ListPatientChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPatientChangesResponse.ProtoReflect.Descriptor instead.
 func (*ListPatientChangesResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{34}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListPatientChangesResponse) GetChanges() []*Change {
@@ -2437,7 +2511,7 @@ type BatchGetOwnerStatusRequest struct {
 
 func (x *BatchGetOwnerStatusRequest) Reset() {
 	*x = BatchGetOwnerStatusRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[35]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2449,7 +2523,7 @@ func (x *BatchGetOwnerStatusRequest) String() string {
 func (*BatchGetOwnerStatusRequest) ProtoMessage() {}
 
 func (x *BatchGetOwnerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[35]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2462,7 +2536,7 @@ func (x *BatchGetOwnerStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetOwnerStatusRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetOwnerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{35}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BatchGetOwnerStatusRequest) GetOwnerIds() []string {
@@ -2485,7 +2559,7 @@ type OwnerStatus struct {
 
 func (x *OwnerStatus) Reset() {
 	*x = OwnerStatus{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[36]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2497,7 +2571,7 @@ func (x *OwnerStatus) String() string {
 func (*OwnerStatus) ProtoMessage() {}
 
 func (x *OwnerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[36]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2510,7 +2584,7 @@ func (x *OwnerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerStatus.ProtoReflect.Descriptor instead.
 func (*OwnerStatus) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{36}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *OwnerStatus) GetOwnerId() string {
@@ -2545,7 +2619,7 @@ type BatchGetOwnerStatusResponse struct {
 
 func (x *BatchGetOwnerStatusResponse) Reset() {
 	*x = BatchGetOwnerStatusResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[37]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2631,7 @@ func (x *BatchGetOwnerStatusResponse) String() string {
 func (*BatchGetOwnerStatusResponse) ProtoMessage() {}
 
 func (x *BatchGetOwnerStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[37]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2644,7 @@ func (x *BatchGetOwnerStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetOwnerStatusResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetOwnerStatusResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{37}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BatchGetOwnerStatusResponse) GetStatuses() []*OwnerStatus {
@@ -2590,7 +2664,7 @@ type ExportOwnerRequest struct {
 
 func (x *ExportOwnerRequest) Reset() {
 	*x = ExportOwnerRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2676,7 @@ func (x *ExportOwnerRequest) String() string {
 func (*ExportOwnerRequest) ProtoMessage() {}
 
 func (x *ExportOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[38]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2689,7 @@ func (x *ExportOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportOwnerRequest.ProtoReflect.Descriptor instead.
 func (*ExportOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{38}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExportOwnerRequest) GetOwnerId() string {
@@ -2643,7 +2717,7 @@ type ExportOwnerResponse struct {
 
 func (x *ExportOwnerResponse) Reset() {
 	*x = ExportOwnerResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2729,7 @@ func (x *ExportOwnerResponse) String() string {
 func (*ExportOwnerResponse) ProtoMessage() {}
 
 func (x *ExportOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[39]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2742,7 @@ func (x *ExportOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportOwnerResponse.ProtoReflect.Descriptor instead.
 func (*ExportOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{39}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExportOwnerResponse) GetOwner() *Owner {
@@ -2717,7 +2791,7 @@ type PatientChanges struct {
 
 func (x *PatientChanges) Reset() {
 	*x = PatientChanges{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2729,7 +2803,7 @@ func (x *PatientChanges) String() string {
 func (*PatientChanges) ProtoMessage() {}
 
 func (x *PatientChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[40]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2742,7 +2816,7 @@ func (x *PatientChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatientChanges.ProtoReflect.Descriptor instead.
 func (*PatientChanges) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{40}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PatientChanges) GetPatientId() string {
@@ -2786,7 +2860,7 @@ type RecordDisposition struct {
 
 func (x *RecordDisposition) Reset() {
 	*x = RecordDisposition{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2798,7 +2872,7 @@ func (x *RecordDisposition) String() string {
 func (*RecordDisposition) ProtoMessage() {}
 
 func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2811,7 +2885,7 @@ func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDisposition.ProtoReflect.Descriptor instead.
 func (*RecordDisposition) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{41}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RecordDisposition) GetRecordClass() string {
@@ -2862,7 +2936,7 @@ type SetOwnerRestrictionRequest struct {
 
 func (x *SetOwnerRestrictionRequest) Reset() {
 	*x = SetOwnerRestrictionRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2874,7 +2948,7 @@ func (x *SetOwnerRestrictionRequest) String() string {
 func (*SetOwnerRestrictionRequest) ProtoMessage() {}
 
 func (x *SetOwnerRestrictionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2887,7 +2961,7 @@ func (x *SetOwnerRestrictionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOwnerRestrictionRequest.ProtoReflect.Descriptor instead.
 func (*SetOwnerRestrictionRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{42}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SetOwnerRestrictionRequest) GetOwnerId() string {
@@ -2921,7 +2995,7 @@ type SetOwnerRestrictionResponse struct {
 
 func (x *SetOwnerRestrictionResponse) Reset() {
 	*x = SetOwnerRestrictionResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2933,7 +3007,7 @@ func (x *SetOwnerRestrictionResponse) String() string {
 func (*SetOwnerRestrictionResponse) ProtoMessage() {}
 
 func (x *SetOwnerRestrictionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2946,7 +3020,7 @@ func (x *SetOwnerRestrictionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOwnerRestrictionResponse.ProtoReflect.Descriptor instead.
 func (*SetOwnerRestrictionResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{43}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SetOwnerRestrictionResponse) GetOwner() *Owner {
@@ -2974,7 +3048,7 @@ type EraseOwnerDataRequest struct {
 
 func (x *EraseOwnerDataRequest) Reset() {
 	*x = EraseOwnerDataRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2986,7 +3060,7 @@ func (x *EraseOwnerDataRequest) String() string {
 func (*EraseOwnerDataRequest) ProtoMessage() {}
 
 func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2999,7 +3073,7 @@ func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseOwnerDataRequest.ProtoReflect.Descriptor instead.
 func (*EraseOwnerDataRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{44}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EraseOwnerDataRequest) GetOwnerId() string {
@@ -3040,7 +3114,7 @@ type EraseOwnerDataResponse struct {
 
 func (x *EraseOwnerDataResponse) Reset() {
 	*x = EraseOwnerDataResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3126,7 @@ func (x *EraseOwnerDataResponse) String() string {
 func (*EraseOwnerDataResponse) ProtoMessage() {}
 
 func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3139,7 @@ func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseOwnerDataResponse.ProtoReflect.Descriptor instead.
 func (*EraseOwnerDataResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{45}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EraseOwnerDataResponse) GetDispositions() []*RecordDisposition {
@@ -3084,7 +3158,7 @@ type RunRetentionSweepRequest struct {
 
 func (x *RunRetentionSweepRequest) Reset() {
 	*x = RunRetentionSweepRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3096,7 +3170,7 @@ func (x *RunRetentionSweepRequest) String() string {
 func (*RunRetentionSweepRequest) ProtoMessage() {}
 
 func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3109,7 +3183,7 @@ func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{46}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{47}
 }
 
 // Response of RunRetentionSweep.
@@ -3123,7 +3197,7 @@ type RunRetentionSweepResponse struct {
 
 func (x *RunRetentionSweepResponse) Reset() {
 	*x = RunRetentionSweepResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3135,7 +3209,7 @@ func (x *RunRetentionSweepResponse) String() string {
 func (*RunRetentionSweepResponse) ProtoMessage() {}
 
 func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3148,7 +3222,7 @@ func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{47}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
@@ -3193,7 +3267,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"updateTime\x12\x16\n" +
 	"\x06erased\x18\x0e \x01(\bR\x06erased\x129\n" +
 	"\n" +
-	"erase_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xe7\x01\n" +
+	"erase_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\x9e\x02\n" +
 	"\x06Change\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12#\n" +
@@ -3203,7 +3277,12 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\vactor_roles\x18\x05 \x03(\tR\n" +
 	"actorRoles\x12\x16\n" +
 	"\x06fields\x18\x06 \x03(\tR\x06fields\x12\x16\n" +
-	"\x06reason\x18\a \x01(\tR\x06reason\"\x87\x01\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x125\n" +
+	"\x06values\x18\b \x03(\v2\x1d.lillvet.owner.v1.ValueChangeR\x06values\"]\n" +
+	"\vValueChange\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
+	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
+	"\tnew_value\x18\x03 \x01(\tR\bnewValue\"\x87\x01\n" +
 	"\x12CreateOwnerRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12-\n" +
@@ -3445,7 +3524,7 @@ func file_lillvet_owner_v1_owner_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_owner_v1_owner_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(Clinic)(0),                                 // 0: lillvet.owner.v1.Clinic
 	(Language)(0),                               // 1: lillvet.owner.v1.Language
@@ -3454,141 +3533,143 @@ var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(*Address)(nil),                             // 4: lillvet.owner.v1.Address
 	(*Owner)(nil),                               // 5: lillvet.owner.v1.Owner
 	(*Change)(nil),                              // 6: lillvet.owner.v1.Change
-	(*CreateOwnerRequest)(nil),                  // 7: lillvet.owner.v1.CreateOwnerRequest
-	(*CreateOwnerResponse)(nil),                 // 8: lillvet.owner.v1.CreateOwnerResponse
-	(*GetOwnerRequest)(nil),                     // 9: lillvet.owner.v1.GetOwnerRequest
-	(*GetOwnerResponse)(nil),                    // 10: lillvet.owner.v1.GetOwnerResponse
-	(*UpdateOwnerRequest)(nil),                  // 11: lillvet.owner.v1.UpdateOwnerRequest
-	(*UpdateOwnerResponse)(nil),                 // 12: lillvet.owner.v1.UpdateOwnerResponse
-	(*ListOwnersRequest)(nil),                   // 13: lillvet.owner.v1.ListOwnersRequest
-	(*ListOwnersResponse)(nil),                  // 14: lillvet.owner.v1.ListOwnersResponse
-	(*FindOwnerByIdentityCodeRequest)(nil),      // 15: lillvet.owner.v1.FindOwnerByIdentityCodeRequest
-	(*FindOwnerByIdentityCodeResponse)(nil),     // 16: lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	(*RevealIdentityCodeRequest)(nil),           // 17: lillvet.owner.v1.RevealIdentityCodeRequest
-	(*RevealIdentityCodeResponse)(nil),          // 18: lillvet.owner.v1.RevealIdentityCodeResponse
-	(*ListOwnerChangesRequest)(nil),             // 19: lillvet.owner.v1.ListOwnerChangesRequest
-	(*ListOwnerChangesResponse)(nil),            // 20: lillvet.owner.v1.ListOwnerChangesResponse
-	(*Insurance)(nil),                           // 21: lillvet.owner.v1.Insurance
-	(*Patient)(nil),                             // 22: lillvet.owner.v1.Patient
-	(*RegisterPatientRequest)(nil),              // 23: lillvet.owner.v1.RegisterPatientRequest
-	(*RegisterPatientResponse)(nil),             // 24: lillvet.owner.v1.RegisterPatientResponse
-	(*GetPatientRequest)(nil),                   // 25: lillvet.owner.v1.GetPatientRequest
-	(*GetPatientResponse)(nil),                  // 26: lillvet.owner.v1.GetPatientResponse
-	(*UpdatePatientRequest)(nil),                // 27: lillvet.owner.v1.UpdatePatientRequest
-	(*UpdatePatientResponse)(nil),               // 28: lillvet.owner.v1.UpdatePatientResponse
-	(*ListOwnerPatientsRequest)(nil),            // 29: lillvet.owner.v1.ListOwnerPatientsRequest
-	(*ListOwnerPatientsResponse)(nil),           // 30: lillvet.owner.v1.ListOwnerPatientsResponse
-	(*FindPatientByCustomerNumberRequest)(nil),  // 31: lillvet.owner.v1.FindPatientByCustomerNumberRequest
-	(*FindPatientByCustomerNumberResponse)(nil), // 32: lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	(*TransferPatientRequest)(nil),              // 33: lillvet.owner.v1.TransferPatientRequest
-	(*TransferPatientResponse)(nil),             // 34: lillvet.owner.v1.TransferPatientResponse
-	(*MarkPatientDeceasedRequest)(nil),          // 35: lillvet.owner.v1.MarkPatientDeceasedRequest
-	(*MarkPatientDeceasedResponse)(nil),         // 36: lillvet.owner.v1.MarkPatientDeceasedResponse
-	(*ListPatientChangesRequest)(nil),           // 37: lillvet.owner.v1.ListPatientChangesRequest
-	(*ListPatientChangesResponse)(nil),          // 38: lillvet.owner.v1.ListPatientChangesResponse
-	(*BatchGetOwnerStatusRequest)(nil),          // 39: lillvet.owner.v1.BatchGetOwnerStatusRequest
-	(*OwnerStatus)(nil),                         // 40: lillvet.owner.v1.OwnerStatus
-	(*BatchGetOwnerStatusResponse)(nil),         // 41: lillvet.owner.v1.BatchGetOwnerStatusResponse
-	(*ExportOwnerRequest)(nil),                  // 42: lillvet.owner.v1.ExportOwnerRequest
-	(*ExportOwnerResponse)(nil),                 // 43: lillvet.owner.v1.ExportOwnerResponse
-	(*PatientChanges)(nil),                      // 44: lillvet.owner.v1.PatientChanges
-	(*RecordDisposition)(nil),                   // 45: lillvet.owner.v1.RecordDisposition
-	(*SetOwnerRestrictionRequest)(nil),          // 46: lillvet.owner.v1.SetOwnerRestrictionRequest
-	(*SetOwnerRestrictionResponse)(nil),         // 47: lillvet.owner.v1.SetOwnerRestrictionResponse
-	(*EraseOwnerDataRequest)(nil),               // 48: lillvet.owner.v1.EraseOwnerDataRequest
-	(*EraseOwnerDataResponse)(nil),              // 49: lillvet.owner.v1.EraseOwnerDataResponse
-	(*RunRetentionSweepRequest)(nil),            // 50: lillvet.owner.v1.RunRetentionSweepRequest
-	(*RunRetentionSweepResponse)(nil),           // 51: lillvet.owner.v1.RunRetentionSweepResponse
-	(*timestamppb.Timestamp)(nil),               // 52: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 53: google.protobuf.FieldMask
+	(*ValueChange)(nil),                         // 7: lillvet.owner.v1.ValueChange
+	(*CreateOwnerRequest)(nil),                  // 8: lillvet.owner.v1.CreateOwnerRequest
+	(*CreateOwnerResponse)(nil),                 // 9: lillvet.owner.v1.CreateOwnerResponse
+	(*GetOwnerRequest)(nil),                     // 10: lillvet.owner.v1.GetOwnerRequest
+	(*GetOwnerResponse)(nil),                    // 11: lillvet.owner.v1.GetOwnerResponse
+	(*UpdateOwnerRequest)(nil),                  // 12: lillvet.owner.v1.UpdateOwnerRequest
+	(*UpdateOwnerResponse)(nil),                 // 13: lillvet.owner.v1.UpdateOwnerResponse
+	(*ListOwnersRequest)(nil),                   // 14: lillvet.owner.v1.ListOwnersRequest
+	(*ListOwnersResponse)(nil),                  // 15: lillvet.owner.v1.ListOwnersResponse
+	(*FindOwnerByIdentityCodeRequest)(nil),      // 16: lillvet.owner.v1.FindOwnerByIdentityCodeRequest
+	(*FindOwnerByIdentityCodeResponse)(nil),     // 17: lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	(*RevealIdentityCodeRequest)(nil),           // 18: lillvet.owner.v1.RevealIdentityCodeRequest
+	(*RevealIdentityCodeResponse)(nil),          // 19: lillvet.owner.v1.RevealIdentityCodeResponse
+	(*ListOwnerChangesRequest)(nil),             // 20: lillvet.owner.v1.ListOwnerChangesRequest
+	(*ListOwnerChangesResponse)(nil),            // 21: lillvet.owner.v1.ListOwnerChangesResponse
+	(*Insurance)(nil),                           // 22: lillvet.owner.v1.Insurance
+	(*Patient)(nil),                             // 23: lillvet.owner.v1.Patient
+	(*RegisterPatientRequest)(nil),              // 24: lillvet.owner.v1.RegisterPatientRequest
+	(*RegisterPatientResponse)(nil),             // 25: lillvet.owner.v1.RegisterPatientResponse
+	(*GetPatientRequest)(nil),                   // 26: lillvet.owner.v1.GetPatientRequest
+	(*GetPatientResponse)(nil),                  // 27: lillvet.owner.v1.GetPatientResponse
+	(*UpdatePatientRequest)(nil),                // 28: lillvet.owner.v1.UpdatePatientRequest
+	(*UpdatePatientResponse)(nil),               // 29: lillvet.owner.v1.UpdatePatientResponse
+	(*ListOwnerPatientsRequest)(nil),            // 30: lillvet.owner.v1.ListOwnerPatientsRequest
+	(*ListOwnerPatientsResponse)(nil),           // 31: lillvet.owner.v1.ListOwnerPatientsResponse
+	(*FindPatientByCustomerNumberRequest)(nil),  // 32: lillvet.owner.v1.FindPatientByCustomerNumberRequest
+	(*FindPatientByCustomerNumberResponse)(nil), // 33: lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	(*TransferPatientRequest)(nil),              // 34: lillvet.owner.v1.TransferPatientRequest
+	(*TransferPatientResponse)(nil),             // 35: lillvet.owner.v1.TransferPatientResponse
+	(*MarkPatientDeceasedRequest)(nil),          // 36: lillvet.owner.v1.MarkPatientDeceasedRequest
+	(*MarkPatientDeceasedResponse)(nil),         // 37: lillvet.owner.v1.MarkPatientDeceasedResponse
+	(*ListPatientChangesRequest)(nil),           // 38: lillvet.owner.v1.ListPatientChangesRequest
+	(*ListPatientChangesResponse)(nil),          // 39: lillvet.owner.v1.ListPatientChangesResponse
+	(*BatchGetOwnerStatusRequest)(nil),          // 40: lillvet.owner.v1.BatchGetOwnerStatusRequest
+	(*OwnerStatus)(nil),                         // 41: lillvet.owner.v1.OwnerStatus
+	(*BatchGetOwnerStatusResponse)(nil),         // 42: lillvet.owner.v1.BatchGetOwnerStatusResponse
+	(*ExportOwnerRequest)(nil),                  // 43: lillvet.owner.v1.ExportOwnerRequest
+	(*ExportOwnerResponse)(nil),                 // 44: lillvet.owner.v1.ExportOwnerResponse
+	(*PatientChanges)(nil),                      // 45: lillvet.owner.v1.PatientChanges
+	(*RecordDisposition)(nil),                   // 46: lillvet.owner.v1.RecordDisposition
+	(*SetOwnerRestrictionRequest)(nil),          // 47: lillvet.owner.v1.SetOwnerRestrictionRequest
+	(*SetOwnerRestrictionResponse)(nil),         // 48: lillvet.owner.v1.SetOwnerRestrictionResponse
+	(*EraseOwnerDataRequest)(nil),               // 49: lillvet.owner.v1.EraseOwnerDataRequest
+	(*EraseOwnerDataResponse)(nil),              // 50: lillvet.owner.v1.EraseOwnerDataResponse
+	(*RunRetentionSweepRequest)(nil),            // 51: lillvet.owner.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),           // 52: lillvet.owner.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),               // 53: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 54: google.protobuf.FieldMask
 }
 var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	4,  // 0: lillvet.owner.v1.Owner.address:type_name -> lillvet.owner.v1.Address
 	1,  // 1: lillvet.owner.v1.Owner.preferred_language:type_name -> lillvet.owner.v1.Language
 	0,  // 2: lillvet.owner.v1.Owner.home_clinic:type_name -> lillvet.owner.v1.Clinic
-	52, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
-	52, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
-	52, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
-	52, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
-	5,  // 7: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 8: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 9: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 10: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	53, // 11: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 12: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	5,  // 13: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
-	5,  // 14: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
-	6,  // 15: lillvet.owner.v1.ListOwnerChangesResponse.changes:type_name -> lillvet.owner.v1.Change
-	2,  // 16: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
-	3,  // 17: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
-	21, // 18: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
-	52, // 19: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
-	52, // 20: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
-	22, // 21: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 22: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 23: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 24: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	53, // 25: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 26: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 27: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
-	22, // 28: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 29: lillvet.owner.v1.TransferPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
-	22, // 30: lillvet.owner.v1.MarkPatientDeceasedResponse.patient:type_name -> lillvet.owner.v1.Patient
-	6,  // 31: lillvet.owner.v1.ListPatientChangesResponse.changes:type_name -> lillvet.owner.v1.Change
-	40, // 32: lillvet.owner.v1.BatchGetOwnerStatusResponse.statuses:type_name -> lillvet.owner.v1.OwnerStatus
-	5,  // 33: lillvet.owner.v1.ExportOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
-	22, // 34: lillvet.owner.v1.ExportOwnerResponse.patients:type_name -> lillvet.owner.v1.Patient
-	6,  // 35: lillvet.owner.v1.ExportOwnerResponse.owner_changes:type_name -> lillvet.owner.v1.Change
-	44, // 36: lillvet.owner.v1.ExportOwnerResponse.patient_changes:type_name -> lillvet.owner.v1.PatientChanges
-	6,  // 37: lillvet.owner.v1.PatientChanges.changes:type_name -> lillvet.owner.v1.Change
-	5,  // 38: lillvet.owner.v1.SetOwnerRestrictionResponse.owner:type_name -> lillvet.owner.v1.Owner
-	45, // 39: lillvet.owner.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.owner.v1.RecordDisposition
-	45, // 40: lillvet.owner.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.owner.v1.RecordDisposition
-	7,  // 41: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
-	9,  // 42: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
-	11, // 43: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
-	13, // 44: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
-	15, // 45: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
-	17, // 46: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
-	19, // 47: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
-	39, // 48: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
-	42, // 49: lillvet.owner.v1.OwnerService.ExportOwner:input_type -> lillvet.owner.v1.ExportOwnerRequest
-	23, // 50: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
-	25, // 51: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
-	27, // 52: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
-	29, // 53: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
-	31, // 54: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
-	33, // 55: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
-	35, // 56: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
-	37, // 57: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
-	46, // 58: lillvet.owner.v1.OwnerService.SetOwnerRestriction:input_type -> lillvet.owner.v1.SetOwnerRestrictionRequest
-	48, // 59: lillvet.owner.v1.OwnerService.EraseOwnerData:input_type -> lillvet.owner.v1.EraseOwnerDataRequest
-	50, // 60: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
-	8,  // 61: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
-	10, // 62: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
-	12, // 63: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
-	14, // 64: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
-	16, // 65: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	18, // 66: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
-	20, // 67: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
-	41, // 68: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
-	43, // 69: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
-	24, // 70: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
-	26, // 71: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
-	28, // 72: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
-	30, // 73: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
-	32, // 74: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	34, // 75: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
-	36, // 76: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
-	38, // 77: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
-	47, // 78: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
-	49, // 79: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
-	51, // 80: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
-	61, // [61:81] is the sub-list for method output_type
-	41, // [41:61] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	53, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
+	53, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
+	53, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
+	53, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
+	7,  // 7: lillvet.owner.v1.Change.values:type_name -> lillvet.owner.v1.ValueChange
+	5,  // 8: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 9: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 10: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 11: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
+	54, // 12: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 13: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	5,  // 14: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
+	5,  // 15: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
+	6,  // 16: lillvet.owner.v1.ListOwnerChangesResponse.changes:type_name -> lillvet.owner.v1.Change
+	2,  // 17: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
+	3,  // 18: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
+	22, // 19: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
+	53, // 20: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
+	53, // 21: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
+	23, // 22: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
+	23, // 23: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	23, // 24: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	23, // 25: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
+	54, // 26: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
+	23, // 27: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	23, // 28: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
+	23, // 29: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
+	23, // 30: lillvet.owner.v1.TransferPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
+	23, // 31: lillvet.owner.v1.MarkPatientDeceasedResponse.patient:type_name -> lillvet.owner.v1.Patient
+	6,  // 32: lillvet.owner.v1.ListPatientChangesResponse.changes:type_name -> lillvet.owner.v1.Change
+	41, // 33: lillvet.owner.v1.BatchGetOwnerStatusResponse.statuses:type_name -> lillvet.owner.v1.OwnerStatus
+	5,  // 34: lillvet.owner.v1.ExportOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
+	23, // 35: lillvet.owner.v1.ExportOwnerResponse.patients:type_name -> lillvet.owner.v1.Patient
+	6,  // 36: lillvet.owner.v1.ExportOwnerResponse.owner_changes:type_name -> lillvet.owner.v1.Change
+	45, // 37: lillvet.owner.v1.ExportOwnerResponse.patient_changes:type_name -> lillvet.owner.v1.PatientChanges
+	6,  // 38: lillvet.owner.v1.PatientChanges.changes:type_name -> lillvet.owner.v1.Change
+	5,  // 39: lillvet.owner.v1.SetOwnerRestrictionResponse.owner:type_name -> lillvet.owner.v1.Owner
+	46, // 40: lillvet.owner.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.owner.v1.RecordDisposition
+	46, // 41: lillvet.owner.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.owner.v1.RecordDisposition
+	8,  // 42: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
+	10, // 43: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
+	12, // 44: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
+	14, // 45: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
+	16, // 46: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
+	18, // 47: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
+	20, // 48: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
+	40, // 49: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
+	43, // 50: lillvet.owner.v1.OwnerService.ExportOwner:input_type -> lillvet.owner.v1.ExportOwnerRequest
+	24, // 51: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
+	26, // 52: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
+	28, // 53: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
+	30, // 54: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
+	32, // 55: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
+	34, // 56: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
+	36, // 57: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
+	38, // 58: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
+	47, // 59: lillvet.owner.v1.OwnerService.SetOwnerRestriction:input_type -> lillvet.owner.v1.SetOwnerRestrictionRequest
+	49, // 60: lillvet.owner.v1.OwnerService.EraseOwnerData:input_type -> lillvet.owner.v1.EraseOwnerDataRequest
+	51, // 61: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
+	9,  // 62: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
+	11, // 63: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
+	13, // 64: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
+	15, // 65: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
+	17, // 66: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	19, // 67: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
+	21, // 68: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
+	42, // 69: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
+	44, // 70: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
+	25, // 71: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
+	27, // 72: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
+	29, // 73: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
+	31, // 74: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
+	33, // 75: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	35, // 76: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
+	37, // 77: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
+	39, // 78: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
+	48, // 79: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
+	50, // 80: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
+	52, // 81: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
+	62, // [62:82] is the sub-list for method output_type
+	42, // [42:62] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_owner_v1_owner_proto_init() }
@@ -3602,7 +3683,7 @@ func file_lillvet_owner_v1_owner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_owner_v1_owner_proto_rawDesc), len(file_lillvet_owner_v1_owner_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   48,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
