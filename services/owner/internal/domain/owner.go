@@ -149,7 +149,7 @@ func normalizeAddress(a *Address, prefix string, v *apperr.ValidationError) {
 	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
 	optionalText(v, prefix+".street", a.Street)
 	optionalText(v, prefix+".city", a.City)
-	switch {
+	switch problem := countryProblem(a.Country); {
 	case a.Country == "" || a.Country == "FI":
 		a.Country = ""
 		if a.PostalCode != "" {
@@ -157,8 +157,8 @@ func normalizeAddress(a *Address, prefix string, v *apperr.ValidationError) {
 				v.Add(prefix+".postal_code", "must be five digits")
 			}
 		}
-	case len(a.Country) != 2 || strings.Trim(a.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "":
-		v.Add(prefix+".country", "must be an ISO 3166-1 alpha-2 code such as FI or SE")
+	case problem != "":
+		v.Add(prefix+".country", problem)
 	default:
 		optionalText(v, prefix+".postal_code", a.PostalCode)
 	}

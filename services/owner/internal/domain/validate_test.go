@@ -58,6 +58,74 @@ func TestNormalizeOwner(t *testing.T) {
 	}
 }
 
+// TestAddressCountry: the country is an ISO 3166-1 alpha-2 code assigned to a country
+// today, in upper case (Finland, the default, stored empty).
+func TestAddressCountry(t *testing.T) {
+	for _, tc := range []struct {
+		in, stored string
+		// problem is the violation's description; empty when the code passes.
+		problem string
+	}{
+		{"", "", ""},
+		{"FI", "", ""},
+		{" fi ", "", ""},
+		{"SE", "SE", ""},
+		{"de", "DE", ""},
+		{"AX", "AX", ""}, // Åland has a code of its own
+		{"GB", "GB", ""},
+		{"XK", "XK", ""}, // Kosovo: user-assigned, but the code every register uses
+		{"XX", "XX", countryReasonCode},
+		{"ZZ", "ZZ", countryReasonCode},
+		{"QO", "QO", countryReasonCode}, // Outlying Oceania, a region
+		{"EU", "EU", countryReasonCode},
+		{"AA", "AA", countryReasonCode},
+		{"AC", "AC", countryReasonCode}, // reserved (Ascension Island), no country of its own
+		{"EA", "EA", countryReasonCode},
+		{"SU", "SU", countryReasonCode}, // dissolved into several countries
+		{"YU", "YU", countryReasonCode},
+		{"UK", "UK", "must be the country's current ISO 3166-1 alpha-2 code, GB"},
+		{"dd", "DD", "must be the country's current ISO 3166-1 alpha-2 code, DE"},
+		{"FIN", "FIN", countryReasonCode}, // alpha-3
+		{"246", "246", countryReasonCode}, // numeric
+		{"F", "F", countryReasonCode},
+		{"Finland", "FINLAND", countryReasonCode},
+		{"S1", "S1", countryReasonCode},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			o := validOwner()
+			o.Address.Country, o.Address.PostalCode = tc.in, ""
+			var v apperr.ValidationError
+			NormalizeOwner(&o, "o", &v)
+			var got string
+			for _, fv := range v.Violations {
+				if fv.Field != "o.address.country" {
+					t.Fatalf("violation on %s: %s", fv.Field, fv.Description)
+				}
+				got = fv.Description
+			}
+			if got != tc.problem || o.Address.Country != tc.stored {
+				t.Fatalf("country %q: stored %q, violation %q; want %q, %q", tc.in, o.Address.Country, got, tc.stored, tc.problem)
+			}
+		})
+	}
+}
+
+// TestCountryCodeCount: of all pairs of letters, the 249 codes ISO 3166-1 assigns and XK
+// pass, whatever a newer x/text comes to call a country.
+func TestCountryCodeCount(t *testing.T) {
+	var passed int
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			if countryProblem(string([]rune{a, b})) == "" {
+				passed++
+			}
+		}
+	}
+	if passed != 250 {
+		t.Fatalf("%d two-letter codes pass, want 250 (249 assigned and XK)", passed)
+	}
+}
+
 func TestNormalizePatient(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -109,10 +177,15 @@ func TestTodayIsTheClinicsDay(t *testing.T) {
 }
 
 // FuzzNormalizeOwner checks that no input panics and that whatever passes is stored in
-// its normal form: normalising it again changes nothing.
+// its normal form: normalising it again changes nothing, and the country is empty
+// (Finland) or two capital letters.
 func FuzzNormalizeOwner(f *testing.F) {
 	f.Add("Aino", "Äijälä", "040 123 4567", "aino@example.fi", "60100", "FI")
 	f.Add("", "\x00", "+", "@", "1", "??")
+	f.Add("Aino", "Äijälä", "040 123 4567", "", "114 55", " se")
+	f.Add("Aino", "Äijälä", "040 123 4567", "", "SW1A 1AA", "uk")
+	f.Add("Aino", "Äijälä", "040 123 4567", "", "", "SWE")
+	f.Add("Aino", "Äijälä", "040 123 4567", "", "", "qo")
 	f.Fuzz(func(t *testing.T, given, family, phone, email, postal, country string) {
 		o := Owner{GivenNames: given, FamilyName: family, Phone: phone, Email: email,
 			Address: Address{PostalCode: postal, Country: country}, HomeClinic: ClinicKangasala}
@@ -120,6 +193,9 @@ func FuzzNormalizeOwner(f *testing.F) {
 		NormalizeOwner(&o, "o", &v)
 		if v.Err() != nil {
 			return
+		}
+		if c := o.Address.Country; c != "" && (c == "FI" || len(c) != 2 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+			t.Fatalf("country %q (from %q) passed", c, country)
 		}
 		again := o
 		NormalizeOwner(&again, "o", &v)
