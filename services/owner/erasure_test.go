@@ -1,10 +1,16 @@
 package owner_test
 
 import (
+	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -294,6 +300,139 @@ func TestEraseOwnerData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestErasureScrubsChangeReasons gives the owner and its patient changes whose reasons,
+// typed by staff, name the owner and the number the erasure removes; after the erasure
+// neither is left in the stored history (the raw documents, read with the driver) nor
+// anywhere in the documents beyond what the erasure keeps, while the history still shows
+// who changed which fields when.
+func TestErasureScrubsChangeReasons(t *testing.T) {
+	const (
+		family = "Mäkinen"
+		jobRes = "erasure request job-1"
+	)
+	tests := []struct {
+		name      string
+		nameUntil string
+		// keptInFields are the words the erasure keeps, restricted, in the record's own
+		// fields (the names it keeps for the patient records); never in the history.
+		keptInFields []string
+	}{
+		{name: "names anonymised now"},
+		{name: "names kept for the patient records", nameUntil: "2029-11-25", keptInFields: []string{family, "makinen"}},
+	}
+	// The name as typed and as the search keys fold it, and the new phone number as
+	// typed and as stored.
+	needles := []string{family, "makinen", "765 4321", "7654321"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, c, _ := setupAt(t, "2026-11-25")
+			manager, nurse := env.As(t, auth.RoleClinicManager), env.As(t, auth.RoleNurse)
+			o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner(family), IdentityCode: "131052-308T"})
+			pet := registerPatient(t, env, c, o.GetId(), newPatient("Rekku"))
+			if _, err := c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+				OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "040 765 4321"}, Version: o.GetVersion(),
+				Reason: "Aino " + family + " called: new number 040 765 4321", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []struct {
+				on     bool
+				reason string
+			}{{true, family + " objects to everything, by phone"}, {false, family + " took the objection back"}} {
+				if _, err := c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: r.on, Reason: r.reason}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(),
+				Reason: "Aino " + family + " says Rekku is black", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			restrict(t, env, c, o.GetId(), true) // the erasure job's restriction, reason "erasure request job-1"
+			ownerBefore, petBefore := ownerChanges(t, env, c, o.GetId()), patientChanges(t, env, c, pet.GetId())
+			stored := func() []bson.M {
+				return []bson.M{rawDocument(t, env, "owners", o.GetId()), rawDocument(t, env, "patients", pet.GetId())}
+			}
+			if !strings.Contains(extJSON(t, stored()[0]["changes"]), family) {
+				t.Fatalf("the stored history does not show the name before the erasure: the search below would prove nothing")
+			}
+
+			erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: "2032-12-31"})
+
+			for _, doc := range stored() {
+				history := extJSON(t, doc["changes"])
+				delete(doc, "changes")
+				fields := extJSON(t, doc)
+				for _, n := range needles {
+					if strings.Contains(history, n) {
+						t.Errorf("%s: %q left in the stored history: %s", doc["_id"], n, history)
+					}
+					if strings.Contains(fields, n) && !slices.Contains(tt.keptInFields, n) {
+						t.Errorf("%s: %q left in the stored document: %s", doc["_id"], n, fields)
+					}
+				}
+			}
+			// Staff see every change as before (who, when, which fields), the reasons
+			// typed about the person replaced, those the service wrote as they were.
+			checkScrubbed := func(what string, before, after []*ownerv1.Change) {
+				t.Helper()
+				if len(after) != len(before)+1 || after[len(after)-1].GetReason() != jobRes {
+					t.Fatalf("%s history after the erasure = %v", what, after)
+				}
+				for i, b := range before {
+					want := proto.Clone(b).(*ownerv1.Change)
+					if r := want.GetReason(); r != jobRes && r != "registered" {
+						want.Reason = "(erased)"
+					}
+					if !proto.Equal(after[i], want) {
+						t.Errorf("%s change %d after the erasure\n got %v\nwant %v", what, i, after[i], want)
+					}
+				}
+			}
+			checkScrubbed("owner", ownerBefore, ownerChanges(t, env, c, o.GetId()))
+			checkScrubbed("patient", petBefore, patientChanges(t, env, c, pet.GetId()))
+			if r := ownerBefore[len(ownerBefore)-1].GetReason(); r != jobRes {
+				t.Fatalf("the job's restriction was recorded as %q", r)
+			}
+		})
+	}
+}
+
+func patientChanges(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) []*ownerv1.Change {
+	t.Helper()
+	res, err := c.ListPatientChanges(env.As(t, auth.RoleClinicManager), &ownerv1.ListPatientChangesRequest{PatientId: id})
+	if err != nil {
+		t.Fatalf("patient changes: %v", err)
+	}
+	return res.GetChanges()
+}
+
+// rawDocument reads a document of the owner database as stored, past the service.
+func rawDocument(t *testing.T, env *servicetest.Env, collection, id string) bson.M {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Disconnect(context.Background()) }()
+	var doc bson.M
+	if err := client.Database(testDatabase).Collection(collection).FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
+		t.Fatalf("read %s %s: %v", collection, id, err)
+	}
+	return doc
+}
+
+// extJSON is v as relaxed extended JSON, every string in it as written.
+func extJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := bson.MarshalExtJSON(bson.M{"v": v}, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {

@@ -34,7 +34,7 @@ func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owne
 		return nil, err
 	}
 	o.ID = id
-	created, err := s.repo.CreateOwner(ctx, &o, code, s.change(ctx, []string{"created"}, "registered"))
+	created, err := s.repo.CreateOwner(ctx, &o, code, s.change(ctx, []string{"created"}, domain.RegisteredReason))
 	if err != nil {
 		return nil, fmt.Errorf("create owner: %w", err)
 	}

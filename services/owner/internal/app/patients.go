@@ -32,7 +32,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 		return nil, err
 	}
 	p.ID, p.OwnerID = id, in.OwnerID
-	registered := s.change(ctx, []string{"created"}, "registered")
+	registered := s.change(ctx, []string{"created"}, domain.RegisteredReason)
 	created, err := s.repo.CreatePatient(ctx, &p, registered)
 	if err != nil {
 		return nil, fmt.Errorf("register patient: %w", err)

@@ -228,3 +228,30 @@ func ErasureReason(requestID string) string { return "erasure request " + reques
 
 // SweepReason is the change-history reason of the retention sweep's changes.
 const SweepReason = "retention period ended"
+
+// RegisteredReason is the change-history reason of an owner's or a patient's creation.
+const RegisteredReason = "registered"
+
+// ErasedReason replaces, from the owner's erasure on, the reason staff gave for a change
+// of the owner or its patients. Such a reason is free text ("Aino Mäkinen called, new
+// number 040…") that may repeat anything the erasure removes, and the owner service
+// cannot tell which of it a retention rule still covers; the change itself (who changed
+// which fields when) stays, so the rectifications remain demonstrable.
+const ErasedReason = "(erased)"
+
+// ScrubbedReason is the reason a change keeps once its owner is erased: the reasons the
+// service writes itself (a registration, the erasure requests requestIDs, the retention
+// sweep) name no one and stay, so the history still tells what happened and which
+// request did it; any other becomes ErasedReason.
+func ScrubbedReason(reason string, requestIDs []string) string {
+	switch reason {
+	case RegisteredReason, SweepReason, ErasedReason:
+		return reason
+	}
+	for _, id := range requestIDs {
+		if reason == ErasureReason(id) {
+			return reason
+		}
+	}
+	return ErasedReason
+}

@@ -207,3 +207,27 @@ func TestPlanSweep(t *testing.T) {
 		})
 	}
 }
+
+func TestScrubbedReason(t *testing.T) {
+	ids := []string{"job-1", "job-2"}
+	tests := []struct {
+		name, reason, want string
+	}{
+		{"staff free text", "Aino Mäkinen called, new number 040 765 4321", ErasedReason},
+		{"the erasure's own entry", "erasure request job-1", "erasure request job-1"},
+		{"an earlier request's entry", "erasure request job-2", "erasure request job-2"},
+		{"the sweep's entry", SweepReason, SweepReason},
+		{"a registration", RegisteredReason, RegisteredReason},
+		{"already scrubbed", ErasedReason, ErasedReason},
+		{"a request not on record", "erasure request job-3", ErasedReason},
+		{"free text that begins like a request", "erasure request job-1 from Aino Mäkinen", ErasedReason},
+		{"empty", "", ErasedReason},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ScrubbedReason(tt.reason, ids); got != tt.want {
+				t.Errorf("ScrubbedReason(%q) = %q, want %q", tt.reason, got, tt.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -76,10 +77,12 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 
 // ApplyErasure implements domain.Repository. The order makes every crash safe:
 //  1. the sweep's schedule is written first, so nothing kept is ever left unscheduled;
-//  2. the patients are anonymised or restricted one by one, each releasing its
+//  2. the patients are anonymised or restricted one by one, each with the reasons of
+//     its change history scrubbed (domain.ScrubbedReason), each releasing its
 //     microchip claim once the chip has left the document;
-//  3. one conditioned update of the owner clears its fields, pushes the change record
-//     and stores the answer: until it lands, a retry plans the same work again;
+//  3. one conditioned update of the owner clears its fields, scrubs the reasons of its
+//     change history, adds the change record and stores the answer: until it lands, a
+//     retry plans the same work again;
 //  4. then the identity claim is released;
 //  5. a schedule with nothing left to keep is deleted (a leftover one is deleted by the
 //     next sweep, which finds nothing due).
@@ -96,27 +99,30 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 			return nil, fmt.Errorf("schedule retention of owner %s: %w", o.ID, err)
 		}
 	}
+	// The owner's update is conditioned on o.Version, so what is read here is what it
+	// replaces: a change meanwhile makes the update fail as stale.
+	var current ownerDoc
+	if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{{Key: "identity_bidx", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}}, &current); err != nil {
+		return nil, err
+	}
+	requests := erasureRequestIDs(current.Erasures, requestID)
 	if plan.AnonymisePatients || plan.RestrictPatients {
 		patients, err := r.OwnerPatients(ctx, o.ID)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range patients {
-			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID); err != nil {
+			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID, requests); err != nil {
 				return nil, err
 			}
 		}
 	}
 	var identity string
 	if plan.DropIdentity {
-		var d ownerDoc
-		if err := findOne(ctx, r.owners, "owner", o.ID, bson.M{"identity_bidx": 1}, &d); err != nil {
-			return nil, err
-		}
-		identity = d.IdentityIndex
+		identity = current.IdentityIndex
 	}
 	updated := o
-	if update := ownerErasureUpdate(o, plan, c, requestID); update != nil {
+	if update := ownerErasureUpdate(o, plan, c, requestID, scrubbed(current.Changes, requests)); update != nil {
 		var out ownerDoc
 		err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": o.Version}, update,
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
@@ -138,9 +144,33 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 	return updated, nil
 }
 
+// erasureRequestIDs are the erasure requests applied to the owner before, and
+// requestID (empty for the sweep): the reasons they wrote stay in the change history.
+func erasureRequestIDs(applied []erasureDoc, requestID string) []string {
+	ids := make([]string, 0, len(applied)+1)
+	for _, e := range applied {
+		ids = append(ids, e.RequestID)
+	}
+	if requestID != "" {
+		ids = append(ids, requestID)
+	}
+	return ids
+}
+
+// scrubbed is the change history with every reason the erasure does not keep replaced
+// (domain.ScrubbedReason).
+func scrubbed(history []changeDoc, requestIDs []string) []changeDoc {
+	out := slices.Clone(history)
+	for i := range out {
+		out[i].Reason = domain.ScrubbedReason(out[i].Reason, requestIDs)
+	}
+	return out
+}
+
 // ownerErasureUpdate is the one update of the owner document that plan needs, or nil
-// when there is nothing to write.
-func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) bson.M {
+// when there is nothing to write. history is the owner's change history as stored at
+// o.Version, its reasons scrubbed.
+func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string, history []changeDoc) bson.M {
 	set, unset, push := bson.M{}, bson.M{}, bson.M{}
 	if plan.Restrict {
 		set["restricted"] = true
@@ -173,7 +203,9 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 	if plan.Changes() {
 		c.Version = o.Version + 1
 		set["version"], set["updated"] = c.Version, c.Time
-		push["changes"] = changeToDoc(c)
+		// Written whole: one update cannot both set the reasons inside the history and
+		// push onto it.
+		set["changes"] = append(history, changeToDoc(c))
 	}
 	update := bson.M{}
 	for op, fields := range map[string]bson.M{"$set": set, "$unset": unset, "$push": push} {
@@ -188,12 +220,19 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 }
 
 // erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
-// record carrying c's reason; requestID names the erasure request (empty for the
+// record carrying c's reason and the reasons of its history scrubbed (the erasure
+// requests requestIDs' stay); requestID names the erasure request (empty for the
 // sweep). Done already, or transferred to another owner meanwhile, it does nothing.
-func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string) error {
+func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string, requestIDs []string) error {
 	owner := p.OwnerID
 	for range patientAttempts {
-		if p.Anonymised || (!anonymise && p.Erased) || p.OwnerID != owner {
+		// Read whole, history included: the update below rewrites the history, and is
+		// conditioned on the version read with it.
+		var d patientDoc
+		if err := findOne(ctx, r.patients, "patient", p.ID, nil, &d); err != nil {
+			return fmt.Errorf("erase patient: %w", err)
+		}
+		if d.Anonymised || (!anonymise && d.Erased) || d.OwnerID != owner {
 			return nil
 		}
 		set, unset := bson.M{"erased": true}, bson.M{}
@@ -209,24 +248,22 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 			}
 			c.Fields = anonymisedPatientFields
 		}
-		c.Version = p.Version + 1
+		c.Version = d.Version + 1
 		set["version"], set["updated"] = c.Version, c.Time
-		update := bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}}
+		set["changes"] = append(scrubbed(d.Changes, requestIDs), changeToDoc(c))
+		update := bson.M{"$set": set}
 		if len(unset) > 0 {
 			update["$unset"] = unset
 		}
-		res, err := r.patients.UpdateOne(ctx, bson.M{"_id": p.ID, "version": p.Version}, update)
+		res, err := r.patients.UpdateOne(ctx, bson.M{"_id": d.ID, "version": d.Version}, update)
 		if err != nil {
-			return fmt.Errorf("erase patient %s: %w", p.ID, err)
+			return fmt.Errorf("erase patient %s: %w", d.ID, err)
 		}
 		if res.MatchedCount == 1 {
-			if anonymise && p.Microchip != "" {
-				return r.release(ctx, microchipKey(p.Microchip), p.ID)
+			if anonymise && d.Microchip != "" {
+				return r.release(ctx, microchipKey(d.Microchip), d.ID)
 			}
 			return nil
-		}
-		if p, err = r.GetPatient(ctx, p.ID); err != nil {
-			return fmt.Errorf("erase patient: %w", err)
 		}
 	}
 	return fmt.Errorf("erase patient %s: contended: %w", p.ID, apperr.ErrUnavailable)

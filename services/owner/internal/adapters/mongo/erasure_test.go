@@ -166,7 +166,7 @@ func TestErasureLeavesATransferredPatientAlone(t *testing.T) {
 	if _, err := r.UpdatePatient(ctx, &moved, p.Version, domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"owner_id"}, Reason: "sold"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.erasePatient(ctx, &read, true, registered(), "job-1"); err != nil {
+	if err := r.erasePatient(ctx, &read, true, registered(), "job-1", []string{"job-1"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := r.GetPatient(ctx, "p1")
