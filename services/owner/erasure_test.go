@@ -413,16 +413,30 @@ func patientChanges(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceCl
 // rawDocument reads a document of the owner database as stored, past the service.
 func rawDocument(t *testing.T, env *servicetest.Env, collection, id string) bson.M {
 	t.Helper()
+	docs := rawDocuments(t, env, collection, bson.M{"_id": id})
+	if len(docs) != 1 {
+		t.Fatalf("%s %s: %d documents", collection, id, len(docs))
+	}
+	return docs[0]
+}
+
+// rawDocuments reads the documents of the owner database that match filter, as stored.
+func rawDocuments(t *testing.T, env *servicetest.Env, collection string, filter bson.M) []bson.M {
+	t.Helper()
 	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = client.Disconnect(context.Background()) }()
-	var doc bson.M
-	if err := client.Database(testDatabase).Collection(collection).FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
-		t.Fatalf("read %s %s: %v", collection, id, err)
+	cur, err := client.Database(testDatabase).Collection(collection).Find(t.Context(), filter)
+	if err != nil {
+		t.Fatalf("read %s: %v", collection, err)
 	}
-	return doc
+	var docs []bson.M
+	if err := cur.All(t.Context(), &docs); err != nil {
+		t.Fatalf("read %s: %v", collection, err)
+	}
+	return docs
 }
 
 // extJSON is v as relaxed extended JSON, every string in it as written.
@@ -515,6 +529,111 @@ func TestEraseOwnerDataValidation(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 	_, err = c.EraseOwnerData(env.As(t, auth.RoleReception), &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j"})
 	wantCode(t, err, codes.PermissionDenied)
+}
+
+// TestReturningCustomerAfterErasure registers again, as a new customer, a person whose
+// earlier record is out of use and still holds the identity code: an erased owner whose
+// code an unpaid invoice keeps gives way (reception cannot find that record, and its
+// code stays revealable to billing on it), an owner only restricted (an erasure or
+// objection pending, which may be lifted) does not. Either way the code stays unique
+// among the owners in use.
+func TestReturningCustomerAfterErasure(t *testing.T) {
+	const code = "131052-308T"
+	tests := []struct {
+		name string
+		// withdraw takes the first owner out of use.
+		withdraw       func(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string)
+		registersAgain bool
+	}{
+		{
+			name: "erased, the code kept for an unpaid invoice",
+			withdraw: func(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) {
+				erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: id, RequestId: "job-1", IdentityCodeKeptUntil: "2032-12-31"})
+			},
+			registersAgain: true,
+		},
+		{
+			name: "restricted, an erasure pending",
+			withdraw: func(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) {
+				restrict(t, env, c, id, true)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, c, _ := setupAt(t, "2026-11-25")
+			desk, billing := env.As(t, auth.RoleReception), env.As(t, auth.RoleBilling)
+			first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Ensimmäinen"), IdentityCode: code})
+			tt.withdraw(t, env, c, first.GetId())
+
+			again, err := c.CreateOwner(desk, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut"), IdentityCode: code})
+			if !tt.registersAgain {
+				if st := wantCode(t, err, codes.AlreadyExists); strings.Contains(st.Message(), first.GetId()) {
+					t.Errorf("the refusal names the restricted owner: %v", st)
+				}
+				restrict(t, env, c, first.GetId(), false)
+				found, err := c.FindOwnerByIdentityCode(billing, &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: code})
+				if err != nil || found.GetOwner().GetId() != first.GetId() {
+					t.Fatalf("the owner back in use is not found by its code: %v (%v)", found.GetOwner(), err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the returning customer cannot be registered: %v", err)
+			}
+			found, err := c.FindOwnerByIdentityCode(billing, &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: code})
+			if err != nil || found.GetOwner().GetId() != again.GetOwner().GetId() {
+				t.Fatalf("a search by the code finds %v (%v), want the new owner only", found.GetOwner(), err)
+			}
+			_, err = c.CreateOwner(desk, &ownerv1.CreateOwnerRequest{Owner: newOwner("Kolmas"), IdentityCode: code})
+			wantCode(t, err, codes.AlreadyExists)
+			// Billing still collects the invoice on the erased record, with its own copy.
+			for _, id := range []string{first.GetId(), again.GetOwner().GetId()} {
+				res, err := c.RevealIdentityCode(billing, &ownerv1.RevealIdentityCodeRequest{OwnerId: id, Purpose: "invoice 2026-118"})
+				if err != nil || res.GetIdentityCode() != code {
+					t.Errorf("revealing the code of %s: %v", id, err)
+				}
+			}
+		})
+	}
+}
+
+// TestSweepLeavesTheReturningCustomersClaim drops, when the unpaid invoice no longer
+// needs it, the identity code an erasure kept, after the same person has been
+// registered again: the new owner keeps the code, its claim and its uniqueness.
+func TestSweepLeavesTheReturningCustomersClaim(t *testing.T) {
+	const code = "131052-308T"
+	env, c, clk := setupAt(t, "2026-11-25")
+	desk, billing := env.As(t, auth.RoleReception), env.As(t, auth.RoleBilling)
+	first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Ensimmäinen"), IdentityCode: code})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: "job-1", IdentityCodeKeptUntil: "2027-12-31"})
+	again := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut"), IdentityCode: code})
+
+	clk.set(helsinki(t, "2028-01-01"))
+	res, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servicetest.EqualMessages(t, res.GetRemoved(), []*ownerv1.RecordDisposition{{RecordClass: "identity_code", Count: 1}})
+	if masked := getOwner(t, env, c, first.GetId()).GetIdentityCodeMasked(); masked != "" {
+		t.Fatalf("the erased owner still shows the code %q", masked)
+	}
+	_, err = c.RevealIdentityCode(billing, &ownerv1.RevealIdentityCodeRequest{OwnerId: first.GetId(), Purpose: "invoice 2026-118"})
+	wantCode(t, err, codes.NotFound)
+
+	if got := getOwner(t, env, c, again.GetId()).GetIdentityCodeMasked(); got == "" {
+		t.Fatal("the new owner lost its code")
+	}
+	found, err := c.FindOwnerByIdentityCode(billing, &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: code})
+	if err != nil || found.GetOwner().GetId() != again.GetId() {
+		t.Fatalf("a search by the code after the sweep finds %v (%v), want the new owner", found.GetOwner(), err)
+	}
+	_, err = c.CreateOwner(desk, &ownerv1.CreateOwnerRequest{Owner: newOwner("Kolmas"), IdentityCode: code})
+	wantCode(t, err, codes.AlreadyExists)
+	claims := rawDocuments(t, env, "claims", bson.M{"ref": again.GetId()})
+	if len(claims) != 1 || !strings.HasPrefix(claims[0]["_id"].(string), "identity:") {
+		t.Fatalf("the new owner's claims after the sweep: %v", claims)
+	}
 }
 
 func TestRetentionSweep(t *testing.T) {

@@ -23,7 +23,8 @@ type OwnerQuery struct {
 type Repository interface {
 	// CreateOwner stores o with its first change. When an owner with o.ID already exists
 	// (a retried create) it returns that owner. An identity code already on record for
-	// another owner fails with apperr.ErrAlreadyExists.
+	// another owner fails with apperr.ErrAlreadyExists, unless that owner is erased and
+	// keeps the code only for billing: the new owner takes over its uniqueness.
 	CreateOwner(ctx context.Context, o *Owner, code *IdentityCode, c Change) (*Owner, error)
 	GetOwner(ctx context.Context, id string) (*Owner, error)
 	// UpdateOwner replaces the fields named in c.Fields when the stored version is

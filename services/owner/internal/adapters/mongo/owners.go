@@ -26,18 +26,27 @@ func (r *Repository) identityKey(code domain.IdentityCode) string {
 	return "identity:" + r.keys.BlindIndex(identityDomain, []byte(code.String()))
 }
 
-// ownerHoldsIdentity tells whether the owner still carries the identity code of key.
-func (r *Repository) ownerHoldsIdentity(key string) func(context.Context, string) (bool, error) {
-	return func(ctx context.Context, ownerID string) (bool, error) {
+// ownerHoldsIdentity tells whether the owner still carries the identity code of key,
+// and whether it yields it. An erased owner yields: its code is kept only to collect an
+// unpaid invoice (DESIGN rule 7), and the owner is out of every search for good (its
+// restriction cannot be lifted), so reception could not find the old record to use
+// instead; the same person coming back as a customer is registered anew. A restricted
+// owner not erased keeps its claim: its restriction may be lifted.
+func (r *Repository) ownerHoldsIdentity(key string) func(context.Context, string) (holding, error) {
+	return func(ctx context.Context, ownerID string) (holding, error) {
 		var d ownerDoc
-		err := findOne(ctx, r.owners, "owner", ownerID, bson.M{"identity_bidx": 1}, &d)
+		err := findOne(ctx, r.owners, "owner", ownerID, bson.D{{Key: "identity_bidx", Value: 1}, {Key: "erased", Value: 1}}, &d)
 		switch {
 		case errors.Is(err, apperr.ErrNotFound):
-			return false, nil
+			return notHeld, nil
 		case err != nil:
-			return false, err
+			return notHeld, err
+		case "identity:"+d.IdentityIndex != key:
+			return notHeld, nil
+		case d.Erased:
+			return yielded, nil
 		}
-		return "identity:"+d.IdentityIndex == key, nil
+		return held, nil
 	}
 }
 

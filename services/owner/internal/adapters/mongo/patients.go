@@ -25,17 +25,19 @@ const allocationAttempts = 5
 func microchipKey(chip string) string { return "microchip:" + chip }
 
 // patientHoldsChip tells whether the patient still carries the microchip of key.
-func (r *Repository) patientHoldsChip(key string) func(context.Context, string) (bool, error) {
-	return func(ctx context.Context, patientID string) (bool, error) {
+func (r *Repository) patientHoldsChip(key string) func(context.Context, string) (holding, error) {
+	return func(ctx context.Context, patientID string) (holding, error) {
 		var d patientDoc
 		err := findOne(ctx, r.patients, "patient", patientID, bson.M{"microchip": 1}, &d)
 		switch {
 		case errors.Is(err, apperr.ErrNotFound):
-			return false, nil
+			return notHeld, nil
 		case err != nil:
-			return false, err
+			return notHeld, err
+		case d.Microchip != "" && microchipKey(d.Microchip) == key:
+			return held, nil
 		}
-		return d.Microchip != "" && microchipKey(d.Microchip) == key, nil
+		return notHeld, nil
 	}
 }
 

@@ -116,16 +116,31 @@ func findOne(ctx context.Context, c *mongo.Collection, what, id string, projecti
 	return nil
 }
 
-// claimLease is how long a claim is presumed live whatever its holder's document says:
-// a claimant writes its document right after claiming, and until it has, the document
-// cannot tell a write in progress from one that was abandoned.
+// claimLease is how long a claim is presumed live while its holder's document does not
+// carry the value: a claimant writes its document right after claiming, and until it
+// has, the document cannot tell a write in progress from one that was abandoned.
 const claimLease = 5 * time.Minute
 
-// claim reserves key for ref. A claim left by a write that never completed (older than
-// claimLease, and its holder does not carry the value) is taken over; a live one fails
-// with ErrAlreadyExists. Every change of a claim is conditioned on the state read, so
-// two claimants never both win.
-func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx context.Context, ref string) (bool, error)) error {
+// holding is what a claim's holder, as its document now reads, does with the value.
+type holding int
+
+const (
+	// notHeld: the holder does not carry the value (its write is in progress or was
+	// abandoned, or it has given the value up).
+	notHeld holding = iota
+	// held: the holder carries the value and keeps it unique.
+	held
+	// yielded: the holder carries the value but gives way to a new claimant for good
+	// (an erased owner's identity code kept for billing).
+	yielded
+)
+
+// claim reserves key for ref. A claim its holder has yielded is taken over at once; a
+// claim left by a write that never completed (older than claimLease, and its holder
+// does not carry the value) is taken over too; a live one fails with ErrAlreadyExists.
+// Every change of a claim is conditioned on the state read, so two claimants never
+// both win.
+func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx context.Context, ref string) (holding, error)) error {
 	for range 3 {
 		now := time.Now().UTC()
 		_, err := r.claims.InsertOne(ctx, claimDoc{ID: key, Ref: ref, At: now})
@@ -142,14 +157,12 @@ func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx 
 			continue
 		case err != nil:
 			return fmt.Errorf("read claim: %w", err)
-		case existing.Ref != ref && now.Sub(existing.At) < claimLease:
-			return apperr.ErrAlreadyExists
 		case existing.Ref != ref:
-			live, err := holds(ctx, existing.Ref)
+			h, err := holds(ctx, existing.Ref)
 			if err != nil {
 				return err
 			}
-			if live {
+			if h == held || (h == notHeld && now.Sub(existing.At) < claimLease) {
 				return apperr.ErrAlreadyExists
 			}
 		}
