@@ -636,6 +636,56 @@ func TestSweepLeavesTheReturningCustomersClaim(t *testing.T) {
 	}
 }
 
+// TestReturningAnimalAfterErasure registers again, under its returning owner, an animal
+// whose record the owner's erasure kept: the kept record yields its microchip, the chip
+// stays unique among the animals in use, and the sweep that later anonymises the kept
+// record leaves the new one's claim alone.
+func TestReturningAnimalAfterErasure(t *testing.T) {
+	const chip = "246098100123456"
+	env, c, clk := setupAt(t, "2026-11-25")
+	desk := env.As(t, auth.RoleReception)
+	first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Ensimmäinen")})
+	pet := newPatient("Haukku")
+	pet.Microchip = chip
+	kept := registerPatient(t, env, c, first.GetId(), pet)
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: "job-1", NameKeptUntil: "2029-11-25"})
+
+	again := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut")})
+	res, err := c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: again.GetId(), Patient: pet})
+	if err != nil {
+		t.Fatalf("the returning animal cannot be registered: %v", err)
+	}
+	back := res.GetPatient()
+	if back.GetCustomerNumber() == kept.GetCustomerNumber() {
+		t.Fatalf("the new record reuses the customer number %s", back.GetCustomerNumber())
+	}
+	findsOnly := func(when string) {
+		t.Helper()
+		found, err := c.ListOwners(desk, &ownerv1.ListOwnersRequest{Microchip: chip})
+		if err != nil || len(found.GetOwners()) != 1 || found.GetOwners()[0].GetId() != again.GetId() {
+			t.Fatalf("%s a search by the chip finds %v (%v), want the returning owner only", when, found.GetOwners(), err)
+		}
+		other := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Kolmas")})
+		_, err = c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: other.GetId(), Patient: pet})
+		wantCode(t, err, codes.AlreadyExists)
+	}
+	findsOnly("after the registration")
+
+	clk.set(helsinki(t, "2029-11-26"))
+	if _, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := c.GetPatient(env.As(t, auth.RoleNurse), &ownerv1.GetPatientRequest{PatientId: kept.GetId()})
+	if err != nil || old.GetPatient().GetMicrochip() != "" {
+		t.Fatalf("the sweep left the kept record %v (%v)", old.GetPatient(), err)
+	}
+	findsOnly("after the sweep")
+	claims := rawDocuments(t, env, "claims", bson.M{"ref": back.GetId()})
+	if len(claims) != 1 || claims[0]["_id"] != "microchip:"+chip {
+		t.Fatalf("the returning animal's claims after the sweep: %v", claims)
+	}
+}
+
 func TestRetentionSweep(t *testing.T) {
 	env, c, clk := setupAt(t, "2026-11-25")
 	sweep := func(role auth.Role) []*ownerv1.RecordDisposition {

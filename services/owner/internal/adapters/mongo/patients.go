@@ -24,20 +24,26 @@ const allocationAttempts = 5
 
 func microchipKey(chip string) string { return "microchip:" + chip }
 
-// patientHoldsChip tells whether the patient still carries the microchip of key.
+// patientHoldsChip tells whether the patient still carries the microchip of key, and
+// whether it yields it. A patient its owner's erasure kept yields, like the erased
+// owner's identity code (ownerHoldsIdentity): it is kept only for the patient records'
+// retention period and can never be changed again, so the animal brought back by its
+// returning owner is registered anew.
 func (r *Repository) patientHoldsChip(key string) func(context.Context, string) (holding, error) {
 	return func(ctx context.Context, patientID string) (holding, error) {
 		var d patientDoc
-		err := findOne(ctx, r.patients, "patient", patientID, bson.M{"microchip": 1}, &d)
+		err := findOne(ctx, r.patients, "patient", patientID, bson.D{{Key: "microchip", Value: 1}, {Key: "erased", Value: 1}}, &d)
 		switch {
 		case errors.Is(err, apperr.ErrNotFound):
 			return notHeld, nil
 		case err != nil:
 			return notHeld, err
-		case d.Microchip != "" && microchipKey(d.Microchip) == key:
-			return held, nil
+		case d.Microchip == "" || microchipKey(d.Microchip) != key:
+			return notHeld, nil
+		case d.Erased:
+			return yielded, nil
 		}
-		return notHeld, nil
+		return held, nil
 	}
 }
 

@@ -131,7 +131,8 @@ const (
 	// held: the holder carries the value and keeps it unique.
 	held
 	// yielded: the holder carries the value but gives way to a new claimant for good
-	// (an erased owner's identity code kept for billing).
+	// (an erased owner's identity code kept for billing, the microchip of a patient its
+	// owner's erasure kept).
 	yielded
 )
 
