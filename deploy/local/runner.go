@@ -105,6 +105,10 @@ type service struct {
 // RETENTION_SWEEP_INTERVAL default has it.
 var hourlySweep = platformservice.SweepConfig{Interval: time.Hour}
 
+// ownerStatusTTL is how long the consent service remembers an owner's status from the
+// owner service in the local run, as its OWNER_STATUS_TTL default has it.
+const ownerStatusTTL = 5 * time.Second
+
 var services = []service{
 	{
 		name:  "owner",
@@ -124,6 +128,7 @@ var services = []service{
 			return consent.Run(ctx, consent.Config{
 				Base:      w.base("consent"),
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls,
+				OwnerStatusTTL: ownerStatusTTL,
 			})
 		},
 	},

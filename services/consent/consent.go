@@ -32,10 +32,20 @@ type Config struct {
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
 	// certificate presented to it.
 	OwnerTLS tlsconf.Files `envPrefix:"OWNER_"`
+	// OwnerStatusTTL is how long the service goes on answering with an owner's status
+	// (exists, restricted) from the owner service before asking again: a restriction
+	// made in the owner service denies every purpose at most this long after it. 0 asks
+	// for every check and filter; else between app.MinOwnerStatusTTL and
+	// maxOwnerStatusTTL.
+	OwnerStatusTTL time.Duration `env:"OWNER_STATUS_TTL" envDefault:"5s"`
 
 	// Now, when set, is the service's clock (tests).
 	Now func() time.Time `env:"-"`
 }
+
+// maxOwnerStatusTTL bounds how long a restriction made in the owner service may go
+// unseen by the verdicts.
+const maxOwnerStatusTTL = time.Minute
 
 // Validate checks every part of the configuration.
 func (c Config) Validate() error {
@@ -45,6 +55,10 @@ func (c Config) Validate() error {
 	}
 	if err := c.OwnerTLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("OWNER_: %w", err))
+	}
+	if ttl := c.OwnerStatusTTL; ttl != 0 && (ttl < app.MinOwnerStatusTTL || ttl > maxOwnerStatusTTL) {
+		errs = append(errs, fmt.Errorf("OWNER_STATUS_TTL must be 0 or between %s and %s, got %s",
+			app.MinOwnerStatusTTL, maxOwnerStatusTTL, ttl))
 	}
 	return errors.Join(errs...)
 }
@@ -60,7 +74,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Peers:    []service.Peer{{Name: "owner", Target: cfg.OwnerAddr, TLS: cfg.OwnerTLS}},
 		Register: func(d *service.Deps) error {
 			owners := owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner")))
-			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{Now: cfg.Now})
+			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{Now: cfg.Now, OwnerStatusTTL: cfg.OwnerStatusTTL})
 			if err != nil {
 				return err
 			}

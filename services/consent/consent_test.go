@@ -18,6 +18,7 @@ import (
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
+	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -600,18 +601,95 @@ func TestEveryAccessIsAudited(t *testing.T) {
 	}
 }
 
-// TestCheckWithoutTheOwnerService: once an owner has a ledger, checks need nothing from
-// the owner service, so disclosures keep their legal-basis check while it is down;
-// recording needs it and says it is unavailable.
-func TestCheckWithoutTheOwnerService(t *testing.T) {
-	s := start(t)
-	id := s.newOwner(t, "Outage")
-	s.record(t, id, objection(stats, ""))
-	s.stopOwners()
-	if res := s.check(t, id, stats, ""); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OBJECTION {
-		t.Fatalf("check during the outage: %v", res)
+// TestOutageOfTheOwnerService: every verdict needs the owner service's restriction of
+// the owner. While the owner service is down the consent service answers, and records,
+// with an owner's status it got less than OWNER_STATUS_TTL ago, and past that says it is
+// unavailable: it never allows on a restriction it cannot see. (A disclosure asks the
+// owner service itself first, so it stops during the outage anyway.)
+func TestOutageOfTheOwnerService(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ttl  time.Duration
+		want codes.Code
+	}{
+		{"status remembered", time.Minute, codes.OK},
+		{"nothing remembered", 0, codes.Unavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, func(c *consent.Config) { c.OwnerStatusTTL = tc.ttl })
+			id := s.newOwner(t, "Outage")
+			s.record(t, id, objection(stats, ""))
+			s.stopOwners()
+			res, err := s.consent.CheckConsent(s.as(t, auth.RoleClinicManager),
+				&consentv1.CheckConsentRequest{OwnerId: id, Purpose: stats})
+			wantCode(t, err, tc.want)
+			if err == nil && (res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OBJECTION) {
+				t.Fatalf("check during the outage: %v", res)
+			}
+			_, err = s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+				&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: decision(stats, "", granted)})
+			wantCode(t, err, tc.want)
+		})
 	}
-	_, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
-		&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: decision(stats, "", granted)})
-	wantCode(t, err, codes.Unavailable)
+}
+
+// TestRestrictionInTheOwnerServiceOnly: a clinic manager restricts an owner who has a
+// ledger through the owner service alone (an Art. 18 restriction or an objection
+// handled there, not the erasure job, which restricts here too). Once the consent
+// service's memory of the owner's status has expired, the check, the current state and
+// the export filter all deny the owner, whose grant was recorded before; lifting the
+// restriction there allows again.
+func TestRestrictionInTheOwnerServiceOnly(t *testing.T) {
+	const ttl = app.MinOwnerStatusTTL
+	s := start(t, func(c *consent.Config) { c.OwnerStatusTTL = ttl })
+	id, other := s.newOwner(t, "Rajoitettu"), s.newOwner(t, "Rajoittamaton")
+	s.record(t, id, decision(marketing, "email", granted))
+	manager := s.as(t, auth.RoleClinicManager)
+	filter := func() []string {
+		t.Helper()
+		res, err := s.consent.FilterConsents(manager, &consentv1.FilterConsentsRequest{
+			OwnerIds: []string{id, other}, Purpose: marketing, Scope: "email",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetAllowedOwnerIds()
+	}
+	if res := s.check(t, id, marketing, "email"); !res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_EXPLICIT_GRANT {
+		t.Fatalf("before the restriction: %v, want allowed by the grant", res)
+	}
+	if got := filter(); !slices.Equal(got, []string{id, other}) {
+		t.Fatalf("filter before the restriction: %v, want both owners", got)
+	}
+
+	s.restrictInOwnerService(t, id)
+	time.Sleep(ttl)
+	if res := s.check(t, id, marketing, "email"); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OWNER_RESTRICTED {
+		t.Fatalf("after the restriction: %v, want denied as restricted", res)
+	}
+	state, err := s.consent.ListConsents(manager, &consentv1.ListConsentsRequest{OwnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !state.GetOwnerRestricted() {
+		t.Fatal("the current state does not say the owner is restricted")
+	}
+	for _, c := range state.GetConsents() {
+		if c.GetAllowed() {
+			t.Fatalf("the current state of the restricted owner allows %v", c)
+		}
+	}
+	if got := filter(); !slices.Equal(got, []string{other}) {
+		t.Fatalf("filter after the restriction: %v, want only %s", got, other)
+	}
+
+	if _, err := s.owners.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: id, Restricted: false, Reason: "restriction lifted: accuracy verified",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(ttl)
+	if res := s.check(t, id, marketing, "email"); !res.GetAllowed() {
+		t.Fatalf("after the lift: %v, want allowed by the grant again", res)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -93,7 +94,7 @@ func TestEraseOwnerData(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		want := []string{"_id", "entries", "erased", "erasures", "owner_restricted", "restricted", "suppressions"}
+		want := []string{"_id", "entries", "erased", "erasures", "restricted", "suppressions"}
 		if !slices.Equal(keys, want) {
 			t.Fatalf("erased ledger keeps %v, want only %v", keys, want)
 		}
@@ -142,9 +143,15 @@ func TestEraseOwnerData(t *testing.T) {
 	})
 
 	t.Run("the objections outlive even a lifted restriction", func(t *testing.T) {
-		// Only the store can lift it now; should anyone do so, the suppressions hold.
+		// Only the store can lift it here now; should anyone do so, and the owner
+		// service lift its own, the suppressions hold.
 		if _, err := s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), id,
-			bson.M{"$set": bson.M{"restricted": false, "owner_restricted": false}}); err != nil {
+			bson.M{"$set": bson.M{"restricted": false}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.owners.SetOwnerRestriction(s.as(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+			OwnerId: id, Restricted: false, Reason: "erasure request refused",
+		}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {

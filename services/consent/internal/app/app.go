@@ -42,12 +42,16 @@ type Options struct {
 	// Location is the time zone suppression records are dated in; nil means the
 	// clinics' (Europe/Helsinki).
 	Location *time.Location
+	// OwnerStatusTTL is how long an owner's status from the owner service answers for
+	// the owner (see ownerStatuses): 0 asks the owner service every time, else at least
+	// MinOwnerStatusTTL.
+	OwnerStatusTTL time.Duration
 }
 
 // Service implements the consent ledger's use cases.
 type Service struct {
 	repo    domain.Repository
-	owners  Owners
+	owners  *ownerStatuses
 	auditor Auditor
 	now     func() time.Time
 	loc     *time.Location
@@ -65,7 +69,11 @@ func New(repo domain.Repository, owners Owners, auditor Auditor, opts Options) (
 		}
 		opts.Location = loc
 	}
-	return &Service{repo: repo, owners: owners, auditor: auditor, now: opts.Now, loc: opts.Location}, nil
+	statuses, err := newOwnerStatuses(owners, opts.OwnerStatusTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{repo: repo, owners: statuses, auditor: auditor, now: opts.Now, loc: opts.Location}, nil
 }
 
 // requestNamespace scopes entry ids derived from client request ids.

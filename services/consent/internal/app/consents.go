@@ -36,8 +36,7 @@ type RecordDecision struct {
 }
 
 // RecordDecision appends one decision of an owner, who must exist in the owner service;
-// a retry with the same request id returns the first entry. The owner service's
-// restriction flag is refreshed on the way.
+// a retry with the same request id returns the first entry.
 func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain.Entry, error) {
 	var v apperr.ValidationError
 	now := s.now().UTC().Truncate(time.Millisecond)
@@ -50,14 +49,13 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 	if err != nil {
 		return domain.Entry{}, err
 	}
-	status, err := s.ownerStatus(ctx, in.OwnerID)
-	if err != nil {
+	if _, err := s.ownerStatus(ctx, in.OwnerID); err != nil {
 		return domain.Entry{}, err
 	}
 	caller, _ := auth.FromContext(ctx)
 	e.ID, e.OwnerID, e.Seq = id, in.OwnerID, 0
 	e.RecordedBy, e.RecordedByName, e.RecordedAt = caller.Subject, caller.Name, now
-	stored, err := s.repo.Append(ctx, e, status.Restricted)
+	stored, err := s.repo.Append(ctx, e)
 	if err != nil {
 		return domain.Entry{}, fmt.Errorf("record a decision of owner %s: %w", in.OwnerID, err)
 	}
@@ -70,7 +68,8 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 	return stored, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+stored.ID, in.OwnerID)
 }
 
-// ownerStatus asks the owner service about one owner; an unknown owner is not found.
+// ownerStatus asks the owner service about one owner (see ownerStatuses); an unknown
+// owner is not found.
 func (s *Service) ownerStatus(ctx context.Context, ownerID string) (OwnerStatus, error) {
 	statuses, err := s.owners.Statuses(ctx, []string{ownerID})
 	if err != nil {
@@ -83,8 +82,8 @@ func (s *Service) ownerStatus(ctx context.Context, ownerID string) (OwnerStatus,
 	return st, nil
 }
 
-// ledger reads an owner's ledger. An owner without one gets an empty ledger carrying
-// the owner service's restriction, once the owner service says the owner exists.
+// ledger reads an owner's ledger. An owner without one gets an empty ledger, once the
+// owner service says the owner exists.
 func (s *Service) ledger(ctx context.Context, ownerID string) (*domain.Ledger, error) {
 	l, err := s.repo.Ledger(ctx, ownerID)
 	if err == nil {
@@ -93,11 +92,30 @@ func (s *Service) ledger(ctx context.Context, ownerID string) (*domain.Ledger, e
 	if !errors.Is(err, apperr.ErrNotFound) {
 		return nil, err
 	}
-	st, err := s.ownerStatus(ctx, ownerID)
-	if err != nil {
+	if _, err := s.ownerStatus(ctx, ownerID); err != nil {
 		return nil, err
 	}
-	return &domain.Ledger{OwnerID: ownerID, OwnerRestricted: st.Restricted}, nil
+	return &domain.Ledger{OwnerID: ownerID}, nil
+}
+
+// verdictLedger reads what a verdict on an owner needs: the ledger (empty when the
+// owner has none) and whether the owner service restricts the owner now. The owner
+// service is asked even when the ledger exists, since its restriction (an objection or
+// an Art. 18 restriction handled there) reaches the consent service no other way; an
+// owner it does not know is not found.
+func (s *Service) verdictLedger(ctx context.Context, ownerID string) (*domain.Ledger, bool, error) {
+	st, err := s.ownerStatus(ctx, ownerID)
+	if err != nil {
+		return nil, false, err
+	}
+	l, err := s.repo.Ledger(ctx, ownerID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return &domain.Ledger{OwnerID: ownerID}, st.Restricted, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return l, st.Restricted, nil
 }
 
 // Check answers whether purpose (with scope) may use the owner's data now.
@@ -106,25 +124,25 @@ func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purp
 	if scope = validatePurpose(purpose, scope, &v); v.Err() != nil {
 		return domain.Verdict{}, time.Time{}, v.Err()
 	}
-	l, err := s.ledger(ctx, ownerID)
+	l, ownerRestricted, err := s.verdictLedger(ctx, ownerID)
 	if err != nil {
 		return domain.Verdict{}, time.Time{}, fmt.Errorf("check consent of owner %s: %w", ownerID, err)
 	}
 	now := s.now().UTC()
-	verdict := l.Verdict(purpose, scope, now)
+	verdict := l.Verdict(purpose, scope, now, ownerRestricted)
 	return verdict, now, s.record(ctx, "consent.check", consentsResource(ownerID), ownerID)
 }
 
 // States derives the current state of the owner's purposes, and tells whether the owner
 // is restricted.
 func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, bool, time.Time, error) {
-	l, err := s.ledger(ctx, ownerID)
+	l, ownerRestricted, err := s.verdictLedger(ctx, ownerID)
 	if err != nil {
 		return nil, false, time.Time{}, fmt.Errorf("consent state of owner %s: %w", ownerID, err)
 	}
 	now := s.now().UTC()
-	states := l.States(now)
-	return states, l.IsRestricted(), now, s.record(ctx, "consent.state.read", consentsResource(ownerID), ownerID)
+	states := l.States(now, ownerRestricted)
+	return states, l.Restricted || ownerRestricted, now, s.record(ctx, "consent.state.read", consentsResource(ownerID), ownerID)
 }
 
 // ListDecisions lists the owner's decisions newest (highest sequence) first, paged. The
@@ -164,8 +182,8 @@ type FilterResult struct {
 }
 
 // Filter keeps the owners whose data purpose (with scope) may use now: one query for
-// the ledgers, and one call to the owner service for the owners without a ledger. It is
-// audited as one event for the call.
+// the ledgers, and at most one call to the owner service, for the owners whose status
+// it does not remember (see ownerStatuses). It is audited as one event for the call.
 func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.Purpose, scope string) (FilterResult, error) {
 	var v apperr.ValidationError
 	switch {
@@ -183,17 +201,9 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 	if err != nil {
 		return FilterResult{}, fmt.Errorf("filter %d owners: %w", len(distinct), err)
 	}
-	var missing []string
-	for _, id := range distinct {
-		if _, ok := ledgers[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	var statuses map[string]OwnerStatus
-	if len(missing) > 0 {
-		if statuses, err = s.owners.Statuses(ctx, missing); err != nil {
-			return FilterResult{}, fmt.Errorf("filter %d owners: %w", len(distinct), err)
-		}
+	statuses, err := s.owners.Statuses(ctx, distinct)
+	if err != nil {
+		return FilterResult{}, fmt.Errorf("filter %d owners: %w", len(distinct), err)
 	}
 	res := FilterResult{At: s.now().UTC()}
 	seen := make(map[string]bool, len(distinct))
@@ -202,16 +212,16 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 			continue
 		}
 		seen[id] = true
+		st := statuses[id]
+		if !st.Exists {
+			res.Unknown = append(res.Unknown, id)
+			continue
+		}
 		l, ok := ledgers[id]
 		if !ok {
-			st := statuses[id]
-			if !st.Exists {
-				res.Unknown = append(res.Unknown, id)
-				continue
-			}
-			l = &domain.Ledger{OwnerID: id, OwnerRestricted: st.Restricted}
+			l = &domain.Ledger{OwnerID: id}
 		}
-		if l.Verdict(purpose, scope, res.At).Allowed {
+		if l.Verdict(purpose, scope, res.At, st.Restricted).Allowed {
 			res.Allowed = append(res.Allowed, id)
 		}
 	}

@@ -67,11 +67,11 @@ func (l *Ledger) ErasureAnswer(requestID string) ([]Disposition, bool) {
 }
 
 // Verdict decides purpose (with scope, in normal form) for the ledger's owner at the
-// instant at: nothing while the owner is restricted, never a suppressed purpose and
-// scope (an erased owner's objection holds forever, whatever else changes), else
-// Decide on the entries.
-func (l *Ledger) Verdict(purpose Purpose, scope string, at time.Time) Verdict {
-	if l.IsRestricted() {
+// instant at: nothing while the owner is restricted here or, ownerRestricted, in the
+// owner service; never a suppressed purpose and scope (an erased owner's objection
+// holds forever, whatever else changes); else Decide on the entries.
+func (l *Ledger) Verdict(purpose Purpose, scope string, at time.Time, ownerRestricted bool) Verdict {
+	if l.Restricted || ownerRestricted {
 		return Verdict{Reason: ReasonOwnerRestricted}
 	}
 	if l.Suppressed(purpose, scope) {
@@ -80,12 +80,12 @@ func (l *Ledger) Verdict(purpose Purpose, scope string, at time.Time) Verdict {
 	return Decide(l.Entries, purpose, scope, at, false)
 }
 
-// States is CurrentState for the ledger's owner, with the suppressions applied as
-// Verdict applies them.
-func (l *Ledger) States(at time.Time) []State {
-	states := CurrentState(l.Entries, at, l.IsRestricted())
+// States is CurrentState for the ledger's owner, with the restrictions and the
+// suppressions applied as Verdict applies them.
+func (l *Ledger) States(at time.Time, ownerRestricted bool) []State {
+	states := CurrentState(l.Entries, at, l.Restricted || ownerRestricted)
 	for i := range states {
-		states[i].Verdict = l.Verdict(states[i].Purpose, states[i].Scope, at)
+		states[i].Verdict = l.Verdict(states[i].Purpose, states[i].Scope, at, ownerRestricted)
 	}
 	return states
 }

@@ -62,27 +62,34 @@ func TestVerdictHonoursSuppressions(t *testing.T) {
 	dm := PurposeDirectMarketing
 	l := Ledger{Suppressions: []Suppression{{Purpose: dm, Scope: ChannelEmail, Day: "2026-01-02"}}}
 	tests := []struct {
-		name       string
-		restricted bool
-		scope      string
-		want       Verdict
+		name            string
+		restricted      bool
+		ownerRestricted bool
+		scope           string
+		want            Verdict
 	}{
-		{"suppressed channel", false, ChannelEmail, Verdict{Reason: ReasonObjection}},
-		{"other channel", false, ChannelSMS, Verdict{Allowed: true, Reason: ReasonDefaultOptOut}},
-		{"restricted first", true, ChannelEmail, Verdict{Reason: ReasonOwnerRestricted}},
+		{"suppressed channel", false, false, ChannelEmail, Verdict{Reason: ReasonObjection}},
+		{"other channel", false, false, ChannelSMS, Verdict{Allowed: true, Reason: ReasonDefaultOptOut}},
+		{"restricted first", true, false, ChannelEmail, Verdict{Reason: ReasonOwnerRestricted}},
+		{"restricted in the owner service", false, true, ChannelSMS, Verdict{Reason: ReasonOwnerRestricted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l.Restricted = tt.restricted
-			if got := l.Verdict(dm, tt.scope, testNow); got != tt.want {
+			if got := l.Verdict(dm, tt.scope, testNow, tt.ownerRestricted); got != tt.want {
 				t.Fatalf("verdict = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
 	l.Restricted = false
-	for _, st := range l.States(testNow) {
+	for _, st := range l.States(testNow, false) {
 		if st.Purpose == dm && st.Scope == ChannelEmail && st.Verdict.Allowed {
 			t.Fatal("the state allows a suppressed channel")
+		}
+	}
+	for _, st := range l.States(testNow, true) {
+		if st.Verdict.Allowed || st.Verdict.Reason != ReasonOwnerRestricted {
+			t.Fatalf("the state of an owner the owner service restricts allows %+v", st)
 		}
 	}
 }

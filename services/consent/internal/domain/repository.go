@@ -12,16 +12,15 @@ const MaxEntriesPerOwner = 5000
 
 // Ledger is one owner's ledger as stored: the entries in the order the store appended
 // them (Seq increasing, a duplicate of an id left by concurrent retries dropped) and the
-// owner's restriction.
+// consent service's restriction of the owner. The owner service's restriction is not
+// here: it changes without the consent service hearing of it, so verdicts take it from
+// the owner service at the time of asking.
 type Ledger struct {
 	OwnerID string
 	Entries []Entry
 	// Restricted is the consent service's own restriction, set and lifted by
 	// SetOwnerRestriction (the erasure and objection job).
 	Restricted bool
-	// OwnerRestricted is the owner service's restriction flag as it was when the
-	// service last asked (on every record).
-	OwnerRestricted bool
 	// Erased is set once an erasure emptied the ledger: nothing is recorded for the
 	// owner again, and the restriction stays.
 	Erased bool
@@ -33,9 +32,6 @@ type Ledger struct {
 	// concurrent retries included: an erasure applies only to the ledger it read.
 	StoredEntries int
 }
-
-// IsRestricted reports whether either restriction is in force.
-func (l *Ledger) IsRestricted() bool { return l.Restricted || l.OwnerRestricted }
 
 // Entry returns the entry with id, if the ledger holds it.
 func (l *Ledger) Entry(id string) (Entry, bool) {
@@ -58,11 +54,11 @@ type RestrictionChange struct {
 // Repository stores the owners' ledgers, one document per owner, read by _id. Every
 // write is atomic on that one document; nothing is ever removed from a ledger.
 type Repository interface {
-	// Append adds e to the ledger of e.OwnerID (creating it) and records ownerRestricted
-	// as the owner service's current flag. The store assigns e.Seq. When the ledger
-	// already holds an entry with e.ID (a retried record) it returns that entry and adds
-	// nothing. A full ledger, or an erased owner's, fails with a precondition error.
-	Append(ctx context.Context, e Entry, ownerRestricted bool) (Entry, error)
+	// Append adds e to the ledger of e.OwnerID (creating it). The store assigns e.Seq.
+	// When the ledger already holds an entry with e.ID (a retried record) it returns
+	// that entry and adds nothing. A full ledger, or an erased owner's, fails with a
+	// precondition error.
+	Append(ctx context.Context, e Entry) (Entry, error)
 	// Ledger reads one owner's ledger; apperr.ErrNotFound when the owner has none.
 	Ledger(ctx context.Context, ownerID string) (*Ledger, error)
 	// Ledgers reads the ledgers of many owners in one query; owners without one are

@@ -6,15 +6,16 @@ import (
 	"github.com/lillvet/register/services/consent/internal/domain"
 )
 
-// ledgerDoc is one owner's ledger as stored, keyed by the owner id.
+// ledgerDoc is one owner's ledger as stored, keyed by the owner id. Ledgers recorded to
+// before the verdicts asked the owner service for its restriction also hold
+// owner_restricted, that restriction as it was at their last record; nothing reads it.
 type ledgerDoc struct {
 	ID string `bson:"_id"`
 	// Entries are appended with $push and never changed; an entry's sequence number is
 	// its position plus one.
-	Entries         []entryDoc       `bson:"entries"`
-	Restricted      bool             `bson:"restricted"`
-	OwnerRestricted bool             `bson:"owner_restricted"`
-	Restrictions    []restrictionDoc `bson:"restrictions,omitempty"`
+	Entries      []entryDoc       `bson:"entries"`
+	Restricted   bool             `bson:"restricted"`
+	Restrictions []restrictionDoc `bson:"restrictions,omitempty"`
 	// Erased, Suppressions and Erasures are set by an erasure, which empties Entries
 	// and removes Restrictions, Created and Updated.
 	Erased       bool             `bson:"erased,omitempty"`
@@ -95,7 +96,7 @@ func toEntryDoc(e domain.Entry) entryDoc {
 // first entry of an id that concurrent retries appended twice.
 func toLedger(d *ledgerDoc) *domain.Ledger {
 	l := &domain.Ledger{
-		OwnerID: d.ID, Restricted: d.Restricted, OwnerRestricted: d.OwnerRestricted, Erased: d.Erased,
+		OwnerID: d.ID, Restricted: d.Restricted, Erased: d.Erased,
 		Entries: make([]domain.Entry, 0, len(d.Entries)), StoredEntries: len(d.Entries),
 	}
 	for _, s := range d.Suppressions {

@@ -51,7 +51,7 @@ func Indexes() []mongox.Index { return nil }
 func QueryShapes() []mongox.QueryShape { return nil }
 
 // Append implements domain.Repository.
-func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted bool) (domain.Entry, error) {
+func (r *Repository) Append(ctx context.Context, e domain.Entry) (domain.Entry, error) {
 	// A retried record finds its entry and adds nothing. Two retries racing past this
 	// read both append; readers keep the first of a duplicated id (see toLedger), so the
 	// ledger still shows one entry.
@@ -72,7 +72,7 @@ func (r *Repository) Append(ctx context.Context, e domain.Entry, ownerRestricted
 	}
 	update := bson.M{
 		"$push":        bson.M{"entries": toEntryDoc(e)},
-		"$set":         bson.M{"owner_restricted": ownerRestricted, "updated": e.RecordedAt},
+		"$set":         bson.M{"updated": e.RecordedAt},
 		"$setOnInsert": bson.M{"restricted": false, "created": e.RecordedAt},
 	}
 	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
@@ -220,7 +220,7 @@ func (r *Repository) SetRestriction(ctx context.Context, ownerID string, c domai
 		"$push": bson.M{"restrictions": restrictionDoc{
 			Restricted: c.Restricted, Reason: c.Reason, ActorSubject: c.ActorSubject, Time: at,
 		}},
-		"$setOnInsert": bson.M{"entries": bson.A{}, "owner_restricted": false, "created": at},
+		"$setOnInsert": bson.M{"entries": bson.A{}, "created": at},
 	}
 	// An erased ledger keeps nothing but its suppressions and stays restricted: it takes
 	// no change, a lift is refused and a restriction is already in force.

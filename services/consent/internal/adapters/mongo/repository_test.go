@@ -48,7 +48,7 @@ func TestConcurrentAppendsAreTotallyOrdered(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			if _, err := r.Append(t.Context(), entry("o1", fmt.Sprintf("e%02d", i)), false); err != nil {
+			if _, err := r.Append(t.Context(), entry("o1", fmt.Sprintf("e%02d", i))); err != nil {
 				errs <- err
 			}
 		})
@@ -80,13 +80,13 @@ func TestConcurrentAppendsAreTotallyOrdered(t *testing.T) {
 func TestRetriedAppendKeepsTheFirstEntry(t *testing.T) {
 	db := testDB(t)
 	r := New(db)
-	first, err := r.Append(t.Context(), entry("o1", "e1"), false)
+	first, err := r.Append(t.Context(), entry("o1", "e1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	retry := entry("o1", "e1")
 	retry.RecordedAt = at.Add(time.Second)
-	again, err := r.Append(t.Context(), retry, true)
+	again, err := r.Append(t.Context(), retry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestRetriedAppendKeepsTheFirstEntry(t *testing.T) {
 		bson.M{"$push": bson.M{"entries": toEntryDoc(retry)}}); err != nil {
 		t.Fatal(err)
 	}
-	second, err := r.Append(t.Context(), entry("o1", "e2"), false)
+	second, err := r.Append(t.Context(), entry("o1", "e2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRetriedAppendKeepsTheFirstEntry(t *testing.T) {
 
 func TestLedgersAndRestriction(t *testing.T) {
 	r := New(testDB(t))
-	if _, err := r.Append(t.Context(), entry("o1", "e1"), true); err != nil {
+	if _, err := r.Append(t.Context(), entry("o1", "e1")); err != nil {
 		t.Fatal(err)
 	}
 	// Restricting an owner without decisions creates an empty ledger that carries it.
@@ -124,15 +124,45 @@ func TestLedgersAndRestriction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || !got["o1"].OwnerRestricted || got["o1"].Restricted || len(got["o1"].Entries) != 1 ||
+	if len(got) != 2 || got["o1"].Restricted || len(got["o1"].Entries) != 1 ||
 		!got["o2"].Restricted || len(got["o2"].Entries) != 0 {
 		t.Fatalf("ledgers %+v %+v", got["o1"], got["o2"])
 	}
 	if err := r.SetRestriction(t.Context(), "o2", domain.RestrictionChange{Reason: "erasure 1 done", Time: at}); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := r.Ledger(t.Context(), "o2"); err != nil || l.IsRestricted() {
+	if l, err := r.Ledger(t.Context(), "o2"); err != nil || l.Restricted {
 		t.Fatalf("lifted restriction: %+v, %v", l, err)
+	}
+}
+
+// TestLedgerStoredWithTheOwnerFlagReads: ledgers written before the verdicts asked the
+// owner service hold owner_restricted; they read and take decisions as any other, and
+// the flag restricts nothing.
+func TestLedgerStoredWithTheOwnerFlagReads(t *testing.T) {
+	db := testDB(t)
+	r := New(db)
+	if _, err := db.Collection(LedgersCollection).InsertOne(t.Context(), bson.D{
+		{Key: "_id", Value: "o1"}, {Key: "entries", Value: bson.A{toEntryDoc(entry("o1", "e1"))}},
+		{Key: "restricted", Value: false}, {Key: "owner_restricted", Value: true}, {Key: "created", Value: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Append(t.Context(), entry("o1", "e2")); err != nil {
+		t.Fatal(err)
+	}
+	one, err := r.Ledger(t.Context(), "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	many, err := r.Ledgers(t.Context(), []string{"o1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range map[string]*domain.Ledger{"Ledger": one, "Ledgers": many["o1"]} {
+		if l == nil || l.Restricted || len(l.Entries) != 2 {
+			t.Fatalf("%s read %+v, want two entries and no restriction", name, l)
+		}
 	}
 }
 
@@ -148,13 +178,13 @@ func TestFullLedgerRefusesAnotherEntry(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := r.Append(t.Context(), entry("o1", "one-too-many"), false)
+	_, err := r.Append(t.Context(), entry("o1", "one-too-many"))
 	var pe *apperr.PreconditionError
 	if !errors.As(err, &pe) || pe.Reason != "LEDGER_FULL" {
 		t.Fatalf("append to a full ledger: %v, want LEDGER_FULL", err)
 	}
 	// A retry of an entry already in the full ledger still answers.
-	if e, err := r.Append(t.Context(), entry("o1", "e7"), false); err != nil || e.Seq != 8 {
+	if e, err := r.Append(t.Context(), entry("o1", "e7")); err != nil || e.Seq != 8 {
 		t.Fatalf("retry in a full ledger: %+v, %v", e, err)
 	}
 }
@@ -165,14 +195,14 @@ func TestFullLedgerRefusesAnotherEntry(t *testing.T) {
 func TestEraseAppliesOnlyToTheLedgerItRead(t *testing.T) {
 	r := New(testDB(t))
 	ctx := t.Context()
-	if _, err := r.Append(ctx, entry("o1", "e1"), false); err != nil {
+	if _, err := r.Append(ctx, entry("o1", "e1")); err != nil {
 		t.Fatal(err)
 	}
 	read, err := r.Ledger(ctx, "o1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Append(ctx, entry("o1", "e2"), false); err != nil {
+	if _, err := r.Append(ctx, entry("o1", "e2")); err != nil {
 		t.Fatal(err)
 	}
 	e := domain.Erasure{RequestID: "job-1", At: at}
@@ -183,7 +213,7 @@ func TestEraseAppliesOnlyToTheLedgerItRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A ledger that did not exist when read but does now is a conflict too.
-	if _, err := r.Append(ctx, entry("o2", "e1"), false); err != nil {
+	if _, err := r.Append(ctx, entry("o2", "e1")); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Erase(ctx, "o2", 0, false, e); !errors.Is(err, apperr.ErrConflict) {
@@ -191,7 +221,7 @@ func TestEraseAppliesOnlyToTheLedgerItRead(t *testing.T) {
 	}
 
 	var pe *apperr.PreconditionError
-	if _, err := r.Append(ctx, entry("o1", "e3"), false); !errors.As(err, &pe) || pe.Reason != "OWNER_ERASED" {
+	if _, err := r.Append(ctx, entry("o1", "e3")); !errors.As(err, &pe) || pe.Reason != "OWNER_ERASED" {
 		t.Fatalf("append to an erased ledger = %v", err)
 	}
 	lift := domain.RestrictionChange{Restricted: false, Reason: "r", ActorSubject: "test", Time: at}

@@ -1,0 +1,172 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	consentmongo "github.com/lillvet/register/services/consent/internal/adapters/mongo"
+	"github.com/lillvet/register/services/consent/internal/app"
+	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+// ownerService stands in for the owner service: it knows the owners set in it, with
+// their restriction, and keeps each call's ids.
+type ownerService struct {
+	mu         sync.Mutex
+	restricted map[string]bool
+	calls      [][]string
+}
+
+func (o *ownerService) Statuses(_ context.Context, ids []string) (map[string]app.OwnerStatus, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, slices.Clone(ids))
+	out := make(map[string]app.OwnerStatus, len(ids))
+	for _, id := range ids {
+		if r, ok := o.restricted[id]; ok {
+			out[id] = app.OwnerStatus{Exists: true, Restricted: r}
+		}
+	}
+	return out, nil
+}
+
+func (o *ownerService) set(id string, restricted bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.restricted[id] = restricted
+}
+
+func (o *ownerService) asked() [][]string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.calls)
+}
+
+const (
+	owner1 = "0190b1b4-0000-7000-8000-000000000001"
+	owner2 = "0190b1b4-0000-7000-8000-000000000002"
+	owner3 = "0190b1b4-0000-7000-8000-000000000003"
+)
+
+// newService is the use cases on the embedded store with owner1 known to the stand-in,
+// not restricted, and owner1's marketing by e-mail granted.
+func newService(t *testing.T, ttl time.Duration) (*app.Service, *ownerService, context.Context) {
+	t.Helper()
+	db, auditor := servicetest.AuditedDB(t, "consent_owners")
+	owners := &ownerService{restricted: map[string]bool{owner1: false}}
+	svc, err := app.New(consentmongo.New(db), owners, auditor, app.Options{OwnerStatusTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "test", Roles: []auth.Role{auth.RoleClinicManager}})
+	if _, err := svc.RecordDecision(ctx, app.RecordDecision{OwnerID: owner1, Entry: domain.Entry{
+		Purpose: domain.PurposeDirectMarketing, Scope: domain.ChannelEmail, Decision: domain.DecisionGranted,
+		Method: domain.MethodInPerson, StatementVersion: "2026-01",
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, owners, ctx
+}
+
+func checkEmail(t *testing.T, svc *app.Service, ctx context.Context, ownerID string) domain.Verdict {
+	t.Helper()
+	v, _, err := svc.Check(ctx, ownerID, domain.PurposeDirectMarketing, domain.ChannelEmail)
+	if err != nil {
+		t.Fatalf("check owner %s: %v", ownerID, err)
+	}
+	return v
+}
+
+// TestOwnerStatusIsRememberedForTheTTL: within the TTL the owner service is not asked
+// again, so a restriction set there is not seen yet; a TTL of 0 asks for every check.
+func TestOwnerStatusIsRememberedForTheTTL(t *testing.T) {
+	tests := []struct {
+		name string
+		ttl  time.Duration
+		// wantCalls is how many times the owner service is asked for the record and
+		// the two checks around the restriction.
+		wantCalls int
+		// wantAllowed is the check's answer right after the restriction.
+		wantAllowed bool
+	}{
+		{"not remembered", 0, 3, false},
+		{"remembered", time.Hour, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, owners, ctx := newService(t, tt.ttl)
+			if v := checkEmail(t, svc, ctx, owner1); !v.Allowed {
+				t.Fatalf("before the restriction: %+v, want allowed", v)
+			}
+			owners.set(owner1, true)
+			if v := checkEmail(t, svc, ctx, owner1); v.Allowed != tt.wantAllowed {
+				t.Fatalf("right after the restriction: %+v, want allowed=%v", v, tt.wantAllowed)
+			}
+			if got := len(owners.asked()); got != tt.wantCalls {
+				t.Fatalf("the owner service was asked %d times, want %d", got, tt.wantCalls)
+			}
+		})
+	}
+}
+
+// TestOwnerStatusExpires: once the TTL has passed, the next check asks the owner
+// service again and sees its restriction.
+func TestOwnerStatusExpires(t *testing.T) {
+	const ttl = app.MinOwnerStatusTTL
+	svc, owners, ctx := newService(t, ttl)
+	if v := checkEmail(t, svc, ctx, owner1); !v.Allowed {
+		t.Fatalf("before the restriction: %+v, want allowed", v)
+	}
+	owners.set(owner1, true)
+	// The status was remembered before the restriction: after this, it has expired.
+	time.Sleep(ttl)
+	if v := checkEmail(t, svc, ctx, owner1); v.Allowed || v.Reason != domain.ReasonOwnerRestricted {
+		t.Fatalf("after the TTL: %+v, want denied as restricted", v)
+	}
+}
+
+// TestUnknownOwnerIsNotRemembered: an owner the owner service did not know is asked
+// about again, so one registered meanwhile is found at once, whatever the TTL.
+func TestUnknownOwnerIsNotRemembered(t *testing.T) {
+	svc, owners, ctx := newService(t, time.Hour)
+	_, _, err := svc.Check(ctx, owner2, domain.PurposeDirectMarketing, domain.ChannelEmail)
+	if !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatalf("check of an unknown owner: %v, want not found", err)
+	}
+	owners.set(owner2, false)
+	if v := checkEmail(t, svc, ctx, owner2); !v.Allowed {
+		t.Fatalf("the owner registered meanwhile: %+v, want allowed by default", v)
+	}
+}
+
+// TestFilterAsksOnceForTheOwnersNotRemembered: one call to the owner service for the
+// owners whose status the service does not hold, none for those it does.
+func TestFilterAsksOnceForTheOwnersNotRemembered(t *testing.T) {
+	svc, owners, ctx := newService(t, time.Hour)
+	owners.set(owner2, true)
+	before := len(owners.asked())
+	res, err := svc.Filter(ctx, []string{owner3, owner1, owner2, owner3}, domain.PurposeDirectMarketing, domain.ChannelEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Allowed, []string{owner1}) || !slices.Equal(res.Unknown, []string{owner3}) {
+		t.Fatalf("filter allowed %v and did not know %v, want [%s] and [%s]", res.Allowed, res.Unknown, owner1, owner3)
+	}
+	if got := owners.asked()[before:]; !slices.EqualFunc(got, [][]string{{owner2, owner3}}, slices.Equal) {
+		t.Fatalf("the owner service was asked %v, want once for %s and %s (owner1 is remembered from its record)", got, owner2, owner3)
+	}
+}
+
+func TestNewRefusesATTLTooShortToSweep(t *testing.T) {
+	_, err := app.New(nil, &ownerService{}, nil, app.Options{OwnerStatusTTL: time.Millisecond})
+	if err == nil {
+		t.Fatal("a 1 ms TTL was accepted")
+	}
+}
