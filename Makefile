@@ -44,11 +44,12 @@ check-generated: generate
 	git diff --exit-code -- proto/gen
 	test -z "$$(git status --porcelain -- proto/gen)" || { git status --porcelain -- proto/gen; exit 1; }
 
-## lint: buf lint, format and breaking check (against main), go vet, golangci-lint.
+## lint: buf lint, format and breaking check (against main), go.mod tidiness, go vet, golangci-lint.
 lint: tools
 	buf lint
 	buf format -d --exit-code
 	buf breaking --against '.git#branch=main'
+	for m in $(MODULES); do (cd "$$m" && go mod tidy -diff) || { echo "go.mod of $$m is not tidy: run go mod tidy there"; exit 1; }; done
 	go vet $(addsuffix /...,$(MODULES))
 	golangci-lint run --allow-parallel-runners $(addsuffix /...,$(MODULES))
 
