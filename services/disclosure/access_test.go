@@ -2,6 +2,7 @@ package disclosure_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -314,7 +315,8 @@ func TestAccessRequestPermissions(t *testing.T) {
 }
 
 // TestConcurrentAccessRequestsAreFlaggedOnce records several requests of one owner at
-// once: all are listed, and only one of them is free, whichever reached the ledger first.
+// once: all are listed, and only one of them is free, the first received (of those
+// received at the same instant, the one the ledger lists first).
 func TestConcurrentAccessRequestsAreFlaggedOnce(t *testing.T) {
 	s := start(t)
 	ownerID, _ := s.customer(t, "Heikkinen")
@@ -377,5 +379,41 @@ func TestRetryListsARequestACrashLeftUnlisted(t *testing.T) {
 	s.recordAccess(t, manager, "letter-17", letter(ownerID, nil))
 	if got := s.ownerAccessRequests(t, ownerID, 0); !slices.Equal(got, []string{r.GetId(), earlier.GetId()}) {
 		t.Fatalf("after the retries: %v", got)
+	}
+}
+
+// TestBackdatedAccessRequestFlagsTheLaterOne records a letter days after it arrived,
+// after a request received later: the later one becomes the further request within the
+// year, whatever the order of recording, and a retry changes nothing.
+func TestBackdatedAccessRequestFlagsTheLaterOne(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Korhonen")
+	manager := s.as(t, auth.RoleClinicManager)
+	march := s.recordAccess(t, manager, "", letter(ownerID, receivedOn(2026, 3, 1)))
+	february := s.recordAccess(t, manager, "letter-feb", letter(ownerID, receivedOn(2026, 2, 1)))
+	if february.GetPossiblyChargeable() || february.GetEarlierRequestId() != "" {
+		t.Fatalf("the earliest request: %v", february)
+	}
+	again := s.recordAccess(t, manager, "letter-feb", letter(ownerID, receivedOn(2026, 2, 1)))
+	if again.GetId() != february.GetId() || again.GetPossiblyChargeable() {
+		t.Fatalf("retry: %v, first %v", again, february)
+	}
+	got, err := s.disclosure.GetAccessRequest(manager, &disclosurev1.GetAccessRequestRequest{AccessRequestId: march.GetId()})
+	if err != nil || !got.GetAccessRequest().GetPossiblyChargeable() || got.GetAccessRequest().GetEarlierRequestId() != february.GetId() {
+		t.Fatalf("the later request: %v, %v", got, err)
+	}
+	res, err := s.disclosure.ListOwnerAccessRequests(manager, &disclosurev1.ListOwnerAccessRequestsRequest{OwnerId: ownerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]string{}
+	for _, r := range res.GetAccessRequests() {
+		flags[r.GetId()] = r.GetEarlierRequestId()
+		if r.GetPossiblyChargeable() != (r.GetEarlierRequestId() != "") {
+			t.Errorf("flag and earlier request disagree: %v", r)
+		}
+	}
+	if want := map[string]string{february.GetId(): "", march.GetId(): february.GetId()}; !maps.Equal(flags, want) {
+		t.Fatalf("listed flags %v, want %v", flags, want)
 	}
 }

@@ -18,9 +18,14 @@ import (
 //
 // Two documents are written without a transaction: the request, then its line in the
 // owner's ledger. A crash between them leaves a request the ledger does not list yet:
-// readable by id, and in the owner's favour (a later request is not flagged against
-// it). A retry with the same request id (or Idempotency-Key) lists it; a client that
-// sends none gets a new request, and the first stays unlisted.
+// readable by id, and in the owner's favour (no other request is flagged against it).
+// A retry with the same request id (or Idempotency-Key) lists it; a client that sends
+// none gets a new request, and the first stays unlisted.
+//
+// The charge flags are read off the ledger, never stored, so a request received
+// earlier but recorded later (a letter recorded days after it came) makes the requests
+// received after it within the year further ones, and concurrent records cannot leave
+// a stale flag behind.
 func (s *Service) RecordAccessRequest(ctx context.Context, requestID string, r domain.AccessRequest) (domain.AccessRequest, error) {
 	now := s.now()
 	if err := validateAccessRequest(&r, now, s.loc); err != nil {
@@ -54,7 +59,6 @@ func (s *Service) RecordAccessRequest(ctx context.Context, requestID string, r d
 	if ledger.Full() {
 		return domain.AccessRequest{}, ledgerFull()
 	}
-	r.FlagFurtherRequest(ledger.Requests, s.loc)
 	stored, err := s.repo.CreateAccessRequest(ctx, r)
 	if err != nil {
 		return domain.AccessRequest{}, err
@@ -109,23 +113,27 @@ func (s *Service) replayAccessRequest(ctx context.Context, first, retry domain.A
 }
 
 // listAccessRequest adds a stored request to its owner's ledger, read at l, unless l
-// lists it already. The charge flag is decided again on the requests the ledger listed
-// before it (stored when it changed), so of two requests recorded at once only the
-// first the store appended is free.
+// lists it already, and flags it on the ledger that lists it: of two requests received
+// at the same instant and recorded at once, only the first the store appended is free.
 func (s *Service) listAccessRequest(ctx context.Context, r *domain.AccessRequest, l domain.AccessLedger) error {
-	if l.Lists(r.ID) {
-		return nil
+	if !l.Lists(r.ID) {
+		var err error
+		if l, err = s.repo.AddToAccessLedger(ctx, r.OwnerID, domain.PriorRequest{ID: r.ID, ReceivedAt: r.ReceivedAt}); err != nil {
+			return err
+		}
 	}
-	before, err := s.repo.AddToAccessLedger(ctx, r.OwnerID, domain.PriorRequest{ID: r.ID, ReceivedAt: r.ReceivedAt})
+	r.FlagFurtherRequest(l.Requests, s.loc)
+	return nil
+}
+
+// flagged reads r's owner's ledger and sets r's charge flag from it.
+func (s *Service) flagged(ctx context.Context, r domain.AccessRequest) (domain.AccessRequest, error) {
+	l, err := s.repo.AccessLedger(ctx, r.OwnerID)
 	if err != nil {
-		return err
+		return domain.AccessRequest{}, err
 	}
-	chargeable, earlier := r.PossiblyChargeable, r.EarlierRequestID
-	r.FlagFurtherRequest(before, s.loc)
-	if r.PossiblyChargeable == chargeable && r.EarlierRequestID == earlier {
-		return nil
-	}
-	return s.repo.SetAccessCharge(ctx, *r)
+	r.FlagFurtherRequest(l.Requests, s.loc)
+	return r, nil
 }
 
 // AccessRequest reads one access request.
@@ -134,14 +142,24 @@ func (s *Service) AccessRequest(ctx context.Context, id string) (domain.AccessRe
 	if err != nil {
 		return domain.AccessRequest{}, err
 	}
+	if r, err = s.flagged(ctx, r); err != nil {
+		return domain.AccessRequest{}, err
+	}
 	return r, s.record(ctx, accessEvent("access_request.read", r))
 }
 
 // OwnerAccessRequests lists an owner's access requests, most recently received first.
 func (s *Service) OwnerAccessRequests(ctx context.Context, ownerID string, pageSize int, pageToken string) (domain.Page[domain.AccessRequest], error) {
-	page, err := s.repo.OwnerAccessRequests(ctx, ownerID, pageSize, pageToken)
+	ledger, err := s.repo.AccessLedger(ctx, ownerID)
+	if err != nil {
+		return domain.Page[domain.AccessRequest]{}, err
+	}
+	page, err := s.repo.OwnerAccessRequests(ctx, ledger, pageSize, pageToken)
 	if err != nil {
 		return page, err
+	}
+	for i := range page.Items {
+		page.Items[i].FlagFurtherRequest(ledger.Requests, s.loc)
 	}
 	return page, s.record(ctx, audit.Event{
 		Action: "access_request.list", Resource: "owners/" + ownerID + "/accessRequests", SubjectOwnerID: ownerID,
@@ -172,6 +190,9 @@ func (s *Service) ExtendAccessRequest(ctx context.Context, id, reason string) (d
 	if r.ExtensionReason != reason {
 		return domain.AccessRequest{}, apperr.Precondition(domain.ReasonAlreadyExtended,
 			"the access request has already been extended once")
+	}
+	if r, err = s.flagged(ctx, r); err != nil {
+		return domain.AccessRequest{}, err
 	}
 	return r, s.record(ctx, accessEvent("access_request.extend", r))
 }

@@ -195,7 +195,7 @@ func BenchmarkRecordAccessRequest(b *testing.B) {
 		if _, err := requests.InsertOne(context.Background(), bson.M{
 			"_id": id, "owner_id": owner, "received": received, "channel": "letter", "identification": "registered_contact",
 			"identified_by": "staff-1", "language": "fi", "due_date": bson.M{"y": 2026, "m": 12, "d": 25},
-			"extended": false, "possibly_chargeable": len(ledger.Requests) > 0, "status": "received", "recorded_by": "bench",
+			"extended": false, "status": "received", "recorded_by": "bench",
 			"created": time.Now(),
 		}); err != nil {
 			b.Fatal(err)

@@ -88,6 +88,9 @@ type AccessRequest struct {
 	// PossiblyChargeable flags a further request within twelve months of an earlier
 	// one: the privacy statement promises one free answer a year (Art. 15(3) allows a
 	// reasonable fee for further copies). Staff decide; the first copy is always free.
+	// It is not stored but derived from the owner's ledger whenever a request is read
+	// (FlagFurtherRequest), so that a request recorded late, received before requests
+	// already recorded, makes those further requests.
 	PossiblyChargeable bool
 	// EarlierRequestID is the earlier request that makes this one possibly chargeable.
 	EarlierRequestID string
@@ -209,12 +212,21 @@ func PrepareAccessRequest(r *AccessRequest, prefix string, now time.Time, loc *t
 	return nil
 }
 
-// FlagFurtherRequest sets the charge flag of a prepared request from the owner's other
-// recorded requests (answered or not: two letters a week apart are one free answer and
-// one possibly chargeable, and staff decide). The request itself, when listed, does not
-// count.
-func (r *AccessRequest) FlagFurtherRequest(others []PriorRequest, loc *time.Location) {
-	earlier := slices.DeleteFunc(slices.Clone(others), func(p PriorRequest) bool { return p.ID == r.ID })
+// FlagFurtherRequest sets the charge flag of a prepared request from the owner's
+// requests as the ledger lists them (answered or not: two letters a week apart are one
+// free answer and one possibly chargeable, and staff decide). The requests received
+// before r count whatever the order they were recorded in, so that a letter recorded
+// days after it arrived makes the requests received after it within the year further
+// ones. Of requests received at the same instant the one listed first is the earlier;
+// r itself does not count, and r unlisted comes after every listed one.
+func (r *AccessRequest) FlagFurtherRequest(listed []PriorRequest, loc *time.Location) {
+	at := slices.IndexFunc(listed, func(p PriorRequest) bool { return p.ID == r.ID })
+	var earlier []PriorRequest
+	for i, p := range listed {
+		if p.ReceivedAt.Before(r.ReceivedAt) || (p.ReceivedAt.Equal(r.ReceivedAt) && (at < 0 || i < at)) {
+			earlier = append(earlier, p)
+		}
+	}
 	prior, ok := EarlierRequestWithinYear(retention.DateOf(r.ReceivedAt, loc), earlier, loc)
 	r.PossiblyChargeable, r.EarlierRequestID = ok, prior.ID
 }

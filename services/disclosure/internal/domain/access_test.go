@@ -132,14 +132,27 @@ func TestFlagFurtherRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.ID = "this"
-	// The request itself, already listed when a retry completes it, does not count.
-	r.FlagFurtherRequest([]PriorRequest{{"this", r.ReceivedAt}}, loc)
-	if r.PossiblyChargeable || r.EarlierRequestID != "" {
-		t.Fatalf("flagged against itself: %+v", r)
-	}
-	r.FlagFurtherRequest([]PriorRequest{{"this", r.ReceivedAt}, {"old", noon(2025, 6, 1)}}, loc)
-	if !r.PossiblyChargeable || r.EarlierRequestID != "old" {
-		t.Fatalf("second request within a year: %+v; want it flagged with the earlier id", r)
+	at := r.ReceivedAt
+	for _, tc := range []struct {
+		name   string
+		listed []PriorRequest
+		want   string
+	}{
+		{"listed alone", []PriorRequest{{"this", at}}, ""},
+		{"unlisted, nothing else", nil, ""},
+		{"an earlier one", []PriorRequest{{"this", at}, {"old", noon(2025, 6, 1)}}, "old"},
+		{"unlisted, an earlier one", []PriorRequest{{"old", noon(2025, 6, 1)}}, "old"},
+		// Recorded before this one, received after it: this one is the first.
+		{"a later one listed first", []PriorRequest{{"later", at.Add(24 * time.Hour)}, {"this", at}}, ""},
+		{"the same instant, listed first", []PriorRequest{{"twin", at}, {"this", at}}, "twin"},
+		{"the same instant, listed after", []PriorRequest{{"this", at}, {"twin", at}}, ""},
+		{"unlisted, the same instant", []PriorRequest{{"twin", at}}, "twin"},
+		{"the same day, a minute later", []PriorRequest{{"later", at.Add(time.Minute)}, {"this", at}}, ""},
+	} {
+		r.FlagFurtherRequest(tc.listed, loc)
+		if r.EarlierRequestID != tc.want || r.PossiblyChargeable != (tc.want != "") {
+			t.Errorf("%s: flagged %v against %q, want %q", tc.name, r.PossiblyChargeable, r.EarlierRequestID, tc.want)
+		}
 	}
 }
 

@@ -74,19 +74,17 @@ type Repository interface {
 	// there is none.
 	AccessLedger(ctx context.Context, ownerID string) (AccessLedger, error)
 	// AddToAccessLedger appends p to the owner's ledger, creating it when needed, in one
-	// atomic step, and returns the requests the ledger listed before p.
-	AddToAccessLedger(ctx context.Context, ownerID string, p PriorRequest) ([]PriorRequest, error)
+	// atomic step, and returns the ledger as it stood right after.
+	AddToAccessLedger(ctx context.Context, ownerID string, p PriorRequest) (AccessLedger, error)
 	// CreateAccessRequest stores a new access request. When one with r.ID exists (a
 	// retried record) it returns that one and stores nothing.
 	CreateAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
-	// SetAccessCharge stores r's charge flag and earlier request again, decided anew
-	// once the ledger listed it.
-	SetAccessCharge(ctx context.Context, r AccessRequest) error
-	// AccessRequest reads one access request; apperr.ErrNotFound when unknown.
+	// AccessRequest reads one access request, without its charge flag;
+	// apperr.ErrNotFound when unknown.
 	AccessRequest(ctx context.Context, id string) (AccessRequest, error)
-	// OwnerAccessRequests lists the requests the owner's ledger lists, most recently
-	// received first.
-	OwnerAccessRequests(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[AccessRequest], error)
+	// OwnerAccessRequests lists the requests the owner's ledger l lists, most recently
+	// received first, without their charge flags.
+	OwnerAccessRequests(ctx context.Context, l AccessLedger, pageSize int, pageToken string) (Page[AccessRequest], error)
 	// ExtendAccessRequest stores r's extension unless the stored request is already
 	// extended, and returns the stored request.
 	ExtendAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)

@@ -50,25 +50,26 @@ func (d *dateDoc) toDomain() retention.Date {
 }
 
 // accessRequestDoc is one access request. Extended is the guard of the one extension.
+// The charge flag is not stored: it follows from the owner's ledger (documents stored
+// before it was derived still hold possibly_chargeable and earlier_request_id, which
+// nothing reads).
 type accessRequestDoc struct {
-	ID                 string     `bson:"_id"`
-	OwnerID            string     `bson:"owner_id"`
-	Received           time.Time  `bson:"received"`
-	Channel            string     `bson:"channel"`
-	Identification     string     `bson:"identification"`
-	IdentifiedBy       string     `bson:"identified_by,omitempty"`
-	Language           string     `bson:"language"`
-	DueDate            *dateDoc   `bson:"due_date"`
-	Extended           bool       `bson:"extended"`
-	ExtendedDueDate    *dateDoc   `bson:"extended_due_date,omitempty"`
-	ExtensionReason    string     `bson:"extension_reason,omitempty"`
-	ExtendedAt         *time.Time `bson:"extended_at,omitempty"`
-	PossiblyChargeable bool       `bson:"possibly_chargeable"`
-	EarlierRequestID   string     `bson:"earlier_request_id,omitempty"`
-	Status             string     `bson:"status"`
-	RecordedBy         string     `bson:"recorded_by"`
-	Created            time.Time  `bson:"created"`
-	AnsweredAt         *time.Time `bson:"answered_at,omitempty"`
+	ID              string     `bson:"_id"`
+	OwnerID         string     `bson:"owner_id"`
+	Received        time.Time  `bson:"received"`
+	Channel         string     `bson:"channel"`
+	Identification  string     `bson:"identification"`
+	IdentifiedBy    string     `bson:"identified_by,omitempty"`
+	Language        string     `bson:"language"`
+	DueDate         *dateDoc   `bson:"due_date"`
+	Extended        bool       `bson:"extended"`
+	ExtendedDueDate *dateDoc   `bson:"extended_due_date,omitempty"`
+	ExtensionReason string     `bson:"extension_reason,omitempty"`
+	ExtendedAt      *time.Time `bson:"extended_at,omitempty"`
+	Status          string     `bson:"status"`
+	RecordedBy      string     `bson:"recorded_by"`
+	Created         time.Time  `bson:"created"`
+	AnsweredAt      *time.Time `bson:"answered_at,omitempty"`
 }
 
 type ledgerEntryDoc struct {
@@ -100,8 +101,7 @@ func toAccessRequestDoc(r domain.AccessRequest) accessRequestDoc {
 		ID: r.ID, OwnerID: r.OwnerID, Received: r.ReceivedAt, Channel: string(r.Channel),
 		Identification: string(r.Identification), IdentifiedBy: r.IdentifiedBy, Language: string(r.Language),
 		DueDate: toDateDoc(r.DueDate), Extended: r.Extended(), ExtendedDueDate: toDateDoc(r.ExtendedDueDate),
-		ExtensionReason: r.ExtensionReason, PossiblyChargeable: r.PossiblyChargeable,
-		EarlierRequestID: r.EarlierRequestID, Status: string(r.Status), RecordedBy: r.RecordedBy, Created: r.CreatedAt,
+		ExtensionReason: r.ExtensionReason, Status: string(r.Status), RecordedBy: r.RecordedBy, Created: r.CreatedAt,
 	}
 	if !r.ExtendedAt.IsZero() {
 		t := r.ExtendedAt
@@ -115,8 +115,8 @@ func (d *accessRequestDoc) toDomain() domain.AccessRequest {
 		ID: d.ID, OwnerID: d.OwnerID, ReceivedAt: d.Received.UTC(), Channel: domain.Channel(d.Channel),
 		Identification: domain.Identification(d.Identification), IdentifiedBy: d.IdentifiedBy,
 		Language: domain.Language(d.Language), DueDate: d.DueDate.toDomain(), ExtendedDueDate: d.ExtendedDueDate.toDomain(),
-		ExtensionReason: d.ExtensionReason, PossiblyChargeable: d.PossiblyChargeable, EarlierRequestID: d.EarlierRequestID,
-		Status: domain.AccessStatus(d.Status), RecordedBy: d.RecordedBy, CreatedAt: d.Created.UTC(),
+		ExtensionReason: d.ExtensionReason, Status: domain.AccessStatus(d.Status), RecordedBy: d.RecordedBy,
+		CreatedAt: d.Created.UTC(),
 	}
 	if d.ExtendedAt != nil {
 		r.ExtendedAt = d.ExtendedAt.UTC()
@@ -143,9 +143,10 @@ func (r *Repository) AccessLedger(ctx context.Context, ownerID string) (domain.A
 // AddToAccessLedger implements domain.Repository with one findAndModify by _id: a
 // $push, upserting the ledger, that returns the document as it stood right after, so
 // the position of the request in the array orders it among the owner's requests even
-// when two are recorded at the same instant by two replicas. A concurrent creation of
-// the same ledger fails on the duplicate _id, and the next attempt updates it.
-func (r *Repository) AddToAccessLedger(ctx context.Context, ownerID string, p domain.PriorRequest) ([]domain.PriorRequest, error) {
+// when two are received at the same instant and recorded by two replicas. A concurrent
+// creation of the same ledger fails on the duplicate _id, and the next attempt updates
+// it.
+func (r *Repository) AddToAccessLedger(ctx context.Context, ownerID string, p domain.PriorRequest) (domain.AccessLedger, error) {
 	update := bson.M{"$push": bson.M{"requests": ledgerEntryDoc{ID: p.ID, Received: p.ReceivedAt}}}
 	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
 	for range ledgerAttempts {
@@ -155,36 +156,20 @@ func (r *Repository) AddToAccessLedger(ctx context.Context, ownerID string, p do
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("add to the access requests of owner %s: %w", ownerID, err)
+			return domain.AccessLedger{}, fmt.Errorf("add to the access requests of owner %s: %w", ownerID, err)
 		}
 		l := d.toLedger()
-		i := slices.IndexFunc(l.Requests, func(e domain.PriorRequest) bool { return e.ID == p.ID })
-		if i < 0 {
-			return nil, fmt.Errorf("add to the access requests of owner %s: the request is not in the stored ledger", ownerID)
+		if !l.Lists(p.ID) {
+			return domain.AccessLedger{}, fmt.Errorf("add to the access requests of owner %s: the request is not in the stored ledger", ownerID)
 		}
-		return l.Requests[:i], nil
+		return l, nil
 	}
-	return nil, fmt.Errorf("add to the access requests of owner %s: contended: %w", ownerID, apperr.ErrUnavailable)
+	return domain.AccessLedger{}, fmt.Errorf("add to the access requests of owner %s: contended: %w", ownerID, apperr.ErrUnavailable)
 }
 
 // CreateAccessRequest implements domain.Repository.
 func (r *Repository) CreateAccessRequest(ctx context.Context, req domain.AccessRequest) (domain.AccessRequest, error) {
 	return insertOrFirst(ctx, r.accessRequests, toAccessRequestDoc(req), req, "access request", req.ID, r.AccessRequest)
-}
-
-// SetAccessCharge implements domain.Repository.
-func (r *Repository) SetAccessCharge(ctx context.Context, req domain.AccessRequest) error {
-	set := bson.M{"possibly_chargeable": req.PossiblyChargeable}
-	update := bson.M{"$set": set}
-	if req.EarlierRequestID != "" {
-		set["earlier_request_id"] = req.EarlierRequestID
-	} else {
-		update["$unset"] = bson.M{"earlier_request_id": ""}
-	}
-	if _, err := r.accessRequests.UpdateOne(ctx, bson.M{"_id": req.ID}, update); err != nil {
-		return fmt.Errorf("store the charge flag of access request %s: %w", req.ID, err)
-	}
-	return nil
 }
 
 // AccessRequest implements domain.Repository.
@@ -195,13 +180,10 @@ func (r *Repository) AccessRequest(ctx context.Context, id string) (domain.Acces
 // OwnerAccessRequests implements domain.Repository: the ledger gives the order and the
 // page, and one {_id: {$in: ids}} read gives the page's requests (a scan of the access
 // requests on the embedded store, which has a few dozen a year).
-func (r *Repository) OwnerAccessRequests(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.AccessRequest], error) {
+func (r *Repository) OwnerAccessRequests(ctx context.Context, ledger domain.AccessLedger, size int, token string) (domain.Page[domain.AccessRequest], error) {
 	var page domain.Page[domain.AccessRequest]
-	ledger, err := r.AccessLedger(ctx, ownerID)
-	if err != nil {
-		return page, err
-	}
-	list := ledger.Requests
+	ownerID := ledger.OwnerID
+	list := slices.Clone(ledger.Requests)
 	// Most recently received first; the id breaks ties, so the order is total.
 	slices.SortFunc(list, func(a, b domain.PriorRequest) int {
 		return cmp.Or(b.ReceivedAt.Compare(a.ReceivedAt), cmp.Compare(b.ID, a.ID))

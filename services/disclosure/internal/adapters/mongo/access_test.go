@@ -36,10 +36,10 @@ func TestAccessLedger(t *testing.T) {
 		return out
 	}
 	for i, id := range []string{"a", "b", "a", "c"} {
-		before, err := repo.AddToAccessLedger(t.Context(), "o1", domain.PriorRequest{ID: id, ReceivedAt: at.Add(time.Duration(i) * time.Hour)})
-		want := map[string][]string{"a": {}, "b": {"a"}, "c": {"a", "b"}}[id]
-		if err != nil || !slices.Equal(ids(before), want) {
-			t.Fatalf("add %s: before %v, %v; want %v", id, ids(before), err, want)
+		after, err := repo.AddToAccessLedger(t.Context(), "o1", domain.PriorRequest{ID: id, ReceivedAt: at.Add(time.Duration(i) * time.Hour)})
+		want := [][]string{{"a"}, {"a", "b"}, {"a", "b"}, {"a", "b", "c"}}[i]
+		if err != nil || !slices.Equal(ids(after.Requests), want) || after.OwnerID != "o1" {
+			t.Fatalf("add %s: after %v, %v; want %v", id, ids(after.Requests), err, want)
 		}
 	}
 	l, err := repo.AccessLedger(t.Context(), "o1")
