@@ -79,6 +79,10 @@ func (c Config) Cutoff(now time.Time) time.Time {
 
 // Event is one audited access.
 type Event struct {
+	// ID, when set, names the event so that storing it again stores nothing: an event
+	// a worker may repeat after dying around its write. Empty: the store assigns one.
+	// Ids only, no data, as in Resource.
+	ID           string    `bson:"_id,omitempty"`
 	Time         time.Time `bson:"time"`
 	ActorSubject string    `bson:"actor_subject"`
 	ActorName    string    `bson:"actor_name,omitempty"`
@@ -188,14 +192,32 @@ func (w *Writer) RecordNow(ctx context.Context, events ...Event) error {
 	return w.insert(wctx, completed)
 }
 
+// insert stores events unordered, so that an event whose id is taken (stored before)
+// keeps none of the others out, and counts such an event as stored.
 func (w *Writer) insert(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if _, err := w.coll.InsertMany(ctx, events); err != nil {
+	_, err := w.coll.InsertMany(ctx, events, options.InsertMany().SetOrdered(false))
+	if err != nil && !onlyStoredBefore(err) {
 		return fmt.Errorf("record %d audit events: %w", len(events), err)
 	}
 	return nil
+}
+
+// onlyStoredBefore reports whether every write that failed in err failed on a taken
+// id. The audit collection has no other unique index.
+func onlyStoredBefore(err error) bool {
+	var bw mongo.BulkWriteException
+	if !errors.As(err, &bw) || bw.WriteConcernError != nil || len(bw.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bw.WriteErrors {
+		if !mongox.IsDuplicateKey(we) {
+			return false
+		}
+	}
+	return true
 }
 
 func completeAll(ctx context.Context, events []Event) ([]Event, error) {

@@ -132,6 +132,32 @@ func TestRecordFailsClosedWhenQueueIsFull(t *testing.T) {
 	}
 }
 
+// TestAnEventWithAnIDIsStoredOnce stores an event with an id again, alone and in a
+// batch with a new event: the second write stores nothing of it and all of the new one.
+func TestAnEventWithAnIDIsStoredOnce(t *testing.T) {
+	store := embeddedtest.Start(t)
+	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	w := audit.NewWriter(client.Database("auditonce"), slog.New(slog.DiscardHandler))
+	once := audit.Event{ID: "job-1.finish", Action: "job.finish", Resource: "jobs/job-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	other := audit.Event{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	for i, events := range [][]audit.Event{{once}, {once}, {once, other}} {
+		if err := w.RecordNow(t.Context(), events...); err != nil {
+			t.Fatalf("write %d: %v", i+1, err)
+		}
+	}
+	var actions []string
+	for _, e := range bySubject(t, w, "o-1") {
+		actions = append(actions, e.Action)
+	}
+	if slices.Sort(actions); !slices.Equal(actions, []string{"job.finish", "owner.read"}) {
+		t.Fatalf("stored %v, want the event with the id once and the other", actions)
+	}
+}
+
 func TestSweepRemovesOnlyEventsBeforeTheCutoff(t *testing.T) {
 	store := embeddedtest.Start(t)
 	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))

@@ -79,9 +79,13 @@ func (e *Erasure) advance(ctx context.Context, j domain.ErasureJob) {
 	}
 }
 
-// step takes j's due step, calls its service and records the outcome. It reports
-// false when no step was due.
+// step takes j's due step, calls its service and records the outcome; of a done job it
+// stores the finish event still pending. It reports false when no step was due or the
+// job is done.
 func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) {
+	if j.FinishEventPending {
+		return false, e.auditFinish(ctx, j)
+	}
 	from := j.Version
 	a, err := j.Start(e.now(), e.opts.Lease)
 	if errors.Is(err, domain.ErrNoStepDue) {
@@ -136,17 +140,33 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 		return false, err
 	}
 	if finished {
-		// Stored before the worker goes on, not queued: the record that an erasure was
-		// completed must survive the process stopping right after.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(as), writeTimeout)
-		defer cancel()
-		ev := erasureEvent("erasure_request.finish", *j)
-		ev.Outcome = audit.OutcomeSuccess
-		if err := e.auditor.RecordNow(ctx, ev); err != nil {
-			return true, fmt.Errorf("audit %s: %w", ev.Action, err)
-		}
+		return false, e.auditFinish(ctx, j)
 	}
 	return true, nil
+}
+
+// auditFinish stores the audit event of j's finish, then clears the job's mark that it
+// is pending. The job was stored done with the mark set, so a worker that dies between
+// the two leaves it due, and the next one stores the event; the event's id is the
+// job's, so an event stored just before the worker died is not stored twice. It is
+// stored before the worker goes on, not queued: the record that an erasure was
+// completed must survive the process stopping right after.
+func (e *Erasure) auditFinish(ctx context.Context, j *domain.ErasureJob) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	as, err := e.creds.Context(ctx)
+	if err != nil {
+		// The event names the job's identity; without it, the next pass tries again.
+		return fmt.Errorf("audit the finish of erasure request %s: %w", j.ID, err)
+	}
+	ev := erasureEvent("erasure_request.finish", *j)
+	ev.ID, ev.Time, ev.Outcome = "erasureRequests/"+j.ID+"/finish", j.FinishedAt, audit.OutcomeSuccess
+	if err := e.auditor.RecordNow(as, ev); err != nil {
+		return fmt.Errorf("audit %s: %w", ev.Action, err)
+	}
+	from := j.Version
+	j.FinishAudited()
+	return e.jobs.UpdateErasureJob(ctx, *j, from)
 }
 
 // ClassDisclosurePackages is the record class of the packages this service keeps of

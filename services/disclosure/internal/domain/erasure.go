@@ -144,6 +144,10 @@ type ErasureJob struct {
 	// Notify is the recipients to tell of the erasure (GDPR Art. 19), set once, by
 	// the transition that finishes the job.
 	Notify []Notification
+	// FinishEventPending is set by the transition that finishes the job and cleared
+	// once the audit event of the finish is stored: a worker that dies between the two
+	// leaves the job needing a worker, which stores the event.
+	FinishEventPending bool
 }
 
 // Notification is a recipient that received the owner's data, from the disclosure log.
@@ -231,8 +235,11 @@ func (j *ErasureJob) Due(now time.Time) (StepKind, bool) {
 }
 
 // NextWake returns when the job next needs a worker, or the zero time if never (done
-// or stuck).
+// and its finish audited, or stuck).
 func (j *ErasureJob) NextWake() time.Time {
+	if j.State == JobDone && j.FinishEventPending {
+		return j.FinishedAt
+	}
 	i := j.current()
 	if j.State != JobRunning || i < 0 {
 		return time.Time{}
@@ -284,12 +291,18 @@ func (j *ErasureJob) Succeed(a Attempt, result StepResult, notify []Notification
 	s.LeaseUntil = time.Time{}
 	j.Version++
 	if j.current() < 0 {
-		j.State, j.FinishedAt, j.Notify = JobDone, now, notify
+		j.State, j.FinishedAt, j.Notify, j.FinishEventPending = JobDone, now, notify, true
 		return true, nil
 	}
 	next := &j.Steps[j.current()]
 	next.NextAttemptAt = now
 	return false, nil
+}
+
+// FinishAudited records that the audit event of the job's finish is stored.
+func (j *ErasureJob) FinishAudited() {
+	j.FinishEventPending = false
+	j.Version++
 }
 
 // Fail records that attempt a, the step's running one, failed, with a code (never a
@@ -383,8 +396,8 @@ type ErasureJobs interface {
 	// while the stored job is still at that version: apperr.ErrConflict when another
 	// transition landed first.
 	UpdateErasureJob(ctx context.Context, j ErasureJob, from int64) error
-	// DueErasureJobs returns up to limit running jobs that need a worker at now,
-	// longest waiting first.
+	// DueErasureJobs returns up to limit jobs that need a worker at now, longest
+	// waiting first: running ones, and done ones whose finish is not audited yet.
 	DueErasureJobs(ctx context.Context, now time.Time, limit int) ([]ErasureJob, error)
 	// OwnerErasureJobs lists an owner's jobs, most recently created first.
 	OwnerErasureJobs(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[ErasureJob], error)

@@ -59,8 +59,16 @@ func TestErasureJobRunsEachStepOnceInOrder(t *testing.T) {
 			t.Errorf("step %+v", s)
 		}
 	}
-	// A done job takes nothing more: a late worker's result is refused, not recorded.
-	if _, ok := j.Due(now.Add(time.Hour)); ok || !j.NextWake().IsZero() {
+	// A done job needs a worker only to audit its finish, and then no more.
+	if !j.FinishEventPending || !j.NextWake().Equal(j.FinishedAt) {
+		t.Fatalf("just finished: finish event pending %v, wake %v", j.FinishEventPending, j.NextWake())
+	}
+	j.FinishAudited()
+	if j.FinishEventPending || !j.NextWake().IsZero() || j.Version != 14 {
+		t.Fatalf("finish audited: pending %v, wake %v, version %d", j.FinishEventPending, j.NextWake(), j.Version)
+	}
+	// A late worker's result is refused, not recorded.
+	if _, ok := j.Due(now.Add(time.Hour)); ok {
 		t.Error("a done job has a step due")
 	}
 	if _, err := j.Start(now, lease); !errors.Is(err, ErrNoStepDue) {

@@ -51,8 +51,8 @@ type notificationDoc struct {
 }
 
 // erasureJobDoc is one erasure request with its job. Version guards every transition;
-// Wake is when the job next needs a worker (absent once done or stuck), which the
-// workers' query of due jobs reads.
+// Wake is when the job next needs a worker (absent once done and its finish audited, or
+// stuck), which the workers' query of due jobs reads.
 type erasureJobDoc struct {
 	ID             string            `bson:"_id"`
 	OwnerID        string            `bson:"owner_id"`
@@ -68,6 +68,7 @@ type erasureJobDoc struct {
 	Notify         []notificationDoc `bson:"notify,omitempty"`
 	Created        time.Time         `bson:"created"`
 	Finished       *time.Time        `bson:"finished,omitempty"`
+	FinishPending  bool              `bson:"finish_event_pending,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -90,7 +91,7 @@ func toErasureJobDoc(j domain.ErasureJob) erasureJobDoc {
 		ID: j.ID, OwnerID: j.OwnerID, Received: j.ReceivedAt, Channel: string(j.Channel),
 		Identification: string(j.Identification), IdentifiedBy: j.IdentifiedBy, RecordedBy: j.RecordedBy,
 		State: string(j.State), Version: j.Version, Wake: optTime(j.NextWake()), Created: j.CreatedAt,
-		Finished: optTime(j.FinishedAt),
+		Finished: optTime(j.FinishedAt), FinishPending: j.FinishEventPending,
 	}
 	for _, s := range j.Steps {
 		sd := stepDoc{
@@ -121,7 +122,7 @@ func (d *erasureJobDoc) toDomain() domain.ErasureJob {
 			Identification: domain.Identification(d.Identification), IdentifiedBy: d.IdentifiedBy,
 		},
 		State: domain.JobState(d.State), Version: d.Version, RecordedBy: d.RecordedBy,
-		CreatedAt: d.Created.UTC(), FinishedAt: fromOptTime(d.Finished),
+		CreatedAt: d.Created.UTC(), FinishedAt: fromOptTime(d.Finished), FinishEventPending: d.FinishPending,
 	}
 	for _, s := range d.Steps {
 		st := domain.Step{
@@ -173,7 +174,10 @@ func (r *Repository) UpdateErasureJob(ctx context.Context, j domain.ErasureJob, 
 // DueErasureJobs implements domain.ErasureJobs.
 func (r *Repository) DueErasureJobs(ctx context.Context, now time.Time, limit int) ([]domain.ErasureJob, error) {
 	cur, err := r.erasureJobs.Find(ctx,
-		bson.D{{Key: "state", Value: string(domain.JobRunning)}, {Key: "wake", Value: bson.M{"$lte": now.UTC()}}},
+		bson.D{
+			{Key: "state", Value: bson.M{"$in": bson.A{string(domain.JobRunning), string(domain.JobDone)}}},
+			{Key: "wake", Value: bson.M{"$lte": now.UTC()}},
+		},
 		options.Find().SetSort(bson.D{{Key: "state", Value: 1}, {Key: "wake", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("find due erasure requests: %w", err)

@@ -104,4 +104,25 @@ func TestErasureJobStore(t *testing.T) {
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != "j1" {
 		t.Errorf("the owner's jobs: %+v, %v", page, err)
 	}
+
+	// A done job whose finish is not audited yet needs a worker until it is.
+	done := domain.NewErasureJob("j2", rc, now)
+	done.State, done.FinishedAt, done.FinishEventPending = domain.JobDone, now.Add(-time.Hour), true
+	if _, err := repo.CreateErasureJob(t.Context(), done); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := repo.ErasureJob(t.Context(), "j2"); err != nil || !got.FinishEventPending {
+		t.Fatalf("stored %+v, %v; want its finish event pending", got, err)
+	}
+	if n := due(now); n != 1 {
+		t.Errorf("%d jobs due with a finish to audit (and a step under a lease), want 1", n)
+	}
+	from = done.Version
+	done.FinishAudited()
+	if err := repo.UpdateErasureJob(t.Context(), done, from); err != nil {
+		t.Fatal(err)
+	}
+	if n := due(now); n != 0 {
+		t.Errorf("%d jobs due once the finish is audited, want 0", n)
+	}
 }
