@@ -42,6 +42,10 @@ const (
 	retryMin     = 50 * time.Millisecond
 	retryMax     = 5 * time.Second
 	writeTimeout = 10 * time.Second
+	// drainTimeout bounds the final drain's attempts at shutdown: after the gRPC
+	// server's grace period (GRPC_SHUTDOWN_GRACE, 10 s by default), within the 30 s
+	// Kubernetes gives a pod to stop.
+	drainTimeout = 10 * time.Second
 )
 
 // Config is how long the audit log keeps its events: the same in every service,
@@ -111,13 +115,15 @@ type Writer struct {
 	queue  chan Event
 	// failing is set while the last batch could not be written.
 	failing atomic.Bool
+	// drainFor is drainTimeout, shorter in tests.
+	drainFor time.Duration
 }
 
 // NewWriter returns a writer on db's audit collection; logger reports batches
 // that fail and audit writes no caller can be told about (denied calls). Call
 // Run to write the queued events.
 func NewWriter(db *mongo.Database, logger *slog.Logger) *Writer {
-	return &Writer{coll: db.Collection(Collection), logger: logger, queue: make(chan Event, maxQueued)}
+	return &Writer{coll: db.Collection(Collection), logger: logger, queue: make(chan Event, maxQueued), drainFor: drainTimeout}
 }
 
 // Indexes are the indexes the audit queries need: by data subject and by
@@ -298,20 +304,30 @@ func (w *Writer) putBack(batch []Event) {
 	}
 }
 
-// drain writes every event still queued, bounded by writeTimeout.
+// drain writes every event still queued, retrying with backoff for at most drainFor:
+// the store may be failing over while the service stops, and an event not written now
+// is lost. Events lost are logged by count (the log pipeline is where operators are
+// alerted) and returned as the error, so that the process exits with a failure.
 func (w *Writer) drain(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, w.drainFor)
 	defer cancel()
 	var batch []Event
-	for {
-		select {
-		case e := <-w.queue:
-			batch = append(batch, e)
-		default:
-			if err := w.insert(ctx, batch); err != nil {
-				return fmt.Errorf("audit events at shutdown: %w", err)
-			}
+	for len(w.queue) > 0 {
+		batch = append(batch, <-w.queue)
+	}
+	pause := retryMin
+	for attempt := 1; ; attempt++ {
+		err := w.insert(ctx, batch)
+		if err == nil {
 			return nil
+		}
+		select {
+		case <-time.After(pause):
+			pause = min(2*pause, retryMax)
+		case <-ctx.Done():
+			w.logger.ErrorContext(ctx, "audit events lost at shutdown: the store refused them",
+				"events", len(batch), "attempts", attempt, "error", err)
+			return fmt.Errorf("audit events at shutdown: %d not stored after %d attempts: %w", len(batch), attempt, err)
 		}
 	}
 }

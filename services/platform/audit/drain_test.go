@@ -1,0 +1,134 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// outage is the network between the writer and its store: while down, every
+// connection is cut and no new one opens.
+type outage struct {
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn
+}
+
+func (o *outage) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.down {
+		return nil, errors.New("the store is unreachable")
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err == nil {
+		o.conns = append(o.conns, c)
+	}
+	return c, err
+}
+
+func (o *outage) set(down bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = down
+	if down {
+		for _, c := range o.conns {
+			_ = c.Close()
+		}
+		o.conns = nil
+	}
+}
+
+// syncBuffer is a log the writer's goroutine writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDrainOutlastsAStoreOutage stops a writer whose store is unreachable, with events
+// queued: the final drain retries until the store is back, or until its time is up,
+// when it logs how many events it lost, and nothing of them but their number.
+func TestDrainOutlastsAStoreOutage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		downFor  time.Duration
+		drainFor time.Duration
+		stored   int64
+	}{
+		{"the store comes back", 700 * time.Millisecond, 10 * time.Second, 3},
+		{"the store stays away", time.Hour, 700 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := embeddedtest.Start(t)
+			link := &outage{}
+			client, err := mongo.Connect(options.Client().ApplyURI(store.URI()).SetDialer(link).
+				SetServerSelectionTimeout(200 * time.Millisecond).SetHeartbeatInterval(500 * time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+			var log syncBuffer
+			w := NewWriter(client.Database("auditdrain"), slog.New(slog.NewJSONHandler(&log, nil)))
+			w.drainFor = tc.drainFor
+			ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7", Name: "Staff Seven"})
+			for range 3 {
+				if err := w.Record(ctx, Event{Action: "owner.read", Resource: "owners/o-7", SubjectOwnerID: "o-7", Outcome: OutcomeSuccess}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := client.Ping(t.Context(), nil); err != nil {
+				t.Fatal(err)
+			}
+			link.set(true)
+			time.AfterFunc(tc.downFor, func() { link.set(false) })
+			stopped, stop := context.WithCancel(t.Context())
+			stop()
+			err = w.Run(stopped)
+
+			if (err == nil) != (tc.stored == 3) {
+				t.Fatalf("Run: %v", err)
+			}
+			direct, cerr := mongo.Connect(options.Client().ApplyURI(store.URI()))
+			if cerr != nil {
+				t.Fatal(cerr)
+			}
+			t.Cleanup(func() { _ = direct.Disconnect(context.Background()) })
+			n, cerr := direct.Database("auditdrain").Collection(Collection).CountDocuments(t.Context(), bson.M{})
+			if cerr != nil || n != tc.stored {
+				t.Fatalf("stored %d events, %v; want %d", n, cerr, tc.stored)
+			}
+			logged := log.String()
+			if lost := strings.Contains(logged, `"msg":"audit events lost at shutdown`); lost != (tc.stored == 0) {
+				t.Fatalf("lost logged %v: %s", lost, logged)
+			}
+			if tc.stored == 0 && (!strings.Contains(logged, `"events":3`) || strings.Contains(logged, "o-7") || strings.Contains(logged, "Staff Seven")) {
+				t.Fatalf("the log should count the lost events and name nothing of them: %s", logged)
+			}
+		})
+	}
+}
