@@ -28,10 +28,17 @@ func sensitiveEnv() []string {
 	return []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "MONGO_URI"}
 }
 
+// fileEnv are the sensitive variables the services also read from the file that
+// NAME_FILE names: that file must be one of a mounted Secret.
+func fileEnv() []string {
+	return []string{"IDENTITY_KEYS", "BLIND_INDEX_KEY", "MONGO_URI"}
+}
+
 // CheckWorkloads checks what every overlay must keep: no Secret in the
 // repository, and every Deployment with probes, resource requests and limits,
-// a non-root restricted security context, an autoscaler, a disruption budget
-// and a Service.
+// a non-root restricted security context, secrets from Secrets (in the
+// environment or as mounted files), an autoscaler, a disruption budget and a
+// Service.
 func CheckWorkloads(o Objects) error {
 	var errs []error
 	for _, s := range o.Secrets {
@@ -47,6 +54,7 @@ func CheckWorkloads(o Objects) error {
 	}
 	for i := range o.Deployments {
 		errs = append(errs, checkDeployment(&o.Deployments[i])...)
+		errs = append(errs, checkSecretFiles(o, &o.Deployments[i])...)
 		errs = append(errs, checkCompanions(o, &o.Deployments[i])...)
 	}
 	for _, h := range o.HPAs {
@@ -198,6 +206,80 @@ func checkContainer(podSC *corev1.PodSecurityContext, c *corev1.Container) []err
 		}
 	}
 	return errs
+}
+
+// checkSecretFiles: a sensitive variable read from a file (NAME_FILE, set in the
+// container's environment or its ConfigMaps) names a file of a Secret the container
+// mounts, and the container does not set NAME as well, which the service refuses.
+func checkSecretFiles(o Objects, d *appsv1.Deployment) []error {
+	var errs []error
+	pod := d.Spec.Template.Spec
+	for _, c := range pod.Containers {
+		fail := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("deployment %s: container %s: "+format, append([]any{d.Name, c.Name}, args...)...))
+		}
+		env := containerEnv(o, c)
+		for _, name := range fileEnv() {
+			file, ok := env[name+"_FILE"]
+			if !ok {
+				continue
+			}
+			if _, both := env[name]; both {
+				fail("sets both %s and %s_FILE, which the service refuses", name, name)
+			}
+			if !inMountedSecret(pod, c, file) {
+				fail("reads %s_FILE from %s, which is no file of a Secret it mounts", name, file)
+			}
+		}
+	}
+	return errs
+}
+
+// containerEnv is the container's environment as far as the manifests tell: its
+// variables (valueFrom ones with an empty value) over its ConfigMaps' data.
+func containerEnv(o Objects, c corev1.Container) map[string]string {
+	env := map[string]string{}
+	for _, from := range c.EnvFrom {
+		if from.ConfigMapRef == nil {
+			continue
+		}
+		for _, cm := range o.ConfigMaps {
+			if cm.Name == from.ConfigMapRef.Name {
+				for k, v := range cm.Data {
+					env[from.Prefix+k] = v
+				}
+			}
+		}
+	}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
+}
+
+// inMountedSecret reports whether file is a file of a Secret volume c mounts whole
+// (no subPath): one of the volume's items when it lists them.
+func inMountedSecret(pod corev1.PodSpec, c corev1.Container, file string) bool {
+	for _, m := range c.VolumeMounts {
+		rel, ok := strings.CutPrefix(path.Clean(file), strings.TrimSuffix(m.MountPath, "/")+"/")
+		if !ok || m.SubPath != "" || m.SubPathExpr != "" {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name || v.Secret == nil {
+				continue
+			}
+			if len(v.Secret.Items) == 0 {
+				return !strings.Contains(rel, "/")
+			}
+			for _, item := range v.Secret.Items {
+				if item.Path == rel {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func checkImage(image string) error {

@@ -28,12 +28,14 @@ type Config struct {
 	service.Base
 	// IdentityKeys are the AES-256 keys that seal identity codes, "kid:base64,...".
 	// Keep retired keys listed until RotateIdentityKeys has re-sealed their data.
-	IdentityKeys string `env:"IDENTITY_KEYS"`
+	// They also seal page tokens. IDENTITY_KEYS_FILE may name a file holding them.
+	IdentityKeys string `env:"IDENTITY_KEYS" secret:"file"`
 	// IdentityActiveKey is the key id new identity codes are sealed under.
 	IdentityActiveKey string `env:"IDENTITY_ACTIVE_KEY"`
 	// BlindIndexKey (base64, at least 32 bytes) keys the identity code's search index.
-	// It cannot change without re-indexing every owner.
-	BlindIndexKey string `env:"BLIND_INDEX_KEY"`
+	// It cannot change without re-indexing every owner. BLIND_INDEX_KEY_FILE may name
+	// a file holding it.
+	BlindIndexKey string `env:"BLIND_INDEX_KEY" secret:"file"`
 	// AllowTemporaryIdentityCodes accepts individual numbers 900–999.
 	AllowTemporaryIdentityCodes bool `env:"ALLOW_TEMPORARY_IDENTITY_CODES"`
 	// Sweep is how often the service anonymises what erasures kept until a day now

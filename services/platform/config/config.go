@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -22,6 +23,11 @@ type Validator interface {
 
 // Load parses the process environment into cfg (a pointer to a struct tagged
 // for caarlos0/env) and then calls its Validate method when it has one.
+//
+// A field also tagged secret:"file" holds a secret, which may instead be read
+// from the file that NAME_FILE names (one trailing newline dropped), as
+// Kubernetes mounts a Secret: the value then stays out of the process's
+// environment. Setting both NAME and NAME_FILE is an error.
 func Load(cfg any) error {
 	return LoadFrom(cfg, env.ToMap(os.Environ()))
 }
@@ -30,6 +36,10 @@ func Load(cfg any) error {
 // used by tests and by the all-in-one runner, which configures several
 // services in one process.
 func LoadFrom(cfg any, environ map[string]string) error {
+	environ, err := withSecretFiles(cfg, environ)
+	if err != nil {
+		return fmt.Errorf("load configuration: %w", err)
+	}
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: environ}); err != nil {
 		return describe(cfg, err)
 	}
@@ -39,6 +49,34 @@ func LoadFrom(cfg any, environ map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// fileSuffix turns a secret variable's name into the name of the variable that
+// may name a file holding it.
+const fileSuffix = "_FILE"
+
+// withSecretFiles returns environ with the value of each secret variable of cfg
+// whose NAME_FILE is set read from that file. Messages name the variables and
+// the file, never its contents.
+func withSecretFiles(cfg any, environ map[string]string) (map[string]string, error) {
+	var errs []error
+	out := maps.Clone(environ)
+	walkFields(reflect.TypeOf(cfg), "", func(f reflect.StructField, name string) {
+		if f.Tag.Get("secret") != "file" || environ[name+fileSuffix] == "" {
+			return
+		}
+		if environ[name] != "" {
+			errs = append(errs, fmt.Errorf("%s and %s%s are both set: set one of them", name, name, fileSuffix))
+			return
+		}
+		b, err := os.ReadFile(environ[name+fileSuffix])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s%s: %w", name, fileSuffix, err))
+			return
+		}
+		out[name] = strings.TrimSuffix(string(b), "\n")
+	})
+	return out, errors.Join(errs...)
 }
 
 // IsSecret reports whether an environment variable holds a secret, judged by
@@ -92,11 +130,21 @@ func describeOne(keys map[string][]string, err error) string {
 // field name.
 func fieldKeys(t reflect.Type, prefix string) map[string][]string {
 	out := map[string][]string{}
+	walkFields(t, prefix, func(f reflect.StructField, name string) {
+		out[f.Name] = append(out[f.Name], name)
+	})
+	return out
+}
+
+// walkFields calls fn with every field of the struct t that is read from an
+// environment variable, and that variable's name: nested structs without a
+// variable of their own are walked with their envPrefix added.
+func walkFields(t reflect.Type, prefix string, fn func(f reflect.StructField, name string)) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct {
-		return out
+		return
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -109,14 +157,11 @@ func fieldKeys(t reflect.Type, prefix string) map[string][]string {
 			ft = ft.Elem()
 		}
 		if ft.Kind() == reflect.Struct && key == "" {
-			for name, ks := range fieldKeys(ft, prefix+f.Tag.Get("envPrefix")) {
-				out[name] = append(out[name], ks...)
-			}
+			walkFields(ft, prefix+f.Tag.Get("envPrefix"), fn)
 			continue
 		}
 		if key != "" {
-			out[f.Name] = append(out[f.Name], prefix+key)
+			fn(f, prefix+key)
 		}
 	}
-	return out
 }

@@ -2,19 +2,23 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 type inner struct {
-	Port int `env:"PORT" envDefault:"80"`
+	Port     int    `env:"PORT" envDefault:"80"`
+	Password string `env:"PASSWORD" secret:"file"`
 }
 
 type sample struct {
 	Name    string        `env:"NAME,required"`
 	Timeout time.Duration `env:"TIMEOUT" envDefault:"1s"`
 	APIKey  int           `env:"API_KEY"`
+	Token   string        `env:"TOKEN" secret:"file"`
 	Nested  inner         `envPrefix:"NESTED_"`
 }
 
@@ -62,6 +66,64 @@ func TestLoadFrom(t *testing.T) {
 			}
 			if tt.absent != "" && strings.Contains(err.Error(), tt.absent) {
 				t.Errorf("error %q leaks %q", err, tt.absent)
+			}
+		})
+	}
+}
+
+// TestSecretFiles reads the secret settings from the files their NAME_FILE names, as
+// Kubernetes mounts Secrets, and refuses both ways at once without repeating either
+// value.
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	token, twoLines, password := file("token", "s3cret-token\n"), file("two", "s3cret-token\n\n"), file("password", "pa55")
+	tests := []struct {
+		name         string
+		environ      map[string]string
+		wantToken    string
+		wantPassword string
+		wantErr      []string // substrings of the error; nil means success
+	}{
+		{name: "from the environment", environ: map[string]string{"NAME": "x", "TOKEN": "env-token"}, wantToken: "env-token"},
+		{name: "from a file, its newline dropped", environ: map[string]string{"NAME": "x", "TOKEN_FILE": token}, wantToken: "s3cret-token"},
+		{name: "one newline only", environ: map[string]string{"NAME": "x", "TOKEN_FILE": twoLines}, wantToken: "s3cret-token\n"},
+		{name: "under a prefix", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": password}, wantPassword: "pa55"},
+		{name: "an empty NAME_FILE is unset", environ: map[string]string{"NAME": "x", "TOKEN": "env-token", "TOKEN_FILE": ""}, wantToken: "env-token"},
+		{name: "not for a setting that is no secret", environ: map[string]string{"NAME_FILE": token}, wantErr: []string{`"NAME"`, "not set"}},
+		{name: "both set", environ: map[string]string{"NAME": "x", "TOKEN": "env-token", "TOKEN_FILE": token},
+			wantErr: []string{"TOKEN and TOKEN_FILE are both set"}},
+		{name: "no such file", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": filepath.Join(dir, "missing")},
+			wantErr: []string{"NESTED_PASSWORD_FILE", "no such file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s sample
+			err := LoadFrom(&s, tt.environ)
+			if tt.wantErr == nil {
+				if err != nil || s.Token != tt.wantToken || s.Nested.Password != tt.wantPassword {
+					t.Fatalf("loaded token %q, password %q, %v; want %q, %q", s.Token, s.Nested.Password, err, tt.wantToken, tt.wantPassword)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("LoadFrom succeeded, want error")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			for _, secret := range []string{"s3cret", "env-token", "pa55"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q repeats a secret", err)
+				}
 			}
 		})
 	}

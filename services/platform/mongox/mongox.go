@@ -22,7 +22,9 @@ import (
 
 // Config names the server and the service's own database.
 type Config struct {
-	URI      string `env:"MONGO_URI"`
+	// URI may hold the database user's password; MONGO_URI_FILE may name a file
+	// holding it.
+	URI      string `env:"MONGO_URI" secret:"file"`
 	Database string `env:"MONGO_DATABASE"`
 }
 
