@@ -83,10 +83,12 @@ func (c Config) Cutoff(now time.Time) time.Time {
 
 // Event is one audited access.
 type Event struct {
-	// ID, when set, names the event so that storing it again stores nothing: an event
-	// a worker may repeat after dying around its write. Empty: the store assigns one.
-	// Ids only, no data, as in Resource.
-	ID           string    `bson:"_id,omitempty"`
+	// ID names the event, so that storing it again stores nothing: set by the caller
+	// for an event a worker may repeat after dying around its write (ids only, no
+	// data, as in Resource); else the writer gives it a new ObjectID's hex when it is
+	// recorded, before the first attempt, so that a batch retried after a write whose
+	// answer was lost is not stored twice.
+	ID           string    `bson:"_id"`
 	Time         time.Time `bson:"time"`
 	ActorSubject string    `bson:"actor_subject"`
 	ActorName    string    `bson:"actor_name,omitempty"`
@@ -342,6 +344,9 @@ func (w *Writer) Denied(ctx context.Context, method string, id auth.Identity, re
 }
 
 func complete(ctx context.Context, e Event) Event {
+	if e.ID == "" {
+		e.ID = bson.NewObjectID().Hex()
+	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}

@@ -132,3 +132,31 @@ func TestDrainOutlastsAStoreOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestARetriedBatchIsStoredOnce writes the same recorded batch twice, as the writer does
+// when a write succeeded but its answer was lost: the events are stored once.
+func TestARetriedBatchIsStoredOnce(t *testing.T) {
+	store := embeddedtest.Start(t)
+	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	w := NewWriter(client.Database("auditretry"), slog.New(slog.DiscardHandler))
+	batch, err := completeAll(t.Context(), []Event{
+		{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: OutcomeSuccess},
+		{Action: "owner.update", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: OutcomeSuccess},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := range 2 {
+		if err := w.insert(t.Context(), batch); err != nil {
+			t.Fatalf("attempt %d: %v", attempt+1, err)
+		}
+	}
+	n, err := w.coll.CountDocuments(t.Context(), bson.M{})
+	if err != nil || n != 2 {
+		t.Fatalf("stored %d events, %v; want 2", n, err)
+	}
+}
