@@ -6,12 +6,12 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -82,11 +82,7 @@ func (s *stack) benchDial(b *testing.B, service string) *grpc.ClientConn {
 func (s *stack) rawCollection(b *testing.B, service, collection string) *mongo.Collection {
 	b.Helper()
 	db := s.w.mongo(service)
-	raw, err := mongo.Connect(options.Client().ApplyURI(db.URI))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	raw := embeddedtest.Client(b, db.URI)
 	return raw.Database(db.Database).Collection(collection)
 }
 

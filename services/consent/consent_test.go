@@ -21,6 +21,7 @@ import (
 	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -56,11 +57,7 @@ func start(t *testing.T, opts ...func(*consent.Config)) *system {
 		o(&cfg)
 	}
 	svc := env.Serve(t, consentL.Addr().String(), func(ctx context.Context) error { return consent.Run(ctx, cfg) })
-	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	raw := embeddedtest.Client(t, env.Store.URI())
 	return &system{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn),
 		consent: consentv1.NewConsentServiceClient(svc.Conn), stop: svc.Stop, stopOwners: ownerSvc.Stop, raw: raw,

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -19,6 +18,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -52,11 +52,7 @@ func BenchmarkListPatientVisits(b *testing.B) {
 	pet := f.newPatient(b, f.newOwner(b), "Nappi")
 	fillVisits(b, f, pet.GetId())
 
-	raw, err := mongo.Connect(options.Client().ApplyURI(f.env.Store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	raw := embeddedtest.Client(b, f.env.Store.URI())
 	db := raw.Database(historyDatabase)
 	visits := db.Collection("visits")
 	repo := historymongo.New(db)
@@ -164,11 +160,7 @@ func BenchmarkRetentionSweepNothingDue(b *testing.B) {
 	}
 	b.Logf("erasing an owner with %d visits took %v", benchVisits, time.Since(start))
 
-	raw, err := mongo.Connect(options.Client().ApplyURI(f.env.Store.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	raw := embeddedtest.Client(b, f.env.Store.URI())
 	schedule := raw.Database(historyDatabase).Collection("erasure_schedule")
 	today := time.Now().Format(time.DateOnly)
 	servicetest.Compare(b, "sweep",

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,6 +23,7 @@ import (
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -946,11 +945,7 @@ func (a key) before(b key) bool {
 // auditEvents reads the owner's audit events from the store, each as format puts it.
 func (f *fixture) auditEvents(t *testing.T, ownerID string, format func(bson.M) string) []string {
 	t.Helper()
-	c, err := mongo.Connect(options.Client().ApplyURI(f.env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	c := embeddedtest.Client(t, f.env.Store.URI())
 	cur, err := c.Database(historyDatabase).Collection("audit_events").Find(t.Context(), bson.M{"subject_owner_id": ownerID})
 	if err != nil {
 		t.Fatal(err)

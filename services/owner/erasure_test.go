@@ -1,7 +1,6 @@
 package owner_test
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -18,6 +15,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -423,11 +421,7 @@ func rawDocument(t *testing.T, env *servicetest.Env, collection, id string) bson
 // rawDocuments reads the documents of the owner database that match filter, as stored.
 func rawDocuments(t *testing.T, env *servicetest.Env, collection string, filter bson.M) []bson.M {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = client.Disconnect(context.Background()) }()
+	client := embeddedtest.Client(t, env.Store.URI())
 	cur, err := client.Database(testDatabase).Collection(collection).Find(t.Context(), filter)
 	if err != nil {
 		t.Fatalf("read %s: %v", collection, err)

@@ -1,7 +1,6 @@
 package owner_test
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -10,8 +9,6 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -514,11 +512,7 @@ func TestAuthorization(t *testing.T) {
 
 func auditEvents(t *testing.T, env *servicetest.Env, filter bson.M) []bson.M {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = client.Disconnect(context.Background()) }()
+	client := embeddedtest.Client(t, env.Store.URI())
 	cur, err := client.Database(testDatabase).Collection("audit_events").Find(t.Context(), filter)
 	if err != nil {
 		t.Fatal(err)
@@ -593,11 +587,7 @@ func TestIdentityKeyRotation(t *testing.T) {
 	if err != nil || res.GetIdentityCode() != "131052-308T" {
 		t.Fatalf("reading a code sealed under the retired key: %v", err)
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = client.Disconnect(context.Background()) }()
+	client := embeddedtest.Client(t, env.Store.URI())
 	var doc struct {
 		Identity struct {
 			KID string `bson:"kid"`

@@ -113,11 +113,7 @@ func TestDrainOutlastsAStoreOutage(t *testing.T) {
 			if (err == nil) != (tc.stored == 3) {
 				t.Fatalf("Run: %v", err)
 			}
-			direct, cerr := mongo.Connect(options.Client().ApplyURI(store.URI()))
-			if cerr != nil {
-				t.Fatal(cerr)
-			}
-			t.Cleanup(func() { _ = direct.Disconnect(context.Background()) })
+			direct := embeddedtest.Client(t, store.URI())
 			n, cerr := direct.Database("auditdrain").Collection(Collection).CountDocuments(t.Context(), bson.M{})
 			if cerr != nil || n != tc.stored {
 				t.Fatalf("stored %d events, %v; want %d", n, cerr, tc.stored)
@@ -137,11 +133,7 @@ func TestDrainOutlastsAStoreOutage(t *testing.T) {
 // when a write succeeded but its answer was lost: the events are stored once.
 func TestARetriedBatchIsStoredOnce(t *testing.T) {
 	store := embeddedtest.Start(t)
-	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	client := embeddedtest.Client(t, store.URI())
 	w := NewWriter(client.Database("auditretry"), slog.New(slog.DiscardHandler))
 	batch, err := completeAll(t.Context(), []Event{
 		{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: OutcomeSuccess},

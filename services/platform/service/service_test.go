@@ -18,6 +18,7 @@ import (
 	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/service"
@@ -93,11 +94,7 @@ func TestRunServesTheService(t *testing.T) {
 		})
 	}
 
-	raw, err := mongo.Connect(options.Client().ApplyURI(env.Store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = raw.Disconnect(context.Background()) })
+	raw := embeddedtest.Client(t, env.Store.URI())
 	db := raw.Database(database)
 	t.Run("the service's and the audit log's indexes exist", func(t *testing.T) {
 		names, err := db.Collection("things").Indexes().ListSpecifications(t.Context())

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
@@ -65,11 +62,7 @@ func (r *crashingRepo) DeleteOwnerCommunications(ctx context.Context, ownerID st
 // request id finishes it and answers what was decided first.
 func TestErasureCompletesAfterACrash(t *testing.T) {
 	store := embeddedtest.Start(t)
-	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	client := embeddedtest.Client(t, store.URI())
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "mgr", Roles: []auth.Role{auth.RoleClinicManager}})
 	for _, step := range []string{"restrict", "communications", "schedule"} {

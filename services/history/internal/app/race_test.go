@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
@@ -45,11 +42,7 @@ func (r *slowRegistry) run() {
 
 func raceRepo(t *testing.T) *historymongo.Repository {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	client := embeddedtest.Client(t, embeddedtest.Start(t).URI())
 	return historymongo.New(client.Database("race"))
 }
 

@@ -7,9 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -59,11 +56,7 @@ func (r *restrictingRepo) UpdatePatient(ctx context.Context, p *domain.Patient, 
 // on a restrictingRepo around it, and a clinic manager's context.
 func raceSetup(t *testing.T) (*ownermongo.Repository, *Service, *Service, context.Context) {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	client := embeddedtest.Client(t, embeddedtest.Start(t).URI())
 	keys, err := fieldcrypt.NewKeyring(map[string][]byte{"k1": bytes.Repeat([]byte{1}, 32)}, "k1", bytes.Repeat([]byte{2}, 32))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
 	"github.com/lillvet/register/services/platform/embedded"
 )
 
@@ -30,4 +33,16 @@ func Start(tb testing.TB) *embedded.Store {
 		}
 	})
 	return s
+}
+
+// Client connects the official driver to uri (a store's, for reading and writing behind
+// a service's back) and disconnects it when the test ends.
+func Client(tb testing.TB, uri string) *mongo.Client {
+	tb.Helper()
+	c, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		tb.Fatalf("connect to the store: %v", err)
+	}
+	tb.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c
 }

@@ -1,7 +1,6 @@
 package mongo
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,7 +10,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/consent/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -21,11 +19,7 @@ import (
 func testDB(t *testing.T) *mongo.Database {
 	t.Helper()
 	s := embeddedtest.Start(t)
-	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	c := embeddedtest.Client(t, s.URI())
 	return c.Database("consent_repo")
 }
 

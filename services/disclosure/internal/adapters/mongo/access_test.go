@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
@@ -17,11 +15,7 @@ import (
 // retries of one record may both append the same request, and the first counts.
 func TestAccessLedger(t *testing.T) {
 	s := embeddedtest.Start(t)
-	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(t.Context()) })
+	c := embeddedtest.Client(t, s.URI())
 	repo := New(c.Database("access_ledger"))
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 

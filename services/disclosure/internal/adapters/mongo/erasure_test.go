@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
@@ -18,11 +15,7 @@ import (
 // jobs needing a worker now are found.
 func TestErasureJobStore(t *testing.T) {
 	s := embeddedtest.Start(t)
-	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(t.Context()) })
+	c := embeddedtest.Client(t, s.URI())
 	repo := New(c.Database("erasure_jobs"))
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	rc := domain.Receipt{OwnerID: "o1", ReceivedAt: now, Channel: domain.ChannelLetter, Identification: domain.IdentifiedStrongElectronic}

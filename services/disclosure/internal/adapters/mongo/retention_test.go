@@ -1,13 +1,11 @@
 package mongo
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
@@ -101,11 +99,7 @@ func TestRetentionStore(t *testing.T) {
 func storeDB(tb testing.TB, name string) *mongo.Database {
 	tb.Helper()
 	s := embeddedtest.Start(tb)
-	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	c := embeddedtest.Client(tb, s.URI())
 	return c.Database(name)
 }
 
