@@ -24,7 +24,7 @@ type CreateOwner struct {
 func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owner, error) {
 	var v apperr.ValidationError
 	o := in.Owner
-	domain.NormalizeOwner(&o, "owner", &v)
+	domain.NormalizeOwner(&o, ownerField, &v)
 	code := s.parseIdentityCode(in.IdentityCode, "identity_code", &v)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (s *Service) UpdateOwner(ctx context.Context, in UpdateOwner) (*domain.Owne
 	for _, p := range in.Paths {
 		applyOwnerPath(&next, &in.Owner, p)
 	}
-	domain.NormalizeOwner(&next, "owner", &v)
+	normalizeUpdatedOwner(&next, current, in.Paths, &v)
 	var code *domain.IdentityCode
 	if slices.Contains(in.Paths, "identity_code") {
 		code = s.parseIdentityCode(in.IdentityCode, "identity_code", &v)
@@ -98,6 +98,35 @@ func (s *Service) UpdateOwner(ctx context.Context, in UpdateOwner) (*domain.Owne
 		return nil, fmt.Errorf("update owner %s: %w", in.ID, err)
 	}
 	return updated, s.record(ctx, "owner.update", ownerResource(in.ID), in.ID)
+}
+
+// ownerField is the prefix of the owner's fields in the violations of an update.
+const ownerField = "owner"
+
+// normalizeUpdatedOwner normalises next, current with the update's paths applied, and
+// adds its violations to v, except those current already had on a field the update
+// leaves alone: a value stored under laxer rules (a country code since retired, a phone
+// number with an extension) is not the caller's to fix when rectifying another field,
+// and it is kept as stored. A violation the update causes, even on a field it leaves
+// alone (a postal code that no longer fits a changed country), is the caller's.
+func normalizeUpdatedOwner(next, current *domain.Owner, paths []string, v *apperr.ValidationError) {
+	var found, stored apperr.ValidationError
+	domain.NormalizeOwner(next, ownerField, &found)
+	before := *current
+	domain.NormalizeOwner(&before, ownerField, &stored)
+	for _, fv := range found.Violations {
+		field := strings.TrimPrefix(fv.Field, ownerField+".")
+		if slices.Contains(stored.Violations, fv) && !updates(paths, field) {
+			applyOwnerPath(next, current, field)
+			continue
+		}
+		v.Add(fv.Field, fv.Description)
+	}
+}
+
+// updates reports whether one of paths sets field or a field it is part of.
+func updates(paths []string, field string) bool {
+	return slices.ContainsFunc(paths, func(p string) bool { return p == field || strings.HasPrefix(field, p+".") })
 }
 
 func applyOwnerPath(dst, src *domain.Owner, path string) {

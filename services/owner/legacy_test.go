@@ -1,0 +1,66 @@
+package owner_test
+
+import (
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// TestUpdateLeavesAValueStoredUnderLaxerRules rectifies an owner whose country was
+// stored before the code "UK" was refused: rectifying another field works and keeps the
+// country as stored; setting the country, or changing what it has to fit, is checked.
+func TestUpdateLeavesAValueStoredUnderLaxerRules(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Smith")})
+	raw := embeddedtest.Client(t, env.Store.URI())
+	if _, err := raw.Database(testDatabase).Collection("owners").UpdateByID(t.Context(), o.GetId(), bson.M{"$set": bson.M{
+		"address.street": "1 High St", "address.postal_code": "SW1A 1AA", "address.city": "London", "address.country": "UK",
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	version := o.GetVersion()
+	update := func(owner *ownerv1.Owner, paths ...string) (*ownerv1.Owner, error) {
+		t.Helper()
+		res, err := c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+			OwnerId: o.GetId(), Owner: owner, Version: version, Reason: "customer called",
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+		})
+		if err == nil {
+			version = res.GetOwner().GetVersion()
+		}
+		return res.GetOwner(), err
+	}
+
+	got, err := update(&ownerv1.Owner{Phone: "040 765 4321"}, "phone")
+	if err != nil {
+		t.Fatalf("rectifying the phone of an owner stored with country UK: %v", err)
+	}
+	if got.GetPhone() != "+358407654321" || got.GetAddress().GetCountry() != "UK" || got.GetAddress().GetPostalCode() != "SW1A 1AA" {
+		t.Fatalf("after rectifying the phone: phone %q, address %v", got.GetPhone(), got.GetAddress())
+	}
+	for _, tc := range []struct {
+		name  string
+		owner *ownerv1.Owner
+		paths []string
+		want  string
+	}{
+		{"the same retired code set again", &ownerv1.Owner{Address: &ownerv1.Address{Country: "UK"}}, []string{"address.country"}, "owner.address.country"},
+		{"Finland, with the British postal code left as it is", &ownerv1.Owner{Address: &ownerv1.Address{Country: "FI"}}, []string{"address.country"}, "owner.address.postal_code"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := update(tc.owner, tc.paths...)
+			if f := violations(t, err); len(f) != 1 || f[0] != tc.want {
+				t.Fatalf("violations %v, want %s", f, tc.want)
+			}
+		})
+	}
+	got, err = update(&ownerv1.Owner{Address: &ownerv1.Address{Country: "gb"}}, "address.country")
+	if err != nil || got.GetAddress().GetCountry() != "GB" {
+		t.Fatalf("correcting the country: %v, %v", got.GetAddress(), err)
+	}
+}
