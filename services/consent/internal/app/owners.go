@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -25,21 +26,32 @@ const MinOwnerStatusTTL = 100 * time.Millisecond
 // not remembered, so one registered a moment later is found.
 type ownerStatuses struct {
 	owners Owners
+	ttl    time.Duration
 	// cache is nil when ttl is 0.
-	cache *expirable.LRU[string, OwnerStatus]
+	cache *expirable.LRU[string, remembered]
+	// mu makes keeping the newer of two answers one step: of two calls in flight, the
+	// one asked earlier may answer last.
+	mu sync.Mutex
+}
+
+// remembered is an owner's status and when the owner service was asked for it: an
+// answer is as old as its question, however late it arrives.
+type remembered struct {
+	status OwnerStatus
+	asked  time.Time
 }
 
 var _ Owners = (*ownerStatuses)(nil)
 
 func newOwnerStatuses(owners Owners, ttl time.Duration) (*ownerStatuses, error) {
-	c := &ownerStatuses{owners: owners}
+	c := &ownerStatuses{owners: owners, ttl: ttl}
 	switch {
 	case ttl == 0:
 	case ttl < MinOwnerStatusTTL:
 		return nil, fmt.Errorf("owner status TTL %s: must be 0 or at least %s", ttl, MinOwnerStatusTTL)
 	default:
 		// The cache's sweeper goroutine lives as long as the process, as the service does.
-		c.cache = expirable.NewLRU[string, OwnerStatus](maxCachedOwners, nil, ttl)
+		c.cache = expirable.NewLRU[string, remembered](maxCachedOwners, nil, ttl)
 	}
 	return c, nil
 }
@@ -53,8 +65,8 @@ func (c *ownerStatuses) Statuses(ctx context.Context, ids []string) (map[string]
 	out := make(map[string]OwnerStatus, len(ids))
 	var ask []string
 	for _, id := range ids {
-		if st, ok := c.cache.Get(id); ok {
-			out[id] = st
+		if r, ok := c.cache.Get(id); ok && time.Since(r.asked) < c.ttl {
+			out[id] = r.status
 			continue
 		}
 		ask = append(ask, id)
@@ -62,18 +74,26 @@ func (c *ownerStatuses) Statuses(ctx context.Context, ids []string) (map[string]
 	if len(ask) == 0 {
 		return out, nil
 	}
+	asked := time.Now()
 	fresh, err := c.owners.Statuses(ctx, ask)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, id := range ask {
 		st, ok := fresh[id]
 		if !ok {
 			continue
 		}
+		if r, ok := c.cache.Peek(id); ok && r.asked.After(asked) {
+			// A call asked later has answered already: its status is the newer one.
+			out[id] = r.status
+			continue
+		}
 		out[id] = st
 		if st.Exists {
-			c.cache.Add(id, st)
+			c.cache.Add(id, remembered{status: st, asked: asked})
 		}
 	}
 	return out, nil

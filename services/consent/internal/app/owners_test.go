@@ -22,17 +22,25 @@ type ownerService struct {
 	mu         sync.Mutex
 	restricted map[string]bool
 	calls      [][]string
+	// slowNext, when set, is called once by the next call after it has read the
+	// statuses and before it answers: a slow answer.
+	slowNext func()
 }
 
 func (o *ownerService) Statuses(_ context.Context, ids []string) (map[string]app.OwnerStatus, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.calls = append(o.calls, slices.Clone(ids))
 	out := make(map[string]app.OwnerStatus, len(ids))
 	for _, id := range ids {
 		if r, ok := o.restricted[id]; ok {
 			out[id] = app.OwnerStatus{Exists: true, Restricted: r}
 		}
+	}
+	slow := o.slowNext
+	o.slowNext = nil
+	o.mu.Unlock()
+	if slow != nil {
+		slow()
 	}
 	return out, nil
 }
@@ -161,6 +169,38 @@ func TestFilterAsksOnceForTheOwnersNotRemembered(t *testing.T) {
 	}
 	if got := owners.asked()[before:]; !slices.EqualFunc(got, [][]string{{owner2, owner3}}, slices.Equal) {
 		t.Fatalf("the owner service was asked %v, want once for %s and %s (owner1 is remembered from its record)", got, owner2, owner3)
+	}
+}
+
+// TestAnOlderAnswerDoesNotUndoARestrictionSeen: a filter's call to the owner service
+// reads the owner unrestricted but answers late, after a check has seen the owner
+// restricted; the older answer neither allows the filter nor replaces what the check saw.
+func TestAnOlderAnswerDoesNotUndoARestrictionSeen(t *testing.T) {
+	svc, owners, ctx := newService(t, time.Hour)
+	owners.set(owner2, false)
+	read, release := make(chan struct{}), make(chan struct{})
+	owners.mu.Lock()
+	owners.slowNext = func() { close(read); <-release }
+	owners.mu.Unlock()
+	filtered := make(chan app.FilterResult, 1)
+	go func() {
+		res, err := svc.Filter(ctx, []string{owner2}, domain.PurposeDirectMarketing, domain.ChannelEmail)
+		if err != nil {
+			t.Error(err)
+		}
+		filtered <- res
+	}()
+	<-read
+	owners.set(owner2, true)
+	if v := checkEmail(t, svc, ctx, owner2); v.Allowed {
+		t.Fatalf("check right after the restriction: %+v, want denied", v)
+	}
+	close(release)
+	if res := <-filtered; len(res.Allowed) != 0 {
+		t.Fatalf("the late filter allowed %v", res.Allowed)
+	}
+	if v := checkEmail(t, svc, ctx, owner2); v.Allowed {
+		t.Fatalf("check after the older answer came back: %+v, want denied", v)
 	}
 }
 
