@@ -42,9 +42,11 @@ const (
 	retryMin     = 50 * time.Millisecond
 	retryMax     = 5 * time.Second
 	writeTimeout = 10 * time.Second
-	// drainTimeout bounds the final drain's attempts at shutdown: after the gRPC
-	// server's grace period (GRPC_SHUTDOWN_GRACE, 10 s by default), within the 30 s
-	// Kubernetes gives a pod to stop.
+	// drainTimeout bounds the final drain's attempts at shutdown: after the
+	// Deployments' 5 s pre-stop pause and the gRPC server's grace period
+	// (GRPC_SHUTDOWN_GRACE, 10 s by default), within the 30 s Kubernetes gives a pod
+	// to stop. A batch being written when the writer stops is handed to the drain at
+	// once, so nothing else waits in between.
 	drainTimeout = 10 * time.Second
 )
 
@@ -272,13 +274,23 @@ func (w *Writer) collect(ctx context.Context, first Event) []Event {
 }
 
 // writeBatch writes one batch, retrying with backoff until it is stored or
-// ctx is done; while it fails, Record refuses new events.
+// ctx is done; while it fails, Record refuses new events. Each attempt has a
+// deadline, so that a store that stops answering fails the log instead of holding
+// the batch for good, and ends when ctx does, so that the final drain, within its
+// own time, takes the batch over at once (an event that attempt stored keeps its id,
+// and is not stored twice).
 func (w *Writer) writeBatch(ctx context.Context, batch []Event) {
 	pause := retryMin
 	for {
-		err := w.insert(context.WithoutCancel(ctx), batch)
+		attempt, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := w.insert(attempt, batch)
+		cancel()
 		if err == nil {
 			w.failing.Store(false)
+			return
+		}
+		if ctx.Err() != nil {
+			w.putBack(batch)
 			return
 		}
 		w.failing.Store(true)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +151,95 @@ func TestARetriedBatchIsStoredOnce(t *testing.T) {
 	n, err := w.coll.CountDocuments(t.Context(), bson.M{})
 	if err != nil || n != 2 {
 		t.Fatalf("stored %d events, %v; want 2", n, err)
+	}
+}
+
+// silence is a store that stops answering without closing its connections (a
+// partitioned primary): once on, reads wait until the connection is closed.
+type silence struct {
+	on atomic.Bool
+}
+
+type silentConn struct {
+	net.Conn
+	s      *silence
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *silentConn) Read(p []byte) (int, error) {
+	if c.s.on.Load() {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *silentConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+func (s *silence) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &silentConn{Conn: c, s: s, closed: make(chan struct{})}, nil
+}
+
+// TestStopWhileABatchIsBeingWritten stops the writer while a batch's write waits on a
+// store that is gone or has gone silent: Run hands the batch to the final drain at once
+// and returns within the drain's time, reporting the events it could not store,
+// instead of waiting for the write (for good, on a silent store) and overrunning the
+// time the pod has to stop.
+func TestStopWhileABatchIsBeingWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// store returns the client's dialer and what cuts the store off.
+		store func() (options.ContextDialer, func())
+	}{
+		{"unreachable", func() (options.ContextDialer, func()) {
+			link := &outage{}
+			return link, func() { link.set(true) }
+		}},
+		{"silent", func() (options.ContextDialer, func()) {
+			quiet := &silence{}
+			return quiet, func() { quiet.on.Store(true) }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := embeddedtest.Start(t)
+			dialer, cut := tc.store()
+			client, err := mongo.Connect(options.Client().ApplyURI(store.URI()).SetDialer(dialer).
+				SetServerSelectionTimeout(3 * time.Second).SetHeartbeatInterval(500 * time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+			if err := client.Ping(t.Context(), nil); err != nil {
+				t.Fatal(err)
+			}
+			w := NewWriter(client.Database("auditstop"), slog.New(slog.DiscardHandler))
+			w.drainFor = time.Second
+			cut()
+			ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7"})
+			if err := w.Record(ctx, Event{Action: "owner.read", Resource: "owners/o-7", SubjectOwnerID: "o-7", Outcome: OutcomeSuccess}); err != nil {
+				t.Fatal(err)
+			}
+			running, stop := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- w.Run(running) }()
+			time.Sleep(300 * time.Millisecond) // the batch's write is waiting on the store
+			stop()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("Run reported the events stored")
+				}
+			case <-time.After(w.drainFor + 700*time.Millisecond):
+				t.Fatalf("Run has not returned %s after it was stopped", w.drainFor+700*time.Millisecond)
+			}
+		})
 	}
 }
