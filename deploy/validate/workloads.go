@@ -23,15 +23,10 @@ const GRPCPortName = "grpc"
 const healthProbeBinary = "grpc_health_probe"
 
 // sensitiveEnv are the variables that hold secrets: they must come from a
-// Secret, never from a literal or a ConfigMap.
+// Secret, never from a literal or a ConfigMap, either in the environment or from
+// the file that NAME_FILE names, which must be one of a mounted Secret.
 func sensitiveEnv() []string {
 	return []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "MONGO_URI"}
-}
-
-// fileEnv are the sensitive variables the services also read from the file that
-// NAME_FILE names: that file must be one of a mounted Secret.
-func fileEnv() []string {
-	return []string{"IDENTITY_KEYS", "BLIND_INDEX_KEY", "MONGO_URI"}
 }
 
 // CheckWorkloads checks what every overlay must keep: no Secret in the
@@ -210,7 +205,9 @@ func checkContainer(podSC *corev1.PodSecurityContext, c *corev1.Container) []err
 
 // checkSecretFiles: a sensitive variable read from a file (NAME_FILE, set in the
 // container's environment or its ConfigMaps) names a file of a Secret the container
-// mounts, and the container does not set NAME as well, which the service refuses.
+// mounts, and the container does not set NAME as well, which the service refuses. A
+// whole Secret taken into the environment (envFrom) may set NAME without the
+// manifests saying so: such a container reads no variable from a file.
 func checkSecretFiles(o Objects, d *appsv1.Deployment) []error {
 	var errs []error
 	pod := d.Spec.Template.Spec
@@ -219,10 +216,13 @@ func checkSecretFiles(o Objects, d *appsv1.Deployment) []error {
 			errs = append(errs, fmt.Errorf("deployment %s: container %s: "+format, append([]any{d.Name, c.Name}, args...)...))
 		}
 		env := containerEnv(o, c)
-		for _, name := range fileEnv() {
+		for _, name := range sensitiveEnv() {
 			file, ok := env[name+"_FILE"]
 			if !ok {
 				continue
+			}
+			if secret := secretEnvFrom(c); secret != "" {
+				fail("reads %s_FILE but takes Secret %s whole into its environment, which may set %s too", name, secret, name)
 			}
 			if _, both := env[name]; both {
 				fail("sets both %s and %s_FILE, which the service refuses", name, name)
@@ -255,6 +255,16 @@ func containerEnv(o Objects, c corev1.Container) map[string]string {
 		env[e.Name] = e.Value
 	}
 	return env
+}
+
+// secretEnvFrom names a Secret c takes whole into its environment, if any.
+func secretEnvFrom(c corev1.Container) string {
+	for _, from := range c.EnvFrom {
+		if from.SecretRef != nil {
+			return from.SecretRef.Name
+		}
+	}
+	return ""
 }
 
 // inMountedSecret reports whether file is a file of a Secret volume c mounts whole

@@ -30,8 +30,12 @@ type Config struct {
 	// Keep retired keys listed until RotateIdentityKeys has re-sealed their data.
 	// They also seal page tokens. IDENTITY_KEYS_FILE may name a file holding them.
 	IdentityKeys string `env:"IDENTITY_KEYS" secret:"file"`
-	// IdentityActiveKey is the key id new identity codes are sealed under.
-	IdentityActiveKey string `env:"IDENTITY_ACTIVE_KEY"`
+	// IdentityActiveKey is the key id new identity codes are sealed under. It is no
+	// secret, but IDENTITY_ACTIVE_KEY_FILE may name a file holding it, so that it comes
+	// from the same mounted Secret as the keys: a container restarted soon after a
+	// rotation would otherwise read the new id from its environment and the old keys
+	// from a file the kubelet had not refreshed yet, and fail to start until it had.
+	IdentityActiveKey string `env:"IDENTITY_ACTIVE_KEY" secret:"file"`
 	// BlindIndexKey (base64, at least 32 bytes) keys the identity code's search index.
 	// It cannot change without re-indexing every owner. BLIND_INDEX_KEY_FILE may name
 	// a file holding it.

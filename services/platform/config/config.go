@@ -24,10 +24,11 @@ type Validator interface {
 // Load parses the process environment into cfg (a pointer to a struct tagged
 // for caarlos0/env) and then calls its Validate method when it has one.
 //
-// A field also tagged secret:"file" holds a secret, which may instead be read
-// from the file that NAME_FILE names (one trailing newline dropped), as
-// Kubernetes mounts a Secret: the value then stays out of the process's
-// environment. Setting both NAME and NAME_FILE is an error.
+// A field also tagged secret:"file" comes from a Secret (a secret, or a setting
+// that must change together with one), and may instead be read from the file that
+// NAME_FILE names (one trailing newline dropped), as Kubernetes mounts a Secret:
+// the value then stays out of the process's environment. Setting both NAME and
+// NAME_FILE is an error.
 func Load(cfg any) error {
 	return LoadFrom(cfg, env.ToMap(os.Environ()))
 }
