@@ -168,6 +168,7 @@ var valueNames = map[string]map[string]names{
 		"patient.find_by_customer_number":          {"haku asiakasnumerolla", "sökning med kundnummer", "search by customer number"},
 		"owner.search":                             {"asiakashaku", "kundsökning", "customer search"},
 		"patient.transfer":                         {"lemmikin siirto toiselle omistajalle", "djuret överfört till en annan ägare", "pet transferred to another owner"},
+		"patient.transfer.taken_back":              {"lemmikin siirron peruminen", "överföringen av djuret återtagen", "pet transfer taken back"},
 		"patient.mark_deceased":                    {"lemmikki merkitty kuolleeksi", "djuret markerat som avlidet", "pet marked deceased"},
 		"visit.create":                             {"käyntimerkinnän kirjaus", "besöksanteckning registrerad", "visit recorded"},
 		"visit.read":                               {"käyntimerkinnän katselu", "besöksanteckning visad", "visit viewed"},

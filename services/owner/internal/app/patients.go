@@ -211,33 +211,53 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	if err != nil {
 		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
 	}
+	// Audited as soon as it is written: taking it back below may come too late (the
+	// new owner's erasure may reach the patient first), and then the transfer stands.
+	// The previous owner's data changed too: their access report must show it.
+	audited := s.recordAll(ctx, "patient.transfer", patientResource(id), newOwnerID, previous)
 	// A restriction or erasure of the new owner decided after the check above did not
 	// see this patient: the transfer is taken back, as the check would have refused it.
 	if err := s.requireActiveOwner(ctx, newOwnerID); err != nil {
-		if uerr := s.untransfer(ctx, moved, previous); uerr != nil {
-			err = errors.Join(err, uerr)
-		}
-		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
+		return nil, fmt.Errorf("transfer patient %s: %w", id, errors.Join(s.untransfer(ctx, moved, previous, err), audited))
 	}
-	// The previous owner's data changed too: their access report must show the transfer.
-	return moved, s.recordAll(ctx, "patient.transfer", patientResource(id), newOwnerID, previous)
+	return moved, audited
 }
 
 // untransferReason is the change history's reason of a transfer taken back.
 const untransferReason = "transfer taken back: the new owner was restricted (or could not be read) when it was written"
 
-// untransfer moves a patient back to its previous owner at the version the transfer
-// wrote, so that it changes nothing written since (the new owner's erasure may have
-// reached the patient: it is then the erasure's). It runs even when the caller has gone,
-// which would otherwise leave the patient under the restricted owner.
-func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string) error {
-	back := *moved
-	back.OwnerID = previous
-	c := s.ownerChange(ctx, moved.OwnerID, previous, untransferReason)
-	if _, err := s.repo.UpdatePatient(context.WithoutCancel(ctx), &back, moved.Version, c); err != nil {
-		return fmt.Errorf("take the transfer back: %w", err)
+// untransfer moves a patient back to its previous owner, as the new owner's check after
+// the write failed (cause), and answers the caller's error: cause once it is taken back.
+// It writes at the version it read, so that it changes nothing written since: a
+// rectification meanwhile is kept (read again, then taken back); a patient the new
+// owner's erasure reached first is the erasure's, so the transfer stands and the caller
+// is told so (OWNER_ERASED), never that it was refused. It runs even when the caller
+// has gone, which would otherwise leave the patient under the restricted owner.
+func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	current := moved
+	for range writeAttempts {
+		back := *current
+		back.OwnerID = previous
+		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, untransferReason))
+		if err == nil {
+			return errors.Join(cause, s.recordAll(ctx, "patient.transfer.taken_back", patientResource(moved.ID), moved.OwnerID, previous))
+		}
+		if !errors.Is(err, apperr.ErrConflict) {
+			return fmt.Errorf("take the transfer back: %w", err)
+		}
+		if current, err = s.repo.GetPatient(ctx, moved.ID); err != nil {
+			return fmt.Errorf("take the transfer back: %w", err)
+		}
+		switch {
+		case current.OwnerID != moved.OwnerID:
+			return fmt.Errorf("take the transfer back: the transfer was written, then the patient was moved to another owner: %w", apperr.ErrConflict)
+		case current.Erased || current.Anonymised:
+			return apperr.Precondition("OWNER_ERASED",
+				"the transfer was written, then covered by the new owner's erasure: the patient stays with the new owner, restricted or anonymised")
+		}
 	}
-	return nil
+	return fmt.Errorf("take the transfer back: changed concurrently %d times: %w", writeAttempts, apperr.ErrUnavailable)
 }
 
 // ownerChange is the change record of a patient moved from one owner to another: the

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
@@ -20,6 +22,36 @@ type nopAuditor struct{}
 
 func (nopAuditor) Record(context.Context, ...audit.Event) error    { return nil }
 func (nopAuditor) RecordNow(context.Context, ...audit.Event) error { return nil }
+
+// recAuditor keeps every event.
+type recAuditor struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (a *recAuditor) Record(_ context.Context, ev ...audit.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, ev...)
+	return nil
+}
+
+func (a *recAuditor) RecordNow(ctx context.Context, ev ...audit.Event) error {
+	return a.Record(ctx, ev...)
+}
+
+// subjects lists the owners whose access reports show action, in the order recorded.
+func (a *recAuditor) subjects(action string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, e := range a.events {
+		if e.Action == action {
+			out = append(out, e.SubjectOwnerID)
+		}
+	}
+	return out
+}
 
 // restrictingRepo restricts an owner just before the first patient is written under
 // them, as a restriction decided between a use case's check and its write would.
@@ -146,5 +178,143 @@ func TestTransferRacingARestriction(t *testing.T) {
 	back := []domain.ValueChange{{Field: "owner_id", From: to.ID, To: from.ID}}
 	if !slices.Equal(changes[2].Values, back) {
 		t.Errorf("the taking back's values: %+v, want %+v", changes[2].Values, back)
+	}
+}
+
+// afterPatientWrite runs meanwhile once, right after the first patient update lands, as
+// whatever happens between a use case's write and its second check would.
+type afterPatientWrite struct {
+	domain.Repository
+	meanwhile func(ctx context.Context, written *domain.Patient) error
+	done      bool
+}
+
+func (r *afterPatientWrite) UpdatePatient(ctx context.Context, p *domain.Patient, expected int64, c domain.Change) (*domain.Patient, error) {
+	written, err := r.Repository.UpdatePatient(ctx, p, expected, c)
+	if err != nil || r.done {
+		return written, err
+	}
+	r.done = true
+	if err := r.meanwhile(ctx, written); err != nil {
+		return nil, err
+	}
+	return written, nil
+}
+
+// TestTransferOvertakenAfterItsWrite: the new owner is restricted (and maybe erased, or
+// the patient changed) between the transfer's write and its second check. The transfer
+// is audited for both owners as soon as it is written; it is taken back (and that is
+// audited too) unless the erasure or another transfer reached the patient first, and
+// the caller is told what happened: refused only when the patient is back with the
+// previous owner.
+func TestTransferOvertakenAfterItsWrite(t *testing.T) {
+	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
+	type scene struct {
+		plain    *Service
+		to, next string
+	}
+	restrict := func(ctx context.Context, sc scene, _ *domain.Patient) error {
+		_, err := sc.plain.SetOwnerRestriction(ctx, sc.to, true, domain.ErasureReason("job-9"))
+		return err
+	}
+	erase := func(nameKeptUntil string) func(context.Context, scene, *domain.Patient) error {
+		return func(ctx context.Context, sc scene, p *domain.Patient) error {
+			if err := restrict(ctx, sc, p); err != nil {
+				return err
+			}
+			_, err := sc.plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: sc.to, RequestID: "job-9", NameKeptUntil: nameKeptUntil})
+			return err
+		}
+	}
+	tests := []struct {
+		name      string
+		meanwhile func(context.Context, scene, *domain.Patient) error
+		// owner is who the patient is left with: "from", "to" or "next".
+		owner      string
+		wantReason string
+		wantErr    error
+		takenBack  bool
+		erased     bool
+		colour     string
+	}{
+		{name: "restricted", meanwhile: restrict, owner: "from", wantReason: "OWNER_RESTRICTED", takenBack: true},
+		{name: "erased, names kept", meanwhile: erase(kept), owner: "to", wantReason: "OWNER_ERASED", erased: true},
+		{name: "erased and anonymised", meanwhile: erase(""), owner: "to", wantReason: "OWNER_ERASED", erased: true},
+		{
+			name: "rectified meanwhile", owner: "from", wantReason: "OWNER_RESTRICTED", takenBack: true, colour: "black",
+			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
+				if err := restrict(ctx, sc, p); err != nil {
+					return err
+				}
+				_, err := sc.plain.UpdatePatient(ctx, UpdatePatient{ID: p.ID, Patient: domain.Patient{Colour: "black"}, Paths: []string{"colour"},
+					Version: p.Version, Reason: "seen at the desk"})
+				return err
+			},
+		},
+		{
+			name: "transferred on meanwhile", owner: "next", wantErr: apperr.ErrConflict,
+			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
+				if err := restrict(ctx, sc, p); err != nil {
+					return err
+				}
+				_, err := sc.plain.TransferPatient(ctx, p.ID, sc.next, p.Version, "sold on")
+				return err
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owners := map[string]string{}
+			for _, family := range []string{"from", "to", "next"} {
+				o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+					HomeClinic: domain.ClinicSeinajoki}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				owners[family] = o.ID
+			}
+			sc := scene{plain: plain, to: owners["to"], next: owners["next"]}
+			aud := &recAuditor{}
+			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, p *domain.Patient) error {
+				return tt.meanwhile(ctx, sc, p)
+			}}, aud, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["from"], Patient: domain.Patient{Name: "Rekku",
+				Species: domain.SpeciesDog, Microchip: "246098100777009"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			_, err = racing.TransferPatient(ctx, p.ID, owners["to"], p.Version, "sold")
+			var pe *apperr.PreconditionError
+			switch {
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("the transfer: %v, want %v", err, tt.wantErr)
+			case tt.wantErr == nil && (!errors.As(err, &pe) || pe.Reason != tt.wantReason):
+				t.Errorf("the transfer: %v, want %s", err, tt.wantReason)
+			}
+			got, err := repo.GetPatient(t.Context(), p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.OwnerID != owners[tt.owner] || (got.Erased || got.Anonymised) != tt.erased || got.Colour != tt.colour {
+				t.Errorf("the patient: owner %s erased %v anonymised %v colour %q, want owner %s (%s) erased %v colour %q",
+					got.OwnerID, got.Erased, got.Anonymised, got.Colour, owners[tt.owner], tt.owner, tt.erased, tt.colour)
+			}
+			both := []string{owners["to"], owners["from"]}
+			if s := aud.subjects("patient.transfer"); !slices.Equal(s, both) {
+				t.Errorf("patient.transfer audited for %v, want the new and the previous owner %v", s, both)
+			}
+			var wantBack []string
+			if tt.takenBack {
+				wantBack = both
+			}
+			if s := aud.subjects("patient.transfer.taken_back"); !slices.Equal(s, wantBack) {
+				t.Errorf("patient.transfer.taken_back audited for %v, want %v", s, wantBack)
+			}
+		})
 	}
 }
