@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -45,13 +46,44 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	// A restriction or erasure of the owner decided after the check above did not see
 	// this patient: the registration is taken back, as the check would have refused it
 	// (only by the call that wrote it; a retry's earlier patient stays).
-	if err := s.requireActiveOwner(ctx, in.OwnerID); err != nil && created.Created.Equal(registered.Time) {
-		if derr := s.repo.DeletePatient(ctx, created.ID); derr != nil {
+	settle, cancel := afterWrite(ctx)
+	defer cancel()
+	if err := s.recheckOwner(settle, in.OwnerID); err != nil && created.Created.Equal(registered.Time) {
+		if derr := s.repo.DeletePatient(settle, created.ID); derr != nil {
 			err = errors.Join(err, derr)
 		}
 		return nil, fmt.Errorf("register patient: %w", err)
 	}
 	return created, s.record(ctx, "patient.create", patientResource(created.ID), created.OwnerID)
+}
+
+// settleTimeout bounds what a write leaves to do once it has landed (afterWrite).
+const settleTimeout = 10 * time.Second
+
+// afterWrite is the context of the second check of a registration or transfer and of
+// its taking back: once the write has landed they must run to the end whatever the
+// caller does, as a deadline hitting right after the write would otherwise fail the
+// check and take a valid write back (or stop a due taking back halfway).
+func afterWrite(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+}
+
+// recheckOwner is the second check of the owner a patient was just written under.
+//
+// When the owner cannot be read, whether it was restricted meanwhile is unknown, and
+// the write is taken back all the same (the caller is told UNAVAILABLE and may repeat
+// it). An erasure restricts the owner before it lists the patients it covers, and it
+// counts on this check to take back whatever its listing missed: a patient left under
+// an erased owner stays active and identifiable for good, as nothing erases it later,
+// while a write taken back is in the change history and the audit log, and is undone
+// only until the caller repeats it.
+func (s *Service) recheckOwner(ctx context.Context, ownerID string) error {
+	err := s.requireActiveOwner(ctx, ownerID)
+	var pe *apperr.PreconditionError
+	if err == nil || errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("the owner could not be checked after the write, so it is taken back: %w: %w", apperr.ErrUnavailable, err)
 }
 
 // requireActiveOwner checks that the owner exists and is not restricted.
@@ -217,8 +249,10 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	audited := s.recordAll(ctx, "patient.transfer", patientResource(id), newOwnerID, previous)
 	// A restriction or erasure of the new owner decided after the check above did not
 	// see this patient: the transfer is taken back, as the check would have refused it.
-	if err := s.requireActiveOwner(ctx, newOwnerID); err != nil {
-		return nil, fmt.Errorf("transfer patient %s: %w", id, errors.Join(s.untransfer(ctx, moved, previous, err), audited))
+	settle, cancel := afterWrite(ctx)
+	defer cancel()
+	if err := s.recheckOwner(settle, newOwnerID); err != nil {
+		return nil, fmt.Errorf("transfer patient %s: %w", id, errors.Join(s.untransfer(settle, moved, previous, err), audited))
 	}
 	return moved, audited
 }
@@ -231,10 +265,9 @@ const untransferReason = "transfer taken back: the new owner was restricted (or 
 // It writes at the version it read, so that it changes nothing written since: a
 // rectification meanwhile is kept (read again, then taken back); a patient the new
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
-// is told so (OWNER_ERASED), never that it was refused. It runs even when the caller
-// has gone, which would otherwise leave the patient under the restricted owner.
+// is told so (OWNER_ERASED), never that it was refused. ctx is afterWrite's, so that
+// the caller going away does not leave the patient under the restricted owner.
 func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string, cause error) error {
-	ctx = context.WithoutCancel(ctx)
 	current := moved
 	for range writeAttempts {
 		back := *current

@@ -181,24 +181,44 @@ func TestTransferRacingARestriction(t *testing.T) {
 	}
 }
 
-// afterPatientWrite runs meanwhile once, right after the first patient update lands, as
-// whatever happens between a use case's write and its second check would.
+// afterPatientWrite runs meanwhile once, right after the first patient write lands
+// (a registration or an update), as whatever happens between a use case's write and its
+// second check would; from then on, reading an owner fails with ownerReadErr when set.
 type afterPatientWrite struct {
 	domain.Repository
-	meanwhile func(ctx context.Context, written *domain.Patient) error
-	done      bool
+	meanwhile    func(ctx context.Context, written *domain.Patient) error
+	ownerReadErr error
+	done         bool
+}
+
+func (r *afterPatientWrite) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
+	created, err := r.Repository.CreatePatient(ctx, p, c)
+	return r.landed(ctx, created, err)
 }
 
 func (r *afterPatientWrite) UpdatePatient(ctx context.Context, p *domain.Patient, expected int64, c domain.Change) (*domain.Patient, error) {
 	written, err := r.Repository.UpdatePatient(ctx, p, expected, c)
+	return r.landed(ctx, written, err)
+}
+
+func (r *afterPatientWrite) landed(ctx context.Context, written *domain.Patient, err error) (*domain.Patient, error) {
 	if err != nil || r.done {
 		return written, err
 	}
 	r.done = true
-	if err := r.meanwhile(ctx, written); err != nil {
-		return nil, err
+	if r.meanwhile != nil {
+		if err := r.meanwhile(ctx, written); err != nil {
+			return nil, err
+		}
 	}
 	return written, nil
+}
+
+func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Owner, error) {
+	if r.done && r.ownerReadErr != nil {
+		return nil, r.ownerReadErr
+	}
+	return r.Repository.GetOwner(ctx, id)
 }
 
 // TestTransferOvertakenAfterItsWrite: the new owner is restricted (and maybe erased, or
@@ -314,6 +334,109 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			}
 			if s := aud.subjects("patient.transfer.taken_back"); !slices.Equal(s, wantBack) {
 				t.Errorf("patient.transfer.taken_back audited for %v, want %v", s, wantBack)
+			}
+		})
+	}
+}
+
+// TestSecondCheckAfterTheWrite: the second check of a registration or transfer, and the
+// taking back, run to the end when the caller goes away right after the write (a valid
+// write stands, one the restriction overtook is taken back); when the owner cannot be
+// read after the write, the write is taken back and the caller told UNAVAILABLE.
+func TestSecondCheckAfterTheWrite(t *testing.T) {
+	tests := []struct {
+		name     string
+		transfer bool
+		// restrict restricts the owner written to right after the write.
+		restrict   bool
+		callerGone bool
+		storeDown  bool
+		stands     bool
+		wantReason string
+		wantErr    error
+	}{
+		{name: "transfer, caller gone", transfer: true, callerGone: true, stands: true},
+		{name: "transfer, caller gone, restricted", transfer: true, callerGone: true, restrict: true, wantReason: "OWNER_RESTRICTED"},
+		{name: "transfer, owner unreadable", transfer: true, storeDown: true, wantErr: apperr.ErrUnavailable},
+		{name: "registration, caller gone", callerGone: true, stands: true},
+		{name: "registration, caller gone, restricted", callerGone: true, restrict: true, wantReason: "OWNER_RESTRICTED"},
+		{name: "registration, owner unreadable", storeDown: true, wantErr: apperr.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			var owners [2]*domain.Owner
+			for i, family := range []string{"Laine", "Salo"} {
+				o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+					HomeClinic: domain.ClinicSeinajoki}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				owners[i] = o
+			}
+			from, to := owners[0], owners[1]
+			call, hangUp := context.WithCancel(ctx)
+			defer hangUp()
+			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(context.Context, *domain.Patient) error {
+				if tt.restrict {
+					if _, err := plain.SetOwnerRestriction(ctx, to.ID, true, "objection pending"); err != nil {
+						return err
+					}
+				}
+				if tt.callerGone {
+					hangUp()
+				}
+				return nil
+			}}
+			if tt.storeDown {
+				racingRepo.ownerReadErr = errors.New("connection reset by peer")
+			}
+			aud := &recAuditor{}
+			racing, err := New(racingRepo, aud, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			var patientID string
+			if tt.transfer {
+				p, rerr := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				patientID = p.ID
+				_, err = racing.TransferPatient(call, p.ID, to.ID, p.Version, "sold")
+			} else {
+				_, err = racing.RegisterPatient(call, RegisterPatient{OwnerID: to.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			}
+			var pe *apperr.PreconditionError
+			switch {
+			case tt.stands && err != nil:
+				t.Errorf("a valid write, the caller gone after it: %v", err)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("%v, want %v", err, tt.wantErr)
+			case tt.wantReason != "" && (!errors.As(err, &pe) || pe.Reason != tt.wantReason):
+				t.Errorf("%v, want %s", err, tt.wantReason)
+			}
+			under, err := repo.OwnerPatients(t.Context(), to.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(under) == 1; got != tt.stands {
+				t.Errorf("%d patients under the owner written to, want the write to stand: %v", len(under), tt.stands)
+			}
+			if !tt.transfer {
+				return
+			}
+			back := []string(nil)
+			if !tt.stands {
+				back = []string{to.ID, from.ID}
+				changes, err := repo.PatientChanges(t.Context(), patientID)
+				if err != nil || len(changes) != 3 || changes[2].Reason != untransferReason {
+					t.Errorf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
+				}
+			}
+			if s := aud.subjects("patient.transfer.taken_back"); !slices.Equal(s, back) {
+				t.Errorf("patient.transfer.taken_back audited for %v, want %v", s, back)
 			}
 		})
 	}
