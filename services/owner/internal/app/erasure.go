@@ -86,6 +86,13 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 		if done {
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 		}
+		err = s.restrictForErasure(ctx, in.OwnerID, in.RequestID)
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		}
 		o, patients, err := s.ownerWithPatients(ctx, in.OwnerID, in.RequestID)
 		if err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
@@ -101,6 +108,23 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 		return plan.Dispositions, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 	}
 	return nil, fmt.Errorf("erase owner %s: changed concurrently %d times: %w", in.OwnerID, writeAttempts, apperr.ErrUnavailable)
+}
+
+// restrictForErasure restricts an owner not yet restricted, as its own change, before
+// the erasure lists the owner's patients: a registration or transfer checks the owner
+// again after its write and takes the write back when it finds the restriction, so a
+// patient written under the owner after the listing cannot stay active under the erased
+// owner. Restricted only in the erasure's final update, the owner passed both checks of
+// a write landing between the listing and that update.
+func (s *Service) restrictForErasure(ctx context.Context, id, requestID string) error {
+	o, err := s.repo.GetOwner(ctx, id)
+	if err != nil || o.Restricted {
+		return err
+	}
+	if _, err := s.repo.SetRestriction(ctx, id, true, o.Version, s.change(ctx, []string{"restricted"}, domain.ErasureReason(requestID))); err != nil {
+		return fmt.Errorf("restrict: %w", err)
+	}
+	return s.record(ctx, "owner.restriction.set", ownerResource(id), id)
 }
 
 func keptUntil(raw, field, today string, v *apperr.ValidationError) string {

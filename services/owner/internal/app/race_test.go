@@ -441,3 +441,93 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		})
 	}
 }
+
+// beforeErasureApplied runs meanwhile once, when an erasure has read the owner and listed
+// its patients and is about to apply its plan.
+type beforeErasureApplied struct {
+	domain.Repository
+	meanwhile func()
+}
+
+func (r *beforeErasureApplied) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
+	if r.meanwhile != nil {
+		r.meanwhile()
+		r.meanwhile = nil
+	}
+	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
+}
+
+// TestWriteDuringAnErasure: an erasure called on an owner not yet restricted restricts
+// it (as its own change) before it lists the patients, so a registration or transfer
+// landing after the listing is refused or taken back, and no active patient is left
+// under the erased owner.
+func TestWriteDuringAnErasure(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(ctx context.Context, plain *Service, to string, p *domain.Patient) error
+	}{
+		{"registration", func(ctx context.Context, plain *Service, to string, _ *domain.Patient) error {
+			_, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: to, Patient: domain.Patient{Name: "Musti", Species: domain.SpeciesCat}})
+			return err
+		}},
+		{"transfer", func(ctx context.Context, plain *Service, to string, p *domain.Patient) error {
+			_, err := plain.TransferPatient(ctx, p.ID, to, p.Version, "sold")
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			var owners [2]*domain.Owner
+			for i, family := range []string{"Laine", "Salo"} {
+				o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+					HomeClinic: domain.ClinicSeinajoki}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				owners[i] = o
+			}
+			from, to := owners[0], owners[1]
+			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var werr error
+			wrapped := &beforeErasureApplied{Repository: repo, meanwhile: func() { werr = tt.write(ctx, plain, to.ID, p) }}
+			eraser, err := New(wrapped, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: to.ID, RequestID: "job-1"}); err != nil {
+				t.Fatal(err)
+			}
+			if pe := (*apperr.PreconditionError)(nil); !errors.As(werr, &pe) || pe.Reason != "OWNER_RESTRICTED" {
+				t.Errorf("a write while the owner's erasure runs: %v, want OWNER_RESTRICTED", werr)
+			}
+			under, err := repo.OwnerPatients(t.Context(), to.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range under {
+				if !got.Erased && !got.Anonymised {
+					t.Errorf("an active patient %+v is left under the erased owner", got)
+				}
+			}
+			changes, err := repo.OwnerChanges(t.Context(), to.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields [][]string
+			for _, c := range changes[1:] {
+				if c.Reason != domain.ErasureReason("job-1") {
+					t.Errorf("the owner's change %v has reason %q, want the erasure request's", c.Fields, c.Reason)
+				}
+				fields = append(fields, c.Fields)
+			}
+			if len(fields) != 2 || !slices.Equal(fields[0], []string{"restricted"}) || slices.Contains(fields[1], "restricted") {
+				t.Errorf("the owner's changes after its registration: %v, want the restriction, then the erasure", fields)
+			}
+		})
+	}
+}
