@@ -257,9 +257,6 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	return moved, audited
 }
 
-// untransferReason is the change history's reason of a transfer taken back.
-const untransferReason = "transfer taken back: the new owner was restricted (or could not be read) when it was written"
-
 // untransfer moves a patient back to its previous owner, as the new owner's check after
 // the write failed (cause), and answers the caller's error: cause once it is taken back.
 // It writes at the version it read, so that it changes nothing written since: a
@@ -272,7 +269,7 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 	for range writeAttempts {
 		back := *current
 		back.OwnerID = previous
-		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, untransferReason))
+		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, domain.UntransferReason))
 		if err == nil {
 			return errors.Join(cause, s.recordAll(ctx, "patient.transfer.taken_back", patientResource(moved.ID), moved.OwnerID, previous))
 		}

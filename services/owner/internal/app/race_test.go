@@ -172,7 +172,7 @@ func TestTransferRacingARestriction(t *testing.T) {
 		t.Fatalf("the patient after the transfer was taken back: %+v (%v), want owner %s at version %d", got, err, from.ID, p.Version+2)
 	}
 	changes, err := repo.PatientChanges(t.Context(), p.ID)
-	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != untransferReason {
+	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != domain.UntransferReason {
 		t.Fatalf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 	}
 	back := []domain.ValueChange{{Field: "owner_id", From: to.ID, To: from.ID}}
@@ -431,7 +431,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			if !tt.stands {
 				back = []string{to.ID, from.ID}
 				changes, err := repo.PatientChanges(t.Context(), patientID)
-				if err != nil || len(changes) != 3 || changes[2].Reason != untransferReason {
+				if err != nil || len(changes) != 3 || changes[2].Reason != domain.UntransferReason {
 					t.Errorf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 				}
 			}

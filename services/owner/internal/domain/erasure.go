@@ -232,6 +232,10 @@ const SweepReason = "retention period ended"
 // RegisteredReason is the change-history reason of an owner's or a patient's creation.
 const RegisteredReason = "registered"
 
+// UntransferReason is the change-history reason of a transfer taken back, as the new
+// owner was restricted (or could not be read) when the transfer was written.
+const UntransferReason = "transfer taken back: the new owner was restricted (or could not be read) when it was written"
+
 // ErasedReason replaces, from the owner's erasure on, the reason staff gave for a change
 // of the owner or its patients. Such a reason is free text ("Aino Mäkinen called, new
 // number 040…") that may repeat anything the erasure removes, and the owner service
@@ -240,12 +244,12 @@ const RegisteredReason = "registered"
 const ErasedReason = "(erased)"
 
 // ScrubbedReason is the reason a change keeps once its owner is erased: the reasons the
-// service writes itself (a registration, the erasure requests requestIDs, the retention
-// sweep) name no one and stay, so the history still tells what happened and which
-// request did it; any other becomes ErasedReason.
+// service writes itself (a registration, a transfer taken back, the erasure requests
+// requestIDs, the retention sweep) name no one and stay, so the history still tells
+// what happened and which request did it; any other becomes ErasedReason.
 func ScrubbedReason(reason string, requestIDs []string) string {
 	switch reason {
-	case RegisteredReason, SweepReason, ErasedReason:
+	case RegisteredReason, UntransferReason, SweepReason, ErasedReason:
 		return reason
 	}
 	for _, id := range requestIDs {

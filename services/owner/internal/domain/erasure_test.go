@@ -218,6 +218,7 @@ func TestScrubbedReason(t *testing.T) {
 		{"an earlier request's entry", "erasure request job-2", "erasure request job-2"},
 		{"the sweep's entry", SweepReason, SweepReason},
 		{"a registration", RegisteredReason, RegisteredReason},
+		{"a transfer taken back", UntransferReason, UntransferReason},
 		{"already scrubbed", ErasedReason, ErasedReason},
 		{"a request not on record", "erasure request job-3", ErasedReason},
 		{"free text that begins like a request", "erasure request job-1 from Aino Mäkinen", ErasedReason},
