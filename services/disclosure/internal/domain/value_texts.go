@@ -161,6 +161,7 @@ var valueNames = map[string]map[string]names{
 		"owner.erase":                              {"tietojen poisto", "uppgifterna raderade", "data erased"},
 		"owner.retention_sweep":                    {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
 		"patient.create":                           {"lemmikin lisäys", "djuret registrerat", "pet registered"},
+		"patient.create.taken_back":                {"lemmikin lisäyksen peruminen", "registreringen av djuret återtagen", "pet registration taken back"},
 		"patient.read":                             {"lemmikin tietojen katselu", "djurets uppgifter visade", "pet details viewed"},
 		"patient.list":                             {"lemmikkien luettelon katselu", "förteckningen över djur visad", "list of pets viewed"},
 		"patient.update":                           {"lemmikin tietojen muutos", "djurets uppgifter ändrade", "pet details changed"},

@@ -43,18 +43,41 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	if created.OwnerID != p.OwnerID || created.Name != p.Name || created.Species != p.Species {
 		return nil, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another patient")
 	}
+	// Audited as soon as it is written: taking it back below may come too late (the
+	// owner's erasure may reach the patient first), and then the registration stands.
+	audited := s.record(ctx, "patient.create", patientResource(created.ID), created.OwnerID)
 	// A restriction or erasure of the owner decided after the check above did not see
 	// this patient: the registration is taken back, as the check would have refused it
 	// (only by the call that wrote it; a retry's earlier patient stays).
 	settle, cancel := afterWrite(ctx)
 	defer cancel()
 	if err := s.recheckOwner(settle, in.OwnerID); err != nil && created.Created.Equal(registered.Time) {
-		if derr := s.repo.DeletePatient(settle, created.ID); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return nil, fmt.Errorf("register patient: %w", err)
+		return nil, fmt.Errorf("register patient: %w", errors.Join(s.unregister(settle, created, err), audited))
 	}
-	return created, s.record(ctx, "patient.create", patientResource(created.ID), created.OwnerID)
+	return created, audited
+}
+
+// unregister deletes a patient just registered, as the owner's check after the write
+// failed (cause), and answers the caller's error: cause once it is deleted. A patient
+// the owner's erasure reached first is the erasure's, so the registration stands and
+// the caller is told so (OWNER_ERASED), never that it was refused. ctx is afterWrite's.
+func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) error {
+	err := s.repo.DeletePatient(ctx, created.ID)
+	if err == nil {
+		return errors.Join(cause, s.record(ctx, "patient.create.taken_back", patientResource(created.ID), created.OwnerID))
+	}
+	if !errors.Is(err, apperr.ErrConflict) {
+		return fmt.Errorf("take the registration back: %w", err)
+	}
+	current, gerr := s.repo.GetPatient(ctx, created.ID)
+	if gerr != nil {
+		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
+	}
+	if current.Erased || current.Anonymised {
+		return apperr.Precondition("OWNER_ERASED",
+			"the registration was written, then covered by the owner's erasure: the patient stays with the owner, restricted or anonymised")
+	}
+	return fmt.Errorf("take the registration back: %w", err)
 }
 
 // settleTimeout bounds what a write leaves to do once it has landed (afterWrite).

@@ -531,3 +531,75 @@ func TestWriteDuringAnErasure(t *testing.T) {
 		})
 	}
 }
+
+// TestRegistrationOvertakenAfterItsWrite: the owner is restricted (and maybe erased)
+// between a registration's write and its second check. The registration is audited as
+// soon as it is written; it is taken back (and that is audited too) unless the erasure
+// reached the patient first, and the caller is told what happened: refused only when
+// the patient is gone.
+func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
+	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
+	tests := []struct {
+		name string
+		// erase runs the owner's erasure after its restriction, keeping the names until
+		// nameKeptUntil.
+		erase         bool
+		nameKeptUntil string
+		wantReason    string
+	}{
+		{name: "restricted", wantReason: "OWNER_RESTRICTED"},
+		{name: "erased, names kept", erase: true, nameKeptUntil: kept, wantReason: "OWNER_ERASED"},
+		{name: "erased and anonymised", erase: true, wantReason: "OWNER_ERASED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: "Laine", Phone: "040 123 4567",
+				HomeClinic: domain.ClinicSeinajoki}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			aud := &recAuditor{}
+			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
+				if _, err := plain.SetOwnerRestriction(ctx, o.ID, true, domain.ErasureReason("job-9")); err != nil || !tt.erase {
+					return err
+				}
+				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: o.ID, RequestID: "job-9", NameKeptUntil: tt.nameKeptUntil})
+				return err
+			}}, aud, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: o.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog,
+				Microchip: "246098100777009"}})
+			if pe := (*apperr.PreconditionError)(nil); !errors.As(err, &pe) || pe.Reason != tt.wantReason {
+				t.Errorf("the registration: %v, want %s", err, tt.wantReason)
+			}
+			under, err := repo.OwnerPatients(t.Context(), o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stands, want := tt.erase, 0
+			if stands {
+				want = 1
+			}
+			if len(under) != want {
+				t.Fatalf("%d patients under the owner, want the registration to stand: %v", len(under), stands)
+			}
+			if stands && !under[0].Erased && !under[0].Anonymised {
+				t.Errorf("the patient %+v stands active under the erased owner", under[0])
+			}
+			if s := aud.subjects("patient.create"); !slices.Equal(s, []string{o.ID}) {
+				t.Errorf("patient.create audited for %v, want the owner %s", s, o.ID)
+			}
+			var back []string
+			if !stands {
+				back = []string{o.ID}
+			}
+			if s := aud.subjects("patient.create.taken_back"); !slices.Equal(s, back) {
+				t.Errorf("patient.create.taken_back audited for %v, want %v", s, back)
+			}
+		})
+	}
+}
