@@ -399,6 +399,95 @@ func TestErasureScrubsChangeReasons(t *testing.T) {
 	}
 }
 
+// TestErasureScrubsOnlyTheErasedOwnersTime transfers a patient from one owner to
+// another, each having had reasons typed about them in its history, and erases one of
+// them: the reasons of the erased owner's time (the transfer's included, which may
+// name either) are scrubbed whether the patient is theirs now or was transferred away,
+// those of the other owner's time stay, and a retry changes nothing more. The
+// patient's data do not change when a former owner is erased, so neither does its
+// version.
+func TestErasureScrubsOnlyTheErasedOwnersTime(t *testing.T) {
+	const (
+		ainoReason     = "Aino Mäkinen called from 040 765 4321: Rekku is black"
+		transferReason = "Aino Mäkinen (040 765 4321) sold Rekku to Salo"
+		saloReason     = "Eero Salo called from 050 111 2222: Rekku is a collie"
+	)
+	tests := []struct {
+		name  string
+		erase string // "first" or "second" owner
+		// scrubbed are the indexes of the history's changes whose reasons the erasure
+		// replaces; appended is the number of change records it adds.
+		scrubbed []int
+		appended int
+	}{
+		{name: "the owner who transferred the patient away", erase: "first", scrubbed: []int{1, 2}},
+		{name: "the owner the patient was transferred to", erase: "second", scrubbed: []int{2, 3}, appended: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, c, _ := setupAt(t, "2026-11-25")
+			nurse, reception := env.As(t, auth.RoleNurse), env.As(t, auth.RoleReception)
+			first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Mäkinen")})
+			second := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salo")})
+			pet := registerPatient(t, env, c, first.GetId(), newPatient("Rekku"))
+			res, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(),
+				Reason: ainoReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved, err := c.TransferPatient(reception, &ownerv1.TransferPatientRequest{
+				PatientId: pet.GetId(), NewOwnerId: second.GetId(), Version: res.GetPatient().GetVersion(), Reason: transferReason,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Breed: "collie"}, Version: moved.GetPatient().GetVersion(),
+				Reason: saloReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"breed"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			before, versionBefore := patientChanges(t, env, c, pet.GetId()), getPatient(t, env, c, pet.GetId()).GetVersion()
+			erased := map[string]string{"first": first.GetId(), "second": second.GetId()}[tt.erase]
+			req := &ownerv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: "job-1", NameKeptUntil: "2029-11-25"}
+
+			erase(t, env, c, req)
+
+			after := patientChanges(t, env, c, pet.GetId())
+			if len(after) != len(before)+tt.appended {
+				t.Fatalf("history after the erasure has %d changes, want %d: %v", len(after), len(before)+tt.appended, after)
+			}
+			for i, b := range before {
+				want := proto.Clone(b).(*ownerv1.Change)
+				if slices.Contains(tt.scrubbed, i) {
+					want.Reason = "(erased)"
+				}
+				if !proto.Equal(after[i], want) {
+					t.Errorf("change %d after the erasure\n got %v\nwant %v", i, after[i], want)
+				}
+			}
+			if v := getPatient(t, env, c, pet.GetId()).GetVersion(); tt.appended == 0 && v != versionBefore {
+				t.Errorf("a former owner's erasure moved the patient from version %d to %d", versionBefore, v)
+			}
+			erase(t, env, c, req)
+			if again := patientChanges(t, env, c, pet.GetId()); !slices.EqualFunc(again, after, func(a, b *ownerv1.Change) bool { return proto.Equal(a, b) }) {
+				t.Errorf("a retry of the erasure changed the history\n got %v\nwant %v", again, after)
+			}
+		})
+	}
+}
+
+func getPatient(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) *ownerv1.Patient {
+	t.Helper()
+	res, err := c.GetPatient(env.As(t, auth.RoleClinicManager), &ownerv1.GetPatientRequest{PatientId: id})
+	if err != nil {
+		t.Fatalf("get patient: %v", err)
+	}
+	return res.GetPatient()
+}
+
 func patientChanges(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) []*ownerv1.Change {
 	t.Helper()
 	res, err := c.ListPatientChanges(env.As(t, auth.RoleClinicManager), &ownerv1.ListPatientChangesRequest{PatientId: id})

@@ -45,13 +45,15 @@ type Repository interface {
 	// OwnerPatients returns every patient of the owner, anonymised ones included.
 	OwnerPatients(ctx context.Context, ownerID string) ([]*Patient, error)
 	// ApplyErasure applies plan to o, read at version o.Version, with change record c
-	// (its reason names the request or the sweep); the earlier changes of the owner and
-	// of each patient it writes keep their reasons only as ScrubbedReason says. Writes
-	// to other documents (patients, claims, the sweep's schedule) come first and are
-	// idempotent; the owner's own update comes last, conditioned on the version, and
-	// stores the answer under requestID when that is not empty. A crash anywhere leaves
-	// the owner as it was or erased, and a retry completes the work;
-	// apperr.ErrConflict when the owner changed meanwhile (read it again and plan again).
+	// (its reason names the request or the sweep); the earlier changes of the owner, and
+	// those of the owner's time (InOwnersTime) in the histories of each patient it
+	// writes and, for a request, of each patient the owner transferred away, keep their
+	// reasons only as ScrubbedReason says. Writes to other documents (patients, claims,
+	// the sweep's schedule) come first and are idempotent; the owner's own update comes
+	// last, conditioned on the version, and stores the answer under requestID when that
+	// is not empty. A crash anywhere leaves the owner as it was or erased, and a retry
+	// completes the work; apperr.ErrConflict when the owner changed meanwhile (read it
+	// again and plan again).
 	ApplyErasure(ctx context.Context, o *Owner, plan ErasurePlan, c Change, requestID string) (*Owner, error)
 	// DueForSweep returns the owners with something kept whose last kept day is
 	// before today (YYYY-MM-DD).
@@ -74,4 +76,7 @@ type Repository interface {
 	FindPatientByCustomerNumber(ctx context.Context, n CustomerNumber) (*Patient, error)
 	FindPatientByMicrochip(ctx context.Context, chip string) (*Patient, error)
 	PatientChanges(ctx context.Context, patientID string) ([]Change, error)
+	// TransferredPatients returns the patients the owner transferred to another owner
+	// and does not have again (their transfer records name the owner they left).
+	TransferredPatients(ctx context.Context, ownerID string) ([]*Patient, error)
 }

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -78,8 +79,10 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 // ApplyErasure implements domain.Repository. The order makes every crash safe:
 //  1. the sweep's schedule is written first, so nothing kept is ever left unscheduled;
 //  2. the patients are anonymised or restricted one by one, each with the reasons of
-//     its change history scrubbed (domain.ScrubbedReason), each releasing its
-//     microchip claim once the chip has left the document;
+//     the owner's time in its change history scrubbed (domain.ScrubbedReason), each
+//     releasing its microchip claim once the chip has left the document; then, for an
+//     erasure request, the reasons of the owner's time in the histories of the
+//     patients the owner transferred away are scrubbed too;
 //  3. one conditioned update of the owner clears its fields, scrubs the reasons of its
 //     change history, adds the change record and stores the answer: until it lands, a
 //     retry plans the same work again;
@@ -115,6 +118,13 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID, requests); err != nil {
 				return nil, err
 			}
+		}
+	}
+	// After the current patients: one transferred away while they were listed is
+	// found here.
+	if requestID != "" {
+		if err := r.scrubFormerPatients(ctx, o.ID, requests); err != nil {
+			return nil, err
 		}
 	}
 	var identity string
@@ -157,14 +167,71 @@ func erasureRequestIDs(applied []erasureDoc, requestID string) []string {
 	return ids
 }
 
-// scrubbed is the change history with every reason the erasure does not keep replaced
-// (domain.ScrubbedReason).
+// scrubbed is the owner's change history with every reason the erasure does not keep
+// replaced (domain.ScrubbedReason).
 func scrubbed(history []changeDoc, requestIDs []string) []changeDoc {
 	out := slices.Clone(history)
 	for i := range out {
 		out[i].Reason = domain.ScrubbedReason(out[i].Reason, requestIDs)
 	}
 	return out
+}
+
+// scrubbedReasons are the updates ($set paths) that scrub the reasons of ownerID's
+// time (domain.InOwnersTime) in patient d's change history. Only that time: the
+// patient's other owners are not erased, and the reasons typed in theirs stay.
+func scrubbedReasons(d patientDoc, ownerID string, requestIDs []string) bson.M {
+	set := bson.M{}
+	for i, owners := range domain.ChangeOwners(changesToDomain(d.Changes), d.OwnerID) {
+		if !domain.InOwnersTime(owners, ownerID) {
+			continue
+		}
+		if r := domain.ScrubbedReason(d.Changes[i].Reason, requestIDs); r != d.Changes[i].Reason {
+			set[fmt.Sprintf("changes.%d.reason", i)] = r
+		}
+	}
+	return set
+}
+
+// scrubFormerPatients scrubs the reasons of ownerID's time in the histories of the
+// patients ownerID transferred to another owner: they were typed while the patient
+// was ownerID's, and may name them as well as those of its own patients do. The
+// patients' data do not change, so neither do their versions nor their histories'
+// records (a receptionist editing the animal now is not interrupted); each update is
+// conditioned on the version its history was read at, so a record appended meanwhile
+// makes it read again.
+func (r *Repository) scrubFormerPatients(ctx context.Context, ownerID string, requestIDs []string) error {
+	patients, err := r.TransferredPatients(ctx, ownerID)
+	if err != nil {
+		return err
+	}
+	for _, p := range patients {
+		if err := r.scrubFormerPatient(ctx, p.ID, ownerID, requestIDs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Repository) scrubFormerPatient(ctx context.Context, id, ownerID string, requestIDs []string) error {
+	for range patientAttempts {
+		var d patientDoc
+		if err := findOne(ctx, r.patients, "patient", id, bson.D{{Key: "owner_id", Value: 1}, {Key: "version", Value: 1}, {Key: "changes", Value: 1}}, &d); err != nil {
+			return fmt.Errorf("scrub the history of former patient: %w", err)
+		}
+		set := scrubbedReasons(d, ownerID, requestIDs)
+		if len(set) == 0 {
+			return nil
+		}
+		res, err := r.patients.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: d.Version}}, bson.M{"$set": set})
+		if err != nil {
+			return fmt.Errorf("scrub the history of former patient %s: %w", id, err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("scrub the history of former patient %s: contended: %w", id, apperr.ErrUnavailable)
 }
 
 // ownerErasureUpdate is the one update of the owner document that plan needs, or nil
@@ -220,9 +287,10 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 }
 
 // erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
-// record carrying c's reason and the reasons of its history scrubbed (the erasure
-// requests requestIDs' stay); requestID names the erasure request (empty for the
-// sweep). Done already, or transferred to another owner meanwhile, it does nothing.
+// record carrying c's reason and the reasons of its owner's time in its history
+// scrubbed (the erasure requests requestIDs' stay); requestID names the erasure request
+// (empty for the sweep). Done already, or transferred to another owner meanwhile, it
+// does nothing.
 func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string, requestIDs []string) error {
 	owner := p.OwnerID
 	for range patientAttempts {
@@ -250,8 +318,17 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 		}
 		c.Version = d.Version + 1
 		set["version"], set["updated"] = c.Version, c.Time
-		set["changes"] = append(scrubbed(d.Changes, requestIDs), changeToDoc(c))
 		update := bson.M{"$set": set}
+		// The reasons are set one by one and the record is appended at the history's
+		// end, never the history written whole: a former owner's erasure scrubs the
+		// same history without a new version (scrubFormerPatients), and a whole history
+		// read before it landed would put its reasons back.
+		maps.Copy(set, scrubbedReasons(d, owner, requestIDs))
+		if len(d.Changes) > 0 {
+			set[fmt.Sprintf("changes.%d", len(d.Changes))] = changeToDoc(c)
+		} else {
+			update["$push"] = bson.M{"changes": changeToDoc(c)}
+		}
 		if len(unset) > 0 {
 			update["$unset"] = unset
 		}

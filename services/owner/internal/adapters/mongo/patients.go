@@ -257,3 +257,33 @@ func (r *Repository) PatientChanges(ctx context.Context, patientID string) ([]do
 	}
 	return changesToDomain(d.Changes), nil
 }
+
+// transferFrom is the path of the owner a transfer record names as the one the patient
+// left.
+const transferFrom = "changes.values.from"
+
+// TransferredPatients implements domain.Repository, by the transfer records'
+// owner values (changes.values.from), in _id order.
+func (r *Repository) TransferredPatients(ctx context.Context, ownerID string) ([]*domain.Patient, error) {
+	cur, err := r.patients.Find(ctx, bson.D{{Key: transferFrom, Value: ownerID}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.M{"changes": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("patients transferred from owner %s: %w", ownerID, err)
+	}
+	var docs []patientDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("patients transferred from owner %s: %w", ownerID, err)
+	}
+	out := make([]*domain.Patient, 0, len(docs))
+	for i := range docs {
+		if docs[i].OwnerID == ownerID {
+			continue // back with the owner: one of its own patients
+		}
+		p, err := docs[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("patient %s: %w", docs[i].ID, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

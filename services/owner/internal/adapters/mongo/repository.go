@@ -74,6 +74,7 @@ func Indexes() []mongox.Index {
 		idx(ownersColl, false, "identity.kid"),
 		idx(patientsColl, false, "owner_id", "_id"),
 		idx(patientsColl, true, "customer_number"),
+		idx(patientsColl, false, transferFrom, "_id"),
 		idx(retentionColl, false, "due"),
 	}
 }
@@ -87,6 +88,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: ownersColl, Keys: []string{"identity.kid"}},
 		{Collection: patientsColl, Keys: []string{"owner_id", "_id"}},
 		{Collection: patientsColl, Keys: []string{"customer_number"}},
+		{Collection: patientsColl, Keys: []string{transferFrom, "_id"}},
 		{Collection: retentionColl, Keys: []string{"due"}},
 	}
 }

@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"reflect"
+	"testing"
+)
+
+func edit(reason string) Change {
+	return Change{Fields: []string{"colour"}, Reason: reason}
+}
+
+func transfer(from, to, reason string) Change {
+	return Change{Fields: []string{"owner_id"}, Reason: reason, Values: []ValueChange{{Field: "owner_id", From: from, To: to}}}
+}
+
+// legacyTransfer is a transfer recorded before transfers named their owners.
+func legacyTransfer(reason string) Change {
+	return Change{Fields: []string{"owner_id"}, Reason: reason}
+}
+
+func TestChangeOwners(t *testing.T) {
+	registered := Change{Fields: []string{"created"}, Reason: RegisteredReason}
+	tests := []struct {
+		name    string
+		changes []Change
+		current string
+		want    [][]string
+	}{
+		{"never transferred", []Change{registered, edit("a")}, "A", [][]string{{"A"}, {"A"}}},
+		{
+			"transferred once: the registration is the first owner's",
+			[]Change{registered, edit("a"), transfer("A", "B", "sold"), edit("b")}, "B",
+			[][]string{{"A"}, {"A"}, {"A", "B"}, {"B"}},
+		},
+		{
+			"there and back again",
+			[]Change{registered, transfer("A", "B", "sold"), edit("b"), transfer("B", "A", "taken back"), edit("a")}, "A",
+			[][]string{{"A"}, {"A", "B"}, {"B"}, {"B", "A"}, {"A"}},
+		},
+		{
+			"current read before the last transfer",
+			[]Change{registered, transfer("A", "B", "sold"), edit("b")}, "A",
+			[][]string{{"A"}, {"A", "B"}, {"B"}},
+		},
+		{
+			"a transfer without values hides who had the patient before it",
+			[]Change{registered, edit("?"), legacyTransfer("sold"), edit("b")}, "B",
+			[][]string{nil, nil, {"B"}, {"B"}},
+		},
+		{
+			"an older transfer without values, a newer one with",
+			[]Change{registered, legacyTransfer("sold"), edit("b"), transfer("B", "C", "sold again"), edit("c")}, "C",
+			[][]string{nil, {"B"}, {"B"}, {"B", "C"}, {"C"}},
+		},
+		{"no history", nil, "A", [][]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ChangeOwners(tt.changes, tt.current); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ChangeOwners = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInOwnersTime(t *testing.T) {
+	tests := []struct {
+		name   string
+		owners []string
+		owner  string
+		want   bool
+	}{
+		{"the owner's", []string{"A"}, "A", true},
+		{"another's", []string{"B"}, "A", false},
+		{"a transfer from the owner", []string{"A", "B"}, "A", true},
+		{"a transfer to the owner", []string{"B", "A"}, "A", true},
+		{"a transfer between others", []string{"B", "C"}, "A", false},
+		{"no one can tell whose", nil, "A", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := InOwnersTime(tt.owners, tt.owner); got != tt.want {
+				t.Errorf("InOwnersTime(%v, %s) = %v, want %v", tt.owners, tt.owner, got, tt.want)
+			}
+		})
+	}
+}
