@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -32,6 +34,10 @@ type reportJSON struct {
 	Patients []struct {
 		ID, Name, CustomerNumber, Microchip string
 		Changes                             []map[string]any
+	}
+	FormerPatients []struct {
+		ID, CustomerNumber string
+		Changes            []map[string]any
 	}
 	Visits []struct {
 		Visit      struct{ ID, Findings, PatientID string }
@@ -262,6 +268,110 @@ func TestAccessReportDocument(t *testing.T) {
 			sum := sha256.Sum256(res.GetDocument().GetData())
 			if res.GetDisclosure().GetPayloadSha256() != hex.EncodeToString(sum[:]) {
 				t.Error("the log's hash is not the document's")
+			}
+		})
+	}
+}
+
+// TestAccessReportTransferredPet: a dog whose history has a reason typed about each of
+// its two owners is transferred from one to the other. The first owner's report lists
+// it among the pets they transferred away, with the changes of their time only; the
+// second owner's lists it among their pets with the changes of theirs; the transfer is
+// in both with its reason withheld, and neither report holds the other owner's id or
+// what was typed about them.
+func TestAccessReportTransferredPet(t *testing.T) {
+	const (
+		firstReason  = "Aino Lindqvist called from 040 765 4321: Musti is black"
+		secondReason = "Eero Salo called from 050 111 2222: Musti is a collie"
+	)
+	s := start(t)
+	first, musti := s.customer(t, "Lindqvist")
+	second, _ := s.customer(t, "Salo")
+	nurse := s.as(t, auth.RoleNurse)
+	res, err := s.owners.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+		PatientId: musti, Patient: &ownerv1.Patient{Colour: "black"}, Version: 1, Reason: firstReason,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: musti, NewOwnerId: second, Version: res.GetPatient().GetVersion(), Reason: "Aino Lindqvist sold Musti to Eero Salo",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.owners.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+		PatientId: musti, Patient: &ownerv1.Patient{Breed: "collie"}, Version: moved.GetPatient().GetVersion(), Reason: secondReason,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"breed"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reasons := func(changes []map[string]any) []any {
+		var out []any
+		for _, c := range changes {
+			out = append(out, c["reason"])
+		}
+		return out
+	}
+	manager := s.as(t, auth.RoleClinicManager)
+	tests := []struct {
+		name                     string
+		owner, other             string
+		patients, formerPatients [][]any
+		absent                   []string
+	}{
+		{
+			name: "the owner who transferred it away", owner: first, other: second,
+			formerPatients: [][]any{{"registered", firstReason, "(withheld)"}},
+			absent:         []string{"Salo", "111 2222"},
+		},
+		{
+			name: "the owner it was transferred to", owner: second, other: first,
+			patients: [][]any{{"(withheld)", secondReason}, {"registered"}}, // and their own dog
+			absent:   []string{"Lindqvist", "765 4321"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			request := s.recordAccess(t, manager, "", letter(tt.owner, nil))
+			res, err := s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: request.GetId()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep reportJSON
+			if err := json.Unmarshal(res.GetReport().GetData(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			var patients, former [][]any
+			for _, p := range rep.Patients {
+				patients = append(patients, reasons(p.Changes))
+			}
+			for _, p := range rep.FormerPatients {
+				if p.ID != musti || p.CustomerNumber == "" {
+					t.Errorf("former patient %+v, want Musti with its customer number", p)
+				}
+				former = append(former, reasons(p.Changes))
+			}
+			if !reflect.DeepEqual(patients, tt.patients) || !reflect.DeepEqual(former, tt.formerPatients) {
+				t.Errorf("the pets' change reasons: %v, the former pets': %v; want %v and %v", patients, former, tt.patients, tt.formerPatients)
+			}
+			doc, err := s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{
+				AccessRequestId: request.GetId(), Language: "en",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			heading := strings.Contains(string(doc.GetDocument().GetData()), "Pets you transferred to another owner")
+			if heading != (len(tt.formerPatients) > 0) {
+				t.Errorf("the document has the transferred pets' section: %v, want %v", heading, !heading)
+			}
+			for _, copied := range []string{string(res.GetReport().GetData()), string(doc.GetDocument().GetData())} {
+				for _, a := range append(tt.absent, tt.other) {
+					if strings.Contains(copied, a) {
+						t.Errorf("the report holds %q of the other owner", a)
+					}
+				}
 			}
 		})
 	}

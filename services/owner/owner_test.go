@@ -10,6 +10,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -750,5 +752,115 @@ func TestExportOwnerGathersTheOwnersCopy(t *testing.T) {
 			_, err := c.ExportOwner(ctx, &ownerv1.ExportOwnerRequest{OwnerId: tt.id})
 			wantCode(t, err, tt.want)
 		})
+	}
+}
+
+// TestExportOwnerShowsOnlyTheOwnersTime transfers a patient from one owner to another,
+// each having had a reason typed about them in its history: each owner's copy holds
+// the changes of their own time with the patient (the one who transferred it away
+// finds it among the former patients, without its details), the transfer with the
+// other owner's id left out and its reason withheld, and nothing of the other owner;
+// staff still read the whole history.
+func TestExportOwnerShowsOnlyTheOwnersTime(t *testing.T) {
+	const (
+		ainoReason     = "Aino Mäkinen called from 040 765 4321: Rekku is black"
+		transferReason = "Aino Mäkinen (040 765 4321) sold Rekku to Salo"
+		saloReason     = "Eero Salo called from 050 111 2222: Rekku is a collie"
+	)
+	env, c := setup(t)
+	nurse := env.As(t, auth.RoleNurse)
+	first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Mäkinen")})
+	second := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salo")})
+	pet := registerPatient(t, env, c, first.GetId(), newPatient("Rekku"))
+	res, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+		PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(),
+		Reason: ainoReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := c.TransferPatient(env.As(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: second.GetId(), Version: res.GetPatient().GetVersion(), Reason: transferReason,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+		PatientId: pet.GetId(), Patient: &ownerv1.Patient{Breed: "collie"}, Version: moved.GetPatient().GetVersion(),
+		Reason: saloReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"breed"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	full := patientChanges(t, env, c, pet.GetId())
+	if len(full) != 4 {
+		t.Fatalf("history = %v, want registration, colour, transfer, breed", full)
+	}
+	// full[2] is the transfer as staff read it: from the first owner to the second.
+	transferAs := func(from, to string) *ownerv1.Change {
+		tr := proto.Clone(full[2]).(*ownerv1.Change)
+		tr.Reason, tr.Values = "(withheld)", []*ownerv1.ValueChange{{Field: "owner_id", OldValue: from, NewValue: to}}
+		return tr
+	}
+	manager := auth.WithOutgoingToken(t.Context(), env.Token(t, auth.RoleClinicManager), "access request ar-1")
+	tests := []struct {
+		name  string
+		owner *ownerv1.Owner
+		// patients and former are the changes the copy shows for the patient among the
+		// owner's patients and among the former ones (nil: not listed there).
+		patients, former []*ownerv1.Change
+		// absent is what the copy must not hold: the other owner's id and what was typed
+		// about them.
+		absent []string
+	}{
+		{
+			name: "the owner who transferred the patient away", owner: first,
+			former: []*ownerv1.Change{full[0], full[1], transferAs(first.GetId(), "")},
+			absent: []string{second.GetId(), "Salo", "111 2222"},
+		},
+		{
+			name: "the owner the patient was transferred to", owner: second,
+			patients: []*ownerv1.Change{transferAs("", second.GetId()), full[3]},
+			absent:   []string{first.GetId(), "Mäkinen", "765 4321"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := c.ExportOwner(manager, &ownerv1.ExportOwnerRequest{OwnerId: tt.owner.GetId()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patients, former []*ownerv1.Change
+			if pc := x.GetPatientChanges(); len(pc) > 0 {
+				if len(pc) != 1 || pc[0].GetPatientId() != pet.GetId() || len(x.GetPatients()) != 1 {
+					t.Fatalf("patients %v with changes %v, want Rekku alone", x.GetPatients(), pc)
+				}
+				patients = pc[0].GetChanges()
+			}
+			if fp := x.GetFormerPatients(); len(fp) > 0 {
+				if len(fp) != 1 || fp[0].GetPatientId() != pet.GetId() || fp[0].GetCustomerNumber() != pet.GetCustomerNumber() {
+					t.Fatalf("former patients = %v, want Rekku alone", fp)
+				}
+				former = fp[0].GetChanges()
+			}
+			equal := func(a, b *ownerv1.Change) bool { return proto.Equal(a, b) }
+			if !slices.EqualFunc(patients, tt.patients, equal) {
+				t.Errorf("the patient's changes in the copy\n got %v\nwant %v", patients, tt.patients)
+			}
+			if !slices.EqualFunc(former, tt.former, equal) {
+				t.Errorf("the former patient's changes in the copy\n got %v\nwant %v", former, tt.former)
+			}
+			copied, err := protojson.Marshal(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(string(copied), a) {
+					t.Errorf("the copy holds %q of the other owner: %s", a, copied)
+				}
+			}
+		})
+	}
+	if after := patientChanges(t, env, c, pet.GetId()); !slices.EqualFunc(after, full, func(a, b *ownerv1.Change) bool { return proto.Equal(a, b) }) {
+		t.Errorf("staff's history after the exports\n got %v\nwant %v", after, full)
 	}
 }

@@ -26,15 +26,18 @@ type Report struct {
 	AccessRequestID string `json:"accessRequestId"`
 	// DisclosureID is the log entry of this copy (a disclosure to the data subject),
 	// which holds its SHA-256.
-	DisclosureID   string             `json:"disclosureId"`
-	GeneratedAt    time.Time          `json:"generatedAt"`
-	Language       string             `json:"language"`
-	Owner          OwnerRecord        `json:"owner"`
-	Patients       []PatientRecord    `json:"patients"`
-	Visits         []VisitRecord      `json:"visits"`
-	Communications []Communication    `json:"communications"`
-	Consents       ConsentLedger      `json:"consents"`
-	Disclosures    []ReportDisclosure `json:"disclosures"`
+	DisclosureID string          `json:"disclosureId"`
+	GeneratedAt  time.Time       `json:"generatedAt"`
+	Language     string          `json:"language"`
+	Owner        OwnerRecord     `json:"owner"`
+	Patients     []PatientRecord `json:"patients"`
+	// FormerPatients are the animals the owner transferred to another owner, with the
+	// changes of the owner's time with each.
+	FormerPatients []FormerPatientRecord `json:"formerPatients"`
+	Visits         []VisitRecord         `json:"visits"`
+	Communications []Communication       `json:"communications"`
+	Consents       ConsentLedger         `json:"consents"`
+	Disclosures    []ReportDisclosure    `json:"disclosures"`
 	// Recipients are those who received the owner's data, each once.
 	Recipients  []ReportRecipient `json:"recipients"`
 	AccessLog   []AccessEvent     `json:"accessLog"`
@@ -158,7 +161,7 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		o, err := s.owners.Export(gctx, r.OwnerID)
-		rep.Owner, rep.Patients = o.Owner, o.Patients
+		rep.Owner, rep.Patients, rep.FormerPatients = o.Owner, o.Patients, o.FormerPatients
 		return err
 	})
 	g.Go(func() error {
@@ -194,6 +197,7 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	rep.AccessLog = slices.Concat(logs...)
 	slices.SortStableFunc(rep.AccessLog, func(a, b AccessEvent) int { return a.Time.Compare(b.Time) })
 	rep.Patients, rep.Visits, rep.Communications = nonNil(rep.Patients), nonNil(rep.Visits), nonNil(rep.Communications)
+	rep.FormerPatients = nonNil(rep.FormerPatients)
 	rep.Consents.Current, rep.Consents.Decisions = nonNil(rep.Consents.Current), nonNil(rep.Consents.Decisions)
 	rep.AccessLog = nonNil(rep.AccessLog)
 	return rep, nil

@@ -61,10 +61,20 @@ type PatientRecord struct {
 	Changes                []Change  `json:"changes,omitempty"`
 }
 
+// FormerPatientRecord is an animal the owner transferred to another owner: only the
+// changes of the owner's time with it, as the owner service gives them (its details
+// are the new owner's).
+type FormerPatientRecord struct {
+	ID             string   `json:"id"`
+	CustomerNumber string   `json:"customerNumber,omitempty"`
+	Changes        []Change `json:"changes"`
+}
+
 // OwnerExport is everything the owner service holds about an owner.
 type OwnerExport struct {
-	Owner    OwnerRecord
-	Patients []PatientRecord
+	Owner          OwnerRecord
+	Patients       []PatientRecord
+	FormerPatients []FormerPatientRecord
 }
 
 // ConsentDecision is one entry of the owner's consent ledger.

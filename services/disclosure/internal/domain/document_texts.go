@@ -7,7 +7,8 @@ import "maps"
 func DocumentTextKeys() []string {
 	return []string{
 		"doc.generated", "doc.request", "doc.none", "doc.yes", "doc.no",
-		"section.owner", "section.patients", "section.changes", "section.consent_history", "section.information",
+		"section.owner", "section.patients", "section.former_patients", "section.changes", "section.consent_history",
+		"section.information",
 		"label.name", "label.address", "label.phone", "label.email", "label.language", "label.customer_number",
 		"label.species", "label.breed", "label.sex", "label.birth_date", "label.date", "label.clinic",
 		"label.reason", "label.anamnesis", "label.findings", "label.diagnoses", "label.procedures", "label.weight", "label.follow_up",
@@ -24,7 +25,8 @@ func documentTexts(lang Language) map[string]string {
 		return map[string]string{
 			"doc.generated": "Rapporten upprättad", "doc.request": "Begäran om tillgång", "doc.none": "Inga uppgifter.",
 			"doc.yes": "ja", "doc.no": "nej",
-			"section.owner": "Dina uppgifter", "section.patients": "Dina husdjur", "section.changes": "Ändringar i uppgifterna",
+			"section.owner": "Dina uppgifter", "section.patients": "Dina husdjur",
+			"section.former_patients": "Husdjur som du har överlåtit till en annan ägare", "section.changes": "Ändringar i uppgifterna",
 			"section.consent_history": "Historik över dina beslut", "section.information": "Information om behandlingen",
 			"label.name": "Namn", "label.address": "Postadress", "label.phone": "Telefon", "label.email": "E-post",
 			"label.language": "Språk", "label.customer_number": "Kundnummer", "label.species": "Art", "label.breed": "Ras",
@@ -40,7 +42,8 @@ func documentTexts(lang Language) map[string]string {
 		return map[string]string{
 			"doc.generated": "Report generated", "doc.request": "Access request", "doc.none": "Nothing on record.",
 			"doc.yes": "yes", "doc.no": "no",
-			"section.owner": "Your details", "section.patients": "Your pets", "section.changes": "Changes to the data",
+			"section.owner": "Your details", "section.patients": "Your pets",
+			"section.former_patients": "Pets you transferred to another owner", "section.changes": "Changes to the data",
 			"section.consent_history": "History of your decisions", "section.information": "About the processing",
 			"label.name": "Name", "label.address": "Address", "label.phone": "Phone", "label.email": "E-mail",
 			"label.language": "Language", "label.customer_number": "Customer number", "label.species": "Species",
@@ -57,7 +60,8 @@ func documentTexts(lang Language) map[string]string {
 		return map[string]string{
 			"doc.generated": "Raportti laadittu", "doc.request": "Tarkastuspyyntö", "doc.none": "Ei merkintöjä.",
 			"doc.yes": "kyllä", "doc.no": "ei",
-			"section.owner": "Omat tietosi", "section.patients": "Lemmikkisi", "section.changes": "Tietoihin tehdyt muutokset",
+			"section.owner": "Omat tietosi", "section.patients": "Lemmikkisi",
+			"section.former_patients": "Lemmikit, jotka siirsit toiselle omistajalle", "section.changes": "Tietoihin tehdyt muutokset",
 			"section.consent_history": "Päätöstesi historia", "section.information": "Tietoa käsittelystä",
 			"label.name": "Nimi", "label.address": "Osoite", "label.phone": "Puhelin", "label.email": "Sähköposti",
 			"label.language": "Kieli", "label.customer_number": "Asiakasnumero", "label.species": "Laji", "label.breed": "Rotu",

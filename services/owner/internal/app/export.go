@@ -15,8 +15,21 @@ type OwnerExport struct {
 	IdentityCode string
 	Patients     []*domain.Patient
 	OwnerChanges []domain.Change
-	// PatientChanges are each patient's changes, in the order of Patients.
+	// PatientChanges are each patient's changes in the owner's time with it
+	// (domain.OwnersCopy), in the order of Patients.
 	PatientChanges [][]domain.Change
+	// FormerPatients are the patients the owner transferred to another owner, with the
+	// changes of the owner's time with each: the owner's data were processed in them,
+	// while the patients' details now are the new owner's.
+	FormerPatients []FormerPatient
+}
+
+// FormerPatient is a patient the owner transferred away, as the owner's copy shows it.
+type FormerPatient struct {
+	ID             string
+	CustomerNumber domain.CustomerNumber
+	// Changes are those of the owner's time with the patient (domain.OwnersCopy).
+	Changes []domain.Change
 }
 
 // exportPageSize reads an owner's patients in as few pages as the repository allows.
@@ -55,7 +68,22 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID string) (*OwnerExport
 		if err != nil {
 			return nil, fmt.Errorf("export patient %s changes: %w", p.ID, err)
 		}
-		out.PatientChanges = append(out.PatientChanges, changes)
+		out.PatientChanges = append(out.PatientChanges, domain.OwnersCopy(changes, p.OwnerID, ownerID))
+	}
+	// Read after the owner's patients: one transferred away from the owner meanwhile
+	// is in one list or both, never in neither.
+	former, err := s.repo.TransferredPatients(ctx, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("export owner %s former patients: %w", ownerID, err)
+	}
+	for _, p := range former {
+		changes, err := s.repo.PatientChanges(ctx, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("export former patient %s changes: %w", p.ID, err)
+		}
+		out.FormerPatients = append(out.FormerPatients, FormerPatient{
+			ID: p.ID, CustomerNumber: p.CustomerNumber, Changes: domain.OwnersCopy(changes, p.OwnerID, ownerID),
+		})
 	}
 	e := audit.Event{Action: "owner.export", Resource: ownerResource(ownerID), SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
 	if err := s.auditor.RecordNow(ctx, e); err != nil {

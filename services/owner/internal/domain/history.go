@@ -5,6 +5,11 @@ import "slices"
 // ownerIDField is the field a transfer changes, as the change history names it.
 const ownerIDField = "owner_id"
 
+// WithheldReason stands, in an owner's own copy of a patient's history, for the reason
+// staff typed for a transfer: it was written about a handover between two people and
+// may name either (Art. 15(4): the copy must not disclose the other's data).
+const WithheldReason = "(withheld)"
+
 // ChangeOwners returns, for each change of a patient's history (oldest first), the
 // owners in whose time with the patient it was made: the owner the patient was with
 // then, and for a transfer both the owner it left and the one it went to. current is
@@ -58,4 +63,39 @@ func transferOf(c Change) (from, to string, ok bool) {
 // erased owner.
 func InOwnersTime(owners []string, owner string) bool {
 	return len(owners) == 0 || slices.Contains(owners, owner)
+}
+
+// OwnersCopy is a patient's history as owner's own copy shows it (the access report,
+// DESIGN rule 6): only the changes made in owner's time with the patient, a transfer's
+// other owner left out (an empty id) and its reason withheld unless the service wrote
+// it itself. Staff read the whole history; an owner's copy must not disclose the
+// earlier or later owner's data (GDPR Art. 15(4)). current is as for ChangeOwners.
+func OwnersCopy(changes []Change, current, owner string) []Change {
+	owners := ChangeOwners(changes, current)
+	out := []Change{}
+	for i, c := range changes {
+		if !slices.Contains(owners[i], owner) {
+			continue
+		}
+		if slices.Contains(c.Fields, ownerIDField) {
+			if ScrubbedReason(c.Reason, nil) != c.Reason {
+				c.Reason = WithheldReason
+			}
+			c.Values = slices.Clone(c.Values)
+			for j, v := range c.Values {
+				if v.Field == ownerIDField {
+					c.Values[j].From, c.Values[j].To = ownOnly(v.From, owner), ownOnly(v.To, owner)
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func ownOnly(id, owner string) string {
+	if id == owner {
+		return id
+	}
+	return ""
 }

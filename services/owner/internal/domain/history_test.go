@@ -85,3 +85,64 @@ func TestInOwnersTime(t *testing.T) {
 		})
 	}
 }
+
+func TestOwnersCopy(t *testing.T) {
+	registered := Change{Fields: []string{"created"}, Reason: RegisteredReason}
+	history := []Change{
+		registered, edit("Aino called from 040 765 4321"), transfer("A", "B", "Aino sold Rekku to Salo"),
+		edit("Salo called"), transfer("B", "C", "Salo gave Rekku to Virtanen"), edit("Virtanen called"),
+	}
+	tests := []struct {
+		name           string
+		changes        []Change
+		current, owner string
+		want           []Change
+	}{
+		{
+			"the first owner: up to the transfer away, the new owner left out",
+			history, "C", "A",
+			[]Change{registered, edit("Aino called from 040 765 4321"), transfer("A", "", WithheldReason)},
+		},
+		{
+			"an owner in between: from the transfer in to the transfer away",
+			history, "C", "B",
+			[]Change{transfer("", "B", WithheldReason), edit("Salo called"), transfer("B", "", WithheldReason)},
+		},
+		{
+			"the owner now: from the transfer in",
+			history, "C", "C",
+			[]Change{transfer("", "C", WithheldReason), edit("Virtanen called")},
+		},
+		{"someone who never had the patient", history, "C", "D", []Change{}},
+		{
+			"a reason the service wrote is not withheld",
+			[]Change{registered, transfer("A", "B", ErasedReason), edit("b")}, "B", "B",
+			[]Change{transfer("", "B", ErasedReason), edit("b")},
+		},
+		{
+			"a transfer without values is the owner's own, its reason withheld",
+			[]Change{registered, edit("?"), legacyTransfer("sold"), edit("b")}, "B", "B",
+			[]Change{legacyTransfer(WithheldReason), edit("b")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := cloneChanges(tt.changes)
+			if got := OwnersCopy(tt.changes, tt.current, tt.owner); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("OwnersCopy for %s =\n %v\nwant\n %v", tt.owner, got, tt.want)
+			}
+			if !reflect.DeepEqual(tt.changes, before) {
+				t.Errorf("OwnersCopy changed the history it was given: %v", tt.changes)
+			}
+		})
+	}
+}
+
+func cloneChanges(changes []Change) []Change {
+	out := make([]Change, len(changes))
+	for i, c := range changes {
+		out[i] = c
+		out[i].Values = append([]ValueChange(nil), c.Values...)
+	}
+	return out
+}

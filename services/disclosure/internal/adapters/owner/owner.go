@@ -84,7 +84,8 @@ func (c *Client) Patients(ctx context.Context, ownerID string) ([]app.PatientDat
 }
 
 // Export implements app.Owners with ExportOwner: the owner with the identity code in
-// full, the patients and their change histories, for the owner's own copy.
+// full, the patients and their change histories, and the changes of the owner's time
+// with the animals they transferred away, for the owner's own copy.
 func (c *Client) Export(ctx context.Context, ownerID string) (app.OwnerExport, error) {
 	res, err := c.owners.ExportOwner(ctx, &ownerv1.ExportOwnerRequest{OwnerId: ownerID})
 	if err != nil {
@@ -114,6 +115,11 @@ func (c *Client) Export(ctx context.Context, ownerID string) (app.OwnerExport, e
 			Insurance: app.Insurance{Insurer: p.GetInsurance().GetInsurer(), PolicyNumber: p.GetInsurance().GetPolicyNumber()},
 			Deceased:  p.GetDeceased(), DeathDate: p.GetDeathDate(), CreateTime: protomap.Time(p.GetCreateTime()),
 			Changes: changes[p.GetId()],
+		})
+	}
+	for _, p := range res.GetFormerPatients() {
+		out.FormerPatients = append(out.FormerPatients, app.FormerPatientRecord{
+			ID: p.GetPatientId(), CustomerNumber: p.GetCustomerNumber(), Changes: protomap.All(p.GetChanges(), change),
 		})
 	}
 	return out, nil

@@ -166,6 +166,11 @@ func (s *Server) ExportOwner(ctx context.Context, req *ownerv1.ExportOwnerReques
 		resp.Patients = append(resp.Patients, patientToProto(p))
 		resp.PatientChanges = append(resp.PatientChanges, &ownerv1.PatientChanges{PatientId: p.ID, Changes: changesToProto(x.PatientChanges[i])})
 	}
+	for _, p := range x.FormerPatients {
+		resp.FormerPatients = append(resp.FormerPatients, &ownerv1.FormerPatient{
+			PatientId: p.ID, CustomerNumber: p.CustomerNumber.String(), Changes: changesToProto(p.Changes),
+		})
+	}
 	return resp, nil
 }
 

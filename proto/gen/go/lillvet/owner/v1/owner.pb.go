@@ -2709,8 +2709,17 @@ type ExportOwnerResponse struct {
 	Patients []*Patient `protobuf:"bytes,3,rep,name=patients,proto3" json:"patients,omitempty"`
 	// The owner's change history, oldest first.
 	OwnerChanges []*Change `protobuf:"bytes,4,rep,name=owner_changes,json=ownerChanges,proto3" json:"owner_changes,omitempty"`
-	// Each patient's change history, in the order of patients.
+	// Each patient's change history, in the order of patients: the owner's copy, so only
+	// the changes made in the owner's time with the patient (a patient transferred to
+	// the owner keeps the earlier owner's changes out). A transfer's change shows the
+	// owner's own id in its values and leaves the other owner's empty, and its reason,
+	// typed about both owners, reads "(withheld)". Staff read the whole history with
+	// ListPatientChanges.
 	PatientChanges []*PatientChanges `protobuf:"bytes,5,rep,name=patient_changes,json=patientChanges,proto3" json:"patient_changes,omitempty"`
+	// The patients the owner transferred to another owner, each with the changes of
+	// the owner's time with it as patient_changes shows them, through the transfer; the
+	// patients' details are the new owner's and are not included.
+	FormerPatients []*FormerPatient `protobuf:"bytes,6,rep,name=former_patients,json=formerPatients,proto3" json:"former_patients,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2780,6 +2789,75 @@ func (x *ExportOwnerResponse) GetPatientChanges() []*PatientChanges {
 	return nil
 }
 
+func (x *ExportOwnerResponse) GetFormerPatients() []*FormerPatient {
+	if x != nil {
+		return x.FormerPatients
+	}
+	return nil
+}
+
+// A patient an owner transferred to another owner, in that owner's copy of their data.
+type FormerPatient struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	PatientId      string                 `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	CustomerNumber string                 `protobuf:"bytes,2,opt,name=customer_number,json=customerNumber,proto3" json:"customer_number,omitempty"`
+	// The changes of the owner's time with the patient, oldest first.
+	Changes       []*Change `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FormerPatient) Reset() {
+	*x = FormerPatient{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FormerPatient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FormerPatient) ProtoMessage() {}
+
+func (x *FormerPatient) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FormerPatient.ProtoReflect.Descriptor instead.
+func (*FormerPatient) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *FormerPatient) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *FormerPatient) GetCustomerNumber() string {
+	if x != nil {
+		return x.CustomerNumber
+	}
+	return ""
+}
+
+func (x *FormerPatient) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 // One patient's change history.
 type PatientChanges struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2791,7 +2869,7 @@ type PatientChanges struct {
 
 func (x *PatientChanges) Reset() {
 	*x = PatientChanges{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +2881,7 @@ func (x *PatientChanges) String() string {
 func (*PatientChanges) ProtoMessage() {}
 
 func (x *PatientChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[41]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +2894,7 @@ func (x *PatientChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatientChanges.ProtoReflect.Descriptor instead.
 func (*PatientChanges) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{41}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PatientChanges) GetPatientId() string {
@@ -2860,7 +2938,7 @@ type RecordDisposition struct {
 
 func (x *RecordDisposition) Reset() {
 	*x = RecordDisposition{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2872,7 +2950,7 @@ func (x *RecordDisposition) String() string {
 func (*RecordDisposition) ProtoMessage() {}
 
 func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[42]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2885,7 +2963,7 @@ func (x *RecordDisposition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDisposition.ProtoReflect.Descriptor instead.
 func (*RecordDisposition) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{42}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecordDisposition) GetRecordClass() string {
@@ -2936,7 +3014,7 @@ type SetOwnerRestrictionRequest struct {
 
 func (x *SetOwnerRestrictionRequest) Reset() {
 	*x = SetOwnerRestrictionRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2948,7 +3026,7 @@ func (x *SetOwnerRestrictionRequest) String() string {
 func (*SetOwnerRestrictionRequest) ProtoMessage() {}
 
 func (x *SetOwnerRestrictionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[43]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2961,7 +3039,7 @@ func (x *SetOwnerRestrictionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOwnerRestrictionRequest.ProtoReflect.Descriptor instead.
 func (*SetOwnerRestrictionRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{43}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SetOwnerRestrictionRequest) GetOwnerId() string {
@@ -2995,7 +3073,7 @@ type SetOwnerRestrictionResponse struct {
 
 func (x *SetOwnerRestrictionResponse) Reset() {
 	*x = SetOwnerRestrictionResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3085,7 @@ func (x *SetOwnerRestrictionResponse) String() string {
 func (*SetOwnerRestrictionResponse) ProtoMessage() {}
 
 func (x *SetOwnerRestrictionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[44]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3098,7 @@ func (x *SetOwnerRestrictionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOwnerRestrictionResponse.ProtoReflect.Descriptor instead.
 func (*SetOwnerRestrictionResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{44}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SetOwnerRestrictionResponse) GetOwner() *Owner {
@@ -3048,7 +3126,7 @@ type EraseOwnerDataRequest struct {
 
 func (x *EraseOwnerDataRequest) Reset() {
 	*x = EraseOwnerDataRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3060,7 +3138,7 @@ func (x *EraseOwnerDataRequest) String() string {
 func (*EraseOwnerDataRequest) ProtoMessage() {}
 
 func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[45]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3073,7 +3151,7 @@ func (x *EraseOwnerDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseOwnerDataRequest.ProtoReflect.Descriptor instead.
 func (*EraseOwnerDataRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{45}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EraseOwnerDataRequest) GetOwnerId() string {
@@ -3114,7 +3192,7 @@ type EraseOwnerDataResponse struct {
 
 func (x *EraseOwnerDataResponse) Reset() {
 	*x = EraseOwnerDataResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3126,7 +3204,7 @@ func (x *EraseOwnerDataResponse) String() string {
 func (*EraseOwnerDataResponse) ProtoMessage() {}
 
 func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[46]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3139,7 +3217,7 @@ func (x *EraseOwnerDataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseOwnerDataResponse.ProtoReflect.Descriptor instead.
 func (*EraseOwnerDataResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{46}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EraseOwnerDataResponse) GetDispositions() []*RecordDisposition {
@@ -3158,7 +3236,7 @@ type RunRetentionSweepRequest struct {
 
 func (x *RunRetentionSweepRequest) Reset() {
 	*x = RunRetentionSweepRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3248,7 @@ func (x *RunRetentionSweepRequest) String() string {
 func (*RunRetentionSweepRequest) ProtoMessage() {}
 
 func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[47]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3261,7 @@ func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{47}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{48}
 }
 
 // Response of RunRetentionSweep.
@@ -3197,7 +3275,7 @@ type RunRetentionSweepResponse struct {
 
 func (x *RunRetentionSweepResponse) Reset() {
 	*x = RunRetentionSweepResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[48]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3209,7 +3287,7 @@ func (x *RunRetentionSweepResponse) String() string {
 func (*RunRetentionSweepResponse) ProtoMessage() {}
 
 func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[48]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3222,7 +3300,7 @@ func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{48}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
@@ -3423,13 +3501,19 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\x1bBatchGetOwnerStatusResponse\x129\n" +
 	"\bstatuses\x18\x01 \x03(\v2\x1d.lillvet.owner.v1.OwnerStatusR\bstatuses\"/\n" +
 	"\x12ExportOwnerRequest\x12\x19\n" +
-	"\bowner_id\x18\x01 \x01(\tR\aownerId\"\xaa\x02\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\"\xf4\x02\n" +
 	"\x13ExportOwnerResponse\x12-\n" +
 	"\x05owner\x18\x01 \x01(\v2\x17.lillvet.owner.v1.OwnerR\x05owner\x12#\n" +
 	"\ridentity_code\x18\x02 \x01(\tR\fidentityCode\x125\n" +
 	"\bpatients\x18\x03 \x03(\v2\x19.lillvet.owner.v1.PatientR\bpatients\x12=\n" +
 	"\rowner_changes\x18\x04 \x03(\v2\x18.lillvet.owner.v1.ChangeR\fownerChanges\x12I\n" +
-	"\x0fpatient_changes\x18\x05 \x03(\v2 .lillvet.owner.v1.PatientChangesR\x0epatientChanges\"c\n" +
+	"\x0fpatient_changes\x18\x05 \x03(\v2 .lillvet.owner.v1.PatientChangesR\x0epatientChanges\x12H\n" +
+	"\x0fformer_patients\x18\x06 \x03(\v2\x1f.lillvet.owner.v1.FormerPatientR\x0eformerPatients\"\x8b\x01\n" +
+	"\rFormerPatient\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tR\tpatientId\x12'\n" +
+	"\x0fcustomer_number\x18\x02 \x01(\tR\x0ecustomerNumber\x122\n" +
+	"\achanges\x18\x03 \x03(\v2\x18.lillvet.owner.v1.ChangeR\achanges\"c\n" +
 	"\x0ePatientChanges\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x122\n" +
@@ -3524,7 +3608,7 @@ func file_lillvet_owner_v1_owner_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_owner_v1_owner_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(Clinic)(0),                                 // 0: lillvet.owner.v1.Clinic
 	(Language)(0),                               // 1: lillvet.owner.v1.Language
@@ -3571,31 +3655,32 @@ var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(*BatchGetOwnerStatusResponse)(nil),         // 42: lillvet.owner.v1.BatchGetOwnerStatusResponse
 	(*ExportOwnerRequest)(nil),                  // 43: lillvet.owner.v1.ExportOwnerRequest
 	(*ExportOwnerResponse)(nil),                 // 44: lillvet.owner.v1.ExportOwnerResponse
-	(*PatientChanges)(nil),                      // 45: lillvet.owner.v1.PatientChanges
-	(*RecordDisposition)(nil),                   // 46: lillvet.owner.v1.RecordDisposition
-	(*SetOwnerRestrictionRequest)(nil),          // 47: lillvet.owner.v1.SetOwnerRestrictionRequest
-	(*SetOwnerRestrictionResponse)(nil),         // 48: lillvet.owner.v1.SetOwnerRestrictionResponse
-	(*EraseOwnerDataRequest)(nil),               // 49: lillvet.owner.v1.EraseOwnerDataRequest
-	(*EraseOwnerDataResponse)(nil),              // 50: lillvet.owner.v1.EraseOwnerDataResponse
-	(*RunRetentionSweepRequest)(nil),            // 51: lillvet.owner.v1.RunRetentionSweepRequest
-	(*RunRetentionSweepResponse)(nil),           // 52: lillvet.owner.v1.RunRetentionSweepResponse
-	(*timestamppb.Timestamp)(nil),               // 53: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 54: google.protobuf.FieldMask
+	(*FormerPatient)(nil),                       // 45: lillvet.owner.v1.FormerPatient
+	(*PatientChanges)(nil),                      // 46: lillvet.owner.v1.PatientChanges
+	(*RecordDisposition)(nil),                   // 47: lillvet.owner.v1.RecordDisposition
+	(*SetOwnerRestrictionRequest)(nil),          // 48: lillvet.owner.v1.SetOwnerRestrictionRequest
+	(*SetOwnerRestrictionResponse)(nil),         // 49: lillvet.owner.v1.SetOwnerRestrictionResponse
+	(*EraseOwnerDataRequest)(nil),               // 50: lillvet.owner.v1.EraseOwnerDataRequest
+	(*EraseOwnerDataResponse)(nil),              // 51: lillvet.owner.v1.EraseOwnerDataResponse
+	(*RunRetentionSweepRequest)(nil),            // 52: lillvet.owner.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),           // 53: lillvet.owner.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),               // 54: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 55: google.protobuf.FieldMask
 }
 var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	4,  // 0: lillvet.owner.v1.Owner.address:type_name -> lillvet.owner.v1.Address
 	1,  // 1: lillvet.owner.v1.Owner.preferred_language:type_name -> lillvet.owner.v1.Language
 	0,  // 2: lillvet.owner.v1.Owner.home_clinic:type_name -> lillvet.owner.v1.Clinic
-	53, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
-	53, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
-	53, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
-	53, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
+	54, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
+	54, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
+	54, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
+	54, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
 	7,  // 7: lillvet.owner.v1.Change.values:type_name -> lillvet.owner.v1.ValueChange
 	5,  // 8: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 9: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 10: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 11: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	54, // 12: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 12: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 13: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 14: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
 	5,  // 15: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
@@ -3603,13 +3688,13 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	2,  // 17: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
 	3,  // 18: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
 	22, // 19: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
-	53, // 20: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
-	53, // 21: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
+	54, // 20: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
+	54, // 21: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
 	23, // 22: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 23: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 24: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 25: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	54, // 26: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 26: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
 	23, // 27: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 28: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
 	23, // 29: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
@@ -3620,56 +3705,58 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	5,  // 34: lillvet.owner.v1.ExportOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	23, // 35: lillvet.owner.v1.ExportOwnerResponse.patients:type_name -> lillvet.owner.v1.Patient
 	6,  // 36: lillvet.owner.v1.ExportOwnerResponse.owner_changes:type_name -> lillvet.owner.v1.Change
-	45, // 37: lillvet.owner.v1.ExportOwnerResponse.patient_changes:type_name -> lillvet.owner.v1.PatientChanges
-	6,  // 38: lillvet.owner.v1.PatientChanges.changes:type_name -> lillvet.owner.v1.Change
-	5,  // 39: lillvet.owner.v1.SetOwnerRestrictionResponse.owner:type_name -> lillvet.owner.v1.Owner
-	46, // 40: lillvet.owner.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.owner.v1.RecordDisposition
-	46, // 41: lillvet.owner.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.owner.v1.RecordDisposition
-	8,  // 42: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
-	10, // 43: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
-	12, // 44: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
-	14, // 45: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
-	16, // 46: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
-	18, // 47: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
-	20, // 48: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
-	40, // 49: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
-	43, // 50: lillvet.owner.v1.OwnerService.ExportOwner:input_type -> lillvet.owner.v1.ExportOwnerRequest
-	24, // 51: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
-	26, // 52: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
-	28, // 53: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
-	30, // 54: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
-	32, // 55: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
-	34, // 56: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
-	36, // 57: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
-	38, // 58: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
-	47, // 59: lillvet.owner.v1.OwnerService.SetOwnerRestriction:input_type -> lillvet.owner.v1.SetOwnerRestrictionRequest
-	49, // 60: lillvet.owner.v1.OwnerService.EraseOwnerData:input_type -> lillvet.owner.v1.EraseOwnerDataRequest
-	51, // 61: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
-	9,  // 62: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
-	11, // 63: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
-	13, // 64: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
-	15, // 65: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
-	17, // 66: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	19, // 67: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
-	21, // 68: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
-	42, // 69: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
-	44, // 70: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
-	25, // 71: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
-	27, // 72: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
-	29, // 73: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
-	31, // 74: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
-	33, // 75: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	35, // 76: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
-	37, // 77: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
-	39, // 78: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
-	48, // 79: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
-	50, // 80: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
-	52, // 81: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
-	62, // [62:82] is the sub-list for method output_type
-	42, // [42:62] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	46, // 37: lillvet.owner.v1.ExportOwnerResponse.patient_changes:type_name -> lillvet.owner.v1.PatientChanges
+	45, // 38: lillvet.owner.v1.ExportOwnerResponse.former_patients:type_name -> lillvet.owner.v1.FormerPatient
+	6,  // 39: lillvet.owner.v1.FormerPatient.changes:type_name -> lillvet.owner.v1.Change
+	6,  // 40: lillvet.owner.v1.PatientChanges.changes:type_name -> lillvet.owner.v1.Change
+	5,  // 41: lillvet.owner.v1.SetOwnerRestrictionResponse.owner:type_name -> lillvet.owner.v1.Owner
+	47, // 42: lillvet.owner.v1.EraseOwnerDataResponse.dispositions:type_name -> lillvet.owner.v1.RecordDisposition
+	47, // 43: lillvet.owner.v1.RunRetentionSweepResponse.removed:type_name -> lillvet.owner.v1.RecordDisposition
+	8,  // 44: lillvet.owner.v1.OwnerService.CreateOwner:input_type -> lillvet.owner.v1.CreateOwnerRequest
+	10, // 45: lillvet.owner.v1.OwnerService.GetOwner:input_type -> lillvet.owner.v1.GetOwnerRequest
+	12, // 46: lillvet.owner.v1.OwnerService.UpdateOwner:input_type -> lillvet.owner.v1.UpdateOwnerRequest
+	14, // 47: lillvet.owner.v1.OwnerService.ListOwners:input_type -> lillvet.owner.v1.ListOwnersRequest
+	16, // 48: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:input_type -> lillvet.owner.v1.FindOwnerByIdentityCodeRequest
+	18, // 49: lillvet.owner.v1.OwnerService.RevealIdentityCode:input_type -> lillvet.owner.v1.RevealIdentityCodeRequest
+	20, // 50: lillvet.owner.v1.OwnerService.ListOwnerChanges:input_type -> lillvet.owner.v1.ListOwnerChangesRequest
+	40, // 51: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:input_type -> lillvet.owner.v1.BatchGetOwnerStatusRequest
+	43, // 52: lillvet.owner.v1.OwnerService.ExportOwner:input_type -> lillvet.owner.v1.ExportOwnerRequest
+	24, // 53: lillvet.owner.v1.OwnerService.RegisterPatient:input_type -> lillvet.owner.v1.RegisterPatientRequest
+	26, // 54: lillvet.owner.v1.OwnerService.GetPatient:input_type -> lillvet.owner.v1.GetPatientRequest
+	28, // 55: lillvet.owner.v1.OwnerService.UpdatePatient:input_type -> lillvet.owner.v1.UpdatePatientRequest
+	30, // 56: lillvet.owner.v1.OwnerService.ListOwnerPatients:input_type -> lillvet.owner.v1.ListOwnerPatientsRequest
+	32, // 57: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:input_type -> lillvet.owner.v1.FindPatientByCustomerNumberRequest
+	34, // 58: lillvet.owner.v1.OwnerService.TransferPatient:input_type -> lillvet.owner.v1.TransferPatientRequest
+	36, // 59: lillvet.owner.v1.OwnerService.MarkPatientDeceased:input_type -> lillvet.owner.v1.MarkPatientDeceasedRequest
+	38, // 60: lillvet.owner.v1.OwnerService.ListPatientChanges:input_type -> lillvet.owner.v1.ListPatientChangesRequest
+	48, // 61: lillvet.owner.v1.OwnerService.SetOwnerRestriction:input_type -> lillvet.owner.v1.SetOwnerRestrictionRequest
+	50, // 62: lillvet.owner.v1.OwnerService.EraseOwnerData:input_type -> lillvet.owner.v1.EraseOwnerDataRequest
+	52, // 63: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
+	9,  // 64: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
+	11, // 65: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
+	13, // 66: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
+	15, // 67: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
+	17, // 68: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	19, // 69: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
+	21, // 70: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
+	42, // 71: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
+	44, // 72: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
+	25, // 73: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
+	27, // 74: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
+	29, // 75: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
+	31, // 76: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
+	33, // 77: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	35, // 78: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
+	37, // 79: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
+	39, // 80: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
+	49, // 81: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
+	51, // 82: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
+	53, // 83: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
+	64, // [64:84] is the sub-list for method output_type
+	44, // [44:64] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_lillvet_owner_v1_owner_proto_init() }
@@ -3683,7 +3770,7 @@ func file_lillvet_owner_v1_owner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_owner_v1_owner_proto_rawDesc), len(file_lillvet_owner_v1_owner_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   49,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
