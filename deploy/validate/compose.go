@@ -23,6 +23,7 @@ type Compose struct {
 	Name     string                    `yaml:"name"`
 	Services map[string]ComposeService `yaml:"services"`
 	Volumes  map[string]any            `yaml:"volumes"`
+	Secrets  map[string]ComposeSecret  `yaml:"secrets"`
 	// Extensions are the top-level x- fields (YAML anchors to share).
 	Extensions map[string]any `yaml:",inline"`
 }
@@ -41,6 +42,55 @@ type ComposeService struct {
 	Hostname    string       `yaml:"hostname"`
 	User        string       `yaml:"user"`
 	Healthcheck *Healthcheck `yaml:"healthcheck"`
+	Secrets     []SecretUse  `yaml:"secrets"`
+}
+
+// ComposeSecret is a top-level secret. Only the file form is read: a secret from
+// compose's environment would come from the .env file again.
+type ComposeSecret struct {
+	File string `yaml:"file"`
+}
+
+// SecretUse is a service's use of a secret, in its short (the secret's name) or
+// long form. UID, GID and Mode are kept only to be refused: compose mounts a file
+// secret as a bind mount with the host file's owner and mode, and ignores them.
+type SecretUse struct {
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+	UID    string `yaml:"uid"`
+	GID    string `yaml:"gid"`
+	Mode   string `yaml:"mode"`
+}
+
+// UnmarshalYAML accepts both forms.
+func (u *SecretUse) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		u.Source = n.Value
+		return nil
+	}
+	if err := checkKeys(n, "source", "target", "uid", "gid", "mode"); err != nil {
+		return fmt.Errorf("secret: %w", err)
+	}
+	type plain SecretUse
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return fmt.Errorf("decode secret: %w", err)
+	}
+	*u = SecretUse(p)
+	return nil
+}
+
+// Path is where the secret appears in the container: its target under
+// /run/secrets/, the source's name there without one, or an absolute target.
+func (u SecretUse) Path() string {
+	target := u.Target
+	if target == "" {
+		target = u.Source
+	}
+	if path.IsAbs(target) {
+		return path.Clean(target)
+	}
+	return path.Join("/run/secrets", target)
 }
 
 // Build is a service's build section, in its short (context only) or long form.
@@ -172,7 +222,7 @@ func checkKeys(n *yaml.Node, allowed ...string) error {
 }
 
 // ParseCompose decodes a compose file strictly. Top-level keys other than
-// name, services and volumes are refused, except x- extension fields.
+// name, services, volumes and secrets are refused, except x- extension fields.
 func ParseCompose(raw []byte) (Compose, error) {
 	var c Compose
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
@@ -234,17 +284,46 @@ func (s ComposeService) HostPath(containerPath string) (string, bool) {
 	return path.Join(best.Source, strings.TrimPrefix(containerPath, best.Target)), true
 }
 
+// FileSource maps a path inside service s's container to the host path, relative to
+// the compose file's folder, of the file secret or bind mount that provides it.
+func (c Compose) FileSource(s ComposeService, containerPath string) (string, bool) {
+	for _, u := range s.Secrets {
+		if u.Path() == path.Clean(containerPath) {
+			if sec, ok := c.Secrets[u.Source]; ok && sec.File != "" {
+				return path.Clean(sec.File), true
+			}
+		}
+	}
+	return s.HostPath(containerPath)
+}
+
 var interpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
 
 // CheckCompose checks a compose file against the folder it lives in: every
-// build context and Dockerfile exists, every bind-mounted file exists unless
-// it is one of the generated paths (created by a documented command), every
-// named volume is declared, dependencies name services, published ports bind
-// to loopback only, every ${VAR} is documented in envExample, and every
-// *_FILE variable points into a bind mount.
+// build context and Dockerfile exists, every bind-mounted or secret file exists
+// unless it is one of the generated paths (created by a documented command),
+// every named volume and secret is declared, dependencies name services,
+// published ports bind to loopback only, every ${VAR} is documented in
+// envExample, and every *_FILE variable names a file a bind mount or a secret
+// provides. Secrets (sensitiveEnv) are read from such files: neither a service's
+// environment nor .env holds them, where docker inspect and every process of the
+// container would show them.
 func CheckCompose(dir string, raw []byte, c Compose, envExample []byte, generated []string) error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	for _, name := range sortedKeys(c.Secrets) {
+		file := c.Secrets[name].File
+		switch {
+		case file == "":
+			fail("secret %s names no file", name)
+		case isGenerated(file, generated):
+		default:
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(file))); err != nil {
+				fail("secret %s is %s, which does not exist", name, file)
+			}
+		}
+	}
 
 	for _, name := range sortedKeys(c.Services) {
 		s := c.Services[name]
@@ -281,21 +360,58 @@ func CheckCompose(dir string, raw []byte, c Compose, envExample []byte, generate
 				fail("service %s publishes %s beyond loopback", name, p)
 			}
 		}
+		for _, u := range s.Secrets {
+			if _, ok := c.Secrets[u.Source]; !ok {
+				fail("service %s uses secret %s, which is not declared", name, u.Source)
+			}
+			if u.UID != "" || u.GID != "" || u.Mode != "" {
+				fail("service %s sets uid, gid or mode of secret %s, which compose ignores for a file secret (a bind mount keeps the host file's owner and mode): set them on the file", name, u.Source)
+			}
+		}
 		for _, k := range sortedKeys(s.Environment) {
 			if strings.HasSuffix(k, "_FILE") {
-				if _, ok := s.HostPath(s.Environment[k]); !ok {
-					fail("service %s: %s=%s is in no bind mount", name, k, s.Environment[k])
+				if _, ok := c.FileSource(s, s.Environment[k]); !ok {
+					fail("service %s: %s=%s is in no bind mount or secret", name, k, s.Environment[k])
 				}
+			}
+		}
+		for _, k := range sensitiveEnv() {
+			v, inEnv := s.Environment[k]
+			_, fromFile := s.Environment[k+"_FILE"]
+			switch {
+			case inEnv && fromFile:
+				fail("service %s sets both %s and %s_FILE, which the service refuses", name, k, k)
+			case inEnv && holdsSecret(k, v):
+				fail("service %s takes %s from its environment, where docker inspect shows it: hand it over as a secret file and set %s_FILE", name, k, k)
 			}
 		}
 	}
 	documented := envKeys(envExample)
+	for _, k := range sensitiveEnv() {
+		if slices.Contains(documented, k) {
+			fail(".env.example assigns %s: compose reads .env to fill the compose file's ${...}, which put a secret in a container's configuration; hand it over as a secret file", k)
+		}
+	}
 	for _, m := range interpolation.FindAllSubmatch(raw, -1) {
-		if v := string(m[1]); !slices.Contains(documented, v) {
+		v := string(m[1])
+		if slices.Contains(sensitiveEnv(), v) {
+			fail("compose file uses ${%s}, which makes a secret a compose value (an environment variable or an argument, shown by docker inspect): hand it over as a secret file", v)
+		}
+		if !slices.Contains(documented, v) {
 			fail("compose file uses ${%s}, which .env.example does not document", v)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// holdsSecret reports whether value of the sensitive variable name may hold a
+// secret. A MongoDB URI without credentials and without interpolation holds none:
+// the compose stack's MongoDB runs without authentication.
+func holdsSecret(name, value string) bool {
+	if name == "MONGO_URI" {
+		return strings.ContainsAny(value, "@$")
+	}
+	return true
 }
 
 func checkBuild(dir, name string, b Build) []error {

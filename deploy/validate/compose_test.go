@@ -3,6 +3,7 @@ package validate_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -28,6 +29,7 @@ services:
     depends_on: [b]
     environment: ["K=v", "E="]
     command: run --fast
+    secrets: [k, {source: k, target: keys/k, mode: 0400}]
   b:
     image: b:1
     build: {context: ../.., dockerfile: b.Dockerfile}
@@ -41,6 +43,9 @@ services:
 					a.Environment["K"] != "v" || len(a.Command) != 2 {
 					t.Errorf("service a: %+v", a)
 				}
+				if len(a.Secrets) != 2 || a.Secrets[0].Path() != "/run/secrets/k" || a.Secrets[1].Path() != "/run/secrets/keys/k" || a.Secrets[1].Mode != "0400" {
+					t.Errorf("service a's secrets: %+v", a.Secrets)
+				}
 				if b.Build.Dockerfile != "b.Dockerfile" || b.DependsOn["a"] != "service_healthy" || b.Environment["K"] != "v" {
 					t.Errorf("service b: %+v", b)
 				}
@@ -49,6 +54,8 @@ services:
 		{name: "misspelt service key", src: "services:\n  a:\n    image: a\n    depend_on: [b]\n", wantErr: "depend_on"},
 		{name: "misspelt build key", src: "services:\n  a:\n    build: {context: ., dockerfle: x}\n", wantErr: "dockerfle"},
 		{name: "unknown condition key", src: "services:\n  a:\n    image: a\n    depends_on:\n      b: {state: service_healthy}\n", wantErr: `unknown key "state"`},
+		{name: "misspelt secret key", src: "services:\n  a:\n    image: a\n    secrets: [{sorce: k}]\n", wantErr: `unknown key "sorce"`},
+		{name: "secret from the environment", src: "services:\n  a: {image: a}\nsecrets:\n  k: {environment: K}\n", wantErr: "environment"},
 		{name: "unknown top-level key", src: "services:\n  a: {image: a}\nnetworkz: {}\n", wantErr: "networkz"},
 		{name: "no services", src: "name: x\n", wantErr: "no services"},
 		{name: "not YAML", src: "services: [\n", wantErr: "decode compose file"},
@@ -90,8 +97,8 @@ func FuzzParseCompose(f *testing.F) {
 	})
 }
 
-// goodCompose lives in a folder with a Dockerfile, a config file and an
-// .env.example documenting SECRET; ./certs is generated.
+// goodCompose lives in a folder with a Dockerfile, a config file, a key file
+// and an .env.example documenting SECRET; ./certs and ./secrets are generated.
 const goodCompose = `services:
   app:
     build: {context: ., dockerfile: app.Dockerfile}
@@ -100,28 +107,36 @@ const goodCompose = `services:
     volumes:
       - "./config.yaml:/etc/app/config.yaml:ro"
       - "./certs/app:/etc/app/tls:ro"
+    secrets: [blind_index_key, {source: identity_keys, target: /etc/app/keys}]
     environment:
       TLS_CERT_FILE: /etc/app/tls/cert.pem
       SECRET: ${SECRET:?set it}
+      MONGO_URI: mongodb://db:27017
+      BLIND_INDEX_KEY_FILE: /run/secrets/blind_index_key
+      IDENTITY_KEYS_FILE: /etc/app/keys
   db:
     image: mongo:7.0
     volumes: ["data:/data/db"]
+secrets:
+  blind_index_key: {file: ./secrets/blind_index_key}
+  identity_keys: {file: ./keys.txt}
 volumes:
   data:
 `
 
 func TestCheckCompose(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"app.Dockerfile", "config.yaml"} {
+	for _, f := range []string{"app.Dockerfile", "config.yaml", "keys.txt"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	envExample := []byte("# documented\nSECRET=change-me\n")
+	const envExample = "# documented\nSECRET=change-me\n"
 	tests := []struct {
-		name     string
-		old, new string
-		want     string
+		name       string
+		old, new   string
+		envExample string
+		want       string
 	}{
 		{name: "as it is"},
 		{name: "missing Dockerfile", old: "dockerfile: app.Dockerfile", new: "dockerfile: other.Dockerfile", want: "other.Dockerfile does not exist"},
@@ -131,7 +146,23 @@ func TestCheckCompose(t *testing.T) {
 		{name: "unknown dependency", old: "depends_on: [db]", new: "depends_on: [mongo]", want: "depends on mongo"},
 		{name: "published beyond loopback", old: "127.0.0.1:8443:8443", new: "8443:8443", want: "beyond loopback"},
 		{name: "undocumented variable", old: "${SECRET:?set it}", new: "${TOKEN}", want: "${TOKEN}"},
-		{name: "file outside every mount", old: "/etc/app/tls/cert.pem", new: "/run/cert.pem", want: "TLS_CERT_FILE=/run/cert.pem is in no bind mount"},
+		{name: "file outside every mount", old: "/etc/app/tls/cert.pem", new: "/run/cert.pem", want: "TLS_CERT_FILE=/run/cert.pem is in no bind mount or secret"},
+		{name: "key in the environment", old: "BLIND_INDEX_KEY_FILE: /run/secrets/blind_index_key", new: "BLIND_INDEX_KEY: AAAA",
+			want: "service app takes BLIND_INDEX_KEY from its environment"},
+		{name: "key passed through from the host", old: "IDENTITY_KEYS_FILE: /etc/app/keys", new: "IDENTITY_KEYS:",
+			want: "service app takes IDENTITY_KEYS from its environment"},
+		{name: "key interpolated", old: "${SECRET:?set it}", new: "${IDENTITY_ACTIVE_KEY}", want: "uses ${IDENTITY_ACTIVE_KEY}, which makes a secret"},
+		{name: "key and its file", old: "      IDENTITY_KEYS_FILE:", new: "      IDENTITY_KEYS: k1:AAAA\n      IDENTITY_KEYS_FILE:",
+			want: "sets both IDENTITY_KEYS and IDENTITY_KEYS_FILE"},
+		{name: "credentials in the MongoDB URI", old: "mongodb://db:27017", new: "mongodb://app:pw@db:27017", want: "takes MONGO_URI from its environment"}, //nolint:gosec // a made-up password the check must refuse
+		{name: "key in .env.example", envExample: envExample + "BLIND_INDEX_KEY=AAAA\n", want: ".env.example assigns BLIND_INDEX_KEY"},
+		{name: "key file no secret provides", old: "/run/secrets/blind_index_key", new: "/run/secrets/index_key",
+			want: "BLIND_INDEX_KEY_FILE=/run/secrets/index_key is in no bind mount or secret"},
+		{name: "secret mounted elsewhere", old: "target: /etc/app/keys", new: "target: keys", want: "IDENTITY_KEYS_FILE=/etc/app/keys is in no bind mount or secret"},
+		{name: "undeclared secret", old: "secrets: [blind_index_key,", new: "secrets: [index_key,", want: "uses secret index_key, which is not declared"},
+		{name: "missing secret file", old: "./keys.txt", new: "./keys.text", want: "secret identity_keys is ./keys.text, which does not exist"},
+		{name: "owner and mode of a file secret", old: "target: /etc/app/keys}", new: `target: /etc/app/keys, uid: "65532", mode: 0400}`,
+			want: "sets uid, gid or mode of secret identity_keys, which compose ignores"},
 		{name: "neither image nor build", old: "    image: mongo:7.0\n", new: "", want: "neither image nor build"},
 	}
 	for _, tt := range tests {
@@ -147,8 +178,50 @@ func TestCheckCompose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			expect(t, validate.CheckCompose(dir, []byte(src), c, envExample, []string{"./certs"}), tt.want)
+			env := envExample
+			if tt.envExample != "" {
+				env = tt.envExample
+			}
+			expect(t, validate.CheckCompose(dir, []byte(src), c, []byte(env), []string{"./certs", "./secrets"}), tt.want)
 		})
+	}
+}
+
+// TestCheckComposeRefusesKeysInTheEnvironment puts the real compose stack back
+// to the layout it had before its keys moved to secret files: the owner service
+// given IDENTITY_KEYS, IDENTITY_ACTIVE_KEY and BLIND_INDEX_KEY from .env.
+func TestCheckComposeRefusesKeysInTheEnvironment(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "deploy", "compose")
+	raw, err := os.ReadFile(filepath.Clean(filepath.Join(dir, "compose.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envExample, err := os.ReadFile(filepath.Clean(filepath.Join(dir, ".env.example")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(raw)
+	env := string(envExample)
+	var want []string
+	for _, k := range []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY"} {
+		line := regexp.MustCompile(`(?m)^(\s+)` + k + `_FILE: .*$`)
+		if n := len(line.FindAllString(src, -1)); n != 1 {
+			t.Fatalf("compose.yaml sets %s_FILE %d times, want once", k, n)
+		}
+		src = line.ReplaceAllString(src, "${1}"+k+": $${"+k+":?run compose-setup or copy .env.example to .env}")
+		env += k + "=REPLACE_ME\n"
+		want = append(want,
+			"service owner takes "+k+" from its environment",
+			"compose file uses ${"+k+"}, which makes a secret",
+			".env.example assigns "+k)
+	}
+	c, err := validate.ParseCompose([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = validate.CheckCompose(dir, []byte(src), c, []byte(env), []string{"./certs", "./secrets"})
+	for _, w := range want {
+		expect(t, err, w)
 	}
 }
 
@@ -173,24 +246,25 @@ func TestHostPath(t *testing.T) {
 
 // TestComposeSetupProvidesEveryFile runs compose-setup and checks that every
 // file the compose services are told about (TLS and CA files, the health
-// probe's certificates, the JWKS) is one it writes, under the path compose
-// mounts.
+// probe's certificates, the JWKS, the job token, the secret files) is one it
+// writes, under the path compose mounts.
 func TestComposeSetupProvidesEveryFile(t *testing.T) {
 	root := repoRoot(t)
 	c := loadCompose(t, root)
 	tmp := t.TempDir()
-	certs := filepath.Join(tmp, "certs")
-	err := composesetup.Run(composesetup.Options{
-		DataDir: filepath.Join(tmp, "var"), CertDir: certs, EnvFile: filepath.Join(tmp, ".env"), Hosts: composesetup.DefaultHosts(),
-	})
-	if err != nil {
+	o := composesetup.Options{
+		DataDir: filepath.Join(tmp, "var"), CertDir: filepath.Join(tmp, "certs"), SecretDir: filepath.Join(tmp, "secrets"),
+		EnvFile: filepath.Join(tmp, ".env"), Hosts: composesetup.DefaultHosts(),
+	}
+	if err := composesetup.Run(o); err != nil {
 		t.Fatal(err)
 	}
-	checked := 0
+	written := map[string]string{"certs": o.CertDir, "secrets": o.SecretDir}
+	checked := map[string]int{}
 	for name, s := range c.Services {
 		var paths []string
-		for _, v := range s.Environment {
-			if strings.HasPrefix(v, "/etc/lillvet/") {
+		for k, v := range s.Environment {
+			if strings.HasSuffix(k, "_FILE") || strings.HasPrefix(v, "/etc/lillvet/") {
 				paths = append(paths, v)
 			}
 		}
@@ -202,30 +276,34 @@ func TestComposeSetupProvidesEveryFile(t *testing.T) {
 			}
 		}
 		for _, m := range s.Volumes {
-			if strings.HasPrefix(m, "./certs/") {
-				src, _, _ := strings.Cut(m, ":")
-				paths = append(paths, "host:"+src)
-			}
+			src, _, _ := strings.Cut(m, ":")
+			paths = append(paths, "host:"+src)
+		}
+		for _, u := range s.Secrets {
+			paths = append(paths, "host:"+c.Secrets[u.Source].File)
 		}
 		for _, p := range paths {
 			host, ok := strings.CutPrefix(p, "host:")
 			if !ok {
-				if host, ok = s.HostPath(p); !ok {
-					t.Errorf("service %s: %s is in no bind mount", name, p)
+				if host, ok = c.FileSource(s, p); !ok {
+					t.Errorf("service %s: %s is in no bind mount or secret", name, p)
 					continue
 				}
 			}
-			rel, under := strings.CutPrefix(filepath.ToSlash(filepath.Clean(host)), "certs/")
-			if !under {
+			top, rel, _ := strings.Cut(filepath.ToSlash(filepath.Clean(host)), "/")
+			dir, generated := written[top]
+			if !generated {
 				continue
 			}
-			if _, err := os.Stat(filepath.Join(certs, filepath.FromSlash(rel))); err != nil {
-				t.Errorf("service %s needs certs/%s, which compose-setup does not write", name, rel)
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+				t.Errorf("service %s needs %s/%s, which compose-setup does not write", name, top, rel)
 			}
-			checked++
+			checked[top]++
 		}
 	}
-	if checked == 0 {
-		t.Fatal("no compose service uses anything from certs/")
+	for top := range written {
+		if checked[top] == 0 {
+			t.Errorf("no compose service uses anything from %s/", top)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package validate_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,8 +206,14 @@ func TestDockerfiles(t *testing.T) {
 			if err := validate.CheckDockerfile(root, df, imagePolicy(), modules); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := os.Stat(file + ".dockerignore"); err != nil {
+			ignore, err := os.ReadFile(filepath.Clean(file + ".dockerignore"))
+			if err != nil {
 				t.Errorf("no %s.dockerignore: keep var/ and the compose secrets out of the build context", filepath.Base(file))
+			}
+			for _, generated := range []string{"deploy/compose/certs", "deploy/compose/secrets", "deploy/compose/.env"} {
+				if !slices.Contains(strings.Fields(string(ignore)), generated) {
+					t.Errorf("%s.dockerignore lets %s, which compose-setup writes, into the build context", filepath.Base(file), generated)
+				}
 			}
 			target, err := df.BuildTarget()
 			if err != nil {
@@ -266,7 +273,7 @@ func TestCompose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validate.CheckCompose(dir, raw, c, envExample, []string{"./certs"}); err != nil {
+	if err := validate.CheckCompose(dir, raw, c, envExample, []string{"./certs", "./secrets"}); err != nil {
 		t.Fatal(err)
 	}
 

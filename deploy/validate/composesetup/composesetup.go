@@ -1,7 +1,8 @@
 // Package composesetup prepares what deploy/compose needs and the repository
 // must never hold: a certificate per service signed by the local runner's
 // development CA, the development token issuer's public keys, the erasure job's
-// token, and an env file with fresh identity-code keys. Development only, like the CA.
+// token, the owner service's identity-code keys as one file per secret, and an env
+// file with the container user. Development only, like the CA.
 package composesetup
 
 import (
@@ -47,6 +48,15 @@ const (
 	JobTokenFile = "disclosure-job/token"
 )
 
+// Files inside SecretDir, one per secret setting of the owner service: compose mounts
+// them at /run/secrets/<file> and the service reads them through NAME_FILE, so that the
+// keys stay out of its environment (and docker inspect).
+const (
+	IdentityKeysFile      = "identity_keys"
+	IdentityActiveKeyFile = "identity_active_key"
+	BlindIndexKeyFile     = "blind_index_key"
+)
+
 // JobTokenValidity is how long the compose stack's erasure job token lasts: compose has
 // no token renewer, so running compose-setup again renews it (the service reads the
 // file before every step, without a restart).
@@ -70,18 +80,22 @@ type Options struct {
 	DataDir string
 	// CertDir receives ca.pem, jwks.json and HOST/{cert,key}.pem.
 	CertDir string
-	// EnvFile is compose's .env: written with fresh keys when missing, kept
-	// otherwise.
+	// SecretDir receives the owner service's keys, one file each: fresh keys
+	// when there are none yet, the keys of an earlier setup's env file moved
+	// there once, existing files never replaced.
+	SecretDir string
+	// EnvFile is compose's .env: the container user (LILLVET_UID, LILLVET_GID)
+	// added when missing, and no secret.
 	EnvFile string
 	// Hosts get one certificate each, valid for HOST, localhost and loopback.
 	Hosts []string
 }
 
-// Run creates (or renews) the certificates, writes the JWKS and makes sure
-// the env file exists.
+// Run creates (or renews) the certificates, writes the JWKS and the erasure
+// job's token, and makes sure the secret files and the env file exist.
 func Run(o Options) error {
-	if o.DataDir == "" || o.CertDir == "" || o.EnvFile == "" || len(o.Hosts) == 0 {
-		return errors.New("compose setup: DataDir, CertDir, EnvFile and Hosts are required")
+	if o.DataDir == "" || o.CertDir == "" || o.SecretDir == "" || o.EnvFile == "" || len(o.Hosts) == 0 {
+		return errors.New("compose setup: DataDir, CertDir, SecretDir, EnvFile and Hosts are required")
 	}
 	owner, err := fileOwner()
 	if err != nil {
@@ -117,7 +131,7 @@ func Run(o Options) error {
 	if err := writeJobToken(iss, filepath.Join(o.CertDir, filepath.FromSlash(JobTokenFile)), owner); err != nil {
 		return err
 	}
-	return ensureEnv(o.EnvFile, owner)
+	return ensureSecrets(o.SecretDir, o.EnvFile, owner)
 }
 
 // ids is who owns the key files, and so who the service containers run as.
@@ -242,76 +256,213 @@ func writeJWKS(iss *devauth.Issuer, path string) error {
 }
 
 // writeJobToken mints the erasure job's token into path, readable by the container user
-// only, replacing the file at once so that the running service never reads half a token.
+// only.
 func writeJobToken(iss *devauth.Issuer, path string, owner ids) error {
 	tok, err := iss.Mint(devauth.ErasureJob(), JobTokenValidity)
 	if err != nil {
 		return fmt.Errorf("erasure job token: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+	if err := makeDir(filepath.Dir(path), 0o750, owner); err != nil {
+		return err
 	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write erasure job token: %w", err)
-	}
-	for _, p := range []string{dir, tmp} {
-		if err := os.Lchown(p, owner.uid, owner.gid); err != nil {
-			return fmt.Errorf("hand %s to uid %d: %w", p, owner.uid, err)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeAtomic(path, []byte(tok+"\n"), &owner); err != nil {
 		return fmt.Errorf("write erasure job token: %w", err)
 	}
 	return nil
 }
 
+func makeDir(dir string, mode os.FileMode, owner ids) error {
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.Lchown(dir, owner.uid, owner.gid); err != nil {
+		return fmt.Errorf("hand %s to uid %d: %w", dir, owner.uid, err)
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data, mode 0600, handed to owner when it is not
+// nil. The new file is renamed over the old one, so that a running service never
+// reads half a file, and synced first, with its folder after the rename: a key
+// moved out of the env file must be on disk before the env file loses it.
+func writeAtomic(path string, data []byte, owner *ids) error {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+".*")
+	if err != nil {
+		return fmt.Errorf("create a file beside %s: %w", path, err)
+	}
+	tmp := f.Name()
+	err = func() error {
+		if owner != nil {
+			if err := f.Chown(owner.uid, owner.gid); err != nil {
+				return fmt.Errorf("hand %s to uid %d: %w", path, owner.uid, err)
+			}
+		}
+		if _, err := f.Write(data); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", path, err)
+		}
+		return nil
+	}()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s: %w", path, cerr)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	if dir == "" {
+		dir = "."
+	}
+	d, err := os.Open(filepath.Clean(dir))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// secretSetting is a secret of the owner service: the variable it used to be
+// given as in the env file, and its file in SecretDir.
+type secretSetting struct{ env, file string }
+
+func secretSettings() []secretSetting {
+	return []secretSetting{
+		{"IDENTITY_KEYS", IdentityKeysFile},
+		{"IDENTITY_ACTIVE_KEY", IdentityActiveKeyFile},
+		{"BLIND_INDEX_KEY", BlindIndexKeyFile},
+	}
+}
+
 // Env file keys.
 const (
-	envIdentityKeys   = "IDENTITY_KEYS"
-	envActiveKey      = "IDENTITY_ACTIVE_KEY"
-	envBlindIndexKey  = "BLIND_INDEX_KEY"
 	envUID            = "LILLVET_UID"
 	envGID            = "LILLVET_GID"
-	composeKeyID      = "compose1"
-	secretKeyBytes    = 32
-	envFileMode       = 0o600
 	envFileHeaderLine = "# Written by compose-setup. Never commit this file; see .env.example."
 )
 
-// ensureEnv writes the env file with fresh keys when it is missing, and adds
-// the container user when an existing file lacks it. Existing keys are never
-// replaced: identity codes sealed under them would become unreadable.
-func ensureEnv(path string, owner ids) error {
-	existing, err := os.ReadFile(filepath.Clean(path))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+// Fresh keys: one AES-256 identity key under this id, and a blind-index key as long.
+const (
+	composeKeyID   = "compose1"
+	secretKeyBytes = 32
+)
+
+// ensureSecrets makes sure each secret of the owner service has its file in dir,
+// and that the env file names the container user and holds no secret. Fresh keys
+// are made only when there are none, in files or in the env file: existing keys are
+// never replaced, as identity codes sealed under them would become unreadable. An env
+// file from an earlier setup gives its keys to the files once; they leave it only
+// after the files are on disk.
+func ensureSecrets(dir, envFile string, owner ids) error {
+	existing, err := os.ReadFile(filepath.Clean(envFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", envFile, err)
+	}
+	inEnv := envValues(existing)
+	values := map[string]string{}
+	var missing []string
+	for _, s := range secretSettings() {
+		path := filepath.Join(dir, s.file)
+		raw, err := os.ReadFile(filepath.Clean(path))
+		switch {
+		case err == nil:
+			if v, ok := inEnv[s.env]; ok && v != strings.TrimSuffix(string(raw), "\n") {
+				return fmt.Errorf("%s in %s differs from %s: keep the value the stored identity codes need in %s and remove the line from %s",
+					s.env, envFile, path, path, envFile)
+			}
+		case !errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("read %s: %w", path, err)
+		case inEnv[s.env] != "":
+			values[s.file] = inEnv[s.env]
+		default:
+			missing = append(missing, s.file)
+		}
+	}
+	if len(missing) == len(secretSettings()) {
 		keys, err := randomKeys(2)
 		if err != nil {
 			return err
 		}
-		lines := []string{
-			envFileHeaderLine,
-			envIdentityKeys + "=" + composeKeyID + ":" + keys[0],
-			envActiveKey + "=" + composeKeyID,
-			envBlindIndexKey + "=" + keys[1],
+		values = map[string]string{
+			IdentityKeysFile:      composeKeyID + ":" + keys[0],
+			IdentityActiveKeyFile: composeKeyID,
+			BlindIndexKeyFile:     keys[1],
 		}
-		return writeEnv(path, nil, append(lines, userLines(owner)...))
-	case err != nil:
+	} else if len(missing) > 0 {
+		return fmt.Errorf("%s lacks %s while other keys exist, and %s does not hold them either: fresh keys would not match the identity codes already stored; restore the files from a backup, or remove %s and the stack's volumes to start afresh",
+			dir, strings.Join(missing, ", "), envFile, dir)
+	}
+	if len(values) > 0 {
+		if err := makeDir(dir, 0o700, owner); err != nil {
+			return err
+		}
+	}
+	for _, s := range secretSettings() {
+		if v, ok := values[s.file]; ok {
+			if err := writeAtomic(filepath.Join(dir, s.file), []byte(v+"\n"), &owner); err != nil {
+				return err
+			}
+		}
+	}
+	return ensureEnv(envFile, existing, owner)
+}
+
+// ensureEnv writes the env file with the container user when it is missing, adds the
+// user when an existing file lacks it, and drops the secrets an earlier setup put there
+// (the secret files hold them now).
+func ensureEnv(path string, existing []byte, owner ids) error {
+	var lines []string
+	changed := false
+	if len(existing) == 0 {
+		lines = append(lines, envFileHeaderLine)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(existing))
+	for sc.Scan() {
+		if name, _, ok := envAssignment(sc.Text()); ok && isSecretSetting(name) {
+			changed = true
+			continue
+		}
+		lines = append(lines, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	var missing []string
+	set := envValues(existing)
 	for _, line := range userLines(owner) {
 		name, _, _ := strings.Cut(line, "=")
-		if !hasKey(existing, name) {
-			missing = append(missing, line)
+		if _, ok := set[name]; !ok {
+			lines = append(lines, line)
+			changed = true
 		}
 	}
-	if len(missing) == 0 {
+	if !changed {
 		return nil
 	}
-	return writeEnv(path, existing, missing)
+	return writeAtomic(path, []byte(strings.Join(lines, "\n")+"\n"), nil)
+}
+
+func isSecretSetting(name string) bool {
+	for _, s := range secretSettings() {
+		if s.env == name {
+			return true
+		}
+	}
+	return false
 }
 
 func userLines(owner ids) []string {
@@ -330,28 +481,43 @@ func randomKeys(n int) ([]string, error) {
 	return keys, nil
 }
 
-func hasKey(env []byte, name string) bool {
+// envValues reads the assignments of an env file as compose does for the values
+// compose-setup writes: the last assignment of a name wins, one pair of quotes
+// around a value is dropped, and so is a comment after an unquoted value. Empty
+// values are left out.
+func envValues(env []byte) map[string]string {
+	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(env))
 	for sc.Scan() {
-		if k, _, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && strings.TrimSpace(k) == name {
-			return true
+		name, value, ok := envAssignment(sc.Text())
+		if !ok {
+			continue
 		}
+		if value == "" {
+			delete(out, name)
+			continue
+		}
+		out[name] = value
 	}
-	return false
+	return out
 }
 
-func writeEnv(path string, existing []byte, lines []string) error {
-	var buf bytes.Buffer
-	buf.Write(existing)
-	if len(existing) > 0 && !bytes.HasSuffix(existing, []byte("\n")) {
-		buf.WriteByte('\n')
+// envAssignment splits one line of an env file into name and value.
+func envAssignment(line string) (name, value string, ok bool) {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "#") {
+		return "", "", false
 	}
-	for _, l := range lines {
-		buf.WriteString(l)
-		buf.WriteByte('\n')
+	name, value, ok = strings.Cut(strings.TrimPrefix(line, "export "), "=")
+	if !ok {
+		return "", "", false
 	}
-	if err := os.WriteFile(path, buf.Bytes(), envFileMode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	value = strings.TrimSpace(value)
+	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+		return strings.TrimSpace(name), value[1 : len(value)-1], true
 	}
-	return nil
+	if i := strings.Index(value, " #"); i >= 0 {
+		value = strings.TrimSpace(value[:i])
+	}
+	return strings.TrimSpace(name), value, true
 }

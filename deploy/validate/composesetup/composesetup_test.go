@@ -7,12 +7,14 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,16 +31,29 @@ import (
 func setup(t *testing.T) composesetup.Options {
 	t.Helper()
 	dir := t.TempDir()
-	o := composesetup.Options{
-		DataDir: filepath.Join(dir, "var"),
-		CertDir: filepath.Join(dir, "certs"),
-		EnvFile: filepath.Join(dir, ".env"),
-		Hosts:   composesetup.DefaultHosts(),
-	}
+	o := options(dir)
 	if err := composesetup.Run(o); err != nil {
 		t.Fatal(err)
 	}
 	return o
+}
+
+func options(dir string) composesetup.Options {
+	return composesetup.Options{
+		DataDir:   filepath.Join(dir, "var"),
+		CertDir:   filepath.Join(dir, "certs"),
+		SecretDir: filepath.Join(dir, "secrets"),
+		EnvFile:   filepath.Join(dir, ".env"),
+		Hosts:     composesetup.DefaultHosts(),
+	}
+}
+
+func secretFiles(o composesetup.Options) []string {
+	return []string{
+		filepath.Join(o.SecretDir, composesetup.IdentityKeysFile),
+		filepath.Join(o.SecretDir, composesetup.IdentityActiveKeyFile),
+		filepath.Join(o.SecretDir, composesetup.BlindIndexKeyFile),
+	}
 }
 
 func files(o composesetup.Options, host string) (cert, key string) {
@@ -47,7 +62,7 @@ func files(o composesetup.Options, host string) (cert, key string) {
 
 func TestRunRequiresEveryOption(t *testing.T) {
 	if err := composesetup.Run(composesetup.Options{DataDir: t.TempDir()}); err == nil {
-		t.Fatal("Run accepted options without CertDir, EnvFile and Hosts")
+		t.Fatal("Run accepted options without CertDir, SecretDir, EnvFile and Hosts")
 	}
 }
 
@@ -79,7 +94,8 @@ func TestFilesAndModes(t *testing.T) {
 			}
 		}
 	}
-	for _, secret := range []string{o.EnvFile, filepath.Join(o.CertDir, composesetup.JobTokenFile)} {
+	env := readEnv(t, o.EnvFile)
+	for _, secret := range append([]string{o.EnvFile, filepath.Join(o.CertDir, composesetup.JobTokenFile)}, secretFiles(o)...) {
 		info, err := os.Stat(secret)
 		if err != nil {
 			t.Fatal(err)
@@ -87,6 +103,20 @@ func TestFilesAndModes(t *testing.T) {
 		if info.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", secret, info.Mode().Perm())
 		}
+		if secret == o.EnvFile {
+			continue
+		}
+		// compose mounts the files with their owner: the container user must be it.
+		if uid, ok := fileUID(info); ok && strconv.Itoa(uid) != env["LILLVET_UID"] {
+			t.Errorf("%s belongs to uid %d, the containers run as %s", secret, uid, env["LILLVET_UID"])
+		}
+	}
+	entries, err := os.ReadDir(o.SecretDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(secretFiles(o)) {
+		t.Errorf("%s holds %d files, want only the %d secrets", o.SecretDir, len(entries), len(secretFiles(o)))
 	}
 }
 
@@ -251,19 +281,40 @@ func readEnv(t *testing.T, path string) map[string]string {
 	return env
 }
 
-func TestEnvFile(t *testing.T) {
+// readSecrets returns the secret files' contents, as the owner service reads
+// them: one trailing newline dropped.
+func readSecrets(t *testing.T, o composesetup.Options) []string {
+	t.Helper()
+	var out []string
+	for _, f := range secretFiles(o) {
+		raw, err := os.ReadFile(filepath.Clean(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.TrimSuffix(string(raw), "\n"))
+	}
+	return out
+}
+
+func TestSecretFiles(t *testing.T) {
 	o := setup(t)
-	env := readEnv(t, o.EnvFile)
-	keys, err := fieldcrypt.ParseKeys(env["IDENTITY_KEYS"])
+	secrets := readSecrets(t, o)
+	keys, err := fieldcrypt.ParseKeys(secrets[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	index, err := base64.StdEncoding.DecodeString(env["BLIND_INDEX_KEY"])
+	index, err := base64.StdEncoding.DecodeString(secrets[2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fieldcrypt.NewKeyring(keys, env["IDENTITY_ACTIVE_KEY"], index); err != nil {
+	if _, err := fieldcrypt.NewKeyring(keys, secrets[1], index); err != nil {
 		t.Fatalf("the owner service would refuse these keys: %v", err)
+	}
+	env := readEnv(t, o.EnvFile)
+	for _, k := range []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY"} {
+		if _, ok := env[k]; ok {
+			t.Errorf(".env holds %s", k)
+		}
 	}
 	if env["LILLVET_UID"] == "" || env["LILLVET_UID"] == "0" || env["LILLVET_GID"] == "" {
 		t.Errorf("containers would run as uid %q gid %q", env["LILLVET_UID"], env["LILLVET_GID"])
@@ -274,11 +325,18 @@ func TestEnvFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	envBefore, err := os.ReadFile(o.EnvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := composesetup.Run(o); err != nil {
 		t.Fatal(err)
 	}
-	if again := readEnv(t, o.EnvFile); again["IDENTITY_KEYS"] != env["IDENTITY_KEYS"] || again["BLIND_INDEX_KEY"] != env["BLIND_INDEX_KEY"] {
+	if !slices.Equal(readSecrets(t, o), secrets) {
 		t.Error("a second run replaced the keys: sealed identity codes would become unreadable")
+	}
+	if envAfter, err := os.ReadFile(o.EnvFile); err != nil || !bytes.Equal(envAfter, envBefore) {
+		t.Errorf("a second run changed .env (%v)", err)
 	}
 	after, err := os.ReadFile(filepath.Clean(cert))
 	if err != nil {
@@ -289,18 +347,114 @@ func TestEnvFile(t *testing.T) {
 	}
 }
 
-func TestEnvFileGainsTheContainerUser(t *testing.T) {
-	dir := t.TempDir()
-	env := filepath.Join(dir, ".env")
-	if err := os.WriteFile(env, []byte("IDENTITY_KEYS=k1:AAAA\nIDENTITY_ACTIVE_KEY=k1\nBLIND_INDEX_KEY=AAAA"), 0o600); err != nil {
+// An env file from a setup before the keys moved to files: its keys are the ones
+// the stored identity codes are sealed under.
+const earlierEnv = `# Written by compose-setup. Never commit this file; see .env.example.
+IDENTITY_KEYS=k1:AAAA,k2:BBBB
+export IDENTITY_ACTIVE_KEY="k2"
+BLIND_INDEX_KEY=CCCC # the index key
+LILLVET_UID=1234
+`
+
+func TestEarlierEnvFileKeysMoveToFiles(t *testing.T) {
+	o := options(t.TempDir())
+	if err := os.WriteFile(o.EnvFile, []byte(earlierEnv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o := composesetup.Options{DataDir: filepath.Join(dir, "var"), CertDir: filepath.Join(dir, "certs"), EnvFile: env, Hosts: []string{"owner"}}
 	if err := composesetup.Run(o); err != nil {
 		t.Fatal(err)
 	}
-	got := readEnv(t, env)
-	if got["IDENTITY_KEYS"] != "k1:AAAA" || got["BLIND_INDEX_KEY"] != "AAAA" || got["LILLVET_UID"] == "" {
-		t.Fatalf("env file after setup: %v", got)
+	if got, want := readSecrets(t, o), []string{"k1:AAAA,k2:BBBB", "k2", "CCCC"}; !slices.Equal(got, want) {
+		t.Fatalf("secret files hold %q, want the env file's %q", got, want)
+	}
+	raw, err := os.ReadFile(o.EnvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leaked := range []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "AAAA", "CCCC"} {
+		if strings.Contains(string(raw), leaked) {
+			t.Errorf(".env still holds %s:\n%s", leaked, raw)
+		}
+	}
+	env := readEnv(t, o.EnvFile)
+	if env["LILLVET_UID"] != "1234" || env["LILLVET_GID"] == "" || !strings.HasPrefix(string(raw), "# Written by compose-setup.") {
+		t.Errorf(".env lost what it held besides the keys, or gained no group:\n%s", raw)
+	}
+
+	if err := composesetup.Run(o); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSecrets(t, o); got[0] != "k1:AAAA,k2:BBBB" {
+		t.Errorf("a second run replaced the moved keys: %q", got)
+	}
+}
+
+// TestEnvFileKeysAlreadyInFiles: a run stopped after writing the files, before
+// rewriting the env file, is finished by the next one.
+func TestEnvFileKeysAlreadyInFiles(t *testing.T) {
+	o := setup(t)
+	secrets := readSecrets(t, o)
+	stale := "IDENTITY_KEYS=" + secrets[0] + "\nIDENTITY_ACTIVE_KEY=" + secrets[1] + "\nBLIND_INDEX_KEY=" + secrets[2] + "\nLILLVET_UID=1234\nLILLVET_GID=1234\n"
+	if err := os.WriteFile(o.EnvFile, []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := composesetup.Run(o); err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := os.ReadFile(o.EnvFile); err != nil || string(raw) != "LILLVET_UID=1234\nLILLVET_GID=1234\n" {
+		t.Errorf(".env after the run: %q (%v)", raw, err)
+	}
+}
+
+func TestSetupRefusesToChooseBetweenKeys(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   string
+		files []string // of the secret files, which exist, in the order of secretFiles
+		want  string
+	}{
+		{name: "the env file and a file disagree", env: "IDENTITY_KEYS=k9:ZZZZ\n", files: []string{"k1:AAAA", "k1", "CCCC"},
+			want: "IDENTITY_KEYS in "},
+		{name: "keys in files, one missing", files: []string{"k1:AAAA"}, want: "lacks identity_active_key, blind_index_key"},
+		{name: "keys in the env file, one missing", env: "IDENTITY_KEYS=k1:AAAA\nIDENTITY_ACTIVE_KEY=k1\n", want: "lacks blind_index_key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			if err := os.MkdirAll(o.SecretDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range tt.files {
+				if err := os.WriteFile(secretFiles(o)[i], []byte(v+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.env != "" {
+				if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := composesetup.Run(o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run: %v, want an error mentioning %q", err, tt.want)
+			}
+			for _, secret := range []string{"AAAA", "ZZZZ", "CCCC"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error repeats a key: %v", err)
+				}
+			}
+			for i, f := range secretFiles(o) {
+				raw, err := os.ReadFile(filepath.Clean(f))
+				switch {
+				case i < len(tt.files) && string(raw) != tt.files[i]+"\n":
+					t.Errorf("%s was changed", f)
+				case i >= len(tt.files) && !errors.Is(err, os.ErrNotExist):
+					t.Errorf("%s was written", f)
+				}
+			}
+			if raw, _ := os.ReadFile(o.EnvFile); string(raw) != tt.env {
+				t.Errorf(".env was changed: %q", raw)
+			}
+		})
 	}
 }
