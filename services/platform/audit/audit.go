@@ -248,9 +248,11 @@ func (w *Writer) Run(ctx context.Context) error {
 	for {
 		select {
 		case e := <-w.queue:
-			w.writeBatch(ctx, w.collect(ctx, e))
+			if unwritten := w.writeBatch(ctx, w.collect(ctx, e)); unwritten != nil {
+				return w.drain(context.WithoutCancel(ctx), unwritten)
+			}
 		case <-ctx.Done():
-			return w.drain(context.WithoutCancel(ctx))
+			return w.drain(context.WithoutCancel(ctx), nil)
 		}
 	}
 }
@@ -276,10 +278,10 @@ func (w *Writer) collect(ctx context.Context, first Event) []Event {
 // writeBatch writes one batch, retrying with backoff until it is stored or
 // ctx is done; while it fails, Record refuses new events. Each attempt has a
 // deadline, so that a store that stops answering fails the log instead of holding
-// the batch for good, and ends when ctx does, so that the final drain, within its
-// own time, takes the batch over at once (an event that attempt stored keeps its id,
-// and is not stored twice).
-func (w *Writer) writeBatch(ctx context.Context, batch []Event) {
+// the batch for good, and ends when ctx does: it then returns the batch, which the
+// final drain takes over at once, within its own time (an event that attempt stored
+// keeps its id, and is not stored twice).
+func (w *Writer) writeBatch(ctx context.Context, batch []Event) (unwritten []Event) {
 	pause := retryMin
 	for {
 		attempt, cancel := context.WithTimeout(ctx, writeTimeout)
@@ -287,11 +289,10 @@ func (w *Writer) writeBatch(ctx context.Context, batch []Event) {
 		cancel()
 		if err == nil {
 			w.failing.Store(false)
-			return
+			return nil
 		}
 		if ctx.Err() != nil {
-			w.putBack(batch)
-			return
+			return batch
 		}
 		w.failing.Store(true)
 		w.logger.ErrorContext(ctx, "audit batch not stored; retrying", "events", len(batch), "error", err)
@@ -299,33 +300,20 @@ func (w *Writer) writeBatch(ctx context.Context, batch []Event) {
 		case <-time.After(pause):
 			pause = min(2*pause, retryMax)
 		case <-ctx.Done():
-			w.putBack(batch)
-			return
+			return batch
 		}
 	}
 }
 
-// putBack returns a batch that could not be written to the queue, so that the
-// final drain tries it once more.
-func (w *Writer) putBack(batch []Event) {
-	for _, e := range batch {
-		select {
-		case w.queue <- e:
-		default:
-			w.logger.Error("audit events lost at shutdown: queue full", "events", len(batch))
-			return
-		}
-	}
-}
-
-// drain writes every event still queued, retrying with backoff for at most drainFor:
+// drain writes unwritten, a batch the writer was writing when it stopped, and every
+// event still queued, retrying with backoff for at most drainFor:
 // the store may be failing over while the service stops, and an event not written now
 // is lost. Events lost are logged by count (the log pipeline is where operators are
 // alerted) and returned as the error, so that the process exits with a failure.
-func (w *Writer) drain(ctx context.Context) error {
+func (w *Writer) drain(ctx context.Context, unwritten []Event) error {
 	ctx, cancel := context.WithTimeout(ctx, w.drainFor)
 	defer cancel()
-	var batch []Event
+	batch := unwritten
 	for len(w.queue) > 0 {
 		batch = append(batch, <-w.queue)
 	}

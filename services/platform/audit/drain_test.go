@@ -243,3 +243,53 @@ func TestStopWhileABatchIsBeingWritten(t *testing.T) {
 		})
 	}
 }
+
+// gate is a network to a store not up yet: dials wait until open is closed.
+type gate struct{ open chan struct{} }
+
+func (g *gate) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
+}
+
+// TestStopWithAFullQueueLosesNoBatch stops the writer while its first batch waits on
+// a store not up yet and the queue has filled behind it: the batch goes to the final
+// drain with the queue, and every event Record accepted is stored.
+func TestStopWithAFullQueueLosesNoBatch(t *testing.T) {
+	store := embeddedtest.Start(t)
+	link := &gate{open: make(chan struct{})}
+	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()).SetDialer(link).
+		SetServerSelectionTimeout(30 * time.Second).SetHeartbeatInterval(500 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	w := NewWriter(client.Database("audithandover"), slog.New(slog.DiscardHandler))
+	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7"})
+	ev := Event{Action: "owner.read", Resource: "owners/o-7", SubjectOwnerID: "o-7", Outcome: OutcomeSuccess}
+	if err := w.Record(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	running, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(running) }()
+	time.Sleep(300 * time.Millisecond) // the first batch's attempt waits on the store
+	for i := range maxQueued {
+		if err := w.Record(ctx, ev); err != nil {
+			t.Fatalf("Record %d: %v", i, err)
+		}
+	}
+	stop()
+	close(link.open)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	n, err := embeddedtest.Client(t, store.URI()).Database("audithandover").Collection(Collection).CountDocuments(t.Context(), bson.M{})
+	if err != nil || n != maxQueued+1 {
+		t.Fatalf("stored %d events, %v; want every one of the %d recorded", n, err, maxQueued+1)
+	}
+}
