@@ -34,11 +34,32 @@ type ownerStatuses struct {
 	mu sync.Mutex
 }
 
-// remembered is an owner's status and when the owner service was asked for it: an
-// answer is as old as its question, however late it arrives.
+// remembered is an owner's status, when the owner service was asked for it and when
+// it answered: the owner service read the owner somewhere in between.
 type remembered struct {
-	status OwnerStatus
-	asked  time.Time
+	status          OwnerStatus
+	asked, answered time.Time
+}
+
+// newer is what the service knows of an owner from two answers. One asked after the
+// other had answered read the owner later, and wins. Of two calls in flight together
+// either may have read the owner last, so the restriction of either stands: a lifted
+// restriction may go unseen for one more TTL, a new one never.
+func newer(a, b remembered) remembered {
+	switch {
+	case a.answered.Before(b.asked):
+		return b
+	case b.answered.Before(a.asked):
+		return a
+	}
+	a.status.Restricted = a.status.Restricted || b.status.Restricted
+	if b.asked.After(a.asked) {
+		a.asked = b.asked
+	}
+	if b.answered.After(a.answered) {
+		a.answered = b.answered
+	}
+	return a
 }
 
 var _ Owners = (*ownerStatuses)(nil)
@@ -79,6 +100,7 @@ func (c *ownerStatuses) Statuses(ctx context.Context, ids []string) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	answered := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, id := range ask {
@@ -86,14 +108,13 @@ func (c *ownerStatuses) Statuses(ctx context.Context, ids []string) (map[string]
 		if !ok {
 			continue
 		}
-		if r, ok := c.cache.Peek(id); ok && r.asked.After(asked) {
-			// A call asked later has answered already: its status is the newer one.
-			out[id] = r.status
-			continue
+		r := remembered{status: st, asked: asked, answered: answered}
+		if known, ok := c.cache.Peek(id); ok {
+			r = newer(known, r)
 		}
-		out[id] = st
-		if st.Exists {
-			c.cache.Add(id, remembered{status: st, asked: asked})
+		out[id] = r.status
+		if r.status.Exists {
+			c.cache.Add(id, r)
 		}
 	}
 	return out, nil

@@ -25,9 +25,19 @@ type ownerService struct {
 	// slowNext, when set, is called once by the next call after it has read the
 	// statuses and before it answers: a slow answer.
 	slowNext func()
+	// heldNext, when set, is called once by the next call before it reads: a request
+	// held back on its way.
+	heldNext func()
 }
 
 func (o *ownerService) Statuses(_ context.Context, ids []string) (map[string]app.OwnerStatus, error) {
+	o.mu.Lock()
+	held := o.heldNext
+	o.heldNext = nil
+	o.mu.Unlock()
+	if held != nil {
+		held()
+	}
 	o.mu.Lock()
 	o.calls = append(o.calls, slices.Clone(ids))
 	out := make(map[string]app.OwnerStatus, len(ids))
@@ -201,6 +211,39 @@ func TestAnOlderAnswerDoesNotUndoARestrictionSeen(t *testing.T) {
 	}
 	if v := checkEmail(t, svc, ctx, owner2); v.Allowed {
 		t.Fatalf("check after the older answer came back: %+v, want denied", v)
+	}
+}
+
+// TestARestrictionReadLastIsNotUndoneByAnEarlierRead: check A is asked first but its
+// request reaches the owner service after the restriction; check B, asked after A, read
+// the owner before it and answered first. Neither tells which read was last, so the
+// restriction A saw stands, for A and for the checks after it.
+func TestARestrictionReadLastIsNotUndoneByAnEarlierRead(t *testing.T) {
+	svc, owners, ctx := newService(t, time.Hour)
+	owners.set(owner2, false)
+	held, release := make(chan struct{}), make(chan struct{})
+	owners.mu.Lock()
+	owners.heldNext = func() { close(held); <-release }
+	owners.mu.Unlock()
+	first := make(chan domain.Verdict, 1)
+	go func() {
+		v, _, err := svc.Check(ctx, owner2, domain.PurposeDirectMarketing, domain.ChannelEmail)
+		if err != nil {
+			t.Error(err)
+		}
+		first <- v
+	}()
+	<-held
+	if v := checkEmail(t, svc, ctx, owner2); !v.Allowed {
+		t.Fatalf("check B, before the restriction: %+v, want allowed", v)
+	}
+	owners.set(owner2, true)
+	close(release)
+	if v := <-first; v.Allowed {
+		t.Errorf("check A, whose read saw the restriction: %+v, want denied", v)
+	}
+	if v := checkEmail(t, svc, ctx, owner2); v.Allowed {
+		t.Errorf("a check after both answers: %+v, want denied", v)
 	}
 }
 
