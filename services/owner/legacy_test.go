@@ -1,6 +1,7 @@
 package owner_test
 
 import (
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,6 +52,8 @@ func TestUpdateLeavesAValueStoredUnderLaxerRules(t *testing.T) {
 	}{
 		{"the same retired code set again", &ownerv1.Owner{Address: &ownerv1.Address{Country: "UK"}}, []string{"address.country"}, "owner.address.country"},
 		{"Finland, with the British postal code left as it is", &ownerv1.Owner{Address: &ownerv1.Address{Country: "FI"}}, []string{"address.country"}, "owner.address.postal_code"},
+		{"a postal code too long beside it", &ownerv1.Owner{Address: &ownerv1.Address{PostalCode: strings.Repeat("9", 5000)}}, []string{"address.postal_code"}, "owner.address.postal_code"},
+		{"a postal code with control characters beside it", &ownerv1.Owner{Address: &ownerv1.Address{PostalCode: "SW1A\x07\x1b[2J 1AA"}}, []string{"address.postal_code"}, "owner.address.postal_code"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := update(tc.owner, tc.paths...)

@@ -157,9 +157,12 @@ func normalizeAddress(a *Address, prefix string, v *apperr.ValidationError) {
 				v.Add(prefix+".postal_code", "must be five digits")
 			}
 		}
-	case problem != "":
-		v.Add(prefix+".country", problem)
 	default:
+		// The postal code is checked whatever the country: an update that keeps a
+		// country stored under laxer rules may set the postal code beside it.
+		if problem != "" {
+			v.Add(prefix+".country", problem)
+		}
 		optionalText(v, prefix+".postal_code", a.PostalCode)
 	}
 }
