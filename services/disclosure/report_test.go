@@ -353,6 +353,10 @@ func TestAccessReportTransferredPet(t *testing.T) {
 				}
 				former = append(former, reasons(p.Changes))
 			}
+			if transfers := strings.Count(string(res.GetReport().GetData()), `"field":"owner_id"`); transfers != 1 ||
+				!strings.Contains(string(res.GetReport().GetData()), `Value":"`+tt.owner+`"`) {
+				t.Errorf("the report shows %d transfer values, want one naming the owner's own id", transfers)
+			}
 			if !reflect.DeepEqual(patients, tt.patients) || !reflect.DeepEqual(former, tt.formerPatients) {
 				t.Errorf("the pets' change reasons: %v, the former pets': %v; want %v and %v", patients, former, tt.patients, tt.formerPatients)
 			}

@@ -15,6 +15,16 @@ type Change struct {
 	ActorRoles   []string  `json:"actorRoles,omitempty"`
 	Fields       []string  `json:"fields,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+	// Values are the values the owner service keeps of a change (a transfer's owner
+	// ids, the other owner's left empty in a copy).
+	Values []ValueChange `json:"values,omitempty"`
+}
+
+// ValueChange is one field's value before and after a change.
+type ValueChange struct {
+	Field    string `json:"field"`
+	OldValue string `json:"oldValue,omitempty"`
+	NewValue string `json:"newValue,omitempty"`
 }
 
 // OwnerRecord is the owner as the owner service holds them, with the identity code in

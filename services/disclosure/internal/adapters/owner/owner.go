@@ -129,5 +129,8 @@ func change(c *ownerv1.Change) app.Change {
 	return app.Change{
 		Version: c.GetVersion(), Time: protomap.Time(c.GetTime()), ActorSubject: c.GetActorSubject(), ActorName: c.GetActorName(),
 		ActorRoles: c.GetActorRoles(), Fields: c.GetFields(), Reason: c.GetReason(),
+		Values: protomap.All(c.GetValues(), func(v *ownerv1.ValueChange) app.ValueChange {
+			return app.ValueChange{Field: v.GetField(), OldValue: v.GetOldValue(), NewValue: v.GetNewValue()}
+		}),
 	}
 }
