@@ -357,6 +357,11 @@ func TestAccessReportTransferredPet(t *testing.T) {
 				!strings.Contains(string(res.GetReport().GetData()), `Value":"`+tt.owner+`"`) {
 				t.Errorf("the report shows %d transfer values, want one naming the owner's own id", transfers)
 			}
+			for _, d := range s.ownerLog(t, tt.owner) {
+				if d.GetRecipientKind() == disclosurev1.RecipientKind_RECIPIENT_KIND_DATA_SUBJECT && !slices.Contains(d.GetPatientIds(), musti) {
+					t.Errorf("the copy's log entry names the pets %v, not the dog it speaks of", d.GetPatientIds())
+				}
+			}
 			if !reflect.DeepEqual(patients, tt.patients) || !reflect.DeepEqual(former, tt.formerPatients) {
 				t.Errorf("the pets' change reasons: %v, the former pets': %v; want %v and %v", patients, former, tt.patients, tt.formerPatients)
 			}

@@ -296,9 +296,14 @@ func information(t map[string]string, r domain.StatedRetention) ReportInformatio
 func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Report, body []byte, now time.Time) (domain.Record, error) {
 	caller, _ := auth.FromContext(ctx)
 	sum := sha256.Sum256(body)
-	patients := make([]string, len(rep.Patients))
-	for i, p := range rep.Patients {
-		patients[i] = p.ID
+	// The pets the owner transferred away are in the copy too (their changes of the
+	// owner's time): a rectification of those reaches this recipient as well (Art. 19).
+	patients := make([]string, 0, len(rep.Patients)+len(rep.FormerPatients))
+	for _, p := range rep.Patients {
+		patients = append(patients, p.ID)
+	}
+	for _, p := range rep.FormerPatients {
+		patients = append(patients, p.ID)
 	}
 	basis, _, _ := domain.LegalBasis(domain.Recipient{Kind: domain.KindDataSubject})
 	stored, err := s.repo.AppendRecord(ctx, domain.Record{
