@@ -149,22 +149,21 @@ func normalizeAddress(a *Address, prefix string, v *apperr.ValidationError) {
 	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
 	optionalText(v, prefix+".street", a.Street)
 	optionalText(v, prefix+".city", a.City)
-	switch problem := countryProblem(a.Country); {
-	case a.Country == "" || a.Country == "FI":
+	if a.Country == "" || a.Country == "FI" {
 		a.Country = ""
 		if a.PostalCode != "" {
 			if err := ValidatePostalCode(a.PostalCode); err != nil {
 				v.Add(prefix+".postal_code", "must be five digits")
 			}
 		}
-	default:
-		// The postal code is checked whatever the country: an update that keeps a
-		// country stored under laxer rules may set the postal code beside it.
-		if problem != "" {
-			v.Add(prefix+".country", problem)
-		}
-		optionalText(v, prefix+".postal_code", a.PostalCode)
+		return
 	}
+	if problem := countryProblem(a.Country); problem != "" {
+		v.Add(prefix+".country", problem)
+	}
+	// The postal code is checked whatever the country: an update that keeps a country
+	// stored under laxer rules may set the postal code beside it.
+	optionalText(v, prefix+".postal_code", a.PostalCode)
 }
 
 func requireText(v *apperr.ValidationError, field, s string) {
