@@ -84,6 +84,12 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		if done {
+			// The stored answer stands, but a patient may have come under the owner since
+			// (a registration or transfer whose taking back failed): the retry covers it,
+			// as nothing else would.
+			if err := s.coverLatePatients(ctx, in.OwnerID, domain.ErasureReason(in.RequestID)); err != nil {
+				return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+			}
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 		}
 		err = s.restrictForErasure(ctx, in.OwnerID, in.RequestID)
@@ -98,11 +104,18 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		plan := domain.PlanErasure(o, patients, req, today)
-		_, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
+		erased, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
 		if errors.Is(err, apperr.ErrConflict) {
 			continue
 		}
 		if err != nil {
+			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		}
+		// A patient written under the owner after the listing above, whose taking back
+		// failed or read the owner before it was marked erased, is covered here; one
+		// written after this reads the owner erased and covers itself (see unregister
+		// and untransfer).
+		if err := s.coverPatientsOf(ctx, erased, domain.ErasureReason(in.RequestID)); err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		return plan.Dispositions, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
@@ -125,6 +138,37 @@ func (s *Service) restrictForErasure(ctx context.Context, id, requestID string) 
 		return fmt.Errorf("restrict: %w", err)
 	}
 	return s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+}
+
+// coverLatePatients covers the patients under owner id, when it is erased, that no
+// erasure covered yet (domain.PlanLatePatients), with reason in their histories.
+func (s *Service) coverLatePatients(ctx context.Context, id, reason string) error {
+	o, err := s.repo.GetOwner(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.coverPatientsOf(ctx, o, reason)
+}
+
+// coverPatientsOf is coverLatePatients for the owner o as read.
+func (s *Service) coverPatientsOf(ctx context.Context, o *domain.Owner, reason string) error {
+	if !o.Erased {
+		return nil
+	}
+	patients, err := s.repo.OwnerPatients(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	plan := domain.PlanLatePatients(o, patients)
+	if plan.Patients == 0 {
+		return nil
+	}
+	// No request id: the owner's own document, and its erasures' answers, stay as
+	// they are.
+	if _, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, nil, reason), ""); err != nil {
+		return fmt.Errorf("cover the patients that came under the erased owner: %w", err)
+	}
+	return nil
 }
 
 func keptUntil(raw, field, today string, v *apperr.ValidationError) string {

@@ -61,23 +61,34 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // failed (cause), and answers the caller's error: cause once it is deleted. A patient
 // the owner's erasure reached first is the erasure's, so the registration stands and
 // the caller is told so (OWNER_ERASED), never that it was refused. ctx is afterWrite's.
+//
+// A patient that cannot be deleted (a store error, or rectified meanwhile) under an
+// owner erased by now is covered here as the erasure covers the owner's patients: the
+// erasure listed them before it was written, its retry answers what it stored, and the
+// caller's retry is refused at the first check, so nothing else would.
 func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) error {
 	err := s.repo.DeletePatient(ctx, created.ID)
 	if err == nil {
 		return errors.Join(cause, s.record(ctx, "patient.create.taken_back", patientResource(created.ID), created.OwnerID))
 	}
-	if !errors.Is(err, apperr.ErrConflict) {
-		return fmt.Errorf("take the registration back: %w", err)
+	erasedMsg := "the registration was written, then covered by the owner's erasure: the patient stays with the owner, restricted or anonymised"
+	if errors.Is(err, apperr.ErrConflict) {
+		current, gerr := s.repo.GetPatient(ctx, created.ID)
+		if gerr != nil {
+			return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
+		}
+		if current.Erased || current.Anonymised {
+			return apperr.Precondition("OWNER_ERASED", erasedMsg)
+		}
 	}
-	current, gerr := s.repo.GetPatient(ctx, created.ID)
-	if gerr != nil {
+	o, gerr := s.repo.GetOwner(ctx, created.OwnerID)
+	if gerr != nil || !o.Erased {
 		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
 	}
-	if current.Erased || current.Anonymised {
-		return apperr.Precondition("OWNER_ERASED",
-			"the registration was written, then covered by the owner's erasure: the patient stays with the owner, restricted or anonymised")
+	if cerr := s.coverPatientsOf(ctx, o, domain.LateErasureReason); cerr != nil {
+		return fmt.Errorf("take the registration back: %w", errors.Join(err, cerr))
 	}
-	return fmt.Errorf("take the registration back: %w", err)
+	return apperr.Precondition("OWNER_ERASED", erasedMsg)
 }
 
 // settleTimeout bounds what a write leaves to do once it has landed (afterWrite).
@@ -287,6 +298,10 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
 // is told so (OWNER_ERASED), never that it was refused. ctx is afterWrite's, so that
 // the caller going away does not leave the patient under the restricted owner.
+//
+// The previous owner's erasure may have run while the patient was away (it found the
+// patient under the new owner): back under the erased owner, the patient is covered at
+// once as that erasure covered the owner's patients, as nothing would later.
 func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string, cause error) error {
 	current := moved
 	for range writeAttempts {
@@ -294,7 +309,14 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 		back.OwnerID = previous
 		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, domain.UntransferReason))
 		if err == nil {
-			return errors.Join(cause, s.recordAll(ctx, "patient.transfer.taken_back", patientResource(moved.ID), moved.OwnerID, previous))
+			audited := s.recordAll(ctx, "patient.transfer.taken_back", patientResource(moved.ID), moved.OwnerID, previous)
+			// The transfer is taken back whatever the covering does, so the caller is
+			// told cause all the same; a previous owner that cannot be read is covered,
+			// if erased, by a retry of its erasure.
+			if err := s.coverLatePatients(ctx, previous, domain.LateErasureReason); err != nil {
+				audited = errors.Join(fmt.Errorf("cover the patient under its previous owner if erased: %w", err), audited)
+			}
+			return errors.Join(cause, audited)
 		}
 		if !errors.Is(err, apperr.ErrConflict) {
 			return fmt.Errorf("take the transfer back: %w", err)

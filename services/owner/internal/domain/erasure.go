@@ -210,6 +210,29 @@ func (p *ErasurePlan) NextDue() string {
 	}
 }
 
+// PlanLatePatients decides how an erasure covers the patients under the erased owner o
+// that no erasure covered yet: a registration or transfer back to the owner whose
+// taking back failed, or that landed after the erasure had listed the owner's patients.
+// They are covered as the owner's erasure covered its own: kept and restricted while the
+// owner's names are kept, anonymised once those are gone. The owner's own data do not
+// change (no fields), and its kept-until days stay. Nothing is planned for an owner not
+// erased.
+func PlanLatePatients(o *Owner, patients []*Patient) ErasurePlan {
+	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
+	if !o.Erased {
+		return p
+	}
+	for _, q := range patients {
+		if !q.Anonymised && (o.Anonymised || !q.Erased) {
+			p.Patients++
+		}
+	}
+	if p.Patients > 0 {
+		p.AnonymisePatients, p.RestrictPatients = o.Anonymised, !o.Anonymised
+	}
+	return p
+}
+
 // CoveredPatients counts the patients an erasure request (or, with an empty id, the
 // retention sweep) covers: those not yet anonymised, and those this same request
 // anonymised before it was interrupted, so that its retry answers as it would have.
@@ -236,6 +259,10 @@ const RegisteredReason = "registered"
 // owner was restricted (or could not be read) when the transfer was written.
 const UntransferReason = "transfer taken back: the new owner was restricted (or could not be read) when it was written"
 
+// LateErasureReason is the change-history reason of a patient covered by its owner's
+// erasure after it ran (PlanLatePatients), when no erasure request is at hand to name.
+const LateErasureReason = "covered by the owner's erasure: the patient came under the owner after it ran"
+
 // ErasedReason replaces, from the owner's erasure on, the reason staff gave for a change
 // of the owner or its patients. Such a reason is free text ("Aino Mäkinen called, new
 // number 040…") that may repeat anything the erasure removes, and the owner service
@@ -245,11 +272,11 @@ const ErasedReason = "(erased)"
 
 // ScrubbedReason is the reason a change keeps once its owner is erased: the reasons the
 // service writes itself (a registration, a transfer taken back, the erasure requests
-// requestIDs, the retention sweep) name no one and stay, so the history still tells
+// requestIDs, a late patient's covering, the retention sweep) name no one and stay, so the history still tells
 // what happened and which request did it; any other becomes ErasedReason.
 func ScrubbedReason(reason string, requestIDs []string) string {
 	switch reason {
-	case RegisteredReason, UntransferReason, SweepReason, ErasedReason:
+	case RegisteredReason, UntransferReason, LateErasureReason, SweepReason, ErasedReason:
 		return reason
 	}
 	for _, id := range requestIDs {

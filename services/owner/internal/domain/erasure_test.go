@@ -208,6 +208,45 @@ func TestPlanSweep(t *testing.T) {
 	}
 }
 
+func TestPlanLatePatients(t *testing.T) {
+	patients := []*Patient{
+		{ID: "active"}, {ID: "restricted", Erased: true}, {ID: "anonymised", Erased: true, Anonymised: true},
+	}
+	tests := []struct {
+		name      string
+		owner     Owner
+		count     int
+		anonymise bool
+		restrict  bool
+	}{
+		{name: "owner not erased", owner: Owner{Restricted: true}},
+		{
+			name: "names kept: the active patient is restricted", count: 1, restrict: true,
+			owner: Owner{Restricted: true, Erased: true, NameKeptUntil: "2029-11-25", IdentityKeptUntil: "2027-12-31"},
+		},
+		{
+			name: "names gone: the active and the restricted patient are anonymised", count: 2, anonymise: true,
+			owner: Owner{Restricted: true, Erased: true, Anonymised: true, IdentityKeptUntil: "2027-12-31"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := PlanLatePatients(&tt.owner, patients)
+			if p.Patients != tt.count || p.AnonymisePatients != tt.anonymise || p.RestrictPatients != tt.restrict {
+				t.Errorf("plan = %d patients, anonymise %t, restrict %t; want %d, %t, %t",
+					p.Patients, p.AnonymisePatients, p.RestrictPatients, tt.count, tt.anonymise, tt.restrict)
+			}
+			// The owner's data and its sweep's schedule stay as the erasure left them.
+			if p.Changes() || p.NextDue() != (&ErasurePlan{KeepNamesUntil: tt.owner.NameKeptUntil, KeepIdentityUntil: tt.owner.IdentityKeptUntil}).NextDue() {
+				t.Errorf("plan changes the owner (%v) or its schedule (%q)", p.Fields, p.NextDue())
+			}
+		})
+	}
+	if p := PlanLatePatients(&Owner{Erased: true, NameKeptUntil: "2029-11-25"}, patients[1:]); p.Patients != 0 || p.RestrictPatients {
+		t.Errorf("nothing late: plan = %+v", p)
+	}
+}
+
 func TestScrubbedReason(t *testing.T) {
 	ids := []string{"job-1", "job-2"}
 	tests := []struct {
@@ -219,6 +258,7 @@ func TestScrubbedReason(t *testing.T) {
 		{"the sweep's entry", SweepReason, SweepReason},
 		{"a registration", RegisteredReason, RegisteredReason},
 		{"a transfer taken back", UntransferReason, UntransferReason},
+		{"a late patient covered", LateErasureReason, LateErasureReason},
 		{"already scrubbed", ErasedReason, ErasedReason},
 		{"a request not on record", "erasure request job-3", ErasedReason},
 		{"free text that begins like a request", "erasure request job-1 from Aino Mäkinen", ErasedReason},

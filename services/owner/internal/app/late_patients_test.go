@@ -1,0 +1,236 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
+// The tests here check the safety net under an erasure: a patient that comes under an
+// owner after the owner's erasure listed its patients, and is not taken back, is covered
+// as that erasure covered the owner's patients, never left active under the erased
+// owner.
+
+func createOwners(t *testing.T, ctx context.Context, plain *Service, families ...string) map[string]string {
+	t.Helper()
+	owners := map[string]string{}
+	for _, family := range families {
+		o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+			HomeClinic: domain.ClinicSeinajoki}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners[family] = o.ID
+	}
+	return owners
+}
+
+func wantOwnerErased(t *testing.T, what string, err error) {
+	t.Helper()
+	var pe *apperr.PreconditionError
+	if !errors.As(err, &pe) || pe.Reason != "OWNER_ERASED" {
+		t.Errorf("%s: %v, want OWNER_ERASED", what, err)
+	}
+}
+
+// wantNoActivePatient fails when a patient under the owner is neither kept restricted
+// (erased) nor anonymised, or is not anonymised when anonymised says so.
+func wantNoActivePatient(t *testing.T, repo domain.Repository, ownerID string, anonymised bool) {
+	t.Helper()
+	under, err := repo.OwnerPatients(t.Context(), ownerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(under) == 0 {
+		t.Fatal("no patient under the owner")
+	}
+	for _, p := range under {
+		if !p.Erased || p.Anonymised != anonymised {
+			t.Errorf("patient %s under the erased owner: erased %t, anonymised %t (name %q); want erased, anonymised %t",
+				p.ID, p.Erased, p.Anonymised, p.Name, anonymised)
+		}
+	}
+}
+
+// TestUntransferToAnErasedPreviousOwner: the previous owner's erasure runs between a
+// transfer's write and its taking back (it finds the patient under the new owner); the
+// patient taken back to the erased owner is covered at once, restricted while the
+// owner's names are kept, anonymised when they are gone.
+func TestUntransferToAnErasedPreviousOwner(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		nameKeptUntil string
+		anonymised    bool
+	}{
+		{name: "names kept", nameKeptUntil: "2060-12-31"},
+		{name: "names anonymised", anonymised: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owners := createOwners(t, ctx, plain, "from", "to")
+			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["from"], Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
+				// The new owner objects (restricted); the previous owner's erasure runs to its end.
+				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending"); err != nil {
+					return err
+				}
+				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: "job-from", NameKeptUntil: tt.nameKeptUntil})
+				return err
+			}}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = racing.TransferPatient(ctx, p.ID, owners["to"], p.Version, "sold")
+			wantOwnerRestricted(t, "the transfer to the restricted owner", err)
+			wantNoActivePatient(t, repo, owners["from"], tt.anonymised)
+			changes, err := repo.PatientChanges(t.Context(), p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := changes[len(changes)-1]; last.Reason != domain.LateErasureReason {
+				t.Errorf("the patient's last change %v has reason %q, want %q", last.Fields, last.Reason, domain.LateErasureReason)
+			}
+		})
+	}
+}
+
+// failingTakeBack runs the owner's whole erasure between a registration's first check
+// and its write (so the erasure's listing cannot see the patient), then makes the
+// taking back's delete fail: with deleteErr as a store error would, or by rectifying
+// the patient right after its write.
+type failingTakeBack struct {
+	domain.Repository
+	erase     func(ctx context.Context, ownerID string) error
+	rectify   func(ctx context.Context, p *domain.Patient) error
+	deleteErr error
+}
+
+func (r *failingTakeBack) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
+	if err := r.erase(ctx, p.OwnerID); err != nil {
+		return nil, err
+	}
+	created, err := r.Repository.CreatePatient(ctx, p, c)
+	if err == nil && r.rectify != nil {
+		if err := r.rectify(ctx, created); err != nil {
+			return nil, err
+		}
+	}
+	return created, err
+}
+
+func (r *failingTakeBack) DeletePatient(ctx context.Context, id string) error {
+	if r.deleteErr != nil {
+		return r.deleteErr
+	}
+	return r.Repository.DeletePatient(ctx, id)
+}
+
+// TestRegistrationTakeBackFailingUnderAnErasedOwner: a registration the owner's erasure
+// did not list, whose taking back fails, is covered by the registration itself (the
+// erasure's retry answers its stored answer, the caller's retry is refused at the first
+// check) and answered OWNER_ERASED.
+func TestRegistrationTakeBackFailingUnderAnErasedOwner(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		rectify   bool
+		deleteErr error
+	}{
+		{name: "delete fails (store error)", deleteErr: errors.New("connection reset by peer")},
+		{name: "rectified meanwhile", rectify: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			wrapped := &failingTakeBack{Repository: repo, deleteErr: tt.deleteErr,
+				erase: func(ctx context.Context, ownerID string) error {
+					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: "job-1", NameKeptUntil: "2060-12-31"})
+					return err
+				}}
+			if tt.rectify {
+				wrapped.rectify = func(ctx context.Context, p *domain.Patient) error {
+					_, err := repo.UpdatePatient(ctx, &domain.Patient{ID: p.ID, OwnerID: p.OwnerID, Name: p.Name, Species: p.Species, Sex: p.Sex, Colour: "black"},
+						p.Version, plain.change(ctx, []string{"colour"}, "seen at the desk"))
+					return err
+				}
+			}
+			racing, err := New(wrapped, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			wantOwnerErased(t, "a registration not taken back under the erased owner", err)
+			wantNoActivePatient(t, repo, owner, false)
+		})
+	}
+}
+
+// TestErasureRetryCoversLatePatients: a patient that came under an erased owner and was
+// not taken back (a crash between the write and its second check) is covered by a retry
+// of the erasure, which still answers its stored answer.
+func TestErasureRetryCoversLatePatients(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		nameKeptUntil string
+		anonymised    bool
+	}{
+		{name: "names kept", nameKeptUntil: "2060-12-31"},
+		{name: "names anonymised", anonymised: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			in := EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: tt.nameKeptUntil}
+			first, err := plain.EraseOwnerData(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The write of a registration whose process died before its second check.
+			if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
+				plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+				t.Fatal(err)
+			}
+			again, err := plain.EraseOwnerData(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(again) != len(first) {
+				t.Errorf("the retry answered %+v, want the stored answer %+v", again, first)
+			}
+			wantNoActivePatient(t, repo, owner, tt.anonymised)
+			changes, err := repo.PatientChanges(t.Context(), "patient-late")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := changes[len(changes)-1]; last.Reason != domain.ErasureReason("job-1") {
+				t.Errorf("the patient's last change has reason %q, want the erasure request's", last.Reason)
+			}
+		})
+	}
+}
+
+// TestErasureCoversAPatientWrittenAfterItsListing: a patient written under the owner
+// after the erasure listed the owner's patients (here straight into the store, as a
+// registration whose taking back failed leaves it) is covered by that same erasure.
+func TestErasureCoversAPatientWrittenAfterItsListing(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+	eraser, err := New(&beforeErasureApplied{Repository: repo, meanwhile: func() {
+		if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
+			plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+			t.Error(err)
+		}
+	}}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}); err != nil {
+		t.Fatal(err)
+	}
+	wantNoActivePatient(t, repo, owner, false)
+}
