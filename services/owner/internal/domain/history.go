@@ -10,6 +10,11 @@ const ownerIDField = "owner_id"
 // may name either (Art. 15(4): the copy must not disclose the other's data).
 const WithheldReason = "(withheld)"
 
+// TakenBackReason stands, in an owner's own copy of a patient's history, for
+// UntransferReason: that one tells why the transfer was taken back, the other owner's
+// restriction (an erasure or objection pending), which is that owner's data.
+const TakenBackReason = "transfer taken back"
+
 // ChangeOwners returns, for each change of a patient's history (oldest first), the
 // owners in whose time with the patient it was made: the owner the patient was with
 // then, and for a transfer both the owner it left and the one it went to. current is
@@ -68,7 +73,7 @@ func InOwnersTime(owners []string, owner string) bool {
 // OwnersCopy is a patient's history as owner's own copy shows it (the access report,
 // DESIGN rule 6): only the changes made in owner's time with the patient, a transfer's
 // other owner left out (an empty id) and its reason withheld unless the service wrote
-// it itself. Staff read the whole history; an owner's copy must not disclose the
+// it itself (a transfer taken back shows only TakenBackReason). Staff read the whole history; an owner's copy must not disclose the
 // earlier or later owner's data (GDPR Art. 15(4)). current is as for ChangeOwners.
 func OwnersCopy(changes []Change, current, owner string) []Change {
 	owners := ChangeOwners(changes, current)
@@ -78,7 +83,10 @@ func OwnersCopy(changes []Change, current, owner string) []Change {
 			continue
 		}
 		if slices.Contains(c.Fields, ownerIDField) {
-			if ScrubbedReason(c.Reason, nil) != c.Reason {
+			switch {
+			case c.Reason == UntransferReason:
+				c.Reason = TakenBackReason
+			case ScrubbedReason(c.Reason, nil) != c.Reason:
 				c.Reason = WithheldReason
 			}
 			c.Values = slices.Clone(c.Values)

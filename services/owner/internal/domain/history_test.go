@@ -120,6 +120,16 @@ func TestOwnersCopy(t *testing.T) {
 			[]Change{transfer("", "B", ErasedReason), edit("b")},
 		},
 		{
+			"a transfer taken back says so, not why (the other owner's restriction)",
+			[]Change{registered, transfer("A", "B", "sold"), transfer("B", "A", UntransferReason), edit("a")}, "A", "A",
+			[]Change{registered, transfer("A", "", WithheldReason), transfer("", "A", TakenBackReason), edit("a")},
+		},
+		{
+			"the other owner's copy reads the same",
+			[]Change{registered, transfer("A", "B", "sold"), transfer("B", "A", UntransferReason), edit("a")}, "A", "B",
+			[]Change{transfer("", "B", WithheldReason), transfer("B", "", TakenBackReason)},
+		},
+		{
 			"a transfer without values is the owner's own, its reason withheld",
 			[]Change{registered, edit("?"), legacyTransfer("sold"), edit("b")}, "B", "B",
 			[]Change{legacyTransfer(WithheldReason), edit("b")},
