@@ -387,6 +387,45 @@ func TestTransferKeepsCustomerNumberAndHistory(t *testing.T) {
 	}
 }
 
+// TestTransferLeavesThePreviousOwnersInsurance: the policy is the previous owner's
+// contract; after a transfer the patient has none until the new owner's is recorded,
+// and the change record names the insurance without keeping its values.
+func TestTransferLeavesThePreviousOwnersInsurance(t *testing.T) {
+	env, c := setup(t)
+	from := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+	to := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Heikkinen")})
+	insured := newPatient("Musti")
+	insured.Insurance = &ownerv1.Insurance{Insurer: "Lähitapiola", PolicyNumber: "LT-123456"}
+	pet := registerPatient(t, env, c, from.GetId(), insured)
+	ctx := env.As(t, auth.RoleReception)
+	res, err := c.TransferPatient(ctx, &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: to.GetId(), Version: pet.GetVersion(), Reason: "sold",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.GetPatient().GetInsurance(); got.GetInsurer() != "" || got.GetPolicyNumber() != "" {
+		t.Errorf("the transferred patient's insurance = %v, want none", got)
+	}
+	hist, err := c.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: pet.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	transfer := hist.GetChanges()[len(hist.GetChanges())-1]
+	if !slices.Equal(transfer.GetFields(), []string{"owner_id", "insurance"}) || len(transfer.GetValues()) != 1 ||
+		transfer.GetValues()[0].GetField() != "owner_id" {
+		t.Errorf("the transfer's record: fields %v, values %v; want owner_id and insurance, the owner ids only", transfer.GetFields(), transfer.GetValues())
+	}
+	manager := auth.WithOutgoingToken(t.Context(), env.Token(t, auth.RoleClinicManager), "access request ar-1")
+	x, err := c.ExportOwner(manager, &ownerv1.ExportOwnerRequest{OwnerId: to.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := x.GetPatients(); len(ps) != 1 || ps[0].GetInsurance().GetPolicyNumber() != "" || ps[0].GetInsurance().GetInsurer() != "" {
+		t.Errorf("the new owner's copy: %v, want the pet without the previous owner's policy", ps)
+	}
+}
+
 func TestDeceasedPatient(t *testing.T) {
 	env, c := setup(t)
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Koskinen")})

@@ -246,7 +246,9 @@ func (s *Service) FindPatientByCustomerNumber(ctx context.Context, number string
 }
 
 // TransferPatient moves a patient to another owner. The customer number and the change
-// history stay with the animal.
+// history stay with the animal; the insurance does not: the policy is the previous
+// owner's contract, and its number would otherwise be in the new owner's copy and
+// disclosures. The new owner's policy is recorded as any rectification.
 func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, version int64, reason string) (*domain.Patient, error) {
 	var v apperr.ValidationError
 	validateReason(reason, &v)
@@ -271,9 +273,9 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	if err := requireNotErased(p); err != nil {
 		return nil, err
 	}
-	previous := p.OwnerID
-	p.OwnerID = newOwnerID
-	moved, err := s.repo.UpdatePatient(ctx, p, version, s.ownerChange(ctx, previous, newOwnerID, reason))
+	previous, insurance := p.OwnerID, p.Insurance
+	p.OwnerID, p.Insurance = newOwnerID, domain.Insurance{}
+	moved, err := s.repo.UpdatePatient(ctx, p, version, s.ownerChange(ctx, previous, newOwnerID, insurance != domain.Insurance{}, reason))
 	if err != nil {
 		return nil, fmt.Errorf("transfer patient %s: %w", id, err)
 	}
@@ -286,13 +288,15 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 	settle, cancel := afterWrite(ctx)
 	defer cancel()
 	if err := s.recheckOwner(settle, newOwnerID); err != nil {
-		return nil, fmt.Errorf("transfer patient %s: %w", id, errors.Join(s.untransfer(settle, moved, previous, err), audited))
+		return nil, fmt.Errorf("transfer patient %s: %w", id, errors.Join(s.untransfer(settle, moved, previous, insurance, err), audited))
 	}
 	return moved, audited
 }
 
 // untransfer moves a patient back to its previous owner, as the new owner's check after
 // the write failed (cause), and answers the caller's error: cause once it is taken back.
+// The previous owner's insurance, which the transfer cleared, comes back with it unless
+// a policy was recorded meanwhile.
 // It writes at the version it read, so that it changes nothing written since: a
 // rectification meanwhile is kept (read again, then taken back); a patient the new
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
@@ -302,12 +306,16 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // The previous owner's erasure may have run while the patient was away (it found the
 // patient under the new owner): back under the erased owner, the patient is covered at
 // once as that erasure covered the owner's patients, as nothing would later.
-func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string, cause error) error {
+func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previous string, insurance domain.Insurance, cause error) error {
 	current := moved
 	for range writeAttempts {
 		back := *current
 		back.OwnerID = previous
-		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, domain.UntransferReason))
+		restore := back.Insurance == (domain.Insurance{}) && insurance != (domain.Insurance{})
+		if restore {
+			back.Insurance = insurance
+		}
+		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, restore, domain.UntransferReason))
 		if err == nil {
 			audited := s.recordAll(ctx, "patient.transfer.taken_back", patientResource(moved.ID), moved.OwnerID, previous)
 			// The transfer is taken back whatever the covering does, so the caller is
@@ -336,9 +344,15 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 }
 
 // ownerChange is the change record of a patient moved from one owner to another: the
-// history says from whom to whom (rule 3), as the owner ids name no one by themselves.
-func (s *Service) ownerChange(ctx context.Context, from, to, reason string) domain.Change {
-	c := s.change(ctx, []string{"owner_id"}, reason)
+// history says from whom to whom (rule 3), as the owner ids name no one by themselves;
+// an insurance the move cleared or put back (insurance) is named among the fields,
+// its values not kept, as a policy number is the policyholder's data.
+func (s *Service) ownerChange(ctx context.Context, from, to string, insurance bool, reason string) domain.Change {
+	fields := []string{"owner_id"}
+	if insurance {
+		fields = append(fields, "insurance")
+	}
+	c := s.change(ctx, fields, reason)
 	c.Values = []domain.ValueChange{{Field: "owner_id", From: from, To: to}}
 	return c
 }

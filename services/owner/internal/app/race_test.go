@@ -603,3 +603,30 @@ func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestTransferTakenBackRestoresTheInsurance: the insurance a transfer cleared comes
+// back with the patient when the transfer is taken back.
+func TestTransferTakenBackRestoresTheInsurance(t *testing.T) {
+	repo, plain, racing, ctx := raceSetup(t)
+	owners := createOwners(t, ctx, plain, "from", "to")
+	policy := domain.Insurance{Insurer: "Lähitapiola", PolicyNumber: "LT-123456"}
+	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["from"], Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog, Insurance: policy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = racing.TransferPatient(ctx, p.ID, owners["to"], p.Version, "sold")
+	wantOwnerRestricted(t, "a transfer racing a restriction", err)
+	got, err := repo.GetPatient(t.Context(), p.ID)
+	if err != nil || got.OwnerID != owners["from"] || got.Insurance != policy {
+		t.Fatalf("the patient taken back: %+v (%v), want owner %s with insurance %+v", got, err, owners["from"], policy)
+	}
+	changes, err := repo.PatientChanges(t.Context(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes[1:] {
+		if !slices.Equal(c.Fields, []string{"owner_id", "insurance"}) {
+			t.Errorf("change %q names %v, want owner_id and insurance", c.Reason, c.Fields)
+		}
+	}
+}
