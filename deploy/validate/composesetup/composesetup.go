@@ -6,8 +6,6 @@
 package composesetup
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -26,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
@@ -373,22 +372,29 @@ func ensureSecrets(dir, envFile string, owner ids) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", envFile, err)
 	}
-	inEnv := envValues(existing)
+	inEnv, err := envValues(envFile, existing)
+	if err != nil {
+		return err
+	}
 	values := map[string]string{}
 	var missing []string
 	for _, s := range secretSettings() {
 		path := filepath.Join(dir, s.file)
 		raw, err := os.ReadFile(filepath.Clean(path))
+		v, inEnvFile := inEnv[s.env]
 		switch {
 		case err == nil:
-			if v, ok := inEnv[s.env]; ok && v != strings.TrimSuffix(string(raw), "\n") {
+			if inEnvFile && (!v.exact || v.value != strings.TrimSuffix(string(raw), "\n")) {
 				return fmt.Errorf("%s in %s differs from %s: keep the value the stored identity codes need in %s and remove the line from %s",
 					s.env, envFile, path, path, envFile)
 			}
 		case !errors.Is(err, os.ErrNotExist):
 			return fmt.Errorf("read %s: %w", path, err)
-		case inEnv[s.env] != "":
-			values[s.file] = inEnv[s.env]
+		case inEnvFile && !v.exact:
+			return fmt.Errorf("%s in %s (line %d) holds a $ or a backslash, which compose would interpret and compose-setup does not: write the key as compose reads it into %s and remove the line from %s",
+				s.env, envFile, v.line, path, envFile)
+		case inEnvFile:
+			values[s.file] = v.value
 		default:
 			missing = append(missing, s.file)
 		}
@@ -419,30 +425,26 @@ func ensureSecrets(dir, envFile string, owner ids) error {
 			}
 		}
 	}
-	return ensureEnv(envFile, existing, owner)
+	return ensureEnv(envFile, existing, inEnv, owner)
 }
 
 // ensureEnv writes the env file with the container user when it is missing, adds the
 // user when an existing file lacks it, and drops the secrets an earlier setup put there
 // (the secret files hold them now).
-func ensureEnv(path string, existing []byte, owner ids) error {
+func ensureEnv(path string, existing []byte, set map[string]envValue, owner ids) error {
 	var lines []string
 	changed := false
 	if len(existing) == 0 {
 		lines = append(lines, envFileHeaderLine)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(existing))
-	for sc.Scan() {
-		if name, _, ok := envAssignment(sc.Text()); ok && isSecretSetting(name) {
+	for _, line := range envLines(existing) {
+		// envValues has read every line already.
+		if name, _, ok, _ := envAssignment(line); ok && isSecretSetting(name) {
 			changed = true
 			continue
 		}
-		lines = append(lines, sc.Text())
+		lines = append(lines, strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"))
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	set := envValues(existing)
 	for _, line := range userLines(owner) {
 		name, _, _ := strings.Cut(line, "=")
 		if _, ok := set[name]; !ok {
@@ -481,43 +483,101 @@ func randomKeys(n int) ([]string, error) {
 	return keys, nil
 }
 
-// envValues reads the assignments of an env file as compose does for the values
-// compose-setup writes: the last assignment of a name wins, one pair of quotes
-// around a value is dropped, and so is a comment after an unquoted value. Empty
-// values are left out.
-func envValues(env []byte) map[string]string {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(env))
-	for sc.Scan() {
-		name, value, ok := envAssignment(sc.Text())
+// envValue is an assignment of an env file: its value as compose reads it, unless
+// exact is false, and the line (counted from 1) it is on.
+type envValue struct {
+	value string
+	// exact is false for a value compose would change further: a $ it interpolates
+	// or a backslash escape. compose-setup does not copy compose's interpolation, so
+	// it uses such a value for nothing and refuses to move it into a key file.
+	exact bool
+	line  int
+}
+
+// envLines splits an env file into its lines, each with its line ending.
+func envLines(env []byte) []string {
+	lines := strings.SplitAfter(string(env), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// envValues reads the assignments of an env file as compose does: the last
+// assignment of a name wins, and empty values are left out. A line it cannot read
+// as compose would is an error, which names the line but never repeats its value:
+// a key moved into a file with a stray quote or comment would leave the owner
+// service unable to start, once the line is gone from the env file.
+func envValues(path string, env []byte) (map[string]envValue, error) {
+	out := map[string]envValue{}
+	for i, line := range envLines(env) {
+		name, v, ok, err := envAssignment(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w; fix the line (compose-setup reads .env as docker compose does)", path, i+1, err)
+		}
 		if !ok {
 			continue
 		}
-		if value == "" {
+		if v.value == "" {
 			delete(out, name)
 			continue
 		}
-		out[name] = value
+		v.line = i + 1
+		out[name] = v
 	}
-	return out
+	return out, nil
 }
 
-// envAssignment splits one line of an env file into name and value.
-func envAssignment(line string) (name, value string, ok bool) {
-	line = strings.TrimSpace(line)
-	if line == "" || strings.HasPrefix(line, "#") {
-		return "", "", false
+// envAssignment reads one line of an env file as compose's dotenv parser does: an
+// optional export prefix, a name, = (or :), and a value. A value in quotes runs to the
+// matching quote, after which only blanks or a comment may follow; an unquoted value
+// ends at " #" and loses its trailing blanks. ok is false for a blank line or a
+// comment. Errors never hold the value, which may be a key.
+func envAssignment(line string) (name string, v envValue, ok bool, err error) {
+	line = strings.TrimLeft(strings.TrimRight(line, "\r\n"), " \t")
+	if line == "" || line[0] == '#' {
+		return "", envValue{}, false, nil
 	}
-	name, value, ok = strings.Cut(strings.TrimPrefix(line, "export "), "=")
-	if !ok {
-		return "", "", false
+	if rest, found := strings.CutPrefix(line, "export"); found && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		line = strings.TrimLeft(rest, " \t")
 	}
-	value = strings.TrimSpace(value)
-	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
-		return strings.TrimSpace(name), value[1 : len(value)-1], true
+	end := strings.IndexFunc(line, func(r rune) bool { return !isEnvNameRune(r) })
+	if end <= 0 {
+		return "", envValue{}, false, errors.New("no variable name at the start")
 	}
-	if i := strings.Index(value, " #"); i >= 0 {
-		value = strings.TrimSpace(value[:i])
+	name = line[:end]
+	rest := strings.TrimLeft(line[end:], " \t")
+	if rest == "" || (rest[0] != '=' && rest[0] != ':') {
+		return "", envValue{}, false, fmt.Errorf("%s is not followed by =", name)
 	}
-	return strings.TrimSpace(name), value, true
+	value := strings.TrimLeft(rest[1:], " \t")
+	if value == "" || (value[0] != '"' && value[0] != '\'') {
+		value, _, _ = strings.Cut(value, " #")
+		value = strings.TrimRight(value, " \t")
+		return name, envValue{value: value, exact: !strings.ContainsAny(value, "$\\")}, true, nil
+	}
+	quote := value[0]
+	closing := -1
+	for i := 1; i < len(value); i++ {
+		// compose skips a quote behind a backslash, in single quotes too.
+		if value[i] == quote && value[i-1] != '\\' {
+			closing = i
+			break
+		}
+	}
+	if closing < 0 {
+		return "", envValue{}, false, fmt.Errorf("the value of %s has no closing quote on its line", name)
+	}
+	if after := strings.TrimLeft(value[closing+1:], " \t"); after != "" && after[0] != '#' {
+		return "", envValue{}, false, fmt.Errorf("the value of %s is followed by more than a comment after its closing quote", name)
+	}
+	inner := value[1:closing]
+	// compose takes single quotes literally, and interprets escapes and $ in double ones.
+	exact := quote == '\'' || !strings.ContainsAny(inner, "$\\")
+	return name, envValue{value: inner, exact: exact}, true, nil
+}
+
+// isEnvNameRune tells the characters compose's dotenv parser allows in a name.
+func isEnvNameRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || strings.ContainsRune("_.-[]", r)
 }

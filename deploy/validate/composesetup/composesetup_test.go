@@ -389,6 +389,88 @@ func TestEarlierEnvFileKeysMoveToFiles(t *testing.T) {
 	}
 }
 
+// TestEnvFileKeysMoveAsComposeReadsThem: the files get the values compose gave the
+// owner service from the env file, not the line's text: a key file holding quotes or a
+// comment is one the service cannot parse, and the line is gone from the env file by then.
+func TestEnvFileKeysMoveAsComposeReadsThem(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		want []string // in the order of secretFiles
+	}{
+		{name: "quoted values followed by comments",
+			env:  "IDENTITY_KEYS=\"k1:AAAA,k2:BBBB\" # k2 since the rotation\nIDENTITY_ACTIVE_KEY='k2'\t# active\nBLIND_INDEX_KEY=CCCC\n",
+			want: []string{"k1:AAAA,k2:BBBB", "k2", "CCCC"}},
+		{name: "export, blanks around = and a # inside an unquoted value",
+			env:  "export\tIDENTITY_KEYS = k1:AAAA\n  IDENTITY_ACTIVE_KEY=\"k1\"\nBLIND_INDEX_KEY=CC#CC   # not the # inside\n",
+			want: []string{"k1:AAAA", "k1", "CC#CC"}},
+		{name: "a quoted # and the last assignment of a name",
+			env:  "IDENTITY_KEYS=k0:ZZZZ\nIDENTITY_KEYS='k1:AAAA # kept'\nIDENTITY_ACTIVE_KEY=k1\nBLIND_INDEX_KEY=\"CCCC\"\n",
+			want: []string{"k1:AAAA # kept", "k1", "CCCC"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			if err := os.WriteFile(o.EnvFile, []byte(tt.env+"LILLVET_UID=1234\nLILLVET_GID=1234\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := composesetup.Run(o); err != nil {
+				t.Fatal(err)
+			}
+			if got := readSecrets(t, o); !slices.Equal(got, tt.want) {
+				t.Fatalf("secret files hold %q, want what compose read from .env, %q", got, tt.want)
+			}
+			if raw, err := os.ReadFile(o.EnvFile); err != nil || string(raw) != "LILLVET_UID=1234\nLILLVET_GID=1234\n" {
+				t.Errorf(".env after the move: %q (%v)", raw, err)
+			}
+		})
+	}
+}
+
+// TestSetupRefusesAnEnvLineItCannotRead: a line compose-setup cannot read as compose
+// does stops the setup before any key moves, and the error names the line without
+// repeating its value.
+func TestSetupRefusesAnEnvLineItCannotRead(t *testing.T) {
+	const rest = "IDENTITY_ACTIVE_KEY=k1\nBLIND_INDEX_KEY=CCCC\n"
+	tests := []struct {
+		name, env, want string
+	}{
+		{name: "text after the closing quote", env: "IDENTITY_KEYS=\"k1:AAAA\"ZZZZ\n" + rest,
+			want: "line 1: the value of IDENTITY_KEYS is followed by more than a comment"},
+		{name: "no closing quote", env: rest + "IDENTITY_KEYS='k1:AAAA\n",
+			want: "line 3: the value of IDENTITY_KEYS has no closing quote"},
+		{name: "no =", env: "IDENTITY_KEYS k1:AAAA\n" + rest, want: "line 1: IDENTITY_KEYS is not followed by ="},
+		{name: "no name", env: rest + "=k1:AAAA\n", want: "line 3: no variable name"},
+		{name: "a $ compose would interpolate", env: "IDENTITY_KEYS=k1:AAAA$ZZZZ\n" + rest,
+			want: "(line 1) holds a $ or a backslash"},
+		{name: "an escape in double quotes", env: "IDENTITY_KEYS=\"k1:AAAA\\nZZZZ\"\n" + rest,
+			want: "(line 1) holds a $ or a backslash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := composesetup.Run(o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run: %v, want an error mentioning %q", err, tt.want)
+			}
+			for _, secret := range []string{"AAAA", "ZZZZ", "CCCC"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error repeats a key: %v", err)
+				}
+			}
+			if _, err := os.Stat(o.SecretDir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s was created (%v)", o.SecretDir, err)
+			}
+			if raw, _ := os.ReadFile(o.EnvFile); string(raw) != tt.env {
+				t.Errorf(".env was changed: %q", raw)
+			}
+		})
+	}
+}
+
 // TestEnvFileKeysAlreadyInFiles: a run stopped after writing the files, before
 // rewriting the env file, is finished by the next one.
 func TestEnvFileKeysAlreadyInFiles(t *testing.T) {
