@@ -285,7 +285,10 @@ func makeDir(dir string, mode os.FileMode, owner ids) error {
 // reads half a file, and synced first, with its folder after the rename: a key
 // moved out of the env file must be on disk before the env file loses it.
 func writeAtomic(path string, data []byte, owner *ids) error {
-	dir, base := filepath.Split(path)
+	// Beside path, even for a bare file name (-env .env), for which Split would give an
+	// empty folder and CreateTemp $TMPDIR: the rename could not cross into another file
+	// system, and the keys would pass through a shared folder.
+	dir, base := filepath.Dir(path), filepath.Base(path)
 	f, err := os.CreateTemp(dir, "."+base+".*")
 	if err != nil {
 		return fmt.Errorf("create a file beside %s: %w", path, err)
@@ -319,9 +322,6 @@ func writeAtomic(path string, data []byte, owner *ids) error {
 }
 
 func syncDir(dir string) error {
-	if dir == "" {
-		dir = "."
-	}
 	d, err := os.Open(filepath.Clean(dir))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dir, err)

@@ -471,6 +471,32 @@ func TestSetupRefusesAnEnvLineItCannotRead(t *testing.T) {
 	}
 }
 
+// TestRelativePathsWriteBesideTheirTargets: `compose-setup -env .env`, run from
+// deploy/compose, writes its temporary files beside the targets, not in $TMPDIR,
+// which may be another file system (a tmpfs /tmp) the rename cannot cross, and where
+// the keys would not belong. Here $TMPDIR does not exist, so any use of it fails.
+func TestRelativePathsWriteBesideTheirTargets(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("TMPDIR", filepath.Join(dir, "no-such-folder"))
+	o := composesetup.Options{DataDir: "var", CertDir: "certs", SecretDir: "secrets", EnvFile: ".env", Hosts: composesetup.DefaultHosts()}
+	if err := composesetup.Run(o); err != nil {
+		t.Fatalf("Run with bare file names: %v", err)
+	}
+	for _, f := range append(secretFiles(o), o.EnvFile) {
+		if _, err := os.Stat(f); err != nil {
+			t.Error(err)
+		}
+	}
+	leftovers, err := filepath.Glob("..env.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left behind: %q", leftovers)
+	}
+}
+
 // TestEnvFileKeysAlreadyInFiles: a run stopped after writing the files, before
 // rewriting the env file, is finished by the next one.
 func TestEnvFileKeysAlreadyInFiles(t *testing.T) {
