@@ -6,6 +6,7 @@
 package composesetup
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -83,8 +84,8 @@ type Options struct {
 	// when there are none yet, the keys of an earlier setup's env file moved
 	// there once, existing files never replaced.
 	SecretDir string
-	// EnvFile is compose's .env: the container user (LILLVET_UID, LILLVET_GID)
-	// added when missing, and no secret.
+	// EnvFile is compose's .env: the container user (LILLVET_UID, LILLVET_GID),
+	// who gets the key files, added when missing, and no secret.
 	EnvFile string
 	// Hosts get one certificate each, valid for HOST, localhost and loopback.
 	Hosts []string
@@ -96,7 +97,17 @@ func Run(o Options) error {
 	if o.DataDir == "" || o.CertDir == "" || o.SecretDir == "" || o.EnvFile == "" || len(o.Hosts) == 0 {
 		return errors.New("compose setup: DataDir, CertDir, SecretDir, EnvFile and Hosts are required")
 	}
-	owner, err := fileOwner()
+	// The env file is read first: it names the container user, who must own the keys,
+	// and a line that cannot be read stops the setup before anything is written.
+	existing, err := os.ReadFile(filepath.Clean(o.EnvFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", o.EnvFile, err)
+	}
+	inEnv, err := envValues(o.EnvFile, existing)
+	if err != nil {
+		return err
+	}
+	owner, err := fileOwner(o.EnvFile, inEnv)
 	if err != nil {
 		return err
 	}
@@ -130,23 +141,50 @@ func Run(o Options) error {
 	if err := writeJobToken(iss, filepath.Join(o.CertDir, filepath.FromSlash(JobTokenFile)), owner); err != nil {
 		return err
 	}
-	return ensureSecrets(o.SecretDir, o.EnvFile, owner)
+	return ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner)
 }
 
 // ids is who owns the key files, and so who the service containers run as.
 type ids struct{ uid, gid int }
 
-// fileOwner returns the invoking user, except root: the containers must not
-// run as root, so root hands the keys to the images' nonroot user instead.
-func fileOwner() (ids, error) {
+// fileOwner returns the container user: the one the env file names, as the containers
+// run as it and compose bind-mounts the key files (0600) with their host owner. Without
+// it, the invoking user, except root: the containers must not run as root, so root
+// hands the keys to the images' nonroot user instead. Only root can give files away,
+// so another user than the invoker named in the env file is refused.
+func fileOwner(envFile string, env map[string]envValue) (ids, error) {
 	uid, gid := os.Getuid(), os.Getgid()
 	if uid < 0 {
 		return ids{}, errors.New("compose setup needs a system with user ids (Linux or macOS)")
 	}
+	owner := ids{uid, gid}
 	if uid == 0 {
-		return ids{nonrootID, nonrootID}, nil
+		owner = ids{nonrootID, nonrootID}
 	}
-	return ids{uid, gid}, nil
+	named := false
+	for _, id := range []struct {
+		name string
+		to   *int
+	}{{envUID, &owner.uid}, {envGID, &owner.gid}} {
+		v, ok := env[id.name]
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(v.value)
+		if !v.exact || err != nil || n < 0 {
+			return ids{}, fmt.Errorf("%s in %s (line %d) is not a number", id.name, envFile, v.line)
+		}
+		*id.to = n
+		named = true
+	}
+	if owner.uid == 0 {
+		return ids{}, fmt.Errorf("%s in %s is 0: the containers must not run as root", envUID, envFile)
+	}
+	if named && uid != 0 && (owner.uid != uid || owner.gid != gid) {
+		return ids{}, fmt.Errorf("%s names the container user %d:%d, and compose-setup runs as %d:%d: the containers could not read the keys it writes, and only root can give files away; run it as that user or with sudo, or change %s and %s in %s",
+			envFile, owner.uid, owner.gid, uid, gid, envUID, envGID, envFile)
+	}
+	return owner, nil
 }
 
 func loadCA(certFile, keyFile string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
@@ -264,7 +302,7 @@ func writeJobToken(iss *devauth.Issuer, path string, owner ids) error {
 	if err := makeDir(filepath.Dir(path), 0o750, owner); err != nil {
 		return err
 	}
-	if err := writeAtomic(path, []byte(tok+"\n"), &owner); err != nil {
+	if err := writeAtomic(path, []byte(tok+"\n"), secretMode, &owner); err != nil {
 		return fmt.Errorf("write erasure job token: %w", err)
 	}
 	return nil
@@ -280,11 +318,14 @@ func makeDir(dir string, mode os.FileMode, owner ids) error {
 	return nil
 }
 
-// writeAtomic replaces path with data, mode 0600, handed to owner when it is not
+// secretMode keeps keys, the job token and the env file from other users.
+const secretMode os.FileMode = 0o600
+
+// writeAtomic replaces path with data, with mode, handed to owner when it is not
 // nil. The new file is renamed over the old one, so that a running service never
 // reads half a file, and synced first, with its folder after the rename: a key
 // moved out of the env file must be on disk before the env file loses it.
-func writeAtomic(path string, data []byte, owner *ids) error {
+func writeAtomic(path string, data []byte, mode os.FileMode, owner *ids) error {
 	// Beside path, even for a bare file name (-env .env), for which Split would give an
 	// empty folder and CreateTemp $TMPDIR: the rename could not cross into another file
 	// system, and the keys would pass through a shared folder.
@@ -299,6 +340,9 @@ func writeAtomic(path string, data []byte, owner *ids) error {
 			if err := f.Chown(owner.uid, owner.gid); err != nil {
 				return fmt.Errorf("hand %s to uid %d: %w", path, owner.uid, err)
 			}
+		}
+		if err := f.Chmod(mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", path, err)
 		}
 		if _, err := f.Write(data); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
@@ -367,15 +411,7 @@ const (
 // never replaced, as identity codes sealed under them would become unreadable. An env
 // file from an earlier setup gives its keys to the files once; they leave it only
 // after the files are on disk.
-func ensureSecrets(dir, envFile string, owner ids) error {
-	existing, err := os.ReadFile(filepath.Clean(envFile))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read %s: %w", envFile, err)
-	}
-	inEnv, err := envValues(envFile, existing)
-	if err != nil {
-		return err
-	}
+func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envValue, owner ids) error {
 	values := map[string]string{}
 	var missing []string
 	for _, s := range secretSettings() {
@@ -413,16 +449,22 @@ func ensureSecrets(dir, envFile string, owner ids) error {
 		return fmt.Errorf("%s lacks %s while other keys exist, and %s does not hold them either: fresh keys would not match the identity codes already stored; restore the files from a backup, or remove %s and the stack's volumes to start afresh",
 			dir, strings.Join(missing, ", "), envFile, dir)
 	}
-	if len(values) > 0 {
-		if err := makeDir(dir, 0o700, owner); err != nil {
-			return err
-		}
+	if err := makeDir(dir, 0o700, owner); err != nil {
+		return err
 	}
 	for _, s := range secretSettings() {
+		path := filepath.Join(dir, s.file)
 		if v, ok := values[s.file]; ok {
-			if err := writeAtomic(filepath.Join(dir, s.file), []byte(v+"\n"), &owner); err != nil {
+			if err := writeAtomic(path, []byte(v+"\n"), secretMode, &owner); err != nil {
 				return err
 			}
+			continue
+		}
+		// A file kept from a run for another container user (a first run with sudo,
+		// before the env file named the user) goes to the user the containers run as
+		// now, who could not read it otherwise.
+		if err := os.Lchown(path, owner.uid, owner.gid); err != nil {
+			return fmt.Errorf("hand %s to uid %d: %w", path, owner.uid, err)
 		}
 	}
 	return ensureEnv(envFile, existing, inEnv, owner)
@@ -430,12 +472,18 @@ func ensureSecrets(dir, envFile string, owner ids) error {
 
 // ensureEnv writes the env file with the container user when it is missing, adds the
 // user when an existing file lacks it, and drops the secrets an earlier setup put there
-// (the secret files hold them now).
+// (the secret files hold them now). Every other line stays as it was, line endings
+// included, and so do an existing file's owner and mode: it is the file of whoever
+// runs docker compose, who may not be who runs compose-setup (sudo).
 func ensureEnv(path string, existing []byte, set map[string]envValue, owner ids) error {
-	var lines []string
+	var out strings.Builder
 	changed := false
+	eol := "\n"
+	if bytes.Contains(existing, []byte("\r\n")) {
+		eol = "\r\n"
+	}
 	if len(existing) == 0 {
-		lines = append(lines, envFileHeaderLine)
+		out.WriteString(envFileHeaderLine + eol)
 	}
 	for _, line := range envLines(existing) {
 		// envValues has read every line already.
@@ -443,19 +491,33 @@ func ensureEnv(path string, existing []byte, set map[string]envValue, owner ids)
 			changed = true
 			continue
 		}
-		lines = append(lines, strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"))
+		out.WriteString(line)
+		if !strings.HasSuffix(line, "\n") {
+			out.WriteString(eol)
+		}
 	}
 	for _, line := range userLines(owner) {
 		name, _, _ := strings.Cut(line, "=")
 		if _, ok := set[name]; !ok {
-			lines = append(lines, line)
+			out.WriteString(line + eol)
 			changed = true
 		}
 	}
 	if !changed {
 		return nil
 	}
-	return writeAtomic(path, []byte(strings.Join(lines, "\n")+"\n"), nil)
+	mode, keep := secretMode, (*ids)(nil)
+	info, err := os.Stat(path)
+	switch {
+	case err == nil:
+		mode = info.Mode().Perm()
+		if o, ok := statOwner(info); ok {
+			keep = &o
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	return writeAtomic(path, []byte(out.String()), mode, keep)
 }
 
 func isSecretSetting(name string) bool {

@@ -56,6 +56,27 @@ func secretFiles(o composesetup.Options) []string {
 	}
 }
 
+// containerUID and containerGID are the container user the tests' env files name:
+// another user when the tests run as root, who can hand the files to it, else the
+// invoker, as compose-setup refuses to write keys for anyone else.
+var containerUID, containerGID = func() (string, string) {
+	if os.Getuid() == 0 {
+		return "1234", "2345"
+	}
+	return strconv.Itoa(os.Getuid()), strconv.Itoa(os.Getgid())
+}()
+
+// containerUser is the env file lines naming containerUID and containerGID.
+var containerUser = "LILLVET_UID=" + containerUID + "\nLILLVET_GID=" + containerGID + "\n"
+
+// defaultGID is the group compose-setup gives the files when the env file names none.
+func defaultGID() string {
+	if os.Getuid() == 0 {
+		return "65532"
+	}
+	return strconv.Itoa(os.Getgid())
+}
+
 func files(o composesetup.Options, host string) (cert, key string) {
 	return filepath.Join(o.CertDir, host, composesetup.CertFile), filepath.Join(o.CertDir, host, composesetup.KeyFile)
 }
@@ -107,8 +128,8 @@ func TestFilesAndModes(t *testing.T) {
 			continue
 		}
 		// compose mounts the files with their owner: the container user must be it.
-		if uid, ok := fileUID(info); ok && strconv.Itoa(uid) != env["LILLVET_UID"] {
-			t.Errorf("%s belongs to uid %d, the containers run as %s", secret, uid, env["LILLVET_UID"])
+		if uid, gid, ok := fileIDs(info); ok && (strconv.Itoa(uid) != env["LILLVET_UID"] || strconv.Itoa(gid) != env["LILLVET_GID"]) {
+			t.Errorf("%s belongs to %d:%d, the containers run as %s:%s", secret, uid, gid, env["LILLVET_UID"], env["LILLVET_GID"])
 		}
 	}
 	entries, err := os.ReadDir(o.SecretDir)
@@ -349,12 +370,11 @@ func TestSecretFiles(t *testing.T) {
 
 // An env file from a setup before the keys moved to files: its keys are the ones
 // the stored identity codes are sealed under.
-const earlierEnv = `# Written by compose-setup. Never commit this file; see .env.example.
+var earlierEnv = `# Written by compose-setup. Never commit this file; see .env.example.
 IDENTITY_KEYS=k1:AAAA,k2:BBBB
 export IDENTITY_ACTIVE_KEY="k2"
 BLIND_INDEX_KEY=CCCC # the index key
-LILLVET_UID=1234
-`
+LILLVET_UID=` + containerUID + "\n"
 
 func TestEarlierEnvFileKeysMoveToFiles(t *testing.T) {
 	o := options(t.TempDir())
@@ -377,7 +397,7 @@ func TestEarlierEnvFileKeysMoveToFiles(t *testing.T) {
 		}
 	}
 	env := readEnv(t, o.EnvFile)
-	if env["LILLVET_UID"] != "1234" || env["LILLVET_GID"] == "" || !strings.HasPrefix(string(raw), "# Written by compose-setup.") {
+	if env["LILLVET_UID"] != containerUID || env["LILLVET_GID"] != defaultGID() || !strings.HasPrefix(string(raw), "# Written by compose-setup.") {
 		t.Errorf(".env lost what it held besides the keys, or gained no group:\n%s", raw)
 	}
 
@@ -411,7 +431,7 @@ func TestEnvFileKeysMoveAsComposeReadsThem(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options(t.TempDir())
-			if err := os.WriteFile(o.EnvFile, []byte(tt.env+"LILLVET_UID=1234\nLILLVET_GID=1234\n"), 0o600); err != nil {
+			if err := os.WriteFile(o.EnvFile, []byte(tt.env+containerUser), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if err := composesetup.Run(o); err != nil {
@@ -420,7 +440,7 @@ func TestEnvFileKeysMoveAsComposeReadsThem(t *testing.T) {
 			if got := readSecrets(t, o); !slices.Equal(got, tt.want) {
 				t.Fatalf("secret files hold %q, want what compose read from .env, %q", got, tt.want)
 			}
-			if raw, err := os.ReadFile(o.EnvFile); err != nil || string(raw) != "LILLVET_UID=1234\nLILLVET_GID=1234\n" {
+			if raw, err := os.ReadFile(o.EnvFile); err != nil || string(raw) != containerUser {
 				t.Errorf(".env after the move: %q (%v)", raw, err)
 			}
 		})
@@ -497,19 +517,147 @@ func TestRelativePathsWriteBesideTheirTargets(t *testing.T) {
 	}
 }
 
+// TestFilesBelongToTheEnvFilesContainerUser: the containers run as the env file's
+// LILLVET_UID and LILLVET_GID, and compose bind-mounts the key files (0600) with their
+// host owner, so every key must belong to that user, whoever runs compose-setup; as
+// root, the tests name another user than the default.
+func TestFilesBelongToTheEnvFilesContainerUser(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     string
+		earlier bool // keys already in files from a run before the env file named the user
+	}{
+		{name: "keys moved from the env file", env: earlierEnv + "LILLVET_GID=" + containerGID + "\n"},
+		{name: "fresh keys, only the user id named", env: "LILLVET_UID=" + containerUID + "\n"},
+		{name: "keys kept from an earlier run", env: containerUser, earlier: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			if tt.earlier {
+				if err := composesetup.Run(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := composesetup.Run(o); err != nil {
+				t.Fatal(err)
+			}
+			env := readEnv(t, o.EnvFile)
+			if env["LILLVET_UID"] != containerUID {
+				t.Fatalf(".env names uid %s, want %s", env["LILLVET_UID"], containerUID)
+			}
+			keys := append(secretFiles(o), filepath.Join(o.CertDir, composesetup.JobTokenFile))
+			for _, host := range o.Hosts {
+				_, key := files(o, host)
+				keys = append(keys, key)
+			}
+			for _, f := range keys {
+				info, err := os.Stat(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if uid, gid, ok := fileIDs(info); ok && (strconv.Itoa(uid) != env["LILLVET_UID"] || strconv.Itoa(gid) != env["LILLVET_GID"]) {
+					t.Errorf("%s belongs to %d:%d, the containers run as %s:%s and cannot read it", f, uid, gid, env["LILLVET_UID"], env["LILLVET_GID"])
+				}
+			}
+		})
+	}
+}
+
+// TestSetupRefusesTheEnvFilesContainerUser: a container user compose-setup cannot hand
+// the keys to stops it before it writes anything.
+func TestSetupRefusesTheEnvFilesContainerUser(t *testing.T) {
+	tests := []struct {
+		name, env, want string
+		notRoot         bool // only a user other than root cannot give files away
+	}{
+		{name: "root", env: "LILLVET_UID=0\n", want: "LILLVET_UID in "},
+		{name: "not a number", env: "LILLVET_UID=1234\nLILLVET_GID=staff\n", want: "(line 2) is not a number"},
+		{name: "another user than the invoker", env: "LILLVET_UID=" + strconv.Itoa(os.Getuid()+1) + "\n",
+			want: "only root can give files away", notRoot: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.notRoot && os.Getuid() == 0 {
+				t.Skip("root can hand files to any user")
+			}
+			o := options(t.TempDir())
+			if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := composesetup.Run(o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run: %v, want an error mentioning %q", err, tt.want)
+			}
+			for _, d := range []string{o.CertDir, o.SecretDir} {
+				if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s was created (%v)", d, err)
+				}
+			}
+			if raw, _ := os.ReadFile(o.EnvFile); string(raw) != tt.env {
+				t.Errorf(".env was changed: %q", raw)
+			}
+		})
+	}
+}
+
+// TestRewrittenEnvFileKeepsItsOwnerModeAndLineEndings: .env is the file of whoever runs
+// docker compose; dropping the keys from it, or adding the group, must not hand it to
+// root (sudo) with mode 0600, nor turn its CRLF line endings into LF.
+func TestRewrittenEnvFileKeepsItsOwnerModeAndLineEndings(t *testing.T) {
+	o := options(t.TempDir())
+	env := "# mine\r\nIDENTITY_KEYS=k1:AAAA\r\nIDENTITY_ACTIVE_KEY=k1\r\nBLIND_INDEX_KEY=CCCC\r\nLILLVET_UID=" + containerUID + "\r\n"
+	if err := os.WriteFile(o.EnvFile, []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(o.EnvFile, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	wantUID, wantGID := os.Getuid(), os.Getgid()
+	if wantUID == 0 {
+		wantUID, wantGID = 4321, 5432
+		if err := os.Chown(o.EnvFile, wantUID, wantGID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := composesetup.Run(o); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(o.EnvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "# mine\r\nLILLVET_UID=" + containerUID + "\r\nLILLVET_GID=" + defaultGID() + "\r\n"; string(raw) != want {
+		t.Errorf(".env is %q, want %q", raw, want)
+	}
+	info, err := os.Stat(o.EnvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o640 {
+		t.Errorf(".env now has mode %v, was 0640", info.Mode().Perm())
+	}
+	if uid, gid, ok := fileIDs(info); ok && (uid != wantUID || gid != wantGID) {
+		t.Errorf(".env now belongs to %d:%d, was %d:%d", uid, gid, wantUID, wantGID)
+	}
+}
+
 // TestEnvFileKeysAlreadyInFiles: a run stopped after writing the files, before
 // rewriting the env file, is finished by the next one.
 func TestEnvFileKeysAlreadyInFiles(t *testing.T) {
 	o := setup(t)
 	secrets := readSecrets(t, o)
-	stale := "IDENTITY_KEYS=" + secrets[0] + "\nIDENTITY_ACTIVE_KEY=" + secrets[1] + "\nBLIND_INDEX_KEY=" + secrets[2] + "\nLILLVET_UID=1234\nLILLVET_GID=1234\n"
+	stale := "IDENTITY_KEYS=" + secrets[0] + "\nIDENTITY_ACTIVE_KEY=" + secrets[1] + "\nBLIND_INDEX_KEY=" + secrets[2] + "\n" + containerUser
 	if err := os.WriteFile(o.EnvFile, []byte(stale), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := composesetup.Run(o); err != nil {
 		t.Fatal(err)
 	}
-	if raw, err := os.ReadFile(o.EnvFile); err != nil || string(raw) != "LILLVET_UID=1234\nLILLVET_GID=1234\n" {
+	if raw, err := os.ReadFile(o.EnvFile); err != nil || string(raw) != containerUser {
 		t.Errorf(".env after the run: %q (%v)", raw, err)
 	}
 }

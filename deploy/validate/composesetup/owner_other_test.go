@@ -4,5 +4,5 @@ package composesetup_test
 
 import "os"
 
-// fileUID knows no owner where files have none: compose setup needs user ids.
-func fileUID(os.FileInfo) (int, bool) { return 0, false }
+// fileIDs knows no owner where files have none: compose setup needs user ids.
+func fileIDs(os.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
