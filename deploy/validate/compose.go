@@ -297,13 +297,16 @@ func (c Compose) FileSource(s ComposeService, containerPath string) (string, boo
 	return s.HostPath(containerPath)
 }
 
-var interpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
+// interpolation finds what compose fills from the environment and .env: ${VAR...} and
+// $VAR alike. It matches $$, compose's literal $, too, so that FindAll moves past it
+// and $$VAR is not taken for $VAR.
+var interpolation = regexp.MustCompile(`\$(?:\$|(\{?)([A-Za-z_][A-Za-z0-9_]*))`)
 
 // CheckCompose checks a compose file against the folder it lives in: every
 // build context and Dockerfile exists, every bind-mounted or secret file exists
 // unless it is one of the generated paths (created by a documented command),
 // every named volume and secret is declared, dependencies name services,
-// published ports bind to loopback only, every ${VAR} is documented in
+// published ports bind to loopback only, every ${VAR} and $VAR is documented in
 // envExample, and every *_FILE variable names a file a bind mount or a secret
 // provides. Secrets (sensitiveEnv) are read from such files: neither a service's
 // environment nor .env holds them, where docker inspect and every process of the
@@ -393,12 +396,19 @@ func CheckCompose(dir string, raw []byte, c Compose, envExample []byte, generate
 		}
 	}
 	for _, m := range interpolation.FindAllSubmatch(raw, -1) {
-		v := string(m[1])
+		v := string(m[2])
+		if v == "" {
+			continue // $$
+		}
+		use := "$" + v
+		if len(m[1]) > 0 {
+			use = "${" + v + "}"
+		}
 		if slices.Contains(sensitiveEnv(), v) {
-			fail("compose file uses ${%s}, which makes a secret a compose value (an environment variable or an argument, shown by docker inspect): hand it over as a secret file", v)
+			fail("compose file uses %s, which makes a secret a compose value (an environment variable or an argument, shown by docker inspect): hand it over as a secret file", use)
 		}
 		if !slices.Contains(documented, v) {
-			fail("compose file uses ${%s}, which .env.example does not document", v)
+			fail("compose file uses %s, which .env.example does not document", use)
 		}
 	}
 	return errors.Join(errs...)
@@ -440,7 +450,8 @@ func isGenerated(src string, generated []string) bool {
 	return false
 }
 
-// envKeys lists the variables a .env file assigns.
+// envKeys lists the variables a .env file assigns, with or without the export prefix
+// compose's dotenv parser accepts.
 func envKeys(raw []byte) []string {
 	var keys []string
 	sc := bufio.NewScanner(bytes.NewReader(raw))
@@ -448,6 +459,9 @@ func envKeys(raw []byte) []string {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			line = rest
 		}
 		if k, _, ok := strings.Cut(line, "="); ok {
 			keys = append(keys, strings.TrimSpace(k))

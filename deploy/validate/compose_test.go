@@ -156,6 +156,11 @@ func TestCheckCompose(t *testing.T) {
 			want: "sets both IDENTITY_KEYS and IDENTITY_KEYS_FILE"},
 		{name: "credentials in the MongoDB URI", old: "mongodb://db:27017", new: "mongodb://app:pw@db:27017", want: "takes MONGO_URI from its environment"}, //nolint:gosec // a made-up password the check must refuse
 		{name: "key in .env.example", envExample: envExample + "BLIND_INDEX_KEY=AAAA\n", want: ".env.example assigns BLIND_INDEX_KEY"},
+		{name: "key exported in .env.example", envExample: envExample + "export BLIND_INDEX_KEY=AAAA\n", want: ".env.example assigns BLIND_INDEX_KEY"},
+		{name: "variable documented with export", envExample: "export SECRET=change-me\n"},
+		{name: "key interpolated without braces", old: "${SECRET:?set it}", new: "$IDENTITY_ACTIVE_KEY", want: "uses $IDENTITY_ACTIVE_KEY, which makes a secret"},
+		{name: "undocumented variable without braces", old: "${SECRET:?set it}", new: "$TOKEN", want: "uses $TOKEN, which .env.example does not document"},
+		{name: "escaped dollar", old: "${SECRET:?set it}", new: "$$TOKEN$${IDENTITY_KEYS}"},
 		{name: "key file no secret provides", old: "/run/secrets/blind_index_key", new: "/run/secrets/index_key",
 			want: "BLIND_INDEX_KEY_FILE=/run/secrets/index_key is in no bind mount or secret"},
 		{name: "secret mounted elsewhere", old: "target: /etc/app/keys", new: "target: keys", want: "IDENTITY_KEYS_FILE=/etc/app/keys is in no bind mount or secret"},

@@ -613,7 +613,7 @@ func TestRewrittenEnvFileKeepsItsOwnerModeAndLineEndings(t *testing.T) {
 	if err := os.WriteFile(o.EnvFile, []byte(env), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(o.EnvFile, 0o640); err != nil {
+	if err := os.Chmod(o.EnvFile, 0o640); err != nil { //nolint:gosec // the mode a user may give their .env, which the rewrite must keep
 		t.Fatal(err)
 	}
 	wantUID, wantGID := os.Getuid(), os.Getgid()
