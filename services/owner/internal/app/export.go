@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
@@ -63,31 +64,47 @@ func (s *Service) ExportOwner(ctx context.Context, ownerID string) (*OwnerExport
 			break
 		}
 	}
-	for _, p := range out.Patients {
-		changes, err := s.repo.PatientChanges(ctx, p.ID)
-		if err != nil {
-			return nil, fmt.Errorf("export patient %s changes: %w", p.ID, err)
-		}
-		out.PatientChanges = append(out.PatientChanges, domain.OwnersCopy(changes, p.OwnerID, ownerID))
-	}
 	// Read after the owner's patients: one transferred away from the owner meanwhile
-	// is in one list or both, never in neither.
+	// is in one list or both, never in neither; one that came back meanwhile is found
+	// here, under the owner again, and joins the owner's patients.
 	former, err := s.repo.TransferredPatients(ctx, ownerID)
 	if err != nil {
 		return nil, fmt.Errorf("export owner %s former patients: %w", ownerID, err)
 	}
 	for _, p := range former {
-		changes, err := s.repo.PatientChanges(ctx, p.ID)
-		if err != nil {
-			return nil, fmt.Errorf("export former patient %s changes: %w", p.ID, err)
+		if p.OwnerID == ownerID && !slices.ContainsFunc(out.Patients, func(q *domain.Patient) bool { return q.ID == p.ID }) {
+			out.Patients = append(out.Patients, p)
 		}
-		out.FormerPatients = append(out.FormerPatients, FormerPatient{
-			ID: p.ID, CustomerNumber: p.CustomerNumber, Changes: domain.OwnersCopy(changes, p.OwnerID, ownerID),
-		})
+	}
+	for _, p := range out.Patients {
+		changes, err := s.ownersCopy(ctx, p, ownerID)
+		if err != nil {
+			return nil, err
+		}
+		out.PatientChanges = append(out.PatientChanges, changes)
+	}
+	for _, p := range former {
+		if p.OwnerID == ownerID {
+			continue
+		}
+		changes, err := s.ownersCopy(ctx, p, ownerID)
+		if err != nil {
+			return nil, err
+		}
+		out.FormerPatients = append(out.FormerPatients, FormerPatient{ID: p.ID, CustomerNumber: p.CustomerNumber, Changes: changes})
 	}
 	e := audit.Event{Action: "owner.export", Resource: ownerResource(ownerID), SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
 	if err := s.auditor.RecordNow(ctx, e); err != nil {
 		return nil, fmt.Errorf("audit export of owner %s: %w", ownerID, err)
 	}
 	return out, nil
+}
+
+// ownersCopy reads the patient's changes of ownerID's time with it (domain.OwnersCopy).
+func (s *Service) ownersCopy(ctx context.Context, p *domain.Patient, ownerID string) ([]domain.Change, error) {
+	changes, err := s.repo.PatientChanges(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("export patient %s changes: %w", p.ID, err)
+	}
+	return domain.OwnersCopy(changes, p.OwnerID, ownerID), nil
 }

@@ -630,3 +630,60 @@ func TestTransferTakenBackRestoresTheInsurance(t *testing.T) {
 		}
 	}
 }
+
+// afterListing runs meanwhile once, right after the owner's patients have been listed.
+type afterListing struct {
+	domain.Repository
+	meanwhile func()
+}
+
+func (r *afterListing) ListOwnerPatients(ctx context.Context, ownerID string, size int, token string) ([]*domain.Patient, string, error) {
+	ps, next, err := r.Repository.ListOwnerPatients(ctx, ownerID, size, token)
+	if r.meanwhile != nil {
+		r.meanwhile()
+		r.meanwhile = nil
+	}
+	return ps, next, err
+}
+
+// TestExportOfAPetComingBack: a pet the owner transferred away comes back to them
+// while their copy is gathered, after their patients were listed: the copy holds it
+// among their patients, with the changes of both their times.
+func TestExportOfAPetComingBack(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owners := map[string]string{}
+	for _, family := range []string{"Laine", "Salo"} {
+		o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
+			HomeClinic: domain.ClinicSeinajoki}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners[family] = o.ID
+	}
+	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["Laine"], Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := plain.TransferPatient(ctx, p.ID, owners["Salo"], p.Version, "sold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exporter, err := New(&afterListing{Repository: repo, meanwhile: func() {
+		if _, err := plain.TransferPatient(ctx, p.ID, owners["Laine"], moved.Version, "bought back"); err != nil {
+			t.Error(err)
+		}
+	}}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := exporter.ExportOwner(ctx, owners["Laine"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Patients) != 1 || x.Patients[0].ID != p.ID || len(x.FormerPatients) != 0 {
+		t.Fatalf("the copy holds patients %v and former patients %v, want the pet among the patients only", x.Patients, x.FormerPatients)
+	}
+	if got := len(x.PatientChanges[0]); got != 3 {
+		t.Fatalf("the pet's changes in the copy: %d, want the registration and both transfers", got)
+	}
+}

@@ -77,6 +77,6 @@ type Repository interface {
 	FindPatientByMicrochip(ctx context.Context, chip string) (*Patient, error)
 	PatientChanges(ctx context.Context, patientID string) ([]Change, error)
 	// TransferredPatients returns the patients the owner transferred to another owner
-	// and does not have again (their transfer records name the owner they left).
+	// (their transfer records name the owner they left), those it has again included.
 	TransferredPatients(ctx context.Context, ownerID string) ([]*Patient, error)
 }

@@ -206,6 +206,9 @@ func (r *Repository) scrubFormerPatients(ctx context.Context, ownerID string, re
 		return err
 	}
 	for _, p := range patients {
+		if p.OwnerID == ownerID {
+			continue // back with the owner: the erasure's own patients cover it
+		}
 		if err := r.scrubFormerPatient(ctx, p.ID, ownerID, requestIDs); err != nil {
 			return err
 		}

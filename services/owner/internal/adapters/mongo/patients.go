@@ -276,9 +276,6 @@ func (r *Repository) TransferredPatients(ctx context.Context, ownerID string) ([
 	}
 	out := make([]*domain.Patient, 0, len(docs))
 	for i := range docs {
-		if docs[i].OwnerID == ownerID {
-			continue // back with the owner: one of its own patients
-		}
 		p, err := docs[i].toDomain()
 		if err != nil {
 			return nil, fmt.Errorf("patient %s: %w", docs[i].ID, err)
