@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -206,17 +207,27 @@ func Run(ctx context.Context, s Spec) (err error) {
 	if metricsListener != nil {
 		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
 	}
-	// The audit queue is drained only after the server has stopped, so that no call
-	// records an event after the last batch.
+	// The audit queue is drained only after the server and every task have stopped, so
+	// that nothing records an event after the last batch: a task stopped halfway (a
+	// sweep, the erasure job) may still record what it did.
 	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(gctx))
 	g.Go(func() error { return auditor.Run(auditCtx) })
-	g.Go(func() error {
-		defer stopAudit()
-		return server.Serve(gctx)
-	})
-	for _, task := range deps.tasks {
-		g.Go(func() error { return task(gctx) })
+	var recorders sync.WaitGroup
+	recording := func(run func() error) {
+		recorders.Add(1)
+		g.Go(func() error {
+			defer recorders.Done()
+			return run()
+		})
 	}
+	recording(func() error { return server.Serve(gctx) })
+	for _, task := range deps.tasks {
+		recording(func() error { return task(gctx) })
+	}
+	go func() {
+		recorders.Wait()
+		stopAudit()
+	}()
 	return g.Wait()
 }
 

@@ -71,8 +71,10 @@ func TestRunServesTheService(t *testing.T) {
 	s.Register = func(d *service.Deps) error {
 		d.Go(func(ctx context.Context) error {
 			<-ctx.Done()
-			close(taskStopped)
-			return nil
+			defer close(taskStopped)
+			// A task stopped halfway records what it did after the server has stopped.
+			time.Sleep(200 * time.Millisecond)
+			return d.Auditor.Record(ctx, audit.Event{Action: "task.stopped", Resource: "tasks/1", Outcome: audit.OutcomeSuccess})
 		})
 		return register(d)
 	}
@@ -129,6 +131,12 @@ func TestRunServesTheService(t *testing.T) {
 		}
 		if n == 0 {
 			t.Error("no audit event after a refused call")
+		}
+	})
+	t.Run("the task's event after the stop is in the audit log", func(t *testing.T) {
+		n, err := db.Collection("audit_events").CountDocuments(t.Context(), bson.D{{Key: "action", Value: "task.stopped"}})
+		if err != nil || n != 1 {
+			t.Errorf("%d events of the stopped task, %v; want 1", n, err)
 		}
 	})
 }
