@@ -68,7 +68,6 @@ func TestMetricsEndpointRecordsEachRPC(t *testing.T) {
 	_, err := c.GetOwner(env.As(t, auth.RoleReception), &ownerv1.GetOwnerRequest{OwnerId: uuid.NewString()})
 	wantCode(t, err, codes.NotFound)
 
-	body := scrape(t, metricsL.Addr().String())
 	const duration = "rpc_server_call_duration_seconds_count"
 	getOwner := `rpc_method="lillvet.owner.v1.OwnerService/GetOwner"`
 	tests := []struct {
@@ -78,6 +77,21 @@ func TestMetricsEndpointRecordsEachRPC(t *testing.T) {
 		{"successful GetOwner", []string{getOwner, `rpc_response_status_code="OK"`}},
 		{"failed GetOwner", []string{getOwner, `rpc_response_status_code="NOT_FOUND"`}},
 		{"CreateOwner", []string{`rpc_method="lillvet.owner.v1.OwnerService/CreateOwner"`}},
+	}
+	// The server records a call's duration when the call ends on its side, which may be
+	// just after the client has its answer: scrape until every call is in, for a while.
+	missing := func(body string) bool {
+		for _, tt := range tests {
+			if len(series(body, duration, tt.labels...)) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	body := scrape(t, metricsL.Addr().String())
+	for deadline := time.Now().Add(5 * time.Second); missing(body) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		body = scrape(t, metricsL.Addr().String())
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
