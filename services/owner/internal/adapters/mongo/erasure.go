@@ -56,24 +56,11 @@ func (r *Repository) ErasureAnswer(ctx context.Context, ownerID, requestID strin
 
 // OwnerPatients implements domain.Repository.
 func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*domain.Patient, error) {
-	cur, err := r.patients.Find(ctx, bson.M{"owner_id": ownerID},
-		options.Find().SetSort(bson.D{{Key: "owner_id", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.M{"changes": 0}))
+	ps, err := r.findPatients(ctx, bson.D{{Key: "owner_id", Value: ownerID}}, bson.D{{Key: "owner_id", Value: 1}, {Key: "_id", Value: 1}})
 	if err != nil {
 		return nil, fmt.Errorf("patients of owner %s: %w", ownerID, err)
 	}
-	var docs []patientDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("patients of owner %s: %w", ownerID, err)
-	}
-	out := make([]*domain.Patient, 0, len(docs))
-	for i := range docs {
-		p, err := docs[i].toDomain()
-		if err != nil {
-			return nil, fmt.Errorf("patient %s: %w", docs[i].ID, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return ps, nil
 }
 
 // ApplyErasure implements domain.Repository. The order makes every crash safe:

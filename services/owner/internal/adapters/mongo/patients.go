@@ -265,14 +265,23 @@ const transferFrom = "changes.values.from"
 // TransferredPatients implements domain.Repository, by the transfer records'
 // owner values (changes.values.from), in _id order.
 func (r *Repository) TransferredPatients(ctx context.Context, ownerID string) ([]*domain.Patient, error) {
-	cur, err := r.patients.Find(ctx, bson.D{{Key: transferFrom, Value: ownerID}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.M{"changes": 0}))
+	ps, err := r.findPatients(ctx, bson.D{{Key: transferFrom, Value: ownerID}}, bson.D{{Key: "_id", Value: 1}})
 	if err != nil {
 		return nil, fmt.Errorf("patients transferred from owner %s: %w", ownerID, err)
 	}
+	return ps, nil
+}
+
+// findPatients reads the patients filter selects, in sort's order, without their
+// histories.
+func (r *Repository) findPatients(ctx context.Context, filter, sort bson.D) ([]*domain.Patient, error) {
+	cur, err := r.patients.Find(ctx, filter, options.Find().SetSort(sort).SetProjection(bson.M{"changes": 0}))
+	if err != nil {
+		return nil, err
+	}
 	var docs []patientDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("patients transferred from owner %s: %w", ownerID, err)
+		return nil, err
 	}
 	out := make([]*domain.Patient, 0, len(docs))
 	for i := range docs {
