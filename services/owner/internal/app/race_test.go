@@ -148,34 +148,26 @@ func TestRegistrationRacingARestriction(t *testing.T) {
 // patient is the previous owner's again, not one under the restricted owner.
 func TestTransferRacingARestriction(t *testing.T) {
 	repo, plain, racing, ctx := raceSetup(t)
-	var owners [2]*domain.Owner
-	for i, family := range []string{"Laine", "Salo"} {
-		o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
-			HomeClinic: domain.ClinicSeinajoki}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		owners[i] = o
-	}
-	from, to := owners[0], owners[1]
-	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+	owners := createOwners(t, ctx, plain, "Laine", "Salo")
+	from, to := owners["Laine"], owners["Salo"]
+	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = racing.TransferPatient(ctx, p.ID, to.ID, p.Version, "sold")
+	_, err = racing.TransferPatient(ctx, p.ID, to, p.Version, "sold")
 	wantOwnerRestricted(t, "a transfer racing a restriction", err)
-	if patients, err := repo.OwnerPatients(t.Context(), to.ID); err != nil || len(patients) != 0 {
+	if patients, err := repo.OwnerPatients(t.Context(), to); err != nil || len(patients) != 0 {
 		t.Fatalf("patients under the restricted owner: %v (%v)", patients, err)
 	}
 	got, err := repo.GetPatient(t.Context(), p.ID)
-	if err != nil || got.OwnerID != from.ID || got.Version != p.Version+2 {
-		t.Fatalf("the patient after the transfer was taken back: %+v (%v), want owner %s at version %d", got, err, from.ID, p.Version+2)
+	if err != nil || got.OwnerID != from || got.Version != p.Version+2 {
+		t.Fatalf("the patient after the transfer was taken back: %+v (%v), want owner %s at version %d", got, err, from, p.Version+2)
 	}
 	changes, err := repo.PatientChanges(t.Context(), p.ID)
 	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != domain.UntransferReason {
 		t.Fatalf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 	}
-	back := []domain.ValueChange{{Field: "owner_id", From: to.ID, To: from.ID}}
+	back := []domain.ValueChange{{Field: "owner_id", From: to, To: from}}
 	if !slices.Equal(changes[2].Values, back) {
 		t.Errorf("the taking back's values: %+v, want %+v", changes[2].Values, back)
 	}
@@ -285,15 +277,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
-			owners := map[string]string{}
-			for _, family := range []string{"from", "to", "next"} {
-				o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
-					HomeClinic: domain.ClinicSeinajoki}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				owners[family] = o.ID
-			}
+			owners := createOwners(t, ctx, plain, "from", "to", "next")
 			sc := scene{plain: plain, to: owners["to"], next: owners["next"]}
 			aud := &recAuditor{}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, p *domain.Patient) error {
@@ -365,21 +349,13 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
-			var owners [2]*domain.Owner
-			for i, family := range []string{"Laine", "Salo"} {
-				o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
-					HomeClinic: domain.ClinicSeinajoki}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				owners[i] = o
-			}
-			from, to := owners[0], owners[1]
+			owners := createOwners(t, ctx, plain, "Laine", "Salo")
+			from, to := owners["Laine"], owners["Salo"]
 			call, hangUp := context.WithCancel(ctx)
 			defer hangUp()
 			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(context.Context, *domain.Patient) error {
 				if tt.restrict {
-					if _, err := plain.SetOwnerRestriction(ctx, to.ID, true, "objection pending"); err != nil {
+					if _, err := plain.SetOwnerRestriction(ctx, to, true, "objection pending"); err != nil {
 						return err
 					}
 				}
@@ -399,14 +375,14 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 
 			var patientID string
 			if tt.transfer {
-				p, rerr := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+				p, rerr := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 				if rerr != nil {
 					t.Fatal(rerr)
 				}
 				patientID = p.ID
-				_, err = racing.TransferPatient(call, p.ID, to.ID, p.Version, "sold")
+				_, err = racing.TransferPatient(call, p.ID, to, p.Version, "sold")
 			} else {
-				_, err = racing.RegisterPatient(call, RegisterPatient{OwnerID: to.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+				_, err = racing.RegisterPatient(call, RegisterPatient{OwnerID: to, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 			}
 			var pe *apperr.PreconditionError
 			switch {
@@ -417,7 +393,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			case tt.wantReason != "" && (!errors.As(err, &pe) || pe.Reason != tt.wantReason):
 				t.Errorf("%v, want %s", err, tt.wantReason)
 			}
-			under, err := repo.OwnerPatients(t.Context(), to.ID)
+			under, err := repo.OwnerPatients(t.Context(), to)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -429,7 +405,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			}
 			back := []string(nil)
 			if !tt.stands {
-				back = []string{to.ID, from.ID}
+				back = []string{to, from}
 				changes, err := repo.PatientChanges(t.Context(), patientID)
 				if err != nil || len(changes) != 3 || changes[2].Reason != domain.UntransferReason {
 					t.Errorf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
@@ -478,34 +454,26 @@ func TestWriteDuringAnErasure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
-			var owners [2]*domain.Owner
-			for i, family := range []string{"Laine", "Salo"} {
-				o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
-					HomeClinic: domain.ClinicSeinajoki}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				owners[i] = o
-			}
-			from, to := owners[0], owners[1]
-			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from.ID, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			owners := createOwners(t, ctx, plain, "Laine", "Salo")
+			from, to := owners["Laine"], owners["Salo"]
+			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var werr error
-			wrapped := &beforeErasureApplied{Repository: repo, meanwhile: func() { werr = tt.write(ctx, plain, to.ID, p) }}
+			wrapped := &beforeErasureApplied{Repository: repo, meanwhile: func() { werr = tt.write(ctx, plain, to, p) }}
 			eraser, err := New(wrapped, nopAuditor{}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 
-			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: to.ID, RequestID: "job-1"}); err != nil {
+			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: to, RequestID: "job-1"}); err != nil {
 				t.Fatal(err)
 			}
 			if pe := (*apperr.PreconditionError)(nil); !errors.As(werr, &pe) || pe.Reason != "OWNER_RESTRICTED" {
 				t.Errorf("a write while the owner's erasure runs: %v, want OWNER_RESTRICTED", werr)
 			}
-			under, err := repo.OwnerPatients(t.Context(), to.ID)
+			under, err := repo.OwnerPatients(t.Context(), to)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -514,7 +482,7 @@ func TestWriteDuringAnErasure(t *testing.T) {
 					t.Errorf("an active patient %+v is left under the erased owner", got)
 				}
 			}
-			changes, err := repo.OwnerChanges(t.Context(), to.ID)
+			changes, err := repo.OwnerChanges(t.Context(), to)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -651,15 +619,7 @@ func (r *afterListing) ListOwnerPatients(ctx context.Context, ownerID string, si
 // among their patients, with the changes of both their times.
 func TestExportOfAPetComingBack(t *testing.T) {
 	repo, plain, _, ctx := raceSetup(t)
-	owners := map[string]string{}
-	for _, family := range []string{"Laine", "Salo"} {
-		o, err := plain.CreateOwner(ctx, CreateOwner{Owner: domain.Owner{GivenNames: "Aino", FamilyName: family, Phone: "040 123 4567",
-			HomeClinic: domain.ClinicSeinajoki}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		owners[family] = o.ID
-	}
+	owners := createOwners(t, ctx, plain, "Laine", "Salo")
 	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["Laine"], Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 	if err != nil {
 		t.Fatal(err)
