@@ -407,11 +407,6 @@ func TestErasureScrubsChangeReasons(t *testing.T) {
 // patient's data do not change when a former owner is erased, so neither does its
 // version.
 func TestErasureScrubsOnlyTheErasedOwnersTime(t *testing.T) {
-	const (
-		ainoReason     = "Aino Mäkinen called from 040 765 4321: Rekku is black"
-		transferReason = "Aino Mäkinen (040 765 4321) sold Rekku to Salo"
-		saloReason     = "Eero Salo called from 050 111 2222: Rekku is a collie"
-	)
 	tests := []struct {
 		name  string
 		erase string // "first" or "second" owner
@@ -426,29 +421,7 @@ func TestErasureScrubsOnlyTheErasedOwnersTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, c, _ := setupAt(t, "2026-11-25")
-			nurse, reception := env.As(t, auth.RoleNurse), env.As(t, auth.RoleReception)
-			first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Mäkinen")})
-			second := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salo")})
-			pet := registerPatient(t, env, c, first.GetId(), newPatient("Rekku"))
-			res, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
-				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(),
-				Reason: ainoReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			moved, err := c.TransferPatient(reception, &ownerv1.TransferPatientRequest{
-				PatientId: pet.GetId(), NewOwnerId: second.GetId(), Version: res.GetPatient().GetVersion(), Reason: transferReason,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
-				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Breed: "collie"}, Version: moved.GetPatient().GetVersion(),
-				Reason: saloReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"breed"}},
-			}); err != nil {
-				t.Fatal(err)
-			}
+			first, second, pet := handedOverPet(t, env, c)
 			before, versionBefore := patientChanges(t, env, c, pet.GetId()), getPatient(t, env, c, pet.GetId()).GetVersion()
 			erased := map[string]string{"first": first.GetId(), "second": second.GetId()}[tt.erase]
 			req := &ownerv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: "job-1", NameKeptUntil: "2029-11-25"}

@@ -801,35 +801,8 @@ func TestExportOwnerGathersTheOwnersCopy(t *testing.T) {
 // other owner's id left out and its reason withheld, and nothing of the other owner;
 // staff still read the whole history.
 func TestExportOwnerShowsOnlyTheOwnersTime(t *testing.T) {
-	const (
-		ainoReason     = "Aino Mäkinen called from 040 765 4321: Rekku is black"
-		transferReason = "Aino Mäkinen (040 765 4321) sold Rekku to Salo"
-		saloReason     = "Eero Salo called from 050 111 2222: Rekku is a collie"
-	)
 	env, c := setup(t)
-	nurse := env.As(t, auth.RoleNurse)
-	first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Mäkinen")})
-	second := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salo")})
-	pet := registerPatient(t, env, c, first.GetId(), newPatient("Rekku"))
-	res, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
-		PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(),
-		Reason: ainoReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	moved, err := c.TransferPatient(env.As(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
-		PatientId: pet.GetId(), NewOwnerId: second.GetId(), Version: res.GetPatient().GetVersion(), Reason: transferReason,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
-		PatientId: pet.GetId(), Patient: &ownerv1.Patient{Breed: "collie"}, Version: moved.GetPatient().GetVersion(),
-		Reason: saloReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"breed"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	first, second, pet := handedOverPet(t, env, c)
 	full := patientChanges(t, env, c, pet.GetId())
 	if len(full) != 4 {
 		t.Fatalf("history = %v, want registration, colour, transfer, breed", full)
@@ -902,4 +875,42 @@ func TestExportOwnerShowsOnlyTheOwnersTime(t *testing.T) {
 	if after := patientChanges(t, env, c, pet.GetId()); !slices.EqualFunc(after, full, func(a, b *ownerv1.Change) bool { return proto.Equal(a, b) }) {
 		t.Errorf("staff's history after the exports\n got %v\nwant %v", after, full)
 	}
+}
+
+// The reasons typed in handedOverPet's history, each about an owner.
+const (
+	ainoReason     = "Aino Mäkinen called from 040 765 4321: Rekku is black"
+	transferReason = "Aino Mäkinen (040 765 4321) sold Rekku to Salo"
+	saloReason     = "Eero Salo called from 050 111 2222: Rekku is a collie"
+)
+
+// handedOverPet registers Rekku under Mäkinen (first) and transfers it to Salo
+// (second), with a reason typed about an owner in each change: one of first's time
+// (ainoReason), the transfer (transferReason), one of second's time (saloReason).
+func handedOverPet(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient) (first, second *ownerv1.Owner, pet *ownerv1.Patient) {
+	t.Helper()
+	nurse := env.As(t, auth.RoleNurse)
+	first = createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Mäkinen")})
+	second = createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Salo")})
+	pet = registerPatient(t, env, c, first.GetId(), newPatient("Rekku"))
+	res, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+		PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(),
+		Reason: ainoReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := c.TransferPatient(env.As(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: second.GetId(), Version: res.GetPatient().GetVersion(), Reason: transferReason,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdatePatient(nurse, &ownerv1.UpdatePatientRequest{
+		PatientId: pet.GetId(), Patient: &ownerv1.Patient{Breed: "collie"}, Version: moved.GetPatient().GetVersion(),
+		Reason: saloReason, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"breed"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return first, second, pet
 }
