@@ -2,6 +2,10 @@
 // SQLite) for the local all-in-one runner and for tests. It is not a production database:
 // see docs/EMBEDDED_STORE.md for what it supports and what the code must not rely on.
 //
+// FerretDB v1 on SQLite has no authentication, so the store listens on Unix domain
+// sockets in a folder only the user running it may enter, never on a TCP port, which
+// every local user could connect to.
+//
 // Clients reach FerretDB through a small proxy in this package that runs commands which
 // may change data one at a time, which gives the store MongoDB's single-document
 // atomicity (FerretDB v1 alone lets concurrent updates overwrite each other).
@@ -27,10 +31,12 @@ import (
 // unsupportedPathChars may not appear in the data folder's absolute path.
 const unsupportedPathChars = `?#%*[]\`
 
-// Store is a running embedded store listening on a loopback port.
+// Store is a running embedded store listening on a Unix domain socket.
 type Store struct {
 	uri   string
 	proxy *proxy
+	// sockets is the private folder holding the sockets, removed on Close.
+	sockets string
 	// stopFerretDB stops FerretDB and waits until it has released the data folder; it
 	// may be called more than once.
 	stopFerretDB func() error
@@ -38,9 +44,10 @@ type Store struct {
 	lock *flock.Flock
 }
 
-// Start opens (or creates, mode 0700) the data folder dir and serves it on 127.0.0.1 at a
-// free port. It returns once a MongoDB client can ping the store; ctx bounds only that
-// start-up, the store itself runs until Close.
+// Start opens (or creates, mode 0700) the data folder dir and serves it on a Unix domain
+// socket in a fresh private folder (mode 0700) under os.TempDir. It returns once a
+// MongoDB client can ping the store; ctx bounds only that start-up, the store itself
+// runs until Close.
 func Start(ctx context.Context, dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -71,6 +78,15 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 			_ = lock.Unlock()
 		}
 	}()
+	sockets, err := privateSocketDir()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !started {
+			_ = os.RemoveAll(sockets)
+		}
+	}()
 
 	// FerretDB wants a file: URI naming a directory with a trailing slash; it unescapes the
 	// path to check that the directory exists. FerretDB runs SQLite in WAL mode; with
@@ -85,7 +101,7 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{Unix: filepath.Join(sockets, ferretDBSocket)},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
@@ -111,22 +127,19 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 		return nil
 	}
 
-	// Clients get only the proxy's address: the proxy is what makes writes atomic.
-	upstream, err := url.Parse(f.MongoDBURI())
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("read embedded store address: %w", err), stopFerretDB())
-	}
+	// Clients get only the proxy's socket: the proxy is what makes writes atomic.
 	ids := newIDIndexer(abs)
 	if err := ids.ensureExisting(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("index the stored collections' _id lookups: %w", err), ids.close(), stopFerretDB())
 	}
-	p, err := startProxy(upstream.Host, ids)
+	p, err := startProxy(filepath.Join(sockets, proxySocket), filepath.Join(sockets, ferretDBSocket), ids)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("start embedded store proxy: %w", err), ids.close(), stopFerretDB())
 	}
 	s := &Store{
-		uri:          (&url.URL{Scheme: "mongodb", Host: p.addr(), Path: "/"}).String(),
+		uri:          socketURI(p.addr()),
 		proxy:        p,
+		sockets:      sockets,
 		stopFerretDB: stopFerretDB,
 		lock:         lock,
 	}
@@ -141,7 +154,45 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 // lockFile is the file in the data folder that the running store holds locked.
 const lockFile = ".lock"
 
-// URI is the mongodb:// connection string of the store.
+// The sockets in the private folder. The driver takes a host for a Unix domain socket
+// only when it ends in .sock.
+const (
+	ferretDBSocket = "ferretdb.sock"
+	proxySocket    = "store.sock"
+)
+
+// maxSocketPath is the longest socket path every Unix accepts: sun_path holds 104 bytes
+// on macOS and the BSDs (108 on Linux), the terminating NUL included.
+const maxSocketPath = 103
+
+// privateSocketDir creates a fresh folder for the sockets that only this user may
+// enter. It is not in the data folder: a socket path is limited to about 100 bytes,
+// which a deep data folder (a test's, a user's home) can exceed on its own, while
+// os.TempDir gives a short one. os.MkdirTemp makes it mode 0700 under a random name
+// that nobody could have prepared in advance, even in a shared /tmp.
+func privateSocketDir() (string, error) {
+	dir, err := os.MkdirTemp("", "lillvet-store-")
+	if err != nil {
+		return "", fmt.Errorf("create embedded store socket folder: %w", err)
+	}
+	for _, name := range []string{ferretDBSocket, proxySocket} {
+		if p := filepath.Join(dir, name); len(p) > maxSocketPath {
+			_ = os.RemoveAll(dir)
+			return "", fmt.Errorf("embedded store socket path %s is longer than %d bytes: set TMPDIR to a shorter folder", p, maxSocketPath)
+		}
+	}
+	return dir, nil
+}
+
+// socketURI is the connection string of a Unix domain socket: the driver and mongosh
+// want the path escaped as the host. The driver unescapes it as a query value and
+// mongosh as a URI component, which disagree only on '+', so a blank is written as %20.
+func socketURI(path string) string {
+	return "mongodb://" + strings.ReplaceAll(url.QueryEscape(path), "+", "%20") + "/"
+}
+
+// URI is the mongodb:// connection string of the store: its Unix domain socket, which
+// only the user running the store may connect to.
 func (s *Store) URI() string {
 	return s.uri
 }
@@ -149,7 +200,11 @@ func (s *Store) URI() string {
 // Close stops the store and waits until it has released the data folder. Clients still
 // connected lose their connections. It is safe to call more than once.
 func (s *Store) Close() error {
-	return errors.Join(s.proxy.close(), s.stopFerretDB(), s.lock.Unlock())
+	err := errors.Join(s.proxy.close(), s.stopFerretDB())
+	if rmErr := os.RemoveAll(s.sockets); rmErr != nil {
+		err = errors.Join(err, fmt.Errorf("remove embedded store socket folder: %w", rmErr))
+	}
+	return errors.Join(err, s.lock.Unlock())
 }
 
 func (s *Store) ping(ctx context.Context) error {

@@ -28,6 +28,7 @@ const (
 // one writer at a time anyway, so serialising writes costs little. Reads are not held up.
 type proxy struct {
 	listener net.Listener
+	// upstream is FerretDB's Unix domain socket.
 	upstream string
 	// ids indexes the _id lookups of each new collection (nil: no data folder known).
 	ids *idIndexer
@@ -43,9 +44,10 @@ type proxy struct {
 	wg sync.WaitGroup
 }
 
-// startProxy listens on a free loopback port and relays connections to upstream.
-func startProxy(upstream string, ids *idIndexer) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startProxy listens on the Unix domain socket path and relays connections to the one at
+// upstream.
+func startProxy(path, upstream string, ids *idIndexer) (*proxy, error) {
+	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -127,7 +129,7 @@ func (p *proxy) relay(client net.Conn) {
 		return
 	}
 	defer p.untrack(client)
-	server, err := net.DialTimeout("tcp", p.upstream, dialTimeout)
+	server, err := net.DialTimeout("unix", p.upstream, dialTimeout)
 	if err != nil {
 		return
 	}

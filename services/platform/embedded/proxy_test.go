@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,12 +17,24 @@ import (
 // ioTimeout only keeps a broken proxy from hanging the test; nothing waits for it.
 const ioTimeout = 10 * time.Second
 
+// socketDir is a private folder for the test's sockets, short enough for a socket path
+// (t.TempDir's may not be).
+func socketDir(t *testing.T) string {
+	t.Helper()
+	dir, err := privateSocketDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
 // startFakeUpstream serves what MongoDB does but FerretDB v1 does not: it sends no reply
 // to a request flagged moreToCome, and answers "stream" with three replies, the first two
-// flagged moreToCome, as an exhaust cursor would.
-func startFakeUpstream(t *testing.T) string {
+// flagged moreToCome, as an exhaust cursor would. It listens in dir.
+func startFakeUpstream(t *testing.T, dir string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("unix", filepath.Join(dir, ferretDBSocket))
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
@@ -78,7 +92,7 @@ func serveFake(conn net.Conn) {
 
 func dialProxy(t *testing.T, p *proxy) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", p.addr())
+	conn, err := net.Dial("unix", p.addr())
 	if err != nil {
 		t.Fatalf("dial proxy: %v", err)
 	}
@@ -112,7 +126,8 @@ func receive(t *testing.T, conn net.Conn, buf *bytes.Buffer, wantResponseTo int3
 // startTestProxy runs a proxy in front of the fake upstream until the test ends.
 func startTestProxy(t *testing.T) *proxy {
 	t.Helper()
-	p, err := startProxy(startFakeUpstream(t), nil)
+	dir := socketDir(t)
+	p, err := startProxy(filepath.Join(dir, proxySocket), startFakeUpstream(t, dir), nil)
 	if err != nil {
 		t.Fatalf("start proxy: %v", err)
 	}
@@ -171,7 +186,8 @@ func TestProxyDropsGarbage(t *testing.T) {
 }
 
 func TestProxyCloseDropsClients(t *testing.T) {
-	p, err := startProxy(startFakeUpstream(t), nil)
+	dir := socketDir(t)
+	p, err := startProxy(filepath.Join(dir, proxySocket), startFakeUpstream(t, dir), nil)
 	if err != nil {
 		t.Fatalf("start proxy: %v", err)
 	}
@@ -189,7 +205,7 @@ func TestProxyCloseDropsClients(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Errorf("read after close: %v, want the connection closed", err)
 	}
-	if conn, err := net.Dial("tcp", p.addr()); err == nil {
+	if conn, err := net.Dial("unix", p.addr()); err == nil {
 		_ = conn.Close()
 		t.Error("proxy still accepts connections after close")
 	}

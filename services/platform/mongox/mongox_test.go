@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -30,6 +31,15 @@ func TestConnectTracesIndexesAndErrors(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
 	db := client.Database("mongoxtest")
+	// The embedded store listens on a Unix domain socket: the spans name its path.
+	uri, err := connstring.ParseAndValidate(store.URI())
+	if err != nil {
+		t.Fatalf("parse the store's URI: %v", err)
+	}
+	if len(uri.Hosts) != 1 {
+		t.Fatalf("store's URI names hosts %v, want one socket", uri.Hosts)
+	}
+	socket := uri.Hosts[0]
 
 	err = mongox.EnsureIndexes(t.Context(), db, []mongox.Index{
 		{Collection: "people", Model: mongo.IndexModel{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true).SetName("code_unique")}},
@@ -84,7 +94,8 @@ func TestConnectTracesIndexesAndErrors(t *testing.T) {
 				t.Errorf("span %q attribute %s leaks document contents", s.Name, a.Key)
 			}
 		}
-		if attrs["db.system.name"] != "mongodb" || attrs["db.namespace"] != "mongoxtest" || attrs["db.collection.name"] != "people" || attrs["server.address"] == "" {
+		if attrs["db.system.name"] != "mongodb" || attrs["db.namespace"] != "mongoxtest" || attrs["db.collection.name"] != "people" ||
+			attrs["server.address"] != socket || attrs["network.transport"] != "unix" {
 			t.Errorf("span %q attributes = %v", s.Name, attrs)
 		}
 		switch s.Name {

@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/address"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -49,9 +50,7 @@ func (m *monitor) started(ctx context.Context, e *event.CommandStartedEvent) {
 		name += " " + coll
 		attrs = append(attrs, semconv.DBCollectionName(coll))
 	}
-	if host, port, ok := serverOf(e.ConnectionID); ok {
-		attrs = append(attrs, semconv.ServerAddress(host), semconv.ServerPort(port))
-	}
+	attrs = append(attrs, serverOf(e.ConnectionID)...)
 	_, span := m.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	m.spans.Store(spanKey{e.ConnectionID, e.RequestID}, span)
 }
@@ -110,18 +109,23 @@ func collectionOf(e *event.CommandStartedEvent) string {
 	return s
 }
 
-// serverOf parses the driver's connection id, "host:port[-n]".
-func serverOf(connID string) (string, int, bool) {
+// serverOf reads the server's address from the driver's connection id,
+// "host:port[-n]", or "path[-n]" for a Unix domain socket (the embedded store's),
+// which the driver recognises by its ending.
+func serverOf(connID string) []attribute.KeyValue {
 	addr, _, _ := strings.Cut(connID, "[")
+	if address.Address(addr).Network() == "unix" {
+		return []attribute.KeyValue{semconv.ServerAddress(addr), semconv.NetworkTransportUnix}
+	}
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", 0, false
+		return nil
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return "", 0, false
+		return nil
 	}
-	return host, port, true
+	return []attribute.KeyValue{semconv.ServerAddress(host), semconv.ServerPort(port)}
 }
 
 // errorType names the server's error code (e.g. "DuplicateKey"), which,
