@@ -19,6 +19,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
 
 // startTimeout covers the embedded store's first start on a slow machine.
@@ -28,7 +32,9 @@ const startTimeout = 2 * time.Minute
 type runner struct {
 	bin, data string
 	gateway   string
-	client    *http.Client
+	// store is the embedded store's URI as the runner prints it.
+	store  string
+	client *http.Client
 	// stop stops the runner started last, as Ctrl-C does.
 	stop func()
 }
@@ -93,16 +99,25 @@ func (r *runner) start(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
+	// The endpoints are printed at once; the last line ends them.
+	type endpoints struct{ gateway, store string }
+	printed := make(chan endpoints, 1)
 	go func() {
-		re := regexp.MustCompile(`gateway\s+https://(\S+)`)
+		gateway, store := regexp.MustCompile(`gateway\s+https://(\S+)`), regexp.MustCompile(`store\s+(mongodb://\S+)`)
+		var got endpoints
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+			if m := gateway.FindStringSubmatch(sc.Text()); m != nil {
+				got.gateway = m[1]
+			}
+			if m := store.FindStringSubmatch(sc.Text()); m != nil {
+				got.store = m[1]
+			}
+			if strings.HasPrefix(sc.Text(), "Press Ctrl-C") {
+				printed <- got
 			}
 		}
-		close(addr)
+		close(printed)
 	}()
 	stopped := false
 	stop := func() {
@@ -125,11 +140,11 @@ func (r *runner) start(t *testing.T) {
 	}
 	t.Cleanup(stop)
 	select {
-	case a, ok := <-addr:
+	case got, ok := <-printed:
 		if !ok {
 			t.Fatalf("runner exited before it was ready:\n%s", stderr.String())
 		}
-		r.gateway = "https://" + a
+		r.gateway, r.store = "https://"+got.gateway, got.store
 	case <-time.After(startTimeout):
 		t.Fatalf("runner not ready after %v:\n%s", startTimeout, stderr.String())
 	}
@@ -341,4 +356,11 @@ func TestEndToEnd(t *testing.T) {
 	// The data folder survives a restart.
 	r.start(t)
 	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "reception"), nil)
+
+	// The printed store line is what the README gives mongosh: a driver reaches the data
+	// through it.
+	owners := embeddedtest.Client(t, r.store).Database("lillvet_owner").Collection("owners")
+	if n, err := owners.CountDocuments(t.Context(), bson.D{{Key: "_id", Value: id}}); err != nil || n != 1 {
+		t.Fatalf("owner %s through the printed store URI %q: %d found, %v", id, r.store, n, err)
+	}
 }

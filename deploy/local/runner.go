@@ -311,7 +311,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 				return err
 			}
 		}
-		return printEndpoints(out, cfg, listeners, pki)
+		return printEndpoints(out, cfg, listeners, pki, store.URI())
 	})
 	return g.Wait()
 }
@@ -398,8 +398,9 @@ func waitReady(ctx context.Context, addr string, pki tlsconf.Files) error {
 	return nil
 }
 
-// printEndpoints tells the user where everything listens. Tests read the "gateway" line.
-func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files) error {
+// printEndpoints tells the user where everything listens. Tests read the "gateway" and
+// "store" lines.
+func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tlsconf.Files, storeURI string) error {
 	var b strings.Builder
 	line := func(name, format string, args ...any) {
 		fmt.Fprintf(&b, "  %-8s "+format+"\n", append([]any{name}, args...)...)
@@ -414,6 +415,7 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
 	line("jwks", "https://%s/jwks.json", l["jwks"].Addr())
 	line("metrics", "%s", strings.Join(metrics, ", "))
 	line("CA", "%s", pki.CAFile)
+	line("store", "%s  (a Unix socket only this user can reach, for mongosh)", storeURI)
 	if cfg.Jaeger != "" {
 		line("traces", "http://%s/api/traces?service=gateway (Jaeger query API)", cfg.JaegerQueryAddr)
 	}

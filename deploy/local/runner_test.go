@@ -38,6 +38,7 @@ func TestPrintEndpoints(t *testing.T) {
 		a("consent-metrics") + "/metrics (consent), http://" + a("disclosure-metrics") + "/metrics (disclosure), http://" +
 		a("history-metrics") + "/metrics (history)\n" +
 		"  CA       /data/pki/ca.pem\n" +
+		"  store    mongodb://%2Ftmp%2Fs%2Fstore.sock/  (a Unix socket only this user can reach, for mongosh)\n" +
 		"%sGet a token:  go run ./deploy/local token --role reception\n" +
 		"Press Ctrl-C to stop.\n"
 	for _, tc := range []struct {
@@ -49,7 +50,7 @@ func TestPrintEndpoints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg.Jaeger = tc.jaeger
 			var out bytes.Buffer
-			if err := printEndpoints(&out, cfg, l, pki); err != nil {
+			if err := printEndpoints(&out, cfg, l, pki, "mongodb://%2Ftmp%2Fs%2Fstore.sock/"); err != nil {
 				t.Fatal(err)
 			}
 			if want := strings.Replace(want, "%s", tc.traces, 1); out.String() != want {
