@@ -22,6 +22,11 @@ func (e *PostalCodeError) Error() string {
 	return "postal code: " + e.Reason
 }
 
+// NameKeysVersion names the rules of SearchKey and NameTokens, by which the keys stored
+// with every owner were made. Raise it with any change to what they return (the names
+// tests say when): the next start then refreshes every owner's keys once.
+const NameKeysVersion = 1
+
 // SearchKey folds a name into the form stored for search, because the
 // embedded store has no collations: lower case, diacritics removed (so
 // "Äijälä" and "aijala" match) and white space collapsed to single spaces.

@@ -1,7 +1,10 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -138,4 +141,31 @@ func FuzzValidatePostalCode(f *testing.F) {
 			t.Fatalf("ValidatePostalCode(%q) = %v", s, err)
 		}
 	})
+}
+
+// nameKeysRules records, for each NameKeysVersion, a digest of what SearchKey and
+// NameTokens return for a fixed set of names.
+var nameKeysRules = map[int]string{
+	1: "7b65a7eb5e4d47cc687e803bd68ad788b6e50581a7ba48450d972eaa67573c9d",
+}
+
+// TestNameKeysVersionFollowsTheRules fails when SearchKey or NameTokens change what they
+// return while NameKeysVersion stays: owners' stored keys would then stay as the old
+// rules made them, since a start refreshes them only for a new version.
+func TestNameKeysVersionFollowsTheRules(t *testing.T) {
+	var names []string
+	// Every Latin letter with or without marks, and the separators that split words.
+	for r := rune(0x41); r <= 0x24F; r++ {
+		names = append(names, "a"+string(r)+"b", string(r)+"-"+string(r)+"’x")
+	}
+	names = append(names, "  Anna \t Liisa\n", "Lind - Berg", "İnce", "A\u0308ijä\u0308lä", "\xff", "")
+	h := sha256.New()
+	for _, n := range names {
+		_, _ = fmt.Fprintf(h, "%q %q\n", SearchKey(n), NameTokens(n, n+" x")) // a hash never fails a write
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if want := nameKeysRules[NameKeysVersion]; got != want {
+		t.Errorf("the name key rules give digest %s, but version %d recorded %q: raise NameKeysVersion "+
+			"and record the digest under it (or undo the change)", got, NameKeysVersion, want)
+	}
 }

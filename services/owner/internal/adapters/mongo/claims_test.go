@@ -161,29 +161,3 @@ func TestStaleUpdateDoesNotProbeUniqueValues(t *testing.T) {
 		t.Errorf("stale patient update with a held microchip: %v, want a conflict", err)
 	}
 }
-
-// TestRefreshNameKeys stores an owner with keys folded by an older rule ("ø" kept) and
-// refreshes them: search keys match today's folding, and a second run changes nothing.
-func TestRefreshNameKeys(t *testing.T) {
-	r, db := testRepo(t)
-	ctx := t.Context()
-	o := testOwner("søren")
-	o.GivenNames, o.FamilyName = "Søren", "Bjørnsson"
-	if _, err := r.CreateOwner(ctx, o, nil, registered()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: "søren"}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "sort_key", Value: "bjørnsson søren"}, {Key: "name_keys", Value: bson.A{"søren", "bjørnsson"}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := r.RefreshNameKeys(ctx); err != nil || n != 1 {
-		t.Fatalf("refreshed %d (%v), want 1", n, err)
-	}
-	found, _, err := r.ListOwners(ctx, domain.OwnerQuery{NamePrefix: domain.SearchKey("soren bjorn")})
-	if err != nil || len(found) != 1 {
-		t.Fatalf("search after the refresh: %d owners (%v)", len(found), err)
-	}
-	if n, err := r.RefreshNameKeys(ctx); err != nil || n != 0 {
-		t.Fatalf("a second refresh changed %d (%v)", n, err)
-	}
-}

@@ -16,7 +16,19 @@ const (
 	// retentionColl holds one document per erased owner with something kept: the day
 	// after which the retention sweep has work for it.
 	retentionColl = "retention"
+	// stampsColl holds what the start-up passes have finished, so that a start can skip
+	// a pass with nothing left to do (see stampDoc).
+	stampsColl = "stamps"
 )
+
+// nameKeysStamp is the _id of the stamp of the last complete refresh of the name keys.
+const nameKeysStamp = "name_keys"
+
+// stampDoc says that a start-up pass ran to the end under the rules of Version.
+type stampDoc struct {
+	ID      string `bson:"_id"`
+	Version int    `bson:"version"`
+}
 
 type addressDoc struct {
 	Street     string `bson:"street,omitempty"`

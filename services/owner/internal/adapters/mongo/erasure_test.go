@@ -20,7 +20,12 @@ import (
 func testRepo(t *testing.T) (*Repository, *mongo.Database) {
 	t.Helper()
 	s := embeddedtest.Start(t)
-	c := embeddedtest.Client(t, s.URI())
+	return repoOn(t, embeddedtest.Client(t, s.URI()))
+}
+
+// repoOn is a repository on the test database of client c.
+func repoOn(t *testing.T, c *mongo.Client) (*Repository, *mongo.Database) {
+	t.Helper()
 	keys, err := fieldcrypt.NewKeyring(map[string][]byte{"k1": bytes.Repeat([]byte{1}, 32)}, "k1", bytes.Repeat([]byte{2}, 32))
 	if err != nil {
 		t.Fatal(err)

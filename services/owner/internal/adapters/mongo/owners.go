@@ -397,7 +397,36 @@ func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
 // version of the folding rules made (e.g. before "ø" folded to "o"), so that search
 // finds them as it finds owners written since. A rename meanwhile writes its own keys:
 // an owner is updated only while it still has the names read.
+//
+// It reads every owner, so it runs only when the rules differ from those of the last
+// complete pass (domain.NameKeysVersion, stamped when a pass ends without error): a pass
+// cut short is run again in full by the next start. A version lowered (a rollback) runs
+// it too, putting back the keys the older rules search by. An owner that a replica still
+// on the older rules writes after the pass, during a rolling upgrade, keeps that
+// replica's keys until the owner is renamed or the rules change again.
 func (r *Repository) RefreshNameKeys(ctx context.Context) (int, error) {
+	var stamp stampDoc
+	err := r.stamps.FindOne(ctx, bson.D{{Key: "_id", Value: nameKeysStamp}}).Decode(&stamp)
+	switch {
+	case err == nil && stamp.Version == r.nameKeysVersion:
+		return 0, nil
+	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+		return 0, fmt.Errorf("read the name keys' stamp: %w", err)
+	}
+	n, err := r.refreshNameKeys(ctx)
+	if err != nil {
+		return n, err
+	}
+	_, err = r.stamps.UpdateOne(ctx, bson.D{{Key: "_id", Value: nameKeysStamp}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: r.nameKeysVersion}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return n, fmt.Errorf("stamp the name keys' refresh: %w", err)
+	}
+	return n, nil
+}
+
+// refreshNameKeys is one pass of RefreshNameKeys over every owner.
+func (r *Repository) refreshNameKeys(ctx context.Context) (int, error) {
 	cur, err := r.owners.Find(ctx, bson.D{{Key: "anonymised", Value: bson.D{{Key: "$ne", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: "given_names", Value: 1}, {Key: "family_name", Value: 1}, {Key: "sort_key", Value: 1}, {Key: "name_keys", Value: 1}}))
 	if err != nil {

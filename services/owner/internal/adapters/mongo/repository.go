@@ -37,7 +37,10 @@ type Repository struct {
 	counters *mongo.Collection
 	// retention schedules the retention sweep (see retentionDoc).
 	retention *mongo.Collection
+	stamps    *mongo.Collection
 	keys      *fieldcrypt.Keyring
+	// nameKeysVersion is domain.NameKeysVersion, which tests change.
+	nameKeysVersion int
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -50,7 +53,10 @@ func New(db *mongo.Database, keys *fieldcrypt.Keyring) *Repository {
 		claims:    db.Collection(claimsColl),
 		counters:  db.Collection(countersColl),
 		retention: db.Collection(retentionColl),
+		stamps:    db.Collection(stampsColl),
 		keys:      keys,
+
+		nameKeysVersion: domain.NameKeysVersion,
 	}
 }
 
