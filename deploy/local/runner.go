@@ -23,6 +23,7 @@ import (
 	"github.com/lillvet/register/services/disclosure"
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/atomicfile"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/devauth"
@@ -337,17 +338,13 @@ func writeJobToken(iss *devauth.Issuer, path string) error {
 	return nil
 }
 
-// replaceSecretFile writes data to path (mode 0600, its folder 0700) through a temporary
-// file and a rename, so that a reader, or a start after a crash, never finds half a file.
+// replaceSecretFile writes data to path (mode 0600, its folder 0700) whole, so that a
+// reader, or a start after a crash, never finds half a file.
 func replaceSecretFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // refreshJobToken renews the job's token until ctx is done.

@@ -27,6 +27,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/lillvet/register/services/platform/atomicfile"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
 )
@@ -302,7 +303,7 @@ func writeJobToken(iss *devauth.Issuer, path string, owner ids) error {
 	if err := makeDir(filepath.Dir(path), 0o750, owner); err != nil {
 		return err
 	}
-	if err := writeAtomic(path, []byte(tok+"\n"), secretMode, &owner); err != nil {
+	if err := atomicfile.WriteOwned(path, []byte(tok+"\n"), secretMode, owner.uid, owner.gid); err != nil {
 		return fmt.Errorf("write erasure job token: %w", err)
 	}
 	return nil
@@ -320,65 +321,6 @@ func makeDir(dir string, mode os.FileMode, owner ids) error {
 
 // secretMode keeps keys, the job token and the env file from other users.
 const secretMode os.FileMode = 0o600
-
-// writeAtomic replaces path with data, with mode, handed to owner when it is not
-// nil. The new file is renamed over the old one, so that a running service never
-// reads half a file, and synced first, with its folder after the rename: a key
-// moved out of the env file must be on disk before the env file loses it.
-func writeAtomic(path string, data []byte, mode os.FileMode, owner *ids) error {
-	// Beside path, even for a bare file name (-env .env), for which Split would give an
-	// empty folder and CreateTemp $TMPDIR: the rename could not cross into another file
-	// system, and the keys would pass through a shared folder.
-	dir, base := filepath.Dir(path), filepath.Base(path)
-	f, err := os.CreateTemp(dir, "."+base+".*")
-	if err != nil {
-		return fmt.Errorf("create a file beside %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = func() error {
-		if owner != nil {
-			if err := f.Chown(owner.uid, owner.gid); err != nil {
-				return fmt.Errorf("hand %s to uid %d: %w", path, owner.uid, err)
-			}
-		}
-		if err := f.Chmod(mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", path, err)
-		}
-		if _, err := f.Write(data); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", path, err)
-		}
-		return nil
-	}()
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write %s: %w", path, cerr)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(filepath.Clean(dir))
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
 
 // secretSetting is a secret of the owner service: the variable it used to be
 // given as in the env file, and its file in SecretDir.
@@ -455,7 +397,7 @@ func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envVal
 	for _, s := range secretSettings() {
 		path := filepath.Join(dir, s.file)
 		if v, ok := values[s.file]; ok {
-			if err := writeAtomic(path, []byte(v+"\n"), secretMode, &owner); err != nil {
+			if err := atomicfile.WriteOwned(path, []byte(v+"\n"), secretMode, owner.uid, owner.gid); err != nil {
 				return err
 			}
 			continue
@@ -506,18 +448,17 @@ func ensureEnv(path string, existing []byte, set map[string]envValue, owner ids)
 	if !changed {
 		return nil
 	}
-	mode, keep := secretMode, (*ids)(nil)
 	info, err := os.Stat(path)
 	switch {
-	case err == nil:
-		mode = info.Mode().Perm()
-		if o, ok := statOwner(info); ok {
-			keep = &o
-		}
-	case !errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, os.ErrNotExist):
+		return atomicfile.Write(path, []byte(out.String()), secretMode)
+	case err != nil:
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	return writeAtomic(path, []byte(out.String()), mode, keep)
+	if o, ok := statOwner(info); ok {
+		return atomicfile.WriteOwned(path, []byte(out.String()), info.Mode().Perm(), o.uid, o.gid)
+	}
+	return atomicfile.Write(path, []byte(out.String()), info.Mode().Perm())
 }
 
 func isSecretSetting(name string) bool {

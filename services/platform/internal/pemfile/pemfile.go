@@ -6,10 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/lillvet/register/services/platform/atomicfile"
 )
 
 // Read returns the first PEM block of path, which must be of type typ.
@@ -25,35 +26,9 @@ func Read(path, typ string) (*pem.Block, error) {
 	return block, nil
 }
 
-// Write writes one PEM block through a temporary file and a rename, so that
-// a reader never sees a half-written file.
+// Write writes one PEM block whole, so that a reader never sees a half-written file.
 func Write(path, typ string, der []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temp file for %s: %w", path, err)
-	}
-	if err := fill(tmp, path, typ, der, mode); err != nil {
-		return errors.Join(err, os.Remove(tmp.Name()))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return errors.Join(fmt.Errorf("rename %s: %w", path, err), os.Remove(tmp.Name()))
-	}
-	return nil
-}
-
-// fill writes the block into tmp and closes it; path names the destination in
-// errors.
-func fill(tmp *os.File, path, typ string, der []byte, mode os.FileMode) error {
-	if err := tmp.Chmod(mode); err != nil {
-		return errors.Join(fmt.Errorf("chmod %s: %w", path, err), tmp.Close())
-	}
-	if err := pem.Encode(tmp, &pem.Block{Type: typ, Bytes: der}); err != nil {
-		return errors.Join(fmt.Errorf("write %s: %w", path, err), tmp.Close())
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
 }
 
 // ReadECKey reads a PKCS#8 ECDSA private key.
