@@ -16,12 +16,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,7 @@ import (
 	"github.com/lillvet/register/services/platform/atomicfile"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
 )
 
 // The development issuer's names, as the local runner uses them: tokens from
@@ -81,9 +84,10 @@ type Options struct {
 	DataDir string
 	// CertDir receives ca.pem, jwks.json and HOST/{cert,key}.pem.
 	CertDir string
-	// SecretDir receives the owner service's keys, one file each: fresh keys
-	// when there are none yet, the keys of an earlier setup's env file moved
-	// there once, existing files never replaced.
+	// SecretDir receives the owner service's keys, one file each: fresh keys,
+	// all at once, when there are none yet, the keys of an earlier setup's env
+	// file moved there once, existing files never replaced. Of a set with a key
+	// missing, only the active key id is written, when IDENTITY_KEYS holds one key.
 	SecretDir string
 	// EnvFile is compose's .env: the container user (LILLVET_UID, LILLVET_GID),
 	// who gets the key files, added when missing, and no secret.
@@ -349,12 +353,13 @@ const (
 
 // ensureSecrets makes sure each secret of the owner service has its file in dir,
 // and that the env file names the container user and holds no secret. Fresh keys
-// are made only when there are none, in files or in the env file: existing keys are
-// never replaced, as identity codes sealed under them would become unreadable. An env
-// file from an earlier setup gives its keys to the files once; they leave it only
-// after the files are on disk.
+// are made only when there are none, in files or in the env file, and all at once
+// (writeFreshSecrets): existing keys are never replaced, as identity codes sealed under
+// them would become unreadable. An env file from an earlier setup gives its keys to the
+// files once; they leave it only after the files are on disk.
 func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envValue, owner ids) error {
-	values := map[string]string{}
+	kept := map[string]string{}   // by file: keys already in dir
+	values := map[string]string{} // by file: keys to write, from the env file
 	var missing []string
 	for _, s := range secretSettings() {
 		path := filepath.Join(dir, s.file)
@@ -366,6 +371,7 @@ func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envVal
 				return fmt.Errorf("%s in %s differs from %s: keep the value the stored identity codes need in %s and remove the line from %s",
 					s.env, envFile, path, path, envFile)
 			}
+			kept[s.file] = strings.TrimSuffix(string(raw), "\n")
 		case !errors.Is(err, os.ErrNotExist):
 			return fmt.Errorf("read %s: %w", path, err)
 		case inEnvFile && !v.exact:
@@ -377,19 +383,18 @@ func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envVal
 			missing = append(missing, s.file)
 		}
 	}
-	if len(missing) == len(secretSettings()) {
-		keys, err := randomKeys(2)
+	switch {
+	case len(missing) == len(secretSettings()):
+		if err := writeFreshSecrets(dir, owner); err != nil {
+			return err
+		}
+		return ensureEnv(envFile, existing, inEnv, owner)
+	case len(missing) > 0:
+		active, err := missingActiveKey(dir, envFile, missing, kept, values)
 		if err != nil {
 			return err
 		}
-		values = map[string]string{
-			IdentityKeysFile:      composeKeyID + ":" + keys[0],
-			IdentityActiveKeyFile: composeKeyID,
-			BlindIndexKeyFile:     keys[1],
-		}
-	} else if len(missing) > 0 {
-		return fmt.Errorf("%s lacks %s while other keys exist, and %s does not hold them either: fresh keys would not match the identity codes already stored; restore the files from a backup, or remove %s and the stack's volumes to start afresh",
-			dir, strings.Join(missing, ", "), envFile, dir)
+		values[IdentityActiveKeyFile] = active
 	}
 	if err := makeDir(dir, 0o700, owner); err != nil {
 		return err
@@ -410,6 +415,151 @@ func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envVal
 		}
 	}
 	return ensureEnv(envFile, existing, inEnv, owner)
+}
+
+// writeFreshSecrets writes fresh keys into dir as a whole: into a folder beside it,
+// renamed to dir once every file is on disk, so that a run stopped on the way leaves
+// all the keys or none. A set with a file missing could not be completed: no run can
+// tell a blind-index key never written from one lost after it indexed identity codes.
+// dir must hold nothing else: the fresh keys' folder takes its place.
+func writeFreshSecrets(dir string, owner ids) error {
+	// A secrets folder linked elsewhere (an encrypted volume) gets its keys there.
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = resolved
+	}
+	if err := clearForFreshSecrets(dir); err != nil {
+		return err
+	}
+	keys, err := randomKeys(2)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{
+		IdentityKeysFile:      composeKeyID + ":" + keys[0],
+		IdentityActiveKeyFile: composeKeyID,
+		BlindIndexKeyFile:     keys[1],
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", parent, err)
+	}
+	stage := filepath.Join(parent, "."+filepath.Base(dir)+".new")
+	// Left by a run stopped before its rename: keys nothing has read.
+	if err := os.RemoveAll(stage); err != nil {
+		return fmt.Errorf("remove %s: %w", stage, err)
+	}
+	if err := makeDir(stage, 0o700, owner); err != nil {
+		return err
+	}
+	for _, s := range secretSettings() {
+		path := filepath.Join(stage, s.file)
+		if err := atomicfile.WriteOwned(path, []byte(values[s.file]+"\n"), secretMode, owner.uid, owner.gid); err != nil {
+			return errors.Join(err, os.RemoveAll(stage))
+		}
+	}
+	// os.Rename replaces no folder, not even an empty one: dir, empty, goes first. A run
+	// stopped in between leaves no dir, and the next makes its keys afresh.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return errors.Join(fmt.Errorf("remove the empty %s: %w", dir, err), os.RemoveAll(stage))
+	}
+	if err := os.Rename(stage, dir); err != nil {
+		return errors.Join(fmt.Errorf("move the fresh keys into %s: %w", dir, err), os.RemoveAll(stage))
+	}
+	return atomicfile.SyncDir(parent)
+}
+
+// clearForFreshSecrets makes sure dir, which holds none of the keys, holds nothing at
+// all: it removes what an earlier compose-setup left there when it stopped while
+// writing a key (a temporary file, never renamed to the key's name, so never read), and
+// refuses anything else, which the fresh keys' folder would have to replace.
+func clearForFreshSecrets(dir string) error {
+	info, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("stat %s: %w", dir, err)
+	case !info.IsDir():
+		// A link to a folder that does not exist (a volume not mounted) included: keys
+		// written in its place would not be where they are looked for.
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", dir, err)
+	}
+	var others []string
+	for _, e := range entries {
+		if !isTemporaryKeyFile(e.Name()) {
+			others = append(others, e.Name())
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("remove %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("%s holds %s and none of the owner service's keys: compose-setup writes fresh keys into a folder of their own, all at once; move %s out of it, or name another folder with -secrets",
+			dir, strings.Join(others, ", "), strings.Join(others, ", "))
+	}
+	return nil
+}
+
+// isTemporaryKeyFile tells the name atomicfile gives the temporary file of a key file.
+func isTemporaryKeyFile(name string) bool {
+	for _, s := range secretSettings() {
+		if strings.HasPrefix(name, "."+s.file+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// missingActiveKey is the value of IDENTITY_ACTIVE_KEY when it is the only key missing
+// (kept are the keys in files, moving those in the env file) and can be told for
+// certain: the owner service seals under a key of IDENTITY_KEYS, so with only one there
+// the active id can be no other. Any other key missing is an error naming the files
+// and what to do: fresh identity keys could not open the codes sealed under the lost
+// ones, nor a fresh blind-index key find those indexed under the lost one. A
+// compose-setup before fresh keys were written all at once left such a set when it
+// stopped partway, always without the blind-index key, which it wrote last.
+func missingActiveKey(dir, envFile string, missing []string, kept, moving map[string]string) (string, error) {
+	var present []string
+	identityKeys, haveIdentityKeys := "", false
+	for _, s := range secretSettings() {
+		v, inFile := kept[s.file]
+		if inFile {
+			present = append(present, filepath.Join(dir, s.file))
+		} else if v, inFile = moving[s.file]; inFile {
+			present = append(present, fmt.Sprintf("the %s line of %s", s.env, envFile))
+		}
+		if inFile && s.file == IdentityKeysFile {
+			identityKeys, haveIdentityKeys = v, true
+		}
+	}
+	lost := make([]string, len(missing))
+	for i, f := range missing {
+		lost[i] = filepath.Join(dir, f)
+	}
+	has := fmt.Sprintf("compose-setup found %s, but not %s", strings.Join(present, " and "), strings.Join(lost, " and "))
+	switch {
+	case !haveIdentityKeys:
+		return "", fmt.Errorf("%s: fresh identity keys could not open the identity codes already stored; restore %s from a backup, or, to start afresh without the stored data, remove %s and the stack's volumes",
+			has, strings.Join(lost, " and "), strings.Join(present, " and "))
+	case slices.Contains(missing, BlindIndexKeyFile):
+		return "", fmt.Errorf("%s: a fresh blind-index key would not find the identity codes already stored. If the owner service never ran with these keys (an earlier compose-setup stopped before writing the last one), remove %s and run compose-setup again; otherwise restore %s from a backup",
+			has, strings.Join(present, " and "), strings.Join(lost, " and "))
+	}
+	keys, err := fieldcrypt.ParseKeys(identityKeys)
+	if err != nil {
+		return "", fmt.Errorf("%s, and the identity keys cannot be read to tell the active one: %w", has, err)
+	}
+	ids := slices.Sorted(maps.Keys(keys))
+	if len(ids) != 1 {
+		return "", fmt.Errorf("%s, and the identity keys are %s: write the id the owner service seals new identity codes under into %s",
+			has, strings.Join(ids, ", "), lost[0])
+	}
+	return ids[0], nil
 }
 
 // ensureEnv writes the env file with the container user when it is missing, adds the

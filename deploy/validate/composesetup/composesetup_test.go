@@ -317,9 +317,10 @@ func readSecrets(t *testing.T, o composesetup.Options) []string {
 	return out
 }
 
-func TestSecretFiles(t *testing.T) {
-	o := setup(t)
-	secrets := readSecrets(t, o)
+// checkKeyring fails t unless the owner service would accept secrets (in the order of
+// secretFiles) as its keys.
+func checkKeyring(t *testing.T, secrets []string) {
+	t.Helper()
 	keys, err := fieldcrypt.ParseKeys(secrets[0])
 	if err != nil {
 		t.Fatal(err)
@@ -331,6 +332,12 @@ func TestSecretFiles(t *testing.T) {
 	if _, err := fieldcrypt.NewKeyring(keys, secrets[1], index); err != nil {
 		t.Fatalf("the owner service would refuse these keys: %v", err)
 	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	o := setup(t)
+	secrets := readSecrets(t, o)
+	checkKeyring(t, secrets)
 	env := readEnv(t, o.EnvFile)
 	for _, k := range []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY"} {
 		if _, ok := env[k]; ok {
@@ -662,39 +669,91 @@ func TestEnvFileKeysAlreadyInFiles(t *testing.T) {
 	}
 }
 
-func TestSetupRefusesToChooseBetweenKeys(t *testing.T) {
+// keySet is what a test puts in the secret files, in the order of secretFiles; an empty
+// string is a file that does not exist.
+type keySet [3]string
+
+func writeKeySet(t *testing.T, o composesetup.Options, keys keySet) {
+	t.Helper()
+	if err := os.MkdirAll(o.SecretDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range keys {
+		if v == "" {
+			continue
+		}
+		if err := os.WriteFile(secretFiles(o)[i], []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSetupCompletesKeysOnlyWhenCertain: a run never chooses between two values of a
+// key, and one that finds some keys but not all writes a missing one only when its value
+// is certain, the active key id when IDENTITY_KEYS holds a single key; it refuses
+// anything else, naming the files and what to do: a fresh identity key or blind-index key
+// would not match the identity codes already stored. An earlier compose-setup that
+// stopped partway left identity_keys, maybe identity_active_key, and never
+// blind_index_key, which it wrote last.
+func TestSetupCompletesKeysOnlyWhenCertain(t *testing.T) {
 	tests := []struct {
 		name  string
 		env   string
-		files []string // of the secret files, which exist, in the order of secretFiles
-		want  string
+		files keySet
+		want  keySet   // the files after a run that succeeds
+		err   []string // what a refusal says, with {dir} and {env} for SecretDir and EnvFile
 	}{
-		{name: "the env file and a file disagree", env: "IDENTITY_KEYS=k9:ZZZZ\n", files: []string{"k1:AAAA", "k1", "CCCC"},
-			want: "IDENTITY_KEYS in "},
-		{name: "keys in files, one missing", files: []string{"k1:AAAA"}, want: "lacks identity_active_key, blind_index_key"},
-		{name: "keys in the env file, one missing", env: "IDENTITY_KEYS=k1:AAAA\nIDENTITY_ACTIVE_KEY=k1\n", want: "lacks blind_index_key"},
+		{name: "the env file and a file disagree", env: "IDENTITY_KEYS=k9:ZZZZ\n", files: keySet{"k1:AAAA", "k1", "CCCC"},
+			err: []string{"IDENTITY_KEYS in {env} differs from {dir}/identity_keys"}},
+		{name: "an earlier setup stopped after the identity keys", files: keySet{"compose1:AAAA", "", ""},
+			err: []string{"found {dir}/identity_keys, but not {dir}/identity_active_key and {dir}/blind_index_key",
+				"a fresh blind-index key would not find the identity codes already stored",
+				"remove {dir}/identity_keys and run compose-setup again",
+				"otherwise restore {dir}/identity_active_key and {dir}/blind_index_key from a backup"}},
+		{name: "an earlier setup stopped before the blind-index key", files: keySet{"compose1:AAAA", "compose1", ""},
+			err: []string{"remove {dir}/identity_keys and {dir}/identity_active_key and run compose-setup again",
+				"otherwise restore {dir}/blind_index_key from a backup"}},
+		{name: "the env file without its blind-index key", env: "IDENTITY_KEYS=k1:AAAA\nIDENTITY_ACTIVE_KEY=k1\n",
+			err: []string{"found the IDENTITY_KEYS line of {env} and the IDENTITY_ACTIVE_KEY line of {env}, but not {dir}/blind_index_key",
+				"otherwise restore {dir}/blind_index_key from a backup"}},
+		{name: "identity keys lost", files: keySet{"", "k1", "CCCC"},
+			err: []string{"but not {dir}/identity_keys: fresh identity keys could not open the identity codes already stored",
+				"restore {dir}/identity_keys from a backup"}},
+		{name: "the active key of two", files: keySet{"k1:AAAA,k2:BBBB", "", "CCCC"},
+			err: []string{"but not {dir}/identity_active_key, and the identity keys are k1, k2: write the id the owner service seals new identity codes under into {dir}/identity_active_key"}},
+		{name: "the active key of a single identity key", files: keySet{"k1:AAAA", "", "CCCC"},
+			want: keySet{"k1:AAAA", "k1", "CCCC"}},
+		{name: "the active key of a single identity key in the env file", env: "IDENTITY_KEYS=k1:AAAA\nBLIND_INDEX_KEY=CCCC\n",
+			want: keySet{"k1:AAAA", "k1", "CCCC"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options(t.TempDir())
-			if err := os.MkdirAll(o.SecretDir, 0o700); err != nil {
+			writeKeySet(t, o, tt.files)
+			env := tt.env + containerUser
+			if err := os.WriteFile(o.EnvFile, []byte(env), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			for i, v := range tt.files {
-				if err := os.WriteFile(secretFiles(o)[i], []byte(v+"\n"), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.env != "" {
-				if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
 			err := composesetup.Run(o)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Run: %v, want an error mentioning %q", err, tt.want)
+			if tt.err == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := readSecrets(t, o); !slices.Equal(got, tt.want[:]) {
+					t.Errorf("secret files hold %q, want %q", got, tt.want)
+				}
+				return
 			}
-			for _, secret := range []string{"AAAA", "ZZZZ", "CCCC"} {
+			if err == nil {
+				t.Fatal("Run completed the keys")
+			}
+			for _, want := range tt.err {
+				want = strings.NewReplacer("{dir}", o.SecretDir, "{env}", o.EnvFile).Replace(want)
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Run: %v\nwant it to say %q", err, want)
+				}
+			}
+			for _, secret := range []string{"AAAA", "BBBB", "CCCC", "ZZZZ"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error repeats a key: %v", err)
 				}
@@ -702,14 +761,106 @@ func TestSetupRefusesToChooseBetweenKeys(t *testing.T) {
 			for i, f := range secretFiles(o) {
 				raw, err := os.ReadFile(filepath.Clean(f))
 				switch {
-				case i < len(tt.files) && string(raw) != tt.files[i]+"\n":
+				case tt.files[i] != "" && string(raw) != tt.files[i]+"\n":
 					t.Errorf("%s was changed", f)
-				case i >= len(tt.files) && !errors.Is(err, os.ErrNotExist):
+				case tt.files[i] == "" && !errors.Is(err, os.ErrNotExist):
 					t.Errorf("%s was written", f)
 				}
 			}
-			if raw, _ := os.ReadFile(o.EnvFile); string(raw) != tt.env {
+			if raw, _ := os.ReadFile(o.EnvFile); string(raw) != env {
 				t.Errorf(".env was changed: %q", raw)
+			}
+		})
+	}
+}
+
+// TestFreshKeysAfterAStoppedRun: fresh keys are written beside the secrets folder and
+// moved in together, so that a stopped run leaves all or none; the next run completes
+// what a stopped run left, and no copy of a key stays behind.
+func TestFreshKeysAfterAStoppedRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		before func(t *testing.T, o composesetup.Options) // what the stopped run left
+	}{
+		{name: "nothing", before: func(*testing.T, composesetup.Options) {}},
+		{name: "keys of a run stopped before moving them in", before: func(t *testing.T, o composesetup.Options) {
+			stage := filepath.Join(filepath.Dir(o.SecretDir), ".secrets.new")
+			writeKeySet(t, composesetup.Options{SecretDir: stage}, keySet{"compose1:AAAA", "compose1", ""})
+		}},
+		{name: "an empty folder from an earlier setup stopped before its first key", before: func(t *testing.T, o composesetup.Options) {
+			writeKeySet(t, o, keySet{})
+		}},
+		{name: "the temporary file of an earlier setup stopped while writing its first key", before: func(t *testing.T, o composesetup.Options) {
+			writeKeySet(t, o, keySet{})
+			if err := os.WriteFile(filepath.Join(o.SecretDir, ".identity_keys.123456"), []byte("compose1:AA"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a secrets folder linked elsewhere", before: func(t *testing.T, o composesetup.Options) {
+			elsewhere := filepath.Join(t.TempDir(), "keys")
+			writeKeySet(t, composesetup.Options{SecretDir: elsewhere}, keySet{})
+			if err := os.Symlink(elsewhere, o.SecretDir); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			tt.before(t, o)
+			if err := composesetup.Run(o); err != nil {
+				t.Fatal(err)
+			}
+			checkKeyring(t, readSecrets(t, o))
+			if entries, err := os.ReadDir(o.SecretDir); err != nil || len(entries) != len(secretFiles(o)) {
+				t.Errorf("%s holds %v (%v), want only the %d keys", o.SecretDir, entries, err, len(secretFiles(o)))
+			}
+			if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(o.SecretDir), ".secrets*")); len(leftovers) > 0 {
+				t.Errorf("keys left beside %s: %q", o.SecretDir, leftovers)
+			}
+		})
+	}
+}
+
+// TestFreshKeysRefuseAFolderTheyCannotReplace: the fresh keys' folder takes the place
+// of the secrets folder, which must be empty: a file of the user's there stops the
+// setup, named, before any key is written, and so does a link to a folder that does not
+// exist (a volume not mounted), in whose place the keys would not be found.
+func TestFreshKeysRefuseAFolderTheyCannotReplace(t *testing.T) {
+	tests := []struct {
+		name   string
+		before func(t *testing.T, o composesetup.Options)
+		want   string // with {dir} for SecretDir
+	}{
+		{name: "a file of the user's", want: "{dir} holds README and none of the owner service's keys",
+			before: func(t *testing.T, o composesetup.Options) {
+				writeKeySet(t, o, keySet{})
+				if err := os.WriteFile(filepath.Join(o.SecretDir, "README"), []byte("mine"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "a link to a folder that does not exist", want: "{dir} is not a folder",
+			before: func(t *testing.T, o composesetup.Options) {
+				if err := os.Symlink(filepath.Join(t.TempDir(), "not-mounted"), o.SecretDir); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			tt.before(t, o)
+			err := composesetup.Run(o)
+			if want := strings.ReplaceAll(tt.want, "{dir}", o.SecretDir); err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Run: %v, want an error saying %q", err, want)
+			}
+			for _, f := range secretFiles(o) {
+				if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s was written (%v)", f, err)
+				}
+			}
+			if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(o.SecretDir), ".secrets*")); len(leftovers) > 0 {
+				t.Errorf("keys left beside %s: %q", o.SecretDir, leftovers)
 			}
 		})
 	}
