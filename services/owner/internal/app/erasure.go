@@ -87,7 +87,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			// The stored answer stands, but a patient may have come under the owner since
 			// (a registration or transfer whose taking back failed): the retry covers it,
 			// as nothing else would.
-			if err := s.coverLatePatients(ctx, in.OwnerID, domain.ErasureReason(in.RequestID)); err != nil {
+			if _, err := s.coverLatePatients(ctx, in.OwnerID, domain.ErasureReason(in.RequestID)); err != nil {
 				return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 			}
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
@@ -115,7 +115,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 		// failed or read the owner before it was marked erased, is covered here; one
 		// written after this reads the owner erased and covers itself (see unregister
 		// and untransfer).
-		if err := s.coverPatientsOf(ctx, erased, domain.ErasureReason(in.RequestID)); err != nil {
+		if _, err := s.coverPatientsOf(ctx, erased, domain.ErasureReason(in.RequestID)); err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		return plan.Dispositions, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
@@ -141,34 +141,35 @@ func (s *Service) restrictForErasure(ctx context.Context, id, requestID string) 
 }
 
 // coverLatePatients covers the patients under owner id, when it is erased, that no
-// erasure covered yet (domain.PlanLatePatients), with reason in their histories.
-func (s *Service) coverLatePatients(ctx context.Context, id, reason string) error {
+// erasure covered yet (domain.PlanLatePatients), with reason in their histories. It
+// answers the plan it applied.
+func (s *Service) coverLatePatients(ctx context.Context, id, reason string) (domain.ErasurePlan, error) {
 	o, err := s.repo.GetOwner(ctx, id)
 	if err != nil {
-		return err
+		return domain.ErasurePlan{}, err
 	}
 	return s.coverPatientsOf(ctx, o, reason)
 }
 
 // coverPatientsOf is coverLatePatients for the owner o as read.
-func (s *Service) coverPatientsOf(ctx context.Context, o *domain.Owner, reason string) error {
+func (s *Service) coverPatientsOf(ctx context.Context, o *domain.Owner, reason string) (domain.ErasurePlan, error) {
 	if !o.Erased {
-		return nil
+		return domain.ErasurePlan{}, nil
 	}
 	patients, err := s.repo.OwnerPatients(ctx, o.ID)
 	if err != nil {
-		return err
+		return domain.ErasurePlan{}, err
 	}
 	plan := domain.PlanLatePatients(o, patients)
 	if plan.Patients == 0 {
-		return nil
+		return plan, nil
 	}
 	// No request id: the owner's own document, and its erasures' answers, stay as
 	// they are.
 	if _, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, nil, reason), ""); err != nil {
-		return fmt.Errorf("cover the patients that came under the erased owner: %w", err)
+		return domain.ErasurePlan{}, fmt.Errorf("cover the patients that came under the erased owner: %w", err)
 	}
-	return nil
+	return plan, nil
 }
 
 func keptUntil(raw, field, today string, v *apperr.ValidationError) string {
@@ -194,9 +195,11 @@ func (s *Service) ownerWithPatients(ctx context.Context, id, requestID string) (
 }
 
 // RunRetentionSweep anonymises the names, addresses and patients, and drops the
-// identity codes, that erasures kept until a day now past (domain.PlanSweep). It reads
-// only the sweep's schedule when nothing is due, and a sweep that stopped halfway is
-// completed by the next. It answers what it removed, summed per record class.
+// identity codes, that erasures kept until a day now past (domain.PlanSweep). A sweep
+// that stopped halfway is completed by the next. Then it covers the patients left
+// active under erased owners (domain.PlanLatePatients): a taking back that failed, or a
+// process that died between a write and its second check, leaves them, and no erasure
+// retry may come to cover them. It answers what it removed, summed per record class.
 func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, error) {
 	today := domain.Today(s.opts.Now(), s.opts.Location)
 	ids, err := s.repo.DueForSweep(ctx, today)
@@ -219,6 +222,32 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 		}
 		for _, d := range ds {
 			removed[d.Class] += d.Count
+		}
+	}
+	// After the owners due: those whose names the sweep just removed have their late
+	// patients anonymised with the rest, and are not found here.
+	late, err := s.repo.OwnersWithLatePatients(ctx)
+	if err != nil {
+		failed = append(failed, err)
+	}
+	for _, id := range late {
+		if ctx.Err() != nil {
+			failed = append(failed, ctx.Err())
+			break
+		}
+		plan, err := s.coverLatePatients(ctx, id, domain.LateErasureReason)
+		if err != nil {
+			failed = append(failed, fmt.Errorf("owner %s: %w", id, err))
+			continue
+		}
+		if plan.Patients == 0 {
+			continue
+		}
+		for _, d := range plan.Dispositions {
+			removed[d.Class] += d.Count
+		}
+		if err := s.record(ctx, "owner.retention_sweep", ownerResource(id), id); err != nil {
+			failed = append(failed, err)
 		}
 	}
 	if err := errors.Join(failed...); err != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
@@ -233,4 +234,71 @@ func TestErasureCoversAPatientWrittenAfterItsListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantNoActivePatient(t, repo, owner, false)
+}
+
+// TestRetentionSweepCoversLatePatients: a patient left active under an erased owner (a
+// registration whose process died before its second check), with no erasure retry to
+// come, is covered by the next retention sweep, which answers the patients it
+// anonymised. Owners not erased, and erased owners with nothing late, stay as they are.
+func TestRetentionSweepCoversLatePatients(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		nameKeptUntil string
+		anonymised    bool
+		removed       []domain.Disposition
+	}{
+		{name: "names kept", nameKeptUntil: "2060-12-31"},
+		{name: "names anonymised", anonymised: true, removed: []domain.Disposition{{Class: domain.ClassPatients, Count: 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owners := createOwners(t, ctx, plain, "late", "clean", "active")
+			for _, family := range []string{"late", "clean"} {
+				if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners[family], RequestID: "job-" + family, NameKeptUntil: tt.nameKeptUntil}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["active"], Patient: domain.Patient{Name: "Musti", Species: domain.SpeciesCat}}); err != nil {
+				t.Fatal(err)
+			}
+			// The write of a registration whose process died before its second check.
+			if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owners["late"], Name: "Rekku", Species: domain.SpeciesDog},
+				plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+				t.Fatal(err)
+			}
+			before := map[string]int64{}
+			for family, id := range owners {
+				o, err := repo.GetOwner(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before[family] = o.Version
+			}
+
+			removed, err := plain.RunRetentionSweep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(removed, tt.removed) {
+				t.Errorf("the sweep answered %+v, want %+v", removed, tt.removed)
+			}
+			wantNoActivePatient(t, repo, owners["late"], tt.anonymised)
+			changes, err := repo.PatientChanges(t.Context(), "patient-late")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := changes[len(changes)-1]; last.Reason != domain.LateErasureReason {
+				t.Errorf("the patient's last change has reason %q, want %q", last.Reason, domain.LateErasureReason)
+			}
+			active, err := repo.OwnerPatients(t.Context(), owners["active"])
+			if err != nil || len(active) != 1 || active[0].Erased || active[0].Version != 1 {
+				t.Errorf("the patient of an owner not erased after the sweep: %+v (%v), want it untouched", active, err)
+			}
+			for family, id := range owners {
+				if o, err := repo.GetOwner(t.Context(), id); err != nil || o.Version != before[family] {
+					t.Errorf("owner %s after the sweep: %+v (%v), want version %d", family, o, err, before[family])
+				}
+			}
+		})
+	}
 }

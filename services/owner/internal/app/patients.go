@@ -85,7 +85,7 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	if gerr != nil || !o.Erased {
 		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
 	}
-	if cerr := s.coverPatientsOf(ctx, o, domain.LateErasureReason); cerr != nil {
+	if _, cerr := s.coverPatientsOf(ctx, o, domain.LateErasureReason); cerr != nil {
 		return fmt.Errorf("take the registration back: %w", errors.Join(err, cerr))
 	}
 	return apperr.Precondition("OWNER_ERASED", erasedMsg)
@@ -321,7 +321,7 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 			// The transfer is taken back whatever the covering does, so the caller is
 			// told cause all the same; a previous owner that cannot be read is covered,
 			// if erased, by a retry of its erasure.
-			if err := s.coverLatePatients(ctx, previous, domain.LateErasureReason); err != nil {
+			if _, err := s.coverLatePatients(ctx, previous, domain.LateErasureReason); err != nil {
 				audited = errors.Join(fmt.Errorf("cover the patient under its previous owner if erased: %w", err), audited)
 			}
 			return errors.Join(cause, audited)

@@ -210,25 +210,32 @@ func (p *ErasurePlan) NextDue() string {
 	}
 }
 
+// LatePatient reports whether patient q, under owner o, is one no erasure of o covered
+// yet: o is erased and q is active, or only kept restricted while o's names are gone.
+func LatePatient(o *Owner, q *Patient) bool {
+	return o.Erased && !q.Anonymised && (o.Anonymised || !q.Erased)
+}
+
 // PlanLatePatients decides how an erasure covers the patients under the erased owner o
-// that no erasure covered yet: a registration or transfer back to the owner whose
-// taking back failed, or that landed after the erasure had listed the owner's patients.
-// They are covered as the owner's erasure covered its own: kept and restricted while the
-// owner's names are kept, anonymised once those are gone. The owner's own data do not
-// change (no fields), and its kept-until days stay. Nothing is planned for an owner not
-// erased.
+// that no erasure covered yet (LatePatient): a registration or transfer back to the
+// owner whose taking back failed, or that landed after the erasure had listed the
+// owner's patients. They are covered as the owner's erasure covered its own: kept and
+// restricted while the owner's names are kept, anonymised once those are gone. The
+// owner's own data do not change (no fields), and its kept-until days stay. The
+// dispositions list the patients anonymised, as the retention sweep answers what it
+// removed. Nothing is planned for an owner not erased.
 func PlanLatePatients(o *Owner, patients []*Patient) ErasurePlan {
 	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
-	if !o.Erased {
-		return p
-	}
 	for _, q := range patients {
-		if !q.Anonymised && (o.Anonymised || !q.Erased) {
+		if LatePatient(o, q) {
 			p.Patients++
 		}
 	}
 	if p.Patients > 0 {
 		p.AnonymisePatients, p.RestrictPatients = o.Anonymised, !o.Anonymised
+	}
+	if p.AnonymisePatients {
+		p.Dispositions = []Disposition{{Class: ClassPatients, Count: p.Patients}}
 	}
 	return p
 }

@@ -218,6 +218,8 @@ func TestPlanLatePatients(t *testing.T) {
 		count     int
 		anonymise bool
 		restrict  bool
+		// removed is what the plan answers it removed (the anonymised patients).
+		removed []Disposition
 	}{
 		{name: "owner not erased", owner: Owner{Restricted: true}},
 		{
@@ -226,7 +228,8 @@ func TestPlanLatePatients(t *testing.T) {
 		},
 		{
 			name: "names gone: the active and the restricted patient are anonymised", count: 2, anonymise: true,
-			owner: Owner{Restricted: true, Erased: true, Anonymised: true, IdentityKeptUntil: "2027-12-31"},
+			removed: []Disposition{{Class: ClassPatients, Count: 2}},
+			owner:   Owner{Restricted: true, Erased: true, Anonymised: true, IdentityKeptUntil: "2027-12-31"},
 		},
 	}
 	for _, tt := range tests {
@@ -235,6 +238,9 @@ func TestPlanLatePatients(t *testing.T) {
 			if p.Patients != tt.count || p.AnonymisePatients != tt.anonymise || p.RestrictPatients != tt.restrict {
 				t.Errorf("plan = %d patients, anonymise %t, restrict %t; want %d, %t, %t",
 					p.Patients, p.AnonymisePatients, p.RestrictPatients, tt.count, tt.anonymise, tt.restrict)
+			}
+			if !slices.Equal(p.Dispositions, tt.removed) {
+				t.Errorf("plan answers %+v, want %+v", p.Dispositions, tt.removed)
 			}
 			// The owner's data and its sweep's schedule stay as the erasure left them.
 			if p.Changes() || p.NextDue() != (&ErasurePlan{KeepNamesUntil: tt.owner.NameKeptUntil, KeepIdentityUntil: tt.owner.IdentityKeptUntil}).NextDue() {

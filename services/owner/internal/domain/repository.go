@@ -58,6 +58,9 @@ type Repository interface {
 	// DueForSweep returns the owners with something kept whose last kept day is
 	// before today (YYYY-MM-DD).
 	DueForSweep(ctx context.Context, today string) ([]string, error)
+	// OwnersWithLatePatients returns the erased owners that have a patient no erasure
+	// covered yet (LatePatient), in _id order.
+	OwnersWithLatePatients(ctx context.Context) ([]string, error)
 	// OwnerRestrictions returns, for each of ids that exists, whether it is restricted;
 	// ids that do not exist are absent. One query, whatever the number of ids.
 	OwnerRestrictions(ctx context.Context, ids []string) (map[string]bool, error)

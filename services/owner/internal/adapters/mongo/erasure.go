@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
@@ -352,4 +353,56 @@ func (r *Repository) DueForSweep(ctx context.Context, today string) ([]string, e
 		ids[i] = d.ID
 	}
 	return ids, nil
+}
+
+// lateBatch bounds the owner ids of one query for their patients.
+const lateBatch = 500
+
+// OwnersWithLatePatients implements domain.Repository: the erased owners (by the erased
+// flag's index), then their patients not anonymised (by the owner_id index), a batch of
+// owners a query. Both reads carry only the flags LatePatient looks at.
+func (r *Repository) OwnersWithLatePatients(ctx context.Context) ([]string, error) {
+	type flags struct {
+		ID         string `bson:"_id"`
+		OwnerID    string `bson:"owner_id"`
+		Erased     bool   `bson:"erased"`
+		Anonymised bool   `bson:"anonymised"`
+	}
+	read := func(c *mongo.Collection, filter, sort, projection bson.D) ([]flags, error) {
+		cur, err := c.Find(ctx, filter, options.Find().SetSort(sort).SetProjection(projection))
+		if err != nil {
+			return nil, err
+		}
+		var out []flags
+		return out, cur.All(ctx, &out)
+	}
+	owners, err := read(r.owners, bson.D{{Key: "erased", Value: true}},
+		bson.D{{Key: "erased", Value: 1}, {Key: "_id", Value: 1}}, bson.D{{Key: "erased", Value: 1}, {Key: "anonymised", Value: 1}})
+	if err != nil {
+		return nil, fmt.Errorf("erased owners: %w", err)
+	}
+	var late []string
+	for batch := range slices.Chunk(owners, lateBatch) {
+		byID := make(map[string]*domain.Owner, len(batch))
+		ids := make([]string, len(batch))
+		for i, o := range batch {
+			ids[i], byID[o.ID] = o.ID, &domain.Owner{ID: o.ID, Erased: o.Erased, Anonymised: o.Anonymised}
+		}
+		patients, err := read(r.patients,
+			bson.D{{Key: "owner_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "anonymised", Value: bson.D{{Key: "$ne", Value: true}}}},
+			bson.D{{Key: "owner_id", Value: 1}, {Key: "_id", Value: 1}},
+			bson.D{{Key: "owner_id", Value: 1}, {Key: "erased", Value: 1}, {Key: "anonymised", Value: 1}})
+		if err != nil {
+			return nil, fmt.Errorf("patients of erased owners: %w", err)
+		}
+		for _, p := range patients {
+			o := byID[p.OwnerID]
+			// In owner_id order: an owner already listed is the last one.
+			listed := len(late) > 0 && late[len(late)-1] == o.ID
+			if !listed && domain.LatePatient(o, &domain.Patient{Erased: p.Erased, Anonymised: p.Anonymised}) {
+				late = append(late, o.ID)
+			}
+		}
+	}
+	return late, nil
 }
