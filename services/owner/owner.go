@@ -90,7 +90,9 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			}
 			repo := mongo.New(d.DB, keys)
-			uc, err := app.New(repo, d.Auditor, app.Options{AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes, Now: cfg.Now})
+			uc, err := app.New(repo, d.Auditor, app.Options{
+				AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes, Now: cfg.Now, Logger: d.Telemetry.Logger,
+			})
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 	_ "time/tzdata" // built in, so that retention days do not depend on the host's zone files
 
@@ -34,6 +35,9 @@ type Options struct {
 	// Location is the time zone whose days the retention days count in; nil means
 	// the clinics' (Europe/Helsinki).
 	Location *time.Location
+	// Logger tells operators what a caller is not told (a patient left active under an
+	// erased owner); nil discards it.
+	Logger *slog.Logger
 }
 
 // Service implements the owner register's use cases.
@@ -47,6 +51,9 @@ type Service struct {
 func New(repo domain.Repository, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Location == nil {
 		loc, err := time.LoadLocation(domain.ClinicZone)

@@ -1,9 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
@@ -300,5 +304,108 @@ func TestRetentionSweepCoversLatePatients(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// failingLateCover fails every covering of late patients (an erasure plan applied with
+// no request id), as a store error would.
+type failingLateCover struct {
+	domain.Repository
+}
+
+func (r *failingLateCover) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
+	if requestID == "" {
+		return nil, errors.New("connection reset by peer")
+	}
+	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
+}
+
+// TestTakeBackLogsAPatientLeftActive: when a taking back leaves a patient under an
+// erased owner and covering it fails, the caller is told only of its own call, so the
+// operator is told, in the log, which patient under which owner the next sweep must
+// cover; the log names them by id only.
+func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// run makes the taking back and answers the erased owner's and the patient's ids.
+		run func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string)
+	}{
+		{name: "transfer taken back to an erased previous owner", run: func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string) {
+			owners := createOwners(t, ctx, plain, "from", "to")
+			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["from"], Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			racing, err := New(&failingLateCover{&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
+				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending"); err != nil {
+					return err
+				}
+				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: "job-from", NameKeptUntil: "2060-12-31"})
+				return err
+			}}}, nopAuditor{}, Options{Logger: logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = racing.TransferPatient(ctx, p.ID, owners["to"], p.Version, "sold")
+			wantOwnerRestricted(t, "the transfer to the restricted owner", err)
+			return owners["from"], p.ID
+		}},
+		{name: "registration not taken back under an erased owner", run: func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string) {
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			racing, err := New(&failingLateCover{&failingTakeBack{Repository: repo, deleteErr: errors.New("connection reset by peer"),
+				erase: func(ctx context.Context, ownerID string) error {
+					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: "job-1", NameKeptUntil: "2060-12-31"})
+					return err
+				}}}, nopAuditor{}, Options{Logger: logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := racing.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}}); err == nil {
+				t.Fatal("a registration neither taken back nor covered answered no error")
+			}
+			under, err := repo.OwnerPatients(t.Context(), owner)
+			if err != nil || len(under) != 1 {
+				t.Fatalf("patients under the erased owner: %+v (%v)", under, err)
+			}
+			return owner, under[0].ID
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			var out bytes.Buffer
+			ownerID, patientID := tt.run(t, ctx, repo, plain, slog.New(slog.NewJSONHandler(&out, nil)))
+			wantActivePatientLeft(t, repo, ownerID)
+			var logged []map[string]any
+			for line := range bytes.Lines(out.Bytes()) {
+				var rec map[string]any
+				if err := json.Unmarshal(line, &rec); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if rec["level"] == "ERROR" && rec["owner_id"] == ownerID && rec["patient_id"] == patientID {
+					logged = append(logged, rec)
+				}
+			}
+			if len(logged) != 1 {
+				t.Errorf("log %s: want one error naming owner %s and patient %s", out.String(), ownerID, patientID)
+			}
+			for _, personal := range []string{"Rekku", "Aino", "040"} {
+				if strings.Contains(out.String(), personal) {
+					t.Errorf("the log carries %q: %s", personal, out.String())
+				}
+			}
+		})
+	}
+}
+
+// wantActivePatientLeft fails unless a patient under the owner is still active (neither
+// kept restricted nor anonymised): what the log must tell the operator of.
+func wantActivePatientLeft(t *testing.T, repo domain.Repository, ownerID string) {
+	t.Helper()
+	under, err := repo.OwnerPatients(t.Context(), ownerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(under, func(p *domain.Patient) bool { return !p.Erased && !p.Anonymised }) {
+		t.Fatalf("no active patient under the erased owner: %+v; the covering was meant to fail", under)
 	}
 }
