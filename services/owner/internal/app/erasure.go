@@ -104,7 +104,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		plan := domain.PlanErasure(o, patients, req, today)
-		erased, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
+		erased, answer, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
 		if errors.Is(err, apperr.ErrConflict) {
 			continue
 		}
@@ -118,7 +118,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 		if _, err := s.coverPatientsOf(ctx, erased, domain.ErasureReason(in.RequestID)); err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
-		return plan.Dispositions, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
+		return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 	}
 	return nil, fmt.Errorf("erase owner %s: changed concurrently %d times: %w", in.OwnerID, writeAttempts, apperr.ErrUnavailable)
 }
@@ -166,7 +166,8 @@ func (s *Service) coverPatientsOf(ctx context.Context, o *domain.Owner, reason s
 	}
 	// No request id: the owner's own document, and its erasures' answers, stay as
 	// they are.
-	if _, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, nil, reason), ""); err != nil {
+	_, plan.Dispositions, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, nil, reason), "")
+	if err != nil {
 		return domain.ErasurePlan{}, fmt.Errorf("cover the patients that came under the erased owner: %w", err)
 	}
 	return plan, nil
@@ -263,7 +264,7 @@ func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Di
 			return nil, fmt.Errorf("owner %s: %w", id, err)
 		}
 		plan := domain.PlanSweep(o, patients, today)
-		_, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.SweepReason), "")
+		_, removed, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.SweepReason), "")
 		if errors.Is(err, apperr.ErrConflict) {
 			continue
 		}
@@ -273,7 +274,7 @@ func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Di
 		if !plan.Changes() {
 			return nil, nil
 		}
-		return plan.Dispositions, s.record(ctx, "owner.retention_sweep", ownerResource(id), id)
+		return removed, s.record(ctx, "owner.retention_sweep", ownerResource(id), id)
 	}
 	return nil, fmt.Errorf("owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
 }

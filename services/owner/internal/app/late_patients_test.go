@@ -313,9 +313,9 @@ type failingLateCover struct {
 	domain.Repository
 }
 
-func (r *failingLateCover) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
+func (r *failingLateCover) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
 	if requestID == "" {
-		return nil, errors.New("connection reset by peer")
+		return nil, nil, errors.New("connection reset by peer")
 	}
 	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
 }

@@ -425,7 +425,7 @@ type beforeErasureApplied struct {
 	meanwhile func()
 }
 
-func (r *beforeErasureApplied) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
+func (r *beforeErasureApplied) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
 	if r.meanwhile != nil {
 		r.meanwhile()
 		r.meanwhile = nil
@@ -495,6 +495,64 @@ func TestWriteDuringAnErasure(t *testing.T) {
 			}
 			if len(fields) != 2 || !slices.Equal(fields[0], []string{"restricted"}) || slices.Contains(fields[1], "restricted") {
 				t.Errorf("the owner's changes after its registration: %v, want the restriction, then the erasure", fields)
+			}
+		})
+	}
+}
+
+// TestErasureAnswersThePatientsItCovered: a patient of the owner is transferred away,
+// or its registration taken back, after the erasure listed the owner's patients and
+// before it reached them; the erasure's answer, and the answer stored for its retries,
+// count only the patients it covered.
+func TestErasureAnswersThePatientsItCovered(t *testing.T) {
+	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
+	tests := []struct {
+		name string
+		gone func(ctx context.Context, repo domain.Repository, plain *Service, p *domain.Patient, other string) error
+	}{
+		{"transferred away", func(ctx context.Context, _ domain.Repository, plain *Service, p *domain.Patient, other string) error {
+			_, err := plain.TransferPatient(ctx, p.ID, other, p.Version, "sold")
+			return err
+		}},
+		{"registration taken back", func(ctx context.Context, repo domain.Repository, _ *Service, p *domain.Patient, _ string) error {
+			return repo.DeletePatient(ctx, p.ID)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owners := createOwners(t, ctx, plain, "Laine", "Salo")
+			var pets []*domain.Patient
+			for _, name := range []string{"Rekku", "Musti"} {
+				p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["Laine"], Patient: domain.Patient{Name: name, Species: domain.SpeciesDog}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pets = append(pets, p)
+			}
+			eraser, err := New(&beforeErasureApplied{Repository: repo, meanwhile: func() {
+				if err := tt.gone(ctx, repo, plain, pets[0], owners["Salo"]); err != nil {
+					t.Error(err)
+				}
+			}}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := EraseOwnerData{OwnerID: owners["Laine"], RequestID: "job-1", NameKeptUntil: kept}
+			answer, err := eraser.EraseOwnerData(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			retried, err := plain.EraseOwnerData(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := domain.Disposition{Class: domain.ClassPatients, Kept: true, Basis: domain.BasisVeterinaryRecords, KeptUntil: kept, Count: 1}
+			for what, got := range map[string][]domain.Disposition{"the answer": answer, "the stored answer": retried} {
+				i := slices.IndexFunc(got, func(d domain.Disposition) bool { return d.Class == domain.ClassPatients })
+				if i < 0 || got[i] != want {
+					t.Errorf("%s: %+v, want %+v among them", what, got, want)
+				}
 			}
 		})
 	}

@@ -106,6 +106,25 @@ type ErasurePlan struct {
 	Dispositions      []Disposition
 }
 
+// AppliedTo is the plan's answer once applied, covering patients of the owner's
+// patients: the number counted when it was planned may have changed before the
+// erasure reached them (a patient transferred away, a registration taken back, one
+// written meanwhile), and the answer tells what was done. A class of patients none of
+// which was left is no longer listed.
+func (p *ErasurePlan) AppliedTo(patients int) []Disposition {
+	out := make([]Disposition, 0, len(p.Dispositions))
+	for _, d := range p.Dispositions {
+		if d.Class == ClassPatients {
+			if patients == 0 {
+				continue
+			}
+			d.Count = patients
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // Changes reports whether the plan changes the owner's data (and so needs a change
 // record and a new version).
 func (p *ErasurePlan) Changes() bool { return len(p.Fields) > 0 }

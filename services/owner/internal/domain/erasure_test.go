@@ -278,3 +278,30 @@ func TestScrubbedReason(t *testing.T) {
 		})
 	}
 }
+
+func TestErasurePlanAppliedTo(t *testing.T) {
+	owner := &Owner{Restricted: true, FamilyName: "Laine"}
+	plan := PlanErasure(owner, 2, ErasureRequest{ID: "job-1", NameKeptUntil: "2029-11-25"}, "2026-11-25")
+	names := Disposition{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: 1}
+	patients := func(n int) Disposition {
+		return Disposition{Class: ClassPatients, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: n}
+	}
+	tests := []struct {
+		name     string
+		plan     ErasurePlan
+		patients int
+		want     []Disposition
+	}{
+		{"as planned", plan, 2, []Disposition{names, patients(2)}},
+		{"one gone before the erasure reached it", plan, 1, []Disposition{names, patients(1)}},
+		{"all gone", plan, 0, []Disposition{names}},
+		{"no patients planned", PlanErasure(owner, 0, ErasureRequest{ID: "job-1", NameKeptUntil: "2029-11-25"}, "2026-11-25"), 0, []Disposition{names}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.plan.AppliedTo(tt.patients); !slices.Equal(got, tt.want) {
+				t.Errorf("AppliedTo(%d) = %+v, want %+v", tt.patients, got, tt.want)
+			}
+		})
+	}
+}

@@ -53,8 +53,10 @@ type Repository interface {
 	// last, conditioned on the version, and stores the answer under requestID when that
 	// is not empty. A crash anywhere leaves the owner as it was or erased, and a retry
 	// completes the work; apperr.ErrConflict when the owner changed meanwhile (read it
-	// again and plan again).
-	ApplyErasure(ctx context.Context, o *Owner, plan ErasurePlan, c Change, requestID string) (*Owner, error)
+	// again and plan again). The answer, stored and returned, counts the patients the
+	// plan covers as the erasure found them (ErasurePlan.AppliedTo with CoveredPatients
+	// of those still the owner's), not as they were planned.
+	ApplyErasure(ctx context.Context, o *Owner, plan ErasurePlan, c Change, requestID string) (*Owner, []Disposition, error)
 	// DueForSweep returns the owners with something kept whose last kept day is
 	// before today (YYYY-MM-DD).
 	DueForSweep(ctx context.Context, today string) ([]string, error)

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -81,38 +82,44 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 // A claim is released only after its value has left the document, so a value is never
 // carried unclaimed (a failed update would leave it so for good); a claim a crash leaves
 // behind is taken over once its lease has passed (see claim).
-func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, error) {
+func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
 	due := plan.NextDue()
 	if due != "" {
 		_, err := r.retention.UpdateOne(ctx, bson.M{"_id": o.ID}, bson.M{"$set": bson.M{"due": due}}, options.UpdateOne().SetUpsert(true))
 		// A duplicate key is an upsert that raced another's: the schedule exists.
 		if err != nil && !mongox.IsDuplicateKey(err) {
-			return nil, fmt.Errorf("schedule retention of owner %s: %w", o.ID, err)
+			return nil, nil, fmt.Errorf("schedule retention of owner %s: %w", o.ID, err)
 		}
 	}
 	// The owner's update is conditioned on o.Version, so what is read here is what it
 	// replaces: a change meanwhile makes the update fail as stale.
 	var current ownerDoc
 	if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{{Key: "identity_bidx", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}}, &current); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	requests := erasureRequestIDs(current.Erasures, requestID)
 	if plan.AnonymisePatients || plan.RestrictPatients {
 		patients, err := r.OwnerPatients(ctx, o.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		var found []*domain.Patient
 		for _, p := range patients {
-			if err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID, requests); err != nil {
-				return nil, err
+			q, err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID, requests)
+			if err != nil {
+				return nil, nil, err
+			}
+			if q != nil {
+				found = append(found, q)
 			}
 		}
+		plan.Dispositions = plan.AppliedTo(domain.CoveredPatients(found, requestID))
 	}
 	// After the current patients: one transferred away while they were listed is
 	// found here.
 	if requestID != "" {
 		if err := r.scrubFormerPatients(ctx, o.ID, requests); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var identity string
@@ -125,21 +132,21 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 		err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": o.Version}, update,
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 		if err != nil {
-			return nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
+			return nil, nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
 		}
 		updated = out.toDomain()
 	}
 	if identity != "" {
 		if err := r.release(ctx, "identity:"+identity, o.ID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if due == "" {
 		if _, err := r.retention.DeleteOne(ctx, bson.M{"_id": o.ID}); err != nil {
-			return nil, fmt.Errorf("unschedule retention of owner %s: %w", o.ID, err)
+			return nil, nil, fmt.Errorf("unschedule retention of owner %s: %w", o.ID, err)
 		}
 	}
-	return updated, nil
+	return updated, plan.Dispositions, nil
 }
 
 // erasureRequestIDs are the erasure requests applied to the owner before, and
@@ -280,19 +287,27 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 // erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
 // record carrying c's reason and the reasons of its owner's time in its history
 // scrubbed (the erasure requests requestIDs' stay); requestID names the erasure request
-// (empty for the sweep). Done already, or transferred to another owner meanwhile, it
-// does nothing.
-func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string, requestIDs []string) error {
+// (empty for the sweep). Done already, or transferred to another owner or deleted (its
+// registration taken back) meanwhile, it does nothing. It answers the patient as it
+// found it (its erasure flags), or nil when it is no longer the owner's.
+func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string, requestIDs []string) (*domain.Patient, error) {
 	owner := p.OwnerID
 	for range patientAttempts {
 		// Read whole, history included: the update below rewrites the history, and is
 		// conditioned on the version read with it.
 		var d patientDoc
-		if err := findOne(ctx, r.patients, "patient", p.ID, nil, &d); err != nil {
-			return fmt.Errorf("erase patient: %w", err)
+		err := findOne(ctx, r.patients, "patient", p.ID, nil, &d)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("erase patient: %w", err)
+		case d.OwnerID != owner:
+			return nil, nil
 		}
-		if d.Anonymised || (!anonymise && d.Erased) || d.OwnerID != owner {
-			return nil
+		found := &domain.Patient{ID: d.ID, OwnerID: d.OwnerID, Erased: d.Erased, Anonymised: d.Anonymised, ErasedBy: d.ErasedBy}
+		if d.Anonymised || (!anonymise && d.Erased) {
+			return found, nil
 		}
 		set, unset := bson.M{"erased": true}, bson.M{}
 		c.Fields = []string{"restricted"}
@@ -325,16 +340,16 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 		}
 		res, err := r.patients.UpdateOne(ctx, bson.M{"_id": d.ID, "version": d.Version}, update)
 		if err != nil {
-			return fmt.Errorf("erase patient %s: %w", d.ID, err)
+			return nil, fmt.Errorf("erase patient %s: %w", d.ID, err)
 		}
 		if res.MatchedCount == 1 {
 			if anonymise && d.Microchip != "" {
-				return r.release(ctx, microchipKey(d.Microchip), d.ID)
+				return found, r.release(ctx, microchipKey(d.Microchip), d.ID)
 			}
-			return nil
+			return found, nil
 		}
 	}
-	return fmt.Errorf("erase patient %s: contended: %w", p.ID, apperr.ErrUnavailable)
+	return nil, fmt.Errorf("erase patient %s: contended: %w", p.ID, apperr.ErrUnavailable)
 }
 
 // DueForSweep implements domain.Repository.

@@ -69,7 +69,7 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 
 	stale := *o
 	stale.Version = 99
-	if _, err := r.ApplyErasure(ctx, &stale, plan, erasure, "job-1"); !errors.Is(err, apperr.ErrConflict) {
+	if _, _, err := r.ApplyErasure(ctx, &stale, plan, erasure, "job-1"); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("interrupted erasure = %v, want a conflict", err)
 	}
 	// Halfway: the patients are anonymised and their microchip claims released, the
@@ -101,7 +101,7 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 	if !slices.Equal(retry.Dispositions, plan.Dispositions) {
 		t.Fatalf("the retry plans %+v, the first run %+v", retry.Dispositions, plan.Dispositions)
 	}
-	erased, err := r.ApplyErasure(ctx, current, retry, erasure, "job-1")
+	erased, applied, err := r.ApplyErasure(ctx, current, retry, erasure, "job-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +112,8 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 	if err != nil || !done {
 		t.Fatalf("no answer stored (%v)", err)
 	}
-	if !slices.Equal(answer, plan.Dispositions) {
-		t.Fatalf("answer after the retry %+v, want %+v", answer, plan.Dispositions)
+	if !slices.Equal(answer, plan.Dispositions) || !slices.Equal(applied, answer) {
+		t.Fatalf("answer after the retry %+v (returned %+v), want %+v", answer, applied, plan.Dispositions)
 	}
 	changes, err := r.PatientChanges(ctx, "p1")
 	if err != nil || len(changes) != 2 || changes[1].Reason != "erasure request job-1" {
@@ -144,36 +144,56 @@ func find(ctx context.Context, c *mongo.Collection, out any) error {
 	return cur.All(ctx, out)
 }
 
-// TestErasureLeavesATransferredPatientAlone transfers a patient after the erasure read
-// its owner's patients and before it reached the patient: the animal is the new owner's
-// now, and the erasure neither anonymises it nor drops its microchip claim.
-func TestErasureLeavesATransferredPatientAlone(t *testing.T) {
-	r, db := testRepo(t)
-	ctx := t.Context()
-	for _, id := range []string{"from", "to"} {
-		if _, err := r.CreateOwner(ctx, testOwner(id), nil, registered()); err != nil {
-			t.Fatal(err)
-		}
+// TestErasureLeavesAPatientGoneAlone: after the erasure read its owner's patients and
+// before it reached the patient, the patient was transferred to another owner, or its
+// registration was taken back (deleted). The erasure leaves it alone (a transferred
+// animal is neither anonymised nor does it lose its microchip claim) and does not count
+// it, and a patient deleted meanwhile is no failure of the erasure.
+func TestErasureLeavesAPatientGoneAlone(t *testing.T) {
+	tests := []struct {
+		name string
+		gone func(ctx context.Context, r *Repository, p *domain.Patient) error
+		// claims is the number of microchip claims the patient keeps.
+		claims int64
+	}{
+		{name: "transferred", claims: 1, gone: func(ctx context.Context, r *Repository, p *domain.Patient) error {
+			moved := *p
+			moved.OwnerID = "to"
+			_, err := r.UpdatePatient(ctx, &moved, p.Version, domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"owner_id"}, Reason: "sold"})
+			return err
+		}},
+		{name: "registration taken back", gone: func(ctx context.Context, r *Repository, p *domain.Patient) error {
+			return r.DeletePatient(ctx, p.ID)
+		}},
 	}
-	p, err := r.CreatePatient(ctx, &domain.Patient{ID: "p1", OwnerID: "from", Name: "Rekku", Species: domain.SpeciesDog,
-		Microchip: "246098100777003"}, registered())
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := *p
-	moved := *p
-	moved.OwnerID = "to"
-	if _, err := r.UpdatePatient(ctx, &moved, p.Version, domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"owner_id"}, Reason: "sold"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.erasePatient(ctx, &read, true, registered(), "job-1", []string{"job-1"}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := r.GetPatient(ctx, "p1")
-	if err != nil || got.Anonymised || got.Erased || got.Name != "Rekku" || got.OwnerID != "to" {
-		t.Fatalf("the transferred patient after its old owner's erasure: %+v (%v)", got, err)
-	}
-	if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.M{"ref": "p1"}); err != nil || n != 1 {
-		t.Fatalf("the patient's microchip claims: %d (%v), want 1", n, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, db := testRepo(t)
+			ctx := t.Context()
+			for _, id := range []string{"from", "to"} {
+				if _, err := r.CreateOwner(ctx, testOwner(id), nil, registered()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := r.CreatePatient(ctx, &domain.Patient{ID: "p1", OwnerID: "from", Name: "Rekku", Species: domain.SpeciesDog,
+				Microchip: "246098100777003"}, registered())
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := *p
+			if err := tt.gone(ctx, r, p); err != nil {
+				t.Fatal(err)
+			}
+			found, err := r.erasePatient(ctx, &read, true, registered(), "job-1", []string{"job-1"})
+			if err != nil || found != nil {
+				t.Fatalf("the erasure of a patient gone meanwhile answered %+v (%v), want it not counted", found, err)
+			}
+			if got, err := r.GetPatient(ctx, "p1"); err == nil && (got.Anonymised || got.Erased || got.Name != "Rekku" || got.OwnerID != "to") {
+				t.Fatalf("the transferred patient after its old owner's erasure: %+v", got)
+			}
+			if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.M{"ref": "p1"}); err != nil || n != tt.claims {
+				t.Fatalf("the patient's microchip claims: %d (%v), want %d", n, err, tt.claims)
+			}
+		})
 	}
 }
