@@ -19,6 +19,11 @@ func errOwnerErased() error {
 	return apperr.Precondition("OWNER_ERASED", "the owner's data has been erased; what is kept stays restricted")
 }
 
+func errRestrictionLifted() error {
+	return apperr.Precondition("RESTRICTION_LIFTED",
+		"the owner's restriction was lifted while its erasure ran, so nothing was erased: restrict the owner again, or repeat the erasure, which does")
+}
+
 // SetOwnerRestriction sets or lifts an owner's restriction, with the reason in the
 // change history. Setting what is already set changes nothing. An erased owner stays
 // restricted.
@@ -65,6 +70,13 @@ type EraseOwnerData struct {
 // EraseOwnerData erases what no law requires to keep of an owner and restricts the
 // rest until the given days (domain.PlanErasure). A retry with the same request id
 // answers the first result and changes nothing.
+//
+// A restriction lifted once the erasure has restricted the owner (or found it
+// restricted) stops it with RESTRICTION_LIFTED before anything is erased: a manager's
+// lift is a decision the erasure must not silently overrule by restricting again, and
+// while the owner was not restricted, registrations and transfers to it were allowed.
+// The erasure job stops on the refusal until someone looks; repeating the erasure
+// restricts the owner again and covers what came under it meanwhile.
 func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]domain.Disposition, error) {
 	today := domain.Today(s.opts.Now(), s.opts.Location)
 	var v apperr.ValidationError
@@ -78,6 +90,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	restricted := false
 	for range writeAttempts {
 		answer, done, err := s.repo.ErasureAnswer(ctx, in.OwnerID, in.RequestID)
 		if err != nil {
@@ -92,16 +105,22 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			}
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 		}
-		err = s.restrictForErasure(ctx, in.OwnerID, in.RequestID)
-		if errors.Is(err, apperr.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		if !restricted {
+			err = s.restrictForErasure(ctx, in.OwnerID, in.RequestID)
+			if errors.Is(err, apperr.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+			}
+			restricted = true
 		}
 		o, patients, err := s.ownerWithPatients(ctx, in.OwnerID, in.RequestID)
 		if err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
+		}
+		if !o.Restricted {
+			return nil, errRestrictionLifted()
 		}
 		plan := domain.PlanErasure(o, patients, req, today)
 		erased, answer, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)

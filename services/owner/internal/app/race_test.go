@@ -558,6 +558,102 @@ func TestErasureAnswersThePatientsItCovered(t *testing.T) {
 	}
 }
 
+// liftDuringErasure lifts the owner's restriction once, and registers a patient under
+// the owner now free again, at the point of an erasure named by at: right after the
+// erasure's own restriction ("restricted"), or once it has listed the owner's patients
+// ("listed").
+type liftDuringErasure struct {
+	domain.Repository
+	at   string
+	lift func(ctx context.Context, ownerID string) error
+}
+
+func (r *liftDuringErasure) liftAt(ctx context.Context, at, ownerID string) error {
+	if r.lift == nil || r.at != at {
+		return nil
+	}
+	lift := r.lift
+	r.lift = nil
+	return lift(ctx, ownerID)
+}
+
+func (r *liftDuringErasure) SetRestriction(ctx context.Context, id string, restricted bool, expected int64, c domain.Change) (*domain.Owner, error) {
+	o, err := r.Repository.SetRestriction(ctx, id, restricted, expected, c)
+	if err == nil && restricted {
+		err = r.liftAt(ctx, "restricted", id)
+	}
+	return o, err
+}
+
+func (r *liftDuringErasure) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
+	if err := r.liftAt(ctx, "listed", o.ID); err != nil {
+		return nil, nil, err
+	}
+	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
+}
+
+// TestRestrictionLiftedDuringAnErasure: a clinic manager lifts the owner's restriction
+// while its erasure runs, and a patient is registered under the owner meanwhile. The
+// erasure neither restricts the owner again over the lift nor erases anything: it is
+// refused (RESTRICTION_LIFTED) and stores no answer, and the registration stands under
+// the owner, who is not restricted. A repeat of the erasure restricts the owner again
+// and covers the patient.
+func TestRestrictionLiftedDuringAnErasure(t *testing.T) {
+	tests := []struct {
+		name string
+		at   string
+		// objection restricts the owner before the erasure (which then finds it so).
+		objection bool
+	}{
+		{name: "lifted after the erasure's restriction", at: "restricted"},
+		{name: "lifted after the erasure's listing", at: "listed"},
+		{name: "objection lifted after the erasure's listing", at: "listed", objection: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			if tt.objection {
+				if _, err := plain.SetOwnerRestriction(ctx, owner, true, "objection pending"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			eraser, err := New(&liftDuringErasure{Repository: repo, at: tt.at, lift: func(ctx context.Context, id string) error {
+				if _, err := plain.SetOwnerRestriction(ctx, id, false, "objection withdrawn"); err != nil {
+					return err
+				}
+				_, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: id, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+				return err
+			}}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}
+			_, err = eraser.EraseOwnerData(ctx, in)
+			var pe *apperr.PreconditionError
+			if !errors.As(err, &pe) || pe.Reason != "RESTRICTION_LIFTED" {
+				t.Fatalf("an erasure whose restriction was lifted: %v, want RESTRICTION_LIFTED", err)
+			}
+			o, err := repo.GetOwner(t.Context(), owner)
+			if err != nil || o.Restricted || o.Erased || o.Phone == "" {
+				t.Fatalf("the owner after the refused erasure: %+v (%v), want it as the lift left it", o, err)
+			}
+			if _, done, err := repo.ErasureAnswer(t.Context(), owner, "job-1"); done || err != nil {
+				t.Fatalf("the refused erasure stored an answer (%v)", err)
+			}
+			under, err := repo.OwnerPatients(t.Context(), owner)
+			if err != nil || len(under) != 1 || under[0].Erased {
+				t.Fatalf("the patient registered while the owner was free: %+v (%v), want it active", under, err)
+			}
+
+			if _, err := plain.EraseOwnerData(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			wantNoActivePatient(t, repo, owner, false)
+		})
+	}
+}
+
 // TestRegistrationOvertakenAfterItsWrite: the owner is restricted (and maybe erased)
 // between a registration's write and its second check. The registration is audited as
 // soon as it is written; it is taken back (and that is audited too) unless the erasure
