@@ -115,6 +115,18 @@ func Run(ctx context.Context, cfg Config) error {
 				return nil
 			})
 			d.Go(func(ctx context.Context) error {
+				// Owners erased before erasures scrubbed the reasons staff typed are brought
+				// in line once; at later starts it only reads the erased owners' histories.
+				n, err := repo.ScrubErasedHistories(ctx)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					d.Telemetry.Logger.ErrorContext(ctx, "erased owners' change reasons scrub stopped; retried at the next start", "error", err, "scrubbed", n)
+				case err == nil && n > 0:
+					d.Telemetry.Logger.InfoContext(ctx, "erased owners' change reasons scrubbed", "scrubbed", n)
+				}
+				return nil
+			})
+			d.Go(func(ctx context.Context) error {
 				// Operators remove a retired key once this reports that nothing was left under it.
 				n, err := repo.RotateIdentityKeys(ctx)
 				switch {

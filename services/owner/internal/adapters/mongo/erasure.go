@@ -204,32 +204,32 @@ func (r *Repository) scrubFormerPatients(ctx context.Context, ownerID string, re
 		if p.OwnerID == ownerID {
 			continue // back with the owner: the erasure's own patients cover it
 		}
-		if err := r.scrubFormerPatient(ctx, p.ID, ownerID, requestIDs); err != nil {
+		if _, err := r.scrubPatientReasons(ctx, p.ID, ownerID, requestIDs); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *Repository) scrubFormerPatient(ctx context.Context, id, ownerID string, requestIDs []string) error {
+func (r *Repository) scrubPatientReasons(ctx context.Context, id, ownerID string, requestIDs []string) (bool, error) {
 	for range patientAttempts {
 		var d patientDoc
 		if err := findOne(ctx, r.patients, "patient", id, bson.D{{Key: "owner_id", Value: 1}, {Key: "version", Value: 1}, {Key: "changes", Value: 1}}, &d); err != nil {
-			return fmt.Errorf("scrub the history of former patient: %w", err)
+			return false, fmt.Errorf("scrub the history of patient: %w", err)
 		}
 		set := scrubbedReasons(d, ownerID, requestIDs)
 		if len(set) == 0 {
-			return nil
+			return false, nil
 		}
 		res, err := r.patients.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: d.Version}}, bson.M{"$set": set})
 		if err != nil {
-			return fmt.Errorf("scrub the history of former patient %s: %w", id, err)
+			return false, fmt.Errorf("scrub the history of patient %s: %w", id, err)
 		}
 		if res.MatchedCount == 1 {
-			return nil
+			return true, nil
 		}
 	}
-	return fmt.Errorf("scrub the history of former patient %s: contended: %w", id, apperr.ErrUnavailable)
+	return false, fmt.Errorf("scrub the history of patient %s: contended: %w", id, apperr.ErrUnavailable)
 }
 
 // ownerErasureUpdate is the one update of the owner document that plan needs, or nil
@@ -420,4 +420,96 @@ func (r *Repository) OwnersWithLatePatients(ctx context.Context) ([]string, erro
 		}
 	}
 	return late, nil
+}
+
+// ScrubErasedHistories brings the owners erased before erasures scrubbed the reasons
+// staff typed (domain.ScrubbedReason) in line with those erased since: it scrubs the
+// reasons of each erased owner's change history, and those of the owner's time in the
+// histories of its patients and of the patients it transferred away, as an erasure now
+// does. No data change, so no version or change record does either; each update is
+// conditioned on the version read, and an owner already in line is only read, so it can
+// run at every start. It answers the number of documents it scrubbed, and goes on past
+// an owner it cannot scrub.
+func (r *Repository) ScrubErasedHistories(ctx context.Context) (int, error) {
+	cur, err := r.owners.Find(ctx, bson.D{{Key: "erased", Value: true}}, options.Find().
+		SetSort(bson.D{{Key: "erased", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("erased owners: %w", err)
+	}
+	var owners []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &owners); err != nil {
+		return 0, fmt.Errorf("erased owners: %w", err)
+	}
+	n := 0
+	var failed []error
+	for _, o := range owners {
+		m, err := r.scrubErasedOwner(ctx, o.ID)
+		n += m
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return n, errors.Join(failed...)
+}
+
+// scrubErasedOwner is ScrubErasedHistories for the erased owner id.
+func (r *Repository) scrubErasedOwner(ctx context.Context, id string) (int, error) {
+	requests, n, err := r.scrubOwnerReasons(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	own, err := r.OwnerPatients(ctx, id)
+	if err != nil {
+		return n, err
+	}
+	former, err := r.TransferredPatients(ctx, id)
+	if err != nil {
+		return n, err
+	}
+	seen := map[string]bool{}
+	for _, p := range append(own, former...) {
+		if seen[p.ID] {
+			continue
+		}
+		seen[p.ID] = true
+		scrubbed, err := r.scrubPatientReasons(ctx, p.ID, id, requests)
+		if err != nil {
+			return n, fmt.Errorf("owner %s: %w", id, err)
+		}
+		if scrubbed {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// scrubOwnerReasons scrubs the reasons of erased owner id's change history and answers
+// the erasure requests applied to it (their reasons stay), and 1 when it scrubbed any.
+func (r *Repository) scrubOwnerReasons(ctx context.Context, id string) ([]string, int, error) {
+	for range patientAttempts {
+		var d ownerDoc
+		if err := findOne(ctx, r.owners, "owner", id, bson.D{{Key: "version", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}}, &d); err != nil {
+			return nil, 0, err
+		}
+		requests := erasureRequestIDs(d.Erasures, "")
+		set := bson.M{}
+		for i, c := range scrubbed(d.Changes, requests) {
+			if c.Reason != d.Changes[i].Reason {
+				set[fmt.Sprintf("changes.%d.reason", i)] = c.Reason
+			}
+		}
+		if len(set) == 0 {
+			return requests, 0, nil
+		}
+		res, err := r.owners.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: d.Version}}, bson.M{"$set": set})
+		if err != nil {
+			return nil, 0, fmt.Errorf("scrub the history of owner %s: %w", id, err)
+		}
+		if res.MatchedCount == 1 {
+			return requests, 1, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("scrub the history of owner %s: contended: %w", id, apperr.ErrUnavailable)
 }

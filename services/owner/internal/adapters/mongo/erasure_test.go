@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -195,5 +196,123 @@ func TestErasureLeavesAPatientGoneAlone(t *testing.T) {
 				t.Fatalf("the patient's microchip claims: %d (%v), want %d", n, err, tt.claims)
 			}
 		})
+	}
+}
+
+// TestScrubErasedHistories: an owner erased before erasures scrubbed the reasons staff
+// typed keeps them in its history and in its patients' (its own and one it transferred
+// away). The scrub replaces those of the owner's time as an erasure now does, keeps the
+// reasons the service wrote and those of other owners' time, changes no version, and
+// finds nothing to do when run again; an owner not erased keeps its reasons.
+func TestScrubErasedHistories(t *testing.T) {
+	r, db := testRepo(t)
+	ctx := t.Context()
+	typed := func(fields ...string) domain.Change {
+		return domain.Change{Time: time.Now(), ActorSubject: "test", Fields: fields, Reason: "Aino Äijälä called, new number 040 765 4321"}
+	}
+	for _, id := range []string{"erased", "next", "untouched"} {
+		if _, err := r.CreateOwner(ctx, testOwner(id), nil, registered()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := r.GetOwner(ctx, "erased")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Phone = "+358407654321"
+	if _, err := r.UpdateOwner(ctx, o, o.Version, typed("phone"), nil); err != nil {
+		t.Fatal(err)
+	}
+	u, err := r.GetOwner(ctx, "untouched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Phone = "+358407654321"
+	if _, err := r.UpdateOwner(ctx, u, u.Version, typed("phone"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"kept", "sold"} {
+		p, err := r.CreatePatient(ctx, &domain.Patient{ID: id, OwnerID: "erased", Name: "Rekku", Species: domain.SpeciesDog}, registered())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Colour = "black"
+		if p, err = r.UpdatePatient(ctx, p, p.Version, typed("colour")); err != nil {
+			t.Fatal(err)
+		}
+		if id != "sold" {
+			continue
+		}
+		p.OwnerID = "next"
+		moved := typed("owner_id")
+		moved.Values = []domain.ValueChange{{Field: "owner_id", From: "erased", To: "next"}}
+		if p, err = r.UpdatePatient(ctx, p, p.Version, moved); err != nil {
+			t.Fatal(err)
+		}
+		p.Colour = "brown"
+		if _, err := r.UpdatePatient(ctx, p, p.Version, domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"colour"}, Reason: "the next owner's note"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Erased as before the scrub existed: flags, answer and change record, reasons kept.
+	erasure := changeToDoc(domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"restricted", "erased"}, Reason: domain.ErasureReason("job-0"), Version: 3})
+	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.M{"_id": "erased"}, bson.M{
+		"$set":  bson.M{"restricted": true, "erased": true, "version": 3},
+		"$push": bson.M{"erasures": erasureDoc{RequestID: "job-0", Time: time.Now()}, "changes": erasure},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	versions := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, id := range []string{"erased", "untouched"} {
+			o, err := r.GetOwner(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[id] = o.Version
+		}
+		for _, id := range []string{"kept", "sold"} {
+			p, err := r.GetPatient(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[id] = p.Version
+		}
+		return out
+	}
+	before := versions()
+
+	if n, err := r.ScrubErasedHistories(ctx); err != nil || n != 3 {
+		t.Fatalf("the scrub = %d (%v), want the erased owner and its two patients", n, err)
+	}
+	reasons := func(changes []domain.Change, err error) []string {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range changes {
+			out = append(out, c.Reason)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		what string
+		got  []string
+		want []string
+	}{
+		{"the erased owner", reasons(r.OwnerChanges(ctx, "erased")), []string{"registered", domain.ErasedReason, domain.ErasureReason("job-0")}},
+		{"its patient", reasons(r.PatientChanges(ctx, "kept")), []string{"registered", domain.ErasedReason}},
+		{"the patient it sold", reasons(r.PatientChanges(ctx, "sold")), []string{"registered", domain.ErasedReason, domain.ErasedReason, "the next owner's note"}},
+		{"an owner not erased", reasons(r.OwnerChanges(ctx, "untouched")), []string{"registered", "Aino Äijälä called, new number 040 765 4321"}},
+	} {
+		if !slices.Equal(tt.got, tt.want) {
+			t.Errorf("%s's reasons after the scrub: %q, want %q", tt.what, tt.got, tt.want)
+		}
+	}
+	if after := versions(); !maps.Equal(after, before) {
+		t.Errorf("versions after the scrub: %v, want them unchanged %v", after, before)
+	}
+	if n, err := r.ScrubErasedHistories(ctx); err != nil || n != 0 {
+		t.Errorf("the scrub run again = %d (%v), want nothing to do", n, err)
 	}
 }
