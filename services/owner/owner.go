@@ -104,28 +104,10 @@ func Run(ctx context.Context, cfg Config) error {
 				_, err := uc.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
 				return err
 			})
-			d.Go(func(ctx context.Context) error {
-				n, err := repo.RefreshNameKeys(ctx)
-				switch {
-				case err != nil && ctx.Err() == nil:
-					d.Telemetry.Logger.ErrorContext(ctx, "owner name keys refresh stopped", "error", err, "refreshed", n)
-				case err == nil && n > 0:
-					d.Telemetry.Logger.InfoContext(ctx, "owner name keys refreshed", "refreshed", n)
-				}
-				return nil
-			})
-			d.Go(func(ctx context.Context) error {
-				// Owners erased before erasures scrubbed the reasons staff typed are brought
-				// in line once; at later starts it only reads the erased owners' histories.
-				n, err := repo.ScrubErasedHistories(ctx)
-				switch {
-				case err != nil && ctx.Err() == nil:
-					d.Telemetry.Logger.ErrorContext(ctx, "erased owners' change reasons scrub stopped; retried at the next start", "error", err, "scrubbed", n)
-				case err == nil && n > 0:
-					d.Telemetry.Logger.InfoContext(ctx, "erased owners' change reasons scrubbed", "scrubbed", n)
-				}
-				return nil
-			})
+			startupPass(d, "owner name keys refresh", repo.RefreshNameKeys)
+			// Owners erased before erasures scrubbed the reasons staff typed are brought
+			// in line once.
+			startupPass(d, "erased owners' change reasons scrub", repo.ScrubErasedHistories)
 			d.Go(func(ctx context.Context) error {
 				// Operators remove a retired key once this reports that nothing was left under it.
 				n, err := repo.RotateIdentityKeys(ctx)
@@ -140,5 +122,20 @@ func Run(ctx context.Context, cfg Config) error {
 			})
 			return nil
 		},
+	})
+}
+
+// startupPass runs a pass over stored data in the background once the service has
+// started, and logs what came of it; a pass that stops is run again by the next start.
+func startupPass(d *service.Deps, what string, pass func(context.Context) (int, error)) {
+	d.Go(func(ctx context.Context) error {
+		n, err := pass(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.Telemetry.Logger.ErrorContext(ctx, what+" stopped; run again at the next start", "error", err, "changed", n)
+		case err == nil && n > 0:
+			d.Telemetry.Logger.InfoContext(ctx, what+" done", "changed", n)
+		}
+		return nil
 	})
 }

@@ -24,6 +24,10 @@ const (
 // nameKeysStamp is the _id of the stamp of the last complete refresh of the name keys.
 const nameKeysStamp = "name_keys"
 
+// erasedReasonsStamp is the _id of the stamp of ScrubErasedHistories, which brings old
+// data in line once: every erasure since scrubs the reasons itself.
+const erasedReasonsStamp = "erased_reasons"
+
 // stampDoc says that a start-up pass ran to the end under the rules of Version.
 type stampDoc struct {
 	ID      string `bson:"_id"`

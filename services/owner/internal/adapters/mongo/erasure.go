@@ -427,10 +427,15 @@ func (r *Repository) OwnersWithLatePatients(ctx context.Context) ([]string, erro
 // reasons of each erased owner's change history, and those of the owner's time in the
 // histories of its patients and of the patients it transferred away, as an erasure now
 // does. No data change, so no version or change record does either; each update is
-// conditioned on the version read, and an owner already in line is only read, so it can
-// run at every start. It answers the number of documents it scrubbed, and goes on past
-// an owner it cannot scrub.
+// conditioned on the version read. It answers the number of documents it scrubbed, and
+// goes on past an owner it cannot scrub. It reads every erased owner, so once a pass has
+// ended without error it is stamped and later starts skip it.
 func (r *Repository) ScrubErasedHistories(ctx context.Context) (int, error) {
+	return r.runStamped(ctx, erasedReasonsStamp, 1, r.scrubErasedHistories)
+}
+
+// scrubErasedHistories is one pass of ScrubErasedHistories over every erased owner.
+func (r *Repository) scrubErasedHistories(ctx context.Context) (int, error) {
 	cur, err := r.owners.Find(ctx, bson.D{{Key: "erased", Value: true}}, options.Find().
 		SetSort(bson.D{{Key: "erased", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {

@@ -312,7 +312,20 @@ func TestScrubErasedHistories(t *testing.T) {
 	if after := versions(); !maps.Equal(after, before) {
 		t.Errorf("versions after the scrub: %v, want them unchanged %v", after, before)
 	}
+
+	// A complete pass is stamped: later starts skip it without reading the erased owners,
+	// and a pass that did not end (no stamp) runs again.
+	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.M{"_id": "erased"},
+		bson.M{"$set": bson.M{"changes.1.reason": "typed again"}}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := r.ScrubErasedHistories(ctx); err != nil || n != 0 {
-		t.Errorf("the scrub run again = %d (%v), want nothing to do", n, err)
+		t.Errorf("the scrub run again = %d (%v), want it skipped", n, err)
+	}
+	if _, err := db.Collection(stampsColl).DeleteOne(ctx, bson.M{"_id": erasedReasonsStamp}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.ScrubErasedHistories(ctx); err != nil || n != 1 {
+		t.Errorf("the scrub without its stamp = %d (%v), want the owner typed again", n, err)
 	}
 }

@@ -405,22 +405,29 @@ func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
 // on the older rules writes after the pass, during a rolling upgrade, keeps that
 // replica's keys until the owner is renamed or the rules change again.
 func (r *Repository) RefreshNameKeys(ctx context.Context) (int, error) {
+	return r.runStamped(ctx, nameKeysStamp, r.nameKeysVersion, r.refreshNameKeys)
+}
+
+// runStamped runs the start-up pass unless the stamp id says that a pass under version
+// ran to the end, and stamps version once this one does: a pass cut short runs again in
+// full at the next start, and so does one whose version changed either way.
+func (r *Repository) runStamped(ctx context.Context, id string, version int, pass func(context.Context) (int, error)) (int, error) {
 	var stamp stampDoc
-	err := r.stamps.FindOne(ctx, bson.D{{Key: "_id", Value: nameKeysStamp}}).Decode(&stamp)
+	err := r.stamps.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&stamp)
 	switch {
-	case err == nil && stamp.Version == r.nameKeysVersion:
+	case err == nil && stamp.Version == version:
 		return 0, nil
 	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
-		return 0, fmt.Errorf("read the name keys' stamp: %w", err)
+		return 0, fmt.Errorf("read the stamp %s: %w", id, err)
 	}
-	n, err := r.refreshNameKeys(ctx)
+	n, err := pass(ctx)
 	if err != nil {
 		return n, err
 	}
-	_, err = r.stamps.UpdateOne(ctx, bson.D{{Key: "_id", Value: nameKeysStamp}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: r.nameKeysVersion}}}}, options.UpdateOne().SetUpsert(true))
+	_, err = r.stamps.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: version}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
-		return n, fmt.Errorf("stamp the name keys' refresh: %w", err)
+		return n, fmt.Errorf("stamp %s: %w", id, err)
 	}
 	return n, nil
 }

@@ -97,8 +97,11 @@ type OwnerServiceClient interface {
 	SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error)
 	// Erases what no law requires the clinic to keep of an owner and restricts the rest
 	// until the given days; the customer numbers are never reused. A retry with the same
-	// request_id erases nothing more and answers the first result. Clinic manager only;
-	// not exposed over REST (the disclosure service's erasure job calls it).
+	// request_id erases nothing more and answers the first result. A restriction lifted
+	// while it runs stops it before anything is erased (FAILED_PRECONDITION
+	// RESTRICTION_LIFTED, no answer stored); repeating the request restricts again.
+	// Clinic manager only; not exposed over REST (the disclosure service's erasure job
+	// calls it).
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
@@ -369,8 +372,11 @@ type OwnerServiceServer interface {
 	SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error)
 	// Erases what no law requires the clinic to keep of an owner and restricts the rest
 	// until the given days; the customer numbers are never reused. A retry with the same
-	// request_id erases nothing more and answers the first result. Clinic manager only;
-	// not exposed over REST (the disclosure service's erasure job calls it).
+	// request_id erases nothing more and answers the first result. A restriction lifted
+	// while it runs stops it before anything is erased (FAILED_PRECONDITION
+	// RESTRICTION_LIFTED, no answer stored); repeating the request restricts again.
+	// Clinic manager only; not exposed over REST (the disclosure service's erasure job
+	// calls it).
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
