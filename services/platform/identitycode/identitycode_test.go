@@ -1,4 +1,4 @@
-package domain
+package identitycode
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestParseIdentityCodeValid(t *testing.T) {
+func TestParseValid(t *testing.T) {
 	tests := []struct {
 		name      string
 		in        string
@@ -31,9 +31,9 @@ func TestParseIdentityCodeValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseIdentityCode(tt.in, tt.temporary)
+			got, err := Parse(tt.in, tt.temporary)
 			if err != nil {
-				t.Fatalf("ParseIdentityCode: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if got.String() != tt.want {
 				t.Errorf("String() = %q, want %q", got.String(), tt.want)
@@ -51,7 +51,7 @@ func TestParseIdentityCodeValid(t *testing.T) {
 	}
 }
 
-func TestIdentityCodeCenturySigns(t *testing.T) {
+func TestCodeCenturySigns(t *testing.T) {
 	tests := []struct {
 		sign byte
 		year int
@@ -60,12 +60,12 @@ func TestIdentityCodeCenturySigns(t *testing.T) {
 		{'-', 1990}, {'Y', 1990}, {'X', 1990}, {'W', 1990}, {'V', 1990}, {'U', 1990},
 		{'A', 2090}, {'B', 2090}, {'C', 2090}, {'D', 2090}, {'E', 2090}, {'F', 2090},
 	}
-	seen := map[IdentityCode]bool{}
+	seen := map[Code]bool{}
 	for _, tt := range tests {
 		t.Run(string(tt.sign), func(t *testing.T) {
-			code, err := ParseIdentityCode("010190"+string(tt.sign)+"123M", false)
+			code, err := Parse("010190"+string(tt.sign)+"123M", false)
 			if err != nil {
-				t.Fatalf("ParseIdentityCode: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if y := code.BirthDate().Year(); y != tt.year {
 				t.Errorf("BirthDate().Year() = %d, want %d", y, tt.year)
@@ -78,55 +78,55 @@ func TestIdentityCodeCenturySigns(t *testing.T) {
 	}
 }
 
-func TestIdentityCodeDifferentPeople(t *testing.T) {
-	a, errA := ParseIdentityCode("010190-123M", false)
-	b, errB := ParseIdentityCode("010190Y123M", false)
+func TestCodeDifferentPeople(t *testing.T) {
+	a, errA := Parse("010190-123M", false)
+	b, errB := Parse("010190Y123M", false)
 	if errA != nil || errB != nil {
-		t.Fatalf("ParseIdentityCode: %v, %v", errA, errB)
+		t.Fatalf("Parse: %v, %v", errA, errB)
 	}
 	if a == b || a.String() == b.String() {
 		t.Errorf("010190-123M and 010190Y123M must be different codes")
 	}
 }
 
-func TestParseIdentityCodeInvalid(t *testing.T) {
+func TestParseInvalid(t *testing.T) {
 	tests := []struct {
 		name      string
 		in        string
 		temporary bool
 		reason    string
 	}{
-		{"empty", "", false, identityReasonLength},
-		{"too short", "131052-308", false, identityReasonLength},
-		{"too long", "131052-308TT", false, identityReasonLength},
-		{"inner space", "131052 -308T", false, identityReasonLength},
-		{"non-ASCII", "131052–308T", false, identityReasonLength},
-		{"letter in date", "13105X-308T", false, identityReasonCharacter},
-		{"letter in individual number", "131052-3O8T", false, identityReasonCharacter},
-		{"unknown century sign G", "131052G308T", false, identityReasonCentury},
-		{"unknown century sign Z", "131052Z308T", false, identityReasonCentury},
-		{"unknown century sign slash", "131052/308T", false, identityReasonCentury},
-		{"31 Feb", "310290-123M", false, identityReasonDate},
-		{"29 Feb 1900 is not a leap day", "290200-1239", false, identityReasonDate},
-		{"29 Feb 2001", "290201A1239", false, identityReasonDate},
-		{"day zero", "000190-123M", false, identityReasonDate},
-		{"month zero", "010090-123M", false, identityReasonDate},
-		{"month 13", "011390-123M", false, identityReasonDate},
-		{"31 Apr", "310490-123M", false, identityReasonDate},
-		{"individual number 000", "010100A000F", false, identityReasonIndividual},
-		{"individual number 001", "010100A001F", true, identityReasonIndividual},
-		{"temporary not allowed", "010150-900C", false, identityReasonTemporary},
-		{"wrong check char", "131052-308U", false, identityReasonCheckChar},
-		{"check char outside alphabet", "131052-308G", false, identityReasonCheckChar},
-		{"check char of other century sign", "010190A123N", false, identityReasonCheckChar},
-		{"check char is a digit", "131052-3081", false, identityReasonCheckChar},
+		{"empty", "", false, reasonLength},
+		{"too short", "131052-308", false, reasonLength},
+		{"too long", "131052-308TT", false, reasonLength},
+		{"inner space", "131052 -308T", false, reasonLength},
+		{"non-ASCII", "131052–308T", false, reasonLength},
+		{"letter in date", "13105X-308T", false, reasonCharacter},
+		{"letter in individual number", "131052-3O8T", false, reasonCharacter},
+		{"unknown century sign G", "131052G308T", false, reasonCentury},
+		{"unknown century sign Z", "131052Z308T", false, reasonCentury},
+		{"unknown century sign slash", "131052/308T", false, reasonCentury},
+		{"31 Feb", "310290-123M", false, reasonDate},
+		{"29 Feb 1900 is not a leap day", "290200-1239", false, reasonDate},
+		{"29 Feb 2001", "290201A1239", false, reasonDate},
+		{"day zero", "000190-123M", false, reasonDate},
+		{"month zero", "010090-123M", false, reasonDate},
+		{"month 13", "011390-123M", false, reasonDate},
+		{"31 Apr", "310490-123M", false, reasonDate},
+		{"individual number 000", "010100A000F", false, reasonIndividual},
+		{"individual number 001", "010100A001F", true, reasonIndividual},
+		{"temporary not allowed", "010150-900C", false, reasonTemporary},
+		{"wrong check char", "131052-308U", false, reasonCheckChar},
+		{"check char outside alphabet", "131052-308G", false, reasonCheckChar},
+		{"check char of other century sign", "010190A123N", false, reasonCheckChar},
+		{"check char is a digit", "131052-3081", false, reasonCheckChar},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseIdentityCode(tt.in, tt.temporary)
-			var ie *IdentityCodeError
+			_, err := Parse(tt.in, tt.temporary)
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("ParseIdentityCode error = %v, want *IdentityCodeError", err)
+				t.Fatalf("Parse error = %v, want *Error", err)
 			}
 			if ie.Reason != tt.reason {
 				t.Errorf("Reason = %q, want %q", ie.Reason, tt.reason)
@@ -138,15 +138,15 @@ func TestParseIdentityCodeInvalid(t *testing.T) {
 	}
 }
 
-func TestIdentityCodeZeroValue(t *testing.T) {
-	var c IdentityCode
+func TestCodeZeroValue(t *testing.T) {
+	var c Code
 	if !c.IsZero() || c.String() != "" || c.Masked() != "" || !c.BirthDate().IsZero() || c.Temporary() {
-		t.Errorf("zero IdentityCode is not empty: %q %q %v", c.String(), c.Masked(), c.BirthDate())
+		t.Errorf("zero Code is not empty: %q %q %v", c.String(), c.Masked(), c.BirthDate())
 	}
 }
 
-func TestIdentityCodeLogsMasked(t *testing.T) {
-	code, err := ParseIdentityCode("131052-308T", false)
+func TestCodeLogsMasked(t *testing.T) {
+	code, err := Parse("131052-308T", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestIdentityCodeLogsMasked(t *testing.T) {
 	}
 }
 
-func FuzzParseIdentityCode(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"131052-308T", "010190-123M", "010190Y123M", "290200A1239", "010150-900C",
 		"131052-308t", "", "290200-1239", "131052G308T", "\xff\xfe131052-308T",
@@ -167,13 +167,13 @@ func FuzzParseIdentityCode(f *testing.F) {
 	}
 	reasons := map[string]bool{}
 	for _, r := range []string{
-		identityReasonLength, identityReasonCharacter, identityReasonCentury, identityReasonDate,
-		identityReasonIndividual, identityReasonTemporary, identityReasonCheckChar,
+		reasonLength, reasonCharacter, reasonCentury, reasonDate,
+		reasonIndividual, reasonTemporary, reasonCheckChar,
 	} {
 		reasons["identity code: "+r] = true
 	}
 	f.Fuzz(func(t *testing.T, s string, allowTemporary bool) {
-		code, err := ParseIdentityCode(s, allowTemporary)
+		code, err := Parse(s, allowTemporary)
 		if err != nil {
 			// Every message is one of the fixed texts, so none can carry the input.
 			if !reasons[err.Error()] {
@@ -181,11 +181,11 @@ func FuzzParseIdentityCode(f *testing.F) {
 			}
 			return
 		}
-		again, err := ParseIdentityCode(code.String(), allowTemporary)
+		again, err := Parse(code.String(), allowTemporary)
 		if err != nil || again != code {
 			t.Fatalf("String() %q does not re-parse to the same code: %v", code.String(), err)
 		}
-		if m := code.Masked(); len(m) != identityCodeLength || m[:10] != "******-***" {
+		if m := code.Masked(); len(m) != codeLength || m[:10] != "******-***" {
 			t.Fatalf("Masked() = %q", m)
 		}
 		if code.BirthDate().IsZero() {

@@ -1,0 +1,130 @@
+package identitycode
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFind(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		// want is the code Find should report, "" for none.
+		want string
+	}{
+		{"the code alone", "131052-308T", "131052-308T"},
+		{"in a sentence", "asiakas 131052-308T soitti", "131052-308T"},
+		{"after a colon", "hetu:131052-308T.", "131052-308T"},
+		{"in brackets", "(010190Y123M)", "010190Y123M"},
+		{"lower case", "owner said 010190a123m today", "010190a123m"},
+		{"lower-case century sign of the 1900s", "010190y123m", "010190y123m"},
+		{"new century sign", "290200A1239", "290200A1239"},
+		{"1800s", "born 280296+002H", "280296+002H"},
+		{"temporary number", "010150-900C", "010150-900C"},
+		{"en dash for the hyphen", "131052\u2013308T", "131052\u2013308T"},
+		{"minus sign for the hyphen", "131052\u2212308T", "131052\u2212308T"},
+		{"after non-ASCII text", "hänen hetunsa: 131052-308T", "131052-308T"},
+		{"second candidate is the code", "010190-123N 131052-308T", "131052-308T"},
+		{"after a newline", "note\n131052-308T\n", "131052-308T"},
+		{"after an underscore", "ref_131052-308T", "131052-308T"},
+
+		{"empty", "", ""},
+		{"ordinary reason", "moved to Tampere, new address confirmed by phone", ""},
+		{"wrong check character", "131052-308U", ""},
+		{"date does not exist", "310290-123M", ""},
+		{"individual number 001", "010100A001F", ""},
+		{"unknown century sign", "131052G308T", ""},
+		{"letter before", "x131052-308T", ""},
+		{"digit before", "1131052-308T", ""},
+		{"letter after", "131052-308Tx", ""},
+		{"digit after", "131052-308T1", ""},
+		{"non-ASCII letter after", "131052-308Tä", ""},
+		{"non-ASCII letter before", "ä131052-308T", ""},
+		{"two codes run together", "131052-308T131052-308T", ""},
+		{"space inside", "131052 308T", ""},
+		{"too short", "131052-308", ""},
+		{"invoice number", "2024-000123", ""},
+		{"business id", "2923530-5", ""},
+		{"UUID", "3f2a1c52-0d1e-4b7a-9c1d-131052308000", ""},
+		{"phone number", "+358 40 1234567", ""},
+		{"date and time", "13.10.1952 klo 12:30", ""},
+		{"other dash as sign", "131052/308T", ""},
+		{"invalid UTF-8 sign", "131052\xff308T", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start, end, ok := Find(tt.in)
+			got := ""
+			if ok {
+				got = tt.in[start:end]
+			}
+			if got != tt.want {
+				t.Errorf("Find(%q) found %q, want %q", tt.in, got, tt.want)
+			}
+			if Contains(tt.in) != (tt.want != "") {
+				t.Errorf("Contains(%q) = %v, want %v", tt.in, Contains(tt.in), tt.want != "")
+			}
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"no code here", "no code here"},
+		{"131052-308T", Redacted},
+		{"owner 131052-308T asked, spouse 010190Y123M too",
+			"owner " + Redacted + " asked, spouse " + Redacted + " too"},
+		{"x131052-308T stays: not a code on its own", "x131052-308T stays: not a code on its own"},
+		{"131052\u2013308T.", Redacted + "."},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzFind(f *testing.F) {
+	for _, s := range []string{
+		"", "131052-308T", "asiakas 131052-308T soitti", "x131052-308T", "131052-308T1",
+		"131052\u2013308T", "131052-308T131052-308T", "010190a123m", "\xff131052-308T\xff",
+		"1310521310-308T", "131052-308T 010190Y123M",
+	} {
+		f.Add(s, "131052-308T")
+	}
+	f.Fuzz(func(t *testing.T, text, code string) {
+		start, end, ok := Find(text)
+		if ok {
+			if start < 0 || end > len(text) || start >= end {
+				t.Fatalf("Find(%q) = %d, %d", text, start, end)
+			}
+			if !match1(text[start:end]) {
+				t.Fatalf("Find(%q) reported %q, which is no code", text, text[start:end])
+			}
+		}
+		redacted := Redact(text)
+		if (redacted != text) != ok {
+			t.Fatalf("Redact(%q) = %q, though Find reported %v", text, redacted, ok)
+		}
+		if Contains(redacted) {
+			t.Fatalf("Redact(%q) = %q still holds a code", text, redacted)
+		}
+		// Any code Parse accepts is found wherever it stands on its own.
+		if c, err := Parse(code, true); err == nil {
+			for _, s := range []string{c.String(), text + " " + c.String(), c.String() + "\n" + text, strings.ToLower(c.String())} {
+				if !Contains(s) {
+					t.Fatalf("Contains(%q) = false", s)
+				}
+			}
+		}
+	})
+}
+
+// match1 reports whether s is exactly one code as Find reports it.
+func match1(s string) bool {
+	n, ok := match(s)
+	return ok && n == len(s)
+}
