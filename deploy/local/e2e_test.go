@@ -318,6 +318,33 @@ func TestEndToEnd(t *testing.T) {
 	if field(got.body, "owner", "phone") != "+358401234567" {
 		t.Fatalf("get owner: %s", got.raw)
 	}
+	// An identity code typed into the stated purpose (a header) or into a reason (the
+	// body) is refused by the service, the field named and the code not repeated.
+	for _, tc := range []struct {
+		method  string
+		body    any
+		headers []string
+		field   string
+	}{
+		{"GET", nil, []string{"X-Purpose", "asiakas 131052-308T"}, "purpose"},
+		{"PATCH", map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1,
+			"reason": "asiakas 131052-308T"}, nil, "reason"},
+	} {
+		res := r.expect(t, 400, tc.method, "/v1/owners/"+id, reception, tc.body, tc.headers...)
+		details, _ := field(res.body, "details").([]any)
+		var fields []any
+		for _, d := range details {
+			dm, _ := d.(map[string]any)
+			vs, _ := field(dm, "fieldViolations").([]any)
+			for _, v := range vs {
+				vm, _ := v.(map[string]any)
+				fields = append(fields, field(vm, "field"))
+			}
+		}
+		if len(fields) != 1 || fields[0] != tc.field || bytes.Contains(res.raw, []byte("131052")) {
+			t.Fatalf("%s with an identity code in %s: %s", tc.method, tc.field, res.raw)
+		}
+	}
 	patch := map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1, "reason": "customer asked"}
 	r.expect(t, 200, "PATCH", "/v1/owners/"+id, reception, patch)
 	r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch)

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // Domain is the ErrorInfo domain of the register's errors.
@@ -60,9 +62,9 @@ func (v *ValidationError) Add(field, description string) {
 }
 
 // CheckText records field as invalid when the free text s is not valid UTF-8, is longer
-// than maxLen characters, or holds control characters (which no name, address or
-// reference legitimately contains). An empty s passes: whether a field is required is
-// the caller's rule.
+// than maxLen characters, holds control characters (which no name, address or
+// reference legitimately contains) or a personal identity code (CheckNoIdentityCode).
+// An empty s passes: whether a field is required is the caller's rule.
 func (v *ValidationError) CheckText(field, s string, maxLen int) {
 	v.checkText(field, s, maxLen, unicode.IsControl, "must not contain control characters")
 }
@@ -84,6 +86,22 @@ func (v *ValidationError) checkText(field, s string, maxLen int, forbidden func(
 		v.Add(field, fmt.Sprintf("must be at most %d characters", maxLen))
 	case strings.ContainsFunc(s, forbidden):
 		v.Add(field, problem)
+	default:
+		v.CheckNoIdentityCode(field, s)
+	}
+}
+
+// IdentityCodeViolation describes a field refused for holding a personal identity code.
+const IdentityCodeViolation = "must not contain a personal identity code"
+
+// CheckNoIdentityCode records field as invalid when the text s holds a personal
+// identity code. The code has its own field where it belongs (encrypted, masked,
+// revealed only with an audited purpose); typed into a reason, a note or a stated
+// purpose it would be stored, audited and shown in clear, so such text is refused
+// rather than trimmed, and the violation never repeats it.
+func (v *ValidationError) CheckNoIdentityCode(field, s string) {
+	if identitycode.Contains(s) {
+		v.Add(field, IdentityCodeViolation)
 	}
 }
 

@@ -216,3 +216,39 @@ func TestCheckMultilineText(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTextRefusesIdentityCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"code in a reason", "asiakas 131052-308T soitti", apperr.IdentityCodeViolation},
+		{"lower case in brackets", "soitti (hetu 010190y123m)", apperr.IdentityCodeViolation},
+		{"reference with a code inside", "claim X131052-308T", ""},
+		{"ordinary text", "moved to Tampere", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checks := map[string]func(*apperr.ValidationError){
+				"CheckText":           func(v *apperr.ValidationError) { v.CheckText("reason", tc.in, 100) },
+				"CheckMultilineText":  func(v *apperr.ValidationError) { v.CheckMultilineText("reason", tc.in, 100) },
+				"CheckNoIdentityCode": func(v *apperr.ValidationError) { v.CheckNoIdentityCode("reason", tc.in) },
+			}
+			for name, check := range checks {
+				var v apperr.ValidationError
+				check(&v)
+				got := ""
+				if len(v.Violations) > 0 {
+					got = v.Violations[0].Description
+				}
+				if got != tc.want {
+					t.Errorf("%s(%q) = %q, want %q", name, tc.in, got, tc.want)
+				}
+				st, _ := status.FromError(apperr.ToStatus(context.Background(), nil, v.Err()))
+				if strings.Contains(strings.ToUpper(st.Message()), "308T") || strings.Contains(strings.ToUpper(st.Message()), "123M") {
+					t.Errorf("%s: status %q repeats the code", name, st.Message())
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/apperr"
 )
 
 // DeniedFunc is told about every authenticated call the policy refused, so
@@ -64,6 +66,9 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 		return nil, status.Error(codes.Unauthenticated, "invalid bearer token")
 	}
 	ctx = WithIdentity(ctx, id)
+	if err := checkPurpose(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.Check(method, id, Purpose(ctx)); err != nil {
 		if onDenied != nil {
 			onDenied(ctx, method, id, err.Error())
@@ -71,6 +76,16 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
 	return ctx, nil
+}
+
+// checkPurpose refuses a stated purpose that holds a personal identity code, before
+// anything (a denied call's audit event included) can copy it: the purpose goes into
+// every audit event of the call and is forwarded to every service the call reaches.
+// The whole value is checked, not the part Purpose keeps.
+func checkPurpose(ctx context.Context) error {
+	var v apperr.ValidationError
+	v.CheckNoIdentityCode("purpose", strings.Join(metadata.ValueFromIncomingContext(ctx, MetadataPurpose), "\n"))
+	return apperr.ToStatus(ctx, nil, v.Err())
 }
 
 // bearer reads the one value it needs: metadata.FromIncomingContext would copy

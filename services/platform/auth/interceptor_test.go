@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 const getOwner = "/lillvet.owner.v1.OwnerService/GetOwner"
@@ -68,6 +71,48 @@ func TestUnaryServerInterceptor(t *testing.T) {
 			}
 			if denied != tt.wantDenied {
 				t.Fatalf("onDenied called = %v, want %v", denied, tt.wantDenied)
+			}
+		})
+	}
+}
+
+func TestInterceptorRefusesIdentityCodeInPurpose(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	v := newVerifier(t, iss)
+	policy := auth.Policy{getOwner: {Roles: []auth.Role{auth.RoleReception}, WithPurpose: []auth.Role{auth.RoleMaintainer}}}
+	tests := []struct {
+		name    string
+		role    auth.Role
+		purpose []string
+	}{
+		{"maintainer", auth.RoleMaintainer, []string{"asiakas 131052-308T soitti"}},
+		{"role that needs no purpose", auth.RoleReception, []string{"check 010190y123m"}},
+		{"role the policy denies", auth.RoleNurse, []string{"131052-308T"}},
+		{"past the part Purpose keeps", auth.RoleMaintainer, []string{strings.Repeat("x", 195) + " 131052-308T"}},
+		{"second value", auth.RoleMaintainer, []string{"incident 7", "131052-308T"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := iss.Mint(devauth.Claims{Subject: "s1", Roles: []auth.Role{tt.role}}, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := metadata.Pairs("authorization", "Bearer "+tok)
+			md.Append(auth.MetadataPurpose, tt.purpose...)
+			onDenied := func(context.Context, string, auth.Identity, string) {
+				t.Error("a refused purpose was audited as a denied call")
+			}
+			icpt := auth.UnaryServerInterceptor(v, policy, onDenied)
+			_, err = icpt(metadata.NewIncomingContext(t.Context(), md), nil, &grpc.UnaryServerInfo{FullMethod: getOwner},
+				func(context.Context, any) (any, error) {
+					t.Error("the handler ran")
+					return nil, nil
+				})
+			if got := servicetest.Violations(t, err); !slices.Equal(got, []string{"purpose"}) {
+				t.Errorf("violations on %v, want purpose", got)
+			}
+			if msg := strings.ToUpper(status.Convert(err).Message()); strings.Contains(msg, "308T") || strings.Contains(msg, "123M") {
+				t.Errorf("message %q repeats the code", msg)
 			}
 		})
 	}

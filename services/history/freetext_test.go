@@ -1,0 +1,68 @@
+package history_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+// TestFreeTextRefusesIdentityCodes: an identity code typed into a visit's text, an
+// amendment's reason, a communication or the stated purpose is refused on that field,
+// never stored (visits, amendments, communications or audit log) and not repeated in
+// the error.
+func TestFreeTextRefusesIdentityCodes(t *testing.T) {
+	f := setup(t)
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
+	vet := f.as(t, auth.RoleVeterinarian)
+	const text = "omistaja (hetu 131052-308T) soitti"
+	withText := func(edit func(*historyv1.Visit)) *historyv1.Visit {
+		v := visit(time.Time{})
+		edit(v)
+		return v
+	}
+	communication := func(summary string) *historyv1.Communication {
+		return &historyv1.Communication{
+			Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking", Summary: summary,
+		}
+	}
+	servicetest.Refused(t, "131052", []servicetest.Refusal{
+		{Name: "visit reason", Field: "visit.reason", Call: func() error {
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: withText(func(v *historyv1.Visit) { v.Reason = text })})
+			return err
+		}},
+		{Name: "anamnesis on its second line", Field: "visit.anamnesis", Call: func() error {
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(),
+				Visit: withText(func(v *historyv1.Visit) { v.Anamnesis = "Limping.\n131052-308t" })})
+			return err
+		}},
+		{Name: "amendment reason", Field: "reason", Call: func() error {
+			_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+				VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: text,
+				Visit: &historyv1.Visit{Findings: "Swollen hock, warm."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+			})
+			return err
+		}},
+		{Name: "communication summary", Field: "communication.summary", Call: func() error {
+			_, err := f.history.RecordCommunication(vet, &historyv1.RecordCommunicationRequest{OwnerId: pet.GetOwnerId(), Communication: communication(text)})
+			return err
+		}},
+		{Name: "stated purpose", Field: "purpose", Call: func() error {
+			ctx := auth.WithOutgoingToken(t.Context(), f.env.Token(t, auth.RoleMaintainer), text)
+			_, err := f.history.ListPatientVisits(ctx, &historyv1.ListPatientVisitsRequest{PatientId: pet.GetId()})
+			return err
+		}},
+	})
+	got, err := f.history.GetVisit(vet, &historyv1.GetVisitRequest{VisitId: recorded.GetId()})
+	if err != nil || got.GetVisit().GetVersion() != recorded.GetVersion() {
+		t.Fatalf("the visit after a refused amendment: %v, %v; want it unchanged", got.GetVisit(), err)
+	}
+	f.histSv.Stop()
+	f.ownerSv.Stop()
+	servicetest.NotStored(t, f.env, "131052-308", historyDatabase, ownerDatabase)
+}
