@@ -19,6 +19,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/mongox"
 )
 
@@ -365,6 +366,13 @@ func complete(ctx context.Context, e Event) Event {
 	if e.Purpose == "" {
 		e.Purpose = auth.Purpose(ctx)
 	}
+	// The services refuse an identity code typed into free text, and the auth
+	// interceptor one in the stated purpose; one that still reaches an event (a purpose
+	// or reason built from something else) is removed here, so that the log, kept for
+	// years and shown in access reports, never holds it.
+	e.Purpose = identitycode.Redact(e.Purpose)
+	e.Reason = identitycode.Redact(e.Reason)
+	e.ActorName = identitycode.Redact(e.ActorName)
 	if e.TraceID == "" {
 		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 			e.TraceID = sc.TraceID().String()

@@ -55,14 +55,7 @@ func TestRecordAndList(t *testing.T) {
 	if err := w.Record(ctx, audit.Event{Resource: "owners/o-1"}); err == nil {
 		t.Error("Record without action and outcome succeeded")
 	}
-	// Stopping the writer writes everything queued.
-	runCtx, stop := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	writeQueued(t, w)
 
 	got := bySubject(t, w, "o-1")
 	if len(got) != 2 {
@@ -93,6 +86,60 @@ func TestRecordAndList(t *testing.T) {
 	}
 }
 
+// TestIdentityCodesAreRedacted: a code that reaches an event's purpose, reason or
+// actor name, from the call's metadata or set by the service, is stored removed, by
+// both ways an event is written.
+func TestIdentityCodesAreRedacted(t *testing.T) {
+	w := newWriter(t, "auditredact")
+	ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs("x-purpose", "asiakas 131052-308T soitti"))
+	ctx = auth.WithIdentity(ctx, auth.Identity{Subject: "staff-1", Name: "Staff (131052-308T)", Roles: []auth.Role{auth.RoleMaintainer}})
+	event := func(owner, purpose, reason string) audit.Event {
+		return audit.Event{Action: "owner.read", Resource: "owners/" + owner, SubjectOwnerID: owner, Outcome: audit.OutcomeFailed,
+			Purpose: purpose, Reason: reason}
+	}
+	if err := w.RecordNow(ctx, event("o-1", "", "owner 010190y123m refused")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(ctx, event("o-2", "invoice for 010190Y123M", "")); err != nil {
+		t.Fatal(err)
+	}
+	writeQueued(t, w)
+	want := map[string]audit.Event{
+		"o-1": {Purpose: "asiakas [identity code removed] soitti", Reason: "owner [identity code removed] refused", ActorName: "Staff ([identity code removed])"},
+		"o-2": {Purpose: "invoice for [identity code removed]", ActorName: "Staff ([identity code removed])"},
+	}
+	for owner, e := range want {
+		got := bySubject(t, w, owner)
+		if len(got) != 1 || got[0].Purpose != e.Purpose || got[0].Reason != e.Reason || got[0].ActorName != e.ActorName {
+			t.Errorf("stored for %s: %+v, want purpose %q, reason %q, actor %q", owner, got, e.Purpose, e.Reason, e.ActorName)
+		}
+	}
+}
+
+// writeQueued runs w and stops it at once: stopping, it writes everything queued.
+func writeQueued(t *testing.T, w *audit.Writer) {
+	t.Helper()
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// newWriter is a writer on database in a store of the test's own.
+func newWriter(t *testing.T, database string) *audit.Writer {
+	t.Helper()
+	store := embeddedtest.Start(t)
+	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	return audit.NewWriter(client.Database(database), slog.New(slog.DiscardHandler))
+}
+
 func bySubject(t *testing.T, w *audit.Writer, ownerID string) []audit.Event {
 	t.Helper()
 	var out []audit.Event
@@ -103,13 +150,7 @@ func bySubject(t *testing.T, w *audit.Writer, ownerID string) []audit.Event {
 }
 
 func TestRecordFailsClosedWhenQueueIsFull(t *testing.T) {
-	store := embeddedtest.Start(t)
-	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
-	w := audit.NewWriter(client.Database("audittest"), slog.New(slog.DiscardHandler))
+	w := newWriter(t, "audittest")
 	e := audit.Event{Action: "owner.read", Resource: "owners/o-9", SubjectOwnerID: "o-9", Outcome: audit.OutcomeSuccess}
 	var refused error
 	for range 20_000 {
@@ -135,13 +176,7 @@ func TestRecordFailsClosedWhenQueueIsFull(t *testing.T) {
 // TestAnEventWithAnIDIsStoredOnce stores an event with an id again, alone and in a
 // batch with a new event: the second write stores nothing of it and all of the new one.
 func TestAnEventWithAnIDIsStoredOnce(t *testing.T) {
-	store := embeddedtest.Start(t)
-	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
-	w := audit.NewWriter(client.Database("auditonce"), slog.New(slog.DiscardHandler))
+	w := newWriter(t, "auditonce")
 	once := audit.Event{ID: "job-1.finish", Action: "job.finish", Resource: "jobs/job-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
 	other := audit.Event{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
 	for i, events := range [][]audit.Event{{once}, {once}, {once, other}} {
@@ -159,13 +194,7 @@ func TestAnEventWithAnIDIsStoredOnce(t *testing.T) {
 }
 
 func TestSweepRemovesOnlyEventsBeforeTheCutoff(t *testing.T) {
-	store := embeddedtest.Start(t)
-	client, err := mongox.Connect(t.Context(), store.URI(), telemetry.Noop(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
-	w := audit.NewWriter(client.Database("auditsweep"), slog.New(slog.DiscardHandler))
+	w := newWriter(t, "auditsweep")
 	cutoff := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
 	events := []audit.Event{
 		{Time: cutoff.Add(-time.Hour), Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess},
