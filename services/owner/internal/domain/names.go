@@ -22,9 +22,10 @@ func (e *PostalCodeError) Error() string {
 	return "postal code: " + e.Reason
 }
 
-// NameKeysVersion names the rules of SearchKey and NameTokens, by which the keys stored
-// with every owner were made. Raise it with any change to what they return (the names
-// tests say when): the next start then refreshes every owner's keys once.
+// NameKeysVersion names the rules of SearchKey and NameTokens, and is stored with the
+// keys they made for each owner. Raise it with any change to what they return (the names
+// tests say when): each start then refreshes the keys of the owners stored under a lower
+// version.
 const NameKeysVersion = 1
 
 // SearchKey folds a name into the form stored for search, because the

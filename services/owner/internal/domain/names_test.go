@@ -151,7 +151,7 @@ var nameKeysRules = map[int]string{
 
 // TestNameKeysVersionFollowsTheRules fails when SearchKey or NameTokens change what they
 // return while NameKeysVersion stays: owners' stored keys would then stay as the old
-// rules made them, since a start refreshes them only for a new version.
+// rules made them, since a start refreshes only the owners stored under an older version.
 func TestNameKeysVersionFollowsTheRules(t *testing.T) {
 	var names []string
 	// Every Latin letter with or without marks, and the separators that split words.

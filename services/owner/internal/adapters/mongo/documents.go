@@ -21,9 +21,6 @@ const (
 	stampsColl = "stamps"
 )
 
-// nameKeysStamp is the _id of the stamp of the last complete refresh of the name keys.
-const nameKeysStamp = "name_keys"
-
 // erasedReasonsStamp is the _id of the stamp of ScrubErasedHistories, which brings old
 // data in line once: every erasure since scrubs the reasons itself.
 const erasedReasonsStamp = "erased_reasons"
@@ -87,11 +84,15 @@ type ownerDoc struct {
 	SortKey string `bson:"sort_key"`
 	// NameKeys are the accent- and case-folded words of the names, for prefix search
 	// without collations (the embedded store has none).
-	NameKeys []string    `bson:"name_keys"`
-	Version  int64       `bson:"version"`
-	Created  time.Time   `bson:"created"`
-	Updated  time.Time   `bson:"updated"`
-	Changes  []changeDoc `bson:"changes,omitempty"`
+	NameKeys []string `bson:"name_keys"`
+	// NameKeysVersion is the domain.NameKeysVersion of the rules that made SortKey and
+	// NameKeys, written in the same update as they are; missing on owners written before
+	// it was stored (see RefreshNameKeys).
+	NameKeysVersion int         `bson:"name_keys_version,omitempty"`
+	Version         int64       `bson:"version"`
+	Created         time.Time   `bson:"created"`
+	Updated         time.Time   `bson:"updated"`
+	Changes         []changeDoc `bson:"changes,omitempty"`
 }
 
 type insuranceDoc struct {

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -21,86 +22,221 @@ var (
 	freshNameKeys = []string{"soren", "bjornsson"}
 )
 
-// createSøren stores an owner named Søren Bjørnsson with the stale keys.
-func createSøren(t *testing.T, r *Repository, db *mongo.Database, id string) {
+// noVersion stands for an owner written before the keys' version was stored.
+const noVersion = 0
+
+// createSøren stores an owner named Søren Bjørnsson with stale keys made under version.
+func createSøren(t *testing.T, r *Repository, db *mongo.Database, id string, version int) {
 	t.Helper()
 	o := testOwner(id)
 	o.GivenNames, o.FamilyName = "Søren", "Bjørnsson"
 	if _, err := r.CreateOwner(t.Context(), o, nil, registered()); err != nil {
 		t.Fatal(err)
 	}
-	makeStale(t, db, id)
+	makeStale(t, db, id, version)
 }
 
-// makeStale writes the stale keys, as a replica still on the older rules would.
-func makeStale(t *testing.T, db *mongo.Database, id string) {
+// makeStale writes the stale keys and version, as a replica on older rules would (or
+// one from before the version was stored, for noVersion).
+func makeStale(t *testing.T, db *mongo.Database, id string, version int) {
 	t.Helper()
-	_, err := db.Collection(ownersColl).UpdateOne(t.Context(), bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "sort_key", Value: "bjørnsson søren"}, {Key: "name_keys", Value: staleNameKeys}}}})
-	if err != nil {
+	update := bson.D{{Key: "$set", Value: bson.D{
+		{Key: "sort_key", Value: "bjørnsson søren"}, {Key: "name_keys", Value: staleNameKeys},
+		{Key: "name_keys_version", Value: version},
+	}}}
+	if version == noVersion {
+		update = bson.D{
+			{Key: "$set", Value: bson.D{{Key: "sort_key", Value: "bjørnsson søren"}, {Key: "name_keys", Value: staleNameKeys}}},
+			{Key: "$unset", Value: bson.D{{Key: "name_keys_version", Value: ""}}},
+		}
+	}
+	if _, err := db.Collection(ownersColl).UpdateOne(t.Context(), bson.D{{Key: "_id", Value: id}}, update); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// storedKeys is what an owner's document holds of its name keys.
+type storedKeys struct {
+	NameKeys []string `bson:"name_keys"`
+	Version  int      `bson:"name_keys_version"`
+}
+
+func readKeys(t *testing.T, db *mongo.Database, id string) storedKeys {
+	t.Helper()
+	var k storedKeys
+	if err := db.Collection(ownersColl).FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // fresh reports whether the owner's stored keys are today's.
 func fresh(t *testing.T, db *mongo.Database, id string) bool {
 	t.Helper()
-	var d ownerDoc
-	if err := db.Collection(ownersColl).FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	return slices.Equal(readKeys(t, db, id).NameKeys, freshNameKeys)
+}
+
+// monitoredClient is a client of the store at uri whose commands monitor sees.
+func monitoredClient(t *testing.T, uri string, monitor *event.CommandMonitor) *mongo.Client {
+	t.Helper()
+	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetMonitor(monitor))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.Equal(d.NameKeys, freshNameKeys)
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c
 }
 
-// TestRefreshNameKeys refreshes keys folded by an older rule ("ø" kept): search then
-// finds the owner as it finds owners written since.
+// TestRefreshNameKeys starts a replica whose rules are a version newer than the oldest
+// owners': it refreshes the owners stored under an older version or none, which search
+// then finds as it finds owners written since, and writes nothing to the owners stored
+// under its version or a newer one (a replica rolled back), whose keys stay as they were.
 func TestRefreshNameKeys(t *testing.T) {
-	r, db := testRepo(t)
-	ctx := t.Context()
-	createSøren(t, r, db, "søren")
-	if n, err := r.RefreshNameKeys(ctx); err != nil || n != 1 {
-		t.Fatalf("refreshed %d (%v), want 1", n, err)
-	}
-	found, _, err := r.ListOwners(ctx, domain.OwnerQuery{NamePrefix: domain.SearchKey("soren bjorn")})
-	if err != nil || len(found) != 1 {
-		t.Fatalf("search after the refresh: %d owners (%v)", len(found), err)
-	}
-}
-
-// TestRefreshNameKeysRunsOncePerVersion starts the service again and again on one
-// database: only a start under other rules than the last complete pass reads the
-// owners. The owner's keys are made stale before each start; a start that skips the
-// pass leaves them so.
-func TestRefreshNameKeysRunsOncePerVersion(t *testing.T) {
-	r, db := testRepo(t)
-	createSøren(t, r, db, "søren")
-	starts := []struct {
-		name          string
-		version       int
-		wantRefreshed int
+	current := domain.NameKeysVersion + 1
+	owners := []struct {
+		id            string
+		storedVersion int
+		wantRefreshed bool
 	}{
-		{"first start", domain.NameKeysVersion, 1},
-		{"same rules", domain.NameKeysVersion, 0},
-		{"new rules", domain.NameKeysVersion + 1, 1},
-		{"same new rules", domain.NameKeysVersion + 1, 0},
-		{"rolled back", domain.NameKeysVersion, 1},
+		{"unversioned", noVersion, true},
+		{"older", current - 1, true},
+		{"current", current, false},
+		{"newer", current + 1, false},
 	}
-	for _, s := range starts {
-		makeStale(t, db, "søren")
-		r.nameKeysVersion = s.version
-		n, err := r.RefreshNameKeys(t.Context())
-		if err != nil || n != s.wantRefreshed {
-			t.Errorf("%s: refreshed %d (%v), want %d", s.name, n, err, s.wantRefreshed)
+	var updates atomic.Int32
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if e.CommandName == "update" {
+			updates.Add(1)
 		}
-		if got := fresh(t, db, "søren"); got != (s.wantRefreshed > 0) {
-			t.Errorf("%s: keys fresh = %t after the start", s.name, got)
+	}}
+	r, db := repoOn(t, monitoredClient(t, embeddedtest.Start(t).URI(), monitor))
+	r.nameKeysVersion = current
+	want := 0
+	for _, o := range owners {
+		createSøren(t, r, db, o.id, o.storedVersion)
+		if o.wantRefreshed {
+			want++
+		}
+	}
+
+	updates.Store(0)
+	if n, err := r.RefreshNameKeys(t.Context()); err != nil || n != want {
+		t.Errorf("refreshed %d (%v), want %d", n, err, want)
+	}
+	if got := updates.Load(); got != int32(want) {
+		t.Errorf("the start sent %d updates, want %d", got, want)
+	}
+	found, _, err := r.ListOwners(t.Context(), domain.OwnerQuery{NamePrefix: domain.SearchKey("soren bjorn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var foundIDs []string
+	for _, o := range found {
+		foundIDs = append(foundIDs, o.ID)
+	}
+	for _, o := range owners {
+		k := readKeys(t, db, o.id)
+		wantVersion := o.storedVersion
+		if o.wantRefreshed {
+			wantVersion = current
+		}
+		if refreshed := slices.Equal(k.NameKeys, freshNameKeys); refreshed != o.wantRefreshed || k.Version != wantVersion {
+			t.Errorf("%s: keys refreshed = %t at version %d, want %t at version %d", o.id, refreshed, k.Version, o.wantRefreshed, wantVersion)
+		}
+		if slices.Contains(foundIDs, o.id) != o.wantRefreshed {
+			t.Errorf("%s: found by a search folded as today = %t, want %t", o.id, !o.wantRefreshed, o.wantRefreshed)
 		}
 	}
 }
 
-// TestRefreshNameKeysRedoesAnInterruptedPass stops the pass after its first update, as
-// a shutdown would: the next start runs it again and stamps it.
-func TestRefreshNameKeysRedoesAnInterruptedPass(t *testing.T) {
+// TestRefreshNameKeysCatchesOlderReplicasWrites is a rolling upgrade: a replica with
+// newer rules starts and refreshes, then a replica still on the older rules registers one
+// owner and renames another, each stored with the older version. The next start of a
+// replica with the newer rules refreshes both; a restart of the older replica leaves the
+// newer keys alone.
+func TestRefreshNameKeysCatchesOlderReplicasWrites(t *testing.T) {
+	newer, db := testRepo(t)
+	newer.nameKeysVersion = domain.NameKeysVersion + 1
+	older := *newer
+	older.nameKeysVersion = domain.NameKeysVersion
+	ctx := t.Context()
+
+	if _, err := newer.RefreshNameKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newer.CreateOwner(ctx, testOwner("renamed"), nil, registered()); err != nil {
+		t.Fatal(err)
+	}
+	o := testOwner("registered")
+	o.GivenNames, o.FamilyName = "Søren", "Bjørnsson"
+	if _, err := older.CreateOwner(ctx, o, nil, registered()); err != nil {
+		t.Fatal(err)
+	}
+	o = testOwner("renamed")
+	o.GivenNames, o.FamilyName = "Søren", "Bjørnsson"
+	c := registered()
+	c.Fields = []string{"given_names", "family_name"}
+	if _, err := older.UpdateOwner(ctx, o, 1, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"registered", "renamed"} {
+		if v := readKeys(t, db, id).Version; v != older.nameKeysVersion {
+			t.Errorf("%s: the older replica stored version %d, want its own %d", id, v, older.nameKeysVersion)
+		}
+		// The keys its rules made (today's code folds as the newer rules do).
+		makeStale(t, db, id, older.nameKeysVersion)
+	}
+
+	if n, err := newer.RefreshNameKeys(ctx); err != nil || n != 2 {
+		t.Errorf("the newer replica's next start refreshed %d (%v), want 2", n, err)
+	}
+	if n, err := older.RefreshNameKeys(ctx); err != nil || n != 0 {
+		t.Errorf("the older replica's restart refreshed %d (%v), want none", n, err)
+	}
+	for _, id := range []string{"registered", "renamed"} {
+		if k := readKeys(t, db, id); !slices.Equal(k.NameKeys, freshNameKeys) || k.Version != newer.nameKeysVersion {
+			t.Errorf("%s: keys %v at version %d, want %v at %d", id, k.NameKeys, k.Version, freshNameKeys, newer.nameKeysVersion)
+		}
+	}
+}
+
+// TestRefreshNameKeysOverlappingPasses runs a newer replica's pass while an older one's
+// is between reading the owners and updating the first: the older pass writes nothing
+// over what the newer wrote, and the owners stay at the newer version.
+func TestRefreshNameKeysOverlappingPasses(t *testing.T) {
+	s := embeddedtest.Start(t)
+	newer, db := repoOn(t, embeddedtest.Client(t, s.URI()))
+	newer.nameKeysVersion = domain.NameKeysVersion + 1
+	ids := []string{"o1", "o2", "o3"}
+	for _, id := range ids {
+		createSøren(t, newer, db, id, noVersion)
+	}
+
+	var overlap sync.Once
+	monitor := &event.CommandMonitor{Started: func(ctx context.Context, e *event.CommandStartedEvent) {
+		if e.CommandName == "update" {
+			overlap.Do(func() {
+				if n, err := newer.RefreshNameKeys(ctx); err != nil || n != len(ids) {
+					t.Errorf("the newer pass refreshed %d (%v), want %d", n, err, len(ids))
+				}
+			})
+		}
+	}}
+	older, _ := repoOn(t, monitoredClient(t, s.URI(), monitor))
+	older.nameKeysVersion = domain.NameKeysVersion
+	if n, err := older.RefreshNameKeys(t.Context()); err != nil || n != 0 {
+		t.Errorf("the older pass refreshed %d (%v), want none", n, err)
+	}
+	for _, id := range ids {
+		if v := readKeys(t, db, id).Version; v != newer.nameKeysVersion {
+			t.Errorf("%s: version %d, want the newer %d", id, v, newer.nameKeysVersion)
+		}
+	}
+}
+
+// TestRefreshNameKeysResumesAnInterruptedPass stops the pass after its first update, as
+// a shutdown would: the next start refreshes the owners left, and only those.
+func TestRefreshNameKeysResumesAnInterruptedPass(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	var armed atomic.Bool
@@ -109,16 +245,10 @@ func TestRefreshNameKeysRedoesAnInterruptedPass(t *testing.T) {
 			stop()
 		}
 	}}
-	s := embeddedtest.Start(t)
-	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()).SetMonitor(monitor))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	r, db := repoOn(t, c)
+	r, db := repoOn(t, monitoredClient(t, embeddedtest.Start(t).URI(), monitor))
 	ids := []string{"o1", "o2", "o3"}
 	for _, id := range ids {
-		createSøren(t, r, db, id)
+		createSøren(t, r, db, id, noVersion)
 	}
 
 	armed.Store(true)
@@ -134,7 +264,7 @@ func TestRefreshNameKeysRedoesAnInterruptedPass(t *testing.T) {
 			t.Errorf("owner %s keeps stale keys", id)
 		}
 	}
-	makeStale(t, db, "o1")
+	makeStale(t, db, "o1", r.nameKeysVersion)
 	if n, err := r.RefreshNameKeys(t.Context()); err != nil || n != 0 {
 		t.Errorf("a start after the complete pass refreshed %d (%v), want none", n, err)
 	}

@@ -70,6 +70,7 @@ func (r *Repository) CreateOwner(ctx context.Context, o *domain.Owner, code *dom
 	o.Version, o.Created, o.Updated = 1, c.Time, c.Time
 	c.Version = 1
 	doc := ownerToDoc(o)
+	doc.NameKeysVersion = r.nameKeysVersion
 	doc.Changes = []changeDoc{changeToDoc(c)}
 	var key string
 	if code != nil {
@@ -112,7 +113,8 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 	set := bson.M{
 		"given_names": d.GivenNames, "family_name": d.FamilyName, "address": d.Address,
 		"phone": d.Phone, "email": d.Email, "language": d.Language, "home_clinic": d.HomeClinic,
-		"sort_key": d.SortKey, "name_keys": d.NameKeys, "version": c.Version, "updated": c.Time,
+		"sort_key": d.SortKey, "name_keys": d.NameKeys, "name_keys_version": r.nameKeysVersion,
+		"version": c.Version, "updated": c.Time,
 	}
 	update := bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}}
 	var claimed, previous string
@@ -393,19 +395,72 @@ func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
 	return n, errors.Join(failed...)
 }
 
-// RefreshNameKeys recomputes the search keys of every owner whose stored keys an earlier
-// version of the folding rules made (e.g. before "ø" folded to "o"), so that search
-// finds them as it finds owners written since. A rename meanwhile writes its own keys:
-// an owner is updated only while it still has the names read.
+// RefreshNameKeys recomputes the search keys of every owner whose stored keys older
+// rules made (e.g. before "ø" folded to "o"), so that search finds them as it finds
+// owners written since, and reports how many owners it updated.
 //
-// It reads every owner, so it runs only when the rules differ from those of the last
-// complete pass (domain.NameKeysVersion, stamped when a pass ends without error): a pass
-// cut short is run again in full by the next start. A version lowered (a rollback) runs
-// it too, putting back the keys the older rules search by. An owner that a replica still
-// on the older rules writes after the pass, during a rolling upgrade, keeps that
-// replica's keys until the owner is renamed or the rules change again.
+// Every write of the keys (a create, an update, this pass) stores beside them the
+// version of the rules that made them (name_keys_version), so the owners to refresh are
+// those with a lower version or none (written before it was stored), found by an index
+// and not by reading every owner. Under a rolling upgrade, an owner that a replica still
+// on the older rules writes after this pass carries the older version, and the next
+// start of any replica with the newer rules refreshes it; a pass cut short leaves the
+// rest at their old version for the next start. Each update is conditioned on the names
+// and the version read: a rename meanwhile wrote its own keys, and a replica with newer
+// rules may have refreshed the owner already.
+//
+// Owners with a higher version than ours are left alone: a replica with older rules
+// cannot tell a rollback from a rolling upgrade still under way, and rewriting them
+// would make the two versions undo each other at every start. After a rollback, owners
+// keep the newer keys (a search typed as the older rules fold may miss one whose name
+// the rules fold differently) and the roll-forward refreshes those written meanwhile; to
+// put back the older keys on purpose, once no replica runs the newer rules, remove
+// name_keys_version from the owners and restart (docs/OPERATIONS.md). A binary from
+// before the version was stored writes keys without it and leaves a stored version as
+// it was, so rolling back to one needs the same removal before rolling forward.
 func (r *Repository) RefreshNameKeys(ctx context.Context) (int, error) {
-	return r.runStamped(ctx, nameKeysStamp, r.nameKeysVersion, r.refreshNameKeys)
+	older := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "name_keys_version", Value: bson.D{{Key: "$lt", Value: r.nameKeysVersion}}}},
+		bson.D{{Key: "name_keys_version", Value: nil}},
+	}}}
+	cur, err := r.owners.Find(ctx, older, options.Find().SetProjection(bson.D{
+		{Key: "given_names", Value: 1}, {Key: "family_name", Value: 1}, {Key: "name_keys_version", Value: 1},
+	}))
+	if err != nil {
+		return 0, fmt.Errorf("find owners' name keys: %w", err)
+	}
+	defer func() { _ = cur.Close(ctx) }()
+	n := 0
+	for cur.Next(ctx) {
+		var d ownerDoc
+		if err := cur.Decode(&d); err != nil {
+			return n, fmt.Errorf("decode owner: %w", err)
+		}
+		// Anonymised owners too: their names are empty, and so are the keys made from
+		// them, but left at their version they would be read again at every start.
+		fresh := ownerToDoc(&domain.Owner{GivenNames: d.GivenNames, FamilyName: d.FamilyName})
+		var read any = d.NameKeysVersion
+		if d.NameKeysVersion == 0 {
+			read = nil
+		}
+		res, err := r.owners.UpdateOne(ctx,
+			bson.D{
+				{Key: "_id", Value: d.ID}, {Key: "given_names", Value: d.GivenNames}, {Key: "family_name", Value: d.FamilyName},
+				{Key: "name_keys_version", Value: read},
+			},
+			bson.D{{Key: "$set", Value: bson.D{
+				{Key: "sort_key", Value: fresh.SortKey}, {Key: "name_keys", Value: fresh.NameKeys},
+				{Key: "name_keys_version", Value: r.nameKeysVersion},
+			}}})
+		if err != nil {
+			return n, fmt.Errorf("refresh name keys of owner %s: %w", d.ID, err)
+		}
+		n += int(res.ModifiedCount)
+	}
+	if err := cur.Err(); err != nil {
+		return n, fmt.Errorf("refresh name keys: %w", err)
+	}
+	return n, nil
 }
 
 // runStamped runs the start-up pass unless the stamp id says that a pass under version
@@ -428,38 +483,6 @@ func (r *Repository) runStamped(ctx context.Context, id string, version int, pas
 		bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: version}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return n, fmt.Errorf("stamp %s: %w", id, err)
-	}
-	return n, nil
-}
-
-// refreshNameKeys is one pass of RefreshNameKeys over every owner.
-func (r *Repository) refreshNameKeys(ctx context.Context) (int, error) {
-	cur, err := r.owners.Find(ctx, bson.D{{Key: "anonymised", Value: bson.D{{Key: "$ne", Value: true}}}},
-		options.Find().SetProjection(bson.D{{Key: "given_names", Value: 1}, {Key: "family_name", Value: 1}, {Key: "sort_key", Value: 1}, {Key: "name_keys", Value: 1}}))
-	if err != nil {
-		return 0, fmt.Errorf("find owners' name keys: %w", err)
-	}
-	defer func() { _ = cur.Close(ctx) }()
-	n := 0
-	for cur.Next(ctx) {
-		var d ownerDoc
-		if err := cur.Decode(&d); err != nil {
-			return n, fmt.Errorf("decode owner: %w", err)
-		}
-		fresh := ownerToDoc(&domain.Owner{GivenNames: d.GivenNames, FamilyName: d.FamilyName})
-		if fresh.SortKey == d.SortKey && slices.Equal(fresh.NameKeys, d.NameKeys) {
-			continue
-		}
-		res, err := r.owners.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: d.ID}, {Key: "given_names", Value: d.GivenNames}, {Key: "family_name", Value: d.FamilyName}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "sort_key", Value: fresh.SortKey}, {Key: "name_keys", Value: fresh.NameKeys}}}})
-		if err != nil {
-			return n, fmt.Errorf("refresh name keys of owner %s: %w", d.ID, err)
-		}
-		n += int(res.ModifiedCount)
-	}
-	if err := cur.Err(); err != nil {
-		return n, fmt.Errorf("refresh name keys: %w", err)
 	}
 	return n, nil
 }
