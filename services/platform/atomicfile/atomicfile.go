@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write replaces path with data, with mode.
@@ -38,7 +39,7 @@ func write(path string, data []byte, mode os.FileMode, chown func(*os.File) erro
 	// empty folder and CreateTemp $TMPDIR: the rename could not cross into another file
 	// system, and the keys would pass through a shared folder.
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	f, err := os.CreateTemp(dir, "."+base+".*")
+	f, err := os.CreateTemp(dir, tempPrefix(base)+"*")
 	if err != nil {
 		return fmt.Errorf("create a file beside %s: %w", path, err)
 	}
@@ -73,4 +74,15 @@ func fill(f *os.File, path string, data []byte, mode os.FileMode, chown func(*os
 		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return nil
+}
+
+func tempPrefix(base string) string { return "." + base + "." }
+
+// IsTemp tells whether name is a temporary file Write leaves behind when it stops before
+// its rename, of the file called base: "."+base+"." and the decimal number os.CreateTemp
+// puts in place of its "*". A caller that cleans up such files removes nothing else, not
+// even a user's ".key.bak" or an editor's ".key.swp".
+func IsTemp(name, base string) bool {
+	n, ok := strings.CutPrefix(name, tempPrefix(base))
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }

@@ -99,3 +99,28 @@ func TestFailedWriteKeepsTheTarget(t *testing.T) {
 		t.Errorf("the folder in the way now holds %q", got)
 	}
 }
+
+// TestIsTemp: the temporary file a write leaves is told from the user's files beside
+// the target, which a clean-up must never remove.
+func TestIsTemp(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{name: ".key.123456", want: true},
+		{name: ".key.0", want: true},
+		{name: ".key.bak"},
+		{name: ".key.swp"},
+		{name: ".key.123456.bak"},
+		{name: ".key."},
+		{name: ".key"},
+		{name: "key"},
+		{name: "..key.123"},
+		{name: ".other.123"},
+	}
+	for _, tt := range tests {
+		if got := atomicfile.IsTemp(tt.name, "key"); got != tt.want {
+			t.Errorf("IsTemp(%q, key) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
