@@ -3,6 +3,7 @@ module github.com/lillvet/register/deploy/validate
 go 1.26.8
 
 require (
+	github.com/gofrs/flock v0.13.2
 	github.com/lestrrat-go/jwx/v3 v3.4.0
 	github.com/lillvet/register/services/platform v0.0.0-00010101000000-000000000000
 	go.yaml.in/yaml/v3 v3.0.5

@@ -29,6 +29,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gofrs/flock"
+
 	"github.com/lillvet/register/services/platform/atomicfile"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
@@ -88,6 +90,9 @@ type Options struct {
 	// all at once, when there are none yet, the keys of an earlier setup's env
 	// file moved there once, existing files never replaced. Of a set with a key
 	// missing, only the active key id is written, when IDENTITY_KEYS holds one key.
+	// It may be a mount point or a link to one (an encrypted volume): the keys go
+	// into it, and it is never removed or replaced. A run holds the lock file
+	// .<name>.lock beside it.
 	SecretDir string
 	// EnvFile is compose's .env: the container user (LILLVET_UID, LILLVET_GID),
 	// who gets the key files, added when missing, and no secret.
@@ -98,10 +103,19 @@ type Options struct {
 
 // Run creates (or renews) the certificates, writes the JWKS and the erasure
 // job's token, and makes sure the secret files and the env file exist.
-func Run(o Options) error {
+func Run(o Options) (err error) {
 	if o.DataDir == "" || o.CertDir == "" || o.SecretDir == "" || o.EnvFile == "" || len(o.Hosts) == 0 {
 		return errors.New("compose setup: DataDir, CertDir, SecretDir, EnvFile and Hosts are required")
 	}
+	lock, err := lockSecrets(o.SecretDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if uerr := lock.Unlock(); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("unlock %s: %w", lock.Path(), uerr))
+		}
+	}()
 	// The env file is read first: it names the container user, who must own the keys,
 	// and a line that cannot be read stops the setup before anything is written.
 	existing, err := os.ReadFile(filepath.Clean(o.EnvFile))
@@ -147,6 +161,25 @@ func Run(o Options) error {
 		return err
 	}
 	return ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner)
+}
+
+// lockSecrets keeps a second compose-setup from deciding on the keys while this one
+// writes them: it would find them partly moved into place, or write fresh ones of its
+// own. The lock file is beside the secrets folder, which may be a volume not mounted yet.
+func lockSecrets(dir string) (*flock.Flock, error) {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o750); err != nil {
+		return nil, fmt.Errorf("create %s: %w", parent, err)
+	}
+	lock := flock.New(filepath.Join(parent, "."+filepath.Base(dir)+".lock"))
+	locked, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", lock.Path(), err)
+	}
+	if !locked {
+		return nil, fmt.Errorf("another compose-setup is writing %s (it holds %s): let it finish, then run compose-setup again if needed", dir, lock.Path())
+	}
+	return lock, nil
 }
 
 // ids is who owns the key files, and so who the service containers run as.
@@ -358,6 +391,9 @@ const (
 // them would become unreadable. An env file from an earlier setup gives its keys to the
 // files once; they leave it only after the files are on disk.
 func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envValue, owner ids) error {
+	if err := finishStaged(dir); err != nil {
+		return err
+	}
 	kept := map[string]string{}   // by file: keys already in dir
 	values := map[string]string{} // by file: keys to write, from the env file
 	var missing []string
@@ -417,17 +453,22 @@ func ensureSecrets(dir, envFile string, existing []byte, inEnv map[string]envVal
 	return ensureEnv(envFile, existing, inEnv, owner)
 }
 
-// writeFreshSecrets writes fresh keys into dir as a whole: into a folder beside it,
-// renamed to dir once every file is on disk, so that a run stopped on the way leaves
-// all the keys or none. A set with a file missing could not be completed: no run can
-// tell a blind-index key never written from one lost after it indexed identity codes.
-// dir must hold nothing else: the fresh keys' folder takes its place.
+// Fresh keys are staged in a folder of compose-setup's own inside the secrets folder, on
+// its file system whatever is mounted or linked there; the marker, written last, says
+// that the three keys in it are on disk.
+const (
+	stagingDir   = ".compose-setup-staging"
+	stagedMarker = "complete"
+)
+
+// writeFreshSecrets writes fresh keys into dir, which holds no key, so that a run stopped
+// on the way leaves all of them or none for the owner service: they are staged in
+// stagingDir, marked complete, and only then moved into place. A set with a file missing
+// could not be completed: no run can tell a blind-index key never written from one lost
+// after it indexed identity codes. dir itself stays: it may be a mount point or a link to
+// one (an encrypted volume), which no rename could replace.
 func writeFreshSecrets(dir string, owner ids) error {
-	// A secrets folder linked elsewhere (an encrypted volume) gets its keys there.
-	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = resolved
-	}
-	if err := clearForFreshSecrets(dir); err != nil {
+	if err := checkEmptyForKeys(dir); err != nil {
 		return err
 	}
 	keys, err := randomKeys(2)
@@ -439,76 +480,175 @@ func writeFreshSecrets(dir string, owner ids) error {
 		IdentityActiveKeyFile: composeKeyID,
 		BlindIndexKeyFile:     keys[1],
 	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", parent, err)
+	if err := makeDir(dir, 0o700, owner); err != nil {
+		return err
 	}
-	stage := filepath.Join(parent, "."+filepath.Base(dir)+".new")
-	// Left by a run stopped before its rename: keys nothing has read.
-	if err := os.RemoveAll(stage); err != nil {
-		return fmt.Errorf("remove %s: %w", stage, err)
-	}
+	stage := filepath.Join(dir, stagingDir)
 	if err := makeDir(stage, 0o700, owner); err != nil {
 		return err
 	}
 	for _, s := range secretSettings() {
-		path := filepath.Join(stage, s.file)
-		if err := atomicfile.WriteOwned(path, []byte(values[s.file]+"\n"), secretMode, owner.uid, owner.gid); err != nil {
+		if err := atomicfile.WriteOwned(filepath.Join(stage, s.file), []byte(values[s.file]+"\n"), secretMode, owner.uid, owner.gid); err != nil {
+			// This run made the folder, under the lock, and nothing has read it.
 			return errors.Join(err, os.RemoveAll(stage))
 		}
 	}
-	// os.Rename replaces no folder, not even an empty one: dir, empty, goes first. A run
-	// stopped in between leaves no dir, and the next makes its keys afresh.
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return errors.Join(fmt.Errorf("remove the empty %s: %w", dir, err), os.RemoveAll(stage))
+	if err := atomicfile.WriteOwned(filepath.Join(stage, stagedMarker), nil, secretMode, owner.uid, owner.gid); err != nil {
+		return errors.Join(err, os.RemoveAll(stage))
 	}
-	if err := os.Rename(stage, dir); err != nil {
-		return errors.Join(fmt.Errorf("move the fresh keys into %s: %w", dir, err), os.RemoveAll(stage))
-	}
-	return atomicfile.SyncDir(parent)
+	return moveStaged(dir)
 }
 
-// clearForFreshSecrets makes sure dir, which holds none of the keys, holds nothing at
-// all: it removes what an earlier compose-setup left there when it stopped while
-// writing a key (a temporary file, never renamed to the key's name, so never read), and
-// refuses anything else, which the fresh keys' folder would have to replace.
-func clearForFreshSecrets(dir string) error {
-	info, err := os.Lstat(dir)
+// finishStaged completes what a run stopped while writing fresh keys left in dir. Staged
+// keys marked complete are all on disk and may be partly moved already: they are moved
+// into place as that run would have. Without the marker, no key was moved yet, and the
+// staging folder is that run's leftover, never read: it is removed.
+func finishStaged(dir string) error {
+	stage := filepath.Join(dir, stagingDir)
+	entries, err := os.ReadDir(stage)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
 	case err != nil:
+		return fmt.Errorf("read %s: %w", stage, err)
+	}
+	_, err = os.Lstat(filepath.Join(stage, stagedMarker))
+	switch {
+	case err == nil:
+		return moveStaged(dir)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("stat %s: %w", filepath.Join(stage, stagedMarker), err)
+	}
+	var others []string
+	for _, e := range entries {
+		if !isStagedFile(e.Name()) {
+			others = append(others, e.Name())
+		}
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("%s, where compose-setup stages fresh keys, holds %s, which compose-setup did not write: move it out and run compose-setup again",
+			stage, strings.Join(others, ", "))
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(stage, e.Name())); err != nil {
+			return fmt.Errorf("remove %s: %w", filepath.Join(stage, e.Name()), err)
+		}
+	}
+	if err := os.Remove(stage); err != nil {
+		return fmt.Errorf("remove %s: %w", stage, err)
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+// isStagedFile tells the files compose-setup writes into its staging folder, and the
+// temporary files atomicfile writes them through.
+func isStagedFile(name string) bool {
+	for _, f := range []string{IdentityKeysFile, IdentityActiveKeyFile, BlindIndexKeyFile, stagedMarker} {
+		if name == f || atomicfile.IsTemp(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// moveStaged moves complete staged keys into dir, blind_index_key last: the owner service
+// cannot start without it, so it never runs on a part of the set. A key already in
+// place must be the staged one; compose-setup replaces no key.
+func moveStaged(dir string) error {
+	stage := filepath.Join(dir, stagingDir)
+	for _, s := range secretSettings() {
+		staged, target := filepath.Join(stage, s.file), filepath.Join(dir, s.file)
+		want, err := os.ReadFile(filepath.Clean(staged))
+		if errors.Is(err, os.ErrNotExist) {
+			// Moved by the run that stopped.
+			if _, err := os.Lstat(target); err != nil {
+				return fmt.Errorf("%s was moved into place by a compose-setup that stopped before it was done, and cannot be found now (%w): restore it from a backup", target, err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", staged, err)
+		}
+		have, err := os.ReadFile(filepath.Clean(target))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if err := os.Rename(staged, target); err != nil {
+				return fmt.Errorf("move the fresh key %s into place: %w", target, err)
+			}
+		case err != nil:
+			return fmt.Errorf("read %s: %w", target, err)
+		case !bytes.Equal(have, want):
+			return fmt.Errorf("%s holds fresh keys a compose-setup staged before it stopped, and %s, written since, differs from the staged one; compose-setup replaces no key: remove %s to keep %s, or remove %s to complete the staged keys, and run compose-setup again",
+				stage, target, stage, target, target)
+		default:
+			if err := os.Remove(staged); err != nil {
+				return fmt.Errorf("remove %s: %w", staged, err)
+			}
+		}
+	}
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(stage, stagedMarker)); err != nil {
+		return fmt.Errorf("remove %s: %w", filepath.Join(stage, stagedMarker), err)
+	}
+	if err := os.Remove(stage); err != nil {
+		return fmt.Errorf("remove %s: %w", stage, err)
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+// checkEmptyForKeys makes sure dir, which holds none of the keys, holds nothing that
+// fresh keys could be confused with or that someone would miss. It may hold a file
+// system's lost+found (a volume's root), and a key's temporary file from a compose-setup
+// stopped while writing it (named as atomicfile names them, never renamed to the key's
+// name, so never read), which it removes; anything else, a user's backup or an editor's
+// swap file of a key included, stops the setup, named, before anything is removed.
+func checkEmptyForKeys(dir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if _, lerr := os.Lstat(dir); lerr == nil {
+			// A link to a folder that does not exist (a volume not mounted): keys
+			// written in its place would not be where they are looked for.
+			return fmt.Errorf("%s is not a folder: it links to one that does not exist (a volume not mounted?)", dir)
+		}
+		return nil
+	case err != nil:
 		return fmt.Errorf("stat %s: %w", dir, err)
 	case !info.IsDir():
-		// A link to a folder that does not exist (a volume not mounted) included: keys
-		// written in its place would not be where they are looked for.
 		return fmt.Errorf("%s is not a folder", dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", dir, err)
 	}
-	var others []string
+	var temporary, others []string
 	for _, e := range entries {
-		if !isTemporaryKeyFile(e.Name()) {
+		switch {
+		case e.Name() == "lost+found" && e.IsDir():
+		case isTemporaryKeyFile(e.Name()):
+			temporary = append(temporary, e.Name())
+		default:
 			others = append(others, e.Name())
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("remove %s: %w", filepath.Join(dir, e.Name()), err)
 		}
 	}
 	if len(others) > 0 {
-		return fmt.Errorf("%s holds %s and none of the owner service's keys: compose-setup writes fresh keys into a folder of their own, all at once; move %s out of it, or name another folder with -secrets",
+		return fmt.Errorf("%s holds %s and none of the owner service's keys: compose-setup writes fresh keys only into an empty folder and removes nothing it did not write; move %s out of it, or name another folder with -secrets",
 			dir, strings.Join(others, ", "), strings.Join(others, ", "))
+	}
+	for _, name := range temporary {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove %s: %w", filepath.Join(dir, name), err)
+		}
 	}
 	return nil
 }
 
-// isTemporaryKeyFile tells the name atomicfile gives the temporary file of a key file.
+// isTemporaryKeyFile tells the temporary file atomicfile writes a key file through.
 func isTemporaryKeyFile(name string) bool {
 	for _, s := range secretSettings() {
-		if strings.HasPrefix(name, "."+s.file+".") {
+		if atomicfile.IsTemp(name, s.file) {
 			return true
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/lillvet/register/deploy/validate/composesetup"
@@ -774,18 +775,73 @@ func TestSetupCompletesKeysOnlyWhenCertain(t *testing.T) {
 	}
 }
 
-// TestFreshKeysAfterAStoppedRun: fresh keys are written beside the secrets folder and
-// moved in together, so that a stopped run leaves all or none; the next run completes
-// what a stopped run left, and no copy of a key stays behind.
+// stagingDir is where compose-setup stages fresh keys inside the secrets folder, and
+// stagedMarker the file it writes there last, once the three keys are on disk.
+const (
+	stagingDir   = ".compose-setup-staging"
+	stagedMarker = "complete"
+)
+
+// stage writes what a run stopped while writing fresh keys leaves in the secrets
+// folder: the staged keys (an empty string is a key not staged) and, if complete, the
+// marker.
+func stage(t *testing.T, o composesetup.Options, keys keySet, complete bool) {
+	t.Helper()
+	writeKeySet(t, composesetup.Options{SecretDir: filepath.Join(o.SecretDir, stagingDir)}, keys)
+	if complete {
+		if err := os.WriteFile(filepath.Join(o.SecretDir, stagingDir, stagedMarker), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// names lists dir's entries.
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// stagedKeys is a complete set a stopped run staged, as the owner service accepts it.
+var stagedKeys = keySet{"compose1:" + base64.StdEncoding.EncodeToString(make([]byte, 32)), "compose1",
+	base64.StdEncoding.EncodeToString([]byte(strings.Repeat("i", 32)))}
+
+// TestFreshKeysAfterAStoppedRun: fresh keys are staged inside the secrets folder and
+// moved into place once all three are on disk and marked so, so that a stopped run
+// leaves all of them or none for the owner service. The next run completes keys staged
+// in full, which may be partly moved already, and removes an incomplete staging, which
+// nothing has read; no copy of a key stays behind.
 func TestFreshKeysAfterAStoppedRun(t *testing.T) {
 	tests := []struct {
 		name   string
 		before func(t *testing.T, o composesetup.Options) // what the stopped run left
+		want   *keySet                                    // the keys after the run; nil: fresh ones
+		extra  []string                                   // what else the folder keeps
 	}{
 		{name: "nothing", before: func(*testing.T, composesetup.Options) {}},
-		{name: "keys of a run stopped before moving them in", before: func(t *testing.T, o composesetup.Options) {
-			stage := filepath.Join(filepath.Dir(o.SecretDir), ".secrets.new")
-			writeKeySet(t, composesetup.Options{SecretDir: stage}, keySet{"compose1:AAAA", "compose1", ""})
+		{name: "keys staged in part, before the marker", before: func(t *testing.T, o composesetup.Options) {
+			stage(t, o, keySet{stagedKeys[0], stagedKeys[1], ""}, false)
+			if err := os.WriteFile(filepath.Join(o.SecretDir, stagingDir, ".blind_index_key.42"), []byte("AA"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "keys staged in full, none moved", want: &stagedKeys, before: func(t *testing.T, o composesetup.Options) {
+			stage(t, o, stagedKeys, true)
+		}},
+		{name: "keys staged in full, two moved", want: &stagedKeys, before: func(t *testing.T, o composesetup.Options) {
+			stage(t, o, keySet{"", "", stagedKeys[2]}, true)
+			writeKeySet(t, o, keySet{stagedKeys[0], stagedKeys[1], ""})
+		}},
+		{name: "keys staged in full, one in place and still staged", want: &stagedKeys, before: func(t *testing.T, o composesetup.Options) {
+			stage(t, o, stagedKeys, true)
+			writeKeySet(t, o, keySet{stagedKeys[0], "", ""})
 		}},
 		{name: "an empty folder from an earlier setup stopped before its first key", before: func(t *testing.T, o composesetup.Options) {
 			writeKeySet(t, o, keySet{})
@@ -793,6 +849,11 @@ func TestFreshKeysAfterAStoppedRun(t *testing.T) {
 		{name: "the temporary file of an earlier setup stopped while writing its first key", before: func(t *testing.T, o composesetup.Options) {
 			writeKeySet(t, o, keySet{})
 			if err := os.WriteFile(filepath.Join(o.SecretDir, ".identity_keys.123456"), []byte("compose1:AA"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a volume's lost+found", extra: []string{"lost+found"}, before: func(t *testing.T, o composesetup.Options) {
+			if err := os.MkdirAll(filepath.Join(o.SecretDir, "lost+found"), 0o700); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -811,57 +872,129 @@ func TestFreshKeysAfterAStoppedRun(t *testing.T) {
 			if err := composesetup.Run(o); err != nil {
 				t.Fatal(err)
 			}
-			checkKeyring(t, readSecrets(t, o))
-			if entries, err := os.ReadDir(o.SecretDir); err != nil || len(entries) != len(secretFiles(o)) {
-				t.Errorf("%s holds %v (%v), want only the %d keys", o.SecretDir, entries, err, len(secretFiles(o)))
+			got := readSecrets(t, o)
+			checkKeyring(t, got)
+			if tt.want != nil && !slices.Equal(got, tt.want[:]) {
+				t.Error("the run wrote other keys than the complete ones staged")
 			}
-			if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(o.SecretDir), ".secrets*")); len(leftovers) > 0 {
-				t.Errorf("keys left beside %s: %q", o.SecretDir, leftovers)
+			want := append([]string{composesetup.BlindIndexKeyFile, composesetup.IdentityActiveKeyFile, composesetup.IdentityKeysFile}, tt.extra...)
+			slices.Sort(want)
+			if got := names(t, o.SecretDir); !slices.Equal(got, want) {
+				t.Errorf("%s holds %q, want only %q", o.SecretDir, got, want)
 			}
 		})
 	}
 }
 
-// TestFreshKeysRefuseAFolderTheyCannotReplace: the fresh keys' folder takes the place
-// of the secrets folder, which must be empty: a file of the user's there stops the
-// setup, named, before any key is written, and so does a link to a folder that does not
-// exist (a volume not mounted), in whose place the keys would not be found.
-func TestFreshKeysRefuseAFolderTheyCannotReplace(t *testing.T) {
+// TestFreshKeysRefuseAFolderTheyCannotFill: compose-setup removes nothing it did not
+// write, so fresh keys go only into a folder that holds nothing else (a volume's
+// lost+found aside): a file of the user's there, a backup or an editor's swap file of a
+// key included, stops the setup, named, and stays; so does a link to a folder that does
+// not exist (a volume not mounted), in whose place the keys would not be found, and
+// something of the user's in the staging folder.
+func TestFreshKeysRefuseAFolderTheyCannotFill(t *testing.T) {
 	tests := []struct {
-		name   string
-		before func(t *testing.T, o composesetup.Options)
-		want   string // with {dir} for SecretDir
+		name string
+		keep []string // the user's files, in SecretDir
+		link bool     // SecretDir links to a folder that does not exist
+		want string   // with {dir} for SecretDir
 	}{
-		{name: "a file of the user's", want: "{dir} holds README and none of the owner service's keys",
-			before: func(t *testing.T, o composesetup.Options) {
-				writeKeySet(t, o, keySet{})
-				if err := os.WriteFile(filepath.Join(o.SecretDir, "README"), []byte("mine"), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}},
-		{name: "a link to a folder that does not exist", want: "{dir} is not a folder",
-			before: func(t *testing.T, o composesetup.Options) {
-				if err := os.Symlink(filepath.Join(t.TempDir(), "not-mounted"), o.SecretDir); err != nil {
-					t.Fatal(err)
-				}
-			}},
+		{name: "a file of the user's", keep: []string{"README"},
+			want: "{dir} holds README and none of the owner service's keys"},
+		{name: "a backup of a key", keep: []string{".blind_index_key.bak"},
+			want: "{dir} holds .blind_index_key.bak and none of the owner service's keys"},
+		{name: "an editor's swap file and a temporary file", keep: []string{".identity_keys.swp", ".identity_keys.123"},
+			want: "{dir} holds .identity_keys.swp and none of the owner service's keys"},
+		{name: "something of the user's in the staging folder", keep: []string{stagingDir + "/notes"},
+			want: "{dir}/" + stagingDir + ", where compose-setup stages fresh keys, holds notes, which compose-setup did not write"},
+		{name: "a link to a folder that does not exist", link: true, want: "{dir} is not a folder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options(t.TempDir())
-			tt.before(t, o)
+			if tt.link {
+				if err := os.Symlink(filepath.Join(t.TempDir(), "not-mounted"), o.SecretDir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range tt.keep {
+				path := filepath.Join(o.SecretDir, filepath.FromSlash(f))
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte("mine"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			err := composesetup.Run(o)
 			if want := strings.ReplaceAll(tt.want, "{dir}", o.SecretDir); err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("Run: %v, want an error saying %q", err, want)
 			}
 			for _, f := range secretFiles(o) {
-				if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Lstat(f); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("%s was written (%v)", f, err)
 				}
 			}
-			if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(o.SecretDir), ".secrets*")); len(leftovers) > 0 {
-				t.Errorf("keys left beside %s: %q", o.SecretDir, leftovers)
+			for _, f := range tt.keep {
+				if raw, err := os.ReadFile(filepath.Join(o.SecretDir, filepath.FromSlash(f))); err != nil || string(raw) != "mine" {
+					t.Errorf("the user's %s is gone or changed: %q (%v)", f, raw, err)
+				}
 			}
 		})
+	}
+}
+
+// TestStagedKeysNeverReplaceAKey: keys staged in full by a run that stopped are moved
+// into place only where no other key was written since; one that differs stops the
+// setup, naming both, and nothing changes.
+func TestStagedKeysNeverReplaceAKey(t *testing.T) {
+	o := options(t.TempDir())
+	stage(t, o, stagedKeys, true)
+	writeKeySet(t, o, keySet{"k9:ZZZZ", "", ""})
+	err := composesetup.Run(o)
+	stageDir := filepath.Join(o.SecretDir, stagingDir)
+	want := stageDir + " holds fresh keys a compose-setup staged before it stopped, and " + secretFiles(o)[0] + ", written since, differs from the staged one"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run: %v, want an error saying %q", err, want)
+	}
+	if strings.Contains(err.Error(), "ZZZZ") {
+		t.Errorf("the error repeats a key: %v", err)
+	}
+	if raw, err := os.ReadFile(secretFiles(o)[0]); err != nil || string(raw) != "k9:ZZZZ\n" {
+		t.Errorf("%s was changed: %q (%v)", secretFiles(o)[0], raw, err)
+	}
+	for _, f := range secretFiles(o)[1:] {
+		if _, err := os.Lstat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was moved into place beside a key that differs (%v)", f, err)
+		}
+	}
+	if got := names(t, stageDir); len(got) != 4 {
+		t.Errorf("the staging folder now holds %q", got)
+	}
+}
+
+// TestOneSetupAtATime: a run that finds another one writing the keys stops before it
+// writes anything, saying so.
+func TestOneSetupAtATime(t *testing.T) {
+	o := options(t.TempDir())
+	other := flock.New(filepath.Join(filepath.Dir(o.SecretDir), ".secrets.lock"))
+	if locked, err := other.TryLock(); err != nil || !locked {
+		t.Fatalf("lock: %v %v", locked, err)
+	}
+	t.Cleanup(func() { _ = other.Unlock() })
+	err := composesetup.Run(o)
+	if want := "another compose-setup is writing " + o.SecretDir; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run: %v, want an error saying %q", err, want)
+	}
+	for _, d := range []string{o.CertDir, o.SecretDir} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was created (%v)", d, err)
+		}
+	}
+	if err := other.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := composesetup.Run(o); err != nil {
+		t.Fatalf("Run after the other ended: %v", err)
 	}
 }
