@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -49,6 +50,9 @@ type Store struct {
 // MongoDB client can ping the store; ctx bounds only that start-up, the store itself
 // runs until Close.
 func Start(ctx context.Context, dir string) (*Store, error) {
+	if runtime.GOOS == "windows" {
+		return nil, errNoWindows
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("resolve embedded store folder: %w", err)
@@ -151,6 +155,14 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 	return s, nil
 }
 
+// errNoWindows: on Windows a socket path starts with a drive letter and its ':', which
+// the driver reads as a port (it splits a mongodb:// host at ':', escaped or not), and
+// every data folder's path holds a backslash, which the SQLite URI cannot (see
+// unsupportedPathChars), so the store could not start there. A loopback TCP port instead
+// would let every local user read the unauthenticated store, and nothing here is tested
+// on Windows.
+var errNoWindows = errors.New("the embedded store does not run on Windows: run the local runner in WSL 2 (a Linux on Windows), or on Linux or macOS")
+
 // lockFile is the file in the data folder that the running store holds locked.
 const lockFile = ".lock"
 
@@ -174,6 +186,12 @@ func privateSocketDir() (string, error) {
 	dir, err := os.MkdirTemp("", "lillvet-store-")
 	if err != nil {
 		return "", fmt.Errorf("create embedded store socket folder: %w", err)
+	}
+	// The driver reads a host as host:port even for a socket path, so a ':' in it
+	// fails every connection with a parse error that names no folder.
+	if strings.Contains(dir, ":") {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("embedded store socket folder %s holds a ':', which the MongoDB driver cannot take in a socket path: set TMPDIR to a folder without one", dir)
 	}
 	for _, name := range []string{ferretDBSocket, proxySocket} {
 		if p := filepath.Join(dir, name); len(p) > maxSocketPath {

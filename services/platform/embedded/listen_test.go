@@ -77,7 +77,8 @@ func TestStoreListensOnlyOnAPrivateSocket(t *testing.T) {
 }
 
 // TestStartTakesTheSocketFolderFromTMPDIR checks the socket's URI with the characters a
-// temporary folder may hold, and that a TMPDIR too long for a socket path is named.
+// temporary folder may hold, and that a TMPDIR too long for a socket path, or holding a
+// ':', is named.
 func TestStartTakesTheSocketFolderFromTMPDIR(t *testing.T) {
 	tests := []struct {
 		name, tmp string
@@ -85,6 +86,7 @@ func TestStartTakesTheSocketFolderFromTMPDIR(t *testing.T) {
 	}{
 		{name: "blank and plus", tmp: "a b+c%20"},
 		{name: "too long", tmp: strings.Repeat("t", 100), wantErr: "TMPDIR"},
+		{name: "a colon, which the driver reads as a port", tmp: "a:b", wantErr: "holds a ':', which the MongoDB driver cannot take in a socket path: set TMPDIR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
