@@ -166,12 +166,14 @@ func Run(o Options) (err error) {
 // lockSecrets keeps a second compose-setup from deciding on the keys while this one
 // writes them: it would find them partly moved into place, or write fresh ones of its
 // own. The lock file is beside the secrets folder, which may be a volume not mounted yet.
+// It holds nothing, and whoever may read it can take the lock: a run with sudo creates it,
+// and a later run as the container user must still open it.
 func lockSecrets(dir string) (*flock.Flock, error) {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o750); err != nil {
 		return nil, fmt.Errorf("create %s: %w", parent, err)
 	}
-	lock := flock.New(filepath.Join(parent, "."+filepath.Base(dir)+".lock"))
+	lock := flock.New(filepath.Join(parent, "."+filepath.Base(dir)+".lock"), flock.SetPermissions(publicMode))
 	locked, err := lock.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", lock.Path(), err)

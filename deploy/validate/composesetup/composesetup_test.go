@@ -974,7 +974,7 @@ func TestStagedKeysNeverReplaceAKey(t *testing.T) {
 }
 
 // TestOneSetupAtATime: a run that finds another one writing the keys stops before it
-// writes anything, saying so.
+// writes anything, saying so; the lock file the run creates can be opened by any user.
 func TestOneSetupAtATime(t *testing.T) {
 	o := options(t.TempDir())
 	other := flock.New(filepath.Join(filepath.Dir(o.SecretDir), ".secrets.lock"))
@@ -994,7 +994,14 @@ func TestOneSetupAtATime(t *testing.T) {
 	if err := other.Unlock(); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Remove(other.Path()); err != nil {
+		t.Fatal(err)
+	}
 	if err := composesetup.Run(o); err != nil {
 		t.Fatalf("Run after the other ended: %v", err)
+	}
+	// A run with sudo creates the lock file; a later one as the container user opens it.
+	if info, err := os.Stat(other.Path()); err != nil || info.Mode().Perm()&0o004 == 0 {
+		t.Errorf("the lock file %s is not readable by every user (%v)", other.Path(), err)
 	}
 }
