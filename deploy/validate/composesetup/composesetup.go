@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/big"
 	"net"
@@ -180,6 +181,11 @@ func lockSecrets(dir string) (*flock.Flock, error) {
 	}
 	if !locked {
 		return nil, fmt.Errorf("another compose-setup is writing %s (it holds %s): let it finish, then run compose-setup again if needed", dir, lock.Path())
+	}
+	// The file was created under the umask (077 would make it 0600). A lock file owned
+	// by another user was opened all the same, so only its owner need widen it.
+	if err := os.Chmod(lock.Path(), publicMode); err != nil && !errors.Is(err, fs.ErrPermission) {
+		return nil, errors.Join(fmt.Errorf("open %s to every user: %w", lock.Path(), err), lock.Unlock())
 	}
 	return lock, nil
 }
