@@ -142,6 +142,25 @@ func TestSetOwnerRestriction(t *testing.T) {
 		t.Fatalf("lifted owner = %v, found %d", lifted, found())
 	}
 
+	// The erasure job's restriction starts an erasure request, which cannot be
+	// cancelled: it is repeated as any restriction is, and no lift undoes it.
+	manager := env.As(t, auth.RoleClinicManager)
+	for range 2 {
+		res, err := c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{
+			OwnerId: o.GetId(), Restricted: true, Reason: "erasure request job-2", ErasureRequestId: "job-2",
+		})
+		if err != nil || !res.GetOwner().GetRestricted() || res.GetOwner().GetVersion() != 4 {
+			t.Fatalf("the erasure request's restriction = %v (%v)", res.GetOwner(), err)
+		}
+	}
+	_, err := c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: false, Reason: "customer stays"})
+	if r := servicetest.Reason(t, err); r != "ERASURE_IN_PROGRESS" {
+		t.Fatalf("lifting an owner whose erasure started: %s", r)
+	}
+	if got := getOwner(t, env, c, o.GetId()); !got.GetRestricted() || got.GetVersion() != 4 || found() != 0 {
+		t.Fatalf("the owner after the refused lift = %v", got)
+	}
+
 	for _, tc := range []struct {
 		name string
 		req  *ownerv1.SetOwnerRestrictionRequest
@@ -149,6 +168,7 @@ func TestSetOwnerRestriction(t *testing.T) {
 	}{
 		{"no reason", &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: true, Reason: "  "}, "reason"},
 		{"bad id", &ownerv1.SetOwnerRestrictionRequest{OwnerId: "x", Restricted: true, Reason: "r"}, "owner_id"},
+		{"erasure request on a lift", &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Reason: "r", ErasureRequestId: "job-2"}, "erasure_request_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), tc.req)
@@ -157,7 +177,7 @@ func TestSetOwnerRestriction(t *testing.T) {
 			}
 		})
 	}
-	_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+	_, err = c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
 		OwnerId: "0199a0b0-0000-7000-8000-000000000000", Restricted: true, Reason: "r",
 	})
 	wantCode(t, err, codes.NotFound)

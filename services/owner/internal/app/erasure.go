@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -19,22 +20,35 @@ func errOwnerErased() error {
 	return apperr.Precondition("OWNER_ERASED", "the owner's data has been erased; what is kept stays restricted")
 }
 
-func errRestrictionLifted() error {
-	return apperr.Precondition("RESTRICTION_LIFTED",
-		"the owner's restriction was lifted while its erasure ran, so nothing was erased: restrict the owner again, or repeat the erasure, which does")
+func errErasureInProgress() error {
+	return apperr.Precondition("ERASURE_IN_PROGRESS",
+		"an erasure request started with this restriction and cannot be cancelled: the owner stays restricted and its erasure follows")
 }
 
 // SetOwnerRestriction sets or lifts an owner's restriction, with the reason in the
 // change history. Setting what is already set changes nothing. An erased owner stays
-// restricted.
-func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason string) (*domain.Owner, error) {
+// restricted, and so does one whose erasure request has started: erasureRequestID
+// (with restricted only) names the request this restriction starts, which nothing
+// lifts until the erasure has run.
+func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason, erasureRequestID string) (*domain.Owner, error) {
 	var v apperr.ValidationError
 	if reason == "" {
 		v.Add("reason", "is required: say why, e.g. the erasure request's id")
 	}
 	v.CheckText("reason", reason, maxReasonLen)
+	if erasureRequestID != "" && !restricted {
+		v.Add("erasure_request_id", "is only for a restriction: an erasure request's restriction is never lifted")
+	}
+	v.CheckText("erasure_request_id", erasureRequestID, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	if erasureRequestID != "" {
+		o, _, err := s.startErasure(ctx, id, erasureRequestID, reason)
+		if err != nil {
+			return nil, fmt.Errorf("restrict owner %s: %w", id, err)
+		}
+		return o, s.record(ctx, "owner.restriction.set", ownerResource(id), id)
 	}
 	for range writeAttempts {
 		o, err := s.repo.GetOwner(ctx, id)
@@ -46,6 +60,8 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 			return o, s.record(ctx, "owner.restriction.set", ownerResource(id), id)
 		case o.Erased:
 			return nil, errOwnerErased()
+		case len(o.PendingErasures) > 0:
+			return nil, errErasureInProgress()
 		}
 		updated, err := s.repo.SetRestriction(ctx, id, restricted, o.Version, s.change(ctx, []string{"restricted"}, reason))
 		if errors.Is(err, apperr.ErrConflict) {
@@ -71,12 +87,11 @@ type EraseOwnerData struct {
 // rest until the given days (domain.PlanErasure). A retry with the same request id
 // answers the first result and changes nothing.
 //
-// A restriction lifted once the erasure has restricted the owner (or found it
-// restricted) stops it with RESTRICTION_LIFTED before anything is erased: a manager's
-// lift is a decision the erasure must not silently overrule by restricting again, and
-// while the owner was not restricted, registrations and transfers to it were allowed.
-// The erasure job stops on the refusal until someone looks; repeating the erasure
-// restricts the owner again and covers what came under it meanwhile.
+// Its first step records the request as pending (startErasure), unless the erasure
+// job's restriction did already, so that from then on no lift comes between it and
+// the owner's erasure: an erasure request cannot be cancelled, and a lift it would
+// overrule, or one landing while it anonymises the patients, would tell staff the
+// owner is free while its erasure goes on.
 func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]domain.Disposition, error) {
 	today := domain.Today(s.opts.Now(), s.opts.Location)
 	var v apperr.ValidationError
@@ -90,7 +105,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	restricted := false
+	started := false
 	for range writeAttempts {
 		answer, done, err := s.repo.ErasureAnswer(ctx, in.OwnerID, in.RequestID)
 		if err != nil {
@@ -105,22 +120,21 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			}
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 		}
-		if !restricted {
-			err = s.restrictForErasure(ctx, in.OwnerID, in.RequestID)
-			if errors.Is(err, apperr.ErrConflict) {
-				continue
-			}
+		if !started {
+			_, wrote, err := s.startErasure(ctx, in.OwnerID, in.RequestID, domain.ErasureReason(in.RequestID))
 			if err != nil {
 				return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 			}
-			restricted = true
+			if wrote {
+				if err := s.record(ctx, "owner.restriction.set", ownerResource(in.OwnerID), in.OwnerID); err != nil {
+					return nil, err
+				}
+			}
+			started = true
 		}
 		o, patients, err := s.ownerWithPatients(ctx, in.OwnerID, in.RequestID)
 		if err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
-		}
-		if !o.Restricted {
-			return nil, errRestrictionLifted()
 		}
 		plan := domain.PlanErasure(o, patients, req, today)
 		erased, answer, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
@@ -142,21 +156,34 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 	return nil, fmt.Errorf("erase owner %s: changed concurrently %d times: %w", in.OwnerID, writeAttempts, apperr.ErrUnavailable)
 }
 
-// restrictForErasure restricts an owner not yet restricted, as its own change, before
-// the erasure lists the owner's patients: a registration or transfer checks the owner
-// again after its write and takes the write back when it finds the restriction, so a
-// patient written under the owner after the listing cannot stay active under the erased
-// owner. Restricted only in the erasure's final update, the owner passed both checks of
-// a write landing between the listing and that update.
-func (s *Service) restrictForErasure(ctx context.Context, id, requestID string) error {
-	o, err := s.repo.GetOwner(ctx, id)
-	if err != nil || o.Restricted {
-		return err
+// startErasure records erasure request requestID as pending on owner id, restricting
+// it (with reason in its history) unless it is restricted already, in one update
+// conditioned on the version read: a lift read before it fails on that version, or on
+// the request, and one read after it finds the request and is refused. Restricted
+// before the erasure lists the owner's patients, a registration or transfer checks
+// the owner again after its write and takes the write back when it finds the
+// restriction, so a patient written under the owner after the listing cannot stay
+// active under the erased owner. Recorded already, it changes nothing; it answers
+// whether it wrote.
+func (s *Service) startErasure(ctx context.Context, id, requestID, reason string) (*domain.Owner, bool, error) {
+	for range writeAttempts {
+		o, err := s.repo.GetOwner(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if slices.Contains(o.PendingErasures, requestID) {
+			return o, false, nil
+		}
+		started, err := s.repo.StartErasure(ctx, o, requestID, s.change(ctx, []string{"restricted"}, reason))
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("start erasure request: %w", err)
+		}
+		return started, true, nil
 	}
-	if _, err := s.repo.SetRestriction(ctx, id, true, o.Version, s.change(ctx, []string{"restricted"}, domain.ErasureReason(requestID))); err != nil {
-		return fmt.Errorf("restrict: %w", err)
-	}
-	return s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+	return nil, false, fmt.Errorf("start erasure request: changed concurrently %d times: %w", writeAttempts, apperr.ErrUnavailable)
 }
 
 // coverLatePatients covers the patients under owner id, when it is erased, that no

@@ -82,7 +82,7 @@ func TestUntransferToAnErasedPreviousOwner(t *testing.T) {
 			}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
 				// The new owner objects (restricted); the previous owner's erasure runs to its end.
-				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending"); err != nil {
+				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending", ""); err != nil {
 					return err
 				}
 				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: "job-from", NameKeptUntil: tt.nameKeptUntil})
@@ -337,7 +337,7 @@ func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
 				t.Fatal(err)
 			}
 			racing, err := New(&failingLateCover{&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
-				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending"); err != nil {
+				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending", ""); err != nil {
 					return err
 				}
 				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: "job-from", NameKeptUntil: "2060-12-31"})

@@ -66,7 +66,7 @@ func (r *restrictingRepo) restrictOnce(ctx context.Context, ownerID string) erro
 		return nil
 	}
 	r.done = true
-	_, err := r.svc.SetOwnerRestriction(ctx, ownerID, true, "objection pending")
+	_, err := r.svc.SetOwnerRestriction(ctx, ownerID, true, "objection pending", "")
 	return err
 }
 
@@ -226,7 +226,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 		to, next string
 	}
 	restrict := func(ctx context.Context, sc scene, _ *domain.Patient) error {
-		_, err := sc.plain.SetOwnerRestriction(ctx, sc.to, true, domain.ErasureReason("job-9"))
+		_, err := sc.plain.SetOwnerRestriction(ctx, sc.to, true, domain.ErasureReason("job-9"), "job-9")
 		return err
 	}
 	erase := func(nameKeptUntil string) func(context.Context, scene, *domain.Patient) error {
@@ -355,7 +355,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			defer hangUp()
 			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(context.Context, *domain.Patient) error {
 				if tt.restrict {
-					if _, err := plain.SetOwnerRestriction(ctx, to, true, "objection pending"); err != nil {
+					if _, err := plain.SetOwnerRestriction(ctx, to, true, "objection pending", ""); err != nil {
 						return err
 					}
 				}
@@ -558,9 +558,9 @@ func TestErasureAnswersThePatientsItCovered(t *testing.T) {
 	}
 }
 
-// liftDuringErasure lifts the owner's restriction once, and registers a patient under
-// the owner now free again, at the point of an erasure named by at: right after the
-// erasure's own restriction ("restricted"), or once it has listed the owner's patients
+// liftDuringErasure tries, once, to lift the owner's restriction and register a patient
+// under the owner at the point of an erasure named by at: right after the erasure
+// recorded its request ("started"), or once it has listed the owner's patients
 // ("listed").
 type liftDuringErasure struct {
 	domain.Repository
@@ -577,12 +577,12 @@ func (r *liftDuringErasure) liftAt(ctx context.Context, at, ownerID string) erro
 	return lift(ctx, ownerID)
 }
 
-func (r *liftDuringErasure) SetRestriction(ctx context.Context, id string, restricted bool, expected int64, c domain.Change) (*domain.Owner, error) {
-	o, err := r.Repository.SetRestriction(ctx, id, restricted, expected, c)
-	if err == nil && restricted {
-		err = r.liftAt(ctx, "restricted", id)
+func (r *liftDuringErasure) StartErasure(ctx context.Context, o *domain.Owner, requestID string, c domain.Change) (*domain.Owner, error) {
+	started, err := r.Repository.StartErasure(ctx, o, requestID, c)
+	if err == nil {
+		err = r.liftAt(ctx, "started", o.ID)
 	}
-	return o, err
+	return started, err
 }
 
 func (r *liftDuringErasure) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
@@ -592,65 +592,118 @@ func (r *liftDuringErasure) ApplyErasure(ctx context.Context, o *domain.Owner, p
 	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
 }
 
-// TestRestrictionLiftedDuringAnErasure: a clinic manager lifts the owner's restriction
-// while its erasure runs, and a patient is registered under the owner meanwhile. The
-// erasure neither restricts the owner again over the lift nor erases anything: it is
-// refused (RESTRICTION_LIFTED) and stores no answer, and the registration stands under
-// the owner, who is not restricted. A repeat of the erasure restricts the owner again
-// and covers the patient.
-func TestRestrictionLiftedDuringAnErasure(t *testing.T) {
+// TestLiftRefusedOnceAnErasureStarted: an erasure request cannot be cancelled, so once
+// its restriction is in place (the erasure job's first step, or EraseOwnerData's own),
+// a clinic manager's lift is refused (ERASURE_IN_PROGRESS) and changes nothing, a
+// registration under the owner stays refused, and the erasure completes. Before, a lift
+// was either overruled by the erasure restricting again, or stopped it after it had
+// anonymised the patients.
+func TestLiftRefusedOnceAnErasureStarted(t *testing.T) {
 	tests := []struct {
 		name string
-		at   string
-		// objection restricts the owner before the erasure (which then finds it so).
-		objection bool
+		// before restricts the owner before the erasure: "job" as the erasure job's
+		// first step does, "objection" for another reason, "legacy" with the job's
+		// reason but without the request (a job created before requests were recorded).
+		before string
+		// at is where the lift comes: "" between the job's restriction and the erasure,
+		// else inside the erasure (liftDuringErasure).
+		at string
 	}{
-		{name: "lifted after the erasure's restriction", at: "restricted"},
-		{name: "lifted after the erasure's listing", at: "listed"},
-		{name: "objection lifted after the erasure's listing", at: "listed", objection: true},
+		{name: "lifted between the job's restriction and the erasure", before: "job"},
+		{name: "lifted after the erasure's restriction", at: "started"},
+		{name: "lifted while the erasure writes the patients", at: "listed"},
+		{name: "objection lifted while the erasure writes the patients", before: "objection", at: "listed"},
+		{name: "legacy restriction lifted after the erasure recorded its request", before: "legacy", at: "started"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
 			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
-			if tt.objection {
-				if _, err := plain.SetOwnerRestriction(ctx, owner, true, "objection pending"); err != nil {
+			if _, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}}); err != nil {
+				t.Fatal(err)
+			}
+			restrict := map[string][2]string{
+				"job": {domain.ErasureReason("job-1"), "job-1"}, "objection": {"objection pending", ""}, "legacy": {domain.ErasureReason("job-1"), ""},
+			}
+			if r, ok := restrict[tt.before]; ok {
+				if _, err := plain.SetOwnerRestriction(ctx, owner, true, r[0], r[1]); err != nil {
 					t.Fatal(err)
 				}
 			}
-			eraser, err := New(&liftDuringErasure{Repository: repo, at: tt.at, lift: func(ctx context.Context, id string) error {
-				if _, err := plain.SetOwnerRestriction(ctx, id, false, "objection withdrawn"); err != nil {
-					return err
-				}
-				_, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: id, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
-				return err
-			}}, nopAuditor{}, Options{})
+			var liftErr, registerErr error
+			lift := func(ctx context.Context, id string) error {
+				_, liftErr = plain.SetOwnerRestriction(ctx, id, false, "objection withdrawn", "")
+				_, registerErr = plain.RegisterPatient(ctx, RegisterPatient{OwnerID: id, Patient: domain.Patient{Name: "Musti", Species: domain.SpeciesDog}})
+				return nil
+			}
+			eraser, err := plain, error(nil)
+			if tt.at == "" {
+				err = lift(ctx, owner)
+			} else {
+				eraser, err = New(&liftDuringErasure{Repository: repo, at: tt.at, lift: lift}, nopAuditor{}, Options{})
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}
-			_, err = eraser.EraseOwnerData(ctx, in)
-			var pe *apperr.PreconditionError
-			if !errors.As(err, &pe) || pe.Reason != "RESTRICTION_LIFTED" {
-				t.Fatalf("an erasure whose restriction was lifted: %v, want RESTRICTION_LIFTED", err)
-			}
-			o, err := repo.GetOwner(t.Context(), owner)
-			if err != nil || o.Restricted || o.Erased || o.Phone == "" {
-				t.Fatalf("the owner after the refused erasure: %+v (%v), want it as the lift left it", o, err)
-			}
-			if _, done, err := repo.ErasureAnswer(t.Context(), owner, "job-1"); done || err != nil {
-				t.Fatalf("the refused erasure stored an answer (%v)", err)
-			}
-			under, err := repo.OwnerPatients(t.Context(), owner)
-			if err != nil || len(under) != 1 || under[0].Erased {
-				t.Fatalf("the patient registered while the owner was free: %+v (%v), want it active", under, err)
+			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1"}); err != nil {
+				t.Fatalf("the erasure: %v", err)
 			}
 
-			if _, err := plain.EraseOwnerData(ctx, in); err != nil {
-				t.Fatal(err)
+			var pe *apperr.PreconditionError
+			if !errors.As(liftErr, &pe) || pe.Reason != "ERASURE_IN_PROGRESS" {
+				t.Errorf("the lift: %v, want ERASURE_IN_PROGRESS", liftErr)
 			}
-			wantNoActivePatient(t, repo, owner, false)
+			wantOwnerRestricted(t, "the registration after the refused lift", registerErr)
+			o, err := repo.GetOwner(t.Context(), owner)
+			if err != nil || !o.Restricted || !o.Erased || !o.Anonymised {
+				t.Fatalf("the owner after its erasure: %+v (%v), want it restricted, erased and anonymised", o, err)
+			}
+			if _, done, err := repo.ErasureAnswer(t.Context(), owner, "job-1"); !done || err != nil {
+				t.Errorf("the erasure stored no answer (%v)", err)
+			}
+			wantNoActivePatient(t, repo, owner, true)
 		})
+	}
+}
+
+// staleLift is a repository whose first read of an owner is overtaken by the erasure
+// job's restriction (run), as a lift read just before it would be.
+type staleLift struct {
+	domain.Repository
+	run func(ctx context.Context, id string) error
+}
+
+func (r *staleLift) GetOwner(ctx context.Context, id string) (*domain.Owner, error) {
+	o, err := r.Repository.GetOwner(ctx, id)
+	if run := r.run; err == nil && run != nil {
+		r.run = nil
+		err = run(ctx, id)
+	}
+	return o, err
+}
+
+// TestLiftReadBeforeTheErasureStarted: a lift that read the owner restricted (by an
+// objection, so the erasure job's restriction moves no version) before the job recorded
+// its request does not land after it: it is refused as the request is found.
+func TestLiftReadBeforeTheErasureStarted(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+	if _, err := plain.SetOwnerRestriction(ctx, owner, true, "objection pending", ""); err != nil {
+		t.Fatal(err)
+	}
+	lifter, err := New(&staleLift{Repository: repo, run: func(ctx context.Context, id string) error {
+		_, err := plain.SetOwnerRestriction(ctx, id, true, domain.ErasureReason("job-1"), "job-1")
+		return err
+	}}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lifter.SetOwnerRestriction(ctx, owner, false, "objection withdrawn", "")
+	if pe := (*apperr.PreconditionError)(nil); !errors.As(err, &pe) || pe.Reason != "ERASURE_IN_PROGRESS" {
+		t.Fatalf("the lift: %v, want ERASURE_IN_PROGRESS", err)
+	}
+	if o, err := repo.GetOwner(t.Context(), owner); err != nil || !o.Restricted {
+		t.Fatalf("the owner after the refused lift: %+v (%v), want it restricted", o, err)
 	}
 }
 
@@ -683,7 +736,7 @@ func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
 			}
 			aud := &recAuditor{}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
-				if _, err := plain.SetOwnerRestriction(ctx, o.ID, true, domain.ErasureReason("job-9")); err != nil || !tt.erase {
+				if _, err := plain.SetOwnerRestriction(ctx, o.ID, true, domain.ErasureReason("job-9"), "job-9"); err != nil || !tt.erase {
 					return err
 				}
 				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: o.ID, RequestID: "job-9", NameKeptUntil: tt.nameKeptUntil})

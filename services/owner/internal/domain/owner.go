@@ -60,6 +60,10 @@ type Owner struct {
 	// Restricted is set while an erasure or objection is pending, and for good once
 	// the owner is erased.
 	Restricted bool
+	// PendingErasures are the erasure requests that restricted the owner (or found it
+	// restricted) and have not yet been applied: while one is pending, the restriction
+	// cannot be lifted, since the erasure follows whatever anyone decides meanwhile.
+	PendingErasures []string
 	// Erased is set once an erasure has run; ErasedAt is when the first one did.
 	Erased   bool
 	ErasedAt time.Time

@@ -37,8 +37,15 @@ type Repository interface {
 	IdentityCode(ctx context.Context, ownerID string) (IdentityCode, error)
 	OwnerChanges(ctx context.Context, ownerID string) ([]Change, error)
 	// SetRestriction sets or lifts the owner's restriction at the expected version with
-	// its change record; apperr.ErrConflict when the version moved on.
+	// its change record; apperr.ErrConflict when the version moved on, and for a lift
+	// when an erasure request became pending meanwhile (StartErasure).
 	SetRestriction(ctx context.Context, id string, restricted bool, expected int64, c Change) (*Owner, error)
+	// StartErasure records erasure request requestID as pending on o, read at version
+	// o.Version, restricting it with change record c unless o is restricted already, in
+	// one update conditioned on that version: from then on, until ApplyErasure stores
+	// the request's answer, the restriction cannot be lifted. apperr.ErrConflict when
+	// the version moved on.
+	StartErasure(ctx context.Context, o *Owner, requestID string, c Change) (*Owner, error)
 	// ErasureAnswer returns the stored answer of erasure request requestID on the
 	// owner, and whether there is one.
 	ErasureAnswer(ctx context.Context, ownerID, requestID string) ([]Disposition, bool, error)
@@ -51,7 +58,7 @@ type Repository interface {
 	// reasons only as ScrubbedReason says. Writes to other documents (patients, claims,
 	// the sweep's schedule) come first and are idempotent; the owner's own update comes
 	// last, conditioned on the version, and stores the answer under requestID when that
-	// is not empty. A crash anywhere leaves the owner as it was or erased, and a retry
+	// is not empty, removing that request from the pending ones. A crash anywhere leaves the owner as it was or erased, and a retry
 	// completes the work; apperr.ErrConflict when the owner changed meanwhile (read it
 	// again and plan again). The answer, stored and returned, counts the patients the
 	// plan covers as the erasure found them (ErasurePlan.AppliedTo with CoveredPatients

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -199,7 +200,7 @@ func FuzzNormalizeOwner(f *testing.F) {
 		}
 		again := o
 		NormalizeOwner(&again, "o", &v)
-		if v.Err() != nil || again != o {
+		if v.Err() != nil || !reflect.DeepEqual(again, o) {
 			t.Fatalf("normal form is not stable: %+v then %+v (%v)", o, again, v.Err())
 		}
 	})

@@ -70,9 +70,12 @@ type ownerDoc struct {
 	IdentityMasked string             `bson:"identity_masked,omitempty"`
 	IdentityIndex  string             `bson:"identity_bidx,omitempty"`
 	Restricted     bool               `bson:"restricted"`
-	Erased         bool               `bson:"erased,omitempty"`
-	ErasedAt       *time.Time         `bson:"erased_at,omitempty"`
-	Anonymised     bool               `bson:"anonymised,omitempty"`
+	// PendingErasures are the erasure requests started and not yet applied; a lift is
+	// conditioned on there being none.
+	PendingErasures []string   `bson:"pending_erasures,omitempty"`
+	Erased          bool       `bson:"erased,omitempty"`
+	ErasedAt        *time.Time `bson:"erased_at,omitempty"`
+	Anonymised      bool       `bson:"anonymised,omitempty"`
 	// NameKeptUntil and IdentityKeptUntil are the days (YYYY-MM-DD) an erasure keeps
 	// the names and address (and patients), and the identity code.
 	NameKeptUntil     string `bson:"name_kept_until,omitempty"`
@@ -211,6 +214,7 @@ func (d *ownerDoc) toDomain() *domain.Owner {
 		HomeClinic:         domain.Clinic(d.HomeClinic),
 		IdentityCodeMasked: d.IdentityMasked,
 		Restricted:         d.Restricted,
+		PendingErasures:    d.PendingErasures,
 		Erased:             d.Erased,
 		ErasedAt:           derefTime(d.ErasedAt),
 		Anonymised:         d.Anonymised,

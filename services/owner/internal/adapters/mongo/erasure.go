@@ -31,13 +31,42 @@ var anonymisedPatientFields = []string{
 // SetRestriction implements domain.Repository.
 func (r *Repository) SetRestriction(ctx context.Context, id string, restricted bool, expected int64, c domain.Change) (*domain.Owner, error) {
 	c.Version = expected + 1
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "version", Value: expected}}
+	if !restricted {
+		// StartErasure moves no version when the owner is restricted already, so the
+		// version alone does not keep a lift from overruling it. An erasure removes its
+		// request only in the update that marks the owner erased, so on an owner not
+		// erased the list is either absent or holds a request.
+		filter = append(filter, bson.E{Key: "pending_erasures", Value: bson.D{{Key: "$exists", Value: false}}})
+	}
 	var out ownerDoc
-	err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": expected}, bson.M{
+	err := r.owners.FindOneAndUpdate(ctx, filter, bson.M{
 		"$set":  bson.M{"restricted": restricted, "version": c.Version, "updated": c.Time},
 		"$push": bson.M{"changes": changeToDoc(c)},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
 		return nil, r.updateFailed(ctx, r.owners, "owner", id, expected, err)
+	}
+	return out.toDomain(), nil
+}
+
+// StartErasure implements domain.Repository. Restricting, it is a change like any
+// other (a new version and its record); on an owner restricted already it changes no
+// data, so it only adds the request, with neither a version nor a record (the history
+// would show a change of nothing).
+func (r *Repository) StartErasure(ctx context.Context, o *domain.Owner, requestID string, c domain.Change) (*domain.Owner, error) {
+	update := bson.M{"$addToSet": bson.M{"pending_erasures": requestID}}
+	if !o.Restricted {
+		c.Version = o.Version + 1
+		update["$set"] = bson.M{"restricted": true, "version": c.Version, "updated": c.Time}
+		update["$push"] = bson.M{"changes": changeToDoc(c)}
+	}
+	filter := bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version}}
+	var out ownerDoc
+	err := r.owners.FindOneAndUpdate(ctx, filter, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if err != nil {
+		return nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
 	}
 	return out.toDomain(), nil
 }
@@ -236,7 +265,7 @@ func (r *Repository) scrubPatientReasons(ctx context.Context, id, ownerID string
 // when there is nothing to write. history is the owner's change history as stored at
 // o.Version, its reasons scrubbed.
 func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string, history []changeDoc) bson.M {
-	set, unset, push := bson.M{}, bson.M{}, bson.M{}
+	set, unset, push, pull := bson.M{}, bson.M{}, bson.M{}, bson.M{}
 	if plan.Restrict {
 		set["restricted"] = true
 	}
@@ -246,6 +275,7 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 			set["erased_at"] = c.Time
 		}
 		push["erasures"] = erasureDoc{RequestID: requestID, Time: c.Time, Dispositions: dispositionsToDoc(plan.Dispositions)}
+		pull["pending_erasures"] = requestID
 	}
 	if plan.ClearContact {
 		unset["phone"], unset["email"] = "", ""
@@ -273,7 +303,7 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 		set["changes"] = append(history, changeToDoc(c))
 	}
 	update := bson.M{}
-	for op, fields := range map[string]bson.M{"$set": set, "$unset": unset, "$push": push} {
+	for op, fields := range map[string]bson.M{"$set": set, "$unset": unset, "$push": push, "$pull": pull} {
 		if len(fields) > 0 {
 			update[op] = fields
 		}

@@ -322,7 +322,7 @@ func (s *Server) SetOwnerRestriction(ctx context.Context, req *ownerv1.SetOwnerR
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	o, err := s.app.SetOwnerRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), strings.TrimSpace(req.GetReason()))
+	o, err := s.app.SetOwnerRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), strings.TrimSpace(req.GetReason()), strings.TrimSpace(req.GetErasureRequestId()))
 	if err != nil {
 		return nil, err
 	}

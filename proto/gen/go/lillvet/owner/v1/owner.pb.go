@@ -3007,9 +3007,13 @@ type SetOwnerRestrictionRequest struct {
 	OwnerId    string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	Restricted bool                   `protobuf:"varint,2,opt,name=restricted,proto3" json:"restricted,omitempty"`
 	// Why, for the change history (e.g. "erasure request <id>"); required, no personal data.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The erasure request this restriction starts (its id, as EraseOwnerData's request_id
+	// will be): the restriction cannot be lifted then, as an erasure request cannot be
+	// cancelled and the erasure will follow. Only with restricted; optional.
+	ErasureRequestId string `protobuf:"bytes,4,opt,name=erasure_request_id,json=erasureRequestId,proto3" json:"erasure_request_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SetOwnerRestrictionRequest) Reset() {
@@ -3059,6 +3063,13 @@ func (x *SetOwnerRestrictionRequest) GetRestricted() bool {
 func (x *SetOwnerRestrictionRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetOwnerRestrictionRequest) GetErasureRequestId() string {
+	if x != nil {
+		return x.ErasureRequestId
 	}
 	return ""
 }
@@ -3525,13 +3536,14 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"legalBasis\x12\x1d\n" +
 	"\n" +
 	"kept_until\x18\x04 \x01(\tR\tkeptUntil\x12\x14\n" +
-	"\x05count\x18\x05 \x01(\x05R\x05count\"o\n" +
+	"\x05count\x18\x05 \x01(\x05R\x05count\"\x9d\x01\n" +
 	"\x1aSetOwnerRestrictionRequest\x12\x19\n" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12\x1e\n" +
 	"\n" +
 	"restricted\x18\x02 \x01(\bR\n" +
 	"restricted\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"L\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12,\n" +
+	"\x12erasure_request_id\x18\x04 \x01(\tR\x10erasureRequestId\"L\n" +
 	"\x1bSetOwnerRestrictionResponse\x12-\n" +
 	"\x05owner\x18\x01 \x01(\v2\x17.lillvet.owner.v1.OwnerR\x05owner\"\xb2\x01\n" +
 	"\x15EraseOwnerDataRequest\x12\x19\n" +

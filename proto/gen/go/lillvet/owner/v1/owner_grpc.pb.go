@@ -92,14 +92,16 @@ type OwnerServiceClient interface {
 	// Restricts an owner (GDPR Art. 18; the first step of an erasure) or lifts the
 	// restriction: a restricted owner is left out of search and lists, and the disclosure
 	// and consent services refuse to use it. Idempotent. An erased owner cannot be lifted
-	// (FAILED_PRECONDITION OWNER_ERASED). Recorded in the owner's change history.
+	// (FAILED_PRECONDITION OWNER_ERASED), nor can one whose erasure request has started
+	// with its restriction (erasure_request_id) or with EraseOwnerData
+	// (FAILED_PRECONDITION ERASURE_IN_PROGRESS). Recorded in the owner's change history.
 	// Clinic manager only; not exposed over REST.
 	SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error)
 	// Erases what no law requires the clinic to keep of an owner and restricts the rest
 	// until the given days; the customer numbers are never reused. A retry with the same
-	// request_id erases nothing more and answers the first result. A restriction lifted
-	// while it runs stops it before anything is erased (FAILED_PRECONDITION
-	// RESTRICTION_LIFTED, no answer stored); repeating the request restricts again.
+	// request_id erases nothing more and answers the first result. It restricts the owner
+	// first, unless SetOwnerRestriction did with this request_id as erasure_request_id,
+	// and from then on the restriction cannot be lifted (ERASURE_IN_PROGRESS).
 	// Clinic manager only; not exposed over REST (the disclosure service's erasure job
 	// calls it).
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
@@ -367,14 +369,16 @@ type OwnerServiceServer interface {
 	// Restricts an owner (GDPR Art. 18; the first step of an erasure) or lifts the
 	// restriction: a restricted owner is left out of search and lists, and the disclosure
 	// and consent services refuse to use it. Idempotent. An erased owner cannot be lifted
-	// (FAILED_PRECONDITION OWNER_ERASED). Recorded in the owner's change history.
+	// (FAILED_PRECONDITION OWNER_ERASED), nor can one whose erasure request has started
+	// with its restriction (erasure_request_id) or with EraseOwnerData
+	// (FAILED_PRECONDITION ERASURE_IN_PROGRESS). Recorded in the owner's change history.
 	// Clinic manager only; not exposed over REST.
 	SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error)
 	// Erases what no law requires the clinic to keep of an owner and restricts the rest
 	// until the given days; the customer numbers are never reused. A retry with the same
-	// request_id erases nothing more and answers the first result. A restriction lifted
-	// while it runs stops it before anything is erased (FAILED_PRECONDITION
-	// RESTRICTION_LIFTED, no answer stored); repeating the request restricts again.
+	// request_id erases nothing more and answers the first result. It restricts the owner
+	// first, unless SetOwnerRestriction did with this request_id as erasure_request_id,
+	// and from then on the restriction cannot be lifted (ERASURE_IN_PROGRESS).
 	// Clinic manager only; not exposed over REST (the disclosure service's erasure job
 	// calls it).
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
