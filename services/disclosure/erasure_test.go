@@ -416,3 +416,20 @@ func (s *system) finishEvents(t *testing.T, id, subject string) int64 {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestErasureRestrictionCannotBeLifted: once the job has restricted the owner, the
+// erasure request cannot be cancelled, so the owner service refuses a clinic manager's
+// lift (ERASURE_IN_PROGRESS) while the job waits for a service out of reach.
+func TestErasureRestrictionCannotBeLifted(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Lahtinen")
+	s.stopConsent()
+	created := s.requestErasure(t, ownerID, "")
+	s.waitErasure(t, created.GetId(), stepDone(0))
+	_, err := s.owners.SetOwnerRestriction(s.as(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: ownerID, Restricted: false, Reason: "the customer stays",
+	})
+	if got := refusalReason(t, err); got != "ERASURE_IN_PROGRESS" {
+		t.Errorf("lifting the restriction of an erasure under way: %s, want ERASURE_IN_PROGRESS", got)
+	}
+}

@@ -16,9 +16,10 @@ import (
 
 // OwnerEraser is the owner service's part of an erasure.
 type OwnerEraser interface {
-	// RestrictOwner restricts the owner (idempotent), with the reason for its change
-	// history.
-	RestrictOwner(ctx context.Context, ownerID, reason string) error
+	// RestrictOwner restricts the owner (idempotent) as the start of erasure request
+	// requestID, with the reason for its change history: from then on the owner
+	// service refuses to lift the restriction, as the request cannot be cancelled.
+	RestrictOwner(ctx context.Context, ownerID, requestID, reason string) error
 	// EraseOwner erases the owner's data but what the given days keep; a retry with
 	// the same request id answers the first result.
 	EraseOwner(ctx context.Context, ownerID, requestID, nameKeptUntil, identityCodeKeptUntil string) ([]domain.Disposition, error)

@@ -181,7 +181,7 @@ func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attemp
 	reason := "erasure request " + j.ID
 	switch a.StepKind {
 	case domain.StepKind{Service: domain.ServiceOwner, Action: domain.ActionRestrict}:
-		return domain.StepResult{}, e.owner.RestrictOwner(ctx, j.OwnerID, reason)
+		return domain.StepResult{}, e.owner.RestrictOwner(ctx, j.OwnerID, j.ID, reason)
 	case domain.StepKind{Service: domain.ServiceConsent, Action: domain.ActionRestrict}:
 		return domain.StepResult{}, e.consent.RestrictConsent(ctx, j.OwnerID, reason)
 	case domain.StepKind{Service: domain.ServiceDisclosure, Action: domain.ActionErase}:

@@ -13,9 +13,11 @@ var _ app.OwnerEraser = (*Client)(nil)
 
 // RestrictOwner implements app.OwnerEraser with SetOwnerRestriction, which records the
 // change in the owner's change history once (restricting a restricted owner is no
-// change).
-func (c *Client) RestrictOwner(ctx context.Context, ownerID, reason string) error {
-	_, err := c.owners.SetOwnerRestriction(ctx, &ownerv1.SetOwnerRestrictionRequest{OwnerId: ownerID, Restricted: true, Reason: reason})
+// change), and the erasure request, so that no lift comes before the owner's erasure.
+func (c *Client) RestrictOwner(ctx context.Context, ownerID, requestID, reason string) error {
+	_, err := c.owners.SetOwnerRestriction(ctx, &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: ownerID, Restricted: true, Reason: reason, ErasureRequestId: requestID,
+	})
 	if err != nil {
 		return fmt.Errorf("restrict owner %s: %w", ownerID, err)
 	}
