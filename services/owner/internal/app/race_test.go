@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -852,5 +853,65 @@ func TestExportOfAPetComingBack(t *testing.T) {
 	}
 	if got := len(x.PatientChanges[0]); got != 3 {
 		t.Fatalf("the pet's changes in the copy: %d, want the registration and both transfers", got)
+	}
+}
+
+// crashThenScrub is a repository whose first erasure by request crashes is emulated
+// as a crash would leave it: the patients written, the owner's update not landed (a
+// stale version); the service then restarts, and its one-off start-up scrub runs before
+// the request is retried.
+type crashThenScrub struct {
+	*ownermongo.Repository
+	crashed bool
+}
+
+func (r *crashThenScrub) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
+	if requestID != "" && !r.crashed {
+		r.crashed = true
+		stale := *o
+		stale.Version--
+		if _, _, err := r.Repository.ApplyErasure(ctx, &stale, plan, c, requestID); !errors.Is(err, apperr.ErrConflict) {
+			return nil, nil, fmt.Errorf("the crashed erasure: %w, want a conflict", err)
+		}
+		if _, err := r.ScrubErasedHistories(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
+}
+
+// TestStartupScrubKeepsAnInFlightRequestsReason: a second erasure request of an owner
+// erased already anonymises a patient the first kept, and crashes before its owner
+// update; the start-up scrub runs before the retry. The patient's history still says
+// which request anonymised it: the scrub replaced only the reasons staff typed, not
+// that of a request under way.
+func TestStartupScrubKeepsAnInFlightRequestsReason(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+	p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}); err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := New(&crashThenScrub{Repository: repo}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restarted.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-2"}); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := plain.PatientChanges(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, c := range changes {
+		reasons = append(reasons, c.Reason)
+	}
+	want := []string{domain.RegisteredReason, domain.ErasureReason("job-1"), domain.ErasureReason("job-2")}
+	if !slices.Equal(reasons, want) {
+		t.Errorf("the patient's history says %q, want %q", reasons, want)
 	}
 }

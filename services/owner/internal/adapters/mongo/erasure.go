@@ -123,10 +123,12 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 	// The owner's update is conditioned on o.Version, so what is read here is what it
 	// replaces: a change meanwhile makes the update fail as stale.
 	var current ownerDoc
-	if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{{Key: "identity_bidx", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}}, &current); err != nil {
+	if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{
+		{Key: "identity_bidx", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}, {Key: "pending_erasures", Value: 1},
+	}, &current); err != nil {
 		return nil, nil, err
 	}
-	requests := erasureRequestIDs(current.Erasures, requestID)
+	requests := erasureRequestIDs(&current, requestID)
 	if plan.AnonymisePatients || plan.RestrictPatients {
 		patients, err := r.OwnerPatients(ctx, o.ID)
 		if err != nil {
@@ -178,13 +180,17 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 	return updated, plan.Dispositions, nil
 }
 
-// erasureRequestIDs are the erasure requests applied to the owner before, and
-// requestID (empty for the sweep): the reasons they wrote stay in the change history.
-func erasureRequestIDs(applied []erasureDoc, requestID string) []string {
-	ids := make([]string, 0, len(applied)+1)
-	for _, e := range applied {
+// erasureRequestIDs are the erasure requests applied to owner d before, those started
+// on it and not yet applied, and requestID (empty for the sweep): the reasons they
+// wrote stay in the change histories. A request is pending before it writes any
+// reason (StartErasure), and leaves the pending ones in the update that stores its
+// answer, so a scrub never takes the reason of one still running for staff's.
+func erasureRequestIDs(d *ownerDoc, requestID string) []string {
+	ids := make([]string, 0, len(d.Erasures)+len(d.PendingErasures)+1)
+	for _, e := range d.Erasures {
 		ids = append(ids, e.RequestID)
 	}
+	ids = append(ids, d.PendingErasures...)
 	if requestID != "" {
 		ids = append(ids, requestID)
 	}
@@ -525,10 +531,12 @@ func (r *Repository) scrubErasedOwner(ctx context.Context, id string) (int, erro
 func (r *Repository) scrubOwnerReasons(ctx context.Context, id string) ([]string, int, error) {
 	for range patientAttempts {
 		var d ownerDoc
-		if err := findOne(ctx, r.owners, "owner", id, bson.D{{Key: "version", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}}, &d); err != nil {
+		if err := findOne(ctx, r.owners, "owner", id, bson.D{
+			{Key: "version", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}, {Key: "pending_erasures", Value: 1},
+		}, &d); err != nil {
 			return nil, 0, err
 		}
-		requests := erasureRequestIDs(d.Erasures, "")
+		requests := erasureRequestIDs(&d, "")
 		set := bson.M{}
 		for i, c := range scrubbed(d.Changes, requests) {
 			if c.Reason != d.Changes[i].Reason {
