@@ -197,8 +197,22 @@ func (s *Service) coverLatePatients(ctx context.Context, id, reason string) (dom
 	return s.coverPatientsOf(ctx, o, reason)
 }
 
-// coverPatientsOf is coverLatePatients for the owner o as read.
+// coverPatientsOf is coverLatePatients for the owner o as read; changed since, it is
+// read again.
 func (s *Service) coverPatientsOf(ctx context.Context, o *domain.Owner, reason string) (domain.ErasurePlan, error) {
+	for range writeAttempts {
+		plan, err := s.coverPatientsOnce(ctx, o, reason)
+		if !errors.Is(err, apperr.ErrConflict) {
+			return plan, err
+		}
+		if o, err = s.repo.GetOwner(ctx, o.ID); err != nil {
+			return domain.ErasurePlan{}, err
+		}
+	}
+	return domain.ErasurePlan{}, fmt.Errorf("cover the patients that came under the erased owner: changed concurrently %d times: %w", writeAttempts, apperr.ErrUnavailable)
+}
+
+func (s *Service) coverPatientsOnce(ctx context.Context, o *domain.Owner, reason string) (domain.ErasurePlan, error) {
 	if !o.Erased {
 		return domain.ErasurePlan{}, nil
 	}

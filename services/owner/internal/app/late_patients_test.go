@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -408,4 +409,60 @@ func wantActivePatientLeft(t *testing.T, repo domain.Repository, ownerID string)
 	if !slices.ContainsFunc(under, func(p *domain.Patient) bool { return !p.Erased && !p.Anonymised }) {
 		t.Fatalf("no active patient under the erased owner: %+v; the covering was meant to fail", under)
 	}
+}
+
+// eraseDuringLateCover runs a second erasure request of the owner (erase) between the
+// retention sweep's read of an owner with a late patient and its covering of it.
+type eraseDuringLateCover struct {
+	domain.Repository
+	erase func(ctx context.Context, ownerID string) error
+}
+
+func (r *eraseDuringLateCover) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
+	if erase := r.erase; requestID == "" && erase != nil {
+		r.erase = nil
+		if err := erase(ctx, o.ID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r.Repository.ApplyErasure(ctx, o, plan, c, requestID)
+}
+
+// TestLatePatientsPassKeepsAShorterKeptUntil: a second erasure request shortens the
+// day the owner's names are kept until while the sweep's late patients pass covers a
+// patient under the owner from the owner it read before. The names are anonymised by
+// the sweep after the shorter day, not kept until the first request's.
+func TestLatePatientsPassKeepsAShorterKeptUntil(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}); err != nil {
+		t.Fatal(err)
+	}
+	// The write of a registration whose process died before its second check.
+	if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
+		plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+		t.Fatal(err)
+	}
+	sweeper, err := New(&eraseDuringLateCover{Repository: repo, erase: func(ctx context.Context, id string) error {
+		_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: id, RequestID: "job-2", NameKeptUntil: "2030-06-30"})
+		return err
+	}}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweeper.RunRetentionSweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	later, err := New(repo, nopAuditor{}, Options{Now: func() time.Time { return time.Date(2030, 7, 1, 12, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := later.RunRetentionSweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o, err := repo.GetOwner(t.Context(), owner)
+	if err != nil || !o.Anonymised || o.FamilyName != "" {
+		t.Fatalf("the owner after the sweep past the kept day 2030-06-30: %+v (%v), want it anonymised", o, err)
+	}
+	wantNoActivePatient(t, repo, owner, true)
 }

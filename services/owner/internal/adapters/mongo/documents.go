@@ -83,6 +83,10 @@ type ownerDoc struct {
 	// Erasures are the answers of the erasure requests applied, so that a retry
 	// answers the first result.
 	Erasures []erasureDoc `bson:"erasures,omitempty"`
+	// ErasureUpdates counts the erasures' and sweeps' updates of the owner, which do not
+	// all take a version (a second request that only moves a kept day): the retention
+	// schedule is tagged with the count its day was planned from.
+	ErasureUpdates int64 `bson:"erasure_updates,omitempty"`
 	// SortKey orders lists by family name, then given names.
 	SortKey string `bson:"sort_key"`
 	// NameKeys are the accent- and case-folded words of the names, for prefix search
@@ -164,6 +168,9 @@ func dispositionsToDomain(ds []dispositionDoc) []domain.Disposition {
 type retentionDoc struct {
 	ID  string `bson:"_id"`
 	Due string `bson:"due"`
+	// Planned is the owner's ErasureUpdates the day was planned from (absent on
+	// schedules written before it was counted): a plan from fewer does not replace it.
+	Planned int64 `bson:"planned,omitempty"`
 }
 
 // claimDoc reserves a unique value (an identity code's blind index, a microchip) for one

@@ -95,7 +95,9 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 }
 
 // ApplyErasure implements domain.Repository. The order makes every crash safe:
-//  1. the sweep's schedule is written first, so nothing kept is ever left unscheduled;
+//  1. the sweep's schedule is written first, so nothing kept is ever left unscheduled,
+//     unless a schedule planned from a later state of the owner is there (see
+//     scheduleFilter);
 //  2. the patients are anonymised or restricted one by one, each with the reasons of
 //     the owner's time in its change history scrubbed (domain.ScrubbedReason), each
 //     releasing its microchip claim once the chip has left the document; then, for an
@@ -105,28 +107,42 @@ func (r *Repository) OwnerPatients(ctx context.Context, ownerID string) ([]*doma
 //     change history, adds the change record and stores the answer: until it lands, a
 //     retry plans the same work again;
 //  4. then the identity claim is released;
-//  5. a schedule with nothing left to keep is deleted (a leftover one is deleted by the
-//     next sweep, which finds nothing due).
+//  5. a schedule with nothing left to keep is deleted, unless it was planned from a
+//     later state (a leftover one is deleted by the next sweep, which finds nothing
+//     due).
 //
 // A claim is released only after its value has left the document, so a value is never
 // carried unclaimed (a failed update would leave it so for good); a claim a crash leaves
 // behind is taken over once its lease has passed (see claim).
 func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan domain.ErasurePlan, c domain.Change, requestID string) (*domain.Owner, []domain.Disposition, error) {
-	due := plan.NextDue()
-	if due != "" {
-		_, err := r.retention.UpdateOne(ctx, bson.M{"_id": o.ID}, bson.M{"$set": bson.M{"due": due}}, options.UpdateOne().SetUpsert(true))
-		// A duplicate key is an upsert that raced another's: the schedule exists.
-		if err != nil && !mongox.IsDuplicateKey(err) {
-			return nil, nil, fmt.Errorf("schedule retention of owner %s: %w", o.ID, err)
-		}
-	}
-	// The owner's update is conditioned on o.Version, so what is read here is what it
-	// replaces: a change meanwhile makes the update fail as stale.
+	// The owner's update is conditioned on o.Version and on current's erasure count, so
+	// what is read here is what it replaces: a change meanwhile makes the update fail
+	// as stale. A plan made from an owner whose kept days have changed since is stale
+	// before it schedules anything (a second request changes them without a new
+	// version, and a plan that changes nothing on the owner has no update to fail).
 	var current ownerDoc
 	if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{
 		{Key: "identity_bidx", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}, {Key: "pending_erasures", Value: 1},
+		{Key: "name_kept_until", Value: 1}, {Key: "identity_kept_until", Value: 1}, {Key: "erasure_updates", Value: 1},
 	}, &current); err != nil {
 		return nil, nil, err
+	}
+	if current.NameKeptUntil != o.NameKeptUntil || current.IdentityKeptUntil != o.IdentityKeptUntil {
+		return nil, nil, stale("owner", o.ID, o.Version)
+	}
+	planned := current.ErasureUpdates
+	if ownerErasureUpdate(o, plan, c, requestID, nil) != nil {
+		planned++ // the count the owner's update below gives it
+	}
+	due := plan.NextDue()
+	if due != "" {
+		_, err := r.retention.UpdateOne(ctx, scheduleFilter(o.ID, planned), bson.M{"$set": bson.M{"due": due, "planned": planned}},
+			options.UpdateOne().SetUpsert(true))
+		// A duplicate key is an upsert that raced another's, or found a schedule planned
+		// from a later state: the schedule exists.
+		if err != nil && !mongox.IsDuplicateKey(err) {
+			return nil, nil, fmt.Errorf("schedule retention of owner %s: %w", o.ID, err)
+		}
 	}
 	requests := erasureRequestIDs(&current, requestID)
 	if plan.AnonymisePatients || plan.RestrictPatients {
@@ -160,7 +176,8 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 	updated := o
 	if update := ownerErasureUpdate(o, plan, c, requestID, scrubbed(current.Changes, requests)); update != nil {
 		var out ownerDoc
-		err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": o.Version}, update,
+		update["$inc"] = bson.M{"erasure_updates": 1}
+		err := r.owners.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version}, erasureUpdates(current.ErasureUpdates)}, update,
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 		if err != nil {
 			return nil, nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
@@ -173,11 +190,35 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 		}
 	}
 	if due == "" {
-		if _, err := r.retention.DeleteOne(ctx, bson.M{"_id": o.ID}); err != nil {
+		if _, err := r.retention.DeleteOne(ctx, scheduleFilter(o.ID, planned)); err != nil {
 			return nil, nil, fmt.Errorf("unschedule retention of owner %s: %w", o.ID, err)
 		}
 	}
 	return updated, plan.Dispositions, nil
+}
+
+// scheduleFilter selects owner id's retention schedule unless it was planned from a
+// later state of the owner than planned (a count of the owner's erasure updates). The
+// schedule is a document of its own, written before the owner's update or, for a plan
+// that changes nothing on the owner (a sweep with nothing due, the covering of a late
+// patient), with no update of the owner at all: without it a plan made from the owner
+// read before a second erasure request shortened the kept days would put the longer
+// day back, and the sweep would keep the names or the identity code past the day the
+// request answered.
+func scheduleFilter(id string, planned int64) bson.D {
+	return bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "planned", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "planned", Value: bson.D{{Key: "$lte", Value: planned}}}},
+	}}}
+}
+
+// erasureUpdates conditions an update on the owner's count of erasure updates being n
+// (absent on an owner none has written since it was counted).
+func erasureUpdates(n int64) bson.E {
+	if n == 0 {
+		return bson.E{Key: "erasure_updates", Value: bson.D{{Key: "$exists", Value: false}}}
+	}
+	return bson.E{Key: "erasure_updates", Value: n}
 }
 
 // erasureRequestIDs are the erasure requests applied to owner d before, those started

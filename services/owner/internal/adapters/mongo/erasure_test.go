@@ -329,3 +329,42 @@ func TestScrubErasedHistories(t *testing.T) {
 		t.Errorf("the scrub without its stamp = %d (%v), want the owner typed again", n, err)
 	}
 }
+
+// TestScheduleKeepsALaterPlan: a second erasure request has scheduled the sweep for its
+// shorter kept day and not yet updated the owner (emulated by a stale version, as a
+// request between its writes); a sweep that then reads the owner with the first
+// request's day, and finds nothing due, leaves the second request's schedule, which
+// its owner update does not write again. Before, it wrote the first request's day back,
+// and the names were kept past the day the second request answered.
+func TestScheduleKeepsALaterPlan(t *testing.T) {
+	r, _ := testRepo(t)
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	o, err := r.CreateOwner(ctx, testOwner("o1"), nil, registered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(o *domain.Owner, plan domain.ErasurePlan, requestID string) error {
+		_, _, err := r.ApplyErasure(ctx, o, plan, domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: "r"}, requestID)
+		return err
+	}
+	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: "job-1", NameKeptUntil: "2060-12-31"}, "2026-11-25"), "job-1"); err != nil {
+		t.Fatal(err)
+	}
+	erased, err := r.GetOwner(ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := *erased
+	second.Version = 99
+	if err := apply(&second, domain.PlanErasure(erased, 0, domain.ErasureRequest{ID: "job-2", NameKeptUntil: "2030-06-30"}, "2026-11-25"), "job-2"); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("the second request's interrupted erasure: %v, want a conflict", err)
+	}
+	if err := apply(erased, domain.PlanSweep(erased, 0, "2026-11-25"), ""); err != nil {
+		t.Fatalf("the sweep: %v", err)
+	}
+	due, err := r.DueForSweep(ctx, "2030-07-01")
+	if err != nil || !slices.Equal(due, []string{"o1"}) {
+		t.Errorf("owners due for the sweep on 2030-07-01: %v (%v), want o1, whose second request keeps its names until 2030-06-30", due, err)
+	}
+}
