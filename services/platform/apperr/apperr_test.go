@@ -225,6 +225,11 @@ func TestCheckTextRefusesIdentityCode(t *testing.T) {
 	}{
 		{"code in a reason", "asiakas 131052-308T soitti", apperr.IdentityCodeViolation},
 		{"lower case in brackets", "soitti (hetu 010190y123m)", apperr.IdentityCodeViolation},
+		{"soft hyphen inside (Word's optional hyphen)", "asiakas 131052\u00ad-308T soitti", apperr.IdentityCodeViolation},
+		{"zero-width space inside (copied from a web page)", "asiakas 131052\u200b-308T soitti", apperr.IdentityCodeViolation},
+		{"byte order mark before", "\ufeff131052-308T", apperr.IdentityCodeViolation},
+		{"full-width", "hetu １３１０５２-３０８Ｔ", apperr.IdentityCodeViolation},
+		{"Armenian hyphen for the sign", "hetu 131052\u058a308T", apperr.IdentityCodeViolation},
 		{"reference with a code inside", "claim X131052-308T", ""},
 		{"ordinary text", "moved to Tampere", ""},
 	} {

@@ -27,6 +27,20 @@ func TestFind(t *testing.T) {
 		{"second candidate is the code", "010190-123N 131052-308T", "131052-308T"},
 		{"after a newline", "note\n131052-308T\n", "131052-308T"},
 		{"after an underscore", "ref_131052-308T", "131052-308T"},
+		{"zero-width space inside", "asiakas 131052\u200b-308T soitti", "131052\u200b-308T"},
+		{"soft hyphen before the hyphen", "asiakas 131052\u00ad-308T soitti", "131052\u00ad-308T"},
+		{"soft hyphen for the hyphen", "131052\u00ad308T", "131052\u00ad308T"},
+		{"word joiner after the hyphen", "131052-\u2060308T", "131052-\u2060308T"},
+		{"byte order mark before", "\ufeff131052-308T", "131052-308T"},
+		{"zero-width space after", "131052-308T\u200bsoitti", "131052-308T"},
+		{"zero-width space before", "hetu\u200b131052-308T", "131052-308T"},
+		{"soft hyphens between digits", "13\u00ad10\u00ad52-308T", "13\u00ad10\u00ad52-308T"},
+		{"full-width", "hetu １３１０５２-３０８Ｔ", "１３１０５２-３０８Ｔ"},
+		{"full-width plus", "280296\uff0b002H", "280296\uff0b002H"},
+		{"full-width lower case", "０１０１９０ｙ１２３ｍ", "０１０１９０ｙ１２３ｍ"},
+		{"small em dash", "131052\ufe58308T", "131052\ufe58308T"},
+		{"two-em dash", "131052\u2e3a308T", "131052\u2e3a308T"},
+		{"Armenian hyphen", "131052\u058a308T", "131052\u058a308T"},
 
 		{"empty", "", ""},
 		{"ordinary reason", "moved to Tampere, new address confirmed by phone", ""},
@@ -50,6 +64,9 @@ func TestFind(t *testing.T) {
 		{"date and time", "13.10.1952 klo 12:30", ""},
 		{"other dash as sign", "131052/308T", ""},
 		{"invalid UTF-8 sign", "131052\xff308T", ""},
+		{"soft hyphen and a sign", "131052\u00adG308T", ""},
+		{"soft hyphen where no sign belongs", "13105\u00ad2308T", ""},
+		{"stray bytes that would join into a letter", "\xc3\u200b\xa4131052-308T", "131052-308T"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +96,9 @@ func TestRedact(t *testing.T) {
 			"owner " + Redacted + " asked, spouse " + Redacted + " too"},
 		{"x131052-308T stays: not a code on its own", "x131052-308T stays: not a code on its own"},
 		{"131052\u2013308T.", Redacted + "."},
+		{"asiakas 131052\u00ad-308T soitti", "asiakas " + Redacted + " soitti"},
+		{"\u200b１３１０５２\u200b-３０８Ｔ\u200b", "\u200b" + Redacted + "\u200b"},
+		{"ä 131052\u058a308T, 010190y123m", "ä " + Redacted + ", " + Redacted},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {
@@ -91,7 +111,8 @@ func FuzzFind(f *testing.F) {
 	for _, s := range []string{
 		"", "131052-308T", "asiakas 131052-308T soitti", "x131052-308T", "131052-308T1",
 		"131052\u2013308T", "131052-308T131052-308T", "010190a123m", "\xff131052-308T\xff",
-		"1310521310-308T", "131052-308T 010190Y123M",
+		"1310521310-308T", "131052-308T 010190Y123M", "131052\u00ad308T", "１３１０５２\u200b-３０８Ｔ",
+		"280296\uff0b002H", "⒑⒑⒑131052\ufe58308T⒑", "\xc3\u200b\xa4131052-308T",
 	} {
 		f.Add(s, "131052-308T")
 	}
@@ -101,7 +122,7 @@ func FuzzFind(f *testing.F) {
 			if start < 0 || end > len(text) || start >= end {
 				t.Fatalf("Find(%q) = %d, %d", text, start, end)
 			}
-			if !match1(text[start:end]) {
+			if !exactlyOne(text[start:end]) {
 				t.Fatalf("Find(%q) reported %q, which is no code", text, text[start:end])
 			}
 		}
@@ -123,8 +144,8 @@ func FuzzFind(f *testing.F) {
 	})
 }
 
-// match1 reports whether s is exactly one code as Find reports it.
-func match1(s string) bool {
-	n, ok := match(s)
-	return ok && n == len(s)
+// exactlyOne reports whether s is exactly one code as Find reports it.
+func exactlyOne(s string) bool {
+	start, end, ok := Find(s)
+	return ok && start == 0 && end == len(s)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // checkChars maps DDMMYYNNN mod 31 to the check character. The letters G, I, O, Q
@@ -149,62 +151,190 @@ func Contains(text string) bool {
 // characters that Parse accepts (temporary numbers included, letters in either case)
 // and that are not part of a longer run of letters and digits, so that a code written
 // inside a sentence, in brackets or after a colon is found, while a longer reference
-// number that merely has one inside is not. A typographic dash (as a word processor
-// turns "-" into) counts as the "-" century sign: the code still names the person.
+// number that merely has one inside is not.
+//
+// Text is read as it displays, not as it is encoded (see fold): invisible format
+// characters inside a code (a soft hyphen, a zero-width space pasted from a web page
+// or PDF) are skipped, full-width and other compatibility forms count as the
+// characters they stand for, and any dash counts as the "-" century sign, as does a
+// soft hyphen where the sign belongs. Each of these still names the person. An
+// invisible character at either end of a code separates it from a word it would
+// otherwise run into, as a zero-width space separates words for line breaking.
 func Find(text string) (start, end int, ok bool) {
-	for i := 0; i+codeLength <= len(text); i++ {
-		if !isDigit(text[i]) || alnumBefore(text, i) {
+	v := fold(text)
+	i, n, ok := v.next(0)
+	if !ok {
+		return 0, 0, false
+	}
+	start, end = v.span(i, n)
+	return start, end, true
+}
+
+// Redact returns text with every identity code Find sees replaced by Redacted.
+func Redact(text string) string {
+	v := fold(text)
+	var b strings.Builder
+	last := 0 // end of the text already written, in text's offsets
+	for i := 0; ; {
+		j, n, ok := v.next(i)
+		if !ok {
+			break
+		}
+		i = j + n
+		start, end := v.span(j, n)
+		// A compatibility character that folds to several (such as "⒑") can end one
+		// code and start the next; it is removed once.
+		if start >= last {
+			b.WriteString(text[last:start])
+			b.WriteString(Redacted)
+		}
+		last = end
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// folded is text as Find reads it, with the way back to text's offsets.
+type folded struct {
+	text string
+	// from and to give, for each byte of the folded text, the offsets in the
+	// original text of the character it came from; both nil when the folded text is
+	// the original (plain ASCII, the usual case).
+	from, to []int
+	// gap marks the folded bytes that format characters stood right before (see
+	// afterFormat and afterSoftHyphen); nil when the text had none.
+	gap []uint8
+}
+
+// Marks in folded.gap.
+const (
+	afterFormat uint8 = 1 << iota
+	afterSoftHyphen
+)
+
+// fold reads text character by character: format characters (Unicode category Cf,
+// which display as nothing) are dropped and remembered in gap, each other
+// character replaced by its NFKC form (full-width "１" by "1"), and every dash
+// (category Pd, and the minus sign) by "-". A byte that is not UTF-8 becomes U+FFFD,
+// so that the folded text is valid UTF-8 and no two stray bytes join into a letter.
+// Folding a character at a time keeps it linear and its offsets exact.
+func fold(text string) folded {
+	if isPlainASCII(text) {
+		return folded{text: text}
+	}
+	var (
+		out       []byte
+		from, to  []int
+		gap       []uint8
+		dropped   uint8
+		character []byte
+	)
+	for i := 0; i < len(text); {
+		r, width := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == softHyphen:
+			dropped |= afterFormat | afterSoftHyphen
+		case unicode.Is(unicode.Cf, r):
+			dropped |= afterFormat
+		default:
+			character = foldRune(character[:0], r, text[i:i+width])
+			for k := range character {
+				out = append(out, character[k])
+				from = append(from, i)
+				to = append(to, i+width)
+				if k > 0 {
+					gap = append(gap, 0)
+				} else {
+					gap = append(gap, dropped)
+				}
+			}
+			dropped = 0
+		}
+		i += width
+	}
+	return folded{text: string(out), from: from, to: to, gap: gap}
+}
+
+// softHyphen is the word processor's optional hyphen: invisible unless a line breaks
+// there, when it displays as "-".
+const softHyphen = '\u00AD'
+
+// foldRune appends the folded form of the character r, encoded in text, to dst.
+func foldRune(dst []byte, r rune, text string) []byte {
+	if r < utf8.RuneSelf {
+		return append(dst, text...)
+	}
+	if r == utf8.RuneError {
+		return utf8.AppendRune(dst, utf8.RuneError)
+	}
+	for _, c := range norm.NFKC.String(text) {
+		if isDash(c) {
+			c = '-'
+		}
+		dst = utf8.AppendRune(dst, c)
+	}
+	return dst
+}
+
+// next returns the folded offset and length of the first code at or after folded
+// offset from.
+func (v folded) next(from int) (start, n int, ok bool) {
+	for i := from; i+codeLength-1 <= len(v.text); i++ {
+		if !isDigit(v.text[i]) || !v.marked(i, afterFormat) && alnumBefore(v.text, i) {
 			continue
 		}
-		if n, ok := match(text[i:]); ok {
-			return i, i + n, true
+		if n, ok := v.match(i); ok {
+			return i, n, true
 		}
 	}
 	return 0, 0, false
 }
 
-// Redact returns text with every identity code Find sees replaced by Redacted.
-func Redact(text string) string {
-	var b strings.Builder
-	rest := text
-	for {
-		start, end, ok := Find(rest)
-		if !ok {
-			break
-		}
-		b.WriteString(rest[:start])
-		b.WriteString(Redacted)
-		rest = rest[end:]
+// span returns the original offsets of the folded bytes [start, start+n).
+func (v folded) span(start, n int) (int, int) {
+	if v.from == nil {
+		return start, start + n
 	}
-	if b.Len() == 0 {
-		return text
-	}
-	b.WriteString(rest)
-	return b.String()
+	return v.from[start], v.to[start+n-1]
 }
 
-// match reports whether s starts with an identity code followed by anything but a
-// letter or digit, and how many bytes the code takes.
-func match(s string) (int, bool) {
-	for i := range 6 {
-		if !isDigit(s[i]) {
+// match reports whether the folded text at i starts with an identity code followed
+// by anything but a letter or digit, and how many bytes the code takes.
+func (v folded) match(i int) (int, bool) {
+	s := v.text[i:]
+	if len(s) < codeLength-1 {
+		return 0, false
+	}
+	for k := range 6 {
+		if !isDigit(s[k]) {
 			return 0, false
 		}
 	}
-	sign, width := utf8.DecodeRuneInString(s[6:])
-	if isDash(sign) {
-		sign = '-'
+	sign, rest := s[6], s[7:]
+	if _, ok := centuryOf(upper(sign)); !ok {
+		// A soft hyphen where the sign belongs, and no other sign: the hyphen.
+		if !v.marked(i+6, afterSoftHyphen) {
+			return 0, false
+		}
+		sign, rest = '-', s[6:]
 	}
-	rest := s[6+width:]
-	if sign > unicode.MaxASCII || len(rest) < 4 {
+	if len(rest) < 4 {
 		return 0, false
 	}
-	n := 6 + width + 4
-	if next, _ := utf8.DecodeRuneInString(s[n:]); n < len(s) && isAlnum(next) {
+	n := len(s) - len(rest) + 4
+	if next, _ := utf8.DecodeRuneInString(s[n:]); n < len(s) && !v.marked(i+n, afterFormat) && isAlnum(next) {
 		return 0, false
 	}
 	canonical := strings.ToUpper(s[:6] + string(sign) + rest[:4])
 	return n, validate(canonical, true) == nil
+}
+
+// marked reports whether folded byte i has the mark in gap.
+func (v folded) marked(i int, mark uint8) bool {
+	return v.gap != nil && v.gap[i]&mark != 0
 }
 
 // alnumBefore reports whether the character before text[i] is a letter or digit.
@@ -218,7 +348,23 @@ func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 // isDash reports the dashes and minus signs a keyboard or word processor writes for
 // a hyphen.
 func isDash(r rune) bool {
-	return r >= '\u2010' && r <= '\u2015' || r == '\u2212' || r == '\uFE63' || r == '\uFF0D'
+	return unicode.Is(unicode.Pd, r) || r == '\u2212'
+}
+
+func isPlainASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func upper(b byte) byte {
+	if b >= 'a' && b <= 'z' {
+		return b - 'a' + 'A'
+	}
+	return b
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
