@@ -14,6 +14,7 @@ import (
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // at is noon UTC on a day: the same day in Helsinki, summer or winter.
@@ -343,6 +344,16 @@ func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {
 	if got := reason(t, err); got != "VISIT_RESTRICTED" {
 		t.Errorf("a veterinarian amending a restricted visit: %s", got)
 	}
+	// The invoices are what outlives the erasure, so their numbers are checked for an
+	// identity code here too.
+	servicetest.Refused(t, "131052", []servicetest.Refusal{{Name: "identity code as a restricted visit's invoice number",
+		Field: "visit.invoices[0].number", Call: func() error {
+			_, err := f.history.AmendVisit(f.as(t, auth.RoleBilling), &historyv1.AmendVisitRequest{
+				VisitId: v.GetId(), Version: 2, Reason: "number corrected", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("131052-308T", paid)}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
+			})
+			return err
+		}}})
 	paidNow, err := f.history.AmendVisit(f.as(t, auth.RoleBilling), &historyv1.AmendVisitRequest{
 		VisitId: v.GetId(), Version: 2, Reason: "paid", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("2026-118", paid)}},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},

@@ -11,8 +11,10 @@ import (
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
-// TestFreeTextRefusesIdentityCodes: an identity code typed into a visit's text, an
-// amendment's reason, a communication or the stated purpose is refused on that field,
+// TestFreeTextRefusesIdentityCodes: an identity code typed into a visit's text, its
+// diagnosis and procedure codes or invoice numbers (whose character sets allow one, and
+// whose invoices outlive an owner's erasure), an amendment's reason, a communication or
+// the stated purpose is refused on that field,
 // never stored (visits, amendments, communications or audit log) and not repeated in
 // the error.
 func TestFreeTextRefusesIdentityCodes(t *testing.T) {
@@ -39,6 +41,31 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 		{Name: "anamnesis on its second line", Field: "visit.anamnesis", Call: func() error {
 			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(),
 				Visit: withText(func(v *historyv1.Visit) { v.Anamnesis = "Limping.\n131052-308t" })})
+			return err
+		}},
+		{Name: "diagnosis code", Field: "visit.diagnoses[0].code", Call: func() error {
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(),
+				Visit: withText(func(v *historyv1.Visit) { v.Diagnoses[0].Code = "131052-308T" })})
+			return err
+		}},
+		{Name: "procedure code in lower case", Field: "visit.procedures[0].code", Call: func() error {
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(),
+				Visit: withText(func(v *historyv1.Visit) {
+					v.Procedures = []*historyv1.Procedure{{Description: "X-ray", Code: "131052-308t"}}
+				})})
+			return err
+		}},
+		{Name: "invoice number", Field: "visit.invoices[0].number", Call: func() error {
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(),
+				Visit: withText(func(v *historyv1.Visit) { v.Invoices[0].Number = "131052-308T" })})
+			return err
+		}},
+		{Name: "invoice number amended", Field: "visit.invoices[0].number", Call: func() error {
+			_, err := f.history.AmendVisit(f.as(t, auth.RoleBilling), &historyv1.AmendVisitRequest{
+				VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "invoice number corrected",
+				Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("131052-308T", paid)}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
+			})
 			return err
 		}},
 		{Name: "amendment reason", Field: "reason", Call: func() error {

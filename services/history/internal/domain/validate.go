@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // Limits of a record's parts. Generous for clinical use, small enough that one visit
@@ -116,6 +117,9 @@ func normalizeInvoices(invoices []Invoice, field string, errs *apperr.Validation
 			errs.Add(f+".number", "is required")
 		case len(inv.Number) > maxInvoiceNo || strings.ContainsFunc(inv.Number, notInvoiceRune):
 			errs.Add(f+".number", fmt.Sprintf("must be at most %d letters, digits, '-' or '/'", maxInvoiceNo))
+		case identitycode.Contains(inv.Number):
+			// Invoices outlive an owner's erasure (bookkeeping), so a code here would too.
+			errs.Add(f+".number", apperr.IdentityCodeViolation)
 		case seen[inv.Number]:
 			errs.Add(f+".number", "is listed twice")
 		}
@@ -179,11 +183,14 @@ func note(errs *apperr.ValidationError, field, s string) string {
 	return s
 }
 
-// code checks an optional terminology code.
+// code checks an optional terminology code. Its character set is also that of an
+// identity code, which is refused as in free text.
 func code(errs *apperr.ValidationError, field, s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > maxCode || strings.ContainsFunc(s, notCodeRune) {
 		errs.Add(field, fmt.Sprintf("must be at most %d letters, digits, '.', '-' or ':'", maxCode))
+	} else {
+		errs.CheckNoIdentityCode(field, s)
 	}
 	return s
 }

@@ -49,6 +49,10 @@ func TestNormalizeVisit(t *testing.T) {
 		{"findings with NUL", func(v *Visit) { v.Findings = "a\x00" }, []string{"visit.findings"}},
 		{"diagnosis without text", func(v *Visit) { v.Diagnoses[0].Text = "" }, []string{"visit.diagnoses[0].text"}},
 		{"bad code", func(v *Visit) { v.Diagnoses[0].Code = "a b" }, []string{"visit.diagnoses[0].code"}},
+		{"identity code as diagnosis code", func(v *Visit) { v.Diagnoses[0].Code = "131052-308T" }, []string{"visit.diagnoses[0].code"}},
+		{"identity code as procedure code", func(v *Visit) { v.Procedures[0].Code = "010190y123m" }, []string{"visit.procedures[0].code"}},
+		{"identity code as invoice number", func(v *Visit) { v.Invoices[0].Number = "131052-308T" }, []string{"visit.invoices[0].number"}},
+		{"code-like terminology codes", func(v *Visit) { v.Diagnoses[0].Code, v.Procedures[0].Code = "M25.57", "131052-308U" }, nil},
 		{"procedure without description", func(v *Visit) { v.Procedures[0].Description = "" }, []string{"visit.procedures[0].description"}},
 		{"medication without route", func(v *Visit) { v.Medications[0].Route = "" }, []string{"visit.medications[0].route"}},
 		{"medication without product or dose", func(v *Visit) { v.Medications[0].Product, v.Medications[0].Dose = "", "" },
@@ -161,5 +165,24 @@ func TestInvoiceRecordHidesClinicalText(t *testing.T) {
 	}
 	if got.Current.Invoices[0].State != InvoicePaid || got.Original.Invoices[0].State != InvoiceOpen {
 		t.Error("invoice states not kept")
+	}
+}
+
+// TestNormalizeRestrictedVisitRefusesIdentityCode: the invoices of a restricted visit
+// are kept after the owner's erasure, so their numbers must not hold a code either.
+func TestNormalizeRestrictedVisitRefusesIdentityCode(t *testing.T) {
+	for _, tc := range []struct {
+		number string
+		want   []string
+	}{
+		{"2026-118", nil},
+		{"131052-308T", []string{"visit.invoices[0].number"}},
+	} {
+		v := Visit{Restricted: true, Invoices: []Invoice{{Number: tc.number, State: InvoicePaid}}}
+		var errs apperr.ValidationError
+		NormalizeRestrictedVisit(&v, "visit", &errs)
+		if got := violated(errs); !slices.Equal(got, tc.want) {
+			t.Errorf("invoice number %q: violations %v, want %v", tc.number, got, tc.want)
+		}
 	}
 }
