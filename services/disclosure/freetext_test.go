@@ -51,6 +51,12 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 			_, err := s.disclosure.CreateRecipient(manager, &disclosurev1.CreateRecipientRequest{Recipient: r})
 			return err
 		}},
+		{Name: "recipient's contact e-mail", Field: "recipient.contact.email", Call: func() error {
+			r := insurer("Pohjola", "FI")
+			r.Contact.Email = "010190Y123M@example.fi"
+			_, err := s.disclosure.CreateRecipient(manager, &disclosurev1.CreateRecipientRequest{Recipient: r})
+			return err
+		}},
 		{Name: "stated purpose", Field: "purpose", Call: func() error {
 			ctx := auth.WithOutgoingToken(t.Context(), s.env.Token(t, auth.RoleMaintainer), text)
 			_, err := s.disclosure.GetAccessRequest(ctx, &disclosurev1.GetAccessRequestRequest{AccessRequestId: request.GetId()})

@@ -11,8 +11,9 @@ import (
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
-// TestFreeTextRefusesIdentityCodes: an identity code typed into a reason, a purpose or
-// a name is refused on that field, not stored (in the owner, the patient, their
+// TestFreeTextRefusesIdentityCodes: an identity code typed into a reason, a purpose, a
+// name, an e-mail address, a policy number or a request id (hidden behind an invisible
+// character too) is refused on that field, not stored (in the owner, the patient, their
 // histories or the audit log) and not repeated in the error; the purpose is refused
 // whether it comes in the request or as the call's x-purpose metadata.
 func TestFreeTextRefusesIdentityCodes(t *testing.T) {
@@ -46,6 +47,36 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 			newcomer := newOwner("Virta")
 			newcomer.Address.Street = "Ruukintie 1 (131052-308T)"
 			_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newcomer})
+			return err
+		}},
+		{Name: "e-mail address", Field: "owner.email", Call: func() error {
+			_, err := c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+				OwnerId: o.GetId(), Owner: &ownerv1.Owner{Email: "131052-308T@example.fi"}, Version: o.GetVersion(), Reason: "new address",
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"email"}},
+			})
+			return err
+		}},
+		{Name: "e-mail address of a new owner", Field: "owner.email", Call: func() error {
+			newcomer := newOwner("Virta")
+			newcomer.Email = "virta.131052-308t@example.fi"
+			_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newcomer})
+			return err
+		}},
+		{Name: "request id of a new owner", Field: "request_id", Call: func() error {
+			_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newOwner("Virta"), RequestId: "131052-308T"})
+			return err
+		}},
+		{Name: "reason with a soft hyphen inside the code", Field: "reason", Call: func() error {
+			_, err := c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+				OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "0407654321"}, Version: o.GetVersion(), Reason: "asiakas 131052\u00ad-308T soitti", UpdateMask: phone,
+			})
+			return err
+		}},
+		{Name: "policy number", Field: "patient.insurance.policy_number", Call: func() error {
+			_, err := c.UpdatePatient(env.As(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
+				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Insurance: &ownerv1.Insurance{Insurer: "If", PolicyNumber: "131052-308T"}},
+				Version: pet.GetVersion(), Reason: "new policy", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"insurance"}},
+			})
 			return err
 		}},
 		{Name: "patient change reason", Field: "reason", Call: func() error {

@@ -118,8 +118,8 @@ func (v *ValidationError) CheckUUID(field, id string) {
 }
 
 // CheckRequestID returns the client's request id of a create: the body's, else the
-// Idempotency-Key the gateway forwards as metadata; too long an id is a violation of
-// request_id.
+// Idempotency-Key the gateway forwards as metadata; too long an id, or one holding an
+// identity code (it is stored with what it created), is a violation of request_id.
 func (v *ValidationError) CheckRequestID(ctx context.Context, fromBody string) string {
 	id := strings.TrimSpace(fromBody)
 	if id == "" {
@@ -129,6 +129,8 @@ func (v *ValidationError) CheckRequestID(ctx context.Context, fromBody string) s
 	}
 	if len(id) > maxRequestIDLen {
 		v.Add("request_id", fmt.Sprintf("must be at most %d characters", maxRequestIDLen))
+	} else {
+		v.CheckNoIdentityCode("request_id", id)
 	}
 	return id
 }

@@ -217,6 +217,30 @@ func TestCheckMultilineText(t *testing.T) {
 	}
 }
 
+func TestCheckRequestIDRefusesIdentityCode(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, key string
+		want            string
+	}{
+		{"UUID", "3f2a1c52-0d1e-4b7a-9c1d-131052308000", "", ""},
+		{"code in the body", "131052-308T", "", apperr.IdentityCodeViolation},
+		{"code in the Idempotency-Key", "", "hetu-131052-308T", apperr.IdentityCodeViolation},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(apperr.MetadataIdempotencyKey, tc.key))
+			var v apperr.ValidationError
+			v.CheckRequestID(ctx, tc.body)
+			got := ""
+			if len(v.Violations) > 0 {
+				got = v.Violations[0].Field + ": " + v.Violations[0].Description
+			}
+			if want := "request_id: " + tc.want; tc.want != "" && got != want || tc.want == "" && got != "" {
+				t.Errorf("CheckRequestID = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestCheckTextRefusesIdentityCode(t *testing.T) {
 	for _, tc := range []struct {
 		name string

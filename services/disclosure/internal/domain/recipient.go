@@ -113,6 +113,9 @@ func normalizeContact(c *Contact, prefix string, v *apperr.ValidationError) {
 		v.Add(prefix+".email", "is required")
 	} else if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email || len(c.Email) > maxNameLen {
 		v.Add(prefix+".email", "must be a plain e-mail address such as tietosuoja@example.fi")
+	} else {
+		// An address's local part may be anything, a code included.
+		v.CheckNoIdentityCode(prefix+".email", c.Email)
 	}
 	c.Phone = strings.TrimSpace(c.Phone)
 	if c.Phone != "" {

@@ -220,6 +220,7 @@ func TestPrepareRecipient(t *testing.T) {
 		{"country unassigned", func(r *Recipient) { r.Country = "XX" }, []string{"r.country"}},
 		{"contact e-mail required", func(r *Recipient) { r.Contact.Email = "" }, []string{"r.contact.email"}},
 		{"contact e-mail with name", func(r *Recipient) { r.Contact.Email = "Tietosuoja <t@example.fi>" }, []string{"r.contact.email"}},
+		{"identity code as the contact e-mail", func(r *Recipient) { r.Contact.Email = "010190y123m@example.fi" }, []string{"r.contact.email"}},
 		{"contact phone national", func(r *Recipient) { r.Contact.Phone = "09 123 4567" }, []string{"r.contact.phone"}},
 		{"contact phone too short", func(r *Recipient) { r.Contact.Phone = "+358 12" }, []string{"r.contact.phone"}},
 		{"contact phone letters", func(r *Recipient) { r.Contact.Phone = "+358 40 CALL ME" }, []string{"r.contact.phone"}},

@@ -130,6 +130,9 @@ func NormalizeOwner(o *Owner, prefix string, v *apperr.ValidationError) {
 	if o.Email = strings.TrimSpace(o.Email); o.Email != "" {
 		if a, err := mail.ParseAddress(o.Email); err != nil || a.Address != o.Email || len(o.Email) > maxTextLen {
 			v.Add(prefix+".email", "must be a plain e-mail address such as name@example.fi")
+		} else {
+			// An address's local part may be anything, a code included.
+			v.CheckNoIdentityCode(prefix+".email", o.Email)
 		}
 	}
 	switch o.Language {

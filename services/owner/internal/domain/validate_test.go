@@ -33,6 +33,8 @@ func TestNormalizeOwner(t *testing.T) {
 		{"foreign postal code", func(o *Owner) { o.Address.Country, o.Address.PostalCode = "se", "114 55" }, nil},
 		{"bad country", func(o *Owner) { o.Address.Country = "Finland" }, []string{"o.address.country"}},
 		{"bad e-mail", func(o *Owner) { o.Email = "Aino <aino@example.fi>" }, []string{"o.email"}},
+		{"identity code as an e-mail address", func(o *Owner) { o.Email = "131052-308T@example.fi" }, []string{"o.email"}},
+		{"digits in an e-mail address", func(o *Owner) { o.Email = "aino.131052@example.fi" }, nil},
 		{"no clinic", func(o *Owner) { o.HomeClinic = "" }, []string{"o.home_clinic"}},
 		{"control character", func(o *Owner) { o.FamilyName = "Ä\x00" }, []string{"o.family_name"}},
 		{"too long", func(o *Owner) { o.Address.Street = strings.Repeat("k", 201) }, []string{"o.address.street"}},
@@ -139,6 +141,9 @@ func TestNormalizePatient(t *testing.T) {
 		{"birth in the future", func(p *Patient) { p.BirthDate = "2027-01-01" }, []string{"p.birth_date"}},
 		{"not a date", func(p *Patient) { p.BirthDate = "1.5.2020" }, []string{"p.birth_date"}},
 		{"policy without insurer", func(p *Patient) { p.Insurance = Insurance{PolicyNumber: "123"} }, []string{"p.insurance.insurer"}},
+		{"identity code as a policy number", func(p *Patient) { p.Insurance = Insurance{Insurer: "If", PolicyNumber: "131052-308T"} },
+			[]string{"p.insurance.policy_number"}},
+		{"identity code in a registration", func(p *Patient) { p.KennelClubRegistration = "FI 131052-308T" }, []string{"p.kennel_club_registration"}},
 		{"born after its death", func(p *Patient) { p.Deceased, p.DeathDate, p.BirthDate = true, "2021-01-01", "2024-06-01" }, []string{"p.birth_date"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
