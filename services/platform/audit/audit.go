@@ -366,13 +366,7 @@ func complete(ctx context.Context, e Event) Event {
 	if e.Purpose == "" {
 		e.Purpose = auth.Purpose(ctx)
 	}
-	// The services refuse an identity code typed into free text, and the auth
-	// interceptor one in the stated purpose; one that still reaches an event (a purpose
-	// or reason built from something else) is removed here, so that the log, kept for
-	// years and shown in access reports, never holds it.
-	e.Purpose = identitycode.Redact(e.Purpose)
-	e.Reason = identitycode.Redact(e.Reason)
-	e.ActorName = identitycode.Redact(e.ActorName)
+	e = withoutIdentityCodes(e)
 	if e.TraceID == "" {
 		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 			e.TraceID = sc.TraceID().String()
@@ -384,9 +378,23 @@ func complete(ctx context.Context, e Event) Event {
 	return e
 }
 
+// withoutIdentityCodes removes any identity code from e's free text. The services
+// refuse a code typed into free text, and the auth interceptor one in the stated
+// purpose; one that still reaches an event (a purpose or reason built from something
+// else) is removed before the event is stored, so that the log, kept for years and
+// shown in access reports, never holds it, and again when events are read, for those
+// stored before the writer removed them.
+func withoutIdentityCodes(e Event) Event {
+	e.Purpose = identitycode.Redact(e.Purpose)
+	e.Reason = identitycode.Redact(e.Reason)
+	e.ActorName = identitycode.Redact(e.ActorName)
+	return e
+}
+
 // EachBySubject calls fn with every event about ownerID, oldest first, and stops
 // at the first error fn returns. The events stream from the store: an owner with a
-// long history costs no more memory than one event.
+// long history costs no more memory than one event. No event carries an identity code
+// (see withoutIdentityCodes).
 func (w *Writer) EachBySubject(ctx context.Context, ownerID string, fn func(Event) error) error {
 	cur, err := w.coll.Find(ctx,
 		bson.D{{Key: "subject_owner_id", Value: ownerID}},
@@ -401,7 +409,7 @@ func (w *Writer) EachBySubject(ctx context.Context, ownerID string, fn func(Even
 		if err := cur.Decode(&e); err != nil {
 			return fmt.Errorf("decode audit event: %w", err)
 		}
-		if err := fn(e); err != nil {
+		if err := fn(withoutIdentityCodes(e)); err != nil {
 			return err
 		}
 	}

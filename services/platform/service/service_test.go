@@ -301,6 +301,27 @@ func TestEveryServiceServesItsAuditLog(t *testing.T) {
 			t.Errorf("event = %v", got)
 		}
 	})
+	t.Run("an event stored with an identity code is exported without it", func(t *testing.T) {
+		// Events stored before the writer removed codes from purposes, reasons and
+		// names still hold them.
+		const owner = "0190f5a4-1111-7000-8000-000000000002"
+		raw := embeddedtest.Client(t, env.Store.URI())
+		if _, err := raw.Database(database).Collection(audit.Collection).InsertOne(t.Context(), bson.M{
+			"_id": "legacy-1", "time": time.Now().UTC(), "actor_subject": "staff-1", "actor_name": "Staff (131052-308T)",
+			"roles": []string{"reception"}, "action": "owner.read", "resource": "owners/" + owner, "subject_owner_id": owner,
+			"purpose": "asiakas 131052\u00ad-308T soitti", "outcome": audit.OutcomeSuccess,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		events, err := export(t, auth.RoleClinicManager, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" })
+		if i < 0 || events[i].GetPurpose() != "asiakas [identity code removed] soitti" || events[i].GetActorName() != "Staff ([identity code removed])" {
+			t.Errorf("exported %v, want the purpose and actor name without the code", events)
+		}
+	})
 	tests := []struct {
 		name    string
 		role    auth.Role
