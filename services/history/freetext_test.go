@@ -4,10 +4,12 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -92,4 +94,34 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 	f.histSv.Stop()
 	f.ownerSv.Stop()
 	servicetest.NotStored(t, f.env, "131052-308", historyDatabase, ownerDatabase)
+}
+
+// TestAmendmentReasonStoredWithAnIdentityCodeIsShownWithoutIt: an amendment's reason
+// stored before the service refused an identity code in one is shown without the
+// code, when the visit is read and in the owner's export.
+func TestAmendmentReasonStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
+	f := setup(t)
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
+	vet := f.as(t, auth.RoleVeterinarian)
+	if _, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+		VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "wrong leg",
+		Visit: &historyv1.Visit{Findings: "Swollen right hock."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	visits := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase).Collection("visits")
+	if _, err := visits.UpdateByID(t.Context(), recorded.GetId(), bson.M{"$set": bson.M{"amendments.0.reason": "omistaja 131052-308T soitti"}}); err != nil {
+		t.Fatal(err)
+	}
+	const want = "omistaja [identity code removed] soitti"
+	got := f.getVisit(t, recorded.GetId())
+	if a := got.GetAmendments(); len(a) != 1 || a[0].GetReason() != want {
+		t.Errorf("amendments read %v, want the reason %q", a, want)
+	}
+	f.export(t, f.as(t, auth.RoleClinicManager), pet.GetOwnerId(), func(r *historyv1.VisitRecord) {
+		if a := r.GetAmendments(); len(a) != 1 || a[0].GetReason() != want {
+			t.Errorf("amendments exported %v, want the reason %q", a, want)
+		}
+	})
 }

@@ -67,3 +67,54 @@ func TestUpdateLeavesAValueStoredUnderLaxerRules(t *testing.T) {
 		t.Fatalf("correcting the country: %v, %v", got.GetAddress(), err)
 	}
 }
+
+// TestChangesStoredWithAnIdentityCodeAreShownWithoutIt: a change reason or an actor's
+// name stored before the service refused an identity code in one is shown without the
+// code, in the owner's and the patient's histories and in the owner's own copy.
+func TestChangesStoredWithAnIdentityCodeAreShownWithoutIt(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Lehtonen")})
+	pet := registerPatient(t, env, c, o.GetId(), newPatient("Musti"))
+	db := embeddedtest.Client(t, env.Store.URI()).Database(testDatabase)
+	for coll, id := range map[string]string{"owners": o.GetId(), "patients": pet.GetId()} {
+		var doc struct {
+			Changes []bson.M `bson:"changes"`
+		}
+		if err := db.Collection(coll).FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range doc.Changes {
+			ch["reason"], ch["actor_name"] = "asiakas 131052-308T soitti", "Reception (010190y123m)"
+		}
+		if _, err := db.Collection(coll).UpdateByID(t.Context(), id, bson.M{"$set": bson.M{"changes": doc.Changes}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	owners, err := c.ListOwnerChanges(env.As(t, auth.RoleReception), &ownerv1.ListOwnerChangesRequest{OwnerId: o.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patients, err := c.ListPatientChanges(env.As(t, auth.RoleReception), &ownerv1.ListPatientChangesRequest{PatientId: pet.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := c.ExportOwner(auth.WithOutgoingToken(t.Context(), env.Token(t, auth.RoleClinicManager), "access request 1"),
+		&ownerv1.ExportOwnerRequest{OwnerId: o.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, changes := range map[string][]*ownerv1.Change{
+		"owner's changes": owners.GetChanges(), "patient's changes": patients.GetChanges(),
+		"owner's copy": copied.GetOwnerChanges(), "patient's changes in the owner's copy": copied.GetPatientChanges()[0].GetChanges(),
+	} {
+		if len(changes) == 0 {
+			t.Fatalf("%s: none", name)
+		}
+		for _, ch := range changes {
+			if ch.GetReason() != "asiakas [identity code removed] soitti" || ch.GetActorName() != "Reception ([identity code removed])" {
+				t.Errorf("%s: reason %q, actor %q; want both without the code", name, ch.GetReason(), ch.GetActorName())
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/retention"
 )
@@ -144,9 +145,12 @@ func visitsToProto(vs []*domain.Visit) []*historyv1.Visit {
 	return protomap.All(vs, visitToProto)
 }
 
+// amendmentToProto is every read of an amendment. A reason stored before the service
+// refused an identity code in one may hold a code, which the visit's trail, kept for
+// years and copied into the owner's access report, would otherwise show.
 func amendmentToProto(a domain.Amendment) *historyv1.Amendment {
 	return &historyv1.Amendment{
-		Version: a.Version, Time: protomap.Timestamp(a.Time), Author: staffToProto(a.Author), Reason: a.Reason,
+		Version: a.Version, Time: protomap.Timestamp(a.Time), Author: staffToProto(a.Author), Reason: identitycode.Redact(a.Reason),
 		Fields: a.Fields, Corrected: visitToProto(&a.Corrected),
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/protomap"
 )
 
@@ -158,12 +159,17 @@ func patientsToProto(patients []*domain.Patient) []*ownerv1.Patient {
 	return out
 }
 
+// changesToProto is every read of a change history (the owner's, a patient's, the
+// owner's copy). A reason or name stored before the services refused an identity code
+// in one may hold a code, which the history, kept as long as the record, would
+// otherwise show.
 func changesToProto(changes []domain.Change) []*ownerv1.Change {
 	out := make([]*ownerv1.Change, len(changes))
 	for i, c := range changes {
 		out[i] = &ownerv1.Change{
 			Version: c.Version, Time: timestamppb.New(c.Time), ActorSubject: c.ActorSubject,
-			ActorName: c.ActorName, ActorRoles: c.ActorRoles, Fields: c.Fields, Reason: c.Reason,
+			ActorName: identitycode.Redact(c.ActorName), ActorRoles: c.ActorRoles, Fields: c.Fields,
+			Reason: identitycode.Redact(c.Reason),
 		}
 		for _, v := range c.Values {
 			out[i].Values = append(out[i].Values, &ownerv1.ValueChange{Field: v.Field, OldValue: v.From, NewValue: v.To})
