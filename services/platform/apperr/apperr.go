@@ -92,7 +92,11 @@ func (v *ValidationError) checkText(field, s string, maxLen int, forbidden func(
 }
 
 // IdentityCodeViolation describes a field refused for holding a personal identity code.
-const IdentityCodeViolation = "must not contain a personal identity code"
+// It also tells what to change when the text only looks like one (about one in 31
+// dates written DDMMYY followed by a hyphen and four characters do; see
+// docs/DATA_PROTECTION.md).
+const IdentityCodeViolation = "must not contain a personal identity code or text shaped like one " +
+	"(six digits, a hyphen and four characters): write a date and time such as 1.1.2024 klo 7.30"
 
 // CheckNoIdentityCode records field as invalid when the text s holds a personal
 // identity code. The code has its own field where it belongs (encrypted, masked,
