@@ -347,7 +347,7 @@ func TestErasureStuckAndResumed(t *testing.T) {
 	if first.GetState() != disclosurev1.ErasureStepState_ERASURE_STEP_STATE_FAILED || first.GetLastError() != "PERMISSION_DENIED" || first.GetAttempts() != 1 {
 		t.Fatalf("stuck at %v", first)
 	}
-	writeJobToken(t, s.env, s.jobTokenFile, auth.RoleClinicManager)
+	writeJobToken(t, s.env, s.jobTokenFile, auth.RoleErasureJob)
 	res, err := s.disclosure.ResumeErasureRequest(s.as(t, auth.RoleClinicManager), &disclosurev1.ResumeErasureRequestRequest{ErasureRequestId: created.GetId()})
 	if err != nil {
 		t.Fatal(err)

@@ -144,10 +144,11 @@ func TestSetOwnerRestriction(t *testing.T) {
 
 	// The erasure job's restriction starts an erasure request, which cannot be
 	// cancelled: it is repeated as any restriction is, and no lift undoes it.
-	manager := env.As(t, auth.RoleClinicManager)
+	const jobID = "0199a0b0-0000-7000-8000-000000000002"
+	manager, erasureJob := env.As(t, auth.RoleClinicManager), env.As(t, auth.RoleErasureJob)
 	for range 2 {
-		res, err := c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{
-			OwnerId: o.GetId(), Restricted: true, Reason: "erasure request job-2", ErasureRequestId: "job-2",
+		res, err := c.SetOwnerRestriction(erasureJob, &ownerv1.SetOwnerRestrictionRequest{
+			OwnerId: o.GetId(), Restricted: true, Reason: "erasure request " + jobID, ErasureRequestId: jobID,
 		})
 		if err != nil || !res.GetOwner().GetRestricted() || res.GetOwner().GetVersion() != 4 {
 			t.Fatalf("the erasure request's restriction = %v (%v)", res.GetOwner(), err)
@@ -168,14 +169,29 @@ func TestSetOwnerRestriction(t *testing.T) {
 	}{
 		{"no reason", &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: true, Reason: "  "}, "reason"},
 		{"bad id", &ownerv1.SetOwnerRestrictionRequest{OwnerId: "x", Restricted: true, Reason: "r"}, "owner_id"},
-		{"erasure request on a lift", &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Reason: "r", ErasureRequestId: "job-2"}, "erasure_request_id"},
+		{"erasure request on a lift", &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Reason: "r", ErasureRequestId: jobID}, "erasure_request_id"},
+		{"erasure request not a job's id", &ownerv1.SetOwnerRestrictionRequest{
+			OwnerId: o.GetId(), Restricted: true, Reason: "erasure request", ErasureRequestId: "Aino Laine phoned 040 123 4567",
+		}, "erasure_request_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), tc.req)
+			_, err := c.SetOwnerRestriction(erasureJob, tc.req)
 			if f := violations(t, err); f[0] != tc.want {
 				t.Fatalf("violations %v, want %s", f, tc.want)
 			}
 		})
+	}
+	// Only the erasure job starts an erasure request: one named by staff would be
+	// completed by no job, and the owner could never be lifted.
+	free := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virta")})
+	for _, id := range []string{jobID, "Aino Laine phoned 040 123 4567"} {
+		_, err := c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{
+			OwnerId: free.GetId(), Restricted: true, Reason: "erasure request", ErasureRequestId: id,
+		})
+		wantCode(t, err, codes.PermissionDenied)
+	}
+	if got := getOwner(t, env, c, free.GetId()); got.GetRestricted() || got.GetVersion() != 1 {
+		t.Fatalf("the owner after the refused restrictions = %v", got)
 	}
 	_, err = c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
 		OwnerId: "0199a0b0-0000-7000-8000-000000000000", Restricted: true, Reason: "r",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
 )
 
 // writeAttempts bounds the re-reads of an owner whose version moved on while a
@@ -29,8 +30,13 @@ func errErasureInProgress() error {
 // change history. Setting what is already set changes nothing. An erased owner stays
 // restricted, and so does one whose erasure request has started: erasureRequestID
 // (with restricted only) names the request this restriction starts, which nothing
-// lifts until the erasure has run.
+// lifts until the erasure has run. Only the erasure job names one, with its job's id
+// (a UUID): a request named by anyone else would be completed by no job, leaving the
+// owner restricted for good and the text kept in its history as a request's reason.
 func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason, erasureRequestID string) (*domain.Owner, error) {
+	if caller, _ := auth.FromContext(ctx); erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
+		return nil, fmt.Errorf("restrict owner %s: only the erasure job starts an erasure request: %w", id, apperr.ErrPermissionDenied)
+	}
 	var v apperr.ValidationError
 	if reason == "" {
 		v.Add("reason", "is required: say why, e.g. the erasure request's id")
@@ -39,7 +45,9 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 	if erasureRequestID != "" && !restricted {
 		v.Add("erasure_request_id", "is only for a restriction: an erasure request's restriction is never lifted")
 	}
-	v.CheckText("erasure_request_id", erasureRequestID, maxReasonLen)
+	if erasureRequestID != "" {
+		v.CheckUUID("erasure_request_id", erasureRequestID)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -163,8 +171,9 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 // before the erasure lists the owner's patients, a registration or transfer checks
 // the owner again after its write and takes the write back when it finds the
 // restriction, so a patient written under the owner after the listing cannot stay
-// active under the erased owner. Recorded already, it changes nothing; it answers
-// whether it wrote.
+// active under the erased owner. Recorded already, or answered already (the job's
+// restriction repeated after its erasure ran: nothing would remove the request
+// again), it changes nothing; it answers whether it wrote.
 func (s *Service) startErasure(ctx context.Context, id, requestID, reason string) (*domain.Owner, bool, error) {
 	for range writeAttempts {
 		o, err := s.repo.GetOwner(ctx, id)
@@ -173,6 +182,9 @@ func (s *Service) startErasure(ctx context.Context, id, requestID, reason string
 		}
 		if slices.Contains(o.PendingErasures, requestID) {
 			return o, false, nil
+		}
+		if _, answered, err := s.repo.ErasureAnswer(ctx, id, requestID); err != nil || answered {
+			return o, false, err
 		}
 		started, err := s.repo.StartErasure(ctx, o, requestID, s.change(ctx, []string{"restricted"}, reason))
 		if errors.Is(err, apperr.ErrConflict) {

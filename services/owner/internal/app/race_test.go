@@ -107,6 +107,19 @@ func raceSetup(t *testing.T) (*ownermongo.Repository, *Service, *Service, contex
 	return repo, plain, racing, ctx
 }
 
+// jobOne and jobNine are erasure requests' ids, as the disclosure service's erasure job
+// makes them.
+const (
+	jobOne  = "0199a0b0-0000-7000-8000-000000000001"
+	jobNine = "0199a0b0-0000-7000-8000-000000000009"
+)
+
+// asErasureJob is ctx with the erasure job's identity, the only one that starts an
+// erasure request with its restriction.
+func asErasureJob(ctx context.Context) context.Context {
+	return auth.WithIdentity(ctx, auth.Identity{Subject: "service:disclosure-erasure", Roles: []auth.Role{auth.RoleErasureJob}})
+}
+
 func wantOwnerRestricted(t *testing.T, what string, err error) {
 	t.Helper()
 	var pe *apperr.PreconditionError
@@ -227,7 +240,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 		to, next string
 	}
 	restrict := func(ctx context.Context, sc scene, _ *domain.Patient) error {
-		_, err := sc.plain.SetOwnerRestriction(ctx, sc.to, true, domain.ErasureReason("job-9"), "job-9")
+		_, err := sc.plain.SetOwnerRestriction(asErasureJob(ctx), sc.to, true, domain.ErasureReason(jobNine), jobNine)
 		return err
 	}
 	erase := func(nameKeptUntil string) func(context.Context, scene, *domain.Patient) error {
@@ -235,7 +248,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			if err := restrict(ctx, sc, p); err != nil {
 				return err
 			}
-			_, err := sc.plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: sc.to, RequestID: "job-9", NameKeptUntil: nameKeptUntil})
+			_, err := sc.plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: sc.to, RequestID: jobNine, NameKeptUntil: nameKeptUntil})
 			return err
 		}
 	}
@@ -468,7 +481,7 @@ func TestWriteDuringAnErasure(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: to, RequestID: "job-1"}); err != nil {
+			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: to, RequestID: jobOne}); err != nil {
 				t.Fatal(err)
 			}
 			if pe := (*apperr.PreconditionError)(nil); !errors.As(werr, &pe) || pe.Reason != "OWNER_RESTRICTED" {
@@ -489,7 +502,7 @@ func TestWriteDuringAnErasure(t *testing.T) {
 			}
 			var fields [][]string
 			for _, c := range changes[1:] {
-				if c.Reason != domain.ErasureReason("job-1") {
+				if c.Reason != domain.ErasureReason(jobOne) {
 					t.Errorf("the owner's change %v has reason %q, want the erasure request's", c.Fields, c.Reason)
 				}
 				fields = append(fields, c.Fields)
@@ -539,7 +552,7 @@ func TestErasureAnswersThePatientsItCovered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := EraseOwnerData{OwnerID: owners["Laine"], RequestID: "job-1", NameKeptUntil: kept}
+			in := EraseOwnerData{OwnerID: owners["Laine"], RequestID: jobOne, NameKeptUntil: kept}
 			answer, err := eraser.EraseOwnerData(ctx, in)
 			if err != nil {
 				t.Fatal(err)
@@ -624,10 +637,10 @@ func TestLiftRefusedOnceAnErasureStarted(t *testing.T) {
 				t.Fatal(err)
 			}
 			restrict := map[string][2]string{
-				"job": {domain.ErasureReason("job-1"), "job-1"}, "objection": {"objection pending", ""}, "legacy": {domain.ErasureReason("job-1"), ""},
+				"job": {domain.ErasureReason(jobOne), jobOne}, "objection": {"objection pending", ""}, "legacy": {domain.ErasureReason(jobOne), ""},
 			}
 			if r, ok := restrict[tt.before]; ok {
-				if _, err := plain.SetOwnerRestriction(ctx, owner, true, r[0], r[1]); err != nil {
+				if _, err := plain.SetOwnerRestriction(asErasureJob(ctx), owner, true, r[0], r[1]); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -646,7 +659,7 @@ func TestLiftRefusedOnceAnErasureStarted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1"}); err != nil {
+			if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne}); err != nil {
 				t.Fatalf("the erasure: %v", err)
 			}
 
@@ -659,7 +672,7 @@ func TestLiftRefusedOnceAnErasureStarted(t *testing.T) {
 			if err != nil || !o.Restricted || !o.Erased || !o.Anonymised {
 				t.Fatalf("the owner after its erasure: %+v (%v), want it restricted, erased and anonymised", o, err)
 			}
-			if _, done, err := repo.ErasureAnswer(t.Context(), owner, "job-1"); !done || err != nil {
+			if _, done, err := repo.ErasureAnswer(t.Context(), owner, jobOne); !done || err != nil {
 				t.Errorf("the erasure stored no answer (%v)", err)
 			}
 			wantNoActivePatient(t, repo, owner, true)
@@ -693,7 +706,7 @@ func TestLiftReadBeforeTheErasureStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	lifter, err := New(&staleLift{Repository: repo, run: func(ctx context.Context, id string) error {
-		_, err := plain.SetOwnerRestriction(ctx, id, true, domain.ErasureReason("job-1"), "job-1")
+		_, err := plain.SetOwnerRestriction(asErasureJob(ctx), id, true, domain.ErasureReason(jobOne), jobOne)
 		return err
 	}}, nopAuditor{}, Options{})
 	if err != nil {
@@ -705,6 +718,52 @@ func TestLiftReadBeforeTheErasureStarted(t *testing.T) {
 	}
 	if o, err := repo.GetOwner(t.Context(), owner); err != nil || !o.Restricted {
 		t.Fatalf("the owner after the refused lift: %+v (%v), want it restricted", o, err)
+	}
+}
+
+// TestAnsweredRequestIsNotPendingAgain: the erasure job's restriction repeated after its
+// erasure ran (a job resumed from its first step) leaves no request pending, as nothing
+// would ever remove it; nor does one that read the owner before the answer landed.
+func TestAnsweredRequestIsNotPendingAgain(t *testing.T) {
+	tests := []struct {
+		name string
+		// stale starts the request again from the owner read before its answer.
+		stale bool
+	}{
+		{name: "restriction repeated after the erasure"},
+		{name: "restriction read before the answer landed", stale: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, plain, _, ctx := raceSetup(t)
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne}); err != nil {
+				t.Fatal(err)
+			}
+			// A second request on the erased owner changes nothing on it, so its answer
+			// moves no version that a stale start would trip on.
+			read, err := repo.GetOwner(ctx, owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobNine}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.stale {
+				_, err = repo.StartErasure(ctx, read, jobNine, domain.Change{Reason: domain.ErasureReason(jobNine)})
+				if !errors.Is(err, apperr.ErrConflict) {
+					t.Errorf("starting an answered request from a stale read: %v, want a conflict", err)
+				}
+			} else {
+				_, err = plain.SetOwnerRestriction(asErasureJob(ctx), owner, true, domain.ErasureReason(jobNine), jobNine)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if o, err := repo.GetOwner(ctx, owner); err != nil || len(o.PendingErasures) > 0 {
+				t.Fatalf("the owner after its requests were answered: pending %q (%v), want none", o.PendingErasures, err)
+			}
+		})
 	}
 }
 
@@ -737,10 +796,10 @@ func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
 			}
 			aud := &recAuditor{}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
-				if _, err := plain.SetOwnerRestriction(ctx, o.ID, true, domain.ErasureReason("job-9"), "job-9"); err != nil || !tt.erase {
+				if _, err := plain.SetOwnerRestriction(asErasureJob(ctx), o.ID, true, domain.ErasureReason(jobNine), jobNine); err != nil || !tt.erase {
 					return err
 				}
-				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: o.ID, RequestID: "job-9", NameKeptUntil: tt.nameKeptUntil})
+				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: o.ID, RequestID: jobNine, NameKeptUntil: tt.nameKeptUntil})
 				return err
 			}}, aud, Options{})
 			if err != nil {
@@ -892,7 +951,7 @@ func TestStartupScrubKeepsAnInFlightRequestsReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}); err != nil {
+	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne, NameKeptUntil: "2060-12-31"}); err != nil {
 		t.Fatal(err)
 	}
 	restarted, err := New(&crashThenScrub{Repository: repo}, nopAuditor{}, Options{})
@@ -910,7 +969,7 @@ func TestStartupScrubKeepsAnInFlightRequestsReason(t *testing.T) {
 	for _, c := range changes {
 		reasons = append(reasons, c.Reason)
 	}
-	want := []string{domain.RegisteredReason, domain.ErasureReason("job-1"), domain.ErasureReason("job-2")}
+	want := []string{domain.RegisteredReason, domain.ErasureReason(jobOne), domain.ErasureReason("job-2")}
 	if !slices.Equal(reasons, want) {
 		t.Errorf("the patient's history says %q, want %q", reasons, want)
 	}

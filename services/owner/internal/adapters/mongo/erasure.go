@@ -53,7 +53,9 @@ func (r *Repository) SetRestriction(ctx context.Context, id string, restricted b
 // StartErasure implements domain.Repository. Restricting, it is a change like any
 // other (a new version and its record); on an owner restricted already it changes no
 // data, so it only adds the request, with neither a version nor a record (the history
-// would show a change of nothing).
+// would show a change of nothing). A request answered meanwhile is not added again
+// (it fails as stale): its answer's update was the one that removes it, and no other
+// will come.
 func (r *Repository) StartErasure(ctx context.Context, o *domain.Owner, requestID string, c domain.Change) (*domain.Owner, error) {
 	update := bson.M{"$addToSet": bson.M{"pending_erasures": requestID}}
 	if !o.Restricted {
@@ -61,7 +63,10 @@ func (r *Repository) StartErasure(ctx context.Context, o *domain.Owner, requestI
 		update["$set"] = bson.M{"restricted": true, "version": c.Version, "updated": c.Time}
 		update["$push"] = bson.M{"changes": changeToDoc(c)}
 	}
-	filter := bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version}}
+	// $nor of an equality, not $ne: the embedded store's $ne and $nin match an array
+	// holding any other element.
+	filter := bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version},
+		{Key: "$nor", Value: bson.A{bson.D{{Key: "erasures.request_id", Value: requestID}}}}}
 	var out ownerDoc
 	err := r.owners.FindOneAndUpdate(ctx, filter, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)

@@ -3010,7 +3010,9 @@ type SetOwnerRestrictionRequest struct {
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The erasure request this restriction starts (its id, as EraseOwnerData's request_id
 	// will be): the restriction cannot be lifted then, as an erasure request cannot be
-	// cancelled and the erasure will follow. Only with restricted; optional.
+	// cancelled and the erasure will follow. Only with restricted; optional. Only the
+	// erasure job names one (PERMISSION_DENIED for another caller), with its job's id, a
+	// UUID: no job would complete a request named by anyone else.
 	ErasureRequestId string `protobuf:"bytes,4,opt,name=erasure_request_id,json=erasureRequestId,proto3" json:"erasure_request_id,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
