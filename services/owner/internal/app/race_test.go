@@ -961,14 +961,7 @@ func TestStartupScrubKeepsAnInFlightRequestsReason(t *testing.T) {
 	if _, err := restarted.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-2"}); err != nil {
 		t.Fatal(err)
 	}
-	changes, err := plain.PatientChanges(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reasons []string
-	for _, c := range changes {
-		reasons = append(reasons, c.Reason)
-	}
+	reasons := patientReasons(t, ctx, plain, p.ID)
 	want := []string{domain.RegisteredReason, domain.ErasureReason(jobOne), domain.ErasureReason("job-2")}
 	if !slices.Equal(reasons, want) {
 		t.Errorf("the patient's history says %q, want %q", reasons, want)

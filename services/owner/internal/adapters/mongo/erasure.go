@@ -157,7 +157,7 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 		}
 		var found []*domain.Patient
 		for _, p := range patients {
-			q, err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID, requests)
+			q, err := r.erasePatient(ctx, p, plan.AnonymisePatients, c, requestID)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -170,7 +170,7 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 	// After the current patients: one transferred away while they were listed is
 	// found here.
 	if requestID != "" {
-		if err := r.scrubFormerPatients(ctx, o.ID, requests); err != nil {
+		if err := r.scrubFormerPatients(ctx, o.ID); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -226,6 +226,21 @@ func erasureUpdates(n int64) bson.E {
 	return bson.E{Key: "erasure_updates", Value: n}
 }
 
+// keptRequests are erasureRequestIDs of owner ownerID as stored now. A patient's
+// reasons are scrubbed with the requests read after the patient, and the update is
+// conditioned on the patient's version: a request whose reason the patient holds
+// wrote it after it became pending, so it is found, and one that writes its reason
+// later makes the update fail and read both again. Requests read once before the
+// patients would miss one started meanwhile (on an owner restricted already it moves
+// no version), and scrub its reason as staff's.
+func (r *Repository) keptRequests(ctx context.Context, ownerID, requestID string) ([]string, error) {
+	var d ownerDoc
+	if err := findOne(ctx, r.owners, "owner", ownerID, bson.D{{Key: "erasures", Value: 1}, {Key: "pending_erasures", Value: 1}}, &d); err != nil {
+		return nil, fmt.Errorf("erasure requests of owner: %w", err)
+	}
+	return erasureRequestIDs(&d, requestID), nil
+}
+
 // erasureRequestIDs are the erasure requests applied to owner d before, those started
 // on it and not yet applied, and requestID (empty for the sweep): the reasons they
 // wrote stay in the change histories. A request is pending before it writes any
@@ -276,7 +291,7 @@ func scrubbedReasons(d patientDoc, ownerID string, requestIDs []string) bson.M {
 // records (a receptionist editing the animal now is not interrupted); each update is
 // conditioned on the version its history was read at, so a record appended meanwhile
 // makes it read again.
-func (r *Repository) scrubFormerPatients(ctx context.Context, ownerID string, requestIDs []string) error {
+func (r *Repository) scrubFormerPatients(ctx context.Context, ownerID string) error {
 	patients, err := r.TransferredPatients(ctx, ownerID)
 	if err != nil {
 		return err
@@ -285,20 +300,24 @@ func (r *Repository) scrubFormerPatients(ctx context.Context, ownerID string, re
 		if p.OwnerID == ownerID {
 			continue // back with the owner: the erasure's own patients cover it
 		}
-		if _, err := r.scrubPatientReasons(ctx, p.ID, ownerID, requestIDs); err != nil {
+		if _, err := r.scrubPatientReasons(ctx, p.ID, ownerID); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *Repository) scrubPatientReasons(ctx context.Context, id, ownerID string, requestIDs []string) (bool, error) {
+func (r *Repository) scrubPatientReasons(ctx context.Context, id, ownerID string) (bool, error) {
 	for range patientAttempts {
 		var d patientDoc
 		if err := findOne(ctx, r.patients, "patient", id, bson.D{{Key: "owner_id", Value: 1}, {Key: "version", Value: 1}, {Key: "changes", Value: 1}}, &d); err != nil {
 			return false, fmt.Errorf("scrub the history of patient: %w", err)
 		}
-		set := scrubbedReasons(d, ownerID, requestIDs)
+		requests, err := r.keptRequests(ctx, ownerID, "")
+		if err != nil {
+			return false, err
+		}
+		set := scrubbedReasons(d, ownerID, requests)
 		if len(set) == 0 {
 			return false, nil
 		}
@@ -368,11 +387,11 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 
 // erasePatient anonymises p (anonymise) or marks it kept and restricted, with a change
 // record carrying c's reason and the reasons of its owner's time in its history
-// scrubbed (the erasure requests requestIDs' stay); requestID names the erasure request
+// scrubbed (the owner's erasure requests' stay, see keptRequests); requestID names the erasure request
 // (empty for the sweep). Done already, or transferred to another owner or deleted (its
 // registration taken back) meanwhile, it does nothing. It answers the patient as it
 // found it (its erasure flags), or nil when it is no longer the owner's.
-func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string, requestIDs []string) (*domain.Patient, error) {
+func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonymise bool, c domain.Change, requestID string) (*domain.Patient, error) {
 	owner := p.OwnerID
 	for range patientAttempts {
 		// Read whole, history included: the update below rewrites the history, and is
@@ -390,6 +409,10 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 		found := &domain.Patient{ID: d.ID, OwnerID: d.OwnerID, Erased: d.Erased, Anonymised: d.Anonymised, ErasedBy: d.ErasedBy}
 		if d.Anonymised || (!anonymise && d.Erased) {
 			return found, nil
+		}
+		requests, err := r.keptRequests(ctx, owner, requestID)
+		if err != nil {
+			return nil, err
 		}
 		set, unset := bson.M{"erased": true}, bson.M{}
 		c.Fields = []string{"restricted"}
@@ -411,7 +434,7 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 		// end, never the history written whole: a former owner's erasure scrubs the
 		// same history without a new version (scrubFormerPatients), and a whole history
 		// read before it landed would put its reasons back.
-		maps.Copy(set, scrubbedReasons(d, owner, requestIDs))
+		maps.Copy(set, scrubbedReasons(d, owner, requests))
 		if len(d.Changes) > 0 {
 			set[fmt.Sprintf("changes.%d", len(d.Changes))] = changeToDoc(c)
 		} else {
@@ -543,7 +566,7 @@ func (r *Repository) scrubErasedHistories(ctx context.Context) (int, error) {
 
 // scrubErasedOwner is ScrubErasedHistories for the erased owner id.
 func (r *Repository) scrubErasedOwner(ctx context.Context, id string) (int, error) {
-	requests, n, err := r.scrubOwnerReasons(ctx, id)
+	n, err := r.scrubOwnerReasons(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -561,7 +584,7 @@ func (r *Repository) scrubErasedOwner(ctx context.Context, id string) (int, erro
 			continue
 		}
 		seen[p.ID] = true
-		scrubbed, err := r.scrubPatientReasons(ctx, p.ID, id, requests)
+		scrubbed, err := r.scrubPatientReasons(ctx, p.ID, id)
 		if err != nil {
 			return n, fmt.Errorf("owner %s: %w", id, err)
 		}
@@ -572,15 +595,15 @@ func (r *Repository) scrubErasedOwner(ctx context.Context, id string) (int, erro
 	return n, nil
 }
 
-// scrubOwnerReasons scrubs the reasons of erased owner id's change history and answers
-// the erasure requests applied to it (their reasons stay), and 1 when it scrubbed any.
-func (r *Repository) scrubOwnerReasons(ctx context.Context, id string) ([]string, int, error) {
+// scrubOwnerReasons scrubs the reasons of erased owner id's change history (those of
+// its erasure requests stay) and answers 1 when it scrubbed any.
+func (r *Repository) scrubOwnerReasons(ctx context.Context, id string) (int, error) {
 	for range patientAttempts {
 		var d ownerDoc
 		if err := findOne(ctx, r.owners, "owner", id, bson.D{
 			{Key: "version", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}, {Key: "pending_erasures", Value: 1},
 		}, &d); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		requests := erasureRequestIDs(&d, "")
 		set := bson.M{}
@@ -590,15 +613,15 @@ func (r *Repository) scrubOwnerReasons(ctx context.Context, id string) ([]string
 			}
 		}
 		if len(set) == 0 {
-			return requests, 0, nil
+			return 0, nil
 		}
 		res, err := r.owners.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: d.Version}}, bson.M{"$set": set})
 		if err != nil {
-			return nil, 0, fmt.Errorf("scrub the history of owner %s: %w", id, err)
+			return 0, fmt.Errorf("scrub the history of owner %s: %w", id, err)
 		}
 		if res.MatchedCount == 1 {
-			return requests, 1, nil
+			return 1, nil
 		}
 	}
-	return nil, 0, fmt.Errorf("scrub the history of owner %s: contended: %w", id, apperr.ErrUnavailable)
+	return 0, fmt.Errorf("scrub the history of owner %s: contended: %w", id, apperr.ErrUnavailable)
 }

@@ -185,7 +185,7 @@ func TestErasureLeavesAPatientGoneAlone(t *testing.T) {
 			if err := tt.gone(ctx, r, p); err != nil {
 				t.Fatal(err)
 			}
-			found, err := r.erasePatient(ctx, &read, true, registered(), "job-1", []string{"job-1"})
+			found, err := r.erasePatient(ctx, &read, true, registered(), "job-1")
 			if err != nil || found != nil {
 				t.Fatalf("the erasure of a patient gone meanwhile answered %+v (%v), want it not counted", found, err)
 			}
