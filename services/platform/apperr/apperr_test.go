@@ -254,6 +254,11 @@ func TestCheckTextRefusesIdentityCode(t *testing.T) {
 		{"byte order mark before", "\ufeff131052-308T", apperr.IdentityCodeViolation},
 		{"full-width", "hetu １３１０５２-３０８Ｔ", apperr.IdentityCodeViolation},
 		{"Armenian hyphen for the sign", "hetu 131052\u058a308T", apperr.IdentityCodeViolation},
+		{"combining grapheme joiner inside", "hetu 131052\u034f-308T", apperr.IdentityCodeViolation},
+		{"variation selector inside", "hetu 131052-308\ufe0fT", apperr.IdentityCodeViolation},
+		{"Hangul filler inside", "hetu 131052\u3164-308T", apperr.IdentityCodeViolation},
+		{"emoji keycap digits", "hetu 1\ufe0f\u20e33\ufe0f\u20e31\ufe0f\u20e30\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e3-308T", apperr.IdentityCodeViolation},
+		{"emoji and soft hyphens without a code", "perhe 👨\u200d👩\u200d👧 ja 1\ufe0f\u20e3 koiran\u00adruoka", ""},
 		{"reference with a code inside", "claim X131052-308T", ""},
 		{"ordinary text", "moved to Tampere", ""},
 	} {

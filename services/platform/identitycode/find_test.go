@@ -3,6 +3,7 @@ package identitycode
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFind(t *testing.T) {
@@ -41,6 +42,14 @@ func TestFind(t *testing.T) {
 		{"small em dash", "131052\ufe58308T", "131052\ufe58308T"},
 		{"two-em dash", "131052\u2e3a308T", "131052\u2e3a308T"},
 		{"Armenian hyphen", "131052\u058a308T", "131052\u058a308T"},
+		{"combining grapheme joiner inside", "hetu 131052\u034f-308T", "131052\u034f-308T"},
+		{"variation selector inside", "hetu 131052-308\ufe0fT", "131052-308\ufe0fT"},
+		{"Hangul filler inside", "hetu 131052\u3164-308T", "131052\u3164-308T"},
+		{"halfwidth Hangul filler inside", "131052-\uffa0308T", "131052-\uffa0308T"},
+		{"variation selector from the supplement inside", "131052-3\U000E010008T", "131052-3\U000E010008T"},
+		{"emoji keycap digits", "1\ufe0f\u20e33\ufe0f\u20e31\ufe0f\u20e30\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e3-3\ufe0f\u20e30\ufe0f\u20e38\ufe0f\u20e3T",
+			"1\ufe0f\u20e33\ufe0f\u20e31\ufe0f\u20e30\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e3-3\ufe0f\u20e30\ufe0f\u20e38\ufe0f\u20e3T"},
+		{"accent on the check character", "131052-308T\u0301 soitti", "131052-308T\u0301"},
 
 		{"empty", "", ""},
 		{"ordinary reason", "moved to Tampere, new address confirmed by phone", ""},
@@ -66,6 +75,8 @@ func TestFind(t *testing.T) {
 		{"invalid UTF-8 sign", "131052\xff308T", ""},
 		{"soft hyphen and a sign", "131052\u00adG308T", ""},
 		{"soft hyphen where no sign belongs", "13105\u00ad2308T", ""},
+		{"decomposed letter before", "a\u0308131052-308T", ""},
+		{"combining mark after a dash", "131052-\u0301308T", ""},
 		{"stray bytes that would join into a letter", "\xc3\u200b\xa4131052-308T", "131052-308T"},
 	}
 	for _, tt := range tests {
@@ -99,6 +110,9 @@ func TestRedact(t *testing.T) {
 		{"asiakas 131052\u00ad-308T soitti", "asiakas " + Redacted + " soitti"},
 		{"\u200b１３１０５２\u200b-３０８Ｔ\u200b", "\u200b" + Redacted + "\u200b"},
 		{"ä 131052\u058a308T, 010190y123m", "ä " + Redacted + ", " + Redacted},
+		{"hetu 131052-308\ufe0fT\ufe0f.", "hetu " + Redacted + "\ufe0f."},
+		{"keycap 1\ufe0f\u20e33\ufe0f\u20e31\ufe0f\u20e30\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e3-308T\u20e3!", "keycap " + Redacted + "!"},
+		{"perhe 👨\u200d👩\u200d👧 ja 1\ufe0f\u20e3 koiran\u00adruoka", "perhe 👨\u200d👩\u200d👧 ja 1\ufe0f\u20e3 koiran\u00adruoka"},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {
@@ -140,6 +154,36 @@ func FuzzFind(f *testing.F) {
 					t.Fatalf("Contains(%q) = false", s)
 				}
 			}
+		}
+	})
+}
+
+// FuzzRedactProp checks what Redact promises whatever the text: no code is left,
+// text without one is returned as it is, and valid UTF-8 stays valid.
+func FuzzRedactProp(f *testing.F) {
+	for _, s := range []string{
+		"", "131052-308T", "asiakas 131052-308T soitti", "x131052-308T", "131052-308T1",
+		"131052\u2013308T", "131052-308T131052-308T", "010190a123m", "\xff131052-308T\xff",
+		"1310521310-308T", "131052-308T 010190Y123M", "131052\u00ad308T", "１３１０５２\u200b-３０８Ｔ",
+		"280296\uff0b002H", "⒑⒑⒑131052\ufe58308T⒑", "\xc3\u200b\xa4131052-308T", "ä 131052\u058a308T, 010190y123m",
+		"hetu 131052\u034f-308T", "131052-308\ufe0fT\u20e3", "131052\u3164-308T", "1\ufe0f\u20e331052-308T",
+		"a\u0308131052-308T", "131052-308T\u0301x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		redacted := Redact(text)
+		if Contains(redacted) {
+			t.Fatalf("Redact(%q) = %q still holds a code", text, redacted)
+		}
+		if !Contains(text) && redacted != text {
+			t.Fatalf("Redact(%q) = %q changed text without a code", text, redacted)
+		}
+		if Contains(text) && !strings.Contains(redacted, Redacted) {
+			t.Fatalf("Redact(%q) = %q removed a code without saying so", text, redacted)
+		}
+		if utf8.ValidString(text) && !utf8.ValidString(redacted) {
+			t.Fatalf("Redact(%q) = %q is not valid UTF-8", text, redacted)
 		}
 	})
 }

@@ -153,9 +153,10 @@ func Contains(text string) bool {
 // inside a sentence, in brackets or after a colon is found, while a longer reference
 // number that merely has one inside is not.
 //
-// Text is read as it displays, not as it is encoded (see fold): invisible format
+// Text is read as it displays, not as it is encoded (see fold): invisible
 // characters inside a code (a soft hyphen, a zero-width space pasted from a web page
-// or PDF) are skipped, full-width and other compatibility forms count as the
+// or PDF, a variation selector) are skipped, as are combining marks on its
+// characters (emoji keycap digits), full-width and other compatibility forms count as the
 // characters they stand for, and any dash counts as the "-" century sign, as does a
 // soft hyphen where the sign belongs. Each of these still names the person. An
 // invisible character at either end of a code separates it from a word it would
@@ -215,12 +216,13 @@ const (
 	afterSoftHyphen
 )
 
-// fold reads text character by character: format characters (Unicode category Cf,
-// which display as nothing) are dropped and remembered in gap, each other
-// character replaced by its NFKC form (full-width "１" by "1"), and every dash
-// (category Pd, and the minus sign) by "-". A byte that is not UTF-8 becomes U+FFFD,
-// so that the folded text is valid UTF-8 and no two stray bytes join into a letter.
-// Folding a character at a time keeps it linear and its offsets exact.
+// fold reads text character by character: the characters that display as nothing
+// (see ignorable) are dropped and remembered in gap, a combining mark on a letter or
+// digit (the keycap of "1️⃣", an accent) is read as part of that character, each
+// other character is replaced by its NFKC form (full-width "１" by "1"), and every
+// dash (category Pd, and the minus sign) by "-". A byte that is not UTF-8 becomes
+// U+FFFD, so that the folded text is valid UTF-8 and no two stray bytes join into a
+// letter. Folding a character at a time keeps it linear and its offsets exact.
 func fold(text string) folded {
 	if isPlainASCII(text) {
 		return folded{text: text}
@@ -231,15 +233,25 @@ func fold(text string) folded {
 		gap       []uint8
 		dropped   uint8
 		character []byte
+		// onAlnum: the last character kept is a letter or digit, which a
+		// combining mark after it joins.
+		onAlnum bool
 	)
 	for i := 0; i < len(text); {
 		r, width := utf8.DecodeRuneInString(text[i:])
 		switch {
 		case r == softHyphen:
 			dropped |= afterFormat | afterSoftHyphen
-		case unicode.Is(unicode.Cf, r):
+		case ignorable(r):
 			dropped |= afterFormat
+		case onAlnum && unicode.In(r, unicode.Mn, unicode.Me):
+			// The mark becomes part of the character it sits on, so that a code
+			// ending in one is removed with it.
+			for k := len(to) - len(character); k < len(to); k++ {
+				to[k] = i + width
+			}
 		default:
+			onAlnum = isAlnum(r)
 			character = foldRune(character[:0], r, text[i:i+width])
 			for k := range character {
 				out = append(out, character[k])
@@ -256,6 +268,13 @@ func fold(text string) folded {
 		i += width
 	}
 	return folded{text: string(out), from: from, to: to, gap: gap}
+}
+
+// ignorable reports the characters that display as nothing: format characters (Cf)
+// and the rest of Unicode's default ignorable code points, such as variation
+// selectors, the combining grapheme joiner and the Hangul fillers.
+func ignorable(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // softHyphen is the word processor's optional hyphen: invisible unless a line breaks
