@@ -15,7 +15,8 @@ import (
 
 // TestFreeTextRefusesIdentityCodes: an identity code typed into a visit's text, its
 // diagnosis and procedure codes or invoice numbers (whose character sets allow one, and
-// whose invoices outlive an owner's erasure), an amendment's reason, a communication or
+// whose invoices outlive an owner's erasure), an amendment's reason or update mask, a
+// communication or
 // the stated purpose is refused on that field,
 // never stored (visits, amendments, communications or audit log) and not repeated in
 // the error.
@@ -74,6 +75,13 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 			_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
 				VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: text,
 				Visit: &historyv1.Visit{Findings: "Swollen hock, warm."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+			})
+			return err
+		}},
+		{Name: "amendment's update mask path", Field: "update_mask", Call: func() error {
+			_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+				VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "wrong leg",
+				Visit: &historyv1.Visit{Findings: "Swollen hock, warm."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"131052-308T"}},
 			})
 			return err
 		}},

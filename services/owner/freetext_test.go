@@ -12,7 +12,7 @@ import (
 )
 
 // TestFreeTextRefusesIdentityCodes: an identity code typed into a reason, a purpose, a
-// name, an e-mail address, a policy number or a request id (hidden behind an invisible
+// name, an e-mail address, a policy number, an update mask's path or a request id (hidden behind an invisible
 // character too) is refused on that field, not stored (in the owner, the patient, their
 // histories or the audit log) and not repeated in the error; the purpose is refused
 // whether it comes in the request or as the call's x-purpose metadata.
@@ -76,6 +76,20 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 			_, err := c.UpdatePatient(env.As(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
 				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Insurance: &ownerv1.Insurance{Insurer: "If", PolicyNumber: "131052-308T"}},
 				Version: pet.GetVersion(), Reason: "new policy", UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"insurance"}},
+			})
+			return err
+		}},
+		{Name: "owner update mask path", Field: "update_mask", Call: func() error {
+			_, err := c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+				OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: "0407654321"}, Version: o.GetVersion(), Reason: "new number",
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone", "131052-308T"}},
+			})
+			return err
+		}},
+		{Name: "patient update mask path", Field: "update_mask", Call: func() error {
+			_, err := c.UpdatePatient(env.As(t, auth.RoleNurse), &ownerv1.UpdatePatientRequest{
+				PatientId: pet.GetId(), Patient: &ownerv1.Patient{Colour: "black"}, Version: pet.GetVersion(), Reason: "colour",
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"131052-308T"}},
 			})
 			return err
 		}},

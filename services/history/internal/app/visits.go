@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
@@ -139,9 +140,11 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if len(in.Paths) == 0 {
 		v.Add("update_mask", "is required: name the corrected fields")
 	}
-	for _, p := range in.Paths {
+	// A path is named by its place in the mask, never its text, which is the
+	// caller's and may hold anything, an identity code included.
+	for i, p := range in.Paths {
 		if !domain.IsAmendableField(p) {
-			v.Add("update_mask", fmt.Sprintf("cannot correct %q; correctable: %v", p, domain.AmendableFields))
+			v.Add("update_mask", fmt.Sprintf("paths[%d] names no field that can be corrected; correctable: %s", i, strings.Join(domain.AmendableFields, ", ")))
 		}
 	}
 	if in.Version <= 0 {

@@ -69,7 +69,7 @@ type UpdateOwner struct {
 func (s *Service) UpdateOwner(ctx context.Context, in UpdateOwner) (*domain.Owner, error) {
 	var v apperr.ValidationError
 	validateReason(in.Reason, &v)
-	validatePaths(in.Paths, domain.IsOwnerField, &v)
+	validatePaths(in.Paths, domain.OwnerFields(), &v)
 	validateVersion(in.Version, &v)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -294,13 +294,15 @@ func (s *Service) parseIdentityCode(raw, field string, v *apperr.ValidationError
 	return &c
 }
 
-func validatePaths(paths []string, allowed func(string) bool, v *apperr.ValidationError) {
+// validatePaths refuses a path not in allowed by its place in the mask, never its
+// text, which is the caller's and may hold anything, an identity code included.
+func validatePaths(paths []string, allowed []string, v *apperr.ValidationError) {
 	if len(paths) == 0 {
 		v.Add("update_mask", "must name at least one field")
 	}
-	for _, p := range paths {
-		if !allowed(p) {
-			v.Add("update_mask", fmt.Sprintf("field %q cannot be updated", p))
+	for i, p := range paths {
+		if !slices.Contains(allowed, p) {
+			v.Add("update_mask", fmt.Sprintf("paths[%d] names no field that can be updated; updatable: %s", i, strings.Join(allowed, ", ")))
 		}
 	}
 }

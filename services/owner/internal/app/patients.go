@@ -163,7 +163,7 @@ type UpdatePatient struct {
 func (s *Service) UpdatePatient(ctx context.Context, in UpdatePatient) (*domain.Patient, error) {
 	var v apperr.ValidationError
 	validateReason(in.Reason, &v)
-	validatePaths(in.Paths, domain.IsPatientField, &v)
+	validatePaths(in.Paths, domain.PatientFields(), &v)
 	validateVersion(in.Version, &v)
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ package domain
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,16 +102,15 @@ type ValueChange struct {
 	To    string
 }
 
-// OwnerFields are the update-mask paths an owner update may name.
-var ownerFields = map[string]bool{
-	"given_names": true, "family_name": true, "address": true, "address.street": true,
-	"address.postal_code": true, "address.city": true, "address.country": true,
-	"phone": true, "email": true, "preferred_language": true, "home_clinic": true,
-	"identity_code": true,
+// ownerFields are the update-mask paths an owner update may name.
+var ownerFields = []string{
+	"given_names", "family_name", "address", "address.street",
+	"address.postal_code", "address.city", "address.country",
+	"phone", "email", "preferred_language", "home_clinic", "identity_code",
 }
 
-// IsOwnerField reports whether path may appear in an owner update mask.
-func IsOwnerField(path string) bool { return ownerFields[path] }
+// OwnerFields returns the paths an owner update mask may name.
+func OwnerFields() []string { return slices.Clone(ownerFields) }
 
 // NormalizeOwner validates o in place, normalising the phone number, e-mail and postal
 // code. prefix is the request's field path of the owner (e.g. "owner").

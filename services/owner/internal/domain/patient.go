@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -71,15 +72,14 @@ type Patient struct {
 	Updated  time.Time
 }
 
-var patientFields = map[string]bool{
-	"name": true, "species": true, "breed": true, "sex": true, "neutered": true,
-	"birth_date": true, "colour": true, "microchip": true, "kennel_club_registration": true,
-	"insurance": true, "insurance.insurer": true, "insurance.policy_number": true,
+var patientFields = []string{
+	"name", "species", "breed", "sex", "neutered", "birth_date", "colour", "microchip",
+	"kennel_club_registration", "insurance", "insurance.insurer", "insurance.policy_number",
 }
 
-// IsPatientField reports whether path may appear in a patient update mask. Owner,
-// customer number and death have their own operations.
-func IsPatientField(path string) bool { return patientFields[path] }
+// PatientFields returns the paths a patient update mask may name. Owner, customer
+// number and death have their own operations.
+func PatientFields() []string { return slices.Clone(patientFields) }
 
 // NormalizePatient validates p in place. now, on the clinics' clock, bounds dates that
 // cannot be in the future.
