@@ -109,6 +109,25 @@ func (v *ValidationError) CheckNoIdentityCode(field, s string) {
 	}
 }
 
+// IdentityCodeInNumberViolation describes a structured number or code (an invoice
+// number, a diagnosis code) refused for holding a personal identity code. Only a code
+// with a letter in it is refused there (see CheckNoIdentityCodeInNumber), so a number
+// written as a date, a hyphen and four digits always passes.
+const IdentityCodeInNumberViolation = "must not contain a personal identity code " +
+	"(six digits, a hyphen or century letter, three digits and a check character that is a letter)"
+
+// CheckNoIdentityCodeInNumber records field as invalid when the structured number s
+// holds a personal identity code with a letter in it (identitycode.ContainsLettered).
+// Such numbers are often a date, a hyphen and four digits, one in 31 of which is
+// shaped like a code; refusing them would refuse ordinary invoices, so this check
+// lets the all-digit codes of people born in the 1900s through. See
+// docs/DATA_PROTECTION.md.
+func (v *ValidationError) CheckNoIdentityCodeInNumber(field, s string) {
+	if identitycode.ContainsLettered(s) {
+		v.Add(field, IdentityCodeInNumberViolation)
+	}
+}
+
 // CheckUUID records field as invalid when id is empty or not a UUID, the form of every
 // id the register issues.
 func (v *ValidationError) CheckUUID(field, id string) {

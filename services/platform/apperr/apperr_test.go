@@ -286,3 +286,27 @@ func TestCheckTextRefusesIdentityCode(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckNoIdentityCodeInNumber: a structured number refuses only a code with a
+// letter in it, so that invoices numbered as a date, a hyphen and four digits pass,
+// and says so rather than advising how to write a date.
+func TestCheckNoIdentityCodeInNumber(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"131052-308T", apperr.IdentityCodeInNumberViolation},
+		{"INV/010124A0730", apperr.IdentityCodeInNumberViolation},
+		{"010124-0730", ""},
+		{"2026-118", ""},
+	} {
+		var v apperr.ValidationError
+		v.CheckNoIdentityCodeInNumber("number", tc.in)
+		got := ""
+		if len(v.Violations) > 0 {
+			got = v.Violations[0].Description
+		}
+		if got != tc.want {
+			t.Errorf("CheckNoIdentityCodeInNumber(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -42,6 +42,7 @@ func TestFind(t *testing.T) {
 		{"small em dash", "131052\ufe58308T", "131052\ufe58308T"},
 		{"two-em dash", "131052\u2e3a308T", "131052\u2e3a308T"},
 		{"Armenian hyphen", "131052\u058a308T", "131052\u058a308T"},
+		{"a date and time shaped like a code", "010124-0730", "010124-0730"},
 		{"combining grapheme joiner inside", "hetu 131052\u034f-308T", "131052\u034f-308T"},
 		{"variation selector inside", "hetu 131052-308\ufe0fT", "131052-308\ufe0fT"},
 		{"Hangul filler inside", "hetu 131052\u3164-308T", "131052\u3164-308T"},
@@ -158,6 +159,35 @@ func FuzzFind(f *testing.F) {
 	})
 }
 
+func TestContainsLettered(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"131052-308T", true},
+		{"131052A308T", true},
+		{"010124A0730", true},
+		{"010124y0730", true},
+		{"2026/131052-308T", true},
+		{"010124-0730 131052-308T", true},
+		{"131052\u00ad308T", true},
+		{"010124-0730", false},
+		{"010124\u00ad0730", false},
+		{"2026/010124-0730", false},
+		{"131052-308U", false},
+		{"2026-118", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if !Contains(tt.in) && tt.want {
+			t.Fatalf("%q holds no code at all", tt.in)
+		}
+		if got := ContainsLettered(tt.in); got != tt.want {
+			t.Errorf("ContainsLettered(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
 // FuzzRedactProp checks what Redact promises whatever the text: no code is left,
 // text without one is returned as it is, and valid UTF-8 stays valid.
 func FuzzRedactProp(f *testing.F) {
@@ -184,6 +214,9 @@ func FuzzRedactProp(f *testing.F) {
 		}
 		if utf8.ValidString(text) && !utf8.ValidString(redacted) {
 			t.Fatalf("Redact(%q) = %q is not valid UTF-8", text, redacted)
+		}
+		if ContainsLettered(text) && !Contains(text) {
+			t.Fatalf("ContainsLettered(%q) without a code", text)
 		}
 	})
 }

@@ -147,6 +147,32 @@ func Contains(text string) bool {
 	return ok
 }
 
+// ContainsLettered reports whether text holds an identity code (see Find) with a
+// letter in it: a century sign other than "-" or a check character that is a letter.
+// It is the check for structured numbers such as invoice numbers, written by
+// billing systems as a date, a hyphen and four digits: about one such number in 31
+// is shaped exactly like a code of someone born in the 1900s whose check character
+// is a digit, and refusing those would refuse ordinary invoices. A code of that
+// shape passes this check; see docs/DATA_PROTECTION.md for the trade-off.
+func ContainsLettered(text string) bool {
+	v := fold(text)
+	for i := 0; ; {
+		j, n, ok := v.next(i)
+		if !ok {
+			return false
+		}
+		// The sign is "-", or a soft hyphen stood for it and the individual
+		// number follows the date directly.
+		hyphen := v.text[j+6] == '-' || isDigit(v.text[j+6])
+		if !hyphen || !isDigit(v.text[j+n-1]) {
+			return true
+		}
+		// A lettered code may start inside this one, after its hyphen and an
+		// invisible character.
+		i = j + 1
+	}
+}
+
 // Find returns the byte offsets of the first identity code in text: eleven
 // characters that Parse accepts (temporary numbers included, letters in either case)
 // and that are not part of a longer run of letters and digits, so that a code written

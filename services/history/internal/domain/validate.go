@@ -117,9 +117,11 @@ func normalizeInvoices(invoices []Invoice, field string, errs *apperr.Validation
 			errs.Add(f+".number", "is required")
 		case len(inv.Number) > maxInvoiceNo || strings.ContainsFunc(inv.Number, notInvoiceRune):
 			errs.Add(f+".number", fmt.Sprintf("must be at most %d letters, digits, '-' or '/'", maxInvoiceNo))
-		case identitycode.Contains(inv.Number):
-			// Invoices outlive an owner's erasure (bookkeeping), so a code here would too.
-			errs.Add(f+".number", apperr.IdentityCodeViolation)
+		case identitycode.ContainsLettered(inv.Number):
+			// Invoices outlive an owner's erasure (bookkeeping), so a code here would
+			// too; one written as digits only passes, as ordinary invoice numbers
+			// shaped like it must (see apperr.CheckNoIdentityCodeInNumber).
+			errs.Add(f+".number", apperr.IdentityCodeInNumberViolation)
 		case seen[inv.Number]:
 			errs.Add(f+".number", "is listed twice")
 		}
@@ -190,7 +192,7 @@ func code(errs *apperr.ValidationError, field, s string) string {
 	if len(s) > maxCode || strings.ContainsFunc(s, notCodeRune) {
 		errs.Add(field, fmt.Sprintf("must be at most %d letters, digits, '.', '-' or ':'", maxCode))
 	} else {
-		errs.CheckNoIdentityCode(field, s)
+		errs.CheckNoIdentityCodeInNumber(field, s)
 	}
 	return s
 }

@@ -53,6 +53,10 @@ func TestNormalizeVisit(t *testing.T) {
 		{"identity code as procedure code", func(v *Visit) { v.Procedures[0].Code = "010190y123m" }, []string{"visit.procedures[0].code"}},
 		{"identity code as invoice number", func(v *Visit) { v.Invoices[0].Number = "131052-308T" }, []string{"visit.invoices[0].number"}},
 		{"code-like terminology codes", func(v *Visit) { v.Diagnoses[0].Code, v.Procedures[0].Code = "M25.57", "131052-308U" }, nil},
+		{"all-digit code shape as codes", func(v *Visit) { v.Diagnoses[0].Code, v.Procedures[0].Code = "010124-0730", "A:010124-0730" }, nil},
+		{"identity code with a century letter as procedure code", func(v *Visit) { v.Procedures[0].Code = "010124A0730" }, []string{"visit.procedures[0].code"}},
+		{"invoice number dated and numbered like a code", func(v *Visit) { v.Invoices[0].Number = "010124-0730" }, nil},
+		{"identity code after a slash in an invoice number", func(v *Visit) { v.Invoices[0].Number = "2026/131052-308T" }, []string{"visit.invoices[0].number"}},
 		{"procedure without description", func(v *Visit) { v.Procedures[0].Description = "" }, []string{"visit.procedures[0].description"}},
 		{"medication without route", func(v *Visit) { v.Medications[0].Route = "" }, []string{"visit.medications[0].route"}},
 		{"medication without product or dose", func(v *Visit) { v.Medications[0].Product, v.Medications[0].Dose = "", "" },
@@ -176,13 +180,19 @@ func TestNormalizeRestrictedVisitRefusesIdentityCode(t *testing.T) {
 		want   []string
 	}{
 		{"2026-118", nil},
+		{"010124-0730", nil},
 		{"131052-308T", []string{"visit.invoices[0].number"}},
+		{"010124A0730", []string{"visit.invoices[0].number"}},
 	} {
 		v := Visit{Restricted: true, Invoices: []Invoice{{Number: tc.number, State: InvoicePaid}}}
 		var errs apperr.ValidationError
 		NormalizeRestrictedVisit(&v, "visit", &errs)
 		if got := violated(errs); !slices.Equal(got, tc.want) {
 			t.Errorf("invoice number %q: violations %v, want %v", tc.number, got, tc.want)
+		}
+		// Not the advice for dates and times, which an invoice number is not.
+		if len(errs.Violations) > 0 && errs.Violations[0].Description != apperr.IdentityCodeInNumberViolation {
+			t.Errorf("invoice number %q: violation %q", tc.number, errs.Violations[0].Description)
 		}
 	}
 }
