@@ -133,3 +133,57 @@ func TestAmendmentReasonStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
 		}
 	})
 }
+
+// TestVisitTextStoredWithAnIdentityCodeIsShownWithoutIt: what staff typed into a
+// visit or a communication, stored before the service refused an identity code in it
+// (here a soft hyphen for the hyphen, which the checks saw only later), is shown
+// without the code: the visit's findings and staff, the original and an amendment's
+// corrected copy, a communication's summary, read and exported.
+func TestVisitTextStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
+	f := setup(t)
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
+	vet := f.as(t, auth.RoleVeterinarian)
+	if _, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+		VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "wrong leg",
+		Visit: &historyv1.Visit{Findings: "Swollen right hock."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	comm, err := f.history.RecordCommunication(vet, &historyv1.RecordCommunicationRequest{OwnerId: pet.GetOwnerId(), Communication: &historyv1.Communication{
+		Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking", Summary: "Booked.",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const legacy, want = "omistaja 131052\u00ad308T soitti", "omistaja [identity code removed] soitti"
+	db := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase)
+	if _, err := db.Collection("visits").UpdateByID(t.Context(), recorded.GetId(), bson.M{"$set": bson.M{
+		"current.findings": legacy, "current.staff.0.name": legacy, "original.anamnesis": legacy, "amendments.0.corrected.findings": legacy,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection("communications").UpdateByID(t.Context(), comm.GetCommunication().GetId(), bson.M{"$set": bson.M{"summary": legacy}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(how string, r *historyv1.VisitRecord) {
+		t.Helper()
+		for name, got := range map[string]string{
+			"findings":                   r.GetVisit().GetFindings(),
+			"staff name":                 r.GetVisit().GetStaff()[0].GetName(),
+			"original anamnesis":         r.GetOriginal().GetAnamnesis(),
+			"amendment's corrected copy": r.GetAmendments()[0].GetCorrected().GetFindings(),
+		} {
+			if got != want {
+				t.Errorf("%s: %s = %q, want %q", how, name, got, want)
+			}
+		}
+	}
+	got := f.getVisit(t, recorded.GetId())
+	check("read", &historyv1.VisitRecord{Visit: got.GetVisit(), Original: got.GetOriginal(), Amendments: got.GetAmendments()})
+	f.export(t, f.as(t, auth.RoleClinicManager), pet.GetOwnerId(), func(r *historyv1.VisitRecord) { check("exported", r) })
+	comms, err := f.history.ListOwnerCommunications(vet, &historyv1.ListOwnerCommunicationsRequest{OwnerId: pet.GetOwnerId()})
+	if err != nil || len(comms.GetCommunications()) != 1 || comms.GetCommunications()[0].GetSummary() != want {
+		t.Errorf("communications %v (%v), want the summary %q", comms.GetCommunications(), err, want)
+	}
+}

@@ -71,8 +71,15 @@ func staffFromProto(s *historyv1.StaffMember) domain.Staff {
 	return domain.Staff{Subject: s.GetSubject(), Name: s.GetName(), Role: s.GetRole()}
 }
 
+// staffToProto, visitToProto and communicationToProto are every read of what staff
+// typed into a visit or a communication (and the copy an amendment keeps). Text
+// stored before the service refused an identity code in it, or before the detector
+// saw a form it now does, may hold one, which the record, kept for years and copied
+// into the owner's access report, would otherwise show: it is served without.
+// Diagnosis and procedure codes and invoice numbers are not free text and are served
+// as stored (see apperr.CheckNoIdentityCodeInNumber).
 func staffToProto(s domain.Staff) *historyv1.StaffMember {
-	return &historyv1.StaffMember{Subject: s.Subject, Name: s.Name, Role: s.Role}
+	return &historyv1.StaffMember{Subject: s.Subject, Name: identitycode.Redact(s.Name), Role: identitycode.Redact(s.Role)}
 }
 
 func visitFromProto(v *historyv1.Visit) domain.Visit {
@@ -99,18 +106,21 @@ func visitFromProto(v *historyv1.Visit) domain.Visit {
 func visitToProto(v *domain.Visit) *historyv1.Visit {
 	return &historyv1.Visit{
 		Id: v.ID, PatientId: v.PatientID, OwnerId: v.OwnerID, Clinic: clinicsOut[v.Clinic],
-		StartTime: protomap.Timestamp(v.StartTime), Staff: protomap.All(v.Staff, staffToProto), Reason: v.Reason,
-		Anamnesis: v.Anamnesis, Findings: v.Findings,
+		StartTime: protomap.Timestamp(v.StartTime), Staff: protomap.All(v.Staff, staffToProto), Reason: identitycode.Redact(v.Reason),
+		Anamnesis: identitycode.Redact(v.Anamnesis), Findings: identitycode.Redact(v.Findings),
 		Diagnoses: protomap.All(v.Diagnoses, func(d domain.Diagnosis) *historyv1.Diagnosis {
-			return &historyv1.Diagnosis{Text: d.Text, Code: d.Code}
+			return &historyv1.Diagnosis{Text: identitycode.Redact(d.Text), Code: d.Code}
 		}),
 		Procedures: protomap.All(v.Procedures, func(p domain.Procedure) *historyv1.Procedure {
-			return &historyv1.Procedure{Description: p.Description, Code: p.Code}
+			return &historyv1.Procedure{Description: identitycode.Redact(p.Description), Code: p.Code}
 		}),
 		Medications: protomap.All(v.Medications, func(m domain.Medication) *historyv1.Medication {
-			return &historyv1.Medication{Product: m.Product, Dose: m.Dose, Route: routesOut[m.Route], Duration: m.Duration}
+			return &historyv1.Medication{
+				Product: identitycode.Redact(m.Product), Dose: identitycode.Redact(m.Dose), Route: routesOut[m.Route],
+				Duration: identitycode.Redact(m.Duration),
+			}
 		}),
-		WeightGrams: v.WeightGrams, FollowUp: v.FollowUp,
+		WeightGrams: v.WeightGrams, FollowUp: identitycode.Redact(v.FollowUp),
 		Invoices: protomap.All(v.Invoices, func(i domain.Invoice) *historyv1.InvoiceReference {
 			return &historyv1.InvoiceReference{Number: i.Number, State: invoiceStatesOut[i.State]}
 		}),
@@ -174,7 +184,7 @@ func communicationToProto(c *domain.Communication) *historyv1.Communication {
 	return &historyv1.Communication{
 		Id: c.ID, OwnerId: c.OwnerID, PatientId: c.PatientID, VisitId: c.VisitID,
 		Channel: channelsOut[c.Channel], Direction: directionsOut[c.Direction], Time: protomap.Timestamp(c.Time),
-		Subject: c.Subject, Summary: c.Summary, Staff: staffToProto(c.Staff), CreateTime: protomap.Timestamp(c.Created),
+		Subject: identitycode.Redact(c.Subject), Summary: identitycode.Redact(c.Summary), Staff: staffToProto(c.Staff), CreateTime: protomap.Timestamp(c.Created),
 	}
 }
 
