@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -430,5 +431,66 @@ func TestAccessReportRefusals(t *testing.T) {
 	// Nothing was logged for the refused calls: only the manager's four copies.
 	if log := s.ownerLog(t, ownerID); len(log) != 4 {
 		t.Errorf("%d log entries, want 4", len(log))
+	}
+}
+
+// TestAccessReportTextStoredWithAnIdentityCode: text stored before the services
+// refused an identity code in it (here with a soft hyphen for the hyphen, which the
+// checks saw only later) is given in the report without the code: a disclosure's case
+// reference and its recipient's name, a visit's findings and a consent decision's
+// evidence reference.
+func TestAccessReportTextStoredWithAnIdentityCode(t *testing.T) {
+	s := start(t)
+	f := s.reportFixture(t)
+	const legacy, want = "omistaja 131052\u00ad308T soitti", "omistaja [identity code removed] soitti"
+	for _, u := range []struct {
+		db, coll string
+		id       any
+		set      bson.M
+	}{
+		{disclosureDatabase, "disclosures", f.disclosed, bson.M{"case_reference": legacy}},
+		{disclosureDatabase, "recipients", f.insurer.GetId(), bson.M{"name": legacy}},
+		{historyDatabase, "visits", f.visitID, bson.M{"current.findings": legacy}},
+		{consentDatabase, "ledgers", f.ownerID, bson.M{"entries.0.evidence_ref": legacy}},
+	} {
+		if res, err := s.raw.Database(u.db).Collection(u.coll).UpdateByID(t.Context(), u.id, bson.M{"$set": u.set}); err != nil || res.MatchedCount != 1 {
+			t.Fatalf("store %s.%s: %v, %v", u.db, u.coll, res, err)
+		}
+	}
+	res, err := s.disclosure.GetAccessReport(s.as(t, auth.RoleClinicManager), &disclosurev1.GetAccessReportRequest{AccessRequestId: f.request.GetId()})
+	if err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	var rep struct {
+		Visits   []struct{ Visit struct{ Findings string } }
+		Consents struct {
+			Decisions []struct{ EvidenceRef string }
+		}
+		Disclosures []struct {
+			CaseReference string
+			Recipient     struct{ Name string }
+		}
+		Recipients []struct{ Name string }
+	}
+	if err := json.Unmarshal(res.GetReport().GetData(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Visits) != 1 || len(rep.Consents.Decisions) == 0 || len(rep.Disclosures) != 2 || len(rep.Recipients) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	for name, got := range map[string]string{
+		"visit findings":         rep.Visits[0].Visit.Findings,
+		"evidence reference":     rep.Consents.Decisions[0].EvidenceRef,
+		"case reference":         rep.Disclosures[1].CaseReference,
+		"disclosure's recipient": rep.Disclosures[1].Recipient.Name,
+		"recipient":              rep.Recipients[0].Name,
+	} {
+		if got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	// The owner's own code is in the report where it belongs, as 131052-308T.
+	if strings.Contains(string(res.GetReport().GetData()), "131052\u00ad308T") {
+		t.Errorf("the report holds the stored code: %s", res.GetReport().GetData())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // Report is the owner's access report (GDPR Art. 15 and 20): everything the register
@@ -204,7 +205,10 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 }
 
 // reportDisclosures reads the owner's whole disclosure log, oldest first, with each
-// entry's recipient, and the recipients that received data.
+// entry's recipient, and the recipients that received data. A case reference or a
+// recipient's name stored before the service refused an identity code in them (or
+// before the detector saw a form it now does) is given without the code; the refusal
+// reason is one of the service's own words.
 func (s *Service) reportDisclosures(ctx context.Context, ownerID string) ([]ReportDisclosure, []ReportRecipient, error) {
 	var records []domain.Record
 	token := ""
@@ -231,7 +235,7 @@ func (s *Service) reportDisclosures(ctx context.Context, ownerID string) ([]Repo
 			if err != nil {
 				return nil, nil, fmt.Errorf("recipient of disclosure %s: %w", rec.ID, err)
 			}
-			rr = ReportRecipient{ID: r.ID, Name: r.Name, Kind: string(r.Kind), BusinessID: r.BusinessID, Country: r.Country}
+			rr = ReportRecipient{ID: r.ID, Name: identitycode.Redact(r.Name), Kind: string(r.Kind), BusinessID: r.BusinessID, Country: r.Country}
 			known[rec.RecipientID] = rr
 		}
 		if rec.RecipientID == "" {
@@ -239,7 +243,7 @@ func (s *Service) reportDisclosures(ctx context.Context, ownerID string) ([]Repo
 		}
 		d := ReportDisclosure{
 			ID: rec.ID, Time: rec.CreatedAt, Recipient: rr, Categories: toStrings(rec.Categories),
-			CaseReference: rec.CaseReference, Outcome: "disclosed", Basis: string(rec.Basis), PayloadSHA256: rec.PayloadSHA256,
+			CaseReference: identitycode.Redact(rec.CaseReference), Outcome: "disclosed", Basis: string(rec.Basis), PayloadSHA256: rec.PayloadSHA256,
 		}
 		if rec.Refusal != nil {
 			d.Outcome, d.RefusalReason = "refused", string(rec.Refusal.Reason)

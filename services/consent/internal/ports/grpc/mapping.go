@@ -7,6 +7,7 @@ import (
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/consent/internal/domain"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/protomap"
 )
 
@@ -79,6 +80,10 @@ func entryFromProto(d *consentv1.ConsentDecision) domain.Entry {
 	}
 }
 
+// entryToProto is every read of a decision. Its evidence reference and the recorder's
+// name, stored before the service refused an identity code in them (or before the
+// detector saw a form it now does), may hold one, which the ledger, kept for years
+// and copied into the owner's access report, would otherwise show.
 func entryToProto(e *domain.Entry) *consentv1.ConsentDecision {
 	if e == nil {
 		return nil
@@ -91,13 +96,13 @@ func entryToProto(e *domain.Entry) *consentv1.ConsentDecision {
 		Scope:            e.Scope,
 		Decision:         decisionsOut[e.Decision],
 		Method:           methodsOut[e.Method],
-		EvidenceRef:      e.EvidenceRef,
+		EvidenceRef:      identitycode.Redact(e.EvidenceRef),
 		StatementVersion: e.StatementVersion,
 		ValidFrom:        protomap.Timestamp(e.ValidFrom),
 		ValidUntil:       protomap.Timestamp(e.ValidUntil),
 		EffectiveTime:    protomap.Timestamp(e.EffectiveAt),
 		RecordedBy:       e.RecordedBy,
-		RecordedByName:   e.RecordedByName,
+		RecordedByName:   identitycode.Redact(e.RecordedByName),
 		RecordTime:       protomap.Timestamp(e.RecordedAt),
 	}
 }
