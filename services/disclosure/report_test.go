@@ -493,4 +493,22 @@ func TestAccessReportTextStoredWithAnIdentityCode(t *testing.T) {
 	if strings.Contains(string(res.GetReport().GetData()), "131052\u00ad308T") {
 		t.Errorf("the report holds the stored code: %s", res.GetReport().GetData())
 	}
+	// The service's own reads serve the same text without it.
+	as := s.as(t, auth.RoleClinicManager)
+	d, err := s.disclosure.GetDisclosure(as, &disclosurev1.GetDisclosureRequest{DisclosureId: f.disclosed})
+	if err != nil {
+		t.Fatalf("get disclosure: %v", err)
+	}
+	r, err := s.disclosure.GetRecipient(as, &disclosurev1.GetRecipientRequest{RecipientId: f.insurer.GetId()})
+	if err != nil {
+		t.Fatalf("get recipient: %v", err)
+	}
+	for name, got := range map[string]string{
+		"GetDisclosure's case reference": d.GetDisclosure().GetCaseReference(),
+		"GetRecipient's name":            r.GetRecipient().GetName(),
+	} {
+		if got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
 }

@@ -7,12 +7,16 @@ import (
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/retention"
 )
 
 // mediaType is the payload's format.
 const mediaType = "application/json"
+
+// Staff-typed text is served through identitycode.Redact: text stored before the
+// services refused an identity code in it may still hold one.
 
 // The enums map by name: RECIPIENT_KIND_INSURER is the domain's insurer,
 // DATA_CATEGORY_OWNER_NAME its owner_name, LEGAL_BASIS_CONSENT its basis.consent.
@@ -77,9 +81,9 @@ func recipientFromProto(r *disclosurev1.Recipient) domain.Recipient {
 
 func recipientToProto(r domain.Recipient) *disclosurev1.Recipient {
 	return &disclosurev1.Recipient{
-		Id: r.ID, Name: r.Name, Kind: kindToProto(r.Kind), BusinessId: r.BusinessID, Country: r.Country,
-		Contact:      &disclosurev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
-		AgreementRef: r.AgreementRef, Categories: categoriesToProto(r.Categories), Active: r.Active,
+		Id: r.ID, Name: identitycode.Redact(r.Name), Kind: kindToProto(r.Kind), BusinessId: r.BusinessID, Country: r.Country,
+		Contact:      &disclosurev1.Contact{Name: identitycode.Redact(r.Contact.Name), Email: r.Contact.Email, Phone: r.Contact.Phone},
+		AgreementRef: identitycode.Redact(r.AgreementRef), Categories: categoriesToProto(r.Categories), Active: r.Active,
 		CreateTime: protomap.Timestamp(r.CreatedAt), DeactivateTime: protomap.Timestamp(r.DeactivatedAt),
 	}
 }
@@ -95,14 +99,14 @@ func recipientsToProto(rs []domain.Recipient) []*disclosurev1.Recipient {
 func recordToProto(r domain.Record) *disclosurev1.Disclosure {
 	d := &disclosurev1.Disclosure{
 		Id: r.ID, RecipientId: r.RecipientID, RecipientKind: kindToProto(r.RecipientKind), OwnerId: r.OwnerID,
-		PatientIds: r.PatientIDs, Categories: categoriesToProto(r.Categories), CaseReference: r.CaseReference,
+		PatientIds: r.PatientIDs, Categories: categoriesToProto(r.Categories), CaseReference: identitycode.Redact(r.CaseReference),
 		Outcome: disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_DISCLOSED, Basis: basisToProto(r.Basis),
-		ConsentDecisionId: r.ConsentEntryID, RequestedBy: r.RequestedBy, CreateTime: protomap.Timestamp(r.CreatedAt),
+		ConsentDecisionId: r.ConsentEntryID, RequestedBy: identitycode.Redact(r.RequestedBy), CreateTime: protomap.Timestamp(r.CreatedAt),
 		PayloadSha256: r.PayloadSHA256,
 	}
 	if r.Refusal != nil {
 		d.Outcome = disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_REFUSED
-		d.RefusalReason, d.ConsentReason = string(r.Refusal.Reason), r.Refusal.ConsentReason
+		d.RefusalReason, d.ConsentReason = string(r.Refusal.Reason), identitycode.Redact(r.Refusal.ConsentReason)
 	}
 	return d
 }
@@ -187,11 +191,11 @@ func accessRequestToProto(r domain.AccessRequest) *disclosurev1.AccessRequest {
 	return &disclosurev1.AccessRequest{
 		Id: r.ID, OwnerId: r.OwnerID, ReceiveTime: protomap.Timestamp(r.ReceivedAt),
 		Channel: channelToProto(r.Channel), Identification: identificationToProto(r.Identification),
-		IdentifiedBy: r.IdentifiedBy, Language: string(r.Language),
-		DueDate: dateToProto(r.DueDate), ExtendedDueDate: dateToProto(r.ExtendedDueDate), ExtensionReason: r.ExtensionReason,
+		IdentifiedBy: identitycode.Redact(r.IdentifiedBy), Language: string(r.Language),
+		DueDate: dateToProto(r.DueDate), ExtendedDueDate: dateToProto(r.ExtendedDueDate), ExtensionReason: identitycode.Redact(r.ExtensionReason),
 		PossiblyChargeable: r.PossiblyChargeable, EarlierRequestId: r.EarlierRequestID,
 		Status:     disclosurev1.AccessRequestStatus(toEnum(disclosurev1.AccessRequestStatus_value, accessStatusPrefix, string(r.Status))),
-		RecordedBy: r.RecordedBy, CreateTime: protomap.Timestamp(r.CreatedAt), ExtendTime: protomap.Timestamp(r.ExtendedAt),
+		RecordedBy: identitycode.Redact(r.RecordedBy), CreateTime: protomap.Timestamp(r.CreatedAt), ExtendTime: protomap.Timestamp(r.ExtendedAt),
 		AnswerTime: protomap.Timestamp(r.AnsweredAt),
 	}
 }
@@ -211,10 +215,10 @@ func erasureRequestToProto(j domain.ErasureJob) *disclosurev1.ErasureRequest {
 	out := &disclosurev1.ErasureRequest{
 		Id: j.ID, OwnerId: j.OwnerID, ReceiveTime: protomap.Timestamp(j.ReceivedAt),
 		Channel: channelToProto(j.Channel), Identification: identificationToProto(j.Identification),
-		IdentifiedBy: j.IdentifiedBy,
+		IdentifiedBy: identitycode.Redact(j.IdentifiedBy),
 		State:        disclosurev1.ErasureRequestState(toEnum(disclosurev1.ErasureRequestState_value, erasureStatePrefix, string(j.State))),
 		Steps:        protomap.All(j.Steps, stepToProto), RecipientsToNotify: protomap.All(j.Notify, notificationToProto),
-		RecordedBy: j.RecordedBy, CreateTime: protomap.Timestamp(j.CreatedAt), FinishTime: protomap.Timestamp(j.FinishedAt),
+		RecordedBy: identitycode.Redact(j.RecordedBy), CreateTime: protomap.Timestamp(j.CreatedAt), FinishTime: protomap.Timestamp(j.FinishedAt),
 	}
 	return out
 }
