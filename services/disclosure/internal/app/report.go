@@ -235,7 +235,7 @@ func (s *Service) reportDisclosures(ctx context.Context, ownerID string) ([]Repo
 			if err != nil {
 				return nil, nil, fmt.Errorf("recipient of disclosure %s: %w", rec.ID, err)
 			}
-			rr = ReportRecipient{ID: r.ID, Name: identitycode.Redact(r.Name), Kind: string(r.Kind), BusinessID: r.BusinessID, Country: r.Country}
+			rr = ReportRecipient{ID: r.ID, Name: identitycode.Redact(r.Name), Kind: string(r.Kind), BusinessID: identitycode.Redact(r.BusinessID), Country: r.Country}
 			known[rec.RecipientID] = rr
 		}
 		if rec.RecipientID == "" {

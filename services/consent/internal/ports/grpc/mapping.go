@@ -97,7 +97,7 @@ func entryToProto(e *domain.Entry) *consentv1.ConsentDecision {
 		Decision:         decisionsOut[e.Decision],
 		Method:           methodsOut[e.Method],
 		EvidenceRef:      identitycode.Redact(e.EvidenceRef),
-		StatementVersion: e.StatementVersion,
+		StatementVersion: identitycode.Redact(e.StatementVersion),
 		ValidFrom:        protomap.Timestamp(e.ValidFrom),
 		ValidUntil:       protomap.Timestamp(e.ValidUntil),
 		EffectiveTime:    protomap.Timestamp(e.EffectiveAt),

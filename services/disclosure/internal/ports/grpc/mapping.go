@@ -81,8 +81,8 @@ func recipientFromProto(r *disclosurev1.Recipient) domain.Recipient {
 
 func recipientToProto(r domain.Recipient) *disclosurev1.Recipient {
 	return &disclosurev1.Recipient{
-		Id: r.ID, Name: identitycode.Redact(r.Name), Kind: kindToProto(r.Kind), BusinessId: r.BusinessID, Country: r.Country,
-		Contact:      &disclosurev1.Contact{Name: identitycode.Redact(r.Contact.Name), Email: r.Contact.Email, Phone: r.Contact.Phone},
+		Id: r.ID, Name: identitycode.Redact(r.Name), Kind: kindToProto(r.Kind), BusinessId: identitycode.Redact(r.BusinessID), Country: r.Country,
+		Contact:      &disclosurev1.Contact{Name: identitycode.Redact(r.Contact.Name), Email: identitycode.Redact(r.Contact.Email), Phone: r.Contact.Phone},
 		AgreementRef: identitycode.Redact(r.AgreementRef), Categories: categoriesToProto(r.Categories), Active: r.Active,
 		CreateTime: protomap.Timestamp(r.CreatedAt), DeactivateTime: protomap.Timestamp(r.DeactivatedAt),
 	}

@@ -79,7 +79,7 @@ func staffFromProto(s *historyv1.StaffMember) domain.Staff {
 // Diagnosis and procedure codes and invoice numbers are not free text and are served
 // as stored (see apperr.CheckNoIdentityCodeInNumber).
 func staffToProto(s domain.Staff) *historyv1.StaffMember {
-	return &historyv1.StaffMember{Subject: s.Subject, Name: identitycode.Redact(s.Name), Role: identitycode.Redact(s.Role)}
+	return &historyv1.StaffMember{Subject: identitycode.Redact(s.Subject), Name: identitycode.Redact(s.Name), Role: identitycode.Redact(s.Role)}
 }
 
 func visitFromProto(v *historyv1.Visit) domain.Visit {
