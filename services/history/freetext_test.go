@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -109,15 +110,7 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 // code, when the visit is read and in the owner's export.
 func TestAmendmentReasonStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
 	f := setup(t)
-	pet := f.newPatient(t, f.newOwner(t), "Nappi")
-	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
-	vet := f.as(t, auth.RoleVeterinarian)
-	if _, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
-		VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "wrong leg",
-		Visit: &historyv1.Visit{Findings: "Swollen right hock."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pet, recorded := f.amendedVisit(t)
 	visits := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase).Collection("visits")
 	if _, err := visits.UpdateByID(t.Context(), recorded.GetId(), bson.M{"$set": bson.M{"amendments.0.reason": "omistaja 131052-308T soitti"}}); err != nil {
 		t.Fatal(err)
@@ -141,15 +134,8 @@ func TestAmendmentReasonStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
 // corrected copy, a communication's summary, read and exported.
 func TestVisitTextStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
 	f := setup(t)
-	pet := f.newPatient(t, f.newOwner(t), "Nappi")
-	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
+	pet, recorded := f.amendedVisit(t)
 	vet := f.as(t, auth.RoleVeterinarian)
-	if _, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
-		VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "wrong leg",
-		Visit: &historyv1.Visit{Findings: "Swollen right hock."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
 	comm, err := f.history.RecordCommunication(vet, &historyv1.RecordCommunicationRequest{OwnerId: pet.GetOwnerId(), Communication: &historyv1.Communication{
 		Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking", Summary: "Booked.",
 	}})
@@ -186,4 +172,18 @@ func TestVisitTextStoredWithAnIdentityCodeIsShownWithoutIt(t *testing.T) {
 	if err != nil || len(comms.GetCommunications()) != 1 || comms.GetCommunications()[0].GetSummary() != want {
 		t.Errorf("communications %v (%v), want the summary %q", comms.GetCommunications(), err, want)
 	}
+}
+
+// amendedVisit records a visit of a new patient and amends its findings once.
+func (f *fixture) amendedVisit(t *testing.T) (*ownerv1.Patient, *historyv1.Visit) {
+	t.Helper()
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
+	if _, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: recorded.GetId(), Version: recorded.GetVersion(), Reason: "wrong leg",
+		Visit: &historyv1.Visit{Findings: "Swollen right hock."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return pet, recorded
 }
