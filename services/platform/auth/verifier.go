@@ -144,6 +144,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	if _, ok := v.keys.LookupKeyID(kid); !ok {
 		v.refreshForUnknownKey(ctx)
+		// The parser's error would quote the caller's key id.
+		if _, ok := v.keys.LookupKeyID(kid); !ok {
+			return Identity{}, fmt.Errorf("%w: the token's key id is not among the issuer's keys", ErrInvalidToken)
+		}
 	}
 	tok, err := jwt.ParseString(raw,
 		jwt.WithKeySet(v.keys, jws.WithInferAlgorithmFromKey(true)),

@@ -117,6 +117,7 @@ func TestVerify(t *testing.T) {
 		{name: "HS256 with the JWKS as secret", token: forged("HS256", kid, rec.Body.Bytes())},
 		{name: "identity code as the algorithm", token: forged("131052-308T", kid, nil)},
 		{name: "unknown kid", token: mint(t, newIssuer(t, testIssuer, testAudience), time.Hour)},
+		{name: "identity code as the key id", token: forged("ES256", "131052-308T", nil)},
 		{name: "garbage", token: "not.a.token"},
 		{name: "empty", token: ""},
 	}
