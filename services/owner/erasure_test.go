@@ -52,6 +52,14 @@ func helsinki(t *testing.T, day string) time.Time {
 }
 
 // setupAt runs an owner service whose clock starts at noon of day (Helsinki time).
+// jobOne, jobTwo and jobThree are erasure requests' ids, UUIDs as the disclosure
+// service's erasure job makes them.
+const (
+	jobOne   = "0199a0b0-0000-7000-8000-000000000011"
+	jobTwo   = "0199a0b0-0000-7000-8000-000000000012"
+	jobThree = "0199a0b0-0000-7000-8000-000000000013"
+)
+
 func setupAt(t *testing.T, day string) (*servicetest.Env, ownerv1.OwnerServiceClient, *clock) {
 	t.Helper()
 	env := servicetest.New(t)
@@ -81,7 +89,7 @@ func ownerChanges(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClie
 func restrict(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string, restricted bool) *ownerv1.Owner {
 	t.Helper()
 	res, err := c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
-		OwnerId: id, Restricted: restricted, Reason: "erasure request job-1",
+		OwnerId: id, Restricted: restricted, Reason: "erasure request " + jobOne,
 	})
 	if err != nil {
 		t.Fatalf("set restriction %v: %v", restricted, err)
@@ -124,7 +132,7 @@ func TestSetOwnerRestriction(t *testing.T) {
 	}
 	changes := ownerChanges(t, env, c, o.GetId())
 	last := changes[len(changes)-1]
-	if len(changes) != 2 || last.GetFields()[0] != "restricted" || last.GetReason() != "erasure request job-1" ||
+	if len(changes) != 2 || last.GetFields()[0] != "restricted" || last.GetReason() != "erasure request "+jobOne ||
 		last.GetActorSubject() != "test-clinic_manager" {
 		t.Fatalf("change history after restriction = %v", changes)
 	}
@@ -255,7 +263,7 @@ func TestEraseOwnerData(t *testing.T) {
 			restrict(t, env, c, o.GetId(), true)
 
 			got := erase(t, env, c, &ownerv1.EraseOwnerDataRequest{
-				OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: tt.identUntil,
+				OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: tt.identUntil,
 			})
 			servicetest.EqualMessages(t, got, tt.want)
 			namesKept, identityKept := tt.want[1].GetKept(), tt.want[3].GetKept()
@@ -329,7 +337,7 @@ func TestEraseOwnerData(t *testing.T) {
 
 			changes := ownerChanges(t, env, c, o.GetId())
 			last := changes[len(changes)-1]
-			if last.GetReason() != "erasure request job-1" || len(last.GetFields()) == 0 {
+			if last.GetReason() != "erasure request "+jobOne || len(last.GetFields()) == 0 {
 				t.Fatalf("erasure's history entry = %v", last)
 			}
 		})
@@ -344,7 +352,7 @@ func TestEraseOwnerData(t *testing.T) {
 func TestErasureScrubsChangeReasons(t *testing.T) {
 	const (
 		family = "Mäkinen"
-		jobRes = "erasure request job-1"
+		jobRes = "erasure request " + jobOne
 	)
 	tests := []struct {
 		name      string
@@ -385,7 +393,7 @@ func TestErasureScrubsChangeReasons(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			restrict(t, env, c, o.GetId(), true) // the erasure job's restriction, reason "erasure request job-1"
+			restrict(t, env, c, o.GetId(), true) // the erasure job's restriction, its reason naming jobOne
 			ownerBefore, petBefore := ownerChanges(t, env, c, o.GetId()), patientChanges(t, env, c, pet.GetId())
 			stored := func() []bson.M {
 				return []bson.M{rawDocument(t, env, "owners", o.GetId()), rawDocument(t, env, "patients", pet.GetId())}
@@ -394,7 +402,7 @@ func TestErasureScrubsChangeReasons(t *testing.T) {
 				t.Fatalf("the stored history does not show the name before the erasure: the search below would prove nothing")
 			}
 
-			erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: "2032-12-31"})
+			erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: tt.nameUntil, IdentityCodeKeptUntil: "2032-12-31"})
 
 			for _, doc := range stored() {
 				history := extJSON(t, doc["changes"])
@@ -460,7 +468,7 @@ func TestErasureScrubsOnlyTheErasedOwnersTime(t *testing.T) {
 			first, second, pet := handedOverPet(t, env, c)
 			before, versionBefore := patientChanges(t, env, c, pet.GetId()), getPatient(t, env, c, pet.GetId()).GetVersion()
 			erased := map[string]string{"first": first.GetId(), "second": second.GetId()}[tt.erase]
-			req := &ownerv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: "job-1", NameKeptUntil: "2029-11-25"}
+			req := &ownerv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne, NameKeptUntil: "2029-11-25"}
 
 			erase(t, env, c, req)
 
@@ -545,7 +553,7 @@ func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
 	env, c, _ := setupAt(t, "2026-11-25")
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Toistuva"), IdentityCode: "131052-308T"})
 	registerPatient(t, env, c, o.GetId(), newPatient("Nappi"))
-	first := &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-1", NameKeptUntil: "2029-11-25", IdentityCodeKeptUntil: "2032-12-31"}
+	first := &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: "2029-11-25", IdentityCodeKeptUntil: "2032-12-31"}
 	answer := erase(t, env, c, first)
 	before := getOwner(t, env, c, o.GetId())
 	history := len(ownerChanges(t, env, c, o.GetId()))
@@ -564,13 +572,13 @@ func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
 
 	// A new request on the erased owner answers what is left, and applies its days:
 	// the history service now needs nothing.
-	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-2"}),
+	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobTwo}),
 		[]*ownerv1.RecordDisposition{
 			{RecordClass: "owner_name_address", Count: 1},
 			{RecordClass: "patients", Count: 1},
 			{RecordClass: "identity_code", Count: 1},
 		})
-	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "job-3"}), nil)
+	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobThree}), nil)
 	if o := getOwner(t, env, c, o.GetId()); o.GetFamilyName() != "" || o.GetIdentityCodeMasked() != "" {
 		t.Fatalf("after the second request the owner shows %q %q", o.GetFamilyName(), o.GetIdentityCodeMasked())
 	}
@@ -600,10 +608,10 @@ func TestEraseOwnerDataValidation(t *testing.T) {
 		want string
 	}{
 		{"no request id", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId()}, "request_id"},
-		{"not a day", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j", NameKeptUntil: "25.11.2029"}, "name_kept_until"},
-		{"no such day", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j", IdentityCodeKeptUntil: "2029-02-30"}, "identity_code_kept_until"},
-		{"a century ahead", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j", NameKeptUntil: "2126-01-01"}, "name_kept_until"},
-		{"bad owner id", &ownerv1.EraseOwnerDataRequest{OwnerId: "nope", RequestId: "j"}, "owner_id"},
+		{"not a day", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: "25.11.2029"}, "name_kept_until"},
+		{"no such day", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, IdentityCodeKeptUntil: "2029-02-30"}, "identity_code_kept_until"},
+		{"a century ahead", &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: "2126-01-01"}, "name_kept_until"},
+		{"bad owner id", &ownerv1.EraseOwnerDataRequest{OwnerId: "nope", RequestId: jobOne}, "owner_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.EraseOwnerData(env.As(t, auth.RoleClinicManager), tc.req)
@@ -616,11 +624,45 @@ func TestEraseOwnerDataValidation(t *testing.T) {
 		t.Fatalf("a refused erasure changed the owner: %v", got)
 	}
 	_, err := c.EraseOwnerData(env.As(t, auth.RoleClinicManager), &ownerv1.EraseOwnerDataRequest{
-		OwnerId: "0199a0b0-0000-7000-8000-000000000000", RequestId: "j",
+		OwnerId: "0199a0b0-0000-7000-8000-000000000000", RequestId: jobOne,
 	})
 	wantCode(t, err, codes.NotFound)
-	_, err = c.EraseOwnerData(env.As(t, auth.RoleReception), &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: "j"})
+	_, err = c.EraseOwnerData(env.As(t, auth.RoleReception), &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne})
 	wantCode(t, err, codes.PermissionDenied)
+}
+
+// TestEraseOwnerDataRefusesFreeTextRequestID: the request's id is kept in the owner's
+// and its patients' histories after the erasure ("erasure request <id>"), so a clinic
+// manager's free text there is refused before anything is written, and not repeated.
+func TestEraseOwnerDataRefusesFreeTextRequestID(t *testing.T) {
+	const text = "Aino Laine phoned 040 123 4567"
+	env := servicetest.New(t)
+	svc := runOwner(t, env, newKeys(t, "k1"))
+	c := ownerv1.NewOwnerServiceClient(svc.Conn)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine"), IdentityCode: "131052-308T"})
+	pet := registerPatient(t, env, c, o.GetId(), newPatient("Rekku"))
+	var calls []servicetest.Refusal
+	for _, id := range []string{text, "letter from Aino Laine", "job-1"} {
+		calls = append(calls, servicetest.Refusal{Name: id, Field: "request_id", Call: func() error {
+			_, err := c.EraseOwnerData(env.As(t, auth.RoleClinicManager), &ownerv1.EraseOwnerDataRequest{
+				OwnerId: o.GetId(), RequestId: id, NameKeptUntil: "2029-11-25",
+			})
+			return err
+		}})
+	}
+	servicetest.Refused(t, text, calls)
+
+	if got := getOwner(t, env, c, o.GetId()); got.GetVersion() != o.GetVersion() || got.GetRestricted() || got.GetErased() {
+		t.Fatalf("the owner after the refused erasures: %v; want it unchanged", got)
+	}
+	if n := len(ownerChanges(t, env, c, o.GetId())); n != 1 {
+		t.Fatalf("the owner's history has %d changes after the refused erasures, want its registration only", n)
+	}
+	if got := patientChanges(t, env, c, pet.GetId()); len(got) != 1 {
+		t.Fatalf("the patient's history after the refused erasures = %v, want its registration only", got)
+	}
+	svc.Stop()
+	servicetest.NotStored(t, env, "Laine phoned", testDatabase)
 }
 
 // TestReturningCustomerAfterErasure registers again, as a new customer, a person whose
@@ -640,7 +682,7 @@ func TestReturningCustomerAfterErasure(t *testing.T) {
 		{
 			name: "erased, the code kept for an unpaid invoice",
 			withdraw: func(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) {
-				erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: id, RequestId: "job-1", IdentityCodeKeptUntil: "2032-12-31"})
+				erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: id, RequestId: jobOne, IdentityCodeKeptUntil: "2032-12-31"})
 			},
 			registersAgain: true,
 		},
@@ -698,7 +740,7 @@ func TestSweepLeavesTheReturningCustomersClaim(t *testing.T) {
 	env, c, clk := setupAt(t, "2026-11-25")
 	desk, billing := env.As(t, auth.RoleReception), env.As(t, auth.RoleBilling)
 	first := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Ensimmäinen"), IdentityCode: code})
-	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: "job-1", IdentityCodeKeptUntil: "2027-12-31"})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: jobOne, IdentityCodeKeptUntil: "2027-12-31"})
 	again := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut"), IdentityCode: code})
 
 	clk.set(helsinki(t, "2028-01-01"))
@@ -740,7 +782,7 @@ func TestReturningAnimalAfterErasure(t *testing.T) {
 	pet := newPatient("Haukku")
 	pet.Microchip = chip
 	kept := registerPatient(t, env, c, first.GetId(), pet)
-	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: "job-1", NameKeptUntil: "2029-11-25"})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: jobOne, NameKeptUntil: "2029-11-25"})
 
 	again := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut")})
 	res, err := c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: again.GetId(), Patient: pet})
@@ -791,7 +833,7 @@ func TestRetentionSweep(t *testing.T) {
 	kept := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Säilytetty"), IdentityCode: "131052-308T"})
 	pet := registerPatient(t, env, c, kept.GetId(), newPatient("Haukku"))
 	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{
-		OwnerId: kept.GetId(), RequestId: "job-1", NameKeptUntil: "2029-11-25", IdentityCodeKeptUntil: "2027-12-31",
+		OwnerId: kept.GetId(), RequestId: jobOne, NameKeptUntil: "2029-11-25", IdentityCodeKeptUntil: "2027-12-31",
 	})
 	untouched := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Asiakas")})
 

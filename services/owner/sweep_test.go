@@ -16,7 +16,7 @@ import (
 func TestRetentionSweepGoesOnPastAnOwnerItCannotFinish(t *testing.T) {
 	env, c, clk := setupAt(t, "2026-11-25")
 	kept := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Säilytetty")})
-	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: kept.GetId(), RequestId: "job-1", NameKeptUntil: "2027-01-31"})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: kept.GetId(), RequestId: jobOne, NameKeptUntil: "2027-01-31"})
 
 	// A schedule entry due earlier than the erased owner's, for an owner whose record is
 	// gone (removed by hand from the store): the sweep meets it first, and every run fails

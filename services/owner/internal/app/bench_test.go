@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/lillvet/register/services/owner/internal/adapters/mongo"
@@ -45,7 +46,7 @@ func BenchmarkRetentionSweepNothingDue(b *testing.B) {
 			continue
 		}
 		if _, err := svc.EraseOwnerData(ctx, app.EraseOwnerData{
-			OwnerID: o.ID, RequestID: fmt.Sprintf("job-%d", i), NameKeptUntil: "2029-11-25",
+			OwnerID: o.ID, RequestID: uuid.NewString(), NameKeptUntil: "2029-11-25",
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -103,10 +103,14 @@ type EraseOwnerData struct {
 func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]domain.Disposition, error) {
 	today := domain.Today(s.opts.Now(), s.opts.Location)
 	var v apperr.ValidationError
+	// A UUID, the form of the erasure job's ids, since "erasure request <id>" is kept in
+	// the owner's and its patients' histories after the erasure as the service's own
+	// reason: free text there would outlive the erasure's scrub.
 	if in.RequestID == "" {
-		v.Add("request_id", "is required: the erasure request's id")
+		v.Add("request_id", "is required: the erasure request's id, a UUID")
+	} else {
+		v.CheckUUID("request_id", in.RequestID)
 	}
-	v.CheckText("request_id", in.RequestID, maxReasonLen)
 	req := domain.ErasureRequest{ID: in.RequestID}
 	req.NameKeptUntil = keptUntil(in.NameKeptUntil, "name_kept_until", today, &v)
 	req.IdentityKeptUntil = keptUntil(in.IdentityKeptUntil, "identity_code_kept_until", today, &v)

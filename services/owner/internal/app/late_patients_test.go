@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 )
@@ -86,7 +88,7 @@ func TestUntransferToAnErasedPreviousOwner(t *testing.T) {
 				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending", ""); err != nil {
 					return err
 				}
-				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: "job-from", NameKeptUntil: tt.nameKeptUntil})
+				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: uuid.NewString(), NameKeptUntil: tt.nameKeptUntil})
 				return err
 			}}, nopAuditor{}, Options{})
 			if err != nil {
@@ -155,7 +157,7 @@ func TestRegistrationTakeBackFailingUnderAnErasedOwner(t *testing.T) {
 			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
 			wrapped := &failingTakeBack{Repository: repo, deleteErr: tt.deleteErr,
 				erase: func(ctx context.Context, ownerID string) error {
-					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: "job-1", NameKeptUntil: "2060-12-31"})
+					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: jobOne, NameKeptUntil: "2060-12-31"})
 					return err
 				}}
 			if tt.rectify {
@@ -191,7 +193,7 @@ func TestErasureRetryCoversLatePatients(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
 			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
-			in := EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: tt.nameKeptUntil}
+			in := EraseOwnerData{OwnerID: owner, RequestID: jobOne, NameKeptUntil: tt.nameKeptUntil}
 			first, err := plain.EraseOwnerData(ctx, in)
 			if err != nil {
 				t.Fatal(err)
@@ -213,7 +215,7 @@ func TestErasureRetryCoversLatePatients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last := changes[len(changes)-1]; last.Reason != domain.ErasureReason("job-1") {
+			if last := changes[len(changes)-1]; last.Reason != domain.ErasureReason(jobOne) {
 				t.Errorf("the patient's last change has reason %q, want the erasure request's", last.Reason)
 			}
 		})
@@ -235,7 +237,7 @@ func TestErasureCoversAPatientWrittenAfterItsListing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}); err != nil {
+	if _, err := eraser.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne, NameKeptUntil: "2060-12-31"}); err != nil {
 		t.Fatal(err)
 	}
 	wantNoActivePatient(t, repo, owner, false)
@@ -259,7 +261,7 @@ func TestRetentionSweepCoversLatePatients(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
 			owners := createOwners(t, ctx, plain, "late", "clean", "active")
 			for _, family := range []string{"late", "clean"} {
-				if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners[family], RequestID: "job-" + family, NameKeptUntil: tt.nameKeptUntil}); err != nil {
+				if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners[family], RequestID: uuid.NewString(), NameKeptUntil: tt.nameKeptUntil}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -341,7 +343,7 @@ func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
 				if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "objection pending", ""); err != nil {
 					return err
 				}
-				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: "job-from", NameKeptUntil: "2060-12-31"})
+				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owners["from"], RequestID: uuid.NewString(), NameKeptUntil: "2060-12-31"})
 				return err
 			}}}, nopAuditor{}, Options{Logger: logger})
 			if err != nil {
@@ -355,7 +357,7 @@ func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
 			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
 			racing, err := New(&failingLateCover{&failingTakeBack{Repository: repo, deleteErr: errors.New("connection reset by peer"),
 				erase: func(ctx context.Context, ownerID string) error {
-					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: "job-1", NameKeptUntil: "2060-12-31"})
+					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: jobOne, NameKeptUntil: "2060-12-31"})
 					return err
 				}}}, nopAuditor{}, Options{Logger: logger})
 			if err != nil {
@@ -435,7 +437,7 @@ func (r *eraseDuringLateCover) ApplyErasure(ctx context.Context, o *domain.Owner
 func TestLatePatientsPassKeepsAShorterKeptUntil(t *testing.T) {
 	repo, plain, _, ctx := raceSetup(t)
 	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
-	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-1", NameKeptUntil: "2060-12-31"}); err != nil {
+	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne, NameKeptUntil: "2060-12-31"}); err != nil {
 		t.Fatal(err)
 	}
 	// The write of a registration whose process died before its second check.
@@ -444,7 +446,7 @@ func TestLatePatientsPassKeepsAShorterKeptUntil(t *testing.T) {
 		t.Fatal(err)
 	}
 	sweeper, err := New(&eraseDuringLateCover{Repository: repo, erase: func(ctx context.Context, id string) error {
-		_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: id, RequestID: "job-2", NameKeptUntil: "2030-06-30"})
+		_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: id, RequestID: jobTwo, NameKeptUntil: "2030-06-30"})
 		return err
 	}}, nopAuditor{}, Options{})
 	if err != nil {

@@ -107,10 +107,11 @@ func raceSetup(t *testing.T) (*ownermongo.Repository, *Service, *Service, contex
 	return repo, plain, racing, ctx
 }
 
-// jobOne and jobNine are erasure requests' ids, as the disclosure service's erasure job
-// makes them.
+// jobOne, jobTwo and jobNine are erasure requests' ids, as the disclosure service's
+// erasure job makes them.
 const (
 	jobOne  = "0199a0b0-0000-7000-8000-000000000001"
+	jobTwo  = "0199a0b0-0000-7000-8000-000000000002"
 	jobNine = "0199a0b0-0000-7000-8000-000000000009"
 )
 
@@ -958,11 +959,11 @@ func TestStartupScrubKeepsAnInFlightRequestsReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restarted.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: "job-2"}); err != nil {
+	if _, err := restarted.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobTwo}); err != nil {
 		t.Fatal(err)
 	}
 	reasons := patientReasons(t, ctx, plain, p.ID)
-	want := []string{domain.RegisteredReason, domain.ErasureReason(jobOne), domain.ErasureReason("job-2")}
+	want := []string{domain.RegisteredReason, domain.ErasureReason(jobOne), domain.ErasureReason(jobTwo)}
 	if !slices.Equal(reasons, want) {
 		t.Errorf("the patient's history says %q, want %q", reasons, want)
 	}

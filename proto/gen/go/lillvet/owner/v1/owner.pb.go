@@ -3125,7 +3125,9 @@ func (x *SetOwnerRestrictionResponse) GetOwner() *Owner {
 type EraseOwnerDataRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// The erasure request's id.
+	// The erasure request's id, a UUID (the disclosure service's erasure job's id):
+	// "erasure request <request_id>" is kept in the owner's and its patients' change
+	// histories after the erasure, so free text is refused (INVALID_ARGUMENT).
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Last day other records still need the owner's name and address and the patients
 	// (the patient record names the animal's owner: the history service's answer). Empty:
