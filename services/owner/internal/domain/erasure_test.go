@@ -6,6 +6,14 @@ import (
 	"time"
 )
 
+// jobOne, jobTwo and jobThree are erasure requests' ids, UUIDs as the disclosure
+// service's erasure job makes them (EraseOwnerData refuses any other).
+const (
+	jobOne   = "0199a0b0-0000-7000-8000-000000000001"
+	jobTwo   = "0199a0b0-0000-7000-8000-000000000002"
+	jobThree = "0199a0b0-0000-7000-8000-000000000003"
+)
+
 func TestParseKeptUntil(t *testing.T) {
 	const today = "2026-11-25"
 	tests := []struct {
@@ -85,7 +93,7 @@ func TestPlanErasure(t *testing.T) {
 		check    func(t *testing.T, p ErasurePlan)
 	}{
 		{
-			name: "first erasure, nothing kept", owner: full, patients: 2, req: ErasureRequest{ID: "j"},
+			name: "first erasure, nothing kept", owner: full, patients: 2, req: ErasureRequest{ID: jobOne},
 			want: []Disposition{
 				{Class: ClassContactDetails, Count: 1}, {Class: ClassOwnerNameAddress, Count: 1},
 				{Class: ClassPatients, Count: 2}, {Class: ClassIdentityCode, Count: 1},
@@ -99,7 +107,7 @@ func TestPlanErasure(t *testing.T) {
 		},
 		{
 			name: "kept until days ahead", owner: full, patients: 1,
-			req: ErasureRequest{ID: "j", NameKeptUntil: "2029-11-25", IdentityKeptUntil: "2027-12-31"},
+			req: ErasureRequest{ID: jobOne, NameKeptUntil: "2029-11-25", IdentityKeptUntil: "2027-12-31"},
 			want: []Disposition{
 				{Class: ClassContactDetails, Count: 1},
 				{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: 1},
@@ -114,7 +122,7 @@ func TestPlanErasure(t *testing.T) {
 			},
 		},
 		{
-			name: "already restricted, no identity code, no patients", patients: 0, req: ErasureRequest{ID: "j"},
+			name: "already restricted, no identity code, no patients", patients: 0, req: ErasureRequest{ID: jobOne},
 			owner: func() *Owner {
 				o := full()
 				o.Restricted, o.IdentityCodeMasked = true, ""
@@ -254,20 +262,20 @@ func TestPlanLatePatients(t *testing.T) {
 }
 
 func TestScrubbedReason(t *testing.T) {
-	ids := []string{"job-1", "job-2"}
+	ids := []string{jobOne, jobTwo}
 	tests := []struct {
 		name, reason, want string
 	}{
 		{"staff free text", "Aino Mäkinen called, new number 040 765 4321", ErasedReason},
-		{"the erasure's own entry", "erasure request job-1", "erasure request job-1"},
-		{"an earlier request's entry", "erasure request job-2", "erasure request job-2"},
+		{"the erasure's own entry", ErasureReason(jobOne), ErasureReason(jobOne)},
+		{"an earlier request's entry", ErasureReason(jobTwo), ErasureReason(jobTwo)},
 		{"the sweep's entry", SweepReason, SweepReason},
 		{"a registration", RegisteredReason, RegisteredReason},
 		{"a transfer taken back", UntransferReason, UntransferReason},
 		{"a late patient covered", LateErasureReason, LateErasureReason},
 		{"already scrubbed", ErasedReason, ErasedReason},
-		{"a request not on record", "erasure request job-3", ErasedReason},
-		{"free text that begins like a request", "erasure request job-1 from Aino Mäkinen", ErasedReason},
+		{"a request not on record", ErasureReason(jobThree), ErasedReason},
+		{"free text that begins like a request", ErasureReason(jobOne) + " from Aino Mäkinen", ErasedReason},
 		{"empty", "", ErasedReason},
 	}
 	for _, tt := range tests {
@@ -281,7 +289,7 @@ func TestScrubbedReason(t *testing.T) {
 
 func TestErasurePlanAppliedTo(t *testing.T) {
 	owner := &Owner{Restricted: true, FamilyName: "Laine"}
-	plan := PlanErasure(owner, 2, ErasureRequest{ID: "job-1", NameKeptUntil: "2029-11-25"}, "2026-11-25")
+	plan := PlanErasure(owner, 2, ErasureRequest{ID: jobOne, NameKeptUntil: "2029-11-25"}, "2026-11-25")
 	names := Disposition{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: 1}
 	patients := func(n int) Disposition {
 		return Disposition{Class: ClassPatients, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2029-11-25", Count: n}
@@ -295,7 +303,7 @@ func TestErasurePlanAppliedTo(t *testing.T) {
 		{"as planned", plan, 2, []Disposition{names, patients(2)}},
 		{"one gone before the erasure reached it", plan, 1, []Disposition{names, patients(1)}},
 		{"all gone", plan, 0, []Disposition{names}},
-		{"no patients planned", PlanErasure(owner, 0, ErasureRequest{ID: "job-1", NameKeptUntil: "2029-11-25"}, "2026-11-25"), 0, []Disposition{names}},
+		{"no patients planned", PlanErasure(owner, 0, ErasureRequest{ID: jobOne, NameKeptUntil: "2029-11-25"}, "2026-11-25"), 0, []Disposition{names}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,14 @@ import (
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 )
 
+// jobOne, jobTwo and jobThree are erasure requests' ids, UUIDs as the disclosure
+// service's erasure job makes them (EraseOwnerData refuses any other).
+const (
+	jobOne   = "0199a0b0-0000-7000-8000-000000000001"
+	jobTwo   = "0199a0b0-0000-7000-8000-000000000002"
+	jobThree = "0199a0b0-0000-7000-8000-000000000003"
+)
+
 func testRepo(t *testing.T) (*Repository, *mongo.Database) {
 	t.Helper()
 	s := embeddedtest.Start(t)
@@ -64,18 +72,18 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	req := domain.ErasureRequest{ID: "job-1"}
+	req := domain.ErasureRequest{ID: jobOne}
 	plan := domain.PlanErasure(o, 2, req, "2026-11-25")
-	erasure := domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: domain.ErasureReason("job-1")}
+	erasure := domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: domain.ErasureReason(jobOne)}
 
 	stale := *o
 	stale.Version = 99
-	if _, _, err := r.ApplyErasure(ctx, &stale, plan, erasure, "job-1"); !errors.Is(err, apperr.ErrConflict) {
+	if _, _, err := r.ApplyErasure(ctx, &stale, plan, erasure, jobOne); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("interrupted erasure = %v, want a conflict", err)
 	}
 	// Halfway: the patients are anonymised and their microchip claims released, the
 	// owner is not yet erased, keeps its identity claim and has no answer stored.
-	if _, done, err := r.ErasureAnswer(ctx, "o1", "job-1"); done || err != nil {
+	if _, done, err := r.ErasureAnswer(ctx, "o1", jobOne); done || err != nil {
 		t.Fatalf("an answer was stored before the owner's update (%v)", err)
 	}
 	patients, err := r.OwnerPatients(ctx, "o1")
@@ -83,7 +91,7 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 		t.Fatalf("patients: %d (%v)", len(patients), err)
 	}
 	for _, p := range patients {
-		if !p.Anonymised || p.ErasedBy != "job-1" || p.Name != "" || p.Microchip != "" || p.CustomerNumber.String() == "" {
+		if !p.Anonymised || p.ErasedBy != jobOne || p.Name != "" || p.Microchip != "" || p.CustomerNumber.String() == "" {
 			t.Fatalf("patient after the interruption: %+v", p)
 		}
 	}
@@ -98,18 +106,18 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 	if err != nil || current.Erased {
 		t.Fatalf("owner after the interruption: %+v (%v)", current, err)
 	}
-	retry := domain.PlanErasure(current, domain.CoveredPatients(patients, "job-1"), req, "2026-11-25")
+	retry := domain.PlanErasure(current, domain.CoveredPatients(patients, jobOne), req, "2026-11-25")
 	if !slices.Equal(retry.Dispositions, plan.Dispositions) {
 		t.Fatalf("the retry plans %+v, the first run %+v", retry.Dispositions, plan.Dispositions)
 	}
-	erased, applied, err := r.ApplyErasure(ctx, current, retry, erasure, "job-1")
+	erased, applied, err := r.ApplyErasure(ctx, current, retry, erasure, jobOne)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !erased.Erased || !erased.Anonymised || erased.Phone != "" || erased.IdentityCodeMasked != "" {
 		t.Fatalf("erased owner = %+v", erased)
 	}
-	answer, done, err := r.ErasureAnswer(ctx, "o1", "job-1")
+	answer, done, err := r.ErasureAnswer(ctx, "o1", jobOne)
 	if err != nil || !done {
 		t.Fatalf("no answer stored (%v)", err)
 	}
@@ -117,7 +125,7 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 		t.Fatalf("answer after the retry %+v (returned %+v), want %+v", answer, applied, plan.Dispositions)
 	}
 	changes, err := r.PatientChanges(ctx, "p1")
-	if err != nil || len(changes) != 2 || changes[1].Reason != "erasure request job-1" {
+	if err != nil || len(changes) != 2 || changes[1].Reason != domain.ErasureReason(jobOne) {
 		t.Fatalf("patient history after erasure: %v (%v)", changes, err)
 	}
 	// The sweep does not count them again.
@@ -185,7 +193,7 @@ func TestErasureLeavesAPatientGoneAlone(t *testing.T) {
 			if err := tt.gone(ctx, r, p); err != nil {
 				t.Fatal(err)
 			}
-			found, err := r.erasePatient(ctx, &read, true, registered(), "job-1")
+			found, err := r.erasePatient(ctx, &read, true, registered(), jobOne)
 			if err != nil || found != nil {
 				t.Fatalf("the erasure of a patient gone meanwhile answered %+v (%v), want it not counted", found, err)
 			}
@@ -255,10 +263,10 @@ func TestScrubErasedHistories(t *testing.T) {
 		}
 	}
 	// Erased as before the scrub existed: flags, answer and change record, reasons kept.
-	erasure := changeToDoc(domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"restricted", "erased"}, Reason: domain.ErasureReason("job-0"), Version: 3})
+	erasure := changeToDoc(domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"restricted", "erased"}, Reason: domain.ErasureReason(jobThree), Version: 3})
 	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.M{"_id": "erased"}, bson.M{
 		"$set":  bson.M{"restricted": true, "erased": true, "version": 3},
-		"$push": bson.M{"erasures": erasureDoc{RequestID: "job-0", Time: time.Now()}, "changes": erasure},
+		"$push": bson.M{"erasures": erasureDoc{RequestID: jobThree, Time: time.Now()}, "changes": erasure},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +308,7 @@ func TestScrubErasedHistories(t *testing.T) {
 		got  []string
 		want []string
 	}{
-		{"the erased owner", reasons(r.OwnerChanges(ctx, "erased")), []string{"registered", domain.ErasedReason, domain.ErasureReason("job-0")}},
+		{"the erased owner", reasons(r.OwnerChanges(ctx, "erased")), []string{"registered", domain.ErasedReason, domain.ErasureReason(jobThree)}},
 		{"its patient", reasons(r.PatientChanges(ctx, "kept")), []string{"registered", domain.ErasedReason}},
 		{"the patient it sold", reasons(r.PatientChanges(ctx, "sold")), []string{"registered", domain.ErasedReason, domain.ErasedReason, "the next owner's note"}},
 		{"an owner not erased", reasons(r.OwnerChanges(ctx, "untouched")), []string{"registered", "Aino Äijälä called, new number 040 765 4321"}},
@@ -348,7 +356,7 @@ func TestScheduleKeepsALaterPlan(t *testing.T) {
 		_, _, err := r.ApplyErasure(ctx, o, plan, domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: "r"}, requestID)
 		return err
 	}
-	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: "job-1", NameKeptUntil: "2060-12-31"}, "2026-11-25"), "job-1"); err != nil {
+	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: jobOne, NameKeptUntil: "2060-12-31"}, "2026-11-25"), jobOne); err != nil {
 		t.Fatal(err)
 	}
 	erased, err := r.GetOwner(ctx, "o1")
@@ -357,7 +365,7 @@ func TestScheduleKeepsALaterPlan(t *testing.T) {
 	}
 	second := *erased
 	second.Version = 99
-	if err := apply(&second, domain.PlanErasure(erased, 0, domain.ErasureRequest{ID: "job-2", NameKeptUntil: "2030-06-30"}, "2026-11-25"), "job-2"); !errors.Is(err, apperr.ErrConflict) {
+	if err := apply(&second, domain.PlanErasure(erased, 0, domain.ErasureRequest{ID: jobTwo, NameKeptUntil: "2030-06-30"}, "2026-11-25"), jobTwo); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("the second request's interrupted erasure: %v, want a conflict", err)
 	}
 	if err := apply(erased, domain.PlanSweep(erased, 0, "2026-11-25"), ""); err != nil {
