@@ -15,6 +15,13 @@ import (
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
+// jobOne and jobTwo are erasure requests' ids, UUIDs as the disclosure service's
+// erasure job makes them.
+const (
+	jobOne = "0199a0b0-0000-7000-8000-000000000011"
+	jobTwo = "0199a0b0-0000-7000-8000-000000000012"
+)
+
 func (s *system) erase(t *testing.T, ownerID, requestID string) []*consentv1.RecordDisposition {
 	t.Helper()
 	res, err := s.consent.EraseOwnerData(s.as(t, auth.RoleClinicManager), &consentv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: requestID})
@@ -55,7 +62,7 @@ func TestEraseOwnerData(t *testing.T) {
 	s.record(t, id, decision(insurer, insurerIf, granted))
 	s.restrictInOwnerService(t, id)
 
-	first := s.erase(t, id, "job-1")
+	first := s.erase(t, id, jobOne)
 	servicetest.EqualMessages(t, first, []*consentv1.RecordDisposition{
 		{RecordClass: "consent_ledger", Count: 7},
 		{RecordClass: "marketing_suppression", Kept: true, LegalBasis: "basis.marketing_objection", Count: 3},
@@ -122,8 +129,8 @@ func TestEraseOwnerData(t *testing.T) {
 	})
 
 	t.Run("a retry answers the first result; a new request what is left", func(t *testing.T) {
-		servicetest.EqualMessages(t, s.erase(t, id, "job-1"), first)
-		servicetest.EqualMessages(t, s.erase(t, id, "job-2"), []*consentv1.RecordDisposition{
+		servicetest.EqualMessages(t, s.erase(t, id, jobOne), first)
+		servicetest.EqualMessages(t, s.erase(t, id, jobTwo), []*consentv1.RecordDisposition{
 			{RecordClass: "marketing_suppression", Kept: true, LegalBasis: "basis.marketing_objection", Count: 3},
 		})
 	})
@@ -172,14 +179,14 @@ func TestEraseOwnerData(t *testing.T) {
 func TestEraseOwnerDataWithoutLedger(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Tyhjä")
-	servicetest.EqualMessages(t, s.erase(t, id, "job-1"), nil)
+	servicetest.EqualMessages(t, s.erase(t, id, jobOne), nil)
 	if res := s.check(t, id, stats, ""); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OWNER_RESTRICTED {
 		t.Fatalf("an erased owner without decisions: %v", res)
 	}
-	servicetest.EqualMessages(t, s.erase(t, id, "job-1"), nil)
+	servicetest.EqualMessages(t, s.erase(t, id, jobOne), nil)
 
 	manager := s.as(t, auth.RoleClinicManager)
-	_, err := s.consent.EraseOwnerData(manager, &consentv1.EraseOwnerDataRequest{OwnerId: unknownOwner, RequestId: "job-1"})
+	_, err := s.consent.EraseOwnerData(manager, &consentv1.EraseOwnerDataRequest{OwnerId: unknownOwner, RequestId: jobOne})
 	wantCode(t, err, codes.NotFound)
 	for _, tc := range []struct {
 		name string
@@ -187,7 +194,7 @@ func TestEraseOwnerDataWithoutLedger(t *testing.T) {
 		want string
 	}{
 		{"no request id", &consentv1.EraseOwnerDataRequest{OwnerId: id, RequestId: " "}, "request_id"},
-		{"bad owner id", &consentv1.EraseOwnerDataRequest{OwnerId: "nope", RequestId: "job-1"}, "owner_id"},
+		{"bad owner id", &consentv1.EraseOwnerDataRequest{OwnerId: "nope", RequestId: jobOne}, "owner_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.consent.EraseOwnerData(manager, tc.req)
@@ -196,6 +203,40 @@ func TestEraseOwnerDataWithoutLedger(t *testing.T) {
 			}
 		})
 	}
-	_, err = s.consent.EraseOwnerData(s.as(t, auth.RoleReception), &consentv1.EraseOwnerDataRequest{OwnerId: id, RequestId: "job-1"})
+	_, err = s.consent.EraseOwnerData(s.as(t, auth.RoleReception), &consentv1.EraseOwnerDataRequest{OwnerId: id, RequestId: jobOne})
 	wantCode(t, err, codes.PermissionDenied)
+}
+
+// TestEraseOwnerDataRefusesFreeTextRequestID: the request's id is kept in the erased
+// ledger after the erasure, so a clinic manager's free text there is refused before
+// anything is erased or written, and not repeated.
+func TestEraseOwnerDataRefusesFreeTextRequestID(t *testing.T) {
+	const text = "Aino Laine phoned 040 123 4567"
+	s := start(t)
+	id := s.newOwner(t, "Laine")
+	s.record(t, id, objection(marketing, "email"))
+	s.record(t, id, decision(marketing, "post", granted))
+	s.restrictInOwnerService(t, id)
+	manager := s.as(t, auth.RoleClinicManager)
+	list := func() []*consentv1.ConsentDecision {
+		res, err := s.consent.ListConsentDecisions(manager, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
+		if err != nil {
+			t.Fatalf("list decisions: %v", err)
+		}
+		return res.GetDecisions()
+	}
+	before := list()
+	var calls []servicetest.Refusal
+	for _, rid := range []string{text, "letter from Aino Laine", "job-1"} {
+		calls = append(calls, servicetest.Refusal{Name: rid, Field: "request_id", Call: func() error {
+			_, err := s.consent.EraseOwnerData(manager, &consentv1.EraseOwnerDataRequest{OwnerId: id, RequestId: rid})
+			return err
+		}})
+	}
+	servicetest.Refused(t, text, calls)
+
+	servicetest.EqualMessages(t, list(), before)
+	s.stop()
+	s.stopOwners()
+	servicetest.NotStored(t, s.env, "Laine phoned", consentDatabase, ownerDatabase)
 }

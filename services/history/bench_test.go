@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
@@ -154,7 +155,7 @@ func BenchmarkRetentionSweepNothingDue(b *testing.B) {
 	fillVisits(b, f, f.newPatient(b, ownerID, "Nappi").GetId())
 	mgr := auth.WithOutgoingToken(context.Background(), f.env.Token(b, auth.RoleClinicManager), "")
 	start := time.Now()
-	res, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: "bench"})
+	res, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: uuid.NewString()})
 	if err != nil || len(res.GetDispositions()) == 0 || !res.GetDispositions()[0].GetKept() {
 		b.Fatalf("erasure: %v, %v", res, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -33,6 +34,13 @@ func erasureVisit(start time.Time, meds bool, invoices ...*historyv1.InvoiceRefe
 func invoice(number string, state historyv1.InvoiceState) *historyv1.InvoiceReference {
 	return &historyv1.InvoiceReference{Number: number, State: state}
 }
+
+// jobOne and jobTwo are erasure requests' ids, UUIDs as the disclosure service's
+// erasure job makes them.
+const (
+	jobOne = "0199a0b0-0000-7000-8000-000000000011"
+	jobTwo = "0199a0b0-0000-7000-8000-000000000012"
+)
 
 const (
 	paid   = historyv1.InvoiceState_INVOICE_STATE_PAID
@@ -102,7 +110,7 @@ func TestEraseOwnerData(t *testing.T) {
 	f.clock.Set(at(2026, 11, 25))
 	mgr := f.as(t, auth.RoleClinicManager)
 
-	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleVeterinarian), &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleVeterinarian), &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobOne}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("a veterinarian erased: %v", err)
 	}
 	if got := violations(t, func() error {
@@ -112,7 +120,7 @@ func TestEraseOwnerData(t *testing.T) {
 		t.Fatalf("violations %v", got)
 	}
 
-	res, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"})
+	res, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobOne})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +214,7 @@ func TestEraseOwnerData(t *testing.T) {
 		before[v.GetId()] = f.getVisit(t, v.GetId())
 	}
 	f.clock.Set(at(2027, 6, 1))
-	again, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"})
+	again, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobOne})
 	if err != nil || !proto.Equal(again, want) {
 		t.Fatalf("retry answered %v, %v", again, err)
 	}
@@ -217,7 +225,7 @@ func TestEraseOwnerData(t *testing.T) {
 	}
 
 	// Another erasure request decides again over what is left, with the same days.
-	second, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-2"})
+	second, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobTwo})
 	if want := (&historyv1.EraseOwnerDataResponse{
 		Dispositions: []*historyv1.RecordDisposition{
 			disposition("patient_records", true, "basis.veterinary_records", "2029-10-01", 2),
@@ -229,11 +237,47 @@ func TestEraseOwnerData(t *testing.T) {
 	}); err != nil || !proto.Equal(second, want) {
 		t.Errorf("a second erasure answered %v, %v; want %v", second, err, want)
 	}
-	if first, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"}); err != nil || !proto.Equal(first, want) {
+	if first, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobOne}); err != nil || !proto.Equal(first, want) {
 		t.Errorf("the first request's retry after the second answered %v, %v", first, err)
 	}
 
 	f.checkAudited(t, o.id, "history.erase owners/"+o.id+"/history test-clinic_manager")
+}
+
+// TestEraseOwnerDataRefusesFreeTextRequestID: the request's id is kept on the owner's
+// erasure record after the erasure, so a clinic manager's free text there is refused
+// before anything is decided or written, and not repeated.
+func TestEraseOwnerDataRefusesFreeTextRequestID(t *testing.T) {
+	const text = "Aino Laine phoned 040 123 4567"
+	f := setup(t)
+	o := f.erasedOwner(t)
+	f.clock.Set(at(2026, 11, 25))
+	mgr := f.as(t, auth.RoleClinicManager)
+	before := map[string]*historyv1.GetVisitResponse{}
+	for _, v := range []*historyv1.Visit{o.a1, o.a2, o.b1, o.b2} {
+		before[v.GetId()] = f.getVisit(t, v.GetId())
+	}
+	var calls []servicetest.Refusal
+	for _, id := range []string{text, "letter from Aino Laine", "job-1"} {
+		calls = append(calls, servicetest.Refusal{Name: id, Field: "request_id", Call: func() error {
+			_, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: id})
+			return err
+		}})
+	}
+	servicetest.Refused(t, text, calls)
+
+	for id, b := range before {
+		if got := f.getVisit(t, id); !proto.Equal(got, b) {
+			t.Errorf("a refused erasure changed visit %s:\n%v\nwas\n%v", id, got, b)
+		}
+	}
+	comms, err := f.history.ListOwnerCommunications(mgr, &historyv1.ListOwnerCommunicationsRequest{OwnerId: o.id})
+	if err != nil || len(comms.GetCommunications()) != 2 {
+		t.Fatalf("the owner's communications after the refused erasures: %v, %v; want both", comms, err)
+	}
+	f.histSv.Stop()
+	f.ownerSv.Stop()
+	servicetest.NotStored(t, f.env, "Laine phoned", historyDatabase, ownerDatabase)
 }
 
 // TestRetentionSweep moves the clock past each retention day of an erased owner's
@@ -244,7 +288,7 @@ func TestRetentionSweep(t *testing.T) {
 	o := f.erasedOwner(t)
 	f.clock.Set(at(2026, 11, 25))
 	mgr := f.as(t, auth.RoleClinicManager)
-	if _, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: "job-1"}); err != nil {
+	if _, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobOne}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.history.RunRetentionSweep(f.as(t, auth.RoleVeterinarian), &historyv1.RunRetentionSweepRequest{}); status.Code(err) != codes.PermissionDenied {
@@ -329,7 +373,7 @@ func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Set(at(2026, 11, 25))
-	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: "job-9"}); err != nil {
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: uuid.NewString()}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.getVisit(t, v.GetId())

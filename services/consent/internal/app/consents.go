@@ -301,10 +301,13 @@ func decodePageToken(token string) (int64, error) {
 // answers the first result; another request on an erased owner answers what is left.
 func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string) ([]domain.Disposition, error) {
 	var v apperr.ValidationError
+	// A UUID, the form of the erasure job's ids, since the id is kept in the ledger
+	// after the erasure: free text there would outlive it.
 	if requestID == "" {
-		v.Add("request_id", "is required: the erasure request's id")
+		v.Add("request_id", "is required: the erasure request's id, a UUID")
+	} else {
+		v.CheckUUID("request_id", requestID)
 	}
-	v.CheckText("request_id", requestID, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -48,10 +48,11 @@ func TestPlanErasure(t *testing.T) {
 			},
 		},
 	}
+	const job = "0199a0b0-0000-7000-8000-000000000011" // the erasure job's id
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := PlanErasure(&tt.ledger, "job-1", testNow, loc)
-			if !slices.Equal(e.Suppressions, tt.want) || !slices.Equal(e.Dispositions, tt.answers) || e.RequestID != "job-1" {
+			e := PlanErasure(&tt.ledger, job, testNow, loc)
+			if !slices.Equal(e.Suppressions, tt.want) || !slices.Equal(e.Dispositions, tt.answers) || e.RequestID != job {
 				t.Fatalf("plan = %+v, want suppressions %+v and answer %+v", e, tt.want, tt.answers)
 			}
 		})

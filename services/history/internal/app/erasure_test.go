@@ -68,7 +68,10 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 	for _, step := range []string{"restrict", "communications", "schedule"} {
 		t.Run(step, func(t *testing.T) {
 			repo := historymongo.New(client.Database("crash_" + step))
-			const owner = "0b6d4f3e-2c59-4f0a-9e57-000000000001"
+			const (
+				owner = "0b6d4f3e-2c59-4f0a-9e57-000000000001"
+				job   = "0199a0b0-0000-7000-8000-000000000011" // the erasure job's id
+			)
 			if _, err := repo.CreateVisit(ctx, &domain.Visit{
 				ID: "v1", PatientID: "p1", OwnerID: owner, Clinic: domain.ClinicKangasala, StartTime: now.AddDate(-1, 0, 0),
 				Reason: "Limping", Invoices: []domain.Invoice{{Number: "1", State: domain.InvoiceOpen}}, Created: now,
@@ -84,14 +87,14 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := dying.EraseOwnerData(ctx, owner, "job-1"); !errors.Is(err, errCrash) {
+			if _, err := dying.EraseOwnerData(ctx, owner, job); !errors.Is(err, errCrash) {
 				t.Fatalf("the first run did not crash: %v", err)
 			}
 			restarted, err := New(repo, nil, nopAuditor{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := restarted.EraseOwnerData(ctx, owner, "job-1")
+			res, err := restarted.EraseOwnerData(ctx, owner, job)
 			if err != nil {
 				t.Fatal(err)
 			}

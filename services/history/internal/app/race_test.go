@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
@@ -61,7 +63,7 @@ func TestRecordsRacingAnErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	erase := func() {
-		if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+		if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, uuid.NewString()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +86,7 @@ func TestRecordsRacingAnErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	late, err := New(&beforeCreate{Repository: repo, during: func() {
-		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-2"); err != nil {
+		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, uuid.NewString()); err != nil {
 			t.Fatal(err)
 		}
 	}}, reg, nopAuditor{}, Options{})

@@ -199,7 +199,7 @@ func TestEraseAppliesOnlyToTheLedgerItRead(t *testing.T) {
 	if _, err := r.Append(ctx, entry("o1", "e2")); err != nil {
 		t.Fatal(err)
 	}
-	e := domain.Erasure{RequestID: "job-1", At: at}
+	e := domain.Erasure{RequestID: "0199a0b0-0000-7000-8000-000000000011", At: at} // the erasure job's id
 	if err := r.Erase(ctx, "o1", read.StoredEntries, true, e); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("erasing a ledger that grew = %v, want a conflict", err)
 	}

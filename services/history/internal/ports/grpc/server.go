@@ -206,9 +206,13 @@ func (s *Server) ExportOwnerHistory(req *historyv1.ExportOwnerHistoryRequest, st
 func (s *Server) EraseOwnerData(ctx context.Context, req *historyv1.EraseOwnerDataRequest) (*historyv1.EraseOwnerDataResponse, error) {
 	var v apperr.ValidationError
 	v.CheckUUID("owner_id", req.GetOwnerId())
-	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	// A UUID, the form of the erasure job's ids, since the id is kept on the owner's
+	// erasure record after the erasure: free text there would outlive it.
+	rid := strings.TrimSpace(req.GetRequestId())
 	if rid == "" {
-		v.Add("request_id", "is required: the erasure request's id makes a retry answer the first result")
+		v.Add("request_id", "is required: the erasure request's id, a UUID, makes a retry answer the first result")
+	} else {
+		v.CheckUUID("request_id", rid)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -1347,7 +1347,9 @@ func (x *RecordDisposition) GetCount() int32 {
 type EraseOwnerDataRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// The erasure request's id.
+	// The erasure request's id, a UUID (the disclosure service's erasure job's id): it
+	// is kept in the erased ledger after the erasure, so free text is refused
+	// (INVALID_ARGUMENT).
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
