@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 )
@@ -178,6 +179,14 @@ func TestRegistrationTakeBackFailingUnderAnErasedOwner(t *testing.T) {
 	}
 }
 
+// writeLatePatient writes patient-late under owner straight into the store, as a
+// registration whose process died before its second check leaves it.
+func writeLatePatient(ctx context.Context, repo *ownermongo.Repository, s *Service, owner string) error {
+	_, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
+		s.change(ctx, []string{"created"}, domain.RegisteredReason))
+	return err
+}
+
 // TestErasureRetryCoversLatePatients: a patient that came under an erased owner and was
 // not taken back (a crash between the write and its second check) is covered by a retry
 // of the erasure, which still answers its stored answer.
@@ -198,9 +207,7 @@ func TestErasureRetryCoversLatePatients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The write of a registration whose process died before its second check.
-			if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
-				plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+			if err := writeLatePatient(ctx, repo, plain, owner); err != nil {
 				t.Fatal(err)
 			}
 			again, err := plain.EraseOwnerData(ctx, in)
@@ -229,8 +236,7 @@ func TestErasureCoversAPatientWrittenAfterItsListing(t *testing.T) {
 	repo, plain, _, ctx := raceSetup(t)
 	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
 	eraser, err := New(&beforeErasureApplied{Repository: repo, meanwhile: func() {
-		if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
-			plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+		if err := writeLatePatient(ctx, repo, plain, owner); err != nil {
 			t.Error(err)
 		}
 	}}, nopAuditor{}, Options{})
@@ -268,9 +274,7 @@ func TestRetentionSweepCoversLatePatients(t *testing.T) {
 			if _, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["active"], Patient: domain.Patient{Name: "Musti", Species: domain.SpeciesCat}}); err != nil {
 				t.Fatal(err)
 			}
-			// The write of a registration whose process died before its second check.
-			if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owners["late"], Name: "Rekku", Species: domain.SpeciesDog},
-				plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+			if err := writeLatePatient(ctx, repo, plain, owners["late"]); err != nil {
 				t.Fatal(err)
 			}
 			before := map[string]int64{}
@@ -440,9 +444,7 @@ func TestLatePatientsPassKeepsAShorterKeptUntil(t *testing.T) {
 	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne, NameKeptUntil: "2060-12-31"}); err != nil {
 		t.Fatal(err)
 	}
-	// The write of a registration whose process died before its second check.
-	if _, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
-		plain.change(ctx, []string{"created"}, domain.RegisteredReason)); err != nil {
+	if err := writeLatePatient(ctx, repo, plain, owner); err != nil {
 		t.Fatal(err)
 	}
 	sweeper, err := New(&eraseDuringLateCover{Repository: repo, erase: func(ctx context.Context, id string) error {
