@@ -49,6 +49,21 @@ func options(dir string) composesetup.Options {
 	}
 }
 
+// refusedWithEnv runs compose-setup with env as its .env file and wants it refused with
+// an error mentioning want, which it answers with the options it ran with.
+func refusedWithEnv(t *testing.T, env, want string) (composesetup.Options, error) {
+	t.Helper()
+	o := options(t.TempDir())
+	if err := os.WriteFile(o.EnvFile, []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := composesetup.Run(o)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run: %v, want an error mentioning %q", err, want)
+	}
+	return o, err
+}
+
 func secretFiles(o composesetup.Options) []string {
 	return []string{
 		filepath.Join(o.SecretDir, composesetup.IdentityKeysFile),
@@ -476,14 +491,7 @@ func TestSetupRefusesAnEnvLineItCannotRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := options(t.TempDir())
-			if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			err := composesetup.Run(o)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Run: %v, want an error mentioning %q", err, tt.want)
-			}
+			o, err := refusedWithEnv(t, tt.env, tt.want)
 			for _, secret := range []string{"AAAA", "ZZZZ", "CCCC"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error repeats a key: %v", err)
@@ -592,14 +600,7 @@ func TestSetupRefusesTheEnvFilesContainerUser(t *testing.T) {
 			if tt.notRoot && os.Getuid() == 0 {
 				t.Skip("root can hand files to any user")
 			}
-			o := options(t.TempDir())
-			if err := os.WriteFile(o.EnvFile, []byte(tt.env), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			err := composesetup.Run(o)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Run: %v, want an error mentioning %q", err, tt.want)
-			}
+			o, _ := refusedWithEnv(t, tt.env, tt.want)
 			for _, d := range []string{o.CertDir, o.SecretDir} {
 				if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("%s was created (%v)", d, err)
