@@ -42,10 +42,10 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 		v.Add("reason", "is required: say why, e.g. the erasure request's id")
 	}
 	v.CheckText("reason", reason, maxReasonLen)
-	if erasureRequestID != "" && !restricted {
-		v.Add("erasure_request_id", "is only for a restriction: an erasure request's restriction is never lifted")
-	}
 	if erasureRequestID != "" {
+		if !restricted {
+			v.Add("erasure_request_id", "is only for a restriction: an erasure request's restriction is never lifted")
+		}
 		v.CheckUUID("erasure_request_id", erasureRequestID)
 	}
 	if err := v.Err(); err != nil {
