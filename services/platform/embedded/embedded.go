@@ -27,6 +27,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/lillvet/register/services/platform/atomicfile"
 )
 
 // unsupportedPathChars may not appear in the data folder's absolute path.
@@ -36,6 +38,8 @@ const unsupportedPathChars = `?#%*[]\`
 type Store struct {
 	uri   string
 	proxy *proxy
+	// dir is the data folder.
+	dir string
 	// sockets is the private folder holding the sockets, removed on Close.
 	sockets string
 	// stopFerretDB stops FerretDB and waits until it has released the data folder; it
@@ -82,9 +86,14 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 			_ = lock.Unlock()
 		}
 	}()
+	removeStaleSockets(abs)
 	sockets, err := privateSocketDir()
 	if err != nil {
 		return nil, err
+	}
+	if err := atomicfile.Write(filepath.Join(abs, socketsRecord), []byte(sockets), 0o600); err != nil {
+		_ = os.RemoveAll(sockets)
+		return nil, fmt.Errorf("record embedded store socket folder: %w", err)
 	}
 	defer func() {
 		if !started {
@@ -143,6 +152,7 @@ func Start(ctx context.Context, dir string) (*Store, error) {
 	s := &Store{
 		uri:          socketURI(p.addr()),
 		proxy:        p,
+		dir:          abs,
 		sockets:      sockets,
 		stopFerretDB: stopFerretDB,
 		lock:         lock,
@@ -165,6 +175,38 @@ var errNoWindows = errors.New("the embedded store does not run on Windows: run t
 
 // lockFile is the file in the data folder that the running store holds locked.
 const lockFile = ".lock"
+
+// socketsRecord is the file in the data folder naming the running store's socket
+// folder, so that the next start can remove the folder of a store that was killed
+// before Close.
+const socketsRecord = ".sockets"
+
+// removeStaleSockets removes the socket folder a store on dir left behind when its
+// process was killed: holding dir's lock proves that store is gone. Only the sockets a
+// store makes and then the folder, if empty, are removed, never anything else that
+// might have come to be at that path. A failure is no reason not to start: the
+// folder is empty of data, private, and the system's temporary-file cleaning takes it
+// in the end.
+func removeStaleSockets(dir string) {
+	record, err := os.ReadFile(filepath.Clean(filepath.Join(dir, socketsRecord)))
+	if err != nil || len(record) == 0 {
+		return
+	}
+	// A symbolic link at that path now is not the folder the store made.
+	stale := filepath.Clean(string(record))
+	if fi, err := os.Lstat(stale); err != nil || !fi.IsDir() { //nolint:gosec // the store's own record, in its private data folder
+		return
+	}
+	root, err := os.OpenRoot(stale)
+	if err != nil {
+		return
+	}
+	for _, name := range []string{ferretDBSocket, proxySocket} {
+		_ = root.Remove(name)
+	}
+	_ = root.Close()
+	_ = os.Remove(stale) //nolint:gosec // the store's own record, in its private data folder
+}
 
 // The sockets in the private folder. The driver takes a host for a Unix domain socket
 // only when it ends in .sock.
@@ -221,6 +263,13 @@ func (s *Store) Close() error {
 	err := errors.Join(s.proxy.close(), s.stopFerretDB())
 	if rmErr := os.RemoveAll(s.sockets); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("remove embedded store socket folder: %w", rmErr))
+	}
+	// A second Close may come after another store took the folder: its record stays.
+	record := filepath.Join(s.dir, socketsRecord)
+	if held, _ := os.ReadFile(filepath.Clean(record)); string(held) == s.sockets {
+		if rmErr := os.Remove(record); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("remove embedded store socket record: %w", rmErr))
+		}
 	}
 	return errors.Join(err, s.lock.Unlock())
 }
