@@ -33,6 +33,12 @@ func TestHistoryEndToEnd(t *testing.T) {
 	if field(rec.body, "visit", "ownerId") != ownerID {
 		t.Fatalf("record visit: %s", rec.raw)
 	}
+	// The key of a retry sent with another visit is refused, as the owner service
+	// refuses one sent with another owner, rather than answered with the first visit.
+	otherVisit := map[string]any{"visit": map[string]any{"clinic": "CLINIC_KANGASALA", "reason": "Limping"}}
+	if reused := r.expect(t, 400, "POST", visits, vet, otherVisit, "Idempotency-Key", "e2e-visit-1"); !bytes.Contains(reused.raw, []byte("REQUEST_ID_REUSED")) {
+		t.Fatalf("another visit under a used Idempotency-Key: %s", reused.raw)
+	}
 	r.expect(t, 403, "POST", visits, reception, newVisit)
 	bad := r.expect(t, 400, "POST", visits, vet, map[string]any{"visit": map[string]any{"reason": "x"}})
 	if !bytes.Contains(bad.raw, []byte("fieldViolations")) || !bytes.Contains(bad.raw, []byte("visit.clinic")) {

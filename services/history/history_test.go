@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -22,6 +24,7 @@ import (
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/owner/ownertest"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/protomap"
@@ -333,6 +336,114 @@ func TestRecordVisitIsIdempotent(t *testing.T) {
 	third, err := f.history.RecordVisit(vet, req)
 	if err != nil || third.GetVisit().GetId() == first.GetVisit().GetId() || third.GetVisit().GetPatientId() != other.GetId() {
 		t.Fatalf("same request id, other patient: %v, %v", third, err)
+	}
+}
+
+// TestReusedRequestIDIsRefused sends a create, its retry written differently but stored
+// the same (padded text, the time left to the server, the id as the REST
+// Idempotency-Key), and then another record under the same request id: the retry is
+// answered with the first record, the other refused with REQUEST_ID_REUSED (answered
+// with the first, the caller would take it as recorded), and only the first is stored.
+func TestReusedRequestIDIsRefused(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	nappi, musti := f.newPatient(t, ownerID, "Nappi"), f.newPatient(t, ownerID, "Musti")
+	vet := f.as(t, auth.RoleVeterinarian)
+	keyed := metadata.AppendToOutgoingContext(vet, apperr.MetadataIdempotencyKey, "form-7")
+	recordVisit := func(ctx context.Context, requestID string, v *historyv1.Visit) (string, error) {
+		res, err := f.history.RecordVisit(ctx, &historyv1.RecordVisitRequest{PatientId: nappi.GetId(), RequestId: requestID, Visit: v})
+		return res.GetVisit().GetId(), err
+	}
+	recordCommunication := func(ctx context.Context, requestID, subject string) (string, error) {
+		res, err := f.history.RecordCommunication(ctx, &historyv1.RecordCommunicationRequest{OwnerId: ownerID, RequestId: requestID, Communication: &historyv1.Communication{
+			Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: subject,
+		}})
+		return res.GetCommunication().GetId(), err
+	}
+	amended := f.recordVisit(t, musti.GetId(), time.Time{})
+	amend := func(ctx context.Context, requestID string, version int64, reason, field string, v *historyv1.Visit) (string, error) {
+		res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{VisitId: amended.GetId(), RequestId: requestID, Version: version,
+			Reason: reason, Visit: v, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{field}}})
+		return fmt.Sprint(res.GetAmendment().GetVersion()), err
+	}
+	padded := visit(time.Time{})
+	padded.Reason = "  Limping "
+	vaccination := visit(time.Time{})
+	vaccination.Reason, vaccination.Findings = "Vaccination", "Healthy."
+	for _, tc := range []struct {
+		name                string
+		first, retry, other func() (string, error)
+		stored              func() ([]string, error)
+		want                []string
+	}{
+		{
+			name:  "visit",
+			first: func() (string, error) { return recordVisit(vet, "form-7", visit(time.Time{})) },
+			retry: func() (string, error) { return recordVisit(keyed, "", padded) },
+			other: func() (string, error) { return recordVisit(keyed, "", vaccination) },
+			stored: func() ([]string, error) {
+				res, err := f.history.ListPatientVisits(vet, &historyv1.ListPatientVisitsRequest{PatientId: nappi.GetId()})
+				var reasons []string
+				for _, v := range res.GetVisits() {
+					reasons = append(reasons, v.GetReason())
+				}
+				return reasons, err
+			},
+			want: []string{"Limping"},
+		},
+		{
+			name:  "communication",
+			first: func() (string, error) { return recordCommunication(vet, "call-3", "Asks about invoice") },
+			retry: func() (string, error) { return recordCommunication(vet, "call-3", "Asks about invoice ") },
+			other: func() (string, error) { return recordCommunication(vet, "call-3", "Complaint about treatment") },
+			stored: func() ([]string, error) {
+				res, err := f.history.ListOwnerCommunications(vet, &historyv1.ListOwnerCommunicationsRequest{OwnerId: ownerID})
+				var subjects []string
+				for _, c := range res.GetCommunications() {
+					subjects = append(subjects, c.GetSubject())
+				}
+				return subjects, err
+			},
+			want: []string{"Asks about invoice"},
+		},
+		{
+			name: "amendment",
+			first: func() (string, error) {
+				return amend(vet, "fix-1", 1, "typo", "reason", &historyv1.Visit{Reason: "Limping badly"})
+			},
+			retry: func() (string, error) {
+				return amend(vet, "fix-1", 1, "typo", "reason", &historyv1.Visit{Reason: "Limping badly "})
+			},
+			other: func() (string, error) {
+				return amend(vet, "fix-1", 2, "wrong dose", "findings", &historyv1.Visit{Findings: "Fracture on X-ray."})
+			},
+			stored: func() ([]string, error) {
+				res, err := f.history.GetVisit(vet, &historyv1.GetVisitRequest{VisitId: amended.GetId()})
+				out := []string{res.GetVisit().GetFindings()}
+				for _, a := range res.GetAmendments() {
+					out = append(out, strings.Join(a.GetFields(), ","))
+				}
+				return out, err
+			},
+			want: []string{"Swollen hock.", "reason"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := tc.first()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, err := tc.retry(); err != nil || again != first {
+				t.Errorf("the retry: %q, %v; want the first, %q", again, err, first)
+			}
+			_, err = tc.other()
+			if got := reason(t, err); got != "REQUEST_ID_REUSED" {
+				t.Errorf("another %s under the same request id: reason %s", tc.name, got)
+			}
+			if got, err := tc.stored(); err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("stored %q (%v), want %q only", got, err, tc.want)
+			}
+		})
 	}
 }
 

@@ -40,6 +40,16 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
+	// The stored one may be a first call's under the same request id: a retry repeats it,
+	// another communication under that id is refused rather than answered as recorded.
+	// A time left to the server is now, not what the first call's now was.
+	sent := c
+	if in.Communication.Time.IsZero() {
+		sent.Time = created.Time
+	}
+	if !domain.SameCommunication(created, &sent) {
+		return nil, errRequestIDReused("communication with this owner")
+	}
 	// An erasure decided while this was being written (the check above raced it)
 	// erases every communication of the owner: this one goes too.
 	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {

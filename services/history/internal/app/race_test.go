@@ -10,6 +10,7 @@ import (
 
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
@@ -166,5 +167,49 @@ func TestAmendmentAheadOfItsReadIsRefused(t *testing.T) {
 	rec, err := repo.GetVisit(t.Context(), v.ID)
 	if err != nil || rec.Current.Findings != "Fracture." {
 		t.Errorf("amendment A lost: %+v (%v)", rec.Current, err)
+	}
+}
+
+// TestRecordVisitRacingARetry records a visit while a call with the same request id
+// writes first, between the first's look for it and its write: the same visit is
+// answered as the racing call stored it, another one refused, as the retries that come
+// after the write are.
+func TestRecordVisitRacingARetry(t *testing.T) {
+	repo := raceRepo(t)
+	reg := &slowRegistry{}
+	s, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := as(t, auth.RoleVeterinarian)
+	limping := domain.Visit{Clinic: domain.ClinicKangasala, Reason: "Limping", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
+	vaccination := limping
+	vaccination.Reason = "Vaccination"
+	for _, tc := range []struct {
+		name      string
+		requestID string
+		racing    domain.Visit
+		reused    bool
+	}{
+		{"the same visit", "form-1", limping, false},
+		{"another visit", "form-2", vaccination, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var first *domain.Visit
+			reg.during = func() {
+				var err error
+				if first, err = s.RecordVisit(vet, RecordVisit{PatientID: racePatient, RequestID: tc.requestID, Visit: tc.racing}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.RecordVisit(vet, RecordVisit{PatientID: racePatient, RequestID: tc.requestID, Visit: limping})
+			var pe *apperr.PreconditionError
+			switch reused := errors.As(err, &pe) && pe.Reason == "REQUEST_ID_REUSED"; {
+			case reused != tc.reused:
+				t.Errorf("reused request id: %v (%v), want %v", reused, err, tc.reused)
+			case !tc.reused && (err != nil || got.ID != first.ID || !got.Created.Equal(first.Created)):
+				t.Errorf("answered %+v (%v), want the racing call's %+v", got, err, first)
+			}
+		})
 	}
 }

@@ -28,16 +28,21 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// Only the caller's entry names an account; the others are people the caller names.
+	for i := range visit.Staff {
+		visit.Staff[i].Subject = ""
+	}
 	id, err := newID("visit", in.PatientID, in.RequestID)
 	if err != nil {
 		return nil, err
 	}
+	timeGiven := !in.Visit.StartTime.IsZero()
 	if in.RequestID != "" {
 		// A retry returns the first visit even if the patient has died since.
 		rec, err := s.repo.GetVisit(ctx, id)
 		switch {
 		case err == nil:
-			return &rec.Current, s.record(ctx, "visit.create", visitResource(id), rec.Current.OwnerID)
+			return s.retriedVisit(ctx, rec, visit, timeGiven)
 		case !errors.Is(err, apperr.ErrNotFound):
 			return nil, fmt.Errorf("record visit: %w", err)
 		}
@@ -49,14 +54,19 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err := s.checkNotErased(ctx, p.OwnerID); err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
+	sent := visit
 	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, p.OwnerID
-	// Only the caller's entry names an account; the others are people the caller names.
-	for i := range visit.Staff {
-		visit.Staff[i].Subject = ""
-	}
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
 	created, err := s.repo.CreateVisit(ctx, &visit)
+	if errors.Is(err, apperr.ErrAlreadyExists) {
+		// A concurrent retry recorded it first.
+		rec, gerr := s.repo.GetVisit(ctx, id)
+		if gerr != nil {
+			return nil, fmt.Errorf("record visit: %w", gerr)
+		}
+		return s.retriedVisit(ctx, rec, sent, timeGiven)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
@@ -64,6 +74,29 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+}
+
+// retriedVisit answers a retry of RecordVisit with the visit first recorded under its
+// request id. sent is the retry's visit, normalised as
+// RecordVisit stores it; timeGiven tells whether its start time was the caller's or
+// the server's now. A request id reused for another visit is refused: answered with
+// the first one, the caller would take the new visit as recorded.
+func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sent domain.Visit, timeGiven bool) (*domain.Visit, error) {
+	first := rec.Original
+	if !timeGiven {
+		sent.StartTime = first.StartTime
+	}
+	// The first entry is the first caller, from their token, not the request.
+	sent.Staff = append(slices.Clone(first.Staff[:min(1, len(first.Staff))]), sent.Staff...)
+	if rec.Current.Restricted {
+		// An erasure may have reduced the record to when and where the visit took place.
+		first = domain.Visit{Clinic: first.Clinic, StartTime: first.StartTime}
+		sent = domain.Visit{Clinic: sent.Clinic, StartTime: sent.StartTime}
+	}
+	if !domain.SameVisit(&first, &sent) {
+		return nil, errRequestIDReused("visit of this patient")
+	}
+	return &rec.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
 }
 
 // settleWithErasure handles an erasure of the owner decided while v was being written
@@ -165,7 +198,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
-		return s.amended(ctx, &rec.Current, done)
+		return s.retriedAmendment(ctx, rec, done, in)
 	}
 	if rec.Current.Version != in.Version {
 		// The correction is built on the record read here; applied at another version
@@ -207,7 +240,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	}
 	a := domain.Amendment{
 		Version: in.Version + 1, Time: s.now(), Author: caller(ctx), Reason: in.Reason,
-		Fields: slices.Compact(slices.Sorted(slices.Values(in.Paths))), Corrected: domain.Only(&next, in.Paths),
+		Fields: amendedFields(in.Paths), Corrected: domain.Only(&next, in.Paths),
 		RequestID: in.RequestID,
 	}
 	next.Version, next.Updated = a.Version, a.Time
@@ -216,13 +249,40 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			// A concurrent retry of the same amendment may have won the version.
 			if again, gerr := s.repo.GetVisit(ctx, in.ID); gerr == nil {
 				if done := amendmentWithRequest(again, in.RequestID); done != nil {
-					return s.amended(ctx, &again.Current, done)
+					return s.retriedAmendment(ctx, again, done, in)
 				}
 			}
 		}
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	return s.amended(ctx, &next, &a)
+}
+
+// amendedFields are the fields an amendment with the mask paths corrects, as it keeps them.
+func amendedFields(paths []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(paths)))
+}
+
+// retriedAmendment answers a retry of AmendVisit with the amendment done, first made
+// under its request id. A request id reused
+// for another correction is refused: answered with the first one, the caller would
+// take the new correction as made. The expected version is not compared: a client
+// that read the record again before retrying sends the version the first one made.
+func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord, done *domain.Amendment, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
+	same := slices.Equal(done.Fields, amendedFields(in.Paths))
+	// An erasure may have reduced a restricted record's corrections and their reasons:
+	// there only the fields corrected, which it always keeps, are compared.
+	if same && !rec.Current.Restricted {
+		sent := in.Visit
+		var ignored apperr.ValidationError
+		domain.NormalizeVisit(&sent, "visit", s.opts.Now(), &ignored)
+		sent = domain.Only(&sent, in.Paths)
+		same = done.Reason == in.Reason && domain.SameVisit(&done.Corrected, &sent)
+	}
+	if !same {
+		return nil, nil, errRequestIDReused("correction of this visit")
+	}
+	return s.amended(ctx, &rec.Current, done)
 }
 
 // amended audits an amendment and answers it; billing gets the invoice view.

@@ -41,6 +41,14 @@ type Communication struct {
 	Created time.Time
 }
 
+// SameCommunication reports whether a and b record the same communication: the fields
+// its recorder gives, compared as stored. Ids, the owner, who recorded it and when are
+// the service's.
+func SameCommunication(a, b *Communication) bool {
+	return a.PatientID == b.PatientID && a.VisitID == b.VisitID && a.Channel == b.Channel &&
+		a.Direction == b.Direction && a.Time.Equal(b.Time) && a.Subject == b.Subject && a.Summary == b.Summary
+}
+
 // TimelineEntry is one entry of an owner's timeline: a visit or a communication.
 type TimelineEntry struct {
 	Visit         *Visit

@@ -31,8 +31,9 @@ type Query struct {
 // Repository stores visits and communications. Every write is one atomic document
 // write, safe to retry.
 type Repository interface {
-	// CreateVisit stores v (Version 1). When a visit with v.ID exists (a retried
-	// record) it returns that visit.
+	// CreateVisit stores v (Version 1); apperr.ErrAlreadyExists when a visit with v.ID
+	// exists (the id derives from the request id: a retry, or a request id reused),
+	// which the caller reads and compares.
 	CreateVisit(ctx context.Context, v *Visit) (*Visit, error)
 	// GetVisit reads a visit with its original and amendments.
 	GetVisit(ctx context.Context, id string) (*VisitRecord, error)
@@ -42,8 +43,9 @@ type Repository interface {
 	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error
 	ListPatientVisits(ctx context.Context, q Query) ([]*Visit, string, error)
 
-	// CreateCommunication stores c; a retried create with the same ID returns the
-	// stored one.
+	// CreateCommunication stores c; when one with c.ID exists (the id derives from the
+	// request id: a retry, or a request id reused) it returns the stored one, which the
+	// caller compares.
 	CreateCommunication(ctx context.Context, c *Communication) (*Communication, error)
 	ListOwnerCommunications(ctx context.Context, q Query) ([]*Communication, string, error)
 	// ListOwnerTimeline merges the owner's visits and communications, newest first,

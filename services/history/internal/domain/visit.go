@@ -170,6 +170,17 @@ func Apply(v Visit, corrected *Visit, paths []string) Visit {
 	return v
 }
 
+// SameVisit reports whether a and b record the same visit: the fields its author gives
+// (AmendableFields), compared as stored. Ids, the owner, the version, the times of
+// writing and the restriction are the service's.
+func SameVisit(a, b *Visit) bool {
+	return a.Clinic == b.Clinic && a.StartTime.Equal(b.StartTime) && slices.Equal(a.Staff, b.Staff) &&
+		a.Reason == b.Reason && a.Anamnesis == b.Anamnesis && a.Findings == b.Findings &&
+		slices.Equal(a.Diagnoses, b.Diagnoses) && slices.Equal(a.Procedures, b.Procedures) &&
+		slices.Equal(a.Medications, b.Medications) && a.WeightGrams == b.WeightGrams &&
+		a.FollowUp == b.FollowUp && slices.Equal(a.Invoices, b.Invoices)
+}
+
 // Only returns a visit holding just the fields named in paths of v (the corrected
 // values an amendment keeps).
 func Only(v *Visit, paths []string) Visit {

@@ -76,12 +76,7 @@ func (r *Repository) CreateVisit(ctx context.Context, v *domain.Visit) (*domain.
 	v.Version, v.Updated = 1, v.Created
 	_, err := r.visits.InsertOne(ctx, visitToDoc(v))
 	if mongox.IsDuplicateKey(err) {
-		// A retry of the same record (the id derives from the request id).
-		rec, gerr := r.GetVisit(ctx, v.ID)
-		if gerr != nil {
-			return nil, gerr
-		}
-		return &rec.Current, nil
+		return nil, fmt.Errorf("visit %s: %w", v.ID, apperr.ErrAlreadyExists)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert visit: %w", err)

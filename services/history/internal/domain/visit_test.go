@@ -1,0 +1,78 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSameVisit(t *testing.T) {
+	base := validVisit()
+	other := Visit{
+		Clinic: ClinicKangasala, StartTime: now.Add(-2 * time.Hour), Reason: "Vaccination",
+		Anamnesis: "None.", Findings: "Healthy.", Staff: []Staff{{Name: "Vet Ville", Role: "veterinarian"}},
+		Diagnoses: []Diagnosis{{Text: "Healthy"}}, Procedures: []Procedure{{Description: "Vaccination"}},
+		Medications: []Medication{{Product: "Purevax", Dose: "1 ml", Route: RouteSubcutaneous}},
+		WeightGrams: 4_200, FollowUp: "In a year.", Invoices: []Invoice{{Number: "2026-7", State: InvoicePaid}},
+	}
+	// Every field the author gives tells two visits apart.
+	for _, p := range AmendableFields {
+		changed := Apply(base, &other, []string{p})
+		if SameVisit(&base, &changed) {
+			t.Errorf("visits differing in %s are the same", p)
+		}
+	}
+	// What the service sets, and what the store changes in form only, does not.
+	for _, tc := range []struct {
+		name   string
+		change func(sent, stored *Visit)
+	}{
+		{"the service's fields", func(_, stored *Visit) {
+			stored.ID, stored.PatientID, stored.OwnerID, stored.Version, stored.Restricted = "v-2", "p-2", "o-2", 3, true
+			stored.Created, stored.Updated = now, now
+		}},
+		{"the same start in another zone", func(_, stored *Visit) {
+			stored.StartTime = stored.StartTime.In(time.FixedZone("EET", 2*60*60))
+		}},
+		{"an empty list read back as none", func(sent, stored *Visit) { sent.Procedures, stored.Procedures = []Procedure{}, nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sent, stored := base, base
+			tc.change(&sent, &stored)
+			if !SameVisit(&sent, &stored) {
+				t.Errorf("%+v and %+v are not the same visit", sent, stored)
+			}
+		})
+	}
+}
+
+func TestSameCommunication(t *testing.T) {
+	base := Communication{
+		PatientID: "p-1", VisitID: "v-1", Channel: ChannelPhone, Direction: DirectionInbound,
+		Time: now, Subject: "Asks about invoice", Summary: "Will pay on Friday.",
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Communication)
+		same   bool
+	}{
+		{"the service's fields", func(c *Communication) {
+			c.ID, c.OwnerID, c.Staff, c.Created = "c-2", "o-2", Staff{Subject: "s-2", Name: "Nurse Niina"}, now.Add(time.Hour)
+		}, true},
+		{"the same time in another zone", func(c *Communication) { c.Time = c.Time.In(time.FixedZone("EET", 2*60*60)) }, true},
+		{"patient", func(c *Communication) { c.PatientID = "p-2" }, false},
+		{"visit", func(c *Communication) { c.VisitID = "" }, false},
+		{"channel", func(c *Communication) { c.Channel = ChannelEmail }, false},
+		{"direction", func(c *Communication) { c.Direction = DirectionOutbound }, false},
+		{"time", func(c *Communication) { c.Time = c.Time.Add(time.Millisecond) }, false},
+		{"subject", func(c *Communication) { c.Subject = "Complaint about treatment" }, false},
+		{"summary", func(c *Communication) { c.Summary = "" }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stored := base
+			tc.change(&stored)
+			if got := SameCommunication(&base, &stored); got != tc.same {
+				t.Errorf("SameCommunication = %v, want %v", got, tc.same)
+			}
+		})
+	}
+}
