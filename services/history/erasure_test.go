@@ -418,3 +418,65 @@ func (f *fixture) checkAudited(t *testing.T, ownerID, want string) {
 		t.Errorf("audit events %q lack %q", got, want)
 	}
 }
+
+// TestRetriesKeepToTheRestriction retries a visit's record and its corrections after
+// the owner's erasure restricted the visit and reduced it to its date and invoices:
+// the retry answers by GetVisit's rule, refusing the veterinarian what the record
+// kept and giving billing its invoice view, as a retry rather than another
+// correction under the same request id.
+func TestRetriesKeepToTheRestriction(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	vet, billing := f.as(t, auth.RoleVeterinarian), f.as(t, auth.RoleBilling)
+	record := &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-7", Visit: erasureVisit(at(2021, 3, 10), false, invoice("2021-15", unpaid))}
+	correct := &historyv1.AmendVisitRequest{VisitId: "", RequestId: "fix-1", Version: 1, Reason: "wrong leg",
+		Visit: &historyv1.Visit{Findings: "Swollen right hock."}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}}}
+	pay := &historyv1.AmendVisitRequest{VisitId: "", RequestId: "pay-1", Version: 2, Reason: "paid",
+		Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("2021-15", paid)}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}}}
+	first, err := f.history.RecordVisit(vet, record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct.VisitId, pay.VisitId = first.GetVisit().GetId(), first.GetVisit().GetId()
+	if _, err := f.history.AmendVisit(vet, correct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.history.AmendVisit(billing, pay); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at(2026, 11, 25))
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		call func() (*historyv1.Visit, error)
+	}{
+		{"visit", func() (*historyv1.Visit, error) {
+			res, err := f.history.RecordVisit(vet, record)
+			return res.GetVisit(), err
+		}},
+		{"correction", func() (*historyv1.Visit, error) {
+			res, err := f.history.AmendVisit(vet, correct)
+			return res.GetVisit(), err
+		}},
+	} {
+		t.Run("veterinarian's "+tc.name, func(t *testing.T) {
+			v, err := tc.call()
+			if got := reason(t, err); got != "VISIT_RESTRICTED" {
+				t.Errorf("reason %s, answered %v", got, v)
+			}
+		})
+	}
+	t.Run("billing's payment", func(t *testing.T) {
+		res, err := f.history.AmendVisit(billing, pay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := res.GetVisit(); v.GetVersion() != 3 || !v.GetRestricted() || v.GetReason() != "" || v.GetFindings() != "" ||
+			len(v.GetInvoices()) != 1 || v.GetInvoices()[0].GetState() != paid || res.GetAmendment().GetVersion() != 3 {
+			t.Errorf("answered %v", res)
+		}
+	})
+}

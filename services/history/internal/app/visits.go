@@ -77,11 +77,15 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 }
 
 // retriedVisit answers a retry of RecordVisit with the visit first recorded under its
-// request id. sent is the retry's visit, normalised as
+// request id, as GetVisit shows it. sent is the retry's visit, normalised as
 // RecordVisit stores it; timeGiven tells whether its start time was the caller's or
 // the server's now. A request id reused for another visit is refused: answered with
 // the first one, the caller would take the new visit as recorded.
 func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sent domain.Visit, timeGiven bool) (*domain.Visit, error) {
+	shown, err := readable(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
 	first := rec.Original
 	if !timeGiven {
 		sent.StartTime = first.StartTime
@@ -96,7 +100,7 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	if !domain.SameVisit(&first, &sent) {
 		return nil, errRequestIDReused("visit of this patient")
 	}
-	return &rec.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
+	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
 }
 
 // settleWithErasure handles an erasure of the owner decided while v was being written
@@ -146,14 +150,24 @@ func (s *Service) GetVisit(ctx context.Context, id string) (*domain.VisitRecord,
 	if err != nil {
 		return nil, fmt.Errorf("get visit: %w", err)
 	}
+	shown, err := readable(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	return shown, s.record(ctx, "visit.read", visitResource(id), rec.Current.OwnerID)
+}
+
+// readable is rec as the caller may read it: a restricted visit only by those it is
+// kept for, and billing sees the invoice view.
+func readable(ctx context.Context, rec *domain.VisitRecord) (*domain.VisitRecord, error) {
 	if rec.Current.Restricted && !seesRestricted(ctx) {
 		return nil, errRestricted
 	}
 	if invoicesOnly(ctx) {
 		r := domain.InvoiceRecord(*rec)
-		rec = &r
+		return &r, nil
 	}
-	return rec, s.record(ctx, "visit.read", visitResource(id), rec.Current.OwnerID)
+	return rec, nil
 }
 
 // AmendVisit is the input of AmendVisit.
@@ -264,11 +278,14 @@ func amendedFields(paths []string) []string {
 }
 
 // retriedAmendment answers a retry of AmendVisit with the amendment done, first made
-// under its request id. A request id reused
+// under its request id, by GetVisit's rule for restricted visits. A request id reused
 // for another correction is refused: answered with the first one, the caller would
 // take the new correction as made. The expected version is not compared: a client
 // that read the record again before retrying sends the version the first one made.
 func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord, done *domain.Amendment, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
+	if _, err := readable(ctx, rec); err != nil {
+		return nil, nil, err
+	}
 	same := slices.Equal(done.Fields, amendedFields(in.Paths))
 	// An erasure may have reduced a restricted record's corrections and their reasons:
 	// there only the fields corrected, which it always keeps, are compared.
