@@ -71,17 +71,34 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		return domain.Record{}, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	rec := domain.Record{
-		ID: id, RecipientID: r.ID, RecipientKind: r.Kind, OwnerID: req.OwnerID, PatientIDs: req.PatientIDs,
-		Categories: outcome.Categories, CaseReference: req.CaseReference, Refusal: outcome.Refusal,
-		Basis: outcome.Basis, ConsentEntryID: outcome.ConsentEntryID,
-		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
+	record := func(o domain.Outcome) domain.Record {
+		return domain.Record{
+			ID: id, RecipientID: r.ID, RecipientKind: r.Kind, OwnerID: req.OwnerID, PatientIDs: req.PatientIDs,
+			Categories: o.Categories, CaseReference: req.CaseReference, Refusal: o.Refusal,
+			Basis: o.Basis, ConsentEntryID: o.ConsentEntryID,
+			RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
+		}
 	}
+	rec := record(outcome)
 	if rec.Refusal != nil {
 		return s.refuse(ctx, rec, req)
 	}
 	if err := s.pack(ctx, &rec, req.PatientIDs); err != nil {
 		return domain.Record{}, err
+	}
+	// The owner's erasure may have restricted the owner while the package was gathered
+	// (a long history takes a while), and erased their packages before this one is
+	// stored: the refusal is logged instead of a package the erasure would not find.
+	// Of an owner restricted from the start, only their own copy gets here.
+	recheck := !status.Restricted
+	if recheck {
+		restricted, o, err := s.restrictedNow(ctx, r, req)
+		if err != nil {
+			return domain.Record{}, err
+		}
+		if restricted && o.Refusal != nil {
+			return s.refuse(ctx, record(o), req)
+		}
 	}
 	stored, err := s.repo.AppendRecord(ctx, rec)
 	if err != nil {
@@ -91,11 +108,57 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		// A concurrent retry logged its result first: answer with that one.
 		return s.replay(ctx, stored, req)
 	}
+	if recheck {
+		if err := s.withdrawIfRestricted(ctx, r, req, stored); err != nil {
+			return domain.Record{}, err
+		}
+	}
 	// The audit record exists before the package leaves.
 	if err := s.auditor.RecordNow(ctx, disclosureEvent(stored)); err != nil {
 		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
 	}
 	return stored, nil
+}
+
+// withdrawIfRestricted checks again, once a disclosure begun while the owner was not
+// restricted is logged, that they still are not. The check before the entry was
+// stored does not close the race with the owner's erasure: the job may restrict the
+// owner right after it, and erase the owner's packages before the entry is stored.
+// Checked after storing, either the job's erase finds the package, or this check finds
+// the owner restricted: then the package is erased here and the disclosure refused
+// (the owner's own copy is not: a restriction does not refuse it). The entry stays as
+// logged, so the erasure may list the recipient for notification although the package
+// did not reach it, unless the partner read it meanwhile.
+func (s *Service) withdrawIfRestricted(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest, stored domain.Record) error {
+	restricted, o, err := s.restrictedNow(ctx, r, req)
+	if err != nil || !restricted {
+		return err
+	}
+	if err := s.repo.ErasePackage(ctx, stored.ID); err != nil {
+		return err
+	}
+	if o.Refusal == nil {
+		return nil
+	}
+	ev := disclosureEvent(stored)
+	ev.Outcome, ev.Reason = audit.OutcomeDenied, string(o.Refusal.Reason)
+	if err := s.auditor.Record(ctx, ev); err != nil {
+		return fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
+	}
+	return o.Refusal.Err()
+}
+
+// restrictedNow asks the owner service again whether the owner is restricted (or gone),
+// and if so the outcome a disclosure to r now has.
+func (s *Service) restrictedNow(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest) (bool, domain.Outcome, error) {
+	status, err := s.owners.Status(ctx, req.OwnerID)
+	if err != nil {
+		return false, domain.Outcome{}, err
+	}
+	if status.Exists && !status.Restricted {
+		return false, domain.Outcome{}, nil
+	}
+	return true, domain.Evaluate(r, req, true, nil), nil
 }
 
 // evaluate applies the domain's rules. The consent service is asked only when

@@ -64,6 +64,8 @@ type Repository interface {
 	// ErasePackages removes the packages (payloads) of the owner's log entries, which
 	// keep everything else, the payload's hash included, and returns how many it removed.
 	ErasePackages(ctx context.Context, ownerID string) (int, error)
+	// ErasePackage removes the package of one log entry, which keeps everything else.
+	ErasePackage(ctx context.Context, id string) error
 	// OwnerRecords lists the log entries about an owner, newest first, without payloads.
 	OwnerRecords(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[Record], error)
 	// RecipientRecords lists the disclosures that went to a recipient (never the refused

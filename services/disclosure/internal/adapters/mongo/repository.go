@@ -260,6 +260,14 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 	return int(res.ModifiedCount), nil
 }
 
+// ErasePackage implements domain.Repository.
+func (r *Repository) ErasePackage(ctx context.Context, id string) error {
+	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": bson.M{"payload": ""}}); err != nil {
+		return fmt.Errorf("erase the package of disclosure %s: %w", id, err)
+	}
+	return nil
+}
+
 // OwnerRecords implements domain.Repository.
 func (r *Repository) OwnerRecords(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.Record], error) {
 	return r.listRecords(ctx, bson.D{{Key: "owner_id", Value: ownerID}}, size, token)
