@@ -20,18 +20,23 @@ import (
 // racingOwner is the owner service during an erasure: the job's restriction shows in
 // the status the disclosure reads. meanwhile runs at a named moment of the disclosure
 // ("status 2": after its second status read, whose answer is then on its way; "export":
-// while the history export is gathered).
+// while the history export is gathered), and the status read named unavailable fails.
 type racingOwner struct {
 	peers
-	restricted atomic.Bool
-	reads      int
-	meanwhile  map[string]func()
+	restricted  atomic.Bool
+	reads       int
+	meanwhile   map[string]func()
+	unavailable string
 }
 
 func (o *racingOwner) Status(context.Context, string) (app.OwnerStatus, error) {
 	o.reads++
 	st := app.OwnerStatus{Exists: true, Restricted: o.restricted.Load()}
-	o.run(fmt.Sprintf("status %d", o.reads))
+	moment := fmt.Sprintf("status %d", o.reads)
+	o.run(moment)
+	if moment == o.unavailable {
+		return app.OwnerStatus{}, errors.New("the owner service is unavailable")
+	}
 	return st, nil
 }
 
@@ -59,6 +64,18 @@ func (h racingHistory) Export(context.Context, string) (app.HistoryExport, error
 	return app.HistoryExport{Visits: []app.VisitRecord{{Visit: app.Visit{ID: "v1", PatientID: "0190a0b0-0000-7000-8000-0000000000b1", Reason: "Limping"}}}}, nil
 }
 
+// haltingHistoryEraser holds the erasure job at its history step until released.
+type haltingHistoryEraser struct {
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (h haltingHistoryEraser) EraseHistory(context.Context, string, string) (domain.StepResult, error) {
+	close(h.reached)
+	<-h.release
+	return domain.StepResult{}, nil
+}
+
 // TestDisclosureRacingAnErasureLeavesNoPackage runs an insurer's disclosure of an owner's
 // visits, begun before the owner's erasure, with the erasure job at several moments of
 // it. Whatever the moment, when the job is done the disclosure log holds no package
@@ -69,11 +86,14 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 	const ownerID, recipientID = "0190a0b0-0000-7000-8000-0000000000a1", "0190a0b0-0000-7000-8000-000000000001"
 	for _, tc := range []struct {
 		name string
-		// moment is when the job runs.
-		moment string
+		// moment is when the whole job runs; halted, when the job runs up to its history
+		// step, held there until the disclosure has answered.
+		moment, halted string
+		unavailable    string
 		// refusal is the disclosure's answer ("" for the package) and logged the log
 		// entry's refusal ("" for a disclosure).
 		refusal, logged domain.RefusalReason
+		failed          bool
 		notified        bool
 	}{
 		{name: "the job runs after the disclosure", moment: "after", notified: true},
@@ -81,6 +101,8 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 			refusal: domain.RefusalOwnerRestricted, logged: domain.RefusalOwnerRestricted},
 		{name: "the job runs between the last check and the log entry", moment: "status 2",
 			refusal: domain.RefusalOwnerRestricted},
+		{name: "the disclosure fails after its log entry, within the job", halted: "status 2", unavailable: "status 3",
+			failed: true, notified: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_race")
@@ -90,13 +112,18 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 			if _, err := repo.CreateRecipient(t.Context(), rcpt); err != nil {
 				t.Fatal(err)
 			}
-			owner := &racingOwner{}
+			owner := &racingOwner{unavailable: tc.unavailable}
 			svc, err := app.New(repo, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{owner}}, writer, app.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
+			var historyEraser app.HistoryEraser = erasers{}
+			halt := haltingHistoryEraser{reached: make(chan struct{}), release: make(chan struct{})}
+			if tc.halted != "" {
+				historyEraser = halt
+			}
 			e := app.NewErasure(app.ErasureDeps{
-				Jobs: repo, Log: repo, Owner: owner, Consent: erasers{}, History: erasers{},
+				Jobs: repo, Log: repo, Owner: owner, Consent: erasers{}, History: historyEraser,
 				Credentials: jobCredentials{}, Auditor: writer,
 			}, app.ErasureOptions{})
 			now := time.Now().UTC().Truncate(time.Millisecond)
@@ -112,12 +139,22 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 				e.RunDue(t.Context())
 			}
 			owner.meanwhile = map[string]func(){tc.moment: runJob}
+			if tc.halted != "" {
+				owner.meanwhile[tc.halted] = func() {
+					go runJob()
+					<-halt.reached
+				}
+			}
 
 			ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "vet", Roles: []auth.Role{auth.RoleVeterinarian}})
 			rec, err := svc.Disclose(ctx, domain.DisclosureRequest{
 				RecipientID: recipientID, OwnerID: ownerID, Categories: []domain.Category{domain.CategoryVisitHistory}, CaseReference: "claim 1",
 			})
 			switch pe := (*apperr.PreconditionError)(nil); {
+			case tc.failed:
+				if err == nil {
+					t.Fatalf("disclosed %s while the owner service was unavailable", rec.Payload)
+				}
 			case tc.refusal != "":
 				if !errors.As(err, &pe) || pe.Reason != string(tc.refusal) || rec.Payload != nil {
 					t.Fatalf("answered %v with %s, want %s and no package", err, rec.Payload, tc.refusal)
@@ -125,6 +162,7 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 			case err != nil || rec.Payload == nil:
 				t.Fatalf("answered %v without the package", err)
 			}
+			close(halt.release)
 			if tc.moment == "after" {
 				runJob()
 			}

@@ -109,7 +109,7 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 	} else {
 		res, err = e.call(callCtx, *j, a)
 		if err == nil && j.Last(a) {
-			notify, err = e.recipientsToNotify(ctx, j.OwnerID)
+			notify, err = e.eraseLateAndNotify(ctx, j.OwnerID)
 		}
 	}
 	// The outcome is recorded even when ctx ends meanwhile (the service stopping), so
@@ -241,6 +241,19 @@ func (e *Erasure) auditAs(as context.Context, events ...audit.Event) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(as), writeTimeout)
 	defer cancel()
 	return e.audit(ctx, events...)
+}
+
+// eraseLateAndNotify runs at the job's last step: it erases the owner's packages logged
+// since the disclosure erase step, then gathers the recipients to notify. A disclosure
+// begun before the owner was restricted erases its own package when it finds them
+// restricted after logging it, but one that failed between the two (the owner service
+// unreachable, the process stopped) leaves it stored; and a recipient whose disclosure
+// was logged before this step is listed, since the package may have reached it.
+func (e *Erasure) eraseLateAndNotify(ctx context.Context, ownerID string) ([]domain.Notification, error) {
+	if _, err := e.log.ErasePackages(ctx, ownerID); err != nil {
+		return nil, err
+	}
+	return e.recipientsToNotify(ctx, ownerID)
 }
 
 // recipientsToNotify gathers from the disclosure log every recipient that received
