@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -110,4 +111,86 @@ func TestRectificationRecipients(t *testing.T) {
 			&disclosurev1.ListRectificationRecipientsRequest{OwnerId: ownerID, ChangeVersion: renamed})
 		wantCode(t, err, codes.PermissionDenied)
 	})
+}
+
+// TestRectificationOfATransferredPet: the first owner's insurer received the dog's
+// basics; the dog moves to a new owner, whose insurer gets them too, and then the
+// new owner's receptionist corrects the dog's name. Both insurers got the wrong name and
+// must be told (Art. 19); the clinic manager asks under the owner the dog has now. Asked
+// under the first owner the answer stays that owner's own disclosures, and an owner who
+// never had the dog hears of none. Every owner whose disclosures are listed is audited
+// as a subject of the reading.
+func TestRectificationOfATransferredPet(t *testing.T) {
+	s := start(t)
+	firstOwner, patientID := s.customer(t, "Äijälä")
+	newOwner, _ := s.customer(t, "Korhonen")
+	stranger, _ := s.customer(t, "Virtanen")
+	first := s.register(t, insurer("LähiTapiola", "FI"))
+	second := s.register(t, insurer("If", "FI"))
+	s.agree(t, firstOwner, first.GetId())
+	s.agree(t, newOwner, second.GetId())
+	disclose := func(recipientID, ownerID string) string {
+		t.Helper()
+		res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(recipientID, ownerID, ownerName, patientBasics))
+		if err != nil {
+			t.Fatalf("disclose: %v", err)
+		}
+		return res.GetDisclosure().GetId()
+	}
+	firstSent := disclose(first.GetId(), firstOwner)
+	moved, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: patientID, NewOwnerId: newOwner, Version: 1, Reason: "sold",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secondSent := disclose(second.GetId(), newOwner)
+	res, err := s.owners.UpdatePatient(s.as(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
+		PatientId: patientID, Patient: &ownerv1.Patient{Name: "Musta"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
+		Version: moved.GetPatient().GetVersion(), Reason: "the name was always Musta",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := res.GetPatient().GetVersion()
+	for _, tc := range []struct {
+		name, owner string
+		// want is each recipient to tell, with the disclosures that sent the old name.
+		want map[string][]string
+	}{
+		{"the owner the dog has now", newOwner, map[string][]string{first.GetId(): {firstSent}, second.GetId(): {secondSent}}},
+		{"the first owner", firstOwner, map[string][]string{first.GetId(): {firstSent}}},
+		{"an owner who never had the dog", stranger, map[string][]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			list, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), &disclosurev1.ListRectificationRecipientsRequest{
+				OwnerId: tc.owner, PatientId: patientID, ChangeVersion: renamed,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, r := range list.GetRecipients() {
+				got[r.GetRecipientId()] = r.GetDisclosureIds()
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("recipients to tell of the dog's corrected name = %v, want %v", got, tc.want)
+			}
+			for id, sent := range tc.want {
+				if !slices.Equal(got[id], sent) {
+					t.Errorf("recipient %s: disclosures %v, want %v", id, got[id], sent)
+				}
+			}
+		})
+	}
+	// The first owner was read twice: under the new owner and under their own name.
+	s.stopDisclosure()
+	for owner, want := range map[string]int64{firstOwner: 2, newOwner: 1, stranger: 1} {
+		n, err := s.raw.Database(disclosureDatabase).Collection("audit_events").CountDocuments(t.Context(), bson.M{
+			"action": "disclosure.list_rectification_recipients", "subject_owner_id": owner, "resource": "owners/" + owner + "/disclosures",
+		})
+		if err != nil || n != want {
+			t.Errorf("readings audited with owner %s as the subject: %d (%v), want %d", owner, n, err, want)
+		}
+	}
 }

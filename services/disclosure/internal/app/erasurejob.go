@@ -260,20 +260,34 @@ func (e *Erasure) eraseLateAndNotify(ctx context.Context, ownerID string) ([]dom
 // data of the owner (GDPR Art. 19), with what it received, newest first. Refused
 // disclosures sent nothing, and the owner's own copies are not a recipient.
 func (e *Erasure) recipientsToNotify(ctx context.Context, ownerID string) ([]domain.Notification, error) {
-	return e.recipients(ctx, ownerID, func(domain.Record) bool { return true }, nil)
+	return e.recipients(ctx, e.ownerLog(ownerID), func(domain.Record) bool { return true }, nil)
 }
 
-// recipients gathers the recipients of the owner's disclosures that keep accepts, and
-// of each only the categories in only (nil: all); a recipient that got none of them is
-// left out.
-func (e *Erasure) recipients(ctx context.Context, ownerID string, keep func(domain.Record) bool, only []domain.Category) ([]domain.Notification, error) {
+// logPages is one way of reading the disclosure log page by page, newest first.
+type logPages struct {
+	// of names what is read, for errors: "owner <id>".
+	of   string
+	read func(ctx context.Context, pageSize int, pageToken string) (domain.Page[domain.Record], error)
+}
+
+// ownerLog reads the log entries about the owner.
+func (e *Erasure) ownerLog(ownerID string) logPages {
+	return logPages{of: "owner " + ownerID, read: func(ctx context.Context, size int, token string) (domain.Page[domain.Record], error) {
+		return e.log.OwnerRecords(ctx, ownerID, size, token)
+	}}
+}
+
+// recipients gathers the recipients of the disclosures in the log entries log reads
+// that keep accepts, and of each only the categories in only (nil: all); a recipient
+// that got none of them is left out.
+func (e *Erasure) recipients(ctx context.Context, log logPages, keep func(domain.Record) bool, only []domain.Category) ([]domain.Notification, error) {
 	var out []domain.Notification
 	index := map[string]int{}
 	token := ""
 	for {
-		page, err := e.log.OwnerRecords(ctx, ownerID, notifyPageSize, token)
+		page, err := log.read(ctx, notifyPageSize, token)
 		if err != nil {
-			return nil, fmt.Errorf("the recipients of owner %s: %w", ownerID, err)
+			return nil, fmt.Errorf("the recipients of %s: %w", log.of, err)
 		}
 		for _, rec := range page.Items {
 			cats := rec.Categories
@@ -304,7 +318,7 @@ func (e *Erasure) recipients(ctx context.Context, ownerID string, keep func(doma
 	for i := range out {
 		r, err := e.log.Recipient(ctx, out[i].RecipientID)
 		if err != nil {
-			return nil, fmt.Errorf("the recipients of owner %s: %w", ownerID, err)
+			return nil, fmt.Errorf("the recipients of %s: %w", log.of, err)
 		}
 		out[i].Name, out[i].Kind, out[i].Contact = r.Name, r.Kind, r.Contact
 		out[i].Categories = inCategoryOrder(out[i].Categories)

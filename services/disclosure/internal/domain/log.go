@@ -68,6 +68,9 @@ type Repository interface {
 	ErasePackage(ctx context.Context, id string) error
 	// OwnerRecords lists the log entries about an owner, newest first, without payloads.
 	OwnerRecords(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[Record], error)
+	// PatientRecords lists the log entries that name a patient, whichever owner each
+	// was about, newest first, without payloads.
+	PatientRecords(ctx context.Context, patientID string, pageSize int, pageToken string) (Page[Record], error)
 	// RecipientRecords lists the disclosures that went to a recipient (never the refused
 	// ones), newest first, without payloads.
 	RecipientRecords(ctx context.Context, recipientID string, pageSize int, pageToken string) (Page[Record], error)

@@ -61,6 +61,8 @@ func New(db *mongo.Database) *Repository {
 }
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
+// The log is read per owner, per recipient, and per animal it names (patient_ids), for
+// the recipients to tell of a correction of an animal that has since changed owners.
 // Recipients are read by _id and listed in _id order, and access requests and their
 // per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
 // the workers when due (state, wake) and listed per owner. The retention sweep finds
@@ -80,6 +82,7 @@ func Indexes() []mongox.Index {
 	return []mongox.Index{
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("owner_id", "time", "_id")}},
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("recipient_id", "outcome", "time", "_id")}},
+		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: desc("patient_ids", "time", "_id")}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "wake", Value: 1}}}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "owner_id", Value: 1}, {Key: "created", Value: -1}, {Key: "_id", Value: -1}}}},
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "time", Value: 1}}}},
@@ -94,6 +97,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id", "time", "_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
+		{Collection: DisclosuresCollection, Keys: []string{"patient_ids", "time", "_id"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"time"}},
@@ -271,6 +275,12 @@ func (r *Repository) ErasePackage(ctx context.Context, id string) error {
 // OwnerRecords implements domain.Repository.
 func (r *Repository) OwnerRecords(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.Record], error) {
 	return r.listRecords(ctx, bson.D{{Key: "owner_id", Value: ownerID}}, size, token)
+}
+
+// PatientRecords implements domain.Repository: patient_ids is an array, so the index
+// on it is a multikey one, an entry under each animal the log entry names.
+func (r *Repository) PatientRecords(ctx context.Context, patientID string, size int, token string) (domain.Page[domain.Record], error) {
+	return r.listRecords(ctx, bson.D{{Key: "patient_ids", Value: patientID}}, size, token)
 }
 
 // RecipientRecords implements domain.Repository.

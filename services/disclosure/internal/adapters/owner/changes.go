@@ -38,3 +38,12 @@ func changeOf(changes []*ownerv1.Change, what, id string, version int64) (app.Ow
 	}
 	return app.OwnerChange{}, fmt.Errorf("change %d of %s %s: %w", version, what, id, apperr.ErrNotFound)
 }
+
+// PatientOwner implements app.OwnerChanges with GetPatient.
+func (c *Client) PatientOwner(ctx context.Context, patientID string) (string, error) {
+	res, err := c.owners.GetPatient(ctx, &ownerv1.GetPatientRequest{PatientId: patientID})
+	if err != nil {
+		return "", fmt.Errorf("read patient %s: %w", patientID, err)
+	}
+	return res.GetPatient().GetOwnerId(), nil
+}

@@ -3631,8 +3631,11 @@ type ListRectificationRecipientsRequest struct {
 	ChangeVersion int64 `protobuf:"varint,2,opt,name=change_version,json=changeVersion,proto3" json:"change_version,omitempty"`
 	// Optional: one of the owner's patients, whose change (lillvet.owner.v1.
 	// ListPatientChanges) is meant: its name, species, breed, sex and birth date (patient
-	// basics) or its microchip. Only the owner's disclosures that covered the patient
-	// count.
+	// basics) or its microchip. Only the disclosures that covered the patient count: when
+	// the patient is the owner's now, every one of them, whichever owner it was about (an
+	// animal transferred from an earlier owner takes that owner's recipients along, and
+	// the reading is audited with that owner as a subject too); for an animal the owner
+	// had earlier, only the owner's own.
 	PatientId     string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
