@@ -63,6 +63,14 @@ func TestHistoryEndToEnd(t *testing.T) {
 	if as, _ := field(got.body, "amendments").([]any); len(as) != 1 {
 		t.Fatalf("amendment trail: %s", got.raw)
 	}
+	// The recipients to tell of the amendment (none: nothing was disclosed); visitId
+	// makes changeVersion the visit's, which the owner, still at version 1, lacks.
+	notify := r.expect(t, 200, "GET", "/v1/owners/"+ownerID+"/disclosures:recipientsToNotify?changeVersion=2&visitId="+visitID,
+		r.token(t, "clinic_manager"), nil)
+	if cats, _ := field(notify.body, "changedCategories").([]any); len(cats) != 1 || cats[0] != "DATA_CATEGORY_VISIT_HISTORY" ||
+		field(notify.body, "changeTime") == nil {
+		t.Fatalf("recipients to tell of the amendment: %s", notify.raw)
+	}
 	if inv := r.expect(t, 200, "GET", "/v1/visits/"+visitID, billing, nil); bytes.Contains(inv.raw, []byte("gingivitis")) ||
 		!bytes.Contains(inv.raw, []byte("2026-7")) {
 		t.Fatalf("billing's view: %s", inv.raw)

@@ -169,6 +169,7 @@ func Run(ctx context.Context, cfg Config) error {
 			erasure := app.NewErasure(app.ErasureDeps{
 				Jobs: repo, Log: repo, Owners: owners, Owner: owners, Consent: consents, Changes: owners,
 				History:     history.NewEraser(historyv1.NewHistoryServiceClient(d.Conn("history"))),
+				Visits:      history.New(historyv1.NewHistoryServiceClient(d.Conn("history"))),
 				Credentials: jobCredentials(cfg.Job.TokenFile, d.Verifier), Auditor: d.Auditor,
 			}, app.ErasureOptions{
 				Lease: cfg.Job.Lease, CallTimeout: cfg.Job.CallTimeout, Poll: cfg.Job.Poll, Logger: d.Telemetry.Logger,

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
 )
@@ -23,6 +24,36 @@ func (s *system) rectify(t *testing.T, ownerID string, version int64, o *ownerv1
 		t.Fatalf("rectify %v: %v", paths, err)
 	}
 	return res.GetOwner().GetVersion()
+}
+
+// dogToMove registers a dog with its first owner, the owner it is to move to and an
+// owner who never has it.
+func (s *system) dogToMove(t *testing.T) (firstOwner, dog, newOwner, stranger string) {
+	t.Helper()
+	firstOwner, dog = s.customer(t, "Äijälä")
+	newOwner, _ = s.customer(t, "Korhonen")
+	stranger, _ = s.customer(t, "Virtanen")
+	return firstOwner, dog, newOwner, stranger
+}
+
+// move transfers the dog, at its first version, to newOwner and returns its version.
+func (s *system) move(t *testing.T, dog, newOwner string) int64 {
+	t.Helper()
+	res, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: dog, NewOwnerId: newOwner, Version: 1, Reason: "sold",
+	})
+	if err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	return res.GetPatient().GetVersion()
+}
+
+// insured registers a Finnish insurer and records the owner's agreement with it.
+func (s *system) insured(t *testing.T, ownerID, name string) *disclosurev1.Recipient {
+	t.Helper()
+	ins := s.register(t, insurer(name, "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	return ins
 }
 
 // TestRectificationRecipients: the insurer got the owner's name before the name was
@@ -122,13 +153,9 @@ func TestRectificationRecipients(t *testing.T) {
 // as a subject of the reading.
 func TestRectificationOfATransferredPet(t *testing.T) {
 	s := start(t)
-	firstOwner, patientID := s.customer(t, "Äijälä")
-	newOwner, _ := s.customer(t, "Korhonen")
-	stranger, _ := s.customer(t, "Virtanen")
-	first := s.register(t, insurer("LähiTapiola", "FI"))
-	second := s.register(t, insurer("If", "FI"))
-	s.agree(t, firstOwner, first.GetId())
-	s.agree(t, newOwner, second.GetId())
+	firstOwner, patientID, newOwner, stranger := s.dogToMove(t)
+	first := s.insured(t, firstOwner, "LähiTapiola")
+	second := s.insured(t, newOwner, "If")
 	disclose := func(recipientID, ownerID string) string {
 		t.Helper()
 		res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(recipientID, ownerID, ownerName, patientBasics))
@@ -138,16 +165,11 @@ func TestRectificationOfATransferredPet(t *testing.T) {
 		return res.GetDisclosure().GetId()
 	}
 	firstSent := disclose(first.GetId(), firstOwner)
-	moved, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
-		PatientId: patientID, NewOwnerId: newOwner, Version: 1, Reason: "sold",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	moved := s.move(t, patientID, newOwner)
 	secondSent := disclose(second.GetId(), newOwner)
 	res, err := s.owners.UpdatePatient(s.as(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
 		PatientId: patientID, Patient: &ownerv1.Patient{Name: "Musta"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
-		Version: moved.GetPatient().GetVersion(), Reason: "the name was always Musta",
+		Version: moved, Reason: "the name was always Musta",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -193,4 +215,125 @@ func TestRectificationOfATransferredPet(t *testing.T) {
 			t.Errorf("readings audited with owner %s as the subject: %d (%v), want %d", owner, n, err, want)
 		}
 	}
+}
+
+// TestRectificationOfAnAmendedVisit: a vet corrects a visit whose record already went
+// to an insurer. The recipients to tell are those that got the amended part of that
+// visit: sent after the visit was recorded and before the amendment, under a category
+// the amended fields belong to. The owner the dog has since moved to may ask too; an
+// owner who never had it may not.
+func TestRectificationOfAnAmendedVisit(t *testing.T) {
+	s := start(t)
+	ownerID, musti, newOwner, stranger := s.dogToMove(t)
+	early := s.insured(t, ownerID, "LähiTapiola")
+	ins := s.insured(t, ownerID, "Fennia")
+	disclose := func(recipientID string, cats ...disclosurev1.DataCategory) string {
+		t.Helper()
+		req := claim(recipientID, ownerID, cats...)
+		req.PatientIds = []string{musti}
+		res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+		if err != nil {
+			t.Fatalf("disclose: %v", err)
+		}
+		return res.GetDisclosure().GetId()
+	}
+	// Sent before the visit was recorded: it did not carry the visit.
+	disclose(early.GetId(), visits, medications, invoices)
+	v := s.visit(t, musti, "ears", 3)
+	sent := disclose(ins.GetId(), visits, medications)
+	version := v.GetVersion()
+	amend := func(corrected *historyv1.Visit, paths ...string) int64 {
+		t.Helper()
+		res, err := s.history.AmendVisit(s.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+			VisitId: v.GetId(), Version: version, Reason: "mistyped", Visit: corrected,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+		})
+		if err != nil {
+			t.Fatalf("amend %v: %v", paths, err)
+		}
+		version = res.GetVisit().GetVersion()
+		return version
+	}
+	diagnosis := amend(&historyv1.Visit{Diagnoses: []*historyv1.Diagnosis{{Text: "Otitis media"}}}, "diagnoses")
+	invoice := amend(&historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-9", State: historyv1.InvoiceState_INVOICE_STATE_OPEN}}}, "invoices")
+	medicine := amend(&historyv1.Visit{Medications: []*historyv1.Medication{{Product: "Surolan", Dose: "5 drops", Route: historyv1.Route_ROUTE_OTIC}}}, "medications")
+	clinic := amend(&historyv1.Visit{Clinic: historyv1.Clinic_CLINIC_KANGASALA}, "clinic")
+	// Sent after every amendment: it carried the corrected record.
+	disclose(early.GetId(), visits, medications, invoices)
+	s.move(t, musti, newOwner)
+
+	for _, tc := range []struct {
+		name    string
+		owner   string
+		version int64
+		changed []disclosurev1.DataCategory
+		// told is the categories the insurer is told of; nil: nobody is told.
+		told []disclosurev1.DataCategory
+	}{
+		{"a corrected diagnosis", ownerID, diagnosis, []disclosurev1.DataCategory{visits}, []disclosurev1.DataCategory{visits}},
+		{"an invoice the insurer never got", ownerID, invoice, []disclosurev1.DataCategory{invoices}, nil},
+		{"a corrected medicine", ownerID, medicine, []disclosurev1.DataCategory{medications}, []disclosurev1.DataCategory{medications}},
+		{"the clinic every disclosed visit names", ownerID, clinic, []disclosurev1.DataCategory{visits, medications, invoices}, []disclosurev1.DataCategory{visits, medications}},
+		{"asked under the owner the dog has now", newOwner, diagnosis, []disclosurev1.DataCategory{visits}, []disclosurev1.DataCategory{visits}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), &disclosurev1.ListRectificationRecipientsRequest{
+				OwnerId: tc.owner, VisitId: v.GetId(), ChangeVersion: tc.version,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.GetChangedCategories(), tc.changed) || res.GetChangeTime() == nil {
+				t.Errorf("changed %v at %v, want %v", res.GetChangedCategories(), res.GetChangeTime(), tc.changed)
+			}
+			if tc.told == nil {
+				if len(res.GetRecipients()) != 0 {
+					t.Errorf("recipients %v, want none", res.GetRecipients())
+				}
+				return
+			}
+			if len(res.GetRecipients()) != 1 {
+				t.Fatalf("recipients %v, want the insurer", res.GetRecipients())
+			}
+			r := res.GetRecipients()[0]
+			if r.GetRecipientId() != ins.GetId() || !slices.Equal(r.GetCategories(), tc.told) || !slices.Equal(r.GetDisclosureIds(), []string{sent}) {
+				t.Errorf("recipient %v, want the insurer told of %v by disclosure %s", r, tc.told, sent)
+			}
+		})
+	}
+	t.Run("refusals", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			role    auth.Role
+			owner   string
+			visit   string
+			version int64
+			code    codes.Code
+		}{
+			{"an owner who never had the dog", auth.RoleClinicManager, stranger, v.GetId(), diagnosis, codes.NotFound},
+			{"the recording is no amendment", auth.RoleClinicManager, ownerID, v.GetId(), 1, codes.NotFound},
+			{"an unknown amendment", auth.RoleClinicManager, ownerID, v.GetId(), 99, codes.NotFound},
+			{"an unknown visit", auth.RoleClinicManager, ownerID, stranger, 2, codes.NotFound},
+			{"not the clinic manager", auth.RoleVeterinarian, ownerID, v.GetId(), diagnosis, codes.PermissionDenied},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := s.disclosure.ListRectificationRecipients(s.as(t, tc.role), &disclosurev1.ListRectificationRecipientsRequest{
+					OwnerId: tc.owner, VisitId: tc.visit, ChangeVersion: tc.version,
+				})
+				wantCode(t, err, tc.code)
+			})
+		}
+		for _, tc := range []struct {
+			req  *disclosurev1.ListRectificationRecipientsRequest
+			want []string
+		}{
+			{&disclosurev1.ListRectificationRecipientsRequest{OwnerId: ownerID, VisitId: "x", ChangeVersion: 2}, []string{"visit_id"}},
+			{&disclosurev1.ListRectificationRecipientsRequest{OwnerId: ownerID, VisitId: v.GetId(), PatientId: musti, ChangeVersion: 2}, []string{"visit_id"}},
+		} {
+			_, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), tc.req)
+			if got := violations(t, err); !slices.Equal(got, tc.want) {
+				t.Errorf("%v: violations %v, want %v", tc.req, got, tc.want)
+			}
+		}
+	})
 }

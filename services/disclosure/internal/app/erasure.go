@@ -83,6 +83,7 @@ type Erasure struct {
 	consent ConsentEraser
 	history HistoryEraser
 	changes OwnerChanges
+	visits  VisitAmendments
 	creds   Credentials
 	auditor Auditor
 	opts    ErasureOptions
@@ -103,6 +104,9 @@ type ErasureDeps struct {
 	// Changes is the owner service's change history, for the recipients to tell of a
 	// rectification.
 	Changes OwnerChanges
+	// Visits are the patient-history service's amendments, for the recipients to tell
+	// of a correction of a visit.
+	Visits VisitAmendments
 	// Credentials are nil when the service has none: erasure requests are then refused.
 	Credentials Credentials
 	Auditor     Auditor
@@ -132,7 +136,7 @@ func NewErasure(d ErasureDeps, opts ErasureOptions) *Erasure {
 	}
 	return &Erasure{
 		jobs: d.Jobs, log: d.Log, owners: d.Owners, owner: d.Owner, consent: d.Consent, history: d.History,
-		changes: d.Changes, creds: d.Credentials, auditor: d.Auditor, opts: opts, now: d.Now, wake: make(chan struct{}, 1),
+		changes: d.Changes, visits: d.Visits, creds: d.Credentials, auditor: d.Auditor, opts: opts, now: d.Now, wake: make(chan struct{}, 1),
 	}
 }
 

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 )
 
@@ -28,6 +30,24 @@ type OwnerChanges interface {
 	PatientOwner(ctx context.Context, patientID string) (string, error)
 }
 
+// VisitAmendment is an amendment of a visit, with what of the visit tells which
+// disclosures carried it.
+type VisitAmendment struct {
+	// OwnerID is the patient's owner at the time of the visit, PatientID the patient.
+	OwnerID, PatientID string
+	// Recorded is when the visit was recorded; no disclosure before it carried it.
+	Recorded time.Time
+	Time     time.Time
+	Fields   []string
+}
+
+// VisitAmendments reads the patient-history service's amendments.
+type VisitAmendments interface {
+	// Amendment returns the amendment that produced version of the visit;
+	// apperr.ErrNotFound when the visit or the version is unknown.
+	Amendment(ctx context.Context, visitID string, version int64) (VisitAmendment, error)
+}
+
 // Rectification is what a rectification touched and whom to tell of it.
 type Rectification struct {
 	ChangedCategories []domain.Category
@@ -35,32 +55,45 @@ type Rectification struct {
 	Recipients        []domain.Notification
 }
 
+// RectificationQuery names a change asked about under an owner: the owner's own, or
+// with PatientID a patient's, or with VisitID an amendment of a visit; Version is the
+// version the change produced.
+type RectificationQuery struct {
+	OwnerID, PatientID, VisitID string
+	Version                     int64
+}
+
+// rectified is a change as its recipients are found: what it touched, when, the log
+// entries that may have carried it (read only when it touched something disclosed) and,
+// of those, which did.
+type rectified struct {
+	categories []domain.Category
+	at         time.Time
+	log        func(context.Context) (logPages, error)
+	carried    func(domain.Record) bool
+}
+
 // RectificationRecipients lists the recipients to tell of a change (GDPR Art. 19):
-// those that received a category the change touched before it was made. The change is
-// the owner's, or with a patient id that patient's, and then only the disclosures that
-// covered the patient count (see patientLog for whose).
-func (e *Erasure) RectificationRecipients(ctx context.Context, ownerID, patientID string, version int64) (Rectification, error) {
-	change, touched := e.changes.Change, domain.ChangedCategories
-	subject := ownerID
-	if patientID != "" {
-		change, touched, subject = e.changes.PatientChange, domain.ChangedPatientCategories, patientID
+// those that received a category the change touched before it was made.
+func (e *Erasure) RectificationRecipients(ctx context.Context, q RectificationQuery) (Rectification, error) {
+	read := e.ownerRectified
+	switch {
+	case q.VisitID != "":
+		read = e.visitRectified
+	case q.PatientID != "":
+		read = e.patientRectified
 	}
-	c, err := change(ctx, subject, version)
+	ch, err := read(ctx, q)
 	if err != nil {
 		return Rectification{}, err
 	}
-	r := Rectification{ChangedCategories: touched(c.Fields), ChangedAt: c.Time}
-	log := e.ownerLog(ownerID)
-	if patientID != "" {
-		if log, err = e.patientLog(ctx, ownerID, patientID); err != nil {
-			return Rectification{}, err
-		}
-	}
-	// The entries listed may be about the patient's earlier owners too: each of them is
-	// a subject of this reading, and their own access reports must show it.
-	subjects := []string{ownerID}
+	r := Rectification{ChangedCategories: ch.categories, ChangedAt: ch.at}
+	// The entries listed may be about other owners than the one asked under (a
+	// patient's earlier owners): each of them is a subject of this reading, and their
+	// own access reports must show it.
+	subjects := []string{q.OwnerID}
 	keep := func(rec domain.Record) bool {
-		if !rec.CreatedAt.Before(c.Time) || (patientID != "" && !slices.Contains(rec.PatientIDs, patientID)) {
+		if !rec.CreatedAt.Before(ch.at) || !ch.carried(rec) {
 			return false
 		}
 		if !slices.Contains(subjects, rec.OwnerID) {
@@ -69,6 +102,10 @@ func (e *Erasure) RectificationRecipients(ctx context.Context, ownerID, patientI
 		return true
 	}
 	if len(r.ChangedCategories) > 0 {
+		log, err := ch.log(ctx)
+		if err != nil {
+			return Rectification{}, err
+		}
 		if r.Recipients, err = e.recipients(ctx, log, keep, r.ChangedCategories); err != nil {
 			return Rectification{}, err
 		}
@@ -82,21 +119,78 @@ func (e *Erasure) RectificationRecipients(ctx context.Context, ownerID, patientI
 	return r, e.audit(ctx, events...)
 }
 
-// patientLog is where the recipients of a patient's change are found when asked under
-// ownerID. For the patient's owner now it is every log entry naming the animal,
-// whichever owner each was about: what a recipient got of the animal under an earlier
-// owner is as wrong after the correction, and the owner the animal is with is the one
-// the clinic asks under. For an earlier owner it stays that owner's own entries, as it
-// always was: the animal's later owners' disclosures are not theirs.
-func (e *Erasure) patientLog(ctx context.Context, ownerID, patientID string) (logPages, error) {
-	now, err := e.changes.PatientOwner(ctx, patientID)
+// ownerRectified reads an owner's change: every disclosure about the owner may have
+// carried it.
+func (e *Erasure) ownerRectified(ctx context.Context, q RectificationQuery) (rectified, error) {
+	c, err := e.changes.Change(ctx, q.OwnerID, q.Version)
 	if err != nil {
-		return logPages{}, err
+		return rectified{}, err
 	}
-	if now != ownerID {
-		return e.ownerLog(ownerID), nil
+	return rectified{
+		categories: domain.ChangedCategories(c.Fields), at: c.Time,
+		log:     func(context.Context) (logPages, error) { return e.ownerLog(q.OwnerID), nil },
+		carried: func(domain.Record) bool { return true },
+	}, nil
+}
+
+// patientRectified reads a patient's change, carried by the disclosures that covered
+// the patient: asked under the patient's owner now, every one of them, whichever owner
+// it was about (what a recipient got of the animal under an earlier owner is as wrong
+// after the correction, and the owner the animal is with is the one the clinic asks
+// under); asked under an earlier owner, that owner's own, as it always was (the
+// animal's later owners' disclosures are not theirs).
+func (e *Erasure) patientRectified(ctx context.Context, q RectificationQuery) (rectified, error) {
+	c, err := e.changes.PatientChange(ctx, q.PatientID, q.Version)
+	if err != nil {
+		return rectified{}, err
 	}
+	return rectified{
+		categories: domain.ChangedPatientCategories(c.Fields), at: c.Time,
+		log: func(ctx context.Context) (logPages, error) {
+			now, err := e.changes.PatientOwner(ctx, q.PatientID)
+			switch {
+			case err != nil:
+				return logPages{}, err
+			case now == q.OwnerID:
+				return e.patientLog(q.PatientID), nil
+			default:
+				return e.ownerLog(q.OwnerID), nil
+			}
+		},
+		carried: func(rec domain.Record) bool { return slices.Contains(rec.PatientIDs, q.PatientID) },
+	}, nil
+}
+
+// visitRectified reads an amendment of a visit, carried by the disclosures about the
+// owner at the time of the visit (only theirs held the visit) that covered its patient
+// and were made after the visit was recorded. The visit must be the asking owner's, or
+// its patient the asking owner's now, as for a patient's change.
+func (e *Erasure) visitRectified(ctx context.Context, q RectificationQuery) (rectified, error) {
+	a, err := e.visits.Amendment(ctx, q.VisitID, q.Version)
+	if err != nil {
+		return rectified{}, err
+	}
+	if a.OwnerID != q.OwnerID {
+		now, err := e.changes.PatientOwner(ctx, a.PatientID)
+		if err != nil {
+			return rectified{}, err
+		}
+		if now != q.OwnerID {
+			return rectified{}, fmt.Errorf("visit %s of owner %s: %w", q.VisitID, q.OwnerID, apperr.ErrNotFound)
+		}
+	}
+	return rectified{
+		categories: domain.ChangedVisitCategories(a.Fields), at: a.Time,
+		log: func(context.Context) (logPages, error) { return e.ownerLog(a.OwnerID), nil },
+		carried: func(rec domain.Record) bool {
+			return !rec.CreatedAt.Before(a.Recorded) && slices.Contains(rec.PatientIDs, a.PatientID)
+		},
+	}, nil
+}
+
+// patientLog reads the log entries naming the patient, whichever owner each was about.
+func (e *Erasure) patientLog(patientID string) logPages {
 	return logPages{of: "patient " + patientID, read: func(ctx context.Context, size int, token string) (domain.Page[domain.Record], error) {
 		return e.log.PatientRecords(ctx, patientID, size, token)
-	}}, nil
+	}}
 }

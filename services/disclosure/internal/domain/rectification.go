@@ -49,3 +49,27 @@ func ordered(set map[Category]bool) []Category {
 	}
 	return out
 }
+
+// ChangedVisitCategories is ChangedCategories for an amendment of a visit (the
+// patient-history service's field paths). A disclosed visit carries its clinic and
+// start time under whichever of the three history categories it went out for, its
+// medications and invoice references only under their own, and the rest of the clinical
+// record under the visit history: a field the amendment names that is none of the
+// first four is clinical record, so an unknown one errs towards telling.
+func ChangedVisitCategories(paths []string) []Category {
+	touched := map[Category]bool{}
+	for _, p := range paths {
+		field, _, _ := strings.Cut(p, ".")
+		switch field {
+		case "clinic", "start_time":
+			touched[CategoryVisitHistory], touched[CategoryMedications], touched[CategoryInvoices] = true, true, true
+		case "medications":
+			touched[CategoryMedications] = true
+		case "invoices":
+			touched[CategoryInvoices] = true
+		default:
+			touched[CategoryVisitHistory] = true
+		}
+	}
+	return ordered(touched)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/protomap"
 )
@@ -80,10 +81,19 @@ func (s *Server) ListRectificationRecipients(ctx context.Context, req *disclosur
 	if req.GetPatientId() != "" {
 		v.CheckUUID("patient_id", req.GetPatientId())
 	}
+	switch {
+	case req.GetVisitId() == "":
+	case req.GetPatientId() != "":
+		v.Add("visit_id", "cannot be combined with patient_id: the visit names its patient")
+	default:
+		v.CheckUUID("visit_id", req.GetVisitId())
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.erasure.RectificationRecipients(ctx, req.GetOwnerId(), req.GetPatientId(), req.GetChangeVersion())
+	r, err := s.erasure.RectificationRecipients(ctx, app.RectificationQuery{
+		OwnerID: req.GetOwnerId(), PatientID: req.GetPatientId(), VisitID: req.GetVisitId(), Version: req.GetChangeVersion(),
+	})
 	if err != nil {
 		return nil, err
 	}

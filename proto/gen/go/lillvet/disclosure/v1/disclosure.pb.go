@@ -3626,8 +3626,9 @@ func (x *ResumeErasureRequestResponse) GetErasureRequest() *ErasureRequest {
 type ListRectificationRecipientsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// The version the owner change produced (lillvet.owner.v1.Change.version), or the
-	// patient's change when patient_id is set.
+	// The version the owner change produced (lillvet.owner.v1.Change.version), the
+	// patient's change when patient_id is set, or the visit's amendment
+	// (lillvet.history.v1.Amendment.version) when visit_id is set.
 	ChangeVersion int64 `protobuf:"varint,2,opt,name=change_version,json=changeVersion,proto3" json:"change_version,omitempty"`
 	// Optional: one of the owner's patients, whose change (lillvet.owner.v1.
 	// ListPatientChanges) is meant: its name, species, breed, sex and birth date (patient
@@ -3636,7 +3637,15 @@ type ListRectificationRecipientsRequest struct {
 	// animal transferred from an earlier owner takes that owner's recipients along, and
 	// the reading is audited with that owner as a subject too); for an animal the owner
 	// had earlier, only the owner's own.
-	PatientId     string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	PatientId string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// Optional, not with patient_id: a visit (lillvet.history.v1.GetVisit) whose
+	// amendment is meant, a visit of the owner's or of a patient that is the owner's now.
+	// Its clinic or start time touch the visit history, the medications and the invoices
+	// (each disclosed visit carries them), its medications the medications, its invoice
+	// references the invoices, any other field the visit history. The disclosures that
+	// count are those about the owner at the time of the visit that covered its patient,
+	// made after the visit was recorded and before the amendment.
+	VisitId       string `protobuf:"bytes,4,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3688,6 +3697,13 @@ func (x *ListRectificationRecipientsRequest) GetChangeVersion() int64 {
 func (x *ListRectificationRecipientsRequest) GetPatientId() string {
 	if x != nil {
 		return x.PatientId
+	}
+	return ""
+}
+
+func (x *ListRectificationRecipientsRequest) GetVisitId() string {
+	if x != nil {
+		return x.VisitId
 	}
 	return ""
 }
@@ -4088,12 +4104,13 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x1bResumeErasureRequestRequest\x12,\n" +
 	"\x12erasure_request_id\x18\x01 \x01(\tR\x10erasureRequestId\"n\n" +
 	"\x1cResumeErasureRequestResponse\x12N\n" +
-	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"\x85\x01\n" +
+	"\x0ferasure_request\x18\x01 \x01(\v2%.lillvet.disclosure.v1.ErasureRequestR\x0eerasureRequest\"\xa0\x01\n" +
 	"\"ListRectificationRecipientsRequest\x12\x19\n" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12%\n" +
 	"\x0echange_version\x18\x02 \x01(\x03R\rchangeVersion\x12\x1d\n" +
 	"\n" +
-	"patient_id\x18\x03 \x01(\tR\tpatientId\"\x80\x02\n" +
+	"patient_id\x18\x03 \x01(\tR\tpatientId\x12\x19\n" +
+	"\bvisit_id\x18\x04 \x01(\tR\avisitId\"\x80\x02\n" +
 	"#ListRectificationRecipientsResponse\x12R\n" +
 	"\x12changed_categories\x18\x01 \x03(\x0e2#.lillvet.disclosure.v1.DataCategoryR\x11changedCategories\x12;\n" +
 	"\vchange_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +

@@ -134,8 +134,9 @@ type DisclosureServiceClient interface {
 	// received, before the owner change of the given version, a data category that change
 	// touched (from the change's field paths in the owner service's history: the names,
 	// the address, the contact details, the identity code; for a patient's change its
-	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
-	// owner, patient or version: NOT_FOUND.
+	// basics or microchip; for a visit's amendment, in the patient-history service, the
+	// visit history, medications or invoices). A change touching nothing ever disclosed
+	// lists nobody. Unknown owner, patient, visit or version: NOT_FOUND.
 	ListRectificationRecipients(ctx context.Context, in *ListRectificationRecipientsRequest, opts ...grpc.CallOption) (*ListRectificationRecipientsResponse, error)
 	// Removes what has passed its retention date now (also run periodically inside the
 	// service): disclosure log entries (disclosed and refused) after their disclosure
@@ -455,8 +456,9 @@ type DisclosureServiceServer interface {
 	// received, before the owner change of the given version, a data category that change
 	// touched (from the change's field paths in the owner service's history: the names,
 	// the address, the contact details, the identity code; for a patient's change its
-	// basics or microchip). A change touching nothing ever disclosed lists nobody. Unknown
-	// owner, patient or version: NOT_FOUND.
+	// basics or microchip; for a visit's amendment, in the patient-history service, the
+	// visit history, medications or invoices). A change touching nothing ever disclosed
+	// lists nobody. Unknown owner, patient, visit or version: NOT_FOUND.
 	ListRectificationRecipients(context.Context, *ListRectificationRecipientsRequest) (*ListRectificationRecipientsResponse, error)
 	// Removes what has passed its retention date now (also run periodically inside the
 	// service): disclosure log entries (disclosed and refused) after their disclosure
