@@ -3,6 +3,7 @@
 package openapi
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -60,11 +61,24 @@ func Merge(docs ...[]byte) ([]byte, error) {
 			merged["tags"] = tags
 		}
 	}
-	out, err := yaml.Marshal(merged)
-	if err != nil {
+	return encode(merged)
+}
+
+// encode writes doc with a two-space indent: at yaml.Marshal's four, a block scalar
+// whose text starts with spaces (a purpose parameter's description) is written indented
+// one space short of its indicator, and no parser, this library's own included, reads the
+// document back.
+func encode(doc map[string]any) ([]byte, error) {
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("write merged OpenAPI document: %w", err)
 	}
-	return out, nil
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("write merged OpenAPI document: %w", err)
+	}
+	return out.Bytes(), nil
 }
 
 func mergeSection(into, from map[string]any, section string) error {
