@@ -73,7 +73,7 @@ type Config struct {
 // behind it.
 type JobConfig struct {
 	// TokenFile holds the bearer token of the job's calls (a service subject with the
-	// clinic_manager role), read again on every use so that a renewed token is picked
+	// erasure_job role), read again on every use so that a renewed token is picked
 	// up. Empty: erasure requests are refused with FAILED_PRECONDITION.
 	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE"`
 	// Poll is how often the worker looks for due jobs (new ones start at once).

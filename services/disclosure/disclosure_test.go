@@ -60,7 +60,7 @@ type system struct {
 }
 
 // start runs the system; opts adjust the disclosure service's configuration. The
-// erasure job gets a token of a service subject with the clinic manager's role.
+// erasure job gets a token of a service subject with the erasure_job role.
 func start(t testing.TB, opts ...func(*disclosure.Config)) *system {
 	t.Helper()
 	env := servicetest.New(t)

@@ -278,7 +278,7 @@ func TestRunnerTokensVerify(t *testing.T) {
 	}
 
 	// The erasure job's token is the issuer's too, for the job's subject with the
-	// clinic manager role, and lasts until compose-setup renews it.
+	// erasure_job role, and lasts until compose-setup renews it.
 	raw, err := os.ReadFile(filepath.Join(o.CertDir, composesetup.JobTokenFile))
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ type Claims struct {
 }
 
 // ErasureJob is who the disclosure service's erasure job is in the development stacks
-// (the local runner's and compose's): a service subject with the clinic manager role,
+// (the local runner's and compose's): a service subject with the erasure_job role,
 // as docs/OPERATIONS.md asks of an identity provider's job token.
 func ErasureJob() Claims {
 	return Claims{Subject: "service:disclosure-erasure", Name: "Erasure job", Roles: []auth.Role{auth.RoleErasureJob}}
