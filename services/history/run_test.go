@@ -47,7 +47,7 @@ func TestConfigRetention(t *testing.T) {
 	}{
 		{map[string]string{}, ""},
 		{map[string]string{"RETENTION_INVOICE_YEARS": "10", "RETENTION_SWEEP_INTERVAL": "15m"}, ""},
-		{map[string]string{"RETENTION_PATIENT_RECORDS_YEARS": "2"}, "retention of patient records"},
+		{map[string]string{"RETENTION_PATIENT_RECORDS_YEARS": "2"}, "RETENTION_PATIENT_RECORDS_YEARS"},
 		{map[string]string{"RETENTION_SWEEP_INTERVAL": "-1h"}, "RETENTION_SWEEP_INTERVAL"},
 	} {
 		var cfg Config

@@ -5,6 +5,7 @@
 package retention
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -60,22 +61,24 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// Validate reports a period below its legal minimum or above fifty years.
+// Validate reports every period below its legal minimum or above fifty years, each by
+// its environment variable: that is what an operator has to change.
 func (p Policy) Validate() error {
+	var errs []error
 	for _, c := range []struct {
-		name     string
+		variable string
 		years    int
 		minYears int
 	}{
-		{"patient records", p.PatientRecordsYears, minPatientRecordsYears},
-		{"medicine records", p.MedicineRecordsYears, minMedicineRecordsYears},
-		{"invoices", p.InvoiceYears, minInvoiceYears},
+		{"RETENTION_PATIENT_RECORDS_YEARS", p.PatientRecordsYears, minPatientRecordsYears},
+		{"RETENTION_MEDICINE_RECORDS_YEARS", p.MedicineRecordsYears, minMedicineRecordsYears},
+		{"RETENTION_INVOICE_YEARS", p.InvoiceYears, minInvoiceYears},
 	} {
 		if c.years < c.minYears || c.years > maxYears {
-			return fmt.Errorf("retention of %s: %d years is outside [%d, %d]", c.name, c.years, c.minYears, maxYears)
+			errs = append(errs, fmt.Errorf("%s must be %d–%d years, got %d", c.variable, c.minYears, maxYears, c.years))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // PatientRecordsUntil is the last day patient records are kept whose animal's last

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +105,62 @@ func TestPolicyFromEnvironment(t *testing.T) {
 	if err := config.LoadFrom(&p, map[string]string{"RETENTION_PATIENT_RECORDS_YEARS": "2"}); err == nil {
 		t.Fatal("two years of patient records accepted")
 	}
+}
+
+// TestPolicyErrorsNameTheVariable: a bad period stops the service with a message naming
+// the variable to change (README), and every bad one is named at once.
+func TestPolicyErrorsNameTheVariable(t *testing.T) {
+	const (
+		patient  = "RETENTION_PATIENT_RECORDS_YEARS"
+		medicine = "RETENTION_MEDICINE_RECORDS_YEARS"
+		invoice  = "RETENTION_INVOICE_YEARS"
+	)
+	for _, tc := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{patient: "1"}, []string{patient}},
+		{map[string]string{patient: "51"}, []string{patient}},
+		{map[string]string{patient: "three"}, []string{patient}},
+		{map[string]string{medicine: "4"}, []string{medicine}},
+		{map[string]string{medicine: "-5"}, []string{medicine}},
+		{map[string]string{invoice: "5"}, []string{invoice}},
+		{map[string]string{invoice: "100"}, []string{invoice}},
+		{map[string]string{patient: "0", medicine: "0", invoice: "0"}, []string{patient, medicine, invoice}},
+	} {
+		var p Policy
+		err := config.LoadFrom(&p, tc.env)
+		if err == nil {
+			t.Errorf("%v accepted", tc.env)
+			continue
+		}
+		for _, v := range tc.want {
+			if !strings.Contains(err.Error(), v) {
+				t.Errorf("%v: %q does not name %s", tc.env, err, v)
+			}
+		}
+	}
+}
+
+// FuzzPolicyValidate: a policy is accepted exactly when every period lies between its
+// legal minimum and fifty years, and each refused one is named by its variable.
+func FuzzPolicyValidate(f *testing.F) {
+	f.Add(3, 5, 6)
+	f.Add(2, 51, -1)
+	f.Fuzz(func(t *testing.T, patient, medicine, invoice int) {
+		err := Policy{PatientRecordsYears: patient, MedicineRecordsYears: medicine, InvoiceYears: invoice}.Validate()
+		for _, c := range []struct {
+			variable       string
+			years, minimum int
+		}{
+			{"RETENTION_PATIENT_RECORDS_YEARS", patient, 3},
+			{"RETENTION_MEDICINE_RECORDS_YEARS", medicine, 5},
+			{"RETENTION_INVOICE_YEARS", invoice, 6},
+		} {
+			bad := c.years < c.minimum || c.years > 50
+			if named := err != nil && strings.Contains(err.Error(), c.variable); named != bad {
+				t.Errorf("%s=%d: %v", c.variable, c.years, err)
+			}
+		}
+	})
 }
