@@ -74,7 +74,8 @@ const nonrootID = 65532
 
 const leafValidity = 365 * 24 * time.Hour
 
-// DefaultHosts are the compose services that get a certificate.
+// DefaultHosts are the compose services that need a certificate (deploy/validate
+// checks them against compose.yaml); Run refuses Hosts that leave one out.
 func DefaultHosts() []string {
 	return []string{"owner", "consent", "disclosure", "history", "gateway", "jwks"}
 }
@@ -98,7 +99,8 @@ type Options struct {
 	// EnvFile is compose's .env: the container user (LILLVET_UID, LILLVET_GID),
 	// who gets the key files, added when missing, and no secret.
 	EnvFile string
-	// Hosts get one certificate each, valid for HOST, localhost and loopback.
+	// Hosts get one certificate each, valid for HOST, localhost and loopback: every
+	// one of DefaultHosts, and any more a changed compose file needs.
 	Hosts []string
 }
 
@@ -107,6 +109,9 @@ type Options struct {
 func Run(o Options) (err error) {
 	if o.DataDir == "" || o.CertDir == "" || o.SecretDir == "" || o.EnvFile == "" || len(o.Hosts) == 0 {
 		return errors.New("compose setup: DataDir, CertDir, SecretDir, EnvFile and Hosts are required")
+	}
+	if err := checkHosts(o.Hosts); err != nil {
+		return err
 	}
 	lock, err := lockSecrets(o.SecretDir)
 	if err != nil {
@@ -162,6 +167,18 @@ func Run(o Options) (err error) {
 		return err
 	}
 	return ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner)
+}
+
+// checkHosts refuses hosts that leave out a compose service needing a certificate:
+// without one, that service never becomes healthy, and the services that depend on it
+// never start.
+func checkHosts(hosts []string) error {
+	missing := slices.DeleteFunc(DefaultHosts(), func(h string) bool { return slices.Contains(hosts, h) })
+	if len(missing) > 0 {
+		return fmt.Errorf("compose setup: the hosts leave out %s, whose compose service needs a certificate; list all of %s and any more",
+			strings.Join(missing, ", "), strings.Join(DefaultHosts(), ","))
+	}
+	return nil
 }
 
 // lockSecrets keeps a second compose-setup from deciding on the keys while this one

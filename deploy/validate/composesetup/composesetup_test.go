@@ -103,6 +103,57 @@ func TestRunRequiresEveryOption(t *testing.T) {
 	}
 }
 
+// TestSetupRefusesHostsLeavingOutAService: a host list without a compose service that
+// needs a certificate (the -hosts OPERATIONS once showed lacked history) would leave
+// that service never healthy, so the setup stops first, naming what is missing, and
+// writes nothing; more hosts than the defaults get their certificates.
+func TestSetupRefusesHostsLeavingOutAService(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hosts   []string
+		missing []string
+	}{
+		{"without history", []string{"owner", "consent", "disclosure", "gateway", "jwks"}, []string{"history"}},
+		{"only the gateway", []string{"gateway"}, []string{"owner", "consent", "disclosure", "history", "jwks"}},
+		{"an empty name", []string{""}, composesetup.DefaultHosts()},
+		{"every one and another", append(composesetup.DefaultHosts(), "reports"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := options(dir)
+			o.Hosts = tc.hosts
+			err := composesetup.Run(o)
+			if tc.missing == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range tc.hosts {
+					if cert, _ := files(o, h); !fileExists(cert) {
+						t.Errorf("no certificate for %s", h)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Run accepted hosts %v", tc.hosts)
+			}
+			// The message lists every host afterwards, so the missing ones are
+			// looked for where it names them.
+			if want := "leave out " + strings.Join(tc.missing, ", ") + ","; !strings.Contains(err.Error(), want) {
+				t.Errorf("%q does not say %q", err, want)
+			}
+			if left := names(t, dir); len(left) > 0 {
+				t.Errorf("a refused run wrote %v", left)
+			}
+		})
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func TestFilesAndModes(t *testing.T) {
 	o := setup(t)
 	ca, err := os.ReadFile(filepath.Join(o.CertDir, composesetup.CAFile))
