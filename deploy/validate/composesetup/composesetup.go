@@ -24,6 +24,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,10 +170,20 @@ func Run(o Options) (err error) {
 	return ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner)
 }
 
+// hostName is a DNS label as compose service names that get a certificate use it.
+var hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
 // checkHosts refuses hosts that leave out a compose service needing a certificate:
 // without one, that service never becomes healthy, and the services that depend on it
 // never start.
 func checkHosts(hosts []string) error {
+	for _, h := range hosts {
+		// A host names a certificate's folder and its DNS name: "../x" or "a/b" would
+		// write outside the certificate folder.
+		if h != "" && !hostName.MatchString(h) {
+			return fmt.Errorf("compose setup: host %q is not a host name: lower-case letters, digits and inner hyphens, at most 63", h)
+		}
+	}
 	missing := slices.DeleteFunc(DefaultHosts(), func(h string) bool { return slices.Contains(hosts, h) })
 	if len(missing) > 0 {
 		return fmt.Errorf("compose setup: the hosts leave out %s, whose compose service needs a certificate; list all of %s and any more",

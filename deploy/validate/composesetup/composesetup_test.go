@@ -149,6 +149,26 @@ func TestSetupRefusesHostsLeavingOutAService(t *testing.T) {
 	}
 }
 
+func TestSetupRefusesHostsThatAreNoHostNames(t *testing.T) {
+	for _, host := range []string{"../owner", "a/b", "Owner", "-owner", "owner.", strings.Repeat("a", 64)} {
+		t.Run(host, func(t *testing.T) {
+			dir := t.TempDir()
+			o := options(dir)
+			o.Hosts = append(composesetup.DefaultHosts(), host)
+			err := composesetup.Run(o)
+			if err == nil {
+				t.Fatalf("Run accepted host %q", host)
+			}
+			if !strings.Contains(err.Error(), "is not a host name") {
+				t.Errorf("%q does not say the host is not a host name", err)
+			}
+			if left := names(t, dir); len(left) > 0 {
+				t.Errorf("a refused run wrote %v", left)
+			}
+		})
+	}
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
