@@ -60,6 +60,12 @@ const (
 	// MetadataPurpose carries the stated purpose of a read; maintainers need
 	// one, and it is written to the audit log.
 	MetadataPurpose = "x-purpose"
+	// MetadataPurposeBin carries a stated purpose that gRPC text metadata cannot
+	// hold, which is printable ASCII only: Finnish staff write "Häiriöselvitys".
+	// grpc-go base64-encodes -bin values on the wire and decodes them on arrival, so
+	// the services read the UTF-8 text. A call states its purpose under one of the
+	// two keys, not both.
+	MetadataPurposeBin = "x-purpose-bin"
 )
 
 // maxPurposeLen bounds the stated purpose copied into audit events.
@@ -105,9 +111,9 @@ func FromContext(ctx context.Context) (Identity, bool) {
 }
 
 // Purpose returns the stated purpose of the current call from the incoming
-// gRPC metadata, or "" when none was given.
+// gRPC metadata (x-purpose, else x-purpose-bin), or "" when none was given.
 func Purpose(ctx context.Context) string {
-	vals := metadata.ValueFromIncomingContext(ctx, MetadataPurpose)
+	vals, _ := statedPurposes(ctx)
 	if len(vals) == 0 {
 		return ""
 	}
@@ -116,4 +122,36 @@ func Purpose(ctx context.Context) string {
 		p = strings.ToValidUTF8(p[:maxPurposeLen], "")
 	}
 	return p
+}
+
+// statedPurposes returns the purpose values of the incoming call: x-purpose's, else
+// x-purpose-bin's. both reports that the call used both keys.
+func statedPurposes(ctx context.Context) (vals []string, both bool) {
+	text := metadata.ValueFromIncomingContext(ctx, MetadataPurpose)
+	bin := metadata.ValueFromIncomingContext(ctx, MetadataPurposeBin)
+	if len(text) > 0 {
+		return text, len(bin) > 0
+	}
+	return bin, false
+}
+
+// purposeMetadata returns the key and value that state purpose on an outgoing call:
+// x-purpose when purpose is printable ASCII, else x-purpose-bin (grpc-go refuses to
+// send any other text value).
+func purposeMetadata(purpose string) []string {
+	if IsPrintableASCII(purpose) {
+		return []string{MetadataPurpose, purpose}
+	}
+	return []string{MetadataPurposeBin, purpose}
+}
+
+// IsPrintableASCII reports whether s is a valid gRPC metadata text value: bytes 0x20
+// (space) to 0x7E only.
+func IsPrintableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

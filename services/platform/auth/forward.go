@@ -31,7 +31,7 @@ func ForwardingStreamClientInterceptor() grpc.StreamClientInterceptor {
 func WithOutgoingToken(ctx context.Context, token, purpose string) context.Context {
 	kv := []string{MetadataAuthorization, "Bearer " + token}
 	if purpose != "" {
-		kv = append(kv, MetadataPurpose, purpose)
+		kv = append(kv, purposeMetadata(purpose)...)
 	}
 	return metadata.AppendToOutgoingContext(ctx, kv...)
 }
@@ -39,7 +39,7 @@ func WithOutgoingToken(ctx context.Context, token, purpose string) context.Conte
 // WithOutgoingPurpose returns ctx with purpose stated on its outgoing calls instead of
 // the caller's: a service that reads for a task of its own (an access report) names it.
 func WithOutgoingPurpose(ctx context.Context, purpose string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, MetadataPurpose, purpose)
+	return metadata.AppendToOutgoingContext(ctx, purposeMetadata(purpose)...)
 }
 
 func forward(ctx context.Context) context.Context {
@@ -51,9 +51,9 @@ func forward(ctx context.Context) context.Context {
 			kv = append(kv, MetadataAuthorization, "Bearer "+id.Token)
 		}
 	}
-	if len(metadata.ValueFromOutgoingContext(ctx, MetadataPurpose)) == 0 {
+	if len(metadata.ValueFromOutgoingContext(ctx, MetadataPurpose)) == 0 && len(metadata.ValueFromOutgoingContext(ctx, MetadataPurposeBin)) == 0 {
 		if p := Purpose(ctx); p != "" {
-			kv = append(kv, MetadataPurpose, p)
+			kv = append(kv, purposeMetadata(p)...)
 		}
 	}
 	if len(kv) == 0 {

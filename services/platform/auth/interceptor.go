@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	"google.golang.org/grpc"
@@ -81,10 +84,21 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 // checkPurpose refuses a stated purpose that holds a personal identity code, before
 // anything (a denied call's audit event included) can copy it: the purpose goes into
 // every audit event of the call and is forwarded to every service the call reaches.
-// The whole value is checked, not the part Purpose keeps.
+// The whole value is checked, not the part Purpose keeps. It must also be text, valid
+// UTF-8 without control characters: an x-purpose-bin value may hold any bytes.
 func checkPurpose(ctx context.Context) error {
+	vals, both := statedPurposes(ctx)
 	var v apperr.ValidationError
-	v.CheckNoIdentityCode("purpose", strings.Join(metadata.ValueFromIncomingContext(ctx, MetadataPurpose), "\n"))
+	switch joined := strings.Join(vals, "\n"); {
+	case both:
+		v.Add("purpose", "must be stated in "+MetadataPurpose+" or in "+MetadataPurposeBin+" metadata, not both")
+	case !utf8.ValidString(joined):
+		v.Add("purpose", "must be valid UTF-8")
+	case slices.ContainsFunc(vals, func(p string) bool { return strings.ContainsFunc(p, unicode.IsControl) }):
+		v.Add("purpose", "must not contain control characters")
+	default:
+		v.CheckNoIdentityCode("purpose", joined)
+	}
 	return apperr.ToStatus(ctx, nil, v.Err())
 }
 

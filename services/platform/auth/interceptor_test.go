@@ -1,11 +1,14 @@
 package auth_test
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -76,20 +80,30 @@ func TestUnaryServerInterceptor(t *testing.T) {
 	}
 }
 
-func TestInterceptorRefusesIdentityCodeInPurpose(t *testing.T) {
+func TestInterceptorRefusesBadPurpose(t *testing.T) {
 	iss := newIssuer(t, testIssuer, testAudience)
 	v := newVerifier(t, iss)
 	policy := auth.Policy{getOwner: {Roles: []auth.Role{auth.RoleReception}, WithPurpose: []auth.Role{auth.RoleMaintainer}}}
+	text, bin := auth.MetadataPurpose, auth.MetadataPurposeBin
 	tests := []struct {
-		name    string
-		role    auth.Role
+		name string
+		role auth.Role
+		// purpose holds metadata key and value pairs.
 		purpose []string
 	}{
-		{"maintainer", auth.RoleMaintainer, []string{"asiakas 131052-308T soitti"}},
-		{"role that needs no purpose", auth.RoleReception, []string{"check 010190y123m"}},
-		{"role the policy denies", auth.RoleNurse, []string{"131052-308T"}},
-		{"past the part Purpose keeps", auth.RoleMaintainer, []string{strings.Repeat("x", 195) + " 131052-308T"}},
-		{"second value", auth.RoleMaintainer, []string{"incident 7", "131052-308T"}},
+		{"maintainer", auth.RoleMaintainer, []string{text, "asiakas 131052-308T soitti"}},
+		{"role that needs no purpose", auth.RoleReception, []string{text, "check 010190y123m"}},
+		{"role the policy denies", auth.RoleNurse, []string{text, "131052-308T"}},
+		{"past the part Purpose keeps", auth.RoleMaintainer, []string{text, strings.Repeat("x", 195) + " 131052-308T"}},
+		{"second value", auth.RoleMaintainer, []string{text, "incident 7", text, "131052-308T"}},
+		{"binary with a code", auth.RoleMaintainer, []string{bin, "Häiriöselvitys, asiakas 131052-308T"}},
+		{"binary past the part Purpose keeps", auth.RoleMaintainer, []string{bin, strings.Repeat("ä", 100) + " 131052-308T"}},
+		{"binary not UTF-8", auth.RoleMaintainer, []string{bin, "H\xe4iri\xf6selvitys"}},
+		{"binary with a line break", auth.RoleMaintainer, []string{bin, "Häiriö\nselvitys"}},
+		{"binary with a NUL", auth.RoleMaintainer, []string{bin, "Häiriö\x00"}},
+		// Which of two purposes the audit would record cannot be known.
+		{"both keys", auth.RoleMaintainer, []string{text, "incident 7", bin, "Häiriöselvitys"}},
+		{"both keys, role that needs no purpose", auth.RoleReception, []string{bin, "Häiriöselvitys", text, "incident 7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,8 +111,7 @@ func TestInterceptorRefusesIdentityCodeInPurpose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			md := metadata.Pairs("authorization", "Bearer "+tok)
-			md.Append(auth.MetadataPurpose, tt.purpose...)
+			md := metadata.Join(metadata.Pairs("authorization", "Bearer "+tok), metadata.Pairs(tt.purpose...))
 			onDenied := func(context.Context, string, auth.Identity, string) {
 				t.Error("a refused purpose was audited as a denied call")
 			}
@@ -113,6 +126,58 @@ func TestInterceptorRefusesIdentityCodeInPurpose(t *testing.T) {
 			}
 			if msg := strings.ToUpper(status.Convert(err).Message()); strings.Contains(msg, "308T") || strings.Contains(msg, "123M") {
 				t.Errorf("message %q repeats the code", msg)
+			}
+		})
+	}
+}
+
+// A purpose in Finnish travels as x-purpose-bin (gRPC text metadata is printable ASCII
+// only): it satisfies the policy, is what Purpose (and so the audit) reads, and is
+// forwarded downstream intact.
+func TestInterceptorTakesPurposeBin(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	v := newVerifier(t, iss)
+	policy := auth.Policy{getOwner: {WithPurpose: []auth.Role{auth.RoleMaintainer}}}
+	tok, err := iss.Mint(devauth.Claims{Subject: "s1", Roles: []auth.Role{auth.RoleMaintainer}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("Häiriö ", 40)
+	tests := []struct {
+		name, purpose, want string
+	}{
+		{"Finnish", "Häiriöselvitys, tiketti 42", "Häiriöselvitys, tiketti 42"},
+		{"Swedish", "Felsökning, ärende 7", "Felsökning, ärende 7"},
+		// Cut to the 200 bytes the ASCII purpose keeps, never inside a letter: 22 words
+		// of 9 bytes and an H, the ä across byte 200 left out.
+		{"long", long, strings.Repeat("Häiriö ", 22) + "H"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			md := metadata.Pairs("authorization", "Bearer "+tok, auth.MetadataPurposeBin, tt.purpose)
+			icpt := auth.UnaryServerInterceptor(v, policy, func(_ context.Context, _ string, _ auth.Identity, reason string) {
+				t.Errorf("denied: %s", reason)
+			})
+			var forwarded metadata.MD
+			_, err := icpt(metadata.NewIncomingContext(t.Context(), md), nil, &grpc.UnaryServerInfo{FullMethod: getOwner},
+				func(ctx context.Context, _ any) (any, error) {
+					if got := auth.Purpose(ctx); got != tt.want {
+						t.Errorf("Purpose = %q, want %q", got, tt.want)
+					}
+					return nil, auth.ForwardingUnaryClientInterceptor()(ctx, "/m", nil, nil, nil,
+						func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+							forwarded, _ = metadata.FromOutgoingContext(ctx)
+							return nil
+						})
+				})
+			if err != nil {
+				t.Fatalf("interceptor: %v", err)
+			}
+			if got := forwarded.Get(auth.MetadataPurposeBin); !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("forwarded x-purpose-bin = %q, want [%q]", got, tt.want)
+			}
+			if got := forwarded.Get(auth.MetadataPurpose); len(got) != 0 {
+				t.Errorf("forwarded x-purpose = %q as well", got)
 			}
 		})
 	}
@@ -153,14 +218,18 @@ func TestForwardingUnaryClientInterceptor(t *testing.T) {
 	in := metadata.NewIncomingContext(t.Context(), metadata.Pairs("x-purpose", "billing run"))
 	ctx := auth.WithIdentity(in, auth.Identity{Subject: "s1", Token: "tok"})
 	tests := []struct {
-		name      string
-		ctx       context.Context
-		wantAuth  string
-		wantPurp  string
+		name     string
+		ctx      context.Context
+		wantAuth string
+		wantPurp string
+		// wantKey is the purpose's metadata key (x-purpose when empty).
+		wantKey   string
 		wantEmpty bool
 	}{
 		{name: "forwards identity and purpose", ctx: ctx, wantAuth: "Bearer tok", wantPurp: "billing run"},
 		{name: "explicit outgoing wins", ctx: auth.WithOutgoingToken(ctx, "other", "mine"), wantAuth: "Bearer other", wantPurp: "mine"},
+		{name: "explicit outgoing in Finnish", ctx: auth.WithOutgoingToken(ctx, "other", "Häiriöselvitys"), wantAuth: "Bearer other", wantPurp: "Häiriöselvitys", wantKey: auth.MetadataPurposeBin},
+		{name: "service's own purpose in Finnish", ctx: auth.WithOutgoingPurpose(ctx, "pääsypyyntö 7"), wantAuth: "Bearer tok", wantPurp: "pääsypyyntö 7", wantKey: auth.MetadataPurposeBin},
 		{name: "nothing to forward", ctx: t.Context(), wantEmpty: true},
 	}
 	for _, tt := range tests {
@@ -177,8 +246,12 @@ func TestForwardingUnaryClientInterceptor(t *testing.T) {
 				if got := md.Get("authorization"); len(got) != 1 || got[0] != tt.wantAuth {
 					t.Errorf("authorization = %v, want %q", got, tt.wantAuth)
 				}
-				if got := md.Get("x-purpose"); len(got) != 1 || got[0] != tt.wantPurp {
-					t.Errorf("x-purpose = %v, want %q", got, tt.wantPurp)
+				key := cmp.Or(tt.wantKey, auth.MetadataPurpose)
+				if got := md.Get(key); len(got) != 1 || got[0] != tt.wantPurp {
+					t.Errorf("%s = %v, want %q", key, got, tt.wantPurp)
+				}
+				if n := len(md.Get(auth.MetadataPurpose)) + len(md.Get(auth.MetadataPurposeBin)); n != 1 {
+					t.Errorf("%d purposes sent: %v", n, md)
 				}
 				return nil
 			})
@@ -187,4 +260,52 @@ func TestForwardingUnaryClientInterceptor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzPurposeBin states arbitrary bytes as x-purpose-bin: the interceptor refuses them
+// on purpose or passes a purpose that is text fit for the audit (valid UTF-8, at most
+// 200 bytes, no control characters, no identity code) and that grpc-go can send on.
+func FuzzPurposeBin(f *testing.F) {
+	iss := newIssuer(f, testIssuer, testAudience)
+	v := newVerifier(f, iss)
+	tok, err := iss.Mint(devauth.Claims{Subject: "s1", Roles: []auth.Role{auth.RoleMaintainer}}, time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	icpt := auth.UnaryServerInterceptor(v, auth.Policy{getOwner: {WithPurpose: []auth.Role{auth.RoleMaintainer}}}, nil)
+	for _, seed := range []string{"Häiriöselvitys, tiketti 42", "incident 7", "asiakas 131052-308T", "H\xe4iri\xf6", "a\tb", strings.Repeat("ö", 150), " "} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, purpose string) {
+		md := metadata.Pairs("authorization", "Bearer "+tok, auth.MetadataPurposeBin, purpose)
+		_, err := icpt(metadata.NewIncomingContext(t.Context(), md), nil, &grpc.UnaryServerInfo{FullMethod: getOwner},
+			func(ctx context.Context, _ any) (any, error) {
+				p := auth.Purpose(ctx)
+				if !utf8.ValidString(p) || len(p) > 200 || strings.ContainsFunc(p, unicode.IsControl) || identitycode.Contains(p) {
+					t.Errorf("Purpose = %q", p)
+				}
+				return nil, auth.ForwardingUnaryClientInterceptor()(ctx, "/m", nil, nil, nil,
+					func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+						out, _ := metadata.FromOutgoingContext(ctx)
+						for _, text := range out.Get(auth.MetadataPurpose) {
+							if !auth.IsPrintableASCII(text) {
+								t.Errorf("forwarded x-purpose %q, which grpc-go would not send", text)
+							}
+						}
+						return nil
+					})
+			})
+		switch code := status.Code(err); code {
+		case codes.OK:
+		case codes.InvalidArgument:
+			if got := servicetest.Violations(t, err); !slices.Equal(got, []string{"purpose"}) {
+				t.Errorf("violations on %v, want purpose", got)
+			}
+		default:
+			// Only a blank purpose states none.
+			if strings.TrimSpace(purpose) != "" || code != codes.PermissionDenied {
+				t.Errorf("code %v: %v", code, err)
+			}
+		}
+	})
 }

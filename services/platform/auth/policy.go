@@ -10,8 +10,8 @@ import (
 type Rule struct {
 	// Roles may call the method.
 	Roles []Role
-	// WithPurpose may call the method only with a stated purpose (x-purpose
-	// metadata), e.g. a maintainer reading personal data.
+	// WithPurpose may call the method only with a stated purpose (x-purpose or
+	// x-purpose-bin metadata), e.g. a maintainer reading personal data.
 	WithPurpose []Role
 }
 
@@ -36,7 +36,7 @@ func (p Policy) Check(method string, id Identity, purpose string) error {
 			if purpose != "" {
 				return nil
 			}
-			return fmt.Errorf("method %s needs a stated purpose (%s metadata) for role %s", method, MetadataPurpose, r)
+			return fmt.Errorf("method %s needs a stated purpose (%s or %s metadata) for role %s", method, MetadataPurpose, MetadataPurposeBin, r)
 		}
 	}
 	allowed := append(slices.Clone(rule.Roles), rule.WithPurpose...)

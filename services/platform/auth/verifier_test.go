@@ -24,7 +24,7 @@ const (
 
 // newVerifier serves the issuer's JWKS over httptest and returns a verifier
 // for it.
-func newVerifier(t *testing.T, iss *devauth.Issuer) *auth.Verifier {
+func newVerifier(t testing.TB, iss *devauth.Issuer) *auth.Verifier {
 	t.Helper()
 	srv := httptest.NewServer(iss.JWKSHandler())
 	t.Cleanup(srv.Close)
@@ -36,14 +36,14 @@ func newVerifier(t *testing.T, iss *devauth.Issuer) *auth.Verifier {
 	return v
 }
 
-func newIssuer(t *testing.T, issuer, audience string) *devauth.Issuer {
+func newIssuer(t testing.TB, issuer, audience string) *devauth.Issuer {
 	t.Helper()
 	return issuerIn(t, t.TempDir(), issuer, audience)
 }
 
 // issuerIn loads or creates the issuer key in dir; two issuers in the same
 // dir sign with the same key.
-func issuerIn(t *testing.T, dir, issuer, audience string) *devauth.Issuer {
+func issuerIn(t testing.TB, dir, issuer, audience string) *devauth.Issuer {
 	t.Helper()
 	iss, err := devauth.LoadOrCreate(dir, issuer, audience)
 	if err != nil {
@@ -167,17 +167,7 @@ func TestNewVerifierFailsFast(t *testing.T) {
 // FuzzVerify feeds arbitrary strings to the verifier: none may panic, and
 // none but a token the issuer minted may pass.
 func FuzzVerify(f *testing.F) {
-	iss, err := devauth.LoadOrCreate(f.TempDir(), testIssuer, testAudience)
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv := httptest.NewServer(iss.JWKSHandler())
-	defer srv.Close()
-	v, err := auth.NewVerifier(f.Context(), iss.AuthConfig(srv.URL))
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer func() { _ = v.Close(context.Background()) }()
+	v := newVerifier(f, newIssuer(f, testIssuer, testAudience))
 	f.Add(forged("none", "k", nil))
 	f.Add(forged("HS256", "k", []byte("secret")))
 	f.Add("a.b.c")
