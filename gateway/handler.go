@@ -91,6 +91,7 @@ func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backe
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: marshaler}),
 		runtime.WithForwardResponseOption(bodyContentType),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithMetadata(binaryPurpose),
 		runtime.WithOutgoingHeaderMatcher(noHeader),
 		runtime.WithOutgoingTrailerMatcher(noHeader),
 		runtime.WithErrorHandler(errs.handle),
@@ -99,7 +100,7 @@ func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backe
 		runtime.WithDisablePathLengthFallback(),
 		// Authentication before the body limit: an anonymous caller cannot
 		// make the gateway read a body at all.
-		runtime.WithMiddlewares(nameRoute, authenticate(verifier, errs), limitBody(cfg.MaxBodyBytes, errs)),
+		runtime.WithMiddlewares(nameRoute, authenticate(verifier, errs), checkHeaders(errs), limitBody(cfg.MaxBodyBytes, errs)),
 	)
 	for _, c := range conns {
 		if err := c.register(ctx, mux, c.conn); err != nil {
@@ -129,7 +130,8 @@ func bodyContentType(_ context.Context, w http.ResponseWriter, m proto.Message) 
 const (
 	// mdIdempotencyKey is the request id of a create when the body has none.
 	mdIdempotencyKey = "idempotency-key"
-	// mdPurpose is the caller's stated purpose, audited by the services.
+	// mdPurpose is the caller's stated purpose, audited by the services; one that
+	// gRPC text metadata cannot hold goes as x-purpose-bin (checkHeaders).
 	mdPurpose = "x-purpose"
 )
 

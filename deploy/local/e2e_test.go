@@ -327,6 +327,7 @@ func TestEndToEnd(t *testing.T) {
 		field   string
 	}{
 		{"GET", nil, []string{"X-Purpose", "asiakas 131052-308T"}, "purpose"},
+		{"GET", nil, []string{"X-Purpose", "Häiriöselvitys, asiakas 131052-308T"}, "purpose"},
 		{"PATCH", map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1,
 			"reason": "asiakas 131052-308T"}, nil, "reason"},
 	} {
@@ -345,6 +346,9 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("%s with an identity code in %s: %s", tc.method, tc.field, res.raw)
 		}
 	}
+	// A purpose in Finnish reaches the services (as x-purpose-bin metadata: gRPC text
+	// metadata is printable ASCII only), so a maintainer stating one may read.
+	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "maintainer"), nil, "X-Purpose", "Häiriöselvitys, tiketti 42")
 	patch := map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1, "reason": "customer asked"}
 	r.expect(t, 200, "PATCH", "/v1/owners/"+id, reception, patch)
 	r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch)

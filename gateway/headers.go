@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// binaryPurposeKey keys the X-Purpose values checkHeaders took off the request
+// for binaryPurpose to forward.
+type binaryPurposeKey struct{}
+
+// checkHeaders deals with the forwarded headers grpc-gateway cannot forward as they
+// are: it drops any value that is not printable ASCII, with nothing but an unstructured
+// log line to show for it, and calls the service anyway. A dropped Idempotency-Key makes
+// a retried create a second record, so a key with other characters is refused (on
+// request_id, the field it stands in for). Staff write their purpose in Finnish, so an
+// X-Purpose with other letters goes to the services as x-purpose-bin, which they read as
+// they read x-purpose; one that is not UTF-8 is refused. No refusal repeats the value.
+func checkHeaders(errs errorWriter) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			var v apperr.ValidationError
+			if slices.ContainsFunc(r.Header.Values(mdIdempotencyKey), notMetadataText) {
+				v.Add("request_id", "the Idempotency-Key header must be printable ASCII (letters a-z, digits, punctuation, spaces)")
+			}
+			purposes := r.Header.Values(mdPurpose)
+			if !utf8.ValidString(strings.Join(purposes, "")) {
+				v.Add("purpose", "the X-Purpose header must be valid UTF-8")
+			}
+			if err := v.Err(); err != nil {
+				errs.write(r.Context(), w, errs.marshaler, http.StatusBadRequest, status.Convert(apperr.ToStatus(r.Context(), nil, err)))
+				return
+			}
+			if slices.ContainsFunc(purposes, notMetadataText) {
+				r = r.WithContext(context.WithValue(r.Context(), binaryPurposeKey{}, purposes))
+				r.Header = r.Header.Clone()
+				r.Header.Del(mdPurpose)
+			}
+			next(w, r, params)
+		}
+	}
+}
+
+// binaryPurpose is the metadata annotator that forwards what checkHeaders took off the
+// request as x-purpose-bin.
+func binaryPurpose(ctx context.Context, _ *http.Request) metadata.MD {
+	purposes, ok := ctx.Value(binaryPurposeKey{}).([]string)
+	if !ok {
+		return nil
+	}
+	md := metadata.MD{}
+	md.Append(auth.MetadataPurposeBin, purposes...)
+	return md
+}
+
+func notMetadataText(s string) bool { return !auth.IsPrintableASCII(s) }
