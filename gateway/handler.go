@@ -30,8 +30,8 @@ const (
 	openAPIPath = "/openapi.yaml"
 )
 
-// newHandler assembles the gateway, outermost first: query hidden from
-// tracing, otelhttp, route naming and access log, common headers, then the
+// newHandler assembles the gateway, outermost first: path and query hidden
+// from tracing, otelhttp, route naming and access log, common headers, then the
 // gateway's own paths (open) and the REST routes of every backend (behind
 // the token check).
 func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns backendConns, verifier *auth.Verifier) (http.Handler, error) {
@@ -48,14 +48,14 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	handleRoute(mux, http.MethodGet, openAPIPath, serveOpenAPI(doc))
 	mux.Handle("/", api)
 
-	traced := otelhttp.NewHandler(restoreQuery(observe(tel.Logger, commonHeaders(mux))), serviceName,
+	traced := otelhttp.NewHandler(restoreTarget(observe(tel.Logger, commonHeaders(mux))), serviceName,
 		otelhttp.WithTracerProvider(tel.TracerProvider),
 		otelhttp.WithMeterProvider(tel.MeterProvider),
 		otelhttp.WithPropagators(tel.Propagator),
-		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != healthPath }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return requestURL(r).Path != healthPath }),
 		otelhttp.WithServerName(serverName(cfg)),
 	)
-	return hideQuery(traced), nil
+	return hideTarget(traced), nil
 }
 
 // serverName names the server in its spans and metrics by the port it listens on. Without
@@ -189,10 +189,10 @@ func routeTemplate(pattern string) string {
 	return strings.ReplaceAll(pattern, "=*}", "}")
 }
 
-// observe names the server span after the matched route, labels the HTTP
-// metrics with it and writes one access log line per request: method,
-// route, status, duration, and (through the telemetry log handler) the
-// trace id. Never the URL, its query or a body.
+// observe names the server span after the matched route, gives it as the
+// span's url.path, labels the HTTP metrics with it and writes one access log
+// line per request: method, route, status, duration, and (through the
+// telemetry log handler) the trace id. Never the URL, its query or a body.
 func observe(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slot := &routeSlot{}
@@ -200,8 +200,8 @@ func observe(logger *slog.Logger, next http.Handler) http.Handler {
 		m := httpsnoop.CaptureMetrics(next, w, r.WithContext(ctx))
 
 		route := slot.template
+		span := trace.SpanFromContext(ctx)
 		if route != "" {
-			span := trace.SpanFromContext(ctx)
 			span.SetName(r.Method + " " + route)
 			span.SetAttributes(semconv.HTTPRoute(route))
 			if labeler, ok := otelhttp.LabelerFromContext(ctx); ok {
@@ -210,6 +210,8 @@ func observe(logger *slog.Logger, next http.Handler) http.Handler {
 		} else {
 			route = "unmatched"
 		}
+		// In place of the path sent, which hideTarget kept from otelhttp.
+		span.SetAttributes(semconv.URLPath(route))
 		level := slog.LevelInfo
 		if route == healthPath {
 			level = slog.LevelDebug
@@ -234,39 +236,42 @@ func commonHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// queryKey keys the hidden *url.URL in a request context.
-type queryKey struct{}
+// targetKey keys the hidden request target in a request context.
+type targetKey struct{}
 
-// hideQuery keeps the query string away from the instrumentation it wraps:
-// queries carry names, phone numbers and customer numbers, and the HTTP
-// semantic conventions let instrumentation record url.query. otelhttp
-// v0.72 records only url.path, which this makes sure stays so. The
-// handlers get the query back from restoreQuery.
-func hideQuery(next http.Handler) http.Handler {
+// hideTarget keeps the request target, path and query, away from the instrumentation
+// it wraps. Queries carry names, phone numbers and customer numbers; a path carries
+// whatever a client put where an id goes (a clinic app that sends a typed identity code
+// as the owner id), and otelhttp records url.path as sent. Without a path it records
+// none, and observe sets url.path to the matched route. The handlers get the target
+// back from restoreTarget.
+func hideTarget(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.RawQuery == "" && !r.URL.ForceQuery && !strings.Contains(r.RequestURI, "?") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		bare := *r.URL
-		bare.RawQuery, bare.ForceQuery = "", false
-		hidden := r.WithContext(context.WithValue(r.Context(), queryKey{}, hiddenURL{url: r.URL, requestURI: r.RequestURI}))
-		hidden.URL = &bare
-		hidden.RequestURI = bare.RequestURI()
+		hidden := r.WithContext(context.WithValue(r.Context(), targetKey{}, hiddenURL{url: r.URL, requestURI: r.RequestURI}))
+		hidden.URL = &url.URL{Scheme: r.URL.Scheme, Host: r.URL.Host}
+		hidden.RequestURI = ""
 		next.ServeHTTP(w, hidden)
 	})
 }
 
-// hiddenURL is what hideQuery took away.
+// hiddenURL is what hideTarget took away.
 type hiddenURL struct {
 	url        *url.URL
 	requestURI string
 }
 
-// restoreQuery undoes hideQuery for the handlers inside the instrumentation.
-func restoreQuery(next http.Handler) http.Handler {
+// requestURL is the URL the client sent, also while hideTarget hides it.
+func requestURL(r *http.Request) *url.URL {
+	if h, ok := r.Context().Value(targetKey{}).(hiddenURL); ok {
+		return h.url
+	}
+	return r.URL
+}
+
+// restoreTarget undoes hideTarget for the handlers inside the instrumentation.
+func restoreTarget(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, ok := r.Context().Value(queryKey{}).(hiddenURL)
+		h, ok := r.Context().Value(targetKey{}).(hiddenURL)
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
