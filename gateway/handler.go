@@ -95,12 +95,13 @@ func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backe
 		runtime.WithOutgoingHeaderMatcher(noHeader),
 		runtime.WithOutgoingTrailerMatcher(noHeader),
 		runtime.WithErrorHandler(errs.handle),
+		runtime.WithRoutingErrorHandler(errs.routingError),
 		// Both would parse a form body before the size limit runs.
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithDisablePathLengthFallback(),
 		// Authentication before the body limit: an anonymous caller cannot
 		// make the gateway read a body at all.
-		runtime.WithMiddlewares(nameRoute, authenticate(verifier, errs), checkHeaders(errs), limitBody(cfg.MaxBodyBytes, errs)),
+		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), checkHeaders(errs), limitBody(cfg.MaxBodyBytes, errs)),
 	)
 	for _, c := range conns {
 		if err := c.register(ctx, mux, c.conn); err != nil {

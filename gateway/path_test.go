@@ -27,6 +27,8 @@ func TestPathSentStaysOutOfTelemetry(t *testing.T) {
 		{http.MethodGet, "/v1/owners/" + code + "?name=" + code, true, http.StatusUnauthorized, "GET /v1/owners/{owner_id}", "/v1/owners/{owner_id}"},
 		{http.MethodPost, "/v1/owners/" + code + ":revealIdentityCode", false, http.StatusNotImplemented, "POST /v1/owners/{owner_id}:revealIdentityCode", "/v1/owners/{owner_id}:revealIdentityCode"},
 		{http.MethodGet, "/v1/hetu/" + code, false, http.StatusNotFound, "GET", "unmatched"},
+		// Finding the Allow header's methods names no route either.
+		{http.MethodDelete, "/v1/owners/" + code, false, http.StatusMethodNotAllowed, "DELETE", "unmatched"},
 		{http.MethodGet, "/v1/owners/131052%2D308T/x", false, http.StatusNotFound, "GET", "unmatched"},
 	}
 	for _, tt := range tests {

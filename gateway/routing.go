@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/status"
+)
+
+// routeMethods are the methods the REST routes use, in the order an Allow header
+// lists them.
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// routingError answers a request no route takes, in the gateway's error format. A known
+// path asked with a method it does not serve is 405 Method Not Allowed with an Allow
+// header: grpc-gateway's default handler makes it a plain UNIMPLEMENTED, which is 501
+// Not Implemented, a server that knows no such method at all.
+func (e errorWriter) routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if p, ok := ctx.Value(probeKey{}).(*routeProbe); ok {
+		p.unmatched = true
+		return
+	}
+	if httpStatus == http.StatusMethodNotAllowed {
+		if allow := allowedMethods(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+	}
+	e.handle(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+		HTTPStatus: httpStatus,
+		Err:        status.Error(codeForHTTP(httpStatus), http.StatusText(httpStatus)),
+	})
+}
+
+// probeKey keys the *routeProbe of a request allowedMethods sends.
+type probeKey struct{}
+
+// routeProbe learns whether the mux has a route for a probe request.
+type routeProbe struct{ unmatched bool }
+
+// allowedMethods lists the methods mux has a route for at r's path. It asks mux itself,
+// with a probe request per method, so that the answer is grpc-gateway's own matching;
+// a probe stops in stopProbe, before authentication, the body or a backend.
+func allowedMethods(mux *runtime.ServeMux, r *http.Request) string {
+	var allow []string
+	for _, method := range routeMethods {
+		if method == r.Method {
+			continue
+		}
+		p := &routeProbe{}
+		probe := r.WithContext(context.WithValue(r.Context(), probeKey{}, p))
+		probe.Method, probe.Body = method, http.NoBody
+		mux.ServeHTTP(discard{}, probe)
+		if !p.unmatched {
+			allow = append(allow, method)
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// stopProbe ends a probe request at the route it matched.
+func stopProbe(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if _, ok := r.Context().Value(probeKey{}).(*routeProbe); ok {
+			return
+		}
+		next(w, r, params)
+	}
+}
+
+// discard is the response writer of a probe, which nothing answers.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}

@@ -1,0 +1,55 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+)
+
+// A known path asked with a method it does not serve is 405 Method Not Allowed, with the
+// methods it does serve in Allow, as an error body like any other; 501 Not Implemented
+// would say the server knows no such method at all.
+func TestWrongMethodIs405(t *testing.T) {
+	h := start(t, options{})
+	tests := []struct {
+		method, path string
+		anonymous    bool
+		wantStatus   int
+		wantAllow    string
+	}{
+		{http.MethodDelete, "/v1/owners/o-1", false, http.StatusMethodNotAllowed, "GET, PATCH"},
+		{http.MethodPut, "/v1/owners/o-1", false, http.StatusMethodNotAllowed, "GET, PATCH"},
+		{http.MethodPut, "/v1/owners", false, http.StatusMethodNotAllowed, "GET, POST"},
+		{http.MethodGet, "/v1/owners:findByIdentityCode", false, http.StatusMethodNotAllowed, "POST"},
+		// Routing comes before authentication, as for an unknown path.
+		{http.MethodDelete, "/v1/owners/o-1", true, http.StatusMethodNotAllowed, "GET, PATCH"},
+		{http.MethodDelete, "/v1/nothing-here", false, http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req := h.request(t, tt.method, tt.path, strings.NewReader(`{}`))
+			if tt.anonymous {
+				req.Header.Del("Authorization")
+			}
+			code, header, body := h.do(t, req)
+			if code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %s", code, tt.wantStatus, body)
+			}
+			if got := header.Get("Allow"); got != tt.wantAllow {
+				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
+			}
+			wantCode := codes.NotFound
+			if tt.wantStatus == http.StatusMethodNotAllowed {
+				wantCode = codes.Unimplemented
+			}
+			if e := decodeError(t, body); e.Code != wantCode || header.Get("Content-Type") != "application/json" {
+				t.Errorf("body %s (%s), want %v as JSON", body, header.Get("Content-Type"), wantCode)
+			}
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
