@@ -345,6 +345,12 @@ func TestOpenAPIDocument(t *testing.T) {
 	if !bytes.Equal(body, want) {
 		t.Error("served document differs from openapi.Document")
 	}
+	// The headers the gateway forwards, which partners' generated clients must send.
+	for _, header := range []string{"name: X-Purpose", "name: Idempotency-Key"} {
+		if !bytes.Contains(body, []byte(header)) {
+			t.Errorf("served document does not declare %s", header)
+		}
+	}
 }
 
 func TestTelemetryNamesRoutesAndKeepsQueriesOut(t *testing.T) {

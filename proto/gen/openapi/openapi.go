@@ -15,7 +15,8 @@ import (
 //go:embed *.swagger.yaml
 var generated embed.FS
 
-// Document returns the merged OpenAPI v2 document of every service, in YAML.
+// Document returns the merged OpenAPI v2 document of every service, in YAML, with the
+// headers the gateway forwards declared (declareHeaders).
 func Document() ([]byte, error) {
 	names, err := fs.Glob(generated, "*.swagger.yaml")
 	if err != nil {
@@ -28,7 +29,12 @@ func Document() ([]byte, error) {
 			return nil, fmt.Errorf("read OpenAPI document %s: %w", n, err)
 		}
 	}
-	return Merge(docs...)
+	merged, err := merge(docs)
+	if err != nil {
+		return nil, err
+	}
+	declareHeaders(merged)
+	return write(merged)
 }
 
 // mergedSections are the top-level maps whose entries each service contributes.
@@ -39,6 +45,14 @@ var mergedSections = []string{"paths", "definitions", "securityDefinitions"}
 // documents is an error; a definition shared by several (google.rpc.Status) must be
 // identical.
 func Merge(docs ...[]byte) ([]byte, error) {
+	merged, err := merge(docs)
+	if err != nil {
+		return nil, err
+	}
+	return write(merged)
+}
+
+func merge(docs [][]byte) (map[string]any, error) {
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("merge OpenAPI documents: none given")
 	}
@@ -61,14 +75,14 @@ func Merge(docs ...[]byte) ([]byte, error) {
 			merged["tags"] = tags
 		}
 	}
-	return encode(merged)
+	return merged, nil
 }
 
-// encode writes doc with a two-space indent: at yaml.Marshal's four, a block scalar
-// whose text starts with spaces (a purpose parameter's description) is written indented
-// one space short of its indicator, and no parser, this library's own included, reads the
-// document back.
-func encode(doc map[string]any) ([]byte, error) {
+// write writes doc as YAML indented by two spaces: with yaml.Marshal's four, a block
+// scalar that starts with a space inside a list item (the description of an enum query
+// parameter) gets an indentation indicator that does not match its lines, and the
+// document no longer parses.
+func write(doc map[string]any) ([]byte, error) {
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
