@@ -3,6 +3,7 @@ package history_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -479,4 +480,128 @@ func TestRetriesKeepToTheRestriction(t *testing.T) {
 			t.Errorf("answered %v", res)
 		}
 	})
+}
+
+// TestReusedPaymentIDOnRestrictedVisitIsRefused: on a restricted visit only billing
+// still corrects (invoices), and its payments are stored whole. A second, different
+// payment sent under the request id of the first is refused with REQUEST_ID_REUSED,
+// not answered as the first one and stored nowhere, while the first one's retry is
+// answered with it.
+func TestReusedPaymentIDOnRestrictedVisitIsRefused(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	vet, billing := f.as(t, auth.RoleVeterinarian), f.as(t, auth.RoleBilling)
+	first, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-7",
+		Visit: erasureVisit(at(2021, 3, 10), false, invoice("2021-15", unpaid), invoice("2021-16", unpaid))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := first.GetVisit().GetId()
+	f.clock.Set(at(2026, 11, 25))
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	pay := func(version int64, reason string, invoices ...*historyv1.InvoiceReference) (*historyv1.AmendVisitResponse, error) {
+		return f.history.AmendVisit(billing, &historyv1.AmendVisitRequest{VisitId: id, RequestId: "pay-1", Version: version, Reason: reason,
+			Visit: &historyv1.Visit{Invoices: invoices}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}}})
+	}
+	if _, err := pay(1, "2021-15 paid", invoice("2021-15", paid), invoice("2021-16", unpaid)); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := pay(2, "2021-15 paid", invoice("2021-15", paid), invoice("2021-16", unpaid)); err != nil || res.GetAmendment().GetVersion() != 2 {
+		t.Errorf("the payment's retry: %v, %v; want version 2", res, err)
+	}
+	for _, tc := range []struct {
+		name     string
+		reason   string
+		invoices []*historyv1.InvoiceReference
+	}{
+		{"another invoice paid", "2021-16 paid", []*historyv1.InvoiceReference{invoice("2021-15", paid), invoice("2021-16", paid)}},
+		{"the same invoices for another reason", "paid twice", []*historyv1.InvoiceReference{invoice("2021-15", paid), invoice("2021-16", unpaid)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := pay(2, tc.reason, tc.invoices...)
+			if err == nil {
+				t.Fatalf("answered OK as version %d", res.GetAmendment().GetVersion())
+			}
+			if r := reason(t, err); r != "REQUEST_ID_REUSED" {
+				t.Errorf("reason %q", r)
+			}
+		})
+	}
+	got := f.getVisit(t, id).GetVisit()
+	if got.GetVersion() != 2 || len(got.GetInvoices()) != 2 || got.GetInvoices()[1].GetState() != unpaid {
+		t.Errorf("stored version %d, invoices %v; want the first payment only", got.GetVersion(), got.GetInvoices())
+	}
+}
+
+// TestReusedVisitIDOnRestrictedVisitIsRefused: a veterinarian who is also the clinic
+// manager (reads restricted visits) sends another visit under a request id used for a
+// visit now restricted: refused, whether the erasure kept the visit whole (recent, so
+// the clinical record is kept) or reduced it to its date and invoices (the invoice is
+// all there is to compare then), while the first visit's retry is answered with it.
+// The refusal names nothing of the restricted record.
+func TestReusedVisitIDOnRestrictedVisitIsRefused(t *testing.T) {
+	f := setup(t)
+	f.clock.Set(at(2026, 11, 25))
+	vetManager, manager := f.as(t, auth.RoleVeterinarian, auth.RoleClinicManager), f.as(t, auth.RoleClinicManager)
+	for _, tc := range []struct {
+		name  string
+		first *historyv1.Visit
+		other func(*historyv1.Visit)
+		// keptReason is the first visit's reason as the restricted record keeps it.
+		keptReason string
+	}{
+		{
+			name:       "kept whole",
+			first:      erasureVisit(at(2026, 10, 1), true, invoice("2026-118", unpaid)),
+			other:      func(v *historyv1.Visit) { v.Reason, v.Findings = "Vaccination", "Healthy." },
+			keptReason: "Limping",
+		},
+		{
+			name:  "reduced to its date and invoices",
+			first: erasureVisit(at(2021, 3, 10), false, invoice("2021-15", unpaid)),
+			other: func(v *historyv1.Visit) { v.Invoices = []*historyv1.InvoiceReference{invoice("2021-16", unpaid)} },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ownerID := f.newOwner(t)
+			pet := f.newPatient(t, ownerID, "Nappi")
+			record := func(v *historyv1.Visit) (*historyv1.RecordVisitResponse, error) {
+				return f.history.RecordVisit(vetManager, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-7", Visit: v})
+			}
+			first, err := record(tc.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.history.EraseOwnerData(manager, &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
+				t.Fatal(err)
+			}
+			before := f.getVisit(t, first.GetVisit().GetId())
+			if !before.GetVisit().GetRestricted() || before.GetOriginal().GetReason() != tc.keptReason {
+				t.Fatalf("not restricted with the reason %q: %v", tc.keptReason, before)
+			}
+			if again, err := record(tc.first); err != nil || again.GetVisit().GetId() != first.GetVisit().GetId() {
+				t.Errorf("the retry: %v, %v; want the first visit", again, err)
+			}
+			other := proto.Clone(tc.first).(*historyv1.Visit)
+			tc.other(other)
+			res, err := record(other)
+			if err == nil {
+				t.Fatalf("another visit under the same request id answered OK with the first: %v", res.GetVisit())
+			}
+			if r := reason(t, err); r != "REQUEST_ID_REUSED" {
+				t.Errorf("reason %q", r)
+			}
+			for _, kept := range []string{"Limping", "Swollen", "2021-15", "2026-118"} {
+				if strings.Contains(err.Error(), kept) {
+					t.Errorf("the refusal %q names %q", err, kept)
+				}
+			}
+			if after := f.getVisit(t, first.GetVisit().GetId()); !proto.Equal(after, before) {
+				t.Errorf("stored %v, want the first visit as it was: %v", after, before)
+			}
+		})
+	}
 }

@@ -447,6 +447,52 @@ func TestReusedRequestIDIsRefused(t *testing.T) {
 	}
 }
 
+// TestGenuineRetriesGoThrough retries each create written as another client would:
+// a start time with nanoseconds, sent by another staff member, after someone else's
+// amendment, with staff named with subjects and a mask in another order with a path
+// twice. Each is answered as the first call, not refused as a reused request id.
+func TestGenuineRetriesGoThrough(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	vet, nurse := f.as(t, auth.RoleVeterinarian), f.as(t, auth.RoleNurse)
+	start := f.clock.Now().Add(-90*time.Minute + 123456789*time.Nanosecond)
+	v := visit(start)
+	v.Staff = []*historyv1.StaffMember{{Subject: "someone", Name: " Nurse Niina ", Role: "nurse"}}
+	req := &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-9", Visit: v}
+	first, err := f.history.RecordVisit(vet, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := func(ctx context.Context, paths ...string) error {
+		_, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{VisitId: first.GetVisit().GetId(), RequestId: "fix-9", Version: 1, Reason: "typo",
+			Visit: &historyv1.Visit{Findings: "x", StartTime: timestamppb.New(start.Add(777 * time.Nanosecond))}, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+		return err
+	}
+	if err := fix(nurse, "findings", "start_time"); err != nil {
+		t.Fatal(err)
+	}
+	c := &historyv1.RecordCommunicationRequest{OwnerId: ownerID, RequestId: "call-9", Communication: &historyv1.Communication{
+		Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "s", Time: timestamppb.New(start), PatientId: pet.GetId()}}
+	if _, err := f.history.RecordCommunication(vet, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		retry func() error
+	}{
+		{"visit", func() error { _, err := f.history.RecordVisit(nurse, req); return err }},
+		{"amendment", func() error { return fix(vet, "start_time", "findings", "findings") }},
+		{"communication", func() error { _, err := f.history.RecordCommunication(nurse, c); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.retry(); err != nil {
+				t.Errorf("retry: %v", err)
+			}
+		})
+	}
+}
+
 func TestBadInputIsFieldViolations(t *testing.T) {
 	f := setup(t)
 	vet := f.as(t, auth.RoleVeterinarian)

@@ -93,9 +93,9 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	// The first entry is the first caller, from their token, not the request.
 	sent.Staff = append(slices.Clone(first.Staff[:min(1, len(first.Staff))]), sent.Staff...)
 	if rec.Current.Restricted {
-		// An erasure may have reduced the record to when and where the visit took place.
-		first = domain.Visit{Clinic: first.Clinic, StartTime: first.StartTime}
-		sent = domain.Visit{Clinic: sent.Clinic, StartTime: sent.StartTime}
+		// An erasure reduced the record to what its retention keeps (often all of it):
+		// the retry is reduced the same way and compared with what is kept.
+		sent = rec.Retention.Reduce(sent)
 	}
 	if !domain.SameVisit(&first, &sent) {
 		return nil, errRequestIDReused("visit of this patient")
@@ -286,15 +286,17 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	if _, err := readable(ctx, rec); err != nil {
 		return nil, nil, err
 	}
-	same := slices.Equal(done.Fields, amendedFields(in.Paths))
-	// An erasure may have reduced a restricted record's corrections and their reasons:
-	// there only the fields corrected, which it always keeps, are compared.
-	if same && !rec.Current.Restricted {
-		sent := in.Visit
-		var ignored apperr.ValidationError
-		domain.NormalizeVisit(&sent, "visit", s.opts.Now(), &ignored)
-		sent = domain.Only(&sent, in.Paths)
-		same = done.Reason == in.Reason && domain.SameVisit(&done.Corrected, &sent)
+	sent := in.Visit
+	var ignored apperr.ValidationError
+	domain.NormalizeVisit(&sent, "visit", s.opts.Now(), &ignored)
+	retry := domain.Amendment{Reason: in.Reason, Fields: amendedFields(in.Paths), Corrected: domain.Only(&sent, in.Paths)}
+	same := domain.SameAmendment(done, &retry)
+	if !same && rec.Current.Restricted {
+		// The erasure (or a later sweep) reduced the amendments made before it to what
+		// the retention keeps: the retry is reduced the same way. One made since
+		// (billing's payment) is stored whole and was compared whole above.
+		reduced := rec.Retention.ReduceAmendment(retry)
+		same = domain.SameAmendment(done, &reduced)
 	}
 	if !same {
 		return nil, nil, errRequestIDReused("correction of this visit")

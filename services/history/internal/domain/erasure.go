@@ -92,28 +92,36 @@ func (r VisitRetention) Restrict(rec VisitRecord) VisitRecord {
 	if !r.RecordUntil.IsZero() && !r.InvoiceUntil.IsZero() {
 		return rec
 	}
-	keep := func(v Visit) Visit {
-		out := v
-		if r.RecordUntil.IsZero() {
-			out = InvoiceView(v)
-			if !r.MedicineUntil.IsZero() {
-				out.Medications = v.Medications
-			}
-		}
-		if r.InvoiceUntil.IsZero() {
-			out.Invoices = nil
-		}
-		return out
-	}
-	out := VisitRecord{Current: keep(rec.Current), Original: keep(rec.Original)}
+	out := rec
+	out.Current, out.Original, out.Amendments = r.Reduce(rec.Current), r.Reduce(rec.Original), nil
 	for _, a := range rec.Amendments {
-		a.Corrected = keep(a.Corrected)
-		if r.RecordUntil.IsZero() {
-			a.Reason = ""
-		}
-		out.Amendments = append(out.Amendments, a)
+		out.Amendments = append(out.Amendments, r.ReduceAmendment(a))
 	}
 	return out
+}
+
+// Reduce returns v as Restrict keeps a visit's current view and original.
+func (r VisitRetention) Reduce(v Visit) Visit {
+	out := v
+	if r.RecordUntil.IsZero() {
+		out = InvoiceView(v)
+		if !r.MedicineUntil.IsZero() {
+			out.Medications = v.Medications
+		}
+	}
+	if r.InvoiceUntil.IsZero() {
+		out.Invoices = nil
+	}
+	return out
+}
+
+// ReduceAmendment returns a as Restrict keeps an amendment.
+func (r VisitRetention) ReduceAmendment(a Amendment) Amendment {
+	a.Corrected = r.Reduce(a.Corrected)
+	if r.RecordUntil.IsZero() {
+		a.Reason = ""
+	}
+	return a
 }
 
 // MayReduce reports whether Restrict may change the record whose current view is v:

@@ -125,6 +125,9 @@ type VisitRecord struct {
 	Current    Visit
 	Original   Visit
 	Amendments []Amendment
+	// Retention is, for a restricted visit, the retention the record was last reduced
+	// by (Restrict): what it keeps, and how a retry is reduced to be compared with it.
+	Retention VisitRetention
 }
 
 // AmendableFields are the paths an amendment may correct. Ids, the owner, the version
@@ -179,6 +182,13 @@ func SameVisit(a, b *Visit) bool {
 		slices.Equal(a.Diagnoses, b.Diagnoses) && slices.Equal(a.Procedures, b.Procedures) &&
 		slices.Equal(a.Medications, b.Medications) && a.WeightGrams == b.WeightGrams &&
 		a.FollowUp == b.FollowUp && slices.Equal(a.Invoices, b.Invoices)
+}
+
+// SameAmendment reports whether a and b make the same correction: the fields, the
+// reason and the corrected values, compared as stored. The version, the times, the
+// author and the request id are the service's.
+func SameAmendment(a, b *Amendment) bool {
+	return slices.Equal(a.Fields, b.Fields) && a.Reason == b.Reason && SameVisit(&a.Corrected, &b.Corrected)
 }
 
 // Only returns a visit holding just the fields named in paths of v (the corrected

@@ -76,3 +76,30 @@ func TestSameCommunication(t *testing.T) {
 		})
 	}
 }
+
+func TestSameAmendment(t *testing.T) {
+	base := Amendment{
+		Version: 2, Time: now, Author: Staff{Subject: "s-1", Name: "Vet Ville"}, Reason: "paid", RequestID: "pay-1",
+		Fields: []string{"invoices"}, Corrected: Visit{Invoices: []Invoice{{Number: "2026-7", State: InvoicePaid}}},
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Amendment)
+		same   bool
+	}{
+		{"the service's fields", func(a *Amendment) {
+			a.Version, a.Time, a.Author, a.RequestID = 3, now.Add(time.Hour), Staff{Name: "Billing"}, "pay-2"
+		}, true},
+		{"fields", func(a *Amendment) { a.Fields = []string{"invoices", "reason"} }, false},
+		{"reason", func(a *Amendment) { a.Reason = "paid twice" }, false},
+		{"corrected values", func(a *Amendment) { a.Corrected.Invoices = []Invoice{{Number: "2026-7", State: InvoiceOpen}} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stored := base
+			tc.change(&stored)
+			if got := SameAmendment(&base, &stored); got != tc.same {
+				t.Errorf("SameAmendment = %v, want %v", got, tc.same)
+			}
+		})
+	}
+}

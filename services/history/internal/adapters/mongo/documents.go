@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
@@ -168,7 +169,7 @@ func (d *visitDoc) current() *domain.Visit {
 	return &v
 }
 
-func (d *visitDoc) record() *domain.VisitRecord {
+func (d *visitDoc) record() (*domain.VisitRecord, error) {
 	original := d.Original
 	if len(d.Amendments) == 0 {
 		original = d.Current
@@ -180,7 +181,15 @@ func (d *visitDoc) record() *domain.VisitRecord {
 	for _, a := range d.Amendments {
 		r.Amendments = append(r.Amendments, amendmentToDomain(a))
 	}
-	return r
+	if d.Restriction != nil {
+		var p days
+		r.Retention = d.Restriction.toDomain(&p)
+		r.Retention.VisitID = d.ID
+		if p.err != nil {
+			return nil, fmt.Errorf("restriction of visit %s: %w", d.ID, p.err)
+		}
+	}
+	return r, nil
 }
 
 func amendmentToDoc(a domain.Amendment) amendmentDoc {

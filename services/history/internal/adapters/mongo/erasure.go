@@ -81,6 +81,13 @@ func retentionToDoc(r domain.VisitRetention) retentionDoc {
 	}
 }
 
+// toDomain parses the retention's days with p.
+func (d retentionDoc) toDomain(p *days) domain.VisitRetention {
+	return domain.VisitRetention{
+		VisitID: d.VisitID, RecordUntil: p.parse(d.RecordUntil), MedicineUntil: p.parse(d.MedicineUntil), InvoiceUntil: p.parse(d.InvoiceUntil),
+	}
+}
+
 // days parses stored days in turn, keeping the first error.
 type days struct{ err error }
 
@@ -107,9 +114,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 		e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: r.RequestID, DecidedAt: r.DecidedAt.UTC(), Result: res})
 	}
 	for _, v := range d.Visits {
-		e.Visits = append(e.Visits, domain.VisitRetention{
-			VisitID: v.VisitID, RecordUntil: p.parse(v.RecordUntil), MedicineUntil: p.parse(v.MedicineUntil), InvoiceUntil: p.parse(v.InvoiceUntil),
-		})
+		e.Visits = append(e.Visits, v.toDomain(&p))
 	}
 	if p.err != nil {
 		return nil, fmt.Errorf("erasure record of owner %s: %w", d.ID, p.err)

@@ -90,7 +90,7 @@ func (r *Repository) GetVisit(ctx context.Context, id string) (*domain.VisitReco
 	if err != nil {
 		return nil, err
 	}
-	return d.record(), nil
+	return d.record()
 }
 
 // findByID reads the document with the id; apperr.ErrNotFound when there is none.
@@ -286,7 +286,13 @@ func (r *Repository) ExportOwner(ctx context.Context, ownerID string, visit func
 	if err != nil {
 		return fmt.Errorf("export visits: %w", err)
 	}
-	if err := each(ctx, cur, func(d *visitDoc) error { return visit(d.record()) }); err != nil {
+	if err := each(ctx, cur, func(d *visitDoc) error {
+		rec, err := d.record()
+		if err != nil {
+			return err
+		}
+		return visit(rec)
+	}); err != nil {
 		return fmt.Errorf("export visits: %w", err)
 	}
 	cur, err = r.communications.Find(ctx, bson.M{"owner_id": ownerID}, oldest("time"))
