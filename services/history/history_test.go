@@ -493,6 +493,51 @@ func TestGenuineRetriesGoThrough(t *testing.T) {
 	}
 }
 
+// TestCommunicationRetryAfterThePatientMoved retries a communication about a patient
+// after the patient moved to another owner: the retry is answered with the first
+// communication, as a visit's retry is, while a new communication about the patient
+// under the old owner is refused, and so is another one under the used request id.
+func TestCommunicationRetryAfterThePatientMoved(t *testing.T) {
+	f := setup(t)
+	ownerID, newOwnerID := f.newOwner(t), f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	vet := f.as(t, auth.RoleVeterinarian)
+	record := func(requestID, subject string) (*historyv1.RecordCommunicationResponse, error) {
+		return f.history.RecordCommunication(vet, &historyv1.RecordCommunicationRequest{OwnerId: ownerID, RequestId: requestID, Communication: &historyv1.Communication{
+			Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: subject, PatientId: pet.GetId(),
+		}})
+	}
+	first, err := record("call-3", "Asks about the X-ray")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.owners.TransferPatient(f.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: newOwnerID, Version: pet.GetVersion(), Reason: "sold",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := record("call-3", "Asks about the X-ray"); err != nil || again.GetCommunication().GetId() != first.GetCommunication().GetId() {
+		t.Errorf("the retry: %v, %v; want the first communication", again, err)
+	}
+	for _, tc := range []struct {
+		name, requestID, subject, want string
+	}{
+		{"a new one about the moved patient", "call-4", "Asks about the X-ray", "PATIENT_OF_ANOTHER_OWNER"},
+		{"another one under the used request id", "call-3", "Complaint about treatment", "REQUEST_ID_REUSED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := record(tc.requestID, tc.subject)
+			if got := reason(t, err); got != tc.want {
+				t.Errorf("reason %s, want %s", got, tc.want)
+			}
+		})
+	}
+	res, err := f.history.ListOwnerCommunications(vet, &historyv1.ListOwnerCommunicationsRequest{OwnerId: ownerID})
+	if err != nil || len(res.GetCommunications()) != 1 || res.GetCommunications()[0].GetId() != first.GetCommunication().GetId() {
+		t.Errorf("stored %v (%v), want the first communication only", res.GetCommunications(), err)
+	}
+}
+
 func TestBadInputIsFieldViolations(t *testing.T) {
 	f := setup(t)
 	vet := f.as(t, auth.RoleVeterinarian)

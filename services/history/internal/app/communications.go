@@ -32,23 +32,34 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
+	timeGiven := !in.Communication.Time.IsZero()
+	if in.RequestID != "" {
+		// A retry returns the first communication even if the patient or the visit it
+		// is about has moved to another owner since, as a visit's retry does.
+		stored, err := s.repo.GetCommunication(ctx, id)
+		switch {
+		case err == nil:
+			return s.retriedCommunication(ctx, stored, c, timeGiven)
+		case !errors.Is(err, apperr.ErrNotFound):
+			return nil, fmt.Errorf("record communication: %w", err)
+		}
+	}
 	if err := s.checkAbout(ctx, in.OwnerID, c.PatientID, c.VisitID); err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
+	sent := c
 	c.ID, c.OwnerID, c.Staff, c.Created = id, in.OwnerID, caller(ctx), s.now()
 	created, err := s.repo.CreateCommunication(ctx, &c)
+	if errors.Is(err, apperr.ErrAlreadyExists) {
+		// A concurrent retry recorded it first.
+		stored, gerr := s.repo.GetCommunication(ctx, id)
+		if gerr != nil {
+			return nil, fmt.Errorf("record communication: %w", gerr)
+		}
+		return s.retriedCommunication(ctx, stored, sent, timeGiven)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
-	}
-	// The stored one may be a first call's under the same request id: a retry repeats it,
-	// another communication under that id is refused rather than answered as recorded.
-	// A time left to the server is now, not what the first call's now was.
-	sent := c
-	if in.Communication.Time.IsZero() {
-		sent.Time = created.Time
-	}
-	if !domain.SameCommunication(created, &sent) {
-		return nil, errRequestIDReused("communication with this owner")
 	}
 	// An erasure decided while this was being written (the check above raced it)
 	// erases every communication of the owner: this one goes too.
@@ -61,6 +72,21 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
 	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
+}
+
+// retriedCommunication answers a retry of RecordCommunication with the communication
+// first recorded under its request id. sent is the retry's communication, normalised
+// as RecordCommunication stores it; timeGiven tells whether its time was the caller's
+// or the server's now. A request id reused for another communication is refused:
+// answered with the first one, the caller would take the new one as recorded.
+func (s *Service) retriedCommunication(ctx context.Context, stored *domain.Communication, sent domain.Communication, timeGiven bool) (*domain.Communication, error) {
+	if !timeGiven {
+		sent.Time = stored.Time
+	}
+	if !domain.SameCommunication(stored, &sent) {
+		return nil, errRequestIDReused("communication with this owner")
+	}
+	return stored, s.record(ctx, "communication.create", ownerResource(stored.OwnerID)+"/communications/"+stored.ID, stored.OwnerID)
 }
 
 // checkAbout checks that the owner exists and that the patient and the visit a

@@ -203,12 +203,65 @@ func TestRecordVisitRacingARetry(t *testing.T) {
 				}
 			}
 			got, err := s.RecordVisit(vet, RecordVisit{PatientID: racePatient, RequestID: tc.requestID, Visit: limping})
-			var pe *apperr.PreconditionError
-			switch reused := errors.As(err, &pe) && pe.Reason == "REQUEST_ID_REUSED"; {
-			case reused != tc.reused:
-				t.Errorf("reused request id: %v (%v), want %v", reused, err, tc.reused)
-			case !tc.reused && (err != nil || got.ID != first.ID || !got.Created.Equal(first.Created)):
-				t.Errorf("answered %+v (%v), want the racing call's %+v", got, err, first)
+			checkRacedRetry(t, got, first, err, tc.reused, func(got, first *domain.Visit) bool {
+				return got.ID == first.ID && got.Created.Equal(first.Created)
+			})
+		})
+	}
+}
+
+// checkRacedRetry checks the answer (got, err) to a call whose request id a racing call
+// used first, storing first: refused with REQUEST_ID_REUSED when reused, else answered
+// with first as stored (same tells).
+func checkRacedRetry[T any](t *testing.T, got, first T, err error, reused bool, same func(got, first T) bool) {
+	t.Helper()
+	var pe *apperr.PreconditionError
+	switch refused := errors.As(err, &pe) && pe.Reason == "REQUEST_ID_REUSED"; {
+	case refused != reused:
+		t.Errorf("reused request id: %v (%v), want %v", refused, err, reused)
+	case !reused && (err != nil || !same(got, first)):
+		t.Errorf("answered %+v (%v), want the racing call's %+v", got, err, first)
+	}
+}
+
+// TestRecordCommunicationRacingARetry records a communication while a call with the
+// same request id writes first, between the first's look for it and its write: the
+// same communication is answered as the racing call stored it, another one refused,
+// and only the racing call's is stored.
+func TestRecordCommunicationRacingARetry(t *testing.T) {
+	reg := &slowRegistry{}
+	vet := as(t, auth.RoleVeterinarian)
+	asks := domain.Communication{Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "Asks about invoice",
+		Time: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
+	complaint := asks
+	complaint.Subject = "Complaint about treatment"
+	for _, tc := range []struct {
+		name   string
+		racing domain.Communication
+		reused bool
+	}{
+		{"the same communication", asks, false},
+		{"another communication", complaint, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := raceRepo(t)
+			s, err := New(repo, reg, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first *domain.Communication
+			reg.during = func() {
+				var err error
+				if first, err = s.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: "call-1", Communication: tc.racing}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: "call-1", Communication: asks})
+			checkRacedRetry(t, got, first, err, tc.reused, func(got, first *domain.Communication) bool {
+				return got.ID == first.ID && got.Created.Equal(first.Created)
+			})
+			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 1 {
+				t.Errorf("%d communications stored (%v), want the racing call's only", n, err)
 			}
 		})
 	}

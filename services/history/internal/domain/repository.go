@@ -43,10 +43,12 @@ type Repository interface {
 	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error
 	ListPatientVisits(ctx context.Context, q Query) ([]*Visit, string, error)
 
-	// CreateCommunication stores c; when one with c.ID exists (the id derives from the
-	// request id: a retry, or a request id reused) it returns the stored one, which the
-	// caller compares.
+	// CreateCommunication stores c; apperr.ErrAlreadyExists when one with c.ID exists
+	// (the id derives from the request id: a retry, or a request id reused), which the
+	// caller reads and compares.
 	CreateCommunication(ctx context.Context, c *Communication) (*Communication, error)
+	// GetCommunication reads a communication; apperr.ErrNotFound when there is none.
+	GetCommunication(ctx context.Context, id string) (*Communication, error)
 	ListOwnerCommunications(ctx context.Context, q Query) ([]*Communication, string, error)
 	// ListOwnerTimeline merges the owner's visits and communications, newest first,
 	// with one query per collection. Without withCommunications only visits are listed.

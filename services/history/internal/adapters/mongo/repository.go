@@ -193,16 +193,21 @@ func findNewest[T any](ctx context.Context, c *mongo.Collection, filter bson.D, 
 func (r *Repository) CreateCommunication(ctx context.Context, c *domain.Communication) (*domain.Communication, error) {
 	_, err := r.communications.InsertOne(ctx, communicationToDoc(c))
 	if mongox.IsDuplicateKey(err) {
-		var d communicationDoc
-		if err := r.communications.FindOne(ctx, bson.M{"_id": c.ID}).Decode(&d); err != nil {
-			return nil, fmt.Errorf("read communication %s: %w", c.ID, mongox.MapError(err))
-		}
-		return d.toDomain(), nil
+		return nil, fmt.Errorf("communication %s: %w", c.ID, apperr.ErrAlreadyExists)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert communication: %w", err)
 	}
 	return c, nil
+}
+
+// GetCommunication implements domain.Repository.
+func (r *Repository) GetCommunication(ctx context.Context, id string) (*domain.Communication, error) {
+	d, err := findByID[communicationDoc](ctx, r.communications, id, "communication "+id)
+	if err != nil {
+		return nil, err
+	}
+	return d.toDomain(), nil
 }
 
 // ListOwnerCommunications implements domain.Repository.
