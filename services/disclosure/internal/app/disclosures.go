@@ -25,6 +25,13 @@ var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 // the owner's consent now, logged (refused ones too), and returned with its package. A
 // refusal is the domain's precondition error. A retry with the same request id returns
 // the first result, package or refusal.
+//
+// The package is logged pending, and the owner's restriction read once more before the
+// entry is made final, so that a disclosure racing the owner's erasure ends either
+// refused, or disclosed before the erasure's restriction, where the erasure finds it:
+// the erasure job's restriction precedes its refusal of the owner's pending entries,
+// and the entry precedes that second read, so either the job finds the entry pending
+// or the read finds the owner restricted (see settle).
 func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (domain.Record, error) {
 	if err := validate(&req); err != nil {
 		return domain.Record{}, err
@@ -54,7 +61,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	}
 	if req.RequestID != "" {
 		if first, err := s.repo.Record(ctx, id); err == nil {
-			return s.replay(ctx, first, req)
+			return s.replay(ctx, r, first, req)
 		} else if !errors.Is(err, apperr.ErrNotFound) {
 			return domain.Record{}, err
 		}
@@ -70,95 +77,78 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	if err != nil {
 		return domain.Record{}, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	record := func(o domain.Outcome) domain.Record {
-		return domain.Record{
-			ID: id, RecipientID: r.ID, RecipientKind: r.Kind, OwnerID: req.OwnerID, PatientIDs: req.PatientIDs,
-			Categories: o.Categories, CaseReference: req.CaseReference, Refusal: o.Refusal,
-			Basis: o.Basis, ConsentEntryID: o.ConsentEntryID,
-			RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
-		}
+	rec := domain.Record{
+		ID: id, RecipientID: r.ID, RecipientKind: r.Kind, OwnerID: req.OwnerID, PatientIDs: req.PatientIDs,
+		Categories: outcome.Categories, CaseReference: req.CaseReference, Refusal: outcome.Refusal,
+		Basis: outcome.Basis, ConsentEntryID: outcome.ConsentEntryID,
+		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: s.now().UTC().Truncate(time.Millisecond),
 	}
-	rec := record(outcome)
 	if rec.Refusal != nil {
-		return s.refuse(ctx, rec, req)
+		return s.refuse(ctx, r, rec, req)
 	}
 	if err := s.pack(ctx, &rec, req.PatientIDs); err != nil {
 		return domain.Record{}, err
 	}
-	// The owner's erasure may have restricted the owner while the package was gathered
-	// (a long history takes a while), and erased their packages before this one is
-	// stored: the refusal is logged instead of a package the erasure would not find.
-	// Of an owner restricted from the start, only their own copy gets here.
-	recheck := !status.Restricted
-	if recheck {
-		restricted, o, err := s.restrictedNow(ctx, r, req)
-		if err != nil {
-			return domain.Record{}, err
-		}
-		if restricted && o.Refusal != nil {
-			return s.refuse(ctx, record(o), req)
-		}
-	}
+	rec.Pending = true
 	stored, err := s.repo.AppendRecord(ctx, rec)
 	if err != nil {
 		return domain.Record{}, err
 	}
 	if loggedByAnother(stored, rec) {
 		// A concurrent retry logged its result first: answer with that one.
-		return s.replay(ctx, stored, req)
+		return s.replay(ctx, r, stored, req)
 	}
-	if recheck {
-		if err := s.withdrawIfRestricted(ctx, r, req, stored); err != nil {
-			return domain.Record{}, err
-		}
-	}
-	// The audit record exists before the package leaves.
-	if err := s.auditor.RecordNow(ctx, disclosureEvent(stored)); err != nil {
-		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
-	}
-	return stored, nil
+	return s.settle(ctx, r, req, stored)
 }
 
-// withdrawIfRestricted checks again, once a disclosure begun while the owner was not
-// restricted is logged, that they still are not. The check before the entry was
-// stored does not close the race with the owner's erasure: the job may restrict the
-// owner right after it, and erase the owner's packages before the entry is stored.
-// Checked after storing, either the job's erase finds the package, or this check finds
-// the owner restricted: then the package is erased here and the disclosure refused
-// (the owner's own copy is not: a restriction does not refuse it). The entry stays as
-// logged, so the erasure may list the recipient for notification although the package
-// did not reach it, unless the partner read it meanwhile.
-func (s *Service) withdrawIfRestricted(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest, stored domain.Record) error {
-	restricted, o, err := s.restrictedNow(ctx, r, req)
-	if err != nil || !restricted {
-		return err
-	}
-	if err := s.repo.ErasePackage(ctx, stored.ID); err != nil {
-		return err
-	}
-	if o.Refusal == nil {
-		return nil
-	}
-	ev := disclosureEvent(stored)
-	ev.Outcome, ev.Reason = audit.OutcomeDenied, string(o.Refusal.Reason)
-	if err := s.auditor.Record(ctx, ev); err != nil {
-		return fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
-	}
-	return o.Refusal.Err()
-}
-
-// restrictedNow asks the owner service again whether the owner is restricted (or gone),
-// and if so the outcome a disclosure to r now has.
-func (s *Service) restrictedNow(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest) (bool, domain.Outcome, error) {
-	status, err := s.owners.Status(ctx, req.OwnerID)
+// settle makes a pending entry final and answers with it. The owner's restriction is
+// read after the entry was stored: not restricted, the entry becomes disclosed unless
+// the owner's erasure, which restricts the owner first, has refused it meanwhile;
+// restricted, it becomes refused (the owner's own copy excepted, which a restriction
+// does not refuse). Either way the answer is what the entry says once final, whoever
+// made it so. When the restriction cannot be read the entry stays pending and nothing
+// is handed out: a retry settles it, as does the owner's erasure or, in the end, the
+// retention sweep.
+func (s *Service) settle(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest, pending domain.Record) (domain.Record, error) {
+	refusal, err := s.refusedNow(ctx, r, req)
 	if err != nil {
-		return false, domain.Outcome{}, err
+		return domain.Record{}, err
 	}
-	if status.Exists && !status.Restricted {
-		return false, domain.Outcome{}, nil
+	final, err := s.repo.FinalizeRecord(ctx, pending.ID, refusal)
+	if err != nil {
+		return domain.Record{}, err
 	}
-	return true, domain.Evaluate(r, req, true, nil), nil
+	if final.Pending {
+		return domain.Record{}, fmt.Errorf("disclosure %s stayed pending after it was finalized", final.ID)
+	}
+	return s.answer(ctx, final)
+}
+
+// answer audits a final log entry and answers with it: its package, or its refusal.
+// The audit record of a package exists before the package leaves.
+func (s *Service) answer(ctx context.Context, final domain.Record) (domain.Record, error) {
+	ev := disclosureEvent(final)
+	if final.Refusal != nil {
+		if err := s.auditor.Record(ctx, ev); err != nil {
+			return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", final.ID, err)
+		}
+		return final, final.Refusal.Err()
+	}
+	if err := s.auditor.RecordNow(ctx, ev); err != nil {
+		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", final.ID, err)
+	}
+	return final, nil
+}
+
+// refusedNow asks the owner service again whether the owner is restricted (or gone),
+// and answers the refusal that makes for a disclosure to r: none when not, nor for the
+// owner's own copy, which a restriction does not refuse.
+func (s *Service) refusedNow(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest) (*domain.Refusal, error) {
+	status, err := s.owners.Status(ctx, req.OwnerID)
+	if err != nil || (status.Exists && !status.Restricted) {
+		return nil, err
+	}
+	return domain.Evaluate(r, req, true, nil).Refusal, nil
 }
 
 // evaluate applies the domain's rules. The consent service is asked only when
@@ -178,7 +168,7 @@ func (s *Service) evaluate(ctx context.Context, r domain.Recipient, req domain.D
 }
 
 // refuse logs a refused disclosure and answers with its reason.
-func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
+func (s *Service) refuse(ctx context.Context, r domain.Recipient, rec domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	stored, err := s.repo.AppendRecord(ctx, rec)
 	if err != nil {
 		return domain.Record{}, err
@@ -186,15 +176,9 @@ func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.Disc
 	if loggedByAnother(stored, rec) {
 		// Another call logged first under the same request id: answer as its retry,
 		// which refuses a reuse for another owner or recipient.
-		return s.replay(ctx, stored, req)
+		return s.replay(ctx, r, stored, req)
 	}
-	if err := s.auditor.Record(ctx, disclosureEvent(stored)); err != nil {
-		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", stored.ID, err)
-	}
-	if stored.Refusal == nil {
-		return stored, nil
-	}
-	return stored, stored.Refusal.Err()
+	return s.answer(ctx, stored)
 }
 
 // loggedByAnother reports whether the log entry AppendRecord returned is another call's,
@@ -206,18 +190,34 @@ func loggedByAnother(stored, rec domain.Record) bool {
 
 // replay answers a retried request with the first one's result. A request id reused for
 // another recipient or owner is refused rather than answered with someone else's data.
-func (s *Service) replay(ctx context.Context, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
+// A pending first call is settled now (it failed before it was, or is still running);
+// a refused one answers its refusal. A disclosed one is handed out again only if a
+// disclosure to r would not be refused for the owner's restriction now: the package
+// went out before, but the restriction forbids any further processing, handing out
+// included. That refusal is audited; the log entry, final, stays as it is.
+func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
 		return domain.Record{}, apperr.Precondition("REQUEST_ID_REUSED",
 			"the request id was used for a disclosure to another recipient or about another owner")
 	}
-	if err := s.auditor.RecordNow(ctx, disclosureEvent(first)); err != nil {
-		return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", first.ID, err)
+	if first.Pending {
+		return s.settle(ctx, r, req, first)
 	}
-	if first.Refusal != nil {
-		return first, first.Refusal.Err()
+	if first.Disclosed() {
+		refusal, err := s.refusedNow(ctx, r, req)
+		if err != nil {
+			return domain.Record{}, err
+		}
+		if refusal != nil {
+			ev := disclosureEvent(first)
+			ev.Outcome, ev.Reason = audit.OutcomeDenied, string(refusal.Reason)
+			if err := s.auditor.Record(ctx, ev); err != nil {
+				return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", first.ID, err)
+			}
+			return domain.Record{}, refusal.Err()
+		}
 	}
-	return first, nil
+	return s.answer(ctx, first)
 }
 
 func disclosureEvent(rec domain.Record) audit.Event {
@@ -344,11 +344,15 @@ func choosePatients(all []PatientData, ids []string) ([]PatientData, error) {
 	return out, v.Err()
 }
 
-// Disclosure reads one log entry with its package.
+// Disclosure reads one log entry with its package. A pending one is not found: it is
+// not in the log as a disclosure or a refusal until it is final.
 func (s *Service) Disclosure(ctx context.Context, id string) (domain.Record, error) {
 	rec, err := s.repo.Record(ctx, id)
 	if err != nil {
 		return domain.Record{}, err
+	}
+	if rec.Pending {
+		return domain.Record{}, fmt.Errorf("disclosure %s: %w", id, apperr.ErrNotFound)
 	}
 	return rec, s.record(ctx, audit.Event{Action: "disclosure.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID})
 }

@@ -9,18 +9,22 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // racingOwner is the owner service during an erasure: the job's restriction shows in
 // the status the disclosure reads. meanwhile runs at a named moment of the disclosure
-// ("status 2": after its second status read, whose answer is then on its way; "export":
-// while the history export is gathered), and the status read named unavailable fails.
+// ("status 1": after its first status read, whose answer is then on its way; "status 2":
+// the same of its read once the entry is logged pending; "export": while the history
+// export is gathered), and the status read named unavailable fails.
 type racingOwner struct {
 	peers
 	restricted  atomic.Bool
@@ -79,11 +83,10 @@ func (h haltingHistoryEraser) EraseHistory(context.Context, string, string) (dom
 // TestDisclosureRacingAnErasureLeavesNoPackage runs an insurer's disclosure of an owner's
 // visits, begun before the owner's erasure, with the erasure job at several moments of
 // it. Whatever the moment, when the job is done the disclosure log holds no package
-// about the owner, and a recipient the package may have reached is listed for
-// notification (GDPR Art. 19); one it did not reach is refused, its refusal logged when
-// it is found before the log entry.
+// about the owner, and a recipient the package reached is listed for notification
+// (GDPR Art. 19); one it did not reach is refused, its refusal logged, whether the
+// disclosure found the owner restricted or the job found the entry pending.
 func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
-	const ownerID, recipientID = "0190a0b0-0000-7000-8000-0000000000a1", "0190a0b0-0000-7000-8000-000000000001"
 	for _, tc := range []struct {
 		name string
 		// moment is when the whole job runs; halted, when the job runs up to its history
@@ -99,40 +102,22 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 		{name: "the job runs after the disclosure", moment: "after", notified: true},
 		{name: "the job runs while the package is gathered", moment: "export",
 			refusal: domain.RefusalOwnerRestricted, logged: domain.RefusalOwnerRestricted},
-		{name: "the job runs between the last check and the log entry", moment: "status 2",
-			refusal: domain.RefusalOwnerRestricted},
-		{name: "the disclosure fails after its log entry, within the job", halted: "status 2", unavailable: "status 3",
-			failed: true, notified: true},
+		{name: "the job runs between the last check and the entry's finalizing", moment: "status 2",
+			refusal: domain.RefusalOwnerRestricted, logged: domain.RefusalOwnerRestricted},
+		{name: "the disclosure fails at its last check, the job's erase step refuses the entry", halted: "status 2", unavailable: "status 2",
+			failed: true, logged: domain.RefusalOwnerRestricted},
+		{name: "the disclosure fails at its last check after the job's erase step, the job's last step refuses the entry",
+			halted: "export", unavailable: "status 2", failed: true, logged: domain.RefusalOwnerRestricted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, writer := servicetest.AuditedDB(t, "disclosure_race")
-			repo := disclosuremongo.New(db)
-			rcpt := domain.Recipient{ID: recipientID, Name: "Vakuutus", Kind: domain.KindInsurer, Country: "FI",
-				Active: true, Categories: domain.DefaultCategories(domain.KindInsurer), CreatedAt: time.Now()}
-			if _, err := repo.CreateRecipient(t.Context(), rcpt); err != nil {
-				t.Fatal(err)
-			}
 			owner := &racingOwner{unavailable: tc.unavailable}
-			svc, err := app.New(repo, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{owner}}, writer, app.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			svc, repo, writer := newRacingService(t, domain.KindInsurer, owner)
 			var historyEraser app.HistoryEraser = erasers{}
 			halt := haltingHistoryEraser{reached: make(chan struct{}), release: make(chan struct{})}
 			if tc.halted != "" {
 				historyEraser = halt
 			}
-			e := app.NewErasure(app.ErasureDeps{
-				Jobs: repo, Log: repo, Owner: owner, Consent: erasers{}, History: historyEraser,
-				Credentials: jobCredentials{}, Auditor: writer,
-			}, app.ErasureOptions{})
-			now := time.Now().UTC().Truncate(time.Millisecond)
-			j := domain.NewErasureJob("0190a0b0-0000-7000-8000-0000000000e1", domain.Receipt{
-				OwnerID: ownerID, ReceivedAt: now, Channel: domain.ChannelLetter, Identification: domain.IdentifiedByDocument, IdentifiedBy: "staff-1",
-			}, now)
-			if _, err := repo.CreateErasureJob(t.Context(), j); err != nil {
-				t.Fatal(err)
-			}
+			e, jobID := newRacingErasure(t, repo, owner, historyEraser, writer)
 			jobDone := make(chan struct{})
 			runJob := func() {
 				defer close(jobDone)
@@ -146,10 +131,10 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 				}
 			}
 
-			ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "vet", Roles: []auth.Role{auth.RoleVeterinarian}})
-			rec, err := svc.Disclose(ctx, domain.DisclosureRequest{
-				RecipientID: recipientID, OwnerID: ownerID, Categories: []domain.Category{domain.CategoryVisitHistory}, CaseReference: "claim 1",
-			})
+			ctx := vetContext()
+			req := racingRequest()
+			req.RequestID = ""
+			rec, err := svc.Disclose(ctx, req)
 			switch pe := (*apperr.PreconditionError)(nil); {
 			case tc.failed:
 				if err == nil {
@@ -168,11 +153,11 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 			}
 			<-jobDone
 
-			job, err := repo.ErasureJob(t.Context(), j.ID)
+			job, err := repo.ErasureJob(t.Context(), jobID)
 			if err != nil || job.State != domain.JobDone {
 				t.Fatalf("erasure job: %v %v", job.State, err)
 			}
-			page, err := repo.OwnerRecords(t.Context(), ownerID, 10, "")
+			page, err := repo.OwnerRecords(t.Context(), racingOwnerID, 10, "")
 			if err != nil || len(page.Items) != 1 {
 				t.Fatalf("log: %v %v", page, err)
 			}
@@ -186,12 +171,68 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 			if got := refusalReason(logged); got != tc.logged {
 				t.Errorf("logged refusal %q, want %q", got, tc.logged)
 			}
-			notified := slices.ContainsFunc(job.Notify, func(n domain.Notification) bool { return n.RecipientID == recipientID })
+			notified := slices.ContainsFunc(job.Notify, func(n domain.Notification) bool { return n.RecipientID == racingRecipientID })
 			if notified != tc.notified {
 				t.Errorf("the insurer listed for notification: %v, want %v (%+v)", notified, tc.notified, job.Notify)
 			}
 		})
 	}
+}
+
+// The owner and the recipient of the racing tests.
+const racingOwnerID, racingRecipientID = "0190a0b0-0000-7000-8000-0000000000a1", "0190a0b0-0000-7000-8000-000000000001"
+
+// newRacingService is the disclosure service on its own store, with one recipient of
+// kind, and the owner and history services of owner; it answers the store too.
+func newRacingService(t *testing.T, kind domain.Kind, owner *racingOwner) (*app.Service, *disclosuremongo.Repository, *audit.Writer) {
+	t.Helper()
+	svc, repo, _, writer := newRacingStore(t, kind, owner)
+	return svc, repo, writer
+}
+
+// newRacingStore is newRacingService with its database.
+func newRacingStore(t *testing.T, kind domain.Kind, owner *racingOwner) (*app.Service, *disclosuremongo.Repository, *mongo.Database, *audit.Writer) {
+	t.Helper()
+	db, writer := servicetest.AuditedDB(t, "disclosure_race")
+	repo := disclosuremongo.New(db)
+	rcpt := domain.Recipient{ID: racingRecipientID, Name: "Vakuutus", Kind: kind, Country: "FI",
+		Active: true, Categories: domain.DefaultCategories(kind), CreatedAt: time.Now()}
+	if _, err := repo.CreateRecipient(t.Context(), rcpt); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.New(repo, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{owner}}, writer, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, repo, db, writer
+}
+
+// newRacingErasure is the erasure job of the racing owner, stored and due, and its
+// worker.
+func newRacingErasure(t *testing.T, repo *disclosuremongo.Repository, owner *racingOwner, history app.HistoryEraser, writer *audit.Writer) (*app.Erasure, string) {
+	t.Helper()
+	e := app.NewErasure(app.ErasureDeps{
+		Jobs: repo, Log: repo, Owner: owner, Consent: erasers{}, History: history,
+		Credentials: jobCredentials{}, Auditor: writer,
+	}, app.ErasureOptions{})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	j := domain.NewErasureJob("0190a0b0-0000-7000-8000-0000000000e1", domain.Receipt{
+		OwnerID: racingOwnerID, ReceivedAt: now, Channel: domain.ChannelLetter, Identification: domain.IdentifiedByDocument, IdentifiedBy: "staff-1",
+	}, now)
+	if _, err := repo.CreateErasureJob(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	return e, j.ID
+}
+
+// racingRequest is a request for the racing owner's visits, under a request id.
+func racingRequest() domain.DisclosureRequest {
+	return domain.DisclosureRequest{RecipientID: racingRecipientID, OwnerID: racingOwnerID,
+		Categories: []domain.Category{domain.CategoryVisitHistory}, CaseReference: "claim 1", RequestID: "claim-1-request"}
+}
+
+func vetContext() context.Context {
+	return auth.WithIdentity(context.Background(), auth.Identity{Subject: "vet", Roles: []auth.Role{auth.RoleVeterinarian}})
 }
 
 func refusalReason(rec domain.Record) domain.RefusalReason {

@@ -185,7 +185,7 @@ func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attemp
 	case domain.StepKind{Service: domain.ServiceConsent, Action: domain.ActionRestrict}:
 		return domain.StepResult{}, e.consent.RestrictConsent(ctx, j.OwnerID, reason)
 	case domain.StepKind{Service: domain.ServiceDisclosure, Action: domain.ActionErase}:
-		n, err := e.log.ErasePackages(ctx, j.OwnerID)
+		n, err := e.erasePackages(ctx, j.OwnerID)
 		return domain.StepResult{Dispositions: []domain.Disposition{{RecordClass: ClassDisclosurePackages, Count: n}}}, err
 	case domain.StepKind{Service: domain.ServiceHistory, Action: domain.ActionErase}:
 		return e.history.EraseHistory(ctx, j.OwnerID, j.ID)
@@ -243,22 +243,36 @@ func (e *Erasure) auditAs(as context.Context, events ...audit.Event) error {
 	return e.audit(ctx, events...)
 }
 
-// eraseLateAndNotify runs at the job's last step: it erases the owner's packages logged
-// since the disclosure erase step, then gathers the recipients to notify. A disclosure
-// begun before the owner was restricted erases its own package when it finds them
-// restricted after logging it, but one that failed between the two (the owner service
-// unreachable, the process stopped) leaves it stored; and a recipient whose disclosure
-// was logged before this step is listed, since the package may have reached it.
+// erasePackages removes the disclosure log's packages about the owner, whose
+// restriction the job stored first: a pending disclosure is refused OWNER_RESTRICTED,
+// its package removed, and the disclosed ones lose their packages. A disclosure that
+// read the owner as not restricted before then logged its entry earlier still, so it
+// is found here, pending or disclosed; one that reads the owner after is refused by
+// its own read (see Service.settle). Even the owner's own copy, pending, is refused:
+// its package is about to be erased. It answers how many packages it removed.
+func (e *Erasure) erasePackages(ctx context.Context, ownerID string) (int, error) {
+	refused, err := e.log.RefusePending(ctx, ownerID, domain.Refusal{Reason: domain.RefusalOwnerRestricted})
+	if err != nil {
+		return 0, err
+	}
+	erased, err := e.log.ErasePackages(ctx, ownerID)
+	return refused + erased, err
+}
+
+// eraseLateAndNotify runs at the job's last step: it erases the owner's packages as the
+// disclosure erase step did, for a disclosure logged since and left pending (the owner
+// service unreachable at its second read, the process stopped), then gathers the
+// recipients to notify from the disclosed entries.
 func (e *Erasure) eraseLateAndNotify(ctx context.Context, ownerID string) ([]domain.Notification, error) {
-	if _, err := e.log.ErasePackages(ctx, ownerID); err != nil {
+	if _, err := e.erasePackages(ctx, ownerID); err != nil {
 		return nil, err
 	}
 	return e.recipientsToNotify(ctx, ownerID)
 }
 
 // recipientsToNotify gathers from the disclosure log every recipient that received
-// data of the owner (GDPR Art. 19), with what it received, newest first. Refused
-// disclosures sent nothing, and the owner's own copies are not a recipient.
+// data of the owner (GDPR Art. 19), with what it received, newest first. Refused and
+// pending disclosures sent nothing, and the owner's own copies are not a recipient.
 func (e *Erasure) recipientsToNotify(ctx context.Context, ownerID string) ([]domain.Notification, error) {
 	return e.recipients(ctx, e.ownerLog(ownerID), func(domain.Record) bool { return true }, nil)
 }

@@ -6,8 +6,10 @@ import (
 )
 
 // Record is one entry of the disclosure log: a disclosure that went out, or one that was
-// refused. Everything but Payload is immutable; Payload is the package exactly as sent,
-// kept so that the recipient can fetch it and the hash can be checked against it.
+// refused, or one still pending. Payload is the package exactly as sent, kept so that
+// the recipient can fetch it and the hash can be checked against it. A pending entry is
+// final once, disclosed or refused (see Repository.FinalizeRecord); after that nothing
+// but the removal of Payload changes it.
 type Record struct {
 	ID            string
 	RecipientID   string
@@ -18,8 +20,12 @@ type Record struct {
 	// Categories are those asked for: exactly what the package holds when disclosed.
 	Categories    []Category
 	CaseReference string
-	// Refusal is nil for a disclosure that went out.
+	// Refusal is nil for a disclosure that went out, or is pending.
 	Refusal *Refusal
+	// Pending marks a disclosure logged with its package but not yet handed out: the
+	// owner's restriction is read once more before it is final. Nothing reads a pending
+	// entry as a disclosure.
+	Pending bool
 	Basis   Basis
 	// ConsentEntryID is the consent ledger entry that allowed the disclosure.
 	ConsentEntryID string
@@ -34,7 +40,7 @@ type Record struct {
 }
 
 // Disclosed reports whether the package went out.
-func (r *Record) Disclosed() bool { return r.Refusal == nil }
+func (r *Record) Disclosed() bool { return r.Refusal == nil && !r.Pending }
 
 // Page is one page of a list: the items and the token of the next page ("" at the end).
 type Page[T any] struct {
@@ -43,7 +49,8 @@ type Page[T any] struct {
 }
 
 // Repository stores recipients and the disclosure log in the service's own database.
-// Every write is one document; no log entry is ever changed.
+// Every write is one document; a log entry changes only from pending to final, once,
+// and by the removal of its package.
 type Repository interface {
 	// CreateRecipient stores a new recipient. When one with r.ID exists (a retried
 	// create) it returns that one and stores nothing.
@@ -59,16 +66,24 @@ type Repository interface {
 	// AppendRecord stores a log entry. When one with rec.ID exists (a retried disclosure)
 	// it returns that one and stores nothing.
 	AppendRecord(ctx context.Context, rec Record) (Record, error)
-	// Record reads one log entry, with its payload; apperr.ErrNotFound when unknown.
+	// Record reads one log entry, pending or final, with its payload;
+	// apperr.ErrNotFound when unknown.
 	Record(ctx context.Context, id string) (Record, error)
+	// FinalizeRecord makes the pending entry id final, only while it is still pending:
+	// disclosed when refusal is nil, else refused with its package and the package's
+	// hash removed. It returns the entry as it stands after, which another call (a
+	// retry, the owner's erasure) may have made final first.
+	FinalizeRecord(ctx context.Context, id string, refusal *Refusal) (Record, error)
+	// RefusePending makes every pending entry about the owner refused, as
+	// FinalizeRecord does, and returns how many.
+	RefusePending(ctx context.Context, ownerID string, refusal Refusal) (int, error)
 	// ErasePackages removes the packages (payloads) of the owner's log entries, which
 	// keep everything else, the payload's hash included, and returns how many it removed.
 	ErasePackages(ctx context.Context, ownerID string) (int, error)
-	// ErasePackage removes the package of one log entry, which keeps everything else.
-	ErasePackage(ctx context.Context, id string) error
-	// OwnerRecords lists the log entries about an owner, newest first, without payloads.
+	// OwnerRecords lists the final log entries about an owner, newest first, without
+	// payloads.
 	OwnerRecords(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[Record], error)
-	// PatientRecords lists the log entries that name a patient, whichever owner each
+	// PatientRecords lists the final log entries that name a patient, whichever owner each
 	// was about, newest first, without payloads.
 	PatientRecords(ctx context.Context, patientID string, pageSize int, pageToken string) (Page[Record], error)
 	// RecipientRecords lists the disclosures that went to a recipient (never the refused

@@ -3,6 +3,8 @@ package mongo
 import (
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 )
 
@@ -26,14 +28,17 @@ type recipientDoc struct {
 	Deactivated  *time.Time `bson:"deactivated,omitempty"`
 }
 
-// Outcomes of a log entry as stored.
+// Outcomes of a log entry as stored. A pending entry becomes disclosed or refused once;
+// entries written before there were pending ones are final as they are.
 const (
 	outcomeDisclosed = "disclosed"
 	outcomeRefused   = "refused"
+	outcomePending   = "pending"
 )
 
-// recordDoc is one log entry. The payload is the only field a later erasure or
-// retention sweep may remove; the rest is never changed.
+// recordDoc is one log entry. Besides the one change of a pending entry to final, the
+// payload is the only field a later erasure or retention sweep may remove; the rest is
+// never changed.
 type recordDoc struct {
 	ID                string    `bson:"_id"`
 	RecipientID       string    `bson:"recipient_id"`
@@ -111,13 +116,28 @@ func toRecordDoc(r domain.Record) recordDoc {
 	if d.RequestedByRoles == nil {
 		d.RequestedByRoles = []string{}
 	}
-	if r.Refusal != nil {
+	switch {
+	case r.Refusal != nil:
 		d.Outcome = outcomeRefused
 		d.RefusalReason = string(r.Refusal.Reason)
 		d.ConsentReason = r.Refusal.ConsentReason
 		d.RefusedCategories = toStrings(r.Refusal.Categories)
+	case r.Pending:
+		d.Outcome = outcomePending
 	}
 	return d
+}
+
+// refusalSet is the fields a refusal sets on a log entry.
+func refusalSet(f domain.Refusal) bson.M {
+	set := bson.M{"outcome": outcomeRefused, "refusal_reason": string(f.Reason)}
+	if f.ConsentReason != "" {
+		set["consent_reason"] = f.ConsentReason
+	}
+	if len(f.Categories) > 0 {
+		set["refused_categories"] = toStrings(f.Categories)
+	}
+	return set
 }
 
 func (d *recordDoc) toDomain() domain.Record {
@@ -128,7 +148,11 @@ func (d *recordDoc) toDomain() domain.Record {
 		RequestedBy: d.RequestedBy, RequestedByRoles: d.RequestedByRoles, CreatedAt: d.Time.UTC(),
 		PayloadSHA256: d.PayloadSHA256, Payload: d.Payload,
 	}
-	if d.Outcome != outcomeDisclosed {
+	switch d.Outcome {
+	case outcomeDisclosed:
+	case outcomePending:
+		r.Pending = true
+	default:
 		r.Refusal = &domain.Refusal{
 			Reason: domain.RefusalReason(d.RefusalReason), ConsentReason: d.ConsentReason,
 			Categories: fromStrings[domain.Category](d.RefusedCategories),

@@ -264,23 +264,48 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 	return int(res.ModifiedCount), nil
 }
 
-// ErasePackage implements domain.Repository.
-func (r *Repository) ErasePackage(ctx context.Context, id string) error {
-	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": bson.M{"payload": ""}}); err != nil {
-		return fmt.Errorf("erase the package of disclosure %s: %w", id, err)
+// FinalizeRecord implements domain.Repository: one update conditioned on the entry
+// being pending, atomic on the one document, so that of the disclosure, its retries
+// and the owner's erasure exactly one makes the entry final.
+func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, error) {
+	update := bson.M{"$set": bson.M{"outcome": outcomeDisclosed}}
+	if refusal != nil {
+		update = refusedUpdate(*refusal)
 	}
-	return nil
+	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id, "outcome": outcomePending}, update); err != nil {
+		return domain.Record{}, fmt.Errorf("finalize disclosure %s: %w", id, err)
+	}
+	return r.Record(ctx, id)
 }
+
+// RefusePending implements domain.Repository.
+func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal domain.Refusal) (int, error) {
+	res, err := r.disclosures.UpdateMany(ctx, bson.M{"owner_id": ownerID, "outcome": outcomePending}, refusedUpdate(refusal))
+	if err != nil {
+		return 0, fmt.Errorf("refuse the pending disclosures of owner %s: %w", ownerID, err)
+	}
+	return int(res.ModifiedCount), nil
+}
+
+// refusedUpdate makes a pending entry refused: nothing was handed out, so neither the
+// package nor its hash stays.
+func refusedUpdate(f domain.Refusal) bson.M {
+	return bson.M{"$set": refusalSet(f), "$unset": bson.M{"payload": "", "payload_sha256": ""}}
+}
+
+// final matches the log entries no longer pending: a pending disclosure is not listed,
+// counted or reported until it is final.
+var final = bson.E{Key: "outcome", Value: bson.M{"$in": bson.A{outcomeDisclosed, outcomeRefused}}}
 
 // OwnerRecords implements domain.Repository.
 func (r *Repository) OwnerRecords(ctx context.Context, ownerID string, size int, token string) (domain.Page[domain.Record], error) {
-	return r.listRecords(ctx, bson.D{{Key: "owner_id", Value: ownerID}}, size, token)
+	return r.listRecords(ctx, bson.D{{Key: "owner_id", Value: ownerID}, final}, size, token)
 }
 
 // PatientRecords implements domain.Repository: patient_ids is an array, so the index
 // on it is a multikey one, an entry under each animal the log entry names.
 func (r *Repository) PatientRecords(ctx context.Context, patientID string, size int, token string) (domain.Page[domain.Record], error) {
-	return r.listRecords(ctx, bson.D{{Key: "patient_ids", Value: patientID}}, size, token)
+	return r.listRecords(ctx, bson.D{{Key: "patient_ids", Value: patientID}, final}, size, token)
 }
 
 // RecipientRecords implements domain.Repository.
