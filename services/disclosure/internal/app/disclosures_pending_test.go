@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -228,4 +229,59 @@ func auditedDisclosures(t *testing.T, db *mongo.Database, id string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestSweepRefusesAStalePendingDisclosure leaves a disclosure pending (the owner
+// service failing at its last check) and runs the retention sweep at the given times
+// after it. Past PendingTimeout, in a sweep that has not looked within
+// PendingPassEvery, the entry is refused NOT_COMPLETED without its package, audited,
+// and a retry answers that refusal; otherwise it stays pending for its retry.
+func TestSweepRefusesAStalePendingDisclosure(t *testing.T) {
+	within, past := app.PendingTimeout-time.Minute, app.PendingTimeout+time.Minute
+	for _, tc := range []struct {
+		name    string
+		sweeps  []time.Duration
+		refusal domain.RefusalReason
+	}{
+		{name: "within the timeout", sweeps: []time.Duration{within}},
+		{name: "past the timeout", sweeps: []time.Duration{past}, refusal: domain.RefusalNotCompleted},
+		{name: "past the timeout, looked for within the day", sweeps: []time.Duration{within, past}},
+		{name: "past the timeout, looked for the day before", sweeps: []time.Duration{within, within + app.PendingPassEvery},
+			refusal: domain.RefusalNotCompleted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			owner := &racingOwner{unavailable: "status 2"}
+			svc, repo, db, writer := newRacingStore(t, domain.KindInsurer, owner)
+			if _, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
+				t.Fatal("disclosed while the owner service was unavailable")
+			}
+			id := pendingEntry(t, db)
+			start := time.Now()
+			for _, after := range tc.sweeps {
+				sweep, err := app.NewRetention(repo, writer, app.RetentionOptions{Now: func() time.Time { return start.Add(after) }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := sweep.RunRetentionSweep(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.refusal == "" {
+				pendingEntry(t, db)
+			} else {
+				logged := onlyEntry(t, repo)
+				if refusalReason(logged) != tc.refusal || logged.Payload != nil || logged.PayloadSHA256 != "" {
+					t.Errorf("the swept entry reads refusal %q with %d bytes of package and hash %q, want %s and neither",
+						refusalReason(logged), len(logged.Payload), logged.PayloadSHA256, tc.refusal)
+				}
+				n, err := db.Collection(audit.Collection).CountDocuments(t.Context(), bson.M{
+					"action": "disclosure.create", "resource": "disclosures/" + id, "outcome": audit.OutcomeDenied, "reason": string(tc.refusal)})
+				if err != nil || n != 1 {
+					t.Errorf("%d refusals of the entry audited (%v), want 1", n, err)
+				}
+			}
+			rec, err := svc.Disclose(vetContext(), racingRequest())
+			checkAnswer(t, "the retry", rec, err, tc.refusal)
+		})
+	}
 }

@@ -15,6 +15,13 @@ const (
 	// sweepSlack is how much earlier than the sweep's clock a record stored after it
 	// may be timed (another replica's clock, a disclosure begun a moment before).
 	sweepSlack = 24 * time.Hour
+	// PendingTimeout is how long after its time a disclosure may stay pending before
+	// the sweep refuses it: a disclosure settles within its call's deadline, seconds
+	// after it began, so one this old failed and was not retried.
+	PendingTimeout = 15 * time.Minute
+	// PendingPassEvery is how often the sweep looks for stale pending disclosures: on
+	// the embedded store the look scans the log, which an hourly sweep should not do.
+	PendingPassEvery = 24 * time.Hour
 )
 
 // RetentionOptions tune the retention sweep.
@@ -51,12 +58,17 @@ func NewRetention(store domain.RetentionStore, auditor Auditor, opts RetentionOp
 	return &Retention{store: store, auditor: auditor, opts: opts}, nil
 }
 
-// RunRetentionSweep removes, class by class, every record whose retention ended
-// before today, each removal audited first with its owner as the subject, and
-// answers how many of each class it removed. A second run removes nothing; a run
-// that failed halfway leaves the rest to the next.
+// RunRetentionSweep refuses the disclosures left pending past PendingTimeout (once
+// every PendingPassEvery), then
+// removes, class by class, every record whose retention ended before today, each
+// removal audited first with its owner as the subject, and answers how many of each
+// class it removed. A second run removes nothing; a run that failed halfway leaves the
+// rest to the next.
 func (r *Retention) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, error) {
 	now := r.opts.Now()
+	if err := r.refuseStalePending(ctx, now); err != nil {
+		return nil, fmt.Errorf("retention sweep of pending disclosures: %w", err)
+	}
 	cutoff := domain.RetentionCutoff(now, r.opts.Years, r.opts.Location)
 	var removed []domain.Disposition
 	for _, class := range domain.SweptClasses() {
@@ -96,6 +108,43 @@ func (r *Retention) sweepClass(ctx context.Context, class string, cutoff, now ti
 		}
 		if len(batch) < sweepBatch {
 			return total, r.store.MarkSwept(ctx, class, now, sweepSlack)
+		}
+	}
+}
+
+// refuseStalePending refuses, NOT_COMPLETED, the disclosures still pending that were
+// logged PendingTimeout before now, unless it ran within PendingPassEvery: their last read of the owner's restriction failed and no retry
+// came, so nothing was handed out, and a retry from now on answers the refusal. Each
+// is made final by the same conditional update as the disclosure's own, so a retry
+// racing the sweep and the sweep agree; each the sweep refused is audited as a refused
+// disclosure, which its caller never had audited.
+func (r *Retention) refuseStalePending(ctx context.Context, now time.Time) error {
+	if due, err := r.store.PendingPassDue(ctx, now, PendingPassEvery); err != nil || !due {
+		return err
+	}
+	refusal := domain.Refusal{Reason: domain.RefusalNotCompleted}
+	for {
+		batch, err := r.store.StalePending(ctx, now.Add(-PendingTimeout), sweepBatch)
+		if err != nil {
+			return err
+		}
+		var events []audit.Event
+		for _, e := range batch {
+			final, err := r.store.FinalizeRecord(ctx, e.ID, &refusal)
+			if err != nil {
+				return err
+			}
+			if final.Refusal != nil && final.Refusal.Reason == refusal.Reason {
+				events = append(events, disclosureEvent(final))
+			}
+		}
+		if len(events) > 0 {
+			if err := r.auditor.RecordNow(ctx, events...); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
+		if len(batch) < sweepBatch {
+			return r.store.MarkPendingPass(ctx, now)
 		}
 	}
 }

@@ -86,6 +86,12 @@ const (
 	RefusalNoLegalBasis       RefusalReason = "NO_LEGAL_BASIS"
 )
 
+// RefusalNotCompleted is a disclosure that stayed pending, its last read of the owner's
+// restriction never made (the owner service unreachable, the process stopped) nor
+// retried: the retention sweep refuses it, so that the log holds no entry forever
+// neither disclosed nor refused. Nothing was handed out.
+const RefusalNotCompleted RefusalReason = "NOT_COMPLETED"
+
 // Refusal is a refused disclosure: it is logged, and answered as a precondition failure.
 type Refusal struct {
 	Reason RefusalReason
@@ -109,6 +115,8 @@ func (r *Refusal) Err() error {
 		d = "the recipient may not receive these data categories: " + joinCategories(r.Categories)
 	case RefusalOwnerRestricted:
 		d = "the owner's data is restricted (an erasure or objection is pending) and is not disclosed"
+	case RefusalNotCompleted:
+		d = "the disclosure was not completed and nothing was disclosed; ask again under a new request id"
 	case RefusalNoLegalBasis:
 		d = "no legal basis for the disclosure now"
 		if r.ConsentReason != "" {

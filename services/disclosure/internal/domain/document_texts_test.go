@@ -50,7 +50,7 @@ func TestValueTextsComplete(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range []RefusalReason{RefusalRecipientInactive, RefusalOutsideEEA, RefusalCategoryNotAllowed, RefusalOwnerRestricted, RefusalNoLegalBasis} {
+	for _, r := range []RefusalReason{RefusalRecipientInactive, RefusalOutsideEEA, RefusalCategoryNotAllowed, RefusalOwnerRestricted, RefusalNoLegalBasis, RefusalNotCompleted} {
 		if _, ok := valueNames[ValueRefusal][string(r)]; !ok {
 			t.Errorf("refusal %s has no name", r)
 		}

@@ -55,7 +55,8 @@ func RetentionCutoff(now time.Time, years int, loc *time.Location) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
 }
 
-// Expired is one record the sweep removes: its id and whose it is (for the audit).
+// Expired is one record the sweep removes, or a stale pending disclosure it refuses:
+// its id and whose it is (for the audit).
 type Expired struct {
 	ID      string
 	OwnerID string
@@ -78,4 +79,15 @@ type RetentionStore interface {
 	// earliest now minus slack), so that the next sweeps skip the class until
 	// something may be due.
 	MarkSwept(ctx context.Context, class string, now time.Time, slack time.Duration) error
+
+	// PendingPassDue reports whether the pass over stale pending disclosures last ran
+	// more than every before now, or never.
+	PendingPassDue(ctx context.Context, now time.Time, every time.Duration) (bool, error)
+	// MarkPendingPass notes that the pass over stale pending disclosures ran at now.
+	MarkPendingPass(ctx context.Context, now time.Time) error
+	// StalePending lists up to limit disclosure log entries still pending that were
+	// logged before before.
+	StalePending(ctx context.Context, before time.Time, limit int) ([]Expired, error)
+	// FinalizeRecord is Repository.FinalizeRecord.
+	FinalizeRecord(ctx context.Context, id string, refusal *Refusal) (Record, error)
 }

@@ -125,6 +125,7 @@ var valueNames = map[string]map[string]names{
 		string(RefusalCategoryNotAllowed): {"tietoja ei saa luovuttaa tälle vastaanottajalle", "uppgifterna får inte lämnas ut till mottagaren", "the data may not be disclosed to this recipient"},
 		string(RefusalOwnerRestricted):    {"olit rajoittanut tietojesi käsittelyä", "du hade begränsat behandlingen av dina uppgifter", "you had restricted the processing of your data"},
 		string(RefusalNoLegalBasis):       {"luovutukselle ei ollut suostumustasi eikä muuta perustetta", "det fanns varken ditt samtycke eller annan grund", "there was neither your consent nor another basis"},
+		string(RefusalNotCompleted):       {"luovutus jäi kesken, eikä tietoja luovutettu", "utlämnandet slutfördes inte och inga uppgifter lämnades ut", "the disclosure was not completed and nothing was disclosed"},
 	},
 	ValueService: {
 		"owner":      {"asiakas- ja lemmikkitiedot", "kund- och djuruppgifter", "customer and pet records"},

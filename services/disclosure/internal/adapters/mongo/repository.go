@@ -62,7 +62,8 @@ func New(db *mongo.Database) *Repository {
 
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
 // The log is read per owner, per recipient, and per animal it names (patient_ids), for
-// the recipients to tell of a correction of an animal that has since changed owners.
+// the recipients to tell of a correction of an animal that has since changed owners,
+// and by outcome and time for the pending entries the retention sweep refuses.
 // Recipients are read by _id and listed in _id order, and access requests and their
 // per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
 // the workers when due (state, wake) and listed per owner. The retention sweep finds
@@ -86,6 +87,7 @@ func Indexes() []mongox.Index {
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "wake", Value: 1}}}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "owner_id", Value: 1}, {Key: "created", Value: -1}, {Key: "_id", Value: -1}}}},
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "time", Value: 1}}}},
+		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "time", Value: 1}}}},
 		{Collection: AccessRequestsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "received", Value: 1}}}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "finished", Value: 1}}}},
 	}
@@ -101,6 +103,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"time"}},
+		{Collection: DisclosuresCollection, Keys: []string{"outcome", "time"}},
 		{Collection: AccessRequestsCollection, Keys: []string{"received"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"finished"}},
 	}

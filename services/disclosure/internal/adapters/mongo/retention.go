@@ -16,7 +16,8 @@ import (
 // RetentionMarksCollection holds one document per swept class whose times the
 // service's own clock sets (the disclosure log, the finished erasure requests): a
 // lower bound of those times, read by _id, so that a sweep with nothing due reads
-// one document instead of scanning the class on the embedded store.
+// one document instead of scanning the class on the embedded store; and one with the
+// time the stale pending disclosures were last looked for.
 const RetentionMarksCollection = "retention_marks"
 
 var _ domain.RetentionStore = (*Repository)(nil)
@@ -85,6 +86,57 @@ func (r *Repository) ExpiredRecords(ctx context.Context, class string, cutoff ti
 		out[i] = domain.Expired{ID: d.ID, OwnerID: d.OwnerID}
 	}
 	return out, false, nil
+}
+
+// pendingMark is the retention mark of the pass over stale pending disclosures:
+// when it last ran. On the embedded store its query scans the log, as a query by time
+// does, so it runs once a day rather than with every sweep.
+const pendingMark = "pending_disclosures"
+
+// PendingPassDue implements domain.RetentionStore.
+func (r *Repository) PendingPassDue(ctx context.Context, now time.Time, every time.Duration) (bool, error) {
+	var mark struct {
+		Checked time.Time `bson:"checked"`
+	}
+	err := r.retentionMarks.FindOne(ctx, bson.M{"_id": pendingMark}).Decode(&mark)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("read the mark of the pending disclosures' pass: %w", err)
+	}
+	return !mark.Checked.After(now.Add(-every)), nil
+}
+
+// MarkPendingPass implements domain.RetentionStore.
+func (r *Repository) MarkPendingPass(ctx context.Context, now time.Time) error {
+	_, err := r.retentionMarks.UpdateOne(ctx, bson.M{"_id": pendingMark},
+		bson.M{"$set": bson.M{"checked": now.UTC()}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("store the mark of the pending disclosures' pass: %w", err)
+	}
+	return nil
+}
+
+// StalePending implements domain.RetentionStore.
+func (r *Repository) StalePending(ctx context.Context, before time.Time, limit int) ([]domain.Expired, error) {
+	cur, err := r.disclosures.Find(ctx, bson.D{{Key: "outcome", Value: outcomePending}, {Key: "time", Value: bson.M{"$lt": before.UTC()}}},
+		options.Find().SetProjection(bson.M{"_id": 1, "owner_id": 1}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("find stale pending disclosures: %w", err)
+	}
+	var docs []struct {
+		ID      string `bson:"_id"`
+		OwnerID string `bson:"owner_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read stale pending disclosures: %w", err)
+	}
+	out := make([]domain.Expired, len(docs))
+	for i, d := range docs {
+		out[i] = domain.Expired{ID: d.ID, OwnerID: d.OwnerID}
+	}
+	return out, nil
 }
 
 // RemoveRecords implements domain.RetentionStore.

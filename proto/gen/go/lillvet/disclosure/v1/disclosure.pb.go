@@ -802,7 +802,8 @@ type Disclosure struct {
 	// when the basis is a consent or an insurer agreement.
 	ConsentDecisionId string `protobuf:"bytes,10,opt,name=consent_decision_id,json=consentDecisionId,proto3" json:"consent_decision_id,omitempty"`
 	// Why a refused disclosure was refused: RECIPIENT_INACTIVE, RECIPIENT_OUTSIDE_EEA,
-	// CATEGORY_NOT_ALLOWED, OWNER_RESTRICTED or NO_LEGAL_BASIS.
+	// CATEGORY_NOT_ALLOWED, OWNER_RESTRICTED, NO_LEGAL_BASIS, or NOT_COMPLETED for one
+	// whose last check of the owner's restriction failed and was not retried.
 	RefusalReason string `protobuf:"bytes,11,opt,name=refusal_reason,json=refusalReason,proto3" json:"refusal_reason,omitempty"`
 	// For NO_LEGAL_BASIS: the consent service's reason (no_grant, withdrawal, expired, …)
 	// or no_contract for a subcontractor without an agreement.
