@@ -54,13 +54,13 @@ type Config struct {
 	// services (BACKEND_TLS_CERT_FILE etc.).
 	BackendTLS tlsconf.Files `envPrefix:"BACKEND_"`
 	// OwnerAddr is the owner service's gRPC target.
-	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101" peerTLS:"BACKEND_"`
 	// ConsentAddr is the consent service's gRPC target.
-	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
+	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102" peerTLS:"BACKEND_"`
 	// DisclosureAddr is the disclosure service's gRPC target.
-	DisclosureAddr string `env:"DISCLOSURE_GRPC_TARGET" envDefault:"127.0.0.1:7103"`
+	DisclosureAddr string `env:"DISCLOSURE_GRPC_TARGET" envDefault:"127.0.0.1:7103" peerTLS:"BACKEND_"`
 	// HistoryAddr is the patient-history service's gRPC target.
-	HistoryAddr  string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104"`
+	HistoryAddr  string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104" peerTLS:"BACKEND_"`
 	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	// Auth verifies the bearer token of every API call (the AUTH_*
 	// variables the services read).

@@ -28,7 +28,7 @@ type Config struct {
 	// audit retention, and the listeners and telemetry a caller may hand over.
 	service.Base
 	// OwnerAddr is the owner service's gRPC target, asked whether owners exist.
-	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101" peerTLS:"OWNER_"`
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
 	// certificate presented to it.
 	OwnerTLS tlsconf.Files `envPrefix:"OWNER_"`

@@ -40,17 +40,17 @@ type Config struct {
 	// audit retention, and the listeners and telemetry a caller may hand over.
 	service.Base
 	// OwnerAddr is the owner service's gRPC target: owner status and the data disclosed.
-	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	OwnerAddr string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101" peerTLS:"OWNER_"`
 	// OwnerTLS are the CA that signs the owner service's certificate and the client
 	// certificate presented to it.
 	OwnerTLS tlsconf.Files `envPrefix:"OWNER_"`
 	// ConsentAddr is the consent service's gRPC target: the legal basis of a disclosure.
-	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102"`
+	ConsentAddr string `env:"CONSENT_GRPC_TARGET" envDefault:"127.0.0.1:7102" peerTLS:"CONSENT_"`
 	// ConsentTLS is the same for the consent service.
 	ConsentTLS tlsconf.Files `envPrefix:"CONSENT_"`
 	// HistoryAddr is the patient-history service's gRPC target: the visits and
 	// communications disclosed and reported, and its erasure step.
-	HistoryAddr string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104"`
+	HistoryAddr string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104" peerTLS:"HISTORY_"`
 	// HistoryTLS is the same for the history service.
 	HistoryTLS tlsconf.Files `envPrefix:"HISTORY_"`
 	// Job configures the erasure job.
@@ -74,8 +74,9 @@ type Config struct {
 type JobConfig struct {
 	// TokenFile holds the bearer token of the job's calls (a service subject with the
 	// erasure_job role), read again on every use so that a renewed token is picked
-	// up. Empty: erasure requests are refused with FAILED_PRECONDITION.
-	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE"`
+	// up. Empty: erasure requests are refused with FAILED_PRECONDITION, so a
+	// deployment must set it (deploy/validate reads the deploy tag).
+	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE" deploy:"required"`
 	// Poll is how often the worker looks for due jobs (new ones start at once).
 	Poll time.Duration `env:"DISCLOSURE_JOB_POLL_INTERVAL" envDefault:"5s"`
 	// CallTimeout bounds one step's call.

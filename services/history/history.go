@@ -30,7 +30,7 @@ type Config struct {
 	service.Base
 	// OwnerTarget is the owner service's gRPC address. The history service calls it
 	// with its own certificate (TLS_CERT_FILE) and trusts TLS_CA_FILE for it.
-	OwnerTarget string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101"`
+	OwnerTarget string `env:"OWNER_GRPC_TARGET" envDefault:"127.0.0.1:7101" peerTLS:""`
 	// Retention is how long an erased owner's visits are kept (RETENTION_* variables;
 	// never below the legal minima). Zero, as in a Config built by hand, means the minima.
 	Retention retention.Policy

@@ -161,8 +161,51 @@ func walkFields(t reflect.Type, prefix string, fn func(f reflect.StructField, na
 			walkFields(ft, prefix+f.Tag.Get("envPrefix"), fn)
 			continue
 		}
-		if key != "" {
+		if key != "" && key != "-" {
 			fn(f, prefix+key)
 		}
 	}
+}
+
+// Variable is an environment variable a configuration struct reads, with what its
+// tags say about it: what deploy/validate checks the deployments against.
+type Variable struct {
+	Name string
+	// Default is the envDefault value, used when the variable is not set.
+	Default string
+	// Required: loading fails without it (the env tag's required or notEmpty).
+	Required bool
+	// Deployed: tagged deploy:"required". The binary starts without it, for
+	// development and tests, but a deployment that leaves it out lacks a feature.
+	Deployed bool
+	// FromFile: tagged secret:"file", so NAME_FILE may name a file holding it.
+	FromFile bool
+	// Peer: tagged peerTLS, the variable is another service's gRPC target, called
+	// with the client certificate, key and CA of the TLS_CERT_FILE, TLS_KEY_FILE
+	// and TLS_CA_FILE variables under the prefix PeerTLS (empty: the server's own).
+	Peer    bool
+	PeerTLS string
+}
+
+// Variables lists the environment variables cfg, a configuration struct or a
+// pointer to one, reads.
+func Variables(cfg any) []Variable {
+	var out []Variable
+	walkFields(reflect.TypeOf(cfg), "", func(f reflect.StructField, name string) {
+		_, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
+		peerTLS, peer := f.Tag.Lookup("peerTLS")
+		v := Variable{
+			Name:     name,
+			Default:  f.Tag.Get("envDefault"),
+			Deployed: f.Tag.Get("deploy") == "required",
+			FromFile: f.Tag.Get("secret") == "file",
+			Peer:     peer,
+			PeerTLS:  peerTLS,
+		}
+		for _, o := range strings.Split(opts, ",") {
+			v.Required = v.Required || o == "required" || o == "notEmpty"
+		}
+		out = append(out, v)
+	})
+	return out
 }

@@ -151,3 +151,39 @@ func TestIsSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestVariables(t *testing.T) {
+	type client struct {
+		Target  string `env:"PEER_GRPC_TARGET" envDefault:"127.0.0.1:1" peerTLS:"PEER_"`
+		Job     string `env:"JOB_TOKEN_FILE" deploy:"required"`
+		Strict  string `env:"STRICT,notEmpty"`
+		Ignored string `env:"-"`
+	}
+	type both struct {
+		Sample sample
+		Client client
+	}
+	got := map[string]Variable{}
+	for _, v := range Variables(&both{}) {
+		got[v.Name] = v
+	}
+	want := map[string]Variable{
+		"NAME":             {Name: "NAME", Required: true},
+		"TIMEOUT":          {Name: "TIMEOUT", Default: "1s"},
+		"API_KEY":          {Name: "API_KEY"},
+		"TOKEN":            {Name: "TOKEN", FromFile: true},
+		"NESTED_PORT":      {Name: "NESTED_PORT", Default: "80"},
+		"NESTED_PASSWORD":  {Name: "NESTED_PASSWORD", FromFile: true},
+		"PEER_GRPC_TARGET": {Name: "PEER_GRPC_TARGET", Default: "127.0.0.1:1", Peer: true, PeerTLS: "PEER_"},
+		"JOB_TOKEN_FILE":   {Name: "JOB_TOKEN_FILE", Deployed: true},
+		"STRICT":           {Name: "STRICT", Required: true},
+	}
+	if len(got) != len(want) {
+		t.Errorf("Variables = %+v, want %d variables", got, len(want))
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: got %+v, want %+v", name, got[name], w)
+		}
+	}
+}
