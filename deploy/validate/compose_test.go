@@ -82,6 +82,9 @@ func FuzzParseCompose(f *testing.F) {
 	}
 	f.Add(string(raw))
 	f.Add("services:\n  a:\n    depends_on: {b: {}}\n    environment: [X]\n    volumes: [\"v:/x\"]\n")
+	f.Add("services:\n  owner:\n    build: .\n    environment: [GRPC_ADDR=x, TLS_CERT_FILE=/c]\n    volumes: [\"./certs/owner:/c\"]\n" +
+		"    healthcheck: {test: [CMD, grpc_health_probe, -addr, -tls-server-name=]}\n  gateway:\n    build: .\n    environment: [OWNER_GRPC_TARGET=owner:1]\n")
+	vars := binaryVariables(f)
 	f.Fuzz(func(t *testing.T, src string) {
 		c, err := validate.ParseCompose([]byte(src))
 		if err != nil {
@@ -94,6 +97,7 @@ func FuzzParseCompose(f *testing.F) {
 			_, _ = s.Mounts()
 			_, _ = s.HostPath("/etc/x")
 		}
+		_ = validate.CheckWiring(validate.ComposeStack(c, composesetup.DefaultHosts()), vars)
 	})
 }
 

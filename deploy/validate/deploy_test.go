@@ -64,7 +64,7 @@ func callGraph() validate.Graph {
 }
 
 // repoRoot is the workspace root, two levels above this module.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {

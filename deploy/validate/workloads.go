@@ -364,14 +364,11 @@ func checkCompanions(o Objects, d *appsv1.Deployment) []error {
 	if pdbs != 1 {
 		errs = append(errs, fmt.Errorf("deployment %s is covered by %d PodDisruptionBudgets, want 1", d.Name, pdbs))
 	}
-	services := 0
-	for _, s := range o.Services {
-		if len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(podLabels) {
-			services++
-			errs = append(errs, checkServicePorts(&s, d)...)
-		}
+	services := servicesOf(o, d)
+	for i := range services {
+		errs = append(errs, checkServicePorts(&services[i], d)...)
 	}
-	if services == 0 {
+	if len(services) == 0 {
 		errs = append(errs, fmt.Errorf("deployment %s has no Service", d.Name))
 	}
 	return errs

@@ -75,6 +75,13 @@ const nonrootID = 65532
 
 const leafValidity = 365 * 24 * time.Hour
 
+// DNSNames are the names the certificate of host is issued for (and the
+// loopback addresses): deploy/validate checks the compose services' peers and
+// health checks against them.
+func DNSNames(host string) []string {
+	return []string{host, "localhost"}
+}
+
 // DefaultHosts are the compose services that need a certificate (deploy/validate
 // checks them against compose.yaml); Run refuses Hosts that leave one out.
 func DefaultHosts() []string {
@@ -311,7 +318,7 @@ func issue(dir, host string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, owne
 		NotAfter:     now.Add(leafValidity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:     []string{host, "localhost"},
+		DNSNames:     DNSNames(host),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
