@@ -56,6 +56,20 @@ func (s *system) insured(t *testing.T, ownerID, name string) *disclosurev1.Recip
 	return ins
 }
 
+// renameDog corrects the dog's name, from its version, and returns the version the
+// correction produced.
+func (s *system) renameDog(t *testing.T, dog string, version int64) int64 {
+	t.Helper()
+	res, err := s.owners.UpdatePatient(s.as(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
+		PatientId: dog, Patient: &ownerv1.Patient{Name: "Musta"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
+		Version: version, Reason: "the name was always Musta",
+	})
+	if err != nil {
+		t.Fatalf("rename the dog: %v", err)
+	}
+	return res.GetPatient().GetVersion()
+}
+
 // TestRectificationRecipients: the insurer got the owner's name before the name was
 // corrected, so it is to be told (GDPR Art. 19); a later phone change touches nothing it
 // got; a disclosure after the correction does not count for it.
@@ -167,14 +181,7 @@ func TestRectificationOfATransferredPet(t *testing.T) {
 	firstSent := disclose(first.GetId(), firstOwner)
 	moved := s.move(t, patientID, newOwner)
 	secondSent := disclose(second.GetId(), newOwner)
-	res, err := s.owners.UpdatePatient(s.as(t, auth.RoleReception), &ownerv1.UpdatePatientRequest{
-		PatientId: patientID, Patient: &ownerv1.Patient{Name: "Musta"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
-		Version: moved, Reason: "the name was always Musta",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	renamed := res.GetPatient().GetVersion()
+	renamed := s.renameDog(t, patientID, moved)
 	for _, tc := range []struct {
 		name, owner string
 		// want is each recipient to tell, with the disclosures that sent the old name.
@@ -214,6 +221,52 @@ func TestRectificationOfATransferredPet(t *testing.T) {
 		if err != nil || n != want {
 			t.Errorf("readings audited with owner %s as the subject: %d (%v), want %d", owner, n, err, want)
 		}
+	}
+}
+
+// TestCorrectionUnderTheMiddleOwnerOfADogTransferredTwice: the dog's name was wrong
+// from its registration with A, whose insurer got it; the dog moved to B, whose
+// receptionist corrected the name, and B's insurer had got the wrong name too. Asked
+// under B, whose correction it was, both insurers are listed, and still after the dog
+// moves on to C: who received the wrong name does not change with who has the dog now.
+func TestCorrectionUnderTheMiddleOwnerOfADogTransferredTwice(t *testing.T) {
+	s := start(t)
+	a, dog, b, c := s.dogToMove(t)
+	insA := s.insured(t, a, "LähiTapiola")
+	insB := s.insured(t, b, "If")
+	if _, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(insA.GetId(), a, patientBasics)); err != nil {
+		t.Fatal(err)
+	}
+	version := s.move(t, dog, b)
+	if _, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(insB.GetId(), b, patientBasics)); err != nil {
+		t.Fatal(err)
+	}
+	renamed := s.renameDog(t, dog, version)
+	ask := func() []string {
+		t.Helper()
+		list, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), &disclosurev1.ListRectificationRecipientsRequest{
+			OwnerId: b, PatientId: dog, ChangeVersion: renamed,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range list.GetRecipients() {
+			ids = append(ids, r.GetName())
+		}
+		return ids
+	}
+	before := ask()
+	if len(before) != 2 {
+		t.Fatalf("asked under B while the dog is B's: %v, want both insurers", before)
+	}
+	if _, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: dog, NewOwnerId: c, Version: renamed, Reason: "sold again",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if after := ask(); !slices.Equal(after, before) {
+		t.Errorf("the same correction asked under B after the dog moved on to C: %v, before: %v", after, before)
 	}
 }
 

@@ -28,6 +28,9 @@ type OwnerChanges interface {
 	// PatientOwner returns the owner the patient is with now; apperr.ErrNotFound when
 	// the patient is unknown.
 	PatientOwner(ctx context.Context, patientID string) (string, error)
+	// PatientOwnerAt returns the owner the patient had when the change that produced
+	// version was made; apperr.ErrNotFound when the patient is unknown.
+	PatientOwnerAt(ctx context.Context, patientID string, version int64) (string, error)
 }
 
 // VisitAmendment is an amendment of a visit, with what of the visit tells which
@@ -134,11 +137,13 @@ func (e *Erasure) ownerRectified(ctx context.Context, q RectificationQuery) (rec
 }
 
 // patientRectified reads a patient's change, carried by the disclosures that covered
-// the patient: asked under the patient's owner now, every one of them, whichever owner
-// it was about (what a recipient got of the animal under an earlier owner is as wrong
-// after the correction, and the owner the animal is with is the one the clinic asks
-// under); asked under an earlier owner, that owner's own, as it always was (the
-// animal's later owners' disclosures are not theirs).
+// the patient: asked under the owner the patient had when the change was made, every
+// one of them, whichever owner it was about (what a recipient got of the animal under
+// an earlier owner is as wrong after the correction, and the clinic corrects under the
+// owner the animal is with); asked under another owner, that owner's own (an earlier
+// owner's disclosures are theirs, a later owner's came after the change). Who has the
+// animal now does not count: the answer about a change must not shift when the animal
+// moves on.
 func (e *Erasure) patientRectified(ctx context.Context, q RectificationQuery) (rectified, error) {
 	c, err := e.changes.PatientChange(ctx, q.PatientID, q.Version)
 	if err != nil {
@@ -147,11 +152,11 @@ func (e *Erasure) patientRectified(ctx context.Context, q RectificationQuery) (r
 	return rectified{
 		categories: domain.ChangedPatientCategories(c.Fields), at: c.Time,
 		log: func(ctx context.Context) (logPages, error) {
-			now, err := e.changes.PatientOwner(ctx, q.PatientID)
+			then, err := e.changes.PatientOwnerAt(ctx, q.PatientID, q.Version)
 			switch {
 			case err != nil:
 				return logPages{}, err
-			case now == q.OwnerID:
+			case then == q.OwnerID:
 				return e.patientLog(q.PatientID), nil
 			default:
 				return e.ownerLog(q.OwnerID), nil

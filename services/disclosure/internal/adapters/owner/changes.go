@@ -39,6 +39,51 @@ func changeOf(changes []*ownerv1.Change, what, id string, version int64) (app.Ow
 	return app.OwnerChange{}, fmt.Errorf("change %d of %s %s: %w", version, what, id, apperr.ErrNotFound)
 }
 
+// PatientOwnerAt implements app.OwnerChanges with GetPatient and ListPatientChanges,
+// read in that order: a transfer recorded after the patient was read shows in the
+// changes, so a history without one means the owner read is the only one it had.
+func (c *Client) PatientOwnerAt(ctx context.Context, patientID string, version int64) (string, error) {
+	now, err := c.PatientOwner(ctx, patientID)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.owners.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: patientID})
+	if err != nil {
+		return "", fmt.Errorf("read the changes of patient %s: %w", patientID, err)
+	}
+	if then := ownerAt(res.GetChanges(), version); then != "" {
+		return then, nil
+	}
+	return now, nil
+}
+
+// ownerAt returns the owner a patient had at version by its transfers (a transfer
+// taken back is one too): the one the last transfer up to version moved it to, else
+// the one the first transfer after moved it from; "" when it was never transferred.
+func ownerAt(changes []*ownerv1.Change, version int64) string {
+	var before, after *ownerv1.ValueChange
+	var beforeAt, afterAt int64
+	for _, ch := range changes {
+		at := ch.GetVersion()
+		for _, v := range ch.GetValues() {
+			switch {
+			case v.GetField() != "owner_id":
+			case at <= version && (before == nil || at > beforeAt):
+				before, beforeAt = v, at
+			case at > version && (after == nil || at < afterAt):
+				after, afterAt = v, at
+			}
+		}
+	}
+	switch {
+	case before != nil:
+		return before.GetNewValue()
+	case after != nil:
+		return after.GetOldValue()
+	}
+	return ""
+}
+
 // PatientOwner implements app.OwnerChanges with GetPatient.
 func (c *Client) PatientOwner(ctx context.Context, patientID string) (string, error) {
 	res, err := c.owners.GetPatient(ctx, &ownerv1.GetPatientRequest{PatientId: patientID})

@@ -3634,10 +3634,10 @@ type ListRectificationRecipientsRequest struct {
 	// Optional: one of the owner's patients, whose change (lillvet.owner.v1.
 	// ListPatientChanges) is meant: its name, species, breed, sex and birth date (patient
 	// basics) or its microchip. Only the disclosures that covered the patient count: when
-	// the patient is the owner's now, every one of them, whichever owner it was about (an
-	// animal transferred from an earlier owner takes that owner's recipients along, and
-	// the reading is audited with that owner as a subject too); for an animal the owner
-	// had earlier, only the owner's own.
+	// the patient was the owner's when the change was made, every one of them, whichever
+	// owner it was about (an animal transferred from an earlier owner takes that owner's
+	// recipients along, and the reading is audited with that owner as a subject too); for
+	// another owner, only the owner's own.
 	PatientId string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	// Optional, not with patient_id: a visit (lillvet.history.v1.GetVisit) whose
 	// amendment is meant, a visit of the owner's or of a patient that is the owner's now.
