@@ -287,6 +287,7 @@ func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []str
 			rec.PatientIDs = appendMissing(rec.PatientIDs, c.PatientID)
 		}
 	}
+	rec.GatheredAt = s.now().UTC().Truncate(time.Millisecond)
 	payload, err := p.Marshal()
 	if err != nil {
 		return err

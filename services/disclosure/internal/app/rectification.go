@@ -168,8 +168,10 @@ func (e *Erasure) patientRectified(ctx context.Context, q RectificationQuery) (r
 
 // visitRectified reads an amendment of a visit, carried by the disclosures about the
 // owner at the time of the visit (only theirs held the visit) that covered its patient
-// and were made after the visit was recorded. The visit must be the asking owner's, or
-// its patient the asking owner's now, as for a patient's change.
+// and whose package was gathered after the visit was recorded (a disclosure logged just
+// before may hold it); the change's time bounds them by their log time, taken before
+// gathering. The visit must be the asking owner's, or its patient the asking owner's
+// now.
 func (e *Erasure) visitRectified(ctx context.Context, q RectificationQuery) (rectified, error) {
 	a, err := e.visits.Amendment(ctx, q.VisitID, q.Version)
 	if err != nil {
@@ -188,9 +190,19 @@ func (e *Erasure) visitRectified(ctx context.Context, q RectificationQuery) (rec
 		categories: domain.ChangedVisitCategories(a.Fields), at: a.Time,
 		log: func(context.Context) (logPages, error) { return e.ownerLog(a.OwnerID), nil },
 		carried: func(rec domain.Record) bool {
-			return !rec.CreatedAt.Before(a.Recorded) && slices.Contains(rec.PatientIDs, a.PatientID)
+			return !gatheredAt(rec).Before(a.Recorded) && slices.Contains(rec.PatientIDs, a.PatientID)
 		},
 	}, nil
+}
+
+// gatheredAt is when the entry's package had been gathered: a visit recorded after the
+// entry was logged, while its package was gathered, may be in it. An entry logged before
+// the time was kept has its own time.
+func gatheredAt(rec domain.Record) time.Time {
+	if rec.GatheredAt.IsZero() {
+		return rec.CreatedAt
+	}
+	return rec.GatheredAt
 }
 
 // patientLog reads the log entries naming the patient, whichever owner each was about.

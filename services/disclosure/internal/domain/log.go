@@ -33,7 +33,13 @@ type Record struct {
 	RequestedBy string
 	// RequestedByRoles are their roles at the time.
 	RequestedByRoles []string
-	CreatedAt        time.Time
+	// CreatedAt is when the disclosure was logged, taken before its package was
+	// gathered: data changed after it may still be in the package as it was.
+	CreatedAt time.Time
+	// GatheredAt is when the package had been gathered: data recorded before it may be
+	// in the package, although recorded after CreatedAt. Zero for a refusal and for
+	// entries logged before it was kept.
+	GatheredAt time.Time
 	// PayloadSHA256 is the lower-case hex SHA-256 of Payload.
 	PayloadSHA256 string
 	Payload       []byte

@@ -40,24 +40,25 @@ const (
 // payload is the only field a later erasure or retention sweep may remove; the rest is
 // never changed.
 type recordDoc struct {
-	ID                string    `bson:"_id"`
-	RecipientID       string    `bson:"recipient_id"`
-	RecipientKind     string    `bson:"recipient_kind"`
-	OwnerID           string    `bson:"owner_id"`
-	PatientIDs        []string  `bson:"patient_ids"`
-	Categories        []string  `bson:"categories"`
-	CaseReference     string    `bson:"case_reference"`
-	Outcome           string    `bson:"outcome"`
-	Basis             string    `bson:"basis,omitempty"`
-	ConsentEntryID    string    `bson:"consent_entry_id,omitempty"`
-	RefusalReason     string    `bson:"refusal_reason,omitempty"`
-	ConsentReason     string    `bson:"consent_reason,omitempty"`
-	RefusedCategories []string  `bson:"refused_categories,omitempty"`
-	RequestedBy       string    `bson:"requested_by"`
-	RequestedByRoles  []string  `bson:"requested_by_roles"`
-	Time              time.Time `bson:"time"`
-	PayloadSHA256     string    `bson:"payload_sha256,omitempty"`
-	Payload           []byte    `bson:"payload,omitempty"`
+	ID                string     `bson:"_id"`
+	RecipientID       string     `bson:"recipient_id"`
+	RecipientKind     string     `bson:"recipient_kind"`
+	OwnerID           string     `bson:"owner_id"`
+	PatientIDs        []string   `bson:"patient_ids"`
+	Categories        []string   `bson:"categories"`
+	CaseReference     string     `bson:"case_reference"`
+	Outcome           string     `bson:"outcome"`
+	Basis             string     `bson:"basis,omitempty"`
+	ConsentEntryID    string     `bson:"consent_entry_id,omitempty"`
+	RefusalReason     string     `bson:"refusal_reason,omitempty"`
+	ConsentReason     string     `bson:"consent_reason,omitempty"`
+	RefusedCategories []string   `bson:"refused_categories,omitempty"`
+	RequestedBy       string     `bson:"requested_by"`
+	RequestedByRoles  []string   `bson:"requested_by_roles"`
+	Time              time.Time  `bson:"time"`
+	GatheredAt        *time.Time `bson:"gathered_at,omitempty"`
+	PayloadSHA256     string     `bson:"payload_sha256,omitempty"`
+	Payload           []byte     `bson:"payload,omitempty"`
 }
 
 func toStrings[T ~string](in []T) []string {
@@ -113,6 +114,10 @@ func toRecordDoc(r domain.Record) recordDoc {
 	if d.PatientIDs == nil {
 		d.PatientIDs = []string{}
 	}
+	if !r.GatheredAt.IsZero() {
+		t := r.GatheredAt
+		d.GatheredAt = &t
+	}
 	if d.RequestedByRoles == nil {
 		d.RequestedByRoles = []string{}
 	}
@@ -147,6 +152,9 @@ func (d *recordDoc) toDomain() domain.Record {
 		CaseReference: d.CaseReference, Basis: domain.Basis(d.Basis), ConsentEntryID: d.ConsentEntryID,
 		RequestedBy: d.RequestedBy, RequestedByRoles: d.RequestedByRoles, CreatedAt: d.Time.UTC(),
 		PayloadSHA256: d.PayloadSHA256, Payload: d.Payload,
+	}
+	if d.GatheredAt != nil {
+		r.GatheredAt = d.GatheredAt.UTC()
 	}
 	switch d.Outcome {
 	case outcomeDisclosed:

@@ -3645,7 +3645,8 @@ type ListRectificationRecipientsRequest struct {
 	// (each disclosed visit carries them), its medications the medications, its invoice
 	// references the invoices, any other field the visit history. The disclosures that
 	// count are those about the owner at the time of the visit that covered its patient,
-	// made after the visit was recorded and before the amendment.
+	// whose package was gathered after the visit was recorded and that were logged
+	// before the amendment.
 	VisitId       string `protobuf:"bytes,4,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
