@@ -2,6 +2,7 @@ package disclosure_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -221,6 +222,49 @@ func TestRectificationOfATransferredPet(t *testing.T) {
 		if err != nil || n != want {
 			t.Errorf("readings audited with owner %s as the subject: %d (%v), want %d", owner, n, err, want)
 		}
+	}
+}
+
+// TestTransferredDogsNameNotSentByTheFirstOwnersLaterDisclosure: after the dog moved
+// to the new owner, the first owner's insurer got the first owner's animals' basics
+// (a cat's, or none: the dog is no longer theirs) and the first owner's visit history,
+// which still holds the dog's visit. The package never carried the dog's name, so the
+// name's correction under the new owner lists nobody.
+func TestTransferredDogsNameNotSentByTheFirstOwnersLaterDisclosure(t *testing.T) {
+	s := start(t)
+	for _, tc := range []struct {
+		name string
+		cat  bool
+	}{{"with a cat of their own", true}, {"with no animal left", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			firstOwner, dog, newOwner, _ := s.dogToMove(t)
+			if tc.cat {
+				if _, err := s.owners.RegisterPatient(s.as(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: firstOwner, Patient: &ownerv1.Patient{
+					Name: "Mirri", Species: ownerv1.Species_SPECIES_CAT, Sex: ownerv1.Sex_SEX_FEMALE, BirthDate: "2021-05-01",
+				}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.visit(t, dog, "ears", 3)
+			ins := s.insured(t, firstOwner, "LähiTapiola")
+			moved := s.move(t, dog, newOwner)
+			res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), firstOwner, patientBasics, visits))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pkg := res.GetContents().String(); strings.Contains(pkg, "Musti") || strings.Contains(pkg, "Mirri") != tc.cat || !strings.Contains(pkg, "ears") {
+				t.Fatalf("package: %s", pkg)
+			}
+			list, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), &disclosurev1.ListRectificationRecipientsRequest{
+				OwnerId: newOwner, PatientId: dog, ChangeVersion: s.renameDog(t, dog, moved),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list.GetRecipients()) != 0 {
+				t.Errorf("recipients to tell of the dog's corrected name = %v; the package %s never carried it", list.GetRecipients(), res.GetDisclosure().GetId())
+			}
+		})
 	}
 }
 

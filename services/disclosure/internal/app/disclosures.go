@@ -279,13 +279,16 @@ func (s *Service) pack(ctx context.Context, rec *domain.Record, patientIDs []str
 		p.Visits, p.Communications = historyPayload(h, only, has)
 		// The owner's history may hold animals since transferred away: the log names
 		// every animal the package speaks of, so that a later rectification or erasure
-		// of any of them finds this recipient (Art. 19).
+		// of any of them finds this recipient (Art. 19), and which of them it names only
+		// there, whose basics did not go out.
+		named := len(rec.PatientIDs)
 		for _, v := range p.Visits {
 			rec.PatientIDs = appendMissing(rec.PatientIDs, v.PatientID)
 		}
 		for _, c := range p.Communications {
 			rec.PatientIDs = appendMissing(rec.PatientIDs, c.PatientID)
 		}
+		rec.HistoryOnlyPatientIDs = slices.Clone(rec.PatientIDs[named:])
 	}
 	rec.GatheredAt = s.now().UTC().Truncate(time.Millisecond)
 	payload, err := p.Marshal()

@@ -162,7 +162,11 @@ func (e *Erasure) patientRectified(ctx context.Context, q RectificationQuery) (r
 				return e.ownerLog(q.OwnerID), nil
 			}
 		},
-		carried: func(rec domain.Record) bool { return slices.Contains(rec.PatientIDs, q.PatientID) },
+		// What a patient's change touches (its basics, its microchip) went out only for
+		// the animals a package did not name by their history alone.
+		carried: func(rec domain.Record) bool {
+			return slices.Contains(rec.PatientIDs, q.PatientID) && !slices.Contains(rec.HistoryOnlyPatientIDs, q.PatientID)
+		},
 	}, nil
 }
 

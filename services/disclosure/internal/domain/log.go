@@ -17,6 +17,10 @@ type Record struct {
 	OwnerID       string
 	// PatientIDs are the animals the package covers, or that were asked for when refused.
 	PatientIDs []string
+	// HistoryOnlyPatientIDs are those of PatientIDs the package names only in the
+	// owner's history (animals transferred away before it was gathered): their basics
+	// and microchip did not go out. Nil for entries logged before it was kept.
+	HistoryOnlyPatientIDs []string
 	// Categories are those asked for: exactly what the package holds when disclosed.
 	Categories    []Category
 	CaseReference string

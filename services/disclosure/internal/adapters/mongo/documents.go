@@ -45,6 +45,7 @@ type recordDoc struct {
 	RecipientKind     string     `bson:"recipient_kind"`
 	OwnerID           string     `bson:"owner_id"`
 	PatientIDs        []string   `bson:"patient_ids"`
+	HistoryOnly       []string   `bson:"history_only_patient_ids,omitempty"`
 	Categories        []string   `bson:"categories"`
 	CaseReference     string     `bson:"case_reference"`
 	Outcome           string     `bson:"outcome"`
@@ -106,7 +107,7 @@ func (d *recipientDoc) toDomain() domain.Recipient {
 func toRecordDoc(r domain.Record) recordDoc {
 	d := recordDoc{
 		ID: r.ID, RecipientID: r.RecipientID, RecipientKind: string(r.RecipientKind), OwnerID: r.OwnerID,
-		PatientIDs: r.PatientIDs, Categories: toStrings(r.Categories), CaseReference: r.CaseReference,
+		PatientIDs: r.PatientIDs, HistoryOnly: r.HistoryOnlyPatientIDs, Categories: toStrings(r.Categories), CaseReference: r.CaseReference,
 		Outcome: outcomeDisclosed, Basis: string(r.Basis), ConsentEntryID: r.ConsentEntryID,
 		RequestedBy: r.RequestedBy, RequestedByRoles: r.RequestedByRoles, Time: r.CreatedAt,
 		PayloadSHA256: r.PayloadSHA256, Payload: r.Payload,
@@ -148,7 +149,7 @@ func refusalSet(f domain.Refusal) bson.M {
 func (d *recordDoc) toDomain() domain.Record {
 	r := domain.Record{
 		ID: d.ID, RecipientID: d.RecipientID, RecipientKind: domain.Kind(d.RecipientKind), OwnerID: d.OwnerID,
-		PatientIDs: d.PatientIDs, Categories: fromStrings[domain.Category](d.Categories),
+		PatientIDs: d.PatientIDs, HistoryOnlyPatientIDs: d.HistoryOnly, Categories: fromStrings[domain.Category](d.Categories),
 		CaseReference: d.CaseReference, Basis: domain.Basis(d.Basis), ConsentEntryID: d.ConsentEntryID,
 		RequestedBy: d.RequestedBy, RequestedByRoles: d.RequestedByRoles, CreatedAt: d.Time.UTC(),
 		PayloadSHA256: d.PayloadSHA256, Payload: d.Payload,
