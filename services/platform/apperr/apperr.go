@@ -191,6 +191,14 @@ func Precondition(reason, description string) error {
 	return &PreconditionError{Reason: reason, Description: description}
 }
 
+// RequestIDReused refuses a create whose client request id was used for something
+// else, used, as "another owner": answering it with the first record would tell the
+// caller their create was done when it was not, and show them someone else's data.
+func RequestIDReused(used string) error {
+	return Precondition("REQUEST_ID_REUSED",
+		"the request id was used for "+used+"; send this request with a new request id")
+}
+
 // ToStatus translates err into a gRPC status error. Errors that already are
 // statuses pass unchanged; unknown errors are logged (with the context's
 // trace id, through a telemetry logger) and answered with "internal error".

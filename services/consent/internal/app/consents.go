@@ -62,8 +62,7 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 	// A retry repeats the decision; a request id reused for another one must not be
 	// answered as if that one were recorded (a withdrawal would silently not be).
 	if stored.Purpose != e.Purpose || stored.Scope != e.Scope || stored.Decision != e.Decision {
-		return domain.Entry{}, apperr.Precondition("REQUEST_ID_REUSED",
-			"the request id was used for another decision of this owner; send the new decision with a new request id")
+		return domain.Entry{}, apperr.RequestIDReused("another decision of this owner")
 	}
 	return stored, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+stored.ID, in.OwnerID)
 }

@@ -99,8 +99,7 @@ func ledgerFull() error {
 // what a crash may have left undone: listing it in the owner's ledger.
 func (s *Service) replayAccessRequest(ctx context.Context, first, retry domain.AccessRequest) (domain.AccessRequest, error) {
 	if first.OwnerID != retry.OwnerID {
-		return domain.AccessRequest{}, apperr.Precondition("REQUEST_ID_REUSED",
-			"the request id was used for an access request of another owner")
+		return domain.AccessRequest{}, apperr.RequestIDReused("an access request of another owner")
 	}
 	ledger, err := s.repo.AccessLedger(ctx, first.OwnerID)
 	if err != nil {

@@ -197,8 +197,7 @@ func loggedByAnother(stored, rec domain.Record) bool {
 // included. That refusal is audited; the log entry, final, stays as it is.
 func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
-		return domain.Record{}, apperr.Precondition("REQUEST_ID_REUSED",
-			"the request id was used for a disclosure to another recipient or about another owner")
+		return domain.Record{}, apperr.RequestIDReused("a disclosure to another recipient or about another owner")
 	}
 	if first.Pending {
 		return s.settle(ctx, r, req, first)

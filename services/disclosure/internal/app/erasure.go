@@ -189,8 +189,7 @@ func (e *Erasure) CreateErasureRequest(ctx context.Context, requestID string, r 
 
 func (e *Erasure) replayErasure(ctx context.Context, first domain.ErasureJob, retry domain.Receipt) (domain.ErasureJob, error) {
 	if first.OwnerID != retry.OwnerID {
-		return domain.ErasureJob{}, apperr.Precondition("REQUEST_ID_REUSED",
-			"the request id was used for an erasure request of another owner")
+		return domain.ErasureJob{}, apperr.RequestIDReused("an erasure request of another owner")
 	}
 	return first, e.audit(ctx, erasureEvent("erasure_request.create", first))
 }

@@ -28,7 +28,7 @@ func (s *Service) CreateRecipient(ctx context.Context, requestID string, r domai
 	// A retry registers the same organisation; a request id reused for another one is
 	// refused, not answered with the first (a disclosure meant for B would go to A).
 	if stored.Name != r.Name || stored.Kind != r.Kind || stored.BusinessID != r.BusinessID || stored.Country != r.Country {
-		return domain.Recipient{}, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another recipient")
+		return domain.Recipient{}, apperr.RequestIDReused("another recipient")
 	}
 	return stored, s.record(ctx, audit.Event{Action: "recipient.create", Resource: recipientResource(stored.ID)})
 }

@@ -134,13 +134,6 @@ func seesRestricted(ctx context.Context) bool {
 var errRestricted = apperr.Precondition("VISIT_RESTRICTED",
 	"the visit is restricted: the owner's data was erased and it is kept only for its legal retention period")
 
-// errRequestIDReused refuses a create whose request id was used for another what, as
-// the other services do.
-func errRequestIDReused(what string) error {
-	return apperr.Precondition("REQUEST_ID_REUSED",
-		fmt.Sprintf("the request id was used for another %s; send the new one with a new request id", what))
-}
-
 // errOwnerErased answers an attempt to add to an erased owner's history.
 var errOwnerErased = apperr.Precondition("OWNER_ERASED", "the owner's data was erased; nothing more can be recorded for them")
 

@@ -84,7 +84,7 @@ func (s *Service) retriedCommunication(ctx context.Context, stored *domain.Commu
 		sent.Time = stored.Time
 	}
 	if !domain.SameCommunication(stored, &sent) {
-		return nil, errRequestIDReused("communication with this owner")
+		return nil, apperr.RequestIDReused("another communication with this owner")
 	}
 	return stored, s.record(ctx, "communication.create", ownerResource(stored.OwnerID)+"/communications/"+stored.ID, stored.OwnerID)
 }

@@ -98,7 +98,7 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 		sent = rec.Retention.Reduce(sent)
 	}
 	if !domain.SameVisit(&first, &sent) {
-		return nil, errRequestIDReused("visit of this patient")
+		return nil, apperr.RequestIDReused("another visit of this patient")
 	}
 	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
 }
@@ -299,7 +299,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 		same = domain.SameAmendment(done, &reduced)
 	}
 	if !same {
-		return nil, nil, errRequestIDReused("correction of this visit")
+		return nil, nil, apperr.RequestIDReused("another correction of this visit")
 	}
 	return s.amended(ctx, &rec.Current, done)
 }

@@ -41,7 +41,7 @@ func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owne
 	// A retry names the same person; a request id reused for someone else is refused
 	// rather than answered with the first person's data.
 	if created.GivenNames != o.GivenNames || created.FamilyName != o.FamilyName {
-		return nil, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another owner")
+		return nil, apperr.RequestIDReused("another owner")
 	}
 	return created, s.record(ctx, "owner.create", ownerResource(created.ID), created.ID)
 }

@@ -41,7 +41,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	// A retry registers the same animal under the same owner; a request id reused for
 	// another is refused rather than answered with the first animal (or owner).
 	if created.OwnerID != p.OwnerID || created.Name != p.Name || created.Species != p.Species {
-		return nil, apperr.Precondition("REQUEST_ID_REUSED", "the request id was used to register another patient")
+		return nil, apperr.RequestIDReused("another patient")
 	}
 	// Audited as soon as it is written: taking it back below may come too late (the
 	// owner's erasure may reach the patient first), and then the registration stands.
