@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // DeniedFunc is told about every authenticated call the policy refused, so
@@ -84,8 +85,10 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 // checkPurpose refuses a stated purpose that holds a personal identity code, before
 // anything (a denied call's audit event included) can copy it: the purpose goes into
 // every audit event of the call and is forwarded to every service the call reaches.
-// The whole value is checked, not the part Purpose keeps. It must also be text, valid
-// UTF-8 without control characters: an x-purpose-bin value may hold any bytes.
+// Both the whole value and the part Purpose keeps are checked: the cut can end a code
+// that the whole value runs into a longer word ("131052-308TX" is none, its first
+// eleven characters are one). It must also be text, valid UTF-8 without control
+// characters: an x-purpose-bin value may hold any bytes.
 func checkPurpose(ctx context.Context) error {
 	vals, both := statedPurposes(ctx)
 	var v apperr.ValidationError
@@ -96,8 +99,8 @@ func checkPurpose(ctx context.Context) error {
 		v.Add("purpose", "must be valid UTF-8")
 	case slices.ContainsFunc(vals, func(p string) bool { return strings.ContainsFunc(p, unicode.IsControl) }):
 		v.Add("purpose", "must not contain control characters")
-	default:
-		v.CheckNoIdentityCode("purpose", joined)
+	case identitycode.Contains(joined) || identitycode.Contains(Purpose(ctx)):
+		v.Add("purpose", apperr.IdentityCodeViolation)
 	}
 	return apperr.ToStatus(ctx, nil, v.Err())
 }

@@ -98,6 +98,9 @@ func TestInterceptorRefusesBadPurpose(t *testing.T) {
 		{"second value", auth.RoleMaintainer, []string{text, "incident 7", text, "131052-308T"}},
 		{"binary with a code", auth.RoleMaintainer, []string{bin, "Häiriöselvitys, asiakas 131052-308T"}},
 		{"binary past the part Purpose keeps", auth.RoleMaintainer, []string{bin, strings.Repeat("ä", 100) + " 131052-308T"}},
+		// Purpose keeps 200 bytes: the cut ends a code the whole value runs into a word.
+		{"cut into a code", auth.RoleMaintainer, []string{text, strings.Repeat("x", 188) + " 131052-308TX"}},
+		{"binary cut into a code", auth.RoleMaintainer, []string{bin, strings.Repeat("ä", 94) + " 131052-308Tä"}},
 		{"binary not UTF-8", auth.RoleMaintainer, []string{bin, "H\xe4iri\xf6selvitys"}},
 		{"binary with a line break", auth.RoleMaintainer, []string{bin, "Häiriö\nselvitys"}},
 		{"binary with a NUL", auth.RoleMaintainer, []string{bin, "Häiriö\x00"}},
@@ -273,7 +276,7 @@ func FuzzPurposeBin(f *testing.F) {
 		f.Fatal(err)
 	}
 	icpt := auth.UnaryServerInterceptor(v, auth.Policy{getOwner: {WithPurpose: []auth.Role{auth.RoleMaintainer}}}, nil)
-	for _, seed := range []string{"Häiriöselvitys, tiketti 42", "incident 7", "asiakas 131052-308T", "H\xe4iri\xf6", "a\tb", strings.Repeat("ö", 150), " "} {
+	for _, seed := range []string{"Häiriöselvitys, tiketti 42", "incident 7", "asiakas 131052-308T", "H\xe4iri\xf6", "a\tb", strings.Repeat("ö", 150), " ", strings.Repeat("ä", 94) + " 131052-308Tä"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, purpose string) {
