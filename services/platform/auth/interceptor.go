@@ -88,7 +88,9 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 // Both the whole value and the part Purpose keeps are checked: the cut can end a code
 // that the whole value runs into a longer word ("131052-308TX" is none, its first
 // eleven characters are one). It must also be text, valid UTF-8 without control
-// characters: an x-purpose-bin value may hold any bytes.
+// characters (an x-purpose-bin value may hold any bytes), and say something: a
+// maintainer's required purpose of a zero-width space or a bidi override reads as
+// nothing in the audit, or as other text than was sent.
 func checkPurpose(ctx context.Context) error {
 	vals, both := statedPurposes(ctx)
 	var v apperr.ValidationError
@@ -99,10 +101,26 @@ func checkPurpose(ctx context.Context) error {
 		v.Add("purpose", "must be valid UTF-8")
 	case slices.ContainsFunc(vals, func(p string) bool { return strings.ContainsFunc(p, unicode.IsControl) }):
 		v.Add("purpose", "must not contain control characters")
+	case strings.ContainsFunc(joined, isFormat):
+		v.Add("purpose", "must not contain invisible formatting characters (zero-width spaces, soft hyphens, byte order or direction marks)")
+	case slices.ContainsFunc(vals, saysNothing):
+		v.Add("purpose", "must contain a letter or a digit")
 	case identitycode.Contains(joined) || identitycode.Contains(Purpose(ctx)):
 		v.Add("purpose", apperr.IdentityCodeViolation)
 	}
 	return apperr.ToStatus(ctx, nil, v.Err())
+}
+
+// isFormat reports Unicode format characters (Cf), which display as nothing or
+// reorder the text around them.
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
+// saysNothing reports a purpose that is stated but has no letter or digit; a blank
+// one states none, and the policy decides whether one is needed.
+func saysNothing(p string) bool {
+	return strings.TrimSpace(p) != "" && !strings.ContainsFunc(p, func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r)
+	})
 }
 
 // bearer reads the one value it needs: metadata.FromIncomingContext would copy

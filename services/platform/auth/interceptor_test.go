@@ -104,6 +104,14 @@ func TestInterceptorRefusesBadPurpose(t *testing.T) {
 		{"binary not UTF-8", auth.RoleMaintainer, []string{bin, "H\xe4iri\xf6selvitys"}},
 		{"binary with a line break", auth.RoleMaintainer, []string{bin, "Häiriö\nselvitys"}},
 		{"binary with a NUL", auth.RoleMaintainer, []string{bin, "Häiriö\x00"}},
+		// Format characters display as nothing or reorder the text the audit shows.
+		{"zero-width space", auth.RoleMaintainer, []string{bin, "\u200b"}},
+		{"byte order mark", auth.RoleMaintainer, []string{bin, "\ufeff"}},
+		{"word joiners", auth.RoleMaintainer, []string{bin, "\u2060\u2060"}},
+		{"bidi override", auth.RoleMaintainer, []string{bin, "\u202e"}},
+		{"format character in words", auth.RoleMaintainer, []string{bin, "Häiriö\u202eselvitys"}},
+		{"punctuation only", auth.RoleMaintainer, []string{text, "-"}},
+		{"role that needs no purpose states nothing", auth.RoleReception, []string{text, " . "}},
 		// Which of two purposes the audit would record cannot be known.
 		{"both keys", auth.RoleMaintainer, []string{text, "incident 7", bin, "Häiriöselvitys"}},
 		{"both keys, role that needs no purpose", auth.RoleReception, []string{bin, "Häiriöselvitys", text, "incident 7"}},
@@ -267,7 +275,8 @@ func TestForwardingUnaryClientInterceptor(t *testing.T) {
 
 // FuzzPurposeBin states arbitrary bytes as x-purpose-bin: the interceptor refuses them
 // on purpose or passes a purpose that is text fit for the audit (valid UTF-8, at most
-// 200 bytes, no control characters, no identity code) and that grpc-go can send on.
+// 200 bytes, no control or format characters, a letter or digit, no identity code) and
+// that grpc-go can send on.
 func FuzzPurposeBin(f *testing.F) {
 	iss := newIssuer(f, testIssuer, testAudience)
 	v := newVerifier(f, iss)
@@ -276,7 +285,7 @@ func FuzzPurposeBin(f *testing.F) {
 		f.Fatal(err)
 	}
 	icpt := auth.UnaryServerInterceptor(v, auth.Policy{getOwner: {WithPurpose: []auth.Role{auth.RoleMaintainer}}}, nil)
-	for _, seed := range []string{"Häiriöselvitys, tiketti 42", "incident 7", "asiakas 131052-308T", "H\xe4iri\xf6", "a\tb", strings.Repeat("ö", 150), " ", strings.Repeat("ä", 94) + " 131052-308Tä"} {
+	for _, seed := range []string{"Häiriöselvitys, tiketti 42", "incident 7", "asiakas 131052-308T", "H\xe4iri\xf6", "a\tb", strings.Repeat("ö", 150), " ", "\u200b", strings.Repeat("ä", 94) + " 131052-308Tä"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, purpose string) {
@@ -284,7 +293,10 @@ func FuzzPurposeBin(f *testing.F) {
 		_, err := icpt(metadata.NewIncomingContext(t.Context(), md), nil, &grpc.UnaryServerInfo{FullMethod: getOwner},
 			func(ctx context.Context, _ any) (any, error) {
 				p := auth.Purpose(ctx)
-				if !utf8.ValidString(p) || len(p) > 200 || strings.ContainsFunc(p, unicode.IsControl) || identitycode.Contains(p) {
+				if !utf8.ValidString(p) || len(p) > 200 || strings.ContainsFunc(p, unicode.IsControl) ||
+					strings.ContainsFunc(p, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) ||
+					!strings.ContainsFunc(p, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) ||
+					identitycode.Contains(p) {
 					t.Errorf("Purpose = %q", p)
 				}
 				return nil, auth.ForwardingUnaryClientInterceptor()(ctx, "/m", nil, nil, nil,
