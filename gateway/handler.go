@@ -35,7 +35,17 @@ const (
 // gateway's own paths (open) and the REST routes of every backend (behind
 // the token check).
 func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns backendConns, verifier *auth.Verifier) (http.Handler, error) {
-	api, err := newAPIMux(ctx, cfg, tel.Logger, conns, verifier)
+	errs := errorWriter{
+		marshaler: &runtime.JSONPb{
+			// lowerCamelCase names; unset fields left out.
+			MarshalOptions: protojson.MarshalOptions{},
+			// Unknown fields are rejected: a misspelt field is an error for the
+			// caller, not a value silently dropped from a person's record.
+			UnmarshalOptions: protojson.UnmarshalOptions{},
+		},
+		logger: tel.Logger,
+	}
+	api, err := newAPIMux(ctx, cfg, errs, conns, verifier)
 	if err != nil {
 		return nil, err
 	}
@@ -44,8 +54,8 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 		return nil, fmt.Errorf("OpenAPI document: %w", err)
 	}
 	mux := http.NewServeMux()
-	handleRoute(mux, http.MethodGet, healthPath, healthHandler(conns, tel.Logger))
-	handleRoute(mux, http.MethodGet, openAPIPath, serveOpenAPI(doc))
+	handleGet(mux, errs, healthPath, healthHandler(conns, tel.Logger))
+	handleGet(mux, errs, openAPIPath, serveOpenAPI(doc))
 	mux.Handle("/", api)
 
 	traced := otelhttp.NewHandler(restoreTarget(observe(tel.Logger, commonHeaders(mux))), serviceName,
@@ -76,19 +86,11 @@ func serverName(cfg Config) string {
 // newAPIMux is the grpc-gateway mux with the REST routes of every backend,
 // each calling its service through the backend's gRPC client connection
 // once the caller's token has been verified.
-func newAPIMux(ctx context.Context, cfg Config, logger *slog.Logger, conns backendConns, verifier *auth.Verifier) (*runtime.ServeMux, error) {
-	marshaler := &runtime.JSONPb{
-		// lowerCamelCase names; unset fields left out.
-		MarshalOptions: protojson.MarshalOptions{},
-		// Unknown fields are rejected: a misspelt field is an error for the
-		// caller, not a value silently dropped from a person's record.
-		UnmarshalOptions: protojson.UnmarshalOptions{},
-	}
-	errs := errorWriter{marshaler: marshaler, logger: logger}
+func newAPIMux(ctx context.Context, cfg Config, errs errorWriter, conns backendConns, verifier *auth.Verifier) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
 		// A google.api.HttpBody response body (the access report's JSON and HTML) is
 		// written as its raw bytes, with its own content type (bodyContentType).
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: marshaler}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: errs.marshaler}),
 		runtime.WithForwardResponseOption(bodyContentType),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithMetadata(binaryPurpose),
@@ -165,11 +167,17 @@ func setRoute(ctx context.Context, template string) {
 	}
 }
 
-// handleRoute registers a gateway path on mux under its route name.
-func handleRoute(mux *http.ServeMux, method, path string, h http.Handler) {
-	mux.Handle(method+" "+path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// handleGet registers a gateway path that answers GET (and so HEAD) on mux under its
+// route name. Any other method is 405 with Allow, as on the REST routes; the catch-all
+// would hand the path to the API mux, which knows it not (404).
+func handleGet(mux *http.ServeMux, errs errorWriter, path string, h http.Handler) {
+	mux.Handle(http.MethodGet+" "+path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setRoute(r.Context(), path)
 		h.ServeHTTP(w, r)
+	}))
+	mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodGet+", "+http.MethodHead)
+		errs.handle(r.Context(), nil, errs.marshaler, w, r, httpStatusError(http.StatusMethodNotAllowed))
 	}))
 }
 

@@ -27,10 +27,15 @@ func (e errorWriter) routingError(ctx context.Context, mux *runtime.ServeMux, m 
 			w.Header().Set("Allow", allow)
 		}
 	}
-	e.handle(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+	e.handle(ctx, mux, m, w, r, httpStatusError(httpStatus))
+}
+
+// httpStatusError is a failure that carries only an HTTP status, such as routing's.
+func httpStatusError(httpStatus int) error {
+	return &runtime.HTTPStatusError{
 		HTTPStatus: httpStatus,
 		Err:        status.Error(codeForHTTP(httpStatus), http.StatusText(httpStatus)),
-	})
+	}
 }
 
 // probeKey keys the *routeProbe of a request allowedMethods sends.

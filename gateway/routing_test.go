@@ -26,6 +26,10 @@ func TestWrongMethodIs405(t *testing.T) {
 		// Routing comes before authentication, as for an unknown path.
 		{http.MethodDelete, "/v1/owners/o-1", true, http.StatusMethodNotAllowed, "GET, PATCH"},
 		{http.MethodDelete, "/v1/nothing-here", false, http.StatusNotFound, ""},
+		// The gateway's own paths, which the API mux does not know.
+		{http.MethodPost, "/openapi.yaml", false, http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodPost, "/healthz", true, http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodDelete, "/healthz", false, http.StatusMethodNotAllowed, "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
