@@ -41,33 +41,59 @@ func httpStatusError(httpStatus int) error {
 // probeKey keys the *routeProbe of a request allowedMethods sends.
 type probeKey struct{}
 
-// routeProbe learns whether the mux has a route for a probe request.
-type routeProbe struct{ unmatched bool }
+// routeProbe learns whether the mux has a route for a probe request, and the custom
+// verb of the route it matched ("revealIdentityCode"; "" for a route without one).
+type routeProbe struct {
+	unmatched bool
+	verb      string
+}
 
 // allowedMethods lists the methods mux has a route for at r's path. It asks mux itself,
 // with a probe request per method, so that the answer is grpc-gateway's own matching;
 // a probe stops in stopProbe, before authentication, the body or a backend.
+//
+// grpc-gateway also matches a path ending in a custom verb to a route without one, the
+// ":verb" then part of the last variable: GET /v1/owners/o-1:revealIdentityCode is
+// GetOwner of the owner "o-1:revealIdentityCode", which none is. When a route with the
+// path's verb matched, only the methods of such routes serve the path.
 func allowedMethods(mux *runtime.ServeMux, r *http.Request) string {
-	var allow []string
+	var allow, verbAllow []string
 	for _, method := range routeMethods {
 		if method == r.Method {
 			continue
 		}
-		p := &routeProbe{}
-		probe := r.WithContext(context.WithValue(r.Context(), probeKey{}, p))
-		probe.Method, probe.Body = method, http.NoBody
-		mux.ServeHTTP(discard{}, probe)
-		if !p.unmatched {
-			allow = append(allow, method)
+		verb, ok := probeRoute(mux, r, method)
+		if !ok {
+			continue
+		}
+		allow = append(allow, method)
+		if verb != "" {
+			verbAllow = append(verbAllow, method)
 		}
 	}
+	if len(verbAllow) > 0 {
+		allow = verbAllow
+	}
 	return strings.Join(allow, ", ")
+}
+
+// probeRoute asks mux whether it has a route for r's path with method, and that route's
+// custom verb.
+func probeRoute(mux *runtime.ServeMux, r *http.Request, method string) (verb string, ok bool) {
+	p := &routeProbe{}
+	probe := r.WithContext(context.WithValue(r.Context(), probeKey{}, p))
+	probe.Method, probe.Body = method, http.NoBody
+	mux.ServeHTTP(discard{}, probe)
+	return p.verb, !p.unmatched
 }
 
 // stopProbe ends a probe request at the route it matched.
 func stopProbe(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		if _, ok := r.Context().Value(probeKey{}).(*routeProbe); ok {
+		if p, ok := r.Context().Value(probeKey{}).(*routeProbe); ok {
+			if pattern, ok := runtime.HTTPPattern(r.Context()); ok {
+				p.verb = pattern.Verb()
+			}
 			return
 		}
 		next(w, r, params)

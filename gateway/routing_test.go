@@ -23,6 +23,10 @@ func TestWrongMethodIs405(t *testing.T) {
 		{http.MethodPut, "/v1/owners/o-1", false, http.StatusMethodNotAllowed, "GET, PATCH"},
 		{http.MethodPut, "/v1/owners", false, http.StatusMethodNotAllowed, "GET, POST"},
 		{http.MethodGet, "/v1/owners:findByIdentityCode", false, http.StatusMethodNotAllowed, "POST"},
+		// Not the methods of the route without the verb, which take "o-1:verb" as an id.
+		{http.MethodDelete, "/v1/owners/o-1:revealIdentityCode", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodDelete, "/v1/patients/p-1:transfer", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodDelete, "/v1/recipients/r-1:deactivate", false, http.StatusMethodNotAllowed, "POST"},
 		// Routing comes before authentication, as for an unknown path.
 		{http.MethodDelete, "/v1/owners/o-1", true, http.StatusMethodNotAllowed, "GET, PATCH"},
 		{http.MethodDelete, "/v1/nothing-here", false, http.StatusNotFound, ""},
