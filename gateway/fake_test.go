@@ -298,6 +298,21 @@ func (h *harness) do(t *testing.T, req *http.Request) (int, http.Header, []byte)
 }
 
 // request builds a request carrying the harness's valid token.
+// scrape reads the metrics endpoint, which options.metrics asked for.
+func (h *harness) scrape(t *testing.T) string {
+	t.Helper()
+	resp, err := h.client.Get(h.metricsURL)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: %d %v", resp.StatusCode, err)
+	}
+	return string(raw)
+}
+
 func (h *harness) request(t *testing.T, method, path string, body io.Reader) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, h.baseURL+path, body)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/felixge/httpsnoop"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -30,7 +32,7 @@ const (
 	openAPIPath = "/openapi.yaml"
 )
 
-// newHandler assembles the gateway, outermost first: path and query hidden
+// newHandler assembles the gateway, outermost first: what the client wrote hidden
 // from tracing, otelhttp, route naming and access log, common headers, then the
 // gateway's own paths (open) and the REST routes of every backend (behind
 // the token check).
@@ -58,14 +60,14 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	handleGet(mux, errs, openAPIPath, serveOpenAPI(doc))
 	mux.Handle("/", api)
 
-	traced := otelhttp.NewHandler(restoreTarget(observe(tel.Logger, commonHeaders(mux))), serviceName,
+	traced := otelhttp.NewHandler(restoreRequest(observe(tel.Logger, commonHeaders(mux))), serviceName,
 		otelhttp.WithTracerProvider(tel.TracerProvider),
 		otelhttp.WithMeterProvider(tel.MeterProvider),
 		otelhttp.WithPropagators(tel.Propagator),
 		otelhttp.WithFilter(func(r *http.Request) bool { return requestURL(r).Path != healthPath }),
 		otelhttp.WithServerName(serverName(cfg)),
 	)
-	return hideTarget(traced), nil
+	return hideRequest(tel.Propagator, traced), nil
 }
 
 // serverName names the server in its spans and metrics by the port it listens on. Without
@@ -103,7 +105,7 @@ func newAPIMux(ctx context.Context, cfg Config, errs errorWriter, conns backendC
 		runtime.WithDisablePathLengthFallback(),
 		// Authentication before the body limit: an anonymous caller cannot
 		// make the gateway read a body at all.
-		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), checkHeaders(errs), limitBody(cfg.MaxBodyBytes, errs)),
+		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), checkHeaders(errs), dropForwarded, limitBody(cfg.MaxBodyBytes, errs)),
 	)
 	for _, c := range conns {
 		if err := c.register(ctx, mux, c.conn); err != nil {
@@ -149,6 +151,29 @@ func incomingHeader(key string) (string, bool) {
 	}
 	return "", false
 }
+
+// dropForwarded keeps the client's X-Forwarded-For and X-Forwarded-Host, and the Host
+// it sent, from the services: grpc-gateway forwards them as x-forwarded-for and
+// x-forwarded-host metadata itself, whatever the header matcher says, and a client may
+// write anything there. What remains is the peer's address, which the gateway knows.
+func dropForwarded(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		r = r.WithContext(r.Context()) // a copy: a handler must not change the request it got
+		r.Host = ""
+		if len(r.Header.Values(xForwardedFor)) > 0 || len(r.Header.Values(xForwardedHost)) > 0 {
+			r.Header = r.Header.Clone()
+			r.Header.Del(xForwardedFor)
+			r.Header.Del(xForwardedHost)
+		}
+		next(w, r, params)
+	}
+}
+
+// Headers grpc-gateway turns into metadata of its own accord.
+const (
+	xForwardedFor  = "X-Forwarded-For"
+	xForwardedHost = "X-Forwarded-Host"
+)
 
 // noHeader keeps the services' response metadata inside the system.
 func noHeader(string) (string, bool) { return "", false }
@@ -210,8 +235,9 @@ func observe(logger *slog.Logger, next http.Handler) http.Handler {
 
 		route := slot.template
 		span := trace.SpanFromContext(ctx)
+		method := standardMethod(r.Method)
 		if route != "" {
-			span.SetName(r.Method + " " + route)
+			span.SetName(method + " " + route)
 			span.SetAttributes(semconv.HTTPRoute(route))
 			if labeler, ok := otelhttp.LabelerFromContext(ctx); ok {
 				labeler.Add(semconv.HTTPRoute(route))
@@ -219,14 +245,14 @@ func observe(logger *slog.Logger, next http.Handler) http.Handler {
 		} else {
 			route = "unmatched"
 		}
-		// In place of the path sent, which hideTarget kept from otelhttp.
+		// In place of the path sent, which hideRequest kept from otelhttp.
 		span.SetAttributes(semconv.URLPath(route))
 		level := slog.LevelInfo
 		if route == healthPath {
 			level = slog.LevelDebug
 		}
 		logger.LogAttrs(ctx, level, "http request",
-			slog.String("method", r.Method),
+			slog.String("method", method),
 			slog.String("route", route),
 			slog.Int("status", m.Code),
 			slog.Float64("duration_ms", float64(m.Duration)/float64(time.Millisecond)),
@@ -245,48 +271,78 @@ func commonHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// targetKey keys the hidden request target in a request context.
-type targetKey struct{}
+// standardMethod is method when HTTP defines it, else "_OTHER" as in OpenTelemetry's
+// semantic conventions: a method is any token the client writes.
+func standardMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return methodOther
+}
 
-// hideTarget keeps the request target, path and query, away from the instrumentation
-// it wraps. Queries carry names, phone numbers and customer numbers; a path carries
-// whatever a client put where an id goes (a clinic app that sends a typed identity code
-// as the owner id), and otelhttp records url.path as sent. Without a path it records
-// none, and observe sets url.path to the matched route. The handlers get the target
-// back from restoreTarget.
-func hideTarget(next http.Handler) http.Handler {
+// methodOther names every method HTTP does not define.
+const methodOther = "_OTHER"
+
+// hiddenKey keys the hidden parts of a request in its context.
+type hiddenKey struct{}
+
+// hideRequest keeps what the client wrote away from the instrumentation it wraps, but
+// for the trace context and a method HTTP defines. otelhttp records the path as sent
+// (url.path; a clinic app may send a typed identity code as the owner id), an unknown
+// method as sent (http.request.method_original), the User-Agent, and the first
+// X-Forwarded-For address as client.address; queries carry names, phone numbers and
+// customer numbers. The hidden request has no path or query, only the propagator's
+// headers, no Host, and an unknown method as "_OTHER"; observe sets url.path to the
+// matched route, and the handlers get the request back from restoreRequest.
+func hideRequest(propagator propagation.TextMapPropagator, next http.Handler) http.Handler {
+	fields := propagator.Fields()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hidden := r.WithContext(context.WithValue(r.Context(), targetKey{}, hiddenURL{url: r.URL, requestURI: r.RequestURI}))
+		hidden := r.WithContext(context.WithValue(r.Context(), hiddenKey{}, hiddenParts{
+			method: r.Method, url: r.URL, requestURI: r.RequestURI, header: r.Header, host: r.Host,
+		}))
+		hidden.Method = standardMethod(r.Method)
 		hidden.URL = &url.URL{Scheme: r.URL.Scheme, Host: r.URL.Host}
-		hidden.RequestURI = ""
+		hidden.RequestURI, hidden.Host = "", ""
+		hidden.Header = make(http.Header, len(fields))
+		for _, f := range fields {
+			if v := r.Header.Values(f); len(v) > 0 {
+				hidden.Header[textproto.CanonicalMIMEHeaderKey(f)] = v
+			}
+		}
 		next.ServeHTTP(w, hidden)
 	})
 }
 
-// hiddenURL is what hideTarget took away.
-type hiddenURL struct {
+// hiddenParts is what hideRequest took away.
+type hiddenParts struct {
+	method     string
 	url        *url.URL
 	requestURI string
+	header     http.Header
+	host       string
 }
 
-// requestURL is the URL the client sent, also while hideTarget hides it.
+// requestURL is the URL the client sent, also while hideRequest hides it.
 func requestURL(r *http.Request) *url.URL {
-	if h, ok := r.Context().Value(targetKey{}).(hiddenURL); ok {
+	if h, ok := r.Context().Value(hiddenKey{}).(hiddenParts); ok {
 		return h.url
 	}
 	return r.URL
 }
 
-// restoreTarget undoes hideTarget for the handlers inside the instrumentation.
-func restoreTarget(next http.Handler) http.Handler {
+// restoreRequest undoes hideRequest for the handlers inside the instrumentation.
+func restoreRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, ok := r.Context().Value(targetKey{}).(hiddenURL)
+		h, ok := r.Context().Value(hiddenKey{}).(hiddenParts)
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
 		restored := r.WithContext(r.Context())
-		restored.URL, restored.RequestURI = h.url, h.requestURI
+		restored.Method, restored.URL, restored.RequestURI = h.method, h.url, h.requestURI
+		restored.Header, restored.Host = h.header, h.host
 		next.ServeHTTP(w, restored)
 	})
 }

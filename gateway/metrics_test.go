@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,16 +19,7 @@ func TestMetricsEndpointNamesRoutes(t *testing.T) {
 		t.Fatalf("anonymous get: %d %s", code, body)
 	}
 
-	resp, err := h.client.Get(h.metricsURL)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %d %v", resp.StatusCode, err)
-	}
-	body := string(raw)
+	body := h.scrape(t)
 	const metric = "http_server_request_duration_seconds_count{"
 	for _, status := range []string{`http_response_status_code="200"`, `http_response_status_code="401"`} {
 		found := false

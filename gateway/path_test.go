@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -43,15 +42,7 @@ func TestPathSentStaysOutOfTelemetry(t *testing.T) {
 	if code, _, body := h.do(t, h.request(t, http.MethodGet, "/healthz", nil)); code != http.StatusOK {
 		t.Fatalf("healthz: %d %s", code, body)
 	}
-	resp, err := h.client.Get(h.metricsURL)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	metrics, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
+	metrics := h.scrape(t)
 	h.stop() // ends every span and writes every log line
 
 	var server []string
@@ -82,9 +73,92 @@ func TestPathSentStaysOutOfTelemetry(t *testing.T) {
 	if !slices.Equal(server, want) {
 		t.Errorf("server spans (name and url.path) = %q, want %q", server, want)
 	}
-	for _, out := range []string{h.logs.String(), string(metrics)} {
+	for _, out := range []string{h.logs.String(), metrics} {
 		if strings.Contains(out, "131052") || strings.Contains(out, "308T") {
 			t.Errorf("logs or metrics hold the path sent:\n%s", out)
+		}
+	}
+}
+
+// What else a client writes into a request (headers a proxy would set, a user agent, the
+// Host, a method HTTP does not define) stays out of telemetry and away from the services:
+// otelhttp recorded X-Forwarded-For as client.address, the User-Agent and an unknown
+// method as sent, and grpc-gateway forwarded X-Forwarded-For and the Host as metadata.
+func TestClientTextStaysOutOfTelemetry(t *testing.T) {
+	const code = "131052-308T"
+	h := start(t, options{metrics: true})
+	tests := []struct {
+		name   string
+		method string
+		header string
+		value  string
+	}{
+		{"X-Forwarded-For", http.MethodGet, "X-Forwarded-For", code},
+		{"X-Forwarded-Host", http.MethodGet, "X-Forwarded-Host", code},
+		{"Forwarded", http.MethodGet, "Forwarded", "for=" + code},
+		{"X-Real-IP", http.MethodGet, "X-Real-IP", code},
+		{"User-Agent", http.MethodGet, "User-Agent", "Klinikka-app (asiakas " + code + ")"},
+		{"Host", http.MethodGet, "Host", code},
+		{"method", code, "", ""},
+	}
+	for _, tt := range tests {
+		req := h.request(t, tt.method, "/v1/owners/o-1", nil)
+		switch tt.header {
+		case "":
+		case "Host":
+			req.Host = tt.value
+		default:
+			req.Header.Set(tt.header, tt.value)
+		}
+		want := http.StatusOK
+		if tt.method != http.MethodGet {
+			want = http.StatusMethodNotAllowed
+		}
+		if status, _, body := h.do(t, req); status != want {
+			t.Fatalf("%s: status = %d, want %d: %s", tt.name, status, want, body)
+		}
+	}
+	calls := h.owner.received()
+	if len(calls) != len(tests)-1 {
+		t.Fatalf("the service received %d calls, want %d", len(calls), len(tests)-1)
+	}
+	for _, c := range calls {
+		for key, vals := range c.md {
+			if v := strings.Join(vals, ","); strings.Contains(v, "308T") {
+				t.Errorf("the service received %s: %q", key, v)
+			}
+		}
+		// The address the gateway's peer connected from is the gateway's own knowledge.
+		if got := c.md.Get("x-forwarded-for"); !slices.Equal(got, []string{"127.0.0.1"}) {
+			t.Errorf("x-forwarded-for = %q, want the peer's address", got)
+		}
+	}
+	metrics := h.scrape(t)
+	h.stop()
+
+	var methods []string
+	for _, s := range h.spans.GetSpans() {
+		all := s.Name
+		for _, kv := range s.Attributes {
+			all += " " + string(kv.Key) + "=" + kv.Value.String()
+		}
+		if strings.Contains(all, "308T") {
+			t.Errorf("span %q holds what the client wrote: %s", s.Name, all)
+		}
+		if s.SpanKind == trace.SpanKindServer {
+			methods = append(methods, attr(s, "http.request.method"))
+		}
+	}
+	if !slices.Contains(methods, "_OTHER") {
+		t.Errorf("server spans' methods %q, want the unknown one as _OTHER", methods)
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, `"method":"_OTHER"`) {
+		t.Errorf("no access log line names the unknown method _OTHER:\n%s", logs)
+	}
+	for _, out := range []string{logs, metrics} {
+		if strings.Contains(out, "308T") {
+			t.Errorf("logs or metrics hold what the client wrote:\n%s", out)
 		}
 	}
 }
