@@ -536,6 +536,70 @@ func TestReusedPaymentIDOnRestrictedVisitIsRefused(t *testing.T) {
 	}
 }
 
+// TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit: the erasure planned how long
+// a restricted visit is kept from the invoices it had then, so billing may record a
+// payment of one of them but not add an invoice (it would go with the clinical record,
+// years before bookkeeping lets it) nor remove or replace one: FAILED_PRECONDITION
+// VISIT_RESTRICTED, the visit unchanged. After the clinical record's retention the
+// visit with its paid invoice is still kept, the one without invoices is gone.
+func TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit(t *testing.T) {
+	f := setup(t)
+	f.clock.Set(at(2026, 11, 25))
+	ownerID := f.newOwner(t)
+	pet := f.newPatient(t, ownerID, "Nappi")
+	vet, billing, mgr := f.as(t, auth.RoleVeterinarian), f.as(t, auth.RoleBilling), f.as(t, auth.RoleClinicManager)
+	record := func(requestID string, invoices ...*historyv1.InvoiceReference) string {
+		res, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: requestID,
+			Visit: erasureVisit(at(2026, 10, 1), false, invoices...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetVisit().GetId()
+	}
+	none, billed := record("form-1"), record("form-2", invoice("2026-15", unpaid))
+	if _, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	amend := func(id, requestID string, invoices ...*historyv1.InvoiceReference) (*historyv1.AmendVisitResponse, error) {
+		return f.history.AmendVisit(billing, &historyv1.AmendVisitRequest{VisitId: id, RequestId: requestID, Version: 1, Reason: "invoiced",
+			Visit: &historyv1.Visit{Invoices: invoices}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}}})
+	}
+	for _, tc := range []struct {
+		name     string
+		visit    string
+		invoices []*historyv1.InvoiceReference
+	}{
+		{"an invoice added to a visit without", none, []*historyv1.InvoiceReference{invoice("2026-77", unpaid)}},
+		{"another invoice added", billed, []*historyv1.InvoiceReference{invoice("2026-15", unpaid), invoice("2026-77", unpaid)}},
+		{"the invoice replaced", billed, []*historyv1.InvoiceReference{invoice("2026-77", paid)}},
+		{"the invoice removed", billed, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := amend(tc.visit, "inv-"+tc.name, tc.invoices...)
+			if r := reason(t, err); r != "VISIT_RESTRICTED" {
+				t.Errorf("reason %q, answered %v", r, res)
+			}
+			if got := f.getVisit(t, tc.visit).GetVisit(); got.GetVersion() != 1 {
+				t.Errorf("stored version %d, invoices %v", got.GetVersion(), got.GetInvoices())
+			}
+		})
+	}
+	if _, err := amend(billed, "pay-1", invoice("2026-15", paid)); err != nil {
+		t.Fatalf("the payment: %v", err)
+	}
+	f.clock.Set(at(2030, 1, 2))
+	if _, err := f.history.RunRetentionSweep(mgr, &historyv1.RunRetentionSweepRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.getVisit(t, none); r != nil {
+		t.Errorf("the visit without invoices is kept: %v", r)
+	}
+	got := f.getVisit(t, billed).GetVisit()
+	if len(got.GetInvoices()) != 1 || got.GetInvoices()[0].GetNumber() != "2026-15" || got.GetInvoices()[0].GetState() != paid {
+		t.Errorf("invoices kept %v; want 2026-15 paid", got.GetInvoices())
+	}
+}
+
 // TestReusedVisitIDOnRestrictedVisitIsRefused: a veterinarian who is also the clinic
 // manager (reads restricted visits) sends another visit under a request id used for a
 // visit now restricted: refused, whether the erasure kept the visit whole (recent, so

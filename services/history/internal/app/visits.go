@@ -181,7 +181,8 @@ type AmendVisit struct {
 }
 
 // AmendVisit appends a correction of the fields named in Paths at the expected
-// version. Billing may correct only invoices (their state).
+// version. Billing may correct only invoices, and of a restricted visit only the
+// states of those it holds.
 func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
 	var v apperr.ValidationError
 	if len(in.Paths) == 0 {
@@ -220,7 +221,8 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrConflict)
 	}
 	if rec.Current.Restricted && !invoicesOnly(ctx) {
-		// Only billing still corrects a restricted visit: an invoice gets paid.
+		// Only billing still corrects a restricted visit: an invoice gets paid (see
+		// errInvoicesHeld).
 		return nil, nil, errRestricted
 	}
 	if slices.Contains(in.Paths, "staff") {
@@ -251,6 +253,9 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	}
 	if err := v.Err(); err != nil {
 		return nil, nil, err
+	}
+	if rec.Current.Restricted && !domain.SameInvoiceNumbers(rec.Current.Invoices, next.Invoices) {
+		return nil, nil, errInvoicesHeld
 	}
 	a := domain.Amendment{
 		Version: in.Version + 1, Time: s.now(), Author: caller(ctx), Reason: in.Reason,

@@ -184,6 +184,15 @@ func SameVisit(a, b *Visit) bool {
 		a.FollowUp == b.FollowUp && slices.Equal(a.Invoices, b.Invoices)
 }
 
+// SameInvoiceNumbers reports whether a and b list the same invoices, whatever their
+// order and state: a restricted visit's correction may change only the states, since
+// the erasure planned how long its invoices are kept from the ones it had then.
+func SameInvoiceNumbers(a, b []Invoice) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x Invoice) bool {
+		return !slices.ContainsFunc(b, func(y Invoice) bool { return x.Number == y.Number })
+	})
+}
+
 // SameAmendment reports whether a and b make the same correction: the fields, the
 // reason and the corrected values, compared as stored. The version, the times, the
 // author and the request id are the service's.

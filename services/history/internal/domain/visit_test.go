@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -101,5 +102,30 @@ func TestSameAmendment(t *testing.T) {
 				t.Errorf("SameAmendment = %v, want %v", got, tc.same)
 			}
 		})
+	}
+}
+
+func TestSameInvoiceNumbers(t *testing.T) {
+	held := []Invoice{{Number: "2026-7", State: InvoiceOpen}, {Number: "2026-8", State: InvoicePaid}}
+	for _, tc := range []struct {
+		name string
+		sent []Invoice
+		same bool
+	}{
+		{"states changed", []Invoice{{Number: "2026-7", State: InvoicePaid}, {Number: "2026-8", State: InvoiceOpen}}, true},
+		{"reordered", []Invoice{{Number: "2026-8", State: InvoicePaid}, {Number: "2026-7", State: InvoiceOpen}}, true},
+		{"one added", append(slices.Clone(held), Invoice{Number: "2026-9", State: InvoiceOpen}), false},
+		{"one removed", held[:1], false},
+		{"one replaced", []Invoice{{Number: "2026-7", State: InvoiceOpen}, {Number: "2026-9", State: InvoicePaid}}, false},
+		{"none", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SameInvoiceNumbers(held, tc.sent); got != tc.same {
+				t.Errorf("SameInvoiceNumbers = %v, want %v", got, tc.same)
+			}
+		})
+	}
+	if !SameInvoiceNumbers(nil, []Invoice{}) {
+		t.Error("no invoices differ from none")
 	}
 }
