@@ -114,7 +114,7 @@ func (s *Service) settle(ctx context.Context, r domain.Recipient, req domain.Dis
 	if err != nil {
 		return domain.Record{}, err
 	}
-	final, err := s.repo.FinalizeRecord(ctx, pending.ID, refusal)
+	final, _, err := s.repo.FinalizeRecord(ctx, pending.ID, refusal)
 	if err != nil {
 		return domain.Record{}, err
 	}

@@ -193,6 +193,12 @@ func newRacingService(t *testing.T, kind domain.Kind, owner *racingOwner) (*app.
 // newRacingStore is newRacingService with its database.
 func newRacingStore(t *testing.T, kind domain.Kind, owner *racingOwner) (*app.Service, *disclosuremongo.Repository, *mongo.Database, *audit.Writer) {
 	t.Helper()
+	return newPeersStore(t, kind, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{owner}})
+}
+
+// newPeersStore is newRacingStore with the other services given.
+func newPeersStore(t *testing.T, kind domain.Kind, p app.Peers) (*app.Service, *disclosuremongo.Repository, *mongo.Database, *audit.Writer) {
+	t.Helper()
 	db, writer := servicetest.AuditedDB(t, "disclosure_race")
 	repo := disclosuremongo.New(db)
 	rcpt := domain.Recipient{ID: racingRecipientID, Name: "Vakuutus", Kind: kind, Country: "FI",
@@ -200,7 +206,7 @@ func newRacingStore(t *testing.T, kind domain.Kind, owner *racingOwner) (*app.Se
 	if _, err := repo.CreateRecipient(t.Context(), rcpt); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := app.New(repo, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{owner}}, writer, app.Options{})
+	svc, err := app.New(repo, p, writer, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

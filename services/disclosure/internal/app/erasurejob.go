@@ -109,7 +109,7 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 	} else {
 		res, err = e.call(callCtx, *j, a)
 		if err == nil && j.Last(a) {
-			notify, err = e.eraseLateAndNotify(ctx, j.OwnerID)
+			notify, err = e.eraseLateAndNotify(callCtx, j.OwnerID)
 		}
 	}
 	// The outcome is recorded even when ctx ends meanwhile (the service stopping), so
@@ -249,14 +249,28 @@ func (e *Erasure) auditAs(as context.Context, events ...audit.Event) error {
 // read the owner as not restricted before then logged its entry earlier still, so it
 // is found here, pending or disclosed; one that reads the owner after is refused by
 // its own read (see Service.settle). Even the owner's own copy, pending, is refused:
-// its package is about to be erased. It answers how many packages it removed.
+// its package is about to be erased. Each refusal is audited as a refused disclosure,
+// which its caller, who never had an answer, did not have audited. It answers how many
+// packages it removed.
 func (e *Erasure) erasePackages(ctx context.Context, ownerID string) (int, error) {
-	refused, err := e.log.RefusePending(ctx, ownerID, domain.Refusal{Reason: domain.RefusalOwnerRestricted})
+	refusal := domain.Refusal{Reason: domain.RefusalOwnerRestricted}
+	refused, err := e.log.RefusePending(ctx, ownerID, refusal)
+	if len(refused) > 0 {
+		events := make([]audit.Event, len(refused))
+		for i, id := range refused {
+			events[i] = disclosureEvent(domain.Record{ID: id, OwnerID: ownerID, Refusal: &refusal})
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		if aerr := e.auditor.RecordNow(actx, events...); aerr != nil {
+			return 0, errors.Join(err, fmt.Errorf("audit the refused pending disclosures: %w", aerr))
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
 	erased, err := e.log.ErasePackages(ctx, ownerID)
-	return refused + erased, err
+	return len(refused) + erased, err
 }
 
 // eraseLateAndNotify runs at the job's last step: it erases the owner's packages as the

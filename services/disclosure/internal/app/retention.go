@@ -116,8 +116,9 @@ func (r *Retention) sweepClass(ctx context.Context, class string, cutoff, now ti
 // logged PendingTimeout before now, unless it ran within PendingPassEvery: their last read of the owner's restriction failed and no retry
 // came, so nothing was handed out, and a retry from now on answers the refusal. Each
 // is made final by the same conditional update as the disclosure's own, so a retry
-// racing the sweep and the sweep agree; each the sweep refused is audited as a refused
-// disclosure, which its caller never had audited.
+// racing the sweep and the sweep agree; each this sweep refused itself is audited as a
+// refused disclosure, which its caller never had audited, and once: another sweep
+// running at the same time refuses it first or not at all.
 func (r *Retention) refuseStalePending(ctx context.Context, now time.Time) error {
 	if due, err := r.store.PendingPassDue(ctx, now, PendingPassEvery); err != nil || !due {
 		return err
@@ -130,11 +131,11 @@ func (r *Retention) refuseStalePending(ctx context.Context, now time.Time) error
 		}
 		var events []audit.Event
 		for _, e := range batch {
-			final, err := r.store.FinalizeRecord(ctx, e.ID, &refusal)
+			final, won, err := r.store.FinalizeRecord(ctx, e.ID, &refusal)
 			if err != nil {
 				return err
 			}
-			if final.Refusal != nil && final.Refusal.Reason == refusal.Reason {
+			if won {
 				events = append(events, disclosureEvent(final))
 			}
 		}

@@ -82,11 +82,12 @@ type Repository interface {
 	// FinalizeRecord makes the pending entry id final, only while it is still pending:
 	// disclosed when refusal is nil, else refused with its package and the package's
 	// hash removed. It returns the entry as it stands after, which another call (a
-	// retry, the owner's erasure) may have made final first.
-	FinalizeRecord(ctx context.Context, id string, refusal *Refusal) (Record, error)
+	// retry, the owner's erasure, the sweep) may have made final first, and whether
+	// this call was the one that decided it.
+	FinalizeRecord(ctx context.Context, id string, refusal *Refusal) (Record, bool, error)
 	// RefusePending makes every pending entry about the owner refused, as
-	// FinalizeRecord does, and returns how many.
-	RefusePending(ctx context.Context, ownerID string, refusal Refusal) (int, error)
+	// FinalizeRecord does, and returns the ids of those this call refused.
+	RefusePending(ctx context.Context, ownerID string, refusal Refusal) ([]string, error)
 	// ErasePackages removes the packages (payloads) of the owner's log entries, which
 	// keep everything else, the payload's hash included, and returns how many it removed.
 	ErasePackages(ctx context.Context, ownerID string) (int, error)

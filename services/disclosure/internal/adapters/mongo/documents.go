@@ -36,9 +36,9 @@ const (
 	outcomePending   = "pending"
 )
 
-// recordDoc is one log entry. Besides the one change of a pending entry to final, the
-// payload is the only field a later erasure or retention sweep may remove; the rest is
-// never changed.
+// recordDoc is one log entry. Besides the one change of a pending entry to final, with
+// the claims that decided it (claims, read only by FinalizeRecord), the payload is the
+// only field a later erasure or retention sweep may remove; the rest is never changed.
 type recordDoc struct {
 	ID                string     `bson:"_id"`
 	RecipientID       string     `bson:"recipient_id"`

@@ -267,33 +267,80 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 	return int(res.ModifiedCount), nil
 }
 
-// FinalizeRecord implements domain.Repository: one update conditioned on the entry
-// being pending, atomic on the one document, so that of the disclosure, its retries
-// and the owner's erasure exactly one makes the entry final.
-func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, error) {
-	update := bson.M{"$set": bson.M{"outcome": outcomeDisclosed}}
+// FinalizeRecord implements domain.Repository. The embedded store uses an index only
+// for a filter that is exactly {_id}, and any other filter scans the whole log under
+// its store-wide write lock, so the condition is not in the filter: the call pushes
+// its claim (the final state it would make) onto the entry's claims by _id, and the
+// entry as it stood before says whether it was the first to claim a pending entry.
+// Whoever claims, winner or not, then applies the first claim by _id: the same fields
+// each time, so that an entry whose winner stopped between the two writes is made final
+// by the next call (a retry, the sweep, the owner's erasure).
+func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, bool, error) {
+	claim := bson.M{"outcome": outcomeDisclosed}
 	if refusal != nil {
-		update = refusedUpdate(*refusal)
+		claim = refusalSet(*refusal)
 	}
-	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id, "outcome": outcomePending}, update); err != nil {
-		return domain.Record{}, fmt.Errorf("finalize disclosure %s: %w", id, err)
+	var before struct {
+		Outcome string   `bson:"outcome"`
+		Claims  []bson.M `bson:"claims"`
 	}
-	return r.Record(ctx, id)
-}
-
-// RefusePending implements domain.Repository.
-func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal domain.Refusal) (int, error) {
-	res, err := r.disclosures.UpdateMany(ctx, bson.M{"owner_id": ownerID, "outcome": outcomePending}, refusedUpdate(refusal))
+	err := r.disclosures.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$push": bson.M{"claims": claim}},
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Record{}, false, notFound("disclosure", id)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("refuse the pending disclosures of owner %s: %w", ownerID, err)
+		return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
 	}
-	return int(res.ModifiedCount), nil
+	won := before.Outcome == outcomePending && len(before.Claims) == 0
+	if before.Outcome == outcomePending {
+		first := claim
+		if !won {
+			first = before.Claims[0]
+		}
+		if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id}, claimedUpdate(first)); err != nil {
+			return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
+		}
+	}
+	rec, err := r.Record(ctx, id)
+	return rec, won, err
 }
 
-// refusedUpdate makes a pending entry refused: nothing was handed out, so neither the
-// package nor its hash stays.
-func refusedUpdate(f domain.Refusal) bson.M {
-	return bson.M{"$set": refusalSet(f), "$unset": bson.M{"payload": "", "payload_sha256": ""}}
+// claimedUpdate makes an entry what its first claim says; a refusal removes the package
+// and its hash, nothing having been handed out.
+func claimedUpdate(claim bson.M) bson.M {
+	if claim["outcome"] == outcomeRefused {
+		return bson.M{"$set": claim, "$unset": bson.M{"payload": "", "payload_sha256": ""}}
+	}
+	return bson.M{"$set": claim}
+}
+
+// RefusePending implements domain.Repository: the owner's pending entries are found by
+// a read, which takes no write lock on the embedded store, and each is made final by
+// FinalizeRecord, so that a disclosure settling one at the same moment and this agree.
+func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal domain.Refusal) ([]string, error) {
+	cur, err := r.disclosures.Find(ctx, bson.M{"owner_id": ownerID, "outcome": outcomePending},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("find the pending disclosures of owner %s: %w", ownerID, err)
+	}
+	var pending []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &pending); err != nil {
+		return nil, fmt.Errorf("read the pending disclosures of owner %s: %w", ownerID, err)
+	}
+	var refused []string
+	for _, p := range pending {
+		_, won, err := r.FinalizeRecord(ctx, p.ID, &refusal)
+		if err != nil {
+			return refused, fmt.Errorf("refuse the pending disclosures of owner %s: %w", ownerID, err)
+		}
+		if won {
+			refused = append(refused, p.ID)
+		}
+	}
+	return refused, nil
 }
 
 // final matches the log entries no longer pending: a pending disclosure is not listed,

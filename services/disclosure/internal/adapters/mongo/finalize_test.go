@@ -1,0 +1,206 @@
+package mongo
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// scanningWrites collects the filters of the writes to the log that are not exactly
+// {_id}: the embedded store scans the whole log for any other, under its store-wide
+// write lock (docs/EMBEDDED_STORE.md).
+type scanningWrites struct {
+	mu      sync.Mutex
+	filters []string
+}
+
+func (s *scanningWrites) started(_ context.Context, e *event.CommandStartedEvent) {
+	var filters []bson.Raw
+	switch e.CommandName {
+	case "findAndModify":
+		if q, ok := e.Command.Lookup("query").DocumentOK(); ok {
+			filters = append(filters, q)
+		}
+	case "update":
+		values, _ := e.Command.Lookup("updates").Array().Values()
+		for _, v := range values {
+			if q, ok := v.Document().Lookup("q").DocumentOK(); ok {
+				filters = append(filters, q)
+			}
+		}
+	}
+	if coll, _ := e.Command.Lookup(e.CommandName).StringValueOK(); coll != DisclosuresCollection {
+		return
+	}
+	for _, f := range filters {
+		elems, _ := f.Elements()
+		if len(elems) != 1 || elems[0].Key() != "_id" {
+			s.mu.Lock()
+			s.filters = append(s.filters, e.CommandName+" "+f.String())
+			s.mu.Unlock()
+		}
+	}
+}
+
+// check fails the test if any write to the log was filtered on more than its _id.
+func (s *scanningWrites) check(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.filters {
+		t.Errorf("a write to the log scans it: %s", f)
+	}
+}
+
+// finalizeStore is a repository on a fresh store whose writes to the log writes sees.
+func finalizeStore(t *testing.T) (*Repository, *mongo.Database, *scanningWrites) {
+	t.Helper()
+	writes := &scanningWrites{}
+	c, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()).
+		SetMonitor(&event.CommandMonitor{Started: writes.started}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	db := c.Database("finalize")
+	return New(db), db, writes
+}
+
+// pendingRecord is a pending log entry about owner, with its package.
+func pendingRecord(id, owner string) domain.Record {
+	return domain.Record{
+		ID: id, OwnerID: owner, RecipientID: "r1", Pending: true, Categories: []domain.Category{domain.CategoryVisitHistory},
+		CreatedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), Payload: []byte(`{"visits":[]}`), PayloadSHA256: "hash",
+	}
+}
+
+// claim stores a claim on entry id as FinalizeRecord's first write does, as if the call
+// that made it stopped before its second.
+func claim(t *testing.T, db *mongo.Database, id string, set bson.M) {
+	t.Helper()
+	if _, err := db.Collection(DisclosuresCollection).UpdateOne(t.Context(), bson.M{"_id": id}, bson.M{"$push": bson.M{"claims": set}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFinalizeRecord: of the calls making a pending entry final, the first decides and
+// says so; every later one finds the entry as the first made it, also when the first
+// stopped between its two writes; and none of them filters the log on more than _id.
+func TestFinalizeRecord(t *testing.T) {
+	restricted := &domain.Refusal{Reason: domain.RefusalOwnerRestricted}
+	notCompleted := &domain.Refusal{Reason: domain.RefusalNotCompleted}
+	for _, tc := range []struct {
+		name    string
+		before  func(t *testing.T, r *Repository, db *mongo.Database)
+		refusal *domain.Refusal
+		wantWon bool
+		// want is the refusal the entry ends with, nil when disclosed.
+		want *domain.Refusal
+	}{
+		{name: "pending, disclosed", wantWon: true},
+		{name: "pending, refused", refusal: restricted, wantWon: true, want: restricted},
+		{name: "disclosed by another call", refusal: restricted, before: func(t *testing.T, r *Repository, _ *mongo.Database) {
+			if _, _, err := r.FinalizeRecord(t.Context(), "d1", nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "refused by another call", want: notCompleted, before: func(t *testing.T, r *Repository, _ *mongo.Database) {
+			if _, _, err := r.FinalizeRecord(t.Context(), "d1", notCompleted); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "claimed refused by a call that stopped", want: restricted, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
+			claim(t, db, "d1", refusalSet(*restricted))
+		}},
+		{name: "claimed disclosed by a call that stopped", refusal: notCompleted, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
+			claim(t, db, "d1", bson.M{"outcome": outcomeDisclosed})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, db, writes := finalizeStore(t)
+			if _, err := repo.AppendRecord(t.Context(), pendingRecord("d1", "o1")); err != nil {
+				t.Fatal(err)
+			}
+			if tc.before != nil {
+				tc.before(t, repo, db)
+			}
+			got, won, err := repo.FinalizeRecord(t.Context(), "d1", tc.refusal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if won != tc.wantWon {
+				t.Errorf("won %v, want %v", won, tc.wantWon)
+			}
+			stored, err := repo.Record(t.Context(), "d1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range []domain.Record{got, stored} {
+				switch {
+				case rec.Pending:
+					t.Errorf("the entry is still pending")
+				case tc.want == nil && (rec.Refusal != nil || string(rec.Payload) != `{"visits":[]}`):
+					t.Errorf("want disclosed with its package, got refusal %v, package %q", rec.Refusal, rec.Payload)
+				case tc.want != nil && (rec.Refusal == nil || rec.Refusal.Reason != tc.want.Reason || rec.Payload != nil || rec.PayloadSHA256 != ""):
+					t.Errorf("want refused %s without package or hash, got refusal %v, package %q, hash %q",
+						tc.want.Reason, rec.Refusal, rec.Payload, rec.PayloadSHA256)
+				}
+			}
+			writes.check(t)
+		})
+	}
+}
+
+// TestRefusePending: the owner's pending entries are refused and named, except one a
+// disclosure claimed first, which becomes what it claimed; another owner's entries and
+// final ones stay as they were; and no write filters the log on more than _id.
+func TestRefusePending(t *testing.T) {
+	repo, db, writes := finalizeStore(t)
+	for _, rec := range []domain.Record{
+		pendingRecord("p1", "o1"), pendingRecord("p2", "o1"), pendingRecord("claimed", "o1"), pendingRecord("final", "o1"),
+		pendingRecord("other", "o2"),
+	} {
+		if _, err := repo.AppendRecord(t.Context(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := repo.FinalizeRecord(t.Context(), "final", nil); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, db, "claimed", bson.M{"outcome": outcomeDisclosed})
+
+	refused, err := repo.RefusePending(t.Context(), "o1", domain.Refusal{Reason: domain.RefusalOwnerRestricted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(refused)
+	if !slices.Equal(refused, []string{"p1", "p2"}) {
+		t.Errorf("refused %v, want [p1 p2]", refused)
+	}
+	for id, want := range map[string]string{"p1": "refused", "p2": "refused", "claimed": "disclosed", "final": "disclosed", "other": "pending"} {
+		rec, err := repo.Record(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "disclosed"
+		if rec.Pending {
+			got = "pending"
+		} else if rec.Refusal != nil {
+			got = "refused"
+		}
+		if got != want {
+			t.Errorf("%s is %s, want %s", id, got, want)
+		}
+	}
+	writes.check(t)
+}
