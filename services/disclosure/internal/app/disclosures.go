@@ -98,29 +98,39 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		// A concurrent retry logged its result first: answer with that one.
 		return s.replay(ctx, r, stored, req)
 	}
-	return s.settle(ctx, r, req, stored)
-}
-
-// settle makes a pending entry final and answers with it. The owner's restriction is
-// read after the entry was stored: not restricted, the entry becomes disclosed unless
-// the owner's erasure, which restricts the owner first, has refused it meanwhile;
-// restricted, it becomes refused (the owner's own copy excepted, which a restriction
-// does not refuse). Either way the answer is what the entry says once final, whoever
-// made it so. When the restriction cannot be read the entry stays pending and nothing
-// is handed out: a retry settles it, as does the owner's erasure or, in the end, the
-// retention sweep.
-func (s *Service) settle(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest, pending domain.Record) (domain.Record, error) {
 	refusal, err := s.refusedNow(ctx, r, req)
 	if err != nil {
 		return domain.Record{}, err
 	}
-	final, _, err := s.repo.FinalizeRecord(ctx, pending.ID, refusal)
+	return s.settle(ctx, stored, refusal)
+}
+
+// settle makes a pending entry final and answers with it. refusal is this call's own
+// reading of the rules after the entry was stored (see Disclose and replay): none, and
+// the entry becomes disclosed unless the owner's erasure, which restricts the owner
+// first, or another retry has made it final meanwhile; a refusal, and it becomes
+// refused. Whichever call made the entry final, this one answers what it says, and a
+// disclosed entry only as a retry of it would be answered: refused when this call's
+// reading refuses, as its restriction read after the entry became final may (see
+// replay). A disclosed entry hands out the package this call holds, the one stored
+// with the entry, which the owner's erasure may have removed from the log since.
+// When the rules cannot be read the entry stays pending and nothing is handed out: a
+// retry settles it, as does the owner's erasure or, in the end, the retention sweep.
+func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *domain.Refusal) (domain.Record, error) {
+	final, won, err := s.repo.FinalizeRecord(ctx, pending.ID, refusal)
 	if err != nil {
 		return domain.Record{}, err
 	}
 	if final.Pending {
 		return domain.Record{}, fmt.Errorf("disclosure %s stayed pending after it was finalized", final.ID)
 	}
+	if !final.Disclosed() {
+		return s.answer(ctx, final)
+	}
+	if !won && refusal != nil {
+		return domain.Record{}, s.refuseAgain(ctx, final, *refusal)
+	}
+	final.Payload = pending.Payload
 	return s.answer(ctx, final)
 }
 
@@ -190,17 +200,21 @@ func loggedByAnother(stored, rec domain.Record) bool {
 
 // replay answers a retried request with the first one's result. A request id reused for
 // another recipient or owner is refused rather than answered with someone else's data.
-// A pending first call is settled now (it failed before it was, or is still running);
-// a refused one answers its refusal. A disclosed one is handed out again only if a
-// disclosure to r would not be refused for the owner's restriction now: the package
-// went out before, but the restriction forbids any further processing, handing out
-// included. That refusal is audited; the log entry, final, stays as it is.
+// A pending first call is settled now (it failed before it was, or is still running); a
+// refused one answers its refusal. A disclosed one is handed out again
+// only if a disclosure to r would not be refused for the owner's restriction now: the
+// package went out before, but the restriction forbids any further processing, handing
+// out included.
 func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
 		return domain.Record{}, apperr.RequestIDReused("a disclosure to another recipient or about another owner")
 	}
 	if first.Pending {
-		return s.settle(ctx, r, req, first)
+		refusal, err := s.refusedNow(ctx, r, req)
+		if err != nil {
+			return domain.Record{}, err
+		}
+		return s.settle(ctx, first, refusal)
 	}
 	if first.Disclosed() {
 		refusal, err := s.refusedNow(ctx, r, req)
@@ -208,15 +222,21 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 			return domain.Record{}, err
 		}
 		if refusal != nil {
-			ev := disclosureEvent(first)
-			ev.Outcome, ev.Reason = audit.OutcomeDenied, string(refusal.Reason)
-			if err := s.auditor.Record(ctx, ev); err != nil {
-				return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", first.ID, err)
-			}
-			return domain.Record{}, refusal.Err()
+			return domain.Record{}, s.refuseAgain(ctx, first, *refusal)
 		}
 	}
 	return s.answer(ctx, first)
+}
+
+// refuseAgain refuses to hand out a disclosed entry again and audits the refusal; the
+// entry, final, stays as it is. It answers the refusal.
+func (s *Service) refuseAgain(ctx context.Context, disclosed domain.Record, refusal domain.Refusal) error {
+	ev := disclosureEvent(disclosed)
+	ev.Outcome, ev.Reason = audit.OutcomeDenied, string(refusal.Reason)
+	if err := s.auditor.Record(ctx, ev); err != nil {
+		return fmt.Errorf("audit disclosure %s: %w", disclosed.ID, err)
+	}
+	return refusal.Err()
 }
 
 func disclosureEvent(rec domain.Record) audit.Event {

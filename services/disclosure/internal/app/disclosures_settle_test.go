@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +12,73 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 )
+
+// preOwner is racingOwner whose hooks run before the status is read, so that a hook
+// can change what this very read answers.
+type preOwner struct {
+	*racingOwner
+	n      atomic.Int32
+	before map[int32]func()
+	down   int32
+}
+
+func (o *preOwner) Status(ctx context.Context, id string) (app.OwnerStatus, error) {
+	n := o.n.Add(1)
+	if f := o.before[n]; f != nil {
+		f()
+	}
+	if n == o.down {
+		return app.OwnerStatus{}, errors.New("the owner service is unavailable")
+	}
+	return app.OwnerStatus{Exists: true, Restricted: o.restricted.Load()}, nil
+}
+
+// TestRetryLosingTheFinalizeAfterARestriction: a disclosure fails at its last check
+// (pending). Two retries under the same request id run concurrently: retry C settles
+// it disclosed and hands the package out; then the owner is restricted (Art. 18, or
+// the whole erasure job runs); then retry B, which had read the entry pending, reads
+// the restriction and finds the entry made final by C. B is answered as a retry of the
+// disclosed entry read after the restriction is: refused OWNER_RESTRICTED, not handed
+// the package (or an empty one) again, and the entry is audited as handed out once.
+func TestRetryLosingTheFinalizeAfterARestriction(t *testing.T) {
+	for _, withJob := range []bool{false, true} {
+		name := "restricted (Art. 18)"
+		if withJob {
+			name = "the whole erasure job runs"
+		}
+		t.Run(name, func(t *testing.T) {
+			ro := &racingOwner{}
+			owner := &preOwner{racingOwner: ro, down: 2}
+			svc, repo, db, writer := newPeersStore(t, domain.KindInsurer, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{ro}})
+			var e *app.Erasure
+			if withJob {
+				e, _ = newRacingErasure(t, repo, ro, erasers{}, writer)
+			}
+			if _, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
+				t.Fatal("disclosed while the owner service was unavailable")
+			}
+			id := pendingEntry(t, db)
+			var c domain.Record
+			var cErr error
+			// Status read 3 is retry B's, in settle; before it answers, retry C runs
+			// whole (status read 4), then the owner is restricted.
+			owner.before = map[int32]func(){3: func() {
+				c, cErr = svc.Disclose(vetContext(), racingRequest())
+				if withJob {
+					e.RunDue(t.Context())
+				} else {
+					ro.restricted.Store(true)
+				}
+			}}
+			b, bErr := svc.Disclose(vetContext(), racingRequest())
+			checkAnswer(t, "retry C (before the restriction)", c, cErr, "")
+			checkAnswer(t, "retry B (after the restriction)", b, bErr, domain.RefusalOwnerRestricted)
+			if n := auditedDisclosures(t, db, id); n != 1 {
+				t.Errorf("%d disclosures of the entry audited as handed out, want 1", n)
+			}
+		})
+	}
+}
 
 // TestJobRefusalOfAPendingDisclosureIsAudited: a disclosure fails at its last check
 // (pending) and is never retried; the owner's erasure job refuses it OWNER_RESTRICTED
