@@ -161,6 +161,22 @@ func (s *Service) refusedNow(ctx context.Context, r domain.Recipient, req domain
 	return domain.Evaluate(r, req, true, nil).Refusal, nil
 }
 
+// refusedOnRetry decides a retried disclosure whose entry is still pending afresh, with
+// every rule a new one meets: nothing was handed out yet, so it is a disclosure made
+// now, and the recipient's deactivation or the withdrawal of the owner's consent since
+// the first call refuses it as they would a new request (DESIGN rules 4 and 5).
+func (s *Service) refusedOnRetry(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest) (*domain.Refusal, error) {
+	status, err := s.owners.Status(ctx, req.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	outcome, err := s.evaluate(ctx, r, req, status.Restricted || !status.Exists)
+	if err != nil {
+		return nil, err
+	}
+	return outcome.Refusal, nil
+}
+
 // evaluate applies the domain's rules. The consent service is asked only when
 // everything else allows the disclosure, so a request that fails on the recipient or
 // the owner's restriction leaves no consent check behind.
@@ -200,8 +216,8 @@ func loggedByAnother(stored, rec domain.Record) bool {
 
 // replay answers a retried request with the first one's result. A request id reused for
 // another recipient or owner is refused rather than answered with someone else's data.
-// A pending first call is settled now (it failed before it was, or is still running); a
-// refused one answers its refusal. A disclosed one is handed out again
+// A pending first call is decided afresh and settled now (it failed before it was, or is
+// still running); a refused one answers its refusal. A disclosed one is handed out again
 // only if a disclosure to r would not be refused for the owner's restriction now: the
 // package went out before, but the restriction forbids any further processing, handing
 // out included.
@@ -210,7 +226,7 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 		return domain.Record{}, apperr.RequestIDReused("a disclosure to another recipient or about another owner")
 	}
 	if first.Pending {
-		refusal, err := s.refusedNow(ctx, r, req)
+		refusal, err := s.refusedOnRetry(ctx, r, req)
 		if err != nil {
 			return domain.Record{}, err
 		}

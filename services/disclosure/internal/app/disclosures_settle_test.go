@@ -80,6 +80,62 @@ func TestRetryLosingTheFinalizeAfterARestriction(t *testing.T) {
 	}
 }
 
+// switchConsent is the consent service; once withdrawn is set, the grant is withdrawn.
+type switchConsent struct {
+	peers
+	withdrawn *atomic.Bool
+}
+
+func (c switchConsent) Check(ctx context.Context, owner string, chk domain.ConsentCheck) (domain.ConsentVerdict, error) {
+	if c.withdrawn.Load() {
+		return domain.ConsentVerdict{Allowed: false, Reason: "withdrawal", EntryID: "withdrawal-1"}, nil
+	}
+	return c.peers.Check(ctx, owner, chk)
+}
+
+// TestRetryOfAPendingDisclosureAfterTheBasisEnded: a disclosure fails at its last
+// check (pending, nothing handed out). Before the retry, the insurer agreement (the
+// legal basis) is withdrawn, or the recipient deactivated. The retry would hand the
+// package out for the first time, so it is refused as a fresh request is (DESIGN rules
+// 4 and 5: a withdrawal is effective immediately; every disclosure checks the basis at
+// that moment), and nothing is audited as handed out. The pending entry may wait a day
+// for the sweep, so the window is not seconds.
+func TestRetryOfAPendingDisclosureAfterTheBasisEnded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want domain.RefusalReason
+	}{
+		{"consent withdrawn", domain.RefusalNoLegalBasis},
+		{"recipient deactivated", domain.RefusalRecipientInactive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := &racingOwner{unavailable: "status 2"}
+			withdrawn := &atomic.Bool{}
+			svc, repo, db, _ := newPeersStore(t, domain.KindInsurer, app.Peers{Owners: ro, Consents: switchConsent{withdrawn: withdrawn}, History: racingHistory{ro}})
+			if _, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
+				t.Fatal("disclosed while the owner service was unavailable")
+			}
+			id := pendingEntry(t, db)
+			if tc.want == domain.RefusalNoLegalBasis {
+				withdrawn.Store(true)
+			} else if _, err := repo.DeactivateRecipient(t.Context(), racingRecipientID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			// A fresh request (new request id) is refused now:
+			fresh := racingRequest()
+			fresh.RequestID = "claim-1-other"
+			_, ferr := svc.Disclose(vetContext(), fresh)
+			checkAnswer(t, "a fresh request", domain.Record{}, ferr, tc.want)
+			// ...and so is the retry of the pending one, which never handed anything out.
+			rec, err := svc.Disclose(vetContext(), racingRequest())
+			checkAnswer(t, "the retry of the pending disclosure", rec, err, tc.want)
+			if n := auditedDisclosures(t, db, id); n != 0 {
+				t.Errorf("%d disclosures audited as handed out after the basis ended", n)
+			}
+		})
+	}
+}
+
 // TestJobRefusalOfAPendingDisclosureIsAudited: a disclosure fails at its last check
 // (pending) and is never retried; the owner's erasure job refuses it OWNER_RESTRICTED
 // and audits the refusal once, as the sweep does the pending entries it refuses: their
