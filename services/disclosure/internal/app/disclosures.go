@@ -24,7 +24,8 @@ var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 // Disclose runs one disclosure request: validated, checked against the recipient and
 // the owner's consent now, logged (refused ones too), and returned with its package. A
 // refusal is the domain's precondition error. A retry with the same request id returns
-// the first result, package or refusal.
+// the first result, package or refusal; one that finds the first still pending refuses
+// it NOT_COMPLETED (see replay).
 //
 // The package is logged pending, and the owner's restriction read once more before the
 // entry is made final, so that a disclosure racing the owner's erasure ends either
@@ -95,7 +96,8 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		return domain.Record{}, err
 	}
 	if loggedByAnother(stored, rec) {
-		// A concurrent retry logged its result first: answer with that one.
+		// A concurrent call logged first under the same request id: answer as its
+		// retry.
 		return s.replay(ctx, r, stored, req)
 	}
 	refusal, err := s.refusedNow(ctx, r, req)
@@ -106,23 +108,20 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 }
 
 // settle makes a pending entry final and answers with it. refusal is this call's own
-// reading of the rules after the entry was stored (see Disclose and replay): none, and
-// the entry becomes disclosed unless the owner's erasure, which restricts the owner
-// first, or another retry has made it final meanwhile; a refusal, and it becomes
-// refused. Whichever call made the entry final, this one answers what it says, and a
-// disclosed entry only as a retry of it would be answered: refused when this call's
-// reading refuses, as its restriction read after the entry became final may (see
-// replay). A disclosed entry hands out the package this call holds, the one stored
-// with the entry, which the owner's erasure may have removed from the log since.
-// When the rules cannot be read the entry stays pending and nothing is handed out: a
-// retry settles it, as does the owner's erasure or, in the end, the retention sweep.
+// reading of the owner's restriction after the entry was stored (see Disclose): none,
+// and the entry becomes disclosed unless the owner's erasure, which restricts the owner
+// first, a retry or the retention sweep has refused it meanwhile; a refusal, and it
+// becomes refused. Whichever call made the entry final, this one answers what it says,
+// and a disclosed entry only as a retry of it would be answered: refused when this
+// call's reading refuses (see replay). A disclosed entry hands out the package this
+// call holds, the one stored with the entry, which the owner's erasure may have removed
+// from the log since. When the restriction cannot be read the entry stays pending and
+// nothing is handed out: a retry refuses it (see replay), as does the owner's erasure
+// or, in the end, the retention sweep.
 func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *domain.Refusal) (domain.Record, error) {
-	final, won, err := s.repo.FinalizeRecord(ctx, pending.ID, refusal)
+	final, won, err := s.finalize(ctx, pending.ID, refusal)
 	if err != nil {
 		return domain.Record{}, err
-	}
-	if final.Pending {
-		return domain.Record{}, fmt.Errorf("disclosure %s stayed pending after it was finalized", final.ID)
 	}
 	if !final.Disclosed() {
 		return s.answer(ctx, final)
@@ -132,6 +131,20 @@ func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *do
 	}
 	final.Payload = pending.Payload
 	return s.answer(ctx, final)
+}
+
+// finalize makes a pending entry final, disclosed or with refusal, and reports whether
+// this call decided it: the first of the calls settling it (the disclosure, its retry,
+// the erasure job, the sweep) to claim it decides, and each answers what it became.
+func (s *Service) finalize(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, bool, error) {
+	final, won, err := s.repo.FinalizeRecord(ctx, id, refusal)
+	if err != nil {
+		return domain.Record{}, false, err
+	}
+	if final.Pending {
+		return domain.Record{}, false, fmt.Errorf("disclosure %s stayed pending after it was finalized", final.ID)
+	}
+	return final, won, nil
 }
 
 // answer audits a final log entry and answers with it: its package, or its refusal.
@@ -159,22 +172,6 @@ func (s *Service) refusedNow(ctx context.Context, r domain.Recipient, req domain
 		return nil, err
 	}
 	return domain.Evaluate(r, req, true, nil).Refusal, nil
-}
-
-// refusedOnRetry decides a retried disclosure whose entry is still pending afresh, with
-// every rule a new one meets: nothing was handed out yet, so it is a disclosure made
-// now, and the recipient's deactivation or the withdrawal of the owner's consent since
-// the first call refuses it as they would a new request (DESIGN rules 4 and 5).
-func (s *Service) refusedOnRetry(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest) (*domain.Refusal, error) {
-	status, err := s.owners.Status(ctx, req.OwnerID)
-	if err != nil {
-		return nil, err
-	}
-	outcome, err := s.evaluate(ctx, r, req, status.Restricted || !status.Exists)
-	if err != nil {
-		return nil, err
-	}
-	return outcome.Refusal, nil
 }
 
 // evaluate applies the domain's rules. The consent service is asked only when
@@ -216,21 +213,30 @@ func loggedByAnother(stored, rec domain.Record) bool {
 
 // replay answers a retried request with the first one's result. A request id reused for
 // another recipient or owner is refused rather than answered with someone else's data.
-// A pending first call is decided afresh and settled now (it failed before it was, or is
-// still running); a refused one answers its refusal. A disclosed one is handed out again
-// only if a disclosure to r would not be refused for the owner's restriction now: the
-// package went out before, but the restriction forbids any further processing, handing
-// out included.
+// A pending first call is refused NOT_COMPLETED (see below); a refused one answers its
+// refusal. A disclosed one is handed out again only if a disclosure to r would not be
+// refused for the owner's restriction now: the package went out before, but the
+// restriction forbids any further processing, handing out included.
 func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
 		return domain.Record{}, apperr.RequestIDReused("a disclosure to another recipient or about another owner")
 	}
 	if first.Pending {
-		refusal, err := s.refusedOnRetry(ctx, r, req)
+		// Its package was gathered when the first call began, and the data may have
+		// changed since (a visit corrected, an animal renamed), while the recipients
+		// to tell of a change leave a pending entry out: handing it out now would send
+		// data no correction reaches (Art. 19). The caller discloses again under a new
+		// request id, which gathers the data as they are then.
+		final, won, err := s.finalize(ctx, first.ID, &domain.Refusal{Reason: domain.RefusalNotCompleted})
 		if err != nil {
 			return domain.Record{}, err
 		}
-		return s.settle(ctx, first, refusal)
+		if won {
+			return s.answer(ctx, final)
+		}
+		// The first call, the erasure job or the sweep made it final first: answer as
+		// a retry of what it made.
+		first = final
 	}
 	if first.Disclosed() {
 		refusal, err := s.refusedNow(ctx, r, req)

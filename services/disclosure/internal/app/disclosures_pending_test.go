@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,61 +67,86 @@ func TestRetryAfterARestriction(t *testing.T) {
 	}
 }
 
-// TestRetryOfAPendingDisclosure fails a disclosure at its last check of the owner's
-// restriction, once its entry is logged pending. Until retried, the entry shows
-// nowhere as a disclosure; the retry reads the restriction (the reviewer's case: the
-// owner restricted meanwhile) and the log and the answer then agree.
+// TestRetryOfAPendingDisclosure leaves a disclosure's entry pending, its first call
+// failed at its last check of the owner's restriction or still running it. Until
+// retried, the entry shows nowhere as a disclosure. The retry does not hand out the
+// package gathered by the first call, which the data may have outgrown since, whatever
+// the owner's restriction and the recipient: it refuses the entry NOT_COMPLETED, its
+// package and hash removed, audited as a refusal, and says to disclose again under a
+// new request id; a first call still running then answers that refusal, and so does a
+// second retry.
 func TestRetryOfAPendingDisclosure(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		kind       domain.Kind
 		restricted bool
-		refusal    domain.RefusalReason
+		// running retries while the first call is at its last check, which then
+		// succeeds; otherwise that check fails and the retry comes after.
+		running bool
 	}{
 		{name: "not restricted meanwhile", kind: domain.KindInsurer},
-		{name: "restricted meanwhile", kind: domain.KindInsurer, restricted: true, refusal: domain.RefusalOwnerRestricted},
-		{name: "the owner's own copy, restricted meanwhile", kind: domain.KindDataSubject, restricted: true},
+		{name: "restricted meanwhile", kind: domain.KindInsurer, restricted: true},
+		{name: "the owner's own copy", kind: domain.KindDataSubject},
+		{name: "the first call still running", kind: domain.KindInsurer, running: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			owner := &racingOwner{unavailable: "status 2"}
-			owner.meanwhile = map[string]func(){"status 2": func() { owner.restricted.Store(tc.restricted) }}
-			svc, repo, db, _ := newRacingStore(t, tc.kind, owner)
-			if rec, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
-				t.Fatalf("disclosed %d bytes while the owner service was unavailable", len(rec.Payload))
+			owner := &racingOwner{}
+			_, repo, db, writer := newRacingStore(t, tc.kind, owner)
+			trail := &auditTrail{Writer: writer}
+			svc, err := app.New(repo, app.Peers{Owners: owner, Consents: peers{}, History: racingHistory{owner}}, trail, app.Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			id := pendingEntry(t, db)
-			if page, err := repo.OwnerRecords(t.Context(), racingOwnerID, 10, ""); err != nil || len(page.Items) != 0 {
-				t.Errorf("the owner's log lists %d entries while the disclosure is pending (%v)", len(page.Items), err)
+			var retry domain.Record
+			var retryErr error
+			if tc.running {
+				owner.meanwhile = map[string]func(){"status 2": func() {
+					retry, retryErr = svc.Disclose(vetContext(), racingRequest())
+				}}
+				first, err := svc.Disclose(vetContext(), racingRequest())
+				checkAnswer(t, "the first call", first, err, domain.RefusalNotCompleted)
+			} else {
+				owner.unavailable = "status 2"
+				owner.meanwhile = map[string]func(){"status 2": func() { owner.restricted.Store(tc.restricted) }}
+				if rec, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
+					t.Fatalf("disclosed %d bytes while the owner service was unavailable", len(rec.Payload))
+				}
+				id := pendingEntry(t, db)
+				if page, err := repo.OwnerRecords(t.Context(), racingOwnerID, 10, ""); err != nil || len(page.Items) != 0 {
+					t.Errorf("the owner's log lists %d entries while the disclosure is pending (%v)", len(page.Items), err)
+				}
+				if _, err := svc.Disclosure(vetContext(), id); !errors.Is(err, apperr.ErrNotFound) {
+					t.Errorf("GetDisclosure of the pending entry: %v, want not found", err)
+				}
+				if got := partnerSees(t, svc, id); got != 0 {
+					t.Errorf("the partner sees %d disclosures while the disclosure is pending", got)
+				}
+				retry, retryErr = svc.Disclose(vetContext(), racingRequest())
 			}
-			if _, err := svc.Disclosure(vetContext(), id); !errors.Is(err, apperr.ErrNotFound) {
-				t.Errorf("GetDisclosure of the pending entry: %v, want not found", err)
+			checkAnswer(t, "the retry", retry, retryErr, domain.RefusalNotCompleted)
+			var pe *apperr.PreconditionError
+			if errors.As(retryErr, &pe) && !strings.Contains(pe.Description, "new request id") {
+				t.Errorf("the retry's refusal %q does not say to disclose again under a new request id", pe.Description)
 			}
-			if got := partnerSees(t, svc, id); got != 0 {
-				t.Errorf("the partner sees %d disclosures while the disclosure is pending", got)
-			}
+			again, err := svc.Disclose(vetContext(), racingRequest())
+			checkAnswer(t, "a second retry", again, err, domain.RefusalNotCompleted)
 
-			rec, err := svc.Disclose(vetContext(), racingRequest())
-			checkAnswer(t, "the retry", rec, err, tc.refusal)
 			logged := onlyEntry(t, repo)
-			if got := refusalReason(logged); got != tc.refusal {
-				t.Errorf("logged refusal %q, want %q", got, tc.refusal)
+			if got := refusalReason(logged); got != domain.RefusalNotCompleted {
+				t.Errorf("logged refusal %q, want NOT_COMPLETED", got)
 			}
-			if tc.refusal == "" && (string(logged.Payload) != string(rec.Payload) || logged.PayloadSHA256 == "") {
-				t.Errorf("the log entry's package is not the one handed out")
-			}
-			if tc.refusal != "" && (logged.Payload != nil || logged.PayloadSHA256 != "") {
+			if logged.Payload != nil || logged.PayloadSHA256 != "" {
 				t.Errorf("the refused entry keeps a package (%d bytes) or its hash %q", len(logged.Payload), logged.PayloadSHA256)
 			}
-			want := int64(0)
-			if tc.refusal == "" {
-				want = 1
+			if n := auditedDisclosures(t, db, logged.ID); n != 0 {
+				t.Errorf("%d disclosures of the entry audited as handed out, want none", n)
 			}
-			if n := auditedDisclosures(t, db, logged.ID); n != want {
-				t.Errorf("%d disclosures of the entry audited as handed out, want %d", n, want)
+			if n := trail.refusals(logged.ID, domain.RefusalNotCompleted); n < 2 {
+				t.Errorf("%d refusals of the entry audited, want one for each retry", n)
 			}
 			if tc.kind == domain.KindInsurer {
-				if got := partnerSees(t, svc, id); got != int(want) {
-					t.Errorf("the partner sees %d disclosures, want %d", got, want)
+				if got := partnerSees(t, svc, logged.ID); got != 0 {
+					t.Errorf("the partner sees %d disclosures of a refused entry", got)
 				}
 			}
 		})
@@ -154,6 +181,44 @@ func TestPartnerSeesNoPendingDisclosure(t *testing.T) {
 	if logged := onlyEntry(t, repo); refusalReason(logged) != domain.RefusalOwnerRestricted || logged.Payload != nil {
 		t.Errorf("logged refusal %q with %d bytes of package, want OWNER_RESTRICTED and none", refusalReason(logged), len(logged.Payload))
 	}
+}
+
+// auditTrail is the audit writer, keeping the events recorded through it, queued or
+// not, so that a test can count them without waiting for the queue.
+type auditTrail struct {
+	*audit.Writer
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (a *auditTrail) Record(ctx context.Context, events ...audit.Event) error {
+	a.keep(events)
+	return a.Writer.Record(ctx, events...)
+}
+
+func (a *auditTrail) RecordNow(ctx context.Context, events ...audit.Event) error {
+	a.keep(events)
+	return a.Writer.RecordNow(ctx, events...)
+}
+
+func (a *auditTrail) keep(events []audit.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, events...)
+}
+
+// refusals counts the disclosure.create events that record the entry id refused for
+// reason.
+func (a *auditTrail) refusals(id string, reason domain.RefusalReason) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.events {
+		if e.Action == "disclosure.create" && e.Resource == "disclosures/"+id && e.Outcome == audit.OutcomeDenied && e.Reason == string(reason) {
+			n++
+		}
+	}
+	return n
 }
 
 // checkAnswer checks a disclosure's answer: the package, or the refusal want and no
@@ -235,7 +300,8 @@ func auditedDisclosures(t *testing.T, db *mongo.Database, id string) int64 {
 // service failing at its last check) and runs the retention sweep at the given times
 // after it. Past PendingTimeout, in a sweep that has not looked within
 // PendingPassEvery, the entry is refused NOT_COMPLETED without its package, audited,
-// and a retry answers that refusal; otherwise it stays pending for its retry.
+// and a retry answers that refusal; otherwise it stays pending until its retry, which
+// refuses it the same way.
 func TestSweepRefusesAStalePendingDisclosure(t *testing.T) {
 	within, past := app.PendingTimeout-time.Minute, app.PendingTimeout+time.Minute
 	for _, tc := range []struct {
@@ -281,7 +347,7 @@ func TestSweepRefusesAStalePendingDisclosure(t *testing.T) {
 				}
 			}
 			rec, err := svc.Disclose(vetContext(), racingRequest())
-			checkAnswer(t, "the retry", rec, err, tc.refusal)
+			checkAnswer(t, "the retry", rec, err, domain.RefusalNotCompleted)
 		})
 	}
 }

@@ -87,8 +87,9 @@ const (
 )
 
 // RefusalNotCompleted is a disclosure that stayed pending, its last read of the owner's
-// restriction never made (the owner service unreachable, the process stopped) nor
-// retried: the retention sweep refuses it, so that the log holds no entry forever
+// restriction never made (the owner service unreachable, the process stopped): its
+// retry refuses it, its package gathered before and perhaps since changed, and so does
+// the retention sweep when no retry came, so that the log holds no entry forever
 // neither disclosed nor refused. Nothing was handed out.
 const RefusalNotCompleted RefusalReason = "NOT_COMPLETED"
 
@@ -116,7 +117,8 @@ func (r *Refusal) Err() error {
 	case RefusalOwnerRestricted:
 		d = "the owner's data is restricted (an erasure or objection is pending) and is not disclosed"
 	case RefusalNotCompleted:
-		d = "the disclosure was not completed and nothing was disclosed; ask again under a new request id"
+		d = "the disclosure was not completed and nothing was disclosed; disclose again under a new request id, " +
+			"which gathers the data as they are now (they may have changed since the first attempt)"
 	case RefusalNoLegalBasis:
 		d = "no legal basis for the disclosure now"
 		if r.ConsentReason != "" {

@@ -66,7 +66,9 @@ type DisclosureServiceClient interface {
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
 	// now (the consent service) and that the owner is not restricted. Every request that
 	// passes validation is logged, refused ones too; a refusal answers FAILED_PRECONDITION
-	// with the reason. A retried call with the same request_id returns the first result.
+	// with the reason. A retried call with the same request_id returns the first result;
+	// the retry of one that was not completed (answered an error, neither package nor
+	// refusal) is refused NOT_COMPLETED: send it again under a new request_id.
 	CreateDisclosure(ctx context.Context, in *CreateDisclosureRequest, opts ...grpc.CallOption) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(ctx context.Context, in *GetDisclosureRequest, opts ...grpc.CallOption) (*GetDisclosureResponse, error)
@@ -388,7 +390,9 @@ type DisclosureServiceServer interface {
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
 	// now (the consent service) and that the owner is not restricted. Every request that
 	// passes validation is logged, refused ones too; a refusal answers FAILED_PRECONDITION
-	// with the reason. A retried call with the same request_id returns the first result.
+	// with the reason. A retried call with the same request_id returns the first result;
+	// the retry of one that was not completed (answered an error, neither package nor
+	// refusal) is refused NOT_COMPLETED: send it again under a new request_id.
 	CreateDisclosure(context.Context, *CreateDisclosureRequest) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(context.Context, *GetDisclosureRequest) (*GetDisclosureResponse, error)
