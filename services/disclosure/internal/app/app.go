@@ -192,5 +192,22 @@ func recordWith(ctx context.Context, a Auditor, events ...audit.Event) error {
 	return nil
 }
 
+// auditUnanswered returns what FinalizeRecord calls when the retention sweep or the
+// owner's erasure finds a pending entry becoming refused: it records the refusal as a
+// refused disclosure, which its caller, who never had an answer, did not have audited.
+// The event's id is the entry's, so that it is stored once however many sweeps and
+// erasure steps find the entry pending, before or after one of them stopped between
+// its claim and the entry becoming final.
+func auditUnanswered(ctx context.Context, a Auditor) func(domain.Record) error {
+	return func(rec domain.Record) error {
+		ev := disclosureEvent(rec)
+		ev.ID = disclosureResource(rec.ID) + "/unanswered"
+		if err := a.RecordNow(ctx, ev); err != nil {
+			return fmt.Errorf("audit the refusal of pending disclosure %s: %w", rec.ID, err)
+		}
+		return nil
+	}
+}
+
 func recipientResource(id string) string  { return "recipients/" + id }
 func disclosureResource(id string) string { return "disclosures/" + id }

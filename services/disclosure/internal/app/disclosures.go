@@ -137,7 +137,7 @@ func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *do
 // this call decided it: the first of the calls settling it (the disclosure, its retry,
 // the erasure job, the sweep) to claim it decides, and each answers what it became.
 func (s *Service) finalize(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, bool, error) {
-	final, won, err := s.repo.FinalizeRecord(ctx, id, refusal)
+	final, won, err := s.repo.FinalizeRecord(ctx, id, refusal, nil)
 	if err != nil {
 		return domain.Record{}, false, err
 	}

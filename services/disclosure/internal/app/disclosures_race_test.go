@@ -217,10 +217,15 @@ func newPeersStore(t *testing.T, kind domain.Kind, p app.Peers) (*app.Service, *
 // worker.
 func newRacingErasure(t *testing.T, repo *disclosuremongo.Repository, owner *racingOwner, history app.HistoryEraser, writer *audit.Writer) (*app.Erasure, string) {
 	t.Helper()
-	e := app.NewErasure(app.ErasureDeps{
-		Jobs: repo, Log: repo, Owner: owner, Consent: erasers{}, History: history,
-		Credentials: jobCredentials{}, Auditor: writer,
-	}, app.ErasureOptions{})
+	return newRacingErasureWith(t, repo, app.ErasureDeps{Owner: owner, History: history, Auditor: writer})
+}
+
+// newRacingErasureWith is newRacingErasure with the owner and history services, the
+// audit log and the clock of deps.
+func newRacingErasureWith(t *testing.T, repo *disclosuremongo.Repository, deps app.ErasureDeps) (*app.Erasure, string) {
+	t.Helper()
+	deps.Jobs, deps.Log, deps.Consent, deps.Credentials = repo, repo, erasers{}, jobCredentials{}
+	e := app.NewErasure(deps, app.ErasureOptions{})
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	j := domain.NewErasureJob("0190a0b0-0000-7000-8000-0000000000e1", domain.Receipt{
 		OwnerID: racingOwnerID, ReceivedAt: now, Channel: domain.ChannelLetter, Identification: domain.IdentifiedByDocument, IdentifiedBy: "staff-1",

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
@@ -72,23 +74,38 @@ func TestRetryOfAPendingDisclosureAfterTheBasisEnded(t *testing.T) {
 // TestJobRefusalOfAPendingDisclosureIsAudited: a disclosure fails at its last check
 // (pending) and is never retried; the owner's erasure job refuses it OWNER_RESTRICTED
 // and audits the refusal once, as the sweep does the pending entries it refuses: their
-// caller never had one audited.
+// caller never had one audited. So it does when an earlier attempt of the job stopped
+// between its claim of the refusal and the entry becoming refused.
 func TestJobRefusalOfAPendingDisclosureIsAudited(t *testing.T) {
-	owner := &racingOwner{unavailable: "status 2"}
-	svc, repo, db, writer := newRacingStore(t, domain.KindInsurer, owner)
-	e, _ := newRacingErasure(t, repo, owner, erasers{}, writer)
-	if _, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
-		t.Fatal("disclosed while the owner service was unavailable")
-	}
-	id := pendingEntry(t, db)
-	e.RunDue(t.Context())
-	if logged := onlyEntry(t, repo); refusalReason(logged) != domain.RefusalOwnerRestricted {
-		t.Fatalf("logged %q", refusalReason(logged))
-	}
-	n, err := db.Collection("audit_events").CountDocuments(t.Context(), map[string]any{
-		"action": "disclosure.create", "resource": "disclosures/" + id, "outcome": "denied"})
-	if err != nil || n != 1 {
-		t.Errorf("%d refusals of the entry audited (%v), want 1", n, err)
+	for _, tc := range []struct {
+		name    string
+		claimed bool
+	}{
+		{name: "pending"},
+		{name: "claimed by an attempt that stopped", claimed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			owner := &racingOwner{unavailable: "status 2"}
+			svc, repo, db, writer := newRacingStore(t, domain.KindInsurer, owner)
+			e, _ := newRacingErasure(t, repo, owner, erasers{}, writer)
+			if _, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
+				t.Fatal("disclosed while the owner service was unavailable")
+			}
+			id := pendingEntry(t, db)
+			if tc.claimed {
+				if _, err := db.Collection(disclosuremongo.DisclosuresCollection).UpdateOne(t.Context(), bson.M{"_id": id},
+					bson.M{"$push": bson.M{"claims": bson.M{"outcome": "refused", "refusal_reason": string(domain.RefusalOwnerRestricted)}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.RunDue(t.Context())
+			if logged := onlyEntry(t, repo); refusalReason(logged) != domain.RefusalOwnerRestricted {
+				t.Fatalf("logged %q", refusalReason(logged))
+			}
+			if n := deniedAudits(t, db, id); n != 1 {
+				t.Errorf("%d refusals of the entry audited, want 1", n)
+			}
+		})
 	}
 }
 

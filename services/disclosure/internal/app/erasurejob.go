@@ -250,22 +250,13 @@ func (e *Erasure) auditAs(as context.Context, events ...audit.Event) error {
 // is found here, pending or disclosed; one that reads the owner after is refused by
 // its own read (see Service.settle). Even the owner's own copy, pending, is refused:
 // its package is about to be erased. Each refusal is audited as a refused disclosure,
-// which its caller, who never had an answer, did not have audited. It answers how many
-// packages it removed.
+// which its caller, who never had an answer, did not have audited, before the entry is
+// made final (auditUnanswered), so that a step retried after a failure, which no
+// longer finds the entry pending, has lost none. It answers how many packages it
+// removed.
 func (e *Erasure) erasePackages(ctx context.Context, ownerID string) (int, error) {
 	refusal := domain.Refusal{Reason: domain.RefusalOwnerRestricted}
-	refused, err := e.log.RefusePending(ctx, ownerID, refusal)
-	if len(refused) > 0 {
-		events := make([]audit.Event, len(refused))
-		for i, id := range refused {
-			events[i] = disclosureEvent(domain.Record{ID: id, OwnerID: ownerID, Refusal: &refusal})
-		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		defer cancel()
-		if aerr := e.auditor.RecordNow(actx, events...); aerr != nil {
-			return 0, errors.Join(err, fmt.Errorf("audit the refused pending disclosures: %w", aerr))
-		}
-	}
+	refused, err := e.log.RefusePending(ctx, ownerID, refusal, auditUnanswered(ctx, e.auditor))
 	if err != nil {
 		return 0, err
 	}

@@ -115,10 +115,11 @@ func (r *Retention) sweepClass(ctx context.Context, class string, cutoff, now ti
 // refuseStalePending refuses, NOT_COMPLETED, the disclosures still pending that were
 // logged PendingTimeout before now, unless it ran within PendingPassEvery: their last read of the owner's restriction failed and no retry
 // came, so nothing was handed out, and a retry from now on answers the refusal. Each
-// is made final by the same conditional update as the disclosure's own, so a retry
-// racing the sweep and the sweep agree; each this sweep refused itself is audited as a
-// refused disclosure, which its caller never had audited, and once: another sweep
-// running at the same time refuses it first or not at all.
+// is made final by FinalizeRecord, as the disclosure's own is, so a retry racing the
+// sweep and the sweep agree. Each refusal is audited as a refused disclosure, which its
+// caller never had audited, before the entry is made final (auditUnanswered): a sweep
+// that stops or fails after it, midway through a batch or between its claim and the
+// entry's change, loses none, and two sweeps at once store it once.
 func (r *Retention) refuseStalePending(ctx context.Context, now time.Time) error {
 	if due, err := r.store.PendingPassDue(ctx, now, PendingPassEvery); err != nil || !due {
 		return err
@@ -129,19 +130,9 @@ func (r *Retention) refuseStalePending(ctx context.Context, now time.Time) error
 		if err != nil {
 			return err
 		}
-		var events []audit.Event
 		for _, e := range batch {
-			final, won, err := r.store.FinalizeRecord(ctx, e.ID, &refusal)
-			if err != nil {
+			if _, _, err := r.store.FinalizeRecord(ctx, e.ID, &refusal, auditUnanswered(ctx, r.auditor)); err != nil {
 				return err
-			}
-			if won {
-				events = append(events, disclosureEvent(final))
-			}
-		}
-		if len(events) > 0 {
-			if err := r.auditor.RecordNow(ctx, events...); err != nil {
-				return fmt.Errorf("audit: %w", err)
 			}
 		}
 		if len(batch) < sweepBatch {

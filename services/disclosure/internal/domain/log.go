@@ -83,11 +83,16 @@ type Repository interface {
 	// disclosed when refusal is nil, else refused with its package and the package's
 	// hash removed. It returns the entry as it stands after, which another call (a
 	// retry, the owner's erasure, the sweep) may have made final first, and whether
-	// this call was the one that decided it.
-	FinalizeRecord(ctx context.Context, id string, refusal *Refusal) (Record, bool, error)
+	// this call was the one that decided it. refused, unless nil, is called with the
+	// entry as it becomes whenever this call finds it pending and it becomes refused
+	// (by this call's refusal or by the one another call claimed first), before it is
+	// made final; its error leaves the entry pending, to be made final by the next
+	// call, which calls its own again. A caller whose record of the refusal must not be
+	// lost keeps it there, idempotent: several calls may find the same entry pending.
+	FinalizeRecord(ctx context.Context, id string, refusal *Refusal, refused func(Record) error) (Record, bool, error)
 	// RefusePending makes every pending entry about the owner refused, as
-	// FinalizeRecord does, and returns the ids of those this call refused.
-	RefusePending(ctx context.Context, ownerID string, refusal Refusal) ([]string, error)
+	// FinalizeRecord does with refused, and returns the ids of those this call decided.
+	RefusePending(ctx context.Context, ownerID string, refusal Refusal, refused func(Record) error) ([]string, error)
 	// ErasePackages removes the packages (payloads) of the owner's log entries, which
 	// keep everything else, the payload's hash included, and returns how many it removed.
 	ErasePackages(ctx context.Context, ownerID string) (int, error)

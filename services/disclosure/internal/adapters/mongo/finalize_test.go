@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -95,7 +96,9 @@ func claim(t *testing.T, db *mongo.Database, id string, set bson.M) {
 
 // TestFinalizeRecord: of the calls making a pending entry final, the first decides and
 // says so; every later one finds the entry as the first made it, also when the first
-// stopped between its two writes; and none of them filters the log on more than _id.
+// stopped between its two writes; a call that finds the entry pending and becoming
+// refused hands it to refused first, whoever claimed the refusal; and none of them
+// filters the log on more than _id.
 func TestFinalizeRecord(t *testing.T) {
 	restricted := &domain.Refusal{Reason: domain.RefusalOwnerRestricted}
 	notCompleted := &domain.Refusal{Reason: domain.RefusalNotCompleted}
@@ -106,20 +109,22 @@ func TestFinalizeRecord(t *testing.T) {
 		wantWon bool
 		// want is the refusal the entry ends with, nil when disclosed.
 		want *domain.Refusal
+		// wantSeen: refused was called with the entry refused as want.
+		wantSeen bool
 	}{
 		{name: "pending, disclosed", wantWon: true},
-		{name: "pending, refused", refusal: restricted, wantWon: true, want: restricted},
+		{name: "pending, refused", refusal: restricted, wantWon: true, want: restricted, wantSeen: true},
 		{name: "disclosed by another call", refusal: restricted, before: func(t *testing.T, r *Repository, _ *mongo.Database) {
-			if _, _, err := r.FinalizeRecord(t.Context(), "d1", nil); err != nil {
+			if _, _, err := r.FinalizeRecord(t.Context(), "d1", nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{name: "refused by another call", want: notCompleted, before: func(t *testing.T, r *Repository, _ *mongo.Database) {
-			if _, _, err := r.FinalizeRecord(t.Context(), "d1", notCompleted); err != nil {
+			if _, _, err := r.FinalizeRecord(t.Context(), "d1", notCompleted, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{name: "claimed refused by a call that stopped", want: restricted, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
+		{name: "claimed refused by a call that stopped", want: restricted, wantSeen: true, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
 			claim(t, db, "d1", refusalSet(*restricted))
 		}},
 		{name: "claimed disclosed by a call that stopped", refusal: notCompleted, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
@@ -134,9 +139,23 @@ func TestFinalizeRecord(t *testing.T) {
 			if tc.before != nil {
 				tc.before(t, repo, db)
 			}
-			got, won, err := repo.FinalizeRecord(t.Context(), "d1", tc.refusal)
+			var seen []domain.Record
+			got, won, err := repo.FinalizeRecord(t.Context(), "d1", tc.refusal, func(rec domain.Record) error {
+				if stored, err := repo.Record(t.Context(), "d1"); err != nil || !stored.Pending {
+					t.Errorf("refused was called after the entry was made final (%v)", err)
+				}
+				seen = append(seen, rec)
+				return nil
+			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			switch {
+			case !tc.wantSeen && len(seen) > 0:
+				t.Errorf("refused was called with %+v", seen)
+			case tc.wantSeen && (len(seen) != 1 || seen[0].ID != "d1" || seen[0].OwnerID != "o1" || seen[0].Pending ||
+				seen[0].Refusal == nil || seen[0].Refusal.Reason != tc.want.Reason || seen[0].Payload != nil):
+				t.Errorf("refused was called with %+v, want the entry refused %s once", seen, tc.want.Reason)
 			}
 			if won != tc.wantWon {
 				t.Errorf("won %v, want %v", won, tc.wantWon)
@@ -161,6 +180,34 @@ func TestFinalizeRecord(t *testing.T) {
 	}
 }
 
+// TestFinalizeRecordKeepsTheEntryPendingWhenRefusedFails: an entry whose refusal could
+// not be recorded stays pending with its claim, and the next call makes it refused and
+// hands it to its own refused again.
+func TestFinalizeRecordKeepsTheEntryPendingWhenRefusedFails(t *testing.T) {
+	repo, _, writes := finalizeStore(t)
+	if _, err := repo.AppendRecord(t.Context(), pendingRecord("d1", "o1")); err != nil {
+		t.Fatal(err)
+	}
+	restricted := &domain.Refusal{Reason: domain.RefusalOwnerRestricted}
+	failed := errors.New("the audit log is unavailable")
+	if _, _, err := repo.FinalizeRecord(t.Context(), "d1", restricted, func(domain.Record) error { return failed }); !errors.Is(err, failed) {
+		t.Fatalf("got %v, want the failure of refused", err)
+	}
+	if rec, err := repo.Record(t.Context(), "d1"); err != nil || !rec.Pending {
+		t.Fatalf("after the failure the entry is pending %v (%v), want pending", rec.Pending, err)
+	}
+	seen := 0
+	rec, won, err := repo.FinalizeRecord(t.Context(), "d1", &domain.Refusal{Reason: domain.RefusalNotCompleted},
+		func(domain.Record) error { seen++; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if won || seen != 1 || rec.Refusal == nil || rec.Refusal.Reason != restricted.Reason {
+		t.Errorf("won %v, refused called %d times, entry refused %v; want lost, once, OWNER_RESTRICTED", won, seen, rec.Refusal)
+	}
+	writes.check(t)
+}
+
 // TestRefusePending: the owner's pending entries are refused and named, except one a
 // disclosure claimed first, which becomes what it claimed; another owner's entries and
 // final ones stay as they were; and no write filters the log on more than _id.
@@ -174,12 +221,12 @@ func TestRefusePending(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := repo.FinalizeRecord(t.Context(), "final", nil); err != nil {
+	if _, _, err := repo.FinalizeRecord(t.Context(), "final", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	claim(t, db, "claimed", bson.M{"outcome": outcomeDisclosed})
 
-	refused, err := repo.RefusePending(t.Context(), "o1", domain.Refusal{Reason: domain.RefusalOwnerRestricted})
+	refused, err := repo.RefusePending(t.Context(), "o1", domain.Refusal{Reason: domain.RefusalOwnerRestricted}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

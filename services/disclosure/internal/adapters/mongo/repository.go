@@ -274,15 +274,17 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 // entry as it stood before says whether it was the first to claim a pending entry.
 // Whoever claims, winner or not, then applies the first claim by _id: the same fields
 // each time, so that an entry whose winner stopped between the two writes is made final
-// by the next call (a retry, the sweep, the owner's erasure).
-func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, bool, error) {
+// by the next call (a retry, the sweep, the owner's erasure). refused, when the first
+// claim refuses, sees the entry as it makes it between the two writes, so that what
+// it records is stored before anything can stop the call after the apply.
+func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal, refused func(domain.Record) error) (domain.Record, bool, error) {
 	claim := bson.M{"outcome": outcomeDisclosed}
 	if refusal != nil {
 		claim = refusalSet(*refusal)
 	}
 	var before struct {
-		Outcome string   `bson:"outcome"`
-		Claims  []bson.M `bson:"claims"`
+		Doc    recordDoc `bson:",inline"`
+		Claims []bson.M  `bson:"claims"`
 	}
 	err := r.disclosures.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$push": bson.M{"claims": claim}},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
@@ -292,11 +294,20 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 	if err != nil {
 		return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
 	}
-	won := before.Outcome == outcomePending && len(before.Claims) == 0
-	if before.Outcome == outcomePending {
+	won := before.Doc.Outcome == outcomePending && len(before.Claims) == 0
+	if before.Doc.Outcome == outcomePending {
 		first := claim
 		if !won {
 			first = before.Claims[0]
+		}
+		if refused != nil && first["outcome"] == outcomeRefused {
+			claimed, err := asClaimed(before.Doc, first)
+			if err == nil {
+				err = refused(claimed)
+			}
+			if err != nil {
+				return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
+			}
 		}
 		if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id}, claimedUpdate(first)); err != nil {
 			return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
@@ -304,6 +315,21 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 	}
 	rec, err := r.Record(ctx, id)
 	return rec, won, err
+}
+
+// asClaimed is the pending entry d as claim makes it.
+func asClaimed(d recordDoc, claim bson.M) (domain.Record, error) {
+	raw, err := bson.Marshal(claim)
+	if err == nil {
+		err = bson.Unmarshal(raw, &d)
+	}
+	if err != nil {
+		return domain.Record{}, fmt.Errorf("read the claim: %w", err)
+	}
+	if d.Outcome == outcomeRefused {
+		d.Payload, d.PayloadSHA256 = nil, ""
+	}
+	return d.toDomain(), nil
 }
 
 // claimedUpdate makes an entry what its first claim says; a refusal removes the package
@@ -318,7 +344,7 @@ func claimedUpdate(claim bson.M) bson.M {
 // RefusePending implements domain.Repository: the owner's pending entries are found by
 // a read, which takes no write lock on the embedded store, and each is made final by
 // FinalizeRecord, so that a disclosure settling one at the same moment and this agree.
-func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal domain.Refusal) ([]string, error) {
+func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal domain.Refusal, refused func(domain.Record) error) ([]string, error) {
 	cur, err := r.disclosures.Find(ctx, bson.M{"owner_id": ownerID, "outcome": outcomePending},
 		options.Find().SetProjection(bson.M{"_id": 1}))
 	if err != nil {
@@ -330,17 +356,17 @@ func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal 
 	if err := cur.All(ctx, &pending); err != nil {
 		return nil, fmt.Errorf("read the pending disclosures of owner %s: %w", ownerID, err)
 	}
-	var refused []string
+	var decided []string
 	for _, p := range pending {
-		_, won, err := r.FinalizeRecord(ctx, p.ID, &refusal)
+		_, won, err := r.FinalizeRecord(ctx, p.ID, &refusal, refused)
 		if err != nil {
-			return refused, fmt.Errorf("refuse the pending disclosures of owner %s: %w", ownerID, err)
+			return decided, fmt.Errorf("refuse the pending disclosures of owner %s: %w", ownerID, err)
 		}
 		if won {
-			refused = append(refused, p.ID)
+			decided = append(decided, p.ID)
 		}
 	}
-	return refused, nil
+	return decided, nil
 }
 
 // final matches the log entries no longer pending: a pending disclosure is not listed,
