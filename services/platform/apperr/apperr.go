@@ -180,6 +180,8 @@ func (v *ValidationError) Error() string {
 type PreconditionError struct {
 	Reason      string
 	Description string
+	// StartOver answers ABORTED instead of FAILED_PRECONDITION (see Aborted).
+	StartOver bool
 }
 
 func (p *PreconditionError) Error() string {
@@ -189,6 +191,14 @@ func (p *PreconditionError) Error() string {
 // Precondition returns a PreconditionError.
 func Precondition(reason, description string) error {
 	return &PreconditionError{Reason: reason, Description: description}
+}
+
+// Aborted returns a PreconditionError answered ABORTED: the operation was given up
+// midway and the client must start it over as a new one (a create under a new request
+// id). gRPC clients resend neither code as the same call; ABORTED says that this call
+// cannot succeed whatever the client fixes.
+func Aborted(reason, description string) error {
+	return &PreconditionError{Reason: reason, Description: description, StartOver: true}
 }
 
 // RequestIDReused refuses a create whose client request id was used for something
@@ -259,6 +269,9 @@ func validationStatus(ve *ValidationError) error {
 }
 
 func preconditionStatus(pe *PreconditionError) error {
+	if pe.StartOver {
+		return withDetails(status.New(codes.Aborted, pe.Description), &errdetails.ErrorInfo{Reason: pe.Reason, Domain: Domain})
+	}
 	st := status.New(codes.FailedPrecondition, pe.Description)
 	return withDetails(st,
 		&errdetails.ErrorInfo{Reason: pe.Reason, Domain: Domain},

@@ -78,26 +78,40 @@ func TestValidationDetails(t *testing.T) {
 }
 
 func TestPreconditionDetails(t *testing.T) {
-	err := fmt.Errorf("transfer: %w", apperr.Precondition("PATIENT_DECEASED", "the patient is marked deceased"))
-	st := status.Convert(apperr.ToStatus(t.Context(), nil, err))
-	if st.Code() != codes.FailedPrecondition || st.Message() != "the patient is marked deceased" {
-		t.Fatalf("status = %v", st)
+	tests := []struct {
+		name string
+		err  error
+		code codes.Code
+		// failure: the status also carries a PreconditionFailure of the reason.
+		failure bool
+	}{
+		{name: "precondition", err: apperr.Precondition("PATIENT_DECEASED", "the patient is marked deceased"),
+			code: codes.FailedPrecondition, failure: true},
+		{name: "start over", err: apperr.Aborted("PATIENT_DECEASED", "the patient is marked deceased"), code: codes.Aborted},
 	}
-	var info *errdetails.ErrorInfo
-	var pf *errdetails.PreconditionFailure
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			info = d
-		case *errdetails.PreconditionFailure:
-			pf = d
-		}
-	}
-	if info.GetReason() != "PATIENT_DECEASED" || info.GetDomain() != apperr.Domain {
-		t.Errorf("ErrorInfo = %v", info)
-	}
-	if len(pf.GetViolations()) != 1 || pf.GetViolations()[0].GetType() != "PATIENT_DECEASED" {
-		t.Errorf("PreconditionFailure = %v", pf)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := status.Convert(apperr.ToStatus(t.Context(), nil, fmt.Errorf("transfer: %w", tt.err)))
+			if st.Code() != tt.code || st.Message() != "the patient is marked deceased" {
+				t.Fatalf("status = %v, want %v", st, tt.code)
+			}
+			var info *errdetails.ErrorInfo
+			var pf *errdetails.PreconditionFailure
+			for _, d := range st.Details() {
+				switch d := d.(type) {
+				case *errdetails.ErrorInfo:
+					info = d
+				case *errdetails.PreconditionFailure:
+					pf = d
+				}
+			}
+			if info.GetReason() != "PATIENT_DECEASED" || info.GetDomain() != apperr.Domain {
+				t.Errorf("ErrorInfo = %v", info)
+			}
+			if got := len(pf.GetViolations()) == 1 && pf.GetViolations()[0].GetType() == "PATIENT_DECEASED"; got != tt.failure {
+				t.Errorf("PreconditionFailure = %v, want one: %v", pf, tt.failure)
+			}
+		})
 	}
 }
 

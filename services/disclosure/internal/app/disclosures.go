@@ -25,7 +25,8 @@ var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 // the owner's consent now, logged (refused ones too), and returned with its package. A
 // refusal is the domain's precondition error. A retry with the same request id returns
 // the first result, package or refusal; one that finds the first still pending refuses
-// it NOT_COMPLETED (see replay).
+// it NOT_COMPLETED (see replay), answered ABORTED: the caller starts over under a new
+// request id.
 //
 // The package is logged pending, and the owner's restriction read once more before the
 // entry is made final, so that a disclosure racing the owner's erasure ends either
@@ -102,9 +103,25 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	}
 	refusal, err := s.refusedNow(ctx, r, req)
 	if err != nil {
-		return domain.Record{}, err
+		return s.notCompleted(ctx, stored, err)
 	}
 	return s.settle(ctx, stored, refusal)
+}
+
+// notCompleted refuses this call's pending entry NOT_COMPLETED when the restriction
+// could not be read after the entry was stored (checkErr), and answers it ABORTED.
+// Passing checkErr on (the owner service's UNAVAILABLE) would have the caller's gRPC
+// client, the gateway's among them, resend the call under the same request id, which
+// finds the entry pending and refuses it: a retry the user never made, answered as
+// one. When the refusal cannot be written either, checkErr is answered and the entry
+// stays pending for a retry or, in the end, the retention sweep.
+func (s *Service) notCompleted(ctx context.Context, pending domain.Record, checkErr error) (domain.Record, error) {
+	refusal := &domain.Refusal{Reason: domain.RefusalNotCompleted}
+	final, won, err := s.finalize(ctx, pending.ID, refusal)
+	if err != nil {
+		return domain.Record{}, fmt.Errorf("%w (refuse the pending disclosure: %w)", checkErr, err)
+	}
+	return s.settled(ctx, pending, final, won, refusal)
 }
 
 // settle makes a pending entry final and answers with it. refusal is this call's own
@@ -115,14 +132,19 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 // and a disclosed entry only as a retry of it would be answered: refused when this
 // call's reading refuses (see replay). A disclosed entry hands out the package this
 // call holds, the one stored with the entry, which the owner's erasure may have removed
-// from the log since. When the restriction cannot be read the entry stays pending and
-// nothing is handed out: a retry refuses it (see replay), as does the owner's erasure
-// or, in the end, the retention sweep.
+// from the log since. When the restriction cannot be read the call refuses the entry
+// NOT_COMPLETED instead (see notCompleted).
 func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *domain.Refusal) (domain.Record, error) {
 	final, won, err := s.finalize(ctx, pending.ID, refusal)
 	if err != nil {
 		return domain.Record{}, err
 	}
+	return s.settled(ctx, pending, final, won, refusal)
+}
+
+// settled answers the call that settled pending with refusal (or none), final being
+// the entry FinalizeRecord made and won whether this call decided it (see settle).
+func (s *Service) settled(ctx context.Context, pending, final domain.Record, won bool, refusal *domain.Refusal) (domain.Record, error) {
 	if !final.Disclosed() {
 		return s.answer(ctx, final)
 	}

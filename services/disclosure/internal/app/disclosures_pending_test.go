@@ -68,7 +68,7 @@ func TestRetryAfterARestriction(t *testing.T) {
 }
 
 // TestRetryOfAPendingDisclosure leaves a disclosure's entry pending, its first call
-// failed at its last check of the owner's restriction or still running it. Until
+// stopped at its last check of the owner's restriction or still running it. Until
 // retried, the entry shows nowhere as a disclosure. The retry does not hand out the
 // package gathered by the first call, which the data may have outgrown since, whatever
 // the owner's restriction and the recipient: it refuses the entry NOT_COMPLETED, its
@@ -106,11 +106,8 @@ func TestRetryOfAPendingDisclosure(t *testing.T) {
 				first, err := svc.Disclose(vetContext(), racingRequest())
 				checkAnswer(t, "the first call", first, err, domain.RefusalNotCompleted)
 			} else {
-				owner.unavailable = "status 2"
 				owner.meanwhile = map[string]func(){"status 2": func() { owner.restricted.Store(tc.restricted) }}
-				if rec, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
-					t.Fatalf("disclosed %d bytes while the owner service was unavailable", len(rec.Payload))
-				}
+				leavePending(t, svc, owner, racingRequest())
 				id := pendingEntry(t, db)
 				if page, err := repo.OwnerRecords(t.Context(), racingOwnerID, 10, ""); err != nil || len(page.Items) != 0 {
 					t.Errorf("the owner's log lists %d entries while the disclosure is pending (%v)", len(page.Items), err)
@@ -248,6 +245,16 @@ func onlyEntry(t *testing.T, repo *disclosuremongo.Repository) domain.Record {
 	return rec
 }
 
+// leavePending runs a disclosure of req that stops at its last check, as when its
+// caller gives up there, leaving its log entry pending.
+func leavePending(t *testing.T, svc *app.Service, owner *racingOwner, req domain.DisclosureRequest) {
+	t.Helper()
+	owner.reads = 0
+	if rec, err := svc.Disclose(owner.stoppingAt("status 2"), req); err == nil {
+		t.Fatalf("disclosed %d bytes though the call stopped at its last check", len(rec.Payload))
+	}
+}
+
 // pendingEntry finds the id of the log's one entry, which must be pending with its
 // package, in the store.
 func pendingEntry(t *testing.T, db *mongo.Database) string {
@@ -296,8 +303,8 @@ func auditedDisclosures(t *testing.T, db *mongo.Database, id string) int64 {
 	return n
 }
 
-// TestSweepRefusesAStalePendingDisclosure leaves a disclosure pending (the owner
-// service failing at its last check) and runs the retention sweep at the given times
+// TestSweepRefusesAStalePendingDisclosure leaves a disclosure pending (its call stopped
+// at its last check) and runs the retention sweep at the given times
 // after it. Past PendingTimeout, in a sweep that has not looked within
 // PendingPassEvery, the entry is refused NOT_COMPLETED without its package, audited,
 // and a retry answers that refusal; otherwise it stays pending until its retry, which
@@ -316,11 +323,9 @@ func TestSweepRefusesAStalePendingDisclosure(t *testing.T) {
 			refusal: domain.RefusalNotCompleted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			owner := &racingOwner{unavailable: "status 2"}
+			owner := &racingOwner{}
 			svc, repo, db, writer := newRacingStore(t, domain.KindInsurer, owner)
-			if _, err := svc.Disclose(vetContext(), racingRequest()); err == nil {
-				t.Fatal("disclosed while the owner service was unavailable")
-			}
+			leavePending(t, svc, owner, racingRequest())
 			id := pendingEntry(t, db)
 			start := time.Now()
 			for _, after := range tc.sweeps {

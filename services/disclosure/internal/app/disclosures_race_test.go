@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -24,24 +26,39 @@ import (
 // the status the disclosure reads. meanwhile runs at a named moment of the disclosure
 // ("status 1": after its first status read, whose answer is then on its way; "status 2":
 // the same of its read once the entry is logged pending; "export": while the history
-// export is gathered), and the status read named unavailable fails.
+// export is gathered), and the status read named unavailable fails; with stop, it ends
+// the call's context first (see stoppingAt).
 type racingOwner struct {
 	peers
 	restricted  atomic.Bool
 	reads       int
 	meanwhile   map[string]func()
 	unavailable string
+	stop        context.CancelFunc
 }
 
-func (o *racingOwner) Status(context.Context, string) (app.OwnerStatus, error) {
+func (o *racingOwner) Status(ctx context.Context, _ string) (app.OwnerStatus, error) {
 	o.reads++
 	st := app.OwnerStatus{Exists: true, Restricted: o.restricted.Load()}
 	moment := fmt.Sprintf("status %d", o.reads)
 	o.run(moment)
 	if moment == o.unavailable {
-		return app.OwnerStatus{}, errors.New("the owner service is unavailable")
+		if o.stop != nil {
+			o.stop()
+			return app.OwnerStatus{}, fmt.Errorf("ask the owner service: %w", ctx.Err())
+		}
+		return app.OwnerStatus{}, fmt.Errorf("ask the owner service: %w", status.Error(codes.Unavailable, "connection refused"))
 	}
 	return st, nil
+}
+
+// stoppingAt answers a vet's context that ends at the status read named moment, which
+// then fails, as when the caller gives up there: the disclosure's writes after it fail
+// too, so its log entry stays pending.
+func (o *racingOwner) stoppingAt(moment string) context.Context {
+	ctx, stop := context.WithCancel(vetContext())
+	o.unavailable, o.stop = moment, stop
+	return ctx
 }
 
 func (o *racingOwner) run(moment string) {
@@ -92,7 +109,8 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 		// moment is when the whole job runs; halted, when the job runs up to its history
 		// step, held there until the disclosure has answered.
 		moment, halted string
-		unavailable    string
+		// unavailable is the status read that fails; stopped, the one the call stops at.
+		unavailable, stopped string
 		// refusal is the disclosure's answer ("" for the package) and logged the log
 		// entry's refusal ("" for a disclosure).
 		refusal, logged domain.RefusalReason
@@ -104,13 +122,19 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 			refusal: domain.RefusalOwnerRestricted, logged: domain.RefusalOwnerRestricted},
 		{name: "the job runs between the last check and the entry's finalizing", moment: "status 2",
 			refusal: domain.RefusalOwnerRestricted, logged: domain.RefusalOwnerRestricted},
-		{name: "the disclosure fails at its last check, the job's erase step refuses the entry", halted: "status 2", unavailable: "status 2",
+		{name: "the disclosure stops at its last check, the job's erase step refuses the entry", halted: "status 2", stopped: "status 2",
 			failed: true, logged: domain.RefusalOwnerRestricted},
-		{name: "the disclosure fails at its last check after the job's erase step, the job's last step refuses the entry",
-			halted: "export", unavailable: "status 2", failed: true, logged: domain.RefusalOwnerRestricted},
+		{name: "the disclosure stops at its last check after the job's erase step, the job's last step refuses the entry",
+			halted: "export", stopped: "status 2", failed: true, logged: domain.RefusalOwnerRestricted},
+		{name: "the disclosure fails at its last check after the job's erase step and refuses the entry itself",
+			halted: "export", unavailable: "status 2", refusal: domain.RefusalNotCompleted, logged: domain.RefusalNotCompleted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			owner := &racingOwner{unavailable: tc.unavailable}
+			ctx := vetContext()
+			if tc.stopped != "" {
+				ctx = owner.stoppingAt(tc.stopped)
+			}
 			svc, repo, writer := newRacingService(t, domain.KindInsurer, owner)
 			var historyEraser app.HistoryEraser = erasers{}
 			halt := haltingHistoryEraser{reached: make(chan struct{}), release: make(chan struct{})}
@@ -131,14 +155,13 @@ func TestDisclosureRacingAnErasureLeavesNoPackage(t *testing.T) {
 				}
 			}
 
-			ctx := vetContext()
 			req := racingRequest()
 			req.RequestID = ""
 			rec, err := svc.Disclose(ctx, req)
 			switch pe := (*apperr.PreconditionError)(nil); {
 			case tc.failed:
 				if err == nil {
-					t.Fatalf("disclosed %s while the owner service was unavailable", rec.Payload)
+					t.Fatalf("disclosed %s though the call stopped", rec.Payload)
 				}
 			case tc.refusal != "":
 				if !errors.As(err, &pe) || pe.Reason != string(tc.refusal) || rec.Payload != nil {

@@ -27,24 +27,37 @@ func (c visitCorrection) Amendment(context.Context, string, int64) (app.VisitAme
 // to an insurer; the vet then corrects the visit ("Limping" was wrong), and the clinic
 // manager asks whom to tell (Art. 19); then reception retries the disclosure under the
 // same request id. Whatever reached the insurer, the manager's answer lists it, before
-// the retry and after: a first call that failed at its last check (its entry pending,
-// which the answer leaves out) is refused NOT_COMPLETED on retry rather than handing
-// out the package gathered before the correction (the reviewer's case); a first call
-// that disclosed is listed, and its retry hands out the same package.
+// the retry and after: a first call that failed at its last check refused its entry
+// NOT_COMPLETED, and one that stopped there (its entry pending, which the answer leaves
+// out) is refused NOT_COMPLETED on retry rather than handing out the package gathered
+// before the correction (the reviewer's case); a first call that disclosed is listed,
+// and its retry hands out the same package.
 func TestPendingDisclosureRetriedAfterACorrection(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		unavailable string
-		// retry is the retry's refusal ("" for the package).
-		retry domain.RefusalReason
+		// stopped: the first call stops at its failing read, its entry left pending.
+		stopped bool
+		// first and retry are the first call's and the retry's refusals ("" for the
+		// package; the first call's is checked only when it did not stop).
+		first, retry domain.RefusalReason
 	}{
-		{name: "the first call fails at its last check", unavailable: "status 2", retry: domain.RefusalNotCompleted},
+		{name: "the first call fails at its last check", unavailable: "status 2",
+			first: domain.RefusalNotCompleted, retry: domain.RefusalNotCompleted},
+		{name: "the first call stops at its last check", unavailable: "status 2", stopped: true, retry: domain.RefusalNotCompleted},
 		{name: "the first call discloses"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			owner := &racingOwner{unavailable: tc.unavailable}
 			svc, repo, db, writer := newRacingStore(t, domain.KindInsurer, owner)
-			first, firstErr := svc.Disclose(vetContext(), racingRequest())
+			ctx := vetContext()
+			if tc.stopped {
+				ctx = owner.stoppingAt(tc.unavailable)
+			}
+			first, firstErr := svc.Disclose(ctx, racingRequest())
+			if !tc.stopped {
+				checkAnswer(t, "the first call", first, firstErr, tc.first)
+			}
 			// The correction comes a minute after the disclosure began, on the
 			// amendment's own clock rather than after a sleep.
 			corrected := time.Now().UTC().Add(time.Minute).Truncate(time.Millisecond)

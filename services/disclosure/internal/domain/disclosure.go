@@ -86,14 +86,17 @@ const (
 	RefusalNoLegalBasis       RefusalReason = "NO_LEGAL_BASIS"
 )
 
-// RefusalNotCompleted is a disclosure that stayed pending, its last read of the owner's
-// restriction never made (the owner service unreachable, the process stopped): its
-// retry refuses it, its package gathered before and perhaps since changed, and so does
-// the retention sweep when no retry came, so that the log holds no entry forever
-// neither disclosed nor refused. Nothing was handed out.
+// RefusalNotCompleted is a disclosure whose last read of the owner's restriction was
+// never made: the call refuses it itself when the read fails, and an entry left
+// pending (the refusal not written, the process stopped) is refused by its retry, its
+// package gathered before and perhaps since changed, or by the retention sweep when no
+// retry came, so that the log holds no entry forever neither disclosed nor refused.
+// Nothing was handed out. It is answered ABORTED: the caller starts over under a new
+// request id, since a resend of the same call only meets the same refusal.
 const RefusalNotCompleted RefusalReason = "NOT_COMPLETED"
 
-// Refusal is a refused disclosure: it is logged, and answered as a precondition failure.
+// Refusal is a refused disclosure: it is logged, and answered as a precondition failure
+// (NOT_COMPLETED as aborted, see RefusalNotCompleted).
 type Refusal struct {
 	Reason RefusalReason
 	// ConsentReason is why a RefusalNoLegalBasis has none: the consent verdict's reason,
@@ -103,8 +106,8 @@ type Refusal struct {
 	Categories []Category
 }
 
-// Err returns the refusal as an apperr.Precondition whose description says why without
-// any personal data.
+// Err returns the refusal as an apperr.Precondition (apperr.Aborted for
+// RefusalNotCompleted) whose description says why without any personal data.
 func (r *Refusal) Err() error {
 	var d string
 	switch r.Reason {
@@ -117,8 +120,9 @@ func (r *Refusal) Err() error {
 	case RefusalOwnerRestricted:
 		d = "the owner's data is restricted (an erasure or objection is pending) and is not disclosed"
 	case RefusalNotCompleted:
-		d = "the disclosure was not completed and nothing was disclosed; disclose again under a new request id, " +
-			"which gathers the data as they are now (they may have changed since the first attempt)"
+		return apperr.Aborted(string(r.Reason), "the disclosure was not completed, since a check before handing out the data "+
+			"could not be made, and nothing was disclosed; disclose again under a new request id, "+
+			"which gathers the data as they are now (they may have changed since the first attempt)")
 	case RefusalNoLegalBasis:
 		d = "no legal basis for the disclosure now"
 		if r.ConsentReason != "" {

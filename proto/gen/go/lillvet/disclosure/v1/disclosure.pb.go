@@ -803,9 +803,9 @@ type Disclosure struct {
 	ConsentDecisionId string `protobuf:"bytes,10,opt,name=consent_decision_id,json=consentDecisionId,proto3" json:"consent_decision_id,omitempty"`
 	// Why a refused disclosure was refused: RECIPIENT_INACTIVE, RECIPIENT_OUTSIDE_EEA,
 	// CATEGORY_NOT_ALLOWED, OWNER_RESTRICTED, NO_LEGAL_BASIS, or NOT_COMPLETED for one
-	// whose last check of the owner's restriction failed: refused by its retry (same
-	// request id), which does not hand out the package gathered before, or by the
-	// retention sweep when none came.
+	// whose last check of the owner's restriction failed: refused by the call itself, or,
+	// when it could not write that, by its retry (same request id), which does not hand
+	// out the package gathered before, or by the retention sweep when none came.
 	RefusalReason string `protobuf:"bytes,11,opt,name=refusal_reason,json=refusalReason,proto3" json:"refusal_reason,omitempty"`
 	// For NO_LEGAL_BASIS: the consent service's reason (no_grant, withdrawal, expired, …)
 	// or no_contract for a subcontractor without an agreement.

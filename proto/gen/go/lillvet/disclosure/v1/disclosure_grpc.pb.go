@@ -66,9 +66,13 @@ type DisclosureServiceClient interface {
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
 	// now (the consent service) and that the owner is not restricted. Every request that
 	// passes validation is logged, refused ones too; a refusal answers FAILED_PRECONDITION
-	// with the reason. A retried call with the same request_id returns the first result;
-	// the retry of one that was not completed (answered an error, neither package nor
-	// refusal) is refused NOT_COMPLETED: send it again under a new request_id.
+	// with the reason, except NOT_COMPLETED, which answers ABORTED: a check after the
+	// request was logged could not be made, nothing was handed out, and the disclosure is
+	// sent again under a new request_id (a resend under the same one answers the same).
+	// A retried call with the same request_id returns the first result; an error before
+	// the request was logged leaves nothing, and its retry is decided as a first call is.
+	// The retry of a call that never answered (its entry still pending) is refused
+	// NOT_COMPLETED.
 	CreateDisclosure(ctx context.Context, in *CreateDisclosureRequest, opts ...grpc.CallOption) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(ctx context.Context, in *GetDisclosureRequest, opts ...grpc.CallOption) (*GetDisclosureResponse, error)
@@ -390,9 +394,13 @@ type DisclosureServiceServer interface {
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
 	// now (the consent service) and that the owner is not restricted. Every request that
 	// passes validation is logged, refused ones too; a refusal answers FAILED_PRECONDITION
-	// with the reason. A retried call with the same request_id returns the first result;
-	// the retry of one that was not completed (answered an error, neither package nor
-	// refusal) is refused NOT_COMPLETED: send it again under a new request_id.
+	// with the reason, except NOT_COMPLETED, which answers ABORTED: a check after the
+	// request was logged could not be made, nothing was handed out, and the disclosure is
+	// sent again under a new request_id (a resend under the same one answers the same).
+	// A retried call with the same request_id returns the first result; an error before
+	// the request was logged leaves nothing, and its retry is decided as a first call is.
+	// The retry of a call that never answered (its entry still pending) is refused
+	// NOT_COMPLETED.
 	CreateDisclosure(context.Context, *CreateDisclosureRequest) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(context.Context, *GetDisclosureRequest) (*GetDisclosureResponse, error)
