@@ -24,9 +24,12 @@ import (
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
-// serviceConfig retries UNAVAILABLE, which gRPC returns when the call did
-// not reach a server (or the server asked for a retry), so retries cannot
-// apply a create twice; creates also carry request ids.
+// serviceConfig retries UNAVAILABLE, which gRPC returns when the call did not
+// reach a server, but which a server may also answer after it has done part of the
+// call. The services' request ids are what make a create safe to resend: its resend
+// finds what the first attempt wrote. So a service must not answer UNAVAILABLE once it
+// has written something its resend would treat otherwise (see the disclosure
+// service's NOT_COMPLETED, answered ABORTED).
 const serviceConfig = `{
   "methodConfig": [{
     "name": [{}],
