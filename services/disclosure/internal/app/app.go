@@ -195,18 +195,26 @@ func recordWith(ctx context.Context, a Auditor, events ...audit.Event) error {
 // auditUnanswered returns what FinalizeRecord calls when the retention sweep or the
 // owner's erasure finds a pending entry becoming refused: it records the refusal as a
 // refused disclosure, which its caller, who never had an answer, did not have audited.
-// The event's id is the entry's, so that it is stored once however many sweeps and
-// erasure steps find the entry pending, before or after one of them stopped between
-// its claim and the entry becoming final.
+// The event is pendingRefusalEvent, stored once however many sweeps and erasure steps
+// find the entry pending, before or after one of them stopped between its claim and
+// the entry becoming final.
 func auditUnanswered(ctx context.Context, a Auditor) func(domain.Record) error {
 	return func(rec domain.Record) error {
-		ev := disclosureEvent(rec)
-		ev.ID = disclosureResource(rec.ID) + "/unanswered"
-		if err := a.RecordNow(ctx, ev); err != nil {
+		if err := a.RecordNow(ctx, pendingRefusalEvent(rec)); err != nil {
 			return fmt.Errorf("audit the refusal of pending disclosure %s: %w", rec.ID, err)
 		}
 		return nil
 	}
+}
+
+// pendingRefusalEvent is the audit event of refused, an entry logged pending and then
+// refused. Its id is the entry's, the same for every caller that audits the refusal
+// (the disclosure answering it, its retry, the erasure job, the sweep), so that the
+// refusal is stored once: the audit log counts an id stored before as stored.
+func pendingRefusalEvent(refused domain.Record) audit.Event {
+	ev := disclosureEvent(refused)
+	ev.ID = disclosureResource(refused.ID) + "/unanswered"
+	return ev
 }
 
 func recipientResource(id string) string  { return "recipients/" + id }

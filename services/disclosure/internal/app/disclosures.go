@@ -146,7 +146,7 @@ func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *do
 // the entry FinalizeRecord made and won whether this call decided it (see settle).
 func (s *Service) settled(ctx context.Context, pending, final domain.Record, won bool, refusal *domain.Refusal) (domain.Record, error) {
 	if !final.Disclosed() {
-		return s.answer(ctx, final)
+		return s.answerAs(ctx, final, pendingRefusalEvent(final))
 	}
 	if !won && refusal != nil {
 		return domain.Record{}, s.refuseAgain(ctx, final, *refusal)
@@ -172,7 +172,14 @@ func (s *Service) finalize(ctx context.Context, id string, refusal *domain.Refus
 // answer audits a final log entry and answers with it: its package, or its refusal.
 // The audit record of a package exists before the package leaves.
 func (s *Service) answer(ctx context.Context, final domain.Record) (domain.Record, error) {
-	ev := disclosureEvent(final)
+	return s.answerAs(ctx, final, disclosureEvent(final))
+}
+
+// answerAs answers as answer does, audited as ev. The refusal of an entry this call
+// found pending is audited as pendingRefusalEvent: the erasure job or the sweep may find
+// the entry pending between a claim refusing it and its apply, or claim it first, and
+// audit the refusal under that id too, which stores it once.
+func (s *Service) answerAs(ctx context.Context, final domain.Record, ev audit.Event) (domain.Record, error) {
 	if final.Refusal != nil {
 		if err := s.auditor.Record(ctx, ev); err != nil {
 			return domain.Record{}, fmt.Errorf("audit disclosure %s: %w", final.ID, err)
@@ -254,7 +261,7 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 			return domain.Record{}, err
 		}
 		if won {
-			return s.answer(ctx, final)
+			return s.answerAs(ctx, final, pendingRefusalEvent(final))
 		}
 		// The first call, the erasure job or the sweep made it final first: answer as
 		// a retry of what it made.

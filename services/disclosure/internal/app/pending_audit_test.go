@@ -48,12 +48,12 @@ func (s *stopAfterClaim) arm(cancel context.CancelFunc) {
 	s.mu.Unlock()
 }
 
-// monitoredStore is newPeersStore on a client whose findAndModify successes stop sees.
-func monitoredStore(t *testing.T, owner *racingOwner, stop *stopAfterClaim) (*app.Service, *disclosuremongo.Repository, *mongo.Database, *audit.Writer) {
+// monitoredStore is newPeersStore on a client whose command successes succeeded sees.
+func monitoredStore(t *testing.T, owner *racingOwner, succeeded func(context.Context, *event.CommandSucceededEvent)) (*app.Service, *disclosuremongo.Repository, *mongo.Database, *audit.Writer) {
 	t.Helper()
 	store := embeddedtest.Start(t)
 	client, err := mongo.Connect(options.Client().ApplyURI(store.URI()).
-		SetMonitor(&event.CommandMonitor{Succeeded: stop.succeeded}))
+		SetMonitor(&event.CommandMonitor{Succeeded: succeeded}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func deniedAudits(t *testing.T, db *mongo.Database, id string) int64 {
 func TestSweepStoppedBetweenClaimAndApplyStillAudits(t *testing.T) {
 	stop := &stopAfterClaim{}
 	owner := &racingOwner{}
-	svc, repo, db, writer := monitoredStore(t, owner, stop)
+	svc, repo, db, writer := monitoredStore(t, owner, stop.succeeded)
 	leavePending(t, svc, owner, racingRequest())
 	id := pendingEntry(t, db)
 	later := func() time.Time { return time.Now().Add(app.PendingTimeout + time.Minute) }
