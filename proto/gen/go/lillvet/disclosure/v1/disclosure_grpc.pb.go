@@ -72,7 +72,9 @@ type DisclosureServiceClient interface {
 	// A retried call with the same request_id returns the first result; an error before
 	// the request was logged leaves nothing, and its retry is decided as a first call is.
 	// The retry of a call that never answered (its entry still pending) is refused
-	// NOT_COMPLETED.
+	// NOT_COMPLETED, except when that call had already claimed the entry disclosed (its
+	// last check passed) and stopped before making it final: the retry then makes it
+	// disclosed and returns the package gathered at the first attempt.
 	CreateDisclosure(ctx context.Context, in *CreateDisclosureRequest, opts ...grpc.CallOption) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(ctx context.Context, in *GetDisclosureRequest, opts ...grpc.CallOption) (*GetDisclosureResponse, error)
@@ -400,7 +402,9 @@ type DisclosureServiceServer interface {
 	// A retried call with the same request_id returns the first result; an error before
 	// the request was logged leaves nothing, and its retry is decided as a first call is.
 	// The retry of a call that never answered (its entry still pending) is refused
-	// NOT_COMPLETED.
+	// NOT_COMPLETED, except when that call had already claimed the entry disclosed (its
+	// last check passed) and stopped before making it final: the retry then makes it
+	// disclosed and returns the package gathered at the first attempt.
 	CreateDisclosure(context.Context, *CreateDisclosureRequest) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(context.Context, *GetDisclosureRequest) (*GetDisclosureResponse, error)
