@@ -59,11 +59,10 @@ func NewRetention(store domain.RetentionStore, auditor Auditor, opts RetentionOp
 }
 
 // RunRetentionSweep refuses the disclosures left pending past PendingTimeout (once
-// every PendingPassEvery), then
-// removes, class by class, every record whose retention ended before today, each
-// removal audited first with its owner as the subject, and answers how many of each
-// class it removed. A second run removes nothing; a run that failed halfway leaves the
-// rest to the next.
+// every PendingPassEvery), then removes, class by class, every record whose retention
+// ended before today, each removal audited first with its owner as the subject, and
+// answers how many of each class it removed. A second run removes nothing; a run that
+// failed halfway leaves the rest to the next.
 func (r *Retention) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, error) {
 	now := r.opts.Now()
 	if err := r.refuseStalePending(ctx, now); err != nil {
@@ -113,8 +112,10 @@ func (r *Retention) sweepClass(ctx context.Context, class string, cutoff, now ti
 }
 
 // refuseStalePending refuses, NOT_COMPLETED, the disclosures still pending that were
-// logged PendingTimeout before now, unless it ran within PendingPassEvery: their last read of the owner's restriction failed and no retry
-// came, so nothing was handed out, and a retry from now on answers the refusal. Each
+// logged PendingTimeout before now, unless it ran within PendingPassEvery: their call
+// stopped, or could neither read the owner's restriction nor write its own refusal,
+// and no retry came, so nothing was handed out; a retry from now on answers the
+// refusal. Each
 // is made final by FinalizeRecord, as the disclosure's own is, so a retry racing the
 // sweep and the sweep agree. Each refusal is audited as a refused disclosure, which its
 // caller never had audited, before the entry is made final (auditUnanswered): a sweep
