@@ -126,14 +126,14 @@ func (s *Service) notCompleted(ctx context.Context, pending domain.Record, check
 
 // settle makes a pending entry final and answers with it. refusal is this call's own
 // reading of the owner's restriction after the entry was stored (see Disclose): none,
-// and the entry becomes disclosed unless the owner's erasure, which restricts the owner
-// first, a retry or the retention sweep has refused it meanwhile; a refusal, and it
-// becomes refused. Whichever call made the entry final, this one answers what it says,
-// and a disclosed entry only as a retry of it would be answered: refused when this
-// call's reading refuses (see replay). A disclosed entry hands out the package this
-// call holds, the one stored with the entry, which the owner's erasure may have removed
-// from the log since. When the restriction cannot be read the call refuses the entry
-// NOT_COMPLETED instead (see notCompleted).
+// and the entry becomes disclosed, by the write that decides it, unless the owner's
+// erasure, which restricts the owner first, a retry or the retention sweep has refused
+// it meanwhile; a refusal, and it becomes refused. Whichever call made the entry final,
+// this one answers what it says, and a disclosed entry only as a retry of it would be
+// answered: refused when this call's reading refuses (see replay). A disclosed entry
+// hands out the package this call holds, the one stored with the entry, which the
+// owner's erasure may have removed from the log since. When the restriction cannot be
+// read the call refuses the entry NOT_COMPLETED instead (see notCompleted).
 func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *domain.Refusal) (domain.Record, error) {
 	final, won, err := s.finalize(ctx, pending.ID, refusal)
 	if err != nil {
@@ -255,7 +255,10 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 		// changed since (a visit corrected, an animal renamed), while the recipients
 		// to tell of a change leave a pending entry out: handing it out now would send
 		// data no correction reaches (Art. 19). The caller discloses again under a new
-		// request id, which gathers the data as they are then.
+		// request id, which gathers the data as they are then. Only the first call
+		// makes its entry disclosed, in the write that decides it: one that stopped
+		// after it left the entry disclosed, listed for every correction since, and
+		// one that stopped before left no claim that outranks this refusal.
 		final, won, err := s.finalize(ctx, first.ID, &domain.Refusal{Reason: domain.RefusalNotCompleted})
 		if err != nil {
 			return domain.Record{}, err

@@ -2,9 +2,13 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -26,18 +30,25 @@ func (c visitCorrection) Amendment(context.Context, string, int64) (app.VisitAme
 // TestPendingDisclosureRetriedAfterACorrection: reception discloses the visit history
 // to an insurer; the vet then corrects the visit ("Limping" was wrong), and the clinic
 // manager asks whom to tell (Art. 19); then reception retries the disclosure under the
-// same request id. Whatever reached the insurer, the manager's answer lists it, before
-// the retry and after: a first call that failed at its last check refused its entry
-// NOT_COMPLETED, and one that stopped there (its entry pending, which the answer leaves
-// out) is refused NOT_COMPLETED on retry rather than handing out the package gathered
-// before the correction (the reviewer's case); a first call that disclosed is listed,
-// and its retry hands out the same package.
+// same request id. Whatever reached the insurer, or waits in the log for its partner to
+// read, the manager's answer lists it, before the retry and after, and a retry hands out
+// a package only when the answer before it listed the insurer: a first call that failed
+// at its last check refused its entry NOT_COMPLETED, and one that stopped there (its
+// entry pending, which the answer leaves out) is refused NOT_COMPLETED on retry rather
+// than handing out the package gathered before the correction; a first call that
+// disclosed is listed, and its retry hands out the same package, also when the call
+// stopped right after the write that made its entry disclosed (the reviewer's case: the
+// entry was left pending with a claim that a retry, or first the retention sweep, made
+// disclosed later, after the correction's answer had left the insurer out).
 func TestPendingDisclosureRetriedAfterACorrection(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		unavailable string
-		// stopped: the first call stops at its failing read, its entry left pending.
-		stopped bool
+		// stopped: the first call stops at its failing read, its entry left pending;
+		// stoppedAfterClaim: it stops right after its findAndModify on the log.
+		stopped, stoppedAfterClaim bool
+		// sweep runs the retention sweep, past the pending timeout, before the retry.
+		sweep bool
 		// first and retry are the first call's and the retry's refusals ("" for the
 		// package; the first call's is checked only when it did not stop).
 		first, retry domain.RefusalReason
@@ -45,17 +56,29 @@ func TestPendingDisclosureRetriedAfterACorrection(t *testing.T) {
 		{name: "the first call fails at its last check", unavailable: "status 2",
 			first: domain.RefusalNotCompleted, retry: domain.RefusalNotCompleted},
 		{name: "the first call stops at its last check", unavailable: "status 2", stopped: true, retry: domain.RefusalNotCompleted},
+		{name: "the first call stops right after its claim", stoppedAfterClaim: true},
+		{name: "the first call stops right after its claim, then the sweep runs", stoppedAfterClaim: true, sweep: true},
 		{name: "the first call discloses"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			owner := &racingOwner{unavailable: tc.unavailable}
-			svc, repo, db, writer := newRacingStore(t, domain.KindInsurer, owner)
+			stop := &stopAfterClaim{}
+			svc, repo, db, writer := monitoredStore(t, owner, stop.succeeded)
 			ctx := vetContext()
-			if tc.stopped {
+			switch {
+			case tc.stopped:
 				ctx = owner.stoppingAt(tc.unavailable)
+			case tc.stoppedAfterClaim:
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				stop.arm(cancel)
 			}
 			first, firstErr := svc.Disclose(ctx, racingRequest())
-			if !tc.stopped {
+			switch {
+			case tc.stoppedAfterClaim && firstErr == nil:
+				t.Fatal("the first call answered although it stopped right after its claim")
+			case !tc.stopped && !tc.stoppedAfterClaim:
 				checkAnswer(t, "the first call", first, firstErr, tc.first)
 			}
 			// The correction comes a minute after the disclosure began, on the
@@ -66,23 +89,44 @@ func TestPendingDisclosureRetriedAfterACorrection(t *testing.T) {
 				Credentials: jobCredentials{}, Auditor: writer,
 			}, app.ErasureOptions{})
 			mgr := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
-			listed := func(when string, handedOut bool) {
+			// listed checks the manager's answer against what reached the insurer or
+			// waits for its partner, and answers whether it listed the insurer.
+			listed := func(when string, handedOut bool) bool {
 				t.Helper()
 				r, err := e.RectificationRecipients(mgr, app.RectificationQuery{OwnerID: racingOwnerID, VisitID: "0190a0b0-0000-7000-8000-0000000000c1", Version: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := len(r.Recipients) > 0; got != handedOut {
-					t.Errorf("%s: the insurer listed to be told of the correction: %v, yet a package reached it: %v", when, got, handedOut)
+				readable := readableByPartner(t, svc, db)
+				if got := len(r.Recipients) > 0; got != (handedOut || readable) {
+					t.Errorf("%s: the insurer listed to be told of the correction: %v, yet a package reached it: %v, waits for its partner: %v",
+						when, got, handedOut, readable)
 				}
+				return len(r.Recipients) > 0
 			}
 			handedOut := firstErr == nil && first.Payload != nil
-			listed("before the retry", handedOut)
+			listedBefore := listed("before the retry", handedOut)
+			if tc.sweep {
+				later := func() time.Time { return time.Now().Add(app.PendingTimeout + time.Minute) }
+				sweep, err := app.NewRetention(repo, writer, app.RetentionOptions{Now: later})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := sweep.RunRetentionSweep(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if readableByPartner(t, svc, db) && !listedBefore {
+				t.Error("the partner reads the package gathered before the correction, whose answer had not listed the insurer")
+			}
 
 			retry, err := svc.Disclose(vetContext(), racingRequest())
 			checkAnswer(t, "the retry", retry, err, tc.retry)
-			if tc.retry == "" && string(retry.Payload) != string(first.Payload) {
+			if tc.retry == "" && handedOut && string(retry.Payload) != string(first.Payload) {
 				t.Errorf("the retry handed out another package than the first call: %s", retry.Payload)
+			}
+			if retry.Payload != nil && !listedBefore {
+				t.Error("the retry handed out the package gathered before the correction, whose answer had not listed the insurer")
 			}
 			handedOut = handedOut || retry.Payload != nil
 			listed("after the retry", handedOut)
@@ -91,6 +135,23 @@ func TestPendingDisclosureRetriedAfterACorrection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readableByPartner reports whether the racing recipient's partner can read the log's
+// one entry, when there is one.
+func readableByPartner(t *testing.T, svc *app.Service, db *mongo.Database) bool {
+	t.Helper()
+	var doc struct {
+		ID string `bson:"_id"`
+	}
+	err := db.Collection(disclosuremongo.DisclosuresCollection).FindOne(t.Context(), bson.M{}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return partnerSees(t, svc, doc.ID) > 0
 }
 
 // pausingStore holds the first call that reads a pending log entry (a retry) right

@@ -83,7 +83,11 @@ type Repository interface {
 	// disclosed when refusal is nil, else refused with its package and the package's
 	// hash removed. It returns the entry as it stands after, which another call (a
 	// retry, the owner's erasure, the sweep) may have made final first, and whether
-	// this call was the one that decided it. refused, unless nil, is called with the
+	// this call was the one that decided it. Only the call that logged the entry asks
+	// for it disclosed, and the write that decides a disclosure is the one that makes it
+	// final: no other call ever makes an entry disclosed, so that a package is in the
+	// log as disclosed (and its recipient told of later corrections) from the moment
+	// the disclosure is decided, never later. refused, unless nil, is called with the
 	// entry as it becomes whenever this call finds it pending and it becomes refused
 	// (by this call's refusal or by the one another call claimed first), before it is
 	// made final; its error leaves the entry pending, to be made final by the next

@@ -37,8 +37,10 @@ const (
 )
 
 // recordDoc is one log entry. Besides the one change of a pending entry to final, with
-// the claims that decided it (claims, read only by FinalizeRecord), the payload is the
-// only field a later erasure or retention sweep may remove; the rest is never changed.
+// the claims that decided it (claims and disclosable, read only by FinalizeRecord), the
+// payload is the only field a later erasure or retention sweep may remove; the rest is
+// never changed. Disclosable is outcomeDisclosed on a pending entry until a refusal is
+// claimed (see Repository.FinalizeRecord).
 type recordDoc struct {
 	ID                string     `bson:"_id"`
 	RecipientID       string     `bson:"recipient_id"`
@@ -49,6 +51,7 @@ type recordDoc struct {
 	Categories        []string   `bson:"categories"`
 	CaseReference     string     `bson:"case_reference"`
 	Outcome           string     `bson:"outcome"`
+	Disclosable       string     `bson:"disclosable,omitempty"`
 	Basis             string     `bson:"basis,omitempty"`
 	ConsentEntryID    string     `bson:"consent_entry_id,omitempty"`
 	RefusalReason     string     `bson:"refusal_reason,omitempty"`
@@ -129,7 +132,7 @@ func toRecordDoc(r domain.Record) recordDoc {
 		d.ConsentReason = r.Refusal.ConsentReason
 		d.RefusedCategories = toStrings(r.Refusal.Categories)
 	case r.Pending:
-		d.Outcome = outcomePending
+		d.Outcome, d.Disclosable = outcomePending, outcomeDisclosed
 	}
 	return d
 }

@@ -85,20 +85,23 @@ func pendingRecord(id, owner string) domain.Record {
 	}
 }
 
-// claim stores a claim on entry id as FinalizeRecord's first write does, as if the call
-// that made it stopped before its second.
+// claim stores a claim on entry id as a refusal's first write does, or as that of an
+// earlier version did, which claimed "disclosed" too and applied it in a second write,
+// as if the call that made it stopped before its second write.
 func claim(t *testing.T, db *mongo.Database, id string, set bson.M) {
 	t.Helper()
-	if _, err := db.Collection(DisclosuresCollection).UpdateOne(t.Context(), bson.M{"_id": id}, bson.M{"$push": bson.M{"claims": set}}); err != nil {
+	if _, err := db.Collection(DisclosuresCollection).UpdateOne(t.Context(), bson.M{"_id": id},
+		bson.M{"$push": bson.M{"claims": set}, "$unset": bson.M{"disclosable": ""}}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // TestFinalizeRecord: of the calls making a pending entry final, the first decides and
 // says so; every later one finds the entry as the first made it, also when the first
-// stopped between its two writes; a call that finds the entry pending and becoming
-// refused hands it to refused first, whoever claimed the refusal; and none of them
-// filters the log on more than _id.
+// refused it and stopped between its two writes; a "disclosed" claimed by an earlier
+// version and left unapplied decides nothing; a call that finds the entry pending and
+// becoming refused hands it to refused first, whoever claimed the refusal; and none of
+// them filters the log on more than _id.
 func TestFinalizeRecord(t *testing.T) {
 	restricted := &domain.Refusal{Reason: domain.RefusalOwnerRestricted}
 	notCompleted := &domain.Refusal{Reason: domain.RefusalNotCompleted}
@@ -127,7 +130,7 @@ func TestFinalizeRecord(t *testing.T) {
 		{name: "claimed refused by a call that stopped", want: restricted, wantSeen: true, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
 			claim(t, db, "d1", refusalSet(*restricted))
 		}},
-		{name: "claimed disclosed by a call that stopped", refusal: notCompleted, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
+		{name: "claimed disclosed by an earlier version's call that stopped", refusal: notCompleted, wantWon: true, want: notCompleted, wantSeen: true, before: func(t *testing.T, _ *Repository, db *mongo.Database) {
 			claim(t, db, "d1", bson.M{"outcome": outcomeDisclosed})
 		}},
 	} {
@@ -208,9 +211,9 @@ func TestFinalizeRecordKeepsTheEntryPendingWhenRefusedFails(t *testing.T) {
 	writes.check(t)
 }
 
-// TestRefusePending: the owner's pending entries are refused and named, except one a
-// disclosure claimed first, which becomes what it claimed; another owner's entries and
-// final ones stay as they were; and no write filters the log on more than _id.
+// TestRefusePending: the owner's pending entries are refused and named, one an earlier
+// version's stopped disclosure claimed "disclosed" among them; another owner's entries
+// and final ones stay as they were; and no write filters the log on more than _id.
 func TestRefusePending(t *testing.T) {
 	repo, db, writes := finalizeStore(t)
 	for _, rec := range []domain.Record{
@@ -231,10 +234,10 @@ func TestRefusePending(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(refused)
-	if !slices.Equal(refused, []string{"p1", "p2"}) {
-		t.Errorf("refused %v, want [p1 p2]", refused)
+	if !slices.Equal(refused, []string{"claimed", "p1", "p2"}) {
+		t.Errorf("refused %v, want [claimed p1 p2]", refused)
 	}
-	for id, want := range map[string]string{"p1": "refused", "p2": "refused", "claimed": "disclosed", "final": "disclosed", "other": "pending"} {
+	for id, want := range map[string]string{"p1": "refused", "p2": "refused", "claimed": "refused", "final": "disclosed", "other": "pending"} {
 		rec, err := repo.Record(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)

@@ -269,24 +269,33 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 
 // FinalizeRecord implements domain.Repository. The embedded store uses an index only
 // for a filter that is exactly {_id}, and any other filter scans the whole log under
-// its store-wide write lock, so the condition is not in the filter: the call pushes
-// its claim (the final state it would make) onto the entry's claims by _id, and the
-// entry as it stood before says whether it was the first to claim a pending entry.
-// Whoever claims, winner or not, then applies the first claim by _id: the same fields
-// each time, so that an entry whose winner stopped between the two writes is made final
-// by the next call (a retry, the sweep, the owner's erasure). refused, when the first
-// claim refuses, sees the entry as it makes it between the two writes, so that what
-// it records is stored before anything can stop the call after the apply.
+// its store-wide write lock, so no write says "while pending" in its filter; the entry
+// as it stood before each findOneAndUpdate by _id says what the write did.
+//
+// A pending entry holds its outcome "disclosed" aside, in disclosable, until a refusal
+// removes it. The disclosure makes its entry disclosed by renaming disclosable onto
+// outcome, which does nothing once a refusal has removed it: the entry is disclosed by
+// the very write that decides it, so a call stopping after that write leaves nothing
+// for another to make disclosed later, when data in the package may have been corrected
+// without its recipient being told (a pending entry is not in the rectification lists).
+//
+// A refusal pushes its claim onto the entry's claims and removes disclosable in one
+// write, and the first refusal claimed while pending decides; whoever claims, winner or
+// not, then applies that first refusal by _id, the same fields each time, so that an
+// entry whose claimant stopped between the two writes is made final by the next call
+// (a retry, the sweep, the owner's erasure). refused sees the entry as the refusal
+// makes it between the two writes, so that what it records is stored before anything
+// can stop the call after the apply.
 func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal, refused func(domain.Record) error) (domain.Record, bool, error) {
-	claim := bson.M{"outcome": outcomeDisclosed}
+	update := bson.M{"$rename": bson.M{"disclosable": "outcome"}}
 	if refusal != nil {
-		claim = refusalSet(*refusal)
+		update = bson.M{"$push": bson.M{"claims": refusalSet(*refusal)}, "$unset": bson.M{"disclosable": ""}}
 	}
 	var before struct {
 		Doc    recordDoc `bson:",inline"`
 		Claims []bson.M  `bson:"claims"`
 	}
-	err := r.disclosures.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$push": bson.M{"claims": claim}},
+	err := r.disclosures.FindOneAndUpdate(ctx, bson.M{"_id": id}, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return domain.Record{}, false, notFound("disclosure", id)
@@ -294,30 +303,63 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 	if err != nil {
 		return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
 	}
-	won := before.Doc.Outcome == outcomePending && len(before.Claims) == 0
+	won := false
 	if before.Doc.Outcome == outcomePending {
-		first := claim
-		if !won {
-			first = before.Claims[0]
+		first := firstRefusal(before.Claims)
+		switch {
+		case refusal == nil:
+			won = before.Doc.Disclosable != ""
+		case first == nil:
+			won, first = true, refusalSet(*refusal)
 		}
-		if refused != nil && first["outcome"] == outcomeRefused {
-			claimed, err := asClaimed(before.Doc, first)
-			if err == nil {
-				err = refused(claimed)
+		if !won || refusal != nil {
+			if err := r.applyRefusal(ctx, before.Doc, first, refused); err != nil {
+				return domain.Record{}, false, err
 			}
-			if err != nil {
-				return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
-			}
-		}
-		if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": id}, claimedUpdate(first)); err != nil {
-			return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
 		}
 	}
 	rec, err := r.Record(ctx, id)
 	return rec, won, err
 }
 
-// asClaimed is the pending entry d as claim makes it.
+// firstRefusal is the first refusal claimed on an entry, nil when none was. Claims of
+// "disclosed", which earlier versions pushed and applied in a second write, are passed
+// over: one still unapplied is that of a call that stopped, whose package no call may
+// hand out any more.
+func firstRefusal(claims []bson.M) bson.M {
+	for _, c := range claims {
+		if c["outcome"] == outcomeRefused {
+			return c
+		}
+	}
+	return nil
+}
+
+// applyRefusal makes the pending entry d refused as claim says, after handing it so to
+// refused, unless nil; with no claim (an entry left pending by an earlier version
+// without disclosable and refused by none) it leaves the entry as it is.
+func (r *Repository) applyRefusal(ctx context.Context, d recordDoc, claim bson.M, refused func(domain.Record) error) error {
+	if claim == nil {
+		return nil
+	}
+	if refused != nil {
+		claimed, err := asClaimed(d, claim)
+		if err == nil {
+			err = refused(claimed)
+		}
+		if err != nil {
+			return fmt.Errorf("finalize disclosure %s: %w", d.ID, err)
+		}
+	}
+	// A refusal removes the package and its hash, nothing having been handed out.
+	update := bson.M{"$set": claim, "$unset": bson.M{"payload": "", "payload_sha256": ""}}
+	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": d.ID}, update); err != nil {
+		return fmt.Errorf("finalize disclosure %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// asClaimed is the pending entry d as the refusal claim makes it.
 func asClaimed(d recordDoc, claim bson.M) (domain.Record, error) {
 	raw, err := bson.Marshal(claim)
 	if err == nil {
@@ -326,19 +368,8 @@ func asClaimed(d recordDoc, claim bson.M) (domain.Record, error) {
 	if err != nil {
 		return domain.Record{}, fmt.Errorf("read the claim: %w", err)
 	}
-	if d.Outcome == outcomeRefused {
-		d.Payload, d.PayloadSHA256 = nil, ""
-	}
+	d.Payload, d.PayloadSHA256 = nil, ""
 	return d.toDomain(), nil
-}
-
-// claimedUpdate makes an entry what its first claim says; a refusal removes the package
-// and its hash, nothing having been handed out.
-func claimedUpdate(claim bson.M) bson.M {
-	if claim["outcome"] == outcomeRefused {
-		return bson.M{"$set": claim, "$unset": bson.M{"payload": "", "payload_sha256": ""}}
-	}
-	return bson.M{"$set": claim}
 }
 
 // RefusePending implements domain.Repository: the owner's pending entries are found by
