@@ -71,10 +71,10 @@ type DisclosureServiceClient interface {
 	// sent again under a new request_id (a resend under the same one answers the same).
 	// A retried call with the same request_id returns the first result; an error before
 	// the request was logged leaves nothing, and its retry is decided as a first call is.
-	// The retry of a call that never answered (its entry still pending) is refused
-	// NOT_COMPLETED, except when that call had already claimed the entry disclosed (its
-	// last check passed) and stopped before making it final: the retry then makes it
-	// disclosed and returns the package gathered at the first attempt.
+	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
+	// still pending; a call that stopped after its entry became disclosed (the same write
+	// decides and makes a disclosure, and only the call itself makes it) is answered as a
+	// retry of a disclosure, with the package it logged.
 	CreateDisclosure(ctx context.Context, in *CreateDisclosureRequest, opts ...grpc.CallOption) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(ctx context.Context, in *GetDisclosureRequest, opts ...grpc.CallOption) (*GetDisclosureResponse, error)
@@ -401,10 +401,10 @@ type DisclosureServiceServer interface {
 	// sent again under a new request_id (a resend under the same one answers the same).
 	// A retried call with the same request_id returns the first result; an error before
 	// the request was logged leaves nothing, and its retry is decided as a first call is.
-	// The retry of a call that never answered (its entry still pending) is refused
-	// NOT_COMPLETED, except when that call had already claimed the entry disclosed (its
-	// last check passed) and stopped before making it final: the retry then makes it
-	// disclosed and returns the package gathered at the first attempt.
+	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
+	// still pending; a call that stopped after its entry became disclosed (the same write
+	// decides and makes a disclosure, and only the call itself makes it) is answered as a
+	// retry of a disclosure, with the package it logged.
 	CreateDisclosure(context.Context, *CreateDisclosureRequest) (*CreateDisclosureResponse, error)
 	// Reads one log entry with the package that was sent.
 	GetDisclosure(context.Context, *GetDisclosureRequest) (*GetDisclosureResponse, error)
