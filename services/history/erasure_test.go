@@ -539,8 +539,9 @@ func TestReusedPaymentIDOnRestrictedVisitIsRefused(t *testing.T) {
 // TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit: the erasure planned how long
 // a restricted visit is kept from the invoices it had then, so billing may record a
 // payment of one of them but not add an invoice (it would go with the clinical record,
-// years before bookkeeping lets it) nor remove or replace one: FAILED_PRECONDITION
-// VISIT_RESTRICTED, the visit unchanged. After the clinical record's retention the
+// years before bookkeeping lets it) nor remove or replace one, nor reopen a paid one
+// (the identity code to collect it is dropped): FAILED_PRECONDITION VISIT_RESTRICTED,
+// the visit unchanged. After the clinical record's retention the
 // visit with its paid invoice is still kept, the one without invoices is gone.
 func TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit(t *testing.T) {
 	f := setup(t)
@@ -556,7 +557,7 @@ func TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit(t *testing.T) {
 		}
 		return res.GetVisit().GetId()
 	}
-	none, billed := record("form-1"), record("form-2", invoice("2026-15", unpaid))
+	none, billed, settled := record("form-1"), record("form-2", invoice("2026-15", unpaid)), record("form-3", invoice("2026-16", paid))
 	if _, err := f.history.EraseOwnerData(mgr, &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
 		t.Fatal(err)
 	}
@@ -573,6 +574,8 @@ func TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit(t *testing.T) {
 		{"another invoice added", billed, []*historyv1.InvoiceReference{invoice("2026-15", unpaid), invoice("2026-77", unpaid)}},
 		{"the invoice replaced", billed, []*historyv1.InvoiceReference{invoice("2026-77", paid)}},
 		{"the invoice removed", billed, nil},
+		// The erasure told the owner service no open invoice needs the identity code.
+		{"a paid invoice reopened", settled, []*historyv1.InvoiceReference{invoice("2026-16", unpaid)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := amend(tc.visit, "inv-"+tc.name, tc.invoices...)

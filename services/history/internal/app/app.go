@@ -134,13 +134,14 @@ func seesRestricted(ctx context.Context) bool {
 var errRestricted = apperr.Precondition("VISIT_RESTRICTED",
 	"the visit is restricted: the owner's data was erased and it is kept only for its legal retention period")
 
-// errInvoicesHeld answers billing adding an invoice to a restricted visit or removing
-// one: the erasure planned how long the visit is kept from the invoices it had then and
-// told the owner service which open ones still need the identity code, so a new one
-// would be deleted with the clinical record before its bookkeeping period ends, and a
-// removed one would leave the books. Recording a payment changes only a state.
+// errInvoicesHeld answers billing adding an invoice to a restricted visit, removing one
+// or reopening a paid one: the erasure planned how long the visit is kept from the
+// invoices it had then and told the owner service which open ones still need the
+// identity code, so a new one would be deleted with the clinical record before its
+// bookkeeping period ends, a removed one would leave the books, and a reopened one could
+// no longer be collected once the code is dropped. Recording a payment settles one.
 var errInvoicesHeld = apperr.Precondition("VISIT_RESTRICTED",
-	"the visit is restricted: the owner's data was erased; only the state (open or paid) of the invoices it holds may be corrected, none added or removed")
+	"the visit is restricted: the owner's data was erased; only the payment of an open invoice it holds may be recorded: none added, removed or reopened")
 
 // errOwnerErased answers an attempt to add to an erased owner's history.
 var errOwnerErased = apperr.Precondition("OWNER_ERASED", "the owner's data was erased; nothing more can be recorded for them")

@@ -181,8 +181,8 @@ type AmendVisit struct {
 }
 
 // AmendVisit appends a correction of the fields named in Paths at the expected
-// version. Billing may correct only invoices, and of a restricted visit only the
-// states of those it holds.
+// version. Billing may correct only invoices, and of a restricted visit only record
+// the payment of those it holds.
 func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
 	var v apperr.ValidationError
 	if len(in.Paths) == 0 {
@@ -254,7 +254,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
-	if rec.Current.Restricted && !domain.SameInvoiceNumbers(rec.Current.Invoices, next.Invoices) {
+	if rec.Current.Restricted && !domain.SettlesHeldInvoices(rec.Current.Invoices, next.Invoices) {
 		return nil, nil, errInvoicesHeld
 	}
 	a := domain.Amendment{

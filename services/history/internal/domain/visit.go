@@ -184,12 +184,15 @@ func SameVisit(a, b *Visit) bool {
 		a.FollowUp == b.FollowUp && slices.Equal(a.Invoices, b.Invoices)
 }
 
-// SameInvoiceNumbers reports whether a and b list the same invoices, whatever their
-// order and state: a restricted visit's correction may change only the states, since
-// the erasure planned how long its invoices are kept from the ones it had then.
-func SameInvoiceNumbers(a, b []Invoice) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(x Invoice) bool {
-		return !slices.ContainsFunc(b, func(y Invoice) bool { return x.Number == y.Number })
+// SettlesHeldInvoices reports whether next lists the invoices held, whatever their
+// order, with none that was paid open again: a restricted visit's correction may only
+// record payments, since the erasure planned how long its invoices are kept from the
+// ones it had then and told the owner service which open ones still need the identity
+// code, which is dropped once none does.
+func SettlesHeldInvoices(held, next []Invoice) bool {
+	return len(held) == len(next) && !slices.ContainsFunc(held, func(h Invoice) bool {
+		i := slices.IndexFunc(next, func(n Invoice) bool { return n.Number == h.Number })
+		return i < 0 || h.State == InvoicePaid && next[i].State != InvoicePaid
 	})
 }
 

@@ -105,27 +105,29 @@ func TestSameAmendment(t *testing.T) {
 	}
 }
 
-func TestSameInvoiceNumbers(t *testing.T) {
+func TestSettlesHeldInvoices(t *testing.T) {
 	held := []Invoice{{Number: "2026-7", State: InvoiceOpen}, {Number: "2026-8", State: InvoicePaid}}
 	for _, tc := range []struct {
-		name string
-		sent []Invoice
-		same bool
+		name    string
+		sent    []Invoice
+		settles bool
 	}{
-		{"states changed", []Invoice{{Number: "2026-7", State: InvoicePaid}, {Number: "2026-8", State: InvoiceOpen}}, true},
+		{"unchanged", slices.Clone(held), true},
+		{"the open one paid", []Invoice{{Number: "2026-7", State: InvoicePaid}, {Number: "2026-8", State: InvoicePaid}}, true},
 		{"reordered", []Invoice{{Number: "2026-8", State: InvoicePaid}, {Number: "2026-7", State: InvoiceOpen}}, true},
+		{"the paid one reopened", []Invoice{{Number: "2026-7", State: InvoicePaid}, {Number: "2026-8", State: InvoiceOpen}}, false},
 		{"one added", append(slices.Clone(held), Invoice{Number: "2026-9", State: InvoiceOpen}), false},
 		{"one removed", held[:1], false},
 		{"one replaced", []Invoice{{Number: "2026-7", State: InvoiceOpen}, {Number: "2026-9", State: InvoicePaid}}, false},
 		{"none", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := SameInvoiceNumbers(held, tc.sent); got != tc.same {
-				t.Errorf("SameInvoiceNumbers = %v, want %v", got, tc.same)
+			if got := SettlesHeldInvoices(held, tc.sent); got != tc.settles {
+				t.Errorf("SettlesHeldInvoices = %v, want %v", got, tc.settles)
 			}
 		})
 	}
-	if !SameInvoiceNumbers(nil, []Invoice{}) {
+	if !SettlesHeldInvoices(nil, []Invoice{}) {
 		t.Error("no invoices differ from none")
 	}
 }
