@@ -380,11 +380,12 @@ func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {
 	r := f.getVisit(t, v.GetId())
 	if r.GetOriginal().GetFindings() != "" || r.GetOriginal().GetAnamnesis() != "" || len(r.GetAmendments()) != 1 ||
 		r.GetAmendments()[0].GetCorrected().GetFindings() != "" || r.GetAmendments()[0].GetReason() != "" ||
-		len(r.GetVisit().GetInvoices()) != 1 || r.GetVisit().GetStartTime().AsTime() != at(2021, 3, 10) {
-		t.Errorf("reduced record %v", r)
+		len(r.GetVisit().GetInvoices()) != 1 || r.GetVisit().GetStartTime().AsTime() != at(2021, 3, 10) ||
+		r.GetVisit().GetVersion() != 3 {
+		t.Errorf("reduced record %v; want it at version 3 (amended, then reduced)", r)
 	}
 	_, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
-		VisitId: v.GetId(), Version: 2, Reason: "more", Visit: &historyv1.Visit{Findings: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+		VisitId: v.GetId(), Version: 3, Reason: "more", Visit: &historyv1.Visit{Findings: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
 	})
 	if got := reason(t, err); got != "VISIT_RESTRICTED" {
 		t.Errorf("a veterinarian amending a restricted visit: %s", got)
@@ -394,13 +395,13 @@ func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {
 	servicetest.Refused(t, "131052", []servicetest.Refusal{{Name: "identity code as a restricted visit's invoice number",
 		Field: "visit.invoices[0].number", Call: func() error {
 			_, err := f.history.AmendVisit(f.as(t, auth.RoleBilling), &historyv1.AmendVisitRequest{
-				VisitId: v.GetId(), Version: 2, Reason: "number corrected", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("131052-308T", paid)}},
+				VisitId: v.GetId(), Version: 3, Reason: "number corrected", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("131052-308T", paid)}},
 				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
 			})
 			return err
 		}}})
 	paidNow, err := f.history.AmendVisit(f.as(t, auth.RoleBilling), &historyv1.AmendVisitRequest{
-		VisitId: v.GetId(), Version: 2, Reason: "paid", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("2026-118", paid)}},
+		VisitId: v.GetId(), Version: 3, Reason: "paid", Visit: &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{invoice("2026-118", paid)}},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
 	})
 	if err != nil || paidNow.GetVisit().GetInvoices()[0].GetState() != paid {
@@ -475,7 +476,7 @@ func TestRetriesKeepToTheRestriction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := res.GetVisit(); v.GetVersion() != 3 || !v.GetRestricted() || v.GetReason() != "" || v.GetFindings() != "" ||
+		if v := res.GetVisit(); v.GetVersion() != 4 || !v.GetRestricted() || v.GetReason() != "" || v.GetFindings() != "" ||
 			len(v.GetInvoices()) != 1 || v.GetInvoices()[0].GetState() != paid || res.GetAmendment().GetVersion() != 3 {
 			t.Errorf("answered %v", res)
 		}
@@ -506,11 +507,12 @@ func TestReusedPaymentIDOnRestrictedVisitIsRefused(t *testing.T) {
 		return f.history.AmendVisit(billing, &historyv1.AmendVisitRequest{VisitId: id, RequestId: "pay-1", Version: version, Reason: reason,
 			Visit: &historyv1.Visit{Invoices: invoices}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}}})
 	}
-	if _, err := pay(1, "2021-15 paid", invoice("2021-15", paid), invoice("2021-16", unpaid)); err != nil {
+	// The erasure's restriction made version 2.
+	if _, err := pay(2, "2021-15 paid", invoice("2021-15", paid), invoice("2021-16", unpaid)); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := pay(2, "2021-15 paid", invoice("2021-15", paid), invoice("2021-16", unpaid)); err != nil || res.GetAmendment().GetVersion() != 2 {
-		t.Errorf("the payment's retry: %v, %v; want version 2", res, err)
+	if res, err := pay(3, "2021-15 paid", invoice("2021-15", paid), invoice("2021-16", unpaid)); err != nil || res.GetAmendment().GetVersion() != 3 {
+		t.Errorf("the payment's retry: %v, %v; want version 3", res, err)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -521,7 +523,7 @@ func TestReusedPaymentIDOnRestrictedVisitIsRefused(t *testing.T) {
 		{"the same invoices for another reason", "paid twice", []*historyv1.InvoiceReference{invoice("2021-15", paid), invoice("2021-16", unpaid)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := pay(2, tc.reason, tc.invoices...)
+			res, err := pay(3, tc.reason, tc.invoices...)
 			if err == nil {
 				t.Fatalf("answered OK as version %d", res.GetAmendment().GetVersion())
 			}
@@ -531,7 +533,7 @@ func TestReusedPaymentIDOnRestrictedVisitIsRefused(t *testing.T) {
 		})
 	}
 	got := f.getVisit(t, id).GetVisit()
-	if got.GetVersion() != 2 || len(got.GetInvoices()) != 2 || got.GetInvoices()[1].GetState() != unpaid {
+	if got.GetVersion() != 3 || len(got.GetInvoices()) != 2 || got.GetInvoices()[1].GetState() != unpaid {
 		t.Errorf("stored version %d, invoices %v; want the first payment only", got.GetVersion(), got.GetInvoices())
 	}
 }
@@ -562,7 +564,8 @@ func TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit(t *testing.T) {
 		t.Fatal(err)
 	}
 	amend := func(id, requestID string, invoices ...*historyv1.InvoiceReference) (*historyv1.AmendVisitResponse, error) {
-		return f.history.AmendVisit(billing, &historyv1.AmendVisitRequest{VisitId: id, RequestId: requestID, Version: 1, Reason: "invoiced",
+		// The erasure's restriction made version 2.
+		return f.history.AmendVisit(billing, &historyv1.AmendVisitRequest{VisitId: id, RequestId: requestID, Version: 2, Reason: "invoiced",
 			Visit: &historyv1.Visit{Invoices: invoices}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}}})
 	}
 	for _, tc := range []struct {
@@ -582,13 +585,17 @@ func TestBillingChangesOnlyInvoiceStatesOfARestrictedVisit(t *testing.T) {
 			if r := reason(t, err); r != "VISIT_RESTRICTED" {
 				t.Errorf("reason %q, answered %v", r, res)
 			}
-			if got := f.getVisit(t, tc.visit).GetVisit(); got.GetVersion() != 1 {
+			if got := f.getVisit(t, tc.visit).GetVisit(); got.GetVersion() != 2 {
 				t.Errorf("stored version %d, invoices %v", got.GetVersion(), got.GetInvoices())
 			}
 		})
 	}
 	if _, err := amend(billed, "pay-1", invoice("2026-15", paid)); err != nil {
 		t.Fatalf("the payment: %v", err)
+	}
+	// The first amendment, at the version the restriction made, keeps the original.
+	if orig := f.getVisit(t, billed).GetOriginal(); orig.GetReason() != "Limping" || len(orig.GetInvoices()) != 1 || orig.GetInvoices()[0].GetState() != unpaid {
+		t.Errorf("original after the payment %v; want the visit as recorded", orig)
 	}
 	f.clock.Set(at(2030, 1, 2))
 	if _, err := f.history.RunRetentionSweep(mgr, &historyv1.RunRetentionSweepRequest{}); err != nil {

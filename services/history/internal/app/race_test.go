@@ -266,3 +266,77 @@ func TestRecordCommunicationRacingARetry(t *testing.T) {
 		})
 	}
 }
+
+// TestAmendmentRacingAnErasure lets the owner's erasure restrict (or reduce) a visit
+// between an amendment's read of it and its write: the amendment, built on the visit
+// as it was before, is refused as stale and the visit stays as the erasure left it,
+// with no invoice the erasure did not plan for and no clinical text it removed.
+func TestAmendmentRacingAnErasure(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	opts := Options{Now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		name  string
+		visit domain.Visit
+		role  auth.Role
+		in    AmendVisit
+		// keptReason is the visit's reason as the erasure keeps it.
+		keptReason string
+	}{
+		{
+			name:  "billing adds an invoice to a visit kept without",
+			visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.AddDate(0, -1, 0)},
+			role:  auth.RoleBilling,
+			in: AmendVisit{Paths: []string{"invoices"}, Version: 1, Reason: "invoiced",
+				Visit: domain.Visit{Invoices: []domain.Invoice{{Number: "2026-77", State: domain.InvoiceOpen}}}},
+			keptReason: "check",
+		},
+		{
+			name:       "a veterinarian corrects a visit kept whole",
+			visit:      domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.AddDate(0, -1, 0)},
+			role:       auth.RoleVeterinarian,
+			in:         AmendVisit{Paths: []string{"findings"}, Version: 1, Reason: "seen again", Visit: domain.Visit{Findings: "Fracture."}},
+			keptReason: "check",
+		},
+		{
+			name: "a veterinarian corrects a visit reduced to its invoice",
+			visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2021, 3, 10, 12, 0, 0, 0, time.UTC),
+				Invoices: []domain.Invoice{{Number: "2021-15", State: domain.InvoicePaid}}},
+			role: auth.RoleVeterinarian,
+			in:   AmendVisit{Paths: []string{"findings"}, Version: 1, Reason: "seen again", Visit: domain.Visit{Findings: "Fracture."}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := raceRepo(t)
+			reg := &slowRegistry{}
+			plain, err := New(repo, reg, nopAuditor{}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: tc.visit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			racing, err := New(&versionRace{Repository: repo, during: func() {
+				if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, uuid.NewString()); err != nil {
+					t.Fatal(err)
+				}
+			}}, reg, nopAuditor{}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := tc.in
+			in.ID = v.ID
+			if _, a, err := racing.AmendVisit(as(t, tc.role), in); !errors.Is(err, apperr.ErrConflict) {
+				t.Errorf("the amendment answered %+v, %v; want a conflict", a, err)
+			}
+			rec, err := repo.GetVisit(t.Context(), v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rec.Current.Restricted || len(rec.Amendments) != 0 || rec.Current.Findings != "" ||
+				len(rec.Current.Invoices) != len(tc.visit.Invoices) || rec.Current.Reason != tc.keptReason {
+				t.Errorf("stored %+v with %d amendments; want the visit as the erasure left it", rec.Current, len(rec.Amendments))
+			}
+		})
+	}
+}

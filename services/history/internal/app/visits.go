@@ -263,7 +263,11 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		RequestID: in.RequestID,
 	}
 	next.Version, next.Updated = a.Version, a.Time
-	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, &rec.Original, &next); err != nil {
+	var original *domain.Visit
+	if len(rec.Amendments) == 0 {
+		original = &rec.Original
+	}
+	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, original, &next); err != nil {
 		if errors.Is(err, apperr.ErrConflict) && in.RequestID != "" {
 			// A concurrent retry of the same amendment may have won the version.
 			if again, gerr := s.repo.GetVisit(ctx, in.ID); gerr == nil {

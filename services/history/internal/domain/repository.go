@@ -38,8 +38,9 @@ type Repository interface {
 	// GetVisit reads a visit with its original and amendments.
 	GetVisit(ctx context.Context, id string) (*VisitRecord, error)
 	// AmendVisit appends a (whose Version is expected+1) and stores current as the new
-	// view, when the stored version is expected; else apperr.ErrConflict. original is
-	// the visit as recorded, which the record must keep.
+	// view, when the stored version is expected; else apperr.ErrConflict. original, the
+	// visit as recorded, is given with the first amendment, which stores it beside the
+	// view (the version alone does not tell it: a restriction raises the version too).
 	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error
 	ListPatientVisits(ctx context.Context, q Query) ([]*Visit, string, error)
 
@@ -69,12 +70,14 @@ type Repository interface {
 	CountOwnerCommunications(ctx context.Context, ownerID string) (int, error)
 	// DeleteOwnerCommunications deletes every communication with the owner.
 	DeleteOwnerCommunications(ctx context.Context, ownerID string) error
-	// MarkRestricted marks each visit restricted with its retention, by _id; visits
-	// no longer there are skipped.
+	// MarkRestricted marks each visit restricted with its retention, by _id, and raises
+	// its version, so that an amendment built on a read from before fails as stale
+	// instead of applying to the restricted visit; visits no longer there are skipped.
 	MarkRestricted(ctx context.Context, rs []VisitRetention) error
 	// ReduceVisit marks the visit restricted with its retention r and stores rec as its
-	// content (what r keeps of it), when the visit is still at rec's version; else
-	// apperr.ErrConflict.
+	// content (what r keeps of it) at the next version, when the visit is still at rec's
+	// version; else apperr.ErrConflict. The new version keeps an amendment built on the
+	// unreduced record from writing it back.
 	ReduceVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error
 	// DeleteVisit deletes the visit; a missing one is not an error.
 	DeleteVisit(ctx context.Context, id string) error

@@ -97,7 +97,8 @@ type Visit struct {
 	WeightGrams int64
 	FollowUp    string
 	Invoices    []Invoice
-	// Version is 1 when recorded and grows by one with each amendment.
+	// Version is 1 when recorded and grows by one with each amendment and each time an
+	// erasure restricts or reduces the visit.
 	Version int64
 	Created time.Time
 	Updated time.Time

@@ -189,7 +189,10 @@ func restriction(r domain.VisitRetention) retentionDoc {
 // of the collection: a thousand visits took minutes instead of seconds.)
 func (r *Repository) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
 	for _, ret := range rs {
-		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID}, bson.M{"$set": bson.M{"restriction": restriction(ret)}}); err != nil {
+		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID}, bson.M{
+			"$set": bson.M{"restriction": restriction(ret)},
+			"$inc": bson.M{"version": 1},
+		}); err != nil {
 			return fmt.Errorf("restrict visit %s: %w", ret.VisitID, err)
 		}
 	}
@@ -199,7 +202,7 @@ func (r *Repository) MarkRestricted(ctx context.Context, rs []domain.VisitRetent
 // ReduceVisit implements domain.Repository: conditional on the version (a scan on the
 // embedded store, but rare: only when a part's retention ends before the visit's).
 func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention, rec *domain.VisitRecord) error {
-	set := bson.M{"restriction": restriction(ret), "current": bodyToDoc(&rec.Current)}
+	set := bson.M{"restriction": restriction(ret), "current": bodyToDoc(&rec.Current), "version": rec.Current.Version + 1}
 	if len(rec.Amendments) > 0 {
 		set["original"] = bodyToDoc(&rec.Original)
 		set["amendments"] = protomap.All(rec.Amendments, amendmentToDoc)

@@ -113,7 +113,7 @@ func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, 
 		"current": bodyToDoc(current), "started_at": current.StartTime,
 		"version": a.Version, "updated": a.Time,
 	}
-	if expected == 1 {
+	if original != nil {
 		// The first amendment keeps the original beside the view (see visitDoc).
 		set["original"] = bodyToDoc(original)
 	}

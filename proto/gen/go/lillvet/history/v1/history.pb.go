@@ -635,7 +635,8 @@ type Visit struct {
 	WeightGrams int64               `protobuf:"varint,13,opt,name=weight_grams,json=weightGrams,proto3" json:"weight_grams,omitempty"`
 	FollowUp    string              `protobuf:"bytes,14,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
 	Invoices    []*InvoiceReference `protobuf:"bytes,15,rep,name=invoices,proto3" json:"invoices,omitempty"`
-	// Output only: 1 when recorded, increased by each amendment; send it back on amendments.
+	// Output only: 1 when recorded, increased by each amendment and each time an erasure
+	// restricts or reduces the visit; send it back on amendments.
 	Version int64 `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
