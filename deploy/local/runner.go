@@ -151,9 +151,10 @@ var services = []service{
 		addrs: func(c Config) (string, string) { return c.HistoryAddr, c.HistoryMetricsAddr },
 		run: func(ctx context.Context, w wiring) error {
 			return history.Run(ctx, history.Config{
-				Base:        w.base("history"),
-				OwnerTarget: w.addr("owner"),
-				Sweep:       hourlySweep,
+				Base:             w.base("history"),
+				OwnerTarget:      w.addr("owner"),
+				Sweep:            hourlySweep,
+				RequestDigestKey: w.keys.RequestDigestKey,
 			})
 		},
 	},
@@ -421,36 +422,45 @@ func printEndpoints(out io.Writer, cfg Config, l map[string]net.Listener, pki tl
 	return err
 }
 
-// devKeys are the identity-code keys of the local installation, created once.
+// devKeys are the keys of the local installation, created once: the owner service's
+// identity-code keys and the history service's request digest key.
 type devKeys struct {
 	IdentityKeys  string `json:"identity_keys"`
 	ActiveKey     string `json:"active_key"`
 	BlindIndexKey string `json:"blind_index_key"`
+	// RequestDigestKey is missing from the keys of an installation made before it.
+	RequestDigestKey string `json:"request_digest_key,omitempty"`
 }
 
 // newDevKeys makes a fresh set of keys.
 func newDevKeys() devKeys {
-	secret := func() string {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		return base64.StdEncoding.EncodeToString(b)
-	}
-	return devKeys{IdentityKeys: "dev1:" + secret(), ActiveKey: "dev1", BlindIndexKey: secret()}
+	return devKeys{IdentityKeys: "dev1:" + newSecret(), ActiveKey: "dev1", BlindIndexKey: newSecret(), RequestDigestKey: newSecret()}
+}
+
+// newSecret is 32 random bytes in standard base64.
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func loadOrCreateKeys(path string) (devKeys, error) {
 	var k devKeys
 	b, err := os.ReadFile(filepath.Clean(path))
-	if err == nil {
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(b, &k); err != nil {
 			return k, fmt.Errorf("read development keys %s: %w", path, err)
 		}
-		return k, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+		if k.RequestDigestKey != "" {
+			return k, nil
+		}
+		k.RequestDigestKey = newSecret()
+	case errors.Is(err, os.ErrNotExist):
+		k = newDevKeys()
+	default:
 		return k, fmt.Errorf("read development keys: %w", err)
 	}
-	k = newDevKeys()
 	b, _ = json.Marshal(k)
 	if err := replaceSecretFile(path, b); err != nil {
 		return k, fmt.Errorf("write development keys: %w", err)

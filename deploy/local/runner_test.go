@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -84,5 +87,32 @@ func TestValidateCoversEveryAddress(t *testing.T) {
 	slices.Sort(rejected)
 	if !slices.Equal(fields, rejected) {
 		t.Errorf("Validate rejected %v, want every address variable %v", rejected, fields)
+	}
+}
+
+// TestDevKeysGainARequestDigestKey: a first start creates every key; an installation
+// whose keys file predates the history service's request digest key gets one, written
+// back, its identity keys unchanged.
+func TestDevKeysGainARequestDigestKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "identity-keys.json")
+	first, err := loadOrCreateKeys(path)
+	if err != nil || first.RequestDigestKey == "" || first.BlindIndexKey == "" {
+		t.Fatalf("first start: %+v, %v", first, err)
+	}
+	old := first
+	old.RequestDigestKey = ""
+	b, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	upgraded, err := loadOrCreateKeys(path)
+	if err != nil || upgraded.RequestDigestKey == "" || upgraded.IdentityKeys != old.IdentityKeys || upgraded.BlindIndexKey != old.BlindIndexKey {
+		t.Fatalf("upgraded: %+v, %v", upgraded, err)
+	}
+	if again, err := loadOrCreateKeys(path); err != nil || again != upgraded {
+		t.Errorf("the next start read %+v, %v; want the upgraded keys", again, err)
 	}
 }

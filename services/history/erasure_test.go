@@ -16,6 +16,7 @@ import (
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -675,6 +676,109 @@ func TestReusedVisitIDOnRestrictedVisitIsRefused(t *testing.T) {
 			}
 			if after := f.getVisit(t, first.GetVisit().GetId()); !proto.Equal(after, before) {
 				t.Errorf("stored %v, want the first visit as it was: %v", after, before)
+			}
+		})
+	}
+}
+
+// TestReusedRequestIDOnAReducedRecordIsRefused: once an erasure has reduced a record,
+// what it removed is gone, yet a request under the id of its visit or of one of its
+// amendments that differs only there is still another request: refused with
+// REQUEST_ID_REUSED, not answered as the first one (billing's payment of another
+// invoice would be taken as recorded, stored nowhere), while the first one's retry is
+// still answered with it. A record stored before digests were kept is compared as
+// reduced, as it always was: its retry still goes through.
+func TestReusedRequestIDOnAReducedRecordIsRefused(t *testing.T) {
+	f := setup(t)
+	f.clock.Set(at(2026, 11, 25))
+	visits := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase).Collection("visits")
+	vetManager, billing, manager := f.as(t, auth.RoleVeterinarian, auth.RoleClinicManager), f.as(t, auth.RoleBilling), f.as(t, auth.RoleClinicManager)
+	// A request answers the visit it recorded or amended.
+	type request func(t *testing.T, pet, visitID string) (*historyv1.Visit, error)
+	record := func(requestID, reason string) request {
+		return func(t *testing.T, pet, _ string) (*historyv1.Visit, error) {
+			v := erasureVisit(at(2021, 3, 10), false, invoice("2021-15", unpaid))
+			v.Reason = reason
+			res, err := f.history.RecordVisit(vetManager, &historyv1.RecordVisitRequest{PatientId: pet, RequestId: requestID, Visit: v})
+			return res.GetVisit(), err
+		}
+	}
+	setInvoices := func(requestID string, invoices ...*historyv1.InvoiceReference) request {
+		return func(t *testing.T, _, id string) (*historyv1.Visit, error) {
+			read := f.getVisit(t, id).GetVisit().GetVersion()
+			res, err := f.history.AmendVisit(billing, &historyv1.AmendVisitRequest{VisitId: id, RequestId: requestID, Version: read,
+				Reason: "invoiced", Visit: &historyv1.Visit{Invoices: invoices}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}}})
+			return res.GetVisit(), err
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		// billed records a visit of this autumn with an invoice first: the erasure
+		// keeps its clinical record but, once billing has emptied its invoices, none.
+		billed bool
+		// first is made before the erasure; other, under its id, differs only in what
+		// the erasure removes (nil: none is sent).
+		first, other request
+		// withoutDigest stores the first request as before digests were kept.
+		withoutDigest bool
+	}{
+		{name: "billing's payment of another invoice after it emptied them", billed: true,
+			first: setInvoices("bill-1"), other: setInvoices("bill-1", invoice("2026-77", paid))},
+		{name: "another visit on the same day with the same invoice (the erasure kept only them)",
+			first: record("form-7", "Limping"), other: record("form-7", "Vaccination")},
+		{name: "billing's retry of a correction stored before digests", billed: true, withoutDigest: true,
+			first: setInvoices("bill-1")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ownerID := f.newOwner(t)
+			pet := f.newPatient(t, ownerID, "Nappi").GetId()
+			var id string
+			if tc.billed {
+				v := erasureVisit(at(2026, 10, 1), false, invoice("2026-15", unpaid))
+				res, err := f.history.RecordVisit(vetManager, &historyv1.RecordVisitRequest{PatientId: pet, Visit: v})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = res.GetVisit().GetId()
+			}
+			first, err := tc.first(t, pet, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = first.GetId()
+			if tc.withoutDigest {
+				withDigest := bson.M{"_id": id, "amendments.digest": bson.M{"$exists": true}}
+				if n, err := visits.CountDocuments(t.Context(), withDigest); err != nil || n != 1 {
+					t.Fatalf("the correction stored no digest (%v)", err)
+				}
+				if _, err := visits.UpdateOne(t.Context(), bson.M{"_id": id}, bson.M{"$unset": bson.M{"amendments.0.digest": ""}}); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := visits.CountDocuments(t.Context(), withDigest); err != nil || n != 0 {
+					t.Fatalf("%d visits with a digest left (%v)", n, err)
+				}
+			}
+			if _, err := f.history.EraseOwnerData(manager, &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
+				t.Fatal(err)
+			}
+			before := f.getVisit(t, id)
+			if !before.GetVisit().GetRestricted() {
+				t.Fatalf("not restricted: %v", before)
+			}
+			if again, err := tc.first(t, pet, id); err != nil || again.GetId() != id {
+				t.Errorf("the retry: %v, %v; want the first", again, err)
+			}
+			if tc.other != nil {
+				res, err := tc.other(t, pet, id)
+				if err == nil {
+					t.Fatalf("another request under the same id answered OK as the first: %v", res)
+				}
+				if r := reason(t, err); r != "REQUEST_ID_REUSED" {
+					t.Errorf("reason %q", r)
+				}
+			}
+			if after := f.getVisit(t, id); !proto.Equal(after, before) {
+				t.Errorf("stored %v, want the record as the erasure left it: %v", after, before)
 			}
 		})
 	}

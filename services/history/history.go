@@ -5,6 +5,7 @@ package history
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,14 @@ type Config struct {
 	Retention retention.Policy
 	// Sweep is how often the retention sweep runs (RETENTION_SWEEP_INTERVAL).
 	Sweep service.SweepConfig
+	// RequestDigestKey (standard base64, at least 32 bytes) keys the digest each visit
+	// and amendment stores of what its request sent, by which a retry is still told
+	// from a reused request id once an erasure has reduced the record; the database
+	// must not hold it, or what the reduction removed could be guessed and tested.
+	// Without it no digest is stored and such a retry is compared with what the
+	// reduction kept only. Changing it leaves the digests made before uncompared, as if
+	// there were none. REQUEST_DIGEST_KEY_FILE may name a file holding it.
+	RequestDigestKey string `env:"REQUEST_DIGEST_KEY" secret:"file"`
 
 	// Now, when set, is the clock (tests).
 	Now func() time.Time `env:"-"`
@@ -51,7 +60,25 @@ func (c Config) Validate() error {
 		errs = append(errs, c.Retention.Validate())
 	}
 	errs = append(errs, c.Sweep.Validate())
+	if _, err := c.requestKey(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// requestKey decodes RequestDigestKey; nil when it is not set.
+func (c Config) requestKey() ([]byte, error) {
+	if c.RequestDigestKey == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(c.RequestDigestKey)
+	if err != nil {
+		return nil, errors.New("REQUEST_DIGEST_KEY must be standard base64")
+	}
+	if len(key) < app.MinRequestKey {
+		return nil, fmt.Errorf("REQUEST_DIGEST_KEY has %d bytes, want at least %d", len(key), app.MinRequestKey)
+	}
+	return key, nil
 }
 
 // Run serves the history service until ctx is done.
@@ -65,8 +92,12 @@ func Run(ctx context.Context, cfg Config) error {
 		// The history service calls the owner service with its own certificate.
 		Peers: []service.Peer{{Name: "owner", Target: cfg.OwnerTarget, TLS: cfg.GRPC.TLS}},
 		Register: func(d *service.Deps) error {
+			key, err := cfg.requestKey()
+			if err != nil {
+				return err
+			}
 			uc, err := app.New(mongo.New(d.DB), ownersvc.New(d.Conn("owner")), d.Auditor, app.Options{
-				Now: cfg.Now, Retention: cfg.Retention,
+				Now: cfg.Now, Retention: cfg.Retention, RequestKey: key,
 			})
 			if err != nil {
 				return err

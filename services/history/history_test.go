@@ -36,6 +36,8 @@ import (
 const (
 	historyDatabase = "lillvet_history_test"
 	ownerDatabase   = "lillvet_owner_test"
+	// requestDigestKey is the history service's REQUEST_DIGEST_KEY: 32 bytes.
+	requestDigestKey = "dGVzdC1yZXF1ZXN0LWRpZ2VzdC1rZXktMzItYnl0ZXM="
 )
 
 // fixture is the owner and history services running on one embedded store.
@@ -92,6 +94,7 @@ func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
 		Base: env.Base(historyL, historyDatabase), OwnerTarget: ownerAddr, Now: clk.Now,
 		// The tests run the sweep themselves, with the clock where they set it: no
 		// periodic sweep.
+		RequestDigestKey: requestDigestKey,
 	}
 	hc.Telemetry = tel
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })

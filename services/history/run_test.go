@@ -2,8 +2,10 @@ package history
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -62,4 +64,52 @@ func TestConfigRetention(t *testing.T) {
 // lacks the service's other required settings).
 func retentionError(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "retention")
+}
+
+// TestConfigRequestDigestKey: the key is optional; when set it must be standard base64
+// of at least 32 bytes, and a refusal does not repeat it.
+func TestConfigRequestDigestKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+		refused   bool
+	}{
+		{"not set", "", false},
+		{"32 bytes", base64.StdEncoding.EncodeToString(make([]byte, 32)), false},
+		{"16 bytes", base64.StdEncoding.EncodeToString(make([]byte, 16)), true},
+		{"not base64", "not base64: 0123456789abcdef0123456789abcdef", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg Config
+			err := config.LoadFrom(&cfg, map[string]string{"REQUEST_DIGEST_KEY": tc.key})
+			if got := err != nil && strings.Contains(err.Error(), "REQUEST_DIGEST_KEY"); got != tc.refused {
+				t.Errorf("refused %v (%v), want %v", got, err, tc.refused)
+			}
+			if tc.key != "" && err != nil && strings.Contains(err.Error(), tc.key) {
+				t.Errorf("the refusal repeats the key: %v", err)
+			}
+		})
+	}
+}
+
+// refusedKey is every refusal of a REQUEST_DIGEST_KEY: none holds any of the key.
+var refusedKey = regexp.MustCompile(`^REQUEST_DIGEST_KEY (must be standard base64|has [0-9]+ bytes, want at least 32)$`)
+
+// FuzzRequestDigestKey: any REQUEST_DIGEST_KEY is accepted exactly when it is standard
+// base64 of at least 32 bytes, and a refusal never repeats it.
+func FuzzRequestDigestKey(f *testing.F) {
+	f.Add(base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	f.Add("short")
+	f.Fuzz(func(t *testing.T, key string) {
+		got, err := Config{RequestDigestKey: key}.requestKey()
+		decoded, derr := base64.StdEncoding.DecodeString(key)
+		if want := key == "" || derr == nil && len(decoded) >= 32; (err == nil) != want {
+			t.Fatalf("%q: %v", key, err)
+		}
+		if err == nil && key != "" && len(got) < 32 {
+			t.Fatalf("%q: a key of %d bytes", key, len(got))
+		}
+		if err != nil && !refusedKey.MatchString(err.Error()) {
+			t.Fatalf("the refusal says more than why: %v", err)
+		}
+	})
 }

@@ -160,7 +160,14 @@ func (k *Keyring) NeedsRotation(s Sealed) bool {
 // values of different fields from sharing an index; it must not contain a
 // NUL byte, which separates it from the value.
 func (k *Keyring) BlindIndex(domain string, value []byte) string {
-	mac := hmac.New(sha256.New, k.indexKey)
+	return Digest(k.indexKey, domain, value)
+}
+
+// Digest returns HMAC-SHA256(key, domain || 0x00 || value) in unpadded base64url:
+// a keyed hash that cannot be tested against guesses of value without the key. The
+// domain keeps equal values of different uses apart; it must not contain a NUL byte.
+func Digest(key []byte, domain string, value []byte) string {
+	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(domain))
 	mac.Write([]byte{0})
 	mac.Write(value)

@@ -54,7 +54,16 @@ type Options struct {
 	// Location is the clinics' time zone, in which retention days are counted; nil
 	// means retention.ClinicZone.
 	Location *time.Location
+	// RequestKey (at least 32 bytes) keys the digests stored of what each visit's and
+	// amendment's request sent, by which a retry is told from a reused request id
+	// after an erasure reduced the record. Without it none is stored, and a retry of a
+	// reduced record is compared as reduced, blind to what the reduction removed.
+	RequestKey []byte
 }
+
+// MinRequestKey is the length in bytes of the shortest request key: the HMAC-SHA256
+// output's.
+const MinRequestKey = 32
 
 // Service implements the history service's use cases.
 type Service struct {
@@ -62,6 +71,7 @@ type Service struct {
 	registry Registry
 	auditor  Auditor
 	opts     Options
+	digests  *requestDigests
 }
 
 // New builds the use cases.
@@ -82,7 +92,10 @@ func New(repo domain.Repository, registry Registry, auditor Auditor, opts Option
 		}
 		opts.Location = loc
 	}
-	return &Service{repo: repo, registry: registry, auditor: auditor, opts: opts}, nil
+	if n := len(opts.RequestKey); n > 0 && n < MinRequestKey {
+		return nil, fmt.Errorf("request key has %d bytes, want at least %d", n, MinRequestKey)
+	}
+	return &Service{repo: repo, registry: registry, auditor: auditor, opts: opts, digests: newRequestDigests(opts.RequestKey)}, nil
 }
 
 // requestNamespace scopes ids derived from client request ids, so that a retried create

@@ -75,7 +75,7 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 			if _, err := repo.CreateVisit(ctx, &domain.Visit{
 				ID: "v1", PatientID: "p1", OwnerID: owner, Clinic: domain.ClinicKangasala, StartTime: now.AddDate(-1, 0, 0),
 				Reason: "Limping", Invoices: []domain.Invoice{{Number: "1", State: domain.InvoiceOpen}}, Created: now,
-			}); err != nil {
+			}, ""); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := repo.CreateCommunication(ctx, &domain.Communication{ID: "c1", OwnerID: owner, Channel: domain.ChannelPhone, Time: now, Created: now}); err != nil {

@@ -112,12 +112,12 @@ type beforeCreate struct {
 	during func()
 }
 
-func (r *beforeCreate) CreateVisit(ctx context.Context, v *domain.Visit) (*domain.Visit, error) {
+func (r *beforeCreate) CreateVisit(ctx context.Context, v *domain.Visit, digest string) (*domain.Visit, error) {
 	if f := r.during; f != nil {
 		r.during = nil
 		f()
 	}
-	return r.Repository.CreateVisit(ctx, v)
+	return r.Repository.CreateVisit(ctx, v, digest)
 }
 
 // versionRace runs during just after the amendment read the visit.

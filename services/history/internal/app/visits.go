@@ -55,10 +55,14 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	sent := visit
+	var digest string
+	if in.RequestID != "" {
+		digest = s.digests.visit(&sent)
+	}
 	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, p.OwnerID
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
-	created, err := s.repo.CreateVisit(ctx, &visit)
+	created, err := s.repo.CreateVisit(ctx, &visit, digest)
 	if errors.Is(err, apperr.ErrAlreadyExists) {
 		// A concurrent retry recorded it first.
 		rec, gerr := s.repo.GetVisit(ctx, id)
@@ -90,14 +94,23 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	if !timeGiven {
 		sent.StartTime = first.StartTime
 	}
+	// The digest is of the request's visit, without the caller, whom a reduced record
+	// may no longer name.
+	digest := s.digests.visit(&sent)
 	// The first entry is the first caller, from their token, not the request.
 	sent.Staff = append(slices.Clone(first.Staff[:min(1, len(first.Staff))]), sent.Staff...)
-	if rec.Current.Restricted {
-		// An erasure reduced the record to what its retention keeps (often all of it):
-		// the retry is reduced the same way and compared with what is kept.
-		sent = rec.Retention.Reduce(sent)
+	same := domain.SameVisit(&first, &sent)
+	if !same && rec.Current.Restricted {
+		// An erasure may have reduced the record to what its retention keeps: the
+		// digest stored with it tells; a record stored without one is compared with the
+		// retry reduced the same way, which cannot see a difference in what was removed.
+		var known bool
+		if same, known = s.digests.match(rec.Digest, digest); !known {
+			reduced := rec.Retention.Reduce(sent)
+			same = domain.SameVisit(&first, &reduced)
+		}
 	}
-	if !domain.SameVisit(&first, &sent) {
+	if !same {
 		return nil, apperr.RequestIDReused("another visit of this patient")
 	}
 	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
@@ -262,6 +275,9 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		Fields: amendedFields(in.Paths), Corrected: domain.Only(&next, in.Paths),
 		RequestID: in.RequestID,
 	}
+	if in.RequestID != "" {
+		a.Digest = s.digests.amendment(&a)
+	}
 	next.Version, next.Updated = a.Version, a.Time
 	var original *domain.Visit
 	if len(rec.Amendments) == 0 {
@@ -301,11 +317,15 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	retry := domain.Amendment{Reason: in.Reason, Fields: amendedFields(in.Paths), Corrected: domain.Only(&sent, in.Paths)}
 	same := domain.SameAmendment(done, &retry)
 	if !same && rec.Current.Restricted {
-		// The erasure (or a later sweep) reduced the amendments made before it to what
-		// the retention keeps: the retry is reduced the same way. One made since
-		// (billing's payment) is stored whole and was compared whole above.
-		reduced := rec.Retention.ReduceAmendment(retry)
-		same = domain.SameAmendment(done, &reduced)
+		// The erasure (or a later sweep) may have reduced the amendment to what the
+		// retention keeps: the digest stored with it tells. One stored without a digest
+		// is compared with the retry reduced the same way, which cannot see a
+		// difference in what was removed.
+		var known bool
+		if same, known = s.digests.match(done.Digest, s.digests.amendment(&retry)); !known {
+			reduced := rec.Retention.ReduceAmendment(retry)
+			same = domain.SameAmendment(done, &reduced)
+		}
 	}
 	if !same {
 		return nil, nil, apperr.RequestIDReused("another correction of this visit")

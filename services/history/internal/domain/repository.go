@@ -31,10 +31,11 @@ type Query struct {
 // Repository stores visits and communications. Every write is one atomic document
 // write, safe to retry.
 type Repository interface {
-	// CreateVisit stores v (Version 1); apperr.ErrAlreadyExists when a visit with v.ID
-	// exists (the id derives from the request id: a retry, or a request id reused),
-	// which the caller reads and compares.
-	CreateVisit(ctx context.Context, v *Visit) (*Visit, error)
+	// CreateVisit stores v (Version 1) with the digest of its request (see
+	// VisitRecord.Digest); apperr.ErrAlreadyExists when a visit with v.ID exists (the id
+	// derives from the request id: a retry, or a request id reused), which the caller
+	// reads and compares.
+	CreateVisit(ctx context.Context, v *Visit, digest string) (*Visit, error)
 	// GetVisit reads a visit with its original and amendments.
 	GetVisit(ctx context.Context, id string) (*VisitRecord, error)
 	// AmendVisit appends a (whose Version is expected+1) and stores current as the new

@@ -118,6 +118,10 @@ type Amendment struct {
 	Corrected Visit
 	// RequestID is the client's id of the amendment, so that a retry finds it.
 	RequestID string
+	// Digest is a keyed digest of what the request sent (the fields, the reason and the
+	// corrected values), stored with the request id so that a retry can be compared
+	// after an erasure has reduced them; empty when none was made.
+	Digest string
 }
 
 // VisitRecord is a visit with its full trail: the current view, the original as first
@@ -129,6 +133,9 @@ type VisitRecord struct {
 	// Retention is, for a restricted visit, the retention the record was last reduced
 	// by (Restrict): what it keeps, and how a retry is reduced to be compared with it.
 	Retention VisitRetention
+	// Digest is a keyed digest of the visit its request sent (see Amendment.Digest);
+	// empty when none was made.
+	Digest string
 }
 
 // AmendableFields are the paths an amendment may correct. Ids, the owner, the version

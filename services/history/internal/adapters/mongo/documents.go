@@ -67,6 +67,7 @@ type amendmentDoc struct {
 	Fields    []string  `bson:"fields"`
 	Corrected bodyDoc   `bson:"corrected"`
 	RequestID string    `bson:"request_id,omitempty"`
+	Digest    string    `bson:"digest,omitempty"`
 }
 
 // visitDoc is a visit as stored: the current view (what lists read, projected without
@@ -90,6 +91,9 @@ type visitDoc struct {
 	// Restriction is set when the owner's data was erased and the visit is kept until
 	// these days.
 	Restriction *retentionDoc `bson:"restriction,omitempty"`
+	// RequestDigest is the keyed digest of the visit its request sent, which no
+	// reduction touches.
+	RequestDigest string `bson:"request_digest,omitempty"`
 }
 
 type communicationDoc struct {
@@ -177,6 +181,7 @@ func (d *visitDoc) record() (*domain.VisitRecord, error) {
 	r := &domain.VisitRecord{
 		Current:  *d.current(),
 		Original: d.withIDs(original.toDomain(), 1, d.Created),
+		Digest:   d.RequestDigest,
 	}
 	for _, a := range d.Amendments {
 		r.Amendments = append(r.Amendments, amendmentToDomain(a))
@@ -195,7 +200,7 @@ func (d *visitDoc) record() (*domain.VisitRecord, error) {
 func amendmentToDoc(a domain.Amendment) amendmentDoc {
 	return amendmentDoc{
 		Version: a.Version, Time: a.Time, Author: staffToDoc(a.Author), Reason: a.Reason,
-		Fields: a.Fields, Corrected: bodyToDoc(&a.Corrected), RequestID: a.RequestID,
+		Fields: a.Fields, Corrected: bodyToDoc(&a.Corrected), RequestID: a.RequestID, Digest: a.Digest,
 	}
 }
 
@@ -206,7 +211,7 @@ func amendmentToDomain(d amendmentDoc) domain.Amendment {
 	}
 	return domain.Amendment{
 		Version: d.Version, Time: d.Time.UTC(), Author: d.Author.toDomain(), Reason: d.Reason,
-		Fields: d.Fields, Corrected: c, RequestID: d.RequestID,
+		Fields: d.Fields, Corrected: c, RequestID: d.RequestID, Digest: d.Digest,
 	}
 }
 

@@ -72,9 +72,11 @@ func QueryShapes() []mongox.QueryShape {
 var withoutTrail = bson.M{"original": 0, "amendments": 0}
 
 // CreateVisit implements domain.Repository.
-func (r *Repository) CreateVisit(ctx context.Context, v *domain.Visit) (*domain.Visit, error) {
+func (r *Repository) CreateVisit(ctx context.Context, v *domain.Visit, digest string) (*domain.Visit, error) {
 	v.Version, v.Updated = 1, v.Created
-	_, err := r.visits.InsertOne(ctx, visitToDoc(v))
+	d := visitToDoc(v)
+	d.RequestDigest = digest
+	_, err := r.visits.InsertOne(ctx, d)
 	if mongox.IsDuplicateKey(err) {
 		return nil, fmt.Errorf("visit %s: %w", v.ID, apperr.ErrAlreadyExists)
 	}
