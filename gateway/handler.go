@@ -58,7 +58,7 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	mux := http.NewServeMux()
 	handleGet(mux, errs, healthPath, healthHandler(conns, tel.Logger))
 	handleGet(mux, errs, openAPIPath, serveOpenAPI(doc))
-	mux.Handle("/", api)
+	mux.Handle("/", verbRoutes(api, errs))
 
 	traced := otelhttp.NewHandler(restoreRequest(observe(tel.Logger, commonHeaders(mux))), serviceName,
 		otelhttp.WithTracerProvider(tel.TracerProvider),

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -57,7 +58,16 @@ type routeProbe struct {
 // GetOwner of the owner "o-1:revealIdentityCode", which none is. When a route with the
 // path's verb matched, only the methods of such routes serve the path.
 func allowedMethods(mux *runtime.ServeMux, r *http.Request) string {
-	var allow, verbAllow []string
+	allow, verbAllow := probeMethods(mux, r)
+	if len(verbAllow) > 0 {
+		allow = verbAllow
+	}
+	return strings.Join(allow, ", ")
+}
+
+// probeMethods lists the methods other than r's that mux has a route for at r's path,
+// and those of them whose route has a custom verb.
+func probeMethods(mux *runtime.ServeMux, r *http.Request) (allow, verbAllow []string) {
 	for _, method := range routeMethods {
 		if method == r.Method {
 			continue
@@ -71,10 +81,27 @@ func allowedMethods(mux *runtime.ServeMux, r *http.Request) string {
 			verbAllow = append(verbAllow, method)
 		}
 	}
-	if len(verbAllow) > 0 {
-		allow = verbAllow
-	}
-	return strings.Join(allow, ", ")
+	return allow, verbAllow
+}
+
+// verbRoutes answers 405 to a request for a custom verb's path with a method only a
+// route without the verb serves: grpc-gateway hands GET and PATCH of
+// /v1/owners/o-1:revealIdentityCode to GetOwner and UpdateOwner of the owner
+// "o-1:revealIdentityCode", where the client meant the verb and used the wrong method.
+// Only a path whose last segment has a colon is probed; a route with a verb serving
+// none of the other methods there leaves the request to mux (an id may hold a colon).
+func verbRoutes(mux *runtime.ServeMux, errs errorWriter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(path.Base(r.URL.Path), ":") {
+			if verb, ok := probeRoute(mux, r, r.Method); ok && verb == "" {
+				if _, verbAllow := probeMethods(mux, r); len(verbAllow) > 0 {
+					errs.routingError(r.Context(), mux, errs.marshaler, w, r, http.StatusMethodNotAllowed)
+					return
+				}
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // probeRoute asks mux whether it has a route for r's path with method, and that route's

@@ -27,6 +27,19 @@ func TestWrongMethodIs405(t *testing.T) {
 		{http.MethodDelete, "/v1/owners/o-1:revealIdentityCode", false, http.StatusMethodNotAllowed, "POST"},
 		{http.MethodDelete, "/v1/patients/p-1:transfer", false, http.StatusMethodNotAllowed, "POST"},
 		{http.MethodDelete, "/v1/recipients/r-1:deactivate", false, http.StatusMethodNotAllowed, "POST"},
+		// Nor the route without the verb itself: GET /v1/owners/o-1:revealIdentityCode
+		// would read the owner "o-1:revealIdentityCode". Every {id}:verb route whose
+		// {id} route answers other methods.
+		{http.MethodGet, "/v1/owners/o-1:revealIdentityCode", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPatch, "/v1/owners/o-1:revealIdentityCode", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodGet, "/v1/patients/p-1:transfer", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPatch, "/v1/patients/p-1:transfer", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodGet, "/v1/patients/p-1:markDeceased", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPatch, "/v1/patients/p-1:markDeceased", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodGet, "/v1/recipients/r-1:deactivate", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodGet, "/v1/accessRequests/a-1:extend", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodGet, "/v1/erasureRequests/e-1:resume", false, http.StatusMethodNotAllowed, "POST"},
+		{http.MethodGet, "/v1/owners/o-1:revealIdentityCode", true, http.StatusMethodNotAllowed, "POST"},
 		// Routing comes before authentication, as for an unknown path.
 		{http.MethodDelete, "/v1/owners/o-1", true, http.StatusMethodNotAllowed, "GET, PATCH"},
 		{http.MethodDelete, "/v1/nothing-here", false, http.StatusNotFound, ""},
