@@ -60,14 +60,19 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	handleGet(mux, errs, openAPIPath, serveOpenAPI(doc))
 	mux.Handle("/", verbRoutes(api, errs))
 
+	// The edge takes only the W3C trace context from a client. tel.Propagator also
+	// extracts baggage, which the backend calls would carry on to every service and its
+	// peers: a client's baggage is text it wrote (a name, an identity code) and stays at
+	// the edge, like its other headers.
+	edgePropagator := propagation.TraceContext{}
 	traced := otelhttp.NewHandler(restoreRequest(observe(tel.Logger, commonHeaders(mux))), serviceName,
 		otelhttp.WithTracerProvider(tel.TracerProvider),
 		otelhttp.WithMeterProvider(tel.MeterProvider),
-		otelhttp.WithPropagators(tel.Propagator),
+		otelhttp.WithPropagators(edgePropagator),
 		otelhttp.WithFilter(func(r *http.Request) bool { return requestURL(r).Path != healthPath }),
 		otelhttp.WithServerName(serverName(cfg)),
 	)
-	return hideRequest(tel.Propagator, traced), nil
+	return hideRequest(edgePropagator, traced), nil
 }
 
 // serverName names the server in its spans and metrics by the port it listens on. Without

@@ -83,7 +83,8 @@ func TestPathSentStaysOutOfTelemetry(t *testing.T) {
 // What else a client writes into a request (headers a proxy would set, a user agent, the
 // Host, a method HTTP does not define) stays out of telemetry and away from the services:
 // otelhttp recorded X-Forwarded-For as client.address, the User-Agent and an unknown
-// method as sent, and grpc-gateway forwarded X-Forwarded-For and the Host as metadata.
+// method as sent, grpc-gateway forwarded X-Forwarded-For and the Host as metadata, and
+// the propagator took the client's baggage into the context the backend calls carry.
 func TestClientTextStaysOutOfTelemetry(t *testing.T) {
 	const code = "131052-308T"
 	h := start(t, options{metrics: true})
@@ -99,6 +100,8 @@ func TestClientTextStaysOutOfTelemetry(t *testing.T) {
 		{"X-Real-IP", http.MethodGet, "X-Real-IP", code},
 		{"User-Agent", http.MethodGet, "User-Agent", "Klinikka-app (asiakas " + code + ")"},
 		{"Host", http.MethodGet, "Host", code},
+		// W3C baggage, which the edge does not take in: it would travel on to every service.
+		{"baggage", http.MethodGet, "baggage", "asiakas=" + code},
 		{"method", code, "", ""},
 	}
 	for _, tt := range tests {
