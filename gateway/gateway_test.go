@@ -146,27 +146,38 @@ func TestUnknownJSONFieldIsRejected(t *testing.T) {
 }
 
 // TestUndecodableRequestsNameTheFieldNotTheValue sends requests the gateway cannot
-// decode, each carrying an identity code where it does not belong: the answer is a 400
-// with the field that was wrong as a field violation, and never the value sent.
+// decode (a body, a query parameter, a Grpc-Timeout header), most carrying an identity
+// code where it does not belong: the answer is a 400 with the field that was wrong as a
+// field violation, and never the value sent.
 func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
 	h := start(t, options{})
 	const code = "131052-308T"
 	for _, tc := range []struct {
 		name, method, path, body, field string
+		timeout                         string // a Grpc-Timeout header
 	}{
-		{"enum value", http.MethodPost, "/v1/owners", `{"owner":{"familyName":"Test","homeClinic":"` + code + `"}}`, "homeClinic"},
-		{"number for a string", http.MethodPost, "/v1/owners", `{"owner":{"familyName":131052308}}`, "familyName"},
-		{"misspelt field", http.MethodPost, "/v1/owners", `{"owner":{"familyNmae":"` + code + `"}}`, "familyNmae"},
-		{"a value as a field name", http.MethodPost, "/v1/owners", `{"owner":{"` + code + `":"x"}}`, "body"},
-		{"not JSON", http.MethodPost, "/v1/owners", `{"identityCode":` + code, "body"},
-		{"query parameter", http.MethodGet, "/v1/owners?pageSize=" + code, "", "page_size"},
+		{"enum value", http.MethodPost, "/v1/owners", `{"owner":{"familyName":"Test","homeClinic":"` + code + `"}}`, "homeClinic", ""},
+		{"number for a string", http.MethodPost, "/v1/owners", `{"owner":{"familyName":131052308}}`, "familyName", ""},
+		{"misspelt field", http.MethodPost, "/v1/owners", `{"owner":{"familyNmae":"` + code + `"}}`, "familyNmae", ""},
+		{"a value as a field name", http.MethodPost, "/v1/owners", `{"owner":{"` + code + `":"x"}}`, "body", ""},
+		{"not JSON", http.MethodPost, "/v1/owners", `{"identityCode":` + code, "body", ""},
+		{"query parameter", http.MethodGet, "/v1/owners?pageSize=" + code, "", "page_size", ""},
+		// grpc-gateway sets the backend call's deadline from it; only a malformed one is refused.
+		{"timeout without a unit", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", code},
+		{"negative timeout", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", "-5S"},
+		{"timeout beyond 64 bits", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", "99999999999999999999H"},
+		{"timeout unit alone", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", "S"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var body io.Reader
 			if tc.body != "" {
 				body = strings.NewReader(tc.body)
 			}
-			status, _, raw := h.do(t, h.request(t, tc.method, tc.path, body))
+			req := h.request(t, tc.method, tc.path, body)
+			if tc.timeout != "" {
+				req.Header.Set("Grpc-Timeout", tc.timeout)
+			}
+			status, _, raw := h.do(t, req)
 			if status != http.StatusBadRequest {
 				t.Fatalf("status = %d, want 400: %s", status, raw)
 			}
