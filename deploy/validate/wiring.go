@@ -28,6 +28,17 @@ type Workload struct {
 	Probes [][]string
 	// CertNames are the DNS names its certificate is issued for.
 	CertNames []string
+	// Served are the ports its deployment makes reach its container from outside it:
+	// a Kubernetes Service's, a compose published port, an HTTP or TCP probe.
+	Served []ServedPort
+}
+
+// ServedPort is a way into a workload's container.
+type ServedPort struct {
+	// By names it in messages: "service gateway port 8443".
+	By string
+	// Container is the container port it reaches; empty when it reaches none.
+	Container string
 }
 
 // Stack is one deployment's workloads and how a client's target reaches them.
@@ -43,8 +54,13 @@ type Stack struct {
 // otelPrefix marks the standard OpenTelemetry variables, which the SDK reads.
 const otelPrefix = "OTEL_"
 
-// grpcAddr is the variable the services listen on.
-const grpcAddr = "GRPC_ADDR"
+// The variables the binaries listen on: the services' gRPC address, the gateway's
+// HTTPS one, and every binary's metrics endpoint.
+const (
+	grpcAddr    = "GRPC_ADDR"
+	gatewayAddr = "GATEWAY_ADDR"
+	metricsAddr = "METRICS_ADDR"
+)
 
 // clientAuthRequire is the server setting that refuses callers without a certificate.
 const clientAuthRequire = "require"
@@ -53,8 +69,10 @@ const clientAuthRequire = "require"
 // read (binaries maps a workload's name to them; config.Variables lists them):
 // every variable set is one the binary reads, every variable it needs is set,
 // the health checks ask the port GRPC_ADDR listens on under a name of the
-// certificate, and every peer's target reaches that peer's GRPC_ADDR under a
-// name of its certificate, with the client certificate the peer requires.
+// certificate, every port the deployment serves reaches the port the binary
+// listens on (GRPC_ADDR or GATEWAY_ADDR, or METRICS_ADDR), and every peer's target
+// reaches that peer's GRPC_ADDR under a name of its certificate, with the client
+// certificate the peer requires.
 func CheckWiring(s Stack, binaries map[string][]config.Variable) error {
 	var errs []error
 	byName := map[string]Workload{}
@@ -74,6 +92,9 @@ func CheckWiring(s Stack, binaries map[string][]config.Variable) error {
 			fail("%w", err)
 		}
 		for _, err := range checkProbes(w, vars) {
+			fail("%w", err)
+		}
+		for _, err := range checkServed(w, vars) {
 			fail("%w", err)
 		}
 		for _, v := range vars {
@@ -164,6 +185,43 @@ func checkProbes(w Workload, vars []config.Variable) []error {
 	return errs
 }
 
+// checkServed: every port the deployment serves w on reaches the port its binary
+// listens on, GRPC_ADDR for a service and GATEWAY_ADDR for the gateway, or its
+// METRICS_ADDR. Nothing dials the gateway by a variable, so this is what ties the
+// gateway's Service and published port to GATEWAY_ADDR, as checkPeer ties a target to
+// its peer's GRPC_ADDR.
+func checkServed(w Workload, vars []config.Variable) []error {
+	name := grpcAddr
+	listen, reads := value(w, vars, name)
+	if !reads {
+		name = gatewayAddr
+		if listen, reads = value(w, vars, name); !reads {
+			return nil
+		}
+	}
+	_, want, err := net.SplitHostPort(listen)
+	if err != nil {
+		// checkProbes says so for GRPC_ADDR.
+		if name == grpcAddr {
+			return nil
+		}
+		return []error{fmt.Errorf("%s=%s is not HOST:PORT", name, listen)}
+	}
+	metrics, _ := value(w, vars, metricsAddr)
+	_, metricsPort, _ := net.SplitHostPort(metrics)
+	var errs []error
+	for _, p := range w.Served {
+		switch p.Container {
+		case want, metricsPort:
+		case "":
+			errs = append(errs, fmt.Errorf("%s reaches no port of the container, and %s=%s listens on port %s", p.By, name, listen, want))
+		default:
+			errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on port %s", p.By, p.Container, name, listen, want))
+		}
+	}
+	return errs
+}
+
 // probeArgs maps the -name=value flags of a grpc_health_probe command (after
 // compose's CMD) to their values; nil for another command.
 func probeArgs(cmd []string) map[string]string {
@@ -248,6 +306,9 @@ func ComposeStack(c Compose, hosts []string) Stack {
 		if svc.Healthcheck != nil {
 			w.Probes = [][]string{svc.Healthcheck.Test}
 		}
+		for _, p := range svc.Ports {
+			w.Served = append(w.Served, ServedPort{By: "published port " + p, Container: publishedPort(p)})
+		}
 		if file, ok := c.FileSource(svc, svc.Environment["TLS_CERT_FILE"]); ok {
 			if host := path.Base(path.Dir(file)); path.Dir(path.Dir(file)) == "certs" && slices.Contains(hosts, host) {
 				w.CertNames = composesetup.DNSNames(host)
@@ -266,6 +327,16 @@ func ComposeStack(c Compose, hosts []string) Stack {
 	return s
 }
 
+// publishedPort is the container port of a compose port in the short syntax,
+// [HOST:]CONTAINER[/PROTOCOL], HOST an address and port or a port.
+func publishedPort(p string) string {
+	p, _, _ = strings.Cut(p, "/")
+	if i := strings.LastIndex(p, ":"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
 // KubernetesStack is the wiring of the rendered Deployments: a target's host is
 // a Service (alone or followed by its namespace and svc), its port one of the
 // Service's, which reaches the container port its targetPort names. The
@@ -281,15 +352,29 @@ func KubernetesStack(o Objects) Stack {
 			continue
 		}
 		w := Workload{Name: d.Name, Env: containerEnv(o, *c)}
-		for _, p := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
-			if p != nil && p.Exec != nil {
-				w.Probes = append(w.Probes, p.Exec.Command)
+		probes := []struct {
+			kind  string
+			probe *corev1.Probe
+		}{{"startup", c.StartupProbe}, {"readiness", c.ReadinessProbe}, {"liveness", c.LivenessProbe}}
+		for _, p := range probes {
+			switch {
+			case p.probe == nil:
+			case p.probe.Exec != nil:
+				w.Probes = append(w.Probes, p.probe.Exec.Command)
+			case p.probe.HTTPGet != nil:
+				w.Served = append(w.Served, ServedPort{By: p.kind + " probe", Container: containerPort(c, p.probe.HTTPGet.Port)})
+			case p.probe.TCPSocket != nil:
+				w.Served = append(w.Served, ServedPort{By: p.kind + " probe", Container: containerPort(c, p.probe.TCPSocket.Port)})
 			}
 		}
 		for _, svc := range servicesOf(o, d) {
 			w.CertNames = append(w.CertNames, svc.Name)
 			if svc.Namespace != "" {
 				w.CertNames = append(w.CertNames, svc.Name+"."+svc.Namespace+".svc")
+			}
+			for _, sp := range svc.Spec.Ports {
+				target, _ := targetPort(d, sp)
+				w.Served = append(w.Served, ServedPort{By: fmt.Sprintf("service %s port %d", svc.Name, sp.Port), Container: target})
 			}
 		}
 		s.Workloads = append(s.Workloads, w)
@@ -349,16 +434,29 @@ func servicesOf(o Objects, d *appsv1.Deployment) []corev1.Service {
 	return out
 }
 
+// containerPort is the port a probe's port (a number or a name of c's ports) reaches
+// in c; empty for a name c does not have.
+func containerPort(c *corev1.Container, port intstr.IntOrString) string {
+	if port.Type != intstr.String {
+		return fmt.Sprint(port.IntVal)
+	}
+	for _, p := range c.Ports {
+		if p.Name == port.StrVal {
+			return fmt.Sprint(p.ContainerPort)
+		}
+	}
+	return ""
+}
+
 // targetPort is the container port of the Deployment that the Service port
 // reaches: its targetPort by number or by name, or its own port without one.
 func targetPort(d *appsv1.Deployment, sp corev1.ServicePort) (string, bool) {
 	switch {
 	case sp.TargetPort.Type == intstr.String:
-		for _, c := range d.Spec.Template.Spec.Containers {
-			for _, p := range c.Ports {
-				if p.Name == sp.TargetPort.StrVal {
-					return fmt.Sprint(p.ContainerPort), true
-				}
+		cs := d.Spec.Template.Spec.Containers
+		for i := range cs {
+			if port := containerPort(&cs[i], sp.TargetPort); port != "" {
+				return port, true
 			}
 		}
 		return "", false
