@@ -183,6 +183,78 @@ func TestFinalizeRecord(t *testing.T) {
 	}
 }
 
+// refuseAsThePreviousVersion refuses entry id as the previous version's FinalizeRecord
+// does, which knows nothing of disclosable and leaves it in place: it claims the
+// refusal and, when apply, applies it (its caller stopping between the two otherwise).
+func refuseAsThePreviousVersion(t *testing.T, db *mongo.Database, id string, refusal domain.Refusal, apply bool) {
+	t.Helper()
+	coll, set := db.Collection(DisclosuresCollection), refusalSet(refusal)
+	if _, err := coll.UpdateOne(t.Context(), bson.M{"_id": id}, bson.M{"$push": bson.M{"claims": set}}); err != nil {
+		t.Fatal(err)
+	}
+	if !apply {
+		return
+	}
+	if _, err := coll.UpdateOne(t.Context(), bson.M{"_id": id},
+		bson.M{"$set": set, "$unset": bson.M{"payload": "", "payload_sha256": ""}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFinalizeRenameOverwritesARefusalOfThePreviousVersion: during a rolling update a
+// replica of the previous version (the retention sweep, the erasure job or a retry)
+// refuses a pending entry this version logged without removing disclosable. The
+// disclosing call that settles the entry next, or this version's sweep, job or retry,
+// leaves it refused as the previous version decided, without its package, and is told
+// it did not decide it (the disclosing call then answers the refusal and hands nothing
+// out); the entry is not listed among the recipient's disclosures.
+func TestFinalizeRenameOverwritesARefusalOfThePreviousVersion(t *testing.T) {
+	restricted := domain.Refusal{Reason: domain.RefusalOwnerRestricted}
+	for _, tc := range []struct {
+		name    string
+		applied bool
+		refusal *domain.Refusal
+	}{
+		{name: "applied, then disclosed", applied: true},
+		{name: "claimed and not yet applied, then disclosed"},
+		{name: "applied, then refused", applied: true, refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}},
+		{name: "claimed and not yet applied, then refused", refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, db, writes := finalizeStore(t)
+			if _, err := repo.AppendRecord(t.Context(), pendingRecord("d1", "o1")); err != nil {
+				t.Fatal(err)
+			}
+			refuseAsThePreviousVersion(t, db, "d1", restricted, tc.applied)
+			got, won, err := repo.FinalizeRecord(t.Context(), "d1", tc.refusal, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if won {
+				t.Error("the call decided an entry the previous version had refused")
+			}
+			stored, err := repo.Record(t.Context(), "d1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range []domain.Record{got, stored} {
+				if rec.Pending || rec.Refusal == nil || rec.Refusal.Reason != restricted.Reason || rec.Payload != nil || rec.PayloadSHA256 != "" {
+					t.Errorf("want refused %s without package or hash, got pending %v, refusal %v, package %q, hash %q",
+						restricted.Reason, rec.Pending, rec.Refusal, rec.Payload, rec.PayloadSHA256)
+				}
+			}
+			listed, err := repo.RecipientRecords(t.Context(), "r1", 10, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(listed.Items) != 0 {
+				t.Errorf("the recipient's disclosures list %d entries, want none", len(listed.Items))
+			}
+			writes.check(t)
+		})
+	}
+}
+
 // TestFinalizeRecordKeepsTheEntryPendingWhenRefusedFails: an entry whose refusal could
 // not be recorded stays pending with its claim, and the next call makes it refused and
 // hands it to its own refused again.

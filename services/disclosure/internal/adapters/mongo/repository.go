@@ -286,6 +286,13 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 // (a retry, the sweep, the owner's erasure). refused sees the entry as the refusal
 // makes it between the two writes, so that what it records is stored before anything
 // can stop the call after the apply.
+//
+// The previous version refuses as this one does but leaves disclosable in place, so
+// while both run (a rolling update) the rename may overwrite its refusal: claimed and
+// not yet applied, which the disclosure then applies and loses to, or applied, whose
+// outcome the disclosure writes back. Either way the disclosure answers the refusal and
+// hands nothing out; until the write after the rename, a reader may see the entry
+// disclosed, which is why an upgrade from that version must not overlap it.
 func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal, refused func(domain.Record) error) (domain.Record, bool, error) {
 	update := bson.M{"$rename": bson.M{"disclosable": "outcome"}}
 	if refusal != nil {
@@ -304,11 +311,12 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 		return domain.Record{}, false, fmt.Errorf("finalize disclosure %s: %w", id, err)
 	}
 	won := false
-	if before.Doc.Outcome == outcomePending {
+	switch {
+	case before.Doc.Outcome == outcomePending:
 		first := firstRefusal(before.Claims)
 		switch {
 		case refusal == nil:
-			won = before.Doc.Disclosable != ""
+			won = before.Doc.Disclosable != "" && first == nil
 		case first == nil:
 			won, first = true, refusalSet(*refusal)
 		}
@@ -317,9 +325,25 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 				return domain.Record{}, false, err
 			}
 		}
+	case refusal == nil && before.Doc.Disclosable != "" && before.Doc.Outcome != outcomeDisclosed:
+		if err := r.restoreOutcome(ctx, before.Doc); err != nil {
+			return domain.Record{}, false, err
+		}
 	}
 	rec, err := r.Record(ctx, id)
 	return rec, won, err
+}
+
+// restoreOutcome undoes a disclosure's rename that overwrote the final outcome of d,
+// the entry as it stood before: the previous version refuses a pending entry without
+// removing disclosable, a field it does not know, while the two versions run side by
+// side in a rolling update (docs/OPERATIONS.md). The rename changed outcome alone; the
+// refusal's reason and the package it removed are as that refusal left them.
+func (r *Repository) restoreOutcome(ctx context.Context, d recordDoc) error {
+	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": d.ID}, bson.M{"$set": bson.M{"outcome": d.Outcome}}); err != nil {
+		return fmt.Errorf("finalize disclosure %s: restore its outcome %s: %w", d.ID, d.Outcome, err)
+	}
+	return nil
 }
 
 // firstRefusal is the first refusal claimed on an entry, nil when none was. Claims of
