@@ -103,6 +103,8 @@ func TestCheckWorkloads(t *testing.T) {
 			patches: jsonPatch("ConfigMap", "owner-config", `{op: replace, path: /data/BLIND_INDEX_KEY_FILE, value: /var/run/secrets/lillvet/identity/PAGE_KEY}`)},
 		{name: "a whole Secret in the environment beside key files", want: "takes Secret owner-identity-keys whole into its environment",
 			patches: jsonPatch("Deployment", "owner", `{op: add, path: `+ownerContainer+`/envFrom/-, value: {secretRef: {name: owner-identity-keys}}}`)},
+		{name: "request digest key file outside a Secret", want: "reads REQUEST_DIGEST_KEY_FILE from /tmp/key, which is no file of a Secret it mounts",
+			patches: jsonPatch("ConfigMap", "history-config", `{op: replace, path: /data/REQUEST_DIGEST_KEY_FILE, value: /tmp/key}`)},
 		{name: "URI file out of the mount", want: "reads MONGO_URI_FILE from /var/run/secrets/lillvet/mongodb/../MONGO_URI",
 			patches: jsonPatch("ConfigMap", "history-config", `{op: replace, path: /data/MONGO_URI_FILE, value: /var/run/secrets/lillvet/mongodb/../MONGO_URI}`)},
 		{name: "both a key and its file", want: "sets both MONGO_URI and MONGO_URI_FILE",

@@ -26,7 +26,7 @@ const healthProbeBinary = "grpc_health_probe"
 // Secret, never from a literal or a ConfigMap, either in the environment or from
 // the file that NAME_FILE names, which must be one of a mounted Secret.
 func sensitiveEnv() []string {
-	return []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "MONGO_URI"}
+	return []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "REQUEST_DIGEST_KEY", "MONGO_URI"}
 }
 
 // CheckWorkloads checks what every overlay must keep: no Secret in the

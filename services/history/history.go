@@ -43,8 +43,10 @@ type Config struct {
 	// must not hold it, or what the reduction removed could be guessed and tested.
 	// Without it no digest is stored and such a retry is compared with what the
 	// reduction kept only. Changing it leaves the digests made before uncompared, as if
-	// there were none. REQUEST_DIGEST_KEY_FILE may name a file holding it.
-	RequestDigestKey string `env:"REQUEST_DIGEST_KEY" secret:"file"`
+	// there were none. REQUEST_DIGEST_KEY_FILE may name a file holding it. The service
+	// starts without it, as the tests and a hand-built Config do, but a deployment must
+	// set it (deploy/validate reads the deploy tag).
+	RequestDigestKey string `env:"REQUEST_DIGEST_KEY" secret:"file" deploy:"required"`
 
 	// Now, when set, is the clock (tests).
 	Now func() time.Time `env:"-"`

@@ -1,8 +1,9 @@
 // Package composesetup prepares what deploy/compose needs and the repository
 // must never hold: a certificate per service signed by the local runner's
 // development CA, the development token issuer's public keys, the erasure job's
-// token, the owner service's identity-code keys as one file per secret, and an env
-// file with the container user. Development only, like the CA.
+// token, the owner service's identity-code keys as one file per secret, the history
+// service's request digest key, and an env file with the container user. Development
+// only, like the CA.
 package composesetup
 
 import (
@@ -65,6 +66,13 @@ const (
 	BlindIndexKeyFile     = "blind_index_key"
 )
 
+// RequestDigestKeyFile, inside SecretDir, is the history service's REQUEST_DIGEST_KEY,
+// mounted and read as the owner service's keys are. It is no part of their set: a
+// fresh one loses nothing stored (the digests made under a lost key are compared as if
+// there were none), so it is written whenever it is missing, an installation made
+// before it gaining one, and never replaced.
+const RequestDigestKeyFile = "request_digest_key"
+
 // JobTokenValidity is how long the compose stack's erasure job token lasts: compose has
 // no token renewer, so running compose-setup again renews it (the service reads the
 // file before every step, without a restart).
@@ -96,7 +104,8 @@ type Options struct {
 	DataDir string
 	// CertDir receives ca.pem, jwks.json and HOST/{cert,key}.pem.
 	CertDir string
-	// SecretDir receives the owner service's keys, one file each: fresh keys,
+	// SecretDir receives the history service's request digest key when it has none
+	// (RequestDigestKeyFile), and the owner service's keys, one file each: fresh keys,
 	// all at once, when there are none yet, the keys of an earlier setup's env
 	// file moved there once, existing files never replaced. Of a set with a key
 	// missing, only the active key id is written, when IDENTITY_KEYS holds one key.
@@ -174,7 +183,10 @@ func Run(o Options) (err error) {
 	if err := writeJobToken(iss, filepath.Join(o.CertDir, filepath.FromSlash(JobTokenFile)), owner); err != nil {
 		return err
 	}
-	return ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner)
+	if err := ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner); err != nil {
+		return err
+	}
+	return ensureRequestDigestKey(o.SecretDir, owner)
 }
 
 // hostName is a DNS label as compose service names that get a certificate use it.
@@ -643,7 +655,8 @@ func moveStaged(dir string) error {
 
 // checkEmptyForKeys makes sure dir, which holds none of the keys, holds nothing that
 // fresh keys could be confused with or that someone would miss. It may hold a file
-// system's lost+found (a volume's root), and a key's temporary file from a compose-setup
+// system's lost+found (a volume's root), the history service's request digest key, which
+// is no part of the owner service's set, and a key's temporary file from a compose-setup
 // stopped while writing it (named as atomicfile names them, never renamed to the key's
 // name, so never read), which it removes; anything else, a user's backup or an editor's
 // swap file of a key included, stops the setup, named, before anything is removed.
@@ -670,6 +683,7 @@ func checkEmptyForKeys(dir string) error {
 	for _, e := range entries {
 		switch {
 		case e.Name() == "lost+found" && e.IsDir():
+		case e.Name() == RequestDigestKeyFile:
 		case isTemporaryKeyFile(e.Name()):
 			temporary = append(temporary, e.Name())
 		default:
@@ -695,7 +709,31 @@ func isTemporaryKeyFile(name string) bool {
 			return true
 		}
 	}
-	return false
+	return atomicfile.IsTemp(name, RequestDigestKeyFile)
+}
+
+// ensureRequestDigestKey writes a fresh request digest key into dir when it has none,
+// and hands a kept one to the container user, as ensureSecrets does the owner's keys.
+func ensureRequestDigestKey(dir string, owner ids) error {
+	path := filepath.Join(dir, RequestDigestKeyFile)
+	_, err := os.Lstat(path)
+	switch {
+	case err == nil:
+		if err := os.Lchown(path, owner.uid, owner.gid); err != nil {
+			return fmt.Errorf("hand %s to uid %d: %w", path, owner.uid, err)
+		}
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	keys, err := randomKeys(1)
+	if err != nil {
+		return err
+	}
+	if err := makeDir(dir, 0o700, owner); err != nil {
+		return err
+	}
+	return atomicfile.WriteOwned(path, []byte(keys[0]+"\n"), secretMode, owner.uid, owner.gid)
 }
 
 // missingActiveKey is the value of IDENTITY_ACTIVE_KEY when it is the only key missing

@@ -203,7 +203,8 @@ func TestFilesAndModes(t *testing.T) {
 		}
 	}
 	env := readEnv(t, o.EnvFile)
-	for _, secret := range append([]string{o.EnvFile, filepath.Join(o.CertDir, composesetup.JobTokenFile)}, secretFiles(o)...) {
+	requestKey := filepath.Join(o.SecretDir, composesetup.RequestDigestKeyFile)
+	for _, secret := range append([]string{o.EnvFile, filepath.Join(o.CertDir, composesetup.JobTokenFile), requestKey}, secretFiles(o)...) {
 		info, err := os.Stat(secret)
 		if err != nil {
 			t.Fatal(err)
@@ -223,8 +224,8 @@ func TestFilesAndModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != len(secretFiles(o)) {
-		t.Errorf("%s holds %d files, want only the %d secrets", o.SecretDir, len(entries), len(secretFiles(o)))
+	if len(entries) != len(secretFiles(o))+1 {
+		t.Errorf("%s holds %d files, want only the %d secrets", o.SecretDir, len(entries), len(secretFiles(o))+1)
 	}
 }
 
@@ -459,6 +460,67 @@ func TestSecretFiles(t *testing.T) {
 	}
 	if bytes.Equal(before, after) {
 		t.Error("a second run did not renew the certificates")
+	}
+}
+
+// TestRequestDigestKey: compose-setup gives the history service a request digest key
+// whenever the secrets folder has none, beside the owner service's keys and no part of
+// their set: an installation made before it gains one with its owner keys as they were,
+// a kept one is never replaced, and one kept without the owner's keys does not stop
+// fresh ones from being written.
+func TestRequestDigestKey(t *testing.T) {
+	kept := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("r", 32)))
+	tests := []struct {
+		name       string
+		owner      keySet // the owner service's keys before the run
+		requestKey string // the request digest key before the run; empty: none
+		temporary  bool   // a temporary file of a run stopped while writing it
+	}{
+		{name: "a fresh setup"},
+		{name: "an installation made before the key", owner: stagedKeys},
+		{name: "a kept key with the owner's keys", owner: stagedKeys, requestKey: kept},
+		{name: "a kept key without the owner's keys", requestKey: kept},
+		{name: "a run stopped while writing the key", temporary: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(t.TempDir())
+			path := filepath.Join(o.SecretDir, composesetup.RequestDigestKeyFile)
+			writeKeySet(t, o, tt.owner)
+			if tt.requestKey != "" {
+				if err := os.WriteFile(path, []byte(tt.requestKey+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.temporary {
+				if err := os.WriteFile(filepath.Join(o.SecretDir, ".request_digest_key.42"), []byte("AA"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := composesetup.Run(o); err != nil {
+				t.Fatal(err)
+			}
+			owner := readSecrets(t, o)
+			checkKeyring(t, owner)
+			if tt.owner != (keySet{}) && !slices.Equal(owner, tt.owner[:]) {
+				t.Error("the run replaced the owner service's keys")
+			}
+			raw, err := os.ReadFile(filepath.Clean(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.TrimSuffix(string(raw), "\n")
+			if tt.requestKey != "" && got != tt.requestKey {
+				t.Error("the run replaced the request digest key")
+			}
+			if key, err := base64.StdEncoding.DecodeString(got); err != nil || len(key) < 32 {
+				t.Errorf("the history service would refuse the request digest key %q", got)
+			}
+			want := []string{composesetup.BlindIndexKeyFile, composesetup.IdentityActiveKeyFile, composesetup.IdentityKeysFile, composesetup.RequestDigestKeyFile}
+			if got := names(t, o.SecretDir); !slices.Equal(got, want) {
+				t.Errorf("%s holds %q, want only %q", o.SecretDir, got, want)
+			}
+		})
 	}
 }
 
@@ -949,7 +1011,7 @@ func TestFreshKeysAfterAStoppedRun(t *testing.T) {
 			if tt.want != nil && !slices.Equal(got, tt.want[:]) {
 				t.Error("the run wrote other keys than the complete ones staged")
 			}
-			want := append([]string{composesetup.BlindIndexKeyFile, composesetup.IdentityActiveKeyFile, composesetup.IdentityKeysFile}, tt.extra...)
+			want := append([]string{composesetup.BlindIndexKeyFile, composesetup.IdentityActiveKeyFile, composesetup.IdentityKeysFile, composesetup.RequestDigestKeyFile}, tt.extra...)
 			slices.Sort(want)
 			if got := names(t, o.SecretDir); !slices.Equal(got, want) {
 				t.Errorf("%s holds %q, want only %q", o.SecretDir, got, want)

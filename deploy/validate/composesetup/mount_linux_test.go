@@ -44,7 +44,7 @@ func TestFreshKeysOnAMountedVolume(t *testing.T) {
 				t.Fatalf("Run with an empty volume as the secrets folder: %v", err)
 			}
 			checkKeyring(t, readSecrets(t, o))
-			want := []string{composesetup.BlindIndexKeyFile, composesetup.IdentityActiveKeyFile, composesetup.IdentityKeysFile, "lost+found"}
+			want := []string{composesetup.BlindIndexKeyFile, composesetup.IdentityActiveKeyFile, composesetup.IdentityKeysFile, "lost+found", composesetup.RequestDigestKeyFile}
 			if got := names(t, mnt); !slices.Equal(got, want) {
 				t.Errorf("the volume holds %q, want %q", got, want)
 			}

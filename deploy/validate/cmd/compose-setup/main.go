@@ -1,7 +1,8 @@
 // Command compose-setup prepares deploy/compose for `docker compose up`: a
 // certificate per service signed by the local runner's development CA, the
 // development token issuer's JWKS, the erasure job's token, the owner service's
-// keys in deploy/compose/secrets/, and deploy/compose/.env with the container user.
+// keys and the history service's request digest key in deploy/compose/secrets/, and
+// deploy/compose/.env with the container user.
 // Run it from the repository root; run it again to renew the certificates and the token.
 package main
 
@@ -36,7 +37,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	o := composesetup.Options{}
 	fs.StringVar(&o.DataDir, "data", dataDir, "the local runner's data folder (its CA and token issuer)")
 	fs.StringVar(&o.CertDir, "certs", "deploy/compose/certs", "where the certificates and the JWKS go")
-	fs.StringVar(&o.SecretDir, "secrets", "deploy/compose/secrets", "where the owner service's keys go (existing ones are kept)")
+	fs.StringVar(&o.SecretDir, "secrets", "deploy/compose/secrets", "where the owner service's keys and the history service's request digest key go (existing ones are kept)")
 	fs.StringVar(&o.EnvFile, "env", "deploy/compose/.env", "compose's env file (container user; keys an earlier setup put there move to -secrets)")
 	hosts := fs.String("hosts", strings.Join(composesetup.DefaultHosts(), ","), "compose services that get a certificate")
 	if err := fs.Parse(args); err != nil {
