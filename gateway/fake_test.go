@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -42,6 +43,8 @@ type fakeOwner struct {
 	mu    sync.Mutex
 	calls []call
 	err   error
+	// hung: calls wait until their caller gives up, as on a service that hangs.
+	hung bool
 }
 
 type call struct {
@@ -57,12 +60,24 @@ func (f *fakeOwner) fail(err error) {
 	f.err = err
 }
 
+// hang makes every following call wait until its caller gives up (false: answer).
+func (f *fakeOwner) hang(hung bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hung = hung
+}
+
 func (f *fakeOwner) record(ctx context.Context, method string, req proto.Message) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.calls = append(f.calls, call{method: method, req: proto.Clone(req), md: md.Copy()})
-	return f.err
+	err, hung := f.err, f.hung
+	f.mu.Unlock()
+	if hung {
+		<-ctx.Done()
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return err
 }
 
 // received returns the calls made so far.
@@ -142,6 +157,8 @@ type harness struct {
 
 type options struct {
 	maxBodyBytes int64
+	// backendTimeout is GATEWAY_BACKEND_TIMEOUT (zero: the default).
+	backendTimeout time.Duration
 	// ownerTarget overrides the fake's address (an unreachable backend).
 	ownerTarget string
 	// metrics serves the metrics endpoint on a listener of its own.
@@ -217,6 +234,7 @@ func start(t testing.TB, o options) *harness {
 		DisclosureAddr: fakeAddr,
 		HistoryAddr:    fakeAddr,
 		MaxBodyBytes:   o.maxBodyBytes,
+		BackendTimeout: o.backendTimeout,
 		Auth:           issuer.AuthConfig(jwks.URL),
 		Listener:       ln,
 		Telemetry:      tel,

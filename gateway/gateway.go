@@ -27,20 +27,28 @@ const (
 
 	defaultMaxBodyBytes = 1 << 20
 
+	// defaultBackendTimeout caps a backend call when the configuration leaves it at
+	// zero. The slowest calls, the access report of an owner with a thousand visits,
+	// take a few seconds; ingress-nginx gives up on an answer after 60 s.
+	defaultBackendTimeout = 50 * time.Second
+
 	// Timeouts of the HTTP server: a slow client cannot hold a connection
 	// open for free, and a long answer still fits.
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
-	writeTimeout      = 60 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10
+	// answerTime is what the server allows past the backend call's cap to write the
+	// answer: its write timeout is the two together, so that the 504 of a call cut
+	// at the cap still reaches the client.
+	answerTime = 10 * time.Second
 
 	// shutdownGrace is how long requests in flight may finish after the
 	// context is done.
 	shutdownGrace = 15 * time.Second
 )
 
-// Config configures the gateway. Zero MaxBodyBytes means the default.
+// Config configures the gateway. Zero MaxBodyBytes or BackendTimeout means the default.
 //
 // Serving: with TLS.CertFile set the gateway serves HTTPS (and verifies
 // client certificates against TLS.CAFile as TLS.ClientAuth says). Without it
@@ -62,6 +70,11 @@ type Config struct {
 	// HistoryAddr is the patient-history service's gRPC target.
 	HistoryAddr  string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104" peerTLS:"BACKEND_"`
 	MaxBodyBytes int64  `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// BackendTimeout caps every backend call, so that a hung service is answered 504
+	// instead of holding the request until the client gives up. A client's shorter
+	// Grpc-Timeout still ends the call first; a longer one ends at the cap. Zero means
+	// the default.
+	BackendTimeout time.Duration `env:"GATEWAY_BACKEND_TIMEOUT" envDefault:"50s"`
 	// Auth verifies the bearer token of every API call (the AUTH_*
 	// variables the services read).
 	Auth auth.Config
@@ -93,6 +106,9 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("GATEWAY_MAX_BODY_BYTES must not be negative"))
 	}
+	if c.BackendTimeout < 0 {
+		errs = append(errs, errors.New("GATEWAY_BACKEND_TIMEOUT must not be negative"))
+	}
 	if err := c.TLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_: %w", err))
 	}
@@ -113,6 +129,9 @@ func (c Config) Validate() error {
 func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.BackendTimeout == 0 {
+		cfg.BackendTimeout = defaultBackendTimeout
 	}
 	// The listeners are closed on every path; after a normal shutdown they
 	// are already closed and the second close's error means nothing.
@@ -177,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serve(gctx, tel, handler, ln, tlsCfg) })
+	g.Go(func() error { return serve(gctx, tel, handler, ln, tlsCfg, cfg.BackendTimeout+answerTime) })
 	if metricsListener != nil {
 		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
 	}
@@ -203,8 +222,8 @@ func listen(cfg Config) (net.Listener, error) {
 }
 
 // serve runs the HTTP server on ln, over TLS when tlsCfg is set, until ctx
-// is done.
-func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, ln net.Listener, tlsCfg *tls.Config) error {
+// is done. writeTimeout bounds a request from its headers to the end of its answer.
+func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, ln net.Listener, tlsCfg *tls.Config, writeTimeout time.Duration) error {
 	// Requests in flight outlive ctx for the grace period, then their
 	// backend calls are cancelled.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -95,6 +96,39 @@ func TestServiceErrorsMapToHTTPStatus(t *testing.T) {
 			}
 			if tt.code == codes.Unauthenticated && header.Get("WWW-Authenticate") != "Bearer" {
 				t.Errorf("WWW-Authenticate = %q, want Bearer", header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+// TestHungBackendAnswers504: every backend call ends at GATEWAY_BACKEND_TIMEOUT, so that
+// a service that never answers gets the client a 504 with the status JSON instead of
+// holding the request until the client gives up. A client's shorter Grpc-Timeout still
+// ends the call first, and a longer one does not extend the cap.
+func TestHungBackendAnswers504(t *testing.T) {
+	tests := []struct {
+		name    string
+		cap     time.Duration
+		timeout string // the client's Grpc-Timeout; empty: none
+	}{
+		{name: "no Grpc-Timeout", cap: 200 * time.Millisecond},
+		{name: "a longer Grpc-Timeout is capped", cap: 200 * time.Millisecond, timeout: "1H"},
+		{name: "a shorter Grpc-Timeout wins", cap: time.Hour, timeout: "200m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, options{backendTimeout: tt.cap})
+			h.owner.hang(true)
+			req := h.request(t, http.MethodGet, "/v1/owners/o-1", nil)
+			if tt.timeout != "" {
+				req.Header.Set("Grpc-Timeout", tt.timeout)
+			}
+			code, header, body := h.do(t, req)
+			if code != http.StatusGatewayTimeout {
+				t.Fatalf("status = %d, want 504: %s", code, body)
+			}
+			if e := decodeError(t, body); e.Code != codes.DeadlineExceeded || header.Get("Content-Type") != "application/json" {
+				t.Errorf("body = %+v (%s), want a DEADLINE_EXCEEDED status in JSON", e, header.Get("Content-Type"))
 			}
 		})
 	}
@@ -480,6 +514,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no history target", func(c *gateway.Config) { c.HistoryAddr = "" }, false},
 		{"negative body limit", func(c *gateway.Config) { c.MaxBodyBytes = -1 }, false},
 		{"zero body limit means default", func(c *gateway.Config) { c.MaxBodyBytes = 0 }, true},
+		{"negative backend timeout", func(c *gateway.Config) { c.BackendTimeout = -time.Second }, false},
+		{"zero backend timeout means default", func(c *gateway.Config) { c.BackendTimeout = 0 }, true},
 		{"missing certificate file", func(c *gateway.Config) {
 			c.Addr = ":8443"
 			c.TLS.CertFile, c.TLS.KeyFile = "/nonexistent/cert.pem", "/nonexistent/key.pem"

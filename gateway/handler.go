@@ -110,7 +110,8 @@ func newAPIMux(ctx context.Context, cfg Config, errs errorWriter, conns backendC
 		runtime.WithDisablePathLengthFallback(),
 		// Authentication before the body limit: an anonymous caller cannot
 		// make the gateway read a body at all.
-		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), checkHeaders(errs), dropForwarded, limitBody(cfg.MaxBodyBytes, errs)),
+		// The cap last, so that it bounds the backend call and not the body's upload.
+		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), checkHeaders(errs), dropForwarded, limitBody(cfg.MaxBodyBytes, errs), capDeadline(cfg.BackendTimeout)),
 	)
 	for _, c := range conns {
 		if err := c.register(ctx, mux, c.conn); err != nil {

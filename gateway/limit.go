@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -43,6 +45,20 @@ func limitBody(maxBytes int64, errs errorWriter) runtime.Middleware {
 			buffered.Body = io.NopCloser(bytes.NewReader(body))
 			buffered.ContentLength = int64(len(body))
 			next(w, buffered, params)
+		}
+	}
+}
+
+// capDeadline ends the backend call of every route after limit. grpc-gateway sets the
+// client's Grpc-Timeout, if any, as a deadline under the request's context, so the
+// earlier of the two ends the call: a shorter one still wins, a longer one is capped.
+// A call cut off fails DEADLINE_EXCEEDED, which the error handler answers 504.
+func capDeadline(limit time.Duration) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			ctx, cancel := context.WithTimeout(r.Context(), limit)
+			defer cancel()
+			next(w, r.WithContext(ctx), params)
 		}
 	}
 }
