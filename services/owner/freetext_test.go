@@ -143,3 +143,46 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 	svc.Stop()
 	servicetest.NotStored(t, env, "131052-308", testDatabase)
 }
+
+// TestIdentityCodeInPhoneIsRefused: a henkilötunnus typed into the phone field (or a
+// partner's fields mapped wrong) is refused on that field rather than read as a number:
+// the phone library reads "131052-308T" as the Finnish number +358 131052308, which
+// would be stored, shown unmasked in every response and handed to every recipient of
+// contact data, the check character following from the digits it keeps. A phone search
+// refuses it the same way.
+func TestIdentityCodeInPhoneIsRefused(t *testing.T) {
+	env := servicetest.New(t)
+	svc := runOwner(t, env, newKeys(t, "k1"))
+	c := ownerv1.NewOwnerServiceClient(svc.Conn)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Puhelin")})
+	codes := []struct{ code, digits string }{
+		{"131052-308T", "131052308"},
+		{"010190Y123M", "010190123"},
+		{"asiakkaan hetu 131052-308t", "131052308"},
+	}
+	for _, tc := range codes {
+		servicetest.Refused(t, tc.digits[:6], []servicetest.Refusal{
+			{Name: "phone of a new owner " + tc.code, Field: "owner.phone", Call: func() error {
+				newcomer := newOwner("Puhelin")
+				newcomer.Phone = tc.code
+				_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{Owner: newcomer})
+				return err
+			}},
+			{Name: "phone update " + tc.code, Field: "owner.phone", Call: func() error {
+				_, err := c.UpdateOwner(env.As(t, auth.RoleReception), &ownerv1.UpdateOwnerRequest{
+					OwnerId: o.GetId(), Owner: &ownerv1.Owner{Phone: tc.code}, Version: o.GetVersion(), Reason: "new number",
+					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
+				})
+				return err
+			}},
+			{Name: "phone search " + tc.code, Field: "phone", Call: func() error {
+				_, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{Phone: tc.code})
+				return err
+			}},
+		})
+	}
+	svc.Stop()
+	for _, tc := range codes {
+		servicetest.NotStored(t, env, tc.digits, testDatabase)
+	}
+}

@@ -176,11 +176,7 @@ func (s *Service) ListOwners(ctx context.Context, in ListOwners) ([]*domain.Owne
 		}
 	}
 	if in.Phone != "" {
-		p, err := domain.NormalizePhone(in.Phone)
-		if err != nil {
-			v.Add("phone", "must be a valid phone number")
-		}
-		q.Phone = p
+		q.Phone = domain.NormalizePhoneField(&v, "phone", in.Phone)
 	}
 	var patient *domain.Patient
 	var err error

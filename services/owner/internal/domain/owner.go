@@ -121,11 +121,7 @@ func NormalizeOwner(o *Owner, prefix string, v *apperr.ValidationError) {
 	requireText(v, prefix+".family_name", o.FamilyName)
 	normalizeAddress(&o.Address, prefix+".address", v)
 	if o.Phone = strings.TrimSpace(o.Phone); o.Phone != "" {
-		p, err := NormalizePhone(o.Phone)
-		if err != nil {
-			v.Add(prefix+".phone", "must be a valid phone number, e.g. +358 40 123 4567")
-		}
-		o.Phone = p
+		o.Phone = NormalizePhoneField(v, prefix+".phone", o.Phone)
 	}
 	if o.Email = strings.TrimSpace(o.Email); o.Email != "" {
 		if a, err := mail.ParseAddress(o.Email); err != nil || a.Address != o.Email || len(o.Email) > maxTextLen {

@@ -25,6 +25,9 @@ func TestNormalizePhone(t *testing.T) {
 		{"unassigned Finnish prefix", "0012 345", "", phoneReasonInvalid},
 		{"too long", strings.Repeat("4", phoneMaxInput+1), "", phoneReasonTooLong},
 		{"extension", "(06) 123 4567 ext. 5", "", phoneReasonExtension},
+		{"identity code", "131052-308T", "", phoneReasonIdentityCode},
+		{"identity code of the 2000s", "010190Y123M", "", phoneReasonIdentityCode},
+		{"identity code with a digit check character", "010190-0100", "", phoneReasonIdentityCode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,11 +47,11 @@ func TestNormalizePhone(t *testing.T) {
 }
 
 func FuzzNormalizePhone(f *testing.F) {
-	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123"} {
+	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T"} {
 		f.Add(s)
 	}
 	reasons := map[string]bool{}
-	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonExtension} {
+	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonExtension, phoneReasonIdentityCode} {
 		reasons["phone number: "+r] = true
 	}
 	f.Fuzz(func(t *testing.T, s string) {
