@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
 
 // identityCode is the valid identity code of a person born on 1 January 1990 with
@@ -159,5 +162,158 @@ func TestStaleUpdateDoesNotProbeUniqueValues(t *testing.T) {
 	p.Microchip = "246098100777001"
 	if _, err := r.UpdatePatient(ctx, p, 99, change); !errors.Is(err, apperr.ErrConflict) {
 		t.Errorf("stale patient update with a held microchip: %v, want a conflict", err)
+	}
+}
+
+// TestLosingTwinUpdateKeepsTheWinnersClaim sends the same update twice at once (a
+// double-clicked PATCH giving an owner a new identity code or a patient a new
+// microchip): both pass the version check, one writes and the other fails as stale.
+// The loser must not release the claim on the value, which names the same owner or
+// patient as the winner's: the winner's document carries the value, so it must stay
+// findable by it and no one else may register it. The winner runs in full either
+// between the loser's claim and its write (the loser made the claim, the winner
+// renewed it) or just before the loser's claim (the loser renews the winner's claim).
+func TestLosingTwinUpdateKeepsTheWinnersClaim(t *testing.T) {
+	code := identityCode(t, 400)
+	const chip = "246098100777400"
+	owner := func(ctx context.Context, r *Repository, id string) (func(context.Context, *Repository) error, func() error) {
+		o, err := r.CreateOwner(ctx, testOwner(id), nil, registered())
+		if err != nil {
+			t.Fatal(err)
+		}
+		change := domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"identity_code"}, Reason: "add code"}
+		update := func(ctx context.Context, r *Repository) error {
+			next := *o
+			_, err := r.UpdateOwner(ctx, &next, 1, change, &code)
+			return err
+		}
+		check := func() error {
+			if _, err := r.FindOwnerByIdentityCode(ctx, code); err != nil {
+				return fmt.Errorf("owner not found by the identity code it carries: %w", err)
+			}
+			if _, err := r.CreateOwner(ctx, testOwner(id+"-other"), &code, registered()); !errors.Is(err, apperr.ErrAlreadyExists) {
+				return fmt.Errorf("another owner registered with the same identity code: %w", err)
+			}
+			return nil
+		}
+		return update, check
+	}
+	patient := func(ctx context.Context, r *Repository, id string) (func(context.Context, *Repository) error, func() error) {
+		p, err := r.CreatePatient(ctx, &domain.Patient{ID: id, OwnerID: "o", Name: "Rekku", Species: domain.SpeciesDog}, registered())
+		if err != nil {
+			t.Fatal(err)
+		}
+		change := domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"microchip"}, Reason: "chipped"}
+		update := func(ctx context.Context, r *Repository) error {
+			next := *p
+			next.Microchip = chip
+			_, err := r.UpdatePatient(ctx, &next, 1, change)
+			return err
+		}
+		check := func() error {
+			if _, err := r.FindPatientByMicrochip(ctx, chip); err != nil {
+				return fmt.Errorf("patient not found by the microchip it carries: %w", err)
+			}
+			other := &domain.Patient{ID: id + "-other", OwnerID: "o", Name: "Musti", Species: domain.SpeciesDog, Microchip: chip}
+			if _, err := r.CreatePatient(ctx, other, registered()); !errors.Is(err, apperr.ErrAlreadyExists) {
+				return fmt.Errorf("another patient registered with the same microchip: %w", err)
+			}
+			return nil
+		}
+		return update, check
+	}
+	for _, tc := range []struct {
+		name string
+		// before is the loser's command the winner's whole update runs before: its
+		// claim (an insert into the claims) or its write.
+		before string
+		twins  func(context.Context, *Repository, string) (func(context.Context, *Repository) error, func() error)
+	}{
+		{"identity code, winner between the loser's claim and write", "findAndModify", owner},
+		{"identity code, winner before the loser's claim", "insert", owner},
+		{"microchip, winner between the loser's claim and write", "findAndModify", patient},
+		{"microchip, winner before the loser's claim", "insert", patient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := embeddedtest.Start(t)
+			winner, _ := repoOn(t, embeddedtest.Client(t, s.URI()))
+			ctx := t.Context()
+			update, check := tc.twins(ctx, winner, "twin")
+			var once sync.Once
+			var winErr error
+			loser, _ := repoOn(t, monitoredClient(t, s.URI(), &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+				if e.CommandName == tc.before {
+					once.Do(func() { winErr = update(context.Background(), winner) })
+				}
+			}}))
+			if err := update(ctx, loser); !errors.Is(err, apperr.ErrConflict) {
+				t.Fatalf("twin update: %v, want a conflict", err)
+			}
+			if winErr != nil {
+				t.Fatalf("winning update: %v", winErr)
+			}
+			if err := check(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestUpdateLosingToAnotherChangeReleasesItsClaim: an update that claims a new identity
+// code or microchip and then loses its write to another change of the same owner or
+// patient releases the claim it made, so that the value is free again at once.
+func TestUpdateLosingToAnotherChangeReleasesItsClaim(t *testing.T) {
+	s := embeddedtest.Start(t)
+	other, _ := repoOn(t, embeddedtest.Client(t, s.URI()))
+	ctx := t.Context()
+	var once sync.Once
+	var otherErr error
+	var interleave func() error
+	r, _ := repoOn(t, monitoredClient(t, s.URI(), &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if e.CommandName == "findAndModify" {
+			once.Do(func() { otherErr = interleave() })
+		}
+	}}))
+	rename := domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"name"}, Reason: "typo"}
+
+	code := identityCode(t, 410)
+	o, err := other.CreateOwner(ctx, testOwner("changed"), nil, registered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	interleave = func() error {
+		next := *o
+		next.GivenNames = "Aina"
+		_, err := other.UpdateOwner(context.Background(), &next, 1, rename, nil)
+		return err
+	}
+	change := domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"identity_code"}, Reason: "add code"}
+	if _, err := r.UpdateOwner(ctx, o, 1, change, &code); !errors.Is(err, apperr.ErrConflict) || otherErr != nil {
+		t.Fatalf("update losing to a rename: %v (rename: %v), want a conflict", err, otherErr)
+	}
+	if _, err := other.CreateOwner(ctx, testOwner("newcomer"), &code, registered()); err != nil {
+		t.Errorf("another owner registering the code the failed update claimed: %v", err)
+	}
+
+	const chip = "246098100777410"
+	p, err := other.CreatePatient(ctx, &domain.Patient{ID: "p-changed", OwnerID: "o", Name: "Rekku", Species: domain.SpeciesDog}, registered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	once = sync.Once{}
+	interleave = func() error {
+		next := *p
+		next.Name = "Rekku II"
+		_, err := other.UpdatePatient(context.Background(), &next, 1, rename)
+		return err
+	}
+	chipped := *p
+	chipped.Microchip = chip
+	if _, err := r.UpdatePatient(ctx, &chipped, 1, change); !errors.Is(err, apperr.ErrConflict) || otherErr != nil {
+		t.Fatalf("update losing to a rename: %v (rename: %v), want a conflict", err, otherErr)
+	}
+	newcomer := &domain.Patient{ID: "p-newcomer", OwnerID: "o", Name: "Musti", Species: domain.SpeciesDog, Microchip: chip}
+	if _, err := other.CreatePatient(ctx, newcomer, registered()); err != nil {
+		t.Errorf("another patient registering the microchip the failed update claimed: %v", err)
 	}
 }

@@ -181,6 +181,9 @@ type claimDoc struct {
 	Ref string `bson:"ref"`
 	// At is when Ref claimed (or renewed) it; see claimLease.
 	At time.Time `bson:"at"`
+	// Nonce is random, new with every claim or renewal, so that a call whose write
+	// failed can tell whether the claim is still as it made it (see claimed).
+	Nonce string `bson:"nonce,omitempty"`
 }
 
 func ownerToDoc(o *domain.Owner) ownerDoc {

@@ -72,15 +72,16 @@ func (r *Repository) CreateOwner(ctx context.Context, o *domain.Owner, code *dom
 	doc := ownerToDoc(o)
 	doc.NameKeysVersion = r.nameKeysVersion
 	doc.Changes = []changeDoc{changeToDoc(c)}
-	var key string
+	var claim claimed
 	if code != nil {
-		key = r.identityKey(*code)
-		if err := r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
+		key := r.identityKey(*code)
+		var err error
+		if claim, err = r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
 			return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
 		}
 		sealed, err := r.sealIdentity(o.ID, *code)
 		if err != nil {
-			return nil, r.releaseAfterFailure(ctx, key, o.ID, err)
+			return nil, r.releaseAfterFailure(ctx, claim, err)
 		}
 		doc.Identity, doc.IdentityMasked, doc.IdentityIndex = sealed, code.Masked(), key[len("identity:"):]
 	}
@@ -88,11 +89,7 @@ func (r *Repository) CreateOwner(ctx context.Context, o *domain.Owner, code *dom
 		if existing, gerr := r.GetOwner(ctx, o.ID); gerr == nil {
 			return existing, nil // a concurrent retry of the same create won
 		}
-		err = fmt.Errorf("insert owner: %w", err)
-		if key != "" {
-			return nil, r.releaseAfterFailure(ctx, key, o.ID, err)
-		}
-		return nil, err
+		return nil, r.releaseAfterFailure(ctx, claim, fmt.Errorf("insert owner: %w", err))
 	}
 	return doc.toDomain(), nil
 }
@@ -117,7 +114,10 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 		"version": c.Version, "updated": c.Time,
 	}
 	update := bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}}
-	var claimed, previous string
+	var (
+		claim    claimed
+		previous string
+	)
 	if slices.Contains(c.Fields, "identity_code") {
 		var current ownerDoc
 		if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{{Key: "identity_bidx", Value: 1}, {Key: "version", Value: 1}}, &current); err != nil {
@@ -135,14 +135,14 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 		} else {
 			key := r.identityKey(*code)
 			if key != previous {
-				if err := r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
+				var err error
+				if claim, err = r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
 					return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
 				}
-				claimed = key
 			}
 			sealed, err := r.sealIdentity(o.ID, *code)
 			if err != nil {
-				return nil, r.releaseClaimed(ctx, claimed, o.ID, err)
+				return nil, r.releaseAfterFailure(ctx, claim, err)
 			}
 			set["identity"], set["identity_masked"], set["identity_bidx"] = sealed, code.Masked(), key[len("identity:"):]
 		}
@@ -151,21 +151,14 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 	err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": expected}, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
-		return nil, r.releaseClaimed(ctx, claimed, o.ID, r.updateFailed(ctx, r.owners, "owner", o.ID, expected, err))
+		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.owners, "owner", o.ID, expected, err))
 	}
-	if previous != "" && (code == nil || claimed != "") {
+	if previous != "" && (code == nil || claim.key != "") {
 		if err := r.release(ctx, previous, o.ID); err != nil {
 			return nil, err
 		}
 	}
 	return out.toDomain(), nil
-}
-
-func (r *Repository) releaseClaimed(ctx context.Context, key, ref string, cause error) error {
-	if key == "" {
-		return cause
-	}
-	return r.releaseAfterFailure(ctx, key, ref, cause)
 }
 
 // updateFailed explains a versioned update that matched nothing: the document is gone,

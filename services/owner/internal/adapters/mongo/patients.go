@@ -76,10 +76,11 @@ func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c dom
 	} else if !errors.Is(err, apperr.ErrNotFound) {
 		return nil, err
 	}
-	var key string
+	var claim claimed
 	if p.Microchip != "" {
-		key = microchipKey(p.Microchip)
-		if err := r.claim(ctx, key, p.ID, r.patientHoldsChip(key)); err != nil {
+		key := microchipKey(p.Microchip)
+		var err error
+		if claim, err = r.claim(ctx, key, p.ID, r.patientHoldsChip(key)); err != nil {
 			return nil, fmt.Errorf("microchip is already on record for another patient: %w", err)
 		}
 	}
@@ -88,7 +89,7 @@ func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c dom
 	for range allocationAttempts {
 		n, err := r.nextCustomerNumber(ctx)
 		if err != nil {
-			return nil, r.releaseClaimed(ctx, key, p.ID, err)
+			return nil, r.releaseAfterFailure(ctx, claim, err)
 		}
 		p.CustomerNumber = n
 		doc := patientToDoc(p)
@@ -101,10 +102,10 @@ func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c dom
 			return existing, nil // a concurrent retry of the same registration won
 		}
 		if !mongox.IsDuplicateKey(err) {
-			return nil, r.releaseClaimed(ctx, key, p.ID, fmt.Errorf("insert patient: %w", err))
+			return nil, r.releaseAfterFailure(ctx, claim, fmt.Errorf("insert patient: %w", err))
 		}
 	}
-	return nil, r.releaseClaimed(ctx, key, p.ID, fmt.Errorf("allocate customer number: %d numbers in a row were taken", allocationAttempts))
+	return nil, r.releaseAfterFailure(ctx, claim, fmt.Errorf("allocate customer number: %d numbers in a row were taken", allocationAttempts))
 }
 
 // DeletePatient implements domain.Repository.
@@ -145,10 +146,11 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 	if current.Version != expected {
 		return nil, stale("patient", p.ID, expected)
 	}
-	var claimed string
+	var claim claimed
 	if p.Microchip != "" && p.Microchip != current.Microchip {
-		claimed = microchipKey(p.Microchip)
-		if err := r.claim(ctx, claimed, p.ID, r.patientHoldsChip(claimed)); err != nil {
+		key := microchipKey(p.Microchip)
+		var err error
+		if claim, err = r.claim(ctx, key, p.ID, r.patientHoldsChip(key)); err != nil {
 			return nil, fmt.Errorf("microchip is already on record for another patient: %w", err)
 		}
 	}
@@ -165,7 +167,7 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 		bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
-		return nil, r.releaseClaimed(ctx, claimed, p.ID, r.updateFailed(ctx, r.patients, "patient", p.ID, expected, err))
+		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.patients, "patient", p.ID, expected, err))
 	}
 	if current.Microchip != "" && current.Microchip != p.Microchip {
 		if err := r.release(ctx, microchipKey(current.Microchip), p.ID); err != nil {

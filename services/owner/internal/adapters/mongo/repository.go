@@ -8,6 +8,7 @@ package mongo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -148,20 +149,30 @@ const (
 	yielded
 )
 
+// claimed is a claim one call made, to be released if the write it guards fails.
+type claimed struct {
+	key string
+	// nonce is the claim's nonce as this call wrote it; empty when the call renewed a
+	// claim another call for the same ref had made, which is not this call's to
+	// release: that call (a double-submitted update) may have written the value.
+	nonce string
+}
+
 // claim reserves key for ref. A claim its holder has yielded is taken over at once; a
 // claim left by a write that never completed (older than claimLease, and its holder
 // does not carry the value) is taken over too; a live one fails with ErrAlreadyExists.
 // Every change of a claim is conditioned on the state read, so two claimants never
 // both win.
-func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx context.Context, ref string) (holding, error)) error {
+func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx context.Context, ref string) (holding, error)) (claimed, error) {
 	for range 3 {
 		now := time.Now().UTC()
-		_, err := r.claims.InsertOne(ctx, claimDoc{ID: key, Ref: ref, At: now})
+		nonce := rand.Text()
+		_, err := r.claims.InsertOne(ctx, claimDoc{ID: key, Ref: ref, At: now, Nonce: nonce})
 		if err == nil {
-			return nil
+			return claimed{key: key, nonce: nonce}, nil
 		}
 		if !mongox.IsDuplicateKey(err) {
-			return fmt.Errorf("claim: %w", err)
+			return claimed{}, fmt.Errorf("claim: %w", err)
 		}
 		var existing claimDoc
 		err = r.claims.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&existing)
@@ -169,14 +180,14 @@ func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx 
 		case errors.Is(err, mongo.ErrNoDocuments):
 			continue
 		case err != nil:
-			return fmt.Errorf("read claim: %w", err)
+			return claimed{}, fmt.Errorf("read claim: %w", err)
 		case existing.Ref != ref:
 			h, err := holds(ctx, existing.Ref)
 			if err != nil {
-				return err
+				return claimed{}, err
 			}
 			if h == held || (h == notHeld && now.Sub(existing.At) < claimLease) {
-				return apperr.ErrAlreadyExists
+				return claimed{}, apperr.ErrAlreadyExists
 			}
 		}
 		// Renewing ref's own claim (a retry, or a value given back to its holder) keeps
@@ -187,15 +198,18 @@ func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx 
 		}
 		res, err := r.claims.UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: key}, {Key: "ref", Value: existing.Ref}, {Key: "at", Value: at}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: ref}, {Key: "at", Value: now}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: ref}, {Key: "at", Value: now}, {Key: "nonce", Value: nonce}}}})
 		if err != nil {
-			return fmt.Errorf("take over claim: %w", err)
+			return claimed{}, fmt.Errorf("take over claim: %w", err)
 		}
 		if res.ModifiedCount == 1 {
-			return nil
+			if existing.Ref == ref {
+				return claimed{key: key}, nil
+			}
+			return claimed{key: key, nonce: nonce}, nil
 		}
 	}
-	return fmt.Errorf("claim is contended: %w", apperr.ErrUnavailable)
+	return claimed{}, fmt.Errorf("claim is contended: %w", apperr.ErrUnavailable)
 }
 
 // release drops ref's claim on key; a claim someone else holds is left alone.
@@ -206,12 +220,17 @@ func (r *Repository) release(ctx context.Context, key, ref string) error {
 	return nil
 }
 
-// releaseAfterFailure releases a claim after the write it guarded failed. The release
-// shares the failed call's fate only loosely: a claim it cannot drop is taken over by
-// the next claimant, because its holder does not carry the value.
-func (r *Repository) releaseAfterFailure(ctx context.Context, key, ref string, cause error) error {
-	if err := r.release(context.WithoutCancel(ctx), key, ref); err != nil {
-		return errors.Join(cause, err)
+// releaseAfterFailure releases the claim c after the write it guarded failed, if it is
+// still as this call made it: a call that renewed it since (the twin of a
+// double-submitted update) may have written the value. The release shares the failed
+// call's fate only loosely: a claim it cannot drop is taken over by the next claimant,
+// because its holder does not carry the value.
+func (r *Repository) releaseAfterFailure(ctx context.Context, c claimed, cause error) error {
+	if c.nonce == "" {
+		return cause
+	}
+	if _, err := r.claims.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: c.key}, {Key: "nonce", Value: c.nonce}}); err != nil {
+		return errors.Join(cause, fmt.Errorf("release claim: %w", err))
 	}
 	return cause
 }
