@@ -26,8 +26,11 @@ type Config struct {
 	// Base is what every service is configured with: gRPC, MongoDB, tokens, metrics,
 	// audit retention, and the listeners and telemetry a caller may hand over.
 	service.Base
-	// IdentityKeys are the AES-256 keys that seal identity codes, "kid:base64,...".
-	// Keep retired keys listed until RotateIdentityKeys has re-sealed their data.
+	// IdentityKeys are the AES-256 keys that seal identity codes, "kid:base64,...",
+	// oldest first: codes under a key listed before the active one are re-sealed
+	// under the active key, codes under one listed after it (a key being switched
+	// to) are left as they are. Keep retired keys listed until RotateIdentityKeys
+	// has re-sealed their data.
 	// They also seal page tokens. IDENTITY_KEYS_FILE may name a file holding them.
 	IdentityKeys string `env:"IDENTITY_KEYS" secret:"file"`
 	// IdentityActiveKey is the key id new identity codes are sealed under. It is no
@@ -61,15 +64,11 @@ func (c Config) Validate() error {
 }
 
 func (c Config) keyring() (*fieldcrypt.Keyring, error) {
-	keys, err := fieldcrypt.ParseKeys(c.IdentityKeys)
-	if err != nil {
-		return nil, fmt.Errorf("IDENTITY_KEYS: %w", err)
-	}
 	index, err := base64.StdEncoding.DecodeString(c.BlindIndexKey)
 	if err != nil {
 		return nil, errors.New("BLIND_INDEX_KEY must be standard base64")
 	}
-	ring, err := fieldcrypt.NewKeyring(keys, c.IdentityActiveKey, index)
+	ring, err := fieldcrypt.ParseKeyring(c.IdentityKeys, c.IdentityActiveKey, index)
 	if err != nil {
 		return nil, fmt.Errorf("IDENTITY_KEYS, IDENTITY_ACTIVE_KEY, BLIND_INDEX_KEY: %w", err)
 	}
@@ -109,11 +108,16 @@ func Run(ctx context.Context, cfg Config) error {
 			// in line once.
 			startupPass(d, "erased owners' change reasons scrub", repo.ScrubErasedHistories)
 			d.Go(func(ctx context.Context) error {
-				// Operators remove a retired key once this reports that nothing was left under it.
-				n, err := repo.RotateIdentityKeys(ctx)
+				// Operators remove a retired key once nothing is left under it (see
+				// docs/OPERATIONS.md: replicas on the old configuration may still seal
+				// under it while a rollout runs).
+				n, newer, err := repo.RotateIdentityKeys(ctx)
 				switch {
 				case err != nil && ctx.Err() == nil:
 					d.Telemetry.Logger.ErrorContext(ctx, "identity key rotation stopped", "error", err, "resealed", n)
+				case err == nil && newer > 0:
+					d.Telemetry.Logger.WarnContext(ctx, "identity codes are sealed under a key listed after the active one; "+
+						"IDENTITY_KEYS lists keys oldest first", "active_key", keys.ActiveKID(), "resealed", n, "newer", newer)
 				case err == nil:
 					d.Telemetry.Logger.InfoContext(ctx, "identity codes are all sealed under the active key",
 						"active_key", keys.ActiveKID(), "resealed", n)

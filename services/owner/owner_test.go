@@ -628,17 +628,55 @@ func TestIdentityKeyRotation(t *testing.T) {
 	if err != nil || res.GetIdentityCode() != "131052-308T" {
 		t.Fatalf("reading a code sealed under the retired key: %v", err)
 	}
-	client := embeddedtest.Client(t, env.Store.URI())
+	if kid := storedKID(t, env, o.GetId()); kid != "2026" {
+		t.Fatalf("identity code still sealed under %q after rotation", kid)
+	}
+}
+
+// storedKID is the id of the key the owner's identity code is sealed under.
+func storedKID(t *testing.T, env *servicetest.Env, ownerID string) string {
+	t.Helper()
 	var doc struct {
 		Identity struct {
 			KID string `bson:"kid"`
 		} `bson:"identity"`
 	}
-	if err := client.Database(testDatabase).Collection("owners").FindOne(t.Context(), bson.M{"_id": o.GetId()}).Decode(&doc); err != nil {
+	client := embeddedtest.Client(t, env.Store.URI())
+	if err := client.Database(testDatabase).Collection("owners").FindOne(t.Context(), bson.M{"_id": ownerID}).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Identity.KID != "2026" {
-		t.Fatalf("identity code still sealed under %q after rotation", doc.Identity.KID)
+	return doc.Identity.KID
+}
+
+// TestRevealOnAnOldReplicaKeepsTheNewKey follows docs/OPERATIONS.md's key rotation to
+// step 2 (the active key switched, a rolling restart under way): a replica still on the
+// old active key reveals a code the new replicas already moved to the new key, and must
+// leave it there. Sealing it back under the old key would make step 3, which removes
+// the old key once the codes are under the new one, break the reveal and export of
+// that owner.
+func TestRevealOnAnOldReplicaKeepsTheNewKey(t *testing.T) {
+	env := servicetest.New(t)
+	both := newKeys(t, "old", "new") // step 1: the new key listed after the old, which stays active
+	step1 := both
+	step1.active = "old"
+	oldReplica := startOwner(t, env, step1)
+	newReplica := startOwner(t, env, both) // step 2: active "new"
+	o := createOwner(t, env, oldReplica, &ownerv1.CreateOwnerRequest{Owner: newOwner("Kierto"), IdentityCode: "131052-308T"})
+	reveal := &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice"}
+	for _, tc := range []struct {
+		name    string
+		replica ownerv1.OwnerServiceClient
+	}{
+		{"the new replica moves it to the new key", newReplica},
+		{"the old replica leaves it there", oldReplica},
+	} {
+		res, err := tc.replica.RevealIdentityCode(env.As(t, auth.RoleBilling), reveal)
+		if err != nil || res.GetIdentityCode() != "131052-308T" {
+			t.Fatalf("%s: reveal: %v", tc.name, err)
+		}
+		if got := storedKID(t, env, o.GetId()); got != "new" {
+			t.Errorf("%s: the code is sealed under %q, want new", tc.name, got)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,17 +45,20 @@ type Sealed struct {
 	Ciphertext []byte `bson:"ct"`
 }
 
-// Keyring holds the data keys by id, the id new data is sealed under, and the
-// blind-index key. It is safe for concurrent use.
+// Keyring holds the data keys by id, the id new data is sealed under, the ids of
+// the keys the active one replaced, and the blind-index key. It is safe for
+// concurrent use.
 type Keyring struct {
 	aeads    map[string]cipher.AEAD
 	active   string
+	retired  map[string]bool
 	indexKey []byte
 }
 
 // NewKeyring checks and takes copies of the keys: each data key must be 32
 // bytes, activeKID must be one of them, and indexKey at least 32 bytes. Error
-// messages name key ids, never key material.
+// messages name key ids, never key material. The keys come without an order, so
+// every key but the active one counts as retired; ParseKeyring reads which are.
 func NewKeyring(keys map[string][]byte, activeKID string, indexKey []byte) (*Keyring, error) {
 	if _, ok := keys[activeKID]; !ok {
 		return nil, fmt.Errorf("new keyring: active key %q: %w", activeKID, ErrUnknownKey)
@@ -80,36 +84,70 @@ func NewKeyring(keys map[string][]byte, activeKID string, indexKey []byte) (*Key
 		}
 		aeads[kid] = aead
 	}
-	return &Keyring{aeads: aeads, active: activeKID, indexKey: append([]byte(nil), indexKey...)}, nil
+	retired := make(map[string]bool, len(keys))
+	for kid := range keys {
+		retired[kid] = kid != activeKID
+	}
+	return &Keyring{aeads: aeads, active: activeKID, retired: retired, indexKey: append([]byte(nil), indexKey...)}, nil
+}
+
+// ParseKeyring builds a keyring from keys written as ParseKeys reads them, oldest
+// first: the keys listed before the active one are retired, and those listed
+// after it are newer keys not active yet. During a rolling switch of the active
+// key, a replica still configured with the old one then leaves data the new
+// replicas sealed under the new key as it is, instead of sealing it back.
+func ParseKeyring(spec, activeKID string, indexKey []byte) (*Keyring, error) {
+	keys, order, err := parseKeys(spec)
+	if err != nil {
+		return nil, err
+	}
+	k, err := NewKeyring(keys, activeKID, indexKey)
+	if err != nil {
+		return nil, err
+	}
+	newer := false
+	for _, kid := range order {
+		newer = newer || kid == activeKID
+		k.retired[kid] = !newer
+	}
+	return k, nil
 }
 
 // ParseKeys reads keys written as "kid1:base64,kid2:base64" (standard base64,
 // white space around entries ignored), the form they take in an environment
 // variable or secret. Lengths are checked by NewKeyring.
 func ParseKeys(spec string) (map[string][]byte, error) {
+	keys, _, err := parseKeys(spec)
+	return keys, err
+}
+
+// parseKeys is ParseKeys, also returning the key ids in the order spec lists them.
+func parseKeys(spec string) (map[string][]byte, []string, error) {
 	if strings.TrimSpace(spec) == "" {
-		return nil, errors.New("parse keys: no keys given")
+		return nil, nil, errors.New("parse keys: no keys given")
 	}
 	keys := map[string][]byte{}
+	var order []string
 	for i, entry := range strings.Split(spec, ",") {
 		kid, encoded, ok := strings.Cut(strings.TrimSpace(entry), ":")
 		if !ok {
-			return nil, fmt.Errorf("parse keys: entry %d: want kid:base64", i+1)
+			return nil, nil, fmt.Errorf("parse keys: entry %d: want kid:base64", i+1)
 		}
 		if err := checkKID(kid); err != nil {
-			return nil, fmt.Errorf("parse keys: entry %d: %w", i+1, err)
+			return nil, nil, fmt.Errorf("parse keys: entry %d: %w", i+1, err)
 		}
 		if _, dup := keys[kid]; dup {
-			return nil, fmt.Errorf("parse keys: key %q given twice", kid)
+			return nil, nil, fmt.Errorf("parse keys: key %q given twice", kid)
 		}
 		// The decoder's error is not wrapped: it reports offsets into the key.
 		key, err := base64.StdEncoding.DecodeString(encoded)
 		if err != nil {
-			return nil, fmt.Errorf("parse keys: key %q is not valid standard base64", kid)
+			return nil, nil, fmt.Errorf("parse keys: key %q is not valid standard base64", kid)
 		}
 		keys[kid] = key
+		order = append(order, kid)
 	}
-	return keys, nil
+	return keys, order, nil
 }
 
 // ActiveKID returns the id new data is sealed under.
@@ -149,10 +187,23 @@ func (k *Keyring) Open(s Sealed, aad []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
-// NeedsRotation reports whether s was sealed under a key other than the
-// active one and should be re-sealed.
+// NeedsRotation reports whether s was sealed under a retired key and should be
+// re-sealed under the active one. A value under a newer key is left alone: the
+// replicas already configured with it have moved the value there.
 func (k *Keyring) NeedsRotation(s Sealed) bool {
-	return s.KID != k.active
+	return k.retired[s.KID]
+}
+
+// RetiredKIDs returns the ids of the retired keys, sorted.
+func (k *Keyring) RetiredKIDs() []string {
+	var kids []string
+	for kid, retired := range k.retired {
+		if retired {
+			kids = append(kids, kid)
+		}
+	}
+	slices.Sort(kids)
+	return kids
 }
 
 // BlindIndex returns HMAC-SHA256(indexKey, domain || 0x00 || value) in

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,6 +140,38 @@ func TestRotation(t *testing.T) {
 	}
 	if _, err := retired.Open(s, []byte("aad")); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("Open under retired key = %v, want ErrUnknownKey", err)
+	}
+}
+
+// TestParseKeyringRetiresOnlyOlderKeys: IDENTITY_KEYS lists keys oldest first, so a
+// value under a key listed before the active one is re-sealed, and one under a key
+// listed after it (switched to by replicas already restarted) is not sealed back.
+func TestParseKeyringRetiresOnlyOlderKeys(t *testing.T) {
+	b := func(fill byte) string { return base64.StdEncoding.EncodeToString(key(t, fill)) }
+	spec := "2025:" + b(1) + ", 2026:" + b(2) + ", 2027:" + b(3)
+	for _, tt := range []struct {
+		active      string
+		wantRetired []string
+	}{
+		{"2025", nil},
+		{"2026", []string{"2025"}},
+		{"2027", []string{"2025", "2026"}},
+	} {
+		k, err := ParseKeyring(spec, tt.active, key(t, 9))
+		if err != nil {
+			t.Fatalf("ParseKeyring(active %s): %v", tt.active, err)
+		}
+		if got := k.RetiredKIDs(); !slices.Equal(got, tt.wantRetired) {
+			t.Errorf("active %s: retired %v, want %v", tt.active, got, tt.wantRetired)
+		}
+		for _, kid := range []string{"2025", "2026", "2027", "unknown"} {
+			if got, want := k.NeedsRotation(Sealed{KID: kid}), slices.Contains(tt.wantRetired, kid); got != want {
+				t.Errorf("active %s: NeedsRotation of a value under %s = %v, want %v", tt.active, kid, got, want)
+			}
+		}
+	}
+	if _, err := ParseKeyring(spec, "2028", key(t, 9)); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("ParseKeyring with an active key not listed: %v, want ErrUnknownKey", err)
 	}
 }
 

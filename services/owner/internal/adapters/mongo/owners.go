@@ -306,7 +306,8 @@ func (r *Repository) FindOwnerByIdentityCode(ctx context.Context, code domain.Id
 }
 
 // IdentityCode implements domain.Repository. A code sealed under a retired key is
-// re-sealed under the active one on the way.
+// re-sealed under the active one on the way; one under a newer key (a replica the
+// switch of the active key has not reached yet) stays under it.
 func (r *Repository) IdentityCode(ctx context.Context, ownerID string) (domain.IdentityCode, error) {
 	var d ownerDoc
 	if err := findOne(ctx, r.owners, "owner", ownerID, bson.M{"identity": 1}, &d); err != nil {
@@ -355,37 +356,43 @@ func (r *Repository) reseal(ctx context.Context, ownerID string, old fieldcrypt.
 }
 
 // RotateIdentityKeys re-seals every identity code sealed under a retired key and
-// reports how many it re-sealed.
-func (r *Repository) RotateIdentityKeys(ctx context.Context) (int, error) {
+// reports how many it re-sealed, and how many it left under a key newer than the
+// active one (listed after it in IDENTITY_KEYS), which this replica does not
+// retire.
+func (r *Repository) RotateIdentityKeys(ctx context.Context) (resealed, newer int, err error) {
 	cur, err := r.owners.Find(ctx, bson.M{"identity.kid": bson.M{"$exists": true, "$ne": r.keys.ActiveKID()}},
 		options.Find().SetProjection(bson.M{"identity": 1}))
 	if err != nil {
-		return 0, fmt.Errorf("find identity codes to rotate: %w", err)
+		return 0, 0, fmt.Errorf("find identity codes to rotate: %w", err)
 	}
 	defer func() { _ = cur.Close(ctx) }()
-	n := 0
 	// One code that cannot be opened (its key already removed) must not leave every
 	// later owner unrotated: the pass goes on and reports them all.
 	var failed []error
 	for cur.Next(ctx) {
 		var d ownerDoc
 		if err := cur.Decode(&d); err != nil {
-			return n, fmt.Errorf("decode owner: %w", err)
+			return resealed, newer, fmt.Errorf("decode owner: %w", err)
 		}
 		code, err := r.openIdentity(d.ID, *d.Identity)
-		if err == nil {
+		switch {
+		case err != nil:
+		case !r.keys.NeedsRotation(*d.Identity):
+			newer++
+			continue
+		default:
 			err = r.reseal(ctx, d.ID, *d.Identity, code)
 		}
 		if err != nil {
 			failed = append(failed, err)
 			continue
 		}
-		n++
+		resealed++
 	}
 	if err := cur.Err(); err != nil {
 		failed = append(failed, fmt.Errorf("rotate identity codes: %w", err))
 	}
-	return n, errors.Join(failed...)
+	return resealed, newer, errors.Join(failed...)
 }
 
 // RefreshNameKeys recomputes the search keys of every owner whose stored keys older
