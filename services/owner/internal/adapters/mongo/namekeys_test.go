@@ -76,6 +76,20 @@ func fresh(t *testing.T, db *mongo.Database, id string) bool {
 	return slices.Equal(readKeys(t, db, id).NameKeys, freshNameKeys)
 }
 
+// filteredByIDAlone reports whether the write e started filters on exactly {_id}, the
+// only filter the embedded store answers from an index.
+func filteredByIDAlone(e *event.CommandStartedEvent) bool {
+	filter, err := e.Command.LookupErr("query")
+	if e.CommandName == "update" {
+		filter, err = e.Command.LookupErr("updates", "0", "q")
+	}
+	if err != nil {
+		return false
+	}
+	elems, err := filter.Document().Elements()
+	return err == nil && len(elems) == 1 && elems[0].Key() == "_id"
+}
+
 // monitoredClient is a client of the store at uri whose commands monitor sees.
 func monitoredClient(t *testing.T, uri string, monitor *event.CommandMonitor) *mongo.Client {
 	t.Helper()
@@ -103,10 +117,13 @@ func TestRefreshNameKeys(t *testing.T) {
 		{"current", current, false},
 		{"newer", current + 1, false},
 	}
-	var updates atomic.Int32
+	var updates, wideFilters atomic.Int32
 	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-		if e.CommandName == "update" {
+		if e.CommandName == "findAndModify" || e.CommandName == "update" {
 			updates.Add(1)
+			if !filteredByIDAlone(e) {
+				wideFilters.Add(1)
+			}
 		}
 	}}
 	r, db := repoOn(t, monitoredClient(t, embeddedtest.Start(t).URI(), monitor))
@@ -125,6 +142,9 @@ func TestRefreshNameKeys(t *testing.T) {
 	}
 	if got := updates.Load(); got != int32(want) {
 		t.Errorf("the start sent %d updates, want %d", got, want)
+	}
+	if got := wideFilters.Load(); got != 0 {
+		t.Errorf("%d of the start's updates filtered on more than _id, which the embedded store answers by a scan", got)
 	}
 	found, _, err := r.ListOwners(t.Context(), domain.OwnerQuery{NamePrefix: domain.SearchKey("soren bjorn")})
 	if err != nil {
@@ -214,7 +234,7 @@ func TestRefreshNameKeysOverlappingPasses(t *testing.T) {
 
 	var overlap sync.Once
 	monitor := &event.CommandMonitor{Started: func(ctx context.Context, e *event.CommandStartedEvent) {
-		if e.CommandName == "update" {
+		if e.CommandName == "findAndModify" {
 			overlap.Do(func() {
 				if n, err := newer.RefreshNameKeys(ctx); err != nil || n != len(ids) {
 					t.Errorf("the newer pass refreshed %d (%v), want %d", n, err, len(ids))
@@ -241,7 +261,7 @@ func TestRefreshNameKeysResumesAnInterruptedPass(t *testing.T) {
 	defer stop()
 	var armed atomic.Bool
 	monitor := &event.CommandMonitor{Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
-		if e.CommandName == "update" && armed.Load() {
+		if e.CommandName == "findAndModify" && armed.Load() {
 			stop()
 		}
 	}}
@@ -267,5 +287,36 @@ func TestRefreshNameKeysResumesAnInterruptedPass(t *testing.T) {
 	makeStale(t, db, "o1", r.nameKeysVersion)
 	if n, err := r.RefreshNameKeys(t.Context()); err != nil || n != 0 {
 		t.Errorf("a start after the complete pass refreshed %d (%v), want none", n, err)
+	}
+}
+
+// TestRefreshNameKeysPutsBackARename renames an owner between the pass reading it and
+// writing its keys: the pass writes the keys of the name it read, finds the rename's
+// keys in their place, and puts them back, so the owner is found by its new name.
+func TestRefreshNameKeysPutsBackARename(t *testing.T) {
+	s := embeddedtest.Start(t)
+	desk, db := repoOn(t, embeddedtest.Client(t, s.URI()))
+	createSøren(t, desk, db, "renamed", noVersion)
+	var rename sync.Once
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if e.CommandName == "findAndModify" {
+			rename.Do(func() {
+				o := testOwner("renamed")
+				o.GivenNames, o.FamilyName = "Sören", "Ångström"
+				c := registered()
+				c.Fields = []string{"given_names", "family_name"}
+				if _, err := desk.UpdateOwner(context.Background(), o, 1, c, nil); err != nil {
+					t.Errorf("rename: %v", err)
+				}
+			})
+		}
+	}}
+	pass, _ := repoOn(t, monitoredClient(t, s.URI(), monitor))
+	if n, err := pass.RefreshNameKeys(t.Context()); err != nil || n != 0 {
+		t.Errorf("the pass refreshed %d (%v), want none: the rename wrote the keys", n, err)
+	}
+	want := storedKeys{NameKeys: []string{"soren", "angstrom"}, Version: domain.NameKeysVersion}
+	if got := readKeys(t, db, "renamed"); !slices.Equal(got.NameKeys, want.NameKeys) || got.Version != want.Version {
+		t.Errorf("keys after the pass met a rename: %v, want %v", got, want)
 	}
 }

@@ -405,9 +405,14 @@ func (r *Repository) RotateIdentityKeys(ctx context.Context) (resealed, newer in
 // and not by reading every owner. Under a rolling upgrade, an owner that a replica still
 // on the older rules writes after this pass carries the older version, and the next
 // start of any replica with the newer rules refreshes it; a pass cut short leaves the
-// rest at their old version for the next start. Each update is conditioned on the names
-// and the version read: a rename meanwhile wrote its own keys, and a replica with newer
-// rules may have refreshed the owner already.
+// rest at their old version for the next start.
+//
+// Each owner is written by its _id alone (refreshKeys): the embedded store uses an
+// index only for a filter that is exactly {_id} and scans every owner under its
+// store-wide write lock for any other, which made a pass over 1,000 owners take two
+// minutes, quadratic in their number. A write that finds the owner changed since it
+// was read (a rename wrote its own keys, or a replica with newer rules refreshed it)
+// puts back what it replaced.
 //
 // Owners with a higher version than ours are left alone: a replica with older rules
 // cannot tell a rollback from a rolling upgrade still under way, and rewriting them
@@ -423,9 +428,7 @@ func (r *Repository) RefreshNameKeys(ctx context.Context) (int, error) {
 		bson.D{{Key: "name_keys_version", Value: bson.D{{Key: "$lt", Value: r.nameKeysVersion}}}},
 		bson.D{{Key: "name_keys_version", Value: nil}},
 	}}}
-	cur, err := r.owners.Find(ctx, older, options.Find().SetProjection(bson.D{
-		{Key: "given_names", Value: 1}, {Key: "family_name", Value: 1}, {Key: "name_keys_version", Value: 1},
-	}))
+	cur, err := r.owners.Find(ctx, older, options.Find().SetProjection(nameKeysFields))
 	if err != nil {
 		return 0, fmt.Errorf("find owners' name keys: %w", err)
 	}
@@ -436,31 +439,65 @@ func (r *Repository) RefreshNameKeys(ctx context.Context) (int, error) {
 		if err := cur.Decode(&d); err != nil {
 			return n, fmt.Errorf("decode owner: %w", err)
 		}
-		// Anonymised owners too: their names are empty, and so are the keys made from
-		// them, but left at their version they would be read again at every start.
-		fresh := ownerToDoc(&domain.Owner{GivenNames: d.GivenNames, FamilyName: d.FamilyName})
-		var read any = d.NameKeysVersion
-		if d.NameKeysVersion == 0 {
-			read = nil
-		}
-		res, err := r.owners.UpdateOne(ctx,
-			bson.D{
-				{Key: "_id", Value: d.ID}, {Key: "given_names", Value: d.GivenNames}, {Key: "family_name", Value: d.FamilyName},
-				{Key: "name_keys_version", Value: read},
-			},
-			bson.D{{Key: "$set", Value: bson.D{
-				{Key: "sort_key", Value: fresh.SortKey}, {Key: "name_keys", Value: fresh.NameKeys},
-				{Key: "name_keys_version", Value: r.nameKeysVersion},
-			}}})
+		refreshed, err := r.refreshKeys(ctx, d)
 		if err != nil {
-			return n, fmt.Errorf("refresh name keys of owner %s: %w", d.ID, err)
+			return n, err
 		}
-		n += int(res.ModifiedCount)
+		if refreshed {
+			n++
+		}
 	}
 	if err := cur.Err(); err != nil {
 		return n, fmt.Errorf("refresh name keys: %w", err)
 	}
 	return n, nil
+}
+
+// nameKeysFields are the fields an owner's name keys are made from and stored in.
+var nameKeysFields = bson.D{
+	{Key: "given_names", Value: 1}, {Key: "family_name", Value: 1},
+	{Key: "sort_key", Value: 1}, {Key: "name_keys", Value: 1}, {Key: "name_keys_version", Value: 1},
+}
+
+// refreshKeysAttempts bounds how often refreshKeys puts back a write that met another:
+// each attempt needs a write of the same owner in between.
+const refreshKeysAttempts = 10
+
+// refreshKeys writes the keys today's rules make of the names in read, the owner as
+// the pass read it, and reports whether they stand. Each write returns the keys it
+// replaced; when they are not the ones it was based on, another write came in between,
+// and they are written back. Names and version identify the keys (anonymised owners
+// too: their names are empty, and so are the keys made from them, but left at their
+// version they would be read again at every start).
+func (r *Repository) refreshKeys(ctx context.Context, read ownerDoc) (bool, error) {
+	fresh := ownerToDoc(&domain.Owner{GivenNames: read.GivenNames, FamilyName: read.FamilyName})
+	fresh.NameKeysVersion = r.nameKeysVersion
+	based, write := read, fresh
+	// No projection: the embedded store does not implement one for findAndModify.
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.Before)
+	for attempt := range refreshKeysAttempts {
+		set := bson.D{{Key: "sort_key", Value: write.SortKey}, {Key: "name_keys", Value: write.NameKeys}}
+		update := bson.D{{Key: "$set", Value: append(set, bson.E{Key: "name_keys_version", Value: write.NameKeysVersion})}}
+		if write.NameKeysVersion == 0 {
+			update = bson.D{{Key: "$set", Value: set}, {Key: "$unset", Value: bson.D{{Key: "name_keys_version", Value: ""}}}}
+		}
+		var replaced ownerDoc
+		err := r.owners.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: read.ID}}, update, opts).Decode(&replaced)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("refresh name keys of owner %s: %w", read.ID, err)
+		case replaced.GivenNames == based.GivenNames && replaced.FamilyName == based.FamilyName &&
+			replaced.NameKeysVersion == based.NameKeysVersion:
+			return attempt == 0, nil
+		}
+		// The names this write kept are the owner's now, with the version written.
+		based = replaced
+		based.NameKeysVersion = write.NameKeysVersion
+		write = replaced
+	}
+	return false, fmt.Errorf("refresh name keys of owner %s: written %d times meanwhile: %w", read.ID, refreshKeysAttempts, apperr.ErrUnavailable)
 }
 
 // OwnerChanges implements domain.Repository.
