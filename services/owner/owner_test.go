@@ -244,6 +244,33 @@ func TestSearchByEachKey(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 }
 
+// TestSearchIgnoresTheFormOfApostrophe: an owner registered from a phone or a web form
+// as "O’Brien" (typographic apostrophe) is found by reception typing "O'Brien", and the
+// other way round, as is one typed with the modifier letter or an acute accent.
+func TestSearchIgnoresTheFormOfApostrophe(t *testing.T) {
+	env, c := setup(t)
+	ctx := env.As(t, auth.RoleReception)
+	for _, tc := range []struct {
+		family string
+		search []string
+	}{
+		{"O’Brien", []string{"O'Brien", "o'bri", "O‘Brien", "aino o'b"}},
+		{"D'Angelo", []string{"D’Angelo", "dʼangelo", "D´Angelo"}},
+		{"N´Diaye", []string{"N'Diaye", "n’di"}},
+	} {
+		o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner(tc.family)})
+		for _, q := range tc.search {
+			res, err := c.ListOwners(ctx, &ownerv1.ListOwnersRequest{Name: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.GetOwners()) != 1 || res.GetOwners()[0].GetId() != o.GetId() {
+				t.Errorf("search %q found %d owners, want %s", q, len(res.GetOwners()), tc.family)
+			}
+		}
+	}
+}
+
 func TestMicrochipBelongsToOnePatient(t *testing.T) {
 	env, c := setup(t)
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Hakala")})

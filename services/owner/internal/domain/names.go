@@ -26,11 +26,12 @@ func (e *PostalCodeError) Error() string {
 // keys they made for each owner. Raise it with any change to what they return (the names
 // tests say when): each start then refreshes the keys of the owners stored under a lower
 // version.
-const NameKeysVersion = 1
+const NameKeysVersion = 2
 
 // SearchKey folds a name into the form stored for search, because the
 // embedded store has no collations: lower case, diacritics removed (so
-// "Äijälä" and "aijala" match) and white space collapsed to single spaces.
+// "Äijälä" and "aijala" match), every form of apostrophe written as "'" (so
+// "O’Brien" and "O'Brien" match) and white space collapsed to single spaces.
 func SearchKey(s string) string {
 	// Lower-case first: some capitals lower-case to a letter plus a combining
 	// mark (İ → i̇), which the next step must see.
@@ -41,8 +42,14 @@ func SearchKey(s string) string {
 		// Valid UTF-8 cannot fail these transforms; keep the key usable anyway.
 		folded = lower
 	}
-	return strings.Join(strings.Fields(unmarkedLetters.Replace(folded)), " ")
+	return strings.Join(strings.Fields(apostrophes.Replace(unmarkedLetters.Replace(folded))), " ")
 }
+
+// apostrophes are the characters written for an apostrophe in a name: the typographic
+// one that phones and word processors put in (’, and its opening twin ‘), the modifier
+// letter some keyboards and names use (ʼ), and the acute accent and grave accent that
+// people type for it on a Finnish keyboard (´, `). Reception types "'".
+var apostrophes = strings.NewReplacer("’", "'", "‘", "'", "ʼ", "'", "´", "'", "`", "'")
 
 // unmarkedLetters spells out the letters of Nordic and other European names that are
 // letters of their own rather than a base letter with a mark, as people type them on a
@@ -65,7 +72,7 @@ func NameTokens(given, family string) []string {
 	}
 	for _, word := range strings.Fields(SearchKey(given + " " + family)) {
 		add(word)
-		parts := strings.FieldsFunc(word, func(r rune) bool { return unicode.Is(unicode.Pd, r) || isApostrophe(r) })
+		parts := strings.FieldsFunc(word, func(r rune) bool { return unicode.Is(unicode.Pd, r) || r == '\'' })
 		if len(parts) > 1 {
 			for _, p := range parts {
 				add(p)
@@ -85,10 +92,6 @@ func ValidatePostalCode(s string) error {
 
 func notASCIIDigit(r rune) bool {
 	return r < '0' || r > '9'
-}
-
-func isApostrophe(r rune) bool {
-	return r == '\'' || r == '\u2019' || r == '\u02bc'
 }
 
 func isLetterOrDigit(r rune) bool {

@@ -320,3 +320,39 @@ func TestRefreshNameKeysPutsBackARename(t *testing.T) {
 		t.Errorf("keys after the pass met a rename: %v, want %v", got, want)
 	}
 }
+
+// TestRefreshFoldsStoredApostrophes: an owner whose keys version 1 made from "O’Brien"
+// (the typographic apostrophe kept as typed) is not found by "O'Brien" until the next
+// start refreshes its keys under today's rules, which fold every apostrophe to "'".
+func TestRefreshFoldsStoredApostrophes(t *testing.T) {
+	r, db := testRepo(t)
+	ctx := t.Context()
+	o := testOwner("obrien")
+	o.FamilyName = "O’Brien"
+	if _, err := r.CreateOwner(ctx, o, nil, registered()); err != nil {
+		t.Fatal(err)
+	}
+	version1 := bson.D{{Key: "$set", Value: bson.D{
+		{Key: "sort_key", Value: "o’brien aino"}, {Key: "name_keys", Value: bson.A{"aino", "o’brien", "o", "brien"}},
+		{Key: "name_keys_version", Value: 1},
+	}}}
+	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: "obrien"}}, version1); err != nil {
+		t.Fatal(err)
+	}
+	search := func() int {
+		found, _, err := r.ListOwners(ctx, domain.OwnerQuery{NamePrefix: domain.SearchKey("O'Brien")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(found)
+	}
+	if n := search(); n != 0 {
+		t.Fatalf("found %d owners under version 1 keys; the test needs the keys as version 1 made them", n)
+	}
+	if n, err := r.RefreshNameKeys(ctx); err != nil || n != 1 {
+		t.Errorf("the start refreshed %d (%v), want 1", n, err)
+	}
+	if n := search(); n != 1 {
+		t.Errorf("after the refresh, \"O'Brien\" found %d owners, want 1", n)
+	}
+}
