@@ -5,6 +5,7 @@ import (
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
@@ -68,4 +69,27 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 	}
 	s.stopDisclosure()
 	servicetest.NotStored(t, s.env, "010190Y123", disclosureDatabase)
+}
+
+// TestRecipientPhoneRefusesIdentityCode: a contact phone number written as a code with a
+// country code before it ("+358 131052-0040", where 131052-0040 is a valid code) is
+// refused on the phone field, and its digits are not stored without the separators: a
+// recipient's contact is shown to everyone who reads recipients and in Art. 19 lists.
+func TestRecipientPhoneRefusesIdentityCode(t *testing.T) {
+	const phone = "+358 131052-0040"
+	if _, err := identitycode.Parse("131052-0040", false); err != nil || !identitycode.Contains(phone) {
+		t.Fatalf("test vector: %v, contains %v", err, identitycode.Contains(phone))
+	}
+	s := start(t)
+	s.register(t, insurer("Lähitapiola", "FI")) // something stored, for NotStored to search
+	servicetest.Refused(t, "1310520040", []servicetest.Refusal{
+		{Name: "recipient's contact phone", Field: "recipient.contact.phone", Call: func() error {
+			r := insurer("Pohjola", "FI")
+			r.Contact.Phone = phone
+			_, err := s.disclosure.CreateRecipient(s.as(t, auth.RoleClinicManager), &disclosurev1.CreateRecipientRequest{Recipient: r})
+			return err
+		}},
+	})
+	s.stopDisclosure()
+	servicetest.NotStored(t, s.env, "1310520040", disclosureDatabase)
 }

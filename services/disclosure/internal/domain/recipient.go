@@ -119,6 +119,9 @@ func normalizeContact(c *Contact, prefix string, v *apperr.ValidationError) {
 	}
 	c.Phone = strings.TrimSpace(c.Phone)
 	if c.Phone != "" {
+		// Checked as sent: normalising drops the separators, so "+358 131052-0040"
+		// would pass as a number and keep the code's digits in clear.
+		v.CheckNoIdentityCode(prefix+".phone", c.Phone)
 		p, ok := normalizePhone(c.Phone)
 		if !ok {
 			v.Add(prefix+".phone", "must be an international number such as +358 40 123 4567")

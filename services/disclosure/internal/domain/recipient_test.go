@@ -224,6 +224,8 @@ func TestPrepareRecipient(t *testing.T) {
 		{"contact phone national", func(r *Recipient) { r.Contact.Phone = "09 123 4567" }, []string{"r.contact.phone"}},
 		{"contact phone too short", func(r *Recipient) { r.Contact.Phone = "+358 12" }, []string{"r.contact.phone"}},
 		{"contact phone letters", func(r *Recipient) { r.Contact.Phone = "+358 40 CALL ME" }, []string{"r.contact.phone"}},
+		// 131052-0040 is a valid code: its separators must not pass it as a number.
+		{"identity code as the contact phone", func(r *Recipient) { r.Contact.Phone = "+358 131052-0040" }, []string{"r.contact.phone"}},
 		{"contact phone optional", func(r *Recipient) { r.Contact.Phone = "" }, nil},
 		{"contact name control", func(r *Recipient) { r.Contact.Name = "a\tb" }, []string{"r.contact.name"}},
 		{"subcontractor needs agreement", func(r *Recipient) { r.Kind = KindSubcontractor }, []string{"r.agreement_ref"}},
@@ -316,6 +318,7 @@ func TestDeactivate(t *testing.T) {
 func FuzzPrepareRecipient(f *testing.F) {
 	f.Add("Vakuutus Oy", "insurer", "0737546-2", "fi", "a@example.fi", "+358 9 123", "", "owner_name,invoices")
 	f.Add("Lab", "subcontractor", "123456-2", "SE", "lab@example.se", "", "DPA-1", "")
+	f.Add("Vakuutus Oy", "insurer", "0737546-2", "FI", "a@example.fi", "+358 131052-0040", "", "")
 	f.Add("\xff", "data_subject", "", "us", "<>", "+0", "\x00", "identity_code")
 	f.Fuzz(func(t *testing.T, name, kind, businessID, country, email, phone, agreement, cats string) {
 		r := Recipient{
