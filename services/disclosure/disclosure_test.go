@@ -431,7 +431,8 @@ func TestRetriedDisclosureIsLoggedOnce(t *testing.T) {
 }
 
 // TestPartners checks that a partner sees only what was disclosed to its own recipient,
-// and that nothing else in the register answers it.
+// that nothing else in the register answers it, and that its request for another
+// recipient's disclosure is audited in the owner's access log.
 func TestPartners(t *testing.T) {
 	s := start(t)
 	ownerID, _ := s.customer(t, "Korhonen")
@@ -465,8 +466,14 @@ func TestPartners(t *testing.T) {
 	if hex.EncodeToString(sum[:]) != got.GetDisclosure().GetPayloadSha256() {
 		t.Fatal("the partner cannot verify the hash")
 	}
-	_, err = s.disclosure.GetPartnerDisclosure(asA, &disclosurev1.GetPartnerDisclosureRequest{DisclosureId: toB.GetId()})
-	wantCode(t, err, codes.NotFound)
+	// B's disclosure is answered as an unknown id is, so nothing is revealed.
+	const unknownID = "01a23cb5-88de-7e02-b4ff-7c11a64efc80"
+	_, probe := s.disclosure.GetPartnerDisclosure(asA, &disclosurev1.GetPartnerDisclosureRequest{DisclosureId: toB.GetId()})
+	_, unknown := s.disclosure.GetPartnerDisclosure(asA, &disclosurev1.GetPartnerDisclosureRequest{DisclosureId: unknownID})
+	wantCode(t, probe, codes.NotFound)
+	if probe.Error() != strings.ReplaceAll(unknown.Error(), unknownID, toB.GetId()) {
+		t.Errorf("a probe answered %q, an unknown id %q", probe, unknown)
+	}
 
 	// Nothing else answers a partner.
 	for name, call := range map[string]func() error{
@@ -510,6 +517,21 @@ func TestPartners(t *testing.T) {
 	}
 	_, err = s.disclosure.ListPartnerDisclosures(asA, &disclosurev1.ListPartnerDisclosuresRequest{})
 	wantCode(t, err, codes.PermissionDenied)
+
+	// The probe is in the owner's access log.
+	s.stopDisclosure()
+	cur, err := s.raw.Database(disclosureDatabase).Collection("audit_events").Find(t.Context(),
+		bson.M{"actor_subject": "partner-" + a.GetId(), "action": "disclosure.partner.read", "outcome": "denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probes []bson.M
+	if err := cur.All(t.Context(), &probes); err != nil {
+		t.Fatal(err)
+	}
+	if len(probes) != 1 || probes[0]["subject_owner_id"] != ownerID || probes[0]["resource"] != "disclosures/"+toB.GetId() {
+		t.Errorf("partner A's denied reads: %v, want its read of B's disclosure, about the owner", probes)
+	}
 }
 
 func TestBadInputNamesTheFields(t *testing.T) {

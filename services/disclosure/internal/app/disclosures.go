@@ -475,7 +475,9 @@ func (s *Service) PartnerDisclosures(ctx context.Context, pageSize int, pageToke
 }
 
 // PartnerDisclosure reads one disclosure made to the calling partner's recipient, with
-// its package. Anything else is not found, whether it exists or not.
+// its package. Anything else is not found, whether it exists or not; a partner asking for
+// another recipient's disclosure is audited as denied, in the owner's access log, since
+// an outside system probed for data about them.
 func (s *Service) PartnerDisclosure(ctx context.Context, id string) (domain.Record, error) {
 	r, err := s.partnerRecipient(ctx)
 	if err != nil {
@@ -484,6 +486,14 @@ func (s *Service) PartnerDisclosure(ctx context.Context, id string) (domain.Reco
 	rec, err := s.repo.Record(ctx, id)
 	if err != nil {
 		return domain.Record{}, err
+	}
+	if rec.RecipientID != r.ID {
+		if err := s.record(ctx, audit.Event{
+			Action: "disclosure.partner.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID,
+			Outcome: audit.OutcomeDenied, Reason: "disclosed to another recipient",
+		}); err != nil {
+			return domain.Record{}, err
+		}
 	}
 	if rec.RecipientID != r.ID || !rec.Disclosed() {
 		return domain.Record{}, fmt.Errorf("disclosure %s: %w", id, apperr.ErrNotFound)
