@@ -586,7 +586,7 @@ func TestPermissions(t *testing.T) {
 	wantCode(t, err, codes.PermissionDenied)
 	denied, err := s.raw.Database(disclosureDatabase).Collection("audit_events").CountDocuments(t.Context(),
 		bson.M{"subject_owner_id": ownerID, "action": "disclosure.create", "outcome": "denied"})
-	if err != nil || denied != 1 { // the nurse's call the policy refused, without an owner
+	if err != nil || denied != 1 { // the nurse's call the policy refused is an rpc.denied
 		t.Errorf("%d refused disclosures to the subcontractor audited (%v), want reception's", denied, err)
 	}
 	byManager := claim(lab.GetId(), ownerID, ownerName, patientBasics)

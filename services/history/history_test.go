@@ -958,6 +958,44 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
+// TestDeniedReadNamesTheOwner: a read the policy refuses is audited about the owner its
+// request names, unary or streamed, so that the owner's access report shows the attempt.
+func TestDeniedReadNamesTheOwner(t *testing.T) {
+	f := setup(t)
+	ownerID := f.newOwner(t)
+	partner := f.as(t, auth.RolePartner)
+	for name, call := range map[string]func() error{
+		"timeline": func() error {
+			_, err := f.history.ListOwnerTimeline(partner, &historyv1.ListOwnerTimelineRequest{OwnerId: ownerID})
+			return err
+		},
+		"export": func() error {
+			stream, err := f.history.ExportOwnerHistory(partner, &historyv1.ExportOwnerHistoryRequest{OwnerId: ownerID})
+			if err == nil {
+				_, err = stream.Recv()
+			}
+			return err
+		},
+	} {
+		if err := call(); status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("partner's %s: %v, want PERMISSION_DENIED", name, err)
+		}
+	}
+	f.histSv.Stop()
+	events := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase).Collection("audit_events")
+	denied, err := events.CountDocuments(t.Context(), bson.M{"outcome": "denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := events.CountDocuments(t.Context(), bson.M{"outcome": "denied", "subject_owner_id": ownerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if denied != 2 || mine != 2 {
+		t.Errorf("denied events: %d, of them about the owner: %d; want 2 and 2", denied, mine)
+	}
+}
+
 // TestBillingSeesInvoicesOnly: billing reads invoice references and their state, no
 // clinical text, and may correct invoices but nothing else.
 func TestBillingSeesInvoicesOnly(t *testing.T) {

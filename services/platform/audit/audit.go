@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -336,12 +337,31 @@ func (w *Writer) drain(ctx context.Context, unwritten []Event) error {
 }
 
 // Denied records a call the authorization policy refused; its signature is
-// auth.DeniedFunc. The reason names the method and the missing role, never data.
-func (w *Writer) Denied(ctx context.Context, method string, id auth.Identity, reason string) {
-	err := w.Record(auth.WithIdentity(ctx, id), Event{Action: "rpc.denied", Resource: method, Outcome: OutcomeDenied, Reason: reason})
+// auth.DeniedFunc. The reason names the method and the missing role, never data. When
+// the request names an owner, the event is about them, so that their access report
+// shows the attempt.
+func (w *Writer) Denied(ctx context.Context, method string, id auth.Identity, reason string, req any) {
+	err := w.Record(auth.WithIdentity(ctx, id), Event{
+		Action: "rpc.denied", Resource: method, Outcome: OutcomeDenied, Reason: reason, SubjectOwnerID: deniedSubject(req),
+	})
 	if err != nil {
 		w.logger.ErrorContext(ctx, "audit of a denied call failed", "method", method, "error", err)
 	}
+}
+
+// deniedSubject is the owner id a refused request names, only in the form the register
+// issues ids (a UUID as uuid.String writes it): no handler checked the request, and any
+// other text could hold anything, an identity code included.
+func deniedSubject(req any) string {
+	r, ok := req.(interface{ GetOwnerId() string })
+	if !ok {
+		return ""
+	}
+	id := r.GetOwnerId()
+	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+		return ""
+	}
+	return id
 }
 
 func complete(ctx context.Context, e Event) Event {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc/metadata"
 
+	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
@@ -251,6 +252,30 @@ func TestConfig(t *testing.T) {
 		}
 		if tt.valid && !c.Cutoff(now).Equal(tt.wantCutoff) {
 			t.Errorf("Cutoff(%d) = %v, want %v", tt.years, c.Cutoff(now), tt.wantCutoff)
+		}
+	}
+}
+
+// TestDeniedNamesTheOwner: a call the policy refused is audited about the owner its
+// request names, only when it names them by an id in the form the register issues; any
+// other text is no owner's, and could hold anything, an identity code included.
+func TestDeniedNamesTheOwner(t *testing.T) {
+	w := newWriter(t, "auditdenied")
+	const ownerID = "01a23cb5-88de-7e02-b4ff-7c11a64efc80"
+	others := []string{strings.ToUpper(ownerID), "{" + ownerID + "}", "urn:uuid:" + ownerID, "131052-308T", ""}
+	id := auth.Identity{Subject: "partner-1", Roles: []auth.Role{auth.RolePartner}}
+	w.Denied(t.Context(), "/m", id, "role partner may not call /m", &auditv1.ExportOwnerAccessEventsRequest{OwnerId: ownerID})
+	for _, other := range others {
+		w.Denied(t.Context(), "/m", id, "role partner may not call /m", &auditv1.ExportOwnerAccessEventsRequest{OwnerId: other})
+	}
+	w.Denied(t.Context(), "/m", id, "role partner may not call /m", nil)
+	writeQueued(t, w)
+	if got := bySubject(t, w, ownerID); len(got) != 1 || got[0].Action != "rpc.denied" || got[0].Outcome != audit.OutcomeDenied {
+		t.Errorf("events about the owner: %+v, want the one refused call", got)
+	}
+	for _, other := range others[:len(others)-1] {
+		if got := bySubject(t, w, other); len(got) != 0 {
+			t.Errorf("events about %q: %+v, want none", other, got)
 		}
 	}
 }

@@ -12,15 +12,18 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // DeniedFunc is told about every authenticated call the policy refused, so
-// that the service can audit it. It is not called for unauthenticated calls,
-// which carry no actor to audit.
-type DeniedFunc func(ctx context.Context, method string, id Identity, reason string)
+// that the service can audit it, with the call's request (nil when it has none
+// to read: a client stream), so that the audit can name the owner it asked about.
+// It is not called for unauthenticated calls, which carry no actor to audit.
+type DeniedFunc func(ctx context.Context, method string, id Identity, reason string, req any)
 
 // UnaryServerInterceptor authenticates the bearer token, stores the identity
 // in the context and checks the policy. Health and reflection are open.
@@ -29,7 +32,7 @@ func UnaryServerInterceptor(v *Verifier, p Policy, onDenied DeniedFunc) grpc.Una
 		if IsOpen(info.FullMethod) {
 			return handler(ctx, req)
 		}
-		ctx, err := authorize(ctx, v, p, onDenied, info.FullMethod)
+		ctx, err := authorize(ctx, v, p, onDenied, info.FullMethod, func() any { return req })
 		if err != nil {
 			return nil, err
 		}
@@ -43,7 +46,7 @@ func StreamServerInterceptor(v *Verifier, p Policy, onDenied DeniedFunc) grpc.St
 		if IsOpen(info.FullMethod) {
 			return handler(srv, ss)
 		}
-		ctx, err := authorize(ss.Context(), v, p, onDenied, info.FullMethod)
+		ctx, err := authorize(ss.Context(), v, p, onDenied, info.FullMethod, func() any { return firstRequest(ss, info) })
 		if err != nil {
 			return err
 		}
@@ -60,7 +63,36 @@ func IsOpen(method string) bool {
 		strings.HasPrefix(method, "/grpc.reflection.")
 }
 
-func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, method string) (context.Context, error) {
+// firstRequest reads the one request of a server-streaming call, as its handler would
+// first, for a refused call's audit; nil for a client stream, a method the registry does
+// not know or a request that cannot be read.
+func firstRequest(ss grpc.ServerStream, info *grpc.StreamServerInfo) any {
+	if info.IsClientStream {
+		return nil
+	}
+	name := protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(info.FullMethod, "/"), "/", "."))
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if err != nil {
+		return nil
+	}
+	md, ok := d.(protoreflect.MethodDescriptor)
+	if !ok {
+		return nil
+	}
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(md.Input().FullName())
+	if err != nil {
+		return nil
+	}
+	req := mt.New().Interface()
+	if err := ss.RecvMsg(req); err != nil {
+		return nil
+	}
+	return req
+}
+
+// authorize verifies the caller and checks the policy; request gives a refused call's
+// request to onDenied.
+func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, method string, request func() any) (context.Context, error) {
 	raw, ok := bearer(ctx)
 	if !ok {
 		return nil, status.Error(codes.Unauthenticated, "missing bearer token")
@@ -75,7 +107,7 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 	}
 	if err := p.Check(method, id, Purpose(ctx)); err != nil {
 		if onDenied != nil {
-			onDenied(ctx, method, id, err.Error())
+			onDenied(ctx, method, id, err.Error(), request())
 		}
 		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}

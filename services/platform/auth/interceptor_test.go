@@ -14,7 +14,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/identitycode"
@@ -56,15 +59,16 @@ func TestUnaryServerInterceptor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var denied bool
-			onDenied := func(_ context.Context, method string, id auth.Identity, reason string) {
+			req := wrapperspb.String("request")
+			onDenied := func(_ context.Context, method string, id auth.Identity, reason string, got any) {
 				denied = true
-				if method != tt.method || id.Subject != "s1" || reason == "" {
-					t.Errorf("onDenied(%q, %+v, %q)", method, id, reason)
+				if method != tt.method || id.Subject != "s1" || reason == "" || got != req {
+					t.Errorf("onDenied(%q, %+v, %q, %v)", method, id, reason, got)
 				}
 			}
 			icpt := auth.UnaryServerInterceptor(v, policy, onDenied)
 			ctx := metadata.NewIncomingContext(t.Context(), tt.md)
-			_, err := icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: tt.method}, func(ctx context.Context, _ any) (any, error) {
+			_, err := icpt(ctx, req, &grpc.UnaryServerInfo{FullMethod: tt.method}, func(ctx context.Context, _ any) (any, error) {
 				if id, ok := auth.FromContext(ctx); tt.method == getOwner && (!ok || id.Subject != "s1") {
 					t.Errorf("handler sees identity %+v, %v", id, ok)
 				}
@@ -123,7 +127,7 @@ func TestInterceptorRefusesBadPurpose(t *testing.T) {
 				t.Fatal(err)
 			}
 			md := metadata.Join(metadata.Pairs("authorization", "Bearer "+tok), metadata.Pairs(tt.purpose...))
-			onDenied := func(context.Context, string, auth.Identity, string) {
+			onDenied := func(context.Context, string, auth.Identity, string, any) {
 				t.Error("a refused purpose was audited as a denied call")
 			}
 			icpt := auth.UnaryServerInterceptor(v, policy, onDenied)
@@ -166,7 +170,7 @@ func TestInterceptorTakesPurposeBin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			md := metadata.Pairs("authorization", "Bearer "+tok, auth.MetadataPurposeBin, tt.purpose)
-			icpt := auth.UnaryServerInterceptor(v, policy, func(_ context.Context, _ string, _ auth.Identity, reason string) {
+			icpt := auth.UnaryServerInterceptor(v, policy, func(_ context.Context, _ string, _ auth.Identity, reason string, _ any) {
 				t.Errorf("denied: %s", reason)
 			})
 			var forwarded metadata.MD
@@ -197,9 +201,16 @@ func TestInterceptorTakesPurposeBin(t *testing.T) {
 type fakeStream struct {
 	grpc.ServerStream
 	ctx context.Context
+	// req is the message the client sent.
+	req proto.Message
 }
 
 func (f fakeStream) Context() context.Context { return f.ctx }
+
+func (f fakeStream) RecvMsg(m any) error {
+	proto.Merge(m.(proto.Message), f.req)
+	return nil
+}
 
 func TestStreamServerInterceptor(t *testing.T) {
 	iss := newIssuer(t, testIssuer, testAudience)
@@ -222,6 +233,47 @@ func TestStreamServerInterceptor(t *testing.T) {
 	err = icpt(nil, fakeStream{ctx: t.Context()}, &grpc.StreamServerInfo{FullMethod: getOwner}, func(any, grpc.ServerStream) error { return nil })
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("anonymous stream: %v", err)
+	}
+}
+
+// TestStreamServerInterceptorGivesARefusedRequest: a refused server-streaming call's one
+// request is read for onDenied, as the handler would have read it, so that the audit can
+// name the owner it asked about; a client stream's is not.
+func TestStreamServerInterceptorGivesARefusedRequest(t *testing.T) {
+	const export = "/lillvet.audit.v1.AuditService/ExportOwnerAccessEvents"
+	iss := newIssuer(t, testIssuer, testAudience)
+	v := newVerifier(t, iss)
+	tok, err := iss.Mint(devauth.Claims{Subject: "s1", Roles: []auth.Role{auth.RoleNurse}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs("authorization", "Bearer "+tok))
+	ss := fakeStream{ctx: ctx, req: &auditv1.ExportOwnerAccessEventsRequest{OwnerId: "o-1"}}
+	for _, tt := range []struct {
+		name      string
+		info      grpc.StreamServerInfo
+		wantOwner string
+	}{
+		{"server stream", grpc.StreamServerInfo{FullMethod: export, IsServerStream: true}, "o-1"},
+		{"client stream", grpc.StreamServerInfo{FullMethod: export, IsClientStream: true}, ""},
+		{"unknown method", grpc.StreamServerInfo{FullMethod: "/lillvet.audit.v1.AuditService/Other", IsServerStream: true}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var owner string
+			icpt := auth.StreamServerInterceptor(v, auth.Policy{export: {Roles: []auth.Role{auth.RoleReception}}},
+				func(_ context.Context, _ string, _ auth.Identity, _ string, req any) {
+					if r, ok := req.(interface{ GetOwnerId() string }); ok {
+						owner = r.GetOwnerId()
+					}
+				})
+			err := icpt(nil, ss, &tt.info, func(any, grpc.ServerStream) error {
+				t.Error("the handler ran")
+				return nil
+			})
+			if status.Code(err) != codes.PermissionDenied || owner != tt.wantOwner {
+				t.Errorf("%v, the refused request named %q; want PERMISSION_DENIED and %q", err, owner, tt.wantOwner)
+			}
+		})
 	}
 }
 

@@ -139,7 +139,7 @@ func start(t *testing.T) *fixture {
 			relay: {Roles: reception}, fail: {Roles: reception}, boom: {Roles: reception},
 			secret: {Roles: []auth.Role{auth.RoleBilling}},
 		},
-		OnDenied: func(_ context.Context, method string, _ auth.Identity, _ string) { f.denied <- method },
+		OnDenied: func(_ context.Context, method string, _ auth.Identity, _ string, _ any) { f.denied <- method },
 		Ready: func() error {
 			if f.unready.Load() {
 				return fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
