@@ -553,7 +553,7 @@ func TestPermissions(t *testing.T) {
 }
 
 // TestEveryAccessIsAudited reads the audit collection after the service has drained its
-// queue: one event per read or change, the filter once for all its owners.
+// queue: one event per read or change, the filter's one for each existing owner named.
 func TestEveryAccessIsAudited(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Audit")
@@ -591,10 +591,40 @@ func TestEveryAccessIsAudited(t *testing.T) {
 	want := []string{
 		`consent.decision.record test-reception subject=true purpose="" success`,
 		`consent.check test-maintainer subject=true purpose="ticket 99" success`,
-		`consent.filter test-maintainer subject=false purpose="ticket 99" success`,
+		`consent.filter test-maintainer subject=true purpose="ticket 99" success`,
 	}
 	if len(got) != 4 || !slices.Equal(got[:3], want) || events[3].Outcome != "denied" || events[3].Actor != "test-partner" {
 		t.Fatalf("audit events\n got %v\nwant %v and a denied read", got, want)
+	}
+}
+
+// TestFilterIsInEachOwnersAccessLog: a filter (a marketing or statistics export, here
+// by the maintainer with a stated reason) reads the consent state of every owner named,
+// so each owner's access report, which reads events by subject_owner_id, shows who read
+// their consents, when and why.
+func TestFilterIsInEachOwnersAccessLog(t *testing.T) {
+	s := start(t)
+	a, b := s.newOwner(t, "Alpha"), s.newOwner(t, "Beta")
+	ctx := auth.WithOutgoingToken(t.Context(), s.env.Token(t, auth.RoleMaintainer), "ticket 99")
+	for _, ids := range [][]string{{a, b, a}, {unknownOwner}} {
+		if _, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: ids, Purpose: stats}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.stop()
+	// The filter that named no existing owner is audited without one.
+	for id, want := range map[string]int64{a: 1, b: 1, unknownOwner: 0, "": 1} {
+		filter := bson.M{"action": "consent.filter", "actor_subject": "test-maintainer", "purpose": "ticket 99", "subject_owner_id": id}
+		if id == "" {
+			filter["subject_owner_id"] = bson.M{"$exists": false}
+		}
+		n, err := s.raw.Database(consentDatabase).Collection("audit_events").CountDocuments(t.Context(), filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("owner %q: %d consent.filter events in their access log, want %d", id, n, want)
+		}
 	}
 }
 

@@ -17,9 +17,10 @@ import (
 )
 
 // Auditor appends audit events; Record fails while they cannot be stored, so nothing
-// is read unaudited.
+// is read unaudited. RecordNow stores them before it returns, without the queue.
 type Auditor interface {
 	Record(ctx context.Context, events ...audit.Event) error
+	RecordNow(ctx context.Context, events ...audit.Event) error
 }
 
 // OwnerStatus is what the consent service needs to know of an owner.

@@ -182,7 +182,8 @@ type FilterResult struct {
 
 // Filter keeps the owners whose data purpose (with scope) may use now: one query for
 // the ledgers, and at most one call to the owner service, for the owners whose status
-// it does not remember (see ownerStatuses). It is audited as one event for the call.
+// it does not remember (see ownerStatuses). Each existing owner named gets an audit
+// event, so that their access report shows the read (see auditFilter).
 func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.Purpose, scope string) (FilterResult, error) {
 	var v apperr.ValidationError
 	switch {
@@ -224,14 +225,31 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 			res.Allowed = append(res.Allowed, id)
 		}
 	}
-	e := audit.Event{
-		Action: "consent.filter", Resource: fmt.Sprintf("consents:filter %s (%d owners)", purpose, len(distinct)),
-		Outcome: audit.OutcomeSuccess,
-	}
-	if err := s.auditor.Record(ctx, e); err != nil {
-		return FilterResult{}, fmt.Errorf("audit consent.filter: %w", err)
+	if err := s.auditFilter(ctx, distinct, statuses); err != nil {
+		return FilterResult{}, err
 	}
 	return res, nil
+}
+
+// auditFilter records a filter's read of each existing owner's consents, or one event
+// without an owner when it named none (the read is still audited). The events are
+// stored before the answer rather than queued: a filter may name MaxFilterOwners
+// owners, as many events as the audit queue holds, so queued they would fail the
+// filter whenever anything else waits there, and refuse every other call meanwhile.
+func (s *Service) auditFilter(ctx context.Context, ownerIDs []string, statuses map[string]OwnerStatus) error {
+	var events []audit.Event
+	for _, id := range ownerIDs {
+		if statuses[id].Exists {
+			events = append(events, audit.Event{Action: "consent.filter", Resource: consentsResource(id), SubjectOwnerID: id, Outcome: audit.OutcomeSuccess})
+		}
+	}
+	if len(events) == 0 {
+		events = []audit.Event{{Action: "consent.filter", Resource: "consents:filter", Outcome: audit.OutcomeSuccess}}
+	}
+	if err := s.auditor.RecordNow(ctx, events...); err != nil {
+		return fmt.Errorf("audit consent.filter of %d owners: %w", len(events), err)
+	}
+	return nil
 }
 
 // SetRestriction sets or lifts the consent service's restriction of an existing owner.

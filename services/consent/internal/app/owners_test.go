@@ -3,15 +3,21 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
 	consentmongo "github.com/lillvet/register/services/consent/internal/adapters/mongo"
 	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/consent/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
@@ -179,6 +185,52 @@ func TestFilterAsksOnceForTheOwnersNotRemembered(t *testing.T) {
 	}
 	if got := owners.asked()[before:]; !slices.EqualFunc(got, [][]string{{owner2, owner3}}, slices.Equal) {
 		t.Fatalf("the owner service was asked %v, want once for %s and %s (owner1 is remembered from its record)", got, owner2, owner3)
+	}
+}
+
+// TestFilterOfTheMostOwnersIsAudited: a filter naming MaxFilterOwners existing owners
+// answers, and each of them gets its event, while other events wait in the audit queue
+// (a writer not running yet holds them, as a busy or slow store does): the queue holds as
+// many events as the filter would add.
+func TestFilterOfTheMostOwnersIsAudited(t *testing.T) {
+	db, _ := servicetest.AuditedDB(t, "consent_filter")
+	waiting := audit.NewWriter(db, slog.New(slog.DiscardHandler))
+	svc, err := app.New(consentmongo.New(db), everyoneExists{}, waiting, app.Options{OwnerStatusTTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "test", Roles: []auth.Role{auth.RoleClinicManager}})
+	owners := make([]string, app.MaxFilterOwners)
+	for i := range owners {
+		owners[i] = fmt.Sprintf("0190b1b4-0000-7000-8000-%012d", i)
+	}
+	if _, _, err := svc.Check(ctx, owners[0], domain.PurposeStatisticalResearch, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Filter(ctx, owners, domain.PurposeStatisticalResearch, "")
+	if err != nil {
+		t.Fatalf("filter of %d owners: %v", len(owners), err)
+	}
+	if len(res.Allowed) != len(owners) {
+		t.Errorf("filter allowed %d owners, want all %d (no one objected)", len(res.Allowed), len(owners))
+	}
+	cur, err := db.Collection(audit.Collection).Find(t.Context(), bson.M{"action": "consent.filter"},
+		options.Find().SetProjection(bson.M{"_id": 0, "subject_owner_id": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []struct {
+		Subject string `bson:"subject_owner_id"`
+	}
+	if err := cur.All(t.Context(), &events); err != nil {
+		t.Fatal(err)
+	}
+	subjects := make([]string, len(events))
+	for i, e := range events {
+		subjects[i] = e.Subject
+	}
+	if slices.Sort(subjects); !slices.Equal(subjects, owners) {
+		t.Errorf("%d consent.filter events, want one about each of the %d owners", len(events), len(owners))
 	}
 }
 
