@@ -17,10 +17,10 @@ import (
 func (s *Service) today() retention.Date { return retention.DateOf(s.opts.Now(), s.opts.Location) }
 
 // EraseOwnerData erases what no law requires the clinic to keep of the owner's history
-// and restricts the rest (DESIGN rule 7). The decision is stored first, keyed by the
-// owner, then applied; applying it again is harmless, so a retry after a crash
-// completes the job, and a retry with the same request id answers the first result
-// and changes nothing more.
+// and restricts the rest (DESIGN rule 7). The record, keyed by the owner, is stored
+// before the owner's visits are read, then the decision, then it is applied; applying
+// it again is harmless, so a retry after a crash completes the job, and a retry with
+// the same request id answers the first result and changes nothing more.
 func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string) (domain.ErasureResult, error) {
 	res, err := s.eraseOwnerData(ctx, ownerID, requestID)
 	if errors.Is(err, apperr.ErrConflict) {
@@ -37,7 +37,14 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	e, err := s.repo.GetErasure(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		e = &domain.Erasure{OwnerID: ownerID}
+		// The record is stored before the visits are read, empty, so that a visit or an
+		// amendment written meanwhile meets it in the check that follows its write
+		// (settleWithErasure, withdrawRacingAmendment): either that check sees the
+		// erasure, or the read below sees the write.
+		e = &domain.Erasure{OwnerID: ownerID, Version: 1}
+		if err := s.repo.SaveErasure(ctx, e); err != nil {
+			return domain.ErasureResult{}, err
+		}
 	case err != nil:
 		return domain.ErasureResult{}, err
 	}

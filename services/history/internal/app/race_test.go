@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -339,4 +340,210 @@ func TestAmendmentRacingAnErasure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// erasureRace runs during once, at the erasure's step named by at: "planRead" just
+// after it read the owner's visits to plan, "planSaved" just after it stored its plan
+// (not yet applied), "mark" just before it marks the visits it read restricted.
+type erasureRace struct {
+	domain.Repository
+	at     string
+	during func()
+}
+
+func (r *erasureRace) run(step string) {
+	if f := r.during; f != nil && r.at == step {
+		r.during = nil
+		f()
+	}
+}
+
+func (r *erasureRace) OwnerVisits(ctx context.Context, ownerID string) ([]*domain.Visit, error) {
+	visits, err := r.Repository.OwnerVisits(ctx, ownerID)
+	r.run("planRead")
+	return visits, err
+}
+
+func (r *erasureRace) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	err := r.Repository.SaveErasure(ctx, e)
+	if len(e.Requests) > 0 && !e.Applied {
+		r.run("planSaved")
+	}
+	return err
+}
+
+func (r *erasureRace) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
+	r.run("mark")
+	return r.Repository.MarkRestricted(ctx, rs)
+}
+
+// billingRace returns a service on a store of its own at now with a visit recorded a
+// month before, and billing's amendment adding an open invoice to it under bill-1.
+func billingRace(t *testing.T, now time.Time) (*historymongo.Repository, *Service, *domain.Visit, AmendVisit) {
+	t.Helper()
+	repo := raceRepo(t)
+	s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient,
+		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.AddDate(0, -1, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, s, v, AmendVisit{ID: v.ID, RequestID: "bill-1", Paths: []string{"invoices"}, Version: 1, Reason: "invoiced",
+		Visit: domain.Visit{Invoices: []domain.Invoice{{Number: "2026-77", State: domain.InvoiceOpen}}}}
+}
+
+// checkRestrictedAsPlanned checks that v is stored restricted as an erasure planned it
+// without invoices: none, its content as v shows it and that many amendments. It
+// returns the stored version.
+func checkRestrictedAsPlanned(t *testing.T, repo domain.Repository, v *domain.Visit, amendments int) int64 {
+	t.Helper()
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Current.Restricted || len(rec.Current.Invoices) != 0 || len(rec.Amendments) != amendments ||
+		rec.Current.Reason != v.Reason || rec.Current.Findings != v.Findings {
+		t.Errorf("stored %+v with amendments %+v; want the visit restricted as the erasure planned it, without the invoice", rec.Current, rec.Amendments)
+	}
+	return rec.Current.Version
+}
+
+// TestBillingInvoiceAddedWhileErasureRuns lets billing add an invoice to a visit while
+// the owner's erasure runs: after it read the visit to plan (without invoices), after
+// it stored that plan, and between the apply's read and its marking; on a visit
+// recorded as it is and on one a veterinarian corrected before. The amendment is
+// refused OWNER_ERASED and withdrawn, so that the visit holds no invoice the erasure
+// did not plan for (kept without its bookkeeping period, or removed after billing was
+// told it was recorded) and its trail as it was, and its retry meets the restricted
+// visit's rules.
+func TestBillingInvoiceAddedWhileErasureRuns(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		window    string
+		corrected bool
+	}{
+		{"planRead", false}, {"planSaved", false}, {"mark", false},
+		{"planRead", true}, {"planSaved", true}, {"mark", true},
+	} {
+		t.Run(fmt.Sprintf("%s corrected %v", tc.window, tc.corrected), func(t *testing.T) {
+			repo, plain, v, in := billingRace(t, now)
+			var corrections int
+			if tc.corrected {
+				var err error
+				if v, _, err = plain.AmendVisit(as(t, auth.RoleVeterinarian), AmendVisit{ID: v.ID, Paths: []string{"findings"}, Version: 1,
+					Reason: "seen again", Visit: domain.Visit{Findings: "Fracture."}}); err != nil {
+					t.Fatal(err)
+				}
+				in.Version, corrections = v.Version, 1
+			}
+			var amendErr error
+			eraser, err := New(&erasureRace{Repository: repo, at: tc.window, during: func() {
+				_, _, amendErr = plain.AmendVisit(as(t, auth.RoleBilling), in)
+			}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, uuid.NewString())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(amendErr, errOwnerErased) {
+				t.Errorf("the amendment racing the erasure answered %v, want OWNER_ERASED", amendErr)
+			}
+			in.Version = checkRestrictedAsPlanned(t, repo, v, corrections)
+			if !res.IdentityCodeNeededUntil.IsZero() {
+				t.Errorf("the erasure answered the identity code needed until %v for an invoice it does not hold", res.IdentityCodeNeededUntil)
+			}
+			if _, _, err := plain.AmendVisit(as(t, auth.RoleBilling), in); !errors.Is(err, errInvoicesHeld) {
+				t.Errorf("the amendment's retry answered %v, want VISIT_RESTRICTED", err)
+			}
+		})
+	}
+}
+
+// TestVisitRecordedWhileErasurePlans records a visit after the owner's erasure read the
+// visits to plan and before it stored the plan: the visit, which the plan does not
+// hold, is removed and the caller told, not left unrestricted on the erased owner.
+func TestVisitRecordedWhileErasurePlans(t *testing.T) {
+	repo := raceRepo(t)
+	reg := &slowRegistry{}
+	plain, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recordErr error
+	eraser, err := New(&erasureRace{Repository: repo, at: "planRead", during: func() {
+		_, recordErr = plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+			Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour),
+		}})
+	}}, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(recordErr, errOwnerErased) {
+		t.Errorf("a visit recorded while the erasure plans: %v, want OWNER_ERASED", recordErr)
+	}
+	visits, err := repo.OwnerVisits(t.Context(), raceOwner)
+	if err != nil || len(visits) != 0 {
+		t.Errorf("visits of the erased owner: %+v (%v)", visits, err)
+	}
+}
+
+// stopsAfterAmending stops (as a process dying would) right after an amendment's write.
+type stopsAfterAmending struct{ domain.Repository }
+
+func (r stopsAfterAmending) AmendVisit(ctx context.Context, id string, expected int64, a domain.Amendment, original, current *domain.Visit) error {
+	if err := r.Repository.AmendVisit(ctx, id, expected, a, original, current); err != nil {
+		return err
+	}
+	return errCrash
+}
+
+// stopsAfterPlanning stops (as a process dying would) right after the erasure stored
+// its plan.
+type stopsAfterPlanning struct{ domain.Repository }
+
+func (r stopsAfterPlanning) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	if err := r.Repository.SaveErasure(ctx, e); err != nil || len(e.Requests) == 0 || e.Applied {
+		return err
+	}
+	return errCrash
+}
+
+// TestAmendmentStoppedWhileErasureRuns: billing's amendment is written after the
+// erasure read the visit to plan and its call stops before it looks for the erasure,
+// which stops too once it stored its plan. The amendment's retry withdraws it
+// (OWNER_ERASED) instead of answering it, so that the erasure, retried, restricts the
+// visit it planned rather than removing an invoice billing was told is recorded.
+func TestAmendmentStoppedWhileErasureRuns(t *testing.T) {
+	repo, plain, v, in := billingRace(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	stopping, err := New(stopsAfterAmending{repo}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eraser, err := New(stopsAfterPlanning{&erasureRace{Repository: repo, at: "planRead", during: func() {
+		if _, _, err := stopping.AmendVisit(as(t, auth.RoleBilling), in); !errors.Is(err, errCrash) {
+			t.Errorf("the stopping amendment: %v", err)
+		}
+	}}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	erasure := uuid.NewString()
+	if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, erasure); !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping erasure: %v", err)
+	}
+	if _, _, err := plain.AmendVisit(as(t, auth.RoleBilling), in); !errors.Is(err, errOwnerErased) {
+		t.Errorf("the amendment's retry answered %v, want OWNER_ERASED", err)
+	}
+	if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, erasure); err != nil {
+		t.Fatal(err)
+	}
+	checkRestrictedAsPlanned(t, repo, v, 0)
 }

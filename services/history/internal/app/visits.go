@@ -294,7 +294,51 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		}
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
+	if !rec.Current.Restricted {
+		if err := s.withdrawRacingAmendment(ctx, &next, a.Version); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
+	}
 	return s.amended(ctx, &next, &a)
+}
+
+// withdrawRacingAmendmentAttempts bounds the rewrites of a visit that others keep
+// changing meanwhile (the erasure restricting or reducing it, amendments built on
+// this one withdrawing themselves).
+const withdrawRacingAmendmentAttempts = 5
+
+// withdrawRacingAmendment handles an erasure of the owner of v decided while the
+// amendment at version was being written to the unrestricted v: the erasure planned
+// the visit from a read that may come before the amendment, and told the owner service
+// (which drops the identity code once no open invoice needs it) what it keeps, so an
+// invoice added now would be kept without its bookkeeping period or removed unseen.
+// Like a record of a visit racing the erasure, the amendment is withdrawn, with any
+// built on it, and the caller told; the visit is left as the erasure planned it.
+func (s *Service) withdrawRacingAmendment(ctx context.Context, v *domain.Visit, version int64) error {
+	if err := s.checkNotErased(ctx, v.OwnerID); !errors.Is(err, errOwnerErased) {
+		return err
+	}
+	for range withdrawRacingAmendmentAttempts {
+		rec, err := s.repo.GetVisit(ctx, v.ID)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			return errOwnerErased // removed by the erasure
+		case err != nil:
+			return errors.Join(errOwnerErased, err)
+		}
+		back, ok := domain.Withdraw(*rec, version)
+		if !ok {
+			return errOwnerErased // withdrawn by a retry, or by one built on it
+		}
+		err = s.repo.WithdrawAmendments(ctx, &back, rec.Current.Version)
+		switch {
+		case err == nil, errors.Is(err, apperr.ErrNotFound):
+			return errOwnerErased
+		case !errors.Is(err, apperr.ErrConflict):
+			return errors.Join(errOwnerErased, err)
+		}
+	}
+	return errors.Join(errOwnerErased, fmt.Errorf("withdraw the amendment of visit %s: it changed at every attempt: %w", v.ID, apperr.ErrConflict))
 }
 
 // amendedFields are the fields an amendment with the mask paths corrects, as it keeps them.
@@ -329,6 +373,12 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	}
 	if !same {
 		return nil, nil, apperr.RequestIDReused("another correction of this visit")
+	}
+	if !rec.Current.Restricted {
+		// The first call may still be settling with an erasure, or have stopped before.
+		if err := s.withdrawRacingAmendment(ctx, &rec.Current, done.Version); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
 	}
 	return s.amended(ctx, &rec.Current, done)
 }

@@ -43,6 +43,10 @@ type Repository interface {
 	// visit as recorded, is given with the first amendment, which stores it beside the
 	// view (the version alone does not tell it: a restriction raises the version too).
 	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error
+	// WithdrawAmendments stores rec (Withdraw's) as the visit's view and trail, when
+	// the stored version is expected; else apperr.ErrConflict, or apperr.ErrNotFound
+	// when the visit is gone. The restriction is left as it is.
+	WithdrawAmendments(ctx context.Context, rec *VisitRecord, expected int64) error
 	ListPatientVisits(ctx context.Context, q Query) ([]*Visit, string, error)
 
 	// CreateCommunication stores c; apperr.ErrAlreadyExists when one with c.ID exists

@@ -181,6 +181,26 @@ func Apply(v Visit, corrected *Visit, paths []string) Visit {
 	return v
 }
 
+// Withdraw returns rec without the amendment made at version and those made after it
+// (built on it), its current view replayed from the original through the amendments
+// kept, at the version after rec's; ok is false when no amendment has that version.
+// A reduced record replays to its reduced view: Restrict reduces every part alike.
+func Withdraw(rec VisitRecord, version int64) (out VisitRecord, ok bool) {
+	i := slices.IndexFunc(rec.Amendments, func(a Amendment) bool { return a.Version == version })
+	if i < 0 {
+		return rec, false
+	}
+	out = rec
+	out.Amendments = slices.Clone(rec.Amendments[:i])
+	out.Current = rec.Original
+	for _, a := range out.Amendments {
+		out.Current = Apply(out.Current, &a.Corrected, a.Fields)
+		out.Current.Updated = a.Time
+	}
+	out.Current.Version, out.Current.Restricted = rec.Current.Version+1, rec.Current.Restricted
+	return out, true
+}
+
 // SameVisit reports whether a and b record the same visit: the fields its author gives
 // (AmendableFields), compared as stored. Ids, the owner, the version, the times of
 // writing and the restriction are the service's.

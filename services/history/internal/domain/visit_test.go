@@ -1,9 +1,12 @@
 package domain
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 func TestSameVisit(t *testing.T) {
@@ -129,5 +132,61 @@ func TestSettlesHeldInvoices(t *testing.T) {
 	}
 	if !SettlesHeldInvoices(nil, []Invoice{}) {
 		t.Error("no invoices differ from none")
+	}
+}
+
+// TestWithdraw withdraws an amendment from a record: the view is replayed from the
+// original through the amendments before it, those after it go too, and a reduced
+// record replays to its reduced view.
+func TestWithdraw(t *testing.T) {
+	original := Visit{ID: "v-1", Clinic: ClinicKangasala, StartTime: now, Reason: "check", Version: 1, Updated: now}
+	findings := Amendment{Version: 2, Time: now.Add(time.Hour), Fields: []string{"findings"}, Corrected: Visit{Findings: "Fracture."}}
+	invoice := Amendment{Version: 4, Time: now.Add(2 * time.Hour), Fields: []string{"invoices"},
+		Corrected: Visit{Invoices: []Invoice{{Number: "2026-77", State: InvoiceOpen}}}}
+	amended := func(amendments ...Amendment) VisitRecord {
+		rec := VisitRecord{Original: original, Current: original, Amendments: amendments}
+		for _, a := range amendments {
+			rec.Current = Apply(rec.Current, &a.Corrected, a.Fields)
+			rec.Current.Updated = a.Time
+		}
+		rec.Current.Version = 5
+		return rec
+	}
+	withFindings := Apply(original, &findings.Corrected, findings.Fields)
+	withFindings.Updated = findings.Time
+	reduced := VisitRetention{InvoiceUntil: retention.DateOf(now.AddDate(6, 0, 0), time.UTC)}.
+		Restrict(amended(findings, invoice))
+	reduced.Current.Restricted = true
+	for _, tc := range []struct {
+		name    string
+		rec     VisitRecord
+		version int64
+		want    VisitRecord
+		ok      bool
+	}{
+		{"the only amendment", amended(invoice), 4, VisitRecord{Original: original, Current: original, Amendments: []Amendment{}}, true},
+		{"the last amendment", amended(findings, invoice), 4,
+			VisitRecord{Original: original, Current: withFindings, Amendments: []Amendment{findings}}, true},
+		{"one with another built on it", amended(findings, invoice), 2,
+			VisitRecord{Original: original, Current: original, Amendments: []Amendment{}}, true},
+		{"a reduced record", reduced, 4, VisitRecord{Original: reduced.Original, Current: reduced.Original,
+			Amendments: reduced.Amendments[:1], Retention: reduced.Retention}, true},
+		{"none at that version", amended(findings), 3, amended(findings), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := Withdraw(tc.rec, tc.version)
+			if ok != tc.ok {
+				t.Fatalf("ok %v, want %v", ok, tc.ok)
+			}
+			if ok {
+				tc.want.Current.Version, tc.want.Current.Restricted = tc.rec.Current.Version+1, tc.rec.Current.Restricted
+				if n := len(tc.want.Amendments); n > 0 {
+					tc.want.Current.Updated = tc.want.Amendments[n-1].Time
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("withdrawn:\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
 	}
 }

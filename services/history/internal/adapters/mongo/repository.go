@@ -21,6 +21,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/paging"
+	"github.com/lillvet/register/services/platform/protomap"
 )
 
 // Repository implements domain.Repository on MongoDB.
@@ -131,6 +132,33 @@ func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, 
 			return err
 		}
 		return fmt.Errorf("visit %s was amended by someone else since version %d; read it again: %w", id, expected, apperr.ErrConflict)
+	}
+	return nil
+}
+
+// WithdrawAmendments implements domain.Repository: conditional on the version (a scan
+// on the embedded store, but rare: only an amendment that raced the owner's erasure).
+func (r *Repository) WithdrawAmendments(ctx context.Context, rec *domain.VisitRecord, expected int64) error {
+	set := bson.M{
+		"current": bodyToDoc(&rec.Current), "started_at": rec.Current.StartTime,
+		"version": rec.Current.Version, "updated": rec.Current.Updated,
+	}
+	update := bson.M{"$set": set}
+	if len(rec.Amendments) == 0 {
+		// Unamended again: the current view is the original (see visitDoc).
+		update["$unset"] = bson.M{"original": "", "amendments": ""}
+	} else {
+		set["amendments"] = protomap.All(rec.Amendments, amendmentToDoc)
+	}
+	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": rec.Current.ID, "version": expected}, update)
+	if err != nil {
+		return fmt.Errorf("withdraw amendments of visit %s: %w", rec.Current.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		if _, err := r.GetVisit(ctx, rec.Current.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("visit %s changed since version %d: %w", rec.Current.ID, expected, apperr.ErrConflict)
 	}
 	return nil
 }
