@@ -122,21 +122,21 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure) error {
 		current[v.ID] = v
 	}
 	today := s.today()
-	var mark []domain.VisitRetention
+	var marks []domain.Mark
 	for _, r := range e.Visits {
 		v, ok := current[r.VisitID]
 		if !ok {
 			continue
 		}
 		if left, gone := r.On(today); !gone && !left.MayReduce(v) {
-			mark = append(mark, left)
+			marks = append(marks, s.mark(e, left, v, today))
 			continue
 		}
-		if _, _, err := s.applyRetention(ctx, r, today, domain.SweepResult{}); err != nil {
+		if _, _, err := s.applyRetention(ctx, e, r, today, domain.SweepResult{}); err != nil {
 			return err
 		}
 	}
-	if err := s.repo.MarkRestricted(ctx, mark); err != nil {
+	if err := s.repo.MarkRestricted(ctx, marks); err != nil {
 		return err
 	}
 	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
@@ -150,10 +150,24 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure) error {
 	return s.repo.ScheduleErasure(ctx, e)
 }
 
-// applyRetention brings one visit in line with its retention r on the day today:
-// removed when nothing of it is kept any more, else restricted and reduced to what is
-// kept. It returns what is left of r and counts what it removed.
-func (s *Service) applyRetention(ctx context.Context, r domain.VisitRetention, today retention.Date, removed domain.SweepResult) (domain.VisitRetention, bool, error) {
+// mark is the marking of v restricted with r on the day today, with its request
+// digests once past their horizon; else e keeps the day after which the sweep removes
+// them (the projected read does not tell whether v holds any).
+func (s *Service) mark(e *domain.Erasure, r domain.VisitRetention, v *domain.Visit, today retention.Date) domain.Mark {
+	until := domain.DigestsUntil(v, s.opts.Location)
+	if !today.After(until) {
+		e.DigestsUntil = e.DigestsUntil.Later(until)
+		return domain.Mark{Retention: r}
+	}
+	return domain.Mark{Retention: r, DropDigests: true, Version: v.Version}
+}
+
+// applyRetention brings one visit of the erasure e in line with its retention r on the
+// day today: removed when nothing of it is kept any more, else restricted and reduced
+// to what is kept, without request digests past their horizon (e keeps the day after
+// which the sweep removes the others). It returns what is left of r and counts what it
+// removed.
+func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult) (domain.VisitRetention, bool, error) {
 	left, gone := r.On(today)
 	rec, err := s.repo.GetVisit(ctx, r.VisitID)
 	if errors.Is(err, apperr.ErrNotFound) {
@@ -167,8 +181,15 @@ func (s *Service) applyRetention(ctx context.Context, r domain.VisitRetention, t
 		return left, true, s.repo.DeleteVisit(ctx, r.VisitID)
 	}
 	kept := left.Restrict(*rec)
+	if domain.HasDigests(rec) {
+		if until := domain.DigestsUntil(&rec.Current, s.opts.Location); today.After(until) {
+			kept = domain.WithoutDigests(kept)
+		} else {
+			e.DigestsUntil = e.DigestsUntil.Later(until)
+		}
+	}
 	if reflect.DeepEqual(&kept, rec) {
-		return left, false, s.repo.MarkRestricted(ctx, []domain.VisitRetention{left})
+		return left, false, s.repo.MarkRestricted(ctx, []domain.Mark{{Retention: left}})
 	}
 	return left, false, s.repo.ReduceVisit(ctx, left, &kept)
 }
@@ -203,13 +224,18 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.retention_sweep", e.OwnerID)); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	if !e.DigestsUntil.IsZero() && today.After(e.DigestsUntil) {
+		if err := s.dropDigests(ctx, e, today); err != nil {
+			return err
+		}
+	}
 	var held []domain.VisitRetention
 	for _, r := range e.Visits {
 		if !today.After(r.Next()) {
 			held = append(held, r)
 			continue
 		}
-		left, gone, err := s.applyRetention(ctx, r, today, removed)
+		left, gone, err := s.applyRetention(ctx, e, r, today, removed)
 		if err != nil {
 			return err
 		}
@@ -223,6 +249,27 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 		return err
 	}
 	return s.repo.ScheduleErasure(ctx, e)
+}
+
+// dropDigests removes the request digests of the erased owner's visits past their
+// horizon on the day today, which the erasure or a sweep kept as they were recent: one
+// read of the visits, projected, and one write by _id each. A visit with a request
+// since (a payment) keeps e scheduled for its own.
+func (s *Service) dropDigests(ctx context.Context, e *domain.Erasure, today retention.Date) error {
+	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	if err != nil {
+		return err
+	}
+	e.DigestsUntil = retention.Date{}
+	var past []*domain.Visit
+	for _, v := range visits {
+		if until := domain.DigestsUntil(v, s.opts.Location); today.After(until) {
+			past = append(past, v)
+		} else {
+			e.DigestsUntil = e.DigestsUntil.Later(until)
+		}
+	}
+	return s.repo.DropDigests(ctx, past)
 }
 
 // sweepActor names the periodic sweep in the audit log, which runs without a caller.

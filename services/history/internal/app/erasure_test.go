@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -36,11 +38,11 @@ func (r *crashingRepo) crash(step string) error {
 	return nil
 }
 
-func (r *crashingRepo) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
+func (r *crashingRepo) MarkRestricted(ctx context.Context, marks []domain.Mark) error {
 	if err := r.crash("restrict"); err != nil {
 		return err
 	}
-	return r.Repository.MarkRestricted(ctx, rs)
+	return r.Repository.MarkRestricted(ctx, marks)
 }
 
 func (r *crashingRepo) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {
@@ -115,5 +117,94 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 				t.Errorf("erasures due: %+v, %v", due, err)
 			}
 		})
+	}
+}
+
+// TestRequestDigestsPassTheirHorizon erases an owner whose visits were recorded and
+// corrected under request ids, two months before and the day before: the erasure
+// removes the digests of the old requests as it marks or reduces their visits, and
+// keeps the recent ones, which a retry may still need, until the sweep after their
+// horizon, so that no keyed hash of what a reduction removed stays for the record's
+// retention.
+func TestRequestDigestsPassTheirHorizon(t *testing.T) {
+	erasedAt := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	clock := erasedAt
+	repo := raceRepo(t)
+	s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return clock }, Location: time.UTC,
+		RequestKey: bytes.Repeat([]byte{7}, MinRequestKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type visit struct {
+		name     string
+		recorded time.Time
+		// reduced: recorded with an invoice a correction removed, which the erasure
+		// removes from the original too; else the correction records its payment, and
+		// the visit, kept whole, is only marked.
+		reduced bool
+		id      string
+	}
+	visits := []*visit{
+		{name: "old, marked", recorded: erasedAt.AddDate(0, -2, 0)},
+		{name: "old, reduced", recorded: erasedAt.AddDate(0, -2, 0), reduced: true},
+		{name: "recent, marked", recorded: erasedAt.AddDate(0, 0, -1)},
+		{name: "recent, reduced", recorded: erasedAt.AddDate(0, 0, -1), reduced: true},
+	}
+	for i, v := range visits {
+		clock = v.recorded
+		invoice := domain.Invoice{Number: fmt.Sprintf("2026-%d", i), State: domain.InvoiceOpen}
+		rec, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, RequestID: fmt.Sprintf("visit-%d", i),
+			Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: v.recorded, Invoices: []domain.Invoice{invoice}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.id = rec.ID
+		var corrected []domain.Invoice
+		if !v.reduced {
+			invoice.State = domain.InvoicePaid
+			corrected = []domain.Invoice{invoice}
+		}
+		if _, _, err := s.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.id, RequestID: fmt.Sprintf("bill-%d", i), Paths: []string{"invoices"},
+			Version: 1, Reason: "settled", Visit: domain.Visit{Invoices: corrected}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// checkDigests checks which visits still hold their request digests on the day.
+	checkDigests := func(day string, held func(*visit) bool) {
+		t.Helper()
+		for _, v := range visits {
+			rec, err := repo.GetVisit(t.Context(), v.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rec.Current.Restricted || (len(rec.Original.Invoices) == 0) != v.reduced {
+				t.Errorf("%s: visit %+v not restricted as planned", v.name, rec)
+			}
+			if got := rec.Digest != "" && rec.Amendments[0].Digest != ""; got != held(v) {
+				t.Errorf("%s, %s: visit digest %q, amendment digest %q; want them held: %v", day, v.name, rec.Digest, rec.Amendments[0].Digest, held(v))
+			}
+		}
+	}
+	clock = erasedAt
+	if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+		t.Fatal(err)
+	}
+	recent := func(v *visit) bool { return v.recorded.After(erasedAt.AddDate(0, 0, -domain.RequestDigestDays)) }
+	checkDigests("at the erasure", recent)
+	for _, tc := range []struct {
+		day  time.Time
+		held func(*visit) bool
+	}{
+		{erasedAt.AddDate(0, 0, domain.RequestDigestDays-1), recent},
+		{erasedAt.AddDate(0, 0, domain.RequestDigestDays), func(*visit) bool { return false }},
+	} {
+		clock = tc.day
+		if _, err := s.RunRetentionSweep(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		checkDigests("swept "+tc.day.Format(time.DateOnly), tc.held)
+	}
+	if e, err := repo.GetErasure(t.Context(), raceOwner); err != nil || !e.DigestsUntil.IsZero() || len(e.Visits) != len(visits) {
+		t.Errorf("erasure record after the digests' sweep: %+v (%v), want every visit held and no digests due", e, err)
 	}
 }

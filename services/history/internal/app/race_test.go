@@ -372,9 +372,9 @@ func (r *erasureRace) SaveErasure(ctx context.Context, e *domain.Erasure) error 
 	return err
 }
 
-func (r *erasureRace) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
+func (r *erasureRace) MarkRestricted(ctx context.Context, marks []domain.Mark) error {
 	r.run("mark")
-	return r.Repository.MarkRestricted(ctx, rs)
+	return r.Repository.MarkRestricted(ctx, marks)
 }
 
 // billingRace returns a service on a store of its own at now with a visit recorded a

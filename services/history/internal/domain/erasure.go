@@ -131,6 +131,43 @@ func (r VisitRetention) MayReduce(v *Visit) bool {
 	return r.RecordUntil.IsZero() || r.InvoiceUntil.IsZero() && (len(v.Invoices) > 0 || v.Version > 1)
 }
 
+// RequestDigestDays is how many days past a visit's latest request (Visit.Updated) its
+// request digests are kept. They only tell a retry from a request id reused for
+// something else, and retries come within minutes or hours, while a digest is a keyed
+// hash of what the request sent, clinical text and invoice numbers that a reduction
+// removes: a restriction or reduction past the horizon removes them, and the sweep
+// removes those it kept once the horizon has passed.
+const RequestDigestDays = 7
+
+// DigestsUntil is the last day, in loc, the request digests of v may still tell a retry.
+func DigestsUntil(v *Visit, loc *time.Location) retention.Date {
+	return retention.DateOf(v.Updated.AddDate(0, 0, RequestDigestDays), loc)
+}
+
+// HasDigests reports whether rec holds a request digest.
+func HasDigests(rec *VisitRecord) bool {
+	return rec.Digest != "" || slices.ContainsFunc(rec.Amendments, func(a Amendment) bool { return a.Digest != "" })
+}
+
+// WithoutDigests returns rec without its request digests.
+func WithoutDigests(rec VisitRecord) VisitRecord {
+	rec.Digest = ""
+	rec.Amendments = slices.Clone(rec.Amendments)
+	for i := range rec.Amendments {
+		rec.Amendments[i].Digest = ""
+	}
+	return rec
+}
+
+// Mark is a visit to mark restricted with its retention. With DropDigests its request
+// digests are removed in the same write: its own and its amendments', fewer than
+// Version, the version read.
+type Mark struct {
+	Retention   VisitRetention
+	DropDigests bool
+	Version     int64
+}
+
 // PatientHistory is what an erasure needs to know of one of the owner's patients: the
 // owner's visits of it and the last entry about the animal (by any owner).
 type PatientHistory struct {
@@ -272,6 +309,10 @@ type Erasure struct {
 	Applied bool
 	// Version grows with each change; the store writes conditionally on it.
 	Version int64
+	// DigestsUntil is the last day a request digest the erasure or a sweep kept on a
+	// visit (its request was recent) may still tell a retry; the sweep removes them
+	// after it. Zero when none was kept.
+	DigestsUntil retention.Date
 }
 
 // ErasureRequest is one erasure request and its answer.
@@ -293,7 +334,7 @@ func (e *Erasure) Request(id string) (ErasureRequest, bool) {
 // NextDue is the earliest day after which the sweep has something to remove; zero when
 // nothing is held.
 func (e *Erasure) NextDue() retention.Date {
-	var next retention.Date
+	next := e.DigestsUntil
 	for _, v := range e.Visits {
 		if d := v.Next(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d

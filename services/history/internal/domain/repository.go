@@ -78,9 +78,16 @@ type Repository interface {
 	// MarkRestricted marks each visit restricted with its retention, by _id, and raises
 	// its version, so that an amendment built on a read from before fails as stale
 	// instead of applying to the restricted visit; visits no longer there are skipped.
-	MarkRestricted(ctx context.Context, rs []VisitRetention) error
+	// A mark's DropDigests removes the visit's request digests in the same write.
+	MarkRestricted(ctx context.Context, marks []Mark) error
+	// DropDigests removes the request digests of each visit, by _id, and raises its
+	// version (an amendment being withdrawn from a read from before would write them
+	// back); the visit's Version bounds its amendments. Visits no longer there are
+	// skipped.
+	DropDigests(ctx context.Context, visits []*Visit) error
 	// ReduceVisit marks the visit restricted with its retention r and stores rec as its
-	// content (what r keeps of it) at the next version, when the visit is still at rec's
+	// content (what r keeps of it; its request digest is removed when rec has none) at
+	// the next version, when the visit is still at rec's
 	// version; else apperr.ErrConflict. The new version keeps an amendment built on the
 	// unreduced record from writing it back.
 	ReduceVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error

@@ -58,6 +58,8 @@ type erasureDoc struct {
 	Applied  bool                `bson:"applied"`
 	Requests []erasureRequestDoc `bson:"requests"`
 	Visits   []retentionDoc      `bson:"visits,omitempty"`
+	// DigestsUntil is the last day a request digest kept on a visit may be needed.
+	DigestsUntil string `bson:"digests_until,omitempty"`
 }
 
 // scheduleDoc is when an owner's erasure record has something due: NextDue, absent
@@ -101,7 +103,7 @@ func (p *days) parse(s string) retention.Date {
 
 func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	var p days
-	e := &domain.Erasure{OwnerID: d.ID, Applied: d.Applied, Version: d.Version}
+	e := &domain.Erasure{OwnerID: d.ID, Applied: d.Applied, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil)}
 	for _, r := range d.Requests {
 		res := domain.ErasureResult{
 			OwnerNamedUntil: p.parse(r.OwnerNamedUntil), IdentityCodeNeededUntil: p.parse(r.IdentityCodeNeededUntil),
@@ -125,6 +127,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
 		ID: e.OwnerID, Version: e.Version, Applied: e.Applied, Visits: protomap.All(e.Visits, retentionToDoc),
+		DigestsUntil: day(e.DigestsUntil),
 	}
 	for _, r := range e.Requests {
 		d.Requests = append(d.Requests, erasureRequestDoc{
@@ -187,16 +190,45 @@ func restriction(r domain.VisitRetention) retentionDoc {
 // MarkRestricted implements domain.Repository: one update by _id per visit. (A bulk
 // write would be one command, but the embedded store runs each of its updates as a scan
 // of the collection: a thousand visits took minutes instead of seconds.)
-func (r *Repository) MarkRestricted(ctx context.Context, rs []domain.VisitRetention) error {
-	for _, ret := range rs {
-		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID}, bson.M{
-			"$set": bson.M{"restriction": restriction(ret)},
+func (r *Repository) MarkRestricted(ctx context.Context, marks []domain.Mark) error {
+	for _, m := range marks {
+		update := bson.M{
+			"$set": bson.M{"restriction": restriction(m.Retention)},
 			"$inc": bson.M{"version": 1},
-		}); err != nil {
-			return fmt.Errorf("restrict visit %s: %w", ret.VisitID, err)
+		}
+		if m.DropDigests {
+			update["$unset"] = digestFields(m.Version)
+		}
+		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": m.Retention.VisitID}, update); err != nil {
+			return fmt.Errorf("restrict visit %s: %w", m.Retention.VisitID, err)
 		}
 	}
 	return nil
+}
+
+// DropDigests implements domain.Repository: one update by _id per visit.
+func (r *Repository) DropDigests(ctx context.Context, visits []*domain.Visit) error {
+	for _, v := range visits {
+		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": v.ID}, bson.M{
+			"$unset": digestFields(v.Version),
+			"$inc":   bson.M{"version": 1},
+		}); err != nil {
+			return fmt.Errorf("drop the request digests of visit %s: %w", v.ID, err)
+		}
+	}
+	return nil
+}
+
+// digestFields are the request digests of a visit at version, for $unset: its own and
+// those of its amendments, of which there are fewer than the version (each raised it),
+// named by position since the operator that names every element fails where a visit has
+// no amendments; unsetting a position past the end does nothing.
+func digestFields(version int64) bson.M {
+	fields := bson.M{"request_digest": ""}
+	for i := range version - 1 {
+		fields[fmt.Sprintf("amendments.%d.digest", i)] = ""
+	}
+	return fields
 }
 
 // ReduceVisit implements domain.Repository: conditional on the version (a scan on the
@@ -207,7 +239,11 @@ func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention,
 		set["original"] = bodyToDoc(&rec.Original)
 		set["amendments"] = protomap.All(rec.Amendments, amendmentToDoc)
 	}
-	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID, "version": rec.Current.Version}, bson.M{"$set": set})
+	update := bson.M{"$set": set}
+	if rec.Digest == "" {
+		update["$unset"] = bson.M{"request_digest": ""}
+	}
+	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID, "version": rec.Current.Version}, update)
 	if err != nil {
 		return fmt.Errorf("reduce visit %s: %w", ret.VisitID, err)
 	}
