@@ -60,11 +60,11 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	handleGet(mux, errs, openAPIPath, serveOpenAPI(doc))
 	mux.Handle("/", verbRoutes(api, errs))
 
-	// The edge takes only the W3C trace context from a client. tel.Propagator also
+	// The edge takes only the W3C traceparent from a client. tel.Propagator also
 	// extracts baggage, which the backend calls would carry on to every service and its
 	// peers: a client's baggage is text it wrote (a name, an identity code) and stays at
-	// the edge, like its other headers.
-	edgePropagator := propagation.TraceContext{}
+	// the edge, like its other headers. So does its tracestate (edgeTraceContext).
+	edgePropagator := edgeTraceContext{}
 	traced := otelhttp.NewHandler(restoreRequest(observe(tel.Logger, commonHeaders(mux))), serviceName,
 		otelhttp.WithTracerProvider(tel.TracerProvider),
 		otelhttp.WithMeterProvider(tel.MeterProvider),
@@ -74,6 +74,30 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	)
 	return hideRequest(edgePropagator, traced), nil
 }
+
+// edgeTraceContext is the W3C trace context without the client's tracestate. The
+// tracestate is free text the client writes (vendor=value pairs): taken in, it would be
+// the state of every span of the trace, sent on as metadata to each service and its
+// peers and exported with their spans, like baggage. The traceparent's ids and flags
+// are all the edge takes.
+type edgeTraceContext struct{ propagation.TraceContext }
+
+// traceparentHeader is the one header edgeTraceContext reads.
+const traceparentHeader = "traceparent"
+
+// Extract takes the client's trace and parent span ids and flags, with an empty
+// trace state.
+func (p edgeTraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	sc := trace.SpanContextFromContext(p.TraceContext.Extract(context.Background(), carrier))
+	if !sc.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithRemoteSpanContext(ctx, sc.WithTraceState(trace.TraceState{}))
+}
+
+// Fields names only the header Extract reads, so that hideRequest lets no tracestate
+// through to otelhttp.
+func (edgeTraceContext) Fields() []string { return []string{traceparentHeader} }
 
 // serverName names the server in its spans and metrics by the port it listens on. Without
 // it otelhttp takes the client's Host header, and any client could mint new metric

@@ -165,3 +165,35 @@ func TestClientTextStaysOutOfTelemetry(t *testing.T) {
 		}
 	}
 }
+
+// The client's W3C tracestate is text it wrote, as its baggage is: the edge takes the
+// traceparent's ids and leaves the state, which would otherwise travel as metadata to
+// every service and be exported as the trace_state of every span of the trace.
+func TestClientTraceStateStaysAtTheEdge(t *testing.T) {
+	const (
+		code    = "131052-308T"
+		traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	)
+	h := start(t, options{})
+	req := h.request(t, http.MethodGet, "/v1/owners/o-1", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	req.Header.Set("tracestate", "asiakas="+code)
+	if status, _, body := h.do(t, req); status != http.StatusOK {
+		t.Fatalf("status = %d: %s", status, body)
+	}
+	c := h.owner.last(t)
+	for key, vals := range c.md {
+		if v := strings.Join(vals, ","); strings.Contains(v, "308T") {
+			t.Errorf("the service received %s: %q", key, v)
+		}
+	}
+	if tp := c.md.Get("traceparent"); len(tp) != 1 || !strings.Contains(tp[0], traceID) {
+		t.Errorf("traceparent = %q, want the client's trace id", tp)
+	}
+	h.stop()
+	for _, s := range h.spans.GetSpans() {
+		if ts := s.SpanContext.TraceState().String(); strings.Contains(ts, "308T") {
+			t.Errorf("span %q is exported with trace_state %q", s.Name, ts)
+		}
+	}
+}
