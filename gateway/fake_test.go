@@ -159,6 +159,8 @@ type options struct {
 	maxBodyBytes int64
 	// backendTimeout is GATEWAY_BACKEND_TIMEOUT (zero: the default).
 	backendTimeout time.Duration
+	// readTimeout and answerTime replace the HTTP server's (zero: theirs).
+	readTimeout, answerTime time.Duration
 	// ownerTarget overrides the fake's address (an unreachable backend).
 	ownerTarget string
 	// metrics serves the metrics endpoint on a listener of its own.
@@ -239,6 +241,7 @@ func start(t testing.TB, o options) *harness {
 		Listener:       ln,
 		Telemetry:      tel,
 	}
+	cfg = gateway.WithServerTimeouts(cfg, o.readTimeout, o.answerTime)
 	if o.metrics {
 		ml, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

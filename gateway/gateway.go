@@ -39,8 +39,7 @@ const (
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10
 	// answerTime is what the server allows past the backend call's cap to write the
-	// answer: its write timeout is the two together, so that the 504 of a call cut
-	// at the cap still reaches the client.
+	// answer, so that the 504 of a call cut at the cap still reaches the client.
 	answerTime = 10 * time.Second
 
 	// shutdownGrace is how long requests in flight may finish after the
@@ -90,6 +89,10 @@ type Config struct {
 	// Telemetry, when set, is used and left running; otherwise Run sets up
 	// its own from the OTEL_* variables and shuts it down on return.
 	Telemetry *telemetry.Telemetry `env:"-"`
+
+	// readTimeout and answerTime, when set, stand in for the HTTP server's, so that a
+	// test of them need not wait the real ones out.
+	readTimeout, answerTime time.Duration
 }
 
 // Validate checks the configuration without opening files or sockets beyond
@@ -132,6 +135,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if cfg.BackendTimeout == 0 {
 		cfg.BackendTimeout = defaultBackendTimeout
+	}
+	if cfg.readTimeout == 0 {
+		cfg.readTimeout = readTimeout
+	}
+	if cfg.answerTime == 0 {
+		cfg.answerTime = answerTime
 	}
 	// The listeners are closed on every path; after a normal shutdown they
 	// are already closed and the second close's error means nothing.
@@ -196,7 +205,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serve(gctx, tel, handler, ln, tlsCfg, cfg.BackendTimeout+answerTime) })
+	g.Go(func() error { return serve(gctx, tel, handler, ln, tlsCfg, cfg.serverTimeouts()) })
 	if metricsListener != nil {
 		g.Go(func() error { return opsserver.Serve(gctx, metricsListener, tel.MetricsHandler, tel.Logger) })
 	}
@@ -221,9 +230,22 @@ func listen(cfg Config) (net.Listener, error) {
 	return ln, nil
 }
 
+// serverTimeouts are the HTTP server's read and write timeouts.
+type serverTimeouts struct {
+	read, write time.Duration
+}
+
+// serverTimeouts gives the write timeout room for the whole request. net/http counts it
+// from the end of the request headers (and HTTP/2 resets the stream when it passes, even
+// mid-upload), so it must hold the body's upload, which the read timeout bounds and the
+// backend cap leaves out, then the backend call up to the cap, then the answer.
+func (c Config) serverTimeouts() serverTimeouts {
+	return serverTimeouts{read: c.readTimeout, write: c.readTimeout + c.BackendTimeout + c.answerTime}
+}
+
 // serve runs the HTTP server on ln, over TLS when tlsCfg is set, until ctx
-// is done. writeTimeout bounds a request from its headers to the end of its answer.
-func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, ln net.Listener, tlsCfg *tls.Config, writeTimeout time.Duration) error {
+// is done.
+func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, ln net.Listener, tlsCfg *tls.Config, timeouts serverTimeouts) error {
 	// Requests in flight outlive ctx for the grace period, then their
 	// backend calls are cancelled.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
@@ -231,8 +253,8 @@ func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, 
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
+		ReadTimeout:       timeouts.read,
+		WriteTimeout:      timeouts.write,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         tlsCfg,

@@ -134,6 +134,60 @@ func TestHungBackendAnswers504(t *testing.T) {
 	}
 }
 
+// slowBody hands its bytes out one at a time, pausing before each.
+type slowBody struct {
+	data  []byte
+	pause time.Duration
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(b.pause)
+	p[0] = b.data[0]
+	b.data = b.data[1:]
+	return 1, nil
+}
+
+// TestSlowUploadStillGetsItsAnswer: net/http counts the write timeout from the end of the
+// request headers, so it must leave room for the body's upload (which the read timeout
+// bounds) before the backend call and the answer. A body that took longer than the cap
+// and the answer's time together to arrive had its answer cut, a 504 included.
+func TestSlowUploadStillGetsItsAnswer(t *testing.T) {
+	tests := []struct {
+		name string
+		hung bool
+		want int
+	}{
+		{name: "the backend answers", want: http.StatusOK},
+		{name: "the backend hangs", hung: true, want: http.StatusGatewayTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The upload takes about 1.5 s: well within the read timeout, past the
+			// cap and the answer's time together.
+			h := start(t, options{backendTimeout: 200 * time.Millisecond, readTimeout: 5 * time.Second, answerTime: 300 * time.Millisecond})
+			h.owner.hang(tt.hung)
+			body := []byte(`{"owner":{"familyName":"Test"}}`)
+			req := h.request(t, http.MethodPost, "/v1/owners", &slowBody{data: body, pause: 1500 * time.Millisecond / time.Duration(len(body))})
+			req.ContentLength = int64(len(body))
+			resp, err := h.client.Do(req)
+			if err != nil {
+				t.Fatalf("the answer was cut: %v", err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatalf("the answer was cut while read: %v", err)
+			}
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.want, raw)
+			}
+		})
+	}
+}
+
 func TestFieldViolationsAppearInDetails(t *testing.T) {
 	h := start(t, options{})
 	st, err := status.New(codes.InvalidArgument, "invalid owner").WithDetails(&errdetails.BadRequest{
