@@ -212,9 +212,10 @@ func checkServed(w Workload, vars []config.Variable) []error {
 	var errs []error
 	for _, p := range w.Served {
 		switch p.Container {
-		case want, metricsPort:
+		// Before the ports: without METRICS_ADDR, metricsPort is "" too.
 		case "":
 			errs = append(errs, fmt.Errorf("%s reaches no port of the container, and %s=%s listens on port %s", p.By, name, listen, want))
+		case want, metricsPort:
 		default:
 			errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on port %s", p.By, p.Container, name, listen, want))
 		}

@@ -166,6 +166,10 @@ func TestKubernetesWiring(t *testing.T) {
 		{name: "a gateway Service targeting a port name the container lacks",
 			patches: jsonPatch("Service", "gateway", `{op: replace, path: /spec/ports/0/targetPort, value: http}`),
 			want:    []string{"deployment gateway: service gateway port 8443 reaches no port of the container, and GATEWAY_ADDR=:8443 listens on port 8443"}},
+		{name: "a gateway Service targeting a port name the container lacks, without METRICS_ADDR",
+			patches: jsonPatch("ConfigMap", "gateway-config", `{op: remove, path: /data/METRICS_ADDR}`) +
+				jsonPatch("Service", "gateway", `{op: replace, path: /spec/ports/0/targetPort, value: htps}`),
+			want: []string{"deployment gateway: service gateway port 8443 reaches no port of the container, and GATEWAY_ADDR=:8443 listens on port 8443"}},
 		{name: "a target that is no Service",
 			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/HISTORY_GRPC_TARGET, value: "patient-history:7104"}`),
 			want:    []string{"deployment gateway: HISTORY_GRPC_TARGET=patient-history:7104: patient-history is no service"}},
