@@ -187,7 +187,8 @@ func checkProbes(w Workload, vars []config.Variable) []error {
 
 // checkServed: every port the deployment serves w on reaches the port its binary
 // listens on, GRPC_ADDR for a service and GATEWAY_ADDR for the gateway, or its
-// METRICS_ADDR. Nothing dials the gateway by a variable, so this is what ties the
+// METRICS_ADDR, on an address other than loopback, which nothing outside the
+// container's network namespace connects to. Nothing dials the gateway by a variable, so this is what ties the
 // gateway's Service and published port to GATEWAY_ADDR, as checkPeer ties a target to
 // its peer's GRPC_ADDR.
 func checkServed(w Workload, vars []config.Variable) []error {
@@ -199,7 +200,7 @@ func checkServed(w Workload, vars []config.Variable) []error {
 			return nil
 		}
 	}
-	_, want, err := net.SplitHostPort(listen)
+	host, want, err := net.SplitHostPort(listen)
 	if err != nil {
 		// checkProbes says so for GRPC_ADDR.
 		if name == grpcAddr {
@@ -208,19 +209,36 @@ func checkServed(w Workload, vars []config.Variable) []error {
 		return []error{fmt.Errorf("%s=%s is not HOST:PORT", name, listen)}
 	}
 	metrics, _ := value(w, vars, metricsAddr)
-	_, metricsPort, _ := net.SplitHostPort(metrics)
+	metricsHost, metricsPort, _ := net.SplitHostPort(metrics)
 	var errs []error
 	for _, p := range w.Served {
 		switch p.Container {
 		// Before the ports: without METRICS_ADDR, metricsPort is "" too.
 		case "":
 			errs = append(errs, fmt.Errorf("%s reaches no port of the container, and %s=%s listens on port %s", p.By, name, listen, want))
-		case want, metricsPort:
+		case want:
+			if isLoopback(host) {
+				errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on loopback, which it cannot reach", p.By, want, name, listen))
+			}
+		case metricsPort:
+			if isLoopback(metricsHost) {
+				errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on loopback, which it cannot reach", p.By, metricsPort, metricsAddr, metrics))
+			}
 		default:
 			errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on port %s", p.By, p.Container, name, listen, want))
 		}
 	}
 	return errs
+}
+
+// isLoopback reports whether a listen address's host is loopback only. An empty host
+// listens on every address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // probeArgs maps the -name=value flags of a grpc_health_probe command (after
@@ -260,8 +278,13 @@ func checkPeer(s Stack, byName map[string]Workload, binaries map[string][]config
 	}
 	var errs []error
 	listen, _ := value(peer, binaries[peer.Name], grpcAddr)
-	if _, want, err := net.SplitHostPort(listen); err == nil && want != containerPort {
-		errs = append(errs, fmt.Errorf("%s=%s reaches %s on port %s, but %s's %s=%s listens on port %s", v.Name, target, peer.Name, containerPort, peer.Name, grpcAddr, listen, want))
+	if peerHost, want, err := net.SplitHostPort(listen); err == nil {
+		switch {
+		case want != containerPort:
+			errs = append(errs, fmt.Errorf("%s=%s reaches %s on port %s, but %s's %s=%s listens on port %s", v.Name, target, peer.Name, containerPort, peer.Name, grpcAddr, listen, want))
+		case isLoopback(peerHost):
+			errs = append(errs, fmt.Errorf("%s=%s reaches %s, but %s's %s=%s listens on loopback, which only %s itself can reach", v.Name, target, peer.Name, peer.Name, grpcAddr, listen, peer.Name))
+		}
 	}
 	if !slices.Contains(peer.CertNames, host) {
 		errs = append(errs, fmt.Errorf("%s=%s dials %s as %s, which its certificate is not issued for (%s)", v.Name, target, peer.Name, host, strings.Join(peer.CertNames, ", ")))

@@ -83,6 +83,10 @@ func TestComposeWiring(t *testing.T) {
 			want: []string{"compose service gateway: DISCLOSURE_GRPC_TARGET=disclosure:7101 reaches disclosure on port 7101, but disclosure's GRPC_ADDR=:7103 listens on port 7103"}},
 		{name: "GATEWAY_ADDR its published port does not reach", old: `GATEWAY_ADDR: ":8443"`, new: `GATEWAY_ADDR: ":8444"`,
 			want: []string{"compose service gateway: published port 127.0.0.1:8443:8443 reaches port 8443, but GATEWAY_ADDR=:8444 listens on port 8444"}},
+		{name: "GATEWAY_ADDR on loopback", old: `GATEWAY_ADDR: ":8443"`, new: `GATEWAY_ADDR: "127.0.0.1:8443"`,
+			want: []string{"compose service gateway: published port 127.0.0.1:8443:8443 reaches port 8443, but GATEWAY_ADDR=127.0.0.1:8443 listens on loopback"}},
+		{name: "GRPC_ADDR on loopback", old: `GRPC_ADDR: ":7103"`, new: `GRPC_ADDR: "127.0.0.1:7103"`,
+			want: []string{"compose service gateway: DISCLOSURE_GRPC_TARGET=disclosure:7103 reaches disclosure, but disclosure's GRPC_ADDR=127.0.0.1:7103 listens on loopback"}},
 		{name: "a published port beside GATEWAY_ADDR", old: `ports: ["127.0.0.1:8443:8443"]`, new: `ports: ["127.0.0.1:8443:8080/tcp"]`,
 			want: []string{"compose service gateway: published port 127.0.0.1:8443:8080/tcp reaches port 8080, but GATEWAY_ADDR=:8443 listens on port 8443"}},
 		{name: "a target that is no service", old: "HISTORY_GRPC_TARGET: history:7104\n      AUTH", new: "HISTORY_GRPC_TARGET: patient-history:7104\n      AUTH",
@@ -170,6 +174,22 @@ func TestKubernetesWiring(t *testing.T) {
 			patches: jsonPatch("ConfigMap", "gateway-config", `{op: remove, path: /data/METRICS_ADDR}`) +
 				jsonPatch("Service", "gateway", `{op: replace, path: /spec/ports/0/targetPort, value: htps}`),
 			want: []string{"deployment gateway: service gateway port 8443 reaches no port of the container, and GATEWAY_ADDR=:8443 listens on port 8443"}},
+		{name: "GATEWAY_ADDR on loopback",
+			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/GATEWAY_ADDR, value: "127.0.0.1:8443"}`),
+			want: []string{
+				"deployment gateway: service gateway port 8443 reaches port 8443, but GATEWAY_ADDR=127.0.0.1:8443 listens on loopback",
+				"deployment gateway: readiness probe reaches port 8443, but GATEWAY_ADDR=127.0.0.1:8443 listens on loopback",
+			}},
+		{name: "GRPC_ADDR on loopback",
+			patches: jsonPatch("ConfigMap", "owner-config", `{op: replace, path: /data/GRPC_ADDR, value: "localhost:7101"}`),
+			want: []string{
+				"deployment owner: service owner port 7101 reaches port 7101, but GRPC_ADDR=localhost:7101 listens on loopback",
+				"deployment gateway: OWNER_GRPC_TARGET=owner:7101 reaches owner, but owner's GRPC_ADDR=localhost:7101 listens on loopback",
+			}},
+		{name: "a Service reaching METRICS_ADDR on loopback",
+			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/METRICS_ADDR, value: "127.0.0.1:9090"}`) +
+				jsonPatch("Service", "gateway", `{op: add, path: /spec/ports/-, value: {name: metrics, port: 9090, targetPort: metrics}}`),
+			want: []string{"deployment gateway: service gateway port 9090 reaches port 9090, but METRICS_ADDR=127.0.0.1:9090 listens on loopback"}},
 		{name: "a target that is no Service",
 			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/HISTORY_GRPC_TARGET, value: "patient-history:7104"}`),
 			want:    []string{"deployment gateway: HISTORY_GRPC_TARGET=patient-history:7104: patient-history is no service"}},
