@@ -148,8 +148,9 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 // partner's fields mapped wrong) is refused on that field rather than read as a number:
 // the phone library reads "131052-308T" as the Finnish number +358 131052308, which
 // would be stored, shown unmasked in every response and handed to every recipient of
-// contact data, the check character following from the digits it keeps. A phone search
-// refuses it the same way.
+// contact data, the check character following from the digits it keeps. Written without
+// its hyphen, or with a space for it or before its check character, the code is not
+// found as one, and is refused for its letter. A phone search refuses it the same way.
 func TestIdentityCodeInPhoneIsRefused(t *testing.T) {
 	env := servicetest.New(t)
 	svc := runOwner(t, env, newKeys(t, "k1"))
@@ -159,6 +160,9 @@ func TestIdentityCodeInPhoneIsRefused(t *testing.T) {
 		{"131052-308T", "131052308"},
 		{"010190Y123M", "010190123"},
 		{"asiakkaan hetu 131052-308t", "131052308"},
+		{"131052308T", "131052308"},
+		{"131052 308T", "131052308"},
+		{"131052-308 T", "131052308"},
 	}
 	for _, tc := range codes {
 		servicetest.Refused(t, tc.digits[:6], []servicetest.Refusal{

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -21,17 +22,20 @@ const (
 	phoneReasonTooLong = "too long"
 	phoneReasonParse   = "not a phone number"
 	phoneReasonInvalid = "not a valid number"
-	// An extension has no place in E.164; dropping it silently would store a number
-	// that does not reach the person.
-	phoneReasonExtension = "has an extension, which cannot be kept: give the direct number"
+	// The library takes letters (as keypad digits, or as noise after the number), an
+	// extension after "ext.", "x", "#" or ";", and digits of other scripts: through
+	// them "131052308T", an identity code without its hyphen, became +358 131052308.
+	phoneReasonCharacters = "holds a character other than digits, + and separators"
 	// The library reads an identity code as a number ("131052-308T" as
 	// +358 131052308), which would then be stored and shown in clear.
 	phoneReasonIdentityCode = "holds a personal identity code"
 )
 
-// Field violations of a refused phone number; neither repeats the input.
+// Field violations of a refused phone number; none repeats the input.
 const (
-	phoneViolation             = "must be a valid phone number, e.g. +358 40 123 4567"
+	phoneViolation           = "must be a valid phone number, e.g. +358 40 123 4567"
+	phoneCharactersViolation = "must hold only digits, a leading + and spaces, hyphens, dots, parentheses or slashes " +
+		"(no letters, and no extension, which cannot be kept): write the direct number, e.g. +358 40 123 4567"
 	phoneIdentityCodeViolation = "must not contain a personal identity code or text shaped like one " +
 		"(six digits, a hyphen or century letter and four characters): write the phone number, e.g. +358 40 123 4567"
 )
@@ -47,7 +51,8 @@ func (e *PhoneError) Error() string {
 
 // NormalizePhone returns s in E.164 form. Numbers without a country code are
 // read as Finnish; any number must be one the numbering plan actually assigns, and
-// the text must not hold an identity code, which the library would read as a number.
+// the text must hold nothing but the number, for the library reads an identity code,
+// with or without its hyphen, as one.
 // The library's own errors are dropped because their text may echo the input.
 func NormalizePhone(s string) (string, error) {
 	if len(s) > phoneMaxInput {
@@ -56,6 +61,9 @@ func NormalizePhone(s string) (string, error) {
 	if identitycode.Contains(s) {
 		return "", &PhoneError{Reason: phoneReasonIdentityCode}
 	}
+	if strings.IndexFunc(s, notInPhoneNumber) >= 0 {
+		return "", &PhoneError{Reason: phoneReasonCharacters}
+	}
 	num, err := phonenumbers.Parse(s, phoneDefaultRegion)
 	if err != nil {
 		return "", &PhoneError{Reason: phoneReasonParse}
@@ -63,10 +71,13 @@ func NormalizePhone(s string) (string, error) {
 	if !phonenumbers.IsValidNumber(num) {
 		return "", &PhoneError{Reason: phoneReasonInvalid}
 	}
-	if num.GetExtension() != "" {
-		return "", &PhoneError{Reason: phoneReasonExtension}
-	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// notInPhoneNumber reports whether r has no place in a phone number as people write
+// one: ASCII digits, a plus and the separators between groups.
+func notInPhoneNumber(r rune) bool {
+	return (r < '0' || r > '9') && !strings.ContainsRune("+ .-()/", r)
 }
 
 // NormalizePhoneField returns the phone number s given in field in E.164 form, or
@@ -78,6 +89,8 @@ func NormalizePhoneField(v *apperr.ValidationError, field, s string) string {
 	case err == nil:
 	case errors.As(err, &pe) && pe.Reason == phoneReasonIdentityCode:
 		v.Add(field, phoneIdentityCodeViolation)
+	case errors.As(err, &pe) && pe.Reason == phoneReasonCharacters:
+		v.Add(field, phoneCharactersViolation)
 	default:
 		v.Add(field, phoneViolation)
 	}

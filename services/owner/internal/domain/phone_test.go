@@ -20,14 +20,26 @@ func TestNormalizePhone(t *testing.T) {
 		{"Finnish landline Seinäjoki", "(06) 123 4567", "+35861234567", ""},
 		{"Swedish landline", "+46 8 123 456 78", "+46812345678", ""},
 		{"empty", "", "", phoneReasonParse},
-		{"letters", "call me", "", phoneReasonParse},
+		{"letters", "call me", "", phoneReasonCharacters},
+		{"Finnish mobile with dots", "040.123.4567", "+358401234567", ""},
+		{"Finnish landline with a slash", "06/123 4567", "+35861234567", ""},
+		{"keypad letters", "0800 FLOWERS", "", phoneReasonCharacters},
+		{"digits of another script", "０４０ １２３ ４５６７", "", phoneReasonCharacters},
+		{"tab", "040\t123 4567", "", phoneReasonCharacters},
 		{"too short", "040", "", phoneReasonInvalid},
 		{"unassigned Finnish prefix", "0012 345", "", phoneReasonInvalid},
 		{"too long", strings.Repeat("4", phoneMaxInput+1), "", phoneReasonTooLong},
-		{"extension", "(06) 123 4567 ext. 5", "", phoneReasonExtension},
+		{"extension", "(06) 123 4567 ext. 5", "", phoneReasonCharacters},
+		{"extension after x", "(06) 123 4567 x5", "", phoneReasonCharacters},
+		{"extension after a hash", "(06) 123 4567 - 5#", "", phoneReasonCharacters},
+		{"extension after a semicolon", "+35861234567;ext=5", "", phoneReasonCharacters},
 		{"identity code", "131052-308T", "", phoneReasonIdentityCode},
 		{"identity code of the 2000s", "010190Y123M", "", phoneReasonIdentityCode},
 		{"identity code with a digit check character", "010190-0100", "", phoneReasonIdentityCode},
+		// Not found as a code without its hyphen, but refused for its letter.
+		{"identity code without its hyphen", "131052308T", "", phoneReasonCharacters},
+		{"identity code with a space for its hyphen", "131052 308T", "", phoneReasonCharacters},
+		{"identity code with a spaced check character", "131052-308 T", "", phoneReasonCharacters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,11 +59,11 @@ func TestNormalizePhone(t *testing.T) {
 }
 
 func FuzzNormalizePhone(f *testing.F) {
-	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T"} {
+	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T", "131052308T", "040 123 4567 ext. 5"} {
 		f.Add(s)
 	}
 	reasons := map[string]bool{}
-	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonExtension, phoneReasonIdentityCode} {
+	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonCharacters, phoneReasonIdentityCode} {
 		reasons["phone number: "+r] = true
 	}
 	f.Fuzz(func(t *testing.T, s string) {
