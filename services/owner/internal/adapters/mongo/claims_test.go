@@ -64,6 +64,20 @@ func race(t *testing.T, n int, create func(i int) error) int {
 	return won
 }
 
+// repoInterleaving returns a repository on the store at uri that runs interleave just
+// before it first starts command, and a function giving interleave's error.
+func repoInterleaving(t *testing.T, uri, command string, interleave func() error) (*Repository, func() error) {
+	t.Helper()
+	var once sync.Once
+	var err error
+	r, _ := repoOn(t, monitoredClient(t, uri, &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if e.CommandName == command {
+			once.Do(func() { err = interleave() })
+		}
+	}}))
+	return r, func() error { return err }
+}
+
 // TestConcurrentCreatesClaimOnce registers the same identity code for different owners,
 // and the same microchip for different patients, from several requests at once: exactly
 // one of each wins, and only its document carries the value.
@@ -239,18 +253,12 @@ func TestLosingTwinUpdateKeepsTheWinnersClaim(t *testing.T) {
 			winner, _ := repoOn(t, embeddedtest.Client(t, s.URI()))
 			ctx := t.Context()
 			update, check := tc.twins(ctx, winner, "twin")
-			var once sync.Once
-			var winErr error
-			loser, _ := repoOn(t, monitoredClient(t, s.URI(), &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-				if e.CommandName == tc.before {
-					once.Do(func() { winErr = update(context.Background(), winner) })
-				}
-			}}))
+			loser, winErr := repoInterleaving(t, s.URI(), tc.before, func() error { return update(context.Background(), winner) })
 			if err := update(ctx, loser); !errors.Is(err, apperr.ErrConflict) {
 				t.Fatalf("twin update: %v, want a conflict", err)
 			}
-			if winErr != nil {
-				t.Fatalf("winning update: %v", winErr)
+			if err := winErr(); err != nil {
+				t.Fatalf("winning update: %v", err)
 			}
 			if err := check(); err != nil {
 				t.Error(err)
@@ -315,5 +323,115 @@ func TestUpdateLosingToAnotherChangeReleasesItsClaim(t *testing.T) {
 	newcomer := &domain.Patient{ID: "p-newcomer", OwnerID: "o", Name: "Musti", Species: domain.SpeciesDog, Microchip: chip}
 	if _, err := other.CreatePatient(ctx, newcomer, registered()); err != nil {
 		t.Errorf("another patient registering the microchip the failed update claimed: %v", err)
+	}
+}
+
+// TestValueGivenBackWhileTheOldOneIsReleased: an owner's identity code (a patient's
+// microchip) is changed A→B and, once that write is done and before the update has
+// released A, changed back B→A (the first change was a typo). The second update renews
+// the claim on A for the same holder; the first update's release must leave that claim,
+// or the holder carries A with no claim: not found by it, and A free for another.
+func TestValueGivenBackWhileTheOldOneIsReleased(t *testing.T) {
+	codeA, codeB := identityCode(t, 420), identityCode(t, 421)
+	const chipA, chipB = "246098100777420", "246098100777421"
+	owner := func(ctx context.Context, r *Repository) (func(context.Context, *Repository, int64, bool) error, func() error) {
+		if _, err := r.CreateOwner(ctx, testOwner("given-back"), &codeA, registered()); err != nil {
+			t.Fatal(err)
+		}
+		change := domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"identity_code"}, Reason: "code"}
+		update := func(ctx context.Context, r *Repository, version int64, back bool) error {
+			code := codeB
+			if back {
+				code = codeA
+			}
+			_, err := r.UpdateOwner(ctx, testOwner("given-back"), version, change, &code)
+			return err
+		}
+		check := func() error {
+			if _, err := r.FindOwnerByIdentityCode(ctx, codeA); err != nil {
+				return fmt.Errorf("owner not found by the identity code it carries: %w", err)
+			}
+			if _, err := r.CreateOwner(ctx, testOwner("other"), &codeA, registered()); !errors.Is(err, apperr.ErrAlreadyExists) {
+				return fmt.Errorf("another owner registered with the same identity code: %w", err)
+			}
+			return nil
+		}
+		return update, check
+	}
+	patient := func(ctx context.Context, r *Repository) (func(context.Context, *Repository, int64, bool) error, func() error) {
+		p, err := r.CreatePatient(ctx, &domain.Patient{ID: "given-back", OwnerID: "o", Name: "Rekku", Species: domain.SpeciesDog, Microchip: chipA}, registered())
+		if err != nil {
+			t.Fatal(err)
+		}
+		change := domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"microchip"}, Reason: "chip"}
+		update := func(ctx context.Context, r *Repository, version int64, back bool) error {
+			next := *p
+			next.Microchip = chipB
+			if back {
+				next.Microchip = chipA
+			}
+			_, err := r.UpdatePatient(ctx, &next, version, change)
+			return err
+		}
+		check := func() error {
+			if _, err := r.FindPatientByMicrochip(ctx, chipA); err != nil {
+				return fmt.Errorf("patient not found by the microchip it carries: %w", err)
+			}
+			other := &domain.Patient{ID: "other", OwnerID: "o", Name: "Musti", Species: domain.SpeciesDog, Microchip: chipA}
+			if _, err := r.CreatePatient(ctx, other, registered()); !errors.Is(err, apperr.ErrAlreadyExists) {
+				return fmt.Errorf("another patient registered with the same microchip: %w", err)
+			}
+			return nil
+		}
+		return update, check
+	}
+	for _, tc := range []struct {
+		name   string
+		holder func(context.Context, *Repository) (func(context.Context, *Repository, int64, bool) error, func() error)
+	}{
+		{"identity code", owner},
+		{"microchip", patient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := embeddedtest.Start(t)
+			desk, _ := repoOn(t, embeddedtest.Client(t, s.URI()))
+			ctx := t.Context()
+			update, check := tc.holder(ctx, desk)
+			// The first update's only delete is its release of A.
+			first, backErr := repoInterleaving(t, s.URI(), "delete", func() error { return update(context.Background(), desk, 2, true) })
+			if err := update(ctx, first, 1, false); err != nil {
+				t.Fatalf("change A→B: %v", err)
+			}
+			if err := backErr(); err != nil {
+				t.Fatalf("change back B→A: %v", err)
+			}
+			if err := check(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestChangeReleasesAClaimWithoutNonce: a microchip claimed before claims carried a
+// nonce is released when its patient's chip changes, so that another patient may have it.
+func TestChangeReleasesAClaimWithoutNonce(t *testing.T) {
+	r, db := testRepo(t)
+	ctx := t.Context()
+	const chipA, chipB = "246098100777430", "246098100777431"
+	p, err := r.CreatePatient(ctx, &domain.Patient{ID: "old-claim", OwnerID: "o", Name: "Rekku", Species: domain.SpeciesDog, Microchip: chipA}, registered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection(claimsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: microchipKey(chipA)}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "nonce", Value: ""}}}}); err != nil {
+		t.Fatal(err)
+	}
+	next := *p
+	next.Microchip = chipB
+	if _, err := r.UpdatePatient(ctx, &next, 1, domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"microchip"}, Reason: "typo"}); err != nil {
+		t.Fatal(err)
+	}
+	other := &domain.Patient{ID: "other", OwnerID: "o", Name: "Musti", Species: domain.SpeciesDog, Microchip: chipA}
+	if _, err := r.CreatePatient(ctx, other, registered()); err != nil {
+		t.Errorf("another patient registering the microchip given up: %v", err)
 	}
 }

@@ -116,7 +116,7 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 	update := bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}}
 	var (
 		claim    claimed
-		previous string
+		previous claimDoc
 	)
 	if slices.Contains(c.Fields, "identity_code") {
 		var current ownerDoc
@@ -127,14 +127,23 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 		if current.Version != expected {
 			return nil, stale("owner", o.ID, expected)
 		}
+		var key, held string
+		if code != nil {
+			key = r.identityKey(*code)
+		}
 		if current.IdentityIndex != "" {
-			previous = "identity:" + current.IdentityIndex
+			held = "identity:" + current.IdentityIndex
+		}
+		if held != "" && held != key {
+			var err error
+			if previous, err = r.heldClaim(ctx, held, o.ID); err != nil {
+				return nil, err
+			}
 		}
 		if code == nil {
 			update["$unset"] = bson.M{"identity": "", "identity_masked": "", "identity_bidx": ""}
 		} else {
-			key := r.identityKey(*code)
-			if key != previous {
+			if key != held {
 				var err error
 				if claim, err = r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
 					return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
@@ -153,10 +162,8 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 	if err != nil {
 		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.owners, "owner", o.ID, expected, err))
 	}
-	if previous != "" && (code == nil || claim.key != "") {
-		if err := r.release(ctx, previous, o.ID); err != nil {
-			return nil, err
-		}
+	if err := r.releaseHeld(ctx, previous); err != nil {
+		return nil, err
 	}
 	return out.toDomain(), nil
 }

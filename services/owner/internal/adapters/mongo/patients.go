@@ -146,6 +146,13 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 	if current.Version != expected {
 		return nil, stale("patient", p.ID, expected)
 	}
+	var previous claimDoc
+	if current.Microchip != "" && current.Microchip != p.Microchip {
+		var err error
+		if previous, err = r.heldClaim(ctx, microchipKey(current.Microchip), p.ID); err != nil {
+			return nil, err
+		}
+	}
 	var claim claimed
 	if p.Microchip != "" && p.Microchip != current.Microchip {
 		key := microchipKey(p.Microchip)
@@ -169,10 +176,8 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 	if err != nil {
 		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.patients, "patient", p.ID, expected, err))
 	}
-	if current.Microchip != "" && current.Microchip != p.Microchip {
-		if err := r.release(ctx, microchipKey(current.Microchip), p.ID); err != nil {
-			return nil, err
-		}
+	if err := r.releaseHeld(ctx, previous); err != nil {
+		return nil, err
 	}
 	return out.toDomain()
 }

@@ -220,6 +220,36 @@ func (r *Repository) release(ctx context.Context, key, ref string) error {
 	return nil
 }
 
+// heldClaim reads ref's claim on key before the write that gives the value up, for
+// releaseHeld after it; a zero claimDoc when ref holds none.
+func (r *Repository) heldClaim(ctx context.Context, key, ref string) (claimDoc, error) {
+	var c claimDoc
+	err := r.claims.FindOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "ref", Value: ref}}).Decode(&c)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return claimDoc{}, fmt.Errorf("read claim: %w", err)
+	}
+	return c, nil
+}
+
+// releaseHeld drops the claim c, read by heldClaim before the write that gave its
+// value up, only if it is still as read: the value given straight back by the next
+// update renews the claim, with a new nonce, between that write and this release, and
+// the holder carries the value again. A claim it leaves that the holder does not need
+// is taken over after claimLease.
+func (r *Repository) releaseHeld(ctx context.Context, c claimDoc) error {
+	if c.ID == "" {
+		return nil
+	}
+	var nonce any = c.Nonce
+	if c.Nonce == "" { // a claim written before claims had a nonce
+		nonce = bson.D{{Key: "$exists", Value: false}}
+	}
+	if _, err := r.claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "ref", Value: c.Ref}, {Key: "nonce", Value: nonce}}); err != nil {
+		return fmt.Errorf("release claim: %w", err)
+	}
+	return nil
+}
+
 // releaseAfterFailure releases the claim c after the write it guarded failed, if it is
 // still as this call made it: a call that renewed it since (the twin of a
 // double-submitted update) may have written the value. The release shares the failed
