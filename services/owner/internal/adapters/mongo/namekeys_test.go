@@ -140,8 +140,9 @@ func TestRefreshNameKeys(t *testing.T) {
 	if n, err := r.RefreshNameKeys(t.Context()); err != nil || n != want {
 		t.Errorf("refreshed %d (%v), want %d", n, err, want)
 	}
-	if got := updates.Load(); got != int32(want) {
-		t.Errorf("the start sent %d updates, want %d", got, want)
+	// Two for each owner: its keys, then their version.
+	if got := updates.Load(); got != int32(2*want) {
+		t.Errorf("the start sent %d updates, want %d", got, 2*want)
 	}
 	if got := wideFilters.Load(); got != 0 {
 		t.Errorf("%d of the start's updates filtered on more than _id, which the embedded store answers by a scan", got)
@@ -290,6 +291,18 @@ func TestRefreshNameKeysResumesAnInterruptedPass(t *testing.T) {
 	}
 }
 
+// renameSøren renames the owner "renamed", stored at version 1, Sören Ångström.
+func renameSøren(t *testing.T, desk *Repository) {
+	t.Helper()
+	o := testOwner("renamed")
+	o.GivenNames, o.FamilyName = "Sören", "Ångström"
+	c := registered()
+	c.Fields = []string{"given_names", "family_name"}
+	if _, err := desk.UpdateOwner(context.Background(), o, 1, c, nil); err != nil {
+		t.Errorf("rename: %v", err)
+	}
+}
+
 // TestRefreshNameKeysPutsBackARename renames an owner between the pass reading it and
 // writing its keys: the pass writes the keys of the name it read, finds the rename's
 // keys in their place, and puts them back, so the owner is found by its new name.
@@ -300,15 +313,7 @@ func TestRefreshNameKeysPutsBackARename(t *testing.T) {
 	var rename sync.Once
 	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
 		if e.CommandName == "findAndModify" {
-			rename.Do(func() {
-				o := testOwner("renamed")
-				o.GivenNames, o.FamilyName = "Sören", "Ångström"
-				c := registered()
-				c.Fields = []string{"given_names", "family_name"}
-				if _, err := desk.UpdateOwner(context.Background(), o, 1, c, nil); err != nil {
-					t.Errorf("rename: %v", err)
-				}
-			})
+			rename.Do(func() { renameSøren(t, desk) })
 		}
 	}}
 	pass, _ := repoOn(t, monitoredClient(t, s.URI(), monitor))
@@ -318,6 +323,76 @@ func TestRefreshNameKeysPutsBackARename(t *testing.T) {
 	want := storedKeys{NameKeys: []string{"soren", "angstrom"}, Version: domain.NameKeysVersion}
 	if got := readKeys(t, db, "renamed"); !slices.Equal(got.NameKeys, want.NameKeys) || got.Version != want.Version {
 		t.Errorf("keys after the pass met a rename: %v, want %v", got, want)
+	}
+}
+
+// TestRefreshNameKeysStoppedAfterOverwritingARename: the pass overwrites a rename's
+// keys with the keys of the names it read and then stops before it puts them back:
+// its context ends (a rolling restart), or its process does (the owner is left as
+// that write left it). The owner must not be left with the old name's keys for ever:
+// after the next start it is found by its new name.
+func TestRefreshNameKeysStoppedAfterOverwritingARename(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// killed: the process ends with the first write, and nothing after it is kept.
+		killed bool
+	}{
+		{"context ends", false},
+		{"process ends", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := embeddedtest.Start(t)
+			desk, db := repoOn(t, embeddedtest.Client(t, s.URI()))
+			createSøren(t, desk, db, "renamed", noVersion)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var rename, stop sync.Once
+			var afterFirstWrite bson.Raw
+			monitor := &event.CommandMonitor{
+				Started: func(_ context.Context, e *event.CommandStartedEvent) {
+					if e.CommandName == "findAndModify" {
+						rename.Do(func() { renameSøren(t, desk) })
+					}
+				},
+				Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+					if e.CommandName == "findAndModify" {
+						stop.Do(func() {
+							var err error
+							afterFirstWrite, err = db.Collection(ownersColl).FindOne(context.Background(), bson.D{{Key: "_id", Value: "renamed"}}).Raw()
+							if err != nil {
+								t.Errorf("read the owner after the pass's first write: %v", err)
+							}
+							cancel()
+						})
+					}
+				},
+			}
+			pass, _ := repoOn(t, monitoredClient(t, s.URI(), monitor))
+			// Its one owner read, the pass may end without noticing.
+			_, _ = pass.RefreshNameKeys(ctx)
+			check := func(when string) {
+				want := storedKeys{NameKeys: []string{"soren", "angstrom"}, Version: domain.NameKeysVersion}
+				if got := readKeys(t, db, "renamed"); !slices.Equal(got.NameKeys, want.NameKeys) || got.Version != want.Version {
+					t.Errorf("keys of the owner renamed Sören Ångström %s: %v, want %v", when, got, want)
+				}
+				found, _, err := desk.ListOwners(t.Context(), domain.OwnerQuery{NamePrefix: domain.SearchKey("Ångström")})
+				if err != nil || len(found) != 1 {
+					t.Errorf("search by the new name %s found %d owners (%v), want 1", when, len(found), err)
+				}
+			}
+			if tc.killed {
+				if _, err := db.Collection(ownersColl).ReplaceOne(t.Context(), bson.D{{Key: "_id", Value: "renamed"}}, afterFirstWrite); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// The pass finishes the owner it began.
+				check("after the pass")
+			}
+			if _, err := desk.RefreshNameKeys(t.Context()); err != nil {
+				t.Fatalf("the next start's pass: %v", err)
+			}
+			check("after the next start")
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -470,41 +471,83 @@ var nameKeysFields = bson.D{
 // each attempt needs a write of the same owner in between.
 const refreshKeysAttempts = 10
 
+// refreshSettleTimeout bounds the writes that finish an owner refreshKeys has begun,
+// which run on when the pass's context ends.
+const refreshSettleTimeout = 30 * time.Second
+
 // refreshKeys writes the keys today's rules make of the names in read, the owner as
-// the pass read it, and reports whether they stand. Each write returns the keys it
-// replaced; when they are not the ones it was based on, another write came in between,
-// and they are written back. Names and version identify the keys (anonymised owners
-// too: their names are empty, and so are the keys made from them, but left at their
-// version they would be read again at every start).
+// the pass read it, and reports whether they stand. Each write returns the document it
+// replaced; when its names or version are not the ones the write was based on, another
+// write came in between, and what it wrote is put back. Names and version identify the
+// keys (anonymised owners too: their names are empty, and so are the keys made from
+// them, but left at their version they would be read again at every start).
+//
+// The keys go in without a version, which follows them only once the write that put
+// them there is found to have replaced the names they were made of: a pass stopped in
+// between (a rolling restart, a failed write) would otherwise leave an owner renamed
+// meanwhile with the old name's keys at the current version, which no start refreshes.
+// Once the first write is done the owner is finished even if the pass's context ends.
 func (r *Repository) refreshKeys(ctx context.Context, read ownerDoc) (bool, error) {
 	fresh := ownerToDoc(&domain.Owner{GivenNames: read.GivenNames, FamilyName: read.FamilyName})
 	fresh.NameKeysVersion = r.nameKeysVersion
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshSettleTimeout)
+	defer cancel()
 	based, write := read, fresh
-	// No projection: the embedded store does not implement one for findAndModify.
-	opts := options.FindOneAndUpdate().SetReturnDocument(options.Before)
 	for attempt := range refreshKeysAttempts {
-		set := bson.D{{Key: "sort_key", Value: write.SortKey}, {Key: "name_keys", Value: write.NameKeys}}
-		update := bson.D{{Key: "$set", Value: append(set, bson.E{Key: "name_keys_version", Value: write.NameKeysVersion})}}
-		if write.NameKeysVersion == 0 {
-			update = bson.D{{Key: "$set", Value: set}, {Key: "$unset", Value: bson.D{{Key: "name_keys_version", Value: ""}}}}
+		replaced, err := r.swapNameKeys(ctx, read.ID, bson.D{
+			{Key: "$set", Value: bson.D{{Key: "sort_key", Value: write.SortKey}, {Key: "name_keys", Value: write.NameKeys}}},
+			{Key: "$unset", Value: bson.D{{Key: "name_keys_version", Value: ""}}},
+		})
+		// Begun, the owner is finished even when the pass's context ends.
+		ctx = settle
+		if err != nil || replaced == nil {
+			return false, err
 		}
-		var replaced ownerDoc
-		err := r.owners.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: read.ID}}, update, opts).Decode(&replaced)
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-			return false, nil
-		case err != nil:
-			return false, fmt.Errorf("refresh name keys of owner %s: %w", read.ID, err)
-		case replaced.GivenNames == based.GivenNames && replaced.FamilyName == based.FamilyName &&
-			replaced.NameKeysVersion == based.NameKeysVersion:
-			return attempt == 0, nil
+		// The version the owner holds after this attempt's writes.
+		left := 0
+		if sameNameKeys(*replaced, based) {
+			if write.NameKeysVersion == 0 {
+				return attempt == 0, nil
+			}
+			based = *replaced
+			based.NameKeysVersion = 0
+			replaced, err = r.swapNameKeys(ctx, read.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "name_keys_version", Value: write.NameKeysVersion}}}})
+			if err != nil || replaced == nil {
+				return false, err
+			}
+			if sameNameKeys(*replaced, based) {
+				return attempt == 0, nil
+			}
+			left = write.NameKeysVersion
 		}
-		// The names this write kept are the owner's now, with the version written.
-		based = replaced
-		based.NameKeysVersion = write.NameKeysVersion
-		write = replaced
+		// Another write came in between: what it wrote is put back.
+		based = *replaced
+		based.NameKeysVersion = left
+		write = *replaced
 	}
 	return false, fmt.Errorf("refresh name keys of owner %s: written %d times meanwhile: %w", read.ID, refreshKeysAttempts, apperr.ErrUnavailable)
+}
+
+// swapNameKeys applies update to the owner id by its _id alone and returns the owner
+// as it was, or nil when it is gone.
+func (r *Repository) swapNameKeys(ctx context.Context, id string, update bson.D) (*ownerDoc, error) {
+	var replaced ownerDoc
+	// No projection: the embedded store does not implement one for findAndModify.
+	err := r.owners.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&replaced)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("refresh name keys of owner %s: %w", id, err)
+	}
+	return &replaced, nil
+}
+
+// sameNameKeys reports whether a and b hold the same names under the same version, and
+// so keys made alike.
+func sameNameKeys(a, b ownerDoc) bool {
+	return a.GivenNames == b.GivenNames && a.FamilyName == b.FamilyName && a.NameKeysVersion == b.NameKeysVersion
 }
 
 // OwnerChanges implements domain.Repository.
