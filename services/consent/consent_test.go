@@ -628,6 +628,47 @@ func TestFilterIsInEachOwnersAccessLog(t *testing.T) {
 	}
 }
 
+// TestFilterEventNamesWhatWasChecked: a filter's audit events say which purpose, and
+// which channel or recipient, the owners' consents were read for, so that an owner's
+// access report tells a marketing export from a statistics one. The scope is given in
+// its normal form, as the filter checked it.
+func TestFilterEventNamesWhatWasChecked(t *testing.T) {
+	s := start(t)
+	a := s.newOwner(t, "Alpha")
+	ctx := auth.WithOutgoingToken(t.Context(), s.env.Token(t, auth.RoleMaintainer), "ticket 99")
+	tests := []struct {
+		purpose consentv1.Purpose
+		scope   string
+		checked string
+	}{
+		{stats, "", "/statistical_research"},
+		{marketing, " EMAIL ", "/direct_marketing/email"},
+		{insurer, strings.ToUpper(insurerIf), "/insurer_disclosure/" + insurerIf},
+	}
+	for _, tt := range tests {
+		for _, ids := range [][]string{{a}, {unknownOwner}} {
+			if _, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: ids, Purpose: tt.purpose, Scope: tt.scope}); err != nil {
+				t.Fatalf("filter %v %q: %v", tt.purpose, tt.scope, err)
+			}
+		}
+	}
+	s.stop()
+	events := s.raw.Database(consentDatabase).Collection("audit_events")
+	for _, tt := range tests {
+		for owner, resource := range map[string]string{a: "owners/" + a + "/consents" + tt.checked, "": "consents:filter" + tt.checked} {
+			filter := bson.M{"action": "consent.filter", "resource": resource}
+			if owner == "" {
+				filter["subject_owner_id"] = bson.M{"$exists": false}
+			} else {
+				filter["subject_owner_id"] = owner
+			}
+			if n, err := events.CountDocuments(t.Context(), filter); err != nil || n != 1 {
+				t.Errorf("%d consent.filter events on %s (%v), want 1", n, resource, err)
+			}
+		}
+	}
+}
+
 // TestOutageOfTheOwnerService: every verdict needs the owner service's restriction of
 // the owner. While the owner service is down the consent service answers, and records,
 // with an owner's status it got less than OWNER_STATUS_TTL ago, and past that says it is

@@ -225,26 +225,33 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 			res.Allowed = append(res.Allowed, id)
 		}
 	}
-	if err := s.auditFilter(ctx, distinct, statuses); err != nil {
+	if err := s.auditFilter(ctx, distinct, statuses, purpose, scope); err != nil {
 		return FilterResult{}, err
 	}
 	return res, nil
 }
 
-// auditFilter records a filter's read of each existing owner's consents, or one event
-// without an owner when it named none (the read is still audited). The events are
+// auditFilter records a filter's read of each existing owner's consents for purpose,
+// or one event without an owner when it named none (the read is still audited). Each
+// resource names the purpose and scope checked, which tell a marketing export from a
+// statistics one: the scope is a channel or a recipient id, never text the caller
+// wrote, once validatePurpose has passed it. The events are
 // stored before the answer rather than queued: a filter may name MaxFilterOwners
 // owners, as many events as the audit queue holds, so queued they would fail the
 // filter whenever anything else waits there, and refuse every other call meanwhile.
-func (s *Service) auditFilter(ctx context.Context, ownerIDs []string, statuses map[string]OwnerStatus) error {
+func (s *Service) auditFilter(ctx context.Context, ownerIDs []string, statuses map[string]OwnerStatus, purpose domain.Purpose, scope string) error {
+	checked := "/" + string(purpose)
+	if scope != "" {
+		checked += "/" + scope
+	}
 	var events []audit.Event
 	for _, id := range ownerIDs {
 		if statuses[id].Exists {
-			events = append(events, audit.Event{Action: "consent.filter", Resource: consentsResource(id), SubjectOwnerID: id, Outcome: audit.OutcomeSuccess})
+			events = append(events, audit.Event{Action: "consent.filter", Resource: consentsResource(id) + checked, SubjectOwnerID: id, Outcome: audit.OutcomeSuccess})
 		}
 	}
 	if len(events) == 0 {
-		events = []audit.Event{{Action: "consent.filter", Resource: "consents:filter", Outcome: audit.OutcomeSuccess}}
+		events = []audit.Event{{Action: "consent.filter", Resource: "consents:filter" + checked, Outcome: audit.OutcomeSuccess}}
 	}
 	if err := s.auditor.RecordNow(ctx, events...); err != nil {
 		return fmt.Errorf("audit consent.filter of %d owners: %w", len(events), err)
