@@ -182,7 +182,7 @@ var valueNames = map[string]map[string]names{
 		"history.export":                           {"hoitohistoria koottu tarkastusta varten", "vårdhistoriken sammanställd för tillgång", "treatment history compiled for access"},
 		"history.erase":                            {"hoitohistorian poisto", "vårdhistoriken raderad", "treatment history erased"},
 		"consent.check":                            {"suostumuksen tarkistus", "samtycket kontrollerat", "consent checked"},
-		"consent.filter":                           {"suostumusten tarkistus kohderyhmälle", "samtycken kontrollerade för en målgrupp", "consents checked for a mailing"},
+		"consent.filter":                           {"suostumusten tarkistus kohderyhmälle", "samtycken kontrollerade för en målgrupp", "consents checked for a target group"},
 		"consent.state.read":                       {"suostumusten katselu", "samtyckena visade", "consents viewed"},
 		"consent.decision.record":                  {"päätöksen kirjaus", "beslutet registrerat", "decision recorded"},
 		"consent.decision.list":                    {"päätöshistorian katselu", "beslutshistoriken visad", "decision history viewed"},
