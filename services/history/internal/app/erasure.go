@@ -38,9 +38,8 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		// The record is stored before the visits are read, empty, so that a visit or an
-		// amendment written meanwhile meets it in the check that follows its write
-		// (settleWithErasure, withdrawRacingAmendment): either that check sees the
-		// erasure, or the read below sees the write.
+		// amendment written meanwhile either is seen by the reads below or meets the
+		// record in the check that follows its write (settleVisit, settleAmendment).
 		e = &domain.Erasure{OwnerID: ownerID, Version: 1}
 		if err := s.repo.SaveErasure(ctx, e); err != nil {
 			return domain.ErasureResult{}, err
@@ -58,29 +57,38 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		}
 		// The first call stopped halfway: finish what it decided (or what a later
 		// request decided, which covers it).
-		return req.Result, s.applyErasure(ctx, e)
+		return s.applyErasure(ctx, e, requestID)
 	}
-	plan, comms, err := s.erasureFacts(ctx, ownerID)
+	visits, err := s.repo.OwnerVisits(ctx, ownerID)
 	if err != nil {
 		return domain.ErasureResult{}, err
 	}
-	res, visits := domain.PlanErasure(s.opts.Retention, plan, comms, s.today(), s.opts.Location)
+	res, plan, err := s.plan(ctx, ownerID, visits)
+	if err != nil {
+		return domain.ErasureResult{}, err
+	}
 	e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: requestID, DecidedAt: s.now(), Result: res})
-	e.Visits, e.Applied = visits, false
+	e.Visits, e.Applied = plan, false
 	e.Version++
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
 	}
-	return res, s.applyErasure(ctx, e)
+	return s.applyErasure(ctx, e, requestID)
 }
 
-// erasureFacts reads the owner's visits grouped by patient with each animal's last
-// entry, and counts the communications.
-func (s *Service) erasureFacts(ctx context.Context, ownerID string) ([]domain.PatientHistory, int, error) {
-	visits, err := s.repo.OwnerVisits(ctx, ownerID)
+// plan decides, from visits, the owner's visits as read, what the erasure keeps of each.
+func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit) (domain.ErasureResult, []domain.VisitRetention, error) {
+	patients, comms, err := s.erasureFacts(ctx, ownerID, visits)
 	if err != nil {
-		return nil, 0, err
+		return domain.ErasureResult{}, nil, err
 	}
+	res, plan := domain.PlanErasure(s.opts.Retention, patients, comms, s.today(), s.opts.Location)
+	return res, plan, nil
+}
+
+// erasureFacts groups the owner's visits by patient with each animal's last entry, and
+// counts the communications.
+func (s *Service) erasureFacts(ctx context.Context, ownerID string, visits []*domain.Visit) ([]domain.PatientHistory, int, error) {
 	var order []string
 	byPatient := map[string]*domain.PatientHistory{}
 	for _, v := range visits {
@@ -104,50 +112,117 @@ func (s *Service) erasureFacts(ctx context.Context, ownerID string) ([]domain.Pa
 	return out, comms, err
 }
 
+// erasurePasses bounds the passes of applyErasure over visits that others keep
+// changing meanwhile; the erasure fails after them, and its retry goes on.
+const erasurePasses = 5
+
+// errVisitChanged tells a pass of applyErasure that a visit is no longer the one the
+// plan was made from.
+var errVisitChanged = errors.New("the visit changed since the erasure planned it")
+
 // applyErasure restricts (or removes, or reduces) every visit the erasure holds and
-// erases the communications, then records that it is applied. The change is audited
-// before the answer.
-func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure) error {
+// erases the communications, then records that it is applied, and answers the request
+// with the id. Nothing written to the owner's history is undone for it: each pass
+// reads the owner's visits, plans again those that are not as planned (an amendment or
+// a visit that landed since the plan's read, a visit its recording withdrew) and
+// stores the new plan, and the answer with it, then marks each visit by _id, and the
+// version the mark replaced tells whether the visit changed once more in between, which
+// takes another pass. Once a visit is marked an amendment built on an earlier read fails
+// on its version. The change is audited before the answer.
+func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID string) (domain.ErasureResult, error) {
 	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.erase", e.OwnerID)); err != nil {
-		return fmt.Errorf("audit erasure: %w", err)
+		return domain.ErasureResult{}, fmt.Errorf("audit erasure: %w", err)
 	}
+	for pass := 0; ; pass++ {
+		if pass == erasurePasses {
+			return domain.ErasureResult{}, fmt.Errorf("restrict the visits of owner %s: they changed at every pass: %w", e.OwnerID, apperr.ErrConflict)
+		}
+		done, err := s.restrictPass(ctx, e, requestID)
+		if err != nil {
+			return domain.ErasureResult{}, err
+		}
+		if done {
+			break
+		}
+	}
+	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
+		return domain.ErasureResult{}, err
+	}
+	e.Applied = true
+	e.Version++
+	if err := s.repo.SaveErasure(ctx, e); err != nil {
+		return domain.ErasureResult{}, err
+	}
+	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
+		return domain.ErasureResult{}, err
+	}
+	req, _ := e.Request(requestID)
+	return req.Result, nil
+}
+
+// restrictPass is one pass of applyErasure: it reports false when a visit changed
+// before its mark, so that another pass plans it again.
+func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, requestID string) (bool, error) {
 	// One read of the owner's visits tells which ones only need marking (one write
 	// each); the others are read whole and removed or reduced.
 	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
 	if err != nil {
-		return err
+		return false, err
+	}
+	today := s.today()
+	if !e.AsPlanned(visits, today) {
+		res, plan, err := s.plan(ctx, e.OwnerID, visits)
+		if err != nil {
+			return false, err
+		}
+		if e.Replanned(requestID, plan, res, today) {
+			e.Version++
+			if err := s.repo.SaveErasure(ctx, e); err != nil {
+				return false, err
+			}
+		}
 	}
 	current := make(map[string]*domain.Visit, len(visits))
 	for _, v := range visits {
 		current[v.ID] = v
 	}
-	today := s.today()
+	done := true
 	var marks []domain.Mark
-	for _, r := range e.Visits {
+	var marked []*domain.VisitRetention
+	for i := range e.Visits {
+		r := &e.Visits[i]
 		v, ok := current[r.VisitID]
 		if !ok {
 			continue
 		}
 		if left, gone := r.On(today); !gone && !left.MayReduce(v) {
 			marks = append(marks, s.mark(e, left, v, today))
+			marked = append(marked, r)
 			continue
 		}
-		if _, _, err := s.applyRetention(ctx, e, r, today, domain.SweepResult{}); err != nil {
-			return err
+		_, _, err := s.applyRetention(ctx, e, *r, today, domain.SweepResult{}, r.Version)
+		switch {
+		case errors.Is(err, errVisitChanged), errors.Is(err, apperr.ErrConflict):
+			done = false
+		case err != nil:
+			return false, err
+		default:
+			r.Version++
 		}
 	}
-	if err := s.repo.MarkRestricted(ctx, marks); err != nil {
-		return err
+	before, err := s.repo.MarkRestricted(ctx, marks)
+	if err != nil {
+		return false, err
 	}
-	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
-		return err
+	for i, r := range marked {
+		if before[i] != r.Version {
+			// Written to (or removed) since the read: the next pass plans it again.
+			done = false
+			continue
+		}
+		r.Version++
 	}
-	e.Applied = true
-	e.Version++
-	if err := s.repo.SaveErasure(ctx, e); err != nil {
-		return err
-	}
-	return s.repo.ScheduleErasure(ctx, e)
+	return done, nil
 }
 
 // mark is the marking of v restricted with r on the day today, with its request
@@ -166,8 +241,9 @@ func (s *Service) mark(e *domain.Erasure, r domain.VisitRetention, v *domain.Vis
 // day today: removed when nothing of it is kept any more, else restricted and reduced
 // to what is kept, without request digests past their horizon (e keeps the day after
 // which the sweep removes the others). It returns what is left of r and counts what it
-// removed.
-func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult) (domain.VisitRetention, bool, error) {
+// removed. A version other than 0 is the one r was planned for: found at another,
+// the visit is left for the erasure to plan again (errVisitChanged).
+func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult, version int64) (domain.VisitRetention, bool, error) {
 	left, gone := r.On(today)
 	rec, err := s.repo.GetVisit(ctx, r.VisitID)
 	if errors.Is(err, apperr.ErrNotFound) {
@@ -175,6 +251,9 @@ func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domai
 	}
 	if err != nil {
 		return left, false, err
+	}
+	if version != 0 && rec.Current.Version != version {
+		return left, false, errVisitChanged
 	}
 	removed.Count(*rec, r, left)
 	if gone {
@@ -189,7 +268,11 @@ func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domai
 		}
 	}
 	if reflect.DeepEqual(&kept, rec) {
-		return left, false, s.repo.MarkRestricted(ctx, []domain.Mark{{Retention: left}})
+		before, err := s.repo.MarkRestricted(ctx, []domain.Mark{{Retention: left}})
+		if err == nil && version != 0 && before[0] != version {
+			return left, false, errVisitChanged
+		}
+		return left, false, err
 	}
 	return left, false, s.repo.ReduceVisit(ctx, left, &kept)
 }
@@ -235,7 +318,7 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 			held = append(held, r)
 			continue
 		}
-		left, gone, err := s.applyRetention(ctx, e, r, today, removed)
+		left, gone, err := s.applyRetention(ctx, e, r, today, removed, 0)
 		if err != nil {
 			return err
 		}

@@ -38,9 +38,9 @@ func (r *crashingRepo) crash(step string) error {
 	return nil
 }
 
-func (r *crashingRepo) MarkRestricted(ctx context.Context, marks []domain.Mark) error {
+func (r *crashingRepo) MarkRestricted(ctx context.Context, marks []domain.Mark) ([]int64, error) {
 	if err := r.crash("restrict"); err != nil {
-		return err
+		return nil, err
 	}
 	return r.Repository.MarkRestricted(ctx, marks)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -372,7 +373,7 @@ func (r *erasureRace) SaveErasure(ctx context.Context, e *domain.Erasure) error 
 	return err
 }
 
-func (r *erasureRace) MarkRestricted(ctx context.Context, marks []domain.Mark) error {
+func (r *erasureRace) MarkRestricted(ctx context.Context, marks []domain.Mark) ([]int64, error) {
 	r.run("mark")
 	return r.Repository.MarkRestricted(ctx, marks)
 }
@@ -395,18 +396,29 @@ func billingRace(t *testing.T, now time.Time) (*historymongo.Repository, *Servic
 		Visit: domain.Visit{Invoices: []domain.Invoice{{Number: "2026-77", State: domain.InvoiceOpen}}}}
 }
 
-// checkRestrictedAsPlanned checks that v is stored restricted as an erasure planned it
-// without invoices: none, its content as v shows it and that many amendments. It
-// returns the stored version.
-func checkRestrictedAsPlanned(t *testing.T, repo domain.Repository, v *domain.Visit, amendments int) int64 {
+// checkRestrictedWithInvoice checks that v is stored restricted with billing's open
+// invoice, its content as v shows it and that many amendments, kept for bookkeeping by
+// the erasure's plan, and that res, the erasure's answer, needs the identity code as
+// long as the invoice is kept. It returns the stored version.
+func checkRestrictedWithInvoice(t *testing.T, repo domain.Repository, v *domain.Visit, amendments int, res domain.ErasureResult) int64 {
 	t.Helper()
 	rec, err := repo.GetVisit(t.Context(), v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rec.Current.Restricted || len(rec.Current.Invoices) != 0 || len(rec.Amendments) != amendments ||
+	if !rec.Current.Restricted || len(rec.Current.Invoices) != 1 || len(rec.Amendments) != amendments ||
 		rec.Current.Reason != v.Reason || rec.Current.Findings != v.Findings {
-		t.Errorf("stored %+v with amendments %+v; want the visit restricted as the erasure planned it, without the invoice", rec.Current, rec.Amendments)
+		t.Errorf("stored %+v with amendments %+v; want the visit restricted with the invoice", rec.Current, rec.Amendments)
+	}
+	e, err := repo.GetErasure(t.Context(), v.OwnerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(e.Visits, func(r domain.VisitRetention) bool { return r.VisitID == v.ID })
+	if i < 0 || e.Visits[i].InvoiceUntil.IsZero() || rec.Retention.InvoiceUntil != e.Visits[i].InvoiceUntil {
+		t.Errorf("the erasure holds %+v and the visit %+v; want the invoice kept for bookkeeping", e.Visits, rec.Retention)
+	} else if res.IdentityCodeNeededUntil != e.Visits[i].InvoiceUntil {
+		t.Errorf("the erasure answered the identity code needed until %v, want %v, the open invoice's bookkeeping end", res.IdentityCodeNeededUntil, e.Visits[i].InvoiceUntil)
 	}
 	return rec.Current.Version
 }
@@ -415,10 +427,9 @@ func checkRestrictedAsPlanned(t *testing.T, repo domain.Repository, v *domain.Vi
 // the owner's erasure runs: after it read the visit to plan (without invoices), after
 // it stored that plan, and between the apply's read and its marking; on a visit
 // recorded as it is and on one a veterinarian corrected before. The amendment is
-// refused OWNER_ERASED and withdrawn, so that the visit holds no invoice the erasure
-// did not plan for (kept without its bookkeeping period, or removed after billing was
-// told it was recorded) and its trail as it was, and its retry meets the restricted
-// visit's rules.
+// answered OK and stands: the erasure finds the visit changed since its plan, plans it
+// again and restricts it with the invoice kept for bookkeeping and the identity code
+// needed for it, and the amendment's retry is answered as the amendment made.
 func TestBillingInvoiceAddedWhileErasureRuns(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -450,15 +461,12 @@ func TestBillingInvoiceAddedWhileErasureRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !errors.Is(amendErr, errOwnerErased) {
-				t.Errorf("the amendment racing the erasure answered %v, want OWNER_ERASED", amendErr)
+			if amendErr != nil {
+				t.Errorf("the amendment racing the erasure answered %v, want OK", amendErr)
 			}
-			in.Version = checkRestrictedAsPlanned(t, repo, v, corrections)
-			if !res.IdentityCodeNeededUntil.IsZero() {
-				t.Errorf("the erasure answered the identity code needed until %v for an invoice it does not hold", res.IdentityCodeNeededUntil)
-			}
-			if _, _, err := plain.AmendVisit(as(t, auth.RoleBilling), in); !errors.Is(err, errInvoicesHeld) {
-				t.Errorf("the amendment's retry answered %v, want VISIT_RESTRICTED", err)
+			checkRestrictedWithInvoice(t, repo, v, corrections+1, res)
+			if _, a, err := plain.AmendVisit(as(t, auth.RoleBilling), in); err != nil || a.Version != in.Version+1 {
+				t.Errorf("the amendment's retry answered %+v, %v; want the amendment made", a, err)
 			}
 		})
 	}
@@ -518,9 +526,9 @@ func (r stopsAfterPlanning) SaveErasure(ctx context.Context, e *domain.Erasure) 
 
 // TestAmendmentStoppedWhileErasureRuns: billing's amendment is written after the
 // erasure read the visit to plan and its call stops before it looks for the erasure,
-// which stops too once it stored its plan. The amendment's retry withdraws it
-// (OWNER_ERASED) instead of answering it, so that the erasure, retried, restricts the
-// visit it planned rather than removing an invoice billing was told is recorded.
+// which stops too once it stored its plan. The amendment's retry is answered OK, and
+// the erasure, retried, finds the visit changed since its plan and restricts it with
+// the invoice kept, answering the identity code needed for it.
 func TestAmendmentStoppedWhileErasureRuns(t *testing.T) {
 	repo, plain, v, in := billingRace(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	stopping, err := New(stopsAfterAmending{repo}, &slowRegistry{}, nopAuditor{}, plain.opts)
@@ -539,11 +547,12 @@ func TestAmendmentStoppedWhileErasureRuns(t *testing.T) {
 	if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, erasure); !errors.Is(err, errCrash) {
 		t.Fatalf("the stopping erasure: %v", err)
 	}
-	if _, _, err := plain.AmendVisit(as(t, auth.RoleBilling), in); !errors.Is(err, errOwnerErased) {
-		t.Errorf("the amendment's retry answered %v, want OWNER_ERASED", err)
+	if _, _, err := plain.AmendVisit(as(t, auth.RoleBilling), in); err != nil {
+		t.Errorf("the amendment's retry answered %v, want OK", err)
 	}
-	if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, erasure); err != nil {
+	res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, erasure)
+	if err != nil {
 		t.Fatal(err)
 	}
-	checkRestrictedAsPlanned(t, repo, v, 0)
+	checkRestrictedWithInvoice(t, repo, v, 1, res)
 }

@@ -74,7 +74,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	if err := s.settleWithErasure(ctx, created); err != nil {
+	if err := s.settleVisit(ctx, created); err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
@@ -113,25 +113,63 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	if !same {
 		return nil, apperr.RequestIDReused("another visit of this patient")
 	}
+	if !rec.Current.Restricted {
+		// The first call may still be settling with an erasure, or have stopped before.
+		if err := s.settleVisit(ctx, &rec.Current); err != nil {
+			return nil, fmt.Errorf("record visit: %w", err)
+		}
+	}
 	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
 }
 
-// settleWithErasure handles an erasure of the owner decided while v was being written
-// (the check before the write raced it): a visit the erasure planned is in its hands
-// (restricted and kept for its retention); one it did not plan would have been refused,
-// so it is removed and the caller told.
-func (s *Service) settleWithErasure(ctx context.Context, v *domain.Visit) error {
-	e, err := s.repo.GetErasure(ctx, v.OwnerID)
+// erasureMissed reports whether an erasure of the owner has a stored plan that does
+// not hold the visit, which a call checks after writing to the unrestricted visit. No
+// erasure, or one not planned yet, will see the write: its passes read the owner's
+// visits after the plan is stored, and plan again what changed (see applyErasure); a
+// plan holding the visit is compared with the visit at each mark. A plan without it
+// was made before the visit was recorded, and the erasure may already have answered
+// without it.
+func (s *Service) erasureMissed(ctx context.Context, ownerID, visitID string) (bool, error) {
+	e, err := s.repo.GetErasure(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
-	case slices.ContainsFunc(e.Visits, func(r domain.VisitRetention) bool { return r.VisitID == v.ID }):
-		return nil
+		return false, err
 	}
-	if err := s.repo.DeleteVisit(ctx, v.ID); err != nil {
+	return e.Planned() && !e.Holds(visitID), nil
+}
+
+// settleVisit handles an erasure of the owner decided while v was being recorded (the
+// check before the write raced it): a visit the erasure missed would have been
+// refused, so it is removed and the caller told, unless the erasure restricted it
+// meanwhile (it then holds it, and plans it before answering) or it was amended since
+// (the amendment's own check settles it; its recording stays refused).
+func (s *Service) settleVisit(ctx context.Context, v *domain.Visit) error {
+	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID)
+	if err != nil || !missed {
+		return err
+	}
+	removed, err := s.repo.DeleteUnamendedVisit(ctx, v.ID)
+	if err != nil || removed {
 		return errors.Join(errOwnerErased, err)
+	}
+	return s.heldByErasure(ctx, v.ID, 0)
+}
+
+// heldByErasure answers a write to a visit the erasure missed that could not be
+// undone as the visit changed since: when the erasure has restricted it with the write
+// (the amendment at version; 0 for the recording), it holds the write and plans it
+// again before answering; else the write stays refused.
+func (s *Service) heldByErasure(ctx context.Context, id string, version int64) error {
+	rec, err := s.repo.GetVisit(ctx, id)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return errOwnerErased
+	case err != nil:
+		return errors.Join(errOwnerErased, err)
+	case rec.Current.Restricted && (version == 0 || slices.ContainsFunc(rec.Amendments, func(a domain.Amendment) bool { return a.Version == version })):
+		return nil
 	}
 	return errOwnerErased
 }
@@ -295,40 +333,37 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	if !rec.Current.Restricted {
-		if err := s.withdrawRacingAmendment(ctx, &next, a.Version); err != nil {
+		if err := s.settleAmendment(ctx, &next, a.Version); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
 	}
 	return s.amended(ctx, &next, &a)
 }
 
-// withdrawRacingAmendmentAttempts bounds the rewrites of a visit that others keep
-// changing meanwhile (the erasure restricting or reducing it, amendments built on
-// this one withdrawing themselves).
-const withdrawRacingAmendmentAttempts = 5
+// settleAttempts bounds the re-reads of a visit that others keep changing while an
+// amendment settles with an erasure.
+const settleAttempts = 5
 
-// withdrawRacingAmendment handles an erasure of the owner of v decided while the
-// amendment at version was being written to the unrestricted v: the erasure planned
-// the visit from a read that may come before the amendment, and told the owner service
-// (which drops the identity code once no open invoice needs it) what it keeps, so an
-// invoice added now would be kept without its bookkeeping period or removed unseen.
-// Like a record of a visit racing the erasure, the amendment is withdrawn, with any
-// built on it, and the caller told; the visit is left as the erasure planned it.
-func (s *Service) withdrawRacingAmendment(ctx context.Context, v *domain.Visit, version int64) error {
-	if err := s.checkNotErased(ctx, v.OwnerID); !errors.Is(err, errOwnerErased) {
+// settleAmendment handles an erasure of the owner of v decided while the amendment at
+// version was being written to the unrestricted v. An erasure that will see the write
+// (see erasureMissed) keeps it and answers for it. One that missed the visit (recorded
+// after the plan's read) would have refused it: the amendment alone is withdrawn, and
+// only while nothing is built on it, so that nothing answered to anyone else is undone;
+// the caller is told. If the erasure restricted the visit with the amendment meanwhile,
+// it holds it and the amendment stands.
+func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version int64) error {
+	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID)
+	if err != nil || !missed {
 		return err
 	}
-	for range withdrawRacingAmendmentAttempts {
+	for range settleAttempts {
 		rec, err := s.repo.GetVisit(ctx, v.ID)
-		switch {
-		case errors.Is(err, apperr.ErrNotFound):
-			return errOwnerErased // removed by the erasure
-		case err != nil:
-			return errors.Join(errOwnerErased, err)
+		if err != nil {
+			return s.heldByErasure(ctx, v.ID, version)
 		}
 		back, ok := domain.Withdraw(*rec, version)
-		if !ok {
-			return errOwnerErased // withdrawn by a retry, or by one built on it
+		if !ok || rec.Current.Restricted {
+			return s.heldByErasure(ctx, v.ID, version)
 		}
 		err = s.repo.WithdrawAmendments(ctx, &back, rec.Current.Version)
 		switch {
@@ -338,7 +373,7 @@ func (s *Service) withdrawRacingAmendment(ctx context.Context, v *domain.Visit, 
 			return errors.Join(errOwnerErased, err)
 		}
 	}
-	return errors.Join(errOwnerErased, fmt.Errorf("withdraw the amendment of visit %s: it changed at every attempt: %w", v.ID, apperr.ErrConflict))
+	return s.heldByErasure(ctx, v.ID, version)
 }
 
 // amendedFields are the fields an amendment with the mask paths corrects, as it keeps them.
@@ -376,7 +411,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
-		if err := s.withdrawRacingAmendment(ctx, &rec.Current, done.Version); err != nil {
+		if err := s.settleAmendment(ctx, &rec.Current, done.Version); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
 	}

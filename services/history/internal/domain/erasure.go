@@ -52,6 +52,17 @@ type VisitRetention struct {
 	RecordUntil   retention.Date
 	MedicineUntil retention.Date
 	InvoiceUntil  retention.Date
+	// Version is the version of the visit the erasure planned from, raised with each of
+	// its own writes while it applies the plan: a visit found at another version
+	// changed meanwhile (an amendment landed before the marking) and is planned again.
+	// The sweep does not use it.
+	Version int64
+}
+
+// SameDays reports whether r and o keep the same parts of the same visit for as long.
+func (r VisitRetention) SameDays(o VisitRetention) bool {
+	r.Version = o.Version
+	return r == o
 }
 
 // Until is the last day anything of the visit is kept; zero when nothing is.
@@ -161,7 +172,8 @@ func WithoutDigests(rec VisitRecord) VisitRecord {
 
 // Mark is a visit to mark restricted with its retention. With DropDigests its request
 // digests are removed in the same write: its own and its amendments', fewer than
-// Version, the version read.
+// Version, the version read (a visit's version counts its amendments until it is first
+// marked, so an amendment that lands after the read keeps its digest).
 type Mark struct {
 	Retention   VisitRetention
 	DropDigests bool
@@ -192,7 +204,7 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		}
 		animal := keptUntil(p.Decide(facts, today, loc))
 		for _, v := range ph.Visits {
-			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords]}
+			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version}
 			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
@@ -329,6 +341,79 @@ func (e *Erasure) Request(id string) (ErasureRequest, bool) {
 		return ErasureRequest{}, false
 	}
 	return e.Requests[i], true
+}
+
+// Planned reports whether a decision is stored: the plan of the owner's visits, which
+// the erasure reads again and adapts (see Replanned) before it answers.
+func (e *Erasure) Planned() bool { return len(e.Requests) > 0 }
+
+// Holds reports whether the plan holds the visit.
+func (e *Erasure) Holds(visitID string) bool {
+	return slices.ContainsFunc(e.Visits, func(r VisitRetention) bool { return r.VisitID == visitID })
+}
+
+// AsPlanned reports whether visits, the owner's visits as read now on the day today,
+// are those the plan was made from: each held at the version planned, and every
+// visit held that still keeps something found.
+func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
+	found := make(map[string]int64, len(visits))
+	for _, v := range visits {
+		found[v.ID] = v.Version
+	}
+	held := 0
+	for _, r := range e.Visits {
+		version, ok := found[r.VisitID]
+		if _, gone := r.On(today); !ok && gone {
+			continue
+		}
+		if !ok || version != r.Version {
+			return false
+		}
+		held++
+	}
+	return held == len(visits)
+}
+
+// Replanned takes plan and res, made for the request with the id from the visits as
+// they are now, in place of the plan e holds. The answer to the request changes only
+// when the plan keeps other parts or for another time than the one answered (an
+// amendment added an invoice, say) or an open invoice needs the identity code longer:
+// planned again only because its own writes raised the versions (an erasure stopped
+// halfway and retried), the counts of what was erased stay as first answered, which a
+// plan from the reduced visits would no longer count. It reports whether the answer
+// changed, which must then be stored before it is given.
+func (e *Erasure) Replanned(id string, plan []VisitRetention, res ErasureResult, today retention.Date) bool {
+	old := e.Visits
+	e.Visits = plan
+	i := slices.IndexFunc(e.Requests, func(r ErasureRequest) bool { return r.RequestID == id })
+	if i < 0 {
+		return false
+	}
+	if sameDays(old, plan, today) && !res.IdentityCodeNeededUntil.After(e.Requests[i].Result.IdentityCodeNeededUntil) {
+		return false
+	}
+	e.Requests[i].Result = res
+	return true
+}
+
+// sameDays reports whether plan keeps what old keeps, leaving out what old keeps
+// nothing of any more on the day today.
+func sameDays(old, plan []VisitRetention, today retention.Date) bool {
+	n := 0
+	for _, o := range old {
+		j := slices.IndexFunc(plan, func(p VisitRetention) bool { return p.VisitID == o.VisitID })
+		if j < 0 {
+			if _, gone := o.On(today); gone {
+				continue
+			}
+			return false
+		}
+		if !plan[j].SameDays(o) {
+			return false
+		}
+		n++
+	}
+	return n == len(plan)
 }
 
 // NextDue is the earliest day after which the sweep has something to remove; zero when

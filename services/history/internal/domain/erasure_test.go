@@ -169,3 +169,56 @@ func TestMayReduce(t *testing.T) {
 		}
 	}
 }
+
+// TestErasureAdaptsToWrites pins when an erasure plans again (AsPlanned) and when the
+// new plan changes its answer (Replanned): a visit amended, recorded or removed since
+// the plan's read is not as planned; a plan keeping the same parts as long leaves the
+// answer as first given, one keeping more, or needing the identity code longer, does not.
+func TestErasureAdaptsToWrites(t *testing.T) {
+	today := day(2026, 11, 25)
+	kept := VisitRetention{VisitID: "v1", RecordUntil: day(2029, 11, 25), Version: 1}
+	passed := VisitRetention{VisitID: "v0", RecordUntil: day(2026, 1, 1), Version: 1}
+	answered := ErasureResult{OwnerNamedUntil: day(2029, 11, 25)}
+	erasure := func() *Erasure {
+		return &Erasure{Requests: []ErasureRequest{{RequestID: "r", Result: answered}}, Visits: []VisitRetention{kept, passed}}
+	}
+	for _, tc := range []struct {
+		name   string
+		visits []*Visit
+		want   bool
+	}{
+		{"as read", []*Visit{{ID: "v1", Version: 1}}, true},
+		{"amended since", []*Visit{{ID: "v1", Version: 2}}, false},
+		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}}, false},
+		{"one kept removed", nil, false},
+	} {
+		if got := erasure().AsPlanned(tc.visits, today); got != tc.want {
+			t.Errorf("%s: as planned %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	invoiced := kept
+	invoiced.InvoiceUntil = day(2032, 12, 31)
+	for _, tc := range []struct {
+		name    string
+		plan    []VisitRetention
+		res     ErasureResult
+		changed bool
+	}{
+		{"only versions raised", []VisitRetention{{VisitID: "v1", RecordUntil: day(2029, 11, 25), Version: 3}}, ErasureResult{}, false},
+		{"an invoice added", []VisitRetention{invoiced}, ErasureResult{IdentityCodeNeededUntil: day(2032, 12, 31)}, true},
+		{"an invoice reopened", []VisitRetention{kept}, ErasureResult{IdentityCodeNeededUntil: day(2032, 12, 31)}, true},
+		{"a visit removed", nil, ErasureResult{}, true},
+	} {
+		e := erasure()
+		if got := e.Replanned("r", tc.plan, tc.res, today); got != tc.changed {
+			t.Errorf("%s: changed %v, want %v", tc.name, got, tc.changed)
+		}
+		want := answered
+		if tc.changed {
+			want = tc.res
+		}
+		if !reflect.DeepEqual(e.Requests[0].Result, want) || !reflect.DeepEqual(e.Visits, tc.plan) {
+			t.Errorf("%s: holds %+v answering %+v", tc.name, e.Visits, e.Requests[0].Result)
+		}
+	}
+}

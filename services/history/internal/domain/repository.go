@@ -78,8 +78,10 @@ type Repository interface {
 	// MarkRestricted marks each visit restricted with its retention, by _id, and raises
 	// its version, so that an amendment built on a read from before fails as stale
 	// instead of applying to the restricted visit; visits no longer there are skipped.
-	// A mark's DropDigests removes the visit's request digests in the same write.
-	MarkRestricted(ctx context.Context, marks []Mark) error
+	// A mark's DropDigests removes the visit's request digests in the same write. It
+	// returns the version each visit had just before its mark, 0 for one not there,
+	// which tells the erasure whether the visit is still the one it planned from.
+	MarkRestricted(ctx context.Context, marks []Mark) ([]int64, error)
 	// DropDigests removes the request digests of each visit, by _id, and raises its
 	// version (an amendment being withdrawn from a read from before would write them
 	// back); the visit's Version bounds its amendments. Visits no longer there are
@@ -91,6 +93,9 @@ type Repository interface {
 	// version; else apperr.ErrConflict. The new version keeps an amendment built on the
 	// unreduced record from writing it back.
 	ReduceVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error
+	// DeleteUnamendedVisit deletes the visit when it is neither amended nor restricted,
+	// so that nothing but its recording goes; it reports whether it did.
+	DeleteUnamendedVisit(ctx context.Context, id string) (bool, error)
 	// DeleteVisit deletes the visit; a missing one is not an error.
 	DeleteVisit(ctx context.Context, id string) error
 

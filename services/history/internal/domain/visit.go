@@ -181,13 +181,14 @@ func Apply(v Visit, corrected *Visit, paths []string) Visit {
 	return v
 }
 
-// Withdraw returns rec without the amendment made at version and those made after it
-// (built on it), its current view replayed from the original through the amendments
-// kept, at the version after rec's; ok is false when no amendment has that version.
-// A reduced record replays to its reduced view: Restrict reduces every part alike.
+// Withdraw returns rec without its last amendment, made at version, its current view
+// replayed from the original through the amendments before it, at the version after
+// rec's; ok is false when the last amendment is not the one made at version (none
+// was, or another was built on it). A reduced record replays to its reduced view:
+// Restrict reduces every part alike.
 func Withdraw(rec VisitRecord, version int64) (out VisitRecord, ok bool) {
-	i := slices.IndexFunc(rec.Amendments, func(a Amendment) bool { return a.Version == version })
-	if i < 0 {
+	i := len(rec.Amendments) - 1
+	if i < 0 || rec.Amendments[i].Version != version {
 		return rec, false
 	}
 	out = rec

@@ -135,9 +135,9 @@ func TestSettlesHeldInvoices(t *testing.T) {
 	}
 }
 
-// TestWithdraw withdraws an amendment from a record: the view is replayed from the
-// original through the amendments before it, those after it go too, and a reduced
-// record replays to its reduced view.
+// TestWithdraw withdraws the last amendment from a record: the view is replayed from
+// the original through the amendments before it, one with another built on it stays,
+// and a reduced record replays to its reduced view.
 func TestWithdraw(t *testing.T) {
 	original := Visit{ID: "v-1", Clinic: ClinicKangasala, StartTime: now, Reason: "check", Version: 1, Updated: now}
 	findings := Amendment{Version: 2, Time: now.Add(time.Hour), Fields: []string{"findings"}, Corrected: Visit{Findings: "Fracture."}}
@@ -167,8 +167,7 @@ func TestWithdraw(t *testing.T) {
 		{"the only amendment", amended(invoice), 4, VisitRecord{Original: original, Current: original, Amendments: []Amendment{}}, true},
 		{"the last amendment", amended(findings, invoice), 4,
 			VisitRecord{Original: original, Current: withFindings, Amendments: []Amendment{findings}}, true},
-		{"one with another built on it", amended(findings, invoice), 2,
-			VisitRecord{Original: original, Current: original, Amendments: []Amendment{}}, true},
+		{"one with another built on it", amended(findings, invoice), 2, amended(findings, invoice), false},
 		{"a reduced record", reduced, 4, VisitRecord{Original: reduced.Original, Current: reduced.Original,
 			Amendments: reduced.Amendments[:1], Retention: reduced.Retention}, true},
 		{"none at that version", amended(findings), 3, amended(findings), false},

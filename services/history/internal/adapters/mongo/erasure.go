@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/history/internal/domain"
@@ -33,6 +34,9 @@ type retentionDoc struct {
 	RecordUntil   string `bson:"record_until,omitempty"`
 	MedicineUntil string `bson:"medicine_until,omitempty"`
 	InvoiceUntil  string `bson:"invoice_until,omitempty"`
+	// Version is the visit's version the erasure planned from (the erasure document
+	// only).
+	Version int64 `bson:"version,omitempty"`
 }
 
 type dispositionDoc struct {
@@ -80,6 +84,7 @@ func day(d retention.Date) string {
 func retentionToDoc(r domain.VisitRetention) retentionDoc {
 	return retentionDoc{
 		VisitID: r.VisitID, RecordUntil: day(r.RecordUntil), MedicineUntil: day(r.MedicineUntil), InvoiceUntil: day(r.InvoiceUntil),
+		Version: r.Version,
 	}
 }
 
@@ -87,6 +92,7 @@ func retentionToDoc(r domain.VisitRetention) retentionDoc {
 func (d retentionDoc) toDomain(p *days) domain.VisitRetention {
 	return domain.VisitRetention{
 		VisitID: d.VisitID, RecordUntil: p.parse(d.RecordUntil), MedicineUntil: p.parse(d.MedicineUntil), InvoiceUntil: p.parse(d.InvoiceUntil),
+		Version: d.Version,
 	}
 }
 
@@ -183,15 +189,17 @@ func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID stri
 // restriction is what a visit stores of its retention.
 func restriction(r domain.VisitRetention) retentionDoc {
 	d := retentionToDoc(r)
-	d.VisitID = ""
+	d.VisitID, d.Version = "", 0
 	return d
 }
 
-// MarkRestricted implements domain.Repository: one update by _id per visit. (A bulk
-// write would be one command, but the embedded store runs each of its updates as a scan
-// of the collection: a thousand visits took minutes instead of seconds.)
-func (r *Repository) MarkRestricted(ctx context.Context, marks []domain.Mark) error {
-	for _, m := range marks {
+// MarkRestricted implements domain.Repository: one findOneAndUpdate by _id per visit,
+// returning the version it replaced. (A bulk write would be one command, but the
+// embedded store runs each of its updates as a scan of the collection unless it filters
+// on _id alone: a thousand visits took minutes instead of seconds.)
+func (r *Repository) MarkRestricted(ctx context.Context, marks []domain.Mark) ([]int64, error) {
+	before := make([]int64, len(marks))
+	for i, m := range marks {
 		update := bson.M{
 			"$set": bson.M{"restriction": restriction(m.Retention)},
 			"$inc": bson.M{"version": 1},
@@ -199,11 +207,20 @@ func (r *Repository) MarkRestricted(ctx context.Context, marks []domain.Mark) er
 		if m.DropDigests {
 			update["$unset"] = digestFields(m.Version)
 		}
-		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": m.Retention.VisitID}, update); err != nil {
-			return fmt.Errorf("restrict visit %s: %w", m.Retention.VisitID, err)
+		var was struct {
+			Version int64 `bson:"version"`
+		}
+		// The embedded store refuses a projection here: the document comes whole.
+		err := r.visits.FindOneAndUpdate(ctx, bson.M{"_id": m.Retention.VisitID}, update).Decode(&was)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+		case err != nil:
+			return nil, fmt.Errorf("restrict visit %s: %w", m.Retention.VisitID, err)
+		default:
+			before[i] = was.Version
 		}
 	}
-	return nil
+	return before, nil
 }
 
 // DropDigests implements domain.Repository: one update by _id per visit.
@@ -251,6 +268,17 @@ func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention,
 		return fmt.Errorf("visit %s changed while being reduced: %w", ret.VisitID, apperr.ErrConflict)
 	}
 	return nil
+}
+
+// DeleteUnamendedVisit implements domain.Repository: filtered on more than _id (a scan
+// on the embedded store, but rare: only a visit recorded while its owner's erasure
+// ran).
+func (r *Repository) DeleteUnamendedVisit(ctx context.Context, id string) (bool, error) {
+	res, err := r.visits.DeleteOne(ctx, bson.M{"_id": id, "amendments": bson.M{"$exists": false}, "restriction": bson.M{"$exists": false}})
+	if err != nil {
+		return false, fmt.Errorf("delete visit %s: %w", id, err)
+	}
+	return res.DeletedCount == 1, nil
 }
 
 // DeleteVisit implements domain.Repository.
