@@ -10,6 +10,7 @@ import (
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // RecordVisit is the input of RecordVisit.
@@ -332,10 +333,15 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		}
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
-	if !rec.Current.Restricted {
-		if err := s.settleAmendment(ctx, &next, a.Version); err != nil {
-			return nil, nil, fmt.Errorf("amend visit: %w", err)
+	if rec.Current.Restricted {
+		if a.Digest != "" {
+			// The payment's digest is kept through its horizon like the erasure's own.
+			if err := s.keepDigestsUntil(ctx, next.OwnerID, domain.DigestsUntil(&next, s.opts.Location)); err != nil {
+				return nil, nil, fmt.Errorf("amend visit: %w", err)
+			}
 		}
+	} else if err := s.settleAmendment(ctx, &next, a.Version); err != nil {
+		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	return s.amended(ctx, &next, &a)
 }
@@ -374,6 +380,33 @@ func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version 
 		}
 	}
 	return s.heldByErasure(ctx, v.ID, version)
+}
+
+// keepDigestsUntil keeps the owner's erasure record scheduled for a request digest
+// stored on one of their restricted visits until the day until, after which the sweep
+// removes it.
+func (s *Service) keepDigestsUntil(ctx context.Context, ownerID string, until retention.Date) error {
+	for range settleAttempts {
+		e, err := s.repo.GetErasure(ctx, ownerID)
+		if err != nil {
+			return err
+		}
+		if !until.After(e.DigestsUntil) {
+			return nil
+		}
+		e.DigestsUntil = until
+		e.Version++
+		err = s.repo.SaveErasure(ctx, e)
+		switch {
+		case err == nil && e.Applied:
+			return s.repo.ScheduleErasure(ctx, e)
+		case err == nil:
+			return nil // the erasure schedules the record once applied
+		case !errors.Is(err, apperr.ErrConflict):
+			return err
+		}
+	}
+	return fmt.Errorf("keep the erasure of owner %s scheduled: it changed at every attempt: %w", ownerID, apperr.ErrConflict)
 }
 
 // amendedFields are the fields an amendment with the mask paths corrects, as it keeps them.
