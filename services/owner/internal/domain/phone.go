@@ -3,6 +3,8 @@ package domain
 import (
 	"errors"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -29,6 +31,9 @@ const (
 	// The library reads an identity code as a number ("131052-308T" as
 	// +358 131052308), which would then be stored and shown in clear.
 	phoneReasonIdentityCode = "holds a personal identity code"
+	// A code whose check character is a digit, typed with a space, dot or slash for
+	// its hyphen ("040190 0120"), is a valid mobile number to the library.
+	phoneReasonCodeShaped = "shaped like a personal identity code"
 )
 
 // Field violations of a refused phone number; none repeats the input.
@@ -38,6 +43,8 @@ const (
 		"(no letters, and no extension, which cannot be kept): write the direct number, e.g. +358 40 123 4567"
 	phoneIdentityCodeViolation = "must not contain a personal identity code or text shaped like one " +
 		"(six digits, a hyphen or century letter and four characters): write the phone number, e.g. +358 40 123 4567"
+	phoneCodeShapedViolation = "must not be written as six digits, a separator and four digits that form a personal identity code: " +
+		"write the number in its usual groups, e.g. 040 123 4567"
 )
 
 // PhoneError says why a phone number is rejected.
@@ -61,6 +68,9 @@ func NormalizePhone(s string) (string, error) {
 	if identitycode.Contains(s) {
 		return "", &PhoneError{Reason: phoneReasonIdentityCode}
 	}
+	if codeWithSeparator(s) {
+		return "", &PhoneError{Reason: phoneReasonCodeShaped}
+	}
 	if strings.IndexFunc(s, notInPhoneNumber) >= 0 {
 		return "", &PhoneError{Reason: phoneReasonCharacters}
 	}
@@ -80,6 +90,31 @@ func notInPhoneNumber(r rune) bool {
 	return (r < '0' || r > '9') && !strings.ContainsRune("+ .-()/", r)
 }
 
+// codeWithSeparator reports whether s is six digits, one separator and four digits
+// that make a valid identity code with a hyphen for the separator. The same digits
+// without a separator ("0401900120") are left alone: they cannot be told from a real
+// mobile number (see docs/DATA_PROTECTION.md).
+func codeWithSeparator(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 11 || !allDigits(s[:6]) {
+		return false
+	}
+	sep, size := utf8.DecodeRuneInString(s[6:])
+	if unicode.IsLetter(sep) || unicode.IsDigit(sep) {
+		return false
+	}
+	rest := s[6+size:]
+	if len(rest) != 4 || !allDigits(rest) {
+		return false
+	}
+	_, err := identitycode.Parse(s[:6]+"-"+rest, true)
+	return err == nil
+}
+
+func allDigits(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
+}
+
 // NormalizePhoneField returns the phone number s given in field in E.164 form, or
 // records in v why it is refused.
 func NormalizePhoneField(v *apperr.ValidationError, field, s string) string {
@@ -89,6 +124,8 @@ func NormalizePhoneField(v *apperr.ValidationError, field, s string) string {
 	case err == nil:
 	case errors.As(err, &pe) && pe.Reason == phoneReasonIdentityCode:
 		v.Add(field, phoneIdentityCodeViolation)
+	case errors.As(err, &pe) && pe.Reason == phoneReasonCodeShaped:
+		v.Add(field, phoneCodeShapedViolation)
 	case errors.As(err, &pe) && pe.Reason == phoneReasonCharacters:
 		v.Add(field, phoneCharactersViolation)
 	default:

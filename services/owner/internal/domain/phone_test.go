@@ -40,6 +40,15 @@ func TestNormalizePhone(t *testing.T) {
 		{"identity code without its hyphen", "131052308T", "", phoneReasonCharacters},
 		{"identity code with a space for its hyphen", "131052 308T", "", phoneReasonCharacters},
 		{"identity code with a spaced check character", "131052-308 T", "", phoneReasonCharacters},
+		// A digit check character leaves no letter to refuse.
+		{"identity code with a space for its hyphen and a digit check character", "040190 0120", "", phoneReasonCodeShaped},
+		{"identity code with a dot for its hyphen", "040190.0120", "", phoneReasonCodeShaped},
+		{"identity code with a slash for its hyphen", "040190/0120", "", phoneReasonCodeShaped},
+		{"another identity code with a space for its hyphen", "050190 0230", "", phoneReasonCodeShaped},
+		{"temporary identity code with a space for its hyphen, spaced around", " 131052 9030 ", "", phoneReasonCodeShaped},
+		{"number in six and four that is no identity code", "040123 4567", "+358401234567", ""},
+		// Cannot be told from a mobile number, so it is taken as one (DATA_PROTECTION).
+		{"identity code without its hyphen and a digit check character", "0401900120", "+358401900120", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,11 +68,11 @@ func TestNormalizePhone(t *testing.T) {
 }
 
 func FuzzNormalizePhone(f *testing.F) {
-	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T", "131052308T", "040 123 4567 ext. 5"} {
+	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T", "131052308T", "040 123 4567 ext. 5", "040190 0120"} {
 		f.Add(s)
 	}
 	reasons := map[string]bool{}
-	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonCharacters, phoneReasonIdentityCode} {
+	for _, r := range []string{phoneReasonTooLong, phoneReasonParse, phoneReasonInvalid, phoneReasonCharacters, phoneReasonIdentityCode, phoneReasonCodeShaped} {
 		reasons["phone number: "+r] = true
 	}
 	f.Fuzz(func(t *testing.T, s string) {
