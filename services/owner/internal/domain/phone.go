@@ -71,6 +71,12 @@ func NormalizePhone(s string) (string, error) {
 	if codeWithSeparator(s) {
 		return "", &PhoneError{Reason: phoneReasonCodeShaped}
 	}
+	s = strings.Map(plainSeparator, s)
+	// A partner system's tel: URI of a global number (RFC 3966); its parameters
+	// (";ext=", ";phone-context=") are refused with the other characters.
+	if len(s) > len("tel:+") && strings.EqualFold(s[:len("tel:")], "tel:") && s[len("tel:")] == '+' {
+		s = s[len("tel:"):]
+	}
 	if strings.IndexFunc(s, notInPhoneNumber) >= 0 {
 		return "", &PhoneError{Reason: phoneReasonCharacters}
 	}
@@ -113,6 +119,19 @@ func codeWithSeparator(s string) bool {
 
 func allDigits(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
+}
+
+// plainSeparator turns the separators a number pasted from a web page or a word
+// processor carries between its groups (no-break spaces, typographic dashes) into the
+// ASCII ones the character check allows.
+func plainSeparator(r rune) rune {
+	switch {
+	case r == '\u00a0' || r == '\u202f':
+		return ' '
+	case r >= '\u2010' && r <= '\u2015':
+		return '-'
+	}
+	return r
 }
 
 // NormalizePhoneField returns the phone number s given in field in E.164 form, or

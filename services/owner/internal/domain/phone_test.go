@@ -49,6 +49,21 @@ func TestNormalizePhone(t *testing.T) {
 		{"number in six and four that is no identity code", "040123 4567", "+358401234567", ""},
 		// Cannot be told from a mobile number, so it is taken as one (DATA_PROTECTION).
 		{"identity code without its hyphen and a digit check character", "0401900120", "+358401900120", ""},
+		// Pasted from a web page, an e-mail signature or a word processor.
+		{"no-break spaces", "040\u00a0123\u00a04567", "+358401234567", ""},
+		{"international with no-break spaces", "+358\u00a040\u00a0123\u00a04567", "+358401234567", ""},
+		{"narrow no-break spaces", "040\u202f123\u202f4567", "+358401234567", ""},
+		{"en dash", "06\u2013123 4567", "+35861234567", ""},
+		{"hyphen and em dash", "040\u2010123\u20144567", "+358401234567", ""},
+		{"identity code with a no-break space for its hyphen", "040190\u00a00120", "", phoneReasonCodeShaped},
+		{"identity code with an en dash for its hyphen", "040190\u20130120", "", phoneReasonIdentityCode},
+		// A partner system's tel: URI (RFC 3966) of a global number.
+		{"tel URI", "tel:+358-40-123-4567", "+358401234567", ""},
+		{"tel URI in upper case", "TEL:+358401234567", "+358401234567", ""},
+		{"tel URI of a local number", "tel:0401234567", "", phoneReasonCharacters},
+		{"tel URI with an extension", "tel:+35861234567;ext=5", "", phoneReasonCharacters},
+		{"tel URI with a phone context", "tel:0401234567;phone-context=+358", "", phoneReasonCharacters},
+		{"tel URI twice", "tel:tel:+358401234567", "", phoneReasonCharacters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +83,7 @@ func TestNormalizePhone(t *testing.T) {
 }
 
 func FuzzNormalizePhone(f *testing.F) {
-	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T", "131052308T", "040 123 4567 ext. 5", "040190 0120"} {
+	for _, s := range []string{"040 123 4567", "+46 8 123 456 78", "", "+", "+358", "tel:+358401234567", "040\x00123", "131052-308T", "131052308T", "040 123 4567 ext. 5", "040190 0120", "040\u00a0123\u20134567", "TEL:+358401234567"} {
 		f.Add(s)
 	}
 	reasons := map[string]bool{}
