@@ -232,9 +232,10 @@ func checkServed(w Workload, vars []config.Variable) []error {
 }
 
 // isLoopback reports whether a listen address's host is loopback only. An empty host
-// listens on every address.
+// listens on every address. The resolver reads /etc/hosts without regard to case and
+// takes "localhost." as the same name.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -186,6 +186,18 @@ func TestKubernetesWiring(t *testing.T) {
 				"deployment owner: service owner port 7101 reaches port 7101, but GRPC_ADDR=localhost:7101 listens on loopback",
 				"deployment gateway: OWNER_GRPC_TARGET=owner:7101 reaches owner, but owner's GRPC_ADDR=localhost:7101 listens on loopback",
 			}},
+		{name: "GATEWAY_ADDR on localhost in capitals",
+			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/GATEWAY_ADDR, value: "LOCALHOST:8443"}`),
+			want: []string{
+				"deployment gateway: service gateway port 8443 reaches port 8443, but GATEWAY_ADDR=LOCALHOST:8443 listens on loopback",
+				"deployment gateway: readiness probe reaches port 8443, but GATEWAY_ADDR=LOCALHOST:8443 listens on loopback",
+			}},
+		{name: "GRPC_ADDR on localhost with a trailing dot",
+			patches: jsonPatch("ConfigMap", "owner-config", `{op: replace, path: /data/GRPC_ADDR, value: "Localhost.:7101"}`),
+			want: []string{
+				"deployment owner: service owner port 7101 reaches port 7101, but GRPC_ADDR=Localhost.:7101 listens on loopback",
+				"deployment gateway: OWNER_GRPC_TARGET=owner:7101 reaches owner, but owner's GRPC_ADDR=Localhost.:7101 listens on loopback",
+			}},
 		{name: "a Service reaching METRICS_ADDR on loopback",
 			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/METRICS_ADDR, value: "127.0.0.1:9090"}`) +
 				jsonPatch("Service", "gateway", `{op: add, path: /spec/ports/-, value: {name: metrics, port: 9090, targetPort: metrics}}`),
