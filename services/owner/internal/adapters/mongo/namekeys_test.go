@@ -431,3 +431,55 @@ func TestRefreshFoldsStoredApostrophes(t *testing.T) {
 		t.Errorf("after the refresh, \"O'Brien\" found %d owners, want 1", n)
 	}
 }
+
+// TestRefreshNameKeysRenamedByAnOlderReplicaBetweenItsWrites: during a rolling upgrade a
+// replica still on the older rules renames the owner between the newer pass's first write
+// (keys, version unset) and its second (version only), and the process dies right after
+// the second, before it can put the rename back. The owner must not be left with the
+// keys the older rules made labelled with the newer version, which no later start would
+// refresh: the next start finds it by the new name as the newer rules fold it.
+func TestRefreshNameKeysRenamedByAnOlderReplicaBetweenItsWrites(t *testing.T) {
+	s := embeddedtest.Start(t)
+	older, db := repoOn(t, embeddedtest.Client(t, s.URI()))
+	older.nameKeysVersion = domain.NameKeysVersion
+	createSøren(t, older, db, "renamed", older.nameKeysVersion)
+	var started, succeeded atomic.Int32
+	var afterSecondWrite bson.Raw
+	monitor := &event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if e.CommandName == "findAndModify" && started.Add(1) == 2 {
+				renameSøren(t, older)
+				// The keys the older rules made of the new name.
+				if _, err := db.Collection(ownersColl).UpdateOne(context.Background(), bson.D{{Key: "_id", Value: "renamed"}},
+					bson.D{{Key: "$set", Value: bson.D{{Key: "name_keys", Value: bson.A{"sören", "ångström"}}, {Key: "sort_key", Value: "ångström sören"}}}}); err != nil {
+					t.Error(err)
+				}
+			}
+		},
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+			if e.CommandName == "findAndModify" && succeeded.Add(1) == 2 {
+				var err error
+				afterSecondWrite, err = db.Collection(ownersColl).FindOne(context.Background(), bson.D{{Key: "_id", Value: "renamed"}}).Raw()
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		},
+	}
+	newer, _ := repoOn(t, monitoredClient(t, s.URI(), monitor))
+	newer.nameKeysVersion = domain.NameKeysVersion + 1
+	_, _ = newer.RefreshNameKeys(t.Context())
+	// The process died right after the second write.
+	if _, err := db.Collection(ownersColl).ReplaceOne(t.Context(), bson.D{{Key: "_id", Value: "renamed"}}, afterSecondWrite); err != nil {
+		t.Fatal(err)
+	}
+	restarted, _ := repoOn(t, embeddedtest.Client(t, s.URI()))
+	restarted.nameKeysVersion = domain.NameKeysVersion + 1
+	if _, err := restarted.RefreshNameKeys(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := storedKeys{NameKeys: []string{"soren", "angstrom"}, Version: domain.NameKeysVersion + 1}
+	if got := readKeys(t, db, "renamed"); !slices.Equal(got.NameKeys, want.NameKeys) || got.Version != want.Version {
+		t.Errorf("keys after the next start: %v, want %v (or a version the next start refreshes)", got, want)
+	}
+}

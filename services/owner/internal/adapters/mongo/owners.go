@@ -486,6 +486,10 @@ const refreshSettleTimeout = 30 * time.Second
 // them there is found to have replaced the names they were made of: a pass stopped in
 // between (a rolling restart, a failed write) would otherwise leave an owner renamed
 // meanwhile with the old name's keys at the current version, which no start refreshes.
+// The second write lowers the version to its own rather than setting it, so a rename by
+// a replica on older rules between the two keeps the older version with its keys; one by
+// a binary from before the version was stored, which leaves none, gets this pass's
+// version until it is put back (as any write of such a binary keeps a stored version).
 // Once the first write is done the owner is finished even if the pass's context ends.
 func (r *Repository) refreshKeys(ctx context.Context, read ownerDoc) (bool, error) {
 	fresh := ownerToDoc(&domain.Owner{GivenNames: read.GivenNames, FamilyName: read.FamilyName})
@@ -511,7 +515,10 @@ func (r *Repository) refreshKeys(ctx context.Context, read ownerDoc) (bool, erro
 			}
 			based = *replaced
 			based.NameKeysVersion = 0
-			replaced, err = r.swapNameKeys(ctx, read.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "name_keys_version", Value: write.NameKeysVersion}}}})
+			// $min, so that keys a replica on older rules wrote in between keep its
+			// version and the next start refreshes them, should this process die
+			// before it puts them back.
+			replaced, err = r.swapNameKeys(ctx, read.ID, bson.D{{Key: "$min", Value: bson.D{{Key: "name_keys_version", Value: write.NameKeysVersion}}}})
 			if err != nil || replaced == nil {
 				return false, err
 			}
@@ -519,6 +526,9 @@ func (r *Repository) refreshKeys(ctx context.Context, read ownerDoc) (bool, erro
 				return attempt == 0, nil
 			}
 			left = write.NameKeysVersion
+			if replaced.NameKeysVersion != 0 {
+				left = min(left, replaced.NameKeysVersion)
+			}
 		}
 		// Another write came in between: what it wrote is put back.
 		based = *replaced
