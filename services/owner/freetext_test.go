@@ -151,7 +151,8 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 // contact data, the check character following from the digits it keeps. Written without
 // its hyphen, or with a space for it or before its check character, the code is not
 // found as one, and is refused for its letter; a code whose check character is a digit,
-// with a space, dot or slash for its hyphen, is refused for its shape (the library reads
+// in two groups of six and four digits however they are set apart (a space, dot, slash,
+// a spaced hyphen, a country code in front), is refused for its shape (the library reads
 // "040190 0120" as the mobile number +358 40 190 0120). A phone search refuses it the
 // same way.
 func TestIdentityCodeInPhoneIsRefused(t *testing.T) {
@@ -170,6 +171,9 @@ func TestIdentityCodeInPhoneIsRefused(t *testing.T) {
 		{"040190 0120", "040190", "401900120"},
 		{"040190.0120", "040190", "401900120"},
 		{"040190/0120", "040190", "401900120"},
+		{"040190 - 0120", "040190", "401900120"},
+		{"040190  0120", "040190", "401900120"},
+		{"+358 040190 0120", "040190", "401900120"},
 	}
 	for _, tc := range codes {
 		servicetest.Refused(t, tc.date, []servicetest.Refusal{

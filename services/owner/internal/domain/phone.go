@@ -3,8 +3,6 @@ package domain
 import (
 	"errors"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -96,29 +94,22 @@ func notInPhoneNumber(r rune) bool {
 	return (r < '0' || r > '9') && !strings.ContainsRune("+ .-()/", r)
 }
 
-// codeWithSeparator reports whether s is six digits, one separator and four digits
-// that make a valid identity code with a hyphen for the separator. The same digits
-// without a separator ("0401900120") are left alone: they cannot be told from a real
-// mobile number (see docs/DATA_PROTECTION.md).
+// codeWithSeparator reports whether the digits of s, after a Finnish country code
+// (358 or 00358), are six and four in two groups that make a valid identity code with
+// a hyphen between them, however the groups are set apart or wrapped ("040190 - 0120",
+// "(040190 0120)", "+358 040190 0120"). The same digits in one group ("0401900120")
+// are left alone: they cannot be told from a real mobile number (see
+// docs/DATA_PROTECTION.md).
 func codeWithSeparator(s string) bool {
-	s = strings.TrimSpace(s)
-	if len(s) < 11 || !allDigits(s[:6]) {
+	groups := strings.FieldsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if len(groups) == 3 && (groups[0] == "358" || groups[0] == "00358") {
+		groups = groups[1:]
+	}
+	if len(groups) != 2 || len(groups[0]) != 6 || len(groups[1]) != 4 {
 		return false
 	}
-	sep, size := utf8.DecodeRuneInString(s[6:])
-	if unicode.IsLetter(sep) || unicode.IsDigit(sep) {
-		return false
-	}
-	rest := s[6+size:]
-	if len(rest) != 4 || !allDigits(rest) {
-		return false
-	}
-	_, err := identitycode.Parse(s[:6]+"-"+rest, true)
+	_, err := identitycode.Parse(groups[0]+"-"+groups[1], true)
 	return err == nil
-}
-
-func allDigits(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
 // plainSeparator turns the separators a number pasted from a web page or a word

@@ -47,6 +47,18 @@ func TestNormalizePhone(t *testing.T) {
 		{"another identity code with a space for its hyphen", "050190 0230", "", phoneReasonCodeShaped},
 		{"temporary identity code with a space for its hyphen, spaced around", " 131052 9030 ", "", phoneReasonCodeShaped},
 		{"number in six and four that is no identity code", "040123 4567", "+358401234567", ""},
+		{"identity code with a spaced hyphen", "040190 - 0120", "", phoneReasonCodeShaped},
+		{"identity code with a hyphen after a space", "040190 -0120", "", phoneReasonCodeShaped},
+		{"identity code with two spaces for its hyphen", "040190  0120", "", phoneReasonCodeShaped},
+		{"identity code with a no-break space and a space for its hyphen", "040190\u00a0 0120", "", phoneReasonCodeShaped},
+		{"identity code with a spaced slash for its hyphen", "040190 / 0120", "", phoneReasonCodeShaped},
+		{"identity code with a space for its hyphen and a full stop", "040190 0120.", "", phoneReasonCodeShaped},
+		{"identity code with a space for its hyphen in brackets", "(040190 0120)", "", phoneReasonCodeShaped},
+		{"identity code after the country code", "+358 040190 0120", "", phoneReasonCodeShaped},
+		{"identity code after the international prefix", "00358 040190 0120", "", phoneReasonCodeShaped},
+		{"identity code in a tel URI", "tel:+358 040190 0120", "", phoneReasonCodeShaped},
+		{"mobile in its usual groups whose digits make an identity code", "040 190 0120", "+358401900120", ""},
+		{"international mobile whose digits make an identity code", "+358 40 190 0120", "+358401900120", ""},
 		// Cannot be told from a mobile number, so it is taken as one (DATA_PROTECTION).
 		{"identity code without its hyphen and a digit check character", "0401900120", "+358401900120", ""},
 		// Pasted from a web page, an e-mail signature or a word processor.
