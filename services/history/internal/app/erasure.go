@@ -68,7 +68,7 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		return domain.ErasureResult{}, err
 	}
 	e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: requestID, DecidedAt: s.now(), Result: res})
-	e.Visits, e.Applied = plan, false
+	e.Visits, e.Closing, e.Applied = plan, false, false
 	e.Version++
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
@@ -128,7 +128,10 @@ var errVisitChanged = errors.New("the visit changed since the erasure planned it
 // stores the new plan, and the answer with it, then marks each visit by _id, and the
 // version the mark replaced tells whether the visit changed once more in between, which
 // takes another pass. Once a visit is marked an amendment built on an earlier read fails
-// on its version. The change is audited before the answer.
+// on its version. A pass that finds everything as planned is followed by close, after
+// which a write the plan does not hold is refused by its own check (erasureMissed),
+// and whatever came in before it is planned by another pass. The change is audited
+// before the answer.
 func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID string) (domain.ErasureResult, error) {
 	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.erase", e.OwnerID)); err != nil {
 		return domain.ErasureResult{}, fmt.Errorf("audit erasure: %w", err)
@@ -137,8 +140,20 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 		if pass == erasurePasses {
 			return domain.ErasureResult{}, fmt.Errorf("restrict the visits of owner %s: they changed at every pass: %w", e.OwnerID, apperr.ErrConflict)
 		}
+		closing := e.Closing
 		done, err := s.restrictPass(ctx, e, requestID)
 		if err != nil {
+			return domain.ErasureResult{}, err
+		}
+		if !done {
+			continue
+		}
+		if closing {
+			// The pass read the visits after Closing was stored: a write checked
+			// before that was among them.
+			break
+		}
+		if done, err = s.close(ctx, e); err != nil {
 			return domain.ErasureResult{}, err
 		}
 		if done {
@@ -158,6 +173,23 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 	}
 	req, _ := e.Request(requestID)
 	return req.Result, nil
+}
+
+// close stores e closing, from when a write that e does not hold is refused, and reads
+// the owner's visits once more: it reports whether they are still as planned, else
+// another pass plans what came in before (a write checked before closing was answered
+// OK, and the erasure must hold it).
+func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
+	e.Closing = true
+	e.Version++
+	if err := s.repo.SaveErasure(ctx, e); err != nil {
+		return false, err
+	}
+	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	if err != nil {
+		return false, err
+	}
+	return e.AsPlanned(visits, s.today()), nil
 }
 
 // restrictPass is one pass of applyErasure: it reports false when a visit changed

@@ -180,27 +180,54 @@ func (r *crashAroundCreate) CreateVisit(ctx context.Context, v *domain.Visit, di
 	return nil, errCrash
 }
 
-// visitRecordedAfterPlan records a visit that passed its check before the owner's
-// erasure began and was written after the erasure stored its plan (which stopped
-// there), its call stopping before it looks for the erasure. It returns the store, a
-// service on it and the visit's request.
-func visitRecordedAfterPlan(t *testing.T) (*historymongo.Repository, *Service, RecordVisit) {
+// pausesAfterLastRead pauses the erasure right after the read that confirms its
+// passes (the first read of the visits once it stored itself closing): it closes
+// readDone, then waits for goOn.
+type pausesAfterLastRead struct {
+	domain.Repository
+	closing        bool
+	readDone, goOn chan struct{}
+}
+
+func (r *pausesAfterLastRead) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	err := r.Repository.SaveErasure(ctx, e)
+	r.closing = r.closing || (err == nil && e.Closing)
+	return err
+}
+
+func (r *pausesAfterLastRead) OwnerVisits(ctx context.Context, ownerID string) ([]*domain.Visit, error) {
+	visits, err := r.Repository.OwnerVisits(ctx, ownerID)
+	if r.closing && r.readDone != nil {
+		close(r.readDone)
+		r.readDone = nil
+		<-r.goOn
+	}
+	return visits, err
+}
+
+// stopsWhenClosing stops (as a process dying would) right after the erasure stored
+// itself closing.
+type stopsWhenClosing struct{ domain.Repository }
+
+func (r stopsWhenClosing) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	if err := r.Repository.SaveErasure(ctx, e); err != nil || !e.Closing || e.Applied {
+		return err
+	}
+	return errCrash
+}
+
+// recordStopping records, under the request id form-1, a visit that passes its check
+// before eraser begins the owner's erasure (erase-1), run by erase just before the
+// visit's write; the recording stops after its write, before it looks for the
+// erasure. It returns a service on the store and the visit's request.
+func recordStopping(t *testing.T, repo domain.Repository, erase func()) (*Service, RecordVisit) {
 	t.Helper()
-	repo := raceRepo(t)
 	reg := &slowRegistry{}
 	plain, err := New(repo, reg, nopAuditor{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eraser, err := New(stopsAfterPlanning{repo}, reg, nopAuditor{}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopping, err := New(&crashAroundCreate{Repository: repo, before: func() {
-		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
-			t.Fatalf("the stopping erasure: %v", err)
-		}
-	}}, reg, nopAuditor{}, Options{})
+	stopping, err := New(&crashAroundCreate{Repository: repo, before: erase}, reg, nopAuditor{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,16 +236,44 @@ func visitRecordedAfterPlan(t *testing.T) (*historymongo.Repository, *Service, R
 	if _, err := stopping.RecordVisit(as(t, auth.RoleVeterinarian), in); !errors.Is(err, errCrash) {
 		t.Fatalf("the stopping visit: %v", err)
 	}
+	return plain, in
+}
+
+// visitRecordedAfterLastRead records a visit that passed its check before the owner's
+// erasure began and was written after the erasure's last read of the visits, its call
+// stopping before it looks for the erasure; the erasure is then applied without it. It
+// returns the store, a service on it and the visit's request.
+func visitRecordedAfterLastRead(t *testing.T) (*historymongo.Repository, *Service, RecordVisit) {
+	t.Helper()
+	repo := raceRepo(t)
+	hooks := &pausesAfterLastRead{Repository: repo, readDone: make(chan struct{}), goOn: make(chan struct{})}
+	eraser, err := New(hooks, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readDone := hooks.readDone
+	eraseDone := make(chan error, 1)
+	plain, in := recordStopping(t, repo, func() {
+		go func() {
+			_, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			eraseDone <- err
+		}()
+		<-readDone
+	})
+	close(hooks.goOn)
+	if err := <-eraseDone; err != nil {
+		t.Fatalf("erasure: %v", err)
+	}
 	return repo, plain, in
 }
 
 // TestRecordVisitRetryAfterStopIsSettled: a visit passes its check, the erasure reads
-// the owner's visits (without it) and stores its plan, the visit is written and its
-// call stops before it looks for the erasure. The retry (same request id) settles it
-// as the first call would have: removed and refused, not left unrestricted on the
-// erased owner.
+// the owner's visits for the last time (without it), the visit is written and its
+// call stops before it looks for the erasure, which is applied. The retry (same
+// request id) settles it as the first call would have: removed and refused, not left
+// unrestricted on the erased owner.
 func TestRecordVisitRetryAfterStopIsSettled(t *testing.T) {
-	repo, plain, in := visitRecordedAfterPlan(t)
+	repo, plain, in := visitRecordedAfterLastRead(t)
 	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), in); !errors.Is(err, errOwnerErased) {
 		t.Errorf("the retry answered %v, want OWNER_ERASED", err)
 	}
@@ -234,13 +289,44 @@ func TestRecordVisitRetryAfterStopIsSettled(t *testing.T) {
 	}
 }
 
+// TestRecordVisitRetryWhileErasureCloses: a visit passes its check and is written
+// after the owner's erasure stored itself closing, which stopped there; the visit's
+// call stops before it looks for the erasure. Its retry cannot tell whether the first
+// call was answered OK before the erasure began closing, so it is told to retry (not
+// refused, which would remove it); the erasure's retry then finds the visit and
+// restricts it, and the visit's retry is answered as any restricted visit's is.
+func TestRecordVisitRetryWhileErasureCloses(t *testing.T) {
+	repo := raceRepo(t)
+	eraser, err := New(stopsWhenClosing{repo}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, in := recordStopping(t, repo, func() {
+		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
+			t.Fatalf("the stopping erasure: %v", err)
+		}
+	})
+	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), in); !errors.Is(err, apperr.ErrUnavailable) {
+		t.Errorf("the retry while the erasure closes answered %v, want UNAVAILABLE", err)
+	}
+	if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), in); !errors.Is(err, errRestricted) {
+		t.Errorf("the retry after the erasure answered %v, want VISIT_RESTRICTED", err)
+	}
+	if visits, err := repo.OwnerVisits(t.Context(), raceOwner); err != nil || len(visits) != 1 || !visits[0].Restricted {
+		t.Errorf("the erased owner's visits: %+v (%v), want the visit restricted", visits, err)
+	}
+}
+
 // TestWritesToAVisitTheErasureMissedAreRefused: a visit is recorded after the owner's
-// erasure read the visits and stored its plan (its call stopped before its own check);
+// erasure read the visits for the last time (its call stopped before its own check);
 // a correction of it and one built on that are each refused, each withdrawing only
 // itself, and the visit's retry then removes it. Nothing of it is left on the erased
 // owner, and the erasure answers as planned.
 func TestWritesToAVisitTheErasureMissedAreRefused(t *testing.T) {
-	repo, plain, in := visitRecordedAfterPlan(t)
+	repo, plain, in := visitRecordedAfterLastRead(t)
 	visits, err := repo.OwnerVisits(t.Context(), raceOwner)
 	if err != nil || len(visits) != 1 {
 		t.Fatalf("visits %+v (%v)", visits, err)
@@ -279,5 +365,92 @@ func TestWritesToAVisitTheErasureMissedAreRefused(t *testing.T) {
 	res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
 	if err != nil || res.OwnerNamedUntil != (domain.ErasureResult{}).OwnerNamedUntil {
 		t.Errorf("the erasure answered %+v, %v; want nothing kept", res, err)
+	}
+}
+
+// eraserHooks pauses the erasure right after its plan's read (readDone, then waits for
+// goOn) and runs afterPlan once right after it stored its plan.
+type eraserHooks struct {
+	domain.Repository
+	readDone, goOn chan struct{}
+	afterPlan      func()
+}
+
+func (r *eraserHooks) OwnerVisits(ctx context.Context, ownerID string) ([]*domain.Visit, error) {
+	visits, err := r.Repository.OwnerVisits(ctx, ownerID)
+	if r.readDone != nil {
+		close(r.readDone)
+		r.readDone = nil
+		<-r.goOn
+	}
+	return visits, err
+}
+
+func (r *eraserHooks) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	err := r.Repository.SaveErasure(ctx, e)
+	if f := r.afterPlan; f != nil && len(e.Requests) > 0 && !e.Applied {
+		r.afterPlan = nil
+		f()
+	}
+	return err
+}
+
+// onCreate runs before once just before a visit's write.
+type onCreate struct {
+	domain.Repository
+	before func()
+}
+
+func (r *onCreate) CreateVisit(ctx context.Context, v *domain.Visit, digest string) (*domain.Visit, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return r.Repository.CreateVisit(ctx, v, digest)
+}
+
+// TestRecordVisitAnsweredOKIsNotRemovedByItsRetry: a visit passes its check,
+// the owner's erasure stores its empty record and reads the visits (without it), the
+// visit is written and, the erasure not planned yet, answered OK. The erasure stores its
+// plan; the client's retry of the recording (its answer was lost) then comes in. The
+// visit answered OK must stay (the erasure's pass plans it).
+func TestRecordVisitAnsweredOKIsNotRemovedByItsRetry(t *testing.T) {
+	repo := raceRepo(t)
+	plain, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := RecordVisit{PatientID: racePatient, RequestID: "form-1", Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}}
+	var retryErr error
+	hooks := &eraserHooks{Repository: repo, readDone: make(chan struct{}), goOn: make(chan struct{}), afterPlan: func() {
+		_, retryErr = plain.RecordVisit(as(t, auth.RoleVeterinarian), in)
+	}}
+	eraser, err := New(hooks, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readDone := hooks.readDone
+	eraseDone := make(chan error, 1)
+	recorder, err := New(&onCreate{Repository: repo, before: func() {
+		go func() {
+			_, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			eraseDone <- err
+		}()
+		<-readDone
+	}}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := recorder.RecordVisit(as(t, auth.RoleVeterinarian), in)
+	close(hooks.goOn)
+	if err != nil {
+		t.Skipf("the recording answered %v: not answered OK", err)
+	}
+	if err := <-eraseDone; err != nil {
+		t.Fatalf("erasure: %v", err)
+	}
+	if _, err := repo.GetVisit(t.Context(), v.ID); err != nil {
+		t.Errorf("the visit was answered OK, then removed when its retry came in (retry answered %v): GetVisit %v", retryErr, err)
 	}
 }

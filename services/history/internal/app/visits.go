@@ -75,7 +75,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	if err := s.settleVisit(ctx, created); err != nil {
+	if err := s.settleVisit(ctx, created, false); err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
@@ -116,38 +116,49 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
-		if err := s.settleVisit(ctx, &rec.Current); err != nil {
+		if err := s.settleVisit(ctx, &rec.Current, true); err != nil {
 			return nil, fmt.Errorf("record visit: %w", err)
 		}
 	}
 	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
 }
 
-// erasureMissed reports whether an erasure of the owner has a stored plan that does
-// not hold the visit, which a call checks after writing to the unrestricted visit. No
-// erasure, or one not planned yet, will see the write: its passes read the owner's
-// visits after the plan is stored, and plan again what changed (see applyErasure); a
-// plan holding the visit is compared with the visit at each mark. A plan without it
-// was made before the visit was recorded, and the erasure may already have answered
-// without it.
-func (s *Service) erasureMissed(ctx context.Context, ownerID, visitID string) (bool, error) {
+// errErasureClosing answers the retry of a write the owner's erasure, now confirming
+// its passes, does not hold: the first call may have been answered OK before the
+// erasure began closing, and the erasure then plans the write; or it came after, and
+// the erasure leaves it out. Only the erasure's end tells which, so the retry is
+// answered once it is applied.
+var errErasureClosing = fmt.Errorf("the owner's erasure is being applied; retry once it is done: %w", apperr.ErrUnavailable)
+
+// erasureMissed reports whether an erasure of the owner missed the visit (see
+// domain.Erasure.Missed), which a call checks after writing to the unrestricted visit.
+// No erasure, or one not closing yet, will see the write: its passes read the owner's
+// visits again before it answers, and plan again what changed (see applyErasure). A
+// retry, whose first call may have been answered OK, is refused only once the erasure
+// is applied without the visit, which then came after the erasure's last read.
+func (s *Service) erasureMissed(ctx context.Context, ownerID, visitID string, retry bool) (bool, error) {
 	e, err := s.repo.GetErasure(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		return false, nil
 	case err != nil:
 		return false, err
+	case !e.Missed(visitID):
+		return false, nil
+	case retry && !e.Applied:
+		return false, errErasureClosing
 	}
-	return e.Planned() && !e.Holds(visitID), nil
+	return true, nil
 }
 
 // settleVisit handles an erasure of the owner decided while v was being recorded (the
 // check before the write raced it): a visit the erasure missed would have been
 // refused, so it is removed and the caller told, unless the erasure restricted it
 // meanwhile (it then holds it, and plans it before answering) or it was amended since
-// (the amendment's own check settles it; its recording stays refused).
-func (s *Service) settleVisit(ctx context.Context, v *domain.Visit) error {
-	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID)
+// (the amendment's own check settles it; its recording stays refused). retry tells a
+// retry of the recording from its first call.
+func (s *Service) settleVisit(ctx context.Context, v *domain.Visit, retry bool) error {
+	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID, retry)
 	if err != nil || !missed {
 		return err
 	}
@@ -340,7 +351,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 				return nil, nil, fmt.Errorf("amend visit: %w", err)
 			}
 		}
-	} else if err := s.settleAmendment(ctx, &next, a.Version); err != nil {
+	} else if err := s.settleAmendment(ctx, &next, a.Version, false); err != nil {
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	return s.amended(ctx, &next, &a)
@@ -353,12 +364,13 @@ const settleAttempts = 5
 // settleAmendment handles an erasure of the owner of v decided while the amendment at
 // version was being written to the unrestricted v. An erasure that will see the write
 // (see erasureMissed) keeps it and answers for it. One that missed the visit (recorded
-// after the plan's read) would have refused it: the amendment alone is withdrawn, and
-// only while nothing is built on it, so that nothing answered to anyone else is undone;
-// the caller is told. If the erasure restricted the visit with the amendment meanwhile,
-// it holds it and the amendment stands.
-func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version int64) error {
-	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID)
+// after the erasure's last read) would have refused it: the amendment alone is
+// withdrawn, and only while nothing is built on it, so that nothing answered to anyone
+// else is undone; the caller is told. If the erasure restricted the visit with the
+// amendment meanwhile, it holds it and the amendment stands. retry tells a retry of
+// the amendment from its first call.
+func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version int64, retry bool) error {
+	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID, retry)
 	if err != nil || !missed {
 		return err
 	}
@@ -444,7 +456,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
-		if err := s.settleAmendment(ctx, &rec.Current, done.Version); err != nil {
+		if err := s.settleAmendment(ctx, &rec.Current, done.Version, true); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
 	}

@@ -316,6 +316,11 @@ type Erasure struct {
 	OwnerID  string
 	Requests []ErasureRequest
 	Visits   []VisitRetention
+	// Closing is set once a pass of the erasure found every visit as planned and
+	// restricted it, before the read of the visits that confirms nothing came in
+	// meanwhile: a write to an unrestricted visit checked before it is stored comes
+	// before that read, so the erasure plans it (see Missed).
+	Closing bool
 	// Applied is set once every visit is restricted (or removed) and the
 	// communications are erased.
 	Applied bool
@@ -343,9 +348,13 @@ func (e *Erasure) Request(id string) (ErasureRequest, bool) {
 	return e.Requests[i], true
 }
 
-// Planned reports whether a decision is stored: the plan of the owner's visits, which
-// the erasure reads again and adapts (see Replanned) before it answers.
-func (e *Erasure) Planned() bool { return len(e.Requests) > 0 }
+// Missed reports whether a write to the unrestricted visit, checked against e after
+// it was written, came too late for the erasure: e is closing or applied and its plan
+// does not hold the visit. Before Closing is stored every write checked is read by
+// the erasure's passes, which plan it before the erasure answers.
+func (e *Erasure) Missed(visitID string) bool {
+	return (e.Closing || e.Applied) && !e.Holds(visitID)
+}
 
 // Holds reports whether the plan holds the visit.
 func (e *Erasure) Holds(visitID string) bool {

@@ -59,6 +59,7 @@ type erasureRequestDoc struct {
 type erasureDoc struct {
 	ID       string              `bson:"_id"`
 	Version  int64               `bson:"version"`
+	Closing  bool                `bson:"closing,omitempty"`
 	Applied  bool                `bson:"applied"`
 	Requests []erasureRequestDoc `bson:"requests"`
 	Visits   []retentionDoc      `bson:"visits,omitempty"`
@@ -109,7 +110,7 @@ func (p *days) parse(s string) retention.Date {
 
 func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	var p days
-	e := &domain.Erasure{OwnerID: d.ID, Applied: d.Applied, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil)}
+	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil)}
 	for _, r := range d.Requests {
 		res := domain.ErasureResult{
 			OwnerNamedUntil: p.parse(r.OwnerNamedUntil), IdentityCodeNeededUntil: p.parse(r.IdentityCodeNeededUntil),
@@ -132,7 +133,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
-		ID: e.OwnerID, Version: e.Version, Applied: e.Applied, Visits: protomap.All(e.Visits, retentionToDoc),
+		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Visits: protomap.All(e.Visits, retentionToDoc),
 		DigestsUntil: day(e.DigestsUntil),
 	}
 	for _, r := range e.Requests {
