@@ -274,7 +274,9 @@ func (s *Service) mark(e *domain.Erasure, r domain.VisitRetention, v *domain.Vis
 // to what is kept, without request digests past their horizon (e keeps the day after
 // which the sweep removes the others). It returns what is left of r and counts what it
 // removed. A version other than 0 is the one r was planned for: found at another,
-// the visit is left for the erasure to plan again (errVisitChanged).
+// the visit is left for the erasure to plan again (errVisitChanged), as is one written
+// to between the read and its deletion (the sweep then fails, and the next one reads it
+// again).
 func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult, version int64) (domain.VisitRetention, bool, error) {
 	left, gone := r.On(today)
 	rec, err := s.repo.GetVisit(ctx, r.VisitID)
@@ -289,7 +291,13 @@ func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domai
 	}
 	removed.Count(*rec, r, left)
 	if gone {
-		return left, true, s.repo.DeleteVisit(ctx, r.VisitID)
+		// Conditional on the version read: an invoice billing added since (answered OK)
+		// must be planned, not deleted with what the read held.
+		deleted, err := s.repo.DeleteVisit(ctx, r.VisitID, rec.Current.Version)
+		if err == nil && !deleted {
+			err = errVisitChanged
+		}
+		return left, err == nil, err
 	}
 	kept := left.Restrict(*rec)
 	if domain.HasDigests(rec) {

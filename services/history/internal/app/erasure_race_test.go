@@ -31,6 +31,17 @@ func (r *afterAmend) AmendVisit(ctx context.Context, id string, expected int64, 
 	return nil
 }
 
+// serviceAt returns a service on a store of its own whose clock stands at now.
+func serviceAt(t *testing.T, now time.Time) (*historymongo.Repository, *Service) {
+	t.Helper()
+	repo := raceRepo(t)
+	s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, s
+}
+
 // payInvoice has billing record, under the request id pay-1, the payment of the open
 // invoice the visit holds, at the version stored now.
 func payInvoice(t *testing.T, s *Service, repo domain.Repository, id string, open domain.Invoice) error {
@@ -52,12 +63,7 @@ func payInvoice(t *testing.T, s *Service, repo domain.Repository, id string, ope
 // correction, which the erasure planned from, stands, and so does the payment.
 func TestPaymentRecordedAfterErasureStands(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	repo := raceRepo(t)
-	opts := Options{Now: func() time.Time { return now }}
-	plain, err := New(repo, &slowRegistry{}, nopAuditor{}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, plain := serviceAt(t, now)
 	open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
 	v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
 		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.AddDate(0, -1, 0), Invoices: []domain.Invoice{open}}})
@@ -70,7 +76,7 @@ func TestPaymentRecordedAfterErasureStands(t *testing.T) {
 			t.Fatal(err)
 		}
 		payErr = payInvoice(t, plain, repo, v.ID, open)
-	}}, &slowRegistry{}, nopAuditor{}, opts)
+	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,5 +458,58 @@ func TestRecordVisitAnsweredOKIsNotRemovedByItsRetry(t *testing.T) {
 	}
 	if _, err := repo.GetVisit(t.Context(), v.ID); err != nil {
 		t.Errorf("the visit was answered OK, then removed when its retry came in (retry answered %v): GetVisit %v", retryErr, err)
+	}
+}
+
+// beforeDelete runs during once, just before the erasure deletes a visit it found with
+// nothing left to keep (after applyRetention's read of it).
+type beforeDelete struct {
+	domain.Repository
+	during func()
+}
+
+func (r *beforeDelete) DeleteVisit(ctx context.Context, id string, version int64) (bool, error) {
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+	return r.Repository.DeleteVisit(ctx, id, version)
+}
+
+// TestInvoiceAddedToAGoneVisitIsNotDeleted: a visit four and a half years old
+// (nothing of it kept: patient records three years) is planned gone; billing adds an
+// open invoice (bookkeeping: six years from the end of 2022) after the erasure's pass
+// read it and before it deletes it. The amendment is answered OK, so the visit must
+// stay, restricted with the invoice, and the answer needs the identity code for it.
+func TestInvoiceAddedToAGoneVisitIsNotDeleted(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, plain := serviceAt(t, now)
+	v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2022, 6, 1, 10, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var amendErr error
+	eraser, err := New(&beforeDelete{Repository: repo, during: func() {
+		_, _, amendErr = plain.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.ID, RequestID: "bill-1", Paths: []string{"invoices"},
+			Version: 1, Reason: "invoiced late", Visit: domain.Visit{Invoices: []domain.Invoice{{Number: "2022-77", State: domain.InvoiceOpen}}}})
+	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amendErr != nil {
+		t.Skipf("the amendment answered %v (not answered OK: nothing lost)", amendErr)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Errorf("billing's invoice was answered OK, then the visit holding it was deleted by the erasure: GetVisit %v; erasure answered identity code needed until %v", err, res.IdentityCodeNeededUntil)
+		return
+	}
+	if len(rec.Current.Invoices) != 1 || res.IdentityCodeNeededUntil.IsZero() {
+		t.Errorf("visit %+v, answer %+v", rec.Current, res)
 	}
 }

@@ -96,8 +96,9 @@ type Repository interface {
 	// DeleteUnamendedVisit deletes the visit when it is neither amended nor restricted,
 	// so that nothing but its recording goes; it reports whether it did.
 	DeleteUnamendedVisit(ctx context.Context, id string) (bool, error)
-	// DeleteVisit deletes the visit; a missing one is not an error.
-	DeleteVisit(ctx context.Context, id string) error
+	// DeleteVisit deletes the visit at the version and reports whether it did: a visit
+	// at another version (written to since it was read) or missing is left.
+	DeleteVisit(ctx context.Context, id string, version int64) (bool, error)
 
 	// GetErasure reads the owner's erasure record; apperr.ErrNotFound when the owner
 	// was never erased.
