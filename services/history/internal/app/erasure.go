@@ -141,7 +141,7 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 			return domain.ErasureResult{}, fmt.Errorf("restrict the visits of owner %s: they changed at every pass: %w", e.OwnerID, apperr.ErrConflict)
 		}
 		closing := e.Closing
-		done, err := s.restrictPass(ctx, e, requestID)
+		done, err := s.restrictPass(ctx, e)
 		if err != nil {
 			return domain.ErasureResult{}, err
 		}
@@ -163,7 +163,7 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
 		return domain.ErasureResult{}, err
 	}
-	e.Applied = true
+	e.Applied, e.Answered = true, len(e.Requests)
 	e.Version++
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
@@ -194,7 +194,7 @@ func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
 
 // restrictPass is one pass of applyErasure: it reports false when a visit changed
 // before its mark, so that another pass plans it again.
-func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, requestID string) (bool, error) {
+func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, error) {
 	// One read of the owner's visits tells which ones only need marking (one write
 	// each); the others are read whole and removed or reduced.
 	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
@@ -207,7 +207,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, requestID
 		if err != nil {
 			return false, err
 		}
-		if e.Replanned(requestID, plan, res, today) {
+		if e.Replanned(plan, res, today) {
 			e.Version++
 			if err := s.repo.SaveErasure(ctx, e); err != nil {
 				return false, err

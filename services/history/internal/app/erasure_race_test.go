@@ -513,3 +513,38 @@ func TestInvoiceAddedToAGoneVisitIsNotDeleted(t *testing.T) {
 		t.Errorf("visit %+v, answer %+v", rec.Current, res)
 	}
 }
+
+// TestSecondRequestAnswersWhatTheVisitsHold: the erasure job's request erase-1
+// stores its plan and stops; a second request erase-2 for the same owner decides and
+// stops too; billing then adds an open invoice (answered OK: the plan holds the
+// visit). erase-1's retry plans the visit again and restricts it with the invoice;
+// erase-2's retry must not answer that no identity code is needed.
+func TestSecondRequestAnswersWhatTheVisitsHold(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, plain, v, in := billingRace(t, now)
+	stopping, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"erase-1", "erase-2"} {
+		if _, err := stopping.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, id); err == nil {
+			t.Fatalf("%s did not stop", id)
+		}
+	}
+	if _, _, err := plain.AmendVisit(as(t, auth.RoleBilling), in); err != nil {
+		t.Fatalf("billing's invoice: %v", err)
+	}
+	res1, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRestrictedWithInvoice(t, repo, v, 1, res1)
+	if res2.IdentityCodeNeededUntil != res1.IdentityCodeNeededUntil {
+		t.Errorf("erase-2 answered the identity code needed until %v, erase-1 %v; the restricted visit holds an open invoice kept until %v",
+			res2.IdentityCodeNeededUntil, res1.IdentityCodeNeededUntil, res1.IdentityCodeNeededUntil)
+	}
+}

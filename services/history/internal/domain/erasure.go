@@ -324,6 +324,10 @@ type Erasure struct {
 	// Applied is set once every visit is restricted (or removed) and the
 	// communications are erased.
 	Applied bool
+	// Answered counts the requests, from the first, answered already: those decided
+	// before the record was last applied, whose retries answer their stored result. A
+	// plan made again updates the answers of the others (see Replanned).
+	Answered int
 	// Version grows with each change; the store writes conditionally on it.
 	Version int64
 	// DigestsUntil is the last day a request digest the erasure or a sweep kept on a
@@ -383,26 +387,27 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 	return held == len(visits)
 }
 
-// Replanned takes plan and res, made for the request with the id from the visits as
-// they are now, in place of the plan e holds. The answer to the request changes only
-// when the plan keeps other parts or for another time than the one answered (an
-// amendment added an invoice, say) or an open invoice needs the identity code longer:
-// planned again only because its own writes raised the versions (an erasure stopped
-// halfway and retried), the counts of what was erased stay as first answered, which a
-// plan from the reduced visits would no longer count. It reports whether the answer
-// changed, which must then be stored before it is given.
-func (e *Erasure) Replanned(id string, plan []VisitRetention, res ErasureResult, today retention.Date) bool {
-	old := e.Visits
+// Replanned takes plan and res, made from the visits as they are now, in place of the
+// plan e holds. The answers to the requests not answered yet (see Answered; two
+// requests may be applying at once, and either one's retry answers once applied)
+// change only when the plan keeps other parts or for another time than the one
+// answered (an amendment added an invoice, say) or an open invoice needs the identity
+// code longer: planned again only because its own writes raised the versions (an
+// erasure stopped halfway and retried), the counts of what was erased stay as first
+// answered, which a plan from the reduced visits would no longer count. It reports
+// whether an answer changed, which must then be stored before it is given.
+func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date) bool {
+	same := sameDays(e.Visits, plan, today)
 	e.Visits = plan
-	i := slices.IndexFunc(e.Requests, func(r ErasureRequest) bool { return r.RequestID == id })
-	if i < 0 {
-		return false
+	changed := false
+	for i := e.Answered; i < len(e.Requests); i++ {
+		if same && !res.IdentityCodeNeededUntil.After(e.Requests[i].Result.IdentityCodeNeededUntil) {
+			continue
+		}
+		e.Requests[i].Result = res
+		changed = true
 	}
-	if sameDays(old, plan, today) && !res.IdentityCodeNeededUntil.After(e.Requests[i].Result.IdentityCodeNeededUntil) {
-		return false
-	}
-	e.Requests[i].Result = res
-	return true
+	return changed
 }
 
 // sameDays reports whether plan keeps what old keeps, leaving out what old keeps

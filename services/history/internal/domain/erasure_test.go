@@ -210,7 +210,7 @@ func TestErasureAdaptsToWrites(t *testing.T) {
 		{"a visit removed", nil, ErasureResult{}, true},
 	} {
 		e := erasure()
-		if got := e.Replanned("r", tc.plan, tc.res, today); got != tc.changed {
+		if got := e.Replanned(tc.plan, tc.res, today); got != tc.changed {
 			t.Errorf("%s: changed %v, want %v", tc.name, got, tc.changed)
 		}
 		want := answered
@@ -219,6 +219,28 @@ func TestErasureAdaptsToWrites(t *testing.T) {
 		}
 		if !reflect.DeepEqual(e.Requests[0].Result, want) || !reflect.DeepEqual(e.Visits, tc.plan) {
 			t.Errorf("%s: holds %+v answering %+v", tc.name, e.Visits, e.Requests[0].Result)
+		}
+	}
+}
+
+// TestReplannedAnswersEveryRequestNotAnswered: a plan made again updates the answer of
+// every request decided since the record was last applied, whichever one plans it,
+// and leaves the answer given to one decided before.
+func TestReplannedAnswersEveryRequestNotAnswered(t *testing.T) {
+	today := day(2026, 11, 25)
+	kept := VisitRetention{VisitID: "v1", RecordUntil: day(2029, 11, 25), Version: 1}
+	invoiced := kept
+	invoiced.InvoiceUntil = day(2032, 12, 31)
+	first := ErasureResult{OwnerNamedUntil: day(2029, 11, 25)}
+	res := ErasureResult{OwnerNamedUntil: day(2032, 12, 31), IdentityCodeNeededUntil: day(2032, 12, 31)}
+	e := &Erasure{Answered: 1, Visits: []VisitRetention{kept}, Requests: []ErasureRequest{
+		{RequestID: "answered", Result: first}, {RequestID: "r1", Result: first}, {RequestID: "r2", Result: first}}}
+	if !e.Replanned([]VisitRetention{invoiced}, res, today) {
+		t.Fatal("an invoice added did not change the answers")
+	}
+	for i, want := range []ErasureResult{first, res, res} {
+		if got := e.Requests[i].Result; !reflect.DeepEqual(got, want) {
+			t.Errorf("request %s answers %+v, want %+v", e.Requests[i].RequestID, got, want)
 		}
 	}
 }

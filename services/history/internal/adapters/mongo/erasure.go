@@ -57,10 +57,13 @@ type erasureRequestDoc struct {
 
 // erasureDoc is an owner's erasure record.
 type erasureDoc struct {
-	ID       string              `bson:"_id"`
-	Version  int64               `bson:"version"`
-	Closing  bool                `bson:"closing,omitempty"`
-	Applied  bool                `bson:"applied"`
+	ID      string `bson:"_id"`
+	Version int64  `bson:"version"`
+	Closing bool   `bson:"closing,omitempty"`
+	Applied bool   `bson:"applied"`
+	// Answered is absent from records stored before it was kept: all their requests
+	// were answered once they were applied.
+	Answered int                 `bson:"answered,omitempty"`
 	Requests []erasureRequestDoc `bson:"requests"`
 	Visits   []retentionDoc      `bson:"visits,omitempty"`
 	// DigestsUntil is the last day a request digest kept on a visit may be needed.
@@ -110,7 +113,7 @@ func (p *days) parse(s string) retention.Date {
 
 func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	var p days
-	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil)}
+	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Answered: d.Answered, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil)}
 	for _, r := range d.Requests {
 		res := domain.ErasureResult{
 			OwnerNamedUntil: p.parse(r.OwnerNamedUntil), IdentityCodeNeededUntil: p.parse(r.IdentityCodeNeededUntil),
@@ -128,12 +131,15 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	if p.err != nil {
 		return nil, fmt.Errorf("erasure record of owner %s: %w", d.ID, p.err)
 	}
+	if d.Applied && d.Answered == 0 {
+		e.Answered = len(e.Requests)
+	}
 	return e, nil
 }
 
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
-		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Visits: protomap.All(e.Visits, retentionToDoc),
+		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Answered: e.Answered, Visits: protomap.All(e.Visits, retentionToDoc),
 		DigestsUntil: day(e.DigestsUntil),
 	}
 	for _, r := range e.Requests {
