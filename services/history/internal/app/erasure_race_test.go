@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,50 +122,59 @@ func TestInvoiceTheErasurePlannedForStands(t *testing.T) {
 // digests were already past the horizon at the erasure (nothing scheduled for them);
 // billing then records the payment under a request id, which stores a digest. The
 // payment keeps the erasure scheduled for it, and the sweep removes it after its
-// horizon.
+// horizon; so does its retry when the payment's call failed after its write, as it
+// kept the erasure scheduled (a store hiccup).
 func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
-	erasedAt := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	clock := erasedAt.AddDate(0, -2, 0)
-	repo := raceRepo(t)
-	s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return clock }, Location: time.UTC,
-		RequestKey: bytes.Repeat([]byte{7}, MinRequestKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
-	v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, RequestID: "visit-1", Visit: domain.Visit{
-		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: clock, Invoices: []domain.Invoice{open}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock = erasedAt
-	if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
-		t.Fatal(err)
-	}
-	clock = erasedAt.AddDate(0, 0, 1)
-	if err := payInvoice(t, s, repo, v.ID, open); err != nil {
-		t.Fatal(err)
-	}
-	if rec, err := repo.GetVisit(t.Context(), v.ID); err != nil || len(rec.Amendments) != 1 || rec.Amendments[0].Digest == "" {
-		t.Fatalf("the payment is stored as %+v (%v), want it with its digest", rec, err)
-	}
-	for d := 2; d <= 9; d++ {
-		clock = erasedAt.AddDate(0, 0, d)
-		if _, err := s.RunRetentionSweep(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rec, err := repo.GetVisit(t.Context(), v.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.Amendments) != 1 {
-		t.Fatalf("amendments %+v, want the payment", rec.Amendments)
-	}
-	for i, a := range rec.Amendments {
-		if a.Digest != "" {
-			t.Errorf("amendment %d (the payment, %v) still holds its request digest 8 days after its request", i, a.Time)
-		}
+	for _, retried := range []bool{false, true} {
+		t.Run(fmt.Sprintf("retried %v", retried), func(t *testing.T) {
+			erasedAt := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			clock := erasedAt.AddDate(0, -2, 0)
+			repo := raceRepo(t)
+			opts := Options{Now: func() time.Time { return clock }, Location: time.UTC, RequestKey: bytes.Repeat([]byte{7}, MinRequestKey)}
+			s, err := New(repo, &slowRegistry{}, nopAuditor{}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hiccup, err := New(failsSaveErasure{repo}, &slowRegistry{}, nopAuditor{}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
+			v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, RequestID: "visit-1", Visit: domain.Visit{
+				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: clock, Invoices: []domain.Invoice{open}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock = erasedAt
+			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+				t.Fatal(err)
+			}
+			clock = erasedAt.AddDate(0, 0, 1)
+			if retried {
+				if err := payInvoice(t, hiccup, repo, v.ID, open); err == nil {
+					t.Fatal("the payment did not fail")
+				}
+			}
+			if err := payInvoice(t, s, repo, v.ID, open); err != nil {
+				t.Fatal(err)
+			}
+			if rec, err := repo.GetVisit(t.Context(), v.ID); err != nil || len(rec.Amendments) != 1 || rec.Amendments[0].Digest == "" {
+				t.Fatalf("the payment is stored as %+v (%v), want it with its digest", rec, err)
+			}
+			for d := 2; d <= 9; d++ {
+				clock = erasedAt.AddDate(0, 0, d)
+				if _, err := s.RunRetentionSweep(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec, err := repo.GetVisit(t.Context(), v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Amendments) != 1 || rec.Amendments[0].Digest != "" {
+				t.Errorf("amendments %+v, want the payment without its request digest 8 days after its request", rec.Amendments)
+			}
+		})
 	}
 }
 
@@ -548,3 +558,8 @@ func TestSecondRequestAnswersWhatTheVisitsHold(t *testing.T) {
 			res2.IdentityCodeNeededUntil, res1.IdentityCodeNeededUntil, res1.IdentityCodeNeededUntil)
 	}
 }
+
+// failsSaveErasure fails every SaveErasure (a store hiccup) after nothing is written.
+type failsSaveErasure struct{ domain.Repository }
+
+func (failsSaveErasure) SaveErasure(context.Context, *domain.Erasure) error { return errCrash }

@@ -459,6 +459,12 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 		if err := s.settleAmendment(ctx, &rec.Current, done.Version, true); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
+	} else if done.Digest != "" {
+		// The first call may have stopped before it kept the erasure scheduled for the
+		// digest (a payment on the restricted visit).
+		if err := s.keepDigestsUntil(ctx, rec.Current.OwnerID, domain.DigestsUntil(&rec.Current, s.opts.Location)); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
 	}
 	return s.amended(ctx, &rec.Current, done)
 }
