@@ -43,6 +43,20 @@ func serviceAt(t *testing.T, now time.Time) (*historymongo.Repository, *Service)
 	return repo, s
 }
 
+// invoicedVisit returns a service on a store of its own at 2026-11-25 noon with a
+// visit recorded a month before holding the invoice.
+func invoicedVisit(t *testing.T, invoice domain.Invoice) (*historymongo.Repository, *Service, *domain.Visit) {
+	t.Helper()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, s := serviceAt(t, now)
+	v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.AddDate(0, -1, 0), Invoices: []domain.Invoice{invoice}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, s, v
+}
+
 // payInvoice has billing record, under the request id pay-1, the payment of the open
 // invoice the visit holds, at the version stored now.
 func payInvoice(t *testing.T, s *Service, repo domain.Repository, id string, open domain.Invoice) error {
@@ -63,14 +77,8 @@ func payInvoice(t *testing.T, s *Service, repo domain.Repository, id string, ope
 // payment of the visit's open invoice on the restricted visit, answered OK. The
 // correction, which the erasure planned from, stands, and so does the payment.
 func TestPaymentRecordedAfterErasureStands(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	repo, plain := serviceAt(t, now)
 	open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
-	v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
-		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.AddDate(0, -1, 0), Invoices: []domain.Invoice{open}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, plain, v := invoicedVisit(t, open)
 	var payErr error
 	late, err := New(&afterAmend{Repository: repo, during: func() {
 		if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
@@ -563,3 +571,32 @@ func TestSecondRequestAnswersWhatTheVisitsHold(t *testing.T) {
 type failsSaveErasure struct{ domain.Repository }
 
 func (failsSaveErasure) SaveErasure(context.Context, *domain.Erasure) error { return errCrash }
+
+// TestSecondInvoiceCountedInTheAnswer: a visit holds an open invoice; billing
+// adds a second one after the erasure's plan read it. The erasure restricts the visit
+// with both kept for bookkeeping; its answer must count two invoices kept.
+func TestSecondInvoiceCountedInTheAnswer(t *testing.T) {
+	first := domain.Invoice{Number: "2026-76", State: domain.InvoiceOpen}
+	repo, plain, v := invoicedVisit(t, first)
+	var amendErr error
+	eraser, err := New(&erasureRace{Repository: repo, at: "planRead", during: func() {
+		_, _, amendErr = plain.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.ID, Paths: []string{"invoices"}, Version: 1, Reason: "invoiced",
+			Visit: domain.Visit{Invoices: []domain.Invoice{first, {Number: "2026-77", State: domain.InvoiceOpen}}}})
+	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil || amendErr != nil {
+		t.Fatalf("erasure %v, amendment %v", err, amendErr)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil || len(rec.Current.Invoices) != 2 {
+		t.Fatalf("visit %+v (%v)", rec, err)
+	}
+	for _, d := range res.Dispositions {
+		if d.Class == domain.ClassInvoices && d.Kept && d.Count != 2 {
+			t.Errorf("the erasure answered %d invoices kept; the restricted visit holds 2 (%+v)", d.Count, res.Dispositions)
+		}
+	}
+}

@@ -392,22 +392,49 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 // requests may be applying at once, and either one's retry answers once applied)
 // change only when the plan keeps other parts or for another time than the one
 // answered (an amendment added an invoice, say) or an open invoice needs the identity
-// code longer: planned again only because its own writes raised the versions (an
-// erasure stopped halfway and retried), the counts of what was erased stay as first
-// answered, which a plan from the reduced visits would no longer count. It reports
+// code longer; otherwise only the counts of what is kept are taken anew: planned again
+// only because its own writes raised the versions (an erasure stopped halfway and
+// retried), the counts of what was erased stay as first answered, which a plan from
+// the reduced visits would no longer count. It reports
 // whether an answer changed, which must then be stored before it is given.
 func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date) bool {
 	same := sameDays(e.Visits, plan, today)
 	e.Visits = plan
 	changed := false
 	for i := e.Answered; i < len(e.Requests); i++ {
-		if same && !res.IdentityCodeNeededUntil.After(e.Requests[i].Result.IdentityCodeNeededUntil) {
+		answer := &e.Requests[i].Result
+		if !same || res.IdentityCodeNeededUntil.After(answer.IdentityCodeNeededUntil) {
+			*answer = res
+			changed = true
 			continue
 		}
-		e.Requests[i].Result = res
-		changed = true
+		// The same parts kept as long may be more of them (a second invoice added):
+		// what is kept is counted anew, what was erased stays as answered.
+		if recounted := keptFrom(res, answer.Dispositions); !slices.Equal(recounted, answer.Dispositions) {
+			answer.Dispositions = recounted
+			changed = true
+		}
 	}
 	return changed
+}
+
+// keptFrom lists, in the order of the classes, the kept dispositions of res and the
+// erased ones of answered.
+func keptFrom(res ErasureResult, answered []Disposition) []Disposition {
+	var out []Disposition
+	for _, c := range dispositionClasses {
+		for _, d := range res.Dispositions {
+			if d.Class == c && d.Kept {
+				out = append(out, d)
+			}
+		}
+		for _, d := range answered {
+			if d.Class == c && !d.Kept {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // sameDays reports whether plan keeps what old keeps, leaving out what old keeps

@@ -244,3 +244,23 @@ func TestReplannedAnswersEveryRequestNotAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestReplannedCountsWhatIsKept: a plan keeping the same parts as long but more of them
+// (a second invoice added) counts what is kept anew and what was erased as answered.
+func TestReplannedCountsWhatIsKept(t *testing.T) {
+	today := day(2026, 11, 25)
+	r := VisitRetention{VisitID: "v1", RecordUntil: day(2029, 11, 25), InvoiceUntil: day(2032, 12, 31), Version: 1}
+	invoices := func(n int) Disposition {
+		return Disposition{Class: ClassInvoices, Kept: true, Basis: "basis.bookkeeping", KeptUntil: day(2032, 12, 31), Count: n}
+	}
+	erased := Disposition{Class: ClassCommunications, Count: 3}
+	e := &Erasure{Visits: []VisitRetention{r}, Requests: []ErasureRequest{{RequestID: "r", Result: ErasureResult{
+		Dispositions: []Disposition{invoices(1), erased}, IdentityCodeNeededUntil: day(2032, 12, 31)}}}}
+	r.Version = 2
+	if !e.Replanned([]VisitRetention{r}, ErasureResult{Dispositions: []Disposition{invoices(2)}, IdentityCodeNeededUntil: day(2032, 12, 31)}, today) {
+		t.Fatal("a second invoice kept did not change the answer")
+	}
+	if got, want := e.Requests[0].Result.Dispositions, []Disposition{invoices(2), erased}; !reflect.DeepEqual(got, want) {
+		t.Errorf("answers %+v, want %+v", got, want)
+	}
+}
