@@ -159,6 +159,21 @@ var errInvoicesHeld = apperr.Precondition("VISIT_RESTRICTED",
 // errOwnerErased answers an attempt to add to an erased owner's history.
 var errOwnerErased = apperr.Precondition("OWNER_ERASED", "the owner's data was erased; nothing more can be recorded for them")
 
+// erasedAudited audits err, when it refuses a write to the owner's history as the
+// owner's data was erased (errOwnerErased), as a denied action about the owner, so
+// that the owner's access report shows the attempt, as it shows other refused calls;
+// it returns err, with the audit's failure.
+func (s *Service) erasedAudited(ctx context.Context, action, resource, ownerID string, err error) error {
+	if !errors.Is(err, errOwnerErased) {
+		return err
+	}
+	ev := audit.Event{Action: action, Resource: resource, SubjectOwnerID: ownerID, Outcome: audit.OutcomeDenied, Reason: "OWNER_ERASED"}
+	if aerr := s.auditor.Record(ctx, ev); aerr != nil {
+		return errors.Join(err, fmt.Errorf("audit %s: %w", action, aerr))
+	}
+	return err
+}
+
 // checkNotErased fails with errOwnerErased when the owner's history was erased.
 func (s *Service) checkNotErased(ctx context.Context, ownerID string) error {
 	_, err := s.repo.GetErasure(ctx, ownerID)

@@ -30,7 +30,7 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 		return nil, err
 	}
 	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {
-		return nil, fmt.Errorf("record communication: %w", err)
+		return nil, fmt.Errorf("record communication: %w", s.erasedAudited(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications", in.OwnerID, err))
 	}
 	timeGiven := !in.Communication.Time.IsZero()
 	if in.RequestID != "" {
@@ -69,7 +69,7 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 				err = errors.Join(err, derr)
 			}
 		}
-		return nil, fmt.Errorf("record communication: %w", err)
+		return nil, fmt.Errorf("record communication: %w", s.erasedAudited(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications", in.OwnerID, err))
 	}
 	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
 }

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -598,5 +601,80 @@ func TestSecondInvoiceCountedInTheAnswer(t *testing.T) {
 		if d.Class == domain.ClassInvoices && d.Kept && d.Count != 2 {
 			t.Errorf("the erasure answered %d invoices kept; the restricted visit holds 2 (%+v)", d.Count, res.Dispositions)
 		}
+	}
+}
+
+// eventsAuditor keeps the events it is given.
+type eventsAuditor struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (a *eventsAuditor) Record(_ context.Context, events ...audit.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, events...)
+	return nil
+}
+
+func (a *eventsAuditor) RecordNow(ctx context.Context, events ...audit.Event) error {
+	return a.Record(ctx, events...)
+}
+
+// TestErasedOwnerRefusalsAreAudited: a write refused OWNER_ERASED (before its write,
+// or after it as the erasure missed it) is audited as denied, about the owner, so that
+// the owner's access report shows the attempt.
+func TestErasedOwnerRefusalsAreAudited(t *testing.T) {
+	visit := RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour)}}
+	erased := func(t *testing.T) domain.Repository {
+		repo, s := serviceAt(t, time.Now())
+		if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+			t.Fatal(err)
+		}
+		return repo
+	}
+	for _, tc := range []struct {
+		name   string
+		action string
+		call   func(t *testing.T, auditor Auditor) error
+	}{
+		{"a visit after the erasure", "visit.create", func(t *testing.T, auditor Auditor) error {
+			s, err := New(erased(t), &slowRegistry{}, auditor, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.RecordVisit(as(t, auth.RoleVeterinarian), visit)
+			return err
+		}},
+		{"a communication after the erasure", "communication.create", func(t *testing.T, auditor Auditor) error {
+			s, err := New(erased(t), &slowRegistry{}, auditor, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.RecordCommunication(as(t, auth.RoleVeterinarian), RecordCommunication{OwnerID: raceOwner, Communication: domain.Communication{
+				Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "called about Rex"}})
+			return err
+		}},
+		{"the retry of a visit the erasure missed", "visit.create", func(t *testing.T, auditor Auditor) error {
+			repo, _, in := visitRecordedAfterLastRead(t)
+			s, err := New(repo, &slowRegistry{}, auditor, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.RecordVisit(as(t, auth.RoleVeterinarian), in)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auditor := &eventsAuditor{}
+			if err := tc.call(t, auditor); !errors.Is(err, errOwnerErased) {
+				t.Fatalf("answered %v, want OWNER_ERASED", err)
+			}
+			if !slices.ContainsFunc(auditor.events, func(e audit.Event) bool {
+				return e.Action == tc.action && e.Outcome == audit.OutcomeDenied && e.SubjectOwnerID == raceOwner && e.Reason == "OWNER_ERASED"
+			}) {
+				t.Errorf("audited %+v, want %s denied about the owner", auditor.events, tc.action)
+			}
+		})
 	}
 }

@@ -53,7 +53,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	if err := s.checkNotErased(ctx, p.OwnerID); err != nil {
-		return nil, fmt.Errorf("record visit: %w", err)
+		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", p.OwnerID, err))
 	}
 	sent := visit
 	var digest string
@@ -76,7 +76,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	if err := s.settleVisit(ctx, created, false); err != nil {
-		return nil, fmt.Errorf("record visit: %w", err)
+		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", p.OwnerID, err))
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
 }
@@ -117,6 +117,7 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
 		if err := s.settleVisit(ctx, &rec.Current, true); err != nil {
+			err = s.erasedAudited(ctx, "visit.create", patientResource(rec.Current.PatientID)+"/visits", rec.Current.OwnerID, err)
 			return nil, fmt.Errorf("record visit: %w", err)
 		}
 	}
@@ -352,7 +353,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			}
 		}
 	} else if err := s.settleAmendment(ctx, &next, a.Version, false); err != nil {
-		return nil, nil, fmt.Errorf("amend visit: %w", err)
+		return nil, nil, fmt.Errorf("amend visit: %w", s.erasedAudited(ctx, "visit.amend", visitResource(in.ID), next.OwnerID, err))
 	}
 	return s.amended(ctx, &next, &a)
 }
@@ -457,7 +458,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
 		if err := s.settleAmendment(ctx, &rec.Current, done.Version, true); err != nil {
-			return nil, nil, fmt.Errorf("amend visit: %w", err)
+			return nil, nil, fmt.Errorf("amend visit: %w", s.erasedAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, err))
 		}
 	} else if done.Digest != "" {
 		// The first call may have stopped before it kept the erasure scheduled for the
