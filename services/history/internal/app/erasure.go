@@ -59,7 +59,7 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		// request decided, which covers it).
 		return s.applyErasure(ctx, e, requestID)
 	}
-	visits, err := s.repo.OwnerVisits(ctx, ownerID)
+	visits, err := s.plannableVisits(ctx, e)
 	if err != nil {
 		return domain.ErasureResult{}, err
 	}
@@ -68,7 +68,10 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		return domain.ErasureResult{}, err
 	}
 	e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: requestID, DecidedAt: s.now(), Result: res})
-	e.Visits, e.Closing, e.Applied = plan, false, false
+	// Once a request was answered the record stays closing: a visit written after the
+	// read that confirmed that answer is refused by its own check, not planned by this
+	// one, so the answer given stays true.
+	e.Visits, e.Closing, e.Applied = plan, e.Answered > 0, false
 	e.Version++
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
@@ -185,11 +188,21 @@ func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return false, err
 	}
-	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	visits, err := s.plannableVisits(ctx, e)
 	if err != nil {
 		return false, err
 	}
 	return e.AsPlanned(visits, s.today()), nil
+}
+
+// plannableVisits reads the owner's visits that a plan of e may hold (see
+// domain.Erasure.Plannable).
+func (s *Service) plannableVisits(ctx context.Context, e *domain.Erasure) ([]*domain.Visit, error) {
+	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	return e.Plannable(visits), nil
 }
 
 // restrictPass is one pass of applyErasure: it reports false when a visit changed
@@ -197,7 +210,7 @@ func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
 func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, error) {
 	// One read of the owner's visits tells which ones only need marking (one write
 	// each); the others are read whole and removed or reduced.
-	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	visits, err := s.plannableVisits(ctx, e)
 	if err != nil {
 		return false, err
 	}

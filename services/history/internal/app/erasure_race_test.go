@@ -422,10 +422,11 @@ func (r *eraserHooks) SaveErasure(ctx context.Context, e *domain.Erasure) error 
 	return err
 }
 
-// onCreate runs before once just before a visit's write.
+// onCreate runs before once just before a visit's write, and after once right after
+// it (before the recording looks for the erasure).
 type onCreate struct {
 	domain.Repository
-	before func()
+	before, after func()
 }
 
 func (r *onCreate) CreateVisit(ctx context.Context, v *domain.Visit, digest string) (*domain.Visit, error) {
@@ -433,7 +434,12 @@ func (r *onCreate) CreateVisit(ctx context.Context, v *domain.Visit, digest stri
 		r.before = nil
 		f()
 	}
-	return r.Repository.CreateVisit(ctx, v, digest)
+	out, err := r.Repository.CreateVisit(ctx, v, digest)
+	if f := r.after; f != nil && err == nil {
+		r.after = nil
+		f()
+	}
+	return out, err
 }
 
 // TestRecordVisitAnsweredOKIsNotRemovedByItsRetry: a visit passes its check,
@@ -676,5 +682,58 @@ func TestErasedOwnerRefusalsAreAudited(t *testing.T) {
 				t.Errorf("audited %+v, want %s denied about the owner", auditor.events, tc.action)
 			}
 		})
+	}
+}
+
+// TestWriteAfterAppliedErasureRefusedUnderSecondRequest: a visit with an open invoice
+// passes its check before the owner's erasure (erase-1) begins; erase-1 runs to the
+// end and answers no identity code needed. The visit is then written, and a second
+// request (erase-2) is decided, and stops, before the visit looks for the erasure. The
+// visit came after erase-1's last read: it is refused and removed, and neither request
+// answers for it (erase-2 used to reopen the erasure, so the visit was answered OK and
+// kept with its invoice while erase-1, handed to the owner service, needed no code).
+func TestWriteAfterAppliedErasureRefusedUnderSecondRequest(t *testing.T) {
+	repo := raceRepo(t)
+	plain, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopping, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager := as(t, auth.RoleClinicManager)
+	recorder, err := New(&onCreate{Repository: repo,
+		before: func() {
+			if _, err := plain.EraseOwnerData(manager, raceOwner, "erase-1"); err != nil {
+				t.Fatalf("erase-1: %v", err)
+			}
+		},
+		after: func() {
+			if _, err := stopping.EraseOwnerData(manager, raceOwner, "erase-2"); !errors.Is(err, errCrash) {
+				t.Fatalf("the stopping erase-2: %v", err)
+			}
+		},
+	}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = recorder.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, RequestID: "form-1", Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond),
+		Invoices: []domain.Invoice{{Number: "2026-90", State: domain.InvoiceOpen}}}})
+	if !errors.Is(err, errOwnerErased) {
+		t.Errorf("a visit written after erase-1 was applied was answered %v, want OWNER_ERASED", err)
+	}
+	for _, id := range []string{"erase-2", "erase-1"} {
+		res, err := plain.EraseOwnerData(manager, raceOwner, id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if !res.IdentityCodeNeededUntil.IsZero() {
+			t.Errorf("%s answered the identity code needed until %v, want not needed", id, res.IdentityCodeNeededUntil)
+		}
+	}
+	if visits, err := repo.OwnerVisits(t.Context(), raceOwner); err != nil || len(visits) != 0 {
+		t.Errorf("the owner's visits: %+v (%v), want none: the refused visit kept", visits, err)
 	}
 }

@@ -319,7 +319,8 @@ type Erasure struct {
 	// Closing is set once a pass of the erasure found every visit as planned and
 	// restricted it, before the read of the visits that confirms nothing came in
 	// meanwhile: a write to an unrestricted visit checked before it is stored comes
-	// before that read, so the erasure plans it (see Missed).
+	// before that read, so the erasure plans it (see Missed). Once a request was
+	// answered it stays set for the later ones (see Plannable).
 	Closing bool
 	// Applied is set once every visit is restricted (or removed) and the
 	// communications are erased.
@@ -358,6 +359,18 @@ func (e *Erasure) Request(id string) (ErasureRequest, bool) {
 // the erasure's passes, which plan it before the erasure answers.
 func (e *Erasure) Missed(visitID string) bool {
 	return (e.Closing || e.Applied) && !e.Holds(visitID)
+}
+
+// Plannable returns those of visits, the owner's visits as read, that a plan of e may
+// hold: once a request was answered, only those e holds. Any other was written after
+// the read that confirmed the answered plan, and as a later request leaves e closing,
+// its own check refuses it (Missed); planning it would keep it, restricted, while the
+// answer given says nothing of it.
+func (e *Erasure) Plannable(visits []*Visit) []*Visit {
+	if e.Answered == 0 {
+		return visits
+	}
+	return slices.DeleteFunc(slices.Clone(visits), func(v *Visit) bool { return !e.Holds(v.ID) })
 }
 
 // Holds reports whether the plan holds the visit.

@@ -264,3 +264,29 @@ func TestReplannedCountsWhatIsKept(t *testing.T) {
 		t.Errorf("answers %+v, want %+v", got, want)
 	}
 }
+
+// TestPlannableOnceAnswered: until a request is answered a plan may hold every visit
+// read; after, only those the record holds, whatever was written since.
+func TestPlannableOnceAnswered(t *testing.T) {
+	read := []*Visit{{ID: "v1", Version: 2}, {ID: "v2", Version: 1}}
+	for _, tc := range []struct {
+		name     string
+		answered int
+		want     []string
+	}{
+		{"none answered", 0, []string{"v1", "v2"}},
+		{"one answered", 1, []string{"v1"}},
+	} {
+		e := &Erasure{Answered: tc.answered, Visits: []VisitRetention{{VisitID: "v1", Version: 2}, {VisitID: "v0", Version: 1}}}
+		var got []string
+		for _, v := range e.Plannable(read) {
+			got = append(got, v.ID)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: plannable %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if len(read) != 2 || read[1].ID != "v2" {
+		t.Errorf("Plannable changed the visits read: %+v", read)
+	}
+}
