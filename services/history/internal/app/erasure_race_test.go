@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -610,23 +610,6 @@ func TestSecondInvoiceCountedInTheAnswer(t *testing.T) {
 	}
 }
 
-// eventsAuditor keeps the events it is given.
-type eventsAuditor struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (a *eventsAuditor) Record(_ context.Context, events ...audit.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, events...)
-	return nil
-}
-
-func (a *eventsAuditor) RecordNow(ctx context.Context, events ...audit.Event) error {
-	return a.Record(ctx, events...)
-}
-
 // TestErasedOwnerRefusalsAreAudited: a write refused OWNER_ERASED (before its write,
 // or after it as the erasure missed it) is audited as denied, about the owner, so that
 // the owner's access report shows the attempt.
@@ -672,14 +655,14 @@ func TestErasedOwnerRefusalsAreAudited(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			auditor := &eventsAuditor{}
+			auditor := &audittest.Recorder{}
 			if err := tc.call(t, auditor); !errors.Is(err, errOwnerErased) {
 				t.Fatalf("answered %v, want OWNER_ERASED", err)
 			}
-			if !slices.ContainsFunc(auditor.events, func(e audit.Event) bool {
+			if !slices.ContainsFunc(auditor.Events(), func(e audit.Event) bool {
 				return e.Action == tc.action && e.Outcome == audit.OutcomeDenied && e.SubjectOwnerID == raceOwner && e.Reason == "OWNER_ERASED"
 			}) {
-				t.Errorf("audited %+v, want %s denied about the owner", auditor.events, tc.action)
+				t.Errorf("audited %+v, want %s denied about the owner", auditor.Events(), tc.action)
 			}
 		})
 	}

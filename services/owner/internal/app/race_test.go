@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
@@ -23,36 +23,6 @@ type nopAuditor struct{}
 
 func (nopAuditor) Record(context.Context, ...audit.Event) error    { return nil }
 func (nopAuditor) RecordNow(context.Context, ...audit.Event) error { return nil }
-
-// recAuditor keeps every event.
-type recAuditor struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (a *recAuditor) Record(_ context.Context, ev ...audit.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, ev...)
-	return nil
-}
-
-func (a *recAuditor) RecordNow(ctx context.Context, ev ...audit.Event) error {
-	return a.Record(ctx, ev...)
-}
-
-// subjects lists the owners whose access reports show action, in the order recorded.
-func (a *recAuditor) subjects(action string) []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []string
-	for _, e := range a.events {
-		if e.Action == action {
-			out = append(out, e.SubjectOwnerID)
-		}
-	}
-	return out
-}
 
 // restrictingRepo restricts an owner just before the first patient is written under
 // them, as a restriction decided between a use case's check and its write would.
@@ -294,7 +264,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
 			owners := createOwners(t, ctx, plain, "from", "to", "next")
 			sc := scene{plain: plain, to: owners["to"], next: owners["next"]}
-			aud := &recAuditor{}
+			aud := &audittest.Recorder{}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, p *domain.Patient) error {
 				return tt.meanwhile(ctx, sc, p)
 			}}, aud, Options{})
@@ -324,14 +294,14 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 					got.OwnerID, got.Erased, got.Anonymised, got.Colour, owners[tt.owner], tt.owner, tt.erased, tt.colour)
 			}
 			both := []string{owners["to"], owners["from"]}
-			if s := aud.subjects("patient.transfer"); !slices.Equal(s, both) {
+			if s := aud.Subjects("patient.transfer"); !slices.Equal(s, both) {
 				t.Errorf("patient.transfer audited for %v, want the new and the previous owner %v", s, both)
 			}
 			var wantBack []string
 			if tt.takenBack {
 				wantBack = both
 			}
-			if s := aud.subjects("patient.transfer.taken_back"); !slices.Equal(s, wantBack) {
+			if s := aud.Subjects("patient.transfer.taken_back"); !slices.Equal(s, wantBack) {
 				t.Errorf("patient.transfer.taken_back audited for %v, want %v", s, wantBack)
 			}
 		})
@@ -382,7 +352,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			if tt.storeDown {
 				racingRepo.ownerReadErr = errors.New("connection reset by peer")
 			}
-			aud := &recAuditor{}
+			aud := &audittest.Recorder{}
 			racing, err := New(racingRepo, aud, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -426,7 +396,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 					t.Errorf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 				}
 			}
-			if s := aud.subjects("patient.transfer.taken_back"); !slices.Equal(s, back) {
+			if s := aud.Subjects("patient.transfer.taken_back"); !slices.Equal(s, back) {
 				t.Errorf("patient.transfer.taken_back audited for %v, want %v", s, back)
 			}
 		})
@@ -795,7 +765,7 @@ func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			aud := &recAuditor{}
+			aud := &audittest.Recorder{}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
 				if _, err := plain.SetOwnerRestriction(asErasureJob(ctx), o.ID, true, domain.ErasureReason(jobNine), jobNine); err != nil || !tt.erase {
 					return err
@@ -826,14 +796,14 @@ func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
 			if stands && !under[0].Erased && !under[0].Anonymised {
 				t.Errorf("the patient %+v stands active under the erased owner", under[0])
 			}
-			if s := aud.subjects("patient.create"); !slices.Equal(s, []string{o.ID}) {
+			if s := aud.Subjects("patient.create"); !slices.Equal(s, []string{o.ID}) {
 				t.Errorf("patient.create audited for %v, want the owner %s", s, o.ID)
 			}
 			var back []string
 			if !stands {
 				back = []string{o.ID}
 			}
-			if s := aud.subjects("patient.create.taken_back"); !slices.Equal(s, back) {
+			if s := aud.Subjects("patient.create.taken_back"); !slices.Equal(s, back) {
 				t.Errorf("patient.create.taken_back audited for %v, want %v", s, back)
 			}
 		})
