@@ -329,7 +329,11 @@ type Owner struct {
 	GivenNames string   `protobuf:"bytes,2,opt,name=given_names,json=givenNames,proto3" json:"given_names,omitempty"`
 	FamilyName string   `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
 	Address    *Address `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
-	// Validated and normalised to E.164.
+	// Validated and normalised to E.164. Digits, a leading + and the separators space,
+	// hyphen, dot, parentheses and slash only (a tel:+ URI of a global number is read
+	// without its tel:); no letters or extensions, and nothing shaped like a personal
+	// identity code (six and four digits that make a valid code are refused: write the
+	// number in its usual groups, e.g. 040 123 4567).
 	Phone             string   `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
 	Email             string   `protobuf:"bytes,6,opt,name=email,proto3" json:"email,omitempty"`
 	PreferredLanguage Language `protobuf:"varint,7,opt,name=preferred_language,json=preferredLanguage,proto3,enum=lillvet.owner.v1.Language" json:"preferred_language,omitempty"`
@@ -998,7 +1002,7 @@ type ListOwnersRequest struct {
 	// owner's given or family names ("aino mäk" finds Aino Mäkinen), and any form of
 	// apostrophe matches any other ("O'Brien" finds O’Brien).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Any valid phone format; matched after normalisation.
+	// A phone number as Owner.phone accepts it; matched after normalisation.
 	Phone string `protobuf:"bytes,2,opt,name=phone,proto3" json:"phone,omitempty"`
 	// A patient's customer number; finds the patient's owner.
 	CustomerNumber string `protobuf:"bytes,3,opt,name=customer_number,json=customerNumber,proto3" json:"customer_number,omitempty"`
