@@ -628,11 +628,12 @@ func TestFilterIsInEachOwnersAccessLog(t *testing.T) {
 	}
 }
 
-// TestFilterEventNamesWhatWasChecked: a filter's audit events say which purpose, and
-// which channel or recipient, the owners' consents were read for, so that an owner's
-// access report tells a marketing export from a statistics one. The scope is given in
-// its normal form, as the filter checked it.
-func TestFilterEventNamesWhatWasChecked(t *testing.T) {
+// TestEventsNameWhatWasChecked: the audit events of a check and of a filter say which
+// purpose, and which channel or recipient, the owner's consents were read for, so that
+// an owner's access report tells a marketing export from a statistics one, or an
+// insurer's check from a marketing one. The scope is given in its normal form, as it
+// was checked.
+func TestEventsNameWhatWasChecked(t *testing.T) {
 	s := start(t)
 	a := s.newOwner(t, "Alpha")
 	ctx := auth.WithOutgoingToken(t.Context(), s.env.Token(t, auth.RoleMaintainer), "ticket 99")
@@ -651,19 +652,27 @@ func TestFilterEventNamesWhatWasChecked(t *testing.T) {
 				t.Fatalf("filter %v %q: %v", tt.purpose, tt.scope, err)
 			}
 		}
+		req := &consentv1.CheckConsentRequest{OwnerId: a, Purpose: tt.purpose, Scope: tt.scope}
+		if _, err := s.consent.CheckConsent(s.as(t, auth.RoleClinicManager), req); err != nil {
+			t.Fatalf("check %v %q: %v", tt.purpose, tt.scope, err)
+		}
 	}
 	s.stop()
 	events := s.raw.Database(consentDatabase).Collection("audit_events")
 	for _, tt := range tests {
-		for owner, resource := range map[string]string{a: "owners/" + a + "/consents" + tt.checked, "": "consents:filter" + tt.checked} {
-			filter := bson.M{"action": "consent.filter", "resource": resource}
-			if owner == "" {
+		for _, want := range []struct{ action, owner, resource string }{
+			{"consent.filter", a, "owners/" + a + "/consents" + tt.checked},
+			{"consent.filter", "", "consents:filter" + tt.checked},
+			{"consent.check", a, "owners/" + a + "/consents" + tt.checked},
+		} {
+			filter := bson.M{"action": want.action, "resource": want.resource}
+			if want.owner == "" {
 				filter["subject_owner_id"] = bson.M{"$exists": false}
 			} else {
-				filter["subject_owner_id"] = owner
+				filter["subject_owner_id"] = want.owner
 			}
 			if n, err := events.CountDocuments(t.Context(), filter); err != nil || n != 1 {
-				t.Errorf("%d consent.filter events on %s (%v), want 1", n, resource, err)
+				t.Errorf("%d %s events on %s (%v), want 1", n, want.action, want.resource, err)
 			}
 		}
 	}

@@ -129,7 +129,7 @@ func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purp
 	}
 	now := s.now().UTC()
 	verdict := l.Verdict(purpose, scope, now, ownerRestricted)
-	return verdict, now, s.record(ctx, "consent.check", consentsResource(ownerID), ownerID)
+	return verdict, now, s.record(ctx, "consent.check", consentsResource(ownerID)+checkedResource(purpose, scope), ownerID)
 }
 
 // States derives the current state of the owner's purposes, and tells whether the owner
@@ -233,17 +233,12 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 
 // auditFilter records a filter's read of each existing owner's consents for purpose,
 // or one event without an owner when it named none (the read is still audited). Each
-// resource names the purpose and scope checked, which tell a marketing export from a
-// statistics one: the scope is a channel or a recipient id, never text the caller
-// wrote, once validatePurpose has passed it. The events are
+// resource names the purpose and scope checked (checkedResource). The events are
 // stored before the answer rather than queued: a filter may name MaxFilterOwners
 // owners, as many events as the audit queue holds, so queued they would fail the
 // filter whenever anything else waits there, and refuse every other call meanwhile.
 func (s *Service) auditFilter(ctx context.Context, ownerIDs []string, statuses map[string]OwnerStatus, purpose domain.Purpose, scope string) error {
-	checked := "/" + string(purpose)
-	if scope != "" {
-		checked += "/" + scope
-	}
+	checked := checkedResource(purpose, scope)
 	var events []audit.Event
 	for _, id := range ownerIDs {
 		if statuses[id].Exists {
@@ -257,6 +252,18 @@ func (s *Service) auditFilter(ctx context.Context, ownerIDs []string, statuses m
 		return fmt.Errorf("audit consent.filter of %d owners: %w", len(events), err)
 	}
 	return nil
+}
+
+// checkedResource names, after an owner's consents resource, the purpose and scope a
+// check or filter read them for, so that the owner's access report and the clinic tell
+// a marketing check from an insurer's; scope is a channel or a recipient id once
+// validatePurpose has passed it, never text the caller wrote.
+func checkedResource(purpose domain.Purpose, scope string) string {
+	checked := "/" + string(purpose)
+	if scope != "" {
+		checked += "/" + scope
+	}
+	return checked
 }
 
 // SetRestriction sets or lifts the consent service's restriction of an existing owner.
