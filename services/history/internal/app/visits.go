@@ -10,7 +10,6 @@ import (
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
-	"github.com/lillvet/register/services/platform/retention"
 )
 
 // RecordVisit is the input of RecordVisit.
@@ -348,7 +347,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if rec.Current.Restricted {
 		if a.Digest != "" {
 			// The payment's digest is kept through its horizon like the erasure's own.
-			if err := s.keepDigestsUntil(ctx, next.OwnerID, domain.DigestsUntil(&next, s.opts.Location)); err != nil {
+			if err := s.keepDigestsOf(ctx, &next); err != nil {
 				return nil, nil, fmt.Errorf("amend visit: %w", err)
 			}
 		}
@@ -395,10 +394,11 @@ func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version 
 	return s.heldByErasure(ctx, v.ID, version)
 }
 
-// keepDigestsUntil keeps the owner's erasure record scheduled for a request digest
-// stored on one of their restricted visits until the day until, after which the sweep
-// removes it.
-func (s *Service) keepDigestsUntil(ctx context.Context, ownerID string, until retention.Date) error {
+// keepDigestsOf keeps the owner's erasure record scheduled for the request digests
+// stored on their restricted visit v until the end of the digests' horizon, after which
+// the sweep removes them.
+func (s *Service) keepDigestsOf(ctx context.Context, v *domain.Visit) error {
+	ownerID, until := v.OwnerID, domain.DigestsUntil(v, s.opts.Location)
 	for range settleAttempts {
 		e, err := s.repo.GetErasure(ctx, ownerID)
 		if err != nil {
@@ -463,7 +463,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	} else if done.Digest != "" {
 		// The first call may have stopped before it kept the erasure scheduled for the
 		// digest (a payment on the restricted visit).
-		if err := s.keepDigestsUntil(ctx, rec.Current.OwnerID, domain.DigestsUntil(&rec.Current, s.opts.Location)); err != nil {
+		if err := s.keepDigestsOf(ctx, &rec.Current); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
 	}
