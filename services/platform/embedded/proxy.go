@@ -26,6 +26,8 @@ const (
 // in Go and a separate write, so concurrent writers would overwrite each other; MongoDB
 // makes every single-document write atomic and the services rely on that. SQLite admits
 // one writer at a time anyway, so serialising writes costs little. Reads are not held up.
+// Under the same lock it narrows a write whose filter pairs _id with other conditions to
+// the _id alone, which FerretDB then looks up instead of scanning (narrow.go).
 type proxy struct {
 	listener net.Listener
 	// upstream is FerretDB's Unix domain socket.
@@ -162,9 +164,12 @@ type relayConn struct {
 	client, server   net.Conn
 	fromCli, fromSrv *bufio.Reader
 	buf              bytes.Buffer
-	fence            bsoncore.Document
-	fenceMsg         []byte
-	fenceID          int32
+	// checkBuf holds the reply to a narrowing check, which must not overwrite the
+	// request in buf.
+	checkBuf bytes.Buffer
+	fence    bsoncore.Document
+	fenceMsg []byte
+	fenceID  int32
 }
 
 // exchange relays one request and everything the server sends back for it.
@@ -206,6 +211,17 @@ func (c *relayConn) execute(msg []byte, req request) ([]byte, error) {
 		c.proxy.writeMu.Lock()
 		defer c.proxy.writeMu.Unlock()
 	}
+	if req.narrowable && !req.moreToCome {
+		if n := narrowable(msg); n != nil {
+			narrowed, err := c.narrow(msg, n)
+			if err != nil {
+				return nil, err
+			}
+			if narrowed != nil {
+				msg = narrowed
+			}
+		}
+	}
 	if _, err := c.server.Write(msg); err != nil {
 		return nil, fmt.Errorf("forward request: %w", err)
 	}
@@ -220,6 +236,50 @@ func (c *relayConn) execute(msg []byte, req request) ([]byte, error) {
 	err := c.awaitFence()
 	c.afterWrite(req)
 	return nil, err
+}
+
+// narrow returns msg with its filter narrowed to an _id alone, which FerretDB looks up
+// without a scan (narrow.go): to the document's own _id if that document matches the
+// whole filter; otherwise, so that nothing matches, to an _id the collection does not
+// hold; and msg itself if no such _id is at hand. It runs under the write lock, so what
+// the checks found still holds when the write runs.
+func (c *relayConn) narrow(msg []byte, n *narrowing) ([]byte, error) {
+	found, answered, err := c.exists(check(n.db, n.coll, n.id, n.filter))
+	switch {
+	case err != nil:
+		return nil, err
+	case !answered:
+		return msg, nil
+	case found:
+		return n.rewrite(idFilter(n.id)), nil
+	}
+	absent := absentCandidate(n.id)
+	found, answered, err = c.exists(check(n.db, n.coll, absent, nil))
+	switch {
+	case err != nil:
+		return nil, err
+	case !answered || found:
+		return msg, nil
+	}
+	return n.rewrite(idFilter(absent)), nil
+}
+
+// exists sends a narrowing check and reads whether it found a document and whether it
+// answered at all (checkResult).
+func (c *relayConn) exists(check bsoncore.Document) (found, answered bool, err error) {
+	c.fenceID--
+	if _, err := c.server.Write(appendMsg(nil, c.fenceID, 0, 0, check)); err != nil {
+		return false, false, fmt.Errorf("send narrowing check: %w", err)
+	}
+	reply, err := readMessage(c.fromSrv, &c.checkBuf)
+	if err != nil {
+		return false, false, fmt.Errorf("read narrowing check reply: %w", err)
+	}
+	if _, _, responseTo, _, _, _ := wiremessage.ReadHeader(reply); responseTo != c.fenceID {
+		return false, false, fmt.Errorf("%w: narrowing check answered out of turn", errMalformed)
+	}
+	found, answered = checkResult(reply)
+	return found, answered, nil
 }
 
 // afterWrite gives a collection the write may have created its _id lookup index, still
@@ -242,6 +302,7 @@ func (c *relayConn) afterWrite(req request) {
 // would otherwise reach the client as the answer to its next one.
 func (c *relayConn) awaitFence() error {
 	// Drivers number their requests upwards from 1, so negative ids do not collide.
+	// Narrowing checks draw from the same numbers.
 	c.fenceID--
 	c.fenceMsg = appendMsg(c.fenceMsg[:0], c.fenceID, 0, 0, c.fence)
 	if _, err := c.server.Write(c.fenceMsg); err != nil {

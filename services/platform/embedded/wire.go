@@ -63,6 +63,9 @@ type request struct {
 	// gets the _id lookup index (see idIndexer); forget: the command may drop collections.
 	indexDB, indexColl string
 	forget             bool
+	// narrowable: an update, delete or findAndModify, whose filter the proxy may narrow
+	// to the document's _id (narrow.go).
+	narrowable bool
 }
 
 // inspect classifies a whole wire message from a client. Only OP_MSG and OP_QUERY (which
@@ -107,6 +110,7 @@ func inspect(msg []byte) (request, error) {
 	if req.exclusive {
 		req.indexDB, req.indexColl = indexTarget(cmd)
 		req.forget = dropsCollections(cmd)
+		req.narrowable = opcode == wiremessage.OpMsg && isFilteredWrite(cmd)
 	}
 	return req, nil
 }

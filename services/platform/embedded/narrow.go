@@ -1,0 +1,343 @@
+package embedded
+
+import (
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/wiremessage"
+)
+
+// FerretDB v1.24 on SQLite looks a document up by _id only when the filter holds nothing
+// else: a filter such as {_id, version}, the services' optimistic-concurrency write,
+// makes it decode every document of the collection. That is a scan per versioned update
+// (over a hundred milliseconds at 10,000 documents) and it runs under the proxy's write
+// lock, so every other write of every service waits for it.
+//
+// The proxy narrows such a write. Under the write lock, where no other change can come
+// between, it asks FerretDB whether the document with that _id matches the whole filter,
+// by an aggregation whose first stage FerretDB does look up by _id; if it does, the write
+// goes to FerretDB with the filter {_id} alone, which selects the same document. If it
+// does not, or the check fails, the write goes as sent: same answer, only slower.
+
+// narrowing is a single-statement update, delete or findAndModify whose filter names one
+// document by _id among other conditions, and how to send it with the filter {_id} alone.
+type narrowing struct {
+	db, coll string
+	id       bsoncore.Value
+	filter   bsoncore.Document
+	// rewrite returns the request with the statement's filter replaced, or nil if it
+	// cannot be sent.
+	rewrite func(filter bsoncore.Document) []byte
+}
+
+// narrowable returns how to narrow msg, or nil when it is not a write the proxy narrows:
+// anything but one acknowledged update, delete or findAndModify statement without upsert
+// whose filter pairs an _id of a type FerretDB looks up (a string or an ObjectID) with
+// other conditions, and whose update does not use the positional operator (which takes
+// its array element from the filter).
+func narrowable(msg []byte) *narrowing {
+	_, requestID, responseTo, opcode, body, ok := wiremessage.ReadHeader(msg)
+	if !ok || opcode != wiremessage.OpMsg {
+		return nil
+	}
+	flags, sections, ok := wiremessage.ReadMsgFlags(body)
+	if !ok || flags != 0 {
+		return nil
+	}
+	parts, ok := splitSections(sections)
+	if !ok {
+		return nil
+	}
+	cmd := parts.body
+	first, err := cmd.IndexErr(0)
+	if err != nil {
+		return nil
+	}
+	coll, ok := first.Value().StringValueOK()
+	db, dbOK := cmd.Lookup("$db").StringValueOK()
+	if !ok || !dbOK {
+		return nil
+	}
+	n := &narrowing{db: db, coll: coll}
+	switch first.Key() {
+	case "update", "delete":
+		seqID := first.Key() + "s"
+		stmt, inBody, ok := parts.onlyStatement(seqID)
+		if !ok || upserts(stmt) || positional(stmt.Lookup("u")) {
+			return nil
+		}
+		if n.filter, ok = stmt.Lookup("q").DocumentOK(); !ok {
+			return nil
+		}
+		n.rewrite = func(filter bsoncore.Document) []byte {
+			stmt := replaceField(stmt, "q", documentValue(filter))
+			if inBody {
+				stmts := bsoncore.Value{Type: bsoncore.TypeArray, Data: bsoncore.NewArrayBuilder().AppendDocument(stmt).Build()}
+				body := replaceField(cmd, seqID, stmts)
+				return appendMsg(nil, requestID, responseTo, 0, body)
+			}
+			return appendMsgWithSequence(requestID, responseTo, cmd, seqID, stmt)
+		}
+	case "findAndModify", "findandmodify":
+		if len(parts.sequences) > 0 || upserts(cmd) || positional(cmd.Lookup("update")) {
+			return nil
+		}
+		if n.filter, ok = cmd.Lookup("query").DocumentOK(); !ok {
+			return nil
+		}
+		n.rewrite = func(filter bsoncore.Document) []byte {
+			return appendMsg(nil, requestID, responseTo, 0, replaceField(cmd, "query", documentValue(filter)))
+		}
+	default:
+		return nil
+	}
+	id, err := n.filter.LookupErr("_id")
+	if err != nil || (id.Type != bsoncore.TypeString && id.Type != bsoncore.TypeObjectID) {
+		return nil
+	}
+	if onlyID(n.filter) {
+		return nil
+	}
+	n.id = id
+	return n
+}
+
+// msgParts is an OP_MSG's body and its document sequences by identifier.
+type msgParts struct {
+	body      bsoncore.Document
+	sequences map[string][]bsoncore.Document
+}
+
+func splitSections(sections []byte) (msgParts, bool) {
+	var parts msgParts
+	for len(sections) > 0 {
+		kind, rest, ok := wiremessage.ReadMsgSectionType(sections)
+		if !ok {
+			return msgParts{}, false
+		}
+		switch kind {
+		case wiremessage.SingleDocument:
+			doc, next, ok := wiremessage.ReadMsgSectionSingleDocument(rest)
+			if !ok || parts.body != nil {
+				return msgParts{}, false
+			}
+			parts.body, sections = doc, next
+		case wiremessage.DocumentSequence:
+			id, docs, next, ok := wiremessage.ReadMsgSectionDocumentSequence(rest)
+			if !ok {
+				return msgParts{}, false
+			}
+			if parts.sequences == nil {
+				parts.sequences = make(map[string][]bsoncore.Document)
+			}
+			parts.sequences[id] = append(parts.sequences[id], docs...)
+			sections = next
+		default:
+			return msgParts{}, false
+		}
+	}
+	return parts, parts.body != nil && parts.body.Validate() == nil
+}
+
+// onlyStatement returns the one statement of an update or delete command, which a driver
+// sends as the document sequence id or, as the command's own array, in the body.
+func (p msgParts) onlyStatement(id string) (stmt bsoncore.Document, inBody, ok bool) {
+	if len(p.sequences) > 1 {
+		return nil, false, false
+	}
+	if seq, ok := p.sequences[id]; ok {
+		if len(seq) != 1 || p.body.Lookup(id).Type != bsoncore.Type(0) || seq[0].Validate() != nil {
+			return nil, false, false
+		}
+		return seq[0], false, true
+	}
+	if len(p.sequences) > 0 {
+		return nil, false, false
+	}
+	arr, ok := p.body.Lookup(id).ArrayOK()
+	if !ok {
+		return nil, false, false
+	}
+	values, err := arr.Values()
+	if err != nil || len(values) != 1 {
+		return nil, false, false
+	}
+	stmt, ok = values[0].DocumentOK()
+	return stmt, true, ok
+}
+
+// upserts reports whether a statement may insert when nothing matches: an upsert builds
+// its document from the filter, which narrowing would change.
+func upserts(doc bsoncore.Document) bool {
+	v, err := doc.LookupErr("upsert")
+	if err != nil {
+		return false
+	}
+	b, ok := v.BooleanOK()
+	return !ok || b
+}
+
+// positional reports whether an update document may use the positional operator $, whose
+// array element the filter chooses. A pipeline or anything unreadable counts as using it.
+func positional(update bsoncore.Value) bool {
+	if update.Type == bsoncore.Type(0) {
+		return false
+	}
+	doc, ok := update.DocumentOK()
+	if !ok {
+		return true
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return true
+	}
+	for _, op := range elems {
+		fields, ok := op.Value().DocumentOK()
+		if !ok {
+			continue
+		}
+		keys, err := fields.Elements()
+		if err != nil {
+			return true
+		}
+		for _, f := range keys {
+			if strings.Contains("."+f.Key()+".", ".$.") || strings.Contains(f.Key(), ".$[") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onlyID reports whether the filter holds nothing but _id, which FerretDB looks up itself.
+func onlyID(filter bsoncore.Document) bool {
+	elems, err := filter.Elements()
+	return err != nil || len(elems) == 1
+}
+
+// check is the aggregation asking whether the document with _id id exists and, unless
+// filter is nil, matches filter too.
+func check(db, coll string, id bsoncore.Value, filter bsoncore.Document) bsoncore.Document {
+	stage := func(name string, doc bsoncore.Document) bsoncore.Document {
+		return bsoncore.NewDocumentBuilder().AppendDocument(name, doc).Build()
+	}
+	pipeline := bsoncore.NewArrayBuilder().
+		AppendDocument(stage("$match", idFilter(id)))
+	if filter != nil {
+		pipeline.AppendDocument(stage("$match", filter))
+	}
+	pipeline.
+		AppendDocument(bsoncore.NewDocumentBuilder().AppendInt32("$limit", 1).Build()).
+		AppendDocument(stage("$project", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()))
+	return bsoncore.NewDocumentBuilder().
+		AppendString("aggregate", coll).
+		AppendArray("pipeline", pipeline.Build()).
+		AppendDocument("cursor", bsoncore.NewDocumentBuilder().Build()).
+		AppendString("$db", db).
+		Build()
+}
+
+func idFilter(id bsoncore.Value) bsoncore.Document {
+	return bsoncore.NewDocumentBuilder().AppendValue("_id", id).Build()
+}
+
+// absentCandidate is an _id the write's collection is all but certain not to hold: one
+// of the other type FerretDB looks up by. A no-match write is sent with the filter {_id}
+// of it, once a check has shown it absent, so that FerretDB answers "nothing matched"
+// without a scan.
+func absentCandidate(id bsoncore.Value) bsoncore.Value {
+	if id.Type == bsoncore.TypeObjectID {
+		return bsoncore.Value{Type: bsoncore.TypeString, Data: bsoncore.AppendString(nil, "")}
+	}
+	return bsoncore.Value{Type: bsoncore.TypeObjectID, Data: make([]byte, 12)}
+}
+
+// checkResult reads a check's reply: whether it found a document, and whether it
+// answered at all. A reply that is an error or cannot be read is no answer, and the write
+// then goes as sent, so that FerretDB gives the client whatever error the filter earns.
+func checkResult(reply []byte) (found, answered bool) {
+	_, _, _, opcode, body, ok := wiremessage.ReadHeader(reply)
+	if !ok || opcode != wiremessage.OpMsg {
+		return false, false
+	}
+	_, sections, ok := wiremessage.ReadMsgFlags(body)
+	if !ok {
+		return false, false
+	}
+	raw, err := msgCommand(sections)
+	if err != nil {
+		return false, false
+	}
+	doc := bsoncore.Document(raw)
+	if okv, isNum := doc.Lookup("ok").AsFloat64OK(); !isNum || okv != 1 {
+		return false, false
+	}
+	batch, ok := doc.Lookup("cursor", "firstBatch").ArrayOK()
+	if !ok {
+		return false, false
+	}
+	values, err := batch.Values()
+	if err != nil {
+		return false, false
+	}
+	return len(values) > 0, true
+}
+
+// replaceField returns doc with the value of key replaced by val.
+func replaceField(doc bsoncore.Document, key string, val bsoncore.Value) bsoncore.Document {
+	elems, _ := doc.Elements()
+	b := bsoncore.NewDocumentBuilder()
+	for _, e := range elems {
+		if e.Key() == key {
+			b.AppendValue(key, val)
+			continue
+		}
+		b.AppendValue(e.Key(), e.Value())
+	}
+	return b.Build()
+}
+
+func documentValue(doc bsoncore.Document) bsoncore.Value {
+	return bsoncore.Value{Type: bsoncore.TypeEmbeddedDocument, Data: doc}
+}
+
+// appendMsgWithSequence builds an OP_MSG of a body and one document sequence, or returns
+// nil if it would be longer than a wire message may be.
+func appendMsgWithSequence(requestID, responseTo int32, body bsoncore.Document, id string, docs ...bsoncore.Document) []byte {
+	seqLen := 4 + len(id) + 1
+	for _, d := range docs {
+		seqLen += len(d)
+	}
+	length := headerLen + 4 + 1 + len(body) + 1 + seqLen
+	if length > maxMessageLen || seqLen > maxMessageLen {
+		return nil
+	}
+	dst := wiremessage.AppendHeader(nil, int32(length), requestID, responseTo, wiremessage.OpMsg)
+	dst = wiremessage.AppendMsgFlags(dst, 0)
+	dst = wiremessage.AppendMsgSectionType(dst, wiremessage.SingleDocument)
+	dst = append(dst, body...)
+	dst = wiremessage.AppendMsgSectionType(dst, wiremessage.DocumentSequence)
+	dst = bsoncore.AppendInt32(dst, int32(seqLen))
+	dst = append(dst, id...)
+	dst = append(dst, 0)
+	for _, d := range docs {
+		dst = append(dst, d...)
+	}
+	return dst
+}
+
+// isFilteredWrite reports whether the command is one narrowable may narrow.
+func isFilteredWrite(cmd bson.Raw) bool {
+	first, err := cmd.IndexErr(0)
+	if err != nil {
+		return false
+	}
+	switch first.Key() {
+	case "update", "delete", "findAndModify", "findandmodify":
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,239 @@
+package embedded_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// The proxy narrows a write whose filter pairs an _id with other conditions to the _id
+// alone (narrow.go). Whatever it does, each write must answer and change exactly what it
+// would without it: these cases hold for MongoDB too.
+func TestFilteredWritesAnswerAsMongoDB(t *testing.T) {
+	ctx := t.Context()
+	db := connect(t, embeddedtest.Start(t)).Database("owner")
+	oid := bson.NewObjectID()
+	zeroOID := bson.ObjectID{}
+	set := bson.D{
+		{Key: "$set", Value: bson.D{{Key: "name", Value: "Aino"}}},
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+	}
+	versioned := func(id any, version int) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "version", Value: version}}
+	}
+	type doc struct {
+		ID      any    `bson:"_id"`
+		Version int    `bson:"version"`
+		Name    string `bson:"name,omitempty"`
+	}
+	seed := []any{
+		doc{ID: "o-1", Version: 3},
+		doc{ID: oid, Version: 3},
+	}
+	tests := []struct {
+		name string
+		// extra documents besides seed
+		extra []any
+		write func(context.Context, *mongo.Collection) (string, error)
+		want  string
+		// after lists every document of the collection by _id when the write is done.
+		after string
+	}{
+		{
+			name:  "current version updates",
+			write: updateOne(versioned("o-1", 3), set),
+			want:  "matched 1 modified 1",
+			after: "o-1 v4 Aino; oid v3",
+		},
+		{
+			name:  "stale version changes nothing",
+			write: updateOne(versioned("o-1", 2), set),
+			want:  "matched 0 modified 0",
+			after: "o-1 v3; oid v3",
+		},
+		{
+			name:  "absent document",
+			write: updateOne(versioned("o-2", 1), set),
+			want:  "matched 0 modified 0",
+			after: "o-1 v3; oid v3",
+		},
+		{
+			name:  "ObjectID, current version",
+			write: updateOne(versioned(oid, 3), set),
+			want:  "matched 1 modified 1",
+			after: "o-1 v3; oid v4 Aino",
+		},
+		{
+			name:  "ObjectID, stale version",
+			write: updateOne(versioned(oid, 9), set),
+			want:  "matched 0 modified 0",
+			after: "o-1 v3; oid v3",
+		},
+		{
+			name:  "stale version beside a document with the zero ObjectID",
+			extra: []any{doc{ID: zeroOID, Version: 2}},
+			write: updateOne(versioned("o-1", 2), set),
+			want:  "matched 0 modified 0",
+			after: "o-1 v3; zero v2; oid v3",
+		},
+		{
+			name:  "stale ObjectID beside a document with the empty string _id",
+			extra: []any{doc{ID: "", Version: 9}},
+			write: updateOne(versioned(oid, 9), set),
+			want:  "matched 0 modified 0",
+			after: "empty v9; o-1 v3; oid v3",
+		},
+		{
+			name: "operators beside _id",
+			write: updateOne(bson.D{{Key: "_id", Value: "o-1"}, {Key: "$or", Value: bson.A{
+				bson.D{{Key: "version", Value: 3}}, bson.D{{Key: "version", Value: bson.D{{Key: "$exists", Value: false}}}},
+			}}}, set),
+			want:  "matched 1 modified 1",
+			after: "o-1 v4 Aino; oid v3",
+		},
+		{
+			name:  "upsert inserts from the filter",
+			write: upsertOne(versioned("o-2", 1), bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: "Aino"}}}}),
+			want:  "matched 0 modified 0 upserted o-2",
+			after: "o-1 v3; o-2 v1 Aino; oid v3",
+		},
+		{
+			name:  "invalid filter is refused",
+			write: updateOne(bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: bson.D{{Key: "$bogus", Value: 1}}}}, set),
+			want:  "error",
+			after: "o-1 v3; oid v3",
+		},
+		{
+			name:  "findAndModify, current version",
+			write: findOneAndUpdate(versioned("o-1", 3), set),
+			want:  "o-1 v4 Aino",
+			after: "o-1 v4 Aino; oid v3",
+		},
+		{
+			name:  "findAndModify, stale version",
+			write: findOneAndUpdate(versioned("o-1", 4), set),
+			want:  "no documents",
+			after: "o-1 v3; oid v3",
+		},
+		{
+			name:  "delete, current version",
+			write: deleteOne(versioned("o-1", 3)),
+			want:  "deleted 1",
+			after: "oid v3",
+		},
+		{
+			name:  "delete, stale version",
+			write: deleteOne(versioned("o-1", 1)),
+			want:  "deleted 0",
+			after: "o-1 v3; oid v3",
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := db.Collection(fmt.Sprintf("c%d", i))
+			if _, err := c.InsertMany(ctx, append(append([]any{}, seed...), tt.extra...)); err != nil {
+				t.Fatalf("seed: %v", err)
+			}
+			got, err := tt.write(ctx, c)
+			if err != nil {
+				got = "error"
+			}
+			if got != tt.want {
+				t.Errorf("write answered %q (%v), want %q", got, err, tt.want)
+			}
+			if after := listed(t, c, oid); after != tt.after {
+				t.Errorf("after the write the collection holds %q, want %q", after, tt.after)
+			}
+		})
+	}
+}
+
+type write = func(context.Context, *mongo.Collection) (string, error)
+
+func updateOne(filter, update bson.D) write {
+	return func(ctx context.Context, c *mongo.Collection) (string, error) {
+		res, err := c.UpdateOne(ctx, filter, update)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("matched %d modified %d", res.MatchedCount, res.ModifiedCount), nil
+	}
+}
+
+func upsertOne(filter, update bson.D) write {
+	return func(ctx context.Context, c *mongo.Collection) (string, error) {
+		res, err := c.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("matched %d modified %d upserted %v", res.MatchedCount, res.ModifiedCount, res.UpsertedID), nil
+	}
+}
+
+func findOneAndUpdate(filter, update bson.D) write {
+	return func(ctx context.Context, c *mongo.Collection) (string, error) {
+		var d bson.M
+		err := c.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return "no documents", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return describe(d, bson.ObjectID{}), nil
+	}
+}
+
+func deleteOne(filter bson.D) write {
+	return func(ctx context.Context, c *mongo.Collection) (string, error) {
+		res, err := c.DeleteOne(ctx, filter)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("deleted %d", res.DeletedCount), nil
+	}
+}
+
+// listed describes every document of c in _id order, naming the ObjectID oid "oid", the
+// zero ObjectID "zero" and the empty string "empty".
+func listed(t *testing.T, c *mongo.Collection, oid bson.ObjectID) string {
+	t.Helper()
+	cur, err := c.Find(t.Context(), bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	var docs []bson.M
+	if err := cur.All(t.Context(), &docs); err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = describe(d, oid)
+	}
+	return strings.Join(out, "; ")
+}
+
+func describe(d bson.M, oid bson.ObjectID) string {
+	id := fmt.Sprint(d["_id"])
+	switch d["_id"] {
+	case oid:
+		id = "oid"
+	case bson.ObjectID{}:
+		id = "zero"
+	case "":
+		id = "empty"
+	}
+	s := fmt.Sprintf("%s v%v", id, d["version"])
+	if name, ok := d["name"]; ok {
+		s += fmt.Sprintf(" %v", name)
+	}
+	return s
+}
