@@ -70,3 +70,59 @@ func BenchmarkRetentionSweepNothingDue(b *testing.B) {
 		}},
 	)
 }
+
+// BenchmarkUpdateOwner compares rectifying an owner's phone (the read, the versioned
+// write with its change-history entry, the audit event) with the raw driver's update of
+// the same document by _id, on a register of 1,000 owners, taking the owners in turn so
+// that no change history grows long. On the embedded store the versioned write must not
+// cost a scan of the register (EMBEDDED_STORE.md, narrowing).
+func BenchmarkUpdateOwner(b *testing.B) {
+	db, auditor := servicetest.AuditedDB(b, "owner_bench")
+	keys, err := fieldcrypt.NewKeyring(map[string][]byte{"k1": bytes.Repeat([]byte{1}, 32)}, "k1", bytes.Repeat([]byte{2}, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := app.New(mongo.New(db, keys), auditor, app.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "bench", Roles: []auth.Role{auth.RoleClinicManager}})
+	const registered = 1000
+	ids := make([]string, registered)
+	versions := make([]int64, registered)
+	for i := range registered {
+		o, err := svc.CreateOwner(ctx, app.CreateOwner{Owner: domain.Owner{
+			GivenNames: "Aino", FamilyName: fmt.Sprintf("Omistaja%d", i), Phone: "+358401234567",
+			HomeClinic: domain.ClinicSeinajoki,
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i], versions[i] = o.ID, o.Version
+	}
+	owners := db.Collection("owners")
+	phones := []string{"+358407654321", "+358401234567"}
+	driverTurn, updateTurn := 0, 0
+	servicetest.Compare(b, "op",
+		servicetest.Path{Name: "driver", Read: func() error {
+			i := driverTurn % registered
+			_, err := owners.UpdateOne(context.Background(), bson.D{{Key: "_id", Value: ids[i]}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "phone", Value: phones[driverTurn/registered%2]}}}})
+			driverTurn++
+			return err
+		}},
+		servicetest.Path{Name: "update", Read: func() error {
+			i := updateTurn % registered
+			updated, err := svc.UpdateOwner(ctx, app.UpdateOwner{
+				ID: ids[i], Owner: domain.Owner{Phone: phones[updateTurn/registered%2]}, Paths: []string{"phone"},
+				Version: versions[i], Reason: "asiakkaan pyyntö",
+			})
+			updateTurn++
+			if err != nil {
+				return err
+			}
+			versions[i] = updated.Version
+			return nil
+		}},
+	)
+}
