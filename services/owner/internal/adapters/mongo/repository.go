@@ -221,12 +221,16 @@ func (r *Repository) release(ctx context.Context, key, ref string) error {
 }
 
 // heldClaim reads ref's claim on key before the write that gives the value up, for
-// releaseHeld after it; a zero claimDoc when ref holds none.
+// releaseHeld after it; a zero claimDoc when ref holds none. It reads by _id alone and
+// compares the holder here: the embedded store scans the claims for any other filter.
 func (r *Repository) heldClaim(ctx context.Context, key, ref string) (claimDoc, error) {
 	var c claimDoc
-	err := r.claims.FindOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "ref", Value: ref}}).Decode(&c)
+	err := r.claims.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&c)
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return claimDoc{}, fmt.Errorf("read claim: %w", err)
+	}
+	if c.Ref != ref {
+		return claimDoc{}, nil
 	}
 	return c, nil
 }
