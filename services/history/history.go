@@ -41,12 +41,12 @@ type Config struct {
 	// and amendment stores of what its request sent, by which a retry is still told
 	// from a reused request id once an erasure has reduced the record; the database
 	// must not hold it, or what the reduction removed could be guessed and tested.
-	// Without it no digest is stored and such a retry is compared with what the
-	// reduction kept only. Changing it leaves the digests made before uncompared, as if
-	// there were none. REQUEST_DIGEST_KEY_FILE may name a file holding it. The service
-	// starts without it, as the tests and a hand-built Config do, but a deployment must
-	// set it (deploy/validate reads the deploy tag).
-	RequestDigestKey string `env:"REQUEST_DIGEST_KEY" secret:"file" deploy:"required"`
+	// Changing it leaves the digests made before uncompared, as if there were none.
+	// REQUEST_DIGEST_KEY_FILE may name a file holding it. Loading the configuration
+	// fails without it, so that a deployment that forgot it does not run silently
+	// without digests; a Config built by hand (tests) may leave it empty, and then no
+	// digest is stored and such a retry is compared with what the reduction kept only.
+	RequestDigestKey string `env:"REQUEST_DIGEST_KEY,notEmpty" secret:"file"`
 
 	// Now, when set, is the clock (tests).
 	Now func() time.Time `env:"-"`

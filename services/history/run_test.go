@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,6 +55,8 @@ func TestConfigRetention(t *testing.T) {
 		{map[string]string{"RETENTION_SWEEP_INTERVAL": "-1h"}, "RETENTION_SWEEP_INTERVAL"},
 	} {
 		var cfg Config
+		// Without the request digest key loading stops before the retention is checked.
+		tc.env["REQUEST_DIGEST_KEY"] = base64.StdEncoding.EncodeToString(make([]byte, 32))
 		err := config.LoadFrom(&cfg, tc.env)
 		if got := retentionError(err); got != (tc.want != "") || got && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v", tc.env, err)
@@ -66,25 +70,42 @@ func retentionError(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "retention")
 }
 
-// TestConfigRequestDigestKey: the key is optional; when set it must be standard base64
-// of at least 32 bytes, and a refusal does not repeat it.
+// TestConfigRequestDigestKey: the service does not start without the key (the binary
+// loads its configuration as LoadFrom does), from the environment or its file; set, it
+// must be standard base64 of at least 32 bytes, and a refusal does not repeat it.
 func TestConfigRequestDigestKey(t *testing.T) {
+	const required = "REQUEST_DIGEST_KEY is required: set it, or REQUEST_DIGEST_KEY_FILE to a file holding it"
+	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	dir := t.TempDir()
+	emptyFile, keyFile := filepath.Join(dir, "empty"), filepath.Join(dir, "key")
+	for path, content := range map[string]string{emptyFile: "\n", keyFile: key + "\n"} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
-		name, key string
-		refused   bool
+		name string
+		env  map[string]string
+		want string // what the refusal says; empty: the key is taken
 	}{
-		{"not set", "", false},
-		{"32 bytes", base64.StdEncoding.EncodeToString(make([]byte, 32)), false},
-		{"16 bytes", base64.StdEncoding.EncodeToString(make([]byte, 16)), true},
-		{"not base64", "not base64: 0123456789abcdef0123456789abcdef", true},
+		{"not set", map[string]string{}, required},
+		{"empty", map[string]string{"REQUEST_DIGEST_KEY": ""}, required},
+		{"empty file", map[string]string{"REQUEST_DIGEST_KEY_FILE": emptyFile}, required},
+		{"32 bytes", map[string]string{"REQUEST_DIGEST_KEY": key}, ""},
+		{"32 bytes from a file", map[string]string{"REQUEST_DIGEST_KEY_FILE": keyFile}, ""},
+		{"16 bytes", map[string]string{"REQUEST_DIGEST_KEY": base64.StdEncoding.EncodeToString(make([]byte, 16))},
+			"REQUEST_DIGEST_KEY has 16 bytes, want at least 32"},
+		{"not base64", map[string]string{"REQUEST_DIGEST_KEY": "not base64: 0123456789abcdef0123456789abcdef"},
+			"REQUEST_DIGEST_KEY must be standard base64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cfg Config
-			err := config.LoadFrom(&cfg, map[string]string{"REQUEST_DIGEST_KEY": tc.key})
-			if got := err != nil && strings.Contains(err.Error(), "REQUEST_DIGEST_KEY"); got != tc.refused {
-				t.Errorf("refused %v (%v), want %v", got, err, tc.refused)
+			err := config.LoadFrom(&cfg, tc.env)
+			named := err != nil && strings.Contains(err.Error(), "REQUEST_DIGEST_KEY")
+			if tc.want == "" && named || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("LoadFrom = %v, want %q", err, tc.want)
 			}
-			if tc.key != "" && err != nil && strings.Contains(err.Error(), tc.key) {
+			if k := tc.env["REQUEST_DIGEST_KEY"]; k != "" && err != nil && strings.Contains(err.Error(), k) {
 				t.Errorf("the refusal repeats the key: %v", err)
 			}
 		})

@@ -101,14 +101,29 @@ func describe(cfg any, err error) error {
 		return fmt.Errorf("load configuration: %w", err)
 	}
 	keys := fieldKeys(reflect.TypeOf(cfg), "")
+	fromFile := map[string]bool{}
+	for _, v := range Variables(cfg) {
+		fromFile[v.Name] = v.FromFile
+	}
 	msgs := make([]string, 0, len(agg.Errors))
 	for _, e := range agg.Errors {
-		msgs = append(msgs, describeOne(keys, e))
+		msgs = append(msgs, describeOne(keys, fromFile, e))
 	}
 	return fmt.Errorf("load configuration: %s", strings.Join(msgs, "; "))
 }
 
-func describeOne(keys map[string][]string, err error) string {
+// describeOne rewrites one caarlos0/env error. A missing required variable says
+// it may come from a file when it may: an operator who mounted the file under
+// another name would otherwise be told only of the variable.
+func describeOne(keys map[string][]string, fromFile map[string]bool, err error) string {
+	var notSet env.VarIsNotSetError
+	var empty env.EmptyVarError
+	switch {
+	case errors.As(err, &notSet):
+		return required(notSet.Key, fromFile[notSet.Key])
+	case errors.As(err, &empty):
+		return required(empty.Key, fromFile[empty.Key])
+	}
 	var pe env.ParseError
 	if !errors.As(err, &pe) {
 		return err.Error()
@@ -124,6 +139,14 @@ func describeOne(keys map[string][]string, err error) string {
 		}
 	}
 	return fmt.Sprintf("%s: value is not a valid %s: %v", name, pe.Type, pe.Err)
+}
+
+// required says that the variable name must be set, or its NAME_FILE when fromFile.
+func required(name string, fromFile bool) string {
+	if fromFile {
+		return fmt.Sprintf("%s is required: set it, or %s%s to a file holding it", name, name, fileSuffix)
+	}
+	return name + " is required"
 }
 
 // fieldKeys maps each struct field name to the environment variables it is

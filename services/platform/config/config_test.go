@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func TestLoadFrom(t *testing.T) {
 		absent  string   // must not appear in the error
 	}{
 		{name: "ok", environ: map[string]string{"NAME": "x", "NESTED_PORT": "8"}},
-		{name: "required missing", environ: map[string]string{}, want: []string{`"NAME"`, "not set"}},
+		{name: "required missing", environ: map[string]string{}, want: []string{"NAME is required"}, absent: "NAME_FILE"},
 		{name: "bad duration", environ: map[string]string{"NAME": "x", "TIMEOUT": "soon"}, want: []string{"TIMEOUT", "not a valid", "soon"}},
 		{name: "nested prefix named", environ: map[string]string{"NAME": "x", "NESTED_PORT": "eighty"}, want: []string{"NESTED_PORT", "int"}},
 		{name: "secret value hidden", environ: map[string]string{"NAME": "x", "API_KEY": "hunter2"}, want: []string{"API_KEY", "not a valid int"}, absent: "hunter2"},
@@ -96,7 +97,7 @@ func TestSecretFiles(t *testing.T) {
 		{name: "one newline only", environ: map[string]string{"NAME": "x", "TOKEN_FILE": twoLines}, wantToken: "s3cret-token\n"},
 		{name: "under a prefix", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": password}, wantPassword: "pa55"},
 		{name: "an empty NAME_FILE is unset", environ: map[string]string{"NAME": "x", "TOKEN": "env-token", "TOKEN_FILE": ""}, wantToken: "env-token"},
-		{name: "not for a setting that is no secret", environ: map[string]string{"NAME_FILE": token}, wantErr: []string{`"NAME"`, "not set"}},
+		{name: "not for a setting that is no secret", environ: map[string]string{"NAME_FILE": token}, wantErr: []string{"NAME is required"}},
 		{name: "both set", environ: map[string]string{"NAME": "x", "TOKEN": "env-token", "TOKEN_FILE": token},
 			wantErr: []string{"TOKEN and TOKEN_FILE are both set"}},
 		{name: "no such file", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": filepath.Join(dir, "missing")},
@@ -124,6 +125,44 @@ func TestSecretFiles(t *testing.T) {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error %q repeats a secret", err)
 				}
+			}
+		})
+	}
+}
+
+// TestRequiredSecret: a secret that must be set is refused when it is missing or empty,
+// from the environment or its file, by a message naming both ways to set it.
+func TestRequiredSecret(t *testing.T) {
+	type keyed struct {
+		Key string `env:"SIGNING_KEY,notEmpty" secret:"file"`
+	}
+	dir := t.TempDir()
+	empty, full := filepath.Join(dir, "empty"), filepath.Join(dir, "full")
+	for path, content := range map[string]string{empty: "\n", full: "s3cret\n"} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const refused = "load configuration: SIGNING_KEY is required: set it, or SIGNING_KEY_FILE to a file holding it"
+	for _, tc := range []struct {
+		name    string
+		environ map[string]string
+		want    string // the error; empty means success
+	}{
+		{"unset", map[string]string{}, refused},
+		{"empty", map[string]string{"SIGNING_KEY": ""}, refused},
+		{"empty file", map[string]string{"SIGNING_KEY_FILE": empty}, refused},
+		{"from the environment", map[string]string{"SIGNING_KEY": "s3cret"}, ""},
+		{"from a file", map[string]string{"SIGNING_KEY_FILE": full}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var k keyed
+			err := LoadFrom(&k, tc.environ)
+			if got := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && got != tc.want {
+				t.Fatalf("LoadFrom = %v, want %q", err, tc.want)
+			}
+			if err == nil && k.Key != "s3cret" {
+				t.Fatalf("loaded %q", k.Key)
 			}
 		})
 	}
