@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"path"
 	"slices"
 	"strings"
@@ -232,14 +233,18 @@ func checkServed(w Workload, vars []config.Variable) []error {
 }
 
 // isLoopback reports whether a listen address's host is loopback only. An empty host
-// listens on every address. The resolver reads /etc/hosts without regard to case and
-// takes "localhost." as the same name.
+// listens on every address. The names are those a container's /etc/hosts gives
+// loopback addresses (Docker and the kubelet write "::1 localhost ip6-localhost
+// ip6-loopback"); the resolver reads it without regard to case and takes a name with
+// a trailing dot as the same name. An address may carry a zone (::1%lo) or be an IPv4
+// one mapped into IPv6 (::ffff:127.0.0.1).
 func isLoopback(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+	switch strings.ToLower(strings.TrimSuffix(host, ".")) {
+	case "localhost", "ip6-localhost", "ip6-loopback":
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // probeArgs maps the -name=value flags of a grpc_health_probe command (after

@@ -198,6 +198,12 @@ func TestKubernetesWiring(t *testing.T) {
 				"deployment owner: service owner port 7101 reaches port 7101, but GRPC_ADDR=Localhost.:7101 listens on loopback",
 				"deployment gateway: OWNER_GRPC_TARGET=owner:7101 reaches owner, but owner's GRPC_ADDR=Localhost.:7101 listens on loopback",
 			}},
+		{name: "GRPC_ADDR on ip6-localhost, the container's name of ::1",
+			patches: jsonPatch("ConfigMap", "owner-config", `{op: replace, path: /data/GRPC_ADDR, value: "ip6-localhost:7101"}`),
+			want: []string{
+				"deployment owner: service owner port 7101 reaches port 7101, but GRPC_ADDR=ip6-localhost:7101 listens on loopback",
+				"deployment gateway: OWNER_GRPC_TARGET=owner:7101 reaches owner, but owner's GRPC_ADDR=ip6-localhost:7101 listens on loopback",
+			}},
 		{name: "a Service reaching METRICS_ADDR on loopback",
 			patches: jsonPatch("ConfigMap", "gateway-config", `{op: replace, path: /data/METRICS_ADDR, value: "127.0.0.1:9090"}`) +
 				jsonPatch("Service", "gateway", `{op: add, path: /spec/ports/-, value: {name: metrics, port: 9090, targetPort: metrics}}`),
