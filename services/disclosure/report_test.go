@@ -219,8 +219,8 @@ func TestAccessReport(t *testing.T) {
 }
 
 // TestAccessReportDocument: the readable report in Finnish by default and in Swedish
-// and English on request, naming the Data Protection Ombudsman, with every value
-// escaped.
+// and English on request, naming the Data Protection Ombudsman and the resource of
+// each access, with every value escaped.
 func TestAccessReportDocument(t *testing.T) {
 	s := start(t)
 	f := s.reportFixture(t)
@@ -248,7 +248,9 @@ func TestAccessReportDocument(t *testing.T) {
 			if res.GetDocument().GetContentType() != "text/html; charset=utf-8" || !strings.HasPrefix(doc, "<!doctype html>") {
 				t.Fatalf("not an HTML document: %q", res.GetDocument().GetContentType())
 			}
-			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print") {
+			// The owner service's reads of the owner name the owner as their resource.
+			resource := `<td class="resource">owners/` + f.ownerID + `</td>`
+			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print", resource) {
 				if !strings.Contains(doc, w) {
 					t.Errorf("the document lacks %q", w)
 				}

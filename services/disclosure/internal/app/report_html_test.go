@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -52,5 +53,51 @@ func TestReportNamesEveryEnumValue(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReportShowsEachEventsResource: each row of the readable access log names the
+// resource of its event, as the JSON copy does, under the column's heading in the
+// report's language and escaped like every other value; an event without one shows an
+// empty cell.
+func TestReportShowsEachEventsResource(t *testing.T) {
+	tmpl, err := parseReportTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	rep := Report{AccessLog: []AccessEvent{
+		{Time: at, Service: "owner", Action: "owner.read", Resource: "owners/o1", Outcome: "success"},
+		{Time: at, Service: "consent", Action: "consent.check", Resource: `owners/o1/consents/direct_marketing/<b>"sms"&`, Outcome: "success"},
+		{Time: at, Service: "history", Action: "visit.create", Outcome: "denied"},
+	}}
+	for _, tc := range []struct {
+		lang    domain.Language
+		heading string
+	}{
+		{domain.LanguageFinnish, "<th>Kohde</th>"},
+		{domain.LanguageSwedish, "<th>Objekt</th>"},
+		{domain.LanguageEnglish, "<th>Record</th>"},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(b)
+			for _, want := range []string{
+				tc.heading,
+				`<td class="resource">owners/o1</td>`,
+				`<td class="resource">owners/o1/consents/direct_marketing/&lt;b&gt;&#34;sms&#34;&amp;</td>`,
+				`<td class="resource"></td>`,
+			} {
+				if !strings.Contains(doc, want) {
+					t.Errorf("the document lacks %s", want)
+				}
+			}
+			if strings.Contains(doc, "<b>") {
+				t.Error("a resource is not escaped")
+			}
+		})
 	}
 }

@@ -14,7 +14,7 @@ func DocumentTextKeys() []string {
 		"label.reason", "label.anamnesis", "label.findings", "label.diagnoses", "label.procedures", "label.weight", "label.follow_up",
 		"label.amendments", "label.original", "label.staff", "label.subject", "label.channel", "label.purpose",
 		"label.decision", "label.allowed", "label.recipient", "label.outcome", "label.who", "label.action",
-		"label.fields", "label.service", "label.data", "label.basis",
+		"label.fields", "label.service", "label.data", "label.basis", "label.resource",
 	}
 }
 
@@ -37,6 +37,7 @@ func documentTexts(lang Language) map[string]string {
 			"label.channel": "Kanal", "label.purpose": "Ändamål", "label.decision": "Beslut", "label.allowed": "Tillåtet",
 			"label.recipient": "Mottagare", "label.outcome": "Utfall", "label.who": "Vem", "label.action": "Åtgärd",
 			"label.fields": "Ändrade uppgifter", "label.service": "Tjänst", "label.data": "Uppgifter", "label.basis": "Grund",
+			"label.resource": "Objekt",
 		}
 	case LanguageEnglish:
 		return map[string]string{
@@ -54,7 +55,7 @@ func documentTexts(lang Language) map[string]string {
 			"label.subject": "Subject", "label.channel": "Channel", "label.purpose": "Purpose", "label.decision": "Decision",
 			"label.allowed": "Allowed", "label.recipient": "Recipient", "label.outcome": "Outcome", "label.who": "Who",
 			"label.action": "Action", "label.fields": "Fields changed", "label.service": "Service", "label.data": "Data",
-			"label.basis": "Legal basis",
+			"label.basis": "Legal basis", "label.resource": "Record",
 		}
 	default:
 		return map[string]string{
@@ -72,7 +73,7 @@ func documentTexts(lang Language) map[string]string {
 			"label.subject": "Aihe", "label.channel": "Kanava", "label.purpose": "Käyttötarkoitus", "label.decision": "Päätös",
 			"label.allowed": "Sallittu", "label.recipient": "Vastaanottaja", "label.outcome": "Tulos", "label.who": "Kuka",
 			"label.action": "Toiminto", "label.fields": "Muutetut tiedot", "label.service": "Palvelu", "label.data": "Tiedot",
-			"label.basis": "Peruste",
+			"label.basis": "Peruste", "label.resource": "Kohde",
 		}
 	}
 }
