@@ -60,12 +60,15 @@ func narrowable(msg []byte) *narrowing {
 	if !ok || !dbOK {
 		return nil
 	}
+	if !distinctKeys(cmd) {
+		return nil
+	}
 	n := &narrowing{db: db, coll: coll}
 	switch first.Key() {
 	case "update", "delete":
 		seqID := first.Key() + "s"
 		stmt, inBody, ok := parts.onlyStatement(seqID)
-		if !ok || upserts(stmt) || positional(stmt.Lookup("u")) {
+		if !ok || !distinctKeys(stmt) || upserts(stmt) || positional(stmt.Lookup("u")) {
 			return nil
 		}
 		if n.filter, ok = stmt.Lookup("q").DocumentOK(); !ok {
@@ -97,11 +100,140 @@ func narrowable(msg []byte) *narrowing {
 	if err != nil || (id.Type != bsoncore.TypeString && id.Type != bsoncore.TypeObjectID) {
 		return nil
 	}
-	if onlyID(n.filter) {
+	if onlyID(n.filter) || !plainFilter(n.filter) {
 		return nil
 	}
 	n.id = id
 	return n
+}
+
+// distinctKeys reports whether no key of doc repeats. MongoDB refuses a command with a
+// repeated field; FerretDB takes the last value and the proxy's lookups the first, so
+// narrowing such a command could check one filter and write by another.
+func distinctKeys(doc bsoncore.Document) bool {
+	elems, err := doc.Elements()
+	if err != nil {
+		return false
+	}
+	seen := make(map[string]struct{}, len(elems))
+	for _, e := range elems {
+		if _, dup := seen[e.Key()]; dup {
+			return false
+		}
+		seen[e.Key()] = struct{}{}
+	}
+	return true
+}
+
+// plainFilter reports whether filter is one FerretDB evaluates against any document
+// without an error: field conditions that are values or comparisons ($eq, $ne, $gt,
+// $gte, $lt, $lte, $exists, $in, $nin, $size of a whole number), combined by $and, $or and $nor, with no regular
+// expression and no repeated key anywhere. FerretDB finds a bad operator only when it
+// evaluates it against a document, and a narrowed write evaluates the filter against one
+// document at most, where the write as sent evaluates it against every document: for
+// any other filter the two could answer differently (an error, or nothing matched).
+func plainFilter(filter bsoncore.Document) bool {
+	if !distinctKeys(filter) {
+		return false
+	}
+	elems, _ := filter.Elements()
+	for _, e := range elems {
+		key := e.Key()
+		switch {
+		case key == "$and" || key == "$or" || key == "$nor":
+			if !plainFilters(e.Value()) {
+				return false
+			}
+		case strings.HasPrefix(key, "$"):
+			return false
+		case !plainCondition(e.Value()):
+			return false
+		}
+	}
+	return true
+}
+
+// plainFilters reports whether v is a non-empty array of plain filters.
+func plainFilters(v bsoncore.Value) bool {
+	arr, ok := v.ArrayOK()
+	if !ok {
+		return false
+	}
+	values, err := arr.Values()
+	if err != nil || len(values) == 0 {
+		return false
+	}
+	for _, f := range values {
+		doc, ok := f.DocumentOK()
+		if !ok || !plainFilter(doc) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainCondition reports whether a field's condition is a plain value or a document of
+// comparison operators with plain arguments.
+func plainCondition(v bsoncore.Value) bool {
+	doc, ok := v.DocumentOK()
+	if !ok {
+		return plainValue(v)
+	}
+	first, err := doc.IndexErr(0)
+	if err != nil || !strings.HasPrefix(first.Key(), "$") {
+		return plainValue(v)
+	}
+	if !distinctKeys(doc) {
+		return false
+	}
+	ops, _ := doc.Elements()
+	for _, op := range ops {
+		switch op.Key() {
+		case "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$exists":
+			if !plainValue(op.Value()) {
+				return false
+			}
+		case "$in", "$nin":
+			if op.Value().Type != bsoncore.TypeArray || !plainValue(op.Value()) {
+				return false
+			}
+		case "$size":
+			if n, ok := op.Value().AsInt64OK(); !ok || n < 0 || op.Value().Type == bsoncore.TypeDouble {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainValue reports whether v compares as a value: no regular expression (matched as
+// a pattern, which may not compile), no code, and no document with a key that starts
+// with $ or repeats, at any depth.
+func plainValue(v bsoncore.Value) bool {
+	switch v.Type {
+	case bsoncore.TypeRegex, bsoncore.TypeJavaScript, bsoncore.TypeCodeWithScope, bsoncore.TypeDBPointer:
+		return false
+	case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
+		doc := bsoncore.Document(v.Data)
+		if v.Type == bsoncore.TypeEmbeddedDocument && !distinctKeys(doc) {
+			return false
+		}
+		elems, err := doc.Elements()
+		if err != nil {
+			return false
+		}
+		for _, e := range elems {
+			if v.Type == bsoncore.TypeEmbeddedDocument && strings.HasPrefix(e.Key(), "$") {
+				return false
+			}
+			if !plainValue(e.Value()) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // msgParts is an OP_MSG's body and its document sequences by identifier.

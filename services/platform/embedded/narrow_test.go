@@ -45,6 +45,9 @@ func TestNarrowable(t *testing.T) {
 	stmt := func(q bson.D, u any, extra ...bson.E) bson.D {
 		return append(bson.D{{Key: "q", Value: q}, {Key: "u", Value: u}}, extra...)
 	}
+	field := func(key string, value any) bson.D {
+		return bson.D{{Key: "_id", Value: "o-1"}, {Key: key, Value: value}}
+	}
 	findAndModify := func(extra ...bson.E) []byte {
 		return opMsg(t, 1, 0, append(bson.D{
 			{Key: "findAndModify", Value: "owners"}, {Key: "query", Value: versioned},
@@ -79,6 +82,27 @@ func TestNarrowable(t *testing.T) {
 		{"insert", opMsg(t, 1, 0, bson.D{{Key: "insert", Value: "owners"}, {Key: "$db", Value: "reg"}}), false},
 		{"no $db", opMsgSections(0, bodySection(t, bson.D{{Key: "update", Value: "owners"}}), sequenceSection(t, "updates", stmt(versioned, set))), false},
 		{"OP_QUERY", queryMsg(t, bson.D{{Key: "update", Value: "owners"}}), false},
+		{"repeated $db", opMsgSections(0, bodySection(t, append(updateBody, bson.E{Key: "$db", Value: "other"})), sequenceSection(t, "updates", stmt(versioned, set))), false},
+		{"repeated upsert", update(stmt(versioned, set, bson.E{Key: "upsert", Value: false}, bson.E{Key: "upsert", Value: true})), false},
+		{"repeated filter", update(stmt(versioned, set, bson.E{Key: "q", Value: versioned})), false},
+		{"repeated key in the filter", update(stmt(append(versioned, bson.E{Key: "version", Value: 2}), set)), false},
+		{"unknown operator", update(stmt(field("version", bson.D{{Key: "$bogus", Value: 1}}), set)), false},
+		{"unknown top-level operator", update(stmt(field("$comment", "x"), set)), false},
+		{"$expr", update(stmt(field("$expr", bson.D{{Key: "$eq", Value: bson.A{"$version", 3}}}), set)), false},
+		{"comparisons", update(stmt(field("version", bson.D{{Key: "$gte", Value: 1}, {Key: "$lt", Value: 9}, {Key: "$ne", Value: 4}}), set)), true},
+		{"$exists and $in", update(stmt(append(field("ref", bson.D{{Key: "$exists", Value: true}}), bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: bson.A{"a", "b"}}}}), set)), true},
+		{"$in of no array", update(stmt(field("state", bson.D{{Key: "$in", Value: "a"}}), set)), false},
+		{"$size", update(stmt(field("entries", bson.D{{Key: "$size", Value: 2}}), set)), true},
+		{"negative $size", update(stmt(field("entries", bson.D{{Key: "$size", Value: -1}}), set)), false},
+		{"fractional $size", update(stmt(field("entries", bson.D{{Key: "$size", Value: 1.5}}), set)), false},
+		{"$or of plain filters", update(stmt(field("$or", bson.A{bson.D{{Key: "v", Value: 1}}, bson.D{{Key: "v", Value: bson.D{{Key: "$exists", Value: false}}}}}), set)), true},
+		{"empty $or", update(stmt(field("$or", bson.A{}), set)), false},
+		{"$or with an unknown operator", update(stmt(field("$or", bson.A{bson.D{{Key: "v", Value: bson.D{{Key: "$bogus", Value: 1}}}}}), set)), false},
+		{"regular expression", update(stmt(field("name", bson.Regex{Pattern: "^A"}), set)), false},
+		{"regular expression in $in", update(stmt(field("name", bson.D{{Key: "$in", Value: bson.A{bson.Regex{Pattern: "("}}}}), set)), false},
+		{"document value", update(stmt(field("address", bson.D{{Key: "city", Value: "Kangasala"}}), set)), true},
+		{"document value with an operator key", update(stmt(field("address", bson.D{{Key: "city", Value: "K"}, {Key: "$x", Value: 1}}), set)), false},
+		{"empty document value", update(stmt(field("address", bson.D{}), set)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
