@@ -230,11 +230,11 @@ func TestAccessReportDocument(t *testing.T) {
 		want     []string
 	}{
 		{"", []string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria",
-			"suoramarkkinointi (email)", "<td>vastustettu</td><td>käynnillä</td>", "ei luovutettu: luovutukselle ei ollut suostumustasi", "asiakastietojen katselu", "asiakaspalvelu"}},
+			"suoramarkkinointi (sähköposti)", "<td>vastustettu</td><td>käynnillä</td>", "ei luovutettu: luovutukselle ei ollut suostumustasi", "asiakastietojen katselu", "asiakaspalvelu"}},
 		{"sv", []string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå",
-			"direktmarknadsföring (email)", "<td>invändning</td><td>vid besök</td>", "inte utlämnat: det fanns varken", "kunduppgifterna visade", "kundtjänst"}},
+			"direktmarknadsföring (e-post)", "<td>invändning</td><td>vid besök</td>", "inte utlämnat: det fanns varken", "kunduppgifterna visade", "kundtjänst"}},
 		{"en-GB", []string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data",
-			"direct marketing (email)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"}},
+			"direct marketing (e-mail)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"}},
 	}
 	for _, tt := range tests {
 		t.Run("language "+tt.language, func(t *testing.T) {

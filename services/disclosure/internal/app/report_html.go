@@ -81,6 +81,7 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 			}
 			return strings.Join(names, ", ")
 		},
+		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
 		// A visit of an animal the owner no longer has names it by id.
 		"patient": func(id string) string { return cmp.Or(patients[id], id) },
 	}

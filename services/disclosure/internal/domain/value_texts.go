@@ -80,11 +80,14 @@ var valueNames = map[string]map[string]names{
 		"open": {"avoin", "öppen", "open"},
 		"paid": {"maksettu", "betald", "paid"},
 	},
+	// A communication's channel (history) and a direct-marketing consent's scope
+	// (consent): email, sms, post or phone.
 	ValueChannel: {
 		"phone":     {"puhelin", "telefon", "phone"},
 		"email":     {"sähköposti", "e-post", "e-mail"},
 		"sms":       {"tekstiviesti", "sms", "text message"},
 		"letter":    {"kirje", "brev", "letter"},
+		"post":      {"posti", "post", "post"},
 		"in_person": {"käynti", "besök", "in person"},
 		"portal":    {"asiointipalvelu", "e-tjänst", "online service"},
 	},
