@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -20,6 +21,7 @@ import (
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -220,21 +222,55 @@ func TestAccessReport(t *testing.T) {
 
 // TestAccessReportDocument: the readable report in Finnish by default and in Swedish
 // and English on request, naming the Data Protection Ombudsman and the resource of
-// each access, with every value escaped.
+// each access in words, with every value escaped.
 func TestAccessReportDocument(t *testing.T) {
 	s := start(t)
 	f := s.reportFixture(t)
 	manager := s.as(t, auth.RoleClinicManager)
+	// Accesses whose resources the fixture's do not have: a marketing check by text
+	// message, a pet's visits listed, and a partner's refused consent check.
+	if _, err := s.consents.CheckConsent(manager, &consentv1.CheckConsentRequest{
+		OwnerId: f.ownerID, Purpose: consentv1.Purpose_PURPOSE_DIRECT_MARKETING, Scope: "sms",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.history.ListPatientVisits(s.as(t, auth.RoleVeterinarian), &historyv1.ListPatientVisitsRequest{PatientId: f.musti}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.consents.CheckConsent(s.asPartner(t, f.insurer.GetId()), &consentv1.CheckConsentRequest{
+		OwnerId: f.ownerID, Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: f.insurer.GetId(),
+	}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a partner's consent check: %v", err)
+	}
+	s.waitAudited(t, consentDatabase, bson.M{"action": "consent.check", "subject_owner_id": f.ownerID})
+	s.waitAudited(t, historyDatabase, bson.M{"action": "visit.list", "subject_owner_id": f.ownerID})
+	s.waitAudited(t, consentDatabase, bson.M{"action": "rpc.denied", "subject_owner_id": f.ownerID})
+	resources := func(names ...string) []string {
+		cells := make([]string, len(names))
+		for i, n := range names {
+			cells[i] = `<td class="resource">` + n + `</td>`
+		}
+		return cells
+	}
 	tests := []struct {
 		language string
 		want     []string
 	}{
-		{"", []string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria",
-			"suoramarkkinointi (sähköposti)", "<td>vastustettu</td><td>käynnillä</td>", "ei luovutettu: luovutukselle ei ollut suostumustasi", "asiakastietojen katselu", "asiakaspalvelu"}},
-		{"sv", []string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå",
-			"direktmarknadsföring (e-post)", "<td>invändning</td><td>vid besök</td>", "inte utlämnat: det fanns varken", "kunduppgifterna visade", "kundtjänst"}},
-		{"en-GB", []string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data",
-			"direct marketing (e-mail)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"}},
+		{"", append([]string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria",
+			"suoramarkkinointi (sähköposti)", "<td>vastustettu</td><td>käynnillä</td>", "ei luovutettu: luovutukselle ei ollut suostumustasi", "asiakastietojen katselu", "asiakaspalvelu"},
+			resources("Omat tietosi", "Suostumukset ja kiellot: suoramarkkinointi (tekstiviesti)", "Lemmikin tiedot: Musti",
+				"Hoito- ja käyntihistoria: Musti", "Käyntimerkintä", "Tietojesi luovutus", "Päätöstesi historia", "Yhteydenpito klinikan kanssa",
+				"Tarkastuspyyntö "+f.request.GetId(), "Suostumukset ja kiellot")...)},
+		{"sv", append([]string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå",
+			"direktmarknadsföring (e-post)", "<td>invändning</td><td>vid besök</td>", "inte utlämnat: det fanns varken", "kunduppgifterna visade", "kundtjänst"},
+			resources("Dina uppgifter", "Samtycken och förbud: direktmarknadsföring (sms)", "Djurets uppgifter: Musti",
+				"Vård- och besökshistorik: Musti", "Besöksanteckning", "Utlämnande av dina uppgifter", "Historik över dina beslut",
+				"Kontakter med kliniken", "Begäran om tillgång "+f.request.GetId(), "Samtycken och förbud")...)},
+		{"en-GB", append([]string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data",
+			"direct marketing (e-mail)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"},
+			resources("Your details", "Consents and prohibitions: direct marketing (text message)", "Your pet&#39;s details: Musti",
+				"Treatment and visit history: Musti", "Visit record", "A disclosure of your data", "History of your decisions",
+				"Communication with the clinic", "Access request "+f.request.GetId(), "Consents and prohibitions")...)},
 	}
 	for _, tt := range tests {
 		t.Run("language "+tt.language, func(t *testing.T) {
@@ -248,16 +284,15 @@ func TestAccessReportDocument(t *testing.T) {
 			if res.GetDocument().GetContentType() != "text/html; charset=utf-8" || !strings.HasPrefix(doc, "<!doctype html>") {
 				t.Fatalf("not an HTML document: %q", res.GetDocument().GetContentType())
 			}
-			// The owner service's reads of the owner name the owner as their resource.
-			resource := `<td class="resource">owners/` + f.ownerID + `</td>`
-			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print", resource) {
+			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print") {
 				if !strings.Contains(doc, w) {
 					t.Errorf("the document lacks %q", w)
 				}
 			}
 			// Recorded values are named in the report's language, never as the
-			// services' words.
-			for _, raw := range []string{"direct_marketing", "in_person", "NO_LEGAL_BASIS", "owner.read", "success"} {
+			// services' words, and the resources without their paths and ids.
+			for _, raw := range []string{"direct_marketing", "in_person", "NO_LEGAL_BASIS", "owner.read", "success",
+				"owners/", "patients/", "visits/", "disclosures/", "accessRequests/", "/lillvet.", f.ownerID, f.musti, f.visitID} {
 				if strings.Contains(doc, raw) {
 					t.Errorf("the document shows the recorded word %q", raw)
 				}
@@ -273,6 +308,26 @@ func TestAccessReportDocument(t *testing.T) {
 				t.Error("the log's hash is not the document's")
 			}
 		})
+	}
+}
+
+// waitAudited waits until the audit log in database holds an event matching filter:
+// the services queue their events and write them in batches, after the call answered.
+func (s *system) waitAudited(t *testing.T, database string, filter bson.M) {
+	t.Helper()
+	deadline := time.Now().Add(jobWait)
+	for {
+		n, err := s.raw.Database(database).Collection(audit.Collection).CountDocuments(t.Context(), filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit event %v in %s", filter, database)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

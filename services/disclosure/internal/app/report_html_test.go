@@ -57,27 +57,31 @@ func TestReportNamesEveryEnumValue(t *testing.T) {
 }
 
 // TestReportShowsEachEventsResource: each row of the readable access log names the
-// resource of its event, as the JSON copy does, under the column's heading in the
-// report's language and escaped like every other value; an event without one shows an
-// empty cell.
+// resource of its event in words of the report's language, under the column's heading,
+// never as the path the JSON copy carries, the pet by its name escaped like every
+// other value; an event without one shows an empty cell.
 func TestReportShowsEachEventsResource(t *testing.T) {
 	tmpl, err := parseReportTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
-	rep := Report{AccessLog: []AccessEvent{
-		{Time: at, Service: "owner", Action: "owner.read", Resource: "owners/o1", Outcome: "success"},
-		{Time: at, Service: "consent", Action: "consent.check", Resource: `owners/o1/consents/direct_marketing/<b>"sms"&`, Outcome: "success"},
-		{Time: at, Service: "history", Action: "visit.create", Outcome: "denied"},
-	}}
+	rep := Report{
+		Patients: []PatientRecord{{ID: "p1", Name: `<b>"Musti"&`}},
+		AccessLog: []AccessEvent{
+			{Time: at, Service: "owner", Action: "owner.read", Resource: "owners/o1", Outcome: "success"},
+			{Time: at, Service: "consent", Action: "consent.check", Resource: "owners/o1/consents/direct_marketing/sms", Outcome: "success"},
+			{Time: at, Service: "owner", Action: "patient.read", Resource: "patients/p1", Outcome: "success"},
+			{Time: at, Service: "history", Action: "visit.create", Outcome: "denied"},
+		},
+	}
 	for _, tc := range []struct {
-		lang    domain.Language
-		heading string
+		lang  domain.Language
+		cells []string
 	}{
-		{domain.LanguageFinnish, "<th>Kohde</th>"},
-		{domain.LanguageSwedish, "<th>Objekt</th>"},
-		{domain.LanguageEnglish, "<th>Record</th>"},
+		{domain.LanguageFinnish, []string{"<th>Kohde</th>", "Omat tietosi", "Suostumukset ja kiellot: suoramarkkinointi (tekstiviesti)", "Lemmikin tiedot: &lt;b&gt;&#34;Musti&#34;&amp;"}},
+		{domain.LanguageSwedish, []string{"<th>Objekt</th>", "Dina uppgifter", "Samtycken och förbud: direktmarknadsföring (sms)", "Djurets uppgifter: &lt;b&gt;&#34;Musti&#34;&amp;"}},
+		{domain.LanguageEnglish, []string{"<th>Record</th>", "Your details", "Consents and prohibitions: direct marketing (text message)", "Your pet&#39;s details: &lt;b&gt;&#34;Musti&#34;&amp;"}},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
@@ -85,18 +89,19 @@ func TestReportShowsEachEventsResource(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc := string(b)
-			for _, want := range []string{
-				tc.heading,
-				`<td class="resource">owners/o1</td>`,
-				`<td class="resource">owners/o1/consents/direct_marketing/&lt;b&gt;&#34;sms&#34;&amp;</td>`,
-				`<td class="resource"></td>`,
-			} {
-				if !strings.Contains(doc, want) {
-					t.Errorf("the document lacks %s", want)
+			want := []string{tc.cells[0], `<td class="resource"></td>`}
+			for _, c := range tc.cells[1:] {
+				want = append(want, `<td class="resource">`+c+`</td>`)
+			}
+			for _, w := range want {
+				if !strings.Contains(doc, w) {
+					t.Errorf("the document lacks %s", w)
 				}
 			}
-			if strings.Contains(doc, "<b>") {
-				t.Error("a resource is not escaped")
+			for _, raw := range []string{"owners/", "patients/", "direct_marketing", "<b>"} {
+				if strings.Contains(doc, raw) {
+					t.Errorf("the document shows %q", raw)
+				}
 			}
 		})
 	}

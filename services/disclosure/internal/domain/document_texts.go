@@ -15,6 +15,8 @@ func DocumentTextKeys() []string {
 		"label.amendments", "label.original", "label.staff", "label.subject", "label.channel", "label.purpose",
 		"label.decision", "label.allowed", "label.recipient", "label.outcome", "label.who", "label.action",
 		"label.fields", "label.service", "label.data", "label.basis", "label.resource",
+		"resource.other", "resource.owners", "resource.patient", "resource.visit", "resource.disclosure",
+		"resource.access_requests", "resource.erasure_request", "resource.erasure_requests",
 	}
 }
 
@@ -38,6 +40,10 @@ func documentTexts(lang Language) map[string]string {
 			"label.recipient": "Mottagare", "label.outcome": "Utfall", "label.who": "Vem", "label.action": "Åtgärd",
 			"label.fields": "Ändrade uppgifter", "label.service": "Tjänst", "label.data": "Uppgifter", "label.basis": "Grund",
 			"label.resource": "Objekt",
+			"resource.other": "Övrig uppgift", "resource.owners": "Kundförteckningen", "resource.patient": "Djurets uppgifter",
+			"resource.visit": "Besöksanteckning", "resource.disclosure": "Utlämnande av dina uppgifter",
+			"resource.access_requests": "Dina begäranden om tillgång", "resource.erasure_request": "Begäran om radering",
+			"resource.erasure_requests": "Dina begäranden om radering",
 		}
 	case LanguageEnglish:
 		return map[string]string{
@@ -56,6 +62,10 @@ func documentTexts(lang Language) map[string]string {
 			"label.allowed": "Allowed", "label.recipient": "Recipient", "label.outcome": "Outcome", "label.who": "Who",
 			"label.action": "Action", "label.fields": "Fields changed", "label.service": "Service", "label.data": "Data",
 			"label.basis": "Legal basis", "label.resource": "Record",
+			"resource.other": "Other record", "resource.owners": "The customer list", "resource.patient": "Your pet's details",
+			"resource.visit": "Visit record", "resource.disclosure": "A disclosure of your data",
+			"resource.access_requests": "Your access requests", "resource.erasure_request": "Erasure request",
+			"resource.erasure_requests": "Your erasure requests",
 		}
 	default:
 		return map[string]string{
@@ -74,6 +84,10 @@ func documentTexts(lang Language) map[string]string {
 			"label.allowed": "Sallittu", "label.recipient": "Vastaanottaja", "label.outcome": "Tulos", "label.who": "Kuka",
 			"label.action": "Toiminto", "label.fields": "Muutetut tiedot", "label.service": "Palvelu", "label.data": "Tiedot",
 			"label.basis": "Peruste", "label.resource": "Kohde",
+			"resource.other": "Muu tieto", "resource.owners": "Asiakasluettelo", "resource.patient": "Lemmikin tiedot",
+			"resource.visit": "Käyntimerkintä", "resource.disclosure": "Tietojesi luovutus",
+			"resource.access_requests": "Tarkastuspyyntösi", "resource.erasure_request": "Poistopyyntö",
+			"resource.erasure_requests": "Poistopyyntösi",
 		}
 	}
 }

@@ -1,6 +1,17 @@
 package domain
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
+	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+)
 
 // TestScopeText: the consent service's marketing channels are named in each language;
 // an insurer's recipient id stays as recorded.
@@ -26,4 +37,127 @@ func TestScopeText(t *testing.T) {
 			t.Errorf("%s: scope %q = %q, want %q", tt.lang, tt.scope, got, tt.want)
 		}
 	}
+}
+
+// TestResourceText: every resource the services write into audit events is named in
+// the owner's words, with the purpose and channel of a consent as the consent tables
+// name them, the pet by its name and an access request by the id the report's header
+// shows; no other id, and nothing of a resource of another shape, is shown.
+func TestResourceText(t *testing.T) {
+	const (
+		owner    = "6f1c8e2a-3b4d-4c5e-8f6a-7b8c9d0e1f2a"
+		musti    = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+		former   = "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b"
+		insurer  = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+		request  = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"
+		other    = "Muu tieto|Övrig uppgift|Other record"
+		history  = "Hoitohistoria ja yhteydenotot|Vårdhistorik och kontakter|Treatment history and communications"
+		consents = "Suostumukset ja kiellot|Samtycken och förbud|Consents and prohibitions"
+	)
+	pets := map[string]string{musti: "Musti"}
+	tests := []struct {
+		resource string
+		want     string // Finnish|Swedish|English
+	}{
+		{"", "||"},
+		{"owners/" + owner, "Omat tietosi|Dina uppgifter|Your details"},
+		{"owners", "Asiakasluettelo|Kundförteckningen|The customer list"},
+		{"owners (3)", "Asiakasluettelo|Kundförteckningen|The customer list"},
+		{"owners/" + owner + "/patients", "Lemmikkisi|Dina husdjur|Your pets"},
+		{"owners/" + owner + "/consents", consents},
+		{"owners/" + owner + "/consents/direct_marketing/sms",
+			"Suostumukset ja kiellot: suoramarkkinointi (tekstiviesti)|Samtycken och förbud: direktmarknadsföring (sms)|Consents and prohibitions: direct marketing (text message)"},
+		{"owners/" + owner + "/consents/insurer_disclosure/" + insurer,
+			"Suostumukset ja kiellot: tietojen luovutus vakuutusyhtiölle (" + insurer + ")|Samtycken och förbud: utlämnande till försäkringsbolag (" + insurer + ")|Consents and prohibitions: disclosure to insurers (" + insurer + ")"},
+		{"owners/" + owner + "/consents/care_reminders",
+			"Suostumukset ja kiellot: hoitomuistutukset|Samtycken och förbud: vårdpåminnelser|Consents and prohibitions: care reminders"},
+		{"owners/" + owner + "/consents/direct_marketing/<b>fax",
+			"Suostumukset ja kiellot: suoramarkkinointi|Samtycken och förbud: direktmarknadsföring|Consents and prohibitions: direct marketing"},
+		{"owners/" + owner + "/consents/a_later_purpose", consents},
+		{"consents:filter/direct_marketing/email",
+			"Suostumukset ja kiellot: suoramarkkinointi (sähköposti)|Samtycken och förbud: direktmarknadsföring (e-post)|Consents and prohibitions: direct marketing (e-mail)"},
+		{"owners/" + owner + "/consentDecisions", "Päätöstesi historia|Historik över dina beslut|History of your decisions"},
+		{"owners/" + owner + "/consentDecisions/d1", "Päätöstesi historia|Historik över dina beslut|History of your decisions"},
+		{"owners/" + owner + "/communications", "Yhteydenpito klinikan kanssa|Kontakter med kliniken|Communication with the clinic"},
+		{"owners/" + owner + "/communications/c1", "Yhteydenpito klinikan kanssa|Kontakter med kliniken|Communication with the clinic"},
+		{"owners/" + owner + "/timeline", history},
+		{"owners/" + owner + "/history", history},
+		{"owners/" + owner + "/disclosures", "Tietojen luovutukset|Utlämnanden av uppgifter|Disclosures of your data"},
+		{"owners/" + owner + "/accessRequests", "Tarkastuspyyntösi|Dina begäranden om tillgång|Your access requests"},
+		{"owners/" + owner + "/erasureRequests", "Poistopyyntösi|Dina begäranden om radering|Your erasure requests"},
+		{"owners/" + owner + "/accessEvents", "Kuka klinikalla on käsitellyt tietojasi|Vem vid kliniken som har behandlat dina uppgifter|Who at the clinic accessed your data"},
+		{"patients/" + musti, "Lemmikin tiedot: Musti|Djurets uppgifter: Musti|Your pet's details: Musti"},
+		{"patients/" + former, "Lemmikin tiedot|Djurets uppgifter|Your pet's details"},
+		{"patients/" + musti + "/visits", "Hoito- ja käyntihistoria: Musti|Vård- och besökshistorik: Musti|Treatment and visit history: Musti"},
+		{"visits/v1", "Käyntimerkintä|Besöksanteckning|Visit record"},
+		{"disclosures/d1", "Tietojesi luovutus|Utlämnande av dina uppgifter|A disclosure of your data"},
+		{"recipients/" + insurer, "Vastaanottaja|Mottagare|Recipient"},
+		{"recipients (2)", "Vastaanottaja|Mottagare|Recipient"},
+		{"accessRequests/" + request, "Tarkastuspyyntö " + request + "|Begäran om tillgång " + request + "|Access request " + request},
+		{"accessRequests/not-an-id", "Tarkastuspyyntö|Begäran om tillgång|Access request"},
+		{"erasureRequests/e1", "Poistopyyntö|Begäran om radering|Erasure request"},
+		{"/lillvet.owner.v1.OwnerService/GetOwner", "Omat tietosi|Dina uppgifter|Your details"},
+		{"/lillvet.owner.v1.OwnerService/RevealIdentityCode", "Henkilötunnus|Personbeteckning|Personal identity code"},
+		{"/lillvet.history.v1.HistoryService/EraseOwnerData", history},
+		{"/lillvet.owner.v1.OwnerService/GetPatient", other},
+		{"owners/" + owner + "/pets", other},
+		{"owners//consents", other},
+		{"owners/" + owner + "/consents/direct_marketing/sms/more", other},
+		{"owners/" + owner + "/patients/" + musti, other},
+		{"patients/" + musti + "/visits/v1", other},
+		{"visits", other},
+		{"owners (many)", other},
+		{"notes (2)", other},
+		{"owners/010101-123N", "Omat tietosi|Dina uppgifter|Your details"},
+		{"010101-123N", other},
+	}
+	for _, tt := range tests {
+		want := strings.Split(tt.want, "|")
+		for i, lang := range []Language{LanguageFinnish, LanguageSwedish, LanguageEnglish} {
+			if got := ResourceText(DocumentTexts(lang), tt.resource, pets); got != want[i] {
+				t.Errorf("%s: %q = %q, want %q", lang, tt.resource, got, want[i])
+			}
+		}
+	}
+}
+
+// TestDeniedCallsNamed: a refused call whose request names an owner, which their
+// report shows, names the record it asked for, whichever service's method it was.
+func TestDeniedCallsNamed(t *testing.T) {
+	for _, file := range []protoreflect.FileDescriptor{
+		auditv1.File_lillvet_audit_v1_audit_proto, consentv1.File_lillvet_consent_v1_consent_proto,
+		disclosurev1.File_lillvet_disclosure_v1_disclosure_proto, historyv1.File_lillvet_history_v1_history_proto,
+		ownerv1.File_lillvet_owner_v1_owner_proto,
+	} {
+		for i := range file.Services().Len() {
+			svc := file.Services().Get(i)
+			for j := range svc.Methods().Len() {
+				m := svc.Methods().Get(j)
+				if m.Input().Fields().ByName("owner_id") == nil {
+					continue
+				}
+				method := "/" + string(svc.FullName()) + "/" + string(m.Name())
+				for _, lang := range Languages() {
+					texts := DocumentTexts(lang)
+					if got := ResourceText(texts, method, nil); got == texts["resource.other"] {
+						t.Errorf("%s: %s is named %q", lang, method, got)
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzResourceText: any resource is named, never by a path.
+func FuzzResourceText(f *testing.F) {
+	for _, r := range []string{"owners/o1", "owners/o1/consents/direct_marketing/sms", "patients/p1/visits", "/lillvet.owner.v1.OwnerService/GetOwner", "owners (3)", "consents:filter/care_reminders", "accessRequests/x"} {
+		f.Add(r)
+	}
+	texts := DocumentTexts(LanguageEnglish)
+	f.Fuzz(func(t *testing.T, resource string) {
+		got := ResourceText(texts, resource, map[string]string{"p1": "Musti"})
+		if resource != "" && got == "" || strings.Contains(got, "/") {
+			t.Errorf("%q is named %q", resource, got)
+		}
+	})
 }
