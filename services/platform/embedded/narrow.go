@@ -126,12 +126,13 @@ func distinctKeys(doc bsoncore.Document) bool {
 }
 
 // plainFilter reports whether filter is one FerretDB evaluates against any document
-// without an error: field conditions that are values or comparisons ($eq, $ne, $gt,
-// $gte, $lt, $lte, $exists, $in, $nin, $size of a whole number), combined by $and, $or and $nor, with no regular
-// expression and no repeated key anywhere. FerretDB finds a bad operator only when it
-// evaluates it against a document, and a narrowed write evaluates the filter against one
-// document at most, where the write as sent evaluates it against every document: for
-// any other filter the two could answer differently (an error, or nothing matched).
+// without an error: conditions on field paths that are values or comparisons ($eq, $ne,
+// $gt, $gte, $lt, $lte, $exists, $in, $nin, $size of an integer), combined by $and, $or
+// and $nor, with no regular expression and no repeated key anywhere. FerretDB finds a
+// bad operator or path only when it evaluates it against a document, and a narrowed
+// write evaluates the filter against one document at most, where the write as sent
+// evaluates it against every document: for any other filter the two could answer
+// differently (an error, or nothing matched).
 func plainFilter(filter bsoncore.Document) bool {
 	if !distinctKeys(filter) {
 		return false
@@ -144,9 +145,19 @@ func plainFilter(filter bsoncore.Document) bool {
 			if !plainFilters(e.Value()) {
 				return false
 			}
-		case strings.HasPrefix(key, "$"):
+		case strings.HasPrefix(key, "$"), !plainPath(key), !plainCondition(e.Value()):
 			return false
-		case !plainCondition(e.Value()):
+		}
+	}
+	return true
+}
+
+// plainPath reports whether FerretDB reads the field name as a path: every dot-separated
+// part non-empty and without surrounding spaces. It refuses any other name for each
+// document it evaluates the condition against.
+func plainPath(key string) bool {
+	for part := range strings.SplitSeq(key, ".") {
+		if part == "" || strings.TrimSpace(part) != part {
 			return false
 		}
 	}

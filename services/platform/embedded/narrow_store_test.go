@@ -183,10 +183,8 @@ func TestNarrowedWritesAnswerAsSent(t *testing.T) {
 		{name: "unknown operator before an absent _id", filter: bson.D{{Key: "version", Value: op("$bogus", 1)}, {Key: "_id", Value: "o-2"}}},
 		{name: "negative $size before an absent _id", filter: bson.D{{Key: "version", Value: op("$size", -1)}, {Key: "_id", Value: "o-2"}}},
 		{name: "unknown top-level operator", filter: bson.D{{Key: "$bogus", Value: 1}, {Key: "_id", Value: "o-2"}}},
-		{name: "unknown operator behind a failing $or branch", filter: bson.D{{Key: "_id", Value: "o-1"}, {Key: "$or", Value: bson.A{
-			bson.D{{Key: "version", Value: 3}}, bson.D{{Key: "version", Value: op("$bogus", 1)}},
-		}}}},
-		{name: "repeated version", filter: bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: 3}, {Key: "version", Value: 2}}},
+		{name: "empty path part before an absent _id", filter: bson.D{{Key: "a..b", Value: 1}, {Key: "_id", Value: "o-2"}}},
+		{name: "spaced path part behind a stale version", filter: bson.D{{Key: "version", Value: 3}, {Key: "a. b", Value: 1}, {Key: "_id", Value: "o-3"}}},
 		{name: "upsert of an absent _id", filter: bson.D{{Key: "_id", Value: "o-2"}, {Key: "version", Value: 1}}, upsert: true},
 	}
 	for i, tt := range filters {

@@ -103,6 +103,12 @@ func TestNarrowable(t *testing.T) {
 		{"document value", update(stmt(field("address", bson.D{{Key: "city", Value: "Kangasala"}}), set)), true},
 		{"document value with an operator key", update(stmt(field("address", bson.D{{Key: "city", Value: "K"}, {Key: "$x", Value: 1}}), set)), false},
 		{"empty document value", update(stmt(field("address", bson.D{}), set)), true},
+		{"dotted path", update(stmt(field("identity.kid", "k1"), set)), true},
+		{"empty path part", update(stmt(field("a..b", 1), set)), false},
+		{"trailing dot", update(stmt(field("version.", 1), set)), false},
+		{"spaced path part", update(stmt(field("a. b", 1), set)), false},
+		{"empty field name", update(stmt(field("", 1), set)), false},
+		{"bad path in $and", update(stmt(field("$and", bson.A{bson.D{{Key: ".a", Value: 1}}}), set)), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
