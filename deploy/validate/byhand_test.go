@@ -9,16 +9,25 @@ import (
 	"testing"
 
 	"github.com/lillvet/register/deploy/validate/composesetup"
+	"github.com/lillvet/register/services/history"
+	"github.com/lillvet/register/services/owner"
+	"github.com/lillvet/register/services/platform/config"
 )
 
 // byHandSecrets finds docs/OPERATIONS.md's commands that make the compose stack's
 // keys without compose-setup.
 var byHandSecrets = regexp.MustCompile("(?s)```sh\n(cd deploy/compose && [^`]*)```")
 
+// byHandKeys are the files the by-hand commands write.
+var byHandKeys = []string{composesetup.IdentityKeysFile, composesetup.IdentityActiveKeyFile,
+	composesetup.BlindIndexKeyFile, composesetup.RequestDigestKeyFile}
+
 // TestByHandSecretsCommands runs OPERATIONS's by-hand key commands as an operator
-// would, on a fresh checkout and again on the folder they made (a second run, or an
-// upgrade that brings a new key): each run leaves secrets/ private, keeps the keys
-// already there and writes the missing ones.
+// would, in dash and in bash: on a fresh checkout and again on the folder they made
+// (a second run, or an upgrade that brings a new key), and again after a first run
+// that failed because openssl was missing. Each run leaves secrets/ private, keeps
+// the keys already there and writes the missing or empty ones, keys the owner and
+// history services start with.
 func TestByHandSecretsCommands(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("the documented commands need openssl")
@@ -31,60 +40,146 @@ func TestByHandSecretsCommands(t *testing.T) {
 	if m == nil {
 		t.Fatal("OPERATIONS.md has no sh block starting with cd deploy/compose")
 	}
+	block := string(m[1])
+	for _, shell := range []string{"dash", "bash"} {
+		t.Run(shell, func(t *testing.T) {
+			sh, err := exec.LookPath(shell)
+			if err != nil {
+				t.Skipf("no %s: %v", shell, err)
+			}
+			t.Run("run again", func(t *testing.T) {
+				c := newByHandCheckout(t, sh, block)
+				c.run(os.Getenv("PATH"))
+				first := c.keys()
+				// The upgrade: an installation made before the request digest key, its
+				// folder opened up meanwhile.
+				if err := os.Remove(filepath.Join(c.secrets, composesetup.RequestDigestKeyFile)); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(c.secrets, 0o755); err != nil { //nolint:gosec // the folder the commands must make private again
+					t.Fatal(err)
+				}
+				c.run(os.Getenv("PATH"))
+				second := c.keys()
+				for _, k := range byHandKeys {
+					if k != composesetup.RequestDigestKeyFile && !bytes.Equal(first[k], second[k]) {
+						t.Errorf("a second run replaced %s", k)
+					}
+				}
+			})
+			t.Run("after a run without openssl", func(t *testing.T) {
+				c := newByHandCheckout(t, sh, block)
+				c.run(pathWithoutOpenssl(t))
+				c.run(os.Getenv("PATH"))
+				c.keys()
+			})
+			t.Run("over the empty files of an interrupted run", func(t *testing.T) {
+				c := newByHandCheckout(t, sh, block)
+				if err := os.Mkdir(c.secrets, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{composesetup.IdentityKeysFile, composesetup.RequestDigestKeyFile} {
+					if err := os.WriteFile(filepath.Join(c.secrets, k), nil, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				c.run(os.Getenv("PATH"))
+				c.keys()
+			})
+		})
+	}
+}
+
+// byHandCheckout is a temporary checkout the by-hand commands run in.
+type byHandCheckout struct {
+	t             *testing.T
+	sh, block     string
+	root, secrets string
+}
+
+func newByHandCheckout(t *testing.T, sh, block string) *byHandCheckout {
+	t.Helper()
 	root := t.TempDir()
 	secrets := filepath.Join(root, "deploy", "compose", "secrets")
 	if err := os.MkdirAll(filepath.Dir(secrets), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	run := func() {
-		t.Helper()
-		cmd := exec.Command("sh", "-c", string(m[1])) //nolint:gosec // the documented commands, in the test's own folder
-		cmd.Dir = root
-		// A second run says which keys it kept; what it did is checked on the files.
-		out, _ := cmd.CombinedOutput()
-		t.Logf("%s", out)
+	return &byHandCheckout{t: t, sh: sh, block: block, root: root, secrets: secrets}
+}
+
+// run runs the commands with the search path given.
+func (c *byHandCheckout) run(path string) {
+	c.t.Helper()
+	cmd := exec.Command(c.sh, "-c", c.block) //nolint:gosec // the documented commands, in the test's own folder
+	cmd.Dir = c.root
+	cmd.Env = append(os.Environ(), "PATH="+path)
+	// A failed run says what failed; what the runs did is checked on the files.
+	out, err := cmd.CombinedOutput()
+	c.t.Logf("%s: %v\n%s", c.sh, err, out)
+}
+
+// keys checks that secrets/ is private and holds every key, each of mode 0600 and
+// taken by the owner and history services, and returns them.
+func (c *byHandCheckout) keys() map[string][]byte {
+	t := c.t
+	t.Helper()
+	dir, err := os.OpenRoot(c.secrets)
+	if err != nil {
+		t.Fatal(err)
 	}
-	keys := []string{composesetup.IdentityKeysFile, composesetup.IdentityActiveKeyFile,
-		composesetup.BlindIndexKeyFile, composesetup.RequestDigestKeyFile}
-	read := func() map[string][]byte {
-		t.Helper()
-		fi, err := os.Stat(secrets)
+	defer func() { _ = dir.Close() }()
+	fi, err := dir.Stat(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Fatalf("secrets/ has mode %v, want 0700", fi.Mode().Perm())
+	}
+	got := map[string][]byte{}
+	for _, k := range byHandKeys {
+		fi, err := dir.Stat(k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != 0o700 {
-			t.Fatalf("secrets/ has mode %v, want 0700", fi.Mode().Perm())
+		if fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
+			t.Fatalf("%s has mode %v and %d bytes, want a key of mode 0600", k, fi.Mode().Perm(), fi.Size())
 		}
-		got := map[string][]byte{}
-		for _, k := range keys {
-			path := filepath.Join(secrets, k)
-			fi, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
-				t.Fatalf("%s has mode %v and %d bytes, want a key of mode 0600", k, fi.Mode().Perm(), fi.Size())
-			}
-			got[k], _ = os.ReadFile(filepath.Clean(path))
+		if got[k], err = dir.ReadFile(k); err != nil {
+			t.Fatal(err)
 		}
-		return got
 	}
+	env := map[string]string{
+		"MONGO_URI":                "mongodb://mongo1:27017",
+		"MONGO_DATABASE":           "register",
+		"AUTH_JWKS_URL":            "https://jwks:8443/jwks.json",
+		"IDENTITY_KEYS_FILE":       filepath.Join(c.secrets, composesetup.IdentityKeysFile),
+		"IDENTITY_ACTIVE_KEY_FILE": filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile),
+		"BLIND_INDEX_KEY_FILE":     filepath.Join(c.secrets, composesetup.BlindIndexKeyFile),
+		"REQUEST_DIGEST_KEY_FILE":  filepath.Join(c.secrets, composesetup.RequestDigestKeyFile),
+	}
+	for name, cfg := range map[string]interface{ Validate() error }{"owner": &owner.Config{}, "history": &history.Config{}} {
+		if err := config.LoadFrom(cfg, env); err != nil {
+			t.Errorf("the %s service refuses the keys: %v", name, err)
+		} else if err := cfg.Validate(); err != nil {
+			t.Errorf("the %s service refuses the keys: %v", name, err)
+		}
+	}
+	return got
+}
 
-	run()
-	first := read()
-	// The upgrade: an installation made before the request digest key, its folder
-	// opened up meanwhile.
-	if err := os.Remove(filepath.Join(secrets, composesetup.RequestDigestKeyFile)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(secrets, 0o755); err != nil { //nolint:gosec // the folder the commands must make private again
-		t.Fatal(err)
-	}
-	run()
-	second := read()
-	for _, k := range keys[:3] {
-		if !bytes.Equal(first[k], second[k]) {
-			t.Errorf("a second run replaced %s", k)
+// pathWithoutOpenssl returns a search path holding the commands the by-hand
+// block uses apart from openssl (the rest are shell builtins).
+func pathWithoutOpenssl(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"mkdir", "chmod"} {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(p, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
 		}
 	}
+	return dir
 }
