@@ -90,7 +90,7 @@ func TestConfigRequestDigestKey(t *testing.T) {
 	}{
 		{"not set", map[string]string{}, required},
 		{"empty", map[string]string{"REQUEST_DIGEST_KEY": ""}, required},
-		{"empty file", map[string]string{"REQUEST_DIGEST_KEY_FILE": emptyFile}, required},
+		{"empty file", map[string]string{"REQUEST_DIGEST_KEY_FILE": emptyFile}, "REQUEST_DIGEST_KEY_FILE: " + emptyFile + " is empty"},
 		{"32 bytes", map[string]string{"REQUEST_DIGEST_KEY": key}, ""},
 		{"32 bytes from a file", map[string]string{"REQUEST_DIGEST_KEY_FILE": keyFile}, ""},
 		{"16 bytes", map[string]string{"REQUEST_DIGEST_KEY": base64.StdEncoding.EncodeToString(make([]byte, 16))},

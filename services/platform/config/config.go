@@ -37,12 +37,12 @@ func Load(cfg any) error {
 // used by tests and by the all-in-one runner, which configures several
 // services in one process.
 func LoadFrom(cfg any, environ map[string]string) error {
-	environ, err := withSecretFiles(cfg, environ)
+	withFiles, err := withSecretFiles(cfg, environ)
 	if err != nil {
 		return fmt.Errorf("load configuration: %w", err)
 	}
-	if err := env.ParseWithOptions(cfg, env.Options{Environment: environ}); err != nil {
-		return describe(cfg, err)
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: withFiles}); err != nil {
+		return describe(cfg, environ, err)
 	}
 	if v, ok := cfg.(Validator); ok {
 		if err := v.Validate(); err != nil {
@@ -94,35 +94,44 @@ func IsSecret(name string) bool {
 
 // describe rewrites caarlos0/env errors, which name Go struct fields and may
 // include the offending value, into messages that name the variable and leave
-// out secret values.
-func describe(cfg any, err error) error {
+// out secret values. environ is the environment as given, before secret files
+// were read.
+func describe(cfg any, environ map[string]string, err error) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return fmt.Errorf("load configuration: %w", err)
 	}
 	keys := fieldKeys(reflect.TypeOf(cfg), "")
-	fromFile := map[string]bool{}
+	files := map[string]secretFile{}
 	for _, v := range Variables(cfg) {
-		fromFile[v.Name] = v.FromFile
+		files[v.Name] = secretFile{allowed: v.FromFile, path: environ[v.Name+fileSuffix]}
 	}
 	msgs := make([]string, 0, len(agg.Errors))
 	for _, e := range agg.Errors {
-		msgs = append(msgs, describeOne(keys, fromFile, e))
+		msgs = append(msgs, describeOne(keys, files, e))
 	}
 	return fmt.Errorf("load configuration: %s", strings.Join(msgs, "; "))
 }
 
+// secretFile is whether a variable may come from the file its NAME_FILE names,
+// and that file's path when NAME_FILE is set.
+type secretFile struct {
+	allowed bool
+	path    string
+}
+
 // describeOne rewrites one caarlos0/env error. A missing required variable says
 // it may come from a file when it may: an operator who mounted the file under
-// another name would otherwise be told only of the variable.
-func describeOne(keys map[string][]string, fromFile map[string]bool, err error) string {
+// another name would otherwise be told only of the variable. One read from an
+// empty file says so, or the operator would look for a variable they did set.
+func describeOne(keys map[string][]string, files map[string]secretFile, err error) string {
 	var notSet env.VarIsNotSetError
 	var empty env.EmptyVarError
 	switch {
 	case errors.As(err, &notSet):
-		return required(notSet.Key, fromFile[notSet.Key])
+		return required(notSet.Key, files[notSet.Key])
 	case errors.As(err, &empty):
-		return required(empty.Key, fromFile[empty.Key])
+		return required(empty.Key, files[empty.Key])
 	}
 	var pe env.ParseError
 	if !errors.As(err, &pe) {
@@ -141,9 +150,13 @@ func describeOne(keys map[string][]string, fromFile map[string]bool, err error) 
 	return fmt.Sprintf("%s: value is not a valid %s: %v", name, pe.Type, pe.Err)
 }
 
-// required says that the variable name must be set, or its NAME_FILE when fromFile.
-func required(name string, fromFile bool) string {
-	if fromFile {
+// required says that the variable name must be set, or its NAME_FILE when it may
+// come from a file, or that the file it was read from is empty.
+func required(name string, file secretFile) string {
+	switch {
+	case file.allowed && file.path != "":
+		return fmt.Sprintf("%s%s: %s is empty", name, fileSuffix, file.path)
+	case file.allowed:
 		return fmt.Sprintf("%s is required: set it, or %s%s to a file holding it", name, name, fileSuffix)
 	}
 	return name + " is required"

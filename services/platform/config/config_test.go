@@ -131,7 +131,7 @@ func TestSecretFiles(t *testing.T) {
 }
 
 // TestRequiredSecret: a secret that must be set is refused when it is missing or empty,
-// from the environment or its file, by a message naming both ways to set it.
+// by a message naming both ways to set it, or the empty file it was read from.
 func TestRequiredSecret(t *testing.T) {
 	type keyed struct {
 		Key string `env:"SIGNING_KEY,notEmpty" secret:"file"`
@@ -151,7 +151,7 @@ func TestRequiredSecret(t *testing.T) {
 	}{
 		{"unset", map[string]string{}, refused},
 		{"empty", map[string]string{"SIGNING_KEY": ""}, refused},
-		{"empty file", map[string]string{"SIGNING_KEY_FILE": empty}, refused},
+		{"empty file", map[string]string{"SIGNING_KEY_FILE": empty}, "load configuration: SIGNING_KEY_FILE: " + empty + " is empty"},
 		{"from the environment", map[string]string{"SIGNING_KEY": "s3cret"}, ""},
 		{"from a file", map[string]string{"SIGNING_KEY_FILE": full}, ""},
 	} {
