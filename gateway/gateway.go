@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/netaddr"
 	"github.com/lillvet/register/services/platform/opsserver"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -102,7 +103,7 @@ func (c Config) Validate() error {
 	if c.Listener == nil {
 		if c.Addr == "" {
 			errs = append(errs, errors.New("GATEWAY_ADDR is required"))
-		} else if c.TLS.CertFile == "" && !isLoopback(c.Addr) {
+		} else if c.TLS.CertFile == "" && !netaddr.IsLoopbackHostPort(c.Addr) {
 			errs = append(errs, fmt.Errorf("GATEWAY_ADDR %s is not a loopback address: plain HTTP is only served on loopback, set GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE", c.Addr))
 		}
 	}
@@ -223,7 +224,7 @@ func listen(cfg Config) (net.Listener, error) {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 		}
 	}
-	if cfg.TLS.CertFile == "" && !isLoopback(ln.Addr().String()) {
+	if cfg.TLS.CertFile == "" && !netaddr.IsLoopbackHostPort(ln.Addr().String()) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("listener %s is not on loopback: plain HTTP is only served on loopback, configure TLS", ln.Addr())
 	}
@@ -288,17 +289,4 @@ func serve(ctx context.Context, tel *telemetry.Telemetry, handler http.Handler, 
 		return errors.Join(shutdownErr, fmt.Errorf("serve http: %w", err))
 	}
 	return shutdownErr
-}
-
-// isLoopback reports whether a host:port names a loopback address.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

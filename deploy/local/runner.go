@@ -32,6 +32,7 @@ import (
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/mongox"
+	"github.com/lillvet/register/services/platform/netaddr"
 	platformservice "github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -66,8 +67,7 @@ func (c Config) Validate() error {
 	addrs["jaeger-otlp"], addrs["jaeger-query"] = c.JaegerOTLPAddr, c.JaegerQueryAddr
 	var errs []error
 	for name, addr := range addrs {
-		host, _, err := net.SplitHostPort(addr)
-		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		if !netaddr.IsLoopbackHostPort(addr) {
 			errs = append(errs, fmt.Errorf("%s must be a loopback host:port, got %q", envVar(name), addr))
 		}
 	}
@@ -365,18 +365,27 @@ func refreshJobToken(ctx context.Context, iss *devauth.Issuer, path string) erro
 }
 
 // listen opens every listener before anything starts, so that each component knows the
-// others' real addresses even when a port is 0.
+// others' real addresses even when a port is 0. A listener must have bound a loopback
+// address: Validate judged the names, which a host without them in /etc/hosts looks
+// up in the DNS.
 func listen(addrs map[string]string) (map[string]net.Listener, error) {
 	out := make(map[string]net.Listener, len(addrs))
+	closeAll := func() {
+		for _, opened := range out {
+			_ = opened.Close()
+		}
+	}
 	for name, addr := range addrs {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			for _, opened := range out {
-				_ = opened.Close()
-			}
+			closeAll()
 			return nil, fmt.Errorf("listen for %s on %s: %w", name, addr, err)
 		}
 		out[name] = l
+		if !netaddr.IsLoopbackHostPort(l.Addr().String()) {
+			closeAll()
+			return nil, fmt.Errorf("listen for %s on %s: bound %s, which is not loopback", name, addr, l.Addr())
+		}
 	}
 	return out, nil
 }

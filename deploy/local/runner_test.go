@@ -90,6 +90,61 @@ func TestValidateCoversEveryAddress(t *testing.T) {
 	}
 }
 
+// TestValidateLoopbackSpellings: the runner listens on any spelling of loopback the
+// other loopback checks take (netaddr.IsLoopback), and on nothing else.
+func TestValidateLoopbackSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		host  string
+		valid bool
+	}{
+		{"127.0.0.1", true},
+		{"localhost", true},
+		{"LocalHost.", true},
+		{"ip6-localhost", true},
+		{"[::1]", true},
+		{"[::1%lo]", true},
+		{"ip6-loopbac\u212a", false}, // a Kelvin sign
+		{"ip6-localnet", false},
+		{"", false},
+		{"192.0.2.1", false},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			var cfg Config
+			v := reflect.ValueOf(&cfg).Elem()
+			for i := range v.NumField() {
+				if strings.HasSuffix(v.Type().Field(i).Tag.Get("env"), "_ADDR") {
+					v.Field(i).SetString(tc.host + ":0")
+				}
+			}
+			if err := cfg.Validate(); (err == nil) != tc.valid {
+				t.Errorf("Validate() = %v, want valid %v", err, tc.valid)
+			}
+		})
+	}
+}
+
+// TestListenRefusesABoundAddressOffLoopback: a listener that bound an address other
+// than loopback is closed with the others, whatever name it was given.
+func TestListenRefusesABoundAddressOffLoopback(t *testing.T) {
+	l, err := listen(map[string]string{"gateway": ":0"})
+	if err == nil {
+		for _, ln := range l {
+			_ = ln.Close()
+		}
+		t.Fatal("listen took a listener on every address")
+	}
+	if !strings.Contains(err.Error(), "not loopback") {
+		t.Errorf("listen = %v, want a refusal of the bound address", err)
+	}
+	l, err = listen(map[string]string{"gateway": "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ln := range l {
+		_ = ln.Close()
+	}
+}
+
 // TestDevKeysGainARequestDigestKey: a first start creates every key; an installation
 // whose keys file predates the history service's request digest key gets one, written
 // back, its identity keys unchanged.

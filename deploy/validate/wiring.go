@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"path"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/lillvet/register/deploy/validate/composesetup"
 	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/netaddr"
 )
 
 // Workload is a deployed binary as the wiring checks see it, whether a compose
@@ -218,11 +218,11 @@ func checkServed(w Workload, vars []config.Variable) []error {
 		case "":
 			errs = append(errs, fmt.Errorf("%s reaches no port of the container, and %s=%s listens on port %s", p.By, name, listen, want))
 		case want:
-			if isLoopback(host) {
+			if netaddr.IsLoopback(host) {
 				errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on loopback, which it cannot reach", p.By, want, name, listen))
 			}
 		case metricsPort:
-			if isLoopback(metricsHost) {
+			if netaddr.IsLoopback(metricsHost) {
 				errs = append(errs, fmt.Errorf("%s reaches port %s, but %s=%s listens on loopback, which it cannot reach", p.By, metricsPort, metricsAddr, metrics))
 			}
 		default:
@@ -230,21 +230,6 @@ func checkServed(w Workload, vars []config.Variable) []error {
 		}
 	}
 	return errs
-}
-
-// isLoopback reports whether a listen address's host is loopback only. An empty host
-// listens on every address. The names are those a container's /etc/hosts gives
-// loopback addresses (Docker and the kubelet write "::1 localhost ip6-localhost
-// ip6-loopback"); the resolver reads it without regard to case and takes a name with
-// a trailing dot as the same name. An address may carry a zone (::1%lo) or be an IPv4
-// one mapped into IPv6 (::ffff:127.0.0.1).
-func isLoopback(host string) bool {
-	switch strings.ToLower(strings.TrimSuffix(host, ".")) {
-	case "localhost", "ip6-localhost", "ip6-loopback":
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // probeArgs maps the -name=value flags of a grpc_health_probe command (after
@@ -288,7 +273,7 @@ func checkPeer(s Stack, byName map[string]Workload, binaries map[string][]config
 		switch {
 		case want != containerPort:
 			errs = append(errs, fmt.Errorf("%s=%s reaches %s on port %s, but %s's %s=%s listens on port %s", v.Name, target, peer.Name, containerPort, peer.Name, grpcAddr, listen, want))
-		case isLoopback(peerHost):
+		case netaddr.IsLoopback(peerHost):
 			errs = append(errs, fmt.Errorf("%s=%s reaches %s, but %s's %s=%s listens on loopback, which only %s itself can reach", v.Name, target, peer.Name, peer.Name, grpcAddr, listen, peer.Name))
 		}
 	}
