@@ -245,6 +245,25 @@ func TestAccessReportDocument(t *testing.T) {
 	s.waitAudited(t, consentDatabase, bson.M{"action": "consent.check", "subject_owner_id": f.ownerID})
 	s.waitAudited(t, historyDatabase, bson.M{"action": "visit.list", "subject_owner_id": f.ownerID})
 	s.waitAudited(t, consentDatabase, bson.M{"action": "rpc.denied", "subject_owner_id": f.ownerID})
+	// An erasure request the job cannot carry out (its token's role may not restrict
+	// owners), read and resumed, and a retention sweep of an access request received
+	// years ago: the disclosure service's own actions on the owner's data.
+	writeJobToken(t, s.env, s.jobTokenFile, auth.RoleReception)
+	erasure := s.requestErasure(t, f.ownerID, "")
+	s.waitErasure(t, erasure.GetId(), inState(disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_STUCK))
+	if _, err := s.disclosure.ResumeErasureRequest(manager, &disclosurev1.ResumeErasureRequestRequest{ErasureRequestId: erasure.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitErasure(t, erasure.GetId(), func(r *disclosurev1.ErasureRequest) bool {
+		return r.GetState() == disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_STUCK && r.GetSteps()[0].GetAttempts() == 2
+	})
+	s.recordAccess(t, manager, "", letter(f.ownerID, receivedOn(2020, time.March, 2)))
+	if _, err := s.disclosure.RunRetentionSweep(manager, &disclosurev1.RunRetentionSweepRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"erasure_request.create", "erasure_request.read", "erasure_request.step", "erasure_request.resume", "disclosure.retention_sweep"} {
+		s.waitAudited(t, disclosureDatabase, bson.M{"action": action, "subject_owner_id": f.ownerID})
+	}
 	resources := func(names ...string) []string {
 		cells := make([]string, len(names))
 		for i, n := range names {
@@ -255,22 +274,33 @@ func TestAccessReportDocument(t *testing.T) {
 	tests := []struct {
 		language string
 		want     []string
+		actions  []string
+		purpose  string
 	}{
 		{"", append([]string{`<html lang="fi">`, "Tietosi Lillvet Oy:n asiakasrekisterissä", "Lemmikkisi", "Tietosuojavaltuutetun toimisto", "Hoito- ja käyntihistoria",
 			"suoramarkkinointi (sähköposti)", "<td>vastustettu</td><td>käynnillä</td>", "ei luovutettu: luovutukselle ei ollut suostumustasi", "asiakastietojen katselu", "asiakaspalvelu"},
 			resources("Omat tietosi", "Suostumukset ja kiellot: suoramarkkinointi (tekstiviesti)", "Lemmikin tiedot: Musti",
 				"Hoito- ja käyntihistoria: Musti", "Käyntimerkintä", "Tietojesi luovutus", "Päätöstesi historia", "Yhteydenpito klinikan kanssa",
-				"Tarkastuspyyntö "+f.request.GetId(), "Suostumukset ja kiellot")...)},
+				"Tarkastuspyyntö "+f.request.GetId(), "Suostumukset ja kiellot")...),
+			[]string{"poistopyynnön kirjaus", "poistopyynnön katselu", "tietojen poiston vaihe", "keskeytyneen tietojen poiston jatkaminen",
+				"säilytysajan päättyneiden tietojen poisto", "tiedot koottu tarkastusta varten"},
+			"Tarkastuspyyntö"},
 		{"sv", append([]string{`<html lang="sv">`, "Dina uppgifter i Lillvet Oy:s kundregister", "Dina husdjur", "Dataombudsmannens byrå",
 			"direktmarknadsföring (e-post)", "<td>invändning</td><td>vid besök</td>", "inte utlämnat: det fanns varken", "kunduppgifterna visade", "kundtjänst"},
 			resources("Dina uppgifter", "Samtycken och förbud: direktmarknadsföring (sms)", "Djurets uppgifter: Musti",
 				"Vård- och besökshistorik: Musti", "Besöksanteckning", "Utlämnande av dina uppgifter", "Historik över dina beslut",
-				"Kontakter med kliniken", "Begäran om tillgång "+f.request.GetId(), "Samtycken och förbud")...)},
+				"Kontakter med kliniken", "Begäran om tillgång "+f.request.GetId(), "Samtycken och förbud")...),
+			[]string{"begäran om radering registrerad", "begäran om radering visad", "ett steg i raderingen", "avbruten radering återupptagen",
+				"radering efter lagringstiden", "uppgifterna sammanställda för tillgång"},
+			"Begäran om tillgång"},
 		{"en-GB", append([]string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data",
 			"direct marketing (e-mail)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"},
 			resources("Your details", "Consents and prohibitions: direct marketing (text message)", "Your pet&#39;s details: Musti",
 				"Treatment and visit history: Musti", "Visit record", "A disclosure of your data", "History of your decisions",
-				"Communication with the clinic", "Access request "+f.request.GetId(), "Consents and prohibitions")...)},
+				"Communication with the clinic", "Access request "+f.request.GetId(), "Consents and prohibitions")...),
+			[]string{"erasure request recorded", "erasure request viewed", "a step of the erasure", "halted erasure resumed",
+				"removal after the retention period", "data compiled for access"},
+			"Access request"},
 	}
 	for _, tt := range tests {
 		t.Run("language "+tt.language, func(t *testing.T) {
@@ -284,15 +314,24 @@ func TestAccessReportDocument(t *testing.T) {
 			if res.GetDocument().GetContentType() != "text/html; charset=utf-8" || !strings.HasPrefix(doc, "<!doctype html>") {
 				t.Fatalf("not an HTML document: %q", res.GetDocument().GetContentType())
 			}
-			for _, w := range append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print") {
+			want := append(tt.want, identityCode, "LähiTapiola", "Red ear canals.", "Ear drops", "@media print",
+				// The purpose the report's reads stated, in the purpose's cell.
+				"<td>"+tt.purpose+" "+f.request.GetId()+"</td>")
+			for _, a := range tt.actions {
+				want = append(want, "<td>"+a+`</td><td class="resource">`)
+			}
+			for _, w := range want {
 				if !strings.Contains(doc, w) {
 					t.Errorf("the document lacks %q", w)
 				}
 			}
 			// Recorded values are named in the report's language, never as the
-			// services' words, and the resources without their paths and ids.
-			for _, raw := range []string{"direct_marketing", "in_person", "NO_LEGAL_BASIS", "owner.read", "success",
-				"owners/", "patients/", "visits/", "disclosures/", "accessRequests/", "/lillvet.", f.ownerID, f.musti, f.visitID} {
+			// services' words (no action any service logged about the owner, the
+			// purpose this service states), and the resources without their paths and
+			// ids.
+			raws := append(s.auditedActions(t, f.ownerID), "access request "+f.request.GetId(), "direct_marketing", "in_person", "NO_LEGAL_BASIS", "success",
+				"owners/", "patients/", "visits/", "disclosures/", "accessRequests/", "/lillvet.", f.ownerID, f.musti, f.visitID)
+			for _, raw := range raws {
 				if strings.Contains(doc, raw) {
 					t.Errorf("the document shows the recorded word %q", raw)
 				}
@@ -309,6 +348,22 @@ func TestAccessReportDocument(t *testing.T) {
 			}
 		})
 	}
+}
+
+// auditedActions are the actions of every event about ownerID in the services' audit
+// logs.
+func (s *system) auditedActions(t *testing.T, ownerID string) []string {
+	t.Helper()
+	var all []string
+	for _, database := range []string{ownerDatabase, historyDatabase, consentDatabase, disclosureDatabase} {
+		var actions []string
+		res := s.raw.Database(database).Collection(audit.Collection).Distinct(t.Context(), "action", bson.M{"subject_owner_id": ownerID})
+		if err := res.Decode(&actions); err != nil {
+			t.Fatalf("actions in %s: %v", database, err)
+		}
+		all = append(all, actions...)
+	}
+	return all
 }
 
 // waitAudited waits until the audit log in database holds an event matching filter:

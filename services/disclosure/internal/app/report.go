@@ -158,7 +158,7 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	rep := Report{AccessRequestID: r.ID}
 	// Every service audits these reads, and the owner service's copy with the identity
 	// code in full needs a stated purpose: this access request.
-	ctx = auth.WithOutgoingPurpose(ctx, "access request "+r.ID)
+	ctx = auth.WithOutgoingPurpose(ctx, domain.AccessRequestPurpose(r.ID))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		o, err := s.owners.Export(gctx, r.OwnerID)

@@ -82,7 +82,10 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 			return strings.Join(names, ", ")
 		},
 		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
-		// An event's resource in words; the JSON copy carries it as recorded.
+		// An event's action and purpose in words, as its resource; the JSON copy
+		// carries them as recorded.
+		"action":   func(a string) string { return domain.ActionText(texts, a) },
+		"purpose":  func(p string) string { return domain.PurposeText(texts, p) },
 		"resource": func(r string) string { return domain.ResourceText(texts, r, patients) },
 		// A visit of an animal the owner no longer has names it by id.
 		"patient": func(id string) string { return cmp.Or(patients[id], id) },

@@ -106,3 +106,54 @@ func TestReportShowsEachEventsResource(t *testing.T) {
 		})
 	}
 }
+
+// TestReportNamesEachEventsActionAndPurpose: each row of the readable access log names
+// its action in words of the report's language, an action newer than the texts by a
+// generic word, never by the code the JSON copy carries; the purpose this service
+// states when it gathers a report names the access request as the header does, and a
+// purpose someone typed shows as written, escaped.
+func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
+	tmpl, err := parseReportTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const request = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	rep := Report{AccessLog: []AccessEvent{
+		{Time: at, Service: "disclosure", Action: "erasure_request.step", Resource: "erasureRequests/e1/steps/owner.restrict", Outcome: "failed"},
+		{Time: at, Service: "disclosure", Action: "disclosure.retention_sweep", Resource: "accessRequests/a1", Outcome: "success"},
+		{Time: at, Service: "owner", Action: "owner.export", Resource: "owners/o1", Purpose: domain.AccessRequestPurpose(request), Outcome: "success"},
+		{Time: at, Service: "owner", Action: "owner.merge", Resource: "owners/o1", Purpose: `call <b>"12.3."</b>`, Outcome: "success"},
+	}}
+	for _, tc := range []struct {
+		lang    domain.Language
+		actions []string
+		request string
+	}{
+		{domain.LanguageFinnish, []string{"tietojen poiston vaihe", "säilytysajan päättyneiden tietojen poisto", "tiedot koottu tarkastusta varten", "muu toiminto"}, "Tarkastuspyyntö"},
+		{domain.LanguageSwedish, []string{"ett steg i raderingen", "radering efter lagringstiden", "uppgifterna sammanställda för tillgång", "annan åtgärd"}, "Begäran om tillgång"},
+		{domain.LanguageEnglish, []string{"a step of the erasure", "removal after the retention period", "data compiled for access", "other action"}, "Access request"},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(b)
+			want := []string{"<td>" + tc.request + " " + request + "</td>", "<td>call &lt;b&gt;&#34;12.3.&#34;&lt;/b&gt;</td>"}
+			for _, a := range tc.actions {
+				want = append(want, "<td>"+a+`</td><td class="resource">`)
+			}
+			for _, w := range want {
+				if !strings.Contains(doc, w) {
+					t.Errorf("the document lacks %s", w)
+				}
+			}
+			for _, raw := range []string{"erasure_request.step", "disclosure.retention_sweep", "owner.export", "owner.merge", "access request ", "<b>"} {
+				if strings.Contains(doc, raw) {
+					t.Errorf("the document shows %q", raw)
+				}
+			}
+		})
+	}
+}

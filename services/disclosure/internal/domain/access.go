@@ -112,6 +112,14 @@ func (r *AccessRequest) Deadline() retention.Date {
 	return r.DueDate
 }
 
+// accessRequestPurpose begins the purpose the report's reads state (AccessRequestPurpose).
+const accessRequestPurpose = "access request "
+
+// AccessRequestPurpose is the purpose stated on the reads that gather the report of
+// access request id: the services audit it with each read, and the owner service's copy
+// with the identity code in full needs one. PurposeText names it in the owner's language.
+func AccessRequestPurpose(id string) string { return accessRequestPurpose + id }
+
 // PriorRequest is one of an owner's recorded access requests, as the charge rule and
 // the owner's list need it.
 type PriorRequest struct {

@@ -17,6 +17,7 @@ func DocumentTextKeys() []string {
 		"label.fields", "label.service", "label.data", "label.basis", "label.resource",
 		"resource.other", "resource.owners", "resource.patient", "resource.visit", "resource.disclosure",
 		"resource.access_requests", "resource.erasure_request", "resource.erasure_requests",
+		"action.other",
 	}
 }
 
@@ -44,6 +45,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.visit": "Besöksanteckning", "resource.disclosure": "Utlämnande av dina uppgifter",
 			"resource.access_requests": "Dina begäranden om tillgång", "resource.erasure_request": "Begäran om radering",
 			"resource.erasure_requests": "Dina begäranden om radering",
+			"action.other":              "annan åtgärd",
 		}
 	case LanguageEnglish:
 		return map[string]string{
@@ -66,6 +68,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.visit": "Visit record", "resource.disclosure": "A disclosure of your data",
 			"resource.access_requests": "Your access requests", "resource.erasure_request": "Erasure request",
 			"resource.erasure_requests": "Your erasure requests",
+			"action.other":              "other action",
 		}
 	default:
 		return map[string]string{
@@ -88,6 +91,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.visit": "Käyntimerkintä", "resource.disclosure": "Tietojesi luovutus",
 			"resource.access_requests": "Tarkastuspyyntösi", "resource.erasure_request": "Poistopyyntö",
 			"resource.erasure_requests": "Poistopyyntösi",
+			"action.other":              "muu toiminto",
 		}
 	}
 }

@@ -21,6 +21,17 @@ func ScopeText(texts map[string]string, scope string) string {
 	return scope
 }
 
+// PurposeText is the purpose an audit event's caller stated, in words of texts
+// (DocumentTexts) when this service stated it, reading for an access request
+// (AccessRequestPurpose): the request as the report's header names it. Any other
+// purpose is what a person typed and is shown as written.
+func PurposeText(texts map[string]string, purpose string) string {
+	if id, ok := strings.CutPrefix(purpose, accessRequestPurpose); ok && isUUID(id) {
+		return texts["doc.request"] + " " + id
+	}
+	return purpose
+}
+
 // ResourceText is the resource of an audit event, the record it concerned as the
 // services write it (owners/<id>, owners/<id>/consents/<purpose>/<scope>, patients/<id>,
 // a refused call's method, …), in words of texts (DocumentTexts), reusing the report's

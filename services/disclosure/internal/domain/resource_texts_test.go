@@ -161,3 +161,44 @@ func FuzzResourceText(f *testing.F) {
 		}
 	})
 }
+
+// TestPurposeText: the purpose this service states when it gathers a report is the
+// access request as the header names it, in each language; a purpose someone typed
+// is shown as written.
+func TestPurposeText(t *testing.T) {
+	const id = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+	tests := []struct {
+		lang    Language
+		purpose string
+		want    string
+	}{
+		{LanguageFinnish, AccessRequestPurpose(id), "Tarkastuspyyntö " + id},
+		{LanguageSwedish, AccessRequestPurpose(id), "Begäran om tillgång " + id},
+		{LanguageEnglish, AccessRequestPurpose(id), "Access request " + id},
+		{LanguageFinnish, "asiakkaan soitto 12.3.", "asiakkaan soitto 12.3."},
+		{LanguageFinnish, "access request of the tax office", "access request of the tax office"},
+		{LanguageFinnish, AccessRequestPurpose("12"), AccessRequestPurpose("12")},
+		{LanguageSwedish, "", ""},
+	}
+	for _, tt := range tests {
+		if got := PurposeText(DocumentTexts(tt.lang), tt.purpose); got != tt.want {
+			t.Errorf("%s: %q is %q, want %q", tt.lang, tt.purpose, got, tt.want)
+		}
+	}
+}
+
+// FuzzPurposeText: any purpose is shown as written, but for the one this service
+// states, which reads as the header names the request.
+func FuzzPurposeText(f *testing.F) {
+	for _, p := range []string{AccessRequestPurpose("0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"), "access request ", "asiakkaan soitto", ""} {
+		f.Add(p)
+	}
+	texts := DocumentTexts(LanguageFinnish)
+	f.Fuzz(func(t *testing.T, purpose string) {
+		got := PurposeText(texts, purpose)
+		id, stated := strings.CutPrefix(got, texts["doc.request"]+" ")
+		if got != purpose && (!stated || AccessRequestPurpose(id) != purpose || !isUUID(id)) {
+			t.Errorf("%q reads %q", purpose, got)
+		}
+	})
+}

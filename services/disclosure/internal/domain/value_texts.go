@@ -1,5 +1,7 @@
 package domain
 
+import "cmp"
+
 // names is one recorded value's name in Finnish, Swedish and English.
 type names struct{ fi, sv, en string }
 
@@ -184,6 +186,7 @@ var valueNames = map[string]map[string]names{
 		"timeline.read":                            {"hoitohistorian katselu", "vårdhistoriken visad", "treatment history viewed"},
 		"history.export":                           {"hoitohistoria koottu tarkastusta varten", "vårdhistoriken sammanställd för tillgång", "treatment history compiled for access"},
 		"history.erase":                            {"hoitohistorian poisto", "vårdhistoriken raderad", "treatment history erased"},
+		"history.retention_sweep":                  {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
 		"consent.check":                            {"suostumuksen tarkistus", "samtycket kontrollerat", "consent checked"},
 		"consent.filter":                           {"suostumusten tarkistus kohderyhmälle", "samtycken kontrollerade för en målgrupp", "consents checked for a target group"},
 		"consent.state.read":                       {"suostumusten katselu", "samtyckena visade", "consents viewed"},
@@ -196,11 +199,23 @@ var valueNames = map[string]map[string]names{
 		"disclosure.list":                          {"luovutusten katselu", "utlämnandena visade", "disclosures viewed"},
 		"disclosure.partner.read":                  {"vastaanottaja haki luovutuksen", "mottagaren hämtade utlämnandet", "recipient fetched the disclosure"},
 		"disclosure.list_rectification_recipients": {"oikaisusta ilmoitettavien vastaanottajien haku", "mottagare att underrätta om rättelse", "recipients to notify of a correction"},
+		"disclosure.partner.list":                  {"vastaanottaja haki luovutusten luettelon", "mottagaren hämtade förteckningen över utlämnanden", "recipient listed the disclosures"},
+		"disclosure.retention_sweep":               {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
+		"recipient.create":                         {"vastaanottajan lisäys", "mottagaren registrerad", "recipient registered"},
+		"recipient.read":                           {"vastaanottajan tietojen katselu", "mottagarens uppgifter visade", "recipient viewed"},
+		"recipient.list":                           {"vastaanottajien luettelon katselu", "förteckningen över mottagare visad", "list of recipients viewed"},
+		"recipient.deactivate":                     {"vastaanottajan poisto käytöstä", "mottagaren tagen ur bruk", "recipient taken out of use"},
 		"access_request.record":                    {"tarkastuspyynnön kirjaus", "begäran om tillgång registrerad", "access request recorded"},
 		"access_request.read":                      {"tarkastuspyynnön katselu", "begäran om tillgång visad", "access request viewed"},
 		"access_request.list":                      {"tarkastuspyyntöjen katselu", "begäranden om tillgång visade", "access requests viewed"},
+		"access_request.report":                    {"tarkastusraportin antaminen", "rapporten om tillgång lämnad", "access report given"},
 		"access_request.extend":                    {"tarkastuspyynnön määräajan pidennys", "tidsfristen förlängd", "deadline extended"},
+		"erasure_request.create":                   {"poistopyynnön kirjaus", "begäran om radering registrerad", "erasure request recorded"},
+		"erasure_request.read":                     {"poistopyynnön katselu", "begäran om radering visad", "erasure request viewed"},
 		"erasure_request.list":                     {"poistopyyntöjen katselu", "begäranden om radering visade", "erasure requests viewed"},
+		"erasure_request.step":                     {"tietojen poiston vaihe", "ett steg i raderingen", "a step of the erasure"},
+		"erasure_request.resume":                   {"keskeytyneen tietojen poiston jatkaminen", "avbruten radering återupptagen", "halted erasure resumed"},
+		"erasure_request.finish":                   {"tietojen poisto valmis", "raderingen slutförd", "erasure completed"},
 		"audit.export":                             {"käsittelylokin kokoaminen", "loggen sammanställd", "access log compiled"},
 		"rpc.denied":                               {"pääsy estetty", "åtkomst nekad", "access refused"},
 	},
@@ -218,4 +233,11 @@ func valueTexts(lang Language) map[string]string {
 		}
 	}
 	return out
+}
+
+// ActionText is an audit event's action in words of texts (DocumentTexts). An action
+// newer than the texts is "other action", never its code: the report is for the owner,
+// and the JSON copy carries the code.
+func ActionText(texts map[string]string, action string) string {
+	return cmp.Or(texts[ValueTextKey(ValueAction, action)], texts["action.other"])
 }
