@@ -74,6 +74,10 @@ func resourceText(texts map[string]string, resource string, pets map[string]stri
 		return withPet(texts["resource.patient"], pets[parts[1]])
 	case parts[0] == "patients" && len(parts) == 3 && parts[2] == "visits":
 		return withPet(texts[CategoryTextKey(CategoryVisitHistory)], pets[parts[1]])
+	case parts[0] == "erasureRequests" && len(parts) == 4 && parts[2] == "steps":
+		// A step of the job (erasureRequests/<id>/steps/<service>.<action>) is the
+		// request's, as its action says which step.
+		return texts["resource.erasure_request"]
 	case len(parts) != 2:
 		return ""
 	case parts[0] == "accessRequests" && isUUID(parts[1]):

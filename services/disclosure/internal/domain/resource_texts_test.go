@@ -96,6 +96,8 @@ func TestResourceText(t *testing.T) {
 		{"accessRequests/" + request, "Tarkastuspyyntö " + request + "|Begäran om tillgång " + request + "|Access request " + request},
 		{"accessRequests/not-an-id", "Tarkastuspyyntö|Begäran om tillgång|Access request"},
 		{"erasureRequests/e1", "Poistopyyntö|Begäran om radering|Erasure request"},
+		{"erasureRequests/e1/steps/owner.restrict", "Poistopyyntö|Begäran om radering|Erasure request"},
+		{"erasureRequests/e1/steps", other},
 		{"/lillvet.owner.v1.OwnerService/GetOwner", "Omat tietosi|Dina uppgifter|Your details"},
 		{"/lillvet.owner.v1.OwnerService/RevealIdentityCode", "Henkilötunnus|Personbeteckning|Personal identity code"},
 		{"/lillvet.history.v1.HistoryService/EraseOwnerData", history},
