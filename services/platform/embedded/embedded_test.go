@@ -542,20 +542,23 @@ func BenchmarkFilteredUpdate(b *testing.B) {
 	ctx := b.Context()
 	for _, tt := range []struct {
 		name    string
-		species string
+		species any
+		upsert  bool
 	}{
 		{name: "by _id"},
 		{name: "current", species: "cat"},
 		{name: "stale", species: "dog"},
+		{name: "upsert", species: bson.D{{Key: "$ne", Value: "dog"}}, upsert: true},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				filter := bson.D{{Key: "_id", Value: fmt.Sprintf("p-%05d", (i*7919)%docs)}}
-				if tt.species != "" {
+				if tt.species != nil {
 					filter = append(filter, bson.E{Key: "species", Value: tt.species})
 				}
-				if _, err := coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: i}}}}); err != nil {
+				_, err := coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: i}}}}, options.UpdateOne().SetUpsert(tt.upsert))
+				if err != nil {
 					b.Fatalf("update: %v", err)
 				}
 				i++

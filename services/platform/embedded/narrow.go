@@ -19,7 +19,10 @@ import (
 // between, it asks FerretDB whether the document with that _id matches the whole filter,
 // by an aggregation whose first stage FerretDB does look up by _id; if it does, the write
 // goes to FerretDB with the filter {_id} alone, which selects the same document. If it
-// does not, or the check fails, the write goes as sent: same answer, only slower.
+// does not, a write that would insert (an upsert) goes with {_id} only when that document
+// is absent and the filter adds no field to the inserted document; any other goes with an
+// _id the collection does not hold, so that nothing matches (relayConn.narrow). Whenever
+// a check fails or cannot tell, the write goes as sent: same answer, only slower.
 
 // narrowing is a single-statement update, delete or findAndModify whose filter names one
 // document by _id among other conditions, and how to send it with the filter {_id} alone.
@@ -27,6 +30,8 @@ type narrowing struct {
 	db, coll string
 	id       bsoncore.Value
 	filter   bsoncore.Document
+	// upsert: the write inserts a document when nothing matches.
+	upsert bool
 	// rewrite returns the request with the statement's filter replaced, or nil if it
 	// cannot be sent.
 	rewrite func(filter bsoncore.Document) []byte
@@ -68,7 +73,10 @@ func narrowable(msg []byte) *narrowing {
 	case "update", "delete":
 		seqID := first.Key() + "s"
 		stmt, inBody, ok := parts.onlyStatement(seqID)
-		if !ok || !distinctKeys(stmt) || upserts(stmt) || positional(stmt.Lookup("u")) {
+		if !ok || !distinctKeys(stmt) || positional(stmt.Lookup("u")) {
+			return nil
+		}
+		if n.upsert, ok = upsertFlag(stmt); !ok {
 			return nil
 		}
 		if n.filter, ok = stmt.Lookup("q").DocumentOK(); !ok {
@@ -84,7 +92,10 @@ func narrowable(msg []byte) *narrowing {
 			return appendMsgWithSequence(requestID, responseTo, cmd, seqID, stmt)
 		}
 	case "findAndModify", "findandmodify":
-		if len(parts.sequences) > 0 || upserts(cmd) || positional(cmd.Lookup("update")) {
+		if len(parts.sequences) > 0 || positional(cmd.Lookup("update")) {
+			return nil
+		}
+		if n.upsert, ok = upsertFlag(cmd); !ok {
 			return nil
 		}
 		if n.filter, ok = cmd.Lookup("query").DocumentOK(); !ok {
@@ -311,15 +322,50 @@ func (p msgParts) onlyStatement(id string) (stmt bsoncore.Document, inBody, ok b
 	return stmt, true, ok
 }
 
-// upserts reports whether a statement may insert when nothing matches: an upsert builds
-// its document from the filter, which narrowing would change.
-func upserts(doc bsoncore.Document) bool {
+// upsertFlag reads whether a statement inserts when nothing matches, as FerretDB does (a
+// boolean or a number); ok is false for any other value, which the proxy leaves alone.
+func upsertFlag(doc bsoncore.Document) (upsert, ok bool) {
 	v, err := doc.LookupErr("upsert")
+	if err != nil {
+		return false, true
+	}
+	if b, isBool := v.BooleanOK(); isBool {
+		return b, true
+	}
+	switch v.Type {
+	case bsoncore.TypeInt32, bsoncore.TypeInt64, bsoncore.TypeDouble:
+		f, _ := v.AsFloat64OK()
+		return f != 0, true
+	default:
+		return false, false
+	}
+}
+
+// insertsOnlyID reports whether an upsert with this filter inserts no field of the
+// filter but _id, as FerretDB builds the inserted document: it copies every field whose
+// condition is a value, a single $eq, or a document of more than one key (operators or
+// not), and skips logical operators and single-operator conditions other than $eq. Then
+// an upsert by {_id} alone inserts the same document.
+func insertsOnlyID(filter bsoncore.Document) bool {
+	elems, err := filter.Elements()
 	if err != nil {
 		return false
 	}
-	b, ok := v.BooleanOK()
-	return !ok || b
+	for _, e := range elems {
+		key := e.Key()
+		if key == "_id" || strings.HasPrefix(key, "$") {
+			continue
+		}
+		cond, ok := e.Value().DocumentOK()
+		if !ok {
+			return false
+		}
+		ops, err := cond.Elements()
+		if err != nil || len(ops) != 1 || !strings.HasPrefix(ops[0].Key(), "$") || ops[0].Key() == "$eq" {
+			return false
+		}
+	}
+	return true
 }
 
 // positional reports whether an update document may use the positional operator $, whose

@@ -186,6 +186,12 @@ func TestNarrowedWritesAnswerAsSent(t *testing.T) {
 		{name: "empty path part before an absent _id", filter: bson.D{{Key: "a..b", Value: 1}, {Key: "_id", Value: "o-2"}}},
 		{name: "spaced path part behind a stale version", filter: bson.D{{Key: "version", Value: 3}, {Key: "a. b", Value: 1}, {Key: "_id", Value: "o-3"}}},
 		{name: "upsert of an absent _id", filter: bson.D{{Key: "_id", Value: "o-2"}, {Key: "version", Value: 1}}, upsert: true},
+		{name: "upsert, matching", filter: bson.D{{Key: "_id", Value: "o-1"}, {Key: "erased", Value: op("$ne", true)}}, upsert: true},
+		{name: "upsert of an absent _id, filter adding nothing", filter: bson.D{{Key: "_id", Value: "o-2"}, {Key: "erased", Value: op("$ne", true)}}, upsert: true},
+		{name: "upsert, a present document not matching", filter: bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: op("$gt", 5)}}, upsert: true},
+		{name: "upsert of an absent _id, $eq", filter: bson.D{{Key: "_id", Value: "o-2"}, {Key: "version", Value: op("$eq", 4)}}, upsert: true},
+		{name: "upsert of an absent _id, two operators", filter: bson.D{{Key: "_id", Value: "o-2"}, {Key: "version", Value: bson.D{{Key: "$gt", Value: 1}, {Key: "$lt", Value: 5}}}}, upsert: true},
+		{name: "upsert of an absent _id, $and", filter: bson.D{{Key: "_id", Value: "o-2"}, {Key: "$and", Value: bson.A{bson.D{{Key: "version", Value: 4}}}}}, upsert: true},
 	}
 	for i, tt := range filters {
 		t.Run(tt.name, func(t *testing.T) {

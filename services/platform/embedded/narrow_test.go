@@ -65,8 +65,10 @@ func TestNarrowable(t *testing.T) {
 		{"update, statements in the body", opMsg(t, 1, 0, append(bson.D{{Key: "update", Value: "owners"}, {Key: "updates", Value: bson.A{stmt(versioned, set)}}}, bson.E{Key: "$db", Value: "reg"})), true},
 		{"delete", opMsgSections(0, bodySection(t, deleteBody), sequenceSection(t, "deletes", bson.D{{Key: "q", Value: versioned}, {Key: "limit", Value: 1}})), true},
 		{"findAndModify", findAndModify(), true},
-		{"findAndModify with upsert", findAndModify(bson.E{Key: "upsert", Value: true}), false},
-		{"update with upsert", update(stmt(versioned, set, bson.E{Key: "upsert", Value: true})), false},
+		{"findAndModify with upsert", findAndModify(bson.E{Key: "upsert", Value: true}), true},
+		{"update with upsert", update(stmt(versioned, set, bson.E{Key: "upsert", Value: true})), true},
+		{"update with a numeric upsert", update(stmt(versioned, set, bson.E{Key: "upsert", Value: 1})), true},
+		{"update with an unreadable upsert", update(stmt(versioned, set, bson.E{Key: "upsert", Value: "yes"})), false},
 		{"two statements", update(stmt(versioned, set), stmt(versioned, set)), false},
 		{"only _id", update(stmt(bson.D{{Key: "_id", Value: "o-1"}}, set)), false},
 		{"no _id", update(stmt(bson.D{{Key: "version", Value: 3}}, set)), false},
@@ -204,18 +206,29 @@ func batch(docs ...any) bson.D {
 func TestProxyNarrowsFilteredWrites(t *testing.T) {
 	versioned := bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: 3}}
 	zero := bsoncore.Value{Type: bsoncore.TypeObjectID, Data: make([]byte, 12)}
+	o1 := bsoncore.Value{Type: bsoncore.TypeString, Data: bsoncore.AppendString(nil, "o-1")}
 	one := batch(bson.D{{Key: "_id", Value: "x"}})
+	notEqual := bson.D{{Key: "_id", Value: "o-1"}, {Key: "erased", Value: bson.D{{Key: "$ne", Value: true}}}}
 	tests := []struct {
 		name string
-		// matches and absentTaken say what the checks find; failed makes them fail.
-		matches, absentTaken, failed bool
-		wantChecks                   int
-		wantFilter                   bsoncore.Document
+		// matches, present and absentTaken say what the checks find: the filter matches,
+		// the document with the filter's _id exists, the stand-in _id is taken; failed
+		// makes every check fail.
+		matches, present, absentTaken, failed bool
+		// upsert sends the update with upsert and filter (versioned if nil).
+		upsert     bool
+		filter     bson.D
+		wantChecks int
+		wantFilter bsoncore.Document
 	}{
-		{name: "the document matches", matches: true, wantChecks: 1, wantFilter: idFilter(bsoncore.Value{Type: bsoncore.TypeString, Data: bsoncore.AppendString(nil, "o-1")})},
+		{name: "the document matches", matches: true, wantChecks: 1, wantFilter: idFilter(o1)},
 		{name: "nothing matches", wantChecks: 2, wantFilter: idFilter(zero)},
 		{name: "nothing matches, the absent _id is taken", absentTaken: true, wantChecks: 2, wantFilter: bsoncore.Document(marshal(t, versioned))},
 		{name: "the check fails", failed: true, wantChecks: 1, wantFilter: bsoncore.Document(marshal(t, versioned))},
+		{name: "upsert, the document matches", upsert: true, matches: true, present: true, wantChecks: 1, wantFilter: idFilter(o1)},
+		{name: "upsert of an absent document, filter adding nothing", upsert: true, filter: notEqual, wantChecks: 2, wantFilter: idFilter(o1)},
+		{name: "upsert, a present document does not match", upsert: true, filter: notEqual, present: true, wantChecks: 2, wantFilter: bsoncore.Document(marshal(t, notEqual))},
+		{name: "upsert of an absent document, filter adding a field", upsert: true, wantChecks: 1, wantFilter: bsoncore.Document(marshal(t, versioned))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,7 +237,7 @@ func TestProxyNarrowsFilteredWrites(t *testing.T) {
 				switch {
 				case tt.failed:
 					return bson.D{{Key: "ok", Value: 0}, {Key: "errmsg", Value: "unsupported"}}
-				case filtered && tt.matches, !filtered && tt.absentTaken:
+				case filtered && tt.matches, !filtered && id.Equal(zero) && tt.absentTaken, !filtered && id.Equal(o1) && tt.present:
 					return one
 				default:
 					return batch()
@@ -237,7 +250,11 @@ func TestProxyNarrowsFilteredWrites(t *testing.T) {
 			t.Cleanup(func() { _ = p.close() })
 			conn := dialProxy(t, p)
 			body := bson.D{{Key: "update", Value: "owners"}, {Key: "$db", Value: "reg"}}
-			stmt := bson.D{{Key: "q", Value: versioned}, {Key: "u", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: 1}}}}}}
+			filter := tt.filter
+			if filter == nil {
+				filter = versioned
+			}
+			stmt := bson.D{{Key: "q", Value: filter}, {Key: "u", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: 1}}}}}, {Key: "upsert", Value: tt.upsert}}
 			send(t, conn, opMsgSections(0, bodySection(t, body), sequenceSection(t, "updates", stmt)))
 			var buf bytes.Buffer
 			receive(t, conn, &buf, 1)

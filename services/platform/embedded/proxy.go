@@ -240,9 +240,11 @@ func (c *relayConn) execute(msg []byte, req request) ([]byte, error) {
 
 // narrow returns msg with its filter narrowed to an _id alone, which FerretDB looks up
 // without a scan (narrow.go): to the document's own _id if that document matches the
-// whole filter; otherwise, so that nothing matches, to an _id the collection does not
-// hold; and msg itself if no such _id is at hand. It runs under the write lock, so what
-// the checks found still holds when the write runs.
+// whole filter; for an upsert that matched nothing, to that _id if the document is
+// absent and the filter adds no field to the one inserted (insertsOnlyID); for any other
+// write that matched nothing, to an _id the collection does not hold, so that nothing
+// matches; and msg itself when a check fails or no such _id is at hand. It runs under the
+// write lock, so what the checks found still holds when the write runs.
 func (c *relayConn) narrow(msg []byte, n *narrowing) ([]byte, error) {
 	found, answered, err := c.exists(check(n.db, n.coll, n.id, n.filter))
 	switch {
@@ -253,15 +255,23 @@ func (c *relayConn) narrow(msg []byte, n *narrowing) ([]byte, error) {
 	case found:
 		return n.rewrite(idFilter(n.id)), nil
 	}
-	absent := absentCandidate(n.id)
-	found, answered, err = c.exists(check(n.db, n.coll, absent, nil))
+	target := absentCandidate(n.id)
+	if n.upsert {
+		// A present document that does not match makes the upsert's insert collide, as
+		// sent; narrowed to its _id, the upsert would change it instead.
+		if !insertsOnlyID(n.filter) {
+			return msg, nil
+		}
+		target = n.id
+	}
+	found, answered, err = c.exists(check(n.db, n.coll, target, nil))
 	switch {
 	case err != nil:
 		return nil, err
 	case !answered || found:
 		return msg, nil
 	}
-	return n.rewrite(idFilter(absent)), nil
+	return n.rewrite(idFilter(target)), nil
 }
 
 // exists sends a narrowing check and reads whether it found a document and whether it
