@@ -295,7 +295,7 @@ func TestAccessReportDocument(t *testing.T) {
 			"Begäran om tillgång"},
 		{"en-GB", append([]string{`<html lang="en">`, "Your data in the customer register of Lillvet Oy", "Your pets", "Office of the Data Protection Ombudsman", "Who at the clinic accessed your data",
 			"direct marketing (e-mail)", "<td>objected</td><td>in person</td>", "refused: there was neither", "customer details viewed", "reception"},
-			resources("Your details", "Consents and prohibitions: direct marketing (text message)", "Your pet&#39;s details: Musti",
+			resources("Your details", "Consents and prohibitions: direct marketing (text message)", "Pet&#39;s details: Musti",
 				"Treatment and visit history: Musti", "Visit record", "A disclosure of your data", "History of your decisions",
 				"Communication with the clinic", "Access request "+f.request.GetId(), "Consents and prohibitions")...),
 			[]string{"erasure request recorded", "erasure request viewed", "a step of the erasure", "halted erasure resumed",

@@ -81,7 +81,7 @@ func TestReportShowsEachEventsResource(t *testing.T) {
 	}{
 		{domain.LanguageFinnish, []string{"<th>Kohde</th>", "Omat tietosi", "Suostumukset ja kiellot: suoramarkkinointi (tekstiviesti)", "Lemmikin tiedot: &lt;b&gt;&#34;Musti&#34;&amp;"}},
 		{domain.LanguageSwedish, []string{"<th>Objekt</th>", "Dina uppgifter", "Samtycken och förbud: direktmarknadsföring (sms)", "Djurets uppgifter: &lt;b&gt;&#34;Musti&#34;&amp;"}},
-		{domain.LanguageEnglish, []string{"<th>Record</th>", "Your details", "Consents and prohibitions: direct marketing (text message)", "Your pet&#39;s details: &lt;b&gt;&#34;Musti&#34;&amp;"}},
+		{domain.LanguageEnglish, []string{"<th>Record</th>", "Your details", "Consents and prohibitions: direct marketing (text message)", "Pet&#39;s details: &lt;b&gt;&#34;Musti&#34;&amp;"}},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)

@@ -64,7 +64,7 @@ func documentTexts(lang Language) map[string]string {
 			"label.allowed": "Allowed", "label.recipient": "Recipient", "label.outcome": "Outcome", "label.who": "Who",
 			"label.action": "Action", "label.fields": "Fields changed", "label.service": "Service", "label.data": "Data",
 			"label.basis": "Legal basis", "label.resource": "Record",
-			"resource.other": "Other record", "resource.owners": "The customer list", "resource.patient": "Your pet's details",
+			"resource.other": "Other record", "resource.owners": "The customer list", "resource.patient": "Pet's details",
 			"resource.visit": "Visit record", "resource.disclosure": "A disclosure of your data",
 			"resource.access_requests": "Your access requests", "resource.erasure_request": "Erasure request",
 			"resource.erasure_requests": "Your erasure requests",

@@ -59,3 +59,24 @@ func TestValueTextsComplete(t *testing.T) {
 		t.Errorf("a cat in Swedish = %q", got)
 	}
 }
+
+// TestOnePetsTextsNeutral: the texts naming one pet's record, which the report also
+// shows for an animal the owner has transferred to another owner (its access events,
+// the data disclosed about it), do not call it the owner's pet in any language.
+func TestOnePetsTextsNeutral(t *testing.T) {
+	tests := []struct {
+		key  string
+		want string // Finnish|Swedish|English
+	}{
+		{"resource.patient", "Lemmikin tiedot|Djurets uppgifter|Pet's details"},
+		{CategoryTextKey(CategoryPatientBasics), "Lemmikin perustiedot ja asiakasnumero|Husdjurets grunduppgifter och kundnummer|Pet's basic data and customer number"},
+	}
+	for _, tt := range tests {
+		want := strings.Split(tt.want, "|")
+		for i, lang := range []Language{LanguageFinnish, LanguageSwedish, LanguageEnglish} {
+			if got := DocumentTexts(lang)[tt.key]; got != want[i] {
+				t.Errorf("%s: %s = %q, want %q", lang, tt.key, got, want[i])
+			}
+		}
+	}
+}

@@ -295,7 +295,7 @@ func englishTexts() map[string]string {
 		"category.owner_contact":          "Phone number and e-mail address",
 		"category.owner_address":          "Postal address",
 		"category.identity_code":          "Personal identity code",
-		"category.patient_basics":         "Your pet's basic data and customer number",
+		"category.patient_basics":         "Pet's basic data and customer number",
 		"category.microchip":              "Microchip number",
 		"category.visit_history":          "Treatment and visit history",
 		"category.medications":            "Medications",
