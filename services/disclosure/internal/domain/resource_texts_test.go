@@ -3,6 +3,8 @@ package domain
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -150,18 +152,76 @@ func TestDeniedCallsNamed(t *testing.T) {
 	}
 }
 
-// FuzzResourceText: any resource is named, never by a path.
+// FuzzResourceText: any resource is named in the report's words only: with the two
+// ids the report shows (an access request's, an insurer consent's recipient) and the
+// pet's name taken out, what is left is texts of the language joined by ResourceText's
+// separators, so nothing of the resource (a path, an id, an identity code) is copied.
 func FuzzResourceText(f *testing.F) {
-	for _, r := range []string{"owners/o1", "owners/o1/consents/direct_marketing/sms", "patients/p1/visits", "/lillvet.owner.v1.OwnerService/GetOwner", "owners (3)", "consents:filter/care_reminders", "accessRequests/x"} {
+	const (
+		id  = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+		pet = "Musti"
+	)
+	for _, r := range []string{
+		"owners/o1", "owners/o1/consents/direct_marketing/sms", "owners/o1/consents/insurer_disclosure/" + id,
+		"patients/p1", "patients/p1/visits", "/lillvet.owner.v1.OwnerService/GetOwner", "owners (3)",
+		"consents:filter/care_reminders", "accessRequests/" + id, "accessRequests/010101-123N", "erasureRequests/e1/steps/owner.erase",
+	} {
 		f.Add(r)
 	}
-	texts := DocumentTexts(LanguageEnglish)
+	languages := Languages()
+	// Each language's words, and the separators ResourceText puts between them.
+	words := make([][]string, len(languages))
+	for i, lang := range languages {
+		words[i] = []string{": ", " (", ")", " "}
+		for _, text := range DocumentTexts(lang) {
+			if text != "" {
+				words[i] = append(words[i], text, capitalized(text))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, resource string) {
-		got := ResourceText(texts, resource, map[string]string{"p1": "Musti"})
-		if resource != "" && got == "" || strings.Contains(got, "/") {
-			t.Errorf("%q is named %q", resource, got)
+		for i, lang := range languages {
+			texts := DocumentTexts(lang)
+			got := ResourceText(texts, resource, map[string]string{"p1": pet})
+			if resource != "" && got == "" || strings.Contains(got, "/") {
+				t.Fatalf("%s: %q is named %q", lang, resource, got)
+			}
+			rest := strings.ReplaceAll(got, pet, "")
+			if request, ok := strings.CutPrefix(rest, capitalized(texts["doc.request"])+" "); ok && isUUID(request) {
+				rest = strings.TrimSuffix(rest, request)
+			}
+			if open := strings.LastIndex(rest, " ("); open >= 0 && strings.HasSuffix(rest, ")") && isUUID(rest[open+2:len(rest)-1]) {
+				rest = rest[:open+2] + ")"
+			}
+			if !joined(rest, words[i]) {
+				t.Fatalf("%s: %q is named %q, not only in the report's words", lang, resource, got)
+			}
 		}
 	})
+}
+
+// capitalized is s with its first letter upper case, as ResourceText begins.
+func capitalized(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// joined reports whether s is words one after another.
+func joined(s string, words []string) bool {
+	// ends[i]: s[:i] is made of them.
+	ends := make([]bool, len(s)+1)
+	ends[0] = true
+	for i := range len(s) {
+		if !ends[i] {
+			continue
+		}
+		for _, w := range words {
+			if strings.HasPrefix(s[i:], w) {
+				ends[i+len(w)] = true
+			}
+		}
+	}
+	return ends[len(s)]
 }
 
 // TestPurposeText: the purpose this service states when it gathers a report is the
