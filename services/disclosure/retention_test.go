@@ -2,6 +2,7 @@ package disclosure_test
 
 import (
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,5 +120,32 @@ func TestRetentionSweepPermissions(t *testing.T) {
 	}
 	if _, err := s.disclosure.RunRetentionSweep(s.as(t, auth.RoleMaintainer), &disclosurev1.RunRetentionSweepRequest{}); err != nil {
 		t.Errorf("maintainer: %v", err)
+	}
+}
+
+// TestPeriodicSweepNamedInReport: the retention sweep the service runs by itself acts
+// for no person, and the owner's readable access log names it as the system in the
+// report's language, not by the English name and empty roles it is recorded with.
+func TestPeriodicSweepNamedInReport(t *testing.T) {
+	s := start(t, func(c *disclosure.Config) { c.Sweep.Interval = 20 * time.Millisecond })
+	manager := s.as(t, auth.RoleClinicManager)
+	ownerID, _ := s.customer(t, "Mäkinen")
+	s.recordAccess(t, manager, "", letter(ownerID, receivedOn(2020, time.March, 2)))
+	s.waitAudited(t, disclosureDatabase, bson.M{"action": "disclosure.retention_sweep", "subject_owner_id": ownerID, "actor_subject": "service:disclosure"})
+	request := s.recordAccess(t, manager, "", letter(ownerID, nil))
+	for _, tc := range []struct{ language, row string }{
+		{"fi", "<td>järjestelmä: säilytysaikojen mukainen poisto</td><td>säilytysajan päättyneiden tietojen poisto</td>"},
+		{"sv", "<td>systemet: gallring</td><td>radering efter lagringstiden</td>"},
+		{"en", "<td>system: retention sweep</td><td>removal after the retention period</td>"},
+	} {
+		res, err := s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{
+			AccessRequestId: request.GetId(), Language: tc.language,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc := string(res.GetDocument().GetData()); !strings.Contains(doc, tc.row) || strings.Contains(doc, "()") {
+			t.Errorf("%s: the document lacks %s, or shows empty roles", tc.language, tc.row)
+		}
 	}
 }

@@ -74,12 +74,9 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		// A recorded value in words (domain.ValueTextKey); a value newer than the
 		// texts shows as recorded rather than not at all.
 		"v": func(field, value string) string { return valueName(texts, field, value) },
-		"roles": func(roles []string) string {
-			names := make([]string, len(roles))
-			for i, r := range roles {
-				names[i] = valueName(texts, domain.ValueRole, r)
-			}
-			return strings.Join(names, ", ")
+		// Who acted: a person with their roles, the services' own work as the system.
+		"actor": func(subject, name string, roles []string) string {
+			return domain.ActorText(texts, subject, name, roles)
 		},
 		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
 		// An event's action and purpose in words, as its resource; the JSON copy
