@@ -2,10 +2,15 @@ package validate_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/lillvet/register/deploy/validate/composesetup"
@@ -25,22 +30,12 @@ var byHandKeys = []string{composesetup.IdentityKeysFile, composesetup.IdentityAc
 // TestByHandSecretsCommands runs OPERATIONS's by-hand key commands as an operator
 // would, in dash and in bash: on a fresh checkout and again on the folder they made
 // (a second run, or an upgrade that brings a new key), and again after a first run
-// that failed because openssl was missing. Each run leaves secrets/ private, keeps
+// that failed because openssl was missing, now or with the earlier commands, which
+// left identity_keys holding a key id alone. Each run leaves secrets/ private, keeps
 // the keys already there and writes the missing or empty ones, keys the owner and
 // history services start with.
 func TestByHandSecretsCommands(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("the documented commands need openssl")
-	}
-	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "OPERATIONS.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := byHandSecrets.FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("OPERATIONS.md has no sh block starting with cd deploy/compose")
-	}
-	block := string(m[1])
+	block := keyCommands(t, byHandSecrets)
 	for _, shell := range []string{"dash", "bash"} {
 		t.Run(shell, func(t *testing.T) {
 			sh, err := exec.LookPath(shell)
@@ -70,24 +65,114 @@ func TestByHandSecretsCommands(t *testing.T) {
 			t.Run("after a run without openssl", func(t *testing.T) {
 				c := newByHandCheckout(t, sh, block)
 				c.run(pathWithoutOpenssl(t))
+				// An active key id naming no key is a file the next run would keep.
+				if _, err := os.Stat(filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("a run without openssl left %s: %v", composesetup.IdentityActiveKeyFile, err)
+				}
 				c.run(os.Getenv("PATH"))
 				c.keys()
 			})
-			t.Run("over the empty files of an interrupted run", func(t *testing.T) {
-				c := newByHandCheckout(t, sh, block)
-				if err := os.Mkdir(c.secrets, 0o700); err != nil {
-					t.Fatal(err)
-				}
-				for _, k := range []string{composesetup.IdentityKeysFile, composesetup.RequestDigestKeyFile} {
-					if err := os.WriteFile(filepath.Join(c.secrets, k), nil, 0o600); err != nil {
+			for _, tc := range []struct {
+				name  string
+				files map[string]string
+			}{
+				{"over the empty files of an interrupted run", map[string]string{
+					composesetup.IdentityKeysFile: "", composesetup.RequestDigestKeyFile: "",
+				}},
+				{"over what the earlier commands left without openssl", map[string]string{
+					composesetup.IdentityKeysFile: "compose1:\n", composesetup.IdentityActiveKeyFile: "compose1\n",
+					composesetup.BlindIndexKeyFile: "", composesetup.RequestDigestKeyFile: "",
+				}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					c := newByHandCheckout(t, sh, block)
+					if err := os.Mkdir(c.secrets, 0o700); err != nil {
 						t.Fatal(err)
 					}
-				}
-				c.run(os.Getenv("PATH"))
-				c.keys()
-			})
+					for k, content := range tc.files {
+						if err := os.WriteFile(filepath.Join(c.secrets, k), []byte(content), 0o600); err != nil {
+							t.Fatal(err)
+						}
+					}
+					c.run(os.Getenv("PATH"))
+					c.keys()
+				})
+			}
 		})
 	}
+}
+
+// upgradeDigestKey finds the upgrade note's command that writes the request digest
+// key alone, on an installation whose keys were made by hand.
+var upgradeDigestKey = regexp.MustCompile("(?s)```sh\n(\\(cd deploy/compose && umask 077 [^`]*?)\ndocker compose ")
+
+// TestUpgradeRequestDigestKeyCommand runs the upgrade note's one-line command twice,
+// in dash and bash, as an operator of an installation made by hand would: the first
+// run writes the key, private, and the second keeps it.
+func TestUpgradeRequestDigestKeyCommand(t *testing.T) {
+	block := keyCommands(t, upgradeDigestKey)
+	// sudo stands for itself: the test's user owns the files it chowns them to.
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte("#!/bin/sh\nexec \"$@\"\n"), 0o700); err != nil { //nolint:gosec // an executable stub
+		t.Fatal(err)
+	}
+	for _, shell := range []string{"dash", "bash"} {
+		t.Run(shell, func(t *testing.T) {
+			sh, err := exec.LookPath(shell)
+			if err != nil {
+				t.Skipf("no %s: %v", shell, err)
+			}
+			c := newByHandCheckout(t, sh, block)
+			if err := os.Mkdir(c.secrets, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			dotenv := fmt.Sprintf("LILLVET_UID=%d\nLILLVET_GID=%d\n", os.Getuid(), os.Getgid())
+			if err := os.WriteFile(filepath.Join(c.secrets, "..", ".env"), []byte(dotenv), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var keys [][]byte
+			for range 2 {
+				c.run(bin + string(os.PathListSeparator) + os.Getenv("PATH"))
+				path := filepath.Join(c.secrets, composesetup.RequestDigestKeyFile)
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s has mode %v, want 0600", composesetup.RequestDigestKeyFile, fi.Mode().Perm())
+				}
+				key, err := os.ReadFile(path) //nolint:gosec // the test's own file
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(string(key), "\n")); err != nil || len(b) != 32 {
+					t.Fatalf("%s holds no 32-byte base64 key (%d bytes, %v)", composesetup.RequestDigestKeyFile, len(b), err)
+				}
+				keys = append(keys, key)
+			}
+			if !bytes.Equal(keys[0], keys[1]) {
+				t.Error("a second run replaced the request digest key")
+			}
+		})
+	}
+}
+
+// keyCommands returns the commands re finds in OPERATIONS.md, and skips the test
+// where they cannot run: they make keys with openssl.
+func keyCommands(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("the documented commands need openssl")
+	}
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "OPERATIONS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := re.FindSubmatch(doc)
+	if m == nil {
+		t.Fatalf("OPERATIONS.md has no sh block matching %s", re)
+	}
+	return string(m[1])
 }
 
 // byHandCheckout is a temporary checkout the by-hand commands run in.
@@ -172,7 +257,7 @@ func (c *byHandCheckout) keys() map[string][]byte {
 func pathWithoutOpenssl(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"mkdir", "chmod"} {
+	for _, name := range []string{"mkdir", "chmod", "grep"} {
 		p, err := exec.LookPath(name)
 		if err != nil {
 			t.Fatal(err)
