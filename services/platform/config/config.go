@@ -28,7 +28,7 @@ type Validator interface {
 // that must change together with one), and may instead be read from the file that
 // NAME_FILE names (one trailing newline dropped), as Kubernetes mounts a Secret:
 // the value then stays out of the process's environment. Setting both NAME and
-// NAME_FILE is an error.
+// NAME_FILE is an error, and so is a file holding nothing but white space.
 func Load(cfg any) error {
 	return LoadFrom(cfg, env.ToMap(os.Environ()))
 }
@@ -42,7 +42,7 @@ func LoadFrom(cfg any, environ map[string]string) error {
 		return fmt.Errorf("load configuration: %w", err)
 	}
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: withFiles}); err != nil {
-		return describe(cfg, environ, err)
+		return describe(cfg, err)
 	}
 	if v, ok := cfg.(Validator); ok {
 		if err := v.Validate(); err != nil {
@@ -57,8 +57,8 @@ func LoadFrom(cfg any, environ map[string]string) error {
 const fileSuffix = "_FILE"
 
 // withSecretFiles returns environ with the value of each secret variable of cfg
-// whose NAME_FILE is set read from that file. Messages name the variables and
-// the file, never its contents.
+// whose NAME_FILE is set read from that file, which must hold more than white
+// space. Messages name the variables and the file, never its contents.
 func withSecretFiles(cfg any, environ map[string]string) (map[string]string, error) {
 	var errs []error
 	out := maps.Clone(environ)
@@ -75,7 +75,14 @@ func withSecretFiles(cfg any, environ map[string]string) (map[string]string, err
 			errs = append(errs, fmt.Errorf("%s%s: %w", name, fileSuffix, err))
 			return
 		}
-		out[name] = strings.TrimSuffix(string(b), "\n")
+		value := strings.TrimSuffix(string(b), "\n")
+		// A file named but empty is a mount gone wrong, never a way to leave a
+		// setting unset: said so here, or the operator is told of the variable.
+		if strings.TrimSpace(value) == "" {
+			errs = append(errs, fmt.Errorf("%s%s: %s is empty", name, fileSuffix, environ[name+fileSuffix]))
+			return
+		}
+		out[name] = value
 	})
 	return out, errors.Join(errs...)
 }
@@ -94,44 +101,35 @@ func IsSecret(name string) bool {
 
 // describe rewrites caarlos0/env errors, which name Go struct fields and may
 // include the offending value, into messages that name the variable and leave
-// out secret values. environ is the environment as given, before secret files
-// were read.
-func describe(cfg any, environ map[string]string, err error) error {
+// out secret values.
+func describe(cfg any, err error) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return fmt.Errorf("load configuration: %w", err)
 	}
 	keys := fieldKeys(reflect.TypeOf(cfg), "")
-	files := map[string]secretFile{}
+	fromFile := map[string]bool{}
 	for _, v := range Variables(cfg) {
-		files[v.Name] = secretFile{allowed: v.FromFile, path: environ[v.Name+fileSuffix]}
+		fromFile[v.Name] = v.FromFile
 	}
 	msgs := make([]string, 0, len(agg.Errors))
 	for _, e := range agg.Errors {
-		msgs = append(msgs, describeOne(keys, files, e))
+		msgs = append(msgs, describeOne(keys, fromFile, e))
 	}
 	return fmt.Errorf("load configuration: %s", strings.Join(msgs, "; "))
 }
 
-// secretFile is whether a variable may come from the file its NAME_FILE names,
-// and that file's path when NAME_FILE is set.
-type secretFile struct {
-	allowed bool
-	path    string
-}
-
 // describeOne rewrites one caarlos0/env error. A missing required variable says
 // it may come from a file when it may: an operator who mounted the file under
-// another name would otherwise be told only of the variable. One read from an
-// empty file says so, or the operator would look for a variable they did set.
-func describeOne(keys map[string][]string, files map[string]secretFile, err error) string {
+// another name would otherwise be told only of the variable.
+func describeOne(keys map[string][]string, fromFile map[string]bool, err error) string {
 	var notSet env.VarIsNotSetError
 	var empty env.EmptyVarError
 	switch {
 	case errors.As(err, &notSet):
-		return required(notSet.Key, files[notSet.Key])
+		return required(notSet.Key, fromFile[notSet.Key])
 	case errors.As(err, &empty):
-		return required(empty.Key, files[empty.Key])
+		return required(empty.Key, fromFile[empty.Key])
 	}
 	var pe env.ParseError
 	if !errors.As(err, &pe) {
@@ -151,12 +149,9 @@ func describeOne(keys map[string][]string, files map[string]secretFile, err erro
 }
 
 // required says that the variable name must be set, or its NAME_FILE when it may
-// come from a file, or that the file it was read from is empty.
-func required(name string, file secretFile) string {
-	switch {
-	case file.allowed && file.path != "":
-		return fmt.Sprintf("%s%s: %s is empty", name, fileSuffix, file.path)
-	case file.allowed:
+// come from a file.
+func required(name string, fromFile bool) string {
+	if fromFile {
 		return fmt.Sprintf("%s is required: set it, or %s%s to a file holding it", name, name, fileSuffix)
 	}
 	return name + " is required"

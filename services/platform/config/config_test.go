@@ -73,8 +73,8 @@ func TestLoadFrom(t *testing.T) {
 }
 
 // TestSecretFiles reads the secret settings from the files their NAME_FILE names, as
-// Kubernetes mounts Secrets, and refuses both ways at once without repeating either
-// value.
+// Kubernetes mounts Secrets, and refuses both ways at once, or a file that holds
+// nothing, without repeating either value.
 func TestSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	file := func(name, content string) string {
@@ -85,6 +85,7 @@ func TestSecretFiles(t *testing.T) {
 		return path
 	}
 	token, twoLines, password := file("token", "s3cret-token\n"), file("two", "s3cret-token\n\n"), file("password", "pa55")
+	empty, newline, blank := file("empty", ""), file("newline", "\n"), file("blank", " \t\n\n")
 	tests := []struct {
 		name         string
 		environ      map[string]string
@@ -100,6 +101,10 @@ func TestSecretFiles(t *testing.T) {
 		{name: "not for a setting that is no secret", environ: map[string]string{"NAME_FILE": token}, wantErr: []string{"NAME is required"}},
 		{name: "both set", environ: map[string]string{"NAME": "x", "TOKEN": "env-token", "TOKEN_FILE": token},
 			wantErr: []string{"TOKEN and TOKEN_FILE are both set"}},
+		{name: "an empty file", environ: map[string]string{"NAME": "x", "TOKEN_FILE": empty}, wantErr: []string{"TOKEN_FILE: " + empty + " is empty"}},
+		{name: "a file holding a newline", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": newline},
+			wantErr: []string{"NESTED_PASSWORD_FILE: " + newline + " is empty"}},
+		{name: "a file holding white space", environ: map[string]string{"NAME": "x", "TOKEN_FILE": blank}, wantErr: []string{"TOKEN_FILE: " + blank + " is empty"}},
 		{name: "no such file", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": filepath.Join(dir, "missing")},
 			wantErr: []string{"NESTED_PASSWORD_FILE", "no such file"}},
 	}
@@ -225,4 +230,31 @@ func TestVariables(t *testing.T) {
 			t.Errorf("%s: got %+v, want %+v", name, got[name], w)
 		}
 	}
+}
+
+// FuzzSecretFile: a secret file is refused exactly when it holds nothing but white
+// space, by a message naming the variable and the file and never the contents, and
+// otherwise read with one trailing newline dropped.
+func FuzzSecretFile(f *testing.F) {
+	for _, seed := range []string{"", "\n", " \t\n", "s3cret\n", "s3cret\n\n", "\n\n"} {
+		f.Add(seed)
+	}
+	path := filepath.Join(f.TempDir(), "token")
+	f.Fuzz(func(t *testing.T, content string) {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var s sample
+		err := LoadFrom(&s, map[string]string{"NAME": "x", "TOKEN_FILE": path})
+		value := strings.TrimSuffix(content, "\n")
+		if strings.TrimSpace(value) == "" {
+			if want := "load configuration: TOKEN_FILE: " + path + " is empty"; fmt.Sprint(err) != want {
+				t.Fatalf("LoadFrom = %v, want %q", err, want)
+			}
+			return
+		}
+		if err != nil || s.Token != value {
+			t.Fatalf("LoadFrom = %v, token %q; want %q", err, s.Token, value)
+		}
+	})
 }
