@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -13,44 +15,51 @@ import (
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
 // TestConfigurationTableMatchesTheBinaries holds the README's configuration table to
 // what the binaries read: an operator sets up a deployment from it, so a variable
-// missing there, one no binary reads any more or a default that changed in the code
-// alone is a deployment that does not do what its author meant.
+// missing there, one no binary reads any more, a default that changed in the code
+// alone or a "required" that the binary does not hold to (or one it holds to that the
+// table does not say) is a deployment that does not do what its author meant.
 func TestConfigurationTableMatchesTheBinaries(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rows := configRows(t, string(readme))
-	binaries := map[string][]config.Variable{
-		"owner":        config.Variables(owner.Config{}),
-		"consent":      config.Variables(consent.Config{}),
-		"disclosure":   config.Variables(disclosure.Config{}),
-		"history":      config.Variables(history.Config{}),
-		"gateway":      config.Variables(gateway.Config{}),
-		"local runner": config.Variables(Config{}),
+	binaries := map[string]binary{
+		"owner":        binaryOf(func(c *owner.Config) *tlsconf.Files { return &c.GRPC.TLS }),
+		"consent":      binaryOf(func(c *consent.Config) *tlsconf.Files { return &c.GRPC.TLS }),
+		"disclosure":   binaryOf(func(c *disclosure.Config) *tlsconf.Files { return &c.GRPC.TLS }),
+		"history":      binaryOf(func(c *history.Config) *tlsconf.Files { return &c.GRPC.TLS }),
+		"gateway":      binaryOf[gateway.Config](nil),
+		"local runner": binaryOf[Config](nil),
 	}
-	for bin, vars := range binaries {
-		for _, v := range vars {
+	for bin, b := range binaries {
+		for _, v := range b.vars {
 			if !slices.ContainsFunc(rows, func(r configRow) bool { return r.users[bin] && r.lists(v.Name) }) {
 				t.Errorf("%s reads %s, which no row of the table lists for it", bin, v.Name)
 			}
 		}
 	}
 	for _, r := range rows {
+		if !r.paired() {
+			t.Errorf("the defaults %q of %v pair neither with the names, nor with those that are no patterns, nor are one for all", r.defaults, r.names)
+			continue
+		}
 		for i, name := range r.names {
 			if strings.HasPrefix(name, "OTEL_") {
 				continue // the OpenTelemetry SDK's own variables
 			}
 			var read bool
-			for bin, vars := range binaries {
+			for bin, b := range binaries {
 				if !r.users[bin] {
 					continue
 				}
-				for _, v := range vars {
+				for _, v := range b.vars {
 					switch {
 					case v.Name == name:
 						read = true
@@ -67,6 +76,75 @@ func TestConfigurationTableMatchesTheBinaries(t *testing.T) {
 			}
 		}
 	}
+	checkRequired(t, rows, binaries)
+}
+
+// checkRequired holds the table's "required" to the binaries: given only the
+// variables the table marks required for it, each binary starts, so none it leaves
+// unmarked is needed; and without any one of them it does not, so each is.
+func checkRequired(t *testing.T, rows []configRow, binaries map[string]binary) {
+	t.Helper()
+	pki, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	// Valid values, for whichever variables the table marks required: what is
+	// required comes from the table and the binaries alone.
+	values := map[string]string{
+		"TLS_CERT_FILE": pki.CertFile, "TLS_KEY_FILE": pki.KeyFile,
+		"MONGO_URI": "mongodb://127.0.0.1:27017", "MONGO_DATABASE": "register",
+		"AUTH_JWKS_URL": "https://127.0.0.1:7100/jwks.json",
+		"IDENTITY_KEYS": "k1:" + key, "IDENTITY_ACTIVE_KEY": "k1", "BLIND_INDEX_KEY": key,
+		"REQUEST_DIGEST_KEY": key,
+	}
+	for bin, b := range binaries {
+		var required []string
+		environ := map[string]string{}
+		for _, r := range rows {
+			for i, name := range r.names {
+				if r.users[bin] && r.marksRequired(i) {
+					required = append(required, name)
+					if v, ok := values[name]; ok {
+						environ[name] = v
+					}
+				}
+			}
+		}
+		if err := b.start(environ); err != nil {
+			t.Errorf("%s refuses to start with only the variables the table marks required %v: %v", bin, required, err)
+			continue
+		}
+		for _, name := range required {
+			without := maps.Clone(environ)
+			delete(without, name)
+			if b.start(without) == nil {
+				t.Errorf("the table marks %s required for %s, which starts without it", name, bin)
+			}
+		}
+	}
+}
+
+// binary is what a binary reads and what it checks of that before it serves.
+type binary struct {
+	vars []config.Variable
+	// start fails where the binary refuses to start on the environment given.
+	start func(environ map[string]string) error
+}
+
+// binaryOf is the binary configured by C: it loads C, which validates it, and a
+// service then loads the serving certificate and key that serving returns, which
+// it checks only once it has connected to its database (nil: no such check).
+func binaryOf[C any](serving func(*C) *tlsconf.Files) binary {
+	var zero C
+	return binary{vars: config.Variables(zero), start: func(environ map[string]string) error {
+		var cfg C
+		if err := config.LoadFrom(&cfg, environ); err != nil || serving == nil {
+			return err
+		}
+		_, err := serving(&cfg).ServerConfig()
+		return err
+	}}
 }
 
 // configRow is a row of the README's configuration table.
@@ -126,32 +204,57 @@ func (r configRow) lists(name string) bool {
 	})
 }
 
-// defaultOf returns the default the row gives its i-th name: the entries pair with
-// the names, with the names that are no patterns, or one entry stands for all of
-// them. ok is false for a pattern or when the entries cannot be paired.
-func (r configRow) defaultOf(i int) (string, bool) {
-	plain := slices.DeleteFunc(slices.Clone(r.names), func(n string) bool { return strings.Contains(n, "*") })
+// paired reports whether the row's default entries pair with its names, or with the
+// names that are no patterns, or are one entry that stands for all of them.
+func (r configRow) paired() bool {
+	return slices.Contains([]int{len(r.names), len(r.plain()), 1}, len(r.defaults))
+}
+
+// plain are the row's names that are no patterns.
+func (r configRow) plain() []string {
+	return slices.DeleteFunc(slices.Clone(r.names), func(n string) bool { return strings.Contains(n, "*") })
+}
+
+// entry returns the first word of the default entry of the row's i-th name (the
+// backticked value, or the text before a parenthesis); ok is false for a pattern
+// or when the entries do not pair.
+func (r configRow) entry(i int) (word string, ok bool) {
 	var entry string
 	switch {
 	case strings.Contains(r.names[i], "*"):
 		return "", false
 	case len(r.defaults) == len(r.names):
 		entry = r.defaults[i]
-	case len(r.defaults) == len(plain):
-		entry = r.defaults[slices.Index(plain, r.names[i])]
+	case len(r.defaults) == len(r.plain()):
+		entry = r.defaults[slices.Index(r.plain(), r.names[i])]
 	case len(r.defaults) == 1:
 		entry = r.defaults[0]
 	default:
 		return "", false
 	}
-	word, _, _ := strings.Cut(entry, " (")
+	word, _, _ = strings.Cut(entry, " (")
 	if m := backticked.FindStringSubmatch(entry); m != nil {
 		word = m[1]
 	}
-	switch word {
-	case "—", "unset", "required", "false": // no envDefault: the zero value
+	return word, true
+}
+
+// marksRequired reports whether the row marks its i-th name required.
+func (r configRow) marksRequired(i int) bool {
+	word, ok := r.entry(i)
+	return ok && word == "required"
+}
+
+// defaultOf returns the default the row gives its i-th name; ok is false where
+// entry's is.
+func (r configRow) defaultOf(i int) (string, bool) {
+	word, ok := r.entry(i)
+	switch {
+	case !ok:
+		return "", false
+	case slices.Contains([]string{"—", "unset", "required", "false"}, word): // no envDefault: the zero value
 		return "", true
-	case "1 MiB":
+	case word == "1 MiB":
 		return "1048576", true
 	}
 	return word, true
