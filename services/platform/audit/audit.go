@@ -97,6 +97,9 @@ type Event struct {
 	ActorSubject string    `bson:"actor_subject"`
 	ActorName    string    `bson:"actor_name,omitempty"`
 	Roles        []string  `bson:"roles"`
+	// System marks the service's own in-process work (auth.Identity.System), which no
+	// token can claim; events stored before it was recorded lack it.
+	System bool `bson:"system,omitempty"`
 	// Action is "<resource kind>.<verb>", e.g. "owner.read".
 	Action string `bson:"action"`
 	// Resource names the record, e.g. "owners/<id>"; ids only, no data.
@@ -375,6 +378,7 @@ func complete(ctx context.Context, e Event) Event {
 	if id, ok := auth.FromContext(ctx); ok {
 		if e.ActorSubject == "" {
 			e.ActorSubject = id.Subject
+			e.System = id.System
 			if e.ActorName == "" {
 				e.ActorName = id.Name
 			}

@@ -194,6 +194,33 @@ func TestAnEventWithAnIDIsStoredOnce(t *testing.T) {
 	}
 }
 
+// TestSystemWorkIsFlagged: an event recorded under the identity a service builds for
+// its own job is stored flagged as the system's, and kept so when read; one under a
+// token's identity is not, whatever subject, name and roles it carries.
+func TestSystemWorkIsFlagged(t *testing.T) {
+	w := newWriter(t, "auditsystem")
+	event := audit.Event{Action: "owner.retention_sweep", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	for _, id := range []auth.Identity{
+		auth.SystemIdentity("owner", "retention sweep"),
+		{Subject: "service:owner", Name: "retention sweep"},
+		{Subject: "history-retention-sweep", Name: "Matti Meikäläinen"},
+		{Subject: "u-teppo", Name: "Teppo Testaaja", Roles: []auth.Role{auth.RoleErasureJob}},
+	} {
+		if err := w.RecordNow(auth.WithIdentity(t.Context(), id), event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var system []string
+	for _, e := range bySubject(t, w, "o-1") {
+		if e.System {
+			system = append(system, e.ActorSubject+" "+e.ActorName)
+		}
+	}
+	if !slices.Equal(system, []string{"service:owner retention sweep"}) {
+		t.Errorf("flagged the system's: %q, want the service's own job alone", system)
+	}
+}
+
 func TestSweepRemovesOnlyEventsBeforeTheCutoff(t *testing.T) {
 	w := newWriter(t, "auditsweep")
 	cutoff := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)

@@ -71,6 +71,7 @@ func toProto(e audit.Event) *auditv1.AccessEvent {
 		ActorSubject: e.ActorSubject,
 		ActorName:    e.ActorName,
 		ActorRoles:   e.Roles,
+		ActorSystem:  e.System,
 		Action:       e.Action,
 		Resource:     e.Resource,
 		Purpose:      e.Purpose,

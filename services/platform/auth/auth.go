@@ -81,6 +81,18 @@ type Identity struct {
 	// Token is the raw bearer token, forwarded to downstream services so
 	// that the caller's identity travels with the call.
 	Token string
+	// System marks the service's own in-process work (a retention sweep), which no
+	// person asked for, in change records and audit events. Token verification never
+	// sets it, whatever the token's subject, name or roles: only a service building
+	// its own identity for a job it runs (SystemIdentity) does, so that no one with a
+	// token can pass for the system in the owner's access report.
+	System bool
+}
+
+// SystemIdentity is the identity of a job service runs by itself: job names it in
+// the records, as the service ("service:<service>") and with no role.
+func SystemIdentity(service, job string) Identity {
+	return Identity{Subject: "service:" + service, Name: job, System: true}
 }
 
 // Has reports whether the identity holds role r.

@@ -149,6 +149,32 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifiedTokenIsNeverTheSystem: the identity provider issues any subject, name
+// and roles, so a token made to look like a service's own job (its subject and name,
+// no role, or the erasure job's role alone) verifies as a caller like any other, never
+// as the system's work, which only a service's own SystemIdentity is.
+func TestVerifiedTokenIsNeverTheSystem(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	v := newVerifier(t, iss)
+	for _, c := range []devauth.Claims{
+		{Subject: "service:owner", Name: "retention sweep"},
+		{Subject: "history-retention-sweep", Name: "Matti Meikäläinen", Roles: []auth.Role{"a_later_role"}},
+		devauth.ErasureJob(),
+	} {
+		tok, err := iss.Mint(c, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := v.Verify(t.Context(), tok)
+		if err != nil || id.System || id.Subject != c.Subject {
+			t.Errorf("%s: %+v, %v; want the caller, not the system", c.Subject, id, err)
+		}
+	}
+	if !auth.SystemIdentity("owner", "retention sweep").System {
+		t.Error("a service's own identity is not the system's")
+	}
+}
+
 func TestNewVerifierFailsFast(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	url := srv.URL + "/jwks"

@@ -37,7 +37,11 @@ type AccessEvent struct {
 	// The purpose the actor stated, when one was needed or given.
 	Purpose string `protobuf:"bytes,7,opt,name=purpose,proto3" json:"purpose,omitempty"`
 	// "success", "denied" or "failed".
-	Outcome       string `protobuf:"bytes,8,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Outcome string `protobuf:"bytes,8,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The service's own in-process work (a retention sweep), which no person asked for
+	// and no token can claim, whatever its subject, name or roles. Unset on events
+	// recorded before the flag was.
+	ActorSystem   bool `protobuf:"varint,9,opt,name=actor_system,json=actorSystem,proto3" json:"actor_system,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -126,6 +130,13 @@ func (x *AccessEvent) GetOutcome() string {
 		return x.Outcome
 	}
 	return ""
+}
+
+func (x *AccessEvent) GetActorSystem() bool {
+	if x != nil {
+		return x.ActorSystem
+	}
+	return false
 }
 
 // Request of ExportOwnerAccessEvents.
@@ -222,7 +233,7 @@ var File_lillvet_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_lillvet_audit_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1clillvet/audit/v1/audit.proto\x12\x10lillvet.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n" +
+	"\x1clillvet/audit/v1/audit.proto\x12\x10lillvet.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n" +
 	"\vAccessEvent\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12#\n" +
 	"\ractor_subject\x18\x02 \x01(\tR\factorSubject\x12\x1d\n" +
@@ -233,7 +244,8 @@ const file_lillvet_audit_v1_audit_proto_rawDesc = "" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12\x1a\n" +
 	"\bresource\x18\x06 \x01(\tR\bresource\x12\x18\n" +
 	"\apurpose\x18\a \x01(\tR\apurpose\x12\x18\n" +
-	"\aoutcome\x18\b \x01(\tR\aoutcome\";\n" +
+	"\aoutcome\x18\b \x01(\tR\aoutcome\x12!\n" +
+	"\factor_system\x18\t \x01(\bR\vactorSystem\";\n" +
 	"\x1eExportOwnerAccessEventsRequest\x12\x19\n" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\"V\n" +
 	"\x1fExportOwnerAccessEventsResponse\x123\n" +
