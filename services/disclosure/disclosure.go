@@ -184,7 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			// The periodic sweep acts as the service itself in its audit events: no
 			// person asked, the retention rules did.
-			sweeper := auth.Identity{Subject: "service:" + ServiceName, Name: "retention sweep"}
+			sweeper := auth.SystemIdentity(ServiceName, "retention sweep")
 			d.Sweep(cfg.Sweep, func(ctx context.Context) error {
 				_, err := sweep.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
 				return err

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -407,6 +408,30 @@ func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {
 	})
 	if err != nil || paidNow.GetVisit().GetInvoices()[0].GetState() != paid {
 		t.Errorf("billing marking a restricted visit's invoice paid: %v, %v", paidNow, err)
+	}
+}
+
+// TestPeriodicSweepActsAsTheSystem: the sweep the service runs by itself audits its
+// change of an erased owner's history as the system's work, flagged so that the owner's
+// access report names it the system; the erasure, by a person's call, is theirs.
+func TestPeriodicSweepActsAsTheSystem(t *testing.T) {
+	f := setupWith(t, nil, func(c *history.Config) { c.Sweep.Interval = 20 * time.Millisecond })
+	o := f.erasedOwner(t)
+	f.clock.Set(at(2026, 11, 25))
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: o.id, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at(2028, 1, 1))
+	who := func(e bson.M) string {
+		return fmt.Sprintf("%v %v %v %v", e["action"], e["actor_subject"], e["actor_name"], e["system"])
+	}
+	for deadline := time.Now().Add(time.Minute); !slices.Contains(f.auditEvents(t, o.id, who), "history.retention_sweep service:history retention sweep true"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sweep audited as the system: %q", f.auditEvents(t, o.id, who))
+		}
+	}
+	if got := f.auditEvents(t, o.id, who); !slices.Contains(got, "history.erase test-clinic_manager Test clinic_manager <nil>") {
+		t.Errorf("the erasure is not audited as its caller's: %q", got)
 	}
 }
 

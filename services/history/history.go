@@ -17,6 +17,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/app"
 	"github.com/lillvet/register/services/history/internal/domain"
 	historygrpc "github.com/lillvet/register/services/history/internal/ports/grpc"
+	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
 )
@@ -116,12 +117,14 @@ type sweeper interface {
 	RunRetentionSweep(ctx context.Context) (domain.SweepResult, error)
 }
 
-// sweepJob is one run of the periodic retention sweep: what it removed is logged by
-// record class (counts only, no personal data); a failure goes to the service's
-// periodic runner, which logs it and sweeps again at the next run.
+// sweepJob is one run of the periodic retention sweep, which acts as the service itself
+// in its audit events (no person asked, the retention rules did): what it removed is
+// logged by record class (counts only, no personal data); a failure goes to the
+// service's periodic runner, which logs it and sweeps again at the next run.
 func sweepJob(uc sweeper, log *slog.Logger) func(context.Context) error {
+	sweeper := auth.SystemIdentity(ServiceName, "retention sweep")
 	return func(ctx context.Context) error {
-		removed, err := uc.RunRetentionSweep(ctx)
+		removed, err := uc.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
 		if err != nil {
 			return fmt.Errorf("retention sweep: %w", err)
 		}

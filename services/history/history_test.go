@@ -80,8 +80,8 @@ func setup(t *testing.T) *fixture {
 }
 
 // setupWith starts both services with the given telemetry (nil: the test
-// environment's in-memory one).
-func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
+// environment's in-memory one) and the history's configuration as opts change it.
+func setupWith(t testing.TB, tel *telemetry.Telemetry, opts ...func(*history.Config)) *fixture {
 	t.Helper()
 	env := servicetest.New(t)
 	if tel == nil {
@@ -97,6 +97,9 @@ func setupWith(t testing.TB, tel *telemetry.Telemetry) *fixture {
 		RequestDigestKey: requestDigestKey,
 	}
 	hc.Telemetry = tel
+	for _, o := range opts {
+		o(&hc)
+	}
 	histSv := env.Serve(t, historyL.Addr().String(), func(ctx context.Context) error { return history.Run(ctx, hc) })
 	return &fixture{
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSv.Conn), history: historyv1.NewHistoryServiceClient(histSv.Conn),

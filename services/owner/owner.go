@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 			ownerv1.RegisterOwnerServiceServer(d, ownergrpc.NewServer(uc))
 			// The periodic sweep acts as the service itself in change records and audit
 			// events: no person asked, the retention rules did.
-			sweeper := auth.Identity{Subject: "service:" + ServiceName, Name: "retention sweep"}
+			sweeper := auth.SystemIdentity(ServiceName, "retention sweep")
 			d.Sweep(cfg.Sweep, func(ctx context.Context) error {
 				_, err := uc.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
 				return err

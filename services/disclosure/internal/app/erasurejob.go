@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
 )
 
 // CodeNoCredentials is a step's error code while the job has no valid token: a
@@ -98,13 +99,14 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 		return false, err
 	}
 	callCtx, err := e.creds.Context(ctx)
-	// The job's events name its own identity; without credentials, none.
+	// The job's events name its own identity, its token's; without credentials the
+	// attempt that failed for want of them is the service's own.
 	as := callCtx
 	var res domain.StepResult
 	var notify []domain.Notification
 	if err != nil {
 		e.opts.Logger.WarnContext(ctx, "erasure job credentials", "erasure_request", j.ID, "error", err)
-		as = ctx
+		as = auth.WithIdentity(ctx, auth.SystemIdentity("disclosure", "erasure job"))
 		err = status.Error(codes.Unauthenticated, CodeNoCredentials)
 	} else {
 		res, err = e.call(callCtx, *j, a)

@@ -84,14 +84,7 @@ func TestErasureFinishEventSurvivesTheWorker(t *testing.T) {
 				Jobs: repo, Log: repo, Owner: erasers{}, Consent: erasers{}, History: erasers{},
 				Credentials: jobCredentials{}, Auditor: auditor,
 			}, app.ErasureOptions{})
-			now := time.Now().UTC().Truncate(time.Millisecond)
-			j := domain.NewErasureJob("0190a0b0-0000-7000-8000-0000000000e1", domain.Receipt{
-				OwnerID: "0190a0b0-0000-7000-8000-0000000000a1", ReceivedAt: now,
-				Channel: domain.ChannelLetter, Identification: domain.IdentifiedByDocument, IdentifiedBy: "staff-1",
-			}, now)
-			if _, err := repo.CreateErasureJob(t.Context(), j); err != nil {
-				t.Fatal(err)
-			}
+			j := createJob(t, repo, "0190a0b0-0000-7000-8000-0000000000e1", "0190a0b0-0000-7000-8000-0000000000a1")
 			e.RunDue(t.Context())
 			if got, err := repo.ErasureJob(t.Context(), j.ID); err != nil || got.State != domain.JobDone || !auditor.died {
 				t.Fatalf("after the first pass: %v %v (died %v)", got.State, err, auditor.died)
@@ -107,5 +100,55 @@ func TestErasureFinishEventSurvivesTheWorker(t *testing.T) {
 				t.Fatalf("the job still waits for its finish event: %v, %v", got.FinishEventPending, err)
 			}
 		})
+	}
+}
+
+// createJob stores a new erasure job of owner's, received by letter now.
+func createJob(t *testing.T, repo *disclosuremongo.Repository, id, owner string) domain.ErasureJob {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	j := domain.NewErasureJob(id, domain.Receipt{
+		OwnerID: owner, ReceivedAt: now,
+		Channel: domain.ChannelLetter, Identification: domain.IdentifiedByDocument, IdentifiedBy: "staff-1",
+	}, now)
+	if _, err := repo.CreateErasureJob(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// noCredentials are the job's while its token cannot be read or verified.
+type noCredentials struct{}
+
+func (noCredentials) Context(context.Context) (context.Context, error) {
+	return nil, errors.New("the job token file is empty")
+}
+
+// storingAuditor stores every event before it returns, so that a test reads them at once.
+type storingAuditor struct{ *audit.Writer }
+
+func (a storingAuditor) Record(ctx context.Context, events ...audit.Event) error {
+	return a.RecordNow(ctx, events...)
+}
+
+// TestErasureStepWithoutCredentialsIsTheSystems: a step the job could not take for
+// want of a token is audited as the service's own work, which the owner's access report
+// names the system, not as an actor with no name.
+func TestErasureStepWithoutCredentialsIsTheSystems(t *testing.T) {
+	db, writer := servicetest.AuditedDB(t, "erasure_no_credentials")
+	repo := disclosuremongo.New(db)
+	e := app.NewErasure(app.ErasureDeps{
+		Jobs: repo, Log: repo, Owner: erasers{}, Consent: erasers{}, History: erasers{},
+		Credentials: noCredentials{}, Auditor: storingAuditor{writer},
+	}, app.ErasureOptions{})
+	j := createJob(t, repo, "0190a0b0-0000-7000-8000-0000000000e2", "0190a0b0-0000-7000-8000-0000000000a2")
+	e.RunDue(t.Context())
+	var got audit.Event
+	filter := bson.M{"action": "erasure_request.step", "subject_owner_id": j.OwnerID, "reason": app.CodeNoCredentials}
+	if err := db.Collection(audit.Collection).FindOne(t.Context(), filter).Decode(&got); err != nil {
+		t.Fatalf("the failed step's event: %v", err)
+	}
+	if !got.System || got.ActorSubject != "service:disclosure" {
+		t.Errorf("the failed step is audited as %q, system %v; want the service's own", got.ActorSubject, got.System)
 	}
 }

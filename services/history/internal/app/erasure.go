@@ -9,7 +9,6 @@ import (
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
-	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/retention"
 )
 
@@ -136,7 +135,7 @@ var errVisitChanged = errors.New("the visit changed since the erasure planned it
 // and whatever came in before it is planned by another pass. The change is audited
 // before the answer.
 func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID string) (domain.ErasureResult, error) {
-	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.erase", e.OwnerID)); err != nil {
+	if err := s.auditor.RecordNow(ctx, changeEvent("history.erase", e.OwnerID)); err != nil {
 		return domain.ErasureResult{}, fmt.Errorf("audit erasure: %w", err)
 	}
 	for pass := 0; ; pass++ {
@@ -357,7 +356,7 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 	if next := e.NextDue(); next.IsZero() || !today.After(next) {
 		return s.repo.ScheduleErasure(ctx, e)
 	}
-	if err := s.auditor.RecordNow(ctx, s.changeEvent(ctx, "history.retention_sweep", e.OwnerID)); err != nil {
+	if err := s.auditor.RecordNow(ctx, changeEvent("history.retention_sweep", e.OwnerID)); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	if !e.DigestsUntil.IsZero() && today.After(e.DigestsUntil) {
@@ -408,14 +407,8 @@ func (s *Service) dropDigests(ctx context.Context, e *domain.Erasure, today rete
 	return s.repo.DropDigests(ctx, past)
 }
 
-// sweepActor names the periodic sweep in the audit log, which runs without a caller.
-const sweepActor = "history-retention-sweep"
-
-// changeEvent is the audit event of an erasure or sweep change of an owner's history.
-func (s *Service) changeEvent(ctx context.Context, action, ownerID string) audit.Event {
-	e := audit.Event{Action: action, Resource: ownerResource(ownerID) + "/history", SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
-	if _, ok := auth.FromContext(ctx); !ok {
-		e.ActorSubject = sweepActor
-	}
-	return e
+// changeEvent is the audit event of an erasure or sweep change of an owner's history,
+// by the caller or, for the periodic sweep, the service (auth.SystemIdentity).
+func changeEvent(action, ownerID string) audit.Event {
+	return audit.Event{Action: action, Resource: ownerResource(ownerID) + "/history", SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
 }

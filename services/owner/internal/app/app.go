@@ -87,6 +87,7 @@ func (s *Service) change(ctx context.Context, fields []string, reason string) do
 		ActorSubject: id.Subject,
 		ActorName:    id.Name,
 		ActorRoles:   id.RoleNames(),
+		ActorSystem:  id.System,
 		Fields:       fields,
 		Reason:       reason,
 	}

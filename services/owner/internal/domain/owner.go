@@ -87,8 +87,11 @@ type Change struct {
 	ActorSubject string
 	ActorName    string
 	ActorRoles   []string
-	Fields       []string
-	Reason       string
+	// ActorSystem marks the service's own work (auth.Identity.System), which no token
+	// can claim.
+	ActorSystem bool
+	Fields      []string
+	Reason      string
 	// Values are the earlier and later values of those of Fields that name no one by
 	// themselves (the owner id of a transfer). Personal data's values are never kept:
 	// a rectification or an erasure would leave them behind in the history.

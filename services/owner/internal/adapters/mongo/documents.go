@@ -44,6 +44,7 @@ type changeDoc struct {
 	ActorSubject string           `bson:"actor_subject"`
 	ActorName    string           `bson:"actor_name,omitempty"`
 	ActorRoles   []string         `bson:"actor_roles,omitempty"`
+	ActorSystem  bool             `bson:"actor_system,omitempty"`
 	Fields       []string         `bson:"fields"`
 	Reason       string           `bson:"reason"`
 	Values       []valueChangeDoc `bson:"values,omitempty"`
@@ -292,7 +293,7 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 func changeToDoc(c domain.Change) changeDoc {
 	d := changeDoc{
 		Version: c.Version, Time: c.Time, ActorSubject: c.ActorSubject, ActorName: c.ActorName,
-		ActorRoles: c.ActorRoles, Fields: c.Fields, Reason: c.Reason,
+		ActorRoles: c.ActorRoles, ActorSystem: c.ActorSystem, Fields: c.Fields, Reason: c.Reason,
 	}
 	for _, v := range c.Values {
 		d.Values = append(d.Values, valueChangeDoc{Field: v.Field, From: v.From, To: v.To})
@@ -305,7 +306,7 @@ func changesToDomain(docs []changeDoc) []domain.Change {
 	for i, d := range docs {
 		out[i] = domain.Change{
 			Version: d.Version, Time: d.Time, ActorSubject: d.ActorSubject, ActorName: d.ActorName,
-			ActorRoles: d.ActorRoles, Fields: d.Fields, Reason: d.Reason,
+			ActorRoles: d.ActorRoles, ActorSystem: d.ActorSystem, Fields: d.Fields, Reason: d.Reason,
 		}
 		for _, v := range d.Values {
 			out[i].Values = append(out[i].Values, domain.ValueChange{Field: v.Field, From: v.From, To: v.To})

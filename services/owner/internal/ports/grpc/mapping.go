@@ -168,7 +168,7 @@ func changesToProto(changes []domain.Change) []*ownerv1.Change {
 	for i, c := range changes {
 		out[i] = &ownerv1.Change{
 			Version: c.Version, Time: timestamppb.New(c.Time), ActorSubject: c.ActorSubject,
-			ActorName: identitycode.Redact(c.ActorName), ActorRoles: c.ActorRoles, Fields: c.Fields,
+			ActorName: identitycode.Redact(c.ActorName), ActorRoles: c.ActorRoles, ActorSystem: c.ActorSystem, Fields: c.Fields,
 			Reason: identitycode.Redact(c.Reason),
 		}
 		for _, v := range c.Values {

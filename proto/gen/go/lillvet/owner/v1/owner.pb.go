@@ -509,7 +509,11 @@ type Change struct {
 	Reason string   `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The earlier and later values of the fields among fields whose values are kept:
 	// owner_id when a patient is transferred (or a transfer is taken back).
-	Values        []*ValueChange `protobuf:"bytes,8,rep,name=values,proto3" json:"values,omitempty"`
+	Values []*ValueChange `protobuf:"bytes,8,rep,name=values,proto3" json:"values,omitempty"`
+	// The service's own in-process work (the retention sweep), which no person asked
+	// for and no token can claim, whatever its subject, name or roles. Unset on changes
+	// recorded before the flag was.
+	ActorSystem   bool `protobuf:"varint,9,opt,name=actor_system,json=actorSystem,proto3" json:"actor_system,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -598,6 +602,13 @@ func (x *Change) GetValues() []*ValueChange {
 		return x.Values
 	}
 	return nil
+}
+
+func (x *Change) GetActorSystem() bool {
+	if x != nil {
+		return x.ActorSystem
+	}
+	return false
 }
 
 // One field's value before and after a change.
@@ -3365,7 +3376,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"updateTime\x12\x16\n" +
 	"\x06erased\x18\x0e \x01(\bR\x06erased\x129\n" +
 	"\n" +
-	"erase_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\x9e\x02\n" +
+	"erase_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xc1\x02\n" +
 	"\x06Change\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12#\n" +
@@ -3376,7 +3387,8 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"actorRoles\x12\x16\n" +
 	"\x06fields\x18\x06 \x03(\tR\x06fields\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x125\n" +
-	"\x06values\x18\b \x03(\v2\x1d.lillvet.owner.v1.ValueChangeR\x06values\"]\n" +
+	"\x06values\x18\b \x03(\v2\x1d.lillvet.owner.v1.ValueChangeR\x06values\x12!\n" +
+	"\factor_system\x18\t \x01(\bR\vactorSystem\"]\n" +
 	"\vValueChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
