@@ -9,10 +9,13 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devauth"
 )
 
 // TestRetentionSweep moves the service's clock: an access request received years ago
@@ -124,19 +127,44 @@ func TestRetentionSweepPermissions(t *testing.T) {
 }
 
 // TestPeriodicSweepNamedInReport: the retention sweep the service runs by itself acts
-// for no person, and the owner's readable access log names it as the system in the
-// report's language, not by the English name and empty roles it is recorded with.
+// for no person, and the owner's readable access log names it the system in the
+// report's language, beside the action that says what it did. Tokens the identity
+// provider issued to look like the services' own work (a sweep's subject with a
+// person's name and no role, a service subject whose roles the register does not know,
+// a person with the erasure job's role alone) are not the system: their refused reads
+// of the owner are shown by the name they carry.
 func TestPeriodicSweepNamedInReport(t *testing.T) {
 	s := start(t, func(c *disclosure.Config) { c.Sweep.Interval = 20 * time.Millisecond })
 	manager := s.as(t, auth.RoleClinicManager)
 	ownerID, _ := s.customer(t, "Mäkinen")
+	for _, c := range []devauth.Claims{
+		{Subject: "history-retention-sweep", Name: "Matti Meikäläinen"},
+		{Subject: "service:reporting", Name: "Maija Meikäläinen", Roles: []auth.Role{"a_later_role"}},
+		{Subject: "u-teppo", Name: "Teppo Testaaja", Roles: []auth.Role{auth.RoleErasureJob}},
+	} {
+		tok, err := s.env.Issuer.Mint(c, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.owners.GetOwner(auth.WithOutgoingToken(t.Context(), tok, ""), &ownerv1.GetOwnerRequest{OwnerId: ownerID})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("%s read the owner: %v", c.Name, err)
+		}
+		s.waitAudited(t, ownerDatabase, bson.M{"action": "rpc.denied", "subject_owner_id": ownerID, "actor_subject": c.Subject})
+	}
 	s.recordAccess(t, manager, "", letter(ownerID, receivedOn(2020, time.March, 2)))
 	s.waitAudited(t, disclosureDatabase, bson.M{"action": "disclosure.retention_sweep", "subject_owner_id": ownerID, "actor_subject": "service:disclosure"})
 	request := s.recordAccess(t, manager, "", letter(ownerID, nil))
-	for _, tc := range []struct{ language, row string }{
-		{"fi", "<td>järjestelmä: säilytysaikojen mukainen poisto</td><td>säilytysajan päättyneiden tietojen poisto</td>"},
-		{"sv", "<td>systemet: gallring</td><td>radering efter lagringstiden</td>"},
-		{"en", "<td>system: retention sweep</td><td>removal after the retention period</td>"},
+	for _, tc := range []struct {
+		language string
+		rows     []string
+	}{
+		{"fi", []string{"<td>järjestelmä</td><td>säilytysajan päättyneiden tietojen poisto</td>",
+			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (tietojen poiston automaattinen ajo)</td>"}},
+		{"sv", []string{"<td>systemet</td><td>radering efter lagringstiden</td>",
+			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatisk radering)</td>"}},
+		{"en", []string{"<td>system</td><td>removal after the retention period</td>",
+			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatic erasure run)</td>"}},
 	} {
 		res, err := s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{
 			AccessRequestId: request.GetId(), Language: tc.language,
@@ -144,8 +172,14 @@ func TestPeriodicSweepNamedInReport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if doc := string(res.GetDocument().GetData()); !strings.Contains(doc, tc.row) || strings.Contains(doc, "()") {
-			t.Errorf("%s: the document lacks %s, or shows empty roles", tc.language, tc.row)
+		doc := string(res.GetDocument().GetData())
+		for _, row := range tc.rows {
+			if !strings.Contains(doc, row) {
+				t.Errorf("%s: the document lacks %s", tc.language, row)
+			}
+		}
+		if strings.Contains(doc, "()") {
+			t.Errorf("%s: the document shows empty roles", tc.language)
 		}
 	}
 }

@@ -75,8 +75,8 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		// texts shows as recorded rather than not at all.
 		"v": func(field, value string) string { return valueName(texts, field, value) },
 		// Who acted: a person with their roles, the services' own work as the system.
-		"actor": func(subject, name string, roles []string) string {
-			return domain.ActorText(texts, subject, name, roles)
+		"actor": func(system bool, subject, name string, roles []string) string {
+			return domain.ActorText(texts, system, subject, name, roles)
 		},
 		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
 		// An event's action and purpose in words, as its resource; the JSON copy

@@ -13,8 +13,11 @@ type Change struct {
 	ActorSubject string    `json:"actorSubject,omitempty"`
 	ActorName    string    `json:"actorName,omitempty"`
 	ActorRoles   []string  `json:"actorRoles,omitempty"`
-	Fields       []string  `json:"fields,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
+	// ActorSystem marks the service's own work, which no person asked for and no
+	// token can claim.
+	ActorSystem bool     `json:"actorSystem,omitempty"`
+	Fields      []string `json:"fields,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
 	// Values are the values the owner service keeps of a change (a transfer's owner
 	// ids, the other owner's left empty in a copy).
 	Values []ValueChange `json:"values,omitempty"`
@@ -130,10 +133,13 @@ type AccessEvent struct {
 	ActorSubject string    `json:"actorSubject,omitempty"`
 	ActorName    string    `json:"actorName,omitempty"`
 	ActorRoles   []string  `json:"actorRoles,omitempty"`
-	Action       string    `json:"action"`
-	Resource     string    `json:"resource,omitempty"`
-	Purpose      string    `json:"purpose,omitempty"`
-	Outcome      string    `json:"outcome"`
+	// ActorSystem marks the service's own work, which no person asked for and no
+	// token can claim.
+	ActorSystem bool   `json:"actorSystem,omitempty"`
+	Action      string `json:"action"`
+	Resource    string `json:"resource,omitempty"`
+	Purpose     string `json:"purpose,omitempty"`
+	Outcome     string `json:"outcome"`
 }
 
 // AccessLog is one service's audit log: who read or changed an owner's data there.

@@ -6,16 +6,16 @@ import (
 )
 
 // ActorText is who read or changed the owner's data (an audit event's or a change's
-// actor), in words of texts (DocumentTexts): a person or a partner's system by name,
-// or subject when the token gave none, with their roles; the services' own background
-// work, which no person asked for, as the system and what ran, since its recorded
-// name is the service's English one and it has no role.
-func ActorText(texts map[string]string, subject, name string, roles []string) string {
-	if work, ok := systemWork(subject, name, roles); ok {
-		if work == "" {
-			return texts["actor.system"]
-		}
-		return texts["actor.system"] + ": " + texts[work]
+// actor), in words of texts (DocumentTexts): the services' own in-process work, which
+// no person asked for, as the system, since the action says what ran; anyone else,
+// a person, a partner's system or the erasure job, by name (or subject when the token
+// gave none) with their roles. Only the recorded flag makes an actor the system, never
+// its subject, name or roles: those come from a token, which the identity provider
+// issues with any of them, so a person could otherwise pass for a sweep and hide
+// from the owner. One recorded with neither name, subject nor role is unknown.
+func ActorText(texts map[string]string, system bool, subject, name string, roles []string) string {
+	if system {
+		return texts["actor.system"]
 	}
 	names := make([]string, len(roles))
 	for i, r := range roles {
@@ -23,6 +23,8 @@ func ActorText(texts map[string]string, subject, name string, roles []string) st
 	}
 	who, as := cmp.Or(name, subject), strings.Join(names, ", ")
 	switch {
+	case who == "" && as == "":
+		return texts["actor.unknown"]
 	case as == "":
 		return who
 	case who == "":
@@ -30,25 +32,3 @@ func ActorText(texts map[string]string, subject, name string, roles []string) st
 	}
 	return who + " (" + as + ")"
 }
-
-// systemWork reports whether an actor is the system rather than a person, and the key
-// of the text naming what ran ("" when the record does not say). The erasure job
-// acts under a token with its role alone; a retention sweep, and any other pass a
-// service runs by itself, as the service ("service:<name>"; the history's sweep under
-// a subject of its own) with no role; an event written with no caller at all (an
-// erasure step while the job had no valid token) has no subject.
-func systemWork(subject, name string, roles []string) (string, bool) {
-	service := strings.HasPrefix(subject, "service:")
-	switch {
-	case len(roles) == 1 && roles[0] == roleErasureJob:
-		return ValueTextKey(ValueRole, roleErasureJob), true
-	case len(roles) > 0:
-		return "", false
-	case service && name == "retention sweep" || subject == "history-retention-sweep":
-		return "actor.retention_sweep", true
-	}
-	return "", service || subject == ""
-}
-
-// roleErasureJob is the role of the erasure job's token (auth.RoleErasureJob).
-const roleErasureJob = "erasure_job"

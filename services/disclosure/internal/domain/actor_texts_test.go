@@ -5,44 +5,49 @@ import (
 	"testing"
 )
 
-// TestActorText: a person is named with their roles in the report's language; the
-// services' own work as the system and what ran, as each service records it (the
-// owner's and this service's sweeps as the service, the history's under its own
-// subject, the erasure job by its role, a step written with no caller), never by
-// the English name it was recorded with nor with empty roles.
+// TestActorText: the services' own work, recorded with the system flag, is the system
+// in the report's language, whatever else it was recorded with; anyone else by name
+// (or subject) with their roles, the erasure job's in words. A token can give any
+// subject, name and roles, so none of them makes an actor the system: a person whose
+// token names a sweep's subject with no roles, or holds only the erasure job's role,
+// is shown by their name.
 func TestActorText(t *testing.T) {
-	const (
-		sweep = "järjestelmä: säilytysaikojen mukainen poisto|systemet: gallring|system: retention sweep"
-		job   = "järjestelmä: tietojen poiston automaattinen ajo|systemet: automatisk radering|system: automatic erasure run"
-	)
+	const system = "järjestelmä|systemet|system"
 	tests := []struct {
+		system        bool
 		subject, name string
 		roles         []string
 		want          string // Finnish|Swedish|English
 	}{
-		{"u1", "Anna Virtanen", []string{"reception"}, "Anna Virtanen (asiakaspalvelu)|Anna Virtanen (kundtjänst)|Anna Virtanen (reception)"},
-		{"u1", "Anna Virtanen", []string{"veterinarian", "billing"},
+		{false, "u1", "Anna Virtanen", []string{"reception"}, "Anna Virtanen (asiakaspalvelu)|Anna Virtanen (kundtjänst)|Anna Virtanen (reception)"},
+		{false, "u1", "Anna Virtanen", []string{"veterinarian", "billing"},
 			"Anna Virtanen (eläinlääkäri, laskutus)|Anna Virtanen (veterinär, fakturering)|Anna Virtanen (veterinarian, billing)"},
-		{"u1", "", []string{"nurse"}, "u1 (eläinhoitaja)|u1 (djurskötare)|u1 (veterinary nurse)"},
-		{"u1", "Anna Virtanen", []string{"a_later_role"}, "Anna Virtanen (a_later_role)|Anna Virtanen (a_later_role)|Anna Virtanen (a_later_role)"},
-		{"u1", "Anna Virtanen", nil, "Anna Virtanen|Anna Virtanen|Anna Virtanen"},
-		{"u1", "Anna Virtanen", []string{}, "Anna Virtanen|Anna Virtanen|Anna Virtanen"},
-		{"", "", []string{"partner"}, "yhteistyökumppani|samarbetspartner|partner"},
-		{"service:owner", "retention sweep", nil, sweep},
-		{"service:disclosure", "retention sweep", []string{}, sweep},
-		{"history-retention-sweep", "", nil, sweep},
-		{"service:disclosure-erasure", "Erasure job", []string{"erasure_job"}, job},
-		{"any-job-subject", "", []string{"erasure_job"}, job},
-		{"", "", nil, "järjestelmä|systemet|system"},
-		{"service:owner", "key rotation", nil, "järjestelmä|systemet|system"},
-		{"service:disclosure-erasure", "Erasure job", []string{"reception"}, "Erasure job (asiakaspalvelu)|Erasure job (kundtjänst)|Erasure job (reception)"},
-		{"history-retention-sweep", "", []string{"clinic_manager"}, "history-retention-sweep (klinikan johtaja)|history-retention-sweep (klinikchef)|history-retention-sweep (clinic manager)"},
+		{false, "u1", "", []string{"nurse"}, "u1 (eläinhoitaja)|u1 (djurskötare)|u1 (veterinary nurse)"},
+		{false, "u1", "Anna Virtanen", []string{"a_later_role"}, "Anna Virtanen (a_later_role)|Anna Virtanen (a_later_role)|Anna Virtanen (a_later_role)"},
+		{false, "u1", "Anna Virtanen", nil, "Anna Virtanen|Anna Virtanen|Anna Virtanen"},
+		{false, "u1", "Anna Virtanen", []string{}, "Anna Virtanen|Anna Virtanen|Anna Virtanen"},
+		{false, "", "", []string{"partner"}, "yhteistyökumppani|samarbetspartner|partner"},
+		// The services' own work.
+		{true, "service:owner", "retention sweep", nil, system},
+		{true, "service:history", "retention sweep", []string{}, system},
+		{true, "service:disclosure", "erasure job", nil, system},
+		// The erasure job's token: its name and its role.
+		{false, "service:disclosure-erasure", "Erasure job", []string{"erasure_job"},
+			"Erasure job (tietojen poiston automaattinen ajo)|Erasure job (automatisk radering)|Erasure job (automatic erasure run)"},
+		// Tokens made to look like the system, and events recorded before the flag.
+		{false, "history-retention-sweep", "Matti Meikäläinen", nil, "Matti Meikäläinen|Matti Meikäläinen|Matti Meikäläinen"},
+		{false, "service:reporting", "Matti Meikäläinen", nil, "Matti Meikäläinen|Matti Meikäläinen|Matti Meikäläinen"},
+		{false, "service:owner", "retention sweep", nil, "retention sweep|retention sweep|retention sweep"},
+		{false, "history-retention-sweep", "", nil, "history-retention-sweep|history-retention-sweep|history-retention-sweep"},
+		{false, "u2", "Matti Meikäläinen", []string{"erasure_job"},
+			"Matti Meikäläinen (tietojen poiston automaattinen ajo)|Matti Meikäläinen (automatisk radering)|Matti Meikäläinen (automatic erasure run)"},
+		{false, "", "", nil, "tuntematon|okänd|unknown"},
 	}
 	for _, tt := range tests {
 		want := strings.Split(tt.want, "|")
 		for i, lang := range []Language{LanguageFinnish, LanguageSwedish, LanguageEnglish} {
-			if got := ActorText(DocumentTexts(lang), tt.subject, tt.name, tt.roles); got != want[i] {
-				t.Errorf("%s: %q %q %v = %q, want %q", lang, tt.subject, tt.name, tt.roles, got, want[i])
+			if got := ActorText(DocumentTexts(lang), tt.system, tt.subject, tt.name, tt.roles); got != want[i] {
+				t.Errorf("%s: %v %q %q %v = %q, want %q", lang, tt.system, tt.subject, tt.name, tt.roles, got, want[i])
 			}
 		}
 	}

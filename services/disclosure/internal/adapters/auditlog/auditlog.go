@@ -46,7 +46,8 @@ func (r *Remote) OwnerEvents(ctx context.Context, ownerID string) ([]app.AccessE
 		e := res.GetEvent()
 		out = append(out, app.AccessEvent{
 			Time: protomap.Time(e.GetTime()), Service: r.service, ActorSubject: e.GetActorSubject(),
-			ActorName: e.GetActorName(), ActorRoles: e.GetActorRoles(), Action: e.GetAction(), Resource: e.GetResource(),
+			ActorName: e.GetActorName(), ActorRoles: e.GetActorRoles(), ActorSystem: e.GetActorSystem(),
+			Action: e.GetAction(), Resource: e.GetResource(),
 			Purpose: e.GetPurpose(), Outcome: e.GetOutcome(),
 		})
 	}
@@ -69,7 +70,8 @@ func (l *Local) OwnerEvents(ctx context.Context, ownerID string) ([]app.AccessEv
 	err := l.log.EachBySubject(ctx, ownerID, func(e audit.Event) error {
 		out = append(out, app.AccessEvent{
 			Time: e.Time.UTC(), Service: l.service, ActorSubject: e.ActorSubject, ActorName: e.ActorName,
-			ActorRoles: e.Roles, Action: e.Action, Resource: e.Resource, Purpose: e.Purpose, Outcome: e.Outcome,
+			ActorRoles: e.Roles, ActorSystem: e.System, Action: e.Action, Resource: e.Resource, Purpose: e.Purpose,
+			Outcome: e.Outcome,
 		})
 		return nil
 	})

@@ -128,7 +128,7 @@ func (c *Client) Export(ctx context.Context, ownerID string) (app.OwnerExport, e
 func change(c *ownerv1.Change) app.Change {
 	return app.Change{
 		Version: c.GetVersion(), Time: protomap.Time(c.GetTime()), ActorSubject: c.GetActorSubject(), ActorName: c.GetActorName(),
-		ActorRoles: c.GetActorRoles(), Fields: c.GetFields(), Reason: c.GetReason(),
+		ActorRoles: c.GetActorRoles(), ActorSystem: c.GetActorSystem(), Fields: c.GetFields(), Reason: c.GetReason(),
 		Values: protomap.All(c.GetValues(), func(v *ownerv1.ValueChange) app.ValueChange {
 			return app.ValueChange{Field: v.GetField(), OldValue: v.GetOldValue(), NewValue: v.GetNewValue()}
 		}),
