@@ -38,9 +38,9 @@ type narrowing struct {
 }
 
 // narrowable returns how to narrow msg, or nil when it is not a write the proxy narrows:
-// anything but one acknowledged update, delete or findAndModify statement without upsert
-// whose filter pairs an _id of a type FerretDB looks up (a string or an ObjectID) with
-// other conditions, and whose update does not use the positional operator (which takes
+// anything but one acknowledged update, delete or findAndModify statement, with no
+// repeated field and a readable upsert flag, whose filter pairs an _id of a type FerretDB
+// looks up (a string or an ObjectID) with plain conditions (plainFilter), and whose update does not use the positional operator (which takes
 // its array element from the filter).
 func narrowable(msg []byte) *narrowing {
 	_, requestID, responseTo, opcode, body, ok := wiremessage.ReadHeader(msg)
@@ -322,8 +322,9 @@ func (p msgParts) onlyStatement(id string) (stmt bsoncore.Document, inBody, ok b
 	return stmt, true, ok
 }
 
-// upsertFlag reads whether a statement inserts when nothing matches, as FerretDB does (a
-// boolean or a number); ok is false for any other value, which the proxy leaves alone.
+// upsertFlag reads whether a statement inserts when nothing matches: a boolean, or a
+// number as FerretDB's update takes it (its findAndModify refuses a number, narrowed or
+// not); ok is false for any other value, which the proxy leaves alone.
 func upsertFlag(doc bsoncore.Document) (upsert, ok bool) {
 	v, err := doc.LookupErr("upsert")
 	if err != nil {

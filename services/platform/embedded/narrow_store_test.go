@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/lillvet/register/services/platform/embedded"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
 
@@ -224,6 +225,118 @@ func TestNarrowedWritesAnswerAsSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each command through the proxy, which narrows what it can, must answer and leave the
+// collection exactly as the same command sent to FerretDB's own socket, which nothing
+// narrows: the whole reply and every document, field order included. This covers
+// findAndModify, which has no form the proxy leaves alone.
+func TestNarrowedCommandsAnswerAsFerretDB(t *testing.T) {
+	ctx := t.Context()
+	store := embeddedtest.Start(t)
+	db := connect(t, store).Database("owner")
+	dc, err := mongo.Connect(options.Client().ApplyURI(embedded.DirectURI(store)))
+	if err != nil {
+		t.Fatalf("connect to FerretDB: %v", err)
+	}
+	t.Cleanup(func() { _ = dc.Disconnect(context.Background()) })
+	direct := dc.Database("owner")
+	oid := bson.NewObjectID()
+	absentOID := bson.NewObjectID()
+	seed := []any{
+		bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: 3}, {Key: "entries", Value: bson.A{1, 2}}},
+		bson.D{{Key: "_id", Value: "o-3"}, {Key: "version", Value: 2}},
+		bson.D{{Key: "_id", Value: oid}, {Key: "version", Value: 2}},
+	}
+	op := func(name string, arg any) bson.D { return bson.D{{Key: name, Value: arg}} }
+	filters := []struct {
+		name   string
+		filter bson.D
+	}{
+		{"matching", bson.D{{Key: "_id", Value: "o-1"}, {Key: "erased", Value: op("$ne", true)}}},
+		{"stale version", bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: 2}}},
+		{"present, not matching", bson.D{{Key: "_id", Value: "o-1"}, {Key: "version", Value: op("$gt", 5)}}},
+		{"ObjectID present, not matching", bson.D{{Key: "_id", Value: oid}, {Key: "version", Value: op("$gt", 5)}}},
+		{"absent, $ne", bson.D{{Key: "_id", Value: "o-2"}, {Key: "erased", Value: op("$ne", true)}}},
+		{"absent ObjectID, $ne", bson.D{{Key: "_id", Value: absentOID}, {Key: "erased", Value: op("$ne", true)}}},
+		{"absent, _id second", bson.D{{Key: "erased", Value: op("$ne", true)}, {Key: "_id", Value: "o-2"}}},
+		{"absent, dotted value", bson.D{{Key: "_id", Value: "o-2"}, {Key: "a.b", Value: 1}}},
+		{"absent, document value", bson.D{{Key: "_id", Value: "o-2"}, {Key: "a", Value: bson.D{{Key: "b", Value: 1}}}}},
+		{"absent, $eq", bson.D{{Key: "_id", Value: "o-2"}, {Key: "version", Value: op("$eq", 4)}}},
+		{"absent, two operators", bson.D{{Key: "_id", Value: "o-2"}, {Key: "version", Value: bson.D{{Key: "$gt", Value: 1}, {Key: "$lt", Value: 5}}}}},
+		{"absent, $and", bson.D{{Key: "_id", Value: "o-2"}, {Key: "$and", Value: bson.A{bson.D{{Key: "version", Value: 4}}}}}},
+	}
+	updates := []struct {
+		name string
+		u    bson.D
+	}{
+		{"$set and $setOnInsert", bson.D{
+			{Key: "$set", Value: bson.D{{Key: "name", Value: "Aino"}}},
+			{Key: "$setOnInsert", Value: bson.D{{Key: "created", Value: 1}}},
+		}},
+		{"replacement", bson.D{{Key: "name", Value: "Aino"}}},
+		{"replacement with another _id", bson.D{{Key: "_id", Value: "o-9"}, {Key: "name", Value: "Aino"}}},
+	}
+	n := 0
+	run := func(t *testing.T, db *mongo.Database, cmd func(coll string) bson.D) string {
+		t.Helper()
+		n++
+		coll := fmt.Sprintf("c%d", n)
+		c := db.Collection(coll)
+		if _, err := c.InsertMany(ctx, seed); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+		answer := "error"
+		if raw, err := db.RunCommand(ctx, cmd(coll)).Raw(); err == nil {
+			answer = strings.ReplaceAll(raw.String(), coll, "C")
+		} else {
+			answer += ": " + strings.ReplaceAll(err.Error(), coll, "C")
+		}
+		cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		var docs []bson.Raw
+		if err := cur.All(ctx, &docs); err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		for _, d := range docs {
+			s := d.String()
+			if id, ok := d.Lookup("_id").ObjectIDOK(); ok && id != oid && id != absentOID {
+				s = strings.ReplaceAll(s, id.Hex(), "generated")
+			}
+			answer += "\n" + s
+		}
+		return answer
+	}
+	for _, f := range filters {
+		for _, u := range updates {
+			t.Run(f.name+"/"+u.name, func(t *testing.T) {
+				for _, upsert := range []any{false, true, int32(1)} {
+					update := func(coll string) bson.D {
+						return bson.D{{Key: "update", Value: coll}, {Key: "updates", Value: bson.A{
+							bson.D{{Key: "q", Value: f.filter}, {Key: "u", Value: u.u}, {Key: "upsert", Value: upsert}},
+						}}}
+					}
+					if got, want := run(t, db, update), run(t, direct, update); got != want {
+						t.Errorf("update, upsert %v\nthrough the proxy: %s\nFerretDB alone:    %s", upsert, got, want)
+					}
+				}
+				for _, extra := range []bson.D{
+					{{Key: "new", Value: true}, {Key: "upsert", Value: true}},
+					{{Key: "new", Value: false}, {Key: "upsert", Value: true}},
+					{{Key: "new", Value: true}},
+				} {
+					fam := func(coll string) bson.D {
+						return append(bson.D{{Key: "findAndModify", Value: coll}, {Key: "query", Value: f.filter}, {Key: "update", Value: u.u}}, extra...)
+					}
+					if got, want := run(t, db, fam), run(t, direct, fam); got != want {
+						t.Errorf("findAndModify %v\nthrough the proxy: %s\nFerretDB alone:    %s", extra, got, want)
+					}
+				}
+			})
+		}
 	}
 }
 
