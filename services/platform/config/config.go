@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"reflect"
@@ -72,7 +73,13 @@ func withSecretFiles(cfg any, environ map[string]string) (map[string]string, err
 		}
 		b, err := os.ReadFile(environ[name+fileSuffix])
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s%s: %w", name, fileSuffix, err))
+			// The path stays out of the message: an operator who put the secret itself
+			// into the _FILE variable would see it repeated in the logs.
+			var pathErr *fs.PathError
+			if errors.As(err, &pathErr) {
+				err = pathErr.Err
+			}
+			errs = append(errs, fmt.Errorf("%s%s: cannot read the file it names: %w", name, fileSuffix, err))
 			return
 		}
 		value := strings.TrimSuffix(string(b), "\n")

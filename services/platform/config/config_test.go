@@ -107,6 +107,8 @@ func TestSecretFiles(t *testing.T) {
 		{name: "a file holding white space", environ: map[string]string{"NAME": "x", "TOKEN_FILE": blank}, wantErr: []string{"TOKEN_FILE: " + blank + " is empty"}},
 		{name: "no such file", environ: map[string]string{"NAME": "x", "NESTED_PASSWORD_FILE": filepath.Join(dir, "missing")},
 			wantErr: []string{"NESTED_PASSWORD_FILE", "no such file"}},
+		{name: "the secret itself in NAME_FILE", environ: map[string]string{"NAME": "x", "TOKEN_FILE": "s3cret-token-value"},
+			wantErr: []string{"TOKEN_FILE: cannot read the file it names", "no such file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
