@@ -72,6 +72,25 @@ func TestByHandSecretsCommands(t *testing.T) {
 				c.run(os.Getenv("PATH"))
 				c.keys()
 			})
+			t.Run("a rotated installation that lost its active key", func(t *testing.T) {
+				c := newByHandCheckout(t, sh, block)
+				if err := os.Mkdir(c.secrets, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+				rotated := "compose1:" + key + ",compose2:" + key + "\n"
+				if err := os.WriteFile(filepath.Join(c.secrets, composesetup.IdentityKeysFile), []byte(rotated), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				c.run(os.Getenv("PATH"))
+				// Naming compose1 active again would seal new codes under a retired key.
+				if _, err := os.Stat(filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the commands guessed %s for rotated keys: %v", composesetup.IdentityActiveKeyFile, err)
+				}
+				if got, err := os.ReadFile(filepath.Join(c.secrets, composesetup.IdentityKeysFile)); err != nil || string(got) != rotated {
+					t.Errorf("%s = %q, %v; want it kept", composesetup.IdentityKeysFile, got, err)
+				}
+			})
 			for _, tc := range []struct {
 				name  string
 				files map[string]string
