@@ -98,6 +98,13 @@ func checkRequired(t *testing.T, rows []configRow, binaries map[string]binary) {
 		"IDENTITY_KEYS": "k1:" + key, "IDENTITY_ACTIVE_KEY": "k1", "BLIND_INDEX_KEY": key,
 		"REQUEST_DIGEST_KEY": key,
 	}
+	for _, r := range rows {
+		for i, name := range r.names {
+			if strings.Contains(name, "*") && len(r.defaults) == len(r.names) && strings.HasPrefix(r.defaults[i], "required") {
+				t.Errorf("the table marks the pattern %s required: it stands for several variables, so name the required ones", name)
+			}
+		}
+	}
 	for bin, b := range binaries {
 		var required []string
 		environ := map[string]string{}
