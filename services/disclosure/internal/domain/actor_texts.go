@@ -12,9 +12,11 @@ import (
 // gave none) with their roles. Only the recorded flag makes an actor the system, never
 // its subject, name or roles: those come from a token, which the identity provider
 // issues with any of them, so a person could otherwise pass for a sweep and hide
-// from the owner. One recorded with neither name, subject nor role is unknown.
+// from the owner. An actor recorded with no subject is the system too: a verified
+// token always has one, so only the services' own work recorded before the flag
+// (an erasure step taken without the job's token) has none.
 func ActorText(texts map[string]string, system bool, subject, name string, roles []string) string {
-	if system {
+	if system || subject == "" {
 		return texts["actor.system"]
 	}
 	names := make([]string, len(roles))
@@ -22,13 +24,8 @@ func ActorText(texts map[string]string, system bool, subject, name string, roles
 		names[i] = cmp.Or(texts[ValueTextKey(ValueRole, r)], r)
 	}
 	who, as := cmp.Or(name, subject), strings.Join(names, ", ")
-	switch {
-	case who == "" && as == "":
-		return texts["actor.unknown"]
-	case as == "":
+	if as == "" {
 		return who
-	case who == "":
-		return as
 	}
 	return who + " (" + as + ")"
 }

@@ -17,7 +17,7 @@ func DocumentTextKeys() []string {
 		"label.fields", "label.service", "label.data", "label.basis", "label.resource",
 		"resource.other", "resource.owners", "resource.patient", "resource.visit", "resource.disclosure",
 		"resource.access_requests", "resource.erasure_request", "resource.erasure_requests",
-		"action.other", "actor.system", "actor.unknown",
+		"action.other", "actor.system",
 	}
 }
 
@@ -46,7 +46,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.access_requests": "Dina begäranden om tillgång", "resource.erasure_request": "Begäran om radering",
 			"resource.erasure_requests": "Dina begäranden om radering",
 			"action.other":              "annan åtgärd",
-			"actor.system":              "systemet", "actor.unknown": "okänd",
+			"actor.system":              "systemet",
 		}
 	case LanguageEnglish:
 		return map[string]string{
@@ -70,7 +70,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.access_requests": "Your access requests", "resource.erasure_request": "Erasure request",
 			"resource.erasure_requests": "Your erasure requests",
 			"action.other":              "other action",
-			"actor.system":              "system", "actor.unknown": "unknown",
+			"actor.system":              "system",
 		}
 	default:
 		return map[string]string{
@@ -94,7 +94,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.access_requests": "Tarkastuspyyntösi", "resource.erasure_request": "Poistopyyntö",
 			"resource.erasure_requests": "Poistopyyntösi",
 			"action.other":              "muu toiminto",
-			"actor.system":              "järjestelmä", "actor.unknown": "tuntematon",
+			"actor.system":              "järjestelmä",
 		}
 	}
 }
