@@ -322,6 +322,41 @@ func TestEveryServiceServesItsAuditLog(t *testing.T) {
 			t.Errorf("exported %v, want the purpose and actor name without the code", events)
 		}
 	})
+	t.Run("the services' own work is exported flagged as the system's", func(t *testing.T) {
+		// Stored as a sweep's event and a token's with the same subject and name: only
+		// the stored flag tells them apart.
+		const owner = "0190f5a4-1111-7000-8000-000000000003"
+		raw := embeddedtest.Client(t, env.Store.URI())
+		for id, system := range map[string]bool{"sweep-1": true, "token-1": false} {
+			doc := bson.M{
+				"_id": id, "time": time.Now().UTC(), "actor_subject": "service:echo", "actor_name": "retention sweep",
+				"action": "owner.read", "resource": "owners/" + owner, "subject_owner_id": owner, "outcome": audit.OutcomeSuccess,
+			}
+			if system {
+				doc["system"] = true
+			}
+			if _, err := raw.Database(database).Collection(audit.Collection).InsertOne(t.Context(), doc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		events, err := export(t, auth.RoleClinicManager, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flagged, unflagged int
+		for _, e := range events {
+			switch {
+			case e.GetAction() != "owner.read":
+			case e.GetActorSystem():
+				flagged++
+			default:
+				unflagged++
+			}
+		}
+		if flagged != 1 || unflagged != 1 {
+			t.Errorf("exported %v, want one read flagged as the system's and one not", events)
+		}
+	})
 	tests := []struct {
 		name    string
 		role    auth.Role
