@@ -84,6 +84,8 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		"action":   func(a string) string { return domain.ActionText(texts, a) },
 		"purpose":  func(p string) string { return domain.PurposeText(texts, p) },
 		"resource": func(r string) string { return domain.ResourceText(texts, r, patients) },
+		// A change's reason in words when the service wrote it, as staff typed it else.
+		"reason": func(r string) string { return domain.ChangeReasonText(texts, r) },
 		// A visit of an animal the owner no longer has names it by id.
 		"patient": func(id string) string { return cmp.Or(patients[id], id) },
 	}

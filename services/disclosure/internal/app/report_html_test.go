@@ -228,3 +228,55 @@ func TestReportNamesEachEventsActor(t *testing.T) {
 		})
 	}
 }
+
+// TestReportNamesTheServicesChangeReasons: a change the owner service made by itself
+// (the retention sweep's) says what it was by its reason, in the report's language, as
+// do the other reasons the service writes (a registration, an erasure request with its
+// id); a reason staff typed is shown as written, even one that starts like the
+// service's.
+func TestReportNamesTheServicesChangeReasons(t *testing.T) {
+	tmpl, err := parseReportTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	const request = "0190f5a4-2222-7000-8000-000000000001"
+	staff := func(version int64, reason string) Change {
+		return Change{Version: version, Time: at, ActorSubject: "u1", ActorName: "Anna Virtanen", Fields: []string{"phone"}, Reason: reason}
+	}
+	rep := Report{
+		Owner: OwnerRecord{Changes: []Change{staff(1, "registered"), staff(2, "Soitti, uusi numero"), staff(3, "erasure request pending")}},
+		Patients: []PatientRecord{{ID: "p1", Name: "Musti", Changes: []Change{
+			{Version: 4, Time: at, ActorSystem: true, ActorSubject: "service:owner", Fields: []string{"name"}, Reason: "retention period ended"},
+			{Version: 5, Time: at, ActorSubject: "service:disclosure-erasure", ActorRoles: []string{"erasure_job"}, Fields: []string{"restricted"}, Reason: "erasure request " + request},
+		}}},
+	}
+	for _, tc := range []struct {
+		lang                      domain.Language
+		system, sweep, registered string
+		erasure                   string
+	}{
+		{domain.LanguageFinnish, "järjestelmä", "säilytysaika päättyi", "rekisteröity", "tietojen poistopyyntö"},
+		{domain.LanguageSwedish, "systemet", "lagringstiden gick ut", "registrerad", "begäran om radering"},
+		{domain.LanguageEnglish, "system", "retention period ended", "registered", "erasure request"},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(b)
+			for _, row := range []string{
+				"<td>" + tc.system + "</td><td>name</td><td>" + tc.sweep + "</td>",
+				"<td>Anna Virtanen</td><td>phone</td><td>" + tc.registered + "</td>",
+				"<td>Anna Virtanen</td><td>phone</td><td>Soitti, uusi numero</td>",
+				"<td>Anna Virtanen</td><td>phone</td><td>erasure request pending</td>",
+				"</td><td>restricted</td><td>" + tc.erasure + " " + request + "</td>",
+			} {
+				if !strings.Contains(doc, row) {
+					t.Errorf("the document lacks %s", row)
+				}
+			}
+		})
+	}
+}

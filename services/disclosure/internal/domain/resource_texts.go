@@ -32,6 +32,25 @@ func PurposeText(texts map[string]string, purpose string) string {
 	return purpose
 }
 
+// erasureRequestReason starts the reason the owner service writes on the changes an
+// erasure request makes, followed by the request's id.
+const erasureRequestReason = "erasure request"
+
+// ChangeReasonText is a change's reason in words of texts (DocumentTexts) when the owner
+// service wrote it itself (a registration, the retention sweep, an erasure request, a
+// transfer taken back, …): those are stored in English, and a change the system made
+// says what it was by its reason alone. Any other reason is what staff typed and is
+// shown as written.
+func ChangeReasonText(texts map[string]string, reason string) string {
+	if name := texts[ValueTextKey(ValueChangeReason, reason)]; name != "" {
+		return name
+	}
+	if id, ok := strings.CutPrefix(reason, erasureRequestReason+" "); ok && isUUID(id) {
+		return texts[ValueTextKey(ValueChangeReason, erasureRequestReason)] + " " + id
+	}
+	return reason
+}
+
 // ResourceText is the resource of an audit event, the record it concerned as the
 // services write it (owners/<id>, owners/<id>/consents/<purpose>/<scope>, patients/<id>,
 // a refused call's method, …), in words of texts (DocumentTexts), reusing the report's

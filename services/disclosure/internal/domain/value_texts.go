@@ -18,7 +18,8 @@ func (n names) in(lang Language) string {
 
 // Fields whose recorded values the readable report names in words. The values are
 // those of the report's JSON: the lower-case word of the services' enums, the audit
-// log's actions, outcomes and roles, and the refusal reasons.
+// log's actions, outcomes and roles, the refusal reasons, and the reasons the owner
+// service writes itself on a change (ChangeReasonText).
 const (
 	ValueLanguage      = "language"
 	ValueClinic        = "clinic"
@@ -37,6 +38,7 @@ const (
 	ValueRole          = "role"
 	ValueAction        = "action"
 	ValueAccessOutcome = "access_outcome"
+	ValueChangeReason  = "change_reason"
 )
 
 // valueNames are the names of the recorded values, by field and value.
@@ -148,6 +150,21 @@ var valueNames = map[string]map[string]names{
 		"subcontractor":  {"alihankkija", "underleverantör", "subcontractor"},
 		"partner":        {"yhteistyökumppani", "samarbetspartner", "partner"},
 		"erasure_job":    {"tietojen poiston automaattinen ajo", "automatisk radering", "automatic erasure run"},
+	},
+	// The owner service's own reasons (its domain's RegisteredReason, SweepReason, …),
+	// as its change history stores them and hands them to the owner's copy.
+	ValueChangeReason: {
+		"registered":             {"rekisteröity", "registrerad", "registered"},
+		"retention period ended": {"säilytysaika päättyi", "lagringstiden gick ut", "retention period ended"},
+		"transfer taken back":    {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
+		"(withheld)":             {"(ei näytetä)", "(visas inte)", "(withheld)"},
+		"(erased)":               {"(poistettu)", "(raderad)", "(erased)"},
+		"covered by the owner's erasure: the patient came under the owner after it ran": {
+			"omistajan tietojen poisto: eläin siirtyi omistajalle poiston jälkeen",
+			"omfattas av ägarens radering: djuret kom till ägaren efter raderingen",
+			"covered by the owner's erasure: the patient came under the owner after it ran",
+		},
+		erasureRequestReason: {"tietojen poistopyyntö", "begäran om radering", "erasure request"},
 	},
 	ValueAccessOutcome: {
 		"success": {"onnistui", "lyckades", "done"},
