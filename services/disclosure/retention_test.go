@@ -1,6 +1,7 @@
 package disclosure_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
 )
@@ -166,20 +168,74 @@ func TestPeriodicSweepNamedInReport(t *testing.T) {
 		{"en", []string{"<td>system</td><td>removal after the retention period</td>",
 			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatic erasure run)</td>"}},
 	} {
-		res, err := s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{
-			AccessRequestId: request.GetId(), Language: tc.language,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc := string(res.GetDocument().GetData())
-		for _, row := range tc.rows {
-			if !strings.Contains(doc, row) {
-				t.Errorf("%s: the document lacks %s", tc.language, row)
-			}
-		}
+		doc := s.documentWithRows(t, manager, request.GetId(), tc.language, tc.rows)
 		if strings.Contains(doc, "()") {
 			t.Errorf("%s: the document shows empty roles", tc.language)
 		}
 	}
+}
+
+// TestOwnerServiceSweepNamedInReport: the owner service's retention sweep, whose audit
+// event the report reads through that service's audit export and whose change through
+// its owner's copy, is the system in the report's language, its change saying what it
+// was: the flag crosses both services' APIs. The sweep's event and change are stored
+// as that sweep stores them (with the subject and name of its identity, which a token
+// can carry too); the patient's registration by the nurse reads in words as well.
+func TestOwnerServiceSweepNamedInReport(t *testing.T) {
+	s := start(t)
+	manager := s.as(t, auth.RoleClinicManager)
+	ownerID, patientID := s.customer(t, "Järvinen")
+	owners := s.raw.Database(ownerDatabase)
+	now := time.Now().UTC()
+	if _, err := owners.Collection(audit.Collection).InsertOne(t.Context(), bson.M{
+		"_id": "owner-sweep-1", "time": now, "actor_subject": "service:owner", "actor_name": "retention sweep", "system": true,
+		"action": "owner.retention_sweep", "resource": "patients/" + patientID, "subject_owner_id": ownerID, "outcome": audit.OutcomeSuccess,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owners.Collection("patients").UpdateByID(t.Context(), patientID, bson.M{
+		"$set": bson.M{"version": 2},
+		"$push": bson.M{"changes": bson.M{
+			"version": 2, "time": now, "actor_subject": "service:owner", "actor_name": "retention sweep", "actor_system": true,
+			"fields": []string{"microchip"}, "reason": "retention period ended",
+		}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	request := s.recordAccess(t, manager, "", letter(ownerID, nil))
+	for _, tc := range []struct {
+		language string
+		rows     []string
+	}{
+		{"fi", []string{"<td>järjestelmä</td><td>säilytysajan päättyneiden tietojen poisto</td>",
+			"<td>järjestelmä</td><td>microchip</td><td>säilytysaika päättyi</td>", "</td><td>rekisteröity</td>"}},
+		{"sv", []string{"<td>systemet</td><td>radering efter lagringstiden</td>",
+			"<td>systemet</td><td>microchip</td><td>lagringstiden gick ut</td>", "</td><td>registrerad</td>"}},
+		{"en", []string{"<td>system</td><td>removal after the retention period</td>",
+			"<td>system</td><td>microchip</td><td>retention period ended</td>", "</td><td>registered</td>"}},
+	} {
+		doc := s.documentWithRows(t, manager, request.GetId(), tc.language, tc.rows)
+		if strings.Contains(doc, "retention sweep") {
+			t.Errorf("%s: the document names the sweep by its identity's name", tc.language)
+		}
+	}
+}
+
+// documentWithRows reads the access request's readable report in language and fails
+// the test for each of rows it lacks; it returns the document.
+func (s *system) documentWithRows(t *testing.T, ctx context.Context, requestID, language string, rows []string) string {
+	t.Helper()
+	res, err := s.disclosure.GetAccessReportDocument(ctx, &disclosurev1.GetAccessReportDocumentRequest{
+		AccessRequestId: requestID, Language: language,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(res.GetDocument().GetData())
+	for _, row := range rows {
+		if !strings.Contains(doc, row) {
+			t.Errorf("%s: the document lacks %s", language, row)
+		}
+	}
+	return doc
 }
