@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/mongox"
 )
@@ -353,18 +353,16 @@ func (w *Writer) Denied(ctx context.Context, method string, id auth.Identity, re
 }
 
 // deniedSubject is the owner id a refused request names, only in the form the register
-// issues ids (a UUID as uuid.String writes it): no handler checked the request, and any
-// other text could hold anything, an identity code included.
+// issues ids (docid.Issued): no handler checked the request.
 func deniedSubject(req any) string {
 	r, ok := req.(interface{ GetOwnerId() string })
 	if !ok {
 		return ""
 	}
-	id := r.GetOwnerId()
-	if u, err := uuid.Parse(id); err != nil || u.String() != id {
-		return ""
+	if id := r.GetOwnerId(); docid.Issued(id) {
+		return id
 	}
-	return id
+	return ""
 }
 
 func complete(ctx context.Context, e Event) Event {

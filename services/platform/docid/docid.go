@@ -25,3 +25,11 @@ func New(namespace uuid.UUID, requestID string, scope ...string) (string, error)
 	}
 	return id.String(), nil
 }
+
+// Issued reports whether id has the form New gives every id, a UUID as uuid.String
+// writes it: text from a request or a record that has it is an id, and any other text
+// could hold anything, an identity code included.
+func Issued(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}

@@ -1,6 +1,7 @@
 package docid_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -41,5 +42,24 @@ func TestNew(t *testing.T) {
 	}
 	if other, _ := docid.New(ns, "req-1", "patient"); other == uuid.NewSHA1(ns, []byte("owner\x00req-1")).String() {
 		t.Error("the same request id for another kind gave the same id")
+	}
+}
+
+func TestIssued(t *testing.T) {
+	id := uuid.NewString()
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{id, true},
+		{strings.ToUpper(id), false},
+		{"{" + id + "}", false},
+		{"urn:uuid:" + id, false},
+		{"131052-308T", false},
+		{"", false},
+	} {
+		if got := docid.Issued(tc.id); got != tc.want {
+			t.Errorf("Issued(%q) = %t, want %t", tc.id, got, tc.want)
+		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // ScopeText is a consent's scope in words of texts (DocumentTexts): a direct-marketing
@@ -26,7 +26,7 @@ func ScopeText(texts map[string]string, scope string) string {
 // (AccessRequestPurpose): the request as the report's header names it. Any other
 // purpose is what a person typed and is shown as written.
 func PurposeText(texts map[string]string, purpose string) string {
-	if id, ok := strings.CutPrefix(purpose, accessRequestPurpose); ok && isUUID(id) {
+	if id, ok := strings.CutPrefix(purpose, accessRequestPurpose); ok && docid.Issued(id) {
 		return texts["doc.request"] + " " + id
 	}
 	return purpose
@@ -45,7 +45,7 @@ func ChangeReasonText(texts map[string]string, reason string) string {
 	if name := texts[ValueTextKey(ValueChangeReason, reason)]; name != "" {
 		return name
 	}
-	if id, ok := strings.CutPrefix(reason, erasureRequestReason+" "); ok && isUUID(id) {
+	if id, ok := strings.CutPrefix(reason, erasureRequestReason+" "); ok && docid.Issued(id) {
 		return texts[ValueTextKey(ValueChangeReason, erasureRequestReason)] + " " + id
 	}
 	return reason
@@ -99,7 +99,7 @@ func resourceText(texts map[string]string, resource string, pets map[string]stri
 		return texts["resource.erasure_request"]
 	case len(parts) != 2:
 		return ""
-	case parts[0] == "accessRequests" && isUUID(parts[1]):
+	case parts[0] == "accessRequests" && docid.Issued(parts[1]):
 		return texts["doc.request"] + " " + parts[1]
 	}
 	return texts[recordKeys[parts[0]]]
@@ -165,7 +165,7 @@ func consentText(texts map[string]string, checked []string) string {
 		return consents + ": " + purpose
 	}
 	scope := texts[ValueTextKey(ValueChannel, checked[1])]
-	if scope == "" && isUUID(checked[1]) {
+	if scope == "" && docid.Issued(checked[1]) {
 		scope = checked[1]
 	}
 	if scope == "" {
@@ -190,13 +190,6 @@ func withPet(text, name string) string {
 		return text
 	}
 	return text + ": " + name
-}
-
-// isUUID reports whether id is a UUID as the register writes ids, the only text from a
-// resource the report shows as recorded.
-func isUUID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
 }
 
 // deniedMethodKeys name the record of each call whose request names an owner, the

@@ -13,6 +13,7 @@ import (
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // TestScopeText: the consent service's marketing channels are named in each language;
@@ -187,10 +188,10 @@ func FuzzResourceText(f *testing.F) {
 				t.Fatalf("%s: %q is named %q", lang, resource, got)
 			}
 			rest := strings.ReplaceAll(got, pet, "")
-			if request, ok := strings.CutPrefix(rest, capitalized(texts["doc.request"])+" "); ok && isUUID(request) {
+			if request, ok := strings.CutPrefix(rest, capitalized(texts["doc.request"])+" "); ok && docid.Issued(request) {
 				rest = strings.TrimSuffix(rest, request)
 			}
-			if open := strings.LastIndex(rest, " ("); open >= 0 && strings.HasSuffix(rest, ")") && isUUID(rest[open+2:len(rest)-1]) {
+			if open := strings.LastIndex(rest, " ("); open >= 0 && strings.HasSuffix(rest, ")") && docid.Issued(rest[open+2:len(rest)-1]) {
 				rest = rest[:open+2] + ")"
 			}
 			if !joined(rest, words[i]) {
@@ -259,7 +260,7 @@ func FuzzPurposeText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, purpose string) {
 		got := PurposeText(texts, purpose)
 		id, stated := strings.CutPrefix(got, texts["doc.request"]+" ")
-		if got != purpose && (!stated || AccessRequestPurpose(id) != purpose || !isUUID(id)) {
+		if got != purpose && (!stated || AccessRequestPurpose(id) != purpose || !docid.Issued(id)) {
 			t.Errorf("%q reads %q", purpose, got)
 		}
 	})
