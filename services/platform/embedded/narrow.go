@@ -40,8 +40,9 @@ type narrowing struct {
 // narrowable returns how to narrow msg, or nil when it is not a write the proxy narrows:
 // anything but one acknowledged update, delete or findAndModify statement, with no
 // repeated field and a readable upsert flag, whose filter pairs an _id of a type FerretDB
-// looks up (a string or an ObjectID) with plain conditions (plainFilter), and whose update does not use the positional operator (which takes
-// its array element from the filter).
+// looks up (a string or an ObjectID) with plain conditions (plainFilter), and whose
+// update does not use the positional operator (which takes its array element from the
+// filter).
 func narrowable(msg []byte) *narrowing {
 	_, requestID, responseTo, opcode, body, ok := wiremessage.ReadHeader(msg)
 	if !ok || opcode != wiremessage.OpMsg {
@@ -239,7 +240,9 @@ func plainValue(v bsoncore.Value) bool {
 		return false
 	case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
 		doc := bsoncore.Document(v.Data)
-		if v.Type == bsoncore.TypeEmbeddedDocument && !distinctKeys(doc) {
+		// An array's keys are its indexes; a document's are field names.
+		isDoc := v.Type == bsoncore.TypeEmbeddedDocument
+		if isDoc && !distinctKeys(doc) {
 			return false
 		}
 		elems, err := doc.Elements()
@@ -247,7 +250,7 @@ func plainValue(v bsoncore.Value) bool {
 			return false
 		}
 		for _, e := range elems {
-			if v.Type == bsoncore.TypeEmbeddedDocument && strings.HasPrefix(e.Key(), "$") {
+			if isDoc && strings.HasPrefix(e.Key(), "$") {
 				return false
 			}
 			if !plainValue(e.Value()) {
