@@ -599,6 +599,25 @@ func TestEraseOwnerDataRetryAndSecondRequest(t *testing.T) {
 	}
 }
 
+// TestErasureRequestIDInAnyUUIDForm: a clinic manager may paste the request's id in
+// upper case or braces. It is kept as the register writes ids, so that the reason in
+// the owner's history ("erasure request <id>") is translated in the owner's access
+// report, and the same id in another form is the same request, not a second one.
+func TestErasureRequestIDInAnyUUIDForm(t *testing.T) {
+	env, c, _ := setupAt(t, "2026-11-25")
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Muotoilu")})
+	pasted := "{" + strings.ToUpper(jobOne) + "}"
+	answer := erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: pasted})
+	changes := ownerChanges(t, env, c, o.GetId())
+	if got, want := changes[len(changes)-1].GetReason(), "erasure request "+jobOne; got != want {
+		t.Fatalf("the erasure's reason in the history = %q, want %q", got, want)
+	}
+	servicetest.EqualMessages(t, erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne}), answer)
+	if n := len(ownerChanges(t, env, c, o.GetId())); n != len(changes) {
+		t.Fatalf("the id in its usual form erased again: %d history entries, want %d", n, len(changes))
+	}
+}
+
 func TestEraseOwnerDataValidation(t *testing.T) {
 	env, c, _ := setupAt(t, "2026-11-25")
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virheellinen")})

@@ -33,3 +33,15 @@ func Issued(id string) bool {
 	u, err := uuid.Parse(id)
 	return err == nil && u.String() == id
 }
+
+// Canonical returns id as New writes it when id is a UUID in another form uuid.Parse
+// reads (upper case, braces, a urn:uuid: prefix), and id itself otherwise: an id a
+// caller typed is kept as the register would have issued it, so that the same id in two
+// forms names one thing and the texts built from it read as the register's own.
+func Canonical(id string) string {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return id
+	}
+	return u.String()
+}

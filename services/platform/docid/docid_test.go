@@ -63,3 +63,22 @@ func TestIssued(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonical(t *testing.T) {
+	id := uuid.NewString()
+	for _, tc := range []struct {
+		id, want string
+	}{
+		{id, id},
+		{strings.ToUpper(id), id},
+		{"{" + id + "}", id},
+		{"urn:uuid:" + id, id},
+		{strings.ReplaceAll(id, "-", ""), id},
+		{"131052-308T", "131052-308T"},
+		{"", ""},
+	} {
+		if got := docid.Canonical(tc.id); got != tc.want {
+			t.Errorf("Canonical(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // writeAttempts bounds the re-reads of an owner whose version moved on while a
@@ -111,6 +112,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 	} else {
 		v.CheckUUID("request_id", in.RequestID)
 	}
+	in.RequestID = docid.Canonical(in.RequestID)
 	req := domain.ErasureRequest{ID: in.RequestID}
 	req.NameKeptUntil = keptUntil(in.NameKeptUntil, "name_kept_until", today, &v)
 	req.IdentityKeptUntil = keptUntil(in.IdentityKeptUntil, "identity_code_kept_until", today, &v)
