@@ -51,7 +51,11 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	c.ID, c.OwnerID, c.Staff, c.Created = id, in.OwnerID, caller(ctx), s.now()
 	created, err := s.repo.CreateCommunication(ctx, &c)
 	if errors.Is(err, apperr.ErrAlreadyExists) {
-		// A concurrent retry recorded it first.
+		// A concurrent retry recorded it first; an erasure may have raced that one
+		// too, and erased what it wrote.
+		if err := s.settleCommunication(ctx, in.OwnerID); err != nil {
+			return nil, fmt.Errorf("record communication: %w", err)
+		}
 		stored, gerr := s.repo.GetCommunication(ctx, id)
 		if gerr != nil {
 			return nil, fmt.Errorf("record communication: %w", gerr)
@@ -61,17 +65,28 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
-	// An erasure decided while this was being written (the check above raced it)
-	// erases every communication of the owner: this one goes too.
-	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {
-		if errors.Is(err, errOwnerErased) {
-			if derr := s.repo.DeleteOwnerCommunications(ctx, in.OwnerID); derr != nil {
-				err = errors.Join(err, derr)
-			}
-		}
-		return nil, fmt.Errorf("record communication: %w", s.erasedAudited(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications", in.OwnerID, err))
+	if err := s.settleCommunication(ctx, in.OwnerID); err != nil {
+		return nil, fmt.Errorf("record communication: %w", err)
 	}
 	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
+}
+
+// settleCommunication handles an erasure of the owner decided while a communication
+// was being written (the check before the write raced it), by this call or a
+// concurrent one under the same request id: the erasure erases every communication of
+// the owner, so this one goes too, and the caller is refused as after the erasure
+// (audited about the owner).
+func (s *Service) settleCommunication(ctx context.Context, ownerID string) error {
+	err := s.checkNotErased(ctx, ownerID)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errOwnerErased) {
+		if derr := s.repo.DeleteOwnerCommunications(ctx, ownerID); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}
+	return s.erasedAudited(ctx, "communication.create", ownerResource(ownerID)+"/communications", ownerID, err)
 }
 
 // retriedCommunication answers a retry of RecordCommunication with the communication

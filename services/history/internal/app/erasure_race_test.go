@@ -720,3 +720,83 @@ func TestWriteAfterAppliedErasureRefusedUnderSecondRequest(t *testing.T) {
 		t.Errorf("the owner's visits: %+v (%v), want none: the refused visit kept", visits, err)
 	}
 }
+
+// afterCreateCommunication runs during once, right after a communication's write was
+// tried (before the call looks for the erasure), whatever the write answered.
+type afterCreateCommunication struct {
+	domain.Repository
+	during func()
+}
+
+func (r *afterCreateCommunication) CreateCommunication(ctx context.Context, c *domain.Communication) (*domain.Communication, error) {
+	out, err := r.Repository.CreateCommunication(ctx, c)
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+	return out, err
+}
+
+// TestRetriedCommunicationRacingAnErasureIsRefused: a communication is recorded under
+// a request id by a call that a retry races (the retry's write finds the first one
+// stored), and the owner's erasure is decided before the retry looks for it: applied
+// (the first communication erased already), or stopped once planned (it is still
+// stored). The retry is refused OWNER_ERASED, as the first call would be after such a
+// write, audited about the owner, and no communication of the owner is left.
+func TestRetriedCommunicationRacingAnErasureIsRefused(t *testing.T) {
+	asks := domain.Communication{Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "Asks about invoice",
+		Time: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
+	for _, tc := range []struct {
+		name  string
+		erase func(t *testing.T, repo domain.Repository)
+	}{
+		{"erasure applied", func(t *testing.T, repo domain.Repository) {
+			s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"erasure planned", func(t *testing.T, repo domain.Repository) {
+			s, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
+				t.Fatalf("the stopping erasure: %v", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := raceRepo(t)
+			vet := as(t, auth.RoleVeterinarian)
+			first, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg := &slowRegistry{during: func() {
+				if _, err := first.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: "call-1", Communication: asks}); err != nil {
+					t.Fatal(err)
+				}
+			}}
+			auditor := &audittest.Recorder{}
+			retry, err := New(&afterCreateCommunication{Repository: repo, during: func() { tc.erase(t, repo) }}, reg, auditor, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, err := retry.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: "call-1", Communication: asks}); !errors.Is(err, errOwnerErased) {
+				t.Errorf("the retry answered %+v, %v; want OWNER_ERASED", c, err)
+			}
+			if !slices.ContainsFunc(auditor.Events(), func(e audit.Event) bool {
+				return e.Action == "communication.create" && e.Outcome == audit.OutcomeDenied && e.SubjectOwnerID == raceOwner && e.Reason == "OWNER_ERASED"
+			}) {
+				t.Errorf("audited %+v, want communication.create denied about the owner", auditor.Events())
+			}
+			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
+				t.Errorf("%d communications of the erased owner left (%v)", n, err)
+			}
+		})
+	}
+}
