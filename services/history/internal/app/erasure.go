@@ -52,6 +52,10 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 			if err := s.repo.ScheduleErasure(ctx, e); err != nil {
 				return domain.ErasureResult{}, err
 			}
+			// Or before removing the visits it missed.
+			if err := s.removeMissedVisits(ctx, e); err != nil {
+				return domain.ErasureResult{}, err
+			}
 			return req.Result, s.record(ctx, "history.erase", ownerResource(ownerID)+"/history", ownerID)
 		}
 		// The first call stopped halfway: finish what it decided (or what a later
@@ -173,8 +177,33 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
 	}
+	if err := s.removeMissedVisits(ctx, e); err != nil {
+		return domain.ErasureResult{}, err
+	}
 	req, _ := e.Request(requestID)
 	return req.Result, nil
+}
+
+// removeMissedVisits removes the owner's visits that e, applied, neither holds nor
+// restricted: each was written after its last read, so every write to it is refused,
+// but a recording whose visit was amended before its check leaves it while e is
+// closing, as the amendment may have been answered OK; once e is applied none was (see
+// settleVisit). They are read after e is stored applied: a visit written after this
+// read is removed by its recording's own check, which finds e applied.
+func (s *Service) removeMissedVisits(ctx context.Context, e *domain.Erasure) error {
+	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	if err != nil {
+		return err
+	}
+	for _, v := range visits {
+		if v.Restricted || e.Holds(v.ID) {
+			continue
+		}
+		if err := s.repo.DeleteMissedVisit(ctx, v.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // close stores e closing, from when a write that e does not hold is refused, and reads

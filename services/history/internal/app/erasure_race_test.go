@@ -266,41 +266,33 @@ func recordStopping(t *testing.T, repo domain.Repository, erase func()) (*Servic
 	return plain, in
 }
 
-// visitRecordedAfterLastRead records a visit that passed its check before the owner's
-// erasure began and was written after the erasure's last read of the visits, its call
-// stopping before it looks for the erasure; the erasure is then applied without it. It
-// returns the store, a service on it and the visit's request.
-func visitRecordedAfterLastRead(t *testing.T) (*historymongo.Repository, *Service, RecordVisit) {
+// visitRecordedAfterErasure records a visit that passed its check before the owner's
+// erasure began and was written once the erasure was applied (after its last read of
+// the visits, and after its removal of the visits it missed), its call stopping before
+// it looks for the erasure. It returns the store, a service on it and the visit's
+// request.
+func visitRecordedAfterErasure(t *testing.T) (*historymongo.Repository, *Service, RecordVisit) {
 	t.Helper()
 	repo := raceRepo(t)
-	hooks := &pausesAfterLastRead{Repository: repo, readDone: make(chan struct{}), goOn: make(chan struct{})}
-	eraser, err := New(hooks, &slowRegistry{}, nopAuditor{}, Options{})
+	eraser, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	readDone := hooks.readDone
-	eraseDone := make(chan error, 1)
 	plain, in := recordStopping(t, repo, func() {
-		go func() {
-			_, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
-			eraseDone <- err
-		}()
-		<-readDone
+		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+			t.Fatalf("erasure: %v", err)
+		}
 	})
-	close(hooks.goOn)
-	if err := <-eraseDone; err != nil {
-		t.Fatalf("erasure: %v", err)
-	}
 	return repo, plain, in
 }
 
-// TestRecordVisitRetryAfterStopIsSettled: a visit passes its check, the erasure reads
-// the owner's visits for the last time (without it), the visit is written and its
-// call stops before it looks for the erasure, which is applied. The retry (same
+// TestRecordVisitRetryAfterStopIsSettled: a visit passes its check, the owner's
+// erasure is applied (without it), the visit is written and its call stops before it
+// looks for the erasure. The retry (same
 // request id) settles it as the first call would have: removed and refused, not left
 // unrestricted on the erased owner.
 func TestRecordVisitRetryAfterStopIsSettled(t *testing.T) {
-	repo, plain, in := visitRecordedAfterLastRead(t)
+	repo, plain, in := visitRecordedAfterErasure(t)
 	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), in); !errors.Is(err, errOwnerErased) {
 		t.Errorf("the retry answered %v, want OWNER_ERASED", err)
 	}
@@ -348,12 +340,12 @@ func TestRecordVisitRetryWhileErasureCloses(t *testing.T) {
 }
 
 // TestWritesToAVisitTheErasureMissedAreRefused: a visit is recorded after the owner's
-// erasure read the visits for the last time (its call stopped before its own check);
+// erasure was applied (its call stopped before its own check);
 // a correction of it and one built on that are each refused, each withdrawing only
 // itself, and the visit's retry then removes it. Nothing of it is left on the erased
 // owner, and the erasure answers as planned.
 func TestWritesToAVisitTheErasureMissedAreRefused(t *testing.T) {
-	repo, plain, in := visitRecordedAfterLastRead(t)
+	repo, plain, in := visitRecordedAfterErasure(t)
 	visits, err := repo.OwnerVisits(t.Context(), raceOwner)
 	if err != nil || len(visits) != 1 {
 		t.Fatalf("visits %+v (%v)", visits, err)
@@ -645,7 +637,7 @@ func TestErasedOwnerRefusalsAreAudited(t *testing.T) {
 			return err
 		}},
 		{"the retry of a visit the erasure missed", "visit.create", func(t *testing.T, auditor Auditor) error {
-			repo, _, in := visitRecordedAfterLastRead(t)
+			repo, _, in := visitRecordedAfterErasure(t)
 			s, err := New(repo, &slowRegistry{}, auditor, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -796,6 +788,119 @@ func TestRetriedCommunicationRacingAnErasureIsRefused(t *testing.T) {
 			}
 			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
 				t.Errorf("%d communications of the erased owner left (%v)", n, err)
+			}
+		})
+	}
+}
+
+// afterCreateVisit runs during once with the visit, right after its write (before the
+// recording looks for the erasure).
+type afterCreateVisit struct {
+	domain.Repository
+	before func()
+	during func(v *domain.Visit)
+}
+
+func (r *afterCreateVisit) CreateVisit(ctx context.Context, v *domain.Visit, digest string) (*domain.Visit, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	out, err := r.Repository.CreateVisit(ctx, v, digest)
+	if f := r.during; f != nil && err == nil {
+		r.during = nil
+		f(out)
+	}
+	return out, err
+}
+
+// TestAmendedVisitTheErasureMissedIsRemoved: a visit (no request id, so never
+// retried) passes its check before the owner's erasure begins and is written after the
+// erasure's last read of the visits: with the erasure applied already, or paused right
+// after that read and applied once the recording is answered. A correction is written
+// before the recording looks for the erasure, and its call stops before its own check.
+// The recording is refused, and so is the correction's retry: nothing written to the
+// visit was answered OK, so nothing of it may stay on the erased owner unrestricted.
+func TestAmendedVisitTheErasureMissedIsRemoved(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// erase begins the erasure (just before the visit's write) and returns what
+		// waits for its end once the recording is answered.
+		erase func(t *testing.T, repo domain.Repository) (wait func())
+	}{
+		{"erasure applied before the write", func(t *testing.T, repo domain.Repository) func() {
+			s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+				t.Fatal(err)
+			}
+			return func() {}
+		}},
+		{"erasure closing at the write", func(t *testing.T, repo domain.Repository) func() {
+			hooks := &pausesAfterLastRead{Repository: repo, readDone: make(chan struct{}), goOn: make(chan struct{})}
+			s, err := New(hooks, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			readDone, done := hooks.readDone, make(chan error, 1)
+			go func() {
+				_, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+				done <- err
+			}()
+			<-readDone
+			return func() {
+				close(hooks.goOn)
+				if err := <-done; err != nil {
+					t.Fatalf("erasure: %v", err)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := raceRepo(t)
+			vet := as(t, auth.RoleVeterinarian)
+			plain, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stoppingFix, err := New(stopsAfterAmending{repo}, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wait func()
+			var fix AmendVisit
+			recorder, err := New(&afterCreateVisit{Repository: repo,
+				before: func() { wait = tc.erase(t, repo) },
+				during: func(v *domain.Visit) {
+					fix = AmendVisit{ID: v.ID, RequestID: "fix-1", Paths: []string{"findings"}, Version: 1, Reason: "seen again",
+						Visit: domain.Visit{Findings: "Fracture."}}
+					if _, _, err := stoppingFix.AmendVisit(vet, fix); !errors.Is(err, errCrash) {
+						t.Fatalf("the stopping correction: %v", err)
+					}
+				},
+			}, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = recorder.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}})
+			wait()
+			if !errors.Is(err, errOwnerErased) {
+				t.Errorf("the recording answered %v, want OWNER_ERASED", err)
+			}
+			if _, a, err := plain.AmendVisit(vet, fix); err == nil {
+				t.Errorf("the correction's retry answered %+v, want it refused", a)
+			}
+			visits, err := repo.OwnerVisits(t.Context(), raceOwner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range visits {
+				if !v.Restricted {
+					t.Errorf("the erased owner keeps the unrestricted visit %+v", v)
+				}
 			}
 		})
 	}

@@ -130,37 +130,47 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 // answered once it is applied.
 var errErasureClosing = fmt.Errorf("the owner's erasure is being applied; retry once it is done: %w", apperr.ErrUnavailable)
 
-// erasureMissed reports whether an erasure of the owner missed the visit (see
-// domain.Erasure.Missed), which a call checks after writing to the unrestricted visit.
-// No erasure, or one not closing yet, will see the write: its passes read the owner's
-// visits again before it answers, and plan again what changed (see applyErasure). A
-// retry, whose first call may have been answered OK, is refused only once the erasure
-// is applied without the visit, which then came after the erasure's last read.
-func (s *Service) erasureMissed(ctx context.Context, ownerID, visitID string, retry bool) (bool, error) {
+// erasureMissed returns the erasure of the owner when it missed the visit (see
+// domain.Erasure.Missed), which a call checks after writing to the unrestricted visit;
+// nil otherwise. No erasure, or one not closing yet, will see the write: its passes
+// read the owner's visits again before it answers, and plan again what changed (see
+// applyErasure). A retry, whose first call may have been answered OK, is refused only
+// once the erasure is applied without the visit, which then came after the erasure's
+// last read.
+func (s *Service) erasureMissed(ctx context.Context, ownerID, visitID string, retry bool) (*domain.Erasure, error) {
 	e, err := s.repo.GetErasure(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		return false, nil
+		return nil, nil
 	case err != nil:
-		return false, err
+		return nil, err
 	case !e.Missed(visitID):
-		return false, nil
+		return nil, nil
 	case retry && !e.Applied:
-		return false, errErasureClosing
+		return nil, errErasureClosing
 	}
-	return true, nil
+	return e, nil
 }
 
 // settleVisit handles an erasure of the owner decided while v was being recorded (the
 // check before the write raced it): a visit the erasure missed would have been
 // refused, so it is removed and the caller told, unless the erasure restricted it
-// meanwhile (it then holds it, and plans it before answering) or it was amended since
-// (the amendment's own check settles it; its recording stays refused). retry tells a
-// retry of the recording from its first call.
+// meanwhile (it then holds it, and plans it before answering). While the erasure is
+// closing, a visit amended since stays: the amendment may have been answered OK
+// before the erasure began closing, and the erasure then plans it (if not, the erasure
+// removes it once applied, see removeMissedVisits). Once the erasure is applied the
+// visit goes whatever was written to it since: written after the erasure's last read,
+// every write to it is refused by its own check (a retry while the erasure was closing
+// was told to retry), and no later request plans or restricts it (see
+// domain.Erasure.Plannable), so nothing of it was answered OK. retry tells a retry of
+// the recording from its first call.
 func (s *Service) settleVisit(ctx context.Context, v *domain.Visit, retry bool) error {
-	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID, retry)
-	if err != nil || !missed {
+	e, err := s.erasureMissed(ctx, v.OwnerID, v.ID, retry)
+	if err != nil || e == nil {
 		return err
+	}
+	if e.Applied {
+		return errors.Join(errOwnerErased, s.repo.DeleteMissedVisit(ctx, v.ID))
 	}
 	removed, err := s.repo.DeleteUnamendedVisit(ctx, v.ID)
 	if err != nil || removed {
@@ -370,8 +380,8 @@ const settleAttempts = 5
 // amendment meanwhile, it holds it and the amendment stands. retry tells a retry of
 // the amendment from its first call.
 func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version int64, retry bool) error {
-	missed, err := s.erasureMissed(ctx, v.OwnerID, v.ID, retry)
-	if err != nil || !missed {
+	e, err := s.erasureMissed(ctx, v.OwnerID, v.ID, retry)
+	if err != nil || e == nil {
 		return err
 	}
 	for range settleAttempts {

@@ -96,6 +96,9 @@ type Repository interface {
 	// DeleteUnamendedVisit deletes the visit when it is neither amended nor restricted,
 	// so that nothing but its recording goes; it reports whether it did.
 	DeleteUnamendedVisit(ctx context.Context, id string) (bool, error)
+	// DeleteMissedVisit deletes the visit whatever it holds, by its id alone: only for
+	// one that no write can keep any more (an applied erasure of its owner missed it).
+	DeleteMissedVisit(ctx context.Context, id string) error
 	// DeleteVisit deletes the visit at the version and reports whether it did: a visit
 	// at another version (written to since it was read) or missing is left.
 	DeleteVisit(ctx context.Context, id string, version int64) (bool, error)

@@ -288,6 +288,14 @@ func (r *Repository) DeleteUnamendedVisit(ctx context.Context, id string) (bool,
 	return res.DeletedCount == 1, nil
 }
 
+// DeleteMissedVisit implements domain.Repository.
+func (r *Repository) DeleteMissedVisit(ctx context.Context, id string) error {
+	if _, err := r.visits.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return fmt.Errorf("delete visit %s: %w", id, err)
+	}
+	return nil
+}
+
 // DeleteVisit implements domain.Repository. The filter on the version scans on the
 // embedded store (it uses only _id's index on MongoDB); the erasure and the sweep
 // delete a visit only once its last part has passed its retention.
