@@ -244,11 +244,12 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 	}
 	today := s.today()
 	if !e.AsPlanned(visits, today) {
+		untouched := e.Untouched(visits)
 		res, plan, err := s.plan(ctx, e.OwnerID, visits)
 		if err != nil {
 			return false, err
 		}
-		if e.Replanned(plan, res, today) {
+		if e.Replanned(plan, res, today, untouched) {
 			e.Version++
 			if err := s.repo.SaveErasure(ctx, e); err != nil {
 				return false, err

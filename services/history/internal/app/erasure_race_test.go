@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -901,6 +902,43 @@ func TestAmendedVisitTheErasureMissedIsRemoved(t *testing.T) {
 				if !v.Restricted {
 					t.Errorf("the erased owner keeps the unrestricted visit %+v", v)
 				}
+			}
+		})
+	}
+}
+
+// TestErasedCountFollowsACorrection: a visit of 2019 with its invoice, nothing of which
+// is kept any more (patient records three years, bookkeeping to the end of 2025); billing
+// removes the invoice after the owner's erasure read the visit to plan, and after it
+// stored that plan. The erasure removes the visit as it is then, and its answer counts
+// the patient record erased and no invoice, as a plan made after the correction
+// would.
+func TestErasedCountFollowsACorrection(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, window := range []string{"planRead", "planSaved"} {
+		t.Run(window, func(t *testing.T) {
+			repo, plain := serviceAt(t, now)
+			v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2019, 6, 1, 10, 0, 0, 0, time.UTC),
+				Invoices: []domain.Invoice{{Number: "2019-15", State: domain.InvoicePaid}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var amendErr error
+			eraser, err := New(&erasureRace{Repository: repo, at: window, during: func() {
+				_, _, amendErr = plain.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.ID, Paths: []string{"invoices"}, Version: 1,
+					Reason: "invoiced in error", Visit: domain.Visit{}})
+			}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if err != nil || amendErr != nil {
+				t.Fatalf("erasure %v, correction %v", err, amendErr)
+			}
+			want := []domain.Disposition{{Class: domain.ClassPatientRecords, Count: 1}}
+			if !reflect.DeepEqual(res.Dispositions, want) {
+				t.Errorf("the erasure answered %+v, want %+v: the visit held no invoice when it was removed", res.Dispositions, want)
 			}
 		})
 	}

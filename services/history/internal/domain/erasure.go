@@ -405,12 +405,14 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 // requests may be applying at once, and either one's retry answers once applied)
 // change only when the plan keeps other parts or for another time than the one
 // answered (an amendment added an invoice, say) or an open invoice needs the identity
-// code longer; otherwise only the counts of what is kept are taken anew: planned again
-// only because its own writes raised the versions (an erasure stopped halfway and
-// retried), the counts of what was erased stay as first answered, which a plan from
-// the reduced visits would no longer count. It reports
-// whether an answer changed, which must then be stored before it is given.
-func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date) bool {
+// code longer; otherwise only the counts are taken anew (see recount): of what is kept
+// always, and of the visits' parts erased only when untouched, the erasure having
+// written to none of the visits it holds (a correction may have removed a part since
+// the plan). Planned again only because its own writes raised the versions (an erasure
+// stopped halfway and retried), the counts of what was erased stay as first answered,
+// which a plan from the reduced visits would no longer count. It reports whether an
+// answer changed, which must then be stored before it is given.
+func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date, untouched bool) bool {
 	same := sameDays(e.Visits, plan, today)
 	e.Visits = plan
 	changed := false
@@ -421,9 +423,8 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 			changed = true
 			continue
 		}
-		// The same parts kept as long may be more of them (a second invoice added):
-		// what is kept is counted anew, what was erased stays as answered.
-		if recounted := keptFrom(res, answer.Dispositions); !slices.Equal(recounted, answer.Dispositions) {
+		// The same parts kept as long may be more of them (a second invoice added).
+		if recounted := recount(res, answer.Dispositions, untouched); !slices.Equal(recounted, answer.Dispositions) {
 			answer.Dispositions = recounted
 			changed = true
 		}
@@ -431,17 +432,39 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 	return changed
 }
 
-// keptFrom lists, in the order of the classes, the kept dispositions of res and the
-// erased ones of answered.
-func keptFrom(res ErasureResult, answered []Disposition) []Disposition {
+// Untouched reports whether the erasure has written to none of the visits it holds,
+// by visits, the owner's visits as read now: each is found, none restricted.
+func (e *Erasure) Untouched(visits []*Visit) bool {
+	restricted := make(map[string]bool, len(visits))
+	for _, v := range visits {
+		restricted[v.ID] = v.Restricted
+	}
+	for _, r := range e.Visits {
+		if was, found := restricted[r.VisitID]; !found || was {
+			return false
+		}
+	}
+	return true
+}
+
+// recount lists, in the order of the classes, the kept dispositions of res and the
+// erased ones of answered; with untouched, the erased ones of the visits' classes of
+// res. The communications erased stay as answered: those counted then are erased
+// (some by a racing recording's check, before the erasure's passes count them again),
+// and any written since is refused.
+func recount(res ErasureResult, answered []Disposition, untouched bool) []Disposition {
 	var out []Disposition
 	for _, c := range dispositionClasses {
+		erased := answered
+		if untouched && c != ClassCommunications {
+			erased = res.Dispositions
+		}
 		for _, d := range res.Dispositions {
 			if d.Class == c && d.Kept {
 				out = append(out, d)
 			}
 		}
-		for _, d := range answered {
+		for _, d := range erased {
 			if d.Class == c && !d.Kept {
 				out = append(out, d)
 			}

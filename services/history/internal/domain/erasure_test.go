@@ -210,7 +210,7 @@ func TestErasureAdaptsToWrites(t *testing.T) {
 		{"a visit removed", nil, ErasureResult{}, true},
 	} {
 		e := erasure()
-		if got := e.Replanned(tc.plan, tc.res, today); got != tc.changed {
+		if got := e.Replanned(tc.plan, tc.res, today, false); got != tc.changed {
 			t.Errorf("%s: changed %v, want %v", tc.name, got, tc.changed)
 		}
 		want := answered
@@ -235,7 +235,7 @@ func TestReplannedAnswersEveryRequestNotAnswered(t *testing.T) {
 	res := ErasureResult{OwnerNamedUntil: day(2032, 12, 31), IdentityCodeNeededUntil: day(2032, 12, 31)}
 	e := &Erasure{Answered: 1, Visits: []VisitRetention{kept}, Requests: []ErasureRequest{
 		{RequestID: "answered", Result: first}, {RequestID: "r1", Result: first}, {RequestID: "r2", Result: first}}}
-	if !e.Replanned([]VisitRetention{invoiced}, res, today) {
+	if !e.Replanned([]VisitRetention{invoiced}, res, today, false) {
 		t.Fatal("an invoice added did not change the answers")
 	}
 	for i, want := range []ErasureResult{first, res, res} {
@@ -246,22 +246,54 @@ func TestReplannedAnswersEveryRequestNotAnswered(t *testing.T) {
 }
 
 // TestReplannedCountsWhatIsKept: a plan keeping the same parts as long but more of them
-// (a second invoice added) counts what is kept anew and what was erased as answered.
+// (a second invoice added) counts what is kept anew, and what was erased of the
+// visits as answered unless the erasure has written to none of them (untouched: a
+// correction may have removed a part erased); the communications erased stay as
+// answered.
 func TestReplannedCountsWhatIsKept(t *testing.T) {
 	today := day(2026, 11, 25)
-	r := VisitRetention{VisitID: "v1", RecordUntil: day(2029, 11, 25), InvoiceUntil: day(2032, 12, 31), Version: 1}
 	invoices := func(n int) Disposition {
 		return Disposition{Class: ClassInvoices, Kept: true, Basis: "basis.bookkeeping", KeptUntil: day(2032, 12, 31), Count: n}
 	}
-	erased := Disposition{Class: ClassCommunications, Count: 3}
-	e := &Erasure{Visits: []VisitRetention{r}, Requests: []ErasureRequest{{RequestID: "r", Result: ErasureResult{
-		Dispositions: []Disposition{invoices(1), erased}, IdentityCodeNeededUntil: day(2032, 12, 31)}}}}
-	r.Version = 2
-	if !e.Replanned([]VisitRetention{r}, ErasureResult{Dispositions: []Disposition{invoices(2)}, IdentityCodeNeededUntil: day(2032, 12, 31)}, today) {
-		t.Fatal("a second invoice kept did not change the answer")
+	medicine := Disposition{Class: ClassMedicineRecords, Count: 1}
+	communications := Disposition{Class: ClassCommunications, Count: 3}
+	for _, tc := range []struct {
+		untouched bool
+		want      []Disposition
+	}{
+		{false, []Disposition{medicine, invoices(2), communications}},
+		{true, []Disposition{invoices(2), communications}},
+	} {
+		r := VisitRetention{VisitID: "v1", RecordUntil: day(2029, 11, 25), InvoiceUntil: day(2032, 12, 31), Version: 1}
+		e := &Erasure{Visits: []VisitRetention{r}, Requests: []ErasureRequest{{RequestID: "r", Result: ErasureResult{
+			Dispositions: []Disposition{medicine, invoices(1), communications}, IdentityCodeNeededUntil: day(2032, 12, 31)}}}}
+		r.Version = 2
+		if !e.Replanned([]VisitRetention{r}, ErasureResult{Dispositions: []Disposition{invoices(2)}, IdentityCodeNeededUntil: day(2032, 12, 31)}, today, tc.untouched) {
+			t.Fatalf("untouched %v: a second invoice kept did not change the answer", tc.untouched)
+		}
+		if got := e.Requests[0].Result.Dispositions; !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("untouched %v: answers %+v, want %+v", tc.untouched, got, tc.want)
+		}
 	}
-	if got, want := e.Requests[0].Result.Dispositions, []Disposition{invoices(2), erased}; !reflect.DeepEqual(got, want) {
-		t.Errorf("answers %+v, want %+v", got, want)
+}
+
+// TestUntouched: an erasure has written to none of the visits it holds while each is
+// found unrestricted.
+func TestUntouched(t *testing.T) {
+	e := &Erasure{Visits: []VisitRetention{{VisitID: "v1", Version: 1}, {VisitID: "v2", Version: 1}}}
+	for _, tc := range []struct {
+		name   string
+		visits []*Visit
+		want   bool
+	}{
+		{"as read", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}, true},
+		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}, {ID: "v3", Version: 1}}, true},
+		{"one restricted", []*Visit{{ID: "v1", Version: 2, Restricted: true}, {ID: "v2", Version: 1}}, false},
+		{"one removed", []*Visit{{ID: "v2", Version: 1}}, false},
+	} {
+		if got := e.Untouched(tc.visits); got != tc.want {
+			t.Errorf("%s: untouched %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 
