@@ -255,8 +255,8 @@ func digestFields(version int64) bson.M {
 	return fields
 }
 
-// ReduceVisit implements domain.Repository: conditional on the version (a scan on the
-// embedded store, but rare: only when a part's retention ends before the visit's).
+// ReduceVisit implements domain.Repository: conditional on the version, one update
+// that the embedded store's proxy narrows to _id (see docs/EMBEDDED_STORE.md).
 func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention, rec *domain.VisitRecord) error {
 	set := bson.M{"restriction": restriction(ret), "current": bodyToDoc(&rec.Current), "version": rec.Current.Version + 1}
 	if len(rec.Amendments) > 0 {
@@ -277,9 +277,10 @@ func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention,
 	return nil
 }
 
-// DeleteUnamendedVisit implements domain.Repository: filtered on more than _id (a scan
-// on the embedded store, but rare: only a visit recorded while its owner's erasure
-// ran).
+// DeleteUnamendedVisit implements domain.Repository: one delete filtered on _id and
+// two $exists conditions, which the embedded store's proxy narrows to _id (under a
+// millisecond at 10,000 visits; as sent, FerretDB scans the collection for most of a
+// second).
 func (r *Repository) DeleteUnamendedVisit(ctx context.Context, id string) (bool, error) {
 	res, err := r.visits.DeleteOne(ctx, bson.M{"_id": id, "amendments": bson.M{"$exists": false}, "restriction": bson.M{"$exists": false}})
 	if err != nil {
@@ -296,9 +297,8 @@ func (r *Repository) DeleteMissedVisit(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteVisit implements domain.Repository. The filter on the version scans on the
-// embedded store (it uses only _id's index on MongoDB); the erasure and the sweep
-// delete a visit only once its last part has passed its retention.
+// DeleteVisit implements domain.Repository: one delete filtered on _id and the
+// version, which the embedded store's proxy narrows to _id (see DeleteUnamendedVisit).
 func (r *Repository) DeleteVisit(ctx context.Context, id string, version int64) (bool, error) {
 	res, err := r.visits.DeleteOne(ctx, bson.M{"_id": id, "version": version})
 	if err != nil {

@@ -136,8 +136,8 @@ func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, 
 	return nil
 }
 
-// WithdrawAmendments implements domain.Repository: conditional on the version (a scan
-// on the embedded store, but rare: only an amendment that raced the owner's erasure).
+// WithdrawAmendments implements domain.Repository: conditional on the version, one
+// update that the embedded store's proxy narrows to _id (see docs/EMBEDDED_STORE.md).
 func (r *Repository) WithdrawAmendments(ctx context.Context, rec *domain.VisitRecord, expected int64) error {
 	set := bson.M{
 		"current": bodyToDoc(&rec.Current), "started_at": rec.Current.StartTime,
