@@ -1,6 +1,8 @@
 package disclosure_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,51 @@ func TestRecordsRetentionConfig(t *testing.T) {
 			}
 			if !tt.wantErr && (cfg.RecordsRetentionYears != tt.want || cfg.Sweep.Interval != time.Hour) {
 				t.Fatalf("years %d, interval %v; want %d, 1h", cfg.RecordsRetentionYears, cfg.Sweep.Interval, tt.want)
+			}
+		})
+	}
+}
+
+// TestJobTokenFileRefusedAtStart: the erasure job reads its token file again at every
+// step, but a file the configuration names that cannot be read or holds nothing stops
+// the service at start, as any NAME_FILE does, naming the variable and never the
+// file's contents.
+func TestJobTokenFileRefusedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name    string
+		path    string
+		wantErr string // the error's end; empty: the configuration loads
+	}{
+		{"a token", file("token", "header.payload.signature\n"), ""},
+		{"no such file", filepath.Join(dir, "missing"), "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: no such file or directory"},
+		{"a folder", dir, "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: is a directory"},
+		{"an empty file", file("empty", ""), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "empty") + " is empty"},
+		{"a newline", file("newline", "\n"), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "newline") + " is empty"},
+		{"white space", file("blank", " \t\n"), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "blank") + " is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg disclosure.Config
+			err := config.LoadFrom(&cfg, map[string]string{
+				"MONGO_URI": "mongodb://mongo1:27017", "MONGO_DATABASE": "register", "AUTH_JWKS_URL": "https://jwks:8443/jwks.json",
+				"DISCLOSURE_JOB_TOKEN_FILE": tt.path,
+			})
+			if tt.wantErr == "" {
+				if err != nil || cfg.Job.TokenFile != tt.path {
+					t.Fatalf("LoadFrom = %v, token file %q; want %q loaded", err, cfg.Job.TokenFile, tt.path)
+				}
+				return
+			}
+			if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
+				t.Fatalf("LoadFrom = %v, want an error ending %q", err, tt.wantErr)
 			}
 		})
 	}

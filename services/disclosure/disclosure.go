@@ -26,6 +26,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	disclosuregrpc "github.com/lillvet/register/services/disclosure/internal/ports/grpc"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -75,7 +76,8 @@ type JobConfig struct {
 	// TokenFile holds the bearer token of the job's calls (a service subject with the
 	// erasure_job role), read again on every use so that a renewed token is picked
 	// up. Empty: erasure requests are refused with FAILED_PRECONDITION, so a
-	// deployment must set it (deploy/validate reads the deploy tag).
+	// deployment must set it (deploy/validate reads the deploy tag). A file named
+	// but unreadable or empty stops the service at start, as any NAME_FILE does.
 	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE" deploy:"required"`
 	// Poll is how often the worker looks for due jobs (new ones start at once).
 	Poll time.Duration `env:"DISCLOSURE_JOB_POLL_INTERVAL" envDefault:"5s"`
@@ -86,9 +88,17 @@ type JobConfig struct {
 	Lease time.Duration `env:"DISCLOSURE_JOB_LEASE" envDefault:"10m"`
 }
 
-// Validate checks the job's timings.
+// jobTokenVariable is the variable TokenFile is read from, named in its errors.
+const jobTokenVariable = "DISCLOSURE_JOB_TOKEN_FILE"
+
+// Validate checks the job's timings and that its token file holds a token.
 func (c JobConfig) Validate() error {
 	var errs []error
+	if c.TokenFile != "" {
+		if _, err := config.ReadSecretFile(jobTokenVariable, c.TokenFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.Poll <= 0 {
 		errs = append(errs, errors.New("DISCLOSURE_JOB_POLL_INTERVAL must be positive"))
 	}
@@ -200,5 +210,5 @@ func jobCredentials(tokenFile string, v *auth.Verifier) app.Credentials {
 	if tokenFile == "" {
 		return nil
 	}
-	return jobtoken.New(tokenFile, v)
+	return jobtoken.New(jobTokenVariable, tokenFile, v)
 }

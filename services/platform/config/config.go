@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -71,27 +72,39 @@ func withSecretFiles(cfg any, environ map[string]string) (map[string]string, err
 			errs = append(errs, fmt.Errorf("%s and %s%s are both set: set one of them", name, name, fileSuffix))
 			return
 		}
-		b, err := os.ReadFile(environ[name+fileSuffix])
+		value, err := ReadSecretFile(name+fileSuffix, environ[name+fileSuffix])
 		if err != nil {
-			// The path stays out of the message: an operator who put the secret itself
-			// into the _FILE variable would see it repeated in the logs.
-			var pathErr *fs.PathError
-			if errors.As(err, &pathErr) {
-				err = pathErr.Err
-			}
-			errs = append(errs, fmt.Errorf("%s%s: cannot read the file it names: %w", name, fileSuffix, err))
-			return
-		}
-		value := strings.TrimSuffix(string(b), "\n")
-		// A file named but empty is a mount gone wrong, never a way to leave a
-		// setting unset: said so here, or the operator is told of the variable.
-		if strings.TrimSpace(value) == "" {
-			errs = append(errs, fmt.Errorf("%s%s: %s is empty", name, fileSuffix, environ[name+fileSuffix]))
+			errs = append(errs, err)
 			return
 		}
 		out[name] = value
 	})
 	return out, errors.Join(errs...)
+}
+
+// ReadSecretFile reads the secret in the file at path, which the variable names:
+// its contents with one trailing newline dropped, which must be more than white
+// space. Messages name the variable, and the file when it is empty, never the
+// contents. Load reads every NAME_FILE with it, and a service that reads a secret
+// file again on every use (a token renewed from outside) reads it so too.
+func ReadSecretFile(variable, path string) (string, error) {
+	b, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		// The path stays out of the message: an operator who put the secret itself
+		// into the variable would see it repeated in the logs.
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		return "", fmt.Errorf("%s: cannot read the file it names: %w", variable, err)
+	}
+	value := strings.TrimSuffix(string(b), "\n")
+	// A file named but empty is a mount gone wrong, never a way to leave a setting
+	// unset: said so here, or the operator is told of the variable.
+	if strings.TrimSpace(value) == "" {
+		return "", fmt.Errorf("%s: %s is empty", variable, path)
+	}
+	return value, nil
 }
 
 // IsSecret reports whether an environment variable holds a secret, judged by

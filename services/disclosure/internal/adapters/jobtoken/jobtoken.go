@@ -6,13 +6,12 @@ package jobtoken
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/config"
 )
 
 // Verifier checks a token; *auth.Verifier.
@@ -22,26 +21,27 @@ type Verifier interface {
 
 // File implements app.Credentials on a token file.
 type File struct {
+	variable string
 	path     string
 	verifier Verifier
 }
 
 var _ app.Credentials = (*File)(nil)
 
-// New returns the credentials in the file at path.
-func New(path string, v Verifier) *File { return &File{path: path, verifier: v} }
+// New returns the credentials in the file at path, which the configuration variable
+// names: a failed read names it, as the check at start does.
+func New(variable, path string, v Verifier) *File {
+	return &File{variable: variable, path: path, verifier: v}
+}
 
 // Context implements app.Credentials: ctx with the token set for outgoing calls and its
 // identity for the job's own audit events.
 func (f *File) Context(ctx context.Context) (context.Context, error) {
-	b, err := os.ReadFile(f.path)
+	raw, err := config.ReadSecretFile(f.variable, f.path)
 	if err != nil {
 		return nil, fmt.Errorf("read the job token: %w", err)
 	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return nil, errors.New("the job token file is empty")
-	}
+	tok := strings.TrimSpace(raw)
 	id, err := f.verifier.Verify(ctx, tok)
 	if err != nil {
 		return nil, fmt.Errorf("the job token: %w", err)

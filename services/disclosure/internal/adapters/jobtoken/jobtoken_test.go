@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/metadata"
@@ -22,32 +23,42 @@ func (v verifier) Verify(_ context.Context, raw string) (auth.Identity, error) {
 	return id, nil
 }
 
+// variable is the configuration variable the tests' token file is named by.
+const variable = "JOB_TOKEN_FILE"
+
 func TestFileIsReadOnEveryUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
-	f := New(path, verifier{"tok-1": {Subject: "svc", Roles: []auth.Role{auth.RoleClinicManager}}, "tok-2": {Subject: "svc-2"}})
-	if _, err := f.Context(t.Context()); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("no file: %v", err)
+	f := New(variable, path, verifier{"tok-1": {Subject: "svc", Roles: []auth.Role{auth.RoleClinicManager}}, "tok-2": {Subject: "svc-2"}})
+	_, err := f.Context(t.Context())
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), variable+": cannot read the file it names") {
+		t.Fatalf("no file: %v; want a read error naming %s", err, variable)
 	}
 	for _, tt := range []struct {
 		content string
 		subject string
-		ok      bool
+		wantErr string // what the error says; empty: the token is taken
 	}{
-		{"", "", false},
-		{"  \n", "", false},
-		{"forged", "", false},
-		{"tok-1\n", "svc", true},
-		{"tok-2", "svc-2", true}, // renewed: the next use reads the new one
+		{"", "", variable + ": " + path + " is empty"},
+		{"  \n", "", variable + ": " + path + " is empty"},
+		{"forged", "", "the job token: invalid token"},
+		{"tok-1\n", "svc", ""},
+		{"tok-2", "svc-2", ""}, // renewed: the next use reads the new one
 	} {
 		if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		ctx, err := f.Context(t.Context())
-		if (err == nil) != tt.ok {
-			t.Fatalf("%q: %v", tt.content, err)
-		}
-		if !tt.ok {
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("%q: %v, want an error saying %q", tt.content, err, tt.wantErr)
+			}
+			if content := strings.TrimSpace(tt.content); content != "" && strings.Contains(err.Error(), content) {
+				t.Errorf("%q: the error %q repeats the file's contents", tt.content, err)
+			}
 			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.content, err)
 		}
 		id, _ := auth.FromContext(ctx)
 		md, _ := metadata.FromOutgoingContext(ctx)
