@@ -96,8 +96,9 @@ type Config struct {
 	readTimeout, answerTime time.Duration
 }
 
-// Validate checks the configuration without opening files or sockets beyond
-// checking that the TLS files exist.
+// Validate checks the configuration without opening sockets: the TLS files are
+// read and parsed here, so that a bad one stops the gateway before it connects
+// anywhere.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Listener == nil {

@@ -23,6 +23,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/proto/gen/openapi"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/devpki"
 )
 
 // errorBody is a google.rpc.Status as the gateway writes it.
@@ -546,6 +547,11 @@ func attr(s tracetest.SpanStub, key attribute.Key) string {
 }
 
 func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	pki, err := devpki.Ensure(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ok := gateway.Config{
 		Addr: "127.0.0.1:8080", OwnerAddr: "127.0.0.1:7101", ConsentAddr: "127.0.0.1:7102",
 		DisclosureAddr: "127.0.0.1:7103", HistoryAddr: "127.0.0.1:7104", MaxBodyBytes: 1 << 20,
@@ -580,6 +586,15 @@ func TestConfigValidate(t *testing.T) {
 			c.TLS.CertFile, c.TLS.KeyFile = "/nonexistent/cert.pem", "/nonexistent/key.pem"
 		}, false},
 		{"key without certificate", func(c *gateway.Config) { c.BackendTLS.KeyFile = "/nonexistent/key.pem" }, false},
+		// The files are read, not only found: a bad one stops the gateway before it
+		// fetches the token issuer's keys or serves.
+		{"serving certificate and key", func(c *gateway.Config) { c.Addr, c.TLS = ":8443", pki }, true},
+		{"serving certificate a folder", func(c *gateway.Config) {
+			c.Addr, c.TLS = ":8443", pki
+			c.TLS.CertFile = dir
+		}, false},
+		{"backend CA no certificate", func(c *gateway.Config) { c.BackendTLS.CAFile = pki.KeyFile }, false},
+		{"token issuer's CA no certificate", func(c *gateway.Config) { c.Auth.CAFile = pki.KeyFile }, false},
 		{"no JWKS URL", func(c *gateway.Config) { c.Auth.JWKSURL = "" }, false},
 		{"no audience", func(c *gateway.Config) { c.Auth.Audience = "" }, false},
 		{"metrics address", func(c *gateway.Config) { c.Metrics.Addr = "127.0.0.1:9100" }, true},

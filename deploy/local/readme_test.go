@@ -16,7 +16,6 @@ import (
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/devpki"
-	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
 // TestConfigurationTableMatchesTheBinaries holds the README's configuration table to
@@ -31,12 +30,12 @@ func TestConfigurationTableMatchesTheBinaries(t *testing.T) {
 	}
 	rows := configRows(t, string(readme))
 	binaries := map[string]binary{
-		"owner":        binaryOf(func(c *owner.Config) *tlsconf.Files { return &c.GRPC.TLS }),
-		"consent":      binaryOf(func(c *consent.Config) *tlsconf.Files { return &c.GRPC.TLS }),
-		"disclosure":   binaryOf(func(c *disclosure.Config) *tlsconf.Files { return &c.GRPC.TLS }),
-		"history":      binaryOf(func(c *history.Config) *tlsconf.Files { return &c.GRPC.TLS }),
-		"gateway":      binaryOf[gateway.Config](nil),
-		"local runner": binaryOf[Config](nil),
+		"owner":        binaryOf[owner.Config](),
+		"consent":      binaryOf[consent.Config](),
+		"disclosure":   binaryOf[disclosure.Config](),
+		"history":      binaryOf[history.Config](),
+		"gateway":      binaryOf[gateway.Config](),
+		"local runner": binaryOf[Config](),
 	}
 	for bin, b := range binaries {
 		for _, v := range b.vars {
@@ -139,18 +138,13 @@ type binary struct {
 	start func(environ map[string]string) error
 }
 
-// binaryOf is the binary configured by C: it loads C, which validates it, and a
-// service then loads the serving certificate and key that serving returns, which
-// it checks only once it has connected to its database (nil: no such check).
-func binaryOf[C any](serving func(*C) *tlsconf.Files) binary {
+// binaryOf is the binary configured by C: it loads C, which validates it, the TLS
+// files included, before the binary connects anywhere.
+func binaryOf[C any]() binary {
 	var zero C
 	return binary{vars: config.Variables(zero), start: func(environ map[string]string) error {
 		var cfg C
-		if err := config.LoadFrom(&cfg, environ); err != nil || serving == nil {
-			return err
-		}
-		_, err := serving(&cfg).ServerConfig()
-		return err
+		return config.LoadFrom(&cfg, environ)
 	}}
 }
 

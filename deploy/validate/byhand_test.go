@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,7 +253,8 @@ func (c *byHandCheckout) keys() map[string][]byte {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{
+	env := servingTLS(t)
+	maps.Copy(env, map[string]string{
 		"MONGO_URI":                "mongodb://mongo1:27017",
 		"MONGO_DATABASE":           "register",
 		"AUTH_JWKS_URL":            "https://jwks:8443/jwks.json",
@@ -260,7 +262,7 @@ func (c *byHandCheckout) keys() map[string][]byte {
 		"IDENTITY_ACTIVE_KEY_FILE": filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile),
 		"BLIND_INDEX_KEY_FILE":     filepath.Join(c.secrets, composesetup.BlindIndexKeyFile),
 		"REQUEST_DIGEST_KEY_FILE":  filepath.Join(c.secrets, composesetup.RequestDigestKeyFile),
-	}
+	})
 	for name, cfg := range map[string]interface{ Validate() error }{"owner": &owner.Config{}, "history": &history.Config{}} {
 		if err := config.LoadFrom(cfg, env); err != nil {
 			t.Errorf("the %s service refuses the keys: %v", name, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/devpki"
 )
 
 // TestEmptySecretFileRefused: compose and Kubernetes hand the services their secrets
@@ -29,7 +30,8 @@ func TestEmptySecretFileRefused(t *testing.T) {
 		"BLIND_INDEX_KEY":     key,
 		"REQUEST_DIGEST_KEY":  key,
 	}
-	environ := map[string]string{"MONGO_DATABASE": "register", "AUTH_JWKS_URL": "https://jwks:8443/jwks.json"}
+	environ := servingTLS(t)
+	environ["MONGO_DATABASE"], environ["AUTH_JWKS_URL"] = "register", "https://jwks:8443/jwks.json"
 	for name, value := range files {
 		environ[name+"_FILE"] = filepath.Join(dir, name)
 		if err := os.WriteFile(environ[name+"_FILE"], []byte(value+"\n"), 0o600); err != nil {
@@ -73,4 +75,15 @@ func TestEmptySecretFileRefused(t *testing.T) {
 			})
 		}
 	}
+}
+
+// servingTLS is an environment holding the variables of a service's serving
+// certificate and key, which it reads at start: development files made for the test.
+func servingTLS(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"TLS_CERT_FILE": files.CertFile, "TLS_KEY_FILE": files.KeyFile}
 }

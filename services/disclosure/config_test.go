@@ -9,6 +9,7 @@ import (
 
 	"github.com/lillvet/register/services/disclosure"
 	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/devpki"
 )
 
 func TestJobConfig(t *testing.T) {
@@ -81,6 +82,10 @@ func TestJobTokenFileRefusedAtStart(t *testing.T) {
 		}
 		return path
 	}
+	pki, err := devpki.Ensure(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		path    string
@@ -98,7 +103,7 @@ func TestJobTokenFileRefusedAtStart(t *testing.T) {
 			var cfg disclosure.Config
 			err := config.LoadFrom(&cfg, map[string]string{
 				"MONGO_URI": "mongodb://mongo1:27017", "MONGO_DATABASE": "register", "AUTH_JWKS_URL": "https://jwks:8443/jwks.json",
-				"DISCLOSURE_JOB_TOKEN_FILE": tt.path,
+				"TLS_CERT_FILE": pki.CertFile, "TLS_KEY_FILE": pki.KeyFile, "DISCLOSURE_JOB_TOKEN_FILE": tt.path,
 			})
 			if tt.wantErr == "" {
 				if err != nil || cfg.Job.TokenFile != tt.path {

@@ -27,7 +27,8 @@ type Config struct {
 	CAFile string `env:"AUTH_CA_FILE"`
 }
 
-// Validate checks that the configuration is complete.
+// Validate checks that the configuration is complete and that AUTH_CA_FILE, when
+// set, holds CA certificates.
 func (c Config) Validate() error {
 	var errs []error
 	if c.JWKSURL == "" {
@@ -38,6 +39,11 @@ func (c Config) Validate() error {
 	}
 	if c.Audience == "" {
 		errs = append(errs, errors.New("AUTH_AUDIENCE must not be empty"))
+	}
+	if c.CAFile != "" {
+		if _, err := tlsconf.LoadPool(c.CAFile); err != nil {
+			errs = append(errs, fmt.Errorf("AUTH_CA_FILE: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

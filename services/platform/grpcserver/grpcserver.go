@@ -45,7 +45,7 @@ type Config struct {
 	ShutdownGrace        time.Duration `env:"GRPC_SHUTDOWN_GRACE" envDefault:"10s"`
 }
 
-// Validate checks the limits and the TLS files.
+// Validate checks the limits and the TLS files, which must include a certificate.
 func (c Config) Validate() error {
 	var errs []error
 	if c.MaxRecvMsgBytes <= 0 {
@@ -57,7 +57,7 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("GRPC_SHUTDOWN_GRACE must not be negative"))
 	}
-	if err := c.TLS.Validate(); err != nil {
+	if err := c.TLS.ValidateServer(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

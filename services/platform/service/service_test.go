@@ -188,6 +188,28 @@ func TestRunFailsEarly(t *testing.T) {
 			},
 			want: "echo config: OWNER_GRPC_TARGET is required",
 		},
+		// A bad TLS file stops the service with its configuration, before it opens a
+		// listener or connects to the store, the token issuer or a peer.
+		{
+			name:   "no serving certificate",
+			change: func(s *service.Spec) { s.Base.GRPC.TLS = tlsconf.Files{} },
+			want:   "echo config: TLS_CERT_FILE and TLS_KEY_FILE are required",
+		},
+		{
+			name:   "serving certificate unreadable",
+			change: func(s *service.Spec) { s.Base.GRPC.TLS.CertFile = t.TempDir() },
+			want:   "echo config: TLS_CERT_FILE: read ",
+		},
+		{
+			name:   "serving key not the certificate's",
+			change: func(s *service.Spec) { s.Base.GRPC.TLS.KeyFile = s.Base.GRPC.TLS.CAFile },
+			want:   "echo config: TLS_CERT_FILE and TLS_KEY_FILE: ",
+		},
+		{
+			name:   "token issuer's CA no certificate",
+			change: func(s *service.Spec) { s.Base.Auth.CAFile = s.Base.GRPC.TLS.KeyFile },
+			want:   "echo config: AUTH_CA_FILE: CA file ",
+		},
 		{
 			name: "metrics address taken",
 			change: func(s *service.Spec) {

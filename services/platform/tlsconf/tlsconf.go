@@ -28,9 +28,30 @@ type Files struct {
 	ClientAuth string `env:"TLS_CLIENT_AUTH" envDefault:"verify_if_given"`
 }
 
-// Validate checks that the combination of files makes sense and that the
-// files exist; it does not parse them.
+// Validate checks that the combination of files makes sense and that each file
+// can be read and holds what it should (a certificate and its key, CA
+// certificates): a service checks its files so with its configuration, before any
+// network work, and the message names the variable.
 func (f Files) Validate() error {
+	_, err := f.load()
+	return err
+}
+
+// ValidateServer is Validate for a server's files, which must name a certificate
+// and its key: a server serves over TLS only.
+func (f Files) ValidateServer() error {
+	_, err := f.loadServer()
+	return err
+}
+
+// contents are what the files hold: nil for a file not named.
+type contents struct {
+	cert *tls.Certificate
+	pool *x509.CertPool
+}
+
+// load reads and parses the files named, after checking their combination.
+func (f Files) load() (contents, error) {
 	var errs []error
 	if (f.CertFile == "") != (f.KeyFile == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
@@ -44,44 +65,65 @@ func (f Files) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("TLS_CLIENT_AUTH: %q is not one of %s, %s", f.ClientAuth, ClientAuthRequire, ClientAuthVerifyIfGiven))
 	}
-	for _, file := range []struct{ name, path string }{
-		{"TLS_CERT_FILE", f.CertFile}, {"TLS_KEY_FILE", f.KeyFile}, {"TLS_CA_FILE", f.CAFile},
-	} {
-		if file.path == "" {
-			continue
-		}
-		if _, err := os.Stat(file.path); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", file.name, err))
+	var c contents
+	certPEM, certErr := readNamed("TLS_CERT_FILE", f.CertFile)
+	keyPEM, keyErr := readNamed("TLS_KEY_FILE", f.KeyFile)
+	errs = append(errs, certErr, keyErr)
+	if certPEM != nil && keyPEM != nil {
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TLS_CERT_FILE and TLS_KEY_FILE: %w", err))
+		} else {
+			c.cert = &cert
 		}
 	}
-	return errors.Join(errs...)
+	if f.CAFile != "" {
+		pool, err := LoadPool(f.CAFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TLS_CA_FILE: %w", err))
+		}
+		c.pool = pool
+	}
+	return c, errors.Join(errs...)
+}
+
+// loadServer is load for a server, which needs a certificate.
+func (f Files) loadServer() (contents, error) {
+	c, err := f.load()
+	if f.CertFile == "" && f.KeyFile == "" {
+		err = errors.Join(err, errors.New("TLS_CERT_FILE and TLS_KEY_FILE are required: a server serves over TLS only"))
+	}
+	return c, err
+}
+
+// readNamed reads the file at path, which the variable names; nothing when path is
+// empty.
+func readNamed(variable, path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", variable, err)
+	}
+	return b, nil
 }
 
 // ServerConfig returns a TLS 1.2+ server configuration presenting CertFile
 // and verifying client certificates against CAFile as ClientAuth says.
 func (f Files) ServerConfig() (*tls.Config, error) {
-	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	if f.CertFile == "" {
-		return nil, errors.New("server TLS needs TLS_CERT_FILE and TLS_KEY_FILE")
-	}
-	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+	c, err := f.loadServer()
 	if err != nil {
-		return nil, fmt.Errorf("load server key pair: %w", err)
+		return nil, err
 	}
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
+		Certificates: []tls.Certificate{*c.cert},
 	}
-	if f.CAFile == "" {
+	if c.pool == nil {
 		return cfg, nil
 	}
-	pool, err := LoadPool(f.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	cfg.ClientCAs = pool
+	cfg.ClientCAs = c.pool
 	cfg.ClientAuth = tls.VerifyClientCertIfGiven
 	if f.ClientAuth == ClientAuthRequire {
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
@@ -93,23 +135,13 @@ func (f Files) ServerConfig() (*tls.Config, error) {
 // system roots when empty) and presenting CertFile as client certificate
 // when set.
 func (f Files) ClientConfig() (*tls.Config, error) {
-	if err := f.Validate(); err != nil {
+	c, err := f.load()
+	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if f.CAFile != "" {
-		pool, err := LoadPool(f.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.RootCAs = pool
-	}
-	if f.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("load client key pair: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: c.pool}
+	if c.cert != nil {
+		cfg.Certificates = []tls.Certificate{*c.cert}
 	}
 	return cfg, nil
 }

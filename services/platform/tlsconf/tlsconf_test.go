@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,8 +14,13 @@ import (
 )
 
 func TestValidate(t *testing.T) {
-	files, err := devpki.Ensure(t.TempDir())
+	dir := t.TempDir()
+	files, err := devpki.Ensure(dir)
 	if err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(dir, "not-pem")
+	if err := os.WriteFile(notPEM, []byte("not a PEM block\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -27,6 +34,14 @@ func TestValidate(t *testing.T) {
 		{name: "unknown client auth", mutate: func(f *tlsconf.Files) { f.ClientAuth = "maybe" }, wantErr: "TLS_CLIENT_AUTH"},
 		{name: "require without CA", mutate: func(f *tlsconf.Files) { f.ClientAuth = "require"; f.CAFile = "" }, wantErr: "needs TLS_CA_FILE"},
 		{name: "missing file", mutate: func(f *tlsconf.Files) { f.CAFile = "/nonexistent/ca.pem" }, wantErr: "TLS_CA_FILE"},
+		// Each file is read and parsed, so that what only loading the files would find
+		// stops a service at start, before it connects anywhere.
+		{name: "certificate a folder", mutate: func(f *tlsconf.Files) { f.CertFile = dir }, wantErr: "TLS_CERT_FILE: read " + dir + ": is a directory"},
+		{name: "key a folder", mutate: func(f *tlsconf.Files) { f.KeyFile = dir }, wantErr: "TLS_KEY_FILE: read " + dir + ": is a directory"},
+		{name: "key not PEM", mutate: func(f *tlsconf.Files) { f.KeyFile = notPEM }, wantErr: "TLS_CERT_FILE and TLS_KEY_FILE: tls: "},
+		{name: "key not the certificate's", mutate: func(f *tlsconf.Files) { f.CertFile = f.CAFile }, wantErr: "TLS_CERT_FILE and TLS_KEY_FILE: tls: private key does not match public key"},
+		{name: "CA a folder", mutate: func(f *tlsconf.Files) { f.CAFile = dir }, wantErr: "TLS_CA_FILE: read CA file: read " + dir + ": is a directory"},
+		{name: "CA no certificate", mutate: func(f *tlsconf.Files) { f.CAFile = notPEM }, wantErr: "TLS_CA_FILE: CA file " + notPEM + " holds no PEM certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +130,11 @@ func TestMutualTLS(t *testing.T) {
 }
 
 func TestServerConfigNeedsCertificate(t *testing.T) {
-	if _, err := (tlsconf.Files{}).ServerConfig(); err == nil {
-		t.Fatal("ServerConfig without certificate succeeded")
+	const want = "TLS_CERT_FILE and TLS_KEY_FILE are required: a server serves over TLS only"
+	if _, err := (tlsconf.Files{}).ServerConfig(); err == nil || err.Error() != want {
+		t.Fatalf("ServerConfig without certificate = %v, want %q", err, want)
+	}
+	if err := (tlsconf.Files{}).ValidateServer(); err == nil || err.Error() != want {
+		t.Fatalf("ValidateServer without certificate = %v, want %q", err, want)
 	}
 }
