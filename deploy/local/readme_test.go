@@ -174,7 +174,7 @@ func configRows(t *testing.T, readme string) []configRow {
 		if !strings.HasPrefix(line, "| `") || len(cells) < 4 {
 			continue
 		}
-		r := configRow{users: map[string]bool{}, defaults: strings.Split(cells[2], ", ")}
+		r := configRow{users: map[string]bool{}, defaults: defaultEntries(cells[2])}
 		for _, m := range backticked.FindAllStringSubmatch(cells[0], -1) {
 			r.names = append(r.names, m[1])
 		}
@@ -196,6 +196,29 @@ func configRows(t *testing.T, readme string) []configRow {
 		t.Fatal("README's configuration table has no rows")
 	}
 	return rows
+}
+
+// defaultEntries splits a default cell into its entries at each ", " that is in no
+// backticked value and no parenthesis: a default ("`a, b`") or a note on one
+// ("unset (x, y)") may hold one.
+func defaultEntries(cell string) []string {
+	var entries []string
+	inCode, depth, start := false, 0, 0
+	for i := 0; i < len(cell); i++ {
+		switch c := cell[i]; {
+		case c == '`':
+			inCode = !inCode
+		case inCode:
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth == 0 && strings.HasPrefix(cell[i:], ", "):
+			entries = append(entries, cell[start:i])
+			start = i + len(", ")
+		}
+	}
+	return append(entries, cell[start:])
 }
 
 // lists reports whether the row names the variable, itself or by a pattern.
@@ -273,4 +296,40 @@ func (r configRow) userList() []string {
 // wildcard turns a pattern such as OWNER_TLS_* into the variables it stands for.
 func wildcard(pattern string) *regexp.Regexp {
 	return regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, "[A-Z0-9_]+") + "$")
+}
+
+// TestConfigRowDefaults: a default, or a note on one, that holds ", " is one entry,
+// and entries that do not pair with the names are still found unpaired, so that
+// TestConfigurationTableMatchesTheBinaries reports them.
+func TestConfigRowDefaults(t *testing.T) {
+	tests := []struct {
+		name, row    string
+		wantDefaults []string // what defaultOf gives each name
+		wantPaired   bool
+	}{
+		{"one per name", "| `A`, `B`, `C` | owner | required, `x`, — | m |", []string{"", "x", ""}, true},
+		{"a backticked default with a comma", "| `A`, `B` | owner | `x, y`, 3 | m |", []string{"x, y", "3"}, true},
+		{"a note with a comma", "| `A`, `B` | owner | unset (refused, see below), `5s` | m |", []string{"", "5s"}, true},
+		{"parentheses in a backticked default", "| `A`, `B` | owner | `(`, `a, (b` | m |", []string{"(", "a, (b"}, true},
+		{"one for all", "| `A`, `B` | owner | `x, y` | m |", []string{"x, y", "x, y"}, true},
+		{"more entries than names", "| `A`, `B` | owner | 1, 2, 3 | m |", nil, false},
+		{"fewer entries than names", "| `A`, `B`, `C` | owner | `1, 2`, 3 | m |", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := configRows(t, "\n## Configuration\n\n| variable | used by | default | meaning |\n|---|---|---|---|\n"+tt.row+"\n")
+			if len(rows) != 1 {
+				t.Fatalf("%d rows, want 1", len(rows))
+			}
+			r := rows[0]
+			if r.paired() != tt.wantPaired {
+				t.Fatalf("defaults %q of %v paired %v, want %v", r.defaults, r.names, r.paired(), tt.wantPaired)
+			}
+			for i, want := range tt.wantDefaults {
+				if got, ok := r.defaultOf(i); !ok || got != want {
+					t.Errorf("default of %s = %q (%v), want %q", r.names[i], got, ok, want)
+				}
+			}
+		})
+	}
 }
