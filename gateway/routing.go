@@ -24,11 +24,19 @@ func (e errorWriter) routingError(ctx context.Context, mux *runtime.ServeMux, m 
 		return
 	}
 	if httpStatus == http.StatusMethodNotAllowed {
-		if allow := allowedMethods(mux, r); allow != "" {
-			w.Header().Set("Allow", allow)
-		}
+		e.methodNotAllowed(ctx, mux, m, w, r, allowedMethods(mux, r))
+		return
 	}
 	e.handle(ctx, mux, m, w, r, httpStatusError(httpStatus))
+}
+
+// methodNotAllowed answers 405 Method Not Allowed with the methods allow lists, which
+// the caller has probed, in the Allow header.
+func (e errorWriter) methodNotAllowed(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, allow []string) {
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+	}
+	e.handle(ctx, mux, m, w, r, httpStatusError(http.StatusMethodNotAllowed))
 }
 
 // httpStatusError is a failure that carries only an HTTP status, such as routing's.
@@ -57,12 +65,12 @@ type routeProbe struct {
 // ":verb" then part of the last variable: GET /v1/owners/o-1:revealIdentityCode is
 // GetOwner of the owner "o-1:revealIdentityCode", which none is. When a route with the
 // path's verb matched, only the methods of such routes serve the path.
-func allowedMethods(mux *runtime.ServeMux, r *http.Request) string {
+func allowedMethods(mux *runtime.ServeMux, r *http.Request) []string {
 	allow, verbAllow := probeMethods(mux, r)
 	if len(verbAllow) > 0 {
-		allow = verbAllow
+		return verbAllow
 	}
-	return strings.Join(allow, ", ")
+	return allow
 }
 
 // probeMethods lists the methods other than r's that mux has a route for at r's path,
@@ -90,12 +98,13 @@ func probeMethods(mux *runtime.ServeMux, r *http.Request) (allow, verbAllow []st
 // "o-1:revealIdentityCode", where the client meant the verb and used the wrong method.
 // Only a path whose last segment has a colon is probed; a route with a verb serving
 // none of the other methods there leaves the request to mux (an id may hold a colon).
+// The 405 lists the methods probed here: no method is probed twice for one request.
 func verbRoutes(mux *runtime.ServeMux, errs errorWriter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(path.Base(r.URL.Path), ":") {
 			if verb, ok := probeRoute(mux, r, r.Method); ok && verb == "" {
 				if _, verbAllow := probeMethods(mux, r); len(verbAllow) > 0 {
-					errs.routingError(r.Context(), mux, errs.marshaler, w, r, http.StatusMethodNotAllowed)
+					errs.methodNotAllowed(r.Context(), mux, errs.marshaler, w, r, verbAllow)
 					return
 				}
 			}
