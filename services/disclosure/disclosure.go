@@ -32,8 +32,9 @@ import (
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
-// ServiceName names the service in traces, logs and metrics.
-const ServiceName = "disclosure"
+// ServiceName names the service in traces, logs and metrics, and as the system in
+// the audit events of its own work (the retention sweep, the erasure job).
+const ServiceName = app.ServiceName
 
 // Config is the disclosure service's configuration, read from the environment.
 type Config struct {

@@ -18,6 +18,12 @@ import (
 	"github.com/lillvet/register/services/platform/retention"
 )
 
+// ServiceName names the disclosure service: in traces, logs and metrics, and as the
+// system its own work is audited as (auth.SystemIdentity). It lives here, the
+// innermost package that needs it, so that the use cases and the service's package
+// (whose ServiceName it is) name the service alike.
+const ServiceName = "disclosure"
+
 // Auditor appends audit events. Record queues them; RecordNow stores them before it
 // returns, for a package about to leave. Both fail while events cannot be stored, so
 // nothing is read or disclosed unaudited.

@@ -106,7 +106,7 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 	var notify []domain.Notification
 	if err != nil {
 		e.opts.Logger.WarnContext(ctx, "erasure job credentials", "erasure_request", j.ID, "error", err)
-		as = auth.WithIdentity(ctx, auth.SystemIdentity("disclosure", "erasure job"))
+		as = auth.WithIdentity(ctx, auth.SystemIdentity(ServiceName, "erasure job"))
 		err = status.Error(codes.Unauthenticated, CodeNoCredentials)
 	} else {
 		res, err = e.call(callCtx, *j, a)
