@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/docid"
 )
 
@@ -32,9 +33,9 @@ func PurposeText(texts map[string]string, purpose string) string {
 	return purpose
 }
 
-// erasureRequestReason starts the reason the owner service writes on the changes an
-// erasure request makes, followed by the request's id.
-const erasureRequestReason = "erasure request"
+// erasureRequestKey names, among the change reasons' texts, the words for an erasure
+// request's reason (changereason.Erasure), which the request's id follows.
+const erasureRequestKey = "erasure request"
 
 // ChangeReasonText is a change's reason in words of texts (DocumentTexts) when the owner
 // service wrote it itself (a registration, the retention sweep, an erasure request, a
@@ -45,8 +46,8 @@ func ChangeReasonText(texts map[string]string, reason string) string {
 	if name := texts[ValueTextKey(ValueChangeReason, reason)]; name != "" {
 		return name
 	}
-	if id, ok := strings.CutPrefix(reason, erasureRequestReason+" "); ok && docid.Issued(id) {
-		return texts[ValueTextKey(ValueChangeReason, erasureRequestReason)] + " " + id
+	if id, ok := changereason.ErasureRequest(reason); ok && docid.Issued(id) {
+		return texts[ValueTextKey(ValueChangeReason, erasureRequestKey)] + " " + id
 	}
 	return reason
 }

@@ -1,6 +1,10 @@
 package domain
 
-import "cmp"
+import (
+	"cmp"
+
+	"github.com/lillvet/register/services/platform/changereason"
+)
 
 // names is one recorded value's name in Finnish, Swedish and English.
 type names struct{ fi, sv, en string }
@@ -151,20 +155,23 @@ var valueNames = map[string]map[string]names{
 		"partner":        {"yhteistyökumppani", "samarbetspartner", "partner"},
 		"erasure_job":    {"tietojen poiston automaattinen ajo", "automatisk radering", "automatic erasure run"},
 	},
-	// The owner service's own reasons (its domain's RegisteredReason, SweepReason, …),
-	// as its change history stores them and hands them to the owner's copy.
+	// The reasons the owner service writes itself (changereason), as its change history
+	// stores them and hands them to the owner's copy. A transfer taken back reads the
+	// same under either of its reasons: the longer one tells the other owner's
+	// restriction, which an owner's copy never holds.
 	ValueChangeReason: {
-		"registered":             {"rekisteröity", "registrerad", "registered"},
-		"retention period ended": {"säilytysaika päättyi", "lagringstiden gick ut", "retention period ended"},
-		"transfer taken back":    {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
-		"(withheld)":             {"(ei näytetä)", "(visas inte)", "(withheld)"},
-		"(erased)":               {"(poistettu)", "(raderad)", "(erased)"},
-		"covered by the owner's erasure: the patient came under the owner after it ran": {
+		changereason.Registered:     {"rekisteröity", "registrerad", "registered"},
+		changereason.RetentionEnded: {"säilytysaika päättyi", "lagringstiden gick ut", "retention period ended"},
+		changereason.TakenBack:      {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
+		changereason.Untransfer:     {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
+		changereason.Withheld:       {"(ei näytetä)", "(visas inte)", "(withheld)"},
+		changereason.Erased:         {"(poistettu)", "(raderad)", "(erased)"},
+		changereason.LateErasure: {
 			"omistajan tietojen poisto: eläin siirtyi omistajalle poiston jälkeen",
 			"omfattas av ägarens radering: djuret kom till ägaren efter raderingen",
 			"covered by the owner's erasure: the patient came under the owner after it ran",
 		},
-		erasureRequestReason: {"tietojen poistopyyntö", "begäran om radering", "erasure request"},
+		erasureRequestKey: {"tietojen poistopyyntö", "begäran om radering", "erasure request"},
 	},
 	ValueAccessOutcome: {
 		"success": {"onnistui", "lyckades", "done"},

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // TestActionText: an action is named in each language; one newer than the texts is
@@ -55,6 +57,26 @@ func TestEveryActionNamed(t *testing.T) {
 			if strings.TrimSpace(DocumentTexts(lang)[ValueTextKey(ValueAction, a)]) == "" {
 				t.Errorf("%s: the action %q has no name", lang, a)
 			}
+		}
+	}
+}
+
+// TestEveryChangeReasonNamed: every reason the owner service writes itself on a change
+// (changereason, which it writes them from) is named in each language, an erasure
+// request's with its id, so that no reason reaches the owner in the stored English or
+// a new one passes unnamed.
+func TestEveryChangeReasonNamed(t *testing.T) {
+	const request = "0190f5a4-2222-7000-8000-000000000001"
+	for _, lang := range Languages() {
+		texts := DocumentTexts(lang)
+		for _, r := range changereason.Fixed() {
+			if name := texts[ValueTextKey(ValueChangeReason, r)]; strings.TrimSpace(name) == "" || ChangeReasonText(texts, r) != name {
+				t.Errorf("%s: the reason %q has no name", lang, r)
+			}
+		}
+		want := texts[ValueTextKey(ValueChangeReason, erasureRequestKey)] + " " + request
+		if got := ChangeReasonText(texts, changereason.Erasure(request)); strings.TrimSpace(want) == request || got != want {
+			t.Errorf("%s: an erasure request's reason reads %q, want %q", lang, got, want)
 		}
 	}
 }

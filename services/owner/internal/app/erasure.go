@@ -9,6 +9,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/docid"
 )
 
@@ -129,13 +130,13 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			// The stored answer stands, but a patient may have come under the owner since
 			// (a registration or transfer whose taking back failed): the retry covers it,
 			// as nothing else would.
-			if _, err := s.coverLatePatients(ctx, in.OwnerID, domain.ErasureReason(in.RequestID)); err != nil {
+			if _, err := s.coverLatePatients(ctx, in.OwnerID, changereason.Erasure(in.RequestID)); err != nil {
 				return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 			}
 			return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
 		}
 		if !started {
-			_, wrote, err := s.startErasure(ctx, in.OwnerID, in.RequestID, domain.ErasureReason(in.RequestID))
+			_, wrote, err := s.startErasure(ctx, in.OwnerID, in.RequestID, changereason.Erasure(in.RequestID))
 			if err != nil {
 				return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 			}
@@ -151,7 +152,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		plan := domain.PlanErasure(o, patients, req, today)
-		erased, answer, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.ErasureReason(in.RequestID)), in.RequestID)
+		erased, answer, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.Erasure(in.RequestID)), in.RequestID)
 		if errors.Is(err, apperr.ErrConflict) {
 			continue
 		}
@@ -162,7 +163,7 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 		// failed or read the owner before it was marked erased, is covered here; one
 		// written after this reads the owner erased and covers itself (see unregister
 		// and untransfer).
-		if _, err := s.coverPatientsOf(ctx, erased, domain.ErasureReason(in.RequestID)); err != nil {
+		if _, err := s.coverPatientsOf(ctx, erased, changereason.Erasure(in.RequestID)); err != nil {
 			return nil, fmt.Errorf("erase owner %s: %w", in.OwnerID, err)
 		}
 		return answer, s.record(ctx, "owner.erase", ownerResource(in.OwnerID), in.OwnerID)
@@ -314,7 +315,7 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 			failed = append(failed, ctx.Err())
 			break
 		}
-		plan, err := s.coverLatePatients(ctx, id, domain.LateErasureReason)
+		plan, err := s.coverLatePatients(ctx, id, changereason.LateErasure)
 		if err != nil {
 			failed = append(failed, fmt.Errorf("owner %s: %w", id, err))
 			continue
@@ -342,7 +343,7 @@ func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Di
 			return nil, fmt.Errorf("owner %s: %w", id, err)
 		}
 		plan := domain.PlanSweep(o, patients, today)
-		_, removed, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, domain.SweepReason), "")
+		_, removed, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionEnded), "")
 		if errors.Is(err, apperr.ErrConflict) {
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // The tests here check the safety net under an erasure: a patient that comes under an
@@ -102,8 +103,8 @@ func TestUntransferToAnErasedPreviousOwner(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last := changes[len(changes)-1]; last.Reason != domain.LateErasureReason {
-				t.Errorf("the patient's last change %v has reason %q, want %q", last.Fields, last.Reason, domain.LateErasureReason)
+			if last := changes[len(changes)-1]; last.Reason != changereason.LateErasure {
+				t.Errorf("the patient's last change %v has reason %q, want %q", last.Fields, last.Reason, changereason.LateErasure)
 			}
 		})
 	}
@@ -183,7 +184,7 @@ func TestRegistrationTakeBackFailingUnderAnErasedOwner(t *testing.T) {
 // registration whose process died before its second check leaves it.
 func writeLatePatient(ctx context.Context, repo *ownermongo.Repository, s *Service, owner string) error {
 	_, err := repo.CreatePatient(ctx, &domain.Patient{ID: "patient-late", OwnerID: owner, Name: "Rekku", Species: domain.SpeciesDog},
-		s.change(ctx, []string{"created"}, domain.RegisteredReason))
+		s.change(ctx, []string{"created"}, changereason.Registered))
 	return err
 }
 
@@ -222,7 +223,7 @@ func TestErasureRetryCoversLatePatients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last := changes[len(changes)-1]; last.Reason != domain.ErasureReason(jobOne) {
+			if last := changes[len(changes)-1]; last.Reason != changereason.Erasure(jobOne) {
 				t.Errorf("the patient's last change has reason %q, want the erasure request's", last.Reason)
 			}
 		})
@@ -298,8 +299,8 @@ func TestRetentionSweepCoversLatePatients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last := changes[len(changes)-1]; last.Reason != domain.LateErasureReason {
-				t.Errorf("the patient's last change has reason %q, want %q", last.Reason, domain.LateErasureReason)
+			if last := changes[len(changes)-1]; last.Reason != changereason.LateErasure {
+				t.Errorf("the patient's last change has reason %q, want %q", last.Reason, changereason.LateErasure)
 			}
 			active, err := repo.OwnerPatients(t.Context(), owners["active"])
 			if err != nil || len(active) != 1 || active[0].Erased || active[0].Version != 1 {

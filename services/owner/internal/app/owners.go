@@ -11,6 +11,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // CreateOwner is the input of CreateOwner.
@@ -34,7 +35,7 @@ func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owne
 		return nil, err
 	}
 	o.ID = id
-	created, err := s.repo.CreateOwner(ctx, &o, code, s.change(ctx, []string{"created"}, domain.RegisteredReason))
+	created, err := s.repo.CreateOwner(ctx, &o, code, s.change(ctx, []string{"created"}, changereason.Registered))
 	if err != nil {
 		return nil, fmt.Errorf("create owner: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // RegisterPatient is the input of RegisterPatient.
@@ -33,7 +34,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 		return nil, err
 	}
 	p.ID, p.OwnerID = id, in.OwnerID
-	registered := s.change(ctx, []string{"created"}, domain.RegisteredReason)
+	registered := s.change(ctx, []string{"created"}, changereason.Registered)
 	created, err := s.repo.CreatePatient(ctx, &p, registered)
 	if err != nil {
 		return nil, fmt.Errorf("register patient: %w", err)
@@ -85,7 +86,7 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	if gerr != nil || !o.Erased {
 		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
 	}
-	if _, cerr := s.coverPatientsOf(ctx, o, domain.LateErasureReason); cerr != nil {
+	if _, cerr := s.coverPatientsOf(ctx, o, changereason.LateErasure); cerr != nil {
 		s.logLeftActive(ctx, created.OwnerID, created.ID, cerr)
 		return fmt.Errorf("take the registration back: %w", err)
 	}
@@ -324,14 +325,14 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 		if restore {
 			back.Insurance = insurance
 		}
-		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, restore, domain.UntransferReason))
+		_, err := s.repo.UpdatePatient(ctx, &back, current.Version, s.ownerChange(ctx, moved.OwnerID, previous, restore, changereason.Untransfer))
 		if err == nil {
 			audited := s.recordAll(ctx, "patient.transfer.taken_back", patientResource(moved.ID), moved.OwnerID, previous)
 			// The transfer is taken back whatever the covering does, so the caller is
 			// told cause all the same, and the operator that the patient may be left
 			// active under its previous owner, if erased, until the next retention
 			// sweep (or a retry of that owner's erasure) covers it.
-			if _, err := s.coverLatePatients(ctx, previous, domain.LateErasureReason); err != nil {
+			if _, err := s.coverLatePatients(ctx, previous, changereason.LateErasure); err != nil {
 				s.logLeftActive(ctx, previous, moved.ID, err)
 			}
 			return errors.Join(cause, audited)

@@ -15,6 +15,7 @@ import (
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 )
@@ -149,7 +150,7 @@ func TestTransferRacingARestriction(t *testing.T) {
 		t.Fatalf("the patient after the transfer was taken back: %+v (%v), want owner %s at version %d", got, err, from, p.Version+2)
 	}
 	changes, err := repo.PatientChanges(t.Context(), p.ID)
-	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != domain.UntransferReason {
+	if err != nil || len(changes) != 3 || changes[1].Reason != "sold" || changes[2].Reason != changereason.Untransfer {
 		t.Fatalf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 	}
 	back := []domain.ValueChange{{Field: "owner_id", From: to, To: from}}
@@ -211,7 +212,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 		to, next string
 	}
 	restrict := func(ctx context.Context, sc scene, _ *domain.Patient) error {
-		_, err := sc.plain.SetOwnerRestriction(asErasureJob(ctx), sc.to, true, domain.ErasureReason(jobNine), jobNine)
+		_, err := sc.plain.SetOwnerRestriction(asErasureJob(ctx), sc.to, true, changereason.Erasure(jobNine), jobNine)
 		return err
 	}
 	erase := func(nameKeptUntil string) func(context.Context, scene, *domain.Patient) error {
@@ -392,7 +393,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			if !tt.stands {
 				back = []string{to, from}
 				changes, err := repo.PatientChanges(t.Context(), patientID)
-				if err != nil || len(changes) != 3 || changes[2].Reason != domain.UntransferReason {
+				if err != nil || len(changes) != 3 || changes[2].Reason != changereason.Untransfer {
 					t.Errorf("the patient's history: %+v (%v), want the transfer and its taking back", changes, err)
 				}
 			}
@@ -473,7 +474,7 @@ func TestWriteDuringAnErasure(t *testing.T) {
 			}
 			var fields [][]string
 			for _, c := range changes[1:] {
-				if c.Reason != domain.ErasureReason(jobOne) {
+				if c.Reason != changereason.Erasure(jobOne) {
 					t.Errorf("the owner's change %v has reason %q, want the erasure request's", c.Fields, c.Reason)
 				}
 				fields = append(fields, c.Fields)
@@ -608,7 +609,7 @@ func TestLiftRefusedOnceAnErasureStarted(t *testing.T) {
 				t.Fatal(err)
 			}
 			restrict := map[string][2]string{
-				"job": {domain.ErasureReason(jobOne), jobOne}, "objection": {"objection pending", ""}, "legacy": {domain.ErasureReason(jobOne), ""},
+				"job": {changereason.Erasure(jobOne), jobOne}, "objection": {"objection pending", ""}, "legacy": {changereason.Erasure(jobOne), ""},
 			}
 			if r, ok := restrict[tt.before]; ok {
 				if _, err := plain.SetOwnerRestriction(asErasureJob(ctx), owner, true, r[0], r[1]); err != nil {
@@ -677,7 +678,7 @@ func TestLiftReadBeforeTheErasureStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	lifter, err := New(&staleLift{Repository: repo, run: func(ctx context.Context, id string) error {
-		_, err := plain.SetOwnerRestriction(asErasureJob(ctx), id, true, domain.ErasureReason(jobOne), jobOne)
+		_, err := plain.SetOwnerRestriction(asErasureJob(ctx), id, true, changereason.Erasure(jobOne), jobOne)
 		return err
 	}}, nopAuditor{}, Options{})
 	if err != nil {
@@ -721,12 +722,12 @@ func TestAnsweredRequestIsNotPendingAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.stale {
-				_, err = repo.StartErasure(ctx, read, jobNine, domain.Change{Reason: domain.ErasureReason(jobNine)})
+				_, err = repo.StartErasure(ctx, read, jobNine, domain.Change{Reason: changereason.Erasure(jobNine)})
 				if !errors.Is(err, apperr.ErrConflict) {
 					t.Errorf("starting an answered request from a stale read: %v, want a conflict", err)
 				}
 			} else {
-				_, err = plain.SetOwnerRestriction(asErasureJob(ctx), owner, true, domain.ErasureReason(jobNine), jobNine)
+				_, err = plain.SetOwnerRestriction(asErasureJob(ctx), owner, true, changereason.Erasure(jobNine), jobNine)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -767,7 +768,7 @@ func TestRegistrationOvertakenAfterItsWrite(t *testing.T) {
 			}
 			aud := &audittest.Recorder{}
 			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, _ *domain.Patient) error {
-				if _, err := plain.SetOwnerRestriction(asErasureJob(ctx), o.ID, true, domain.ErasureReason(jobNine), jobNine); err != nil || !tt.erase {
+				if _, err := plain.SetOwnerRestriction(asErasureJob(ctx), o.ID, true, changereason.Erasure(jobNine), jobNine); err != nil || !tt.erase {
 					return err
 				}
 				_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: o.ID, RequestID: jobNine, NameKeptUntil: tt.nameKeptUntil})
@@ -933,7 +934,7 @@ func TestStartupScrubKeepsAnInFlightRequestsReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	reasons := patientReasons(t, ctx, plain, p.ID)
-	want := []string{domain.RegisteredReason, domain.ErasureReason(jobOne), domain.ErasureReason(jobTwo)}
+	want := []string{changereason.Registered, changereason.Erasure(jobOne), changereason.Erasure(jobTwo)}
 	if !slices.Equal(reasons, want) {
 		t.Errorf("the patient's history says %q, want %q", reasons, want)
 	}

@@ -14,6 +14,7 @@ import (
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 )
@@ -79,7 +80,7 @@ func TestScrubKeepsARequestStartedDuringTheErasure(t *testing.T) {
 	if !fired.Load() || secondErr != nil {
 		t.Fatalf("the second request: ran %v (%v)", fired.Load(), secondErr)
 	}
-	if reasons := patientReasons(t, ctx, plain, p.ID); !slices.Contains(reasons, domain.ErasureReason(jobNine)) || !slices.Contains(reasons, domain.ErasureReason(jobOne)) {
+	if reasons := patientReasons(t, ctx, plain, p.ID); !slices.Contains(reasons, changereason.Erasure(jobNine)) || !slices.Contains(reasons, changereason.Erasure(jobOne)) {
 		t.Errorf("the patient's reasons %q, want both requests'", reasons)
 	}
 }

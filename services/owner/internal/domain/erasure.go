@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // ClinicZone is the time zone whose calendar days the retention days count in.
@@ -272,43 +274,23 @@ func CoveredPatients(patients []*Patient, requestID string) int {
 	return n
 }
 
-// ErasureReason is the change-history reason of an erasure request's changes.
-func ErasureReason(requestID string) string { return "erasure request " + requestID }
-
-// SweepReason is the change-history reason of the retention sweep's changes.
-const SweepReason = "retention period ended"
-
-// RegisteredReason is the change-history reason of an owner's or a patient's creation.
-const RegisteredReason = "registered"
-
-// UntransferReason is the change-history reason of a transfer taken back, as the new
-// owner was restricted (or could not be read) when the transfer was written.
-const UntransferReason = "transfer taken back: the new owner was restricted (or could not be read) when it was written"
-
-// LateErasureReason is the change-history reason of a patient covered by its owner's
-// erasure after it ran (PlanLatePatients), when no erasure request is at hand to name.
-const LateErasureReason = "covered by the owner's erasure: the patient came under the owner after it ran"
-
-// ErasedReason replaces, from the owner's erasure on, the reason staff gave for a change
-// of the owner or its patients. Such a reason is free text ("Aino Mäkinen called, new
+// ScrubbedReason is the reason a change keeps once its owner is erased: the reasons the
+// service writes itself (a registration, a transfer taken back, the erasure requests
+// requestIDs, a late patient's covering, the retention sweep) name no one and stay, so
+// the history still tells what happened and which request did it; any other becomes
+// changereason.Erased. Such a reason is free text staff typed ("Aino Mäkinen called, new
 // number 040…") that may repeat anything the erasure removes, and the owner service
 // cannot tell which of it a retention rule still covers; the change itself (who changed
 // which fields when) stays, so the rectifications remain demonstrable.
-const ErasedReason = "(erased)"
-
-// ScrubbedReason is the reason a change keeps once its owner is erased: the reasons the
-// service writes itself (a registration, a transfer taken back, the erasure requests
-// requestIDs, a late patient's covering, the retention sweep) name no one and stay, so the history still tells
-// what happened and which request did it; any other becomes ErasedReason.
 func ScrubbedReason(reason string, requestIDs []string) string {
 	switch reason {
-	case RegisteredReason, UntransferReason, LateErasureReason, SweepReason, ErasedReason:
+	case changereason.Registered, changereason.Untransfer, changereason.LateErasure, changereason.RetentionEnded, changereason.Erased:
 		return reason
 	}
 	for _, id := range requestIDs {
-		if reason == ErasureReason(id) {
+		if reason == changereason.Erasure(id) {
 			return reason
 		}
 	}
-	return ErasedReason
+	return changereason.Erased
 }

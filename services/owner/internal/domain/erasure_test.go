@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // jobOne, jobTwo and jobThree are erasure requests' ids, UUIDs as the disclosure
@@ -266,17 +268,17 @@ func TestScrubbedReason(t *testing.T) {
 	tests := []struct {
 		name, reason, want string
 	}{
-		{"staff free text", "Aino Mäkinen called, new number 040 765 4321", ErasedReason},
-		{"the erasure's own entry", ErasureReason(jobOne), ErasureReason(jobOne)},
-		{"an earlier request's entry", ErasureReason(jobTwo), ErasureReason(jobTwo)},
-		{"the sweep's entry", SweepReason, SweepReason},
-		{"a registration", RegisteredReason, RegisteredReason},
-		{"a transfer taken back", UntransferReason, UntransferReason},
-		{"a late patient covered", LateErasureReason, LateErasureReason},
-		{"already scrubbed", ErasedReason, ErasedReason},
-		{"a request not on record", ErasureReason(jobThree), ErasedReason},
-		{"free text that begins like a request", ErasureReason(jobOne) + " from Aino Mäkinen", ErasedReason},
-		{"empty", "", ErasedReason},
+		{"staff free text", "Aino Mäkinen called, new number 040 765 4321", changereason.Erased},
+		{"the erasure's own entry", changereason.Erasure(jobOne), changereason.Erasure(jobOne)},
+		{"an earlier request's entry", changereason.Erasure(jobTwo), changereason.Erasure(jobTwo)},
+		{"the sweep's entry", changereason.RetentionEnded, changereason.RetentionEnded},
+		{"a registration", changereason.Registered, changereason.Registered},
+		{"a transfer taken back", changereason.Untransfer, changereason.Untransfer},
+		{"a late patient covered", changereason.LateErasure, changereason.LateErasure},
+		{"already scrubbed", changereason.Erased, changereason.Erased},
+		{"a request not on record", changereason.Erasure(jobThree), changereason.Erased},
+		{"free text that begins like a request", changereason.Erasure(jobOne) + " from Aino Mäkinen", changereason.Erased},
+		{"empty", "", changereason.Erased},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

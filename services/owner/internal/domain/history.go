@@ -1,19 +1,13 @@
 package domain
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/lillvet/register/services/platform/changereason"
+)
 
 // ownerIDField is the field a transfer changes, as the change history names it.
 const ownerIDField = "owner_id"
-
-// WithheldReason stands, in an owner's own copy of a patient's history, for the reason
-// staff typed for a transfer: it was written about a handover between two people and
-// may name either (Art. 15(4): the copy must not disclose the other's data).
-const WithheldReason = "(withheld)"
-
-// TakenBackReason stands, in an owner's own copy of a patient's history, for
-// UntransferReason: that one tells why the transfer was taken back, the other owner's
-// restriction (an erasure or objection pending), which is that owner's data.
-const TakenBackReason = "transfer taken back"
 
 // ChangeOwners returns, for each change of a patient's history (oldest first), the
 // owners in whose time with the patient it was made: the owner the patient was with
@@ -72,9 +66,12 @@ func InOwnersTime(owners []string, owner string) bool {
 
 // OwnersCopy is a patient's history as owner's own copy shows it (the access report,
 // DESIGN rule 6): only the changes made in owner's time with the patient, a transfer's
-// other owner left out (an empty id) and its reason withheld unless the service wrote
-// it itself (a transfer taken back shows only TakenBackReason). Staff read the whole history; an owner's copy must not disclose the
-// earlier or later owner's data (GDPR Art. 15(4)). current is as for ChangeOwners.
+// other owner left out (an empty id) and its reason withheld (changereason.Withheld:
+// staff typed it about a handover between two people and it may name either) unless the
+// service wrote it itself. A transfer taken back shows only changereason.TakenBack, since
+// changereason.Untransfer tells the other owner's restriction. Staff read the whole
+// history; an owner's copy must not disclose the earlier or later owner's data (GDPR
+// Art. 15(4)). current is as for ChangeOwners.
 func OwnersCopy(changes []Change, current, owner string) []Change {
 	owners := ChangeOwners(changes, current)
 	out := []Change{}
@@ -84,10 +81,10 @@ func OwnersCopy(changes []Change, current, owner string) []Change {
 		}
 		if slices.Contains(c.Fields, ownerIDField) {
 			switch {
-			case c.Reason == UntransferReason:
-				c.Reason = TakenBackReason
+			case c.Reason == changereason.Untransfer:
+				c.Reason = changereason.TakenBack
 			case ScrubbedReason(c.Reason, nil) != c.Reason:
-				c.Reason = WithheldReason
+				c.Reason = changereason.Withheld
 			}
 			c.Values = slices.Clone(c.Values)
 			for j, v := range c.Values {

@@ -3,6 +3,8 @@ package domain
 import (
 	"reflect"
 	"testing"
+
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 func edit(reason string) Change {
@@ -19,7 +21,7 @@ func legacyTransfer(reason string) Change {
 }
 
 func TestChangeOwners(t *testing.T) {
-	registered := Change{Fields: []string{"created"}, Reason: RegisteredReason}
+	registered := Change{Fields: []string{"created"}, Reason: changereason.Registered}
 	tests := []struct {
 		name    string
 		changes []Change
@@ -87,7 +89,7 @@ func TestInOwnersTime(t *testing.T) {
 }
 
 func TestOwnersCopy(t *testing.T) {
-	registered := Change{Fields: []string{"created"}, Reason: RegisteredReason}
+	registered := Change{Fields: []string{"created"}, Reason: changereason.Registered}
 	history := []Change{
 		registered, edit("Aino called from 040 765 4321"), transfer("A", "B", "Aino sold Rekku to Salo"),
 		edit("Salo called"), transfer("B", "C", "Salo gave Rekku to Virtanen"), edit("Virtanen called"),
@@ -101,38 +103,38 @@ func TestOwnersCopy(t *testing.T) {
 		{
 			"the first owner: up to the transfer away, the new owner left out",
 			history, "C", "A",
-			[]Change{registered, edit("Aino called from 040 765 4321"), transfer("A", "", WithheldReason)},
+			[]Change{registered, edit("Aino called from 040 765 4321"), transfer("A", "", changereason.Withheld)},
 		},
 		{
 			"an owner in between: from the transfer in to the transfer away",
 			history, "C", "B",
-			[]Change{transfer("", "B", WithheldReason), edit("Salo called"), transfer("B", "", WithheldReason)},
+			[]Change{transfer("", "B", changereason.Withheld), edit("Salo called"), transfer("B", "", changereason.Withheld)},
 		},
 		{
 			"the owner now: from the transfer in",
 			history, "C", "C",
-			[]Change{transfer("", "C", WithheldReason), edit("Virtanen called")},
+			[]Change{transfer("", "C", changereason.Withheld), edit("Virtanen called")},
 		},
 		{"someone who never had the patient", history, "C", "D", []Change{}},
 		{
 			"a reason the service wrote is not withheld",
-			[]Change{registered, transfer("A", "B", ErasedReason), edit("b")}, "B", "B",
-			[]Change{transfer("", "B", ErasedReason), edit("b")},
+			[]Change{registered, transfer("A", "B", changereason.Erased), edit("b")}, "B", "B",
+			[]Change{transfer("", "B", changereason.Erased), edit("b")},
 		},
 		{
 			"a transfer taken back says so, not why (the other owner's restriction)",
-			[]Change{registered, transfer("A", "B", "sold"), transfer("B", "A", UntransferReason), edit("a")}, "A", "A",
-			[]Change{registered, transfer("A", "", WithheldReason), transfer("", "A", TakenBackReason), edit("a")},
+			[]Change{registered, transfer("A", "B", "sold"), transfer("B", "A", changereason.Untransfer), edit("a")}, "A", "A",
+			[]Change{registered, transfer("A", "", changereason.Withheld), transfer("", "A", changereason.TakenBack), edit("a")},
 		},
 		{
 			"the other owner's copy reads the same",
-			[]Change{registered, transfer("A", "B", "sold"), transfer("B", "A", UntransferReason), edit("a")}, "A", "B",
-			[]Change{transfer("", "B", WithheldReason), transfer("B", "", TakenBackReason)},
+			[]Change{registered, transfer("A", "B", "sold"), transfer("B", "A", changereason.Untransfer), edit("a")}, "A", "B",
+			[]Change{transfer("", "B", changereason.Withheld), transfer("B", "", changereason.TakenBack)},
 		},
 		{
 			"a transfer without values is the owner's own, its reason withheld",
 			[]Change{registered, edit("?"), legacyTransfer("sold"), edit("b")}, "B", "B",
-			[]Change{legacyTransfer(WithheldReason), edit("b")},
+			[]Change{legacyTransfer(changereason.Withheld), edit("b")},
 		},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 )
@@ -74,7 +75,7 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 	}
 	req := domain.ErasureRequest{ID: jobOne}
 	plan := domain.PlanErasure(o, 2, req, "2026-11-25")
-	erasure := domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: domain.ErasureReason(jobOne)}
+	erasure := domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: changereason.Erasure(jobOne)}
 
 	stale := *o
 	stale.Version = 99
@@ -125,7 +126,7 @@ func TestErasureInterruptedBeforeItsLastWrite(t *testing.T) {
 		t.Fatalf("answer after the retry %+v (returned %+v), want %+v", answer, applied, plan.Dispositions)
 	}
 	changes, err := r.PatientChanges(ctx, "p1")
-	if err != nil || len(changes) != 2 || changes[1].Reason != domain.ErasureReason(jobOne) {
+	if err != nil || len(changes) != 2 || changes[1].Reason != changereason.Erasure(jobOne) {
 		t.Fatalf("patient history after erasure: %v (%v)", changes, err)
 	}
 	// The sweep does not count them again.
@@ -263,7 +264,7 @@ func TestScrubErasedHistories(t *testing.T) {
 		}
 	}
 	// Erased as before the scrub existed: flags, answer and change record, reasons kept.
-	erasure := changeToDoc(domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"restricted", "erased"}, Reason: domain.ErasureReason(jobThree), Version: 3})
+	erasure := changeToDoc(domain.Change{Time: time.Now(), ActorSubject: "test", Fields: []string{"restricted", "erased"}, Reason: changereason.Erasure(jobThree), Version: 3})
 	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.M{"_id": "erased"}, bson.M{
 		"$set":  bson.M{"restricted": true, "erased": true, "version": 3},
 		"$push": bson.M{"erasures": erasureDoc{RequestID: jobThree, Time: time.Now()}, "changes": erasure},
@@ -308,9 +309,9 @@ func TestScrubErasedHistories(t *testing.T) {
 		got  []string
 		want []string
 	}{
-		{"the erased owner", reasons(r.OwnerChanges(ctx, "erased")), []string{"registered", domain.ErasedReason, domain.ErasureReason(jobThree)}},
-		{"its patient", reasons(r.PatientChanges(ctx, "kept")), []string{"registered", domain.ErasedReason}},
-		{"the patient it sold", reasons(r.PatientChanges(ctx, "sold")), []string{"registered", domain.ErasedReason, domain.ErasedReason, "the next owner's note"}},
+		{"the erased owner", reasons(r.OwnerChanges(ctx, "erased")), []string{"registered", changereason.Erased, changereason.Erasure(jobThree)}},
+		{"its patient", reasons(r.PatientChanges(ctx, "kept")), []string{"registered", changereason.Erased}},
+		{"the patient it sold", reasons(r.PatientChanges(ctx, "sold")), []string{"registered", changereason.Erased, changereason.Erased, "the next owner's note"}},
 		{"an owner not erased", reasons(r.OwnerChanges(ctx, "untouched")), []string{"registered", "Aino Äijälä called, new number 040 765 4321"}},
 	} {
 		if !slices.Equal(tt.got, tt.want) {
