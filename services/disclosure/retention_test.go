@@ -2,6 +2,7 @@ package disclosure_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -219,6 +220,71 @@ func TestOwnerServiceSweepNamedInReport(t *testing.T) {
 			t.Errorf("%s: the document names the sweep by its identity's name", tc.language)
 		}
 	}
+}
+
+// TestSubjectlessActorIsTheSystemInBothCopies: an event or a change recorded with no
+// actor, which only the services' own work recorded before the system flag has (an
+// erasure step taken without the job's token), is the system in the JSON copy as in the
+// readable one: the JSON said actorSystem false of what the document named the system.
+func TestSubjectlessActorIsTheSystemInBothCopies(t *testing.T) {
+	s := start(t)
+	manager := s.as(t, auth.RoleClinicManager)
+	ownerID, patientID := s.customer(t, "Heikkinen")
+	now := time.Now().UTC()
+	for db, action := range map[string]string{ownerDatabase: "owner.erase", disclosureDatabase: "erasure_request.step"} {
+		if _, err := s.raw.Database(db).Collection(audit.Collection).InsertOne(t.Context(), bson.M{
+			"_id": "subjectless-" + action, "time": now, "action": action, "resource": "owners/" + ownerID,
+			"subject_owner_id": ownerID, "outcome": audit.OutcomeFailed,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.raw.Database(ownerDatabase).Collection("patients").UpdateByID(t.Context(), patientID, bson.M{
+		"$set":  bson.M{"version": 2},
+		"$push": bson.M{"changes": bson.M{"version": 2, "time": now, "fields": []string{"microchip"}, "reason": "retention period ended"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	request := s.recordAccess(t, manager, "", letter(ownerID, nil))
+	res, err := s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: request.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Patients []struct {
+			Changes []struct {
+				Version     int
+				ActorSystem bool
+			}
+		}
+		AccessLog []struct {
+			Action       string
+			ActorSubject string
+			ActorSystem  bool
+		}
+	}
+	if err := json.Unmarshal(res.GetReport().GetData(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	subjectless := 0
+	for _, e := range rep.AccessLog {
+		if e.ActorSubject == "" {
+			subjectless++
+			if !e.ActorSystem {
+				t.Errorf("the subjectless %s event is not the system's in the JSON copy", e.Action)
+			}
+		}
+	}
+	if subjectless != 2 {
+		t.Errorf("the JSON copy holds %d subjectless events, want 2", subjectless)
+	}
+	if len(rep.Patients) != 1 || len(rep.Patients[0].Changes) != 2 || !rep.Patients[0].Changes[1].ActorSystem {
+		t.Errorf("the subjectless change is not the system's in the JSON copy: %+v", rep.Patients)
+	}
+	s.documentWithRows(t, manager, request.GetId(), "en", []string{
+		"<td>system</td><td>data erased</td>", "<td>system</td><td>a step of the erasure</td>",
+		"<td>system</td><td>microchip</td><td>retention period ended</td>",
+	})
 }
 
 // documentWithRows reads the access request's readable report in language and fails

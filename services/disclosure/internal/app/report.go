@@ -201,7 +201,29 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	rep.FormerPatients = nonNil(rep.FormerPatients)
 	rep.Consents.Current, rep.Consents.Decisions = nonNil(rep.Consents.Current), nonNil(rep.Consents.Decisions)
 	rep.AccessLog = nonNil(rep.AccessLog)
+	markSystem(&rep)
 	return rep, nil
+}
+
+// markSystem flags each actor the report names the system (domain.IsSystem) as such,
+// an event or a change recorded with no subject too, so that the JSON copy says what
+// the readable one shows.
+func markSystem(rep *Report) {
+	for i, e := range rep.AccessLog {
+		rep.AccessLog[i].ActorSystem = domain.IsSystem(e.ActorSystem, e.ActorSubject)
+	}
+	changes := [][]Change{rep.Owner.Changes}
+	for _, p := range rep.Patients {
+		changes = append(changes, p.Changes)
+	}
+	for _, p := range rep.FormerPatients {
+		changes = append(changes, p.Changes)
+	}
+	for _, cs := range changes {
+		for i, c := range cs {
+			cs[i].ActorSystem = domain.IsSystem(c.ActorSystem, c.ActorSubject)
+		}
+	}
 }
 
 // reportDisclosures reads the owner's whole disclosure log, oldest first, with each
