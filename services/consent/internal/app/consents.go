@@ -281,7 +281,9 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 		return err
 	}
 	caller, _ := auth.FromContext(ctx)
-	c := domain.RestrictionChange{Restricted: restricted, Reason: reason, ActorSubject: caller.Subject, Time: s.now()}
+	c := domain.RestrictionChange{
+		Restricted: restricted, Reason: reason, ActorSubject: caller.Subject, ActorSystem: caller.System, Time: s.now(),
+	}
 	if err := s.repo.SetRestriction(ctx, ownerID, c); err != nil {
 		return err
 	}

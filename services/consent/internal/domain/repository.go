@@ -48,7 +48,11 @@ type RestrictionChange struct {
 	Restricted   bool
 	Reason       string
 	ActorSubject string
-	Time         time.Time
+	// ActorSystem marks the service's own in-process work (auth.Identity.System), which
+	// no token can claim, as an audit event and an owner's change record do: a subject
+	// alone cannot tell it, since a token may carry any.
+	ActorSystem bool
+	Time        time.Time
 }
 
 // Repository stores the owners' ledgers, one document per owner, read by _id. Every

@@ -62,10 +62,12 @@ type entryDoc struct {
 }
 
 type restrictionDoc struct {
-	Restricted   bool      `bson:"restricted"`
-	Reason       string    `bson:"reason"`
-	ActorSubject string    `bson:"actor_subject"`
-	Time         time.Time `bson:"time"`
+	Restricted   bool   `bson:"restricted"`
+	Reason       string `bson:"reason"`
+	ActorSubject string `bson:"actor_subject"`
+	// ActorSystem is left out when false, as in the audit events.
+	ActorSystem bool      `bson:"actor_system,omitempty"`
+	Time        time.Time `bson:"time"`
 }
 
 func optionalTime(t time.Time) *time.Time {

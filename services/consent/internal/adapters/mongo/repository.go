@@ -218,7 +218,7 @@ func (r *Repository) SetRestriction(ctx context.Context, ownerID string, c domai
 	update := bson.M{
 		"$set": bson.M{"restricted": c.Restricted, "updated": at},
 		"$push": bson.M{"restrictions": restrictionDoc{
-			Restricted: c.Restricted, Reason: c.Reason, ActorSubject: c.ActorSubject, Time: at,
+			Restricted: c.Restricted, Reason: c.Reason, ActorSubject: c.ActorSubject, ActorSystem: c.ActorSystem, Time: at,
 		}},
 		"$setOnInsert": bson.M{"entries": bson.A{}, "created": at},
 	}
