@@ -135,7 +135,8 @@ func TestRetentionSweepPermissions(t *testing.T) {
 // provider issued to look like the services' own work (a sweep's subject with a
 // person's name and no role, a service subject whose roles the register does not know,
 // a person with the erasure job's role alone) are not the system: their refused reads
-// of the owner are shown by the name they carry.
+// of the owner are shown by the name they carry. A nurse's token without a name is
+// shown by its role in words, not its subject.
 func TestPeriodicSweepNamedInReport(t *testing.T) {
 	s := start(t, func(c *disclosure.Config) { c.Sweep.Interval = 20 * time.Millisecond })
 	manager := s.as(t, auth.RoleClinicManager)
@@ -155,6 +156,14 @@ func TestPeriodicSweepNamedInReport(t *testing.T) {
 		}
 		s.waitAudited(t, ownerDatabase, bson.M{"action": "rpc.denied", "subject_owner_id": ownerID, "actor_subject": c.Subject})
 	}
+	// A nurse whose token carries no name reads the owner.
+	nameless, err := s.env.Issuer.Mint(devauth.Claims{Subject: "u-nameless-nurse", Roles: []auth.Role{auth.RoleNurse}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.owners.GetOwner(auth.WithOutgoingToken(t.Context(), nameless, ""), &ownerv1.GetOwnerRequest{OwnerId: ownerID}); err != nil {
+		t.Fatal(err)
+	}
 	s.recordAccess(t, manager, "", letter(ownerID, receivedOn(2020, time.March, 2)))
 	s.waitAudited(t, disclosureDatabase, bson.M{"action": "disclosure.retention_sweep", "subject_owner_id": ownerID, "actor_subject": "service:disclosure"})
 	request := s.recordAccess(t, manager, "", letter(ownerID, nil))
@@ -163,15 +172,21 @@ func TestPeriodicSweepNamedInReport(t *testing.T) {
 		rows     []string
 	}{
 		{"fi", []string{"<td>järjestelmä</td><td>säilytysajan päättyneiden tietojen poisto</td>",
-			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (tietojen poiston automaattinen ajo)</td>"}},
+			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (tietojen poiston automaattinen ajo)</td>",
+			"<td>eläinhoitaja</td><td>asiakastietojen katselu</td>"}},
 		{"sv", []string{"<td>systemet</td><td>radering efter lagringstiden</td>",
-			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatisk radering)</td>"}},
+			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatisk radering)</td>",
+			"<td>djurskötare</td><td>kunduppgifterna visade</td>"}},
 		{"en", []string{"<td>system</td><td>removal after the retention period</td>",
-			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatic erasure run)</td>"}},
+			"<td>Matti Meikäläinen</td>", "<td>Maija Meikäläinen</td>", "<td>Teppo Testaaja (automatic erasure run)</td>",
+			"<td>veterinary nurse</td><td>customer details viewed</td>"}},
 	} {
 		doc := s.documentWithRows(t, manager, request.GetId(), tc.language, tc.rows)
 		if strings.Contains(doc, "()") {
 			t.Errorf("%s: the document shows empty roles", tc.language)
+		}
+		if strings.Contains(doc, "u-nameless-nurse") {
+			t.Errorf("%s: the document shows the nameless token's subject", tc.language)
 		}
 	}
 }

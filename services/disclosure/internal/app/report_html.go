@@ -78,7 +78,9 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		"actor": func(system bool, subject, name string, roles []string) string {
 			return domain.ActorText(texts, system, subject, name, roles)
 		},
-		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
+		// Who recorded a consent decision: by name, which the token may lack.
+		"person": func(name string) string { return domain.PersonText(texts, name, nil) },
+		"scope":  func(scope string) string { return domain.ScopeText(texts, scope) },
 		// An event's action and purpose in words, as its resource; the JSON copy
 		// carries them as recorded.
 		"action":   func(a string) string { return domain.ActionText(texts, a) },

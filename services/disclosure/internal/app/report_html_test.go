@@ -163,13 +163,18 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 // language, and the services' own work (recorded with the system flag) the system
 // alone, since the action says what ran; a token whose subject, name or roles look like
 // a sweep's or the job's, or an event recorded before the flag, is shown by its name,
-// and an event recorded with no subject, which no token lacks, is the system's.
+// and an event recorded with no subject, which no token lacks, is the system's. A
+// token without a name is shown by its roles in words, or as a user whose name was not
+// recorded, in the access log, the changes and the consent decisions: never by its
+// subject, an account's id.
 func TestReportNamesEachEventsActor(t *testing.T) {
 	tmpl, err := parseReportTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	// The subject of a token the identity provider gave no name.
+	const nameless = "0190f5a4-3333-7000-8000-000000000003"
 	event := func(service string, system bool, subject, name string, roles ...string) AccessEvent {
 		return AccessEvent{
 			Time: at, Service: service, ActorSystem: system, ActorSubject: subject, ActorName: name, ActorRoles: roles,
@@ -191,15 +196,27 @@ func TestReportNamesEachEventsActor(t *testing.T) {
 			event("owner", false, "service:reporting", "Matti Meikäläinen"),
 			event("owner", false, "u2", "Matti Meikäläinen", "erasure_job"),
 			event("disclosure", false, "", ""),
+			event("owner", false, nameless, "", "nurse"),
+			event("history", false, nameless, ""),
 		},
+		Consents: ConsentLedger{Decisions: []ConsentDecision{
+			{Purpose: "direct_marketing", Decision: "objected", RecordedBy: nameless, RecordTime: at},
+		}},
 	}
+	rep.Patients = []PatientRecord{{ID: "p1", Name: "Musti", Changes: []Change{
+		{Version: 2, Time: at, ActorSubject: nameless, ActorRoles: []string{"veterinarian"}, Fields: []string{"weight"}},
+	}}}
 	for _, tc := range []struct {
 		lang                        domain.Language
 		person, system, job, forged string
+		nurse, vet, unnamed         string
 	}{
-		{domain.LanguageFinnish, "Anna Virtanen (asiakaspalvelu)", "järjestelmä", "(tietojen poiston automaattinen ajo)", "Matti Meikäläinen"},
-		{domain.LanguageSwedish, "Anna Virtanen (kundtjänst)", "systemet", "(automatisk radering)", "Matti Meikäläinen"},
-		{domain.LanguageEnglish, "Anna Virtanen (reception)", "system", "(automatic erasure run)", "Matti Meikäläinen"},
+		{domain.LanguageFinnish, "Anna Virtanen (asiakaspalvelu)", "järjestelmä", "(tietojen poiston automaattinen ajo)", "Matti Meikäläinen",
+			"eläinhoitaja", "eläinlääkäri", "käyttäjä, jonka nimeä ei ole kirjattu"},
+		{domain.LanguageSwedish, "Anna Virtanen (kundtjänst)", "systemet", "(automatisk radering)", "Matti Meikäläinen",
+			"djurskötare", "veterinär", "en användare vars namn inte har registrerats"},
+		{domain.LanguageEnglish, "Anna Virtanen (reception)", "system", "(automatic erasure run)", "Matti Meikäläinen",
+			"veterinary nurse", "veterinarian", "a user whose name was not recorded"},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
@@ -214,13 +231,17 @@ func TestReportNamesEachEventsActor(t *testing.T) {
 				"<td>2026-03-04 10:00</td><td>Erasure job " + tc.job + "</td><td>":       2,
 				"<td>2026-03-04 10:00</td><td>" + tc.forged + "</td><td>":                2,
 				"<td>2026-03-04 10:00</td><td>" + tc.forged + " " + tc.job + "</td><td>": 1,
+				"<td>2026-03-04 10:00</td><td>" + tc.nurse + "</td><td>":                 1,
+				"<td>2026-03-04 10:00</td><td>" + tc.vet + "</td><td>weight</td>":        1,
+				"<td>2026-03-04 10:00</td><td>" + tc.unnamed + "</td><td>":               1,
+				"</td><td>" + tc.unnamed + "</td></tr>":                                  1,
 			}
 			for row, n := range rows {
 				if got := strings.Count(doc, row); got != n {
 					t.Errorf("the document has %d of %s, want %d", got, row, n)
 				}
 			}
-			for _, raw := range []string{"()", "service:", "retention sweep"} {
+			for _, raw := range []string{"()", "service:", "retention sweep", nameless} {
 				if strings.Contains(doc, raw) {
 					t.Errorf("the document shows %q", raw)
 				}

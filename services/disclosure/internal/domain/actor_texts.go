@@ -18,19 +18,30 @@ func IsSystem(system bool, subject string) bool { return system || subject == ""
 // ActorText is who read or changed the owner's data (an audit event's or a change's
 // actor), in words of texts (DocumentTexts): the services' own in-process work
 // (IsSystem) as the system, since the action says what ran; anyone else, a person, a
-// partner's system or the erasure job, by name (or subject when the token gave none)
-// with their roles.
+// partner's system or the erasure job, as PersonText.
 func ActorText(texts map[string]string, system bool, subject, name string, roles []string) string {
 	if IsSystem(system, subject) {
 		return texts["actor.system"]
 	}
+	return PersonText(texts, name, roles)
+}
+
+// PersonText is an actor who is not the system, in words of texts (DocumentTexts): by
+// name with their roles in words, or by the roles alone when the token gave no name;
+// with neither, as a user whose name was not recorded. Never by subject: that is an
+// account's id ("u1", a UUID) and tells the owner nothing, while the roles say who at
+// the clinic it was; the JSON copy carries the subject.
+func PersonText(texts map[string]string, name string, roles []string) string {
 	names := make([]string, len(roles))
 	for i, r := range roles {
 		names[i] = cmp.Or(texts[ValueTextKey(ValueRole, r)], r)
 	}
-	who, as := cmp.Or(name, subject), strings.Join(names, ", ")
-	if as == "" {
-		return who
+	as := strings.Join(names, ", ")
+	switch {
+	case name == "":
+		return cmp.Or(as, texts["actor.unnamed"])
+	case as == "":
+		return name
 	}
-	return who + " (" + as + ")"
+	return name + " (" + as + ")"
 }

@@ -7,13 +7,17 @@ import (
 
 // TestActorText: the services' own work, recorded with the system flag, is the system
 // in the report's language, whatever else it was recorded with; anyone else by name
-// (or subject) with their roles, the erasure job's in words. A token can give any
+// with their roles in words, the erasure job's too, or, when the token gave no name, by
+// the roles alone: never by subject, an account's id that tells the owner nothing. A token can give any
 // subject, name and roles, so none of them makes an actor the system: a person whose
 // token names a sweep's subject with no roles, or holds only the erasure job's role,
 // is shown by their name. An actor recorded with no subject, which no verified token
 // lacks, is the services' own work recorded before the flag.
 func TestActorText(t *testing.T) {
-	const system = "järjestelmä|systemet|system"
+	const (
+		system  = "järjestelmä|systemet|system"
+		unnamed = "käyttäjä, jonka nimeä ei ole kirjattu|en användare vars namn inte har registrerats|a user whose name was not recorded"
+	)
 	tests := []struct {
 		system        bool
 		subject, name string
@@ -23,11 +27,16 @@ func TestActorText(t *testing.T) {
 		{false, "u1", "Anna Virtanen", []string{"reception"}, "Anna Virtanen (asiakaspalvelu)|Anna Virtanen (kundtjänst)|Anna Virtanen (reception)"},
 		{false, "u1", "Anna Virtanen", []string{"veterinarian", "billing"},
 			"Anna Virtanen (eläinlääkäri, laskutus)|Anna Virtanen (veterinär, fakturering)|Anna Virtanen (veterinarian, billing)"},
-		{false, "u1", "", []string{"nurse"}, "u1 (eläinhoitaja)|u1 (djurskötare)|u1 (veterinary nurse)"},
+		// A token without a name: its roles in words, never its subject.
+		{false, "u1", "", []string{"nurse"}, "eläinhoitaja|djurskötare|veterinary nurse"},
+		{false, "0190f5a4-2222-7000-8000-000000000001", "", []string{"veterinarian", "billing"},
+			"eläinlääkäri, laskutus|veterinär, fakturering|veterinarian, billing"},
+		{false, "u1", "", nil, unnamed},
+		{false, "u1", "", []string{}, unnamed},
 		{false, "u1", "Anna Virtanen", []string{"a_later_role"}, "Anna Virtanen (a_later_role)|Anna Virtanen (a_later_role)|Anna Virtanen (a_later_role)"},
 		{false, "u1", "Anna Virtanen", nil, "Anna Virtanen|Anna Virtanen|Anna Virtanen"},
 		{false, "u1", "Anna Virtanen", []string{}, "Anna Virtanen|Anna Virtanen|Anna Virtanen"},
-		{false, "recipient-1", "", []string{"partner"}, "recipient-1 (yhteistyökumppani)|recipient-1 (samarbetspartner)|recipient-1 (partner)"},
+		{false, "recipient-1", "", []string{"partner"}, "yhteistyökumppani|samarbetspartner|partner"},
 		// The services' own work.
 		{true, "service:owner", "retention sweep", nil, system},
 		{true, "service:history", "retention sweep", []string{}, system},
@@ -39,7 +48,7 @@ func TestActorText(t *testing.T) {
 		{false, "history-retention-sweep", "Matti Meikäläinen", nil, "Matti Meikäläinen|Matti Meikäläinen|Matti Meikäläinen"},
 		{false, "service:reporting", "Matti Meikäläinen", nil, "Matti Meikäläinen|Matti Meikäläinen|Matti Meikäläinen"},
 		{false, "service:owner", "retention sweep", nil, "retention sweep|retention sweep|retention sweep"},
-		{false, "history-retention-sweep", "", nil, "history-retention-sweep|history-retention-sweep|history-retention-sweep"},
+		{false, "history-retention-sweep", "", nil, unnamed},
 		{false, "u2", "Matti Meikäläinen", []string{"erasure_job"},
 			"Matti Meikäläinen (tietojen poiston automaattinen ajo)|Matti Meikäläinen (automatisk radering)|Matti Meikäläinen (automatic erasure run)"},
 		// The services' own work recorded before the flag with no actor (an erasure

@@ -17,7 +17,7 @@ func DocumentTextKeys() []string {
 		"label.fields", "label.service", "label.data", "label.basis", "label.resource",
 		"resource.other", "resource.owners", "resource.patient", "resource.visit", "resource.disclosure",
 		"resource.access_requests", "resource.erasure_request", "resource.erasure_requests",
-		"action.other", "actor.system",
+		"action.other", "actor.system", "actor.unnamed",
 	}
 }
 
@@ -47,6 +47,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.erasure_requests": "Dina begäranden om radering",
 			"action.other":              "annan åtgärd",
 			"actor.system":              "systemet",
+			"actor.unnamed":             "en användare vars namn inte har registrerats",
 		}
 	case LanguageEnglish:
 		return map[string]string{
@@ -71,6 +72,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.erasure_requests": "Your erasure requests",
 			"action.other":              "other action",
 			"actor.system":              "system",
+			"actor.unnamed":             "a user whose name was not recorded",
 		}
 	default:
 		return map[string]string{
@@ -95,6 +97,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.erasure_requests": "Poistopyyntösi",
 			"action.other":              "muu toiminto",
 			"actor.system":              "järjestelmä",
+			"actor.unnamed":             "käyttäjä, jonka nimeä ei ole kirjattu",
 		}
 	}
 }
