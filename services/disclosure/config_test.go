@@ -72,7 +72,8 @@ func TestRecordsRetentionConfig(t *testing.T) {
 // TestJobTokenFileRefusedAtStart: the erasure job reads its token file again at every
 // step, but a file the configuration names that cannot be read or holds nothing stops
 // the service at start, as any NAME_FILE does, naming the variable and never the
-// file's contents.
+// file's contents. A file not there yet is the optional Kubernetes Secret before it
+// is first created (an empty folder mounted): the service starts and the job waits.
 func TestJobTokenFileRefusedAtStart(t *testing.T) {
 	dir := t.TempDir()
 	file := func(name, content string) string {
@@ -81,6 +82,11 @@ func TestJobTokenFileRefusedAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		return path
+	}
+	// The optional Secret's volume before the Secret exists: an empty folder.
+	mount := filepath.Join(dir, "job")
+	if err := os.Mkdir(mount, 0o750); err != nil {
+		t.Fatal(err)
 	}
 	pki, err := devpki.Ensure(t.TempDir())
 	if err != nil {
@@ -92,7 +98,8 @@ func TestJobTokenFileRefusedAtStart(t *testing.T) {
 		wantErr string // the error's end; empty: the configuration loads
 	}{
 		{"a token", file("token", "header.payload.signature\n"), ""},
-		{"no such file", filepath.Join(dir, "missing"), "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: no such file or directory"},
+		{"not there yet", filepath.Join(mount, "token"), ""},
+		{"no such folder", filepath.Join(file("plain", "x"), "token"), "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: not a directory"},
 		{"a folder", dir, "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: is a directory"},
 		{"an empty file", file("empty", ""), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "empty") + " is empty"},
 		{"a newline", file("newline", "\n"), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "newline") + " is empty"},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
@@ -78,7 +79,10 @@ type JobConfig struct {
 	// erasure_job role), read again on every use so that a renewed token is picked
 	// up. Empty: erasure requests are refused with FAILED_PRECONDITION, so a
 	// deployment must set it (deploy/validate reads the deploy tag). A file named
-	// but unreadable or empty stops the service at start, as any NAME_FILE does.
+	// but unreadable or empty stops the service at start, as any NAME_FILE does; a
+	// file not there yet does not: the Kubernetes Secret that holds it is optional
+	// and renewed from outside (OPERATIONS), and until it exists the job's steps wait
+	// (JOB_CREDENTIALS_UNAVAILABLE) while the service serves everything else.
 	TokenFile string `env:"DISCLOSURE_JOB_TOKEN_FILE" deploy:"required"`
 	// Poll is how often the worker looks for due jobs (new ones start at once).
 	Poll time.Duration `env:"DISCLOSURE_JOB_POLL_INTERVAL" envDefault:"5s"`
@@ -92,11 +96,12 @@ type JobConfig struct {
 // jobTokenVariable is the variable TokenFile is read from, named in its errors.
 const jobTokenVariable = "DISCLOSURE_JOB_TOKEN_FILE"
 
-// Validate checks the job's timings and that its token file holds a token.
+// Validate checks the job's timings and that its token file, once it exists, holds a
+// token.
 func (c JobConfig) Validate() error {
 	var errs []error
 	if c.TokenFile != "" {
-		if _, err := config.ReadSecretFile(jobTokenVariable, c.TokenFile); err != nil {
+		if _, err := config.ReadSecretFile(jobTokenVariable, c.TokenFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
@@ -118,20 +123,20 @@ func (c Config) Validate() error {
 	if c.OwnerAddr == "" {
 		errs = append(errs, errors.New("OWNER_GRPC_TARGET is required"))
 	}
-	if err := c.OwnerTLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("OWNER_: %w", err))
+	if err := c.OwnerTLS.Validate("OWNER_"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ConsentAddr == "" {
 		errs = append(errs, errors.New("CONSENT_GRPC_TARGET is required"))
 	}
-	if err := c.ConsentTLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("CONSENT_: %w", err))
+	if err := c.ConsentTLS.Validate("CONSENT_"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.HistoryAddr == "" {
 		errs = append(errs, errors.New("HISTORY_GRPC_TARGET is required"))
 	}
-	if err := c.HistoryTLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("HISTORY_: %w", err))
+	if err := c.HistoryTLS.Validate("HISTORY_"); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.Job.Validate())
 	if c.Retention != (retention.Policy{}) {
