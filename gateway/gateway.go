@@ -114,11 +114,11 @@ func (c Config) Validate() error {
 	if c.BackendTimeout < 0 {
 		errs = append(errs, errors.New("GATEWAY_BACKEND_TIMEOUT must not be negative"))
 	}
-	if err := c.TLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("GATEWAY_: %w", err))
+	if err := c.TLS.Validate("GATEWAY_"); err != nil {
+		errs = append(errs, err)
 	}
-	if err := c.BackendTLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("BACKEND_: %w", err))
+	if err := c.BackendTLS.Validate("BACKEND_"); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.Auth.Validate(), c.Metrics.Validate())
 	for _, b := range backends() {

@@ -53,8 +53,8 @@ func (c Config) Validate() error {
 	if c.OwnerAddr == "" {
 		errs = append(errs, errors.New("OWNER_GRPC_TARGET is required"))
 	}
-	if err := c.OwnerTLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("OWNER_: %w", err))
+	if err := c.OwnerTLS.Validate("OWNER_"); err != nil {
+		errs = append(errs, err)
 	}
 	if ttl := c.OwnerStatusTTL; ttl != 0 && (ttl < app.MinOwnerStatusTTL || ttl > maxOwnerStatusTTL) {
 		errs = append(errs, fmt.Errorf("OWNER_STATUS_TTL must be 0 or between %s and %s, got %s",

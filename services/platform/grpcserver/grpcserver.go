@@ -57,7 +57,7 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("GRPC_SHUTDOWN_GRACE must not be negative"))
 	}
-	if err := c.TLS.ValidateServer(); err != nil {
+	if err := c.TLS.ValidateServer(""); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

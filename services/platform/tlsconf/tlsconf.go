@@ -31,16 +31,17 @@ type Files struct {
 // Validate checks that the combination of files makes sense and that each file
 // can be read and holds what it should (a certificate and its key, CA
 // certificates): a service checks its files so with its configuration, before any
-// network work, and the message names the variable.
-func (f Files) Validate() error {
-	_, err := f.load()
+// network work, and the message names the variable: the files' own, after prefix
+// ("OWNER_" for OWNER_TLS_CERT_FILE; "" for the service's own TLS_CERT_FILE).
+func (f Files) Validate(prefix string) error {
+	_, err := f.load(prefix)
 	return err
 }
 
 // ValidateServer is Validate for a server's files, which must name a certificate
 // and its key: a server serves over TLS only.
-func (f Files) ValidateServer() error {
-	_, err := f.loadServer()
+func (f Files) ValidateServer(prefix string) error {
+	_, err := f.loadServer(prefix)
 	return err
 }
 
@@ -50,29 +51,31 @@ type contents struct {
 	pool *x509.CertPool
 }
 
-// load reads and parses the files named, after checking their combination.
-func (f Files) load() (contents, error) {
+// load reads and parses the files named, after checking their combination; its
+// messages name the variables after prefix.
+func (f Files) load(prefix string) (contents, error) {
+	certVar, keyVar, caVar, authVar := prefix+"TLS_CERT_FILE", prefix+"TLS_KEY_FILE", prefix+"TLS_CA_FILE", prefix+"TLS_CLIENT_AUTH"
 	var errs []error
 	if (f.CertFile == "") != (f.KeyFile == "") {
-		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
+		errs = append(errs, fmt.Errorf("%s and %s must be set together", certVar, keyVar))
 	}
 	switch f.ClientAuth {
 	case "", ClientAuthVerifyIfGiven:
 	case ClientAuthRequire:
 		if f.CAFile == "" {
-			errs = append(errs, errors.New("TLS_CLIENT_AUTH=require needs TLS_CA_FILE"))
+			errs = append(errs, fmt.Errorf("%s=require needs %s", authVar, caVar))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("TLS_CLIENT_AUTH: %q is not one of %s, %s", f.ClientAuth, ClientAuthRequire, ClientAuthVerifyIfGiven))
+		errs = append(errs, fmt.Errorf("%s: %q is not one of %s, %s", authVar, f.ClientAuth, ClientAuthRequire, ClientAuthVerifyIfGiven))
 	}
 	var c contents
-	certPEM, certErr := readNamed("TLS_CERT_FILE", f.CertFile)
-	keyPEM, keyErr := readNamed("TLS_KEY_FILE", f.KeyFile)
+	certPEM, certErr := readNamed(certVar, f.CertFile)
+	keyPEM, keyErr := readNamed(keyVar, f.KeyFile)
 	errs = append(errs, certErr, keyErr)
 	if certPEM != nil && keyPEM != nil {
 		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("TLS_CERT_FILE and TLS_KEY_FILE: %w", err))
+			errs = append(errs, fmt.Errorf("%s and %s: %w", certVar, keyVar, err))
 		} else {
 			c.cert = &cert
 		}
@@ -80,7 +83,7 @@ func (f Files) load() (contents, error) {
 	if f.CAFile != "" {
 		pool, err := LoadPool(f.CAFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("TLS_CA_FILE: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", caVar, err))
 		}
 		c.pool = pool
 	}
@@ -88,10 +91,10 @@ func (f Files) load() (contents, error) {
 }
 
 // loadServer is load for a server, which needs a certificate.
-func (f Files) loadServer() (contents, error) {
-	c, err := f.load()
+func (f Files) loadServer(prefix string) (contents, error) {
+	c, err := f.load(prefix)
 	if f.CertFile == "" && f.KeyFile == "" {
-		err = errors.Join(err, errors.New("TLS_CERT_FILE and TLS_KEY_FILE are required: a server serves over TLS only"))
+		err = errors.Join(err, fmt.Errorf("%sTLS_CERT_FILE and %sTLS_KEY_FILE are required: a server serves over TLS only", prefix, prefix))
 	}
 	return c, err
 }
@@ -112,7 +115,7 @@ func readNamed(variable, path string) ([]byte, error) {
 // ServerConfig returns a TLS 1.2+ server configuration presenting CertFile
 // and verifying client certificates against CAFile as ClientAuth says.
 func (f Files) ServerConfig() (*tls.Config, error) {
-	c, err := f.loadServer()
+	c, err := f.loadServer("")
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +138,7 @@ func (f Files) ServerConfig() (*tls.Config, error) {
 // system roots when empty) and presenting CertFile as client certificate
 // when set.
 func (f Files) ClientConfig() (*tls.Config, error) {
-	c, err := f.load()
+	c, err := f.load("")
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := files
 			tt.mutate(&f)
-			err := f.Validate()
+			err := f.Validate("")
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("Validate: %v", err)
@@ -134,7 +135,28 @@ func TestServerConfigNeedsCertificate(t *testing.T) {
 	if _, err := (tlsconf.Files{}).ServerConfig(); err == nil || err.Error() != want {
 		t.Fatalf("ServerConfig without certificate = %v, want %q", err, want)
 	}
-	if err := (tlsconf.Files{}).ValidateServer(); err == nil || err.Error() != want {
+	if err := (tlsconf.Files{}).ValidateServer(""); err == nil || err.Error() != want {
 		t.Fatalf("ValidateServer without certificate = %v, want %q", err, want)
+	}
+}
+
+// TestValidateNamesPrefixedVariables: a peer's files are named by their own variables
+// on every line of the message (OWNER_TLS_KEY_FILE, not the service's TLS_KEY_FILE).
+func TestValidateNamesPrefixedVariables(t *testing.T) {
+	dir := t.TempDir()
+	err := tlsconf.Files{CertFile: dir, KeyFile: dir, CAFile: dir, ClientAuth: "sometimes"}.Validate("OWNER_")
+	if err == nil {
+		t.Fatal("Validate of folders = nil")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, want := range []string{"OWNER_TLS_CLIENT_AUTH: ", "OWNER_TLS_CERT_FILE: ", "OWNER_TLS_KEY_FILE: ", "OWNER_TLS_CA_FILE: "} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) }) {
+			t.Errorf("no line starts %q in %q", want, err)
+		}
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "OWNER_") {
+			t.Errorf("line %q names no OWNER_ variable", l)
+		}
 	}
 }
