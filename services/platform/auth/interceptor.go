@@ -17,6 +17,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/identitycode"
+	"github.com/lillvet/register/services/platform/visibletext"
 )
 
 // DeniedFunc is told about every authenticated call the policy refused, so
@@ -147,13 +148,10 @@ func checkPurpose(ctx context.Context) error {
 // reorder the text around them.
 func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
-// saysNothing reports a purpose that is stated but has no letter or digit; a blank
-// one states none, and the policy decides whether one is needed.
-func saysNothing(p string) bool {
-	return strings.TrimSpace(p) != "" && !strings.ContainsFunc(p, func(r rune) bool {
-		return unicode.IsLetter(r) || unicode.IsDigit(r)
-	})
-}
+// saysNothing reports a purpose that is stated but has no letter or digit that
+// displays (a Hangul filler is a letter that displays as nothing); a blank one states
+// none, and the policy decides whether one is needed.
+func saysNothing(p string) bool { return strings.TrimSpace(p) != "" && visibletext.SaysNothing(p) }
 
 // bearer reads the one value it needs: metadata.FromIncomingContext would copy
 // every key and value of the call's metadata.

@@ -115,6 +115,7 @@ func TestInterceptorRefusesBadPurpose(t *testing.T) {
 		{"bidi override", auth.RoleMaintainer, []string{bin, "\u202e"}},
 		{"format character in words", auth.RoleMaintainer, []string{bin, "Häiriö\u202eselvitys"}},
 		{"punctuation only", auth.RoleMaintainer, []string{text, "-"}},
+		{"Hangul fillers only", auth.RoleMaintainer, []string{bin, "\u3164\u3164"}},
 		{"role that needs no purpose states nothing", auth.RoleReception, []string{text, " . "}},
 		// Which of two purposes the audit would record cannot be known.
 		{"both keys", auth.RoleMaintainer, []string{text, "incident 7", bin, "Häiriöselvitys"}},

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/lillvet/register/services/platform/visibletext"
 )
 
 // checkChars maps DDMMYYNNN mod 31 to the check character. The letters G, I, O, Q
@@ -243,7 +245,7 @@ const (
 )
 
 // fold reads text character by character: the characters that display as nothing
-// (see ignorable) are dropped and remembered in gap, a combining mark on a letter or
+// (visibletext.Ignorable) are dropped and remembered in gap, a combining mark on a letter or
 // digit (the keycap of "1️⃣", an accent) is read as part of that character, each
 // other character is replaced by its NFKC form (full-width "１" by "1"), and every
 // dash (category Pd, and the minus sign) by "-". A byte that is not UTF-8 becomes
@@ -268,7 +270,7 @@ func fold(text string) folded {
 		switch {
 		case r == softHyphen:
 			dropped |= afterFormat | afterSoftHyphen
-		case ignorable(r):
+		case visibletext.Ignorable(r):
 			dropped |= afterFormat
 		case onAlnum && unicode.In(r, unicode.Mn, unicode.Me):
 			// The mark becomes part of the character it sits on, so that a code
@@ -294,13 +296,6 @@ func fold(text string) folded {
 		i += width
 	}
 	return folded{text: string(out), from: from, to: to, gap: gap}
-}
-
-// ignorable reports the characters that display as nothing: format characters (Cf)
-// and the rest of Unicode's default ignorable code points, such as variation
-// selectors, the combining grapheme joiner and the Hangul fillers.
-func ignorable(r rune) bool {
-	return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // softHyphen is the word processor's optional hyphen: invisible unless a line breaks

@@ -80,7 +80,9 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		},
 		// Who recorded a consent decision: by name, which the token may lack.
 		"person": func(name string) string { return domain.PersonText(texts, name, nil) },
-		"scope":  func(scope string) string { return domain.ScopeText(texts, scope) },
+		// Who corrected a visit or recorded a communication.
+		"staff": func(s StaffMember) string { return staffText(texts, s) },
+		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
 		// An event's action and purpose in words, as its resource; the JSON copy
 		// carries them as recorded.
 		"action":   func(a string) string { return domain.ActionText(texts, a) },
@@ -100,4 +102,19 @@ func valueName(texts map[string]string, field, value string) string {
 		return ""
 	}
 	return cmp.Or(texts[domain.ValueTextKey(field, value)], value)
+}
+
+// staffText is a member of staff the history service recorded from their token, as
+// domain.PersonText: by name with their role in words. That service records the
+// token's subject as the name when the token gave none, and the report never shows a
+// subject, so such a name is none.
+func staffText(texts map[string]string, s StaffMember) string {
+	name, roles := s.Name, []string{s.Role}
+	if name == s.Subject {
+		name = ""
+	}
+	if s.Role == "" {
+		roles = nil
+	}
+	return domain.PersonText(texts, name, roles)
 }

@@ -2,7 +2,10 @@ package domain
 
 import (
 	"cmp"
+	"slices"
 	"strings"
+
+	"github.com/lillvet/register/services/platform/visibletext"
 )
 
 // IsSystem reports whether an actor recorded with the system flag and subject was the
@@ -27,11 +30,12 @@ func ActorText(texts map[string]string, system bool, subject, name string, roles
 }
 
 // PersonText is an actor who is not the system, in words of texts (DocumentTexts): by
-// name with their roles in words, or by the roles alone when the token gave no name;
-// with neither, as a user whose name was not recorded. Never by subject: that is an
-// account's id ("u1", a UUID) and tells the owner nothing, while the roles say who at
-// the clinic it was; the JSON copy carries the subject.
+// name (shownName) with their roles in words, or by the roles alone when the token gave
+// no name the report can show; with neither, as a user whose name was not recorded.
+// Never by subject: that is an account's id ("u1", a UUID) and tells the owner nothing,
+// while the roles say who at the clinic it was; the JSON copy carries the subject.
 func PersonText(texts map[string]string, name string, roles []string) string {
+	name = shownName(name)
 	names := make([]string, len(roles))
 	for i, r := range roles {
 		names[i] = cmp.Or(texts[ValueTextKey(ValueRole, r)], r)
@@ -44,4 +48,29 @@ func PersonText(texts map[string]string, name string, roles []string) string {
 		return name
 	}
 	return name + " (" + as + ")"
+}
+
+// shownName is a name a token gave, as the readable report shows it: as it reads
+// (visibletext.Shown, which also keeps a direction override from showing its letters
+// in another order), or none when it reads as nothing (a zero-width space, blanks) or
+// as the system in any of the report's languages, in any case. Either would hide who
+// acted: an empty cell names no one, and the system's word passes a person off as the
+// services' own work. Treating such a name as none needs no words of its own and
+// cannot be mistaken for the system: the actor reads as their roles in words or as a
+// user whose name was not recorded, while the JSON copy keeps the name as recorded.
+// The report judges names rather than the token verifier because the records hold
+// names the verifier let through before, and the history service's too; the system's
+// words are the report's, and the audit keeps what a token said.
+func shownName(name string) string {
+	name = visibletext.Shown(name)
+	if visibletext.SaysNothing(name) || readsAsSystem(name) {
+		return ""
+	}
+	return name
+}
+
+// readsAsSystem reports a name that reads as the report's word for the system in one
+// of its languages: a Finnish owner may read the English report.
+func readsAsSystem(name string) bool {
+	return slices.ContainsFunc(Languages(), func(l Language) bool { return strings.EqualFold(name, systemText(l)) })
 }

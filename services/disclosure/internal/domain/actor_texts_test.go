@@ -11,7 +11,9 @@ import (
 // the roles alone: never by subject, an account's id that tells the owner nothing. A token can give any
 // subject, name and roles, so none of them makes an actor the system: a person whose
 // token names a sweep's subject with no roles, or holds only the erasure job's role,
-// is shown by their name. An actor recorded with no subject, which no verified token
+// is shown by their name. Nor can a name make a person read as the system or as no one:
+// a name that reads as the system's word in any of the report's languages, or as
+// nothing, is no name. An actor recorded with no subject, which no verified token
 // lacks, is the services' own work recorded before the flag.
 func TestActorText(t *testing.T) {
 	const (
@@ -51,6 +53,25 @@ func TestActorText(t *testing.T) {
 		{false, "history-retention-sweep", "", nil, unnamed},
 		{false, "u2", "Matti Meikäläinen", []string{"erasure_job"},
 			"Matti Meikäläinen (tietojen poiston automaattinen ajo)|Matti Meikäläinen (automatisk radering)|Matti Meikäläinen (automatic erasure run)"},
+		// Names that read as nothing, or as the system in any of the report's
+		// languages, in any case and around characters that display as nothing, are
+		// no name: the roles in words, or a user whose name was not recorded.
+		{false, "u-mallory", "järjestelmä", nil, unnamed},
+		{false, "u-mallory", "järjestelmä", []string{"a_later_role"}, "a_later_role|a_later_role|a_later_role"},
+		{false, "u-mallory", " Järjestelmä ", []string{"reception"}, "asiakaspalvelu|kundtjänst|reception"},
+		{false, "u-mallory", "SYSTEMET", nil, unnamed},
+		{false, "u-mallory", "System", nil, unnamed},
+		{false, "u-mallory", "\u200bsys\u200btem\u2060", nil, unnamed},
+		{false, "u-mallory", "ja\u0308rjestelma\u0308", nil, unnamed},
+		{false, "u-mallory", "\u200b", nil, unnamed},
+		{false, "u-mallory", "\u200b", []string{"reception"}, "asiakaspalvelu|kundtjänst|reception"},
+		{false, "u-mallory", " \t\u00a0", nil, unnamed},
+		{false, "u-mallory", "\u3164", []string{"nurse"}, "eläinhoitaja|djurskötare|veterinary nurse"},
+		// A name is shown as it reads: a direction override cannot turn its letters
+		// into the system's word, and one that only contains the word is a name.
+		{false, "u-mallory", "\u202eametsejräj", nil, "ametsejräj|ametsejräj|ametsejräj"},
+		{false, "u1", "\u200bAnna Virtanen ", []string{"reception"}, "Anna Virtanen (asiakaspalvelu)|Anna Virtanen (kundtjänst)|Anna Virtanen (reception)"},
+		{false, "u1", "Järjestelmä Oy", nil, "Järjestelmä Oy|Järjestelmä Oy|Järjestelmä Oy"},
 		// The services' own work recorded before the flag with no actor (an erasure
 		// step taken without the job's token): no token lacks a subject.
 		{false, "", "", nil, system},
@@ -61,6 +82,11 @@ func TestActorText(t *testing.T) {
 		for i, lang := range []Language{LanguageFinnish, LanguageSwedish, LanguageEnglish} {
 			if got := ActorText(DocumentTexts(lang), tt.system, tt.subject, tt.name, tt.roles); got != want[i] {
 				t.Errorf("%s: %v %q %q %v = %q, want %q", lang, tt.system, tt.subject, tt.name, tt.roles, got, want[i])
+			}
+			// PersonText, which names who recorded a consent decision or corrected a
+			// visit, shows anyone but the system alike.
+			if got := PersonText(DocumentTexts(lang), tt.name, tt.roles); !IsSystem(tt.system, tt.subject) && got != want[i] {
+				t.Errorf("%s: PersonText %q %v = %q, want %q", lang, tt.name, tt.roles, got, want[i])
 			}
 		}
 	}

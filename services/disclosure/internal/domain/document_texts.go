@@ -46,7 +46,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.access_requests": "Dina begäranden om tillgång", "resource.erasure_request": "Begäran om radering",
 			"resource.erasure_requests": "Dina begäranden om radering",
 			"action.other":              "annan åtgärd",
-			"actor.system":              "systemet",
+			"actor.system":              systemText(LanguageSwedish),
 			"actor.unnamed":             "en användare vars namn inte har registrerats",
 		}
 	case LanguageEnglish:
@@ -71,7 +71,7 @@ func documentTexts(lang Language) map[string]string {
 			"resource.access_requests": "Your access requests", "resource.erasure_request": "Erasure request",
 			"resource.erasure_requests": "Your erasure requests",
 			"action.other":              "other action",
-			"actor.system":              "system",
+			"actor.system":              systemText(LanguageEnglish),
 			"actor.unnamed":             "a user whose name was not recorded",
 		}
 	default:
@@ -96,9 +96,22 @@ func documentTexts(lang Language) map[string]string {
 			"resource.access_requests": "Tarkastuspyyntösi", "resource.erasure_request": "Poistopyyntö",
 			"resource.erasure_requests": "Poistopyyntösi",
 			"action.other":              "muu toiminto",
-			"actor.system":              "järjestelmä",
+			"actor.system":              systemText(LanguageFinnish),
 			"actor.unnamed":             "käyttäjä, jonka nimeä ei ole kirjattu",
 		}
+	}
+}
+
+// systemText is the report's word for the services' own work in lang, which no
+// person's name may read as (PersonText).
+func systemText(lang Language) string {
+	switch lang {
+	case LanguageSwedish:
+		return "systemet"
+	case LanguageEnglish:
+		return "system"
+	default:
+		return "järjestelmä"
 	}
 }
 

@@ -41,7 +41,8 @@ const erasureRequestKey = "erasure request"
 // service wrote it itself (a registration, the retention sweep, an erasure request, a
 // transfer taken back, …): those are stored in English, and a change the system made
 // says what it was by its reason alone. Any other reason is what staff typed and is
-// shown as written.
+// shown as written; one staff typed that is exactly one of the service's ("registered")
+// is translated too, since nothing recorded tells the two apart.
 func ChangeReasonText(texts map[string]string, reason string) string {
 	if name := texts[ValueTextKey(ValueChangeReason, reason)]; name != "" {
 		return name
