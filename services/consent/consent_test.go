@@ -264,6 +264,49 @@ func TestRetriedRecordIsOneEntry(t *testing.T) {
 	}
 }
 
+// TestRequestIDReusedForAnotherDecision: a request id already used is refused for a
+// decision that differs in any field the client set, so that a renewed grant sent under
+// the old grant's id is never answered with the expired grant as if it were recorded.
+func TestRequestIDReusedForAnotherDecision(t *testing.T) {
+	s := start(t)
+	ctx := s.as(t, auth.RoleReception)
+	expired := func() *consentv1.ConsentDecision {
+		d := decision(kennel, "", granted)
+		d.EffectiveTime = timestamppb.New(time.Now().Add(-48 * time.Hour))
+		d.ValidUntil = timestamppb.New(time.Now().Add(-24 * time.Hour))
+		return d
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*consentv1.ConsentDecision)
+	}{
+		{"renewed for a year", func(d *consentv1.ConsentDecision) {
+			d.EffectiveTime, d.ValidUntil = nil, timestamppb.New(time.Now().AddDate(1, 0, 0))
+		}},
+		{"renewed without an end", func(d *consentv1.ConsentDecision) { d.EffectiveTime, d.ValidUntil = nil, nil }},
+		{"another form", func(d *consentv1.ConsentDecision) { d.EvidenceRef = "form-18" }},
+		{"another statement", func(d *consentv1.ConsentDecision) { d.StatementVersion = "2026-02" }},
+		{"given in person", func(d *consentv1.ConsentDecision) { d.Method, d.EvidenceRef = consentv1.Method_METHOD_IN_PERSON, "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := s.newOwner(t, "Uusija")
+			const rid = "kennel-grant"
+			if _, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: id, RequestId: rid, Decision: expired()}); err != nil {
+				t.Fatal(err)
+			}
+			again := expired()
+			tc.change(again)
+			_, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: id, RequestId: rid, Decision: again})
+			if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(fmt.Sprint(st.Details()), "REQUEST_ID_REUSED") {
+				t.Fatalf("the request id reused: %v", st)
+			}
+			if res := s.check(t, id, kennel, ""); res.GetReason() != consentv1.Reason_REASON_EXPIRED {
+				t.Fatalf("check after the refusal: %v, want the first grant's expiry", res.GetReason())
+			}
+		})
+	}
+}
+
 // TestDecisionSequences records each sequence for a fresh owner through the API and
 // checks the verdict, for opt-out and opt-in purposes alike.
 func TestDecisionSequences(t *testing.T) {

@@ -60,8 +60,9 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 		return domain.Entry{}, fmt.Errorf("record a decision of owner %s: %w", in.OwnerID, err)
 	}
 	// A retry repeats the decision; a request id reused for another one must not be
-	// answered as if that one were recorded (a withdrawal would silently not be).
-	if stored.Purpose != e.Purpose || stored.Scope != e.Scope || stored.Decision != e.Decision {
+	// answered as if that one were recorded (a withdrawal would silently not be, a
+	// renewed grant would be answered with the expired one).
+	if !domain.SameRequest(stored, e, in.Entry.EffectiveAt) {
 		return domain.Entry{}, apperr.RequestIDReused("another decision of this owner")
 	}
 	return stored, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+stored.ID, in.OwnerID)

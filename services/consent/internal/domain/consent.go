@@ -211,6 +211,36 @@ func ValidateEntry(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 	validateTimes(e, prefix, now, v)
 }
 
+// SameRequest reports whether stored, the entry a request id already recorded, is what
+// e (validated) asks to record: the same purpose, scope, decision, method, evidence
+// reference, statement version and validity, and, when the client set it (given is its
+// effective time as sent, zero when unset), the same effective time. A retry must find
+// its entry; a request id reused for another decision (a renewed grant, a later
+// withdrawal) must not be answered with the first as if the second were recorded.
+func SameRequest(stored, e Entry, given time.Time) bool {
+	return stored.Purpose == e.Purpose && stored.Scope == e.Scope && stored.Decision == e.Decision &&
+		stored.Method == e.Method && stored.EvidenceRef == e.EvidenceRef &&
+		stored.StatementVersion == e.StatementVersion &&
+		stored.ValidFrom.Equal(e.ValidFrom) && stored.ValidUntil.Equal(e.ValidUntil) &&
+		sameEffectiveTime(stored, given)
+}
+
+// sameEffectiveTime reports whether given, the effective time a client sent, is the
+// stored entry's. A prohibition sent with a client clock up to maxClockSkew ahead was
+// stored as taking effect when it was recorded (validateTimes), which a retry sent
+// after that instant does not repeat.
+func sameEffectiveTime(stored Entry, given time.Time) bool {
+	if given.IsZero() {
+		return true
+	}
+	given = storedTime(given)
+	if stored.EffectiveAt.Equal(given) {
+		return true
+	}
+	clamped := stored.Decision != DecisionGranted && stored.EffectiveAt.Equal(stored.RecordedAt)
+	return clamped && given.After(stored.RecordedAt) && !given.After(stored.RecordedAt.Add(maxClockSkew))
+}
+
 func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationError) {
 	if e.EffectiveAt.IsZero() {
 		e.EffectiveAt = now

@@ -174,3 +174,49 @@ func fuzzTime(n int64) time.Time {
 		return time.Unix(0, n)
 	}
 }
+
+// TestSameRequest: an entry stored under a request id answers a retry that sends the
+// same decision, and nothing that differs in a field the client set.
+func TestSameRequest(t *testing.T) {
+	stored := validEntry()
+	var v apperr.ValidationError
+	ValidateEntry(&stored, "d", testNow, &v)
+	stored.RecordedAt = testNow
+	// A withdrawal sent 30 s ahead of the service's clock took effect when recorded.
+	ahead := testNow.Add(30 * time.Second)
+	aheadStored := Entry{Purpose: PurposeKennelClubDisclosure, Decision: DecisionWithdrawn, Method: MethodPhone,
+		EffectiveAt: testNow, RecordedAt: testNow}
+	for _, tc := range []struct {
+		name   string
+		stored Entry
+		change func(*Entry)
+		given  time.Time
+		same   bool
+	}{
+		{"retry", stored, func(*Entry) {}, time.Time{}, true},
+		{"retry naming the effective time", stored, func(*Entry) {}, testNow, true},
+		{"retry naming it in another zone and finer", stored, func(*Entry) {},
+			testNow.In(time.FixedZone("EET", 2*60*60)).Add(time.Microsecond), true},
+		{"another effective time", stored, func(*Entry) {}, testNow.Add(time.Hour), false},
+		{"another purpose", stored, func(e *Entry) { e.Purpose = PurposeKennelClubDisclosure }, time.Time{}, false},
+		{"another scope", stored, func(e *Entry) { e.Scope = "0190f5a4-1f00-7000-8000-0000000000b2" }, time.Time{}, false},
+		{"another decision", stored, func(e *Entry) { e.Decision = DecisionWithdrawn }, time.Time{}, false},
+		{"another method", stored, func(e *Entry) { e.Method = MethodEmail }, time.Time{}, false},
+		{"another evidence", stored, func(e *Entry) { e.EvidenceRef = "form-118" }, time.Time{}, false},
+		{"another statement version", stored, func(e *Entry) { e.StatementVersion = "2026-02" }, time.Time{}, false},
+		{"a renewal", stored, func(e *Entry) { e.ValidUntil = e.ValidUntil.AddDate(1, 0, 0) }, time.Time{}, false},
+		{"another start", stored, func(e *Entry) { e.ValidFrom = testNow }, time.Time{}, false},
+		{"prohibition sent ahead, retried later", aheadStored, func(*Entry) {}, ahead, true},
+		{"prohibition sent too far ahead", aheadStored, func(*Entry) {}, testNow.Add(2 * time.Minute), false},
+		{"prohibition sent earlier", aheadStored, func(*Entry) {}, testNow.Add(-time.Second), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := tc.stored
+			e.RecordedAt = time.Time{}
+			tc.change(&e)
+			if got := SameRequest(tc.stored, e, tc.given); got != tc.same {
+				t.Fatalf("SameRequest = %v, want %v", got, tc.same)
+			}
+		})
+	}
+}
