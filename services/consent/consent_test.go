@@ -595,6 +595,39 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
+// TestOnlyTheClinicManagerLiftsARestriction: the erasure job "may restrict and erase
+// an owner in each service ... and read nothing" (DATA_PROTECTION.md); a lift is the
+// clinic manager's, and one refused leaves the owner restricted.
+func TestOnlyTheClinicManagerLiftsARestriction(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Nostaja")
+	set := func(role auth.Role, restricted bool) error {
+		_, err := s.consent.SetOwnerRestriction(s.as(t, role), &consentv1.SetOwnerRestrictionRequest{
+			OwnerId: id, Restricted: restricted, Reason: "erasure request " + jobOne,
+		})
+		return err
+	}
+	for _, tc := range []struct {
+		name       string
+		role       auth.Role
+		restricted bool
+		want       codes.Code
+		reason     consentv1.Reason
+	}{
+		{"the erasure job restricts", auth.RoleErasureJob, true, codes.OK, consentv1.Reason_REASON_OWNER_RESTRICTED},
+		{"the erasure job lifts", auth.RoleErasureJob, false, codes.PermissionDenied, consentv1.Reason_REASON_OWNER_RESTRICTED},
+		{"the clinic manager lifts", auth.RoleClinicManager, false, codes.OK, consentv1.Reason_REASON_DEFAULT_OPT_OUT},
+		{"the clinic manager restricts", auth.RoleClinicManager, true, codes.OK, consentv1.Reason_REASON_OWNER_RESTRICTED},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, set(tc.role, tc.restricted), tc.want)
+			if got := s.check(t, id, stats, "").GetReason(); got != tc.reason {
+				t.Fatalf("statistics now: %v, want %v", got, tc.reason)
+			}
+		})
+	}
+}
+
 // TestEveryAccessIsAudited reads the audit collection after the service has drained its
 // queue: one event per read or change, the filter's one for each existing owner named.
 func TestEveryAccessIsAudited(t *testing.T) {

@@ -268,7 +268,12 @@ func checkedResource(purpose domain.Purpose, scope string) string {
 }
 
 // SetRestriction sets or lifts the consent service's restriction of an existing owner.
+// Only the clinic manager lifts one: the erasure job may restrict and erase
+// (DATA_PROTECTION.md), and its long-lived token must not undo a restriction.
 func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted bool, reason string) error {
+	if caller, _ := auth.FromContext(ctx); !restricted && !caller.Has(auth.RoleClinicManager) {
+		return fmt.Errorf("lift the restriction of owner %s: only the clinic manager lifts one: %w", ownerID, apperr.ErrPermissionDenied)
+	}
 	var v apperr.ValidationError
 	reason = strings.TrimSpace(reason)
 	if reason == "" {

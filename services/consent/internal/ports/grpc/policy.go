@@ -36,7 +36,7 @@ func Policy() auth.Policy {
 		// maintainer runs one only with a stated purpose.
 		m("FilterConsents"): {Roles: exporters, WithPurpose: maintainer},
 		// The clinic manager handling a customer's request, and the erasure job, which
-		// may do nothing else here.
+		// may do nothing else here, and lift no restriction (app.SetRestriction).
 		m("SetOwnerRestriction"): {Roles: rightsAndJob},
 		m("EraseOwnerData"):      {Roles: rightsAndJob},
 	}

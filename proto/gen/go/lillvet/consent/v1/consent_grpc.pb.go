@@ -52,8 +52,9 @@ type ConsentServiceClient interface {
 	// and statistics exports. At most 10,000 owners a call.
 	FilterConsents(ctx context.Context, in *FilterConsentsRequest, opts ...grpc.CallOption) (*FilterConsentsResponse, error)
 	// Sets or lifts the consent service's own restriction of an owner (an erasure or
-	// objection pending): a restricted owner is allowed nothing. Called by the erasure and
-	// objection job; not exposed over REST.
+	// objection pending): a restricted owner is allowed nothing. The erasure job restricts;
+	// only the clinic manager lifts (the job's lift is PERMISSION_DENIED). Not exposed
+	// over REST.
 	SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error)
 	// Erases an owner's ledger and keeps, without any personal data, the fact of each
 	// objection to direct marketing (per channel) as a suppression record, so that an
@@ -165,8 +166,9 @@ type ConsentServiceServer interface {
 	// and statistics exports. At most 10,000 owners a call.
 	FilterConsents(context.Context, *FilterConsentsRequest) (*FilterConsentsResponse, error)
 	// Sets or lifts the consent service's own restriction of an owner (an erasure or
-	// objection pending): a restricted owner is allowed nothing. Called by the erasure and
-	// objection job; not exposed over REST.
+	// objection pending): a restricted owner is allowed nothing. The erasure job restricts;
+	// only the clinic manager lifts (the job's lift is PERMISSION_DENIED). Not exposed
+	// over REST.
 	SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error)
 	// Erases an owner's ledger and keeps, without any personal data, the fact of each
 	// objection to direct marketing (per channel) as a suppression record, so that an
