@@ -213,7 +213,7 @@ func TestUnknownOwnerIsNotFound(t *testing.T) {
 		},
 		"restriction": func() error {
 			_, err := s.consent.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{
-				OwnerId: unknownOwner, Restricted: true, Reason: "erasure 12",
+				OwnerId: unknownOwner, Restricted: true, Reason: "erasure request " + jobOne,
 			})
 			return err
 		},
@@ -380,7 +380,7 @@ func TestCurrentStateAndRestriction(t *testing.T) {
 	// The erasure job restricts the owner: nothing is allowed, grants included.
 	manager := s.as(t, auth.RoleClinicManager)
 	if _, err := s.consent.SetOwnerRestriction(manager, &consentv1.SetOwnerRestrictionRequest{
-		OwnerId: id, Restricted: true, Reason: "erasure request 12",
+		OwnerId: id, Restricted: true, Reason: "erasure request " + jobOne,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestCurrentStateAndRestriction(t *testing.T) {
 		}
 	}
 	if _, err := s.consent.SetOwnerRestriction(manager, &consentv1.SetOwnerRestrictionRequest{
-		OwnerId: id, Restricted: false, Reason: "erasure request 12 refused",
+		OwnerId: id, Restricted: false, Reason: "case-2026-17",
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func TestEraseOwnerData(t *testing.T) {
 			t.Fatalf("recording for an erased owner: %s", r)
 		}
 		_, err = s.consent.SetOwnerRestriction(s.as(t, auth.RoleClinicManager), &consentv1.SetOwnerRestrictionRequest{
-			OwnerId: id, Restricted: false, Reason: "customer asked",
+			OwnerId: id, Restricted: false, Reason: "case-2026-17",
 		})
 		if r := servicetest.Reason(t, err); r != "OWNER_ERASED" {
 			t.Fatalf("lifting an erased owner's restriction: %s", r)

@@ -50,3 +50,44 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 	s.stop()
 	servicetest.NotStored(t, s.env, "131052-308", consentDatabase)
 }
+
+// TestLedgerKeepsNoFreeText: "The ledger holds ids, enums and references only: no
+// names, addresses or free-text notes" (DATA_PROTECTION.md). A note typed as a
+// decision's evidence or a restriction's reason is refused on that field and never
+// stored; a reference and the erasure job's reason are kept.
+func TestLedgerKeepsNoFreeText(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Laine")
+	const name = "Aino Laine"
+	restrict := func(reason string) error {
+		_, err := s.consent.SetOwnerRestriction(s.as(t, auth.RoleClinicManager),
+			&consentv1.SetOwnerRestrictionRequest{OwnerId: id, Restricted: true, Reason: reason})
+		return err
+	}
+	evidence := func(ref string) error {
+		d := objection(marketing, "email")
+		d.Method, d.EvidenceRef = consentv1.Method_METHOD_WRITTEN, ref
+		_, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+			&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: d})
+		return err
+	}
+	servicetest.Refused(t, name, []servicetest.Refusal{
+		{Name: "a letter as evidence", Field: "decision.evidence_ref", Call: func() error {
+			return evidence("kirje: Aino Laine, Ruukintie 1, 040 123 4567")
+		}},
+		{Name: "a name as evidence", Field: "decision.evidence_ref", Call: func() error { return evidence("AinoLaine") }},
+		{Name: "a call as the reason", Field: "reason", Call: func() error {
+			return restrict("Aino Laine soitti: kieltää kaiken, vaimo sairaalassa")
+		}},
+		{Name: "a name in an erasure request", Field: "reason", Call: func() error { return restrict("erasure request Aino Laine") }},
+	})
+	if err := evidence("kirje-2026/117"); err != nil {
+		t.Fatalf("a reference as evidence: %v", err)
+	}
+	if err := restrict("erasure request " + jobOne); err != nil {
+		t.Fatalf("the erasure job's reason: %v", err)
+	}
+	s.stop()
+	s.stopOwners()
+	servicetest.NotStored(t, s.env, "Laine", consentDatabase)
+}

@@ -22,7 +22,6 @@ const (
 	DefaultPageSize = 50
 	MaxPageSize     = 200
 	MaxFilterOwners = 10_000
-	maxReasonLen    = 200
 	// eraseAttempts bounds the re-reads of a ledger that took a decision while it was
 	// being erased.
 	eraseAttempts = 3
@@ -275,11 +274,7 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 		return fmt.Errorf("lift the restriction of owner %s: only the clinic manager lifts one: %w", ownerID, apperr.ErrPermissionDenied)
 	}
 	var v apperr.ValidationError
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		v.Add("reason", "is required: say why, e.g. the erasure request's id")
-	}
-	v.CheckText("reason", reason, maxReasonLen)
+	reason = domain.NormalizeRestrictionReason(reason, "reason", &v)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -7,10 +7,12 @@ package domain
 import (
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // Purpose is a use of the owner's data that the owner may allow or forbid.
@@ -144,7 +146,8 @@ type Entry struct {
 	Scope    string
 	Decision Decision
 	Method   Method
-	// EvidenceRef points at the signed form, message id or form submission.
+	// EvidenceRef points at the signed form, message id or form submission: a
+	// reference (CheckReference), never a note.
 	EvidenceRef string
 	// StatementVersion is the version of the privacy statement the owner was shown.
 	StatementVersion string
@@ -160,9 +163,9 @@ type Entry struct {
 	RecordedAt     time.Time
 }
 
-// Bounds on the free-text fields, so one request cannot store megabytes.
+// Bounds on the text fields, so one request cannot store megabytes.
 const (
-	maxEvidenceRefLen      = 200
+	maxReferenceLen        = 64
 	maxStatementVersionLen = 64
 	// maxFutureEffective bounds how far ahead a grant may be scheduled.
 	maxFutureEffective = 366 * 24 * time.Hour
@@ -199,8 +202,10 @@ func ValidateEntry(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		v.Add(prefix+".method", "must be in_person, written, email, phone or online_form")
 	}
 	e.EvidenceRef = strings.TrimSpace(e.EvidenceRef)
-	v.CheckText(prefix+".evidence_ref", e.EvidenceRef, maxEvidenceRefLen)
-	if e.EvidenceRef == "" && e.Method.needsEvidence() {
+	switch {
+	case e.EvidenceRef != "":
+		CheckReference(prefix+".evidence_ref", e.EvidenceRef, v)
+	case e.Method.needsEvidence():
 		v.Add(prefix+".evidence_ref", "is required for a written, e-mail or online-form decision")
 	}
 	e.StatementVersion = strings.TrimSpace(e.StatementVersion)
@@ -239,6 +244,57 @@ func sameEffectiveTime(stored Entry, given time.Time) bool {
 	}
 	clamped := stored.Decision != DecisionGranted && stored.EffectiveAt.Equal(stored.RecordedAt)
 	return clamped && given.After(stored.RecordedAt) && !given.After(stored.RecordedAt.Add(maxClockSkew))
+}
+
+// ReferenceViolation describes a text refused for not being a reference.
+const ReferenceViolation = "must be a reference such as form-17 or 2026/117 (letters, digits and - _ . / : #, " +
+	"at least one digit, no spaces): names, addresses and notes are not kept in the consent ledger"
+
+// CheckReference records field as invalid unless s is a reference to a document the
+// clinic files (a signed form's number, a message or submission id, a case number): at
+// most maxReferenceLen letters, digits and - _ . / : #, with at least one digit. The
+// ledger keeps ids, enums and references only (DATA_PROTECTION.md), and is read by
+// staff long after; a note typed there ("letter: Aino Laine, Ruukintie 1") would keep
+// a name and an address no erasure of the owner's contact details reaches.
+func CheckReference(field, s string, v *apperr.ValidationError) {
+	var text apperr.ValidationError
+	text.CheckText(field, s, maxReferenceLen)
+	if text.Err() != nil {
+		v.Violations = append(v.Violations, text.Violations...)
+		return
+	}
+	if !strings.ContainsFunc(s, unicode.IsDigit) || strings.ContainsFunc(s, notInReference) {
+		v.Add(field, ReferenceViolation)
+	}
+}
+
+func notInReference(r rune) bool {
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_./:#", r)
+}
+
+// ErasureReasonPrefix starts the restriction reason the erasure job writes, followed by
+// its request's id.
+const ErasureReasonPrefix = "erasure request "
+
+// NormalizeRestrictionReason validates the reason of a restriction set or lifted and
+// returns it in normal form: "erasure request <id>", the id a UUID as the register
+// writes it (the erasure job's), or a reference (CheckReference) to the customer's
+// request, such as a case number. field is the reason's field path.
+func NormalizeRestrictionReason(reason, field string, v *apperr.ValidationError) string {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		v.Add(field, "is required: \""+ErasureReasonPrefix+"<the request's id>\" or a reference such as case-2026-17")
+		return reason
+	}
+	if id, ok := strings.CutPrefix(reason, ErasureReasonPrefix); ok {
+		if _, err := uuid.Parse(id); err != nil {
+			v.Add(field, "must name the erasure request by its id, a UUID")
+			return reason
+		}
+		return ErasureReasonPrefix + docid.Canonical(id)
+	}
+	CheckReference(field, reason, v)
+	return reason
 }
 
 func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationError) {

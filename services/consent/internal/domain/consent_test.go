@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/lillvet/register/services/platform/apperr"
 )
@@ -13,7 +14,7 @@ var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 func validEntry() Entry {
 	return Entry{
 		Purpose: PurposeInsurerDisclosure, Scope: " 0190F5A4-1F00-7000-8000-0000000000A1 ", Decision: DecisionGranted,
-		Method: MethodWritten, EvidenceRef: " form 2026/117 ", StatementVersion: "2026-01",
+		Method: MethodWritten, EvidenceRef: " form-2026/117 ", StatementVersion: "2026-01",
 		ValidUntil: testNow.AddDate(1, 0, 0),
 	}
 }
@@ -46,8 +47,14 @@ func TestValidateEntry(t *testing.T) {
 		{"online form needs evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodOnlineForm, "" }, []string{"d.evidence_ref"}},
 		{"in person needs no evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodInPerson, "" }, nil},
 		{"phone needs no evidence", func(e *Entry) { e.Method, e.EvidenceRef = MethodPhone, "" }, nil},
-		{"evidence too long", func(e *Entry) { e.EvidenceRef = strings.Repeat("e", 201) }, []string{"d.evidence_ref"}},
-		{"evidence control char", func(e *Entry) { e.EvidenceRef = "a\nb" }, []string{"d.evidence_ref"}},
+		{"evidence too long", func(e *Entry) { e.EvidenceRef = strings.Repeat("7", 65) }, []string{"d.evidence_ref"}},
+		{"evidence control char", func(e *Entry) { e.EvidenceRef = "a\n1" }, []string{"d.evidence_ref"}},
+		{"evidence as a message id", func(e *Entry) { e.EvidenceRef = "msg:2026-11/8841" }, nil},
+		{"evidence as a Finnish form number", func(e *Entry) { e.EvidenceRef = "lomake-ä17#2" }, nil},
+		{"evidence as a note", func(e *Entry) { e.EvidenceRef = "kirje: Aino Laine, Ruukintie 1" }, []string{"d.evidence_ref"}},
+		{"evidence as words", func(e *Entry) { e.EvidenceRef = "form 17" }, []string{"d.evidence_ref"}},
+		{"evidence without a number", func(e *Entry) { e.EvidenceRef = "Laine" }, []string{"d.evidence_ref"}},
+		{"evidence as an e-mail address", func(e *Entry) { e.EvidenceRef = "aino.laine85@example.fi" }, []string{"d.evidence_ref"}},
 		{"grant needs statement version", func(e *Entry) { e.StatementVersion = "" }, []string{"d.statement_version"}},
 		{"refusal needs no statement version", func(e *Entry) {
 			e.Decision, e.StatementVersion, e.ValidUntil = DecisionRefused, "", time.Time{}
@@ -96,7 +103,7 @@ func TestValidateEntryNormalises(t *testing.T) {
 	}
 	want := Entry{
 		Purpose: PurposeInsurerDisclosure, Scope: "0190f5a4-1f00-7000-8000-0000000000a1", Decision: DecisionGranted,
-		Method: MethodWritten, EvidenceRef: "form 2026/117", StatementVersion: "2026-01",
+		Method: MethodWritten, EvidenceRef: "form-2026/117", StatementVersion: "2026-01",
 		ValidFrom: testNow.Add(time.Millisecond), ValidUntil: testNow.AddDate(1, 0, 0), EffectiveAt: testNow,
 	}
 	if e != want {
@@ -219,4 +226,57 @@ func TestSameRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNormalizeRestrictionReason(t *testing.T) {
+	const job = "0199a0b0-0000-7000-8000-000000000011"
+	for _, tc := range []struct {
+		name, reason, want string
+		invalid            bool
+	}{
+		{"the erasure job's", "erasure request " + job, "erasure request " + job, false},
+		{"its id in another form", " erasure request {" + strings.ToUpper(job) + "} ", "erasure request " + job, false},
+		{"a case number", "case-2026-17", "case-2026-17", false},
+		{"empty", "  ", "", true},
+		{"an erasure request named in words", "erasure request from Aino Laine", "", true},
+		{"an erasure request by number", "erasure request 12", "", true},
+		{"a note", "Aino Laine soitti: kieltää kaiken", "", true},
+		{"a word", "lift", "", true},
+		{"an identity code", "131052-308T", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v apperr.ValidationError
+			got := NormalizeRestrictionReason(tc.reason, "reason", &v)
+			if tc.invalid {
+				if len(v.Violations) != 1 || v.Violations[0].Field != "reason" {
+					t.Fatalf("violations %v, want one on reason", v.Violations)
+				}
+				return
+			}
+			if v.Err() != nil || got != tc.want {
+				t.Fatalf("got %q (%v), want %q", got, v.Err(), tc.want)
+			}
+		})
+	}
+}
+
+// FuzzRestrictionReason checks that what passes is in normal form and holds no white
+// space but the erasure request's prefix: no words beside a reference.
+func FuzzRestrictionReason(f *testing.F) {
+	for _, s := range []string{"erasure request 0199a0b0-0000-7000-8000-000000000011", "case-2026-17", "Aino Laine 12", "erasure request {x}", "\xff1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, reason string) {
+		var v apperr.ValidationError
+		got := NormalizeRestrictionReason(reason, "reason", &v)
+		if v.Err() != nil {
+			return
+		}
+		if strings.ContainsFunc(strings.TrimPrefix(got, ErasureReasonPrefix), unicode.IsSpace) {
+			t.Fatalf("%q passed as %q, with white space", reason, got)
+		}
+		if again := NormalizeRestrictionReason(got, "reason", &v); v.Err() != nil || again != got {
+			t.Fatalf("normal form is not stable: %q then %q (%v)", got, again, v.Err())
+		}
+	})
 }

@@ -310,7 +310,10 @@ type ConsentDecision struct {
 	Scope    string   `protobuf:"bytes,5,opt,name=scope,proto3" json:"scope,omitempty"`
 	Decision Decision `protobuf:"varint,6,opt,name=decision,proto3,enum=lillvet.consent.v1.Decision" json:"decision,omitempty"`
 	Method   Method   `protobuf:"varint,7,opt,name=method,proto3,enum=lillvet.consent.v1.Method" json:"method,omitempty"`
-	// Reference to the signed form, message id or form submission.
+	// Reference to the signed form, message id or form submission as the clinic files
+	// it: letters, digits and - _ . / : #, at least one digit, no spaces, at most 64
+	// characters (e.g. form-17, 2026/117). Names, addresses and notes are refused
+	// (INVALID_ARGUMENT): the ledger holds ids, enums and references only.
 	EvidenceRef string `protobuf:"bytes,8,opt,name=evidence_ref,json=evidenceRef,proto3" json:"evidence_ref,omitempty"`
 	// The version of the privacy statement the owner was shown; required for a grant.
 	StatementVersion string `protobuf:"bytes,9,opt,name=statement_version,json=statementVersion,proto3" json:"statement_version,omitempty"`
@@ -1143,7 +1146,10 @@ type SetOwnerRestrictionRequest struct {
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// True restricts the owner (nothing allowed); false lifts the restriction.
 	Restricted bool `protobuf:"varint,2,opt,name=restricted,proto3" json:"restricted,omitempty"`
-	// Why, e.g. the erasure request's id; required.
+	// Why; required: "erasure request <id>" with the erasure request's id (a UUID), as
+	// the erasure job writes it, or a reference to the customer's request in the form of
+	// ConsentDecision.evidence_ref (e.g. case-2026-17). Free text is refused
+	// (INVALID_ARGUMENT): the ledger holds ids, enums and references only.
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
