@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,4 +240,21 @@ func TestEraseOwnerDataRefusesFreeTextRequestID(t *testing.T) {
 	s.stop()
 	s.stopOwners()
 	servicetest.NotStored(t, s.env, "Laine phoned", consentDatabase, ownerDatabase)
+}
+
+// TestErasureRetriedInAnotherUUIDForm: the erasure job's retry of a request, its id
+// written in another UUID form (the owner service takes them for one request), answers
+// the first result instead of planning a second erasure over the emptied ledger.
+func TestErasureRetriedInAnotherUUIDForm(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Toistuva")
+	s.record(t, id, objection(marketing, "email"))
+	s.record(t, id, decision(stats, "", granted))
+	s.restrictInOwnerService(t, id)
+	first := s.erase(t, id, jobOne)
+	for _, form := range []string{strings.ToUpper(jobOne), "{" + jobOne + "}", "urn:uuid:" + jobOne} {
+		t.Run(form, func(t *testing.T) {
+			servicetest.EqualMessages(t, s.erase(t, id, form), first)
+		})
+	}
 }

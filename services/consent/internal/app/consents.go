@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/paging"
 )
 
@@ -345,6 +346,8 @@ func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// The job's retry may write the id in another UUID form; it is the same request.
+	requestID = docid.Canonical(requestID)
 	for range eraseAttempts {
 		l, err := s.repo.Ledger(ctx, ownerID)
 		exists := err == nil

@@ -3,6 +3,8 @@ package domain
 import (
 	"slices"
 	"time"
+
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // ClinicZone is the time zone whose calendar days suppression records are dated in.
@@ -56,10 +58,12 @@ func (l *Ledger) Suppressed(purpose Purpose, scope string) bool {
 	})
 }
 
-// ErasureAnswer returns the answer of an erasure request already applied to the ledger.
+// ErasureAnswer returns the answer of an erasure request already applied to the ledger,
+// requestID in the form docid.Canonical gives. An erasure stored before request ids
+// were kept in that form is compared in it too.
 func (l *Ledger) ErasureAnswer(requestID string) ([]Disposition, bool) {
 	for _, e := range l.Erasures {
-		if e.RequestID == requestID {
+		if docid.Canonical(e.RequestID) == requestID {
 			return e.Dispositions, true
 		}
 	}

@@ -94,3 +94,27 @@ func TestVerdictHonoursSuppressions(t *testing.T) {
 		}
 	}
 }
+
+// TestErasureAnswer: a request is answered by the erasure stored under its id, also
+// one stored in another UUID form before ids were kept as the register writes them.
+func TestErasureAnswer(t *testing.T) {
+	const id = "0199a0b0-0000-7000-8000-000000000011"
+	answer := []Disposition{{Class: ClassConsentLedger, Count: 2}}
+	for _, tc := range []struct {
+		name, stored, asked string
+		found               bool
+	}{
+		{"the same id", id, id, true},
+		{"stored in upper case", "0199A0B0-0000-7000-8000-000000000011", id, true},
+		{"stored in braces", "{" + id + "}", id, true},
+		{"another request", id, "0199a0b0-0000-7000-8000-000000000012", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Ledger{Erasures: []Erasure{{RequestID: tc.stored, Dispositions: answer}}}
+			got, found := l.ErasureAnswer(tc.asked)
+			if found != tc.found || (found && !slices.Equal(got, answer)) {
+				t.Fatalf("ErasureAnswer = %v, %v; want found=%v", got, found, tc.found)
+			}
+		})
+	}
+}

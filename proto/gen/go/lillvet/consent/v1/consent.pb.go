@@ -1355,7 +1355,8 @@ type EraseOwnerDataRequest struct {
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// The erasure request's id, a UUID (the disclosure service's erasure job's id): it
 	// is kept in the erased ledger after the erasure, so free text is refused
-	// (INVALID_ARGUMENT).
+	// (INVALID_ARGUMENT). Any form of the same UUID (upper case, braces, urn:uuid:) names
+	// the same request.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
