@@ -532,6 +532,35 @@ func TestBadInputNamesTheFields(t *testing.T) {
 			_, err := s.consent.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{OwnerId: id, Restricted: true})
 			return err
 		}, []string{"reason"}},
+		// Every invalid field at once, the owner's id with the others.
+		{"record for a bad id without a decision", func() error {
+			_, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: "nope"})
+			return err
+		}, []string{"owner_id", "decision"}},
+		{"record for a bad id with a bad decision", func() error {
+			_, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: "nope", Decision: objection(marketing, "")})
+			return err
+		}, []string{"owner_id", "decision.scope"}},
+		{"history of a bad id from a bad page", func() error {
+			_, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: "nope", PageSize: -1, PageToken: "garbage"})
+			return err
+		}, []string{"owner_id", "page_size", "page_token"}},
+		{"check of a bad id without purpose", func() error {
+			_, err := s.consent.CheckConsent(ctx, &consentv1.CheckConsentRequest{OwnerId: "nope"})
+			return err
+		}, []string{"owner_id", "purpose"}},
+		{"filter of a bad id without purpose", func() error {
+			_, err := s.consent.FilterConsents(ctx, &consentv1.FilterConsentsRequest{OwnerIds: []string{"nope"}})
+			return err
+		}, []string{"owner_ids[0]", "purpose"}},
+		{"restriction of a bad id without reason", func() error {
+			_, err := s.consent.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{OwnerId: "nope", Restricted: true})
+			return err
+		}, []string{"owner_id", "reason"}},
+		{"erasure of a bad id without request id", func() error {
+			_, err := s.consent.EraseOwnerData(ctx, &consentv1.EraseOwnerDataRequest{OwnerId: "nope"})
+			return err
+		}, []string{"owner_id", "request_id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := violations(t, tc.call()); !slices.Equal(got, tc.want) {

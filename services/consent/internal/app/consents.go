@@ -23,6 +23,9 @@ const (
 	DefaultPageSize = 50
 	MaxPageSize     = 200
 	MaxFilterOwners = 10_000
+	// maxOwnerIDViolations bounds the invalid owner ids one filter reports: the first
+	// ones are enough to fix the request, and ten thousand would not fit a status.
+	maxOwnerIDViolations = 20
 	// eraseAttempts bounds the re-reads of a ledger that took a decision while it was
 	// being erased.
 	eraseAttempts = 3
@@ -30,22 +33,32 @@ const (
 
 // RecordDecision is the input of RecordDecision.
 type RecordDecision struct {
-	OwnerID   string
+	OwnerID string
+	// RequestID is the request's own; when empty, the Idempotency-Key the gateway
+	// forwards (apperr.ValidationError.CheckRequestID).
 	RequestID string
-	Entry     domain.Entry
+	// Entry is nil when the request holds no decision.
+	Entry *domain.Entry
 }
 
 // RecordDecision appends one decision of an owner, who must exist in the owner service;
 // a retry with the same request id returns the first entry.
 func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain.Entry, error) {
 	var v apperr.ValidationError
+	v.CheckUUID("owner_id", in.OwnerID)
+	rid := v.CheckRequestID(ctx, in.RequestID)
 	now := s.now().UTC().Truncate(time.Millisecond)
-	e := in.Entry
-	domain.ValidateEntry(&e, "decision", now, &v)
+	var e domain.Entry
+	if in.Entry == nil {
+		v.Add("decision", "is required")
+	} else {
+		e = *in.Entry
+		domain.ValidateEntry(&e, "decision", now, &v)
+	}
 	if err := v.Err(); err != nil {
 		return domain.Entry{}, err
 	}
-	id, err := entryID(in.OwnerID, in.RequestID)
+	id, err := entryID(in.OwnerID, rid)
 	if err != nil {
 		return domain.Entry{}, err
 	}
@@ -121,6 +134,7 @@ func (s *Service) verdictLedger(ctx context.Context, ownerID string) (*domain.Le
 // Check answers whether purpose (with scope) may use the owner's data now.
 func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purpose, scope string) (domain.Verdict, time.Time, error) {
 	var v apperr.ValidationError
+	v.CheckUUID("owner_id", ownerID)
 	if scope = validatePurpose(purpose, scope, &v); v.Err() != nil {
 		return domain.Verdict{}, time.Time{}, v.Err()
 	}
@@ -136,6 +150,10 @@ func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purp
 // States derives the current state of the owner's purposes, and tells whether the owner
 // is restricted.
 func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, bool, time.Time, error) {
+	var v apperr.ValidationError
+	if v.CheckUUID("owner_id", ownerID); v.Err() != nil {
+		return nil, false, time.Time{}, v.Err()
+	}
 	l, ownerRestricted, err := s.verdictLedger(ctx, ownerID)
 	if err != nil {
 		return nil, false, time.Time{}, fmt.Errorf("consent state of owner %s: %w", ownerID, err)
@@ -148,8 +166,16 @@ func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, b
 // ListDecisions lists the owner's decisions newest (highest sequence) first, paged. The
 // page token is the sequence number the next page starts below.
 func (s *Service) ListDecisions(ctx context.Context, ownerID string, pageSize int, pageToken string) ([]domain.Entry, string, error) {
+	var v apperr.ValidationError
+	v.CheckUUID("owner_id", ownerID)
+	if pageSize < 0 {
+		v.Add("page_size", "must not be negative")
+	}
 	before, err := decodePageToken(pageToken)
 	if err != nil {
+		v.Add("page_token", "is not a token this service issued")
+	}
+	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
 	l, err := s.ledger(ctx, ownerID)
@@ -192,6 +218,12 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 		v.Add("owner_ids", "must name at least one owner")
 	case len(ownerIDs) > MaxFilterOwners:
 		v.Add("owner_ids", fmt.Sprintf("must name at most %d owners", MaxFilterOwners))
+	}
+	for i, id := range ownerIDs {
+		if len(v.Violations) >= maxOwnerIDViolations {
+			break
+		}
+		v.CheckUUID(fmt.Sprintf("owner_ids[%d]", i), id)
 	}
 	scope = validatePurpose(purpose, scope, &v)
 	if err := v.Err(); err != nil {
@@ -275,6 +307,7 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 		return fmt.Errorf("lift the restriction of owner %s: only the clinic manager lifts one: %w", ownerID, apperr.ErrPermissionDenied)
 	}
 	var v apperr.ValidationError
+	v.CheckUUID("owner_id", ownerID)
 	reason = domain.NormalizeRestrictionReason(reason, "reason", &v)
 	if err := v.Err(); err != nil {
 		return err
@@ -323,9 +356,7 @@ func decodePageToken(token string) (int64, error) {
 		}
 	}
 	if err != nil {
-		var v apperr.ValidationError
-		v.Add("page_token", "is not a token this service issued")
-		return 0, v.Err()
+		return 0, fmt.Errorf("page token: %w", err)
 	}
 	return seq, nil
 }
@@ -336,9 +367,10 @@ func decodePageToken(token string) (int64, error) {
 // answers the first result; another request on an erased owner answers what is left.
 func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string) ([]domain.Disposition, error) {
 	var v apperr.ValidationError
+	v.CheckUUID("owner_id", ownerID)
 	// A UUID, the form of the erasure job's ids, since the id is kept in the ledger
 	// after the erasure: free text there would outlive it.
-	if requestID == "" {
+	if requestID = strings.TrimSpace(requestID); requestID == "" {
 		v.Add("request_id", "is required: the erasure request's id, a UUID")
 	} else {
 		v.CheckUUID("request_id", requestID)

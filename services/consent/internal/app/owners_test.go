@@ -90,7 +90,7 @@ func newService(t *testing.T, ttl time.Duration) (*app.Service, *ownerService, c
 		t.Fatal(err)
 	}
 	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "test", Roles: []auth.Role{auth.RoleClinicManager}})
-	if _, err := svc.RecordDecision(ctx, app.RecordDecision{OwnerID: owner1, Entry: domain.Entry{
+	if _, err := svc.RecordDecision(ctx, app.RecordDecision{OwnerID: owner1, Entry: &domain.Entry{
 		Purpose: domain.PurposeDirectMarketing, Scope: domain.ChannelEmail, Decision: domain.DecisionGranted,
 		Method: domain.MethodInPerson, StatementVersion: "2026-01",
 	}}); err != nil {

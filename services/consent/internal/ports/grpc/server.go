@@ -1,24 +1,18 @@
-// Package grpc is the consent service's gRPC port: each handler validates the request's
-// shape, calls one use case and maps the result. Domain errors become gRPC statuses in
-// the platform's error interceptor.
+// Package grpc is the consent service's gRPC port: each handler maps the request to one
+// use case, which validates all of it (so that every invalid field is reported at once),
+// and maps the result. Domain errors become gRPC statuses in the platform's error
+// interceptor.
 package grpc
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/consent/internal/app"
-	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/protomap"
 )
-
-// maxViolations bounds the field violations one filter reports: the first ones are
-// enough to fix the request, and ten thousand would not fit a status.
-const maxViolations = 20
 
 // Server implements consentv1.ConsentServiceServer on the use cases.
 type Server struct {
@@ -33,18 +27,12 @@ func NewServer(a *app.Service) *Server { return &Server{app: a} }
 
 // RecordConsentDecision implements consentv1.ConsentServiceServer.
 func (s *Server) RecordConsentDecision(ctx context.Context, req *consentv1.RecordConsentDecisionRequest) (*consentv1.RecordConsentDecisionResponse, error) {
-	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	rid := v.CheckRequestID(ctx, req.GetRequestId())
-	if req.GetDecision() == nil {
-		v.Add("decision", "is required")
+	in := app.RecordDecision{OwnerID: req.GetOwnerId(), RequestID: req.GetRequestId()}
+	if d := req.GetDecision(); d != nil {
+		e := entryFromProto(d)
+		in.Entry = &e
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	e, err := s.app.RecordDecision(ctx, app.RecordDecision{
-		OwnerID: req.GetOwnerId(), RequestID: rid, Entry: entryFromProto(req.GetDecision()),
-	})
+	e, err := s.app.RecordDecision(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -53,14 +41,6 @@ func (s *Server) RecordConsentDecision(ctx context.Context, req *consentv1.Recor
 
 // ListConsentDecisions implements consentv1.ConsentServiceServer.
 func (s *Server) ListConsentDecisions(ctx context.Context, req *consentv1.ListConsentDecisionsRequest) (*consentv1.ListConsentDecisionsResponse, error) {
-	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	if req.GetPageSize() < 0 {
-		v.Add("page_size", "must not be negative")
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	entries, next, err := s.app.ListDecisions(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -70,11 +50,6 @@ func (s *Server) ListConsentDecisions(ctx context.Context, req *consentv1.ListCo
 
 // ListConsents implements consentv1.ConsentServiceServer.
 func (s *Server) ListConsents(ctx context.Context, req *consentv1.ListConsentsRequest) (*consentv1.ListConsentsResponse, error) {
-	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	states, restricted, at, err := s.app.States(ctx, req.GetOwnerId())
 	if err != nil {
 		return nil, err
@@ -88,11 +63,6 @@ func (s *Server) ListConsents(ctx context.Context, req *consentv1.ListConsentsRe
 
 // CheckConsent implements consentv1.ConsentServiceServer.
 func (s *Server) CheckConsent(ctx context.Context, req *consentv1.CheckConsentRequest) (*consentv1.CheckConsentResponse, error) {
-	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	verdict, at, err := s.app.Check(ctx, req.GetOwnerId(), purposes[req.GetPurpose()], req.GetScope())
 	if err != nil {
 		return nil, err
@@ -105,16 +75,6 @@ func (s *Server) CheckConsent(ctx context.Context, req *consentv1.CheckConsentRe
 
 // FilterConsents implements consentv1.ConsentServiceServer.
 func (s *Server) FilterConsents(ctx context.Context, req *consentv1.FilterConsentsRequest) (*consentv1.FilterConsentsResponse, error) {
-	var v apperr.ValidationError
-	for i, id := range req.GetOwnerIds() {
-		v.CheckUUID(fmt.Sprintf("owner_ids[%d]", i), id)
-		if len(v.Violations) >= maxViolations {
-			break
-		}
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	res, err := s.app.Filter(ctx, req.GetOwnerIds(), purposes[req.GetPurpose()], req.GetScope())
 	if err != nil {
 		return nil, err
@@ -126,11 +86,6 @@ func (s *Server) FilterConsents(ctx context.Context, req *consentv1.FilterConsen
 
 // SetOwnerRestriction implements consentv1.ConsentServiceServer.
 func (s *Server) SetOwnerRestriction(ctx context.Context, req *consentv1.SetOwnerRestrictionRequest) (*consentv1.SetOwnerRestrictionResponse, error) {
-	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	if err := s.app.SetRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), req.GetReason()); err != nil {
 		return nil, err
 	}
@@ -139,12 +94,7 @@ func (s *Server) SetOwnerRestriction(ctx context.Context, req *consentv1.SetOwne
 
 // EraseOwnerData implements consentv1.ConsentServiceServer.
 func (s *Server) EraseOwnerData(ctx context.Context, req *consentv1.EraseOwnerDataRequest) (*consentv1.EraseOwnerDataResponse, error) {
-	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	ds, err := s.app.EraseOwnerData(ctx, req.GetOwnerId(), strings.TrimSpace(req.GetRequestId()))
+	ds, err := s.app.EraseOwnerData(ctx, req.GetOwnerId(), req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
