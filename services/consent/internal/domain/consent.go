@@ -333,7 +333,10 @@ func validateTimes(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 		case e.EffectiveAt.After(now):
 			e.EffectiveAt = storedTime(now)
 		}
-		if !e.ValidFrom.IsZero() || !e.ValidUntil.IsZero() {
+		if !e.ValidFrom.IsZero() {
+			v.Add(prefix+".valid_from", "only a grant has a validity period")
+		}
+		if !e.ValidUntil.IsZero() {
 			v.Add(prefix+".valid_until", "only a grant has a validity period")
 		}
 		return

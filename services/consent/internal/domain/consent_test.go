@@ -73,6 +73,12 @@ func TestValidateEntry(t *testing.T) {
 			e.Decision, e.ValidUntil, e.EffectiveAt = DecisionObjected, time.Time{}, testNow.Add(time.Hour)
 		}, []string{"d.effective_time"}},
 		{"withdrawal with validity", func(e *Entry) { e.Decision = DecisionWithdrawn }, []string{"d.valid_until"}},
+		{"objection with a start", func(e *Entry) {
+			e.Decision, e.ValidFrom, e.ValidUntil = DecisionObjected, testNow, time.Time{}
+		}, []string{"d.valid_from"}},
+		{"refusal with a start and an end", func(e *Entry) {
+			e.Decision, e.ValidFrom = DecisionRefused, testNow
+		}, []string{"d.valid_from", "d.valid_until"}},
 		{"year 1999", func(e *Entry) { e.ValidFrom = time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC) }, []string{"d.valid_from"}},
 		{"year 10000", func(e *Entry) { e.ValidUntil = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"d.valid_until"}},
 	} {
