@@ -37,7 +37,9 @@ const (
 // writer of the ledger; nothing in it is ever updated or deleted in place.
 type ConsentServiceClient interface {
 	// Records one decision of an owner. A retried call with the same request_id returns the
-	// first entry. The owner must exist in the owner service.
+	// first entry; the same request_id with a decision that differs in any field set is
+	// refused (FAILED_PRECONDITION REQUEST_ID_REUSED). The owner must exist in the owner
+	// service.
 	RecordConsentDecision(ctx context.Context, in *RecordConsentDecisionRequest, opts ...grpc.CallOption) (*RecordConsentDecisionResponse, error)
 	// Lists an owner's decisions, newest (highest sequence) first, paged: the consent part
 	// of the access report.
@@ -59,8 +61,8 @@ type ConsentServiceClient interface {
 	// Erases an owner's ledger and keeps, without any personal data, the fact of each
 	// objection to direct marketing (per channel) as a suppression record, so that an
 	// erased customer is never marketed to again; the owner stays restricted here.
-	// A retry with the same request_id answers the first result. Clinic manager only;
-	// not exposed over REST (the disclosure service's erasure job calls it).
+	// A retry with the same request_id answers the first result. The disclosure service's
+	// erasure job and the clinic manager; not exposed over REST.
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
 }
 
@@ -151,7 +153,9 @@ func (c *consentServiceClient) EraseOwnerData(ctx context.Context, in *EraseOwne
 // writer of the ledger; nothing in it is ever updated or deleted in place.
 type ConsentServiceServer interface {
 	// Records one decision of an owner. A retried call with the same request_id returns the
-	// first entry. The owner must exist in the owner service.
+	// first entry; the same request_id with a decision that differs in any field set is
+	// refused (FAILED_PRECONDITION REQUEST_ID_REUSED). The owner must exist in the owner
+	// service.
 	RecordConsentDecision(context.Context, *RecordConsentDecisionRequest) (*RecordConsentDecisionResponse, error)
 	// Lists an owner's decisions, newest (highest sequence) first, paged: the consent part
 	// of the access report.
@@ -173,8 +177,8 @@ type ConsentServiceServer interface {
 	// Erases an owner's ledger and keeps, without any personal data, the fact of each
 	// objection to direct marketing (per channel) as a suppression record, so that an
 	// erased customer is never marketed to again; the owner stays restricted here.
-	// A retry with the same request_id answers the first result. Clinic manager only;
-	// not exposed over REST (the disclosure service's erasure job calls it).
+	// A retry with the same request_id answers the first result. The disclosure service's
+	// erasure job and the clinic manager; not exposed over REST.
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
 	mustEmbedUnimplementedConsentServiceServer()
 }
