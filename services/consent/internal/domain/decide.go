@@ -58,13 +58,9 @@ type State struct {
 // [ValidFrom, ValidUntil). An objection on it denies like a withdrawal, with reason
 // objection.
 //
-// A restricted owner (erasure or objection pending) is allowed nothing: restricted data
-// stays out of marketing and disclosure (DESIGN rule 7), and the restriction outranks
-// any grant.
-func Decide(entries []Entry, purpose Purpose, scope string, at time.Time, ownerRestricted bool) Verdict {
-	if ownerRestricted {
-		return Verdict{Reason: ReasonOwnerRestricted}
-	}
+// The owner's restriction and an erased owner's suppressions outrank the entries; they
+// are the ledger's (Ledger.Verdict).
+func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdict {
 	var effective []*Entry
 	for i := range entries {
 		e := &entries[i]
@@ -137,46 +133,44 @@ func latestFirst(a, b *Entry) int {
 	return cmp.Compare(b.ID, a.ID)
 }
 
-// CurrentState derives the state at the instant at of every purpose and scope the ledger
-// has entries for (including entries not yet effective, which then show the default),
-// and of every opt-out purpose without entries (direct marketing once per channel). The
-// result is sorted by purpose in the order of Purposes, unknown purposes last by name,
+// stateKey is a purpose and scope whose state is listed.
+type stateKey struct {
+	purpose Purpose
+	scope   string
+}
+
+// stateKeys lists the purposes and scopes whose state is derived: every purpose and
+// scope the entries name (including entries not yet effective, which then show the
+// default), and every opt-out purpose without entries (direct marketing once per
+// channel), sorted by purpose in the order of Purposes, unknown purposes last by name,
 // then by scope.
-func CurrentState(entries []Entry, at time.Time, restricted bool) []State {
-	type key struct {
-		purpose Purpose
-		scope   string
-	}
-	seen := map[key]bool{}
-	var keys []key
-	add := func(k key) {
+func stateKeys(entries []Entry) []stateKey {
+	seen := map[stateKey]bool{}
+	var keys []stateKey
+	add := func(k stateKey) {
 		if !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
 		}
 	}
 	for _, e := range entries {
-		add(key{e.Purpose, e.Scope})
+		add(stateKey{e.Purpose, e.Scope})
 	}
 	for _, p := range Purposes() {
 		switch {
 		case p.OptIn():
 		case p == PurposeDirectMarketing:
 			for _, c := range Channels() {
-				add(key{p, c})
+				add(stateKey{p, c})
 			}
 		default:
-			add(key{p, ""})
+			add(stateKey{p, ""})
 		}
 	}
-	slices.SortFunc(keys, func(a, b key) int {
+	slices.SortFunc(keys, func(a, b stateKey) int {
 		return cmp.Or(comparePurpose(a.purpose, b.purpose), cmp.Compare(a.scope, b.scope))
 	})
-	states := make([]State, len(keys))
-	for i, k := range keys {
-		states[i] = State{Purpose: k.purpose, Scope: k.scope, Verdict: Decide(entries, k.purpose, k.scope, at, restricted)}
-	}
-	return states
+	return keys
 }
 
 func comparePurpose(a, b Purpose) int {

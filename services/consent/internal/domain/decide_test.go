@@ -224,7 +224,7 @@ func TestDecide(t *testing.T) {
 		{"unknown purpose is never allowed by default", nil, "profiling", "", 0, false, false, ReasonNoGrant, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Decide(tc.entries, tc.purpose, tc.scope, testNow.Add(tc.at), tc.restricted)
+			got := verdict(tc.entries, tc.purpose, tc.scope, testNow.Add(tc.at), tc.restricted)
 			if got.Allowed != tc.allowed || got.Reason != tc.reason || decidingID(got) != tc.deciding {
 				t.Fatalf("Decide = %v %s %q, want %v %s %q",
 					got.Allowed, got.Reason, decidingID(got), tc.allowed, tc.reason, tc.deciding)
@@ -233,9 +233,20 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// verdict decides for an owner with entries and, when restricted, restricted here.
+func verdict(entries []Entry, p Purpose, scope string, at time.Time, restricted bool) Verdict {
+	return (&Ledger{Entries: entries, Restricted: restricted}).Verdict(p, scope, at, false)
+}
+
+// currentState is the state of an owner with entries and, when restricted, restricted
+// here.
+func currentState(entries []Entry, at time.Time, restricted bool) []State {
+	return (&Ledger{Entries: entries, Restricted: restricted}).States(at, false)
+}
+
 func TestDecideReturnsACopy(t *testing.T) {
 	entries := []Entry{entry("g1", 1, PurposeKennelClubDisclosure, "", DecisionGranted, -day)}
-	got := Decide(entries, PurposeKennelClubDisclosure, "", testNow, false)
+	got := Decide(entries, PurposeKennelClubDisclosure, "", testNow)
 	got.Deciding.Decision = DecisionWithdrawn
 	if entries[0].Decision != DecisionGranted {
 		t.Fatal("changing the deciding entry changed the ledger")
@@ -263,15 +274,15 @@ func TestCurrentState(t *testing.T) {
 		"kennel_club_disclosure/ false no_grant -",
 		"legacy_purpose/ true explicit_grant x1",
 	}
-	if got := stateLines(CurrentState(entries, testNow, false)); !slices.Equal(got, want) {
-		t.Fatalf("CurrentState =\n%q\nwant\n%q", got, want)
+	if got := stateLines(currentState(entries, testNow, false)); !slices.Equal(got, want) {
+		t.Fatalf("state =\n%q\nwant\n%q", got, want)
 	}
-	for _, s := range CurrentState(entries, testNow, true) {
+	for _, s := range currentState(entries, testNow, true) {
 		if s.Verdict.Allowed || s.Verdict.Reason != ReasonOwnerRestricted {
 			t.Fatalf("restricted owner: %s/%s is %v %s", s.Purpose, s.Scope, s.Verdict.Allowed, s.Verdict.Reason)
 		}
 	}
-	if got := len(CurrentState(nil, testNow, false)); got != 7 {
+	if got := len(currentState(nil, testNow, false)); got != 7 {
 		t.Fatalf("empty ledger has %d states, want 7 (4 channels and 3 opt-out purposes)", got)
 	}
 }
@@ -295,16 +306,16 @@ func FuzzDecide(f *testing.F) {
 		at := testNow.Add(time.Duration(atHours) * time.Hour)
 		for _, p := range append(Purposes(), "legacy_purpose") {
 			for _, scope := range fuzzScopes {
-				got := Decide(entries, p, scope, at, restricted)
+				got := verdict(entries, p, scope, at, restricted)
 				checkVerdict(t, entries, p, scope, at, restricted, got)
-				if again := Decide(permuted, p, scope, at, restricted); verdictLine(again) != verdictLine(got) {
+				if again := verdict(permuted, p, scope, at, restricted); verdictLine(again) != verdictLine(got) {
 					t.Fatalf("%s/%s depends on input order: %s then %s", p, scope, verdictLine(got), verdictLine(again))
 				}
 			}
 		}
-		states := stateLines(CurrentState(entries, at, restricted))
-		if again := stateLines(CurrentState(permuted, at, restricted)); !slices.Equal(states, again) {
-			t.Fatalf("CurrentState depends on input order:\n%q\n%q", states, again)
+		states := stateLines(currentState(entries, at, restricted))
+		if again := stateLines(currentState(permuted, at, restricted)); !slices.Equal(states, again) {
+			t.Fatalf("the state depends on input order:\n%q\n%q", states, again)
 		}
 	})
 }

@@ -81,15 +81,16 @@ func (l *Ledger) Verdict(purpose Purpose, scope string, at time.Time, ownerRestr
 	if l.Suppressed(purpose, scope) {
 		return Verdict{Reason: ReasonObjection}
 	}
-	return Decide(l.Entries, purpose, scope, at, false)
+	return Decide(l.Entries, purpose, scope, at)
 }
 
-// States is CurrentState for the ledger's owner, with the restrictions and the
-// suppressions applied as Verdict applies them.
+// States derives the Verdict at the instant at of each purpose and scope the ledger's
+// state lists (stateKeys).
 func (l *Ledger) States(at time.Time, ownerRestricted bool) []State {
-	states := CurrentState(l.Entries, at, l.Restricted || ownerRestricted)
-	for i := range states {
-		states[i].Verdict = l.Verdict(states[i].Purpose, states[i].Scope, at, ownerRestricted)
+	keys := stateKeys(l.Entries)
+	states := make([]State, len(keys))
+	for i, k := range keys {
+		states[i] = State{Purpose: k.purpose, Scope: k.scope, Verdict: l.Verdict(k.purpose, k.scope, at, ownerRestricted)}
 	}
 	return states
 }
@@ -102,7 +103,7 @@ func (l *Ledger) States(at time.Time, ownerRestricted bool) []State {
 func PlanErasure(l *Ledger, requestID string, at time.Time, loc *time.Location) Erasure {
 	e := Erasure{RequestID: requestID, At: at, Suppressions: slices.Clone(l.Suppressions)}
 	for _, channel := range Channels() {
-		v := Decide(l.Entries, PurposeDirectMarketing, channel, at, false)
+		v := Decide(l.Entries, PurposeDirectMarketing, channel, at)
 		if v.Deciding == nil || v.Allowed || l.Suppressed(PurposeDirectMarketing, channel) {
 			continue
 		}
