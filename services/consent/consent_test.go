@@ -18,7 +18,6 @@ import (
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/consent"
-	"github.com/lillvet/register/services/consent/internal/app"
 	"github.com/lillvet/register/services/owner/ownertest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
@@ -818,12 +817,13 @@ func TestOutageOfTheOwnerService(t *testing.T) {
 // TestRestrictionInTheOwnerServiceOnly: a clinic manager restricts an owner who has a
 // ledger through the owner service alone (an Art. 18 restriction or an objection
 // handled there, not the erasure job, which restricts here too). Once the consent
-// service's memory of the owner's status has expired, the check, the current state and
-// the export filter all deny the owner, whose grant was recorded before; lifting the
-// restriction there allows again.
+// service's memory of the owner's status has expired (on its clock), the check, the
+// current state and the export filter all deny the owner, whose grant was recorded
+// before; lifting the restriction there allows again.
 func TestRestrictionInTheOwnerServiceOnly(t *testing.T) {
-	const ttl = app.MinOwnerStatusTTL
-	s := start(t, func(c *consent.Config) { c.OwnerStatusTTL = ttl })
+	const ttl = time.Minute
+	now := servicetest.NewClock(time.Now())
+	s := start(t, func(c *consent.Config) { c.OwnerStatusTTL, c.Now = ttl, now.Now })
 	id, other := s.newOwner(t, "Rajoitettu"), s.newOwner(t, "Rajoittamaton")
 	s.record(t, id, decision(marketing, "email", granted))
 	manager := s.as(t, auth.RoleClinicManager)
@@ -845,7 +845,7 @@ func TestRestrictionInTheOwnerServiceOnly(t *testing.T) {
 	}
 
 	s.restrictInOwnerService(t, id)
-	time.Sleep(ttl)
+	now.Advance(ttl)
 	if res := s.check(t, id, marketing, "email"); res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_OWNER_RESTRICTED {
 		t.Fatalf("after the restriction: %v, want denied as restricted", res)
 	}
@@ -870,7 +870,7 @@ func TestRestrictionInTheOwnerServiceOnly(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(ttl)
+	now.Advance(ttl)
 	if res := s.check(t, id, marketing, "email"); !res.GetAllowed() {
 		t.Fatalf("after the lift: %v, want allowed by the grant again", res)
 	}

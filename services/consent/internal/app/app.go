@@ -43,9 +43,9 @@ type Options struct {
 	// Location is the time zone suppression records are dated in; nil means the
 	// clinics' (Europe/Helsinki).
 	Location *time.Location
-	// OwnerStatusTTL is how long an owner's status from the owner service answers for
-	// the owner (see ownerStatuses): 0 asks the owner service every time, else at least
-	// MinOwnerStatusTTL.
+	// OwnerStatusTTL is how long, on the clock Now, an owner's status from the owner
+	// service answers for the owner (see ownerStatuses): 0 asks the owner service every
+	// time, else at least MinOwnerStatusTTL.
 	OwnerStatusTTL time.Duration
 }
 
@@ -70,7 +70,7 @@ func New(repo domain.Repository, owners Owners, auditor Auditor, opts Options) (
 		}
 		opts.Location = loc
 	}
-	statuses, err := newOwnerStatuses(owners, opts.OwnerStatusTTL)
+	statuses, err := newOwnerStatuses(owners, opts.OwnerStatusTTL, opts.Now)
 	if err != nil {
 		return nil, err
 	}

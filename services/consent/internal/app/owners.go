@@ -27,6 +27,8 @@ const MinOwnerStatusTTL = 100 * time.Millisecond
 type ownerStatuses struct {
 	owners Owners
 	ttl    time.Duration
+	// now is the service's clock, which an entry's age is measured on.
+	now func() time.Time
 	// cache is nil when ttl is 0.
 	cache *expirable.LRU[string, remembered]
 	// mu makes keeping the newer of two answers one step: of two calls in flight, the
@@ -64,14 +66,15 @@ func newer(a, b remembered) remembered {
 
 var _ Owners = (*ownerStatuses)(nil)
 
-func newOwnerStatuses(owners Owners, ttl time.Duration) (*ownerStatuses, error) {
-	c := &ownerStatuses{owners: owners, ttl: ttl}
+func newOwnerStatuses(owners Owners, ttl time.Duration, now func() time.Time) (*ownerStatuses, error) {
+	c := &ownerStatuses{owners: owners, ttl: ttl, now: now}
 	switch {
 	case ttl == 0:
 	case ttl < MinOwnerStatusTTL:
 		return nil, fmt.Errorf("owner status TTL %s: must be 0 or at least %s", ttl, MinOwnerStatusTTL)
 	default:
 		// The cache's sweeper goroutine lives as long as the process, as the service does.
+		// It drops entries by the real clock; Statuses ages them by the service's.
 		c.cache = expirable.NewLRU[string, remembered](maxCachedOwners, nil, ttl)
 	}
 	return c, nil
@@ -86,7 +89,7 @@ func (c *ownerStatuses) Statuses(ctx context.Context, ids []string) (map[string]
 	out := make(map[string]OwnerStatus, len(ids))
 	var ask []string
 	for _, id := range ids {
-		if r, ok := c.cache.Get(id); ok && time.Since(r.asked) < c.ttl {
+		if r, ok := c.cache.Get(id); ok && c.now().Sub(r.asked) < c.ttl {
 			out[id] = r.status
 			continue
 		}
@@ -95,12 +98,12 @@ func (c *ownerStatuses) Statuses(ctx context.Context, ids []string) (map[string]
 	if len(ask) == 0 {
 		return out, nil
 	}
-	asked := time.Now()
+	asked := c.now()
 	fresh, err := c.owners.Statuses(ctx, ask)
 	if err != nil {
 		return nil, err
 	}
-	answered := time.Now()
+	answered := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, id := range ask {

@@ -83,9 +83,15 @@ const (
 // not restricted, and owner1's marketing by e-mail granted.
 func newService(t *testing.T, ttl time.Duration) (*app.Service, *ownerService, context.Context) {
 	t.Helper()
+	return newServiceWith(t, app.Options{OwnerStatusTTL: ttl})
+}
+
+// newServiceWith is newService with the options given.
+func newServiceWith(t *testing.T, opts app.Options) (*app.Service, *ownerService, context.Context) {
+	t.Helper()
 	db, auditor := servicetest.AuditedDB(t, "consent_owners")
 	owners := &ownerService{restricted: map[string]bool{owner1: false}}
-	svc, err := app.New(consentmongo.New(db), owners, auditor, app.Options{OwnerStatusTTL: ttl})
+	svc, err := app.New(consentmongo.New(db), owners, auditor, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,17 +146,21 @@ func TestOwnerStatusIsRememberedForTheTTL(t *testing.T) {
 	}
 }
 
-// TestOwnerStatusExpires: once the TTL has passed, the next check asks the owner
-// service again and sees its restriction.
+// TestOwnerStatusExpires: once the TTL has passed on the service's clock, the next
+// check asks the owner service again and sees its restriction.
 func TestOwnerStatusExpires(t *testing.T) {
-	const ttl = app.MinOwnerStatusTTL
-	svc, owners, ctx := newService(t, ttl)
+	const ttl = time.Minute
+	clock := servicetest.NewClock(time.Now())
+	svc, owners, ctx := newServiceWith(t, app.Options{OwnerStatusTTL: ttl, Now: clock.Now})
 	if v := checkEmail(t, svc, ctx, owner1); !v.Allowed {
 		t.Fatalf("before the restriction: %+v, want allowed", v)
 	}
 	owners.set(owner1, true)
-	// The status was remembered before the restriction: after this, it has expired.
-	time.Sleep(ttl)
+	clock.Advance(ttl - time.Millisecond)
+	if v := checkEmail(t, svc, ctx, owner1); !v.Allowed {
+		t.Fatalf("before the TTL: %+v, want the remembered status, allowed", v)
+	}
+	clock.Advance(time.Millisecond)
 	if v := checkEmail(t, svc, ctx, owner1); v.Allowed || v.Reason != domain.ReasonOwnerRestricted {
 		t.Fatalf("after the TTL: %+v, want denied as restricted", v)
 	}
