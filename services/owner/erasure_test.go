@@ -3,7 +3,6 @@ package owner_test
 import (
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ import (
 	"github.com/lillvet/register/services/platform/servicetest"
 )
 
-// clock is a test's movable clock, handed to the service as Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // helsinki is noon of a day in the clinics' zone.
 func helsinki(t *testing.T, day string) time.Time {
 	t.Helper()
@@ -51,7 +32,6 @@ func helsinki(t *testing.T, day string) time.Time {
 	return d.Add(12 * time.Hour)
 }
 
-// setupAt runs an owner service whose clock starts at noon of day (Helsinki time).
 // jobOne, jobTwo and jobThree are erasure requests' ids, UUIDs as the disclosure
 // service's erasure job makes them.
 const (
@@ -60,10 +40,11 @@ const (
 	jobThree = "0199a0b0-0000-7000-8000-000000000013"
 )
 
-func setupAt(t *testing.T, day string) (*servicetest.Env, ownerv1.OwnerServiceClient, *clock) {
+// setupAt runs an owner service whose clock starts at noon of day (Helsinki time).
+func setupAt(t *testing.T, day string) (*servicetest.Env, ownerv1.OwnerServiceClient, *servicetest.Clock) {
 	t.Helper()
 	env := servicetest.New(t)
-	clk := &clock{t: helsinki(t, day)}
+	clk := servicetest.NewClock(helsinki(t, day))
 	svc := runOwner(t, env, newKeys(t, "k1"), func(c *owner.Config) { c.Now = clk.Now })
 	return env, ownerv1.NewOwnerServiceClient(svc.Conn), clk
 }
@@ -762,7 +743,7 @@ func TestSweepLeavesTheReturningCustomersClaim(t *testing.T) {
 	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: first.GetId(), RequestId: jobOne, IdentityCodeKeptUntil: "2027-12-31"})
 	again := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Palannut"), IdentityCode: code})
 
-	clk.set(helsinki(t, "2028-01-01"))
+	clk.Set(helsinki(t, "2028-01-01"))
 	res, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -824,7 +805,7 @@ func TestReturningAnimalAfterErasure(t *testing.T) {
 	}
 	findsOnly("after the registration")
 
-	clk.set(helsinki(t, "2029-11-26"))
+	clk.Set(helsinki(t, "2029-11-26"))
 	if _, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{}); err != nil {
 		t.Fatal(err)
 	}
@@ -874,7 +855,7 @@ func TestRetentionSweep(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.day, func(t *testing.T) {
-			clk.set(helsinki(t, s.day))
+			clk.Set(helsinki(t, s.day))
 			servicetest.EqualMessages(t, sweep(s.sweeperRole), s.want)
 			got := getOwner(t, env, c, kept.GetId())
 			if (got.GetFamilyName() != "") != s.namesKept || (got.GetIdentityCodeMasked() != "") != s.identKept {

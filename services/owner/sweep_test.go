@@ -32,7 +32,7 @@ func TestRetentionSweepGoesOnPastAnOwnerItCannotFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clk.set(helsinki(t, "2027-02-01"))
+	clk.Set(helsinki(t, "2027-02-01"))
 	_, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{})
 	wantCode(t, err, codes.NotFound)
 	if got := getOwner(t, env, c, kept.GetId()); got.GetFamilyName() != "" {
@@ -47,7 +47,7 @@ func TestRetentionSweepGoesOnPastAnOwnerItCannotFinish(t *testing.T) {
 // the system either (its refused call is audited about the owner all the same).
 func TestPeriodicSweepActsAsTheSystem(t *testing.T) {
 	env := servicetest.New(t)
-	clk := &clock{t: helsinki(t, "2026-11-25")}
+	clk := servicetest.NewClock(helsinki(t, "2026-11-25"))
 	svc := runOwner(t, env, newKeys(t, "k1"), func(c *owner.Config) { c.Now, c.Sweep.Interval = clk.Now, 20*time.Millisecond })
 	c := ownerv1.NewOwnerServiceClient(svc.Conn)
 	kept := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Säilytetty")})
@@ -58,7 +58,7 @@ func TestPeriodicSweepActsAsTheSystem(t *testing.T) {
 	}
 	_, err = c.GetOwner(auth.WithOutgoingToken(t.Context(), forged, ""), &ownerv1.GetOwnerRequest{OwnerId: kept.GetId()})
 	wantCode(t, err, codes.PermissionDenied)
-	clk.set(helsinki(t, "2027-02-01"))
+	clk.Set(helsinki(t, "2027-02-01"))
 
 	// The events are queued and written in batches, after the sweep.
 	var events []bson.M
