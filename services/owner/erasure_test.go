@@ -126,6 +126,15 @@ func TestSetOwnerRestriction(t *testing.T) {
 		t.Fatalf("a repeated restriction added a history entry (%d)", n)
 	}
 
+	// The erasure job restricts and erases; only the clinic manager lifts.
+	_, err := c.SetOwnerRestriction(env.As(t, auth.RoleErasureJob), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: o.GetId(), Restricted: false, Reason: "customer stays",
+	})
+	wantCode(t, err, codes.PermissionDenied)
+	if got := getOwner(t, env, c, o.GetId()); !got.GetRestricted() || got.GetVersion() != 2 {
+		t.Fatalf("the owner after the erasure job's lift = %v, want it restricted as before", got)
+	}
+
 	lifted := restrict(t, env, c, o.GetId(), false)
 	if lifted.GetRestricted() || lifted.GetVersion() != 3 || found() != 1 {
 		t.Fatalf("lifted owner = %v, found %d", lifted, found())
@@ -143,7 +152,7 @@ func TestSetOwnerRestriction(t *testing.T) {
 			t.Fatalf("the erasure request's restriction = %v (%v)", res.GetOwner(), err)
 		}
 	}
-	_, err := c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: false, Reason: "customer stays"})
+	_, err = c.SetOwnerRestriction(manager, &ownerv1.SetOwnerRestrictionRequest{OwnerId: o.GetId(), Restricted: false, Reason: "customer stays"})
 	if r := servicetest.Reason(t, err); r != "ERASURE_IN_PROGRESS" {
 		t.Fatalf("lifting an owner whose erasure started: %s", r)
 	}
@@ -164,7 +173,9 @@ func TestSetOwnerRestriction(t *testing.T) {
 		}, "erasure_request_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.SetOwnerRestriction(erasureJob, tc.req)
+			// Both roles, so that a lift naming an erasure request passes both roles'
+			// checks and meets the validation.
+			_, err := c.SetOwnerRestriction(env.As(t, auth.RoleErasureJob, auth.RoleClinicManager), tc.req)
 			if f := violations(t, err); f[0] != tc.want {
 				t.Fatalf("violations %v, want %s", f, tc.want)
 			}

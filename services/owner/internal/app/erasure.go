@@ -36,8 +36,14 @@ func errErasureInProgress() error {
 // (a UUID): a request named by anyone else would be completed by no job, leaving the
 // owner restricted for good and the text kept in its history as a request's reason.
 func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason, erasureRequestID string) (*domain.Owner, error) {
-	if caller, _ := auth.FromContext(ctx); erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
+	caller, _ := auth.FromContext(ctx)
+	if erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
 		return nil, fmt.Errorf("restrict owner %s: only the erasure job starts an erasure request: %w", id, apperr.ErrPermissionDenied)
+	}
+	// The erasure job restricts and erases and nothing else: its long-lived token file
+	// must not be able to undo a restriction the clinic manager set (an objection).
+	if !restricted && !caller.Has(auth.RoleClinicManager) {
+		return nil, fmt.Errorf("lift the restriction of owner %s: only the clinic manager lifts one: %w", id, apperr.ErrPermissionDenied)
 	}
 	var v apperr.ValidationError
 	if reason == "" {

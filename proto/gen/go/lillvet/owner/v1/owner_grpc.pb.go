@@ -95,15 +95,15 @@ type OwnerServiceClient interface {
 	// (FAILED_PRECONDITION OWNER_ERASED), nor can one whose erasure request has started
 	// with its restriction (erasure_request_id) or with EraseOwnerData
 	// (FAILED_PRECONDITION ERASURE_IN_PROGRESS). Recorded in the owner's change history.
-	// Clinic manager only; not exposed over REST.
+	// Clinic manager, and the disclosure service's erasure job to restrict (never to
+	// lift: PERMISSION_DENIED); not exposed over REST.
 	SetOwnerRestriction(ctx context.Context, in *SetOwnerRestrictionRequest, opts ...grpc.CallOption) (*SetOwnerRestrictionResponse, error)
 	// Erases what no law requires the clinic to keep of an owner and restricts the rest
 	// until the given days; the customer numbers are never reused. A retry with the same
 	// request_id erases nothing more and answers the first result. It restricts the owner
 	// first, unless SetOwnerRestriction did with this request_id as erasure_request_id,
 	// and from then on the restriction cannot be lifted (ERASURE_IN_PROGRESS).
-	// Clinic manager only; not exposed over REST (the disclosure service's erasure job
-	// calls it).
+	// Clinic manager and the disclosure service's erasure job; not exposed over REST.
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
@@ -372,15 +372,15 @@ type OwnerServiceServer interface {
 	// (FAILED_PRECONDITION OWNER_ERASED), nor can one whose erasure request has started
 	// with its restriction (erasure_request_id) or with EraseOwnerData
 	// (FAILED_PRECONDITION ERASURE_IN_PROGRESS). Recorded in the owner's change history.
-	// Clinic manager only; not exposed over REST.
+	// Clinic manager, and the disclosure service's erasure job to restrict (never to
+	// lift: PERMISSION_DENIED); not exposed over REST.
 	SetOwnerRestriction(context.Context, *SetOwnerRestrictionRequest) (*SetOwnerRestrictionResponse, error)
 	// Erases what no law requires the clinic to keep of an owner and restricts the rest
 	// until the given days; the customer numbers are never reused. A retry with the same
 	// request_id erases nothing more and answers the first result. It restricts the owner
 	// first, unless SetOwnerRestriction did with this request_id as erasure_request_id,
 	// and from then on the restriction cannot be lifted (ERASURE_IN_PROGRESS).
-	// Clinic manager only; not exposed over REST (the disclosure service's erasure job
-	// calls it).
+	// Clinic manager and the disclosure service's erasure job; not exposed over REST.
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
