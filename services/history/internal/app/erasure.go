@@ -243,17 +243,22 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 		return false, err
 	}
 	today := s.today()
+	changed := false
 	if !e.AsPlanned(visits, today) {
 		untouched := e.Untouched(visits)
 		res, plan, err := s.plan(ctx, e.OwnerID, visits)
 		if err != nil {
 			return false, err
 		}
-		if e.Replanned(plan, res, today, untouched) {
-			e.Version++
-			if err := s.repo.SaveErasure(ctx, e); err != nil {
-				return false, err
-			}
+		changed = e.Replanned(plan, res, today, untouched)
+	}
+	// Stored Written before the pass writes to a visit: a visit it deletes is no longer
+	// read, and a later plan would then count its erased parts out of the answer.
+	if changed || !e.Written && len(e.Visits) > 0 {
+		e.Written = true
+		e.Version++
+		if err := s.repo.SaveErasure(ctx, e); err != nil {
+			return false, err
 		}
 	}
 	current := make(map[string]*domain.Visit, len(visits))

@@ -16,6 +16,7 @@ import (
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // afterAmend runs during once, right after an amendment's write succeeded (before the
@@ -941,5 +942,82 @@ func TestErasedCountFollowsACorrection(t *testing.T) {
 				t.Errorf("the erasure answered %+v, want %+v: the visit held no invoice when it was removed", res.Dispositions, want)
 			}
 		})
+	}
+}
+
+// amendOnGet runs amend(i) before the first n reads of the visit id, i counting down
+// from n-1: billing's corrections landing just before the erasure reads the visit whole
+// to reduce it.
+type amendOnGet struct {
+	domain.Repository
+	id    string
+	n     int
+	amend func(i int)
+}
+
+func (r *amendOnGet) GetVisit(ctx context.Context, id string) (*domain.VisitRecord, error) {
+	if id == r.id && r.n > 0 {
+		r.n--
+		r.amend(r.n)
+	}
+	return r.Repository.GetVisit(ctx, id)
+}
+
+// TestErasedCountKeepsAVisitTheErasureDeleted: an animal's visits of 2019 (nothing of
+// it kept) and 2021 (its open invoice kept to the end of 2027). The erasure deletes the
+// first in its first pass; billing corrects the second's invoice just before each of
+// two passes reads it to reduce it, so the erasure plans twice more, from the second
+// visit alone. Its answer still counts both patient records erased: the visit it
+// deleted is no longer read, but it was erased.
+func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, plain := serviceAt(t, now)
+	vet, billing := as(t, auth.RoleVeterinarian), as(t, auth.RoleBilling)
+	if _, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2019, 6, 1, 10, 0, 0, 0, time.UTC)}}); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC),
+		Invoices: []domain.Invoice{{Number: "2021-15", State: domain.InvoiceOpen}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrections := &amendOnGet{Repository: repo, id: kept.ID, n: 2}
+	corrections.amend = func(i int) {
+		rec, err := repo.GetVisit(t.Context(), kept.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := domain.InvoicePaid
+		if i == 0 {
+			state = domain.InvoiceOpen
+		}
+		if _, _, err := plain.AmendVisit(billing, AmendVisit{ID: kept.ID, Paths: []string{"invoices"}, Version: rec.Current.Version,
+			Reason: "payment", Visit: domain.Visit{Invoices: []domain.Invoice{{Number: "2021-15", State: state}}}}); err != nil {
+			t.Fatalf("billing's correction %d: %v", i, err)
+		}
+	}
+	eraser, err := New(corrections, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if corrections.n != 0 {
+		t.Fatalf("%d corrections not made", corrections.n)
+	}
+	want := []domain.Disposition{
+		{Class: domain.ClassPatientRecords, Count: 2},
+		{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 1},
+	}
+	if !reflect.DeepEqual(res.Dispositions, want) {
+		t.Errorf("the erasure answered %+v, want %+v: the 2019 visit it deleted is left out", res.Dispositions, want)
+	}
+	visits, err := repo.OwnerVisits(t.Context(), raceOwner)
+	if err != nil || len(visits) != 1 || visits[0].ID != kept.ID || !visits[0].Restricted {
+		t.Errorf("the owner's visits: %+v (%v), want the 2021 visit restricted", visits, err)
 	}
 }
