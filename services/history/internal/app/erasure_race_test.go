@@ -867,27 +867,8 @@ func TestAmendedVisitTheErasureMissedIsRemoved(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stoppingFix, err := New(stopsAfterAmending{repo}, &slowRegistry{}, nopAuditor{}, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
 			var wait func()
-			var fix AmendVisit
-			recorder, err := New(&afterCreateVisit{Repository: repo,
-				before: func() { wait = tc.erase(t, repo) },
-				during: func(v *domain.Visit) {
-					fix = AmendVisit{ID: v.ID, RequestID: "fix-1", Paths: []string{"findings"}, Version: 1, Reason: "seen again",
-						Visit: domain.Visit{Findings: "Fracture."}}
-					if _, _, err := stoppingFix.AmendVisit(vet, fix); !errors.Is(err, errCrash) {
-						t.Fatalf("the stopping correction: %v", err)
-					}
-				},
-			}, &slowRegistry{}, nopAuditor{}, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = recorder.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
-				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}})
+			fix, err := recordAmendedVisit(t, repo, func() { wait = tc.erase(t, repo) })
 			wait()
 			if !errors.Is(err, errOwnerErased) {
 				t.Errorf("the recording answered %v, want OWNER_ERASED", err)
@@ -1019,5 +1000,119 @@ func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
 	visits, err := repo.OwnerVisits(t.Context(), raceOwner)
 	if err != nil || len(visits) != 1 || visits[0].ID != kept.ID || !visits[0].Restricted {
 		t.Errorf("the owner's visits: %+v (%v), want the 2021 visit restricted", visits, err)
+	}
+}
+
+// stopsWhenApplied stops (as a process dying would) right after the erasure stored
+// itself applied.
+type stopsWhenApplied struct{ domain.Repository }
+
+func (r stopsWhenApplied) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	if err := r.Repository.SaveErasure(ctx, e); err != nil || !e.Applied {
+		return err
+	}
+	return errCrash
+}
+
+// visitMissedByStoppedErasure returns a store where the owner's erasure, requested as
+// erase-1, missed a visit and stopped once stored applied, before it removed the visits
+// it missed: the visit (no request id) passes its check before the erasure begins and
+// is written after the erasure's last read, a correction is written before the
+// recording looks for the erasure, which then is still closing, and the correction's
+// call stops before its own check. It returns the visit's id.
+func visitMissedByStoppedErasure(t *testing.T) (*historymongo.Repository, string) {
+	t.Helper()
+	repo := raceRepo(t)
+	hooks := &pausesAfterLastRead{Repository: repo, readDone: make(chan struct{}), goOn: make(chan struct{})}
+	eraser, err := New(stopsWhenApplied{hooks}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	erased := make(chan error, 1)
+	fix, err := recordAmendedVisit(t, repo, func() {
+		readDone := hooks.readDone
+		go func() {
+			_, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			erased <- err
+		}()
+		<-readDone
+	})
+	if !errors.Is(err, errOwnerErased) {
+		t.Fatalf("the recording answered %v, want OWNER_ERASED", err)
+	}
+	close(hooks.goOn)
+	if err := <-erased; !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping erasure: %v", err)
+	}
+	return repo, fix.ID
+}
+
+// recordAmendedVisit records a visit of the owner (no request id) with erase run just
+// before its write, and a correction written right after it, whose call stops before
+// its own check. It returns the correction, for a retry, and what the recording
+// answered.
+func recordAmendedVisit(t *testing.T, repo domain.Repository, erase func()) (AmendVisit, error) {
+	t.Helper()
+	vet := as(t, auth.RoleVeterinarian)
+	stoppingFix, err := New(stopsAfterAmending{repo}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fix AmendVisit
+	recorder, err := New(&afterCreateVisit{Repository: repo,
+		before: erase,
+		during: func(v *domain.Visit) {
+			fix = AmendVisit{ID: v.ID, RequestID: "fix-1", Paths: []string{"findings"}, Version: 1, Reason: "seen again",
+				Visit: domain.Visit{Findings: "Fracture."}}
+			if _, _, err := stoppingFix.AmendVisit(vet, fix); !errors.Is(err, errCrash) {
+				t.Fatalf("the stopping correction: %v", err)
+			}
+		},
+	}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = recorder.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}})
+	return fix, err
+}
+
+// unrestrictedVisits lists the ids of the owner's visits that are not restricted.
+func unrestrictedVisits(t *testing.T, repo domain.Repository, ownerID string) []string {
+	t.Helper()
+	visits, err := repo.OwnerVisits(t.Context(), ownerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, v := range visits {
+		if !v.Restricted {
+			out = append(out, v.ID)
+		}
+	}
+	return out
+}
+
+// TestRetryOfAppliedErasureRemovesMissedVisit: an erasure that missed a visit stops
+// once stored applied, before it removes the visits it missed; its retry answers the
+// erasure, audited about the owner, and removes the visit.
+func TestRetryOfAppliedErasureRemovesMissedVisit(t *testing.T) {
+	repo, missed := visitMissedByStoppedErasure(t)
+	if left := unrestrictedVisits(t, repo, raceOwner); !slices.Equal(left, []string{missed}) {
+		t.Fatalf("before the retry, the owner's unrestricted visits are %v, want the one missed", left)
+	}
+	auditor := &audittest.Recorder{}
+	retry, err := New(repo, &slowRegistry{}, auditor, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retry.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if got := auditor.Subjects("history.erase"); !slices.Equal(got, []string{raceOwner}) {
+		t.Errorf("history.erase audited about %v, want the owner", got)
+	}
+	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
+		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
 	}
 }
