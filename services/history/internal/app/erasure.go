@@ -48,15 +48,10 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	}
 	if req, ok := e.Request(requestID); ok {
 		if e.Applied {
-			// The first call may have died before scheduling the sweep.
-			if err := s.repo.ScheduleErasure(ctx, e); err != nil {
+			if err := s.finishApplied(ctx, e); err != nil {
 				return domain.ErasureResult{}, err
 			}
-			// Or before removing the visits it missed.
-			if err := s.removeMissedVisits(ctx, e); err != nil {
-				return domain.ErasureResult{}, err
-			}
-			return req.Result, s.record(ctx, "history.erase", ownerResource(ownerID)+"/history", ownerID)
+			return req.Result, nil
 		}
 		// The first call stopped halfway: finish what it decided (or what a later
 		// request decided, which covers it).
@@ -80,6 +75,19 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		return domain.ErasureResult{}, err
 	}
 	return s.applyErasure(ctx, e, requestID)
+}
+
+// finishApplied answers a retry of a request e applied: the first call may have died
+// before scheduling the sweep, or before removing the visits e missed. The retry is
+// audited as applyErasure is, stored before it may remove anything.
+func (s *Service) finishApplied(ctx context.Context, e *domain.Erasure) error {
+	if err := s.auditor.RecordNow(ctx, changeEvent("history.erase", e.OwnerID)); err != nil {
+		return fmt.Errorf("audit erasure: %w", err)
+	}
+	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
+		return err
+	}
+	return s.removeMissedVisits(ctx, e)
 }
 
 // plan decides, from visits, the owner's visits as read, what the erasure keeps of each.

@@ -1093,26 +1093,54 @@ func unrestrictedVisits(t *testing.T, repo domain.Repository, ownerID string) []
 	return out
 }
 
+// refusingStore queues audit events but cannot store any at once, as when the audit
+// store is down.
+type refusingStore struct{ audittest.Recorder }
+
+func (*refusingStore) RecordNow(context.Context, ...audit.Event) error {
+	return errors.New("audit store unavailable")
+}
+
 // TestRetryOfAppliedErasureRemovesMissedVisit: an erasure that missed a visit stops
-// once stored applied, before it removes the visits it missed; its retry answers the
-// erasure, audited about the owner, and removes the visit.
+// once stored applied, before it removes the visits it missed. Its retry stores its
+// audit event about the owner, then removes the visit and answers; when the event
+// cannot be stored, the retry fails and the visit stays until a later retry, so that
+// nothing is erased unaudited.
 func TestRetryOfAppliedErasureRemovesMissedVisit(t *testing.T) {
-	repo, missed := visitMissedByStoppedErasure(t)
-	if left := unrestrictedVisits(t, repo, raceOwner); !slices.Equal(left, []string{missed}) {
-		t.Fatalf("before the retry, the owner's unrestricted visits are %v, want the one missed", left)
-	}
-	auditor := &audittest.Recorder{}
-	retry, err := New(repo, &slowRegistry{}, auditor, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := retry.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
-		t.Fatalf("the retry: %v", err)
-	}
-	if got := auditor.Subjects("history.erase"); !slices.Equal(got, []string{raceOwner}) {
-		t.Errorf("history.erase audited about %v, want the owner", got)
-	}
-	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
-		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
+	for _, tc := range []struct {
+		name    string
+		auditor interface {
+			Auditor
+			Subjects(action string) []string
+		}
+		answered bool
+	}{
+		{"audit stored", &audittest.Recorder{}, true},
+		{"audit store down", &refusingStore{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, missed := visitMissedByStoppedErasure(t)
+			if left := unrestrictedVisits(t, repo, raceOwner); !slices.Equal(left, []string{missed}) {
+				t.Fatalf("before the retry, the owner's unrestricted visits are %v, want the one missed", left)
+			}
+			retry, err := New(repo, &slowRegistry{}, tc.auditor, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = retry.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if answered := err == nil; answered != tc.answered {
+				t.Fatalf("the retry answered %v, want answered %v", err, tc.answered)
+			}
+			wantAudited, wantLeft := []string{raceOwner}, []string(nil)
+			if !tc.answered {
+				wantAudited, wantLeft = nil, []string{missed}
+			}
+			if got := tc.auditor.Subjects("history.erase"); !slices.Equal(got, wantAudited) {
+				t.Errorf("history.erase audited about %v, want %v", got, wantAudited)
+			}
+			if left := unrestrictedVisits(t, repo, raceOwner); !slices.Equal(left, wantLeft) {
+				t.Errorf("the erased owner keeps the unrestricted visits %v, want %v", left, wantLeft)
+			}
+		})
 	}
 }
