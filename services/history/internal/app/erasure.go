@@ -178,6 +178,7 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 		return domain.ErasureResult{}, err
 	}
 	e.Applied, e.Answered = true, len(e.Requests)
+	e.MissedCheckAfter = retention.DateOf(s.now().AddDate(0, 0, 1), s.opts.Location)
 	e.Version++
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
@@ -197,7 +198,8 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 // but a recording whose visit was amended before its check leaves it while e is
 // closing, as the amendment may have been answered OK; once e is applied none was (see
 // settleVisit). They are read after e is stored applied: a visit written after this
-// read is removed by its recording's own check, which finds e applied.
+// read is removed by its recording's own check, which finds e applied, or, when that
+// call stopped before it, by the sweep after e.MissedCheckAfter.
 func (s *Service) removeMissedVisits(ctx context.Context, e *domain.Erasure) error {
 	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
 	if err != nil {
@@ -406,6 +408,12 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 		if err := s.dropDigests(ctx, e, today); err != nil {
 			return err
 		}
+	}
+	if !e.MissedCheckAfter.IsZero() && today.After(e.MissedCheckAfter) {
+		if err := s.removeMissedVisits(ctx, e); err != nil {
+			return err
+		}
+		e.MissedCheckAfter = retention.Date{}
 	}
 	var held []domain.VisitRetention
 	for _, r := range e.Visits {

@@ -1144,3 +1144,40 @@ func TestRetryOfAppliedErasureRemovesMissedVisit(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepRemovesVisitTheErasureMissed: a visit without a request id (never retried)
+// passes its check before the owner's erasure begins, is written once the erasure is
+// applied (after its last read of the visits), and its call stops before its own
+// check. The retention sweep a day after the erasure's day removes it.
+func TestSweepRemovesVisitTheErasureMissed(t *testing.T) {
+	repo := raceRepo(t)
+	eraser, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopping, err := New(&crashAroundCreate{Repository: repo, before: func() {
+		if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+			t.Fatalf("erasure: %v", err)
+		}
+	}}, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stopping.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}}); !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping recording: %v", err)
+	}
+	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 1 {
+		t.Fatalf("before the sweep, the owner's unrestricted visits are %v, want the one missed", left)
+	}
+	sweeper, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return time.Now().AddDate(0, 0, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager)); err != nil {
+		t.Fatal(err)
+	}
+	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
+		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
+	}
+}

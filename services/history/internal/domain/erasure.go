@@ -339,6 +339,11 @@ type Erasure struct {
 	// visit (its request was recent) may still tell a retry; the sweep removes them
 	// after it. Zero when none was kept.
 	DigestsUntil retention.Date
+	// MissedCheckAfter is the day after which the sweep reads the owner's visits once
+	// more and removes those the erasure missed (written once it was applied, by a call
+	// that stopped before its own check), set the day after the erasure is applied so
+	// that every call checked before the erasure began has ended; zero once done.
+	MissedCheckAfter retention.Date
 }
 
 // ErasureRequest is one erasure request and its answer.
@@ -504,9 +509,13 @@ func sameDays(old, plan []VisitRetention, today retention.Date) bool {
 // NextDue is the earliest day after which the sweep has something to remove; zero when
 // nothing is held.
 func (e *Erasure) NextDue() retention.Date {
-	next := e.DigestsUntil
+	var next retention.Date
+	days := []retention.Date{e.DigestsUntil, e.MissedCheckAfter}
 	for _, v := range e.Visits {
-		if d := v.Next(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		days = append(days, v.Next())
+	}
+	for _, d := range days {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
 	}

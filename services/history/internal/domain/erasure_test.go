@@ -326,3 +326,24 @@ func TestPlannableOnceAnswered(t *testing.T) {
 		t.Errorf("Plannable changed the visits read: %+v", read)
 	}
 }
+
+// TestNextDue: the sweep is next due at the earliest of a held visit's next removal,
+// the request digests' horizon and the check for visits the erasure missed.
+func TestNextDue(t *testing.T) {
+	held := []VisitRetention{{VisitID: "v1", RecordUntil: day(2029, 11, 25), InvoiceUntil: day(2032, 12, 31)}}
+	for _, tc := range []struct {
+		name string
+		e    Erasure
+		want retention.Date
+	}{
+		{"nothing held", Erasure{}, retention.Date{}},
+		{"a visit", Erasure{Visits: held}, day(2029, 11, 25)},
+		{"digests first", Erasure{Visits: held, DigestsUntil: day(2026, 12, 2)}, day(2026, 12, 2)},
+		{"the missed check alone", Erasure{MissedCheckAfter: day(2026, 11, 26)}, day(2026, 11, 26)},
+		{"the missed check first", Erasure{Visits: held, DigestsUntil: day(2026, 12, 2), MissedCheckAfter: day(2026, 11, 26)}, day(2026, 11, 26)},
+	} {
+		if got := tc.e.NextDue(); got != tc.want {
+			t.Errorf("%s: next due %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

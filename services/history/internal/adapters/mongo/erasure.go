@@ -69,6 +69,9 @@ type erasureDoc struct {
 	Visits   []retentionDoc      `bson:"visits,omitempty"`
 	// DigestsUntil is the last day a request digest kept on a visit may be needed.
 	DigestsUntil string `bson:"digests_until,omitempty"`
+	// MissedCheckAfter is the day after which the sweep looks for visits the erasure
+	// missed.
+	MissedCheckAfter string `bson:"missed_check_after,omitempty"`
 }
 
 // scheduleDoc is when an owner's erasure record has something due: NextDue, absent
@@ -114,7 +117,8 @@ func (p *days) parse(s string) retention.Date {
 
 func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	var p days
-	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Written: d.Written, Answered: d.Answered, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil)}
+	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Written: d.Written, Answered: d.Answered, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil),
+		MissedCheckAfter: p.parse(d.MissedCheckAfter)}
 	for _, r := range d.Requests {
 		res := domain.ErasureResult{
 			OwnerNamedUntil: p.parse(r.OwnerNamedUntil), IdentityCodeNeededUntil: p.parse(r.IdentityCodeNeededUntil),
@@ -141,7 +145,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
 		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Written: e.Written, Answered: e.Answered, Visits: protomap.All(e.Visits, retentionToDoc),
-		DigestsUntil: day(e.DigestsUntil),
+		DigestsUntil: day(e.DigestsUntil), MissedCheckAfter: day(e.MissedCheckAfter),
 	}
 	for _, r := range e.Requests {
 		d.Requests = append(d.Requests, erasureRequestDoc{
