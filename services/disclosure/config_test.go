@@ -99,7 +99,8 @@ func TestJobTokenFileRefusedAtStart(t *testing.T) {
 	}{
 		{"a token", file("token", "header.payload.signature\n"), ""},
 		{"not there yet", filepath.Join(mount, "token"), ""},
-		{"no such folder", filepath.Join(file("plain", "x"), "token"), "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: not a directory"},
+		{"no such folder", filepath.Join(dir, "jbo", "token"), "DISCLOSURE_JOB_TOKEN_FILE: the folder of the file it names does not exist"},
+		{"under a file", filepath.Join(file("plain", "x"), "token"), "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: not a directory"},
 		{"a folder", dir, "DISCLOSURE_JOB_TOKEN_FILE: cannot read the file it names: is a directory"},
 		{"an empty file", file("empty", ""), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "empty") + " is empty"},
 		{"a newline", file("newline", "\n"), "DISCLOSURE_JOB_TOKEN_FILE: " + filepath.Join(dir, "newline") + " is empty"},

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
@@ -100,10 +102,8 @@ const jobTokenVariable = "DISCLOSURE_JOB_TOKEN_FILE"
 // token.
 func (c JobConfig) Validate() error {
 	var errs []error
-	if c.TokenFile != "" {
-		if _, err := config.ReadSecretFile(jobTokenVariable, c.TokenFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
+	if err := c.checkTokenFile(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Poll <= 0 {
 		errs = append(errs, errors.New("DISCLOSURE_JOB_POLL_INTERVAL must be positive"))
@@ -115,6 +115,33 @@ func (c JobConfig) Validate() error {
 		errs = append(errs, errors.New("DISCLOSURE_JOB_LEASE must be longer than DISCLOSURE_JOB_CALL_TIMEOUT"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkTokenFile refuses a token file that cannot be read or holds nothing, and one
+// whose folder is missing: the Secret's volume is there before the Secret, so a missing
+// folder is a mistyped path, which would leave every erasure waiting for a file that
+// never comes. A file not there yet in an existing folder is the Secret not created.
+func (c JobConfig) checkTokenFile() error {
+	if c.TokenFile == "" {
+		return nil
+	}
+	_, err := config.ReadSecretFile(jobTokenVariable, c.TokenFile)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if info, derr := os.Stat(filepath.Dir(filepath.Clean(c.TokenFile))); derr != nil || !info.IsDir() {
+		return fmt.Errorf("%s: the folder of the file it names does not exist", jobTokenVariable)
+	}
+	return nil
+}
+
+// tokenFileMissing reports whether the job's token file is named but not there yet.
+func (c JobConfig) tokenFileMissing() bool {
+	if c.TokenFile == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Clean(c.TokenFile))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // Validate checks every part of the configuration.
@@ -192,6 +219,9 @@ func Run(ctx context.Context, cfg Config) error {
 				Lease: cfg.Job.Lease, CallTimeout: cfg.Job.CallTimeout, Poll: cfg.Job.Poll, Logger: d.Telemetry.Logger,
 			})
 			if erasure.Enabled() {
+				if cfg.Job.tokenFileMissing() {
+					d.Telemetry.Logger.Warn(jobTokenVariable + " names no file yet: erasure steps wait (JOB_CREDENTIALS_UNAVAILABLE) until the token is written")
+				}
 				d.Go(erasure.Run)
 			}
 			sweep, err := app.NewRetention(repo, d.Auditor, app.RetentionOptions{Years: cfg.RecordsRetentionYears, Now: cfg.Now})

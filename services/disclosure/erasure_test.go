@@ -1,7 +1,9 @@
 package disclosure_test
 
 import (
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -370,6 +372,29 @@ func TestErasureWithoutJobCredentials(t *testing.T) {
 	if got := refusalReason(t, err); got != "ERASURE_JOBS_NOT_CONFIGURED" {
 		t.Errorf("reason %s", got)
 	}
+}
+
+// TestErasureWaitsForTheJobToken: in Kubernetes the job's token Secret is optional and
+// written from outside, so the service may start before it exists (its volume an empty
+// folder). The service starts and says so in its log, an erasure request is taken, its
+// steps wait JOB_CREDENTIALS_UNAVAILABLE, and once the token is written the job runs.
+func TestErasureWaitsForTheJobToken(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	s := start(t, func(c *disclosure.Config) { c.Job.TokenFile = tokenFile })
+	if !strings.Contains(s.env.Logs(), "DISCLOSURE_JOB_TOKEN_FILE names no file yet") {
+		t.Errorf("the service's log says nothing of the missing token file:\n%s", s.env.Logs())
+	}
+	ownerID, patientID := s.customer(t, "Odottaja")
+	s.erasureHistory(t, ownerID, patientID)
+	created := s.requestErasure(t, ownerID, "")
+	waiting := s.waitErasure(t, created.GetId(), func(r *disclosurev1.ErasureRequest) bool {
+		return r.GetSteps()[0].GetAttempts() >= 1
+	})
+	if e := waiting.GetSteps()[0].GetLastError(); e != "JOB_CREDENTIALS_UNAVAILABLE" {
+		t.Fatalf("the first step without a token failed with %q, want JOB_CREDENTIALS_UNAVAILABLE", e)
+	}
+	writeJobToken(t, s.env, tokenFile, auth.RoleErasureJob)
+	s.waitErasure(t, created.GetId(), inState(disclosurev1.ErasureRequestState_ERASURE_REQUEST_STATE_DONE))
 }
 
 // TestErasureWithTwoReplicas runs two disclosure replicas with job credentials on one
