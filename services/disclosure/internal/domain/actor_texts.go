@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/lillvet/register/services/platform/visibletext"
 )
@@ -70,7 +73,23 @@ func shownName(name string) string {
 }
 
 // readsAsSystem reports a name that reads as the report's word for the system in one
-// of its languages: a Finnish owner may read the English report.
+// of its languages (a Finnish owner may read the English report), by its letters alone:
+// blanks that are symbols (the Braille blank), spaces or punctuation between them and
+// full-width forms leave the word as readable as written plain.
 func readsAsSystem(name string) bool {
-	return slices.ContainsFunc(Languages(), func(l Language) bool { return strings.EqualFold(name, systemText(l)) })
+	letters := lettersOf(name)
+	return slices.ContainsFunc(Languages(), func(l Language) bool {
+		return strings.EqualFold(letters, lettersOf(systemText(l)))
+	})
+}
+
+// lettersOf is s's letters and digits that display, in their compatibility forms
+// (NFKC: "ｓ" as "s", "ſ" as "s").
+func lettersOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (unicode.IsLetter(r) || unicode.IsDigit(r)) && !visibletext.Ignorable(r) {
+			return r
+		}
+		return -1
+	}, norm.NFKC.String(s))
 }

@@ -67,6 +67,13 @@ func TestActorText(t *testing.T) {
 		{false, "u-mallory", "\u200b", []string{"reception"}, "asiakaspalvelu|kundtjänst|reception"},
 		{false, "u-mallory", " \t\u00a0", nil, unnamed},
 		{false, "u-mallory", "\u3164", []string{"nurse"}, "eläinhoitaja|djurskötare|veterinary nurse"},
+		// Only the letters count: blanks that are symbols (the Braille blank),
+		// full-width forms and punctuation or spaces between letters.
+		{false, "u-mallory", "\u2800system", nil, unnamed},
+		{false, "u-mallory", "system\u2800", nil, unnamed},
+		{false, "u-mallory", "ｓｙｓｔｅｍ", nil, unnamed},
+		{false, "u-mallory", "S y s t e m.", nil, unnamed},
+		{false, "u-mallory", "järjestelmä!", []string{"reception"}, "asiakaspalvelu|kundtjänst|reception"},
 		// A name is shown as it reads: a direction override cannot turn its letters
 		// into the system's word, and one that only contains the word is a name.
 		{false, "u-mallory", "\u202eametsejräj", nil, "ametsejräj|ametsejräj|ametsejräj"},
