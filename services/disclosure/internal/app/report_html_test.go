@@ -165,8 +165,10 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 // a sweep's or the job's, or an event recorded before the flag, is shown by its name,
 // and an event recorded with no subject, which no token lacks, is the system's. A
 // token without a name is shown by its roles in words, or as a user whose name was not
-// recorded, in the access log, the changes and the consent decisions: never by its
-// subject, an account's id.
+// recorded, in the access log, the changes, the consent decisions and the visits'
+// staff, authors of corrections and communications (which the history service records
+// with the subject as the name when the token has none): never by its subject, an
+// account's id.
 func TestReportNamesEachEventsActor(t *testing.T) {
 	tmpl, err := parseReportTemplate()
 	if err != nil {
@@ -206,6 +208,13 @@ func TestReportNamesEachEventsActor(t *testing.T) {
 	rep.Patients = []PatientRecord{{ID: "p1", Name: "Musti", Changes: []Change{
 		{Version: 2, Time: at, ActorSubject: nameless, ActorRoles: []string{"veterinarian"}, Fields: []string{"weight"}},
 	}}}
+	// As the history service records a nameless token: its subject as the name.
+	staff := func(role string) StaffMember { return StaffMember{Subject: nameless, Name: nameless, Role: role} }
+	rep.Visits = []VisitRecord{{
+		Visit:      Visit{ID: "v1", PatientID: "p1", StartTime: at, Staff: []StaffMember{staff("veterinarian"), staff("")}},
+		Amendments: []Amendment{{Version: 2, Time: at, Author: staff("nurse"), Reason: "typo", Fields: []string{"findings"}}},
+	}}
+	rep.Communications = []Communication{{ID: "c1", Channel: "phone", Time: at, Subject: "vaccination", Staff: staff("")}}
 	for _, tc := range []struct {
 		lang                        domain.Language
 		person, system, job, forged string
@@ -231,10 +240,12 @@ func TestReportNamesEachEventsActor(t *testing.T) {
 				"<td>2026-03-04 10:00</td><td>Erasure job " + tc.job + "</td><td>":       2,
 				"<td>2026-03-04 10:00</td><td>" + tc.forged + "</td><td>":                2,
 				"<td>2026-03-04 10:00</td><td>" + tc.forged + " " + tc.job + "</td><td>": 1,
-				"<td>2026-03-04 10:00</td><td>" + tc.nurse + "</td><td>":                 1,
+				"<td>2026-03-04 10:00</td><td>" + tc.nurse + "</td><td>":                 2,
 				"<td>2026-03-04 10:00</td><td>" + tc.vet + "</td><td>weight</td>":        1,
 				"<td>2026-03-04 10:00</td><td>" + tc.unnamed + "</td><td>":               1,
-				"</td><td>" + tc.unnamed + "</td></tr>":                                  1,
+				"</td><td>" + tc.unnamed + "</td></tr>":                                  2,
+				"<dd>" + tc.vet + "; " + tc.unnamed + "</dd>":                            1,
+				"<td>2026-03-04 10:00</td><td>" + tc.nurse + "</td><td>typo</td>":        1,
 			}
 			for row, n := range rows {
 				if got := strings.Count(doc, row); got != n {
