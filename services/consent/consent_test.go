@@ -409,6 +409,35 @@ func TestCurrentStateAndRestriction(t *testing.T) {
 	}
 }
 
+// TestRestrictionAuditedAsSetOrLifted: a restriction lifted is audited as a lift, so
+// that the owner's access log does not read it as their processing restricted.
+func TestRestrictionAuditedAsSetOrLifted(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Laine")
+	manager := s.as(t, auth.RoleClinicManager)
+	for _, restricted := range []bool{true, false, false} {
+		if _, err := s.consent.SetOwnerRestriction(manager, &consentv1.SetOwnerRestrictionRequest{
+			OwnerId: id, Restricted: restricted, Reason: "form-17",
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.stop()
+	for _, want := range []struct {
+		action string
+		n      int64
+	}{
+		{"consent.restriction.set", 1},
+		{"consent.restriction.lift", 2},
+	} {
+		n, err := s.raw.Database(consentDatabase).Collection("audit_events").CountDocuments(t.Context(),
+			bson.M{"action": want.action, "subject_owner_id": id})
+		if err != nil || n != want.n {
+			t.Errorf("%d %s events (%v), want %d", n, want.action, err, want.n)
+		}
+	}
+}
+
 func TestHistoryIsPagedNewestFirst(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Niemi")

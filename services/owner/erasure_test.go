@@ -199,6 +199,38 @@ func TestSetOwnerRestriction(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 }
 
+// TestRestrictionAuditedAsSetOrLifted: a restriction lifted, or asked to be lifted
+// when it is not set, is audited as a lift, so that the owner's access log does not
+// read it as their processing restricted; a restriction set, by staff or by the erasure
+// job, is audited as one.
+func TestRestrictionAuditedAsSetOrLifted(t *testing.T) {
+	env := servicetest.New(t)
+	svc := runOwner(t, env, newKeys(t, "k1"))
+	c := ownerv1.NewOwnerServiceClient(svc.Conn)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Rajala")})
+	for _, restricted := range []bool{true, false, false} {
+		restrict(t, env, c, o.GetId(), restricted)
+	}
+	const jobID = "0199a0b0-0000-7000-8000-000000000002"
+	if _, err := c.SetOwnerRestriction(env.As(t, auth.RoleErasureJob), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: o.GetId(), Restricted: true, Reason: "erasure request " + jobID, ErasureRequestId: jobID,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	svc.Stop()
+	for _, want := range []struct {
+		action string
+		n      int
+	}{
+		{"owner.restriction.set", 2},
+		{"owner.restriction.lift", 2},
+	} {
+		if got := auditEvents(t, env, bson.M{"action": want.action, "subject_owner_id": o.GetId()}); len(got) != want.n {
+			t.Errorf("%d %s events, want %d: %v", len(got), want.action, want.n, got)
+		}
+	}
+}
+
 // TestEraseOwnerData checks exactly what staff see of an erased owner and its patients,
 // with and without the days the history service asks to keep things until.
 func TestEraseOwnerData(t *testing.T) {

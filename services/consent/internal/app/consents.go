@@ -322,6 +322,11 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 	if err := s.repo.SetRestriction(ctx, ownerID, c); err != nil {
 		return err
 	}
+	// A lift is its own action, so that the owner's access log never reads it as their
+	// processing being restricted.
+	if !restricted {
+		return s.record(ctx, "consent.restriction.lift", consentsResource(ownerID), ownerID)
+	}
 	return s.record(ctx, "consent.restriction.set", consentsResource(ownerID), ownerID)
 }
 

@@ -108,8 +108,9 @@ func TestReportShowsEachEventsResource(t *testing.T) {
 }
 
 // TestReportNamesEachEventsActionAndPurpose: each row of the readable access log names
-// its action in words of the report's language, an action newer than the texts by a
-// generic word, never by the code the JSON copy carries; the purpose this service
+// its action in words of the report's language (a restriction's lift as a lift, not as
+// the processing restricted), an action newer than the texts by a generic word, never
+// by the code the JSON copy carries; the purpose this service
 // states when it gathers a report names the access request as the header does, and a
 // purpose someone typed shows as written, escaped.
 func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
@@ -124,15 +125,21 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 		{Time: at, Service: "disclosure", Action: "disclosure.retention_sweep", Resource: "accessRequests/a1", Outcome: "success"},
 		{Time: at, Service: "owner", Action: "owner.export", Resource: "owners/o1", Purpose: domain.AccessRequestPurpose(request), Outcome: "success"},
 		{Time: at, Service: "owner", Action: "owner.merge", Resource: "owners/o1", Purpose: `call <b>"12.3."</b>`, Outcome: "success"},
+		{Time: at, Service: "owner", Action: "owner.restriction.set", Resource: "owners/o1", Outcome: "success"},
+		{Time: at, Service: "owner", Action: "owner.restriction.lift", Resource: "owners/o1", Outcome: "success"},
+		{Time: at, Service: "consent", Action: "consent.restriction.lift", Resource: "owners/o1/consents", Outcome: "success"},
 	}}
 	for _, tc := range []struct {
 		lang    domain.Language
 		actions []string
 		request string
 	}{
-		{domain.LanguageFinnish, []string{"tietojen poiston vaihe", "säilytysajan päättyneiden tietojen poisto", "tiedot koottu tarkastusta varten", "muu toiminto"}, "Tarkastuspyyntö"},
-		{domain.LanguageSwedish, []string{"ett steg i raderingen", "radering efter lagringstiden", "uppgifterna sammanställda för tillgång", "annan åtgärd"}, "Begäran om tillgång"},
-		{domain.LanguageEnglish, []string{"a step of the erasure", "removal after the retention period", "data compiled for access", "other action"}, "Access request"},
+		{domain.LanguageFinnish, []string{"tietojen poiston vaihe", "säilytysajan päättyneiden tietojen poisto", "tiedot koottu tarkastusta varten", "muu toiminto",
+			"käsittelyn rajoitus", "käsittelyn rajoituksen poisto"}, "Tarkastuspyyntö"},
+		{domain.LanguageSwedish, []string{"ett steg i raderingen", "radering efter lagringstiden", "uppgifterna sammanställda för tillgång", "annan åtgärd",
+			"begränsning av behandlingen", "begränsningen av behandlingen hävd"}, "Begäran om tillgång"},
+		{domain.LanguageEnglish, []string{"a step of the erasure", "removal after the retention period", "data compiled for access", "other action",
+			"processing restricted", "processing restriction lifted"}, "Access request"},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
@@ -149,7 +156,10 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 					t.Errorf("the document lacks %s", w)
 				}
 			}
-			for _, raw := range []string{"erasure_request.step", "disclosure.retention_sweep", "owner.export", "owner.merge", "access request ", "<b>"} {
+			if n := strings.Count(doc, "<td>"+tc.actions[len(tc.actions)-1]+`</td><td class="resource">`); n != 2 {
+				t.Errorf("the document names %d lifts of the restriction, want the owner service's and the consent service's", n)
+			}
+			for _, raw := range []string{"erasure_request.step", "disclosure.retention_sweep", "owner.export", "owner.merge", "restriction.", "access request ", "<b>"} {
 				if strings.Contains(doc, raw) {
 					t.Errorf("the document shows %q", raw)
 				}

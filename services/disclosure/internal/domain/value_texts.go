@@ -178,6 +178,8 @@ var valueNames = map[string]map[string]names{
 		"denied":  {"estetty", "nekad", "denied"},
 		"failed":  {"epäonnistui", "misslyckades", "failed"},
 	},
+	// A restriction's lift was recorded as ….restriction.set too until it had an action
+	// of its own (….restriction.lift): those events keep the set's name, as stored.
 	ValueAction: {
 		"owner.create":                             {"asiakkaan lisäys", "kunden registrerad", "customer registered"},
 		"owner.read":                               {"asiakastietojen katselu", "kunduppgifterna visade", "customer details viewed"},
@@ -187,6 +189,7 @@ var valueNames = map[string]map[string]names{
 		"owner.reveal_identity_code":               {"henkilötunnuksen näyttäminen", "personbeteckningen visad", "identity code shown"},
 		"owner.status.batch_read":                  {"asiakkaan tilan tarkistus", "kundens status kontrollerad", "customer status checked"},
 		"owner.restriction.set":                    {"käsittelyn rajoitus", "begränsning av behandlingen", "processing restricted"},
+		"owner.restriction.lift":                   {"käsittelyn rajoituksen poisto", "begränsningen av behandlingen hävd", "processing restriction lifted"},
 		"owner.export":                             {"tiedot koottu tarkastusta varten", "uppgifterna sammanställda för tillgång", "data compiled for access"},
 		"owner.erase":                              {"tietojen poisto", "uppgifterna raderade", "data erased"},
 		"owner.retention_sweep":                    {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
@@ -217,6 +220,7 @@ var valueNames = map[string]map[string]names{
 		"consent.decision.record":                  {"päätöksen kirjaus", "beslutet registrerat", "decision recorded"},
 		"consent.decision.list":                    {"päätöshistorian katselu", "beslutshistoriken visad", "decision history viewed"},
 		"consent.restriction.set":                  {"käsittelyn rajoitus", "begränsning av behandlingen", "processing restricted"},
+		"consent.restriction.lift":                 {"käsittelyn rajoituksen poisto", "begränsningen av behandlingen hävd", "processing restriction lifted"},
 		"consent.erase":                            {"suostumustietojen poisto", "samtyckesuppgifterna raderade", "consent records erased"},
 		"disclosure.create":                        {"tietojen luovutus", "utlämnande", "data disclosed"},
 		"disclosure.read":                          {"luovutuksen katselu", "utlämnandet visat", "disclosure viewed"},

@@ -73,7 +73,7 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 		}
 		switch {
 		case o.Restricted == restricted:
-			return o, s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+			return o, s.recordRestriction(ctx, id, restricted)
 		case o.Erased:
 			return nil, errOwnerErased()
 		case len(o.PendingErasures) > 0:
@@ -86,9 +86,18 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 		if err != nil {
 			return nil, fmt.Errorf("restrict owner %s: %w", id, err)
 		}
-		return updated, s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+		return updated, s.recordRestriction(ctx, id, restricted)
 	}
 	return nil, fmt.Errorf("restrict owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
+}
+
+// recordRestriction audits a restriction set or lifted as its own action, so that the
+// owner's access log never reads a lift as their processing being restricted.
+func (s *Service) recordRestriction(ctx context.Context, id string, restricted bool) error {
+	if restricted {
+		return s.record(ctx, "owner.restriction.set", ownerResource(id), id)
+	}
+	return s.record(ctx, "owner.restriction.lift", ownerResource(id), id)
 }
 
 // EraseOwnerData is the input of EraseOwnerData.
