@@ -15,6 +15,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // CodeNoCredentials is a step's error code while the job has no valid token: a
@@ -180,7 +181,8 @@ const ClassDisclosurePackages = "disclosure_packages"
 func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attempt) (domain.StepResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.CallTimeout)
 	defer cancel()
-	reason := "erasure request " + j.ID
+	// The reason the owner service stores and the report names in the owner's language.
+	reason := changereason.Erasure(j.ID)
 	switch a.StepKind {
 	case domain.StepKind{Service: domain.ServiceOwner, Action: domain.ActionRestrict}:
 		return domain.StepResult{}, e.owner.RestrictOwner(ctx, j.OwnerID, j.ID, reason)
