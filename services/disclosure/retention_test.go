@@ -240,11 +240,15 @@ func TestOwnerServiceSweepNamedInReport(t *testing.T) {
 // TestSubjectlessActorIsTheSystemInBothCopies: an event or a change recorded with no
 // actor, which only the services' own work recorded before the system flag has (an
 // erasure step taken without the job's token), is the system in the JSON copy as in the
-// readable one: the JSON said actorSystem false of what the document named the system.
+// readable one, in the access log and in the changes of the owner, of a pet and of a
+// former pet alike: the JSON said actorSystem false of what the document named the
+// system.
 func TestSubjectlessActorIsTheSystemInBothCopies(t *testing.T) {
 	s := start(t)
 	manager := s.as(t, auth.RoleClinicManager)
 	ownerID, patientID := s.customer(t, "Heikkinen")
+	buyer, _ := s.customer(t, "Salo")
+	sold := s.pet(t, ownerID, "Mirri")
 	now := time.Now().UTC()
 	for db, action := range map[string]string{ownerDatabase: "owner.erase", disclosureDatabase: "erasure_request.step"} {
 		if _, err := s.raw.Database(db).Collection(audit.Collection).InsertOne(t.Context(), bson.M{
@@ -254,9 +258,20 @@ func TestSubjectlessActorIsTheSystemInBothCopies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.raw.Database(ownerDatabase).Collection("patients").UpdateByID(t.Context(), patientID, bson.M{
-		"$set":  bson.M{"version": 2},
-		"$push": bson.M{"changes": bson.M{"version": 2, "time": now, "fields": []string{"microchip"}, "reason": "retention period ended"}},
+	// A change with no actor as the second version of the owner, their dog and the cat
+	// they sell on afterwards.
+	for _, c := range []struct{ collection, id, field string }{
+		{"owners", ownerID, "phone"}, {"patients", patientID, "microchip"}, {"patients", sold, "colour"},
+	} {
+		if _, err := s.raw.Database(ownerDatabase).Collection(c.collection).UpdateByID(t.Context(), c.id, bson.M{
+			"$set":  bson.M{"version": 2},
+			"$push": bson.M{"changes": bson.M{"version": 2, "time": now, "fields": []string{c.field}, "reason": "retention period ended"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.owners.TransferPatient(s.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: sold, NewOwnerId: buyer, Version: 2, Reason: "sold",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -265,14 +280,18 @@ func TestSubjectlessActorIsTheSystemInBothCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep struct {
-		Patients []struct {
-			Changes []struct {
-				Version     int
-				ActorSystem bool
-			}
+	type changes struct {
+		Changes []struct {
+			Fields       []string
+			ActorSubject string
+			ActorSystem  bool
 		}
-		AccessLog []struct {
+	}
+	var rep struct {
+		Owner          changes
+		Patients       []changes
+		FormerPatients []changes
+		AccessLog      []struct {
 			Action       string
 			ActorSubject string
 			ActorSystem  bool
@@ -293,12 +312,23 @@ func TestSubjectlessActorIsTheSystemInBothCopies(t *testing.T) {
 	if subjectless != 2 {
 		t.Errorf("the JSON copy holds %d subjectless events, want 2", subjectless)
 	}
-	if len(rep.Patients) != 1 || len(rep.Patients[0].Changes) != 2 || !rep.Patients[0].Changes[1].ActorSystem {
-		t.Errorf("the subjectless change is not the system's in the JSON copy: %+v", rep.Patients)
+	var system []string
+	for _, cs := range slices.Concat([]changes{rep.Owner}, rep.Patients, rep.FormerPatients) {
+		for _, c := range cs.Changes {
+			if c.ActorSubject == "" && c.ActorSystem {
+				system = append(system, c.Fields...)
+			}
+		}
+	}
+	slices.Sort(system)
+	if !slices.Equal(system, []string{"colour", "microchip", "phone"}) {
+		t.Errorf("the subjectless changes the system's in the JSON copy are of %v, want the colour, the microchip and the phone", system)
 	}
 	s.documentWithRows(t, manager, request.GetId(), "en", []string{
 		"<td>system</td><td>data erased</td>", "<td>system</td><td>a step of the erasure</td>",
+		"<td>system</td><td>phone</td><td>retention period ended</td>",
 		"<td>system</td><td>microchip</td><td>retention period ended</td>",
+		"<td>system</td><td>colour</td><td>retention period ended</td>",
 	})
 }
 
