@@ -1,8 +1,10 @@
 // Package changereason holds the reasons the owner service writes itself on a change of
 // an owner's or a patient's record, as it stores them (in English). The disclosure
 // service names each in the owner's language in the access report, so both read them
-// from here: a reason renamed or added here is renamed or added for both, and the
-// disclosure service's tests fail until it has a name in every language.
+// from here, and the disclosure service's tests fail until a reason added here has a
+// name in every language. A stored reason is never renamed: the change histories keep
+// it as written, and the report names it only as it reads here, so a new wording is a
+// new reason, added beside the old one, which stays recognised.
 package changereason
 
 import "strings"
