@@ -3,49 +3,54 @@ package app_test
 import (
 	"go/ast"
 	"go/parser"
-	"go/token"
-	"os"
-	"strconv"
+	"go/types"
 	"strings"
 	"testing"
+
+	"github.com/lillvet/register/services/platform/sourcetest"
 )
 
 // changereasonPath is the import path of the reasons the service writes itself.
 const changereasonPath = "github.com/lillvet/register/services/platform/changereason"
 
-// TestOwnReasonsComeFromChangereason: every reason this package writes on a change is
-// either the caller's (staff typed it) or one of changereason's, which the disclosure
+// ownerModule prefixes the import paths of the service's packages, whose functions with
+// a parameter named reason write what they are given.
+const ownerModule = "github.com/lillvet/register/services/owner/"
+
+// TestOwnReasonsComeFromChangereason: every reason the service's app and domain
+// packages write on a change is either what staff typed (the caller's reason, an
+// input's or a stored change's Reason) or one of changereason's, which the disclosure
 // service names in the owner's language (its TestEveryChangeReasonNamed): a reason
 // written here as a literal or a constant of its own would reach the owner's access
-// report in the stored English. The reasons are the arguments in the place of a
-// parameter named reason of the package's functions and methods.
+// report in the stored English. The reasons written are the arguments in the place of a
+// parameter named reason of the service's functions and methods, what is assigned to a
+// Reason field or to such a parameter, and a Reason in a literal, of any struct but an
+// error (whose Reason is why it failed, not a change's).
 func TestOwnReasonsComeFromChangereason(t *testing.T) {
-	entries, err := os.ReadDir(".")
+	pkgs, err := sourcetest.Load(".", ".", "../domain")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The package's files but its tests, read by the parser (no source given).
-	files := map[string]any{}
-	for _, e := range entries {
-		if name := e.Name(); strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
-			files[name] = nil
+	for _, p := range pkgs {
+		found, bad := reasonsIn(p)
+		if found == 0 {
+			t.Errorf("%s: found no reasons written: the walk is broken", p.Path)
 		}
-	}
-	found, bad := reasonsIn(t, files)
-	if found == 0 {
-		t.Fatal("found no reasons written: the walk is broken")
-	}
-	for _, b := range bad {
-		t.Errorf("%s: a reason of the service's own not from changereason", b)
+		for _, b := range bad {
+			t.Errorf("%s: a reason of the service's own not from changereason", b)
+		}
 	}
 }
 
 // TestReasonsInRefusesOwnReasons: the walk behind TestOwnReasonsComeFromChangereason
-// takes changereason's reasons, the caller's and the input's, and refuses a literal, a
-// constant or an expression of the package's own.
+// takes changereason's reasons, the caller's, an input's and a stored change's, in each
+// form a reason is written, and refuses a literal, a constant or an expression of the
+// package's own, an error's Reason and a method named Reason.
 func TestReasonsInRefusesOwnReasons(t *testing.T) {
 	const header = "package app\n\nimport cr " + `"` + changereasonPath + `"` + "\n\nvar _ = cr.Registered\n\n" +
-		"func change(fields []string, reason string) {}\n\n"
+		"type Change struct{ Fields []string; Reason string }\n\n" +
+		"type badPhone struct{ Reason string }\n\nfunc (e *badPhone) Error() string { return e.Reason }\n\n" +
+		"func change(fields []string, reason string) Change { return Change{Fields: fields, Reason: reason} }\n\n"
 	tests := []struct {
 		name string
 		body string
@@ -54,120 +59,136 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"changereason's", `func f() { change(nil, cr.Registered); change(nil, cr.Erasure("id")) }`, 0},
 		{"the caller's", `func f(reason string) { change(nil, reason) }`, 0},
 		{"the input's", `type in struct{ Reason string }; func f(i in) { change(nil, i.Reason) }`, 0},
+		{"a stored change's", `func f(cs []Change) { for _, c := range cs { change(nil, c.Reason) } }`, 0},
 		{"a literal", `func f() { change(nil, "merged") }`, 1},
 		{"a constant of its own", `const merged = "merged"; func f() { change(nil, merged) }`, 1},
+		{"a constant named Reason", `const Reason = "merged"; func f() { change(nil, Reason) }`, 1},
 		{"an expression", `func f(id string) { change(nil, "merged into " + id) }`, 1},
 		{"a parameter of another name", `func f(why string) { change(nil, why) }`, 1},
+		{"an error's Reason", `func f(e *badPhone) { change(nil, e.Reason) }`, 1},
+		{"a method named Reason", `type m struct{}; func (m) Reason() string { return "" }; func f(x m) { change(nil, x.Reason()) }`, 1},
+		{"an error's literal", `var _ = &badPhone{Reason: "too long"}`, 0},
+		{"an assignment of changereason's", `func f(c *Change) { c.Reason = cr.Withheld }`, 0},
+		{"an assignment of a literal", `func f(c *Change) { c.Reason = "withheld" }`, 1},
+		{"an assignment of several", `func f(c *Change) { c.Reason, c.Fields = "withheld", nil }`, 1},
+		{"a literal's Reason", `var _ = Change{Reason: "merged"}`, 1},
+		{"a literal's Reason of a pointer", `var _ = []*Change{{Reason: "merged"}}`, 1},
+		{"a literal's Reason of the caller's", `func f(reason string) Change { return Change{Reason: reason} }`, 0},
+		{"the caller's reason reassigned", `func f(reason string) { reason = "merged"; change(nil, reason) }`, 1},
+		{"a closure's own reason", `func f() { g := func(reason string) { change(nil, reason) }; g("merged") }`, 1},
+	}
+	c, err := sourcetest.NewChecker(".", changereasonPath)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, bad := reasonsIn(t, map[string]any{"app.go": header + tt.body})
-			if len(bad) != tt.bad {
+			f, err := parser.ParseFile(c.Fset, "app.go", header+tt.body, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Check(ownerModule+"internal/app", []*ast.File{f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, bad := reasonsIn(p); len(bad) != tt.bad {
 				t.Errorf("refused %q, want %d", bad, tt.bad)
 			}
 		})
 	}
 }
 
-// reasonsIn parses one package's files (by name, with their source or nil to read the
-// file) and returns how many reasons it writes and where it writes one that is not the
-// caller's, the input's or changereason's.
-func reasonsIn(t *testing.T, sources map[string]any) (found int, bad []string) {
-	t.Helper()
-	fset := token.NewFileSet()
-	files := map[string]*ast.File{}
-	takers := map[string]int{}
-	for name, src := range sources {
-		f, err := parser.ParseFile(fset, name, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = f
-		for _, decl := range f.Decls {
-			if fn, ok := decl.(*ast.FuncDecl); ok {
-				if i := paramIndex(fn.Type, "reason"); i >= 0 {
-					takers[fn.Name.Name] = i
-				}
-			}
-		}
+// reasonsIn returns how many reasons one package writes and where it writes one that
+// is not the caller's, an input's or a change's, or changereason's: the argument in the
+// place of a parameter named reason of a call to one of the service's functions or
+// methods, the value assigned to a Reason field of a struct that is no error or to a
+// reason parameter of the package's functions, and the Reason of a literal of such a
+// struct.
+func reasonsIn(p *sourcetest.Package) (found int, bad []string) {
+	// The reason parameters of the functions and methods whose calls are checked.
+	_, params := sourcetest.ParamsNamed(p, "reason")
+	target := sourcetest.Target{
+		Field:    "Reason",
+		Literal:  isReasonHolder,
+		Selected: func(s *types.Selection) bool { return !isError(s.Recv()) },
+		Params:   params,
+		Argument: func(call *ast.CallExpr) int { return reasonParam(p.Info, call) },
 	}
-	for _, f := range files {
-		fromChangereason := importedAs(f, changereasonPath)
-		for _, decl := range f.Decls {
-			forwards := false
-			if fn, ok := decl.(*ast.FuncDecl); ok {
-				forwards = paramIndex(fn.Type, "reason") >= 0
+	for _, f := range p.Files {
+		for _, w := range sourcetest.Writes(p.Info, f, target) {
+			found++
+			if w.Value == nil || !allowedReason(p.Info, w.Value, params) {
+				bad = append(bad, p.Fset.Position(w.At).String())
 			}
-			ast.Inspect(decl, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				name := ""
-				switch fun := call.Fun.(type) {
-				case *ast.Ident:
-					name = fun.Name
-				case *ast.SelectorExpr:
-					name = fun.Sel.Name
-				}
-				if i, ok := takers[name]; ok && i < len(call.Args) {
-					found++
-					if !allowedReason(call.Args[i], fromChangereason, forwards) {
-						bad = append(bad, fset.Position(call.Pos()).String())
-					}
-				}
-				return true
-			})
 		}
 	}
 	return found, bad
 }
 
+// reasonParam is the index of the parameter named reason of the service's function or
+// method call calls, or -1.
+func reasonParam(info *types.Info, call *ast.CallExpr) int {
+	fn, ok := sourcetest.Used(info, call.Fun).(*types.Func)
+	if !ok || fn.Pkg() == nil || !strings.HasPrefix(fn.Pkg().Path(), ownerModule) {
+		return -1
+	}
+	params := fn.Signature().Params()
+	for i := range params.Len() {
+		if params.At(i).Name() == "reason" {
+			return i
+		}
+	}
+	return -1
+}
+
 // allowedReason reports whether e is a reason the package may write: one of
-// changereason's (named through the name it is imported as), its caller's (the
-// function's own reason parameter) or an input's Reason field, which staff typed.
-func allowedReason(e ast.Expr, fromChangereason string, forwards bool) bool {
+// changereason's, its caller's (a reason parameter of params, whatever is assigned to
+// it being checked as written) or the Reason field of an input or a change, which
+// staff typed.
+func allowedReason(info *types.Info, e ast.Expr, params map[types.Object]bool) bool {
 	if call, ok := e.(*ast.CallExpr); ok {
 		e = call.Fun
 	}
-	switch e := e.(type) {
-	case *ast.Ident:
-		return forwards && e.Name == "reason"
-	case *ast.SelectorExpr:
-		if x, ok := e.X.(*ast.Ident); ok && x.Name == fromChangereason {
+	if obj := sourcetest.Used(info, e); obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == changereasonPath {
+		return true
+	}
+	return params[sourcetest.Used(info, e)] || isReasonField(info, e)
+}
+
+// isReasonField reports whether e selects the Reason field of a struct that is no
+// error: an input's, or a change's.
+func isReasonField(info *types.Info, e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Reason" {
+		return false
+	}
+	s, ok := info.Selections[sel]
+	return ok && s.Kind() == types.FieldVal && !isError(s.Recv())
+}
+
+// isReasonHolder reports whether a literal of type t writes a reason: a struct (or
+// a pointer to one) that is no error, with a Reason field.
+func isReasonHolder(t types.Type) bool {
+	if t == nil || isError(t) {
+		return false
+	}
+	if ptr, ok := t.Underlying().(*types.Pointer); ok {
+		return isReasonHolder(ptr.Elem())
+	}
+	s, ok := t.Underlying().(*types.Struct)
+	if !ok {
+		return false
+	}
+	for i := range s.NumFields() {
+		if s.Field(i).Name() == "Reason" {
 			return true
 		}
-		return e.Sel.Name == "Reason"
 	}
 	return false
 }
 
-// importedAs is the name f imports path by, or "" when it does not.
-func importedAs(f *ast.File, path string) string {
-	for _, imp := range f.Imports {
-		if p, err := strconv.Unquote(imp.Path.Value); err == nil && p == path {
-			if imp.Name != nil {
-				return imp.Name.Name
-			}
-			return path[strings.LastIndex(path, "/")+1:]
-		}
-	}
-	return ""
-}
-
-// paramIndex is the index of the parameter called name among ft's, or -1.
-func paramIndex(ft *ast.FuncType, name string) int {
-	i := 0
-	for _, field := range ft.Params.List {
-		for _, n := range field.Names {
-			if n.Name == name {
-				return i
-			}
-			i++
-		}
-		if len(field.Names) == 0 {
-			i++
-		}
-	}
-	return -1
+// isError reports whether t, or a pointer to it, is an error.
+func isError(t types.Type) bool {
+	errorType := types.Universe.Lookup("error").Type().Underlying().(*types.Interface)
+	return types.Implements(t, errorType) || types.Implements(types.NewPointer(t), errorType)
 }

@@ -1,0 +1,140 @@
+package sourcetest_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/types"
+	"slices"
+	"testing"
+
+	"github.com/lillvet/register/services/platform/sourcetest"
+)
+
+// TestLoad: a package is checked from its source, its tests aside, and what it imports
+// resolves to the imported package's declarations.
+func TestLoad(t *testing.T) {
+	pkgs, err := sourcetest.Load(".", "../changereason")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) != 1 || pkgs[0].Path != "github.com/lillvet/register/services/platform/changereason" {
+		t.Fatalf("loaded %d packages, want changereason alone", len(pkgs))
+	}
+	p := pkgs[0]
+	if fn, ok := p.Types.Scope().Lookup("Erasure").(*types.Func); !ok || fn.Signature().Params().At(0).Name() != "requestID" {
+		t.Errorf("Erasure is %v", p.Types.Scope().Lookup("Erasure"))
+	}
+	for _, f := range p.Files {
+		if name := p.Fset.Position(f.Pos()).Filename; len(name) > 8 && name[len(name)-8:] == "_test.go" {
+			t.Errorf("a test file was read: %s", name)
+		}
+	}
+	uses := 0
+	for id, obj := range p.Info.Uses {
+		if id.Name == "CutPrefix" && obj.Pkg() != nil && obj.Pkg().Path() == "strings" {
+			uses++
+		}
+	}
+	if uses != 1 {
+		t.Errorf("strings.CutPrefix resolved %d times, want once", uses)
+	}
+}
+
+// TestChecker: a test's small source is checked, its imports read as Load reads them;
+// an import the checker was not made for is an error, and the rest is still resolved.
+func TestChecker(t *testing.T) {
+	c, err := sourcetest.NewChecker(".", "strings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		src    string
+		errors bool
+	}{
+		{"a known import", "package p\n\nimport \"strings\"\n\nvar s = strings.ToUpper(\"a\")\n", false},
+		{"an unknown import", "package p\n\nimport (\"strings\"; \"example.com/none\")\n\nvar s = strings.ToUpper(none.A)\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parser.ParseFile(c.Fset, "p.go", tt.src, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Check("example.com/p", []*ast.File{f})
+			if (err != nil) != tt.errors || p == nil {
+				t.Fatalf("errors %v, want %v", err, tt.errors)
+			}
+			if obj := p.Types.Scope().Lookup("s"); p.Path != "example.com/p" || obj == nil || obj.Type().String() != "string" {
+				t.Errorf("s is %v", obj)
+			}
+		})
+	}
+}
+
+// TestWrites: each form of write to a field or a parameter is found, with its value, or
+// none where the statement has no one value; a field of another name, a selection the
+// target refuses and a call to another function are not writes.
+func TestWrites(t *testing.T) {
+	const header = "package p\n\ntype T struct{ Name, Other string }\n\ntype U struct{ Name string }\n\n" +
+		"func set(x int, name string) {}\n\nfunc get() (string, string) { return \"\", \"\" }\n\n"
+	tests := []struct {
+		name   string
+		body   string
+		values []string
+	}{
+		{"a literal", `var _ = T{Name: "lit"}`, []string{`"lit"`}},
+		{"a literal's other field", `var _ = T{Other: "lit"}`, nil},
+		{"a literal of a type refused", `var _ = U{Name: "lit"}`, nil},
+		{"elided literals", `var _ = []*T{{Name: "a"}, {Name: "b"}}`, []string{`"a"`, `"b"`}},
+		{"an assignment", `func f(t *T) { t.Name = "set" }`, []string{`"set"`}},
+		{"an assignment of several", `func f(t *T) { t.Other, t.Name = "o", "n" }`, []string{`"n"`}},
+		{"an assignment from a call", `func f(t *T) { t.Name, t.Other = get() }`, []string{""}},
+		{"a compound assignment", `func f(t *T) { t.Name += "x" }`, []string{""}},
+		{"a selection refused", `func f(u *U) { u.Name = "set" }`, nil},
+		{"a parameter assigned", `func g(name string) { name = "again"; _ = name }`, []string{`"again"`}},
+		{"a call", `func f() { set(1, "arg") }`, []string{`"arg"`}},
+	}
+	c, err := sourcetest.NewChecker(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parser.ParseFile(c.Fset, "p.go", header+tt.body, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Check("example.com/p", []*ast.File{f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			funcs, params := sourcetest.ParamsNamed(p, "name")
+			isT := func(t types.Type) bool {
+				if ptr, ok := t.(*types.Pointer); ok {
+					t = ptr.Elem()
+				}
+				return types.TypeString(t, nil) == "example.com/p.T"
+			}
+			var values []string
+			for _, w := range sourcetest.Writes(p.Info, f, sourcetest.Target{
+				Field: "Name", Literal: isT, Selected: func(s *types.Selection) bool { return isT(s.Recv()) }, Params: params,
+				Argument: func(call *ast.CallExpr) int {
+					if i, ok := funcs[sourcetest.Used(p.Info, call.Fun)]; ok {
+						return i
+					}
+					return -1
+				},
+			}) {
+				v := ""
+				if w.Value != nil {
+					v = types.ExprString(w.Value)
+				}
+				values = append(values, v)
+			}
+			if !slices.Equal(values, tt.values) {
+				t.Errorf("writes %q, want %q", values, tt.values)
+			}
+		})
+	}
+}
