@@ -91,3 +91,48 @@ func TestLedgerKeepsNoFreeText(t *testing.T) {
 	s.stopOwners()
 	servicetest.NotStored(t, s.env, "Laine", consentDatabase)
 }
+
+// TestEvidenceOfMessagesAndForms: an e-mail or online-form decision needs evidence, and
+// what the clinic has of one is the message's Message-ID (often longer than a filed
+// number may be) or the submission's link; both are kept as sent. An e-mail address is
+// still refused: it names the owner.
+func TestEvidenceOfMessagesAndForms(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Viesti")
+	record := func(m consentv1.Method, ref string) (*consentv1.RecordConsentDecisionResponse, error) {
+		d := objection(marketing, "email")
+		d.Method, d.EvidenceRef = m, ref
+		return s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+			&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: d})
+	}
+	for _, tc := range []struct {
+		name   string
+		method consentv1.Method
+		ref    string
+	}{
+		{"a Gmail Message-ID", consentv1.Method_METHOD_EMAIL, "<CAF3jK8x9+1234@mail.gmail.com>"},
+		{"an Outlook Message-ID", consentv1.Method_METHOD_EMAIL,
+			"<AM6PR08MB41180B2C1F8F3E2D7A8E3C1D3B3A40@AM6PR08MB4118.eurprd08.prod.outlook.com>"},
+		{"a submission's link", consentv1.Method_METHOD_ONLINE_FORM, "https://lomakkeet.example.fi/vastaus?id=8841"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := record(tc.method, tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.GetDecision().GetEvidenceRef(); got != tc.ref {
+				t.Fatalf("evidence kept as %q, want %q", got, tc.ref)
+			}
+		})
+	}
+	servicetest.Refused(t, "laine", []servicetest.Refusal{
+		{Name: "an e-mail address", Field: "decision.evidence_ref", Call: func() error {
+			_, err := record(consentv1.Method_METHOD_EMAIL, "aino.laine85@example.fi")
+			return err
+		}},
+		{Name: "a link with an e-mail address", Field: "decision.evidence_ref", Call: func() error {
+			_, err := record(consentv1.Method_METHOD_ONLINE_FORM, "https://lomakkeet.example.fi/vastaus?email=aino.laine85@example.fi")
+			return err
+		}},
+	})
+}

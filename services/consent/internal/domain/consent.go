@@ -5,6 +5,7 @@
 package domain
 
 import (
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/docid"
+	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // Purpose is a use of the owner's data that the owner may allow or forbid.
@@ -165,7 +167,13 @@ type Entry struct {
 
 // Bounds on the text fields, so one request cannot store megabytes.
 const (
-	maxReferenceLen        = 64
+	maxReferenceLen = 64
+	// maxLinkedReferenceLen bounds an e-mail's Message-ID and a form submission's link.
+	// Mail programs write Message-IDs of up to about 100 characters (Gmail's some 70,
+	// Outlook's some 90), and a form service's submission link, a host and a path with
+	// an id or two, is rarely longer; 256 holds each more than twice over, while a
+	// ledger entry stays small and a reference is still no place for a letter.
+	maxLinkedReferenceLen  = 256
 	maxStatementVersionLen = 64
 	// maxFutureEffective bounds how far ahead a grant may be scheduled.
 	maxFutureEffective = 366 * 24 * time.Hour
@@ -246,30 +254,112 @@ func sameEffectiveTime(stored Entry, given time.Time) bool {
 	return clamped && given.After(stored.RecordedAt) && !given.After(stored.RecordedAt.Add(maxClockSkew))
 }
 
-// ReferenceViolation describes a text refused for not being a reference.
-const ReferenceViolation = "must be a reference such as form-17 or 2026/117 (letters, digits and - _ . / : #, " +
-	"at least one digit, no spaces): names, addresses and notes are not kept in the consent ledger"
+// ReferenceViolation describes a text refused for not being a reference, with the
+// three forms staff may write.
+const ReferenceViolation = "must be a reference: a number such as form-17 or 2026/117 (letters, digits and - _ . / : #, " +
+	"at least one digit, no spaces, at most 64 characters), an e-mail's Message-ID in angle brackets " +
+	"such as <CAF3jK8x9+1234@mail.gmail.com>, or a form submission's link such as " +
+	"https://lomakkeet.example.fi/vastaus?id=8841 (at most 256 characters, no spaces, no e-mail address): " +
+	"names, e-mail addresses and notes are not kept in the consent ledger"
 
 // CheckReference records field as invalid unless s is a reference to a document the
-// clinic files (a signed form's number, a message or submission id, a case number): at
-// most maxReferenceLen letters, digits and - _ . / : #, with at least one digit. The
-// ledger keeps ids, enums and references only (DATA_PROTECTION.md), and is read by
-// staff long after; a note typed there ("letter: Aino Laine, Ruukintie 1") would keep
-// a name and an address no erasure of the owner's contact details reaches.
+// clinic files: a number (a signed form's, a case's: at most maxReferenceLen letters,
+// digits and - _ . / : #, with at least one digit), an e-mail's Message-ID
+// (isMessageID) or a form submission's link (isSubmissionLink), each of the last two at
+// most maxLinkedReferenceLen characters. The ledger keeps ids, enums and references
+// only (DATA_PROTECTION.md), and is read by staff long after; a note typed there
+// ("letter: Aino Laine, Ruukintie 1") would keep a name and an address no erasure of
+// the owner's contact details reaches.
 func CheckReference(field, s string, v *apperr.ValidationError) {
+	valid, maxLen := isNumberReference, maxReferenceLen
+	switch {
+	case strings.HasPrefix(s, "<"):
+		valid, maxLen = isMessageID, maxLinkedReferenceLen
+	case hasHTTPScheme(s):
+		valid, maxLen = isSubmissionLink, maxLinkedReferenceLen
+	}
 	var text apperr.ValidationError
-	text.CheckText(field, s, maxReferenceLen)
+	text.CheckText(field, s, maxLen)
 	if text.Err() != nil {
 		v.Violations = append(v.Violations, text.Violations...)
 		return
 	}
-	if !strings.ContainsFunc(s, unicode.IsDigit) || strings.ContainsFunc(s, notInReference) {
+	if !valid(s) {
 		v.Add(field, ReferenceViolation)
 	}
 }
 
+// isNumberReference reports whether s is a number as the clinic files it: letters,
+// digits and - _ . / : # with at least one digit.
+func isNumberReference(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsDigit) && !strings.ContainsFunc(s, notInReference)
+}
+
 func notInReference(r rune) bool {
 	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_./:#", r)
+}
+
+// isMessageID reports whether s is an e-mail's Message-ID, the evidence of a decision
+// sent by e-mail: RFC 5322's msg-id, "<" dot-atom-text "@" dot-atom-text ">", with a
+// digit left of the "@". A mail program makes its left part unique with a counter,
+// a time or random text, which have digits; the digit keeps an e-mail address put in
+// brackets (<aino.laine@example.fi>) from passing for one, as far as a shape can.
+func isMessageID(s string) bool {
+	if len(s) < 2 || s[0] != '<' || s[len(s)-1] != '>' {
+		return false
+	}
+	left, right, ok := strings.Cut(s[1:len(s)-1], "@")
+	return ok && isDotAtom(left) && isDotAtom(right) && strings.ContainsFunc(left, unicode.IsDigit)
+}
+
+// isDotAtom reports whether s is RFC 5322's dot-atom-text: atext characters in runs
+// joined by single dots.
+func isDotAtom(s string) bool {
+	for atom := range strings.SplitSeq(s, ".") {
+		if atom == "" || strings.ContainsFunc(atom, notAtext) {
+			return false
+		}
+	}
+	return true
+}
+
+// notAtext reports whether r is outside RFC 5322's atext: ASCII letters, digits and
+// ! # $ % & ' * + - / = ? ^ _ ` { | } ~.
+func notAtext(r rune) bool {
+	return r > unicode.MaxASCII || !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)
+}
+
+// hasHTTPScheme reports whether s starts as a web link does, in any case.
+func hasHTTPScheme(s string) bool {
+	lower := strings.ToLower(s)
+	return strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
+}
+
+// isSubmissionLink reports whether s is the link of an online form's submission, the
+// evidence of a decision sent that way: an absolute http(s) URL with a host, no
+// user name or password, and neither white space, an "@" nor an identity code in it or
+// in what its escapes stand for (a space written %20 or + in a query is still a word
+// beside the reference; an e-mail address or a code in a query is personal data).
+func isSubmissionLink(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return false
+	}
+	parts := []string{s, u.Host, u.Path, u.Fragment}
+	for key, values := range query {
+		parts = append(parts, key)
+		parts = append(parts, values...)
+	}
+	for _, p := range parts {
+		if strings.ContainsFunc(p, unicode.IsSpace) || strings.ContainsRune(p, '@') || identitycode.Contains(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // ErasureReasonPrefix starts the restriction reason the erasure job writes, followed by

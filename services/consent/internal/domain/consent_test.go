@@ -55,6 +55,12 @@ func TestValidateEntry(t *testing.T) {
 		{"evidence as words", func(e *Entry) { e.EvidenceRef = "form 17" }, []string{"d.evidence_ref"}},
 		{"evidence without a number", func(e *Entry) { e.EvidenceRef = "Laine" }, []string{"d.evidence_ref"}},
 		{"evidence as an e-mail address", func(e *Entry) { e.EvidenceRef = "aino.laine85@example.fi" }, []string{"d.evidence_ref"}},
+		{"e-mail evidence as its Message-ID", func(e *Entry) {
+			e.Method, e.EvidenceRef = MethodEmail, "<CAF3jK8x9+1234@mail.gmail.com>"
+		}, nil},
+		{"online-form evidence as its submission's link", func(e *Entry) {
+			e.Method, e.EvidenceRef = MethodOnlineForm, "https://lomakkeet.example.fi/vastaus?id=8841"
+		}, nil},
 		{"grant needs statement version", func(e *Entry) { e.StatementVersion = "" }, []string{"d.statement_version"}},
 		{"refusal needs no statement version", func(e *Entry) {
 			e.Decision, e.StatementVersion, e.ValidUntil = DecisionRefused, "", time.Time{}
@@ -143,6 +149,8 @@ func FuzzValidateEntry(f *testing.F) {
 	f.Add("insurer_disclosure", "0190f5a4-1f00-7000-8000-0000000000a1", "granted", "written", "form 1", "2026-01",
 		int64(0), int64(-10), int64(86400))
 	f.Add("kennel_club_disclosure", "", "withdrawn", "email", "msg-1@example.fi", "v1", int64(-1), int64(1), int64(253402300800))
+	f.Add("kennel_club_disclosure", "", "withdrawn", "email", "<CAF3jK8x9+1234@mail.gmail.com>", "", int64(0), int64(0), int64(0))
+	f.Add("care_reminders", "", "objected", "online_form", "https://lomakkeet.example.fi/vastaus?id=8841&x=%40", "", int64(0), int64(0), int64(0))
 	f.Add("care_reminders", "\x00", "granted", "online_form", "\xff", "", testNow.UnixNano(), int64(0), int64(1))
 	f.Fuzz(func(t *testing.T, purpose, scope, decision, method, evidence, statement string, effective, from, until int64) {
 		e := Entry{
@@ -166,6 +174,12 @@ func FuzzValidateEntry(f *testing.F) {
 		}
 		if v.Err() != nil {
 			return
+		}
+		// A reference is one token: no words beside it, and an e-mail address only as
+		// the right of a Message-ID.
+		if strings.ContainsFunc(e.EvidenceRef, unicode.IsSpace) ||
+			strings.Contains(e.EvidenceRef, "@") && !strings.HasPrefix(e.EvidenceRef, "<") {
+			t.Fatalf("evidence %q passed as %q", evidence, e.EvidenceRef)
 		}
 		again := e
 		ValidateEntry(&again, "d", testNow, &v)
@@ -234,6 +248,62 @@ func TestSameRequest(t *testing.T) {
 	}
 }
 
+// TestCheckReference: the evidence clinics keep of a decision, a filed number, an
+// e-mail's Message-ID or a form submission's link, is a reference; a note, a name, an
+// e-mail address or words beside a reference are not.
+func TestCheckReference(t *testing.T) {
+	outlook := "<AM6PR08MB41180B2C1F8F3E2D7A8E3C1D3B3A40@AM6PR08MB4118.eurprd08.prod.outlook.com>"
+	for _, tc := range []struct {
+		name, s string
+		valid   bool
+	}{
+		{"a form number", "form-17", true},
+		{"a year and a number", "2026/117", true},
+		{"a Finnish form number", "lomake-ä17#2", true},
+		{"a Gmail Message-ID", "<CAF3jK8x9+1234@mail.gmail.com>", true},
+		{"an Outlook Message-ID, longer than a number may be", outlook, true},
+		{"a Message-ID of atext", "<a!#$%&'*+-/=?^_`{|}~1.x@host.example>", true},
+		{"a submission's link", "https://lomakkeet.example.fi/vastaus?id=8841", true},
+		{"a link over http with a fragment", "HTTP://forms.example.fi/s/8841#answer", true},
+		{"a link of the longest", "https://f.example.fi/" + strings.Repeat("8", 256-21), true},
+		{"a number too long", strings.Repeat("7", 65), false},
+		{"a Message-ID too long", "<" + strings.Repeat("7", 250) + "@x.fi>", false},
+		{"a link too long", "https://f.example.fi/" + strings.Repeat("8", 256-20), false},
+		{"a bare e-mail address", "aino.laine85@example.fi", false},
+		{"an e-mail address in brackets", "<aino.laine@example.fi>", false},
+		{"a Message-ID with a space", "<CAF3jK8x9 1234@mail.gmail.com>", false},
+		{"a Message-ID and a name", "<CAF3jK8x9+1234@mail.gmail.com> Aino Laine", false},
+		{"a Message-ID without its bracket", "<CAF3jK8x9+1234@mail.gmail.com", false},
+		{"a Message-ID without a domain", "<CAF3jK8x9+1234@>", false},
+		{"a Message-ID with two @", "<a1@b@mail.example>", false},
+		{"a Message-ID with an empty atom", "<a1..b@mail.example>", false},
+		{"a Message-ID with non-ASCII", "<ä1@mail.example>", false},
+		{"a Message-ID with an identity code", "<131052-308T@mail.example>", false},
+		{"a link with a space", "https://lomakkeet.example.fi/vastaus?id=8841 Aino", false},
+		{"a link with an escaped space", "https://lomakkeet.example.fi/vastaus?nimi=Aino%20Laine", false},
+		{"a link with a plus for a space", "https://lomakkeet.example.fi/vastaus?nimi=Aino+Laine", false},
+		{"a link with an e-mail address", "https://lomakkeet.example.fi/vastaus?email=aino@example.fi", false},
+		{"a link with an escaped e-mail address", "https://lomakkeet.example.fi/vastaus?email=aino%40example.fi", false},
+		{"a link with a user", "https://aino:salasana@lomakkeet.example.fi/vastaus?id=8841", false},
+		{"a link without a host", "https:///vastaus?id=8841", false},
+		{"a link with a bad escape", "https://lomakkeet.example.fi/vastaus?id=%zz", false},
+		{"a link with an identity code", "https://lomakkeet.example.fi/vastaus?hetu=131052-308T", false},
+		{"a link with an escaped identity code", "https://lomakkeet.example.fi/vastaus?hetu=131052%2D308T", false},
+		{"a mail link", "mailto:aino1@example.fi", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v apperr.ValidationError
+			CheckReference("evidence_ref", tc.s, &v)
+			if tc.valid != (v.Err() == nil) {
+				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
+			}
+			if !tc.valid && (len(v.Violations) != 1 || v.Violations[0].Field != "evidence_ref") {
+				t.Fatalf("violations %v, want one on evidence_ref", v.Violations)
+			}
+		})
+	}
+}
+
 func TestNormalizeRestrictionReason(t *testing.T) {
 	const job = "0199a0b0-0000-7000-8000-000000000011"
 	for _, tc := range []struct {
@@ -269,7 +339,8 @@ func TestNormalizeRestrictionReason(t *testing.T) {
 // FuzzRestrictionReason checks that what passes is in normal form and holds no white
 // space but the erasure request's prefix: no words beside a reference.
 func FuzzRestrictionReason(f *testing.F) {
-	for _, s := range []string{"erasure request 0199a0b0-0000-7000-8000-000000000011", "case-2026-17", "Aino Laine 12", "erasure request {x}", "\xff1"} {
+	for _, s := range []string{"erasure request 0199a0b0-0000-7000-8000-000000000011", "case-2026-17", "Aino Laine 12", "erasure request {x}", "\xff1",
+		"<CAF3jK8x9+1234@mail.gmail.com>", "https://lomakkeet.example.fi/vastaus?id=8841"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, reason string) {

@@ -310,10 +310,14 @@ type ConsentDecision struct {
 	Scope    string   `protobuf:"bytes,5,opt,name=scope,proto3" json:"scope,omitempty"`
 	Decision Decision `protobuf:"varint,6,opt,name=decision,proto3,enum=lillvet.consent.v1.Decision" json:"decision,omitempty"`
 	Method   Method   `protobuf:"varint,7,opt,name=method,proto3,enum=lillvet.consent.v1.Method" json:"method,omitempty"`
-	// Reference to the signed form, message id or form submission as the clinic files
-	// it: letters, digits and - _ . / : #, at least one digit, no spaces, at most 64
-	// characters (e.g. form-17, 2026/117). Names, addresses and notes are refused
-	// (INVALID_ARGUMENT): the ledger holds ids, enums and references only.
+	// Reference to the evidence of the decision, one of: the number the clinic files a
+	// signed form or a case under (letters, digits and - _ . / : #, at least one digit,
+	// no spaces, at most 64 characters; e.g. form-17, 2026/117); an e-mail's Message-ID
+	// in angle brackets (e.g. <CAF3jK8x9+1234@mail.gmail.com>); or an online form
+	// submission's http(s) link (e.g. https://lomakkeet.example.fi/vastaus?id=8841). The
+	// last two take at most 256 characters, no spaces and no e-mail address. Names,
+	// addresses, e-mail addresses and notes are refused (INVALID_ARGUMENT): the ledger
+	// holds ids, enums and references only.
 	EvidenceRef string `protobuf:"bytes,8,opt,name=evidence_ref,json=evidenceRef,proto3" json:"evidence_ref,omitempty"`
 	// The version of the privacy statement the owner was shown; required for a grant.
 	StatementVersion string `protobuf:"bytes,9,opt,name=statement_version,json=statementVersion,proto3" json:"statement_version,omitempty"`
