@@ -683,6 +683,26 @@ func TestOnlyTheClinicManagerLiftsARestriction(t *testing.T) {
 			}
 		})
 	}
+	// The policy let the job in, so its refused lift is audited by the service, about
+	// the owner, for the owner's access report (which reads events by subject).
+	s.stop()
+	cur, err := s.raw.Database(consentDatabase).Collection("audit_events").Find(t.Context(),
+		bson.M{"subject_owner_id": id, "outcome": "denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied []struct {
+		Action   string `bson:"action"`
+		Resource string `bson:"resource"`
+		Actor    string `bson:"actor_subject"`
+	}
+	if err := cur.All(t.Context(), &denied); err != nil {
+		t.Fatal(err)
+	}
+	want := "consent.restriction.lift owners/" + id + "/consents test-erasure_job"
+	if len(denied) != 1 || denied[0].Action+" "+denied[0].Resource+" "+denied[0].Actor != want {
+		t.Fatalf("denied events about the owner: %+v, want one: %s", denied, want)
+	}
 }
 
 // TestEveryAccessIsAudited reads the audit collection after the service has drained its

@@ -1,6 +1,7 @@
 package owner_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -65,6 +66,17 @@ func ownerChanges(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClie
 		t.Fatalf("owner changes: %v", err)
 	}
 	return res.GetChanges()
+}
+
+// deniedAbout returns the action, actor and reason of each denied event about the
+// owner, the attempts their access report shows.
+func deniedAbout(t *testing.T, env *servicetest.Env, ownerID string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range auditEvents(t, env, bson.M{"subject_owner_id": ownerID, "outcome": "denied", "resource": "owners/" + ownerID}) {
+		out = append(out, fmt.Sprintf("%v %v: %v", e["action"], e["actor_subject"], e["reason"]))
+	}
+	return out
 }
 
 func restrict(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string, restricted bool) *ownerv1.Owner {
@@ -134,6 +146,11 @@ func TestSetOwnerRestriction(t *testing.T) {
 	if got := getOwner(t, env, c, o.GetId()); !got.GetRestricted() || got.GetVersion() != 2 {
 		t.Fatalf("the owner after the erasure job's lift = %v, want it restricted as before", got)
 	}
+	// The policy let the job in, so the service audits the refusal, about the owner,
+	// for the owner's access report.
+	if got, want := deniedAbout(t, env, o.GetId()), []string{"owner.restriction.lift test-erasure_job: only the clinic manager lifts a restriction"}; !slices.Equal(got, want) {
+		t.Fatalf("denied events about the owner: %q, want %q", got, want)
+	}
 
 	lifted := restrict(t, env, c, o.GetId(), false)
 	if lifted.GetRestricted() || lifted.GetVersion() != 3 || found() != 1 {
@@ -192,6 +209,10 @@ func TestSetOwnerRestriction(t *testing.T) {
 	}
 	if got := getOwner(t, env, c, free.GetId()); got.GetRestricted() || got.GetVersion() != 1 {
 		t.Fatalf("the owner after the refused restrictions = %v", got)
+	}
+	refused := "owner.restriction.set test-clinic_manager: only the erasure job starts an erasure request"
+	if got, want := deniedAbout(t, env, free.GetId()), []string{refused, refused}; !slices.Equal(got, want) {
+		t.Fatalf("denied events about the owner: %q, want %q", got, want)
 	}
 	_, err = c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
 		OwnerId: "0199a0b0-0000-7000-8000-000000000000", Restricted: true, Reason: "r",

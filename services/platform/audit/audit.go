@@ -352,6 +352,14 @@ func (w *Writer) Denied(ctx context.Context, method string, id auth.Identity, re
 	}
 }
 
+// Refusal is the event of a call about an owner that the policy let in and a rule of
+// the service then refused (a role the request's content needs): denied and about the
+// owner, so that their access report shows the attempt as it shows the policy's own
+// refusals (Denied). rule names the rule, never data.
+func Refusal(action, resource, ownerID, rule string) Event {
+	return Event{Action: action, Resource: resource, SubjectOwnerID: ownerID, Outcome: OutcomeDenied, Reason: rule}
+}
+
 // deniedSubject is the owner id a refused request names, only in the form the register
 // issues ids (docid.Issued): no handler checked the request.
 func deniedSubject(req any) string {

@@ -302,12 +302,18 @@ func checkedResource(purpose domain.Purpose, scope string) string {
 // SetRestriction sets or lifts the consent service's restriction of an existing owner.
 // Only the clinic manager lifts one: the erasure job may restrict and erase
 // (DATA_PROTECTION.md), and its long-lived token must not undo a restriction.
+//
+// A lift the caller may not make is audited as denied about the owner: the policy let
+// the erasure job in, so no rpc.denied shows the attempt in the owner's access report.
 func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted bool, reason string) error {
-	if caller, _ := auth.FromContext(ctx); !restricted && !caller.Has(auth.RoleClinicManager) {
-		return fmt.Errorf("lift the restriction of owner %s: only the clinic manager lifts one: %w", ownerID, apperr.ErrPermissionDenied)
-	}
 	var v apperr.ValidationError
 	v.CheckUUID("owner_id", ownerID)
+	caller, _ := auth.FromContext(ctx)
+	// The refusal's event names the owner, so an owner id that is none is reported with
+	// the other violations instead.
+	if !restricted && !caller.Has(auth.RoleClinicManager) && v.Err() == nil {
+		return s.denied(ctx, "consent.restriction.lift", consentsResource(ownerID), ownerID, "only the clinic manager lifts a restriction")
+	}
 	reason = domain.NormalizeRestrictionReason(reason, "reason", &v)
 	if err := v.Err(); err != nil {
 		return err
@@ -315,7 +321,6 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 	if _, err := s.ownerStatus(ctx, ownerID); err != nil {
 		return err
 	}
-	caller, _ := auth.FromContext(ctx)
 	c := domain.RestrictionChange{
 		Restricted: restricted, Reason: reason, ActorSubject: caller.Subject, ActorSystem: caller.System, Time: s.now(),
 	}

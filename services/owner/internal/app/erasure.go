@@ -35,15 +35,17 @@ func errErasureInProgress() error {
 // lifts until the erasure has run. Only the erasure job names one, with its job's id
 // (a UUID): a request named by anyone else would be completed by no job, leaving the
 // owner restricted for good and the text kept in its history as a request's reason.
+// Either refusal is audited as denied about the owner: the policy let the caller in, so
+// no rpc.denied shows the attempt in the owner's access report.
 func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason, erasureRequestID string) (*domain.Owner, error) {
 	caller, _ := auth.FromContext(ctx)
 	if erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
-		return nil, fmt.Errorf("restrict owner %s: only the erasure job starts an erasure request: %w", id, apperr.ErrPermissionDenied)
+		return nil, s.denied(ctx, "owner.restriction.set", ownerResource(id), id, "only the erasure job starts an erasure request")
 	}
 	// The erasure job restricts and erases and nothing else: its long-lived token file
 	// must not be able to undo a restriction the clinic manager set (an objection).
 	if !restricted && !caller.Has(auth.RoleClinicManager) {
-		return nil, fmt.Errorf("lift the restriction of owner %s: only the clinic manager lifts one: %w", id, apperr.ErrPermissionDenied)
+		return nil, s.denied(ctx, "owner.restriction.lift", ownerResource(id), id, "only the clinic manager lifts a restriction")
 	}
 	var v apperr.ValidationError
 	if reason == "" {
