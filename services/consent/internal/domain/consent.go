@@ -262,6 +262,14 @@ const ReferenceViolation = "must be a reference: a number such as form-17 or 202
 	"https://lomakkeet.example.fi/vastaus?id=8841 (at most 256 characters, no spaces, no e-mail address): " +
 	"names, e-mail addresses and notes are not kept in the consent ledger"
 
+// ReferenceIdentityCodeViolation describes a reference refused for holding a personal
+// identity code or text shaped like one. apperr.IdentityCodeViolation's advice, a date
+// and time written with words and spaces, would be refused here too; a filed number
+// shaped like a code (a date, a hyphen and four digits) passes written another way.
+const ReferenceIdentityCodeViolation = "must not contain a personal identity code or text shaped like one " +
+	"(six digits, a hyphen and four characters): write the number another way, with a slash " +
+	"(010124/0730) or the year in full (01012024-0730)"
+
 // CheckReference records field as invalid unless s is a reference to a document the
 // clinic files: a number (a signed form's, a case's: at most maxReferenceLen letters,
 // digits and - _ . / : #, with at least one digit), an e-mail's Message-ID
@@ -280,11 +288,13 @@ func CheckReference(field, s string, v *apperr.ValidationError) {
 	}
 	var text apperr.ValidationError
 	text.CheckText(field, s, maxLen)
-	if text.Err() != nil {
-		v.Violations = append(v.Violations, text.Violations...)
-		return
+	for _, fv := range text.Violations {
+		if fv.Description == apperr.IdentityCodeViolation {
+			fv.Description = ReferenceIdentityCodeViolation
+		}
+		v.Add(fv.Field, fv.Description)
 	}
-	if !valid(s) {
+	if text.Err() == nil && !valid(s) {
 		v.Add(field, ReferenceViolation)
 	}
 }

@@ -304,6 +304,40 @@ func TestCheckReference(t *testing.T) {
 	}
 }
 
+// TestReferenceShapedLikeAnIdentityCode: a reference refused for holding an identity
+// code, or a number shaped like one, is told how to write it as a reference, and what
+// the advice suggests passes, where the general advice (a date and time in words) would
+// be refused for its spaces.
+func TestReferenceShapedLikeAnIdentityCode(t *testing.T) {
+	checks := map[string]func(s string, v *apperr.ValidationError){
+		"evidence_ref": func(s string, v *apperr.ValidationError) { CheckReference("evidence_ref", s, v) },
+		"reason":       func(s string, v *apperr.ValidationError) { NormalizeRestrictionReason(s, "reason", v) },
+	}
+	for field, check := range checks {
+		for _, s := range []string{"010124-0730", "131052-308T", "<131052-308T@mail.example>"} {
+			t.Run(field+" "+s, func(t *testing.T) {
+				var v apperr.ValidationError
+				check(s, &v)
+				if len(v.Violations) != 1 || v.Violations[0].Description != ReferenceIdentityCodeViolation {
+					t.Fatalf("violations %v, want the reference's identity-code advice", v.Violations)
+				}
+			})
+		}
+		for _, advised := range []string{"010124/0730", "01012024-0730"} {
+			t.Run(field+" advised "+advised, func(t *testing.T) {
+				if !strings.Contains(ReferenceIdentityCodeViolation, advised) {
+					t.Fatalf("the advice does not suggest %q", advised)
+				}
+				var v apperr.ValidationError
+				check(advised, &v)
+				if v.Err() != nil {
+					t.Fatalf("the advised %q is refused: %v", advised, v.Err())
+				}
+			})
+		}
+	}
+}
+
 func TestNormalizeRestrictionReason(t *testing.T) {
 	const job = "0199a0b0-0000-7000-8000-000000000011"
 	for _, tc := range []struct {
