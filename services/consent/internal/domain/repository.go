@@ -18,8 +18,9 @@ const MaxEntriesPerOwner = 5000
 type Ledger struct {
 	OwnerID string
 	Entries []Entry
-	// Restricted is the consent service's own restriction, set and lifted by
-	// SetOwnerRestriction (the erasure and objection job).
+	// Restricted is the consent service's own restriction, set by SetOwnerRestriction
+	// (the disclosure service's erasure job before it erases, or the clinic manager)
+	// and lifted by it (the clinic manager only).
 	Restricted bool
 	// Erased is set once an erasure emptied the ledger: nothing is recorded for the
 	// owner again, and the restriction stays.
