@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/identitycode"
 )
@@ -372,26 +373,23 @@ func isSubmissionLink(s string) bool {
 	return true
 }
 
-// ErasureReasonPrefix starts the restriction reason the erasure job writes, followed by
-// its request's id.
-const ErasureReasonPrefix = "erasure request "
-
 // NormalizeRestrictionReason validates the reason of a restriction set or lifted and
-// returns it in normal form: "erasure request <id>", the id a UUID as the register
-// writes it (the erasure job's), or a reference (CheckReference) to the customer's
-// request, such as a case number. field is the reason's field path.
+// returns it in normal form: the erasure job's, "erasure request <id>"
+// (changereason.Erasure, as the job writes it for the owner service too), the id a UUID
+// as the register writes it, or a reference (CheckReference) to the customer's request,
+// such as a case number. field is the reason's field path.
 func NormalizeRestrictionReason(reason, field string, v *apperr.ValidationError) string {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		v.Add(field, "is required: \""+ErasureReasonPrefix+"<the request's id>\" or a reference such as case-2026-17")
+		v.Add(field, "is required: \""+changereason.Erasure("<the request's id>")+"\" or a reference such as case-2026-17")
 		return reason
 	}
-	if id, ok := strings.CutPrefix(reason, ErasureReasonPrefix); ok {
+	if id, ok := changereason.ErasureRequest(reason); ok {
 		if _, err := uuid.Parse(id); err != nil {
 			v.Add(field, "must name the erasure request by its id, a UUID")
 			return reason
 		}
-		return ErasureReasonPrefix + docid.Canonical(id)
+		return changereason.Erasure(docid.Canonical(id))
 	}
 	CheckReference(field, reason, v)
 	return reason

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -345,6 +346,7 @@ func TestNormalizeRestrictionReason(t *testing.T) {
 		invalid            bool
 	}{
 		{"the erasure job's", "erasure request " + job, "erasure request " + job, false},
+		{"as changereason writes it", changereason.Erasure(job), changereason.Erasure(job), false},
 		{"its id in another form", " erasure request {" + strings.ToUpper(job) + "} ", "erasure request " + job, false},
 		{"a case number", "case-2026-17", "case-2026-17", false},
 		{"empty", "  ", "", true},
@@ -383,7 +385,11 @@ func FuzzRestrictionReason(f *testing.F) {
 		if v.Err() != nil {
 			return
 		}
-		if strings.ContainsFunc(strings.TrimPrefix(got, ErasureReasonPrefix), unicode.IsSpace) {
+		words := got
+		if id, ok := changereason.ErasureRequest(got); ok {
+			words = id
+		}
+		if strings.ContainsFunc(words, unicode.IsSpace) {
 			t.Fatalf("%q passed as %q, with white space", reason, got)
 		}
 		if again := NormalizeRestrictionReason(got, "reason", &v); v.Err() != nil || again != got {
