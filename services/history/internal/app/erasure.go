@@ -90,13 +90,15 @@ func (s *Service) finishApplied(ctx context.Context, e *domain.Erasure) error {
 	return s.removeMissedVisits(ctx, e)
 }
 
-// plan decides, from visits, the owner's visits as read, what the erasure keeps of each.
-func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit) (domain.ErasureResult, []domain.VisitRetention, error) {
+// plan decides, from visits, the owner's visits as read, what the erasure keeps of each;
+// deleted are the visits of the earlier plan the erasure has deleted since (see
+// domain.PlanErasure).
+func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit, deleted ...domain.VisitRetention) (domain.ErasureResult, []domain.VisitRetention, error) {
 	patients, comms, err := s.erasureFacts(ctx, ownerID, visits)
 	if err != nil {
 		return domain.ErasureResult{}, nil, err
 	}
-	res, plan := domain.PlanErasure(s.opts.Retention, patients, comms, s.today(), s.opts.Location)
+	res, plan := domain.PlanErasure(s.opts.Retention, patients, comms, s.today(), s.opts.Location, deleted...)
 	return res, plan, nil
 }
 
@@ -256,7 +258,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 	changed := false
 	if !e.AsPlanned(visits, today) {
 		untouched := e.Untouched(visits)
-		res, plan, err := s.plan(ctx, e.OwnerID, visits)
+		res, plan, err := s.plan(ctx, e.OwnerID, visits, e.Deleted(visits, today)...)
 		if err != nil {
 			return false, err
 		}

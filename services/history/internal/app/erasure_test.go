@@ -209,6 +209,24 @@ func TestRequestDigestsPassTheirHorizon(t *testing.T) {
 	}
 }
 
+// TestStoredErasureKeepsWhatItsVisitsHeld: an erasure record read back tells what each
+// visit it planned held, so that its retry, planning again after it deleted one, still
+// counts the deleted visit's medications and invoices erased.
+func TestStoredErasureKeepsWhatItsVisitsHeld(t *testing.T) {
+	repo := raceRepo(t)
+	planned := []domain.VisitRetention{
+		{VisitID: "v1", Version: 2, Medications: true, Invoices: 2},
+		{VisitID: "v2", Version: 1, RecordUntil: retention.Date{Year: 2029, Month: 6, Day: 1}},
+	}
+	if err := repo.SaveErasure(t.Context(), &domain.Erasure{OwnerID: raceOwner, Version: 1, Visits: planned}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := repo.GetErasure(t.Context(), raceOwner)
+	if err != nil || !reflect.DeepEqual(e.Visits, planned) {
+		t.Errorf("stored the plan %+v, read back %+v (%v)", planned, e, err)
+	}
+}
+
 // TestStoredErasureKeepsWritten: an erasure record read back tells that the erasure
 // has written to its visits, so that its retry, planning from visits it deleted no
 // longer read, keeps their erased parts in its answer.

@@ -57,11 +57,17 @@ type VisitRetention struct {
 	// changed meanwhile (an amendment landed before the marking) and is planned again.
 	// The sweep does not use it.
 	Version int64
+	// Medications and Invoices are what the visit held at Version, when planned: a
+	// deletion is conditional on that version, so once the erasure has deleted the
+	// visit they are what it erased, which a plan made again no longer reads (see
+	// Deleted).
+	Medications bool
+	Invoices    int
 }
 
 // SameDays reports whether r and o keep the same parts of the same visit for as long.
 func (r VisitRetention) SameDays(o VisitRetention) bool {
-	r.Version = o.Version
+	r.Version, r.Medications, r.Invoices = o.Version, o.Medications, o.Invoices
 	return r == o
 }
 
@@ -189,10 +195,19 @@ type PatientHistory struct {
 
 // PlanErasure decides, on the day today, what an erasure of an owner keeps of each of
 // their visits (per animal, by p) and answers for it with communications erased now.
-// loc is the clinic's time zone.
-func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location) (ErasureResult, []VisitRetention) {
-	var plan []VisitRetention
+// loc is the clinic's time zone. deleted are the visits of an earlier plan the erasure
+// has deleted since (see Erasure.Deleted): the plan holds them still and the answer
+// counts them erased, as they were when planned.
+func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location, deleted ...VisitRetention) (ErasureResult, []VisitRetention) {
+	plan := slices.Clone(deleted)
 	tally := newTally()
+	for _, r := range deleted {
+		tally.add(ClassPatientRecords, "", retention.Date{}, 1)
+		if r.Medications {
+			tally.add(ClassMedicineRecords, "", retention.Date{}, 1)
+		}
+		tally.add(ClassInvoices, "", retention.Date{}, r.Invoices)
+	}
 	var res ErasureResult
 	for _, ph := range patients {
 		facts := retention.Facts{LastPatientEntry: ph.LastEntry}
@@ -204,7 +219,8 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		}
 		animal := keptUntil(p.Decide(facts, today, loc))
 		for _, v := range ph.Visits {
-			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version}
+			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version,
+				Medications: len(v.Medications) > 0, Invoices: len(v.Invoices)}
 			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
@@ -439,6 +455,20 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 		}
 	}
 	return changed
+}
+
+// Deleted returns the visits of the plan that keep nothing on the day today and are
+// not among visits, the owner's visits as read: the erasure deleted them (no other
+// write deletes a visit the plan holds), so a plan made from visits alone would leave
+// them out of the answer's erased counts.
+func (e *Erasure) Deleted(visits []*Visit, today retention.Date) []VisitRetention {
+	var out []VisitRetention
+	for _, r := range e.Visits {
+		if _, gone := r.On(today); gone && !slices.ContainsFunc(visits, func(v *Visit) bool { return v.ID == r.VisitID }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Untouched reports whether the erasure has written to none of the visits it holds:

@@ -65,8 +65,8 @@ func TestPlanErasure(t *testing.T) {
 				IdentityCodeNeededUntil: day(2029, 12, 31),
 			},
 			plan: []VisitRetention{
-				{VisitID: "v1", MedicineUntil: day(2027, 6, 1), InvoiceUntil: day(2028, 12, 31)},
-				{VisitID: "v2", InvoiceUntil: day(2029, 12, 31)},
+				{VisitID: "v1", MedicineUntil: day(2027, 6, 1), InvoiceUntil: day(2028, 12, 31), Medications: true, Invoices: 2},
+				{VisitID: "v2", InvoiceUntil: day(2029, 12, 31), Invoices: 1},
 			},
 		},
 		{
@@ -77,7 +77,7 @@ func TestPlanErasure(t *testing.T) {
 			want: ErasureResult{Dispositions: []Disposition{
 				{Class: ClassPatientRecords, Count: 1}, {Class: ClassMedicineRecords, Count: 1}, {Class: ClassInvoices, Count: 1},
 			}},
-			plan: []VisitRetention{{VisitID: "v1"}},
+			plan: []VisitRetention{{VisitID: "v1", Medications: true, Invoices: 1}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,6 +274,32 @@ func TestReplannedCountsWhatIsKept(t *testing.T) {
 		if got := e.Requests[0].Result.Dispositions; !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("untouched %v: answers %+v, want %+v", tc.untouched, got, tc.want)
 		}
+	}
+}
+
+// TestDeleted: the visits of a plan the erasure deleted are those that keep nothing and
+// are no longer read; PlanErasure holds them and counts what they held erased.
+func TestDeleted(t *testing.T) {
+	today := retention.Date{Year: 2026, Month: 11, Day: 25}
+	kept := retention.Date{Year: 2029, Month: 6, Day: 1}
+	e := &Erasure{Visits: []VisitRetention{
+		{VisitID: "deleted", Version: 1, Medications: true, Invoices: 2},
+		{VisitID: "read", Version: 1},
+		{VisitID: "kept, not read", Version: 1, RecordUntil: kept},
+		{VisitID: "past its day", Version: 1, RecordUntil: retention.Date{Year: 2026, Month: 11, Day: 24}, Invoices: 1},
+	}}
+	deleted := e.Deleted([]*Visit{{ID: "read", Version: 1}}, today)
+	var ids []string
+	for _, r := range deleted {
+		ids = append(ids, r.VisitID)
+	}
+	if want := []string{"deleted", "past its day"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("deleted %v, want %v", ids, want)
+	}
+	res, plan := PlanErasure(retention.DefaultPolicy(), nil, 0, today, time.UTC, deleted...)
+	want := []Disposition{{Class: ClassPatientRecords, Count: 2}, {Class: ClassMedicineRecords, Count: 1}, {Class: ClassInvoices, Count: 3}}
+	if !reflect.DeepEqual(res.Dispositions, want) || !reflect.DeepEqual(plan, deleted) {
+		t.Errorf("planned with the deleted visits: %+v, plan %+v; want %+v and the deleted visits held", res.Dispositions, plan, want)
 	}
 }
 

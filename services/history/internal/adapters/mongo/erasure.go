@@ -37,6 +37,10 @@ type retentionDoc struct {
 	// Version is the visit's version the erasure planned from (the erasure document
 	// only).
 	Version int64 `bson:"version,omitempty"`
+	// Medications and Invoices are what the visit held when planned (the erasure
+	// document only); absent from plans stored before they were kept.
+	Medications bool `bson:"medications,omitempty"`
+	Invoices    int  `bson:"invoices,omitempty"`
 }
 
 type dispositionDoc struct {
@@ -92,7 +96,7 @@ func day(d retention.Date) string {
 func retentionToDoc(r domain.VisitRetention) retentionDoc {
 	return retentionDoc{
 		VisitID: r.VisitID, RecordUntil: day(r.RecordUntil), MedicineUntil: day(r.MedicineUntil), InvoiceUntil: day(r.InvoiceUntil),
-		Version: r.Version,
+		Version: r.Version, Medications: r.Medications, Invoices: r.Invoices,
 	}
 }
 
@@ -100,7 +104,7 @@ func retentionToDoc(r domain.VisitRetention) retentionDoc {
 func (d retentionDoc) toDomain(p *days) domain.VisitRetention {
 	return domain.VisitRetention{
 		VisitID: d.VisitID, RecordUntil: p.parse(d.RecordUntil), MedicineUntil: p.parse(d.MedicineUntil), InvoiceUntil: p.parse(d.InvoiceUntil),
-		Version: d.Version,
+		Version: d.Version, Medications: d.Medications, Invoices: d.Invoices,
 	}
 }
 
@@ -201,7 +205,7 @@ func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID stri
 // restriction is what a visit stores of its retention.
 func restriction(r domain.VisitRetention) retentionDoc {
 	d := retentionToDoc(r)
-	d.VisitID, d.Version = "", 0
+	d.VisitID, d.Version, d.Medications, d.Invoices = "", 0, false, 0
 	return d
 }
 
