@@ -264,10 +264,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 		}
 		changed = e.Replanned(plan, res, today, untouched)
 	}
-	// Stored Written before the pass writes to a visit: a visit it deletes is no longer
-	// read, and a later plan would then count its erased parts out of the answer.
-	if changed || !e.Written && len(e.Visits) > 0 {
-		e.Written = true
+	if changed {
 		e.Version++
 		if err := s.repo.SaveErasure(ctx, e); err != nil {
 			return false, err

@@ -226,20 +226,3 @@ func TestStoredErasureKeepsWhatItsVisitsHeld(t *testing.T) {
 		t.Errorf("stored the plan %+v, read back %+v (%v)", planned, e, err)
 	}
 }
-
-// TestStoredErasureKeepsWritten: an erasure record read back tells that the erasure
-// has written to its visits, so that its retry, planning from visits it deleted no
-// longer read, keeps their erased parts in its answer.
-func TestStoredErasureKeepsWritten(t *testing.T) {
-	repo := raceRepo(t)
-	for _, written := range []bool{false, true} {
-		owner := fmt.Sprintf("owner-written-%v", written)
-		if err := repo.SaveErasure(t.Context(), &domain.Erasure{OwnerID: owner, Version: 1, Written: written}); err != nil {
-			t.Fatal(err)
-		}
-		e, err := repo.GetErasure(t.Context(), owner)
-		if err != nil || e.Written != written {
-			t.Errorf("stored written %v, read back %+v (%v)", written, e, err)
-		}
-	}
-}

@@ -341,10 +341,6 @@ type Erasure struct {
 	// Applied is set once every visit is restricted (or removed) and the
 	// communications are erased.
 	Applied bool
-	// Written is stored before the erasure's first write to a visit it holds (a
-	// deletion, a reduction or a mark), and stays set: a visit it deleted is no longer
-	// read nor held once planned again, so the visits alone cannot tell (see Untouched).
-	Written bool
 	// Answered counts the requests, from the first, answered already: those decided
 	// before the record was last applied, whose retries answer their stored result. A
 	// plan made again updates the answers of the others (see Replanned).
@@ -472,12 +468,8 @@ func (e *Erasure) Deleted(visits []*Visit, today retention.Date) []VisitRetentio
 }
 
 // Untouched reports whether the erasure has written to none of the visits it holds:
-// not Written, and by visits, the owner's visits as read now, each found and none
-// restricted (a record stored before Written was kept may have written without it).
+// by visits, the owner's visits as read now, each found and none restricted.
 func (e *Erasure) Untouched(visits []*Visit) bool {
-	if e.Written {
-		return false
-	}
 	restricted := make(map[string]bool, len(visits))
 	for _, v := range visits {
 		restricted[v.ID] = v.Restricted

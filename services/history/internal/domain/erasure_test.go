@@ -303,24 +303,21 @@ func TestDeleted(t *testing.T) {
 	}
 }
 
-// TestUntouched: an erasure has written to none of the visits it holds while it has
-// not stored itself Written and each is found unrestricted.
+// TestUntouched: an erasure has written to none of the visits it holds while each is
+// found unrestricted.
 func TestUntouched(t *testing.T) {
 	held := []VisitRetention{{VisitID: "v1", Version: 1}, {VisitID: "v2", Version: 1}}
-	asRead := []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}
 	for _, tc := range []struct {
-		name    string
-		written bool
-		visits  []*Visit
-		want    bool
+		name   string
+		visits []*Visit
+		want   bool
 	}{
-		{"as read", false, asRead, true},
-		{"one recorded since", false, []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}, {ID: "v3", Version: 1}}, true},
-		{"one restricted", false, []*Visit{{ID: "v1", Version: 2, Restricted: true}, {ID: "v2", Version: 1}}, false},
-		{"one removed", false, []*Visit{{ID: "v2", Version: 1}}, false},
-		{"written, the visits as read", true, asRead, false},
+		{"as read", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}, true},
+		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}, {ID: "v3", Version: 1}}, true},
+		{"one restricted", []*Visit{{ID: "v1", Version: 2, Restricted: true}, {ID: "v2", Version: 1}}, false},
+		{"one removed", []*Visit{{ID: "v2", Version: 1}}, false},
 	} {
-		e := &Erasure{Visits: held, Written: tc.written}
+		e := &Erasure{Visits: held}
 		if got := e.Untouched(tc.visits); got != tc.want {
 			t.Errorf("%s: untouched %v, want %v", tc.name, got, tc.want)
 		}

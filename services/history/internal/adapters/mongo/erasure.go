@@ -65,7 +65,6 @@ type erasureDoc struct {
 	Version int64  `bson:"version"`
 	Closing bool   `bson:"closing,omitempty"`
 	Applied bool   `bson:"applied"`
-	Written bool   `bson:"written,omitempty"`
 	// Answered is absent from records stored before it was kept: all their requests
 	// were answered once they were applied.
 	Answered int                 `bson:"answered,omitempty"`
@@ -121,7 +120,7 @@ func (p *days) parse(s string) retention.Date {
 
 func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	var p days
-	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Written: d.Written, Answered: d.Answered, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil),
+	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Answered: d.Answered, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil),
 		MissedCheckAfter: p.parse(d.MissedCheckAfter)}
 	for _, r := range d.Requests {
 		res := domain.ErasureResult{
@@ -148,7 +147,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
-		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Written: e.Written, Answered: e.Answered, Visits: protomap.All(e.Visits, retentionToDoc),
+		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Answered: e.Answered, Visits: protomap.All(e.Visits, retentionToDoc),
 		DigestsUntil: day(e.DigestsUntil), MissedCheckAfter: day(e.MissedCheckAfter),
 	}
 	for _, r := range e.Requests {
