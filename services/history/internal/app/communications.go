@@ -29,8 +29,10 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkNotErased(ctx, in.OwnerID); err != nil {
-		return nil, fmt.Errorf("record communication: %w", s.erasedAudited(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications", in.OwnerID, err))
+	// Refused, the call still erases the owner's communications: its first call (under
+	// the same request id) may have written one and stopped before its own check.
+	if err := s.settleCommunication(ctx, in.OwnerID); err != nil {
+		return nil, fmt.Errorf("record communication: %w", err)
 	}
 	timeGiven := !in.Communication.Time.IsZero()
 	if in.RequestID != "" {
@@ -71,11 +73,11 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
 }
 
-// settleCommunication handles an erasure of the owner decided while a communication
-// was being written (the check before the write raced it), by this call or a
-// concurrent one under the same request id: the erasure erases every communication of
-// the owner, so this one goes too, and the caller is refused as after the erasure
-// (audited about the owner).
+// settleCommunication handles an erasure of the owner, found before the write or after
+// it (the check before the write raced it): a communication written by this call, a
+// concurrent one under the same request id or an earlier one that stopped before its
+// own check goes, as the erasure erases every communication of the owner, and the
+// caller is refused as after the erasure (audited about the owner).
 func (s *Service) settleCommunication(ctx context.Context, ownerID string) error {
 	err := s.checkNotErased(ctx, ownerID)
 	if err == nil {

@@ -412,6 +412,11 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 		if err := s.removeMissedVisits(ctx, e); err != nil {
 			return err
 		}
+		// Every communication written since the erasure was refused, but one whose
+		// call stopped before its own check is still stored.
+		if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
+			return err
+		}
 		e.MissedCheckAfter = retention.Date{}
 	}
 	var held []domain.VisitRetention

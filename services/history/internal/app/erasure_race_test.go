@@ -1217,3 +1217,82 @@ func TestSweepRemovesVisitTheErasureMissed(t *testing.T) {
 		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
 	}
 }
+
+// crashAroundCreateCommunication runs before once just before a communication's write,
+// then writes it and stops before the call looks for the erasure.
+type crashAroundCreateCommunication struct {
+	domain.Repository
+	before func()
+}
+
+func (r *crashAroundCreateCommunication) CreateCommunication(ctx context.Context, c *domain.Communication) (*domain.Communication, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	if _, err := r.Repository.CreateCommunication(ctx, c); err != nil {
+		return nil, err
+	}
+	return nil, errCrash
+}
+
+// TestCommunicationTheErasureMissedIsRemoved: a communication's call passes its check
+// before the owner's erasure begins, writes once the erasure is applied and stops
+// before it looks for the erasure again, leaving the communication on the erased
+// owner. Recorded without a request id it is never retried, and the first sweep after
+// the day following the erasure's removes it; with one, its retry is refused
+// OWNER_ERASED and removes it.
+func TestCommunicationTheErasureMissedIsRemoved(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		requestID string
+		// after runs once the stopping call has written, with its input.
+		after func(t *testing.T, repo domain.Repository, in RecordCommunication) error
+	}{
+		{"swept", "", func(t *testing.T, repo domain.Repository, _ RecordCommunication) error {
+			sweeper, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return time.Now().AddDate(0, 0, 2) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager))
+			return err
+		}},
+		{"retried", "2f0b6d4f-3e2c-4590-8a9e-570000000001", func(t *testing.T, repo domain.Repository, in RecordCommunication) error {
+			retrying, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := retrying.RecordCommunication(as(t, auth.RoleVeterinarian), in); !errors.Is(err, errOwnerErased) {
+				return fmt.Errorf("the retry: %w, want OWNER_ERASED", err)
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := raceRepo(t)
+			eraser, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stopping, err := New(&crashAroundCreateCommunication{Repository: repo, before: func() {
+				if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+					t.Fatalf("erasure: %v", err)
+				}
+			}}, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := RecordCommunication{OwnerID: raceOwner, RequestID: tc.requestID, Communication: domain.Communication{
+				Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "called about Rex"}}
+			if _, err := stopping.RecordCommunication(as(t, auth.RoleVeterinarian), in); !errors.Is(err, errCrash) {
+				t.Fatalf("the stopping recording: %v", err)
+			}
+			if err := tc.after(t, repo, in); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
+				t.Errorf("the erased owner keeps %d communications (%v)", n, err)
+			}
+		})
+	}
+}
