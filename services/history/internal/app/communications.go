@@ -84,7 +84,7 @@ func (s *Service) settleCommunication(ctx context.Context, ownerID string) error
 		return nil
 	}
 	if errors.Is(err, errOwnerErased) {
-		if derr := s.repo.DeleteOwnerCommunications(ctx, ownerID); derr != nil {
+		if _, derr := s.repo.DeleteOwnerCommunications(ctx, ownerID); derr != nil {
 			err = errors.Join(err, derr)
 		}
 	}

@@ -87,7 +87,7 @@ func (s *Service) finishApplied(ctx context.Context, e *domain.Erasure) error {
 	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
 		return err
 	}
-	return s.removeMissedVisits(ctx, e)
+	return s.removeMissedVisits(ctx, e, domain.SweepResult{})
 }
 
 // plan decides, from visits, the owner's visits as read, what the erasure keeps of each;
@@ -176,7 +176,7 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 			break
 		}
 	}
-	if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
+	if _, err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
 		return domain.ErasureResult{}, err
 	}
 	e.Applied, e.Answered = true, len(e.Requests)
@@ -188,7 +188,7 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
 	}
-	if err := s.removeMissedVisits(ctx, e); err != nil {
+	if err := s.removeMissedVisits(ctx, e, domain.SweepResult{}); err != nil {
 		return domain.ErasureResult{}, err
 	}
 	req, _ := e.Request(requestID)
@@ -201,8 +201,9 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 // closing, as the amendment may have been answered OK; once e is applied none was (see
 // settleVisit). They are read after e is stored applied: a visit written after this
 // read is removed by its recording's own check, which finds e applied, or, when that
-// call stopped before it, by the sweep after e.MissedCheckAfter.
-func (s *Service) removeMissedVisits(ctx context.Context, e *domain.Erasure) error {
+// call stopped before it, by the sweep after e.MissedCheckAfter. What it removes is
+// counted in removed.
+func (s *Service) removeMissedVisits(ctx context.Context, e *domain.Erasure, removed domain.SweepResult) error {
 	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
 	if err != nil {
 		return err
@@ -211,8 +212,12 @@ func (s *Service) removeMissedVisits(ctx context.Context, e *domain.Erasure) err
 		if v.Restricted || e.Holds(v.ID) {
 			continue
 		}
-		if err := s.repo.DeleteMissedVisit(ctx, v.ID); err != nil {
+		deleted, err := s.repo.DeleteMissedVisit(ctx, v.ID)
+		if err != nil {
 			return err
+		}
+		if deleted {
+			removed.CountWhole(v)
 		}
 	}
 	return nil
@@ -409,14 +414,16 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 		}
 	}
 	if !e.MissedCheckAfter.IsZero() && today.After(e.MissedCheckAfter) {
-		if err := s.removeMissedVisits(ctx, e); err != nil {
+		if err := s.removeMissedVisits(ctx, e, removed); err != nil {
 			return err
 		}
 		// Every communication written since the erasure was refused, but one whose
 		// call stopped before its own check is still stored.
-		if err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID); err != nil {
+		n, err := s.repo.DeleteOwnerCommunications(ctx, e.OwnerID)
+		if err != nil {
 			return err
 		}
+		removed[domain.ClassCommunications] += n
 		e.MissedCheckAfter = retention.Date{}
 	}
 	var held []domain.VisitRetention

@@ -1200,7 +1200,8 @@ func TestSweepRemovesVisitTheErasureMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := stopping.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
-		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}}); !errors.Is(err, errCrash) {
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond),
+		Invoices: []domain.Invoice{{Number: "2026-15", State: domain.InvoiceOpen}}}}); !errors.Is(err, errCrash) {
 		t.Fatalf("the stopping recording: %v", err)
 	}
 	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 1 {
@@ -1210,11 +1211,16 @@ func TestSweepRemovesVisitTheErasureMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager)); err != nil {
+	removed, err := sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
 		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
+	}
+	want := []domain.Disposition{{Class: domain.ClassPatientRecords, Count: 1}, {Class: domain.ClassInvoices, Count: 1}}
+	if got := removed.Dispositions(); !reflect.DeepEqual(got, want) {
+		t.Errorf("the sweep reports %+v removed, want %+v", got, want)
 	}
 }
 
@@ -1254,7 +1260,10 @@ func TestCommunicationTheErasureMissedIsRemoved(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager))
+			removed, err := sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager))
+			if want := []domain.Disposition{{Class: domain.ClassCommunications, Count: 1}}; err == nil && !reflect.DeepEqual(removed.Dispositions(), want) {
+				t.Errorf("the sweep reports %+v removed, want %+v", removed.Dispositions(), want)
+			}
 			return err
 		}},
 		{"retried", "2f0b6d4f-3e2c-4590-8a9e-570000000001", func(t *testing.T, repo domain.Repository, in RecordCommunication) error {

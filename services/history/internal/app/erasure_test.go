@@ -52,9 +52,9 @@ func (r *crashingRepo) ScheduleErasure(ctx context.Context, e *domain.Erasure) e
 	return r.Repository.ScheduleErasure(ctx, e)
 }
 
-func (r *crashingRepo) DeleteOwnerCommunications(ctx context.Context, ownerID string) error {
+func (r *crashingRepo) DeleteOwnerCommunications(ctx context.Context, ownerID string) (int, error) {
 	if err := r.crash("communications"); err != nil {
-		return err
+		return 0, err
 	}
 	return r.Repository.DeleteOwnerCommunications(ctx, ownerID)
 }

@@ -170,7 +170,8 @@ func (s *Service) settleVisit(ctx context.Context, v *domain.Visit, retry bool) 
 		return err
 	}
 	if e.Applied {
-		return errors.Join(errOwnerErased, s.repo.DeleteMissedVisit(ctx, v.ID))
+		_, err := s.repo.DeleteMissedVisit(ctx, v.ID)
+		return errors.Join(errOwnerErased, err)
 	}
 	removed, err := s.repo.DeleteUnamendedVisit(ctx, v.ID)
 	if err != nil || removed {

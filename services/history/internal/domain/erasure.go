@@ -243,8 +243,17 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 }
 
 // SweepResult counts what a retention sweep removed, per class: visits whose clinical
-// record or medications were removed, and invoice references.
+// record or medications were removed, invoice references and communications.
 type SweepResult map[string]int
+
+// CountWhole adds what removing v whole removes (a visit the erasure missed).
+func (s SweepResult) CountWhole(v *Visit) {
+	s[ClassPatientRecords]++
+	if len(v.Medications) > 0 {
+		s[ClassMedicineRecords]++
+	}
+	s[ClassInvoices] += len(v.Invoices)
+}
 
 // Count adds what removing the parts of rec that left no longer keeps removes.
 func (s SweepResult) Count(rec VisitRecord, before, left VisitRetention) {

@@ -73,8 +73,9 @@ type Repository interface {
 	LastVisitTime(ctx context.Context, patientID string) (time.Time, error)
 	// CountOwnerCommunications counts the communications with the owner.
 	CountOwnerCommunications(ctx context.Context, ownerID string) (int, error)
-	// DeleteOwnerCommunications deletes every communication with the owner.
-	DeleteOwnerCommunications(ctx context.Context, ownerID string) error
+	// DeleteOwnerCommunications deletes every communication with the owner and counts
+	// those it deleted.
+	DeleteOwnerCommunications(ctx context.Context, ownerID string) (int, error)
 	// MarkRestricted marks each visit restricted with its retention, by _id, and raises
 	// its version, so that an amendment built on a read from before fails as stale
 	// instead of applying to the restricted visit; visits no longer there are skipped.
@@ -98,7 +99,8 @@ type Repository interface {
 	DeleteUnamendedVisit(ctx context.Context, id string) (bool, error)
 	// DeleteMissedVisit deletes the visit whatever it holds, by its id alone: only for
 	// one that no write can keep any more (an applied erasure of its owner missed it).
-	DeleteMissedVisit(ctx context.Context, id string) error
+	// It reports whether it did (a concurrent call may have deleted it first).
+	DeleteMissedVisit(ctx context.Context, id string) (bool, error)
 	// DeleteVisit deletes the visit at the version and reports whether it did: a visit
 	// at another version (written to since it was read) or missing is left.
 	DeleteVisit(ctx context.Context, id string, version int64) (bool, error)

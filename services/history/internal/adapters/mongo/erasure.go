@@ -194,11 +194,12 @@ func (r *Repository) CountOwnerCommunications(ctx context.Context, ownerID strin
 }
 
 // DeleteOwnerCommunications implements domain.Repository.
-func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID string) error {
-	if _, err := r.communications.DeleteMany(ctx, bson.M{"owner_id": ownerID}); err != nil {
-		return fmt.Errorf("delete communications: %w", err)
+func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID string) (int, error) {
+	res, err := r.communications.DeleteMany(ctx, bson.M{"owner_id": ownerID})
+	if err != nil {
+		return 0, fmt.Errorf("delete communications: %w", err)
 	}
-	return nil
+	return int(res.DeletedCount), nil
 }
 
 // restriction is what a visit stores of its retention.
@@ -298,11 +299,12 @@ func (r *Repository) DeleteUnamendedVisit(ctx context.Context, id string) (bool,
 }
 
 // DeleteMissedVisit implements domain.Repository.
-func (r *Repository) DeleteMissedVisit(ctx context.Context, id string) error {
-	if _, err := r.visits.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
-		return fmt.Errorf("delete visit %s: %w", id, err)
+func (r *Repository) DeleteMissedVisit(ctx context.Context, id string) (bool, error) {
+	res, err := r.visits.DeleteOne(ctx, bson.M{"_id": id})
+	if err != nil {
+		return false, fmt.Errorf("delete visit %s: %w", id, err)
 	}
-	return nil
+	return res.DeletedCount == 1, nil
 }
 
 // DeleteVisit implements domain.Repository: one delete filtered on _id and the
