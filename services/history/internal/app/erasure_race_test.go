@@ -1222,6 +1222,54 @@ func TestSweepRemovesVisitTheErasureMissed(t *testing.T) {
 	if got := removed.Dispositions(); !reflect.DeepEqual(got, want) {
 		t.Errorf("the sweep reports %+v removed, want %+v", got, want)
 	}
+	// Checked once: the record is not due again at every later sweep.
+	due, err := repo.ErasuresDue(t.Context(), sweeper.today().AddMonths(1))
+	if err != nil || len(due) != 0 {
+		t.Errorf("after the check, erasures due a month later: %d (%v), want none", len(due), err)
+	}
+}
+
+// TestSweepChecksForMissedVisitsAfterTheDay: the owner's visit was last written to
+// seven days before the erasure, so its request digests' horizon ends on the erasure's
+// day, and the sweep the next day is due for them, before the day after which the
+// erasure's missed check is due. That sweep leaves the check for later: a visit written
+// after it by a call checked before the erasure, stopped before its own check, is
+// removed by the sweep the day after.
+func TestSweepChecksForMissedVisitsAfterTheDay(t *testing.T) {
+	erasureDay := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, earlier := serviceAt(t, erasureDay.AddDate(0, 0, -7))
+	if _, err := earlier.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: erasureDay.AddDate(0, 0, -8)}}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(day int) *Service {
+		s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return erasureDay.AddDate(0, 0, day) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	stopping, err := New(&crashAroundCreate{Repository: repo, before: func() {
+		if _, err := at(0).EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+			t.Fatalf("erasure: %v", err)
+		}
+		if _, err := at(1).RunRetentionSweep(as(t, auth.RoleClinicManager)); err != nil {
+			t.Fatalf("the sweep the day after the erasure: %v", err)
+		}
+	}}, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return erasureDay.AddDate(0, 0, 1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stopping.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: erasureDay}}); !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping recording: %v", err)
+	}
+	if _, err := at(2).RunRetentionSweep(as(t, auth.RoleClinicManager)); err != nil {
+		t.Fatal(err)
+	}
+	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
+		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
+	}
 }
 
 // crashAroundCreateCommunication runs before once just before a communication's write,
