@@ -262,7 +262,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 	today := s.today()
 	changed := false
 	if !e.AsPlanned(visits, today) {
-		untouched := e.Untouched(visits)
+		untouched := e.Untouched(visits, today)
 		res, plan, err := s.plan(ctx, e.OwnerID, visits, e.Deleted(visits, today)...)
 		if err != nil {
 			return false, err

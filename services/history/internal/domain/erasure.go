@@ -437,8 +437,8 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 // answered (an amendment added an invoice, say) or an open invoice needs the identity
 // code longer; otherwise only the counts are taken anew (see recount): of what is kept
 // always, and of the visits' parts erased only when untouched, the erasure having
-// written to none of the visits it holds (a correction may have removed a part since
-// the plan). Planned again only because its own writes raised the versions (an erasure
+// restricted none of the visits it holds (a correction may have removed a part since
+// the plan; see Untouched). Planned again only because its own writes raised the versions (an erasure
 // stopped halfway and retried), the counts of what was erased stay as first answered,
 // which a plan from the reduced visits would no longer count. It reports whether an
 // answer changed, which must then be stored before it is given.
@@ -476,15 +476,18 @@ func (e *Erasure) Deleted(visits []*Visit, today retention.Date) []VisitRetentio
 	return out
 }
 
-// Untouched reports whether the erasure has written to none of the visits it holds:
-// by visits, the owner's visits as read now, each found and none restricted.
-func (e *Erasure) Untouched(visits []*Visit) bool {
+// Untouched reports whether a plan made from visits, the owner's visits as read now on
+// the day today, counts what the erasure erased: it has restricted (and so perhaps
+// reduced) none of the visits it holds, and each is found but those it deleted, which
+// the plan counts as they were when planned (see Deleted).
+func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
 	restricted := make(map[string]bool, len(visits))
 	for _, v := range visits {
 		restricted[v.ID] = v.Restricted
 	}
 	for _, r := range e.Visits {
-		if was, found := restricted[r.VisitID]; !found || was {
+		was, found := restricted[r.VisitID]
+		if _, gone := r.On(today); !found && !gone || was {
 			return false
 		}
 	}

@@ -303,10 +303,12 @@ func TestDeleted(t *testing.T) {
 	}
 }
 
-// TestUntouched: an erasure has written to none of the visits it holds while each is
-// found unrestricted.
+// TestUntouched: a plan made from the visits as read counts what the erasure erased
+// while each visit it holds is found unrestricted, but for those it deleted (keeping
+// nothing, no longer read), which the plan counts as planned.
 func TestUntouched(t *testing.T) {
-	held := []VisitRetention{{VisitID: "v1", Version: 1}, {VisitID: "v2", Version: 1}}
+	today := retention.Date{Year: 2026, Month: 11, Day: 25}
+	held := []VisitRetention{{VisitID: "v1", Version: 1, RecordUntil: retention.Date{Year: 2029, Month: 6, Day: 1}}, {VisitID: "v2", Version: 1}}
 	for _, tc := range []struct {
 		name   string
 		visits []*Visit
@@ -315,10 +317,11 @@ func TestUntouched(t *testing.T) {
 		{"as read", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}, true},
 		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}, {ID: "v3", Version: 1}}, true},
 		{"one restricted", []*Visit{{ID: "v1", Version: 2, Restricted: true}, {ID: "v2", Version: 1}}, false},
-		{"one removed", []*Visit{{ID: "v2", Version: 1}}, false},
+		{"one keeping nothing deleted", []*Visit{{ID: "v1", Version: 1}}, true},
+		{"one kept gone", []*Visit{{ID: "v2", Version: 1}}, false},
 	} {
 		e := &Erasure{Visits: held}
-		if got := e.Untouched(tc.visits); got != tc.want {
+		if got := e.Untouched(tc.visits, today); got != tc.want {
 			t.Errorf("%s: untouched %v, want %v", tc.name, got, tc.want)
 		}
 	}
