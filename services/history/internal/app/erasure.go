@@ -263,7 +263,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 	changed := false
 	if !e.AsPlanned(visits, today) {
 		untouched := e.Untouched(visits, today)
-		res, plan, err := s.plan(ctx, e.OwnerID, visits, e.Deleted(visits, today)...)
+		res, plan, err := s.plan(ctx, e.OwnerID, visits, e.Touched(visits, today)...)
 		if err != nil {
 			return false, err
 		}

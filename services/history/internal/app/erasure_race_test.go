@@ -970,7 +970,9 @@ func (r *amendOnGet) GetVisit(ctx context.Context, id string) (*domain.VisitReco
 // in full), or nothing (the paid invoice of a second 2019 visit removed, both visits
 // erased whole). Its answer still counts both patient records erased: the visit it
 // deleted is no longer read, but it was erased; and it counts the second visit's parts
-// as it held them when the erasure wrote to it.
+// as it held them when the erasure wrote to it. With the first visit of 2021, its
+// medicines (five years) past and its paid invoice kept, the erasure reduces it instead,
+// and the answer taken in full from the new plan still counts its medicines erased.
 func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
 	invoice := func(state domain.InvoiceState) []domain.Invoice {
 		return []domain.Invoice{{Number: "2021-15", State: state}}
@@ -979,8 +981,13 @@ func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
 		{Class: domain.ClassPatientRecords, Count: 2},
 		{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 1},
 	}
+	erasedWhole := domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2019, 6, 1, 10, 0, 0, 0, time.UTC)}
+	reduced := domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2021, 5, 1, 10, 0, 0, 0, time.UTC),
+		Medications: []domain.Medication{{Product: "Metacam", Dose: "1 ml", Route: domain.RouteOral, Duration: "3 days"}},
+		Invoices:    []domain.Invoice{{Number: "2021-14", State: domain.InvoicePaid}}}
 	for _, tc := range []struct {
 		name        string
+		first       domain.Visit
 		second      time.Time
 		invoices    []domain.Invoice
 		corrections int
@@ -988,22 +995,27 @@ func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
 		corrected func(i int) []domain.Invoice
 		want      []domain.Disposition
 	}{
-		{"same parts kept", time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), invoice(domain.InvoiceOpen), 2, func(i int) []domain.Invoice {
+		{"same parts kept", erasedWhole, time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), invoice(domain.InvoiceOpen), 2, func(i int) []domain.Invoice {
 			if i == 0 {
 				return invoice(domain.InvoiceOpen)
 			}
 			return invoice(domain.InvoicePaid)
 		}, keptInvoice},
-		{"an invoice added", time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), nil, 1, func(int) []domain.Invoice { return invoice(domain.InvoiceOpen) }, keptInvoice},
-		{"an erased invoice removed", time.Date(2019, 9, 1, 10, 0, 0, 0, time.UTC), invoice(domain.InvoicePaid), 1, func(int) []domain.Invoice { return nil },
+		{"an invoice added", erasedWhole, time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), nil, 1, func(int) []domain.Invoice { return invoice(domain.InvoiceOpen) }, keptInvoice},
+		{"an erased invoice removed", erasedWhole, time.Date(2019, 9, 1, 10, 0, 0, 0, time.UTC), invoice(domain.InvoicePaid), 1, func(int) []domain.Invoice { return nil },
 			[]domain.Disposition{{Class: domain.ClassPatientRecords, Count: 2}}},
+		{"the first reduced, an invoice added", reduced, time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), nil, 1, func(int) []domain.Invoice { return invoice(domain.InvoiceOpen) },
+			[]domain.Disposition{
+				{Class: domain.ClassPatientRecords, Count: 2},
+				{Class: domain.ClassMedicineRecords, Count: 1},
+				{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 2},
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 			repo, plain := serviceAt(t, now)
 			vet, billing := as(t, auth.RoleVeterinarian), as(t, auth.RoleBilling)
-			if _, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
-				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Date(2019, 6, 1, 10, 0, 0, 0, time.UTC)}}); err != nil {
+			if _, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: tc.first}); err != nil {
 				t.Fatal(err)
 			}
 			second, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{

@@ -57,10 +57,10 @@ type VisitRetention struct {
 	// changed meanwhile (an amendment landed before the marking) and is planned again.
 	// The sweep does not use it.
 	Version int64
-	// Medications and Invoices are what the visit held at Version, when planned: a
-	// deletion is conditional on that version, so once the erasure has deleted the
-	// visit they are what it erased, which a plan made again no longer reads (see
-	// Deleted).
+	// Medications and Invoices are what the visit held before the erasure wrote to it:
+	// as read when planned, and carried over by a plan made again from the visit once
+	// reduced (see Touched). A deletion is conditional on the version planned, so for
+	// a visit deleted they are what it erased.
 	Medications bool
 	Invoices    int
 }
@@ -195,18 +195,27 @@ type PatientHistory struct {
 
 // PlanErasure decides, on the day today, what an erasure of an owner keeps of each of
 // their visits (per animal, by p) and answers for it with communications erased now.
-// loc is the clinic's time zone. deleted are the visits of an earlier plan the erasure
-// has deleted since (see Erasure.Deleted): the plan holds them still and the answer
-// counts them erased, as they were when planned.
-func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location, deleted ...VisitRetention) (ErasureResult, []VisitRetention) {
-	plan := slices.Clone(deleted)
+// loc is the clinic's time zone. touched are the entries of an earlier plan for the
+// visits the erasure has written to since (see Erasure.Touched): one no longer among
+// the patients' visits was deleted, and the plan holds it still and counts it erased;
+// of one read restricted, perhaps reduced, the answer counts erased what it held when
+// first planned and no longer keeps.
+func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location, touched ...VisitRetention) (ErasureResult, []VisitRetention) {
+	var plan []VisitRetention
 	tally := newTally()
-	for _, r := range deleted {
-		tally.add(ClassPatientRecords, "", retention.Date{}, 1)
-		if r.Medications {
-			tally.add(ClassMedicineRecords, "", retention.Date{}, 1)
+	earlier := make(map[string]VisitRetention, len(touched))
+	for _, r := range touched {
+		earlier[r.VisitID] = r
+	}
+	for _, r := range touched {
+		if !hasVisit(patients, r.VisitID) {
+			plan = append(plan, r)
+			tally.add(ClassPatientRecords, "", retention.Date{}, 1)
+			if r.Medications {
+				tally.add(ClassMedicineRecords, "", retention.Date{}, 1)
+			}
+			tally.add(ClassInvoices, "", retention.Date{}, r.Invoices)
 		}
-		tally.add(ClassInvoices, "", retention.Date{}, r.Invoices)
 	}
 	var res ErasureResult
 	for _, ph := range patients {
@@ -219,20 +228,24 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		}
 		animal := keptUntil(p.Decide(facts, today, loc))
 		for _, v := range ph.Visits {
+			// A reduction removed what the visit no longer keeps: counted as it was.
+			before := earlier[v.ID]
 			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version,
-				Medications: len(v.Medications) > 0, Invoices: len(v.Invoices)}
+				Medications: len(v.Medications) > 0 || before.Medications, Invoices: max(len(v.Invoices), before.Invoices)}
 			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
+			}
+			if r.Medications {
 				tally.add(ClassMedicineRecords, retention.BasisMedicineRecords, r.MedicineUntil, 1)
 			}
 			if len(v.Invoices) > 0 {
 				r.InvoiceUntil = keptUntil(p.Decide(retention.Facts{LastInvoice: v.StartTime}, today, loc))[retention.ClassInvoices]
-				tally.add(ClassInvoices, retention.BasisBookkeeping, r.InvoiceUntil, len(v.Invoices))
 				if slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen }) {
 					res.IdentityCodeNeededUntil = res.IdentityCodeNeededUntil.Later(r.InvoiceUntil)
 				}
 			}
+			tally.add(ClassInvoices, retention.BasisBookkeeping, r.InvoiceUntil, r.Invoices)
 			res.OwnerNamedUntil = res.OwnerNamedUntil.Later(r.Until())
 			plan = append(plan, r)
 		}
@@ -240,6 +253,13 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 	tally.add(ClassCommunications, "", retention.Date{}, communications)
 	res.Dispositions = tally.dispositions()
 	return res, plan
+}
+
+// hasVisit reports whether the visit is among those of patients.
+func hasVisit(patients []PatientHistory, id string) bool {
+	return slices.ContainsFunc(patients, func(ph PatientHistory) bool {
+		return slices.ContainsFunc(ph.Visits, func(v *Visit) bool { return v.ID == id })
+	})
 }
 
 // SweepResult counts what a retention sweep removed, per class: visits whose clinical
@@ -462,14 +482,16 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 	return changed
 }
 
-// Deleted returns the visits of the plan that keep nothing on the day today and are
-// not among visits, the owner's visits as read: the erasure deleted them (no other
-// write deletes a visit the plan holds), so a plan made from visits alone would leave
-// them out of the answer's erased counts.
-func (e *Erasure) Deleted(visits []*Visit, today retention.Date) []VisitRetention {
+// Touched returns the entries of the plan for the visits the erasure has written to,
+// by visits, the owner's visits as read on the day today: those it deleted (keeping
+// nothing and no longer read: no other write deletes a visit the plan holds) and
+// those read restricted (perhaps reduced). A plan made from visits alone would leave
+// what it removed of them out of the answer's erased counts (see PlanErasure).
+func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetention {
 	var out []VisitRetention
 	for _, r := range e.Visits {
-		if _, gone := r.On(today); gone && !slices.ContainsFunc(visits, func(v *Visit) bool { return v.ID == r.VisitID }) {
+		i := slices.IndexFunc(visits, func(v *Visit) bool { return v.ID == r.VisitID })
+		if _, gone := r.On(today); i < 0 && gone || i >= 0 && visits[i].Restricted {
 			out = append(out, r)
 		}
 	}
@@ -479,7 +501,7 @@ func (e *Erasure) Deleted(visits []*Visit, today retention.Date) []VisitRetentio
 // Untouched reports whether a plan made from visits, the owner's visits as read now on
 // the day today, counts what the erasure erased: it has restricted (and so perhaps
 // reduced) none of the visits it holds, and each is found but those it deleted, which
-// the plan counts as they were when planned (see Deleted).
+// the plan counts as they were when planned (see Touched).
 func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
 	restricted := make(map[string]bool, len(visits))
 	for _, v := range visits {

@@ -277,29 +277,39 @@ func TestReplannedCountsWhatIsKept(t *testing.T) {
 	}
 }
 
-// TestDeleted: the visits of a plan the erasure deleted are those that keep nothing and
-// are no longer read; PlanErasure holds them and counts what they held erased.
-func TestDeleted(t *testing.T) {
-	today := retention.Date{Year: 2026, Month: 11, Day: 25}
-	kept := retention.Date{Year: 2029, Month: 6, Day: 1}
+// TestTouched: the visits of a plan the erasure wrote to are those it deleted (keeping
+// nothing, no longer read) and those read restricted; PlanErasure holds the deleted ones
+// and counts what they held erased, and counts erased what a restricted one held when
+// first planned and no longer keeps.
+func TestTouched(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
 	e := &Erasure{Visits: []VisitRetention{
 		{VisitID: "deleted", Version: 1, Medications: true, Invoices: 2},
 		{VisitID: "read", Version: 1},
-		{VisitID: "kept, not read", Version: 1, RecordUntil: kept},
-		{VisitID: "past its day", Version: 1, RecordUntil: retention.Date{Year: 2026, Month: 11, Day: 24}, Invoices: 1},
+		{VisitID: "kept, not read", Version: 1, RecordUntil: day(2029, 6, 1)},
+		{VisitID: "past its day", Version: 1, RecordUntil: day(2026, 11, 24), Invoices: 1},
+		{VisitID: "reduced", Version: 2, InvoiceUntil: day(2027, 12, 31), Medications: true, Invoices: 1},
 	}}
-	deleted := e.Deleted([]*Visit{{ID: "read", Version: 1}}, today)
+	reduced := &Visit{ID: "reduced", Version: 2, Restricted: true, StartTime: noon(2021, 6, 1), Invoices: []Invoice{{Number: "1", State: InvoicePaid}}}
+	touched := e.Touched([]*Visit{{ID: "read", Version: 1}, reduced}, today)
 	var ids []string
-	for _, r := range deleted {
+	for _, r := range touched {
 		ids = append(ids, r.VisitID)
 	}
-	if want := []string{"deleted", "past its day"}; !reflect.DeepEqual(ids, want) {
-		t.Errorf("deleted %v, want %v", ids, want)
+	if want := []string{"deleted", "past its day", "reduced"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("touched %v, want %v", ids, want)
 	}
-	res, plan := PlanErasure(retention.DefaultPolicy(), nil, 0, today, time.UTC, deleted...)
-	want := []Disposition{{Class: ClassPatientRecords, Count: 2}, {Class: ClassMedicineRecords, Count: 1}, {Class: ClassInvoices, Count: 3}}
-	if !reflect.DeepEqual(res.Dispositions, want) || !reflect.DeepEqual(plan, deleted) {
-		t.Errorf("planned with the deleted visits: %+v, plan %+v; want %+v and the deleted visits held", res.Dispositions, plan, want)
+	res, plan := PlanErasure(retention.DefaultPolicy(), []PatientHistory{{Visits: []*Visit{reduced}}}, 0, today, loc, touched...)
+	want := []Disposition{
+		{Class: ClassPatientRecords, Count: 3},
+		{Class: ClassMedicineRecords, Count: 2},
+		{ClassInvoices, true, retention.BasisBookkeeping, day(2027, 12, 31), 1},
+		{Class: ClassInvoices, Count: 3},
+	}
+	wantPlan := []VisitRetention{touched[0], touched[1], touched[2]}
+	if !reflect.DeepEqual(res.Dispositions, want) || !reflect.DeepEqual(plan, wantPlan) {
+		t.Errorf("planned again: %+v, plan %+v; want %+v and %+v", res.Dispositions, plan, want, wantPlan)
 	}
 }
 
