@@ -108,17 +108,21 @@ func codeForHTTP(httpStatus int) codes.Code {
 // query parameters by their proto names, body fields by their JSON names, an unknown
 // field by the name the caller sent when it is a plain name, and the Grpc-Timeout header
 // grpc-gateway reads as the backend call's deadline (first: its message ends in the
-// header's value, which could read like another message).
+// header's value, which could read like another message). A pattern without a group
+// names its field itself: protojson names a field mask's bad path but not the field,
+// and every field mask of the API is an update's updateMask.
 var decodeMessages = []struct {
-	pattern     *regexp.Regexp
-	description string
+	pattern            *regexp.Regexp
+	field, description string
 }{
-	{regexp.MustCompile(`^invalid (grpc-timeout): `), "not a gRPC timeout: an unsigned integer and a unit, one of H, M, S, m, u, n"},
-	{regexp.MustCompile(`parsing (?:field|list|map key|map value) "(\w+)"`), "not a valid value for this parameter"},
-	{regexp.MustCompile(`too many values for field "(\w+)"`), "given more than once"},
-	{regexp.MustCompile(`invalid value for \w+ field (\w+)`), "not a valid value for this field"},
-	{regexp.MustCompile(`unknown field "([A-Za-z_]\w{0,63})"`), "unknown field"},
-	{regexp.MustCompile(`duplicate field "?([A-Za-z_]\w{0,63})"?`), "given more than once"},
+	{regexp.MustCompile(`^invalid (grpc-timeout): `), "", "not a gRPC timeout: an unsigned integer and a unit, one of H, M, S, m, u, n"},
+	{regexp.MustCompile(`parsing (?:field|list|map key|map value) "(\w+)"`), "", "not a valid value for this parameter"},
+	{regexp.MustCompile(`too many values for field "(\w+)"`), "", "given more than once"},
+	{regexp.MustCompile(`invalid value for \w+ field (\w+)`), "", "not a valid value for this field"},
+	{regexp.MustCompile(`unknown field "([A-Za-z_]\w{0,63})"`), "", "unknown field"},
+	{regexp.MustCompile(`duplicate field "?([A-Za-z_]\w{0,63})"?`), "", "given more than once"},
+	{regexp.MustCompile(`google\.protobuf\.FieldMask\.paths contains invalid path`), "updateMask",
+		"the fields to change, in JSON by their JSON names and separated by commas, e.g. \"phone,identityCode\""},
 }
 
 // decodeFailure is the answer to a request the gateway could not decode: which field
@@ -128,7 +132,11 @@ func decodeFailure(msg string) *status.Status {
 	violation := &errdetails.BadRequest_FieldViolation{Field: "body", Description: "not valid JSON for this request"}
 	for _, m := range decodeMessages {
 		if sub := m.pattern.FindStringSubmatch(msg); sub != nil {
-			violation = &errdetails.BadRequest_FieldViolation{Field: sub[1], Description: m.description}
+			field := m.field
+			if field == "" {
+				field = sub[1]
+			}
+			violation = &errdetails.BadRequest_FieldViolation{Field: field, Description: m.description}
 			break
 		}
 	}

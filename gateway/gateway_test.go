@@ -251,6 +251,7 @@ func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
 		{"a value as a field name", http.MethodPost, "/v1/owners", `{"owner":{"` + code + `":"x"}}`, "body", ""},
 		{"not JSON", http.MethodPost, "/v1/owners", `{"identityCode":` + code, "body", ""},
 		{"query parameter", http.MethodGet, "/v1/owners?pageSize=" + code, "", "page_size", ""},
+		{"update mask by proto names", http.MethodPatch, "/v1/owners/o-1", `{"updateMask":"identity_code","identityCode":"` + code + `"}`, "updateMask", ""},
 		// grpc-gateway sets the backend call's deadline from it; only a malformed one is refused.
 		{"timeout without a unit", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", code},
 		{"negative timeout", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", "-5S"},
