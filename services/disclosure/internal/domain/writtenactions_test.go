@@ -72,6 +72,11 @@ func f(s S) int { return s.record + S{record: 1}.record }`), nil, 0, false},
 			[]string{"a.reassigned"}, 0, false},
 		{"an action reassigned a variable", src("", `func record(action, other string) audit.Event { action = other; return audit.Event{Action: action} }`),
 			nil, 1, false},
+		{"a call to a function passing its action on", src("", taker+`func outer(action string) audit.Event { return record(action) }
+var e = outer("an.outer")`), []string{"an.outer"}, 0, false},
+		{"a function reading an action", src("", `var _ audit.Event
+func name(action string) string { return "named " + action }
+func f(a string) string { return name(a) }`), nil, 0, false},
 		{"a closure's own action", src("", `func record(action string) audit.Event {
 	f := func(action string) audit.Event { return audit.Event{Action: action} }
 	return f("a.hidden")
@@ -93,7 +98,37 @@ func f(s S) int { return s.record + S{record: 1}.record }`), nil, 0, false},
 				t.Fatalf("type-check: %v", err)
 			}
 			actions := map[string]bool{}
-			unchecked := actionsOf(p, actions)
+			unchecked := actionsIn([]*sourcetest.Package{p}, actions)
+			if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, tt.actions) || len(unchecked) != tt.unchecked {
+				t.Errorf("found %q and %d unchecked (%q), want %q and %d", got, len(unchecked), unchecked, tt.actions, tt.unchecked)
+			}
+		})
+	}
+}
+
+// TestWrittenActionsFollowsOtherPackages: a call to a taker declared in another package
+// (as audit.Refusal is, in platform/audit) is checked as one within the package, the
+// taker read from that package's source and the caller's import of it from export
+// data. The packages are under testdata/takers, beside their helper.Success.
+func TestWrittenActionsFollowsOtherPackages(t *testing.T) {
+	tests := []struct {
+		pkg       string
+		actions   []string
+		unchecked int
+	}{
+		{"literal", []string{"a.helped"}, 0},
+		{"variable", nil, 1},
+		{"caller", []string{"a.passed"}, 0},
+		{"value", nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			pkgs, err := sourcetest.Load(".", "./testdata/takers/helper", "./testdata/takers/"+tt.pkg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			actions := map[string]bool{}
+			unchecked := actionsIn(pkgs, actions)
 			if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, tt.actions) || len(unchecked) != tt.unchecked {
 				t.Errorf("found %q and %d unchecked (%q), want %q and %d", got, len(unchecked), unchecked, tt.actions, tt.unchecked)
 			}
@@ -123,36 +158,75 @@ func writtenActions(root string) (actions map[string]bool, unchecked []string, e
 		return nil, nil, err
 	}
 	actions = map[string]bool{}
+	return actions, actionsIn(pkgs, actions), nil
+}
+
+// actionsIn adds the actions pkgs write to actions (actionsOf), a call to a taker of
+// any of them checked wherever it is, and returns where one cannot be checked.
+func actionsIn(pkgs []*sourcetest.Package, actions map[string]bool) (unchecked []string) {
+	takers, params := takersIn(pkgs)
 	for _, p := range pkgs {
-		unchecked = append(unchecked, actionsOf(p, actions)...)
+		unchecked = append(unchecked, actionsOf(p, takers, params, actions)...)
 	}
-	return actions, unchecked, nil
+	return unchecked
+}
+
+// takersIn returns the functions and methods of pkgs that take an action ("takers"),
+// by their full name, with the index of the action parameter, and those parameters. A
+// taker is declared with a parameter named action that it writes (actionTarget): into
+// an event, or to another taker's; one that only reads it (ActionText) is none. A
+// package's imports are read from export data, so a function is another object in each
+// package that calls it than in its own: its name is what they share.
+func takersIn(pkgs []*sourcetest.Package) (takers map[string]int, params map[types.Object]bool) {
+	type candidate struct {
+		name  string
+		index int
+	}
+	candidates := map[types.Object]candidate{}
+	for _, p := range pkgs {
+		funcs, _ := sourcetest.ParamsNamed(p, "action")
+		for obj, i := range funcs {
+			fn := obj.(*types.Func)
+			candidates[fn.Signature().Params().At(i)] = candidate{fn.FullName(), i}
+		}
+	}
+	// A taker found makes the functions passing it their action takers too.
+	takers, params = map[string]int{}, map[types.Object]bool{}
+	for grown := true; grown; {
+		grown = false
+		for _, p := range pkgs {
+			for _, f := range p.Files {
+				for _, w := range sourcetest.Writes(p.Info, f, actionTarget(p, takers, params)) {
+					param := sourcetest.Used(p.Info, w.Value)
+					if c, ok := candidates[param]; ok && !params[param] {
+						takers[c.name], params[param], grown = c.index, true, true
+					}
+				}
+			}
+		}
+	}
+	return takers, params
+}
+
+// takerParam is the index of the action parameter of the taker obj names, if it names one.
+func takerParam(takers map[string]int, obj types.Object) (int, bool) {
+	fn, ok := obj.(*types.Func)
+	if !ok {
+		return 0, false
+	}
+	i, ok := takers[fn.Origin().FullName()]
+	return i, ok
 }
 
 // actionsOf adds the actions one package writes to actions: the Action of every
 // audit.Event literal, every value assigned to an event's Action, and the argument of
-// every call, within the package, to a function or method declared with a parameter
-// named action ("a taker"), as well as every value assigned to that parameter. Within a
-// taker its action parameter is its caller's. An action is a string constant: it
-// returns where one is not (nor that parameter), and where a taker is taken as a value
-// (a method value or expression, a function assigned or passed), whose calls the walk
-// cannot follow.
-func actionsOf(p *sourcetest.Package, actions map[string]bool) (unchecked []string) {
-	takers, params := sourcetest.ParamsNamed(p, "action")
-	target := sourcetest.Target{
-		Field:   "Action",
-		Literal: isEvent,
-		Selected: func(s *types.Selection) bool {
-			return s.Obj().Pkg() != nil && s.Obj().Pkg().Path() == auditPath
-		},
-		Params: params,
-		Argument: func(call *ast.CallExpr) int {
-			if i, ok := takers[sourcetest.Used(p.Info, call.Fun)]; ok {
-				return i
-			}
-			return -1
-		},
-	}
+// every call to a taker (takersIn), of this package or another, as well as every value
+// assigned to a taker's action parameter (params). Within a taker its action parameter
+// is its caller's. An action is a string constant: it returns where one is not (nor
+// that parameter), and where a taker is taken as a value (a method value or
+// expression, a function assigned or passed), whose calls the walk cannot follow.
+func actionsOf(p *sourcetest.Package, takers map[string]int, params map[types.Object]bool, actions map[string]bool) (unchecked []string) {
+	target := actionTarget(p, takers, params)
 	for _, f := range p.Files {
 		for _, w := range sourcetest.Writes(p.Info, f, target) {
 			if w.Value != nil {
@@ -173,10 +247,29 @@ func actionsOf(p *sourcetest.Package, actions map[string]bool) (unchecked []stri
 	return unchecked
 }
 
+// actionTarget is where p's code writes an action: an audit.Event's Action, a taker's
+// action parameter (params), and the argument of a call to a taker.
+func actionTarget(p *sourcetest.Package, takers map[string]int, params map[types.Object]bool) sourcetest.Target {
+	return sourcetest.Target{
+		Field:   "Action",
+		Literal: isEvent,
+		Selected: func(s *types.Selection) bool {
+			return s.Obj().Pkg() != nil && s.Obj().Pkg().Path() == auditPath
+		},
+		Params: params,
+		Argument: func(call *ast.CallExpr) int {
+			if i, ok := takerParam(takers, sourcetest.Used(p.Info, call.Fun)); ok {
+				return i
+			}
+			return -1
+		},
+	}
+}
+
 // takenAsValues returns where f names a taker other than to call it: a method value or
 // expression, or a function assigned or passed on. A variable or a field of the same
 // name is another object, and not counted.
-func takenAsValues(info *types.Info, f *ast.File, takers map[types.Object]int) []token.Pos {
+func takenAsValues(info *types.Info, f *ast.File, takers map[string]int) []token.Pos {
 	called := map[*ast.Ident]bool{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if call, ok := n.(*ast.CallExpr); ok {
@@ -191,7 +284,7 @@ func takenAsValues(info *types.Info, f *ast.File, takers map[types.Object]int) [
 	})
 	var out []token.Pos
 	for id, obj := range info.Uses {
-		if _, ok := takers[obj]; ok && !called[id] && id.Pos() >= f.Pos() && id.End() <= f.End() {
+		if _, ok := takerParam(takers, obj); ok && !called[id] && id.Pos() >= f.Pos() && id.End() <= f.End() {
 			out = append(out, id.Pos())
 		}
 	}

@@ -1,0 +1,5 @@
+package value
+
+import "github.com/lillvet/register/services/disclosure/internal/domain/testdata/takers/helper"
+
+var success = helper.Success
