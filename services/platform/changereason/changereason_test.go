@@ -3,28 +3,32 @@ package changereason
 import (
 	"fmt"
 	"go/ast"
+	"go/constant"
 	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
+	"go/types"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/lillvet/register/services/platform/sourcetest"
 )
 
-// TestFixedHoldsEveryReason: every reason constant of the package, in any of its files,
-// is in Fixed, which the disclosure service reads to check that each has a name in
-// every language, so a reason added here and not to Fixed fails; so does one written
-// other than as a string literal, which the walk cannot read.
+// TestFixedHoldsEveryReason: every exported string constant of the package, in any of
+// its files and however its value is spelt, is a reason in Fixed, which the disclosure
+// service reads to check that each has a name in every language, so a reason added here
+// and not to Fixed fails; and Fixed holds nothing else. An exported variable fails too:
+// a reason is a constant, and the owner service's test takes anything of the package
+// for one of its reasons.
 func TestFixedHoldsEveryReason(t *testing.T) {
-	files, err := packageFiles(".")
+	pkgs, err := sourcetest.Load(".", ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	consts, unread := declaredReasons(files)
-	for _, u := range unread {
-		t.Errorf("%s: not a string literal", u)
+	if len(pkgs) != 1 {
+		t.Fatalf("loaded %d packages, want this one", len(pkgs))
+	}
+	consts, refused := declaredReasons(pkgs[0].Types)
+	for _, r := range refused {
+		t.Errorf("%s: not a reason constant", r)
 	}
 	if len(consts) == 0 {
 		t.Fatal("found no reason constants")
@@ -34,108 +38,84 @@ func TestFixedHoldsEveryReason(t *testing.T) {
 			t.Errorf("Fixed lacks %q", c)
 		}
 	}
-	if len(Fixed()) != len(consts) {
-		t.Errorf("Fixed holds %d reasons, the package declares %d", len(Fixed()), len(consts))
+	for _, r := range Fixed() {
+		if !slices.Contains(consts, r) {
+			t.Errorf("Fixed holds %q, which no constant declares", r)
+		}
 	}
 }
 
-// TestDeclaredReasonsFindsEveryForm: the walk behind TestFixedHoldsEveryReason reads a
-// constant declared in any file, typed or not, and reports each exported constant whose
-// value is not a string literal.
+// TestDeclaredReasonsFindsEveryForm: the walk behind TestFixedHoldsEveryReason reads the
+// value of every exported string constant declared in any file, however it is spelt,
+// and refuses an exported variable and an exported constant that is no string.
 func TestDeclaredReasonsFindsEveryForm(t *testing.T) {
 	tests := []struct {
-		name   string
-		srcs   []string
-		consts []string
-		unread []string
+		name    string
+		srcs    []string
+		consts  []string
+		refused []string
 	}{
 		{"literals in two files", []string{`const A = "a"`, `const (B = "b"; C string = "c")`}, []string{"a", "b", "c"}, nil},
-		{"unexported", []string{`const a = "a" + "b"`}, nil, nil},
-		{"a concatenation", []string{`const A = "a" + "b"`}, nil, []string{"A"}},
-		{"another constant", []string{`const (A = "a"; B = A)`}, []string{"a"}, []string{"B"}},
-		{"a repeated value", []string{`const (A = "a"; B)`}, []string{"a"}, []string{"B"}},
+		{"unexported", []string{`const a = "a" + "b"; var b = "b"`}, nil, nil},
+		{"a concatenation", []string{`const A = "a" + "b"`}, []string{"ab"}, nil},
+		{"another constant", []string{`const (a = "a"; B = a + "b")`}, []string{"ab"}, nil},
+		{"a repeated value", []string{`const (A = "a"; B)`}, []string{"a", "a"}, nil},
+		{"a string type of its own", []string{`type R string; const A R = "a"`}, []string{"a"}, nil},
 		{"not a string", []string{"const A = `a`; const B = 1"}, []string{"a"}, []string{"B"}},
+		{"an exported variable", []string{`const A = "a"`, `var Sneaky = "sneaky"`}, []string{"a"}, []string{"Sneaky"}},
+		{"an exported variable of another type", []string{`var Sneaky = []string{"sneaky"}`}, nil, []string{"Sneaky"}},
+		{"functions and types", []string{`type T struct{}; func F() string { return "f" }`}, nil, nil},
+	}
+	c, err := sourcetest.NewChecker(".")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fset := token.NewFileSet()
 			var files []*ast.File
 			for i, src := range tt.srcs {
-				f, err := parser.ParseFile(fset, fmt.Sprintf("f%d.go", i), "package changereason\n\n"+src+"\n", 0)
+				f, err := parser.ParseFile(c.Fset, fmt.Sprintf("f%d.go", i), "package changereason\n\n"+src+"\n", 0)
 				if err != nil {
 					t.Fatal(err)
 				}
 				files = append(files, f)
 			}
-			consts, unread := declaredReasons(files)
+			p, err := c.Check("example.com/changereason", files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			consts, refused := declaredReasons(p.Types)
 			slices.Sort(consts)
-			if !slices.Equal(consts, tt.consts) || !slices.Equal(unread, tt.unread) {
-				t.Errorf("read %q, unread %q; want %q, %q", consts, unread, tt.consts, tt.unread)
+			if !slices.Equal(consts, tt.consts) || !slices.Equal(refused, tt.refused) {
+				t.Errorf("read %q, refused %q; want %q, %q", consts, refused, tt.consts, tt.refused)
 			}
 		})
 	}
 }
 
-// packageFiles parses the Go files of dir but its tests: one package.
-func packageFiles(dir string) ([]*ast.File, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	fset := token.NewFileSet()
-	var files []*ast.File
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, 0)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-	}
-	return files, nil
-}
-
-// declaredReasons returns the values of the exported constants of files, and the names
-// of those whose value is not a string literal (an expression, another constant, a
-// value repeated from the line before), which it cannot read without types.
-func declaredReasons(files []*ast.File) (consts, unread []string) {
-	for _, f := range files {
-		for _, decl := range f.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
+// declaredReasons returns the values of the exported string constants of pkg, and the
+// names of its other exported constants and of its exported variables, which are no
+// reasons (a variable could change as the program runs, and escape Fixed).
+func declaredReasons(pkg *types.Package) (consts, refused []string) {
+	scope := pkg.Scope()
+	for _, name := range scope.Names() {
+		switch obj := scope.Lookup(name).(type) {
+		case *types.Const:
+			if !obj.Exported() {
 				continue
 			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !name.IsExported() {
-						continue
-					}
-					if v, ok := stringLiteral(vs.Values, i); ok {
-						consts = append(consts, v)
-					} else {
-						unread = append(unread, name.Name)
-					}
-				}
+			if obj.Val().Kind() == constant.String {
+				consts = append(consts, constant.StringVal(obj.Val()))
+			} else {
+				refused = append(refused, name)
+			}
+		case *types.Var:
+			if obj.Exported() {
+				refused = append(refused, name)
 			}
 		}
 	}
-	return consts, unread
-}
-
-// stringLiteral is the string values[i] spells, if it is a string literal.
-func stringLiteral(values []ast.Expr, i int) (string, bool) {
-	if i >= len(values) {
-		return "", false
-	}
-	lit, ok := values[i].(*ast.BasicLit)
-	if !ok || lit.Kind != token.STRING {
-		return "", false
-	}
-	v, err := strconv.Unquote(lit.Value)
-	return v, err == nil
+	return consts, refused
 }
 
 // TestStoredReasons: each reason reads exactly as the change histories store it, so
