@@ -19,7 +19,8 @@ const ownerModule = "github.com/lillvet/register/services/owner/"
 
 // TestOwnReasonsComeFromChangereason: every reason the service's app and domain
 // packages write on a change is either what staff typed (the caller's reason, an
-// input's or a stored change's Reason) or one of changereason's, which the disclosure
+// input's or a stored change's Reason, as typed or changed by a function of package
+// strings given nothing else) or one of changereason's, which the disclosure
 // service names in the owner's language (its TestEveryChangeReasonNamed): a reason
 // written here as a literal or a constant of its own would reach the owner's access
 // report in the stored English. The reasons written are the arguments in the place of a
@@ -43,11 +44,14 @@ func TestOwnReasonsComeFromChangereason(t *testing.T) {
 }
 
 // TestReasonsInRefusesOwnReasons: the walk behind TestOwnReasonsComeFromChangereason
-// takes changereason's reasons, the caller's, an input's and a stored change's, in each
-// form a reason is written, and refuses a literal, a constant or an expression of the
-// package's own, an error's Reason and a method named Reason.
+// takes changereason's reasons, the caller's, an input's and a stored change's (also
+// trimmed or lowered by package strings), in each form a reason is written, and refuses
+// a literal, a constant or an expression of the package's own, a strings function given
+// words of the package's own or one of changereason's, an error's Reason and a method
+// named Reason.
 func TestReasonsInRefusesOwnReasons(t *testing.T) {
-	const header = "package app\n\nimport cr " + `"` + changereasonPath + `"` + "\n\nvar _ = cr.Registered\n\n" +
+	const header = "package app\n\nimport (\n\tcr " + `"` + changereasonPath + `"` + "\n\t\"strings\"\n)\n\n" +
+		"var (\n\t_ = cr.Registered\n\t_ = strings.TrimSpace\n)\n\n" +
 		"type Change struct{ Fields []string; Reason string }\n\n" +
 		"type badPhone struct{ Reason string }\n\nfunc (e *badPhone) Error() string { return e.Reason }\n\n" +
 		"func change(fields []string, reason string) Change { return Change{Fields: fields, Reason: reason} }\n\n"
@@ -60,6 +64,13 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"the caller's", `func f(reason string) { change(nil, reason) }`, 0},
 		{"the input's", `type in struct{ Reason string }; func f(i in) { change(nil, i.Reason) }`, 0},
 		{"a stored change's", `func f(cs []Change) { for _, c := range cs { change(nil, c.Reason) } }`, 0},
+		{"the caller's trimmed", `func f(reason string) { change(nil, strings.TrimSpace(reason)) }`, 0},
+		{"the input's trimmed and lowered", `type in struct{ Reason string }; func f(i in) { change(nil, strings.ToLower(strings.TrimSpace(i.Reason))) }`, 0},
+		{"a literal trimmed", `func f() { change(nil, strings.TrimSpace("merged")) }`, 1},
+		{"the caller's with words of its own", `func f(reason string) { change(nil, strings.ReplaceAll(reason, "x", "merged")) }`, 1},
+		{"changereason's changed", `func f() { change(nil, strings.ToUpper(cr.Registered)) }`, 1},
+		{"a strings method", `func f(reason string) { change(nil, strings.NewReplacer("x", "merged").Replace(reason)) }`, 1},
+		{"a function of its own", `func tidy(s string) string { return s + " merged" }; func f(reason string) { change(nil, tidy(reason)) }`, 1},
 		{"a literal", `func f() { change(nil, "merged") }`, 1},
 		{"a constant of its own", `const merged = "merged"; func f() { change(nil, merged) }`, 1},
 		{"a constant named Reason", `const Reason = "merged"; func f() { change(nil, Reason) }`, 1},
@@ -77,7 +88,7 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"the caller's reason reassigned", `func f(reason string) { reason = "merged"; change(nil, reason) }`, 1},
 		{"a closure's own reason", `func f() { g := func(reason string) { change(nil, reason) }; g("merged") }`, 1},
 	}
-	c, err := sourcetest.NewChecker(".", changereasonPath)
+	c, err := sourcetest.NewChecker(".", changereasonPath, "strings")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,17 +153,47 @@ func reasonParam(info *types.Info, call *ast.CallExpr) int {
 }
 
 // allowedReason reports whether e is a reason the package may write: one of
-// changereason's, its caller's (a reason parameter of params, whatever is assigned to
-// it being checked as written) or the Reason field of an input or a change, which
-// staff typed.
+// changereason's or one staff typed (typedByStaff).
 func allowedReason(info *types.Info, e ast.Expr, params map[types.Object]bool) bool {
+	return fromChangereason(info, e) || typedByStaff(info, e, params)
+}
+
+// fromChangereason reports whether e is one of changereason's reasons, or a call of
+// its (Erasure).
+func fromChangereason(info *types.Info, e ast.Expr) bool {
 	if call, ok := e.(*ast.CallExpr); ok {
 		e = call.Fun
 	}
-	if obj := sourcetest.Used(info, e); obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == changereasonPath {
-		return true
+	obj := sourcetest.Used(info, e)
+	return obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == changereasonPath
+}
+
+// typedByStaff reports whether e is a reason staff typed: its caller's (a reason
+// parameter of params, whatever is assigned to it being checked as written), the
+// Reason field of an input or a change, or a function of package strings given only
+// such reasons (strings.TrimSpace(reason)), which adds no words of the service's own.
+// One of changereason's so changed is not allowed: the report names it only as it is.
+func typedByStaff(info *types.Info, e ast.Expr, params map[types.Object]bool) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return params[sourcetest.Used(info, e)] || isReasonField(info, e)
 	}
-	return params[sourcetest.Used(info, e)] || isReasonField(info, e)
+	if !isStringsFunc(info, call.Fun) || len(call.Args) == 0 {
+		return false
+	}
+	for _, arg := range call.Args {
+		if !typedByStaff(info, arg, params) {
+			return false
+		}
+	}
+	return true
+}
+
+// isStringsFunc reports whether e names a function of package strings, not a method
+// (a strings.Replacer's Replace adds the words it was made with).
+func isStringsFunc(info *types.Info, e ast.Expr) bool {
+	fn, ok := sourcetest.Used(info, e).(*types.Func)
+	return ok && fn.Pkg() != nil && fn.Pkg().Path() == "strings" && fn.Signature().Recv() == nil
 }
 
 // isReasonField reports whether e selects the Reason field of a struct that is no
