@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -263,13 +264,24 @@ const ReferenceViolation = "must be a reference: a number such as form-17 or 202
 	"https://lomakkeet.example.fi/vastaus?id=8841 (at most 256 characters, no spaces, no e-mail address): " +
 	"names, e-mail addresses and notes are not kept in the consent ledger"
 
-// ReferenceIdentityCodeViolation describes a reference refused for holding a personal
-// identity code or text shaped like one. apperr.IdentityCodeViolation's advice, a date
-// and time written with words and spaces, would be refused here too; a filed number
-// shaped like a code (a date, a hyphen and four digits) passes written another way.
+// ReferenceIdentityCodeViolation describes a reference refused for text shaped like a
+// personal identity code with no letter in it: a filed number such as a date and time
+// (010124-0730) may be shaped so. apperr.IdentityCodeViolation's advice, a date and
+// time written with words and spaces, would be refused here too; such a number passes
+// written another way. A code with a letter is no number written so
+// (ReferenceLetteredCodeViolation), and the same code written these other ways is
+// refused too (holdsLetteredCode).
 const ReferenceIdentityCodeViolation = "must not contain a personal identity code or text shaped like one " +
 	"(six digits, a hyphen and four characters): write the number another way, with a slash " +
 	"(010124/0730) or the year in full (01012024-0730)"
+
+// ReferenceLetteredCodeViolation describes a reference refused for holding a personal
+// identity code with a letter in it (a century sign other than "-" or a check
+// character that is a letter), however its date and number are separated: no filed
+// number is shaped so, so the advice is not to write the code, which has its own field
+// in the owner's record.
+const ReferenceLetteredCodeViolation = "must not contain a personal identity code: the code is kept " +
+	"in the owner's record only; refer to the document by its number, without the code"
 
 // CheckReference records field as invalid unless s is a reference to a document the
 // clinic files: a number (a signed form's, a case's: at most maxReferenceLen letters,
@@ -291,14 +303,85 @@ func CheckReference(field, s string, v *apperr.ValidationError) {
 	text.CheckText(field, s, maxLen)
 	for _, fv := range text.Violations {
 		if fv.Description == apperr.IdentityCodeViolation {
-			fv.Description = ReferenceIdentityCodeViolation
+			fv.Description = identityCodeAdvice(s)
 		}
 		v.Add(fv.Field, fv.Description)
 	}
-	if text.Err() == nil && !valid(s) {
+	switch {
+	case text.Err() != nil:
+	case holdsLetteredCode(s):
+		v.Add(field, ReferenceLetteredCodeViolation)
+	case !valid(s):
 		v.Add(field, ReferenceViolation)
 	}
 }
+
+// identityCodeAdvice is what to tell of s, a reference refused for text shaped like an
+// identity code: how to write the number another way only when no letter in it says
+// it is a code.
+func identityCodeAdvice(s string) string {
+	if identitycode.ContainsLettered(s) {
+		return ReferenceLetteredCodeViolation
+	}
+	return ReferenceIdentityCodeViolation
+}
+
+// holdsLetteredCode reports whether s holds an identity code with a letter in it
+// written as ReferenceIdentityCodeViolation advises writing a number: its date and
+// individual number split by a slash (131052/308T), or its year in full
+// (13101952-308T). Such a code still names the person; a date and time written so
+// (010124/0730) has no letter.
+func holdsLetteredCode(s string) bool {
+	slashed := strings.ReplaceAll(s, "/", "-")
+	return identitycode.ContainsLettered(slashed) || holdsFullYearCode(slashed)
+}
+
+// fullYearCodeLen is the length of an identity code with its year in full, DDMMYYYY,
+// a hyphen and NNNT.
+const fullYearCodeLen = 13
+
+// holdsFullYearCode reports whether s holds, not inside a longer run of letters and
+// digits, DDMMYYYY-NNNT whose year, written with its century sign, makes a valid
+// identity code with a letter for its check character.
+func holdsFullYearCode(s string) bool {
+	for i := 0; i+fullYearCodeLen <= len(s); i++ {
+		if alnumBefore(s, i) || alnumAt(s, i+fullYearCodeLen) {
+			continue
+		}
+		if code, ok := fullYearAsCode(s[i : i+fullYearCodeLen]); ok && unicode.IsLetter(rune(code[10])) {
+			if _, err := identitycode.Parse(code, true); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fullYearAsCode rewrites DDMMYYYY-NNNT as the identity code DDMMYYCNNNT, its century
+// sign C read from the year's first two digits.
+func fullYearAsCode(s string) (string, bool) {
+	if s[8] != '-' || strings.ContainsFunc(s[:8]+s[9:12], notASCIIDigit) {
+		return "", false
+	}
+	sign, ok := map[string]string{"18": "+", "19": "-", "20": "A"}[s[4:6]]
+	return s[:4] + s[6:8] + sign + s[9:], ok
+}
+
+func notASCIIDigit(r rune) bool { return r < '0' || r > '9' }
+
+// alnumBefore reports whether a letter or digit ends s[:i].
+func alnumBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return i > 0 && isAlnum(r)
+}
+
+// alnumAt reports whether a letter or digit starts s[i:].
+func alnumAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return i < len(s) && isAlnum(r)
+}
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // isNumberReference reports whether s is a number as the clinic files it: letters,
 // digits and - _ . / : # with at least one digit.

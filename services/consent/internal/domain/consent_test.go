@@ -305,22 +305,45 @@ func TestCheckReference(t *testing.T) {
 	}
 }
 
-// TestReferenceShapedLikeAnIdentityCode: a reference refused for holding an identity
-// code, or a number shaped like one, is told how to write it as a reference, and what
-// the advice suggests passes, where the general advice (a date and time in words) would
-// be refused for its spaces.
+// TestReferenceShapedLikeAnIdentityCode: a reference refused for a number shaped like
+// an identity code with no letter (a date and time) is told how to write it as a
+// reference, and what the advice suggests passes, where the general advice (a date and
+// time in words) would be refused for its spaces; one refused for a code with a letter
+// is told not to write the code, and the code written the advised ways is refused.
 func TestReferenceShapedLikeAnIdentityCode(t *testing.T) {
 	checks := map[string]func(s string, v *apperr.ValidationError){
 		"evidence_ref": func(s string, v *apperr.ValidationError) { CheckReference("evidence_ref", s, v) },
 		"reason":       func(s string, v *apperr.ValidationError) { NormalizeRestrictionReason(s, "reason", v) },
 	}
 	for field, check := range checks {
-		for _, s := range []string{"010124-0730", "131052-308T", "<131052-308T@mail.example>"} {
-			t.Run(field+" "+s, func(t *testing.T) {
+		for _, tc := range []struct{ s, want string }{
+			{"010124-0730", ReferenceIdentityCodeViolation},
+			{"131052-308T", ReferenceLetteredCodeViolation},
+			{"<131052-308T@mail.example>", ReferenceLetteredCodeViolation},
+			{"010190Y123M", ReferenceLetteredCodeViolation},
+			{"131052/308T", ReferenceLetteredCodeViolation},
+			{"case/131052/308t", ReferenceLetteredCodeViolation},
+			{"13101952-308T", ReferenceLetteredCodeViolation},
+			{"13101952/308T", ReferenceLetteredCodeViolation},
+			{"case:13101952-308T", ReferenceLetteredCodeViolation},
+			{"01011990-123M", ReferenceLetteredCodeViolation},
+		} {
+			t.Run(field+" "+tc.s, func(t *testing.T) {
+				var v apperr.ValidationError
+				check(tc.s, &v)
+				if len(v.Violations) != 1 || v.Violations[0].Description != tc.want {
+					t.Fatalf("violations %v, want %q", v.Violations, tc.want)
+				}
+			})
+		}
+		// Written the advised ways, a number with no letter passes, as does a longer
+		// number that holds a code's shape inside it.
+		for _, s := range []string{"010124/0730", "01012024-0730", "X13101952-308T", "13101952-308T9"} {
+			t.Run(field+" passes "+s, func(t *testing.T) {
 				var v apperr.ValidationError
 				check(s, &v)
-				if len(v.Violations) != 1 || v.Violations[0].Description != ReferenceIdentityCodeViolation {
-					t.Fatalf("violations %v, want the reference's identity-code advice", v.Violations)
+				if v.Err() != nil {
+					t.Fatalf("%q is refused: %v", s, v.Err())
 				}
 			})
 		}
