@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/consent/internal/adapters/mongo"
 	"github.com/lillvet/register/services/consent/internal/adapters/owner"
 	"github.com/lillvet/register/services/consent/internal/app"
+	"github.com/lillvet/register/services/consent/internal/domain"
 	consentgrpc "github.com/lillvet/register/services/consent/internal/ports/grpc"
 	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -38,6 +39,10 @@ type Config struct {
 	// for every check and filter; else between app.MinOwnerStatusTTL and
 	// maxOwnerStatusTTL.
 	OwnerStatusTTL time.Duration `env:"OWNER_STATUS_TTL" envDefault:"5s"`
+	// EvidenceLinkHosts are the host names of the clinic's own form services, whose
+	// submission links a decision's evidence (or a restriction's reason) may be; none,
+	// the default, refuses links (domain.LinkHosts).
+	EvidenceLinkHosts []string `env:"CONSENT_EVIDENCE_LINK_HOSTS"`
 
 	// Now, when set, is the service's clock (tests).
 	Now func() time.Time `env:"-"`
@@ -60,6 +65,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("OWNER_STATUS_TTL must be 0 or between %s and %s, got %s",
 			app.MinOwnerStatusTTL, maxOwnerStatusTTL, ttl))
 	}
+	if _, err := domain.NewLinkHosts(c.EvidenceLinkHosts); err != nil {
+		errs = append(errs, fmt.Errorf("CONSENT_EVIDENCE_LINK_HOSTS: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -74,7 +82,13 @@ func Run(ctx context.Context, cfg Config) error {
 		Peers:    []service.Peer{{Name: "owner", Target: cfg.OwnerAddr, TLS: cfg.OwnerTLS}},
 		Register: func(d *service.Deps) error {
 			owners := owner.New(ownerv1.NewOwnerServiceClient(d.Conn("owner")))
-			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{Now: cfg.Now, OwnerStatusTTL: cfg.OwnerStatusTTL})
+			links, err := domain.NewLinkHosts(cfg.EvidenceLinkHosts)
+			if err != nil {
+				return err
+			}
+			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{
+				Now: cfg.Now, OwnerStatusTTL: cfg.OwnerStatusTTL, EvidenceLinkHosts: links,
+			})
 			if err != nil {
 				return err
 			}

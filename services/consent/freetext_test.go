@@ -1,11 +1,14 @@
 package consent_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/metadata"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	"github.com/lillvet/register/services/consent"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
@@ -94,10 +97,12 @@ func TestLedgerKeepsNoFreeText(t *testing.T) {
 
 // TestEvidenceOfMessagesAndForms: an e-mail or online-form decision needs evidence, and
 // what the clinic has of one is the message's Message-ID (often longer than a filed
-// number may be) or the submission's link; both are kept as sent. An e-mail address is
-// still refused: it names the owner.
+// number may be) or the submission's link to one of its form services
+// (CONSENT_EVIDENCE_LINK_HOSTS); both are kept as sent. An e-mail address is still
+// refused: it names the owner; so is a link to any other host, whose path could hold
+// anything.
 func TestEvidenceOfMessagesAndForms(t *testing.T) {
-	s := start(t)
+	s := start(t, func(c *consent.Config) { c.EvidenceLinkHosts = []string{"lomakkeet.example.fi"} })
 	id := s.newOwner(t, "Viesti")
 	record := func(m consentv1.Method, ref string) (*consentv1.RecordConsentDecisionResponse, error) {
 		d := objection(marketing, "email")
@@ -134,5 +139,31 @@ func TestEvidenceOfMessagesAndForms(t *testing.T) {
 			_, err := record(consentv1.Method_METHOD_ONLINE_FORM, "https://lomakkeet.example.fi/vastaus?email=aino.laine85@example.fi")
 			return err
 		}},
+		{Name: "a link to another host", Field: "decision.evidence_ref", Call: func() error {
+			_, err := record(consentv1.Method_METHOD_ONLINE_FORM, "https://aino-laine.example.fi/vastaus?id=8841")
+			return err
+		}},
+		{Name: "a link with a note in its fragment", Field: "decision.evidence_ref", Call: func() error {
+			_, err := record(consentv1.Method_METHOD_ONLINE_FORM, "https://lomakkeet.example.fi/vastaus?id=8841#Aino+Laine+soitti")
+			return err
+		}},
 	})
+}
+
+// TestEvidenceLinksNeedAFormService: with no CONSENT_EVIDENCE_LINK_HOSTS, the default,
+// a submission's link is refused, and the setting names host names only.
+func TestEvidenceLinksNeedAFormService(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Linkki")
+	d := objection(marketing, "email")
+	d.Method, d.EvidenceRef = consentv1.Method_METHOD_ONLINE_FORM, "https://lomakkeet.example.fi/vastaus?id=8841"
+	_, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+		&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: d})
+	if got := servicetest.Violations(t, err); !slices.Equal(got, []string{"decision.evidence_ref"}) {
+		t.Fatalf("violations on %v, want decision.evidence_ref", got)
+	}
+	cfg := consent.Config{EvidenceLinkHosts: []string{"https://lomakkeet.example.fi"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "CONSENT_EVIDENCE_LINK_HOSTS") {
+		t.Fatalf("Validate = %v, want CONSENT_EVIDENCE_LINK_HOSTS refused", err)
+	}
 }

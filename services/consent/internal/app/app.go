@@ -48,6 +48,9 @@ type Options struct {
 	// service answers for the owner (see ownerStatuses): 0 asks the owner service every
 	// time, else at least MinOwnerStatusTTL.
 	OwnerStatusTTL time.Duration
+	// EvidenceLinkHosts are the clinic's form services whose submission links a
+	// decision's evidence or a restriction's reason may be; none refuses links.
+	EvidenceLinkHosts domain.LinkHosts
 }
 
 // Service implements the consent ledger's use cases.
@@ -57,6 +60,7 @@ type Service struct {
 	auditor Auditor
 	now     func() time.Time
 	loc     *time.Location
+	links   domain.LinkHosts
 }
 
 // New builds the use cases on a repository, the owner service and an auditor.
@@ -75,7 +79,8 @@ func New(repo domain.Repository, owners Owners, auditor Auditor, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	return &Service{repo: repo, owners: statuses, auditor: auditor, now: opts.Now, loc: opts.Location}, nil
+	return &Service{repo: repo, owners: statuses, auditor: auditor, now: opts.Now, loc: opts.Location,
+		links: opts.EvidenceLinkHosts}, nil
 }
 
 // requestNamespace scopes entry ids derived from client request ids.

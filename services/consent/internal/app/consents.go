@@ -53,7 +53,7 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 		v.Add("decision", "is required")
 	} else {
 		e = *in.Entry
-		domain.ValidateEntry(&e, "decision", now, &v)
+		domain.ValidateEntry(&e, "decision", now, s.links, &v)
 	}
 	if err := v.Err(); err != nil {
 		return domain.Entry{}, err
@@ -314,7 +314,7 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 	if !restricted && !caller.Has(auth.RoleClinicManager) && v.Err() == nil {
 		return s.denied(ctx, "consent.restriction.lift", consentsResource(ownerID), ownerID, "only the clinic manager lifts a restriction")
 	}
-	reason = domain.NormalizeRestrictionReason(reason, "reason", &v)
+	reason = domain.NormalizeRestrictionReason(reason, "reason", s.links, &v)
 	if err := v.Err(); err != nil {
 		return err
 	}

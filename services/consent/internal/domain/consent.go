@@ -5,6 +5,7 @@
 package domain
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -198,8 +199,8 @@ var (
 //
 // Only a grant may carry a validity period or be scheduled beyond now; a grant needs the
 // statement version the owner was shown; written, e-mail and online-form decisions need
-// an evidence reference.
-func ValidateEntry(e *Entry, prefix string, now time.Time, v *apperr.ValidationError) {
+// an evidence reference (CheckReference, a link only to one of hosts).
+func ValidateEntry(e *Entry, prefix string, now time.Time, hosts LinkHosts, v *apperr.ValidationError) {
 	if !e.Purpose.Valid() {
 		v.Add(prefix+".purpose", "is not a known purpose")
 	} else {
@@ -214,7 +215,7 @@ func ValidateEntry(e *Entry, prefix string, now time.Time, v *apperr.ValidationE
 	e.EvidenceRef = strings.TrimSpace(e.EvidenceRef)
 	switch {
 	case e.EvidenceRef != "":
-		CheckReference(prefix+".evidence_ref", e.EvidenceRef, v)
+		CheckReference(prefix+".evidence_ref", e.EvidenceRef, hosts, v)
 	case e.Method.needsEvidence():
 		v.Add(prefix+".evidence_ref", "is required for a written, e-mail or online-form decision")
 	}
@@ -260,8 +261,9 @@ func sameEffectiveTime(stored Entry, given time.Time) bool {
 // three forms staff may write.
 const ReferenceViolation = "must be a reference: a number such as form-17 or 2026/117 (letters, digits and - _ . / : #, " +
 	"at least one digit, no spaces, at most 64 characters), an e-mail's Message-ID in angle brackets " +
-	"such as <CAF3jK8x9+1234@mail.gmail.com>, or a form submission's link such as " +
-	"https://lomakkeet.example.fi/vastaus?id=8841 (at most 256 characters, no spaces, no e-mail address): " +
+	"such as <CAF3jK8x9+1234@mail.gmail.com>, or the link of a submission to one of the clinic's own form " +
+	"services the consent service is set up with, such as https://lomakkeet.example.fi/vastaus?id=8841 " +
+	"(at most 256 characters of letters, digits and - . _ ~ / ? = & :, at least one digit, no fragment): " +
 	"names, e-mail addresses and notes are not kept in the consent ledger"
 
 // ReferenceIdentityCodeViolation describes a reference refused for text shaped like a
@@ -286,18 +288,18 @@ const ReferenceLetteredCodeViolation = "must not contain a personal identity cod
 // CheckReference records field as invalid unless s is a reference to a document the
 // clinic files: a number (a signed form's, a case's: at most maxReferenceLen letters,
 // digits and - _ . / : #, with at least one digit), an e-mail's Message-ID
-// (isMessageID) or a form submission's link (isSubmissionLink), each of the last two at
-// most maxLinkedReferenceLen characters. The ledger keeps ids, enums and references
+// (isMessageID) or the link of a submission to a form service of hosts
+// (isSubmissionLink), each of the last two at most maxLinkedReferenceLen characters. The ledger keeps ids, enums and references
 // only (DATA_PROTECTION.md), and is read by staff long after; a note typed there
 // ("letter: Aino Laine, Ruukintie 1") would keep a name and an address no erasure of
 // the owner's contact details reaches.
-func CheckReference(field, s string, v *apperr.ValidationError) {
+func CheckReference(field, s string, hosts LinkHosts, v *apperr.ValidationError) {
 	valid, maxLen := isNumberReference, maxReferenceLen
 	switch {
 	case strings.HasPrefix(s, "<"):
 		valid, maxLen = isMessageID, maxLinkedReferenceLen
 	case hasHTTPScheme(s):
-		valid, maxLen = isSubmissionLink, maxLinkedReferenceLen
+		valid, maxLen = hosts.isSubmissionLink, maxLinkedReferenceLen
 	}
 	var text apperr.ValidationError
 	text.CheckText(field, s, maxLen)
@@ -348,13 +350,36 @@ func holdsFullYearCode(s string) bool {
 		if alnumBefore(s, i) || alnumAt(s, i+fullYearCodeLen) {
 			continue
 		}
-		if code, ok := fullYearAsCode(s[i : i+fullYearCodeLen]); ok && unicode.IsLetter(rune(code[10])) {
-			if _, err := identitycode.Parse(code, true); err == nil {
-				return true
-			}
+		if code, ok := fullYearAsCode(s[i : i+fullYearCodeLen]); ok && unicode.IsLetter(rune(code[10])) && isCode(code) {
+			return true
 		}
 	}
 	return false
+}
+
+// holdsCodeAnywhere reports whether s holds an identity code, DDMMYYCNNNT or with its
+// year in full, with "/" read as "-", anywhere: also inside a longer run of letters and
+// digits (hetu131052-308T), as a link's machine-made reference never holds one.
+func holdsCodeAnywhere(s string) bool {
+	s = strings.ReplaceAll(s, "/", "-")
+	for i := range len(s) {
+		if isCode(s[i:min(i+11, len(s))]) {
+			return true
+		}
+		if i+fullYearCodeLen > len(s) {
+			continue
+		}
+		if code, ok := fullYearAsCode(s[i : i+fullYearCodeLen]); ok && isCode(code) {
+			return true
+		}
+	}
+	return false
+}
+
+// isCode reports whether s is an identity code, a temporary one included.
+func isCode(s string) bool {
+	_, err := identitycode.Parse(s, true)
+	return err == nil
 }
 
 // fullYearAsCode rewrites DDMMYYYY-NNNT as the identity code DDMMYYCNNNT, its century
@@ -429,31 +454,71 @@ func hasHTTPScheme(s string) bool {
 	return strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
 }
 
-// isSubmissionLink reports whether s is the link of an online form's submission, the
-// evidence of a decision sent that way: an absolute http(s) URL with a host, no
-// user name or password, and neither white space, an "@" nor an identity code in it or
-// in what its escapes stand for (a space written %20 or + in a query is still a word
-// beside the reference; an e-mail address or a code in a query is personal data).
-func isSubmissionLink(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil {
-		return false
-	}
-	query, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return false
-	}
-	parts := []string{s, u.Host, u.Path, u.Fragment}
-	for key, values := range query {
-		parts = append(parts, key)
-		parts = append(parts, values...)
-	}
-	for _, p := range parts {
-		if strings.ContainsFunc(p, unicode.IsSpace) || strings.ContainsRune(p, '@') || identitycode.Contains(p) {
-			return false
+// LinkHosts are the host names of the clinic's own form services, the only hosts an
+// evidence reference may link to (CONSENT_EVIDENCE_LINK_HOSTS). A link is a 256-character
+// text: on a host anyone may name (aino-laine.example.fi) its path or query could hold
+// any note, where a form service's own links hold the submission's id. None: links are
+// refused.
+type LinkHosts map[string]bool
+
+// NewLinkHosts returns the hosts named, in lower case; each must be an ASCII host name
+// (letters, digits, "-" and "."), without a scheme, a port or a path.
+func NewLinkHosts(names []string) (LinkHosts, error) {
+	hosts := LinkHosts{}
+	for _, name := range names {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "" || strings.ContainsFunc(name, notInHostName) || strings.Contains(name, "..") ||
+			strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
+			return nil, fmt.Errorf("%q is not a host name (letters, digits, - and .)", name)
 		}
+		hosts[name] = true
 	}
-	return true
+	return hosts, nil
+}
+
+func notInHostName(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '.'
+}
+
+// isSubmissionLink reports whether s is the link of a submission to one of the form
+// services hosts names, the evidence of a decision sent that way: an ASCII http(s) URL
+// to one of hosts (no port), with no user name or password and no fragment, whose path
+// and query, decoded until no escape is left (%252D is "-") with "+" read as a space,
+// hold at least one digit and only letters, digits and - . _ ~ / ? = & :, and no
+// identity code however written (holdsCodeAnywhere). A space, "@", "(at)", a phone
+// number's "+" or a full-width "＠" is refused however it is escaped.
+func (hosts LinkHosts) isSubmissionLink(s string) bool {
+	if strings.ContainsFunc(s, notPrintableASCII) || strings.Contains(s, "#") {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || !hosts[strings.ToLower(u.Host)] {
+		return false
+	}
+	ref, ok := decoded(u.EscapedPath() + "?" + u.RawQuery)
+	return ok && strings.ContainsFunc(ref, unicode.IsDigit) && !strings.ContainsFunc(ref, notInLink) &&
+		!holdsCodeAnywhere(ref)
+}
+
+// decoded returns s with "+" read as a space and its percent escapes decoded until
+// none is left; false when an escape is malformed.
+func decoded(s string) (string, bool) {
+	for {
+		next, err := url.PathUnescape(strings.ReplaceAll(s, "+", " "))
+		if err != nil {
+			return "", false
+		}
+		if next == s {
+			return s, true
+		}
+		s = next
+	}
+}
+
+func notPrintableASCII(r rune) bool { return r <= ' ' || r > '~' }
+
+func notInLink(r rune) bool {
+	return r > unicode.MaxASCII || !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-._~/?=&:", r)
 }
 
 // NormalizeRestrictionReason validates the reason of a restriction set or lifted and
@@ -461,7 +526,7 @@ func isSubmissionLink(s string) bool {
 // (changereason.Erasure, as the job writes it for the owner service too), the id a UUID
 // as the register writes it, or a reference (CheckReference) to the customer's request,
 // such as a case number. field is the reason's field path.
-func NormalizeRestrictionReason(reason, field string, v *apperr.ValidationError) string {
+func NormalizeRestrictionReason(reason, field string, hosts LinkHosts, v *apperr.ValidationError) string {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		v.Add(field, "is required: \""+changereason.Erasure("<the request's id>")+"\" or a reference such as case-2026-17")
@@ -474,7 +539,7 @@ func NormalizeRestrictionReason(reason, field string, v *apperr.ValidationError)
 		}
 		return changereason.Erasure(docid.Canonical(id))
 	}
-	CheckReference(field, reason, v)
+	CheckReference(field, reason, hosts, v)
 	return reason
 }
 

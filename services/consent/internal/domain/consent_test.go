@@ -12,6 +12,9 @@ import (
 
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
+// formHosts are the form services the tests' links may name.
+var formHosts = LinkHosts{"lomakkeet.example.fi": true, "forms.example.fi": true, "f.example.fi": true}
+
 func validEntry() Entry {
 	return Entry{
 		Purpose: PurposeInsurerDisclosure, Scope: " 0190F5A4-1F00-7000-8000-0000000000A1 ", Decision: DecisionGranted,
@@ -93,7 +96,7 @@ func TestValidateEntry(t *testing.T) {
 			e := validEntry()
 			tc.change(&e)
 			var v apperr.ValidationError
-			ValidateEntry(&e, "d", testNow, &v)
+			ValidateEntry(&e, "d", testNow, formHosts, &v)
 			var got []string
 			for _, fv := range v.Violations {
 				got = append(got, fv.Field)
@@ -110,7 +113,7 @@ func TestValidateEntryNormalises(t *testing.T) {
 	e := validEntry()
 	e.ValidFrom = testNow.In(helsinki).Add(1234567 * time.Nanosecond)
 	var v apperr.ValidationError
-	ValidateEntry(&e, "d", testNow, &v)
+	ValidateEntry(&e, "d", testNow, formHosts, &v)
 	if err := v.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,7 @@ func TestValidateEntryNormalises(t *testing.T) {
 
 	m := Entry{Purpose: PurposeDirectMarketing, Scope: "Email", Decision: DecisionObjected, Method: MethodPhone,
 		EffectiveAt: testNow.Add(time.Second)}
-	ValidateEntry(&m, "d", testNow, &v)
+	ValidateEntry(&m, "d", testNow, formHosts, &v)
 	if err := v.Err(); err != nil || m.Scope != ChannelEmail || !m.EffectiveAt.Equal(testNow) {
 		t.Fatalf("objection a second ahead: %+v, %v; want scope email effective now", m, err)
 	}
@@ -136,7 +139,7 @@ func TestValidateEntryDoesNotEchoInput(t *testing.T) {
 	e := Entry{Purpose: Purpose(secret), Scope: secret, Decision: Decision(secret), Method: Method(secret),
 		EvidenceRef: secret + strings.Repeat("x", 300), StatementVersion: secret + "\x00"}
 	var v apperr.ValidationError
-	ValidateEntry(&e, "d", testNow, &v)
+	ValidateEntry(&e, "d", testNow, formHosts, &v)
 	if v.Err() == nil || strings.Contains(v.Error(), "Matti") || strings.Contains(v.Error(), "308T") {
 		t.Fatalf("error echoes the input: %v", v.Err())
 	}
@@ -160,7 +163,7 @@ func FuzzValidateEntry(f *testing.F) {
 			EffectiveAt: fuzzTime(effective), ValidFrom: fuzzTime(from), ValidUntil: fuzzTime(until),
 		}
 		var v apperr.ValidationError
-		ValidateEntry(&e, "d", testNow, &v)
+		ValidateEntry(&e, "d", testNow, formHosts, &v)
 		for _, fv := range v.Violations {
 			if !strings.HasPrefix(fv.Field, "d.") {
 				t.Fatalf("violation field %q is not under the prefix", fv.Field)
@@ -183,7 +186,7 @@ func FuzzValidateEntry(f *testing.F) {
 			t.Fatalf("evidence %q passed as %q", evidence, e.EvidenceRef)
 		}
 		again := e
-		ValidateEntry(&again, "d", testNow, &v)
+		ValidateEntry(&again, "d", testNow, formHosts, &v)
 		if v.Err() != nil || again != e {
 			t.Fatalf("normal form is not stable: %+v then %+v (%v)", e, again, v.Err())
 		}
@@ -208,7 +211,7 @@ func fuzzTime(n int64) time.Time {
 func TestSameRequest(t *testing.T) {
 	stored := validEntry()
 	var v apperr.ValidationError
-	ValidateEntry(&stored, "d", testNow, &v)
+	ValidateEntry(&stored, "d", testNow, formHosts, &v)
 	stored.RecordedAt = testNow
 	// A withdrawal sent 30 s ahead of the service's clock took effect when recorded.
 	ahead := testNow.Add(30 * time.Second)
@@ -265,7 +268,7 @@ func TestCheckReference(t *testing.T) {
 		{"an Outlook Message-ID, longer than a number may be", outlook, true},
 		{"a Message-ID of atext", "<a!#$%&'*+-/=?^_`{|}~1.x@host.example>", true},
 		{"a submission's link", "https://lomakkeet.example.fi/vastaus?id=8841", true},
-		{"a link over http with a fragment", "HTTP://forms.example.fi/s/8841#answer", true},
+		{"a link over http", "HTTP://Forms.example.fi/s/8841", true},
 		{"a link of the longest", "https://f.example.fi/" + strings.Repeat("8", 256-21), true},
 		{"a number too long", strings.Repeat("7", 65), false},
 		{"a Message-ID too long", "<" + strings.Repeat("7", 250) + "@x.fi>", false},
@@ -291,10 +294,11 @@ func TestCheckReference(t *testing.T) {
 		{"a link with an identity code", "https://lomakkeet.example.fi/vastaus?hetu=131052-308T", false},
 		{"a link with an escaped identity code", "https://lomakkeet.example.fi/vastaus?hetu=131052%2D308T", false},
 		{"a mail link", "mailto:aino1@example.fi", false},
+		{"a link with a fragment", "https://forms.example.fi/s/8841#answer", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v apperr.ValidationError
-			CheckReference("evidence_ref", tc.s, &v)
+			CheckReference("evidence_ref", tc.s, formHosts, &v)
 			if tc.valid != (v.Err() == nil) {
 				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
 			}
@@ -305,6 +309,75 @@ func TestCheckReference(t *testing.T) {
 	}
 }
 
+// TestSubmissionLinkIsAReference: a link is evidence only to one of the clinic's form
+// services, and then its path and query, however escaped, hold a reference, never a
+// name, an address, a note, an e-mail address, a phone number or an identity code.
+func TestSubmissionLinkIsAReference(t *testing.T) {
+	for _, tc := range []struct {
+		name, s string
+		valid   bool
+	}{
+		{"a submission's link", "https://lomakkeet.example.fi/vastaus?id=8841", true},
+		{"a submission's id in the path", "https://lomakkeet.example.fi/s/2026/8841-a3f9", true},
+		{"an escaped reference", "https://lomakkeet.example.fi/vastaus?id=88%2D41", true},
+		{"a host not named", "https://lomakkeet.example.com/vastaus?id=8841", false},
+		{"a host named by a name", "https://aino-laine.example.fi/vastaus?id=8841", false},
+		{"a host in another script", "https://lomakkeet.esimerkki.fi/vastaus?id=8841&nimi=äiti", false},
+		{"an IDN host", "https://äinö.example.fi/8841", false},
+		{"a punycode host", "https://xn--in-cia.example.fi/8841", false},
+		{"a named host with a port", "https://lomakkeet.example.fi:8443/vastaus?id=8841", false},
+		{"no digit", "https://lomakkeet.example.fi/vastaus", false},
+		{"a fragment", "https://lomakkeet.example.fi/vastaus?id=8841#Aino", false},
+		{"a note in the fragment", "https://lomakkeet.example.fi/vastaus#Aino+Laine+soitti", false},
+		{"an escaped fragment", "https://lomakkeet.example.fi/vastaus?id=8841%23Aino", false},
+		{"a user", "https://aino:x1@lomakkeet.example.fi/vastaus?id=8841", false},
+		{"a plus in the path", "https://lomakkeet.example.fi/Aino+Laine/8841", false},
+		{"an e-mail address written (at)", "https://lomakkeet.example.fi/v?e=aino.laine85(at)example.fi", false},
+		{"an escaped (at)", "https://lomakkeet.example.fi/v?e=aino.laine85%28at%29example.fi", false},
+		{"a full-width at sign", "https://lomakkeet.example.fi/v?e=aino.laine85＠example.fi", false},
+		{"an escaped full-width at sign", "https://lomakkeet.example.fi/v?e=aino.laine85%EF%BC%A0example.fi", false},
+		{"a phone number", "https://lomakkeet.example.fi/v?puh=%2B358401234567", false},
+		{"a double-escaped phone number", "https://lomakkeet.example.fi/v?puh=%252B358401234567", false},
+		{"an identity code split by a slash", "https://lomakkeet.example.fi/v/131052/308T", false},
+		{"an identity code with the year in full", "https://lomakkeet.example.fi/v/13101952-308T", false},
+		{"an identity code with no letter", "https://lomakkeet.example.fi/v/010124/0730", false},
+		{"a double-escaped identity code", "https://lomakkeet.example.fi/v?h=131052%252D308T", false},
+		{"an identity code after a word", "https://lomakkeet.example.fi/v/hetu131052-308T", false},
+		{"a bad escape", "https://lomakkeet.example.fi/v?id=8841%2", false},
+		{"a bad escape once decoded", "https://lomakkeet.example.fi/v?id=8841%25zz", false},
+		{"a non-ASCII path", "https://lomakkeet.example.fi/vastaus/Äiti-1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v apperr.ValidationError
+			CheckReference("evidence_ref", tc.s, formHosts, &v)
+			if tc.valid != (v.Err() == nil) {
+				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
+			}
+		})
+	}
+	t.Run("no form service set up", func(t *testing.T) {
+		var v apperr.ValidationError
+		CheckReference("evidence_ref", "https://lomakkeet.example.fi/vastaus?id=8841", nil, &v)
+		if v.Err() == nil {
+			t.Fatal("a link is kept with no form service set up")
+		}
+	})
+}
+
+// TestNewLinkHosts: the setting names host names, compared in lower case.
+func TestNewLinkHosts(t *testing.T) {
+	hosts, err := NewLinkHosts([]string{"Lomakkeet.example.fi", " forms.example.fi"})
+	if err != nil || !hosts["lomakkeet.example.fi"] || !hosts["forms.example.fi"] || len(hosts) != 2 {
+		t.Fatalf("NewLinkHosts = %v, %v", hosts, err)
+	}
+	for _, bad := range []string{"", "https://lomakkeet.example.fi", "lomakkeet.example.fi:443", "lomakkeet.example.fi/v",
+		"äinö.example.fi", ".example.fi", "a..fi"} {
+		if _, err := NewLinkHosts([]string{bad}); err == nil {
+			t.Errorf("NewLinkHosts(%q) is accepted", bad)
+		}
+	}
+}
+
 // TestReferenceShapedLikeAnIdentityCode: a reference refused for a number shaped like
 // an identity code with no letter (a date and time) is told how to write it as a
 // reference, and what the advice suggests passes, where the general advice (a date and
@@ -312,8 +385,8 @@ func TestCheckReference(t *testing.T) {
 // is told not to write the code, and the code written the advised ways is refused.
 func TestReferenceShapedLikeAnIdentityCode(t *testing.T) {
 	checks := map[string]func(s string, v *apperr.ValidationError){
-		"evidence_ref": func(s string, v *apperr.ValidationError) { CheckReference("evidence_ref", s, v) },
-		"reason":       func(s string, v *apperr.ValidationError) { NormalizeRestrictionReason(s, "reason", v) },
+		"evidence_ref": func(s string, v *apperr.ValidationError) { CheckReference("evidence_ref", s, formHosts, v) },
+		"reason":       func(s string, v *apperr.ValidationError) { NormalizeRestrictionReason(s, "reason", formHosts, v) },
 	}
 	for field, check := range checks {
 		for _, tc := range []struct{ s, want string }{
@@ -381,7 +454,7 @@ func TestNormalizeRestrictionReason(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v apperr.ValidationError
-			got := NormalizeRestrictionReason(tc.reason, "reason", &v)
+			got := NormalizeRestrictionReason(tc.reason, "reason", formHosts, &v)
 			if tc.invalid {
 				if len(v.Violations) != 1 || v.Violations[0].Field != "reason" {
 					t.Fatalf("violations %v, want one on reason", v.Violations)
@@ -404,7 +477,7 @@ func FuzzRestrictionReason(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, reason string) {
 		var v apperr.ValidationError
-		got := NormalizeRestrictionReason(reason, "reason", &v)
+		got := NormalizeRestrictionReason(reason, "reason", formHosts, &v)
 		if v.Err() != nil {
 			return
 		}
@@ -415,7 +488,7 @@ func FuzzRestrictionReason(f *testing.F) {
 		if strings.ContainsFunc(words, unicode.IsSpace) {
 			t.Fatalf("%q passed as %q, with white space", reason, got)
 		}
-		if again := NormalizeRestrictionReason(got, "reason", &v); v.Err() != nil || again != got {
+		if again := NormalizeRestrictionReason(got, "reason", formHosts, &v); v.Err() != nil || again != got {
 			t.Fatalf("normal form is not stable: %q then %q (%v)", got, again, v.Err())
 		}
 	})

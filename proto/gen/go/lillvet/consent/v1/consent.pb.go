@@ -313,11 +313,14 @@ type ConsentDecision struct {
 	// Reference to the evidence of the decision, one of: the number the clinic files a
 	// signed form or a case under (letters, digits and - _ . / : #, at least one digit,
 	// no spaces, at most 64 characters; e.g. form-17, 2026/117); an e-mail's Message-ID
-	// in angle brackets (e.g. <CAF3jK8x9+1234@mail.gmail.com>); or an online form
-	// submission's http(s) link (e.g. https://lomakkeet.example.fi/vastaus?id=8841). The
-	// last two take at most 256 characters, no spaces and no e-mail address. Names,
-	// addresses, e-mail addresses and notes are refused (INVALID_ARGUMENT): the ledger
-	// holds ids, enums and references only.
+	// in angle brackets (e.g. <CAF3jK8x9+1234@mail.gmail.com>); or the http(s) link of
+	// a submission to one of the clinic's own form services, whose hosts the service is
+	// set up with (CONSENT_EVIDENCE_LINK_HOSTS; none, the default, refuses links; e.g.
+	// https://lomakkeet.example.fi/vastaus?id=8841: ASCII, no port, user or fragment,
+	// and, fully decoded, at least one digit and only letters, digits and
+	// - . _ ~ / ? = & :). The last two take at most 256 characters. Names, addresses,
+	// e-mail addresses, phone numbers, identity codes and notes are refused
+	// (INVALID_ARGUMENT): the ledger holds ids, enums and references only.
 	EvidenceRef string `protobuf:"bytes,8,opt,name=evidence_ref,json=evidenceRef,proto3" json:"evidence_ref,omitempty"`
 	// The version of the privacy statement the owner was shown; required for a grant.
 	StatementVersion string `protobuf:"bytes,9,opt,name=statement_version,json=statementVersion,proto3" json:"statement_version,omitempty"`
