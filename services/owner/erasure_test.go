@@ -146,9 +146,22 @@ func TestSetOwnerRestriction(t *testing.T) {
 	if got := getOwner(t, env, c, o.GetId()); !got.GetRestricted() || got.GetVersion() != 2 {
 		t.Fatalf("the owner after the erasure job's lift = %v, want it restricted as before", got)
 	}
-	// The policy let the job in, so the service audits the refusal, about the owner,
-	// for the owner's access report.
-	if got, want := deniedAbout(t, env, o.GetId()), []string{"owner.restriction.lift test-erasure_job: only the clinic manager lifts a restriction"}; !slices.Equal(got, want) {
+	// An owner id written another way a UUID may be is refused the same.
+	for _, written := range []string{strings.ToUpper(o.GetId()), "{" + o.GetId() + "}", "urn:uuid:" + o.GetId()} {
+		_, err := c.SetOwnerRestriction(env.As(t, auth.RoleErasureJob), &ownerv1.SetOwnerRestrictionRequest{
+			OwnerId: written, Restricted: false, Reason: "customer stays",
+		})
+		wantCode(t, err, codes.PermissionDenied)
+	}
+	_, err = c.SetOwnerRestriction(env.As(t, auth.RoleClinicManager), &ownerv1.SetOwnerRestrictionRequest{
+		OwnerId: strings.ToUpper(o.GetId()), Restricted: true, Reason: "erasure request " + jobOne, ErasureRequestId: jobOne,
+	})
+	wantCode(t, err, codes.PermissionDenied)
+	// The policy let the callers in, so the service audits each refusal, about the
+	// owner as issued, for the owner's access report.
+	lift := "owner.restriction.lift test-erasure_job: only the clinic manager lifts a restriction"
+	start := "owner.restriction.set test-clinic_manager: only the erasure job starts an erasure request"
+	if got, want := deniedAbout(t, env, o.GetId()), []string{lift, lift, lift, lift, start}; !slices.Equal(got, want) {
 		t.Fatalf("denied events about the owner: %q, want %q", got, want)
 	}
 

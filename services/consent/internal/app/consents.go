@@ -312,7 +312,10 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 	// The refusal's event names the owner, so an owner id that is none is reported with
 	// the other violations instead.
 	if !restricted && !caller.Has(auth.RoleClinicManager) && v.Err() == nil {
-		return s.denied(ctx, "consent.restriction.lift", consentsResource(ownerID), ownerID, "only the clinic manager lifts a restriction")
+		// Named as issued (CheckUUID also takes capitals, braces and urn:uuid:), as the
+		// owner's access report reads it.
+		owner := docid.Canonical(ownerID)
+		return s.denied(ctx, "consent.restriction.lift", consentsResource(owner), owner, "only the clinic manager lifts a restriction")
 	}
 	reason = domain.NormalizeRestrictionReason(reason, "reason", s.links, &v)
 	if err := v.Err(); err != nil {

@@ -39,13 +39,16 @@ func errErasureInProgress() error {
 // no rpc.denied shows the attempt in the owner's access report.
 func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason, erasureRequestID string) (*domain.Owner, error) {
 	caller, _ := auth.FromContext(ctx)
+	// A refusal names the owner as issued (the port's CheckUUID also takes capitals,
+	// braces and urn:uuid:), as the owner's access report reads it.
+	owner := docid.Canonical(id)
 	if erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
-		return nil, s.denied(ctx, "owner.restriction.set", ownerResource(id), id, "only the erasure job starts an erasure request")
+		return nil, s.denied(ctx, "owner.restriction.set", ownerResource(owner), owner, "only the erasure job starts an erasure request")
 	}
 	// The erasure job restricts and erases and nothing else: its long-lived token file
 	// must not be able to undo a restriction the clinic manager set (an objection).
 	if !restricted && !caller.Has(auth.RoleClinicManager) {
-		return nil, s.denied(ctx, "owner.restriction.lift", ownerResource(id), id, "only the clinic manager lifts a restriction")
+		return nil, s.denied(ctx, "owner.restriction.lift", ownerResource(owner), owner, "only the clinic manager lifts a restriction")
 	}
 	var v apperr.ValidationError
 	if reason == "" {
