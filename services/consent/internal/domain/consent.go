@@ -7,6 +7,7 @@ package domain
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -419,17 +420,42 @@ func notInReference(r rune) bool {
 }
 
 // isMessageID reports whether s is an e-mail's Message-ID, the evidence of a decision
-// sent by e-mail: RFC 5322's msg-id, "<" dot-atom-text "@" dot-atom-text ">", with a
-// digit left of the "@". A mail program makes its left part unique with a counter,
-// a time or random text, which have digits; the digit keeps an e-mail address put in
-// brackets (<aino.laine@example.fi>) from passing for one, as far as a shape can.
+// sent by e-mail: RFC 5322's msg-id, "<" dot-atom-text "@" dot-atom-text ">", whose left
+// part has a digit and does not read as a mailbox's (isMailboxName). A mail program
+// makes its left part unique with a counter, a time or random text, which have digits;
+// a person's mailbox is words, a digit at most after one: an e-mail address put in
+// brackets (<aino.laine85@gmail.com>, <aino.laine+1@gmail.com>) is refused, as far as a
+// shape can tell.
 func isMessageID(s string) bool {
 	if len(s) < 2 || s[0] != '<' || s[len(s)-1] != '>' {
 		return false
 	}
 	left, right, ok := strings.Cut(s[1:len(s)-1], "@")
-	return ok && isDotAtom(left) && isDotAtom(right) && strings.ContainsFunc(left, unicode.IsDigit)
+	return ok && isDotAtom(left) && isDotAtom(right) && strings.ContainsFunc(left, unicode.IsDigit) &&
+		!isMailboxName(left)
 }
+
+// isMailboxName reports whether left, a Message-ID's left part, reads as the local
+// part of a person's e-mail address: split at the . + _ - people put between names
+// and before a tag, a word (letters and then at most digits: aino, laine85) first and
+// words or numbers after it (aino.laine+1). The left parts mail programs write do not:
+// random text with a digit inside (Gmail's CAF3jK8x9+1234, Outlook's AM6PR08MB4118…),
+// a time or counter first (Evolution's 1701234567.12345.3.camel, Mutt's
+// 20261204171500.GA12345), a UUID (Thunderbird, Apple Mail) or base64 with = (Gmail).
+func isMailboxName(left string) bool {
+	parts := strings.FieldsFunc(left, func(r rune) bool { return strings.ContainsRune(".+_-", r) })
+	return len(parts) > 0 && isWord(parts[0]) && !slices.ContainsFunc(parts[1:], func(p string) bool {
+		return !isWord(p) && strings.ContainsFunc(p, notASCIIDigit)
+	})
+}
+
+// isWord reports whether s is ASCII letters followed by at most ASCII digits.
+func isWord(s string) bool {
+	digits := strings.TrimLeftFunc(s, isASCIILetter)
+	return digits != s && !strings.ContainsFunc(digits, notASCIIDigit)
+}
+
+func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 
 // isDotAtom reports whether s is RFC 5322's dot-atom-text: atext characters in runs
 // joined by single dots.

@@ -309,6 +309,45 @@ func TestCheckReference(t *testing.T) {
 	}
 }
 
+// TestMessageIDIsNotAnAddress: the Message-IDs mail programs write are kept; an e-mail
+// address put in angle brackets is refused, a tag or a digit in it included.
+func TestMessageIDIsNotAnAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, s string
+		valid   bool
+	}{
+		{"Gmail", "<CAF3jK8x9+1234@mail.gmail.com>", true},
+		{"Gmail starting CA+", "<CA+OvIeD3XyZq9w2kR_mN0=pLs5TbA7cQ@mail.gmail.com>", true},
+		{"Gmail with = and -", "<CAKx9T7=abc-DEF_gHiJ+kLmN@mail.gmail.com>", true},
+		{"Outlook", "<AM6PR08MB41180B2C1F8F3E2D7A8E3C1D3B3A40@AM6PR08MB4118.eurprd08.prod.outlook.com>", true},
+		{"Outlook desktop", "<000001d9a1b2$3c4d5e60$b5e8f020$@example.fi>", true},
+		{"Thunderbird", "<5f1e3a2b-7c4d-4e9f-8a1b-2c3d4e5f6a7b@gmail.com>", true},
+		{"Thunderbird before UUIDs", "<5A1B2C3D.4050607@example.fi>", true},
+		{"Apple Mail", "<8D6A5F1E-3C2B-4A19-9E7D-1F2A3B4C5D6E@icloud.com>", true},
+		{"Evolution", "<1701234567.12345.3.camel@example.fi>", true},
+		{"Gnus", "<87abc1xyz.fsf@example.fi>", true},
+		{"Mutt", "<20261204171500.GA12345@example.fi>", true},
+		{"Python's make_msgid", "<170123456789.12345.1234567890123456789@example.fi>", true},
+		{"Yahoo", "<1234567.1234567.1701234567890@mail.yahoo.com>", true},
+		{"an address", "<aino.laine85@gmail.com>", false},
+		{"an address with a tag", "<aino.laine+1@gmail.com>", false},
+		{"an address of one word and digits", "<ainolaine85@gmail.com>", false},
+		{"an address with an underscore", "<aino_laine85@example.fi>", false},
+		{"an address with a hyphen", "<aino-maria.laine1@example.fi>", false},
+		{"an address with an initial", "<a.laine2@example.fi>", false},
+		{"an address surname first", "<Laine85.Aino@example.fi>", false},
+		{"an address with a word tag", "<laine85+consent@example.fi>", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v apperr.ValidationError
+			CheckReference("evidence_ref", tc.s, formHosts, &v)
+			if tc.valid != (v.Err() == nil) {
+				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
+			}
+		})
+	}
+}
+
 // TestSubmissionLinkIsAReference: a link is evidence only to one of the clinic's form
 // services, and then its path and query, however escaped, hold a reference, never a
 // name, an address, a note, an e-mail address, a phone number or an identity code.
