@@ -353,11 +353,28 @@ func (w *Writer) Denied(ctx context.Context, method string, id auth.Identity, re
 }
 
 // Refusal is the event of a call about an owner that the policy let in and a rule of
-// the service then refused (a role the request's content needs): denied and about the
-// owner, so that their access report shows the attempt as it shows the policy's own
-// refusals (Denied). rule names the rule, never data.
+// the service then refused (a role the request's content needs, the owner's data
+// erased): denied and about the owner, so that their access report shows the attempt
+// as it shows the policy's own refusals (Denied). rule names the rule, never data. It
+// is the one way a service builds such an event.
 func Refusal(action, resource, ownerID, rule string) Event {
 	return Event{Action: action, Resource: resource, SubjectOwnerID: ownerID, Outcome: OutcomeDenied, Reason: rule}
+}
+
+// NowRecorder stores events before it returns (Writer.RecordNow).
+type NowRecorder interface {
+	RecordNow(ctx context.Context, events ...Event) error
+}
+
+// Deny stores refusal (a Refusal) with r before the answer, so that a refusal the
+// caller is told of is in the owner's access report, and returns the answer: the
+// refusal's rule as PERMISSION_DENIED (apperr.ErrPermissionDenied), or the audit's
+// failure.
+func Deny(ctx context.Context, r NowRecorder, refusal Event) error {
+	if err := r.RecordNow(ctx, refusal); err != nil {
+		return fmt.Errorf("audit a refused %s: %w", refusal.Action, err)
+	}
+	return fmt.Errorf("%s: %w", refusal.Reason, apperr.ErrPermissionDenied)
 }
 
 // deniedSubject is the owner id a refused request names, only in the form the register

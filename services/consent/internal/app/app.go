@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lillvet/register/services/consent/internal/domain"
-	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/docid"
 )
@@ -100,16 +99,6 @@ func (s *Service) record(ctx context.Context, action, resource, ownerID string) 
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
-}
-
-// denied audits a call about the owner that the policy let in and a rule of the
-// service refused (audit.Refusal), stored before the answer as the disclosure service
-// stores its own, and returns the refusal (PERMISSION_DENIED).
-func (s *Service) denied(ctx context.Context, action, resource, ownerID, rule string) error {
-	if err := s.auditor.RecordNow(ctx, audit.Refusal(action, resource, ownerID, rule)); err != nil {
-		return fmt.Errorf("audit a refused %s: %w", action, err)
-	}
-	return fmt.Errorf("owner %s: %s: %w", ownerID, rule, apperr.ErrPermissionDenied)
 }
 
 func consentsResource(ownerID string) string  { return "owners/" + ownerID + "/consents" }

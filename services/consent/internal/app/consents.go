@@ -315,7 +315,8 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 		// Named as issued (CheckUUID also takes capitals, braces and urn:uuid:), as the
 		// owner's access report reads it.
 		owner := docid.Canonical(ownerID)
-		return s.denied(ctx, "consent.restriction.lift", consentsResource(owner), owner, "only the clinic manager lifts a restriction")
+		refusal := audit.Refusal("consent.restriction.lift", consentsResource(owner), owner, "only the clinic manager lifts a restriction")
+		return fmt.Errorf("owner %s: %w", owner, audit.Deny(ctx, s.auditor, refusal))
 	}
 	reason = domain.NormalizeRestrictionReason(reason, "reason", s.links, &v)
 	if err := v.Err(); err != nil {

@@ -52,14 +52,8 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	if slices.Contains(managerOnlyKinds, r.Kind) && !caller.Has(auth.RoleClinicManager) {
 		// The policy let the caller in for the other kinds, so this refusal is audited
 		// here, with the owner it was about: it belongs in their access report.
-		reason := fmt.Sprintf("only the clinic manager discloses to a %s", r.Kind)
-		if err := s.auditor.RecordNow(ctx, audit.Event{
-			Action: "disclosure.create", Resource: recipientResource(r.ID), SubjectOwnerID: req.OwnerID,
-			Outcome: audit.OutcomeDenied, Reason: reason,
-		}); err != nil {
-			return domain.Record{}, fmt.Errorf("audit a refused disclosure: %w", err)
-		}
-		return domain.Record{}, fmt.Errorf("%s: %w", reason, apperr.ErrPermissionDenied)
+		rule := fmt.Sprintf("only the clinic manager discloses to a %s", r.Kind)
+		return domain.Record{}, audit.Deny(ctx, s.auditor, audit.Refusal("disclosure.create", recipientResource(r.ID), req.OwnerID, rule))
 	}
 	if req.RequestID != "" {
 		if first, err := s.repo.Record(ctx, id); err == nil {
@@ -285,8 +279,7 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 // refuseAgain refuses to hand out a disclosed entry again and audits the refusal; the
 // entry, final, stays as it is. It answers the refusal.
 func (s *Service) refuseAgain(ctx context.Context, disclosed domain.Record, refusal domain.Refusal) error {
-	ev := disclosureEvent(disclosed)
-	ev.Outcome, ev.Reason = audit.OutcomeDenied, string(refusal.Reason)
+	ev := audit.Refusal("disclosure.create", disclosureResource(disclosed.ID), disclosed.OwnerID, string(refusal.Reason))
 	if err := s.auditor.Record(ctx, ev); err != nil {
 		return fmt.Errorf("audit disclosure %s: %w", disclosed.ID, err)
 	}
@@ -294,14 +287,13 @@ func (s *Service) refuseAgain(ctx context.Context, disclosed domain.Record, refu
 }
 
 func disclosureEvent(rec domain.Record) audit.Event {
-	e := audit.Event{
+	if rec.Refusal != nil {
+		return audit.Refusal("disclosure.create", disclosureResource(rec.ID), rec.OwnerID, string(rec.Refusal.Reason))
+	}
+	return audit.Event{
 		Action: "disclosure.create", Resource: disclosureResource(rec.ID), SubjectOwnerID: rec.OwnerID,
 		Outcome: audit.OutcomeSuccess,
 	}
-	if rec.Refusal != nil {
-		e.Outcome, e.Reason = audit.OutcomeDenied, string(rec.Refusal.Reason)
-	}
-	return e
 }
 
 // pack fetches only the allowed categories from the owner and history services and
@@ -488,10 +480,8 @@ func (s *Service) PartnerDisclosure(ctx context.Context, id string) (domain.Reco
 		return domain.Record{}, err
 	}
 	if rec.RecipientID != r.ID {
-		if err := s.record(ctx, audit.Event{
-			Action: "disclosure.partner.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID,
-			Outcome: audit.OutcomeDenied, Reason: "disclosed to another recipient",
-		}); err != nil {
+		refusal := audit.Refusal("disclosure.partner.read", disclosureResource(id), rec.OwnerID, "disclosed to another recipient")
+		if err := s.record(ctx, refusal); err != nil {
 			return domain.Record{}, err
 		}
 	}

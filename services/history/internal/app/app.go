@@ -167,8 +167,7 @@ func (s *Service) erasedAudited(ctx context.Context, action, resource, ownerID s
 	if !errors.Is(err, errOwnerErased) {
 		return err
 	}
-	ev := audit.Event{Action: action, Resource: resource, SubjectOwnerID: ownerID, Outcome: audit.OutcomeDenied, Reason: "OWNER_ERASED"}
-	if aerr := s.auditor.Record(ctx, ev); aerr != nil {
+	if aerr := s.auditor.Record(ctx, audit.Refusal(action, resource, ownerID, "OWNER_ERASED")); aerr != nil {
 		return errors.Join(err, fmt.Errorf("audit %s: %w", action, aerr))
 	}
 	return err

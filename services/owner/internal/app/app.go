@@ -114,16 +114,6 @@ func (s *Service) recordAll(ctx context.Context, action, resource string, ownerI
 	return nil
 }
 
-// denied audits a call about the owner that the policy let in and a rule of the
-// service refused (audit.Refusal), stored before the answer as the disclosure service
-// stores its own, and returns the refusal (PERMISSION_DENIED).
-func (s *Service) denied(ctx context.Context, action, resource, ownerID, rule string) error {
-	if err := s.auditor.RecordNow(ctx, audit.Refusal(action, resource, ownerID, rule)); err != nil {
-		return fmt.Errorf("audit a refused %s: %w", action, err)
-	}
-	return fmt.Errorf("owner %s: %s: %w", ownerID, rule, apperr.ErrPermissionDenied)
-}
-
 // maxReasonLen bounds the reason of a change and the purpose of a reveal: each is kept
 // for good (in the change history, in the audit log), so one request must not be able
 // to grow them by megabytes.
