@@ -252,15 +252,36 @@ func TestSameRequest(t *testing.T) {
 	}
 }
 
+// referenceCase is a text given as a reference and whether it is one.
+type referenceCase struct {
+	name, s string
+	valid   bool
+}
+
+// checkReferences checks each case as a decision's evidence, with formHosts set up: a
+// text that is no reference is refused with one violation, on its field.
+func checkReferences(t *testing.T, cases []referenceCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var v apperr.ValidationError
+			CheckReference("evidence_ref", tc.s, formHosts, &v)
+			if tc.valid != (v.Err() == nil) {
+				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
+			}
+			if !tc.valid && (len(v.Violations) != 1 || v.Violations[0].Field != "evidence_ref") {
+				t.Fatalf("violations %v, want one on evidence_ref", v.Violations)
+			}
+		})
+	}
+}
+
 // TestCheckReference: the evidence clinics keep of a decision, a filed number, an
 // e-mail's Message-ID or a form submission's link, is a reference; a note, a name, an
 // e-mail address or words beside a reference are not.
 func TestCheckReference(t *testing.T) {
 	outlook := "<AM6PR08MB41180B2C1F8F3E2D7A8E3C1D3B3A40@AM6PR08MB4118.eurprd08.prod.outlook.com>"
-	for _, tc := range []struct {
-		name, s string
-		valid   bool
-	}{
+	checkReferences(t, []referenceCase{
 		{"a form number", "form-17", true},
 		{"a year and a number", "2026/117", true},
 		{"a Finnish form number", "lomake-ä17#2", true},
@@ -295,27 +316,13 @@ func TestCheckReference(t *testing.T) {
 		{"a link with an escaped identity code", "https://lomakkeet.example.fi/vastaus?hetu=131052%2D308T", false},
 		{"a mail link", "mailto:aino1@example.fi", false},
 		{"a link with a fragment", "https://forms.example.fi/s/8841#answer", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var v apperr.ValidationError
-			CheckReference("evidence_ref", tc.s, formHosts, &v)
-			if tc.valid != (v.Err() == nil) {
-				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
-			}
-			if !tc.valid && (len(v.Violations) != 1 || v.Violations[0].Field != "evidence_ref") {
-				t.Fatalf("violations %v, want one on evidence_ref", v.Violations)
-			}
-		})
-	}
+	})
 }
 
 // TestMessageIDIsNotAnAddress: the Message-IDs mail programs write are kept; an e-mail
 // address put in angle brackets is refused, a tag or a digit in it included.
 func TestMessageIDIsNotAnAddress(t *testing.T) {
-	for _, tc := range []struct {
-		name, s string
-		valid   bool
-	}{
+	checkReferences(t, []referenceCase{
 		{"Gmail", "<CAF3jK8x9+1234@mail.gmail.com>", true},
 		{"Gmail starting CA+", "<CA+OvIeD3XyZq9w2kR_mN0=pLs5TbA7cQ@mail.gmail.com>", true},
 		{"Gmail with = and -", "<CAKx9T7=abc-DEF_gHiJ+kLmN@mail.gmail.com>", true},
@@ -337,25 +344,14 @@ func TestMessageIDIsNotAnAddress(t *testing.T) {
 		{"an address with an initial", "<a.laine2@example.fi>", false},
 		{"an address surname first", "<Laine85.Aino@example.fi>", false},
 		{"an address with a word tag", "<laine85+consent@example.fi>", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var v apperr.ValidationError
-			CheckReference("evidence_ref", tc.s, formHosts, &v)
-			if tc.valid != (v.Err() == nil) {
-				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
-			}
-		})
-	}
+	})
 }
 
 // TestSubmissionLinkIsAReference: a link is evidence only to one of the clinic's form
 // services, and then its path and query, however escaped, hold a reference, never a
 // name, an address, a note, an e-mail address, a phone number or an identity code.
 func TestSubmissionLinkIsAReference(t *testing.T) {
-	for _, tc := range []struct {
-		name, s string
-		valid   bool
-	}{
+	checkReferences(t, []referenceCase{
 		{"a submission's link", "https://lomakkeet.example.fi/vastaus?id=8841", true},
 		{"a submission's id in the path", "https://lomakkeet.example.fi/s/2026/8841-a3f9", true},
 		{"an escaped reference", "https://lomakkeet.example.fi/vastaus?id=88%2D41", true},
@@ -385,15 +381,7 @@ func TestSubmissionLinkIsAReference(t *testing.T) {
 		{"a bad escape", "https://lomakkeet.example.fi/v?id=8841%2", false},
 		{"a bad escape once decoded", "https://lomakkeet.example.fi/v?id=8841%25zz", false},
 		{"a non-ASCII path", "https://lomakkeet.example.fi/vastaus/Äiti-1", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var v apperr.ValidationError
-			CheckReference("evidence_ref", tc.s, formHosts, &v)
-			if tc.valid != (v.Err() == nil) {
-				t.Fatalf("CheckReference(%q) = %v, want valid %v", tc.s, v.Err(), tc.valid)
-			}
-		})
-	}
+	})
 	t.Run("no form service set up", func(t *testing.T) {
 		var v apperr.ValidationError
 		CheckReference("evidence_ref", "https://lomakkeet.example.fi/vastaus?id=8841", nil, &v)
