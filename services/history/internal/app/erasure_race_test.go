@@ -38,7 +38,7 @@ func (r *afterAmend) AmendVisit(ctx context.Context, id string, expected int64, 
 }
 
 // serviceAt returns a service on a store of its own whose clock stands at now.
-func serviceAt(t *testing.T, now time.Time) (*historymongo.Repository, *Service) {
+func serviceAt(t testing.TB, now time.Time) (*historymongo.Repository, *Service) {
 	t.Helper()
 	repo := raceRepo(t)
 	s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return now }})
@@ -1362,6 +1362,74 @@ func TestCommunicationTheErasureMissedIsRemoved(t *testing.T) {
 			}
 			if err := tc.after(t, repo, in); err != nil {
 				t.Fatal(err)
+			}
+			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
+				t.Errorf("the erased owner keeps %d communications (%v)", n, err)
+			}
+		})
+	}
+}
+
+// missesErasureOnce answers the first look for an owner's erasure record as if there
+// were none: a check made before the erasure began.
+type missesErasureOnce struct {
+	domain.Repository
+	looked bool
+}
+
+func (r *missesErasureOnce) GetErasure(ctx context.Context, ownerID string) (*domain.Erasure, error) {
+	if !r.looked {
+		r.looked = true
+		return nil, fmt.Errorf("owner %s: %w", ownerID, apperr.ErrNotFound)
+	}
+	return r.Repository.GetErasure(ctx, ownerID)
+}
+
+// TestRefusedCommunicationLeavesTheOthersToTheErasure: while the owner's erasure is
+// being decided (its record stored, the owner's two communications not yet counted), a
+// communication's call is refused OWNER_ERASED, at its first check or, checked before
+// the erasure began, at the check after its write. It erases its own communication
+// only, so the erasure still answers the owner's two communications erased.
+func TestRefusedCommunicationLeavesTheOthersToTheErasure(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		requestID string
+		// repo is the store as the refused call sees it.
+		repo func(domain.Repository) domain.Repository
+	}{
+		{"at its first check", "", func(r domain.Repository) domain.Repository { return r }},
+		{"a retry at its first check", "2f0b6d4f-3e2c-4590-8a9e-570000000002", func(r domain.Repository) domain.Repository { return r }},
+		{"after its write", "", func(r domain.Repository) domain.Repository { return &missesErasureOnce{Repository: r} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			repo, plain := serviceAt(t, now)
+			vet := as(t, auth.RoleVeterinarian)
+			for _, subject := range []string{"called about Rex", "asked for the bill"} {
+				if _, err := plain.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, Communication: domain.Communication{
+					Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: subject}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			calling, err := New(tc.repo(repo), &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refused error
+			eraser, err := New(&erasureRace{Repository: repo, at: "planRead", during: func() {
+				_, refused = calling.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: tc.requestID,
+					Communication: domain.Communication{Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "called again"}})
+			}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if err != nil || !errors.Is(refused, errOwnerErased) {
+				t.Fatalf("erasure %v, the call %v; want the call refused OWNER_ERASED", err, refused)
+			}
+			want := []domain.Disposition{{Class: domain.ClassCommunications, Count: 2}}
+			if !reflect.DeepEqual(res.Dispositions, want) {
+				t.Errorf("the erasure answered %+v, want %+v", res.Dispositions, want)
 			}
 			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
 				t.Errorf("the erased owner keeps %d communications (%v)", n, err)

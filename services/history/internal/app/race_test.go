@@ -45,13 +45,13 @@ func (r *slowRegistry) run() {
 	}
 }
 
-func raceRepo(t *testing.T) *historymongo.Repository {
+func raceRepo(t testing.TB) *historymongo.Repository {
 	t.Helper()
 	client := embeddedtest.Client(t, embeddedtest.Start(t).URI())
 	return historymongo.New(client.Database("race"))
 }
 
-func as(t *testing.T, role auth.Role) context.Context {
+func as(t testing.TB, role auth.Role) context.Context {
 	return auth.WithIdentity(t.Context(), auth.Identity{Subject: "test-" + string(role), Roles: []auth.Role{role}})
 }
 

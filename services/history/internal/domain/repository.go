@@ -55,6 +55,8 @@ type Repository interface {
 	CreateCommunication(ctx context.Context, c *Communication) (*Communication, error)
 	// GetCommunication reads a communication; apperr.ErrNotFound when there is none.
 	GetCommunication(ctx context.Context, id string) (*Communication, error)
+	// DeleteCommunication deletes the communication by _id, if it is stored.
+	DeleteCommunication(ctx context.Context, id string) error
 	ListOwnerCommunications(ctx context.Context, q Query) ([]*Communication, string, error)
 	// ListOwnerTimeline merges the owner's visits and communications, newest first,
 	// with one query per collection. Without withCommunications only visits are listed.

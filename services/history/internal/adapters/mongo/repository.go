@@ -240,6 +240,14 @@ func (r *Repository) GetCommunication(ctx context.Context, id string) (*domain.C
 	return d.toDomain(), nil
 }
 
+// DeleteCommunication implements domain.Repository.
+func (r *Repository) DeleteCommunication(ctx context.Context, id string) error {
+	if _, err := r.communications.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return fmt.Errorf("delete communication %s: %w", id, err)
+	}
+	return nil
+}
+
 // ListOwnerCommunications implements domain.Repository.
 func (r *Repository) ListOwnerCommunications(ctx context.Context, q domain.Query) ([]*domain.Communication, string, error) {
 	after, err := decodeToken(q.PageToken)
