@@ -943,6 +943,58 @@ func TestErasedCountFollowsACorrection(t *testing.T) {
 	}
 }
 
+// TestErasedCountFollowsACorrectionBeforeTheMark: a visit of a month ago, its record
+// kept, with two open invoices or a medication; a correction removes one invoice, or
+// the medication, after the erasure read the visit to plan and before its mark, which
+// (by _id alone) restricts the visit as corrected, and the pass goes again. The answer
+// counts what the restricted visit holds: one invoice kept, or no medicine record, not
+// what the earlier plan read.
+func TestErasedCountFollowsACorrectionBeforeTheMark(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	twoInvoices := []domain.Invoice{{Number: "2026-76", State: domain.InvoiceOpen}, {Number: "2026-77", State: domain.InvoiceOpen}}
+	record := domain.Disposition{Class: domain.ClassPatientRecords, Kept: true, Basis: retention.BasisVeterinaryRecords, KeptUntil: retention.Date{Year: 2029, Month: 10, Day: 25}, Count: 1}
+	for _, tc := range []struct {
+		name       string
+		visit      domain.Visit
+		correction AmendVisit
+		role       auth.Role
+		want       []domain.Disposition
+	}{
+		{"an invoice removed", domain.Visit{Invoices: twoInvoices},
+			AmendVisit{Paths: []string{"invoices"}, Reason: "invoiced in error", Visit: domain.Visit{Invoices: twoInvoices[:1]}}, auth.RoleBilling,
+			[]domain.Disposition{record, {Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2032, Month: 12, Day: 31}, Count: 1}}},
+		{"the medication removed", domain.Visit{Medications: []domain.Medication{{Product: "Metacam", Dose: "1 ml", Route: domain.RouteOral, Duration: "3 days"}}},
+			AmendVisit{Paths: []string{"medications"}, Reason: "entered on the wrong visit"}, auth.RoleVeterinarian,
+			[]domain.Disposition{record}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, plain := serviceAt(t, now)
+			visit := tc.visit
+			visit.Clinic, visit.Reason, visit.StartTime = domain.ClinicKangasala, "check", now.AddDate(0, -1, 0)
+			v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: visit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			correction := tc.correction
+			correction.ID, correction.Version = v.ID, v.Version
+			var amendErr error
+			eraser, err := New(&erasureRace{Repository: repo, at: "mark", during: func() {
+				_, _, amendErr = plain.AmendVisit(as(t, tc.role), correction)
+			}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if err != nil || amendErr != nil {
+				t.Fatalf("erasure %v, correction %v", err, amendErr)
+			}
+			if !reflect.DeepEqual(res.Dispositions, tc.want) {
+				t.Errorf("the erasure answered %+v, want %+v", res.Dispositions, tc.want)
+			}
+		})
+	}
+}
+
 // amendOnGet runs amend(i) before the first n reads of the visit id, i counting down
 // from n-1: billing's corrections landing just before the erasure reads the visit whole
 // to reduce it.

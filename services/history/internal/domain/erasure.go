@@ -58,9 +58,9 @@ type VisitRetention struct {
 	// The sweep does not use it.
 	Version int64
 	// Medications and Invoices are what the visit held before the erasure wrote to it:
-	// as read when planned, and carried over by a plan made again from the visit once
-	// reduced (see Touched). A deletion is conditional on the version planned, so for
-	// a visit deleted they are what it erased.
+	// as read when planned, and, for the parts the plan does not keep, carried over by a
+	// plan made again from the visit once reduced (see Touched). A deletion is
+	// conditional on the version planned, so for a visit deleted they are what it erased.
 	Medications bool
 	Invoices    int
 }
@@ -228,10 +228,8 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		}
 		animal := keptUntil(p.Decide(facts, today, loc))
 		for _, v := range ph.Visits {
-			// A reduction removed what the visit no longer keeps: counted as it was.
-			before := earlier[v.ID]
-			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version,
-				Medications: len(v.Medications) > 0 || before.Medications, Invoices: max(len(v.Invoices), before.Invoices)}
+			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version}
+			r.Medications, r.Invoices = earlier[v.ID].held(v)
 			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
@@ -253,6 +251,22 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 	tally.add(ClassCommunications, "", retention.Date{}, communications)
 	res.Dispositions = tally.dispositions()
 	return res, plan
+}
+
+// held is what v, read restricted, held when r, the earlier plan's entry of it, was
+// made: a reduction removed only the parts r no longer keeps, so those are counted as
+// r recorded them; the parts r keeps are counted as v holds them, as a correction may
+// have changed them after the earlier plan's read (the mark, by _id alone, restricts
+// the visit as corrected). Without an earlier entry (r zero) v counts as it is.
+func (r VisitRetention) held(v *Visit) (medications bool, invoices int) {
+	medications, invoices = len(v.Medications) > 0, len(v.Invoices)
+	if r.RecordUntil.IsZero() && r.MedicineUntil.IsZero() {
+		medications = medications || r.Medications
+	}
+	if r.InvoiceUntil.IsZero() {
+		invoices = max(invoices, r.Invoices)
+	}
+	return medications, invoices
 }
 
 // hasVisit reports whether the visit is among those of patients.

@@ -313,6 +313,50 @@ func TestTouched(t *testing.T) {
 	}
 }
 
+// TestPlanErasureCountsARestrictedVisit: a plan made again from a visit read restricted
+// counts a part the earlier plan did not keep as the earlier entry recorded it (a
+// reduction removed it), and a part it kept as the visit holds it now (a correction
+// before the mark may have changed it).
+func TestPlanErasureCountsARestrictedVisit(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
+	recordKept := Disposition{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2029, 10, 25), 1}
+	lastMonth := noon(2026, 10, 25)
+	for _, tc := range []struct {
+		name    string
+		earlier VisitRetention
+		visit   Visit
+		want    []Disposition
+	}{
+		{"invoices kept: as held now",
+			VisitRetention{RecordUntil: day(2029, 10, 25), InvoiceUntil: day(2032, 12, 31), Invoices: 2},
+			Visit{StartTime: lastMonth, Invoices: []Invoice{{Number: "1", State: InvoiceOpen}}},
+			[]Disposition{recordKept, {ClassInvoices, true, retention.BasisBookkeeping, day(2032, 12, 31), 1}}},
+		{"invoices not kept: as recorded",
+			VisitRetention{RecordUntil: day(2029, 10, 25), Invoices: 2},
+			Visit{StartTime: lastMonth},
+			[]Disposition{recordKept, {Class: ClassInvoices, Count: 2}}},
+		{"medicines kept with the record: as held now",
+			VisitRetention{RecordUntil: day(2029, 10, 25), MedicineUntil: day(2031, 10, 25), Medications: true},
+			Visit{StartTime: lastMonth},
+			[]Disposition{recordKept}},
+		{"medicines not kept: as recorded",
+			VisitRetention{InvoiceUntil: day(2027, 12, 31), Medications: true, Invoices: 1},
+			Visit{StartTime: noon(2021, 6, 1), Invoices: []Invoice{{Number: "1", State: InvoicePaid}}},
+			[]Disposition{{Class: ClassPatientRecords, Count: 1}, {Class: ClassMedicineRecords, Count: 1}, {ClassInvoices, true, retention.BasisBookkeeping, day(2027, 12, 31), 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			earlier, v := tc.earlier, tc.visit
+			earlier.VisitID, earlier.Version = "v1", 2
+			v.ID, v.Version, v.Restricted = "v1", 2, true
+			res, _ := PlanErasure(retention.DefaultPolicy(), []PatientHistory{{Visits: []*Visit{&v}}}, 0, today, loc, earlier)
+			if !reflect.DeepEqual(res.Dispositions, tc.want) {
+				t.Errorf("planned again: %+v, want %+v", res.Dispositions, tc.want)
+			}
+		})
+	}
+}
+
 // TestUntouched: a plan made from the visits as read counts what the erasure erased
 // while each visit it holds is found unrestricted, but for those it deleted (keeping
 // nothing, no longer read), which the plan counts as planned.
