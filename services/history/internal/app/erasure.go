@@ -61,7 +61,14 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	if err != nil {
 		return domain.ErasureResult{}, err
 	}
-	res, plan, err := s.plan(ctx, ownerID, visits)
+	var touched []domain.VisitRetention
+	if e.Answered < len(e.Requests) {
+		// An earlier request, not yet answered, may have deleted or reduced visits
+		// before it stopped: its answer, taken from this plan once it is made again,
+		// still counts them.
+		touched = e.Touched(visits, s.today())
+	}
+	res, plan, err := s.plan(ctx, ownerID, visits, touched...)
 	if err != nil {
 		return domain.ErasureResult{}, err
 	}

@@ -1107,6 +1107,94 @@ func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
 	}
 }
 
+// crashOnGet fails the read of the visit id, as a process dying there would.
+type crashOnGet struct {
+	domain.Repository
+	id string
+}
+
+func (r *crashOnGet) GetVisit(ctx context.Context, id string) (*domain.VisitRecord, error) {
+	if id == r.id {
+		return nil, errCrash
+	}
+	return r.Repository.GetVisit(ctx, id)
+}
+
+// erasureStoppedAfterDeleting returns a store with two visits of the animal: one of 2019
+// with a paid invoice (nothing of it kept), which the owner's erasure, requested as
+// erase-1, deleted before it stopped, and the one of 2021 with an open invoice (kept to
+// the end of 2027) it stopped at, returned with a plain service on the store.
+func erasureStoppedAfterDeleting(t *testing.T) (domain.Repository, *Service, *domain.Visit) {
+	t.Helper()
+	repo, plain := serviceAt(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	vet := as(t, auth.RoleVeterinarian)
+	if _, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check",
+		StartTime: time.Date(2019, 6, 1, 10, 0, 0, 0, time.UTC), Invoices: []domain.Invoice{{Number: "2019-15", State: domain.InvoicePaid}}}}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check",
+		StartTime: time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), Invoices: []domain.Invoice{{Number: "2021-15", State: domain.InvoiceOpen}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopping, err := New(&crashOnGet{Repository: repo, id: second.ID}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stopping.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping erasure: %v", err)
+	}
+	if visits, err := repo.OwnerVisits(t.Context(), raceOwner); err != nil || len(visits) != 1 {
+		t.Fatalf("the erasure left %d visits (%v), want the 2019 one deleted", len(visits), err)
+	}
+	return repo, plain, second
+}
+
+// addSecondOpenInvoice is billing's correction of the 2021 visit of
+// erasureStoppedAfterDeleting: a second open invoice, so the erasure keeps the same
+// parts as long, more of them.
+func addSecondOpenInvoice(t *testing.T, s *Service, v *domain.Visit) {
+	t.Helper()
+	if _, _, err := s.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.ID, Paths: []string{"invoices"}, Version: v.Version, Reason: "billed",
+		Visit: domain.Visit{Invoices: []domain.Invoice{{Number: "2021-15", State: domain.InvoiceOpen}, {Number: "2021-16", State: domain.InvoiceOpen}}}}); err != nil {
+		t.Fatalf("billing's correction: %v", err)
+	}
+}
+
+// bothVisitsErased is the answer to the erasure of erasureStoppedAfterDeleting once
+// billing added the second invoice: both patient records and the 2019 invoice erased,
+// the two open invoices kept.
+var bothVisitsErased = []domain.Disposition{
+	{Class: domain.ClassPatientRecords, Count: 2},
+	{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 2},
+	{Class: domain.ClassInvoices, Count: 1},
+}
+
+// TestSecondRequestKeepsWhatTheFirstDeleted: erase-1 deleted the 2019 visit and
+// stopped; erase-2 (another request id) plans and stops; billing then adds a second
+// open invoice to the 2021 visit. erase-1's retry, planning again, still answers the
+// 2019 visit's patient record and invoice erased, and so does erase-2's.
+func TestSecondRequestKeepsWhatTheFirstDeleted(t *testing.T) {
+	repo, plain, second := erasureStoppedAfterDeleting(t)
+	stopping, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stopping.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-2"); !errors.Is(err, errCrash) {
+		t.Fatalf("erase-2: %v", err)
+	}
+	addSecondOpenInvoice(t, plain, second)
+	for _, requestID := range []string{"erase-1", "erase-2"} {
+		res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, requestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(res.Dispositions, bothVisitsErased) {
+			t.Errorf("%s answered %+v, want %+v", requestID, res.Dispositions, bothVisitsErased)
+		}
+	}
+}
+
 // stopsWhenApplied stops (as a process dying would) right after the erasure stored
 // itself applied.
 type stopsWhenApplied struct{ domain.Repository }
