@@ -77,6 +77,9 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	// read that confirmed that answer is refused by its own check, not planned by this
 	// one, so the answer given stays true.
 	e.Visits, e.Closing, e.Applied = plan, e.Answered > 0, false
+	// Entries taken over from an earlier plan say what their visits held only if that
+	// plan's did.
+	e.CountsHeld = e.CountsHeld || len(touched) == 0
 	e.Version++
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err

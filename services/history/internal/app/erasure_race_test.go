@@ -1170,28 +1170,75 @@ var bothVisitsErased = []domain.Disposition{
 	{Class: domain.ClassInvoices, Count: 1},
 }
 
-// TestSecondRequestKeepsWhatTheFirstDeleted: erase-1 deleted the 2019 visit and
-// stopped; erase-2 (another request id) plans and stops; billing then adds a second
-// open invoice to the 2021 visit. erase-1's retry, planning again, still answers the
-// 2019 visit's patient record and invoice erased, and so does erase-2's.
-func TestSecondRequestKeepsWhatTheFirstDeleted(t *testing.T) {
-	repo, plain, second := erasureStoppedAfterDeleting(t)
-	stopping, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, plain.opts)
+// TestRetryKeepsCountingTheVisitItDeleted: erase-1 deleted the 2019 visit and stopped,
+// its record stored by this version or by one before the plan's entries kept what their
+// visits held (a service restarted on the upgrade), and perhaps erase-2 (another request
+// id) planned from that record and stopped. Billing then adds a second open invoice to
+// the 2021 visit (the same parts kept as long). erase-1's retry, planning again, still
+// answers the 2019 visit's patient record and invoice erased, and so does erase-2's
+// planned from a record of this version: a second request's plan holds the visit the
+// first deleted, and a plan without what the deleted visit held keeps the erased counts
+// as answered, as the version before did.
+func TestRetryKeepsCountingTheVisitItDeleted(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		storedBefore  bool
+		secondRequest bool
+	}{
+		{"stored now", false, false},
+		{"a second request planned", false, true},
+		{"stored before", true, false},
+		{"stored before, a second request planned", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, plain, second := erasureStoppedAfterDeleting(t)
+			if tc.storedBefore {
+				storeAsBeforeCountsHeld(t, repo)
+			}
+			requests := []string{"erase-1"}
+			if tc.secondRequest {
+				stopping, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, plain.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := stopping.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-2"); !errors.Is(err, errCrash) {
+					t.Fatalf("erase-2: %v", err)
+				}
+				if !tc.storedBefore {
+					// Planned from a record stored before, erase-2 counted the deleted
+					// visit as a patient record only from its first answer.
+					requests = append(requests, "erase-2")
+				}
+			}
+			addSecondOpenInvoice(t, plain, second)
+			for _, requestID := range requests {
+				res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, requestID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(res.Dispositions, bothVisitsErased) {
+					t.Errorf("%s answered %+v, want %+v", requestID, res.Dispositions, bothVisitsErased)
+				}
+			}
+		})
+	}
+}
+
+// storeAsBeforeCountsHeld stores the owner's erasure record as a version before its
+// plan's entries kept what their visits held stored it.
+func storeAsBeforeCountsHeld(t *testing.T, repo domain.Repository) {
+	t.Helper()
+	e, err := repo.GetErasure(t.Context(), raceOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stopping.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-2"); !errors.Is(err, errCrash) {
-		t.Fatalf("erase-2: %v", err)
+	for i := range e.Visits {
+		e.Visits[i].Medications, e.Visits[i].Invoices = false, 0
 	}
-	addSecondOpenInvoice(t, plain, second)
-	for _, requestID := range []string{"erase-1", "erase-2"} {
-		res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, requestID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(res.Dispositions, bothVisitsErased) {
-			t.Errorf("%s answered %+v, want %+v", requestID, res.Dispositions, bothVisitsErased)
-		}
+	e.CountsHeld = false
+	e.Version++
+	if err := repo.SaveErasure(t.Context(), e); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -218,11 +218,11 @@ func TestStoredErasureKeepsWhatItsVisitsHeld(t *testing.T) {
 		{VisitID: "v1", Version: 2, Medications: true, Invoices: 2},
 		{VisitID: "v2", Version: 1, RecordUntil: retention.Date{Year: 2029, Month: 6, Day: 1}},
 	}
-	if err := repo.SaveErasure(t.Context(), &domain.Erasure{OwnerID: raceOwner, Version: 1, Visits: planned}); err != nil {
+	if err := repo.SaveErasure(t.Context(), &domain.Erasure{OwnerID: raceOwner, Version: 1, Visits: planned, CountsHeld: true}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := repo.GetErasure(t.Context(), raceOwner)
-	if err != nil || !reflect.DeepEqual(e.Visits, planned) {
-		t.Errorf("stored the plan %+v, read back %+v (%v)", planned, e, err)
+	if err != nil || !reflect.DeepEqual(e.Visits, planned) || !e.CountsHeld {
+		t.Errorf("stored the plan %+v counting what its visits held, read back %+v (%v)", planned, e, err)
 	}
 }

@@ -394,6 +394,12 @@ type Erasure struct {
 	// visit (its request was recent) may still tell a retry; the sweep removes them
 	// after it. Zero when none was kept.
 	DigestsUntil retention.Date
+	// CountsHeld tells that the plan's entries record what their visits held
+	// (VisitRetention.Medications and Invoices): set by a plan made from the visits
+	// alone, kept by one made again from the entries of such a plan (see Touched). A
+	// record stored before the entries kept them lacks it, and its plan counts a
+	// visit it deleted as a patient record only (see Untouched).
+	CountsHeld bool
 	// MissedCheckAfter is the day after which the sweep reads the owner's visits once
 	// more and removes those the erasure missed (written once it was applied, by a call
 	// that stopped before its own check), set the day after the erasure is applied so
@@ -515,7 +521,8 @@ func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetentio
 // Untouched reports whether a plan made from visits, the owner's visits as read now on
 // the day today, counts what the erasure erased: it has restricted (and so perhaps
 // reduced) none of the visits it holds, and each is found but those it deleted, which
-// the plan counts as they were when planned (see Touched).
+// the plan counts as they were when planned (see Touched) if its entries say what they
+// held (CountsHeld).
 func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
 	restricted := make(map[string]bool, len(visits))
 	for _, v := range visits {
@@ -523,7 +530,7 @@ func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
 	}
 	for _, r := range e.Visits {
 		was, found := restricted[r.VisitID]
-		if _, gone := r.On(today); !found && !gone || was {
+		if _, gone := r.On(today); !found && (!gone || !e.CountsHeld) || was {
 			return false
 		}
 	}

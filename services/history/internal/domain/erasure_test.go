@@ -359,22 +359,27 @@ func TestPlanErasureCountsARestrictedVisit(t *testing.T) {
 
 // TestUntouched: a plan made from the visits as read counts what the erasure erased
 // while each visit it holds is found unrestricted, but for those it deleted (keeping
-// nothing, no longer read), which the plan counts as planned.
+// nothing, no longer read), which the plan counts as planned, unless the plan was
+// stored before its entries kept what their visits held.
 func TestUntouched(t *testing.T) {
 	today := retention.Date{Year: 2026, Month: 11, Day: 25}
 	held := []VisitRetention{{VisitID: "v1", Version: 1, RecordUntil: retention.Date{Year: 2029, Month: 6, Day: 1}}, {VisitID: "v2", Version: 1}}
 	for _, tc := range []struct {
-		name   string
+		name string
+		// old is a plan stored before its entries kept what their visits held.
+		old    bool
 		visits []*Visit
 		want   bool
 	}{
-		{"as read", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}, true},
-		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}, {ID: "v3", Version: 1}}, true},
-		{"one restricted", []*Visit{{ID: "v1", Version: 2, Restricted: true}, {ID: "v2", Version: 1}}, false},
-		{"one keeping nothing deleted", []*Visit{{ID: "v1", Version: 1}}, true},
-		{"one kept gone", []*Visit{{ID: "v2", Version: 1}}, false},
+		{"as read", false, []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}, true},
+		{"one recorded since", false, []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}, {ID: "v3", Version: 1}}, true},
+		{"one restricted", false, []*Visit{{ID: "v1", Version: 2, Restricted: true}, {ID: "v2", Version: 1}}, false},
+		{"one keeping nothing deleted", false, []*Visit{{ID: "v1", Version: 1}}, true},
+		{"one keeping nothing deleted, the plan stored before", true, []*Visit{{ID: "v1", Version: 1}}, false},
+		{"as read, the plan stored before", true, []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 2}}, true},
+		{"one kept gone", false, []*Visit{{ID: "v2", Version: 1}}, false},
 	} {
-		e := &Erasure{Visits: held}
+		e := &Erasure{Visits: held, CountsHeld: !tc.old}
 		if got := e.Untouched(tc.visits, today); got != tc.want {
 			t.Errorf("%s: untouched %v, want %v", tc.name, got, tc.want)
 		}

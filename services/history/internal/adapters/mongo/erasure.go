@@ -75,6 +75,9 @@ type erasureDoc struct {
 	// MissedCheckAfter is the day after which the sweep looks for visits the erasure
 	// missed.
 	MissedCheckAfter string `bson:"missed_check_after,omitempty"`
+	// CountsHeld is absent from records whose plan was stored before its entries kept
+	// what their visits held (medications, invoices).
+	CountsHeld bool `bson:"counts_held,omitempty"`
 }
 
 // scheduleDoc is when an owner's erasure record has something due: NextDue, absent
@@ -121,7 +124,7 @@ func (p *days) parse(s string) retention.Date {
 func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 	var p days
 	e := &domain.Erasure{OwnerID: d.ID, Closing: d.Closing, Applied: d.Applied, Answered: d.Answered, Version: d.Version, DigestsUntil: p.parse(d.DigestsUntil),
-		MissedCheckAfter: p.parse(d.MissedCheckAfter)}
+		MissedCheckAfter: p.parse(d.MissedCheckAfter), CountsHeld: d.CountsHeld}
 	for _, r := range d.Requests {
 		res := domain.ErasureResult{
 			OwnerNamedUntil: p.parse(r.OwnerNamedUntil), IdentityCodeNeededUntil: p.parse(r.IdentityCodeNeededUntil),
@@ -148,7 +151,7 @@ func (d *erasureDoc) toDomain() (*domain.Erasure, error) {
 func erasureToDoc(e *domain.Erasure) erasureDoc {
 	d := erasureDoc{
 		ID: e.OwnerID, Version: e.Version, Closing: e.Closing, Applied: e.Applied, Answered: e.Answered, Visits: protomap.All(e.Visits, retentionToDoc),
-		DigestsUntil: day(e.DigestsUntil), MissedCheckAfter: day(e.MissedCheckAfter),
+		DigestsUntil: day(e.DigestsUntil), MissedCheckAfter: day(e.MissedCheckAfter), CountsHeld: e.CountsHeld,
 	}
 	for _, r := range e.Requests {
 		d.Requests = append(d.Requests, erasureRequestDoc{
