@@ -504,9 +504,14 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 
 // Touched returns the entries of the plan for the visits the erasure has written to,
 // by visits, the owner's visits as read on the day today: those it deleted (keeping
-// nothing and no longer read: no other write deletes a visit the plan holds) and
-// those read restricted (perhaps reduced). A plan made from visits alone would leave
-// what it removed of them out of the answer's erased counts (see PlanErasure).
+// nothing and no longer read) and those read restricted (perhaps reduced). A plan made
+// from visits alone would leave what it removed of them out of the answer's erased
+// counts (see PlanErasure). Besides the erasure, only the retention sweep deletes a
+// visit the plan holds: once a request was applied, past the visit's last day, and it
+// may do so while a later request applies (the sweep's save of the record then fails
+// on its version, and the next sweep reads it again); such a visit is taken for one
+// the erasure deleted, and that request's answer counts it erased as planned, which by
+// then it is.
 func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetention {
 	var out []VisitRetention
 	for _, r := range e.Visits {
