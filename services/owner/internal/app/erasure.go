@@ -43,16 +43,16 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 	// A refusal names the owner as issued (the port's CheckUUID also takes capitals,
 	// braces and urn:uuid:), as the owner's access report reads it.
 	owner := docid.Canonical(id)
-	refuse := func(action, rule string) error {
-		return fmt.Errorf("owner %s: %w", owner, audit.Deny(ctx, s.auditor, audit.Refusal(action, ownerResource(owner), owner, rule)))
+	deny := func(refusal audit.Event) error {
+		return fmt.Errorf("owner %s: %w", owner, audit.Deny(ctx, s.auditor, refusal))
 	}
 	if erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
-		return nil, refuse("owner.restriction.set", "only the erasure job starts an erasure request")
+		return nil, deny(audit.Refusal("owner.restriction.set", ownerResource(owner), owner, "only the erasure job starts an erasure request"))
 	}
 	// The erasure job restricts and erases and nothing else: its long-lived token file
 	// must not be able to undo a restriction the clinic manager set (an objection).
 	if !restricted && !caller.Has(auth.RoleClinicManager) {
-		return nil, refuse("owner.restriction.lift", "only the clinic manager lifts a restriction")
+		return nil, deny(audit.Refusal("owner.restriction.lift", ownerResource(owner), owner, "only the clinic manager lifts a restriction"))
 	}
 	var v apperr.ValidationError
 	if reason == "" {
