@@ -24,6 +24,7 @@ COPY proto/gen/openapi/go.mod proto/gen/openapi/go.sum proto/gen/openapi/
 COPY services/owner/go.mod services/owner/go.sum services/owner/
 COPY services/disclosure/go.mod services/disclosure/go.sum services/disclosure/
 COPY services/history/go.mod services/history/go.sum services/history/
+COPY tools/test/go.mod tools/test/
 # The modules the binary is built from.
 COPY proto/gen/go proto/gen/go
 COPY services/platform services/platform

@@ -18,6 +18,7 @@ COPY services/consent/go.mod services/consent/go.sum services/consent/
 COPY services/disclosure/go.mod services/disclosure/go.sum services/disclosure/
 COPY services/history/go.mod services/history/go.sum services/history/
 COPY services/owner/go.mod services/owner/go.sum services/owner/
+COPY tools/test/go.mod tools/test/
 # The modules the binary is built from.
 COPY proto/gen/go proto/gen/go
 COPY proto/gen/openapi proto/gen/openapi

@@ -24,6 +24,7 @@ COPY proto/gen/openapi/go.mod proto/gen/openapi/go.sum proto/gen/openapi/
 COPY services/consent/go.mod services/consent/go.sum services/consent/
 COPY services/owner/go.mod services/owner/go.sum services/owner/
 COPY services/disclosure/go.mod services/disclosure/go.sum services/disclosure/
+COPY tools/test/go.mod tools/test/
 # The modules the binary is built from.
 COPY proto/gen/go proto/gen/go
 COPY services/platform services/platform

@@ -1,0 +1,98 @@
+// Command test is the project's test command, the one CI runs: from the repository root,
+//
+//	go run ./tools/test            # the whole check: tools, check-generated, lint, unit
+//	go run ./tools/test lint       # one step (tools, generate, check-generated, lint, unit)
+//
+// It needs only Go: the pinned tools are built from tools/go.mod, the generated-code
+// check compares files instead of asking git, and the breaking check, which reads main
+// through git, is skipped with a word when git is not there.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	name := "test"
+	if len(args) > 1 {
+		return fmt.Errorf("want at most one step name, got %q", args)
+	}
+	if len(args) == 1 {
+		name = args[0]
+	}
+	steps, ok := plan(name)
+	if !ok {
+		return fmt.Errorf("no step %q: want tools, generate, check-generated, lint or unit", name)
+	}
+	r, err := newRunner(ctx)
+	if err != nil {
+		return err
+	}
+	for _, step := range steps {
+		if err := step(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plan gives the steps a name runs, in order: those that run buf or golangci-lint build
+// the pinned tools first.
+func plan(name string) ([]func(*runner) error, bool) {
+	switch name {
+	case "test":
+		return []func(*runner) error{buildTools, checkGenerated, lint, unit}, true
+	case "tools":
+		return []func(*runner) error{buildTools}, true
+	case "generate":
+		return []func(*runner) error{buildTools, generate}, true
+	case "check-generated":
+		return []func(*runner) error{buildTools, checkGenerated}, true
+	case "lint":
+		return []func(*runner) error{buildTools, lint}, true
+	case "unit":
+		return []func(*runner) error{unit}, true
+	}
+	return nil, false
+}
+
+// newRunner finds the repository from the workspace, so the command runs the same from
+// any folder of it, and puts .bin first in PATH: the children then find the pinned buf,
+// protoc plugins and golangci-lint rather than any others installed.
+func newRunner(ctx context.Context) (*runner, error) {
+	work, err := output(ctx, "", "go", "env", "GOWORK")
+	if err != nil {
+		return nil, err
+	}
+	work = strings.TrimSpace(work)
+	if work == "" || work == "off" {
+		return nil, fmt.Errorf("no go.work (GOWORK=%q): run from the repository, without GOWORK=off", work)
+	}
+	root := filepath.Dir(work)
+	bin := filepath.Join(root, ".bin")
+	// Set for this process too: exec looks commands up in its own PATH.
+	if err := os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
+		return nil, fmt.Errorf("put .bin in PATH: %w", err)
+	}
+	modules, err := workspaceModules(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	return &runner{ctx: ctx, root: root, bin: bin, modules: modules}, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// runner runs the steps' commands in the repository, each printed before it runs as
+// make prints its recipes.
+type runner struct {
+	ctx     context.Context
+	root    string
+	bin     string   // the pinned tools' folder, first in PATH
+	modules []string // the workspace's module folders
+}
+
+// run runs name in dir (the repository's root or a folder in it) with the terminal's
+// output, and fails when it does.
+func (r *runner) run(dir, name string, args ...string) error {
+	return r.runWith(dir, nil, name, args...)
+}
+
+// runWith is run with env added to the environment.
+func (r *runner) runWith(dir string, env []string, name string, args ...string) error {
+	line := strings.Join(append(env, commandLine(name, args)), " ")
+	if rel, err := filepath.Rel(r.root, dir); err == nil && rel != "." {
+		line = fmt.Sprintf("(cd %s && %s)", rel, line)
+	}
+	fmt.Println(line)
+	cmd := command(r.ctx, dir, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	return r.ctx.Err()
+}
+
+// everyModule gives each workspace module's folder, relative to the repository, with
+// suffix, e.g. "/..." for all its packages: plain ./... does not cross modules.
+func (r *runner) everyModule(suffix string) []string {
+	patterns := make([]string, len(r.modules))
+	for i, m := range r.modules {
+		rel, err := filepath.Rel(r.root, m)
+		if err != nil {
+			rel = m
+		}
+		patterns[i] = "./" + filepath.ToSlash(rel) + suffix
+	}
+	return patterns
+}
+
+// workspaceModules lists the folders of the modules go.work uses.
+func workspaceModules(ctx context.Context, root string) ([]string, error) {
+	out, err := output(ctx, root, "go", "list", "-f", "{{.Dir}}", "-m")
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
+// output runs a command that only answers a question, without printing it.
+func output(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := command(ctx, dir, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w: %s", commandLine(name, args), err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return string(out), nil
+}
+
+// command is name in dir, interrupted rather than killed when the run is stopped so
+// that tests clean up after themselves.
+func command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // the steps' own commands: go, buf, golangci-lint, git
+	cmd.Dir = dir
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	return cmd
+}
+
+// commandLine quotes the arguments a shell would split or expand, so a printed line
+// can be pasted back.
+func commandLine(name string, args []string) string {
+	words := []string{name}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " '\"$^*?#\\|&;<>()[]{}") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " ")
+}
