@@ -1,10 +1,9 @@
-# One place for the project's commands. `make test` is what CI runs (.ci/run).
+# One place for the project's commands. The test command, what CI runs (.ci/run), is
+# `go run ./tools/test`, which needs only Go: `make test` and the targets of its steps
+# call it.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 BIN := $(CURDIR)/.bin
-export PATH := $(BIN):$(PATH)
-# Every module of the workspace; plain `go test ./...` does not cross modules.
-MODULES = $(shell go list -f '{{.Dir}}' -m)
 
 .PHONY: run run-traced test tools jaeger test-jaeger generate check-generated lint unit validate-deploy bench token
 
@@ -16,47 +15,26 @@ run:
 run-traced: jaeger
 	LILLVET_JAEGER=$(BIN)/jaeger go run ./deploy/local
 
-## test: generated-code check, every linter, every module's tests, benchmarks once.
-test: check-generated lint unit
+## test: generated-code check, every linter, every module's tests, benchmarks once (`go run ./tools/test`).
+test:
+	go run ./tools/test
 
 ## tools: build the pinned tools (tools/go.mod) into .bin/.
-tools: $(BIN)/.stamp
-$(BIN)/.stamp: tools/go.mod tools/go.sum
-	cd tools && GOWORK=off go build -o $(BIN)/ tool
-	touch $@
+## generate: regenerate Go code and the OpenAPI document from proto/.
+## check-generated: fail when the generated code in the tree is not what the protos give.
+## lint: buf lint, format and breaking check (against main), go.mod tidiness, go vet, golangci-lint.
+## unit: every module's tests, then every benchmark once so none rots.
+tools generate check-generated lint unit:
+	go run ./tools/test $@
 
 ## jaeger: build Jaeger all-in-one from its Go module (tools/jaeger) into .bin/; a few minutes the first time.
 jaeger: $(BIN)/jaeger
 $(BIN)/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
 	cd tools/jaeger && GOWORK=off go build -o $(BIN)/ tool
 
-## test-jaeger: the traced run's end-to-end test (kept out of `make test`: Jaeger takes minutes to build).
+## test-jaeger: the traced run's end-to-end test (kept out of the test command: Jaeger takes minutes to build).
 test-jaeger: jaeger
 	LILLVET_JAEGER=$(BIN)/jaeger go test -count=1 -run TestTracesInJaeger -v ./deploy/local
-
-## generate: regenerate Go code and the OpenAPI document from proto/.
-generate: tools
-	rm -rf proto/gen/go/lillvet proto/gen/openapi/*.yaml
-	buf generate
-
-## check-generated: fail when the committed generated code is not what the protos give.
-check-generated: generate
-	git diff --exit-code -- proto/gen
-	test -z "$$(git status --porcelain -- proto/gen)" || { git status --porcelain -- proto/gen; exit 1; }
-
-## lint: buf lint, format and breaking check (against main), go.mod tidiness, go vet, golangci-lint.
-lint: tools
-	buf lint
-	buf format -d --exit-code
-	buf breaking --against '.git#branch=main'
-	for m in $(MODULES); do (cd "$$m" && go mod tidy -diff) || { echo "go.mod of $$m is not tidy: run go mod tidy there"; exit 1; }; done
-	go vet $(addsuffix /...,$(MODULES))
-	golangci-lint run --allow-parallel-runners $(addsuffix /...,$(MODULES))
-
-## unit: every module's tests, then every benchmark once so none rots.
-unit:
-	go test -count=1 -timeout 15m $(addsuffix /...,$(MODULES))
-	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 10m $(addsuffix /...,$(MODULES))
 
 ## validate-deploy: only the deploy/ checks (Dockerfiles, compose, kustomize); `unit` runs them too.
 validate-deploy:
