@@ -173,16 +173,17 @@ func (s *Service) erasedAudited(ctx context.Context, action, resource, ownerID s
 	return err
 }
 
-// checkNotErased fails with errOwnerErased when the owner's history was erased.
-func (s *Service) checkNotErased(ctx context.Context, ownerID string) error {
-	_, err := s.repo.GetErasure(ctx, ownerID)
+// checkNotErased fails with errOwnerErased when the owner's history was erased, and
+// returns the erasure record then, so that the caller can tell how far the erasure went.
+func (s *Service) checkNotErased(ctx context.Context, ownerID string) (*domain.Erasure, error) {
+	e, err := s.repo.GetErasure(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		return nil
+		return nil, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
-	return errOwnerErased
+	return e, errOwnerErased
 }
 
 // caller is the calling staff member, with the first of their roles that names what

@@ -29,14 +29,15 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, err
 	}
-	// Refused, a retry still erases its communication: its first call may have written
-	// it and stopped before its own check. A call without a request id is never
-	// retried; the sweep's missed check erases what such a call left.
+	// Refused once the erasure is applied, a retry still erases its communication: its
+	// first call may have written it after the erasure and stopped before its own check.
+	// A call without a request id is never retried; the sweep's missed check erases what
+	// such a call left.
 	retried := ""
 	if in.RequestID != "" {
 		retried = id
 	}
-	if err := s.settleCommunication(ctx, in.OwnerID, retried); err != nil {
+	if err := s.settleCommunication(ctx, in.OwnerID, retried, false); err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
 	timeGiven := !in.Communication.Time.IsZero()
@@ -60,7 +61,7 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if errors.Is(err, apperr.ErrAlreadyExists) {
 		// A concurrent retry recorded it first; an erasure may have raced that one
 		// too, and erased what it wrote.
-		if err := s.settleCommunication(ctx, in.OwnerID, id); err != nil {
+		if err := s.settleCommunication(ctx, in.OwnerID, id, true); err != nil {
 			return nil, fmt.Errorf("record communication: %w", err)
 		}
 		stored, gerr := s.repo.GetCommunication(ctx, id)
@@ -72,7 +73,7 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
-	if err := s.settleCommunication(ctx, in.OwnerID, id); err != nil {
+	if err := s.settleCommunication(ctx, in.OwnerID, id, true); err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
 	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
@@ -82,17 +83,20 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 // it (the check before the write raced it): the communication id, written by this
 // call, a concurrent one under the same request id or an earlier one that stopped
 // before its own check, goes, as the erasure erases every communication of the owner,
-// and the caller is refused as after the erasure (audited about the owner). Only id
-// goes, by _id: the others are the erasure's to count and erase (an erasure being
-// decided has not counted them yet), and a delete on the owner would scan the
-// communications under the embedded store's write lock at every refused call. An
-// empty id deletes nothing.
-func (s *Service) settleCommunication(ctx context.Context, ownerID, id string) error {
-	err := s.checkNotErased(ctx, ownerID)
+// and the caller is refused as after the erasure (audited about the owner). Before the
+// erasure is applied, id goes only whileDeciding (the check after a write): found at
+// the first check, it may be a communication answered OK before the erasure began,
+// which the erasure, still deciding, is yet to count, and its own delete after the
+// count erases it; once applied it has erased everything counted, so id was written
+// since. Only id goes, by _id: the others are the erasure's to count and erase, and a
+// delete on the owner would scan the communications under the embedded store's write
+// lock at every refused call. An empty id deletes nothing.
+func (s *Service) settleCommunication(ctx context.Context, ownerID, id string, whileDeciding bool) error {
+	e, err := s.checkNotErased(ctx, ownerID)
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, errOwnerErased) && id != "" {
+	if errors.Is(err, errOwnerErased) && id != "" && (whileDeciding || e.Applied) {
 		if derr := s.repo.DeleteCommunication(ctx, id); derr != nil {
 			err = errors.Join(err, derr)
 		}

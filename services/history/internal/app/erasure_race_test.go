@@ -1576,17 +1576,28 @@ func (r *missesErasureOnce) GetErasure(ctx context.Context, ownerID string) (*do
 // being decided (its record stored, the owner's two communications not yet counted), a
 // communication's call is refused OWNER_ERASED, at its first check or, checked before
 // the erasure began, at the check after its write. It erases its own communication
-// only, so the erasure still answers the owner's two communications erased.
+// only, so the erasure still answers the owner's two communications erased. A retry
+// of a call answered OK before the erasure began (its client lost the answer) leaves
+// that communication to the erasure too, which answers it erased. Once the erasure is
+// applied, a call checked before it began is refused after its write and erases what
+// it wrote.
 func TestRefusedCommunicationLeavesTheOthersToTheErasure(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		requestID string
 		// repo is the store as the refused call sees it.
 		repo func(domain.Repository) domain.Repository
+		// answered: the call was made and answered OK before the erasure began.
+		answered bool
+		// applied: the call is made once the erasure is applied, not while it is
+		// being decided.
+		applied bool
 	}{
-		{"at its first check", "", func(r domain.Repository) domain.Repository { return r }},
-		{"a retry at its first check", "2f0b6d4f-3e2c-4590-8a9e-570000000002", func(r domain.Repository) domain.Repository { return r }},
-		{"after its write", "", func(r domain.Repository) domain.Repository { return &missesErasureOnce{Repository: r} }},
+		{name: "at its first check", repo: sameRepo},
+		{name: "a retry at its first check", requestID: "2f0b6d4f-3e2c-4590-8a9e-570000000002", repo: sameRepo},
+		{name: "a retry of a call answered before the erasure", requestID: "2f0b6d4f-3e2c-4590-8a9e-570000000009", repo: sameRepo, answered: true},
+		{name: "after its write", repo: missesErasure},
+		{name: "after its write, the erasure applied", repo: missesErasure, applied: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -1598,23 +1609,37 @@ func TestRefusedCommunicationLeavesTheOthersToTheErasure(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			call := RecordCommunication{OwnerID: raceOwner, RequestID: tc.requestID, Communication: domain.Communication{
+				Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "called again", Time: now.Add(-time.Hour)}}
+			wantErased := 2
+			if tc.answered {
+				if _, err := plain.RecordCommunication(vet, call); err != nil {
+					t.Fatal(err)
+				}
+				wantErased++
+			}
 			calling, err := New(tc.repo(repo), &slowRegistry{}, nopAuditor{}, plain.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var refused error
-			eraser, err := New(&erasureRace{Repository: repo, at: "planRead", during: func() {
-				_, refused = calling.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: tc.requestID,
-					Communication: domain.Communication{Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "called again"}})
-			}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			record := func() { _, refused = calling.RecordCommunication(vet, call) }
+			race := &erasureRace{Repository: repo, at: "planRead", during: record}
+			if tc.applied {
+				race.during = nil
+			}
+			eraser, err := New(race, &slowRegistry{}, nopAuditor{}, plain.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if tc.applied {
+				record()
+			}
 			if err != nil || !errors.Is(refused, errOwnerErased) {
 				t.Fatalf("erasure %v, the call %v; want the call refused OWNER_ERASED", err, refused)
 			}
-			want := []domain.Disposition{{Class: domain.ClassCommunications, Count: 2}}
+			want := []domain.Disposition{{Class: domain.ClassCommunications, Count: wantErased}}
 			if !reflect.DeepEqual(res.Dispositions, want) {
 				t.Errorf("the erasure answered %+v, want %+v", res.Dispositions, want)
 			}
@@ -1624,3 +1649,9 @@ func TestRefusedCommunicationLeavesTheOthersToTheErasure(t *testing.T) {
 		})
 	}
 }
+
+// sameRepo is the store as it is; missesErasure misses the first look for the owner's
+// erasure record (see missesErasureOnce).
+func sameRepo(r domain.Repository) domain.Repository { return r }
+
+func missesErasure(r domain.Repository) domain.Repository { return &missesErasureOnce{Repository: r} }

@@ -51,7 +51,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	if err := s.checkNotErased(ctx, p.OwnerID); err != nil {
+	if _, err := s.checkNotErased(ctx, p.OwnerID); err != nil {
 		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", p.OwnerID, err))
 	}
 	sent := visit
