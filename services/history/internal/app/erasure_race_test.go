@@ -1170,6 +1170,17 @@ var bothVisitsErased = []domain.Disposition{
 	{Class: domain.ClassInvoices, Count: 1},
 }
 
+// removeOpenInvoice is billing's correction of the 2021 visit of
+// erasureStoppedAfterDeleting: its open invoice cancelled, so the erasure keeps other
+// parts (none of the invoices) and its answer is replaced (see domain.Replanned).
+func removeOpenInvoice(t *testing.T, s *Service, v *domain.Visit) {
+	t.Helper()
+	if _, _, err := s.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.ID, Paths: []string{"invoices"}, Version: v.Version, Reason: "cancelled",
+		Visit: domain.Visit{}}); err != nil {
+		t.Fatalf("billing's correction: %v", err)
+	}
+}
+
 // TestRetryKeepsCountingTheVisitItDeleted: erase-1 deleted the 2019 visit and stopped,
 // its record stored by this version or by one before the plan's entries kept what their
 // visits held (a service restarted on the upgrade), and perhaps erase-2 (another request
@@ -1178,17 +1189,28 @@ var bothVisitsErased = []domain.Disposition{
 // answers the 2019 visit's patient record and invoice erased, and so does erase-2's
 // planned from a record of this version: a second request's plan holds the visit the
 // first deleted, and a plan without what the deleted visit held keeps the erased counts
-// as answered, as the version before did.
+// as answered, as the version before did. When billing instead cancels the 2021 visit's
+// open invoice (other parts kept), the new plan's answer replaces the first: it counts
+// the 2019 invoice erased from a record of this version, and from one stored before
+// counts the deleted visit as a patient record only.
 func TestRetryKeepsCountingTheVisitItDeleted(t *testing.T) {
+	invoiceCancelled := []domain.Disposition{
+		{Class: domain.ClassPatientRecords, Count: 2},
+		{Class: domain.ClassInvoices, Count: 1},
+	}
 	for _, tc := range []struct {
 		name          string
 		storedBefore  bool
 		secondRequest bool
+		correct       func(*testing.T, *Service, *domain.Visit)
+		want          []domain.Disposition
 	}{
-		{"stored now", false, false},
-		{"a second request planned", false, true},
-		{"stored before", true, false},
-		{"stored before, a second request planned", true, true},
+		{"stored now", false, false, addSecondOpenInvoice, bothVisitsErased},
+		{"a second request planned", false, true, addSecondOpenInvoice, bothVisitsErased},
+		{"stored before", true, false, addSecondOpenInvoice, bothVisitsErased},
+		{"stored before, a second request planned", true, true, addSecondOpenInvoice, bothVisitsErased},
+		{"stored now, the invoice cancelled", false, false, removeOpenInvoice, invoiceCancelled},
+		{"stored before, the invoice cancelled", true, false, removeOpenInvoice, []domain.Disposition{{Class: domain.ClassPatientRecords, Count: 2}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			repo, plain, second := erasureStoppedAfterDeleting(t)
@@ -1210,14 +1232,14 @@ func TestRetryKeepsCountingTheVisitItDeleted(t *testing.T) {
 					requests = append(requests, "erase-2")
 				}
 			}
-			addSecondOpenInvoice(t, plain, second)
+			tc.correct(t, plain, second)
 			for _, requestID := range requests {
 				res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, requestID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(res.Dispositions, bothVisitsErased) {
-					t.Errorf("%s answered %+v, want %+v", requestID, res.Dispositions, bothVisitsErased)
+				if !reflect.DeepEqual(res.Dispositions, tc.want) {
+					t.Errorf("%s answered %+v, want %+v", requestID, res.Dispositions, tc.want)
 				}
 			}
 		})
