@@ -330,33 +330,122 @@ func identityCodeAdvice(s string) string {
 }
 
 // holdsLetteredCode reports whether s holds an identity code with a letter in it
-// written as ReferenceIdentityCodeViolation advises writing a number: its date and
-// individual number split by a slash (131052/308T), or its year in full
-// (13101952-308T). Such a code still names the person; a date and time written so
-// (010124/0730) has no letter.
+// (lettered, below) standing apart from the letters and digits around it when its year
+// is written in full: a code still names the person however its groups are set apart
+// or run together (131052/308T, 131052.308T, 131052308T, 13.10.52-308T,
+// 13101952-308T, 1952-10-13/308T, hetu131052_308T). A date and time written as
+// ReferenceIdentityCodeViolation advises (010124/0730) has no letter.
 func holdsLetteredCode(s string) bool {
-	slashed := strings.ReplaceAll(s, "/", "-")
-	return identitycode.ContainsLettered(slashed) || holdsFullYearCode(slashed)
+	return scanLetteredCodes(s, true)
 }
 
-// fullYearCodeLen is the length of an identity code with its year in full, DDMMYYYY,
-// a hyphen and NNNT.
-const fullYearCodeLen = 13
+// codeSeparators are the characters a reference or link may set between a code's
+// groups, or between its date's day, month and year; the space is refused elsewhere
+// but read here too.
+const codeSeparators = "-_./:#~=& "
 
-// holdsFullYearCode reports whether s holds, not inside a longer run of letters and
-// digits, DDMMYYYY-NNNT whose year, written with its century sign, makes a valid
-// identity code with a letter for its check character.
-func holdsFullYearCode(s string) bool {
-	for i := 0; i+fullYearCodeLen <= len(s); i++ {
-		if alnumBefore(s, i) || alnumAt(s, i+fullYearCodeLen) {
-			continue
+// scanLetteredCodes reports whether s holds, starting anywhere, an identity code with
+// a letter, its groups split by any run of codeSeparators or by none: DDMMYY, a
+// century sign or none, NNN and the check character (a lettered century sign or a
+// letter check character tell a code from a date and time), or with its year in full,
+// DDMMYYYY or YYYYMMDD, then NNN and a letter. bounded keeps a code with its year in
+// full only when no letter or digit runs into it, so that a longer number merely
+// holding one (X13101952-308T) passes, as it does in Find.
+func scanLetteredCodes(s string, bounded bool) bool {
+	for i := range len(s) {
+		if shortCodeAt(s, i) {
+			return true
 		}
-		if code, ok := fullYearAsCode(s[i : i+fullYearCodeLen]); ok && unicode.IsLetter(rune(code[10])) && isCode(code) {
+		if end, ok := fullYearCodeAt(s, i); ok && (!bounded || !alnumBefore(s, i) && !alnumAt(s, end)) {
 			return true
 		}
 	}
 	return false
 }
+
+// shortCodeAt reports whether s[i:] starts with DDMMYY, a century sign or none, NNN
+// and a check character, separated or not, making a lettered identity code. With no
+// sign written, the code is tried in each century, as the sign only moves the date.
+func shortCodeAt(s string, i int) bool {
+	date, j, ok := digitsAt(s, i, 6)
+	if !ok {
+		return false
+	}
+	j = skipSeparators(s, j)
+	signs, letteredSign := "-+A", false
+	if j < len(s) && strings.IndexByte("+ABCDEFUVWXYabcdefuvwxy", s[j]) >= 0 {
+		signs, letteredSign = strings.ToUpper(s[j:j+1]), s[j] != '+'
+		j = skipSeparators(s, j+1)
+	}
+	number, j, ok := digitsAt(s, j, 3)
+	if !ok {
+		return false
+	}
+	j = skipSeparators(s, j)
+	// A digit check character is a code's only when its written sign is a letter.
+	if j >= len(s) || !isASCIILetter(rune(s[j])) && (!letteredSign || notASCIIDigit(rune(s[j]))) {
+		return false
+	}
+	for _, sign := range signs {
+		if isCode(date + string(sign) + number + s[j:j+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// fullYearCodeAt reports whether s[i:] starts with a date with its year in full, as
+// DDMMYYYY or YYYYMMDD, then NNN and a letter, separated or not, making an identity
+// code with a letter for its check character; end is where the code ends.
+func fullYearCodeAt(s string, i int) (end int, ok bool) {
+	date, j, ok := digitsAt(s, i, 8)
+	if !ok {
+		return 0, false
+	}
+	number, j, ok := digitsAt(s, skipSeparators(s, j), 3)
+	j = skipSeparators(s, j)
+	if !ok || j >= len(s) || !isASCIILetter(rune(s[j])) {
+		return 0, false
+	}
+	check := s[j : j+1]
+	for _, dmy := range []string{date, date[6:8] + date[4:6] + date[0:4]} {
+		if code, ok := fullYearAsCode(dmy + "-" + number + check); ok && isCode(code) {
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
+
+// digitsAt reads n ASCII digits from s[i:], skipping runs of codeSeparators between
+// them, and returns them and where the last ends; false when s[i] is no digit or
+// fewer than n follow.
+func digitsAt(s string, i, n int) (digits string, end int, ok bool) {
+	var b strings.Builder
+	for i < len(s) && b.Len() < n {
+		if b.Len() > 0 {
+			i = skipSeparators(s, i)
+		}
+		if i >= len(s) || notASCIIDigit(rune(s[i])) {
+			return "", 0, false
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String(), i, b.Len() == n
+}
+
+// skipSeparators returns the index of the first byte at or after i that is not one
+// of codeSeparators.
+func skipSeparators(s string, i int) int {
+	for i < len(s) && strings.IndexByte(codeSeparators, s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+// fullYearCodeLen is the length of an identity code with its year in full, DDMMYYYY,
+// a hyphen and NNNT.
+const fullYearCodeLen = 13
 
 // holdsCodeAnywhere reports whether s holds an identity code, DDMMYYCNNNT or with its
 // year in full, with "/" read as "-", anywhere: also inside a longer run of letters and
@@ -511,7 +600,8 @@ func notInHostName(r rune) bool {
 // to one of hosts (no port), with no user name or password and no fragment, whose path
 // and query, decoded until no escape is left (%252D is "-") with "+" read as a space,
 // hold at least one digit and only letters, digits and - . _ ~ / ? = & :, and no
-// identity code however written (holdsCodeAnywhere). A space, "@", "(at)", a phone
+// identity code however written (holdsCodeAnywhere, scanLetteredCodes), in one
+// parameter or split across several (queryValues). A space, "@", "(at)", a phone
 // number's "+" or a full-width "＠" is refused however it is escaped.
 func (hosts LinkHosts) isSubmissionLink(s string) bool {
 	if strings.ContainsFunc(s, notPrintableASCII) || strings.Contains(s, "#") {
@@ -523,7 +613,20 @@ func (hosts LinkHosts) isSubmissionLink(s string) bool {
 	}
 	ref, ok := decoded(u.EscapedPath() + "?" + u.RawQuery)
 	return ok && strings.ContainsFunc(ref, unicode.IsDigit) && !strings.ContainsFunc(ref, notInLink) &&
-		!holdsCodeAnywhere(ref)
+		!holdsCodeAnywhere(ref) && !scanLetteredCodes(ref, false) && !scanLetteredCodes(queryValues(ref), false)
+}
+
+// queryValues returns the values of ref's query, its parameters' names left out and
+// the values joined by "&": a code split across parameters (?d=131052&n=308T) is read
+// whole.
+func queryValues(ref string) string {
+	_, query, _ := strings.Cut(ref, "?")
+	var values []string
+	for param := range strings.SplitSeq(query, "&") {
+		_, value, _ := strings.Cut(param, "=")
+		values = append(values, value)
+	}
+	return strings.Join(values, "&")
 }
 
 // decoded returns s with "+" read as a space and its percent escapes decoded until

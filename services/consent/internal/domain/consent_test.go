@@ -427,6 +427,8 @@ func TestReferenceShapedLikeAnIdentityCode(t *testing.T) {
 			{"13101952/308T", ReferenceLetteredCodeViolation},
 			{"case:13101952-308T", ReferenceLetteredCodeViolation},
 			{"01011990-123M", ReferenceLetteredCodeViolation},
+			{"hetu131052.308T", ReferenceLetteredCodeViolation},
+			{"1952-10-13/308T", ReferenceLetteredCodeViolation},
 		} {
 			t.Run(field+" "+tc.s, func(t *testing.T) {
 				var v apperr.ValidationError
@@ -460,6 +462,43 @@ func TestReferenceShapedLikeAnIdentityCode(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestReferenceHoldsNoCodeHoweverSeparated: an identity code with a letter is refused
+// however its groups are set apart or run together, in a number and in a link, while a
+// filed number, a date and time written as the advice says, and a link's id pass.
+func TestReferenceHoldsNoCodeHoweverSeparated(t *testing.T) {
+	link := "https://lomakkeet.example.fi"
+	checkReferences(t, []referenceCase{
+		{"a dot", "131052.308T", false},
+		{"an underscore", "131052_308T", false},
+		{"a colon", "131052:308T", false},
+		{"a hash", "131052#308T", false},
+		{"no separator", "131052308T", false},
+		{"after a word", "hetu131052.308T", false},
+		{"after a word with a hyphen", "hetu131052-308T", false},
+		{"a dotted date", "13.10.52-308T", false},
+		{"a date year first", "1952-10-13/308T", false},
+		{"a date year first run together", "19521013308T", false},
+		{"a full year with a dot", "13101952.308T", false},
+		{"a lettered century sign apart", "010190Y/123M", false},
+		{"a link with a dot", link + "/v?id=131052.308T", false},
+		{"a link with an underscore", link + "/v?id=131052_308T", false},
+		{"a link with a colon", link + "/v?id=131052:308T", false},
+		{"a link split across parameters", link + "/v?d=131052&n=308T", false},
+		{"a link run together", link + "/v/131052308T", false},
+		{"a link with a date year first", link + "/v?id=1952-10-13-308T", false},
+		{"a link with a full year after a word", link + "/v/hetu13101952.308T", false},
+		{"a form number", "form-17", true},
+		{"a year and a number", "2026/117", true},
+		{"a date and time with a slash", "010124/0730", true},
+		{"a date and time with the year in full", "01012024-0730", true},
+		{"a case number with a date", "case-2026-10-13-117", true},
+		{"a number holding a full-year code's shape", "X13101952-308T", true},
+		{"a submission's link", link + "/vastaus?id=8841", true},
+		{"a link with two ids", link + "/v?form=17&id=8841-a3f9", true},
+		{"a link with a date", link + "/s/2026/10/13/8841", true},
+	})
 }
 
 func TestNormalizeRestrictionReason(t *testing.T) {
