@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 )
 
 // managerOnlyKinds are the recipients only the clinic manager discloses to: a
@@ -374,22 +375,27 @@ func appendMissing(ids []string, id string) []string {
 }
 
 // validate checks the request with the domain's rules, naming the request's own fields
-// (the domain names them under a prefix), and checks that the ids are the register's.
+// (the domain names them under a prefix), checks that the ids are the register's and
+// writes each as the register issued it.
 func validate(req *domain.DisclosureRequest) error {
 	var v apperr.ValidationError
 	domain.ValidateDisclosureRequest(req, "disclosure", &v)
 	for i := range v.Violations {
 		v.Violations[i].Field = strings.TrimPrefix(v.Violations[i].Field, "disclosure.")
 	}
-	uuid := func(field, id string) {
-		if id != "" {
-			v.CheckUUID(field, id)
+	// CheckUUID also takes an id in capitals, in braces or as urn:uuid:; each is kept as
+	// the register issued it, so that the log, a refusal's audit event (which the
+	// owner's access report reads by owner id) and the lookups name one id one way.
+	uuid := func(field string, id *string) {
+		if *id != "" {
+			v.CheckUUID(field, *id)
+			*id = docid.Canonical(*id)
 		}
 	}
-	uuid("recipient_id", req.RecipientID)
-	uuid("owner_id", req.OwnerID)
-	for i, id := range req.PatientIDs {
-		uuid(fmt.Sprintf("patient_ids[%d]", i), id)
+	uuid("recipient_id", &req.RecipientID)
+	uuid("owner_id", &req.OwnerID)
+	for i := range req.PatientIDs {
+		uuid(fmt.Sprintf("patient_ids[%d]", i), &req.PatientIDs[i])
 	}
 	return v.Err()
 }
