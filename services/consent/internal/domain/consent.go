@@ -267,6 +267,13 @@ const ReferenceViolation = "must be a reference: a number such as form-17 or 202
 	"(at most 256 characters of letters, digits and - . _ ~ / ? = & :, at least one digit, no fragment): " +
 	"names, e-mail addresses and notes are not kept in the consent ledger"
 
+// ReferenceAddressViolation describes a reference refused for an e-mail address put
+// in angle brackets: a Message-ID's shape whose left part reads as a person's mailbox
+// (isMailboxName).
+const ReferenceAddressViolation = "must be a reference, not an e-mail address: the left part of this Message-ID " +
+	"reads as a person's mailbox (names joined by . _ - such as aino.laine85, or a name with a + tag); " +
+	"copy the Message-ID from the message's headers, or refer to the message by a filed number"
+
 // ReferenceIdentityCodeViolation describes a reference refused for text shaped like a
 // personal identity code with no letter in it: a filed number such as a date and time
 // (010124-0730) may be shaped so. apperr.IdentityCodeViolation's advice, a date and
@@ -314,6 +321,8 @@ func CheckReference(field, s string, hosts LinkHosts, v *apperr.ValidationError)
 	case text.Err() != nil:
 	case holdsLetteredCode(s):
 		v.Add(field, ReferenceLetteredCodeViolation)
+	case isAddressInBrackets(s):
+		v.Add(field, ReferenceAddressViolation)
 	case !valid(s):
 		v.Add(field, ReferenceViolation)
 	}
@@ -509,34 +518,53 @@ func notInReference(r rune) bool {
 }
 
 // isMessageID reports whether s is an e-mail's Message-ID, the evidence of a decision
-// sent by e-mail: RFC 5322's msg-id, "<" dot-atom-text "@" dot-atom-text ">", whose left
-// part has a digit and does not read as a mailbox's (isMailboxName). A mail program
-// makes its left part unique with a counter, a time or random text, which have digits;
-// a person's mailbox is words, a digit at most after one: an e-mail address put in
-// brackets (<aino.laine85@gmail.com>, <aino.laine+1@gmail.com>) is refused, as far as a
-// shape can tell.
+// sent by e-mail: RFC 5322's msg-id (messageIDLeft) whose left part has a digit and
+// does not read as a mailbox's (isMailboxName).
 func isMessageID(s string) bool {
+	left, ok := messageIDLeft(s)
+	return ok && strings.ContainsFunc(left, unicode.IsDigit) && !isMailboxName(left)
+}
+
+// isAddressInBrackets reports whether s is an e-mail address put in angle brackets for
+// a Message-ID: RFC 5322's shape, its left part a person's mailbox (isMailboxName).
+func isAddressInBrackets(s string) bool {
+	left, ok := messageIDLeft(s)
+	return ok && isMailboxName(left)
+}
+
+// messageIDLeft returns the left part of s when s has RFC 5322's msg-id shape,
+// "<" dot-atom-text "@" dot-atom-text ">".
+func messageIDLeft(s string) (string, bool) {
 	if len(s) < 2 || s[0] != '<' || s[len(s)-1] != '>' {
-		return false
+		return "", false
 	}
 	left, right, ok := strings.Cut(s[1:len(s)-1], "@")
-	return ok && isDotAtom(left) && isDotAtom(right) && strings.ContainsFunc(left, unicode.IsDigit) &&
-		!isMailboxName(left)
+	return left, ok && isDotAtom(left) && isDotAtom(right)
 }
 
 // isMailboxName reports whether left, a Message-ID's left part, reads as the local
-// part of a person's e-mail address: split at the . + _ - people put between names
-// and before a tag, a word (letters and then at most digits: aino, laine85) first and
-// words or numbers after it (aino.laine+1). The left parts mail programs write do not:
-// random text with a digit inside (Gmail's CAF3jK8x9+1234, Outlook's AM6PR08MB4118…),
-// a time or counter first (Evolution's 1701234567.12345.3.camel, Mutt's
-// 20261204171500.GA12345), a UUID (Thunderbird, Apple Mail) or base64 with = (Gmail).
+// part of a person's e-mail address: names (words: letters, then at most digits, as
+// aino and laine85) joined by the . _ - people put between them, two or more, or one
+// or more followed by a "+" tag of words or numbers (aino.laine+1, laine85+consent).
+// A mail program's left part has a part that is a number or starts with a digit (a
+// counter, a time: em1234.5678, bug-12345-1234, JIRA.12345.1701234567000, Evolution's
+// 1701234567.12345.3.camel, a UUID's version group) or random text with a digit inside
+// (Gmail's CAF3jK8x9+1234, Outlook's AM6PR08MB4118…). A single word with no tag
+// (ainolaine85) passes: a mail program may write one too, and no shape tells them apart.
 func isMailboxName(left string) bool {
-	parts := strings.FieldsFunc(left, func(r rune) bool { return strings.ContainsRune(".+_-", r) })
-	return len(parts) > 0 && isWord(parts[0]) && !slices.ContainsFunc(parts[1:], func(p string) bool {
-		return !isWord(p) && strings.ContainsFunc(p, notASCIIDigit)
-	})
+	local, tag, tagged := strings.Cut(left, "+")
+	names := strings.FieldsFunc(local, isNameSeparator)
+	if len(names) == 0 || slices.ContainsFunc(names, func(p string) bool { return !isWord(p) }) {
+		return false
+	}
+	if !tagged {
+		return len(names) >= 2
+	}
+	tags := strings.FieldsFunc(tag, func(r rune) bool { return r == '+' || isNameSeparator(r) })
+	return !slices.ContainsFunc(tags, func(p string) bool { return !isWord(p) && strings.ContainsFunc(p, notASCIIDigit) })
 }
+
+func isNameSeparator(r rune) bool { return strings.ContainsRune("._-", r) }
 
 // isWord reports whether s is ASCII letters followed by at most ASCII digits.
 func isWord(s string) bool {
