@@ -610,13 +610,29 @@ func NewLinkHosts(names []string) (LinkHosts, error) {
 	hosts := LinkHosts{}
 	for _, name := range names {
 		name = strings.ToLower(strings.TrimSpace(name))
-		if name == "" || strings.ContainsFunc(name, notInHostName) || strings.Contains(name, "..") ||
-			strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
-			return nil, fmt.Errorf("%q is not a host name (letters, digits, - and .)", name)
+		if err := checkHostName(name); err != nil {
+			return nil, err
 		}
 		hosts[name] = true
 	}
 	return hosts, nil
+}
+
+// checkHostName says what is wrong with name as a host name, and how to write it where
+// a usual spelling is refused: a link's host is compared as written, which for a name
+// shown in another script is its xn-- form, and with no final dot.
+func checkHostName(name string) error {
+	switch {
+	case strings.ContainsFunc(name, func(r rune) bool { return r > unicode.MaxASCII }):
+		return fmt.Errorf("%q is not an ASCII host name: write an international name in its xn-- form "+
+			"(äinö.example.fi as xn--in-uia8e.example.fi)", name)
+	case name == "" || strings.ContainsFunc(name, notInHostName) || strings.Contains(name, "..") ||
+		strings.HasPrefix(name, "."):
+		return fmt.Errorf("%q is not a host name (letters, digits, - and .)", name)
+	case strings.HasSuffix(name, "."):
+		return fmt.Errorf("%q ends in a dot: write the host name without the final dot", name)
+	}
+	return nil
 }
 
 func notInHostName(r rune) bool {

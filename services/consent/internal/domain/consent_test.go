@@ -419,10 +419,20 @@ func TestNewLinkHosts(t *testing.T) {
 	if err != nil || !hosts["lomakkeet.example.fi"] || !hosts["forms.example.fi"] || len(hosts) != 2 {
 		t.Fatalf("NewLinkHosts = %v, %v", hosts, err)
 	}
-	for _, bad := range []string{"", "https://lomakkeet.example.fi", "lomakkeet.example.fi:443", "lomakkeet.example.fi/v",
-		"äinö.example.fi", ".example.fi", "a..fi"} {
-		if _, err := NewLinkHosts([]string{bad}); err == nil {
-			t.Errorf("NewLinkHosts(%q) is accepted", bad)
+	// Each refusal says why, and how to write a name whose usual spelling is refused.
+	for _, tc := range []struct{ bad, want string }{
+		{"", "is not a host name"},
+		{"https://lomakkeet.example.fi", "is not a host name"},
+		{"lomakkeet.example.fi:443", "is not a host name"},
+		{"lomakkeet.example.fi/v", "is not a host name"},
+		{".example.fi", "is not a host name"},
+		{"a..fi", "is not a host name"},
+		{"lomakkeet.example.fi.", "write the host name without the final dot"},
+		{"äinö.example.fi", "write an international name in its xn-- form"},
+		{"äinö.example.fi.", "write an international name in its xn-- form"},
+	} {
+		if _, err := NewLinkHosts([]string{tc.bad}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewLinkHosts(%q) = %v, want an error saying %q", tc.bad, err, tc.want)
 		}
 	}
 }
