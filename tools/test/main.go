@@ -16,15 +16,41 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, orphaned := context.WithCancel(ctx)
+	go stopWhenOrphaned(ctx, orphaned, os.Getppid, time.Second)
 	err := run(ctx, os.Args[1:])
+	orphaned()
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test:", err)
 		os.Exit(1)
+	}
+}
+
+// stopWhenOrphaned cancels the run once the process that started it is gone, looking
+// every interval. CI stops a job with SIGTERM to the process it started, here `go run`,
+// which passes SIGINT on to this program but dies of SIGTERM without a word: the run
+// would otherwise go on alone, tests and all.
+func stopWhenOrphaned(ctx context.Context, cancel context.CancelFunc, parent func() int, interval time.Duration) {
+	first := parent()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if parent() != first {
+				fmt.Fprintln(os.Stderr, "test: the process that started the run is gone; stopping")
+				cancel()
+				return
+			}
+		}
 	}
 }
 

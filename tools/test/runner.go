@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // runner runs the steps' commands in the repository, each printed before it runs as
@@ -76,14 +78,23 @@ func output(ctx context.Context, dir, name string, args ...string) (string, erro
 	return string(out), nil
 }
 
-// command is name in dir, interrupted rather than killed when the run is stopped so
-// that tests clean up after themselves.
+// command is name in dir, in a process group of its own, interrupted rather than killed
+// when the run is stopped so that tests clean up after themselves. The interrupt goes to
+// the whole group: `go test` leaves its test binaries to the terminal's Ctrl-C, which
+// reaches no one when the run is stopped otherwise (the CI job's SIGTERM, see
+// stopWhenOrphaned); whatever is left after stopWait is killed.
 func command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // the steps' own commands: go, buf, golangci-lint, git
 	cmd.Dir = dir
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	cmd.WaitDelay = stopWait
 	return cmd
 }
+
+// stopWait is how long a stopped step's processes have to clean up before they are
+// killed.
+const stopWait = 30 * time.Second
 
 // commandLine quotes the arguments a shell would split or expand, so a printed line
 // can be pasted back.

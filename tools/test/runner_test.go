@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWorkspaceModulesAreEveryModule holds the listing the steps run over to the
@@ -71,5 +73,40 @@ func TestCommandLineQuotesWhatAShellWouldSplit(t *testing.T) {
 		if got := commandLine("go", tt.args); got != tt.want {
 			t.Errorf("commandLine(go, %q) = %s, want %s", tt.args, got, tt.want)
 		}
+	}
+}
+
+// TestStopWhenOrphaned: the run stops once the process that started it is gone (CI's
+// SIGTERM kills `go run` without passing it on), and not before. The last parent asked
+// ends the watch either way.
+func TestStopWhenOrphaned(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		parents []int
+		stopped bool
+	}{
+		{"parent stays", []int{7, 7, 7, 7}, false},
+		{"parent gone", []int{7, 7, 1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, end := context.WithCancel(t.Context())
+			defer end()
+			asked := 0
+			parent := func() int {
+				// The watch may tick once more before it sees the end: the last parent
+				// stays.
+				p := tc.parents[min(asked, len(tc.parents)-1)]
+				asked++
+				if asked == len(tc.parents) {
+					end()
+				}
+				return p
+			}
+			stopped := false
+			stopWhenOrphaned(ctx, func() { stopped = true }, parent, time.Microsecond)
+			if stopped != tc.stopped {
+				t.Errorf("stopped = %t, want %t (parents %v)", stopped, tc.stopped, tc.parents)
+			}
+		})
 	}
 }

@@ -119,7 +119,11 @@ func lint(r *runner) error {
 
 // breaking checks the protos against main's, unless it cannot.
 func breaking(r *runner) error {
-	if why := noMain(r); why != "" {
+	why, err := noMain(r)
+	if err != nil {
+		return err
+	}
+	if why != "" {
 		fmt.Println("buf breaking skipped: " + why)
 		return nil
 	}
@@ -127,18 +131,20 @@ func breaking(r *runner) error {
 }
 
 // noMain tells why there is no main to compare with, or "" when there is: buf reads
-// main's protos through git.
-func noMain(r *runner) string {
-	if _, err := exec.LookPath("git"); err != nil {
-		return "git is not on PATH, and buf reads main's protos through it"
+// main's protos through git. Git failing otherwise (a repository it refuses to read) is
+// an error, not a reason to skip: buf would fail on it too.
+func noMain(r *runner) (string, error) {
+	if !onPath("git") {
+		return "git is not on PATH, and buf reads main's protos through it", nil
 	}
-	if _, err := os.Stat(filepath.Join(r.root, ".git")); err != nil {
-		return r.root + " is not a git repository, so there is no main to compare with"
+	if !exists(filepath.Join(r.root, ".git")) {
+		return r.root + " is not a git repository, so there is no main to compare with", nil
 	}
-	if _, err := output(r.ctx, r.root, "git", "rev-parse", "--verify", "--quiet", "refs/heads/main"); err != nil {
-		return "the repository has no main branch to compare with"
+	_, err := output(r.ctx, r.root, "git", "rev-parse", "--verify", "--quiet", "refs/heads/main")
+	if exit, ok := errors.AsType[*exec.ExitError](err); ok && exit.ExitCode() == 1 {
+		return "the repository has no main branch to compare with", nil
 	}
-	return ""
+	return "", err
 }
 
 // unit runs every module's tests, then every benchmark once so that none rots.
@@ -147,4 +153,16 @@ func unit(r *runner) error {
 		return err
 	}
 	return r.run(r.root, "go", append([]string{"test", "-count=1", "-run", "^$", "-bench", ".", "-benchtime", "1x", "-timeout", "10m"}, r.everyModule("/...")...)...)
+}
+
+// onPath reports whether name is a command on PATH.
+func onPath(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+// exists reports whether path names anything.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
