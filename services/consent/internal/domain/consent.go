@@ -357,15 +357,22 @@ const codeSeparators = "-_./:#~=& "
 // a letter, its groups split by any run of codeSeparators or by none: DDMMYY, a
 // century sign or none, NNN and the check character (a lettered century sign or a
 // letter check character tell a code from a date and time), or with its year in full,
-// DDMMYYYY or YYYYMMDD, then NNN and a letter. bounded keeps a code with its year in
-// full only when no letter or digit runs into it, so that a longer number merely
-// holding one (X13101952-308T) passes, as it does in Find.
+// DDMMYYYY or YYYYMMDD, then NNN and a letter. A code neither starts nor ends inside a
+// longer run, no digit before it and no letter or digit after its check character, or
+// any reference with enough digits would hold one somewhere: one link in 63 such as
+// /s/2026/05/08/86124/vastaus read 050886-124V, its "v" from the word after it, and
+// INV-2020-390152-U read 020390-152U. bounded also keeps a code with its year in full
+// only when no letter runs into it, so that a longer number merely holding one
+// (X13101952-308T) passes, as it does in Find.
 func scanLetteredCodes(s string, bounded bool) bool {
 	for i := range len(s) {
-		if shortCodeAt(s, i) {
+		if digitBefore(s, i) {
+			continue
+		}
+		if end, ok := shortCodeAt(s, i); ok && !alnumAt(s, end) {
 			return true
 		}
-		if end, ok := fullYearCodeAt(s, i); ok && (!bounded || !alnumBefore(s, i) && !alnumAt(s, end)) {
+		if end, ok := fullYearCodeAt(s, i); ok && !alnumAt(s, end) && (!bounded || !alnumBefore(s, i)) {
 			return true
 		}
 	}
@@ -373,12 +380,13 @@ func scanLetteredCodes(s string, bounded bool) bool {
 }
 
 // shortCodeAt reports whether s[i:] starts with DDMMYY, a century sign or none, NNN
-// and a check character, separated or not, making a lettered identity code. With no
-// sign written, the code is tried in each century, as the sign only moves the date.
-func shortCodeAt(s string, i int) bool {
+// and a check character, separated or not, making a lettered identity code; end is
+// where the code ends. With no sign written, the code is tried in each century, as the
+// sign only moves the date.
+func shortCodeAt(s string, i int) (end int, ok bool) {
 	date, j, ok := digitsAt(s, i, 6)
 	if !ok {
-		return false
+		return 0, false
 	}
 	j = skipSeparators(s, j)
 	signs, letteredSign := "-+A", false
@@ -388,19 +396,19 @@ func shortCodeAt(s string, i int) bool {
 	}
 	number, j, ok := digitsAt(s, j, 3)
 	if !ok {
-		return false
+		return 0, false
 	}
 	j = skipSeparators(s, j)
 	// A digit check character is a code's only when its written sign is a letter.
 	if j >= len(s) || !isASCIILetter(rune(s[j])) && (!letteredSign || notASCIIDigit(rune(s[j]))) {
-		return false
+		return 0, false
 	}
 	for _, sign := range signs {
 		if isCode(date + string(sign) + number + s[j:j+1]) {
-			return true
+			return j + 1, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // fullYearCodeAt reports whether s[i:] starts with a date with its year in full, as
@@ -497,6 +505,12 @@ func notASCIIDigit(r rune) bool { return r < '0' || r > '9' }
 func alnumBefore(s string, i int) bool {
 	r, _ := utf8.DecodeLastRuneInString(s[:i])
 	return i > 0 && isAlnum(r)
+}
+
+// digitBefore reports whether a digit ends s[:i].
+func digitBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return i > 0 && unicode.IsDigit(r)
 }
 
 // alnumAt reports whether a letter or digit starts s[i:].

@@ -530,6 +530,12 @@ func TestReferenceHoldsNoCodeHoweverSeparated(t *testing.T) {
 		{"a submission's link", link + "/vastaus?id=8841", true},
 		{"a link with two ids", link + "/v?form=17&id=8841-a3f9", true},
 		{"a link with a date", link + "/s/2026/10/13/8841", true},
+		{"a link with a date, an id and a word", link + "/s/2026/05/08/86124/vastaus", true},
+		{"a link with a date read as a full year", link + "/s/2026/08/18/20573/vastaus", true},
+		{"a link with a long id and a language", link + "/v?id=011063206&lang=fi", true},
+		{"a date and a number ending in a letter", "210129/2045A", true},
+		{"an invoice number", "INV-2020-390152-U", true},
+		{"a long number and a letter", "8021048965-V", true},
 	})
 }
 
