@@ -271,6 +271,30 @@ func TestRecipientOutsideEEAIsRefused(t *testing.T) {
 // TestInsurerClaim is the scenario: without the customer's agreement the insurer
 // gets nothing and the refusal is logged; with it, the package goes out without the
 // identity code, logged with the consent decision that allowed it, and its hash checks.
+// TestOwnerListTakesTheIdInCapitals: an owner id written in capitals, which passes as
+// a UUID, lists the owner's disclosures, and the reading is audited under the owner id
+// as issued, where the owner's access report looks for it.
+func TestOwnerListTakesTheIdInCapitals(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Virtanen")
+	ins := s.register(t, insurer("LähiTapiola", "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	sent, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), claim(ins.GetId(), ownerID, ownerName))
+	if err != nil {
+		t.Fatalf("disclose: %v", err)
+	}
+	if log := s.ownerLog(t, strings.ToUpper(ownerID)); len(log) != 1 || log[0].GetId() != sent.GetDisclosure().GetId() {
+		t.Fatalf("listed under the id in capitals: %v, want the disclosure", log)
+	}
+	s.stopDisclosure() // drains the audit queue
+	read, err := s.raw.Database(disclosureDatabase).Collection("audit_events").CountDocuments(t.Context(), bson.M{
+		"action": "disclosure.list", "subject_owner_id": ownerID, "resource": "owners/" + ownerID + "/disclosures",
+	})
+	if err != nil || read != 1 {
+		t.Errorf("%d readings audited under the issued owner id (%v), want 1", read, err)
+	}
+}
+
 func TestInsurerClaim(t *testing.T) {
 	s := start(t)
 	ownerID, patientID := s.customer(t, "Mäkinen")

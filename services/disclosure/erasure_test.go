@@ -242,12 +242,15 @@ func TestErasureEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("listed under the owner", func(t *testing.T) {
-		res, err := s.disclosure.ListOwnerErasureRequests(s.as(t, auth.RoleClinicManager), &disclosurev1.ListOwnerErasureRequestsRequest{OwnerId: ownerID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := res.GetErasureRequests(); len(got) != 2 || got[1].GetId() != created.GetId() {
-			t.Errorf("listed %v", res.GetErasureRequests())
+		// An id in capitals passes as a UUID and names the same owner.
+		for _, id := range []string{ownerID, strings.ToUpper(ownerID)} {
+			res, err := s.disclosure.ListOwnerErasureRequests(s.as(t, auth.RoleClinicManager), &disclosurev1.ListOwnerErasureRequestsRequest{OwnerId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.GetErasureRequests(); len(got) != 2 || got[1].GetId() != created.GetId() {
+				t.Errorf("listed under %s: %v", id, res.GetErasureRequests())
+			}
 		}
 	})
 }

@@ -139,6 +139,14 @@ func TestRectificationRecipients(t *testing.T) {
 			t.Errorf("the dog's rename: %v", res)
 		}
 	})
+	t.Run("the ids in capitals", func(t *testing.T) {
+		res, err := s.disclosure.ListRectificationRecipients(s.as(t, auth.RoleClinicManager), &disclosurev1.ListRectificationRecipientsRequest{
+			OwnerId: strings.ToUpper(ownerID), PatientId: strings.ToUpper(patientID), ChangeVersion: dogRenamed,
+		})
+		if err != nil || len(res.GetRecipients()) != 1 || res.GetRecipients()[0].GetRecipientId() != ins.GetId() {
+			t.Errorf("the dog's rename asked with the ids in capitals: %v, %v; want the insurer", res, err)
+		}
+	})
 	t.Run("the dog's colour was never disclosed", func(t *testing.T) {
 		if res := list(dogColoured, patientID); len(res.GetChangedCategories()) != 0 || len(res.GetRecipients()) != 0 {
 			t.Errorf("the dog's colour: %v", res)

@@ -48,7 +48,7 @@ func (s *Server) ListOwnerErasureRequests(ctx context.Context, req *disclosurev1
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	page, err := s.erasure.OwnerErasureRequests(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.erasure.OwnerErasureRequests(ctx, issuedID(req.GetOwnerId()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,8 @@ func (s *Server) ListRectificationRecipients(ctx context.Context, req *disclosur
 		return nil, err
 	}
 	r, err := s.erasure.RectificationRecipients(ctx, app.RectificationQuery{
-		OwnerID: req.GetOwnerId(), PatientID: req.GetPatientId(), VisitID: req.GetVisitId(), Version: req.GetChangeVersion(),
+		OwnerID: issuedID(req.GetOwnerId()), PatientID: issuedID(req.GetPatientId()), VisitID: issuedID(req.GetVisitId()),
+		Version: req.GetChangeVersion(),
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/protomap"
 )
 
@@ -29,6 +30,11 @@ var _ disclosurev1.DisclosureServiceServer = (*Server)(nil)
 func NewServer(a *app.Service, e *app.Erasure, r *app.Retention) *Server {
 	return &Server{app: a, erasure: e, retention: r}
 }
+
+// issuedID returns id, which CheckUUID passed, as the register issued it: CheckUUID also
+// takes an id in capitals, in braces or as urn:uuid:, and the stores, the log and the
+// audit events (which the owner's access report reads by owner id) name one id one way.
+func issuedID(id string) string { return docid.Canonical(id) }
 
 // checkPage validates a list request's page size.
 func checkPage(v *apperr.ValidationError, size int32) {
@@ -135,7 +141,7 @@ func (s *Server) ListOwnerDisclosures(ctx context.Context, req *disclosurev1.Lis
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	page, err := s.app.OwnerDisclosures(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.app.OwnerDisclosures(ctx, issuedID(req.GetOwnerId()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +219,7 @@ func (s *Server) ListOwnerAccessRequests(ctx context.Context, req *disclosurev1.
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	page, err := s.app.OwnerAccessRequests(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.app.OwnerAccessRequests(ctx, issuedID(req.GetOwnerId()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
