@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/changereason"
@@ -342,19 +343,23 @@ func identityCodeAdvice(s string) string {
 // (lettered, below) standing apart from the letters and digits around it when its year
 // is written in full: a code still names the person however its groups are set apart
 // or run together (131052/308T, 131052.308T, 131052308T, 13.10.52-308T,
-// 13101952-308T, 1952-10-13/308T, hetu131052_308T). A date and time written as
-// ReferenceIdentityCodeViolation advises (010124/0730) has no letter.
+// 13101952-308T, 1952-10-13/308T, hetu131052_308T, <131052!308T@klinikka.fi>), and in
+// full-width digits (１３１０５２.３０８T), read in their NFKC form. A date and time
+// written as ReferenceIdentityCodeViolation advises (010124/0730) has no letter.
 func holdsLetteredCode(s string) bool {
-	return scanLetteredCodes(s, true)
+	return scanLetteredCodes(norm.NFKC.String(s), true)
 }
 
-// codeSeparators are the characters a reference or link may set between a code's
-// groups, or between its date's day, month and year; the space is refused elsewhere
+// isCodeSeparator reports whether b may stand between a code's groups, or between its
+// date's day, month and year: any ASCII character but a letter or a digit, as a
+// Message-ID takes ! * % and more, and a link ? and &; the space is refused elsewhere
 // but read here too.
-const codeSeparators = "-_./:#~=& "
+func isCodeSeparator(b byte) bool {
+	return b < utf8.RuneSelf && !isASCIILetter(rune(b)) && notASCIIDigit(rune(b))
+}
 
 // scanLetteredCodes reports whether s holds, starting anywhere, an identity code with
-// a letter, its groups split by any run of codeSeparators or by none: DDMMYY, a
+// a letter, its groups split by any run of separators (isCodeSeparator) or by none: DDMMYY, a
 // century sign or none, NNN and the check character (a lettered century sign or a
 // letter check character tell a code from a date and time), or with its year in full,
 // DDMMYYYY or YYYYMMDD, then NNN and a letter. A code neither starts nor ends inside a
@@ -433,7 +438,7 @@ func fullYearCodeAt(s string, i int) (end int, ok bool) {
 	return 0, false
 }
 
-// digitsAt reads n ASCII digits from s[i:], skipping runs of codeSeparators between
+// digitsAt reads n ASCII digits from s[i:], skipping runs of separators between
 // them, and returns them and where the last ends; false when s[i] is no digit or
 // fewer than n follow.
 func digitsAt(s string, i, n int) (digits string, end int, ok bool) {
@@ -452,9 +457,9 @@ func digitsAt(s string, i, n int) (digits string, end int, ok bool) {
 }
 
 // skipSeparators returns the index of the first byte at or after i that is not one
-// of codeSeparators.
+// of the separators isCodeSeparator names.
 func skipSeparators(s string, i int) int {
-	for i < len(s) && strings.IndexByte(codeSeparators, s[i]) >= 0 {
+	for i < len(s) && isCodeSeparator(s[i]) {
 		i++
 	}
 	return i
@@ -659,7 +664,8 @@ func notInHostName(r rune) bool {
 // and query, decoded until no escape is left (%252D is "-") with "+" read as a space,
 // hold at least one digit and only letters, digits and - . _ ~ / ? = & :, and no
 // identity code however written (holdsCodeAnywhere, scanLetteredCodes), in one
-// parameter or split across several (queryValues). A space, "@", "(at)", a phone
+// parameter or split across several or between the path and the query
+// (pathAndQueryValues). A space, "@", "(at)", a phone
 // number's "+" or a full-width "＠" is refused however it is escaped.
 func (hosts LinkHosts) isSubmissionLink(s string) bool {
 	if strings.ContainsFunc(s, notPrintableASCII) || strings.Contains(s, "#") {
@@ -671,15 +677,16 @@ func (hosts LinkHosts) isSubmissionLink(s string) bool {
 	}
 	ref, ok := decoded(u.EscapedPath() + "?" + u.RawQuery)
 	return ok && strings.ContainsFunc(ref, unicode.IsDigit) && !strings.ContainsFunc(ref, notInLink) &&
-		!holdsCodeAnywhere(ref) && !scanLetteredCodes(ref, false) && !scanLetteredCodes(queryValues(ref), false)
+		!holdsCodeAnywhere(ref) && !scanLetteredCodes(ref, false) && !scanLetteredCodes(pathAndQueryValues(ref), false)
 }
 
-// queryValues returns the values of ref's query, its parameters' names left out and
-// the values joined by "&": a code split across parameters (?d=131052&n=308T) is read
-// whole.
-func queryValues(ref string) string {
-	_, query, _ := strings.Cut(ref, "?")
-	var values []string
+// pathAndQueryValues returns ref's path and the values of its query, its parameters'
+// names left out, joined by "&": a code split across parameters (?d=131052&n=308T) or
+// between the path and the query (/v/131052?n=308T) is read whole, and the "&" keeps
+// the digits on either side from running together into one group.
+func pathAndQueryValues(ref string) string {
+	path, query, _ := strings.Cut(ref, "?")
+	values := []string{path}
 	for param := range strings.SplitSeq(query, "&") {
 		_, value, _ := strings.Cut(param, "=")
 		values = append(values, value)
