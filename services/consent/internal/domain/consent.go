@@ -366,7 +366,8 @@ func isCodeSeparator(b byte) bool {
 // longer run, no digit before it and no letter or digit after its check character, or
 // any reference with enough digits would hold one somewhere: one link in 63 such as
 // /s/2026/05/08/86124/vastaus read 050886-124V, its "v" from the word after it, and
-// INV-2020-390152-U read 020390-152U. bounded also keeps a code with its year in full
+// INV-2020-390152-U read 020390-152U. A code written as issued (131052-308T) is one
+// whatever follows it, as no ordinary reference has that shape. bounded also keeps a code with its year in full
 // only when no letter runs into it, so that a longer number merely holding one
 // (X13101952-308T) passes, as it does in Find.
 func scanLetteredCodes(s string, bounded bool) bool {
@@ -374,7 +375,7 @@ func scanLetteredCodes(s string, bounded bool) bool {
 		if digitBefore(s, i) {
 			continue
 		}
-		if end, ok := shortCodeAt(s, i); ok && !alnumAt(s, end) {
+		if end, ok := shortCodeAt(s, i); ok && (!alnumAt(s, end) || isCode(s[i:end])) {
 			return true
 		}
 		if end, ok := fullYearCodeAt(s, i); ok && !alnumAt(s, end) && (!bounded || !alnumBefore(s, i)) {

@@ -512,6 +512,8 @@ func TestReferenceHoldsNoCodeHoweverSeparated(t *testing.T) {
 		{"no separator", "131052308T", false},
 		{"after a word", "hetu131052.308T", false},
 		{"after a word with a hyphen", "hetu131052-308T", false},
+		{"as issued, run into a word", "131052-308Tkissa", false},
+		{"as issued in lower case, run into a word", "hetu131052-308tx", false},
 		{"a dotted date", "13.10.52-308T", false},
 		{"a date year first", "1952-10-13/308T", false},
 		{"a date year first run together", "19521013308T", false},
