@@ -15,12 +15,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	ctx, orphaned := context.WithCancel(ctx)
 	go stopWhenOrphaned(ctx, orphaned, os.Getppid, time.Second)
 	err := run(ctx, os.Args[1:])
@@ -34,7 +33,8 @@ func main() {
 
 // stopWhenOrphaned cancels the run once the process that started it is gone, looking
 // every interval. CI stops a job with SIGTERM to the process it started, here `go run`,
-// which passes SIGINT on to this program but dies of SIGTERM without a word: the run
+// which dies of it without a word to this program (it only ignores the SIGINT a
+// terminal's Ctrl-C sends its whole foreground group, this program included): the run
 // would otherwise go on alone, tests and all.
 func stopWhenOrphaned(ctx context.Context, cancel context.CancelFunc, parent func() int, interval time.Duration) {
 	first := parent()

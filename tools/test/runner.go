@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -37,7 +36,9 @@ func (r *runner) runWith(dir string, env []string, name string, args ...string) 
 	cmd := command(r.ctx, dir, name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	stopped(r.ctx, cmd)
+	if err != nil {
 		return fmt.Errorf("%s: %w", line, err)
 	}
 	return r.ctx.Err()
@@ -72,24 +73,30 @@ func output(ctx context.Context, dir, name string, args ...string) (string, erro
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	stopped(ctx, cmd)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w: %s", commandLine(name, args), err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return string(out), nil
 }
 
-// command is name in dir, in a process group of its own, interrupted rather than killed
-// when the run is stopped so that tests clean up after themselves. The interrupt goes to
-// the whole group: `go test` leaves its test binaries to the terminal's Ctrl-C, which
-// reaches no one when the run is stopped otherwise (the CI job's SIGTERM, see
-// stopWhenOrphaned); whatever is left after stopWait is killed.
+// command is name in dir, in a process group of its own (inGroup), interrupted rather
+// than killed when the run is stopped so that tests clean up after themselves; its first
+// process is killed after stopWait, and the rest of its group by stopped.
 func command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // the steps' own commands: go, buf, golangci-lint, git
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	inGroup(cmd)
 	cmd.WaitDelay = stopWait
 	return cmd
+}
+
+// stopped clears what is left of cmd's process group once cmd has ended because the run
+// was stopped.
+func stopped(ctx context.Context, cmd *exec.Cmd) {
+	if ctx.Err() != nil && cmd.Process != nil {
+		clearGroup(cmd.Process.Pid, stopWait)
+	}
 }
 
 // stopWait is how long a stopped step's processes have to clean up before they are
