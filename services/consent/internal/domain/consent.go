@@ -683,8 +683,9 @@ func (hosts LinkHosts) isSubmissionLink(s string) bool {
 
 // pathAndQueryValues returns ref's path and the values of its query, its parameters'
 // names left out, joined by "&": a code split across parameters (?d=131052&n=308T) or
-// between the path and the query (/v/131052?n=308T) is read whole, and the "&" keeps
-// the digits on either side from running together into one group.
+// between the path and the query (/v/131052?n=308T) is read whole, as the "&" is a
+// separator like any other; a code may also start right after it, where no digit
+// comes before.
 func pathAndQueryValues(ref string) string {
 	path, query, _ := strings.Cut(ref, "?")
 	values := []string{path}
