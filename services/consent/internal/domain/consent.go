@@ -320,7 +320,7 @@ func CheckReference(field, s string, hosts LinkHosts, v *apperr.ValidationError)
 	}
 	switch {
 	case text.Err() != nil:
-	case holdsLetteredCode(s):
+	case holdsLetteredCode(s), hasHTTPScheme(s) && linkHoldsCode(s):
 		v.Add(field, ReferenceLetteredCodeViolation)
 	case isAddressInBrackets(s):
 		v.Add(field, ReferenceAddressViolation)
@@ -664,9 +664,7 @@ func notInHostName(r rune) bool {
 // to one of hosts (no port), with no user name or password and no fragment, whose path
 // and query, decoded until no escape is left (%252D is "-") with "+" read as a space,
 // hold at least one digit and only letters, digits and - . _ ~ / ? = & :, and no
-// identity code however written (holdsCodeAnywhere, scanLetteredCodes), in one
-// parameter or split across several or between the path and the query
-// (pathAndQueryValues). A space, "@", "(at)", a phone
+// identity code however written (codeInLink). A space, "@", "(at)", a phone
 // number's "+" or a full-width "＠" is refused however it is escaped.
 func (hosts LinkHosts) isSubmissionLink(s string) bool {
 	if strings.ContainsFunc(s, notPrintableASCII) || strings.Contains(s, "#") {
@@ -676,9 +674,31 @@ func (hosts LinkHosts) isSubmissionLink(s string) bool {
 	if err != nil || u.User != nil || !hosts[strings.ToLower(u.Host)] {
 		return false
 	}
-	ref, ok := decoded(u.EscapedPath() + "?" + u.RawQuery)
-	return ok && strings.ContainsFunc(ref, unicode.IsDigit) && !strings.ContainsFunc(ref, notInLink) &&
-		!holdsCodeAnywhere(ref) && !scanLetteredCodes(ref, false) && !scanLetteredCodes(pathAndQueryValues(ref), false)
+	ref, ok := decodedPathAndQuery(u)
+	return ok && strings.ContainsFunc(ref, unicode.IsDigit) && !strings.ContainsFunc(ref, notInLink) && !codeInLink(ref)
+}
+
+// decodedPathAndQuery is u's path and query decoded as isSubmissionLink reads them.
+func decodedPathAndQuery(u *url.URL) (string, bool) {
+	return decoded(u.EscapedPath() + "?" + u.RawQuery)
+}
+
+// codeInLink reports whether a link's decoded path and query hold an identity code
+// however written (holdsCodeAnywhere, scanLetteredCodes), in one parameter or split
+// across several or between the path and the query (pathAndQueryValues).
+func codeInLink(ref string) bool {
+	return holdsCodeAnywhere(ref) || scanLetteredCodes(ref, false) || scanLetteredCodes(pathAndQueryValues(ref), false)
+}
+
+// linkHoldsCode reports whether s, a link, holds an identity code (codeInLink), so
+// that its refusal says so rather than only that it is no reference.
+func linkHoldsCode(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	ref, ok := decodedPathAndQuery(u)
+	return ok && codeInLink(ref)
 }
 
 // pathAndQueryValues returns ref's path and the values of its query, its parameters'

@@ -464,6 +464,10 @@ func TestReferenceShapedLikeAnIdentityCode(t *testing.T) {
 			{"01011990-123M", ReferenceLetteredCodeViolation},
 			{"hetu131052.308T", ReferenceLetteredCodeViolation},
 			{"1952-10-13/308T", ReferenceLetteredCodeViolation},
+			// In a form link the code is told of too, not just that the link is no
+			// reference: staff cannot guess what is wrong with a link they copied.
+			{"https://lomakkeet.example.fi/v/131052.308T", ReferenceLetteredCodeViolation},
+			{"https://lomakkeet.example.fi/v?d=131052&n=308T", ReferenceLetteredCodeViolation},
 		} {
 			t.Run(field+" "+tc.s, func(t *testing.T) {
 				var v apperr.ValidationError
