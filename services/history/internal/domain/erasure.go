@@ -207,8 +207,14 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 	for _, r := range touched {
 		earlier[r.VisitID] = r
 	}
+	read := map[string]bool{}
+	for _, ph := range patients {
+		for _, v := range ph.Visits {
+			read[v.ID] = true
+		}
+	}
 	for _, r := range touched {
-		if !hasVisit(patients, r.VisitID) {
+		if !read[r.VisitID] {
 			plan = append(plan, r)
 			tally.add(ClassPatientRecords, "", retention.Date{}, 1)
 			if r.Medications {
@@ -267,13 +273,6 @@ func (r VisitRetention) held(v *Visit) (medications bool, invoices int) {
 		invoices = max(invoices, r.Invoices)
 	}
 	return medications, invoices
-}
-
-// hasVisit reports whether the visit is among those of patients.
-func hasVisit(patients []PatientHistory, id string) bool {
-	return slices.ContainsFunc(patients, func(ph PatientHistory) bool {
-		return slices.ContainsFunc(ph.Visits, func(v *Visit) bool { return v.ID == id })
-	})
 }
 
 // SweepResult counts what a retention sweep removed, per class: visits whose clinical
@@ -513,10 +512,11 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 // the erasure deleted, and that request's answer counts it erased as planned, which by
 // then it is.
 func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetention {
+	restricted := restrictedByID(visits)
 	var out []VisitRetention
 	for _, r := range e.Visits {
-		i := slices.IndexFunc(visits, func(v *Visit) bool { return v.ID == r.VisitID })
-		if _, gone := r.On(today); i < 0 && gone || i >= 0 && visits[i].Restricted {
+		was, found := restricted[r.VisitID]
+		if _, gone := r.On(today); !found && gone || was {
 			out = append(out, r)
 		}
 	}
@@ -529,10 +529,7 @@ func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetentio
 // the plan counts as they were when planned (see Touched) if its entries say what they
 // held (CountsHeld).
 func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
-	restricted := make(map[string]bool, len(visits))
-	for _, v := range visits {
-		restricted[v.ID] = v.Restricted
-	}
+	restricted := restrictedByID(visits)
 	for _, r := range e.Visits {
 		was, found := restricted[r.VisitID]
 		if _, gone := r.On(today); !found && (!gone || !e.CountsHeld) || was {
@@ -540,6 +537,15 @@ func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
 		}
 	}
 	return true
+}
+
+// restrictedByID tells, by id, whether each of visits is restricted.
+func restrictedByID(visits []*Visit) map[string]bool {
+	restricted := make(map[string]bool, len(visits))
+	for _, v := range visits {
+		restricted[v.ID] = v.Restricted
+	}
+	return restricted
 }
 
 // recount lists, in the order of the classes, the kept dispositions of res and the
