@@ -101,14 +101,14 @@ func (s *Service) finishApplied(ctx context.Context, e *domain.Erasure) error {
 }
 
 // plan decides, from visits, the owner's visits as read, what the erasure keeps of each;
-// deleted are the visits of the earlier plan the erasure has deleted since (see
-// domain.PlanErasure).
-func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit, deleted ...domain.VisitRetention) (domain.ErasureResult, []domain.VisitRetention, error) {
+// touched are the entries of the earlier plan for the visits the erasure has deleted or
+// restricted since (see domain.Erasure.Touched and domain.PlanErasure).
+func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit, touched ...domain.VisitRetention) (domain.ErasureResult, []domain.VisitRetention, error) {
 	patients, comms, err := s.erasureFacts(ctx, ownerID, visits)
 	if err != nil {
 		return domain.ErasureResult{}, nil, err
 	}
-	res, plan := domain.PlanErasure(s.opts.Retention, patients, comms, s.today(), s.opts.Location, deleted...)
+	res, plan := domain.PlanErasure(s.opts.Retention, patients, comms, s.today(), s.opts.Location, touched...)
 	return res, plan, nil
 }
 
