@@ -347,7 +347,7 @@ func identityCodeAdvice(s string) string {
 // full-width digits (１３１０５２.３０８T), read in their NFKC form. A date and time
 // written as ReferenceIdentityCodeViolation advises (010124/0730) has no letter.
 func holdsLetteredCode(s string) bool {
-	return scanLetteredCodes(norm.NFKC.String(s), true)
+	return scanLetteredCodes(norm.NFKC.String(s))
 }
 
 // isCodeSeparator reports whether b may stand between a code's groups, or between its
@@ -367,10 +367,11 @@ func isCodeSeparator(b byte) bool {
 // any reference with enough digits would hold one somewhere: one link in 63 such as
 // /s/2026/05/08/86124/vastaus read 050886-124V, its "v" from the word after it, and
 // INV-2020-390152-U read 020390-152U. A code written as issued (131052-308T) is one
-// whatever follows it, as no ordinary reference has that shape. bounded also keeps a code with its year in full
-// only when no letter runs into it, so that a longer number merely holding one
-// (X13101952-308T) passes, as it does in Find.
-func scanLetteredCodes(s string, bounded bool) bool {
+// whatever follows it, as no ordinary reference has that shape. Letters before a code
+// do not bound it: they are a label (hetu13101952-308T) more often than part of a
+// filed number, and a filed number of a letter, a date in full, three digits and a
+// letter (X13101952-308T) is refused as often as one without the first letter is.
+func scanLetteredCodes(s string) bool {
 	for i := range len(s) {
 		if digitBefore(s, i) {
 			continue
@@ -378,7 +379,7 @@ func scanLetteredCodes(s string, bounded bool) bool {
 		if end, ok := shortCodeAt(s, i); ok && (!alnumAt(s, end) || isCode(s[i:end])) {
 			return true
 		}
-		if end, ok := fullYearCodeAt(s, i); ok && !alnumAt(s, end) && (!bounded || !alnumBefore(s, i)) {
+		if end, ok := fullYearCodeAt(s, i); ok && !alnumAt(s, end) {
 			return true
 		}
 	}
@@ -506,12 +507,6 @@ func fullYearAsCode(s string) (string, bool) {
 }
 
 func notASCIIDigit(r rune) bool { return r < '0' || r > '9' }
-
-// alnumBefore reports whether a letter or digit ends s[:i].
-func alnumBefore(s string, i int) bool {
-	r, _ := utf8.DecodeLastRuneInString(s[:i])
-	return i > 0 && isAlnum(r)
-}
 
 // digitBefore reports whether a digit ends s[:i].
 func digitBefore(s string, i int) bool {
@@ -687,7 +682,7 @@ func decodedPathAndQuery(u *url.URL) (string, bool) {
 // however written (holdsCodeAnywhere, scanLetteredCodes), in one parameter or split
 // across several or between the path and the query (pathAndQueryValues).
 func codeInLink(ref string) bool {
-	return holdsCodeAnywhere(ref) || scanLetteredCodes(ref, false) || scanLetteredCodes(pathAndQueryValues(ref), false)
+	return holdsCodeAnywhere(ref) || scanLetteredCodes(ref) || scanLetteredCodes(pathAndQueryValues(ref))
 }
 
 // linkHoldsCode reports whether s, a link, holds an identity code (codeInLink), so
