@@ -170,7 +170,7 @@ func configRows(t *testing.T, readme string) []configRow {
 	section, _, _ = strings.Cut(section, "\n## ")
 	var rows []configRow
 	for line := range strings.Lines(section) {
-		cells := strings.Split(strings.TrimSpace(line), " | ")
+		cells := tableCells(line)
 		if !strings.HasPrefix(line, "| `") || len(cells) < 4 {
 			continue
 		}
@@ -196,6 +196,62 @@ func configRows(t *testing.T, readme string) []configRow {
 		t.Fatal("README's configuration table has no rows")
 	}
 	return rows
+}
+
+// tableCells splits a table row into its cells, trimmed. A cell ends at a "|" that is
+// neither escaped ("\|", which stands for the pipe itself) nor in a code span, so that a
+// value such as `a | b` stays in its cell; the row's outer pipes end no cell. (GitHub
+// cuts a cell even at a code span's pipe: the README writes `a \| b` for it to show.)
+func tableCells(row string) []string {
+	row = strings.TrimPrefix(strings.TrimSpace(row), "|")
+	var cells []string
+	var cell strings.Builder
+	ended := false // the row ends with a cell's closing pipe
+	for i := 0; i < len(row); {
+		n := 1
+		switch {
+		case strings.HasPrefix(row[i:], `\|`):
+			n = 2
+			cell.WriteByte('|')
+		case row[i] == '\\' && i+1 < len(row):
+			n = 2
+			cell.WriteString(row[i : i+2])
+		case row[i] == '`':
+			n = codeSpan(row[i:])
+			cell.WriteString(strings.ReplaceAll(row[i:i+n], `\|`, "|"))
+		case row[i] == '|':
+			cells = append(cells, strings.TrimSpace(cell.String()))
+			cell.Reset()
+		default:
+			cell.WriteByte(row[i])
+		}
+		// Only a cell's end starts with a pipe: an escaped one starts with its backslash.
+		ended = row[i] == '|'
+		i += n
+	}
+	if !ended {
+		cells = append(cells, strings.TrimSpace(cell.String()))
+	}
+	return cells
+}
+
+// codeSpan gives the length of the code span s starts with, its backticks included: up
+// to the next run of as many backticks. Without one, the backticks are text, and only
+// they are given.
+func codeSpan(s string) int {
+	open := len(s) - len(strings.TrimLeft(s, "`"))
+	for i := open; i < len(s); {
+		if s[i] != '`' {
+			i++
+			continue
+		}
+		run := len(s[i:]) - len(strings.TrimLeft(s[i:], "`"))
+		if run == open {
+			return i + run
+		}
+		i += run
+	}
+	return open
 }
 
 // defaultEntries splits a default cell into its entries at each ", " that is in no
@@ -314,6 +370,9 @@ func TestConfigRowDefaults(t *testing.T) {
 		{"one for all", "| `A`, `B` | owner | `x, y` | m |", []string{"x, y", "x, y"}, true},
 		{"more entries than names", "| `A`, `B` | owner | 1, 2, 3 | m |", nil, false},
 		{"fewer entries than names", "| `A`, `B`, `C` | owner | `1, 2`, 3 | m |", nil, false},
+		{"a pipe in a backticked default", "| `A`, `B` | owner | `a | b`, `c` | m |", []string{"a | b", "c"}, true},
+		{"an escaped pipe in a backticked default", "| `A`, `B` | owner | `a \\| b`, `c` | m |", []string{"a | b", "c"}, true},
+		{"a pipe in a backticked meaning", "| `A`, `B` | owner | 1, 2 | m `x | y` |", []string{"1", "2"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,6 +388,33 @@ func TestConfigRowDefaults(t *testing.T) {
 				if got, ok := r.defaultOf(i); !ok || got != want {
 					t.Errorf("default of %s = %q (%v), want %q", r.names[i], got, ok, want)
 				}
+			}
+		})
+	}
+}
+
+// TestTableCells: a row is cut into its cells at its pipes, not at one in a code span
+// or escaped.
+func TestTableCells(t *testing.T) {
+	tests := []struct {
+		name, row string
+		want      []string
+	}{
+		{"plain", "| `A` | owner | `1` | m |", []string{"`A`", "owner", "`1`", "m"}},
+		{"a pipe in a code span", "| `A` | owner | `a | b` | m |", []string{"`A`", "owner", "`a | b`", "m"}},
+		{"an escaped pipe", `| a \| b | c |`, []string{"a | b", "c"}},
+		{"an escaped pipe in a code span", "| `a \\| b` | c |", []string{"`a | b`", "c"}},
+		{"a double-backtick span holding a backtick and a pipe", "| ``a ` | b`` | c |", []string{"``a ` | b``", "c"}},
+		{"an unclosed backtick is text", "| `a | b |", []string{"`a", "b"}},
+		{"an escaped backtick opens no span", "| \\`a | b\\` |", []string{"\\`a", "b\\`"}},
+		{"an escaped backslash before a pipe", `| a \\| b |`, []string{`a \\`, "b"}},
+		{"an empty cell", "| a | | b |", []string{"a", "", "b"}},
+		{"no outer pipes or spaces", "a|`b|c`|d", []string{"a", "`b|c`", "d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tableCells(tt.row); !slices.Equal(got, tt.want) {
+				t.Errorf("tableCells(%q) = %q, want %q", tt.row, got, tt.want)
 			}
 		})
 	}
