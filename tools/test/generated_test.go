@@ -45,7 +45,9 @@ func TestCheckGenerated(t *testing.T) {
 			}
 			writeFiles(t, root, tt.changed)
 			fakeBuf(t, tt.gives)
-			err := checkGenerated(&runner{ctx: t.Context(), root: root})
+			r := stoppable(t.Context(), stopWait)
+			r.root = root
+			err := checkGenerated(r)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("check failed: %v", err)

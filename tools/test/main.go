@@ -103,7 +103,8 @@ func plan(name string) ([]func(*runner) error, bool) {
 // any folder of it, and puts .bin first in PATH: the children then find the pinned buf,
 // protoc plugins and golangci-lint rather than any others installed.
 func newRunner(ctx context.Context) (*runner, error) {
-	work, err := output(ctx, "", "go", "env", "GOWORK")
+	r := stoppable(ctx, stopWait)
+	work, err := r.output("", "go", "env", "GOWORK")
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +112,15 @@ func newRunner(ctx context.Context) (*runner, error) {
 	if work == "" || work == "off" {
 		return nil, fmt.Errorf("no go.work (GOWORK=%q): run from the repository, without GOWORK=off", work)
 	}
-	root := filepath.Dir(work)
-	bin := filepath.Join(root, ".bin")
+	r.root = filepath.Dir(work)
+	r.bin = filepath.Join(r.root, ".bin")
 	// Set for this process too: exec looks commands up in its own PATH.
-	if err := os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
+	if err := os.Setenv("PATH", r.bin+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
 		return nil, fmt.Errorf("put .bin in PATH: %w", err)
 	}
-	modules, err := workspaceModules(ctx, root)
+	r.modules, err = r.workspaceModules()
 	if err != nil {
 		return nil, err
 	}
-	return &runner{ctx: ctx, root: root, bin: bin, modules: modules}, nil
+	return r, nil
 }

@@ -16,4 +16,4 @@ var stopSignals = []os.Signal{os.Interrupt}
 func inGroup(*exec.Cmd) {}
 
 // clearGroup has nothing to clear here.
-func clearGroup(int, time.Duration) {}
+func clearGroup(int, time.Time) {}

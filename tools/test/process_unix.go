@@ -22,13 +22,14 @@ func inGroup(cmd *exec.Cmd) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
 }
 
-// clearGroup kills what is left of a stopped step's group (a test binary that ignored
-// the interrupt, or is slow to clean up) once its processes have had wait.
-func clearGroup(pid int, wait time.Duration) {
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if syscall.Kill(-pid, 0) != nil {
+// clearGroup kills what is left running of a stopped step's group (a test binary that
+// ignored the interrupt, or is slow to clean up) at killAt.
+func clearGroup(pgid int, killAt time.Time) {
+	for groupAlive(pgid) {
+		if !time.Now().Before(killAt) {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			return
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,6 +19,20 @@ type runner struct {
 	root    string
 	bin     string   // the pinned tools' folder, first in PATH
 	modules []string // the workspace's module folders
+	// stopWait is how long a stopped step's processes have to clean up before they are
+	// killed, counted from the stop (killAt).
+	stopWait time.Duration
+	// killAt is when what is left of a stopped step is killed: fixed by the first call,
+	// made as the run stops.
+	killAt func() time.Time
+}
+
+// stoppable is a runner on ctx, whose stopped steps' processes have wait to clean up.
+func stoppable(ctx context.Context, wait time.Duration) *runner {
+	r := &runner{ctx: ctx, stopWait: wait}
+	r.killAt = sync.OnceValue(func() time.Time { return time.Now().Add(wait) })
+	context.AfterFunc(ctx, func() { r.killAt() })
+	return r
 }
 
 // run runs name in dir (the repository's root or a folder in it) with the terminal's
@@ -33,11 +48,11 @@ func (r *runner) runWith(dir string, env []string, name string, args ...string) 
 		line = fmt.Sprintf("(cd %s && %s)", rel, line)
 	}
 	fmt.Println(line)
-	cmd := command(r.ctx, dir, name, args...)
+	cmd := r.command(dir, name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	err := cmd.Run()
-	stopped(r.ctx, cmd)
+	r.stopped(cmd)
 	if err != nil {
 		return fmt.Errorf("%s: %w", line, err)
 	}
@@ -59,8 +74,8 @@ func (r *runner) everyModule(suffix string) []string {
 }
 
 // workspaceModules lists the folders of the modules go.work uses.
-func workspaceModules(ctx context.Context, root string) ([]string, error) {
-	out, err := output(ctx, root, "go", "list", "-f", "{{.Dir}}", "-m")
+func (r *runner) workspaceModules() ([]string, error) {
+	out, err := r.output(r.root, "go", "list", "-f", "{{.Dir}}", "-m")
 	if err != nil {
 		return nil, err
 	}
@@ -68,12 +83,12 @@ func workspaceModules(ctx context.Context, root string) ([]string, error) {
 }
 
 // output runs a command that only answers a question, without printing it.
-func output(ctx context.Context, dir, name string, args ...string) (string, error) {
-	cmd := command(ctx, dir, name, args...)
+func (r *runner) output(dir, name string, args ...string) (string, error) {
+	cmd := r.command(dir, name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	stopped(ctx, cmd)
+	r.stopped(cmd)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w: %s", commandLine(name, args), err, bytes.TrimSpace(stderr.Bytes()))
 	}
@@ -82,20 +97,22 @@ func output(ctx context.Context, dir, name string, args ...string) (string, erro
 
 // command is name in dir, in a process group of its own (inGroup), interrupted rather
 // than killed when the run is stopped so that tests clean up after themselves; its first
-// process is killed after stopWait, and the rest of its group by stopped.
-func command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // the steps' own commands: go, buf, golangci-lint, git
+// process is killed, and its pipes closed, after stopWait, and the rest of its group by
+// stopped.
+func (r *runner) command(dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(r.ctx, name, args...) //nolint:gosec // the steps' own commands: go, buf, golangci-lint, git
 	cmd.Dir = dir
 	inGroup(cmd)
-	cmd.WaitDelay = stopWait
+	cmd.WaitDelay = r.stopWait
 	return cmd
 }
 
 // stopped clears what is left of cmd's process group once cmd has ended because the run
-// was stopped.
-func stopped(ctx context.Context, cmd *exec.Cmd) {
-	if ctx.Err() != nil && cmd.Process != nil {
-		clearGroup(cmd.Process.Pid, stopWait)
+// was stopped. The group has until stopWait after the stop, not after cmd's end: a
+// process holding output's pipe keeps cmd from ending until stopWait has passed.
+func (r *runner) stopped(cmd *exec.Cmd) {
+	if r.ctx.Err() != nil && cmd.Process != nil {
+		clearGroup(cmd.Process.Pid, r.killAt())
 	}
 }
 

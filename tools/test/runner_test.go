@@ -19,7 +19,9 @@ func TestWorkspaceModulesAreEveryModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := workspaceModules(t.Context(), root)
+	r := stoppable(t.Context(), stopWait)
+	r.root = root
+	got, err := r.workspaceModules()
 	if err != nil {
 		t.Fatal(err)
 	}

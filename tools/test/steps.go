@@ -105,7 +105,7 @@ func checkCommitted(r *runner, dir string) error {
 		fmt.Printf("%s not compared with what is committed: %s\n", dir, why)
 		return nil
 	}
-	status, err := output(r.ctx, r.root, "git", "status", "--porcelain", "--untracked-files=all", "--", dir)
+	status, err := r.output(r.root, "git", "status", "--porcelain", "--untracked-files=all", "--", dir)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func noMain(r *runner) (string, error) {
 	if why := noGit(r.root); why != "" {
 		return why + ", and buf reads main's protos through it", nil
 	}
-	_, err := output(r.ctx, r.root, "git", "rev-parse", "--verify", "--quiet", "refs/heads/main")
+	_, err := r.output(r.root, "git", "rev-parse", "--verify", "--quiet", "refs/heads/main")
 	if exit, ok := errors.AsType[*exec.ExitError](err); ok && exit.ExitCode() == 1 {
 		return "the repository has no main branch to compare with", nil
 	}
