@@ -160,6 +160,10 @@ type configRow struct {
 
 var backticked = regexp.MustCompile("`([^`]+)`")
 
+// configColumns is the number of columns of the README's configuration table:
+// variable, used by, default, meaning.
+const configColumns = 4
+
 // configRows reads the table under the README's "## Configuration" heading.
 func configRows(t *testing.T, readme string) []configRow {
 	t.Helper()
@@ -170,8 +174,12 @@ func configRows(t *testing.T, readme string) []configRow {
 	section, _, _ = strings.Cut(section, "\n## ")
 	var rows []configRow
 	for line := range strings.Lines(section) {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
 		cells := tableCells(line)
-		if !strings.HasPrefix(line, "| `") || len(cells) < 4 {
+		if len(cells) != configColumns {
+			t.Errorf("configuration row %q has %d cells, want %d (write a pipe in a cell as \\|)", strings.TrimSpace(line), len(cells), configColumns)
 			continue
 		}
 		r := configRow{users: map[string]bool{}, defaults: defaultEntries(cells[2])}
@@ -198,10 +206,10 @@ func configRows(t *testing.T, readme string) []configRow {
 	return rows
 }
 
-// tableCells splits a table row into its cells, trimmed. A cell ends at a "|" that is
-// neither escaped ("\|", which stands for the pipe itself) nor in a code span, so that a
-// value such as `a | b` stays in its cell; the row's outer pipes end no cell. (GitHub
-// cuts a cell even at a code span's pipe: the README writes `a \| b` for it to show.)
+// tableCells splits a table row into its cells, trimmed, as GitHub does: a cell ends
+// at every "|" but an escaped one ("\|", which stands for the pipe itself, whatever
+// comes before it), in a code span too, so that a row the test reads is the row a
+// reader sees. The row's outer pipes end no cell.
 func tableCells(row string) []string {
 	row = strings.TrimPrefix(strings.TrimSpace(row), "|")
 	var cells []string
@@ -213,12 +221,6 @@ func tableCells(row string) []string {
 		case strings.HasPrefix(row[i:], `\|`):
 			n = 2
 			cell.WriteByte('|')
-		case row[i] == '\\' && i+1 < len(row):
-			n = 2
-			cell.WriteString(row[i : i+2])
-		case row[i] == '`':
-			n = codeSpan(row[i:])
-			cell.WriteString(strings.ReplaceAll(row[i:i+n], `\|`, "|"))
 		case row[i] == '|':
 			cells = append(cells, strings.TrimSpace(cell.String()))
 			cell.Reset()
@@ -233,25 +235,6 @@ func tableCells(row string) []string {
 		cells = append(cells, strings.TrimSpace(cell.String()))
 	}
 	return cells
-}
-
-// codeSpan gives the length of the code span s starts with, its backticks included: up
-// to the next run of as many backticks. Without one, the backticks are text, and only
-// they are given.
-func codeSpan(s string) int {
-	open := len(s) - len(strings.TrimLeft(s, "`"))
-	for i := open; i < len(s); {
-		if s[i] != '`' {
-			i++
-			continue
-		}
-		run := len(s[i:]) - len(strings.TrimLeft(s[i:], "`"))
-		if run == open {
-			return i + run
-		}
-		i += run
-	}
-	return open
 }
 
 // defaultEntries splits a default cell into its entries at each ", " that is in no
@@ -370,9 +353,8 @@ func TestConfigRowDefaults(t *testing.T) {
 		{"one for all", "| `A`, `B` | owner | `x, y` | m |", []string{"x, y", "x, y"}, true},
 		{"more entries than names", "| `A`, `B` | owner | 1, 2, 3 | m |", nil, false},
 		{"fewer entries than names", "| `A`, `B`, `C` | owner | `1, 2`, 3 | m |", nil, false},
-		{"a pipe in a backticked default", "| `A`, `B` | owner | `a | b`, `c` | m |", []string{"a | b", "c"}, true},
 		{"an escaped pipe in a backticked default", "| `A`, `B` | owner | `a \\| b`, `c` | m |", []string{"a | b", "c"}, true},
-		{"a pipe in a backticked meaning", "| `A`, `B` | owner | 1, 2 | m `x | y` |", []string{"1", "2"}, true},
+		{"an escaped pipe in a backticked meaning", "| `A`, `B` | owner | 1, 2 | m `x \\| y` |", []string{"1", "2"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,23 +375,20 @@ func TestConfigRowDefaults(t *testing.T) {
 	}
 }
 
-// TestTableCells: a row is cut into its cells at its pipes, not at one in a code span
-// or escaped.
+// TestTableCells: a row is cut into its cells at its pipes, as GitHub cuts it, in a
+// code span too, but not at an escaped one.
 func TestTableCells(t *testing.T) {
 	tests := []struct {
 		name, row string
 		want      []string
 	}{
 		{"plain", "| `A` | owner | `1` | m |", []string{"`A`", "owner", "`1`", "m"}},
-		{"a pipe in a code span", "| `A` | owner | `a | b` | m |", []string{"`A`", "owner", "`a | b`", "m"}},
+		{"a pipe in a code span", "| `A` | owner | `a | b` | m |", []string{"`A`", "owner", "`a", "b`", "m"}},
 		{"an escaped pipe", `| a \| b | c |`, []string{"a | b", "c"}},
 		{"an escaped pipe in a code span", "| `a \\| b` | c |", []string{"`a | b`", "c"}},
-		{"a double-backtick span holding a backtick and a pipe", "| ``a ` | b`` | c |", []string{"``a ` | b``", "c"}},
-		{"an unclosed backtick is text", "| `a | b |", []string{"`a", "b"}},
-		{"an escaped backtick opens no span", "| \\`a | b\\` |", []string{"\\`a", "b\\`"}},
-		{"an escaped backslash before a pipe", `| a \\| b |`, []string{`a \\`, "b"}},
+		{"a backslash before an escaped pipe", `| a \\| b |`, []string{`a \| b`}},
 		{"an empty cell", "| a | | b |", []string{"a", "", "b"}},
-		{"no outer pipes or spaces", "a|`b|c`|d", []string{"a", "`b|c`", "d"}},
+		{"no outer pipes or spaces", "a|`b\\|c`|d", []string{"a", "`b|c`", "d"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
