@@ -128,16 +128,22 @@ func (v *ValidationError) CheckNoIdentityCodeInNumber(field, s string) {
 	}
 }
 
-// CheckUUID records field as invalid when id is empty or not a UUID, the form of every
-// id the register issues.
-func (v *ValidationError) CheckUUID(field, id string) {
+// UUID returns the id in field as the register issues ids (lower case, hyphenated, as
+// uuid.String writes it), and records field as invalid when id is empty or not a UUID.
+// A UUID in another form uuid.Parse reads (capitals, braces, urn:uuid:) names the same
+// record, so the lookups, the stores and the audit events (which the owner's access
+// report reads by owner id) must use the id this returns, never the one as written.
+func (v *ValidationError) UUID(field, id string) string {
 	if id == "" {
 		v.Add(field, "is required")
-		return
+		return id
 	}
-	if _, err := uuid.Parse(id); err != nil {
+	u, err := uuid.Parse(id)
+	if err != nil {
 		v.Add(field, "must be a UUID")
+		return id
 	}
+	return u.String()
 }
 
 // CheckRequestID returns the client's request id of a create: the body's, else the

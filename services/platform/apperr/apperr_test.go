@@ -160,22 +160,26 @@ func TestCheckText(t *testing.T) {
 	}
 }
 
-func TestCheckUUID(t *testing.T) {
+func TestUUID(t *testing.T) {
+	const id = "0190b1b4-0000-7000-8000-00000000abcd"
 	for _, tc := range []struct {
-		id, want string
+		in, want, violation string
 	}{
-		{"0190b1b4-0000-7000-8000-000000000000", ""},
-		{"", "id: is required"},
-		{"owner-1", "id: must be a UUID"},
+		{id, id, ""},
+		{strings.ToUpper(id), id, ""},
+		{"{" + id + "}", id, ""},
+		{"urn:uuid:" + id, id, ""},
+		{"", "", "id: is required"},
+		{"owner-1", "owner-1", "id: must be a UUID"},
 	} {
 		var v apperr.ValidationError
-		v.CheckUUID("id", tc.id)
-		got := ""
+		got := v.UUID("id", tc.in)
+		violation := ""
 		if err := v.Err(); err != nil {
-			got = strings.TrimPrefix(err.Error(), "invalid request: ")
+			violation = strings.TrimPrefix(err.Error(), "invalid request: ")
 		}
-		if got != tc.want {
-			t.Errorf("CheckUUID(%q) = %q, want %q", tc.id, got, tc.want)
+		if got != tc.want || violation != tc.violation {
+			t.Errorf("UUID(%q) = %q with %q, want %q with %q", tc.in, got, violation, tc.want, tc.violation)
 		}
 	}
 }

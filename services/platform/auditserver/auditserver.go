@@ -41,19 +41,19 @@ func Policy() auth.Policy {
 // before the first event is sent.
 func (s *Server) ExportOwnerAccessEvents(req *auditv1.ExportOwnerAccessEventsRequest, stream grpc.ServerStreamingServer[auditv1.ExportOwnerAccessEventsResponse]) error {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	owner := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return err
 	}
 	ctx := stream.Context()
-	if err := s.record(ctx, req.GetOwnerId()); err != nil {
+	if err := s.record(ctx, owner); err != nil {
 		return err
 	}
-	err := s.log.EachBySubject(ctx, req.GetOwnerId(), func(e audit.Event) error {
+	err := s.log.EachBySubject(ctx, owner, func(e audit.Event) error {
 		return stream.Send(&auditv1.ExportOwnerAccessEventsResponse{Event: toProto(e)})
 	})
 	if err != nil {
-		return fmt.Errorf("export access events of owner %s: %w", req.GetOwnerId(), err)
+		return fmt.Errorf("export access events of owner %s: %w", owner, err)
 	}
 	return nil
 }

@@ -323,6 +323,20 @@ func TestEveryServiceServesItsAuditLog(t *testing.T) {
 			t.Errorf("event = %v", got)
 		}
 	})
+	t.Run("the owner id in capitals exports the owner's events", func(t *testing.T) {
+		const owner = "0190f5a4-1111-7000-8000-00000000000a"
+		raw := embeddedtest.Client(t, env.Store.URI())
+		if _, err := raw.Database(database).Collection(audit.Collection).InsertOne(t.Context(), bson.M{
+			"_id": "capitals-1", "time": time.Now().UTC(), "actor_subject": "staff-1", "roles": []string{"reception"},
+			"action": "owner.read", "resource": "owners/" + owner, "subject_owner_id": owner, "outcome": audit.OutcomeSuccess,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		events, err := export(t, auth.RoleClinicManager, strings.ToUpper(owner))
+		if err != nil || !slices.ContainsFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" }) {
+			t.Errorf("exported %v, %v; want the owner's read", events, err)
+		}
+	})
 	t.Run("an event stored with an identity code is exported without it", func(t *testing.T) {
 		// Events stored before the writer removed codes from purposes, reasons and
 		// names still hold them.

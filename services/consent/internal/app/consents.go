@@ -14,7 +14,6 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/paging"
 )
 
@@ -45,7 +44,7 @@ type RecordDecision struct {
 // a retry with the same request id returns the first entry.
 func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain.Entry, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", in.OwnerID)
+	in.OwnerID = v.UUID("owner_id", in.OwnerID)
 	rid := v.CheckRequestID(ctx, in.RequestID)
 	now := s.now().UTC().Truncate(time.Millisecond)
 	var e domain.Entry
@@ -134,7 +133,7 @@ func (s *Service) verdictLedger(ctx context.Context, ownerID string) (*domain.Le
 // Check answers whether purpose (with scope) may use the owner's data now.
 func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purpose, scope string) (domain.Verdict, time.Time, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", ownerID)
+	ownerID = v.UUID("owner_id", ownerID)
 	if scope = validatePurpose(purpose, scope, &v); v.Err() != nil {
 		return domain.Verdict{}, time.Time{}, v.Err()
 	}
@@ -151,7 +150,7 @@ func (s *Service) Check(ctx context.Context, ownerID string, purpose domain.Purp
 // is restricted.
 func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, bool, time.Time, error) {
 	var v apperr.ValidationError
-	if v.CheckUUID("owner_id", ownerID); v.Err() != nil {
+	if ownerID = v.UUID("owner_id", ownerID); v.Err() != nil {
 		return nil, false, time.Time{}, v.Err()
 	}
 	l, ownerRestricted, err := s.verdictLedger(ctx, ownerID)
@@ -167,7 +166,7 @@ func (s *Service) States(ctx context.Context, ownerID string) ([]domain.State, b
 // page token is the sequence number the next page starts below.
 func (s *Service) ListDecisions(ctx context.Context, ownerID string, pageSize int, pageToken string) ([]domain.Entry, string, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", ownerID)
+	ownerID = v.UUID("owner_id", ownerID)
 	if pageSize < 0 {
 		v.Add("page_size", "must not be negative")
 	}
@@ -219,11 +218,12 @@ func (s *Service) Filter(ctx context.Context, ownerIDs []string, purpose domain.
 	case len(ownerIDs) > MaxFilterOwners:
 		v.Add("owner_ids", fmt.Sprintf("must name at most %d owners", MaxFilterOwners))
 	}
+	ownerIDs = slices.Clone(ownerIDs)
 	for i, id := range ownerIDs {
 		if len(v.Violations) >= maxOwnerIDViolations {
 			break
 		}
-		v.CheckUUID(fmt.Sprintf("owner_ids[%d]", i), id)
+		ownerIDs[i] = v.UUID(fmt.Sprintf("owner_ids[%d]", i), id)
 	}
 	scope = validatePurpose(purpose, scope, &v)
 	if err := v.Err(); err != nil {
@@ -307,16 +307,13 @@ func checkedResource(purpose domain.Purpose, scope string) string {
 // the erasure job in, so no rpc.denied shows the attempt in the owner's access report.
 func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted bool, reason string) error {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", ownerID)
+	ownerID = v.UUID("owner_id", ownerID)
 	caller, _ := auth.FromContext(ctx)
 	// The refusal's event names the owner, so an owner id that is none is reported with
 	// the other violations instead.
 	if !restricted && !caller.Has(auth.RoleClinicManager) && v.Err() == nil {
-		// Named as issued (CheckUUID also takes capitals, braces and urn:uuid:), as the
-		// owner's access report reads it.
-		owner := docid.Canonical(ownerID)
-		refusal := audit.Refusal("consent.restriction.lift", consentsResource(owner), owner, "only the clinic manager lifts a restriction")
-		return fmt.Errorf("owner %s: %w", owner, audit.Deny(ctx, s.auditor, refusal))
+		refusal := audit.Refusal("consent.restriction.lift", consentsResource(ownerID), ownerID, "only the clinic manager lifts a restriction")
+		return fmt.Errorf("owner %s: %w", ownerID, audit.Deny(ctx, s.auditor, refusal))
 	}
 	reason = domain.NormalizeRestrictionReason(reason, "reason", s.links, &v)
 	if err := v.Err(); err != nil {
@@ -381,19 +378,17 @@ func decodePageToken(token string) (int64, error) {
 // answers the first result; another request on an erased owner answers what is left.
 func (s *Service) EraseOwnerData(ctx context.Context, ownerID, requestID string) ([]domain.Disposition, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", ownerID)
+	ownerID = v.UUID("owner_id", ownerID)
 	// A UUID, the form of the erasure job's ids, since the id is kept in the ledger
 	// after the erasure: free text there would outlive it.
 	if requestID = strings.TrimSpace(requestID); requestID == "" {
 		v.Add("request_id", "is required: the erasure request's id, a UUID")
 	} else {
-		v.CheckUUID("request_id", requestID)
+		requestID = v.UUID("request_id", requestID)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	// The job's retry may write the id in another UUID form; it is the same request.
-	requestID = docid.Canonical(requestID)
 	for range eraseAttempts {
 		l, err := s.repo.Ledger(ctx, ownerID)
 		exists := err == nil

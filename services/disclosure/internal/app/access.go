@@ -73,8 +73,8 @@ func (s *Service) RecordAccessRequest(ctx context.Context, requestID string, r d
 	return stored, s.record(ctx, accessEvent("access_request.record", stored))
 }
 
-// validateAccessRequest applies the domain's rules; the owner id must also be an id the
-// register issued.
+// validateAccessRequest applies the domain's rules; the owner id must also be a UUID, and
+// is written as the register issued it.
 func validateAccessRequest(r *domain.AccessRequest, now time.Time, loc *time.Location) error {
 	err := domain.PrepareAccessRequest(r, "access_request", now, loc)
 	var v *apperr.ValidationError
@@ -85,7 +85,7 @@ func validateAccessRequest(r *domain.AccessRequest, now time.Time, loc *time.Loc
 		return err
 	}
 	if r.OwnerID != "" {
-		v.CheckUUID("access_request.owner_id", r.OwnerID)
+		r.OwnerID = v.UUID("access_request.owner_id", r.OwnerID)
 	}
 	return v.Err()
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/docid"
 )
 
 // managerOnlyKinds are the recipients only the clinic manager discloses to: a
@@ -383,13 +382,9 @@ func validate(req *domain.DisclosureRequest) error {
 	for i := range v.Violations {
 		v.Violations[i].Field = strings.TrimPrefix(v.Violations[i].Field, "disclosure.")
 	}
-	// CheckUUID also takes an id in capitals, in braces or as urn:uuid:; each is kept as
-	// the register issued it, so that the log, a refusal's audit event (which the
-	// owner's access report reads by owner id) and the lookups name one id one way.
 	uuid := func(field string, id *string) {
 		if *id != "" {
-			v.CheckUUID(field, *id)
-			*id = docid.Canonical(*id)
+			*id = v.UUID(field, *id)
 		}
 	}
 	uuid("recipient_id", &req.RecipientID)

@@ -194,8 +194,8 @@ func (e *Erasure) replayErasure(ctx context.Context, first domain.ErasureJob, re
 	return first, e.audit(ctx, erasureEvent("erasure_request.create", first))
 }
 
-// validateReceipt applies the domain's rules; the owner id must also be an id the
-// register issued.
+// validateReceipt applies the domain's rules; the owner id must also be a UUID, and
+// is written as the register issued it.
 func validateReceipt(r *domain.Receipt, prefix string, now time.Time) error {
 	err := domain.PrepareErasureRequest(r, prefix, now)
 	var v *apperr.ValidationError
@@ -206,7 +206,7 @@ func validateReceipt(r *domain.Receipt, prefix string, now time.Time) error {
 		return err
 	}
 	if r.OwnerID != "" {
-		v.CheckUUID(prefix+".owner_id", r.OwnerID)
+		r.OwnerID = v.UUID(prefix+".owner_id", r.OwnerID)
 	}
 	return v.Err()
 }

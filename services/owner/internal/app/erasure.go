@@ -11,7 +11,6 @@ import (
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/changereason"
-	"github.com/lillvet/register/services/platform/docid"
 )
 
 // writeAttempts bounds the re-reads of an owner whose version moved on while a
@@ -36,23 +35,21 @@ func errErasureInProgress() error {
 // lifts until the erasure has run. Only the erasure job names one, with its job's id
 // (a UUID): a request named by anyone else would be completed by no job, leaving the
 // owner restricted for good and the text kept in its history as a request's reason.
-// Either refusal is audited as denied about the owner: the policy let the caller in, so
-// no rpc.denied shows the attempt in the owner's access report.
+// Either refusal is audited as denied about the owner, named by id as the port passes
+// it, as issued, which is how the owner's access report reads it: the policy let the
+// caller in, so no rpc.denied shows the attempt there.
 func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted bool, reason, erasureRequestID string) (*domain.Owner, error) {
 	caller, _ := auth.FromContext(ctx)
-	// A refusal names the owner as issued (the port's CheckUUID also takes capitals,
-	// braces and urn:uuid:), as the owner's access report reads it.
-	owner := docid.Canonical(id)
 	deny := func(refusal audit.Event) error {
-		return fmt.Errorf("owner %s: %w", owner, audit.Deny(ctx, s.auditor, refusal))
+		return fmt.Errorf("owner %s: %w", id, audit.Deny(ctx, s.auditor, refusal))
 	}
 	if erasureRequestID != "" && !caller.Has(auth.RoleErasureJob) {
-		return nil, deny(audit.Refusal("owner.restriction.set", ownerResource(owner), owner, "only the erasure job starts an erasure request"))
+		return nil, deny(audit.Refusal("owner.restriction.set", ownerResource(id), id, "only the erasure job starts an erasure request"))
 	}
 	// The erasure job restricts and erases and nothing else: its long-lived token file
 	// must not be able to undo a restriction the clinic manager set (an objection).
 	if !restricted && !caller.Has(auth.RoleClinicManager) {
-		return nil, deny(audit.Refusal("owner.restriction.lift", ownerResource(owner), owner, "only the clinic manager lifts a restriction"))
+		return nil, deny(audit.Refusal("owner.restriction.lift", ownerResource(id), id, "only the clinic manager lifts a restriction"))
 	}
 	var v apperr.ValidationError
 	if reason == "" {
@@ -63,7 +60,7 @@ func (s *Service) SetOwnerRestriction(ctx context.Context, id string, restricted
 		if !restricted {
 			v.Add("erasure_request_id", "is only for a restriction: an erasure request's restriction is never lifted")
 		}
-		v.CheckUUID("erasure_request_id", erasureRequestID)
+		erasureRequestID = v.UUID("erasure_request_id", erasureRequestID)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -135,9 +132,8 @@ func (s *Service) EraseOwnerData(ctx context.Context, in EraseOwnerData) ([]doma
 	if in.RequestID == "" {
 		v.Add("request_id", "is required: the erasure request's id, a UUID")
 	} else {
-		v.CheckUUID("request_id", in.RequestID)
+		in.RequestID = v.UUID("request_id", in.RequestID)
 	}
-	in.RequestID = docid.Canonical(in.RequestID)
 	req := domain.ErasureRequest{ID: in.RequestID}
 	req.NameKeptUntil = keptUntil(in.NameKeptUntil, "name_kept_until", today, &v)
 	req.IdentityKeptUntil = keptUntil(in.IdentityKeptUntil, "identity_code_kept_until", today, &v)

@@ -29,11 +29,11 @@ func (s *Server) CreateErasureRequest(ctx context.Context, req *disclosurev1.Cre
 // GetErasureRequest implements disclosurev1.DisclosureServiceServer.
 func (s *Server) GetErasureRequest(ctx context.Context, req *disclosurev1.GetErasureRequestRequest) (*disclosurev1.GetErasureRequestResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("erasure_request_id", req.GetErasureRequestId())
+	id := v.UUID("erasure_request_id", req.GetErasureRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	j, err := s.erasure.ErasureRequest(ctx, req.GetErasureRequestId())
+	j, err := s.erasure.ErasureRequest(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +43,12 @@ func (s *Server) GetErasureRequest(ctx context.Context, req *disclosurev1.GetEra
 // ListOwnerErasureRequests implements disclosurev1.DisclosureServiceServer.
 func (s *Server) ListOwnerErasureRequests(ctx context.Context, req *disclosurev1.ListOwnerErasureRequestsRequest) (*disclosurev1.ListOwnerErasureRequestsResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	owner := v.UUID("owner_id", req.GetOwnerId())
 	checkPage(&v, req.GetPageSize())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	page, err := s.erasure.OwnerErasureRequests(ctx, issuedID(req.GetOwnerId()), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.erasure.OwnerErasureRequests(ctx, owner, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +60,11 @@ func (s *Server) ListOwnerErasureRequests(ctx context.Context, req *disclosurev1
 // ResumeErasureRequest implements disclosurev1.DisclosureServiceServer.
 func (s *Server) ResumeErasureRequest(ctx context.Context, req *disclosurev1.ResumeErasureRequestRequest) (*disclosurev1.ResumeErasureRequestResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("erasure_request_id", req.GetErasureRequestId())
+	id := v.UUID("erasure_request_id", req.GetErasureRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	j, err := s.erasure.ResumeErasureRequest(ctx, req.GetErasureRequestId())
+	j, err := s.erasure.ResumeErasureRequest(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -74,27 +74,24 @@ func (s *Server) ResumeErasureRequest(ctx context.Context, req *disclosurev1.Res
 // ListRectificationRecipients implements disclosurev1.DisclosureServiceServer.
 func (s *Server) ListRectificationRecipients(ctx context.Context, req *disclosurev1.ListRectificationRecipientsRequest) (*disclosurev1.ListRectificationRecipientsResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	if req.GetChangeVersion() < 1 {
+	q := app.RectificationQuery{OwnerID: v.UUID("owner_id", req.GetOwnerId()), Version: req.GetChangeVersion()}
+	if q.Version < 1 {
 		v.Add("change_version", "must be a version, 1 or more")
 	}
 	if req.GetPatientId() != "" {
-		v.CheckUUID("patient_id", req.GetPatientId())
+		q.PatientID = v.UUID("patient_id", req.GetPatientId())
 	}
 	switch {
 	case req.GetVisitId() == "":
 	case req.GetPatientId() != "":
 		v.Add("visit_id", "cannot be combined with patient_id: the visit names its patient")
 	default:
-		v.CheckUUID("visit_id", req.GetVisitId())
+		q.VisitID = v.UUID("visit_id", req.GetVisitId())
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.erasure.RectificationRecipients(ctx, app.RectificationQuery{
-		OwnerID: issuedID(req.GetOwnerId()), PatientID: issuedID(req.GetPatientId()), VisitID: issuedID(req.GetVisitId()),
-		Version: req.GetChangeVersion(),
-	})
+	r, err := s.erasure.RectificationRecipients(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
-	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/protomap"
 )
 
@@ -30,11 +29,6 @@ var _ disclosurev1.DisclosureServiceServer = (*Server)(nil)
 func NewServer(a *app.Service, e *app.Erasure, r *app.Retention) *Server {
 	return &Server{app: a, erasure: e, retention: r}
 }
-
-// issuedID returns id, which CheckUUID passed, as the register issued it: CheckUUID also
-// takes an id in capitals, in braces or as urn:uuid:, and the stores, the log and the
-// audit events (which the owner's access report reads by owner id) name one id one way.
-func issuedID(id string) string { return docid.Canonical(id) }
 
 // checkPage validates a list request's page size.
 func checkPage(v *apperr.ValidationError, size int32) {
@@ -63,11 +57,11 @@ func (s *Server) CreateRecipient(ctx context.Context, req *disclosurev1.CreateRe
 // GetRecipient implements disclosurev1.DisclosureServiceServer.
 func (s *Server) GetRecipient(ctx context.Context, req *disclosurev1.GetRecipientRequest) (*disclosurev1.GetRecipientResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("recipient_id", req.GetRecipientId())
+	id := v.UUID("recipient_id", req.GetRecipientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.app.Recipient(ctx, req.GetRecipientId())
+	r, err := s.app.Recipient(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +85,11 @@ func (s *Server) ListRecipients(ctx context.Context, req *disclosurev1.ListRecip
 // DeactivateRecipient implements disclosurev1.DisclosureServiceServer.
 func (s *Server) DeactivateRecipient(ctx context.Context, req *disclosurev1.DeactivateRecipientRequest) (*disclosurev1.DeactivateRecipientResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("recipient_id", req.GetRecipientId())
+	id := v.UUID("recipient_id", req.GetRecipientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.app.DeactivateRecipient(ctx, req.GetRecipientId())
+	r, err := s.app.DeactivateRecipient(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +116,11 @@ func (s *Server) CreateDisclosure(ctx context.Context, req *disclosurev1.CreateD
 // GetDisclosure implements disclosurev1.DisclosureServiceServer.
 func (s *Server) GetDisclosure(ctx context.Context, req *disclosurev1.GetDisclosureRequest) (*disclosurev1.GetDisclosureResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("disclosure_id", req.GetDisclosureId())
+	id := v.UUID("disclosure_id", req.GetDisclosureId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	rec, err := s.app.Disclosure(ctx, req.GetDisclosureId())
+	rec, err := s.app.Disclosure(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -136,12 +130,12 @@ func (s *Server) GetDisclosure(ctx context.Context, req *disclosurev1.GetDisclos
 // ListOwnerDisclosures implements disclosurev1.DisclosureServiceServer.
 func (s *Server) ListOwnerDisclosures(ctx context.Context, req *disclosurev1.ListOwnerDisclosuresRequest) (*disclosurev1.ListOwnerDisclosuresResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	owner := v.UUID("owner_id", req.GetOwnerId())
 	checkPage(&v, req.GetPageSize())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	page, err := s.app.OwnerDisclosures(ctx, issuedID(req.GetOwnerId()), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.app.OwnerDisclosures(ctx, owner, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +163,11 @@ func (s *Server) ListPartnerDisclosures(ctx context.Context, req *disclosurev1.L
 // GetPartnerDisclosure implements disclosurev1.DisclosureServiceServer.
 func (s *Server) GetPartnerDisclosure(ctx context.Context, req *disclosurev1.GetPartnerDisclosureRequest) (*disclosurev1.GetPartnerDisclosureResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("disclosure_id", req.GetDisclosureId())
+	id := v.UUID("disclosure_id", req.GetDisclosureId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	rec, err := s.app.PartnerDisclosure(ctx, req.GetDisclosureId())
+	rec, err := s.app.PartnerDisclosure(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +194,11 @@ func (s *Server) RecordAccessRequest(ctx context.Context, req *disclosurev1.Reco
 // GetAccessRequest implements disclosurev1.DisclosureServiceServer.
 func (s *Server) GetAccessRequest(ctx context.Context, req *disclosurev1.GetAccessRequestRequest) (*disclosurev1.GetAccessRequestResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("access_request_id", req.GetAccessRequestId())
+	id := v.UUID("access_request_id", req.GetAccessRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.app.AccessRequest(ctx, req.GetAccessRequestId())
+	r, err := s.app.AccessRequest(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -214,12 +208,12 @@ func (s *Server) GetAccessRequest(ctx context.Context, req *disclosurev1.GetAcce
 // ListOwnerAccessRequests implements disclosurev1.DisclosureServiceServer.
 func (s *Server) ListOwnerAccessRequests(ctx context.Context, req *disclosurev1.ListOwnerAccessRequestsRequest) (*disclosurev1.ListOwnerAccessRequestsResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	owner := v.UUID("owner_id", req.GetOwnerId())
 	checkPage(&v, req.GetPageSize())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	page, err := s.app.OwnerAccessRequests(ctx, issuedID(req.GetOwnerId()), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.app.OwnerAccessRequests(ctx, owner, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -231,11 +225,11 @@ func (s *Server) ListOwnerAccessRequests(ctx context.Context, req *disclosurev1.
 // ExtendAccessRequest implements disclosurev1.DisclosureServiceServer.
 func (s *Server) ExtendAccessRequest(ctx context.Context, req *disclosurev1.ExtendAccessRequestRequest) (*disclosurev1.ExtendAccessRequestResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("access_request_id", req.GetAccessRequestId())
+	id := v.UUID("access_request_id", req.GetAccessRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.app.ExtendAccessRequest(ctx, req.GetAccessRequestId(), req.GetReason())
+	r, err := s.app.ExtendAccessRequest(ctx, id, req.GetReason())
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +262,7 @@ func (s *Server) GetAccessReportDocument(ctx context.Context, req *disclosurev1.
 
 func (s *Server) accessReport(ctx context.Context, id string, format app.ReportFormat, language string) (app.GivenReport, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("access_request_id", id)
+	id = v.UUID("access_request_id", id)
 	if err := v.Err(); err != nil {
 		return app.GivenReport{}, err
 	}

@@ -46,8 +46,7 @@ func checkTime(v *apperr.ValidationError, field string, ts *timestamppb.Timestam
 
 // query checks a list request's id, time range and paging and returns its query.
 func query(v *apperr.ValidationError, idField, id string, req listRequest) domain.Query {
-	v.CheckUUID(idField, id)
-	q := domain.Query{ID: id, PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	q := domain.Query{ID: v.UUID(idField, id), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	if req.GetPageSize() < 0 {
 		v.Add("page_size", "must not be negative")
 	}
@@ -63,7 +62,7 @@ func query(v *apperr.ValidationError, idField, id string, req listRequest) domai
 // RecordVisit implements historyv1.HistoryServiceServer.
 func (s *Server) RecordVisit(ctx context.Context, req *historyv1.RecordVisitRequest) (*historyv1.RecordVisitResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("patient_id", req.GetPatientId())
+	patient := v.UUID("patient_id", req.GetPatientId())
 	rid := v.CheckRequestID(ctx, req.GetRequestId())
 	if req.GetVisit() == nil {
 		v.Add("visit", "is required")
@@ -73,7 +72,7 @@ func (s *Server) RecordVisit(ctx context.Context, req *historyv1.RecordVisitRequ
 		return nil, err
 	}
 	visit, err := s.app.RecordVisit(ctx, app.RecordVisit{
-		PatientID: req.GetPatientId(), RequestID: rid, Visit: visitFromProto(req.GetVisit()),
+		PatientID: patient, RequestID: rid, Visit: visitFromProto(req.GetVisit()),
 	})
 	if err != nil {
 		return nil, err
@@ -98,11 +97,11 @@ func (s *Server) ListPatientVisits(ctx context.Context, req *historyv1.ListPatie
 // GetVisit implements historyv1.HistoryServiceServer.
 func (s *Server) GetVisit(ctx context.Context, req *historyv1.GetVisitRequest) (*historyv1.GetVisitResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("visit_id", req.GetVisitId())
+	id := v.UUID("visit_id", req.GetVisitId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	rec, err := s.app.GetVisit(ctx, req.GetVisitId())
+	rec, err := s.app.GetVisit(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -113,14 +112,14 @@ func (s *Server) GetVisit(ctx context.Context, req *historyv1.GetVisitRequest) (
 // AmendVisit implements historyv1.HistoryServiceServer.
 func (s *Server) AmendVisit(ctx context.Context, req *historyv1.AmendVisitRequest) (*historyv1.AmendVisitResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("visit_id", req.GetVisitId())
+	id := v.UUID("visit_id", req.GetVisitId())
 	rid := v.CheckRequestID(ctx, req.GetRequestId())
 	checkTime(&v, "visit.start_time", req.GetVisit().GetStartTime())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	visit, a, err := s.app.AmendVisit(ctx, app.AmendVisit{
-		ID: req.GetVisitId(), RequestID: rid, Visit: visitFromProto(req.GetVisit()),
+		ID: id, RequestID: rid, Visit: visitFromProto(req.GetVisit()),
 		Paths: req.GetUpdateMask().GetPaths(), Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()),
 	})
 	if err != nil {
@@ -132,24 +131,24 @@ func (s *Server) AmendVisit(ctx context.Context, req *historyv1.AmendVisitReques
 // RecordCommunication implements historyv1.HistoryServiceServer.
 func (s *Server) RecordCommunication(ctx context.Context, req *historyv1.RecordCommunicationRequest) (*historyv1.RecordCommunicationResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
-	rid := v.CheckRequestID(ctx, req.GetRequestId())
+	in := app.RecordCommunication{
+		OwnerID: v.UUID("owner_id", req.GetOwnerId()), RequestID: v.CheckRequestID(ctx, req.GetRequestId()),
+		Communication: communicationFromProto(req.GetCommunication()),
+	}
 	if req.GetCommunication() == nil {
 		v.Add("communication", "is required")
 	}
 	checkTime(&v, "communication.time", req.GetCommunication().GetTime())
-	if id := req.GetCommunication().GetPatientId(); id != "" {
-		v.CheckUUID("communication.patient_id", id)
+	if id := in.Communication.PatientID; id != "" {
+		in.Communication.PatientID = v.UUID("communication.patient_id", id)
 	}
-	if id := req.GetCommunication().GetVisitId(); id != "" {
-		v.CheckUUID("communication.visit_id", id)
+	if id := in.Communication.VisitID; id != "" {
+		in.Communication.VisitID = v.UUID("communication.visit_id", id)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	c, err := s.app.RecordCommunication(ctx, app.RecordCommunication{
-		OwnerID: req.GetOwnerId(), RequestID: rid, Communication: communicationFromProto(req.GetCommunication()),
-	})
+	c, err := s.app.RecordCommunication(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -189,11 +188,11 @@ func (s *Server) ListOwnerTimeline(ctx context.Context, req *historyv1.ListOwner
 // cursors deliver them.
 func (s *Server) ExportOwnerHistory(req *historyv1.ExportOwnerHistoryRequest, stream grpc.ServerStreamingServer[historyv1.ExportOwnerHistoryResponse]) error {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	owner := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return err
 	}
-	return s.app.ExportOwnerHistory(stream.Context(), req.GetOwnerId(),
+	return s.app.ExportOwnerHistory(stream.Context(), owner,
 		func(r *domain.VisitRecord) error {
 			return stream.Send(&historyv1.ExportOwnerHistoryResponse{Item: &historyv1.ExportOwnerHistoryResponse_Visit{Visit: recordToProto(r)}})
 		},
@@ -205,19 +204,19 @@ func (s *Server) ExportOwnerHistory(req *historyv1.ExportOwnerHistoryRequest, st
 // EraseOwnerData implements historyv1.HistoryServiceServer.
 func (s *Server) EraseOwnerData(ctx context.Context, req *historyv1.EraseOwnerDataRequest) (*historyv1.EraseOwnerDataResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	owner := v.UUID("owner_id", req.GetOwnerId())
 	// A UUID, the form of the erasure job's ids, since the id is kept on the owner's
 	// erasure record after the erasure: free text there would outlive it.
 	rid := strings.TrimSpace(req.GetRequestId())
 	if rid == "" {
 		v.Add("request_id", "is required: the erasure request's id, a UUID, makes a retry answer the first result")
 	} else {
-		v.CheckUUID("request_id", rid)
+		rid = v.UUID("request_id", rid)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.app.EraseOwnerData(ctx, req.GetOwnerId(), rid)
+	res, err := s.app.EraseOwnerData(ctx, owner, rid)
 	if err != nil {
 		return nil, err
 	}

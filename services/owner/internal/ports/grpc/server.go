@@ -57,11 +57,11 @@ func (s *Server) CreateOwner(ctx context.Context, req *ownerv1.CreateOwnerReques
 // GetOwner implements ownerv1.OwnerServiceServer.
 func (s *Server) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) (*ownerv1.GetOwnerResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	o, err := s.app.GetOwner(ctx, req.GetOwnerId())
+	o, err := s.app.GetOwner(ctx, ownerID)
 	if err != nil {
 		return nil, err
 	}
@@ -71,12 +71,12 @@ func (s *Server) GetOwner(ctx context.Context, req *ownerv1.GetOwnerRequest) (*o
 // UpdateOwner implements ownerv1.OwnerServiceServer.
 func (s *Server) UpdateOwner(ctx context.Context, req *ownerv1.UpdateOwnerRequest) (*ownerv1.UpdateOwnerResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	o, err := s.app.UpdateOwner(ctx, app.UpdateOwner{
-		ID: req.GetOwnerId(), Owner: ownerFromProto(req.GetOwner()), Paths: req.GetUpdateMask().GetPaths(),
+		ID: ownerID, Owner: ownerFromProto(req.GetOwner()), Paths: req.GetUpdateMask().GetPaths(),
 		Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()), IdentityCode: req.GetIdentityCode(),
 	})
 	if err != nil {
@@ -123,11 +123,11 @@ func (s *Server) FindOwnerByIdentityCode(ctx context.Context, req *ownerv1.FindO
 // RevealIdentityCode implements ownerv1.OwnerServiceServer.
 func (s *Server) RevealIdentityCode(ctx context.Context, req *ownerv1.RevealIdentityCodeRequest) (*ownerv1.RevealIdentityCodeResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	code, err := s.app.RevealIdentityCode(ctx, req.GetOwnerId(), strings.TrimSpace(req.GetPurpose()))
+	code, err := s.app.RevealIdentityCode(ctx, ownerID, strings.TrimSpace(req.GetPurpose()))
 	if err != nil {
 		return nil, err
 	}
@@ -137,11 +137,11 @@ func (s *Server) RevealIdentityCode(ctx context.Context, req *ownerv1.RevealIden
 // ListOwnerChanges implements ownerv1.OwnerServiceServer.
 func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerChangesRequest) (*ownerv1.ListOwnerChangesResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	changes, err := s.app.OwnerChanges(ctx, req.GetOwnerId())
+	changes, err := s.app.OwnerChanges(ctx, ownerID)
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +151,11 @@ func (s *Server) ListOwnerChanges(ctx context.Context, req *ownerv1.ListOwnerCha
 // ExportOwner implements ownerv1.OwnerServiceServer.
 func (s *Server) ExportOwner(ctx context.Context, req *ownerv1.ExportOwnerRequest) (*ownerv1.ExportOwnerResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	x, err := s.app.ExportOwner(ctx, req.GetOwnerId())
+	x, err := s.app.ExportOwner(ctx, ownerID)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +177,9 @@ func (s *Server) ExportOwner(ctx context.Context, req *ownerv1.ExportOwnerReques
 // BatchGetOwnerStatus implements ownerv1.OwnerServiceServer.
 func (s *Server) BatchGetOwnerStatus(ctx context.Context, req *ownerv1.BatchGetOwnerStatusRequest) (*ownerv1.BatchGetOwnerStatusResponse, error) {
 	var v apperr.ValidationError
+	ids := make([]string, len(req.GetOwnerIds()))
 	for i, id := range req.GetOwnerIds() {
-		v.CheckUUID(fmt.Sprintf("owner_ids[%d]", i), id)
+		ids[i] = v.UUID(fmt.Sprintf("owner_ids[%d]", i), id)
 		if len(v.Violations) >= maxViolations {
 			break
 		}
@@ -186,7 +187,7 @@ func (s *Server) BatchGetOwnerStatus(ctx context.Context, req *ownerv1.BatchGetO
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	statuses, err := s.app.OwnerStatuses(ctx, req.GetOwnerIds())
+	statuses, err := s.app.OwnerStatuses(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ func (s *Server) BatchGetOwnerStatus(ctx context.Context, req *ownerv1.BatchGetO
 // RegisterPatient implements ownerv1.OwnerServiceServer.
 func (s *Server) RegisterPatient(ctx context.Context, req *ownerv1.RegisterPatientRequest) (*ownerv1.RegisterPatientResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	rid := v.CheckRequestID(ctx, req.GetRequestId())
 	if req.GetPatient() == nil {
 		v.Add("patient", "is required")
@@ -209,7 +210,7 @@ func (s *Server) RegisterPatient(ctx context.Context, req *ownerv1.RegisterPatie
 		return nil, err
 	}
 	p, err := s.app.RegisterPatient(ctx, app.RegisterPatient{
-		OwnerID: req.GetOwnerId(), RequestID: rid, Patient: patientFromProto(req.GetPatient()),
+		OwnerID: ownerID, RequestID: rid, Patient: patientFromProto(req.GetPatient()),
 	})
 	if err != nil {
 		return nil, err
@@ -220,11 +221,11 @@ func (s *Server) RegisterPatient(ctx context.Context, req *ownerv1.RegisterPatie
 // GetPatient implements ownerv1.OwnerServiceServer.
 func (s *Server) GetPatient(ctx context.Context, req *ownerv1.GetPatientRequest) (*ownerv1.GetPatientResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("patient_id", req.GetPatientId())
+	patientID := v.UUID("patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	p, err := s.app.GetPatient(ctx, req.GetPatientId())
+	p, err := s.app.GetPatient(ctx, patientID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,12 +235,12 @@ func (s *Server) GetPatient(ctx context.Context, req *ownerv1.GetPatientRequest)
 // UpdatePatient implements ownerv1.OwnerServiceServer.
 func (s *Server) UpdatePatient(ctx context.Context, req *ownerv1.UpdatePatientRequest) (*ownerv1.UpdatePatientResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("patient_id", req.GetPatientId())
+	patientID := v.UUID("patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	p, err := s.app.UpdatePatient(ctx, app.UpdatePatient{
-		ID: req.GetPatientId(), Patient: patientFromProto(req.GetPatient()), Paths: req.GetUpdateMask().GetPaths(),
+		ID: patientID, Patient: patientFromProto(req.GetPatient()), Paths: req.GetUpdateMask().GetPaths(),
 		Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()),
 	})
 	if err != nil {
@@ -251,12 +252,12 @@ func (s *Server) UpdatePatient(ctx context.Context, req *ownerv1.UpdatePatientRe
 // ListOwnerPatients implements ownerv1.OwnerServiceServer.
 func (s *Server) ListOwnerPatients(ctx context.Context, req *ownerv1.ListOwnerPatientsRequest) (*ownerv1.ListOwnerPatientsResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	checkPaging(&v, req.GetPageSize())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	patients, next, err := s.app.ListOwnerPatients(ctx, req.GetOwnerId(), int(req.GetPageSize()), req.GetPageToken())
+	patients, next, err := s.app.ListOwnerPatients(ctx, ownerID, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -275,12 +276,12 @@ func (s *Server) FindPatientByCustomerNumber(ctx context.Context, req *ownerv1.F
 // TransferPatient implements ownerv1.OwnerServiceServer.
 func (s *Server) TransferPatient(ctx context.Context, req *ownerv1.TransferPatientRequest) (*ownerv1.TransferPatientResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("patient_id", req.GetPatientId())
-	v.CheckUUID("new_owner_id", req.GetNewOwnerId())
+	patientID := v.UUID("patient_id", req.GetPatientId())
+	newOwnerID := v.UUID("new_owner_id", req.GetNewOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	p, err := s.app.TransferPatient(ctx, req.GetPatientId(), req.GetNewOwnerId(), req.GetVersion(), strings.TrimSpace(req.GetReason()))
+	p, err := s.app.TransferPatient(ctx, patientID, newOwnerID, req.GetVersion(), strings.TrimSpace(req.GetReason()))
 	if err != nil {
 		return nil, err
 	}
@@ -290,11 +291,11 @@ func (s *Server) TransferPatient(ctx context.Context, req *ownerv1.TransferPatie
 // MarkPatientDeceased implements ownerv1.OwnerServiceServer.
 func (s *Server) MarkPatientDeceased(ctx context.Context, req *ownerv1.MarkPatientDeceasedRequest) (*ownerv1.MarkPatientDeceasedResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("patient_id", req.GetPatientId())
+	patientID := v.UUID("patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	p, err := s.app.MarkPatientDeceased(ctx, req.GetPatientId(), req.GetDeathDate(), req.GetVersion(), strings.TrimSpace(req.GetReason()))
+	p, err := s.app.MarkPatientDeceased(ctx, patientID, req.GetDeathDate(), req.GetVersion(), strings.TrimSpace(req.GetReason()))
 	if err != nil {
 		return nil, err
 	}
@@ -304,11 +305,11 @@ func (s *Server) MarkPatientDeceased(ctx context.Context, req *ownerv1.MarkPatie
 // ListPatientChanges implements ownerv1.OwnerServiceServer.
 func (s *Server) ListPatientChanges(ctx context.Context, req *ownerv1.ListPatientChangesRequest) (*ownerv1.ListPatientChangesResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("patient_id", req.GetPatientId())
+	patientID := v.UUID("patient_id", req.GetPatientId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	changes, err := s.app.PatientChanges(ctx, req.GetPatientId())
+	changes, err := s.app.PatientChanges(ctx, patientID)
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +319,11 @@ func (s *Server) ListPatientChanges(ctx context.Context, req *ownerv1.ListPatien
 // SetOwnerRestriction implements ownerv1.OwnerServiceServer.
 func (s *Server) SetOwnerRestriction(ctx context.Context, req *ownerv1.SetOwnerRestrictionRequest) (*ownerv1.SetOwnerRestrictionResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	o, err := s.app.SetOwnerRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), strings.TrimSpace(req.GetReason()), strings.TrimSpace(req.GetErasureRequestId()))
+	o, err := s.app.SetOwnerRestriction(ctx, ownerID, req.GetRestricted(), strings.TrimSpace(req.GetReason()), strings.TrimSpace(req.GetErasureRequestId()))
 	if err != nil {
 		return nil, err
 	}
@@ -332,12 +333,12 @@ func (s *Server) SetOwnerRestriction(ctx context.Context, req *ownerv1.SetOwnerR
 // EraseOwnerData implements ownerv1.OwnerServiceServer.
 func (s *Server) EraseOwnerData(ctx context.Context, req *ownerv1.EraseOwnerDataRequest) (*ownerv1.EraseOwnerDataResponse, error) {
 	var v apperr.ValidationError
-	v.CheckUUID("owner_id", req.GetOwnerId())
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	ds, err := s.app.EraseOwnerData(ctx, app.EraseOwnerData{
-		OwnerID: req.GetOwnerId(), RequestID: strings.TrimSpace(req.GetRequestId()),
+		OwnerID: ownerID, RequestID: strings.TrimSpace(req.GetRequestId()),
 		NameKeptUntil: req.GetNameKeptUntil(), IdentityKeptUntil: req.GetIdentityCodeKeptUntil(),
 	})
 	if err != nil {
