@@ -107,6 +107,22 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	if got := r.expect(t, 200, "GET", "/v1/accessRequests/"+secondID, manager, nil); field(got.body, "accessRequest", "dueDate") != "2026-07-15" {
 		t.Fatalf("get access request: %s", got.raw)
 	}
+	// An id in capitals in a path is a UUID too: it reaches the same handler, which
+	// answers the record it names, under its id as issued.
+	for _, c := range []struct {
+		path, token string
+		id          []string
+		want        string
+	}{
+		{"/v1/owners/" + strings.ToUpper(ownerID), reception, []string{"owner", "id"}, ownerID},
+		{"/v1/disclosures/" + strings.ToUpper(disclosureID), manager, []string{"disclosure", "id"}, disclosureID},
+		{"/v1/partner/disclosures/" + strings.ToUpper(disclosureID), mine, []string{"disclosure", "id"}, disclosureID},
+		{"/v1/accessRequests/" + strings.ToUpper(secondID), manager, []string{"accessRequest", "id"}, secondID},
+	} {
+		if got := r.expect(t, 200, "GET", c.path, c.token, nil); field(got.body, c.id...) != c.want {
+			t.Fatalf("GET %s: %s", c.path, got.raw)
+		}
+	}
 	late := r.expect(t, 400, "POST", "/v1/accessRequests/"+firstID+":extend", manager, map[string]any{"reason": "many pets"})
 	if !strings.Contains(string(late.raw), "ACCESS_REQUEST_EXTENSION_LATE") {
 		t.Fatalf("late extension: %s", late.raw)
