@@ -1,97 +1,69 @@
 // Package sourcetest type-checks Go packages for the tests that read the services' own
 // code (which audit actions they write, which change reasons): with types, a name is
 // what it declares, so a variable or a field that shares a function's name is not taken
-// for the function, nor one parameter for another of the same name. Only the packages
-// asked for are checked from source; what they import is read from the compiler's
-// export data (go list -export), which a test build has already made.
+// for the function, nor one parameter for another of the same name. Packages are loaded
+// by golang.org/x/tools/go/packages: those asked for from source, what they import from
+// the compiler's export data.
 package sourcetest
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/importer"
-	"go/parser"
 	"go/token"
 	"go/types"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // Package is one package's Go files, its tests aside, with their types.
-type Package struct {
-	Path  string
-	Fset  *token.FileSet
-	Files []*ast.File
-	Info  *types.Info
-	Types *types.Package
-}
+type Package = packages.Package
 
-// listed is what go list says of a package.
-type listed struct {
-	ImportPath string
-	Dir        string
-	GoFiles    []string
-	CgoFiles   []string
-	Export     string
-	DepOnly    bool
-	Error      *struct{ Err string }
-}
+// loadMode is what Load reads of the packages asked for: their syntax and types, and
+// of what they import only the types.
+const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedImports |
+	packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo
 
 // Load type-checks the packages patterns match, as go list run in dir reads them (a
-// directory or an import path, with /... for those under it).
+// directory or an import path, with /... for those under it). A package that does not
+// list, parse or type-check, or one it imports, is an error.
 func Load(dir string, patterns ...string) ([]*Package, error) {
-	pkgs, err := list(dir, patterns)
+	pkgs, err := load(dir, loadMode, patterns)
 	if err != nil {
 		return nil, err
 	}
-	fset := token.NewFileSet()
-	imp := exportImporter(fset, pkgs)
 	var out []*Package
 	for _, p := range pkgs {
-		if p.DepOnly || len(p.GoFiles) == 0 {
-			continue
+		if len(p.Syntax) > 0 {
+			out = append(out, p)
 		}
-		if len(p.CgoFiles) > 0 {
-			return nil, fmt.Errorf("package %s: cgo files are not read", p.ImportPath)
-		}
-		files, err := parseFiles(fset, p.Dir, p.GoFiles)
-		if err != nil {
-			return nil, err
-		}
-		pkg, err := check(fset, imp, p.ImportPath, files)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pkg)
 	}
 	return out, nil
 }
 
-// Checker type-checks a test's small sources, importing from the export data of the
-// packages it was made for, listed once.
+// Checker type-checks a test's small sources, importing the packages it was made for,
+// loaded once.
 type Checker struct {
 	// Fset is the file set to parse the sources with.
-	Fset *token.FileSet
-	imp  types.Importer
+	Fset    *token.FileSet
+	imports map[string]*types.Package
 }
 
-// NewChecker returns a Checker for sources importing imports (and their imports), as
-// go list run in dir reads them; an import it was not made for fails to import.
+// NewChecker returns a Checker for sources importing imports, as go list run in dir
+// reads them; an import it was not made for fails to import.
 func NewChecker(dir string, imports ...string) (*Checker, error) {
-	var pkgs []listed
-	if len(imports) > 0 {
-		var err error
-		if pkgs, err = list(dir, imports); err != nil {
-			return nil, err
-		}
+	c := &Checker{Fset: token.NewFileSet(), imports: map[string]*types.Package{}}
+	if len(imports) == 0 {
+		return c, nil
 	}
-	fset := token.NewFileSet()
-	return &Checker{Fset: fset, imp: exportImporter(fset, pkgs)}, nil
+	pkgs, err := load(dir, packages.NeedName|packages.NeedTypes, imports)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pkgs {
+		c.imports[p.PkgPath] = p.Types
+	}
+	return c, nil
 }
 
 // Check type-checks files, parsed with c.Fset, as the package path. It returns the
@@ -99,81 +71,52 @@ func NewChecker(dir string, imports ...string) (*Checker, error) {
 // errors: an import the checker was not made for is one, and a name of it stays
 // unresolved.
 func (c *Checker) Check(path string, files []*ast.File) (*Package, error) {
-	return check(c.Fset, c.imp, path, files)
-}
-
-// list runs go list in dir for patterns and what they import, with the export data of
-// each: one that fails to list or build is an error.
-func list(dir string, patterns []string) ([]listed, error) {
-	args := append([]string{"list", "-e", "-export", "-deps", "-json=ImportPath,Dir,GoFiles,CgoFiles,Export,DepOnly,Error"}, patterns...)
-	cmd := exec.Command("go", args...) //nolint:gosec // the go tool, listing the test's own packages
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("go list %v: %w: %s", patterns, err, stderr.Bytes())
-	}
-	var pkgs []listed
-	for dec := json.NewDecoder(bytes.NewReader(stdout)); ; {
-		var p listed
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			return pkgs, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("go list %v: %w", patterns, err)
-		}
-		if p.Error != nil {
-			return nil, fmt.Errorf("go list %s: %s", p.ImportPath, p.Error.Err)
-		}
-		pkgs = append(pkgs, p)
-	}
-}
-
-// exportImporter imports the listed packages from their export data.
-func exportImporter(fset *token.FileSet, pkgs []listed) types.Importer {
-	exports := map[string]string{}
-	for _, p := range pkgs {
-		if p.Export != "" {
-			exports[p.ImportPath] = p.Export
-		}
-	}
-	return importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
-		file, ok := exports[path]
-		if !ok {
-			return nil, fmt.Errorf("no export data for %s", path)
-		}
-		return os.Open(file) //nolint:gosec // a file of the build cache, as go list named it
-	})
-}
-
-// parseFiles parses the named files of dir.
-func parseFiles(fset *token.FileSet, dir string, names []string) ([]*ast.File, error) {
-	files := make([]*ast.File, 0, len(names))
-	for _, name := range names {
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-	}
-	return files, nil
-}
-
-// check type-checks files as the package path, returning what it resolved and every
-// error it met.
-func check(fset *token.FileSet, imp types.Importer, path string, files []*ast.File) (*Package, error) {
 	var errs []error
-	conf := types.Config{Importer: imp, Error: func(err error) { errs = append(errs, err) }}
+	conf := types.Config{
+		Importer: importerFunc(c.importPackage),
+		Error:    func(err error) { errs = append(errs, err) },
+	}
 	info := &types.Info{
 		Types:      map[ast.Expr]types.TypeAndValue{},
 		Defs:       map[*ast.Ident]types.Object{},
 		Uses:       map[*ast.Ident]types.Object{},
 		Selections: map[*ast.SelectorExpr]*types.Selection{},
 	}
-	tpkg, _ := conf.Check(path, fset, files, info)
-	pkg := &Package{Path: path, Fset: fset, Files: files, Info: info, Types: tpkg}
+	tpkg, _ := conf.Check(path, c.Fset, files, info)
+	pkg := &Package{PkgPath: path, Fset: c.Fset, Syntax: files, TypesInfo: info, Types: tpkg}
 	if len(errs) > 0 {
 		return pkg, fmt.Errorf("type-check %s: %w", path, errors.Join(errs...))
 	}
 	return pkg, nil
+}
+
+// importPackage is the package path the checker was made for.
+func (c *Checker) importPackage(path string) (*types.Package, error) {
+	if p, ok := c.imports[path]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%s: not among the checker's imports", path)
+}
+
+// importerFunc is a function as a types.Importer.
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// load loads patterns in dir with mode, failing on any package's error.
+func load(dir string, mode packages.LoadMode, patterns []string) ([]*Package, error) {
+	pkgs, err := packages.Load(&packages.Config{Mode: mode, Dir: dir}, patterns...)
+	if err != nil {
+		return nil, fmt.Errorf("load %v: %w", patterns, err)
+	}
+	var errs []error
+	packages.Visit(pkgs, nil, func(p *Package) {
+		for _, e := range p.Errors {
+			errs = append(errs, fmt.Errorf("%s: %w", p.PkgPath, e))
+		}
+	})
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("load %v: %w", patterns, errors.Join(errs...))
+	}
+	return pkgs, nil
 }

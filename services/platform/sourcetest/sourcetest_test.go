@@ -17,26 +17,45 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pkgs) != 1 || pkgs[0].Path != "github.com/lillvet/register/services/platform/changereason" {
+	if len(pkgs) != 1 || pkgs[0].PkgPath != "github.com/lillvet/register/services/platform/changereason" {
 		t.Fatalf("loaded %d packages, want changereason alone", len(pkgs))
 	}
 	p := pkgs[0]
 	if fn, ok := p.Types.Scope().Lookup("Erasure").(*types.Func); !ok || fn.Signature().Params().At(0).Name() != "requestID" {
 		t.Errorf("Erasure is %v", p.Types.Scope().Lookup("Erasure"))
 	}
-	for _, f := range p.Files {
+	for _, f := range p.Syntax {
 		if name := p.Fset.Position(f.Pos()).Filename; len(name) > 8 && name[len(name)-8:] == "_test.go" {
 			t.Errorf("a test file was read: %s", name)
 		}
 	}
 	uses := 0
-	for id, obj := range p.Info.Uses {
+	for id, obj := range p.TypesInfo.Uses {
 		if id.Name == "CutPrefix" && obj.Pkg() != nil && obj.Pkg().Path() == "strings" {
 			uses++
 		}
 	}
 	if uses != 1 {
 		t.Errorf("strings.CutPrefix resolved %d times, want once", uses)
+	}
+}
+
+// TestLoadFails: a package that cannot be listed or does not type-check is an error,
+// so that a scan does not pass over code it could not read.
+func TestLoadFails(t *testing.T) {
+	tests := []struct {
+		name    string
+		pattern string
+	}{
+		{"no such directory", "./testdata/none"},
+		{"a type error", "./testdata/broken"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if pkgs, err := sourcetest.Load(".", tt.pattern); err == nil {
+				t.Errorf("loaded %d packages, want an error", len(pkgs))
+			}
+		})
 	}
 }
 
@@ -65,7 +84,7 @@ func TestChecker(t *testing.T) {
 			if (err != nil) != tt.errors || p == nil {
 				t.Fatalf("errors %v, want %v", err, tt.errors)
 			}
-			if obj := p.Types.Scope().Lookup("s"); p.Path != "example.com/p" || obj == nil || obj.Type().String() != "string" {
+			if obj := p.Types.Scope().Lookup("s"); p.PkgPath != "example.com/p" || obj == nil || obj.Type().String() != "string" {
 				t.Errorf("s is %v", obj)
 			}
 		})
@@ -117,10 +136,10 @@ func TestWrites(t *testing.T) {
 				return types.TypeString(t, nil) == "example.com/p.T"
 			}
 			var values []string
-			for _, w := range sourcetest.Writes(p.Info, f, sourcetest.Target{
+			for _, w := range sourcetest.Writes(p.TypesInfo, f, sourcetest.Target{
 				Field: "Name", Literal: isT, Selected: func(s *types.Selection) bool { return isT(s.Recv()) }, Params: params,
 				Argument: func(call *ast.CallExpr) int {
-					if i, ok := funcs[sourcetest.Used(p.Info, call.Fun)]; ok {
+					if i, ok := funcs[sourcetest.Used(p.TypesInfo, call.Fun)]; ok {
 						return i
 					}
 					return -1

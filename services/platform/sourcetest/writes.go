@@ -66,7 +66,7 @@ func Writes(info *types.Info, f *ast.File, target Target) []Written {
 // name, with its index, and those parameters.
 func ParamsNamed(p *Package, name string) (funcs map[types.Object]int, params map[types.Object]bool) {
 	funcs, params = map[types.Object]int{}, map[types.Object]bool{}
-	for _, f := range p.Files {
+	for _, f := range p.Syntax {
 		for _, decl := range f.Decls {
 			fn, ok := decl.(*ast.FuncDecl)
 			if !ok {
@@ -76,8 +76,8 @@ func ParamsNamed(p *Package, name string) (funcs map[types.Object]int, params ma
 			for _, field := range fn.Type.Params.List {
 				for _, n := range field.Names {
 					if n.Name == name {
-						funcs[p.Info.Defs[fn.Name]] = i
-						params[p.Info.Defs[n]] = true
+						funcs[p.TypesInfo.Defs[fn.Name]] = i
+						params[p.TypesInfo.Defs[n]] = true
 					}
 					i++
 				}

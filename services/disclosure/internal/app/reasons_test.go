@@ -92,8 +92,8 @@ func TestSpeltOutFindsEveryForm(t *testing.T) {
 // errors so).
 func speltOut(p *sourcetest.Package) []string {
 	var found []string
-	for _, f := range p.Files {
-		named := namesOnly(p.Info, f)
+	for _, f := range p.Syntax {
+		named := namesOnly(p.TypesInfo, f)
 		ast.Inspect(f, func(n ast.Node) bool {
 			lit, ok := n.(*ast.BasicLit)
 			if !ok || lit.Kind != token.STRING {

@@ -107,9 +107,9 @@ func f(a string) string { return name(a) }`), nil, 0, false},
 }
 
 // TestWrittenActionsFollowsOtherPackages: a call to a taker declared in another package
-// (as audit.Refusal is, in platform/audit) is checked as one within the package, the
-// taker read from that package's source and the caller's import of it from export
-// data. The packages are under testdata/takers, beside their helper.Success.
+// (as audit.Refusal is, in platform/audit) is checked as one within the package, both
+// packages loaded together from source. The packages are under testdata/takers, beside
+// their helper.Success.
 func TestWrittenActionsFollowsOtherPackages(t *testing.T) {
 	tests := []struct {
 		pkg       string
@@ -172,14 +172,14 @@ func actionsIn(pkgs []*sourcetest.Package, actions map[string]bool) (unchecked [
 }
 
 // takersIn returns the functions and methods of pkgs that take an action ("takers"),
-// by their full name, with the index of the action parameter, and those parameters. A
-// taker is declared with a parameter named action that it writes (actionTarget): into
-// an event, or to another taker's; one that only reads it (ActionText) is none. A
-// package's imports are read from export data, so a function is another object in each
-// package that calls it than in its own: its name is what they share.
-func takersIn(pkgs []*sourcetest.Package) (takers map[string]int, params map[types.Object]bool) {
+// with the index of the action parameter, and those parameters. A taker is declared
+// with a parameter named action that it writes (actionTarget): into an event, or to
+// another taker's; one that only reads it (ActionText) is none. Packages loaded
+// together share their objects, so a taker is the same object in the packages calling
+// it as in its own.
+func takersIn(pkgs []*sourcetest.Package) (takers map[*types.Func]int, params map[types.Object]bool) {
 	type candidate struct {
-		name  string
+		fn    *types.Func
 		index int
 	}
 	candidates := map[types.Object]candidate{}
@@ -187,19 +187,19 @@ func takersIn(pkgs []*sourcetest.Package) (takers map[string]int, params map[typ
 		funcs, _ := sourcetest.ParamsNamed(p, "action")
 		for obj, i := range funcs {
 			fn := obj.(*types.Func)
-			candidates[fn.Signature().Params().At(i)] = candidate{fn.FullName(), i}
+			candidates[fn.Signature().Params().At(i)] = candidate{fn, i}
 		}
 	}
 	// A taker found makes the functions passing it their action takers too.
-	takers, params = map[string]int{}, map[types.Object]bool{}
+	takers, params = map[*types.Func]int{}, map[types.Object]bool{}
 	for grown := true; grown; {
 		grown = false
 		for _, p := range pkgs {
-			for _, f := range p.Files {
-				for _, w := range sourcetest.Writes(p.Info, f, actionTarget(p, takers, params)) {
-					param := sourcetest.Used(p.Info, w.Value)
+			for _, f := range p.Syntax {
+				for _, w := range sourcetest.Writes(p.TypesInfo, f, actionTarget(p, takers, params)) {
+					param := sourcetest.Used(p.TypesInfo, w.Value)
 					if c, ok := candidates[param]; ok && !params[param] {
-						takers[c.name], params[param], grown = c.index, true, true
+						takers[c.fn], params[param], grown = c.index, true, true
 					}
 				}
 			}
@@ -209,12 +209,12 @@ func takersIn(pkgs []*sourcetest.Package) (takers map[string]int, params map[typ
 }
 
 // takerParam is the index of the action parameter of the taker obj names, if it names one.
-func takerParam(takers map[string]int, obj types.Object) (int, bool) {
+func takerParam(takers map[*types.Func]int, obj types.Object) (int, bool) {
 	fn, ok := obj.(*types.Func)
 	if !ok {
 		return 0, false
 	}
-	i, ok := takers[fn.Origin().FullName()]
+	i, ok := takers[fn.Origin()]
 	return i, ok
 }
 
@@ -225,22 +225,22 @@ func takerParam(takers map[string]int, obj types.Object) (int, bool) {
 // is its caller's. An action is a string constant: it returns where one is not (nor
 // that parameter), and where a taker is taken as a value (a method value or
 // expression, a function assigned or passed), whose calls the walk cannot follow.
-func actionsOf(p *sourcetest.Package, takers map[string]int, params map[types.Object]bool, actions map[string]bool) (unchecked []string) {
+func actionsOf(p *sourcetest.Package, takers map[*types.Func]int, params map[types.Object]bool, actions map[string]bool) (unchecked []string) {
 	target := actionTarget(p, takers, params)
-	for _, f := range p.Files {
-		for _, w := range sourcetest.Writes(p.Info, f, target) {
+	for _, f := range p.Syntax {
+		for _, w := range sourcetest.Writes(p.TypesInfo, f, target) {
 			if w.Value != nil {
-				if tv := p.Info.Types[w.Value]; tv.Value != nil && tv.Value.Kind() == constant.String {
+				if tv := p.TypesInfo.Types[w.Value]; tv.Value != nil && tv.Value.Kind() == constant.String {
 					actions[constant.StringVal(tv.Value)] = true
 					continue
 				}
-				if params[sourcetest.Used(p.Info, w.Value)] {
+				if params[sourcetest.Used(p.TypesInfo, w.Value)] {
 					continue
 				}
 			}
 			unchecked = append(unchecked, p.Fset.Position(w.At).String())
 		}
-		for _, at := range takenAsValues(p.Info, f, takers) {
+		for _, at := range takenAsValues(p.TypesInfo, f, takers) {
 			unchecked = append(unchecked, fmt.Sprintf("%s (taken as a value)", p.Fset.Position(at)))
 		}
 	}
@@ -249,7 +249,7 @@ func actionsOf(p *sourcetest.Package, takers map[string]int, params map[types.Ob
 
 // actionTarget is where p's code writes an action: an audit.Event's Action, a taker's
 // action parameter (params), and the argument of a call to a taker.
-func actionTarget(p *sourcetest.Package, takers map[string]int, params map[types.Object]bool) sourcetest.Target {
+func actionTarget(p *sourcetest.Package, takers map[*types.Func]int, params map[types.Object]bool) sourcetest.Target {
 	return sourcetest.Target{
 		Field:   "Action",
 		Literal: isEvent,
@@ -258,7 +258,7 @@ func actionTarget(p *sourcetest.Package, takers map[string]int, params map[types
 		},
 		Params: params,
 		Argument: func(call *ast.CallExpr) int {
-			if i, ok := takerParam(takers, sourcetest.Used(p.Info, call.Fun)); ok {
+			if i, ok := takerParam(takers, sourcetest.Used(p.TypesInfo, call.Fun)); ok {
 				return i
 			}
 			return -1
@@ -269,7 +269,7 @@ func actionTarget(p *sourcetest.Package, takers map[string]int, params map[types
 // takenAsValues returns where f names a taker other than to call it: a method value or
 // expression, or a function assigned or passed on. A variable or a field of the same
 // name is another object, and not counted.
-func takenAsValues(info *types.Info, f *ast.File, takers map[string]int) []token.Pos {
+func takenAsValues(info *types.Info, f *ast.File, takers map[*types.Func]int) []token.Pos {
 	called := map[*ast.Ident]bool{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if call, ok := n.(*ast.CallExpr); ok {

@@ -35,7 +35,7 @@ func TestOwnReasonsComeFromChangereason(t *testing.T) {
 	for _, p := range pkgs {
 		found, bad := reasonsIn(p)
 		if found == 0 {
-			t.Errorf("%s: found no reasons written: the walk is broken", p.Path)
+			t.Errorf("%s: found no reasons written: the walk is broken", p.PkgPath)
 		}
 		for _, b := range bad {
 			t.Errorf("%s: a reason of the service's own not from changereason", b)
@@ -123,12 +123,12 @@ func reasonsIn(p *sourcetest.Package) (found int, bad []string) {
 		Literal:  isReasonHolder,
 		Selected: func(s *types.Selection) bool { return !isError(s.Recv()) },
 		Params:   params,
-		Argument: func(call *ast.CallExpr) int { return reasonParam(p.Info, call) },
+		Argument: func(call *ast.CallExpr) int { return reasonParam(p.TypesInfo, call) },
 	}
-	for _, f := range p.Files {
-		for _, w := range sourcetest.Writes(p.Info, f, target) {
+	for _, f := range p.Syntax {
+		for _, w := range sourcetest.Writes(p.TypesInfo, f, target) {
 			found++
-			if w.Value == nil || !allowedReason(p.Info, w.Value, params) {
+			if w.Value == nil || !allowedReason(p.TypesInfo, w.Value, params) {
 				bad = append(bad, p.Fset.Position(w.At).String())
 			}
 		}
