@@ -16,8 +16,9 @@ import (
 // its files and however its value is spelt, is a reason in Fixed, which the disclosure
 // service reads to check that each has a name in every language, so a reason added here
 // and not to Fixed fails; and Fixed holds nothing else. An exported variable fails too:
-// a reason is a constant, and the owner service's test takes anything of the package
-// for one of its reasons.
+// a reason is a constant (the owner and disclosure services' tests take only the
+// package's constants and Erasure for reasons, so a variable or another function
+// written as one fails there).
 func TestFixedHoldsEveryReason(t *testing.T) {
 	pkgs, err := sourcetest.Load(".", ".")
 	if err != nil {

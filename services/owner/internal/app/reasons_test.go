@@ -47,8 +47,8 @@ func TestOwnReasonsComeFromChangereason(t *testing.T) {
 // takes changereason's reasons, the caller's, an input's and a stored change's (also
 // trimmed or lowered by package strings), in each form a reason is written, and refuses
 // a literal, a constant or an expression of the package's own, a strings function given
-// words of the package's own or one of changereason's, an error's Reason and a method
-// named Reason.
+// words of the package's own or one of changereason's, a function of changereason's
+// other than Erasure, an error's Reason and a method named Reason.
 func TestReasonsInRefusesOwnReasons(t *testing.T) {
 	const header = "package app\n\nimport (\n\tcr " + `"` + changereasonPath + `"` + "\n\t\"strings\"\n)\n\n" +
 		"var (\n\t_ = cr.Registered\n\t_ = strings.TrimSpace\n)\n\n" +
@@ -69,6 +69,7 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"a literal trimmed", `func f() { change(nil, strings.TrimSpace("merged")) }`, 1},
 		{"the caller's with words of its own", `func f(reason string) { change(nil, strings.ReplaceAll(reason, "x", "merged")) }`, 1},
 		{"changereason's changed", `func f() { change(nil, strings.ToUpper(cr.Registered)) }`, 1},
+		{"changereason's other function", `func set(reason string, ok bool) {}; func f(r string) { set(cr.ErasureRequest(r)) }`, 1},
 		{"a strings method", `func f(reason string) { change(nil, strings.NewReplacer("x", "merged").Replace(reason)) }`, 1},
 		{"a function of its own", `func tidy(s string) string { return s + " merged" }; func f(reason string) { change(nil, tidy(reason)) }`, 1},
 		{"a literal", `func f() { change(nil, "merged") }`, 1},
@@ -158,14 +159,21 @@ func allowedReason(info *types.Info, e ast.Expr, params map[types.Object]bool) b
 	return fromChangereason(info, e) || typedByStaff(info, e, params)
 }
 
-// fromChangereason reports whether e is one of changereason's reasons, or a call of
-// its (Erasure).
+// fromChangereason reports whether e is one of changereason's reasons: one of its
+// constants (which its TestFixedHoldsEveryReason ties to Fixed), or a call of its
+// Erasure. Nothing else of the package is one, whatever it returns.
 func fromChangereason(info *types.Info, e ast.Expr) bool {
 	if call, ok := e.(*ast.CallExpr); ok {
-		e = call.Fun
+		fn, ok := sourcetest.Used(info, call.Fun).(*types.Func)
+		return ok && isChangereasons(fn) && fn.Name() == "Erasure"
 	}
-	obj := sourcetest.Used(info, e)
-	return obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == changereasonPath
+	c, ok := sourcetest.Used(info, e).(*types.Const)
+	return ok && isChangereasons(c)
+}
+
+// isChangereasons reports whether obj is declared by changereason.
+func isChangereasons(obj types.Object) bool {
+	return obj.Pkg() != nil && obj.Pkg().Path() == changereasonPath
 }
 
 // typedByStaff reports whether e is a reason staff typed: its caller's (a reason
