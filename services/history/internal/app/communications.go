@@ -59,9 +59,10 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	c.ID, c.OwnerID, c.Staff, c.Created = id, in.OwnerID, caller(ctx), s.now()
 	created, err := s.repo.CreateCommunication(ctx, &c)
 	if errors.Is(err, apperr.ErrAlreadyExists) {
-		// A concurrent retry recorded it first; an erasure may have raced that one
-		// too, and erased what it wrote.
-		if err := s.settleCommunication(ctx, in.OwnerID, id, true); err != nil {
+		// Another call under the request id recorded it first, perhaps answered OK
+		// before an erasure began: as at the first check, it goes here only once the
+		// erasure is applied, else the erasure counts and erases it.
+		if err := s.settleCommunication(ctx, in.OwnerID, id, false); err != nil {
 			return nil, fmt.Errorf("record communication: %w", err)
 		}
 		stored, gerr := s.repo.GetCommunication(ctx, id)
@@ -84,11 +85,11 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 // call, a concurrent one under the same request id or an earlier one that stopped
 // before its own check, goes, as the erasure erases every communication of the owner,
 // and the caller is refused as after the erasure (audited about the owner). Before the
-// erasure is applied, id goes only whileDeciding (the check after a write): found at
-// the first check, it may be a communication answered OK before the erasure began,
-// which the erasure, still deciding, is yet to count, and its own delete after the
-// count erases it; once applied it has erased everything counted, so id was written
-// since. Only id goes, by _id: the others are the erasure's to count and erase, and a
+// erasure is applied, id goes only whileDeciding (the check after this call's own
+// write): found at the first check, or stored by another call under the same request
+// id, it may be a communication answered OK before the erasure began, which the
+// erasure, still deciding, is yet to count, and its own delete after the count erases
+// it; once applied it has erased everything counted, so id was written since. Only id goes, by _id: the others are the erasure's to count and erase, and a
 // delete on the owner would scan the communications under the embedded store's write
 // lock at every refused call. An empty id deletes nothing.
 func (s *Service) settleCommunication(ctx context.Context, ownerID, id string, whileDeciding bool) error {

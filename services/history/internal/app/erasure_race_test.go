@@ -732,28 +732,31 @@ func (r *afterCreateCommunication) CreateCommunication(ctx context.Context, c *d
 }
 
 // TestRetriedCommunicationRacingAnErasureIsRefused: a communication is recorded under
-// a request id by a call that a retry races (the retry's write finds the first one
-// stored), and the owner's erasure is decided before the retry looks for it: applied
-// (the first communication erased already), or stopped once planned (it is still
-// stored). The retry is refused OWNER_ERASED, as the first call would be after such a
-// write, audited about the owner, and no communication of the owner is left.
+// a request id by a call answered OK before the owner's erasure began, and a retry
+// racing it (its client lost the answer) writes after it, so that its write finds the
+// first one stored; the erasure is decided before the retry looks for it: applied (the
+// first communication erased already), stopped once planned (it is still stored), or
+// paused after storing its record, before it counts the communications. The retry is
+// refused OWNER_ERASED, as the first call would be after such a write, audited about
+// the owner, and leaves the communication to the erasure until it is applied: the
+// erasure, finished, answers it erased and no communication of the owner is left.
 func TestRetriedCommunicationRacingAnErasureIsRefused(t *testing.T) {
 	asks := domain.Communication{Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "Asks about invoice",
 		Time: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
 	for _, tc := range []struct {
-		name  string
-		erase func(t *testing.T, repo domain.Repository)
+		name string
+		// erase decides the erasure once the retry's write has found the first
+		// communication stored, and returns what finishes it, with its answer.
+		erase func(t *testing.T, repo domain.Repository) (finish func() domain.ErasureResult)
 	}{
-		{"erasure applied", func(t *testing.T, repo domain.Repository) {
-			s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+		{"erasure applied", func(t *testing.T, repo domain.Repository) func() domain.ErasureResult {
+			res, err := newPlain(t, repo).EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
-				t.Fatal(err)
-			}
+			return func() domain.ErasureResult { return res }
 		}},
-		{"erasure planned", func(t *testing.T, repo domain.Repository) {
+		{"erasure planned", func(t *testing.T, repo domain.Repository) func() domain.ErasureResult {
 			s, err := New(stopsAfterPlanning{repo}, &slowRegistry{}, nopAuditor{}, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -761,22 +764,46 @@ func TestRetriedCommunicationRacingAnErasureIsRefused(t *testing.T) {
 			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
 				t.Fatalf("the stopping erasure: %v", err)
 			}
+			return func() domain.ErasureResult {
+				res, err := newPlain(t, repo).EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+		}},
+		{"erasure deciding", func(t *testing.T, repo domain.Repository) func() domain.ErasureResult {
+			hooks := &eraserHooks{Repository: repo, readDone: make(chan struct{}), goOn: make(chan struct{})}
+			s, err := New(hooks, &slowRegistry{}, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			readDone, done := hooks.readDone, make(chan domain.ErasureResult, 1)
+			go func() {
+				res, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+				if err != nil {
+					t.Errorf("erasure: %v", err)
+				}
+				done <- res
+			}()
+			<-readDone
+			return func() domain.ErasureResult {
+				close(hooks.goOn)
+				return <-done
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := raceRepo(t)
 			vet := as(t, auth.RoleVeterinarian)
-			first, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
 			reg := &slowRegistry{during: func() {
-				if _, err := first.RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: "call-1", Communication: asks}); err != nil {
+				if _, err := newPlain(t, repo).RecordCommunication(vet, RecordCommunication{OwnerID: raceOwner, RequestID: "call-1", Communication: asks}); err != nil {
 					t.Fatal(err)
 				}
 			}}
 			auditor := &audittest.Recorder{}
-			retry, err := New(&afterCreateCommunication{Repository: repo, during: func() { tc.erase(t, repo) }}, reg, auditor, Options{})
+			var finish func() domain.ErasureResult
+			retry, err := New(&afterCreateCommunication{Repository: repo, during: func() { finish = tc.erase(t, repo) }}, reg, auditor, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -788,11 +815,25 @@ func TestRetriedCommunicationRacingAnErasureIsRefused(t *testing.T) {
 			}) {
 				t.Errorf("audited %+v, want communication.create denied about the owner", auditor.Events())
 			}
+			want := []domain.Disposition{{Class: domain.ClassCommunications, Count: 1}}
+			if res := finish(); !reflect.DeepEqual(res.Dispositions, want) {
+				t.Errorf("the erasure answered %+v, want %+v: the first call was answered OK before it began", res.Dispositions, want)
+			}
 			if n, err := repo.CountOwnerCommunications(t.Context(), raceOwner); err != nil || n != 0 {
 				t.Errorf("%d communications of the erased owner left (%v)", n, err)
 			}
 		})
 	}
+}
+
+// newPlain returns a service on repo without hooks.
+func newPlain(t *testing.T, repo domain.Repository) *Service {
+	t.Helper()
+	s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // afterCreateVisit runs during once with the visit, right after its write (before the
