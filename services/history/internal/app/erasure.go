@@ -272,12 +272,12 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 	today := s.today()
 	changed := false
 	if !e.AsPlanned(visits, today) {
-		untouched := e.Untouched(visits, today)
-		res, plan, err := s.plan(ctx, e.OwnerID, visits, e.Touched(visits, today)...)
+		touched := e.Touched(visits, today)
+		res, plan, err := s.plan(ctx, e.OwnerID, visits, touched...)
 		if err != nil {
 			return false, err
 		}
-		changed = e.Replanned(plan, res, today, untouched)
+		changed = e.Replanned(plan, res, today, len(touched) > 0)
 	}
 	if changed {
 		e.Version++

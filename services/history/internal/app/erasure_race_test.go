@@ -1097,6 +1097,12 @@ func TestErasedCountKeepsAVisitTheErasureDeleted(t *testing.T) {
 		{"an invoice added", erasedWhole, time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), nil, 1, func(int) []domain.Invoice { return invoice(domain.InvoiceOpen) }, keptInvoice},
 		{"an erased invoice removed", erasedWhole, time.Date(2019, 9, 1, 10, 0, 0, 0, time.UTC), invoice(domain.InvoicePaid), 1, func(int) []domain.Invoice { return nil },
 			[]domain.Disposition{{Class: domain.ClassPatientRecords, Count: 2}}},
+		{"the first reduced, an erased invoice removed", reduced, time.Date(2019, 9, 1, 10, 0, 0, 0, time.UTC), invoice(domain.InvoicePaid), 1, func(int) []domain.Invoice { return nil },
+			[]domain.Disposition{
+				{Class: domain.ClassPatientRecords, Count: 2},
+				{Class: domain.ClassMedicineRecords, Count: 1},
+				{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 1},
+			}},
 		{"the first reduced, an invoice added", reduced, time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), nil, 1, func(int) []domain.Invoice { return invoice(domain.InvoiceOpen) },
 			[]domain.Disposition{
 				{Class: domain.ClassPatientRecords, Count: 2},

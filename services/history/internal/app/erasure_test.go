@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
@@ -224,5 +226,72 @@ func TestStoredErasureKeepsWhatItsVisitsHeld(t *testing.T) {
 	e, err := repo.GetErasure(t.Context(), raceOwner)
 	if err != nil || !reflect.DeepEqual(e.Visits, planned) || !e.CountsHeld {
 		t.Errorf("stored the plan %+v counting what its visits held, read back %+v (%v)", planned, e, err)
+	}
+}
+
+// TestStoredRecordIsAnsweredAsBefore: an erasure record as the versions before stored
+// it, written to the store as such, is read and answered as they answered it. erase-1
+// decided over two visits of the animal, a 2019 one with a paid invoice (nothing of it
+// kept) and a 2021 one with an open invoice (kept to the end of 2027), deleted the first
+// and stopped; billing then adds a second open invoice to the 2021 visit (the same
+// parts kept as long), or cancels its invoice (other parts kept). A record whose
+// entries say what their visits held (counts_held) still counts the 2019 invoice
+// erased either way; one stored before they did keeps it as first answered while the
+// plan keeps the same parts, and counts the deleted visit as a patient record only once
+// the plan keeps other parts.
+func TestStoredRecordIsAnsweredAsBefore(t *testing.T) {
+	recordsErased := domain.Disposition{Class: domain.ClassPatientRecords, Count: 2}
+	invoiceErased := domain.Disposition{Class: domain.ClassInvoices, Count: 1}
+	twoKept := domain.Disposition{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping,
+		KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 2}
+	for _, tc := range []struct {
+		name string
+		// countsHeld: the entries say what their visits held.
+		countsHeld bool
+		correct    func(*testing.T, *Service, *domain.Visit)
+		want       []domain.Disposition
+	}{
+		{"counts held, an invoice added", true, addSecondOpenInvoice, []domain.Disposition{recordsErased, twoKept, invoiceErased}},
+		{"counts held, the invoice cancelled", true, removeOpenInvoice, []domain.Disposition{recordsErased, invoiceErased}},
+		{"stored before, an invoice added", false, addSecondOpenInvoice, []domain.Disposition{recordsErased, twoKept, invoiceErased}},
+		{"stored before, the invoice cancelled", false, removeOpenInvoice, []domain.Disposition{recordsErased}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("stored")
+			repo := historymongo.New(db)
+			s, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check",
+				StartTime: time.Date(2021, 6, 1, 10, 0, 0, 0, time.UTC), Invoices: []domain.Invoice{{Number: "2021-15", State: domain.InvoiceOpen}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deleted := bson.M{"visit_id": "0b6d4f3e-2c59-4f0a-9e57-0000000000dd", "version": 1}
+			held := bson.M{"visit_id": kept.ID, "invoice_until": "2027-12-31", "version": 1}
+			record := bson.M{"_id": raceOwner, "version": 3, "applied": false, "visits": bson.A{deleted, held},
+				"requests": bson.A{bson.M{"request_id": "erase-1", "decided_at": time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC),
+					"dispositions": bson.A{
+						bson.M{"class": "patient_records", "kept": false, "count": 2},
+						bson.M{"class": "invoices", "kept": true, "basis": retention.BasisBookkeeping, "kept_until": "2027-12-31", "count": 1},
+						bson.M{"class": "invoices", "kept": false, "count": 1},
+					},
+					"owner_named_until": "2027-12-31", "identity_code_needed_until": "2027-12-31"}}}
+			if tc.countsHeld {
+				deleted["invoices"], held["invoices"], record["counts_held"] = 1, 1, true
+			}
+			if _, err := db.Collection("erasures").InsertOne(t.Context(), record); err != nil {
+				t.Fatal(err)
+			}
+			tc.correct(t, s, kept)
+			res, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.Dispositions, tc.want) {
+				t.Errorf("erase-1 answered %+v, want %+v", res.Dispositions, tc.want)
+			}
+		})
 	}
 }

@@ -57,12 +57,41 @@ type VisitRetention struct {
 	// changed meanwhile (an amendment landed before the marking) and is planned again.
 	// The sweep does not use it.
 	Version int64
-	// Medications and Invoices are what the visit held before the erasure wrote to it:
-	// as read when planned, and, for the parts the plan does not keep, carried over by a
-	// plan made again from the visit once reduced (see Touched). A deletion is
-	// conditional on the version planned, so for a visit deleted they are what it erased.
+	// Medications and Invoices are the counts of the entry, fixed when the visit is
+	// planned from a read of it unrestricted (the erasure has not written to it: each of
+	// its writes restricts the visit or, conditional on the version planned, deletes it):
+	// what it held then. A plan made again once the erasure has written to the visit
+	// keeps, for a part the entry erases, the count fixed (a reduction may have removed
+	// that part since), and counts a part the entry keeps as the visit holds it (see
+	// fixedFor). For a visit deleted they are what it erased.
 	Medications bool
 	Invoices    int
+}
+
+// erasesMedications reports whether r's plan erases the visit's medications: they go
+// with the clinical record unless kept longer.
+func (r VisitRetention) erasesMedications() bool {
+	return r.Medications && r.RecordUntil.IsZero() && r.MedicineUntil.IsZero()
+}
+
+// erasedInvoices is the number of invoice references r's plan erases.
+func (r VisitRetention) erasedInvoices() int {
+	if r.InvoiceUntil.IsZero() {
+		return r.Invoices
+	}
+	return 0
+}
+
+// fixedFor returns the counts of next, planned again from a visit the erasure has
+// written to, with those r, its earlier entry, fixed for the parts r erases: the
+// answer counts what the erasure erased of the visit as the visit held it when first
+// planned, and what it keeps as the visit holds it now.
+func (r VisitRetention) fixedFor(next VisitRetention) VisitRetention {
+	next.Medications = next.Medications || r.erasesMedications()
+	if n := r.erasedInvoices(); n > 0 {
+		next.Invoices = n
+	}
+	return next
 }
 
 // SameDays reports whether r and o keep the same parts of the same visit for as long.
@@ -195,11 +224,12 @@ type PatientHistory struct {
 
 // PlanErasure decides, on the day today, what an erasure of an owner keeps of each of
 // their visits (per animal, by p) and answers for it with communications erased now.
-// loc is the clinic's time zone. touched are the entries of an earlier plan for the
-// visits the erasure has written to since (see Erasure.Touched): one no longer among
-// the patients' visits was deleted, and the plan holds it still and counts it erased;
-// of one read restricted, perhaps reduced, the answer counts erased what it held when
-// first planned and no longer keeps.
+// loc is the clinic's time zone. The answer counts what is kept as the visits hold it
+// now, and what is erased by the counts of each entry (see VisitRetention.Medications).
+// touched are the entries of an earlier plan for the visits the erasure has written to
+// since (see Erasure.Touched): one no longer among the patients' visits was deleted,
+// and the plan holds it still and counts it erased whole; one read restricted keeps the
+// counts its entry fixed for the parts it erases.
 func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location, touched ...VisitRetention) (ErasureResult, []VisitRetention) {
 	var plan []VisitRetention
 	tally := newTally()
@@ -234,8 +264,9 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		}
 		animal := keptUntil(p.Decide(facts, today, loc))
 		for _, v := range ph.Visits {
-			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version}
-			r.Medications, r.Invoices = earlier[v.ID].held(v)
+			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version,
+				Medications: len(v.Medications) > 0, Invoices: len(v.Invoices)}
+			r = earlier[v.ID].fixedFor(r)
 			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
@@ -257,22 +288,6 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 	tally.add(ClassCommunications, "", retention.Date{}, communications)
 	res.Dispositions = tally.dispositions()
 	return res, plan
-}
-
-// held is what v, read restricted, held when r, the earlier plan's entry of it, was
-// made: a reduction removed only the parts r no longer keeps, so those are counted as
-// r recorded them; the parts r keeps are counted as v holds them, as a correction may
-// have changed them after the earlier plan's read (the mark, by _id alone, restricts
-// the visit as corrected). Without an earlier entry (r zero) v counts as it is.
-func (r VisitRetention) held(v *Visit) (medications bool, invoices int) {
-	medications, invoices = len(v.Medications) > 0, len(v.Invoices)
-	if r.RecordUntil.IsZero() && r.MedicineUntil.IsZero() {
-		medications = medications || r.Medications
-	}
-	if r.InvoiceUntil.IsZero() {
-		invoices = max(invoices, r.Invoices)
-	}
-	return medications, invoices
 }
 
 // SweepResult counts what a retention sweep removed, per class: visits whose clinical
@@ -393,11 +408,13 @@ type Erasure struct {
 	// visit (its request was recent) may still tell a retry; the sweep removes them
 	// after it. Zero when none was kept.
 	DigestsUntil retention.Date
-	// CountsHeld tells that the plan's entries record what their visits held
+	// CountsHeld tells that the plan's entries keep their counts
 	// (VisitRetention.Medications and Invoices): set by a plan made from the visits
 	// alone, kept by one made again from the entries of such a plan (see Touched). A
-	// record stored before the entries kept them lacks it, and its plan counts a
-	// visit it deleted as a patient record only (see Untouched).
+	// record stored before the entries kept them lacks it: its entries count nothing
+	// of what the erasure removed, so once the erasure has written to a visit its
+	// answers keep the erased counts as first answered (see erasedAsAnswered), the one
+	// place such a record is answered otherwise.
 	CountsHeld bool
 	// MissedCheckAfter is the day after which the sweep reads the owner's visits once
 	// more and removes those the erasure missed (written once it was applied, by a call
@@ -470,35 +487,49 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 }
 
 // Replanned takes plan and res, made from the visits as they are now, in place of the
-// plan e holds. The answers to the requests not answered yet (see Answered; two
-// requests may be applying at once, and either one's retry answers once applied)
-// change only when the plan keeps other parts or for another time than the one
-// answered (an amendment added an invoice, say) or an open invoice needs the identity
-// code longer; otherwise only the counts are taken anew (see recount): of what is kept
-// always, and of the visits' parts erased only when untouched, the erasure having
-// restricted none of the visits it holds (a correction may have removed a part since
-// the plan; see Untouched). Planned again only because its own writes raised the versions (an erasure
-// stopped halfway and retried), the counts of what was erased stay as first answered,
-// which a plan from the reduced visits would no longer count. It reports whether an
-// answer changed, which must then be stored before it is given.
-func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date, untouched bool) bool {
+// plan e holds, and updates the answers to the requests not answered yet (see
+// Answered; two requests may be applying at once, and either one's retry answers once
+// applied). An answer keeps the communications erased as first answered: those counted
+// then are erased (some by a racing recording's check, before the erasure's passes
+// count them again), and any written since is refused. Its other counts are those of
+// res. Its days change only when the plan keeps other parts or for another time than
+// the one answered (an amendment added an invoice, say) or an open invoice needs the
+// identity code longer. wrote tells that the erasure has deleted or restricted a
+// visit of the plan (Touched is not empty), which matters only for a record stored
+// before its plan's entries kept their counts (see Erasure.CountsHeld). It reports
+// whether an answer changed, which must then be stored before it is given.
+func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date, wrote bool) bool {
 	same := sameDays(e.Visits, plan, today)
 	e.Visits = plan
 	changed := false
 	for i := e.Answered; i < len(e.Requests); i++ {
 		answer := &e.Requests[i].Result
-		if !same || res.IdentityCodeNeededUntil.After(answer.IdentityCodeNeededUntil) {
-			*answer = res
-			changed = true
-			continue
+		next := res
+		if same && !res.IdentityCodeNeededUntil.After(answer.IdentityCodeNeededUntil) {
+			next.OwnerNamedUntil, next.IdentityCodeNeededUntil = answer.OwnerNamedUntil, answer.IdentityCodeNeededUntil
 		}
-		// The same parts kept as long may be more of them (a second invoice added).
-		if recounted := recount(res, answer.Dispositions, untouched); !slices.Equal(recounted, answer.Dispositions) {
-			answer.Dispositions = recounted
-			changed = true
+		next.Dispositions = recount(res.Dispositions, answer.Dispositions, e.erasedAsAnswered(same, wrote))
+		if !next.equal(*answer) {
+			*answer, changed = next, true
 		}
 	}
 	return changed
+}
+
+// equal reports whether r and o answer the same.
+func (r ErasureResult) equal(o ErasureResult) bool {
+	return r.OwnerNamedUntil == o.OwnerNamedUntil && r.IdentityCodeNeededUntil == o.IdentityCodeNeededUntil &&
+		slices.Equal(r.Dispositions, o.Dispositions)
+}
+
+// erasedAsAnswered tells whether an answer keeps every erased count as first answered,
+// not only the communications: only on a record stored before its plan's entries kept
+// their counts, once the erasure has written to a visit (the plan no longer counts
+// what it removed: its entries have no counts, see CountsHeld) and while the plan
+// keeps the same parts as long. A plan keeping other parts replaces the answer, and
+// counts a visit such a record deleted as a patient record only.
+func (e *Erasure) erasedAsAnswered(same, wrote bool) bool {
+	return !e.CountsHeld && wrote && same
 }
 
 // Touched returns the entries of the plan for the visits the erasure has written to,
@@ -523,22 +554,6 @@ func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetentio
 	return out
 }
 
-// Untouched reports whether a plan made from visits, the owner's visits as read now on
-// the day today, counts what the erasure erased: it has restricted (and so perhaps
-// reduced) none of the visits it holds, and each is found but those it deleted, which
-// the plan counts as they were when planned (see Touched) if its entries say what they
-// held (CountsHeld).
-func (e *Erasure) Untouched(visits []*Visit, today retention.Date) bool {
-	restricted := restrictedByID(visits)
-	for _, r := range e.Visits {
-		was, found := restricted[r.VisitID]
-		if _, gone := r.On(today); !found && (!gone || !e.CountsHeld) || was {
-			return false
-		}
-	}
-	return true
-}
-
 // restrictedByID tells, by id, whether each of visits is restricted.
 func restrictedByID(visits []*Visit) map[string]bool {
 	restricted := make(map[string]bool, len(visits))
@@ -548,19 +563,17 @@ func restrictedByID(visits []*Visit) map[string]bool {
 	return restricted
 }
 
-// recount lists, in the order of the classes, the kept dispositions of res and the
-// erased ones of answered; with untouched, the erased ones of the visits' classes of
-// res. The communications erased stay as answered: those counted then are erased
-// (some by a racing recording's check, before the erasure's passes count them again),
-// and any written since is refused.
-func recount(res ErasureResult, answered []Disposition, untouched bool) []Disposition {
+// recount lists, in the order of the classes, the kept dispositions of res and its
+// erased ones but the communications, which are those of answered; with asAnswered,
+// every erased one is answered's.
+func recount(res, answered []Disposition, asAnswered bool) []Disposition {
 	var out []Disposition
 	for _, c := range dispositionClasses {
-		erased := answered
-		if untouched && c != ClassCommunications {
-			erased = res.Dispositions
+		erased := res
+		if asAnswered || c == ClassCommunications {
+			erased = answered
 		}
-		for _, d := range res.Dispositions {
+		for _, d := range res {
 			if d.Class == c && d.Kept {
 				out = append(out, d)
 			}
