@@ -72,15 +72,7 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 	if err != nil {
 		return domain.ErasureResult{}, err
 	}
-	e.Requests = append(e.Requests, domain.ErasureRequest{RequestID: requestID, DecidedAt: s.now(), Result: res})
-	// Once a request was answered the record stays closing: a visit written after the
-	// read that confirmed that answer is refused by its own check, not planned by this
-	// one, so the answer given stays true.
-	e.Visits, e.Closing, e.Applied = plan, e.Answered > 0, false
-	// Entries taken over from an earlier plan say what their visits held only if that
-	// plan's did.
-	e.CountsHeld = e.CountsHeld || len(touched) == 0
-	e.Version++
+	e.Decided(domain.ErasureRequest{RequestID: requestID, DecidedAt: s.now(), Result: res}, plan, len(touched) > 0)
 	if err := s.repo.SaveErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
 	}

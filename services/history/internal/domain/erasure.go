@@ -413,8 +413,8 @@ type Erasure struct {
 	// alone, kept by one made again from the entries of such a plan (see Touched). A
 	// record stored before the entries kept them lacks it: its entries count nothing
 	// of what the erasure removed, so once the erasure has written to a visit its
-	// answers keep the erased counts as first answered (see erasedAsAnswered), the one
-	// place such a record is answered otherwise.
+	// answers keep the erased counts as first answered (see erasedAsAnswered). Decided
+	// and erasedAsAnswered are the only places such a record is treated otherwise.
 	CountsHeld bool
 	// MissedCheckAfter is the day after which the sweep reads the owner's visits once
 	// more and removes those the erasure missed (written once it was applied, by a call
@@ -520,6 +520,19 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 func (r ErasureResult) equal(o ErasureResult) bool {
 	return r.OwnerNamedUntil == o.OwnerNamedUntil && r.IdentityCodeNeededUntil == o.IdentityCodeNeededUntil &&
 		slices.Equal(r.Dispositions, o.Dispositions)
+}
+
+// Decided records req, a new request answered from plan, in e, to be stored before it
+// is applied. tookOver tells that plan holds entries of the earlier plan (see Touched),
+// which keep their counts only if that plan's did (see CountsHeld). Once a request was
+// answered the record stays closing: a visit written after the read that confirmed
+// that answer is refused by its own check, not planned by this one, so the answer
+// given stays true.
+func (e *Erasure) Decided(req ErasureRequest, plan []VisitRetention, tookOver bool) {
+	e.Requests = append(e.Requests, req)
+	e.Visits, e.Closing, e.Applied = plan, e.Answered > 0, false
+	e.CountsHeld = e.CountsHeld || !tookOver
+	e.Version++
 }
 
 // erasedAsAnswered tells whether an answer keeps every erased count as first answered,
