@@ -343,8 +343,9 @@ func TestTouched(t *testing.T) {
 
 // TestPlanErasureCountsARestrictedVisit: a plan made again from a visit read restricted
 // counts a part the earlier plan did not keep as the earlier entry recorded it (a
-// reduction removed it), and a part it kept as the visit holds it now (a correction
-// before the mark may have changed it).
+// reduction removed it, or is yet to), unless it recorded none (an invoice billing
+// added before the mark, by _id alone, restricted the visit as amended), and a part it
+// kept as the visit holds it now (a correction before the mark may have changed it).
 func TestPlanErasureCountsARestrictedVisit(t *testing.T) {
 	loc := helsinki(t)
 	today := day(2026, 11, 25)
@@ -366,6 +367,10 @@ func TestPlanErasureCountsARestrictedVisit(t *testing.T) {
 			[]Disposition{recordKept, {Class: ClassInvoices, Count: 2}}},
 		{"invoices not kept, not removed yet: counted once",
 			VisitRetention{Invoices: 1},
+			Visit{StartTime: noon(2019, 6, 1), Invoices: []Invoice{{Number: "1", State: InvoicePaid}}},
+			[]Disposition{{Class: ClassPatientRecords, Count: 1}, {Class: ClassInvoices, Count: 1}}},
+		{"invoices not kept, none when planned: as held now",
+			VisitRetention{RecordUntil: day(2029, 10, 25)},
 			Visit{StartTime: noon(2019, 6, 1), Invoices: []Invoice{{Number: "1", State: InvoicePaid}}},
 			[]Disposition{{Class: ClassPatientRecords, Count: 1}, {Class: ClassInvoices, Count: 1}}},
 		{"medicines kept with the record: as held now",
