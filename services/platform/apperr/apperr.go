@@ -186,6 +186,9 @@ func (v *ValidationError) Error() string {
 type PreconditionError struct {
 	Reason      string
 	Description string
+	// Field is the request field the refusal is about, when one is: a client shows it
+	// where it shows the fields of a bad request, as a field violation.
+	Field string
 	// StartOver answers ABORTED instead of FAILED_PRECONDITION (see Aborted).
 	StartOver bool
 }
@@ -210,9 +213,12 @@ func Aborted(reason, description string) error {
 // RequestIDReused refuses a create whose client request id was used for something
 // else, used, as "another owner": answering it with the first record would tell the
 // caller their create was done when it was not, and show them someone else's data.
+// The refusal is about the request_id field, which the client must change.
 func RequestIDReused(used string) error {
-	return Precondition("REQUEST_ID_REUSED",
-		"the request id was used for "+used+"; send this request with a new request id")
+	return &PreconditionError{
+		Reason: "REQUEST_ID_REUSED", Field: "request_id",
+		Description: "the request id was used for " + used + "; send this request with a new request id",
+	}
 }
 
 // ToStatus translates err into a gRPC status error. Errors that already are
@@ -279,12 +285,18 @@ func preconditionStatus(pe *PreconditionError) error {
 		return withDetails(status.New(codes.Aborted, pe.Description), &errdetails.ErrorInfo{Reason: pe.Reason, Domain: Domain})
 	}
 	st := status.New(codes.FailedPrecondition, pe.Description)
-	return withDetails(st,
+	details := []protoadapt.MessageV1{
 		&errdetails.ErrorInfo{Reason: pe.Reason, Domain: Domain},
 		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{
-			{Type: pe.Reason, Description: pe.Description},
+			{Type: pe.Reason, Subject: pe.Field, Description: pe.Description},
 		}},
-	)
+	}
+	if pe.Field != "" {
+		details = append(details, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: pe.Field, Description: pe.Description},
+		}})
+	}
+	return withDetails(st, details...)
 }
 
 func withDetails(st *status.Status, details ...protoadapt.MessageV1) error {

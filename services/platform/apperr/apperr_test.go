@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,38 +79,58 @@ func TestValidationDetails(t *testing.T) {
 }
 
 func TestPreconditionDetails(t *testing.T) {
+	const deceased = "the patient is marked deceased"
+	reused := status.Convert(apperr.ToStatus(t.Context(), nil, apperr.RequestIDReused("another owner"))).Message()
 	tests := []struct {
-		name string
-		err  error
-		code codes.Code
+		name    string
+		err     error
+		code    codes.Code
+		reason  string
+		message string
 		// failure: the status also carries a PreconditionFailure of the reason.
 		failure bool
+		// field: the request field a field violation names; empty for none.
+		field string
 	}{
-		{name: "precondition", err: apperr.Precondition("PATIENT_DECEASED", "the patient is marked deceased"),
-			code: codes.FailedPrecondition, failure: true},
-		{name: "start over", err: apperr.Aborted("PATIENT_DECEASED", "the patient is marked deceased"), code: codes.Aborted},
+		{name: "precondition", err: apperr.Precondition("PATIENT_DECEASED", deceased),
+			code: codes.FailedPrecondition, reason: "PATIENT_DECEASED", message: deceased, failure: true},
+		{name: "start over", err: apperr.Aborted("PATIENT_DECEASED", deceased), code: codes.Aborted,
+			reason: "PATIENT_DECEASED", message: deceased},
+		{name: "request id reused", err: apperr.RequestIDReused("another owner"), code: codes.FailedPrecondition,
+			reason: "REQUEST_ID_REUSED", message: reused, failure: true, field: "request_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := status.Convert(apperr.ToStatus(t.Context(), nil, fmt.Errorf("transfer: %w", tt.err)))
-			if st.Code() != tt.code || st.Message() != "the patient is marked deceased" {
+			if st.Code() != tt.code || st.Message() != tt.message {
 				t.Fatalf("status = %v, want %v", st, tt.code)
 			}
 			var info *errdetails.ErrorInfo
 			var pf *errdetails.PreconditionFailure
+			var br *errdetails.BadRequest
 			for _, d := range st.Details() {
 				switch d := d.(type) {
 				case *errdetails.ErrorInfo:
 					info = d
 				case *errdetails.PreconditionFailure:
 					pf = d
+				case *errdetails.BadRequest:
+					br = d
 				}
 			}
-			if info.GetReason() != "PATIENT_DECEASED" || info.GetDomain() != apperr.Domain {
+			if info.GetReason() != tt.reason || info.GetDomain() != apperr.Domain {
 				t.Errorf("ErrorInfo = %v", info)
 			}
-			if got := len(pf.GetViolations()) == 1 && pf.GetViolations()[0].GetType() == "PATIENT_DECEASED"; got != tt.failure {
+			if got := len(pf.GetViolations()) == 1 && pf.GetViolations()[0].GetType() == tt.reason &&
+				pf.GetViolations()[0].GetSubject() == tt.field; got != tt.failure {
 				t.Errorf("PreconditionFailure = %v, want one: %v", pf, tt.failure)
+			}
+			var fields []string
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+			if want := strings.Fields(tt.field); !slices.Equal(fields, want) {
+				t.Errorf("field violations on %q, want on %q", fields, want)
 			}
 		})
 	}
