@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -282,6 +283,21 @@ func (r *runner) expectServing(t *testing.T, service, route string) {
 	}
 }
 
+// violatedFields are the fields the field violations of an error body name.
+func violatedFields(body map[string]any) []any {
+	details, _ := field(body, "details").([]any)
+	var fields []any
+	for _, d := range details {
+		dm, _ := d.(map[string]any)
+		vs, _ := field(dm, "fieldViolations").([]any)
+		for _, v := range vs {
+			vm, _ := v.(map[string]any)
+			fields = append(fields, field(vm, "field"))
+		}
+	}
+	return fields
+}
+
 func field(m map[string]any, path ...string) any {
 	var v any = m
 	for _, p := range path {
@@ -308,6 +324,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("create owner: %s", created.raw)
 	}
 	r.expect(t, 409, "POST", "/v1/owners", reception, newOwner)
+	// Another person under the used Idempotency-Key (a namesake, another identity code)
+	// is refused on request_id, not answered with the first person's record.
+	namesake := ownerBody("Äijälä", "010190-123M")
+	namesake["owner"].(map[string]any)["phone"] = "050 765 4321"
+	reused := r.expect(t, 400, "POST", "/v1/owners", reception, namesake, "Idempotency-Key", "e2e-owner-1")
+	if fields := violatedFields(reused.body); !bytes.Contains(reused.raw, []byte("REQUEST_ID_REUSED")) ||
+		!slices.Equal(fields, []any{"request_id"}) || bytes.Contains(reused.raw, []byte(id)) {
+		t.Fatalf("another owner under a used Idempotency-Key: %s", reused.raw)
+	}
 
 	bad := r.expect(t, 400, "POST", "/v1/owners", reception, map[string]any{"owner": map[string]any{"familyName": "X", "phone": "12"}})
 	if !bytes.Contains(bad.raw, []byte("fieldViolations")) || !bytes.Contains(bad.raw, []byte("owner.phone")) {
@@ -332,17 +357,7 @@ func TestEndToEnd(t *testing.T) {
 			"reason": "asiakas 131052-308T"}, nil, "reason"},
 	} {
 		res := r.expect(t, 400, tc.method, "/v1/owners/"+id, reception, tc.body, tc.headers...)
-		details, _ := field(res.body, "details").([]any)
-		var fields []any
-		for _, d := range details {
-			dm, _ := d.(map[string]any)
-			vs, _ := field(dm, "fieldViolations").([]any)
-			for _, v := range vs {
-				vm, _ := v.(map[string]any)
-				fields = append(fields, field(vm, "field"))
-			}
-		}
-		if len(fields) != 1 || fields[0] != tc.field || bytes.Contains(res.raw, []byte("131052")) {
+		if fields := violatedFields(res.body); len(fields) != 1 || fields[0] != tc.field || bytes.Contains(res.raw, []byte("131052")) {
 			t.Fatalf("%s with an identity code in %s: %s", tc.method, tc.field, res.raw)
 		}
 	}

@@ -343,6 +343,11 @@ func TestEraseOwnerData(t *testing.T) {
 			if masked := erased.GetIdentityCodeMasked(); (masked != "") != identityKept {
 				t.Errorf("identity code shown as %q, kept %v", masked, identityKept)
 			}
+			// The create's digest would still answer whether a guessed person was the
+			// one erased: it goes with the contact details, whatever is kept.
+			if _, ok := rawDocument(t, env, "owners", o.GetId())["create_digest"]; ok {
+				t.Errorf("the erased owner keeps the digest of its create")
+			}
 			billing := env.As(t, auth.RoleBilling)
 			_, err := c.RevealIdentityCode(billing, &ownerv1.RevealIdentityCodeRequest{OwnerId: o.GetId(), Purpose: "invoice 2026-118 to collection"})
 			if identityKept && err != nil {
@@ -372,6 +377,9 @@ func TestEraseOwnerData(t *testing.T) {
 				}
 				if (p.GetName() != "") != namesKept || (p.GetBirthDate() != "") != namesKept {
 					t.Errorf("patient details %q %q, kept %v", p.GetName(), p.GetBirthDate(), namesKept)
+				}
+				if _, ok := rawDocument(t, env, "patients", pet.GetId())["create_digest"]; ok != namesKept {
+					t.Errorf("patient keeps the digest of its registration: %v, its details kept: %v", ok, namesKept)
 				}
 				_, err = c.FindPatientByCustomerNumber(nurse, &ownerv1.FindPatientByCustomerNumberRequest{CustomerNumber: pet.GetCustomerNumber()})
 				if namesKept && err != nil {

@@ -10,6 +10,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // TestUpdateLeavesAValueStoredUnderLaxerRules rectifies an owner whose country was
@@ -116,5 +117,64 @@ func TestChangesStoredWithAnIdentityCodeAreShownWithoutIt(t *testing.T) {
 				t.Errorf("%s: reason %q, actor %q; want both without the code", name, ch.GetReason(), ch.GetActorName())
 			}
 		}
+	}
+}
+
+// TestCreateStoredWithoutDigestComparedByNames: an owner or patient stored before the
+// digest of its create was kept has none, and a create under its request id is compared
+// as it was then: an owner by its names, a patient by its owner, name and species.
+func TestCreateStoredWithoutDigestComparedByNames(t *testing.T) {
+	env, c := setup(t)
+	ctx := env.As(t, auth.RoleReception)
+	raw := embeddedtest.Client(t, env.Store.URI()).Database(testDatabase)
+	forget := func(collection, id string) {
+		t.Helper()
+		if _, err := raw.Collection(collection).UpdateByID(t.Context(), id, bson.M{"$unset": bson.M{"create_digest": ""}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{RequestId: "form-old", Owner: newOwner("Vanha")})
+	forget("owners", o.GetId())
+	pet, err := c.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), RequestId: "pet-old", Patient: newPatient("Rex")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forget("patients", pet.GetPatient().GetId())
+
+	namesake := newOwner("Vanha")
+	namesake.Phone = "050 765 4321"
+	older := newPatient("Rex")
+	older.BirthDate = "2012-01-01"
+	createOwner := func(o *ownerv1.Owner) (string, error) {
+		res, err := c.CreateOwner(ctx, &ownerv1.CreateOwnerRequest{RequestId: "form-old", Owner: o})
+		return res.GetOwner().GetId(), err
+	}
+	registerPatient := func(p *ownerv1.Patient) (string, error) {
+		res, err := c.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), RequestId: "pet-old", Patient: p})
+		return res.GetPatient().GetId(), err
+	}
+	for _, tc := range []struct {
+		name   string
+		create func() (string, error)
+		// want is the record answered; empty when the create is refused.
+		want string
+	}{
+		{"an owner of the same names", func() (string, error) { return createOwner(namesake) }, o.GetId()},
+		{"an owner of other names", func() (string, error) { return createOwner(newOwner("Uusi")) }, ""},
+		{"a patient of the same owner, name and species", func() (string, error) { return registerPatient(older) }, pet.GetPatient().GetId()},
+		{"a patient of another name", func() (string, error) { return registerPatient(newPatient("Musti")) }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := tc.create()
+			if tc.want != "" {
+				if err != nil || id != tc.want {
+					t.Fatalf("answered %q, %v; want %s", id, err, tc.want)
+				}
+				return
+			}
+			if r := servicetest.Reason(t, err); r != "REQUEST_ID_REUSED" {
+				t.Fatalf("refused with %s, want REQUEST_ID_REUSED", r)
+			}
+		})
 	}
 }

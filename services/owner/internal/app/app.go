@@ -114,6 +114,19 @@ func (s *Service) recordAll(ctx context.Context, action, resource string, ownerI
 	return nil
 }
 
+// refuseReusedRequestID answers a create whose request id made another record
+// (resource, of the owner ownerID) with apperr.RequestIDReused, used saying what for.
+// The refusal is audited as denied about that owner before it is answered, as the
+// service's other refusals are (audit.Deny): the request reached their record, and
+// their access report shows the attempt. When the audit fails, its failure is the
+// answer, and the caller's retry is refused again.
+func (s *Service) refuseReusedRequestID(ctx context.Context, action, resource, ownerID, used string) error {
+	if err := s.auditor.RecordNow(ctx, audit.Refusal(action, resource, ownerID, "REQUEST_ID_REUSED")); err != nil {
+		return fmt.Errorf("audit a refused %s: %w", action, err)
+	}
+	return apperr.RequestIDReused(used)
+}
+
 // maxReasonLen bounds the reason of a change and the purpose of a reveal: each is kept
 // for good (in the change history, in the audit log), so one request must not be able
 // to grow them by megabytes.

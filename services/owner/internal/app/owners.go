@@ -21,7 +21,8 @@ type CreateOwner struct {
 	IdentityCode string
 }
 
-// CreateOwner registers an owner; a retry with the same request id returns the first one.
+// CreateOwner registers an owner; a retry of the same request with the same request id
+// returns the first one.
 func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owner, error) {
 	var v apperr.ValidationError
 	o := in.Owner
@@ -39,10 +40,11 @@ func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owne
 	if err != nil {
 		return nil, fmt.Errorf("create owner: %w", err)
 	}
-	// A retry names the same person; a request id reused for someone else is refused
-	// rather than answered with the first person's data.
-	if created.GivenNames != o.GivenNames || created.FamilyName != o.FamilyName {
-		return nil, apperr.RequestIDReused("another owner")
+	// A retry is the same request; a request id reused for anything else (another
+	// person of the same name included) is refused rather than answered with the first
+	// person's data as if this one were registered.
+	if !domain.SameOwnerCreate(created, &o) {
+		return nil, s.refuseReusedRequestID(ctx, "owner.create", ownerResource(created.ID), created.ID, "another owner")
 	}
 	return created, s.record(ctx, "owner.create", ownerResource(created.ID), created.ID)
 }

@@ -39,10 +39,11 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	if err != nil {
 		return nil, fmt.Errorf("register patient: %w", err)
 	}
-	// A retry registers the same animal under the same owner; a request id reused for
-	// another is refused rather than answered with the first animal (or owner).
-	if created.OwnerID != p.OwnerID || created.Name != p.Name || created.Species != p.Species {
-		return nil, apperr.RequestIDReused("another patient")
+	// A retry is the same registration; a request id reused for another (another
+	// animal, the same one under another owner) is refused rather than answered with the
+	// first animal (or owner).
+	if !domain.SamePatientCreate(created, &p) {
+		return nil, s.refuseReusedRequestID(ctx, "patient.create", patientResource(created.ID), created.OwnerID, "another patient")
 	}
 	// Audited as soon as it is written: taking it back below may come too late (the
 	// owner's erasure may reach the patient first), and then the registration stands.

@@ -75,9 +75,12 @@ type Owner struct {
 	// nothing is kept.
 	NameKeptUntil     string
 	IdentityKeptUntil string
-	Version           int64
-	Created           time.Time
-	Updated           time.Time
+	// CreateDigest is the keyed digest of the create request that made the owner
+	// (OwnerCreateRequest), which the repository makes and keeps; see SameOwnerCreate.
+	CreateDigest string
+	Version      int64
+	Created      time.Time
+	Updated      time.Time
 }
 
 // Change records one rectification of an owner or a patient (DESIGN rule 3).

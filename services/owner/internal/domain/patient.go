@@ -67,9 +67,13 @@ type Patient struct {
 	// ErasedBy is the erasure request that anonymised the patient (empty when the
 	// retention sweep did), so that a retry of an interrupted erasure still counts it.
 	ErasedBy string
-	Version  int64
-	Created  time.Time
-	Updated  time.Time
+	// CreateDigest is the keyed digest of the registration that made the patient
+	// (PatientCreateRequest), which the repository makes and keeps; see
+	// SamePatientCreate.
+	CreateDigest string
+	Version      int64
+	Created      time.Time
+	Updated      time.Time
 }
 
 var patientFields = []string{

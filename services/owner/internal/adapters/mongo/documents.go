@@ -96,11 +96,15 @@ type ownerDoc struct {
 	// NameKeysVersion is the domain.NameKeysVersion of the rules that made SortKey and
 	// NameKeys, written in the same update as they are; missing on owners written before
 	// it was stored (see RefreshNameKeys).
-	NameKeysVersion int         `bson:"name_keys_version,omitempty"`
-	Version         int64       `bson:"version"`
-	Created         time.Time   `bson:"created"`
-	Updated         time.Time   `bson:"updated"`
-	Changes         []changeDoc `bson:"changes,omitempty"`
+	NameKeysVersion int `bson:"name_keys_version,omitempty"`
+	// CreateDigest is domain.Owner.CreateDigest: written at creation only, removed by
+	// the erasure that removes data it was made of; missing on owners created before it
+	// was kept.
+	CreateDigest string      `bson:"create_digest,omitempty"`
+	Version      int64       `bson:"version"`
+	Created      time.Time   `bson:"created"`
+	Updated      time.Time   `bson:"updated"`
+	Changes      []changeDoc `bson:"changes,omitempty"`
 }
 
 type insuranceDoc struct {
@@ -127,10 +131,14 @@ type patientDoc struct {
 	Erased                 bool         `bson:"erased,omitempty"`
 	Anonymised             bool         `bson:"anonymised,omitempty"`
 	ErasedBy               string       `bson:"erased_by,omitempty"`
-	Version                int64        `bson:"version"`
-	Created                time.Time    `bson:"created"`
-	Updated                time.Time    `bson:"updated"`
-	Changes                []changeDoc  `bson:"changes,omitempty"`
+	// CreateDigest is domain.Patient.CreateDigest: written at registration only,
+	// removed when the patient is anonymised; missing on patients registered before it
+	// was kept.
+	CreateDigest string      `bson:"create_digest,omitempty"`
+	Version      int64       `bson:"version"`
+	Created      time.Time   `bson:"created"`
+	Updated      time.Time   `bson:"updated"`
+	Changes      []changeDoc `bson:"changes,omitempty"`
 }
 
 // erasureDoc is the stored answer of one erasure request.
@@ -202,6 +210,7 @@ func ownerToDoc(o *domain.Owner) ownerDoc {
 		HomeClinic:     string(o.HomeClinic),
 		IdentityMasked: o.IdentityCodeMasked,
 		Restricted:     o.Restricted,
+		CreateDigest:   o.CreateDigest,
 		SortKey:        domain.SearchKey(o.FamilyName + " " + o.GivenNames),
 		NameKeys:       domain.NameTokens(o.GivenNames, o.FamilyName),
 		Version:        o.Version,
@@ -231,6 +240,7 @@ func (d *ownerDoc) toDomain() *domain.Owner {
 		Anonymised:         d.Anonymised,
 		NameKeptUntil:      d.NameKeptUntil,
 		IdentityKeptUntil:  d.IdentityKeptUntil,
+		CreateDigest:       d.CreateDigest,
 		Version:            d.Version,
 		Created:            d.Created,
 		Updated:            d.Updated,
@@ -254,6 +264,7 @@ func patientToDoc(p *domain.Patient) patientDoc {
 		Insurance:              insuranceDoc{Insurer: p.Insurance.Insurer, PolicyNumber: p.Insurance.PolicyNumber},
 		Deceased:               p.Deceased,
 		DeathDate:              p.DeathDate,
+		CreateDigest:           p.CreateDigest,
 		Version:                p.Version,
 		Created:                p.Created,
 		Updated:                p.Updated,
@@ -284,6 +295,7 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 		Erased:                 d.Erased,
 		Anonymised:             d.Anonymised,
 		ErasedBy:               d.ErasedBy,
+		CreateDigest:           d.CreateDigest,
 		Version:                d.Version,
 		Created:                d.Created,
 		Updated:                d.Updated,

@@ -366,6 +366,11 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 	case plan.KeepIdentityUntil != "" && plan.KeepIdentityUntil != o.IdentityKeptUntil:
 		set["identity_kept_until"] = plan.KeepIdentityUntil
 	}
+	// The create's digest goes with the first of the data it was made of: kept, it
+	// would still answer whether a guessed person was the one erased.
+	if plan.ClearContact || plan.AnonymiseNames || plan.DropIdentity {
+		unset["create_digest"] = ""
+	}
 	if plan.Changes() {
 		c.Version = o.Version + 1
 		set["version"], set["updated"] = c.Version, c.Time
@@ -422,7 +427,7 @@ func (r *Repository) erasePatient(ctx context.Context, p *domain.Patient, anonym
 			if requestID != "" {
 				set["erased_by"] = requestID
 			}
-			for _, f := range []string{"breed", "birth_date", "colour", "microchip", "kennel_club_registration", "death_date"} {
+			for _, f := range []string{"breed", "birth_date", "colour", "microchip", "kennel_club_registration", "death_date", "create_digest"} {
 				unset[f] = ""
 			}
 			c.Fields = anonymisedPatientFields

@@ -676,8 +676,9 @@ func (x *ValueChange) GetNewValue() string {
 // Request of CreateOwner.
 type CreateOwnerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Client-chosen id that makes a retried create return the first owner. The REST
-	// Idempotency-Key header fills it when empty.
+	// Client-chosen id that makes a retried create return the first owner. A retry must
+	// send the same request; every field it sets is compared. The REST Idempotency-Key
+	// header fills it when empty.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	Owner     *Owner `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
 	// Personal identity code (henkilötunnus), needed for billing. Optional.
@@ -1678,7 +1679,8 @@ func (x *Patient) GetUpdateTime() *timestamppb.Timestamp {
 type RegisterPatientRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// Client-chosen id that makes a retried registration return the first patient.
+	// Client-chosen id that makes a retried registration (the same request, every field
+	// it sets compared) return the first patient.
 	RequestId     string   `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	Patient       *Patient `protobuf:"bytes,3,opt,name=patient,proto3" json:"patient,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -48,7 +48,9 @@ const (
 // OwnerService keeps the clinic's customers (owners) and their patients (pets).
 // It is the only writer of owner and patient data and of the customer-number counter.
 type OwnerServiceClient interface {
-	// Registers an owner. A retried call with the same request_id returns the first owner.
+	// Registers an owner. A retried call with the same request_id returns the first owner;
+	// the same request_id sent with anything else (another person, another field) is
+	// refused: FAILED_PRECONDITION REQUEST_ID_REUSED, with a field violation on request_id.
 	CreateOwner(ctx context.Context, in *CreateOwnerRequest, opts ...grpc.CallOption) (*CreateOwnerResponse, error)
 	// Reads one owner; the identity code is masked.
 	GetOwner(ctx context.Context, in *GetOwnerRequest, opts ...grpc.CallOption) (*GetOwnerResponse, error)
@@ -72,7 +74,9 @@ type OwnerServiceClient interface {
 	// history of each. Restricted owners too. Clinic manager only; stored in the audit log
 	// before it answers. Not exposed over REST: the access report is.
 	ExportOwner(ctx context.Context, in *ExportOwnerRequest, opts ...grpc.CallOption) (*ExportOwnerResponse, error)
-	// Registers a patient under an owner and allocates its customer number.
+	// Registers a patient under an owner and allocates its customer number. A retried call
+	// with the same request_id returns the first patient, another registration under it is
+	// refused as CreateOwner's is (REQUEST_ID_REUSED).
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(ctx context.Context, in *GetPatientRequest, opts ...grpc.CallOption) (*GetPatientResponse, error)
@@ -325,7 +329,9 @@ func (c *ownerServiceClient) RunRetentionSweep(ctx context.Context, in *RunReten
 // OwnerService keeps the clinic's customers (owners) and their patients (pets).
 // It is the only writer of owner and patient data and of the customer-number counter.
 type OwnerServiceServer interface {
-	// Registers an owner. A retried call with the same request_id returns the first owner.
+	// Registers an owner. A retried call with the same request_id returns the first owner;
+	// the same request_id sent with anything else (another person, another field) is
+	// refused: FAILED_PRECONDITION REQUEST_ID_REUSED, with a field violation on request_id.
 	CreateOwner(context.Context, *CreateOwnerRequest) (*CreateOwnerResponse, error)
 	// Reads one owner; the identity code is masked.
 	GetOwner(context.Context, *GetOwnerRequest) (*GetOwnerResponse, error)
@@ -349,7 +355,9 @@ type OwnerServiceServer interface {
 	// history of each. Restricted owners too. Clinic manager only; stored in the audit log
 	// before it answers. Not exposed over REST: the access report is.
 	ExportOwner(context.Context, *ExportOwnerRequest) (*ExportOwnerResponse, error)
-	// Registers a patient under an owner and allocates its customer number.
+	// Registers a patient under an owner and allocates its customer number. A retried call
+	// with the same request_id returns the first patient, another registration under it is
+	// refused as CreateOwner's is (REQUEST_ID_REUSED).
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(context.Context, *GetPatientRequest) (*GetPatientResponse, error)

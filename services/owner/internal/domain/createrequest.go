@@ -1,0 +1,76 @@
+package domain
+
+import "encoding/json"
+
+// A create under a client request id answers the record that id made first only when
+// it is the same request: a retry sends the same fields, while the same id sent with
+// another person or animal (two partner systems both numbering their forms "form-1", a
+// client reusing a key) must not be answered with someone else's record as if it had
+// been registered. The repository keeps a keyed digest of the request that made each
+// record (CreateDigest), taken at creation, so that later rectifications do not turn
+// a genuine retry away.
+
+// OwnerCreateRequest is the canonical form of what a create of o (normalised) sent:
+// every field the client sets, and the identity code by identityIndex, its blind
+// index ("" without one), never in clear.
+func OwnerCreateRequest(o *Owner, identityIndex string) []byte {
+	return canonical(struct {
+		GivenNames string   `json:"g"`
+		FamilyName string   `json:"f"`
+		Address    Address  `json:"a"`
+		Phone      string   `json:"p"`
+		Email      string   `json:"e"`
+		Language   Language `json:"l"`
+		HomeClinic Clinic   `json:"c"`
+		Identity   string   `json:"i"`
+	}{o.GivenNames, o.FamilyName, o.Address, o.Phone, o.Email, o.Language, o.HomeClinic, identityIndex})
+}
+
+// PatientCreateRequest is the canonical form of what a registration of p (normalised)
+// sent: its owner and every field of the animal the client sets.
+func PatientCreateRequest(p *Patient) []byte {
+	return canonical(struct {
+		OwnerID                string    `json:"o"`
+		Name                   string    `json:"n"`
+		Species                Species   `json:"s"`
+		Breed                  string    `json:"b"`
+		Sex                    Sex       `json:"x"`
+		Neutered               bool      `json:"u"`
+		BirthDate              string    `json:"d"`
+		Colour                 string    `json:"c"`
+		Microchip              string    `json:"m"`
+		KennelClubRegistration string    `json:"k"`
+		Insurance              Insurance `json:"i"`
+	}{
+		p.OwnerID, p.Name, p.Species, p.Breed, p.Sex, p.Neutered, p.BirthDate, p.Colour, p.Microchip,
+		p.KennelClubRegistration, p.Insurance,
+	})
+}
+
+// canonical encodes a struct of strings and booleans, which cannot fail.
+func canonical(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// SameOwnerCreate reports whether sent, a create as the repository received it, is
+// the request that created stored, the owner its request id names. An owner stored
+// before the digests were kept, or whose erasure removed the data its digest was made
+// of, has none, and is compared as it was then, by its names: an erased owner's names
+// are gone, so only a retry from before the erasure still finds it.
+func SameOwnerCreate(stored, sent *Owner) bool {
+	if stored.CreateDigest == "" {
+		return stored.GivenNames == sent.GivenNames && stored.FamilyName == sent.FamilyName
+	}
+	return stored.CreateDigest == sent.CreateDigest
+}
+
+// SamePatientCreate is SameOwnerCreate for a patient's registration; one without a
+// digest is compared by its owner, name and species. A patient transferred since its
+// registration is still found by its retry.
+func SamePatientCreate(stored, sent *Patient) bool {
+	if stored.CreateDigest == "" {
+		return stored.OwnerID == sent.OwnerID && stored.Name == sent.Name && stored.Species == sent.Species
+	}
+	return stored.CreateDigest == sent.CreateDigest
+}
