@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -528,6 +529,37 @@ func TestBadInputNamesTheFields(t *testing.T) {
 		if f := violations(t, err); len(f) != 1 || f[0] != "reason" {
 			t.Errorf("reason of %d characters: violations %v, want reason", len(reason), f)
 		}
+	}
+}
+
+// TestFindOwnerByIdentityCodeBadInput: a code that is given but not valid is told what
+// is wrong with it, once, and never that it is missing.
+func TestFindOwnerByIdentityCodeBadInput(t *testing.T) {
+	env, c := setup(t)
+	for _, tc := range []struct {
+		name, code string
+		// required: the one violation is that the code is missing.
+		required bool
+	}{
+		{name: "blank", code: "", required: true},
+		{name: "white space", code: "   ", required: true},
+		{name: "a wrong check character", code: "131052-308U"},
+		{name: "too short", code: "131052-30"},
+		{name: "born in 2099", code: "010199A123Y"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.FindOwnerByIdentityCode(env.As(t, auth.RoleBilling), &ownerv1.FindOwnerByIdentityCodeRequest{IdentityCode: tc.code})
+			st := wantCode(t, err, codes.InvalidArgument)
+			var got []*errdetails.BadRequest_FieldViolation
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok {
+					got = append(got, br.GetFieldViolations()...)
+				}
+			}
+			if len(got) != 1 || got[0].GetField() != "identity_code" || (got[0].GetDescription() == "is required") != tc.required {
+				t.Errorf("violations %v; want one on identity_code, saying it is required: %v", got, tc.required)
+			}
+		})
 	}
 }
 

@@ -225,7 +225,8 @@ func (s *Service) ListOwners(ctx context.Context, in ListOwners) ([]*domain.Owne
 func (s *Service) FindOwnerByIdentityCode(ctx context.Context, code string) (*domain.Owner, error) {
 	var v apperr.ValidationError
 	c := s.parseIdentityCode(code, "identity_code", &v)
-	if c == nil {
+	// A code given but not valid has its own violation: it is not missing.
+	if strings.TrimSpace(code) == "" {
 		v.Add("identity_code", "is required")
 	}
 	if err := v.Err(); err != nil {
