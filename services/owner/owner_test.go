@@ -245,10 +245,11 @@ func TestSearchByEachKey(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 }
 
-// TestSearchIgnoresTheFormOfApostrophe: an owner registered from a phone or a web form
-// as "O’Brien" (typographic apostrophe) is found by reception typing "O'Brien", and the
-// other way round, as is one typed with the modifier letter or an acute accent.
-func TestSearchIgnoresTheFormOfApostrophe(t *testing.T) {
+// TestSearchIgnoresTheFormOfApostropheOrDash: an owner registered from a phone or a web
+// form as "O’Brien" (typographic apostrophe) is found by reception typing "O'Brien", and
+// the other way round, as is one typed with the modifier letter or an acute accent; so is
+// a double name written with an en dash or a typographic hyphen ("Hakala–Pere").
+func TestSearchIgnoresTheFormOfApostropheOrDash(t *testing.T) {
 	env, c := setup(t)
 	ctx := env.As(t, auth.RoleReception)
 	for _, tc := range []struct {
@@ -258,6 +259,8 @@ func TestSearchIgnoresTheFormOfApostrophe(t *testing.T) {
 		{"O’Brien", []string{"O'Brien", "o'bri", "O‘Brien", "aino o'b"}},
 		{"D'Angelo", []string{"D’Angelo", "dʼangelo", "D´Angelo"}},
 		{"N´Diaye", []string{"N'Diaye", "n’di"}},
+		{"Hakala–Pere", []string{"hakala-pere", "Hakala-P", "aino hakala-pere", "Hakala‐Pere"}},
+		{"Lind-Berg", []string{"Lind–Berg", "lind—berg", "Lind‑B"}},
 	} {
 		o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner(tc.family)})
 		for _, q := range tc.search {

@@ -26,12 +26,14 @@ func (e *PostalCodeError) Error() string {
 // keys they made for each owner. Raise it with any change to what they return (the names
 // tests say when): each start then refreshes the keys of the owners stored under a lower
 // version.
-const NameKeysVersion = 2
+const NameKeysVersion = 3
 
 // SearchKey folds a name into the form stored for search, because the
 // embedded store has no collations: lower case, diacritics removed (so
 // "Äijälä" and "aijala" match), every form of apostrophe written as "'" (so
-// "O’Brien" and "O'Brien" match) and white space collapsed to single spaces.
+// "O’Brien" and "O'Brien" match), every dash as "-" (so "Anna–Liisa", with the
+// en dash or typographic hyphen that phones, word processors and web forms put in,
+// and "Anna-Liisa" match) and white space collapsed to single spaces.
 func SearchKey(s string) string {
 	// Lower-case first: some capitals lower-case to a letter plus a combining
 	// mark (İ → i̇), which the next step must see.
@@ -42,7 +44,16 @@ func SearchKey(s string) string {
 		// Valid UTF-8 cannot fail these transforms; keep the key usable anyway.
 		folded = lower
 	}
-	return strings.Join(strings.Fields(apostrophes.Replace(unmarkedLetters.Replace(folded))), " ")
+	return strings.Join(strings.Fields(strings.Map(asciiDash, apostrophes.Replace(unmarkedLetters.Replace(folded)))), " ")
+}
+
+// asciiDash writes every dash (Unicode Pd: hyphen, en and em dash, and the rest) as
+// the "-" reception types.
+func asciiDash(r rune) rune {
+	if unicode.Is(unicode.Pd, r) {
+		return '-'
+	}
+	return r
 }
 
 // apostrophes are the characters written for an apostrophe in a name: the typographic
@@ -72,7 +83,7 @@ func NameTokens(given, family string) []string {
 	}
 	for _, word := range strings.Fields(SearchKey(given + " " + family)) {
 		add(word)
-		parts := strings.FieldsFunc(word, func(r rune) bool { return unicode.Is(unicode.Pd, r) || r == '\'' })
+		parts := strings.FieldsFunc(word, func(r rune) bool { return r == '-' || r == '\'' })
 		if len(parts) > 1 {
 			for _, p := range parts {
 				add(p)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,11 @@ func TestSearchKey(t *testing.T) {
 		{"Östman", "ostman"},
 		{"  Anna \t Liisa\n", "anna liisa"},
 		{"Anna-Liisa", "anna-liisa"},
+		{"Anna‐Liisa", "anna-liisa"}, // hyphen
+		{"Anna‑Liisa", "anna-liisa"}, // non-breaking hyphen
+		{"Anna–Liisa", "anna-liisa"}, // en dash
+		{"Anna—Liisa", "anna-liisa"}, // em dash
+		{"Anna−Liisa", "anna−liisa"}, // a minus sign is no dash
 		{"Šarić", "saric"},
 		{"A\u0308ijä\u0308lä", "aijala"}, // decomposed input folds the same way
 		{"İnce", "ince"},
@@ -56,7 +62,7 @@ func TestNameTokens(t *testing.T) {
 		{"several given names", "Matti Juhani", "Virtanen", []string{"matti", "juhani", "virtanen"}},
 		{"duplicates dropped", "Anna Anna-Maija", "Anna", []string{"anna", "anna-maija", "maija"}},
 		{"lone dash dropped", "Eva", "Lind - Berg", []string{"eva", "lind", "berg"}},
-		{"en dash splits too", "Eva", "Lind–Berg", []string{"eva", "lind–berg", "lind", "berg"}},
+		{"en dash splits too, written as a hyphen", "Eva", "Lind–Berg", []string{"eva", "lind-berg", "lind", "berg"}},
 		{"apostrophe splits", "Seán", "O’Brien", []string{"sean", "o'brien", "o", "brien"}},
 		{"empty", "", " ", nil},
 	}
@@ -153,6 +159,8 @@ func FuzzValidatePostalCode(f *testing.F) {
 var nameKeysRules = map[int]string{
 	1: "7b65a7eb5e4d47cc687e803bd68ad788b6e50581a7ba48450d972eaa67573c9d",
 	2: "8c5686ba8d5e24d22d0a58323738c04a5fe5684a89907d77baf1d2ec75b80a97",
+	// From version 3 the names include every kind of dash.
+	3: "c3d7d32d60e6a574e7ca2bd1cd61396619662b1b504bd0e7c2e58c98977ac804",
 }
 
 // TestNameKeysVersionFollowsTheRules fails when SearchKey or NameTokens change what they
@@ -165,6 +173,11 @@ func TestNameKeysVersionFollowsTheRules(t *testing.T) {
 		names = append(names, "a"+string(r)+"b", string(r)+"-"+string(r)+"’x")
 	}
 	names = append(names, "  Anna \t Liisa\n", "Lind - Berg", "İnce", "A\u0308ijä\u0308lä", "\xff", "")
+	for r := range unicode.MaxRune {
+		if unicode.Is(unicode.Pd, r) {
+			names = append(names, "Lind"+string(r)+"Berg")
+		}
+	}
 	h := sha256.New()
 	for _, n := range names {
 		_, _ = fmt.Fprintf(h, "%q %q\n", SearchKey(n), NameTokens(n, n+" x")) // a hash never fails a write

@@ -396,39 +396,57 @@ func TestRefreshNameKeysStoppedAfterOverwritingARename(t *testing.T) {
 	}
 }
 
-// TestRefreshFoldsStoredApostrophes: an owner whose keys version 1 made from "O’Brien"
-// (the typographic apostrophe kept as typed) is not found by "O'Brien" until the next
-// start refreshes its keys under today's rules, which fold every apostrophe to "'".
-func TestRefreshFoldsStoredApostrophes(t *testing.T) {
-	r, db := testRepo(t)
-	ctx := t.Context()
-	o := testOwner("obrien")
-	o.FamilyName = "O’Brien"
-	if _, err := r.CreateOwner(ctx, o, nil, registered()); err != nil {
-		t.Fatal(err)
+// TestRefreshFoldsStoredSeparators: an owner whose keys an older version made from a
+// name written with a typographic apostrophe ("O’Brien", version 1) or dash
+// ("Anna–Liisa", version 2) kept as typed is not found by reception typing "'" or "-"
+// until the next start refreshes its keys under today's rules, which fold them.
+func TestRefreshFoldsStoredSeparators(t *testing.T) {
+	tests := []struct {
+		name, given, family string
+		// sortKey and nameKeys are the keys as version made them.
+		sortKey  string
+		nameKeys bson.A
+		version  int
+		search   string
+	}{
+		{name: "apostrophe", given: "Aino", family: "O’Brien", sortKey: "o’brien aino",
+			nameKeys: bson.A{"aino", "o’brien", "o", "brien"}, version: 1, search: "O'Brien"},
+		{name: "en dash", given: "Anna–Liisa", family: "Virtanen", sortKey: "virtanen anna–liisa",
+			nameKeys: bson.A{"anna–liisa", "anna", "liisa", "virtanen"}, version: 2, search: "anna-liisa"},
 	}
-	version1 := bson.D{{Key: "$set", Value: bson.D{
-		{Key: "sort_key", Value: "o’brien aino"}, {Key: "name_keys", Value: bson.A{"aino", "o’brien", "o", "brien"}},
-		{Key: "name_keys_version", Value: 1},
-	}}}
-	if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: "obrien"}}, version1); err != nil {
-		t.Fatal(err)
-	}
-	search := func() int {
-		found, _, err := r.ListOwners(ctx, domain.OwnerQuery{NamePrefix: domain.SearchKey("O'Brien")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(found)
-	}
-	if n := search(); n != 0 {
-		t.Fatalf("found %d owners under version 1 keys; the test needs the keys as version 1 made them", n)
-	}
-	if n, err := r.RefreshNameKeys(ctx); err != nil || n != 1 {
-		t.Errorf("the start refreshed %d (%v), want 1", n, err)
-	}
-	if n := search(); n != 1 {
-		t.Errorf("after the refresh, \"O'Brien\" found %d owners, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, db := testRepo(t)
+			ctx := t.Context()
+			o := testOwner(tt.name)
+			o.GivenNames, o.FamilyName = tt.given, tt.family
+			if _, err := r.CreateOwner(ctx, o, nil, registered()); err != nil {
+				t.Fatal(err)
+			}
+			older := bson.D{{Key: "$set", Value: bson.D{
+				{Key: "sort_key", Value: tt.sortKey}, {Key: "name_keys", Value: tt.nameKeys},
+				{Key: "name_keys_version", Value: tt.version},
+			}}}
+			if _, err := db.Collection(ownersColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: tt.name}}, older); err != nil {
+				t.Fatal(err)
+			}
+			search := func() int {
+				found, _, err := r.ListOwners(ctx, domain.OwnerQuery{NamePrefix: domain.SearchKey(tt.search)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(found)
+			}
+			if n := search(); n != 0 {
+				t.Fatalf("found %d owners under version %d keys; the test needs the keys as that version made them", n, tt.version)
+			}
+			if n, err := r.RefreshNameKeys(ctx); err != nil || n != 1 {
+				t.Errorf("the start refreshed %d (%v), want 1", n, err)
+			}
+			if n := search(); n != 1 {
+				t.Errorf("after the refresh, %q found %d owners, want 1", tt.search, n)
+			}
+		})
 	}
 }
 
