@@ -3,6 +3,7 @@ package owner_test
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -362,6 +363,43 @@ func TestListOwnersPagesEveryOwnerOnce(t *testing.T) {
 	}
 	_, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{PageToken: "not-a-token"})
 	violations(t, err)
+}
+
+// TestListOwnersWhileAnOwnerIsRenamed pins the order ListOwners documents: pages run in
+// name order and a token holds the last name listed, so an owner renamed during the walk
+// (Eklund marries and becomes Aaltonen) is listed where its new name falls, here before
+// the page reached, and not at all; every other owner is listed once.
+func TestListOwnersWhileAnOwnerIsRenamed(t *testing.T) {
+	env, c := setup(t)
+	ctx := env.As(t, auth.RoleReception)
+	var renamed *ownerv1.Owner
+	for _, family := range []string{"Aalto", "Berg", "Corander", "Dahl", "Eklund"} {
+		renamed = createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner(family)})
+	}
+	listed := map[string]int{}
+	token := ""
+	for page := 0; page == 0 || token != ""; page++ {
+		res, err := c.ListOwners(ctx, &ownerv1.ListOwnersRequest{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.GetOwners() {
+			listed[o.GetFamilyName()]++
+		}
+		token = res.GetNextPageToken()
+		if page == 0 {
+			if _, err := c.UpdateOwner(ctx, &ownerv1.UpdateOwnerRequest{
+				OwnerId: renamed.GetId(), Owner: &ownerv1.Owner{FamilyName: "Aaltonen"}, Version: renamed.GetVersion(), Reason: "married",
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"family_name"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]int{"Aalto": 1, "Berg": 1, "Corander": 1, "Dahl": 1}
+	if !maps.Equal(listed, want) {
+		t.Fatalf("listed %v, want %v", listed, want)
+	}
 }
 
 func TestTransferKeepsCustomerNumberAndHistory(t *testing.T) {

@@ -1011,8 +1011,9 @@ func (x *UpdateOwnerResponse) GetOwner() *Owner {
 type ListOwnersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Case- and accent-insensitive name search: each word is the start of a word of the
-	// owner's given or family names ("aino mäk" finds Aino Mäkinen), and any form of
-	// apostrophe matches any other ("O'Brien" finds O’Brien).
+	// owner's given or family names ("aino mäk" finds Aino Mäkinen), any form of
+	// apostrophe matches any other ("O'Brien" finds O’Brien), and any dash any other
+	// ("anna-liisa" finds Anna–Liisa).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// A phone number as Owner.phone accepts it; matched after normalisation.
 	Phone string `protobuf:"bytes,2,opt,name=phone,proto3" json:"phone,omitempty"`

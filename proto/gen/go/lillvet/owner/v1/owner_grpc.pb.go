@@ -56,7 +56,12 @@ type OwnerServiceClient interface {
 	GetOwner(ctx context.Context, in *GetOwnerRequest, opts ...grpc.CallOption) (*GetOwnerResponse, error)
 	// Rectifies an owner: fields named in update_mask, at the expected version, with a reason.
 	UpdateOwner(ctx context.Context, in *UpdateOwnerRequest, opts ...grpc.CallOption) (*UpdateOwnerResponse, error)
-	// Searches or lists owners, paged. Restricted owners are left out.
+	// Searches or lists owners, paged, in name order: family name, then given names, as
+	// search folds them, then id. Restricted owners are left out. A page token holds the
+	// name and id of the last owner listed, so an owner renamed while the caller pages is
+	// listed where its new name falls: skipped when that is before the page reached,
+	// listed twice when it moves from before it to after. Owners neither renamed nor
+	// created meanwhile are listed once each.
 	ListOwners(ctx context.Context, in *ListOwnersRequest, opts ...grpc.CallOption) (*ListOwnersResponse, error)
 	// Finds the owner with an identity code (exact match). The code travels in the body,
 	// never in a URL.
@@ -337,7 +342,12 @@ type OwnerServiceServer interface {
 	GetOwner(context.Context, *GetOwnerRequest) (*GetOwnerResponse, error)
 	// Rectifies an owner: fields named in update_mask, at the expected version, with a reason.
 	UpdateOwner(context.Context, *UpdateOwnerRequest) (*UpdateOwnerResponse, error)
-	// Searches or lists owners, paged. Restricted owners are left out.
+	// Searches or lists owners, paged, in name order: family name, then given names, as
+	// search folds them, then id. Restricted owners are left out. A page token holds the
+	// name and id of the last owner listed, so an owner renamed while the caller pages is
+	// listed where its new name falls: skipped when that is before the page reached,
+	// listed twice when it moves from before it to after. Owners neither renamed nor
+	// created meanwhile are listed once each.
 	ListOwners(context.Context, *ListOwnersRequest) (*ListOwnersResponse, error)
 	// Finds the owner with an identity code (exact match). The code travels in the body,
 	// never in a URL.
