@@ -183,7 +183,10 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 	return out.toDomain()
 }
 
-// ListOwnerPatients implements domain.Repository, in registration order.
+// ListOwnerPatients implements domain.Repository, in _id order, the order of the
+// {owner_id, _id} index, so that a page token needs only the last id. That is
+// registration order only among patients registered without a request id (UUIDv7,
+// time-ordered); a patient registered with one has a UUIDv5 of it, which falls anywhere.
 func (r *Repository) ListOwnerPatients(ctx context.Context, ownerID string, size int, token string) ([]*domain.Patient, string, error) {
 	filter := bson.D{{Key: "owner_id", Value: ownerID}}
 	if token != "" {
