@@ -4,9 +4,8 @@
 //	go run ./tools/test lint       # one step (tools, generate, check-generated, lint, unit)
 //
 // It needs only Go: the pinned tools are built from tools/go.mod, the generated-code
-// check compares files and asks git only whether they are committed, and both that and
-// the breaking check, which reads main through git, are skipped with a word when git is
-// not there.
+// check compares files instead of asking git, and the breaking check, which reads main
+// through git, is skipped with a word when git is not there.
 package main
 
 import (
