@@ -12,8 +12,12 @@ import (
 // groupAlive reports whether a process of group pgid is still running. A zombie is not:
 // it has ended, and waits only for its parent to collect its status, or, orphaned, for
 // init, which in a container (where PID 1 may be the job's own command) may never come.
-// kill(-pgid, 0) counts zombies too, so /proc is read instead where there is one.
+// kill(-pgid, 0) counts zombies too, so /proc is read instead where it numbers processes
+// as this process does (procIsOurs); elsewhere kill 0 decides, a zombie counting.
 func groupAlive(pgid int) bool {
+	if !procIsOurs() {
+		return syscall.Kill(-pgid, 0) == nil
+	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return syscall.Kill(-pgid, 0) == nil
@@ -25,6 +29,26 @@ func groupAlive(pgid int) bool {
 		}
 	}
 	return false
+}
+
+// procIsOurs tells whether /proc is mounted for this process's PID namespace. In a
+// namespace whose /proc is still the outer one's (unshare -p without --mount-proc) it
+// lists processes under their outer pids and groups, where a group of ours is not found
+// by its number here: a live group would look gone, and be left running.
+func procIsOurs() bool {
+	self, err := os.ReadFile("/proc/self/stat")
+	return err == nil && statPidIs(self, os.Getpid())
+}
+
+// statPidIs tells whether a /proc/<pid>/stat's first field, the pid as that /proc
+// numbers it, is pid.
+func statPidIs(stat []byte, pid int) bool {
+	first, _, ok := bytes.Cut(stat, []byte(" "))
+	if !ok {
+		return false
+	}
+	n, err := strconv.Atoi(string(first))
+	return err == nil && n == pid
 }
 
 // procStat reads the state and the process group of /proc/<pid>/stat; ok is false when

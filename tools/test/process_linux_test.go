@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // prSetChildSubreaper is prctl's PR_SET_CHILD_SUBREAPER, which syscall does not name.
@@ -29,6 +31,91 @@ func keepOrphans(t *testing.T) (reap func(pgid int)) {
 				pid, _ := strconv.Atoi(e.Name())
 				_, _ = syscall.Wait4(pid, nil, syscall.WNOHANG, nil)
 			}
+		}
+	}
+}
+
+// inPIDNamespace is set in the environment of the test binary that
+// TestStoppedGroupIsKilledInAPIDNamespace runs again inside a PID namespace.
+const inPIDNamespace = "LILLVET_TEST_IN_PID_NAMESPACE"
+
+// TestStoppedGroupIsKilledInAPIDNamespace: in a PID namespace of its own, a stopped
+// step's group still running at its kill time is killed, whether the namespace's /proc is
+// the outer one's (unshare -p without --mount-proc, where /proc numbers processes as the
+// outer namespace does) or its own. The test binary runs itself again under unshare
+// -Urpf (a user namespace too, so that it needs no privilege), and skips where that is
+// not allowed.
+func TestStoppedGroupIsKilledInAPIDNamespace(t *testing.T) {
+	if os.Getenv(inPIDNamespace) != "" {
+		checkStoppedGroupIsKilled(t)
+		return
+	}
+	if !onPath("unshare") {
+		t.Skip("needs unshare to make a PID namespace")
+	}
+	if out, err := exec.CommandContext(t.Context(), "unshare", "-Urpf", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot make a PID namespace here (unshare -Urpf true: %v): %s", err, out)
+	}
+	tests := []struct {
+		name    string
+		options []string
+	}{
+		{"the outer namespace's /proc", nil},
+		{"its own /proc", []string{"--mount-proc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"-Urpf"}, tt.options...), os.Args[0], "-test.run=^TestStoppedGroupIsKilledInAPIDNamespace$", "-test.count=1")
+			cmd := exec.CommandContext(t.Context(), "unshare", args...) //nolint:gosec // this test binary, fixed options
+			cmd.Env = append(os.Environ(), inPIDNamespace+"=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("in the PID namespace: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// checkStoppedGroupIsKilled starts a group that runs until killed, has clearGroup clear
+// it at once, and checks the group's process died of clearGroup's SIGKILL rather than of
+// the SIGTERM the test sends after, which ends it only if clearGroup took it for gone.
+func checkStoppedGroupIsKilled(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), "sleep", "120")
+	inGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	clearGroup(pgid, time.Now())
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = cmd.Wait()
+	status, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !status.Signaled() || status.Signal() != syscall.SIGKILL {
+		t.Errorf("clearGroup left group %d running: it ended %v, not killed by clearGroup", pgid, cmd.ProcessState)
+	}
+	if groupAlive(pgid) {
+		t.Errorf("group %d counts as alive once its one process is reaped", pgid)
+	}
+}
+
+// TestStatPidIs: /proc is trusted only when its /proc/self/stat gives this process's own
+// pid; the outer namespace's number, or a stat that cannot be read as one, leaves the
+// decision to kill 0.
+func TestStatPidIs(t *testing.T) {
+	tests := []struct {
+		name string
+		stat string
+		pid  int
+		want bool
+	}{
+		{"its own namespace's /proc", "4242 (test) S 4241 4242 4242 0 -1", 4242, true},
+		{"the outer namespace's /proc", "16900 (test) S 16899 16900 16900 0 -1", 1, false},
+		{"a name with spaces, another pid", "16900 (a b) S 1 1 1", 1, false},
+		{"empty", "", 0, false},
+		{"not a number", "self (test) S 1 1 1", 1, false},
+	}
+	for _, tt := range tests {
+		if got := statPidIs([]byte(tt.stat), tt.pid); got != tt.want {
+			t.Errorf("%s: statPidIs(%q, %d) = %t, want %t", tt.name, tt.stat, tt.pid, got, tt.want)
 		}
 	}
 }
