@@ -26,7 +26,9 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedImports |
 
 // Load type-checks the packages patterns match, as go list run in dir reads them (a
 // directory or an import path, with /... for those under it). A package that does not
-// list, parse or type-check, or one it imports, is an error.
+// list, parse or type-check, or one it imports, is an error, and so are patterns that
+// match no package with Go files but tests (go list only warns of a wildcard matching
+// nothing), so that a scan given a wrong path fails instead of passing over nothing.
 func Load(dir string, patterns ...string) ([]*Package, error) {
 	pkgs, err := load(dir, loadMode, patterns)
 	if err != nil {
@@ -37,6 +39,9 @@ func Load(dir string, patterns ...string) ([]*Package, error) {
 		if len(p.Syntax) > 0 {
 			out = append(out, p)
 		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("load %v: no package with Go files but tests", patterns)
 	}
 	return out, nil
 }
@@ -90,7 +95,9 @@ func (c *Checker) Check(path string, files []*ast.File) (*Package, error) {
 	return pkg, nil
 }
 
-// importPackage is the package path the checker was made for.
+// importPackage returns the types of path if it is among the imports the checker was
+// made for (loaded once by NewChecker), and an error otherwise, so that a test's source
+// importing anything else does not check.
 func (c *Checker) importPackage(path string) (*types.Package, error) {
 	if p, ok := c.imports[path]; ok {
 		return p, nil

@@ -41,7 +41,8 @@ func TestLoad(t *testing.T) {
 }
 
 // TestLoadFails: a package that cannot be listed or does not type-check is an error,
-// so that a scan does not pass over code it could not read.
+// and so are patterns that match no package to read, so that a scan does not pass over
+// code it could not read, nor over nothing.
 func TestLoadFails(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -49,6 +50,8 @@ func TestLoadFails(t *testing.T) {
 	}{
 		{"no such directory", "./testdata/none"},
 		{"a type error", "./testdata/broken"},
+		{"a wildcard matching no package", "github.com/lillvet/register/services/platform/none/..."},
+		{"tests alone", "./testdata/testsonly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
