@@ -53,8 +53,8 @@ type system struct {
 	jobTokenFile string
 	raw          *mongo.Client
 	customers    int
-	// stopConsent stops the consent service.
-	stopConsent func()
+	// stopConsent and stopHistory stop the consent and the patient-history service.
+	stopConsent, stopHistory func()
 	// stopDisclosure stops the disclosure service, which drains its audit queue.
 	stopDisclosure func()
 }
@@ -97,7 +97,7 @@ func start(t testing.TB, opts ...func(*disclosure.Config)) *system {
 		env: env, owners: ownerv1.NewOwnerServiceClient(ownerSvc.Conn), consents: consentv1.NewConsentServiceClient(consentSvc.Conn),
 		history: historyv1.NewHistoryServiceClient(historySvc.Conn), cfg: cfg, jobTokenFile: tokenFile,
 		disclosure: disclosurev1.NewDisclosureServiceClient(svc.Conn), raw: raw, stopConsent: consentSvc.Stop,
-		stopDisclosure: svc.Stop,
+		stopHistory: historySvc.Stop, stopDisclosure: svc.Stop,
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/lillvet/register/services/disclosure"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // jobWait bounds the wait for a job: far longer than it takes, so that only a job that
@@ -202,6 +203,19 @@ func TestErasureEndToEnd(t *testing.T) {
 			t.Errorf("%d restriction changes in the owner's history, want 1", n)
 		}
 	})
+	t.Run("the owner's history names the request", func(t *testing.T) {
+		// The owner service keeps, through the erasure, only the reasons it can tell
+		// it wrote itself; the report names them in the owner's language.
+		changes := ownerChanges(t, s, ownerID)
+		if len(changes) < 2 || changes[0].GetReason() != changereason.Registered {
+			t.Fatalf("the owner's history: %v, want the registration and the erasure's changes", changes)
+		}
+		for _, c := range changes[1:] {
+			if want := changereason.Erasure(created.GetId()); c.GetReason() != want {
+				t.Errorf("the change of %v has the reason %q, want %q", c.GetFields(), c.GetReason(), want)
+			}
+		}
+	})
 	t.Run("marketing stays suppressed", func(t *testing.T) {
 		res, err := s.consents.CheckConsent(s.as(t, auth.RoleClinicManager), &consentv1.CheckConsentRequest{
 			OwnerId: ownerID, Purpose: consentv1.Purpose_PURPOSE_DIRECT_MARKETING, Scope: "email",
@@ -278,17 +292,61 @@ func hasDisposition(ds []*consentv1.RecordDisposition, class string, kept bool) 
 // restrictionChanges counts the changes of the owner's restricted flag in its history.
 func restrictionChanges(t *testing.T, s *system, ownerID string) int {
 	t.Helper()
-	res, err := s.owners.ListOwnerChanges(s.as(t, auth.RoleClinicManager), &ownerv1.ListOwnerChangesRequest{OwnerId: ownerID})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, c := range res.GetChanges() {
+	for _, c := range ownerChanges(t, s, ownerID) {
 		if slices.Contains(c.GetFields(), "restricted") {
 			n++
 		}
 	}
 	return n
+}
+
+// ownerChanges is the owner's change history, as the clinic manager reads it.
+func ownerChanges(t *testing.T, s *system, ownerID string) []*ownerv1.Change {
+	t.Helper()
+	res, err := s.owners.ListOwnerChanges(s.as(t, auth.RoleClinicManager), &ownerv1.ListOwnerChangesRequest{OwnerId: ownerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.GetChanges()
+}
+
+// TestErasureRestrictsWithTheRequestsReason: the restrictions the job sets name its
+// request as changereason writes it, the one form the access report names in the
+// owner's language: in the owner's change history and in the consent service's ledger,
+// read while the job waits for the history service, before the consent's erasure
+// removes the ledger's restrictions.
+func TestErasureRestrictsWithTheRequestsReason(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Salo")
+	s.stopHistory()
+	created := s.requestErasure(t, ownerID, "")
+	s.waitErasure(t, created.GetId(), stepDone(slices.Index(wantSteps, [2]string{"consent", "restrict"})))
+	want := changereason.Erasure(created.GetId())
+
+	var restrictions []string
+	for _, c := range ownerChanges(t, s, ownerID) {
+		if slices.Contains(c.GetFields(), "restricted") {
+			restrictions = append(restrictions, c.GetReason())
+		}
+	}
+	if !slices.Equal(restrictions, []string{want}) {
+		t.Errorf("the owner's restriction changes have the reasons %q, want %q", restrictions, want)
+	}
+
+	var ledger struct {
+		Restrictions []struct {
+			Restricted bool   `bson:"restricted"`
+			Reason     string `bson:"reason"`
+		} `bson:"restrictions"`
+	}
+	err := s.raw.Database(consentDatabase).Collection("ledgers").FindOne(t.Context(), bson.M{"_id": ownerID}).Decode(&ledger)
+	if err != nil {
+		t.Fatalf("read the consent ledger: %v", err)
+	}
+	if r := ledger.Restrictions; len(r) != 1 || !r[0].Restricted || r[0].Reason != want {
+		t.Errorf("the consent ledger's restrictions: %+v, want one restriction with the reason %q", r, want)
+	}
 }
 
 func TestErasureRequestValidation(t *testing.T) {

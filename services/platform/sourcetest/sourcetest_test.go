@@ -17,7 +17,7 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pkgs) != 1 || pkgs[0].PkgPath != "github.com/lillvet/register/services/platform/changereason" {
+	if len(pkgs) != 1 || pkgs[0].PkgPath != sourcetest.ChangereasonPath {
 		t.Fatalf("loaded %d packages, want changereason alone", len(pkgs))
 	}
 	p := pkgs[0]
@@ -156,6 +156,51 @@ func TestWrites(t *testing.T) {
 			}
 			if !slices.Equal(values, tt.values) {
 				t.Errorf("writes %q, want %q", values, tt.values)
+			}
+		})
+	}
+}
+
+// TestIsChangeReason: changereason's constants and a call of its Erasure, however the
+// package is imported and parenthesised, are change reasons; nothing else is, neither
+// another function of the package nor one of its reasons kept, changed or spelt out.
+func TestIsChangeReason(t *testing.T) {
+	const header = "package p\n\nimport (\n\tcr \"" + sourcetest.ChangereasonPath + "\"\n\t\"strings\"\n)\n\n" +
+		"var _ = strings.ToUpper\n\nfunc id() string { return \"r-1\" }\n\n"
+	tests := []struct {
+		name   string
+		reason string
+		is     bool
+	}{
+		{"a constant", "cr.Registered", true},
+		{"a constant in parentheses", "(cr.Erased)", true},
+		{"Erasure", "cr.Erasure(id())", true},
+		{"Erasure in parentheses", "(cr.Erasure)(id())", true},
+		{"another function", "cr.Fixed()[0]", false},
+		{"a constant changed", "strings.ToUpper(cr.Registered)", false},
+		{"Erasure spelt out", `"erasure request " + id()`, false},
+		{"a literal", `"registered"`, false},
+		{"a variable", "kept", false},
+		{"a constant of its own", "own", false},
+	}
+	c, err := sourcetest.NewChecker(".", sourcetest.ChangereasonPath, "strings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := header + "const own = \"registered\"\n\nvar kept = cr.Registered\n\nvar reason = " + tt.reason + "\n"
+			f, err := parser.ParseFile(c.Fset, "p.go", src, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Check("example.com/p", []*ast.File{f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := f.Decls[len(f.Decls)-1].(*ast.GenDecl).Specs[0].(*ast.ValueSpec)
+			if got := sourcetest.IsChangeReason(p.TypesInfo, spec.Values[0]); got != tt.is {
+				t.Errorf("IsChangeReason(%s) = %v, want %v", tt.reason, got, tt.is)
 			}
 		})
 	}

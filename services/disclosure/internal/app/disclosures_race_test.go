@@ -67,7 +67,7 @@ func (o *racingOwner) run(moment string) {
 	}
 }
 
-func (o *racingOwner) RestrictOwner(context.Context, string, string, string) error {
+func (o *racingOwner) RestrictOwner(context.Context, string, string) error {
 	o.restricted.Store(true)
 	return nil
 }

@@ -17,9 +17,9 @@ import (
 // OwnerEraser is the owner service's part of an erasure.
 type OwnerEraser interface {
 	// RestrictOwner restricts the owner (idempotent) as the start of erasure request
-	// requestID, with the reason for its change history: from then on the owner
+	// requestID, which its change history names as the reason: from then on the owner
 	// service refuses to lift the restriction, as the request cannot be cancelled.
-	RestrictOwner(ctx context.Context, ownerID, requestID, reason string) error
+	RestrictOwner(ctx context.Context, ownerID, requestID string) error
 	// EraseOwner erases the owner's data but what the given days keep; a retry with
 	// the same request id answers the first result.
 	EraseOwner(ctx context.Context, ownerID, requestID, nameKeptUntil, identityCodeKeptUntil string) ([]domain.Disposition, error)
@@ -27,8 +27,9 @@ type OwnerEraser interface {
 
 // ConsentEraser is the consent service's part of an erasure.
 type ConsentEraser interface {
-	// RestrictConsent sets the consent service's own restriction of the owner.
-	RestrictConsent(ctx context.Context, ownerID, reason string) error
+	// RestrictConsent sets the consent service's own restriction of the owner, for
+	// erasure request requestID, which it records as the reason.
+	RestrictConsent(ctx context.Context, ownerID, requestID string) error
 	// EraseConsent erases the owner's ledger, keeping marketing objections as
 	// suppressions; a retry with the same request id answers the first result.
 	EraseConsent(ctx context.Context, ownerID, requestID string) ([]domain.Disposition, error)

@@ -15,7 +15,6 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/changereason"
 )
 
 // CodeNoCredentials is a step's error code while the job has no valid token: a
@@ -181,13 +180,11 @@ const ClassDisclosurePackages = "disclosure_packages"
 func (e *Erasure) call(ctx context.Context, j domain.ErasureJob, a domain.Attempt) (domain.StepResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.CallTimeout)
 	defer cancel()
-	// The reason the owner service stores and the report names in the owner's language.
-	reason := changereason.Erasure(j.ID)
 	switch a.StepKind {
 	case domain.StepKind{Service: domain.ServiceOwner, Action: domain.ActionRestrict}:
-		return domain.StepResult{}, e.owner.RestrictOwner(ctx, j.OwnerID, j.ID, reason)
+		return domain.StepResult{}, e.owner.RestrictOwner(ctx, j.OwnerID, j.ID)
 	case domain.StepKind{Service: domain.ServiceConsent, Action: domain.ActionRestrict}:
-		return domain.StepResult{}, e.consent.RestrictConsent(ctx, j.OwnerID, reason)
+		return domain.StepResult{}, e.consent.RestrictConsent(ctx, j.OwnerID, j.ID)
 	case domain.StepKind{Service: domain.ServiceDisclosure, Action: domain.ActionErase}:
 		n, err := e.erasePackages(ctx, j.OwnerID)
 		return domain.StepResult{Dispositions: []domain.Disposition{{RecordClass: ClassDisclosurePackages, Count: n}}}, err

@@ -20,7 +20,7 @@ import (
 // erasers stand in for the other services' erasure parts, which all succeed.
 type erasers struct{}
 
-func (erasers) RestrictOwner(context.Context, string, string, string) error { return nil }
+func (erasers) RestrictOwner(context.Context, string, string) error { return nil }
 
 func (erasers) EraseOwner(context.Context, string, string, string, string) ([]domain.Disposition, error) {
 	return nil, nil

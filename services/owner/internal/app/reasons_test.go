@@ -10,9 +10,6 @@ import (
 	"github.com/lillvet/register/services/platform/sourcetest"
 )
 
-// changereasonPath is the import path of the reasons the service writes itself.
-const changereasonPath = "github.com/lillvet/register/services/platform/changereason"
-
 // ownerModule prefixes the import paths of the service's packages, whose functions with
 // a parameter named reason write what they are given.
 const ownerModule = "github.com/lillvet/register/services/owner/"
@@ -38,7 +35,8 @@ func TestOwnReasonsComeFromChangereason(t *testing.T) {
 			t.Errorf("%s: found no reasons written: the walk is broken", p.PkgPath)
 		}
 		for _, b := range bad {
-			t.Errorf("%s: a reason of the service's own not from changereason", b)
+			t.Errorf("%s: a reason the service writes itself must be %s, written right where it is passed or assigned; "+
+				"or the reason staff typed (the caller's reason parameter, an input's or a stored change's Reason)", b, sourcetest.ChangeReasonRule)
 		}
 	}
 }
@@ -50,7 +48,7 @@ func TestOwnReasonsComeFromChangereason(t *testing.T) {
 // words of the package's own or one of changereason's, a function of changereason's
 // other than Erasure, an error's Reason and a method named Reason.
 func TestReasonsInRefusesOwnReasons(t *testing.T) {
-	const header = "package app\n\nimport (\n\tcr " + `"` + changereasonPath + `"` + "\n\t\"strings\"\n)\n\n" +
+	const header = "package app\n\nimport (\n\tcr " + `"` + sourcetest.ChangereasonPath + `"` + "\n\t\"strings\"\n)\n\n" +
 		"var (\n\t_ = cr.Registered\n\t_ = strings.TrimSpace\n)\n\n" +
 		"type Change struct{ Fields []string; Reason string }\n\n" +
 		"type badPhone struct{ Reason string }\n\nfunc (e *badPhone) Error() string { return e.Reason }\n\n" +
@@ -89,7 +87,7 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"the caller's reason reassigned", `func f(reason string) { reason = "merged"; change(nil, reason) }`, 1},
 		{"a closure's own reason", `func f() { g := func(reason string) { change(nil, reason) }; g("merged") }`, 1},
 	}
-	c, err := sourcetest.NewChecker(".", changereasonPath, "strings")
+	c, err := sourcetest.NewChecker(".", sourcetest.ChangereasonPath, "strings")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,24 +154,7 @@ func reasonParam(info *types.Info, call *ast.CallExpr) int {
 // allowedReason reports whether e is a reason the package may write: one of
 // changereason's or one staff typed (typedByStaff).
 func allowedReason(info *types.Info, e ast.Expr, params map[types.Object]bool) bool {
-	return fromChangereason(info, e) || typedByStaff(info, e, params)
-}
-
-// fromChangereason reports whether e is one of changereason's reasons: one of its
-// constants (which its TestFixedHoldsEveryReason ties to Fixed), or a call of its
-// Erasure. Nothing else of the package is one, whatever it returns.
-func fromChangereason(info *types.Info, e ast.Expr) bool {
-	if call, ok := e.(*ast.CallExpr); ok {
-		fn, ok := sourcetest.Used(info, call.Fun).(*types.Func)
-		return ok && isChangereasons(fn) && fn.Name() == "Erasure"
-	}
-	c, ok := sourcetest.Used(info, e).(*types.Const)
-	return ok && isChangereasons(c)
-}
-
-// isChangereasons reports whether obj is declared by changereason.
-func isChangereasons(obj types.Object) bool {
-	return obj.Pkg() != nil && obj.Pkg().Path() == changereasonPath
+	return sourcetest.IsChangeReason(info, e) || typedByStaff(info, e, params)
 }
 
 // typedByStaff reports whether e is a reason staff typed: its caller's (a reason

@@ -7,14 +7,18 @@ import (
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 var _ app.ConsentEraser = (*Client)(nil)
 
 // RestrictConsent implements app.ConsentEraser with the consent service's own
-// restriction flag, which nothing but SetOwnerRestriction lifts.
-func (c *Client) RestrictConsent(ctx context.Context, ownerID, reason string) error {
-	_, err := c.consents.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{OwnerId: ownerID, Restricted: true, Reason: reason})
+// restriction flag, which nothing but SetOwnerRestriction lifts; its reason is the
+// erasure request's, as the owner service records it (changereason).
+func (c *Client) RestrictConsent(ctx context.Context, ownerID, requestID string) error {
+	_, err := c.consents.SetOwnerRestriction(ctx, &consentv1.SetOwnerRestrictionRequest{
+		OwnerId: ownerID, Restricted: true, Reason: changereason.Erasure(requestID),
+	})
 	if err != nil {
 		return fmt.Errorf("restrict owner %s in the consent service: %w", ownerID, err)
 	}

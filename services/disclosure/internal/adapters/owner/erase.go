@@ -7,6 +7,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/changereason"
 )
 
 var _ app.OwnerEraser = (*Client)(nil)
@@ -14,9 +15,10 @@ var _ app.OwnerEraser = (*Client)(nil)
 // RestrictOwner implements app.OwnerEraser with SetOwnerRestriction, which records the
 // change in the owner's change history once (restricting a restricted owner is no
 // change), and the erasure request, so that no lift comes before the owner's erasure.
-func (c *Client) RestrictOwner(ctx context.Context, ownerID, requestID, reason string) error {
+// The reason is changereason's, which the access report names in the owner's language.
+func (c *Client) RestrictOwner(ctx context.Context, ownerID, requestID string) error {
 	_, err := c.owners.SetOwnerRestriction(ctx, &ownerv1.SetOwnerRestrictionRequest{
-		OwnerId: ownerID, Restricted: true, Reason: reason, ErasureRequestId: requestID,
+		OwnerId: ownerID, Restricted: true, Reason: changereason.Erasure(requestID), ErasureRequestId: requestID,
 	})
 	if err != nil {
 		return fmt.Errorf("restrict owner %s: %w", ownerID, err)
