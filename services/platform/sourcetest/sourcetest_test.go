@@ -99,7 +99,8 @@ func TestChecker(t *testing.T) {
 // target refuses and a call to another function are not writes.
 func TestWrites(t *testing.T) {
 	const header = "package p\n\ntype T struct{ Name, Other string }\n\ntype U struct{ Name string }\n\n" +
-		"func set(x int, name string) {}\n\nfunc get() (string, string) { return \"\", \"\" }\n\n"
+		"func set(x int, name string) {}\n\nfunc get() (string, string) { return \"\", \"\" }\n\n" +
+		"func (T) put(x int, name string) {}\n\n"
 	tests := []struct {
 		name   string
 		body   string
@@ -116,6 +117,9 @@ func TestWrites(t *testing.T) {
 		{"a selection refused", `func f(u *U) { u.Name = "set" }`, nil},
 		{"a parameter assigned", `func g(name string) { name = "again"; _ = name }`, []string{`"again"`}},
 		{"a call", `func f() { set(1, "arg") }`, []string{`"arg"`}},
+		{"a method call", `func f(t T) { t.put(1, "arg") }`, []string{`"arg"`}},
+		{"a method expression's call", `func f(t T) { T.put(t, 1, "arg") }`, []string{`"arg"`}},
+		{"a method expression of a pointer", `func f(t *T) { (*T).put(t, 1, "arg") }`, []string{`"arg"`}},
 	}
 	c, err := sourcetest.NewChecker(".")
 	if err != nil {
@@ -142,8 +146,9 @@ func TestWrites(t *testing.T) {
 			for _, w := range sourcetest.Writes(p.TypesInfo, f, sourcetest.Target{
 				Field: "Name", Literal: isT, Selected: func(s *types.Selection) bool { return isT(s.Recv()) }, Params: params,
 				Argument: func(call *ast.CallExpr) int {
-					if i, ok := funcs[sourcetest.Used(p.TypesInfo, call.Fun)]; ok {
-						return i
+					fn, offset := sourcetest.Callee(p.TypesInfo, call)
+					if i, ok := funcs[fn]; ok {
+						return offset + i
 					}
 					return -1
 				},
@@ -201,6 +206,52 @@ func TestIsChangeReason(t *testing.T) {
 			spec := f.Decls[len(f.Decls)-1].(*ast.GenDecl).Specs[0].(*ast.ValueSpec)
 			if got := sourcetest.IsChangeReason(p.TypesInfo, spec.Values[0]); got != tt.is {
 				t.Errorf("IsChangeReason(%s) = %v, want %v", tt.reason, got, tt.is)
+			}
+		})
+	}
+}
+
+// TestCallee: a method expression's arguments start with the receiver, so its
+// parameters are offset by one; a call of a value names no function.
+func TestCallee(t *testing.T) {
+	const header = "package p\n\ntype T struct{}\n\nfunc (T) m(a int) int { return a }\n\n" +
+		"func (*T) pm(a int) int { return a }\n\nfunc g(a int) int { return a }\n\n"
+	tests := []struct {
+		name   string
+		call   string
+		fn     string
+		offset int
+	}{
+		{"a function", "g(1)", "g", 0},
+		{"a method", "t.m(1)", "m", 0},
+		{"a method expression", "T.m(t, 1)", "m", 1},
+		{"a method expression of a pointer", "(*T).pm(&t, 1)", "pm", 1},
+		{"a method value", "v(1)", "", 0},
+		{"a conversion", "int(1)", "", 0},
+	}
+	c, err := sourcetest.NewChecker(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parser.ParseFile(c.Fset, "p.go", header+"func f(t T) { v := t.m; _ = v; _ = "+tt.call+" }\n", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Check("example.com/p", []*ast.File{f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := f.Decls[len(f.Decls)-1].(*ast.FuncDecl).Body.List
+			call := body[len(body)-1].(*ast.AssignStmt).Rhs[0].(*ast.CallExpr)
+			fn, offset := sourcetest.Callee(p.TypesInfo, call)
+			name := ""
+			if fn != nil {
+				name = fn.Name()
+			}
+			if name != tt.fn || offset != tt.offset {
+				t.Errorf("Callee(%s) = %q, %d; want %q, %d", tt.call, name, offset, tt.fn, tt.offset)
 			}
 		})
 	}

@@ -90,6 +90,22 @@ func ParamsNamed(p *Package, name string) (funcs map[types.Object]int, params ma
 	return funcs, params
 }
 
+// Callee is the function or method call calls by name (nil if it calls a value), and
+// the offset of its parameters among the call's arguments: 1 for a method expression
+// ((*T).M(t, ...)), whose first argument is the receiver, else 0.
+func Callee(info *types.Info, call *ast.CallExpr) (fn *types.Func, offset int) {
+	fn, ok := Used(info, call.Fun).(*types.Func)
+	if !ok {
+		return nil, 0
+	}
+	if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+		if s, ok := info.Selections[sel]; ok && s.Kind() == types.MethodExpr {
+			return fn, 1
+		}
+	}
+	return fn, 0
+}
+
 // Used is what the identifier or selector e names, or nil.
 func Used(info *types.Info, e ast.Expr) types.Object {
 	switch e := e.(type) {

@@ -64,6 +64,12 @@ func f(s S) audit.Event { r := s.record; return r("a.hidden") }`), nil, 1, false
 		{"a method expression", src("", `type S struct{}
 func (S) record(action string) audit.Event { return audit.Event{Action: action} }
 var r = S.record`), nil, 1, false},
+		{"a method expression called", src("", `type S struct{}
+func (S) record(action string) audit.Event { return audit.Event{Action: action} }
+func f(s S) audit.Event { return S.record(s, "an.expression") }`), []string{"an.expression"}, 0, false},
+		{"a pointer's method expression called", src("", `type S struct{}
+func (*S) record(action string) audit.Event { return audit.Event{Action: action} }
+func f(s *S) audit.Event { return (*S).record(s, "a.pointer.expression") }`), []string{"a.pointer.expression"}, 0, false},
 		{"a function value", src("", taker+`var r = record`), nil, 1, false},
 		{"a variable named as a function taking an action", src("", taker+`func f() int { record := 1; return record }`), nil, 0, false},
 		{"a field named as a function taking an action", src("", taker+`type S struct{ record int }
@@ -248,7 +254,8 @@ func actionsOf(p *sourcetest.Package, takers map[*types.Func]int, params map[typ
 }
 
 // actionTarget is where p's code writes an action: an audit.Event's Action, a taker's
-// action parameter (params), and the argument of a call to a taker.
+// action parameter (params), and the argument of a call to a taker (after the receiver,
+// for a method expression's call).
 func actionTarget(p *sourcetest.Package, takers map[*types.Func]int, params map[types.Object]bool) sourcetest.Target {
 	return sourcetest.Target{
 		Field:   "Action",
@@ -258,8 +265,12 @@ func actionTarget(p *sourcetest.Package, takers map[*types.Func]int, params map[
 		},
 		Params: params,
 		Argument: func(call *ast.CallExpr) int {
-			if i, ok := takerParam(takers, sourcetest.Used(p.TypesInfo, call.Fun)); ok {
-				return i
+			fn, offset := sourcetest.Callee(p.TypesInfo, call)
+			if fn == nil {
+				return -1
+			}
+			if i, ok := takerParam(takers, fn); ok {
+				return offset + i
 			}
 			return -1
 		},

@@ -86,6 +86,10 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"a literal's Reason of the caller's", `func f(reason string) Change { return Change{Reason: reason} }`, 0},
 		{"the caller's reason reassigned", `func f(reason string) { reason = "merged"; change(nil, reason) }`, 1},
 		{"a closure's own reason", `func f() { g := func(reason string) { change(nil, reason) }; g("merged") }`, 1},
+		{"a method expression's call of changereason's", `type S struct{}; func (S) set(fields []string, reason string) {}
+func f(s S) { S.set(s, nil, cr.Registered) }`, 0},
+		{"a method expression's call of a literal", `type S struct{}; func (*S) set(fields []string, reason string) {}
+func f(s *S) { (*S).set(s, nil, "merged") }`, 1},
 	}
 	c, err := sourcetest.NewChecker(".", sourcetest.ChangereasonPath, "strings")
 	if err != nil {
@@ -135,17 +139,18 @@ func reasonsIn(p *sourcetest.Package) (found int, bad []string) {
 	return found, bad
 }
 
-// reasonParam is the index of the parameter named reason of the service's function or
-// method call calls, or -1.
+// reasonParam is the index of the argument call passes as the parameter named reason
+// of the service's function or method it calls (a method expression's arguments start
+// with the receiver), or -1.
 func reasonParam(info *types.Info, call *ast.CallExpr) int {
-	fn, ok := sourcetest.Used(info, call.Fun).(*types.Func)
-	if !ok || fn.Pkg() == nil || !strings.HasPrefix(fn.Pkg().Path(), ownerModule) {
+	fn, offset := sourcetest.Callee(info, call)
+	if fn == nil || fn.Pkg() == nil || !strings.HasPrefix(fn.Pkg().Path(), ownerModule) {
 		return -1
 	}
 	params := fn.Signature().Params()
 	for i := range params.Len() {
 		if params.At(i).Name() == "reason" {
-			return i
+			return offset + i
 		}
 	}
 	return -1
