@@ -22,7 +22,7 @@ test:
 ## tools: build the pinned tools (tools/go.mod) into .bin/.
 ## generate: regenerate Go code and the OpenAPI document from proto/.
 ## check-generated: fail when the generated code in the tree is not what the protos give.
-## lint: buf lint, format and breaking check (against main), go.mod tidiness, go vet, golangci-lint.
+## lint: buf lint, format and breaking check (against main), go.mod tidiness, no test helper linked by a binary, go vet, golangci-lint.
 ## unit: every module's tests, then every benchmark once so none rots.
 tools generate check-generated lint unit:
 	go run ./tools/test $@

@@ -94,8 +94,9 @@ func checkGenerated(r *runner) error {
 	return nil
 }
 
-// lint runs buf's lint, format and breaking checks, the go.mod tidiness check, go vet
-// and golangci-lint over every module.
+// lint runs buf's lint, format and breaking checks, the go.mod tidiness check, the
+// check that no production binary links a test helper (checkLinks), go vet and
+// golangci-lint over every module.
 func lint(r *runner) error {
 	if err := r.run(r.root, "buf", "lint"); err != nil {
 		return err
@@ -110,6 +111,9 @@ func lint(r *runner) error {
 		if err := r.run(m, "go", "mod", "tidy", "-diff"); err != nil {
 			return fmt.Errorf("go.mod of %s is not tidy, run go mod tidy there: %w", m, err)
 		}
+	}
+	if err := checkLinks(r); err != nil {
+		return err
 	}
 	if err := r.run(r.root, "go", append([]string{"vet"}, r.everyModule("/...")...)...); err != nil {
 		return err
