@@ -1,11 +1,17 @@
 package owner_test
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+
+	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // TestIdsInCapitals: an id written in capitals passes as a UUID, so every call that
@@ -65,5 +71,45 @@ func TestIdsInCapitals(t *testing.T) {
 				t.Errorf("answered %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRefusedCallsInAnyFormAreInTheOwnersReport: a call the policy refuses is in the
+// owner's access report whichever form of their id it names, as the register issues
+// it, since a UUID in another form names the same owner.
+func TestRefusedCallsInAnyFormAreInTheOwnersReport(t *testing.T) {
+	env := servicetest.New(t)
+	k := newKeys(t, "k1")
+	svc := runOwner(t, env, k)
+	c := ownerv1.NewOwnerServiceClient(svc.Conn)
+	ownerID := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virtanen")}).GetId()
+	written := []string{ownerID, strings.ToUpper(ownerID), "{" + ownerID + "}", "urn:uuid:" + ownerID}
+	for _, id := range written {
+		// The erasure job may not read an owner.
+		_, err := c.GetOwner(env.As(t, auth.RoleErasureJob), &ownerv1.GetOwnerRequest{OwnerId: id})
+		wantCode(t, err, codes.PermissionDenied)
+	}
+	svc.Stop() // stores the queued audit events
+
+	export, err := auditv1.NewAuditServiceClient(runOwner(t, env, k).Conn).ExportOwnerAccessEvents(
+		env.As(t, auth.RoleClinicManager), &auditv1.ExportOwnerAccessEventsRequest{OwnerId: ownerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for {
+		res, err := export.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := res.GetEvent(); e.GetAction() == "rpc.denied" && e.GetResource() == ownerv1.OwnerService_GetOwner_FullMethodName {
+			refused++
+		}
+	}
+	if refused != len(written) {
+		t.Errorf("the owner's report shows %d refused reads, want %d (one per form of the id)", refused, len(written))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/mongox"
 )
@@ -377,17 +377,20 @@ func Deny(ctx context.Context, r NowRecorder, refusal Event) error {
 	return fmt.Errorf("%s: %w", refusal.Reason, apperr.ErrPermissionDenied)
 }
 
-// deniedSubject is the owner id a refused request names, only in the form the register
-// issues ids (docid.Issued): no handler checked the request.
+// deniedSubject is the owner id a refused request names, as the register issues ids,
+// and none when it is not a UUID: no handler checked the request, so only a parsed id,
+// which cannot carry free text, is kept. A UUID in another form (capitals, braces,
+// urn:uuid:) names the same owner, whose access report must show the attempt.
 func deniedSubject(req any) string {
 	r, ok := req.(interface{ GetOwnerId() string })
 	if !ok {
 		return ""
 	}
-	if id := r.GetOwnerId(); docid.Issued(id) {
-		return id
+	id, err := uuid.Parse(r.GetOwnerId())
+	if err != nil {
+		return ""
 	}
-	return ""
+	return id.String()
 }
 
 func complete(ctx context.Context, e Event) Event {
