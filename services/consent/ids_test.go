@@ -44,6 +44,12 @@ func TestIdsInCapitals(t *testing.T) {
 			res, err := s.consent.FilterConsents(manager, &consentv1.FilterConsentsRequest{OwnerIds: []string{upper}, Purpose: marketing, Scope: "sms"})
 			return res.GetAllowedOwnerIds(), err
 		}},
+		// Last: the owner is restricted after it.
+		{"SetOwnerRestriction", func() ([]string, error) {
+			res, err := s.consent.SetOwnerRestriction(manager,
+				&consentv1.SetOwnerRestrictionRequest{OwnerId: upper, Restricted: true, Reason: "erasure request " + jobOne})
+			return []string{res.GetOwnerId()}, err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.call()

@@ -299,13 +299,14 @@ func checkedResource(purpose domain.Purpose, scope string) string {
 	return checked
 }
 
-// SetRestriction sets or lifts the consent service's restriction of an existing owner.
-// Only the clinic manager lifts one: the erasure job may restrict and erase
+// SetRestriction sets or lifts the consent service's restriction of an existing owner,
+// and returns the owner's id as the register issues ids, whatever form of it the caller
+// wrote, for the answer to name. Only the clinic manager lifts one: the erasure job may restrict and erase
 // (DATA_PROTECTION.md), and its long-lived token must not undo a restriction.
 //
 // A lift the caller may not make is audited as denied about the owner: the policy let
 // the erasure job in, so no rpc.denied shows the attempt in the owner's access report.
-func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted bool, reason string) error {
+func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted bool, reason string) (string, error) {
 	var v apperr.ValidationError
 	ownerID = v.UUID("owner_id", ownerID)
 	caller, _ := auth.FromContext(ctx)
@@ -313,27 +314,31 @@ func (s *Service) SetRestriction(ctx context.Context, ownerID string, restricted
 	// the other violations instead.
 	if !restricted && !caller.Has(auth.RoleClinicManager) && v.Err() == nil {
 		refusal := audit.Refusal("consent.restriction.lift", consentsResource(ownerID), ownerID, "only the clinic manager lifts a restriction")
-		return fmt.Errorf("owner %s: %w", ownerID, audit.Deny(ctx, s.auditor, refusal))
+		return "", fmt.Errorf("owner %s: %w", ownerID, audit.Deny(ctx, s.auditor, refusal))
 	}
 	reason = domain.NormalizeRestrictionReason(reason, "reason", s.links, &v)
 	if err := v.Err(); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := s.ownerStatus(ctx, ownerID); err != nil {
-		return err
+		return "", err
 	}
 	c := domain.RestrictionChange{
 		Restricted: restricted, Reason: reason, ActorSubject: caller.Subject, ActorSystem: caller.System, Time: s.now(),
 	}
 	if err := s.repo.SetRestriction(ctx, ownerID, c); err != nil {
-		return err
+		return "", err
 	}
 	// A lift is its own action, so that the owner's access log never reads it as their
 	// processing being restricted.
+	action := "consent.restriction.set"
 	if !restricted {
-		return s.record(ctx, "consent.restriction.lift", consentsResource(ownerID), ownerID)
+		action = "consent.restriction.lift"
 	}
-	return s.record(ctx, "consent.restriction.set", consentsResource(ownerID), ownerID)
+	if err := s.record(ctx, action, consentsResource(ownerID), ownerID); err != nil {
+		return "", err
+	}
+	return ownerID, nil
 }
 
 // validatePurpose checks the purpose and returns the scope in normal form.

@@ -34,7 +34,7 @@ func TestRestrictionKeepsTheSystemFlag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := svc.SetRestriction(auth.WithIdentity(t.Context(), tt.as), tt.owner, true, "form-17"); err != nil {
+			if _, err := svc.SetRestriction(auth.WithIdentity(t.Context(), tt.as), tt.owner, true, "form-17"); err != nil {
 				t.Fatal(err)
 			}
 			var ledger struct {

@@ -86,10 +86,11 @@ func (s *Server) FilterConsents(ctx context.Context, req *consentv1.FilterConsen
 
 // SetOwnerRestriction implements consentv1.ConsentServiceServer.
 func (s *Server) SetOwnerRestriction(ctx context.Context, req *consentv1.SetOwnerRestrictionRequest) (*consentv1.SetOwnerRestrictionResponse, error) {
-	if err := s.app.SetRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), req.GetReason()); err != nil {
+	ownerID, err := s.app.SetRestriction(ctx, req.GetOwnerId(), req.GetRestricted(), req.GetReason())
+	if err != nil {
 		return nil, err
 	}
-	return &consentv1.SetOwnerRestrictionResponse{OwnerId: req.GetOwnerId(), Restricted: req.GetRestricted()}, nil
+	return &consentv1.SetOwnerRestrictionResponse{OwnerId: ownerID, Restricted: req.GetRestricted()}, nil
 }
 
 // EraseOwnerData implements consentv1.ConsentServiceServer.
