@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
 	"maps"
 	"os"
 	"regexp"
@@ -164,8 +165,9 @@ var backticked = regexp.MustCompile("`([^`]+)`")
 // variable, used by, default, meaning.
 const configColumns = 4
 
-// configRows reads the table under the README's "## Configuration" heading.
-func configRows(t *testing.T, readme string) []configRow {
+// configRows reads the table under the README's "## Configuration" heading; a row it
+// cannot read is reported to t and left out.
+func configRows(t testing.TB, readme string) []configRow {
 	t.Helper()
 	_, section, ok := strings.Cut(readme, "\n## Configuration\n")
 	if !ok {
@@ -370,6 +372,55 @@ func TestConfigRowDefaults(t *testing.T) {
 				if got, ok := r.defaultOf(i); !ok || got != want {
 					t.Errorf("default of %s = %q (%v), want %q", r.names[i], got, ok, want)
 				}
+			}
+		})
+	}
+}
+
+// rowRecorder is a testing.TB that keeps the errors reported to it instead of failing.
+type rowRecorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *rowRecorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// TestConfigRowCells: a row of other than the table's four cells (a pipe in a cell not
+// escaped, a cell missing) is reported by name and left out, and the rows around it are
+// still read, so that the table's other checks go on.
+func TestConfigRowCells(t *testing.T) {
+	tests := []struct {
+		name, row string
+		reported  bool
+	}{
+		{"four cells", "| `B` | owner | 1 | m |", false},
+		{"an escaped pipe", "| `B` | owner | `a \\| b` | m |", false},
+		{"a pipe not escaped", "| `B` | owner | 1 | m `x | y` |", true},
+		{"a cell missing", "| `B` | owner | m |", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &rowRecorder{TB: t}
+			rows := configRows(rec, "\n## Configuration\n\n| variable | used by | default | meaning |\n|---|---|---|---|\n"+
+				"| `A` | owner | 1 | m |\n"+tt.row+"\n| `C` | owner | 3 | m |\n")
+			var names []string
+			for _, r := range rows {
+				names = append(names, r.names...)
+			}
+			want := []string{"A", "B", "C"}
+			if tt.reported {
+				want = []string{"A", "C"}
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("rows %q, want %q", names, want)
+			}
+			switch {
+			case len(rec.errors) > 1 || tt.reported != (len(rec.errors) == 1):
+				t.Errorf("errors %q, want one: %v", rec.errors, tt.reported)
+			case tt.reported && !strings.Contains(rec.errors[0], tt.row):
+				t.Errorf("error %q does not name the row", rec.errors[0])
 			}
 		})
 	}
