@@ -362,6 +362,64 @@ func TestRetentionSweep(t *testing.T) {
 	f.checkAudited(t, o.id, "history.retention_sweep owners/"+o.id+"/history test-clinic_manager")
 }
 
+// eraseOn has the clinic manager erase the owner's data under the request id on the
+// day, and checks the answer.
+func (f *fixture) eraseOn(t *testing.T, day time.Time, ownerID, requestID string, want *historyv1.EraseOwnerDataResponse) {
+	t.Helper()
+	f.clock.Set(day)
+	res, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: requestID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(res, want) {
+		t.Errorf("request %s answered %v, want %v", requestID, res, want)
+	}
+}
+
+// sweepOn has the clinic manager run the retention sweep on the day, and checks what it
+// removed.
+func (f *fixture) sweepOn(t *testing.T, day time.Time, removed ...*historyv1.RecordDisposition) {
+	t.Helper()
+	f.clock.Set(day)
+	res, err := f.history.RunRetentionSweep(f.as(t, auth.RoleClinicManager), &historyv1.RunRetentionSweepRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(res, &historyv1.RunRetentionSweepResponse{Removed: removed}) {
+		t.Errorf("the sweep of %s removed %v, want %v", day.Format(time.DateOnly), res.GetRemoved(), removed)
+	}
+}
+
+// TestMedicinesKeptWithTheRecordAreAnsweredKept: the animal's medication of 2020 is past
+// its own 5 years, but its 2024 visit keeps the clinical record, of which the 2020
+// medication is part, to 20 May 2027. The erasure answers it kept on the clinical
+// record's basis to that day, the 2020 visit holds it, and the sweep after that day
+// counts it removed, once.
+func TestMedicinesKeptWithTheRecordAreAnsweredKept(t *testing.T) {
+	f := setup(t)
+	owner := f.newOwner(t)
+	pet := f.newPatient(t, owner, "Nappi").GetId()
+	vet := f.as(t, auth.RoleVeterinarian)
+	medicated, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet, Visit: erasureVisit(at(2020, 9, 2), true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet, Visit: erasureVisit(at(2024, 5, 20), false)}); err != nil {
+		t.Fatal(err)
+	}
+	f.eraseOn(t, at(2026, 11, 25), owner, jobOne, &historyv1.EraseOwnerDataResponse{
+		Dispositions: []*historyv1.RecordDisposition{
+			disposition("patient_records", true, "basis.veterinary_records", "2027-05-20", 2),
+			disposition("medicine_records", true, "basis.veterinary_records", "2027-05-20", 1),
+		},
+		OwnerNamedUntil: "2027-05-20",
+	})
+	if meds := f.getVisit(t, medicated.GetVisit().GetId()).GetVisit().GetMedications(); len(meds) != 1 {
+		t.Errorf("the 2020 visit holds %d medications after the erasure, want its 1", len(meds))
+	}
+	f.sweepOn(t, at(2027, 5, 21), disposition("patient_records", false, "", "", 2), disposition("medicine_records", false, "", "", 1))
+}
+
 // TestAmendedVisitIsReducedThroughItsTrail: a reduced visit keeps nothing clinical in
 // its original or its amendments either.
 func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {

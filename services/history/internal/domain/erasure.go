@@ -68,10 +68,25 @@ type VisitRetention struct {
 	Invoices    int
 }
 
-// erasesMedications reports whether r's plan erases the visit's medications: they go
-// with the clinical record unless kept longer.
+// erasesMedications reports whether r's plan erases the visit's medications.
 func (r VisitRetention) erasesMedications() bool {
-	return r.Medications && r.RecordUntil.IsZero() && r.MedicineUntil.IsZero()
+	return r.Medications && r.medicinesUntil().IsZero()
+}
+
+// medicinesUntil is the last day r keeps the visit's medications: as long as the
+// clinical record, of which they are part, or longer on their own; zero when neither
+// is kept. Reduce, the answer and the sweep's count all keep to it.
+func (r VisitRetention) medicinesUntil() retention.Date {
+	return r.MedicineUntil.Later(r.RecordUntil)
+}
+
+// medicinesBasis is the legal basis on which r keeps the visit's medications until
+// medicinesUntil: the clinical record's when it outlasts their own.
+func (r VisitRetention) medicinesBasis() string {
+	if r.RecordUntil.After(r.MedicineUntil) {
+		return retention.BasisVeterinaryRecords
+	}
+	return retention.BasisMedicineRecords
 }
 
 // erasedInvoices is the number of invoice references r's plan erases.
@@ -151,7 +166,7 @@ func (r VisitRetention) Reduce(v Visit) Visit {
 	out := v
 	if r.RecordUntil.IsZero() {
 		out = InvoiceView(v)
-		if !r.MedicineUntil.IsZero() {
+		if !r.medicinesUntil().IsZero() {
 			out.Medications = v.Medications
 		}
 	}
@@ -266,19 +281,19 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		for _, v := range ph.Visits {
 			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version,
 				Medications: len(v.Medications) > 0, Invoices: len(v.Invoices)}
-			r = earlier[v.ID].fixedFor(r)
-			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
-			}
-			if r.Medications {
-				tally.add(ClassMedicineRecords, retention.BasisMedicineRecords, r.MedicineUntil, 1)
 			}
 			if len(v.Invoices) > 0 {
 				r.InvoiceUntil = keptUntil(p.Decide(retention.Facts{LastInvoice: v.StartTime}, today, loc))[retention.ClassInvoices]
 				if slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen }) {
 					res.IdentityCodeNeededUntil = res.IdentityCodeNeededUntil.Later(r.InvoiceUntil)
 				}
+			}
+			r = earlier[v.ID].fixedFor(r)
+			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)
+			if r.Medications {
+				tally.add(ClassMedicineRecords, r.medicinesBasis(), r.medicinesUntil(), 1)
 			}
 			tally.add(ClassInvoices, retention.BasisBookkeeping, r.InvoiceUntil, r.Invoices)
 			res.OwnerNamedUntil = res.OwnerNamedUntil.Later(r.Until())
@@ -308,7 +323,7 @@ func (s SweepResult) Count(rec VisitRecord, before, left VisitRetention) {
 	if !before.RecordUntil.IsZero() && left.RecordUntil.IsZero() {
 		s[ClassPatientRecords]++
 	}
-	if !before.Until().IsZero() && len(rec.Current.Medications) > 0 && left.RecordUntil.IsZero() && left.MedicineUntil.IsZero() {
+	if !before.Until().IsZero() && len(rec.Current.Medications) > 0 && left.medicinesUntil().IsZero() {
 		s[ClassMedicineRecords]++
 	}
 	if !before.InvoiceUntil.IsZero() && left.InvoiceUntil.IsZero() {
@@ -356,15 +371,18 @@ func newTally() *tally {
 	return &tally{kept: map[string]int{}, erased: map[string]int{}, until: map[string]retention.Date{}, basis: map[string]string{}}
 }
 
-// add counts n records of class kept through until on basis, or erased when until is zero.
+// add counts n records of class kept through until on basis, or erased when until is
+// zero. A class kept on more than one basis (medicines, kept with the clinical record
+// or longer on their own) is answered with the basis of its latest day.
 func (t *tally) add(class, basis string, until retention.Date, n int) {
 	if until.IsZero() {
 		t.erased[class] += n
 		return
 	}
 	t.kept[class] += n
-	t.until[class] = t.until[class].Later(until)
-	t.basis[class] = basis
+	if until.After(t.until[class]) {
+		t.until[class], t.basis[class] = until, basis
+	}
 }
 
 // dispositions lists, per class in order, what is kept and then what is erased.

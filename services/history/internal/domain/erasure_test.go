@@ -70,6 +70,48 @@ func TestPlanErasure(t *testing.T) {
 			},
 		},
 		{
+			name: "medicines kept with the clinical record, of which they are part",
+			patients: []PatientHistory{{Visits: []*Visit{
+				{ID: "v1", StartTime: noon(2020, 9, 2), Medications: meds},
+				{ID: "v2", StartTime: noon(2024, 5, 20)},
+			}}},
+			want: ErasureResult{
+				Dispositions: []Disposition{
+					{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2027, 5, 20), 2},
+					// Their own 5 years ended on 2 September 2025.
+					{ClassMedicineRecords, true, retention.BasisVeterinaryRecords, day(2027, 5, 20), 1},
+				},
+				OwnerNamedUntil: day(2027, 5, 20),
+			},
+			plan: []VisitRetention{
+				{VisitID: "v1", RecordUntil: day(2027, 5, 20), Medications: true},
+				{VisitID: "v2", RecordUntil: day(2027, 5, 20)},
+			},
+		},
+		{
+			name: "medicines kept on two bases are answered with the basis of the latest day",
+			patients: []PatientHistory{
+				{Visits: []*Visit{
+					{ID: "v1", StartTime: noon(2020, 9, 2), Medications: meds},
+					{ID: "v2", StartTime: noon(2025, 3, 1)},
+				}},
+				{Visits: []*Visit{{ID: "v3", StartTime: noon(2022, 6, 1), Medications: meds}}},
+			},
+			want: ErasureResult{
+				Dispositions: []Disposition{
+					{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2028, 3, 1), 2},
+					{Class: ClassPatientRecords, Count: 1},
+					{ClassMedicineRecords, true, retention.BasisVeterinaryRecords, day(2028, 3, 1), 2},
+				},
+				OwnerNamedUntil: day(2028, 3, 1),
+			},
+			plan: []VisitRetention{
+				{VisitID: "v1", RecordUntil: day(2028, 3, 1), Medications: true},
+				{VisitID: "v2", RecordUntil: day(2028, 3, 1)},
+				{VisitID: "v3", MedicineUntil: day(2027, 6, 1), Medications: true},
+			},
+		},
+		{
 			name: "everything past retention is erased",
 			patients: []PatientHistory{{Visits: []*Visit{
 				{ID: "v1", StartTime: noon(2018, 6, 1), Medications: meds, Invoices: open},
