@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
@@ -418,6 +419,46 @@ func TestMedicinesKeptWithTheRecordAreAnsweredKept(t *testing.T) {
 		t.Errorf("the 2020 visit holds %d medications after the erasure, want its 1", len(meds))
 	}
 	f.sweepOn(t, at(2027, 5, 21), disposition("patient_records", false, "", "", 2), disposition("medicine_records", false, "", "", 1))
+}
+
+// TestSecondRequestKeepsNoErasedRecord: the first erasure reduced the owner's 2021 visit
+// to its paid invoice (kept to the end of 2027), erasing its clinical record and
+// medication. The animal then moves to a new owner, who brings it in, and a second
+// request for the first owner comes. The animal's new entry does not give the 2021
+// visit back a clinical record: the answer counts it erased, names the owner to the
+// invoice's day, and the sweep after it removes the visit.
+func TestSecondRequestKeepsNoErasedRecord(t *testing.T) {
+	f := setup(t)
+	owner, newOwner := f.newOwner(t), f.newOwner(t)
+	pet := f.newPatient(t, owner, "Nappi")
+	vet := f.as(t, auth.RoleVeterinarian)
+	old, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(at(2021, 5, 1), true, invoice("2021-14", paid))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoiceKept := disposition("invoices", true, "basis.bookkeeping", "2027-12-31", 1)
+	f.eraseOn(t, at(2026, 11, 25), owner, jobOne, &historyv1.EraseOwnerDataResponse{
+		Dispositions: []*historyv1.RecordDisposition{
+			disposition("patient_records", false, "", "", 1), disposition("medicine_records", false, "", "", 1), invoiceKept,
+		},
+		OwnerNamedUntil: "2027-12-31",
+	})
+	if _, err := f.owners.TransferPatient(f.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: newOwner, Version: pet.GetVersion(), Reason: "sold",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(at(2026, 11, 25), false)}); err != nil {
+		t.Fatal(err)
+	}
+	f.eraseOn(t, at(2026, 11, 27), owner, jobTwo, &historyv1.EraseOwnerDataResponse{
+		Dispositions:    []*historyv1.RecordDisposition{disposition("patient_records", false, "", "", 1), invoiceKept},
+		OwnerNamedUntil: "2027-12-31",
+	})
+	f.sweepOn(t, at(2028, 1, 1), disposition("invoices", false, "", "", 1))
+	if left := f.getVisit(t, old.GetVisit().GetId()); left != nil {
+		t.Errorf("the 2021 visit, its invoice's day past, is still held: %v", left.GetVisit())
+	}
 }
 
 // TestAmendedVisitIsReducedThroughItsTrail: a reduced visit keeps nothing clinical in

@@ -778,14 +778,8 @@ func TestRetriedCommunicationRacingAnErasureIsRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			readDone, done := hooks.readDone, make(chan domain.ErasureResult, 1)
-			go func() {
-				res, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
-				if err != nil {
-					t.Errorf("erasure: %v", err)
-				}
-				done <- res
-			}()
+			readDone := hooks.readDone
+			done := eraseInBackground(t, s)
 			<-readDone
 			return func() domain.ErasureResult {
 				close(hooks.goOn)
@@ -1383,6 +1377,149 @@ func recordAmendedVisit(t *testing.T, repo domain.Repository, erase func()) (Ame
 	_, err = recorder.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{
 		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}})
 	return fix, err
+}
+
+// eraseInBackground starts the erasure of raceOwner's data with s, requested as
+// erase-1, and returns where its answer comes once it ends.
+func eraseInBackground(t *testing.T, s *Service) <-chan domain.ErasureResult {
+	done := make(chan domain.ErasureResult, 1)
+	go func() {
+		res, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+		if err != nil {
+			t.Errorf("erasure: %v", err)
+		}
+		done <- res
+	}()
+	return done
+}
+
+// afterReduce runs during once, right after the erasure reduced a visit.
+type afterReduce struct {
+	domain.Repository
+	during func()
+}
+
+func (r *afterReduce) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
+	err := r.Repository.ReduceVisit(ctx, rt, rec)
+	if f := r.during; f != nil && err == nil {
+		r.during = nil
+		f()
+	}
+	return err
+}
+
+// medicatedVisitOf2021 records, with s, the animal's visit of 2021 with a medication and
+// a paid invoice: past its clinical retention by 2026, an erasure reduces it to the
+// invoice, kept to the end of 2027.
+func medicatedVisitOf2021(t *testing.T, s *Service) *domain.Visit {
+	t.Helper()
+	v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check",
+		StartTime:   time.Date(2021, 5, 1, 10, 0, 0, 0, time.UTC),
+		Medications: []domain.Medication{{Product: "Metacam", Dose: "1 ml", Route: domain.RouteOral, Duration: "3 days"}},
+		Invoices:    []domain.Invoice{{Number: "2021-14", State: domain.InvoicePaid}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// goneAfterItsInvoice reports whether the sweep of 1 January 2028, the day after the
+// 2021 visit's invoice is kept to, removes the visit.
+func goneAfterItsInvoice(t *testing.T, repo domain.Repository, v *domain.Visit) bool {
+	t.Helper()
+	sweeper, err := New(repo, &slowRegistry{}, nopAuditor{}, Options{Now: func() time.Time { return time.Date(2028, 1, 1, 12, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweeper.RunRetentionSweep(as(t, auth.RoleClinicManager)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = repo.GetVisit(t.Context(), v.ID)
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err != nil
+}
+
+// reducedOf2021 is the answer for the 2021 visit of medicatedVisitOf2021, reduced: its
+// clinical record and medication erased, its invoice kept.
+var reducedOf2021 = []domain.Disposition{
+	{Class: domain.ClassPatientRecords, Count: 1},
+	{Class: domain.ClassMedicineRecords, Count: 1},
+	{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 1},
+}
+
+// TestReducedRecordStaysErasedWhenTheAnimalComesIn: the erasure's first pass reduces
+// the animal's 2021 visit, erasing its clinical record and medication. A veterinarian
+// then records a new visit of the animal, checked before the erasure began (so it
+// stands, answered OK), and the erasure plans again: the animal's last entry is now,
+// but the 2021 visit's clinical record, removed, is not kept again. The answer counts
+// it erased beside the new visit's, kept, and the 2021 visit is held only to its
+// invoice's day.
+func TestReducedRecordStaysErasedWhenTheAnimalComesIn(t *testing.T) {
+	repo, plain := serviceAt(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	old := medicatedVisitOf2021(t, plain)
+	reduced, goOn := make(chan struct{}), make(chan struct{})
+	eraser, err := New(&afterReduce{Repository: repo, during: func() { close(reduced); <-goOn }}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done <-chan domain.ErasureResult
+	recorder, err := New(&onCreate{Repository: repo, before: func() {
+		done = eraseInBackground(t, eraser)
+		<-reduced
+	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = recorder.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala,
+		Reason: "vaccination", StartTime: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}})
+	close(goOn)
+	res := <-done
+	if err != nil {
+		t.Fatalf("the new visit: %v", err)
+	}
+	newVisitKept := domain.Disposition{Class: domain.ClassPatientRecords, Kept: true, Basis: retention.BasisVeterinaryRecords,
+		KeptUntil: retention.Date{Year: 2029, Month: 11, Day: 25}, Count: 1}
+	if want := append([]domain.Disposition{newVisitKept}, reducedOf2021...); !reflect.DeepEqual(res.Dispositions, want) {
+		t.Errorf("the erasure answered\n%+v\nwant\n%+v", res.Dispositions, want)
+	}
+	if !goneAfterItsInvoice(t, repo, old) {
+		t.Error("the 2021 visit is held past its invoice's day")
+	}
+}
+
+// TestReducedRecordStaysErasedAfterARetry: the erasure stops once it has reduced the
+// animal's 2021 visit; the animal, now another owner's, is seen by the clinic; the
+// erasure's retry plans again. The 2021 visit's clinical record, removed, is not kept
+// again: the retry answers as the first call decided, naming the owner to the invoice's
+// day, and the visit is held only to that day.
+func TestReducedRecordStaysErasedAfterARetry(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, plain := serviceAt(t, now)
+	old := medicatedVisitOf2021(t, plain)
+	dying, err := New(&crashingRepo{Repository: repo, crashAt: "restrict"}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dying.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping erasure: %v", err)
+	}
+	if _, err := repo.CreateVisit(t.Context(), &domain.Visit{ID: "0b6d4f3e-2c59-4f0a-9e57-0000000000dd", PatientID: racePatient,
+		OwnerID: "0b6d4f3e-2c59-4f0a-9e57-0000000000cc", Clinic: domain.ClinicKangasala, Reason: "vaccination",
+		StartTime: now.Add(-time.Hour), Created: now}, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until := (retention.Date{Year: 2027, Month: 12, Day: 31}); !reflect.DeepEqual(res.Dispositions, reducedOf2021) || res.OwnerNamedUntil != until {
+		t.Errorf("the retry answered %+v, the owner named until %s; want %+v until %s", res.Dispositions, res.OwnerNamedUntil, reducedOf2021, until)
+	}
+	if !goneAfterItsInvoice(t, repo, old) {
+		t.Error("the 2021 visit is held past its invoice's day")
+	}
 }
 
 // unrestrictedVisits lists the ids of the owner's visits that are not restricted.

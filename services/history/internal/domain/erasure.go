@@ -89,6 +89,23 @@ func (r VisitRetention) medicinesBasis() string {
 	return retention.BasisMedicineRecords
 }
 
+// within returns r without the parts that kept, the visit's restriction, has dropped:
+// a reduction removed them (the clinical record, the medications), and as only billing
+// writes to a restricted visit, and only its invoices, nothing brings them back. A
+// later entry of the animal (another owner's visit, one written while the erasure
+// applies) lengthens what the visit still holds, never gives back what it lost. The
+// invoices are planned as the visit holds them: one billing added before the mark
+// stands.
+func (r VisitRetention) within(kept VisitRetention) VisitRetention {
+	if kept.RecordUntil.IsZero() {
+		r.RecordUntil = retention.Date{}
+	}
+	if kept.medicinesUntil().IsZero() {
+		r.MedicineUntil = retention.Date{}
+	}
+	return r
+}
+
 // erasedInvoices is the number of invoice references r's plan erases.
 func (r VisitRetention) erasedInvoices() int {
 	if r.InvoiceUntil.IsZero() {
@@ -244,7 +261,9 @@ type PatientHistory struct {
 // touched are the entries of an earlier plan for the visits the erasure has written to
 // since (see Erasure.Touched): one no longer among the patients' visits was deleted,
 // and the plan holds it still and counts it erased whole; one read restricted keeps the
-// counts its entry fixed for the parts it erases.
+// counts its entry fixed for the parts it erases. A visit read restricted (by this
+// erasure or an earlier request) keeps no part its restriction has dropped (see
+// VisitRetention.within).
 func PlanErasure(p retention.Policy, patients []PatientHistory, communications int, today retention.Date, loc *time.Location, touched ...VisitRetention) (ErasureResult, []VisitRetention) {
 	var plan []VisitRetention
 	tally := newTally()
@@ -289,6 +308,9 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 				if slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen }) {
 					res.IdentityCodeNeededUntil = res.IdentityCodeNeededUntil.Later(r.InvoiceUntil)
 				}
+			}
+			if v.Restricted {
+				r = r.within(v.Restriction)
 			}
 			r = earlier[v.ID].fixedFor(r)
 			tally.add(ClassPatientRecords, retention.BasisVeterinaryRecords, r.RecordUntil, 1)

@@ -384,10 +384,11 @@ func TestTouched(t *testing.T) {
 }
 
 // TestPlanErasureCountsARestrictedVisit: a plan made again from a visit read restricted
-// counts a part the earlier plan did not keep as the earlier entry recorded it (a
-// reduction removed it, or is yet to), unless it recorded none (an invoice billing
-// added before the mark, by _id alone, restricted the visit as amended), and a part it
-// kept as the visit holds it now (a correction before the mark may have changed it).
+// (by the earlier entry: the restriction it stores) counts a part the earlier plan did
+// not keep as the earlier entry recorded it (a reduction removed it, or is yet to),
+// unless it recorded none (an invoice billing added before the mark, by _id alone,
+// restricted the visit as amended), and a part it kept as the visit holds it now (a
+// correction before the mark may have changed it).
 func TestPlanErasureCountsARestrictedVisit(t *testing.T) {
 	loc := helsinki(t)
 	today := day(2026, 11, 25)
@@ -428,9 +429,72 @@ func TestPlanErasureCountsARestrictedVisit(t *testing.T) {
 			earlier, v := tc.earlier, tc.visit
 			earlier.VisitID, earlier.Version = "v1", 2
 			v.ID, v.Version, v.Restricted = "v1", 2, true
+			v.Restriction = VisitRetention{VisitID: "v1", RecordUntil: earlier.RecordUntil, MedicineUntil: earlier.MedicineUntil, InvoiceUntil: earlier.InvoiceUntil}
 			res, _ := PlanErasure(retention.DefaultPolicy(), []PatientHistory{{Visits: []*Visit{&v}}}, 0, today, loc, earlier)
 			if !reflect.DeepEqual(res.Dispositions, tc.want) {
 				t.Errorf("planned again: %+v, want %+v", res.Dispositions, tc.want)
+			}
+		})
+	}
+}
+
+// TestPlanErasureKeepsNoPartARestrictionDropped: a visit read restricted is planned
+// without the clinical record its restriction no longer keeps, though the animal came
+// in since (a new owner's visit, or its owner's while the erasure applies): a reduction
+// removed it, and nothing brings it back. Planned again after the erasure reduced it,
+// or planned by a later request, it is counted erased, and the visit is held only for
+// what it still holds. A part the restriction keeps is lengthened by the later entry,
+// and the invoices are planned as the visit holds them (billing's, added before the
+// mark, stands).
+func TestPlanErasureKeepsNoPartARestrictionDropped(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
+	paid := []Invoice{{Number: "1", State: InvoicePaid}}
+	invoiceKept := Disposition{ClassInvoices, true, retention.BasisBookkeeping, day(2027, 12, 31), 1}
+	reduced := VisitRetention{InvoiceUntil: day(2027, 12, 31), Medications: true, Invoices: 1}
+	for _, tc := range []struct {
+		name        string
+		restriction VisitRetention
+		earlier     []VisitRetention
+		visit       Visit
+		want        []Disposition
+		until       retention.Date
+	}{
+		{name: "record removed, planned again by the erasure that reduced it",
+			restriction: reduced, earlier: []VisitRetention{reduced},
+			visit: Visit{StartTime: noon(2021, 5, 1), Invoices: paid},
+			want:  []Disposition{{Class: ClassPatientRecords, Count: 1}, {Class: ClassMedicineRecords, Count: 1}, invoiceKept},
+			until: day(2027, 12, 31)},
+		{name: "record removed, planned by a later request",
+			restriction: reduced,
+			visit:       Visit{StartTime: noon(2021, 5, 1), Invoices: paid},
+			want:        []Disposition{{Class: ClassPatientRecords, Count: 1}, invoiceKept},
+			until:       day(2027, 12, 31)},
+		{name: "record kept, lengthened by the later entry",
+			restriction: VisitRetention{RecordUntil: day(2027, 6, 1)},
+			visit:       Visit{StartTime: noon(2024, 6, 1)},
+			want:        []Disposition{{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2029, 11, 25), 1}},
+			until:       day(2029, 11, 25)},
+		{name: "invoices not kept by the mark, added by billing before it",
+			restriction: VisitRetention{RecordUntil: day(2029, 10, 25)},
+			visit:       Visit{StartTime: noon(2026, 10, 25), Invoices: paid},
+			want: []Disposition{
+				{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2029, 11, 25), 1},
+				{ClassInvoices, true, retention.BasisBookkeeping, day(2032, 12, 31), 1},
+			},
+			until: day(2032, 12, 31)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tc.visit
+			v.ID, v.Version, v.Restricted, v.Restriction = "v1", 2, true, tc.restriction
+			v.Restriction.VisitID = "v1"
+			for i := range tc.earlier {
+				tc.earlier[i].VisitID, tc.earlier[i].Version = "v1", 2
+			}
+			animal := PatientHistory{LastEntry: noon(2026, 11, 25), Visits: []*Visit{&v}}
+			res, _ := PlanErasure(retention.DefaultPolicy(), []PatientHistory{animal}, 0, today, loc, tc.earlier...)
+			if !reflect.DeepEqual(res.Dispositions, tc.want) || res.OwnerNamedUntil != tc.until {
+				t.Errorf("planned: %+v until %s, want %+v until %s", res.Dispositions, res.OwnerNamedUntil, tc.want, tc.until)
 			}
 		})
 	}

@@ -68,7 +68,7 @@ type Repository interface {
 	ExportOwner(ctx context.Context, ownerID string, visit func(*VisitRecord) error, communication func(*Communication) error) error
 
 	// OwnerVisits returns the current views of every visit recorded for the owner,
-	// restricted ones too.
+	// restricted ones too, with what their restriction keeps (Visit.Restriction).
 	OwnerVisits(ctx context.Context, ownerID string) ([]*Visit, error)
 	// LastVisitTime is when the patient's newest visit started, by any owner; zero
 	// when it has none.

@@ -105,6 +105,10 @@ type Visit struct {
 	// Restricted is set once the owner's data is erased and the visit is kept only for
 	// its retention period (see the ports' restriction rules).
 	Restricted bool
+	// Restriction is what a restricted visit keeps (see VisitRecord.Retention), in the
+	// owner's visits as an erasure reads them (Repository.OwnerVisits) only: a plan made
+	// again does not give back a part it no longer keeps (see PlanErasure).
+	Restriction VisitRetention
 }
 
 // Amendment is one correction of a visit: who made it, when and why, and the corrected

@@ -186,13 +186,24 @@ func (d *visitDoc) record() (*domain.VisitRecord, error) {
 	for _, a := range d.Amendments {
 		r.Amendments = append(r.Amendments, amendmentToDomain(a))
 	}
-	if d.Restriction != nil {
-		var p days
-		r.Retention = d.Restriction.toDomain(&p)
-		r.Retention.VisitID = d.ID
-		if p.err != nil {
-			return nil, fmt.Errorf("restriction of visit %s: %w", d.ID, p.err)
-		}
+	kept, err := d.kept()
+	if err != nil {
+		return nil, err
+	}
+	r.Retention = kept
+	return r, nil
+}
+
+// kept is what the visit's restriction keeps; zero for a visit not restricted.
+func (d *visitDoc) kept() (domain.VisitRetention, error) {
+	if d.Restriction == nil {
+		return domain.VisitRetention{}, nil
+	}
+	var p days
+	r := d.Restriction.toDomain(&p)
+	r.VisitID = d.ID
+	if p.err != nil {
+		return domain.VisitRetention{}, fmt.Errorf("restriction of visit %s: %w", d.ID, p.err)
 	}
 	return r, nil
 }

@@ -172,7 +172,13 @@ func (r *Repository) OwnerVisits(ctx context.Context, ownerID string) ([]*domain
 		return nil, fmt.Errorf("read the owner's visits: %w", err)
 	}
 	var out []*domain.Visit
-	if err := each(ctx, cur, func(d *visitDoc) error { out = append(out, d.current()); return nil }); err != nil {
+	if err := each(ctx, cur, func(d *visitDoc) error {
+		v := d.current()
+		var err error
+		v.Restriction, err = d.kept()
+		out = append(out, v)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("read the owner's visits: %w", err)
 	}
 	return out, nil
