@@ -37,8 +37,10 @@ type retentionDoc struct {
 	// Version is the visit's version the erasure planned from (the erasure document
 	// only).
 	Version int64 `bson:"version,omitempty"`
-	// Medications and Invoices are what the visit held when planned (the erasure
-	// document only); absent from plans stored before they were kept.
+	// Medications and Invoices are the counts of the plan's entry (the erasure
+	// document only, see domain.VisitRetention): for a part the plan erases, what the
+	// visit held when first planned; for a part it keeps, what the visit holds as last
+	// planned. Absent from plans stored before they were kept.
 	Medications bool `bson:"medications,omitempty"`
 	Invoices    int  `bson:"invoices,omitempty"`
 }
