@@ -198,3 +198,42 @@ func TestPatientRequestIDReusedForAnotherRegistration(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestIDOfAnErasedOwnerAnswersNoOne: the erasure drops the digest of the owner's
+// create, and may keep its names for the veterinary records. A create under the erased
+// owner's request id is refused, whatever it sends: compared by the names kept, another
+// person of the same name was answered with the erased, restricted record as if they
+// had been registered.
+func TestRequestIDOfAnErasedOwnerAnswersNoOne(t *testing.T) {
+	tests := []struct {
+		name, nameKeptUntil string
+		// second changes the first request into the second.
+		second func(*ownerv1.CreateOwnerRequest)
+	}{
+		{name: "a namesake, the names kept", nameKeptUntil: "2029-11-25", second: func(r *ownerv1.CreateOwnerRequest) {
+			r.Owner.Phone, r.IdentityCode = "050 765 4321", identityCode(t, 301)
+		}},
+		{name: "the same request, the names kept", nameKeptUntil: "2029-11-25", second: func(*ownerv1.CreateOwnerRequest) {}},
+		{name: "a namesake, nothing kept", second: func(r *ownerv1.CreateOwnerRequest) { r.Owner.Phone = "050 765 4321" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, c, _ := setupAt(t, "2026-11-25")
+			first := func() *ownerv1.CreateOwnerRequest {
+				return &ownerv1.CreateOwnerRequest{RequestId: "form-1", Owner: newOwner("Virtanen"), IdentityCode: identityCode(t, 300)}
+			}
+			erased := createOwner(t, env, c, first())
+			erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: erased.GetId(), RequestId: jobOne, NameKeptUntil: tt.nameKeptUntil})
+
+			second := first()
+			tt.second(second)
+			res, err := c.CreateOwner(env.As(t, auth.RoleReception), second)
+			if err == nil {
+				o := res.GetOwner()
+				t.Fatalf("a create under an erased owner's request id answered with owner %s (%s %s, erased %v); want it refused",
+					o.GetId(), o.GetGivenNames(), o.GetFamilyName(), o.GetErased())
+			}
+			wantRequestIDReused(t, env, err, "owner.create", "owners/"+erased.GetId(), erased.GetId())
+		})
+	}
+}

@@ -54,22 +54,37 @@ func canonical(v any) []byte {
 }
 
 // SameOwnerCreate reports whether sent, a create as the repository received it, is
-// the request that created stored, the owner its request id names. An owner stored
-// before the digests were kept, or whose erasure removed the data its digest was made
-// of, has none, and is compared as it was then, by its names: an erased owner's names
-// are gone, so only a retry from before the erasure still finds it.
+// the request that created stored, the owner its request id names.
+//
+// An erased owner matches no request. Its erasure dropped the digest with the contact
+// details, and its names may be kept for the veterinary records: compared by them, a
+// namesake sent under its request id would be answered with the erased, restricted
+// record as if it had been registered. The erased flag is for good and is written by
+// the update that drops the digest, so it covers owners erased before digests were
+// kept too; a retry of the erased owner's own create is refused with the rest, as
+// nothing is left to tell it from a namesake's.
+//
+// An owner stored before the digests were kept has none, and is compared as it was
+// then, by its names.
 func SameOwnerCreate(stored, sent *Owner) bool {
-	if stored.CreateDigest == "" {
+	switch {
+	case stored.Erased:
+		return false
+	case stored.CreateDigest == "":
 		return stored.GivenNames == sent.GivenNames && stored.FamilyName == sent.FamilyName
 	}
 	return stored.CreateDigest == sent.CreateDigest
 }
 
-// SamePatientCreate is SameOwnerCreate for a patient's registration; one without a
-// digest is compared by its owner, name and species. A patient transferred since its
-// registration is still found by its retry.
+// SamePatientCreate is SameOwnerCreate for a patient's registration. A patient its
+// owner's erasure reached (kept restricted, or anonymised, which drops the digest)
+// matches none; one without a digest is compared by its owner, name and species. A
+// patient transferred since its registration is still found by its retry.
 func SamePatientCreate(stored, sent *Patient) bool {
-	if stored.CreateDigest == "" {
+	switch {
+	case stored.Erased:
+		return false
+	case stored.CreateDigest == "":
 		return stored.OwnerID == sent.OwnerID && stored.Name == sent.Name && stored.Species == sent.Species
 	}
 	return stored.CreateDigest == sent.CreateDigest

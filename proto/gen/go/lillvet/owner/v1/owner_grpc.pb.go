@@ -51,6 +51,7 @@ type OwnerServiceClient interface {
 	// Registers an owner. A retried call with the same request_id returns the first owner;
 	// the same request_id sent with anything else (another person, another field) is
 	// refused: FAILED_PRECONDITION REQUEST_ID_REUSED, with a field violation on request_id.
+	// Once that owner is erased, every call under its request_id is refused so.
 	CreateOwner(ctx context.Context, in *CreateOwnerRequest, opts ...grpc.CallOption) (*CreateOwnerResponse, error)
 	// Reads one owner; the identity code is masked.
 	GetOwner(ctx context.Context, in *GetOwnerRequest, opts ...grpc.CallOption) (*GetOwnerResponse, error)
@@ -337,6 +338,7 @@ type OwnerServiceServer interface {
 	// Registers an owner. A retried call with the same request_id returns the first owner;
 	// the same request_id sent with anything else (another person, another field) is
 	// refused: FAILED_PRECONDITION REQUEST_ID_REUSED, with a field violation on request_id.
+	// Once that owner is erased, every call under its request_id is refused so.
 	CreateOwner(context.Context, *CreateOwnerRequest) (*CreateOwnerResponse, error)
 	// Reads one owner; the identity code is masked.
 	GetOwner(context.Context, *GetOwnerRequest) (*GetOwnerResponse, error)
