@@ -120,19 +120,27 @@ func TestChangesStoredWithAnIdentityCodeAreShownWithoutIt(t *testing.T) {
 	}
 }
 
+// storedBeforeDigests makes the document id of collection one stored before create
+// digests were kept and changed since: no digest, and a version past the first, so that
+// no start's backfill gives it one (the service's own may still be running). One update,
+// so that the backfill never sees it without a digest at version 1.
+func storedBeforeDigests(t *testing.T, env *servicetest.Env, collection, id string) {
+	t.Helper()
+	raw := embeddedtest.Client(t, env.Store.URI()).Database(testDatabase)
+	update := bson.M{"$unset": bson.M{"create_digest": ""}, "$inc": bson.M{"version": 1}}
+	if _, err := raw.Collection(collection).UpdateByID(t.Context(), id, update); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCreateStoredWithoutDigestComparedByNames: an owner or patient stored before the
-// digest of its create was kept has none, and a create under its request id is compared
-// as it was then: an owner by its names, a patient by its owner, name and species.
+// digest of its create was kept, and changed before a start could give it one, has none,
+// and a create under its request id is compared as it was then: an owner by its names,
+// a patient by its owner, name and species.
 func TestCreateStoredWithoutDigestComparedByNames(t *testing.T) {
 	env, c := setup(t)
 	ctx := env.As(t, auth.RoleReception)
-	raw := embeddedtest.Client(t, env.Store.URI()).Database(testDatabase)
-	forget := func(collection, id string) {
-		t.Helper()
-		if _, err := raw.Collection(collection).UpdateByID(t.Context(), id, bson.M{"$unset": bson.M{"create_digest": ""}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forget := func(collection, id string) { storedBeforeDigests(t, env, collection, id) }
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{RequestId: "form-old", Owner: newOwner("Vanha")})
 	forget("owners", o.GetId())
 	pet, err := c.RegisterPatient(ctx, &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), RequestId: "pet-old", Patient: newPatient("Rex")})

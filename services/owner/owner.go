@@ -104,6 +104,9 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			})
 			startupPass(d, "owner name keys refresh", repo.RefreshNameKeys)
+			// Owners and patients stored before create digests were kept, and never
+			// changed since, get the digest of their create.
+			startupPass(d, "create digests backfill", repo.BackfillCreateDigests)
 			// Owners erased before erasures scrubbed the reasons staff typed are brought
 			// in line once.
 			startupPass(d, "erased owners' change reasons scrub", repo.ScrubErasedHistories)

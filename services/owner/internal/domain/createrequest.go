@@ -64,8 +64,9 @@ func canonical(v any) []byte {
 // kept too; a retry of the erased owner's own create is refused with the rest, as
 // nothing is left to tell it from a namesake's.
 //
-// An owner stored before the digests were kept has none, and is compared as it was
-// then, by its names.
+// An owner stored before the digests were kept, and changed before a start gave it
+// one (the repository backfills those still at their first version, whose fields are
+// their create request), has none, and is compared as it was then, by its names.
 func SameOwnerCreate(stored, sent *Owner) bool {
 	switch {
 	case stored.Erased:

@@ -61,20 +61,13 @@ func (r *Repository) sealIdentity(ownerID string, code domain.IdentityCode) (*fi
 	return &s, nil
 }
 
-// createDigest keys the canonical form of a create request (domain.OwnerCreateRequest,
-// domain.PatientCreateRequest): names, addresses and microchips are short and
-// guessable, and the digest must not let anyone holding the database test a guess.
-func (r *Repository) createDigest(kind string, request []byte) string {
-	return r.keys.BlindIndex("create_request."+kind, request)
-}
-
 // CreateOwner implements domain.Repository.
 func (r *Repository) CreateOwner(ctx context.Context, o *domain.Owner, code *domain.IdentityCode, c domain.Change) (*domain.Owner, error) {
 	var identityIndex string
 	if code != nil {
 		identityIndex = strings.TrimPrefix(r.identityKey(*code), "identity:")
 	}
-	o.CreateDigest = r.createDigest("owner", domain.OwnerCreateRequest(o, identityIndex))
+	o.CreateDigest = r.ownerCreateDigest(o, identityIndex)
 	if existing, err := r.GetOwner(ctx, o.ID); err == nil {
 		return existing, nil
 	} else if !errors.Is(err, apperr.ErrNotFound) {

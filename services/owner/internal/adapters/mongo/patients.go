@@ -71,7 +71,7 @@ func (r *Repository) nextCustomerNumber(ctx context.Context) (domain.CustomerNum
 
 // CreatePatient implements domain.Repository.
 func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
-	p.CreateDigest = r.createDigest("patient", domain.PatientCreateRequest(p))
+	p.CreateDigest = r.patientCreateDigest(p)
 	if existing, err := r.GetPatient(ctx, p.ID); err == nil {
 		return existing, nil
 	} else if !errors.Is(err, apperr.ErrNotFound) {

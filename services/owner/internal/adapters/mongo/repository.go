@@ -81,9 +81,11 @@ func Indexes() []mongox.Index {
 		idx(ownersColl, false, "identity.kid"),
 		idx(ownersColl, false, "erased", "_id"),
 		idx(ownersColl, false, "name_keys_version"),
+		idx(ownersColl, false, "version", "create_digest"),
 		idx(patientsColl, false, "owner_id", "_id"),
 		idx(patientsColl, true, "customer_number"),
 		idx(patientsColl, false, transferFrom, "_id"),
+		idx(patientsColl, false, "version", "create_digest"),
 		idx(retentionColl, false, "due"),
 	}
 }
@@ -97,9 +99,11 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: ownersColl, Keys: []string{"identity.kid"}},
 		{Collection: ownersColl, Keys: []string{"erased", "_id"}},
 		{Collection: ownersColl, Keys: []string{"name_keys_version"}},
+		{Collection: ownersColl, Keys: []string{"version", "create_digest"}},
 		{Collection: patientsColl, Keys: []string{"owner_id", "_id"}},
 		{Collection: patientsColl, Keys: []string{"customer_number"}},
 		{Collection: patientsColl, Keys: []string{transferFrom, "_id"}},
+		{Collection: patientsColl, Keys: []string{"version", "create_digest"}},
 		{Collection: retentionColl, Keys: []string{"due"}},
 	}
 }

@@ -1,0 +1,96 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/owner/internal/domain"
+)
+
+// createDigest keys the canonical form of a create request (domain.OwnerCreateRequest,
+// domain.PatientCreateRequest): names, addresses and microchips are short and
+// guessable, and the digest must not let anyone holding the database test a guess.
+func (r *Repository) createDigest(kind string, request []byte) string {
+	return r.keys.BlindIndex("create_request."+kind, request)
+}
+
+// ownerCreateDigest is the digest of the create of o (normalised) whose identity code
+// has the blind index identityIndex ("" without one).
+func (r *Repository) ownerCreateDigest(o *domain.Owner, identityIndex string) string {
+	return r.createDigest("owner", domain.OwnerCreateRequest(o, identityIndex))
+}
+
+// patientCreateDigest is the digest of the registration of p (normalised).
+func (r *Repository) patientCreateDigest(p *domain.Patient) string {
+	return r.createDigest("patient", domain.PatientCreateRequest(p))
+}
+
+// firstVersionWithoutDigest selects the owners or patients stored without a create
+// digest and never changed since: their stored fields are their create request as it
+// was normalised, so the digest it would have had can be made from them.
+var firstVersionWithoutDigest = bson.D{{Key: "version", Value: 1}, {Key: "create_digest", Value: nil}}
+
+// BackfillCreateDigests gives the owners and patients stored before create digests
+// were kept, and still at their first version, the digest of their create, so that a
+// create under their request id is compared as a record created since is
+// (domain.SameOwnerCreate) rather than by names. It reports how many it gave one.
+//
+// The records to backfill are found by an index on version and digest, so once a pass
+// has ended later starts find none; a record a replica from before digests were kept
+// stores during a rolling upgrade is found by the next start. Each write is conditioned
+// on the record being at version 1 without a digest still: a record changed after it
+// was read (its fields no longer its create's) is left to be compared by names, and a
+// second process's pass writing the same digest first makes this one's write a no-op.
+// Records changed before the pass are never given one: their create request is no
+// longer known.
+func (r *Repository) BackfillCreateDigests(ctx context.Context) (int, error) {
+	owners, err := backfillDigests(ctx, r.owners, "owner", func(d *ownerDoc) (string, string, error) {
+		return d.ID, r.ownerCreateDigest(d.toDomain(), d.IdentityIndex), nil
+	})
+	if err != nil {
+		return owners, err
+	}
+	patients, err := backfillDigests(ctx, r.patients, "patient", func(d *patientDoc) (string, string, error) {
+		p, err := d.toDomain()
+		if err != nil {
+			return d.ID, "", err
+		}
+		return d.ID, r.patientCreateDigest(p), nil
+	})
+	return owners + patients, err
+}
+
+// backfillDigests writes, to each document of c at version 1 without a create digest,
+// the digest that digest makes of it (decoded as a D), and reports how many it wrote.
+func backfillDigests[D any](ctx context.Context, c *mongo.Collection, what string, digest func(*D) (id, sum string, err error)) (int, error) {
+	cur, err := c.Find(ctx, firstVersionWithoutDigest, options.Find().SetProjection(withoutHistory))
+	if err != nil {
+		return 0, fmt.Errorf("find %ss without a create digest: %w", what, err)
+	}
+	defer func() { _ = cur.Close(ctx) }()
+	n := 0
+	for cur.Next(ctx) {
+		var d D
+		if err := cur.Decode(&d); err != nil {
+			return n, fmt.Errorf("decode %s: %w", what, err)
+		}
+		id, sum, err := digest(&d)
+		if err != nil {
+			return n, fmt.Errorf("create digest of %s %s: %w", what, id, err)
+		}
+		filter := append(bson.D{{Key: "_id", Value: id}}, firstVersionWithoutDigest...)
+		res, err := c.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "create_digest", Value: sum}}}})
+		if err != nil {
+			return n, fmt.Errorf("backfill the create digest of %s %s: %w", what, id, err)
+		}
+		n += int(res.ModifiedCount)
+	}
+	if err := cur.Err(); err != nil {
+		return n, fmt.Errorf("backfill %ss' create digests: %w", what, err)
+	}
+	return n, nil
+}
