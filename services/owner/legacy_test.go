@@ -186,3 +186,51 @@ func TestCreateStoredWithoutDigestComparedByNames(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryOfATransferredPatientsRegistration: a retry of a registration names the owner
+// the patient was registered under. With the registration's digest, it still finds the
+// patient after a transfer; without one (registered before digests were kept), the
+// patient's owner now is compared, and the retry is refused.
+func TestRetryOfATransferredPatientsRegistration(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		digest   bool
+		answered bool
+	}{
+		{name: "registered with a digest", digest: true, answered: true},
+		{name: "registered before digests were kept"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env, c := setup(t)
+			desk := env.As(t, auth.RoleReception)
+			from := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+			to := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Heikkinen")})
+			register := func() (*ownerv1.RegisterPatientResponse, error) {
+				return c.RegisterPatient(desk, &ownerv1.RegisterPatientRequest{OwnerId: from.GetId(), RequestId: "pet-1", Patient: newPatient("Musti")})
+			}
+			res, err := register()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pet := res.GetPatient()
+			if _, err := c.TransferPatient(desk, &ownerv1.TransferPatientRequest{
+				PatientId: pet.GetId(), NewOwnerId: to.GetId(), Version: pet.GetVersion(), Reason: "sold",
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.digest {
+				storedBeforeDigests(t, env, "patients", pet.GetId())
+			}
+			again, err := register()
+			if !tt.answered {
+				if r := servicetest.Reason(t, err); r != "REQUEST_ID_REUSED" {
+					t.Fatalf("the retry answered %v, %s; want REQUEST_ID_REUSED", again.GetPatient(), r)
+				}
+				return
+			}
+			if err != nil || again.GetPatient().GetId() != pet.GetId() {
+				t.Fatalf("the retry answered %v, %v; want patient %s", again.GetPatient(), err, pet.GetId())
+			}
+		})
+	}
+}

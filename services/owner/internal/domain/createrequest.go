@@ -79,8 +79,13 @@ func SameOwnerCreate(stored, sent *Owner) bool {
 
 // SamePatientCreate is SameOwnerCreate for a patient's registration. A patient its
 // owner's erasure reached (kept restricted, or anonymised, which drops the digest)
-// matches none; one without a digest is compared by its owner, name and species. A
-// patient transferred since its registration is still found by its retry.
+// matches none; one without a digest is compared by its owner, name and species.
+//
+// A retry names the owner the patient was registered under. With the digest, which
+// holds that owner, a patient transferred since is still found by its retry. Without
+// one the comparison can only take the owner it has now, so a retry after a transfer is
+// refused (REQUEST_ID_REUSED). Only patients registered before digests were kept and
+// changed before a start gave them one are compared so, and a transfer is a change.
 func SamePatientCreate(stored, sent *Patient) bool {
 	switch {
 	case stored.Erased:
