@@ -71,7 +71,7 @@ type Service struct {
 	registry Registry
 	auditor  Auditor
 	opts     Options
-	digests  *requestDigests
+	digests  requestDigests
 }
 
 // New builds the use cases.

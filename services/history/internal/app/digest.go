@@ -1,46 +1,39 @@
 package app
 
 import (
-	"crypto/hmac"
 	"encoding/json"
-	"strings"
 
 	"github.com/lillvet/register/services/history/internal/domain"
-	"github.com/lillvet/register/services/platform/fieldcrypt"
+	"github.com/lillvet/register/services/platform/requestdigest"
 )
 
-// requestDigests key the digests a visit or an amendment stores of what its request
-// sent (the fields a retry is compared on), so that a retry can still be told from a
-// request id reused for something else once an erasure has reduced the record: the
-// fields the retention removed are gone, and compared as reduced they would look the
-// same. The digest is keyed because what was removed may be short and guessable (an
-// invoice number, a weight): without the key, which the database does not hold, it
-// cannot be tested against guesses.
+// requestDigests are the digests a visit or an amendment stores of what its request
+// sent (the fields a retry is compared on, with requestdigest.Compare), so that a retry
+// can still be told from a request id reused for something else once an erasure has
+// reduced the record: the fields the retention removed are gone, and compared as
+// reduced they would look the same. Without a key, records store none.
 type requestDigests struct {
-	key []byte
-	// id names the key in each digest, so that one made under another key is known
-	// as not comparable rather than taken for a difference.
-	id string
+	key *requestdigest.Key
 }
 
-// newRequestDigests returns the digests keyed by key; nil when there is no key, and
-// then records store none.
-func newRequestDigests(key []byte) *requestDigests {
-	if len(key) == 0 {
-		return nil
-	}
-	return &requestDigests{key: key, id: fieldcrypt.Digest(key, "history.request-key-id", nil)[:8]}
+// requestKeyID is the domain whose digest names REQUEST_DIGEST_KEY in each digest. It
+// never changes: the digests stored under the key name it so.
+const requestKeyID = "history.request-key-id"
+
+// newRequestDigests returns the digests keyed by key, which may be empty.
+func newRequestDigests(key []byte) requestDigests {
+	return requestDigests{key: requestdigest.NewHMAC(key, requestKeyID)}
 }
 
 // visit is the digest of a visit as RecordVisit stores it and as retriedVisit
 // rebuilds a retry's; "" without a key.
-func (d *requestDigests) visit(v *domain.Visit) string {
+func (d requestDigests) visit(v *domain.Visit) string {
 	return d.of("history.visit", canonicalVisit(v))
 }
 
 // amendment is the digest of the correction a makes (its fields, reason and corrected
 // values); "" without a key.
-func (d *requestDigests) amendment(a *domain.Amendment) string {
+func (d requestDigests) amendment(a *domain.Amendment) string {
 	return d.of("history.amendment", struct {
 		Fields    []string `json:"f,omitempty"`
 		Reason    string   `json:"r,omitempty"`
@@ -48,23 +41,10 @@ func (d *requestDigests) amendment(a *domain.Amendment) string {
 	}{a.Fields, a.Reason, canonicalVisit(&a.Corrected)})
 }
 
-func (d *requestDigests) of(domain string, value any) string {
-	if d == nil {
-		return ""
-	}
+func (d requestDigests) of(domain string, value any) string {
 	// Only strings, numbers and slices of them: Marshal cannot fail.
 	b, _ := json.Marshal(value)
-	return d.id + "." + fieldcrypt.Digest(d.key, domain, b)
-}
-
-// match reports whether digest was made under this key from the same fields as sent,
-// and whether it could tell: a record stored without a digest, or under another key,
-// cannot be compared by it.
-func (d *requestDigests) match(stored, sent string) (same, known bool) {
-	if d == nil || stored == "" || !strings.HasPrefix(stored, d.id+".") {
-		return false, false
-	}
-	return hmac.Equal([]byte(stored), []byte(sent)), true
+	return d.key.Of(domain, b)
 }
 
 // canonicalVisit is what domain.SameVisit compares of v, in a form whose encoding is

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/requestdigest"
 )
 
 // TestRequestDigests: two visits have the same digest exactly when domain.SameVisit
@@ -38,7 +39,7 @@ func TestRequestDigests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			other := base
 			tc.change(&other)
-			same, known := d.match(d.visit(&base), d.visit(&other))
+			same, known := requestdigest.Compare(d.visit(&base), d.visit(&other))
 			if want := domain.SameVisit(&base, &other); !known || same != want {
 				t.Errorf("match = %v, %v; want %v, true", same, known, want)
 			}
@@ -47,17 +48,49 @@ func TestRequestDigests(t *testing.T) {
 	a := domain.Amendment{Fields: []string{"invoices"}, Reason: "paid", Corrected: domain.Visit{Invoices: base.Invoices}}
 	b := a
 	b.Reason = "paid twice"
-	if same, known := d.match(d.amendment(&a), d.amendment(&b)); same || !known {
+	if same, known := requestdigest.Compare(d.amendment(&a), d.amendment(&b)); same || !known {
 		t.Errorf("amendments for other reasons: match = %v, %v", same, known)
 	}
 	another := newRequestDigests(bytes.Repeat([]byte{2}, MinRequestKey))
 	for name, stored := range map[string]string{"none stored": "", "made under another key": another.visit(&base)} {
-		if _, known := d.match(stored, d.visit(&base)); known {
+		if _, known := requestdigest.Compare(stored, d.visit(&base)); known {
 			t.Errorf("%s: compared", name)
 		}
 	}
-	var none *requestDigests
+	none := newRequestDigests(nil)
 	if got := none.visit(&base); got != "" {
 		t.Errorf("digest without a key: %q", got)
+	}
+}
+
+// TestRequestDigestsStoredBefore: digests stored before the digests moved to the
+// platform's requestdigest (made here under a fixed key, written down then) are
+// compared as they were: the same request is the same, another is known to differ.
+func TestRequestDigestsStoredBefore(t *testing.T) {
+	d := newRequestDigests(bytes.Repeat([]byte{7}, MinRequestKey))
+	visit := domain.Visit{Clinic: domain.ClinicKangasala, StartTime: time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC), Reason: "Limping",
+		WeightGrams: 31200, Invoices: []domain.Invoice{{Number: "2026-15", State: domain.InvoiceOpen}}}
+	paid := domain.Amendment{Fields: []string{"invoices"}, Reason: "paid",
+		Corrected: domain.Visit{Invoices: []domain.Invoice{{Number: "2026-15", State: domain.InvoicePaid}}}}
+	const (
+		storedVisit     = "JVYtCsOM.i_Yw8Y3gANco0KfhujuGQQeNf6O2FfaCfNfXldVM9Yo"
+		storedAmendment = "JVYtCsOM.YcTbW4yPyjpsjJkUg1M7T0yp6AdfHF37m55vBS-S_V0"
+	)
+	heavier := visit
+	heavier.WeightGrams = 31300
+	for _, tc := range []struct {
+		name         string
+		stored, sent string
+		same         bool
+	}{
+		{name: "the visit", stored: storedVisit, sent: d.visit(&visit), same: true},
+		{name: "another visit", stored: storedVisit, sent: d.visit(&heavier)},
+		{name: "the amendment", stored: storedAmendment, sent: d.amendment(&paid), same: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if same, known := requestdigest.Compare(tc.stored, tc.sent); !known || same != tc.same {
+				t.Errorf("Compare = %v, %v; want %v, true", same, known, tc.same)
+			}
+		})
 	}
 }

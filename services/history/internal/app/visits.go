@@ -10,6 +10,7 @@ import (
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/requestdigest"
 )
 
 // RecordVisit is the input of RecordVisit.
@@ -105,7 +106,7 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 		// digest stored with it tells; a record stored without one is compared with the
 		// retry reduced the same way, which cannot see a difference in what was removed.
 		var known bool
-		if same, known = s.digests.match(rec.Digest, digest); !known {
+		if same, known = requestdigest.Compare(rec.Digest, digest); !known {
 			reduced := rec.Retention.Reduce(sent)
 			same = domain.SameVisit(&first, &reduced)
 		}
@@ -458,7 +459,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 		// is compared with the retry reduced the same way, which cannot see a
 		// difference in what was removed.
 		var known bool
-		if same, known = s.digests.match(done.Digest, s.digests.amendment(&retry)); !known {
+		if same, known = requestdigest.Compare(done.Digest, s.digests.amendment(&retry)); !known {
 			reduced := rec.Retention.ReduceAmendment(retry)
 			same = domain.SameAmendment(done, &reduced)
 		}

@@ -1,6 +1,10 @@
 package domain
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/lillvet/register/services/platform/requestdigest"
+)
 
 // A create under a client request id answers the record that id made first only when
 // it is the same request: a retry sends the same fields, while the same id sent with
@@ -66,20 +70,23 @@ func canonical(v any) []byte {
 //
 // An owner stored before the digests were kept, and changed before a start gave it
 // one (the repository backfills those still at their first version, whose fields are
-// their create request), has none, and is compared as it was then, by its names.
+// their create request), has none, and is compared as it was then, by its names. So is
+// one whose digest cannot tell (requestdigest.Compare): made under a blind-index key
+// since replaced by a re-index, or before digests named their key.
 func SameOwnerCreate(stored, sent *Owner) bool {
-	switch {
-	case stored.Erased:
+	if stored.Erased {
 		return false
-	case stored.CreateDigest == "":
-		return stored.GivenNames == sent.GivenNames && stored.FamilyName == sent.FamilyName
 	}
-	return stored.CreateDigest == sent.CreateDigest
+	if same, known := requestdigest.Compare(stored.CreateDigest, sent.CreateDigest); known {
+		return same
+	}
+	return stored.GivenNames == sent.GivenNames && stored.FamilyName == sent.FamilyName
 }
 
 // SamePatientCreate is SameOwnerCreate for a patient's registration. A patient its
 // owner's erasure reached (kept restricted, or anonymised, which drops the digest)
-// matches none; one without a digest is compared by its owner, name and species.
+// matches none; one without a digest that can tell is compared by its owner, name and
+// species.
 //
 // A retry names the owner the patient was registered under. With the digest, which
 // holds that owner, a patient transferred since is still found by its retry. Without
@@ -87,11 +94,11 @@ func SameOwnerCreate(stored, sent *Owner) bool {
 // refused (REQUEST_ID_REUSED). Only patients registered before digests were kept and
 // changed before a start gave them one are compared so, and a transfer is a change.
 func SamePatientCreate(stored, sent *Patient) bool {
-	switch {
-	case stored.Erased:
+	if stored.Erased {
 		return false
-	case stored.CreateDigest == "":
-		return stored.OwnerID == sent.OwnerID && stored.Name == sent.Name && stored.Species == sent.Species
 	}
-	return stored.CreateDigest == sent.CreateDigest
+	if same, known := requestdigest.Compare(stored.CreateDigest, sent.CreateDigest); known {
+		return same
+	}
+	return stored.OwnerID == sent.OwnerID && stored.Name == sent.Name && stored.Species == sent.Species
 }

@@ -9,13 +9,26 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
+	"github.com/lillvet/register/services/platform/requestdigest"
 )
+
+// createKeyID is the blind-index domain whose digest names the blind-index key in each
+// create digest. It never changes: the digests stored under the key name it so.
+const createKeyID = "create_request.key_id"
+
+// newCreateDigests are the create digests, keyed by the blind-index key of keys and
+// naming it: after a re-index under a new key, a digest made under the old one cannot
+// tell (the create is compared by names) rather than telling of another request.
+func newCreateDigests(keys *fieldcrypt.Keyring) *requestdigest.Key {
+	return requestdigest.New(keys.BlindIndex, createKeyID)
+}
 
 // createDigest keys the canonical form of a create request (domain.OwnerCreateRequest,
 // domain.PatientCreateRequest): names, addresses and microchips are short and
 // guessable, and the digest must not let anyone holding the database test a guess.
 func (r *Repository) createDigest(kind string, request []byte) string {
-	return r.keys.BlindIndex("create_request."+kind, request)
+	return r.createDigests.Of("create_request."+kind, request)
 }
 
 // ownerCreateDigest is the digest of the create of o (normalised) whose identity code

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/fieldcrypt"
 )
 
 // legacyOwner is an owner with every field a create sets, as CreateOwner receives it.
@@ -166,5 +168,44 @@ func TestBackfillCreateDigestsMeetsAnUpdate(t *testing.T) {
 	wg.Wait()
 	if n := total.Load(); n != 10 {
 		t.Errorf("two passes at once backfilled %d records, want each of the 10 once", n)
+	}
+}
+
+// TestCreateDigestUnderAReplacedKey: the blind-index key keys the create digests, and a
+// re-index replaces it. A digest made under the old key names it, so a create compared
+// under the new one cannot tell by it and compares the names, as for a record stored
+// without a digest: a genuine retry is still answered, where a bare digest under the old
+// key would have been taken for another request.
+func TestCreateDigestUnderAReplacedKey(t *testing.T) {
+	s := embeddedtest.Start(t)
+	old, db := repoOn(t, embeddedtest.Client(t, s.URI()))
+	keys, err := fieldcrypt.NewKeyring(map[string][]byte{"k1": bytes.Repeat([]byte{1}, 32)}, "k1", bytes.Repeat([]byte{5}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reindexed := New(db, keys)
+	code := identityCode(t, 100)
+	if _, err := old.CreateOwner(t.Context(), legacyOwner("o1"), &code, registered()); err != nil {
+		t.Fatal(err)
+	}
+	renamed := legacyOwner("o1")
+	renamed.FamilyName = "Virtala"
+	for _, tt := range []struct {
+		name string
+		sent *domain.Owner
+		same bool
+	}{
+		{name: "the create retried", sent: legacyOwner("o1"), same: true},
+		{name: "another person's create", sent: renamed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stored, err := reindexed.CreateOwner(t.Context(), tt.sent, &code, registered())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := domain.SameOwnerCreate(stored, tt.sent); got != tt.same {
+				t.Errorf("taken for the same create: %v, want %v", got, tt.same)
+			}
+		})
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 	"github.com/lillvet/register/services/platform/mongox"
 	"github.com/lillvet/register/services/platform/paging"
+	"github.com/lillvet/register/services/platform/requestdigest"
 )
 
 // Page sizes of list operations.
@@ -40,6 +41,8 @@ type Repository struct {
 	retention *mongo.Collection
 	stamps    *mongo.Collection
 	keys      *fieldcrypt.Keyring
+	// createDigests make the owners' and patients' create digests (newCreateDigests).
+	createDigests *requestdigest.Key
 	// nameKeysVersion is domain.NameKeysVersion, which tests change.
 	nameKeysVersion int
 }
@@ -57,6 +60,7 @@ func New(db *mongo.Database, keys *fieldcrypt.Keyring) *Repository {
 		stamps:    db.Collection(stampsColl),
 		keys:      keys,
 
+		createDigests:   newCreateDigests(keys),
 		nameKeysVersion: domain.NameKeysVersion,
 	}
 }
