@@ -31,7 +31,7 @@ func checkLinks(r *runner) error {
 		return fmt.Errorf("go list found %d main packages in %q, want one at least for each", binaries, patterns)
 	}
 	if len(links) > 0 {
-		return fmt.Errorf("production binaries link packages only tests may use; import them from _test.go files only:\n\t%s",
+		return fmt.Errorf("production binaries link packages only tests may use (a repository package named <something>test is a test helper, as the standard library's are: rename a production package that is not one); import them from _test.go files only:\n\t%s",
 			strings.Join(links, "\n\t"))
 	}
 	return nil

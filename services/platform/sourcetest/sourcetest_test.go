@@ -226,6 +226,8 @@ func TestCallee(t *testing.T) {
 		{"a method", "t.m(1)", "m", 0},
 		{"a method expression", "T.m(t, 1)", "m", 1},
 		{"a method expression of a pointer", "(*T).pm(&t, 1)", "pm", 1},
+		{"a function in parentheses", "(g)(1)", "g", 0},
+		{"a method expression in parentheses", "((*T).pm)(&t, 1)", "pm", 1},
 		{"a method value", "v(1)", "", 0},
 		{"a conversion", "int(1)", "", 0},
 	}

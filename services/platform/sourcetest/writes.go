@@ -94,11 +94,12 @@ func ParamsNamed(p *Package, name string) (funcs map[types.Object]int, params ma
 // the offset of its parameters among the call's arguments: 1 for a method expression
 // ((*T).M(t, ...)), whose first argument is the receiver, else 0.
 func Callee(info *types.Info, call *ast.CallExpr) (fn *types.Func, offset int) {
-	fn, ok := Used(info, call.Fun).(*types.Func)
+	fun := ast.Unparen(call.Fun)
+	fn, ok := Used(info, fun).(*types.Func)
 	if !ok {
 		return nil, 0
 	}
-	if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+	if sel, ok := fun.(*ast.SelectorExpr); ok {
 		if s, ok := info.Selections[sel]; ok && s.Kind() == types.MethodExpr {
 			return fn, 1
 		}
