@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
@@ -203,8 +204,12 @@ func TestPatientRequestIDReusedForAnotherRegistration(t *testing.T) {
 // create, and may keep its names for the veterinary records. A create under the erased
 // owner's request id is refused, whatever it sends: compared by the names kept, another
 // person of the same name was answered with the erased, restricted record as if they
-// had been registered.
+// had been registered. Every such create, the erased owner's own retry as a namesake's,
+// is told the same: that the request id cannot be used again. Told that it was used for
+// another owner and to send a new one, the owner's own retry would register the erased
+// person again.
 func TestRequestIDOfAnErasedOwnerAnswersNoOne(t *testing.T) {
+	const usedUp = "the request id was used before and cannot be used again"
 	tests := []struct {
 		name, nameKeptUntil string
 		// second changes the first request into the second.
@@ -234,6 +239,9 @@ func TestRequestIDOfAnErasedOwnerAnswersNoOne(t *testing.T) {
 					o.GetId(), o.GetGivenNames(), o.GetFamilyName(), o.GetErased())
 			}
 			wantRequestIDReused(t, env, err, "owner.create", "owners/"+erased.GetId(), erased.GetId())
+			if got := status.Convert(err).Message(); got != usedUp {
+				t.Errorf("refused with %q, want %q", got, usedUp)
+			}
 		})
 	}
 }

@@ -214,11 +214,17 @@ func Aborted(reason, description string) error {
 // else, used, as "another owner": answering it with the first record would tell the
 // caller their create was done when it was not, and show them someone else's data.
 // The refusal is about the request_id field, which the client must change.
+//
+// With used empty the refusal says only that the id cannot be used again, for a record
+// that is to be neither described nor made again (an erased owner): the caller may be
+// its own retry, which "another" would misinform and a new request id would turn into a
+// second record of the same person, or someone else, who must be told the same.
 func RequestIDReused(used string) error {
-	return &PreconditionError{
-		Reason: "REQUEST_ID_REUSED", Field: "request_id",
-		Description: "the request id was used for " + used + "; send this request with a new request id",
+	description := "the request id was used for " + used + "; send this request with a new request id"
+	if used == "" {
+		description = "the request id was used before and cannot be used again"
 	}
+	return &PreconditionError{Reason: "REQUEST_ID_REUSED", Field: "request_id", Description: description}
 }
 
 // ToStatus translates err into a gRPC status error. Errors that already are

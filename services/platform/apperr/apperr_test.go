@@ -98,6 +98,8 @@ func TestPreconditionDetails(t *testing.T) {
 			reason: "PATIENT_DECEASED", message: deceased},
 		{name: "request id reused", err: apperr.RequestIDReused("another owner"), code: codes.FailedPrecondition,
 			reason: "REQUEST_ID_REUSED", message: reused, failure: true, field: "request_id"},
+		{name: "request id used up", err: apperr.RequestIDReused(""), code: codes.FailedPrecondition,
+			reason: "REQUEST_ID_REUSED", message: "the request id was used before and cannot be used again", failure: true, field: "request_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,7 +115,8 @@ func (s *Service) recordAll(ctx context.Context, action, resource string, ownerI
 }
 
 // refuseReusedRequestID answers a create whose request id made another record
-// (resource, of the owner ownerID) with apperr.RequestIDReused, used saying what for.
+// (resource, of the owner ownerID) with apperr.RequestIDReused, used saying what for
+// (see usedFor).
 // The refusal is audited as denied about that owner before it is answered, as the
 // service's other refusals are (audit.Deny): the request reached their record, and
 // their access report shows the attempt. When the audit fails, its failure is the
@@ -125,6 +126,18 @@ func (s *Service) refuseReusedRequestID(ctx context.Context, action, resource, o
 		return fmt.Errorf("audit a refused %s: %w", action, err)
 	}
 	return apperr.RequestIDReused(used)
+}
+
+// usedFor is what a refused create is told its request id was used for: what (as
+// "another owner") for a record of its own, nothing for an erased one. An erased record
+// matches every create (domain.SameOwnerCreate), the retry of its own among them, which
+// "another" would misinform and a new request id would turn into the erased person
+// registered again; a namesake is told the same, so the answer does not tell them apart.
+func usedFor(erased bool, what string) string {
+	if erased {
+		return ""
+	}
+	return what
 }
 
 // maxReasonLen bounds the reason of a change and the purpose of a reveal: each is kept

@@ -44,7 +44,7 @@ func (s *Service) CreateOwner(ctx context.Context, in CreateOwner) (*domain.Owne
 	// person of the same name included) is refused rather than answered with the first
 	// person's data as if this one were registered.
 	if !domain.SameOwnerCreate(created, &o) {
-		return nil, s.refuseReusedRequestID(ctx, "owner.create", ownerResource(created.ID), created.ID, "another owner")
+		return nil, s.refuseReusedRequestID(ctx, "owner.create", ownerResource(created.ID), created.ID, usedFor(created.Erased, "another owner"))
 	}
 	return created, s.record(ctx, "owner.create", ownerResource(created.ID), created.ID)
 }

@@ -43,7 +43,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	// animal, the same one under another owner) is refused rather than answered with the
 	// first animal (or owner).
 	if !domain.SamePatientCreate(created, &p) {
-		return nil, s.refuseReusedRequestID(ctx, "patient.create", patientResource(created.ID), created.OwnerID, "another patient")
+		return nil, s.refuseReusedRequestID(ctx, "patient.create", patientResource(created.ID), created.OwnerID, usedFor(created.Erased, "another patient"))
 	}
 	// Audited as soon as it is written: taking it back below may come too late (the
 	// owner's erasure may reach the patient first), and then the registration stands.

@@ -51,7 +51,11 @@ type OwnerServiceClient interface {
 	// Registers an owner. A retried call with the same request_id returns the first owner;
 	// the same request_id sent with anything else (another person, another field) is
 	// refused: FAILED_PRECONDITION REQUEST_ID_REUSED, with a field violation on request_id.
-	// Once that owner is erased, every call under its request_id is refused so.
+	// Once that owner is erased, every call under its request_id is refused so, the
+	// owner's own retry too, with the one message "the request id was used before and
+	// cannot be used again": it says neither that another owner was registered nor to
+	// send the request again under a new request_id, which would register the erased
+	// person again.
 	CreateOwner(ctx context.Context, in *CreateOwnerRequest, opts ...grpc.CallOption) (*CreateOwnerResponse, error)
 	// Reads one owner; the identity code is masked.
 	GetOwner(ctx context.Context, in *GetOwnerRequest, opts ...grpc.CallOption) (*GetOwnerResponse, error)
@@ -82,7 +86,9 @@ type OwnerServiceClient interface {
 	ExportOwner(ctx context.Context, in *ExportOwnerRequest, opts ...grpc.CallOption) (*ExportOwnerResponse, error)
 	// Registers a patient under an owner and allocates its customer number. A retried call
 	// with the same request_id returns the first patient, another registration under it is
-	// refused as CreateOwner's is (REQUEST_ID_REUSED).
+	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
+	// that patient, every call under its request_id is refused with the message CreateOwner
+	// gives under an erased owner's.
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(ctx context.Context, in *GetPatientRequest, opts ...grpc.CallOption) (*GetPatientResponse, error)
@@ -338,7 +344,11 @@ type OwnerServiceServer interface {
 	// Registers an owner. A retried call with the same request_id returns the first owner;
 	// the same request_id sent with anything else (another person, another field) is
 	// refused: FAILED_PRECONDITION REQUEST_ID_REUSED, with a field violation on request_id.
-	// Once that owner is erased, every call under its request_id is refused so.
+	// Once that owner is erased, every call under its request_id is refused so, the
+	// owner's own retry too, with the one message "the request id was used before and
+	// cannot be used again": it says neither that another owner was registered nor to
+	// send the request again under a new request_id, which would register the erased
+	// person again.
 	CreateOwner(context.Context, *CreateOwnerRequest) (*CreateOwnerResponse, error)
 	// Reads one owner; the identity code is masked.
 	GetOwner(context.Context, *GetOwnerRequest) (*GetOwnerResponse, error)
@@ -369,7 +379,9 @@ type OwnerServiceServer interface {
 	ExportOwner(context.Context, *ExportOwnerRequest) (*ExportOwnerResponse, error)
 	// Registers a patient under an owner and allocates its customer number. A retried call
 	// with the same request_id returns the first patient, another registration under it is
-	// refused as CreateOwner's is (REQUEST_ID_REUSED).
+	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
+	// that patient, every call under its request_id is refused with the message CreateOwner
+	// gives under an erased owner's.
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(context.Context, *GetPatientRequest) (*GetPatientResponse, error)
