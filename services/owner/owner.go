@@ -133,13 +133,14 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // startupPass runs a pass over stored data in the background once the service has
-// started, and logs what came of it; a pass that stops is run again by the next start.
+// started, and logs what came of it; a pass that stops, or goes on past records it
+// could not handle, is run again by the next start.
 func startupPass(d *service.Deps, what string, pass func(context.Context) (int, error)) {
 	d.Go(func(ctx context.Context) error {
 		n, err := pass(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			d.Telemetry.Logger.ErrorContext(ctx, what+" stopped; run again at the next start", "error", err, "changed", n)
+			d.Telemetry.Logger.ErrorContext(ctx, what+" did not finish; run again at the next start", "error", err, "changed", n)
 		case err == nil && n > 0:
 			d.Telemetry.Logger.InfoContext(ctx, what+" done", "changed", n)
 		}

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -60,50 +61,51 @@ var firstVersionWithoutDigest = bson.D{{Key: "version", Value: 1}, {Key: "create
 // second process's pass writing the same digest first makes this one's write a no-op.
 // Records changed before the pass are never given one: their create request is no
 // longer known.
+//
+// A record that cannot be read is skipped and reported (by its id, in the error the
+// start logs), and the pass goes on with the records after it, as the retention sweep
+// does: one broken record must not keep every later one from its digest at every start.
+// The customer number, which the digest does not hold, is not read.
 func (r *Repository) BackfillCreateDigests(ctx context.Context) (int, error) {
-	owners, err := backfillDigests(ctx, r.owners, "owner", func(d *ownerDoc) (string, string, error) {
-		return d.ID, r.ownerCreateDigest(d.toDomain(), d.IdentityIndex), nil
+	owners, ownersErr := backfillDigests(ctx, r.owners, "owner", func(d *ownerDoc) (string, string) {
+		return d.ID, r.ownerCreateDigest(d.toDomain(), d.IdentityIndex)
 	})
-	if err != nil {
-		return owners, err
-	}
-	patients, err := backfillDigests(ctx, r.patients, "patient", func(d *patientDoc) (string, string, error) {
-		p, err := d.toDomain()
-		if err != nil {
-			return d.ID, "", err
-		}
-		return d.ID, r.patientCreateDigest(p), nil
+	patients, patientsErr := backfillDigests(ctx, r.patients, "patient", func(d *patientDoc) (string, string) {
+		return d.ID, r.patientCreateDigest(d.withoutCustomerNumber())
 	})
-	return owners + patients, err
+	return owners + patients, errors.Join(ownersErr, patientsErr)
 }
 
 // backfillDigests writes, to each document of c at version 1 without a create digest,
 // the digest that digest makes of it (decoded as a D), and reports how many it wrote.
-func backfillDigests[D any](ctx context.Context, c *mongo.Collection, what string, digest func(*D) (id, sum string, err error)) (int, error) {
+// It skips a document it cannot decode, and answers those it skipped with a store
+// error.
+func backfillDigests[D any](ctx context.Context, c *mongo.Collection, what string, digest func(*D) (id, sum string)) (int, error) {
 	cur, err := c.Find(ctx, firstVersionWithoutDigest, options.Find().SetProjection(withoutHistory))
 	if err != nil {
 		return 0, fmt.Errorf("find %ss without a create digest: %w", what, err)
 	}
 	defer func() { _ = cur.Close(ctx) }()
 	n := 0
+	var unread []error
 	for cur.Next(ctx) {
 		var d D
 		if err := cur.Decode(&d); err != nil {
-			return n, fmt.Errorf("decode %s: %w", what, err)
+			// The driver's decode errors name the field and the types, not the value.
+			id, _ := cur.Current.Lookup("_id").StringValueOK()
+			unread = append(unread, fmt.Errorf("%s %s cannot be read, skipped: %w", what, id, err))
+			continue
 		}
-		id, sum, err := digest(&d)
-		if err != nil {
-			return n, fmt.Errorf("create digest of %s %s: %w", what, id, err)
-		}
+		id, sum := digest(&d)
 		filter := append(bson.D{{Key: "_id", Value: id}}, firstVersionWithoutDigest...)
 		res, err := c.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "create_digest", Value: sum}}}})
 		if err != nil {
-			return n, fmt.Errorf("backfill the create digest of %s %s: %w", what, id, err)
+			return n, errors.Join(fmt.Errorf("backfill the create digest of %s %s: %w", what, id, err), errors.Join(unread...))
 		}
 		n += int(res.ModifiedCount)
 	}
 	if err := cur.Err(); err != nil {
-		return n, fmt.Errorf("backfill %ss' create digests: %w", what, err)
+		unread = append(unread, fmt.Errorf("backfill %ss' create digests: %w", what, err))
 	}
-	return n, nil
+	return n, errors.Join(unread...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,6 +206,64 @@ func TestCreateDigestUnderAReplacedKey(t *testing.T) {
 			}
 			if got := domain.SameOwnerCreate(stored, tt.sent); got != tt.same {
 				t.Errorf("taken for the same create: %v, want %v", got, tt.same)
+			}
+		})
+	}
+}
+
+// TestBackfillCreateDigestsGoesPastABrokenRecord: a patient stored without a digest
+// that cannot be read as stored does not keep the legacy patient stored after it from
+// its digest. One whose customer number does not parse is backfilled too, the digest
+// not holding the number; one with a field the document cannot be decoded into is
+// skipped and reported by its id, without the value.
+func TestBackfillCreateDigestsGoesPastABrokenRecord(t *testing.T) {
+	const chip = int64(246098100000100)
+	tests := []struct {
+		name string
+		// broken is what the broken patient holds instead of its registration's fields.
+		broken bson.D
+		// backfilled: the broken patient gets its registration's digest.
+		backfilled bool
+	}{
+		{name: "a customer number that does not parse", broken: bson.D{{Key: "customer_number", Value: "not-a-number"}}, backfilled: true},
+		{name: "a microchip stored as a number", broken: bson.D{{Key: "microchip", Value: chip}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, db := testRepo(t)
+			ctx := t.Context()
+			_, brokenDigest := storeLegacy(t, r, db, "broken", 100)
+			if _, err := db.Collection(patientsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: "broken-pet"}},
+				bson.D{{Key: "$set", Value: tt.broken}}); err != nil {
+				t.Fatal(err)
+			}
+			_, laterDigest := storeLegacy(t, r, db, "later", 101)
+
+			n, err := r.BackfillCreateDigests(ctx)
+			want := 3
+			if tt.backfilled {
+				want = 4
+			}
+			if n != want {
+				t.Errorf("the start backfilled %d, want %d", n, want)
+			}
+			if got := storedDigest(t, db, patientsColl, "later-pet"); got != laterDigest {
+				t.Errorf("the legacy patient after the broken one has the digest %q, want %q", got, laterDigest)
+			}
+			wantBroken := ""
+			if tt.backfilled {
+				wantBroken = brokenDigest
+			}
+			if got := storedDigest(t, db, patientsColl, "broken-pet"); got != wantBroken {
+				t.Errorf("the broken patient has the digest %q, want %q", got, wantBroken)
+			}
+			switch {
+			case tt.backfilled && err != nil:
+				t.Errorf("the start reported %v, want nothing", err)
+			case !tt.backfilled && (err == nil || !strings.Contains(err.Error(), "patient broken-pet cannot be read")):
+				t.Errorf("the start reported %v, want the broken patient named", err)
+			case err != nil && strings.Contains(err.Error(), fmt.Sprint(chip)):
+				t.Errorf("the report %q holds the microchip", err)
 			}
 		})
 	}

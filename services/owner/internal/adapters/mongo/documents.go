@@ -276,10 +276,18 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := d.withoutCustomerNumber()
+	p.CustomerNumber = n
+	return p, nil
+}
+
+// withoutCustomerNumber is the patient d holds but its customer number, the one field
+// whose reading can fail: what needs none (the digest of the registration) is made from
+// a patient whose stored number does not parse too.
+func (d *patientDoc) withoutCustomerNumber() *domain.Patient {
 	return &domain.Patient{
 		ID:                     d.ID,
 		OwnerID:                d.OwnerID,
-		CustomerNumber:         n,
 		Name:                   d.Name,
 		Species:                domain.Species(d.Species),
 		Breed:                  d.Breed,
@@ -299,7 +307,7 @@ func (d *patientDoc) toDomain() (*domain.Patient, error) {
 		Version:                d.Version,
 		Created:                d.Created,
 		Updated:                d.Updated,
-	}, nil
+	}
 }
 
 func changeToDoc(c domain.Change) changeDoc {
