@@ -461,6 +461,82 @@ func TestSecondRequestKeepsNoErasedRecord(t *testing.T) {
 	}
 }
 
+// TestSweepKeepsRecordsToTheAnimalsLastVisit: the erasure keeps the animal's clinical
+// record to 20 May 2027 (its last visit, 2024-05-20, + 3 years), with a 2020
+// medication as part of it in one row. The animal then goes to a new owner, who brings
+// it in on 10 January 2027: the record is kept to that visit + 3 years, 10 January
+// 2030, and the medication with it. The sweep after 20 May 2027 removes nothing and
+// leaves the record whole, next due after 10 January 2030; the sweep after that day
+// removes it.
+func TestSweepKeepsRecordsToTheAnimalsLastVisit(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		visits  []*historyv1.Visit
+		answer  []*historyv1.RecordDisposition
+		removed []*historyv1.RecordDisposition
+	}{{
+		name:    "clinical record",
+		visits:  []*historyv1.Visit{erasureVisit(at(2024, 5, 20), false)},
+		answer:  []*historyv1.RecordDisposition{disposition("patient_records", true, "basis.veterinary_records", "2027-05-20", 1)},
+		removed: []*historyv1.RecordDisposition{disposition("patient_records", false, "", "", 1)},
+	}, {
+		name:   "medication kept with the clinical record",
+		visits: []*historyv1.Visit{erasureVisit(at(2020, 9, 2), true), erasureVisit(at(2024, 5, 20), false)},
+		answer: []*historyv1.RecordDisposition{
+			disposition("patient_records", true, "basis.veterinary_records", "2027-05-20", 2),
+			disposition("medicine_records", true, "basis.veterinary_records", "2027-05-20", 1),
+		},
+		removed: []*historyv1.RecordDisposition{disposition("patient_records", false, "", "", 2), disposition("medicine_records", false, "", "", 1)},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			owner, newOwner := f.newOwner(t), f.newOwner(t)
+			pet := f.newPatient(t, owner, "Nappi")
+			vet := f.as(t, auth.RoleVeterinarian)
+			var ids []string
+			for _, v := range tc.visits {
+				res, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: v})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, res.GetVisit().GetId())
+			}
+			f.eraseOn(t, at(2026, 11, 25), owner, jobOne, &historyv1.EraseOwnerDataResponse{Dispositions: tc.answer, OwnerNamedUntil: "2027-05-20"})
+			if _, err := f.owners.TransferPatient(f.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+				PatientId: pet.GetId(), NewOwnerId: newOwner, Version: pet.GetVersion(), Reason: "sold",
+			}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Set(at(2027, 1, 10))
+			if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(at(2027, 1, 10), false)}); err != nil {
+				t.Fatal(err)
+			}
+			f.sweepOn(t, at(2027, 5, 21))
+			// The new day is stored: the hourly sweep does not read the owner again before it.
+			var schedule struct {
+				NextDue string `bson:"next_due"`
+			}
+			raw := embeddedtest.Client(t, f.env.Store.URI())
+			if err := raw.Database(historyDatabase).Collection("erasure_schedule").FindOne(t.Context(), bson.M{"_id": owner}).Decode(&schedule); err != nil || schedule.NextDue != "2030-01-10" {
+				t.Errorf("the erasure is next due after %q (%v), want 2030-01-10", schedule.NextDue, err)
+			}
+			f.sweepOn(t, at(2030, 1, 10))
+			for i, id := range ids {
+				v := f.getVisit(t, id).GetVisit()
+				if v.GetReason() == "" || len(v.GetMedications()) != len(tc.visits[i].GetMedications()) {
+					t.Errorf("visit of %s on 10 January 2030: %v, want it whole", tc.visits[i].GetStartTime().AsTime().Format(time.DateOnly), v)
+				}
+			}
+			f.sweepOn(t, at(2030, 1, 11), tc.removed...)
+			for _, id := range ids {
+				if left := f.getVisit(t, id); left != nil {
+					t.Errorf("visit %s is held past 10 January 2030: %v", id, left.GetVisit())
+				}
+			}
+		})
+	}
+}
+
 // TestAmendedVisitIsReducedThroughItsTrail: a reduced visit keeps nothing clinical in
 // its original or its amendments either.
 func TestAmendedVisitIsReducedThroughItsTrail(t *testing.T) {

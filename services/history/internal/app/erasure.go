@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -341,17 +342,23 @@ func (s *Service) mark(e *domain.Erasure, r domain.VisitRetention, v *domain.Vis
 // to between the read and its deletion (the sweep then fails, and the next one reads it
 // again).
 func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult, version int64) (domain.VisitRetention, bool, error) {
-	left, gone := r.On(today)
 	rec, err := s.repo.GetVisit(ctx, r.VisitID)
 	if errors.Is(err, apperr.ErrNotFound) {
+		left, _ := r.On(today)
 		return left, true, nil
 	}
 	if err != nil {
-		return left, false, err
+		return r, false, err
 	}
 	if version != 0 && rec.Current.Version != version {
-		return left, false, errVisitChanged
+		return r, false, errVisitChanged
 	}
+	return s.retain(ctx, e, r, rec, today, removed, version)
+}
+
+// retain is applyRetention once the visit's record rec is read.
+func (s *Service) retain(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, rec *domain.VisitRecord, today retention.Date, removed domain.SweepResult, version int64) (domain.VisitRetention, bool, error) {
+	left, gone := r.On(today)
 	removed.Count(*rec, r, left)
 	if gone {
 		// Conditional on the version read: an invoice billing added since (answered OK)
@@ -392,18 +399,23 @@ func (s *Service) RunRetentionSweep(ctx context.Context) (domain.SweepResult, er
 		return nil, fmt.Errorf("retention sweep: %w", err)
 	}
 	removed := domain.SweepResult{}
+	last := lastVisits{}
 	for _, e := range due {
-		if err := s.sweepOwner(ctx, e, today, removed); err != nil {
+		if err := s.sweepOwner(ctx, e, today, removed, last); err != nil {
 			return removed, fmt.Errorf("retention sweep: %w", err)
 		}
 	}
 	return removed, nil
 }
 
+// lastVisits holds, for one sweep, the start of each animal's last visit (by any owner)
+// by patient id, read once per animal.
+type lastVisits map[string]time.Time
+
 // sweepOwner removes what is due of one erased owner's visits, records what is left
 // and reschedules the record. A record scheduled too early (its last sweep died before
 // rescheduling) is only rescheduled.
-func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today retention.Date, removed domain.SweepResult) error {
+func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today retention.Date, removed domain.SweepResult, last lastVisits) error {
 	if next := e.NextDue(); next.IsZero() || !today.After(next) {
 		return s.repo.ScheduleErasure(ctx, e)
 	}
@@ -434,7 +446,7 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 			held = append(held, r)
 			continue
 		}
-		left, gone, err := s.applyRetention(ctx, e, r, today, removed, 0)
+		left, gone, err := s.sweepVisit(ctx, e, r, today, removed, last)
 		if err != nil {
 			return err
 		}
@@ -448,6 +460,42 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 		return err
 	}
 	return s.repo.ScheduleErasure(ctx, e)
+}
+
+// sweepVisit applies r, something of which is due on the day today, to its visit. A
+// clinical record past its day is kept instead, with the medications kept as its part,
+// while the animal's last visit (by any owner: one its next owner recorded since the
+// erasure) keeps it under rule 7; the visit's restriction and the entry returned, which
+// the erasure record stores, then keep it to that day.
+func (s *Service) sweepVisit(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult, last lastVisits) (domain.VisitRetention, bool, error) {
+	rec, err := s.repo.GetVisit(ctx, r.VisitID)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return r, true, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	if r.RecordPassed(today) {
+		t, err := last.of(ctx, s.repo, rec.Current.PatientID)
+		if err != nil {
+			return r, false, err
+		}
+		r = r.RecordKeptTo(s.opts.Retention.PatientRecordsUntil(t, s.opts.Location))
+	}
+	return s.retain(ctx, e, r, rec, today, removed, 0)
+}
+
+// of returns the start of the animal's last visit, read at its first call.
+func (l lastVisits) of(ctx context.Context, repo domain.Repository, patientID string) (time.Time, error) {
+	if t, ok := l[patientID]; ok {
+		return t, nil
+	}
+	t, err := repo.LastVisitTime(ctx, patientID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	l[patientID] = t
+	return t, nil
 }
 
 // dropDigests removes the request digests of the erased owner's visits past their

@@ -106,6 +106,22 @@ func (r VisitRetention) within(kept VisitRetention) VisitRetention {
 	return r
 }
 
+// RecordPassed reports whether r keeps the clinical record, and its last day has passed
+// on the day today.
+func (r VisitRetention) RecordPassed(today retention.Date) bool {
+	return !r.RecordUntil.IsZero() && today.After(r.RecordUntil)
+}
+
+// RecordKeptTo returns r keeping the clinical record at least through until, the day
+// the animal's last visit keeps it to: a visit of the animal after the erasure (by its
+// next owner) lengthens it. A clinical record r no longer keeps stays removed.
+func (r VisitRetention) RecordKeptTo(until retention.Date) VisitRetention {
+	if !r.RecordUntil.IsZero() {
+		r.RecordUntil = r.RecordUntil.Later(until)
+	}
+	return r
+}
+
 // erasedInvoices is the number of invoice references r's plan erases.
 func (r VisitRetention) erasedInvoices() int {
 	if r.InvoiceUntil.IsZero() {
