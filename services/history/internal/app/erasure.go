@@ -151,6 +151,14 @@ var errVisitChanged = errors.New("the visit changed since the erasure planned it
 // which a write the plan does not hold is refused by its own check (erasureMissed),
 // and whatever came in before it is planned by another pass. The change is audited
 // before the answer.
+//
+// Only a pass whose read came after close stored the erasure closing, or close's own
+// read finding the visits as planned, lets it remove anything: a visit whose plan
+// removes a part (or the whole visit) is left as it is until then, since a write
+// answered OK before that read (a visit of the same animal today) may still change
+// the plan, and the animal's later visit keeps its clinical record (DESIGN rule 7):
+// what a reduction removed cannot be given back. It is not marked either, as its
+// restriction would drop that part, which a plan made again takes as removed.
 func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID string) (domain.ErasureResult, error) {
 	if err := s.auditor.RecordNow(ctx, changeEvent("history.erase", e.OwnerID)); err != nil {
 		return domain.ErasureResult{}, fmt.Errorf("audit erasure: %w", err)
@@ -160,7 +168,7 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 			return domain.ErasureResult{}, fmt.Errorf("restrict the visits of owner %s: they changed at every pass: %w", e.OwnerID, apperr.ErrConflict)
 		}
 		closing := e.Closing
-		done, err := s.restrictPass(ctx, e)
+		pending, done, err := s.restrictPass(ctx, e, closing)
 		if err != nil {
 			return domain.ErasureResult{}, err
 		}
@@ -173,6 +181,12 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 			break
 		}
 		if done, err = s.close(ctx, e); err != nil {
+			return domain.ErasureResult{}, err
+		}
+		if !done {
+			continue
+		}
+		if done, err = s.reducePending(ctx, e, pending); err != nil {
 			return domain.ErasureResult{}, err
 		}
 		if done {
@@ -254,13 +268,14 @@ func (s *Service) plannableVisits(ctx context.Context, e *domain.Erasure) ([]*do
 }
 
 // restrictPass is one pass of applyErasure: it reports false when a visit changed
-// before its mark, so that another pass plans it again.
-func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, error) {
+// before its mark, so that another pass plans it again. Without reduce it only marks,
+// and returns the ids of the visits it left for reducePending (a set).
+func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bool) (map[string]bool, bool, error) {
 	// One read of the owner's visits tells which ones only need marking (one write
 	// each); the others are read whole and removed or reduced.
 	visits, err := s.plannableVisits(ctx, e)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	today := s.today()
 	changed := false
@@ -268,14 +283,14 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 		touched := e.Touched(visits, today)
 		res, plan, err := s.plan(ctx, e.OwnerID, visits, touched...)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		changed = e.Replanned(plan, res, today, len(touched) > 0)
 	}
 	if changed {
 		e.Version++
 		if err := s.repo.SaveErasure(ctx, e); err != nil {
-			return false, err
+			return nil, false, err
 		}
 	}
 	current := make(map[string]*domain.Visit, len(visits))
@@ -283,6 +298,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 		current[v.ID] = v
 	}
 	done := true
+	pending := map[string]bool{}
 	var marks []domain.Mark
 	var marked []*domain.VisitRetention
 	for i := range e.Visits {
@@ -296,19 +312,19 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 			marked = append(marked, r)
 			continue
 		}
-		_, _, err := s.applyRetention(ctx, e, *r, today, domain.SweepResult{}, r.Version)
-		switch {
-		case errors.Is(err, errVisitChanged), errors.Is(err, apperr.ErrConflict):
-			done = false
-		case err != nil:
-			return false, err
-		default:
-			r.Version++
+		if !reduce {
+			pending[r.VisitID] = true
+			continue
 		}
+		ok, err := s.applyPlanned(ctx, e, r, today)
+		if err != nil {
+			return nil, false, err
+		}
+		done = done && ok
 	}
 	before, err := s.repo.MarkRestricted(ctx, marks)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	for i, r := range marked {
 		if before[i] != r.Version {
@@ -318,7 +334,42 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure) (bool, er
 		}
 		r.Version++
 	}
+	return pending, done, nil
+}
+
+// reducePending removes or reduces the visits of pending, which the last pass left as
+// they were, once close found the visits as planned: from then on a write the plan
+// does not hold is refused. It reports false when one changed since (an amendment
+// checked before close), so that another pass plans it again.
+func (s *Service) reducePending(ctx context.Context, e *domain.Erasure, pending map[string]bool) (bool, error) {
+	today := s.today()
+	done := true
+	for i := range e.Visits {
+		r := &e.Visits[i]
+		if !pending[r.VisitID] {
+			continue
+		}
+		ok, err := s.applyPlanned(ctx, e, r, today)
+		if err != nil {
+			return false, err
+		}
+		done = done && ok
+	}
 	return done, nil
+}
+
+// applyPlanned applies r to its visit, planned at r.Version, and raises r.Version with
+// its write; it reports false when the visit changed since.
+func (s *Service) applyPlanned(ctx context.Context, e *domain.Erasure, r *domain.VisitRetention, today retention.Date) (bool, error) {
+	_, _, err := s.applyRetention(ctx, e, *r, today, domain.SweepResult{}, r.Version)
+	switch {
+	case errors.Is(err, errVisitChanged), errors.Is(err, apperr.ErrConflict):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	r.Version++
+	return true, nil
 }
 
 // mark is the marking of v restricted with r on the day today, with its request

@@ -1393,21 +1393,6 @@ func eraseInBackground(t *testing.T, s *Service) <-chan domain.ErasureResult {
 	return done
 }
 
-// afterReduce runs during once, right after the erasure reduced a visit.
-type afterReduce struct {
-	domain.Repository
-	during func()
-}
-
-func (r *afterReduce) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
-	err := r.Repository.ReduceVisit(ctx, rt, rec)
-	if f := r.during; f != nil && err == nil {
-		r.during = nil
-		f()
-	}
-	return err
-}
-
 // medicatedVisitOf2021 records, with s, the animal's visit of 2021 with a medication and
 // a paid invoice: past its clinical retention by 2026, an erasure reduces it to the
 // invoice, kept to the end of 2027.
@@ -1449,72 +1434,96 @@ var reducedOf2021 = []domain.Disposition{
 	{Class: domain.ClassInvoices, Kept: true, Basis: retention.BasisBookkeeping, KeptUntil: retention.Date{Year: 2027, Month: 12, Day: 31}, Count: 1},
 }
 
-// TestReducedRecordStaysErasedWhenTheAnimalComesIn: the erasure's first pass reduces
-// the animal's 2021 visit, erasing its clinical record and medication. A veterinarian
-// then records a new visit of the animal, checked before the erasure began (so it
-// stands, answered OK), and the erasure plans again: the animal's last entry is now,
-// but the 2021 visit's clinical record, removed, is not kept again. The answer counts
-// it erased beside the new visit's, kept, and the 2021 visit is held only to its
-// invoice's day.
-func TestReducedRecordStaysErasedWhenTheAnimalComesIn(t *testing.T) {
-	repo, plain := serviceAt(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	old := medicatedVisitOf2021(t, plain)
-	reduced, goOn := make(chan struct{}), make(chan struct{})
-	eraser, err := New(&afterReduce{Repository: repo, during: func() { close(reduced); <-goOn }}, &slowRegistry{}, nopAuditor{}, plain.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An erasure that ends before it reduces anything (it failed) ends the wait too,
-	// so that the test fails instead of hanging.
-	var done <-chan domain.ErasureResult
-	var res domain.ErasureResult
-	ended := false
-	recorder, err := New(&onCreate{Repository: repo, before: func() {
-		done = eraseInBackground(t, eraser)
-		select {
-		case <-reduced:
-		case res = <-done:
-			ended = true
-		}
-	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = recorder.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala,
-		Reason: "vaccination", StartTime: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}})
-	close(goOn)
-	if done == nil {
-		t.Fatalf("the new visit was not written: %v", err)
-	}
-	if !ended {
-		res = <-done
-	}
-	if err != nil {
-		t.Fatalf("the new visit: %v", err)
-	}
-	if ended {
-		t.Fatal("the erasure ended before reducing the 2021 visit")
-	}
-	newVisitKept := domain.Disposition{Class: domain.ClassPatientRecords, Kept: true, Basis: retention.BasisVeterinaryRecords,
-		KeptUntil: retention.Date{Year: 2029, Month: 11, Day: 25}, Count: 1}
-	if want := append([]domain.Disposition{newVisitKept}, reducedOf2021...); !reflect.DeepEqual(res.Dispositions, want) {
-		t.Errorf("the erasure answered\n%+v\nwant\n%+v", res.Dispositions, want)
-	}
-	if !goneAfterItsInvoice(t, repo, old) {
-		t.Error("the 2021 visit is held past its invoice's day")
+// TestAnimalComingInWhileTheErasureApplies: a veterinarian records a new visit of the
+// animal, checked before the erasure began, while the erasure applies. Before the
+// erasure closes it stands (answered OK), and the erasure, which has only marked
+// visits until then, plans again: the animal's last visit is today, so its 2021
+// clinical record, with the medication as its part, is kept to 25 November 2029, whole.
+// Once the erasure is closing, and has reduced the 2021 visit, the new visit is
+// refused and the 2021 clinical record and medication stay erased as answered, the
+// visit held only to its invoice's day.
+func TestAnimalComingInWhileTheErasureApplies(t *testing.T) {
+	keptTo2029 := retention.Date{Year: 2029, Month: 11, Day: 25}
+	for _, tc := range []struct {
+		name    string
+		at      string
+		refused bool
+		want    []domain.Disposition
+	}{
+		{name: "before the erasure closes", at: "closing", want: []domain.Disposition{
+			{Class: domain.ClassPatientRecords, Kept: true, Basis: retention.BasisVeterinaryRecords, KeptUntil: keptTo2029, Count: 2},
+			{Class: domain.ClassMedicineRecords, Kept: true, Basis: retention.BasisVeterinaryRecords, KeptUntil: keptTo2029, Count: 1},
+			reducedOf2021[2],
+		}},
+		{name: "once the erasure reduced the 2021 visit", at: "reduced", refused: true, want: reducedOf2021},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, plain := serviceAt(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+			old := medicatedVisitOf2021(t, plain)
+			reached, goOn := make(chan struct{}), make(chan struct{})
+			eraser, err := New(&erasureRace{Repository: repo, at: tc.at, during: func() { close(reached); <-goOn }}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// An erasure that ends before it reaches the step (it failed) ends the wait
+			// too, so that the test fails instead of hanging.
+			var done <-chan domain.ErasureResult
+			var res domain.ErasureResult
+			ended := false
+			recorder, err := New(&onCreate{Repository: repo, before: func() {
+				done = eraseInBackground(t, eraser)
+				select {
+				case <-reached:
+				case res = <-done:
+					ended = true
+				}
+			}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = recorder.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala,
+				Reason: "vaccination", StartTime: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}})
+			close(goOn)
+			if done == nil {
+				t.Fatalf("the new visit was not written: %v", err)
+			}
+			if !ended {
+				res = <-done
+			}
+			if ended {
+				t.Fatalf("the erasure ended before the step %q", tc.at)
+			}
+			if refused := errors.Is(err, errOwnerErased); refused != tc.refused || err != nil && !refused {
+				t.Errorf("the new visit answered %v, want refused %v", err, tc.refused)
+			}
+			if !reflect.DeepEqual(res.Dispositions, tc.want) {
+				t.Errorf("the erasure answered\n%+v\nwant\n%+v", res.Dispositions, tc.want)
+			}
+			rec, err := repo.GetVisit(t.Context(), old.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if whole := rec.Current.Reason != "" && len(rec.Current.Medications) == 1; whole == tc.refused {
+				t.Errorf("the 2021 visit holds %+v after the erasure; want its clinical record kept %v", rec.Current, !tc.refused)
+			}
+			if gone := goneAfterItsInvoice(t, repo, old); gone != tc.refused {
+				t.Errorf("the 2021 visit is gone after its invoice's day: %v, want %v", gone, tc.refused)
+			}
+		})
 	}
 }
 
 // TestReducedRecordStaysErasedAfterARetry: the erasure stops once it has reduced the
-// animal's 2021 visit; the animal, now another owner's, is seen by the clinic; the
-// erasure's retry plans again. The 2021 visit's clinical record, removed, is not kept
+// animal's 2021 visit (at erasing the communications: it reduces only once closing);
+// the animal, now another owner's, is seen by the clinic; the erasure's retry plans
+// again. The 2021 visit's clinical record, removed, is not kept
 // again: the retry answers as the first call decided, naming the owner to the invoice's
 // day, and the visit is held only to that day.
 func TestReducedRecordStaysErasedAfterARetry(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	repo, plain := serviceAt(t, now)
 	old := medicatedVisitOf2021(t, plain)
-	dying, err := New(&crashingRepo{Repository: repo, crashAt: "restrict"}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	dying, err := New(&crashingRepo{Repository: repo, crashAt: "communications"}, &slowRegistry{}, nopAuditor{}, plain.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

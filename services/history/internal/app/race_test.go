@@ -345,7 +345,9 @@ func TestAmendmentRacingAnErasure(t *testing.T) {
 
 // erasureRace runs during once, at the erasure's step named by at: "planRead" just
 // after it read the owner's visits to plan, "planSaved" just after it stored its plan
-// (not yet applied), "mark" just before it marks the visits it read restricted.
+// (not yet applied), "mark" just before it marks the visits it read restricted,
+// "closing" just before it stores itself closing, "reduced" just after it reduced a
+// visit.
 type erasureRace struct {
 	domain.Repository
 	at     string
@@ -366,9 +368,20 @@ func (r *erasureRace) OwnerVisits(ctx context.Context, ownerID string) ([]*domai
 }
 
 func (r *erasureRace) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	if e.Closing && !e.Applied {
+		r.run("closing")
+	}
 	err := r.Repository.SaveErasure(ctx, e)
 	if len(e.Requests) > 0 && !e.Applied {
 		r.run("planSaved")
+	}
+	return err
+}
+
+func (r *erasureRace) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
+	err := r.Repository.ReduceVisit(ctx, rt, rec)
+	if err == nil {
+		r.run("reduced")
 	}
 	return err
 }

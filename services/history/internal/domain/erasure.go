@@ -92,8 +92,9 @@ func (r VisitRetention) medicinesBasis() string {
 // within returns r without the parts that kept, the visit's restriction, has dropped:
 // a reduction removed them (the clinical record, the medications), and as only billing
 // writes to a restricted visit, and only its invoices, nothing brings them back. A
-// later entry of the animal (another owner's visit, one written while the erasure
-// applies) lengthens what the visit still holds, never gives back what it lost. The
+// later entry of the animal (its next owner's visit: the erasure reduces only once a
+// visit its owner records is refused) lengthens what the visit still holds, never
+// gives back what it lost. The
 // invoices are planned as the visit holds them: one billing added before the mark
 // stands.
 func (r VisitRetention) within(kept VisitRetention) VisitRetention {
