@@ -31,8 +31,9 @@ type Disposition struct {
 
 // ErasureResult is the answer to an erasure request.
 type ErasureResult struct {
-	// Dispositions list, per class, what was kept (through the latest day anything of
-	// the class is kept) and what was erased now; classes without records are left out.
+	// Dispositions list, per class, what was kept on each basis (through the latest
+	// day anything of the class is kept on it) and what was erased now; classes
+	// without records are left out.
 	Dispositions []Disposition
 	// OwnerNamedUntil is the last day a kept record names the owner; zero when nothing
 	// is kept.
@@ -399,37 +400,47 @@ func keptUntil(ds []retention.Decision) map[retention.RecordClass]retention.Date
 	return out
 }
 
-// tally sums the dispositions of an erasure per class.
+// keptBases is the order in which results list the bases a class is kept on.
+var keptBases = []string{retention.BasisVeterinaryRecords, retention.BasisMedicineRecords, retention.BasisBookkeeping}
+
+// tally sums the dispositions of an erasure: what is kept per class and basis, and
+// what is erased per class.
 type tally struct {
-	kept, erased map[string]int
-	until        map[string]retention.Date
-	basis        map[string]string
+	kept   map[keptOn]int
+	until  map[keptOn]retention.Date
+	erased map[string]int
 }
 
+// keptOn is a class kept on one basis.
+type keptOn struct{ class, basis string }
+
 func newTally() *tally {
-	return &tally{kept: map[string]int{}, erased: map[string]int{}, until: map[string]retention.Date{}, basis: map[string]string{}}
+	return &tally{kept: map[keptOn]int{}, until: map[keptOn]retention.Date{}, erased: map[string]int{}}
 }
 
 // add counts n records of class kept through until on basis, or erased when until is
 // zero. A class kept on more than one basis (medicines, kept with the clinical record
-// or longer on their own) is answered with the basis of its latest day.
+// or longer on their own) is answered once for each, through the latest day it keeps
+// some on it, so that the answer does not depend on the order the visits are read in.
 func (t *tally) add(class, basis string, until retention.Date, n int) {
 	if until.IsZero() {
 		t.erased[class] += n
 		return
 	}
-	t.kept[class] += n
-	if until.After(t.until[class]) {
-		t.until[class], t.basis[class] = until, basis
-	}
+	k := keptOn{class, basis}
+	t.kept[k] += n
+	t.until[k] = t.until[k].Later(until)
 }
 
-// dispositions lists, per class in order, what is kept and then what is erased.
+// dispositions lists, per class in order, what is kept on each basis in order and
+// then what is erased.
 func (t *tally) dispositions() []Disposition {
 	var out []Disposition
 	for _, c := range dispositionClasses {
-		if n := t.kept[c]; n > 0 {
-			out = append(out, Disposition{Class: c, Kept: true, Basis: t.basis[c], KeptUntil: t.until[c], Count: n})
+		for _, b := range keptBases {
+			if k := (keptOn{c, b}); t.kept[k] > 0 {
+				out = append(out, Disposition{Class: c, Kept: true, Basis: b, KeptUntil: t.until[k], Count: t.kept[k]})
+			}
 		}
 		if n := t.erased[c]; n > 0 {
 			out = append(out, Disposition{Class: c, Count: n})

@@ -89,7 +89,7 @@ func TestPlanErasure(t *testing.T) {
 			},
 		},
 		{
-			name: "medicines kept on two bases are answered with the basis of the latest day",
+			name: "medicines kept on two bases are answered once for each",
 			patients: []PatientHistory{
 				{Visits: []*Visit{
 					{ID: "v1", StartTime: noon(2020, 9, 2), Medications: meds},
@@ -101,7 +101,8 @@ func TestPlanErasure(t *testing.T) {
 				Dispositions: []Disposition{
 					{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2028, 3, 1), 2},
 					{Class: ClassPatientRecords, Count: 1},
-					{ClassMedicineRecords, true, retention.BasisVeterinaryRecords, day(2028, 3, 1), 2},
+					{ClassMedicineRecords, true, retention.BasisVeterinaryRecords, day(2028, 3, 1), 1},
+					{ClassMedicineRecords, true, retention.BasisMedicineRecords, day(2027, 6, 1), 1},
 				},
 				OwnerNamedUntil: day(2028, 3, 1),
 			},
@@ -131,6 +132,37 @@ func TestPlanErasure(t *testing.T) {
 				t.Errorf("plan\n%+v\nwant\n%+v", plan, tc.plan)
 			}
 		})
+	}
+}
+
+// TestPlanErasureAnswersEachBasisWhateverTheReadOrder: medications kept with their
+// animal's clinical record and others kept on their own 5 years are answered once for
+// each basis, with its count and latest day, whichever animal is read first, also
+// when both bases reach the same day.
+func TestPlanErasureAnswersEachBasisWhateverTheReadOrder(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
+	meds := []Medication{{Product: "Metacam"}}
+	withRecord := PatientHistory{Visits: []*Visit{{ID: "a1", StartTime: noon(2020, 9, 2), Medications: meds}, {ID: "a2", StartTime: noon(2024, 5, 20)}}}
+	for _, tc := range []struct {
+		name  string
+		own   PatientHistory
+		until retention.Date
+	}{
+		{name: "the same day", own: PatientHistory{Visits: []*Visit{{ID: "b1", StartTime: noon(2022, 5, 20), Medications: meds}}}, until: day(2027, 5, 20)},
+		{name: "their own later", own: PatientHistory{Visits: []*Visit{{ID: "b1", StartTime: noon(2022, 8, 1), Medications: meds}}}, until: day(2027, 8, 1)},
+	} {
+		want := []Disposition{
+			{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2027, 5, 20), 2},
+			{Class: ClassPatientRecords, Count: 1},
+			{ClassMedicineRecords, true, retention.BasisVeterinaryRecords, day(2027, 5, 20), 1},
+			{ClassMedicineRecords, true, retention.BasisMedicineRecords, tc.until, 1},
+		}
+		for _, order := range [][]PatientHistory{{withRecord, tc.own}, {tc.own, withRecord}} {
+			if res, _ := PlanErasure(retention.DefaultPolicy(), order, 0, today, loc); !reflect.DeepEqual(res.Dispositions, want) {
+				t.Errorf("%s, %s read first: %+v, want %+v", tc.name, order[0].Visits[0].ID, res.Dispositions, want)
+			}
+		}
 	}
 }
 

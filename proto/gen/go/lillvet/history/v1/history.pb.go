@@ -2322,8 +2322,10 @@ func (x *EraseOwnerDataRequest) GetRequestId() string {
 
 // Response of EraseOwnerData.
 type EraseOwnerDataResponse struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Dispositions []*RecordDisposition   `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per record class: what is kept, once for each legal basis it is kept on (medicine
+	// records kept with the clinical record and on their own), then what was erased now.
+	Dispositions []*RecordDisposition `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
 	// Last day a kept record names the owner (the latest kept_until of patient, medicine
 	// and invoice records); empty when nothing is kept. The erasure job passes it to the
 	// owner service as name_kept_until.
