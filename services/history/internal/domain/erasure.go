@@ -576,7 +576,11 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 		if same && !res.IdentityCodeNeededUntil.After(answer.IdentityCodeNeededUntil) {
 			next.OwnerNamedUntil, next.IdentityCodeNeededUntil = answer.OwnerNamedUntil, answer.IdentityCodeNeededUntil
 		}
-		next.Dispositions = recount(res.Dispositions, answer.Dispositions, e.erasedAsAnswered(same, wrote))
+		answered, asAnswered := answer.Dispositions, e.erasedAsAnswered(same, wrote)
+		if asAnswered {
+			answered = withoutMedicinesKeptWithRecord(answered, plan)
+		}
+		next.Dispositions = recount(res.Dispositions, answered, asAnswered)
 		if !next.equal(*answer) {
 			*answer, changed = next, true
 		}
@@ -607,8 +611,9 @@ func (e *Erasure) Decided(req ErasureRequest, plan []VisitRetention, tookOver bo
 // not only the communications: only on a record stored before its plan's entries kept
 // their counts, once the erasure has written to a visit (the plan no longer counts
 // what it removed: its entries have no counts, see CountsHeld) and while the plan
-// keeps the same parts as long. A plan keeping other parts replaces the answer, and
-// counts a visit such a record deleted as a patient record only.
+// keeps the same parts as long (less the medications kept with their clinical record,
+// see withoutMedicinesKeptWithRecord). A plan keeping other parts replaces the answer,
+// and counts a visit such a record deleted as a patient record only.
 func (e *Erasure) erasedAsAnswered(same, wrote bool) bool {
 	return !e.CountsHeld && wrote && same
 }
@@ -664,6 +669,35 @@ func recount(res, answered []Disposition, asAnswered bool) []Disposition {
 				out = append(out, d)
 			}
 		}
+	}
+	return out
+}
+
+// withoutMedicinesKeptWithRecord returns answered, whose erased counts an answer keeps
+// (see erasedAsAnswered), without the medications plan keeps only as part of their
+// clinical record (their own days passed) among the erased, when answered was given
+// before such medications were answered kept: it has no medicines kept on the clinical
+// record's basis, and counted them erased, while the plan's answer counts them kept.
+func withoutMedicinesKeptWithRecord(answered []Disposition, plan []VisitRetention) []Disposition {
+	n := 0
+	for _, r := range plan {
+		if r.Medications && r.MedicineUntil.IsZero() && !r.RecordUntil.IsZero() {
+			n++
+		}
+	}
+	if n == 0 || slices.ContainsFunc(answered, func(d Disposition) bool {
+		return d.Class == ClassMedicineRecords && d.Kept && d.Basis == retention.BasisVeterinaryRecords
+	}) {
+		return answered
+	}
+	out := make([]Disposition, 0, len(answered))
+	for _, d := range answered {
+		if d.Class == ClassMedicineRecords && !d.Kept {
+			if d.Count -= min(n, d.Count); d.Count == 0 {
+				continue
+			}
+		}
+		out = append(out, d)
 	}
 	return out
 }

@@ -379,6 +379,56 @@ func TestReplannedCountsWhatIsKept(t *testing.T) {
 	}
 }
 
+// TestOldRecordRetryCountsMedicationsOnce: a record stored before its plan's entries
+// kept their counts, answered (before medications kept with the clinical record were
+// answered kept) with the 2020 medication erased, stopped once it had marked both
+// visits; its retry plans again and keeps the erased counts as answered. The
+// medication, kept with the 2024 clinical record, is answered kept, not also erased; a
+// deleted visit's medication stays erased, and an answer that already counts the
+// medication kept (a second retry) is kept as it is.
+func TestOldRecordRetryCountsMedicationsOnce(t *testing.T) {
+	loc := helsinki(t)
+	today := day(2026, 11, 25)
+	meds := []Medication{{Product: "Metacam"}}
+	until := day(2027, 5, 20)
+	recordsKept := Disposition{ClassPatientRecords, true, retention.BasisVeterinaryRecords, until, 2}
+	medicationKept := Disposition{ClassMedicineRecords, true, retention.BasisVeterinaryRecords, until, 1}
+	for _, tc := range []struct {
+		name     string
+		deleted  bool
+		answered []Disposition
+		want     []Disposition
+	}{
+		{name: "answered erased",
+			answered: []Disposition{recordsKept, {Class: ClassMedicineRecords, Count: 1}},
+			want:     []Disposition{recordsKept, medicationKept}},
+		{name: "answered erased, with a deleted visit's", deleted: true,
+			answered: []Disposition{recordsKept, {Class: ClassPatientRecords, Count: 1}, {Class: ClassMedicineRecords, Count: 2}},
+			want:     []Disposition{recordsKept, {Class: ClassPatientRecords, Count: 1}, medicationKept, {Class: ClassMedicineRecords, Count: 1}}},
+		{name: "answered kept",
+			answered: []Disposition{recordsKept, medicationKept},
+			want:     []Disposition{recordsKept, medicationKept}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			held := []VisitRetention{{VisitID: "v1", RecordUntil: until, Version: 1}, {VisitID: "v2", RecordUntil: until, Version: 1}}
+			if tc.deleted {
+				held = append(held, VisitRetention{VisitID: "v0", Version: 1})
+			}
+			e := &Erasure{Visits: held, Requests: []ErasureRequest{{RequestID: "r", Result: ErasureResult{Dispositions: tc.answered, OwnerNamedUntil: until}}}}
+			visits := []*Visit{
+				{ID: "v1", StartTime: noon(2020, 9, 2), Medications: meds, Version: 2, Restricted: true, Restriction: VisitRetention{VisitID: "v1", RecordUntil: until}},
+				{ID: "v2", StartTime: noon(2024, 5, 20), Version: 2, Restricted: true, Restriction: VisitRetention{VisitID: "v2", RecordUntil: until}},
+			}
+			touched := e.Touched(visits, today)
+			res, plan := PlanErasure(retention.DefaultPolicy(), []PatientHistory{{Visits: visits}}, 0, today, loc, touched...)
+			e.Replanned(plan, res, today, len(touched) > 0)
+			if got := e.Requests[0].Result.Dispositions; !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("the retry answers %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestTouched: the visits of a plan the erasure wrote to are those it deleted (keeping
 // nothing, no longer read) and those read restricted; PlanErasure holds the deleted ones
 // and counts what they held erased, and counts erased what a restricted one held when
