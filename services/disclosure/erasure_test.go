@@ -448,8 +448,9 @@ func TestErasureWaitsForTheJobToken(t *testing.T) {
 	ownerID, patientID := s.customer(t, "Odottaja")
 	s.erasureHistory(t, ownerID, patientID)
 	created := s.requestErasure(t, ownerID, "")
+	// A claim counts the attempt before the step runs; its error is stored after.
 	waiting := s.waitErasure(t, created.GetId(), func(r *disclosurev1.ErasureRequest) bool {
-		return r.GetSteps()[0].GetAttempts() >= 1
+		return r.GetSteps()[0].GetLastError() != ""
 	})
 	if e := waiting.GetSteps()[0].GetLastError(); e != "JOB_CREDENTIALS_UNAVAILABLE" {
 		t.Fatalf("the first step without a token failed with %q, want JOB_CREDENTIALS_UNAVAILABLE", e)
