@@ -448,7 +448,10 @@ func TestSecondRequestKeepsNoErasedRecord(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(at(2026, 11, 25), false)}); err != nil {
+	// The new owner's visit, after the sale, which the owner service dates by the real
+	// clock (a visit dated before it would be the erased owner's, and refused).
+	f.clock.Set(time.Time{})
+	if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(time.Time{}, false)}); err != nil {
 		t.Fatal(err)
 	}
 	f.eraseOn(t, at(2026, 11, 27), owner, jobTwo, &historyv1.EraseOwnerDataResponse{

@@ -17,6 +17,7 @@ import (
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/docid"
+	"github.com/lillvet/register/services/platform/patientowner"
 	"github.com/lillvet/register/services/platform/retention"
 )
 
@@ -34,12 +35,16 @@ type Patient struct {
 	// DeathDate is YYYY-MM-DD when the patient is deceased ("" if the date is unknown).
 	Deceased  bool
 	DeathDate string
+	// Updated is when the patient's record last changed: no transfer came after it.
+	Updated time.Time
 }
 
 // Registry is the owner service, asked with the caller's identity. Unknown ids fail
 // with apperr.ErrNotFound; an unreachable service with apperr.ErrUnavailable.
 type Registry interface {
 	Patient(ctx context.Context, id string) (Patient, error)
+	// Transfers lists the changes of the patient's owner its change history records.
+	Transfers(ctx context.Context, patientID string) ([]patientowner.Transfer, error)
 	// OwnerExists fails with apperr.ErrNotFound when there is no such owner.
 	OwnerExists(ctx context.Context, id string) error
 }

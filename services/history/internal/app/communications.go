@@ -16,8 +16,9 @@ type RecordCommunication struct {
 	Communication domain.Communication
 }
 
-// RecordCommunication records a communication with an owner. A patient or visit it is
-// about must be the owner's.
+// RecordCommunication records a communication with an owner. A patient it is about must
+// be the owner's, now or at the communication's time; a visit it is about, recorded for
+// the owner.
 func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunication) (*domain.Communication, error) {
 	var v apperr.ValidationError
 	c := in.Communication
@@ -52,7 +53,7 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 			return nil, fmt.Errorf("record communication: %w", err)
 		}
 	}
-	if err := s.checkAbout(ctx, in.OwnerID, c.PatientID, c.VisitID); err != nil {
+	if err := s.checkAbout(ctx, in.OwnerID, &c); err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
 	sent := c
@@ -120,9 +121,11 @@ func (s *Service) retriedCommunication(ctx context.Context, stored *domain.Commu
 	return stored, s.record(ctx, "communication.create", ownerResource(stored.OwnerID)+"/communications/"+stored.ID, stored.OwnerID)
 }
 
-// checkAbout checks that the owner exists and that the patient and the visit a
-// communication is about are theirs.
-func (s *Service) checkAbout(ctx context.Context, ownerID, patientID, visitID string) error {
+// checkAbout checks that the owner exists and that the patient and the visit the
+// communication c is about are theirs: the patient now or at c's time (a call from the
+// former owner about the visit before the sale, written up after it, is theirs).
+func (s *Service) checkAbout(ctx context.Context, ownerID string, c *domain.Communication) error {
+	patientID, visitID := c.PatientID, c.VisitID
 	err := s.registry.OwnerExists(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
@@ -138,7 +141,13 @@ func (s *Service) checkAbout(ctx context.Context, ownerID, patientID, visitID st
 		case err != nil:
 			return fmt.Errorf("patient %s: %w", patientID, err)
 		case p.OwnerID != ownerID:
-			return apperr.Precondition("PATIENT_OF_ANOTHER_OWNER", "the patient is not this owner's")
+			then, err := s.ownerAt(ctx, p, c.Time)
+			if err != nil {
+				return err
+			}
+			if then != ownerID {
+				return apperr.Precondition("PATIENT_OF_ANOTHER_OWNER", "the patient is not this owner's")
+			}
 		}
 	}
 	if visitID != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/patientowner"
 )
 
 const (
@@ -31,6 +32,12 @@ type slowRegistry struct {
 func (r *slowRegistry) Patient(context.Context, string) (Patient, error) {
 	r.run()
 	return Patient{ID: racePatient, OwnerID: raceOwner}, nil
+}
+
+// Transfers answers the patient never transferred; Patient's record never changed
+// after registration anyway, so it is not asked.
+func (r *slowRegistry) Transfers(context.Context, string) ([]patientowner.Transfer, error) {
+	return nil, nil
 }
 
 func (r *slowRegistry) OwnerExists(context.Context, string) error {

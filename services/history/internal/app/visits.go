@@ -10,6 +10,7 @@ import (
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/patientowner"
 	"github.com/lillvet/register/services/platform/requestdigest"
 )
 
@@ -20,8 +21,8 @@ type RecordVisit struct {
 	Visit     domain.Visit
 }
 
-// RecordVisit records a visit of a living patient under the patient's current owner,
-// with the caller as the first attending staff member.
+// RecordVisit records a visit of a living patient under the patient's owner at the
+// visit's start (see ownerAt), with the caller as the first attending staff member.
 func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visit, error) {
 	var v apperr.ValidationError
 	visit := in.Visit
@@ -52,15 +53,19 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	if _, err := s.checkNotErased(ctx, p.OwnerID); err != nil {
-		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", p.OwnerID, err))
+	ownerID, err := s.ownerAt(ctx, p, visit.StartTime)
+	if err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
+	if _, err := s.checkNotErased(ctx, ownerID); err != nil {
+		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
 	}
 	sent := visit
 	var digest string
 	if in.RequestID != "" {
 		digest = s.digests.visit(&sent)
 	}
-	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, p.OwnerID
+	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, ownerID
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
 	created, err := s.repo.CreateVisit(ctx, &visit, digest)
@@ -76,7 +81,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	if err := s.settleVisit(ctx, created, false); err != nil {
-		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", p.OwnerID, err))
+		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
 }
@@ -219,6 +224,25 @@ func (s *Service) livingPatient(ctx context.Context, id, date string) (Patient, 
 	return p, nil
 }
 
+// ownerAt returns whose p was at t: the owner the record names, unless the record
+// changed after t and its transfers tell another (visits and calls are written up
+// afterwards, and an animal sold in between must not take them to its new owner). The
+// change history is read only for a record changed since t, so a visit written up the
+// day it happens costs no more than the patient's read.
+func (s *Service) ownerAt(ctx context.Context, p Patient, t time.Time) (string, error) {
+	if !p.Updated.After(t) {
+		return p.OwnerID, nil
+	}
+	transfers, err := s.registry.Transfers(ctx, p.ID)
+	if err != nil {
+		return "", fmt.Errorf("transfers of patient %s: %w", p.ID, err)
+	}
+	if then := patientowner.At(transfers, patientowner.UpToTime(t)); then != "" {
+		return then, nil
+	}
+	return p.OwnerID, nil
+}
+
 // GetVisit reads a visit with its original and amendments. Billing sees the invoice view.
 func (s *Service) GetVisit(ctx context.Context, id string) (*domain.VisitRecord, error) {
 	rec, err := s.repo.GetVisit(ctx, id)
@@ -257,7 +281,8 @@ type AmendVisit struct {
 
 // AmendVisit appends a correction of the fields named in Paths at the expected
 // version. Billing may correct only invoices, and of a restricted visit only record
-// the payment of those it holds.
+// the payment of those it holds. A start time corrected to a day the patient had
+// another owner moves the visit to that owner (see movedTo).
 func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
 	var v apperr.ValidationError
 	if len(in.Paths) == 0 {
@@ -316,11 +341,13 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			v.Add("visit.start_time", "is required when it is corrected")
 			return nil, nil, v.Err()
 		}
-		if _, err := s.livingPatient(ctx, rec.Current.PatientID, s.clinicDate(in.Visit.StartTime)); err != nil {
-			return nil, nil, fmt.Errorf("amend visit: %w", err)
-		}
+	}
+	ownerID, err := s.movedTo(ctx, in, &rec.Current)
+	if err != nil {
+		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	next := domain.Apply(rec.Current, &in.Visit, in.Paths)
+	next.OwnerID = ownerID
 	if rec.Current.Restricted {
 		domain.NormalizeRestrictedVisit(&next, "visit", &v)
 	} else {
@@ -336,6 +363,9 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		Version: in.Version + 1, Time: s.now(), Author: caller(ctx), Reason: in.Reason,
 		Fields: amendedFields(in.Paths), Corrected: domain.Only(&next, in.Paths),
 		RequestID: in.RequestID,
+	}
+	if ownerID != rec.Current.OwnerID {
+		a.MovedFrom = rec.Current.OwnerID
 	}
 	if in.RequestID != "" {
 		a.Digest = s.digests.amendment(&a)
@@ -367,6 +397,31 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, fmt.Errorf("amend visit: %w", s.erasedAudited(ctx, "visit.amend", visitResource(in.ID), next.OwnerID, err))
 	}
 	return s.amended(ctx, &next, &a)
+}
+
+// movedTo returns the owner v is filed under once amended by in: the patient's owner
+// on the corrected start time's day when in corrects it (the patient must have been
+// alive then), else v's. A move between owners is refused while either has an
+// erasure record: the erasure of the one it leaves plans the visit among their data,
+// and nothing more is recorded for the one it joins.
+func (s *Service) movedTo(ctx context.Context, in AmendVisit, v *domain.Visit) (string, error) {
+	if !slices.Contains(in.Paths, "start_time") {
+		return v.OwnerID, nil
+	}
+	p, err := s.livingPatient(ctx, v.PatientID, s.clinicDate(in.Visit.StartTime))
+	if err != nil {
+		return "", err
+	}
+	ownerID, err := s.ownerAt(ctx, p, in.Visit.StartTime)
+	if err != nil || ownerID == v.OwnerID {
+		return ownerID, err
+	}
+	for _, id := range []string{v.OwnerID, ownerID} {
+		if _, err := s.checkNotErased(ctx, id); err != nil {
+			return "", s.erasedAudited(ctx, "visit.amend", visitResource(v.ID), id, err)
+		}
+	}
+	return ownerID, nil
 }
 
 // settleAttempts bounds the re-reads of a visit that others keep changing while an
@@ -482,9 +537,15 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	return s.amended(ctx, &rec.Current, done)
 }
 
-// amended audits an amendment and answers it; billing gets the invoice view.
+// amended audits an amendment and answers it; billing gets the invoice view. One that
+// moved the visit changed the data of the owner it left too, whose access report
+// shows it.
 func (s *Service) amended(ctx context.Context, v *domain.Visit, a *domain.Amendment) (*domain.Visit, *domain.Amendment, error) {
-	if err := s.record(ctx, "visit.amend", visitResource(v.ID), v.OwnerID); err != nil {
+	owners := []string{v.OwnerID}
+	if a.MovedFrom != "" && a.MovedFrom != v.OwnerID {
+		owners = append(owners, a.MovedFrom)
+	}
+	if err := s.record(ctx, "visit.amend", visitResource(v.ID), owners...); err != nil {
 		return nil, nil, err
 	}
 	if invoicesOnly(ctx) {

@@ -126,6 +126,9 @@ type Amendment struct {
 	// corrected values), stored with the request id so that a retry can be compared
 	// after an erasure has reduced them; empty when none was made.
 	Digest string
+	// MovedFrom is the owner the visit was filed under before the amendment corrected
+	// its start time to a day the patient had another owner; empty when it stayed.
+	MovedFrom string
 }
 
 // VisitRecord is a visit with its full trail: the current view, the original as first
@@ -203,6 +206,9 @@ func Withdraw(rec VisitRecord, version int64) (out VisitRecord, ok bool) {
 		out.Current.Updated = a.Time
 	}
 	out.Current.Version, out.Current.Restricted = rec.Current.Version+1, rec.Current.Restricted
+	if from := rec.Amendments[i].MovedFrom; from != "" {
+		out.Current.OwnerID = from
+	}
 	return out, true
 }
 

@@ -157,6 +157,14 @@ func TestWithdraw(t *testing.T) {
 	reduced := VisitRetention{InvoiceUntil: retention.DateOf(now.AddDate(6, 0, 0), time.UTC)}.
 		Restrict(amended(findings, invoice))
 	reduced.Current.Restricted = true
+	// A start time corrected to the former owner's day moved the visit to them (from A
+	// to B); every view of the record read names the owner it is filed under.
+	moved := Amendment{Version: 4, Time: now.Add(2 * time.Hour), Fields: []string{"start_time"},
+		Corrected: Visit{StartTime: now.Add(-48 * time.Hour)}, MovedFrom: "owner-a"}
+	movedRec := amended(moved)
+	movedRec.Original.OwnerID, movedRec.Current.OwnerID = "owner-b", "owner-b"
+	unmoved := movedRec.Original
+	unmoved.OwnerID = "owner-a"
 	for _, tc := range []struct {
 		name    string
 		rec     VisitRecord
@@ -171,6 +179,7 @@ func TestWithdraw(t *testing.T) {
 		{"a reduced record", reduced, 4, VisitRecord{Original: reduced.Original, Current: reduced.Original,
 			Amendments: reduced.Amendments[:1], Retention: reduced.Retention}, true},
 		{"none at that version", amended(findings), 3, amended(findings), false},
+		{"one that moved the visit", movedRec, 4, VisitRecord{Original: movedRec.Original, Current: unmoved, Amendments: []Amendment{}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := Withdraw(tc.rec, tc.version)

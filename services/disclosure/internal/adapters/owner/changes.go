@@ -7,6 +7,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/patientowner"
 )
 
 var _ app.OwnerChanges = (*Client)(nil)
@@ -57,31 +58,18 @@ func (c *Client) PatientOwnerAt(ctx context.Context, patientID string, version i
 	return now, nil
 }
 
-// ownerAt returns the owner a patient had at version by its transfers (a transfer
-// taken back is one too): the one the last transfer up to version moved it to, else
-// the one the first transfer after moved it from; "" when it was never transferred.
+// ownerAt returns the owner a patient had at version by its transfers (see
+// patientowner.At); "" when it was never transferred.
 func ownerAt(changes []*ownerv1.Change, version int64) string {
-	var before, after *ownerv1.ValueChange
-	var beforeAt, afterAt int64
+	var transfers []patientowner.Transfer
 	for _, ch := range changes {
-		at := ch.GetVersion()
 		for _, v := range ch.GetValues() {
-			switch {
-			case v.GetField() != "owner_id":
-			case at <= version && (before == nil || at > beforeAt):
-				before, beforeAt = v, at
-			case at > version && (after == nil || at < afterAt):
-				after, afterAt = v, at
+			if v.GetField() == patientowner.Field {
+				transfers = append(transfers, patientowner.Transfer{Version: ch.GetVersion(), From: v.GetOldValue(), To: v.GetNewValue()})
 			}
 		}
 	}
-	switch {
-	case before != nil:
-		return before.GetNewValue()
-	case after != nil:
-		return after.GetOldValue()
-	}
-	return ""
+	return patientowner.At(transfers, patientowner.UpToVersion(version))
 }
 
 // PatientOwner implements app.OwnerChanges with GetPatient.

@@ -68,6 +68,7 @@ type amendmentDoc struct {
 	Corrected bodyDoc   `bson:"corrected"`
 	RequestID string    `bson:"request_id,omitempty"`
 	Digest    string    `bson:"digest,omitempty"`
+	MovedFrom string    `bson:"moved_from,omitempty"`
 }
 
 // visitDoc is a visit as stored: the current view (what lists read, projected without
@@ -76,7 +77,8 @@ type amendmentDoc struct {
 // (a scan on the embedded store reads whole documents, so an unamended visit is stored
 // once); the first amendment stores the original beside it, and nothing writes it
 // again. StartedAt copies the current start time to the top level for the indexes;
-// OwnerID is the owner at the time of the visit.
+// OwnerID is the owner at the time of the visit, which a corrected start time may
+// change (see domain.Amendment.MovedFrom).
 type visitDoc struct {
 	ID         string         `bson:"_id"`
 	PatientID  string         `bson:"patient_id"`
@@ -212,6 +214,7 @@ func amendmentToDoc(a domain.Amendment) amendmentDoc {
 	return amendmentDoc{
 		Version: a.Version, Time: a.Time, Author: staffToDoc(a.Author), Reason: a.Reason,
 		Fields: a.Fields, Corrected: bodyToDoc(&a.Corrected), RequestID: a.RequestID, Digest: a.Digest,
+		MovedFrom: a.MovedFrom,
 	}
 }
 
@@ -223,6 +226,7 @@ func amendmentToDomain(d amendmentDoc) domain.Amendment {
 	return domain.Amendment{
 		Version: d.Version, Time: d.Time.UTC(), Author: d.Author.toDomain(), Reason: d.Reason,
 		Fields: d.Fields, Corrected: c, RequestID: d.RequestID, Digest: d.Digest,
+		MovedFrom: d.MovedFrom,
 	}
 }
 

@@ -113,7 +113,7 @@ func findByID[T any](ctx context.Context, c *mongo.Collection, id, what string) 
 // AmendVisit implements domain.Repository.
 func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, a domain.Amendment, original, current *domain.Visit) error {
 	set := bson.M{
-		"current": bodyToDoc(current), "started_at": current.StartTime,
+		"current": bodyToDoc(current), "started_at": current.StartTime, "owner_id": current.OwnerID,
 		"version": a.Version, "updated": a.Time,
 	}
 	if original != nil {
@@ -140,7 +140,7 @@ func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, 
 // update that the embedded store's proxy narrows to _id (see docs/EMBEDDED_STORE.md).
 func (r *Repository) WithdrawAmendments(ctx context.Context, rec *domain.VisitRecord, expected int64) error {
 	set := bson.M{
-		"current": bodyToDoc(&rec.Current), "started_at": rec.Current.StartTime,
+		"current": bodyToDoc(&rec.Current), "started_at": rec.Current.StartTime, "owner_id": rec.Current.OwnerID,
 		"version": rec.Current.Version, "updated": rec.Current.Updated,
 	}
 	update := bson.M{"$set": set}

@@ -14,6 +14,7 @@ import (
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/history/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/patientowner"
 )
 
 // Client implements app.Registry on the owner service.
@@ -35,7 +36,30 @@ func (c *Client) Patient(ctx context.Context, id string) (app.Patient, error) {
 		return app.Patient{}, translate("GetPatient", err)
 	}
 	p := res.GetPatient()
-	return app.Patient{ID: p.GetId(), OwnerID: p.GetOwnerId(), Deceased: p.GetDeceased(), DeathDate: p.GetDeathDate()}, nil
+	return app.Patient{
+		ID: p.GetId(), OwnerID: p.GetOwnerId(), Deceased: p.GetDeceased(), DeathDate: p.GetDeathDate(),
+		Updated: p.GetUpdateTime().AsTime(),
+	}, nil
+}
+
+// Transfers implements app.Registry with ListPatientChanges. A transfer recorded before
+// the history named its owners has no values and is not among them.
+func (c *Client) Transfers(ctx context.Context, patientID string) ([]patientowner.Transfer, error) {
+	res, err := c.owners.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: patientID})
+	if err != nil {
+		return nil, translate("ListPatientChanges", err)
+	}
+	var transfers []patientowner.Transfer
+	for _, ch := range res.GetChanges() {
+		for _, v := range ch.GetValues() {
+			if v.GetField() == patientowner.Field {
+				transfers = append(transfers, patientowner.Transfer{
+					Version: ch.GetVersion(), Time: ch.GetTime().AsTime(), From: v.GetOldValue(), To: v.GetNewValue(),
+				})
+			}
+		}
+	}
+	return transfers, nil
 }
 
 // OwnerExists implements app.Registry.
