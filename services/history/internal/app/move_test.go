@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/patientowner"
+)
+
+const (
+	seller = "0b6d4f3e-2c59-4f0a-9e57-0000000000a1"
+	buyer  = "0b6d4f3e-2c59-4f0a-9e57-0000000000b1"
+)
+
+// soldRegistry stands in for the owner service with racePatient sold by seller to
+// buyer at sale.
+type soldRegistry struct{ sale time.Time }
+
+func (r soldRegistry) Patient(context.Context, string) (Patient, error) {
+	return Patient{ID: racePatient, OwnerID: buyer, Updated: r.sale}, nil
+}
+
+func (r soldRegistry) Transfers(context.Context, string) ([]patientowner.Transfer, error) {
+	return []patientowner.Transfer{{Version: 2, Time: r.sale, From: seller, To: buyer}}, nil
+}
+
+func (soldRegistry) OwnerExists(context.Context, string) error { return nil }
+
+// beforeAmending runs before once, just before an amendment's write.
+type beforeAmending struct {
+	domain.Repository
+	before func()
+}
+
+func (r *beforeAmending) AmendVisit(ctx context.Context, id string, expected int64, a domain.Amendment, original, current *domain.Visit) error {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return r.Repository.AmendVisit(ctx, id, expected, a, original, current)
+}
+
+// TestMoveTheSellersErasureMissedIsWithdrawn: a start time corrected to before the sale
+// moves the buyer's visit to the seller, whose erasure runs between the correction's
+// check and its write and misses it. The correction is withdrawn and refused as any
+// write to an erased owner's history, and the visit is the buyer's again, as it was.
+func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
+	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	repo, reg := raceRepo(t), soldRegistry{sale: sale}
+	plain, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := as(t, auth.RoleVeterinarian)
+	v, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check"}})
+	if err != nil || v.OwnerID != buyer {
+		t.Fatalf("recorded %+v (%v), want the buyer's visit", v, err)
+	}
+	racing, err := New(&beforeAmending{Repository: repo, before: func() {
+		if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+			t.Fatal(err)
+		}
+	}}, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = racing.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong day",
+		Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: sale.Add(-time.Hour)}})
+	if !errors.Is(err, errOwnerErased) {
+		t.Errorf("the correction answered %v, want OWNER_ERASED", err)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Current.OwnerID != buyer || !rec.Current.StartTime.Equal(v.StartTime) || len(rec.Amendments) != 0 {
+		t.Errorf("stored %+v with %d amendments, want the buyer's visit as recorded", rec.Current, len(rec.Amendments))
+	}
+	for owner, want := range map[string]int{seller: 0, buyer: 1} {
+		if visits, err := repo.OwnerVisits(t.Context(), owner); err != nil || len(visits) != want {
+			t.Errorf("owner %s has %d visits (%v), want %d", owner, len(visits), err, want)
+		}
+	}
+}
