@@ -615,7 +615,8 @@ type Visit struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Output only: from the request path.
 	PatientId string `protobuf:"bytes,2,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
-	// Output only: the patient's owner at the time of the visit.
+	// Output only: the patient's owner at the time of the visit (its start_time, by the
+	// patient's transfers), not when it was written up.
 	OwnerId string `protobuf:"bytes,3,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	Clinic  Clinic `protobuf:"varint,4,opt,name=clinic,proto3,enum=lillvet.history.v1.Clinic" json:"clinic,omitempty"`
 	// When the visit started; empty means now. Not in the future.
@@ -909,7 +910,7 @@ type Communication struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Output only: from the request path.
 	OwnerId string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// Optional: the patient it was about (one of the owner's).
+	// Optional: the patient it was about (one of the owner's, now or at its time).
 	PatientId string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	// Optional: the visit it was about (one of the owner's).
 	VisitId   string    `protobuf:"bytes,4,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`

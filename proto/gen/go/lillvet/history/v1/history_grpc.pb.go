@@ -49,6 +49,9 @@ type HistoryServiceClient interface {
 	GetVisit(ctx context.Context, in *GetVisitRequest, opts ...grpc.CallOption) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
 	// the expected version. A retried call with the same request_id returns the first one.
+	// A start_time corrected to a time the patient had another owner moves the visit to
+	// that owner (owner_id); to or from an owner whose history is erased, FAILED_PRECONDITION
+	// OWNER_ERASED.
 	AmendVisit(ctx context.Context, in *AmendVisitRequest, opts ...grpc.CallOption) (*AmendVisitResponse, error)
 	// Records a communication with an owner, optionally about one of their patients or visits.
 	RecordCommunication(ctx context.Context, in *RecordCommunicationRequest, opts ...grpc.CallOption) (*RecordCommunicationResponse, error)
@@ -207,6 +210,9 @@ type HistoryServiceServer interface {
 	GetVisit(context.Context, *GetVisitRequest) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
 	// the expected version. A retried call with the same request_id returns the first one.
+	// A start_time corrected to a time the patient had another owner moves the visit to
+	// that owner (owner_id); to or from an owner whose history is erased, FAILED_PRECONDITION
+	// OWNER_ERASED.
 	AmendVisit(context.Context, *AmendVisitRequest) (*AmendVisitResponse, error)
 	// Records a communication with an owner, optionally about one of their patients or visits.
 	RecordCommunication(context.Context, *RecordCommunicationRequest) (*RecordCommunicationResponse, error)
