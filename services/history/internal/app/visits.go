@@ -346,13 +346,12 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if err != nil {
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
+	// Only what the correction sets is checked: a restricted visit may have been reduced
+	// to when it took place and its invoices, which billing alone corrects, and an
+	// unrestricted one may hold what older rules let in.
 	next := domain.Apply(rec.Current, &in.Visit, in.Paths)
 	next.OwnerID = ownerID
-	if rec.Current.Restricted {
-		domain.NormalizeRestrictedVisit(&next, "visit", &v)
-	} else {
-		domain.NormalizeVisit(&next, "visit", s.opts.Now(), &v)
-	}
+	domain.NormalizeCorrection(&next, in.Paths, "visit", s.opts.Now(), &v)
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -505,7 +504,7 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	}
 	sent := in.Visit
 	var ignored apperr.ValidationError
-	domain.NormalizeVisit(&sent, "visit", s.opts.Now(), &ignored)
+	domain.NormalizeCorrection(&sent, in.Paths, "visit", s.opts.Now(), &ignored)
 	retry := domain.Amendment{Reason: in.Reason, Fields: amendedFields(in.Paths), Corrected: domain.Only(&sent, in.Paths)}
 	same := domain.SameAmendment(done, &retry)
 	if !same && rec.Current.Restricted {

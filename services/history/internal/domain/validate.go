@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,53 +31,99 @@ const (
 // earliest bounds times: nothing in the register happened before the clinics existed.
 var earliest = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// NormalizeVisit validates v in place (trimming text, filling a missing start time with
-// now), adding violations under prefix (e.g. "visit").
+// NormalizeVisit validates a visit to be recorded in place (trimming text, filling a
+// missing start time with now), adding violations under prefix (e.g. "visit"). Its
+// staff are the people the recording caller names: the caller is added to them, within
+// the limit every later correction of the staff keeps to.
 func NormalizeVisit(v *Visit, prefix string, now time.Time, errs *apperr.ValidationError) {
-	switch v.Clinic {
-	case ClinicSeinajoki, ClinicKangasala:
-	default:
-		errs.Add(prefix+".clinic", "is required: Seinäjoki or Kangasala")
+	normalizeFields(v, AmendableFields, maxStaff-1, prefix, now, errs)
+}
+
+// NormalizeCorrection validates in place the fields of v named in paths, as a
+// correction sets them: only those, since what it leaves as it was may have been
+// recorded under older rules (text served without the identity code it holds), and a
+// correction that cannot keep it would have to rewrite fields its author may neither
+// see nor change (billing, recording a payment). Violations are added under prefix in
+// the visit's order.
+func NormalizeCorrection(v *Visit, paths []string, prefix string, now time.Time, errs *apperr.ValidationError) {
+	normalizeFields(v, paths, maxStaff, prefix, now, errs)
+}
+
+// normalizeFields validates the fields of v named in paths, in the visit's order, the
+// staff at most staffLimit people.
+func normalizeFields(v *Visit, paths []string, staffLimit int, prefix string, now time.Time, errs *apperr.ValidationError) {
+	for _, p := range AmendableFields {
+		if slices.Contains(paths, p) {
+			normalizeField(v, p, staffLimit, prefix, now, errs)
+		}
 	}
-	v.StartTime = normalizeTime(v.StartTime, prefix+".start_time", now, errs)
-	normalizeStaff(v.Staff, prefix+".staff", errs)
-	v.Reason = line(errs, prefix+".reason", v.Reason, maxLine, true)
-	v.Anamnesis = note(errs, prefix+".anamnesis", v.Anamnesis)
-	v.Findings = note(errs, prefix+".findings", v.Findings)
-	v.FollowUp = note(errs, prefix+".follow_up", v.FollowUp)
-	if len(v.Diagnoses) > maxDiagnoses {
-		errs.Add(prefix+".diagnoses", fmt.Sprintf("must be at most %d", maxDiagnoses))
+}
+
+func normalizeField(v *Visit, path string, staffLimit int, prefix string, now time.Time, errs *apperr.ValidationError) {
+	f := prefix + "." + path
+	switch path {
+	case "clinic":
+		switch v.Clinic {
+		case ClinicSeinajoki, ClinicKangasala:
+		default:
+			errs.Add(f, "is required: Seinäjoki or Kangasala")
+		}
+	case "start_time":
+		v.StartTime = normalizeTime(v.StartTime, f, now, errs)
+	case "staff":
+		normalizeStaff(v.Staff, f, staffLimit, errs)
+	case "reason":
+		v.Reason = line(errs, f, v.Reason, maxLine, true)
+	case "anamnesis":
+		v.Anamnesis = note(errs, f, v.Anamnesis)
+	case "findings":
+		v.Findings = note(errs, f, v.Findings)
+	case "follow_up":
+		v.FollowUp = note(errs, f, v.FollowUp)
+	case "diagnoses":
+		normalizeDiagnoses(v.Diagnoses, f, errs)
+	case "procedures":
+		normalizeProcedures(v.Procedures, f, errs)
+	case "medications":
+		normalizeMedications(v.Medications, f, errs)
+	case "weight_grams":
+		if v.WeightGrams < 0 || v.WeightGrams > maxWeightGrams {
+			errs.Add(f, fmt.Sprintf("must be between 0 (not weighed) and %d", maxWeightGrams))
+		}
+	case "invoices":
+		normalizeInvoices(v.Invoices, f, errs)
 	}
-	for i := range v.Diagnoses {
-		d, f := &v.Diagnoses[i], fmt.Sprintf("%s.diagnoses[%d]", prefix, i)
+}
+
+func normalizeDiagnoses(diagnoses []Diagnosis, field string, errs *apperr.ValidationError) {
+	if len(diagnoses) > maxDiagnoses {
+		errs.Add(field, fmt.Sprintf("must be at most %d", maxDiagnoses))
+	}
+	for i := range diagnoses {
+		d, f := &diagnoses[i], fmt.Sprintf("%s[%d]", field, i)
 		d.Text = line(errs, f+".text", d.Text, maxLine, true)
 		d.Code = code(errs, f+".code", d.Code)
 	}
-	if len(v.Procedures) > maxProcedures {
-		errs.Add(prefix+".procedures", fmt.Sprintf("must be at most %d", maxProcedures))
+}
+
+func normalizeProcedures(procedures []Procedure, field string, errs *apperr.ValidationError) {
+	if len(procedures) > maxProcedures {
+		errs.Add(field, fmt.Sprintf("must be at most %d", maxProcedures))
 	}
-	for i := range v.Procedures {
-		p, f := &v.Procedures[i], fmt.Sprintf("%s.procedures[%d]", prefix, i)
+	for i := range procedures {
+		p, f := &procedures[i], fmt.Sprintf("%s[%d]", field, i)
 		p.Description = line(errs, f+".description", p.Description, maxLine, true)
 		p.Code = code(errs, f+".code", p.Code)
 	}
-	normalizeMedications(v.Medications, prefix+".medications", errs)
-	if v.WeightGrams < 0 || v.WeightGrams > maxWeightGrams {
-		errs.Add(prefix+".weight_grams", fmt.Sprintf("must be between 0 (not weighed) and %d", maxWeightGrams))
-	}
-	normalizeInvoices(v.Invoices, prefix+".invoices", errs)
 }
 
-// NormalizeRestrictedVisit checks a correction of a restricted visit, which only
-// billing makes and only to invoices: the visit may have been reduced to when it took
-// place and its invoices, so nothing else is there to check.
-func NormalizeRestrictedVisit(v *Visit, prefix string, errs *apperr.ValidationError) {
-	normalizeInvoices(v.Invoices, prefix+".invoices", errs)
-}
-
-func normalizeStaff(staff []Staff, field string, errs *apperr.ValidationError) {
-	if len(staff) > maxStaff {
-		errs.Add(field, fmt.Sprintf("must be at most %d people", maxStaff))
+func normalizeStaff(staff []Staff, field string, limit int, errs *apperr.ValidationError) {
+	switch {
+	case len(staff) <= limit:
+	case limit < maxStaff:
+		errs.Add(field, fmt.Sprintf("must be at most %d people: the one recording the visit is added to them, and a visit names at most %d", limit, maxStaff))
+	default:
+		errs.Add(field, fmt.Sprintf("must be at most %d people", limit))
 	}
 	for i := range staff {
 		s, f := &staff[i], fmt.Sprintf("%s[%d]", field, i)

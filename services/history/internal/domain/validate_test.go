@@ -69,6 +69,8 @@ func TestNormalizeVisit(t *testing.T) {
 			[]string{"visit.invoices[1].number"}},
 		{"staff without name", func(v *Visit) { v.Staff[0].Name = "" }, []string{"visit.staff[0].name"}},
 		{"too many staff", func(v *Visit) { v.Staff = make([]Staff, maxStaff+1) }, []string{"visit.staff"}},
+		{"no place for the recording caller", func(v *Visit) { v.Staff = staff(maxStaff) }, []string{"visit.staff"}},
+		{"staff and the recording caller", func(v *Visit) { v.Staff = staff(maxStaff - 1) }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := validVisit()
@@ -83,6 +85,44 @@ func TestNormalizeVisit(t *testing.T) {
 			}
 			if len(tc.want) == 0 && len(got) > 0 {
 				t.Errorf("unexpected violations %v", got)
+			}
+		})
+	}
+}
+
+// staff returns n people named by others.
+func staff(n int) []Staff {
+	out := make([]Staff, n)
+	for i := range out {
+		out[i] = Staff{Name: "Student", Role: "student"}
+	}
+	return out
+}
+
+// TestNormalizeCorrection: a correction checks the fields it sets, and only those.
+func TestNormalizeCorrection(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Visit)
+		paths  []string
+		want   []string
+	}{
+		{"bad findings left as they are", func(v *Visit) { v.Findings = "a\x00" }, []string{"invoices"}, nil},
+		{"bad findings set", func(v *Visit) { v.Findings = "a\x00" }, []string{"findings"}, []string{"visit.findings"}},
+		{"staff of the whole visit", func(v *Visit) { v.Staff = staff(maxStaff) }, []string{"staff"}, nil},
+		{"too many staff", func(v *Visit) { v.Staff = staff(maxStaff + 1) }, []string{"staff"}, []string{"visit.staff"}},
+		{"too many staff left as they are", func(v *Visit) { v.Staff = staff(maxStaff + 1) }, []string{"reason"}, nil},
+		{"in the visit's order", func(v *Visit) { v.Clinic, v.Reason, v.FollowUp, v.WeightGrams = "", "", "a\x00", -1 },
+			[]string{"weight_grams", "follow_up", "reason", "clinic"},
+			[]string{"visit.clinic", "visit.reason", "visit.follow_up", "visit.weight_grams"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := validVisit()
+			tc.change(&v)
+			var errs apperr.ValidationError
+			NormalizeCorrection(&v, tc.paths, "visit", now, &errs)
+			if got := violated(errs); !slices.Equal(got, tc.want) {
+				t.Errorf("violations %v, want %v", got, tc.want)
 			}
 		})
 	}
@@ -172,9 +212,10 @@ func TestInvoiceRecordHidesClinicalText(t *testing.T) {
 	}
 }
 
-// TestNormalizeRestrictedVisitRefusesIdentityCode: the invoices of a restricted visit
-// are kept after the owner's erasure, so their numbers must not hold a code either.
-func TestNormalizeRestrictedVisitRefusesIdentityCode(t *testing.T) {
+// TestCorrectedInvoicesRefuseIdentityCode: the invoices of a restricted visit are kept
+// after the owner's erasure, so a payment's correction must not put a code in their
+// numbers either.
+func TestCorrectedInvoicesRefuseIdentityCode(t *testing.T) {
 	for _, tc := range []struct {
 		number string
 		want   []string
@@ -186,7 +227,7 @@ func TestNormalizeRestrictedVisitRefusesIdentityCode(t *testing.T) {
 	} {
 		v := Visit{Restricted: true, Invoices: []Invoice{{Number: tc.number, State: InvoicePaid}}}
 		var errs apperr.ValidationError
-		NormalizeRestrictedVisit(&v, "visit", &errs)
+		NormalizeCorrection(&v, []string{"invoices"}, "visit", now, &errs)
 		if got := violated(errs); !slices.Equal(got, tc.want) {
 			t.Errorf("invoice number %q: violations %v, want %v", tc.number, got, tc.want)
 		}

@@ -145,11 +145,12 @@ type VisitRecord struct {
 	Digest string
 }
 
-// AmendableFields are the paths an amendment may correct. Ids, the owner, the version
-// and the times are the service's to set.
+// AmendableFields are the paths an amendment may correct, in the order a visit's
+// violations are reported. Ids, the owner, the version and the times are the service's
+// to set.
 var AmendableFields = []string{
-	"clinic", "start_time", "staff", "reason", "anamnesis", "findings", "diagnoses",
-	"procedures", "medications", "weight_grams", "follow_up", "invoices",
+	"clinic", "start_time", "staff", "reason", "anamnesis", "findings", "follow_up",
+	"diagnoses", "procedures", "medications", "weight_grams", "invoices",
 }
 
 // IsAmendableField reports whether path may appear in an amendment's mask.

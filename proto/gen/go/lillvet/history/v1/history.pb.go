@@ -621,8 +621,9 @@ type Visit struct {
 	Clinic  Clinic `protobuf:"varint,4,opt,name=clinic,proto3,enum=lillvet.history.v1.Clinic" json:"clinic,omitempty"`
 	// When the visit started; empty means now. Not in the future.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// Attending staff. On record, the caller is added first from their identity; others
-	// are named here.
+	// Attending staff, at most 20. On record, the caller is added first from their
+	// identity; the others (at most 19) are named here. A correction of the staff lists
+	// them all.
 	Staff []*StaffMember `protobuf:"bytes,6,rep,name=staff,proto3" json:"staff,omitempty"`
 	// Why the patient came.
 	Reason    string       `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
