@@ -126,13 +126,16 @@ var clinicalRoles = []auth.Role{
 
 // invoicesOnly reports whether the caller may read only invoice references (billing).
 func invoicesOnly(ctx context.Context) bool {
+	return !slices.ContainsFunc(clinicalRoles, func(r auth.Role) bool { return acts(ctx, r) })
+}
+
+// acts reports whether the caller acts in role r here: the maintainer only with a
+// stated purpose, as the policy admits them (auth.Rule.WithPurpose). A token that
+// also holds billing or reception is let in through that role without a purpose, and
+// must then read as that role, not with the maintainer's wider view.
+func acts(ctx context.Context, r auth.Role) bool {
 	id, _ := auth.FromContext(ctx)
-	for _, r := range clinicalRoles {
-		if id.Has(r) {
-			return false
-		}
-	}
-	return true
+	return id.Has(r) && (r != auth.RoleMaintainer || auth.Purpose(ctx) != "")
 }
 
 // restrictionReaders see restricted visits (kept after an erasure only for their
@@ -144,8 +147,7 @@ var restrictionReaders = []auth.Role{auth.RoleClinicManager, auth.RoleBilling, a
 
 // seesRestricted reports whether the caller may read restricted visits.
 func seesRestricted(ctx context.Context) bool {
-	id, _ := auth.FromContext(ctx)
-	return slices.ContainsFunc(restrictionReaders, id.Has)
+	return slices.ContainsFunc(restrictionReaders, func(r auth.Role) bool { return acts(ctx, r) })
 }
 
 // errRestricted answers a use of a restricted visit by someone it is not kept for.
@@ -197,7 +199,7 @@ func caller(ctx context.Context) domain.Staff {
 	id, _ := auth.FromContext(ctx)
 	s := domain.Staff{Subject: id.Subject, Name: id.Name}
 	for _, r := range slices.Concat(clinicalRoles, []auth.Role{auth.RoleBilling}) {
-		if id.Has(r) {
+		if acts(ctx, r) {
 			s.Role = string(r)
 			break
 		}
