@@ -166,15 +166,22 @@ var errInvoicesHeld = apperr.Precondition("VISIT_RESTRICTED",
 // errOwnerErased answers an attempt to add to an erased owner's history.
 var errOwnerErased = apperr.Precondition("OWNER_ERASED", "the owner's data was erased; nothing more can be recorded for them")
 
-// erasedAudited audits err, when it refuses a write to the owner's history as the
-// owner's data was erased (errOwnerErased), as a denied action about the owner, so
-// that the owner's access report shows the attempt, as it shows other refused calls;
-// it returns err, with the audit's failure.
-func (s *Service) erasedAudited(ctx context.Context, action, resource, ownerID string, err error) error {
-	if !errors.Is(err, errOwnerErased) {
+// auditedRefusals are the reasons of the refusals the service makes itself, after the
+// policy let the call in, that concern the owner's data: the owner erased, a
+// restricted visit used by someone it is not kept for, a request id used for another
+// record of theirs.
+var auditedRefusals = []string{"OWNER_ERASED", "VISIT_RESTRICTED", "REQUEST_ID_REUSED"}
+
+// refusalAudited audits err, when it is one of auditedRefusals, as a denied action
+// about the owner (audit.Refusal), so that the owner's access report shows the
+// attempt, as it shows the policy's own refusals; it returns err, with the audit's
+// failure.
+func (s *Service) refusalAudited(ctx context.Context, action, resource, ownerID string, err error) error {
+	var refusal *apperr.PreconditionError
+	if !errors.As(err, &refusal) || !slices.Contains(auditedRefusals, refusal.Reason) {
 		return err
 	}
-	if aerr := s.auditor.Record(ctx, audit.Refusal(action, resource, ownerID, "OWNER_ERASED")); aerr != nil {
+	if aerr := s.auditor.Record(ctx, audit.Refusal(action, resource, ownerID, refusal.Reason)); aerr != nil {
 		return errors.Join(err, fmt.Errorf("audit %s: %w", action, aerr))
 	}
 	return err

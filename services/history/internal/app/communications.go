@@ -103,20 +103,22 @@ func (s *Service) settleCommunication(ctx context.Context, ownerID, id string, w
 			err = errors.Join(err, derr)
 		}
 	}
-	return s.erasedAudited(ctx, "communication.create", ownerResource(ownerID)+"/communications", ownerID, err)
+	return s.refusalAudited(ctx, "communication.create", ownerResource(ownerID)+"/communications", ownerID, err)
 }
 
 // retriedCommunication answers a retry of RecordCommunication with the communication
 // first recorded under its request id. sent is the retry's communication, normalised
 // as RecordCommunication stores it; timeGiven tells whether its time was the caller's
-// or the server's now. A request id reused for another communication is refused:
-// answered with the first one, the caller would take the new one as recorded.
+// or the server's now. A request id reused for another communication is refused
+// (audited about the owner): answered with the first one, the caller would take the
+// new one as recorded.
 func (s *Service) retriedCommunication(ctx context.Context, stored *domain.Communication, sent domain.Communication, timeGiven bool) (*domain.Communication, error) {
 	if !timeGiven {
 		sent.Time = stored.Time
 	}
 	if !domain.SameCommunication(stored, &sent) {
-		return nil, apperr.RequestIDReused("another communication with this owner")
+		refusal := apperr.RequestIDReused("another communication with this owner")
+		return nil, s.refusalAudited(ctx, "communication.create", ownerResource(stored.OwnerID)+"/communications", stored.OwnerID, refusal)
 	}
 	return stored, s.record(ctx, "communication.create", ownerResource(stored.OwnerID)+"/communications/"+stored.ID, stored.OwnerID)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/patientowner"
 	"github.com/lillvet/register/services/platform/requestdigest"
 )
@@ -58,7 +59,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	if _, err := s.checkNotErased(ctx, ownerID); err != nil {
-		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
+		return nil, fmt.Errorf("record visit: %w", s.refusalAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
 	}
 	sent := visit
 	var digest string
@@ -81,7 +82,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	if err := s.settleVisit(ctx, created, false); err != nil {
-		return nil, fmt.Errorf("record visit: %w", s.erasedAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
+		return nil, fmt.Errorf("record visit: %w", s.refusalAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
 	}
 	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
 }
@@ -90,11 +91,13 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 // request id, as GetVisit shows it. sent is the retry's visit, normalised as
 // RecordVisit stores it; timeGiven tells whether its start time was the caller's or
 // the server's now. A request id reused for another visit is refused: answered with
-// the first one, the caller would take the new visit as recorded.
+// the first one, the caller would take the new visit as recorded. Both refusals are
+// audited about the visit's owner.
 func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sent domain.Visit, timeGiven bool) (*domain.Visit, error) {
+	resource := patientResource(rec.Current.PatientID) + "/visits"
 	shown, err := readable(ctx, rec)
 	if err != nil {
-		return nil, err
+		return nil, s.refusalAudited(ctx, "visit.create", resource, rec.Current.OwnerID, err)
 	}
 	first := rec.Original
 	if !timeGiven {
@@ -117,13 +120,12 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 		}
 	}
 	if !same {
-		return nil, apperr.RequestIDReused("another visit of this patient")
+		return nil, s.refusalAudited(ctx, "visit.create", resource, rec.Current.OwnerID, apperr.RequestIDReused("another visit of this patient"))
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
 		if err := s.settleVisit(ctx, &rec.Current, true); err != nil {
-			err = s.erasedAudited(ctx, "visit.create", patientResource(rec.Current.PatientID)+"/visits", rec.Current.OwnerID, err)
-			return nil, fmt.Errorf("record visit: %w", err)
+			return nil, fmt.Errorf("record visit: %w", s.refusalAudited(ctx, "visit.create", resource, rec.Current.OwnerID, err))
 		}
 	}
 	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
@@ -251,7 +253,7 @@ func (s *Service) GetVisit(ctx context.Context, id string) (*domain.VisitRecord,
 	}
 	shown, err := readable(ctx, rec)
 	if err != nil {
-		return nil, err
+		return nil, s.refusalAudited(ctx, "visit.read", visitResource(id), rec.Current.OwnerID, err)
 	}
 	return shown, s.record(ctx, "visit.read", visitResource(id), rec.Current.OwnerID)
 }
@@ -282,7 +284,8 @@ type AmendVisit struct {
 // AmendVisit appends a correction of the fields named in Paths at the expected
 // version. Billing may correct only invoices, and of a restricted visit only record
 // the payment of those it holds. A start time corrected to a day the patient had
-// another owner moves the visit to that owner (see movedTo).
+// another owner moves the visit to that owner (see movedTo). Its refusals of a caller
+// the policy let in are audited about the visit's owner.
 func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
 	var v apperr.ValidationError
 	if len(in.Paths) == 0 {
@@ -305,12 +308,13 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
-	if invoicesOnly(ctx) && slices.ContainsFunc(in.Paths, func(p string) bool { return p != "invoices" }) {
-		return nil, nil, fmt.Errorf("amend visit: billing may correct only invoices: %w", apperr.ErrPermissionDenied)
-	}
 	rec, err := s.repo.GetVisit(ctx, in.ID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
+	}
+	if invoicesOnly(ctx) && slices.ContainsFunc(in.Paths, func(p string) bool { return p != "invoices" }) {
+		refusal := audit.Refusal("visit.amend", visitResource(in.ID), rec.Current.OwnerID, "billing may correct only invoices")
+		return nil, nil, fmt.Errorf("amend visit: %w", audit.Deny(ctx, s.auditor, refusal))
 	}
 	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
 		return s.retriedAmendment(ctx, rec, done, in)
@@ -323,7 +327,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if rec.Current.Restricted && !invoicesOnly(ctx) {
 		// Only billing still corrects a restricted visit: an invoice gets paid (see
 		// errInvoicesHeld).
-		return nil, nil, errRestricted
+		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errRestricted)
 	}
 	if slices.Contains(in.Paths, "staff") {
 		// A corrected list may keep the accounts the record names, not name new ones.
@@ -356,7 +360,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, err
 	}
 	if rec.Current.Restricted && !domain.SettlesHeldInvoices(rec.Current.Invoices, next.Invoices) {
-		return nil, nil, errInvoicesHeld
+		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errInvoicesHeld)
 	}
 	a := domain.Amendment{
 		Version: in.Version + 1, Time: s.now(), Author: caller(ctx), Reason: in.Reason,
@@ -393,7 +397,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			}
 		}
 	} else if err := s.settleAmendment(ctx, &next, a.Version, false); err != nil {
-		return nil, nil, fmt.Errorf("amend visit: %w", s.erasedAudited(ctx, "visit.amend", visitResource(in.ID), next.OwnerID, err))
+		return nil, nil, fmt.Errorf("amend visit: %w", s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), next.OwnerID, err))
 	}
 	return s.amended(ctx, &next, &a)
 }
@@ -417,7 +421,7 @@ func (s *Service) movedTo(ctx context.Context, in AmendVisit, v *domain.Visit) (
 	}
 	for _, id := range []string{v.OwnerID, ownerID} {
 		if _, err := s.checkNotErased(ctx, id); err != nil {
-			return "", s.erasedAudited(ctx, "visit.amend", visitResource(v.ID), id, err)
+			return "", s.refusalAudited(ctx, "visit.amend", visitResource(v.ID), id, err)
 		}
 	}
 	return ownerID, nil
@@ -495,12 +499,13 @@ func amendedFields(paths []string) []string {
 
 // retriedAmendment answers a retry of AmendVisit with the amendment done, first made
 // under its request id, by GetVisit's rule for restricted visits. A request id reused
-// for another correction is refused: answered with the first one, the caller would
-// take the new correction as made. The expected version is not compared: a client
-// that read the record again before retrying sends the version the first one made.
+// for another correction is refused (audited about the visit's owner): answered with
+// the first one, the caller would take the new correction as made. The expected
+// version is not compared: a client that read the record again before retrying sends
+// the version the first one made.
 func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord, done *domain.Amendment, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
 	if _, err := readable(ctx, rec); err != nil {
-		return nil, nil, err
+		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, err)
 	}
 	sent := in.Visit
 	var ignored apperr.ValidationError
@@ -519,12 +524,12 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 		}
 	}
 	if !same {
-		return nil, nil, apperr.RequestIDReused("another correction of this visit")
+		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, apperr.RequestIDReused("another correction of this visit"))
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
 		if err := s.settleAmendment(ctx, &rec.Current, done.Version, true); err != nil {
-			return nil, nil, fmt.Errorf("amend visit: %w", s.erasedAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, err))
+			return nil, nil, fmt.Errorf("amend visit: %w", s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, err))
 		}
 	} else if done.Digest != "" {
 		// The first call may have stopped before it kept the erasure scheduled for the
