@@ -125,11 +125,12 @@ func (f *fixture) newOwner(t testing.TB) string {
 	return res.GetOwner().GetId()
 }
 
-// newPatient registers a patient of ownerID and returns it.
+// newPatient registers a patient of ownerID, born before the earliest visit the tests
+// record (a visit before the birth is refused), and returns it.
 func (f *fixture) newPatient(t testing.TB, ownerID, name string) *ownerv1.Patient {
 	t.Helper()
 	res, err := f.owners.RegisterPatient(f.as(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{
-		OwnerId: ownerID, Patient: &ownerv1.Patient{Name: name, Species: ownerv1.Species_SPECIES_DOG, BirthDate: "2020-05-01"},
+		OwnerId: ownerID, Patient: &ownerv1.Patient{Name: name, Species: ownerv1.Species_SPECIES_DOG, BirthDate: "2012-05-01"},
 	})
 	if err != nil {
 		t.Fatalf("register patient: %v", err)
@@ -252,6 +253,56 @@ func TestRecordVisitNeedsALivingPatient(t *testing.T) {
 	}
 	if staff := late.GetStaff(); len(staff) != 1 || staff[0].GetSubject() != "test-veterinarian" || staff[0].GetRole() != "veterinarian" {
 		t.Errorf("the caller is not the attending staff: %v", staff)
+	}
+}
+
+// TestVisitBeforeBirthIsRefused: a visit needs the patient born by its day, when the
+// register knows the birth date, recorded or corrected; not registered by then, as
+// clinics write up a history from before the registration.
+func TestVisitBeforeBirthIsRefused(t *testing.T) {
+	f := setup(t)
+	vet := f.as(t, auth.RoleVeterinarian)
+	ownerID := f.newOwner(t)
+	register := func(birthDate string) string {
+		res, err := f.owners.RegisterPatient(f.as(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{
+			OwnerId: ownerID, Patient: &ownerv1.Patient{Name: "Nappi", Species: ownerv1.Species_SPECIES_DOG, BirthDate: birthDate},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetPatient().GetId()
+	}
+	born, unknown := register("2020-05-01"), register("")
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name    string
+		patient string
+		start   time.Time
+		want    string // the refusal's reason; "" for none
+	}{
+		{"years before the birth", born, day(2001, 3, 1), "VISIT_BEFORE_BIRTH"},
+		{"the day before the birth", born, day(2020, 4, 30), "VISIT_BEFORE_BIRTH"},
+		{"the day of the birth", born, day(2020, 5, 1), ""},
+		{"before the registration", born, day(2021, 6, 1), ""},
+		{"birth date unknown", unknown, day(2001, 3, 1), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: tc.patient, Visit: visit(tc.start)})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("recorded: %v", err)
+			case tc.want != "" && reason(t, err) != tc.want:
+				t.Errorf("recorded: %v, want %s", err, tc.want)
+			}
+		})
+	}
+	v := f.recordVisit(t, born, time.Time{})
+	_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 1, Reason: "wrong year", Visit: &historyv1.Visit{StartTime: timestamppb.New(day(2001, 3, 1))},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}},
+	})
+	if got := reason(t, err); got != "VISIT_BEFORE_BIRTH" {
+		t.Errorf("a correction to a day before the birth: reason %s", got)
 	}
 }
 

@@ -32,6 +32,8 @@ type Auditor interface {
 type Patient struct {
 	ID      string
 	OwnerID string
+	// BirthDate is YYYY-MM-DD ("" if unknown).
+	BirthDate string
 	// DeathDate is YYYY-MM-DD when the patient is deceased ("" if the date is unknown).
 	Deceased  bool
 	DeathDate string

@@ -210,9 +210,16 @@ func (s *Service) clinicDate(t time.Time) string {
 	return t.In(s.opts.Location).Format(time.DateOnly)
 }
 
+// errBeforeBirth answers a visit dated before the patient was born.
+var errBeforeBirth = &apperr.PreconditionError{
+	Reason: "VISIT_BEFORE_BIRTH", Field: "visit.start_time",
+	Description: "the visit is dated before the patient's birth date in the owner register",
+}
+
 // livingPatient asks the owner service for the patient; a visit on date needs the
-// patient registered and alive that day (a visit may be recorded afterwards for the
-// day the animal died).
+// patient alive that day: born by then, when its birth date is known, and not dead (a
+// visit may be recorded afterwards for the day the animal died). It need not have been
+// registered by then: clinics write up a history from before the registration.
 func (s *Service) livingPatient(ctx context.Context, id, date string) (Patient, error) {
 	p, err := s.registry.Patient(ctx, id)
 	switch {
@@ -220,6 +227,8 @@ func (s *Service) livingPatient(ctx context.Context, id, date string) (Patient, 
 		return p, apperr.Precondition("PATIENT_NOT_FOUND", "no patient with this id is registered in the owner register")
 	case err != nil:
 		return p, fmt.Errorf("patient %s: %w", id, err)
+	case p.BirthDate != "" && date < p.BirthDate:
+		return p, errBeforeBirth
 	case p.Deceased && (p.DeathDate == "" || date > p.DeathDate):
 		return p, apperr.Precondition("PATIENT_DECEASED", "the patient is recorded as deceased; no visit can be recorded after its death")
 	}

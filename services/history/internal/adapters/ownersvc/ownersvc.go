@@ -37,7 +37,7 @@ func (c *Client) Patient(ctx context.Context, id string) (app.Patient, error) {
 	}
 	p := res.GetPatient()
 	return app.Patient{
-		ID: p.GetId(), OwnerID: p.GetOwnerId(), Deceased: p.GetDeceased(), DeathDate: p.GetDeathDate(),
+		ID: p.GetId(), OwnerID: p.GetOwnerId(), BirthDate: p.GetBirthDate(), Deceased: p.GetDeceased(), DeathDate: p.GetDeathDate(),
 		Updated: p.GetUpdateTime().AsTime(),
 	}, nil
 }

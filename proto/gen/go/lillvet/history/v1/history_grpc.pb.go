@@ -40,8 +40,10 @@ const (
 // communications. Clinical records are never overwritten: corrections are appended as
 // amendments and the original stays readable.
 type HistoryServiceClient interface {
-	// Records a visit of a living patient. The caller is recorded as attending staff. A
-	// retried call with the same request_id returns the first visit.
+	// Records a visit of a living patient: one dated after its death is FAILED_PRECONDITION
+	// PATIENT_DECEASED, one before its birth date (when known) VISIT_BEFORE_BIRTH. The
+	// caller is recorded as attending staff. A retried call with the same request_id
+	// returns the first visit.
 	RecordVisit(ctx context.Context, in *RecordVisitRequest, opts ...grpc.CallOption) (*RecordVisitResponse, error)
 	// Lists a patient's visits, newest first, optionally within a time range, paged.
 	ListPatientVisits(ctx context.Context, in *ListPatientVisitsRequest, opts ...grpc.CallOption) (*ListPatientVisitsResponse, error)
@@ -201,8 +203,10 @@ func (c *historyServiceClient) RunRetentionSweep(ctx context.Context, in *RunRet
 // communications. Clinical records are never overwritten: corrections are appended as
 // amendments and the original stays readable.
 type HistoryServiceServer interface {
-	// Records a visit of a living patient. The caller is recorded as attending staff. A
-	// retried call with the same request_id returns the first visit.
+	// Records a visit of a living patient: one dated after its death is FAILED_PRECONDITION
+	// PATIENT_DECEASED, one before its birth date (when known) VISIT_BEFORE_BIRTH. The
+	// caller is recorded as attending staff. A retried call with the same request_id
+	// returns the first visit.
 	RecordVisit(context.Context, *RecordVisitRequest) (*RecordVisitResponse, error)
 	// Lists a patient's visits, newest first, optionally within a time range, paged.
 	ListPatientVisits(context.Context, *ListPatientVisitsRequest) (*ListPatientVisitsResponse, error)
