@@ -3,13 +3,20 @@ package history_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
@@ -100,6 +107,72 @@ func TestCorrectionChecksOnlyTheFieldsItSets(t *testing.T) {
 					t.Errorf("correction of %s: %v", c.path, err)
 				}
 			})
+		}
+	}
+}
+
+// TestUncorrectableFieldNamesBothForms: a mask naming a field no correction may set is
+// told which may be, as gRPC's update_mask names them and as REST's updateMask does
+// (by their JSON names, which the gateway turns into the proto names this service
+// sees), each name one of the visit's fields.
+func TestUncorrectableFieldNamesBothForms(t *testing.T) {
+	f := setup(t)
+	v := f.recordVisit(t, f.newPatient(t, f.newOwner(t), "Nappi").GetId(), time.Time{})
+	_, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 1, Reason: "moved", Visit: &historyv1.Visit{OwnerId: v.GetOwnerId()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"owner_id"}},
+	})
+	st := wantCode(t, err, codes.InvalidArgument)
+	var description string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) == 1 {
+			description = br.GetFieldViolations()[0].GetDescription()
+		}
+	}
+	fields := (&historyv1.Visit{}).ProtoReflect().Descriptor().Fields()
+	for _, p := range domain.AmendableFields {
+		field := fields.ByName(protoreflect.Name(p))
+		if field == nil {
+			t.Fatalf("%s is no field of the visit", p)
+		}
+		for _, name := range []string{p, field.JSONName()} {
+			if !strings.Contains(description, name) {
+				t.Errorf("the update_mask violation %q does not name %s", description, name)
+			}
+		}
+	}
+}
+
+// TestIdempotencyKeyServesEveryRecord: the gateway's Idempotency-Key (metadata) is the
+// request id of a correction and of a communication too, as the README says: a retry
+// under it answers the first one.
+func TestIdempotencyKeyServesEveryRecord(t *testing.T) {
+	f := setup(t)
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	v := f.recordVisit(t, pet.GetId(), time.Time{})
+	keyed := metadata.AppendToOutgoingContext(f.as(t, auth.RoleVeterinarian), apperr.MetadataIdempotencyKey, "form-8")
+	for name, call := range map[string]func() (string, error){
+		"correction": func() (string, error) {
+			res, err := f.history.AmendVisit(keyed, &historyv1.AmendVisitRequest{
+				VisitId: v.GetId(), Version: 1, Reason: "typo", Visit: &historyv1.Visit{Reason: "Limping badly"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"reason"}},
+			})
+			return fmt.Sprint(res.GetAmendment().GetVersion()), err
+		},
+		"communication": func() (string, error) {
+			res, err := f.history.RecordCommunication(keyed, &historyv1.RecordCommunicationRequest{OwnerId: pet.GetOwnerId(), Communication: &historyv1.Communication{
+				Channel: historyv1.Channel_CHANNEL_PHONE, Direction: historyv1.Direction_DIRECTION_INBOUND, Subject: "Booking",
+			}})
+			return res.GetCommunication().GetId(), err
+		},
+	} {
+		first, err := call()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		again, err := call()
+		if err != nil || again != first {
+			t.Errorf("%s retried under the key: %s (%v), want the first, %s", name, again, err, first)
 		}
 	}
 }

@@ -52,6 +52,27 @@ func EnumName(name, prefix string) string {
 	return s
 }
 
+// JSONName is the JSON name protobuf gives the field named name in a .proto file, by
+// the rule protojson writes and reads it with ("start_time" is "startTime"): the names
+// a REST client writes, in an update mask's paths too, where the gateway turns them
+// back into the proto names a service sees and names in its errors.
+func JSONName(name string) string {
+	var b strings.Builder
+	afterUnderscore := false
+	for _, c := range []byte(name) {
+		if c == '_' {
+			afterUnderscore = true
+			continue
+		}
+		if afterUnderscore && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b.WriteByte(c)
+		afterUnderscore = false
+	}
+	return b.String()
+}
+
 // Time is the inverse of Timestamp: an absent or invalid timestamp is the zero time.
 func Time(t *timestamppb.Timestamp) time.Time {
 	if !t.IsValid() {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+
 	"github.com/lillvet/register/services/platform/protomap"
 )
 
@@ -112,6 +115,34 @@ func TestCount32(t *testing.T) {
 	}{{0, 0}, {7, 7}, {-1, 0}, {math.MaxInt32, math.MaxInt32}, {math.MaxInt32 + 1, math.MaxInt32}} {
 		if got := protomap.Count32(tt.in); got != tt.want {
 			t.Errorf("Count32(%d) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestJSONName: the names are protobuf's own, as the descriptors of its messages give
+// them, and the edge cases of its rule.
+func TestJSONName(t *testing.T) {
+	for _, m := range []protoreflect.MessageDescriptor{
+		(&descriptorpb.FieldDescriptorProto{}).ProtoReflect().Descriptor(),
+		(&descriptorpb.FileOptions{}).ProtoReflect().Descriptor(),
+	} {
+		fields := m.Fields()
+		for i := range fields.Len() {
+			f := fields.Get(i)
+			if got := protomap.JSONName(string(f.Name())); got != f.JSONName() {
+				t.Errorf("JSONName(%q) = %q, want %q", f.Name(), got, f.JSONName())
+			}
+		}
+	}
+	for _, tt := range []struct{ name, want string }{
+		{"clinic", "clinic"},
+		{"start_time", "startTime"},
+		{"a__b", "aB"},
+		{"a_1b", "a1b"},
+		{"trailing_", "trailing"},
+	} {
+		if got := protomap.JSONName(tt.name); got != tt.want {
+			t.Errorf("JSONName(%q) = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

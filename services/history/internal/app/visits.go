@@ -12,6 +12,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/patientowner"
+	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/requestdigest"
 )
 
@@ -290,6 +291,14 @@ type AmendVisit struct {
 	Reason    string
 }
 
+// correctable names the fields a correction may name, as gRPC's update_mask takes them
+// and as REST's updateMask does (by their JSON names, which the gateway turns into
+// these before the call).
+func correctable() string {
+	return fmt.Sprintf("correctable: %s (in REST's updateMask: %s)",
+		strings.Join(domain.AmendableFields, ", "), strings.Join(protomap.All(domain.AmendableFields, protomap.JSONName), ", "))
+}
+
 // AmendVisit appends a correction of the fields named in Paths at the expected
 // version. Billing may correct only invoices, and of a restricted visit only record
 // the payment of those it holds. A start time corrected to a day the patient had
@@ -304,7 +313,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	// caller's and may hold anything, an identity code included.
 	for i, p := range in.Paths {
 		if !domain.IsAmendableField(p) {
-			v.Add("update_mask", fmt.Sprintf("paths[%d] names no field that can be corrected; correctable: %s", i, strings.Join(domain.AmendableFields, ", ")))
+			v.Add("update_mask", fmt.Sprintf("paths[%d] names no field that can be corrected; %s", i, correctable()))
 		}
 	}
 	if in.Version <= 0 {

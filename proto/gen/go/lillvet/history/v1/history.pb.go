@@ -1392,11 +1392,13 @@ func (x *GetVisitResponse) GetAmendments() []*Amendment {
 type AmendVisitRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	VisitId string                 `protobuf:"bytes,1,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
-	// Client-chosen id that makes a retried call return the first amendment.
+	// Client-chosen id that makes a retried call return the first amendment. The REST
+	// Idempotency-Key header fills it when empty.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The corrected values of the fields named in update_mask.
 	Visit *Visit `protobuf:"bytes,3,opt,name=visit,proto3" json:"visit,omitempty"`
-	// The fields corrected, e.g. "diagnoses,medications". Output-only fields cannot be named.
+	// The fields corrected, e.g. "diagnoses,weight_grams" (in REST's JSON by their JSON
+	// names, "diagnoses,weightGrams"). Output-only fields cannot be named.
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// The version the caller read; a stale version fails with ABORTED.
 	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
@@ -1536,7 +1538,8 @@ func (x *AmendVisitResponse) GetAmendment() *Amendment {
 type RecordCommunicationRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// Client-chosen id that makes a retried call return the first communication.
+	// Client-chosen id that makes a retried call return the first communication. The
+	// REST Idempotency-Key header fills it when empty.
 	RequestId     string         `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	Communication *Communication `protobuf:"bytes,3,opt,name=communication,proto3" json:"communication,omitempty"`
 	unknownFields protoimpl.UnknownFields
