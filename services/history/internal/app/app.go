@@ -140,6 +140,26 @@ func acts(ctx context.Context, r auth.Role) bool {
 	return id.Has(r) && (r != auth.RoleMaintainer || auth.Purpose(ctx) != "")
 }
 
+// clinicalCorrectors correct a visit's clinical content; anyone else AmendVisit's policy
+// lets in came through billing and corrects only invoices, whatever other roles the token
+// holds: reading clinical text (clinicalRoles) is not a right to rewrite it.
+var clinicalCorrectors = []auth.Role{auth.RoleVeterinarian, auth.RoleNurse}
+
+// correctsClinically reports whether the caller corrects a visit as a clinician.
+func correctsClinically(ctx context.Context) bool {
+	return slices.ContainsFunc(clinicalCorrectors, func(r auth.Role) bool { return acts(ctx, r) })
+}
+
+// corrector is the calling staff member as the author of a correction: a clinician, or
+// billing.
+func corrector(ctx context.Context) domain.Staff {
+	s := caller(ctx)
+	if !correctsClinically(ctx) {
+		s.Role = string(auth.RoleBilling)
+	}
+	return s
+}
+
 // restrictionReaders see restricted visits (kept after an erasure only for their
 // retention period): the clinic manager, who answers the customers' rights and the
 // authorities; billing, which still collects and books their invoices (invoice view

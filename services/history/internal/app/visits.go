@@ -51,6 +51,9 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 			return nil, fmt.Errorf("record visit: %w", err)
 		}
 	}
+	if domain.CheckRoomForRecorder(&visit, "visit", &v); v.Err() != nil {
+		return nil, v.Err()
+	}
 	p, err := s.livingPatient(ctx, in.PatientID, s.clinicDate(visit.StartTime))
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
@@ -330,7 +333,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if err != nil {
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
-	if invoicesOnly(ctx) && slices.ContainsFunc(in.Paths, func(p string) bool { return p != "invoices" }) {
+	if !correctsClinically(ctx) && slices.ContainsFunc(in.Paths, func(p string) bool { return p != "invoices" }) {
 		refusal := audit.Refusal("visit.amend", visitResource(in.ID), rec.Current.OwnerID, "billing may correct only invoices")
 		return nil, nil, fmt.Errorf("amend visit: %w", audit.Deny(ctx, s.auditor, refusal))
 	}
@@ -342,7 +345,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		// it would undo the amendments in between.
 		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrConflict)
 	}
-	if rec.Current.Restricted && !invoicesOnly(ctx) {
+	if rec.Current.Restricted && correctsClinically(ctx) {
 		// Only billing still corrects a restricted visit: an invoice gets paid (see
 		// errInvoicesHeld).
 		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errRestricted)
@@ -381,7 +384,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errInvoicesHeld)
 	}
 	a := domain.Amendment{
-		Version: in.Version + 1, Time: s.now(), Author: caller(ctx), Reason: in.Reason,
+		Version: in.Version + 1, Time: s.now(), Author: corrector(ctx), Reason: in.Reason,
 		Fields: amendedFields(in.Paths), Corrected: domain.Only(&next, in.Paths),
 		RequestID: in.RequestID,
 	}

@@ -32,11 +32,20 @@ const (
 var earliest = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // NormalizeVisit validates a visit to be recorded in place (trimming text, filling a
-// missing start time with now), adding violations under prefix (e.g. "visit"). Its
-// staff are the people the recording caller names: the caller is added to them, within
-// the limit every later correction of the staff keeps to.
+// missing start time with now), adding violations under prefix (e.g. "visit").
 func NormalizeVisit(v *Visit, prefix string, now time.Time, errs *apperr.ValidationError) {
-	normalizeFields(v, AmendableFields, maxStaff-1, prefix, now, errs)
+	normalizeFields(v, AmendableFields, prefix, now, errs)
+}
+
+// CheckRoomForRecorder checks that a new visit's staff, the people the recording caller
+// names, leave room for the caller, who is added to them within the limit every later
+// correction keeps to. It is checked apart from NormalizeVisit, once a retry has been
+// ruled out: a visit stored under the rule before it (20 named, stored with 21) is still
+// answered to its retry.
+func CheckRoomForRecorder(v *Visit, prefix string, errs *apperr.ValidationError) {
+	if len(v.Staff) > maxStaff-1 {
+		errs.Add(prefix+".staff", fmt.Sprintf("must be at most %d people: the one recording the visit is added to them, and a visit names at most %d", maxStaff-1, maxStaff))
+	}
 }
 
 // NormalizeCorrection validates in place the fields of v named in paths, as a
@@ -46,20 +55,19 @@ func NormalizeVisit(v *Visit, prefix string, now time.Time, errs *apperr.Validat
 // see nor change (billing, recording a payment). Violations are added under prefix in
 // the visit's order.
 func NormalizeCorrection(v *Visit, paths []string, prefix string, now time.Time, errs *apperr.ValidationError) {
-	normalizeFields(v, paths, maxStaff, prefix, now, errs)
+	normalizeFields(v, paths, prefix, now, errs)
 }
 
-// normalizeFields validates the fields of v named in paths, in the visit's order, the
-// staff at most staffLimit people.
-func normalizeFields(v *Visit, paths []string, staffLimit int, prefix string, now time.Time, errs *apperr.ValidationError) {
+// normalizeFields validates the fields of v named in paths, in the visit's order.
+func normalizeFields(v *Visit, paths []string, prefix string, now time.Time, errs *apperr.ValidationError) {
 	for _, p := range AmendableFields {
 		if slices.Contains(paths, p) {
-			normalizeField(v, p, staffLimit, prefix, now, errs)
+			normalizeField(v, p, prefix, now, errs)
 		}
 	}
 }
 
-func normalizeField(v *Visit, path string, staffLimit int, prefix string, now time.Time, errs *apperr.ValidationError) {
+func normalizeField(v *Visit, path, prefix string, now time.Time, errs *apperr.ValidationError) {
 	f := prefix + "." + path
 	switch path {
 	case "clinic":
@@ -71,7 +79,7 @@ func normalizeField(v *Visit, path string, staffLimit int, prefix string, now ti
 	case "start_time":
 		v.StartTime = normalizeTime(v.StartTime, f, now, errs)
 	case "staff":
-		normalizeStaff(v.Staff, f, staffLimit, errs)
+		normalizeStaff(v.Staff, f, errs)
 	case "reason":
 		v.Reason = line(errs, f, v.Reason, maxLine, true)
 	case "anamnesis":
@@ -117,13 +125,9 @@ func normalizeProcedures(procedures []Procedure, field string, errs *apperr.Vali
 	}
 }
 
-func normalizeStaff(staff []Staff, field string, limit int, errs *apperr.ValidationError) {
-	switch {
-	case len(staff) <= limit:
-	case limit < maxStaff:
-		errs.Add(field, fmt.Sprintf("must be at most %d people: the one recording the visit is added to them, and a visit names at most %d", limit, maxStaff))
-	default:
-		errs.Add(field, fmt.Sprintf("must be at most %d people", limit))
+func normalizeStaff(staff []Staff, field string, errs *apperr.ValidationError) {
+	if len(staff) > maxStaff {
+		errs.Add(field, fmt.Sprintf("must be at most %d people", maxStaff))
 	}
 	for i := range staff {
 		s, f := &staff[i], fmt.Sprintf("%s[%d]", field, i)

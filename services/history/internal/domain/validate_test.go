@@ -69,8 +69,7 @@ func TestNormalizeVisit(t *testing.T) {
 			[]string{"visit.invoices[1].number"}},
 		{"staff without name", func(v *Visit) { v.Staff[0].Name = "" }, []string{"visit.staff[0].name"}},
 		{"too many staff", func(v *Visit) { v.Staff = make([]Staff, maxStaff+1) }, []string{"visit.staff"}},
-		{"no place for the recording caller", func(v *Visit) { v.Staff = staff(maxStaff) }, []string{"visit.staff"}},
-		{"staff and the recording caller", func(v *Visit) { v.Staff = staff(maxStaff - 1) }, nil},
+		{"as many staff as a visit names", func(v *Visit) { v.Staff = staff(maxStaff) }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := validVisit()
@@ -235,5 +234,28 @@ func TestCorrectedInvoicesRefuseIdentityCode(t *testing.T) {
 		if len(errs.Violations) > 0 && errs.Violations[0].Description != apperr.IdentityCodeInNumberViolation {
 			t.Errorf("invoice number %q: violation %q", tc.number, errs.Violations[0].Description)
 		}
+	}
+}
+
+// TestCheckRoomForRecorder: a new visit's named staff leave room for the recording
+// caller, who is added to them.
+func TestCheckRoomForRecorder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		staff int
+		want  []string
+	}{
+		{"no place for the recording caller", maxStaff, []string{"visit.staff"}},
+		{"staff and the recording caller", maxStaff - 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := validVisit()
+			v.Staff = staff(tc.staff)
+			var errs apperr.ValidationError
+			CheckRoomForRecorder(&v, "visit", &errs)
+			if got := violated(errs); !slices.Equal(got, tc.want) {
+				t.Errorf("violations %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -51,6 +51,10 @@ type HistoryServiceClient interface {
 	GetVisit(ctx context.Context, in *GetVisitRequest, opts ...grpc.CallOption) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
 	// the expected version. A retried call with the same request_id returns the first one.
+	// Only a veterinarian or a nurse corrects clinical content; anyone else let in through
+	// billing, whatever other roles the token holds, corrects only invoices
+	// (PERMISSION_DENIED). A start_time corrected to after the patient's death or before
+	// its birth date is FAILED_PRECONDITION PATIENT_DECEASED or VISIT_BEFORE_BIRTH.
 	// A start_time corrected to a time the patient had another owner moves the visit to
 	// that owner (owner_id); to or from an owner whose history is erased, FAILED_PRECONDITION
 	// OWNER_ERASED.
@@ -214,6 +218,10 @@ type HistoryServiceServer interface {
 	GetVisit(context.Context, *GetVisitRequest) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
 	// the expected version. A retried call with the same request_id returns the first one.
+	// Only a veterinarian or a nurse corrects clinical content; anyone else let in through
+	// billing, whatever other roles the token holds, corrects only invoices
+	// (PERMISSION_DENIED). A start_time corrected to after the patient's death or before
+	// its birth date is FAILED_PRECONDITION PATIENT_DECEASED or VISIT_BEFORE_BIRTH.
 	// A start_time corrected to a time the patient had another owner moves the visit to
 	// that owner (owner_id); to or from an owner whose history is erased, FAILED_PRECONDITION
 	// OWNER_ERASED.

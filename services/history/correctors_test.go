@@ -1,0 +1,102 @@
+package history_test
+
+import (
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// TestOnlyCliniciansCorrectClinicalText: a token let into AmendVisit through billing
+// corrects only invoices, whatever other roles it holds: reception, the clinic manager
+// and the maintainer (with a purpose) read clinical text but do not rewrite it.
+func TestOnlyCliniciansCorrectClinicalText(t *testing.T) {
+	f := setup(t)
+	v := f.recordVisit(t, f.newPatient(t, f.newOwner(t), "Nappi").GetId(), time.Time{})
+	tests := []struct {
+		name    string
+		roles   []auth.Role
+		purpose string
+	}{
+		{"billing and reception", []auth.Role{auth.RoleBilling, auth.RoleReception}, ""},
+		{"billing and the clinic manager", []auth.Role{auth.RoleBilling, auth.RoleClinicManager}, ""},
+		{"billing and the maintainer with a purpose", []auth.Role{auth.RoleBilling, auth.RoleMaintainer}, "support case 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := auth.WithOutgoingToken(t.Context(), f.env.Token(t, tt.roles...), tt.purpose)
+			res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
+				VisitId: v.GetId(), Version: 1, Reason: "corrected",
+				Visit:      &historyv1.Visit{Findings: "Nothing found"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+			})
+			if status.Code(err) != codes.PermissionDenied {
+				t.Errorf("corrected the findings: %v; author role %q", err, res.GetAmendment().GetAuthor().GetRole())
+			}
+		})
+	}
+}
+
+// TestBillingWithAnotherRoleRecordsAPaymentOnARestrictedVisit: billing still records a
+// payment on a visit an erasure restricted when its token holds another role too, and
+// the correction names billing as its author's role.
+func TestBillingWithAnotherRoleRecordsAPaymentOnARestrictedVisit(t *testing.T) {
+	f := setup(t)
+	erased := f.newOwner(t)
+	v := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	cur := f.getVisit(t, v.GetId()).GetVisit()
+	ctx := auth.WithOutgoingToken(t.Context(), f.env.Token(t, auth.RoleBilling, auth.RoleMaintainer), "support case 7")
+	res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: cur.GetVersion(), Reason: "paid",
+		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
+	})
+	if err != nil {
+		t.Fatalf("the payment on the restricted visit: %v", err)
+	}
+	if got := res.GetAmendment().GetAuthor().GetRole(); got != string(auth.RoleBilling) {
+		t.Errorf("the payment's author role %q, want billing", got)
+	}
+}
+
+// TestRetryOfAVisitRecordedWithTwentyNamed: a visit recorded when 20 people could be
+// named beside the caller (stored with 21) is still answered to its retry; only a new
+// recording leaves room for the caller.
+func TestRetryOfAVisitRecordedWithTwentyNamed(t *testing.T) {
+	f := setup(t)
+	pet := f.newPatient(t, f.newOwner(t), "Nappi")
+	vet := f.as(t, auth.RoleVeterinarian)
+	in := visit(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	in.Staff = namedStaff(19)
+	res, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-20", Visit: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the rule before stored for 20 named: the caller and the 20.
+	db := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase)
+	if _, err := db.Collection("visits").UpdateByID(t.Context(), res.GetVisit().GetId(),
+		bson.M{"$push": bson.M{"current.staff": bson.M{"name": "Student 20", "role": "student"}}}); err != nil {
+		t.Fatal(err)
+	}
+	in.Staff = namedStaff(20)
+	in.StartTime = timestamppb.New(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	again, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-20", Visit: in})
+	if err != nil || again.GetVisit().GetId() != res.GetVisit().GetId() {
+		t.Errorf("the retry of the recording with 20 named: %v", err)
+	}
+	_, err = f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), RequestId: "form-21", Visit: in})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a new recording with 20 named: %v, want InvalidArgument", err)
+	}
+}
