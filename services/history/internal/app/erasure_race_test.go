@@ -1547,6 +1547,85 @@ func TestReducedRecordStaysErasedAfterARetry(t *testing.T) {
 	}
 }
 
+// erasureAnswer is what an erasure request answered.
+type erasureAnswer struct {
+	res domain.ErasureResult
+	err error
+}
+
+// eraseUntil starts the erasure of raceOwner's data with s, requested as requestID,
+// waits until it reaches the step whose hook closes reached, and returns where its
+// answer comes once it ends. An erasure that ends before the step fails the test.
+func eraseUntil(t *testing.T, s *Service, requestID string, reached <-chan struct{}) <-chan erasureAnswer {
+	done := make(chan erasureAnswer, 1)
+	go func() {
+		res, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, requestID)
+		done <- erasureAnswer{res, err}
+	}()
+	select {
+	case <-reached:
+	case a := <-done:
+		t.Errorf("%s ended before its step: %+v, %v", requestID, a.res, a.err)
+		done <- a
+	}
+	return done
+}
+
+// TestSecondRequestWhileTheFirstReducesLeavesItClosing: erase-1 has closed (its read
+// found the visits as planned) and is about to reduce the animal's 2021 visit when a
+// second request for the owner stores its decision; a veterinarian's visit of the
+// animal, checked before either began, is then written. The record stays closing, so
+// the visit is refused, and the 2021 clinical record and medication are erased as both
+// requests answer. Had the decision reopened the record, the visit would stand,
+// answered OK while the 2021 record was whole, and erase-1 would then reduce the
+// record that visit keeps to 2029 (DESIGN rule 7).
+func TestSecondRequestWhileTheFirstReducesLeavesItClosing(t *testing.T) {
+	repo, plain := serviceAt(t, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	old := medicatedVisitOf2021(t, plain)
+	atReduce, reduceGo := make(chan struct{}), make(chan struct{})
+	first, err := New(&erasureRace{Repository: repo, at: "reduce", during: func() { close(atReduce); <-reduceGo }}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decided, decidedGo := make(chan struct{}), make(chan struct{})
+	second, err := New(&erasureRace{Repository: repo, at: "planSaved", during: func() { close(decided); <-decidedGo }}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done1, done2 <-chan erasureAnswer
+	recorder, err := New(&onCreate{Repository: repo, before: func() {
+		done1 = eraseUntil(t, first, "erase-1", atReduce)
+		done2 = eraseUntil(t, second, "erase-2", decided)
+	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = recorder.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala,
+		Reason: "vaccination", StartTime: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}})
+	close(reduceGo)
+	a1 := <-done1
+	close(decidedGo)
+	a2 := <-done2
+	if !errors.Is(err, errOwnerErased) {
+		t.Errorf("the visit of today answered %v, want OWNER_ERASED", err)
+	}
+	for id, a := range map[string]erasureAnswer{"erase-1": a1, "erase-2": a2} {
+		if a.err != nil || !reflect.DeepEqual(a.res.Dispositions, reducedOf2021) {
+			t.Errorf("%s answered %+v, %v; want %+v", id, a.res.Dispositions, a.err, reducedOf2021)
+		}
+	}
+	rec, err := repo.GetVisit(t.Context(), old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Current.Reason != "" || len(rec.Current.Medications) != 0 {
+		t.Errorf("the 2021 visit holds %+v; want it reduced to its invoice as answered", rec.Current)
+	}
+	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
+		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
+	}
+}
+
 // unrestrictedVisits lists the ids of the owner's visits that are not restricted.
 func unrestrictedVisits(t *testing.T, repo domain.Repository, ownerID string) []string {
 	t.Helper()

@@ -353,8 +353,8 @@ func TestAmendmentRacingAnErasure(t *testing.T) {
 // erasureRace runs during once, at the erasure's step named by at: "planRead" just
 // after it read the owner's visits to plan, "planSaved" just after it stored its plan
 // (not yet applied), "mark" just before it marks the visits it read restricted,
-// "closing" just before it stores itself closing, "reduced" just after it reduced a
-// visit.
+// "closing" just before it stores itself closing, "reduce" just before it reduces a
+// visit, "reduced" just after.
 type erasureRace struct {
 	domain.Repository
 	at     string
@@ -386,6 +386,7 @@ func (r *erasureRace) SaveErasure(ctx context.Context, e *domain.Erasure) error 
 }
 
 func (r *erasureRace) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
+	r.run("reduce")
 	err := r.Repository.ReduceVisit(ctx, rt, rec)
 	if err == nil {
 		r.run("reduced")

@@ -460,8 +460,8 @@ type Erasure struct {
 	// Closing is set once a pass of the erasure found every visit as planned and
 	// restricted it, before the read of the visits that confirms nothing came in
 	// meanwhile: a write to an unrestricted visit checked before it is stored comes
-	// before that read, so the erasure plans it (see Missed). Once a request was
-	// answered it stays set for the later ones (see Plannable).
+	// before that read, so the erasure plans it (see Missed). Once stored it stays set,
+	// for a later request too (see Decided and Plannable).
 	Closing bool
 	// Applied is set once every visit is restricted (or removed) and the
 	// communications are erased.
@@ -596,13 +596,17 @@ func (r ErasureResult) equal(o ErasureResult) bool {
 
 // Decided records req, a new request answered from plan, in e, to be stored before it
 // is applied. tookOver tells that plan holds entries of the earlier plan (see Touched),
-// which keep their counts only if that plan's did (see CountsHeld). Once a request was
-// answered the record stays closing: a visit written after the read that confirmed
-// that answer is refused by its own check, not planned by this one, so the answer
-// given stays true.
+// which keep their counts only if that plan's did (see CountsHeld). A record once
+// closing stays closing: an earlier request may have confirmed its visits and be
+// reducing them by its plan, and a visit of the animal accepted now (its check finding
+// the record not closing) would keep the clinical records that plan removes (DESIGN
+// rule 7); this request's read came after Closing was stored, so it holds every write
+// checked before. Once a request was answered the record is closing: a visit written
+// after the read that confirmed that answer is refused by its own check, not planned
+// by this one, so the answer given stays true.
 func (e *Erasure) Decided(req ErasureRequest, plan []VisitRetention, tookOver bool) {
 	e.Requests = append(e.Requests, req)
-	e.Visits, e.Closing, e.Applied = plan, e.Answered > 0, false
+	e.Visits, e.Closing, e.Applied = plan, e.Closing || e.Answered > 0, false
 	e.CountsHeld = e.CountsHeld || !tookOver
 	e.Version++
 }

@@ -608,6 +608,30 @@ func TestPlannableOnceAnswered(t *testing.T) {
 	}
 }
 
+// TestDecidedLeavesAClosingRecordClosing: a new request leaves the record closing once
+// an earlier one stored it closing, answered or not (that one may be reducing its
+// visits), and once a request was answered; only a record never closing is decided
+// open, its passes planning what comes in.
+func TestDecidedLeavesAClosingRecordClosing(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		closing  bool
+		answered int
+		want     bool
+	}{
+		{"never closing", false, 0, false},
+		{"closing, none answered", true, 0, true},
+		{"one answered", true, 1, true},
+	} {
+		e := &Erasure{Closing: tc.closing, Applied: tc.answered > 0, Answered: tc.answered,
+			Requests: make([]ErasureRequest, tc.answered), Visits: []VisitRetention{{VisitID: "v1", Version: 2}}}
+		e.Decided(ErasureRequest{RequestID: "r"}, []VisitRetention{{VisitID: "v1", Version: 2}}, false)
+		if e.Closing != tc.want || e.Applied {
+			t.Errorf("%s: closing %v applied %v, want closing %v and not applied", tc.name, e.Closing, e.Applied, tc.want)
+		}
+	}
+}
+
 // TestNextDue: the sweep is next due at the earliest of a held visit's next removal,
 // the request digests' horizon and the check for visits the erasure missed.
 func TestNextDue(t *testing.T) {
