@@ -69,7 +69,7 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		// still counts them.
 		touched = e.Touched(visits, s.today())
 	}
-	res, plan, err := s.plan(ctx, ownerID, visits, touched...)
+	res, plan, err := s.plan(ctx, ownerID, visits, lastVisits{}, touched...)
 	if err != nil {
 		return domain.ErasureResult{}, err
 	}
@@ -94,10 +94,11 @@ func (s *Service) finishApplied(ctx context.Context, e *domain.Erasure) error {
 }
 
 // plan decides, from visits, the owner's visits as read, what the erasure keeps of each;
+// last holds the animals' last visits read already (the others are read into it);
 // touched are the entries of the earlier plan for the visits the erasure has deleted or
 // restricted since (see domain.Erasure.Touched and domain.PlanErasure).
-func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit, touched ...domain.VisitRetention) (domain.ErasureResult, []domain.VisitRetention, error) {
-	patients, comms, err := s.erasureFacts(ctx, ownerID, visits)
+func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Visit, last lastVisits, touched ...domain.VisitRetention) (domain.ErasureResult, []domain.VisitRetention, error) {
+	patients, comms, err := s.erasureFacts(ctx, ownerID, visits, last)
 	if err != nil {
 		return domain.ErasureResult{}, nil, err
 	}
@@ -105,19 +106,19 @@ func (s *Service) plan(ctx context.Context, ownerID string, visits []*domain.Vis
 	return res, plan, nil
 }
 
-// erasureFacts groups the owner's visits by patient with each animal's last entry, and
-// counts the communications.
-func (s *Service) erasureFacts(ctx context.Context, ownerID string, visits []*domain.Visit) ([]domain.PatientHistory, int, error) {
+// erasureFacts groups the owner's visits by patient with each animal's last entry (by
+// last), and counts the communications.
+func (s *Service) erasureFacts(ctx context.Context, ownerID string, visits []*domain.Visit, last lastVisits) ([]domain.PatientHistory, int, error) {
 	var order []string
 	byPatient := map[string]*domain.PatientHistory{}
 	for _, v := range visits {
 		ph, ok := byPatient[v.PatientID]
 		if !ok {
-			last, err := s.repo.LastVisitTime(ctx, v.PatientID)
+			t, err := last.of(ctx, s.repo, v.PatientID)
 			if err != nil {
 				return nil, 0, err
 			}
-			ph = &domain.PatientHistory{LastEntry: last}
+			ph = &domain.PatientHistory{LastEntry: t}
 			byPatient[v.PatientID] = ph
 			order = append(order, v.PatientID)
 		}
@@ -158,7 +159,10 @@ var errVisitChanged = errors.New("the visit changed since the erasure planned it
 // answered OK before that read (a visit of the same animal today) may still change
 // the plan, and the animal's later visit keeps its clinical record (DESIGN rule 7):
 // what a reduction removed cannot be given back. It is not marked either, as its
-// restriction would drop that part, which a plan made again takes as removed.
+// restriction would drop that part, which a plan made again takes as removed. Both
+// also read each animal's last visit again, and plan again when one came since the
+// plan: the animal's next owner, whom this erasure never refuses, may have brought it
+// in (before a retry of a call that stopped after close, say).
 func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID string) (domain.ErasureResult, error) {
 	if err := s.auditor.RecordNow(ctx, changeEvent("history.erase", e.OwnerID)); err != nil {
 		return domain.ErasureResult{}, fmt.Errorf("audit erasure: %w", err)
@@ -241,9 +245,10 @@ func (s *Service) removeMissedVisits(ctx context.Context, e *domain.Erasure, rem
 }
 
 // close stores e closing, from when a write that e does not hold is refused, and reads
-// the owner's visits once more: it reports whether they are still as planned, else
-// another pass plans what came in before (a write checked before closing was answered
-// OK, and the erasure must hold it).
+// the owner's visits once more, and the last visit of each of their animals: it
+// reports whether they are still as planned, else another pass plans what came in
+// before (a write checked before closing was answered OK, and the erasure must hold
+// it; the animal's next owner, never refused, may have brought it in).
 func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
 	e.Closing = true
 	e.Version++
@@ -251,10 +256,22 @@ func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
 		return false, err
 	}
 	visits, err := s.plannableVisits(ctx, e)
-	if err != nil {
+	if err != nil || !e.AsPlanned(visits, s.today()) {
 		return false, err
 	}
-	return e.AsPlanned(visits, s.today()), nil
+	return s.animalsAsPlanned(ctx, e, visits, lastVisits{})
+}
+
+// animalsAsPlanned reads into last the last visit of the animal of each of visits, the
+// owner's visits as read, and reports whether e's plan was made from it (see
+// domain.Erasure.AnimalsAsPlanned).
+func (s *Service) animalsAsPlanned(ctx context.Context, e *domain.Erasure, visits []*domain.Visit, last lastVisits) (bool, error) {
+	for _, v := range visits {
+		if _, err := last.of(ctx, s.repo, v.PatientID); err != nil {
+			return false, err
+		}
+	}
+	return e.AnimalsAsPlanned(visits, last), nil
 }
 
 // plannableVisits reads the owner's visits that a plan of e may hold (see
@@ -269,7 +286,10 @@ func (s *Service) plannableVisits(ctx context.Context, e *domain.Erasure) ([]*do
 
 // restrictPass is one pass of applyErasure: it reports false when a visit changed
 // before its mark, so that another pass plans it again. Without reduce it only marks,
-// and returns the ids of the visits it left for reducePending (a set).
+// and returns the ids of the visits it left for reducePending (a set). With reduce it
+// also reads the last visit of each animal, and plans again if one came since the plan
+// (a retry after close may hold a plan made before the animal's next owner brought it
+// in).
 func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bool) (map[string]bool, bool, error) {
 	// One read of the owner's visits tells which ones only need marking (one write
 	// each); the others are read whole and removed or reduced.
@@ -278,10 +298,17 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 		return nil, false, err
 	}
 	today := s.today()
+	last := lastVisits{}
+	asPlanned := e.AsPlanned(visits, today)
+	if asPlanned && reduce {
+		if asPlanned, err = s.animalsAsPlanned(ctx, e, visits, last); err != nil {
+			return nil, false, err
+		}
+	}
 	changed := false
-	if !e.AsPlanned(visits, today) {
+	if !asPlanned {
 		touched := e.Touched(visits, today)
-		res, plan, err := s.plan(ctx, e.OwnerID, visits, touched...)
+		res, plan, err := s.plan(ctx, e.OwnerID, visits, last, touched...)
 		if err != nil {
 			return nil, false, err
 		}
@@ -459,8 +486,8 @@ func (s *Service) RunRetentionSweep(ctx context.Context) (domain.SweepResult, er
 	return removed, nil
 }
 
-// lastVisits holds, for one sweep, the start of each animal's last visit (by any owner)
-// by patient id, read once per animal.
+// lastVisits holds, for one sweep or one pass of an erasure, the start of each animal's
+// last visit (by any owner) by patient id, read once per animal.
 type lastVisits map[string]time.Time
 
 // sweepOwner removes what is due of one erased owner's visits, records what is left

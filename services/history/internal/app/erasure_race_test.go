@@ -1426,6 +1426,24 @@ func goneAfterItsInvoice(t *testing.T, repo domain.Repository, v *domain.Visit) 
 	return err != nil
 }
 
+// check2021Record checks the 2021 visit of medicatedVisitOf2021 once the erasure is
+// done: its clinical record and medication removed (reduced) or kept whole, and the
+// visit gone after its invoice's day only when reduced (else its clinical record keeps
+// it longer).
+func check2021Record(t *testing.T, repo domain.Repository, old *domain.Visit, reduced bool) {
+	t.Helper()
+	rec, err := repo.GetVisit(t.Context(), old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole := rec.Current.Reason != "" && len(rec.Current.Medications) == 1; whole == reduced {
+		t.Errorf("the 2021 visit holds %+v after the erasure; want its clinical record kept %v", rec.Current, !reduced)
+	}
+	if gone := goneAfterItsInvoice(t, repo, old); gone != reduced {
+		t.Errorf("the 2021 visit is gone after its invoice's day: %v, want %v", gone, reduced)
+	}
+}
+
 // reducedOf2021 is the answer for the 2021 visit of medicatedVisitOf2021, reduced: its
 // clinical record and medication erased, its invoice kept.
 var reducedOf2021 = []domain.Disposition{
@@ -1499,51 +1517,116 @@ func TestAnimalComingInWhileTheErasureApplies(t *testing.T) {
 			if !reflect.DeepEqual(res.Dispositions, tc.want) {
 				t.Errorf("the erasure answered\n%+v\nwant\n%+v", res.Dispositions, tc.want)
 			}
-			rec, err := repo.GetVisit(t.Context(), old.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if whole := rec.Current.Reason != "" && len(rec.Current.Medications) == 1; whole == tc.refused {
-				t.Errorf("the 2021 visit holds %+v after the erasure; want its clinical record kept %v", rec.Current, !tc.refused)
-			}
-			if gone := goneAfterItsInvoice(t, repo, old); gone != tc.refused {
-				t.Errorf("the 2021 visit is gone after its invoice's day: %v, want %v", gone, tc.refused)
-			}
+			check2021Record(t, repo, old, tc.refused)
 		})
 	}
 }
 
-// TestReducedRecordStaysErasedAfterARetry: the erasure stops once it has reduced the
-// animal's 2021 visit (at erasing the communications: it reduces only once closing);
-// the animal, now another owner's, is seen by the clinic; the erasure's retry plans
-// again. The 2021 visit's clinical record, removed, is not kept
-// again: the retry answers as the first call decided, naming the owner to the invoice's
-// day, and the visit is held only to that day.
-func TestReducedRecordStaysErasedAfterARetry(t *testing.T) {
+// TestRetryAfterTheAnimalCameIn: the erasure stops once close confirmed the visits,
+// after it reduced the animal's 2021 visit (at erasing the communications) or before
+// (at that reduction); the animal, now another owner's, is seen by the clinic; the
+// erasure's retry goes on. A clinical record the reduction removed is not kept again:
+// the retry answers as the first call decided, naming the owner to the invoice's day,
+// and the visit is held only to that day. One not yet removed is kept, with the
+// medication as its part, to 25 November 2029, as the visit of today keeps it under
+// rule 7, although the plan the retry takes over was made before that visit: the retry
+// reads the animal's last visit again before it removes anything, as does the retry of
+// a record stored before plans kept the animal's last visit.
+func TestRetryAfterTheAnimalCameIn(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	repo, plain := serviceAt(t, now)
-	old := medicatedVisitOf2021(t, plain)
-	dying, err := New(&crashingRepo{Repository: repo, crashAt: "communications"}, &slowRegistry{}, nopAuditor{}, plain.opts)
-	if err != nil {
-		t.Fatal(err)
+	keptTo2029 := retention.Date{Year: 2029, Month: 11, Day: 25}
+	keptWhole := []domain.Disposition{
+		{Class: domain.ClassPatientRecords, Kept: true, Basis: retention.BasisVeterinaryRecords, KeptUntil: keptTo2029, Count: 1},
+		{Class: domain.ClassMedicineRecords, Kept: true, Basis: retention.BasisVeterinaryRecords, KeptUntil: keptTo2029, Count: 1},
+		reducedOf2021[2],
 	}
-	if _, err := dying.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
-		t.Fatalf("the stopping erasure: %v", err)
+	for _, tc := range []struct {
+		name     string
+		crashAt  string
+		asBefore bool
+		want     []domain.Disposition
+		named    retention.Date
+		reduced  bool
+	}{
+		{name: "stopped once it reduced the visit", crashAt: "communications", want: reducedOf2021,
+			named: retention.Date{Year: 2027, Month: 12, Day: 31}, reduced: true},
+		{name: "stopped before reducing it", crashAt: "reduce", want: keptWhole, named: keptTo2029},
+		{name: "stopped before reducing it, stored before plans kept the animal's last visit", crashAt: "reduce", asBefore: true,
+			want: keptWhole, named: keptTo2029},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, plain := serviceAt(t, now)
+			old := medicatedVisitOf2021(t, plain)
+			dying, err := New(&crashingRepo{Repository: repo, crashAt: tc.crashAt}, &slowRegistry{}, nopAuditor{}, plain.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dying.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); !errors.Is(err, errCrash) {
+				t.Fatalf("the stopping erasure: %v", err)
+			}
+			if tc.asBefore {
+				storeAsBeforeLastEntries(t, repo)
+			}
+			nextOwnersVisit(t, repo, now)
+			res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.Dispositions, tc.want) || res.OwnerNamedUntil != tc.named {
+				t.Errorf("the retry answered %+v, the owner named until %s; want %+v until %s", res.Dispositions, res.OwnerNamedUntil, tc.want, tc.named)
+			}
+			check2021Record(t, repo, old, tc.reduced)
+		})
 	}
+}
+
+// nextOwnersVisit stores the animal's visit by its next owner an hour before now,
+// which the erasure of raceOwner never refuses.
+func nextOwnersVisit(t *testing.T, repo domain.Repository, now time.Time) {
+	t.Helper()
 	if _, err := repo.CreateVisit(t.Context(), &domain.Visit{ID: "0b6d4f3e-2c59-4f0a-9e57-0000000000dd", PatientID: racePatient,
 		OwnerID: "0b6d4f3e-2c59-4f0a-9e57-0000000000cc", Clinic: domain.ClinicKangasala, Reason: "vaccination",
 		StartTime: now.Add(-time.Hour), Created: now}, ""); err != nil {
 		t.Fatal(err)
 	}
-	res, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+}
+
+// TestNextOwnersVisitBeforeTheErasureCloses: the animal's next owner brings it in after
+// the erasure planned and before it closes. Close reads the animal's last visit again
+// and the erasure plans again before it removes anything: the 2021 clinical record,
+// with the medication as its part, is kept to 25 November 2029, whole.
+func TestNextOwnersVisitBeforeTheErasureCloses(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	repo, plain := serviceAt(t, now)
+	old := medicatedVisitOf2021(t, plain)
+	eraser, err := New(&erasureRace{Repository: repo, at: "closing", during: func() { nextOwnersVisit(t, repo, now) }}, &slowRegistry{}, nopAuditor{}, plain.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if until := (retention.Date{Year: 2027, Month: 12, Day: 31}); !reflect.DeepEqual(res.Dispositions, reducedOf2021) || res.OwnerNamedUntil != until {
-		t.Errorf("the retry answered %+v, the owner named until %s; want %+v until %s", res.Dispositions, res.OwnerNamedUntil, reducedOf2021, until)
+	res, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !goneAfterItsInvoice(t, repo, old) {
-		t.Error("the 2021 visit is held past its invoice's day")
+	if keptTo2029 := (retention.Date{Year: 2029, Month: 11, Day: 25}); res.OwnerNamedUntil != keptTo2029 {
+		t.Errorf("the erasure answered %+v, the owner named until %s; want until %s", res.Dispositions, res.OwnerNamedUntil, keptTo2029)
+	}
+	check2021Record(t, repo, old, false)
+}
+
+// storeAsBeforeLastEntries stores the owner's erasure record as a version before its
+// plan's entries kept their animal's last visit stored it.
+func storeAsBeforeLastEntries(t *testing.T, repo domain.Repository) {
+	t.Helper()
+	e, err := repo.GetErasure(t.Context(), raceOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range e.Visits {
+		e.Visits[i].LastEntry = time.Time{}
+	}
+	e.Version++
+	if err := repo.SaveErasure(t.Context(), e); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -1614,16 +1697,10 @@ func TestSecondRequestWhileTheFirstReducesLeavesItClosing(t *testing.T) {
 			t.Errorf("%s answered %+v, %v; want %+v", id, a.res.Dispositions, a.err, reducedOf2021)
 		}
 	}
-	rec, err := repo.GetVisit(t.Context(), old.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Current.Reason != "" || len(rec.Current.Medications) != 0 {
-		t.Errorf("the 2021 visit holds %+v; want it reduced to its invoice as answered", rec.Current)
-	}
 	if left := unrestrictedVisits(t, repo, raceOwner); len(left) != 0 {
 		t.Errorf("the erased owner keeps the unrestricted visits %v", left)
 	}
+	check2021Record(t, repo, old, true)
 }
 
 // unrestrictedVisits lists the ids of the owner's visits that are not restricted.

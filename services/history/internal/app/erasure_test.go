@@ -47,6 +47,13 @@ func (r *crashingRepo) MarkRestricted(ctx context.Context, marks []domain.Mark) 
 	return r.Repository.MarkRestricted(ctx, marks)
 }
 
+func (r *crashingRepo) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
+	if err := r.crash("reduce"); err != nil {
+		return err
+	}
+	return r.Repository.ReduceVisit(ctx, rt, rec)
+}
+
 func (r *crashingRepo) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {
 	if err := r.crash("schedule"); err != nil {
 		return err

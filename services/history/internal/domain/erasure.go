@@ -67,6 +67,12 @@ type VisitRetention struct {
 	// fixedFor). For a visit deleted they are what it erased.
 	Medications bool
 	Invoices    int
+	// LastEntry is the start of the animal's last visit (by any owner) as read when the
+	// visit was planned; zero when unknown (a plan stored before it was kept). A later
+	// one, its next owner's visit, keeps the animal's earlier clinical records longer
+	// (DESIGN rule 7), so the erasure plans again before it removes anything (see
+	// Erasure.AnimalsAsPlanned). Only the erasure record keeps it.
+	LastEntry time.Time
 }
 
 // erasesMedications reports whether r's plan erases the visit's medications.
@@ -146,7 +152,7 @@ func (r VisitRetention) fixedFor(next VisitRetention) VisitRetention {
 
 // SameDays reports whether r and o keep the same parts of the same visit for as long.
 func (r VisitRetention) SameDays(o VisitRetention) bool {
-	r.Version, r.Medications, r.Invoices = o.Version, o.Medications, o.Invoices
+	r.Version, r.Medications, r.Invoices, r.LastEntry = o.Version, o.Medications, o.Invoices, o.LastEntry
 	return r == o
 }
 
@@ -317,7 +323,7 @@ func PlanErasure(p retention.Policy, patients []PatientHistory, communications i
 		animal := keptUntil(p.Decide(facts, today, loc))
 		for _, v := range ph.Visits {
 			r := VisitRetention{VisitID: v.ID, RecordUntil: animal[retention.ClassPatientRecords], Version: v.Version,
-				Medications: len(v.Medications) > 0, Invoices: len(v.Invoices)}
+				Medications: len(v.Medications) > 0, Invoices: len(v.Invoices), LastEntry: ph.LastEntry}
 			if len(v.Medications) > 0 {
 				r.MedicineUntil = animal[retention.ClassMedicineRecords]
 			}
@@ -552,6 +558,26 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 		held++
 	}
 	return held == len(visits)
+}
+
+// AnimalsAsPlanned reports whether last, the start of each animal's last visit (by any
+// owner) by patient id as read now, is no later than the one the plan's entry for each
+// of visits, the owner's visits as read now, was made from. The owner's erasure never
+// refuses the animal's next owner, whose visit since keeps the earlier clinical
+// records longer (DESIGN rule 7). An entry stored before plans kept the animal's last
+// visit, which may have been planned before such a visit too, has a zero one, earlier
+// than any, and is not as planned.
+func (e *Erasure) AnimalsAsPlanned(visits []*Visit, last map[string]time.Time) bool {
+	planned := make(map[string]time.Time, len(e.Visits))
+	for _, r := range e.Visits {
+		planned[r.VisitID] = r.LastEntry
+	}
+	for _, v := range visits {
+		if from, ok := planned[v.ID]; ok && last[v.PatientID].After(from) {
+			return false
+		}
+	}
+	return true
 }
 
 // Replanned takes plan and res, made from the visits as they are now, in place of the

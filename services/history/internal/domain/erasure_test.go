@@ -46,7 +46,8 @@ func TestPlanErasure(t *testing.T) {
 				Dispositions:    []Disposition{{ClassPatientRecords, true, retention.BasisVeterinaryRecords, day(2028, 2, 1), 1}},
 				OwnerNamedUntil: day(2028, 2, 1),
 			},
-			plan: []VisitRetention{{VisitID: "v1", RecordUntil: day(2028, 2, 1)}},
+			// The entry keeps the last visit it was planned from (see AnimalsAsPlanned).
+			plan: []VisitRetention{{VisitID: "v1", RecordUntil: day(2028, 2, 1), LastEntry: noon(2025, 2, 1)}},
 		},
 		{
 			name: "medicines outlast the record; an open invoice needs the identity code",
@@ -293,6 +294,30 @@ func TestErasureAdaptsToWrites(t *testing.T) {
 		}
 		if !reflect.DeepEqual(e.Requests[0].Result, want) || !reflect.DeepEqual(e.Visits, tc.plan) {
 			t.Errorf("%s: holds %+v answering %+v", tc.name, e.Visits, e.Requests[0].Result)
+		}
+	}
+}
+
+// TestAnimalsAsPlanned: a plan is as planned for the animals while none of them has a
+// visit later than the one its entries were planned from (the next owner's visit since
+// is not); an entry stored before plans kept the animal's last visit is not either.
+func TestAnimalsAsPlanned(t *testing.T) {
+	planned := noon(2021, 5, 1)
+	visits := []*Visit{{ID: "v1", PatientID: "p1", Version: 1}, {ID: "v2", PatientID: "p2", Version: 1}}
+	for _, tc := range []struct {
+		name  string
+		entry time.Time
+		last  map[string]time.Time
+		want  bool
+	}{
+		{"as read", planned, map[string]time.Time{"p1": planned}, true},
+		{"another animal's visit since", planned, map[string]time.Time{"p1": planned, "p2": noon(2026, 11, 25)}, true},
+		{"the next owner's visit since", planned, map[string]time.Time{"p1": noon(2026, 11, 25)}, false},
+		{"stored before plans kept it", time.Time{}, map[string]time.Time{"p1": planned}, false},
+	} {
+		e := &Erasure{Visits: []VisitRetention{{VisitID: "v1", Version: 1, LastEntry: tc.entry}}}
+		if got := e.AnimalsAsPlanned(visits, tc.last); got != tc.want {
+			t.Errorf("%s: as planned %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

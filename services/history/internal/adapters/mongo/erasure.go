@@ -43,6 +43,10 @@ type retentionDoc struct {
 	// planned. Absent from plans stored before they were kept.
 	Medications bool `bson:"medications,omitempty"`
 	Invoices    int  `bson:"invoices,omitempty"`
+	// LastEntry is the start of the animal's last visit the entry was planned from (the
+	// erasure document only). Absent from plans stored before it was kept: the erasure
+	// plans them again before it removes anything.
+	LastEntry time.Time `bson:"last_entry,omitempty"`
 }
 
 type dispositionDoc struct {
@@ -100,7 +104,7 @@ func day(d retention.Date) string {
 func retentionToDoc(r domain.VisitRetention) retentionDoc {
 	return retentionDoc{
 		VisitID: r.VisitID, RecordUntil: day(r.RecordUntil), MedicineUntil: day(r.MedicineUntil), InvoiceUntil: day(r.InvoiceUntil),
-		Version: r.Version, Medications: r.Medications, Invoices: r.Invoices,
+		Version: r.Version, Medications: r.Medications, Invoices: r.Invoices, LastEntry: r.LastEntry,
 	}
 }
 
@@ -108,7 +112,7 @@ func retentionToDoc(r domain.VisitRetention) retentionDoc {
 func (d retentionDoc) toDomain(p *days) domain.VisitRetention {
 	return domain.VisitRetention{
 		VisitID: d.VisitID, RecordUntil: p.parse(d.RecordUntil), MedicineUntil: p.parse(d.MedicineUntil), InvoiceUntil: p.parse(d.InvoiceUntil),
-		Version: d.Version, Medications: d.Medications, Invoices: d.Invoices,
+		Version: d.Version, Medications: d.Medications, Invoices: d.Invoices, LastEntry: d.LastEntry,
 	}
 }
 
@@ -216,7 +220,7 @@ func (r *Repository) DeleteOwnerCommunications(ctx context.Context, ownerID stri
 // restriction is what a visit stores of its retention.
 func restriction(r domain.VisitRetention) retentionDoc {
 	d := retentionToDoc(r)
-	d.VisitID, d.Version, d.Medications, d.Invoices = "", 0, false, 0
+	d.VisitID, d.Version, d.Medications, d.Invoices, d.LastEntry = "", 0, false, 0, time.Time{}
 	return d
 }
 
