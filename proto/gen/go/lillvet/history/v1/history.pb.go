@@ -2331,9 +2331,12 @@ type EraseOwnerDataResponse struct {
 	// Per record class: what is kept, once for each legal basis it is kept on (medicine
 	// records kept with the clinical record and on their own), then what was erased now.
 	Dispositions []*RecordDisposition `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
-	// Last day a kept record names the owner (the latest kept_until of patient, medicine
-	// and invoice records); empty when nothing is kept. The erasure job passes it to the
-	// owner service as name_kept_until.
+	// Last day a kept record names the owner as planned when answered (the latest
+	// kept_until of patient, medicine and invoice records); empty when nothing is kept. The
+	// erasure job passes it to the owner service as name_kept_until. Not updated later:
+	// when the animal's next owner brings it in after this answer, the retention sweep
+	// keeps the owner's clinical records of it to that visit + 3 years, past this day, and
+	// the owner service is not told (docs/DATA_PROTECTION.md, "Known limits").
 	OwnerNamedUntil string `protobuf:"bytes,2,opt,name=owner_named_until,json=ownerNamedUntil,proto3" json:"owner_named_until,omitempty"`
 	// Set while an invoice of the owner is unpaid: the last day of its bookkeeping
 	// retention. The job passes it to the owner service as identity_code_kept_until.
