@@ -100,3 +100,81 @@ func TestRetryOfAVisitRecordedWithTwentyNamed(t *testing.T) {
 		t.Errorf("a new recording with 20 named: %v, want InvalidArgument", err)
 	}
 }
+
+// TestRestrictedVisitSeenThroughBillingIsTheInvoiceView: a token holding billing and a
+// role that may not read restricted visits (reception) sees a restricted visit as
+// billing does, its invoices only, in every read and in the answer to its payment.
+func TestRestrictedVisitSeenThroughBillingIsTheInvoiceView(t *testing.T) {
+	f := setup(t)
+	erased := f.newOwner(t)
+	v := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := f.as(t, auth.RoleBilling, auth.RoleReception)
+	clinical := func(v *historyv1.Visit) bool {
+		return v.GetFindings() != "" || v.GetReason() != "" || len(v.GetDiagnoses()) > 0 || len(v.GetMedications()) > 0
+	}
+	got, err := f.history.GetVisit(ctx, &historyv1.GetVisitRequest{VisitId: v.GetId()})
+	if err != nil || clinical(got.GetVisit()) || clinical(got.GetOriginal()) {
+		t.Errorf("GetVisit: %v, clinical text in %v", err, got)
+	}
+	list, err := f.history.ListPatientVisits(ctx, &historyv1.ListPatientVisitsRequest{PatientId: v.GetPatientId()})
+	if err != nil || len(list.GetVisits()) != 1 || clinical(list.GetVisits()[0]) {
+		t.Errorf("ListPatientVisits: %v, %v", err, list.GetVisits())
+	}
+	timeline, err := f.history.ListOwnerTimeline(ctx, &historyv1.ListOwnerTimelineRequest{OwnerId: erased})
+	if err != nil || len(timeline.GetEntries()) != 1 || clinical(timeline.GetEntries()[0].GetVisit()) {
+		t.Errorf("ListOwnerTimeline: %v, %v", err, timeline.GetEntries())
+	}
+	res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: got.GetVisit().GetVersion(), Reason: "paid",
+		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
+	})
+	if err != nil || clinical(res.GetVisit()) {
+		t.Errorf("the payment's answer: %v, %v", err, res.GetVisit())
+	}
+}
+
+// TestClinicianWhoBillsRecordsAPaymentOnARestrictedVisit: a correction naming only
+// invoices by a token holding billing is billing's, also when the token holds a
+// clinician's role, who may not correct a restricted visit.
+func TestClinicianWhoBillsRecordsAPaymentOnARestrictedVisit(t *testing.T) {
+	f := setup(t)
+	erased := f.newOwner(t)
+	v := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	cur := f.getVisit(t, v.GetId()).GetVisit()
+	res, err := f.history.AmendVisit(f.as(t, auth.RoleBilling, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: cur.GetVersion(), Reason: "paid",
+		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
+	})
+	if err != nil || res.GetAmendment().GetAuthor().GetRole() != string(auth.RoleBilling) {
+		t.Errorf("the payment: %v, author %v", err, res.GetAmendment().GetAuthor())
+	}
+}
+
+// TestRetriedCorrectionIsAnsweredBeforeTheRolesRule: a retry is answered with the
+// correction first made under its request id before any rule on who corrects what, so
+// a correction accepted under an earlier rule is still answered to its retry.
+func TestRetriedCorrectionIsAnsweredBeforeTheRolesRule(t *testing.T) {
+	f := setup(t)
+	v := f.recordVisit(t, f.newPatient(t, f.newOwner(t), "Nappi").GetId(), time.Time{})
+	in := &historyv1.AmendVisitRequest{
+		VisitId: v.GetId(), Version: 1, Reason: "corrected", RequestId: "fix-1",
+		Visit:      &historyv1.Visit{Findings: "Nothing found"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"findings"}},
+	}
+	first, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.history.AmendVisit(f.as(t, auth.RoleBilling, auth.RoleReception), in)
+	if err != nil || again.GetAmendment().GetVersion() != first.GetAmendment().GetVersion() {
+		t.Errorf("the retry: %v, amendment %v, want %v", err, again.GetAmendment(), first.GetAmendment())
+	}
+}

@@ -150,11 +150,18 @@ func correctsClinically(ctx context.Context) bool {
 	return slices.ContainsFunc(clinicalCorrectors, func(r auth.Role) bool { return acts(ctx, r) })
 }
 
-// corrector is the calling staff member as the author of a correction: a clinician, or
-// billing.
-func corrector(ctx context.Context) domain.Staff {
+// asBilling reports whether a correction of the fields in paths is billing's: it
+// names only invoices and the caller holds billing, whatever other roles the token
+// holds, so that a clinician who also bills records a payment on a restricted visit.
+func asBilling(ctx context.Context, paths []string) bool {
+	return acts(ctx, auth.RoleBilling) && !slices.ContainsFunc(paths, func(p string) bool { return p != "invoices" })
+}
+
+// corrector is the calling staff member as the author of a correction: billing's
+// (asBilling), or a clinician's.
+func corrector(ctx context.Context, billing bool) domain.Staff {
 	s := caller(ctx)
-	if !correctsClinically(ctx) {
+	if billing {
 		s.Role = string(auth.RoleBilling)
 	}
 	return s
@@ -166,6 +173,14 @@ func corrector(ctx context.Context) domain.Staff {
 // only); the maintainer, with a stated purpose. Everyone else is treating animals or
 // serving customers, which a restricted record may no longer be used for.
 var restrictionReaders = []auth.Role{auth.RoleClinicManager, auth.RoleBilling, auth.RoleMaintainer}
+
+// invoiceView reports whether the caller gets the invoice view of v: billing always,
+// and of a restricted visit whoever sees it only through billing (not as the clinic
+// manager, nor as the maintainer with a purpose), whatever other roles the token
+// holds: a restricted visit is kept for billing only for its invoices.
+func invoiceView(ctx context.Context, v *domain.Visit) bool {
+	return invoicesOnly(ctx) || v.Restricted && !acts(ctx, auth.RoleClinicManager) && !acts(ctx, auth.RoleMaintainer)
+}
 
 // seesRestricted reports whether the caller may read restricted visits.
 func seesRestricted(ctx context.Context) bool {

@@ -187,8 +187,8 @@ func (s *Service) ListOwnerTimeline(ctx context.Context, q domain.Query) ([]doma
 	if err != nil {
 		return nil, "", fmt.Errorf("list timeline: %w", err)
 	}
-	if billing {
-		for i, e := range entries {
+	for i, e := range entries {
+		if e.Visit != nil && invoiceView(ctx, e.Visit) {
 			iv := domain.InvoiceView(*e.Visit)
 			entries[i].Visit = &iv
 		}

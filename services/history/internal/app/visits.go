@@ -277,7 +277,7 @@ func readable(ctx context.Context, rec *domain.VisitRecord) (*domain.VisitRecord
 	if rec.Current.Restricted && !seesRestricted(ctx) {
 		return nil, errRestricted
 	}
-	if invoicesOnly(ctx) {
+	if invoiceView(ctx, &rec.Current) {
 		r := domain.InvoiceRecord(*rec)
 		return &r, nil
 	}
@@ -333,19 +333,21 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if err != nil {
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
-	if !correctsClinically(ctx) && slices.ContainsFunc(in.Paths, func(p string) bool { return p != "invoices" }) {
-		refusal := audit.Refusal("visit.amend", visitResource(in.ID), rec.Current.OwnerID, "billing may correct only invoices")
-		return nil, nil, fmt.Errorf("amend visit: %w", audit.Deny(ctx, s.auditor, refusal))
-	}
+	// A retry is answered with the correction first made, under the rules it was made by.
 	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
 		return s.retriedAmendment(ctx, rec, done, in)
+	}
+	billing := asBilling(ctx, in.Paths)
+	if !billing && !correctsClinically(ctx) {
+		refusal := audit.Refusal("visit.amend", visitResource(in.ID), rec.Current.OwnerID, "billing may correct only invoices")
+		return nil, nil, fmt.Errorf("amend visit: %w", audit.Deny(ctx, s.auditor, refusal))
 	}
 	if rec.Current.Version != in.Version {
 		// The correction is built on the record read here; applied at another version
 		// it would undo the amendments in between.
 		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrConflict)
 	}
-	if rec.Current.Restricted && correctsClinically(ctx) {
+	if rec.Current.Restricted && !billing {
 		// Only billing still corrects a restricted visit: an invoice gets paid (see
 		// errInvoicesHeld).
 		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errRestricted)
@@ -384,7 +386,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errInvoicesHeld)
 	}
 	a := domain.Amendment{
-		Version: in.Version + 1, Time: s.now(), Author: corrector(ctx), Reason: in.Reason,
+		Version: in.Version + 1, Time: s.now(), Author: corrector(ctx, billing), Reason: in.Reason,
 		Fields: amendedFields(in.Paths), Corrected: domain.Only(&next, in.Paths),
 		RequestID: in.RequestID,
 	}
@@ -573,7 +575,7 @@ func (s *Service) amended(ctx context.Context, v *domain.Visit, a *domain.Amendm
 	if err := s.record(ctx, "visit.amend", visitResource(v.ID), owners...); err != nil {
 		return nil, nil, err
 	}
-	if invoicesOnly(ctx) {
+	if invoiceView(ctx, v) {
 		r := domain.InvoiceRecord(domain.VisitRecord{Current: *v, Amendments: []domain.Amendment{*a}})
 		if len(r.Amendments) == 0 {
 			// A retried amendment that corrected more than invoices, by someone else.
@@ -609,7 +611,7 @@ func (s *Service) ListPatientVisits(ctx context.Context, q domain.Query) ([]*dom
 		if !slices.Contains(owners, v.OwnerID) {
 			owners = append(owners, v.OwnerID)
 		}
-		if invoicesOnly(ctx) {
+		if invoiceView(ctx, v) {
 			iv := domain.InvoiceView(*v)
 			visits[i] = &iv
 		}
