@@ -349,13 +349,14 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 		}
 		done = done && ok
 	}
-	before, err := s.repo.MarkRestricted(ctx, marks)
+	before, err := s.repo.MarkRestricted(ctx, e.OwnerID, marks)
 	if err != nil {
 		return nil, false, err
 	}
 	for i, r := range marked {
 		if before[i] != r.Version {
-			// Written to (or removed) since the read: the next pass plans it again.
+			// Written to, removed or moved to another owner since the read: the next
+			// pass plans it again.
 			done = false
 			continue
 		}
@@ -456,7 +457,7 @@ func (s *Service) retain(ctx context.Context, e *domain.Erasure, r domain.VisitR
 		}
 	}
 	if reflect.DeepEqual(&kept, rec) {
-		before, err := s.repo.MarkRestricted(ctx, []domain.Mark{{Retention: left}})
+		before, err := s.repo.MarkRestricted(ctx, e.OwnerID, []domain.Mark{{Retention: left}})
 		if err == nil && version != 0 && before[0] != version {
 			return left, false, errVisitChanged
 		}

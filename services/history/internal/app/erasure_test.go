@@ -40,11 +40,11 @@ func (r *crashingRepo) crash(step string) error {
 	return nil
 }
 
-func (r *crashingRepo) MarkRestricted(ctx context.Context, marks []domain.Mark) ([]int64, error) {
+func (r *crashingRepo) MarkRestricted(ctx context.Context, ownerID string, marks []domain.Mark) ([]int64, error) {
 	if err := r.crash("restrict"); err != nil {
 		return nil, err
 	}
-	return r.Repository.MarkRestricted(ctx, marks)
+	return r.Repository.MarkRestricted(ctx, ownerID, marks)
 }
 
 func (r *crashingRepo) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,88 @@ func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
 		if visits, err := repo.OwnerVisits(t.Context(), owner); err != nil || len(visits) != want {
 			t.Errorf("owner %s has %d visits (%v), want %d", owner, len(visits), err, want)
 		}
+	}
+}
+
+// pausing runs beforeAmend just before an amendment's write and beforeMark just before
+// the first MarkRestricted, each once.
+type pausing struct {
+	domain.Repository
+	mu                      sync.Mutex
+	beforeAmend, beforeMark func()
+}
+
+func (r *pausing) take(f *func()) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := *f
+	*f = nil
+	return g
+}
+
+func (r *pausing) AmendVisit(ctx context.Context, id string, expected int64, a domain.Amendment, original, current *domain.Visit) error {
+	if f := r.take(&r.beforeAmend); f != nil {
+		f()
+	}
+	return r.Repository.AmendVisit(ctx, id, expected, a, original, current)
+}
+
+func (r *pausing) MarkRestricted(ctx context.Context, ownerID string, marks []domain.Mark) ([]int64, error) {
+	if f := r.take(&r.beforeMark); f != nil {
+		f()
+	}
+	return r.Repository.MarkRestricted(ctx, ownerID, marks)
+}
+
+// TestMoveAwayFromTheSellerAsTheirErasurePlansIt: the seller's visit is corrected to
+// after the sale, moving it to the buyer, and the correction's write lands after the
+// seller's erasure read and planned the visit, before it marks it. The visit ends the
+// buyer's, unrestricted and not held by the seller's erasure (the mark, matched on the
+// visit alone, restricted it under the buyer: held by no erasure, hidden for good).
+func TestMoveAwayFromTheSellerAsTheirErasurePlansIt(t *testing.T) {
+	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	base, reg := raceRepo(t), soldRegistry{sale: sale}
+	repo := &pausing{Repository: base}
+	svc, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := as(t, auth.RoleVeterinarian)
+	v, err := svc.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: sale.Add(-time.Hour)}})
+	if err != nil || v.OwnerID != seller {
+		t.Fatalf("recorded %+v (%v), want the seller's visit", v, err)
+	}
+	checked, marking, amended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	repo.beforeAmend = func() { close(checked); <-marking }
+	repo.beforeMark = func() { close(marking); <-amended }
+	erased := make(chan error, 1)
+	go func() {
+		<-checked
+		_, err := svc.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString())
+		erased <- err
+	}()
+	_, _, err = svc.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong time",
+		Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: sale.Add(30 * time.Minute)}})
+	close(amended)
+	if err != nil {
+		t.Fatalf("the correction answered %v", err)
+	}
+	if err := <-erased; err != nil {
+		t.Fatalf("the erasure answered %v", err)
+	}
+	rec, err := base.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := base.GetErasure(t.Context(), seller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Current.OwnerID != buyer || rec.Current.Restricted || e.Holds(v.ID) {
+		t.Errorf("the visit is under the buyer=%v, restricted=%v, held by the seller's erasure=%v; want the buyer's, unrestricted, not held",
+			rec.Current.OwnerID == buyer, rec.Current.Restricted, e.Holds(v.ID))
+	}
+	if _, err := svc.GetVisit(vet, v.ID); err != nil {
+		t.Errorf("the vet reading the buyer's visit: %v", err)
 	}
 }

@@ -394,9 +394,9 @@ func (r *erasureRace) ReduceVisit(ctx context.Context, rt domain.VisitRetention,
 	return err
 }
 
-func (r *erasureRace) MarkRestricted(ctx context.Context, marks []domain.Mark) ([]int64, error) {
+func (r *erasureRace) MarkRestricted(ctx context.Context, ownerID string, marks []domain.Mark) ([]int64, error) {
 	r.run("mark")
-	return r.Repository.MarkRestricted(ctx, marks)
+	return r.Repository.MarkRestricted(ctx, ownerID, marks)
 }
 
 // billingRace returns a service on a store of its own at now with a visit recorded a

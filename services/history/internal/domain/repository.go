@@ -78,13 +78,15 @@ type Repository interface {
 	// DeleteOwnerCommunications deletes every communication with the owner and counts
 	// those it deleted.
 	DeleteOwnerCommunications(ctx context.Context, ownerID string) (int, error)
-	// MarkRestricted marks each visit restricted with its retention, by _id, and raises
-	// its version, so that an amendment built on a read from before fails as stale
-	// instead of applying to the restricted visit; visits no longer there are skipped.
+	// MarkRestricted marks each visit of the owner restricted with its retention, by _id,
+	// and raises its version, so that an amendment built on a read from before fails as
+	// stale instead of applying to the restricted visit; visits no longer there, or no
+	// longer the owner's (a correction of the start time moved one to another owner
+	// after the erasure read it), are skipped: the erasure holds no other owner's visit.
 	// A mark's DropDigests removes the visit's request digests in the same write. It
-	// returns the version each visit had just before its mark, 0 for one not there,
+	// returns the version each visit had just before its mark, 0 for one skipped,
 	// which tells the erasure whether the visit is still the one it planned from.
-	MarkRestricted(ctx context.Context, marks []Mark) ([]int64, error)
+	MarkRestricted(ctx context.Context, ownerID string, marks []Mark) ([]int64, error)
 	// DropDigests removes the request digests of each visit, by _id, and raises its
 	// version (an amendment being withdrawn from a read from before would write them
 	// back); the visit's Version bounds its amendments. Visits no longer there are

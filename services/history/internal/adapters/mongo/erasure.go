@@ -224,11 +224,12 @@ func restriction(r domain.VisitRetention) retentionDoc {
 	return d
 }
 
-// MarkRestricted implements domain.Repository: one findOneAndUpdate by _id per visit,
-// returning the version it replaced. (A bulk write would be one command, but the
+// MarkRestricted implements domain.Repository: one findOneAndUpdate by _id and owner per
+// visit, returning the version it replaced. (A bulk write would be one command, but the
 // embedded store runs each of its updates as a scan of the collection unless it filters
-// on _id alone: a thousand visits took minutes instead of seconds.)
-func (r *Repository) MarkRestricted(ctx context.Context, marks []domain.Mark) ([]int64, error) {
+// on _id alone: a thousand visits took minutes instead of seconds. The store's proxy
+// narrows the owner's condition to a check of the one document, see EMBEDDED_STORE.md.)
+func (r *Repository) MarkRestricted(ctx context.Context, ownerID string, marks []domain.Mark) ([]int64, error) {
 	before := make([]int64, len(marks))
 	for i, m := range marks {
 		update := bson.M{
@@ -242,7 +243,7 @@ func (r *Repository) MarkRestricted(ctx context.Context, marks []domain.Mark) ([
 			Version int64 `bson:"version"`
 		}
 		// The embedded store refuses a projection here: the document comes whole.
-		err := r.visits.FindOneAndUpdate(ctx, bson.M{"_id": m.Retention.VisitID}, update).Decode(&was)
+		err := r.visits.FindOneAndUpdate(ctx, bson.M{"_id": m.Retention.VisitID, "owner_id": ownerID}, update).Decode(&was)
 		switch {
 		case errors.Is(err, mongo.ErrNoDocuments):
 		case err != nil:
