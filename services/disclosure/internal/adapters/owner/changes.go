@@ -61,15 +61,7 @@ func (c *Client) PatientOwnerAt(ctx context.Context, patientID string, version i
 // ownerAt returns the owner a patient had at version by its transfers (see
 // patientowner.At); "" when it was never transferred.
 func ownerAt(changes []*ownerv1.Change, version int64) string {
-	var transfers []patientowner.Transfer
-	for _, ch := range changes {
-		for _, v := range ch.GetValues() {
-			if v.GetField() == patientowner.Field {
-				transfers = append(transfers, patientowner.Transfer{Version: ch.GetVersion(), From: v.GetOldValue(), To: v.GetNewValue()})
-			}
-		}
-	}
-	return patientowner.At(transfers, patientowner.UpToVersion(version))
+	return patientowner.At(patientowner.FromChanges(changes), patientowner.UpToVersion(version))
 }
 
 // PatientOwner implements app.OwnerChanges with GetPatient.

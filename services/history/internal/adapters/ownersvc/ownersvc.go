@@ -42,24 +42,14 @@ func (c *Client) Patient(ctx context.Context, id string) (app.Patient, error) {
 	}, nil
 }
 
-// Transfers implements app.Registry with ListPatientChanges. A transfer recorded before
-// the history named its owners has no values and is not among them.
+// Transfers implements app.Registry with ListPatientChanges, transfers recorded before
+// the change history named their owners included (patientowner.Transfer.Unnamed).
 func (c *Client) Transfers(ctx context.Context, patientID string) ([]patientowner.Transfer, error) {
 	res, err := c.owners.ListPatientChanges(ctx, &ownerv1.ListPatientChangesRequest{PatientId: patientID})
 	if err != nil {
 		return nil, translate("ListPatientChanges", err)
 	}
-	var transfers []patientowner.Transfer
-	for _, ch := range res.GetChanges() {
-		for _, v := range ch.GetValues() {
-			if v.GetField() == patientowner.Field {
-				transfers = append(transfers, patientowner.Transfer{
-					Version: ch.GetVersion(), Time: ch.GetTime().AsTime(), From: v.GetOldValue(), To: v.GetNewValue(),
-				})
-			}
-		}
-	}
-	return transfers, nil
+	return patientowner.FromChanges(res.GetChanges()), nil
 }
 
 // OwnerExists implements app.Registry.
