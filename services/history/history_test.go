@@ -640,7 +640,7 @@ func TestBadInputIsFieldViolations(t *testing.T) {
 			return err
 		}, []string{"visit"}},
 		{"amendment", func() error {
-			_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{VisitId: pet.GetId(), UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"owner_id"}}})
+			_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{VisitId: pet.GetId(), UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"patient_id"}}})
 			return err
 		}, []string{"update_mask", "version", "reason"}},
 		{"paging", func() error {

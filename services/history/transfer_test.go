@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
 
 // sold is a patient registered under its first owner and then sold to a second.
@@ -64,47 +67,149 @@ func (f *fixture) timeline(t *testing.T, ownerID string) []string {
 	return ids
 }
 
-// TestVisitGoesToTheOwnerOfItsDay: a visit is written up afterwards; one from before the
-// animal was sold is the former owner's (their timeline and export, not the buyer's),
-// one from after the buyer's.
-func TestVisitGoesToTheOwnerOfItsDay(t *testing.T) {
+// recordFor records a visit starting at start (now if zero) filed under owner ("" to
+// leave it to the service).
+func (f *fixture) recordFor(t *testing.T, patientID string, start time.Time, owner string) (*historyv1.Visit, error) {
+	t.Helper()
+	in := visit(start)
+	in.OwnerId = owner
+	res, err := f.history.RecordVisit(f.as(t, auth.RoleVeterinarian), &historyv1.RecordVisitRequest{PatientId: patientID, Visit: in})
+	return res.GetVisit(), err
+}
+
+// refusedForOwner checks that err is FAILED_PRECONDITION OWNER_CHANGED_SINCE_VISIT
+// about visit.owner_id.
+func refusedForOwner(t *testing.T, err error) {
+	t.Helper()
+	if got := reason(t, err); got != "OWNER_CHANGED_SINCE_VISIT" {
+		t.Errorf("reason %s, want OWNER_CHANGED_SINCE_VISIT", got)
+	}
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && slices.ContainsFunc(br.GetFieldViolations(), func(v *errdetails.BadRequest_FieldViolation) bool {
+			return v.GetField() == "visit.owner_id"
+		}) {
+			return
+		}
+	}
+	t.Errorf("the refusal names no visit.owner_id violation: %v", st.Details())
+}
+
+// TestVisitAfterATransferNamesItsOwner: a transfer is dated when reception records it,
+// which may be after the sale (the buyer at the desk, the visit written up with the
+// appointment's start, before it). A visit whose start has another owner by the
+// transfers than the patient has now is not guessed: the caller names one of the two;
+// without a transfer since, nothing changes (owner_id may be left out, or name the
+// owner now).
+func TestVisitAfterATransferNamesItsOwner(t *testing.T) {
+	f := setup(t)
+	s := f.sell(t, false)
+	third := f.newOwner(t)
 	for _, tc := range []struct {
-		name  string
-		start func(sold) time.Time
-		owner func(sold) string
+		name    string
+		start   time.Time
+		named   string
+		want    string // the owner it is filed under; "" when refused
+		invalid bool   // refused INVALID_ARGUMENT, else FAILED_PRECONDITION
 	}{
-		{"before the sale, written up after it", func(s sold) time.Time { return s.before }, func(s sold) string { return s.first }},
-		{"at the sale", func(s sold) time.Time { return s.after }, func(s sold) string { return s.second }},
-		{"now", func(sold) time.Time { return time.Time{} }, func(s sold) string { return s.second }},
+		{"no transfer since, owner left out", s.after, "", s.second, false},
+		{"no transfer since, the owner now named", time.Time{}, s.second, s.second, false},
+		{"no transfer since, the former owner named", time.Time{}, s.first, "", true},
+		{"the desk: before the sale's record, owner left out", s.before, "", "", false},
+		{"the desk: the buyer named", s.before, s.second, s.second, false},
+		{"written up after the sale: the seller named", s.before, s.first, s.first, false},
+		{"before the sale, another owner named", s.before, third, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := setup(t)
-			s := f.sell(t, false)
-			v := f.recordVisit(t, s.pet.GetId(), tc.start(s))
-			want, other := tc.owner(s), s.first
-			if want == s.first {
-				other = s.second
+			v, err := f.recordFor(t, s.pet.GetId(), tc.start, tc.named)
+			switch {
+			case tc.want == "" && tc.invalid:
+				if got := violations(t, err); !slices.Equal(got, []string{"visit.owner_id"}) {
+					t.Errorf("violations %v, want visit.owner_id", got)
+				}
+				return
+			case tc.want == "":
+				refusedForOwner(t, err)
+				return
+			case err != nil:
+				t.Fatalf("refused: %v", err)
 			}
-			if v.GetOwnerId() != want {
-				t.Errorf("visit recorded under %v, want %v", v.GetOwnerId(), want)
+			if v.GetOwnerId() != tc.want {
+				t.Errorf("filed under %v, want %v", v.GetOwnerId(), tc.want)
 			}
-			if got := f.timeline(t, want); !slices.Equal(got, []string{v.GetId()}) {
-				t.Errorf("the owner of the day's timeline: %v, want the visit", got)
+			other := map[string]string{s.first: s.second, s.second: s.first}[tc.want]
+			if got := f.timeline(t, tc.want); !slices.Contains(got, v.GetId()) {
+				t.Errorf("the owner's timeline %v lacks the visit", got)
 			}
-			if got := f.timeline(t, other); len(got) != 0 {
-				t.Errorf("the other owner's timeline: %v, want nothing", got)
-			}
-			visits, _ := f.export(t, f.as(t, auth.RoleClinicManager), want, func(*historyv1.VisitRecord) {})
-			if !slices.Equal(visits, []string{v.GetId()}) {
-				t.Errorf("the owner of the day's export: %v, want the visit", visits)
+			if visits, _ := f.export(t, f.as(t, auth.RoleClinicManager), other, func(*historyv1.VisitRecord) {}); slices.Contains(visits, v.GetId()) {
+				t.Errorf("the other owner's export holds the visit")
 			}
 		})
+	}
+	// The refusals wrote nothing: each owner has only the visits filed under them.
+	if got := len(f.timeline(t, s.first)); got != 1 {
+		t.Errorf("the seller's timeline has %d visits, want the one named theirs", got)
+	}
+	if got := len(f.timeline(t, third)); got != 0 {
+		t.Errorf("the third owner's timeline has %d visits, want none", got)
+	}
+}
+
+// unnameTransfer makes the patient's transfer at changes[i] one recorded before the change
+// history named the owners of a transfer.
+func (f *fixture) unnameTransfer(t *testing.T, patientID string, i int) {
+	t.Helper()
+	c := embeddedtest.Client(t, f.env.Store.URI())
+	if _, err := c.Database(ownerDatabase).Collection("patients").UpdateOne(t.Context(),
+		bson.M{"_id": patientID}, bson.M{"$unset": bson.M{fmt.Sprintf("changes.%d.values", i): ""}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnnamedTransfer: a transfer recorded before the change history named its owners
+// lies after the visit's start: whose the visit was cannot be told, and the caller names
+// the owner now (the former one cannot be checked). A correction of a visit recorded
+// before it that crosses no transfer keeps its owner.
+func TestUnnamedTransfer(t *testing.T) {
+	f := setup(t)
+	seller, buyer := f.newOwner(t), f.newOwner(t)
+	pet := f.newPatient(t, seller, "Nappi")
+	start := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Millisecond)
+	earlier := f.recordVisit(t, pet.GetId(), start)
+	if _, err := f.owners.TransferPatient(f.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+		PatientId: pet.GetId(), NewOwnerId: buyer, Version: pet.GetVersion(), Reason: "sold",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.unnameTransfer(t, pet.GetId(), 1)
+
+	_, err := f.recordFor(t, pet.GetId(), start, "")
+	refusedForOwner(t, err)
+	_, err = f.recordFor(t, pet.GetId(), start, seller)
+	if got := violations(t, err); !slices.Equal(got, []string{"visit.owner_id"}) {
+		t.Errorf("the seller named: violations %v, want visit.owner_id", got)
+	}
+	v, err := f.recordFor(t, pet.GetId(), start, buyer)
+	if err != nil || v.GetOwnerId() != buyer {
+		t.Errorf("the buyer named: %v under %v, want the buyer's visit", err, v.GetOwnerId())
+	}
+
+	res, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+		VisitId: earlier.GetId(), Version: 1, Reason: "started ten minutes earlier",
+		Visit:      &historyv1.Visit{StartTime: timestamppb.New(start.Add(-10 * time.Minute))},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.GetVisit().GetOwnerId(); got != seller {
+		t.Errorf("the seller's visit, its time corrected, is under %v, want the seller", got)
 	}
 }
 
 // TestCorrectedStartTimeMovesTheVisit: a start time corrected to the other side of the
-// sale moves the visit to the owner of that day, and the correction is in both owners'
-// access reports; corrected back, it returns.
+// sale, naming the owner of that day, moves the visit to them, and the correction is in
+// both owners' access reports; corrected back, it returns.
 func TestCorrectedStartTimeMovesTheVisit(t *testing.T) {
 	f := setup(t)
 	s := f.sell(t, false)
@@ -119,8 +224,8 @@ func TestCorrectedStartTimeMovesTheVisit(t *testing.T) {
 	} {
 		res, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
 			VisitId: v.GetId(), Version: int64(i + 1), Reason: "wrong day",
-			Visit:      &historyv1.Visit{StartTime: timestamppb.New(step.start)},
-			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}},
+			Visit:      &historyv1.Visit{StartTime: timestamppb.New(step.start), OwnerId: step.owner},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time", "owner_id"}},
 		})
 		if err != nil {
 			t.Fatalf("correction %d: %v", i+1, err)
@@ -140,6 +245,82 @@ func TestCorrectedStartTimeMovesTheVisit(t *testing.T) {
 		amends := f.auditEvents(t, owner, func(e bson.M) string { return fmt.Sprint(e["action"], " ", e["outcome"]) })
 		if n := len(slices.DeleteFunc(amends, func(a string) bool { return a != "visit.amend success" })); n != 2 {
 			t.Errorf("owner %s: %d visit.amend events, want both corrections", owner, n)
+		}
+	}
+}
+
+// TestCorrectionAcrossATransferNamesTheOwner: a start time corrected to the other side
+// of the sale never moves the visit by itself: without owner_id it is refused, naming
+// the owner of either side it is filed under them.
+func TestCorrectionAcrossATransferNamesTheOwner(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		named func(sold) string
+		want  func(sold) string // "" when refused
+	}{
+		{"owner left out", []string{"start_time"}, func(sold) string { return "" }, func(sold) string { return "" }},
+		{"the seller named", []string{"start_time", "owner_id"}, func(s sold) string { return s.first }, func(s sold) string { return s.first }},
+		{"the buyer named", []string{"start_time", "owner_id"}, func(s sold) string { return s.second }, func(s sold) string { return s.second }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			s := f.sell(t, false)
+			v := f.recordVisit(t, s.pet.GetId(), time.Time{})
+			res, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+				VisitId: v.GetId(), Version: 1, Reason: "wrong day",
+				Visit:      &historyv1.Visit{StartTime: timestamppb.New(s.before), OwnerId: tc.named(s)},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: tc.paths},
+			})
+			want := tc.want(s)
+			if want == "" {
+				refusedForOwner(t, err)
+				if got := f.timeline(t, s.second); !slices.Equal(got, []string{v.GetId()}) {
+					t.Errorf("the buyer's timeline %v, want the visit, unmoved", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.GetVisit().GetOwnerId(); got != want || !res.GetVisit().GetStartTime().AsTime().Equal(s.before) {
+				t.Errorf("corrected to %v under %v, want %v under %v", res.GetVisit().GetStartTime().AsTime(), got, s.before, want)
+			}
+			if got := f.timeline(t, want); !slices.Equal(got, []string{v.GetId()}) {
+				t.Errorf("the named owner's timeline %v, want the visit", got)
+			}
+		})
+	}
+}
+
+// TestInvalidStartTimeIsRefusedBeforeItsOwner: a start time corrected into the future is
+// invalid whoever would have owned the animal then, an erased owner too: no owner is
+// looked up, and no refusal is audited about anyone.
+func TestInvalidStartTimeIsRefusedBeforeItsOwner(t *testing.T) {
+	f := setup(t)
+	s := f.sell(t, false)
+	v, err := f.recordFor(t, s.pet.GetId(), s.before, s.first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: s.second, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	for _, paths := range [][]string{{"start_time"}, {"start_time", "owner_id"}} {
+		_, err := f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+			VisitId: v.GetId(), Version: 1, Reason: "typo",
+			Visit:      &historyv1.Visit{StartTime: timestamppb.New(time.Now().Add(24 * time.Hour)), OwnerId: s.second},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+		})
+		if got := violations(t, err); !slices.Equal(got, []string{"visit.start_time"}) {
+			t.Errorf("%v: violations %v, want visit.start_time", paths, got)
+		}
+	}
+	f.histSv.Stop() // drains the audit queue
+	for _, owner := range []string{s.first, s.second} {
+		amends := f.auditEvents(t, owner, func(e bson.M) string { return fmt.Sprint(e["action"]) })
+		if slices.Contains(amends, "visit.amend") {
+			t.Errorf("owner %s: a visit.amend event about the invalid correction", owner)
 		}
 	}
 }
@@ -179,21 +360,21 @@ func TestCommunicationAboutTheFormerPet(t *testing.T) {
 }
 
 // TestNothingIsAddedForAnErasedOwnerOfTheDay: the first owner's history was erased;
-// a visit from their days with the animal, written up or moved there after the sale, is
-// refused as any addition to an erased owner's history is.
+// a visit from their days with the animal, written up or moved there after the sale
+// under their name, is refused as any addition to an erased owner's history is.
 func TestNothingIsAddedForAnErasedOwnerOfTheDay(t *testing.T) {
 	f := setup(t)
 	s := f.sell(t, true)
 	vet := f.as(t, auth.RoleVeterinarian)
-	_, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: s.pet.GetId(), Visit: visit(s.before)})
+	_, err := f.recordFor(t, s.pet.GetId(), s.before, s.first)
 	if got := reason(t, err); got != "OWNER_ERASED" {
 		t.Errorf("a visit of the erased owner's day: reason %s, want OWNER_ERASED", got)
 	}
 	v := f.recordVisit(t, s.pet.GetId(), time.Time{})
 	_, err = f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
 		VisitId: v.GetId(), Version: 1, Reason: "wrong day",
-		Visit:      &historyv1.Visit{StartTime: timestamppb.New(s.before)},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}},
+		Visit:      &historyv1.Visit{StartTime: timestamppb.New(s.before), OwnerId: s.first},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time", "owner_id"}},
 	})
 	if got := reason(t, err); got != "OWNER_ERASED" {
 		t.Errorf("a visit moved to the erased owner's day: reason %s, want OWNER_ERASED", got)

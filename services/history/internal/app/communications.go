@@ -143,11 +143,11 @@ func (s *Service) checkAbout(ctx context.Context, ownerID string, c *domain.Comm
 		case err != nil:
 			return fmt.Errorf("patient %s: %w", patientID, err)
 		case p.OwnerID != ownerID:
-			then, err := s.ownerAt(ctx, p, c.Time)
+			then, known, err := s.ownerAt(ctx, p, c.Time)
 			if err != nil {
 				return err
 			}
-			if then != ownerID {
+			if !known || then != ownerID {
 				return apperr.Precondition("PATIENT_OF_ANOTHER_OWNER", "the patient is not this owner's")
 			}
 		}

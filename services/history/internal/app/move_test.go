@@ -71,8 +71,8 @@ func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = racing.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong day",
-		Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: sale.Add(-time.Hour)}})
+	_, _, err = racing.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong day", OwnerID: seller,
+		Paths: []string{"start_time", ownerPath}, Visit: domain.Visit{StartTime: sale.Add(-time.Hour)}})
 	if !errors.Is(err, errOwnerErased) {
 		t.Errorf("the correction answered %v, want OWNER_ERASED", err)
 	}
@@ -134,7 +134,7 @@ func TestMoveAwayFromTheSellerAsTheirErasurePlansIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	vet := as(t, auth.RoleVeterinarian)
-	v, err := svc.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: sale.Add(-time.Hour)}})
+	v, err := svc.RecordVisit(vet, RecordVisit{PatientID: racePatient, OwnerID: seller, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: sale.Add(-time.Hour)}})
 	if err != nil || v.OwnerID != seller {
 		t.Fatalf("recorded %+v (%v), want the seller's visit", v, err)
 	}
@@ -147,8 +147,8 @@ func TestMoveAwayFromTheSellerAsTheirErasurePlansIt(t *testing.T) {
 		_, err := svc.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString())
 		erased <- err
 	}()
-	_, _, err = svc.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong time",
-		Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: sale.Add(30 * time.Minute)}})
+	_, _, err = svc.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong time", OwnerID: buyer,
+		Paths: []string{"start_time", ownerPath}, Visit: domain.Visit{StartTime: sale.Add(30 * time.Minute)}})
 	close(amended)
 	if err != nil {
 		t.Fatalf("the correction answered %v", err)

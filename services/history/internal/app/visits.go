@@ -20,11 +20,14 @@ import (
 type RecordVisit struct {
 	PatientID string
 	RequestID string
-	Visit     domain.Visit
+	// OwnerID is the owner the caller files the visit under; "" leaves it to the
+	// service, which asks for it when the patient changed owner since (see ownerOfVisit).
+	OwnerID string
+	Visit   domain.Visit
 }
 
-// RecordVisit records a visit of a living patient under the patient's owner at the
-// visit's start (see ownerAt), with the caller as the first attending staff member.
+// RecordVisit records a visit of a living patient under its owner (see ownerOfVisit),
+// with the caller as the first attending staff member.
 func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visit, error) {
 	var v apperr.ValidationError
 	visit := in.Visit
@@ -58,7 +61,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	ownerID, err := s.ownerAt(ctx, p, visit.StartTime)
+	ownerID, err := s.ownerOfVisit(ctx, p, visit.StartTime, in.OwnerID)
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
@@ -239,23 +242,75 @@ func (s *Service) livingPatient(ctx context.Context, id, date string) (Patient, 
 	return p, nil
 }
 
-// ownerAt returns whose p was at t: the owner the record names, unless the record
-// changed after t and its transfers tell another (visits and calls are written up
-// afterwards, and an animal sold in between must not take them to its new owner). The
-// change history is read only for a record changed since t, so a visit written up the
-// day it happens costs no more than the patient's read.
-func (s *Service) ownerAt(ctx context.Context, p Patient, t time.Time) (string, error) {
-	if !p.Updated.After(t) {
+// errOwnerChanged refuses to guess whose a visit is: the patient's transfers tell its
+// owner at the visit's start, but a transfer is dated when reception records it, not
+// when the animal was sold. The buyer often brings the animal in and the transfer is
+// recorded at the desk during the appointment, the visit written up afterwards with
+// the appointment's start: filed by the transfers it would go to the seller (the
+// buyer's account in the seller's data), filed by the owner now a visit before the
+// sale would go to the buyer. The caller, who knows who was in the room, names one.
+var errOwnerChanged = &apperr.PreconditionError{
+	Reason: "OWNER_CHANGED_SINCE_VISIT", Field: "visit.owner_id",
+	Description: "the patient's owner changed after the visit's start time (a transfer is recorded when the clinic learns of it, " +
+		"which may be after the sale): name the owner the visit belongs to in owner_id, the patient's owner at the visit's time " +
+		"or its current owner",
+}
+
+// ownerOfVisit returns the owner a visit of p at t is filed under, named the one the
+// caller names ("" for none). Without a transfer recorded after t it is p's owner now,
+// and a named owner must be that one. Otherwise, when the owner at t by the transfers
+// (see ownerAt) is not the owner now, or cannot be told, the caller must name one of
+// the two (errOwnerChanged).
+func (s *Service) ownerOfVisit(ctx context.Context, p Patient, t time.Time, named string) (string, error) {
+	then, known, err := s.ownerAt(ctx, p, t)
+	if err != nil {
+		return "", err
+	}
+	owners := []string{p.OwnerID}
+	if known && then != p.OwnerID {
+		owners = append(owners, then)
+	}
+	switch {
+	case named == "" && known && then == p.OwnerID:
 		return p.OwnerID, nil
+	case named == "":
+		return "", errOwnerChanged
+	case !slices.Contains(owners, named):
+		return "", invalidOwner("is neither the patient's owner now nor its owner at the visit's start time")
+	}
+	return named, nil
+}
+
+// invalidOwner refuses the owner a visit is named under.
+func invalidOwner(description string) error {
+	var v apperr.ValidationError
+	v.Add("visit.owner_id", description)
+	return v.Err()
+}
+
+// ownerAt returns whose p was at t by its transfers, and whether that can be told (see
+// patientowner.OwnerAt). The change history is read only for a record changed since t,
+// so a visit written up the day it happens costs no more than the patient's read.
+func (s *Service) ownerAt(ctx context.Context, p Patient, t time.Time) (string, bool, error) {
+	transfers, err := s.transfersSince(ctx, p, t)
+	if err != nil {
+		return "", false, err
+	}
+	owner, known := patientowner.OwnerAt(transfers, t, p.OwnerID)
+	return owner, known, nil
+}
+
+// transfersSince returns p's transfers when its record changed after t (every transfer
+// changes it), else none.
+func (s *Service) transfersSince(ctx context.Context, p Patient, t time.Time) ([]patientowner.Transfer, error) {
+	if !p.Updated.After(t) {
+		return nil, nil
 	}
 	transfers, err := s.registry.Transfers(ctx, p.ID)
 	if err != nil {
-		return "", fmt.Errorf("transfers of patient %s: %w", p.ID, err)
+		return nil, fmt.Errorf("transfers of patient %s: %w", p.ID, err)
 	}
-	if then := patientowner.At(transfers, patientowner.UpToTime(t)); then != "" {
-		return then, nil
-	}
-	return p.OwnerID, nil
+	return transfers, nil
 }
 
 // GetVisit reads a visit with its original and amendments. Billing sees the invoice view.
@@ -289,24 +344,34 @@ type AmendVisit struct {
 	ID        string
 	RequestID string
 	Visit     domain.Visit
-	Paths     []string
-	Version   int64
-	Reason    string
+	// OwnerID is the owner the visit is filed under, when Paths names ownerPath.
+	OwnerID string
+	Paths   []string
+	Version int64
+	Reason  string
 }
+
+// ownerPath is the update-mask path that files a visit under another owner (see
+// movedTo). It is no field of the visit's record: the amendment keeps the owner it
+// left (MovedFrom).
+const ownerPath = "owner_id"
+
+// maskPaths are the paths a correction's update mask may name.
+var maskPaths = append(slices.Clone(domain.AmendableFields), ownerPath)
 
 // correctable names the fields a correction may name, as gRPC's update_mask takes them
 // and as REST's updateMask does (by their JSON names, which the gateway turns into
 // these before the call).
 func correctable() string {
 	return fmt.Sprintf("correctable: %s (in REST's updateMask: %s)",
-		strings.Join(domain.AmendableFields, ", "), strings.Join(protomap.All(domain.AmendableFields, protomap.JSONName), ", "))
+		strings.Join(maskPaths, ", "), strings.Join(protomap.All(maskPaths, protomap.JSONName), ", "))
 }
 
 // AmendVisit appends a correction of the fields named in Paths at the expected
 // version. Billing may correct only invoices, and of a restricted visit only record
-// the payment of those it holds. A start time corrected to a day the patient had
-// another owner moves the visit to that owner (see movedTo). Its refusals of a caller
-// the policy let in are audited about the visit's owner.
+// the payment of those it holds. Only a correction naming ownerPath moves the visit to
+// another owner (see movedTo). Its refusals of a caller the policy let in are audited
+// about the visit's owner.
 func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit, *domain.Amendment, error) {
 	var v apperr.ValidationError
 	if len(in.Paths) == 0 {
@@ -315,7 +380,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	// A path is named by its place in the mask, never its text, which is the
 	// caller's and may hold anything, an identity code included.
 	for i, p := range in.Paths {
-		if !domain.IsAmendableField(p) {
+		if !slices.Contains(maskPaths, p) {
 			v.Add("update_mask", fmt.Sprintf("paths[%d] names no field that can be corrected; %s", i, correctable()))
 		}
 	}
@@ -369,19 +434,24 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			return nil, nil, v.Err()
 		}
 	}
-	ownerID, err := s.movedTo(ctx, in, &rec.Current)
-	if err != nil {
-		return nil, nil, fmt.Errorf("amend visit: %w", err)
+	if slices.Contains(in.Paths, ownerPath) && in.OwnerID == "" {
+		v.Add("visit.owner_id", "is required when it is corrected")
+		return nil, nil, v.Err()
 	}
 	// Only what the correction sets is checked: a restricted visit may have been reduced
 	// to when it took place and its invoices, which billing alone corrects, and an
-	// unrestricted one may hold what older rules let in.
+	// unrestricted one may hold what older rules let in. It is checked before the owner
+	// is looked up: an invalid time has no owner to refuse it for.
 	next := domain.Apply(rec.Current, &in.Visit, in.Paths)
-	next.OwnerID = ownerID
 	domain.NormalizeCorrection(&next, in.Paths, "visit", s.opts.Now(), &v)
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
+	ownerID, err := s.movedTo(ctx, in, &rec.Current, next.StartTime)
+	if err != nil {
+		return nil, nil, fmt.Errorf("amend visit: %w", err)
+	}
+	next.OwnerID = ownerID
 	if rec.Current.Restricted && !domain.SettlesHeldInvoices(rec.Current.Invoices, next.Invoices) {
 		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, errInvoicesHeld)
 	}
@@ -425,29 +495,51 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	return s.amended(ctx, &next, &a)
 }
 
-// movedTo returns the owner v is filed under once amended by in: the patient's owner
-// on the corrected start time's day when in corrects it (the patient must have been
-// alive then), else v's. A move between owners is refused while either has an
-// erasure record: the erasure of the one it leaves plans the visit among their data,
-// and nothing more is recorded for the one it joins.
-func (s *Service) movedTo(ctx context.Context, in AmendVisit, v *domain.Visit) (string, error) {
-	if !slices.Contains(in.Paths, "start_time") {
+// movedTo returns the owner v is filed under once amended by in, start being its
+// start time then. A correction of the start time never moves the visit by itself:
+// when a transfer was recorded between the old and the new start and the owner at the
+// new one is not v's owner, or cannot be told, the correction must name the owner
+// (errOwnerChanged), as RecordVisit asks (see ownerOfVisit). A correction naming
+// ownerPath may file the visit under the patient's owner at start or now, or leave it
+// with v's. The patient must have been alive at start. A move between owners is
+// refused while either has an erasure record: the erasure of the one it leaves plans
+// the visit among their data, and nothing more is recorded for the one it joins.
+func (s *Service) movedTo(ctx context.Context, in AmendVisit, v *domain.Visit, start time.Time) (string, error) {
+	timed, named := slices.Contains(in.Paths, "start_time"), slices.Contains(in.Paths, ownerPath)
+	if !timed && !named || named && in.OwnerID == v.OwnerID {
 		return v.OwnerID, nil
 	}
-	p, err := s.livingPatient(ctx, v.PatientID, s.clinicDate(in.Visit.StartTime))
+	p, err := s.livingPatient(ctx, v.PatientID, s.clinicDate(start))
 	if err != nil {
 		return "", err
 	}
-	ownerID, err := s.ownerAt(ctx, p, in.Visit.StartTime)
-	if err != nil || ownerID == v.OwnerID {
-		return ownerID, err
+	transfers, err := s.transfersSince(ctx, p, earlier(v.StartTime, start))
+	if err != nil {
+		return "", err
 	}
-	for _, id := range []string{v.OwnerID, ownerID} {
+	then, known := patientowner.OwnerAt(transfers, start, p.OwnerID)
+	switch {
+	case !named && (!patientowner.Between(transfers, v.StartTime, start) || known && then == v.OwnerID):
+		return v.OwnerID, nil
+	case !named:
+		return "", errOwnerChanged
+	case in.OwnerID != p.OwnerID && (!known || in.OwnerID != then):
+		return "", invalidOwner("is neither the visit's owner, the patient's owner at the visit's start time nor its owner now")
+	}
+	for _, id := range []string{v.OwnerID, in.OwnerID} {
 		if _, err := s.checkNotErased(ctx, id); err != nil {
 			return "", s.refusalAudited(ctx, "visit.amend", visitResource(v.ID), id, err)
 		}
 	}
-	return ownerID, nil
+	return in.OwnerID, nil
+}
+
+// earlier returns the earlier of a and b.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // settleAttempts bounds the re-reads of a visit that others keep changing while an

@@ -68,16 +68,26 @@ func (s *Server) RecordVisit(ctx context.Context, req *historyv1.RecordVisitRequ
 		v.Add("visit", "is required")
 	}
 	checkTime(&v, "visit.start_time", req.GetVisit().GetStartTime())
+	owner := ownerNamed(&v, req.GetVisit())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	visit, err := s.app.RecordVisit(ctx, app.RecordVisit{
-		PatientID: patient, RequestID: rid, Visit: visitFromProto(req.GetVisit()),
+		PatientID: patient, RequestID: rid, OwnerID: owner, Visit: visitFromProto(req.GetVisit()),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &historyv1.RecordVisitResponse{Visit: visitToProto(visit)}, nil
+}
+
+// ownerNamed is the owner a request files its visit under (see Visit.owner_id), "" when
+// it names none.
+func ownerNamed(v *apperr.ValidationError, visit *historyv1.Visit) string {
+	if visit.GetOwnerId() == "" {
+		return ""
+	}
+	return v.UUID("visit.owner_id", visit.GetOwnerId())
 }
 
 // ListPatientVisits implements historyv1.HistoryServiceServer.
@@ -115,11 +125,12 @@ func (s *Server) AmendVisit(ctx context.Context, req *historyv1.AmendVisitReques
 	id := v.UUID("visit_id", req.GetVisitId())
 	rid := v.CheckRequestID(ctx, req.GetRequestId())
 	checkTime(&v, "visit.start_time", req.GetVisit().GetStartTime())
+	owner := ownerNamed(&v, req.GetVisit())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	visit, a, err := s.app.AmendVisit(ctx, app.AmendVisit{
-		ID: id, RequestID: rid, Visit: visitFromProto(req.GetVisit()),
+		ID: id, RequestID: rid, Visit: visitFromProto(req.GetVisit()), OwnerID: owner,
 		Paths: req.GetUpdateMask().GetPaths(), Version: req.GetVersion(), Reason: strings.TrimSpace(req.GetReason()),
 	})
 	if err != nil {

@@ -615,8 +615,16 @@ type Visit struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Output only: from the request path.
 	PatientId string `protobuf:"bytes,2,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
-	// Output only: the patient's owner at the time of the visit (its start_time, by the
-	// patient's transfers), not when it was written up.
+	// The owner whose data the visit is (their timeline, access report and erasure).
+	// Output only, except as follows. A transfer of the patient is dated when the clinic
+	// records it, which may be after the sale (the buyer brings the animal in and the
+	// transfer is recorded at the desk; the visit is written up with the appointment's
+	// start). RecordVisit therefore does not guess: when the patient's owner at start_time,
+	// by its transfers, is not its owner now, or cannot be told (a transfer recorded after
+	// start_time before transfers named their owners), owner_id must name one of the two
+	// (FAILED_PRECONDITION OWNER_CHANGED_SINCE_VISIT without it). Without a transfer after
+	// start_time it may be left empty; given, it must be the patient's owner now
+	// (INVALID_ARGUMENT otherwise). AmendVisit sets it when update_mask names owner_id.
 	OwnerId string `protobuf:"bytes,3,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	Clinic  Clinic `protobuf:"varint,4,opt,name=clinic,proto3,enum=lillvet.history.v1.Clinic" json:"clinic,omitempty"`
 	// When the visit started; empty means now. Not in the future.
@@ -1398,7 +1406,8 @@ type AmendVisitRequest struct {
 	// The corrected values of the fields named in update_mask.
 	Visit *Visit `protobuf:"bytes,3,opt,name=visit,proto3" json:"visit,omitempty"`
 	// The fields corrected, e.g. "diagnoses,weight_grams" (in REST's JSON by their JSON
-	// names, "diagnoses,weightGrams"). Output-only fields cannot be named.
+	// names, "diagnoses,weightGrams"). Output-only fields cannot be named, but for
+	// owner_id, which files the visit under another owner (see AmendVisit).
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// The version the caller read; a stale version fails with ABORTED.
 	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`

@@ -43,11 +43,15 @@ type HistoryServiceClient interface {
 	// Records a visit of a living patient: one dated after its death is FAILED_PRECONDITION
 	// PATIENT_DECEASED, one before its birth date (when known) VISIT_BEFORE_BIRTH. The
 	// caller is recorded as attending staff. A retried call with the same request_id
-	// returns the first visit.
+	// returns the first visit. When the patient's owner changed after the visit's start
+	// (see Visit.owner_id), the visit must name its owner: without it FAILED_PRECONDITION
+	// OWNER_CHANGED_SINCE_VISIT (a field violation on visit.owner_id).
 	RecordVisit(ctx context.Context, in *RecordVisitRequest, opts ...grpc.CallOption) (*RecordVisitResponse, error)
 	// Lists a patient's visits, newest first, optionally within a time range, paged.
 	ListPatientVisits(ctx context.Context, in *ListPatientVisitsRequest, opts ...grpc.CallOption) (*ListPatientVisitsResponse, error)
 	// Reads one visit: its current view, the original as first recorded and every amendment.
+	// The original's owner_id is the owner the visit is filed under now, as the current
+	// view's: an amendment that moved it names the owner it left in neither.
 	GetVisit(ctx context.Context, in *GetVisitRequest, opts ...grpc.CallOption) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
 	// the expected version. A retried call with the same request_id returns the first one.
@@ -55,9 +59,13 @@ type HistoryServiceClient interface {
 	// billing, whatever other roles the token holds, corrects only invoices
 	// (PERMISSION_DENIED). A start_time corrected to after the patient's death or before
 	// its birth date is FAILED_PRECONDITION PATIENT_DECEASED or VISIT_BEFORE_BIRTH.
-	// A start_time corrected to a time the patient had another owner moves the visit to
-	// that owner (owner_id); to or from an owner whose history is erased, FAILED_PRECONDITION
-	// OWNER_ERASED.
+	// A start_time correction never moves the visit to another owner by itself: one
+	// across a change of the patient's owner, to a time whose owner is not the visit's (or
+	// cannot be told), must also name owner_id in update_mask, else FAILED_PRECONDITION
+	// OWNER_CHANGED_SINCE_VISIT. owner_id in update_mask files the visit under the owner
+	// named: the visit's, or the patient's at the (corrected) start time or now (else
+	// INVALID_ARGUMENT); a move to or from an owner whose history is erased is
+	// FAILED_PRECONDITION OWNER_ERASED. An invalid start_time is INVALID_ARGUMENT first.
 	AmendVisit(ctx context.Context, in *AmendVisitRequest, opts ...grpc.CallOption) (*AmendVisitResponse, error)
 	// Records a communication with an owner, optionally about one of their patients or visits.
 	RecordCommunication(ctx context.Context, in *RecordCommunicationRequest, opts ...grpc.CallOption) (*RecordCommunicationResponse, error)
@@ -210,11 +218,15 @@ type HistoryServiceServer interface {
 	// Records a visit of a living patient: one dated after its death is FAILED_PRECONDITION
 	// PATIENT_DECEASED, one before its birth date (when known) VISIT_BEFORE_BIRTH. The
 	// caller is recorded as attending staff. A retried call with the same request_id
-	// returns the first visit.
+	// returns the first visit. When the patient's owner changed after the visit's start
+	// (see Visit.owner_id), the visit must name its owner: without it FAILED_PRECONDITION
+	// OWNER_CHANGED_SINCE_VISIT (a field violation on visit.owner_id).
 	RecordVisit(context.Context, *RecordVisitRequest) (*RecordVisitResponse, error)
 	// Lists a patient's visits, newest first, optionally within a time range, paged.
 	ListPatientVisits(context.Context, *ListPatientVisitsRequest) (*ListPatientVisitsResponse, error)
 	// Reads one visit: its current view, the original as first recorded and every amendment.
+	// The original's owner_id is the owner the visit is filed under now, as the current
+	// view's: an amendment that moved it names the owner it left in neither.
 	GetVisit(context.Context, *GetVisitRequest) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
 	// the expected version. A retried call with the same request_id returns the first one.
@@ -222,9 +234,13 @@ type HistoryServiceServer interface {
 	// billing, whatever other roles the token holds, corrects only invoices
 	// (PERMISSION_DENIED). A start_time corrected to after the patient's death or before
 	// its birth date is FAILED_PRECONDITION PATIENT_DECEASED or VISIT_BEFORE_BIRTH.
-	// A start_time corrected to a time the patient had another owner moves the visit to
-	// that owner (owner_id); to or from an owner whose history is erased, FAILED_PRECONDITION
-	// OWNER_ERASED.
+	// A start_time correction never moves the visit to another owner by itself: one
+	// across a change of the patient's owner, to a time whose owner is not the visit's (or
+	// cannot be told), must also name owner_id in update_mask, else FAILED_PRECONDITION
+	// OWNER_CHANGED_SINCE_VISIT. owner_id in update_mask files the visit under the owner
+	// named: the visit's, or the patient's at the (corrected) start time or now (else
+	// INVALID_ARGUMENT); a move to or from an owner whose history is erased is
+	// FAILED_PRECONDITION OWNER_ERASED. An invalid start_time is INVALID_ARGUMENT first.
 	AmendVisit(context.Context, *AmendVisitRequest) (*AmendVisitResponse, error)
 	// Records a communication with an owner, optionally about one of their patients or visits.
 	RecordCommunication(context.Context, *RecordCommunicationRequest) (*RecordCommunicationResponse, error)
