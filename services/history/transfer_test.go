@@ -383,3 +383,42 @@ func TestNothingIsAddedForAnErasedOwnerOfTheDay(t *testing.T) {
 		t.Errorf("the buyer's timeline: %v, want the visit, unmoved", got)
 	}
 }
+
+// TestRetryNamingAnotherOwnerIsRefused: a visit recorded under the buyer, its request
+// retried naming the seller, is not that retry's visit (answered with it, the caller
+// would take the seller's visit as recorded); retried naming the buyer or no one, it is.
+func TestRetryNamingAnotherOwnerIsRefused(t *testing.T) {
+	f := setup(t)
+	s := f.sell(t, false)
+	record := func(owner string) (*historyv1.Visit, error) {
+		in := visit(s.before)
+		in.OwnerId = owner
+		res, err := f.history.RecordVisit(f.as(t, auth.RoleVeterinarian), &historyv1.RecordVisitRequest{PatientId: s.pet.GetId(), RequestId: "desk-1", Visit: in})
+		return res.GetVisit(), err
+	}
+	first, err := record(s.second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, owner string
+		reused      bool
+	}{
+		{"the buyer again", s.second, false},
+		{"no one", "", false},
+		{"the seller", s.first, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := record(tc.owner)
+			if tc.reused {
+				if got := reason(t, err); got != "REQUEST_ID_REUSED" {
+					t.Errorf("reason %s, want REQUEST_ID_REUSED", got)
+				}
+				return
+			}
+			if err != nil || v.GetId() != first.GetId() || v.GetOwnerId() != s.second {
+				t.Errorf("retry answered %v (%v), want the buyer's visit %s", v.GetId(), err, first.GetId())
+			}
+		})
+	}
+}

@@ -49,7 +49,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		rec, err := s.repo.GetVisit(ctx, id)
 		switch {
 		case err == nil:
-			return s.retriedVisit(ctx, rec, visit, timeGiven)
+			return s.retriedVisit(ctx, rec, visit, in.OwnerID, timeGiven)
 		case !errors.Is(err, apperr.ErrNotFound):
 			return nil, fmt.Errorf("record visit: %w", err)
 		}
@@ -83,7 +83,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		if gerr != nil {
 			return nil, fmt.Errorf("record visit: %w", gerr)
 		}
-		return s.retriedVisit(ctx, rec, sent, timeGiven)
+		return s.retriedVisit(ctx, rec, sent, in.OwnerID, timeGiven)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
@@ -96,11 +96,11 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 
 // retriedVisit answers a retry of RecordVisit with the visit first recorded under its
 // request id, as GetVisit shows it. sent is the retry's visit, normalised as
-// RecordVisit stores it; timeGiven tells whether its start time was the caller's or
-// the server's now. A request id reused for another visit is refused: answered with
+// RecordVisit stores it, and named the owner it names ("" for none); timeGiven tells
+// whether its start time was the caller's or the server's now. A request id reused for another visit is refused: answered with
 // the first one, the caller would take the new visit as recorded. Both refusals are
 // audited about the visit's owner.
-func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sent domain.Visit, timeGiven bool) (*domain.Visit, error) {
+func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sent domain.Visit, named string, timeGiven bool) (*domain.Visit, error) {
 	resource := patientResource(rec.Current.PatientID) + "/visits"
 	shown, err := readable(ctx, rec)
 	if err != nil {
@@ -115,8 +115,11 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	digest := s.digests.visit(&sent)
 	// The first entry is the first caller, from their token, not the request.
 	sent.Staff = append(slices.Clone(first.Staff[:min(1, len(first.Staff))]), sent.Staff...)
-	same := domain.SameVisit(&first, &sent)
-	if !same && rec.Current.Restricted {
+	// A visit filed under one owner is no retry of a request naming another, whatever
+	// moved it since.
+	sameOwner := named == "" || named == filedFirst(rec)
+	same := sameOwner && domain.SameVisit(&first, &sent)
+	if !same && sameOwner && rec.Current.Restricted {
 		// An erasure may have reduced the record to what its retention keeps: the
 		// digest stored with it tells; a record stored without one is compared with the
 		// retry reduced the same way, which cannot see a difference in what was removed.
@@ -136,6 +139,17 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 		}
 	}
 	return &shown.Current, s.record(ctx, "visit.create", visitResource(rec.Current.ID), rec.Current.OwnerID)
+}
+
+// filedFirst is the owner rec was first filed under: the one its first move left, else
+// the one it is filed under.
+func filedFirst(rec *domain.VisitRecord) string {
+	for _, a := range rec.Amendments {
+		if a.MovedFrom != "" {
+			return a.MovedFrom
+		}
+	}
+	return rec.Current.OwnerID
 }
 
 // errErasureClosing answers the retry of a write the owner's erasure, now confirming
