@@ -82,8 +82,9 @@ type Invoice struct {
 type Visit struct {
 	ID        string
 	PatientID string
-	// OwnerID is the patient's owner at the time of the visit: the visit belongs to
-	// their data (timeline, access report, erasure).
+	// OwnerID is the owner the visit belongs to, whose data it is (timeline, access
+	// report, erasure): the patient's owner at the visit's start or now, named by the
+	// caller when those differ (see app.ownerOfVisit).
 	OwnerID     string
 	Clinic      Clinic
 	StartTime   time.Time
@@ -126,8 +127,8 @@ type Amendment struct {
 	// corrected values), stored with the request id so that a retry can be compared
 	// after an erasure has reduced them; empty when none was made.
 	Digest string
-	// MovedFrom is the owner the visit was filed under before the amendment corrected
-	// its start time to a day the patient had another owner; empty when it stayed.
+	// MovedFrom is the owner the visit was filed under before the amendment filed it
+	// under another (its update mask naming owner_id); empty when it stayed.
 	MovedFrom string
 }
 

@@ -77,8 +77,8 @@ type amendmentDoc struct {
 // (a scan on the embedded store reads whole documents, so an unamended visit is stored
 // once); the first amendment stores the original beside it, and nothing writes it
 // again. StartedAt copies the current start time to the top level for the indexes;
-// OwnerID is the owner at the time of the visit, which a corrected start time may
-// change (see domain.Amendment.MovedFrom).
+// OwnerID is the owner the visit is filed under, which a correction may change (see
+// domain.Amendment.MovedFrom).
 type visitDoc struct {
 	ID         string         `bson:"_id"`
 	PatientID  string         `bson:"patient_id"`

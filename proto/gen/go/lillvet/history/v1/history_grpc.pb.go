@@ -71,11 +71,11 @@ type HistoryServiceClient interface {
 	RecordCommunication(ctx context.Context, in *RecordCommunicationRequest, opts ...grpc.CallOption) (*RecordCommunicationResponse, error)
 	// Lists an owner's communications, newest first, optionally within a time range, paged.
 	ListOwnerCommunications(ctx context.Context, in *ListOwnerCommunicationsRequest, opts ...grpc.CallOption) (*ListOwnerCommunicationsResponse, error)
-	// Lists an owner's visits (across all the patients they owned at the time of each visit)
+	// Lists an owner's visits (those filed under them, see Visit.owner_id)
 	// and communications merged by time, newest first, paged.
 	ListOwnerTimeline(ctx context.Context, in *ListOwnerTimelineRequest, opts ...grpc.CallOption) (*ListOwnerTimelineResponse, error)
 	// Streams everything this service holds about one owner, for the access report: every
-	// visit recorded while they owned the patient, with its original and amendments, then
+	// visit filed under them (see Visit.owner_id), with its original and amendments, then
 	// every communication, each oldest first. gRPC only; audited.
 	ExportOwnerHistory(ctx context.Context, in *ExportOwnerHistoryRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportOwnerHistoryResponse], error)
 	// Erases what no law requires the clinic to keep of an owner's history and restricts
@@ -246,11 +246,11 @@ type HistoryServiceServer interface {
 	RecordCommunication(context.Context, *RecordCommunicationRequest) (*RecordCommunicationResponse, error)
 	// Lists an owner's communications, newest first, optionally within a time range, paged.
 	ListOwnerCommunications(context.Context, *ListOwnerCommunicationsRequest) (*ListOwnerCommunicationsResponse, error)
-	// Lists an owner's visits (across all the patients they owned at the time of each visit)
+	// Lists an owner's visits (those filed under them, see Visit.owner_id)
 	// and communications merged by time, newest first, paged.
 	ListOwnerTimeline(context.Context, *ListOwnerTimelineRequest) (*ListOwnerTimelineResponse, error)
 	// Streams everything this service holds about one owner, for the access report: every
-	// visit recorded while they owned the patient, with its original and amendments, then
+	// visit filed under them (see Visit.owner_id), with its original and amendments, then
 	// every communication, each oldest first. gRPC only; audited.
 	ExportOwnerHistory(*ExportOwnerHistoryRequest, grpc.ServerStreamingServer[ExportOwnerHistoryResponse]) error
 	// Erases what no law requires the clinic to keep of an owner's history and restricts
