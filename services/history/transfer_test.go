@@ -422,3 +422,40 @@ func TestRetryNamingAnotherOwnerIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnerCorrectedAlone: a visit filed under the seller that was the buyer's (the
+// desk flow, filed wrongly) is moved by a correction naming owner_id alone, in both
+// owners' timelines accordingly; an owner the patient never had at the visit's start
+// nor has now is refused.
+func TestOwnerCorrectedAlone(t *testing.T) {
+	f := setup(t)
+	s := f.sell(t, false)
+	third := f.newOwner(t)
+	v, err := f.recordFor(t, s.pet.GetId(), s.before, s.first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := func(owner string) (*historyv1.AmendVisitResponse, error) {
+		return f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+			VisitId: v.GetId(), Version: 1, Reason: "the buyer's first visit",
+			Visit: &historyv1.Visit{OwnerId: owner}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"owner_id"}},
+		})
+	}
+	_, err = correct(third)
+	if got := violations(t, err); !slices.Equal(got, []string{"visit.owner_id"}) {
+		t.Errorf("a third owner: violations %v, want visit.owner_id", got)
+	}
+	res, err := correct(s.second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.GetVisit().GetOwnerId(); got != s.second {
+		t.Errorf("filed under %v, want the buyer", got)
+	}
+	if got := f.timeline(t, s.second); !slices.Equal(got, []string{v.GetId()}) {
+		t.Errorf("the buyer's timeline %v, want the visit", got)
+	}
+	if got := f.timeline(t, s.first); len(got) != 0 {
+		t.Errorf("the seller's timeline %v, want nothing", got)
+	}
+}
