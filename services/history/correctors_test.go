@@ -127,6 +127,16 @@ func TestRestrictedVisitSeenThroughBillingIsTheInvoiceView(t *testing.T) {
 	if err != nil || len(timeline.GetEntries()) != 1 || clinical(timeline.GetEntries()[0].GetVisit()) {
 		t.Errorf("ListOwnerTimeline: %v, %v", err, timeline.GetEntries())
 	}
+	for _, roles := range [][]auth.Role{{auth.RoleBilling, auth.RoleReception}, {auth.RoleBilling, auth.RoleVeterinarian}} {
+		visits, _ := f.export(t, f.as(t, roles...), erased, func(r *historyv1.VisitRecord) {
+			if clinical(r.GetVisit()) || clinical(r.GetOriginal()) {
+				t.Errorf("%v: the export holds the restricted visit's clinical text: %v", roles, r)
+			}
+		})
+		if len(visits) != 1 {
+			t.Errorf("%v: the export holds %d visits, want the restricted one as billing sees it", roles, len(visits))
+		}
+	}
 	res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
 		VisitId: v.GetId(), Version: got.GetVisit().GetVersion(), Reason: "paid",
 		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
@@ -158,10 +168,12 @@ func TestClinicianWhoBillsRecordsAPaymentOnARestrictedVisit(t *testing.T) {
 	}
 }
 
-// TestRetriedCorrectionIsAnsweredBeforeTheRolesRule: a retry is answered with the
-// correction first made under its request id before any rule on who corrects what, so
-// a correction accepted under an earlier rule is still answered to its retry.
-func TestRetriedCorrectionIsAnsweredBeforeTheRolesRule(t *testing.T) {
+// TestRetriedCorrection: the author's retry of a correction is answered with it
+// before the rule on who corrects what, so a correction accepted under an earlier rule
+// (billing and reception correcting findings, before only clinicians could) is still
+// answered; anyone else's retry under that request id is held to the rule, so billing
+// cannot learn from the answer whether a guess of a clinician's correction is right.
+func TestRetriedCorrection(t *testing.T) {
 	f := setup(t)
 	v := f.recordVisit(t, f.newPatient(t, f.newOwner(t), "Nappi").GetId(), time.Time{})
 	in := &historyv1.AmendVisitRequest{
@@ -173,8 +185,19 @@ func TestRetriedCorrectionIsAnsweredBeforeTheRolesRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, err = f.history.AmendVisit(f.as(t, auth.RoleBilling), in)
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("billing's retry of the veterinarian's correction: %v, want PermissionDenied", err)
+	}
+	// The correction as the earlier rule let billing and reception make it.
+	db := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase)
+	if _, err := db.Collection("visits").UpdateByID(t.Context(), v.GetId(), bson.M{"$set": bson.M{
+		"amendments.0.author": bson.M{"subject": "test-billing+reception", "name": "Test billing reception", "role": "reception"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
 	again, err := f.history.AmendVisit(f.as(t, auth.RoleBilling, auth.RoleReception), in)
 	if err != nil || again.GetAmendment().GetVersion() != first.GetAmendment().GetVersion() {
-		t.Errorf("the retry: %v, amendment %v, want %v", err, again.GetAmendment(), first.GetAmendment())
+		t.Errorf("the author's retry: %v, amendment %v, want %v", err, again.GetAmendment(), first.GetAmendment())
 	}
 }

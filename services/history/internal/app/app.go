@@ -179,7 +179,9 @@ var restrictionReaders = []auth.Role{auth.RoleClinicManager, auth.RoleBilling, a
 // manager, nor as the maintainer with a purpose), whatever other roles the token
 // holds: a restricted visit is kept for billing only for its invoices.
 func invoiceView(ctx context.Context, v *domain.Visit) bool {
-	return invoicesOnly(ctx) || v.Restricted && !acts(ctx, auth.RoleClinicManager) && !acts(ctx, auth.RoleMaintainer)
+	return invoicesOnly(ctx) || v.Restricted && !slices.ContainsFunc(restrictionReaders, func(r auth.Role) bool {
+		return r != auth.RoleBilling && acts(ctx, r)
+	})
 }
 
 // seesRestricted reports whether the caller may read restricted visits.

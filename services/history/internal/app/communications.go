@@ -197,22 +197,24 @@ func (s *Service) ListOwnerTimeline(ctx context.Context, q domain.Query) ([]doma
 }
 
 // ExportOwnerHistory hands everything held about the owner to visit and communication,
-// for the access report; restricted visits only to their readers, as in the lists. The
-// export is audited before any data leaves.
+// for the access report; each visit as GetVisit shows it to the caller (readable), a
+// restricted one left out for those it is not kept for. The export is audited before
+// any data leaves.
 func (s *Service) ExportOwnerHistory(ctx context.Context, ownerID string, visit func(*domain.VisitRecord) error, communication func(*domain.Communication) error) error {
 	if err := s.auditor.RecordNow(ctx, exportEvent(ownerID)); err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
-	if !seesRestricted(ctx) {
-		all := visit
-		visit = func(rec *domain.VisitRecord) error {
-			if rec.Current.Restricted {
-				return nil
-			}
-			return all(rec)
+	shown := func(rec *domain.VisitRecord) error {
+		r, err := readable(ctx, rec)
+		if errors.Is(err, errRestricted) {
+			return nil
 		}
+		if err != nil {
+			return err
+		}
+		return visit(r)
 	}
-	if err := s.repo.ExportOwner(ctx, ownerID, visit, communication); err != nil {
+	if err := s.repo.ExportOwner(ctx, ownerID, shown, communication); err != nil {
 		return fmt.Errorf("export owner history: %w", err)
 	}
 	return nil

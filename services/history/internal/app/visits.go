@@ -412,14 +412,21 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if err != nil {
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
-	// A retry is answered with the correction first made, under the rules it was made by.
-	if done := amendmentWithRequest(rec, in.RequestID); done != nil {
+	// The author's retry is answered with the correction first made, under the rules it
+	// was made by; anyone else's is held to the rule on who corrects what first, or a
+	// retry under another's request id would tell billing whether a guess of a
+	// clinician's correction is right.
+	done := amendmentWithRequest(rec, in.RequestID)
+	if done != nil && done.Author.Subject == caller(ctx).Subject {
 		return s.retriedAmendment(ctx, rec, done, in)
 	}
 	billing := asBilling(ctx, in.Paths)
 	if !billing && !correctsClinically(ctx) {
 		refusal := audit.Refusal("visit.amend", visitResource(in.ID), rec.Current.OwnerID, "billing may correct only invoices")
 		return nil, nil, fmt.Errorf("amend visit: %w", audit.Deny(ctx, s.auditor, refusal))
+	}
+	if done != nil {
+		return s.retriedAmendment(ctx, rec, done, in)
 	}
 	if rec.Current.Version != in.Version {
 		// The correction is built on the record read here; applied at another version
