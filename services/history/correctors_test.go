@@ -50,18 +50,10 @@ func TestOnlyCliniciansCorrectClinicalText(t *testing.T) {
 // the correction names billing as its author's role.
 func TestBillingWithAnotherRoleRecordsAPaymentOnARestrictedVisit(t *testing.T) {
 	f := setup(t)
-	erased := f.newOwner(t)
-	v := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
-	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
-		t.Fatal(err)
-	}
+	_, v := f.restrictedVisit(t)
 	cur := f.getVisit(t, v.GetId()).GetVisit()
 	ctx := auth.WithOutgoingToken(t.Context(), f.env.Token(t, auth.RoleBilling, auth.RoleMaintainer), "support case 7")
-	res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
-		VisitId: v.GetId(), Version: cur.GetVersion(), Reason: "paid",
-		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
-	})
+	res, err := f.history.AmendVisit(ctx, payment(v.GetId(), cur.GetVersion()))
 	if err != nil {
 		t.Fatalf("the payment on the restricted visit: %v", err)
 	}
@@ -106,11 +98,7 @@ func TestRetryOfAVisitRecordedWithTwentyNamed(t *testing.T) {
 // billing does, its invoices only, in every read and in the answer to its payment.
 func TestRestrictedVisitSeenThroughBillingIsTheInvoiceView(t *testing.T) {
 	f := setup(t)
-	erased := f.newOwner(t)
-	v := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
-	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
-		t.Fatal(err)
-	}
+	erased, v := f.restrictedVisit(t)
 	ctx := f.as(t, auth.RoleBilling, auth.RoleReception)
 	clinical := func(v *historyv1.Visit) bool {
 		return v.GetFindings() != "" || v.GetReason() != "" || len(v.GetDiagnoses()) > 0 || len(v.GetMedications()) > 0
@@ -137,11 +125,7 @@ func TestRestrictedVisitSeenThroughBillingIsTheInvoiceView(t *testing.T) {
 			t.Errorf("%v: the export holds %d visits, want the restricted one as billing sees it", roles, len(visits))
 		}
 	}
-	res, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
-		VisitId: v.GetId(), Version: got.GetVisit().GetVersion(), Reason: "paid",
-		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
-	})
+	res, err := f.history.AmendVisit(ctx, payment(v.GetId(), got.GetVisit().GetVersion()))
 	if err != nil || clinical(res.GetVisit()) {
 		t.Errorf("the payment's answer: %v, %v", err, res.GetVisit())
 	}
@@ -152,17 +136,9 @@ func TestRestrictedVisitSeenThroughBillingIsTheInvoiceView(t *testing.T) {
 // clinician's role, who may not correct a restricted visit.
 func TestClinicianWhoBillsRecordsAPaymentOnARestrictedVisit(t *testing.T) {
 	f := setup(t)
-	erased := f.newOwner(t)
-	v := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
-	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
-		t.Fatal(err)
-	}
+	_, v := f.restrictedVisit(t)
 	cur := f.getVisit(t, v.GetId()).GetVisit()
-	res, err := f.history.AmendVisit(f.as(t, auth.RoleBilling, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
-		VisitId: v.GetId(), Version: cur.GetVersion(), Reason: "paid",
-		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
-	})
+	res, err := f.history.AmendVisit(f.as(t, auth.RoleBilling, auth.RoleVeterinarian), payment(v.GetId(), cur.GetVersion()))
 	if err != nil || res.GetAmendment().GetAuthor().GetRole() != string(auth.RoleBilling) {
 		t.Errorf("the payment: %v, author %v", err, res.GetAmendment().GetAuthor())
 	}
@@ -199,5 +175,28 @@ func TestRetriedCorrection(t *testing.T) {
 	again, err := f.history.AmendVisit(f.as(t, auth.RoleBilling, auth.RoleReception), in)
 	if err != nil || again.GetAmendment().GetVersion() != first.GetAmendment().GetVersion() {
 		t.Errorf("the author's retry: %v, amendment %v, want %v", err, again.GetAmendment(), first.GetAmendment())
+	}
+}
+
+// restrictedVisit records a visit of a new owner's patient and erases the owner, which
+// restricts the visit (its open invoice keeps it); it returns the owner and the visit
+// as recorded.
+func (f *fixture) restrictedVisit(t *testing.T) (ownerID string, v *historyv1.Visit) {
+	t.Helper()
+	ownerID = f.newOwner(t)
+	v = f.recordVisit(t, f.newPatient(t, ownerID, "Musti").GetId(), time.Time{})
+	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: ownerID, RequestId: jobOne}); err != nil {
+		t.Fatal(err)
+	}
+	return ownerID, v
+}
+
+// payment is billing's correction recording the payment of the visit's invoice at
+// version.
+func payment(visitID string, version int64) *historyv1.AmendVisitRequest {
+	return &historyv1.AmendVisitRequest{
+		VisitId: visitID, Version: version, Reason: "paid",
+		Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
 	}
 }
