@@ -301,7 +301,7 @@ type ConsentDecision struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Output only.
 	OwnerId string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// Output only: the decision's place in the owner's ledger, assigned by the store;
+	// Output only. The decision's place in the owner's ledger, assigned by the store;
 	// unique per owner, increasing in the order decisions were recorded.
 	Sequence int64   `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	Purpose  Purpose `protobuf:"varint,4,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
@@ -330,9 +330,9 @@ type ConsentDecision struct {
 	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
 	// When the decision takes effect; empty means now. Only a grant may lie in the future.
 	EffectiveTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=effective_time,json=effectiveTime,proto3" json:"effective_time,omitempty"`
-	// Output only: the subject of the staff member who recorded the decision.
+	// Output only. The subject of the staff member who recorded the decision.
 	RecordedBy string `protobuf:"bytes,13,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
-	// Output only: their display name.
+	// Output only. The display name of the staff member who recorded the decision.
 	RecordedByName string `protobuf:"bytes,14,opt,name=recorded_by_name,json=recordedByName,proto3" json:"recorded_by_name,omitempty"`
 	// Output only.
 	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`

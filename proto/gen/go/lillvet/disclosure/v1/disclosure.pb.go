@@ -662,11 +662,11 @@ type Recipient struct {
 	// What the recipient may receive: its kind's default set when empty on create, or
 	// fewer; never more.
 	Categories []DataCategory `protobuf:"varint,8,rep,packed,name=categories,proto3,enum=lillvet.disclosure.v1.DataCategory" json:"categories,omitempty"`
-	// Output only: false once deactivated.
+	// Output only. False once deactivated.
 	Active bool `protobuf:"varint,9,opt,name=active,proto3" json:"active,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Output only: when it was deactivated; absent while active.
+	// Output only. When it was deactivated; absent while active.
 	DeactivateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=deactivate_time,json=deactivateTime,proto3" json:"deactivate_time,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1984,28 +1984,29 @@ type AccessRequest struct {
 	IdentifiedBy string `protobuf:"bytes,6,opt,name=identified_by,json=identifiedBy,proto3" json:"identified_by,omitempty"`
 	// The language of the readable report: fi (default), sv or en.
 	Language string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
-	// Output only: the last day to answer (ISO 8601 date, Finnish calendar), one calendar
+	// Output only. The last day to answer (ISO 8601 date, Finnish calendar), one calendar
 	// month after receipt.
 	DueDate string `protobuf:"bytes,8,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
-	// Output only: the extended last day, three calendar months after receipt; empty
+	// Output only. The extended last day, three calendar months after receipt; empty
 	// unless extended.
 	ExtendedDueDate string `protobuf:"bytes,9,opt,name=extended_due_date,json=extendedDueDate,proto3" json:"extended_due_date,omitempty"`
-	// Output only: why it was extended, as the owner was told.
+	// Output only. Why it was extended, as the owner was told.
 	ExtensionReason string `protobuf:"bytes,10,opt,name=extension_reason,json=extensionReason,proto3" json:"extension_reason,omitempty"`
-	// Output only: a further request received within twelve months of an earlier one
-	// (the privacy statement's one free copy a year). Staff decide whether to charge.
+	// Output only. True for a further request received within twelve months of an
+	// earlier one (the privacy statement's one free copy a year). Staff decide whether to
+	// charge.
 	PossiblyChargeable bool `protobuf:"varint,11,opt,name=possibly_chargeable,json=possiblyChargeable,proto3" json:"possibly_chargeable,omitempty"`
-	// Output only: the earlier request that makes this one possibly chargeable.
+	// Output only. The earlier request that makes this one possibly chargeable.
 	EarlierRequestId string `protobuf:"bytes,12,opt,name=earlier_request_id,json=earlierRequestId,proto3" json:"earlier_request_id,omitempty"`
 	// Output only.
 	Status AccessRequestStatus `protobuf:"varint,13,opt,name=status,proto3,enum=lillvet.disclosure.v1.AccessRequestStatus" json:"status,omitempty"`
-	// Output only: the subject of the staff member who recorded it.
+	// Output only. The subject of the staff member who recorded it.
 	RecordedBy string `protobuf:"bytes,14,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
-	// Output only: when it was recorded.
+	// Output only. When it was recorded.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Output only: when it was extended.
+	// Output only. When it was extended.
 	ExtendTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=extend_time,json=extendTime,proto3" json:"extend_time,omitempty"`
-	// Output only: when the first access report was given (the status is then ANSWERED).
+	// Output only. When the first access report was given (the status is then ANSWERED).
 	AnswerTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=answer_time,json=answerTime,proto3" json:"answer_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3101,15 +3102,15 @@ type ErasureRequest struct {
 	IdentifiedBy string `protobuf:"bytes,6,opt,name=identified_by,json=identifiedBy,proto3" json:"identified_by,omitempty"`
 	// Output only.
 	State ErasureRequestState `protobuf:"varint,7,opt,name=state,proto3,enum=lillvet.disclosure.v1.ErasureRequestState" json:"state,omitempty"`
-	// Output only: the steps in the order they run.
+	// Output only. The steps in the order they run.
 	Steps []*ErasureStep `protobuf:"bytes,8,rep,name=steps,proto3" json:"steps,omitempty"`
-	// Output only: once done, the recipients to notify; empty before.
+	// Output only. Once done, the recipients to notify; empty before.
 	RecipientsToNotify []*RecipientToNotify `protobuf:"bytes,9,rep,name=recipients_to_notify,json=recipientsToNotify,proto3" json:"recipients_to_notify,omitempty"`
-	// Output only: the subject of the staff member who recorded it.
+	// Output only. The subject of the staff member who recorded it.
 	RecordedBy string `protobuf:"bytes,10,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Output only: when the last step finished.
+	// Output only. When the last step finished.
 	FinishTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

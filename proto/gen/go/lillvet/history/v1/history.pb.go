@@ -613,7 +613,7 @@ type Visit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Output only: from the request path.
+	// Output only. From the request path.
 	PatientId string `protobuf:"bytes,2,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	// The owner whose data the visit is (their timeline, access report and erasure).
 	// Output only, except as follows. A transfer of the patient is dated when the clinic
@@ -645,15 +645,15 @@ type Visit struct {
 	WeightGrams int64               `protobuf:"varint,13,opt,name=weight_grams,json=weightGrams,proto3" json:"weight_grams,omitempty"`
 	FollowUp    string              `protobuf:"bytes,14,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
 	Invoices    []*InvoiceReference `protobuf:"bytes,15,rep,name=invoices,proto3" json:"invoices,omitempty"`
-	// Output only: 1 when recorded, increased by each amendment and each time an erasure
-	// restricts or reduces the visit; send it back on amendments.
+	// Output only. It is 1 when recorded, increased by each amendment and each time an
+	// erasure restricts or reduces the visit; send it back as AmendVisitRequest.version.
 	Version int64 `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Output only: the time of the last amendment.
+	// Output only. The time of the last amendment.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// Output only: the owner's data was erased and the visit is kept only until its
-	// retention ends, reduced to what the law keeps. Only the clinic manager, billing
+	// Output only. True when the owner's data was erased and the visit is kept only until
+	// its retention ends, reduced to what the law keeps. Only the clinic manager, billing
 	// and the maintainer see restricted visits.
 	Restricted    bool `protobuf:"varint,19,opt,name=restricted,proto3" json:"restricted,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -917,7 +917,7 @@ type Communication struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Output only: from the request path.
+	// Output only. From the request path.
 	OwnerId string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// Optional: the patient it was about (one of the owner's, now or at its time).
 	PatientId string `protobuf:"bytes,3,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
@@ -929,7 +929,7 @@ type Communication struct {
 	Time    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=time,proto3" json:"time,omitempty"`
 	Subject string                 `protobuf:"bytes,8,opt,name=subject,proto3" json:"subject,omitempty"`
 	Summary string                 `protobuf:"bytes,9,opt,name=summary,proto3" json:"summary,omitempty"`
-	// Output only: who recorded it.
+	// Output only. The staff member who recorded it.
 	Staff *StaffMember `protobuf:"bytes,10,opt,name=staff,proto3" json:"staff,omitempty"`
 	// Output only.
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`

@@ -338,21 +338,21 @@ type Owner struct {
 	Email             string   `protobuf:"bytes,6,opt,name=email,proto3" json:"email,omitempty"`
 	PreferredLanguage Language `protobuf:"varint,7,opt,name=preferred_language,json=preferredLanguage,proto3,enum=lillvet.owner.v1.Language" json:"preferred_language,omitempty"`
 	HomeClinic        Clinic   `protobuf:"varint,8,opt,name=home_clinic,json=homeClinic,proto3,enum=lillvet.owner.v1.Clinic" json:"home_clinic,omitempty"`
-	// Output only: the identity code masked, empty when none is on record.
+	// Output only. The identity code masked, empty when none is on record.
 	IdentityCodeMasked string `protobuf:"bytes,9,opt,name=identity_code_masked,json=identityCodeMasked,proto3" json:"identity_code_masked,omitempty"`
-	// Output only: true while an erasure or objection is pending.
+	// Output only. True while an erasure or objection is pending.
 	Restricted bool `protobuf:"varint,10,opt,name=restricted,proto3" json:"restricted,omitempty"`
-	// Output only: increases with every change; send it back on updates.
+	// Output only. Increases with every change; send it back as UpdateOwnerRequest.version.
 	Version int64 `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// Output only: true once an erasure has run (EraseOwnerData). Contact details are
+	// Output only. True once an erasure has run (EraseOwnerData). Contact details are
 	// gone; the name and address are either kept (restricted) until a day or already
 	// anonymised (empty).
 	Erased bool `protobuf:"varint,14,opt,name=erased,proto3" json:"erased,omitempty"`
-	// Output only: when the first erasure ran.
+	// Output only. When the first erasure ran.
 	EraseTime     *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1489,9 +1489,9 @@ type Patient struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Output only: change it with TransferPatient.
+	// Output only. Change it with TransferPatient.
 	OwnerId string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	// Output only: allocated at registration, with a check digit; stays with the animal.
+	// Output only. Allocated at registration, with a check digit; stays with the animal.
 	CustomerNumber string  `protobuf:"bytes,3,opt,name=customer_number,json=customerNumber,proto3" json:"customer_number,omitempty"`
 	Name           string  `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
 	Species        Species `protobuf:"varint,5,opt,name=species,proto3,enum=lillvet.owner.v1.Species" json:"species,omitempty"`
@@ -1506,9 +1506,9 @@ type Patient struct {
 	// Kennelliitto or Kissaliitto registration number.
 	KennelClubRegistration string     `protobuf:"bytes,12,opt,name=kennel_club_registration,json=kennelClubRegistration,proto3" json:"kennel_club_registration,omitempty"`
 	Insurance              *Insurance `protobuf:"bytes,13,opt,name=insurance,proto3" json:"insurance,omitempty"`
-	// Output only: set by MarkPatientDeceased.
+	// Output only. Set by MarkPatientDeceased.
 	Deceased bool `protobuf:"varint,14,opt,name=deceased,proto3" json:"deceased,omitempty"`
-	// Output only: YYYY-MM-DD.
+	// Output only. The day of death, YYYY-MM-DD.
 	DeathDate string `protobuf:"bytes,15,opt,name=death_date,json=deathDate,proto3" json:"death_date,omitempty"`
 	// Output only.
 	Version int64 `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
