@@ -297,12 +297,16 @@ func TestVisitBeforeBirthIsRefused(t *testing.T) {
 		})
 	}
 	v := f.recordVisit(t, born, time.Time{})
-	_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
-		VisitId: v.GetId(), Version: 1, Reason: "wrong year", Visit: &historyv1.Visit{StartTime: timestamppb.New(day(2001, 3, 1))},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"start_time"}},
-	})
-	if got := reason(t, err); got != "VISIT_BEFORE_BIRTH" {
-		t.Errorf("a correction to a day before the birth: reason %s", got)
+	// Naming the visit's own owner moves nothing, and checks the day all the same.
+	for _, paths := range [][]string{{"start_time"}, {"start_time", "owner_id"}} {
+		_, err := f.history.AmendVisit(vet, &historyv1.AmendVisitRequest{
+			VisitId: v.GetId(), Version: 1, Reason: "wrong year",
+			Visit:      &historyv1.Visit{StartTime: timestamppb.New(day(2001, 3, 1)), OwnerId: ownerID},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+		})
+		if got := reason(t, err); got != "VISIT_BEFORE_BIRTH" {
+			t.Errorf("%v: a correction to a day before the birth: reason %s", paths, got)
+		}
 	}
 }
 

@@ -522,17 +522,21 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 // new one is not v's owner, or cannot be told, the correction must name the owner
 // (errOwnerChanged), as RecordVisit asks (see ownerOfVisit). A correction naming
 // ownerPath may file the visit under the patient's owner at start or now, or leave it
-// with v's. The patient must have been alive at start. A move between owners is
+// with v's. The patient must have been alive at start, whatever owner is named. A move between owners is
 // refused while either has an erasure record: the erasure of the one it leaves plans
 // the visit among their data, and nothing more is recorded for the one it joins.
 func (s *Service) movedTo(ctx context.Context, in AmendVisit, v *domain.Visit, start time.Time) (string, error) {
 	timed, named := slices.Contains(in.Paths, "start_time"), slices.Contains(in.Paths, ownerPath)
-	if !timed && !named || named && in.OwnerID == v.OwnerID {
+	stays := named && in.OwnerID == v.OwnerID
+	if !timed && (!named || stays) {
 		return v.OwnerID, nil
 	}
 	p, err := s.livingPatient(ctx, v.PatientID, s.clinicDate(start))
 	if err != nil {
 		return "", err
+	}
+	if stays {
+		return v.OwnerID, nil
 	}
 	transfers, err := s.transfersSince(ctx, p, earlier(v.StartTime, start))
 	if err != nil {
