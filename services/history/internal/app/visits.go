@@ -96,10 +96,11 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 
 // retriedVisit answers a retry of RecordVisit with the visit first recorded under its
 // request id, as GetVisit shows it. sent is the retry's visit, normalised as
-// RecordVisit stores it, and named the owner it names ("" for none); timeGiven tells
-// whether its start time was the caller's or the server's now. A request id reused for another visit is refused: answered with
-// the first one, the caller would take the new visit as recorded. Both refusals are
-// audited about the visit's owner.
+// RecordVisit stores it; named is the owner_id the retry sent ("" for none);
+// timeGiven tells whether its start time was the caller's or the server's now. A
+// request id reused for another visit is refused: answered with the first one, the
+// caller would take the new visit as recorded. Both refusals are audited about the
+// visit's owner.
 func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sent domain.Visit, named string, timeGiven bool) (*domain.Visit, error) {
 	resource := patientResource(rec.Current.PatientID) + "/visits"
 	shown, err := readable(ctx, rec)
@@ -522,9 +523,10 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 // new one is not v's owner, or cannot be told, the correction must name the owner
 // (errOwnerChanged), as RecordVisit asks (see ownerOfVisit). A correction naming
 // ownerPath may file the visit under the patient's owner at start or now, or leave it
-// with v's. The patient must have been alive at start, whatever owner is named. A move between owners is
-// refused while either has an erasure record: the erasure of the one it leaves plans
-// the visit among their data, and nothing more is recorded for the one it joins.
+// with v's. The patient must have been alive at start, whatever owner is named. A
+// move between owners is refused while either has an erasure record: the erasure of
+// the one it leaves plans the visit among their data, and nothing more is recorded
+// for the one it joins.
 func (s *Service) movedTo(ctx context.Context, in AmendVisit, v *domain.Visit, start time.Time) (string, error) {
 	timed, named := slices.Contains(in.Paths, "start_time"), slices.Contains(in.Paths, ownerPath)
 	stays := named && in.OwnerID == v.OwnerID
