@@ -67,7 +67,11 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 		// An earlier request, not yet answered, may have deleted or reduced visits
 		// before it stopped: its answer, taken from this plan once it is made again,
 		// still counts them.
-		touched = e.Touched(visits, s.today())
+		moved, err := s.movedAway(ctx, e, visits, s.today())
+		if err != nil {
+			return domain.ErasureResult{}, err
+		}
+		touched = e.Touched(visits, moved, s.today())
 	}
 	res, plan, err := s.plan(ctx, ownerID, visits, lastVisits{}, touched...)
 	if err != nil {
@@ -256,10 +260,30 @@ func (s *Service) close(ctx context.Context, e *domain.Erasure) (bool, error) {
 		return false, err
 	}
 	visits, err := s.plannableVisits(ctx, e)
-	if err != nil || !e.AsPlanned(visits, s.today()) {
+	if err != nil {
+		return false, err
+	}
+	moved, err := s.movedAway(ctx, e, visits, s.today())
+	if err != nil || !e.AsPlanned(visits, moved, s.today()) {
 		return false, err
 	}
 	return s.animalsAsPlanned(ctx, e, visits, lastVisits{})
+}
+
+// movedAway returns, as a set, the ids of the visits e's plan removes on the day today
+// that visits, the owner's visits as read, no longer holds but that are stored: under
+// another owner, moved there after a read of the erasure (see domain.Erasure.Removed).
+// Such a visit is no longer this erasure's to remove, nor to count erased.
+func (s *Service) movedAway(ctx context.Context, e *domain.Erasure, visits []*domain.Visit, today retention.Date) (map[string]bool, error) {
+	ids, err := s.repo.StoredVisits(ctx, e.Removed(visits, today))
+	if err != nil {
+		return nil, err
+	}
+	moved := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		moved[id] = true
+	}
+	return moved, nil
 }
 
 // animalsAsPlanned reads into last the last visit of the animal of each of visits, the
@@ -299,7 +323,11 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 	}
 	today := s.today()
 	last := lastVisits{}
-	asPlanned := e.AsPlanned(visits, today)
+	moved, err := s.movedAway(ctx, e, visits, today)
+	if err != nil {
+		return nil, false, err
+	}
+	asPlanned := e.AsPlanned(visits, moved, today)
 	if asPlanned && reduce {
 		if asPlanned, err = s.animalsAsPlanned(ctx, e, visits, last); err != nil {
 			return nil, false, err
@@ -307,7 +335,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 	}
 	changed := false
 	if !asPlanned {
-		touched := e.Touched(visits, today)
+		touched := e.Touched(visits, moved, today)
 		res, plan, err := s.plan(ctx, e.OwnerID, visits, last, touched...)
 		if err != nil {
 			return nil, false, err
@@ -416,10 +444,10 @@ func (s *Service) mark(e *domain.Erasure, r domain.VisitRetention, v *domain.Vis
 // day today: removed when nothing of it is kept any more, else restricted and reduced
 // to what is kept, without request digests past their horizon (e keeps the day after
 // which the sweep removes the others). It returns what is left of r and counts what it
-// removed. A version other than 0 is the one r was planned for: found at another,
-// the visit is left for the erasure to plan again (errVisitChanged), as is one written
-// to between the read and its deletion (the sweep then fails, and the next one reads it
-// again).
+// removed. A version other than 0 is the one r was planned for: found at another, or
+// under another owner (moved since the erasure read it), the visit is left for the
+// erasure to plan again (errVisitChanged), as is one written to between the read and
+// its deletion (the sweep then fails, and the next one reads it again).
 func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult, version int64) (domain.VisitRetention, bool, error) {
 	rec, err := s.repo.GetVisit(ctx, r.VisitID)
 	if errors.Is(err, apperr.ErrNotFound) {
@@ -429,7 +457,7 @@ func (s *Service) applyRetention(ctx context.Context, e *domain.Erasure, r domai
 	if err != nil {
 		return r, false, err
 	}
-	if version != 0 && rec.Current.Version != version {
+	if rec.Current.OwnerID != e.OwnerID || version != 0 && rec.Current.Version != version {
 		return r, false, errVisitChanged
 	}
 	return s.retain(ctx, e, r, rec, today, removed, version)
@@ -442,7 +470,7 @@ func (s *Service) retain(ctx context.Context, e *domain.Erasure, r domain.VisitR
 	if gone {
 		// Conditional on the version read: an invoice billing added since (answered OK)
 		// must be planned, not deleted with what the read held.
-		deleted, err := s.repo.DeleteVisit(ctx, r.VisitID, rec.Current.Version)
+		deleted, err := s.repo.DeleteVisit(ctx, e.OwnerID, r.VisitID, rec.Current.Version)
 		if err == nil && !deleted {
 			err = errVisitChanged
 		}
@@ -463,7 +491,7 @@ func (s *Service) retain(ctx context.Context, e *domain.Erasure, r domain.VisitR
 		}
 		return left, false, err
 	}
-	return left, false, s.repo.ReduceVisit(ctx, left, &kept)
+	return left, false, s.repo.ReduceVisit(ctx, e.OwnerID, left, &kept)
 }
 
 // RunRetentionSweep removes what has passed its retention day (in the clinics' time
@@ -545,10 +573,14 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 // clinical record past its day is kept instead, with the medications kept as its part,
 // while the animal's last visit (by any owner: one its next owner recorded since the
 // erasure) keeps it under rule 7; the visit's restriction and the entry returned, which
-// the erasure record stores, then keep it to that day.
+// the erasure record stores, then keep it to that day. A visit no longer the owner's
+// is gone from this erasure, and its entry with it: moved to another owner after the
+// erasure's last read (a record stored before the erasure looked its removed visits up,
+// see movedAway), it was not erased by this erasure, and the sweep counts nothing of
+// it (the answer given then counted it erased, as planned).
 func (s *Service) sweepVisit(ctx context.Context, e *domain.Erasure, r domain.VisitRetention, today retention.Date, removed domain.SweepResult, last lastVisits) (domain.VisitRetention, bool, error) {
 	rec, err := s.repo.GetVisit(ctx, r.VisitID)
-	if errors.Is(err, apperr.ErrNotFound) {
+	if errors.Is(err, apperr.ErrNotFound) || err == nil && rec.Current.OwnerID != e.OwnerID {
 		return r, true, nil
 	}
 	if err != nil {

@@ -489,12 +489,12 @@ type beforeDelete struct {
 	during func()
 }
 
-func (r *beforeDelete) DeleteVisit(ctx context.Context, id string, version int64) (bool, error) {
+func (r *beforeDelete) DeleteVisit(ctx context.Context, ownerID, id string, version int64) (bool, error) {
 	if f := r.during; f != nil {
 		r.during = nil
 		f()
 	}
-	return r.Repository.DeleteVisit(ctx, id, version)
+	return r.Repository.DeleteVisit(ctx, ownerID, id, version)
 }
 
 // TestInvoiceAddedToAGoneVisitIsNotDeleted: a visit four and a half years old

@@ -47,11 +47,11 @@ func (r *crashingRepo) MarkRestricted(ctx context.Context, ownerID string, marks
 	return r.Repository.MarkRestricted(ctx, ownerID, marks)
 }
 
-func (r *crashingRepo) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
+func (r *crashingRepo) ReduceVisit(ctx context.Context, ownerID string, rt domain.VisitRetention, rec *domain.VisitRecord) error {
 	if err := r.crash("reduce"); err != nil {
 		return err
 	}
-	return r.Repository.ReduceVisit(ctx, rt, rec)
+	return r.Repository.ReduceVisit(ctx, ownerID, rt, rec)
 }
 
 func (r *crashingRepo) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {

@@ -120,55 +120,169 @@ func (r *pausing) MarkRestricted(ctx context.Context, ownerID string, marks []do
 	return r.Repository.MarkRestricted(ctx, ownerID, marks)
 }
 
+// moveRace is the seller's visit of racePatient, sold an hour ago, with the service
+// whose repository pauses for a move racing the seller's erasure.
+type moveRace struct {
+	sale time.Time
+	base domain.Repository
+	repo *pausing
+	svc  *Service
+	v    *domain.Visit
+}
+
+// newMoveRace records the seller's visit years and an hour before the sale.
+func newMoveRace(t *testing.T, years int) *moveRace {
+	t.Helper()
+	m := &moveRace{sale: time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond), base: raceRepo(t)}
+	m.repo = &pausing{Repository: m.base}
+	var err error
+	if m.svc, err = New(m.repo, soldRegistry{sale: m.sale}, nopAuditor{}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	m.v, err = m.svc.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
+		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: m.sale.AddDate(-years, 0, 0).Add(-time.Hour)}})
+	if err != nil || m.v.OwnerID != seller {
+		t.Fatalf("recorded %+v (%v), want the seller's visit", m.v, err)
+	}
+	return m
+}
+
+// movedAsErased corrects the visit at its first version by in, whose write lands after
+// the seller's erasure read and planned the visit and before its first mark, and
+// returns the erasure's answer.
+func (m *moveRace) movedAsErased(t *testing.T, in AmendVisit) domain.ErasureResult {
+	t.Helper()
+	checked, marking, amended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	m.repo.beforeAmend = func() { close(checked); <-marking }
+	m.repo.beforeMark = func() { close(marking); <-amended }
+	type answer struct {
+		res domain.ErasureResult
+		err error
+	}
+	erased := make(chan answer, 1)
+	go func() {
+		<-checked
+		res, err := m.svc.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString())
+		erased <- answer{res, err}
+	}()
+	in.ID, in.Version = m.v.ID, 1
+	_, _, err := m.svc.AmendVisit(as(t, auth.RoleVeterinarian), in)
+	close(amended)
+	if err != nil {
+		t.Fatalf("the correction answered %v", err)
+	}
+	a := <-erased
+	if a.err != nil {
+		t.Fatalf("the erasure answered %v", a.err)
+	}
+	return a.res
+}
+
 // TestMoveAwayFromTheSellerAsTheirErasurePlansIt: the seller's visit is corrected to
 // after the sale, moving it to the buyer, and the correction's write lands after the
 // seller's erasure read and planned the visit, before it marks it. The visit ends the
 // buyer's, unrestricted and not held by the seller's erasure (the mark, matched on the
 // visit alone, restricted it under the buyer: held by no erasure, hidden for good).
 func TestMoveAwayFromTheSellerAsTheirErasurePlansIt(t *testing.T) {
-	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	base, reg := raceRepo(t), soldRegistry{sale: sale}
-	repo := &pausing{Repository: base}
-	svc, err := New(repo, reg, nopAuditor{}, Options{})
+	m := newMoveRace(t, 0)
+	m.movedAsErased(t, AmendVisit{Reason: "wrong time", OwnerID: buyer,
+		Paths: []string{"start_time", ownerPath}, Visit: domain.Visit{StartTime: m.sale.Add(30 * time.Minute)}})
+	rec, err := m.base.GetVisit(t.Context(), m.v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vet := as(t, auth.RoleVeterinarian)
-	v, err := svc.RecordVisit(vet, RecordVisit{PatientID: racePatient, OwnerID: seller, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: sale.Add(-time.Hour)}})
-	if err != nil || v.OwnerID != seller {
-		t.Fatalf("recorded %+v (%v), want the seller's visit", v, err)
-	}
-	checked, marking, amended := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	repo.beforeAmend = func() { close(checked); <-marking }
-	repo.beforeMark = func() { close(marking); <-amended }
-	erased := make(chan error, 1)
-	go func() {
-		<-checked
-		_, err := svc.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString())
-		erased <- err
-	}()
-	_, _, err = svc.AmendVisit(vet, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong time", OwnerID: buyer,
-		Paths: []string{"start_time", ownerPath}, Visit: domain.Visit{StartTime: sale.Add(30 * time.Minute)}})
-	close(amended)
-	if err != nil {
-		t.Fatalf("the correction answered %v", err)
-	}
-	if err := <-erased; err != nil {
-		t.Fatalf("the erasure answered %v", err)
-	}
-	rec, err := base.GetVisit(t.Context(), v.ID)
+	e, err := m.base.GetErasure(t.Context(), seller)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := base.GetErasure(t.Context(), seller)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Current.OwnerID != buyer || rec.Current.Restricted || e.Holds(v.ID) {
+	if rec.Current.OwnerID != buyer || rec.Current.Restricted || e.Holds(m.v.ID) {
 		t.Errorf("the visit is under the buyer=%v, restricted=%v, held by the seller's erasure=%v; want the buyer's, unrestricted, not held",
-			rec.Current.OwnerID == buyer, rec.Current.Restricted, e.Holds(v.ID))
+			rec.Current.OwnerID == buyer, rec.Current.Restricted, e.Holds(m.v.ID))
 	}
-	if _, err := svc.GetVisit(vet, v.ID); err != nil {
+	if _, err := m.svc.GetVisit(as(t, auth.RoleVeterinarian), m.v.ID); err != nil {
 		t.Errorf("the vet reading the buyer's visit: %v", err)
+	}
+}
+
+// TestOldVisitMovedAwayAsTheSellersErasurePlansItStaysTheBuyers: the seller's visit,
+// so old that their erasure plans its removal, is corrected to the buyer's (owner_id
+// alone) after the erasure read it and before it applies the plan. The erasure plans
+// again without it: its answer erases nothing, it holds no entry for the visit, and the
+// sweep after its day leaves the buyer's visit as it is.
+func TestOldVisitMovedAwayAsTheSellersErasurePlansItStaysTheBuyers(t *testing.T) {
+	m := newMoveRace(t, 30)
+	res := m.movedAsErased(t, AmendVisit{Reason: "the buyer's visit", OwnerID: buyer, Paths: []string{ownerPath}})
+	for _, d := range res.Dispositions {
+		if !d.Kept && d.Count > 0 {
+			t.Errorf("the seller's erasure answered %d %s erased, want none: the visit is the buyer's", d.Count, d.Class)
+		}
+	}
+	e, err := m.base.GetErasure(t.Context(), seller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Holds(m.v.ID) {
+		t.Error("the seller's erasure holds the buyer's visit")
+	}
+	later, err := New(m.base, soldRegistry{sale: m.sale}, nopAuditor{}, Options{Now: func() time.Time { return time.Now().Add(72 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := later.RunRetentionSweep(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := m.base.GetVisit(t.Context(), m.v.ID)
+	if err != nil {
+		t.Fatalf("the buyer's visit after the sweep (which removed %v): %v", removed, err)
+	}
+	if rec.Current.OwnerID != buyer || rec.Current.Restricted {
+		t.Errorf("the visit is under the buyer=%v, restricted=%v; want the buyer's, unrestricted", rec.Current.OwnerID == buyer, rec.Current.Restricted)
+	}
+}
+
+// TestSweepLeavesAVisitNoLongerTheOwners: an erasure record stored before erasures
+// looked up the visits they remove may hold a visit moved to another owner since. The
+// sweep past its day drops the entry and leaves the other owner's visit as it is,
+// counting nothing of it.
+func TestSweepLeavesAVisitNoLongerTheOwners(t *testing.T) {
+	m := newMoveRace(t, 0)
+	repo, v := m.base, m.v
+	if _, err := m.svc.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The move as such a record's erasure missed it, written past every check.
+	moved := rec.Current
+	moved.OwnerID, moved.Version = buyer, rec.Current.Version+1
+	a := domain.Amendment{Version: moved.Version, Time: time.Now(), Reason: "the buyer's visit", Fields: []string{ownerPath}, MovedFrom: seller}
+	if err := repo.AmendVisit(t.Context(), v.ID, rec.Current.Version, a, &rec.Original, &moved); err != nil {
+		t.Fatal(err)
+	}
+	later, err := New(repo, soldRegistry{sale: m.sale}, nopAuditor{}, Options{Now: func() time.Time { return time.Now().AddDate(40, 0, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := later.RunRetentionSweep(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for class, n := range removed {
+		if n != 0 {
+			t.Errorf("the sweep removed %d %s, want nothing", n, class)
+		}
+	}
+	if _, err := repo.GetVisit(t.Context(), v.ID); err != nil {
+		t.Errorf("the buyer's visit after the sweep: %v", err)
+	}
+	e, err := repo.GetErasure(t.Context(), seller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Holds(v.ID) {
+		t.Error("the seller's erasure still holds the buyer's visit")
 	}
 }

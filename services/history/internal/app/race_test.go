@@ -385,9 +385,9 @@ func (r *erasureRace) SaveErasure(ctx context.Context, e *domain.Erasure) error 
 	return err
 }
 
-func (r *erasureRace) ReduceVisit(ctx context.Context, rt domain.VisitRetention, rec *domain.VisitRecord) error {
+func (r *erasureRace) ReduceVisit(ctx context.Context, ownerID string, rt domain.VisitRetention, rec *domain.VisitRecord) error {
 	r.run("reduce")
-	err := r.Repository.ReduceVisit(ctx, rt, rec)
+	err := r.Repository.ReduceVisit(ctx, ownerID, rt, rec)
 	if err == nil {
 		r.run("reduced")
 	}

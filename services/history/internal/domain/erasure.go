@@ -540,8 +540,9 @@ func (e *Erasure) Holds(visitID string) bool {
 
 // AsPlanned reports whether visits, the owner's visits as read now on the day today,
 // are those the plan was made from: each held at the version planned, and every
-// visit held that still keeps something found.
-func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
+// visit held found, but those the plan removes that are stored no more. moved are the
+// ids of the visits held that are stored under another owner now (see Removed).
+func (e *Erasure) AsPlanned(visits []*Visit, moved map[string]bool, today retention.Date) bool {
 	found := make(map[string]int64, len(visits))
 	for _, v := range visits {
 		found[v.ID] = v.Version
@@ -549,7 +550,7 @@ func (e *Erasure) AsPlanned(visits []*Visit, today retention.Date) bool {
 	held := 0
 	for _, r := range e.Visits {
 		version, ok := found[r.VisitID]
-		if _, gone := r.On(today); !ok && gone {
+		if _, gone := r.On(today); !ok && gone && !moved[r.VisitID] {
 			continue
 		}
 		if !ok || version != r.Version {
@@ -648,9 +649,28 @@ func (e *Erasure) erasedAsAnswered(same, wrote bool) bool {
 	return !e.CountsHeld && wrote && same
 }
 
+// Removed returns the ids of the visits the plan removes on the day today that
+// visits, the owner's visits as read then, does not hold: deleted, or moved to another
+// owner after a read of the erasure (a correction naming owner_id, checked before the
+// erasure was recorded), which only a read by id tells apart.
+func (e *Erasure) Removed(visits []*Visit, today retention.Date) []string {
+	read := make(map[string]bool, len(visits))
+	for _, v := range visits {
+		read[v.ID] = true
+	}
+	var out []string
+	for _, r := range e.Visits {
+		if _, gone := r.On(today); gone && !read[r.VisitID] {
+			out = append(out, r.VisitID)
+		}
+	}
+	return out
+}
+
 // Touched returns the entries of the plan for the visits the erasure has written to,
 // by visits, the owner's visits as read on the day today: those it deleted (keeping
-// nothing and no longer read) and those read restricted (perhaps reduced). A plan made
+// nothing, no longer read and not among moved, the ids of those stored under another
+// owner now: see Removed) and those read restricted (perhaps reduced). A plan made
 // from visits alone would leave what it removed of them out of the answer's erased
 // counts (see PlanErasure). Besides the erasure, only the retention sweep deletes a
 // visit the plan holds: once a request was applied, past the visit's last day, and it
@@ -658,12 +678,12 @@ func (e *Erasure) erasedAsAnswered(same, wrote bool) bool {
 // on its version, and the next sweep reads it again); such a visit is taken for one
 // the erasure deleted, and that request's answer counts it erased as planned, which by
 // then it is.
-func (e *Erasure) Touched(visits []*Visit, today retention.Date) []VisitRetention {
+func (e *Erasure) Touched(visits []*Visit, moved map[string]bool, today retention.Date) []VisitRetention {
 	restricted := restrictedByID(visits)
 	var out []VisitRetention
 	for _, r := range e.Visits {
 		was, found := restricted[r.VisitID]
-		if _, gone := r.On(today); !found && gone || was {
+		if _, gone := r.On(today); !found && gone && !moved[r.VisitID] || was {
 			out = append(out, r)
 		}
 	}

@@ -260,14 +260,16 @@ func TestErasureAdaptsToWrites(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		visits []*Visit
+		moved  map[string]bool
 		want   bool
 	}{
-		{"as read", []*Visit{{ID: "v1", Version: 1}}, true},
-		{"amended since", []*Visit{{ID: "v1", Version: 2}}, false},
-		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}}, false},
-		{"one kept removed", nil, false},
+		{"as read", []*Visit{{ID: "v1", Version: 1}}, nil, true},
+		{"amended since", []*Visit{{ID: "v1", Version: 2}}, nil, false},
+		{"one recorded since", []*Visit{{ID: "v1", Version: 1}, {ID: "v2", Version: 1}}, nil, false},
+		{"one kept removed", nil, nil, false},
+		{"one removed moved to another owner", []*Visit{{ID: "v1", Version: 1}}, map[string]bool{"v0": true}, false},
 	} {
-		if got := erasure().AsPlanned(tc.visits, today); got != tc.want {
+		if got := erasure().AsPlanned(tc.visits, tc.moved, today); got != tc.want {
 			t.Errorf("%s: as planned %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -444,7 +446,7 @@ func TestOldRecordRetryCountsMedicationsOnce(t *testing.T) {
 				{ID: "v1", StartTime: noon(2020, 9, 2), Medications: meds, Version: 2, Restricted: true, Restriction: VisitRetention{VisitID: "v1", RecordUntil: until}},
 				{ID: "v2", StartTime: noon(2024, 5, 20), Version: 2, Restricted: true, Restriction: VisitRetention{VisitID: "v2", RecordUntil: until}},
 			}
-			touched := e.Touched(visits, today)
+			touched := e.Touched(visits, nil, today)
 			res, plan := PlanErasure(retention.DefaultPolicy(), []PatientHistory{{Visits: visits}}, 0, today, loc, touched...)
 			e.Replanned(plan, res, today, len(touched) > 0)
 			if got := e.Requests[0].Result.Dispositions; !reflect.DeepEqual(got, tc.want) {
@@ -455,7 +457,8 @@ func TestOldRecordRetryCountsMedicationsOnce(t *testing.T) {
 }
 
 // TestTouched: the visits of a plan the erasure wrote to are those it deleted (keeping
-// nothing, no longer read) and those read restricted; PlanErasure holds the deleted ones
+// nothing, no longer read, and not stored under another owner now: Removed names the
+// ones to look up) and those read restricted; PlanErasure holds the deleted ones
 // and counts what they held erased, and counts erased what a restricted one held when
 // first planned and no longer keeps.
 func TestTouched(t *testing.T) {
@@ -467,9 +470,14 @@ func TestTouched(t *testing.T) {
 		{VisitID: "kept, not read", Version: 1, RecordUntil: day(2029, 6, 1)},
 		{VisitID: "past its day", Version: 1, RecordUntil: day(2026, 11, 24), Invoices: 1},
 		{VisitID: "reduced", Version: 2, InvoiceUntil: day(2027, 12, 31), Medications: true, Invoices: 1},
+		{VisitID: "moved to another owner", Version: 1},
 	}}
 	reduced := &Visit{ID: "reduced", Version: 2, Restricted: true, StartTime: noon(2021, 6, 1), Invoices: []Invoice{{Number: "1", State: InvoicePaid}}}
-	touched := e.Touched([]*Visit{{ID: "read", Version: 1}, reduced}, today)
+	read := []*Visit{{ID: "read", Version: 1}, reduced}
+	if got, want := e.Removed(read, today), []string{"deleted", "past its day", "moved to another owner"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("removed %v, want %v", got, want)
+	}
+	touched := e.Touched(read, map[string]bool{"moved to another owner": true}, today)
 	var ids []string
 	for _, r := range touched {
 		ids = append(ids, r.VisitID)

@@ -92,12 +92,12 @@ type Repository interface {
 	// back); the visit's Version bounds its amendments. Visits no longer there are
 	// skipped.
 	DropDigests(ctx context.Context, visits []*Visit) error
-	// ReduceVisit marks the visit restricted with its retention r and stores rec as its
-	// content (what r keeps of it; its request digest is removed when rec has none) at
-	// the next version, when the visit is still at rec's
-	// version; else apperr.ErrConflict. The new version keeps an amendment built on the
+	// ReduceVisit marks the owner's visit restricted with its retention r and stores rec
+	// as its content (what r keeps of it; its request digest is removed when rec has
+	// none) at the next version, when the visit is still the owner's at rec's version;
+	// else apperr.ErrConflict. The new version keeps an amendment built on the
 	// unreduced record from writing it back.
-	ReduceVisit(ctx context.Context, r VisitRetention, rec *VisitRecord) error
+	ReduceVisit(ctx context.Context, ownerID string, r VisitRetention, rec *VisitRecord) error
 	// DeleteUnamendedVisit deletes the visit when it is neither amended nor restricted,
 	// so that nothing but its recording goes; it reports whether it did.
 	DeleteUnamendedVisit(ctx context.Context, id string) (bool, error)
@@ -105,9 +105,12 @@ type Repository interface {
 	// one that no write can keep any more (an applied erasure of its owner missed it).
 	// It reports whether it did (a concurrent call may have deleted it first).
 	DeleteMissedVisit(ctx context.Context, id string) (bool, error)
-	// DeleteVisit deletes the visit at the version and reports whether it did: a visit
-	// at another version (written to since it was read) or missing is left.
-	DeleteVisit(ctx context.Context, id string, version int64) (bool, error)
+	// DeleteVisit deletes the owner's visit at the version and reports whether it did:
+	// a visit at another version (written to since it was read), another owner's (moved
+	// since) or missing is left.
+	DeleteVisit(ctx context.Context, ownerID, id string, version int64) (bool, error)
+	// StoredVisits returns those of ids that name a stored visit, whoever's it is.
+	StoredVisits(ctx context.Context, ids []string) ([]string, error)
 
 	// GetErasure reads the owner's erasure record; apperr.ErrNotFound when the owner
 	// was never erased.

@@ -282,7 +282,7 @@ func digestFields(version int64) bson.M {
 
 // ReduceVisit implements domain.Repository: conditional on the version, one update
 // that the embedded store's proxy narrows to _id (see docs/EMBEDDED_STORE.md).
-func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention, rec *domain.VisitRecord) error {
+func (r *Repository) ReduceVisit(ctx context.Context, ownerID string, ret domain.VisitRetention, rec *domain.VisitRecord) error {
 	set := bson.M{"restriction": restriction(ret), "current": bodyToDoc(&rec.Current), "version": rec.Current.Version + 1}
 	if len(rec.Amendments) > 0 {
 		set["original"] = bodyToDoc(&rec.Original)
@@ -292,7 +292,7 @@ func (r *Repository) ReduceVisit(ctx context.Context, ret domain.VisitRetention,
 	if rec.Digest == "" {
 		update["$unset"] = bson.M{"request_digest": ""}
 	}
-	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID, "version": rec.Current.Version}, update)
+	res, err := r.visits.UpdateOne(ctx, bson.M{"_id": ret.VisitID, "owner_id": ownerID, "version": rec.Current.Version}, update)
 	if err != nil {
 		return fmt.Errorf("reduce visit %s: %w", ret.VisitID, err)
 	}
@@ -323,14 +323,37 @@ func (r *Repository) DeleteMissedVisit(ctx context.Context, id string) (bool, er
 	return res.DeletedCount == 1, nil
 }
 
-// DeleteVisit implements domain.Repository: one delete filtered on _id and the
-// version, which the embedded store's proxy narrows to _id (see DeleteUnamendedVisit).
-func (r *Repository) DeleteVisit(ctx context.Context, id string, version int64) (bool, error) {
-	res, err := r.visits.DeleteOne(ctx, bson.M{"_id": id, "version": version})
+// DeleteVisit implements domain.Repository: one delete filtered on _id, the owner and
+// the version, which the embedded store's proxy narrows to _id (see
+// DeleteUnamendedVisit).
+func (r *Repository) DeleteVisit(ctx context.Context, ownerID, id string, version int64) (bool, error) {
+	res, err := r.visits.DeleteOne(ctx, bson.M{"_id": id, "owner_id": ownerID, "version": version})
 	if err != nil {
 		return false, fmt.Errorf("delete visit %s: %w", id, err)
 	}
 	return res.DeletedCount == 1, nil
+}
+
+// StoredVisits implements domain.Repository: one query on _id, projected to it.
+func (r *Repository) StoredVisits(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cur, err := r.visits.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("look up visits by id: %w", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("look up visits by id: %w", err)
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.ID
+	}
+	return out, nil
 }
 
 // GetErasure implements domain.Repository.
