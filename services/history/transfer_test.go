@@ -459,3 +459,50 @@ func TestOwnerCorrectedAlone(t *testing.T) {
 		t.Errorf("the seller's timeline %v, want nothing", got)
 	}
 }
+
+// TestRetriedMoveNamingAnotherOwnerIsRefused: a correction's retry (its request id)
+// naming another owner than the correction did is another correction, refused as
+// REQUEST_ID_REUSED, as RecordVisit refuses one; naming the same owner it is answered
+// with the first, which shows the owner it named and the one the visit left.
+func TestRetriedMoveNamingAnotherOwnerIsRefused(t *testing.T) {
+	f := setup(t)
+	s := f.sell(t, false)
+	v, err := f.recordFor(t, s.pet.GetId(), s.before, s.first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	move := func(owner string) (*historyv1.AmendVisitResponse, error) {
+		return f.history.AmendVisit(f.as(t, auth.RoleVeterinarian), &historyv1.AmendVisitRequest{
+			VisitId: v.GetId(), Version: 1, Reason: "the buyer's first visit", RequestId: "move-1",
+			Visit: &historyv1.Visit{OwnerId: owner}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"owner_id"}},
+		})
+	}
+	if _, err := move(s.second); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, owner string
+		reused      bool
+	}{
+		{"the buyer again", s.second, false},
+		{"the seller", s.first, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := move(tc.owner)
+			if tc.reused {
+				if got := reason(t, err); got != "REQUEST_ID_REUSED" {
+					t.Errorf("reason %s, want REQUEST_ID_REUSED", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := res.GetAmendment()
+			if a.GetVersion() != 2 || a.GetCorrected().GetOwnerId() != s.second || a.GetMovedFromOwnerId() != s.first {
+				t.Errorf("answered amendment %d moving from the seller=%v to the buyer=%v, want the first, from the seller to the buyer",
+					a.GetVersion(), a.GetMovedFromOwnerId() == s.first, a.GetCorrected().GetOwnerId() == s.second)
+			}
+		})
+	}
+}

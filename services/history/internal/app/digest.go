@@ -31,14 +31,16 @@ func (d requestDigests) visit(v *domain.Visit) string {
 	return d.of("history.visit", canonicalVisit(v))
 }
 
-// amendment is the digest of the correction a makes (its fields, reason and corrected
-// values); "" without a key.
+// amendment is the digest of the correction a makes (its fields, reason, corrected
+// values and the owner it names); "" without a key. One naming no owner digests as
+// before amendments kept the owner.
 func (d requestDigests) amendment(a *domain.Amendment) string {
 	return d.of("history.amendment", struct {
 		Fields    []string `json:"f,omitempty"`
 		Reason    string   `json:"r,omitempty"`
 		Corrected any      `json:"c"`
-	}{a.Fields, a.Reason, canonicalVisit(&a.Corrected)})
+		Owner     string   `json:"o,omitempty"`
+	}{a.Fields, a.Reason, canonicalVisit(&a.Corrected), a.Corrected.OwnerID})
 }
 
 func (d requestDigests) of(domain string, value any) string {

@@ -51,6 +51,11 @@ func TestRequestDigests(t *testing.T) {
 	if same, known := requestdigest.Compare(d.amendment(&a), d.amendment(&b)); same || !known {
 		t.Errorf("amendments for other reasons: match = %v, %v", same, known)
 	}
+	toSeller, toBuyer := domain.Amendment{Fields: []string{"owner_id"}, Reason: "filed wrongly"}, domain.Amendment{Fields: []string{"owner_id"}, Reason: "filed wrongly"}
+	toSeller.Corrected.OwnerID, toBuyer.Corrected.OwnerID = "seller", "buyer"
+	if same, known := requestdigest.Compare(d.amendment(&toSeller), d.amendment(&toBuyer)); same || !known {
+		t.Errorf("moves to other owners: match = %v, %v", same, known)
+	}
 	another := newRequestDigests(bytes.Repeat([]byte{2}, MinRequestKey))
 	for name, stored := range map[string]string{"none stored": "", "made under another key": another.visit(&base)} {
 		if _, known := requestdigest.Compare(stored, d.visit(&base)); known {

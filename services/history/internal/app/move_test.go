@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -8,9 +9,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
+	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/patientowner"
 )
 
@@ -284,5 +288,44 @@ func TestSweepLeavesAVisitNoLongerTheOwners(t *testing.T) {
 	}
 	if e.Holds(v.ID) {
 		t.Error("the seller's erasure still holds the buyer's visit")
+	}
+}
+
+// TestRetryOfAMoveStoredBeforeItsOwnerWasKept: an amendment that moved a visit, stored
+// before amendments kept the owner they named (its digest made without it), is still
+// answered to its author's retry once an erasure has reduced it, as it was then.
+func TestRetryOfAMoveStoredBeforeItsOwnerWasKept(t *testing.T) {
+	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	db := embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("race")
+	repo, reg := historymongo.New(db), soldRegistry{sale: sale}
+	svc, err := New(repo, reg, nopAuditor{}, Options{RequestKey: bytes.Repeat([]byte{7}, MinRequestKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := auth.WithIdentity(t.Context(), auth.Identity{Subject: "test-vet", Roles: []auth.Role{auth.RoleVeterinarian, auth.RoleClinicManager}})
+	v, err := svc.RecordVisit(vet, RecordVisit{PatientID: racePatient, OwnerID: seller, Visit: domain.Visit{Clinic: domain.ClinicKangasala,
+		Reason: "check", StartTime: sale.AddDate(-5, -9, 0), Invoices: []domain.Invoice{{Number: "2021-1", State: domain.InvoiceOpen}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	move := AmendVisit{ID: v.ID, RequestID: "move-1", Version: 1, Reason: "the buyer's visit", OwnerID: buyer, Paths: []string{ownerPath}}
+	if _, _, err := svc.AmendVisit(vet, move); err != nil {
+		t.Fatal(err)
+	}
+	stored := domain.Amendment{Fields: []string{ownerPath}, Reason: move.Reason}
+	if _, err := db.Collection("visits").UpdateOne(t.Context(), bson.M{"_id": v.ID}, bson.M{
+		"$unset": bson.M{"amendments.0.owner_id": ""}, "$set": bson.M{"amendments.0.digest": svc.digests.amendment(&stored)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.EraseOwnerData(as(t, auth.RoleClinicManager), buyer, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil || !rec.Current.Restricted || rec.Amendments[0].Reason != "" {
+		t.Fatalf("the visit after the erasure: %+v (%v), want it reduced to its invoice", rec, err)
+	}
+	if _, a, err := svc.AmendVisit(vet, move); err != nil || a.Version != 2 {
+		t.Errorf("the retry answered %+v, %v; want the move", a, err)
 	}
 }

@@ -479,7 +479,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	}
 	a := domain.Amendment{
 		Version: in.Version + 1, Time: s.now(), Author: corrector(ctx, billing), Reason: in.Reason,
-		Fields: amendedFields(in.Paths), Corrected: domain.Only(&next, in.Paths),
+		Fields: amendedFields(in.Paths), Corrected: corrected(&next, in.Paths, ownerID),
 		RequestID: in.RequestID,
 	}
 	if ownerID != rec.Current.OwnerID {
@@ -634,6 +634,17 @@ func (s *Service) keepDigestsOf(ctx context.Context, v *domain.Visit) error {
 	return fmt.Errorf("keep the erasure of owner %s scheduled: it changed at every attempt: %w", ownerID, apperr.ErrConflict)
 }
 
+// corrected is what an amendment with the mask paths keeps of v: the values of the
+// fields it corrects, and owner, when it names ownerPath, so that a retry naming
+// another owner is told from it.
+func corrected(v *domain.Visit, paths []string, owner string) domain.Visit {
+	out := domain.Only(v, paths)
+	if slices.Contains(paths, ownerPath) {
+		out.OwnerID = owner
+	}
+	return out
+}
+
 // amendedFields are the fields an amendment with the mask paths corrects, as it keeps them.
 func amendedFields(paths []string) []string {
 	return slices.Compact(slices.Sorted(slices.Values(paths)))
@@ -652,15 +663,20 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	sent := in.Visit
 	var ignored apperr.ValidationError
 	domain.NormalizeCorrection(&sent, in.Paths, "visit", s.opts.Now(), &ignored)
-	retry := domain.Amendment{Reason: in.Reason, Fields: amendedFields(in.Paths), Corrected: domain.Only(&sent, in.Paths)}
+	retry := domain.Amendment{Reason: in.Reason, Fields: amendedFields(in.Paths), Corrected: corrected(&sent, in.Paths, in.OwnerID)}
 	same := domain.SameAmendment(done, &retry)
 	if !same && rec.Current.Restricted {
 		// The erasure (or a later sweep) may have reduced the amendment to what the
-		// retention keeps: the digest stored with it tells. One stored without a digest
-		// is compared with the retry reduced the same way, which cannot see a
-		// difference in what was removed.
+		// retention keeps: the digest stored with it tells, made of the retry as the
+		// amendment was (one stored before amendments kept the owner they named was
+		// made without it). One stored without a digest is compared with the retry
+		// reduced the same way, which cannot see a difference in what was removed.
+		digested := retry
+		if done.Corrected.OwnerID == "" {
+			digested.Corrected.OwnerID = ""
+		}
 		var known bool
-		if same, known = requestdigest.Compare(done.Digest, s.digests.amendment(&retry)); !known {
+		if same, known = requestdigest.Compare(done.Digest, s.digests.amendment(&digested)); !known {
 			reduced := rec.Retention.ReduceAmendment(retry)
 			same = domain.SameAmendment(done, &reduced)
 		}

@@ -115,11 +115,14 @@ type Visit struct {
 // Amendment is one correction of a visit: who made it, when and why, and the corrected
 // values of the fields it names. Amendments are only ever appended.
 type Amendment struct {
-	Version   int64
-	Time      time.Time
-	Author    Staff
-	Reason    string
-	Fields    []string
+	Version int64
+	Time    time.Time
+	Author  Staff
+	Reason  string
+	Fields  []string
+	// Corrected holds the corrected values of Fields; its OwnerID is the owner a
+	// correction naming "owner_id" filed the visit under (empty in amendments stored
+	// before amendments kept it).
 	Corrected Visit
 	// RequestID is the client's id of the amendment, so that a retry finds it.
 	RequestID string
@@ -238,10 +241,13 @@ func SettlesHeldInvoices(held, next []Invoice) bool {
 }
 
 // SameAmendment reports whether a and b make the same correction: the fields, the
-// reason and the corrected values, compared as stored. The version, the times, the
-// author and the request id are the service's.
+// reason and the corrected values, compared as stored, with the owner named. The
+// version, the times, the author and the request id are the service's. An amendment
+// stored before amendments kept the owner they named compares as it did then, blind
+// to the owner.
 func SameAmendment(a, b *Amendment) bool {
-	return slices.Equal(a.Fields, b.Fields) && a.Reason == b.Reason && SameVisit(&a.Corrected, &b.Corrected)
+	sameOwner := a.Corrected.OwnerID == b.Corrected.OwnerID || a.Corrected.OwnerID == "" || b.Corrected.OwnerID == ""
+	return slices.Equal(a.Fields, b.Fields) && a.Reason == b.Reason && sameOwner && SameVisit(&a.Corrected, &b.Corrected)
 }
 
 // Only returns a visit holding just the fields named in paths of v (the corrected

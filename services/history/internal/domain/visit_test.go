@@ -97,8 +97,12 @@ func TestSameAmendment(t *testing.T) {
 		{"fields", func(a *Amendment) { a.Fields = []string{"invoices", "reason"} }, false},
 		{"reason", func(a *Amendment) { a.Reason = "paid twice" }, false},
 		{"corrected values", func(a *Amendment) { a.Corrected.Invoices = []Invoice{{Number: "2026-7", State: InvoiceOpen}} }, false},
+		{"the owner named", func(a *Amendment) { a.Corrected.OwnerID = "o-2" }, false},
+		{"stored before the owner was kept", func(a *Amendment) { a.Corrected.OwnerID = "" }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			base := base
+			base.Fields, base.Corrected.OwnerID = append(base.Fields, "owner_id"), "o-1"
 			stored := base
 			tc.change(&stored)
 			if got := SameAmendment(&base, &stored); got != tc.same {

@@ -69,6 +69,8 @@ type amendmentDoc struct {
 	RequestID string    `bson:"request_id,omitempty"`
 	Digest    string    `bson:"digest,omitempty"`
 	MovedFrom string    `bson:"moved_from,omitempty"`
+	// OwnerID is the owner the amendment named (domain.Amendment.Corrected).
+	OwnerID string `bson:"owner_id,omitempty"`
 }
 
 // visitDoc is a visit as stored: the current view (what lists read, projected without
@@ -214,7 +216,7 @@ func amendmentToDoc(a domain.Amendment) amendmentDoc {
 	return amendmentDoc{
 		Version: a.Version, Time: a.Time, Author: staffToDoc(a.Author), Reason: a.Reason,
 		Fields: a.Fields, Corrected: bodyToDoc(&a.Corrected), RequestID: a.RequestID, Digest: a.Digest,
-		MovedFrom: a.MovedFrom,
+		MovedFrom: a.MovedFrom, OwnerID: a.Corrected.OwnerID,
 	}
 }
 
@@ -223,6 +225,7 @@ func amendmentToDomain(d amendmentDoc) domain.Amendment {
 	if !c.StartTime.IsZero() {
 		c.StartTime = c.StartTime.UTC()
 	}
+	c.OwnerID = d.OwnerID
 	return domain.Amendment{
 		Version: d.Version, Time: d.Time.UTC(), Author: d.Author.toDomain(), Reason: d.Reason,
 		Fields: d.Fields, Corrected: c, RequestID: d.RequestID, Digest: d.Digest,

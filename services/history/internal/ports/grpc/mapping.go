@@ -161,7 +161,7 @@ func visitsToProto(vs []*domain.Visit) []*historyv1.Visit {
 func amendmentToProto(a domain.Amendment) *historyv1.Amendment {
 	return &historyv1.Amendment{
 		Version: a.Version, Time: protomap.Timestamp(a.Time), Author: staffToProto(a.Author), Reason: identitycode.Redact(a.Reason),
-		Fields: a.Fields, Corrected: visitToProto(&a.Corrected),
+		Fields: a.Fields, Corrected: visitToProto(&a.Corrected), MovedFromOwnerId: a.MovedFrom,
 	}
 }
 

@@ -834,10 +834,14 @@ type Amendment struct {
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The corrected field paths, e.g. "diagnoses", "weight_grams".
 	Fields []string `protobuf:"bytes,5,rep,name=fields,proto3" json:"fields,omitempty"`
-	// The corrected values: only the fields named in fields are set.
-	Corrected     *Visit `protobuf:"bytes,6,opt,name=corrected,proto3" json:"corrected,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The corrected values: only the fields named in fields are set. When fields names
+	// owner_id, its owner_id is the owner the correction filed the visit under.
+	Corrected *Visit `protobuf:"bytes,6,opt,name=corrected,proto3" json:"corrected,omitempty"`
+	// Output only: the owner the visit was filed under before this correction filed it
+	// under another (corrected.owner_id); empty when it stayed.
+	MovedFromOwnerId string `protobuf:"bytes,7,opt,name=moved_from_owner_id,json=movedFromOwnerId,proto3" json:"moved_from_owner_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Amendment) Reset() {
@@ -910,6 +914,13 @@ func (x *Amendment) GetCorrected() *Visit {
 		return x.Corrected
 	}
 	return nil
+}
+
+func (x *Amendment) GetMovedFromOwnerId() string {
+	if x != nil {
+		return x.MovedFromOwnerId
+	}
+	return ""
 }
 
 // A communication with an owner.
@@ -2540,14 +2551,15 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"updateTime\x12\x1e\n" +
 	"\n" +
 	"restricted\x18\x13 \x01(\bR\n" +
-	"restricted\"\xf7\x01\n" +
+	"restricted\"\xa6\x02\n" +
 	"\tAmendment\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x127\n" +
 	"\x06author\x18\x03 \x01(\v2\x1f.lillvet.history.v1.StaffMemberR\x06author\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06fields\x18\x05 \x03(\tR\x06fields\x127\n" +
-	"\tcorrected\x18\x06 \x01(\v2\x19.lillvet.history.v1.VisitR\tcorrected\"\xc0\x03\n" +
+	"\tcorrected\x18\x06 \x01(\v2\x19.lillvet.history.v1.VisitR\tcorrected\x12-\n" +
+	"\x13moved_from_owner_id\x18\a \x01(\tR\x10movedFromOwnerId\"\xc0\x03\n" +
 	"\rCommunication\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12\x1d\n" +
