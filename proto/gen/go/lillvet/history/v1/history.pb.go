@@ -837,7 +837,7 @@ type Amendment struct {
 	// The corrected values: only the fields named in fields are set. When fields names
 	// owner_id, its owner_id is the owner the correction filed the visit under.
 	Corrected *Visit `protobuf:"bytes,6,opt,name=corrected,proto3" json:"corrected,omitempty"`
-	// Output only: the owner the visit was filed under before this correction filed it
+	// Output only. The owner the visit was filed under before this correction filed it
 	// under another (corrected.owner_id); empty when it stayed.
 	MovedFromOwnerId string `protobuf:"bytes,7,opt,name=moved_from_owner_id,json=movedFromOwnerId,proto3" json:"moved_from_owner_id,omitempty"`
 	unknownFields    protoimpl.UnknownFields
