@@ -106,16 +106,20 @@ func codeForHTTP(httpStatus int) codes.Code {
 
 // decodeMessages name the field of grpc-gateway's and protojson's decoding errors:
 // query parameters by their proto names, body fields by their JSON names, an unknown
-// field by the name the caller sent when it is a plain name, and the Grpc-Timeout header
-// grpc-gateway reads as the backend call's deadline (first: its message ends in the
-// header's value, which could read like another message). A pattern without a group
-// names its field itself: protojson names a field mask's bad path but not the field,
-// and every field mask of the API is an update's updateMask.
+// field or query parameter (strictQueryParser) by the name the caller sent when it is a
+// plain name, and the Grpc-Timeout header grpc-gateway reads as the backend call's
+// deadline (first: its message ends in the header's value, which could read like
+// another message). A pattern without a group names its field itself: protojson names a
+// field mask's bad path but not the field, and every field mask of the API is an
+// update's updateMask; an unknown query parameter whose key is no plain name is the
+// query's.
 var decodeMessages = []struct {
 	pattern            *regexp.Regexp
 	field, description string
 }{
 	{regexp.MustCompile(`^invalid (grpc-timeout): `), "", "not a gRPC timeout: an unsigned integer and a unit, one of H, M, S, m, u, n"},
+	{regexp.MustCompile(`^unknown query parameter "([A-Za-z_][\w.]{0,63})"$`), "", "not a query parameter of this request"},
+	{regexp.MustCompile(`^unknown query parameter$`), "query", "a parameter that is not one of this request's"},
 	{regexp.MustCompile(`parsing (?:field|list|map key|map value) "(\w+)"`), "", "not a valid value for this parameter"},
 	{regexp.MustCompile(`too many values for field "(\w+)"`), "", "given more than once"},
 	{regexp.MustCompile(`invalid value for \w+ field (\w+)`), "", "not a valid value for this field"},

@@ -42,6 +42,31 @@ func decodeError(t *testing.T, body []byte) errorBody {
 	return e
 }
 
+// wantFieldViolation checks an answer to a request the gateway refuses: a 400
+// INVALID_ARGUMENT with one field violation, of field, quoting none of the values sent.
+func wantFieldViolation(t *testing.T, status int, body []byte, field string, sent ...string) {
+	t.Helper()
+	if status != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400: %s", status, body)
+	}
+	for _, v := range sent {
+		if strings.Contains(string(body), v) {
+			t.Errorf("the error body quotes the value sent: %s", body)
+		}
+	}
+	e := decodeError(t, body)
+	if e.Code != codes.InvalidArgument || len(e.Details) != 1 {
+		t.Fatalf("body = %s, want INVALID_ARGUMENT with one detail", body)
+	}
+	violations, _ := e.Details[0]["fieldViolations"].([]any)
+	if len(violations) != 1 {
+		t.Fatalf("body = %s, want one field violation", body)
+	}
+	if v, _ := violations[0].(map[string]any); v["field"] != field {
+		t.Errorf("violation %v, want field %q", v, field)
+	}
+}
+
 func TestGetOwnerRouteMapsToGetOwner(t *testing.T) {
 	h := start(t, options{})
 	code, header, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-123", nil))
@@ -268,23 +293,7 @@ func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
 				req.Header.Set("Grpc-Timeout", tc.timeout)
 			}
 			status, _, raw := h.do(t, req)
-			if status != http.StatusBadRequest {
-				t.Fatalf("status = %d, want 400: %s", status, raw)
-			}
-			if strings.Contains(string(raw), code) || strings.Contains(string(raw), "131052308") {
-				t.Errorf("the error body quotes the value sent: %s", raw)
-			}
-			e := decodeError(t, raw)
-			if e.Code != codes.InvalidArgument || len(e.Details) != 1 {
-				t.Fatalf("body = %s, want INVALID_ARGUMENT with one detail", raw)
-			}
-			violations, _ := e.Details[0]["fieldViolations"].([]any)
-			if len(violations) != 1 {
-				t.Fatalf("body = %s, want one field violation", raw)
-			}
-			if v, _ := violations[0].(map[string]any); v["field"] != tc.field {
-				t.Errorf("violation %v, want field %q", v, tc.field)
-			}
+			wantFieldViolation(t, status, raw, tc.field, code, "131052308")
 		})
 	}
 	if n := len(h.owner.received()); n != 0 {

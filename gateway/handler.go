@@ -129,6 +129,8 @@ func newAPIMux(ctx context.Context, cfg Config, errs errorWriter, conns backendC
 		runtime.WithOutgoingTrailerMatcher(noHeader),
 		runtime.WithErrorHandler(errs.handle),
 		runtime.WithRoutingErrorHandler(errs.routingError),
+		// grpc-gateway keeps the parser in a package variable; every mux sets the same one.
+		runtime.SetQueryParameterParser(&strictQueryParser{}),
 		// Both would parse a form body before the size limit runs.
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithDisablePathLengthFallback(),

@@ -1,0 +1,60 @@
+package gateway_test
+
+import (
+	"net/http"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+)
+
+// TestUnknownQueryParameterIsRejected sends queries with keys the request has no field
+// for: each is a 400 naming the key (a key that is no plain name, as the query), never
+// the value sent, and the service is not called. grpc-gateway alone would drop the key
+// and list the first page of every owner.
+func TestUnknownQueryParameterIsRejected(t *testing.T) {
+	h := start(t, options{})
+	const code = "131052-308T"
+	for _, tc := range []struct{ name, path, field string }{
+		{"lower-cased JSON name", "/v1/owners?customernumber=100014", "customernumber"},
+		{"misspelt name", "/v1/owners?nme=aija", "nme"},
+		{"identity code as the value", "/v1/owners?pageSize=10&identityCode=" + code, "identityCode"},
+		{"identity code as the key", "/v1/owners?" + code + "=1", "query"},
+		{"path into a string", "/v1/owners?name.first=aija", "name.first"},
+		{"map syntax on a string", "/v1/owners?name[" + code + "]=aija", "name"},
+		{"field bound by the path, proto name", "/v1/owners/o-1/patients?owner_id=o-2", "owner_id"},
+		{"field bound by the path, JSON name", "/v1/owners/o-1/patients?ownerId=o-2", "ownerId"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, raw := h.do(t, h.request(t, http.MethodGet, tc.path, nil))
+			wantFieldViolation(t, status, raw, tc.field, code, "100014")
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
+// TestKnownQueryParametersReachTheService lists owners with every parameter of the
+// request, by proto and by JSON name: the service gets each value.
+func TestKnownQueryParametersReachTheService(t *testing.T) {
+	h := start(t, options{})
+	want := &ownerv1.ListOwnersRequest{
+		Name: "aija", Phone: "0401234567", CustomerNumber: "100014", Microchip: "246098100012345",
+		PageSize: 10, PageToken: "t-1",
+	}
+	for _, tc := range []struct{ name, query string }{
+		{"proto names", "name=aija&phone=0401234567&customer_number=100014&microchip=246098100012345&page_size=10&page_token=t-1"},
+		{"JSON names", "name=aija&phone=0401234567&customerNumber=100014&microchip=246098100012345&pageSize=10&pageToken=t-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, _, raw := h.do(t, h.request(t, http.MethodGet, "/v1/owners?"+tc.query, nil)); status != http.StatusOK {
+				t.Fatalf("status = %d, want 200: %s", status, raw)
+			}
+			if got := h.owner.last(t).req; !proto.Equal(got, want) {
+				t.Errorf("the service got %v, want %v", got, want)
+			}
+		})
+	}
+}
