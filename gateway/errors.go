@@ -14,6 +14,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // errorWriter writes every error as a google.rpc.Status in JSON ({"code",
@@ -129,6 +131,17 @@ var decodeMessages = []struct {
 		"the fields to change, in JSON by their JSON names and separated by commas, e.g. \"phone,identityCode\""},
 }
 
+// dateDigits is a run of six digits, an identity code's date: no field of the API
+// holds one in its name, and an identity code always does, run into letters or not
+// (hetu010105A123B, _131052Y308T).
+var dateDigits = regexp.MustCompile(`[0-9]{6}`)
+
+// quotable reports whether a name the caller sent may be quoted back as the field of a
+// violation: not when it could be an identity code typed in as a name.
+func quotable(name string) bool {
+	return !dateDigits.MatchString(name) && !identitycode.Contains(name)
+}
+
 // decodeFailure is the answer to a request the gateway could not decode: which field
 // was wrong when the decoder says so (else the body as a whole), and none of the
 // values the caller sent.
@@ -139,6 +152,9 @@ func decodeFailure(msg string) *status.Status {
 			field := m.field
 			if field == "" {
 				field = sub[1]
+			}
+			if !quotable(field) {
+				field = "body"
 			}
 			violation = &errdetails.BadRequest_FieldViolation{Field: field, Description: m.description}
 			break

@@ -274,6 +274,7 @@ func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
 		{"number for a string", http.MethodPost, "/v1/owners", `{"owner":{"familyName":131052308}}`, "familyName", ""},
 		{"misspelt field", http.MethodPost, "/v1/owners", `{"owner":{"familyNmae":"` + code + `"}}`, "familyNmae", ""},
 		{"a value as a field name", http.MethodPost, "/v1/owners", `{"owner":{"` + code + `":"x"}}`, "body", ""},
+		{"an identity code run into a word as a field name", http.MethodPost, "/v1/owners", `{"owner":{"hetu010105A123B":"x"}}`, "body", ""},
 		{"not JSON", http.MethodPost, "/v1/owners", `{"identityCode":` + code, "body", ""},
 		{"query parameter", http.MethodGet, "/v1/owners?pageSize=" + code, "", "page_size", ""},
 		{"update mask by proto names", http.MethodPatch, "/v1/owners/o-1", `{"updateMask":"identity_code","identityCode":"` + code + `"}`, "updateMask", ""},
@@ -293,7 +294,7 @@ func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
 				req.Header.Set("Grpc-Timeout", tc.timeout)
 			}
 			status, _, raw := h.do(t, req)
-			wantFieldViolation(t, status, raw, tc.field, code, "131052308")
+			wantFieldViolation(t, status, raw, tc.field, code, "131052308", "010105A123B")
 		})
 	}
 	if n := len(h.owner.received()); n != 0 {

@@ -83,14 +83,14 @@ func checkQueryKey(desc protoreflect.MessageDescriptor, key string, filter *util
 // field violation.
 var errUnknownQueryKey = errors.New("unknown query parameter")
 
-// queryParameterName is a key that can only be a parameter's name (letters, digits,
-// underscores, dots), never an identity code or other value typed in as a key.
+// queryParameterName is a key that reads as a parameter's name (letters, digits,
+// underscores, dots); quotedName also keeps out one holding an identity code.
 var queryParameterName = regexp.MustCompile(`^[A-Za-z_][\w.]{0,63}$`)
 
 // unknownQueryKey names the key when it reads as a name; the caller's other text stays
 // out of the error, which grpc-gateway makes the status message.
 func unknownQueryKey(key string) error {
-	if !queryParameterName.MatchString(key) {
+	if !queryParameterName.MatchString(key) || !quotable(key) {
 		return errUnknownQueryKey
 	}
 	return fmt.Errorf("%w %q", errUnknownQueryKey, key)

@@ -51,7 +51,8 @@ func TestCheckQueryKeyResolvesKeysAsGrpcGatewayBindsThem(t *testing.T) {
 // FuzzCheckQueryKey: any key either resolves or is refused, and the refusal quotes the
 // key only when it is a plain name (never an identity code typed in as a key).
 func FuzzCheckQueryKey(f *testing.F) {
-	for _, seed := range []string{"pageSize", "owner.address.postalCode", "name[131052-308T]", "131052-308T", "", ".", "a..b", "[]"} {
+	for _, seed := range []string{"pageSize", "owner.address.postalCode", "name[131052-308T]", "131052-308T", "", ".", "a..b", "[]",
+		"hetu010105A123B", "name.010105A123B", "_131052Y308T"} {
 		f.Add(seed)
 	}
 	desc := (&ownerv1.UpdateOwnerRequest{}).ProtoReflect().Descriptor()
@@ -65,7 +66,7 @@ func FuzzCheckQueryKey(f *testing.F) {
 			t.Fatalf("checkQueryKey(%q) = %v, want errUnknownQueryKey", key, err)
 		}
 		quoted, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), errUnknownQueryKey.Error()+" "))
-		if uerr != nil || !queryParameterName.MatchString(quoted) || !strings.HasPrefix(key, quoted) {
+		if uerr != nil || !queryParameterName.MatchString(quoted) || !quotable(quoted) || !strings.HasPrefix(key, quoted) {
 			t.Fatalf("checkQueryKey(%q) = %v: quotes more than the key's plain name", key, err)
 		}
 	})

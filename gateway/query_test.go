@@ -21,6 +21,9 @@ func TestUnknownQueryParameterIsRejected(t *testing.T) {
 		{"misspelt name", "/v1/owners?nme=aija", "nme"},
 		{"identity code as the value", "/v1/owners?pageSize=10&identityCode=" + code, "identityCode"},
 		{"identity code as the key", "/v1/owners?" + code + "=1", "query"},
+		{"identity code run into a word as the key", "/v1/owners?hetu010105A123B=1", "query"},
+		{"identity code after a dot as the key", "/v1/owners?name.010105A123B=1", "query"},
+		{"identity code with a letter sign as the key", "/v1/owners?_131052Y308T=1", "query"},
 		{"path into a string", "/v1/owners?name.first=aija", "name.first"},
 		{"map syntax on a string", "/v1/owners?name[" + code + "]=aija", "name"},
 		{"field bound by the path, proto name", "/v1/owners/o-1/patients?owner_id=o-2", "owner_id"},
@@ -28,7 +31,7 @@ func TestUnknownQueryParameterIsRejected(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, _, raw := h.do(t, h.request(t, http.MethodGet, tc.path, nil))
-			wantFieldViolation(t, status, raw, tc.field, code, "100014")
+			wantFieldViolation(t, status, raw, tc.field, code, "100014", "010105A123B", "131052Y308T")
 		})
 	}
 	if n := len(h.owner.received()); n != 0 {
