@@ -334,24 +334,21 @@ func (r *Repository) DeleteVisit(ctx context.Context, ownerID, id string, versio
 	return res.DeletedCount == 1, nil
 }
 
-// StoredVisits implements domain.Repository: one query on _id, projected to it.
+// StoredVisits implements domain.Repository: one read by _id per id, projected to it.
+// The embedded store answers an _id match from its index but scans the collection for
+// an $in on _id (see docs/EMBEDDED_STORE.md), and ids are the few plan entries gone
+// from the owner's visits.
 func (r *Repository) StoredVisits(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	cur, err := r.visits.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"_id": 1}))
-	if err != nil {
-		return nil, fmt.Errorf("look up visits by id: %w", err)
-	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("look up visits by id: %w", err)
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.ID
+	var out []string
+	for _, id := range ids {
+		err := r.visits.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+		case err != nil:
+			return nil, fmt.Errorf("look up visit %s: %w", id, err)
+		default:
+			out = append(out, id)
+		}
 	}
 	return out, nil
 }
