@@ -462,8 +462,9 @@ func TestOwnerCorrectedAlone(t *testing.T) {
 
 // TestRetriedMoveNamingAnotherOwnerIsRefused: a correction's retry (its request id)
 // naming another owner than the correction did is another correction, refused as
-// REQUEST_ID_REUSED, as RecordVisit refuses one; naming the same owner it is answered
-// with the first, which shows the owner it named and the one the visit left.
+// REQUEST_ID_REUSED, as RecordVisit refuses one; so is one naming no owner, which
+// without the request id is INVALID_ARGUMENT. Naming the same owner it is answered with
+// the first, which shows the owner it named and the one the visit left.
 func TestRetriedMoveNamingAnotherOwnerIsRefused(t *testing.T) {
 	f := setup(t)
 	s := f.sell(t, false)
@@ -486,6 +487,7 @@ func TestRetriedMoveNamingAnotherOwnerIsRefused(t *testing.T) {
 	}{
 		{"the buyer again", s.second, false},
 		{"the seller", s.first, true},
+		{"no owner", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := move(tc.owner)

@@ -240,14 +240,15 @@ func SettlesHeldInvoices(held, next []Invoice) bool {
 	})
 }
 
-// SameAmendment reports whether a and b make the same correction: the fields, the
-// reason and the corrected values, compared as stored, with the owner named. The
+// SameAmendment reports whether retry makes the correction stored made: the fields,
+// the reason and the corrected values, compared as stored, with the owner named. The
 // version, the times, the author and the request id are the service's. An amendment
 // stored before amendments kept the owner they named compares as it did then, blind
-// to the owner.
-func SameAmendment(a, b *Amendment) bool {
-	sameOwner := a.Corrected.OwnerID == b.Corrected.OwnerID || a.Corrected.OwnerID == "" || b.Corrected.OwnerID == ""
-	return slices.Equal(a.Fields, b.Fields) && a.Reason == b.Reason && sameOwner && SameVisit(&a.Corrected, &b.Corrected)
+// to the owner; a retry naming no owner is another request (one the service refuses)
+// and does not pass for a stored move.
+func SameAmendment(stored, retry *Amendment) bool {
+	sameOwner := stored.Corrected.OwnerID == "" || stored.Corrected.OwnerID == retry.Corrected.OwnerID
+	return slices.Equal(stored.Fields, retry.Fields) && stored.Reason == retry.Reason && sameOwner && SameVisit(&stored.Corrected, &retry.Corrected)
 }
 
 // Only returns a visit holding just the fields named in paths of v (the corrected

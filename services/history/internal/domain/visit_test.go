@@ -81,31 +81,35 @@ func TestSameCommunication(t *testing.T) {
 	}
 }
 
+// TestSameAmendment compares a move stored (by o-1, or by no owner when stored before
+// amendments kept the owner they named) with a retry, in the order the service does.
 func TestSameAmendment(t *testing.T) {
 	base := Amendment{
 		Version: 2, Time: now, Author: Staff{Subject: "s-1", Name: "Vet Ville"}, Reason: "paid", RequestID: "pay-1",
-		Fields: []string{"invoices"}, Corrected: Visit{Invoices: []Invoice{{Number: "2026-7", State: InvoicePaid}}},
+		Fields: []string{"invoices", "owner_id"}, Corrected: Visit{Invoices: []Invoice{{Number: "2026-7", State: InvoicePaid}}, OwnerID: "o-1"},
 	}
 	for _, tc := range []struct {
-		name   string
-		change func(*Amendment)
-		same   bool
+		name        string
+		storedOwner string
+		change      func(*Amendment)
+		same        bool
 	}{
-		{"the service's fields", func(a *Amendment) {
+		{"the service's fields", "o-1", func(a *Amendment) {
 			a.Version, a.Time, a.Author, a.RequestID = 3, now.Add(time.Hour), Staff{Name: "Billing"}, "pay-2"
 		}, true},
-		{"fields", func(a *Amendment) { a.Fields = []string{"invoices", "reason"} }, false},
-		{"reason", func(a *Amendment) { a.Reason = "paid twice" }, false},
-		{"corrected values", func(a *Amendment) { a.Corrected.Invoices = []Invoice{{Number: "2026-7", State: InvoiceOpen}} }, false},
-		{"the owner named", func(a *Amendment) { a.Corrected.OwnerID = "o-2" }, false},
-		{"stored before the owner was kept", func(a *Amendment) { a.Corrected.OwnerID = "" }, true},
+		{"fields", "o-1", func(a *Amendment) { a.Fields = []string{"invoices", "owner_id", "reason"} }, false},
+		{"reason", "o-1", func(a *Amendment) { a.Reason = "paid twice" }, false},
+		{"corrected values", "o-1", func(a *Amendment) { a.Corrected.Invoices = []Invoice{{Number: "2026-7", State: InvoiceOpen}} }, false},
+		{"the owner named", "o-1", func(a *Amendment) { a.Corrected.OwnerID = "o-2" }, false},
+		{"no owner named by the retry", "o-1", func(a *Amendment) { a.Corrected.OwnerID = "" }, false},
+		{"stored before the owner was kept", "", func(*Amendment) {}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := base
-			base.Fields, base.Corrected.OwnerID = append(base.Fields, "owner_id"), "o-1"
+			retry := base
+			tc.change(&retry)
 			stored := base
-			tc.change(&stored)
-			if got := SameAmendment(&base, &stored); got != tc.same {
+			stored.Corrected.OwnerID = tc.storedOwner
+			if got := SameAmendment(&stored, &retry); got != tc.same {
 				t.Errorf("SameAmendment = %v, want %v", got, tc.same)
 			}
 		})
