@@ -14,8 +14,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/lillvet/register/services/platform/identitycode"
 )
 
 // errorWriter writes every error as a google.rpc.Status in JSON ({"code",
@@ -132,14 +130,15 @@ var decodeMessages = []struct {
 }
 
 // dateDigits is a run of six digits, an identity code's date: no field of the API
-// holds one in its name, and an identity code always does, run into letters or not
+// holds one in its name, and an identity code in a name the patterns quote (ASCII
+// letters, digits, underscores, dots) always does, run into letters or not
 // (hetu010105A123B, _131052Y308T).
 var dateDigits = regexp.MustCompile(`[0-9]{6}`)
 
 // quotable reports whether a name the caller sent may be quoted back as the field of a
 // violation: not when it could be an identity code typed in as a name.
 func quotable(name string) bool {
-	return !dateDigits.MatchString(name) && !identitycode.Contains(name)
+	return !dateDigits.MatchString(name)
 }
 
 // decodeFailure is the answer to a request the gateway could not decode: which field

@@ -84,7 +84,7 @@ func checkQueryKey(desc protoreflect.MessageDescriptor, key string, filter *util
 var errUnknownQueryKey = errors.New("unknown query parameter")
 
 // queryParameterName is a key that reads as a parameter's name (letters, digits,
-// underscores, dots); quotedName also keeps out one holding an identity code.
+// underscores, dots); quotable also keeps out one holding an identity code.
 var queryParameterName = regexp.MustCompile(`^[A-Za-z_][\w.]{0,63}$`)
 
 // unknownQueryKey names the key when it reads as a name; the caller's other text stays
