@@ -939,11 +939,7 @@ func TestPermissions(t *testing.T) {
 			return err
 		},
 		"AmendVisit": func(ctx context.Context) error {
-			_, err := f.history.AmendVisit(ctx, &historyv1.AmendVisitRequest{
-				VisitId: v.GetId(), Version: version, Reason: "paid",
-				Visit:      &historyv1.Visit{Invoices: []*historyv1.InvoiceReference{{Number: "2026-118", State: historyv1.InvoiceState_INVOICE_STATE_PAID}}},
-				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"invoices"}},
-			})
+			_, err := f.history.AmendVisit(ctx, payment(v.GetId(), version))
 			if err == nil {
 				version++
 			}

@@ -16,11 +16,7 @@ import (
 func TestMaintainerRoleCountsOnlyWithAPurpose(t *testing.T) {
 	f := setup(t)
 	open := f.recordVisit(t, f.newPatient(t, f.newOwner(t), "Nappi").GetId(), time.Time{})
-	erased := f.newOwner(t)
-	restricted := f.recordVisit(t, f.newPatient(t, erased, "Musti").GetId(), time.Time{})
-	if _, err := f.history.EraseOwnerData(f.as(t, auth.RoleClinicManager), &historyv1.EraseOwnerDataRequest{OwnerId: erased, RequestId: jobOne}); err != nil {
-		t.Fatal(err)
-	}
+	_, restricted := f.restrictedVisit(t)
 	const purpose = "support case 7"
 	for _, tc := range []struct {
 		name     string
