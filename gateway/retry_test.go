@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,36 +12,50 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 )
 
-// TestCreateIsResentOnlyWhenUnavailable: the gateway's gRPC client resends a call the
-// service answered UNAVAILABLE, under the same Idempotency-Key, so a service must not
-// answer it once it has written something its resend would treat differently. A
-// disclosure that could not make its last check after logging its request answers
-// ABORTED NOT_COMPLETED instead, which reaches the service once and the REST caller
-// as 409 with the reason in its details.
-func TestCreateIsResentOnlyWhenUnavailable(t *testing.T) {
+// TestOnlyReadsAreResentWhenUnavailable: the gateway's gRPC client resends a call the
+// service answered UNAVAILABLE only when the contract declares the method free of
+// side effects. A service may answer UNAVAILABLE after it wrote (an owner created whose
+// audit event could not be stored), so a create reaches it once and the REST caller,
+// who may resend it under the same Idempotency-Key, sees 503. A disclosure that could
+// not make its last check after logging its request answers ABORTED NOT_COMPLETED,
+// which reaches the REST caller as 409 with the reason in its details.
+func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 	h := start(t, options{})
+	unavailable := status.Error(codes.Unavailable, "audit log unavailable")
 	for _, tc := range []struct {
 		name   string
+		method string
+		path   string
+		body   string
 		answer error
+		rpc    string
 		code   int
 		calls  int
 		reason string
 	}{
-		{name: "not completed", answer: apperr.ToStatus(t.Context(), nil, apperr.Aborted("NOT_COMPLETED", "disclose again under a new request id")),
-			code: http.StatusConflict, calls: 1, reason: "NOT_COMPLETED"},
-		{name: "unavailable", answer: status.Error(codes.Unavailable, "connection refused"), code: http.StatusServiceUnavailable, calls: 4},
+		{name: "create not completed", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
+			answer: apperr.ToStatus(t.Context(), nil, apperr.Aborted("NOT_COMPLETED", "disclose again under a new request id")),
+			rpc:    "CreateOwner", code: http.StatusConflict, calls: 1, reason: "NOT_COMPLETED"},
+		{name: "create unavailable", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
+			answer: unavailable, rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1},
+		{name: "read unavailable", method: http.MethodGet, path: "/v1/owners/o-1",
+			answer: unavailable, rpc: "GetOwner", code: http.StatusServiceUnavailable, calls: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.owner.fail(tc.answer)
 			defer h.owner.fail(nil)
-			before := creates(h)
-			req := h.request(t, http.MethodPost, "/v1/owners", strings.NewReader(`{"owner":{"familyName":"Test"}}`))
-			req.Header.Set("Idempotency-Key", "key-42")
-			code, _, body := h.do(t, req)
-			if n := creates(h) - before; code != tc.code || n != tc.calls {
-				t.Fatalf("answered %d after %d calls of the service, want %d after %d: %s", code, n, tc.code, tc.calls, body)
+			before := calls(h, tc.rpc)
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
 			}
-			e := decodeError(t, body)
+			req := h.request(t, tc.method, tc.path, body)
+			req.Header.Set("Idempotency-Key", "key-42")
+			code, _, respBody := h.do(t, req)
+			if n := calls(h, tc.rpc) - before; code != tc.code || n != tc.calls {
+				t.Fatalf("answered %d after %d calls of %s, want %d after %d: %s", code, n, tc.rpc, tc.code, tc.calls, respBody)
+			}
+			e := decodeError(t, respBody)
 			reason := ""
 			for _, d := range e.Details {
 				if d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
@@ -54,11 +69,11 @@ func TestCreateIsResentOnlyWhenUnavailable(t *testing.T) {
 	}
 }
 
-// creates counts the CreateOwner calls the owner service has received.
-func creates(h *harness) int {
+// calls counts the calls of method the owner service has received.
+func calls(h *harness, method string) int {
 	n := 0
 	for _, c := range h.owner.received() {
-		if c.method == "CreateOwner" {
+		if c.method == method {
 			n++
 		}
 	}

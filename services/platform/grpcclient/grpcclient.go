@@ -1,14 +1,17 @@
 // Package grpcclient dials another service the one way every service does:
 // TLS (with a client certificate when configured), tracing that continues
 // the caller's trace, forwarding of the caller's identity and purpose, and
-// retries of calls the server did not process.
+// retries of the calls the contract declares safe to resend.
 package grpcclient
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
@@ -18,30 +21,85 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
-// serviceConfig retries UNAVAILABLE, which gRPC returns when the call did not
-// reach a server, but which a server may also answer after it has done part of the
-// call. The services' request ids are what make a create safe to resend: its resend
-// finds what the first attempt wrote. So a service must not answer UNAVAILABLE once it
-// has written something its resend would treat otherwise (see the disclosure
-// service's NOT_COMPLETED, answered ABORTED).
-const serviceConfig = `{
-  "methodConfig": [{
-    "name": [{}],
-    "retryPolicy": {
-      "maxAttempts": 4,
-      "initialBackoff": "0.1s",
-      "maxBackoff": "2s",
-      "backoffMultiplier": 2,
-      "retryableStatusCodes": ["UNAVAILABLE"]
-    }
-  }]
-}`
+// retryPolicy retries UNAVAILABLE, which gRPC returns when the call did not reach a
+// server, but which a server also answers after it has done part of a call: a write
+// whose audit event could not be stored has been applied. So only the methods the
+// contract declares free of side effects (idempotency_level NO_SIDE_EFFECTS or
+// IDEMPOTENT) are resent; any other call's UNAVAILABLE reaches the caller, who can
+// resend it under the same request id.
+var retryPolicy = map[string]any{
+	"maxAttempts":          4,
+	"initialBackoff":       "0.1s",
+	"maxBackoff":           "2s",
+	"backoffMultiplier":    2,
+	"retryableStatusCodes": []string{"UNAVAILABLE"},
+}
+
+// methodName is one entry of a service config's method name list.
+type methodName struct {
+	Service string `json:"service"`
+	Method  string `json:"method"`
+}
+
+// serviceConfig builds the client's service config: the retry policy for every
+// method of files that declares itself safe to resend, no policy for the rest.
+func serviceConfig(files *protoregistry.Files) (string, error) {
+	names := safeToResend(files)
+	if len(names) == 0 {
+		return "{}", nil
+	}
+	cfg := map[string]any{
+		"methodConfig": []map[string]any{{"name": names, "retryPolicy": retryPolicy}},
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("grpc service config: %w", err)
+	}
+	return string(b), nil
+}
+
+// safeToResend lists the methods of files whose idempotency_level says a resend
+// changes nothing the first call did not, sorted so the config is stable.
+func safeToResend(files *protoregistry.Files) []methodName {
+	var names []methodName
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		services := fd.Services()
+		for i := range services.Len() {
+			names = append(names, resendable(services.Get(i))...)
+		}
+		return true
+	})
+	slices.SortFunc(names, func(a, b methodName) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Method, b.Method))
+	})
+	return names
+}
+
+// resendable lists the methods of sd declared NO_SIDE_EFFECTS or IDEMPOTENT.
+func resendable(sd protoreflect.ServiceDescriptor) []methodName {
+	var names []methodName
+	methods := sd.Methods()
+	for i := range methods.Len() {
+		md := methods.Get(i)
+		opts, ok := md.Options().(*descriptorpb.MethodOptions)
+		if !ok {
+			continue
+		}
+		if level := opts.GetIdempotencyLevel(); level == descriptorpb.MethodOptions_NO_SIDE_EFFECTS || level == descriptorpb.MethodOptions_IDEMPOTENT {
+			names = append(names, methodName{Service: string(sd.FullName()), Method: string(md.Name())})
+		}
+	}
+	return names
+}
 
 // MaxRecvMsgBytes bounds one answer a client accepts. gRPC's default of 4 MiB is
 // less than an owner's whole access report can be (the gateway receives it in one
@@ -53,6 +111,10 @@ const MaxRecvMsgBytes = 64 << 20
 func Dial(target string, tlsFiles tlsconf.Files, tel *telemetry.Telemetry) (*grpc.ClientConn, error) {
 	if tel == nil {
 		return nil, errors.New("grpcclient: telemetry is required")
+	}
+	cfg, err := serviceConfig(protoregistry.GlobalFiles)
+	if err != nil {
+		return nil, err
 	}
 	tlsCfg, err := tlsFiles.ClientConfig()
 	if err != nil {
@@ -68,7 +130,7 @@ func Dial(target string, tlsFiles tlsconf.Files, tel *telemetry.Telemetry) (*grp
 		)),
 		grpc.WithChainUnaryInterceptor(auth.ForwardingUnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(auth.ForwardingStreamClientInterceptor()),
-		grpc.WithDefaultServiceConfig(serviceConfig),
+		grpc.WithDefaultServiceConfig(cfg),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgBytes)),
 	)
 	if err != nil {

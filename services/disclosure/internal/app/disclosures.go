@@ -104,10 +104,9 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 
 // notCompleted refuses this call's pending entry NOT_COMPLETED when the restriction
 // could not be read after the entry was stored (checkErr), and answers it ABORTED.
-// Passing checkErr on (the owner service's UNAVAILABLE) would have the caller's gRPC
-// client, the gateway's among them, resend the call under the same request id, which
-// finds the entry pending and refuses it: a retry the user never made, answered as
-// one. When the refusal cannot be written either, checkErr is answered and the entry
+// Passing checkErr on (the owner service's UNAVAILABLE, which tells the caller to try
+// the same call again) would have the caller resend it under the same request id, which
+// finds the entry pending and refuses it: a retry answered as a refusal. When the refusal cannot be written either, checkErr is answered and the entry
 // stays pending for a retry or, in the end, the retention sweep.
 func (s *Service) notCompleted(ctx context.Context, pending domain.Record, checkErr error) (domain.Record, error) {
 	refusal := &domain.Refusal{Reason: domain.RefusalNotCompleted}

@@ -249,9 +249,9 @@ const file_lillvet_audit_v1_audit_proto_rawDesc = "" +
 	"\x1eExportOwnerAccessEventsRequest\x12\x19\n" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\"V\n" +
 	"\x1fExportOwnerAccessEventsResponse\x123\n" +
-	"\x05event\x18\x01 \x01(\v2\x1d.lillvet.audit.v1.AccessEventR\x05event2\x91\x01\n" +
-	"\fAuditService\x12\x80\x01\n" +
-	"\x17ExportOwnerAccessEvents\x120.lillvet.audit.v1.ExportOwnerAccessEventsRequest\x1a1.lillvet.audit.v1.ExportOwnerAccessEventsResponse0\x01BCZAgithub.com/lillvet/register/proto/gen/go/lillvet/audit/v1;auditv1b\x06proto3"
+	"\x05event\x18\x01 \x01(\v2\x1d.lillvet.audit.v1.AccessEventR\x05event2\x96\x01\n" +
+	"\fAuditService\x12\x85\x01\n" +
+	"\x17ExportOwnerAccessEvents\x120.lillvet.audit.v1.ExportOwnerAccessEventsRequest\x1a1.lillvet.audit.v1.ExportOwnerAccessEventsResponse\"\x03\x90\x02\x010\x01BCZAgithub.com/lillvet/register/proto/gen/go/lillvet/audit/v1;auditv1b\x06proto3"
 
 var (
 	file_lillvet_audit_v1_audit_proto_rawDescOnce sync.Once

@@ -1588,13 +1588,13 @@ const file_lillvet_consent_v1_consent_proto_rawDesc = "" +
 	"\x0fREASON_NO_GRANT\x10\x06\x12\x12\n" +
 	"\x0eREASON_EXPIRED\x10\a\x12\x18\n" +
 	"\x14REASON_NOT_YET_VALID\x10\b\x12\x1b\n" +
-	"\x17REASON_OWNER_RESTRICTED\x10\t2\x99\x06\n" +
+	"\x17REASON_OWNER_RESTRICTED\x10\t2\xad\x06\n" +
 	"\x0eConsentService\x12|\n" +
-	"\x15RecordConsentDecision\x120.lillvet.consent.v1.RecordConsentDecisionRequest\x1a1.lillvet.consent.v1.RecordConsentDecisionResponse\x12y\n" +
-	"\x14ListConsentDecisions\x12/.lillvet.consent.v1.ListConsentDecisionsRequest\x1a0.lillvet.consent.v1.ListConsentDecisionsResponse\x12a\n" +
-	"\fListConsents\x12'.lillvet.consent.v1.ListConsentsRequest\x1a(.lillvet.consent.v1.ListConsentsResponse\x12a\n" +
-	"\fCheckConsent\x12'.lillvet.consent.v1.CheckConsentRequest\x1a(.lillvet.consent.v1.CheckConsentResponse\x12g\n" +
-	"\x0eFilterConsents\x12).lillvet.consent.v1.FilterConsentsRequest\x1a*.lillvet.consent.v1.FilterConsentsResponse\x12v\n" +
+	"\x15RecordConsentDecision\x120.lillvet.consent.v1.RecordConsentDecisionRequest\x1a1.lillvet.consent.v1.RecordConsentDecisionResponse\x12~\n" +
+	"\x14ListConsentDecisions\x12/.lillvet.consent.v1.ListConsentDecisionsRequest\x1a0.lillvet.consent.v1.ListConsentDecisionsResponse\"\x03\x90\x02\x01\x12f\n" +
+	"\fListConsents\x12'.lillvet.consent.v1.ListConsentsRequest\x1a(.lillvet.consent.v1.ListConsentsResponse\"\x03\x90\x02\x01\x12f\n" +
+	"\fCheckConsent\x12'.lillvet.consent.v1.CheckConsentRequest\x1a(.lillvet.consent.v1.CheckConsentResponse\"\x03\x90\x02\x01\x12l\n" +
+	"\x0eFilterConsents\x12).lillvet.consent.v1.FilterConsentsRequest\x1a*.lillvet.consent.v1.FilterConsentsResponse\"\x03\x90\x02\x01\x12v\n" +
 	"\x13SetOwnerRestriction\x12..lillvet.consent.v1.SetOwnerRestrictionRequest\x1a/.lillvet.consent.v1.SetOwnerRestrictionResponse\x12g\n" +
 	"\x0eEraseOwnerData\x12).lillvet.consent.v1.EraseOwnerDataRequest\x1a*.lillvet.consent.v1.EraseOwnerDataResponseBGZEgithub.com/lillvet/register/proto/gen/go/lillvet/consent/v1;consentv1b\x06proto3"
 

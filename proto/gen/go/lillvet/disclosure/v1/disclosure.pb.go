@@ -4186,28 +4186,28 @@ const file_lillvet_disclosure_v1_disclosure_proto_rawDesc = "" +
 	"\x1aERASURE_STEP_STATE_PENDING\x10\x01\x12\x1e\n" +
 	"\x1aERASURE_STEP_STATE_RUNNING\x10\x02\x12\x1b\n" +
 	"\x17ERASURE_STEP_STATE_DONE\x10\x03\x12\x1d\n" +
-	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\xd6\x14\n" +
+	"\x19ERASURE_STEP_STATE_FAILED\x10\x042\x8f\x15\n" +
 	"\x11DisclosureService\x12p\n" +
-	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12g\n" +
-	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\x12m\n" +
-	"\x0eListRecipients\x12,.lillvet.disclosure.v1.ListRecipientsRequest\x1a-.lillvet.disclosure.v1.ListRecipientsResponse\x12|\n" +
+	"\x0fCreateRecipient\x12-.lillvet.disclosure.v1.CreateRecipientRequest\x1a..lillvet.disclosure.v1.CreateRecipientResponse\x12l\n" +
+	"\fGetRecipient\x12*.lillvet.disclosure.v1.GetRecipientRequest\x1a+.lillvet.disclosure.v1.GetRecipientResponse\"\x03\x90\x02\x01\x12r\n" +
+	"\x0eListRecipients\x12,.lillvet.disclosure.v1.ListRecipientsRequest\x1a-.lillvet.disclosure.v1.ListRecipientsResponse\"\x03\x90\x02\x01\x12|\n" +
 	"\x13DeactivateRecipient\x121.lillvet.disclosure.v1.DeactivateRecipientRequest\x1a2.lillvet.disclosure.v1.DeactivateRecipientResponse\x12s\n" +
-	"\x10CreateDisclosure\x12..lillvet.disclosure.v1.CreateDisclosureRequest\x1a/.lillvet.disclosure.v1.CreateDisclosureResponse\x12j\n" +
-	"\rGetDisclosure\x12+.lillvet.disclosure.v1.GetDisclosureRequest\x1a,.lillvet.disclosure.v1.GetDisclosureResponse\x12\x7f\n" +
-	"\x14ListOwnerDisclosures\x122.lillvet.disclosure.v1.ListOwnerDisclosuresRequest\x1a3.lillvet.disclosure.v1.ListOwnerDisclosuresResponse\x12\x85\x01\n" +
-	"\x16ListPartnerDisclosures\x124.lillvet.disclosure.v1.ListPartnerDisclosuresRequest\x1a5.lillvet.disclosure.v1.ListPartnerDisclosuresResponse\x12\x7f\n" +
-	"\x14GetPartnerDisclosure\x122.lillvet.disclosure.v1.GetPartnerDisclosureRequest\x1a3.lillvet.disclosure.v1.GetPartnerDisclosureResponse\x12|\n" +
-	"\x13RecordAccessRequest\x121.lillvet.disclosure.v1.RecordAccessRequestRequest\x1a2.lillvet.disclosure.v1.RecordAccessRequestResponse\x12s\n" +
-	"\x10GetAccessRequest\x12..lillvet.disclosure.v1.GetAccessRequestRequest\x1a/.lillvet.disclosure.v1.GetAccessRequestResponse\x12\x88\x01\n" +
-	"\x17ListOwnerAccessRequests\x125.lillvet.disclosure.v1.ListOwnerAccessRequestsRequest\x1a6.lillvet.disclosure.v1.ListOwnerAccessRequestsResponse\x12|\n" +
+	"\x10CreateDisclosure\x12..lillvet.disclosure.v1.CreateDisclosureRequest\x1a/.lillvet.disclosure.v1.CreateDisclosureResponse\x12o\n" +
+	"\rGetDisclosure\x12+.lillvet.disclosure.v1.GetDisclosureRequest\x1a,.lillvet.disclosure.v1.GetDisclosureResponse\"\x03\x90\x02\x01\x12\x84\x01\n" +
+	"\x14ListOwnerDisclosures\x122.lillvet.disclosure.v1.ListOwnerDisclosuresRequest\x1a3.lillvet.disclosure.v1.ListOwnerDisclosuresResponse\"\x03\x90\x02\x01\x12\x8a\x01\n" +
+	"\x16ListPartnerDisclosures\x124.lillvet.disclosure.v1.ListPartnerDisclosuresRequest\x1a5.lillvet.disclosure.v1.ListPartnerDisclosuresResponse\"\x03\x90\x02\x01\x12\x84\x01\n" +
+	"\x14GetPartnerDisclosure\x122.lillvet.disclosure.v1.GetPartnerDisclosureRequest\x1a3.lillvet.disclosure.v1.GetPartnerDisclosureResponse\"\x03\x90\x02\x01\x12|\n" +
+	"\x13RecordAccessRequest\x121.lillvet.disclosure.v1.RecordAccessRequestRequest\x1a2.lillvet.disclosure.v1.RecordAccessRequestResponse\x12x\n" +
+	"\x10GetAccessRequest\x12..lillvet.disclosure.v1.GetAccessRequestRequest\x1a/.lillvet.disclosure.v1.GetAccessRequestResponse\"\x03\x90\x02\x01\x12\x8d\x01\n" +
+	"\x17ListOwnerAccessRequests\x125.lillvet.disclosure.v1.ListOwnerAccessRequestsRequest\x1a6.lillvet.disclosure.v1.ListOwnerAccessRequestsResponse\"\x03\x90\x02\x01\x12|\n" +
 	"\x13ExtendAccessRequest\x121.lillvet.disclosure.v1.ExtendAccessRequestRequest\x1a2.lillvet.disclosure.v1.ExtendAccessRequestResponse\x12p\n" +
 	"\x0fGetAccessReport\x12-.lillvet.disclosure.v1.GetAccessReportRequest\x1a..lillvet.disclosure.v1.GetAccessReportResponse\x12\x88\x01\n" +
 	"\x17GetAccessReportDocument\x125.lillvet.disclosure.v1.GetAccessReportDocumentRequest\x1a6.lillvet.disclosure.v1.GetAccessReportDocumentResponse\x12\x7f\n" +
-	"\x14CreateErasureRequest\x122.lillvet.disclosure.v1.CreateErasureRequestRequest\x1a3.lillvet.disclosure.v1.CreateErasureRequestResponse\x12v\n" +
-	"\x11GetErasureRequest\x12/.lillvet.disclosure.v1.GetErasureRequestRequest\x1a0.lillvet.disclosure.v1.GetErasureRequestResponse\x12\x8b\x01\n" +
-	"\x18ListOwnerErasureRequests\x126.lillvet.disclosure.v1.ListOwnerErasureRequestsRequest\x1a7.lillvet.disclosure.v1.ListOwnerErasureRequestsResponse\x12\x7f\n" +
-	"\x14ResumeErasureRequest\x122.lillvet.disclosure.v1.ResumeErasureRequestRequest\x1a3.lillvet.disclosure.v1.ResumeErasureRequestResponse\x12\x94\x01\n" +
-	"\x1bListRectificationRecipients\x129.lillvet.disclosure.v1.ListRectificationRecipientsRequest\x1a:.lillvet.disclosure.v1.ListRectificationRecipientsResponse\x12v\n" +
+	"\x14CreateErasureRequest\x122.lillvet.disclosure.v1.CreateErasureRequestRequest\x1a3.lillvet.disclosure.v1.CreateErasureRequestResponse\x12{\n" +
+	"\x11GetErasureRequest\x12/.lillvet.disclosure.v1.GetErasureRequestRequest\x1a0.lillvet.disclosure.v1.GetErasureRequestResponse\"\x03\x90\x02\x01\x12\x90\x01\n" +
+	"\x18ListOwnerErasureRequests\x126.lillvet.disclosure.v1.ListOwnerErasureRequestsRequest\x1a7.lillvet.disclosure.v1.ListOwnerErasureRequestsResponse\"\x03\x90\x02\x01\x12\x7f\n" +
+	"\x14ResumeErasureRequest\x122.lillvet.disclosure.v1.ResumeErasureRequestRequest\x1a3.lillvet.disclosure.v1.ResumeErasureRequestResponse\x12\x99\x01\n" +
+	"\x1bListRectificationRecipients\x129.lillvet.disclosure.v1.ListRectificationRecipientsRequest\x1a:.lillvet.disclosure.v1.ListRectificationRecipientsResponse\"\x03\x90\x02\x01\x12v\n" +
 	"\x11RunRetentionSweep\x12/.lillvet.disclosure.v1.RunRetentionSweepRequest\x1a0.lillvet.disclosure.v1.RunRetentionSweepResponseBMZKgithub.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1;disclosurev1b\x06proto3"
 
 var (

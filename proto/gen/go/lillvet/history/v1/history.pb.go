@@ -2713,17 +2713,17 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DIRECTION_INBOUND\x10\x01\x12\x16\n" +
-	"\x12DIRECTION_OUTBOUND\x10\x022\xd7\b\n" +
+	"\x12DIRECTION_OUTBOUND\x10\x022\xf0\b\n" +
 	"\x0eHistoryService\x12^\n" +
-	"\vRecordVisit\x12&.lillvet.history.v1.RecordVisitRequest\x1a'.lillvet.history.v1.RecordVisitResponse\x12p\n" +
-	"\x11ListPatientVisits\x12,.lillvet.history.v1.ListPatientVisitsRequest\x1a-.lillvet.history.v1.ListPatientVisitsResponse\x12U\n" +
-	"\bGetVisit\x12#.lillvet.history.v1.GetVisitRequest\x1a$.lillvet.history.v1.GetVisitResponse\x12[\n" +
+	"\vRecordVisit\x12&.lillvet.history.v1.RecordVisitRequest\x1a'.lillvet.history.v1.RecordVisitResponse\x12u\n" +
+	"\x11ListPatientVisits\x12,.lillvet.history.v1.ListPatientVisitsRequest\x1a-.lillvet.history.v1.ListPatientVisitsResponse\"\x03\x90\x02\x01\x12Z\n" +
+	"\bGetVisit\x12#.lillvet.history.v1.GetVisitRequest\x1a$.lillvet.history.v1.GetVisitResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\n" +
 	"AmendVisit\x12%.lillvet.history.v1.AmendVisitRequest\x1a&.lillvet.history.v1.AmendVisitResponse\x12v\n" +
-	"\x13RecordCommunication\x12..lillvet.history.v1.RecordCommunicationRequest\x1a/.lillvet.history.v1.RecordCommunicationResponse\x12\x82\x01\n" +
-	"\x17ListOwnerCommunications\x122.lillvet.history.v1.ListOwnerCommunicationsRequest\x1a3.lillvet.history.v1.ListOwnerCommunicationsResponse\x12p\n" +
-	"\x11ListOwnerTimeline\x12,.lillvet.history.v1.ListOwnerTimelineRequest\x1a-.lillvet.history.v1.ListOwnerTimelineResponse\x12u\n" +
-	"\x12ExportOwnerHistory\x12-.lillvet.history.v1.ExportOwnerHistoryRequest\x1a..lillvet.history.v1.ExportOwnerHistoryResponse0\x01\x12g\n" +
+	"\x13RecordCommunication\x12..lillvet.history.v1.RecordCommunicationRequest\x1a/.lillvet.history.v1.RecordCommunicationResponse\x12\x87\x01\n" +
+	"\x17ListOwnerCommunications\x122.lillvet.history.v1.ListOwnerCommunicationsRequest\x1a3.lillvet.history.v1.ListOwnerCommunicationsResponse\"\x03\x90\x02\x01\x12u\n" +
+	"\x11ListOwnerTimeline\x12,.lillvet.history.v1.ListOwnerTimelineRequest\x1a-.lillvet.history.v1.ListOwnerTimelineResponse\"\x03\x90\x02\x01\x12z\n" +
+	"\x12ExportOwnerHistory\x12-.lillvet.history.v1.ExportOwnerHistoryRequest\x1a..lillvet.history.v1.ExportOwnerHistoryResponse\"\x03\x90\x02\x010\x01\x12g\n" +
 	"\x0eEraseOwnerData\x12).lillvet.history.v1.EraseOwnerDataRequest\x1a*.lillvet.history.v1.EraseOwnerDataResponse\x12p\n" +
 	"\x11RunRetentionSweep\x12,.lillvet.history.v1.RunRetentionSweepRequest\x1a-.lillvet.history.v1.RunRetentionSweepResponseBGZEgithub.com/lillvet/register/proto/gen/go/lillvet/history/v1;historyv1b\x06proto3"
 

@@ -3608,27 +3608,27 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\bSEX_MALE\x10\x01\x12\x0e\n" +
 	"\n" +
 	"SEX_FEMALE\x10\x02\x12\x0f\n" +
-	"\vSEX_UNKNOWN\x10\x032\xd0\x10\n" +
+	"\vSEX_UNKNOWN\x10\x032\x83\x11\n" +
 	"\fOwnerService\x12Z\n" +
-	"\vCreateOwner\x12$.lillvet.owner.v1.CreateOwnerRequest\x1a%.lillvet.owner.v1.CreateOwnerResponse\x12Q\n" +
-	"\bGetOwner\x12!.lillvet.owner.v1.GetOwnerRequest\x1a\".lillvet.owner.v1.GetOwnerResponse\x12Z\n" +
-	"\vUpdateOwner\x12$.lillvet.owner.v1.UpdateOwnerRequest\x1a%.lillvet.owner.v1.UpdateOwnerResponse\x12W\n" +
+	"\vCreateOwner\x12$.lillvet.owner.v1.CreateOwnerRequest\x1a%.lillvet.owner.v1.CreateOwnerResponse\x12V\n" +
+	"\bGetOwner\x12!.lillvet.owner.v1.GetOwnerRequest\x1a\".lillvet.owner.v1.GetOwnerResponse\"\x03\x90\x02\x01\x12Z\n" +
+	"\vUpdateOwner\x12$.lillvet.owner.v1.UpdateOwnerRequest\x1a%.lillvet.owner.v1.UpdateOwnerResponse\x12\\\n" +
 	"\n" +
-	"ListOwners\x12#.lillvet.owner.v1.ListOwnersRequest\x1a$.lillvet.owner.v1.ListOwnersResponse\x12~\n" +
-	"\x17FindOwnerByIdentityCode\x120.lillvet.owner.v1.FindOwnerByIdentityCodeRequest\x1a1.lillvet.owner.v1.FindOwnerByIdentityCodeResponse\x12o\n" +
-	"\x12RevealIdentityCode\x12+.lillvet.owner.v1.RevealIdentityCodeRequest\x1a,.lillvet.owner.v1.RevealIdentityCodeResponse\x12i\n" +
-	"\x10ListOwnerChanges\x12).lillvet.owner.v1.ListOwnerChangesRequest\x1a*.lillvet.owner.v1.ListOwnerChangesResponse\x12r\n" +
-	"\x13BatchGetOwnerStatus\x12,.lillvet.owner.v1.BatchGetOwnerStatusRequest\x1a-.lillvet.owner.v1.BatchGetOwnerStatusResponse\x12Z\n" +
-	"\vExportOwner\x12$.lillvet.owner.v1.ExportOwnerRequest\x1a%.lillvet.owner.v1.ExportOwnerResponse\x12f\n" +
-	"\x0fRegisterPatient\x12(.lillvet.owner.v1.RegisterPatientRequest\x1a).lillvet.owner.v1.RegisterPatientResponse\x12W\n" +
+	"ListOwners\x12#.lillvet.owner.v1.ListOwnersRequest\x1a$.lillvet.owner.v1.ListOwnersResponse\"\x03\x90\x02\x01\x12\x83\x01\n" +
+	"\x17FindOwnerByIdentityCode\x120.lillvet.owner.v1.FindOwnerByIdentityCodeRequest\x1a1.lillvet.owner.v1.FindOwnerByIdentityCodeResponse\"\x03\x90\x02\x01\x12o\n" +
+	"\x12RevealIdentityCode\x12+.lillvet.owner.v1.RevealIdentityCodeRequest\x1a,.lillvet.owner.v1.RevealIdentityCodeResponse\x12n\n" +
+	"\x10ListOwnerChanges\x12).lillvet.owner.v1.ListOwnerChangesRequest\x1a*.lillvet.owner.v1.ListOwnerChangesResponse\"\x03\x90\x02\x01\x12w\n" +
+	"\x13BatchGetOwnerStatus\x12,.lillvet.owner.v1.BatchGetOwnerStatusRequest\x1a-.lillvet.owner.v1.BatchGetOwnerStatusResponse\"\x03\x90\x02\x01\x12_\n" +
+	"\vExportOwner\x12$.lillvet.owner.v1.ExportOwnerRequest\x1a%.lillvet.owner.v1.ExportOwnerResponse\"\x03\x90\x02\x01\x12f\n" +
+	"\x0fRegisterPatient\x12(.lillvet.owner.v1.RegisterPatientRequest\x1a).lillvet.owner.v1.RegisterPatientResponse\x12\\\n" +
 	"\n" +
-	"GetPatient\x12#.lillvet.owner.v1.GetPatientRequest\x1a$.lillvet.owner.v1.GetPatientResponse\x12`\n" +
-	"\rUpdatePatient\x12&.lillvet.owner.v1.UpdatePatientRequest\x1a'.lillvet.owner.v1.UpdatePatientResponse\x12l\n" +
-	"\x11ListOwnerPatients\x12*.lillvet.owner.v1.ListOwnerPatientsRequest\x1a+.lillvet.owner.v1.ListOwnerPatientsResponse\x12\x8a\x01\n" +
-	"\x1bFindPatientByCustomerNumber\x124.lillvet.owner.v1.FindPatientByCustomerNumberRequest\x1a5.lillvet.owner.v1.FindPatientByCustomerNumberResponse\x12f\n" +
+	"GetPatient\x12#.lillvet.owner.v1.GetPatientRequest\x1a$.lillvet.owner.v1.GetPatientResponse\"\x03\x90\x02\x01\x12`\n" +
+	"\rUpdatePatient\x12&.lillvet.owner.v1.UpdatePatientRequest\x1a'.lillvet.owner.v1.UpdatePatientResponse\x12q\n" +
+	"\x11ListOwnerPatients\x12*.lillvet.owner.v1.ListOwnerPatientsRequest\x1a+.lillvet.owner.v1.ListOwnerPatientsResponse\"\x03\x90\x02\x01\x12\x8f\x01\n" +
+	"\x1bFindPatientByCustomerNumber\x124.lillvet.owner.v1.FindPatientByCustomerNumberRequest\x1a5.lillvet.owner.v1.FindPatientByCustomerNumberResponse\"\x03\x90\x02\x01\x12f\n" +
 	"\x0fTransferPatient\x12(.lillvet.owner.v1.TransferPatientRequest\x1a).lillvet.owner.v1.TransferPatientResponse\x12r\n" +
-	"\x13MarkPatientDeceased\x12,.lillvet.owner.v1.MarkPatientDeceasedRequest\x1a-.lillvet.owner.v1.MarkPatientDeceasedResponse\x12o\n" +
-	"\x12ListPatientChanges\x12+.lillvet.owner.v1.ListPatientChangesRequest\x1a,.lillvet.owner.v1.ListPatientChangesResponse\x12r\n" +
+	"\x13MarkPatientDeceased\x12,.lillvet.owner.v1.MarkPatientDeceasedRequest\x1a-.lillvet.owner.v1.MarkPatientDeceasedResponse\x12t\n" +
+	"\x12ListPatientChanges\x12+.lillvet.owner.v1.ListPatientChangesRequest\x1a,.lillvet.owner.v1.ListPatientChangesResponse\"\x03\x90\x02\x01\x12r\n" +
 	"\x13SetOwnerRestriction\x12,.lillvet.owner.v1.SetOwnerRestrictionRequest\x1a-.lillvet.owner.v1.SetOwnerRestrictionResponse\x12c\n" +
 	"\x0eEraseOwnerData\x12'.lillvet.owner.v1.EraseOwnerDataRequest\x1a(.lillvet.owner.v1.EraseOwnerDataResponse\x12l\n" +
 	"\x11RunRetentionSweep\x12*.lillvet.owner.v1.RunRetentionSweepRequest\x1a+.lillvet.owner.v1.RunRetentionSweepResponseBCZAgithub.com/lillvet/register/proto/gen/go/lillvet/owner/v1;ownerv1b\x06proto3"
