@@ -14,6 +14,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/grpcclient"
 )
 
 // errorWriter writes every error as a google.rpc.Status in JSON ({"code",
@@ -58,6 +60,11 @@ func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Stat
 		}
 	case codes.Unavailable:
 		e.logger.WarnContext(ctx, "backend unavailable", "rpc", rpcMethod(ctx), "cause", st.Message())
+		if !grpcclient.Resendable(rpcMethod(ctx)) {
+			// A service may answer UNAVAILABLE after a change is stored (its audit event
+			// could not be queued): a plain resend could make a second owner or patient.
+			return status.New(codes.Unavailable, "service temporarily unavailable: the change may have been made; resend only with the same Idempotency-Key, or read the record first")
+		}
 		return status.New(codes.Unavailable, "service temporarily unavailable, retry later")
 	case codes.Unknown:
 		e.logger.WarnContext(ctx, "backend call failed with an unknown error", "rpc", rpcMethod(ctx))

@@ -32,14 +32,17 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 		code   int
 		calls  int
 		reason string
+		// says is a word the message must hold: a write's 503 warns that the change may
+		// have been made, a read's says to retry.
+		says string
 	}{
 		{name: "create not completed", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
 			answer: apperr.ToStatus(t.Context(), nil, apperr.Aborted("NOT_COMPLETED", "disclose again under a new request id")),
 			rpc:    "CreateOwner", code: http.StatusConflict, calls: 1, reason: "NOT_COMPLETED"},
 		{name: "create unavailable", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
-			answer: unavailable, rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1},
+			answer: unavailable, rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1, says: "same Idempotency-Key"},
 		{name: "read unavailable", method: http.MethodGet, path: "/v1/owners/o-1",
-			answer: unavailable, rpc: "GetOwner", code: http.StatusServiceUnavailable, calls: 4},
+			answer: unavailable, rpc: "GetOwner", code: http.StatusServiceUnavailable, calls: 4, says: "retry later"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.owner.fail(tc.answer)
@@ -64,6 +67,9 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 			}
 			if reason != tc.reason {
 				t.Errorf("details %v, want the reason %q", e.Details, tc.reason)
+			}
+			if !strings.Contains(e.Message, tc.says) {
+				t.Errorf("message %q, want it to say %q", e.Message, tc.says)
 			}
 		})
 	}

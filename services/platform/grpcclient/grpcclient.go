@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
@@ -89,16 +90,42 @@ func resendable(sd protoreflect.ServiceDescriptor) []methodName {
 	var names []methodName
 	methods := sd.Methods()
 	for i := range methods.Len() {
-		md := methods.Get(i)
-		opts, ok := md.Options().(*descriptorpb.MethodOptions)
-		if !ok {
-			continue
-		}
-		if level := opts.GetIdempotencyLevel(); level == descriptorpb.MethodOptions_NO_SIDE_EFFECTS || level == descriptorpb.MethodOptions_IDEMPOTENT {
+		if md := methods.Get(i); sideEffectFree(md) {
 			names = append(names, methodName{Service: string(sd.FullName()), Method: string(md.Name())})
 		}
 	}
 	return names
+}
+
+// sideEffectFree reports whether md is declared NO_SIDE_EFFECTS or IDEMPOTENT: a
+// resend changes nothing the first call did not.
+func sideEffectFree(md protoreflect.MethodDescriptor) bool {
+	opts, ok := md.Options().(*descriptorpb.MethodOptions)
+	if !ok {
+		return false
+	}
+	level := opts.GetIdempotencyLevel()
+	return level == descriptorpb.MethodOptions_NO_SIDE_EFFECTS || level == descriptorpb.MethodOptions_IDEMPOTENT
+}
+
+// Resendable reports whether the method of a gRPC full method name (/package.Service/Method)
+// may be resent after UNAVAILABLE, by the rule the clients Dial makes resend by; false
+// for a method no registered file declares.
+func Resendable(fullMethod string) bool {
+	service, method, ok := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	if !ok {
+		return false
+	}
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+	if err != nil {
+		return false
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return false
+	}
+	md := sd.Methods().ByName(protoreflect.Name(method))
+	return md != nil && sideEffectFree(md)
 }
 
 // MaxRecvMsgBytes bounds one answer a client accepts. gRPC's default of 4 MiB is
