@@ -62,8 +62,9 @@ func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Stat
 		e.logger.WarnContext(ctx, "backend unavailable", "rpc", rpcMethod(ctx), "cause", st.Message())
 		if !grpcclient.Resendable(rpcMethod(ctx)) {
 			// A service may answer UNAVAILABLE after a change is stored (its audit event
-			// could not be queued): a plain resend could make a second owner or patient.
-			return status.New(codes.Unavailable, "service temporarily unavailable: the change may have been made; resend only with the same Idempotency-Key, or read the record first")
+			// could not be queued): a plain resend could make a second owner or patient,
+			// or log a second copy of an access report. Only creates take the key.
+			return status.New(codes.Unavailable, "service temporarily unavailable; the call may have taken effect: read the record before sending it again, or resend a create with the same Idempotency-Key")
 		}
 		return status.New(codes.Unavailable, "service temporarily unavailable, retry later")
 	case codes.Unknown:

@@ -40,7 +40,7 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 			answer: apperr.ToStatus(t.Context(), nil, apperr.Aborted("NOT_COMPLETED", "disclose again under a new request id")),
 			rpc:    "CreateOwner", code: http.StatusConflict, calls: 1, reason: "NOT_COMPLETED"},
 		{name: "create unavailable", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
-			answer: unavailable, rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1, says: "same Idempotency-Key"},
+			answer: unavailable, rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1, says: "may have taken effect"},
 		{name: "read unavailable", method: http.MethodGet, path: "/v1/owners/o-1",
 			answer: unavailable, rpc: "GetOwner", code: http.StatusServiceUnavailable, calls: 4, says: "retry later"},
 	} {
