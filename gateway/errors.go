@@ -126,7 +126,7 @@ var decodeMessages = []struct {
 	field, description string
 }{
 	{regexp.MustCompile(`^invalid (grpc-timeout): `), "", "not a gRPC timeout: an unsigned integer and a unit, one of H, M, S, m, u, n"},
-	{regexp.MustCompile(`^unknown query parameter "([A-Za-z_][\w.]{0,63})"$`), "", "not a query parameter of this request"},
+	{regexp.MustCompile(`^unknown query parameter "(` + parameterName + `)"$`), "", "not a query parameter of this request"},
 	{regexp.MustCompile(`^unknown query parameter$`), "query", "a parameter that is not one of this request's"},
 	{regexp.MustCompile(`parsing (?:field|list|map key|map value) "(\w+)"`), "", "not a valid value for this parameter"},
 	{regexp.MustCompile(`too many values for field "(\w+)"`), "", "given more than once"},

@@ -85,7 +85,11 @@ var errUnknownQueryKey = errors.New("unknown query parameter")
 
 // queryParameterName is a key that reads as a parameter's name (letters, digits,
 // underscores, dots); quotable also keeps out one holding an identity code.
-var queryParameterName = regexp.MustCompile(`^[A-Za-z_][\w.]{0,63}$`)
+var queryParameterName = regexp.MustCompile(`^` + parameterName + `$`)
+
+// parameterName is the pattern of a query parameter's name, which decodeMessages reads
+// back from the error unknownQueryKey makes.
+const parameterName = `[A-Za-z_][\w.]{0,63}`
 
 // unknownQueryKey names the key when it reads as a name; the caller's other text stays
 // out of the error, which grpc-gateway makes the status message.
