@@ -53,8 +53,9 @@ var firstVersionWithoutDigest = bson.D{{Key: "version", Value: 1}, {Key: "create
 // create under their request id is compared as a record created since is
 // (domain.SameOwnerCreate) rather than by names. It reports how many it gave one.
 //
-// The records to backfill are found by an index on version and digest, so once a pass
-// has ended later starts find none; a record a replica from before digests were kept
+// The records to backfill are found by an index on version and digest on MongoDB (the
+// embedded store reads every record, see OPERATIONS), so once a pass has ended later
+// starts find none; a record a replica from before digests were kept
 // stores during a rolling upgrade is found by the next start. Each write is conditioned
 // on the record being at version 1 without a digest still: a record changed after it
 // was read (its fields no longer its create's) is left to be compared by names, and a
