@@ -9,9 +9,14 @@ import (
 // repoPrefix starts the import path of every package of the repository.
 const repoPrefix = "github.com/lillvet/register/"
 
-// mainDeps is the go list template that gives each main package's import path and
-// every package it links, on one line.
-const mainDeps = `{{if eq .Name "main"}}{{.ImportPath}}{{range .Deps}} {{.}}{{end}}{{end}}`
+// testOnlyMark is the package a test helper imports to be one (its doc says why).
+const testOnlyMark = repoPrefix + "services/platform/testonly"
+
+// linkListing is the go list -deps template that gives, for each main package, a line
+// "main <import path> <every package it links>", and for each package that imports
+// testOnlyMark, a line "helper <import path>"; other packages give empty lines.
+const linkListing = `{{if eq .Name "main"}}main {{.ImportPath}}{{range .Deps}} {{.}}{{end}}` +
+	`{{else}}{{range .Imports}}{{if eq . "` + testOnlyMark + `"}}helper {{$.ImportPath}}{{end}}{{end}}{{end}}`
 
 // checkLinks fails when a production binary (productionBinaries) links a package that
 // only tests may use (testOnly): a test helper imported by production code would ship
@@ -21,8 +26,9 @@ func checkLinks(r *runner) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(commandLine("go", append([]string{"list", "-f", mainDeps}, patterns...)))
-	listing, err := r.output(r.root, "go", append([]string{"list", "-f", mainDeps}, patterns...)...)
+	args := append([]string{"list", "-deps", "-f", linkListing}, patterns...)
+	fmt.Println(commandLine("go", args))
+	listing, err := r.output(r.root, "go", args...)
 	if err != nil {
 		return err
 	}
@@ -31,8 +37,8 @@ func checkLinks(r *runner) error {
 		return fmt.Errorf("go list found %d main packages in %q, want one at least for each", binaries, patterns)
 	}
 	if len(links) > 0 {
-		return fmt.Errorf("production binaries link packages only tests may use (a repository package named <something>test is a test helper, as the standard library's are: rename a production package that is not one); import them from _test.go files only:\n\t%s",
-			strings.Join(links, "\n\t"))
+		return fmt.Errorf("production binaries link packages only tests may use (a test helper is a package that imports %s, and package testing is for tests alone); import them from _test.go files only:\n\t%s",
+			testOnlyMark, strings.Join(links, "\n\t"))
 	}
 	return nil
 }
@@ -58,46 +64,47 @@ func productionBinaries(root string) ([]string, error) {
 	return append(patterns, "./gateway/cmd/...", "./deploy/local"), nil
 }
 
-// testOnlyLinks reads go list's lines of a main package and what it links (mainDeps),
-// and returns how many main packages there are and, for each test-only package one
-// links (named as testOnly names it, once), "<main> links <package>".
+// testOnlyLinks reads go list's lines (linkListing) and returns how many main packages
+// there are and, for each test-only package one links (named as testOnly names it,
+// once), "<main> links <package>".
 func testOnlyLinks(listing string) (binaries int, links []string) {
+	helpers := map[string]bool{}
+	mains := map[string][]string{}
+	var order []string
 	for line := range strings.Lines(listing) {
 		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
+		switch {
+		case len(fields) == 2 && fields[0] == "helper":
+			helpers[fields[1]] = true
+		case len(fields) >= 2 && fields[0] == "main":
+			order = append(order, fields[1])
+			mains[fields[1]] = fields[2:]
 		}
-		binaries++
+	}
+	for _, m := range order {
 		seen := map[string]bool{}
-		for _, dep := range fields[1:] {
-			if name, ok := testOnly(dep); ok && !seen[name] {
+		for _, dep := range mains[m] {
+			if name, ok := testOnly(dep, helpers); ok && !seen[name] {
 				seen[name] = true
-				links = append(links, fields[0]+" links "+name)
+				links = append(links, m+" links "+name)
 			}
 		}
 	}
-	return binaries, links
+	return len(order), links
 }
 
 // testOnly reports whether only tests may use the package, and names what it is part
-// of: golang.org/x/tools, which sourcetest loads the services' code with, and the
-// repository's test helpers (with what is under them), each named for what it helps
-// test as the standard library's are (servicetest, embeddedtest, audittest,
-// ownertest, sourcetest).
-func testOnly(pkg string) (name string, ok bool) {
-	const tools = "golang.org/x/tools"
-	if pkg == tools || strings.HasPrefix(pkg, tools+"/") {
-		return tools, true
-	}
-	rest, ok := strings.CutPrefix(pkg, repoPrefix)
-	if !ok {
-		return "", false
-	}
-	elems := strings.Split(rest, "/")
-	for i, e := range elems {
-		if len(e) > len("test") && strings.HasSuffix(e, "test") {
-			return repoPrefix + strings.Join(elems[:i+1], "/"), true
+// of: golang.org/x/tools, which sourcetest loads the services' code with; package
+// testing and what is under it; and the repository's test helpers, the packages that
+// import testOnlyMark (helpers), whatever their names.
+func testOnly(pkg string, helpers map[string]bool) (name string, ok bool) {
+	for _, whole := range []string{"golang.org/x/tools", "testing"} {
+		if pkg == whole || strings.HasPrefix(pkg, whole+"/") {
+			return whole, true
 		}
+	}
+	if helpers[pkg] {
+		return pkg, true
 	}
 	return "", false
 }

@@ -8,6 +8,9 @@ import (
 
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/servicetest"
+
+	// A test helper: the test command refuses a production binary that links one.
+	_ "github.com/lillvet/register/services/platform/testonly"
 )
 
 // Start runs an owner service on env's store, in database, with one fresh identity key,

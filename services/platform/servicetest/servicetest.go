@@ -30,6 +30,9 @@ import (
 	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
+
+	// A test helper: the test command refuses a production binary that links one.
+	_ "github.com/lillvet/register/services/platform/testonly"
 )
 
 // readyTimeout bounds how long a test waits for a service to report SERVING.

@@ -14,6 +14,9 @@ import (
 	"go/types"
 
 	"golang.org/x/tools/go/packages"
+
+	// A test helper: the test command refuses a production binary that links one.
+	_ "github.com/lillvet/register/services/platform/testonly"
 )
 
 // Package is one package's Go files, its tests aside, with their types.

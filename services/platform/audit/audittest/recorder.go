@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	"github.com/lillvet/register/services/platform/audit"
+
+	// A test helper: the test command refuses a production binary that links one.
+	_ "github.com/lillvet/register/services/platform/testonly"
 )
 
 // Recorder keeps every event it is given, queued or stored at once alike, in the

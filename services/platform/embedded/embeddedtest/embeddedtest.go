@@ -10,6 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/platform/embedded"
+
+	// A test helper: the test command refuses a production binary that links one.
+	_ "github.com/lillvet/register/services/platform/testonly"
 )
 
 // startTimeout bounds start-up so that a broken store fails the test instead of hanging it.
