@@ -34,21 +34,27 @@ func groupAlive(pgid int) bool {
 // procIsOurs tells whether /proc is mounted for this process's PID namespace. In a
 // namespace whose /proc is still the outer one's (unshare -p without --mount-proc) it
 // lists processes under their outer pids and groups, where a group of ours is not found
-// by its number here: a live group would look gone, and be left running.
+// by its number here: a live group would look gone, and be left running. Where it cannot
+// tell (a kernel before 4.1 has no NSpid), kill 0 decides, which errs only in waiting for
+// a zombie until the kill time.
 func procIsOurs() bool {
-	self, err := os.ReadFile("/proc/self/stat")
-	return err == nil && statPidIs(self, os.Getpid())
+	status, err := os.ReadFile("/proc/self/status")
+	return err == nil && nspidIsOwn(status, os.Getpid())
 }
 
-// statPidIs tells whether a /proc/<pid>/stat's first field, the pid as that /proc
-// numbers it, is pid.
-func statPidIs(stat []byte, pid int) bool {
-	first, _, ok := bytes.Cut(stat, []byte(" "))
-	if !ok {
-		return false
+// nspidIsOwn tells whether a /proc/<pid>/status is that of process pid read through its
+// own namespace's /proc: its NSpid line numbers the process in the /proc's namespace and
+// in each one nested under it down to the process's own, so it has one number, pid,
+// exactly when the /proc is of the process's own namespace. The pid alone cannot tell:
+// the outer namespace may number the process as its own does.
+func nspidIsOwn(status []byte, pid int) bool {
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			pids := strings.Fields(rest)
+			return len(pids) == 1 && pids[0] == strconv.Itoa(pid)
+		}
 	}
-	n, err := strconv.Atoi(string(first))
-	return err == nil && n == pid
+	return false
 }
 
 // procStat reads the state and the process group of /proc/<pid>/stat; ok is false when

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -104,25 +105,31 @@ func checkStoppedGroupIsKilled(t *testing.T) {
 	}
 }
 
-// TestStatPidIs: /proc is trusted only when its /proc/self/stat gives this process's own
-// pid; the outer namespace's number, or a stat that cannot be read as one, leaves the
-// decision to kill 0.
-func TestStatPidIs(t *testing.T) {
+// TestNSpidIsOwn: /proc is trusted only when its status of this process numbers it in
+// one namespace, its own, with its own pid: not when it numbers it in an outer namespace
+// too, also by the same number there (which the pid /proc/self/stat gives cannot tell
+// from the process's own), nor when the status has no NSpid or one that cannot be read.
+func TestNSpidIsOwn(t *testing.T) {
+	const head = "Name:\ttest\nState:\tS (sleeping)\nTgid:\t%[1]s\nNgid:\t0\nPid:\t%[1]s\nPPid:\t1\n"
 	tests := []struct {
-		name string
-		stat string
-		pid  int
-		want bool
+		name   string
+		status string
+		pid    int
+		want   bool
 	}{
-		{"its own namespace's /proc", "4242 (test) S 4241 4242 4242 0 -1", 4242, true},
-		{"the outer namespace's /proc", "16900 (test) S 16899 16900 16900 0 -1", 1, false},
-		{"a name with spaces, another pid", "16900 (a b) S 1 1 1", 1, false},
+		{"its own namespace's /proc", fmt.Sprintf(head, "4242") + "NSpid:\t4242\nNSpgid:\t4242\n", 4242, true},
+		{"the outer namespace's /proc", fmt.Sprintf(head, "16900") + "NSpid:\t16900\t3\nNSpgid:\t16900\t3\n", 3, false},
+		{"the outer namespace's, numbering it alike", fmt.Sprintf(head, "3") + "NSpid:\t3\t3\nNSpgid:\t3\t3\n", 3, false},
+		{"three namespaces deep", fmt.Sprintf(head, "900") + "NSpid:\t900\t40\t3\n", 3, false},
+		{"another process", fmt.Sprintf(head, "4242") + "NSpid:\t4242\n", 4243, false},
+		{"no NSpid", fmt.Sprintf(head, "4242"), 4242, false},
+		{"NSpid empty", fmt.Sprintf(head, "4242") + "NSpid:\n", 4242, false},
+		{"NSpid not a number", fmt.Sprintf(head, "4242") + "NSpid:\tself\n", 4242, false},
 		{"empty", "", 0, false},
-		{"not a number", "self (test) S 1 1 1", 1, false},
 	}
 	for _, tt := range tests {
-		if got := statPidIs([]byte(tt.stat), tt.pid); got != tt.want {
-			t.Errorf("%s: statPidIs(%q, %d) = %t, want %t", tt.name, tt.stat, tt.pid, got, tt.want)
+		if got := nspidIsOwn([]byte(tt.status), tt.pid); got != tt.want {
+			t.Errorf("%s: nspidIsOwn(%q, %d) = %t, want %t", tt.name, tt.status, tt.pid, got, tt.want)
 		}
 	}
 }
