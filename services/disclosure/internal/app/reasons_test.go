@@ -3,7 +3,9 @@ package app
 import (
 	"go/ast"
 	"go/parser"
+	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +20,9 @@ const protoModule = "github.com/lillvet/register/proto/gen/go/"
 // written in the request itself: the owner service stores the erasure job's reason,
 // "erasure request <id>", and the report names it in the owner's language only in
 // changereason's form. The adapters write it from the request id they are given, so
-// the rule needs no following of values through the code.
+// the rule needs no following of values through the code: Erasure's argument is the
+// parameter that takes the erasure request's id, as given, in the method of one of this
+// package's interfaces that the adapter implements.
 func TestRequestReasonsAreChangereasons(t *testing.T) {
 	pkgs, err := sourcetest.Load(".", ".", "../adapters/...")
 	if err != nil {
@@ -37,41 +41,66 @@ func TestRequestReasonsAreChangereasons(t *testing.T) {
 // finds a request's Reason in a literal and assigned, takes changereason's constants and
 // Erasure written there, and refuses anything else, however it is built, also
 // changereason's reason kept in a variable or passed in; a Reason of a struct that is no
-// request, or words of a log, are no reason sent.
+// request, or words of a log, are no reason sent. Erasure's argument is the erasure
+// request's id as the method implementing this package's interface was given it (in the
+// place of the interface's requestID, whatever the method calls it): not the owner's
+// id, a literal, a changed id, another variable of the name or the parameter changed,
+// nor anything in a function that implements no such method.
 func TestRequestReasonsReadsEveryForm(t *testing.T) {
-	const header = "package adapter\n\nimport (\n\t\"fmt\"\n\t\"strings\"\n\n\tcr \"" + sourcetest.ChangereasonPath + "\"\n" +
-		"\townerv1 \"" + protoModule + "lillvet/owner/v1\"\n)\n\n" +
-		"var (\n\t_ = fmt.Sprint\n\t_ = strings.ToUpper\n\t_ = cr.Registered\n)\n\n" +
-		"type request = ownerv1.SetOwnerRestrictionRequest\n\n"
+	const header = "package adapter\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\t\"strings\"\n\n\tcr \"" + sourcetest.ChangereasonPath + "\"\n" +
+		"\townerv1 \"" + protoModule + "lillvet/owner/v1\"\n\t\"" + appPath + "\"\n)\n\n" +
+		"var (\n\t_ = context.Background\n\t_ = fmt.Sprint\n\t_ = strings.ToUpper\n\t_ = cr.Registered\n\t_ app.OwnerEraser\n)\n\n" +
+		"type request = ownerv1.SetOwnerRestrictionRequest\n\ntype client struct{}\n\nfunc send(*request) {}\n\n"
+	// restrict is RestrictOwner of app.OwnerEraser, sending the request of body.
+	restrict := func(body string) string {
+		return "func (client) RestrictOwner(ctx context.Context, ownerID, requestID string) error {\n" + body + "\nreturn nil\n}\n"
+	}
 	tests := []struct {
 		name string
 		body string
 		// sent is how many requests' Reasons the scan finds, bad how many it refuses.
 		sent, bad int
 	}{
-		{"changereason's Erasure", `func f(id string) *request { return &request{OwnerId: "o", Reason: cr.Erasure(id)} }`, 1, 0},
+		{"changereason's Erasure", restrict(`send(&request{OwnerId: ownerID, Reason: cr.Erasure(requestID)})`), 1, 0},
 		{"changereason's constant", `var _ = request{Reason: cr.Registered}`, 1, 0},
 		{"in parentheses", `var _ = request{Reason: (cr.Registered)}`, 1, 0},
-		{"in a slice's literals", `func f(id string) []*request { return []*request{{Reason: cr.Erasure(id)}, {Reason: cr.Registered}} }`, 2, 0},
-		{"changereason's assigned", `func f(id string) (q request) { q.Reason = cr.Erasure(id); return q }`, 1, 0},
+		{"in a slice's literals", restrict(`_ = []*request{{Reason: cr.Erasure((requestID))}, {Reason: cr.Registered}}`), 2, 0},
+		{"changereason's assigned", restrict(`var q request; q.Reason = cr.Erasure(requestID); send(&q)`), 1, 0},
+		{"in a closure of the method", restrict(`func() { send(&request{Reason: cr.Erasure(requestID)}) }()`), 1, 0},
+		{"the request's id by another name", `func (*client) RestrictOwner(_ context.Context, owner, id string) error {
+send(&request{OwnerId: owner, Reason: cr.Erasure(id)}); return nil }`, 1, 0},
 		{"no Reason", `var _ = request{OwnerId: "o"}`, 0, 0},
-		{"kept in a variable", `func f(id string) *request { reason := cr.Erasure(id); return &request{Reason: reason} }`, 1, 1},
+		{"kept in a variable", restrict(`reason := cr.Erasure(requestID); send(&request{Reason: reason})`), 1, 1},
 		{"passed in", `func f(reason string) *request { return &request{Reason: reason} }`, 1, 1},
 		{"a field", `type job struct{ Reason string }; func f(j job) request { return request{Reason: j.Reason} }`, 1, 1},
-		{"the prefix spelt out", `func f(id string) request { return request{Reason: "erasure request " + id} }`, 1, 1},
-		{"an error's text", `func f(id string) request { return request{Reason: fmt.Errorf("erasure request %s", id).Error()} }`, 1, 1},
+		{"the prefix spelt out", restrict(`send(&request{Reason: "erasure request " + requestID})`), 1, 1},
+		{"an error's text", restrict(`send(&request{Reason: fmt.Errorf("erasure request %s", requestID).Error()})`), 1, 1},
 		{"a constant of its own", `const registered = "registered"; var _ = request{Reason: registered}`, 1, 1},
-		{"changereason's changed", `func f(id string) request { return request{Reason: strings.ToUpper(cr.Erasure(id))} }`, 1, 1},
+		{"changereason's changed", restrict(`send(&request{Reason: strings.ToUpper(cr.Erasure(requestID))})`), 1, 1},
 		{"another function of changereason", `var _ = request{Reason: cr.Fixed()[0]}`, 1, 1},
 		{"a literal assigned", `func f() (q *request) { q = &request{}; q.Reason = "merged"; return q }`, 1, 1},
-		{"assigned with another field", `func f(id string) (q request) { q.Reason, q.OwnerId = cr.Erasure(id), id; return q }`, 1, 0},
+		{"assigned with another field", restrict(`var q request; q.Reason, q.OwnerId = cr.Erasure(requestID), ownerID; send(&q)`), 1, 0},
 		{"assigned from a call of two", `func two() (string, string) { return "", "" }
 func f() (q request) { q.Reason, q.OwnerId = two(); return q }`, 1, 1},
-		{"added to", `func f(id string) (q request) { q.Reason = cr.Erasure(id); q.Reason += "!"; return q }`, 2, 1},
+		{"added to", restrict(`var q request; q.Reason = cr.Erasure(requestID); q.Reason += "!"; send(&q)`), 2, 1},
+		{"Erasure of the owner's id", restrict(`send(&request{Reason: cr.Erasure(ownerID)})`), 1, 1},
+		{"Erasure of a literal", restrict(`send(&request{Reason: cr.Erasure("0190f5a4-2222-7000-8000-000000000001")})`), 1, 1},
+		{"Erasure of the id changed", restrict(`send(&request{Reason: cr.Erasure(strings.TrimSpace(requestID))})`), 1, 1},
+		{"Erasure of another requestID", restrict(`{ requestID := ownerID; send(&request{Reason: cr.Erasure(requestID)}) }`), 1, 1},
+		{"Erasure of the id reassigned", restrict(`requestID = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of the id changed through its address", restrict(`id := &requestID; *id = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of a closure's requestID", restrict(`func(requestID string) { send(&request{Reason: cr.Erasure(requestID)}) }(ownerID)`), 1, 1},
+		{"the parameters swapped", `func (client) RestrictOwner(ctx context.Context, requestID, ownerID string) error {
+send(&request{OwnerId: ownerID, Reason: cr.Erasure(requestID)}); return nil }`, 1, 1},
+		{"Erasure in a function", `func f(requestID string) request { return request{Reason: cr.Erasure(requestID)} }`, 1, 1},
+		{"Erasure in a method of no interface", `func (client) Restrict(ctx context.Context, ownerID, requestID string) error {
+send(&request{Reason: cr.Erasure(requestID)}); return nil }`, 1, 1},
+		{"Erasure in a method of another signature", `func (client) RestrictOwner(ctx context.Context, ownerID, requestID string) {
+send(&request{Reason: cr.Erasure(requestID)}) }`, 1, 1},
 		{"another struct's Reason", `type job struct{ Reason string }; var _ = job{Reason: "erasure request x"}`, 0, 0},
 		{"a log's words", `func f(id string) string { return fmt.Sprintf("erasure request %s done", id) }`, 0, 0},
 	}
-	c, err := sourcetest.NewChecker(".", "fmt", "strings", sourcetest.ChangereasonPath, protoModule+"lillvet/owner/v1")
+	c, err := sourcetest.NewChecker(".", "context", "fmt", "strings", sourcetest.ChangereasonPath, protoModule+"lillvet/owner/v1", appPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,20 +130,128 @@ var requestReason = sourcetest.Target{
 	Argument: func(*ast.CallExpr) int { return -1 },
 }
 
+// appPath is the import path of this package, whose interfaces the adapters implement.
+const appPath = "github.com/lillvet/register/services/disclosure/internal/app"
+
 // requestReasons returns how many requests' Reasons pkgs write, and where one is not
-// changereason's as written there (sourcetest.IsChangeReason).
+// changereason's as written there (sourcetest.IsChangeReason), or is an erasure's reason
+// (changereason.Erasure) of anything but the erasure request's id as the method writing
+// it was given it (erasureOfRequestID).
 func requestReasons(pkgs []*sourcetest.Package) (sent int, bad []string) {
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			for _, w := range sourcetest.Writes(p.TypesInfo, f, requestReason) {
 				sent++
-				if w.Value == nil || !sourcetest.IsChangeReason(p.TypesInfo, w.Value) {
+				if w.Value == nil || !sourcetest.IsChangeReason(p.TypesInfo, w.Value) ||
+					!erasureOfRequestID(p, enclosingFunc(f, w.At), w.Value) {
 					bad = append(bad, p.Fset.Position(w.At).String())
 				}
 			}
 		}
 	}
 	return sent, bad
+}
+
+// erasureOfRequestID reports whether reason, one of changereason's, is a constant, or
+// an erasure's reason (a call of changereason.Erasure) whose argument is the parameter
+// of fn that takes the erasure request's id (requestIDParam), as it is: not assigned in
+// fn, nor its address taken. The job gives that parameter the request's id; anything
+// else, the owner's id say, would name in the owner's history a request that is not the
+// one erasing it.
+func erasureOfRequestID(p *sourcetest.Package, fn *ast.FuncDecl, reason ast.Expr) bool {
+	call, ok := ast.Unparen(reason).(*ast.CallExpr)
+	if !ok {
+		return true
+	}
+	param := requestIDParam(p, fn)
+	if param == nil || len(call.Args) != 1 {
+		return false
+	}
+	arg, ok := ast.Unparen(call.Args[0]).(*ast.Ident)
+	return ok && p.TypesInfo.Uses[arg] == param && !changedIn(p.TypesInfo, fn.Body, param)
+}
+
+// requestIDParam returns the parameter of method fn that takes the erasure request's id:
+// the one in the place where an interface of this package whose method fn implements
+// (same name, identical signature) has its parameter requestID. Its own name does not
+// matter; nil when fn implements no such method.
+func requestIDParam(p *sourcetest.Package, fn *ast.FuncDecl) types.Object {
+	if fn == nil || fn.Recv == nil {
+		return nil
+	}
+	method, ok := p.TypesInfo.Defs[fn.Name].(*types.Func)
+	if !ok {
+		return nil
+	}
+	sig := method.Signature()
+	for _, want := range appMethods(p.Types, method.Name()) {
+		if !types.Identical(sig, want.Signature()) { // receivers aside
+			continue
+		}
+		for i := range want.Signature().Params().Len() {
+			if want.Signature().Params().At(i).Name() == "requestID" {
+				return sig.Params().At(i)
+			}
+		}
+	}
+	return nil
+}
+
+// appMethods returns the methods called name of the interfaces this package declares, as
+// pkg (this package or one importing it) sees them.
+func appMethods(pkg *types.Package, name string) []*types.Func {
+	app := pkg
+	if pkg.Path() != appPath {
+		i := slices.IndexFunc(pkg.Imports(), func(p *types.Package) bool { return p.Path() == appPath })
+		if i < 0 {
+			return nil
+		}
+		app = pkg.Imports()[i]
+	}
+	var out []*types.Func
+	for _, n := range app.Scope().Names() {
+		iface, ok := app.Scope().Lookup(n).Type().Underlying().(*types.Interface)
+		if !ok {
+			continue
+		}
+		for m := range iface.Methods() {
+			if m.Name() == name {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// changedIn reports whether body assigns v or takes its address.
+func changedIn(info *types.Info, body *ast.BlockStmt, v types.Object) bool {
+	changed := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, lhs := range n.Lhs {
+				if id, ok := ast.Unparen(lhs).(*ast.Ident); ok && info.Uses[id] == v {
+					changed = true
+				}
+			}
+		case *ast.UnaryExpr:
+			if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND && info.Uses[id] == v {
+				changed = true
+			}
+		}
+		return !changed
+	})
+	return changed
+}
+
+// enclosingFunc returns the function declaration of f that pos is in, or nil.
+func enclosingFunc(f *ast.File, pos token.Pos) *ast.FuncDecl {
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Pos() <= pos && pos < fn.End() {
+			return fn
+		}
+	}
+	return nil
 }
 
 // isRequest reports whether t is a request of the services' APIs, or a pointer to one,
