@@ -119,6 +119,101 @@ func declaredReasons(pkg *types.Package) (consts, refused []string) {
 	return consts, refused
 }
 
+// TestExportsBuildNoOtherReason: besides its constants, the package exports Erasure,
+// the one builder of a reason the owner and disclosure services' scans follow
+// (sourcetest.IsChangeReason), and Fixed and ErasureRequest, which build none, each of
+// the signature pinned here; any other exported function, or exported method of a type
+// of the package, fails, since it could build a reason that no scan follows and no
+// language names.
+func TestExportsBuildNoOtherReason(t *testing.T) {
+	pkgs, err := sourcetest.Load(".", ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range otherExports(pkgs[0].Types) {
+		t.Errorf("%s: changereason exports no function or method but Erasure, Fixed and ErasureRequest as they are; "+
+			"a reason is a constant, or Erasure's, which the services' scans follow", e)
+	}
+}
+
+// TestOtherExportsFindsEveryForm: the walk behind TestExportsBuildNoOtherReason takes
+// the pinned functions of their signatures, unexported functions and methods and
+// interfaces, and refuses another exported function, whatever it returns, a pinned one of
+// another signature, and an exported method of any type of the package.
+func TestOtherExportsFindsEveryForm(t *testing.T) {
+	const pinned = "func Fixed() []string { return nil }\n" +
+		"func Erasure(requestID string) string { return requestID }\n" +
+		"func ErasureRequest(reason string) (requestID string, ok bool) { return reason, true }\n"
+	tests := []struct {
+		name  string
+		src   string
+		other []string
+	}{
+		{"the pinned functions", pinned, nil},
+		{"another function", pinned + `func Moved(id string) string { return "moved " + id }`, []string{"Moved"}},
+		{"a function of no string", pinned + `func Count() int { return 0 }`, []string{"Count"}},
+		{"Erasure of another signature", `func Erasure(requestID, why string) string { return why }`, []string{"Erasure"}},
+		{"an unexported function", pinned + `func moved(id string) string { return id }`, nil},
+		{"a method of an exported type", pinned + `type R string; func (R) With(id string) string { return id }`, []string{"R.With"}},
+		{"a method Erasure of an unexported type", pinned + `type r string; func (r) Erasure(id string) string { return id }`, []string{"r.Erasure"}},
+		{"a pointer method", pinned + `type T struct{}; func (*T) M() string { return "" }`, []string{"T.M"}},
+		{"an unexported method", pinned + `type R string; func (R) with() string { return "" }`, nil},
+		{"an interface", pinned + `type I interface{ Reason() string }`, nil},
+	}
+	c, err := sourcetest.NewChecker(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parser.ParseFile(c.Fset, "f.go", "package changereason\n\n"+tt.src+"\n", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Check("example.com/changereason", []*ast.File{f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other := otherExports(p.Types); !slices.Equal(other, tt.other) {
+				t.Errorf("refused %q, want %q", other, tt.other)
+			}
+		})
+	}
+}
+
+// otherExports returns the exported functions of pkg but Erasure, Fixed and
+// ErasureRequest of their pinned signatures, and the exported methods of its types
+// (Type.Method), sorted.
+func otherExports(pkg *types.Package) []string {
+	pinned := map[string]string{
+		"Erasure":        "func(requestID string) string",
+		"Fixed":          "func() []string",
+		"ErasureRequest": "func(reason string) (requestID string, ok bool)",
+	}
+	var out []string
+	scope := pkg.Scope()
+	for _, name := range scope.Names() {
+		switch obj := scope.Lookup(name).(type) {
+		case *types.Func:
+			if obj.Exported() && types.TypeString(obj.Type(), nil) != pinned[name] {
+				out = append(out, name)
+			}
+		case *types.TypeName:
+			named, ok := obj.Type().(*types.Named)
+			if !ok {
+				continue
+			}
+			for m := range named.Methods() {
+				if m.Exported() {
+					out = append(out, name+"."+m.Name())
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TestStoredReasons: each reason reads exactly as the change histories store it, so
 // that a renamed one, which the report could no longer name in what is already stored,
 // fails here; a reason added to Fixed fails until it is tabled too.

@@ -16,13 +16,15 @@ const ChangeReasonRule = "a changereason constant (changereason.Registered, ...)
 
 // IsChangeReason reports whether e, as written, is one of changereason's reasons: one
 // of its constants (which its TestFixedHoldsEveryReason ties to Fixed) or a call of its
-// Erasure. Nothing else of the package is one, whatever it returns, and a variable or a
-// parameter is not followed to what it holds: the reason is written where it is used.
+// Erasure, the function the package declares (not a method of that name). Nothing else
+// of the package is one, whatever it returns (its TestExportsBuildNoOtherReason keeps it
+// from exporting another builder), and a variable or a parameter is not followed to
+// what it holds: the reason is written where it is used.
 func IsChangeReason(info *types.Info, e ast.Expr) bool {
 	e = ast.Unparen(e)
 	if call, ok := e.(*ast.CallExpr); ok {
 		fn, ok := Used(info, ast.Unparen(call.Fun)).(*types.Func)
-		return ok && inChangereason(fn) && fn.Name() == "Erasure"
+		return ok && inChangereason(fn) && fn.Pkg().Scope().Lookup("Erasure") == fn
 	}
 	c, ok := Used(info, e).(*types.Const)
 	return ok && inChangereason(c)

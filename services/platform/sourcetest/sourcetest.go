@@ -77,7 +77,9 @@ func NewChecker(dir string, imports ...string) (*Checker, error) {
 // Check type-checks files, parsed with c.Fset, as the package path. It returns the
 // package even when the sources do not check, with the types it could resolve, and the
 // errors: an import the checker was not made for is one, and a name of it stays
-// unresolved.
+// unresolved. A package that checks is importable by the sources checked after it, in
+// place of any the checker was made with at its path, so that a test can stand in a
+// package of its own for a real one (a changereason of another shape).
 func (c *Checker) Check(path string, files []*ast.File) (*Package, error) {
 	var errs []error
 	conf := types.Config{
@@ -95,6 +97,7 @@ func (c *Checker) Check(path string, files []*ast.File) (*Package, error) {
 	if len(errs) > 0 {
 		return pkg, fmt.Errorf("type-check %s: %w", path, errors.Join(errs...))
 	}
+	c.imports[path] = tpkg
 	return pkg, nil
 }
 

@@ -62,8 +62,9 @@ func TestLoadFails(t *testing.T) {
 	}
 }
 
-// TestChecker: a test's small source is checked, its imports read as Load reads them;
-// an import the checker was not made for is an error, and the rest is still resolved.
+// TestChecker: a test's small source is checked, its imports read as Load reads them,
+// or as an earlier source that checked declared them; an import the checker was not
+// made for is an error, and the rest is still resolved.
 func TestChecker(t *testing.T) {
 	c, err := sourcetest.NewChecker(".", "strings")
 	if err != nil {
@@ -76,6 +77,14 @@ func TestChecker(t *testing.T) {
 	}{
 		{"a known import", "package p\n\nimport \"strings\"\n\nvar s = strings.ToUpper(\"a\")\n", false},
 		{"an unknown import", "package p\n\nimport (\"strings\"; \"example.com/none\")\n\nvar s = strings.ToUpper(none.A)\n", true},
+		{"a package checked before", "package p\n\nimport \"example.com/q\"\n\nvar s = q.A\n", false},
+	}
+	q, err := parser.ParseFile(c.Fset, "q.go", "package q\n\nconst A = \"a\"\n", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Check("example.com/q", []*ast.File{q}); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,20 +204,70 @@ func TestIsChangeReason(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := header + "const own = \"registered\"\n\nvar kept = cr.Registered\n\nvar reason = " + tt.reason + "\n"
-			f, err := parser.ParseFile(c.Fset, "p.go", src, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := c.Check("example.com/p", []*ast.File{f})
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec := f.Decls[len(f.Decls)-1].(*ast.GenDecl).Specs[0].(*ast.ValueSpec)
-			if got := sourcetest.IsChangeReason(p.TypesInfo, spec.Values[0]); got != tt.is {
+			if got := lastValueIsChangeReason(t, c, src); got != tt.is {
 				t.Errorf("IsChangeReason(%s) = %v, want %v", tt.reason, got, tt.is)
 			}
 		})
 	}
+}
+
+// TestIsChangeReasonTakesErasureItself: with a changereason of another shape standing
+// in, its function Erasure is a change reason, and a method called Erasure is not,
+// whatever leads to it: a value of the package's type, a constant's, a function's
+// result or a method expression.
+func TestIsChangeReasonTakesErasureItself(t *testing.T) {
+	const changereason = "package changereason\n\nconst Registered = \"registered\"\n\n" +
+		"func Erasure(requestID string) string { return \"erasure request \" + requestID }\n\n" +
+		"type R string\n\nconst Code R = \"c\"\n\nfunc (R) Erasure(id string) string { return \"moved \" + id }\n\n" +
+		"type builder struct{}\n\nfunc (builder) Erasure(id string) string { return \"merged \" + id }\n\n" +
+		"func Builder() builder { return builder{} }\n"
+	tests := []struct {
+		name   string
+		reason string
+		is     bool
+	}{
+		{"the function", "cr.Erasure(id())", true},
+		{"a constant", "cr.Registered", true},
+		{"a method of a value", `cr.R("x").Erasure(id())`, false},
+		{"a method of a constant", "cr.Code.Erasure(id())", false},
+		{"a method of a function's result", "cr.Builder().Erasure(id())", false},
+		{"a method expression", "cr.R.Erasure(cr.Code, id())", false},
+	}
+	c, err := sourcetest.NewChecker(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parser.ParseFile(c.Fset, "changereason.go", changereason, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Check(sourcetest.ChangereasonPath, []*ast.File{f}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "package p\n\nimport cr \"" + sourcetest.ChangereasonPath + "\"\n\nfunc id() string { return \"r-1\" }\n\nvar reason = " + tt.reason + "\n"
+			if got := lastValueIsChangeReason(t, c, src); got != tt.is {
+				t.Errorf("IsChangeReason(%s) = %v, want %v", tt.reason, got, tt.is)
+			}
+		})
+	}
+}
+
+// lastValueIsChangeReason checks src, whose last declaration is a var of one value, as
+// package example.com/p, and tells whether that value is a change reason.
+func lastValueIsChangeReason(t *testing.T, c *sourcetest.Checker, src string) bool {
+	t.Helper()
+	f, err := parser.ParseFile(c.Fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Check("example.com/p", []*ast.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := f.Decls[len(f.Decls)-1].(*ast.GenDecl).Specs[0].(*ast.ValueSpec)
+	return sourcetest.IsChangeReason(p.TypesInfo, spec.Values[0])
 }
 
 // TestCallee: a method expression's arguments start with the receiver, so its
