@@ -131,16 +131,23 @@ func TestDisclosureEndToEnd(t *testing.T) {
 	r.expect(t, 403, "GET", "/v1/accessRequests/"+firstID, mine, nil)
 
 	// The access report lists that recipient: the JSON copy, with the identity code in
-	// full, and the readable document in Swedish on request; both are logged.
+	// full, and the readable document in Swedish on request; both are logged. Both hold
+	// the owner's access requests, the one answered marked, and their erasure requests
+	// (none).
 	report := r.expect(t, 200, "GET", "/v1/accessRequests/"+firstID+"/report", manager, nil)
 	recipients, _ := field(report.body, "recipients").([]any)
+	requests, _ := field(report.body, "accessRequests").([]any)
+	erasures, isList := field(report.body, "erasureRequests").([]any)
 	if report.header.Get("Content-Type") != "application/json" || len(recipients) != 1 ||
-		field(recipients[0].(map[string]any), "id") != insurerID || field(report.body, "owner", "identityCode") != "131052-308T" {
+		field(recipients[0].(map[string]any), "id") != insurerID || field(report.body, "owner", "identityCode") != "131052-308T" ||
+		len(requests) != 2 || field(requests[0].(map[string]any), "id") != firstID || field(requests[0].(map[string]any), "current") != true ||
+		field(requests[1].(map[string]any), "id") != secondID || !isList || len(erasures) != 0 {
 		t.Fatalf("access report (%s): %s", report.header.Get("Content-Type"), report.raw)
 	}
 	doc := r.expect(t, 200, "GET", "/v1/accessRequests/"+firstID+"/report.html?language=sv", manager, nil)
 	if doc.header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(doc.raw), "Dataombudsmannens byrå") ||
-		!strings.Contains(string(doc.raw), "LähiTapiola") {
+		!strings.Contains(string(doc.raw), "LähiTapiola") || !strings.Contains(string(doc.raw), "<h2>Dina begäranden om tillgång</h2>") ||
+		!strings.Contains(string(doc.raw), "denna begäran</h3>") {
 		t.Fatalf("readable report (%s): %.300s", doc.header.Get("Content-Type"), doc.raw)
 	}
 	if got := r.expect(t, 200, "GET", "/v1/accessRequests/"+firstID, manager, nil); field(got.body, "accessRequest", "status") != "ACCESS_REQUEST_STATUS_ANSWERED" {

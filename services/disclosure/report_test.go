@@ -566,8 +566,9 @@ func TestAccessReportRefusals(t *testing.T) {
 // TestAccessReportTextStoredWithAnIdentityCode: text stored before the services
 // refused an identity code in it (here with a soft hyphen for the hyphen, which the
 // checks saw only later) is given in the report without the code: a disclosure's case
-// reference and its recipient's name, a visit's findings and a consent decision's
-// evidence reference.
+// reference and its recipient's name, a visit's findings, a consent decision's
+// evidence reference, and an access request's extension reason and who identified the
+// person.
 func TestAccessReportTextStoredWithAnIdentityCode(t *testing.T) {
 	s := start(t)
 	f := s.reportFixture(t)
@@ -581,6 +582,7 @@ func TestAccessReportTextStoredWithAnIdentityCode(t *testing.T) {
 		{disclosureDatabase, "recipients", f.insurer.GetId(), bson.M{"name": legacy}},
 		{historyDatabase, "visits", f.visitID, bson.M{"current.findings": legacy}},
 		{consentDatabase, "ledgers", f.ownerID, bson.M{"entries.0.evidence_ref": legacy}},
+		{disclosureDatabase, "access_requests", f.request.GetId(), bson.M{"identified_by": legacy, "extension_reason": legacy}},
 	} {
 		if res, err := s.raw.Database(u.db).Collection(u.coll).UpdateByID(t.Context(), u.id, bson.M{"$set": u.set}); err != nil || res.MatchedCount != 1 {
 			t.Fatalf("store %s.%s: %v, %v", u.db, u.coll, res, err)
@@ -599,12 +601,14 @@ func TestAccessReportTextStoredWithAnIdentityCode(t *testing.T) {
 			CaseReference string
 			Recipient     struct{ Name string }
 		}
-		Recipients []struct{ Name string }
+		Recipients     []struct{ Name string }
+		AccessRequests []struct{ IdentifiedBy, ExtensionReason string }
 	}
 	if err := json.Unmarshal(res.GetReport().GetData(), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Visits) != 1 || len(rep.Consents.Decisions) == 0 || len(rep.Disclosures) != 2 || len(rep.Recipients) != 1 {
+	if len(rep.Visits) != 1 || len(rep.Consents.Decisions) == 0 || len(rep.Disclosures) != 2 || len(rep.Recipients) != 1 ||
+		len(rep.AccessRequests) != 1 {
 		t.Fatalf("report %+v", rep)
 	}
 	for name, got := range map[string]string{
@@ -613,6 +617,8 @@ func TestAccessReportTextStoredWithAnIdentityCode(t *testing.T) {
 		"case reference":         rep.Disclosures[1].CaseReference,
 		"disclosure's recipient": rep.Disclosures[1].Recipient.Name,
 		"recipient":              rep.Recipients[0].Name,
+		"identified by":          rep.AccessRequests[0].IdentifiedBy,
+		"extension reason":       rep.AccessRequests[0].ExtensionReason,
 	} {
 		if got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)

@@ -40,9 +40,14 @@ type Report struct {
 	Consents       ConsentLedger         `json:"consents"`
 	Disclosures    []ReportDisclosure    `json:"disclosures"`
 	// Recipients are those who received the owner's data, each once.
-	Recipients  []ReportRecipient `json:"recipients"`
-	AccessLog   []AccessEvent     `json:"accessLog"`
-	Information ReportInformation `json:"information"`
+	Recipients []ReportRecipient `json:"recipients"`
+	// AccessRequests are the owner's access requests, this one included, and
+	// ErasureRequests their erasure requests, oldest first: this service's records of
+	// the owner's rights asked for and answered.
+	AccessRequests  []ReportAccessRequest  `json:"accessRequests"`
+	ErasureRequests []ReportErasureRequest `json:"erasureRequests"`
+	AccessLog       []AccessEvent          `json:"accessLog"`
+	Information     ReportInformation      `json:"information"`
 }
 
 // ReportRecipient is a recipient as the report names it.
@@ -104,7 +109,8 @@ type GivenReport struct {
 	Disclosure  domain.Record
 }
 
-// maxLogPages bounds the disclosure log pages read for one owner (200 entries each).
+// maxLogPages bounds the pages of one list the report reads for an owner (the
+// disclosure log, the requests), reportPageSize entries each.
 const maxLogPages = 500
 
 // AccessReport gathers the report of an access request, in the given form and
@@ -132,6 +138,7 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 		return GivenReport{}, err
 	}
 	rep.DisclosureID, rep.GeneratedAt = id, now
+	answering(rep.AccessRequests, now)
 	if language == "" {
 		lang = reportLanguage(rep.Owner, r)
 	}
@@ -152,8 +159,9 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 }
 
 // gather reads the report's parts: the owner's data from the owner, history and
-// consent services and this service's log, at the same time; then who accessed it,
-// from every service's audit log, so that the reads of this report are in it too.
+// consent services and this service's log and requests, at the same time; then who
+// accessed it, from every service's audit log, so that the reads of this report are in
+// it too.
 func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, error) {
 	rep := Report{AccessRequestID: r.ID}
 	// Every service audits these reads, and the owner service's copy with the identity
@@ -180,6 +188,16 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 		rep.Disclosures, rep.Recipients, err = s.reportDisclosures(gctx, r.OwnerID)
 		return err
 	})
+	g.Go(func() error {
+		var err error
+		rep.AccessRequests, err = s.reportAccessRequests(gctx, r)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		rep.ErasureRequests, err = s.reportErasureRequests(gctx, r.OwnerID)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return Report{}, fmt.Errorf("gather the access report of owner %s: %w", r.OwnerID, err)
 	}
@@ -200,7 +218,7 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	rep.Patients, rep.Visits, rep.Communications = nonNil(rep.Patients), nonNil(rep.Visits), nonNil(rep.Communications)
 	rep.FormerPatients = nonNil(rep.FormerPatients)
 	rep.Consents.Current, rep.Consents.Decisions = nonNil(rep.Consents.Current), nonNil(rep.Consents.Decisions)
-	rep.AccessLog = nonNil(rep.AccessLog)
+	rep.AccessLog, rep.AccessRequests, rep.ErasureRequests = nonNil(rep.AccessLog), nonNil(rep.AccessRequests), nonNil(rep.ErasureRequests)
 	markSystem(&rep)
 	return rep, nil
 }
@@ -232,20 +250,11 @@ func markSystem(rep *Report) {
 // before the detector saw a form it now does) is given without the code; the refusal
 // reason is one of the service's own words.
 func (s *Service) reportDisclosures(ctx context.Context, ownerID string) ([]ReportDisclosure, []ReportRecipient, error) {
-	var records []domain.Record
-	token := ""
-	for range maxLogPages {
-		page, err := s.repo.OwnerRecords(ctx, ownerID, 200, token)
-		if err != nil {
-			return nil, nil, err
-		}
-		records = append(records, page.Items...)
-		if token = page.Next; token == "" {
-			break
-		}
-	}
-	if token != "" {
-		return nil, nil, fmt.Errorf("the disclosure log of owner %s has more than %d pages", ownerID, maxLogPages)
+	records, err := allPages("the disclosure log of owner "+ownerID, func(token string) (domain.Page[domain.Record], error) {
+		return s.repo.OwnerRecords(ctx, ownerID, reportPageSize, token)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	slices.Reverse(records)
 	known := map[string]ReportRecipient{}

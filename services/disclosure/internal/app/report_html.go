@@ -19,7 +19,7 @@ var templateFiles embed.FS
 // functions are placeholders that renderReport replaces per report (the texts and the
 // patients differ).
 func parseReportTemplate() (*template.Template, error) {
-	t, err := template.New("report.html").Funcs(reportFuncs(nil, nil, nil)).ParseFS(templateFiles, "templates/report.html")
+	t, err := template.New("report.html").Funcs(reportFuncs(nil, nil, nil, nil)).ParseFS(templateFiles, "templates/report.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse the report template: %w", err)
 	}
@@ -34,20 +34,27 @@ func renderReport(tmpl *template.Template, rep Report, texts map[string]string, 
 	for _, p := range rep.Patients {
 		patients[p.ID] = p.Name
 	}
+	staff := map[string]AccessEvent{}
+	for _, e := range rep.AccessLog {
+		if !e.ActorSystem && e.ActorSubject != "" {
+			staff[e.ActorSubject] = e
+		}
+	}
 	t, err := tmpl.Clone()
 	if err != nil {
 		return nil, fmt.Errorf("the report template: %w", err)
 	}
 	var b bytes.Buffer
-	if err := t.Funcs(reportFuncs(texts, loc, patients)).Execute(&b, rep); err != nil {
+	if err := t.Funcs(reportFuncs(texts, loc, patients, staff)).Execute(&b, rep); err != nil {
 		return nil, fmt.Errorf("render the report: %w", err)
 	}
 	return b.Bytes(), nil
 }
 
 // reportFuncs are the template's functions: texts by key, times on the clinic's
-// calendar, names of kinds, categories and recorded values, and patients by id.
-func reportFuncs(texts map[string]string, loc *time.Location, patients map[string]string) template.FuncMap {
+// calendar, names of kinds, categories and recorded values, patients by id, and staff
+// by subject as the access log's events (staff) name them.
+func reportFuncs(texts map[string]string, loc *time.Location, patients map[string]string, staff map[string]AccessEvent) template.FuncMap {
 	return template.FuncMap{
 		"t": func(key string) string { return texts[key] },
 		"datetime": func(t time.Time) string {
@@ -82,6 +89,16 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		"person": func(name string) string { return domain.PersonText(texts, name, nil) },
 		// Who corrected a visit or recorded a communication.
 		"staff": func(s StaffMember) string { return staffText(texts, s) },
+		// Who recorded or identified a request, which records only their subject: by
+		// the name and roles their last event in the access log gave, as the log's
+		// actors are; else as a user whose name was not recorded, never by subject.
+		"staffof": func(subject string) string {
+			e := staff[subject]
+			return domain.PersonText(texts, e.ActorName, e.ActorRoles)
+		},
+		// The legal basis an erasure kept records on, in words; one newer than the
+		// texts as recorded rather than not at all.
+		"basis": func(key string) string { return cmp.Or(texts[key], key) },
 		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
 		// An event's action and purpose in words, as its resource; the JSON copy
 		// carries them as recorded.

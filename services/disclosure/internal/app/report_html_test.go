@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
 	historyv1 "github.com/lillvet/register/proto/gen/go/lillvet/history/v1"
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
@@ -15,8 +16,9 @@ import (
 )
 
 // TestReportNamesEveryEnumValue: every value the owner, history and consent services
-// can record is named in words in every language of the readable report, so that a
-// value added to a service's enum fails here until the report can say it.
+// can record, and this service's of the owner's requests, is named in words in every
+// language of the readable report, so that a value added to a service's enum fails
+// here until the report can say it.
 func TestReportNamesEveryEnumValue(t *testing.T) {
 	enums := []struct {
 		field string
@@ -34,6 +36,10 @@ func TestReportNamesEveryEnumValue(t *testing.T) {
 		{domain.ValuePurpose, consentv1.Purpose(0).Descriptor()},
 		{domain.ValueDecision, consentv1.Decision(0).Descriptor()},
 		{domain.ValueMethod, consentv1.Method(0).Descriptor()},
+		{domain.ValueChannel, disclosurev1.AccessChannel(0).Descriptor()},
+		{domain.ValueIdentification, disclosurev1.IdentificationMethod(0).Descriptor()},
+		{domain.ValueAccessStatus, disclosurev1.AccessRequestStatus(0).Descriptor()},
+		{domain.ValueErasureState, disclosurev1.ErasureRequestState(0).Descriptor()},
 	}
 	for _, lang := range domain.Languages() {
 		texts := domain.DocumentTexts(lang)

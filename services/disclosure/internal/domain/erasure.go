@@ -91,6 +91,11 @@ type Disposition struct {
 	Count       int
 }
 
+// BasisMarketingObjection is the key of the basis on which the consent service keeps a
+// marketing objection through an erasure (GDPR Art. 21(3): it must keep being
+// honoured); the other bases an erasure keeps records on are retention's.
+const BasisMarketingObjection = "basis.marketing_objection"
+
 // StepResult is what a done step answered. Only erase steps have dispositions; the
 // history service's erase also says until when kept records name the owner and whether
 // an unpaid invoice needs the identity code, which the owner service's erase is given.

@@ -58,10 +58,13 @@ type Page[T any] struct {
 	Next  string
 }
 
-// Repository stores recipients and the disclosure log in the service's own database.
-// Every write is one document; a log entry changes only from pending to final, once,
-// and by the removal of its package.
+// Repository stores recipients, the disclosure log, the access requests and the
+// erasure jobs in the service's own database. Every write is one document; a log entry
+// changes only from pending to final, once, and by the removal of its package. The
+// access report reads all of them: each is data the service holds about the owner.
 type Repository interface {
+	ErasureJobs
+
 	// CreateRecipient stores a new recipient. When one with r.ID exists (a retried
 	// create) it returns that one and stores nothing.
 	CreateRecipient(ctx context.Context, r Recipient) (Recipient, error)

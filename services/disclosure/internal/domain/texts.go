@@ -68,7 +68,8 @@ func TextKeys() []string {
 	for _, b := range []Basis{BasisConsent, BasisInsurerAgreement, BasisProcessorContract, BasisRightOfAccess} {
 		keys = append(keys, string(b))
 	}
-	return append(keys, retention.BasisVeterinaryRecords, retention.BasisMedicineRecords, retention.BasisBookkeeping, retention.BasisUnpaidInvoice)
+	return append(keys, retention.BasisVeterinaryRecords, retention.BasisMedicineRecords, retention.BasisBookkeeping, retention.BasisUnpaidInvoice,
+		BasisMarketingObjection)
 }
 
 // KindTextKey is the key of a recipient kind's name.
@@ -191,6 +192,7 @@ func finnishTexts() map[string]string {
 		"basis.medicine_records":          "Eläinten lääkitsemistä koskeva kirjanpitovelvollisuus",
 		"basis.bookkeeping":               "Kirjanpitolaki (1336/1997), 2 luku 10 §",
 		"basis.unpaid_invoice":            "Maksamattoman laskun periminen",
+		"basis.marketing_objection":       "Suoramarkkinointikieltoasi on noudatettava myös tietojesi poistamisen jälkeen (tietosuoja-asetuksen 21 artiklan 3 kohta)",
 	}
 }
 
@@ -255,6 +257,7 @@ func swedishTexts() map[string]string {
 		"basis.medicine_records":          "Skyldigheten att bokföra medicineringen av djur",
 		"basis.bookkeeping":               "Bokföringslagen (1336/1997), 2 kap. 10 §",
 		"basis.unpaid_invoice":            "Indrivning av en obetald faktura",
+		"basis.marketing_objection":       "Ditt förbud mot direktmarknadsföring ska respekteras även efter att dina uppgifter har raderats (artikel 21.3 i dataskyddsförordningen)",
 	}
 }
 
@@ -319,5 +322,6 @@ func englishTexts() map[string]string {
 		"basis.medicine_records":          "The duty to record the medication of animals",
 		"basis.bookkeeping":               "Accounting Act (1336/1997), chapter 2, section 10",
 		"basis.unpaid_invoice":            "Collecting an unpaid invoice",
+		"basis.marketing_objection":       "Your objection to direct marketing must be honoured after your data is erased too (GDPR Article 21(3))",
 	}
 }

@@ -43,6 +43,12 @@ const (
 	ValueAction        = "action"
 	ValueAccessOutcome = "access_outcome"
 	ValueChangeReason  = "change_reason"
+	// An access or erasure request's identification method, an access request's
+	// status, an erasure request's state and the record classes its steps answered.
+	ValueIdentification = "identification"
+	ValueAccessStatus   = "access_status"
+	ValueErasureState   = "erasure_state"
+	ValueRecordClass    = "record_class"
 )
 
 // valueNames are the names of the recorded values, by field and value.
@@ -172,6 +178,35 @@ var valueNames = map[string]map[string]names{
 			"covered by the owner's erasure: the patient came under the owner after it ran",
 		},
 		erasureRequestKey: {"tietojen poistopyyntö", "begäran om radering", "erasure request"},
+	},
+	ValueIdentification: {
+		"identity_document":  {"henkilöllisyystodistus", "identitetshandling", "identity document"},
+		"strong_electronic":  {"vahva sähköinen tunnistus", "stark elektronisk identifiering", "strong electronic identification"},
+		"registered_contact": {"rekisteriin merkityt yhteystiedot", "registrerade kontaktuppgifter", "contact details on record"},
+	},
+	ValueAccessStatus: {
+		"received": {"vastaanotettu", "mottagen", "received"},
+		"answered": {"vastattu", "besvarad", "answered"},
+	},
+	ValueErasureState: {
+		"running": {"käynnissä", "pågår", "in progress"},
+		"done":    {"valmis", "slutförd", "completed"},
+		"stuck":   {"keskeytynyt, odottaa käsittelyä", "avbruten, väntar på handläggning", "halted, awaiting staff"},
+	},
+	// The classes the services' erasures answer for (RecordDisposition.record_class).
+	ValueRecordClass: {
+		"contact_details":       {"puhelin, sähköposti ja asiointikieli", "telefon, e-post och språk", "phone, e-mail and language"},
+		"owner_name_address":    {"nimi ja osoite", "namn och postadress", "name and address"},
+		"patients":              {"lemmikkien tiedot", "husdjurens uppgifter", "pets' details"},
+		"identity_code":         {"henkilötunnus", "personbeteckning", "personal identity code"},
+		"patient_records":       {"potilaskertomukset", "patientjournaler", "patient records"},
+		"medicine_records":      {"lääkitystiedot", "läkemedelsuppgifter", "medicine records"},
+		"invoices":              {"laskut", "fakturor", "invoices"},
+		"communications":        {"yhteydenotot", "kontakter", "communications"},
+		"consent_ledger":        {"suostumukset ja kiellot", "samtycken och förbud", "consents and prohibitions"},
+		"marketing_suppression": {"suoramarkkinointikielto", "förbud mot direktmarknadsföring", "objection to direct marketing"},
+		"change_history":        {"muutoshistoria", "ändringshistorik", "change history"},
+		"disclosure_packages":   {"luovutettujen tietojen kopiot", "kopior av utlämnade uppgifter", "copies of the data disclosed"},
 	},
 	ValueAccessOutcome: {
 		"success": {"onnistui", "lyckades", "done"},

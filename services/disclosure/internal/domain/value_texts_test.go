@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lillvet/register/services/platform/changereason"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // TestActionText: an action is named in each language; one newer than the texts is
@@ -76,6 +77,34 @@ func TestEveryChangeReasonNamed(t *testing.T) {
 		want := texts[ValueTextKey(ValueChangeReason, erasureRequestKey)] + " " + request
 		if got := ChangeReasonText(texts, changereason.Erasure(request)); strings.TrimSpace(want) == request || got != want {
 			t.Errorf("%s: an erasure request's reason reads %q, want %q", lang, got, want)
+		}
+	}
+}
+
+// TestEveryDispositionNamed: every record class an erasure step answers for and every
+// basis it keeps records on is named in each language, so that the readable report
+// says what an erasure erased and kept. The classes are the retention policy's and
+// those the services' erasures write (RecordDisposition.record_class); the component
+// tests check those a real erasure answers.
+func TestEveryDispositionNamed(t *testing.T) {
+	classes := []string{"contact_details", "owner_name_address", "patients", "communications", "consent_ledger",
+		"marketing_suppression", "change_history", "disclosure_packages"}
+	for _, c := range retention.RecordClasses() {
+		classes = append(classes, string(c))
+	}
+	bases := []string{retention.BasisVeterinaryRecords, retention.BasisMedicineRecords, retention.BasisBookkeeping,
+		retention.BasisUnpaidInvoice, BasisMarketingObjection}
+	for _, lang := range Languages() {
+		texts := DocumentTexts(lang)
+		for _, c := range classes {
+			if strings.TrimSpace(texts[ValueTextKey(ValueRecordClass, c)]) == "" {
+				t.Errorf("%s: the record class %q has no name", lang, c)
+			}
+		}
+		for _, b := range bases {
+			if strings.TrimSpace(texts[b]) == "" {
+				t.Errorf("%s: the basis %q has no text", lang, b)
+			}
 		}
 	}
 }
