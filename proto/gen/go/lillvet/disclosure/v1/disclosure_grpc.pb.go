@@ -107,10 +107,11 @@ type DisclosureServiceClient interface {
 	// machine-readable JSON: the owner with the identity code in full and the patients
 	// with their change histories (owner service), visits with their amendments and the
 	// communications (patient-history service), the consents with their history (consent
-	// service), every disclosure about the owner and its recipients (this service), who
-	// at the clinic accessed the data (the audit logs of all four), and the purposes,
-	// retention periods, sources, recipient categories and rights, in the owner's
-	// language. Each copy given is logged as a disclosure to the data subject
+	// service), every disclosure about the owner and its recipients, the owner's access
+	// requests (this one included, shown answered by this copy) and erasure requests with
+	// what each erased and kept until when and why (this service), who at the clinic
+	// accessed the data (the audit logs of all four), and the purposes, retention
+	// periods, sources, recipient categories and rights, in the owner's language. Each copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
 	// marks the request answered. Clinic manager only: the report holds the identity code
 	// in full.
@@ -437,10 +438,11 @@ type DisclosureServiceServer interface {
 	// machine-readable JSON: the owner with the identity code in full and the patients
 	// with their change histories (owner service), visits with their amendments and the
 	// communications (patient-history service), the consents with their history (consent
-	// service), every disclosure about the owner and its recipients (this service), who
-	// at the clinic accessed the data (the audit logs of all four), and the purposes,
-	// retention periods, sources, recipient categories and rights, in the owner's
-	// language. Each copy given is logged as a disclosure to the data subject
+	// service), every disclosure about the owner and its recipients, the owner's access
+	// requests (this one included, shown answered by this copy) and erasure requests with
+	// what each erased and kept until when and why (this service), who at the clinic
+	// accessed the data (the audit logs of all four), and the purposes, retention
+	// periods, sources, recipient categories and rights, in the owner's language. Each copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
 	// marks the request answered. Clinic manager only: the report holds the identity code
 	// in full.
