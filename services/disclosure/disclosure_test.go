@@ -226,6 +226,17 @@ func claim(recipientID, ownerID string, cats ...disclosurev1.DataCategory) *disc
 	}
 }
 
+// discloseUnder sends req under requestID as reception, and answers the disclosure.
+func (s *system) discloseUnder(t *testing.T, req *disclosurev1.CreateDisclosureRequest, requestID string) *disclosurev1.CreateDisclosureResponse {
+	t.Helper()
+	req.RequestId = requestID
+	res, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+	if err != nil {
+		t.Fatalf("disclose under %s: %v", requestID, err)
+	}
+	return res
+}
+
 // refusalReason returns the ErrorInfo reason of a FAILED_PRECONDITION.
 func refusalReason(t *testing.T, err error) string {
 	t.Helper()
@@ -432,11 +443,7 @@ func TestRetriedDisclosureIsLoggedOnce(t *testing.T) {
 	}
 	s.agree(t, ownerID, ins.GetId())
 	req := claim(ins.GetId(), ownerID, ownerName, microchip)
-	req.RequestId = "claim-117"
-	first, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := s.discloseUnder(t, req, "claim-117")
 	again, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
 	if err != nil || again.GetDisclosure().GetId() != first.GetDisclosure().GetId() ||
 		string(again.GetContents().GetPayload()) != string(first.GetContents().GetPayload()) {
@@ -451,6 +458,74 @@ func TestRetriedDisclosureIsLoggedOnce(t *testing.T) {
 	_, err = s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
 	if got := refusalReason(t, err); got != "REQUEST_ID_REUSED" {
 		t.Fatalf("reused request id: %s", got)
+	}
+}
+
+// TestRetryOfADisclosureChecksTheBasisAgain: reception discloses to an insurer under a
+// request id; then the basis ends (the owner withdraws the agreement, the clinic manager
+// deactivates the insurer, or restricts the owner), and reception resends the request
+// under the same id. Handing the package out again is a disclosure that rests on the
+// basis at that moment (DESIGN rule 5): the retry is refused, the refusal audited about
+// the owner, and the log keeps the one entry, a disclosure, as the package did go out
+// the first time.
+func TestRetryOfADisclosureChecksTheBasisAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		end    func(t *testing.T, s *system, ownerID, insurerID string)
+		reason string
+	}{
+		{"the owner withdrew the agreement", withdraw, "NO_LEGAL_BASIS"},
+		{"the insurer was deactivated", func(t *testing.T, s *system, _, insurerID string) {
+			if _, err := s.disclosure.DeactivateRecipient(s.as(t, auth.RoleClinicManager),
+				&disclosurev1.DeactivateRecipientRequest{RecipientId: insurerID}); err != nil {
+				t.Fatal(err)
+			}
+		}, "RECIPIENT_INACTIVE"},
+		{"the owner was restricted", func(t *testing.T, s *system, ownerID, _ string) {
+			if _, err := s.raw.Database(ownerDatabase).Collection("owners").UpdateByID(t.Context(), ownerID,
+				bson.M{"$set": bson.M{"restricted": true}}); err != nil {
+				t.Fatal(err)
+			}
+		}, "OWNER_RESTRICTED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t)
+			ownerID, _ := s.customer(t, "Heikkinen")
+			ins := s.register(t, insurer("Pohjola", "FI"))
+			s.agree(t, ownerID, ins.GetId())
+			req := claim(ins.GetId(), ownerID, ownerName, microchip)
+			first := s.discloseUnder(t, req, "claim-117")
+			tc.end(t, s, ownerID, ins.GetId())
+			again, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+			if got := refusalReason(t, err); got != tc.reason || again.GetContents() != nil {
+				t.Fatalf("retry: %s with %d bytes of package, want %s and none", got, len(again.GetContents().GetPayload()), tc.reason)
+			}
+			if log := s.ownerLog(t, ownerID); len(log) != 1 ||
+				log[0].GetOutcome() != disclosurev1.DisclosureOutcome_DISCLOSURE_OUTCOME_DISCLOSED {
+				t.Fatalf("log %v, want the one disclosure", log)
+			}
+			s.stopDisclosure() // drains the audit queue
+			refused, err := s.raw.Database(disclosureDatabase).Collection("audit_events").CountDocuments(t.Context(), bson.M{
+				"action": "disclosure.create", "resource": "disclosures/" + first.GetDisclosure().GetId(),
+				"subject_owner_id": ownerID, "outcome": "denied", "reason": tc.reason,
+			})
+			if err != nil || refused != 1 {
+				t.Errorf("%d refusals of the retry audited (%v), want 1", refused, err)
+			}
+		})
+	}
+}
+
+// withdraw records the owner's withdrawal of their agreement with the insurer.
+func withdraw(t *testing.T, s *system, ownerID, insurerID string) {
+	t.Helper()
+	if _, err := s.consents.RecordConsentDecision(s.as(t, auth.RoleReception), &consentv1.RecordConsentDecisionRequest{
+		OwnerId: ownerID, Decision: &consentv1.ConsentDecision{
+			Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: insurerID,
+			Decision: consentv1.Decision_DECISION_WITHDRAWN, Method: consentv1.Method_METHOD_IN_PERSON,
+		},
+	}); err != nil {
+		t.Fatalf("record withdrawal: %v", err)
 	}
 }
 

@@ -28,12 +28,15 @@ var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 // it NOT_COMPLETED (see replay), answered ABORTED: the caller starts over under a new
 // request id.
 //
-// The package is logged pending, and the owner's restriction read once more before the
-// entry is made final, so that a disclosure racing the owner's erasure ends either
-// refused, or disclosed before the erasure's restriction, where the erasure finds it:
-// the erasure job's restriction precedes its refusal of the owner's pending entries,
-// and the entry precedes that second read, so either the job finds the entry pending
-// or the read finds the owner restricted (see settle).
+// The package is logged pending, and the legal basis checked once more before the entry
+// is made final (see refusedNow): gathering the package may take seconds, in which the
+// owner may withdraw the consent, the recipient be deactivated or the owner restricted,
+// and every disclosure rests on the basis at the moment it is made (DESIGN rule 5). So
+// a disclosure racing the owner's erasure ends either refused, or disclosed before the
+// erasure's restriction, where the erasure finds it: the erasure job's restriction
+// precedes its refusal of the owner's pending entries, and the entry precedes that
+// second check, so either the job finds the entry pending or the check finds the owner
+// restricted (see settle).
 func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (domain.Record, error) {
 	if err := validate(&req); err != nil {
 		return domain.Record{}, err
@@ -57,7 +60,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	}
 	if req.RequestID != "" {
 		if first, err := s.repo.Record(ctx, id); err == nil {
-			return s.replay(ctx, r, first, req)
+			return s.replay(ctx, first, req)
 		} else if !errors.Is(err, apperr.ErrNotFound) {
 			return domain.Record{}, err
 		}
@@ -80,7 +83,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: s.now().UTC().Truncate(time.Millisecond),
 	}
 	if rec.Refusal != nil {
-		return s.refuse(ctx, r, rec, req)
+		return s.refuse(ctx, rec, req)
 	}
 	if err := s.pack(ctx, &rec, req.PatientIDs); err != nil {
 		return domain.Record{}, err
@@ -93,20 +96,21 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	if loggedByAnother(stored, rec) {
 		// A concurrent call logged first under the same request id: answer as its
 		// retry.
-		return s.replay(ctx, r, stored, req)
+		return s.replay(ctx, stored, req)
 	}
-	refusal, err := s.refusedNow(ctx, r, req)
+	refusal, err := s.refusedNow(ctx, req)
 	if err != nil {
 		return s.notCompleted(ctx, stored, err)
 	}
 	return s.settle(ctx, stored, refusal)
 }
 
-// notCompleted refuses this call's pending entry NOT_COMPLETED when the restriction
-// could not be read after the entry was stored (checkErr), and answers it ABORTED.
-// Passing checkErr on (the owner service's UNAVAILABLE, which tells the caller to try
-// the same call again) would have the caller resend it under the same request id, which
-// finds the entry pending and refuses it: a retry answered as a refusal. When the refusal cannot be written either, checkErr is answered and the entry
+// notCompleted refuses this call's pending entry NOT_COMPLETED when the legal basis
+// could not be checked again after the entry was stored (checkErr), and answers it
+// ABORTED. Passing checkErr on (the owner or consent service's UNAVAILABLE, which tells
+// the caller to try the same call again) would have the caller resend it under the same
+// request id, which finds the entry pending and refuses it: a retry answered as a
+// refusal. When the refusal cannot be written either, checkErr is answered and the entry
 // stays pending for a retry or, in the end, the retention sweep.
 func (s *Service) notCompleted(ctx context.Context, pending domain.Record, checkErr error) (domain.Record, error) {
 	refusal := &domain.Refusal{Reason: domain.RefusalNotCompleted}
@@ -118,15 +122,15 @@ func (s *Service) notCompleted(ctx context.Context, pending domain.Record, check
 }
 
 // settle makes a pending entry final and answers with it. refusal is this call's own
-// reading of the owner's restriction after the entry was stored (see Disclose): none,
-// and the entry becomes disclosed, by the write that decides it, unless the owner's
-// erasure, which restricts the owner first, a retry or the retention sweep has refused
-// it meanwhile; a refusal, and it becomes refused. Whichever call made the entry final,
+// check of the legal basis after the entry was stored (see Disclose): none, and the
+// entry becomes disclosed, by the write that decides it, unless the owner's erasure,
+// which restricts the owner first, a retry or the retention sweep has refused it
+// meanwhile; a refusal, and it becomes refused. Whichever call made the entry final,
 // this one answers what it says, and a disclosed entry only as a retry of it would be
-// answered: refused when this call's reading refuses (see replay). A disclosed entry
+// answered: refused when this call's check refuses (see replay). A disclosed entry
 // hands out the package this call holds, the one stored with the entry, which the
-// owner's erasure may have removed from the log since. When the restriction cannot be
-// read the call refuses the entry NOT_COMPLETED instead (see notCompleted).
+// owner's erasure may have removed from the log since. When the basis cannot be checked
+// the call refuses the entry NOT_COMPLETED instead (see notCompleted).
 func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *domain.Refusal) (domain.Record, error) {
 	final, won, err := s.finalize(ctx, pending.ID, refusal)
 	if err != nil {
@@ -185,15 +189,26 @@ func (s *Service) answerAs(ctx context.Context, final domain.Record, ev audit.Ev
 	return final, nil
 }
 
-// refusedNow asks the owner service again whether the owner is restricted (or gone),
-// and answers the refusal that makes for a disclosure to r: none when not, nor for the
-// owner's own copy, which a restriction does not refuse.
-func (s *Service) refusedNow(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest) (*domain.Refusal, error) {
+// refusedNow checks the legal basis of a disclosure of req anew, as the first check
+// did: the owner's restriction (an owner gone since counts as restricted), the
+// recipient as it stands (active, in the EU/EEA, allowed the categories) and the consent
+// verdict. It answers the refusal that check gives, or nil. The owner service is asked
+// first: the read that follows the entry's logging in a disclosure racing the owner's
+// erasure (see Disclose).
+func (s *Service) refusedNow(ctx context.Context, req domain.DisclosureRequest) (*domain.Refusal, error) {
 	status, err := s.owners.Status(ctx, req.OwnerID)
-	if err != nil || (status.Exists && !status.Restricted) {
+	if err != nil {
 		return nil, err
 	}
-	return domain.Evaluate(r, req, true, nil).Refusal, nil
+	r, err := s.repo.Recipient(ctx, req.RecipientID)
+	if err != nil {
+		return nil, err
+	}
+	outcome, err := s.evaluate(ctx, r, req, status.Restricted || !status.Exists)
+	if err != nil {
+		return nil, err
+	}
+	return outcome.Refusal, nil
 }
 
 // evaluate applies the domain's rules. The consent service is asked only when
@@ -213,7 +228,7 @@ func (s *Service) evaluate(ctx context.Context, r domain.Recipient, req domain.D
 }
 
 // refuse logs a refused disclosure and answers with its reason.
-func (s *Service) refuse(ctx context.Context, r domain.Recipient, rec domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
+func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	stored, err := s.repo.AppendRecord(ctx, rec)
 	if err != nil {
 		return domain.Record{}, err
@@ -221,7 +236,7 @@ func (s *Service) refuse(ctx context.Context, r domain.Recipient, rec domain.Rec
 	if loggedByAnother(stored, rec) {
 		// Another call logged first under the same request id: answer as its retry,
 		// which refuses a reuse for another owner or recipient.
-		return s.replay(ctx, r, stored, req)
+		return s.replay(ctx, stored, req)
 	}
 	return s.answer(ctx, stored)
 }
@@ -236,10 +251,12 @@ func loggedByAnother(stored, rec domain.Record) bool {
 // replay answers a retried request with the first one's result. A request id reused for
 // another recipient or owner is refused rather than answered with someone else's data.
 // A pending first call is refused NOT_COMPLETED (see below); a refused one answers its
-// refusal. A disclosed one is handed out again only if a disclosure to r would not be
-// refused for the owner's restriction now: the package went out before, but the
-// restriction forbids any further processing, handing out included.
-func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
+// refusal. A disclosed one is handed out again only if the legal basis of its package
+// holds now (see refusedNow): the package went out before, but handing it out again is
+// a disclosure too, which rests on the basis at that moment (DESIGN rule 5) — not on a
+// consent since withdrawn, to a recipient since deactivated, nor while the owner is
+// restricted.
+func (s *Service) replay(ctx context.Context, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
 	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
 		return domain.Record{}, apperr.RequestIDReused("a disclosure to another recipient or about another owner")
 	}
@@ -264,7 +281,7 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 		first = final
 	}
 	if first.Disclosed() {
-		refusal, err := s.refusedNow(ctx, r, req)
+		refusal, err := s.refusedNow(ctx, packageRequest(first))
 		if err != nil {
 			return domain.Record{}, err
 		}
@@ -273,6 +290,15 @@ func (s *Service) replay(ctx context.Context, r domain.Recipient, first domain.R
 		}
 	}
 	return s.answer(ctx, first)
+}
+
+// packageRequest is the request a disclosed entry's package answers, as its legal basis
+// is checked again: the entry's recipient, owner and categories.
+func packageRequest(disclosed domain.Record) domain.DisclosureRequest {
+	return domain.DisclosureRequest{
+		RecipientID: disclosed.RecipientID, OwnerID: disclosed.OwnerID, PatientIDs: disclosed.PatientIDs,
+		Categories: disclosed.Categories, CaseReference: disclosed.CaseReference,
+	}
 }
 
 // refuseAgain refuses to hand out a disclosed entry again and audits the refusal; the

@@ -2,11 +2,14 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -14,13 +17,17 @@ import (
 	"github.com/lillvet/register/services/platform/audit"
 )
 
-// switchConsent is the consent service; once withdrawn is set, the grant is withdrawn.
+// switchConsent is the consent service; once withdrawn is set, the grant is withdrawn,
+// and once down is set (unless nil), the service is out of reach.
 type switchConsent struct {
 	peers
-	withdrawn *atomic.Bool
+	withdrawn, down *atomic.Bool
 }
 
 func (c switchConsent) Check(ctx context.Context, owner string, chk domain.ConsentCheck) (domain.ConsentVerdict, error) {
+	if c.down != nil && c.down.Load() {
+		return domain.ConsentVerdict{}, fmt.Errorf("check consent: %w", status.Error(codes.Unavailable, "connection refused"))
+	}
 	if c.withdrawn.Load() {
 		return domain.ConsentVerdict{Allowed: false, Reason: "withdrawal", EntryID: "withdrawal-1"}, nil
 	}
@@ -63,6 +70,51 @@ func TestRetryOfAPendingDisclosureAfterTheBasisEnded(t *testing.T) {
 			rec, err := svc.Disclose(vetContext(), racingRequest())
 			checkAnswer(t, "the retry of the pending disclosure", rec, err, domain.RefusalNotCompleted)
 			if n := auditedDisclosures(t, db, id); n != 0 {
+				t.Errorf("%d disclosures audited as handed out after the basis ended", n)
+			}
+		})
+	}
+}
+
+// TestBasisEndingWhileThePackageIsGathered: a disclosure's consent check allows it, and
+// while its package is gathered (the owner's visit history, which may take seconds) the
+// owner withdraws the insurer agreement, or the insurer is deactivated. The package must
+// not go out on the check made before (DESIGN rule 5): the disclosure is refused for the
+// reason it has now, its entry logged refused without its package, and nothing audited
+// as handed out; when the consent service cannot be asked again, the entry is refused
+// NOT_COMPLETED.
+func TestBasisEndingWhileThePackageIsGathered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, repo *disclosuremongo.Repository, withdrawn, down *atomic.Bool)
+		want domain.RefusalReason
+	}{
+		{"consent withdrawn", func(_ *testing.T, _ *disclosuremongo.Repository, withdrawn, _ *atomic.Bool) {
+			withdrawn.Store(true)
+		}, domain.RefusalNoLegalBasis},
+		{"recipient deactivated", func(t *testing.T, repo *disclosuremongo.Repository, _, _ *atomic.Bool) {
+			if _, err := repo.DeactivateRecipient(t.Context(), racingRecipientID, time.Now()); err != nil {
+				t.Error(err)
+			}
+		}, domain.RefusalRecipientInactive},
+		{"consent service out of reach", func(_ *testing.T, _ *disclosuremongo.Repository, _, down *atomic.Bool) {
+			down.Store(true)
+		}, domain.RefusalNotCompleted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := &racingOwner{}
+			withdrawn, down := &atomic.Bool{}, &atomic.Bool{}
+			svc, repo, db, _ := newPeersStore(t, domain.KindInsurer, app.Peers{
+				Owners: ro, Consents: switchConsent{withdrawn: withdrawn, down: down}, History: racingHistory{ro},
+			})
+			ro.meanwhile = map[string]func(){"export": func() { tc.end(t, repo, withdrawn, down) }}
+			rec, err := svc.Disclose(vetContext(), racingRequest())
+			checkAnswer(t, "the disclosure", rec, err, tc.want)
+			logged := onlyEntry(t, repo)
+			if refusalReason(logged) != tc.want || logged.Payload != nil {
+				t.Errorf("logged refusal %q with %d bytes of package, want %s and none", refusalReason(logged), len(logged.Payload), tc.want)
+			}
+			if n := auditedDisclosures(t, db, logged.ID); n != 0 {
 				t.Errorf("%d disclosures audited as handed out after the basis ended", n)
 			}
 		})

@@ -69,8 +69,10 @@ type DisclosureServiceClient interface {
 	// with the reason, except NOT_COMPLETED, which answers ABORTED: a check after the
 	// request was logged could not be made, nothing was handed out, and the disclosure is
 	// sent again under a new request_id (a resend under the same one answers the same).
-	// A retried call with the same request_id returns the first result; an error before
-	// the request was logged leaves nothing, and its retry is decided as a first call is.
+	// A retried call with the same request_id returns the first result, a package only
+	// while its legal basis holds as a new disclosure's would be checked (otherwise that
+	// refusal, the log entry unchanged); an error before the request was logged leaves
+	// nothing, and its retry is decided as a first call is.
 	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
 	// still pending; a call that stopped after its entry became disclosed (the same write
 	// decides and makes a disclosure, and only the call itself makes it) is answered as a
@@ -400,8 +402,10 @@ type DisclosureServiceServer interface {
 	// with the reason, except NOT_COMPLETED, which answers ABORTED: a check after the
 	// request was logged could not be made, nothing was handed out, and the disclosure is
 	// sent again under a new request_id (a resend under the same one answers the same).
-	// A retried call with the same request_id returns the first result; an error before
-	// the request was logged leaves nothing, and its retry is decided as a first call is.
+	// A retried call with the same request_id returns the first result, a package only
+	// while its legal basis holds as a new disclosure's would be checked (otherwise that
+	// refusal, the log entry unchanged); an error before the request was logged leaves
+	// nothing, and its retry is decided as a first call is.
 	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
 	// still pending; a call that stopped after its entry became disclosed (the same write
 	// decides and makes a disclosure, and only the call itself makes it) is answered as a
