@@ -529,6 +529,47 @@ func withdraw(t *testing.T, s *system, ownerID, insurerID string) {
 	}
 }
 
+// TestConsentRestrictionRefusesASubcontractor: the consent service keeps a restriction
+// of its own (the clinic manager's for a pending objection, the erasure job's), and
+// either service's restriction restricts. A subcontractor's disclosure asks for no
+// consent verdict, so it must ask that restriction alone: while it is set, a disclosure
+// to the subcontractor, and the retry of one made before, are refused OWNER_RESTRICTED.
+func TestConsentRestrictionRefusesASubcontractor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// before discloses under the request id before the restriction.
+		before bool
+	}{
+		{name: "a disclosure"},
+		{name: "the retry of one made before", before: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t)
+			ownerID, _ := s.customer(t, "Heikkinen")
+			manager := s.as(t, auth.RoleClinicManager)
+			lab := s.register(t, &disclosurev1.Recipient{
+				Name: "Vetlab Oy", Kind: disclosurev1.RecipientKind_RECIPIENT_KIND_SUBCONTRACTOR, BusinessId: "2923530-5",
+				Country: "FI", AgreementRef: "DPA-2026-3", Contact: &disclosurev1.Contact{Email: "dpo@vetlab.example.fi"},
+			})
+			req := claim(lab.GetId(), ownerID, ownerName, ownerContact)
+			req.RequestId = "lab-2026-8"
+			if tc.before {
+				if _, err := s.disclosure.CreateDisclosure(manager, req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.consents.SetOwnerRestriction(manager, &consentv1.SetOwnerRestrictionRequest{
+				OwnerId: ownerID, Restricted: true, Reason: "case-2026-17"}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.disclosure.CreateDisclosure(manager, req)
+			if got := refusalReason(t, err); got != "OWNER_RESTRICTED" || res.GetContents() != nil {
+				t.Fatalf("%s with %d bytes of package, want OWNER_RESTRICTED and none", got, len(res.GetContents().GetPayload()))
+			}
+		})
+	}
+}
+
 // TestPartners checks that a partner sees only what was disclosed to its own recipient,
 // that nothing else in the register answers it, and that its request for another
 // recipient's disclosure is audited in the owner's access log.

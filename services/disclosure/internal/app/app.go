@@ -86,6 +86,10 @@ type Owners interface {
 // Consents is the consent service: may the check's purpose use the owner's data now?
 type Consents interface {
 	Check(ctx context.Context, ownerID string, c domain.ConsentCheck) (domain.ConsentVerdict, error)
+	// Restricted says whether the consent service restricts the owner now: its own
+	// restriction, or the owner service's as it sees it. A Check's verdict includes it;
+	// a disclosure that asks for no verdict (a subcontractor's) asks this.
+	Restricted(ctx context.Context, ownerID string) (bool, error)
 	// Ledger reads the owner's consents now and every decision behind them.
 	Ledger(ctx context.Context, ownerID string) (ConsentLedger, error)
 }

@@ -55,6 +55,8 @@ func (peers) Check(context.Context, string, domain.ConsentCheck) (domain.Consent
 	return domain.ConsentVerdict{Allowed: true, Reason: "explicit_grant", EntryID: "grant-1"}, nil
 }
 
+func (peers) Restricted(context.Context, string) (bool, error) { return false, nil }
+
 type fixture struct {
 	svc         *app.Service
 	db          *mongo.Database

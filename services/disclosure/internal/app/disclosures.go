@@ -213,9 +213,19 @@ func (s *Service) refusedNow(ctx context.Context, req domain.DisclosureRequest) 
 
 // evaluate applies the domain's rules. The consent service is asked only when
 // everything else allows the disclosure, so a request that fails on the recipient or
-// the owner's restriction leaves no consent check behind.
+// the owner's restriction leaves no consent check behind. A disclosure that needs no
+// consent verdict (to a subcontractor) still asks the consent service whether it
+// restricts the owner: it keeps a restriction of its own (the erasure job's, the clinic
+// manager's), and either service's restriction restricts.
 func (s *Service) evaluate(ctx context.Context, r domain.Recipient, req domain.DisclosureRequest, restricted bool) (domain.Outcome, error) {
 	pre := domain.Evaluate(r, req, restricted, nil)
+	if pre.Refusal == nil && domain.RestrictionRefuses(r) {
+		restrictedThere, err := s.consents.Restricted(ctx, req.OwnerID)
+		if err != nil {
+			return domain.Outcome{}, fmt.Errorf("read the owner's restriction in the consent service: %w", err)
+		}
+		return domain.Evaluate(r, req, restrictedThere, nil), nil
+	}
 	if pre.Refusal == nil || pre.Refusal.ConsentReason != domain.ConsentReasonNotChecked {
 		return pre, nil
 	}

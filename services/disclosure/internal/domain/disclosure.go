@@ -192,7 +192,7 @@ func Evaluate(r Recipient, req DisclosureRequest, ownerRestricted bool, verdict 
 		return refuse(Refusal{Reason: RefusalNoLegalBasis, ConsentReason: ConsentReasonUnknownKind})
 	case r.Kind == KindSubcontractor && r.AgreementRef == "":
 		return refuse(Refusal{Reason: RefusalNoLegalBasis, ConsentReason: ConsentReasonNoContract})
-	case ownerRestricted && !self:
+	case ownerRestricted && RestrictionRefuses(r):
 		return refuse(Refusal{Reason: RefusalOwnerRestricted})
 	}
 	out := Outcome{Basis: basis, Categories: req.Categories}
@@ -211,3 +211,8 @@ func Evaluate(r Recipient, req DisclosureRequest, ownerRestricted bool, verdict 
 	out.ConsentEntryID = verdict.EntryID
 	return out
 }
+
+// RestrictionRefuses reports whether the owner's restriction refuses a disclosure to r:
+// to every recipient but the data subject, whose own copy a restriction does not refuse
+// (a restriction limits processing, not access).
+func RestrictionRefuses(r Recipient) bool { return r.Kind != KindDataSubject }

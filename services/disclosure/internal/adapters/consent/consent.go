@@ -52,6 +52,16 @@ func (c *Client) Check(ctx context.Context, ownerID string, check domain.Consent
 	}, nil
 }
 
+// Restricted implements app.Consents with ListConsents, of whose answer it reads only
+// the owner's restriction.
+func (c *Client) Restricted(ctx context.Context, ownerID string) (bool, error) {
+	res, err := c.consents.ListConsents(ctx, &consentv1.ListConsentsRequest{OwnerId: ownerID})
+	if err != nil {
+		return false, fmt.Errorf("read the consent restriction of owner %s: %w", ownerID, err)
+	}
+	return res.GetOwnerRestricted(), nil
+}
+
 // ledgerPageSize is the consent service's largest page of decisions.
 const ledgerPageSize = 200
 
