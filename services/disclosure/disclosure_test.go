@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	disclosurev1 "github.com/lillvet/register/proto/gen/go/lillvet/disclosure/v1"
@@ -527,6 +529,94 @@ func withdraw(t *testing.T, s *system, ownerID, insurerID string) {
 	}); err != nil {
 		t.Fatalf("record withdrawal: %v", err)
 	}
+}
+
+// TestRequestIDReusedForAnotherRequest: reception discloses an owner's name and dog to
+// an insurer under a request id, then sends another request to the same insurer about
+// the same owner under that id. Answering it with the first package would tell the
+// caller their request was done when it was not: it is refused REQUEST_ID_REUSED, a
+// field violation on request_id, audited as a refusal about the owner. The same request
+// with its categories and patients in another order is the retry, and gets the package;
+// so does the retry of an entry logged before the patients named were kept.
+func TestRequestIDReusedForAnotherRequest(t *testing.T) {
+	s := start(t)
+	ownerID, dog := s.customer(t, "Heikkinen")
+	cat, err := s.owners.RegisterPatient(s.as(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: ownerID, Patient: &ownerv1.Patient{
+		Name: "Mirri", Species: ownerv1.Species_SPECIES_CAT, Sex: ownerv1.Sex_SEX_FEMALE, BirthDate: "2021-03-01",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := s.register(t, insurer("Pohjola", "FI"))
+	s.agree(t, ownerID, ins.GetId())
+	for i, tc := range []struct {
+		name   string
+		change func(*disclosurev1.CreateDisclosureRequest)
+		// everyPatient: the first request names no patient (the package covers both).
+		// before removes what the entry keeps of the request's patients, as logged
+		// before it was kept.
+		everyPatient, before bool
+		reused               bool
+	}{
+		{name: "other categories", change: func(r *disclosurev1.CreateDisclosureRequest) { r.Categories = []disclosurev1.DataCategory{ownerName} }, reused: true},
+		{name: "another case reference", change: func(r *disclosurev1.CreateDisclosureRequest) { r.CaseReference = "claim 2026-999" }, reused: true},
+		{name: "another patient", change: func(r *disclosurev1.CreateDisclosureRequest) { r.PatientIds = []string{cat.GetPatient().GetId()} }, reused: true},
+		{name: "every patient", change: func(r *disclosurev1.CreateDisclosureRequest) { r.PatientIds = nil }, reused: true},
+		{name: "the same request in another order", change: func(r *disclosurev1.CreateDisclosureRequest) {
+			r.Categories = []disclosurev1.DataCategory{patientBasics, ownerName}
+		}},
+		{name: "the same request naming no patient", change: func(*disclosurev1.CreateDisclosureRequest) {}, everyPatient: true},
+		{name: "the same request, logged before the patients named were kept", change: func(*disclosurev1.CreateDisclosureRequest) {}, before: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := claim(ins.GetId(), ownerID, ownerName, patientBasics)
+			if !tc.everyPatient {
+				req.PatientIds = []string{dog}
+			}
+			first := s.discloseUnder(t, req, fmt.Sprintf("claim-%d", i))
+			id := first.GetDisclosure().GetId()
+			if tc.before {
+				if _, err := s.raw.Database(disclosureDatabase).Collection("disclosures").UpdateByID(t.Context(), id,
+					bson.M{"$unset": bson.M{"requested": ""}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.change(req)
+			again, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleReception), req)
+			if !tc.reused {
+				if err != nil || again.GetDisclosure().GetId() != id || string(again.GetContents().GetPayload()) != string(first.GetContents().GetPayload()) {
+					t.Fatalf("retry: %v, %v; want the first package", again, err)
+				}
+				return
+			}
+			if got := refusalReason(t, err); got != "REQUEST_ID_REUSED" || again.GetContents() != nil {
+				t.Fatalf("%s with %d bytes of package, want REQUEST_ID_REUSED and none", got, len(again.GetContents().GetPayload()))
+			}
+			if fields := fieldViolations(err); !slices.Equal(fields, []string{"request_id"}) {
+				t.Errorf("field violations %v, want request_id", fields)
+			}
+			refused, err := s.raw.Database(disclosureDatabase).Collection("audit_events").CountDocuments(t.Context(), bson.M{
+				"action": "disclosure.create", "resource": "disclosures/" + id, "subject_owner_id": ownerID,
+				"outcome": "denied", "reason": "REQUEST_ID_REUSED",
+			})
+			if err != nil || refused != 1 {
+				t.Errorf("%d refusals of the reused request id audited (%v), want 1", refused, err)
+			}
+		})
+	}
+}
+
+// fieldViolations returns the fields of err's BadRequest detail.
+func fieldViolations(err error) []string {
+	var fields []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
 }
 
 // TestConsentRestrictionRefusesASubcontractor: the consent service keeps a restriction

@@ -78,6 +78,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 	}
 	rec := domain.Record{
 		ID: id, RecipientID: r.ID, RecipientKind: r.Kind, OwnerID: req.OwnerID, PatientIDs: req.PatientIDs,
+		Requested:  &domain.Requested{PatientIDs: slices.Clone(req.PatientIDs)},
 		Categories: outcome.Categories, CaseReference: req.CaseReference, Refusal: outcome.Refusal,
 		Basis: outcome.Basis, ConsentEntryID: outcome.ConsentEntryID,
 		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: s.now().UTC().Truncate(time.Millisecond),
@@ -245,7 +246,7 @@ func (s *Service) refuse(ctx context.Context, rec domain.Record, req domain.Disc
 	}
 	if loggedByAnother(stored, rec) {
 		// Another call logged first under the same request id: answer as its retry,
-		// which refuses a reuse for another owner or recipient.
+		// which refuses the id reused for another request.
 		return s.replay(ctx, stored, req)
 	}
 	return s.answer(ctx, stored)
@@ -259,7 +260,9 @@ func loggedByAnother(stored, rec domain.Record) bool {
 }
 
 // replay answers a retried request with the first one's result. A request id reused for
-// another recipient or owner is refused rather than answered with someone else's data.
+// another request (another recipient, owner, categories, patients or case reference) is
+// refused rather than answered with someone else's data, or with a package the caller
+// did not ask for as if theirs had been disclosed.
 // A pending first call is refused NOT_COMPLETED (see below); a refused one answers its
 // refusal. A disclosed one is handed out again only if the legal basis of its package
 // holds now (see refusedNow): the package went out before, but handing it out again is
@@ -267,8 +270,8 @@ func loggedByAnother(stored, rec domain.Record) bool {
 // consent since withdrawn, to a recipient since deactivated, nor while the owner is
 // restricted.
 func (s *Service) replay(ctx context.Context, first domain.Record, req domain.DisclosureRequest) (domain.Record, error) {
-	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
-		return domain.Record{}, apperr.RequestIDReused("a disclosure to another recipient or about another owner")
+	if !domain.SameRequest(first, req) {
+		return domain.Record{}, s.refuseReusedRequestID(ctx, first, req)
 	}
 	if first.Pending {
 		// Its package was gathered when the first call began, and the data may have
@@ -300,6 +303,21 @@ func (s *Service) replay(ctx context.Context, first domain.Record, req domain.Di
 		}
 	}
 	return s.answer(ctx, first)
+}
+
+// refuseReusedRequestID answers req, whose request id logged first for another request,
+// with apperr.RequestIDReused. The refusal is audited as denied about first's owner
+// before it is answered, as the owner service's is: the request reached their log
+// entry, and their access report shows the attempt.
+func (s *Service) refuseReusedRequestID(ctx context.Context, first domain.Record, req domain.DisclosureRequest) error {
+	ev := audit.Refusal("disclosure.create", disclosureResource(first.ID), first.OwnerID, "REQUEST_ID_REUSED")
+	if err := s.auditor.RecordNow(ctx, ev); err != nil {
+		return fmt.Errorf("audit a refused disclosure.create: %w", err)
+	}
+	if first.RecipientID != req.RecipientID || first.OwnerID != req.OwnerID {
+		return apperr.RequestIDReused("a disclosure to another recipient or about another owner")
+	}
+	return apperr.RequestIDReused("another disclosure to this recipient about this owner (other categories, patients or case reference)")
 }
 
 // packageRequest is the request a disclosed entry's package answers, as its legal basis

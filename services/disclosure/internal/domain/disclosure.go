@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lillvet/register/services/platform/apperr"
@@ -216,3 +218,29 @@ func Evaluate(r Recipient, req DisclosureRequest, ownerRestricted bool, verdict 
 // to every recipient but the data subject, whose own copy a restriction does not refuse
 // (a restriction limits processing, not access).
 func RestrictionRefuses(r Recipient) bool { return r.Kind != KindDataSubject }
+
+// SameRequest reports whether req, sent under the request id that logged rec, is the
+// request that logged it, rather than the id reused for another: the same recipient,
+// owner, categories, case reference and patients named, the categories and patients in
+// any order (the package answers the set). An entry logged before the patients named
+// were kept (Record.Requested nil) is compared without them: the patients it covers
+// are every animal the package named, which a request naming none does not list.
+func SameRequest(rec Record, req DisclosureRequest) bool {
+	same := rec.RecipientID == req.RecipientID && rec.OwnerID == req.OwnerID &&
+		rec.CaseReference == req.CaseReference && sameSet(rec.Categories, req.Categories)
+	if rec.Requested == nil {
+		return same
+	}
+	return same && sameSet(rec.Requested.PatientIDs, req.PatientIDs)
+}
+
+// sameSet reports whether a and b hold the same values, in any order and however often.
+func sameSet[T cmp.Ordered](a, b []T) bool {
+	return slices.Equal(sortedSet(a), sortedSet(b))
+}
+
+func sortedSet[T cmp.Ordered](in []T) []T {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -225,3 +225,56 @@ func refusalsEqual(a, b *Refusal) bool {
 	}
 	return a.Reason == b.Reason && a.ConsentReason == b.ConsentReason && slices.Equal(a.Categories, b.Categories)
 }
+
+// TestSameRequest: a request id's retry is the request that logged the entry, whatever
+// the order of its categories and patients; the id sent with other categories, patients,
+// case reference, recipient or owner is another request. An entry logged before the
+// patients named were kept cannot tell its patients apart, and is compared without them.
+func TestSameRequest(t *testing.T) {
+	logged := Record{
+		RecipientID: "rcp-1", OwnerID: "own-1", PatientIDs: []string{"pat-1", "pat-2", "pat-3"},
+		Requested:  &Requested{PatientIDs: []string{"pat-1", "pat-2"}},
+		Categories: []Category{CategoryOwnerName, CategoryMicrochip}, CaseReference: "claim 2026-117",
+	}
+	before := logged
+	before.Requested = nil
+	request := func(change func(*DisclosureRequest)) DisclosureRequest {
+		r := DisclosureRequest{
+			RecipientID: "rcp-1", OwnerID: "own-1", PatientIDs: []string{"pat-1", "pat-2"},
+			Categories: []Category{CategoryOwnerName, CategoryMicrochip}, CaseReference: "claim 2026-117",
+		}
+		change(&r)
+		return r
+	}
+	for _, tc := range []struct {
+		name   string
+		logged Record
+		req    DisclosureRequest
+		same   bool
+	}{
+		{"the same request", logged, request(func(*DisclosureRequest) {}), true},
+		{"in another order", logged, request(func(r *DisclosureRequest) {
+			r.Categories = []Category{CategoryMicrochip, CategoryOwnerName}
+			r.PatientIDs = []string{"pat-2", "pat-1"}
+		}), true},
+		{"other categories", logged, request(func(r *DisclosureRequest) { r.Categories = []Category{CategoryOwnerName} }), false},
+		{"another case reference", logged, request(func(r *DisclosureRequest) { r.CaseReference = "claim 2026-999" }), false},
+		{"other patients", logged, request(func(r *DisclosureRequest) { r.PatientIDs = []string{"pat-1"} }), false},
+		{"every patient, the entry's named", logged, request(func(r *DisclosureRequest) { r.PatientIDs = nil }), false},
+		{"every patient as the package covered them", logged, request(func(r *DisclosureRequest) {
+			r.PatientIDs = []string{"pat-1", "pat-2", "pat-3"}
+		}), false},
+		{"another recipient", logged, request(func(r *DisclosureRequest) { r.RecipientID = "rcp-2" }), false},
+		{"another owner", logged, request(func(r *DisclosureRequest) { r.OwnerID = "own-2" }), false},
+		{"logged before: the same request", before, request(func(*DisclosureRequest) {}), true},
+		{"logged before: other patients cannot be told", before, request(func(r *DisclosureRequest) { r.PatientIDs = nil }), true},
+		{"logged before: other categories", before, request(func(r *DisclosureRequest) { r.Categories = []Category{CategoryOwnerName} }), false},
+		{"logged before: another case reference", before, request(func(r *DisclosureRequest) { r.CaseReference = "x" }), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SameRequest(tc.logged, tc.req); got != tc.same {
+				t.Errorf("SameRequest = %v, want %v", got, tc.same)
+			}
+		})
+	}
+}

@@ -24,6 +24,10 @@ type Record struct {
 	// Categories are those asked for: exactly what the package holds when disclosed.
 	Categories    []Category
 	CaseReference string
+	// Requested is what the request named that the entry does not otherwise tell, kept
+	// so that a retry can be told from its request id sent with another request (see
+	// SameRequest). Nil for entries logged before it was kept.
+	Requested *Requested
 	// Refusal is nil for a disclosure that went out, or is pending.
 	Refusal *Refusal
 	// Pending marks a disclosure logged with its package but not yet handed out: the
@@ -47,6 +51,15 @@ type Record struct {
 	// PayloadSHA256 is the lower-case hex SHA-256 of Payload.
 	PayloadSHA256 string
 	Payload       []byte
+}
+
+// Requested is what a disclosure request named beyond the fields its log entry keeps as
+// sent (recipient, owner, categories, case reference).
+type Requested struct {
+	// PatientIDs are the patients the request named, as validated (none: all of the
+	// owner's). The entry's own PatientIDs are those the package covers, every animal of
+	// the owner's and of their history when none were named.
+	PatientIDs []string
 }
 
 // Disclosed reports whether the package went out.

@@ -42,27 +42,33 @@ const (
 // never changed. Disclosable is outcomeDisclosed on a pending entry until a refusal is
 // claimed (see Repository.FinalizeRecord).
 type recordDoc struct {
-	ID                string     `bson:"_id"`
-	RecipientID       string     `bson:"recipient_id"`
-	RecipientKind     string     `bson:"recipient_kind"`
-	OwnerID           string     `bson:"owner_id"`
-	PatientIDs        []string   `bson:"patient_ids"`
-	HistoryOnly       []string   `bson:"history_only_patient_ids,omitempty"`
-	Categories        []string   `bson:"categories"`
-	CaseReference     string     `bson:"case_reference"`
-	Outcome           string     `bson:"outcome"`
-	Disclosable       string     `bson:"disclosable,omitempty"`
-	Basis             string     `bson:"basis,omitempty"`
-	ConsentEntryID    string     `bson:"consent_entry_id,omitempty"`
-	RefusalReason     string     `bson:"refusal_reason,omitempty"`
-	ConsentReason     string     `bson:"consent_reason,omitempty"`
-	RefusedCategories []string   `bson:"refused_categories,omitempty"`
-	RequestedBy       string     `bson:"requested_by"`
-	RequestedByRoles  []string   `bson:"requested_by_roles"`
-	Time              time.Time  `bson:"time"`
-	GatheredAt        *time.Time `bson:"gathered_at,omitempty"`
-	PayloadSHA256     string     `bson:"payload_sha256,omitempty"`
-	Payload           []byte     `bson:"payload,omitempty"`
+	ID                string        `bson:"_id"`
+	RecipientID       string        `bson:"recipient_id"`
+	RecipientKind     string        `bson:"recipient_kind"`
+	OwnerID           string        `bson:"owner_id"`
+	PatientIDs        []string      `bson:"patient_ids"`
+	HistoryOnly       []string      `bson:"history_only_patient_ids,omitempty"`
+	Categories        []string      `bson:"categories"`
+	CaseReference     string        `bson:"case_reference"`
+	Requested         *requestedDoc `bson:"requested,omitempty"`
+	Outcome           string        `bson:"outcome"`
+	Disclosable       string        `bson:"disclosable,omitempty"`
+	Basis             string        `bson:"basis,omitempty"`
+	ConsentEntryID    string        `bson:"consent_entry_id,omitempty"`
+	RefusalReason     string        `bson:"refusal_reason,omitempty"`
+	ConsentReason     string        `bson:"consent_reason,omitempty"`
+	RefusedCategories []string      `bson:"refused_categories,omitempty"`
+	RequestedBy       string        `bson:"requested_by"`
+	RequestedByRoles  []string      `bson:"requested_by_roles"`
+	Time              time.Time     `bson:"time"`
+	GatheredAt        *time.Time    `bson:"gathered_at,omitempty"`
+	PayloadSHA256     string        `bson:"payload_sha256,omitempty"`
+	Payload           []byte        `bson:"payload,omitempty"`
+}
+
+// requestedDoc is domain.Requested; absent on entries logged before it was kept.
+type requestedDoc struct {
+	PatientIDs []string `bson:"patient_ids"`
 }
 
 func toStrings[T ~string](in []T) []string {
@@ -118,6 +124,12 @@ func toRecordDoc(r domain.Record) recordDoc {
 	if d.PatientIDs == nil {
 		d.PatientIDs = []string{}
 	}
+	if r.Requested != nil {
+		d.Requested = &requestedDoc{PatientIDs: r.Requested.PatientIDs}
+		if d.Requested.PatientIDs == nil {
+			d.Requested.PatientIDs = []string{}
+		}
+	}
 	if !r.GatheredAt.IsZero() {
 		t := r.GatheredAt
 		d.GatheredAt = &t
@@ -159,6 +171,9 @@ func (d *recordDoc) toDomain() domain.Record {
 	}
 	if d.GatheredAt != nil {
 		r.GatheredAt = d.GatheredAt.UTC()
+	}
+	if d.Requested != nil {
+		r.Requested = &domain.Requested{PatientIDs: d.Requested.PatientIDs}
 	}
 	switch d.Outcome {
 	case outcomeDisclosed:

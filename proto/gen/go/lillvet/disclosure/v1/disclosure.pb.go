@@ -1400,8 +1400,8 @@ func (x *DeactivateRecipientResponse) GetRecipient() *Recipient {
 // Request of CreateDisclosure.
 type CreateDisclosureRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Client-chosen id that makes a retried disclosure return the first result. The REST
-	// Idempotency-Key header fills it when empty.
+	// Client-chosen id that makes a retried disclosure (the same request) return the first
+	// result. The REST Idempotency-Key header fills it when empty.
 	RequestId   string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	RecipientId string `protobuf:"bytes,2,opt,name=recipient_id,json=recipientId,proto3" json:"recipient_id,omitempty"`
 	OwnerId     string `protobuf:"bytes,3,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`

@@ -71,8 +71,11 @@ type DisclosureServiceClient interface {
 	// sent again under a new request_id (a resend under the same one answers the same).
 	// A retried call with the same request_id returns the first result, a package only
 	// while its legal basis holds as a new disclosure's would be checked (otherwise that
-	// refusal, the log entry unchanged); an error before the request was logged leaves
-	// nothing, and its retry is decided as a first call is.
+	// refusal, the log entry unchanged); the same request_id with another request
+	// (another recipient, owner, categories, patient_ids or case_reference; the order of
+	// categories and patients does not count) is refused FAILED_PRECONDITION
+	// REQUEST_ID_REUSED. An error before the request was logged leaves nothing, and its
+	// retry is decided as a first call is.
 	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
 	// still pending; a call that stopped after its entry became disclosed (the same write
 	// decides and makes a disclosure, and only the call itself makes it) is answered as a
@@ -404,8 +407,11 @@ type DisclosureServiceServer interface {
 	// sent again under a new request_id (a resend under the same one answers the same).
 	// A retried call with the same request_id returns the first result, a package only
 	// while its legal basis holds as a new disclosure's would be checked (otherwise that
-	// refusal, the log entry unchanged); an error before the request was logged leaves
-	// nothing, and its retry is decided as a first call is.
+	// refusal, the log entry unchanged); the same request_id with another request
+	// (another recipient, owner, categories, patient_ids or case_reference; the order of
+	// categories and patients does not count) is refused FAILED_PRECONDITION
+	// REQUEST_ID_REUSED. An error before the request was logged leaves nothing, and its
+	// retry is decided as a first call is.
 	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
 	// still pending; a call that stopped after its entry became disclosed (the same write
 	// decides and makes a disclosure, and only the call itself makes it) is answered as a
