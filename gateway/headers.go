@@ -30,9 +30,7 @@ func checkHeaders(errs errorWriter) runtime.Middleware {
 	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 			var v apperr.ValidationError
-			if slices.ContainsFunc(r.Header.Values(mdIdempotencyKey), notMetadataText) {
-				v.Add("request_id", "the Idempotency-Key header must be printable ASCII (letters a-z, digits, punctuation, spaces)")
-			}
+			checkIdempotencyKey(&v, r.Header.Values(mdIdempotencyKey))
 			purposes := r.Header.Values(mdPurpose)
 			if !utf8.ValidString(strings.Join(purposes, "")) {
 				v.Add("purpose", "the X-Purpose header must be valid UTF-8")
@@ -61,6 +59,21 @@ func binaryPurpose(ctx context.Context, _ *http.Request) metadata.MD {
 	md := metadata.MD{}
 	md.Append(auth.MetadataPurposeBin, purposes...)
 	return md
+}
+
+// checkIdempotencyKey refuses a key the services would not read as the caller meant:
+// one with other characters than printable ASCII, which grpc-gateway would drop, and
+// more than one key, as repeated headers or as one comma-separated list (the HTTP form
+// of the same thing), of which the services would take the first without a word, so
+// that a client sending two keys could not tell which one its create was stored under.
+func checkIdempotencyKey(v *apperr.ValidationError, keys []string) {
+	if slices.ContainsFunc(keys, notMetadataText) {
+		v.Add("request_id", "the Idempotency-Key header must be printable ASCII (letters a-z, digits, punctuation, spaces)")
+		return
+	}
+	if len(keys) > 1 || slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, ",") }) {
+		v.Add("request_id", "the Idempotency-Key header must be given once, with one key and no commas")
+	}
 }
 
 func notMetadataText(s string) bool { return !auth.IsPrintableASCII(s) }

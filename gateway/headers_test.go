@@ -12,7 +12,9 @@ import (
 // grpc-gateway forwards only printable ASCII header values and drops any other without
 // a word: a retried create whose Idempotency-Key lost its key made a second record, and
 // a maintainer's Finnish purpose never reached the audit. A key is refused instead, a
-// purpose goes as x-purpose-bin, and neither refusal repeats the value.
+// purpose goes as x-purpose-bin, and neither refusal repeats the value. More than one key
+// (repeated headers, or a comma-separated list) is refused too: the services took the
+// first one without a word.
 func TestHeadersGRPCTextMetadataCannotHold(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -35,6 +37,21 @@ func TestHeadersGRPCTextMetadataCannotHold(t *testing.T) {
 		{
 			name:    "second key value",
 			headers: [][2]string{{"Idempotency-Key", "lomake-0001"}, {"Idempotency-Key", "Äijälä"}},
+			field:   "request_id",
+		},
+		{
+			name:    "two keys",
+			headers: [][2]string{{"Idempotency-Key", "lomake-0001"}, {"Idempotency-Key", "lomake-0002"}},
+			field:   "request_id",
+		},
+		{
+			name:    "the same key twice",
+			headers: [][2]string{{"Idempotency-Key", "lomake-0001"}, {"Idempotency-Key", "lomake-0001"}},
+			field:   "request_id",
+		},
+		{
+			name:    "a comma-separated list of keys",
+			headers: [][2]string{{"Idempotency-Key", "lomake-0001, lomake-0002"}},
 			field:   "request_id",
 		},
 		{
@@ -79,6 +96,9 @@ func TestHeadersGRPCTextMetadataCannotHold(t *testing.T) {
 				}
 				if e := decodeError(t, body); e.Code != codes.InvalidArgument || !slices.Equal(violationFields(t, e), []string{tt.field}) {
 					t.Errorf("body = %s, want INVALID_ARGUMENT on %s", body, tt.field)
+				}
+				if tt.field == "request_id" && !strings.Contains(string(body), "Idempotency-Key") {
+					t.Errorf("the refusal does not name the Idempotency-Key header: %s", body)
 				}
 				for _, kv := range tt.headers {
 					if strings.Contains(string(body), kv[1]) || strings.Contains(string(body), "ijäl") {

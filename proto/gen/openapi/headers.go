@@ -24,8 +24,8 @@ func headerParameters() map[string]any {
 		idempotencyKeyParameter: map[string]any{
 			"name": idempotencyKeyParameter, "in": "header", "required": false, "type": "string",
 			"description": "The request id of this create when the body has no requestId: a retry with the same " +
-				"key answers with what the first call created instead of creating it again. Printable ASCII, " +
-				"at most 128 characters, no personal identity code; anything else is a 400 with a field " +
+				"key answers with what the first call created instead of creating it again. One key, sent once: " +
+				"printable ASCII without commas, at most 128 characters, no personal identity code; anything else is a 400 with a field " +
 				"violation on request_id.",
 		},
 	}
