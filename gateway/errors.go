@@ -14,6 +14,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/lillvet/register/services/platform/grpcclient"
 )
@@ -81,11 +82,11 @@ func rpcMethod(ctx context.Context) string {
 
 // write marshals st; every error response the gateway sends goes through it.
 func (e errorWriter) write(ctx context.Context, w http.ResponseWriter, m runtime.Marshaler, httpStatus int, st *status.Status) {
-	body, err := m.Marshal(st.Proto())
+	body, err := marshalStatus(m, st)
 	if err != nil {
 		e.logger.ErrorContext(ctx, "marshal error response", "code", st.Code().String(), "error", err)
 		httpStatus = http.StatusInternalServerError
-		body = []byte(`{"code":13,"message":"internal error"}`)
+		body = []byte(`{"code":13,"message":"internal error","details":[]}`)
 	}
 	w.Header().Set("Content-Type", m.ContentType(st.Proto()))
 	if st.Code() == codes.Unauthenticated {
@@ -94,6 +95,17 @@ func (e errorWriter) write(ctx context.Context, w http.ResponseWriter, m runtime
 	w.WriteHeader(httpStatus)
 	// A failed write means the client has gone; there is no one to tell.
 	_, _ = w.Write(body)
+}
+
+// marshalStatus writes st with all three fields of the documented error shape: protojson
+// leaves an empty details list out, and a client reading "details" of every error would
+// find it missing on the ones without any. A status with details has nothing else unset
+// to write, so only the one without is written with its unset fields.
+func marshalStatus(m runtime.Marshaler, st *status.Status) ([]byte, error) {
+	if len(st.Proto().GetDetails()) > 0 {
+		return m.Marshal(st.Proto())
+	}
+	return protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(st.Proto())
 }
 
 // codeForHTTP gives routing and decoding failures that carry only an HTTP

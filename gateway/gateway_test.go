@@ -621,3 +621,65 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryErrorBodyHasDetails: each error body has code, message and details, the shape
+// the README and the OpenAPI document give, an empty list when there are none, whoever
+// made the error (a service, routing, authentication, the body limit).
+func TestEveryErrorBodyHasDetails(t *testing.T) {
+	h := start(t, options{maxBodyBytes: 64})
+	withViolation, err := status.New(codes.InvalidArgument, "invalid owner").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "owner.phone", Description: "not a phone number"}},
+	})
+	if err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	tests := []struct {
+		name        string
+		serviceErr  error
+		method      string
+		path        string
+		body        string
+		anonymous   bool
+		wantStatus  int
+		wantDetails int
+	}{
+		{name: "service error without details", serviceErr: status.Error(codes.NotFound, "no such owner"), method: http.MethodGet, path: "/v1/owners/o-1", wantStatus: http.StatusNotFound},
+		{name: "service error with details", serviceErr: withViolation.Err(), method: http.MethodGet, path: "/v1/owners/o-1", wantStatus: http.StatusBadRequest, wantDetails: 1},
+		{name: "unknown path", method: http.MethodGet, path: "/v1/nothing-here", wantStatus: http.StatusNotFound},
+		{name: "wrong method", method: http.MethodDelete, path: "/v1/owners/o-1", wantStatus: http.StatusMethodNotAllowed},
+		{name: "wrong method on a gateway path", method: http.MethodPost, path: "/healthz", wantStatus: http.StatusMethodNotAllowed},
+		{name: "no token", method: http.MethodGet, path: "/v1/owners/o-1", anonymous: true, wantStatus: http.StatusUnauthorized},
+		{name: "body over the limit", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"` + strings.Repeat("a", 100) + `"}}`, wantStatus: http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.owner.fail(tt.serviceErr)
+			defer h.owner.fail(nil)
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req := h.request(t, tt.method, tt.path, body)
+			if tt.anonymous {
+				req.Header.Del("Authorization")
+			}
+			code, _, raw := h.do(t, req)
+			if code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %s", code, tt.wantStatus, raw)
+			}
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &fields); err != nil {
+				t.Fatalf("error body is not a JSON object: %v: %s", err, raw)
+			}
+			for _, key := range []string{"code", "message", "details"} {
+				if _, ok := fields[key]; !ok {
+					t.Errorf("error body lacks %q: %s", key, raw)
+				}
+			}
+			var details []json.RawMessage
+			if err := json.Unmarshal(fields["details"], &details); err != nil || details == nil || len(details) != tt.wantDetails {
+				t.Errorf("details = %s, want a list of %d", fields["details"], tt.wantDetails)
+			}
+		})
+	}
+}
