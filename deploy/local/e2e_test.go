@@ -283,6 +283,19 @@ func (r *runner) expectServing(t *testing.T, service, route string) {
 	}
 }
 
+// errorReason is the reason of an error body's ErrorInfo detail; empty without one.
+func errorReason(body map[string]any) string {
+	details, _ := field(body, "details").([]any)
+	for _, d := range details {
+		dm, _ := d.(map[string]any)
+		if dm["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
+			reason, _ := dm["reason"].(string)
+			return reason
+		}
+	}
+	return ""
+}
+
 // violatedFields are the fields the field violations of an error body name.
 func violatedFields(body map[string]any) []any {
 	details, _ := field(body, "details").([]any)
@@ -366,7 +379,9 @@ func TestEndToEnd(t *testing.T) {
 	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "maintainer"), nil, "X-Purpose", "Häiriöselvitys, tiketti 42")
 	patch := map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1, "reason": "customer asked"}
 	r.expect(t, 200, "PATCH", "/v1/owners/"+id, reception, patch)
-	r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch)
+	if stale := r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch); errorReason(stale.body) != "VERSION_MISMATCH" {
+		t.Fatalf("a stale update's 409 carries no VERSION_MISMATCH reason: %s", stale.raw)
+	}
 
 	pet := r.expect(t, 200, "POST", "/v1/owners/"+id+"/patients", reception, map[string]any{
 		"patient": map[string]any{"name": "Nappi", "species": "SPECIES_CAT", "microchip": "246098100123456"},

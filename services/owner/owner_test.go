@@ -20,6 +20,7 @@ import (
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/owner/ownertest"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -164,7 +165,9 @@ func TestStaleUpdateIsAborted(t *testing.T) {
 		t.Fatalf("update not applied: %+v", res.GetOwner())
 	}
 	_, err = update("+358 44 000 0000", o.GetVersion())
-	wantCode(t, err, codes.Aborted)
+	if got := servicetest.ReasonOf(t, err, codes.Aborted); got != apperr.ReasonVersionMismatch {
+		t.Errorf("stale update's reason = %q, want %s", got, apperr.ReasonVersionMismatch)
+	}
 
 	got, err := c.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: o.GetId()})
 	if err != nil {

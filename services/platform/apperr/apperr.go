@@ -37,6 +37,13 @@ var (
 	ErrUnavailable      = errors.New("unavailable")
 )
 
+// ReasonVersionMismatch is the reason of the ABORTED that answers ErrConflict: the
+// record changed since the version the request was based on (or while it was being
+// changed), so the client reads it again and decides anew. Without a reason a REST
+// client could not tell it from the other 409s (ALREADY_EXISTS, a disclosure's
+// NOT_COMPLETED) but by parsing the message.
+const ReasonVersionMismatch = "VERSION_MISMATCH"
+
 // MetadataIdempotencyKey is the gRPC metadata key the gateway fills from the REST
 // Idempotency-Key header.
 const MetadataIdempotencyKey = "idempotency-key"
@@ -245,13 +252,15 @@ func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
 	if errors.As(err, &pe) {
 		return preconditionStatus(pe)
 	}
+	if errors.Is(err, ErrConflict) {
+		return withDetails(status.New(codes.Aborted, err.Error()), &errdetails.ErrorInfo{Reason: ReasonVersionMismatch, Domain: Domain})
+	}
 	for _, m := range []struct {
 		target error
 		code   codes.Code
 	}{
 		{ErrNotFound, codes.NotFound},
 		{ErrAlreadyExists, codes.AlreadyExists},
-		{ErrConflict, codes.Aborted},
 		{ErrPermissionDenied, codes.PermissionDenied},
 		{ErrUnavailable, codes.Unavailable},
 		{context.Canceled, codes.Canceled},

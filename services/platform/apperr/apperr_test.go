@@ -25,11 +25,13 @@ func TestToStatusCodes(t *testing.T) {
 		err     error
 		code    codes.Code
 		message string
+		// reason is the ErrorInfo reason; empty: none.
+		reason string
 	}{
 		{name: "nil", err: nil, code: codes.OK},
 		{name: "not found", err: fmt.Errorf("get owner o-1: %w", apperr.ErrNotFound), code: codes.NotFound, message: "get owner o-1: not found"},
 		{name: "already exists", err: fmt.Errorf("register: %w", apperr.ErrAlreadyExists), code: codes.AlreadyExists},
-		{name: "stale version", err: fmt.Errorf("update owner: %w", apperr.ErrConflict), code: codes.Aborted},
+		{name: "stale version", err: fmt.Errorf("update owner: %w", apperr.ErrConflict), code: codes.Aborted, reason: apperr.ReasonVersionMismatch},
 		{name: "permission", err: apperr.ErrPermissionDenied, code: codes.PermissionDenied},
 		{name: "unavailable", err: fmt.Errorf("consent: %w", apperr.ErrUnavailable), code: codes.Unavailable},
 		{name: "canceled", err: fmt.Errorf("query: %w", context.Canceled), code: codes.Canceled},
@@ -48,8 +50,21 @@ func TestToStatusCodes(t *testing.T) {
 			if tt.message != "" && st.Message() != tt.message {
 				t.Fatalf("message = %q, want %q", st.Message(), tt.message)
 			}
+			if got := errorInfoReason(st); got != tt.reason {
+				t.Errorf("reason = %q, want %q", got, tt.reason)
+			}
 		})
 	}
+}
+
+// errorInfoReason is the reason of st's ErrorInfo; empty without one.
+func errorInfoReason(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
 
 func TestValidationDetails(t *testing.T) {

@@ -12,7 +12,14 @@ import (
 // test when err is anything else or carries none.
 func Reason(tb testing.TB, err error) string {
 	tb.Helper()
-	for _, d := range WantCode(tb, err, codes.FailedPrecondition).Details() {
+	return ReasonOf(tb, err, codes.FailedPrecondition)
+}
+
+// ReasonOf returns the machine reason (ErrorInfo) of an error with code, failing the
+// test when err has another code or carries none.
+func ReasonOf(tb testing.TB, err error, code codes.Code) string {
+	tb.Helper()
+	for _, d := range WantCode(tb, err, code).Details() {
 		if info, ok := d.(*errdetails.ErrorInfo); ok {
 			return info.GetReason()
 		}
