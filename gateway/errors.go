@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	// Also registers google.rpc.BadRequest and the other standard details, so
@@ -15,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lillvet/register/services/platform/grpcclient"
 )
@@ -161,11 +164,31 @@ func quotable(name string) bool {
 	return !dateDigits.MatchString(name)
 }
 
-// decodeFailure is the answer to a request the gateway could not decode: which field
-// was wrong when the decoder says so (else the body as a whole), and none of the
-// values the caller sent.
+// decodeFailure is the answer to a request the gateway could not decode: which fields
+// were wrong when the decoder says so (else the body as a whole), and none of the
+// values the caller sent. A message of several lines (strictQueryParser's, one line per
+// bad key) gives a violation per line.
 func decodeFailure(msg string) *status.Status {
-	violation := &errdetails.BadRequest_FieldViolation{Field: "body", Description: "not valid JSON for this request"}
+	var violations []*errdetails.BadRequest_FieldViolation
+	descriptions := make([]string, 0, 1)
+	for line := range strings.SplitSeq(msg, "\n") {
+		v := decodeViolation(line)
+		if slices.ContainsFunc(violations, func(have *errdetails.BadRequest_FieldViolation) bool { return proto.Equal(have, v) }) {
+			continue
+		}
+		violations = append(violations, v)
+		descriptions = append(descriptions, v.GetField()+": "+v.GetDescription())
+	}
+	st, err := status.New(codes.InvalidArgument, "the request could not be read: "+strings.Join(descriptions, "; ")).
+		WithDetails(&errdetails.BadRequest{FieldViolations: violations})
+	if err != nil {
+		return status.New(codes.InvalidArgument, "the request could not be read")
+	}
+	return st
+}
+
+// decodeViolation names the field of one decoding error.
+func decodeViolation(msg string) *errdetails.BadRequest_FieldViolation {
 	for _, m := range decodeMessages {
 		if sub := m.pattern.FindStringSubmatch(msg); sub != nil {
 			field := m.field
@@ -175,14 +198,8 @@ func decodeFailure(msg string) *status.Status {
 			if !quotable(field) {
 				field = "body"
 			}
-			violation = &errdetails.BadRequest_FieldViolation{Field: field, Description: m.description}
-			break
+			return &errdetails.BadRequest_FieldViolation{Field: field, Description: m.description}
 		}
 	}
-	st, err := status.New(codes.InvalidArgument, "the request could not be read: "+violation.GetField()+": "+violation.GetDescription()).
-		WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{violation}})
-	if err != nil {
-		return status.New(codes.InvalidArgument, "the request could not be read")
-	}
-	return st
+	return &errdetails.BadRequest_FieldViolation{Field: "body", Description: "not valid JSON for this request"}
 }

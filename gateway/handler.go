@@ -118,6 +118,10 @@ func serverName(cfg Config) string {
 // each calling its service through the backend's gRPC client connection
 // once the caller's token has been verified.
 func newAPIMux(ctx context.Context, cfg Config, errs errorWriter, conns backendConns, verifier *auth.Verifier) (*runtime.ServeMux, error) {
+	readsQuery, err := newQueryRoutes()
+	if err != nil {
+		return nil, err
+	}
 	mux := runtime.NewServeMux(
 		// A google.api.HttpBody response body (the access report's JSON and HTML) is
 		// written as its raw bytes, with its own content type (bodyContentType).
@@ -137,7 +141,7 @@ func newAPIMux(ctx context.Context, cfg Config, errs errorWriter, conns backendC
 		// Authentication before the body limit: an anonymous caller cannot
 		// make the gateway read a body at all.
 		// The cap last, so that it bounds the backend call and not the body's upload.
-		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), checkHeaders(errs), dropForwarded, limitBody(cfg.MaxBodyBytes, errs), capDeadline(cfg.BackendTimeout)),
+		runtime.WithMiddlewares(stopProbe, nameRoute, authenticate(verifier, errs), refuseQuery(readsQuery, errs), checkHeaders(errs), dropForwarded, limitBody(cfg.MaxBodyBytes, errs), capDeadline(cfg.BackendTimeout)),
 	)
 	for _, c := range conns {
 		if err := c.register(ctx, mux, c.conn); err != nil {

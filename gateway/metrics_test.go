@@ -8,8 +8,11 @@ import (
 
 func TestMetricsEndpointNamesRoutes(t *testing.T) {
 	h := start(t, options{metrics: true})
-	if code, _, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-7?name=Korhonen", nil)); code != http.StatusOK {
+	if code, _, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-7", nil)); code != http.StatusOK {
 		t.Fatalf("get: %d %s", code, body)
+	}
+	if code, _, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners?name=Korhonen", nil)); code != http.StatusOK {
+		t.Fatalf("search: %d %s", code, body)
 	}
 	anonymous := h.request(t, http.MethodGet, "/v1/owners/o-8", nil)
 	anonymous.Header.Del("Authorization")

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -10,8 +11,12 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/lillvet/register/proto/gen/openapi"
 )
 
 // strictQueryParser is grpc-gateway's query parser refusing any key it would ignore.
@@ -24,19 +29,102 @@ import (
 type strictQueryParser struct{ runtime.DefaultQueryParser }
 
 // Parse checks every key before the default parser binds the values. The error names
-// the first bad key in sorted order, so that the answer does not depend on map order.
+// each bad key, in sorted order, so that the caller can fix them all at once and the
+// answer does not depend on map order.
 func (p *strictQueryParser) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+	var bad []error
+	for _, key := range sortedKeys(values) {
+		if err := checkQueryKey(msg.ProtoReflect().Descriptor(), key, filter); err != nil {
+			bad = append(bad, err)
+		}
+	}
+	if len(bad) > 0 {
+		return errors.Join(bad...)
+	}
+	return p.DefaultQueryParser.Parse(msg, values, filter)
+}
+
+func sortedKeys(values url.Values) []string {
 	keys := make([]string, 0, len(values))
 	for key := range values {
 		keys = append(keys, key)
 	}
 	slices.Sort(keys)
-	for _, key := range keys {
-		if err := checkQueryKey(msg.ProtoReflect().Descriptor(), key, filter); err != nil {
-			return err
+	return keys
+}
+
+// refuseQuery answers 400 to a query on a route that reads none: grpc-gateway leaves the
+// query of such a route (one whose fields all come from the path or the body) unread,
+// so that ?pageSize=10 on the owner's change history, or a misspelt parameter meant for
+// another route, was dropped without a word while strictQueryParser refuses the same key
+// on a route that reads the query. Every key is named, as strictQueryParser names them.
+// readsQuery says which routes read one.
+func refuseQuery(readsQuery queryRoutes, errs errorWriter) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			if r.URL.RawQuery != "" && !readsQuery.reads(r) {
+				if err := unknownQuery(r.URL.RawQuery); err != nil {
+					errs.handle(r.Context(), nil, errs.marshaler, w, r, status.Error(codes.InvalidArgument, err.Error()))
+					return
+				}
+			}
+			next(w, r, params)
 		}
 	}
-	return p.DefaultQueryParser.Parse(msg, values, filter)
+}
+
+// unknownQuery is the error of a query none of whose keys the route takes; nil for one
+// without keys ("&").
+func unknownQuery(rawQuery string) error {
+	values, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		// Parts that are no key=value pair at all (a semicolon): the key cannot be named.
+		return errUnknownQueryKey
+	}
+	var bad []error
+	for _, key := range sortedKeys(values) {
+		bad = append(bad, unknownQueryKey(key))
+	}
+	return errors.Join(bad...)
+}
+
+// queryRoutes are the routes that read a query, keyed by method and path shape
+// (routeShape).
+type queryRoutes map[string]bool
+
+// newQueryRoutes takes the routes that read a query from the OpenAPI document, which
+// buf generates from the same HTTP rules as the handlers and which lists a route's
+// query parameters exactly when grpc-gateway reads its query: grpc-gateway's mux tells
+// a middleware the route's pattern but not its request message.
+func newQueryRoutes() (queryRoutes, error) {
+	ops, err := openapi.Operations()
+	if err != nil {
+		return nil, fmt.Errorf("routes reading a query: %w", err)
+	}
+	routes := queryRoutes{}
+	for op, query := range ops {
+		if len(query) > 0 {
+			routes[op.Method+" "+routeShape(op.Path)] = true
+		}
+	}
+	return routes, nil
+}
+
+// reads reports whether the route r matched reads a query.
+func (q queryRoutes) reads(r *http.Request) bool {
+	p, ok := runtime.HTTPPattern(r.Context())
+	return ok && q[r.Method+" "+routeShape(p.String())]
+}
+
+// pathVariable is a variable of a path template, as the OpenAPI document writes it
+// ("{ownerId}") or grpc-gateway's pattern does ("{owner_id=*}").
+var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
+
+// routeShape is a path template with its variables unnamed, the same for a route's
+// pattern and its path in the OpenAPI document: two routes of one method cannot differ
+// in their variables' names alone.
+func routeShape(template string) string {
+	return pathVariable.ReplaceAllString(template, "{}")
 }
 
 // mapKeySyntax is grpc-gateway's field[key] form of a map entry.

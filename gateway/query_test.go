@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -59,5 +61,59 @@ func TestKnownQueryParametersReachTheService(t *testing.T) {
 				t.Errorf("the service got %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestQueryOnARouteThatReadsNoneIsRejected: a route whose request takes all its fields
+// from the path or the body refuses a query as the routes reading one refuse an unknown
+// key (grpc-gateway alone would drop it unread), naming each key and quoting no value.
+func TestQueryOnARouteThatReadsNoneIsRejected(t *testing.T) {
+	h := start(t, options{})
+	const code = "131052-308T"
+	for _, tc := range []struct {
+		name, method, path string
+		fields             []string
+	}{
+		{"a read by id", http.MethodGet, "/v1/owners/o-1?x=1", []string{"x"}},
+		{"paging on a history without it", http.MethodGet, "/v1/owners/o-1/changes?pageSize=10", []string{"pageSize"}},
+		{"a list without parameters", http.MethodGet, "/v1/owners/o-1/consents?purpose=PURPOSE_DIRECT_MARKETING", []string{"purpose"}},
+		{"the field the path binds", http.MethodGet, "/v1/owners/o-1?owner_id=o-2", []string{"owner_id"}},
+		{"a create's field", http.MethodPost, "/v1/owners?requestId=r-1", []string{"requestId"}},
+		{"an update's field", http.MethodPatch, "/v1/owners/o-1?updateMask=phone", []string{"updateMask"}},
+		{"an identity code as a value", http.MethodPost, "/v1/owners:findByIdentityCode?identityCode=" + code, []string{"identityCode"}},
+		{"an identity code as the key", http.MethodGet, "/v1/owners/o-1?" + code, []string{"query"}},
+		{"no key=value pair", http.MethodGet, "/v1/owners/o-1?a;" + code, []string{"query"}},
+		{"several keys, each named once in order", http.MethodGet, "/v1/owners/o-1?b=1&a=2&a=3&" + code + "=1&hetu010105A123B=2", []string{"query", "a", "b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader
+			if tc.method != http.MethodGet {
+				body = strings.NewReader(`{}`)
+			}
+			status, _, raw := h.do(t, h.request(t, tc.method, tc.path, body))
+			wantFieldViolations(t, status, raw, tc.fields, code, "010105A123B")
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+	// A query without a key is no parameter.
+	for _, path := range []string{"/v1/owners/o-1?", "/v1/owners/o-1?&"} {
+		if status, _, raw := h.do(t, h.request(t, http.MethodGet, path, nil)); status != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200: %s", path, status, raw)
+		}
+	}
+}
+
+// TestSeveralUnknownQueryParametersAreEachNamed: a route that reads a query names every
+// key it cannot take, in sorted order, so that the caller fixes them all at once; keys
+// holding an identity code are the query's, once.
+func TestSeveralUnknownQueryParametersAreEachNamed(t *testing.T) {
+	h := start(t, options{})
+	const code = "131052-308T"
+	status, _, raw := h.do(t, h.request(t, http.MethodGet, "/v1/owners?phon=1&name=aija&nme=aija&"+code+"=1&_131052Y308T=2", nil))
+	wantFieldViolations(t, status, raw, []string{"query", "nme", "phon"}, code, "131052Y308T", "aija")
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
 	}
 }

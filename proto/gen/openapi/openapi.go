@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -133,4 +134,50 @@ func mergeTags(tags, more any) []any {
 		}
 	}
 	return have
+}
+
+// Operation is one operation of the document: an HTTP method, upper case, and a path
+// template as the document writes it, its variables by their JSON names
+// ("/v1/owners/{ownerId}").
+type Operation struct {
+	Method, Path string
+}
+
+// operationMethods are the keys of a path item that are operations.
+var operationMethods = []string{"get", "put", "post", "delete", "options", "head", "patch"}
+
+// Operations lists every operation of the merged document with the names of its query
+// parameters (none for an operation that reads no query).
+func Operations() (map[Operation][]string, error) {
+	doc, err := Document()
+	if err != nil {
+		return nil, err
+	}
+	var parsed struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `yaml:"name"`
+				In   string `yaml:"in"`
+			} `yaml:"parameters"`
+		} `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(doc, &parsed); err != nil {
+		return nil, fmt.Errorf("read the operations of the OpenAPI document: %w", err)
+	}
+	ops := map[Operation][]string{}
+	for path, item := range parsed.Paths {
+		for method, op := range item {
+			if !slices.Contains(operationMethods, method) {
+				continue
+			}
+			var query []string
+			for _, p := range op.Parameters {
+				if p.In == "query" {
+					query = append(query, p.Name)
+				}
+			}
+			ops[Operation{Method: strings.ToUpper(method), Path: path}] = query
+		}
+	}
+	return ops, nil
 }
