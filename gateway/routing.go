@@ -11,7 +11,11 @@ import (
 )
 
 // routeMethods are the methods the REST routes use, in the order an Allow header
-// lists them.
+// lists them. HEAD is not one, although net/http serves it wherever GET is: on a REST
+// route it would have the service read, audit and return personal data for the gateway
+// to drop, and on the access report log a copy as given to the data subject that no one
+// received. grpc-gateway has no HEAD routes, so a HEAD is 405 with the path's methods in
+// Allow (TestHeadOnAPIRoutesIs405); the gateway's own paths answer it as GET.
 var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // routingError answers a request no route takes, in the gateway's error format. A known

@@ -74,3 +74,44 @@ func TestWrongMethodIs405(t *testing.T) {
 		t.Errorf("the service received %d calls, want none", n)
 	}
 }
+
+// TestHeadOnAPIRoutesIs405: HEAD is not served on the REST routes, although net/http's
+// convention serves it wherever GET is. A HEAD there would have a service read, audit and
+// return personal data for the gateway to throw away, and on the access report log a copy
+// as given to the data subject, marking the request answered, when no one received it.
+// So it is 405 with the methods the path serves in Allow, and no service is called; the
+// gateway's own paths, which hold no personal data, answer HEAD as GET without a body.
+func TestHeadOnAPIRoutesIs405(t *testing.T) {
+	h := start(t, options{})
+	tests := []struct {
+		path       string
+		wantStatus int
+		wantAllow  string
+	}{
+		{"/v1/owners/o-1", http.StatusMethodNotAllowed, "GET, PATCH"},
+		{"/v1/owners?name=aija", http.StatusMethodNotAllowed, "GET, POST"},
+		{"/v1/owners/o-1/changes", http.StatusMethodNotAllowed, "GET"},
+		{"/v1/accessRequests/a-1/report", http.StatusMethodNotAllowed, "GET"},
+		{"/v1/accessRequests/a-1/report.html", http.StatusMethodNotAllowed, "GET"},
+		{"/v1/owners/o-1:revealIdentityCode", http.StatusMethodNotAllowed, "POST"},
+		{"/healthz", http.StatusOK, ""},
+		{"/openapi.yaml", http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, header, body := h.do(t, h.request(t, http.MethodHead, tt.path, nil))
+			if code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d", code, tt.wantStatus)
+			}
+			if got := header.Get("Allow"); got != tt.wantAllow {
+				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
+			}
+			if len(body) != 0 {
+				t.Errorf("a HEAD answer has a body: %s", body)
+			}
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
