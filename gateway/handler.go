@@ -65,7 +65,7 @@ func newHandler(ctx context.Context, cfg Config, tel *telemetry.Telemetry, conns
 	// peers: a client's baggage is text it wrote (a name, an identity code) and stays at
 	// the edge, like its other headers. So does its tracestate (edgeTraceContext).
 	edgePropagator := edgeTraceContext{}
-	traced := otelhttp.NewHandler(restoreRequest(observe(tel.Logger, commonHeaders(mux))), serviceName,
+	traced := otelhttp.NewHandler(restoreRequest(observe(tel.Logger, commonHeaders(cleanPaths(errs, mux)))), serviceName,
 		otelhttp.WithTracerProvider(tel.TracerProvider),
 		otelhttp.WithMeterProvider(tel.MeterProvider),
 		otelhttp.WithPropagators(edgePropagator),

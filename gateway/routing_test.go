@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,6 +109,54 @@ func TestHeadOnAPIRoutesIs405(t *testing.T) {
 			}
 			if len(body) != 0 {
 				t.Errorf("a HEAD answer has a body: %s", body)
+			}
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
+// TestUncleanPathIsJSON404: a path with an empty, "." or ".." segment names no resource.
+// net/http's ServeMux answered it with a redirect to the cleaned path and an HTML body,
+// which sent a client's call on to another resource than the one it named (an owner's
+// patients for /v1/owners//patients, another owner for /v1/owners/o-1/../o-2). It is the
+// gateway's JSON 404, without a Location, anonymous or not, and no service is called.
+func TestUncleanPathIsJSON404(t *testing.T) {
+	h := start(t, options{})
+	client := *h.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tt := range []struct {
+		method, path string
+		anonymous    bool
+	}{
+		{http.MethodGet, "/v1/owners//patients", false},
+		{http.MethodGet, "/v1//owners", false},
+		{http.MethodGet, "/v1/owners/o-1/../o-2", false},
+		{http.MethodGet, "/v1/owners/./o-1", false},
+		{http.MethodGet, "/v1/owners/a%2F%2Fb", false},
+		{http.MethodPost, "/v1/owners/o-1/..//patients", false},
+		{http.MethodGet, "/v1/owners/o-1/../../../healthz", true},
+	} {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req := h.request(t, tt.method, tt.path, strings.NewReader(`{}`))
+			if tt.anonymous {
+				req.Header.Del("Authorization")
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", tt.method, tt.path, err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Location") != "" {
+				t.Fatalf("status = %d, Location %q, want 404 without one: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+			if e := decodeError(t, body); e.Code != codes.NotFound || resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("body %s (%s), want NOT_FOUND as JSON", body, resp.Header.Get("Content-Type"))
 			}
 		})
 	}
