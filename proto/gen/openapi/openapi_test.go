@@ -10,12 +10,14 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-func TestDocumentHasEveryRoute(t *testing.T) {
+// The document's routes are checked against the handlers that serve them by the
+// gateway's TestDocumentHasEveryRoute.
+func TestDocumentNamesTheRegisterAndItsSecurity(t *testing.T) {
 	doc, err := Document()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"title: Lillvet customer register", "/v1/owners/{ownerId}:revealIdentityCode", "bearer:"} {
+	for _, want := range []string{"title: Lillvet customer register", "bearer:"} {
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("merged document lacks %q", want)
 		}
