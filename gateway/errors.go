@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -18,6 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/lillvet/register/services/platform/grpcclient"
 )
@@ -60,7 +63,7 @@ func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Stat
 		// message quotes what the caller sent (an identity code typed into the wrong
 		// field would come back in the error body and the logs).
 		if len(st.Details()) == 0 {
-			return decodeFailure(st.Message())
+			return decodeFailure(st.Message(), rpcMethod(ctx))
 		}
 	case codes.Unavailable:
 		e.logger.WarnContext(ctx, "backend unavailable", "rpc", rpcMethod(ctx), "cause", st.Message())
@@ -148,9 +151,66 @@ var decodeMessages = []struct {
 	{regexp.MustCompile(`invalid value for \w+ field (\w+)`), "", "not a valid value for this field"},
 	{regexp.MustCompile(`unknown field "([A-Za-z_]\w{0,63})"`), "", "unknown field"},
 	{regexp.MustCompile(`duplicate field "?([A-Za-z_]\w{0,63})"?`), "", "given more than once"},
-	{regexp.MustCompile(`google\.protobuf\.FieldMask\.paths contains invalid path`), "updateMask",
-		"the fields to change, in JSON by their JSON names and separated by commas, e.g. \"phone,identityCode\""},
+	{regexp.MustCompile(`google\.protobuf\.FieldMask\.paths contains invalid path`), updateMaskField, updateMaskHint},
 }
+
+// updateMaskField is the JSON name of every field mask of the API, an update's.
+const updateMaskField = "updateMask"
+
+// updateMaskHint is the description of a bad updateMask when the route's message is
+// unknown; maskHint names the message.
+const updateMaskHint = "the fields to change, by their JSON names and separated by commas"
+
+// maskHint describes a bad updateMask of rpc by the message it updates: the fields
+// are those of the request's "patient" on UpdatePatient, of its "visit" on AmendVisit.
+// An example of one route's fields would mislead on the others.
+func maskHint(rpc string) string {
+	if resource := maskedMessage(rpc); resource != "" {
+		return fmt.Sprintf("the fields of %q to change, by their JSON names (lowerCamelCase) and separated by commas", resource)
+	}
+	return updateMaskHint
+}
+
+// maskedMessage is the JSON name of the message field that the field mask of rpc's
+// request applies to ("/lillvet.owner.v1.OwnerService/UpdatePatient": "patient"), or
+// "" when its request has no field mask or rpc is unknown.
+func maskedMessage(rpc string) string {
+	service, method, ok := strings.Cut(strings.TrimPrefix(rpc, "/"), "/")
+	if !ok {
+		return ""
+	}
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+	if err != nil {
+		return ""
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return ""
+	}
+	md := sd.Methods().ByName(protoreflect.Name(method))
+	if md == nil {
+		return ""
+	}
+	fields := md.Input().Fields()
+	resource, hasMask := "", false
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		switch {
+		case f.Message() == nil || f.IsList() || f.IsMap():
+		case f.Message().FullName() == fieldMaskName:
+			hasMask = true
+		case resource == "":
+			resource = f.JSONName()
+		}
+	}
+	if !hasMask {
+		return ""
+	}
+	return resource
+}
+
+// fieldMaskName is google.protobuf.FieldMask's full name.
+const fieldMaskName protoreflect.FullName = "google.protobuf.FieldMask"
 
 // dateDigits is a run of six digits, an identity code's date: no field of the API
 // holds one in its name, and an identity code in a name the patterns quote (ASCII
@@ -168,11 +228,14 @@ func quotable(name string) bool {
 // were wrong when the decoder says so (else the body as a whole), and none of the
 // values the caller sent. A message of several lines (strictQueryParser's, one line per
 // bad key) gives a violation per line.
-func decodeFailure(msg string) *status.Status {
+func decodeFailure(msg, rpc string) *status.Status {
 	var violations []*errdetails.BadRequest_FieldViolation
 	descriptions := make([]string, 0, 1)
 	for line := range strings.SplitSeq(msg, "\n") {
 		v := decodeViolation(line)
+		if v.GetField() == updateMaskField {
+			v.Description = maskHint(rpc)
+		}
 		if slices.ContainsFunc(violations, func(have *errdetails.BadRequest_FieldViolation) bool { return proto.Equal(have, v) }) {
 			continue
 		}

@@ -684,3 +684,37 @@ func TestEveryErrorBodyHasDetails(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateMaskHintNamesTheRoutesMessage: an updateMask protojson cannot read (proto
+// names with underscores) is a violation on updateMask whose description names the
+// message the route updates, and no other route's fields: the hint gave the owner's
+// "phone,identityCode" as the example on the patient and visit routes too.
+func TestUpdateMaskHintNamesTheRoutesMessage(t *testing.T) {
+	h := start(t, options{})
+	for _, tc := range []struct {
+		name, method, path, body, message string
+	}{
+		{"UpdateOwner", http.MethodPatch, "/v1/owners/o-1", `{"updateMask":"given_names","version":1}`, "owner"},
+		{"UpdatePatient", http.MethodPatch, "/v1/patients/p-1", `{"updateMask":"birth_date","version":1}`, "patient"},
+		{"AmendVisit", http.MethodPost, "/v1/visits/v-1/amendments", `{"updateMask":"weight_grams","version":1}`, "visit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, raw := h.do(t, h.request(t, tc.method, tc.path, strings.NewReader(tc.body)))
+			wantFieldViolation(t, status, raw, "updateMask")
+			violations, _ := decodeError(t, raw).Details[0]["fieldViolations"].([]any)
+			v, _ := violations[0].(map[string]any)
+			description, _ := v["description"].(string)
+			if !strings.Contains(description, `"`+tc.message+`"`) {
+				t.Errorf("description %q does not name %q", description, tc.message)
+			}
+			for _, other := range []string{"owner", "patient", "visit", "phone", "identityCode"} {
+				if other != tc.message && strings.Contains(description, other) {
+					t.Errorf("description %q names %q, not of this route", description, other)
+				}
+			}
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
