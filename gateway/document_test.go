@@ -65,7 +65,7 @@ func TestDocumentHasEveryRoute(t *testing.T) {
 }
 
 // pathVariables are the variables of a route template ("{owner_id}").
-var pathVariables = regexp.MustCompile(`\{([a-z0-9_]+)\}`)
+var pathVariables = regexp.MustCompile(`\{([A-Za-z0-9_]+)\}`)
 
 // documented is the operation as the OpenAPI document writes it: its path variables by
 // their JSON names.

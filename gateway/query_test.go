@@ -3,12 +3,14 @@ package gateway_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/proto/gen/openapi"
 )
 
 // TestUnknownQueryParameterIsRejected sends queries with keys the request has no field
@@ -115,5 +117,30 @@ func TestSeveralUnknownQueryParametersAreEachNamed(t *testing.T) {
 	wantFieldViolations(t, status, raw, []string{"query", "nme", "phon"}, code, "131052Y308T", "aija")
 	if n := len(h.owner.received()); n != 0 {
 		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
+// TestDocumentedQueryParametersAreTaken: every query parameter the OpenAPI document gives
+// a route is one the gateway takes there: refuseQuery knows the routes that read a query
+// from the document, and strictQueryParser checks their keys against the request.
+func TestDocumentedQueryParametersAreTaken(t *testing.T) {
+	h := start(t, options{})
+	ops, err := openapi.Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := 0
+	for op, params := range ops {
+		for _, p := range params {
+			path := pathVariables.ReplaceAllString(op.Path, "x-1") + "?" + url.Values{p: {"1"}}.Encode()
+			_, _, raw := h.do(t, h.request(t, op.Method, path, nil))
+			if strings.Contains(string(raw), "not a query parameter") {
+				t.Errorf("%s %s: the documented parameter %s is refused: %s", op.Method, op.Path, p, raw)
+			}
+			taken++
+		}
+	}
+	if taken == 0 {
+		t.Fatal("the document gives no route a query parameter")
 	}
 }
