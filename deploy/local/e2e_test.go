@@ -336,7 +336,9 @@ func TestEndToEnd(t *testing.T) {
 	if field(created.body, "owner", "identityCodeMasked") != "******-***T" {
 		t.Fatalf("create owner: %s", created.raw)
 	}
-	r.expect(t, 409, "POST", "/v1/owners", reception, newOwner)
+	if dup := r.expect(t, 409, "POST", "/v1/owners", reception, newOwner); errorReason(dup.body) != "IDENTITY_CODE_REGISTERED" {
+		t.Fatalf("a second owner with the same identity code: 409 without the reason IDENTITY_CODE_REGISTERED: %s", dup.raw)
+	}
 	// Another person under the used Idempotency-Key (a namesake, another identity code)
 	// is refused on request_id, not answered with the first person's record.
 	namesake := ownerBody("Äijälä", "010190-123M")

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -193,7 +194,12 @@ func TestDuplicateIdentityCodeAlreadyExists(t *testing.T) {
 	_, err := c.CreateOwner(env.As(t, auth.RoleReception), &ownerv1.CreateOwnerRequest{
 		Owner: newOwner("Korhonen"), IdentityCode: " 010190-123m ",
 	})
-	wantCode(t, err, codes.AlreadyExists)
+	if got := servicetest.ReasonOf(t, err, codes.AlreadyExists); got != "IDENTITY_CODE_REGISTERED" {
+		t.Errorf("reason = %q, want IDENTITY_CODE_REGISTERED", got)
+	}
+	if strings.Contains(status.Convert(err).Message(), "123M") || strings.Contains(status.Convert(err).Message(), "010190") {
+		t.Errorf("the refusal repeats the identity code: %v", err)
+	}
 	// The refused registration left nothing behind.
 	list, err := c.ListOwners(env.As(t, auth.RoleReception), &ownerv1.ListOwnersRequest{Name: "korhonen"})
 	if err != nil || len(list.GetOwners()) != 1 {
@@ -286,7 +292,9 @@ func TestMicrochipBelongsToOnePatient(t *testing.T) {
 	chipped.Microchip = "246098100999999"
 	first := registerPatient(t, env, c, o.GetId(), chipped)
 	_, err := c.RegisterPatient(env.As(t, auth.RoleNurse), &ownerv1.RegisterPatientRequest{OwnerId: o.GetId(), Patient: chipped})
-	wantCode(t, err, codes.AlreadyExists)
+	if got := servicetest.ReasonOf(t, err, codes.AlreadyExists); got != "MICROCHIP_REGISTERED" {
+		t.Errorf("reason = %q, want MICROCHIP_REGISTERED", got)
+	}
 
 	// Moving the chip number to a corrected value frees the old one.
 	ctx := env.As(t, auth.RoleNurse)

@@ -217,6 +217,24 @@ func Aborted(reason, description string) error {
 	return &PreconditionError{Reason: reason, Description: description, StartOver: true}
 }
 
+// ExistsError is a value another record holds, which a record may not share (an
+// identity code, a microchip number): ALREADY_EXISTS with Reason, an UPPER_SNAKE code
+// clients can act on. It is an ErrAlreadyExists.
+type ExistsError struct {
+	Reason      string
+	Description string
+}
+
+func (e *ExistsError) Error() string { return e.Reason + ": " + e.Description }
+
+// Unwrap makes an ExistsError an ErrAlreadyExists for errors.Is.
+func (e *ExistsError) Unwrap() error { return ErrAlreadyExists }
+
+// Exists returns an ExistsError. The description must not repeat the value.
+func Exists(reason, description string) error {
+	return &ExistsError{Reason: reason, Description: description}
+}
+
 // RequestIDReused refuses a create whose client request id was used for something
 // else, used, as "another owner": answering it with the first record would tell the
 // caller their create was done when it was not, and show them someone else's data.
@@ -251,6 +269,10 @@ func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
 	var pe *PreconditionError
 	if errors.As(err, &pe) {
 		return preconditionStatus(pe)
+	}
+	var ee *ExistsError
+	if errors.As(err, &ee) {
+		return withDetails(status.New(codes.AlreadyExists, ee.Description), &errdetails.ErrorInfo{Reason: ee.Reason, Domain: Domain})
 	}
 	if errors.Is(err, ErrConflict) {
 		return withDetails(status.New(codes.Aborted, err.Error()), &errdetails.ErrorInfo{Reason: ReasonVersionMismatch, Domain: Domain})

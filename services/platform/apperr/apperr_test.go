@@ -31,6 +31,8 @@ func TestToStatusCodes(t *testing.T) {
 		{name: "nil", err: nil, code: codes.OK},
 		{name: "not found", err: fmt.Errorf("get owner o-1: %w", apperr.ErrNotFound), code: codes.NotFound, message: "get owner o-1: not found"},
 		{name: "already exists", err: fmt.Errorf("register: %w", apperr.ErrAlreadyExists), code: codes.AlreadyExists},
+		{name: "already exists with a reason", err: fmt.Errorf("register: %w", apperr.Exists("MICROCHIP_REGISTERED", "the microchip is on record for another patient")),
+			code: codes.AlreadyExists, message: "the microchip is on record for another patient", reason: "MICROCHIP_REGISTERED"},
 		{name: "stale version", err: fmt.Errorf("update owner: %w", apperr.ErrConflict), code: codes.Aborted, reason: apperr.ReasonVersionMismatch},
 		{name: "permission", err: apperr.ErrPermissionDenied, code: codes.PermissionDenied},
 		{name: "unavailable", err: fmt.Errorf("consent: %w", apperr.ErrUnavailable), code: codes.Unavailable},
@@ -364,5 +366,13 @@ func TestCheckNoIdentityCodeInNumber(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("CheckNoIdentityCodeInNumber(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// An ExistsError is an ErrAlreadyExists, as the repositories' contracts promise.
+func TestExistsIsErrAlreadyExists(t *testing.T) {
+	err := fmt.Errorf("create owner: %w", apperr.Exists("IDENTITY_CODE_REGISTERED", "the identity code is already on record"))
+	if !errors.Is(err, apperr.ErrAlreadyExists) {
+		t.Errorf("%v is no ErrAlreadyExists", err)
 	}
 }

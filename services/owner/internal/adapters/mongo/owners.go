@@ -83,7 +83,7 @@ func (r *Repository) CreateOwner(ctx context.Context, o *domain.Owner, code *dom
 		key := r.identityKey(*code)
 		var err error
 		if claim, err = r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
-			return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
+			return nil, identityClaimFailed(err)
 		}
 		sealed, err := r.sealIdentity(o.ID, *code)
 		if err != nil {
@@ -152,7 +152,7 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 			if key != held {
 				var err error
 				if claim, err = r.claim(ctx, key, o.ID, r.ownerHoldsIdentity(key)); err != nil {
-					return nil, fmt.Errorf("identity code is already on record for another owner: %w", err)
+					return nil, identityClaimFailed(err)
 				}
 			}
 			sealed, err := r.sealIdentity(o.ID, *code)

@@ -82,7 +82,7 @@ func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c dom
 		key := microchipKey(p.Microchip)
 		var err error
 		if claim, err = r.claim(ctx, key, p.ID, r.patientHoldsChip(key)); err != nil {
-			return nil, fmt.Errorf("microchip is already on record for another patient: %w", err)
+			return nil, microchipClaimFailed(err)
 		}
 	}
 	p.Version, p.Created, p.Updated = 1, c.Time, c.Time
@@ -159,7 +159,7 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 		key := microchipKey(p.Microchip)
 		var err error
 		if claim, err = r.claim(ctx, key, p.ID, r.patientHoldsChip(key)); err != nil {
-			return nil, fmt.Errorf("microchip is already on record for another patient: %w", err)
+			return nil, microchipClaimFailed(err)
 		}
 	}
 	c.Version = expected + 1

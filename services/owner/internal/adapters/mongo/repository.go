@@ -220,6 +220,25 @@ func (r *Repository) claim(ctx context.Context, key, ref string, holds func(ctx 
 	return claimed{}, fmt.Errorf("claim is contended: %w", apperr.ErrUnavailable)
 }
 
+// identityClaimFailed is the failure of a claim on an identity code: one another owner
+// holds is ALREADY_EXISTS with the reason IDENTITY_CODE_REGISTERED, so that a client
+// tells it from the service's other refusals without parsing the message.
+func identityClaimFailed(err error) error {
+	if errors.Is(err, apperr.ErrAlreadyExists) {
+		return apperr.Exists("IDENTITY_CODE_REGISTERED", "the identity code is already on record for another owner")
+	}
+	return fmt.Errorf("claim the identity code: %w", err)
+}
+
+// microchipClaimFailed is the failure of a claim on a microchip number: one another
+// patient holds is ALREADY_EXISTS with the reason MICROCHIP_REGISTERED.
+func microchipClaimFailed(err error) error {
+	if errors.Is(err, apperr.ErrAlreadyExists) {
+		return apperr.Exists("MICROCHIP_REGISTERED", "the microchip is already on record for another patient")
+	}
+	return fmt.Errorf("claim the microchip: %w", err)
+}
+
 // release drops ref's claim on key; a claim someone else holds is left alone.
 func (r *Repository) release(ctx context.Context, key, ref string) error {
 	if _, err := r.claims.DeleteOne(ctx, bson.M{"_id": key, "ref": ref}); err != nil {
