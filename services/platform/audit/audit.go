@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,8 +36,12 @@ const (
 )
 
 const (
-	// maxQueued bounds the events waiting to be written; past it Record fails.
+	// maxQueued bounds the events waiting to be written and the room calls keep for
+	// theirs (Reserve); past it new calls are refused.
 	maxQueued = 10_000
+	// reservedPerCall is the room a call keeps for the events of what it changes: a
+	// patient transfer audits both owners, and both again when it is taken back.
+	reservedPerCall = 4
 	// maxBatch and batchWindow bound one batch: whichever comes first.
 	maxBatch    = 500
 	batchWindow = 25 * time.Millisecond
@@ -116,12 +121,21 @@ type Event struct {
 // Writer appends events to the service's audit collection. Routine events go
 // through a queue that Run writes in batches, so that an audited read does not
 // pay for a write of its own; events that must be stored before the caller is
-// answered go through RecordNow. While the queue is full or the store refuses
-// the batches, Record fails, so that nothing is read unaudited.
+// answered go through RecordNow. A call is let in only while the queue has room
+// for its events and the store takes the batches (Reserve); an event a call
+// records into its room is queued whatever happens meanwhile, since the change it
+// audits may already be stored, and waits in the queue while the store refuses
+// the batches. Other events are refused while the queue is full or the store
+// refuses the batches, so that nothing is read unaudited.
 type Writer struct {
 	coll   *mongo.Collection
 	logger *slog.Logger
 	queue  chan Event
+	// mu orders every send to queue with reserved, so that no one takes a call's
+	// room: len(queue)+reserved never exceeds cap(queue), and a send never blocks.
+	mu sync.Mutex
+	// reserved is the room the calls under way keep and have not used yet.
+	reserved int
 	// failing is set while the last batch could not be written.
 	failing atomic.Bool
 	// drainFor is drainTimeout, shorter in tests.
@@ -154,41 +168,88 @@ func (w *Writer) Indexes() []mongox.Index {
 	}
 }
 
-// ErrUnavailable is returned by Record while events cannot be stored; callers
-// refuse the read or change rather than do it unaudited.
+// ErrUnavailable is returned by Reserve and Record while events cannot be stored;
+// callers refuse the read or change rather than do it unaudited.
 var ErrUnavailable = fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
 
 // Record queues the events for the next batch, filling each one's time,
 // actor and roles (from the context's identity), purpose (from the call's
-// x-purpose) and trace id when they are empty. It fails with ErrUnavailable
-// while the queue is full or batches are failing.
+// x-purpose) and trace id when they are empty. The events go into the room ctx's
+// call keeps (Reserve) as far as it reaches, and are then queued whatever the
+// queue and the store do; beyond it, Record fails with ErrUnavailable while the
+// queue is full or batches are failing. Either every event is queued or none is.
 func (w *Writer) Record(ctx context.Context, events ...Event) error {
 	completed, err := completeAll(ctx, events)
 	if err != nil {
 		return err
 	}
-	if w.failing.Load() {
-		return fmt.Errorf("%w: the store refuses audit events", ErrUnavailable)
-	}
-	for _, e := range completed {
-		select {
-		case w.queue <- e:
-		default:
-			return fmt.Errorf("%w: %d events are waiting to be written", ErrUnavailable, maxQueued)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := w.reservationOf(ctx)
+	kept := min(r.left, len(completed))
+	if beyond := len(completed) - kept; beyond > 0 {
+		if err := w.refusal(beyond); err != nil {
+			return err
 		}
+	}
+	r.left -= kept
+	w.reserved -= kept
+	for _, e := range completed {
+		w.queue <- e
 	}
 	return nil
 }
 
-// Ready fails with ErrUnavailable while Record would: the store refuses the batches or
-// the queue is full. A server checks it before each call, so that no change is made
-// whose audit event could not then be queued.
-func (w *Writer) Ready() error {
+// Reserve lets a call in: it fails with ErrUnavailable while the store refuses the
+// batches or the queue has no room for a call's events, so that no change is made
+// whose audit event could not then be queued. Otherwise it keeps room in the queue
+// for the first events the call records with the context it returns, until release,
+// which the call's end calls. A server reserves before each call.
+func (w *Writer) Reserve(ctx context.Context) (_ context.Context, release func(), _ error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.refusal(reservedPerCall); err != nil {
+		return ctx, func() {}, err
+	}
+	w.reserved += reservedPerCall
+	r := &reservation{w: w, left: reservedPerCall}
+	return context.WithValue(ctx, reservationKey{}, r), func() { w.release(r) }, nil
+}
+
+// reservation is the room one call keeps in a writer's queue; left is guarded by
+// the writer's mu.
+type reservation struct {
+	w    *Writer
+	left int
+}
+
+type reservationKey struct{}
+
+// reservationOf is the room ctx's call keeps in w's queue; none for work outside a
+// call, or a call of another writer's server.
+func (w *Writer) reservationOf(ctx context.Context) *reservation {
+	if r, ok := ctx.Value(reservationKey{}).(*reservation); ok && r.w == w {
+		return r
+	}
+	return &reservation{w: w}
+}
+
+func (w *Writer) release(r *reservation) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.reserved -= r.left
+	r.left = 0
+}
+
+// refusal is why n events beyond any call's room cannot be queued now: the store
+// refuses the batches, or the queue and the room kept have no space for them. w.mu
+// is held.
+func (w *Writer) refusal(n int) error {
 	switch {
 	case w.failing.Load():
 		return fmt.Errorf("%w: the store refuses audit events", ErrUnavailable)
-	case len(w.queue) == cap(w.queue):
-		return fmt.Errorf("%w: %d events are waiting to be written", ErrUnavailable, maxQueued)
+	case len(w.queue)+w.reserved+n > cap(w.queue):
+		return fmt.Errorf("%w: %d events are waiting to be written or kept room for", ErrUnavailable, len(w.queue)+w.reserved)
 	}
 	return nil
 }
@@ -281,7 +342,8 @@ func (w *Writer) collect(ctx context.Context, first Event) []Event {
 }
 
 // writeBatch writes one batch, retrying with backoff until it is stored or
-// ctx is done; while it fails, Record refuses new events. Each attempt has a
+// ctx is done; while it fails, Reserve lets no call in and Record refuses events
+// beyond a call's room, while the events queued wait for the store. Each attempt has a
 // deadline, so that a store that stops answering fails the log instead of holding
 // the batch for good, and ends when ctx does: it then returns the batch, which the
 // final drain takes over at once, within its own time (an event that attempt stored

@@ -162,8 +162,8 @@ func TestRecordFailsClosedWhenQueueIsFull(t *testing.T) {
 	if !errors.Is(refused, audit.ErrUnavailable) {
 		t.Fatalf("an unwritten backlog did not refuse new events: %v", refused)
 	}
-	if err := w.Ready(); !errors.Is(err, audit.ErrUnavailable) {
-		t.Fatalf("Ready with a full queue: %v", err)
+	if _, _, err := w.Reserve(t.Context()); !errors.Is(err, audit.ErrUnavailable) {
+		t.Fatalf("a call let in with a full queue: %v", err)
 	}
 	if err := w.RecordNow(t.Context(), e); err != nil {
 		t.Fatalf("RecordNow: %v", err)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
@@ -72,10 +73,12 @@ type Options struct {
 	Policy auth.Policy
 	// OnDenied is told about refused authenticated calls, for the audit log.
 	OnDenied auth.DeniedFunc
-	// Ready, when set, is asked before every call but health checking and reflection;
-	// an error refuses the call with it. The audit log's Ready: while it cannot take
-	// events, no read or change runs that it would then fail to record.
-	Ready func() error
+	// Reserve, when set, is asked before every call but health checking and
+	// reflection; an error refuses the call with it. The call runs with the context
+	// it returns, and release is called when the call ends. The audit log's Reserve:
+	// while it cannot take events, no read or change runs that it would then fail to
+	// record, and a call let in keeps room for the events of what it changes.
+	Reserve func(ctx context.Context) (_ context.Context, release func(), _ error)
 	// Listener, when set, is served instead of listening on Config.Addr.
 	Listener net.Listener
 }
@@ -121,14 +124,14 @@ func New(cfg Config, o Options) (*Server, error) {
 			recovery.UnaryServerInterceptor(recoveryOpt),
 			apperr.UnaryServerInterceptor(logger),
 			auth.UnaryServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
-			readyUnary(o.Ready),
+			reserveUnary(o.Reserve),
 			roleSpanUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOpt),
 			apperr.StreamServerInterceptor(logger),
 			auth.StreamServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
-			readyStream(o.Ready),
+			reserveStream(o.Reserve),
 			roleSpanStream,
 		),
 		// Clients may ping at most every 10 s; idle connections are probed
@@ -257,26 +260,34 @@ func streamWorkers() uint32 {
 	return uint32(n)
 }
 
-// readyUnary refuses a call while ready fails (see Options.Ready).
-func readyUnary(ready func() error) grpc.UnaryServerInterceptor {
+// reserveUnary runs each call with what reserve keeps for it (see Options.Reserve).
+func reserveUnary(reserve func(context.Context) (context.Context, func(), error)) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if ready != nil && !auth.IsOpen(info.FullMethod) {
-			if err := ready(); err != nil {
-				return nil, err
-			}
+		if reserve == nil || auth.IsOpen(info.FullMethod) {
+			return handler(ctx, req)
 		}
+		ctx, release, err := reserve(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		return handler(ctx, req)
 	}
 }
 
-// readyStream is readyUnary for streams.
-func readyStream(ready func() error) grpc.StreamServerInterceptor {
+// reserveStream is reserveUnary for streams.
+func reserveStream(reserve func(context.Context) (context.Context, func(), error)) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if ready != nil && !auth.IsOpen(info.FullMethod) {
-			if err := ready(); err != nil {
-				return err
-			}
+		if reserve == nil || auth.IsOpen(info.FullMethod) {
+			return handler(srv, ss)
 		}
-		return handler(srv, ss)
+		ctx, release, err := reserve(ss.Context())
+		if err != nil {
+			return err
+		}
+		defer release()
+		wrapped := middleware.WrapServerStream(ss)
+		wrapped.WrappedContext = ctx
+		return handler(srv, wrapped)
 	}
 }

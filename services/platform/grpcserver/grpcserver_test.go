@@ -94,15 +94,17 @@ func (s *testService) desc() *grpc.ServiceDesc {
 }
 
 type fixture struct {
-	// unready makes the server's Ready fail, as the audit log's does when it cannot
+	// unready makes the server's Reserve fail, as the audit log's does when it cannot
 	// take events.
 	unready atomic.Bool
-	conn    *grpc.ClientConn
-	issuer  *devauth.Issuer
-	spans   *tracetest.InMemoryExporter
-	logs    *servicetest.LogBuffer
-	denied  chan string
-	stop    func() error
+	// held counts the calls whose reservation is not released yet.
+	held   atomic.Int32
+	conn   *grpc.ClientConn
+	issuer *devauth.Issuer
+	spans  *tracetest.InMemoryExporter
+	logs   *servicetest.LogBuffer
+	denied chan string
+	stop   func() error
 }
 
 func start(t *testing.T) *fixture {
@@ -140,11 +142,12 @@ func start(t *testing.T) *fixture {
 			secret: {Roles: []auth.Role{auth.RoleBilling}},
 		},
 		OnDenied: func(_ context.Context, method string, _ auth.Identity, _ string, _ any) { f.denied <- method },
-		Ready: func() error {
+		Reserve: func(ctx context.Context) (context.Context, func(), error) {
 			if f.unready.Load() {
-				return fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
+				return ctx, nil, fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
 			}
-			return nil
+			f.held.Add(1)
+			return ctx, func() { f.held.Add(-1) }, nil
 		},
 	})
 	if err != nil {
@@ -228,13 +231,16 @@ func TestServerChain(t *testing.T) {
 	if len(f.denied) != 3 {
 		t.Errorf("OnDenied called %d times, want 3", len(f.denied))
 	}
+	if n := f.held.Load(); n != 0 {
+		t.Errorf("%d calls ended still holding their reservation", n)
+	}
 	logs := f.logs.String()
 	if !strings.Contains(logs, "panic in gRPC handler") || strings.Contains(logs, "131052-308T") {
 		t.Errorf("panic log missing or leaks the panic value:\n%s", logs)
 	}
 }
 
-// TestNotReadyRefusesCalls: while Ready fails (the audit log cannot take events) every
+// TestNotReadyRefusesCalls: while Reserve fails (the audit log cannot take events) every
 // authenticated call is refused as UNAVAILABLE before its handler runs; health checks
 // still answer, and a call without a token is still unauthenticated.
 func TestNotReadyRefusesCalls(t *testing.T) {

@@ -193,7 +193,7 @@ func Run(ctx context.Context, s Spec) (err error) {
 		Verifier:  verifier,
 		Policy:    withAuditPolicy(s.Policy),
 		OnDenied:  auditor.Denied,
-		Ready:     auditor.Ready,
+		Reserve:   auditor.Reserve,
 		Listener:  s.Base.Listener,
 	})
 	if err != nil {

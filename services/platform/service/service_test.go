@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,4 +412,184 @@ func TestEveryServiceServesItsAuditLog(t *testing.T) {
 			servicetest.WantCode(t, err, tt.want)
 		})
 	}
+}
+
+// changing answers EmptyCall once it has stored a change (a thing) and audited it;
+// between the two it tells stored and waits for proceed, so that the test can make the
+// audit log refuse events meanwhile.
+type changing struct {
+	testgrpc.UnimplementedTestServiceServer
+	db      *mongo.Database
+	log     *audit.Writer
+	stored  chan struct{}
+	proceed chan struct{}
+}
+
+func (c *changing) EmptyCall(ctx context.Context, _ *testgrpc.Empty) (*testgrpc.Empty, error) {
+	if _, err := c.db.Collection("things").InsertOne(ctx, bson.M{"name": "stored"}); err != nil {
+		return nil, err
+	}
+	c.stored <- struct{}{}
+	<-c.proceed
+	err := c.log.Record(ctx, audit.Event{
+		Action: "thing.create", Resource: "things/stored", SubjectOwnerID: auditedOwner, Outcome: audit.OutcomeSuccess,
+	})
+	return &testgrpc.Empty{}, err
+}
+
+// TestAStoredChangeIsAnsweredAndAudited: a call let in stores its change; before it
+// records the change's event, other calls fill the audit queue or the store begins to
+// refuse the audit batches. The caller is answered OK, not UNAVAILABLE as if nothing
+// had happened, and the change's event is in the audit log once the store takes
+// batches again.
+func TestAStoredChangeIsAnsweredAndAudited(t *testing.T) {
+	other := audit.Event{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	for _, tc := range []struct {
+		name string
+		// meanwhile makes the audit log refuse events outside a call; the function it
+		// returns undoes it.
+		meanwhile func(t *testing.T, w *audit.Writer, link *storeLink) (undo func())
+	}{
+		{"other calls filled the queue", func(t *testing.T, w *audit.Writer, _ *storeLink) func() {
+			for i := 0; w.Record(context.Background(), other) == nil; i++ {
+				if i == 1_000_000 {
+					t.Fatal("the audit queue never filled")
+				}
+			}
+			return func() {}
+		}},
+		{"the store refuses the batches", func(t *testing.T, w *audit.Writer, link *storeLink) func() {
+			link.set(true)
+			if err := w.Record(context.Background(), other); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; ; i++ {
+				_, release, err := w.Reserve(t.Context())
+				if err != nil {
+					break
+				}
+				release()
+				if i == 1500 {
+					t.Fatal("the audit writer never saw the store refuse its batch")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			return func() { link.set(false) }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := servicetest.New(t)
+			link := newStoreLink(t, env.Store.URI())
+			s := spec(t, env)
+			s.Base.Mongo.URI = link.URI()
+			handler := &changing{stored: make(chan struct{}), proceed: make(chan struct{})}
+			s.Register = func(d *service.Deps) error {
+				handler.db, handler.log = d.DB, d.Auditor
+				testgrpc.RegisterTestServiceServer(d, handler)
+				return nil
+			}
+			svc := env.Serve(t, s.Base.Listener.Addr().String(), func(ctx context.Context) error { return service.Run(ctx, s) })
+			answered := make(chan error, 1)
+			go func() {
+				_, err := testgrpc.NewTestServiceClient(svc.Conn).EmptyCall(env.As(t, auth.RoleNurse), &testgrpc.Empty{})
+				answered <- err
+			}()
+			<-handler.stored
+			undo := tc.meanwhile(t, handler.log, link)
+			close(handler.proceed)
+			if err := <-answered; err != nil {
+				t.Errorf("the caller of a stored change was answered %v, want OK", err)
+			}
+			undo()
+			svc.Stop()
+
+			db := embeddedtest.Client(t, env.Store.URI()).Database(database)
+			if n, err := db.Collection("things").CountDocuments(t.Context(), bson.M{"name": "stored"}); err != nil || n != 1 {
+				t.Fatalf("%d changes stored, %v; want 1", n, err)
+			}
+			if n, err := db.Collection(audit.Collection).CountDocuments(t.Context(), bson.M{"action": "thing.create"}); err != nil || n != 1 {
+				t.Errorf("%d events of the change in the audit log, %v; want 1", n, err)
+			}
+		})
+	}
+}
+
+// storeLink is a loopback TCP relay to the store's socket that the test can cut: cut,
+// it closes every connection it relays and every new one, as a partition would.
+type storeLink struct {
+	l      net.Listener
+	socket string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newStoreLink(t *testing.T, storeURI string) *storeLink {
+	t.Helper()
+	socket, err := url.QueryUnescape(strings.TrimSuffix(strings.TrimPrefix(storeURI, "mongodb://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &storeLink{l: servicetest.Listen(t), socket: socket}
+	t.Cleanup(func() {
+		_ = k.l.Close()
+		k.set(true)
+	})
+	go k.serve()
+	return k
+}
+
+// URI is the store's connection string through the link.
+func (k *storeLink) URI() string {
+	return "mongodb://" + k.l.Addr().String() + "/?directConnection=true"
+}
+
+func (k *storeLink) serve() {
+	for {
+		c, err := k.l.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("unix", k.socket)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		if k.track(c, up) {
+			go relay(c, up)
+			go relay(up, c)
+		}
+	}
+}
+
+// track keeps conns to cut them later, or closes them while the link is cut.
+func (k *storeLink) track(conns ...net.Conn) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cut {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		return false
+	}
+	k.conns = append(k.conns, conns...)
+	return true
+}
+
+func (k *storeLink) set(cut bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cut = cut
+	if cut {
+		for _, c := range k.conns {
+			_ = c.Close()
+		}
+		k.conns = nil
+	}
+}
+
+func relay(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
 }

@@ -1,0 +1,203 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+)
+
+// waitFor bounds how long a test waits for the writer to see the store fail or
+// recover.
+const waitFor = 30 * time.Second
+
+// running is a writer's Run in the background, started once.
+type running struct {
+	w     *Writer
+	once  sync.Once
+	stopc context.CancelFunc
+	done  chan error
+}
+
+func (r *running) start(ctx context.Context) {
+	r.once.Do(func() {
+		ctx, r.stopc = context.WithCancel(ctx)
+		r.done = make(chan error, 1)
+		go func() { r.done <- r.w.Run(ctx) }()
+	})
+}
+
+// stop stops the writer, which writes what is queued, and answers Run's error.
+func (r *running) stop(ctx context.Context) error {
+	r.start(ctx)
+	r.stopc()
+	return <-r.done
+}
+
+// until waits for cond, failing the test after waitFor.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, waitFor)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAnEventOfACallLetInIsQueued: a call let in (Reserve) that then stores a change
+// records the change's event although, between the check and the record, other calls
+// filled the queue or the store began to refuse the batches; the event waits in the
+// queue and is stored once the store takes batches again. Meanwhile no new call is let
+// in, and an event outside a call's room is refused, as before.
+func TestAnEventOfACallLetInIsQueued(t *testing.T) {
+	other := Event{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: OutcomeSuccess}
+	for _, tc := range []struct {
+		name string
+		// meanwhile makes the writer refuse events outside a call's room.
+		meanwhile func(t *testing.T, ctx context.Context, w *Writer, link *outage, run *running)
+	}{
+		{"other calls filled the queue", func(t *testing.T, ctx context.Context, w *Writer, _ *outage, _ *running) {
+			for i := 0; w.Record(ctx, other) == nil; i++ {
+				if i > maxQueued {
+					t.Fatalf("the queue took %d events", i)
+				}
+			}
+		}},
+		{"the store refuses the batches", func(t *testing.T, ctx context.Context, w *Writer, link *outage, run *running) {
+			link.set(true)
+			if err := w.Record(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			run.start(t.Context())
+			until(t, "the writer sees the store refuse its batch", func() bool { return w.failing.Load() })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := embeddedtest.Start(t)
+			link := &outage{}
+			client, err := mongo.Connect(options.Client().ApplyURI(store.URI()).SetDialer(link).
+				SetServerSelectionTimeout(200 * time.Millisecond).SetHeartbeatInterval(500 * time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+			w := NewWriter(client.Database("auditreserve"), slog.New(slog.DiscardHandler))
+			run := &running{w: w}
+			ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7"})
+
+			call, release, err := w.Reserve(ctx)
+			if err != nil {
+				t.Fatalf("a call was not let in: %v", err)
+			}
+			tc.meanwhile(t, ctx, w, link, run)
+			if err := w.Record(ctx, other); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("an event outside a call's room: %v, want ErrUnavailable", err)
+			}
+			if _, _, err := w.Reserve(ctx); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("a new call: %v, want ErrUnavailable", err)
+			}
+			changed := Event{Action: "owner.update", Resource: "owners/o-2", SubjectOwnerID: "o-2", Outcome: OutcomeSuccess}
+			if err := w.Record(call, changed); err != nil {
+				t.Fatalf("the event of the stored change: %v", err)
+			}
+			release()
+			link.set(false)
+			run.start(t.Context())
+			stored := func() int64 {
+				n, err := w.coll.CountDocuments(t.Context(), bson.M{"subject_owner_id": "o-2"})
+				if err != nil {
+					return 0
+				}
+				return n
+			}
+			until(t, "the change's event is stored", func() bool { return stored() == 1 })
+			if err := run.stop(t.Context()); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if _, release, err := w.Reserve(ctx); err != nil {
+				t.Errorf("a call once the events are written: %v", err)
+			} else {
+				release()
+			}
+		})
+	}
+}
+
+// TestACallsRoom: a call's room takes its first events whatever the queue holds and is
+// freed when the call ends; events beyond it are queued only while the queue has space,
+// all of a Record or none; a Record outside any call takes none of the room.
+func TestACallsRoom(t *testing.T) {
+	// Nothing is written: the queue alone is under test.
+	w := &Writer{queue: make(chan Event, maxQueued)}
+	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7"})
+	ev := Event{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: OutcomeSuccess}
+	events := func(n int) []Event {
+		out := make([]Event, n)
+		for i := range out {
+			out[i] = ev
+		}
+		return out
+	}
+	call, release, err := w.Reserve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(ctx, events(maxQueued-reservedPerCall)...); err != nil {
+		t.Fatalf("filling the queue but the call's room: %v", err)
+	}
+	steps := []struct {
+		name   string
+		ctx    context.Context
+		events int
+		queued bool
+	}{
+		{"an event outside the call", ctx, 1, false},
+		{"more than the call's room", call, reservedPerCall + 1, false},
+		{"the call's room", call, reservedPerCall, true},
+		{"the call's room once used", call, 1, false},
+	}
+	for _, s := range steps {
+		before := len(w.queue)
+		err := w.Record(s.ctx, events(s.events)...)
+		if queued := err == nil; queued != s.queued || (err != nil && !errors.Is(err, ErrUnavailable)) {
+			t.Fatalf("%s: %v, want queued %v", s.name, err, s.queued)
+		}
+		want := before
+		if s.queued {
+			want += s.events
+		}
+		if len(w.queue) != want {
+			t.Fatalf("%s: %d events queued, want %d", s.name, len(w.queue), want)
+		}
+	}
+	release()
+	for range maxQueued {
+		<-w.queue
+	}
+	held := make([]func(), 0, maxQueued/reservedPerCall)
+	for {
+		_, release, err := w.Reserve(ctx)
+		if err != nil {
+			break
+		}
+		held = append(held, release)
+	}
+	if len(held) != maxQueued/reservedPerCall {
+		t.Fatalf("%d calls let in on an empty queue, want %d", len(held), maxQueued/reservedPerCall)
+	}
+	held[0]()
+	if _, _, err := w.Reserve(ctx); err != nil {
+		t.Fatalf("a call once another ended: %v", err)
+	}
+}
