@@ -20,10 +20,14 @@ import (
 )
 
 // Auditor appends audit events. Record queues them (and fails while they cannot be
-// stored, so nothing is read unaudited); RecordNow stores them before returning.
+// stored, so nothing is read unaudited, except into the room Reserve keeps);
+// RecordNow stores them before returning. Reserve keeps room for the events of a change
+// (audit.Writer.Reserve): the server takes it for each call, the retention sweep for
+// each owner it changes.
 type Auditor interface {
 	Record(ctx context.Context, events ...audit.Event) error
 	RecordNow(ctx context.Context, events ...audit.Event) error
+	Reserve(ctx context.Context) (_ context.Context, release func(), _ error)
 }
 
 // Options tune the use cases.

@@ -315,7 +315,11 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 			failed = append(failed, ctx.Err())
 			break
 		}
-		ds, err := s.sweepOwner(ctx, id, today)
+		var ds []domain.Disposition
+		err := s.withAuditRoom(ctx, func(ctx context.Context) (err error) {
+			ds, err = s.sweepOwner(ctx, id, today)
+			return err
+		})
 		if err != nil {
 			failed = append(failed, err)
 			continue
@@ -335,18 +339,15 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 			failed = append(failed, ctx.Err())
 			break
 		}
-		plan, err := s.coverLatePatients(ctx, id, changereason.LateErasure)
-		if err != nil {
-			failed = append(failed, fmt.Errorf("owner %s: %w", id, err))
-			continue
-		}
-		if plan.Patients == 0 {
-			continue
-		}
+		var plan domain.ErasurePlan
+		err := s.withAuditRoom(ctx, func(ctx context.Context) (err error) {
+			plan, err = s.sweepLatePatients(ctx, id)
+			return err
+		})
 		for _, d := range plan.Dispositions {
 			removed[d.Class] += d.Count
 		}
-		if err := s.record(ctx, "owner.retention_sweep", ownerResource(id), id); err != nil {
+		if err != nil {
 			failed = append(failed, err)
 		}
 	}
@@ -354,6 +355,32 @@ func (s *Service) RunRetentionSweep(ctx context.Context) ([]domain.Disposition, 
 		return summed(removed), fmt.Errorf("retention sweep: %w", err)
 	}
 	return summed(removed), nil
+}
+
+// withAuditRoom runs one owner's step of the sweep, which changes their data and then
+// audits it, with room kept in the audit queue for its events (audit.Writer.Reserve), as
+// a call has: the queue filling or the store refusing the batches after the change is
+// written must not leave it unaudited. Without room, the step does not run.
+func (s *Service) withAuditRoom(ctx context.Context, step func(ctx context.Context) error) error {
+	ctx, release, err := s.auditor.Reserve(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return step(ctx)
+}
+
+// sweepLatePatients covers the patients left active under the erased owner id and audits
+// it when it covered any.
+func (s *Service) sweepLatePatients(ctx context.Context, id string) (domain.ErasurePlan, error) {
+	plan, err := s.coverLatePatients(ctx, id, changereason.LateErasure)
+	if err != nil {
+		return domain.ErasurePlan{}, fmt.Errorf("owner %s: %w", id, err)
+	}
+	if plan.Patients == 0 {
+		return plan, nil
+	}
+	return plan, s.record(ctx, "owner.retention_sweep", ownerResource(id), id)
 }
 
 func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Disposition, error) {

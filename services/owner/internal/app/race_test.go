@@ -24,6 +24,9 @@ type nopAuditor struct{}
 
 func (nopAuditor) Record(context.Context, ...audit.Event) error    { return nil }
 func (nopAuditor) RecordNow(context.Context, ...audit.Event) error { return nil }
+func (nopAuditor) Reserve(ctx context.Context) (context.Context, func(), error) {
+	return ctx, func() {}, nil
+}
 
 // restrictingRepo restricts an owner just before the first patient is written under
 // them, as a restriction decided between a use case's check and its write would.
