@@ -26,10 +26,13 @@ const ServiceName = "disclosure"
 
 // Auditor appends audit events. Record queues them; RecordNow stores them before it
 // returns, for a package about to leave. Both fail while events cannot be stored, so
-// nothing is read or disclosed unaudited.
+// nothing is read or disclosed unaudited, except that Record queues into the room
+// Reserve keeps for the events of a change (audit.Writer.Reserve): the server takes it
+// for each call, the erasure job for each step.
 type Auditor interface {
 	Record(ctx context.Context, events ...audit.Event) error
 	RecordNow(ctx context.Context, events ...audit.Event) error
+	Reserve(ctx context.Context) (_ context.Context, release func(), _ error)
 }
 
 // OwnerStatus is whether an owner exists and is restricted.

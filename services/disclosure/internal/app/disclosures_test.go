@@ -37,6 +37,9 @@ type noAudit struct{}
 
 func (noAudit) Record(context.Context, ...audit.Event) error    { return nil }
 func (noAudit) RecordNow(context.Context, ...audit.Event) error { return nil }
+func (noAudit) Reserve(ctx context.Context) (context.Context, func(), error) {
+	return ctx, func() {}, nil
+}
 
 // refusingConsent has no grant for anyone.
 type refusingConsent struct{ peers }

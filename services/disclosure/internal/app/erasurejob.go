@@ -87,6 +87,14 @@ func (e *Erasure) step(ctx context.Context, j *domain.ErasureJob) (bool, error) 
 	if j.FinishEventPending {
 		return false, e.auditFinish(ctx, j)
 	}
+	// The step's outcome is audited after it is stored: room for its event is kept
+	// first, so that a step taken is never left unaudited because the audit queue
+	// filled or the store began to refuse its batches meanwhile.
+	ctx, release, err := e.auditor.Reserve(ctx)
+	if err != nil {
+		return false, fmt.Errorf("erasure request %s: %w", j.ID, err)
+	}
+	defer release()
 	from := j.Version
 	a, err := j.Start(e.now(), e.opts.Lease)
 	if errors.Is(err, domain.ErrNoStepDue) {

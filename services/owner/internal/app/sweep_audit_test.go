@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
@@ -54,11 +55,7 @@ func TestSweepChangesNoOwnerUnaudited(t *testing.T) {
 			}
 			repo := ownermongo.New(db, keys)
 			w := audit.NewWriter(db, slog.New(slog.DiscardHandler))
-			filler := audit.Event{Action: "owner.read", Resource: "owners/other", SubjectOwnerID: "other", Outcome: audit.OutcomeSuccess}
-			fill := func() {
-				for w.Record(context.Background(), filler) == nil {
-				}
-			}
+			fill := func() { audittest.FillQueue(t, w) }
 			ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "mgr", Roles: []auth.Role{auth.RoleClinicManager}})
 			plain, err := New(repo, w, Options{})
 			if err != nil {
