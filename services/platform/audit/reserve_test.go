@@ -16,9 +16,9 @@ import (
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
 
-// waitFor bounds how long a test waits for the writer to see the store fail or
-// recover.
-const waitFor = 30 * time.Second
+// waitFor bounds how long a test waits for the writer to see the store fail or to
+// write a backlog of a full queue, on a loaded machine.
+const waitFor = 2 * time.Minute
 
 // running is a writer's Run in the background, started once.
 type running struct {
@@ -51,7 +51,7 @@ func until(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %s", what, waitFor)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
