@@ -69,26 +69,6 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// refusingAddr returns a loopback address that closes every connection at once: a
-// service out of reach. It stays bound until the test ends, so that no other listener
-// of the test, the process's own included, can be given its port (a port freed by
-// freeAddr may come back from the next freeAddr, and the process would call itself).
-func refusingAddr(t *testing.T) string {
-	t.Helper()
-	l := servicetest.Listen(t)
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_ = conn.Close()
-		}
-	}()
-	return l.Addr().String()
-}
-
 // runProcess starts the binary on the system's store and peers, configured from the
 // environment as cmd/disclosure is, with historyAddr as its history service, and
 // waits until it reports SERVING. The test's end stops it.
@@ -169,7 +149,7 @@ func TestErasureSurvivesAKilledService(t *testing.T) {
 	s.erasureHistory(t, ownerID, patientID)
 	s.object(t, ownerID)
 
-	first := s.runProcess(t, bin, refusingAddr(t))
+	first := s.runProcess(t, bin, servicetest.RefusingAddr(t))
 	res, err := first.client.CreateErasureRequest(s.as(t, auth.RoleClinicManager),
 		&disclosurev1.CreateErasureRequestRequest{RequestId: "letter-2026-5", ErasureRequest: erasureRequest(ownerID)})
 	if err != nil {

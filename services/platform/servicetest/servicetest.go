@@ -91,6 +91,27 @@ func Listen(tb testing.TB) net.Listener {
 	return l
 }
 
+// RefusingAddr returns a loopback address that closes every connection at once: a
+// service out of reach. It stays bound until the test ends, so that no other listener
+// of the test, the process's own included, can be given its port (a port freed by
+// closing a listener may come back from the next Listen, and a service would call
+// itself).
+func RefusingAddr(tb testing.TB) string {
+	tb.Helper()
+	l := Listen(tb)
+	tb.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
 // Service is a service running in the test.
 type Service struct {
 	// Conn is a client connection to it.
