@@ -53,12 +53,13 @@ func TestOwnReasonsComeFromChangereason(t *testing.T) {
 }
 
 // TestReasonsInRefusesOwnReasons: the walk behind TestOwnReasonsComeFromChangereason
-// takes changereason's reasons, the caller's, an input's (the Reason of a struct a
-// Service method takes) and a stored change's (also trimmed or lowered by package
-// strings), in each form a reason is written, and refuses a literal, a constant or an
-// expression of the package's own, a strings function given words of the package's own
-// or one of changereason's, a function of changereason's other than Erasure, an error's
-// Reason, another struct's Reason, an input's other field and a method named Reason.
+// takes changereason's reasons, the caller's, an input's (the Reason of a struct an
+// exported Service method takes) and a stored change's (also trimmed or lowered by
+// package strings), in each form a reason is written, and refuses a literal, a constant
+// or an expression of the package's own, a strings function given words of the
+// package's own or one of changereason's, a function of changereason's other than
+// Erasure, an error's Reason, another struct's Reason (even one an unexported Service
+// method takes), an input's other field and a method named Reason.
 // Only domain.Change's Reason is a change's: another struct's Reason written is none.
 func TestReasonsInRefusesOwnReasons(t *testing.T) {
 	const header = "package app\n\nimport (\n\tcr " + `"` + sourcetest.ChangereasonPath + `"` + "\n\t\"strings\"\n\n\t\"" + domainPath + "\"\n)\n\n" +
@@ -93,6 +94,7 @@ func TestReasonsInRefusesOwnReasons(t *testing.T) {
 		{"an error's Reason", `func f(e *badPhone) { change(nil, e.Reason) }`, 1},
 		{"another struct's Reason", `func f(j job) { change(nil, j.Reason) }`, 1},
 		{"a Reason of a struct no Service method takes", `type Other struct{ Reason string }; func f(o Other) { change(nil, o.Reason) }`, 1},
+		{"a Reason of a struct only an unexported Service method takes", `func (s *Service) plan(j job) {}; func f(j job) { change(nil, j.Reason) }`, 1},
 		{"an input's other field", `func f(i UpdateThing) { change(nil, i.ID) }`, 1},
 		{"a method named Reason", `type m struct{}; func (m) Reason() string { return "" }; func f(x m) { change(nil, x.Reason()) }`, 1},
 		{"an error's literal", `var _ = &badPhone{Reason: "too long"}`, 0},
@@ -207,7 +209,8 @@ func reasonsIn(p *sourcetest.Package) (found int, bad []string, err error) {
 
 // reasonFields are the fields that hold a change's reason, as go/types declares them:
 // domain.Change's Reason, which the service writes, and, with it, those of what staff
-// typed, the Reason of each input of the app's Service.
+// typed, the Reason of each input of the app's Service (a struct an exported method
+// takes).
 type reasonFields struct {
 	change *types.Var
 	typed  map[types.Object]bool
@@ -216,8 +219,8 @@ type reasonFields struct {
 // reasonFieldsOf finds the reason fields pkg (the app, the domain or a package of the
 // service importing them) can see: domain.Change's Reason, which must be a string field
 // (an error otherwise, so that a renamed field fails the scan instead of escaping it),
-// and the string Reason of each struct of package app that a method of its Service
-// takes.
+// and the string Reason of each struct of package app that an exported method of its
+// Service takes.
 func reasonFieldsOf(pkg *types.Package) (reasonFields, error) {
 	domain := packageSeen(pkg, domainPath)
 	if domain == nil {
@@ -238,6 +241,11 @@ func reasonFieldsOf(pkg *types.Package) (reasonFields, error) {
 	}
 	methods := types.NewMethodSet(types.NewPointer(service.Type()))
 	for m := range methods.Methods() {
+		// Only an exported method is a use case taking what staff typed: an
+		// unexported helper's parameters are built by the service itself.
+		if !m.Obj().Exported() {
+			continue
+		}
 		params := m.Obj().(*types.Func).Signature().Params()
 		for param := range params.Variables() {
 			t := types.Unalias(param.Type())
