@@ -44,7 +44,8 @@ func TestRequestReasonsAreChangereasons(t *testing.T) {
 // request, or words of a log, are no reason sent. Erasure's argument is the erasure
 // request's id as the method implementing this package's interface was given it (in the
 // place of the interface's requestID, whatever the method calls it): not the owner's
-// id, a literal, a changed id, another variable of the name or the parameter changed,
+// id, a literal, a changed id, another variable of the name or the parameter changed
+// (assigned, also as a range's key or value, or through its address),
 // nor anything in a function that implements no such method.
 func TestRequestReasonsReadsEveryForm(t *testing.T) {
 	const header = "package adapter\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\t\"strings\"\n\n\tcr \"" + sourcetest.ChangereasonPath + "\"\n" +
@@ -88,6 +89,8 @@ func f() (q request) { q.Reason, q.OwnerId = two(); return q }`, 1, 1},
 		{"Erasure of the id changed", restrict(`send(&request{Reason: cr.Erasure(strings.TrimSpace(requestID))})`), 1, 1},
 		{"Erasure of another requestID", restrict(`{ requestID := ownerID; send(&request{Reason: cr.Erasure(requestID)}) }`), 1, 1},
 		{"Erasure of the id reassigned", restrict(`requestID = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of the id reassigned by a range", restrict(`for _, requestID = range []string{ownerID} {}; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of the id reassigned as a range's key", restrict(`for requestID = range map[string]bool{ownerID: true} {}; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
 		{"Erasure of the id changed through its address", restrict(`id := &requestID; *id = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
 		{"Erasure of a closure's requestID", restrict(`func(requestID string) { send(&request{Reason: cr.Erasure(requestID)}) }(ownerID)`), 1, 1},
 		{"the parameters swapped", `func (client) RestrictOwner(ctx context.Context, requestID, ownerID string) error {
@@ -223,25 +226,31 @@ func appMethods(pkg *types.Package, name string) []*types.Func {
 	return out
 }
 
-// changedIn reports whether body assigns v or takes its address.
+// changedIn reports whether body assigns v, in an assignment or as a range's key or
+// value, or takes its address.
 func changedIn(info *types.Info, body *ast.BlockStmt, v types.Object) bool {
 	changed := false
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.AssignStmt:
-			for _, lhs := range n.Lhs {
-				if id, ok := ast.Unparen(lhs).(*ast.Ident); ok && info.Uses[id] == v {
-					changed = true
-				}
-			}
+			changed = changed || isAnyOf(info, v, n.Lhs...)
+		case *ast.RangeStmt:
+			// for k, v := range declares its own; only = assigns what is outside.
+			changed = changed || n.Tok == token.ASSIGN && isAnyOf(info, v, n.Key, n.Value)
 		case *ast.UnaryExpr:
-			if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND && info.Uses[id] == v {
-				changed = true
-			}
+			changed = changed || n.Op == token.AND && isAnyOf(info, v, n.X)
 		}
 		return !changed
 	})
 	return changed
+}
+
+// isAnyOf reports whether one of exprs (nil ones aside) is v itself.
+func isAnyOf(info *types.Info, v types.Object, exprs ...ast.Expr) bool {
+	return slices.ContainsFunc(exprs, func(e ast.Expr) bool {
+		id, ok := ast.Unparen(e).(*ast.Ident)
+		return ok && info.Uses[id] == v
+	})
 }
 
 // enclosingFunc returns the function declaration of f that pos is in, or nil.
