@@ -33,7 +33,7 @@ func TestRequestReasonsAreChangereasons(t *testing.T) {
 		t.Error("found no request with a Reason in the app or the adapters: the scan reads nothing")
 	}
 	for _, b := range bad {
-		t.Errorf("%s: write the request's Reason right in the request the adapter sends, as %s", b, sourcetest.ChangeReasonRule)
+		t.Error(b)
 	}
 }
 
@@ -48,51 +48,43 @@ func TestRequestReasonsAreChangereasons(t *testing.T) {
 // (assigned, also as a range's key or value, or through its address),
 // nor anything in a function that implements no such method.
 func TestRequestReasonsReadsEveryForm(t *testing.T) {
-	const header = "package adapter\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\t\"strings\"\n\n\tcr \"" + sourcetest.ChangereasonPath + "\"\n" +
-		"\townerv1 \"" + protoModule + "lillvet/owner/v1\"\n\t\"" + appPath + "\"\n)\n\n" +
-		"var (\n\t_ = context.Background\n\t_ = fmt.Sprint\n\t_ = strings.ToUpper\n\t_ = cr.Registered\n\t_ app.OwnerEraser\n)\n\n" +
-		"type request = ownerv1.SetOwnerRestrictionRequest\n\ntype client struct{}\n\nfunc send(*request) {}\n\n"
-	// restrict is RestrictOwner of app.OwnerEraser, sending the request of body.
-	restrict := func(body string) string {
-		return "func (client) RestrictOwner(ctx context.Context, ownerID, requestID string) error {\n" + body + "\nreturn nil\n}\n"
-	}
 	tests := []struct {
 		name string
 		body string
 		// sent is how many requests' Reasons the scan finds, bad how many it refuses.
 		sent, bad int
 	}{
-		{"changereason's Erasure", restrict(`send(&request{OwnerId: ownerID, Reason: cr.Erasure(requestID)})`), 1, 0},
+		{"changereason's Erasure", restrictOwner(`send(&request{OwnerId: ownerID, Reason: cr.Erasure(requestID)})`), 1, 0},
 		{"changereason's constant", `var _ = request{Reason: cr.Registered}`, 1, 0},
 		{"in parentheses", `var _ = request{Reason: (cr.Registered)}`, 1, 0},
-		{"in a slice's literals", restrict(`_ = []*request{{Reason: cr.Erasure((requestID))}, {Reason: cr.Registered}}`), 2, 0},
-		{"changereason's assigned", restrict(`var q request; q.Reason = cr.Erasure(requestID); send(&q)`), 1, 0},
-		{"in a closure of the method", restrict(`func() { send(&request{Reason: cr.Erasure(requestID)}) }()`), 1, 0},
+		{"in a slice's literals", restrictOwner(`_ = []*request{{Reason: cr.Erasure((requestID))}, {Reason: cr.Registered}}`), 2, 0},
+		{"changereason's assigned", restrictOwner(`var q request; q.Reason = cr.Erasure(requestID); send(&q)`), 1, 0},
+		{"in a closure of the method", restrictOwner(`func() { send(&request{Reason: cr.Erasure(requestID)}) }()`), 1, 0},
 		{"the request's id by another name", `func (*client) RestrictOwner(_ context.Context, owner, id string) error {
 send(&request{OwnerId: owner, Reason: cr.Erasure(id)}); return nil }`, 1, 0},
 		{"no Reason", `var _ = request{OwnerId: "o"}`, 0, 0},
-		{"kept in a variable", restrict(`reason := cr.Erasure(requestID); send(&request{Reason: reason})`), 1, 1},
+		{"kept in a variable", restrictOwner(`reason := cr.Erasure(requestID); send(&request{Reason: reason})`), 1, 1},
 		{"passed in", `func f(reason string) *request { return &request{Reason: reason} }`, 1, 1},
 		{"a field", `type job struct{ Reason string }; func f(j job) request { return request{Reason: j.Reason} }`, 1, 1},
-		{"the prefix spelt out", restrict(`send(&request{Reason: "erasure request " + requestID})`), 1, 1},
-		{"an error's text", restrict(`send(&request{Reason: fmt.Errorf("erasure request %s", requestID).Error()})`), 1, 1},
+		{"the prefix spelt out", restrictOwner(`send(&request{Reason: "erasure request " + requestID})`), 1, 1},
+		{"an error's text", restrictOwner(`send(&request{Reason: fmt.Errorf("erasure request %s", requestID).Error()})`), 1, 1},
 		{"a constant of its own", `const registered = "registered"; var _ = request{Reason: registered}`, 1, 1},
-		{"changereason's changed", restrict(`send(&request{Reason: strings.ToUpper(cr.Erasure(requestID))})`), 1, 1},
+		{"changereason's changed", restrictOwner(`send(&request{Reason: strings.ToUpper(cr.Erasure(requestID))})`), 1, 1},
 		{"another function of changereason", `var _ = request{Reason: cr.Fixed()[0]}`, 1, 1},
 		{"a literal assigned", `func f() (q *request) { q = &request{}; q.Reason = "merged"; return q }`, 1, 1},
-		{"assigned with another field", restrict(`var q request; q.Reason, q.OwnerId = cr.Erasure(requestID), ownerID; send(&q)`), 1, 0},
+		{"assigned with another field", restrictOwner(`var q request; q.Reason, q.OwnerId = cr.Erasure(requestID), ownerID; send(&q)`), 1, 0},
 		{"assigned from a call of two", `func two() (string, string) { return "", "" }
 func f() (q request) { q.Reason, q.OwnerId = two(); return q }`, 1, 1},
-		{"added to", restrict(`var q request; q.Reason = cr.Erasure(requestID); q.Reason += "!"; send(&q)`), 2, 1},
-		{"Erasure of the owner's id", restrict(`send(&request{Reason: cr.Erasure(ownerID)})`), 1, 1},
-		{"Erasure of a literal", restrict(`send(&request{Reason: cr.Erasure("0190f5a4-2222-7000-8000-000000000001")})`), 1, 1},
-		{"Erasure of the id changed", restrict(`send(&request{Reason: cr.Erasure(strings.TrimSpace(requestID))})`), 1, 1},
-		{"Erasure of another requestID", restrict(`{ requestID := ownerID; send(&request{Reason: cr.Erasure(requestID)}) }`), 1, 1},
-		{"Erasure of the id reassigned", restrict(`requestID = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
-		{"Erasure of the id reassigned by a range", restrict(`for _, requestID = range []string{ownerID} {}; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
-		{"Erasure of the id reassigned as a range's key", restrict(`for requestID = range map[string]bool{ownerID: true} {}; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
-		{"Erasure of the id changed through its address", restrict(`id := &requestID; *id = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
-		{"Erasure of a closure's requestID", restrict(`func(requestID string) { send(&request{Reason: cr.Erasure(requestID)}) }(ownerID)`), 1, 1},
+		{"added to", restrictOwner(`var q request; q.Reason = cr.Erasure(requestID); q.Reason += "!"; send(&q)`), 2, 1},
+		{"Erasure of the owner's id", restrictOwner(`send(&request{Reason: cr.Erasure(ownerID)})`), 1, 1},
+		{"Erasure of a literal", restrictOwner(`send(&request{Reason: cr.Erasure("0190f5a4-2222-7000-8000-000000000001")})`), 1, 1},
+		{"Erasure of the id changed", restrictOwner(`send(&request{Reason: cr.Erasure(strings.TrimSpace(requestID))})`), 1, 1},
+		{"Erasure of another requestID", restrictOwner(`{ requestID := ownerID; send(&request{Reason: cr.Erasure(requestID)}) }`), 1, 1},
+		{"Erasure of the id reassigned", restrictOwner(`requestID = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of the id reassigned by a range", restrictOwner(`for _, requestID = range []string{ownerID} {}; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of the id reassigned as a range's key", restrictOwner(`for requestID = range map[string]bool{ownerID: true} {}; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of the id changed through its address", restrictOwner(`id := &requestID; *id = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), 1, 1},
+		{"Erasure of a closure's requestID", restrictOwner(`func(requestID string) { send(&request{Reason: cr.Erasure(requestID)}) }(ownerID)`), 1, 1},
 		{"the parameters swapped", `func (client) RestrictOwner(ctx context.Context, requestID, ownerID string) error {
 send(&request{OwnerId: ownerID, Reason: cr.Erasure(requestID)}); return nil }`, 1, 1},
 		{"Erasure in a function", `func f(requestID string) request { return request{Reason: cr.Erasure(requestID)} }`, 1, 1},
@@ -103,25 +95,78 @@ send(&request{Reason: cr.Erasure(requestID)}) }`, 1, 1},
 		{"another struct's Reason", `type job struct{ Reason string }; var _ = job{Reason: "erasure request x"}`, 0, 0},
 		{"a log's words", `func f(id string) string { return fmt.Sprintf("erasure request %s done", id) }`, 0, 0},
 	}
+	c := adapterChecker(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if sent, bad := requestReasons([]*sourcetest.Package{checkAdapter(t, c, tt.body)}); sent != tt.sent || len(bad) != tt.bad {
+				t.Errorf("found %d sent, refused %v; want %d sent, %d refused", sent, bad, tt.sent, tt.bad)
+			}
+		})
+	}
+}
+
+// TestRequestReasonsSayTheRuleBroken: a refused Reason's failure message states the rule
+// it breaks: a Reason not changereason's as written is told what changereason's are, and
+// an Erasure written as the rule for them says, but of something else or in the wrong
+// place, is told what its argument must be and where, not to write what it wrote.
+func TestRequestReasonsSayTheRuleBroken(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		rule string
+	}{
+		{"a literal", `var _ = request{Reason: "merged"}`, reasonRule},
+		{"Erasure of the owner's id", restrictOwner(`send(&request{Reason: cr.Erasure(ownerID)})`), erasureRule},
+		{"Erasure of the id reassigned", restrictOwner(`requestID = ownerID; send(&request{Reason: cr.Erasure(requestID)})`), erasureRule},
+		{"Erasure in a function", `func f(requestID string) request { return request{Reason: cr.Erasure(requestID)} }`, erasureRule},
+	}
+	c := adapterChecker(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, bad := requestReasons([]*sourcetest.Package{checkAdapter(t, c, tt.body)})
+			if len(bad) != 1 || bad[0].rule != tt.rule {
+				t.Errorf("refused %v, want one refusal saying %q", bad, tt.rule)
+			}
+		})
+	}
+}
+
+// adapterHeader starts the source of an example adapter: its imports, a request of the
+// services' APIs and a function sending it.
+const adapterHeader = "package adapter\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\t\"strings\"\n\n\tcr \"" + sourcetest.ChangereasonPath + "\"\n" +
+	"\townerv1 \"" + protoModule + "lillvet/owner/v1\"\n\t\"" + appPath + "\"\n)\n\n" +
+	"var (\n\t_ = context.Background\n\t_ = fmt.Sprint\n\t_ = strings.ToUpper\n\t_ = cr.Registered\n\t_ app.OwnerEraser\n)\n\n" +
+	"type request = ownerv1.SetOwnerRestrictionRequest\n\ntype client struct{}\n\nfunc send(*request) {}\n\n"
+
+// restrictOwner is RestrictOwner of app.OwnerEraser in an example adapter, sending the
+// request of body.
+func restrictOwner(body string) string {
+	return "func (client) RestrictOwner(ctx context.Context, ownerID, requestID string) error {\n" + body + "\nreturn nil\n}\n"
+}
+
+// adapterChecker returns a checker of example adapters, which import what
+// adapterHeader does.
+func adapterChecker(t *testing.T) *sourcetest.Checker {
+	t.Helper()
 	c, err := sourcetest.NewChecker(".", "context", "fmt", "strings", sourcetest.ChangereasonPath, protoModule+"lillvet/owner/v1", appPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := parser.ParseFile(c.Fset, "adapter.go", header+tt.body, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := c.Check("example.com/adapter", []*ast.File{f})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sent, bad := requestReasons([]*sourcetest.Package{p}); sent != tt.sent || len(bad) != tt.bad {
-				t.Errorf("found %d sent, refused %q; want %d sent, %d refused", sent, bad, tt.sent, tt.bad)
-			}
-		})
+	return c
+}
+
+// checkAdapter type-checks an example adapter of adapterHeader and body.
+func checkAdapter(t *testing.T, c *sourcetest.Checker, body string) *sourcetest.Package {
+	t.Helper()
+	f, err := parser.ParseFile(c.Fset, "adapter.go", adapterHeader+body, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
+	p, err := c.Check("example.com/adapter", []*ast.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // requestReason is where the code sends another service a reason: the Reason of a
@@ -136,23 +181,49 @@ var requestReason = sourcetest.Target{
 // appPath is the import path of this package, whose interfaces the adapters implement.
 const appPath = "github.com/lillvet/register/services/disclosure/internal/app"
 
+// The rules a request's Reason is held to, as the scan's failure messages state them.
+const (
+	reasonRule  = "write the request's Reason right in the request the adapter sends, as " + sourcetest.ChangeReasonRule
+	erasureRule = "changereason.Erasure's argument must be the parameter in the place of requestID of the method " +
+		"of this package's interface that the adapter's method implements (same name and signature), " +
+		"unchanged in that method, and Erasure must be written in that method"
+)
+
+// refusal is a Reason the scan refuses: where it is written and the rule it breaks.
+type refusal struct {
+	at   string
+	rule string
+}
+
+func (r refusal) String() string { return r.at + ": " + r.rule }
+
 // requestReasons returns how many requests' Reasons pkgs write, and where one is not
 // changereason's as written there (sourcetest.IsChangeReason), or is an erasure's reason
 // (changereason.Erasure) of anything but the erasure request's id as the method writing
 // it was given it (erasureOfRequestID).
-func requestReasons(pkgs []*sourcetest.Package) (sent int, bad []string) {
+func requestReasons(pkgs []*sourcetest.Package) (sent int, bad []refusal) {
 	for _, p := range pkgs {
 		for _, f := range p.Syntax {
 			for _, w := range sourcetest.Writes(p.TypesInfo, f, requestReason) {
 				sent++
-				if w.Value == nil || !sourcetest.IsChangeReason(p.TypesInfo, w.Value) ||
-					!erasureOfRequestID(p, enclosingFunc(f, w.At), w.Value) {
-					bad = append(bad, p.Fset.Position(w.At).String())
+				if rule := ruleBroken(p, f, w); rule != "" {
+					bad = append(bad, refusal{at: p.Fset.Position(w.At).String(), rule: rule})
 				}
 			}
 		}
 	}
 	return sent, bad
+}
+
+// ruleBroken returns the rule the Reason w writes in f breaks, or "" when it keeps them.
+func ruleBroken(p *sourcetest.Package, f *ast.File, w sourcetest.Written) string {
+	switch {
+	case w.Value == nil || !sourcetest.IsChangeReason(p.TypesInfo, w.Value):
+		return reasonRule
+	case !erasureOfRequestID(p, enclosingFunc(f, w.At), w.Value):
+		return erasureRule
+	}
+	return ""
 }
 
 // erasureOfRequestID reports whether reason, one of changereason's, is a constant, or
