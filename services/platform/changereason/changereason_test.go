@@ -122,8 +122,9 @@ func declaredReasons(pkg *types.Package) (consts, refused []string) {
 // TestExportsBuildNoOtherReason: besides its constants, the package exports Erasure,
 // the one builder of a reason the owner and disclosure services' scans follow
 // (sourcetest.IsChangeReason), and Fixed and ErasureRequest, which build none, each of
-// the signature pinned here; any other exported function, or exported method of a type
-// of the package, fails, since it could build a reason that no scan follows and no
+// the signature pinned here (its parameters' names aside); any other exported function,
+// or exported method of a type of the package, that returns a string (or something
+// holding one) fails, since it could build a reason that no scan follows and no
 // language names.
 func TestExportsBuildNoOtherReason(t *testing.T) {
 	pkgs, err := sourcetest.Load(".", ".")
@@ -131,15 +132,18 @@ func TestExportsBuildNoOtherReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range otherExports(pkgs[0].Types) {
-		t.Errorf("%s: changereason exports no function or method but Erasure, Fixed and ErasureRequest as they are; "+
+		t.Errorf("%s: changereason exports no function or method returning a string but Erasure, Fixed and ErasureRequest as they are; "+
 			"a reason is a constant, or Erasure's, which the services' scans follow", e)
 	}
 }
 
 // TestOtherExportsFindsEveryForm: the walk behind TestExportsBuildNoOtherReason takes
-// the pinned functions of their signatures, unexported functions and methods and
-// interfaces, and refuses another exported function, whatever it returns, a pinned one of
-// another signature, and an exported method of any type of the package.
+// the pinned functions of their signatures, whatever their parameters are called,
+// unexported functions and methods, interfaces, and exported functions and methods
+// returning nothing that holds a string; it refuses another exported function or
+// exported method of any type of the package returning a string, a type of its own
+// based on one, or a slice, struct or function holding one, and a pinned one of another
+// signature.
 func TestOtherExportsFindsEveryForm(t *testing.T) {
 	const pinned = "func Fixed() []string { return nil }\n" +
 		"func Erasure(requestID string) string { return requestID }\n" +
@@ -151,12 +155,23 @@ func TestOtherExportsFindsEveryForm(t *testing.T) {
 	}{
 		{"the pinned functions", pinned, nil},
 		{"another function", pinned + `func Moved(id string) string { return "moved " + id }`, []string{"Moved"}},
-		{"a function of no string", pinned + `func Count() int { return 0 }`, []string{"Count"}},
+		{"the pinned functions with their parameters renamed", "func Fixed() []string { return nil }\n" +
+			"func Erasure(id string) string { return id }\n" +
+			"func ErasureRequest(s string) (id string, found bool) { return s, true }\n", nil},
+		{"a function of no string", pinned + `func Count(s string) int { return len(s) }`, nil},
+		{"a function of a string among its results", pinned + `func Two() (int, string) { return 0, "" }`, []string{"Two"}},
+		{"a function of a string type of its own", pinned + `type R string; func Make() R { return "" }`, []string{"Make"}},
+		{"a function of strings in a slice", pinned + `func All() []string { return nil }`, []string{"All"}},
+		{"a function of a string in a struct", pinned + `type T struct{ Why string }; func Make() *T { return nil }`, []string{"Make"}},
+		{"a function of a builder of strings", pinned + `func Builder() func(string) string { return nil }`, []string{"Builder"}},
+		{"a function of a type of itself", pinned + `type L struct{ Next *L }; func New() L { return L{} }`, nil},
 		{"Erasure of another signature", `func Erasure(requestID, why string) string { return why }`, []string{"Erasure"}},
+		{"ErasureRequest of another signature", `func ErasureRequest(reason string) (string, error) { return reason, nil }`, []string{"ErasureRequest"}},
 		{"an unexported function", pinned + `func moved(id string) string { return id }`, nil},
 		{"a method of an exported type", pinned + `type R string; func (R) With(id string) string { return id }`, []string{"R.With"}},
 		{"a method Erasure of an unexported type", pinned + `type r string; func (r) Erasure(id string) string { return id }`, []string{"r.Erasure"}},
 		{"a pointer method", pinned + `type T struct{}; func (*T) M() string { return "" }`, []string{"T.M"}},
+		{"a method of no string", pinned + `type T struct{}; func (T) Len() int { return 0 }`, nil},
 		{"an unexported method", pinned + `type R string; func (R) with() string { return "" }`, nil},
 		{"an interface", pinned + `type I interface{ Reason() string }`, nil},
 	}
@@ -181,21 +196,26 @@ func TestOtherExportsFindsEveryForm(t *testing.T) {
 	}
 }
 
-// otherExports returns the exported functions of pkg but Erasure, Fixed and
-// ErasureRequest of their pinned signatures, and the exported methods of its types
-// (Type.Method), sorted.
+// otherExports returns the exported functions of pkg that could build a reason (their
+// results hold a string, holdsString) but Erasure, Fixed and ErasureRequest of their
+// pinned signatures (parameter names aside), and the exported methods of its types
+// (Type.Method) that could, sorted.
 func otherExports(pkg *types.Package) []string {
-	pinned := map[string]string{
-		"Erasure":        "func(requestID string) string",
-		"Fixed":          "func() []string",
-		"ErasureRequest": "func(reason string) (requestID string, ok bool)",
+	str := types.NewVar(0, nil, "", types.Typ[types.String])
+	pinned := map[string]*types.Signature{
+		"Erasure":        signature([]*types.Var{str}, []*types.Var{str}),
+		"Fixed":          signature(nil, []*types.Var{types.NewVar(0, nil, "", types.NewSlice(types.Typ[types.String]))}),
+		"ErasureRequest": signature([]*types.Var{str}, []*types.Var{str, types.NewVar(0, nil, "", types.Typ[types.Bool])}),
 	}
 	var out []string
 	scope := pkg.Scope()
 	for _, name := range scope.Names() {
 		switch obj := scope.Lookup(name).(type) {
 		case *types.Func:
-			if obj.Exported() && types.TypeString(obj.Type(), nil) != pinned[name] {
+			if want, ok := pinned[name]; ok && types.Identical(obj.Type(), want) {
+				continue
+			}
+			if obj.Exported() && buildsString(obj) {
 				out = append(out, name)
 			}
 		case *types.TypeName:
@@ -204,7 +224,7 @@ func otherExports(pkg *types.Package) []string {
 				continue
 			}
 			for m := range named.Methods() {
-				if m.Exported() {
+				if m.Exported() && buildsString(m) {
 					out = append(out, name+"."+m.Name())
 				}
 			}
@@ -212,6 +232,60 @@ func otherExports(pkg *types.Package) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// signature returns the signature of a function of params and results.
+func signature(params, results []*types.Var) *types.Signature {
+	return types.NewSignatureType(nil, nil, nil, types.NewTuple(params...), types.NewTuple(results...), false)
+}
+
+// buildsString reports whether one of fn's results holds a string (holdsString).
+func buildsString(fn *types.Func) bool {
+	for r := range fn.Signature().Results().Variables() {
+		if holdsString(r.Type(), map[types.Type]bool{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsString reports whether a value of t is or carries a string-based one a caller
+// could take for a reason: a type whose underlying type is string, or a pointer, slice,
+// array, map, channel or struct holding one, or a function returning one. An interface
+// is no such value (the scans take no method's result for a reason). seen stops a type
+// that refers to itself.
+func holdsString(t types.Type, seen map[types.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return u.Info()&types.IsString != 0
+	case *types.Pointer:
+		return holdsString(u.Elem(), seen)
+	case *types.Slice:
+		return holdsString(u.Elem(), seen)
+	case *types.Array:
+		return holdsString(u.Elem(), seen)
+	case *types.Chan:
+		return holdsString(u.Elem(), seen)
+	case *types.Map:
+		return holdsString(u.Key(), seen) || holdsString(u.Elem(), seen)
+	case *types.Struct:
+		for f := range u.Fields() {
+			if holdsString(f.Type(), seen) {
+				return true
+			}
+		}
+	case *types.Signature:
+		for r := range u.Results().Variables() {
+			if holdsString(r.Type(), seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestStoredReasons: each reason reads exactly as the change histories store it, so
