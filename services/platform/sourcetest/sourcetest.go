@@ -77,9 +77,8 @@ func NewChecker(dir string, imports ...string) (*Checker, error) {
 // Check type-checks files, parsed with c.Fset, as the package path. It returns the
 // package even when the sources do not check, with the types it could resolve, and the
 // errors: an import the checker was not made for is one, and a name of it stays
-// unresolved. A package that checks is importable by the sources checked after it, in
-// place of any the checker was made with at its path, so that a test can stand in a
-// package of its own for a real one (a changereason of another shape).
+// unresolved. The package is not importable by the sources checked after it (Provide
+// makes one so), so that one table row's source does not change the next's.
 func (c *Checker) Check(path string, files []*ast.File) (*Package, error) {
 	var errs []error
 	conf := types.Config{
@@ -97,8 +96,20 @@ func (c *Checker) Check(path string, files []*ast.File) (*Package, error) {
 	if len(errs) > 0 {
 		return pkg, fmt.Errorf("type-check %s: %w", path, errors.Join(errs...))
 	}
-	c.imports[path] = tpkg
 	return pkg, nil
+}
+
+// Provide type-checks files, parsed with c.Fset, as the package path and makes it
+// importable by the sources checked after it, in place of any the checker was made with
+// at that path, so that a test can stand in a package of its own for a real one (a
+// changereason of another shape). Sources that do not check are an error.
+func (c *Checker) Provide(path string, files []*ast.File) error {
+	p, err := c.Check(path, files)
+	if err != nil {
+		return fmt.Errorf("provide %s: %w", path, err)
+	}
+	c.imports[path] = p.Types
+	return nil
 }
 
 // importPackage returns the types of path if it is among the imports the checker was

@@ -63,8 +63,9 @@ func TestLoadFails(t *testing.T) {
 }
 
 // TestChecker: a test's small source is checked, its imports read as Load reads them,
-// or as an earlier source that checked declared them; an import the checker was not
-// made for is an error, and the rest is still resolved.
+// or as a source provided to stand in a package declared them; an import the checker
+// was not made for is an error, and the rest is still resolved. A source merely checked
+// before is not importable, so that what a row checks does not change the rows after it.
 func TestChecker(t *testing.T) {
 	c, err := sourcetest.NewChecker(".", "strings")
 	if err != nil {
@@ -77,13 +78,21 @@ func TestChecker(t *testing.T) {
 	}{
 		{"a known import", "package p\n\nimport \"strings\"\n\nvar s = strings.ToUpper(\"a\")\n", false},
 		{"an unknown import", "package p\n\nimport (\"strings\"; \"example.com/none\")\n\nvar s = strings.ToUpper(none.A)\n", true},
-		{"a package checked before", "package p\n\nimport \"example.com/q\"\n\nvar s = q.A\n", false},
+		{"a package provided before", "package p\n\nimport \"example.com/q\"\n\nvar s = q.A\n", false},
+		{"a package checked before", "package p\n\nimport (\"strings\"; \"example.com/r\")\n\nvar s = strings.ToUpper(r.A)\n", true},
 	}
 	q, err := parser.ParseFile(c.Fset, "q.go", "package q\n\nconst A = \"a\"\n", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Check("example.com/q", []*ast.File{q}); err != nil {
+	if err := c.Provide("example.com/q", []*ast.File{q}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := parser.ParseFile(c.Fset, "r.go", "package r\n\nconst A = \"a\"\n", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Check("example.com/r", []*ast.File{r}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
@@ -241,7 +250,7 @@ func TestIsChangeReasonTakesErasureItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Check(sourcetest.ChangereasonPath, []*ast.File{f}); err != nil {
+	if err := c.Provide(sourcetest.ChangereasonPath, []*ast.File{f}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
