@@ -36,8 +36,8 @@ func TestRetriedMethodsAreTheDeclaredReads(t *testing.T) {
 	// ExportOwner also answers the identity code in full and stores its audit event
 	// first, yet is resent: its caller is the disclosure service building an access
 	// report, no person is there to decide, and the report's own disclosure is logged
-	// once by GetAccessReport, which is not resent. A resent export adds one more true
-	// audit event of the same read.
+	// once by GetAccessReport or GetAccessReportDocument, neither of which is resent. A
+	// resent export adds one more true audit event of the same read.
 
 	var want []methodName
 	services := 0
