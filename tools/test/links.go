@@ -9,7 +9,9 @@ import (
 // repoPrefix starts the import path of every package of the repository.
 const repoPrefix = "github.com/lillvet/register/"
 
-// testOnlyMark is the package a test helper imports to be one (its doc says why).
+// testOnlyMark is the package a test helper imports to be one (its doc says why). The
+// link check knows a helper by it alone; TestHelpersAreMarked keeps every package named
+// as a helper (…test) or under a marked one carrying it.
 const testOnlyMark = repoPrefix + "services/platform/testonly"
 
 // linkListing is the go list -deps template that gives, for each main package, a line

@@ -50,9 +50,10 @@ func TestTestOnlyLinks(t *testing.T) {
 	}
 }
 
-// TestHelpersAreMarked: go list, given linkListing, names each of the repository's
-// test helpers a helper, through the mark each imports, and no production package.
-func TestHelpersAreMarked(t *testing.T) {
+// TestLinkListingNamesHelpers: go list, given linkListing, names each of the
+// repository's test helpers a helper, through the mark each imports, and no production
+// package.
+func TestLinkListingNamesHelpers(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +79,100 @@ func TestHelpersAreMarked(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("helpers %q, want %q", got, want)
 	}
+}
+
+// TestHelpersAreMarked: every package of the workspace's modules that is named as a
+// helper (its name ends in test) or lies under a marked helper imports the mark, so
+// that the link check, which knows a helper only by its mark, refuses it in a
+// production binary; a helper added without the mark fails here.
+func TestHelpersAreMarked(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := stoppable(t.Context(), stopWait)
+	listing, err := r.output(root, "go", "list", "-f", markListing, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(listing, " marked") {
+		t.Fatal("go list found no marked package in the workspace: the walk reads nothing")
+	}
+	for _, p := range unmarkedHelpers(listing) {
+		t.Errorf("%s is a test helper by its name or place but does not import %s: import it, blank, "+
+			"so that the test command refuses a production binary linking it (or rename it if it is no helper)", p, testOnlyMark)
+	}
+}
+
+// TestUnmarkedHelpers: the walk behind TestHelpersAreMarked refuses a package named as
+// a helper without the mark (consenttest, also one a production binary links, which
+// the link check alone passes) and an unmarked package under a marked helper, wherever
+// it is listed; it takes marked helpers of any name, production packages, a main
+// package in a directory called test, and a package whose path only starts like a
+// helper's.
+func TestUnmarkedHelpers(t *testing.T) {
+	const (
+		servicetest = repoPrefix + "services/platform/servicetest"
+		consenttest = repoPrefix + "services/consent/consenttest"
+	)
+	tests := []struct {
+		name     string
+		listing  string
+		unmarked []string
+	}{
+		{"nothing listed", "", nil},
+		{"marked helpers", servicetest + " servicetest marked\n" + repoPrefix + "services/owner/fixtures fixtures marked\n", nil},
+		{"an unmarked helper", repoPrefix + "services/consent/cmd/consent main\n" + consenttest + " consenttest\n", []string{consenttest}},
+		{"a package named test", repoPrefix + "services/platform/test test\n", []string{repoPrefix + "services/platform/test"}},
+		{"production packages", repoPrefix + "services/owner/internal/app app\n" + repoPrefix + "tools/test main\n", nil},
+		{"an unmarked package under a helper", servicetest + " servicetest marked\n" + servicetest + "/peers peers\n",
+			[]string{servicetest + "/peers"}},
+		{"an unmarked package listed before its helper", servicetest + "/peers peers\n" + servicetest + " servicetest marked\n",
+			[]string{servicetest + "/peers"}},
+		{"a marked package under a helper", servicetest + " servicetest marked\n" + servicetest + "/peers peers marked\n", nil},
+		{"a path only starting like a helper's", servicetest + " servicetest marked\n" + servicetest + "data data\n", nil},
+		{"no newline at the end", consenttest + " consenttest", []string{consenttest}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := unmarkedHelpers(tt.listing); !slices.Equal(got, tt.unmarked) {
+				t.Errorf("unmarked %q, want %q", got, tt.unmarked)
+			}
+		})
+	}
+}
+
+// markListing is the go list template that gives, for each package, a line
+// "<import path> <package name>", with " marked" after it when the package imports
+// testOnlyMark.
+const markListing = `{{.ImportPath}} {{.Name}}{{range .Imports}}{{if eq . "` + testOnlyMark + `"}} marked{{end}}{{end}}`
+
+// unmarkedHelpers reads go list's lines (markListing) and returns, in their order, the
+// packages that do not import testOnlyMark though they are helpers by their name (it
+// ends in test) or their place (under a marked package's path).
+func unmarkedHelpers(listing string) []string {
+	var marked, unmarked []string
+	names := map[string]string{}
+	for line := range strings.Lines(listing) {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		if len(fields) == 3 && fields[2] == "marked" {
+			marked = append(marked, fields[0])
+			continue
+		}
+		unmarked = append(unmarked, fields[0])
+		names[fields[0]] = fields[1]
+	}
+	var out []string
+	for _, p := range unmarked {
+		under := slices.ContainsFunc(marked, func(m string) bool { return strings.HasPrefix(p, m+"/") })
+		if strings.HasSuffix(names[p], "test") || under {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // TestProductionBinaries: the binaries checked are every service's, the gateway's and
