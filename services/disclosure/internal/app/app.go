@@ -205,12 +205,12 @@ func recordWith(ctx context.Context, a Auditor, events ...audit.Event) error {
 	return nil
 }
 
-// auditUnanswered returns what FinalizeRecord calls when the retention sweep or the
-// owner's erasure finds a pending entry becoming refused: it records the refusal as a
-// refused disclosure, which its caller, who never had an answer, did not have audited.
-// The event is pendingRefusalEvent, stored once however many sweeps and erasure steps
-// find the entry pending, before or after one of them stopped between its claim and
-// the entry becoming final.
+// auditUnanswered returns what FinalizeRecord calls when the retention sweep, the
+// owner's erasure or the recipient's deactivation finds a pending entry becoming
+// refused: it records the refusal as a refused disclosure, which its caller, who never
+// had an answer, did not have audited. The event is pendingRefusalEvent, stored once
+// however many of them find the entry pending, before or after one of them stopped
+// between its claim and the entry becoming final.
 func auditUnanswered(ctx context.Context, a Auditor) func(domain.Record) error {
 	return func(rec domain.Record) error {
 		if err := a.RecordNow(ctx, pendingRefusalEvent(rec)); err != nil {

@@ -36,7 +36,10 @@ var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 // erasure's restriction, where the erasure finds it: the erasure job's restriction
 // precedes its refusal of the owner's pending entries, and the entry precedes that
 // second check, so either the job finds the entry pending or the check finds the owner
-// restricted (see settle).
+// restricted (see settle); a recipient's deactivation likewise (see
+// DeactivateRecipient). A consent withdrawn between the consent service's answer and
+// the write that makes the entry disclosed is not seen: nothing closes that gap across
+// the two services, so the basis is the one read at the last check.
 func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (domain.Record, error) {
 	if err := validate(&req); err != nil {
 		return domain.Record{}, err

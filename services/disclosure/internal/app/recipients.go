@@ -51,11 +51,22 @@ func (s *Service) ListRecipients(ctx context.Context, pageSize int, pageToken st
 	return page, s.record(ctx, audit.Event{Action: "recipient.list", Resource: fmt.Sprintf("recipients (%d)", len(page.Items))})
 }
 
-// DeactivateRecipient stops every disclosure to a recipient from now on.
+// DeactivateRecipient stops every disclosure to a recipient from the moment it answers.
+// After the recipient is stored inactive its pending disclosures are refused
+// RECIPIENT_INACTIVE, each refusal audited as the erasure job's are (its caller never
+// had one audited): a disclosure logs its entry pending before its last read of the
+// recipient, so either that read finds the recipient inactive, or this finds the entry
+// pending and the first to claim it decides; one made disclosed first was disclosed
+// before the deactivation answered. A retry, which finds the recipient inactive
+// already, refuses what an earlier attempt left pending.
 func (s *Service) DeactivateRecipient(ctx context.Context, id string) (domain.Recipient, error) {
 	r, err := s.repo.DeactivateRecipient(ctx, id, s.now())
 	if err != nil {
 		return domain.Recipient{}, err
+	}
+	refusal := domain.Refusal{Reason: domain.RefusalRecipientInactive}
+	if _, err := s.repo.RefuseRecipientPending(ctx, id, refusal, auditUnanswered(ctx, s.auditor)); err != nil {
+		return domain.Recipient{}, fmt.Errorf("deactivate recipient %s: %w", id, err)
 	}
 	return r, s.record(ctx, audit.Event{Action: "recipient.deactivate", Resource: recipientResource(id)})
 }

@@ -113,6 +113,8 @@ type Repository interface {
 	// RefusePending makes every pending entry about the owner refused, as
 	// FinalizeRecord does with refused, and returns the ids of those this call decided.
 	RefusePending(ctx context.Context, ownerID string, refusal Refusal, refused func(Record) error) ([]string, error)
+	// RefuseRecipientPending is RefusePending of every pending entry to the recipient.
+	RefuseRecipientPending(ctx context.Context, recipientID string, refusal Refusal, refused func(Record) error) ([]string, error)
 	// ErasePackages removes the packages (payloads) of the owner's log entries, which
 	// keep everything else, the payload's hash included, and returns how many it removed.
 	ErasePackages(ctx context.Context, ownerID string) (int, error)

@@ -396,26 +396,37 @@ func asClaimed(d recordDoc, claim bson.M) (domain.Record, error) {
 	return d.toDomain(), nil
 }
 
-// RefusePending implements domain.Repository: the owner's pending entries are found by
-// a read, which takes no write lock on the embedded store, and each is made final by
-// FinalizeRecord, so that a disclosure settling one at the same moment and this agree.
+// RefusePending implements domain.Repository (see refusePending).
 func (r *Repository) RefusePending(ctx context.Context, ownerID string, refusal domain.Refusal, refused func(domain.Record) error) ([]string, error) {
-	cur, err := r.disclosures.Find(ctx, bson.M{"owner_id": ownerID, "outcome": outcomePending},
-		options.Find().SetProjection(bson.M{"_id": 1}))
+	return r.refusePending(ctx, bson.M{"owner_id": ownerID}, "owner "+ownerID, refusal, refused)
+}
+
+// RefuseRecipientPending implements domain.Repository (see refusePending).
+func (r *Repository) RefuseRecipientPending(ctx context.Context, recipientID string, refusal domain.Refusal, refused func(domain.Record) error) ([]string, error) {
+	return r.refusePending(ctx, bson.M{"recipient_id": recipientID}, "recipient "+recipientID, refusal, refused)
+}
+
+// refusePending refuses the pending entries matching filter, those of what of names: they
+// are found by a read, which takes no write lock on the embedded store, and each is made
+// final by FinalizeRecord, so that a disclosure settling one at the same moment and this
+// agree.
+func (r *Repository) refusePending(ctx context.Context, filter bson.M, of string, refusal domain.Refusal, refused func(domain.Record) error) ([]string, error) {
+	filter["outcome"] = outcomePending
+	cur, err := r.disclosures.Find(ctx, filter, options.Find().SetProjection(bson.M{"_id": 1}))
 	if err != nil {
-		return nil, fmt.Errorf("find the pending disclosures of owner %s: %w", ownerID, err)
+		return nil, fmt.Errorf("find the pending disclosures of %s: %w", of, err)
 	}
 	var pending []struct {
 		ID string `bson:"_id"`
 	}
 	if err := cur.All(ctx, &pending); err != nil {
-		return nil, fmt.Errorf("read the pending disclosures of owner %s: %w", ownerID, err)
+		return nil, fmt.Errorf("read the pending disclosures of %s: %w", of, err)
 	}
 	var decided []string
 	for _, p := range pending {
 		_, won, err := r.FinalizeRecord(ctx, p.ID, &refusal, refused)
 		if err != nil {
-			return decided, fmt.Errorf("refuse the pending disclosures of owner %s: %w", ownerID, err)
+			return decided, fmt.Errorf("refuse the pending disclosures of %s: %w", of, err)
 		}
 		if won {
 			decided = append(decided, p.ID)

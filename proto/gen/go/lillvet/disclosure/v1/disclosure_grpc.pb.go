@@ -58,8 +58,10 @@ type DisclosureServiceClient interface {
 	GetRecipient(ctx context.Context, in *GetRecipientRequest, opts ...grpc.CallOption) (*GetRecipientResponse, error)
 	// Lists recipients, active and deactivated, oldest first, paged.
 	ListRecipients(ctx context.Context, in *ListRecipientsRequest, opts ...grpc.CallOption) (*ListRecipientsResponse, error)
-	// Deactivates a recipient: nothing is disclosed to it from now on, and its partner
-	// tokens read nothing. The log of earlier disclosures stays. Deactivating twice is
+	// Deactivates a recipient: once it answers, nothing more is disclosed to it and its
+	// partner tokens read nothing. A disclosure to it in progress meanwhile is either
+	// refused RECIPIENT_INACTIVE or was made before the deactivation answered, and is then
+	// in the log as disclosed. The log of earlier disclosures stays. Deactivating twice is
 	// fine.
 	DeactivateRecipient(ctx context.Context, in *DeactivateRecipientRequest, opts ...grpc.CallOption) (*DeactivateRecipientResponse, error)
 	// Discloses a package of an owner's data to a recipient, after checking that the
@@ -394,8 +396,10 @@ type DisclosureServiceServer interface {
 	GetRecipient(context.Context, *GetRecipientRequest) (*GetRecipientResponse, error)
 	// Lists recipients, active and deactivated, oldest first, paged.
 	ListRecipients(context.Context, *ListRecipientsRequest) (*ListRecipientsResponse, error)
-	// Deactivates a recipient: nothing is disclosed to it from now on, and its partner
-	// tokens read nothing. The log of earlier disclosures stays. Deactivating twice is
+	// Deactivates a recipient: once it answers, nothing more is disclosed to it and its
+	// partner tokens read nothing. A disclosure to it in progress meanwhile is either
+	// refused RECIPIENT_INACTIVE or was made before the deactivation answered, and is then
+	// in the log as disclosed. The log of earlier disclosures stays. Deactivating twice is
 	// fine.
 	DeactivateRecipient(context.Context, *DeactivateRecipientRequest) (*DeactivateRecipientResponse, error)
 	// Discloses a package of an owner's data to a recipient, after checking that the
