@@ -29,7 +29,7 @@ var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 // request id.
 //
 // The package is logged pending, and the legal basis checked once more before the entry
-// is made final (see refusedNow): gathering the package may take seconds, in which the
+// is made final (see basisNow): gathering the package may take seconds, in which the
 // owner may withdraw the consent, the recipient be deactivated or the owner restricted,
 // and every disclosure rests on the basis at the moment it is made (DESIGN rule 5). So
 // a disclosure racing the owner's erasure ends either refused, or disclosed before the
@@ -102,11 +102,11 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		// retry.
 		return s.replay(ctx, stored, req)
 	}
-	refusal, err := s.refusedNow(ctx, req)
+	now, err := s.basisNow(ctx, req)
 	if err != nil {
 		return s.notCompleted(ctx, stored, err)
 	}
-	return s.settle(ctx, stored, refusal)
+	return s.settle(ctx, stored, now)
 }
 
 // notCompleted refuses this call's pending entry NOT_COMPLETED when the legal basis
@@ -117,30 +117,31 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 // refusal. When the refusal cannot be written either, checkErr is answered and the entry
 // stays pending for a retry or, in the end, the retention sweep.
 func (s *Service) notCompleted(ctx context.Context, pending domain.Record, checkErr error) (domain.Record, error) {
-	refusal := &domain.Refusal{Reason: domain.RefusalNotCompleted}
+	refusal := domain.Outcome{Refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}}
 	final, won, err := s.finalize(ctx, pending.ID, refusal)
 	if err != nil {
 		return domain.Record{}, fmt.Errorf("%w (refuse the pending disclosure: %w)", checkErr, err)
 	}
-	return s.settled(ctx, pending, final, won, refusal)
+	return s.settled(ctx, pending, final, won, refusal.Refusal)
 }
 
-// settle makes a pending entry final and answers with it. refusal is this call's own
-// check of the legal basis after the entry was stored (see Disclose): none, and the
-// entry becomes disclosed, by the write that decides it, unless the owner's erasure,
-// which restricts the owner first, a retry or the retention sweep has refused it
-// meanwhile; a refusal, and it becomes refused. Whichever call made the entry final,
+// settle makes a pending entry final and answers with it. now is the outcome of this
+// call's own check of the legal basis after the entry was stored (see Disclose): no
+// refusal, and the entry becomes disclosed on the basis and consent entry that check
+// read, by the write that decides it, unless the owner's erasure, which restricts the
+// owner first, the recipient's deactivation, a retry or the retention sweep has
+// refused it meanwhile; a refusal, and it becomes refused. Whichever call made the entry final,
 // this one answers what it says, and a disclosed entry only as a retry of it would be
 // answered: refused when this call's check refuses (see replay). A disclosed entry
 // hands out the package this call holds, the one stored with the entry, which the
 // owner's erasure may have removed from the log since. When the basis cannot be checked
 // the call refuses the entry NOT_COMPLETED instead (see notCompleted).
-func (s *Service) settle(ctx context.Context, pending domain.Record, refusal *domain.Refusal) (domain.Record, error) {
-	final, won, err := s.finalize(ctx, pending.ID, refusal)
+func (s *Service) settle(ctx context.Context, pending domain.Record, now domain.Outcome) (domain.Record, error) {
+	final, won, err := s.finalize(ctx, pending.ID, now)
 	if err != nil {
 		return domain.Record{}, err
 	}
-	return s.settled(ctx, pending, final, won, refusal)
+	return s.settled(ctx, pending, final, won, now.Refusal)
 }
 
 // settled answers the call that settled pending with refusal (or none), final being
@@ -156,11 +157,12 @@ func (s *Service) settled(ctx context.Context, pending, final domain.Record, won
 	return s.answer(ctx, final)
 }
 
-// finalize makes a pending entry final, disclosed or with refusal, and reports whether
-// this call decided it: the first of the calls settling it (the disclosure, its retry,
-// the erasure job, the sweep) to claim it decides, and each answers what it became.
-func (s *Service) finalize(ctx context.Context, id string, refusal *domain.Refusal) (domain.Record, bool, error) {
-	final, won, err := s.repo.FinalizeRecord(ctx, id, refusal, nil)
+// finalize makes a pending entry final as decided, and reports whether this call
+// decided it: the first of the calls settling it (the disclosure, its retry, the
+// erasure job, the deactivation, the sweep) to claim it decides, and each answers what
+// it became.
+func (s *Service) finalize(ctx context.Context, id string, decided domain.Outcome) (domain.Record, bool, error) {
+	final, won, err := s.repo.FinalizeRecord(ctx, id, decided, nil)
 	if err != nil {
 		return domain.Record{}, false, err
 	}
@@ -193,26 +195,22 @@ func (s *Service) answerAs(ctx context.Context, final domain.Record, ev audit.Ev
 	return final, nil
 }
 
-// refusedNow checks the legal basis of a disclosure of req anew, as the first check
-// did: the owner's restriction (an owner gone since counts as restricted), the
-// recipient as it stands (active, in the EU/EEA, allowed the categories) and the consent
-// verdict. It answers the refusal that check gives, or nil. The owner service is asked
-// first: the read that follows the entry's logging in a disclosure racing the owner's
-// erasure (see Disclose).
-func (s *Service) refusedNow(ctx context.Context, req domain.DisclosureRequest) (*domain.Refusal, error) {
+// basisNow checks the legal basis of a disclosure of req anew, as the first check did:
+// the owner's restriction (an owner gone since counts as restricted), the recipient as
+// it stands (active, in the EU/EEA, allowed the categories) and the consent verdict. It
+// answers that check's outcome: its refusal, or the basis and consent entry a disclosure
+// now rests on. The owner service is asked first: the read that follows the entry's
+// logging in a disclosure racing the owner's erasure (see Disclose).
+func (s *Service) basisNow(ctx context.Context, req domain.DisclosureRequest) (domain.Outcome, error) {
 	status, err := s.owners.Status(ctx, req.OwnerID)
 	if err != nil {
-		return nil, err
+		return domain.Outcome{}, err
 	}
 	r, err := s.repo.Recipient(ctx, req.RecipientID)
 	if err != nil {
-		return nil, err
+		return domain.Outcome{}, err
 	}
-	outcome, err := s.evaluate(ctx, r, req, status.Restricted || !status.Exists)
-	if err != nil {
-		return nil, err
-	}
-	return outcome.Refusal, nil
+	return s.evaluate(ctx, r, req, status.Restricted || !status.Exists)
 }
 
 // evaluate applies the domain's rules. The consent service is asked only when
@@ -268,7 +266,7 @@ func loggedByAnother(stored, rec domain.Record) bool {
 // did not ask for as if theirs had been disclosed.
 // A pending first call is refused NOT_COMPLETED (see below); a refused one answers its
 // refusal. A disclosed one is handed out again only if the legal basis of its package
-// holds now (see refusedNow): the package went out before, but handing it out again is
+// holds now (see basisNow): the package went out before, but handing it out again is
 // a disclosure too, which rests on the basis at that moment (DESIGN rule 5) — not on a
 // consent since withdrawn, to a recipient since deactivated, nor while the owner is
 // restricted.
@@ -285,7 +283,7 @@ func (s *Service) replay(ctx context.Context, first domain.Record, req domain.Di
 		// makes its entry disclosed, in the write that decides it: one that stopped
 		// after it left the entry disclosed, listed for every correction since, and
 		// one that stopped before left no claim that outranks this refusal.
-		final, won, err := s.finalize(ctx, first.ID, &domain.Refusal{Reason: domain.RefusalNotCompleted})
+		final, won, err := s.finalize(ctx, first.ID, domain.Outcome{Refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}})
 		if err != nil {
 			return domain.Record{}, err
 		}
@@ -297,12 +295,12 @@ func (s *Service) replay(ctx context.Context, first domain.Record, req domain.Di
 		first = final
 	}
 	if first.Disclosed() {
-		refusal, err := s.refusedNow(ctx, packageRequest(first))
+		now, err := s.basisNow(ctx, packageRequest(first))
 		if err != nil {
 			return domain.Record{}, err
 		}
-		if refusal != nil {
-			return domain.Record{}, s.refuseAgain(ctx, first, *refusal)
+		if now.Refusal != nil {
+			return domain.Record{}, s.refuseAgain(ctx, first, *now.Refusal)
 		}
 	}
 	return s.answer(ctx, first)

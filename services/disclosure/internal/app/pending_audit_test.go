@@ -131,7 +131,7 @@ type failingFinalize struct {
 	nth   int
 }
 
-func (s *failingFinalize) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal, refused func(domain.Record) error) (domain.Record, bool, error) {
+func (s *failingFinalize) FinalizeRecord(ctx context.Context, id string, decided domain.Outcome, refused func(domain.Record) error) (domain.Record, bool, error) {
 	s.mu.Lock()
 	s.calls++
 	fail := s.calls == s.nth
@@ -139,7 +139,7 @@ func (s *failingFinalize) FinalizeRecord(ctx context.Context, id string, refusal
 	if fail {
 		return domain.Record{}, false, errors.New("the store is unavailable")
 	}
-	return s.Repository.FinalizeRecord(ctx, id, refusal, refused)
+	return s.Repository.FinalizeRecord(ctx, id, decided, refused)
 }
 
 // TestSweepFailingMidBatchAuditsWhatItRefused: two stale pending entries; the

@@ -125,14 +125,14 @@ func (r *Retention) refuseStalePending(ctx context.Context, now time.Time) error
 	if due, err := r.store.PendingPassDue(ctx, now, PendingPassEvery); err != nil || !due {
 		return err
 	}
-	refusal := domain.Refusal{Reason: domain.RefusalNotCompleted}
+	refusal := domain.Outcome{Refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}}
 	for {
 		batch, err := r.store.StalePending(ctx, now.Add(-PendingTimeout), sweepBatch)
 		if err != nil {
 			return err
 		}
 		for _, e := range batch {
-			if _, _, err := r.store.FinalizeRecord(ctx, e.ID, &refusal, auditUnanswered(ctx, r.auditor)); err != nil {
+			if _, _, err := r.store.FinalizeRecord(ctx, e.ID, refusal, auditUnanswered(ctx, r.auditor)); err != nil {
 				return err
 			}
 		}

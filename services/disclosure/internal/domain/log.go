@@ -34,8 +34,11 @@ type Record struct {
 	// owner's restriction is read once more before it is final. Nothing reads a pending
 	// entry as a disclosure.
 	Pending bool
-	Basis   Basis
-	// ConsentEntryID is the consent ledger entry that allowed the disclosure.
+	// Basis is the basis a disclosed package rests on, as the last check before it went
+	// out read it; empty for a refusal.
+	Basis Basis
+	// ConsentEntryID is the consent ledger entry that allowed the disclosure at that
+	// check; empty for a refusal.
 	ConsentEntryID string
 	// RequestedBy is the subject of the staff member who asked.
 	RequestedBy string
@@ -96,8 +99,10 @@ type Repository interface {
 	// apperr.ErrNotFound when unknown.
 	Record(ctx context.Context, id string) (Record, error)
 	// FinalizeRecord makes the pending entry id final, only while it is still pending:
-	// disclosed when refusal is nil, else refused with its package and the package's
-	// hash removed. It returns the entry as it stands after, which another call (a
+	// when decided.Refusal is nil disclosed, on decided's basis and consent entry (the
+	// last check's, which the entry names from then on), else refused with its package,
+	// the package's hash, its basis and consent entry removed (nothing was disclosed on
+	// them). It returns the entry as it stands after, which another call (a
 	// retry, the owner's erasure, the sweep) may have made final first, and whether
 	// this call was the one that decided it. Only the call that logged the entry asks
 	// for it disclosed, and the write that decides a disclosure is the one that makes it
@@ -109,7 +114,7 @@ type Repository interface {
 	// made final; its error leaves the entry pending, to be made final by the next
 	// call, which calls its own again. A caller whose record of the refusal must not be
 	// lost keeps it there, idempotent: several calls may find the same entry pending.
-	FinalizeRecord(ctx context.Context, id string, refusal *Refusal, refused func(Record) error) (Record, bool, error)
+	FinalizeRecord(ctx context.Context, id string, decided Outcome, refused func(Record) error) (Record, bool, error)
 	// RefusePending makes every pending entry about the owner refused, as
 	// FinalizeRecord does with refused, and returns the ids of those this call decided.
 	RefusePending(ctx context.Context, ownerID string, refusal Refusal, refused func(Record) error) ([]string, error)

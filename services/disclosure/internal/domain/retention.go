@@ -89,5 +89,5 @@ type RetentionStore interface {
 	// logged before before.
 	StalePending(ctx context.Context, before time.Time, limit int) ([]Expired, error)
 	// FinalizeRecord is Repository.FinalizeRecord.
-	FinalizeRecord(ctx context.Context, id string, refusal *Refusal, refused func(Record) error) (Record, bool, error)
+	FinalizeRecord(ctx context.Context, id string, decided Outcome, refused func(Record) error) (Record, bool, error)
 }

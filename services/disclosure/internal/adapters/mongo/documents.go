@@ -180,6 +180,9 @@ func (d *recordDoc) toDomain() domain.Record {
 	case outcomePending:
 		r.Pending = true
 	default:
+		// Nothing was disclosed on the basis and consent entry a refused entry may still
+		// hold: the first check's, of an entry refused later by an earlier version.
+		r.Basis, r.ConsentEntryID = "", ""
 		r.Refusal = &domain.Refusal{
 			Reason: domain.RefusalReason(d.RefusalReason), ConsentReason: d.ConsentReason,
 			Categories: fromStrings[domain.Category](d.RefusedCategories),

@@ -77,10 +77,12 @@ func finalizeStore(t *testing.T) (*Repository, *mongo.Database, *scanningWrites)
 	return New(db), db, writes
 }
 
-// pendingRecord is a pending log entry about owner, with its package.
+// pendingRecord is a pending log entry about owner, with its package, on the basis and
+// consent entry its first check found.
 func pendingRecord(id, owner string) domain.Record {
 	return domain.Record{
 		ID: id, OwnerID: owner, RecipientID: "r1", Pending: true, Categories: []domain.Category{domain.CategoryVisitHistory},
+		Basis: domain.BasisConsent, ConsentEntryID: "grant-1",
 		CreatedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), Payload: []byte(`{"visits":[]}`), PayloadSHA256: "hash",
 	}
 }
@@ -96,12 +98,40 @@ func claim(t *testing.T, db *mongo.Database, id string, set bson.M) {
 	}
 }
 
+// disclosedNow is the outcome of a disclosure's last check that allows it: on another
+// grant than the first check found.
+var disclosedNow = domain.Outcome{Basis: domain.BasisConsent, ConsentEntryID: "grant-2"}
+
+// decide is the outcome refusing with refusal, disclosedNow when nil.
+func decide(refusal *domain.Refusal) domain.Outcome {
+	if refusal == nil {
+		return disclosedNow
+	}
+	return domain.Outcome{Refusal: refusal}
+}
+
+// storedBasis reads the basis and consent entry entry id holds in the store.
+func storedBasis(t *testing.T, db *mongo.Database, id string) (basis, consent string) {
+	t.Helper()
+	var doc struct {
+		Basis   string `bson:"basis"`
+		Consent string `bson:"consent_entry_id"`
+	}
+	if err := db.Collection(DisclosuresCollection).FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Basis, doc.Consent
+}
+
 // TestFinalizeRecord: of the calls making a pending entry final, the first decides and
 // says so; every later one finds the entry as the first made it, also when the first
 // refused it and stopped between its two writes; a "disclosed" claimed by an earlier
 // version and left unapplied decides nothing; a call that finds the entry pending and
 // becoming refused hands it to refused first, whoever claimed the refusal; and none of
-// them filters the log on more than _id.
+// them filters the log on more than _id. A disclosed entry names the basis and consent
+// entry of the disclosure's last check, which it names from its first check while
+// pending; a refused one, stored and read, names neither, also when the disclosure's
+// write comes after another call refused it.
 func TestFinalizeRecord(t *testing.T) {
 	restricted := &domain.Refusal{Reason: domain.RefusalOwnerRestricted}
 	notCompleted := &domain.Refusal{Reason: domain.RefusalNotCompleted}
@@ -118,12 +148,12 @@ func TestFinalizeRecord(t *testing.T) {
 		{name: "pending, disclosed", wantWon: true},
 		{name: "pending, refused", refusal: restricted, wantWon: true, want: restricted, wantSeen: true},
 		{name: "disclosed by another call", refusal: restricted, before: func(t *testing.T, r *Repository, _ *mongo.Database) {
-			if _, _, err := r.FinalizeRecord(t.Context(), "d1", nil, nil); err != nil {
+			if _, _, err := r.FinalizeRecord(t.Context(), "d1", disclosedNow, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{name: "refused by another call", want: notCompleted, before: func(t *testing.T, r *Repository, _ *mongo.Database) {
-			if _, _, err := r.FinalizeRecord(t.Context(), "d1", notCompleted, nil); err != nil {
+			if _, _, err := r.FinalizeRecord(t.Context(), "d1", decide(notCompleted), nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -143,7 +173,7 @@ func TestFinalizeRecord(t *testing.T) {
 				tc.before(t, repo, db)
 			}
 			var seen []domain.Record
-			got, won, err := repo.FinalizeRecord(t.Context(), "d1", tc.refusal, func(rec domain.Record) error {
+			got, won, err := repo.FinalizeRecord(t.Context(), "d1", decide(tc.refusal), func(rec domain.Record) error {
 				if stored, err := repo.Record(t.Context(), "d1"); err != nil || !stored.Pending {
 					t.Errorf("refused was called after the entry was made final (%v)", err)
 				}
@@ -178,6 +208,16 @@ func TestFinalizeRecord(t *testing.T) {
 						tc.want.Reason, rec.Refusal, rec.Payload, rec.PayloadSHA256)
 				}
 			}
+			wantBasis, wantConsent := string(disclosedNow.Basis), disclosedNow.ConsentEntryID
+			if tc.want != nil {
+				wantBasis, wantConsent = "", ""
+			}
+			basis, consent := storedBasis(t, db, "d1")
+			for _, rec := range []domain.Record{got, stored, {Basis: domain.Basis(basis), ConsentEntryID: consent}} {
+				if string(rec.Basis) != wantBasis || rec.ConsentEntryID != wantConsent {
+					t.Errorf("the entry names basis %q and consent entry %q, want %q and %q", rec.Basis, rec.ConsentEntryID, wantBasis, wantConsent)
+				}
+			}
 			writes.check(t)
 		})
 	}
@@ -207,7 +247,8 @@ func refuseAsThePreviousVersion(t *testing.T, db *mongo.Database, id string, ref
 // disclosing call that settles the entry next, or this version's sweep, job or retry,
 // leaves it refused as the previous version decided, without its package, and is told
 // it did not decide it (the disclosing call then answers the refusal and hands nothing
-// out); the entry is not listed among the recipient's disclosures.
+// out); the entry is not listed among the recipient's disclosures, and is read without
+// the basis and consent entry the previous version's refusal left on it.
 func TestFinalizeRenameOverwritesARefusalOfThePreviousVersion(t *testing.T) {
 	restricted := domain.Refusal{Reason: domain.RefusalOwnerRestricted}
 	for _, tc := range []struct {
@@ -226,7 +267,7 @@ func TestFinalizeRenameOverwritesARefusalOfThePreviousVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 			refuseAsThePreviousVersion(t, db, "d1", restricted, tc.applied)
-			got, won, err := repo.FinalizeRecord(t.Context(), "d1", tc.refusal, nil)
+			got, won, err := repo.FinalizeRecord(t.Context(), "d1", decide(tc.refusal), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,6 +282,9 @@ func TestFinalizeRenameOverwritesARefusalOfThePreviousVersion(t *testing.T) {
 				if rec.Pending || rec.Refusal == nil || rec.Refusal.Reason != restricted.Reason || rec.Payload != nil || rec.PayloadSHA256 != "" {
 					t.Errorf("want refused %s without package or hash, got pending %v, refusal %v, package %q, hash %q",
 						restricted.Reason, rec.Pending, rec.Refusal, rec.Payload, rec.PayloadSHA256)
+				}
+				if rec.Basis != "" || rec.ConsentEntryID != "" {
+					t.Errorf("the refused entry names basis %q and consent entry %q, want neither", rec.Basis, rec.ConsentEntryID)
 				}
 			}
 			listed, err := repo.RecipientRecords(t.Context(), "r1", 10, "")
@@ -265,14 +309,14 @@ func TestFinalizeRecordKeepsTheEntryPendingWhenRefusedFails(t *testing.T) {
 	}
 	restricted := &domain.Refusal{Reason: domain.RefusalOwnerRestricted}
 	failed := errors.New("the audit log is unavailable")
-	if _, _, err := repo.FinalizeRecord(t.Context(), "d1", restricted, func(domain.Record) error { return failed }); !errors.Is(err, failed) {
+	if _, _, err := repo.FinalizeRecord(t.Context(), "d1", decide(restricted), func(domain.Record) error { return failed }); !errors.Is(err, failed) {
 		t.Fatalf("got %v, want the failure of refused", err)
 	}
 	if rec, err := repo.Record(t.Context(), "d1"); err != nil || !rec.Pending {
 		t.Fatalf("after the failure the entry is pending %v (%v), want pending", rec.Pending, err)
 	}
 	seen := 0
-	rec, won, err := repo.FinalizeRecord(t.Context(), "d1", &domain.Refusal{Reason: domain.RefusalNotCompleted},
+	rec, won, err := repo.FinalizeRecord(t.Context(), "d1", decide(&domain.Refusal{Reason: domain.RefusalNotCompleted}),
 		func(domain.Record) error { seen++; return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +340,7 @@ func TestRefusePending(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := repo.FinalizeRecord(t.Context(), "final", nil, nil); err != nil {
+	if _, _, err := repo.FinalizeRecord(t.Context(), "final", disclosedNow, nil); err != nil {
 		t.Fatal(err)
 	}
 	claim(t, db, "claimed", bson.M{"outcome": outcomeDisclosed})

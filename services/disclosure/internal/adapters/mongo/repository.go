@@ -278,6 +278,11 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 // the very write that decides it, so a call stopping after that write leaves nothing
 // for another to make disclosed later, when data in the package may have been corrected
 // without its recipient being told (a pending entry is not in the rectification lists).
+// The same write sets the basis and consent entry of the disclosure's last check, which
+// replace the first check's; as it is filtered by _id alone, it sets them on an entry
+// another call made final first too, whose own the disclosure then writes back
+// (restoreFinal); until then a reader does not see them, as a refused entry is read
+// without basis or consent entry. A refusal's apply removes them.
 //
 // A refusal pushes its claim onto the entry's claims and removes disclosable in one
 // write, and the first refusal claimed while pending decides; whoever claims, winner or
@@ -290,11 +295,13 @@ func (r *Repository) ErasePackages(ctx context.Context, ownerID string) (int, er
 // The previous version refuses as this one does but leaves disclosable in place, so
 // while both run (a rolling update) the rename may overwrite its refusal: claimed and
 // not yet applied, which the disclosure then applies and loses to, or applied, whose
-// outcome the disclosure writes back. Either way the disclosure answers the refusal and
+// outcome the disclosure writes back with the rest. Either way the disclosure answers the refusal and
 // hands nothing out; until the write after the rename, a reader may see the entry
 // disclosed, which is why an upgrade from that version must not overlap it.
-func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *domain.Refusal, refused func(domain.Record) error) (domain.Record, bool, error) {
-	update := bson.M{"$rename": bson.M{"disclosable": "outcome"}}
+func (r *Repository) FinalizeRecord(ctx context.Context, id string, decided domain.Outcome, refused func(domain.Record) error) (domain.Record, bool, error) {
+	refusal := decided.Refusal
+	update := basisUpdate(bson.M{}, decided.Basis, decided.ConsentEntryID)
+	update["$rename"] = bson.M{"disclosable": "outcome"}
 	if refusal != nil {
 		update = bson.M{"$push": bson.M{"claims": refusalSet(*refusal)}, "$unset": bson.M{"disclosable": ""}}
 	}
@@ -325,8 +332,8 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 				return domain.Record{}, false, err
 			}
 		}
-	case refusal == nil && before.Doc.Disclosable != "" && before.Doc.Outcome != outcomeDisclosed:
-		if err := r.restoreOutcome(ctx, before.Doc); err != nil {
+	case refusal == nil:
+		if err := r.restoreFinal(ctx, before.Doc); err != nil {
 			return domain.Record{}, false, err
 		}
 	}
@@ -334,16 +341,40 @@ func (r *Repository) FinalizeRecord(ctx context.Context, id string, refusal *dom
 	return rec, won, err
 }
 
-// restoreOutcome undoes a disclosure's rename that overwrote the final outcome of d,
-// the entry as it stood before: the previous version refuses a pending entry without
-// removing disclosable, a field it does not know, while the two versions run side by
-// side in a rolling update (docs/OPERATIONS.md). The rename changed outcome alone; the
-// refusal's reason and the package it removed are as that refusal left them.
-func (r *Repository) restoreOutcome(ctx context.Context, d recordDoc) error {
-	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": d.ID}, bson.M{"$set": bson.M{"outcome": d.Outcome}}); err != nil {
-		return fmt.Errorf("finalize disclosure %s: restore its outcome %s: %w", d.ID, d.Outcome, err)
+// restoreFinal undoes a disclosure's write on d, the entry as it stood before, which
+// was final already: the entry keeps the outcome, basis and consent entry it had. The
+// write set the basis and consent entry of the disclosure's last check, and its rename
+// overwrote the outcome when d still held disclosable: the previous version refuses a
+// pending entry without removing disclosable, a field it does not know, while the two
+// versions run side by side in a rolling update (docs/OPERATIONS.md). The refusal's
+// reason and the package it removed are as that refusal left them.
+func (r *Repository) restoreFinal(ctx context.Context, d recordDoc) error {
+	update := basisUpdate(bson.M{"outcome": d.Outcome}, domain.Basis(d.Basis), d.ConsentEntryID)
+	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": d.ID}, update); err != nil {
+		return fmt.Errorf("finalize disclosure %s: restore it as %s: %w", d.ID, d.Outcome, err)
 	}
 	return nil
+}
+
+// basisUpdate is the update that sets the fields of set and an entry's basis and
+// consent entry, removing either when empty.
+func basisUpdate(set bson.M, basis domain.Basis, consentEntryID string) bson.M {
+	unset := bson.M{}
+	for field, v := range map[string]string{"basis": string(basis), "consent_entry_id": consentEntryID} {
+		if v == "" {
+			unset[field] = ""
+		} else {
+			set[field] = v
+		}
+	}
+	update := bson.M{}
+	if len(set) > 0 {
+		update["$set"] = set
+	}
+	if len(unset) > 0 {
+		update["$unset"] = unset
+	}
+	return update
 }
 
 // firstRefusal is the first refusal claimed on an entry, nil when none was. Claims of
@@ -375,8 +406,9 @@ func (r *Repository) applyRefusal(ctx context.Context, d recordDoc, claim bson.M
 			return fmt.Errorf("finalize disclosure %s: %w", d.ID, err)
 		}
 	}
-	// A refusal removes the package and its hash, nothing having been handed out.
-	update := bson.M{"$set": claim, "$unset": bson.M{"payload": "", "payload_sha256": ""}}
+	// A refusal removes the package and its hash, nothing having been handed out, and the
+	// basis and consent entry the first check found, on which nothing was disclosed.
+	update := bson.M{"$set": claim, "$unset": bson.M{"payload": "", "payload_sha256": "", "basis": "", "consent_entry_id": ""}}
 	if _, err := r.disclosures.UpdateOne(ctx, bson.M{"_id": d.ID}, update); err != nil {
 		return fmt.Errorf("finalize disclosure %s: %w", d.ID, err)
 	}
@@ -424,7 +456,7 @@ func (r *Repository) refusePending(ctx context.Context, filter bson.M, of string
 	}
 	var decided []string
 	for _, p := range pending {
-		_, won, err := r.FinalizeRecord(ctx, p.ID, &refusal, refused)
+		_, won, err := r.FinalizeRecord(ctx, p.ID, domain.Outcome{Refusal: &refusal}, refused)
 		if err != nil {
 			return decided, fmt.Errorf("refuse the pending disclosures of %s: %w", of, err)
 		}

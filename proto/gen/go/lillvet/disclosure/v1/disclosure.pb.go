@@ -796,10 +796,12 @@ type Disclosure struct {
 	// Why: an insurance claim number, a health-examination record.
 	CaseReference string            `protobuf:"bytes,7,opt,name=case_reference,json=caseReference,proto3" json:"case_reference,omitempty"`
 	Outcome       DisclosureOutcome `protobuf:"varint,8,opt,name=outcome,proto3,enum=lillvet.disclosure.v1.DisclosureOutcome" json:"outcome,omitempty"`
-	// The basis a disclosed package rests on.
+	// The basis a disclosed package rests on, as checked last before it went out; unset
+	// for a refusal.
 	Basis LegalBasis `protobuf:"varint,9,opt,name=basis,proto3,enum=lillvet.disclosure.v1.LegalBasis" json:"basis,omitempty"`
-	// The consent ledger entry (lillvet.consent.v1.ConsentDecision id) that allowed it,
-	// when the basis is a consent or an insurer agreement.
+	// The consent ledger entry (lillvet.consent.v1.ConsentDecision id) that allowed it at
+	// that check, when the basis is a consent or an insurer agreement; empty for a
+	// refusal.
 	ConsentDecisionId string `protobuf:"bytes,10,opt,name=consent_decision_id,json=consentDecisionId,proto3" json:"consent_decision_id,omitempty"`
 	// Why a refused disclosure was refused: RECIPIENT_INACTIVE, RECIPIENT_OUTSIDE_EEA,
 	// CATEGORY_NOT_ALLOWED, OWNER_RESTRICTED, NO_LEGAL_BASIS, or NOT_COMPLETED for one
