@@ -22,11 +22,13 @@ import (
 var managerOnlyKinds = []domain.Kind{domain.KindSubcontractor}
 
 // Disclose runs one disclosure request: validated, checked against the recipient and
-// the owner's consent now, logged (refused ones too), and returned with its package. A
-// refusal is the domain's precondition error. A retry with the same request id returns
-// the first result, package or refusal; one that finds the first still pending refuses
-// it NOT_COMPLETED (see replay), answered ABORTED: the caller starts over under a new
-// request id.
+// the owner's consent now, logged (refused ones too, but for the subcontractor's rule,
+// REQUEST_ID_REUSED and a retry of a disclosed entry refused now, which are audited
+// only: see replay), and
+// returned with its package. A refusal is the domain's precondition error. A retry
+// with the same request id returns the first result, package or refusal; one that
+// finds the first still pending refuses it NOT_COMPLETED (see replay), answered
+// ABORTED: the caller starts over under a new request id.
 //
 // The package is logged pending, and the legal basis checked once more before the entry
 // is made final (see basisNow): gathering the package may take seconds, in which the

@@ -67,15 +67,21 @@ type DisclosureServiceClient interface {
 	// Discloses a package of an owner's data to a recipient, after checking that the
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
 	// now (the consent service) and that the owner is not restricted. Every request that
-	// passes validation is logged, refused ones too; a refusal answers FAILED_PRECONDITION
-	// with the reason, except NOT_COMPLETED, which answers ABORTED: a check after the
-	// request was logged could not be made, nothing was handed out, and the disclosure is
-	// sent again under a new request_id (a resend under the same one answers the same).
+	// passes validation is logged, refused ones too, but for these, which are only
+	// audited: PERMISSION_DENIED to a caller other than the clinic manager for a
+	// subcontractor, and two refusals of a request whose request_id is logged already,
+	// REQUEST_ID_REUSED and a retry of a disclosure refused for its legal basis now
+	// (below). A refusal answers
+	// FAILED_PRECONDITION with the reason, except NOT_COMPLETED, which answers ABORTED: a
+	// check after the request was logged could not be made, nothing was handed out, and
+	// the disclosure is sent again under a new request_id (a resend under the same one
+	// answers the same).
 	// A retried call with the same request_id returns the first result, a package only
 	// while its legal basis holds as a new disclosure's would be checked (otherwise that
 	// refusal, the log entry unchanged); the same request_id with another request
 	// (another recipient, owner, categories, patient_ids or case_reference; the order of
-	// categories and patients does not count) is refused FAILED_PRECONDITION
+	// categories and patients does not count; an entry logged before the patients a
+	// request named were kept is compared without them) is refused FAILED_PRECONDITION
 	// REQUEST_ID_REUSED. An error before the request was logged leaves nothing, and its
 	// retry is decided as a first call is.
 	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
@@ -405,15 +411,21 @@ type DisclosureServiceServer interface {
 	// Discloses a package of an owner's data to a recipient, after checking that the
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
 	// now (the consent service) and that the owner is not restricted. Every request that
-	// passes validation is logged, refused ones too; a refusal answers FAILED_PRECONDITION
-	// with the reason, except NOT_COMPLETED, which answers ABORTED: a check after the
-	// request was logged could not be made, nothing was handed out, and the disclosure is
-	// sent again under a new request_id (a resend under the same one answers the same).
+	// passes validation is logged, refused ones too, but for these, which are only
+	// audited: PERMISSION_DENIED to a caller other than the clinic manager for a
+	// subcontractor, and two refusals of a request whose request_id is logged already,
+	// REQUEST_ID_REUSED and a retry of a disclosure refused for its legal basis now
+	// (below). A refusal answers
+	// FAILED_PRECONDITION with the reason, except NOT_COMPLETED, which answers ABORTED: a
+	// check after the request was logged could not be made, nothing was handed out, and
+	// the disclosure is sent again under a new request_id (a resend under the same one
+	// answers the same).
 	// A retried call with the same request_id returns the first result, a package only
 	// while its legal basis holds as a new disclosure's would be checked (otherwise that
 	// refusal, the log entry unchanged); the same request_id with another request
 	// (another recipient, owner, categories, patient_ids or case_reference; the order of
-	// categories and patients does not count) is refused FAILED_PRECONDITION
+	// categories and patients does not count; an entry logged before the patients a
+	// request named were kept is compared without them) is refused FAILED_PRECONDITION
 	// REQUEST_ID_REUSED. An error before the request was logged leaves nothing, and its
 	// retry is decided as a first call is.
 	// The retry of a call that never answered is refused NOT_COMPLETED while its entry is
