@@ -537,7 +537,8 @@ func withdraw(t *testing.T, s *system, ownerID, insurerID string) {
 // caller their request was done when it was not: it is refused REQUEST_ID_REUSED, a
 // field violation on request_id, audited as a refusal about the owner. The same request
 // with its categories and patients in another order is the retry, and gets the package;
-// so does the retry of an entry logged before the patients named were kept.
+// so does the retry of an entry logged before the patients named were kept, whether the
+// first request named a patient or none.
 func TestRequestIDReusedForAnotherRequest(t *testing.T) {
 	s := start(t)
 	ownerID, dog := s.customer(t, "Heikkinen")
@@ -567,6 +568,9 @@ func TestRequestIDReusedForAnotherRequest(t *testing.T) {
 		}},
 		{name: "the same request naming no patient", change: func(*disclosurev1.CreateDisclosureRequest) {}, everyPatient: true},
 		{name: "the same request, logged before the patients named were kept", change: func(*disclosurev1.CreateDisclosureRequest) {}, before: true},
+		// The entry's own patients are then both animals, which the request does not list.
+		{name: "the same request naming no patient, logged before the patients named were kept", change: func(*disclosurev1.CreateDisclosureRequest) {},
+			everyPatient: true, before: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := claim(ins.GetId(), ownerID, ownerName, patientBasics)
