@@ -37,7 +37,8 @@ const (
 )
 
 // recordDoc is one log entry. Besides the one change of a pending entry to final, with
-// the claims that decided it (claims and disclosable, read only by FinalizeRecord), the
+// the claims that decided it (claims and disclosable, read only by FinalizeRecord) and
+// the basis and consent entry of the check that decided it (none for a refusal), the
 // payload is the only field a later erasure or retention sweep may remove; the rest is
 // never changed. Disclosable is outcomeDisclosed on a pending entry until a refusal is
 // claimed (see Repository.FinalizeRecord).
