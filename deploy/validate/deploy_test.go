@@ -17,8 +17,7 @@ import (
 
 // callGraph is the firewall the statement promises, as DESIGN.md draws it:
 // gateway → every service; disclosure → owner, history (patient-history),
-// consent; history and consent → owner; owner → history (its retention sweep asks
-// how long records naming an erased owner are kept); every service → its MongoDB and the
+// consent; history and consent → owner; every service → its MongoDB and the
 // identity provider's JWKS, and so does the gateway; every workload → DNS
 // and the collector; the ingress controller → gateway; Prometheus → every
 // workload's metrics port. Edges of services not deployed yet are
@@ -36,7 +35,6 @@ func callGraph() validate.Graph {
 			{From: "disclosure", To: "consent"},
 			{From: "history", To: "owner"},
 			{From: "consent", To: "owner"},
-			{From: "owner", To: "history"},
 			{From: "owner", To: "mongodb"},
 			{From: "history", To: "mongodb"},
 			{From: "consent", To: "mongodb"},

@@ -1,7 +1,6 @@
 package history_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -506,7 +505,15 @@ func TestSweepKeepsRecordsToTheAnimalsLastVisit(t *testing.T) {
 				ids = append(ids, res.GetVisit().GetId())
 			}
 			f.eraseOn(t, at(2026, 11, 25), owner, jobOne, &historyv1.EraseOwnerDataResponse{Dispositions: tc.answer, OwnerNamedUntil: "2027-05-20"})
-			f.nextOwnersVisit(t, pet, newOwner, at(2027, 1, 10))
+			if _, err := f.owners.TransferPatient(f.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
+				PatientId: pet.GetId(), NewOwnerId: newOwner, Version: pet.GetVersion(), Reason: "sold",
+			}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Set(at(2027, 1, 10))
+			if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(at(2027, 1, 10), false)}); err != nil {
+				t.Fatal(err)
+			}
 			f.sweepOn(t, at(2027, 5, 21))
 			// The new day is stored: the hourly sweep does not read the owner again before it.
 			var schedule struct {
@@ -530,22 +537,6 @@ func TestSweepKeepsRecordsToTheAnimalsLastVisit(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// nextOwnersVisit transfers the pet to newOwner and has a veterinarian record its visit
-// on the day, the day it is then.
-func (f *fixture) nextOwnersVisit(t *testing.T, pet *ownerv1.Patient, newOwner string, day time.Time) {
-	t.Helper()
-	if _, err := f.owners.TransferPatient(f.as(t, auth.RoleReception), &ownerv1.TransferPatientRequest{
-		PatientId: pet.GetId(), NewOwnerId: newOwner, Version: pet.GetVersion(), Reason: "sold",
-	}); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Set(day)
-	vet := f.as(t, auth.RoleVeterinarian)
-	if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(day, false)}); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -994,58 +985,4 @@ func TestReusedRequestIDOnAReducedRecordIsRefused(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestOwnerRetentionHoldsRecordsToTheAnimalsLastVisit: the history service answers how
-// long it keeps records naming an erased owner as of the time of asking. Erased on 25
-// November 2026, the owner's 2024 visit is kept to 20 May 2027; once the animal's next
-// owner brings it in on 10 January 2027 the answer is 10 January 2030, before any sweep
-// of the history service has stored that day (the owner service's sweep may well run
-// first). An owner never erased here holds nothing; the owner service's own sweep token
-// may ask, and every answer is audited about the owner.
-func TestOwnerRetentionHoldsRecordsToTheAnimalsLastVisit(t *testing.T) {
-	f := setup(t)
-	owner, newOwner, never := f.newOwner(t), f.newOwner(t), f.newOwner(t)
-	pet := f.newPatient(t, owner, "Nappi")
-	vet := f.as(t, auth.RoleVeterinarian)
-	if _, err := f.history.RecordVisit(vet, &historyv1.RecordVisitRequest{PatientId: pet.GetId(), Visit: erasureVisit(at(2024, 5, 20), false)}); err != nil {
-		t.Fatal(err)
-	}
-	f.eraseOn(t, at(2026, 11, 25), owner, jobOne, &historyv1.EraseOwnerDataResponse{
-		Dispositions:    []*historyv1.RecordDisposition{disposition("patient_records", true, "basis.veterinary_records", "2027-05-20", 1)},
-		OwnerNamedUntil: "2027-05-20",
-	})
-	namedUntil := func(ctx context.Context, ownerID string) string {
-		t.Helper()
-		res, err := f.history.GetOwnerRetention(ctx, &historyv1.GetOwnerRetentionRequest{OwnerId: ownerID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.GetOwnerNamedUntil()
-	}
-	sweep := f.as(t, auth.RoleRetentionSweep)
-	if got := namedUntil(sweep, owner); got != "2027-05-20" {
-		t.Errorf("before the next owner's visit: named until %q, want 2027-05-20", got)
-	}
-	f.nextOwnersVisit(t, pet, newOwner, at(2027, 1, 10))
-	for _, tc := range []struct {
-		name  string
-		ctx   context.Context
-		owner string
-		want  string
-	}{
-		{"the owner service's sweep, after the next owner's visit", sweep, owner, "2030-01-10"},
-		{"the clinic manager, on the original day", f.as(t, auth.RoleClinicManager), owner, "2030-01-10"},
-		{"an owner never erased", sweep, never, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f.clock.Set(at(2027, 5, 20))
-			if got := namedUntil(tc.ctx, tc.owner); got != tc.want {
-				t.Errorf("named until %q, want %q", got, tc.want)
-			}
-		})
-	}
-	_, err := f.history.GetOwnerRetention(f.as(t, auth.RoleErasureJob), &historyv1.GetOwnerRetentionRequest{OwnerId: owner})
-	wantCode(t, err, codes.PermissionDenied)
-	f.checkAudited(t, owner, "history.retention.read owners/"+owner+"/history test-retention_sweep")
 }

@@ -7,17 +7,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
-	"strings"
 	"time"
 
 	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
-	"github.com/lillvet/register/services/owner/internal/adapters/historysvc"
 	"github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/app"
 	ownergrpc "github.com/lillvet/register/services/owner/internal/ports/grpc"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/fieldcrypt"
 	"github.com/lillvet/register/services/platform/service"
 )
@@ -52,20 +48,6 @@ type Config struct {
 	// Sweep is how often the service anonymises what erasures kept until a day now
 	// past (RETENTION_SWEEP_INTERVAL).
 	Sweep service.SweepConfig
-	// HistoryTarget is the history service's gRPC address: before the sweep anonymises
-	// an erased owner's names it asks there how long records naming the owner are kept
-	// now. The owner service calls it with its own certificate (TLS_CERT_FILE) and
-	// trusts TLS_CA_FILE for it, and dials it lazily: the owner service starts while the
-	// history service, which calls it, is not up yet. A Config built by hand (the tests
-	// of the services that call the owner service) may leave it empty: the names then
-	// go at their day unasked.
-	HistoryTarget string `env:"HISTORY_GRPC_TARGET" envDefault:"127.0.0.1:7104" peerTLS:""`
-	// SweepTokenFile holds the bearer token the periodic sweep asks the history service
-	// with (a service subject with the retention_sweep role), read again on every sweep
-	// so that a renewed token is picked up. A sweep run through RunRetentionSweep asks
-	// with its caller's token instead. Without one the periodic sweep is not answered
-	// and keeps the names that are due, logging it, until a sweep is.
-	SweepTokenFile string `env:"OWNER_SWEEP_TOKEN_FILE" deploy:"required"`
 
 	// Now, when set, is the service's clock (tests move it past retention days).
 	Now func() time.Time `env:"-"`
@@ -101,25 +83,26 @@ func Run(ctx context.Context, cfg Config) error {
 		Validate: cfg.Validate,
 		Indexes:  mongo.Indexes(),
 		Policy:   ownergrpc.Policy(),
-		Peers:    cfg.peers(),
 		Register: func(d *service.Deps) error {
 			keys, err := cfg.keyring()
 			if err != nil {
 				return err
 			}
 			repo := mongo.New(d.DB, keys)
-			opts := app.Options{
+			uc, err := app.New(repo, d.Auditor, app.Options{
 				AllowTemporaryIdentityCodes: cfg.AllowTemporaryIdentityCodes, Now: cfg.Now, Logger: d.Telemetry.Logger,
-			}
-			if cfg.HistoryTarget != "" {
-				opts.History = historysvc.New(d.Conn(historyPeer))
-			}
-			uc, err := app.New(repo, d.Auditor, opts)
+			})
 			if err != nil {
 				return err
 			}
 			ownerv1.RegisterOwnerServiceServer(d, ownergrpc.NewServer(uc))
-			d.Sweep(cfg.Sweep, sweepJob(uc, cfg.SweepTokenFile, d.Telemetry.Logger))
+			// The periodic sweep acts as the service itself in change records and audit
+			// events: no person asked, the retention rules did.
+			sweeper := auth.SystemIdentity(ServiceName, "retention sweep")
+			d.Sweep(cfg.Sweep, func(ctx context.Context) error {
+				_, err := uc.RunRetentionSweep(auth.WithIdentity(ctx, sweeper))
+				return err
+			})
 			startupPass(d, "owner name keys refresh", repo.RefreshNameKeys)
 			// Owners and patients stored before create digests were kept, and never
 			// changed since, get the digest of their create.
@@ -147,43 +130,6 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		},
 	})
-}
-
-// historyPeer names the history service among the peers.
-const historyPeer = "history"
-
-// peers are the services the owner service calls: the history service, when there is
-// one to ask.
-func (c Config) peers() []service.Peer {
-	if c.HistoryTarget == "" {
-		return nil
-	}
-	return []service.Peer{{Name: historyPeer, Target: c.HistoryTarget, TLS: c.GRPC.TLS}}
-}
-
-// sweepFileVariable is the variable SweepTokenFile is read from, named in its errors.
-const sweepFileVariable = "OWNER_SWEEP_TOKEN_FILE"
-
-// sweepJob is one run of the periodic retention sweep. It acts as the service itself in
-// change records and audit events (no person asked, the retention rules did), and asks
-// the history service with the token in tokenFile; a token that cannot be read is
-// logged and the sweep runs all the same: it then keeps the names that are due (the
-// history service does not answer) and removes the rest.
-func sweepJob(uc *app.Service, tokenFile string, log *slog.Logger) func(context.Context) error {
-	sweeper := auth.SystemIdentity(ServiceName, "retention sweep")
-	return func(ctx context.Context) error {
-		ctx = auth.WithIdentity(ctx, sweeper)
-		if tokenFile != "" {
-			tok, err := config.ReadSecretFile(sweepFileVariable, tokenFile)
-			if err != nil {
-				log.WarnContext(ctx, "the retention sweep asks the history service without a token", "error", err)
-			} else {
-				ctx = auth.WithOutgoingToken(ctx, strings.TrimSpace(tok), "")
-			}
-		}
-		_, err := uc.RunRetentionSweep(ctx)
-		return err
-	}
 }
 
 // startupPass runs a pass over stored data in the background once the service has

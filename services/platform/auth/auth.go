@@ -35,10 +35,6 @@ const (
 	// restrict and erase an owner's data in each service and nothing else (no reads,
 	// no identity codes), so that its long-lived token is worth little if stolen.
 	RoleErasureJob Role = "erasure_job"
-	// RoleRetentionSweep is a service's periodic retention sweep, a machine: it may ask
-	// another service how long that service keeps an erased owner's records (a day, no
-	// personal data) and nothing else.
-	RoleRetentionSweep Role = "retention_sweep"
 )
 
 // Roles lists every known role.
@@ -46,7 +42,6 @@ func Roles() []Role {
 	return []Role{
 		RoleVeterinarian, RoleNurse, RoleReception, RoleBilling,
 		RoleClinicManager, RoleMaintainer, RoleSubcontractor, RolePartner, RoleErasureJob,
-		RoleRetentionSweep,
 	}
 }
 

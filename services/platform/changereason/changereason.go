@@ -15,10 +15,6 @@ const (
 	Registered = "registered"
 	// RetentionEnded is the reason of the retention sweep's changes.
 	RetentionEnded = "retention period ended"
-	// RetentionExtended is the reason of the retention sweep's move of an erased
-	// owner's kept-until day to the later day the history service keeps records naming
-	// the owner to.
-	RetentionExtended = "retention period extended"
 	// Untransfer is the reason of a transfer taken back, as the new owner was
 	// restricted (or could not be read) when it was written. Staff read it; an owner's
 	// own copy shows TakenBack instead, since the restriction is the other owner's data.
@@ -42,7 +38,7 @@ const erasurePrefix = "erasure request "
 // Fixed returns every reason the owner service writes itself but an erasure request's
 // (Erasure), which names its request.
 func Fixed() []string {
-	return []string{Registered, RetentionEnded, RetentionExtended, Untransfer, TakenBack, LateErasure, Erased, Withheld}
+	return []string{Registered, RetentionEnded, Untransfer, TakenBack, LateErasure, Erased, Withheld}
 }
 
 // Erasure is the reason of the changes the erasure request requestID makes.

@@ -44,13 +44,6 @@ func ErasureJob() Claims {
 	return Claims{Subject: "service:disclosure-erasure", Name: "Erasure job", Roles: []auth.Role{auth.RoleErasureJob}}
 }
 
-// OwnerSweep is who the owner service's periodic retention sweep is in the development
-// stacks: a service subject with the retention_sweep role, which lets it ask the
-// history service how long an erased owner's records are kept, and nothing else.
-func OwnerSweep() Claims {
-	return Claims{Subject: "service:owner-retention-sweep", Name: "Owner retention sweep", Roles: []auth.Role{auth.RoleRetentionSweep}}
-}
-
 // Issuer mints development tokens and publishes their verification key.
 type Issuer struct {
 	issuer   string

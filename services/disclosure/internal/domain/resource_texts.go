@@ -217,7 +217,6 @@ var deniedMethodKeys = map[string]string{
 	"lillvet.history.v1.HistoryService/ListOwnerTimeline":                 ValueTextKey(ValueService, "history"),
 	"lillvet.history.v1.HistoryService/ExportOwnerHistory":                ValueTextKey(ValueService, "history"),
 	"lillvet.history.v1.HistoryService/EraseOwnerData":                    ValueTextKey(ValueService, "history"),
-	"lillvet.history.v1.HistoryService/GetOwnerRetention":                 ValueTextKey(ValueService, "history"),
 	"lillvet.disclosure.v1.DisclosureService/CreateDisclosure":            CategoryTextKey(CategoryDisclosures),
 	"lillvet.disclosure.v1.DisclosureService/ListOwnerDisclosures":        CategoryTextKey(CategoryDisclosures),
 	"lillvet.disclosure.v1.DisclosureService/ListRectificationRecipients": CategoryTextKey(CategoryDisclosures),

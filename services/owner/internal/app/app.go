@@ -30,13 +30,6 @@ type Auditor interface {
 	Reserve(ctx context.Context) (_ context.Context, release func(), _ error)
 }
 
-// History is the history service as the retention sweep asks it.
-type History interface {
-	// OwnerNamedUntil is the last day (YYYY-MM-DD) a record the history service holds
-	// names the owner, as kept at the time of asking; empty when it holds none.
-	OwnerNamedUntil(ctx context.Context, ownerID string) (string, error)
-}
-
 // Options tune the use cases.
 type Options struct {
 	// AllowTemporaryIdentityCodes accepts individual numbers 900–999.
@@ -49,10 +42,6 @@ type Options struct {
 	// Logger tells operators what a caller is not told (a patient left active under an
 	// erased owner); nil discards it.
 	Logger *slog.Logger
-	// History is asked, before the sweep anonymises an erased owner's names, how long
-	// the records naming the owner are kept now; nil (tests of the use cases alone)
-	// anonymises them at their day unasked.
-	History History
 }
 
 // Service implements the owner register's use cases.

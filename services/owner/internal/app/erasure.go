@@ -389,19 +389,7 @@ func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Di
 		if err != nil {
 			return nil, fmt.Errorf("owner %s: %w", id, err)
 		}
-		hold := false
-		if domain.NamesDue(o, today) {
-			var extended bool
-			if hold, extended, err = s.namesKeptLonger(ctx, o, today); err != nil {
-				return nil, fmt.Errorf("owner %s: %w", id, err)
-			}
-			if extended {
-				// Read again: the extension is a version of its own, and the identity
-				// code may still be due.
-				continue
-			}
-		}
-		plan := domain.PlanSweep(o, patients, today, hold)
+		plan := domain.PlanSweep(o, patients, today)
 		_, removed, err := s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionEnded), "")
 		if errors.Is(err, apperr.ErrConflict) {
 			continue
@@ -415,46 +403,6 @@ func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Di
 		return removed, s.record(ctx, "owner.retention_sweep", ownerResource(id), id)
 	}
 	return nil, fmt.Errorf("owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
-}
-
-// namesKeptLonger asks the history service, before the sweep anonymises erased owner
-// o's names on the day today, how long records naming the owner are kept now: its sweep
-// holds a clinical record against the animal's last visit, and the animal's next owner
-// may have brought it in after the erasure answered, so the day o keeps its names to
-// may be too early. A day not yet past moves the names' day and the schedule to it,
-// audited and recorded as the owner's change (extended). No answer holds the names for
-// the next sweep (hold), logged for the operator: names gone cannot come back, kept a
-// day longer they can still go. Without a history service (tests of the use cases
-// alone) the names go at their day.
-func (s *Service) namesKeptLonger(ctx context.Context, o *domain.Owner, today string) (hold, extended bool, err error) {
-	if s.opts.History == nil {
-		return false, false, nil
-	}
-	until, err := s.opts.History.OwnerNamedUntil(ctx, o.ID)
-	if err == nil {
-		until, err = domain.ParseKeptUntil(until, today)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, false, ctx.Err()
-		}
-		s.opts.Logger.WarnContext(ctx, "the history service did not say how long its records name an erased owner: "+
-			"the owner's names are kept for the next retention sweep", "owner_id", o.ID, "error", err)
-		return true, false, nil
-	}
-	if until == "" || today > until {
-		return false, false, nil
-	}
-	plan := domain.PlanExtension(o, until)
-	_, _, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionExtended), "")
-	if errors.Is(err, apperr.ErrConflict) {
-		// Changed meanwhile: the caller reads the owner again and asks again.
-		return false, true, nil
-	}
-	if err != nil {
-		return false, false, fmt.Errorf("extend the names' retention: %w", err)
-	}
-	return false, true, s.record(ctx, "owner.retention_extend", ownerResource(o.ID), o.ID)
 }
 
 // summed lists the removed counts in the order of the record classes.

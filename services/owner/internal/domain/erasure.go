@@ -192,24 +192,16 @@ func PlanErasure(o *Owner, patients int, req ErasureRequest, today string) Erasu
 	return p
 }
 
-// NamesDue reports whether the kept names, address and patients of owner o have passed
-// their kept-until day on the day today: the sweep anonymises them unless the records
-// that name the owner are kept longer now (PlanExtension).
-func NamesDue(o *Owner, today string) bool {
-	return o.Erased && !o.Anonymised && o.NameKeptUntil != "" && today > o.NameKeptUntil
-}
-
 // PlanSweep decides what the retention sweep does to an erased owner on the day today:
-// the names, address and patients whose kept-until day has passed are anonymised unless
-// holdNames (the history service could not say how long its records name the owner:
-// the next sweep asks again), an identity code whose day has passed is dropped, and what
-// is still within its day is left as it is. The dispositions list what was removed.
-func PlanSweep(o *Owner, patients int, today string, holdNames bool) ErasurePlan {
+// the names, address and patients whose kept-until day has passed are anonymised, an
+// identity code whose day has passed is dropped, and what is still within its day is
+// left as it is. The dispositions list what was removed.
+func PlanSweep(o *Owner, patients int, today string) ErasurePlan {
 	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
 	if !o.Erased {
 		return p
 	}
-	if NamesDue(o, today) && !holdNames {
+	if !o.Anonymised && o.NameKeptUntil != "" && today > o.NameKeptUntil {
 		p.AnonymiseNames, p.KeepNamesUntil = true, ""
 		p.Fields = append(p.Fields, "given_names", "family_name", "address")
 		p.Dispositions = append(p.Dispositions, Disposition{Class: ClassOwnerNameAddress, Count: 1})
@@ -224,15 +216,6 @@ func PlanSweep(o *Owner, patients int, today string, holdNames bool) ErasurePlan
 		p.Dispositions = append(p.Dispositions, Disposition{Class: ClassIdentityCode, Count: 1})
 	}
 	return p
-}
-
-// PlanExtension keeps owner o's names, address and patients through until, a later day
-// than o's kept-until day: the history service keeps records naming the owner until then
-// (its sweep holds a clinical record against the animal's last visit, by its next owner
-// since the erasure's answer). Nothing is removed; the day and the schedule move, as the
-// owner's change of the field name_kept_until.
-func PlanExtension(o *Owner, until string) ErasurePlan {
-	return ErasurePlan{KeepNamesUntil: until, KeepIdentityUntil: o.IdentityKeptUntil, Fields: []string{"name_kept_until"}}
 }
 
 // NextDue is the earliest kept-until day still ahead after plan p, or empty when
@@ -301,8 +284,7 @@ func CoveredPatients(patients []*Patient, requestID string) int {
 // which fields when) stays, so the rectifications remain demonstrable.
 func ScrubbedReason(reason string, requestIDs []string) string {
 	switch reason {
-	case changereason.Registered, changereason.Untransfer, changereason.LateErasure, changereason.RetentionEnded,
-		changereason.RetentionExtended, changereason.Erased:
+	case changereason.Registered, changereason.Untransfer, changereason.LateErasure, changereason.RetentionEnded, changereason.Erased:
 		return reason
 	}
 	for _, id := range requestIDs {

@@ -183,17 +183,11 @@ func TestPlanSweep(t *testing.T) {
 		name   string
 		owner  func() *Owner
 		today  string
-		hold   bool
 		want   []Disposition
 		next   string
 		fields []string
 	}{
 		{name: "nothing due", owner: kept, today: "2027-12-31", next: "2027-12-31"},
-		{
-			name: "names held when the history service did not answer, the identity code dropped", owner: kept,
-			today: "2030-01-01", hold: true, next: "2029-11-25",
-			want: []Disposition{{Class: ClassIdentityCode, Count: 1}}, fields: []string{"identity_code"},
-		},
 		{
 			name: "identity code due", owner: kept, today: "2028-01-01", next: "2029-11-25",
 			want: []Disposition{{Class: ClassIdentityCode, Count: 1}}, fields: []string{"identity_code"},
@@ -213,7 +207,7 @@ func TestPlanSweep(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.owner()
-			p := PlanSweep(o, 2, tt.today, tt.hold)
+			p := PlanSweep(o, 2, tt.today)
 			if !slices.Equal(p.Dispositions, tt.want) || !slices.Equal(p.Fields, tt.fields) {
 				t.Errorf("sweep = %+v / %v, want %+v / %v", p.Dispositions, p.Fields, tt.want, tt.fields)
 			}
@@ -221,19 +215,6 @@ func TestPlanSweep(t *testing.T) {
 				t.Errorf("next due %q, want %q", p.NextDue(), tt.next)
 			}
 		})
-	}
-}
-
-// TestPlanExtension: a later day from the history service moves the names' day and the
-// schedule, removes nothing, and is a change of name_kept_until alone.
-func TestPlanExtension(t *testing.T) {
-	o := &Owner{FamilyName: "Äijälä", Erased: true, NameKeptUntil: "2027-05-20", IdentityKeptUntil: "2027-12-31"}
-	p := PlanExtension(o, "2030-01-10")
-	if p.AnonymiseNames || p.DropIdentity || p.AnonymisePatients || len(p.Dispositions) > 0 {
-		t.Errorf("the extension removes something: %+v", p)
-	}
-	if p.KeepNamesUntil != "2030-01-10" || !slices.Equal(p.Fields, []string{"name_kept_until"}) || p.NextDue() != "2027-12-31" {
-		t.Errorf("extension = %+v, next due %q; want names to 2030-01-10, field name_kept_until, next due 2027-12-31", p, p.NextDue())
 	}
 }
 
@@ -291,7 +272,6 @@ func TestScrubbedReason(t *testing.T) {
 		{"the erasure's own entry", changereason.Erasure(jobOne), changereason.Erasure(jobOne)},
 		{"an earlier request's entry", changereason.Erasure(jobTwo), changereason.Erasure(jobTwo)},
 		{"the sweep's entry", changereason.RetentionEnded, changereason.RetentionEnded},
-		{"the sweep's extension", changereason.RetentionExtended, changereason.RetentionExtended},
 		{"a registration", changereason.Registered, changereason.Registered},
 		{"a transfer taken back", changereason.Untransfer, changereason.Untransfer},
 		{"a late patient covered", changereason.LateErasure, changereason.LateErasure},

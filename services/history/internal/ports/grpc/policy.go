@@ -33,10 +33,6 @@ var (
 	// sweepers run the retention sweep: the clinic manager, and the maintainer, who
 	// operates the system (the sweep deletes by date and returns no personal data).
 	sweepers = []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}
-	// retentionReaders ask how long an erased owner's records are kept (a day, no
-	// personal data): the owner service's retention sweep, run by its callers (the
-	// sweepers, whose token it forwards) or by itself with its own token.
-	retentionReaders = append(append([]auth.Role{}, sweepers...), auth.RoleRetentionSweep)
 )
 
 // Policy is the history service's authorization table: who may call each RPC.
@@ -52,7 +48,6 @@ func Policy() auth.Policy {
 		m("ListOwnerTimeline"):       {Roles: visitReaders, WithPurpose: maintainer},
 		m("ExportOwnerHistory"):      {Roles: exporters, WithPurpose: maintainer},
 		m("EraseOwnerData"):          {Roles: rightsHandlers},
-		m("GetOwnerRetention"):       {Roles: retentionReaders},
 		m("RunRetentionSweep"):       {Roles: sweepers},
 	}
 }

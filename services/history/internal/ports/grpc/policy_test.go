@@ -34,7 +34,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "ListOwnerTimeline", Allowed: []auth.Role{vet, nur, rec, mgr, bil}, WithPurpose: []auth.Role{mnt}},
 		{RPC: "ExportOwnerHistory", Allowed: []auth.Role{vet, nur, rec, mgr}, WithPurpose: []auth.Role{mnt}},
 		{RPC: "EraseOwnerData", Allowed: []auth.Role{mgr, auth.RoleErasureJob}},
-		{RPC: "GetOwnerRetention", Allowed: []auth.Role{mgr, mnt, auth.RoleRetentionSweep}},
 		{RPC: "RunRetentionSweep", Allowed: []auth.Role{mgr, mnt}},
 	})
 }

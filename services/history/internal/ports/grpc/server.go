@@ -237,20 +237,6 @@ func (s *Server) EraseOwnerData(ctx context.Context, req *historyv1.EraseOwnerDa
 	}, nil
 }
 
-// GetOwnerRetention implements historyv1.HistoryServiceServer.
-func (s *Server) GetOwnerRetention(ctx context.Context, req *historyv1.GetOwnerRetentionRequest) (*historyv1.GetOwnerRetentionResponse, error) {
-	var v apperr.ValidationError
-	owner := v.UUID("owner_id", req.GetOwnerId())
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	until, err := s.app.GetOwnerRetention(ctx, owner)
-	if err != nil {
-		return nil, err
-	}
-	return &historyv1.GetOwnerRetentionResponse{OwnerNamedUntil: day(until)}, nil
-}
-
 // RunRetentionSweep implements historyv1.HistoryServiceServer.
 func (s *Server) RunRetentionSweep(ctx context.Context, _ *historyv1.RunRetentionSweepRequest) (*historyv1.RunRetentionSweepResponse, error) {
 	removed, err := s.app.RunRetentionSweep(ctx)

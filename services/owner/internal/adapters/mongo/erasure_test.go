@@ -369,7 +369,7 @@ func TestScheduleKeepsALaterPlan(t *testing.T) {
 	if err := apply(&second, domain.PlanErasure(erased, 0, domain.ErasureRequest{ID: jobTwo, NameKeptUntil: "2030-06-30"}, "2026-11-25"), jobTwo); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("the second request's interrupted erasure: %v, want a conflict", err)
 	}
-	if err := apply(erased, domain.PlanSweep(erased, 0, "2026-11-25", false), ""); err != nil {
+	if err := apply(erased, domain.PlanSweep(erased, 0, "2026-11-25"), ""); err != nil {
 		t.Fatalf("the sweep: %v", err)
 	}
 	due, err := r.DueForSweep(ctx, "2030-07-01")

@@ -2355,8 +2355,8 @@ type EraseOwnerDataResponse struct {
 	// kept_until of patient, medicine and invoice records); empty when nothing is kept. The
 	// erasure job passes it to the owner service as name_kept_until. Not updated later:
 	// when the animal's next owner brings it in after this answer, the retention sweep
-	// keeps the owner's clinical records of it to that visit + 3 years, past this day,
-	// which GetOwnerRetention answers.
+	// keeps the owner's clinical records of it to that visit + 3 years, past this day, and
+	// the owner service is not told (docs/DATA_PROTECTION.md, "Known limits").
 	OwnerNamedUntil string `protobuf:"bytes,2,opt,name=owner_named_until,json=ownerNamedUntil,proto3" json:"owner_named_until,omitempty"`
 	// Set while an invoice of the owner is unpaid: the last day of its bookkeeping
 	// retention. The job passes it to the owner service as identity_code_kept_until.
@@ -2416,99 +2416,6 @@ func (x *EraseOwnerDataResponse) GetIdentityCodeNeededUntil() string {
 	return ""
 }
 
-// Request of GetOwnerRetention.
-type GetOwnerRetentionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OwnerId       string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *GetOwnerRetentionRequest) Reset() {
-	*x = GetOwnerRetentionRequest{}
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[29]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *GetOwnerRetentionRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*GetOwnerRetentionRequest) ProtoMessage() {}
-
-func (x *GetOwnerRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[29]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use GetOwnerRetentionRequest.ProtoReflect.Descriptor instead.
-func (*GetOwnerRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{29}
-}
-
-func (x *GetOwnerRetentionRequest) GetOwnerId() string {
-	if x != nil {
-		return x.OwnerId
-	}
-	return ""
-}
-
-// Response of GetOwnerRetention.
-type GetOwnerRetentionResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Last day (YYYY-MM-DD, the clinics' calendar) a record this service holds names the
-	// owner, as kept now; empty when it holds none (no erasure of the owner, or nothing
-	// of it kept).
-	OwnerNamedUntil string `protobuf:"bytes,1,opt,name=owner_named_until,json=ownerNamedUntil,proto3" json:"owner_named_until,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *GetOwnerRetentionResponse) Reset() {
-	*x = GetOwnerRetentionResponse{}
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[30]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *GetOwnerRetentionResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*GetOwnerRetentionResponse) ProtoMessage() {}
-
-func (x *GetOwnerRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[30]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use GetOwnerRetentionResponse.ProtoReflect.Descriptor instead.
-func (*GetOwnerRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{30}
-}
-
-func (x *GetOwnerRetentionResponse) GetOwnerNamedUntil() string {
-	if x != nil {
-		return x.OwnerNamedUntil
-	}
-	return ""
-}
-
 // Request of RunRetentionSweep.
 type RunRetentionSweepRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2518,7 +2425,7 @@ type RunRetentionSweepRequest struct {
 
 func (x *RunRetentionSweepRequest) Reset() {
 	*x = RunRetentionSweepRequest{}
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[31]
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2437,7 @@ func (x *RunRetentionSweepRequest) String() string {
 func (*RunRetentionSweepRequest) ProtoMessage() {}
 
 func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[31]
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2450,7 @@ func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{31}
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{29}
 }
 
 // Response of RunRetentionSweep.
@@ -2557,7 +2464,7 @@ type RunRetentionSweepResponse struct {
 
 func (x *RunRetentionSweepResponse) Reset() {
 	*x = RunRetentionSweepResponse{}
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[32]
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2476,7 @@ func (x *RunRetentionSweepResponse) String() string {
 func (*RunRetentionSweepResponse) ProtoMessage() {}
 
 func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_history_v1_history_proto_msgTypes[32]
+	mi := &file_lillvet_history_v1_history_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2489,7 @@ func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{32}
+	return file_lillvet_history_v1_history_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
@@ -2768,11 +2675,7 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\x16EraseOwnerDataResponse\x12I\n" +
 	"\fdispositions\x18\x01 \x03(\v2%.lillvet.history.v1.RecordDispositionR\fdispositions\x12*\n" +
 	"\x11owner_named_until\x18\x02 \x01(\tR\x0fownerNamedUntil\x12;\n" +
-	"\x1aidentity_code_needed_until\x18\x03 \x01(\tR\x17identityCodeNeededUntil\"5\n" +
-	"\x18GetOwnerRetentionRequest\x12\x19\n" +
-	"\bowner_id\x18\x01 \x01(\tR\aownerId\"G\n" +
-	"\x19GetOwnerRetentionResponse\x12*\n" +
-	"\x11owner_named_until\x18\x01 \x01(\tR\x0fownerNamedUntil\"\x1a\n" +
+	"\x1aidentity_code_needed_until\x18\x03 \x01(\tR\x17identityCodeNeededUntil\"\x1a\n" +
 	"\x18RunRetentionSweepRequest\"\\\n" +
 	"\x19RunRetentionSweepResponse\x12?\n" +
 	"\aremoved\x18\x01 \x03(\v2%.lillvet.history.v1.RecordDispositionR\aremoved*L\n" +
@@ -2810,7 +2713,7 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DIRECTION_INBOUND\x10\x01\x12\x16\n" +
-	"\x12DIRECTION_OUTBOUND\x10\x022\xe7\t\n" +
+	"\x12DIRECTION_OUTBOUND\x10\x022\xf0\b\n" +
 	"\x0eHistoryService\x12^\n" +
 	"\vRecordVisit\x12&.lillvet.history.v1.RecordVisitRequest\x1a'.lillvet.history.v1.RecordVisitResponse\x12u\n" +
 	"\x11ListPatientVisits\x12,.lillvet.history.v1.ListPatientVisitsRequest\x1a-.lillvet.history.v1.ListPatientVisitsResponse\"\x03\x90\x02\x01\x12Z\n" +
@@ -2821,8 +2724,7 @@ const file_lillvet_history_v1_history_proto_rawDesc = "" +
 	"\x17ListOwnerCommunications\x122.lillvet.history.v1.ListOwnerCommunicationsRequest\x1a3.lillvet.history.v1.ListOwnerCommunicationsResponse\"\x03\x90\x02\x01\x12u\n" +
 	"\x11ListOwnerTimeline\x12,.lillvet.history.v1.ListOwnerTimelineRequest\x1a-.lillvet.history.v1.ListOwnerTimelineResponse\"\x03\x90\x02\x01\x12z\n" +
 	"\x12ExportOwnerHistory\x12-.lillvet.history.v1.ExportOwnerHistoryRequest\x1a..lillvet.history.v1.ExportOwnerHistoryResponse\"\x03\x90\x02\x010\x01\x12g\n" +
-	"\x0eEraseOwnerData\x12).lillvet.history.v1.EraseOwnerDataRequest\x1a*.lillvet.history.v1.EraseOwnerDataResponse\x12u\n" +
-	"\x11GetOwnerRetention\x12,.lillvet.history.v1.GetOwnerRetentionRequest\x1a-.lillvet.history.v1.GetOwnerRetentionResponse\"\x03\x90\x02\x01\x12p\n" +
+	"\x0eEraseOwnerData\x12).lillvet.history.v1.EraseOwnerDataRequest\x1a*.lillvet.history.v1.EraseOwnerDataResponse\x12p\n" +
 	"\x11RunRetentionSweep\x12,.lillvet.history.v1.RunRetentionSweepRequest\x1a-.lillvet.history.v1.RunRetentionSweepResponseBGZEgithub.com/lillvet/register/proto/gen/go/lillvet/history/v1;historyv1b\x06proto3"
 
 var (
@@ -2838,7 +2740,7 @@ func file_lillvet_history_v1_history_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_history_v1_history_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lillvet_history_v1_history_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_lillvet_history_v1_history_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_lillvet_history_v1_history_proto_goTypes = []any{
 	(Clinic)(0),                             // 0: lillvet.history.v1.Clinic
 	(Route)(0),                              // 1: lillvet.history.v1.Route
@@ -2874,54 +2776,52 @@ var file_lillvet_history_v1_history_proto_goTypes = []any{
 	(*RecordDisposition)(nil),               // 31: lillvet.history.v1.RecordDisposition
 	(*EraseOwnerDataRequest)(nil),           // 32: lillvet.history.v1.EraseOwnerDataRequest
 	(*EraseOwnerDataResponse)(nil),          // 33: lillvet.history.v1.EraseOwnerDataResponse
-	(*GetOwnerRetentionRequest)(nil),        // 34: lillvet.history.v1.GetOwnerRetentionRequest
-	(*GetOwnerRetentionResponse)(nil),       // 35: lillvet.history.v1.GetOwnerRetentionResponse
-	(*RunRetentionSweepRequest)(nil),        // 36: lillvet.history.v1.RunRetentionSweepRequest
-	(*RunRetentionSweepResponse)(nil),       // 37: lillvet.history.v1.RunRetentionSweepResponse
-	(*timestamppb.Timestamp)(nil),           // 38: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 39: google.protobuf.FieldMask
+	(*RunRetentionSweepRequest)(nil),        // 34: lillvet.history.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),       // 35: lillvet.history.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),           // 36: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 37: google.protobuf.FieldMask
 }
 var file_lillvet_history_v1_history_proto_depIdxs = []int32{
 	1,  // 0: lillvet.history.v1.Medication.route:type_name -> lillvet.history.v1.Route
 	2,  // 1: lillvet.history.v1.InvoiceReference.state:type_name -> lillvet.history.v1.InvoiceState
 	0,  // 2: lillvet.history.v1.Visit.clinic:type_name -> lillvet.history.v1.Clinic
-	38, // 3: lillvet.history.v1.Visit.start_time:type_name -> google.protobuf.Timestamp
+	36, // 3: lillvet.history.v1.Visit.start_time:type_name -> google.protobuf.Timestamp
 	5,  // 4: lillvet.history.v1.Visit.staff:type_name -> lillvet.history.v1.StaffMember
 	6,  // 5: lillvet.history.v1.Visit.diagnoses:type_name -> lillvet.history.v1.Diagnosis
 	7,  // 6: lillvet.history.v1.Visit.procedures:type_name -> lillvet.history.v1.Procedure
 	8,  // 7: lillvet.history.v1.Visit.medications:type_name -> lillvet.history.v1.Medication
 	9,  // 8: lillvet.history.v1.Visit.invoices:type_name -> lillvet.history.v1.InvoiceReference
-	38, // 9: lillvet.history.v1.Visit.create_time:type_name -> google.protobuf.Timestamp
-	38, // 10: lillvet.history.v1.Visit.update_time:type_name -> google.protobuf.Timestamp
-	38, // 11: lillvet.history.v1.Amendment.time:type_name -> google.protobuf.Timestamp
+	36, // 9: lillvet.history.v1.Visit.create_time:type_name -> google.protobuf.Timestamp
+	36, // 10: lillvet.history.v1.Visit.update_time:type_name -> google.protobuf.Timestamp
+	36, // 11: lillvet.history.v1.Amendment.time:type_name -> google.protobuf.Timestamp
 	5,  // 12: lillvet.history.v1.Amendment.author:type_name -> lillvet.history.v1.StaffMember
 	10, // 13: lillvet.history.v1.Amendment.corrected:type_name -> lillvet.history.v1.Visit
 	3,  // 14: lillvet.history.v1.Communication.channel:type_name -> lillvet.history.v1.Channel
 	4,  // 15: lillvet.history.v1.Communication.direction:type_name -> lillvet.history.v1.Direction
-	38, // 16: lillvet.history.v1.Communication.time:type_name -> google.protobuf.Timestamp
+	36, // 16: lillvet.history.v1.Communication.time:type_name -> google.protobuf.Timestamp
 	5,  // 17: lillvet.history.v1.Communication.staff:type_name -> lillvet.history.v1.StaffMember
-	38, // 18: lillvet.history.v1.Communication.create_time:type_name -> google.protobuf.Timestamp
+	36, // 18: lillvet.history.v1.Communication.create_time:type_name -> google.protobuf.Timestamp
 	10, // 19: lillvet.history.v1.RecordVisitRequest.visit:type_name -> lillvet.history.v1.Visit
 	10, // 20: lillvet.history.v1.RecordVisitResponse.visit:type_name -> lillvet.history.v1.Visit
-	38, // 21: lillvet.history.v1.ListPatientVisitsRequest.start_time:type_name -> google.protobuf.Timestamp
-	38, // 22: lillvet.history.v1.ListPatientVisitsRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 21: lillvet.history.v1.ListPatientVisitsRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 22: lillvet.history.v1.ListPatientVisitsRequest.end_time:type_name -> google.protobuf.Timestamp
 	10, // 23: lillvet.history.v1.ListPatientVisitsResponse.visits:type_name -> lillvet.history.v1.Visit
 	10, // 24: lillvet.history.v1.GetVisitResponse.visit:type_name -> lillvet.history.v1.Visit
 	10, // 25: lillvet.history.v1.GetVisitResponse.original:type_name -> lillvet.history.v1.Visit
 	11, // 26: lillvet.history.v1.GetVisitResponse.amendments:type_name -> lillvet.history.v1.Amendment
 	10, // 27: lillvet.history.v1.AmendVisitRequest.visit:type_name -> lillvet.history.v1.Visit
-	39, // 28: lillvet.history.v1.AmendVisitRequest.update_mask:type_name -> google.protobuf.FieldMask
+	37, // 28: lillvet.history.v1.AmendVisitRequest.update_mask:type_name -> google.protobuf.FieldMask
 	10, // 29: lillvet.history.v1.AmendVisitResponse.visit:type_name -> lillvet.history.v1.Visit
 	11, // 30: lillvet.history.v1.AmendVisitResponse.amendment:type_name -> lillvet.history.v1.Amendment
 	12, // 31: lillvet.history.v1.RecordCommunicationRequest.communication:type_name -> lillvet.history.v1.Communication
 	12, // 32: lillvet.history.v1.RecordCommunicationResponse.communication:type_name -> lillvet.history.v1.Communication
-	38, // 33: lillvet.history.v1.ListOwnerCommunicationsRequest.start_time:type_name -> google.protobuf.Timestamp
-	38, // 34: lillvet.history.v1.ListOwnerCommunicationsRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 33: lillvet.history.v1.ListOwnerCommunicationsRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 34: lillvet.history.v1.ListOwnerCommunicationsRequest.end_time:type_name -> google.protobuf.Timestamp
 	12, // 35: lillvet.history.v1.ListOwnerCommunicationsResponse.communications:type_name -> lillvet.history.v1.Communication
 	10, // 36: lillvet.history.v1.TimelineEntry.visit:type_name -> lillvet.history.v1.Visit
 	12, // 37: lillvet.history.v1.TimelineEntry.communication:type_name -> lillvet.history.v1.Communication
-	38, // 38: lillvet.history.v1.ListOwnerTimelineRequest.start_time:type_name -> google.protobuf.Timestamp
-	38, // 39: lillvet.history.v1.ListOwnerTimelineRequest.end_time:type_name -> google.protobuf.Timestamp
+	36, // 38: lillvet.history.v1.ListOwnerTimelineRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 39: lillvet.history.v1.ListOwnerTimelineRequest.end_time:type_name -> google.protobuf.Timestamp
 	25, // 40: lillvet.history.v1.ListOwnerTimelineResponse.entries:type_name -> lillvet.history.v1.TimelineEntry
 	10, // 41: lillvet.history.v1.VisitRecord.visit:type_name -> lillvet.history.v1.Visit
 	10, // 42: lillvet.history.v1.VisitRecord.original:type_name -> lillvet.history.v1.Visit
@@ -2939,21 +2839,19 @@ var file_lillvet_history_v1_history_proto_depIdxs = []int32{
 	26, // 54: lillvet.history.v1.HistoryService.ListOwnerTimeline:input_type -> lillvet.history.v1.ListOwnerTimelineRequest
 	29, // 55: lillvet.history.v1.HistoryService.ExportOwnerHistory:input_type -> lillvet.history.v1.ExportOwnerHistoryRequest
 	32, // 56: lillvet.history.v1.HistoryService.EraseOwnerData:input_type -> lillvet.history.v1.EraseOwnerDataRequest
-	34, // 57: lillvet.history.v1.HistoryService.GetOwnerRetention:input_type -> lillvet.history.v1.GetOwnerRetentionRequest
-	36, // 58: lillvet.history.v1.HistoryService.RunRetentionSweep:input_type -> lillvet.history.v1.RunRetentionSweepRequest
-	14, // 59: lillvet.history.v1.HistoryService.RecordVisit:output_type -> lillvet.history.v1.RecordVisitResponse
-	16, // 60: lillvet.history.v1.HistoryService.ListPatientVisits:output_type -> lillvet.history.v1.ListPatientVisitsResponse
-	18, // 61: lillvet.history.v1.HistoryService.GetVisit:output_type -> lillvet.history.v1.GetVisitResponse
-	20, // 62: lillvet.history.v1.HistoryService.AmendVisit:output_type -> lillvet.history.v1.AmendVisitResponse
-	22, // 63: lillvet.history.v1.HistoryService.RecordCommunication:output_type -> lillvet.history.v1.RecordCommunicationResponse
-	24, // 64: lillvet.history.v1.HistoryService.ListOwnerCommunications:output_type -> lillvet.history.v1.ListOwnerCommunicationsResponse
-	27, // 65: lillvet.history.v1.HistoryService.ListOwnerTimeline:output_type -> lillvet.history.v1.ListOwnerTimelineResponse
-	30, // 66: lillvet.history.v1.HistoryService.ExportOwnerHistory:output_type -> lillvet.history.v1.ExportOwnerHistoryResponse
-	33, // 67: lillvet.history.v1.HistoryService.EraseOwnerData:output_type -> lillvet.history.v1.EraseOwnerDataResponse
-	35, // 68: lillvet.history.v1.HistoryService.GetOwnerRetention:output_type -> lillvet.history.v1.GetOwnerRetentionResponse
-	37, // 69: lillvet.history.v1.HistoryService.RunRetentionSweep:output_type -> lillvet.history.v1.RunRetentionSweepResponse
-	59, // [59:70] is the sub-list for method output_type
-	48, // [48:59] is the sub-list for method input_type
+	34, // 57: lillvet.history.v1.HistoryService.RunRetentionSweep:input_type -> lillvet.history.v1.RunRetentionSweepRequest
+	14, // 58: lillvet.history.v1.HistoryService.RecordVisit:output_type -> lillvet.history.v1.RecordVisitResponse
+	16, // 59: lillvet.history.v1.HistoryService.ListPatientVisits:output_type -> lillvet.history.v1.ListPatientVisitsResponse
+	18, // 60: lillvet.history.v1.HistoryService.GetVisit:output_type -> lillvet.history.v1.GetVisitResponse
+	20, // 61: lillvet.history.v1.HistoryService.AmendVisit:output_type -> lillvet.history.v1.AmendVisitResponse
+	22, // 62: lillvet.history.v1.HistoryService.RecordCommunication:output_type -> lillvet.history.v1.RecordCommunicationResponse
+	24, // 63: lillvet.history.v1.HistoryService.ListOwnerCommunications:output_type -> lillvet.history.v1.ListOwnerCommunicationsResponse
+	27, // 64: lillvet.history.v1.HistoryService.ListOwnerTimeline:output_type -> lillvet.history.v1.ListOwnerTimelineResponse
+	30, // 65: lillvet.history.v1.HistoryService.ExportOwnerHistory:output_type -> lillvet.history.v1.ExportOwnerHistoryResponse
+	33, // 66: lillvet.history.v1.HistoryService.EraseOwnerData:output_type -> lillvet.history.v1.EraseOwnerDataResponse
+	35, // 67: lillvet.history.v1.HistoryService.RunRetentionSweep:output_type -> lillvet.history.v1.RunRetentionSweepResponse
+	58, // [58:68] is the sub-list for method output_type
+	48, // [48:58] is the sub-list for method input_type
 	48, // [48:48] is the sub-list for extension type_name
 	48, // [48:48] is the sub-list for extension extendee
 	0,  // [0:48] is the sub-list for field type_name
@@ -2978,7 +2876,7 @@ func file_lillvet_history_v1_history_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_history_v1_history_proto_rawDesc), len(file_lillvet_history_v1_history_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   33,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,7 +28,6 @@ const (
 	HistoryService_ListOwnerTimeline_FullMethodName       = "/lillvet.history.v1.HistoryService/ListOwnerTimeline"
 	HistoryService_ExportOwnerHistory_FullMethodName      = "/lillvet.history.v1.HistoryService/ExportOwnerHistory"
 	HistoryService_EraseOwnerData_FullMethodName          = "/lillvet.history.v1.HistoryService/EraseOwnerData"
-	HistoryService_GetOwnerRetention_FullMethodName       = "/lillvet.history.v1.HistoryService/GetOwnerRetention"
 	HistoryService_RunRetentionSweep_FullMethodName       = "/lillvet.history.v1.HistoryService/RunRetentionSweep"
 )
 
@@ -85,12 +84,6 @@ type HistoryServiceClient interface {
 	// invoices 6 years from the end of the invoice's year; configurable, never shorter).
 	// A retry with the same request_id erases nothing more and answers the first result.
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
-	// Reads, from the owner's erasure record, the last day anything this service holds
-	// naming the owner is kept now: each kept clinical record held against its animal's
-	// last visit (by any owner) at the time of asking, as the retention sweep holds it.
-	// The owner service's retention sweep asks it before it anonymises an erased owner's
-	// names. gRPC only; audited.
-	GetOwnerRetention(ctx context.Context, in *GetOwnerRetentionRequest, opts ...grpc.CallOption) (*GetOwnerRetentionResponse, error)
 	// Removes what has passed its retention date now (also run periodically inside the
 	// service). Maintainer or clinic manager.
 	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
@@ -203,16 +196,6 @@ func (c *historyServiceClient) EraseOwnerData(ctx context.Context, in *EraseOwne
 	return out, nil
 }
 
-func (c *historyServiceClient) GetOwnerRetention(ctx context.Context, in *GetOwnerRetentionRequest, opts ...grpc.CallOption) (*GetOwnerRetentionResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetOwnerRetentionResponse)
-	err := c.cc.Invoke(ctx, HistoryService_GetOwnerRetention_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 func (c *historyServiceClient) RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RunRetentionSweepResponse)
@@ -276,12 +259,6 @@ type HistoryServiceServer interface {
 	// invoices 6 years from the end of the invoice's year; configurable, never shorter).
 	// A retry with the same request_id erases nothing more and answers the first result.
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
-	// Reads, from the owner's erasure record, the last day anything this service holds
-	// naming the owner is kept now: each kept clinical record held against its animal's
-	// last visit (by any owner) at the time of asking, as the retention sweep holds it.
-	// The owner service's retention sweep asks it before it anonymises an erased owner's
-	// names. gRPC only; audited.
-	GetOwnerRetention(context.Context, *GetOwnerRetentionRequest) (*GetOwnerRetentionResponse, error)
 	// Removes what has passed its retention date now (also run periodically inside the
 	// service). Maintainer or clinic manager.
 	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
@@ -321,9 +298,6 @@ func (UnimplementedHistoryServiceServer) ExportOwnerHistory(*ExportOwnerHistoryR
 }
 func (UnimplementedHistoryServiceServer) EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EraseOwnerData not implemented")
-}
-func (UnimplementedHistoryServiceServer) GetOwnerRetention(context.Context, *GetOwnerRetentionRequest) (*GetOwnerRetentionResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method GetOwnerRetention not implemented")
 }
 func (UnimplementedHistoryServiceServer) RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunRetentionSweep not implemented")
@@ -504,24 +478,6 @@ func _HistoryService_EraseOwnerData_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
-func _HistoryService_GetOwnerRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetOwnerRetentionRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(HistoryServiceServer).GetOwnerRetention(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: HistoryService_GetOwnerRetention_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(HistoryServiceServer).GetOwnerRetention(ctx, req.(*GetOwnerRetentionRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 func _HistoryService_RunRetentionSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RunRetentionSweepRequest)
 	if err := dec(in); err != nil {
@@ -578,10 +534,6 @@ var HistoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EraseOwnerData",
 			Handler:    _HistoryService_EraseOwnerData_Handler,
-		},
-		{
-			MethodName: "GetOwnerRetention",
-			Handler:    _HistoryService_GetOwnerRetention_Handler,
 		},
 		{
 			MethodName: "RunRetentionSweep",

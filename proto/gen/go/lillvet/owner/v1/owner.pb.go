@@ -3150,9 +3150,9 @@ type EraseOwnerDataRequest struct {
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Last day other records still need the owner's name and address and the patients
 	// (the patient record names the animal's owner: the history service's answer, as
-	// planned at its erasure; the retention sweep asks the history service again before
-	// they go, and keeps them to a later day should a clinical record be kept longer for
-	// the animal's later visit). Empty: nothing needs them and they are erased now.
+	// planned at its erasure; a clinical record its sweep keeps longer, for the animal's
+	// later visit, is not waited for: docs/DATA_PROTECTION.md, "Known limits"). Empty:
+	// nothing needs them and they are erased now.
 	NameKeptUntil string `protobuf:"bytes,3,opt,name=name_kept_until,json=nameKeptUntil,proto3" json:"name_kept_until,omitempty"`
 	// Last day an unpaid invoice may need the identity code. Empty: dropped now.
 	IdentityCodeKeptUntil string `protobuf:"bytes,4,opt,name=identity_code_kept_until,json=identityCodeKeptUntil,proto3" json:"identity_code_kept_until,omitempty"`

@@ -122,10 +122,7 @@ type OwnerServiceClient interface {
 	// Clinic manager and the disclosure service's erasure job; not exposed over REST.
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
-	// inside the service). Before an owner's names go it asks the history service how long
-	// records naming the owner are kept now, with the caller's token: a later day keeps
-	// them to it, no answer keeps them for the next sweep. Clinic manager or maintainer;
-	// not exposed over REST.
+	// inside the service). Clinic manager or maintainer; not exposed over REST.
 	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
 }
 
@@ -418,10 +415,7 @@ type OwnerServiceServer interface {
 	// Clinic manager and the disclosure service's erasure job; not exposed over REST.
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
-	// inside the service). Before an owner's names go it asks the history service how long
-	// records naming the owner are kept now, with the caller's token: a later day keeps
-	// them to it, no answer keeps them for the next sweep. Clinic manager or maintainer;
-	// not exposed over REST.
+	// inside the service). Clinic manager or maintainer; not exposed over REST.
 	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
 	mustEmbedUnimplementedOwnerServiceServer()
 }
