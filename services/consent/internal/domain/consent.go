@@ -37,8 +37,8 @@ const (
 	PurposeKennelClubDisclosure Purpose = "kennel_club_disclosure"
 	// PurposeCatFederationDisclosure is disclosure to the Finnish Cat Federation (Kissaliitto).
 	PurposeCatFederationDisclosure Purpose = "cat_federation_disclosure"
-	// PurposeMicrochipRegistryDisclosure is disclosure to a microchip registry under the
-	// found-animal service terms.
+	// PurposeMicrochipRegistryDisclosure is disclosure to one microchip registry under the
+	// found-animal service terms; its scope is the registry's recipient id.
 	PurposeMicrochipRegistryDisclosure Purpose = "microchip_registry_disclosure"
 )
 
@@ -65,6 +65,13 @@ func (p Purpose) OptIn() bool {
 	default:
 		return true
 	}
+}
+
+// RecipientScoped reports whether p is a disclosure to one of several recipients of a
+// kind, whose grant names the recipient by its id as scope: an insurer, a microchip
+// registry (Finland has several; a grant to one is not a grant to the others).
+func (p Purpose) RecipientScoped() bool {
+	return p == PurposeInsurerDisclosure || p == PurposeMicrochipRegistryDisclosure
 }
 
 // purposeRank is p's position in Purposes, or -1 for an unknown purpose.
@@ -822,9 +829,10 @@ func storedTime(t time.Time) time.Time {
 }
 
 // NormalizeScope validates scope for purpose p (which must be valid) and returns it in
-// normal form: a channel for direct marketing, the insurer's recipient id for an insurer
-// disclosure, and empty for every other purpose. field is the scope's field path. Use it
-// for the scope of a check or filter too, so queries match what entries store.
+// normal form: a channel for direct marketing, the recipient id of the insurer or the
+// microchip registry for a disclosure to one (RecipientScoped), and empty for every
+// other purpose. field is the scope's field path. Use it for the scope of a check or
+// filter too, so queries match what entries store.
 func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) string {
 	scope = strings.TrimSpace(scope)
 	switch p {
@@ -836,22 +844,30 @@ func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) s
 			v.Add(field, "must be a channel: email, sms, post or phone")
 		}
 	case PurposeInsurerDisclosure:
-		if scope == "" {
-			v.Add(field, "is required: the insurer's recipient id")
-			break
-		}
-		// In the disclosure service's canonical form, so that a decision written with
-		// another spelling of the same id still meets the checks made with it.
-		id, err := uuid.Parse(scope)
-		if err != nil {
-			v.Add(field, "must be the insurer's recipient id (a UUID)")
-			break
-		}
-		scope = id.String()
+		scope = recipientScope(scope, "the insurer's recipient id", field, v)
+	case PurposeMicrochipRegistryDisclosure:
+		scope = recipientScope(scope, "the microchip registry's recipient id", field, v)
 	default:
 		if scope != "" {
 			v.Add(field, "must be empty for this purpose")
 		}
 	}
 	return scope
+}
+
+// recipientScope validates a scope that must be a recipient's id (what names it, e.g.
+// "the insurer's recipient id") and returns it in the disclosure service's canonical
+// form, so that a decision written with another spelling of the same id still meets the
+// checks made with it.
+func recipientScope(scope, what, field string, v *apperr.ValidationError) string {
+	if scope == "" {
+		v.Add(field, "is required: "+what)
+		return scope
+	}
+	id, err := uuid.Parse(scope)
+	if err != nil {
+		v.Add(field, "must be "+what+" (a UUID)")
+		return scope
+	}
+	return id.String()
 }

@@ -40,6 +40,14 @@ func TestValidateEntry(t *testing.T) {
 		{"insurer recipient control char", func(e *Entry) { e.Scope = "ins\x00urer" }, []string{"d.scope"}},
 		{"insurer recipient bad UTF-8", func(e *Entry) { e.Scope = "ins\xffurer" }, []string{"d.scope"}},
 		{"insurer by name", func(e *Entry) { e.Scope = "LähiTapiola Oy" }, []string{"d.scope"}},
+		{"microchip registry by its recipient id", func(e *Entry) {
+			e.Purpose, e.Scope = PurposeMicrochipRegistryDisclosure, " 0190F5A4-1F00-7000-8000-0000000000B2 "
+		}, nil},
+		{"microchip registry without recipient", func(e *Entry) { e.Purpose, e.Scope = PurposeMicrochipRegistryDisclosure, " " }, []string{"d.scope"}},
+		{"microchip registry by name", func(e *Entry) { e.Purpose, e.Scope = PurposeMicrochipRegistryDisclosure, "Turvasiru" }, []string{"d.scope"}},
+		{"microchip registry by business id", func(e *Entry) {
+			e.Purpose, e.Scope = PurposeMicrochipRegistryDisclosure, "2923530-5"
+		}, []string{"d.scope"}},
 		{"kennel club takes no scope", func(e *Entry) { e.Purpose = PurposeKennelClubDisclosure }, []string{"d.scope"}},
 		{"kennel club", func(e *Entry) { e.Purpose, e.Scope = PurposeKennelClubDisclosure, "" }, nil},
 		{"statistics takes no scope", func(e *Entry) { e.Purpose, e.Scope = PurposeStatisticalResearch, "email" }, []string{"d.scope"}},
@@ -124,6 +132,13 @@ func TestValidateEntryNormalises(t *testing.T) {
 	}
 	if e != want {
 		t.Fatalf("normalised to %+v, want %+v", e, want)
+	}
+
+	chip := Entry{Purpose: PurposeMicrochipRegistryDisclosure, Scope: " {0190F5A4-1F00-7000-8000-0000000000B2} ",
+		Decision: DecisionWithdrawn, Method: MethodPhone}
+	ValidateEntry(&chip, "d", testNow, formHosts, &v)
+	if err := v.Err(); err != nil || chip.Scope != "0190f5a4-1f00-7000-8000-0000000000b2" {
+		t.Fatalf("microchip registry scope normalised to %q (%v), want the canonical id", chip.Scope, err)
 	}
 
 	m := Entry{Purpose: PurposeDirectMarketing, Scope: "Email", Decision: DecisionObjected, Method: MethodPhone,

@@ -58,9 +58,20 @@ type State struct {
 // [ValidFrom, ValidUntil). An objection on it denies like a withdrawal, with reason
 // objection.
 //
+// A recipient-scoped purpose (Purpose.RecipientScoped) without a scope is no grant,
+// whatever its entries: those are microchip registry decisions recorded before that
+// purpose took the registry's recipient id as scope. A grant among them was meant for
+// one registry the ledger cannot tell, so it allows none, and is recorded again naming
+// the registry. No check or filter can ask for an empty scope (NormalizeScope requires
+// one); the listed state (Ledger.States) does, and shows the purpose as not allowed,
+// while the history keeps the decisions as recorded.
+//
 // The owner's restriction and an erased owner's suppressions outrank the entries; they
 // are the ledger's (Ledger.Verdict).
 func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdict {
+	if purpose.RecipientScoped() && scope == "" {
+		return Verdict{Reason: ReasonNoGrant}
+	}
 	var effective []*Entry
 	for i := range entries {
 		e := &entries[i]

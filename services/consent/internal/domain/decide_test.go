@@ -186,7 +186,7 @@ func TestDecide(t *testing.T) {
 			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
 		}, insurer, "ins-1", 0, true, false, ReasonOwnerRestricted, ""},
 
-		// Kennelliitto, Kissaliitto, microchip registry: opt-in, no scope.
+		// Kennelliitto, Kissaliitto: opt-in, no scope.
 		{"kennel club without grant", nil, kennel, "", 0, false, false, ReasonNoGrant, ""},
 		{"kennel club granted", []Entry{
 			entry("g1", 1, kennel, "", DecisionGranted, -day),
@@ -213,13 +213,34 @@ func TestDecide(t *testing.T) {
 			entry("w2", 2, cats, "", DecisionWithdrawn, -2*day),
 			entry("g3", 3, cats, "", DecisionGranted, -day),
 		}, cats, "", 0, false, true, ReasonExplicitGrant, "g3"},
-		{"microchip registry without grant", nil, chip, "", 0, false, false, ReasonNoGrant, ""},
+		// Microchip registry: opt-in, per registry.
+		{"microchip registry without grant", nil, chip, "reg-1", 0, false, false, ReasonNoGrant, ""},
+		{"microchip registry granted", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
+		}, chip, "reg-1", 0, false, true, ReasonExplicitGrant, "g1"},
+		{"grant to one registry is not for another", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
+		}, chip, "reg-2", 0, false, false, ReasonNoGrant, ""},
 		{"microchip registry valid from now", []Entry{
-			valid(entry("g1", 1, chip, "", DecisionGranted, -day), 0+time.Nanosecond, 0),
-		}, chip, "", time.Nanosecond, false, true, ReasonExplicitGrant, "g1"},
+			valid(entry("g1", 1, chip, "reg-1", DecisionGranted, -day), 0+time.Nanosecond, 0),
+		}, chip, "reg-1", time.Nanosecond, false, true, ReasonExplicitGrant, "g1"},
 		{"microchip registry for a restricted owner", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
+		}, chip, "reg-1", 0, true, false, ReasonOwnerRestricted, ""},
+		// A grant recorded before the purpose took the registry's id names no registry.
+		{"unscoped registry grant allows no registry", []Entry{
 			entry("g1", 1, chip, "", DecisionGranted, -day),
-		}, chip, "", 0, true, false, ReasonOwnerRestricted, ""},
+		}, chip, "reg-1", 0, false, false, ReasonNoGrant, ""},
+		{"unscoped registry grant is no grant itself", []Entry{
+			entry("g1", 1, chip, "", DecisionGranted, -day),
+		}, chip, "", 0, false, false, ReasonNoGrant, ""},
+		{"unscoped registry withdrawal is no grant either", []Entry{
+			entry("g1", 1, chip, "", DecisionGranted, -2*day),
+			entry("w2", 2, chip, "", DecisionWithdrawn, -day),
+		}, chip, "", 0, false, false, ReasonNoGrant, ""},
+		{"unscoped insurer grant is no grant", []Entry{
+			entry("g1", 1, insurer, "", DecisionGranted, -day),
+		}, insurer, "", 0, false, false, ReasonNoGrant, ""},
 
 		{"unknown purpose is never allowed by default", nil, "profiling", "", 0, false, false, ReasonNoGrant, ""},
 	} {
@@ -257,6 +278,7 @@ func TestCurrentState(t *testing.T) {
 	entries := []Entry{
 		entry("k1", 4, PurposeKennelClubDisclosure, "", DecisionGranted, day),
 		entry("x1", 5, "legacy_purpose", "", DecisionGranted, -day),
+		entry("c1", 6, PurposeMicrochipRegistryDisclosure, "", DecisionGranted, -day),
 		entry("i1", 2, PurposeInsurerDisclosure, "ins-2", DecisionGranted, -day),
 		entry("i2", 3, PurposeInsurerDisclosure, "ins-1", DecisionRefused, -day),
 		entry("o1", 1, PurposeDirectMarketing, ChannelSMS, DecisionObjected, -day),
@@ -272,6 +294,7 @@ func TestCurrentState(t *testing.T) {
 		"insurer_disclosure/ins-1 false refusal i2",
 		"insurer_disclosure/ins-2 true explicit_grant i1",
 		"kennel_club_disclosure/ false no_grant -",
+		"microchip_registry_disclosure/ false no_grant -",
 		"legacy_purpose/ true explicit_grant x1",
 	}
 	if got := stateLines(currentState(entries, testNow, false)); !slices.Equal(got, want) {

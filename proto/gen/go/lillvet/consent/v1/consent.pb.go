@@ -41,7 +41,11 @@ const (
 	Purpose_PURPOSE_KENNEL_CLUB_DISCLOSURE Purpose = 6
 	// Opt-in; disclosure to the Finnish Cat Federation (Kissaliitto); no scope.
 	Purpose_PURPOSE_CAT_FEDERATION_DISCLOSURE Purpose = 7
-	// Opt-in; disclosure to a microchip registry under the found-animal terms; no scope.
+	// Opt-in; disclosure to one microchip registry under the found-animal terms; the
+	// scope is the registry's recipient id (a grant to one registry is not for another).
+	// A decision recorded before the scope was required has none and allows no registry:
+	// ListConsents shows it with an empty scope as REASON_NO_GRANT; record the grant again
+	// naming the registry.
 	Purpose_PURPOSE_MICROCHIP_REGISTRY_DISCLOSURE Purpose = 8
 )
 
@@ -305,8 +309,9 @@ type ConsentDecision struct {
 	// unique per owner, increasing in the order decisions were recorded.
 	Sequence int64   `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	Purpose  Purpose `protobuf:"varint,4,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
-	// The channel for direct marketing, the insurer's recipient id for an insurer
-	// disclosure, empty otherwise.
+	// The channel for direct marketing, the recipient id of the insurer or the microchip
+	// registry for a disclosure to one (a UUID, returned in canonical form), empty
+	// otherwise.
 	Scope    string   `protobuf:"bytes,5,opt,name=scope,proto3" json:"scope,omitempty"`
 	Decision Decision `protobuf:"varint,6,opt,name=decision,proto3,enum=lillvet.consent.v1.Decision" json:"decision,omitempty"`
 	Method   Method   `protobuf:"varint,7,opt,name=method,proto3,enum=lillvet.consent.v1.Method" json:"method,omitempty"`
@@ -891,8 +896,8 @@ type CheckConsentRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	Purpose Purpose                `protobuf:"varint,2,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
-	// The channel for direct marketing, the insurer's recipient id for an insurer
-	// disclosure, empty otherwise.
+	// The channel for direct marketing, the recipient id of the insurer or the microchip
+	// registry for a disclosure to one, empty otherwise.
 	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1025,9 +1030,10 @@ func (x *CheckConsentResponse) GetCheckTime() *timestamppb.Timestamp {
 type FilterConsentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 to 10,000 owner ids; duplicates count once.
-	OwnerIds      []string `protobuf:"bytes,1,rep,name=owner_ids,json=ownerIds,proto3" json:"owner_ids,omitempty"`
-	Purpose       Purpose  `protobuf:"varint,2,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
-	Scope         string   `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	OwnerIds []string `protobuf:"bytes,1,rep,name=owner_ids,json=ownerIds,proto3" json:"owner_ids,omitempty"`
+	Purpose  Purpose  `protobuf:"varint,2,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
+	// As CheckConsentRequest.scope.
+	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
