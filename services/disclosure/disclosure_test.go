@@ -195,15 +195,21 @@ func (s *system) register(t *testing.T, r *disclosurev1.Recipient) *disclosurev1
 // agree records the customer's agreement with the insurer: a grant scoped to its id.
 func (s *system) agree(t *testing.T, ownerID, insurerID string) *consentv1.ConsentDecision {
 	t.Helper()
+	return s.grant(t, ownerID, consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, insurerID)
+}
+
+// grant records the customer's written grant of purpose with scope (form-7 on file).
+func (s *system) grant(t *testing.T, ownerID string, purpose consentv1.Purpose, scope string) *consentv1.ConsentDecision {
+	t.Helper()
 	res, err := s.consents.RecordConsentDecision(s.as(t, auth.RoleReception), &consentv1.RecordConsentDecisionRequest{
 		OwnerId: ownerID, Decision: &consentv1.ConsentDecision{
-			Purpose: consentv1.Purpose_PURPOSE_INSURER_DISCLOSURE, Scope: insurerID,
+			Purpose: purpose, Scope: scope,
 			Decision: consentv1.Decision_DECISION_GRANTED, Method: consentv1.Method_METHOD_WRITTEN,
-			EvidenceRef: "insurance-form-7", StatementVersion: "2026-01",
+			EvidenceRef: "form-7", StatementVersion: "2026-01",
 		},
 	})
 	if err != nil {
-		t.Fatalf("record agreement: %v", err)
+		t.Fatalf("record a grant of %s: %v", purpose, err)
 	}
 	return res.GetDecision()
 }

@@ -19,7 +19,8 @@ type Basis string
 
 // The bases. Each is also the key of its explanation in the report texts.
 const (
-	// BasisConsent: the owner's grant on record for this kind (GDPR Art. 6(1)(a)).
+	// BasisConsent: the owner's grant on record for this kind, or for a microchip
+	// registry for this registry (GDPR Art. 6(1)(a)).
 	BasisConsent Basis = "basis.consent"
 	// BasisInsurerAgreement: the owner's agreement with this insurer, recorded in the
 	// consent ledger with the insurer's recipient id as scope.
@@ -35,7 +36,8 @@ const (
 // goes to a recipient: may Purpose, with Scope, use the owner's data now?
 type ConsentCheck struct {
 	Purpose ConsentPurpose
-	// Scope is the insurer's recipient id for an insurer, empty otherwise.
+	// Scope is the recipient's id for an insurer or a microchip registry (a grant to one
+	// is not for another), empty otherwise.
 	Scope string
 }
 
@@ -47,7 +49,7 @@ type ConsentCheck struct {
 //	insurer            → insurer_disclosure, scope = the insurer's recipient id
 //	kennel_club        → kennel_club_disclosure
 //	cat_federation     → cat_federation_disclosure
-//	microchip_registry → microchip_registry_disclosure
+//	microchip_registry → microchip_registry_disclosure, scope = the registry's recipient id
 //	subcontractor      → none: its agreement_ref (Art. 28)
 //	data_subject       → none: Art. 15
 //
@@ -61,7 +63,7 @@ func LegalBasis(r Recipient) (basis Basis, consent *ConsentCheck, ok bool) {
 	case KindCatFederation:
 		return BasisConsent, &ConsentCheck{Purpose: ConsentCatFederationDisclosure}, true
 	case KindMicrochipRegistry:
-		return BasisConsent, &ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure}, true
+		return BasisConsent, &ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure, Scope: r.ID}, true
 	case KindSubcontractor:
 		return BasisProcessorContract, nil, true
 	case KindDataSubject:

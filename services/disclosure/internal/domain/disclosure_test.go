@@ -18,7 +18,7 @@ func TestLegalBasis(t *testing.T) {
 		{KindInsurer, BasisInsurerAgreement, &ConsentCheck{ConsentInsurerDisclosure, "rcp-1"}},
 		{KindKennelClub, BasisConsent, &ConsentCheck{Purpose: ConsentKennelClubDisclosure}},
 		{KindCatFederation, BasisConsent, &ConsentCheck{Purpose: ConsentCatFederationDisclosure}},
-		{KindMicrochipRegistry, BasisConsent, &ConsentCheck{Purpose: ConsentMicrochipRegistryDisclosure}},
+		{KindMicrochipRegistry, BasisConsent, &ConsentCheck{ConsentMicrochipRegistryDisclosure, "rcp-1"}},
 		{KindSubcontractor, BasisProcessorContract, nil},
 		{KindDataSubject, BasisRightOfAccess, nil},
 	} {
