@@ -113,10 +113,13 @@ type GivenReport struct {
 // disclosure log, the requests), reportPageSize entries each.
 const maxLogPages = 500
 
-// AccessReport gathers the report of an access request, in the given form and
-// language (empty: the owner's preferred language, else the request's), logs it as a
-// disclosure to the data subject with the SHA-256 of the bytes returned, and marks
-// the request answered. The bytes are not kept.
+// AccessReport gathers the report of an access request, marks the request answered,
+// renders the report in the given form and language (empty: the owner's preferred
+// language, else the request's) with the answer time stored, and logs it as a
+// disclosure to the data subject with the SHA-256 of the bytes returned. The answer is
+// recorded before the copy is rendered so that the copy states it: a copy that fails
+// after that leaves the request answered, and the next copy states the same time. The
+// bytes are not kept.
 func (s *Service) AccessReport(ctx context.Context, requestID string, format ReportFormat, language string) (GivenReport, error) {
 	lang, ok := domain.ParseLanguage(language)
 	if !ok {
@@ -137,8 +140,11 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 	if err != nil {
 		return GivenReport{}, err
 	}
+	if r, err = s.answerRequest(ctx, r, now); err != nil {
+		return GivenReport{}, err
+	}
 	rep.DisclosureID, rep.GeneratedAt = id, now
-	answering(rep.AccessRequests, now)
+	markAnswered(rep.AccessRequests, r)
 	if language == "" {
 		lang = reportLanguage(rep.Owner, r)
 	}
@@ -324,10 +330,21 @@ func information(t map[string]string, r domain.StatedRetention) ReportInformatio
 	}
 }
 
+// answerRequest marks the request answered at now unless it is already, and returns it as
+// stored: when two copies are made at once, the first answer's time stays, and the copy
+// that lost states that time rather than its own, so every copy given says what the
+// register holds.
+func (s *Service) answerRequest(ctx context.Context, r domain.AccessRequest, now time.Time) (domain.AccessRequest, error) {
+	if r.Status == domain.AccessAnswered {
+		return r, nil
+	}
+	return s.repo.AnswerAccessRequest(ctx, r.ID, now)
+}
+
 // logReport logs the copy as a disclosure to the data subject, with the SHA-256 of its
 // bytes (not the bytes: the owner has them, and a second copy of everything would
-// only be more to protect and erase), marks the request answered, and stores the audit
-// record before the copy leaves.
+// only be more to protect and erase), and stores the audit record before the copy
+// leaves.
 func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Report, body []byte, now time.Time) (domain.Record, error) {
 	caller, _ := auth.FromContext(ctx)
 	sum := sha256.Sum256(body)
@@ -349,11 +366,6 @@ func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Rep
 	})
 	if err != nil {
 		return domain.Record{}, err
-	}
-	if r.Status != domain.AccessAnswered {
-		if r, err = s.repo.AnswerAccessRequest(ctx, r.ID, now); err != nil {
-			return domain.Record{}, err
-		}
 	}
 	answered := accessEvent("access_request.report", r)
 	answered.Outcome = audit.OutcomeSuccess

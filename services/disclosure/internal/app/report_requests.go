@@ -139,13 +139,13 @@ func (s *Service) reportAccessRequests(ctx context.Context, current domain.Acces
 	return out, nil
 }
 
-// answering shows the request this report answers as answered at, as it stands once
-// the copy is given (logReport marks it so): the copy is the answer. A request answered
-// before keeps its first answer time.
-func answering(requests []ReportAccessRequest, at time.Time) {
+// markAnswered shows the request this report answers as the register holds it once
+// answered: the copy is the answer, and states the time stored, which an earlier or
+// concurrent copy may have set.
+func markAnswered(requests []ReportAccessRequest, current domain.AccessRequest) {
 	for i, r := range requests {
-		if r.Current && r.Status != string(domain.AccessAnswered) {
-			requests[i].Status, requests[i].AnsweredAt = string(domain.AccessAnswered), at
+		if r.Current {
+			requests[i].Status, requests[i].AnsweredAt = string(current.Status), current.AnsweredAt
 		}
 	}
 }
