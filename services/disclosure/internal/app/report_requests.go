@@ -120,8 +120,17 @@ func (s *Service) reportAccessRequests(ctx context.Context, current domain.Acces
 	if !slices.ContainsFunc(requests, func(r domain.AccessRequest) bool { return r.ID == current.ID }) {
 		requests = append(requests, current)
 	}
+	// Of requests received at the same instant, the one the ledger lists first is the
+	// earlier, as the charge flags count them (FlagFurtherRequest); one it does not list
+	// comes after.
+	listed := func(id string) int {
+		if at := slices.IndexFunc(ledger.Requests, func(p domain.PriorRequest) bool { return p.ID == id }); at >= 0 {
+			return at
+		}
+		return len(ledger.Requests)
+	}
 	slices.SortFunc(requests, func(a, b domain.AccessRequest) int {
-		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(listed(a.ID), listed(b.ID)), cmp.Compare(a.ID, b.ID))
 	})
 	out := make([]ReportAccessRequest, len(requests))
 	for i, r := range requests {
@@ -150,8 +159,9 @@ func markAnswered(requests []ReportAccessRequest, current domain.AccessRequest) 
 	}
 }
 
-// reportErasureRequests reads the owner's erasure requests, oldest first, with what
-// each done step erased and kept.
+// reportErasureRequests reads the owner's erasure requests, oldest first (by receipt,
+// as the access requests: a letter recorded days after it came is older than one
+// recorded before it), with what each done step erased and kept.
 func (s *Service) reportErasureRequests(ctx context.Context, ownerID string) ([]ReportErasureRequest, error) {
 	jobs, err := allPages("the erasure requests of owner "+ownerID, func(token string) (domain.Page[domain.ErasureJob], error) {
 		return s.repo.OwnerErasureJobs(ctx, ownerID, reportPageSize, token)
@@ -159,7 +169,9 @@ func (s *Service) reportErasureRequests(ctx context.Context, ownerID string) ([]
 	if err != nil {
 		return nil, err
 	}
-	slices.Reverse(jobs)
+	slices.SortFunc(jobs, func(a, b domain.ErasureJob) int {
+		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
+	})
 	out := make([]ReportErasureRequest, len(jobs))
 	for i, j := range jobs {
 		out[i] = ReportErasureRequest{
