@@ -152,34 +152,43 @@ func TestAccessReportDocumentRequests(t *testing.T) {
 	tests := []struct {
 		language string
 		answered string
-		want     []string
+		// keptUntil is how the document words the last day a class is kept.
+		keptUntil func(day string) string
+		want      []string
 	}{
-		{"fi", "Vastattu", []string{
-			"<h2>Tarkastuspyyntösi</h2>", " · tämä pyyntö</h3>", "<dd>käynti</dd>", "<dd>henkilöllisyystodistus</dd>",
-			"<dt>Tunnistaja</dt><dd>Test reception (asiakaspalvelu)</dd>", "<dd>ruotsi</dd>", "<dd>vastaanotettu</dd>",
-			"<dd>kirje</dd>", "<dd>rekisteriin merkityt yhteystiedot</dd>", "<dt>Tunnistaja</dt><dd>käyttäjä, jonka nimeä ei ole kirjattu</dd>",
+		{"fi", "Vastattu", func(day string) string { return day + " asti" }, []string{
+			"<h2>Tarkastuspyyntösi</h2>", " · tämä pyyntö</h3>", "<dd>käynti</dd>", "<dt>Tunnistustapa</dt><dd>henkilöllisyystodistus</dd>",
+			"<dt>Henkilöllisyyden tarkasti</dt><dd>Test reception (asiakaspalvelu)</dd>", "<dd>ruotsi</dd>", "<dd>vastaanotettu</dd>",
+			"<dd>kirje</dd>", "<dd>rekisteriin merkityt yhteystiedot</dd>",
+			"<dt>Henkilöllisyyden tarkasti</dt><dd>käyttäjä, jonka nimeä ei ole kirjattu</dd>",
 			"<dt>Vastattava viimeistään</dt><dd>" + f.current.GetDueDate() + "</dd>",
 			"<dt>Pidennetty määräaika</dt><dd>" + f.current.GetExtendedDueDate() + "</dd>",
-			"<dt>Pidennyksen syy</dt><dd>" + extensionReason + "</dd>",
+			"<dt>Määräajan pidentämisen syy</dt><dd>" + extensionReason + "</dd>",
 			"<dd>kyllä</dd>", "<dt>Tila</dt><dd>vastattu</dd>", "<dt>Kirjaaja</dt><dd>Test clinic_manager (klinikan johtaja)</dd>",
 			"<h2>Poistopyyntösi</h2>", "<dt>Tila</dt><dd>valmis</dd>", "<dt>Valmistui</dt>",
 			"<td>luovutettujen tietojen kopiot</td><td>poistettu</td><td></td><td></td><td>0</td>",
-			"<td>suoramarkkinointikielto</td><td>säilytetään</td><td>Suoramarkkinointikieltoasi on noudatettava",
+			"<th>Poistettu vai säilytetty</th><th>Peruste</th><th>Säilytysaika</th><th>Lukumäärä</th>",
+			"<td>suoramarkkinointikielto</td><td>säilytetty</td><td>Suoramarkkinointikieltoasi on noudatettava",
+			"(tietosuoja-asetuksen 21 artiklan 3 kohta)</td><td>toistaiseksi</td>",
 			"<td>yhteydenotot</td><td>poistettu</td>",
 		}},
-		{"sv", "Besvarad", []string{
-			"<h2>Dina begäranden om tillgång</h2>", " · denna begäran</h3>", "<dd>identitetshandling</dd>",
+		{"sv", "Besvarad", func(day string) string { return "till och med " + day }, []string{
+			"<h2>Dina begäranden om tillgång</h2>", " · denna begäran</h3>", "<dt>Identifieringssätt</dt><dd>identitetshandling</dd>",
 			"<dt>Identiteten kontrollerad av</dt><dd>Test reception (kundtjänst)</dd>", "<dd>registrerade kontaktuppgifter</dd>",
 			"<dt>Orsak till förlängningen</dt><dd>" + extensionReason + "</dd>", "<dt>Status</dt><dd>besvarad</dd>",
 			"<h2>Dina begäranden om radering</h2>", "<dd>slutförd</dd>",
-			"<td>förbud mot direktmarknadsföring</td><td>sparas</td><td>Ditt förbud mot direktmarknadsföring ska respekteras",
+			"<th>Raderat eller sparat</th><th>Grund</th><th>Lagringstid</th><th>Antal</th>",
+			"<td>förbud mot direktmarknadsföring</td><td>sparat</td><td>Ditt förbud mot direktmarknadsföring ska respekteras",
+			"(artikel 21.3 i dataskyddsförordningen)</td><td>tills vidare</td>", "<td>kontakter</td><td>raderat</td>",
 		}},
-		{"en", "Answered", []string{
+		{"en", "Answered", func(day string) string { return "until " + day }, []string{
 			"<h2>Your access requests</h2>", " · this request</h3>", "<dd>identity document</dd>",
 			"<dt>Identified by</dt><dd>Test reception (reception)</dd>", "<dd>contact details on record</dd>",
 			"<dt>Why it was extended</dt><dd>" + extensionReason + "</dd>", "<dt>Status</dt><dd>answered</dd>",
 			"<h2>Your erasure requests</h2>", "<dd>completed</dd>",
+			"<th>Erased or kept</th><th>Legal basis</th><th>Retention</th><th>Count</th>",
 			"<td>objection to direct marketing</td><td>kept</td><td>Your objection to direct marketing must be honoured",
+			"(GDPR Article 21(3))</td><td>indefinitely</td>",
 			"<td>copies of the data disclosed</td><td>erased</td>",
 		}},
 	}
@@ -192,7 +201,15 @@ func TestAccessReportDocumentRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc := string(res.GetDocument().GetData())
-			for _, w := range tt.want {
+			want := tt.want
+			for _, st := range f.erasure.GetSteps() {
+				for _, d := range st.GetDispositions() {
+					if d.GetKeptUntil() != "" {
+						want = append(want, "<td>"+tt.keptUntil(d.GetKeptUntil())+"</td>")
+					}
+				}
+			}
+			for _, w := range want {
 				if !strings.Contains(doc, w) {
 					t.Errorf("the document lacks %q", w)
 				}

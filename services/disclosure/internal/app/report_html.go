@@ -99,6 +99,14 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 		// The legal basis an erasure kept records on, in words; one newer than the
 		// texts as recorded rather than not at all.
 		"basis": func(key string) string { return cmp.Or(texts[key], key) },
+		// How long an erasure kept a class of records: through its last day, or without
+		// an end (a marketing objection, which must outlast the erasure).
+		"keptuntil": func(day string) string {
+			if day == "" {
+				return texts["doc.kept_indefinitely"]
+			}
+			return strings.ReplaceAll(texts["doc.kept_until"], "{day}", day)
+		},
 		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
 		// An event's action and purpose in words, as its resource; the JSON copy
 		// carries them as recorded.
