@@ -404,6 +404,12 @@ type ErasureJobs interface {
 	// DueErasureJobs returns up to limit jobs that need a worker at now, longest
 	// waiting first: running ones, and done ones whose finish is not audited yet.
 	DueErasureJobs(ctx context.Context, now time.Time, limit int) ([]ErasureJob, error)
+	ErasureJobLister
+}
+
+// ErasureJobLister reads an owner's erasure jobs, and nothing more: what the access
+// report needs of them, which must not start, move or finish a job.
+type ErasureJobLister interface {
 	// OwnerErasureJobs lists an owner's jobs, most recently created first.
 	OwnerErasureJobs(ctx context.Context, ownerID string, pageSize int, pageToken string) (Page[ErasureJob], error)
 }

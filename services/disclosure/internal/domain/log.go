@@ -74,12 +74,13 @@ type Page[T any] struct {
 	Next  string
 }
 
-// Repository stores recipients, the disclosure log, the access requests and the
-// erasure jobs in the service's own database. Every write is one document; a log entry
-// changes only from pending to final, once, and by the removal of its package. The
-// access report reads all of them: each is data the service holds about the owner.
+// Repository stores recipients, the disclosure log and the access requests in the
+// service's own database, and lists an owner's erasure jobs (ErasureJobs stores them,
+// for the erasure use cases only). Every write is one document; a log entry changes
+// only from pending to final, once, and by the removal of its package. The access
+// report reads all of them: each is data the service holds about the owner.
 type Repository interface {
-	ErasureJobs
+	ErasureJobLister
 
 	// CreateRecipient stores a new recipient. When one with r.ID exists (a retried
 	// create) it returns that one and stores nothing.
