@@ -124,7 +124,8 @@ type DisclosureServiceClient interface {
 	// requests (this one included, shown answered by this copy) and erasure requests with
 	// what each erased and kept until when and why (this service), who at the clinic
 	// accessed the data (the audit logs of all four), and the purposes, retention
-	// periods, sources, recipient categories and rights, in the owner's language. Each copy given is logged as a disclosure to the data subject
+	// periods, sources, recipient categories and rights, in the owner's language. Each
+	// copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
 	// marks the request answered. Clinic manager only: the report holds the identity code
 	// in full.
@@ -468,7 +469,8 @@ type DisclosureServiceServer interface {
 	// requests (this one included, shown answered by this copy) and erasure requests with
 	// what each erased and kept until when and why (this service), who at the clinic
 	// accessed the data (the audit logs of all four), and the purposes, retention
-	// periods, sources, recipient categories and rights, in the owner's language. Each copy given is logged as a disclosure to the data subject
+	// periods, sources, recipient categories and rights, in the owner's language. Each
+	// copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
 	// marks the request answered. Clinic manager only: the report holds the identity code
 	// in full.
