@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			}
 			uc, err := app.New(mongo.New(d.DB), ownersvc.New(d.Conn("owner")), d.Auditor, app.Options{
-				Now: cfg.Now, Retention: cfg.Retention, RequestKey: key,
+				Now: cfg.Now, Retention: cfg.Retention, RequestKey: key, Logger: d.Telemetry.Logger,
 			})
 			if err != nil {
 				return err

@@ -698,7 +698,9 @@ func TestAmendmentKeepsTheOriginal(t *testing.T) {
 		t.Errorf("amended view: %v", res.GetVisit())
 	}
 	_, err = f.history.AmendVisit(nurse, amend)
-	wantCode(t, err, codes.Aborted)
+	if got := servicetest.ReasonOf(t, err, codes.Aborted); got != apperr.ReasonVersionMismatch {
+		t.Errorf("an amendment at a stale version has the reason %q, want %s", got, apperr.ReasonVersionMismatch)
+	}
 
 	got, err := f.history.GetVisit(f.as(t, auth.RoleVeterinarian), &historyv1.GetVisitRequest{VisitId: recorded.GetId()})
 	if err != nil {
@@ -719,13 +721,15 @@ func TestAmendmentKeepsTheOriginal(t *testing.T) {
 }
 
 // TestConcurrentAmendmentsLoseNothing: of amendments racing at one version exactly one
-// applies and the others are told to re-read; none vanishes silently.
+// applies and the others are told to re-read (VERSION_MISMATCH, whether the version
+// moved before their read or before their write); none vanishes silently.
 func TestConcurrentAmendmentsLoseNothing(t *testing.T) {
 	f := setup(t)
 	pet := f.newPatient(t, f.newOwner(t), "Nappi")
 	recorded := f.recordVisit(t, pet.GetId(), time.Time{})
 	const racers = 6
 	codesSeen := make([]codes.Code, racers)
+	errs := make([]error, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
 		wg.Go(func() {
@@ -733,16 +737,19 @@ func TestConcurrentAmendmentsLoseNothing(t *testing.T) {
 				VisitId: recorded.GetId(), Version: 1, Reason: fmt.Sprintf("racer %d", i),
 				Visit: &historyv1.Visit{FollowUp: fmt.Sprintf("check %d", i)}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"follow_up"}},
 			})
-			codesSeen[i] = status.Code(err)
+			codesSeen[i], errs[i] = status.Code(err), err
 		})
 	}
 	wg.Wait()
 	won := 0
-	for _, c := range codesSeen {
+	for i, c := range codesSeen {
 		switch c {
 		case codes.OK:
 			won++
 		case codes.Aborted:
+			if got := servicetest.ReasonOf(t, errs[i], codes.Aborted); got != apperr.ReasonVersionMismatch {
+				t.Errorf("racer %d told to re-read with the reason %q, want %s", i, got, apperr.ReasonVersionMismatch)
+			}
 		default:
 			t.Errorf("racer got %v", c)
 		}

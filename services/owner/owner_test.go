@@ -148,6 +148,45 @@ func TestCreateOwnerIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestStalePatientWritesAreVersionMismatch: each write of a patient at a version the
+// client read before the patient changed is ABORTED with VERSION_MISMATCH, the reason
+// that tells the client to read it again.
+func TestStalePatientWritesAreVersionMismatch(t *testing.T) {
+	env, c := setup(t)
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virtanen")})
+	buyer := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+	p := registerPatient(t, env, c, o.GetId(), newPatient("Rex"))
+	ctx := env.As(t, auth.RoleVeterinarian)
+	if _, err := c.UpdatePatient(ctx, &ownerv1.UpdatePatientRequest{PatientId: p.GetId(), Patient: &ownerv1.Patient{Colour: "black"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}}, Version: p.GetVersion(), Reason: "seen at the desk"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		write func() error
+	}{
+		{name: "update", write: func() error {
+			_, err := c.UpdatePatient(ctx, &ownerv1.UpdatePatientRequest{PatientId: p.GetId(), Patient: &ownerv1.Patient{Colour: "white"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}}, Version: p.GetVersion(), Reason: "seen at the desk"})
+			return err
+		}},
+		{name: "transfer", write: func() error {
+			_, err := c.TransferPatient(ctx, &ownerv1.TransferPatientRequest{PatientId: p.GetId(), NewOwnerId: buyer.GetId(), Version: p.GetVersion(), Reason: "sold"})
+			return err
+		}},
+		{name: "mark deceased", write: func() error {
+			_, err := c.MarkPatientDeceased(ctx, &ownerv1.MarkPatientDeceasedRequest{PatientId: p.GetId(), DeathDate: "2026-01-02", Version: p.GetVersion(), Reason: "put down"})
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := servicetest.ReasonOf(t, tt.write(), codes.Aborted); got != apperr.ReasonVersionMismatch {
+				t.Errorf("reason = %q, want %s", got, apperr.ReasonVersionMismatch)
+			}
+		})
+	}
+}
+
 func TestStaleUpdateIsAborted(t *testing.T) {
 	env, c := setup(t)
 	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virtanen")})

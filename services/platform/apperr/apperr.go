@@ -31,17 +31,31 @@ const Domain = "lillvet.fi"
 var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
-	// ErrConflict is a stale version or etag: the client must re-read.
-	ErrConflict         = errors.New("conflict: the resource was changed by someone else")
+	// ErrConflict is a write that lost to concurrent ones: ABORTED without a reason, as
+	// nothing the client sent was out of date. Only the version the client sent makes
+	// it ErrVersionMismatch.
+	ErrConflict         = errors.New("conflict: changed concurrently")
 	ErrPermissionDenied = errors.New("permission denied")
 	ErrUnavailable      = errors.New("unavailable")
+	// ErrVersionMismatch is the ErrConflict of a version the client sent that is no
+	// longer the stored one (see ReasonVersionMismatch). The retry loops of the services
+	// take it as any ErrConflict.
+	ErrVersionMismatch error = versionMismatch{}
 )
 
-// ReasonVersionMismatch is the reason of the ABORTED that answers ErrConflict: the
-// record changed since the version the request was based on (or while it was being
-// changed), so the client reads it again and decides anew. Without a reason a REST
-// client could not tell it from the other 409s (ALREADY_EXISTS, a disclosure's
-// NOT_COMPLETED) but by parsing the message.
+type versionMismatch struct{}
+
+func (versionMismatch) Error() string { return "conflict: the resource was changed by someone else" }
+
+// Unwrap makes a version mismatch an ErrConflict for errors.Is.
+func (versionMismatch) Unwrap() error { return ErrConflict }
+
+// ReasonVersionMismatch is the reason of the ABORTED that answers ErrVersionMismatch:
+// the record changed since the version the request was based on, so the client reads
+// it again and decides anew. Without a reason a REST client could not tell it from the
+// other 409s (ALREADY_EXISTS, a disclosure's NOT_COMPLETED) but by parsing the
+// message. A conflict inside the service (ErrConflict alone) carries none: the
+// client's version was not at fault, and rereading would change nothing.
 const ReasonVersionMismatch = "VERSION_MISMATCH"
 
 // MetadataIdempotencyKey is the gRPC metadata key the gateway fills from the REST
@@ -274,23 +288,29 @@ func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
 	if errors.As(err, &ee) {
 		return withDetails(status.New(codes.AlreadyExists, ee.Description), &errdetails.ErrorInfo{Reason: ee.Reason, Domain: Domain})
 	}
-	if errors.Is(err, ErrConflict) {
-		return withDetails(status.New(codes.Aborted, err.Error()), &errdetails.ErrorInfo{Reason: ReasonVersionMismatch, Domain: Domain})
-	}
+	// In this order when err joins several: a record gone or a value held elsewhere
+	// tells more than a conflict, which reading the record again would turn into them.
 	for _, m := range []struct {
 		target error
 		code   codes.Code
+		reason string
 	}{
-		{ErrNotFound, codes.NotFound},
-		{ErrAlreadyExists, codes.AlreadyExists},
-		{ErrPermissionDenied, codes.PermissionDenied},
-		{ErrUnavailable, codes.Unavailable},
-		{context.Canceled, codes.Canceled},
-		{context.DeadlineExceeded, codes.DeadlineExceeded},
+		{ErrNotFound, codes.NotFound, ""},
+		{ErrAlreadyExists, codes.AlreadyExists, ""},
+		{ErrVersionMismatch, codes.Aborted, ReasonVersionMismatch},
+		{ErrConflict, codes.Aborted, ""},
+		{ErrPermissionDenied, codes.PermissionDenied, ""},
+		{ErrUnavailable, codes.Unavailable, ""},
+		{context.Canceled, codes.Canceled, ""},
+		{context.DeadlineExceeded, codes.DeadlineExceeded, ""},
 	} {
-		if errors.Is(err, m.target) {
-			return status.Error(m.code, err.Error())
+		if !errors.Is(err, m.target) {
+			continue
 		}
+		if m.reason != "" {
+			return withDetails(status.New(m.code, err.Error()), &errdetails.ErrorInfo{Reason: m.reason, Domain: Domain})
+		}
+		return status.Error(m.code, err.Error())
 	}
 	if logger != nil {
 		logger.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,29 +142,13 @@ func TestInvoiceTheErasurePlannedForStands(t *testing.T) {
 func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
 	for _, retried := range []bool{false, true} {
 		t.Run(fmt.Sprintf("retried %v", retried), func(t *testing.T) {
-			erasedAt := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-			clock := erasedAt.AddDate(0, -2, 0)
-			repo := raceRepo(t)
-			opts := Options{Now: func() time.Time { return clock }, Location: time.UTC, RequestKey: bytes.Repeat([]byte{7}, MinRequestKey)}
-			s, err := New(repo, &slowRegistry{}, nopAuditor{}, opts)
+			e := eraseInvoicedVisit(t, Options{})
+			s, repo, v, open := e.s, e.repo, e.v, e.open
+			hiccup, err := New(failsSaveErasure{repo}, &slowRegistry{}, nopAuditor{}, s.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			hiccup, err := New(failsSaveErasure{repo}, &slowRegistry{}, nopAuditor{}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
-			v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, RequestID: "visit-1", Visit: domain.Visit{
-				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: clock, Invoices: []domain.Invoice{open}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock = erasedAt
-			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
-				t.Fatal(err)
-			}
-			clock = erasedAt.AddDate(0, 0, 1)
+			e.clock = erasedOn.AddDate(0, 0, 1)
 			if retried {
 				if err := payInvoice(t, hiccup, repo, v.ID, open); err == nil {
 					t.Fatal("the payment did not fail")
@@ -175,7 +161,7 @@ func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
 				t.Fatalf("the payment is stored as %+v (%v), want it with its digest", rec, err)
 			}
 			for d := 2; d <= 9; d++ {
-				clock = erasedAt.AddDate(0, 0, d)
+				e.clock = erasedOn.AddDate(0, 0, d)
 				if _, err := s.RunRetentionSweep(t.Context()); err != nil {
 					t.Fatal(err)
 				}
@@ -189,6 +175,84 @@ func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
 			}
 		})
 	}
+}
+
+// contendedErasure refuses every SaveErasure as written concurrently by another
+// writer, after nothing is written.
+type contendedErasure struct{ domain.Repository }
+
+func (contendedErasure) SaveErasure(_ context.Context, e *domain.Erasure) error {
+	return fmt.Errorf("erasure of owner %s changed concurrently: %w", e.OwnerID, apperr.ErrConflict)
+}
+
+// TestPaymentStandsWhenTheErasureRecordKeepsChanging: billing pays the invoice of an
+// erased owner's restricted visit under a request id, and the erasure record changes at
+// every attempt to keep it scheduled for the payment's digest. The payment is stored,
+// so it is answered OK with the paid invoice and the new version, never as a stale
+// version of the caller's; the operator is told which owner's record and visit, by id.
+func TestPaymentStandsWhenTheErasureRecordKeepsChanging(t *testing.T) {
+	var logs bytes.Buffer
+	e := eraseInvoicedVisit(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	repo, v := e.repo, e.v
+	contended, err := New(contendedErasure{repo}, &slowRegistry{}, nopAuditor{}, e.s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock = erasedOn.AddDate(0, 0, 1)
+	if err := payInvoice(t, contended, repo, v.ID, e.open); err != nil {
+		t.Errorf("the stored payment is answered %v, want OK", err)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Current.Version != before.Current.Version+1 || len(rec.Current.Invoices) != 1 || rec.Current.Invoices[0].State != domain.InvoicePaid {
+		t.Fatalf("the visit holds %+v at version %d, want the paid invoice at version %d", rec.Current.Invoices, rec.Current.Version, before.Current.Version+1)
+	}
+	if got := logs.String(); !strings.Contains(got, `"level":"ERROR"`) || !strings.Contains(got, raceOwner) || !strings.Contains(got, v.ID) {
+		t.Errorf("the operator is told %q, want an error naming the owner and the visit", got)
+	}
+}
+
+// erasedOn is when eraseInvoicedVisit erases the owner.
+var erasedOn = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// erasedVisit is eraseInvoicedVisit's store, service and visit; clock is the
+// service's, which the test moves.
+type erasedVisit struct {
+	repo  *historymongo.Repository
+	s     *Service
+	clock time.Time
+	v     *domain.Visit
+	open  domain.Invoice
+}
+
+// eraseInvoicedVisit records, under a request id, a visit holding an open invoice two
+// months before erasedOn, when it erases the owner: the visit's digests are past their
+// horizon then, so the erasure schedules nothing for them. The service takes opts with
+// its own clock, time zone (UTC) and request key.
+func eraseInvoicedVisit(t *testing.T, opts Options) *erasedVisit {
+	t.Helper()
+	e := &erasedVisit{repo: raceRepo(t), clock: erasedOn.AddDate(0, -2, 0), open: domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}}
+	opts.Now, opts.Location, opts.RequestKey = func() time.Time { return e.clock }, time.UTC, bytes.Repeat([]byte{7}, MinRequestKey)
+	var err error
+	if e.s, err = New(e.repo, &slowRegistry{}, nopAuditor{}, opts); err != nil {
+		t.Fatal(err)
+	}
+	e.v, err = e.s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, RequestID: "visit-1", Visit: domain.Visit{
+		Clinic: domain.ClinicKangasala, Reason: "check", StartTime: e.clock, Invoices: []domain.Invoice{e.open}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock = erasedOn
+	if _, err := e.s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // crashAroundCreate runs before once just before a visit's write, then writes it and

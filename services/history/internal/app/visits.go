@@ -14,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/platform/patientowner"
 	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/requestdigest"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // RecordVisit is the input of RecordVisit.
@@ -432,7 +433,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if rec.Current.Version != in.Version {
 		// The correction is built on the record read here; applied at another version
 		// it would undo the amendments in between.
-		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrConflict)
+		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrVersionMismatch)
 	}
 	if rec.Current.Restricted && !billing {
 		// Only billing still corrects a restricted visit: an invoice gets paid (see
@@ -608,7 +609,10 @@ func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version 
 
 // keepDigestsOf keeps the owner's erasure record scheduled for the request digests
 // stored on their restricted visit v until the end of the digests' horizon, after which
-// the sweep removes them.
+// the sweep removes them. It runs once the amendment that stored them stands, so a
+// record that changed at every attempt does not fail the amendment: the operator is
+// told instead (logUnscheduledDigests). A store error does, as the retry of the
+// amendment, answered with it, keeps the record scheduled.
 func (s *Service) keepDigestsOf(ctx context.Context, v *domain.Visit) error {
 	ownerID, until := v.OwnerID, domain.DigestsUntil(v, s.opts.Location)
 	for range settleAttempts {
@@ -631,7 +635,17 @@ func (s *Service) keepDigestsOf(ctx context.Context, v *domain.Visit) error {
 			return err
 		}
 	}
-	return fmt.Errorf("keep the erasure of owner %s scheduled: it changed at every attempt: %w", ownerID, apperr.ErrConflict)
+	s.logUnscheduledDigests(ctx, v, until)
+	return nil
+}
+
+// logUnscheduledDigests tells the operator that the erasure record of v's owner does
+// not reach until, the last day of the request digests of v: only a sweep that drops
+// the owner's earlier digests, or reaches v's own retention day, would see them, so
+// they may stay past their horizon. Ids and the day only.
+func (s *Service) logUnscheduledDigests(ctx context.Context, v *domain.Visit, until retention.Date) {
+	s.opts.Logger.ErrorContext(ctx, "the erasure record changed at every attempt to keep it scheduled for the request digests of an amended restricted visit: "+
+		"they may stay past their horizon", "owner_id", v.OwnerID, "visit_id", v.ID, "digests_until", until.String())
 }
 
 // corrected is what an amendment with the mask paths keeps of v: the values of the

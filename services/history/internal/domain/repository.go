@@ -39,7 +39,7 @@ type Repository interface {
 	// GetVisit reads a visit with its original and amendments.
 	GetVisit(ctx context.Context, id string) (*VisitRecord, error)
 	// AmendVisit appends a (whose Version is expected+1) and stores current as the new
-	// view, when the stored version is expected; else apperr.ErrConflict. original, the
+	// view, when the stored version is expected; else apperr.ErrVersionMismatch. original, the
 	// visit as recorded, is given with the first amendment, which stores it beside the
 	// view (the version alone does not tell it: a restriction raises the version too).
 	AmendVisit(ctx context.Context, id string, expected int64, a Amendment, original, current *Visit) error

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
@@ -177,6 +180,47 @@ func TestRegistrationTakeBackFailingUnderAnErasedOwner(t *testing.T) {
 			wantOwnerErased(t, "a registration not taken back under the erased owner", err)
 			wantNoActivePatient(t, repo, owner, false)
 		})
+	}
+}
+
+// TestRegistrationNotTakenBackKeepsItsCause: the owner is restricted between a
+// registration's first check and its write, and the patient is rectified right after
+// the write, so taking it back fails as the patient changed. The caller is told why the
+// registration was refused (OWNER_RESTRICTED) and that the patient stays, never a stale
+// version of its own (it sent none), and the patient stays under the owner.
+func TestRegistrationNotTakenBackKeepsItsCause(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+	racing, err := New(&failingTakeBack{Repository: repo,
+		erase: func(ctx context.Context, ownerID string) error {
+			_, err := plain.SetOwnerRestriction(ctx, ownerID, true, "objection pending", "")
+			return err
+		},
+		rectify: func(ctx context.Context, p *domain.Patient) error {
+			_, err := repo.UpdatePatient(ctx, &domain.Patient{ID: p.ID, OwnerID: p.OwnerID, Name: p.Name, Species: p.Species, Sex: p.Sex, Colour: "black"},
+				p.Version, plain.change(ctx, []string{"colour"}, "seen at the desk"))
+			return err
+		}}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+	st := status.Convert(apperr.ToStatus(ctx, nil, err))
+	var reason string
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			reason = info.GetReason()
+		}
+	}
+	if st.Code() != codes.FailedPrecondition || reason != "OWNER_RESTRICTED" || !strings.Contains(st.Message(), "stays registered") {
+		t.Errorf("the registration not taken back is answered %v %s %q, want FAILED_PRECONDITION OWNER_RESTRICTED saying the patient stays", st.Code(), reason, st.Message())
+	}
+	under, err := repo.OwnerPatients(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(under) != 1 || under[0].Colour != "black" {
+		t.Errorf("patients under the owner: %+v, want the rectified registration", under)
 	}
 }
 

@@ -68,6 +68,9 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // owner erased by now is covered here as the erasure covers the owner's patients: the
 // erasure listed them before it was written, its retry answers what it stored, and the
 // caller's retry is refused at the first check, so nothing else would.
+//
+// One that changed since under an owner not erased stays, as a rectification of it
+// stands: the caller is told cause, and that it stays (notTakenBack).
 func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) error {
 	err := s.repo.DeletePatient(ctx, created.ID)
 	if err == nil {
@@ -84,6 +87,9 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 		}
 	}
 	o, gerr := s.repo.GetOwner(ctx, created.OwnerID)
+	if gerr == nil && !o.Erased && errors.Is(err, apperr.ErrConflict) {
+		return notTakenBack(cause, err)
+	}
 	if gerr != nil || !o.Erased {
 		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
 	}
@@ -92,6 +98,22 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 		return fmt.Errorf("take the registration back: %w", err)
 	}
 	return apperr.Precondition("OWNER_ERASED", erasedMsg)
+}
+
+// notTakenBack answers a registration refused after its write (cause) that could not
+// be taken back, as the patient changed since (changed), under an owner not erased: the
+// caller is told why it was refused, and that the patient stays registered. changed is
+// only named in the message, never wrapped: no version the caller sent was stale, so
+// its conflict must not decide the answer over cause.
+func notTakenBack(cause, changed error) error {
+	const stays = "; the patient was registered before that was found, and stays registered as it changed since"
+	var pe *apperr.PreconditionError
+	if errors.As(cause, &pe) {
+		told := *pe
+		told.Description += stays
+		cause = &told
+	}
+	return fmt.Errorf("take the registration back: %s: %w", changed.Error(), cause)
 }
 
 // logLeftActive tells the operator that patient patientID may stay active under the

@@ -28,7 +28,7 @@ type Repository interface {
 	CreateOwner(ctx context.Context, o *Owner, code *IdentityCode, c Change) (*Owner, error)
 	GetOwner(ctx context.Context, id string) (*Owner, error)
 	// UpdateOwner replaces the fields named in c.Fields when the stored version is
-	// expected, else fails with apperr.ErrConflict. When c.Fields names identity_code,
+	// expected, else fails with apperr.ErrVersionMismatch. When c.Fields names identity_code,
 	// code is the new value (nil removes it).
 	UpdateOwner(ctx context.Context, o *Owner, expected int64, c Change, code *IdentityCode) (*Owner, error)
 	ListOwners(ctx context.Context, q OwnerQuery) ([]*Owner, string, error)
@@ -80,9 +80,11 @@ type Repository interface {
 	CreatePatient(ctx context.Context, p *Patient, c Change) (*Patient, error)
 	// DeletePatient removes a patient no one has changed since its registration (the
 	// registration taken back), and its microchip claim; its customer number stays used.
+	// apperr.ErrConflict when the patient changed since.
 	DeletePatient(ctx context.Context, id string) error
 	GetPatient(ctx context.Context, id string) (*Patient, error)
-	// UpdatePatient stores the fields named in c.Fields at the expected version.
+	// UpdatePatient stores the fields named in c.Fields at the expected version, else
+	// fails with apperr.ErrVersionMismatch.
 	UpdatePatient(ctx context.Context, p *Patient, expected int64, c Change) (*Patient, error)
 	ListOwnerPatients(ctx context.Context, ownerID string, pageSize int, pageToken string) ([]*Patient, string, error)
 	FindPatientByCustomerNumber(ctx context.Context, n CustomerNumber) (*Patient, error)

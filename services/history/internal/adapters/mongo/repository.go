@@ -131,7 +131,7 @@ func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, 
 		if _, err := r.GetVisit(ctx, id); err != nil {
 			return err
 		}
-		return fmt.Errorf("visit %s was amended by someone else since version %d; read it again: %w", id, expected, apperr.ErrConflict)
+		return fmt.Errorf("visit %s was amended by someone else since version %d; read it again: %w", id, expected, apperr.ErrVersionMismatch)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func (r *Repository) SetRestriction(ctx context.Context, id string, restricted b
 		"$push": bson.M{"changes": changeToDoc(c)},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
-		return nil, r.updateFailed(ctx, r.owners, "owner", id, expected, err)
+		return nil, r.updateFailed(ctx, r.owners, "owner", id, expected, err, changedSince)
 	}
 	return out.toDomain(), nil
 }
@@ -71,7 +71,7 @@ func (r *Repository) StartErasure(ctx context.Context, o *domain.Owner, requestI
 	err := r.owners.FindOneAndUpdate(ctx, filter, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
-		return nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
+		return nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err, changedSince)
 	}
 	return out.toDomain(), nil
 }
@@ -133,7 +133,7 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 		return nil, nil, err
 	}
 	if current.NameKeptUntil != o.NameKeptUntil || current.IdentityKeptUntil != o.IdentityKeptUntil {
-		return nil, nil, stale("owner", o.ID, o.Version)
+		return nil, nil, changedSince("owner", o.ID, o.Version)
 	}
 	planned := current.ErasureUpdates
 	if ownerErasureUpdate(o, plan, c, requestID, nil) != nil {
@@ -185,7 +185,7 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 		err := r.owners.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version}, erasureUpdates(current.ErasureUpdates)}, update,
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 		if err != nil {
-			return nil, nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err)
+			return nil, nil, r.updateFailed(ctx, r.owners, "owner", o.ID, o.Version, err, changedSince)
 		}
 		updated = out.toDomain()
 	}

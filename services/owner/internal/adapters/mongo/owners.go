@@ -166,7 +166,7 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 	err := r.owners.FindOneAndUpdate(ctx, bson.M{"_id": o.ID, "version": expected}, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
-		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.owners, "owner", o.ID, expected, err))
+		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.owners, "owner", o.ID, expected, err, stale))
 	}
 	if err := r.releaseHeld(ctx, previous); err != nil {
 		return nil, err
@@ -175,8 +175,8 @@ func (r *Repository) UpdateOwner(ctx context.Context, o *domain.Owner, expected 
 }
 
 // updateFailed explains a versioned update that matched nothing: the document is gone,
-// or its version moved on.
-func (r *Repository) updateFailed(ctx context.Context, c *mongo.Collection, what, id string, expected int64, err error) error {
+// or its version moved on, which conflict (stale or changedSince) tells.
+func (r *Repository) updateFailed(ctx context.Context, c *mongo.Collection, what, id string, expected int64, err error, conflict func(what, id string, expected int64) error) error {
 	if !errors.Is(err, mongo.ErrNoDocuments) {
 		return fmt.Errorf("update %s %s: %w", what, id, err)
 	}
@@ -186,7 +186,7 @@ func (r *Repository) updateFailed(ctx context.Context, c *mongo.Collection, what
 	if ferr := findOne(ctx, c, what, id, bson.M{"version": 1}, &d); ferr != nil {
 		return ferr
 	}
-	return stale(what, id, expected)
+	return conflict(what, id, expected)
 }
 
 // pageToken is the opaque position after the last owner of a page.

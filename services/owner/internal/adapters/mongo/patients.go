@@ -120,7 +120,7 @@ func (r *Repository) DeletePatient(ctx context.Context, id string) error {
 		return fmt.Errorf("delete patient %s: %w", id, err)
 	}
 	if res.DeletedCount == 0 {
-		return stale("patient", id, 1)
+		return changedSince("patient", id, 1)
 	}
 	if d.Microchip != "" {
 		return r.release(ctx, microchipKey(d.Microchip), id)
@@ -175,7 +175,7 @@ func (r *Repository) UpdatePatient(ctx context.Context, p *domain.Patient, expec
 		bson.M{"$set": set, "$push": bson.M{"changes": changeToDoc(c)}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if err != nil {
-		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.patients, "patient", p.ID, expected, err))
+		return nil, r.releaseAfterFailure(ctx, claim, r.updateFailed(ctx, r.patients, "patient", p.ID, expected, err, stale))
 	}
 	if err := r.releaseHeld(ctx, previous); err != nil {
 		return nil, err

@@ -121,8 +121,19 @@ func notFound(what, id string) error {
 	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
 }
 
+// stale refuses a rectification at the version expected, as the stored version moved
+// on. From UpdateOwner, UpdatePatient, TransferPatient and MarkPatientDeceased that is
+// the version the client sent, which it reads again (VERSION_MISMATCH); the service's
+// own rectifications (taking a transfer back) read again themselves.
 func stale(what, id string, expected int64) error {
-	return fmt.Errorf("%s %s was changed by someone else since version %d; read it again: %w", what, id, expected, apperr.ErrConflict)
+	return fmt.Errorf("%s %s was changed by someone else since version %d; read it again: %w", what, id, expected, apperr.ErrVersionMismatch)
+}
+
+// changedSince refuses a write of the service's own at the version expected, which it
+// read, as the record changed meanwhile: the service reads it again, and the client's
+// version had no part in it.
+func changedSince(what, id string, expected int64) error {
+	return fmt.Errorf("%s %s changed since version %d: %w", what, id, expected, apperr.ErrConflict)
 }
 
 // findOne decodes the document with _id id into dst, or reports apperr.ErrNotFound.
