@@ -150,9 +150,10 @@ func (discard) WriteHeader(int)             {}
 // cleanPaths answers 404 in the gateway's error format to a path with an empty, "." or
 // ".." segment, which names no resource. net/http's ServeMux would answer it with a
 // redirect to the cleaned path and an HTML body, sending the call on to another resource
-// than the one the client named (/v1/owners/o-1/../o-2 to the owner o-2). The check is
-// ServeMux's own, on the path as sent, and like ServeMux it leaves CONNECT alone, whose
-// target is no path.
+// than the one the client named (/v1/owners/o-1/../o-2 to the owner o-2). A trailing
+// slash is an empty last segment too: no route ends in one, and grpc-gateway would take
+// GET /v1/owners/ as GetOwner of the owner "". The check is on the path as sent, and
+// like ServeMux it leaves CONNECT alone, whose target is no path.
 func cleanPaths(errs errorWriter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.EscapedPath(); r.Method != http.MethodConnect && p != cleanPath(p) {
@@ -163,18 +164,8 @@ func cleanPaths(errs errorWriter, next http.Handler) http.Handler {
 	})
 }
 
-// cleanPath is net/http's canonical form of a path: rooted, without empty, "." or ".."
-// segments, a trailing slash kept.
+// cleanPath is the canonical form of a path: rooted, without empty, "." or ".."
+// segments, and without a trailing slash unless it is the root.
 func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if p[0] != '/' {
-		p = "/" + p
-	}
-	clean := path.Clean(p)
-	if p[len(p)-1] == '/' && clean != "/" {
-		clean += "/"
-	}
-	return clean
+	return path.Clean("/" + p)
 }

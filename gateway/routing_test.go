@@ -137,6 +137,11 @@ func TestUncleanPathIsJSON404(t *testing.T) {
 		{http.MethodGet, "/v1/owners/a%2F%2Fb", false},
 		{http.MethodPost, "/v1/owners/o-1/..//patients", false},
 		{http.MethodGet, "/v1/owners/o-1/../../../healthz", true},
+		{http.MethodGet, "/v1/owners/", false},
+		{http.MethodPatch, "/v1/owners/", false},
+		{http.MethodGet, "/v1/patients/", false},
+		{http.MethodGet, "/v1/owners/o-1/patients/", false},
+		{http.MethodGet, "/healthz/", true},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			req := h.request(t, tt.method, tt.path, strings.NewReader(`{}`))
