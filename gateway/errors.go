@@ -226,12 +226,12 @@ func quotable(name string) bool {
 
 // decodeFailure is the answer to a request the gateway could not decode: which fields
 // were wrong when the decoder says so (else the body as a whole), and none of the
-// values the caller sent. A message of several lines (strictQueryParser's, one line per
-// bad key) gives a violation per line.
+// values the caller sent. strictQueryParser's message, one line per bad key, gives a
+// violation per line (decodeLines).
 func decodeFailure(msg, rpc string) *status.Status {
 	var violations []*errdetails.BadRequest_FieldViolation
 	descriptions := make([]string, 0, 1)
-	for line := range strings.SplitSeq(msg, "\n") {
+	for _, line := range decodeLines(msg) {
 		v := decodeViolation(line)
 		if v.GetField() == updateMaskField {
 			v.Description = maskHint(rpc)
@@ -248,6 +248,23 @@ func decodeFailure(msg, rpc string) *status.Status {
 		return status.New(codes.InvalidArgument, "the request could not be read")
 	}
 	return st
+}
+
+// unknownKeyLine is one line of strictQueryParser's message, a bad key's.
+var unknownKeyLine = regexp.MustCompile(`^unknown query parameter(?: "` + parameterName + `")?$`)
+
+// decodeLines splits msg into the errors it joins: by line only when every line is an
+// unknown key's, as strictQueryParser joins them. Other messages may hold a value as
+// sent (grpc-gateway's of a parameter given twice lists the values), whose line break
+// must not make the rest of the value read as an error of its own.
+func decodeLines(msg string) []string {
+	lines := strings.Split(msg, "\n")
+	for _, line := range lines {
+		if !unknownKeyLine.MatchString(line) {
+			return []string{msg}
+		}
+	}
+	return lines
 }
 
 // decodeViolation names the field of one decoding error.

@@ -120,6 +120,29 @@ func TestSeveralUnknownQueryParametersAreEachNamed(t *testing.T) {
 	}
 }
 
+// TestQueryValueWithALineBreakIsNotSplit: grpc-gateway's message of a parameter given
+// twice holds the values as sent, a line break included; a value that reads, after the
+// break, as an unknown parameter's line is not taken for one, so the answer names the
+// parameter given twice and echoes no part of the value.
+func TestQueryValueWithALineBreakIsNotSplit(t *testing.T) {
+	h := start(t, options{})
+	for _, tt := range []struct {
+		name, query string
+		fields      []string
+	}{
+		{name: "unknown parameter after the break", query: "name=a&name=" + url.QueryEscape("b\nunknown query parameter \"Virtanen\""), fields: []string{"name"}},
+		{name: "bare unknown parameter after the break", query: "name=a&name=" + url.QueryEscape("Virtanen\nunknown query parameter"), fields: []string{"name"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, raw := h.do(t, h.request(t, http.MethodGet, "/v1/owners?"+tt.query, nil))
+			wantFieldViolations(t, status, raw, tt.fields, "Virtanen")
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
 // TestDocumentedQueryParametersAreTaken: every query parameter the OpenAPI document gives
 // a route is one the gateway takes there: refuseQuery knows the routes that read a query
 // from the document, and strictQueryParser checks their keys against the request.
