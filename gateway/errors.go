@@ -162,34 +162,49 @@ const updateMaskField = "updateMask"
 const updateMaskHint = "the fields to change, by their JSON names and separated by commas"
 
 // maskHint describes a bad updateMask of rpc by the message it updates: the fields
-// are those of the request's "patient" on UpdatePatient, of its "visit" on AmendVisit.
-// An example of one route's fields would mislead on the others.
+// are those of the request's "patient" on UpdatePatient, of its "visit" on AmendVisit,
+// and on UpdateOwner those of its "owner" and its "identityCode" (maskedOutside). An
+// example of one route's fields would mislead on the others.
 func maskHint(rpc string) string {
-	if resource := maskedMessage(rpc); resource != "" {
-		return fmt.Sprintf("the fields of %q to change, by their JSON names (lowerCamelCase) and separated by commas", resource)
+	resource, request := maskedMessage(rpc)
+	if resource == "" {
+		return updateMaskHint
 	}
-	return updateMaskHint
+	var also strings.Builder
+	for _, name := range maskedOutside[request.FullName()] {
+		if f := request.Fields().ByName(name); f != nil {
+			fmt.Fprintf(&also, ", and %q", f.JSONName())
+		}
+	}
+	return fmt.Sprintf("the fields of %q to change%s, by their JSON names (lowerCamelCase) and separated by commas", resource, also.String())
+}
+
+// maskedOutside are the fields of a request outside the message its field mask applies
+// to that the mask names too: UpdateOwner's identity_code, whose new value the owner
+// message has no field for, as it holds the code only masked (owner.proto).
+var maskedOutside = map[protoreflect.FullName][]protoreflect.Name{
+	"lillvet.owner.v1.UpdateOwnerRequest": {"identity_code"},
 }
 
 // maskedMessage is the JSON name of the message field that the field mask of rpc's
-// request applies to ("/lillvet.owner.v1.OwnerService/UpdatePatient": "patient"), or
-// "" when its request has no field mask or rpc is unknown.
-func maskedMessage(rpc string) string {
+// request applies to ("/lillvet.owner.v1.OwnerService/UpdatePatient": "patient"), and
+// the request; "" when its request has no field mask or rpc is unknown.
+func maskedMessage(rpc string) (string, protoreflect.MessageDescriptor) {
 	service, method, ok := strings.Cut(strings.TrimPrefix(rpc, "/"), "/")
 	if !ok {
-		return ""
+		return "", nil
 	}
 	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	sd, ok := d.(protoreflect.ServiceDescriptor)
 	if !ok {
-		return ""
+		return "", nil
 	}
 	md := sd.Methods().ByName(protoreflect.Name(method))
 	if md == nil {
-		return ""
+		return "", nil
 	}
 	fields := md.Input().Fields()
 	resource, hasMask := "", false
@@ -204,9 +219,9 @@ func maskedMessage(rpc string) string {
 		}
 	}
 	if !hasMask {
-		return ""
+		return "", nil
 	}
-	return resource
+	return resource, md.Input()
 }
 
 // fieldMaskName is google.protobuf.FieldMask's full name.
