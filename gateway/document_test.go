@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -23,7 +24,10 @@ const generatedHandlers = "../proto/gen/go/lillvet/*/v1/*.pb.gw.go"
 // TestDocumentHasEveryRoute: the OpenAPI document served at /openapi.yaml describes
 // exactly the routes the generated handlers register, method and path, and the gateway
 // serves each of them. A route missing from the document is one partners cannot find; one
-// the document has and no handler registers is one they call in vain.
+// the document has and no handler registers is one they call in vain. The document
+// gives a route query parameters exactly when its handler reads the query
+// (runtime.PopulateQueryParameters): refuseQuery, which takes the routes that read one
+// from the document, would otherwise refuse a valid parameter or let an unread one pass.
 func TestDocumentHasEveryRoute(t *testing.T) {
 	routes := registeredRoutes(t)
 	if len(routes) == 0 {
@@ -34,18 +38,31 @@ func TestDocumentHasEveryRoute(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET /openapi.yaml: %d", code)
 	}
-	ops, err := openapi.OperationsOf(raw)
+	doc, err := openapi.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, doc) {
+		t.Fatal("the document served is not openapi.Document, whose operations are checked")
+	}
+	ops, err := openapi.Operations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	inDocument := slices.Collect(maps.Keys(ops))
 	for _, r := range routes {
-		if !slices.Contains(inDocument, documented(r)) {
+		query, ok := ops[documented(r.Operation)]
+		switch {
+		case !ok:
 			t.Errorf("%s %s is registered but not in the document", r.Method, r.Path)
+		case r.readsQuery && len(query) == 0:
+			t.Errorf("%s %s reads the query, but the document gives it no query parameter", r.Method, r.Path)
+		case !r.readsQuery && len(query) > 0:
+			t.Errorf("%s %s reads no query, but the document gives it the query parameters %q", r.Method, r.Path, query)
 		}
 	}
 	for _, op := range inDocument {
-		if !slices.ContainsFunc(routes, func(r openapi.Operation) bool { return documented(r) == op }) {
+		if !slices.ContainsFunc(routes, func(r route) bool { return documented(r.Operation) == op }) {
 			t.Errorf("%s %s is in the document but no handler registers it", op.Method, op.Path)
 		}
 	}
@@ -80,29 +97,42 @@ func documented(r openapi.Operation) openapi.Operation {
 	return r
 }
 
+// route is a route a generated handler registers, and whether its request function
+// reads the query.
+type route struct {
+	openapi.Operation
+	readsQuery bool
+}
+
 // registeredRoutes reads the routes from the generated handlers: each mux.Handle call of
-// a Register…HandlerClient function (the ones the gateway uses), its method and the
-// route template its handler annotates the call with.
-func registeredRoutes(t *testing.T) []openapi.Operation {
+// a Register…HandlerClient function (the ones the gateway uses), its method, the route
+// template its handler annotates the call with, and whether the request_… function it
+// calls populates query parameters.
+func registeredRoutes(t *testing.T) []route {
 	t.Helper()
-	files, err := filepath.Glob(generatedHandlers)
-	if err != nil || len(files) == 0 {
+	paths, err := filepath.Glob(generatedHandlers)
+	if err != nil || len(paths) == 0 {
 		t.Fatalf("generated handlers %s: %v", generatedHandlers, err)
 	}
-	var routes []openapi.Operation
 	fset := token.NewFileSet()
-	for _, file := range files {
-		f, err := parser.ParseFile(fset, file, nil, 0)
+	var files []*ast.File
+	for _, path := range paths {
+		f, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		files = append(files, f)
+	}
+	readers := queryReaders(files)
+	var routes []route
+	for _, f := range files {
 		for _, decl := range f.Decls {
 			fn, ok := decl.(*ast.FuncDecl)
 			if !ok || !strings.HasPrefix(fn.Name.Name, "Register") || !strings.HasSuffix(fn.Name.Name, "HandlerClient") {
 				continue
 			}
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				if r, ok := handleCall(t, n); ok {
+				if r, ok := handleCall(t, n, readers); ok {
 					routes = append(routes, r)
 				}
 				return true
@@ -112,30 +142,58 @@ func registeredRoutes(t *testing.T) []openapi.Operation {
 	return routes
 }
 
-// handleCall reads mux.Handle(http.MethodX, pattern, func(...) {... runtime.WithHTTPPathPattern("template") ...}).
-func handleCall(t *testing.T, n ast.Node) (openapi.Operation, bool) {
+// queryReaders are the names of the generated request_… functions that call
+// runtime.PopulateQueryParameters.
+func queryReaders(files []*ast.File) map[string]bool {
+	readers := map[string]bool{}
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || !strings.HasPrefix(fn.Name.Name, "request_") {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if c, ok := n.(*ast.CallExpr); ok && isSelector(c.Fun, "runtime", "PopulateQueryParameters") {
+					readers[fn.Name.Name] = true
+				}
+				return !readers[fn.Name.Name]
+			})
+		}
+	}
+	return readers
+}
+
+// handleCall reads mux.Handle(http.MethodX, pattern, func(...) {... runtime.WithHTTPPathPattern("template") ... request_…(...) ...}).
+func handleCall(t *testing.T, n ast.Node, readers map[string]bool) (route, bool) {
 	call, ok := n.(*ast.CallExpr)
 	if !ok || !isSelector(call.Fun, "mux", "Handle") || len(call.Args) != 3 {
-		return openapi.Operation{}, false
+		return route{}, false
 	}
 	method, ok := call.Args[0].(*ast.SelectorExpr)
 	if !ok || !strings.HasPrefix(method.Sel.Name, "Method") {
 		t.Fatalf("mux.Handle with a method that is no http.MethodX constant at %v", call.Pos())
 	}
-	var template string
+	var template, request string
 	ast.Inspect(call.Args[2], func(n ast.Node) bool {
 		c, ok := n.(*ast.CallExpr)
-		if ok && isSelector(c.Fun, "runtime", "WithHTTPPathPattern") && len(c.Args) == 1 {
+		if !ok {
+			return true
+		}
+		if isSelector(c.Fun, "runtime", "WithHTTPPathPattern") && len(c.Args) == 1 {
 			if lit, ok := c.Args[0].(*ast.BasicLit); ok {
 				template, _ = strconv.Unquote(lit.Value)
 			}
 		}
-		return template == ""
+		if id, ok := c.Fun.(*ast.Ident); ok && strings.HasPrefix(id.Name, "request_") {
+			request = id.Name
+		}
+		return true
 	})
-	if template == "" {
-		t.Fatalf("mux.Handle without a route template at %v", call.Pos())
+	if template == "" || request == "" {
+		t.Fatalf("mux.Handle without a route template or a request function at %v", call.Pos())
 	}
-	return openapi.Operation{Method: strings.ToUpper(strings.TrimPrefix(method.Sel.Name, "Method")), Path: template}, true
+	op := openapi.Operation{Method: strings.ToUpper(strings.TrimPrefix(method.Sel.Name, "Method")), Path: template}
+	return route{Operation: op, readsQuery: readers[request]}, true
 }
 
 func isSelector(e ast.Expr, pkg, name string) bool {

@@ -153,12 +153,11 @@ func Operations() (map[Operation][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OperationsOf(doc)
+	return operationsOf(doc)
 }
 
-// OperationsOf lists the operations of an OpenAPI v2 document in YAML, as Operations
-// does: a client's view of the document the gateway serves.
-func OperationsOf(doc []byte) (map[Operation][]string, error) {
+// operationsOf lists the operations of an OpenAPI v2 document in YAML.
+func operationsOf(doc []byte) (map[Operation][]string, error) {
 	var parsed struct {
 		Paths map[string]map[string]struct {
 			Parameters []struct {
