@@ -222,11 +222,15 @@ func auditUnanswered(ctx context.Context, a Auditor) func(domain.Record) error {
 
 // pendingRefusalEvent is the audit event of refused, an entry logged pending and then
 // refused. Its id is the entry's, the same for every caller that audits the refusal
-// (the disclosure answering it, its retry, the erasure job, the sweep), so that the
-// refusal is stored once: the audit log counts an id stored before as stored.
+// (the disclosure answering it, its retry, the erasure job, the deactivation, the
+// sweep), so that the refusal is stored once: the audit log counts an id stored before
+// as stored. Whichever stores it, it names the staff member who asked for the
+// disclosure, as the entry does, not the caller that found it pending: it is the only
+// audit record of their request, and the owner's access report shows who asked.
 func pendingRefusalEvent(refused domain.Record) audit.Event {
 	ev := disclosureEvent(refused)
 	ev.ID = disclosureResource(refused.ID) + "/unanswered"
+	ev.ActorSubject, ev.Roles = refused.RequestedBy, refused.RequestedByRoles
 	return ev
 }
 

@@ -2,11 +2,16 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -32,7 +37,8 @@ func (c afterCheckConsent) Check(ctx context.Context, owner string, chk domain.C
 // right after the disclosure's last check has read the insurer active (the reviewer's
 // case), or after a call stopped at its last check. Once the deactivation has answered,
 // the entry is refused RECIPIENT_INACTIVE without its package, the refusal audited
-// once and nothing audited as handed out.
+// once, as the vet's who asked (the owner's access report shows who asked for their
+// data, not who deactivated the recipient), and nothing audited as handed out.
 func TestDeactivationRefusesPendingDisclosures(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -72,6 +78,21 @@ func TestDeactivationRefusesPendingDisclosures(t *testing.T) {
 			if n := deniedAudits(t, db, logged.ID); n != 1 {
 				t.Errorf("%d refusals of the entry audited, want 1", n)
 			}
+			if who := deniedBy(t, db, logged.ID); who != "vet [veterinarian]" {
+				t.Errorf("the refusal is audited as asked by %s, want the vet who asked: vet [veterinarian]", who)
+			}
 		})
 	}
+}
+
+// deniedBy is the actor and roles of the audited refusal of log entry id.
+func deniedBy(t *testing.T, db *mongo.Database, id string) string {
+	t.Helper()
+	var ev audit.Event
+	err := db.Collection(audit.Collection).FindOne(t.Context(), bson.M{
+		"action": "disclosure.create", "resource": "disclosures/" + id, "outcome": audit.OutcomeDenied}).Decode(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s %v", ev.ActorSubject, ev.Roles)
 }
