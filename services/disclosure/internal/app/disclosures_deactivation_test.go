@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -95,4 +98,52 @@ func deniedBy(t *testing.T, db *mongo.Database, id string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%s %v", ev.ActorSubject, ev.Roles)
+}
+
+// auditDownNow is the audit log taking queued events but failing those to be stored at
+// once, as the refusals of pending disclosures are.
+type auditDownNow struct{ audittest.Recorder }
+
+func (a *auditDownNow) RecordNow(context.Context, ...audit.Event) error {
+	return errors.New("audit store unavailable")
+}
+
+// TestDeactivationAuditedWhenRefusingPendingFails: the clinic manager deactivates the
+// insurer while a disclosure to it is pending, and the refusal of that disclosure
+// cannot be audited. The manager is answered an error, but the insurer is inactive
+// from then on: its deactivation is audited all the same, as the manager's, and their
+// retry refuses the entry.
+func TestDeactivationAuditedWhenRefusingPendingFails(t *testing.T) {
+	ro := &racingOwner{}
+	p := app.Peers{Owners: ro, Consents: peers{}, History: racingHistory{ro}}
+	svc, repo, db, _ := newPeersStore(t, domain.KindInsurer, p)
+	leavePending(t, svc, ro, racingRequest())
+	down := &auditDownNow{}
+	failing, err := app.New(repo, p, down, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
+	if _, err := failing.DeactivateRecipient(mgr, racingRecipientID); err == nil {
+		t.Fatal("the deactivation answered success although the refusal of its pending disclosure was not audited")
+	}
+	if r, err := repo.Recipient(t.Context(), racingRecipientID); err != nil || r.Active {
+		t.Fatalf("recipient after the failed deactivation: active %t, %v; want inactive", r.Active, err)
+	}
+	var audited []string
+	for _, e := range down.Events() {
+		audited = append(audited, e.Action+" "+e.Resource)
+	}
+	if want := "recipient.deactivate recipients/" + racingRecipientID; !slices.Contains(audited, want) {
+		t.Errorf("audited %q, want %q: the recipient is inactive and nobody is recorded as having deactivated it", audited, want)
+	}
+	if _, err := svc.DeactivateRecipient(mgr, racingRecipientID); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if logged := onlyEntry(t, repo); refusalReason(logged) != domain.RefusalRecipientInactive {
+		t.Errorf("after the retry the entry is refused %q, want %s", refusalReason(logged), domain.RefusalRecipientInactive)
+	}
+	if who := deniedBy(t, db, onlyEntry(t, repo).ID); who != "vet [veterinarian]" {
+		t.Errorf("the refusal is audited as asked by %s, want vet [veterinarian]", who)
+	}
 }

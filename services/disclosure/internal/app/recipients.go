@@ -59,14 +59,21 @@ func (s *Service) ListRecipients(ctx context.Context, pageSize int, pageToken st
 // pending and the first to claim it decides; one made disclosed first was disclosed
 // before the deactivation answered. A retry, which finds the recipient inactive
 // already, refuses what an earlier attempt left pending.
+//
+// The deactivation is audited as soon as it is stored: the recipient is inactive from
+// then on even if refusing its pending disclosures fails, and the audit log must say
+// who made it so. A retry audits it again.
 func (s *Service) DeactivateRecipient(ctx context.Context, id string) (domain.Recipient, error) {
 	r, err := s.repo.DeactivateRecipient(ctx, id, s.now())
 	if err != nil {
+		return domain.Recipient{}, err
+	}
+	if err := s.record(ctx, audit.Event{Action: "recipient.deactivate", Resource: recipientResource(id)}); err != nil {
 		return domain.Recipient{}, err
 	}
 	refusal := domain.Refusal{Reason: domain.RefusalRecipientInactive}
 	if _, err := s.repo.RefuseRecipientPending(ctx, id, refusal, auditUnanswered(ctx, s.auditor)); err != nil {
 		return domain.Recipient{}, fmt.Errorf("deactivate recipient %s: %w", id, err)
 	}
-	return r, s.record(ctx, audit.Event{Action: "recipient.deactivate", Resource: recipientResource(id)})
+	return r, nil
 }
