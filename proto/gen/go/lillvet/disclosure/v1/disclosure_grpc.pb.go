@@ -58,11 +58,14 @@ type DisclosureServiceClient interface {
 	GetRecipient(ctx context.Context, in *GetRecipientRequest, opts ...grpc.CallOption) (*GetRecipientResponse, error)
 	// Lists recipients, active and deactivated, oldest first, paged.
 	ListRecipients(ctx context.Context, in *ListRecipientsRequest, opts ...grpc.CallOption) (*ListRecipientsResponse, error)
-	// Deactivates a recipient: once it answers, nothing more is disclosed to it and its
+	// Deactivates a recipient: once it answers, no new disclosure is made to it and its
 	// partner tokens read nothing. A disclosure to it in progress meanwhile is either
 	// refused RECIPIENT_INACTIVE or was made before the deactivation answered, and is then
-	// in the log as disclosed. The log of earlier disclosures stays. Deactivating twice is
-	// fine.
+	// in the log as disclosed. A retry (same request id) of a disclosure already made
+	// hands its package out again only if its check reads the recipient active: one whose
+	// check read it just before the deactivation may still do so after the deactivation
+	// answered; one checked after is refused RECIPIENT_INACTIVE. The log of earlier
+	// disclosures stays. Deactivating twice is fine.
 	DeactivateRecipient(ctx context.Context, in *DeactivateRecipientRequest, opts ...grpc.CallOption) (*DeactivateRecipientResponse, error)
 	// Discloses a package of an owner's data to a recipient, after checking that the
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
@@ -403,11 +406,14 @@ type DisclosureServiceServer interface {
 	GetRecipient(context.Context, *GetRecipientRequest) (*GetRecipientResponse, error)
 	// Lists recipients, active and deactivated, oldest first, paged.
 	ListRecipients(context.Context, *ListRecipientsRequest) (*ListRecipientsResponse, error)
-	// Deactivates a recipient: once it answers, nothing more is disclosed to it and its
+	// Deactivates a recipient: once it answers, no new disclosure is made to it and its
 	// partner tokens read nothing. A disclosure to it in progress meanwhile is either
 	// refused RECIPIENT_INACTIVE or was made before the deactivation answered, and is then
-	// in the log as disclosed. The log of earlier disclosures stays. Deactivating twice is
-	// fine.
+	// in the log as disclosed. A retry (same request id) of a disclosure already made
+	// hands its package out again only if its check reads the recipient active: one whose
+	// check read it just before the deactivation may still do so after the deactivation
+	// answered; one checked after is refused RECIPIENT_INACTIVE. The log of earlier
+	// disclosures stays. Deactivating twice is fine.
 	DeactivateRecipient(context.Context, *DeactivateRecipientRequest) (*DeactivateRecipientResponse, error)
 	// Discloses a package of an owner's data to a recipient, after checking that the
 	// recipient is active and in the EU/EEA, may receive the categories, has a legal basis
