@@ -63,7 +63,8 @@ func New(db *mongo.Database) *Repository {
 // Indexes are the indexes every query of this repository needs (see QueryShapes).
 // The log is read per owner, per recipient, and per animal it names (patient_ids), for
 // the recipients to tell of a correction of an animal that has since changed owners,
-// and by outcome and time for the pending entries the retention sweep refuses.
+// by outcome and time for the pending entries the retention sweep refuses, and by
+// recipient and outcome for those a recipient's deactivation refuses.
 // Recipients are read by _id and listed in _id order, and access requests and their
 // per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
 // the workers when due (state, wake) and listed per owner. The retention sweep finds
@@ -99,6 +100,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id", "time", "_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"owner_id"}},
 		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome", "time", "_id"}},
+		{Collection: DisclosuresCollection, Keys: []string{"recipient_id", "outcome"}},
 		{Collection: DisclosuresCollection, Keys: []string{"patient_ids", "time", "_id"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"state", "wake"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"owner_id", "created", "_id"}},
