@@ -67,14 +67,21 @@ func (s *scanningWrites) check(t *testing.T) {
 func finalizeStore(t *testing.T) (*Repository, *mongo.Database, *scanningWrites) {
 	t.Helper()
 	writes := &scanningWrites{}
+	db := monitoredDB(t, "finalize", writes.started)
+	return New(db), db, writes
+}
+
+// monitoredDB is database name on a fresh store, every command sent to which started
+// sees.
+func monitoredDB(t *testing.T, name string, started func(context.Context, *event.CommandStartedEvent)) *mongo.Database {
+	t.Helper()
 	c, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()).
-		SetMonitor(&event.CommandMonitor{Started: writes.started}))
+		SetMonitor(&event.CommandMonitor{Started: started}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	db := c.Database("finalize")
-	return New(db), db, writes
+	return c.Database(name)
 }
 
 // pendingRecord is a pending log entry about owner, with its package, on the basis and

@@ -7,11 +7,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
-	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/mongox"
 )
 
@@ -83,13 +80,7 @@ func TestRefusePendingReadsAreListed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := &finds{}
-			c, err := mongo.Connect(options.Client().ApplyURI(embeddedtest.Start(t).URI()).
-				SetMonitor(&event.CommandMonitor{Started: seen.started}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-			repo := New(c.Database("shapes"))
+			repo := New(monitoredDB(t, "shapes", seen.started))
 			if _, err := repo.AppendRecord(t.Context(), pendingRecord("p1", "o1")); err != nil {
 				t.Fatal(err)
 			}
