@@ -11,7 +11,9 @@ import (
 )
 
 // CreateRecipient registers a recipient; a retry with the same request id returns the
-// first one. A country outside the EU/EEA is a precondition failure.
+// first one. A country outside the EU/EEA is a precondition failure, and so is a second
+// active recipient of a kind only one of which may be active (domain.KindTaken, which
+// the repository decides).
 func (s *Service) CreateRecipient(ctx context.Context, requestID string, r domain.Recipient) (domain.Recipient, error) {
 	if err := domain.PrepareRecipient(&r, "recipient"); err != nil {
 		return domain.Recipient{}, err

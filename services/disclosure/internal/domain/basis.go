@@ -1,5 +1,11 @@
 package domain
 
+import (
+	"fmt"
+
+	"github.com/lillvet/register/services/platform/apperr"
+)
+
 // ConsentPurpose is the disclosure service's view of a consent-service purpose: the
 // values are the consent domain's Purpose strings (services/consent/internal/domain),
 // which this module may not import; TestConsentPurposesMatchConsentDomain keeps the two
@@ -82,4 +88,27 @@ type ConsentVerdict struct {
 	Reason string
 	// EntryID is the ledger entry the verdict rests on; the disclosure log keeps it.
 	EntryID string
+}
+
+// ReasonRecipientKindTaken refuses registering a recipient of a kind only one of which
+// may be active (see Kind.SingleActive) while another one is.
+const ReasonRecipientKindTaken = "RECIPIENT_KIND_TAKEN"
+
+// SingleActive reports whether at most one recipient of kind k may be active. The
+// kennel club and the cat federation are one organisation each (Kennelliitto,
+// Kissaliitto), and the owner's consent to disclose to them names no recipient: a
+// second active recipient of the kind would receive on the same grant.
+func (k Kind) SingleActive() bool {
+	return k == KindKennelClub || k == KindCatFederation
+}
+
+// KindTaken refuses registering a recipient of kind, activeID being the active
+// recipient of that kind (see Kind.SingleActive). The refusal is about the
+// CreateRecipient request's recipient.kind.
+func KindTaken(kind Kind, activeID string) error {
+	return &apperr.PreconditionError{
+		Reason: ReasonRecipientKindTaken, Field: "recipient.kind",
+		Description: fmt.Sprintf("recipient %s is the active %s, and only one may be: the owner's consent to disclose to a %s "+
+			"names no recipient, so it would allow disclosure to both; deactivate %s first", activeID, kind, kind, activeID),
+	}
 }

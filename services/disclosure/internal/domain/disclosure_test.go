@@ -278,3 +278,18 @@ func TestSameRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestSingleActiveKinds: exactly the kinds whose consent check names no recipient allow
+// one active recipient only, since a grant for the kind would reach every one of them.
+func TestSingleActiveKinds(t *testing.T) {
+	for _, k := range Kinds() {
+		if !k.Registrable() {
+			continue
+		}
+		_, check, _ := LegalBasis(Recipient{ID: "r1", Kind: k})
+		unscoped := check != nil && check.Scope == ""
+		if k.SingleActive() != unscoped {
+			t.Errorf("%s: single active %t, but its consent check is %+v", k, k.SingleActive(), check)
+		}
+	}
+}

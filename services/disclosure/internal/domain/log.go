@@ -83,7 +83,9 @@ type Repository interface {
 	ErasureJobLister
 
 	// CreateRecipient stores a new recipient. When one with r.ID exists (a retried
-	// create) it returns that one and stores nothing.
+	// create) it returns that one and stores nothing. An active recipient of a kind only
+	// one of which may be active (Kind.SingleActive) is refused KindTaken while another
+	// is active, by a guarantee of the store: of two creates at once, one is refused.
 	CreateRecipient(ctx context.Context, r Recipient) (Recipient, error)
 	// Recipient reads one recipient; apperr.ErrNotFound when unknown.
 	Recipient(ctx context.Context, id string) (Recipient, error)

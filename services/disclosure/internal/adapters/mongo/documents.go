@@ -24,8 +24,13 @@ type recipientDoc struct {
 	AgreementRef string     `bson:"agreement_ref,omitempty"`
 	Categories   []string   `bson:"categories"`
 	Active       bool       `bson:"active"`
-	Created      time.Time  `bson:"created"`
-	Deactivated  *time.Time `bson:"deactivated,omitempty"`
+	// SingleActiveKind is the kind of an active recipient only one of which may be
+	// active (domain.Kind.SingleActive), absent otherwise: a unique index on it lets
+	// one active recipient of such a kind be stored at a time, and the deactivation
+	// removes it in the same write that makes the recipient inactive.
+	SingleActiveKind string     `bson:"single_active_kind,omitempty"`
+	Created          time.Time  `bson:"created"`
+	Deactivated      *time.Time `bson:"deactivated,omitempty"`
 }
 
 // Outcomes of a log entry as stored. A pending entry becomes disclosed or refused once;
@@ -93,6 +98,9 @@ func toRecipientDoc(r domain.Recipient) recipientDoc {
 		ID: r.ID, Name: r.Name, Kind: string(r.Kind), BusinessID: r.BusinessID, Country: r.Country,
 		Contact:      contactDoc{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
 		AgreementRef: r.AgreementRef, Categories: toStrings(r.Categories), Active: r.Active, Created: r.CreatedAt,
+	}
+	if r.Active && r.Kind.SingleActive() {
+		d.SingleActiveKind = string(r.Kind)
 	}
 	if !r.DeactivatedAt.IsZero() {
 		t := r.DeactivatedAt

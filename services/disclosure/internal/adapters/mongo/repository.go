@@ -65,10 +65,12 @@ func New(db *mongo.Database) *Repository {
 // the recipients to tell of a correction of an animal that has since changed owners,
 // by outcome and time for the pending entries the retention sweep refuses, and by
 // recipient and outcome for those a recipient's deactivation refuses.
-// Recipients are read by _id and listed in _id order, and access requests and their
-// per-owner ledgers are read by _id only, which needs none. Erasure jobs are found by
-// the workers when due (state, wake) and listed per owner. The retention sweep finds
-// each class by its time (time, received, finished).
+// Recipients are read by _id and listed in _id order, and the active one of a kind only
+// one of which may be active is found by kind and active (a unique index on
+// single_active_kind keeps it to one). Access requests and their per-owner ledgers are
+// read by _id only, which needs none. Erasure jobs are found by the workers when due
+// (state, wake) and listed per owner. The retention sweep finds each class by its time
+// (time, received, finished).
 func Indexes() []mongox.Index {
 	desc := func(keys ...string) bson.D {
 		d := bson.D{}
@@ -91,6 +93,11 @@ func Indexes() []mongox.Index {
 		{Collection: DisclosuresCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "time", Value: 1}}}},
 		{Collection: AccessRequestsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "received", Value: 1}}}},
 		{Collection: ErasureJobsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "finished", Value: 1}}}},
+		{Collection: RecipientsCollection, Model: mongo.IndexModel{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "active", Value: 1}}}},
+		{Collection: RecipientsCollection, Model: mongo.IndexModel{
+			Keys:    bson.D{{Key: "single_active_kind", Value: 1}},
+			Options: options.Index().SetUnique(true).SetSparse(true),
+		}},
 	}
 }
 
@@ -108,6 +115,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: DisclosuresCollection, Keys: []string{"outcome", "time"}},
 		{Collection: AccessRequestsCollection, Keys: []string{"received"}},
 		{Collection: ErasureJobsCollection, Keys: []string{"finished"}},
+		{Collection: RecipientsCollection, Keys: []string{"kind", "active"}},
 	}
 }
 
@@ -181,9 +189,58 @@ func insertOrFirst[T any](ctx context.Context, c *mongo.Collection, doc any, v T
 	return v, nil
 }
 
-// CreateRecipient implements domain.Repository.
+// singleActiveAttempts bounds how often CreateRecipient looks again for the active
+// recipient of a kind that it found none of and then collided with: each look needs
+// another recipient of the kind created and deactivated meanwhile.
+const singleActiveAttempts = 3
+
+// CreateRecipient implements domain.Repository. An active recipient of a kind only one
+// of which may be active carries the kind in single_active_kind, which a unique index
+// lets one document hold: of two creates at once, the second insert collides. The
+// active one is looked for first by kind, which also finds one stored before the field
+// was (and names it in the refusal); a retry of a create stored before answers that
+// one, as every create's retry does.
 func (r *Repository) CreateRecipient(ctx context.Context, rec domain.Recipient) (domain.Recipient, error) {
-	return insertOrFirst(ctx, r.recipients, toRecipientDoc(rec), rec, "recipient", rec.ID, r.Recipient)
+	if !rec.Active || !rec.Kind.SingleActive() {
+		return insertOrFirst(ctx, r.recipients, toRecipientDoc(rec), rec, "recipient", rec.ID, r.Recipient)
+	}
+	for range singleActiveAttempts {
+		activeID, err := r.activeOfKind(ctx, rec.Kind, rec.ID)
+		if err != nil {
+			return domain.Recipient{}, err
+		}
+		if activeID == "" {
+			stored, err := insertOrFirst(ctx, r.recipients, toRecipientDoc(rec), rec, "recipient", rec.ID, r.Recipient)
+			if !errors.Is(err, apperr.ErrNotFound) {
+				return stored, err
+			}
+			// The insert collided, but not with rec.ID: with an active recipient of the
+			// kind stored since the look. Look again, to name it.
+			continue
+		}
+		if first, err := r.Recipient(ctx, rec.ID); !errors.Is(err, apperr.ErrNotFound) {
+			return first, err
+		}
+		return domain.Recipient{}, domain.KindTaken(rec.Kind, activeID)
+	}
+	return domain.Recipient{}, fmt.Errorf("store recipient %s: active recipients of kind %s kept being created and deactivated meanwhile", rec.ID, rec.Kind)
+}
+
+// activeOfKind is the id of an active recipient of kind other than exceptID, "" when
+// there is none.
+func (r *Repository) activeOfKind(ctx context.Context, kind domain.Kind, exceptID string) (string, error) {
+	var d struct {
+		ID string `bson:"_id"`
+	}
+	err := r.recipients.FindOne(ctx, bson.M{"kind": string(kind), "active": true, "_id": bson.M{"$ne": exceptID}},
+		options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the active recipient of kind %s: %w", kind, err)
+	}
+	return d.ID, nil
 }
 
 // Recipient implements domain.Repository.
@@ -237,11 +294,12 @@ func findPage[D, T any](ctx context.Context, c *mongo.Collection, filter any, op
 }
 
 // DeactivateRecipient implements domain.Repository. The filter on active makes the
-// first deactivation time the one that stays.
+// first deactivation time the one that stays. Removing single_active_kind in the same
+// write lets another recipient of the kind be registered from then on.
 func (r *Repository) DeactivateRecipient(ctx context.Context, id string, now time.Time) (domain.Recipient, error) {
 	at := now.UTC().Truncate(time.Millisecond)
 	_, err := r.recipients.UpdateOne(ctx, bson.M{"_id": id, "active": true},
-		bson.M{"$set": bson.M{"active": false, "deactivated": at}})
+		bson.M{"$set": bson.M{"active": false, "deactivated": at}, "$unset": bson.M{"single_active_kind": ""}})
 	if err != nil {
 		return domain.Recipient{}, fmt.Errorf("deactivate recipient %s: %w", id, err)
 	}

@@ -52,7 +52,10 @@ const (
 // categories, and keeps an immutable log of every disclosure, refused ones included.
 type DisclosureServiceClient interface {
 	// Registers a recipient. A retried call with the same request_id returns the first
-	// recipient. A country outside the EU/EEA is refused with FAILED_PRECONDITION.
+	// recipient. A country outside the EU/EEA is refused with FAILED_PRECONDITION. Only
+	// one kennel club and one cat federation may be active at a time (the owner's consent
+	// to disclose to them names no recipient): another is refused FAILED_PRECONDITION
+	// RECIPIENT_KIND_TAKEN on recipient.kind, naming the active one.
 	CreateRecipient(ctx context.Context, in *CreateRecipientRequest, opts ...grpc.CallOption) (*CreateRecipientResponse, error)
 	// Reads one recipient.
 	GetRecipient(ctx context.Context, in *GetRecipientRequest, opts ...grpc.CallOption) (*GetRecipientResponse, error)
@@ -400,7 +403,10 @@ func (c *disclosureServiceClient) RunRetentionSweep(ctx context.Context, in *Run
 // categories, and keeps an immutable log of every disclosure, refused ones included.
 type DisclosureServiceServer interface {
 	// Registers a recipient. A retried call with the same request_id returns the first
-	// recipient. A country outside the EU/EEA is refused with FAILED_PRECONDITION.
+	// recipient. A country outside the EU/EEA is refused with FAILED_PRECONDITION. Only
+	// one kennel club and one cat federation may be active at a time (the owner's consent
+	// to disclose to them names no recipient): another is refused FAILED_PRECONDITION
+	// RECIPIENT_KIND_TAKEN on recipient.kind, naming the active one.
 	CreateRecipient(context.Context, *CreateRecipientRequest) (*CreateRecipientResponse, error)
 	// Reads one recipient.
 	GetRecipient(context.Context, *GetRecipientRequest) (*GetRecipientResponse, error)
