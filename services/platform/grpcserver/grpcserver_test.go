@@ -2,7 +2,10 @@ package grpcserver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -19,10 +22,12 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/grpcclient"
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
@@ -36,14 +41,32 @@ const (
 	fail    = "/" + service + "/Fail"
 	boom    = "/" + service + "/Panic"
 	secret  = "/" + service + "/Secret"
+	audited = "/" + service + "/Audited"
+	// auditedStream is Audited as a server stream.
+	auditedStream = "/" + service + "/AuditedStream"
 	// unlisted is served but missing from the policy.
 	unlisted = "/" + service + "/Unlisted"
 )
 
 // testService answers with what it saw of the caller; Relay calls Echo
-// through a client connection, as a service calls another.
+// through a client connection, as a service calls another; Audited and AuditedStream
+// fill room, the audit log the server reserves with, with events of no call, as other
+// calls would meanwhile, then record their own event and answer once it is queued.
 type testService struct {
 	downstream *grpc.ClientConn
+	room       *audit.Writer
+}
+
+// record fills the queue, which nothing drains, then records an event of the call ctx
+// belongs to.
+func (s *testService) record(ctx context.Context) (*wrapperspb.StringValue, error) {
+	event := audit.Event{Action: "owner.update", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: audit.OutcomeSuccess}
+	for s.room.Record(context.Background(), event) == nil {
+	}
+	if err := s.room.Record(ctx, event); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return wrapperspb.String("queued"), nil
 }
 
 func (s *testService) desc() *grpc.ServiceDesc {
@@ -89,7 +112,24 @@ func (s *testService) desc() *grpc.ServiceDesc {
 			method("Unlisted", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 				return wrapperspb.String("should not be reached"), nil
 			}),
+			method("Audited", func(ctx context.Context, _ *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return s.record(ctx)
+			}),
 		},
+		Streams: []grpc.StreamDesc{{
+			StreamName:    "AuditedStream",
+			ServerStreams: true,
+			Handler: func(_ any, stream grpc.ServerStream) error {
+				if err := stream.RecvMsg(new(wrapperspb.StringValue)); err != nil {
+					return err
+				}
+				out, err := s.record(stream.Context())
+				if err != nil {
+					return err
+				}
+				return stream.SendMsg(out)
+			},
+		}},
 	}
 }
 
@@ -97,6 +137,8 @@ type fixture struct {
 	// unready makes the server's Reserve fail, as the audit log's does when it cannot
 	// take events.
 	unready atomic.Bool
+	// room is the audit log whose Reserve the server's wraps, when the test gives one.
+	room *audit.Writer
 	// held counts the calls whose reservation is not released yet.
 	held   atomic.Int32
 	conn   *grpc.ClientConn
@@ -108,6 +150,12 @@ type fixture struct {
 }
 
 func start(t *testing.T) *fixture {
+	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith starts a server that reserves with room, and without any when it is nil.
+func startWith(t *testing.T, room *audit.Writer) *fixture {
 	t.Helper()
 	files, err := devpki.Ensure(t.TempDir())
 	if err != nil {
@@ -125,7 +173,7 @@ func start(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { _ = v.Close(context.Background()) })
 
-	f := &fixture{issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10)}
+	f := &fixture{room: room, issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10)}
 	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: f.spans, LogWriter: f.logs})
 	if err != nil {
 		t.Fatal(err)
@@ -139,16 +187,11 @@ func start(t *testing.T) *fixture {
 		Policy: auth.Policy{
 			echo:  {Roles: reception, WithPurpose: []auth.Role{auth.RoleMaintainer}},
 			relay: {Roles: reception}, fail: {Roles: reception}, boom: {Roles: reception},
-			secret: {Roles: []auth.Role{auth.RoleBilling}},
+			secret:  {Roles: []auth.Role{auth.RoleBilling}},
+			audited: {Roles: reception}, auditedStream: {Roles: reception},
 		},
 		OnDenied: func(_ context.Context, method string, _ auth.Identity, _ string, _ any) { f.denied <- method },
-		Reserve: func(ctx context.Context) (context.Context, func(), error) {
-			if f.unready.Load() {
-				return ctx, nil, fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
-			}
-			f.held.Add(1)
-			return ctx, func() { f.held.Add(-1) }, nil
-		},
+		Reserve:  f.reserve,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -158,7 +201,7 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.conn.Close() })
-	svc := &testService{downstream: f.conn}
+	svc := &testService{downstream: f.conn, room: room}
 	srv.GRPC().RegisterService(svc.desc(), svc)
 
 	// WaitReady starts before Serve: it must wait for the server, not fail.
@@ -179,6 +222,26 @@ func start(t *testing.T) *fixture {
 		t.Fatalf("WaitReady: %v", err)
 	}
 	return f
+}
+
+// reserve is the server's Reserve: it fails while unready, else reserves with the
+// room when there is one, and counts the calls it holds.
+func (f *fixture) reserve(ctx context.Context) (context.Context, func(), error) {
+	if f.unready.Load() {
+		return ctx, nil, fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
+	}
+	release := func() {}
+	if f.room != nil {
+		var err error
+		if ctx, release, err = f.room.Reserve(ctx); err != nil {
+			return ctx, nil, err
+		}
+	}
+	f.held.Add(1)
+	return ctx, func() {
+		release()
+		f.held.Add(-1)
+	}, nil
 }
 
 func (f *fixture) call(t *testing.T, method string, md metadata.MD) (string, error) {
@@ -260,6 +323,62 @@ func TestNotReadyRefusesCalls(t *testing.T) {
 	if got, err := f.call(t, echo, f.bearer(t, auth.RoleReception)); err != nil || got != "staff-7|" {
 		t.Errorf("a call once ready again: %q, %v", got, err)
 	}
+}
+
+// TestACallRecordsIntoItsRoom: a unary call and a streaming call let in, whose handler
+// sees the audit queue filled with other events, each record their event into the room
+// the server reserved for them (the handler runs with the context Reserve returned) and
+// are answered OK; the room is released when the call ends.
+func TestACallRecordsIntoItsRoom(t *testing.T) {
+	db := embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("grpcserver")
+	tests := []struct {
+		name string
+		call func(ctx context.Context, conn *grpc.ClientConn) (string, error)
+	}{
+		{"unary", func(ctx context.Context, conn *grpc.ClientConn) (string, error) {
+			out := new(wrapperspb.StringValue)
+			err := conn.Invoke(ctx, audited, wrapperspb.String("in"), out)
+			return out.GetValue(), err
+		}},
+		{"server stream", func(ctx context.Context, conn *grpc.ClientConn) (string, error) {
+			return receiveOne(ctx, conn, auditedStream)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startWith(t, audit.NewWriter(db, slog.New(slog.DiscardHandler)))
+			got, err := tt.call(metadata.NewOutgoingContext(t.Context(), f.bearer(t, auth.RoleReception)), f.conn)
+			if err != nil || got != "queued" {
+				t.Fatalf("a call with the audit queue full of other events: %q, %v; want its event queued", got, err)
+			}
+			if n := f.held.Load(); n != 0 {
+				t.Errorf("%d calls ended still holding their room", n)
+			}
+		})
+	}
+}
+
+// receiveOne opens a server stream of method, sends one request and reads the one answer
+// and the stream's end.
+func receiveOne(ctx context.Context, conn *grpc.ClientConn, method string) (string, error) {
+	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
+	if err != nil {
+		return "", err
+	}
+	if err := stream.SendMsg(wrapperspb.String("in")); err != nil {
+		return "", err
+	}
+	if err := stream.CloseSend(); err != nil {
+		return "", err
+	}
+	out := new(wrapperspb.StringValue)
+	if err := stream.RecvMsg(out); err != nil {
+		return "", err
+	}
+	if err := stream.RecvMsg(new(wrapperspb.StringValue)); !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("after the answer: %w", err)
+	}
+	return out.GetValue(), nil
 }
 
 func TestTracing(t *testing.T) {
