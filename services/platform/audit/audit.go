@@ -126,7 +126,7 @@ type Event struct {
 // records into its room is queued whatever happens meanwhile, since the change it
 // audits may already be stored, and waits in the queue while the store refuses
 // the batches. Other events are refused while the queue is full or the store
-// refuses the batches, so that nothing is read unaudited.
+// refuses the batches, so that nothing is read without its event queued.
 type Writer struct {
 	coll   *mongo.Collection
 	logger *slog.Logger
