@@ -138,6 +138,9 @@ type Writer struct {
 	reserved int
 	// failing is set while the last batch could not be written.
 	failing atomic.Bool
+	// attempted, made for Await and guarded by mu, is closed once the next attempt at
+	// a batch ends.
+	attempted chan struct{}
 	// drainFor is drainTimeout, shorter in tests.
 	drainFor time.Duration
 }
@@ -356,6 +359,7 @@ func (w *Writer) writeBatch(ctx context.Context, batch []Event) (unwritten []Eve
 		cancel()
 		if err == nil {
 			w.failing.Store(false)
+			w.attemptEnded()
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -363,12 +367,51 @@ func (w *Writer) writeBatch(ctx context.Context, batch []Event) (unwritten []Eve
 		}
 		w.failing.Store(true)
 		w.logger.ErrorContext(ctx, "audit batch not stored; retrying", "events", len(batch), "error", err)
+		w.attemptEnded()
 		select {
 		case <-time.After(pause):
 			pause = min(2*pause, retryMax)
 		case <-ctx.Done():
 			return batch
 		}
+	}
+}
+
+// Await returns once cond holds, checked now and again each time an attempt at a batch
+// ends, the batch stored or refused (Reserve and Record answer by what it saw), or with
+// ctx's error when ctx ends first. Tests wait on it for what the writer did with its
+// queue, instead of polling.
+func (w *Writer) Await(ctx context.Context, cond func() bool) error {
+	for {
+		next := w.nextAttempt()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return fmt.Errorf("await the audit writer: %w", ctx.Err())
+		}
+	}
+}
+
+// nextAttempt is a channel closed once the next attempt at a batch ends.
+func (w *Writer) nextAttempt() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.attempted == nil {
+		w.attempted = make(chan struct{})
+	}
+	return w.attempted
+}
+
+// attemptEnded tells those waiting in Await; no channel is made while no one waits.
+func (w *Writer) attemptEnded() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.attempted != nil {
+		close(w.attempted)
+		w.attempted = nil
 	}
 }
 

@@ -43,15 +43,14 @@ func (r *running) stop(ctx context.Context) error {
 	return <-r.done
 }
 
-// until waits for cond, failing the test after waitFor.
-func until(t *testing.T, what string, cond func() bool) {
+// until waits for cond (Writer.Await), failing the test if it does not hold within
+// waitFor.
+func until(t *testing.T, w *Writer, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, waitFor)
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
+	defer cancel()
+	if err := w.Await(ctx, cond); err != nil {
+		t.Fatalf("%s: %v within %s", what, err, waitFor)
 	}
 }
 
@@ -80,7 +79,7 @@ func TestAnEventOfACallLetInIsQueued(t *testing.T) {
 				t.Fatal(err)
 			}
 			run.start(t.Context())
-			until(t, "the writer sees the store refuse its batch", func() bool { return w.failing.Load() })
+			until(t, w, "the writer sees the store refuse its batch", func() bool { return w.failing.Load() })
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +120,7 @@ func TestAnEventOfACallLetInIsQueued(t *testing.T) {
 				}
 				return n
 			}
-			until(t, "the change's event is stored", func() bool { return stored() == 1 })
+			until(t, w, "the change's event is stored", func() bool { return stored() == 1 })
 			if err := run.stop(t.Context()); err != nil {
 				t.Fatalf("Run: %v", err)
 			}

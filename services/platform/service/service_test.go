@@ -276,7 +276,9 @@ func (e echoAuditing) EmptyCall(ctx context.Context, _ *testgrpc.Empty) (*testgr
 func TestEveryServiceServesItsAuditLog(t *testing.T) {
 	env := servicetest.New(t)
 	s := spec(t, env)
+	var writer *audit.Writer
 	s.Register = func(d *service.Deps) error {
+		writer = d.Auditor
 		testgrpc.RegisterTestServiceServer(d, echoAuditing{log: d.Auditor})
 		return nil
 	}
@@ -305,18 +307,15 @@ func TestEveryServiceServesItsAuditLog(t *testing.T) {
 	}
 
 	t.Run("the clinic manager reads who accessed the owner's data", func(t *testing.T) {
-		// The audit writer batches; the nurse's read is stored within a batch window.
+		// The audit writer batches; the nurse's read is stored with its batch.
 		var events []*auditv1.AccessEvent
-		for range 100 {
+		untilWritten(t, writer, "the nurse's read is exported", func() bool {
 			var err error
 			if events, err = export(t, auth.RoleClinicManager, auditedOwner); err != nil {
 				t.Fatal(err)
 			}
-			if slices.ContainsFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" }) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return slices.ContainsFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" })
+		})
 		i := slices.IndexFunc(events, func(e *auditv1.AccessEvent) bool { return e.GetAction() == "owner.read" })
 		if i < 0 {
 			t.Fatalf("events = %v, want the nurse's read", events)
@@ -460,17 +459,13 @@ func TestAStoredChangeIsAnsweredAndAudited(t *testing.T) {
 			if err := w.Record(context.Background(), other); err != nil {
 				t.Fatal(err)
 			}
-			for i := 0; ; i++ {
+			untilWritten(t, w, "the audit writer sees the store refuse its batch", func() bool {
 				_, release, err := w.Reserve(t.Context())
-				if err != nil {
-					break
+				if err == nil {
+					release()
 				}
-				release()
-				if i == 1500 {
-					t.Fatal("the audit writer never saw the store refuse its batch")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return err != nil
+			})
 			return func() { link.set(false) }
 		}},
 	} {
@@ -492,8 +487,11 @@ func TestAStoredChangeIsAnsweredAndAudited(t *testing.T) {
 				answered <- err
 			}()
 			<-handler.stored
+			// A test failing meanwhile lets the handler end, so that the service stops.
+			proceed := sync.OnceFunc(func() { close(handler.proceed) })
+			t.Cleanup(proceed)
 			undo := tc.meanwhile(t, handler.log, link)
-			close(handler.proceed)
+			proceed()
 			err := <-answered
 			undo()
 			if err != nil {
@@ -506,18 +504,27 @@ func TestAStoredChangeIsAnsweredAndAudited(t *testing.T) {
 			}
 			// The writer works through the backlog in batches while the service runs.
 			events := db.Collection(audit.Collection)
-			for i := 0; ; i++ {
+			untilWritten(t, handler.log, "the change's event is in the audit log", func() bool {
 				n, err := events.CountDocuments(t.Context(), bson.M{"action": "thing.create"})
-				if err == nil && n == 1 {
-					break
-				}
-				if i == 1200 {
-					t.Fatalf("%d events of the change in the audit log, %v; want 1", n, err)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+				return err == nil && n == 1
+			})
 			svc.Stop()
 		})
+	}
+}
+
+// writeLimit bounds how long a test waits for the audit writer to see the store refuse
+// its batches or to write the backlog of a full queue, on a loaded machine.
+const writeLimit = 2 * time.Minute
+
+// untilWritten waits for cond (audit.Writer.Await), failing the test if it does not
+// hold within writeLimit.
+func untilWritten(t *testing.T, w *audit.Writer, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), writeLimit)
+	defer cancel()
+	if err := w.Await(ctx, cond); err != nil {
+		t.Fatalf("%s: %v within %s", what, err, writeLimit)
 	}
 }
 
