@@ -180,7 +180,8 @@ var ErrUnavailable = fmt.Errorf("audit log: %w", apperr.ErrUnavailable)
 // x-purpose) and trace id when they are empty. The events go into the room ctx's
 // call keeps (Reserve) as far as it reaches, and are then queued whatever the
 // queue and the store do; beyond it, Record fails with ErrUnavailable while the
-// queue is full or batches are failing. Either every event is queued or none is.
+// queue is full or batches are failing. Either every event is queued or none is. A call
+// that has used part of its room and records beyond it is logged (RoomOverrun).
 func (w *Writer) Record(ctx context.Context, events ...Event) error {
 	completed, err := completeAll(ctx, events)
 	if err != nil {
@@ -191,7 +192,11 @@ func (w *Writer) Record(ctx context.Context, events ...Event) error {
 	r := w.reservationOf(ctx)
 	kept := min(r.left, len(completed))
 	if beyond := len(completed) - kept; beyond > 0 {
-		if err := w.refusal(beyond); err != nil {
+		err := w.refusal(beyond)
+		if r.left < r.size {
+			w.overran(ctx, completed[kept].Action, beyond, err)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -215,14 +220,15 @@ func (w *Writer) Reserve(ctx context.Context) (_ context.Context, release func()
 		return ctx, func() {}, err
 	}
 	w.reserved += reservedPerCall
-	r := &reservation{w: w, left: reservedPerCall}
+	r := &reservation{w: w, size: reservedPerCall, left: reservedPerCall}
 	return context.WithValue(ctx, reservationKey{}, r), func() { w.release(r) }, nil
 }
 
-// reservation is the room one call keeps in a writer's queue; left is guarded by
-// the writer's mu.
+// reservation is the room one call keeps in a writer's queue: size events while the
+// call is under way, of which left are not used yet; both guarded by the writer's mu.
 type reservation struct {
 	w    *Writer
+	size int
 	left int
 }
 
@@ -241,7 +247,25 @@ func (w *Writer) release(r *reservation) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.reserved -= r.left
-	r.left = 0
+	r.left, r.size = 0, 0
+}
+
+// RoomOverrun is the message the writer logs when a call that has recorded into its
+// room records events beyond it: a change whose events outgrow reservedPerCall, whose
+// last events a full queue or a failing store would refuse after the change is stored.
+// Logged at ERROR when they are refused, else at WARN; the test environment
+// (servicetest) fails a test whose service logs it.
+const RoomOverrun = "audit events of a call beyond the room it keeps"
+
+// overran logs a call's Record beyond its room once it has used part of it, with the
+// action of the first event beyond and how many are, never the events' data. refused
+// is the Record's answer. w.mu is held.
+func (w *Writer) overran(ctx context.Context, action string, beyond int, refused error) {
+	level := slog.LevelWarn
+	if refused != nil {
+		level = slog.LevelError
+	}
+	w.logger.Log(ctx, level, RoomOverrun, "action", action, "beyond", beyond, "room", reservedPerCall, "refused", refused != nil)
 }
 
 // refusal is why n events beyond any call's room cannot be queued now: the store

@@ -1,9 +1,13 @@
 package audit
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,7 +142,7 @@ func TestAnEventOfACallLetInIsQueued(t *testing.T) {
 // all of a Record or none; a Record outside any call takes none of the room.
 func TestACallsRoom(t *testing.T) {
 	// Nothing is written: the queue alone is under test.
-	w := &Writer{queue: make(chan Event, maxQueued)}
+	w := &Writer{queue: make(chan Event, maxQueued), logger: slog.New(slog.DiscardHandler)}
 	ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7"})
 	ev := Event{Action: "owner.read", Resource: "owners/o-1", SubjectOwnerID: "o-1", Outcome: OutcomeSuccess}
 	events := func(n int) []Event {
@@ -198,5 +202,82 @@ func TestACallsRoom(t *testing.T) {
 	held[0]()
 	if _, _, err := w.Reserve(ctx); err != nil {
 		t.Fatalf("a call once another ended: %v", err)
+	}
+}
+
+// TestACallBeyondItsRoomIsLogged: a call that has recorded into its room and then records
+// events beyond it (a change whose events outgrow the room) is logged as RoomOverrun: at
+// WARN while the queue still takes them, at ERROR when they are refused, with the action
+// and never the events' data. A call whose events fit its room, a read recording beyond
+// it in its first Record (all refused or none), work outside a call and a call already
+// ended are not.
+func TestACallBeyondItsRoomIsLogged(t *testing.T) {
+	const owner = "0190f5a4-1111-7000-8000-0000000000aa"
+	for _, tc := range []struct {
+		name string
+		// records are the sizes of the call's Records, in order.
+		records []int
+		// outside records outside any call; ended records after the call's end.
+		outside, ended bool
+		// full fills the queue with other events before the last Record.
+		full bool
+		// level is the level logged, none when empty.
+		level   string
+		refused bool
+	}{
+		{name: "the room in two records", records: []int{2, 2}},
+		{name: "a read beyond the room in one record", records: []int{reservedPerCall + 2}},
+		{name: "a fifth event in a later record", records: []int{reservedPerCall, 1}, level: "WARN"},
+		{name: "a later record past the room's rest", records: []int{1, reservedPerCall}, level: "WARN"},
+		{name: "a fifth event refused", records: []int{reservedPerCall, 1}, full: true, level: "ERROR", refused: true},
+		{name: "outside any call, refused", records: []int{1}, outside: true, full: true, refused: true},
+		{name: "after the call ended, refused", records: []int{1, 1}, ended: true, full: true, refused: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			w := &Writer{queue: make(chan Event, maxQueued), logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			ctx := auth.WithIdentity(t.Context(), auth.Identity{Subject: "staff-7"})
+			call, release, err := w.Reserve(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.outside {
+				call = ctx
+			}
+			ev := Event{Action: "patient.transfer", Resource: "patients/" + owner, SubjectOwnerID: owner, Outcome: OutcomeSuccess}
+			var last error
+			for i, n := range tc.records {
+				final := i == len(tc.records)-1
+				if final && tc.ended {
+					release()
+				}
+				if final && tc.full {
+					for w.Record(ctx, Event{Action: "owner.read", Outcome: OutcomeSuccess}) == nil {
+					}
+				}
+				last = w.Record(call, slices.Repeat([]Event{ev}, n)...)
+				if !final && last != nil {
+					t.Fatalf("record %d: %v", i+1, last)
+				}
+			}
+			if refused := errors.Is(last, ErrUnavailable); refused != tc.refused || (last != nil && !refused) {
+				t.Fatalf("the last record: %v, want refused %v", last, tc.refused)
+			}
+			got := logs.String()
+			if strings.Contains(got, owner) {
+				t.Errorf("the log names the owner: %s", got)
+			}
+			var entry struct {
+				Level, Msg, Action string
+			}
+			if got != "" {
+				if err := json.Unmarshal([]byte(got), &entry); err != nil {
+					t.Fatalf("log %q: %v", got, err)
+				}
+			}
+			if entry.Level != tc.level || (tc.level != "" && (entry.Msg != RoomOverrun || entry.Action != ev.Action)) {
+				t.Errorf("logged %q, want %s", got, cmp.Or(tc.level, "nothing"))
+			}
+		})
 	}
 }

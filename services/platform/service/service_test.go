@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -509,6 +510,73 @@ func TestAStoredChangeIsAnsweredAndAudited(t *testing.T) {
 				return err == nil && n == 1
 			})
 			svc.Stop()
+		})
+	}
+}
+
+// recordingIn answers EmptyCall once it has recorded one Record of as many events as
+// each of records says, as a change auditing what it did in steps.
+type recordingIn struct {
+	testgrpc.UnimplementedTestServiceServer
+	log     *audit.Writer
+	records []int
+}
+
+func (r recordingIn) EmptyCall(ctx context.Context, _ *testgrpc.Empty) (*testgrpc.Empty, error) {
+	ev := audit.Event{Action: "thing.update", Resource: "things/1", SubjectOwnerID: auditedOwner, Outcome: audit.OutcomeSuccess}
+	for _, n := range r.records {
+		if err := r.log.Record(ctx, slices.Repeat([]audit.Event{ev}, n)...); err != nil {
+			return nil, err
+		}
+	}
+	return &testgrpc.Empty{}, nil
+}
+
+// failures is a test that keeps what it is failed with, for a test of a test helper.
+type failures struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (f *failures) Errorf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
+
+// TestACallBeyondItsRoomFailsItsTest: a component test whose service's call records
+// audit events beyond the room the call keeps, after using part of it, fails when it ends
+// (servicetest), although the queue took the events and the call was answered OK; one
+// whose call's events fit its room does not.
+func TestACallBeyondItsRoomFailsItsTest(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		records []int
+		fails   bool
+	}{
+		{"four events in two records", []int{2, 2}, false},
+		{"a fifth event in a third record", []int{2, 2, 1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got *failures
+			t.Run("component test", func(t *testing.T) {
+				got = &failures{TB: t}
+				env := servicetest.New(got)
+				s := spec(t, env)
+				s.Register = func(d *service.Deps) error {
+					testgrpc.RegisterTestServiceServer(d, recordingIn{log: d.Auditor, records: tc.records})
+					return nil
+				}
+				svc := env.Serve(got, s.Base.Listener.Addr().String(), func(ctx context.Context) error { return service.Run(ctx, s) })
+				if _, err := testgrpc.NewTestServiceClient(svc.Conn).EmptyCall(env.As(t, auth.RoleNurse), &testgrpc.Empty{}); err != nil {
+					t.Fatalf("the call: %v", err)
+				}
+			})
+			failed := slices.ContainsFunc(got.errors, func(e string) bool { return strings.Contains(e, audit.RoomOverrun) })
+			if failed != tc.fails || len(got.errors) > 1 {
+				t.Errorf("the component test failed with %q, want a failure naming the overrun %v", got.errors, tc.fails)
+			}
 		})
 	}
 }

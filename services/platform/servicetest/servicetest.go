@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
@@ -70,6 +71,7 @@ func New(tb testing.TB) *Env {
 		tb.Fatalf("telemetry: %v", err)
 	}
 	tb.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	tb.Cleanup(func() { failOnRoomOverrun(tb, logs) })
 	return &Env{
 		Store:     embeddedtest.Start(tb),
 		TLS:       files,
@@ -78,6 +80,18 @@ func New(tb testing.TB) *Env {
 		Spans:     spans,
 		Telemetry: tel,
 		logs:      logs,
+	}
+}
+
+// failOnRoomOverrun fails tb when a service of the environment logged audit.RoomOverrun:
+// one of its calls recorded audit events beyond the room it keeps, which a full queue or
+// a failing store would refuse after the call's change is stored. It runs when the test
+// ends, after the services stopped, so every component test checks each of its calls.
+func failOnRoomOverrun(tb testing.TB, logs *LogBuffer) {
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, audit.RoomOverrun) {
+			tb.Errorf("a call recorded audit events beyond its room (raise the room or record fewer): %s", line)
+		}
 	}
 }
 
