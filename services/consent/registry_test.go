@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
 	"github.com/lillvet/register/services/platform/auth"
@@ -20,21 +21,44 @@ const (
 	registryB = "0190f5a4-1f00-7000-8000-0000000000b2"
 )
 
-// pushUnscopedRegistryGrant appends to the owner's ledger, as an earlier version
-// stored it, a microchip registry grant without a scope: the purpose took none then.
-func (s *system) pushUnscopedRegistryGrant(t *testing.T, ownerID string) {
+// pushUnscopedRegistryDecision appends to the owner's ledger, as an earlier version
+// stored it, a microchip registry decision ("granted", "withdrawn", "refused") without
+// a scope, the purpose taking none then: entry id, effective and recorded at the
+// instant at.
+func (s *system) pushUnscopedRegistryDecision(t *testing.T, ownerID, id, decision string, at time.Time) {
 	t.Helper()
-	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	_, err := s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), ownerID, bson.M{"$push": bson.M{
-		"entries": bson.M{
-			"id": "0190f5a4-1f00-7000-8000-00000000c0de", "purpose": "microchip_registry_disclosure",
-			"decision": "granted", "method": "written", "evidence_ref": "siru-2025/4", "statement_version": "2025-01",
-			"effective_at": at, "recorded_by": "test-reception", "recorded_at": at,
-		},
-	}})
+	at = at.UTC().Truncate(time.Millisecond)
+	entry := bson.M{
+		"id": id, "purpose": "microchip_registry_disclosure", "decision": decision, "method": "written",
+		"evidence_ref": "siru-2025/4", "effective_at": at, "recorded_by": "test-reception", "recorded_at": at,
+	}
+	if decision == "granted" {
+		entry["statement_version"] = "2025-01"
+	}
+	res, err := s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), ownerID,
+		bson.M{"$push": bson.M{"entries": entry}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.MatchedCount != 1 {
+		t.Fatal("no ledger to append to: record a decision first")
+	}
+}
+
+// chipState is the owner's listed state of the microchip registry purpose with scope,
+// nil when none is listed.
+func (s *system) chipState(t *testing.T, ownerID, scope string) *consentv1.ConsentState {
+	t.Helper()
+	state, err := s.consent.ListConsents(s.as(t, auth.RoleReception), &consentv1.ListConsentsRequest{OwnerId: ownerID})
+	if err != nil {
+		t.Fatalf("state: %v", err)
+	}
+	for _, c := range state.GetConsents() {
+		if c.GetPurpose() == chip && c.GetScope() == scope {
+			return c
+		}
+	}
+	return nil
 }
 
 // TestMicrochipRegistryGrantNamesTheRegistry: a microchip registry grant names its
@@ -47,7 +71,7 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Sirunen")
 	s.record(t, id, objection(marketing, "email"))
-	s.pushUnscopedRegistryGrant(t, id)
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0de", "granted", time.Now().Add(-time.Hour))
 	reception, manager := s.as(t, auth.RoleReception), s.as(t, auth.RoleClinicManager)
 
 	history, err := s.consent.ListConsentDecisions(reception, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
@@ -58,21 +82,7 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 		d[0].GetDecision() != granted || d[0].GetEvidenceRef() != "siru-2025/4" {
 		t.Fatalf("history %v, want the unscoped grant as recorded, newest first", d)
 	}
-	chipState := func() *consentv1.ConsentState {
-		t.Helper()
-		state, err := s.consent.ListConsents(reception, &consentv1.ListConsentsRequest{OwnerId: id})
-		if err != nil {
-			t.Fatalf("state with an unscoped grant: %v", err)
-		}
-		var found *consentv1.ConsentState
-		for _, c := range state.GetConsents() {
-			if c.GetPurpose() == chip && c.GetScope() == "" {
-				found = c
-			}
-		}
-		return found
-	}
-	if c := chipState(); c == nil || c.GetAllowed() || c.GetReason() != consentv1.Reason_REASON_NO_GRANT || c.GetDecidingDecision() != nil {
+	if c := s.chipState(t, id, ""); c == nil || c.GetAllowed() || c.GetReason() != consentv1.Reason_REASON_NO_GRANT || c.GetDecidingDecision() != nil {
 		t.Fatalf("the unscoped grant's state is %v, want not allowed, no grant, no deciding decision", c)
 	}
 	for _, registry := range []string{registryA, registryB} {
@@ -113,7 +123,7 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 	if !s.allowedFor(t, id, chip, registryA) || s.allowedFor(t, id, chip, registryB) {
 		t.Fatal("a filter tells the registries apart only by the grant's registry")
 	}
-	if c := chipState(); c == nil || c.GetAllowed() {
+	if c := s.chipState(t, id, ""); c == nil || c.GetAllowed() {
 		t.Fatalf("the unscoped state after a scoped grant: %v, want still listed and not allowed", c)
 	}
 
@@ -130,5 +140,57 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 	}
 	if len(doc.Suppressions) != 1 || doc.Suppressions[0].Purpose != "direct_marketing" || doc.Suppressions[0].Scope != "email" {
 		t.Fatalf("suppressions %+v, want the e-mail objection's only", doc.Suppressions)
+	}
+}
+
+// TestUnscopedRegistryWithdrawalHoldsForEveryRegistry: a withdrawal stored before the
+// purpose named the registry was the owner's word against every registry. Reception
+// recording the original grant form again naming registry A, with the form's date
+// (written decisions carry theirs), must not undo the later withdrawal: A and B are
+// refused with the withdrawal as the deciding decision, and the state lists the unscoped
+// purpose as withdrawn. A grant to A made after the withdrawal allows A only.
+func TestUnscopedRegistryWithdrawalHoldsForEveryRegistry(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Sirunen")
+	s.record(t, id, objection(marketing, "email")) // the ledger the earlier version's entries go into
+	const withdrawal = "0190f5a4-1f00-7000-8000-00000000c0d2"
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0d1", "granted",
+		time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	s.pushUnscopedRegistryDecision(t, id, withdrawal, "withdrawn", time.Date(2025, 9, 1, 9, 0, 0, 0, time.UTC))
+
+	backdated := decision(chip, registryA, granted)
+	backdated.EffectiveTime = timestamppb.New(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	s.record(t, id, backdated)
+	withdrawnFromAll := func(when string) {
+		t.Helper()
+		for _, registry := range []string{registryA, registryB} {
+			res := s.check(t, id, chip, registry)
+			if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_WITHDRAWAL || res.GetDecidingDecision().GetId() != withdrawal {
+				t.Fatalf("%s: registry %s is answered %v, want refused by the unscoped withdrawal", when, registry, res)
+			}
+			if s.allowedFor(t, id, chip, registry) {
+				t.Fatalf("%s: a filter for registry %s keeps the owner who withdrew", when, registry)
+			}
+		}
+		if c := s.chipState(t, id, ""); c.GetAllowed() || c.GetReason() != consentv1.Reason_REASON_WITHDRAWAL ||
+			c.GetDecidingDecision().GetId() != withdrawal {
+			t.Fatalf("%s: the unscoped state is %v, want the withdrawal", when, c)
+		}
+	}
+	withdrawnFromAll("after a grant to A dated before the withdrawal")
+	if c := s.chipState(t, id, registryA); c.GetAllowed() || c.GetReason() != consentv1.Reason_REASON_WITHDRAWAL {
+		t.Fatalf("registry A's state after the backdated grant is %v, want the withdrawal", c)
+	}
+
+	grant := s.record(t, id, decision(chip, registryA, granted))
+	if res := s.check(t, id, chip, registryA); !res.GetAllowed() || res.GetDecidingDecision().GetId() != grant.GetId() {
+		t.Fatalf("registry A with a grant made after the withdrawal: %v", res)
+	}
+	if !s.allowedFor(t, id, chip, registryA) {
+		t.Fatal("a filter for registry A leaves out the owner who granted it after the withdrawal")
+	}
+	res := s.check(t, id, chip, registryB)
+	if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_WITHDRAWAL || res.GetDecidingDecision().GetId() != withdrawal {
+		t.Fatalf("registry B after a new grant to A: %v, want still the withdrawal", res)
 	}
 }

@@ -58,24 +58,25 @@ type State struct {
 // [ValidFrom, ValidUntil). An objection on it denies like a withdrawal, with reason
 // objection.
 //
-// A recipient-scoped purpose (Purpose.RecipientScoped) without a scope is no grant,
-// whatever its entries: those are microchip registry decisions recorded before that
-// purpose took the registry's recipient id as scope. A grant among them was meant for
-// one registry the ledger cannot tell, so it allows none, and is recorded again naming
-// the registry. No check or filter can ask for an empty scope (NormalizeScope requires
-// one); the listed state (Ledger.States) does, and shows the purpose as not allowed,
-// while the history keeps the decisions as recorded.
+// A recipient-scoped purpose's (Purpose.RecipientScoped) entries without a scope are
+// microchip registry decisions recorded before that purpose took the registry's
+// recipient id as scope. A grant among them was meant for one registry the ledger
+// cannot tell, so it allows none, and is recorded again naming the registry. A
+// withdrawal, refusal or objection among them was the owner's word against every
+// registry, so it counts for each one beside that registry's entries (countsFor): a
+// grant re-recorded with the date of the original form is overruled by a withdrawal made
+// after that date, a grant made after the withdrawal allows. The same purpose without a
+// scope, which no check or filter can ask for (NormalizeScope requires one) but the
+// listed state (Ledger.States) does, is decided by those entries alone: a prohibition as
+// usual, a grant as no grant, without a deciding entry.
 //
 // The owner's restriction and an erased owner's suppressions outrank the entries; they
 // are the ledger's (Ledger.Verdict).
 func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdict {
-	if purpose.RecipientScoped() && scope == "" {
-		return Verdict{Reason: ReasonNoGrant}
-	}
 	var effective []*Entry
 	for i := range entries {
 		e := &entries[i]
-		if e.Purpose == purpose && e.Scope == scope && !e.EffectiveAt.After(at) {
+		if countsFor(e, purpose, scope) && !e.EffectiveAt.After(at) {
 			effective = append(effective, e)
 		}
 	}
@@ -84,6 +85,9 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdic
 		deciding := *e
 		switch e.Decision {
 		case DecisionGranted:
+			if purpose.RecipientScoped() && e.Scope == "" {
+				return Verdict{Reason: ReasonNoGrant}
+			}
 			reason := ReasonExplicitGrant
 			switch {
 			case !e.ValidFrom.IsZero() && at.Before(e.ValidFrom):
@@ -112,6 +116,16 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdic
 		}
 	}
 	return defaultVerdict(purpose)
+}
+
+// countsFor reports whether e bears on purpose with scope: an entry of that purpose and
+// scope, or, for a recipient-scoped purpose, one stored without a scope that is not a
+// grant (an unknown decision included: it must not count as a grant either).
+func countsFor(e *Entry, purpose Purpose, scope string) bool {
+	if e.Purpose != purpose {
+		return false
+	}
+	return e.Scope == scope || (purpose.RecipientScoped() && e.Scope == "" && e.Decision != DecisionGranted)
 }
 
 // decidedAt is when the customer made the decision: its EffectiveAt (a written decision

@@ -234,10 +234,41 @@ func TestDecide(t *testing.T) {
 		{"unscoped registry grant is no grant itself", []Entry{
 			entry("g1", 1, chip, "", DecisionGranted, -day),
 		}, chip, "", 0, false, false, ReasonNoGrant, ""},
-		{"unscoped registry withdrawal is no grant either", []Entry{
+		{"unscoped registry grant after a withdrawal is no grant", []Entry{
+			entry("w1", 1, chip, "", DecisionWithdrawn, -2*day),
+			entry("g2", 2, chip, "", DecisionGranted, -day),
+		}, chip, "", 0, false, false, ReasonNoGrant, ""},
+		// An unscoped prohibition was the owner's word against every registry.
+		{"unscoped registry withdrawal is shown as one", []Entry{
 			entry("g1", 1, chip, "", DecisionGranted, -2*day),
 			entry("w2", 2, chip, "", DecisionWithdrawn, -day),
-		}, chip, "", 0, false, false, ReasonNoGrant, ""},
+		}, chip, "", 0, false, false, ReasonWithdrawal, "w2"},
+		{"unscoped registry withdrawal overrules a backdated grant naming the registry", []Entry{
+			recorded(entry("g1", 1, chip, "", DecisionGranted, -3*day), -3*day),
+			recorded(entry("w2", 2, chip, "", DecisionWithdrawn, -day), -day),
+			recorded(entry("g3", 3, chip, "reg-1", DecisionGranted, -3*day), 0),
+		}, chip, "reg-1", 0, false, false, ReasonWithdrawal, "w2"},
+		{"registry grant made after an unscoped withdrawal allows", []Entry{
+			entry("w1", 1, chip, "", DecisionWithdrawn, -2*day),
+			entry("g2", 2, chip, "reg-1", DecisionGranted, -day),
+		}, chip, "reg-1", 0, false, true, ReasonExplicitGrant, "g2"},
+		{"unscoped registry refusal refuses every registry", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -2*day),
+			entry("r2", 2, chip, "", DecisionRefused, -day),
+		}, chip, "reg-2", 0, false, false, ReasonRefusal, "r2"},
+		{"unscoped registry objection overrules an earlier grant naming the registry", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -2*day),
+			entry("o2", 2, chip, "", DecisionObjected, -day),
+		}, chip, "reg-1", 0, false, false, ReasonObjection, "o2"},
+		{"unscoped registry grant after a withdrawal restores no registry", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -3*day),
+			entry("w2", 2, chip, "", DecisionWithdrawn, -2*day),
+			entry("g3", 3, chip, "", DecisionGranted, -day),
+		}, chip, "reg-1", 0, false, false, ReasonWithdrawal, "w2"},
+		{"unscoped registry withdrawal scheduled ahead is not yet in effect", []Entry{
+			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
+			entry("w2", 2, chip, "", DecisionWithdrawn, day),
+		}, chip, "reg-1", 0, false, true, ReasonExplicitGrant, "g1"},
 		{"unscoped insurer grant is no grant", []Entry{
 			entry("g1", 1, insurer, "", DecisionGranted, -day),
 		}, insurer, "", 0, false, false, ReasonNoGrant, ""},
@@ -389,17 +420,25 @@ func checkVerdict(t *testing.T, entries []Entry, p Purpose, scope string, at tim
 		}
 		return
 	}
-	if d.Purpose != p || d.Scope != scope || d.EffectiveAt.After(at) {
+	if !bearsOn(d, p, scope) || d.EffectiveAt.After(at) {
 		t.Fatalf("%s/%s at %v: deciding entry %+v does not apply", p, scope, at, *d)
 	}
 	// Only an opt-out purpose's grant out of its validity period may be later than the
 	// deciding entry: it leaves the decision before it in force.
 	for i := range entries {
 		e := &entries[i]
-		if e.Purpose == p && e.Scope == scope && !e.EffectiveAt.After(at) && latestFirst(e, d) < 0 && !grantOutOfForce(e, p, at) {
+		if bearsOn(e, p, scope) && !e.EffectiveAt.After(at) && latestFirst(e, d) < 0 && !grantOutOfForce(e, p, at) {
 			t.Fatalf("%s/%s: entry %s is later than the deciding %s", p, scope, e.ID, d.ID)
 		}
 	}
+}
+
+// bearsOn reports whether e is a decision on p with scope: of that scope, or, for a
+// recipient-scoped purpose asked with a recipient, a prohibition stored without a scope
+// (any decision but a grant).
+func bearsOn(e *Entry, p Purpose, scope string) bool {
+	unscopedProhibition := p.RecipientScoped() && scope != "" && e.Scope == "" && e.Decision != DecisionGranted
+	return e.Purpose == p && (e.Scope == scope || unscopedProhibition)
 }
 
 // grantOutOfForce reports whether e is a grant on the opt-out purpose p outside its

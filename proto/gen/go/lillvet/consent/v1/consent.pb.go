@@ -43,9 +43,11 @@ const (
 	Purpose_PURPOSE_CAT_FEDERATION_DISCLOSURE Purpose = 7
 	// Opt-in; disclosure to one microchip registry under the found-animal terms; the
 	// scope is the registry's recipient id (a grant to one registry is not for another).
-	// A decision recorded before the scope was required has none and allows no registry:
-	// ListConsents shows it with an empty scope as REASON_NO_GRANT; record the grant again
-	// naming the registry.
+	// A decision recorded before the scope was required has none. Such a grant allows no
+	// registry (record it again naming the registry); such a withdrawal, refusal or
+	// objection counts for every registry, the latest decision winning as always.
+	// ListConsents shows the purpose with an empty scope by those decisions: the latest
+	// when it is a prohibition, else REASON_NO_GRANT.
 	Purpose_PURPOSE_MICROCHIP_REGISTRY_DISCLOSURE Purpose = 8
 )
 
