@@ -13,8 +13,8 @@ import (
 )
 
 // ScopeText is a consent's scope in words of texts (DocumentTexts): a direct-marketing
-// channel by its name, and anything else, the insurer's recipient id of an insurer
-// disclosure consent, as recorded, which is all the report can tell of it.
+// channel by its name, and anything else, the recipient id of an insurer or microchip
+// registry disclosure consent, as recorded, which is all the report can tell of it.
 func ScopeText(texts map[string]string, scope string) string {
 	if name := texts[ValueTextKey(ValueChannel, scope)]; name != "" {
 		return name
@@ -59,9 +59,10 @@ func ChangeReasonText(texts map[string]string, reason string) string {
 // own headings and names so that the owner can find the record in the report. pets
 // names the owner's animals by id: a pet's record is named after it. Ids mean nothing
 // to the owner and are left out, but for the two the report shows too: an access
-// request's, after the header's words for it, and an insurer consent's recipient id, as
-// the consent tables show it. A resource of no known shape is "other record", never the
-// path, which could hold anything. An event without a resource has no text.
+// request's, after the header's words for it, and an insurer or microchip registry
+// consent's recipient id, as the consent tables show it. A resource of no known shape
+// is "other record", never the path, which could hold anything. An event without a
+// resource has no text.
 func ResourceText(texts map[string]string, resource string, pets map[string]string) string {
 	if resource == "" {
 		return ""

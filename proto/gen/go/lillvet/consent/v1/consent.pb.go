@@ -898,8 +898,8 @@ type CheckConsentRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OwnerId string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	Purpose Purpose                `protobuf:"varint,2,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
-	// The channel for direct marketing, the recipient id of the insurer or the microchip
-	// registry for a disclosure to one, empty otherwise.
+	// The channel for direct marketing; for a disclosure to an insurer or a microchip
+	// registry, the recipient's id, required; empty otherwise.
 	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1034,7 +1034,9 @@ type FilterConsentsRequest struct {
 	// 1 to 10,000 owner ids; duplicates count once.
 	OwnerIds []string `protobuf:"bytes,1,rep,name=owner_ids,json=ownerIds,proto3" json:"owner_ids,omitempty"`
 	Purpose  Purpose  `protobuf:"varint,2,opt,name=purpose,proto3,enum=lillvet.consent.v1.Purpose" json:"purpose,omitempty"`
-	// As CheckConsentRequest.scope.
+	// As CheckConsentRequest.scope: the channel for direct marketing; for a disclosure to
+	// an insurer or a microchip registry, the recipient's id, required (an owner's grant
+	// to one recipient does not keep the owner for another); empty otherwise.
 	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
