@@ -35,6 +35,10 @@ const (
 	// restrict and erase an owner's data in each service and nothing else (no reads,
 	// no identity codes), so that its long-lived token is worth little if stolen.
 	RoleErasureJob Role = "erasure_job"
+	// RoleNameRetentionJob is the history service's job that tells the owner service
+	// when records naming an erased owner are kept longer, a machine: it may extend an
+	// erased owner's names' retention day and nothing else (never shorten it, no reads).
+	RoleNameRetentionJob Role = "name_retention_job"
 )
 
 // Roles lists every known role.
@@ -42,6 +46,7 @@ func Roles() []Role {
 	return []Role{
 		RoleVeterinarian, RoleNurse, RoleReception, RoleBilling,
 		RoleClinicManager, RoleMaintainer, RoleSubcontractor, RolePartner, RoleErasureJob,
+		RoleNameRetentionJob,
 	}
 }
 

@@ -15,6 +15,9 @@ const (
 	Registered = "registered"
 	// RetentionEnded is the reason of the retention sweep's changes.
 	RetentionEnded = "retention period ended"
+	// RetentionExtended is the reason of a later day the history service told for an
+	// erased owner's names (ExtendNameRetention).
+	RetentionExtended = "retention period extended"
 	// Untransfer is the reason of a transfer taken back, as the new owner was
 	// restricted (or could not be read) when it was written. Staff read it; an owner's
 	// own copy shows TakenBack instead, since the restriction is the other owner's data.
@@ -38,7 +41,7 @@ const erasurePrefix = "erasure request "
 // Fixed returns every reason the owner service writes itself but an erasure request's
 // (Erasure), which names its request.
 func Fixed() []string {
-	return []string{Registered, RetentionEnded, Untransfer, TakenBack, LateErasure, Erased, Withheld}
+	return []string{Registered, RetentionEnded, RetentionExtended, Untransfer, TakenBack, LateErasure, Erased, Withheld}
 }
 
 // Erasure is the reason of the changes the erasure request requestID makes.

@@ -297,6 +297,7 @@ func TestStoredReasons(t *testing.T) {
 	}{
 		{"Registered", Registered, "registered"},
 		{"RetentionEnded", RetentionEnded, "retention period ended"},
+		{"RetentionExtended", RetentionExtended, "retention period extended"},
 		{"Untransfer", Untransfer, "transfer taken back: the new owner was restricted (or could not be read) when it was written"},
 		{"TakenBack", TakenBack, "transfer taken back"},
 		{"LateErasure", LateErasure, "covered by the owner's erasure: the patient came under the owner after it ran"},

@@ -44,6 +44,13 @@ func ErasureJob() Claims {
 	return Claims{Subject: "service:disclosure-erasure", Name: "Erasure job", Roles: []auth.Role{auth.RoleErasureJob}}
 }
 
+// NameRetentionJob is who the history service's job that extends erased owners' names'
+// retention in the owner service is in the development stacks: a service subject with
+// the name_retention_job role.
+func NameRetentionJob() Claims {
+	return Claims{Subject: "service:history-name-retention", Name: "Name retention job", Roles: []auth.Role{auth.RoleNameRetentionJob}}
+}
+
 // Issuer mints development tokens and publishes their verification key.
 type Issuer struct {
 	issuer   string

@@ -204,6 +204,7 @@ var deniedMethodKeys = map[string]string{
 	"lillvet.owner.v1.OwnerService/ExportOwner":                           "section.owner",
 	"lillvet.owner.v1.OwnerService/SetOwnerRestriction":                   "section.owner",
 	"lillvet.owner.v1.OwnerService/EraseOwnerData":                        "section.owner",
+	"lillvet.owner.v1.OwnerService/ExtendNameRetention":                   "section.owner",
 	"lillvet.owner.v1.OwnerService/RevealIdentityCode":                    CategoryTextKey(CategoryIdentityCode),
 	"lillvet.owner.v1.OwnerService/RegisterPatient":                       "section.patients",
 	"lillvet.owner.v1.OwnerService/ListOwnerPatients":                     "section.patients",

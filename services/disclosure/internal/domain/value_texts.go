@@ -160,18 +160,22 @@ var valueNames = map[string]map[string]names{
 		"subcontractor":  {"alihankkija", "underleverantör", "subcontractor"},
 		"partner":        {"yhteistyökumppani", "samarbetspartner", "partner"},
 		"erasure_job":    {"tietojen poiston automaattinen ajo", "automatisk radering", "automatic erasure run"},
+		"name_retention_job": {
+			"nimien säilytysajan automaattinen jatkaminen", "automatisk förlängning av namnens lagringstid", "automatic extension of the names' retention",
+		},
 	},
 	// The reasons the owner service writes itself (changereason), as its change history
 	// stores them and hands them to the owner's copy. A transfer taken back reads the
 	// same under either of its reasons: the longer one tells the other owner's
 	// restriction, which an owner's copy never holds.
 	ValueChangeReason: {
-		changereason.Registered:     {"rekisteröity", "registrerad", "registered"},
-		changereason.RetentionEnded: {"säilytysaika päättyi", "lagringstiden gick ut", "retention period ended"},
-		changereason.TakenBack:      {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
-		changereason.Untransfer:     {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
-		changereason.Withheld:       {"(ei näytetä)", "(visas inte)", "(withheld)"},
-		changereason.Erased:         {"(poistettu)", "(raderad)", "(erased)"},
+		changereason.Registered:        {"rekisteröity", "registrerad", "registered"},
+		changereason.RetentionEnded:    {"säilytysaika päättyi", "lagringstiden gick ut", "retention period ended"},
+		changereason.RetentionExtended: {"säilytysaikaa jatkettu", "lagringstiden förlängd", "retention period extended"},
+		changereason.TakenBack:         {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
+		changereason.Untransfer:        {"omistajan vaihdos peruttu", "ägarbytet återkallat", "transfer taken back"},
+		changereason.Withheld:          {"(ei näytetä)", "(visas inte)", "(withheld)"},
+		changereason.Erased:            {"(poistettu)", "(raderad)", "(erased)"},
 		changereason.LateErasure: {
 			"omistajan tietojen poisto: eläin siirtyi omistajalle poiston jälkeen",
 			"omfattas av ägarens radering: djuret kom till ägaren efter raderingen",
@@ -228,6 +232,7 @@ var valueNames = map[string]map[string]names{
 		"owner.export":                             {"tiedot koottu tarkastusta varten", "uppgifterna sammanställda för tillgång", "data compiled for access"},
 		"owner.erase":                              {"tietojen poisto", "uppgifterna raderade", "data erased"},
 		"owner.retention_sweep":                    {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
+		"owner.retention_extend":                   {"säilytysajan jatkaminen", "lagringstiden förlängd", "retention period extended"},
 		"patient.create":                           {"lemmikin lisäys", "djuret registrerat", "pet registered"},
 		"patient.create.taken_back":                {"lemmikin lisäyksen peruminen", "registreringen av djuret återtagen", "pet registration taken back"},
 		"patient.read":                             {"lemmikin tietojen katselu", "djurets uppgifter visade", "pet details viewed"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -403,6 +404,59 @@ func (s *Service) sweepOwner(ctx context.Context, id, today string) ([]domain.Di
 		return removed, s.record(ctx, "owner.retention_sweep", ownerResource(id), id)
 	}
 	return nil, fmt.Errorf("owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
+}
+
+func errNamesNotKept() error {
+	return apperr.Precondition("NAMES_NOT_KEPT",
+		"the erased owner's names are not kept (the erasure kept none, or they were anonymised already): there is nothing to keep longer")
+}
+
+func errOwnerNotErased() error {
+	return apperr.Precondition("OWNER_NOT_ERASED", "the owner is not erased: no erasure keeps its names to a day")
+}
+
+// ExtendNameRetention keeps erased owner id's names, address and patients through
+// until, the last day records of the history service name the owner now, when that is
+// later than their kept-until day (domain.PlanExtension), recorded as the owner's
+// change (changereason.RetentionExtended) and audited; the retention schedule moves
+// with it. An equal or earlier day changes nothing and audits nothing: the history
+// service resends a day it has not seen answered. It answers the day kept to.
+func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (string, error) {
+	today := domain.Today(s.opts.Now(), s.opts.Location)
+	var v apperr.ValidationError
+	if strings.TrimSpace(until) == "" {
+		v.Add("name_kept_until", "is required: the last day the history service's records name the owner")
+	} else {
+		until = keptUntil(until, "name_kept_until", today, &v)
+	}
+	if err := v.Err(); err != nil {
+		return "", err
+	}
+	for range writeAttempts {
+		o, err := s.repo.GetOwner(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, err)
+		}
+		plan, err := domain.PlanExtension(o, until)
+		switch {
+		case errors.Is(err, domain.ErrOwnerNotErased):
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, errOwnerNotErased())
+		case errors.Is(err, domain.ErrNamesNotKept):
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, errNamesNotKept())
+		}
+		if !plan.Changes() {
+			return plan.KeepNamesUntil, nil
+		}
+		_, _, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionExtended), "")
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, err)
+		}
+		return plan.KeepNamesUntil, s.record(ctx, "owner.retention_extend", ownerResource(id), id)
+	}
+	return "", fmt.Errorf("extend the names' retention of owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
 }
 
 // summed lists the removed counts in the order of the record classes.

@@ -218,6 +218,36 @@ func PlanSweep(o *Owner, patients int, today string) ErasurePlan {
 	return p
 }
 
+var (
+	// ErrNamesNotKept: the erased owner's names cannot be kept longer, since the
+	// erasure kept none or they were anonymised already.
+	ErrNamesNotKept = errors.New("the owner's names are not kept by an erasure")
+	// ErrOwnerNotErased: no erasure keeps the owner's names (yet).
+	ErrOwnerNotErased = errors.New("the owner is not erased")
+)
+
+// PlanExtension keeps erased owner o's names, address and patients through until when
+// that is later than their kept-until day: records of the history service name the
+// owner until then (its sweep holds a clinical record against the animal's last visit,
+// by its next owner since the erasure). Nothing is removed; the day and the schedule
+// move, as the owner's change of name_kept_until. An equal or earlier day plans no
+// change: the day is never shortened, so a resent day changes nothing. An owner not
+// erased (its erasure's step here still to come) is ErrOwnerNotErased, one whose names
+// are gone or were never kept ErrNamesNotKept.
+func PlanExtension(o *Owner, until string) (ErasurePlan, error) {
+	if !o.Erased {
+		return ErasurePlan{}, ErrOwnerNotErased
+	}
+	if o.Anonymised || o.NameKeptUntil == "" {
+		return ErasurePlan{}, ErrNamesNotKept
+	}
+	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
+	if until > o.NameKeptUntil {
+		p.KeepNamesUntil, p.Fields = until, []string{"name_kept_until"}
+	}
+	return p, nil
+}
+
 // NextDue is the earliest kept-until day still ahead after plan p, or empty when
 // nothing is kept: the day after it the sweep has work for this owner.
 func (p *ErasurePlan) NextDue() string {
@@ -284,7 +314,8 @@ func CoveredPatients(patients []*Patient, requestID string) int {
 // which fields when) stays, so the rectifications remain demonstrable.
 func ScrubbedReason(reason string, requestIDs []string) string {
 	switch reason {
-	case changereason.Registered, changereason.Untransfer, changereason.LateErasure, changereason.RetentionEnded, changereason.Erased:
+	case changereason.Registered, changereason.Untransfer, changereason.LateErasure, changereason.RetentionEnded,
+		changereason.RetentionExtended, changereason.Erased:
 		return reason
 	}
 	for _, id := range requestIDs {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -263,6 +264,48 @@ func TestPlanLatePatients(t *testing.T) {
 	}
 }
 
+// TestPlanExtension: a later day moves the names' day and the schedule and removes
+// nothing; an equal or earlier day changes nothing; an owner whose names no erasure
+// keeps cannot have them kept longer.
+func TestPlanExtension(t *testing.T) {
+	kept := Owner{FamilyName: "Äijälä", Erased: true, Restricted: true, NameKeptUntil: "2027-05-20", IdentityKeptUntil: "2027-12-31"}
+	tests := []struct {
+		name   string
+		owner  func() Owner
+		until  string
+		err    error
+		keep   string
+		fields []string
+		next   string
+	}{
+		{name: "a later day", owner: func() Owner { return kept }, until: "2030-01-10", keep: "2030-01-10", fields: []string{"name_kept_until"}, next: "2027-12-31"},
+		{name: "a later day, the identity code gone", owner: func() Owner { o := kept; o.IdentityKeptUntil = ""; return o }, until: "2030-01-10", keep: "2030-01-10", fields: []string{"name_kept_until"}, next: "2030-01-10"},
+		{name: "the same day", owner: func() Owner { return kept }, until: "2027-05-20", keep: "2027-05-20", next: "2027-05-20"},
+		{name: "an earlier day", owner: func() Owner { return kept }, until: "2027-01-01", keep: "2027-05-20", next: "2027-05-20"},
+		{name: "names anonymised", owner: func() Owner { o := kept; o.Anonymised, o.NameKeptUntil = true, ""; return o }, until: "2030-01-10", err: ErrNamesNotKept},
+		{name: "erased keeping no names", owner: func() Owner { o := kept; o.NameKeptUntil = ""; return o }, until: "2030-01-10", err: ErrNamesNotKept},
+		{name: "not erased", owner: func() Owner { return Owner{FamilyName: "Laine"} }, until: "2030-01-10", err: ErrOwnerNotErased},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.owner()
+			p, err := PlanExtension(&o, tt.until)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if err != nil {
+				return
+			}
+			if p.AnonymiseNames || p.DropIdentity || p.AnonymisePatients || p.Restrict || len(p.Dispositions) > 0 {
+				t.Errorf("the extension removes something: %+v", p)
+			}
+			if p.KeepNamesUntil != tt.keep || !slices.Equal(p.Fields, tt.fields) || p.NextDue() != tt.next {
+				t.Errorf("plan keeps names to %q, fields %v, next due %q; want %q, %v, %q", p.KeepNamesUntil, p.Fields, p.NextDue(), tt.keep, tt.fields, tt.next)
+			}
+		})
+	}
+}
+
 func TestScrubbedReason(t *testing.T) {
 	ids := []string{jobOne, jobTwo}
 	tests := []struct {
@@ -272,6 +315,7 @@ func TestScrubbedReason(t *testing.T) {
 		{"the erasure's own entry", changereason.Erasure(jobOne), changereason.Erasure(jobOne)},
 		{"an earlier request's entry", changereason.Erasure(jobTwo), changereason.Erasure(jobTwo)},
 		{"the sweep's entry", changereason.RetentionEnded, changereason.RetentionEnded},
+		{"a retention extension", changereason.RetentionExtended, changereason.RetentionExtended},
 		{"a registration", changereason.Registered, changereason.Registered},
 		{"a transfer taken back", changereason.Untransfer, changereason.Untransfer},
 		{"a late patient covered", changereason.LateErasure, changereason.LateErasure},

@@ -58,5 +58,8 @@ func Policy() auth.Policy {
 		// The sweep only removes what is due; the maintainer may run it to operate the
 		// service, and it reads nothing back.
 		m("RunRetentionSweep"): {Roles: append(append([]auth.Role{}, rights...), maintainer...)},
+		// Only the history service's own job tells how long its records name an erased
+		// owner: it only ever keeps names longer, and reads nothing back.
+		m("ExtendNameRetention"): {Roles: []auth.Role{auth.RoleNameRetentionJob}},
 	}
 }

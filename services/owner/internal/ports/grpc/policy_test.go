@@ -38,5 +38,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "SetOwnerRestriction", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}},
 		{RPC: "EraseOwnerData", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}},
 		{RPC: "RunRetentionSweep", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}},
+		{RPC: "ExtendNameRetention", Allowed: []auth.Role{auth.RoleNameRetentionJob}},
 	})
 }

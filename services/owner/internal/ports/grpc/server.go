@@ -347,6 +347,20 @@ func (s *Server) EraseOwnerData(ctx context.Context, req *ownerv1.EraseOwnerData
 	return &ownerv1.EraseOwnerDataResponse{Dispositions: protomap.All(ds, dispositionToProto)}, nil
 }
 
+// ExtendNameRetention implements ownerv1.OwnerServiceServer.
+func (s *Server) ExtendNameRetention(ctx context.Context, req *ownerv1.ExtendNameRetentionRequest) (*ownerv1.ExtendNameRetentionResponse, error) {
+	var v apperr.ValidationError
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	until, err := s.app.ExtendNameRetention(ctx, ownerID, req.GetNameKeptUntil())
+	if err != nil {
+		return nil, err
+	}
+	return &ownerv1.ExtendNameRetentionResponse{NameKeptUntil: until}, nil
+}
+
 // RunRetentionSweep implements ownerv1.OwnerServiceServer.
 func (s *Server) RunRetentionSweep(ctx context.Context, _ *ownerv1.RunRetentionSweepRequest) (*ownerv1.RunRetentionSweepResponse, error) {
 	ds, err := s.app.RunRetentionSweep(ctx)

@@ -38,6 +38,7 @@ const (
 	OwnerService_ListPatientChanges_FullMethodName          = "/lillvet.owner.v1.OwnerService/ListPatientChanges"
 	OwnerService_SetOwnerRestriction_FullMethodName         = "/lillvet.owner.v1.OwnerService/SetOwnerRestriction"
 	OwnerService_EraseOwnerData_FullMethodName              = "/lillvet.owner.v1.OwnerService/EraseOwnerData"
+	OwnerService_ExtendNameRetention_FullMethodName         = "/lillvet.owner.v1.OwnerService/ExtendNameRetention"
 	OwnerService_RunRetentionSweep_FullMethodName           = "/lillvet.owner.v1.OwnerService/RunRetentionSweep"
 )
 
@@ -121,6 +122,16 @@ type OwnerServiceClient interface {
 	// and from then on the restriction cannot be lifted (ERASURE_IN_PROGRESS).
 	// Clinic manager and the disclosure service's erasure job; not exposed over REST.
 	EraseOwnerData(ctx context.Context, in *EraseOwnerDataRequest, opts ...grpc.CallOption) (*EraseOwnerDataResponse, error)
+	// Keeps an erased owner's names, address and patients through a later day than
+	// name_kept_until: the history service tells it when a clinical record naming the
+	// owner is kept longer than it answered at the erasure (the animal's next owner
+	// brought it in since). Never shortens: an equal or earlier day changes nothing and
+	// answers OK, so a resend is safe. Only for an erased owner whose names are still
+	// kept: FAILED_PRECONDITION NAMES_NOT_KEPT when they are gone (anonymised, or the
+	// erasure kept none), OWNER_NOT_ERASED when the owner is not erased (yet).
+	// Recorded in the owner's change history ("retention period extended") and audited.
+	// The history service's own token only; not exposed over REST.
+	ExtendNameRetention(ctx context.Context, in *ExtendNameRetentionRequest, opts ...grpc.CallOption) (*ExtendNameRetentionResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
 	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
@@ -324,6 +335,16 @@ func (c *ownerServiceClient) EraseOwnerData(ctx context.Context, in *EraseOwnerD
 	return out, nil
 }
 
+func (c *ownerServiceClient) ExtendNameRetention(ctx context.Context, in *ExtendNameRetentionRequest, opts ...grpc.CallOption) (*ExtendNameRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExtendNameRetentionResponse)
+	err := c.cc.Invoke(ctx, OwnerService_ExtendNameRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ownerServiceClient) RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RunRetentionSweepResponse)
@@ -414,6 +435,16 @@ type OwnerServiceServer interface {
 	// and from then on the restriction cannot be lifted (ERASURE_IN_PROGRESS).
 	// Clinic manager and the disclosure service's erasure job; not exposed over REST.
 	EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error)
+	// Keeps an erased owner's names, address and patients through a later day than
+	// name_kept_until: the history service tells it when a clinical record naming the
+	// owner is kept longer than it answered at the erasure (the animal's next owner
+	// brought it in since). Never shortens: an equal or earlier day changes nothing and
+	// answers OK, so a resend is safe. Only for an erased owner whose names are still
+	// kept: FAILED_PRECONDITION NAMES_NOT_KEPT when they are gone (anonymised, or the
+	// erasure kept none), OWNER_NOT_ERASED when the owner is not erased (yet).
+	// Recorded in the owner's change history ("retention period extended") and audited.
+	// The history service's own token only; not exposed over REST.
+	ExtendNameRetention(context.Context, *ExtendNameRetentionRequest) (*ExtendNameRetentionResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
 	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
@@ -483,6 +514,9 @@ func (UnimplementedOwnerServiceServer) SetOwnerRestriction(context.Context, *Set
 }
 func (UnimplementedOwnerServiceServer) EraseOwnerData(context.Context, *EraseOwnerDataRequest) (*EraseOwnerDataResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EraseOwnerData not implemented")
+}
+func (UnimplementedOwnerServiceServer) ExtendNameRetention(context.Context, *ExtendNameRetentionRequest) (*ExtendNameRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendNameRetention not implemented")
 }
 func (UnimplementedOwnerServiceServer) RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunRetentionSweep not implemented")
@@ -850,6 +884,24 @@ func _OwnerService_EraseOwnerData_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OwnerService_ExtendNameRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendNameRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).ExtendNameRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_ExtendNameRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).ExtendNameRetention(ctx, req.(*ExtendNameRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _OwnerService_RunRetentionSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RunRetentionSweepRequest)
 	if err := dec(in); err != nil {
@@ -950,6 +1002,10 @@ var OwnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EraseOwnerData",
 			Handler:    _OwnerService_EraseOwnerData_Handler,
+		},
+		{
+			MethodName: "ExtendNameRetention",
+			Handler:    _OwnerService_ExtendNameRetention_Handler,
 		},
 		{
 			MethodName: "RunRetentionSweep",

@@ -1,0 +1,121 @@
+package owner_test
+
+import (
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc/codes"
+
+	ownerv1 "github.com/lillvet/register/proto/gen/go/lillvet/owner/v1"
+	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/servicetest"
+)
+
+// TestExtendNameRetention: the history service's job keeps an erased owner's names
+// longer than the erasure planned, as the owner's change "retention period extended",
+// audited, and the sweep follows the new day. A resent or earlier day changes nothing
+// and answers the day kept to.
+func TestExtendNameRetention(t *testing.T) {
+	env, c, clk := setupAt(t, "2026-11-25")
+	o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Äijälä")})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: "2027-05-20"})
+	job := env.As(t, auth.RoleNameRetentionJob)
+	changesBefore := len(ownerChanges(t, env, c, o.GetId()))
+	for _, tc := range []struct {
+		name, until, want string
+	}{
+		{"a later day", "2030-01-10", "2030-01-10"},
+		{"the same day resent", "2030-01-10", "2030-01-10"},
+		{"an earlier day", "2028-01-01", "2030-01-10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := c.ExtendNameRetention(job, &ownerv1.ExtendNameRetentionRequest{OwnerId: o.GetId(), NameKeptUntil: tc.until})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.GetNameKeptUntil() != tc.want {
+				t.Errorf("kept to %q, want %q", res.GetNameKeptUntil(), tc.want)
+			}
+		})
+	}
+	changes := ownerChanges(t, env, c, o.GetId())[changesBefore:]
+	if len(changes) != 1 || changes[0].GetReason() != "retention period extended" || len(changes[0].GetFields()) != 1 || changes[0].GetFields()[0] != "name_kept_until" {
+		t.Fatalf("the extensions' changes are %v, want one of name_kept_until, retention period extended", changes)
+	}
+	// The events are queued and written in batches; the resent and earlier days
+	// recorded none after the first.
+	var events []bson.M
+	for deadline := time.Now().Add(time.Minute); len(events) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the extension is not audited")
+		}
+		events = auditEvents(t, env, bson.M{"action": "owner.retention_extend", "subject_owner_id": o.GetId(), "outcome": "success"})
+	}
+	if len(events) != 1 || events[0]["actor_subject"] != "test-name_retention_job" {
+		t.Errorf("owner.retention_extend events %v, want one, by the job", events)
+	}
+	sweep := func(day string) string {
+		t.Helper()
+		clk.Set(helsinki(t, day))
+		if _, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		return getOwner(t, env, c, o.GetId()).GetFamilyName()
+	}
+	if got := sweep("2027-05-21"); got != "Äijälä" {
+		t.Errorf("the sweep after the erasure's day left the family name %q, want it kept to the new day", got)
+	}
+	if got := sweep("2030-01-10"); got != "Äijälä" {
+		t.Errorf("the sweep on the new day left the family name %q", got)
+	}
+	if got := sweep("2030-01-11"); got != "" {
+		t.Errorf("the sweep after the new day kept the family name %q", got)
+	}
+	_, err := c.ExtendNameRetention(job, &ownerv1.ExtendNameRetentionRequest{OwnerId: o.GetId(), NameKeptUntil: "2031-01-01"})
+	if r := servicetest.ReasonOf(t, err, codes.FailedPrecondition); r != "NAMES_NOT_KEPT" {
+		t.Errorf("after the names went: reason %q, want NAMES_NOT_KEPT", r)
+	}
+}
+
+// TestExtendNameRetentionRefusals: only the history service's job may call it, only
+// for an erased owner whose names are still kept, with a day.
+func TestExtendNameRetentionRefusals(t *testing.T) {
+	env, c, _ := setupAt(t, "2026-11-25")
+	active := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
+	keptNone := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Virta")})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: keptNone.GetId(), RequestId: jobOne})
+	kept := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Äijälä")})
+	erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: kept.GetId(), RequestId: jobTwo, NameKeptUntil: "2027-05-20"})
+	job := auth.RoleNameRetentionJob
+	for _, tc := range []struct {
+		name   string
+		role   auth.Role
+		req    *ownerv1.ExtendNameRetentionRequest
+		code   codes.Code
+		reason string
+	}{
+		{"the clinic manager", auth.RoleClinicManager, &ownerv1.ExtendNameRetentionRequest{OwnerId: kept.GetId(), NameKeptUntil: "2030-01-10"}, codes.PermissionDenied, ""},
+		{"the maintainer", auth.RoleMaintainer, &ownerv1.ExtendNameRetentionRequest{OwnerId: kept.GetId(), NameKeptUntil: "2030-01-10"}, codes.PermissionDenied, ""},
+		{"the erasure job", auth.RoleErasureJob, &ownerv1.ExtendNameRetentionRequest{OwnerId: kept.GetId(), NameKeptUntil: "2030-01-10"}, codes.PermissionDenied, ""},
+		{"an owner not erased", job, &ownerv1.ExtendNameRetentionRequest{OwnerId: active.GetId(), NameKeptUntil: "2030-01-10"}, codes.FailedPrecondition, "OWNER_NOT_ERASED"},
+		{"erased keeping no names", job, &ownerv1.ExtendNameRetentionRequest{OwnerId: keptNone.GetId(), NameKeptUntil: "2030-01-10"}, codes.FailedPrecondition, "NAMES_NOT_KEPT"},
+		{"no day", job, &ownerv1.ExtendNameRetentionRequest{OwnerId: kept.GetId()}, codes.InvalidArgument, ""},
+		{"not a day", job, &ownerv1.ExtendNameRetentionRequest{OwnerId: kept.GetId(), NameKeptUntil: "10.1.2030"}, codes.InvalidArgument, ""},
+		{"not an owner id", job, &ownerv1.ExtendNameRetentionRequest{OwnerId: "Äijälä", NameKeptUntil: "2030-01-10"}, codes.InvalidArgument, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.ExtendNameRetention(env.As(t, tc.role), tc.req)
+			if tc.reason == "" {
+				servicetest.WantCode(t, err, tc.code)
+				return
+			}
+			if r := servicetest.ReasonOf(t, err, tc.code); r != tc.reason {
+				t.Errorf("reason %q, want %q", r, tc.reason)
+			}
+		})
+	}
+	if got := ownerChanges(t, env, c, kept.GetId()); got[len(got)-1].GetReason() == "retention period extended" {
+		t.Errorf("a refused call changed the owner: %v", got[len(got)-1])
+	}
+}
