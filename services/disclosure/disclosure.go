@@ -9,9 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
 	auditv1 "github.com/lillvet/register/proto/gen/go/lillvet/audit/v1"
@@ -22,17 +19,16 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/adapters/auditlog"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/consent"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/history"
-	"github.com/lillvet/register/services/disclosure/internal/adapters/jobtoken"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/adapters/owner"
 	"github.com/lillvet/register/services/disclosure/internal/app"
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	disclosuregrpc "github.com/lillvet/register/services/disclosure/internal/ports/grpc"
 	"github.com/lillvet/register/services/platform/auth"
-	"github.com/lillvet/register/services/platform/config"
 	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
 	"github.com/lillvet/register/services/platform/tlsconf"
+	"github.com/lillvet/register/services/platform/tokenfile"
 )
 
 // ServiceName names the service in traces, logs and metrics, and as the system in
@@ -102,7 +98,7 @@ const jobTokenVariable = "DISCLOSURE_JOB_TOKEN_FILE"
 // token.
 func (c JobConfig) Validate() error {
 	var errs []error
-	if err := c.checkTokenFile(); err != nil {
+	if err := tokenfile.Check(jobTokenVariable, c.TokenFile); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Poll <= 0 {
@@ -115,33 +111,6 @@ func (c JobConfig) Validate() error {
 		errs = append(errs, errors.New("DISCLOSURE_JOB_LEASE must be longer than DISCLOSURE_JOB_CALL_TIMEOUT"))
 	}
 	return errors.Join(errs...)
-}
-
-// checkTokenFile refuses a token file that cannot be read or holds nothing, and one
-// whose folder is missing: the Secret's volume is there before the Secret, so a missing
-// folder is a mistyped path, which would leave every erasure waiting for a file that
-// never comes. A file not there yet in an existing folder is the Secret not created.
-func (c JobConfig) checkTokenFile() error {
-	if c.TokenFile == "" {
-		return nil
-	}
-	_, err := config.ReadSecretFile(jobTokenVariable, c.TokenFile)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if info, derr := os.Stat(filepath.Dir(filepath.Clean(c.TokenFile))); derr != nil || !info.IsDir() {
-		return fmt.Errorf("%s: the folder of the file it names does not exist", jobTokenVariable)
-	}
-	return nil
-}
-
-// tokenFileMissing reports whether the job's token file is named but not there yet.
-func (c JobConfig) tokenFileMissing() bool {
-	if c.TokenFile == "" {
-		return false
-	}
-	_, err := os.Stat(filepath.Clean(c.TokenFile))
-	return errors.Is(err, fs.ErrNotExist)
 }
 
 // Validate checks every part of the configuration.
@@ -219,7 +188,7 @@ func Run(ctx context.Context, cfg Config) error {
 				Lease: cfg.Job.Lease, CallTimeout: cfg.Job.CallTimeout, Poll: cfg.Job.Poll, Logger: d.Telemetry.Logger,
 			})
 			if erasure.Enabled() {
-				if cfg.Job.tokenFileMissing() {
+				if tokenfile.Missing(cfg.Job.TokenFile) {
 					d.Telemetry.Logger.Warn(jobTokenVariable + " names no file yet: erasure steps wait (JOB_CREDENTIALS_UNAVAILABLE) until the token is written")
 				}
 				d.Go(erasure.Run)
@@ -241,10 +210,12 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 }
 
+var _ app.Credentials = (*tokenfile.File)(nil)
+
 // jobCredentials are the erasure job's, from the token file; nil without one.
 func jobCredentials(tokenFile string, v *auth.Verifier) app.Credentials {
 	if tokenFile == "" {
 		return nil
 	}
-	return jobtoken.New(jobTokenVariable, tokenFile, v)
+	return tokenfile.New(jobTokenVariable, tokenFile, v)
 }

@@ -1,4 +1,4 @@
-package jobtoken
+package tokenfile
 
 import (
 	"context"
