@@ -141,7 +141,7 @@ var services = []service{
 				Base:      w.base("disclosure"),
 				OwnerAddr: w.addr("owner"), OwnerTLS: w.tls, ConsentAddr: w.addr("consent"), ConsentTLS: w.tls,
 				HistoryAddr: w.addr("history"), HistoryTLS: w.tls,
-				Job:   disclosure.JobConfig{TokenFile: w.jobToken, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
+				Job:   disclosure.JobConfig{TokenFile: w.tokens.erasureJob, Poll: 5 * time.Second, CallTimeout: 2 * time.Minute, Lease: 10 * time.Minute},
 				Sweep: hourlySweep,
 			})
 		},
@@ -155,6 +155,7 @@ var services = []service{
 				OwnerTarget:      w.addr("owner"),
 				Sweep:            hourlySweep,
 				RequestDigestKey: w.keys.RequestDigestKey,
+				NameRetention:    history.NameRetentionConfig{TokenFile: w.tokens.nameRetention, Interval: time.Minute, CallTimeout: 10 * time.Second},
 			})
 		},
 	},
@@ -166,8 +167,8 @@ type wiring struct {
 	auth     auth.Config
 	storeURI string
 	keys     devKeys
-	// jobToken is the file holding the erasure job's token (see writeJobToken).
-	jobToken string
+	// tokens are the files holding the services' own jobs' tokens (see tokenFiles).
+	tokens tokenFiles
 	// listeners are open before anything starts, so that each part knows the others'
 	// real addresses even when a port is 0. A missing metrics listener leaves that
 	// endpoint off.
@@ -283,11 +284,11 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	jwks := &http.Server{Handler: iss.JWKSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: serverTLS}
 	authCfg := iss.AuthConfig("https://" + listeners["jwks"].Addr().String() + "/jwks.json")
 	authCfg.CAFile = pki.CAFile
-	jobToken := filepath.Join(cfg.DataDir, "auth", "disclosure-job.token")
-	if err := writeJobToken(iss, jobToken); err != nil {
+	tokens := newTokenFiles(filepath.Join(cfg.DataDir, "auth"))
+	if err := tokens.write(iss); err != nil {
 		return err
 	}
-	w := wiring{tls: pki, auth: authCfg, storeURI: store.URI(), keys: keys, listeners: listeners, jobToken: jobToken}
+	w := wiring{tls: pki, auth: authCfg, storeURI: store.URI(), keys: keys, listeners: listeners, tokens: tokens}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -302,7 +303,7 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 		defer cancel()
 		return jwks.Shutdown(shutdownCtx)
 	})
-	g.Go(func() error { return refreshJobToken(gctx, iss, jobToken) })
+	g.Go(func() error { return tokens.refresh(gctx, iss) })
 	for _, s := range services {
 		g.Go(func() error { return s.run(gctx, w) })
 	}
@@ -318,23 +319,45 @@ func serve(ctx context.Context, cfg Config, out io.Writer) error {
 	return g.Wait()
 }
 
-// The erasure job's development credentials: a token for devauth.ErasureJob, as a
-// Kubernetes projected token or a vault agent would write it in production, renewed
-// well before it expires (the service reads the file again on every use).
+// The services' own jobs' development credentials: the disclosure service's erasure
+// job's token (devauth.ErasureJob) and the history service's name retention job's
+// (devauth.NameRetentionJob), as a Kubernetes Secret renewed from outside or a vault
+// agent would write them in production, renewed well before they expire (the services
+// read the files again on every use).
 const (
 	jobTokenTTL     = 24 * time.Hour
 	jobTokenRenewal = 12 * time.Hour
 )
 
-// writeJobToken mints the job's token and replaces the file with it at once (a
-// reader never sees half a token).
-func writeJobToken(iss *devauth.Issuer, path string) error {
-	tok, err := iss.Mint(devauth.ErasureJob(), jobTokenTTL)
-	if err != nil {
-		return fmt.Errorf("erasure job token: %w", err)
-	}
-	if err := replaceSecretFile(path, []byte(tok+"\n")); err != nil {
-		return fmt.Errorf("erasure job token: %w", err)
+// tokenFiles are the files of the services' own jobs' tokens.
+type tokenFiles struct {
+	erasureJob    string
+	nameRetention string
+}
+
+// newTokenFiles names the token files in dir.
+func newTokenFiles(dir string) tokenFiles {
+	return tokenFiles{erasureJob: filepath.Join(dir, "disclosure-job.token"), nameRetention: filepath.Join(dir, "history-name-retention.token")}
+}
+
+// write mints each token and replaces its file with it at once (a reader never sees
+// half a token).
+func (t tokenFiles) write(iss *devauth.Issuer) error {
+	for _, f := range []struct {
+		what   string
+		claims devauth.Claims
+		path   string
+	}{
+		{"erasure job token", devauth.ErasureJob(), t.erasureJob},
+		{"name retention job token", devauth.NameRetentionJob(), t.nameRetention},
+	} {
+		tok, err := iss.Mint(f.claims, jobTokenTTL)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		if err := replaceSecretFile(f.path, []byte(tok+"\n")); err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
 	}
 	return nil
 }
@@ -348,16 +371,16 @@ func replaceSecretFile(path string, data []byte) error {
 	return atomicfile.Write(path, data, 0o600)
 }
 
-// refreshJobToken renews the job's token until ctx is done.
-func refreshJobToken(ctx context.Context, iss *devauth.Issuer, path string) error {
-	t := time.NewTicker(jobTokenRenewal)
-	defer t.Stop()
+// refresh renews the tokens until ctx is done.
+func (t tokenFiles) refresh(ctx context.Context, iss *devauth.Issuer) error {
+	tick := time.NewTicker(jobTokenRenewal)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
-			if err := writeJobToken(iss, path); err != nil {
+		case <-tick.C:
+			if err := t.write(iss); err != nil {
 				return err
 			}
 		}

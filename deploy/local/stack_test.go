@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -62,12 +61,12 @@ func startBenchStack(b *testing.B) *stack {
 func startStack(tb testing.TB, tel func(service string) *telemetry.Telemetry) *stack {
 	tb.Helper()
 	env := servicetest.New(tb)
-	jobToken := filepath.Join(tb.TempDir(), "disclosure-job.token")
-	if err := writeJobToken(env.Issuer, jobToken); err != nil {
+	tokens := newTokenFiles(tb.TempDir())
+	if err := tokens.write(env.Issuer); err != nil {
 		tb.Fatal(err)
 	}
 	w := wiring{
-		tls: env.TLS, auth: env.Auth, storeURI: env.Store.URI(), keys: newDevKeys(), jobToken: jobToken,
+		tls: env.TLS, auth: env.Auth, storeURI: env.Store.URI(), keys: newDevKeys(), tokens: tokens,
 		listeners: map[string]net.Listener{"gateway": servicetest.Listen(tb)},
 		telemetry: map[string]*telemetry.Telemetry{"gateway": tel("gateway")},
 	}

@@ -29,6 +29,13 @@ func sensitiveEnv() []string {
 	return []string{"IDENTITY_KEYS", "IDENTITY_ACTIVE_KEY", "BLIND_INDEX_KEY", "REQUEST_DIGEST_KEY", "MONGO_URI"}
 }
 
+// tokenFileEnv are the variables naming a service's own job's token file, which a
+// Secret renewed from outside holds: a path in no mounted Secret is a file that never
+// comes, and the job never runs.
+func tokenFileEnv() []string {
+	return []string{"DISCLOSURE_JOB_TOKEN_FILE", "NAME_RETENTION_JOB_TOKEN_FILE"}
+}
+
 // CheckWorkloads checks what every overlay must keep: no Secret in the
 // repository, and every Deployment with probes, resource requests and limits,
 // a non-root restricted security context, secrets from Secrets (in the
@@ -229,6 +236,11 @@ func checkSecretFiles(o Objects, d *appsv1.Deployment) []error {
 			}
 			if !inMountedSecret(pod, c, file) {
 				fail("reads %s_FILE from %s, which is no file of a Secret it mounts", name, file)
+			}
+		}
+		for _, name := range tokenFileEnv() {
+			if file, ok := env[name]; ok && !inMountedSecret(pod, c, file) {
+				fail("reads its job's token from %s=%s, which is no file of a Secret it mounts", name, file)
 			}
 		}
 	}

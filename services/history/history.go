@@ -20,6 +20,7 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/retention"
 	"github.com/lillvet/register/services/platform/service"
+	"github.com/lillvet/register/services/platform/tokenfile"
 )
 
 // ServiceName names the service in traces, logs and metrics.
@@ -48,9 +49,59 @@ type Config struct {
 	// without digests; a Config built by hand (tests) may leave it empty, and then no
 	// digest is stored and such a retry is compared with what the reduction kept only.
 	RequestDigestKey string `env:"REQUEST_DIGEST_KEY,notEmpty" secret:"file"`
+	// NameRetention configures the job that tells the owner service when an erased
+	// owner's names are needed longer than its erasure answered.
+	NameRetention NameRetentionConfig
 
 	// Now, when set, is the clock (tests).
 	Now func() time.Time `env:"-"`
+}
+
+// NameRetentionConfig configures the name retention job. A visit recorded or corrected
+// after an owner's erasure answered (the animal's next owner's) keeps that owner's
+// clinical records of the animal longer, and the owner service keeps the owner's names
+// as long; the write marks the owner in this service's store, and the job tells the
+// owner service the later day (ExtendNameRetention), with its own token.
+type NameRetentionConfig struct {
+	// Interval is how often the job runs (first one interval after the start); zero,
+	// as in a Config built by hand, turns it off.
+	Interval time.Duration `env:"NAME_RETENTION_JOB_INTERVAL" envDefault:"1m"`
+	// CallTimeout bounds each call to the owner service, so that a stuck one holds the
+	// job up no longer; zero, as in a Config built by hand, means 10s.
+	CallTimeout time.Duration `env:"NAME_RETENTION_JOB_CALL_TIMEOUT" envDefault:"10s"`
+	// TokenFile holds the job's bearer token (a service subject with the
+	// name_retention_job role), read and verified again on every run so that a renewed
+	// token is picked up. Empty: the job does not run and the names of erased owners
+	// go at the day their erasure answered, so a deployment must set it (deploy/validate
+	// reads the deploy tag). A file named but unreadable or empty, or in a folder that
+	// does not exist, stops the service at start; a file not there yet does not (the
+	// Secret is optional and renewed from outside): until it exists the owners stay
+	// marked, each run failing, logged.
+	TokenFile string `env:"NAME_RETENTION_JOB_TOKEN_FILE" deploy:"required"`
+	// Runs, when set (tests), runs the job once for each channel received, closing the
+	// channel when the run ended, instead of on the interval.
+	Runs <-chan chan struct{} `env:"-"`
+}
+
+// nameJobFileVariable is the variable TokenFile is read from, named in its errors.
+const nameJobFileVariable = "NAME_RETENTION_JOB_TOKEN_FILE"
+
+// defaultNameCallTimeout is CallTimeout's default.
+const defaultNameCallTimeout = 10 * time.Second
+
+// Validate checks the job's timings and its token file.
+func (c NameRetentionConfig) Validate() error {
+	var errs []error
+	if c.Interval < 0 {
+		errs = append(errs, errors.New("NAME_RETENTION_JOB_INTERVAL must not be negative"))
+	}
+	if c.CallTimeout < 0 {
+		errs = append(errs, errors.New("NAME_RETENTION_JOB_CALL_TIMEOUT must not be negative"))
+	}
+	if err := tokenfile.Check(nameJobFileVariable, c.TokenFile); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks every part of the configuration.
@@ -62,7 +113,7 @@ func (c Config) Validate() error {
 	if c.Retention != (retention.Policy{}) {
 		errs = append(errs, c.Retention.Validate())
 	}
-	errs = append(errs, c.Sweep.Validate())
+	errs = append(errs, c.Sweep.Validate(), c.NameRetention.Validate())
 	if _, err := c.requestKey(); err != nil {
 		errs = append(errs, err)
 	}
@@ -99,7 +150,8 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return err
 			}
-			uc, err := app.New(mongo.New(d.DB), ownersvc.New(d.Conn("owner")), d.Auditor, app.Options{
+			owners := ownersvc.New(d.Conn("owner"))
+			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{
 				Now: cfg.Now, Retention: cfg.Retention, RequestKey: key, Logger: d.Telemetry.Logger,
 			})
 			if err != nil {
@@ -107,6 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			historyv1.RegisterHistoryServiceServer(d, historygrpc.NewServer(uc))
 			d.Sweep(cfg.Sweep, sweepJob(uc, d.Telemetry.Logger))
+			cfg.NameRetention.schedule(d, nameRetentionJob(uc, owners, cfg.NameRetention, d.Verifier, d.Telemetry.Logger))
 			return nil
 		},
 	})
@@ -130,6 +183,91 @@ func sweepJob(uc sweeper, log *slog.Logger) func(context.Context) error {
 		}
 		if len(removed) > 0 {
 			log.InfoContext(ctx, "retention sweep removed expired records", "removed", map[string]int(removed))
+		}
+		return nil
+	}
+}
+
+// schedule runs job on c's interval, or on c.Runs when set; neither, nothing.
+func (c NameRetentionConfig) schedule(d *service.Deps, job func(context.Context) error) {
+	switch {
+	case c.Runs != nil:
+		d.Go(func(ctx context.Context) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case done := <-c.Runs:
+					if err := job(ctx); err != nil {
+						d.Telemetry.Logger.ErrorContext(ctx, "name retention job failed; retried at the next run", "error", err)
+					}
+					close(done)
+				}
+			}
+		})
+	case c.Interval > 0:
+		if c.TokenFile == "" {
+			d.Telemetry.Logger.Warn(nameJobFileVariable + " is not set: the name retention job does not run, and the owner service " +
+				"removes erased owners' names at the day their erasure answered, even while a later visit of the animal keeps records naming them here")
+			return
+		}
+		if tokenfile.Missing(c.TokenFile) {
+			d.Telemetry.Logger.Warn(nameJobFileVariable + " names no file yet: the name retention job fails, and the owners stay marked, until the token is written")
+		}
+		d.Every("name retention job", c.Interval, c.Interval, job)
+	}
+}
+
+// nameRetentionJob is one run of the name retention job: with the token of c.TokenFile,
+// verified by v, it tells the owner service the later days (app.PushNameRetention).
+// Each owner not told, and each whose names the owner service had removed already, is
+// logged at ERROR by id (no names, no identity codes), with a count per run; the
+// owners not told stay marked for the next run.
+func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionConfig, v tokenfile.Verifier, log *slog.Logger) func(context.Context) error {
+	timeout := c.CallTimeout
+	if timeout == 0 {
+		timeout = defaultNameCallTimeout
+	}
+	var creds *tokenfile.File
+	if c.TokenFile != "" {
+		creds = tokenfile.New(nameJobFileVariable, c.TokenFile, v)
+	}
+	noted := false
+	return func(ctx context.Context) error {
+		if creds == nil {
+			return errors.New(nameJobFileVariable + " is not set: the owner service is not told")
+		}
+		jobCtx, err := creds.Context(ctx)
+		if err != nil {
+			return fmt.Errorf("name retention job: %w", err)
+		}
+		// Once per process, before its first push: erasures applied before the notes
+		// were kept, or a store restored without them, get them (and their owners a
+		// check), so that the visits of their animals mark them from then on.
+		if !noted {
+			n, err := uc.NoteErasedPatientsOfAll(jobCtx)
+			if err != nil {
+				log.ErrorContext(ctx, "noting the animals of erased owners did not finish; run again at the next run", "error", err, "owners", n)
+			}
+			noted = err == nil
+		}
+		res, err := uc.PushNameRetention(jobCtx, keeper, timeout)
+		for _, g := range res.Gone {
+			log.ErrorContext(ctx, "the owner service had removed an erased owner's names while records here still name the owner: "+
+				"told too late, nothing more to do", "owner_id", g.OwnerID, "error", g.Err)
+		}
+		for _, f := range res.Failed {
+			log.ErrorContext(ctx, "the owner service was not told how long an erased owner's names are needed; retried at the next run",
+				"owner_id", f.OwnerID, "error", f.Err)
+		}
+		if len(res.Failed) > 0 || len(res.Gone) > 0 {
+			log.ErrorContext(ctx, "name retention job: owners not told", "failed", len(res.Failed), "names_gone", len(res.Gone), "checked", res.Checked)
+		}
+		if res.Told > 0 {
+			log.InfoContext(ctx, "name retention job told the owner service later days", "told", res.Told, "checked", res.Checked)
+		}
+		if err != nil {
+			return fmt.Errorf("name retention job: %w", err)
 		}
 		return nil
 	}

@@ -83,13 +83,25 @@ func setup(t *testing.T) *fixture {
 // environment's in-memory one) and the history's configuration as opts change it.
 func setupWith(t testing.TB, tel *telemetry.Telemetry, opts ...func(*history.Config)) *fixture {
 	t.Helper()
+	return setupServices(t, tel, nil, opts...)
+}
+
+// setupServices is setupWith with the owner service's configuration as ownerOpt changes
+// it (nil: as ownertest starts it), given the clock the history service runs on.
+func setupServices(t testing.TB, tel *telemetry.Telemetry, ownerOpt func(*owner.Config, *clock), opts ...func(*history.Config)) *fixture {
+	t.Helper()
 	env := servicetest.New(t)
 	if tel == nil {
 		tel = env.Telemetry
 	}
-	ownerSv, ownerAddr := ownertest.Start(t, env, ownerDatabase, func(c *owner.Config) { c.Telemetry = tel })
-	historyL := servicetest.Listen(t)
 	clk := &clock{}
+	ownerSv, ownerAddr := ownertest.Start(t, env, ownerDatabase, func(c *owner.Config) {
+		c.Telemetry = tel
+		if ownerOpt != nil {
+			ownerOpt(c, clk)
+		}
+	})
+	historyL := servicetest.Listen(t)
 	hc := history.Config{
 		Base: env.Base(historyL, historyDatabase), OwnerTarget: ownerAddr, Now: clk.Now,
 		// The tests run the sweep themselves, with the clock where they set it: no

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/config"
@@ -133,4 +134,42 @@ func FuzzRequestDigestKey(f *testing.F) {
 			t.Fatalf("the refusal says more than why: %v", err)
 		}
 	})
+}
+
+// TestConfigNameRetention: the job runs every minute by default with a 10s deadline per
+// call; a negative interval or deadline is refused, and so is a token file that holds
+// nothing or lies in a folder that does not exist, while a file not written yet in an
+// existing folder is accepted (the Secret created later).
+func TestConfigNameRetention(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"defaults", map[string]string{}, ""},
+		{"a token file not written yet", map[string]string{"NAME_RETENTION_JOB_TOKEN_FILE": filepath.Join(dir, "token")}, ""},
+		{"no such folder", map[string]string{"NAME_RETENTION_JOB_TOKEN_FILE": filepath.Join(dir, "job", "token")}, "NAME_RETENTION_JOB_TOKEN_FILE: the folder of the file it names does not exist"},
+		{"an empty token file", map[string]string{"NAME_RETENTION_JOB_TOKEN_FILE": empty}, "NAME_RETENTION_JOB_TOKEN_FILE"},
+		{"a negative interval", map[string]string{"NAME_RETENTION_JOB_INTERVAL": "-1m"}, "NAME_RETENTION_JOB_INTERVAL"},
+		{"a negative deadline", map[string]string{"NAME_RETENTION_JOB_CALL_TIMEOUT": "-1s"}, "NAME_RETENTION_JOB_CALL_TIMEOUT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg Config
+			tc.env["REQUEST_DIGEST_KEY"] = base64.StdEncoding.EncodeToString(make([]byte, 32))
+			// The test environment lacks the service's other required settings.
+			err := config.LoadFrom(&cfg, tc.env)
+			named := err != nil && strings.Contains(err.Error(), "NAME_RETENTION_JOB")
+			if named != (tc.want != "") || named && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("load: %v, want an error naming %q", err, tc.want)
+			}
+			if tc.name == "defaults" && (cfg.NameRetention.Interval != time.Minute || cfg.NameRetention.CallTimeout != 10*time.Second) {
+				t.Errorf("defaults: %+v", cfg.NameRetention)
+			}
+		})
+	}
 }

@@ -55,6 +55,9 @@ const (
 	KeyFile  = "key.pem"
 	// JobTokenFile is the disclosure service's erasure job token (devauth.ErasureJob).
 	JobTokenFile = "disclosure-job/token"
+	// NameRetentionTokenFile is the history service's name retention job token
+	// towards the owner service (devauth.NameRetentionJob).
+	NameRetentionTokenFile = "history-name-retention/token"
 )
 
 // Files inside SecretDir, one per secret setting of the owner service: compose mounts
@@ -73,9 +76,10 @@ const (
 // before it gaining one, and never replaced.
 const RequestDigestKeyFile = "request_digest_key"
 
-// JobTokenValidity is how long the compose stack's erasure job token lasts: compose has
-// no token renewer, so running compose-setup again renews it (the service reads the
-// file before every step, without a restart).
+// JobTokenValidity is how long the compose stack's erasure job token, and the history
+// service's name retention job token, last: compose has no token renewer, so running
+// compose-setup again renews them (the services read the files before every use,
+// without a restart).
 const JobTokenValidity = 30 * 24 * time.Hour
 
 // nonrootID is the distroless nonroot user the images run as.
@@ -180,8 +184,11 @@ func Run(o Options) (err error) {
 	if err := writeJWKS(iss, filepath.Join(o.CertDir, JWKSFile)); err != nil {
 		return err
 	}
-	if err := writeJobToken(iss, filepath.Join(o.CertDir, filepath.FromSlash(JobTokenFile)), owner); err != nil {
-		return err
+	if err := writeToken(iss, devauth.ErasureJob(), filepath.Join(o.CertDir, filepath.FromSlash(JobTokenFile)), owner); err != nil {
+		return fmt.Errorf("erasure job token: %w", err)
+	}
+	if err := writeToken(iss, devauth.NameRetentionJob(), filepath.Join(o.CertDir, filepath.FromSlash(NameRetentionTokenFile)), owner); err != nil {
+		return fmt.Errorf("name retention job token: %w", err)
 	}
 	if err := ensureSecrets(o.SecretDir, o.EnvFile, existing, inEnv, owner); err != nil {
 		return err
@@ -385,18 +392,18 @@ func writeJWKS(iss *devauth.Issuer, path string) error {
 	return writePublic(path, rec.Body.Bytes())
 }
 
-// writeJobToken mints the erasure job's token into path, readable by the container user
-// only.
-func writeJobToken(iss *devauth.Issuer, path string, owner ids) error {
-	tok, err := iss.Mint(devauth.ErasureJob(), JobTokenValidity)
+// writeToken mints a service's own job's token for claims into path, readable by the
+// container user only.
+func writeToken(iss *devauth.Issuer, claims devauth.Claims, path string, owner ids) error {
+	tok, err := iss.Mint(claims, JobTokenValidity)
 	if err != nil {
-		return fmt.Errorf("erasure job token: %w", err)
+		return err
 	}
 	if err := makeDir(filepath.Dir(path), 0o750, owner); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteOwned(path, []byte(tok+"\n"), secretMode, owner.uid, owner.gid); err != nil {
-		return fmt.Errorf("write erasure job token: %w", err)
+		return fmt.Errorf("write %s: %w", filepath.Base(filepath.Dir(path)), err)
 	}
 	return nil
 }

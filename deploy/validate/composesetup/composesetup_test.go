@@ -204,7 +204,8 @@ func TestFilesAndModes(t *testing.T) {
 	}
 	env := readEnv(t, o.EnvFile)
 	requestKey := filepath.Join(o.SecretDir, composesetup.RequestDigestKeyFile)
-	for _, secret := range append([]string{o.EnvFile, filepath.Join(o.CertDir, composesetup.JobTokenFile), requestKey}, secretFiles(o)...) {
+	tokens := []string{filepath.Join(o.CertDir, composesetup.JobTokenFile), filepath.Join(o.CertDir, composesetup.NameRetentionTokenFile)}
+	for _, secret := range append(append([]string{o.EnvFile, requestKey}, tokens...), secretFiles(o)...) {
 		info, err := os.Stat(secret)
 		if err != nil {
 			t.Fatal(err)
@@ -349,27 +350,36 @@ func TestRunnerTokensVerify(t *testing.T) {
 		t.Fatalf("runner token rejected: %v", err)
 	}
 
-	// The erasure job's token is the issuer's too, for the job's subject with the
-	// erasure_job role, and lasts until compose-setup renews it.
-	raw, err := os.ReadFile(filepath.Join(o.CertDir, composesetup.JobTokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := v.Verify(ctx, strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("erasure job token rejected: %v", err)
-	}
-	if job.Subject != devauth.ErasureJob().Subject || !slices.Equal(job.Roles, []auth.Role{auth.RoleErasureJob}) {
-		t.Errorf("erasure job token is for %s %v", job.Subject, job.Roles)
-	}
-	// The verifier checked the signature; only the expiry is read here.
-	parsed, err := jwt.ParseInsecure(bytes.TrimSpace(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, ok := parsed.Expiration()
-	if left := time.Until(exp); !ok || left < composesetup.JobTokenValidity-time.Hour {
-		t.Errorf("erasure job token expires in %v", left)
+	// The erasure job's token and the name retention job's are the issuer's too, each
+	// for its service subject and role, and last until compose-setup renews them.
+	for _, tok := range []struct {
+		file   string
+		claims devauth.Claims
+		role   auth.Role
+	}{
+		{composesetup.JobTokenFile, devauth.ErasureJob(), auth.RoleErasureJob},
+		{composesetup.NameRetentionTokenFile, devauth.NameRetentionJob(), auth.RoleNameRetentionJob},
+	} {
+		raw, err := os.ReadFile(filepath.Join(o.CertDir, tok.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := v.Verify(ctx, strings.TrimSpace(string(raw)))
+		if err != nil {
+			t.Fatalf("%s rejected: %v", tok.file, err)
+		}
+		if id.Subject != tok.claims.Subject || !slices.Equal(id.Roles, []auth.Role{tok.role}) {
+			t.Errorf("%s is for %s %v", tok.file, id.Subject, id.Roles)
+		}
+		// The verifier checked the signature; only the expiry is read here.
+		parsed, err := jwt.ParseInsecure(bytes.TrimSpace(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, ok := parsed.Expiration()
+		if left := time.Until(exp); !ok || left < composesetup.JobTokenValidity-time.Hour {
+			t.Errorf("%s expires in %v", tok.file, left)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
@@ -45,6 +46,12 @@ func (s *Service) eraseOwnerData(ctx context.Context, ownerID, requestID string)
 			return domain.ErasureResult{}, err
 		}
 	case err != nil:
+		return domain.ErasureResult{}, err
+	}
+	// A pass may plan the owner's records longer than the day the owner service keeps
+	// the names to (a request answered before the animal's later visit): the name
+	// retention job checks it once the pass has stored its decision.
+	if err := s.repo.MarkNamesCheck(ctx, ownerID); err != nil {
 		return domain.ErasureResult{}, err
 	}
 	if req, ok := e.Request(requestID); ok {
@@ -352,6 +359,11 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 	for _, v := range visits {
 		current[v.ID] = v
 	}
+	// Noted before any visit is restricted, so that a visit of one of these animals
+	// recorded later finds this owner to mark (markNamesOfPatient).
+	if err := s.repo.NoteErasedPatients(ctx, e.OwnerID, heldPatients(e, current)); err != nil {
+		return nil, false, err
+	}
 	done := true
 	pending := map[string]bool{}
 	var marks []domain.Mark
@@ -529,6 +541,12 @@ func (s *Service) sweepOwner(ctx context.Context, e *domain.Erasure, today reten
 	if err := s.auditor.RecordNow(ctx, changeEvent("history.retention_sweep", e.OwnerID)); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	// The sweep may keep a clinical record past the day the owner service was told
+	// (the animal's last visit holds it): marked before the record is saved, so that
+	// the name retention job tells it even if the process dies after the save.
+	if err := s.repo.MarkNamesCheck(ctx, e.OwnerID); err != nil {
+		return err
+	}
 	if !e.DigestsUntil.IsZero() && today.After(e.DigestsUntil) {
 		if err := s.dropDigests(ctx, e, today); err != nil {
 			return err
@@ -634,4 +652,15 @@ func (s *Service) dropDigests(ctx context.Context, e *domain.Erasure, today rete
 // by the caller or, for the periodic sweep, the service (auth.SystemIdentity).
 func changeEvent(action, ownerID string) audit.Event {
 	return audit.Event{Action: action, Resource: ownerResource(ownerID) + "/history", SubjectOwnerID: ownerID, Outcome: audit.OutcomeSuccess}
+}
+
+// heldPatients are the patients of the visits e holds among current, each once.
+func heldPatients(e *domain.Erasure, current map[string]*domain.Visit) []string {
+	var out []string
+	for _, r := range e.Visits {
+		if v, ok := current[r.VisitID]; ok && !slices.Contains(out, v.PatientID) {
+			out = append(out, v.PatientID)
+		}
+	}
+	return out
 }

@@ -77,6 +77,11 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	visit.ID, visit.PatientID, visit.OwnerID = id, p.ID, ownerID
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
+	// The visit may be the animal's last one, which keeps the clinical records of its
+	// erased owners longer.
+	if err := s.markNamesOfPatient(ctx, p.ID); err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
 	created, err := s.repo.CreateVisit(ctx, &visit, digest)
 	if errors.Is(err, apperr.ErrAlreadyExists) {
 		// A concurrent retry recorded it first.
@@ -493,6 +498,13 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	var original *domain.Visit
 	if len(rec.Amendments) == 0 {
 		original = &rec.Original
+	}
+	// A new start time, or another owner, may move the animal's last visit, which holds
+	// the clinical records of its erased owners.
+	if slices.Contains(in.Paths, "start_time") || ownerID != rec.Current.OwnerID {
+		if err := s.markNamesOfPatient(ctx, rec.Current.PatientID); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
 	}
 	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, original, &next); err != nil {
 		if errors.Is(err, apperr.ErrConflict) && in.RequestID != "" {

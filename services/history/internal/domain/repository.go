@@ -125,4 +125,24 @@ type Repository interface {
 	// ErasuresDue returns the applied erasures scheduled with something to remove after
 	// a day before today.
 	ErasuresDue(ctx context.Context, today retention.Date) ([]*Erasure, error)
+
+	// ErasedOwners returns the ids of every owner with an erasure record.
+	ErasedOwners(ctx context.Context) ([]string, error)
+	// NoteErasedPatients records that the erased owner's kept visits include visits of
+	// each patient, before the erasure restricts them.
+	NoteErasedPatients(ctx context.Context, ownerID string, patientIDs []string) error
+	// ErasedOwnersOf returns the owners noted erased with kept visits of the patient
+	// (NoteErasedPatients), each once, by one read of the patient's id.
+	ErasedOwnersOf(ctx context.Context, patientID string) ([]string, error)
+	// MarkNamesCheck marks each owner's NamesNotice to be checked (Checks + 1), creating
+	// it when there is none.
+	MarkNamesCheck(ctx context.Context, ownerIDs ...string) error
+	// NamesChecksDue returns the notices marked to be checked.
+	NamesChecksDue(ctx context.Context) ([]NamesNotice, error)
+	// NamesTold stores that the owner service was told the day, with the number of the
+	// owner's erasure requests then.
+	NamesTold(ctx context.Context, ownerID string, day retention.Date, requests int) error
+	// ClearNamesCheck clears the owner's marks when they are still the checks read;
+	// a mark set since stays.
+	ClearNamesCheck(ctx context.Context, ownerID string, checks int64) error
 }

@@ -30,6 +30,8 @@ type Repository struct {
 	communications *mongo.Collection
 	erasures       *mongo.Collection
 	schedule       *mongo.Collection
+	names          *mongo.Collection
+	erasedPatients *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -38,7 +40,8 @@ var _ domain.Repository = (*Repository)(nil)
 func New(db *mongo.Database) *Repository {
 	return &Repository{
 		visits: db.Collection(visitsColl), communications: db.Collection(communicationsColl),
-		erasures: db.Collection(erasuresColl), schedule: db.Collection(scheduleColl),
+		erasures: db.Collection(erasuresColl), schedule: db.Collection(scheduleColl), names: db.Collection(namesColl),
+		erasedPatients: db.Collection(erasedPatientsColl),
 	}
 }
 
@@ -56,6 +59,7 @@ func Indexes() []mongox.Index {
 		newest(visitsColl, "owner_id", "started_at", "_id"),
 		newest(communicationsColl, "owner_id", "time", "_id"),
 		{Collection: scheduleColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "next_due", Value: 1}}}},
+		{Collection: namesColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "checks", Value: 1}}}},
 	}
 }
 
@@ -66,6 +70,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: visitsColl, Keys: []string{"owner_id", "started_at", "_id"}},
 		{Collection: communicationsColl, Keys: []string{"owner_id", "time", "_id"}},
 		{Collection: scheduleColl, Keys: []string{"next_due"}},
+		{Collection: namesColl, Keys: []string{"checks"}},
 	}
 }
 

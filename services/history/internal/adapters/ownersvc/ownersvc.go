@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,6 +16,7 @@ import (
 	"github.com/lillvet/register/services/history/internal/app"
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/patientowner"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // Client implements app.Registry on the owner service.
@@ -58,6 +60,34 @@ func (c *Client) OwnerExists(ctx context.Context, id string) error {
 		return translate("GetOwner", err)
 	}
 	return nil
+}
+
+// ExtendNameRetention implements app.NamesKeeper. The owner service's reasons tell the
+// two refusals apart: the names gone for good, or the owner's erasure still to come.
+func (c *Client) ExtendNameRetention(ctx context.Context, ownerID string, until retention.Date) error {
+	_, err := c.owners.ExtendNameRetention(ctx, &ownerv1.ExtendNameRetentionRequest{OwnerId: ownerID, NameKeptUntil: until.String()})
+	if err == nil {
+		return nil
+	}
+	if status.Code(err) == codes.FailedPrecondition {
+		switch reason(err) {
+		case "NAMES_NOT_KEPT":
+			return fmt.Errorf("owner service ExtendNameRetention: %w", app.ErrNamesGone)
+		case "OWNER_NOT_ERASED":
+			return fmt.Errorf("owner service ExtendNameRetention: %w", app.ErrOwnerNotErasedYet)
+		}
+	}
+	return translate("ExtendNameRetention", err)
+}
+
+// reason is the machine reason (ErrorInfo) of a refusal; "" when it carries none.
+func reason(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
 
 // translate turns the owner service's status into this service's errors. It never

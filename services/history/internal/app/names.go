@@ -1,0 +1,185 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/retention"
+)
+
+// NamesKeeper is the owner service as the name retention job tells it, with the job's
+// own token.
+type NamesKeeper interface {
+	// ExtendNameRetention keeps the erased owner's names through until (never shorter):
+	// ErrNamesGone when the owner service keeps them no more, ErrOwnerNotErasedYet
+	// when it has not erased the owner yet.
+	ExtendNameRetention(ctx context.Context, ownerID string, until retention.Date) error
+}
+
+var (
+	// ErrNamesGone: the owner service anonymised the owner's names already (or its
+	// erasure kept none); telling it again cannot bring them back.
+	ErrNamesGone = errors.New("the owner service keeps the owner's names no more")
+	// ErrOwnerNotErasedYet: the erasure job's step in the owner service has not run
+	// yet; it will, with the erasure's answer, and the day is told after it.
+	ErrOwnerNotErasedYet = errors.New("the owner service has not erased the owner yet")
+)
+
+// NamesFailure is an owner whose day the job could not tell, or whose names the owner
+// service had removed already; Err carries ids and codes only.
+type NamesFailure struct {
+	OwnerID string
+	Err     error
+}
+
+// NamesPush is what one run of the name retention job did: the owners checked, those
+// whose later day it told, those whose names were gone (told, but too late) and those
+// it could not tell (checked again at the next run).
+type NamesPush struct {
+	Checked int
+	Told    int
+	Gone    []NamesFailure
+	Failed  []NamesFailure
+}
+
+// markNamesOfPatient marks the names of the owners erased with visits of the patient
+// kept to be checked, before a write that may move the animal's last visit: a clinical
+// record they keep is held against it, and the owner service keeps their names as long.
+// Marked before the write, a mark is never missing after it, even if the process dies
+// between the two; one marked for a write that then failed only costs a check.
+func (s *Service) markNamesOfPatient(ctx context.Context, patientID string) error {
+	owners, err := s.repo.ErasedOwnersOf(ctx, patientID)
+	if err != nil {
+		return err
+	}
+	return s.repo.MarkNamesCheck(ctx, owners...)
+}
+
+// PushNameRetention tells the owner service the later day each erased owner marked to
+// be checked is named until now (the name retention job's run): computed as the sweep
+// holds the records (ownerNamedUntil), told when later than the day last told (see
+// domain.NamesNotice.ToldDay), each call bounded by callTimeout, so that a stuck owner
+// service holds the run up no longer. A mark is cleared once the day needs no telling,
+// was told, or the names were gone; an owner not told stays marked for the next run.
+func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, callTimeout time.Duration) (NamesPush, error) {
+	due, err := s.repo.NamesChecksDue(ctx)
+	if err != nil {
+		return NamesPush{}, fmt.Errorf("name retention: %w", err)
+	}
+	var res NamesPush
+	for _, n := range due {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		res.Checked++
+		told, err := s.tellNames(ctx, keeper, n, callTimeout)
+		switch {
+		case errors.Is(err, ErrNamesGone):
+			res.Gone = append(res.Gone, NamesFailure{OwnerID: n.OwnerID, Err: err})
+		case err != nil:
+			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
+			continue
+		case told:
+			res.Told++
+		}
+		if err := s.repo.ClearNamesCheck(ctx, n.OwnerID, n.Checks); err != nil {
+			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
+		}
+	}
+	return res, nil
+}
+
+// tellNames tells the owner service the day n's owner is named until now, when it is
+// later than the day told, and reports whether it did.
+func (s *Service) tellNames(ctx context.Context, keeper NamesKeeper, n domain.NamesNotice, callTimeout time.Duration) (bool, error) {
+	e, err := s.repo.GetErasure(ctx, n.OwnerID)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	until, err := s.ownerNamedUntil(ctx, e)
+	if err != nil {
+		return false, err
+	}
+	// No day told (no request answered yet, or its answer kept nothing): the owner
+	// service keeps no names by this service's word, and the erasure job passes the
+	// answer on.
+	if told := n.ToldDay(e); told.IsZero() || !until.After(told) {
+		return false, nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := keeper.ExtendNameRetention(callCtx, n.OwnerID, until); err != nil {
+		return false, err
+	}
+	return true, s.repo.NamesTold(ctx, n.OwnerID, until, len(e.Requests))
+}
+
+// ownerNamedUntil is the last day anything of erased owner e is kept, read now: the
+// owner's visits for the animals of those e holds, and each animal's last visit (by any
+// owner) read once (see domain.Erasure.NamedUntil).
+func (s *Service) ownerNamedUntil(ctx context.Context, e *domain.Erasure) (retention.Date, error) {
+	if len(e.Visits) == 0 {
+		return retention.Date{}, nil
+	}
+	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
+	if err != nil {
+		return retention.Date{}, err
+	}
+	patientOf := make(map[string]string, len(visits))
+	for _, v := range visits {
+		patientOf[v.ID] = v.PatientID
+	}
+	last := lastVisits{}
+	return e.NamedUntil(patientOf, func(patientID string) (retention.Date, error) {
+		t, err := last.of(ctx, s.repo, patientID)
+		if err != nil {
+			return retention.Date{}, err
+		}
+		return s.opts.Retention.PatientRecordsUntil(t, s.opts.Location), nil
+	})
+}
+
+// NoteErasedPatientsOfAll notes the patients of every erased owner's kept visits and
+// marks each owner to be checked: erasures applied before the notes were kept have
+// none, so a visit of their animals would mark nobody, and a visit recorded before
+// the marks may hold a record longer already. Run at each start; it changes nothing
+// the second time but the marks, which the job clears. It answers the owners it went
+// through.
+func (s *Service) NoteErasedPatientsOfAll(ctx context.Context) (int, error) {
+	owners, err := s.repo.ErasedOwners(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range owners {
+		if err := s.noteErasedPatients(ctx, id); err != nil {
+			return i, fmt.Errorf("owner %s: %w", id, err)
+		}
+	}
+	return len(owners), nil
+}
+
+func (s *Service) noteErasedPatients(ctx context.Context, ownerID string) error {
+	e, err := s.repo.GetErasure(ctx, ownerID)
+	if err != nil || len(e.Visits) == 0 {
+		return err
+	}
+	visits, err := s.repo.OwnerVisits(ctx, ownerID)
+	if err != nil {
+		return err
+	}
+	current := make(map[string]*domain.Visit, len(visits))
+	for _, v := range visits {
+		current[v.ID] = v
+	}
+	if err := s.repo.NoteErasedPatients(ctx, ownerID, heldPatients(e, current)); err != nil {
+		return err
+	}
+	return s.repo.MarkNamesCheck(ctx, ownerID)
+}
