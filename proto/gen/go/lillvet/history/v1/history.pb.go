@@ -2356,7 +2356,8 @@ type EraseOwnerDataResponse struct {
 	// erasure job passes it to the owner service as name_kept_until. Not updated later:
 	// when the animal's next owner brings it in after this answer, the retention sweep
 	// keeps the owner's clinical records of it to that visit + 3 years, past this day, and
-	// the owner service is not told (docs/DATA_PROTECTION.md, "Known limits").
+	// the service's name retention job tells the owner service the later day
+	// (OwnerService.ExtendNameRetention; docs/DATA_PROTECTION.md, "Extension").
 	OwnerNamedUntil string `protobuf:"bytes,2,opt,name=owner_named_until,json=ownerNamedUntil,proto3" json:"owner_named_until,omitempty"`
 	// Set while an invoice of the owner is unpaid: the last day of its bookkeeping
 	// retention. The job passes it to the owner service as identity_code_kept_until.
