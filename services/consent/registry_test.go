@@ -1,11 +1,16 @@
 package consent_test
 
 import (
+	"fmt"
+	"os"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
@@ -23,14 +28,14 @@ const (
 
 // pushUnscopedRegistryDecision appends to the owner's ledger, as an earlier version
 // stored it, a microchip registry decision ("granted", "withdrawn", "refused") without
-// a scope, the purpose taking none then: entry id, effective and recorded at the
-// instant at.
-func (s *system) pushUnscopedRegistryDecision(t *testing.T, ownerID, id, decision string, at time.Time) {
+// a scope, the purpose taking none then: entry id, effective at effective and recorded
+// at recorded.
+func (s *system) pushUnscopedRegistryDecision(t *testing.T, ownerID, id, decision string, effective, recorded time.Time) {
 	t.Helper()
-	at = at.UTC().Truncate(time.Millisecond)
 	entry := bson.M{
 		"id": id, "purpose": "microchip_registry_disclosure", "decision": decision, "method": "written",
-		"evidence_ref": "siru-2025/4", "effective_at": at, "recorded_by": "test-reception", "recorded_at": at,
+		"evidence_ref": "siru-2025/4", "effective_at": effective.UTC().Truncate(time.Millisecond),
+		"recorded_by": "test-reception", "recorded_at": recorded.UTC().Truncate(time.Millisecond),
 	}
 	if decision == "granted" {
 		entry["statement_version"] = "2025-01"
@@ -71,7 +76,8 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Sirunen")
 	s.record(t, id, objection(marketing, "email"))
-	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0de", "granted", time.Now().Add(-time.Hour))
+	hourAgo := time.Now().Add(-time.Hour)
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0de", "granted", hourAgo, hourAgo)
 	reception, manager := s.as(t, auth.RoleReception), s.as(t, auth.RoleClinicManager)
 
 	history, err := s.consent.ListConsentDecisions(reception, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
@@ -154,12 +160,12 @@ func TestUnscopedRegistryWithdrawalHoldsForEveryRegistry(t *testing.T) {
 	id := s.newOwner(t, "Sirunen")
 	s.record(t, id, objection(marketing, "email")) // the ledger the earlier version's entries go into
 	const withdrawal = "0190f5a4-1f00-7000-8000-00000000c0d2"
-	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0d1", "granted",
-		time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
-	s.pushUnscopedRegistryDecision(t, id, withdrawal, "withdrawn", time.Date(2025, 9, 1, 9, 0, 0, 0, time.UTC))
+	march, september := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), time.Date(2025, 9, 1, 9, 0, 0, 0, time.UTC)
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0d1", "granted", march, march)
+	s.pushUnscopedRegistryDecision(t, id, withdrawal, "withdrawn", september, september)
 
 	backdated := decision(chip, registryA, granted)
-	backdated.EffectiveTime = timestamppb.New(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	backdated.EffectiveTime = timestamppb.New(march)
 	s.record(t, id, backdated)
 	withdrawnFromAll := func(when string) {
 		t.Helper()
@@ -193,4 +199,155 @@ func TestUnscopedRegistryWithdrawalHoldsForEveryRegistry(t *testing.T) {
 	if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_WITHDRAWAL || res.GetDecidingDecision().GetId() != withdrawal {
 		t.Fatalf("registry B after a new grant to A: %v, want still the withdrawal", res)
 	}
+}
+
+// unscopedDecision is a microchip registry decision an earlier version stored without
+// a scope.
+type unscopedDecision struct {
+	decision            string
+	effective, recorded time.Time
+}
+
+// TestOperationsFindsTheRegistryOwnersToAsk follows docs/OPERATIONS.md's "Microchip
+// registry grants stored before they named the registry": the document's query, read
+// from it and run through the driver on the store, lists the candidates, and each one's
+// consent state decides by the document's two conditions whom reception asks to record
+// the grant again. Only owners whose latest unscoped decision is a grant and who have
+// decided nothing naming a registry since are asked: not the owner who withdrew after a
+// grant scheduled ahead (whose last row is that grant), nor one who withdrew naming a
+// registry, nor one whose grant was recorded again.
+func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
+	s := start(t)
+	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
+	named := func(d consentv1.Decision, registry string) *consentv1.ConsentDecision {
+		return decision(chip, registry, d)
+	}
+	cases := []struct {
+		name     string
+		unscoped []unscopedDecision
+		named    []*consentv1.ConsentDecision
+		listed   bool
+		ask      bool
+	}{
+		{name: "an unscoped grant", listed: true, ask: true,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
+		{name: "a withdrawal, then a grant", listed: true, ask: true,
+			unscoped: []unscopedDecision{{"withdrawn", day(3, 1), day(3, 1)}, {"granted", day(9, 1), day(9, 1)}}},
+		{name: "a grant scheduled ahead, then a withdrawal before it took effect", listed: true,
+			unscoped: []unscopedDecision{{"granted", day(10, 1), day(8, 1)}, {"withdrawn", day(9, 1), day(9, 1)}}},
+		{name: "a grant, then a refusal", listed: true,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}, {"refused", day(9, 1), day(9, 1)}}},
+		{name: "a grant, then a withdrawal naming a registry", listed: true,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			named:    []*consentv1.ConsentDecision{named(withdrawn, registryB)}},
+		{name: "a grant, then an objection naming a registry", listed: true,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			named:    []*consentv1.ConsentDecision{objection(chip, registryA)}},
+		{name: "a grant recorded again naming the registry", listed: true,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			named:    []*consentv1.ConsentDecision{named(granted, registryA)}},
+		{name: "a grant naming a registry only",
+			named: []*consentv1.ConsentDecision{named(granted, registryA)}},
+	}
+	owners := make([]string, len(cases))
+	for i, tc := range cases {
+		owners[i] = s.newOwner(t, "Sirunen")
+		s.record(t, owners[i], objection(marketing, "email")) // the ledger the earlier version's entries go into
+		for j, u := range tc.unscoped {
+			id := fmt.Sprintf("0190f5a4-1f00-7000-8000-0000000%02d%03d", i, j)
+			s.pushUnscopedRegistryDecision(t, owners[i], id, u.decision, u.effective, u.recorded)
+		}
+		for _, d := range tc.named {
+			s.record(t, owners[i], d)
+		}
+	}
+
+	listed := s.runOperationsRegistryQuery(t)
+	for i, tc := range cases {
+		if listed[owners[i]] != tc.listed {
+			t.Errorf("%s: listed by the query %v, want %v", tc.name, listed[owners[i]], tc.listed)
+		}
+		if !listed[owners[i]] {
+			continue
+		}
+		state, err := s.consent.ListConsents(s.as(t, auth.RoleReception), &consentv1.ListConsentsRequest{OwnerId: owners[i]})
+		if err != nil {
+			t.Fatalf("%s: state: %v", tc.name, err)
+		}
+		if got := askAgain(state.GetConsents()); got != tc.ask {
+			t.Errorf("%s: asked %v, want %v", tc.name, got, tc.ask)
+		}
+	}
+}
+
+// askAgain applies docs/OPERATIONS.md's two conditions to an owner's consent state: the
+// registry purpose without a scope shows no grant, and no registry's row shows a
+// prohibition or a grant already recorded again.
+func askAgain(states []*consentv1.ConsentState) bool {
+	settled := []consentv1.Reason{
+		consentv1.Reason_REASON_WITHDRAWAL, consentv1.Reason_REASON_REFUSAL,
+		consentv1.Reason_REASON_OBJECTION, consentv1.Reason_REASON_EXPLICIT_GRANT,
+	}
+	noGrant := false
+	for _, c := range states {
+		switch {
+		case c.GetPurpose() != chip:
+		case c.GetScope() == "":
+			noGrant = c.GetReason() == consentv1.Reason_REASON_NO_GRANT
+		case slices.Contains(settled, c.GetReason()):
+			return false
+		}
+	}
+	return noGrant
+}
+
+// runOperationsRegistryQuery runs the mongosh aggregation of docs/OPERATIONS.md's
+// microchip registry section on the consent database and returns the owners it lists.
+func (s *system) runOperationsRegistryQuery(t *testing.T) map[string]bool {
+	t.Helper()
+	collection, pipeline := operationsRegistryQuery(t)
+	cur, err := s.raw.Database(consentDatabase).Collection(collection).Aggregate(t.Context(), pipeline)
+	if err != nil {
+		t.Fatalf("the documented query: %v", err)
+	}
+	var rows []struct {
+		Owner string `bson:"_id"`
+	}
+	if err := cur.All(t.Context(), &rows); err != nil {
+		t.Fatalf("the documented query's rows: %v", err)
+	}
+	listed := map[string]bool{}
+	for _, r := range rows {
+		listed[r.Owner] = true
+	}
+	return listed
+}
+
+// operationsRegistryQuery reads the collection and pipeline of the first js block of
+// docs/OPERATIONS.md's microchip registry section. mongosh's bare keys are quoted, which
+// makes the pipeline Extended JSON.
+func operationsRegistryQuery(t *testing.T) (string, mongo.Pipeline) {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## Microchip registry grants stored before they named the registry")
+	if !ok {
+		t.Fatal("OPERATIONS.md has no microchip registry section")
+	}
+	_, block, _ := strings.Cut(section, "```js\n")
+	block, _, _ = strings.Cut(block, "```")
+	m := regexp.MustCompile(`(?s)^db\.(\w+)\.aggregate\((.*)\)\s*$`).FindStringSubmatch(block)
+	if m == nil {
+		t.Fatalf("the section's js block is no aggregation: %q", block)
+	}
+	ext := regexp.MustCompile(`([{,]\s*)([$\w]+)\s*:`).ReplaceAllString(m[2], `$1"$2":`)
+	var query struct {
+		Pipeline mongo.Pipeline `bson:"pipeline"`
+	}
+	if err := bson.UnmarshalExtJSON([]byte(`{"pipeline": `+ext+`}`), false, &query); err != nil {
+		t.Fatalf("the documented pipeline %s: %v", ext, err)
+	}
+	return m[1], query.Pipeline
 }
