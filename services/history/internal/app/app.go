@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -67,9 +66,6 @@ type Options struct {
 	// after an erasure reduced the record. Without it none is stored, and a retry of a
 	// reduced record is compared as reduced, blind to what the reduction removed.
 	RequestKey []byte
-	// Logger tells operators what a caller is not told (request digests an erasure
-	// record could not be kept scheduled for); nil discards it.
-	Logger *slog.Logger
 }
 
 // MinRequestKey is the length in bytes of the shortest request key: the HMAC-SHA256
@@ -89,9 +85,6 @@ type Service struct {
 func New(repo domain.Repository, registry Registry, auditor Auditor, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Retention == (retention.Policy{}) {
 		opts.Retention = retention.DefaultPolicy()

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -144,7 +142,7 @@ func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
 		t.Run(fmt.Sprintf("retried %v", retried), func(t *testing.T) {
 			e := eraseInvoicedVisit(t, Options{})
 			s, repo, v, open := e.s, e.repo, e.v, e.open
-			hiccup, err := New(failsSaveErasure{repo}, &slowRegistry{}, nopAuditor{}, s.opts)
+			hiccup, err := New(failsRaiseDigests{repo}, &slowRegistry{}, nopAuditor{}, s.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,6 +175,14 @@ func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
 	}
 }
 
+// failsRaiseDigests fails every RaiseDigestsUntil (a store hiccup) after nothing is
+// written.
+type failsRaiseDigests struct{ domain.Repository }
+
+func (failsRaiseDigests) RaiseDigestsUntil(context.Context, string, retention.Date) (*domain.Erasure, error) {
+	return nil, errCrash
+}
+
 // contendedErasure refuses every SaveErasure as written concurrently by another
 // writer, after nothing is written.
 type contendedErasure struct{ domain.Repository }
@@ -186,13 +192,14 @@ func (contendedErasure) SaveErasure(_ context.Context, e *domain.Erasure) error 
 }
 
 // TestPaymentStandsWhenTheErasureRecordKeepsChanging: billing pays the invoice of an
-// erased owner's restricted visit under a request id, and the erasure record changes at
-// every attempt to keep it scheduled for the payment's digest. The payment is stored,
-// so it is answered OK with the paid invoice and the new version, never as a stale
-// version of the caller's; the operator is told which owner's record and visit, by id.
+// erased owner's restricted visit under a request id, while every write of the whole
+// erasure record at its version conflicts (the erasure's passes and the sweep keep
+// changing it). The payment is stored, so it is answered OK with the paid invoice and
+// the new version, never as a stale version of the caller's; and the erasure record is
+// still kept to the payment's digest, which the sweeps remove after its seven days
+// instead of keeping it to the visit's retention day, years away.
 func TestPaymentStandsWhenTheErasureRecordKeepsChanging(t *testing.T) {
-	var logs bytes.Buffer
-	e := eraseInvoicedVisit(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	e := eraseInvoicedVisit(t, Options{})
 	repo, v := e.repo, e.v
 	contended, err := New(contendedErasure{repo}, &slowRegistry{}, nopAuditor{}, e.s.opts)
 	if err != nil {
@@ -213,8 +220,105 @@ func TestPaymentStandsWhenTheErasureRecordKeepsChanging(t *testing.T) {
 	if rec.Current.Version != before.Current.Version+1 || len(rec.Current.Invoices) != 1 || rec.Current.Invoices[0].State != domain.InvoicePaid {
 		t.Fatalf("the visit holds %+v at version %d, want the paid invoice at version %d", rec.Current.Invoices, rec.Current.Version, before.Current.Version+1)
 	}
-	if got := logs.String(); !strings.Contains(got, `"level":"ERROR"`) || !strings.Contains(got, raceOwner) || !strings.Contains(got, v.ID) {
-		t.Errorf("the operator is told %q, want an error naming the owner and the visit", got)
+	e.sweep(t, 2, 60)
+	e.checkDigestDropped(t)
+}
+
+// failsSchedule fails every ScheduleErasure with a store error, after nothing is written.
+type failsSchedule struct{ domain.Repository }
+
+func (failsSchedule) ScheduleErasure(context.Context, *domain.Erasure) error { return errCrash }
+
+// TestPaymentRetryKeepsTheDigestScheduled: the sweeps have left the erasure record
+// scheduled for the visit's retention, years away, when billing pays the invoice under
+// a request id; the payment's call raises the record's digests day, then fails to
+// schedule it (a store error), and its retry is answered OK. The retry schedules the
+// record although its day already reaches the payment's digest, so the sweep removes
+// the digest after its seven days.
+func TestPaymentRetryKeepsTheDigestScheduled(t *testing.T) {
+	e := eraseInvoicedVisit(t, Options{})
+	unscheduled, err := New(failsSchedule{e.repo}, &slowRegistry{}, nopAuditor{}, e.s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sweep(t, 1, 20)
+	e.clock = erasedOn.AddDate(0, 0, 21)
+	if err := payInvoice(t, unscheduled, e.repo, e.v.ID, e.open); !errors.Is(err, errCrash) {
+		t.Fatalf("the payment whose schedule failed answered %v, want the store error", err)
+	}
+	if err := payInvoice(t, e.s, e.repo, e.v.ID, e.open); err != nil {
+		t.Fatalf("the retry of the stored payment answered %v, want OK", err)
+	}
+	e.sweep(t, 22, 80)
+	e.checkDigestDropped(t)
+}
+
+// afterVisitsRead runs during once, right after a read of the owner's visits.
+type afterVisitsRead struct {
+	domain.Repository
+	during func()
+}
+
+func (r *afterVisitsRead) OwnerVisits(ctx context.Context, ownerID string) ([]*domain.Visit, error) {
+	visits, err := r.Repository.OwnerVisits(ctx, ownerID)
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+	return visits, err
+}
+
+// TestSweepHoldingTheRecordLeavesThePaymentsDigestDay: the day after the erasure's
+// check for missed visits, the sweep reads the erasure record and the owner's visits;
+// billing's payment of the invoice then raises the record's digests day, and the sweep
+// goes on to store the whole record as it read it. The sweep's write conflicts (it
+// fails, and the next one sweeps again) instead of putting back the record without the
+// payment's day, so the payment's digest is removed after its seven days.
+func TestSweepHoldingTheRecordLeavesThePaymentsDigestDay(t *testing.T) {
+	e := eraseInvoicedVisit(t, Options{})
+	var payErr error
+	racing, err := New(&afterVisitsRead{Repository: e.repo, during: func() {
+		payErr = payInvoice(t, e.s, e.repo, e.v.ID, e.open)
+	}}, &slowRegistry{}, nopAuditor{}, e.s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock = erasedOn.AddDate(0, 0, 2)
+	if _, err := racing.RunRetentionSweep(t.Context()); !errors.Is(err, apperr.ErrConflict) {
+		t.Errorf("the sweep holding the record read before the payment answered %v, want a conflict", err)
+	}
+	if payErr != nil {
+		t.Fatalf("the payment answered %v, want OK", payErr)
+	}
+	e.sweep(t, 3, 60)
+	e.checkDigestDropped(t)
+}
+
+// sweep runs the retention sweep once a day, at noon, from day from to day to after
+// erasedOn.
+func (e *erasedVisit) sweep(t *testing.T, from, to int) {
+	t.Helper()
+	for d := from; d <= to; d++ {
+		e.clock = erasedOn.AddDate(0, 0, d)
+		if _, err := e.s.RunRetentionSweep(t.Context()); err != nil {
+			t.Fatalf("the sweep on day %d: %v", d, err)
+		}
+	}
+}
+
+// checkDigestDropped checks that the visit holds the payment without its request
+// digest.
+func (e *erasedVisit) checkDigestDropped(t *testing.T) {
+	t.Helper()
+	rec, err := e.repo.GetVisit(t.Context(), e.v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Amendments) != 1 {
+		t.Fatalf("%d amendments, want the payment", len(rec.Amendments))
+	}
+	if got := rec.Amendments[0].Digest; got != "" {
+		t.Errorf("the payment still holds its request digest %q past its horizon", got)
 	}
 }
 
@@ -633,11 +737,6 @@ func TestSecondRequestAnswersWhatTheVisitsHold(t *testing.T) {
 			res2.IdentityCodeNeededUntil, res1.IdentityCodeNeededUntil, res1.IdentityCodeNeededUntil)
 	}
 }
-
-// failsSaveErasure fails every SaveErasure (a store hiccup) after nothing is written.
-type failsSaveErasure struct{ domain.Repository }
-
-func (failsSaveErasure) SaveErasure(context.Context, *domain.Erasure) error { return errCrash }
 
 // TestSecondInvoiceCountedInTheAnswer: a visit holds an open invoice; billing
 // adds a second one after the erasure's plan read it. The erasure restricts the visit

@@ -14,7 +14,6 @@ import (
 	"github.com/lillvet/register/services/platform/patientowner"
 	"github.com/lillvet/register/services/platform/protomap"
 	"github.com/lillvet/register/services/platform/requestdigest"
-	"github.com/lillvet/register/services/platform/retention"
 )
 
 // RecordVisit is the input of RecordVisit.
@@ -621,43 +620,18 @@ func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version 
 
 // keepDigestsOf keeps the owner's erasure record scheduled for the request digests
 // stored on their restricted visit v until the end of the digests' horizon, after which
-// the sweep removes them. It runs once the amendment that stored them stands, so a
-// record that changed at every attempt does not fail the amendment: the operator is
-// told instead (logUnscheduledDigests). A store error does, as the retry of the
-// amendment, answered with it, keeps the record scheduled.
+// the sweep removes them. It runs once the amendment that stored them stands, so the
+// record's day is raised by a write that never conflicts (the erasure's passes and the
+// sweep, which keep changing the record, conflict with it instead). The applied record
+// is scheduled even when its day reached the digests' already: the call that raised it
+// may have stopped before scheduling it. A store error fails the amendment, whose retry,
+// answered with it, does both again.
 func (s *Service) keepDigestsOf(ctx context.Context, v *domain.Visit) error {
-	ownerID, until := v.OwnerID, domain.DigestsUntil(v, s.opts.Location)
-	for range settleAttempts {
-		e, err := s.repo.GetErasure(ctx, ownerID)
-		if err != nil {
-			return err
-		}
-		if !until.After(e.DigestsUntil) {
-			return nil
-		}
-		e.DigestsUntil = until
-		e.Version++
-		err = s.repo.SaveErasure(ctx, e)
-		switch {
-		case err == nil && e.Applied:
-			return s.repo.ScheduleErasure(ctx, e)
-		case err == nil:
-			return nil // the erasure schedules the record once applied
-		case !errors.Is(err, apperr.ErrConflict):
-			return err
-		}
+	e, err := s.repo.RaiseDigestsUntil(ctx, v.OwnerID, domain.DigestsUntil(v, s.opts.Location))
+	if err != nil || !e.Applied {
+		return err // the erasure schedules the record once applied
 	}
-	s.logUnscheduledDigests(ctx, v, until)
-	return nil
-}
-
-// logUnscheduledDigests tells the operator that the erasure record of v's owner does
-// not reach until, the last day of the request digests of v: only a sweep that drops
-// the owner's earlier digests, or reaches v's own retention day, would see them, so
-// they may stay past their horizon. Ids and the day only.
-func (s *Service) logUnscheduledDigests(ctx context.Context, v *domain.Visit, until retention.Date) {
-	s.opts.Logger.ErrorContext(ctx, "the erasure record changed at every attempt to keep it scheduled for the request digests of an amended restricted visit: "+
-		"they may stay past their horizon", "owner_id", v.OwnerID, "visit_id", v.ID, "digests_until", until.String())
+	return s.repo.ScheduleErasure(ctx, e)
 }
 
 // corrected is what an amendment with the mask paths keeps of v: the values of the

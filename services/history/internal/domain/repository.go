@@ -118,6 +118,12 @@ type Repository interface {
 	// SaveErasure stores e, whose Version is one more than the stored one (1: a new
 	// record); apperr.ErrConflict when another writer changed it first.
 	SaveErasure(ctx context.Context, e *Erasure) error
+	// RaiseDigestsUntil raises the DigestsUntil of the owner's erasure record to until,
+	// unless it reaches it already, and returns the record as stored then. Its one write
+	// never conflicts, and it raises the record's Version, so that a writer holding the
+	// record as read before (a pass that lowers the day, see SaveErasure) conflicts
+	// instead of writing it over. apperr.ErrNotFound when the owner was never erased.
+	RaiseDigestsUntil(ctx context.Context, ownerID string, until retention.Date) (*Erasure, error)
 	// ScheduleErasure records when e next has something due (e.NextDue), unless a
 	// later version of the record was scheduled already. It is written after the record
 	// and again by whoever finds it applied, so that a crash in between delays nothing.

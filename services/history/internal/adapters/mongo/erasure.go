@@ -385,6 +385,24 @@ func (r *Repository) SaveErasure(ctx context.Context, e *domain.Erasure) error {
 	return nil
 }
 
+// RaiseDigestsUntil implements domain.Repository: one findAndModify by _id whose filter
+// holds only a record whose day comes before until (days sort as their strings do), then,
+// when none does, a read of the record as it is.
+func (r *Repository) RaiseDigestsUntil(ctx context.Context, ownerID string, until retention.Date) (*domain.Erasure, error) {
+	earlier := bson.A{bson.M{"digests_until": bson.M{"$exists": false}}, bson.M{"digests_until": bson.M{"$lt": until.String()}}}
+	var d erasureDoc
+	err := r.erasures.FindOneAndUpdate(ctx, bson.M{"_id": ownerID, "$or": earlier},
+		bson.M{"$set": bson.M{"digests_until": until.String()}, "$inc": bson.M{"version": 1}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return r.GetErasure(ctx, ownerID)
+	case err != nil:
+		return nil, fmt.Errorf("keep the erasure of owner %s to %s: %w", ownerID, until, err)
+	}
+	return d.toDomain()
+}
+
 // ScheduleErasure implements domain.Repository: one upsert, unless a newer version of
 // the record was scheduled already.
 func (r *Repository) ScheduleErasure(ctx context.Context, e *domain.Erasure) error {
