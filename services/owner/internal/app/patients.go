@@ -88,7 +88,8 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	}
 	o, gerr := s.repo.GetOwner(ctx, created.OwnerID)
 	if gerr == nil && !o.Erased && errors.Is(err, apperr.ErrConflict) {
-		return notTakenBack(cause, err)
+		return notTakenBack("take the registration back", cause, err.Error(),
+			"the patient was registered before that was found, and stays registered as it changed since")
 	}
 	if gerr != nil || !o.Erased {
 		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
@@ -100,20 +101,20 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	return apperr.Precondition("OWNER_ERASED", erasedMsg)
 }
 
-// notTakenBack answers a registration refused after its write (cause) that could not
-// be taken back, as the patient changed since (changed), under an owner not erased: the
-// caller is told why it was refused, and that the patient stays registered. changed is
-// only named in the message, never wrapped: no version the caller sent was stale, so
-// its conflict must not decide the answer over cause.
-func notTakenBack(cause, changed error) error {
-	const stays = "; the patient was registered before that was found, and stays registered as it changed since"
+// notTakenBack answers a registration or transfer refused after its write (cause) that
+// could not be taken back (action), as the patient changed since (changed), under an
+// owner not erased: the caller is told why it was refused, and where the patient stays.
+// changed is only named in the message, never wrapped: no version the caller sent was
+// stale, so the conflict must not decide the answer over cause (ABORTED would say the
+// call may be sent again as it was, which its own check then refuses).
+func notTakenBack(action string, cause error, changed, stays string) error {
 	var pe *apperr.PreconditionError
 	if errors.As(cause, &pe) {
 		told := *pe
-		told.Description += stays
+		told.Description += "; " + stays
 		cause = &told
 	}
-	return fmt.Errorf("take the registration back: %s: %w", changed.Error(), cause)
+	return fmt.Errorf("%s: %s: %w", action, changed, cause)
 }
 
 // logLeftActive tells the operator that patient patientID may stay active under the
@@ -333,7 +334,8 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // It writes at the version it read, so that it changes nothing written since: a
 // rectification meanwhile is kept (read again, then taken back); a patient the new
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
-// is told so (OWNER_ERASED), never that it was refused. ctx is afterWrite's, so that
+// is told so (OWNER_ERASED), never that it was refused; one transferred on meanwhile
+// stays with its next owner, and the caller is told cause and that (notTakenBack). ctx is afterWrite's, so that
 // the caller going away does not leave the patient under the restricted owner.
 //
 // The previous owner's erasure may have run while the patient was away (it found the
@@ -368,7 +370,8 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 		}
 		switch {
 		case current.OwnerID != moved.OwnerID:
-			return fmt.Errorf("take the transfer back: the transfer was written, then the patient was moved to another owner: %w", apperr.ErrConflict)
+			return notTakenBack("take the transfer back", cause, "the patient was moved to another owner since",
+				"the patient was transferred before that was found, then moved to another owner, who keeps it")
 		case current.Erased || current.Anonymised:
 			return apperr.Precondition("OWNER_ERASED",
 				"the transfer was written, then covered by the new owner's erasure: the patient stays with the new owner, restricted or anonymised")

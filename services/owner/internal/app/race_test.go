@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,8 +207,9 @@ func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Ow
 // the patient changed) between the transfer's write and its second check. The transfer
 // is audited for both owners as soon as it is written; it is taken back (and that is
 // audited too) unless the erasure or another transfer reached the patient first, and
-// the caller is told what happened: refused only when the patient is back with the
-// previous owner.
+// the caller is told what happened: OWNER_ERASED when the erasure holds the patient,
+// else why the transfer was refused, and, when another transfer moved the patient on,
+// that it stays with that owner.
 func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
 	type scene struct {
@@ -233,10 +235,12 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 		// owner is who the patient is left with: "from", "to" or "next".
 		owner      string
 		wantReason string
-		wantErr    error
-		takenBack  bool
-		erased     bool
-		colour     string
+		// says is part of the refusal's description, when it must tell more.
+		says      string
+		wantErr   error
+		takenBack bool
+		erased    bool
+		colour    string
 	}{
 		{name: "restricted", meanwhile: restrict, owner: "from", wantReason: "OWNER_RESTRICTED", takenBack: true},
 		{name: "erased, names kept", meanwhile: erase(kept), owner: "to", wantReason: "OWNER_ERASED", erased: true},
@@ -253,7 +257,7 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			},
 		},
 		{
-			name: "transferred on meanwhile", owner: "next", wantErr: apperr.ErrConflict,
+			name: "transferred on meanwhile", owner: "next", wantReason: "OWNER_RESTRICTED", says: "then moved to another owner",
 			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
 				if err := restrict(ctx, sc, p); err != nil {
 					return err
@@ -286,8 +290,10 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			switch {
 			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 				t.Errorf("the transfer: %v, want %v", err, tt.wantErr)
-			case tt.wantErr == nil && (!errors.As(err, &pe) || pe.Reason != tt.wantReason):
-				t.Errorf("the transfer: %v, want %s", err, tt.wantReason)
+			case tt.wantErr == nil && (!errors.As(err, &pe) || pe.Reason != tt.wantReason || !strings.Contains(pe.Description, tt.says)):
+				t.Errorf("the transfer: %v, want %s saying %q", err, tt.wantReason, tt.says)
+			case tt.wantErr == nil && errors.Is(err, apperr.ErrConflict):
+				t.Errorf("the transfer: %v, a conflict that would answer ABORTED, which invites sending it again as it was", err)
 			}
 			got, err := repo.GetPatient(t.Context(), p.ID)
 			if err != nil {
