@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -152,11 +153,17 @@ func (discard) WriteHeader(int)             {}
 // redirect to the cleaned path and an HTML body, sending the call on to another resource
 // than the one the client named (/v1/owners/o-1/../o-2 to the owner o-2). A trailing
 // slash is an empty last segment too: no route ends in one, and grpc-gateway would take
-// GET /v1/owners/ as GetOwner of the owner "". The check is on the path as sent, and
-// like ServeMux it leaves CONNECT alone, whose target is no path.
+// GET /v1/owners/ as GetOwner of the owner "". Like ServeMux it leaves CONNECT alone,
+// whose target is no path.
+//
+// Each segment is checked decoded, as grpc-gateway routes on the decoded path:
+// /v1/owners%2F would be GetOwner of "" and /v1/owners/%2E%2E GetOwner of "..". A
+// segment holding an encoded slash is a 404 as well. No id holds a "/", so the segment
+// names nothing, and decoded the slash would be a boundary the client did not write:
+// /v1/owners/o-1%2Fpatients would list o-1's patients.
 func cleanPaths(errs errorWriter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.EscapedPath(); r.Method != http.MethodConnect && p != cleanPath(p) {
+		if r.Method != http.MethodConnect && !isCleanPath(r.URL.EscapedPath()) {
 			errs.handle(r.Context(), nil, errs.marshaler, w, r, httpStatusError(http.StatusNotFound))
 			return
 		}
@@ -164,8 +171,21 @@ func cleanPaths(errs errorWriter, next http.Handler) http.Handler {
 	})
 }
 
-// cleanPath is the canonical form of a path: rooted, without empty, "." or ".."
-// segments, and without a trailing slash unless it is the root.
-func cleanPath(p string) string {
-	return path.Clean("/" + p)
+// isCleanPath reports whether the escaped path p is the root or is rooted with segments
+// that, decoded, are neither empty, "." nor "..", and hold no "/".
+func isCleanPath(p string) bool {
+	if p == "/" {
+		return true
+	}
+	rest, rooted := strings.CutPrefix(p, "/")
+	if !rooted {
+		return false
+	}
+	for seg := range strings.SplitSeq(rest, "/") {
+		decoded, err := url.PathUnescape(seg)
+		if err != nil || decoded == "" || decoded == "." || decoded == ".." || strings.Contains(decoded, "/") {
+			return false
+		}
+	}
+	return true
 }

@@ -5,7 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -83,4 +86,28 @@ func TestRoutingProbesEachMethodOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzIsCleanPath: a path cleanPaths lets through is, decoded as grpc-gateway routes it,
+// already clean (no empty, "." or ".." segment, no trailing slash) and has the segments
+// the client wrote, none of them joined by an encoded slash.
+func FuzzIsCleanPath(f *testing.F) {
+	for _, p := range []string{"/", "/v1/owners/o-1", "/v1/owners%2F", "/v1/owners/%2e%2E", "/v1/owners/o-1%2Fpatients", "/v1//owners", "/v1/owners/", "*", "/v1/%zz"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !isCleanPath(p) {
+			return
+		}
+		decoded, err := url.PathUnescape(p)
+		if err != nil {
+			t.Fatalf("isCleanPath(%q) with a path that does not decode: %v", p, err)
+		}
+		if path.Clean(decoded) != decoded {
+			t.Errorf("isCleanPath(%q), decoded %q, which cleans to %q", p, decoded, path.Clean(decoded))
+		}
+		if strings.Count(decoded, "/") != strings.Count(p, "/") {
+			t.Errorf("isCleanPath(%q), decoded %q with another number of segments", p, decoded)
+		}
+	})
 }

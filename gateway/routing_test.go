@@ -142,6 +142,20 @@ func TestUncleanPathIsJSON404(t *testing.T) {
 		{http.MethodGet, "/v1/patients/", false},
 		{http.MethodGet, "/v1/owners/o-1/patients/", false},
 		{http.MethodGet, "/healthz/", true},
+		// The same segments percent-encoded: grpc-gateway routes on the decoded path.
+		{http.MethodGet, "/v1/owners%2F", false},
+		{http.MethodGet, "/v1/owners%2f", false},
+		{http.MethodPatch, "/v1/owners%2F", false},
+		{http.MethodGet, "/v1/patients%2F", false},
+		{http.MethodGet, "/v1/owners/%2E%2E", false},
+		{http.MethodGet, "/v1/owners/%2e/patients", false},
+		{http.MethodGet, "/v1/owners/o-1/%2E%2E/o-2", false},
+		{http.MethodGet, "/v1/owners/.%2E", false},
+		// An encoded slash inside a segment: no id holds a "/", and decoded it would be
+		// a segment boundary the client did not write, o-1's patients for the first.
+		{http.MethodGet, "/v1/owners/o-1%2Fpatients", false},
+		{http.MethodGet, "/v1/owners%2Fo-1", false},
+		{http.MethodGet, "/healthz%2F", true},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			req := h.request(t, tt.method, tt.path, strings.NewReader(`{}`))
