@@ -138,7 +138,10 @@ func codeForHTTP(httpStatus int) codes.Code {
 // another message). A pattern without a group names its field itself: protojson names a
 // field mask's bad path but not the field, and every field mask of the API is an
 // update's updateMask; an unknown query parameter whose key is no plain name is the
-// query's.
+// query's. Every pattern is anchored at the start of the message, protojson's after its
+// prefix: grpc-gateway's message of a parameter given twice ends in the values as sent,
+// and a value reading as another message (name=a&name=parsing field "Virtanen") would
+// otherwise name the value as the field.
 var decodeMessages = []struct {
 	pattern            *regexp.Regexp
 	field, description string
@@ -146,13 +149,19 @@ var decodeMessages = []struct {
 	{regexp.MustCompile(`^invalid (grpc-timeout): `), "", "not a gRPC timeout: an unsigned integer and a unit, one of H, M, S, m, u, n"},
 	{regexp.MustCompile(`^unknown query parameter "(` + parameterName + `)"$`), "", "not a query parameter of this request"},
 	{regexp.MustCompile(`^unknown query parameter$`), "query", "a parameter that is not one of this request's"},
-	{regexp.MustCompile(`parsing (?:field|list|map key|map value) "(\w+)"`), "", "not a valid value for this parameter"},
-	{regexp.MustCompile(`too many values for field "(\w+)"`), "", "given more than once"},
-	{regexp.MustCompile(`invalid value for \w+ field (\w+)`), "", "not a valid value for this field"},
-	{regexp.MustCompile(`unknown field "([A-Za-z_]\w{0,63})"`), "", "unknown field"},
-	{regexp.MustCompile(`duplicate field "?([A-Za-z_]\w{0,63})"?`), "", "given more than once"},
-	{regexp.MustCompile(`google\.protobuf\.FieldMask\.paths contains invalid path`), updateMaskField, updateMaskHint},
+	{regexp.MustCompile(`^parsing (?:field|list|map key|map value) "(\w+)"`), "", "not a valid value for this parameter"},
+	{regexp.MustCompile(`^too many values for field "(\w+)"`), "", "given more than once"},
+	{regexp.MustCompile(`^` + protojsonError + `invalid value for \w+ field (\w+)`), "", "not a valid value for this field"},
+	{regexp.MustCompile(`^` + protojsonError + `unknown field "([A-Za-z_]\w{0,63})"`), "", "unknown field"},
+	// grpc-gateway's of a query parameter given under two names, protojson's of a body field.
+	{regexp.MustCompile(`^(?:` + protojsonError + `)?duplicate field "?([A-Za-z_]\w{0,63})"?`), "", "given more than once"},
+	{regexp.MustCompile(`^` + protojsonError + `google\.protobuf\.FieldMask\.paths contains invalid path`), updateMaskField, updateMaskHint},
 }
+
+// protojsonError is the start of a protojson decoding error's message, before what went
+// wrong: its "proto:" prefix, whose space is a regular or a non-breaking one as the
+// protobuf module picks per build, and the position in the body.
+const protojsonError = `proto:[ \x{00a0}]\(line \d+:\d+\): `
 
 // updateMaskField is the JSON name of every field mask of the API, an update's.
 const updateMaskField = "updateMask"

@@ -31,3 +31,51 @@ func FuzzDecodeLines(f *testing.F) {
 		}
 	})
 }
+
+// decodeHeads are the starts of decoding messages, each with the field it names,
+// protojson's with either space the protobuf module may put after "proto:".
+var decodeHeads = []struct{ msg, field string }{
+	{`invalid grpc-timeout: `, "grpc-timeout"},
+	{`parsing field "page_size": `, "page_size"},
+	{`parsing list "states": `, "states"},
+	{`too many values for field "name": a, `, "name"},
+	{`duplicate field "page_size"`, "page_size"},
+	{"proto: (line 1:22): invalid value for string field familyName: ", "familyName"},
+	{"proto:\u00a0(line 1:22): invalid value for enum field homeClinic: ", "homeClinic"},
+	{"proto: (line 1:11): unknown field \"familyNmae\"", "familyNmae"},
+	{"proto:\u00a0(line 1:11): unknown field \"familyNmae\"", "familyNmae"},
+	{"proto: (line 1:30): duplicate field \"family_name\"", "family_name"},
+	{"proto:\u00a0(line 1:15): google.protobuf.FieldMask.paths contains invalid path: ", updateMaskField},
+}
+
+// TestDecodeViolationNamesTheFieldAtTheStart: the field of a decoding message is the one
+// its start names, whatever the rest holds; the rest of grpc-gateway's message of a
+// parameter given twice is the values as sent, which may read as another message.
+func TestDecodeViolationNamesTheFieldAtTheStart(t *testing.T) {
+	for _, head := range decodeHeads {
+		for _, rest := range []string{"", `parsing field "Virtanen"`, `unknown field "Virtanen"`, "proto: (line 1:2): unknown field \"Virtanen\""} {
+			if got := decodeViolation(head.msg + rest).GetField(); got != head.field {
+				t.Errorf("decodeViolation(%q) names %q, want %q", head.msg+rest, got, head.field)
+			}
+		}
+	}
+	for _, msg := range []string{`a parsing field "Virtanen"`, `name: unknown field "Virtanen"`, `x too many values for field "Virtanen"`} {
+		if got := decodeViolation(msg).GetField(); got != "body" {
+			t.Errorf("decodeViolation(%q) names %q, want body", msg, got)
+		}
+	}
+}
+
+// FuzzDecodeViolation: whatever follows the start of a decoding message, the violation
+// names the field the start does.
+func FuzzDecodeViolation(f *testing.F) {
+	f.Add(uint8(3), `parsing field "Virtanen"`)
+	f.Add(uint8(3), "b\nunknown query parameter \"Virtanen\"")
+	f.Add(uint8(1), `invalid value for string field Virtanen`)
+	f.Fuzz(func(t *testing.T, i uint8, rest string) {
+		head := decodeHeads[int(i)%len(decodeHeads)]
+		if got := decodeViolation(head.msg + rest).GetField(); got != head.field {
+			t.Fatalf("decodeViolation(%q) names %q, want %q", head.msg+rest, got, head.field)
+		}
+	})
+}

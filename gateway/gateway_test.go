@@ -277,6 +277,8 @@ func TestUndecodableRequestsNameTheFieldNotTheValue(t *testing.T) {
 		{"an identity code run into a word as a field name", http.MethodPost, "/v1/owners", `{"owner":{"hetu010105A123B":"x"}}`, "body", ""},
 		{"not JSON", http.MethodPost, "/v1/owners", `{"identityCode":` + code, "body", ""},
 		{"query parameter", http.MethodGet, "/v1/owners?pageSize=" + code, "", "page_size", ""},
+		{"body field given twice", http.MethodPost, "/v1/owners", `{"owner":{"familyName":"x","family_name":"` + code + `"}}`, "family_name", ""},
+		{"query parameter given under both names", http.MethodGet, "/v1/owners?pageSize=1&page_size=" + code, "", "page_size", ""},
 		{"update mask by proto names", http.MethodPatch, "/v1/owners/o-1", `{"updateMask":"identity_code","identityCode":"` + code + `"}`, "updateMask", ""},
 		// grpc-gateway sets the backend call's deadline from it; only a malformed one is refused.
 		{"timeout without a unit", http.MethodGet, "/v1/owners/o-1", "", "grpc-timeout", code},

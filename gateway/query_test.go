@@ -143,6 +143,31 @@ func TestQueryValueWithALineBreakIsNotSplit(t *testing.T) {
 	}
 }
 
+// TestQueryValueReadingAsAnotherMessageIsNotTaken: grpc-gateway's message of a parameter
+// given twice ends in the values as sent; a value that reads as another decoding message
+// (a surname quoted as a field) is not taken for it, so the answer names the parameter
+// given twice and echoes no part of the value.
+func TestQueryValueReadingAsAnotherMessageIsNotTaken(t *testing.T) {
+	h := start(t, options{})
+	for _, value := range []string{
+		`parsing field "Virtanen"`,
+		`parsing map key "Virtanen"`,
+		`invalid value for string field Virtanen`,
+		`unknown field "Virtanen"`,
+		`duplicate field "Virtanen"`,
+		`google.protobuf.FieldMask.paths contains invalid path: "Virtanen"`,
+		`invalid grpc-timeout: Virtanen`,
+	} {
+		t.Run(value, func(t *testing.T) {
+			status, _, raw := h.do(t, h.request(t, http.MethodGet, "/v1/owners?name=a&name="+url.QueryEscape(value), nil))
+			wantFieldViolations(t, status, raw, []string{"name"}, "Virtanen")
+		})
+	}
+	if n := len(h.owner.received()); n != 0 {
+		t.Errorf("the service received %d calls, want none", n)
+	}
+}
+
 // TestDocumentedQueryParametersAreTaken: every query parameter the OpenAPI document gives
 // a route is one the gateway takes there: refuseQuery knows the routes that read a query
 // from the document, and strictQueryParser checks their keys against the request.
