@@ -187,17 +187,35 @@ func (w *Writer) Record(ctx context.Context, events ...Event) error {
 	if err != nil {
 		return err
 	}
+	over, err := w.enqueue(ctx, completed)
+	if over != nil {
+		w.overran(ctx, *over)
+	}
+	return err
+}
+
+// enqueue queues completed into the room of ctx's call and beyond it, or refuses them
+// all; it reports an overrun for Record to log once w.mu is released, since every
+// Reserve and Record waits on that lock.
+//
+// Only a call that has recorded into its room before is reported. The writer cannot
+// tell a read from a change, and the first Record of a call is where a read records
+// its events, one per owner it touched, as many as it found: refusing them all is
+// safe for a read, as nothing was changed and nothing is answered. A change whose
+// first Record alone outgrows the room is therefore not reported here.
+func (w *Writer) enqueue(ctx context.Context, completed []Event) (*overrun, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	r := w.reservationOf(ctx)
 	kept := min(r.left, len(completed))
+	var over *overrun
 	if beyond := len(completed) - kept; beyond > 0 {
 		err := w.refusal(beyond)
 		if r.left < r.size {
-			w.overran(ctx, completed[kept].Action, beyond, err)
+			over = &overrun{action: completed[kept].Action, beyond: beyond, refused: err != nil}
 		}
 		if err != nil {
-			return err
+			return over, err
 		}
 	}
 	r.left -= kept
@@ -205,7 +223,7 @@ func (w *Writer) Record(ctx context.Context, events ...Event) error {
 	for _, e := range completed {
 		w.queue <- e
 	}
-	return nil
+	return over, nil
 }
 
 // Reserve lets a call in: it fails with ErrUnavailable while the store refuses the
@@ -257,15 +275,23 @@ func (w *Writer) release(r *reservation) {
 // (servicetest) fails a test whose service logs it.
 const RoomOverrun = "audit events of a call beyond the room it keeps"
 
-// overran logs a call's Record beyond its room once it has used part of it, with the
-// action of the first event beyond and how many are, never the events' data. refused
-// is the Record's answer. w.mu is held.
-func (w *Writer) overran(ctx context.Context, action string, beyond int, refused error) {
+// overrun is a call's Record beyond its room once it has used part of it: the action
+// of the first event beyond, how many are, and whether they were refused; never the
+// events' data.
+type overrun struct {
+	action  string
+	beyond  int
+	refused bool
+}
+
+// overran logs o, at ERROR when its events were refused. w.mu is not held: the log's
+// I/O would hold up every Reserve and Record.
+func (w *Writer) overran(ctx context.Context, o overrun) {
 	level := slog.LevelWarn
-	if refused != nil {
+	if o.refused {
 		level = slog.LevelError
 	}
-	w.logger.Log(ctx, level, RoomOverrun, "action", action, "beyond", beyond, "room", reservedPerCall, "refused", refused != nil)
+	w.logger.Log(ctx, level, RoomOverrun, "action", o.action, "beyond", o.beyond, "room", reservedPerCall, "refused", o.refused)
 }
 
 // refusal is why n events beyond any call's room cannot be queued now: the store
@@ -403,8 +429,14 @@ func (w *Writer) writeBatch(ctx context.Context, batch []Event) (unwritten []Eve
 
 // Await returns once cond holds, checked now and again each time an attempt at a batch
 // ends, the batch stored or refused (Reserve and Record answer by what it saw), or with
-// ctx's error when ctx ends first. Tests wait on it for what the writer did with its
-// queue, instead of polling.
+// ctx's error when ctx ends first.
+//
+// It is for tests only, which wait on it for what the writer did with its queue instead
+// of polling; no service calls it. It stays exported because the component tests of
+// services/platform/service wait on the writer of a running service, and a test in
+// another package reaches only exported API: an export_test.go is compiled into this
+// package's own tests alone, and a helper in audittest would need an exported hook into
+// the writer's attempts all the same.
 func (w *Writer) Await(ctx context.Context, cond func() bool) error {
 	for {
 		next := w.nextAttempt()

@@ -281,3 +281,56 @@ func TestACallBeyondItsRoomIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// lockProbe is a log that notes, for each line written, whether the writer's mu was held.
+type lockProbe struct {
+	w    *Writer
+	held []bool
+}
+
+func (p *lockProbe) Write(b []byte) (int, error) {
+	free := p.w.mu.TryLock()
+	if free {
+		p.w.mu.Unlock()
+	}
+	p.held = append(p.held, !free)
+	return len(b), nil
+}
+
+// TestAnOverrunIsLoggedOutsideTheLock: the log line of a call beyond its room is written
+// once the writer's lock is released, queued or refused: every Reserve and Record waits
+// on that lock, and would wait on the log's I/O too.
+func TestAnOverrunIsLoggedOutsideTheLock(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		full bool
+	}{
+		{"queued", false},
+		{"refused", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &Writer{queue: make(chan Event, maxQueued)}
+			probe := &lockProbe{w: w}
+			w.logger = slog.New(slog.NewJSONHandler(probe, nil))
+			call, release, err := w.Reserve(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			ev := Event{Action: "patient.transfer", Resource: "patients/p-1", Outcome: OutcomeSuccess}
+			if err := w.Record(call, slices.Repeat([]Event{ev}, reservedPerCall)...); err != nil {
+				t.Fatal(err)
+			}
+			if tc.full {
+				for w.Record(t.Context(), ev) == nil {
+				}
+			}
+			if err := w.Record(call, ev); (err != nil) != tc.full {
+				t.Fatalf("the record beyond the room: %v, want refused %v", err, tc.full)
+			}
+			if !slices.Equal(probe.held, []bool{false}) {
+				t.Errorf("log lines written with the lock held: %v, want one without", probe.held)
+			}
+		})
+	}
+}
