@@ -158,9 +158,9 @@ func TestAccessReportDocumentRequests(t *testing.T) {
 	}{
 		{"fi", "Vastattu", func(day string) string { return day + " asti" }, []string{
 			"<h2>Tarkastuspyyntösi</h2>", " · tämä pyyntö</h3>", "<dd>käynti</dd>", "<dt>Tunnistustapa</dt><dd>henkilöllisyystodistus</dd>",
-			"<dt>Henkilöllisyyden tarkasti</dt><dd>Test reception (asiakaspalvelu)</dd>", "<dd>ruotsi</dd>", "<dd>vastaanotettu</dd>",
+			"<dt>Henkilöllisyyden tarkastaja</dt><dd>Test reception (asiakaspalvelu)</dd>", "<dd>ruotsi</dd>", "<dd>vastaanotettu</dd>",
 			"<dd>kirje</dd>", "<dd>rekisteriin merkityt yhteystiedot</dd>",
-			"<dt>Henkilöllisyyden tarkasti</dt><dd>käyttäjä, jonka nimeä ei ole kirjattu</dd>",
+			"<dt>Henkilöllisyyden tarkastaja</dt><dd>käyttäjä, jonka nimeä ei ole kirjattu</dd>",
 			"<dt>Vastattava viimeistään</dt><dd>" + f.current.GetDueDate() + "</dd>",
 			"<dt>Pidennetty määräaika</dt><dd>" + f.current.GetExtendedDueDate() + "</dd>",
 			"<dt>Määräajan pidentämisen syy</dt><dd>" + extensionReason + "</dd>",

@@ -112,7 +112,7 @@ func documentTexts(lang Language) map[string]string {
 			"label.basis": "Peruste", "label.resource": "Kohde",
 			"section.access_requests": "Tarkastuspyyntösi", "section.erasure_requests": "Poistopyyntösi",
 			"doc.this_request": "tämä pyyntö", "doc.erased": "poistettu", "doc.kept": "säilytetty",
-			"label.received": "Saapui", "label.identification": "Tunnistustapa", "label.identified_by": "Henkilöllisyyden tarkasti",
+			"label.received": "Saapui", "label.identification": "Tunnistustapa", "label.identified_by": "Henkilöllisyyden tarkastaja",
 			"label.due_date": "Vastattava viimeistään", "label.extended_due_date": "Pidennetty määräaika",
 			"label.extension_reason": "Määräajan pidentämisen syy", "label.possibly_chargeable": "Mahdollisesti maksullinen (uusi pyyntö kahdentoista kuukauden sisällä)",
 			"label.status": "Tila", "label.answered": "Vastattu", "label.recorded_by": "Kirjaaja", "label.finished": "Valmistui",
