@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -113,13 +114,18 @@ type GivenReport struct {
 // disclosure log, the requests), reportPageSize entries each.
 const maxLogPages = 500
 
-// AccessReport gathers the report of an access request, marks the request answered,
-// renders the report in the given form and language (empty: the owner's preferred
-// language, else the request's) with the answer time stored, and logs it as a
-// disclosure to the data subject with the SHA-256 of the bytes returned. The answer is
-// recorded before the copy is rendered so that the copy states it: a copy that fails
-// after that leaves the request answered, and the next copy states the same time. The
-// bytes are not kept.
+// answerLease is how long a copy's answer proposal holds against a later copy: far
+// longer than rendering, logging and auditing a copy take, so that only a copy that
+// died after proposing leaves a proposal a later copy replaces.
+const answerLease = 2 * time.Minute
+
+// AccessReport gathers the report of an access request, renders it in the given form
+// and language (empty: the owner's preferred language, else the request's) and logs it
+// as a disclosure to the data subject with the SHA-256 of the bytes returned. The copy
+// states the request answered at the time the register holds, or, while it is
+// received, at the time proposed by the first of the copies being made; only a copy
+// logged and audited then marks the request answered, at that time. The bytes are not
+// kept.
 func (s *Service) AccessReport(ctx context.Context, requestID string, format ReportFormat, language string) (GivenReport, error) {
 	lang, ok := domain.ParseLanguage(language)
 	if !ok {
@@ -135,22 +141,47 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 	if err != nil {
 		return GivenReport{}, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
 	rep, err := s.gather(ctx, r)
 	if err != nil {
 		return GivenReport{}, err
 	}
-	if r, err = s.answerRequest(ctx, r, now); err != nil {
-		return GivenReport{}, err
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if r.Status != domain.AccessAnswered {
+		if r, err = s.repo.ProposeAccessAnswer(ctx, r.ID, domain.AnswerProposal{At: now, CopyID: id}, now.Add(-answerLease)); err != nil {
+			return GivenReport{}, err
+		}
 	}
 	rep.DisclosureID, rep.GeneratedAt = id, now
-	markAnswered(rep.AccessRequests, r)
 	if language == "" {
 		lang = reportLanguage(rep.Owner, r)
 	}
+	given, err := s.giveReport(ctx, r, rep, format, lang)
+	if err != nil && r.Status != domain.AccessAnswered {
+		// A copy not given leaves no time for the next copy to state; a proposal of
+		// another copy, which may yet be given, stays.
+		err = errors.Join(err, s.repo.WithdrawAccessAnswer(context.WithoutCancel(ctx), r.ID, id))
+	}
+	if err != nil {
+		return GivenReport{}, fmt.Errorf("access report %s: %w", requestID, err)
+	}
+	return given, nil
+}
+
+// giveReport renders the report stating the request answered at the time r holds (its
+// answer, else its proposal), logs and audits the copy, and then, if r is received,
+// marks it answered at that time: only a copy given answers. A copy whose time another
+// copy's proposal replaced (it outlived answerLease, or the copy that proposed it failed
+// and a third proposed anew) is not given: the client asks again.
+func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Report, format ReportFormat, lang domain.Language) (GivenReport, error) {
+	at := r.AnsweredAt
+	if r.Status != domain.AccessAnswered {
+		at = r.Proposal.At
+	}
+	markAnswered(rep.AccessRequests, at)
 	rep.Language = string(lang)
 	rep.Information = information(domain.Texts(lang), s.retention)
 	given := GivenReport{ContentType: ContentTypeJSON}
+	var err error
 	if format == ReportHTML {
 		given.ContentType = ContentTypeHTML
 		given.Body, err = renderReport(s.document, rep, domain.DocumentTexts(lang), s.loc)
@@ -158,10 +189,22 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 		given.Body, err = json.Marshal(rep)
 	}
 	if err != nil {
-		return GivenReport{}, fmt.Errorf("access report %s: %w", requestID, err)
+		return GivenReport{}, err
 	}
-	given.Disclosure, err = s.logReport(ctx, r, rep, given.Body, now)
-	return given, err
+	if given.Disclosure, err = s.logReport(ctx, r, rep, given.Body); err != nil {
+		return GivenReport{}, err
+	}
+	if r.Status == domain.AccessAnswered {
+		return given, nil
+	}
+	stored, err := s.repo.AnswerAccessRequest(ctx, r.ID, at)
+	if err != nil {
+		return GivenReport{}, err
+	}
+	if stored.Status != domain.AccessAnswered || !stored.AnsweredAt.Equal(at) {
+		return GivenReport{}, fmt.Errorf("the request was answered at another time meanwhile: %w", apperr.ErrConflict)
+	}
+	return given, nil
 }
 
 // gather reads the report's parts: the owner's data from the owner, history and
@@ -330,22 +373,11 @@ func information(t map[string]string, r domain.StatedRetention) ReportInformatio
 	}
 }
 
-// answerRequest marks the request answered at now unless it is already, and returns it as
-// stored: when two copies are made at once, the first answer's time stays, and the copy
-// that lost states that time rather than its own, so every copy given says what the
-// register holds.
-func (s *Service) answerRequest(ctx context.Context, r domain.AccessRequest, now time.Time) (domain.AccessRequest, error) {
-	if r.Status == domain.AccessAnswered {
-		return r, nil
-	}
-	return s.repo.AnswerAccessRequest(ctx, r.ID, now)
-}
-
 // logReport logs the copy as a disclosure to the data subject, with the SHA-256 of its
 // bytes (not the bytes: the owner has them, and a second copy of everything would
 // only be more to protect and erase), and stores the audit record before the copy
 // leaves.
-func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Report, body []byte, now time.Time) (domain.Record, error) {
+func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Report, body []byte) (domain.Record, error) {
 	caller, _ := auth.FromContext(ctx)
 	sum := sha256.Sum256(body)
 	// The pets the owner transferred away are in the copy too (their changes of the
@@ -361,7 +393,7 @@ func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Rep
 	stored, err := s.repo.AppendRecord(ctx, domain.Record{
 		ID: rep.DisclosureID, RecipientKind: domain.KindDataSubject, OwnerID: r.OwnerID, PatientIDs: patients,
 		Categories: domain.DefaultCategories(domain.KindDataSubject), CaseReference: "access request " + r.ID,
-		Basis: basis, RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: now,
+		Basis: basis, RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: rep.GeneratedAt,
 		PayloadSHA256: hex.EncodeToString(sum[:]),
 	})
 	if err != nil {

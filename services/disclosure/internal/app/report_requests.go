@@ -149,12 +149,12 @@ func (s *Service) reportAccessRequests(ctx context.Context, current domain.Acces
 }
 
 // markAnswered shows the request this report answers as the register holds it once
-// answered: the copy is the answer, and states the time stored, which an earlier or
-// concurrent copy may have set.
-func markAnswered(requests []ReportAccessRequest, current domain.AccessRequest) {
+// answered: the copy is the answer, and states the time at, which an earlier copy
+// stored or the first of the copies being made proposed.
+func markAnswered(requests []ReportAccessRequest, at time.Time) {
 	for i, r := range requests {
 		if r.Current {
-			requests[i].Status, requests[i].AnsweredAt = string(current.Status), current.AnsweredAt
+			requests[i].Status, requests[i].AnsweredAt = string(domain.AccessAnswered), at
 		}
 	}
 }

@@ -59,7 +59,7 @@ func (m Identification) Valid() bool {
 // AccessStatus is where an access request stands.
 type AccessStatus string
 
-// The statuses: answered once the first access report was given.
+// The statuses: answered once the first access report was given (logged and audited).
 const (
 	AccessReceived AccessStatus = "received"
 	AccessAnswered AccessStatus = "answered"
@@ -97,8 +97,20 @@ type AccessRequest struct {
 	Status           AccessStatus
 	RecordedBy       string
 	CreatedAt        time.Time
-	// AnsweredAt is when the first report was given; zero until then.
+	// AnsweredAt is the answer time the first report given states; zero until then.
 	AnsweredAt time.Time
+	// Proposal is the answer time the copies being made of a received request state;
+	// zero when none is.
+	Proposal AnswerProposal
+}
+
+// AnswerProposal is the answer time a copy of the report proposed before it was
+// rendered, so that copies made at once state one time: the first of them to be given
+// stores it as the request's AnsweredAt.
+type AnswerProposal struct {
+	At time.Time
+	// CopyID is the log entry id of the copy that proposed it.
+	CopyID string
 }
 
 // Extended reports whether the due date has been extended.

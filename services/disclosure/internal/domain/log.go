@@ -154,7 +154,13 @@ type Repository interface {
 	// ExtendAccessRequest stores r's extension unless the stored request is already
 	// extended, and returns the stored request.
 	ExtendAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
-	// AnswerAccessRequest marks the request answered at, unless it is already, and
-	// returns the stored request.
+	// ProposeAccessAnswer stores p as the received request's answer proposal unless it
+	// holds one made at or after staleBefore, and returns the stored request.
+	ProposeAccessAnswer(ctx context.Context, id string, p AnswerProposal, staleBefore time.Time) (AccessRequest, error)
+	// WithdrawAccessAnswer removes the received request's answer proposal if copy
+	// copyID made it.
+	WithdrawAccessAnswer(ctx context.Context, id, copyID string) error
+	// AnswerAccessRequest marks the request answered at, if it is received and proposes
+	// at or nothing, and returns the stored request.
 	AnswerAccessRequest(ctx context.Context, id string, at time.Time) (AccessRequest, error)
 }

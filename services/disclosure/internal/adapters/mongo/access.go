@@ -70,6 +70,13 @@ type accessRequestDoc struct {
 	RecordedBy      string     `bson:"recorded_by"`
 	Created         time.Time  `bson:"created"`
 	AnsweredAt      *time.Time `bson:"answered_at,omitempty"`
+	// Proposal is set only while copies of a received request are being made.
+	Proposal *answerProposalDoc `bson:"answer_proposal,omitempty"`
+}
+
+type answerProposalDoc struct {
+	At   time.Time `bson:"at"`
+	Copy string    `bson:"copy"`
 }
 
 type ledgerEntryDoc struct {
@@ -123,6 +130,9 @@ func (d *accessRequestDoc) toDomain() domain.AccessRequest {
 	}
 	if d.AnsweredAt != nil {
 		r.AnsweredAt = d.AnsweredAt.UTC()
+	}
+	if d.Proposal != nil {
+		r.Proposal = domain.AnswerProposal{At: d.Proposal.At.UTC(), CopyID: d.Proposal.Copy}
 	}
 	return r
 }
@@ -246,13 +256,42 @@ func (r *Repository) ExtendAccessRequest(ctx context.Context, req domain.AccessR
 	return r.AccessRequest(ctx, req.ID)
 }
 
+// ProposeAccessAnswer implements domain.Repository. The status and the proposal's
+// time are the guard, so copies made at once share the first one's; on the embedded
+// store the filter scans the requests, a few dozen documents a year.
+func (r *Repository) ProposeAccessAnswer(ctx context.Context, id string, p domain.AnswerProposal, staleBefore time.Time) (domain.AccessRequest, error) {
+	_, err := r.accessRequests.UpdateOne(ctx, bson.M{
+		"_id": id, "status": string(domain.AccessReceived),
+		"$or": bson.A{bson.M{"answer_proposal": bson.M{"$exists": false}}, bson.M{"answer_proposal.at": bson.M{"$lt": staleBefore}}},
+	}, bson.M{"$set": bson.M{"answer_proposal": answerProposalDoc{At: p.At, Copy: p.CopyID}}})
+	if err != nil {
+		return domain.AccessRequest{}, fmt.Errorf("propose the answer of access request %s: %w", id, err)
+	}
+	return r.AccessRequest(ctx, id)
+}
+
+// WithdrawAccessAnswer implements domain.Repository.
+func (r *Repository) WithdrawAccessAnswer(ctx context.Context, id, copyID string) error {
+	_, err := r.accessRequests.UpdateOne(ctx, bson.M{
+		"_id": id, "status": string(domain.AccessReceived), "answer_proposal.copy": copyID,
+	}, bson.M{"$unset": bson.M{"answer_proposal": ""}})
+	if err != nil {
+		return fmt.Errorf("withdraw the answer proposal of access request %s: %w", id, err)
+	}
+	return nil
+}
+
 // AnswerAccessRequest implements domain.Repository. The status is the guard, so the
-// first answer's time stays; on the embedded store the filter scans the requests, a
-// few dozen documents a year.
+// first answer's time stays; the proposal's, so that a copy whose time was proposed
+// anew (its own went stale) does not answer.
 func (r *Repository) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
-	_, err := r.accessRequests.UpdateOne(ctx, bson.M{"_id": id, "status": string(domain.AccessReceived)}, bson.M{"$set": bson.M{
-		"status": string(domain.AccessAnswered), "answered_at": at,
-	}})
+	_, err := r.accessRequests.UpdateOne(ctx, bson.M{
+		"_id": id, "status": string(domain.AccessReceived),
+		"$or": bson.A{bson.M{"answer_proposal": bson.M{"$exists": false}}, bson.M{"answer_proposal.at": at}},
+	}, bson.M{
+		"$set":   bson.M{"status": string(domain.AccessAnswered), "answered_at": at},
+		"$unset": bson.M{"answer_proposal": ""},
+	})
 	if err != nil {
 		return domain.AccessRequest{}, fmt.Errorf("answer access request %s: %w", id, err)
 	}

@@ -2008,7 +2008,9 @@ type AccessRequest struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only. When it was extended.
 	ExtendTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=extend_time,json=extendTime,proto3" json:"extend_time,omitempty"`
-	// Output only. When the first access report was given (the status is then ANSWERED).
+	// Output only. The answer time the first access report given (logged and audited)
+	// states (the status is then ANSWERED); of copies made at once, the time the first of
+	// them proposed.
 	AnswerTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=answer_time,json=answerTime,proto3" json:"answer_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -133,8 +133,10 @@ type DisclosureServiceClient interface {
 	// periods, sources, recipient categories and rights, in the owner's language. Each
 	// copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
-	// marks the request answered. Clinic manager only: the report holds the identity code
-	// in full.
+	// audited before it marks a received request answered, at the time it states (of
+	// copies made at once, the time the first proposed); a copy that fails returns only
+	// the error and leaves the request received. Clinic manager only: the report holds the
+	// identity code in full.
 	GetAccessReport(ctx context.Context, in *GetAccessReportRequest, opts ...grpc.CallOption) (*GetAccessReportResponse, error)
 	// The same report as a printable HTML document (one page, no external assets) in the
 	// owner's language: the language asked, else the owner's preferred language, else the
@@ -484,8 +486,10 @@ type DisclosureServiceServer interface {
 	// periods, sources, recipient categories and rights, in the owner's language. Each
 	// copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
-	// marks the request answered. Clinic manager only: the report holds the identity code
-	// in full.
+	// audited before it marks a received request answered, at the time it states (of
+	// copies made at once, the time the first proposed); a copy that fails returns only
+	// the error and leaves the request received. Clinic manager only: the report holds the
+	// identity code in full.
 	GetAccessReport(context.Context, *GetAccessReportRequest) (*GetAccessReportResponse, error)
 	// The same report as a printable HTML document (one page, no external assets) in the
 	// owner's language: the language asked, else the owner's preferred language, else the
