@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/retention"
 )
@@ -213,7 +215,7 @@ func recordWith(ctx context.Context, a Auditor, events ...audit.Event) error {
 // between its claim and the entry becoming final.
 func auditUnanswered(ctx context.Context, a Auditor) func(domain.Record) error {
 	return func(rec domain.Record) error {
-		if err := a.RecordNow(ctx, pendingRefusalEvent(rec)); err != nil {
+		if err := a.RecordNow(asRequester(ctx), pendingRefusalEvent(rec)); err != nil {
 			return fmt.Errorf("audit the refusal of pending disclosure %s: %w", rec.ID, err)
 		}
 		return nil
@@ -225,13 +227,30 @@ func auditUnanswered(ctx context.Context, a Auditor) func(domain.Record) error {
 // (the disclosure answering it, its retry, the erasure job, the deactivation, the
 // sweep), so that the refusal is stored once: the audit log counts an id stored before
 // as stored. Whichever stores it, it names the staff member who asked for the
-// disclosure, as the entry does, not the caller that found it pending: it is the only
-// audit record of their request, and the owner's access report shows who asked.
+// disclosure, with their name and stated purpose, as the entry holds them, not the
+// caller that found it pending: it is the only audit record of their request, and the
+// owner's access report shows who asked and why. Record it with asRequester's context.
 func pendingRefusalEvent(refused domain.Record) audit.Event {
 	ev := disclosureEvent(refused)
 	ev.ID = disclosureResource(refused.ID) + "/unanswered"
-	ev.ActorSubject, ev.Roles = refused.RequestedBy, refused.RequestedByRoles
+	ev.ActorSubject, ev.ActorName, ev.Roles = refused.RequestedBy, refused.RequestedByName, refused.RequestedByRoles
+	ev.Purpose = refused.RequestedPurpose
 	return ev
+}
+
+// asRequester is ctx for recording a pendingRefusalEvent: without the caller's stated
+// purpose, which the audit writer would otherwise give an event without one (an entry
+// logged before the purpose was kept), the caller being the erasure job, the sweep or
+// a clinic manager deactivating the recipient as often as the staff member who asked.
+func asRequester(ctx context.Context) context.Context {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ctx
+	}
+	md = md.Copy()
+	md.Delete(auth.MetadataPurpose)
+	md.Delete(auth.MetadataPurposeBin)
+	return metadata.NewIncomingContext(ctx, md)
 }
 
 func recipientResource(id string) string  { return "recipients/" + id }

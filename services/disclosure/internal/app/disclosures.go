@@ -86,7 +86,8 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		Requested:  &domain.Requested{PatientIDs: slices.Clone(req.PatientIDs)},
 		Categories: outcome.Categories, CaseReference: req.CaseReference, Refusal: outcome.Refusal,
 		Basis: outcome.Basis, ConsentEntryID: outcome.ConsentEntryID,
-		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+		RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), RequestedByName: caller.Name,
+		RequestedPurpose: auth.Purpose(ctx), CreatedAt: s.now().UTC().Truncate(time.Millisecond),
 	}
 	if rec.Refusal != nil {
 		return s.refuse(ctx, rec, req)
@@ -150,7 +151,7 @@ func (s *Service) settle(ctx context.Context, pending domain.Record, now domain.
 // the entry FinalizeRecord made and won whether this call decided it (see settle).
 func (s *Service) settled(ctx context.Context, pending, final domain.Record, won bool, refusal *domain.Refusal) (domain.Record, error) {
 	if !final.Disclosed() {
-		return s.answerAs(ctx, final, pendingRefusalEvent(final))
+		return s.answerAs(asRequester(ctx), final, pendingRefusalEvent(final))
 	}
 	if !won && refusal != nil {
 		return domain.Record{}, s.refuseAgain(ctx, final, *refusal)
@@ -290,7 +291,7 @@ func (s *Service) replay(ctx context.Context, first domain.Record, req domain.Di
 			return domain.Record{}, err
 		}
 		if won {
-			return s.answerAs(ctx, final, pendingRefusalEvent(final))
+			return s.answerAs(asRequester(ctx), final, pendingRefusalEvent(final))
 		}
 		// The first call, the erasure job or the sweep made it final first: answer as
 		// a retry of what it made.

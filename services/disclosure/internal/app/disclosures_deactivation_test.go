@@ -15,7 +15,6 @@ import (
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/audit/audittest"
-	"github.com/lillvet/register/services/platform/auth"
 )
 
 // afterCheckConsent is the consent service, which runs after once its nth check has
@@ -56,7 +55,7 @@ func TestDeactivationRefusesPendingDisclosures(t *testing.T) {
 			ro := &racingOwner{}
 			cons := afterCheckConsent{calls: &atomic.Int32{}, n: 2}
 			svc, repo, db, _ := newPeersStore(t, domain.KindInsurer, app.Peers{Owners: ro, Consents: &cons, History: racingHistory{ro}})
-			mgr := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
+			mgr := managerContext()
 			deactivate := func() {
 				if _, err := svc.DeactivateRecipient(mgr, racingRecipientID); err != nil {
 					t.Error(err)
@@ -81,14 +80,15 @@ func TestDeactivationRefusesPendingDisclosures(t *testing.T) {
 			if n := deniedAudits(t, db, logged.ID); n != 1 {
 				t.Errorf("%d refusals of the entry audited, want 1", n)
 			}
-			if who := deniedBy(t, db, logged.ID); who != "vet [veterinarian]" {
-				t.Errorf("the refusal is audited as asked by %s, want the vet who asked: vet [veterinarian]", who)
+			if who, want := deniedBy(t, db, logged.ID), vetAsked; who != want {
+				t.Errorf("the refusal is audited as asked by %s, want the vet who asked: %s", who, want)
 			}
 		})
 	}
 }
 
-// deniedBy is the actor and roles of the audited refusal of log entry id.
+// deniedBy is the actor (subject, name and roles) and stated purpose of the audited
+// refusal of log entry id.
 func deniedBy(t *testing.T, db *mongo.Database, id string) string {
 	t.Helper()
 	var ev audit.Event
@@ -97,8 +97,12 @@ func deniedBy(t *testing.T, db *mongo.Database, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("%s %v", ev.ActorSubject, ev.Roles)
+	return fmt.Sprintf("%s (%s) %v for %q", ev.ActorSubject, ev.ActorName, ev.Roles, ev.Purpose)
 }
+
+// vetAsked is deniedBy of a refusal audited as the veterinarian's of vetContext, by
+// name and with their purpose, whichever call stored it.
+var vetAsked = fmt.Sprintf("vet (Anna Virtanen) [veterinarian] for %q", vetPurpose)
 
 // auditDownNow is the audit log taking queued events but failing those to be stored at
 // once, as the refusals of pending disclosures are.
@@ -123,7 +127,7 @@ func TestDeactivationAuditedWhenRefusingPendingFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
+	mgr := managerContext()
 	if _, err := failing.DeactivateRecipient(mgr, racingRecipientID); err == nil {
 		t.Fatal("the deactivation answered success although the refusal of its pending disclosure was not audited")
 	}
@@ -143,7 +147,7 @@ func TestDeactivationAuditedWhenRefusingPendingFails(t *testing.T) {
 	if logged := onlyEntry(t, repo); refusalReason(logged) != domain.RefusalRecipientInactive {
 		t.Errorf("after the retry the entry is refused %q, want %s", refusalReason(logged), domain.RefusalRecipientInactive)
 	}
-	if who := deniedBy(t, db, onlyEntry(t, repo).ID); who != "vet [veterinarian]" {
-		t.Errorf("the refusal is audited as asked by %s, want vet [veterinarian]", who)
+	if who, want := deniedBy(t, db, onlyEntry(t, repo).ID), vetAsked; who != want {
+		t.Errorf("the refusal is audited as asked by %s, want %s", who, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
@@ -265,8 +266,19 @@ func racingRequest() domain.DisclosureRequest {
 		Categories: []domain.Category{domain.CategoryVisitHistory}, CaseReference: "claim 1", RequestID: "claim-1-request"}
 }
 
+// vetContext is the veterinarian's call, by name and with a stated purpose, as a
+// token and the client give them.
 func vetContext() context.Context {
-	return auth.WithIdentity(context.Background(), auth.Identity{Subject: "vet", Roles: []auth.Role{auth.RoleVeterinarian}})
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(auth.MetadataPurpose, vetPurpose))
+	return auth.WithIdentity(ctx, auth.Identity{Subject: "vet", Name: "Anna Virtanen", Roles: []auth.Role{auth.RoleVeterinarian}})
+}
+
+const vetPurpose = "insurance claim"
+
+// managerContext is the clinic manager's call, stating a purpose of their own.
+func managerContext() context.Context {
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(auth.MetadataPurpose, "recipient contract ended"))
+	return auth.WithIdentity(ctx, auth.Identity{Subject: "manager", Name: "Maija Manageri", Roles: []auth.Role{auth.RoleClinicManager}})
 }
 
 func refusalReason(rec domain.Record) domain.RefusalReason {

@@ -393,7 +393,8 @@ func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Rep
 	stored, err := s.repo.AppendRecord(ctx, domain.Record{
 		ID: rep.DisclosureID, RecipientKind: domain.KindDataSubject, OwnerID: r.OwnerID, PatientIDs: patients,
 		Categories: domain.DefaultCategories(domain.KindDataSubject), CaseReference: "access request " + r.ID,
-		Basis: basis, RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), CreatedAt: rep.GeneratedAt,
+		Basis: basis, RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), RequestedByName: caller.Name,
+		RequestedPurpose: auth.Purpose(ctx), CreatedAt: rep.GeneratedAt,
 		PayloadSHA256: hex.EncodeToString(sum[:]),
 	})
 	if err != nil {

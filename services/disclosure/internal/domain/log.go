@@ -44,6 +44,11 @@ type Record struct {
 	RequestedBy string
 	// RequestedByRoles are their roles at the time.
 	RequestedByRoles []string
+	// RequestedByName is their display name and RequestedPurpose the purpose their
+	// call stated, for the audit record another call may store for them (a pending
+	// entry refused); empty in entries logged before they were kept.
+	RequestedByName  string
+	RequestedPurpose string
 	// CreatedAt is when the disclosure was logged, taken before its package was
 	// gathered: data changed after it may still be in the package as it was.
 	CreatedAt time.Time

@@ -66,6 +66,8 @@ type recordDoc struct {
 	RefusedCategories []string      `bson:"refused_categories,omitempty"`
 	RequestedBy       string        `bson:"requested_by"`
 	RequestedByRoles  []string      `bson:"requested_by_roles"`
+	RequestedByName   string        `bson:"requested_by_name,omitempty"`
+	RequestedPurpose  string        `bson:"requested_purpose,omitempty"`
 	Time              time.Time     `bson:"time"`
 	GatheredAt        *time.Time    `bson:"gathered_at,omitempty"`
 	PayloadSHA256     string        `bson:"payload_sha256,omitempty"`
@@ -127,7 +129,8 @@ func toRecordDoc(r domain.Record) recordDoc {
 		ID: r.ID, RecipientID: r.RecipientID, RecipientKind: string(r.RecipientKind), OwnerID: r.OwnerID,
 		PatientIDs: r.PatientIDs, HistoryOnly: r.HistoryOnlyPatientIDs, Categories: toStrings(r.Categories), CaseReference: r.CaseReference,
 		Outcome: outcomeDisclosed, Basis: string(r.Basis), ConsentEntryID: r.ConsentEntryID,
-		RequestedBy: r.RequestedBy, RequestedByRoles: r.RequestedByRoles, Time: r.CreatedAt,
+		RequestedBy: r.RequestedBy, RequestedByRoles: r.RequestedByRoles, RequestedByName: r.RequestedByName,
+		RequestedPurpose: r.RequestedPurpose, Time: r.CreatedAt,
 		PayloadSHA256: r.PayloadSHA256, Payload: r.Payload,
 	}
 	if d.PatientIDs == nil {
@@ -175,7 +178,8 @@ func (d *recordDoc) toDomain() domain.Record {
 		ID: d.ID, RecipientID: d.RecipientID, RecipientKind: domain.Kind(d.RecipientKind), OwnerID: d.OwnerID,
 		PatientIDs: d.PatientIDs, HistoryOnlyPatientIDs: d.HistoryOnly, Categories: fromStrings[domain.Category](d.Categories),
 		CaseReference: d.CaseReference, Basis: domain.Basis(d.Basis), ConsentEntryID: d.ConsentEntryID,
-		RequestedBy: d.RequestedBy, RequestedByRoles: d.RequestedByRoles, CreatedAt: d.Time.UTC(),
+		RequestedBy: d.RequestedBy, RequestedByRoles: d.RequestedByRoles, RequestedByName: d.RequestedByName,
+		RequestedPurpose: d.RequestedPurpose, CreatedAt: d.Time.UTC(),
 		PayloadSHA256: d.PayloadSHA256, Payload: d.Payload,
 	}
 	if d.GatheredAt != nil {
