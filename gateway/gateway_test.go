@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/lillvet/register/proto/gen/openapi"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 // errorBody is a google.rpc.Status as the gateway writes it.
@@ -421,16 +421,9 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestUnreachableBackend(t *testing.T) {
-	// An address nothing listens on: opened on port 0, then closed.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	dead := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	h := start(t, options{ownerTarget: dead})
+	// A port closed after Listen can be handed to another listener (another test's
+	// gateway answered once); this one stays bound and refuses every connection.
+	h := start(t, options{ownerTarget: servicetest.RefusingAddr(t)})
 
 	code, _, body := h.do(t, h.request(t, http.MethodGet, "/healthz", nil))
 	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"owner":"UNREACHABLE"`) {
