@@ -47,10 +47,13 @@ type NamesPush struct {
 }
 
 // markNamesOfPatient marks the names of the owners erased with visits of the patient
-// kept to be checked, before a write that may move the animal's last visit: a clinical
+// kept to be checked, around a write that may move the animal's last visit: a clinical
 // record they keep is held against it, and the owner service keeps their names as long.
-// Marked before the write, a mark is never missing after it, even if the process dies
-// between the two; one marked for a write that then failed only costs a check.
+// A write marks before and again after it. The mark after is the one that counts: a
+// job run between the mark before and the write computes the day without the visit
+// and clears that mark. The mark before covers a process that dies between the write
+// and the mark after, unless a job run cleared it in between (that window alone is
+// left); one marked for a write that then failed only costs a check.
 func (s *Service) markNamesOfPatient(ctx context.Context, patientID string) error {
 	owners, err := s.repo.ErasedOwnersOf(ctx, patientID)
 	if err != nil {

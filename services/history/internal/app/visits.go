@@ -77,7 +77,8 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
 	// The visit may be the animal's last one, which keeps the clinical records of its
-	// erased owners longer.
+	// erased owners longer: marked before the write and again after it (see
+	// markNamesOfPatient).
 	if err := s.markNamesOfPatient(ctx, p.ID); err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
@@ -91,6 +92,9 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 		return s.retriedVisit(ctx, rec, sent, in.OwnerID, timeGiven)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("record visit: %w", err)
+	}
+	if err := s.markNamesOfPatient(ctx, p.ID); err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
 	if err := s.settleVisit(ctx, created, false); err != nil {
@@ -499,8 +503,10 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		original = &rec.Original
 	}
 	// A new start time, or another owner, may move the animal's last visit, which holds
-	// the clinical records of its erased owners.
-	if slices.Contains(in.Paths, "start_time") || ownerID != rec.Current.OwnerID {
+	// the clinical records of its erased owners: marked before the write and again after
+	// it (see markNamesOfPatient).
+	movesLast := slices.Contains(in.Paths, "start_time") || ownerID != rec.Current.OwnerID
+	if movesLast {
 		if err := s.markNamesOfPatient(ctx, rec.Current.PatientID); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
@@ -515,6 +521,11 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			}
 		}
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
+	}
+	if movesLast {
+		if err := s.markNamesOfPatient(ctx, rec.Current.PatientID); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
 	}
 	if rec.Current.Restricted {
 		if a.Digest != "" {

@@ -7,7 +7,8 @@ import "github.com/lillvet/register/services/platform/retention"
 // can move later after the erasure answered (the sweep holds a clinical record against
 // the animal's last visit, by its next owner since). It is the durable outbox of those
 // days: a write that may move the day marks the owner to be checked before it writes
-// (Checks), and the job that tells the owner service clears the mark once it is told.
+// and again after (Checks), and the job that tells the owner service clears the marks
+// it read once it is told.
 type NamesNotice struct {
 	OwnerID string
 	// Told is the last day the job told the owner service, as of ToldRequests, the
