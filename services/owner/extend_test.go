@@ -119,3 +119,54 @@ func TestExtendNameRetentionRefusals(t *testing.T) {
 		t.Errorf("a refused call changed the owner: %v", got[len(got)-1])
 	}
 }
+
+// TestErasureRequestAfterAnExtension: the history service's job told the owner service
+// the names are needed to 10 January 2030, after the first erasure request answered 20
+// May 2027; a second request applied since answers the history service's answer of its
+// moment, which may be the earlier day, or no day. The history service has told its
+// later day and does not tell it again, so the second request keeps the names at least
+// to it (a later answer moves them later still), and the sweep of 21 May 2027 keeps
+// them.
+func TestErasureRequestAfterAnExtension(t *testing.T) {
+	env, c, clk := setupAt(t, "2026-11-25")
+	job := env.As(t, auth.RoleNameRetentionJob)
+	tests := []struct {
+		name, second, want string
+	}{
+		{"the earlier day again", "2027-05-20", "2030-01-10"},
+		{"no day", "", "2030-01-10"},
+		{"a later day", "2031-01-01", "2031-01-01"},
+	}
+	ids := make([]string, len(tests))
+	for i, tc := range tests {
+		o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Äijälä")})
+		ids[i] = o.GetId()
+		erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: "2027-05-20"})
+		if _, err := c.ExtendNameRetention(job, &ownerv1.ExtendNameRetentionRequest{OwnerId: o.GetId(), NameKeptUntil: "2030-01-10"}); err != nil {
+			t.Fatal(err)
+		}
+		ds := erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobTwo, NameKeptUntil: tc.second})
+		if got := keptUntilOf(ds, "owner_name_address"); got != tc.want {
+			t.Errorf("%s: the second request answered the names kept to %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	clk.Set(helsinki(t, "2027-05-21"))
+	if _, err := c.RunRetentionSweep(env.As(t, auth.RoleClinicManager), &ownerv1.RunRetentionSweepRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range tests {
+		if got := getOwner(t, env, c, ids[i]).GetFamilyName(); got != "Äijälä" {
+			t.Errorf("%s: the sweep after the first answer's day left the family name %q, want it kept", tc.name, got)
+		}
+	}
+}
+
+// keptUntilOf is the day the disposition of class keeps its records to ("" when none).
+func keptUntilOf(ds []*ownerv1.RecordDisposition, class string) string {
+	for _, d := range ds {
+		if d.GetRecordClass() == class {
+			return d.GetKeptUntil()
+		}
+	}
+	return ""
+}

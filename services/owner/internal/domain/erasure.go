@@ -96,7 +96,10 @@ type ErasurePlan struct {
 	// KeepNamesUntil is the new kept-until day of the names, address and patients;
 	// empty when they are anonymised now or were already.
 	KeepNamesUntil string
-	DropIdentity   bool
+	// ExtendNamesUntil is the day the history service told, stored as the owner's
+	// NameExtendedUntil; empty when the plan is no extension.
+	ExtendNamesUntil string
+	DropIdentity     bool
 	// KeepIdentityUntil is the new kept-until day of the identity code.
 	KeepIdentityUntil string
 	// Patients is the number of the owner's patients not yet anonymised; they are
@@ -142,7 +145,10 @@ func (p *ErasurePlan) Changes() bool { return len(p.Fields) > 0 }
 //
 // The dispositions list only the classes the owner still has records of, so a second
 // request on an erased owner answers what is left. A later request may move a
-// kept-until day either way: it carries the history service's answer of that moment.
+// kept-until day either way (it carries the history service's answer of that moment),
+// but never keeps the names to a day before the one the history service last told
+// (NameExtendedUntil): that day came after the answers it had given, and the history
+// service, having told it, does not tell it again.
 func PlanErasure(o *Owner, patients int, req ErasureRequest, today string) ErasurePlan {
 	p := ErasurePlan{Restrict: !o.Restricted, Patients: patients}
 	if p.Restrict {
@@ -156,12 +162,13 @@ func PlanErasure(o *Owner, patients int, req ErasureRequest, today string) Erasu
 		p.Fields = append(p.Fields, "phone", "email", "preferred_language")
 		p.Dispositions = append(p.Dispositions, Disposition{Class: ClassContactDetails, Count: 1})
 	}
-	keepNames := req.NameKeptUntil != "" && req.NameKeptUntil >= today
+	namesUntil := max(req.NameKeptUntil, o.NameExtendedUntil)
+	keepNames := namesUntil != "" && namesUntil >= today
 	if !o.Anonymised {
 		d := Disposition{Class: ClassOwnerNameAddress, Count: 1}
 		if keepNames {
-			p.KeepNamesUntil = req.NameKeptUntil
-			d.Kept, d.Basis, d.KeptUntil = true, BasisVeterinaryRecords, req.NameKeptUntil
+			p.KeepNamesUntil = namesUntil
+			d.Kept, d.Basis, d.KeptUntil = true, BasisVeterinaryRecords, namesUntil
 		} else {
 			p.AnonymiseNames = true
 			p.Fields = append(p.Fields, "given_names", "family_name", "address")
@@ -172,7 +179,7 @@ func PlanErasure(o *Owner, patients int, req ErasureRequest, today string) Erasu
 		d := Disposition{Class: ClassPatients, Count: patients}
 		if keepNames {
 			p.RestrictPatients = true
-			d.Kept, d.Basis, d.KeptUntil = true, BasisVeterinaryRecords, req.NameKeptUntil
+			d.Kept, d.Basis, d.KeptUntil = true, BasisVeterinaryRecords, namesUntil
 		} else {
 			p.AnonymisePatients = true
 		}
@@ -230,10 +237,11 @@ var (
 // that is later than their kept-until day: records of the history service name the
 // owner until then (its sweep holds a clinical record against the animal's last visit,
 // by its next owner since the erasure). Nothing is removed; the day and the schedule
-// move, as the owner's change of name_kept_until. An equal or earlier day plans no
-// change: the day is never shortened, so a resent day changes nothing. An owner not
-// erased (its erasure's step here still to come) is ErrOwnerNotErased, one whose names
-// are gone or were never kept ErrNamesNotKept.
+// move, as the owner's change of name_kept_until, and the day is kept as the owner's
+// NameExtendedUntil, which a later erasure request does not undo. An equal or earlier
+// day plans no change: the day is never shortened, so a resent day changes nothing. An
+// owner not erased (its erasure's step here still to come) is ErrOwnerNotErased, one
+// whose names are gone or were never kept ErrNamesNotKept.
 func PlanExtension(o *Owner, until string) (ErasurePlan, error) {
 	if !o.Erased {
 		return ErasurePlan{}, ErrOwnerNotErased
@@ -243,7 +251,7 @@ func PlanExtension(o *Owner, until string) (ErasurePlan, error) {
 	}
 	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
 	if until > o.NameKeptUntil {
-		p.KeepNamesUntil, p.Fields = until, []string{"name_kept_until"}
+		p.KeepNamesUntil, p.ExtendNamesUntil, p.Fields = until, until, []string{"name_kept_until"}
 	}
 	return p, nil
 }

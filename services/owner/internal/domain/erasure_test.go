@@ -156,6 +156,30 @@ func TestPlanErasure(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "erased before, names extended since; the new answer is earlier than the extension", patients: 1,
+			req: ErasureRequest{ID: "j2", NameKeptUntil: "2027-05-20"},
+			owner: func() *Owner {
+				return &Owner{FamilyName: "Äijälä", Restricted: true, Erased: true, NameKeptUntil: "2030-01-10", NameExtendedUntil: "2030-01-10"}
+			},
+			want: []Disposition{
+				{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2030-01-10", Count: 1},
+				{Class: ClassPatients, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2030-01-10", Count: 1},
+			},
+			check: func(t *testing.T, p ErasurePlan) {
+				if p.AnonymiseNames || p.NextDue() != "2030-01-10" {
+					t.Errorf("plan = %+v", p)
+				}
+			},
+		},
+		{
+			name: "erased before, names extended since; the new answer keeps none", patients: 0,
+			req: ErasureRequest{ID: "j2"},
+			owner: func() *Owner {
+				return &Owner{FamilyName: "Äijälä", Restricted: true, Erased: true, NameKeptUntil: "2030-01-10", NameExtendedUntil: "2030-01-10"}
+			},
+			want: []Disposition{{Class: ClassOwnerNameAddress, Kept: true, Basis: BasisVeterinaryRecords, KeptUntil: "2030-01-10", Count: 1}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,6 +325,10 @@ func TestPlanExtension(t *testing.T) {
 			}
 			if p.KeepNamesUntil != tt.keep || !slices.Equal(p.Fields, tt.fields) || p.NextDue() != tt.next {
 				t.Errorf("plan keeps names to %q, fields %v, next due %q; want %q, %v, %q", p.KeepNamesUntil, p.Fields, p.NextDue(), tt.keep, tt.fields, tt.next)
+			}
+			// The day told is stored as the extension only when it moves the names.
+			if extended := tt.fields != nil; (p.ExtendNamesUntil != "") != extended || (extended && p.ExtendNamesUntil != tt.until) {
+				t.Errorf("plan stores the extension %q, want it stored: %v", p.ExtendNamesUntil, extended)
 			}
 		})
 	}

@@ -75,6 +75,10 @@ type Owner struct {
 	// nothing is kept.
 	NameKeptUntil     string
 	IdentityKeptUntil string
+	// NameExtendedUntil is the last day the history service told (ExtendNameRetention)
+	// its records name the owner, empty when it told none: an erasure request answered
+	// later never keeps the names to an earlier day (see PlanErasure).
+	NameExtendedUntil string
 	// CreateDigest is the keyed digest of the create request that made the owner
 	// (OwnerCreateRequest), which the repository makes and keeps; see SameOwnerCreate.
 	CreateDigest string

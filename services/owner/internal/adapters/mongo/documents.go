@@ -81,6 +81,8 @@ type ownerDoc struct {
 	// the names and address (and patients), and the identity code.
 	NameKeptUntil     string `bson:"name_kept_until,omitempty"`
 	IdentityKeptUntil string `bson:"identity_kept_until,omitempty"`
+	// NameExtendedUntil is the day the history service last extended the names to.
+	NameExtendedUntil string `bson:"name_extended_until,omitempty"`
 	// Erasures are the answers of the erasure requests applied, so that a retry
 	// answers the first result.
 	Erasures []erasureDoc `bson:"erasures,omitempty"`
@@ -240,6 +242,7 @@ func (d *ownerDoc) toDomain() *domain.Owner {
 		Anonymised:         d.Anonymised,
 		NameKeptUntil:      d.NameKeptUntil,
 		IdentityKeptUntil:  d.IdentityKeptUntil,
+		NameExtendedUntil:  d.NameExtendedUntil,
 		CreateDigest:       d.CreateDigest,
 		Version:            d.Version,
 		Created:            d.Created,

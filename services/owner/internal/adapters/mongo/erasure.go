@@ -356,9 +356,12 @@ func ownerErasureUpdate(o *domain.Owner, plan domain.ErasurePlan, c domain.Chang
 	case plan.AnonymiseNames:
 		set["given_names"], set["family_name"], set["address"] = "", "", addressDoc{}
 		set["sort_key"], set["name_keys"], set["anonymised"] = "", bson.A{}, true
-		unset["name_kept_until"] = ""
+		unset["name_kept_until"], unset["name_extended_until"] = "", ""
 	case plan.KeepNamesUntil != "" && plan.KeepNamesUntil != o.NameKeptUntil:
 		set["name_kept_until"] = plan.KeepNamesUntil
+	}
+	if plan.ExtendNamesUntil != "" {
+		set["name_extended_until"] = plan.ExtendNamesUntil
 	}
 	switch {
 	case plan.DropIdentity:
