@@ -222,7 +222,10 @@ func (c NameRetentionConfig) schedule(d *service.Deps, job func(context.Context)
 // verified by v, it tells the owner service the later days (app.PushNameRetention).
 // Each owner not told, and each whose names the owner service had removed already, is
 // logged at ERROR by id (no names, no identity codes), with a count per run; the
-// owners not told stay marked for the next run.
+// owners not told stay marked for the next run. The count of a run the owner service
+// stopped (no answer) says so, with the owners left unchecked; an owner the owner
+// service has not erased yet is logged at INFO, an ordinary wait for the erasure job's
+// next step.
 func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionConfig, v tokenfile.Verifier, log *slog.Logger) func(context.Context) error {
 	timeout := c.CallTimeout
 	if timeout == 0 {
@@ -260,7 +263,15 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 			log.ErrorContext(ctx, "the owner service was not told how long an erased owner's names are needed; retried at the next run",
 				"owner_id", f.OwnerID, "error", f.Err)
 		}
-		if len(res.Failed) > 0 || len(res.Gone) > 0 {
+		for _, id := range res.Waiting {
+			log.InfoContext(ctx, "the owner service has not erased an erased owner yet (its erasure job's step is still to come); "+
+				"the owner stays marked and is told after it", "owner_id", id)
+		}
+		switch {
+		case res.Stopped:
+			log.ErrorContext(ctx, "name retention job: owners not told; the owner service did not answer, so the run stopped and the owners left stay marked for the next run",
+				"failed", len(res.Failed), "names_gone", len(res.Gone), "checked", res.Checked, "left", res.Left)
+		case len(res.Failed) > 0 || len(res.Gone) > 0:
 			log.ErrorContext(ctx, "name retention job: owners not told", "failed", len(res.Failed), "names_gone", len(res.Gone), "checked", res.Checked)
 		}
 		if res.Told > 0 {

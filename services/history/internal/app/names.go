@@ -37,13 +37,19 @@ type NamesFailure struct {
 }
 
 // NamesPush is what one run of the name retention job did: the owners checked, those
-// whose later day it told, those whose names were gone (told, but too late) and those
-// it could not tell (checked again at the next run).
+// whose later day it told, those whose names were gone (told, but too late), those the
+// owner service has not erased yet (Waiting) and those it could not tell, all checked
+// again at the next run but the gone. A run stops at the first owner the owner service
+// did not answer for (Stopped), leaving Left owners unchecked: each call would wait out
+// its deadline in turn.
 type NamesPush struct {
 	Checked int
 	Told    int
 	Gone    []NamesFailure
+	Waiting []string
 	Failed  []NamesFailure
+	Stopped bool
+	Left    int
 }
 
 // markNamesOfPatient marks the names of the owners erased with visits of the patient
@@ -65,16 +71,18 @@ func (s *Service) markNamesOfPatient(ctx context.Context, patientID string) erro
 // PushNameRetention tells the owner service the later day each erased owner marked to
 // be checked is named until now (the name retention job's run): computed as the sweep
 // holds the records (ownerNamedUntil), told when later than the day last told (see
-// domain.NamesNotice.ToldDay), each call bounded by callTimeout, so that a stuck owner
-// service holds the run up no longer. A mark is cleared once the day needs no telling,
-// was told, or the names were gone; an owner not told stays marked for the next run.
+// domain.NamesNotice.ToldDay), each call bounded by callTimeout, and the run stops at
+// the first call the owner service does not answer, so that a stuck owner service holds
+// it up for one deadline. A mark is cleared once the day needs no telling, was told, or
+// the names were gone; an owner not told, or not erased in the owner service yet, stays
+// marked for the next run.
 func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, callTimeout time.Duration) (NamesPush, error) {
 	due, err := s.repo.NamesChecksDue(ctx)
 	if err != nil {
 		return NamesPush{}, fmt.Errorf("name retention: %w", err)
 	}
 	var res NamesPush
-	for _, n := range due {
+	for i, n := range due {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -83,6 +91,13 @@ func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, cal
 		switch {
 		case errors.Is(err, ErrNamesGone):
 			res.Gone = append(res.Gone, NamesFailure{OwnerID: n.OwnerID, Err: err})
+		case errors.Is(err, ErrOwnerNotErasedYet):
+			res.Waiting = append(res.Waiting, n.OwnerID)
+			continue
+		case errors.Is(err, apperr.ErrUnavailable):
+			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
+			res.Stopped, res.Left = true, len(due)-i-1
+			return res, nil
 		case err != nil:
 			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
 			continue
