@@ -44,10 +44,16 @@ const (
 // setupAt runs an owner service whose clock starts at noon of day (Helsinki time).
 func setupAt(t *testing.T, day string) (*servicetest.Env, ownerv1.OwnerServiceClient, *servicetest.Clock) {
 	t.Helper()
+	env, svc, clk := serveAt(t, day)
+	return env, ownerv1.NewOwnerServiceClient(svc.Conn), clk
+}
+
+// serveAt is setupAt answering the service, for a test that stops it.
+func serveAt(t *testing.T, day string) (*servicetest.Env, *servicetest.Service, *servicetest.Clock) {
+	t.Helper()
 	env := servicetest.New(t)
 	clk := servicetest.NewClock(helsinki(t, day))
-	svc := runOwner(t, env, newKeys(t, "k1"), func(c *owner.Config) { c.Now = clk.Now })
-	return env, ownerv1.NewOwnerServiceClient(svc.Conn), clk
+	return env, runOwner(t, env, newKeys(t, "k1"), func(c *owner.Config) { c.Now = clk.Now }), clk
 }
 
 func getOwner(t *testing.T, env *servicetest.Env, c ownerv1.OwnerServiceClient, id string) *ownerv1.Owner {

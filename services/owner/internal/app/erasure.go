@@ -418,9 +418,11 @@ func errOwnerNotErased() error {
 // ExtendNameRetention keeps erased owner id's names, address and patients through
 // until, the last day records of the history service name the owner now, when that is
 // later than their kept-until day (domain.PlanExtension), recorded as the owner's
-// change (changereason.RetentionExtended) and audited; the retention schedule moves
-// with it. An equal or earlier day changes nothing and audits nothing: the history
-// service resends a day it has not seen answered. It answers the day kept to.
+// change (changereason.RetentionExtended); the retention schedule moves with it. An
+// equal or earlier day changes nothing: the history service resends a day it has not
+// seen answered. Every call that answers OK is audited, a resend too, as EraseOwnerData
+// audits its retries: one resent because the audit write of the call that moved the
+// day failed is then the extension's only event. It answers the day kept to.
 func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (string, error) {
 	today := domain.Today(s.opts.Now(), s.opts.Location)
 	var v apperr.ValidationError
@@ -445,7 +447,7 @@ func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (st
 			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, errNamesNotKept())
 		}
 		if !plan.Changes() {
-			return plan.KeepNamesUntil, nil
+			return plan.KeepNamesUntil, s.record(ctx, "owner.retention_extend", ownerResource(id), id)
 		}
 		_, _, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionExtended), "")
 		if errors.Is(err, apperr.ErrConflict) {
