@@ -244,9 +244,10 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 		if err != nil {
 			return fmt.Errorf("name retention job: %w", err)
 		}
-		// Once per process, before its first push: erasures applied before the notes
-		// were kept, or a store restored without them, get them (and their owners a
-		// check), so that the visits of their animals mark them from then on.
+		// Before the first push of a process: erasures applied before the notes were
+		// kept, or a store restored without them, get them (and their owners a check),
+		// so that the visits of their animals mark them from then on. Done once per
+		// store; on a store done already it is one read.
 		if !noted {
 			n, err := uc.NoteErasedPatientsOfAll(jobCtx)
 			if err != nil {

@@ -167,10 +167,19 @@ func (s *Service) ownerNamedUntil(ctx context.Context, e *domain.Erasure) (reten
 // NoteErasedPatientsOfAll notes the patients of every erased owner's kept visits and
 // marks each owner to be checked: erasures applied before the notes were kept have
 // none, so a visit of their animals would mark nobody, and a visit recorded before
-// the marks may hold a record longer already. Run at each start; it changes nothing
-// the second time but the marks, which the job clears. It answers the owners it went
-// through.
+// the marks may hold a record longer already. It reads each erased owner's visits (a
+// scan of them all on the embedded store), so it runs once per store: done, it is
+// stored as done (a store restored from before that runs it again), and every later
+// erasure notes its own patients and marks its owner, the sweep marks the owners whose
+// records it keeps, and the marks are in the store, so a start has nothing to check. A
+// run that stopped is done again whole; it changes nothing the second time but the
+// marks, which the job clears. It answers the owners it went through (none when the
+// store had them noted).
 func (s *Service) NoteErasedPatientsOfAll(ctx context.Context) (int, error) {
+	done, err := s.repo.ErasedPatientsNoted(ctx)
+	if err != nil || done {
+		return 0, err
+	}
 	owners, err := s.repo.ErasedOwners(ctx)
 	if err != nil {
 		return 0, err
@@ -180,7 +189,7 @@ func (s *Service) NoteErasedPatientsOfAll(ctx context.Context) (int, error) {
 			return i, fmt.Errorf("owner %s: %w", id, err)
 		}
 	}
-	return len(owners), nil
+	return len(owners), s.repo.SetErasedPatientsNoted(ctx, s.now())
 }
 
 func (s *Service) noteErasedPatients(ctx context.Context, ownerID string) error {

@@ -2,13 +2,17 @@ package app
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
+	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/retention"
 )
 
@@ -87,4 +91,59 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 
 func namesVisit(start time.Time) RecordVisit {
 	return RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: start}}
+}
+
+// countingVisits counts the reads of an owner's visits, each a scan of the visits on
+// the embedded store.
+type countingVisits struct {
+	domain.Repository
+	reads int
+}
+
+func (r *countingVisits) OwnerVisits(ctx context.Context, ownerID string) ([]*domain.Visit, error) {
+	r.reads++
+	return r.Repository.OwnerVisits(ctx, ownerID)
+}
+
+// TestErasedPatientsNotedOncePerStore: an erasure applied before the notes were kept
+// (its note removed here) is noted, and its owner marked, by the first start's pass;
+// a second start on the same store (a restart, another replica) reads no owner's
+// visits again.
+func TestErasedPatientsNotedOncePerStore(t *testing.T) {
+	db := embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("names")
+	repo := historymongo.New(db)
+	plain, err := New(repo, soldRegistry{sale: time.Now().Add(-time.Hour)}, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
+		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-2 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection("erased_patients").DeleteMany(t.Context(), bson.M{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		start         string
+		owners, reads int
+	}{
+		{start: "the first start", owners: 1, reads: 1},
+		{start: "a second start", owners: 0, reads: 0},
+	} {
+		counting := &countingVisits{Repository: repo}
+		s, err := New(counting, soldRegistry{}, nopAuditor{}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.NoteErasedPatientsOfAll(t.Context())
+		if err != nil || n != tc.owners || counting.reads != tc.reads {
+			t.Errorf("%s went through %d owners reading %d owners' visits (%v), want %d and %d", tc.start, n, counting.reads, err, tc.owners, tc.reads)
+		}
+		if owners, err := repo.ErasedOwnersOf(t.Context(), racePatient); err != nil || !slices.Equal(owners, []string{seller}) {
+			t.Errorf("after %s the patient's erased owners are %v (%v), want the seller", tc.start, owners, err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -22,6 +23,13 @@ const namesColl = "name_notices"
 // erasedPatientsColl holds, per patient, the owners erased with kept visits of it: the
 // owners a visit of the patient may keep named longer.
 const erasedPatientsColl = "erased_patients"
+
+// stepsColl holds one document per one-off step done on the store (by _id), so that
+// it is done once per store, not at each start.
+const stepsColl = "store_steps"
+
+// erasedPatientsNoted is the step of NoteErasedPatientsOfAll (see domain.Repository).
+const erasedPatientsNoted = "erased_patients_noted"
 
 // erasedPatientDoc is one patient's erased owners.
 type erasedPatientDoc struct {
@@ -81,6 +89,27 @@ func (r *Repository) ErasedOwnersOf(ctx context.Context, patientID string) ([]st
 		return nil, fmt.Errorf("read the erased owners of patient %s: %w", patientID, err)
 	}
 	return d.Owners, nil
+}
+
+// ErasedPatientsNoted implements domain.Repository: one read by _id.
+func (r *Repository) ErasedPatientsNoted(ctx context.Context) (bool, error) {
+	err := r.steps.FindOne(ctx, bson.M{"_id": erasedPatientsNoted}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read whether the erased owners' patients were noted: %w", err)
+	}
+	return true, nil
+}
+
+// SetErasedPatientsNoted implements domain.Repository.
+func (r *Repository) SetErasedPatientsNoted(ctx context.Context, at time.Time) error {
+	_, err := r.steps.UpdateOne(ctx, bson.M{"_id": erasedPatientsNoted}, bson.M{"$set": bson.M{"at": at}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("store that the erased owners' patients were noted: %w", err)
+	}
+	return nil
 }
 
 // MarkNamesCheck implements domain.Repository: one upsert per owner.
