@@ -177,6 +177,9 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 	if r.Status != domain.AccessAnswered {
 		at = r.Proposal.At
 	}
+	if at.IsZero() {
+		return GivenReport{}, fmt.Errorf("request %s is %s with no answer time to state", r.ID, r.Status)
+	}
 	markAnswered(rep.AccessRequests, at)
 	rep.Language = string(lang)
 	rep.Information = information(domain.Texts(lang), s.retention)

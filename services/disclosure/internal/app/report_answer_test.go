@@ -343,3 +343,47 @@ func TestReportCopyAfterACrashedCopy(t *testing.T) {
 		})
 	}
 }
+
+// staleReadStore returns the request as a non-atomic propose could: received with no
+// proposal, the proposal that refused this copy's having been withdrawn before the read.
+type staleReadStore struct {
+	*disclosuremongo.Repository
+	other string
+}
+
+func (s *staleReadStore) ProposeAccessAnswer(ctx context.Context, id string, p domain.AnswerProposal, staleBefore time.Time) (domain.AccessRequest, error) {
+	if _, err := s.Repository.ProposeAccessAnswer(ctx, id, p, staleBefore); err != nil {
+		return domain.AccessRequest{}, err
+	}
+	if err := s.WithdrawAccessAnswer(ctx, id, s.other); err != nil {
+		return domain.AccessRequest{}, err
+	}
+	return s.AccessRequest(ctx, id)
+}
+
+// TestReportCopyWithNoAnswerTimeIsNotGiven: a copy handed a received request with no
+// proposal has no answer time to state; it gives nothing and leaves the request
+// received, rather than stating and storing an answer in year 1.
+func TestReportCopyWithNoAnswerTimeIsNotGiven(t *testing.T) {
+	db, writer := servicetest.AuditedDB(t, "disclosure_report_no_time")
+	store := &staleReadStore{Repository: disclosuremongo.New(db), other: "other-copy"}
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := &tickingClock{now: start}
+	svc, err := app.New(store, app.Peers{Owners: peers{}, Consents: peers{}, History: history{}}, writer, app.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
+	req := recordReportRequest(t, ctx, svc)
+	if _, err := store.Repository.ProposeAccessAnswer(t.Context(), req.ID, domain.AnswerProposal{At: clock.Now(), CopyID: "other-copy"}, start); err != nil {
+		t.Fatal(err)
+	}
+	given, err := svc.AccessReport(ctx, req.ID, app.ReportJSON, "")
+	if err == nil || given.Body != nil {
+		t.Errorf("copy with no answer time: %v, %d bytes", err, len(given.Body))
+	}
+	stored, err := store.AccessRequest(t.Context(), req.ID)
+	if err != nil || stored.Status != domain.AccessReceived || !stored.AnsweredAt.IsZero() {
+		t.Errorf("the register holds %s at %v (%v), want received", stored.Status, stored.AnsweredAt, err)
+	}
+}

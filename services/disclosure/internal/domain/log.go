@@ -160,12 +160,13 @@ type Repository interface {
 	// extended, and returns the stored request.
 	ExtendAccessRequest(ctx context.Context, r AccessRequest) (AccessRequest, error)
 	// ProposeAccessAnswer stores p as the received request's answer proposal unless it
-	// holds one made at or after staleBefore, and returns the stored request.
+	// holds one made at or after staleBefore, and returns the stored request: answered,
+	// or received with a proposal (p or the fresh one), never received with none.
 	ProposeAccessAnswer(ctx context.Context, id string, p AnswerProposal, staleBefore time.Time) (AccessRequest, error)
 	// WithdrawAccessAnswer removes the received request's answer proposal if copy
 	// copyID made it.
 	WithdrawAccessAnswer(ctx context.Context, id, copyID string) error
 	// AnswerAccessRequest marks the request answered at, if it is received and proposes
-	// at or nothing, and returns the stored request.
+	// at or nothing, and returns the stored request. A zero at is an error.
 	AnswerAccessRequest(ctx context.Context, id string, at time.Time) (AccessRequest, error)
 }

@@ -256,18 +256,38 @@ func (r *Repository) ExtendAccessRequest(ctx context.Context, req domain.AccessR
 	return r.AccessRequest(ctx, req.ID)
 }
 
+// proposeAttempts bounds the rounds of a proposal that finds a fresh proposal and then,
+// reading it, none: each round is one copy failing and withdrawing its proposal.
+const proposeAttempts = 5
+
 // ProposeAccessAnswer implements domain.Repository. The status and the proposal's
 // time are the guard, so copies made at once share the first one's; on the embedded
-// store the filter scans the requests, a few dozen documents a year.
+// store the filter scans the requests, a few dozen documents a year. One findAndModify
+// sets p and returns the request; when the guard refuses (a fresh proposal), the read
+// that follows may find it withdrawn meanwhile (its copy failed), and then p is proposed
+// again, so that the request returned is answered or holds a proposal.
 func (r *Repository) ProposeAccessAnswer(ctx context.Context, id string, p domain.AnswerProposal, staleBefore time.Time) (domain.AccessRequest, error) {
-	_, err := r.accessRequests.UpdateOne(ctx, bson.M{
+	filter := bson.M{
 		"_id": id, "status": string(domain.AccessReceived),
 		"$or": bson.A{bson.M{"answer_proposal": bson.M{"$exists": false}}, bson.M{"answer_proposal.at": bson.M{"$lt": staleBefore}}},
-	}, bson.M{"$set": bson.M{"answer_proposal": answerProposalDoc{At: p.At, Copy: p.CopyID}}})
-	if err != nil {
-		return domain.AccessRequest{}, fmt.Errorf("propose the answer of access request %s: %w", id, err)
 	}
-	return r.AccessRequest(ctx, id)
+	update := bson.M{"$set": bson.M{"answer_proposal": answerProposalDoc{At: p.At, Copy: p.CopyID}}}
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)
+	for range proposeAttempts {
+		var d accessRequestDoc
+		err := r.accessRequests.FindOneAndUpdate(ctx, filter, update, opts).Decode(&d)
+		if err == nil {
+			return d.toDomain(), nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return domain.AccessRequest{}, fmt.Errorf("propose the answer of access request %s: %w", id, err)
+		}
+		stored, err := r.AccessRequest(ctx, id)
+		if err != nil || stored.Status != domain.AccessReceived || !stored.Proposal.At.IsZero() {
+			return stored, err
+		}
+	}
+	return domain.AccessRequest{}, fmt.Errorf("propose the answer of access request %s: contended: %w", id, apperr.ErrUnavailable)
 }
 
 // WithdrawAccessAnswer implements domain.Repository.
@@ -283,8 +303,12 @@ func (r *Repository) WithdrawAccessAnswer(ctx context.Context, id, copyID string
 
 // AnswerAccessRequest implements domain.Repository. The status is the guard, so the
 // first answer's time stays; the proposal's, so that a copy whose time was proposed
-// anew (its own went stale) does not answer.
+// anew (its own went stale) does not answer. A zero time is refused: with no proposal
+// stored it would match and answer the request in year 1, for good.
 func (r *Repository) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
+	if at.IsZero() {
+		return domain.AccessRequest{}, fmt.Errorf("answer access request %s: no answer time", id)
+	}
 	_, err := r.accessRequests.UpdateOne(ctx, bson.M{
 		"_id": id, "status": string(domain.AccessReceived),
 		"$or": bson.A{bson.M{"answer_proposal": bson.M{"$exists": false}}, bson.M{"answer_proposal.at": at}},
