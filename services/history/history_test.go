@@ -248,7 +248,9 @@ func TestRecordVisitNeedsALivingPatient(t *testing.T) {
 	}
 
 	pet := f.newPatient(t, ownerID, "Nappi")
-	died := time.Now().UTC().AddDate(0, 0, -2)
+	// Noon UTC, so that the death date written in UTC is the clinic's date of the
+	// visit an hour before it (late in the UTC evening it is already the next day there).
+	died := time.Now().UTC().AddDate(0, 0, -2).Truncate(24 * time.Hour).Add(12 * time.Hour)
 	if _, err := f.owners.MarkPatientDeceased(f.as(t, auth.RoleVeterinarian), &ownerv1.MarkPatientDeceasedRequest{
 		PatientId: pet.GetId(), DeathDate: died.Format(time.DateOnly), Version: 1, Reason: "euthanasia",
 	}); err != nil {
