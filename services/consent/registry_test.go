@@ -215,19 +215,38 @@ type unscopedDecision struct {
 // the grant again. Only owners whose latest unscoped decision is a grant and who have
 // decided nothing naming a registry since are asked: not the owner who withdrew after a
 // grant scheduled ahead (whose last row is that grant), nor one who withdrew naming a
-// registry, nor one whose grant was recorded again.
+// registry, nor one whose grant was recorded again, whether that grant is in force, not
+// yet valid, expired or scheduled ahead (a registry's row showing no grant). The old
+// filter, which left out only a registry's row showing a prohibition or a grant in
+// force, asked the last three.
 func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 	s := start(t)
 	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
 	named := func(d consentv1.Decision, registry string) *consentv1.ConsentDecision {
 		return decision(chip, registry, d)
 	}
+	// dated is a grant to registryA effective at effective, valid from from until until
+	// (either zero for no bound).
+	dated := func(effective, from, until time.Time) *consentv1.ConsentDecision {
+		d := named(granted, registryA)
+		d.EffectiveTime = timestamppb.New(effective)
+		if !from.IsZero() {
+			d.ValidFrom = timestamppb.New(from)
+		}
+		if !until.IsZero() {
+			d.ValidUntil = timestamppb.New(until)
+		}
+		return d
+	}
+	now := time.Now()
 	cases := []struct {
 		name     string
 		unscoped []unscopedDecision
 		named    []*consentv1.ConsentDecision
 		listed   bool
-		ask      bool
+		// shows is the reason registryA's row shows, when the case has one.
+		shows consentv1.Reason
+		ask   bool
 	}{
 		{name: "an unscoped grant", listed: true, ask: true,
 			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
@@ -240,12 +259,24 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		{name: "a grant, then a withdrawal naming a registry", listed: true,
 			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{named(withdrawn, registryB)}},
-		{name: "a grant, then an objection naming a registry", listed: true,
+		{name: "a grant, then an objection naming a registry", listed: true, shows: consentv1.Reason_REASON_OBJECTION,
 			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{objection(chip, registryA)}},
-		{name: "a grant recorded again naming the registry", listed: true,
+		{name: "a grant recorded again naming the registry", listed: true, shows: consentv1.Reason_REASON_EXPLICIT_GRANT,
 			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{named(granted, registryA)}},
+		{name: "a grant recorded again naming the registry, valid from next month", listed: true,
+			shows:    consentv1.Reason_REASON_NOT_YET_VALID,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			named:    []*consentv1.ConsentDecision{dated(now, now.AddDate(0, 1, 0), time.Time{})}},
+		{name: "a grant recorded again naming the registry, valid until last month", listed: true,
+			shows:    consentv1.Reason_REASON_EXPIRED,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			named:    []*consentv1.ConsentDecision{dated(now.AddDate(0, -2, 0), time.Time{}, now.AddDate(0, -1, 0))}},
+		{name: "a grant recorded again naming the registry, scheduled ahead", listed: true,
+			shows:    consentv1.Reason_REASON_NO_GRANT,
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			named:    []*consentv1.ConsentDecision{dated(now.AddDate(0, 1, 0), time.Time{}, time.Time{})}},
 		{name: "a grant naming a registry only",
 			named: []*consentv1.ConsentDecision{named(granted, registryA)}},
 	}
@@ -274,6 +305,11 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: state: %v", tc.name, err)
 		}
+		if tc.shows != consentv1.Reason_REASON_UNSPECIFIED {
+			if c := s.chipState(t, owners[i], registryA); c.GetReason() != tc.shows {
+				t.Errorf("%s: registry A's row is %v, want %v", tc.name, c, tc.shows)
+			}
+		}
 		if got := askAgain(state.GetConsents()); got != tc.ask {
 			t.Errorf("%s: asked %v, want %v", tc.name, got, tc.ask)
 		}
@@ -281,21 +317,17 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 }
 
 // askAgain applies docs/OPERATIONS.md's two conditions to an owner's consent state: the
-// registry purpose without a scope shows no grant, and no registry's row shows a
-// prohibition or a grant already recorded again.
+// registry purpose without a scope shows no grant, and no row of the purpose names a
+// registry, whatever its reason.
 func askAgain(states []*consentv1.ConsentState) bool {
-	settled := []consentv1.Reason{
-		consentv1.Reason_REASON_WITHDRAWAL, consentv1.Reason_REASON_REFUSAL,
-		consentv1.Reason_REASON_OBJECTION, consentv1.Reason_REASON_EXPLICIT_GRANT,
-	}
 	noGrant := false
 	for _, c := range states {
 		switch {
 		case c.GetPurpose() != chip:
-		case c.GetScope() == "":
-			noGrant = c.GetReason() == consentv1.Reason_REASON_NO_GRANT
-		case slices.Contains(settled, c.GetReason()):
+		case c.GetScope() != "":
 			return false
+		default:
+			noGrant = c.GetReason() == consentv1.Reason_REASON_NO_GRANT
 		}
 	}
 	return noGrant
