@@ -335,8 +335,10 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // rectification meanwhile is kept (read again, then taken back); a patient the new
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
 // is told so (OWNER_ERASED), never that it was refused; one transferred on meanwhile
-// stays with its next owner, and the caller is told cause and that (notTakenBack). ctx is afterWrite's, so that
-// the caller going away does not leave the patient under the restricted owner.
+// stays with its next owner, and the caller is told cause and that (notTakenBack), or,
+// when cause is that the new owner could not be read, that the transfer was superseded
+// (TRANSFER_SUPERSEDED). ctx is afterWrite's, so that the caller going away does not
+// leave the patient under the restricted owner.
 //
 // The previous owner's erasure may have run while the patient was away (it found the
 // patient under the new owner): back under the erased owner, the patient is covered at
@@ -368,7 +370,18 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 		if current, err = s.repo.GetPatient(ctx, moved.ID); err != nil {
 			return fmt.Errorf("take the transfer back: %w", err)
 		}
+		var refused *apperr.PreconditionError
 		switch {
+		case current.OwnerID != moved.OwnerID && !errors.As(cause, &refused):
+			// The new owner could not be read (recheckOwner), and the patient has left
+			// them since: nothing is taken back, so UNAVAILABLE, saying it is, would be
+			// wrong, and would invite sending the transfer again, which its version
+			// then refuses. The check's failure is only named, never wrapped, so that it
+			// does not decide the answer.
+			return fmt.Errorf("take the transfer back: the patient was moved to another owner since: %w (the second check: %s)",
+				apperr.Precondition("TRANSFER_SUPERSEDED", "the transfer was written, then superseded: the patient was "+
+					"transferred on to another owner, who keeps it, before the transfer could be taken back "+
+					"(the new owner could not be checked after the write)"), cause.Error())
 		case current.OwnerID != moved.OwnerID:
 			return notTakenBack("take the transfer back", cause, "the patient was moved to another owner since",
 				"the patient was transferred before that was found, then moved to another owner, who keeps it")

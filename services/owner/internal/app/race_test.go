@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
@@ -209,7 +212,10 @@ func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Ow
 // audited too) unless the erasure or another transfer reached the patient first, and
 // the caller is told what happened: OWNER_ERASED when the erasure holds the patient,
 // else why the transfer was refused, and, when another transfer moved the patient on,
-// that it stays with that owner.
+// that it stays with that owner. When the new owner cannot be read after the write and
+// another transfer moved the patient on, nothing is taken back: the caller is told the
+// transfer was superseded (FAILED_PRECONDITION TRANSFER_SUPERSEDED), not UNAVAILABLE
+// saying it was taken back.
 func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
 	type scene struct {
@@ -236,7 +242,9 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 		owner      string
 		wantReason string
 		// says is part of the refusal's description, when it must tell more.
-		says      string
+		says string
+		// storeDown fails every read of an owner after the transfer's write.
+		storeDown bool
 		wantErr   error
 		takenBack bool
 		erased    bool
@@ -266,6 +274,14 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 				return err
 			},
 		},
+		{
+			name: "owner unreadable, transferred on meanwhile", owner: "next", storeDown: true, wantReason: "TRANSFER_SUPERSEDED",
+			says: "superseded: the patient was transferred on to another owner, who keeps it",
+			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
+				_, err := sc.plain.TransferPatient(ctx, p.ID, sc.next, p.Version, "sold on")
+				return err
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,9 +289,13 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			owners := createOwners(t, ctx, plain, "from", "to", "next")
 			sc := scene{plain: plain, to: owners["to"], next: owners["next"]}
 			aud := &audittest.Recorder{}
-			racing, err := New(&afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, p *domain.Patient) error {
+			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, p *domain.Patient) error {
 				return tt.meanwhile(ctx, sc, p)
-			}}, aud, Options{})
+			}}
+			if tt.storeDown {
+				racingRepo.ownerReadErr = errors.New("connection reset by peer")
+			}
+			racing, err := New(racingRepo, aud, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,6 +314,8 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 				t.Errorf("the transfer: %v, want %s saying %q", err, tt.wantReason, tt.says)
 			case tt.wantErr == nil && errors.Is(err, apperr.ErrConflict):
 				t.Errorf("the transfer: %v, a conflict that would answer ABORTED, which invites sending it again as it was", err)
+			case tt.wantErr == nil && status.Code(apperr.ToStatus(ctx, nil, err)) != codes.FailedPrecondition:
+				t.Errorf("the transfer: %v, answered %v, want FAILED_PRECONDITION", err, status.Code(apperr.ToStatus(ctx, nil, err)))
 			}
 			got, err := repo.GetPatient(t.Context(), p.ID)
 			if err != nil {
