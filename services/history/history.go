@@ -244,10 +244,11 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 		if err != nil {
 			return fmt.Errorf("name retention job: %w", err)
 		}
-		// Before the first push of a process: erasures applied before the notes were
-		// kept, or a store restored without them, get them (and their owners a check),
-		// so that the visits of their animals mark them from then on. Done once per
-		// store; on a store done already it is one read.
+		// Before the first push of a process: erasures applied without the notes (by a
+		// release before them, an old replica of a rolling upgrade too) get them, and
+		// their owners a check, so that the visits of their animals mark them from then
+		// on. Each erasure is noted once; when all are, it is a read of the erasures'
+		// ids and of those noted.
 		if !noted {
 			n, err := uc.NoteErasedPatientsOfAll(jobCtx)
 			if err != nil {

@@ -492,8 +492,10 @@ func TestNamesJobFollowsTheAnimalsLastVisit(t *testing.T) {
 			if _, err := db.Collection("erased_patients").DeleteMany(t.Context(), bson.M{"owners": s.id}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.Collection("name_notices").DeleteOne(t.Context(), bson.M{"_id": s.id}); err != nil {
-				t.Fatal(err)
+			for _, coll := range []string{"name_notices", "noted_erasures"} {
+				if _, err := db.Collection(coll).DeleteOne(t.Context(), bson.M{"_id": s.id}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			f.buyersVisit(t, s)
 		},

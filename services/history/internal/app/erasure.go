@@ -360,8 +360,13 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 		current[v.ID] = v
 	}
 	// Noted before any visit is restricted, so that a visit of one of these animals
-	// recorded later finds this owner to mark (markNamesOfPatient).
+	// recorded later finds this owner to mark (markNamesOfPatient), and stored as
+	// noted, so that no start reads the owner's visits to note them
+	// (NoteErasedPatientsOfAll).
 	if err := s.repo.NoteErasedPatients(ctx, e.OwnerID, heldPatients(e, current)); err != nil {
+		return nil, false, err
+	}
+	if err := s.repo.SetErasureNoted(ctx, e.OwnerID); err != nil {
 		return nil, false, err
 	}
 	done := true

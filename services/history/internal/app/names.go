@@ -164,49 +164,66 @@ func (s *Service) ownerNamedUntil(ctx context.Context, e *domain.Erasure) (reten
 	})
 }
 
-// NoteErasedPatientsOfAll notes the patients of every erased owner's kept visits and
-// marks each owner to be checked: erasures applied before the notes were kept have
-// none, so a visit of their animals would mark nobody, and a visit recorded before
-// the marks may hold a record longer already. It reads each erased owner's visits (a
-// scan of them all on the embedded store), so it runs once per store: done, it is
-// stored as done (a store restored from before that runs it again), and every later
-// erasure notes its own patients and marks its owner, the sweep marks the owners whose
-// records it keeps, and the marks are in the store, so a start has nothing to check. A
-// run that stopped is done again whole; it changes nothing the second time but the
-// marks, which the job clears. It answers the owners it went through (none when the
-// store had them noted).
+// NoteErasedPatientsOfAll notes the patients of the kept visits of every erased owner
+// whose erasure was applied without noting them, and marks each such owner to be
+// checked: a visit of their animals would mark nobody, and a visit recorded before the
+// marks may hold a record longer already. Such an erasure was applied by a release
+// before the notes, an old replica during a rolling upgrade too, so it compares the
+// erasures' ids with those noted (one read of the ids of each) and reads the visits
+// only of the owners not noted: every erasure of this release notes its own patients
+// and is stored as noted (restrictPass). An owner is stored as noted once its patients
+// are noted and it is marked, so that a run that stopped does the rest again, and only
+// once its erasure is applied: until then an old replica may still plan visits of it
+// without noting them. It answers the owners it went through.
 func (s *Service) NoteErasedPatientsOfAll(ctx context.Context) (int, error) {
-	done, err := s.repo.ErasedPatientsNoted(ctx)
-	if err != nil || done {
-		return 0, err
-	}
 	owners, err := s.repo.ErasedOwners(ctx)
 	if err != nil {
 		return 0, err
 	}
-	for i, id := range owners {
-		if err := s.noteErasedPatients(ctx, id); err != nil {
-			return i, fmt.Errorf("owner %s: %w", id, err)
-		}
+	noted, err := s.repo.NotedErasures(ctx)
+	if err != nil {
+		return 0, err
 	}
-	return len(owners), s.repo.SetErasedPatientsNoted(ctx, s.now())
+	done := make(map[string]bool, len(noted))
+	for _, id := range noted {
+		done[id] = true
+	}
+	n := 0
+	for _, id := range owners {
+		if done[id] {
+			continue
+		}
+		if err := s.noteErasedPatients(ctx, id); err != nil {
+			return n, fmt.Errorf("owner %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (s *Service) noteErasedPatients(ctx context.Context, ownerID string) error {
 	e, err := s.repo.GetErasure(ctx, ownerID)
-	if err != nil || len(e.Visits) == 0 {
-		return err
-	}
-	visits, err := s.repo.OwnerVisits(ctx, ownerID)
 	if err != nil {
 		return err
 	}
-	current := make(map[string]*domain.Visit, len(visits))
-	for _, v := range visits {
-		current[v.ID] = v
+	if len(e.Visits) > 0 {
+		visits, err := s.repo.OwnerVisits(ctx, ownerID)
+		if err != nil {
+			return err
+		}
+		current := make(map[string]*domain.Visit, len(visits))
+		for _, v := range visits {
+			current[v.ID] = v
+		}
+		if err := s.repo.NoteErasedPatients(ctx, ownerID, heldPatients(e, current)); err != nil {
+			return err
+		}
+		if err := s.repo.MarkNamesCheck(ctx, ownerID); err != nil {
+			return err
+		}
 	}
-	if err := s.repo.NoteErasedPatients(ctx, ownerID, heldPatients(e, current)); err != nil {
-		return err
+	if !e.Applied {
+		return nil
 	}
-	return s.repo.MarkNamesCheck(ctx, ownerID)
+	return s.repo.SetErasureNoted(ctx, ownerID)
 }

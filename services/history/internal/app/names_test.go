@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
+	"github.com/lillvet/register/services/platform/patientowner"
 	"github.com/lillvet/register/services/platform/retention"
 )
 
@@ -105,45 +105,90 @@ func (r *countingVisits) OwnerVisits(ctx context.Context, ownerID string) ([]*do
 	return r.Repository.OwnerVisits(ctx, ownerID)
 }
 
-// TestErasedPatientsNotedOncePerStore: an erasure applied before the notes were kept
-// (its note removed here) is noted, and its owner marked, by the first start's pass;
-// a second start on the same store (a restart, another replica) reads no owner's
-// visits again.
-func TestErasedPatientsNotedOncePerStore(t *testing.T) {
-	db := embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("names")
-	repo := historymongo.New(db)
-	plain, err := New(repo, soldRegistry{sale: time.Now().Add(-time.Hour)}, nopAuditor{}, Options{})
+// oldReplica is the repository as a release before the name notices used it: an
+// erasure it applies notes no patients and marks no owner.
+type oldReplica struct {
+	domain.Repository
+}
+
+func (oldReplica) NoteErasedPatients(context.Context, string, []string) error { return nil }
+func (oldReplica) SetErasureNoted(context.Context, string) error              { return nil }
+func (oldReplica) MarkNamesCheck(context.Context, ...string) error            { return nil }
+
+// ownedRegistry stands in for the owner service with each patient (the key) under its
+// owner since long ago.
+type ownedRegistry map[string]string
+
+func (r ownedRegistry) Patient(_ context.Context, id string) (Patient, error) {
+	return Patient{ID: id, OwnerID: r[id], Updated: time.Now().AddDate(-1, 0, 0)}, nil
+}
+
+func (ownedRegistry) Transfers(context.Context, string) ([]patientowner.Transfer, error) {
+	return nil, nil
+}
+
+func (ownedRegistry) OwnerExists(context.Context, string) error { return nil }
+
+// TestErasedPatientsNotedOncePerErasure: an erasure an old replica applied (a release
+// before the notes, as in a rolling upgrade) has its patients noted, and its owner
+// marked, by the next start, also when it came after a start had noted the others;
+// an erasure this release applied, or one a start noted, has its owner's visits read
+// by no start.
+func TestErasedPatientsNotedOncePerErasure(t *testing.T) {
+	repo := historymongo.New(embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("names"))
+	const (
+		ownerA, ownerB, ownerC = "0b6d4f3e-2c59-4f0a-9e57-0000000000c1", "0b6d4f3e-2c59-4f0a-9e57-0000000000c2", "0b6d4f3e-2c59-4f0a-9e57-0000000000c3"
+		petA, petB, petC       = "0b6d4f3e-2c59-4f0a-9e57-0000000000d1", "0b6d4f3e-2c59-4f0a-9e57-0000000000d2", "0b6d4f3e-2c59-4f0a-9e57-0000000000d3"
+	)
+	reg := ownedRegistry{petA: ownerA, petB: ownerB, petC: ownerC}
+	current, err := New(repo, reg, nopAuditor{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
-		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-2 * time.Hour)}}); err != nil {
+	old, err := New(oldReplica{Repository: repo}, reg, nopAuditor{}, Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
-		t.Fatal(err)
+	for pet := range reg {
+		if _, err := current.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: pet,
+			Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-2 * time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := db.Collection("erased_patients").DeleteMany(t.Context(), bson.M{}); err != nil {
-		t.Fatal(err)
+	erase := func(s *Service, owner string) func(t *testing.T) {
+		return func(t *testing.T) {
+			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), owner, uuid.NewString()); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for _, tc := range []struct {
-		start         string
+		before        string
+		erase         func(t *testing.T)
 		owners, reads int
+		pet, owner    string // the erased owner noted for the pet, and marked
 	}{
-		{start: "the first start", owners: 1, reads: 1},
-		{start: "a second start", owners: 0, reads: 0},
+		{before: "an erasure this release applied", erase: erase(current, ownerA), pet: petA, owner: ownerA},
+		{before: "an erasure an old replica applied", erase: erase(old, ownerB), owners: 1, reads: 1, pet: petB, owner: ownerB},
+		{before: "nothing new", erase: func(*testing.T) {}, pet: petB, owner: ownerB},
+		{before: "an erasure an old replica applied after a start noted the others", erase: erase(old, ownerC), owners: 1, reads: 1, pet: petC, owner: ownerC},
 	} {
+		tc.erase(t)
 		counting := &countingVisits{Repository: repo}
-		s, err := New(counting, soldRegistry{}, nopAuditor{}, Options{})
+		s, err := New(counting, reg, nopAuditor{}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		n, err := s.NoteErasedPatientsOfAll(t.Context())
 		if err != nil || n != tc.owners || counting.reads != tc.reads {
-			t.Errorf("%s went through %d owners reading %d owners' visits (%v), want %d and %d", tc.start, n, counting.reads, err, tc.owners, tc.reads)
+			t.Errorf("after %s a start went through %d owners reading %d owners' visits (%v), want %d and %d", tc.before, n, counting.reads, err, tc.owners, tc.reads)
 		}
-		if owners, err := repo.ErasedOwnersOf(t.Context(), racePatient); err != nil || !slices.Equal(owners, []string{seller}) {
-			t.Errorf("after %s the patient's erased owners are %v (%v), want the seller", tc.start, owners, err)
+		if owners, err := repo.ErasedOwnersOf(t.Context(), tc.pet); err != nil || !slices.Equal(owners, []string{tc.owner}) {
+			t.Errorf("after %s the pet's erased owners are %v (%v), want %s", tc.before, owners, err, tc.owner)
+		}
+		due, err := repo.NamesChecksDue(t.Context())
+		if err != nil || !slices.ContainsFunc(due, func(n domain.NamesNotice) bool { return n.OwnerID == tc.owner }) {
+			t.Errorf("after %s the owners marked are %+v (%v), want %s among them", tc.before, due, err, tc.owner)
 		}
 	}
 }

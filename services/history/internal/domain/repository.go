@@ -137,11 +137,11 @@ type Repository interface {
 	// NoteErasedPatients records that the erased owner's kept visits include visits of
 	// each patient, before the erasure restricts them.
 	NoteErasedPatients(ctx context.Context, ownerID string, patientIDs []string) error
-	// ErasedPatientsNoted reports whether the store's erasures all had their patients
-	// noted (SetErasedPatientsNoted): from then on every erasure notes its own.
-	ErasedPatientsNoted(ctx context.Context) (bool, error)
-	// SetErasedPatientsNoted stores that every erasure's patients were noted, at.
-	SetErasedPatientsNoted(ctx context.Context, at time.Time) error
+	// NotedErasures returns the ids of the owners whose erasure had its patients noted
+	// (SetErasureNoted), by one read of the ids alone.
+	NotedErasures(ctx context.Context) ([]string, error)
+	// SetErasureNoted stores that the owner's erasure had its patients noted.
+	SetErasureNoted(ctx context.Context, ownerID string) error
 	// ErasedOwnersOf returns the owners noted erased with kept visits of the patient
 	// (NoteErasedPatients), each once, by one read of the patient's id.
 	ErasedOwnersOf(ctx context.Context, patientID string) ([]string, error)

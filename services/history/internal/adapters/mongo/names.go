@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -24,12 +23,11 @@ const namesColl = "name_notices"
 // owners a visit of the patient may keep named longer.
 const erasedPatientsColl = "erased_patients"
 
-// stepsColl holds one document per one-off step done on the store (by _id), so that
-// it is done once per store, not at each start.
-const stepsColl = "store_steps"
-
-// erasedPatientsNoted is the step of NoteErasedPatientsOfAll (see domain.Repository).
-const erasedPatientsNoted = "erased_patients_noted"
+// notedErasuresColl holds one document per erased owner whose erasure had its
+// patients noted, by the owner's id: compared with the erasures' ids at a start, it
+// tells which erasures a release before the notes applied (an old replica during a
+// rolling upgrade too), so that only their visits are read.
+const notedErasuresColl = "noted_erasures"
 
 // erasedPatientDoc is one patient's erased owners.
 type erasedPatientDoc struct {
@@ -47,15 +45,33 @@ type namesDoc struct {
 
 // ErasedOwners implements domain.Repository: the erasure records' ids alone.
 func (r *Repository) ErasedOwners(ctx context.Context) ([]string, error) {
-	cur, err := r.erasures.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"_id": 1}))
+	out, err := ids(ctx, r.erasures)
 	if err != nil {
 		return nil, fmt.Errorf("list the erased owners: %w", err)
+	}
+	return out, nil
+}
+
+// NotedErasures implements domain.Repository.
+func (r *Repository) NotedErasures(ctx context.Context) ([]string, error) {
+	out, err := ids(ctx, r.notedErasures)
+	if err != nil {
+		return nil, fmt.Errorf("list the erasures noted: %w", err)
+	}
+	return out, nil
+}
+
+// ids reads the _id of every document of coll.
+func ids(ctx context.Context, coll *mongo.Collection) ([]string, error) {
+	cur, err := coll.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, err
 	}
 	var docs []struct {
 		ID string `bson:"_id"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list the erased owners: %w", err)
+		return nil, err
 	}
 	out := make([]string, len(docs))
 	for i, d := range docs {
@@ -91,23 +107,12 @@ func (r *Repository) ErasedOwnersOf(ctx context.Context, patientID string) ([]st
 	return d.Owners, nil
 }
 
-// ErasedPatientsNoted implements domain.Repository: one read by _id.
-func (r *Repository) ErasedPatientsNoted(ctx context.Context) (bool, error) {
-	err := r.steps.FindOne(ctx, bson.M{"_id": erasedPatientsNoted}).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
-	}
+// SetErasureNoted implements domain.Repository.
+func (r *Repository) SetErasureNoted(ctx context.Context, ownerID string) error {
+	_, err := r.notedErasures.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$set": bson.M{"noted": true}},
+		options.UpdateOne().SetUpsert(true))
 	if err != nil {
-		return false, fmt.Errorf("read whether the erased owners' patients were noted: %w", err)
-	}
-	return true, nil
-}
-
-// SetErasedPatientsNoted implements domain.Repository.
-func (r *Repository) SetErasedPatientsNoted(ctx context.Context, at time.Time) error {
-	_, err := r.steps.UpdateOne(ctx, bson.M{"_id": erasedPatientsNoted}, bson.M{"$set": bson.M{"at": at}}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("store that the erased owners' patients were noted: %w", err)
+		return fmt.Errorf("store that the erasure of owner %s had its patients noted: %w", ownerID, err)
 	}
 	return nil
 }

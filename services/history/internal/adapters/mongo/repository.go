@@ -32,7 +32,7 @@ type Repository struct {
 	schedule       *mongo.Collection
 	names          *mongo.Collection
 	erasedPatients *mongo.Collection
-	steps          *mongo.Collection
+	notedErasures  *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -42,7 +42,7 @@ func New(db *mongo.Database) *Repository {
 	return &Repository{
 		visits: db.Collection(visitsColl), communications: db.Collection(communicationsColl),
 		erasures: db.Collection(erasuresColl), schedule: db.Collection(scheduleColl), names: db.Collection(namesColl),
-		erasedPatients: db.Collection(erasedPatientsColl), steps: db.Collection(stepsColl),
+		erasedPatients: db.Collection(erasedPatientsColl), notedErasures: db.Collection(notedErasuresColl),
 	}
 }
 
