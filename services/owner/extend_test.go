@@ -116,26 +116,29 @@ func TestExtendNameRetentionRefusals(t *testing.T) {
 
 // TestErasureRequestAfterAnExtension: the history service's job told the owner service
 // the names are needed to 10 January 2030, after the first erasure request answered 20
-// May 2027; a second request applied since answers the history service's answer of its
-// moment, which may be the earlier day, or no day. The history service has told its
-// later day and does not tell it again, so the second request keeps the names at least
-// to it (a later answer moves them later still), and the sweep of 21 May 2027 keeps
-// them.
+// May 2027 (or 1 January 2031, when the day told moved nothing); a second request
+// applied since answers the history service's answer of its moment, which may be the
+// earlier day, or no day. The history service has told its day and does not tell it
+// again, so the second request keeps the names at least to it (a later answer moves
+// them later still), and the sweep of 21 May 2027 keeps them. Before, a day told that
+// did not move the names was not kept, and the second request kept them to its own
+// answer.
 func TestErasureRequestAfterAnExtension(t *testing.T) {
 	env, c, clk := setupAt(t, "2026-11-25")
 	job := env.As(t, auth.RoleNameRetentionJob)
 	tests := []struct {
-		name, second, want string
+		name, first, second, want string
 	}{
-		{"the earlier day again", "2027-05-20", "2030-01-10"},
-		{"no day", "", "2030-01-10"},
-		{"a later day", "2031-01-01", "2031-01-01"},
+		{"the earlier day again", "2027-05-20", "2027-05-20", "2030-01-10"},
+		{"no day", "2027-05-20", "", "2030-01-10"},
+		{"a later day", "2027-05-20", "2031-01-01", "2031-01-01"},
+		{"an earlier day after a day told that moved nothing", "2031-01-01", "2027-05-20", "2030-01-10"},
 	}
 	ids := make([]string, len(tests))
 	for i, tc := range tests {
 		o := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Äijälä")})
 		ids[i] = o.GetId()
-		erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: "2027-05-20"})
+		erase(t, env, c, &ownerv1.EraseOwnerDataRequest{OwnerId: o.GetId(), RequestId: jobOne, NameKeptUntil: tc.first})
 		if _, err := c.ExtendNameRetention(job, &ownerv1.ExtendNameRetentionRequest{OwnerId: o.GetId(), NameKeptUntil: "2030-01-10"}); err != nil {
 			t.Fatal(err)
 		}

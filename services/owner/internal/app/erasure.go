@@ -419,8 +419,9 @@ func errOwnerNotErased() error {
 // until, the last day records of the history service name the owner now, when that is
 // later than their kept-until day (domain.PlanExtension), recorded as the owner's
 // change (changereason.RetentionExtended); the retention schedule moves with it. An
-// equal or earlier day changes nothing: the history service resends a day it has not
-// seen answered. Every call that answers OK is audited, a resend too, as EraseOwnerData
+// equal or earlier day changes no data (the history service resends a day it has not
+// seen answered), but one later than the day told before is stored as told, so that a
+// later erasure request keeps the names at least to it. Every call that answers OK is audited, a resend too, as EraseOwnerData
 // audits its retries: one resent because the audit write of the call that moved the
 // day failed is then the extension's only event. It answers the day kept to.
 func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (string, error) {
@@ -446,7 +447,7 @@ func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (st
 		case errors.Is(err, domain.ErrNamesNotKept):
 			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, errNamesNotKept())
 		}
-		if !plan.Changes() {
+		if !plan.Changes() && plan.ExtendNamesUntil == "" {
 			return plan.KeepNamesUntil, s.record(ctx, "owner.retention_extend", ownerResource(id), id)
 		}
 		_, _, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionExtended), "")

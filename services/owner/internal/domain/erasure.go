@@ -97,7 +97,8 @@ type ErasurePlan struct {
 	// empty when they are anonymised now or were already.
 	KeepNamesUntil string
 	// ExtendNamesUntil is the day the history service told, stored as the owner's
-	// NameExtendedUntil; empty when the plan is no extension.
+	// NameExtendedUntil, also when it does not move KeepNamesUntil (a write without a
+	// change record or a new version); empty when there is nothing to store.
 	ExtendNamesUntil string
 	DropIdentity     bool
 	// KeepIdentityUntil is the new kept-until day of the identity code.
@@ -237,11 +238,13 @@ var (
 // that is later than their kept-until day: records of the history service name the
 // owner until then (its sweep holds a clinical record against the animal's last visit,
 // by its next owner since the erasure). Nothing is removed; the day and the schedule
-// move, as the owner's change of name_kept_until, and the day is kept as the owner's
-// NameExtendedUntil, which a later erasure request does not undo. An equal or earlier
-// day plans no change: the day is never shortened, so a resent day changes nothing. An
-// owner not erased (its erasure's step here still to come) is ErrOwnerNotErased, one
-// whose names are gone or were never kept ErrNamesNotKept.
+// move, as the owner's change of name_kept_until. An equal or earlier day changes no
+// data: the day is never shortened, so a resent day changes nothing. Either way a day
+// later than the one told before is kept as the owner's NameExtendedUntil, which a
+// later erasure request does not undo: the history service stores the day as told and
+// does not tell it again, also when a later request's answer kept the names longer
+// then. An owner not erased (its erasure's step here still to come) is
+// ErrOwnerNotErased, one whose names are gone or were never kept ErrNamesNotKept.
 func PlanExtension(o *Owner, until string) (ErasurePlan, error) {
 	if !o.Erased {
 		return ErasurePlan{}, ErrOwnerNotErased
@@ -251,7 +254,10 @@ func PlanExtension(o *Owner, until string) (ErasurePlan, error) {
 	}
 	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
 	if until > o.NameKeptUntil {
-		p.KeepNamesUntil, p.ExtendNamesUntil, p.Fields = until, until, []string{"name_kept_until"}
+		p.KeepNamesUntil, p.Fields = until, []string{"name_kept_until"}
+	}
+	if until > o.NameExtendedUntil {
+		p.ExtendNamesUntil = until
 	}
 	return p, nil
 }

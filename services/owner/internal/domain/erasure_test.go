@@ -289,8 +289,9 @@ func TestPlanLatePatients(t *testing.T) {
 }
 
 // TestPlanExtension: a later day moves the names' day and the schedule and removes
-// nothing; an equal or earlier day changes nothing; an owner whose names no erasure
-// keeps cannot have them kept longer.
+// nothing; an equal or earlier day changes no data; either is stored as the day told
+// when later than the one told before; an owner whose names no erasure keeps cannot
+// have them kept longer.
 func TestPlanExtension(t *testing.T) {
 	kept := Owner{FamilyName: "Äijälä", Erased: true, Restricted: true, NameKeptUntil: "2027-05-20", IdentityKeptUntil: "2027-12-31"}
 	tests := []struct {
@@ -301,11 +302,18 @@ func TestPlanExtension(t *testing.T) {
 		keep   string
 		fields []string
 		next   string
+		extend string // the day stored as told
 	}{
-		{name: "a later day", owner: func() Owner { return kept }, until: "2030-01-10", keep: "2030-01-10", fields: []string{"name_kept_until"}, next: "2027-12-31"},
-		{name: "a later day, the identity code gone", owner: func() Owner { o := kept; o.IdentityKeptUntil = ""; return o }, until: "2030-01-10", keep: "2030-01-10", fields: []string{"name_kept_until"}, next: "2030-01-10"},
-		{name: "the same day", owner: func() Owner { return kept }, until: "2027-05-20", keep: "2027-05-20", next: "2027-05-20"},
-		{name: "an earlier day", owner: func() Owner { return kept }, until: "2027-01-01", keep: "2027-05-20", next: "2027-05-20"},
+		{name: "a later day", owner: func() Owner { return kept }, until: "2030-01-10", keep: "2030-01-10", fields: []string{"name_kept_until"}, next: "2027-12-31", extend: "2030-01-10"},
+		{name: "a later day, the identity code gone", owner: func() Owner { o := kept; o.IdentityKeptUntil = ""; return o }, until: "2030-01-10", keep: "2030-01-10", fields: []string{"name_kept_until"}, next: "2030-01-10", extend: "2030-01-10"},
+		{name: "the same day", owner: func() Owner { return kept }, until: "2027-05-20", keep: "2027-05-20", next: "2027-05-20", extend: "2027-05-20"},
+		{name: "an earlier day", owner: func() Owner { return kept }, until: "2027-01-01", keep: "2027-05-20", next: "2027-05-20", extend: "2027-01-01"},
+		{name: "an earlier day than a later request kept, later than told", owner: func() Owner { o := kept; o.NameKeptUntil, o.NameExtendedUntil = "2031-01-01", "2028-01-01"; return o },
+			until: "2030-01-10", keep: "2031-01-01", next: "2027-12-31", extend: "2030-01-10"},
+		{name: "the day told resent", owner: func() Owner { o := kept; o.NameKeptUntil, o.NameExtendedUntil = "2030-01-10", "2030-01-10"; return o },
+			until: "2030-01-10", keep: "2030-01-10", next: "2027-12-31"},
+		{name: "an earlier day than told", owner: func() Owner { o := kept; o.NameKeptUntil, o.NameExtendedUntil = "2030-01-10", "2030-01-10"; return o },
+			until: "2029-01-01", keep: "2030-01-10", next: "2027-12-31"},
 		{name: "names anonymised", owner: func() Owner { o := kept; o.Anonymised, o.NameKeptUntil = true, ""; return o }, until: "2030-01-10", err: ErrNamesNotKept},
 		{name: "erased keeping no names", owner: func() Owner { o := kept; o.NameKeptUntil = ""; return o }, until: "2030-01-10", err: ErrNamesNotKept},
 		{name: "not erased", owner: func() Owner { return Owner{FamilyName: "Laine"} }, until: "2030-01-10", err: ErrOwnerNotErased},
@@ -326,9 +334,8 @@ func TestPlanExtension(t *testing.T) {
 			if p.KeepNamesUntil != tt.keep || !slices.Equal(p.Fields, tt.fields) || p.NextDue() != tt.next {
 				t.Errorf("plan keeps names to %q, fields %v, next due %q; want %q, %v, %q", p.KeepNamesUntil, p.Fields, p.NextDue(), tt.keep, tt.fields, tt.next)
 			}
-			// The day told is stored as the extension only when it moves the names.
-			if extended := tt.fields != nil; (p.ExtendNamesUntil != "") != extended || (extended && p.ExtendNamesUntil != tt.until) {
-				t.Errorf("plan stores the extension %q, want it stored: %v", p.ExtendNamesUntil, extended)
+			if p.ExtendNamesUntil != tt.extend {
+				t.Errorf("plan stores the day told as %q, want %q", p.ExtendNamesUntil, tt.extend)
 			}
 		})
 	}

@@ -124,15 +124,20 @@ func (r *Repository) ApplyErasure(ctx context.Context, o *domain.Owner, plan dom
 	// what is read here is what it replaces: a change meanwhile makes the update fail
 	// as stale. A plan made from an owner whose kept days have changed since is stale
 	// before it schedules anything (a second request changes them without a new
-	// version, and a plan that changes nothing on the owner has no update to fail).
+	// version, and a plan that changes nothing on the owner has no update to fail). So
+	// is one made from an owner whose day told by the history service has changed
+	// since: an extension stores it without a new version, and a plan from before
+	// would write back the earlier day or miss the later one.
 	var current ownerDoc
 	if err := findOne(ctx, r.owners, "owner", o.ID, bson.D{
 		{Key: "identity_bidx", Value: 1}, {Key: "changes", Value: 1}, {Key: "erasures", Value: 1}, {Key: "pending_erasures", Value: 1},
-		{Key: "name_kept_until", Value: 1}, {Key: "identity_kept_until", Value: 1}, {Key: "erasure_updates", Value: 1},
+		{Key: "name_kept_until", Value: 1}, {Key: "identity_kept_until", Value: 1}, {Key: "name_extended_until", Value: 1},
+		{Key: "erasure_updates", Value: 1},
 	}, &current); err != nil {
 		return nil, nil, err
 	}
-	if current.NameKeptUntil != o.NameKeptUntil || current.IdentityKeptUntil != o.IdentityKeptUntil {
+	if current.NameKeptUntil != o.NameKeptUntil || current.IdentityKeptUntil != o.IdentityKeptUntil ||
+		current.NameExtendedUntil != o.NameExtendedUntil {
 		return nil, nil, changedSince("owner", o.ID, o.Version)
 	}
 	planned := current.ErasureUpdates

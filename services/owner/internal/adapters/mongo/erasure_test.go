@@ -377,3 +377,48 @@ func TestScheduleKeepsALaterPlan(t *testing.T) {
 		t.Errorf("owners due for the sweep on 2030-07-01: %v (%v), want o1, whose second request keeps its names until 2030-06-30", due, err)
 	}
 }
+
+// TestExtensionPlannedBeforeAnotherIsStale: the day the history service told is
+// stored without a new version of the owner (it may move no data); a plan made from
+// the owner as read before it was stored (a concurrent extension or erasure request)
+// is stale, so that it neither writes an earlier day told back nor plans without the
+// later one.
+func TestExtensionPlannedBeforeAnotherIsStale(t *testing.T) {
+	r, _ := testRepo(t)
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	o, err := r.CreateOwner(ctx, testOwner("o1"), nil, registered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(o *domain.Owner, plan domain.ErasurePlan, requestID string) error {
+		_, _, err := r.ApplyErasure(ctx, o, plan, domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: "r"}, requestID)
+		return err
+	}
+	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: jobOne, NameKeptUntil: "2031-01-01"}, "2026-11-25"), jobOne); err != nil {
+		t.Fatal(err)
+	}
+	erased, err := r.GetOwner(ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extend := func(until string) error {
+		plan, err := domain.PlanExtension(erased, until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return apply(erased, plan, "")
+	}
+	if err := extend("2030-01-10"); err != nil {
+		t.Fatal(err)
+	}
+	if err := extend("2028-01-01"); !errors.Is(err, apperr.ErrConflict) {
+		t.Errorf("an extension planned before the first was stored: %v, want a conflict", err)
+	}
+	if err := apply(erased, domain.PlanErasure(erased, 0, domain.ErasureRequest{ID: jobTwo, NameKeptUntil: "2027-05-20"}, "2026-11-25"), jobTwo); !errors.Is(err, apperr.ErrConflict) {
+		t.Errorf("an erasure request planned before the extension was stored: %v, want a conflict", err)
+	}
+	if got, err := r.GetOwner(ctx, "o1"); err != nil || got.NameExtendedUntil != "2030-01-10" || got.NameKeptUntil != "2031-01-01" {
+		t.Errorf("the owner keeps its names to %q, told %q (%v), want 2031-01-01 and 2030-01-10", got.NameKeptUntil, got.NameExtendedUntil, err)
+	}
+}
