@@ -152,7 +152,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			owners := ownersvc.New(d.Conn("owner"))
 			uc, err := app.New(mongo.New(d.DB), owners, d.Auditor, app.Options{
-				Now: cfg.Now, Retention: cfg.Retention, RequestKey: key,
+				Now: cfg.Now, Retention: cfg.Retention, RequestKey: key, Logger: d.Telemetry.Logger,
 			})
 			if err != nil {
 				return err

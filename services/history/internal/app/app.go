@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -66,6 +67,9 @@ type Options struct {
 	// after an erasure reduced the record. Without it none is stored, and a retry of a
 	// reduced record is compared as reduced, blind to what the reduction removed.
 	RequestKey []byte
+	// Logger tells operators what a caller is not told (a mark for the name retention
+	// job that failed after a write stood); nil discards it.
+	Logger *slog.Logger
 }
 
 // MinRequestKey is the length in bytes of the shortest request key: the HMAC-SHA256
@@ -91,6 +95,9 @@ func New(repo domain.Repository, registry Registry, auditor Auditor, opts Option
 	}
 	if err := opts.Retention.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Location == nil {
 		loc, err := retention.ClinicLocation()

@@ -55,17 +55,37 @@ type NamesPush struct {
 // markNamesOfPatient marks the names of the owners erased with visits of the patient
 // kept to be checked, around a write that may move the animal's last visit: a clinical
 // record they keep is held against it, and the owner service keeps their names as long.
-// A write marks before and again after it. The mark after is the one that counts: a
-// job run between the mark before and the write computes the day without the visit
-// and clears that mark. The mark before covers a process that dies between the write
-// and the mark after, unless a job run cleared it in between (that window alone is
-// left); one marked for a write that then failed only costs a check.
+// A write marks before and again after it (markNamesAfter), and its retry marks again.
+// The mark after is the one that counts: a job run between the mark before and the
+// write computes the day without the visit and clears that mark. The mark before
+// covers a process that dies between the write and the mark after, unless a job run
+// cleared it in between; the retry covers that too, and a mark after that failed.
+// One marked for a write that then failed only costs a check.
 func (s *Service) markNamesOfPatient(ctx context.Context, patientID string) error {
 	owners, err := s.repo.ErasedOwnersOf(ctx, patientID)
 	if err != nil {
 		return err
 	}
 	return s.repo.MarkNamesCheck(ctx, owners...)
+}
+
+// markAfterTimeout bounds the mark after a write, which no longer follows the caller's
+// cancellation.
+const markAfterTimeout = 10 * time.Second
+
+// markNamesAfter is the mark after the write of visit visitID of the patient, or its
+// retry's (see markNamesOfPatient). The write stands, so the call is not failed for it:
+// the write is still settled with an erasure and audited, and a client's cancellation
+// does not stop the mark, bounded by markAfterTimeout instead. A mark that failed is
+// logged at ERROR by ids; a retry of the write marks again.
+func (s *Service) markNamesAfter(ctx context.Context, patientID, visitID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markAfterTimeout)
+	defer cancel()
+	if err := s.markNamesOfPatient(ctx, patientID); err != nil {
+		s.opts.Logger.ErrorContext(ctx, "a visit was written without marking its animal's erased owners for the name retention job: "+
+			"the owner service may not be told that the visit keeps their records longer; a retry of the write marks them",
+			"patient_id", patientID, "visit_id", visitID, "error", err)
+	}
 }
 
 // PushNameRetention tells the owner service the later day each erased owner marked to

@@ -1,8 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +14,7 @@ import (
 
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/patientowner"
@@ -81,6 +86,138 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 			}
 			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 			tc.write(t, plain, racing)
+			push()
+			if n := len(keeper.told); n == 0 || keeper.told[n-1] != "2030-01-10" {
+				t.Errorf("the owner service was told %q, want 2030-01-10 last", keeper.told)
+			}
+		})
+	}
+}
+
+// failingMark fails the failAt-th MarkNamesCheck, as a store error would.
+type failingMark struct {
+	domain.Repository
+	calls, failAt int
+}
+
+func (r *failingMark) MarkNamesCheck(ctx context.Context, ids ...string) error {
+	r.calls++
+	if r.calls == r.failAt {
+		return errors.New("store down")
+	}
+	return r.Repository.MarkNamesCheck(ctx, ids...)
+}
+
+// keptAuditor keeps the actions and resources of the events recorded.
+type keptAuditor struct {
+	events []string
+}
+
+func (a *keptAuditor) Record(_ context.Context, events ...audit.Event) error {
+	for _, e := range events {
+		a.events = append(a.events, e.Action+" "+e.Resource)
+	}
+	return nil
+}
+
+func (a *keptAuditor) RecordNow(ctx context.Context, events ...audit.Event) error {
+	return a.Record(ctx, events...)
+}
+
+// TestNamesMarkAfterTheWriteFailed: as in TestNamesJobRacingTheVisitsWrite, a job run
+// between the visit's first mark and its write clears the mark, and the mark after the
+// write then fails. The write stands: it is answered OK and audited, and the failure is
+// logged at ERROR with the visit's id. The client's retry under its request id marks
+// again, and the owner service is told 10 January 2030. Before, the failed mark failed
+// the call (unaudited), and the retry marked nothing, so the day was never told.
+func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
+	sale := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		action string
+		// write writes through racing, or retries through plain, the visit recorded or
+		// corrected to 10 January 2027, and answers its id.
+		write func(t *testing.T, s *Service, id string) (string, error)
+		// first is what the write needs before it: the id of the visit it corrects.
+		first func(t *testing.T, plain *Service) string
+	}{
+		{name: "recorded", action: "visit.create",
+			first: func(*testing.T, *Service) string { return "" },
+			write: func(t *testing.T, s *Service, _ string) (string, error) {
+				in := namesVisit(time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC))
+				in.RequestID = "form-1"
+				v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), in)
+				if err != nil {
+					return "", err
+				}
+				return v.ID, nil
+			}},
+		{name: "start time corrected", action: "visit.amend",
+			first: func(t *testing.T, plain *Service) string {
+				v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), namesVisit(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.ID
+			},
+			write: func(t *testing.T, s *Service, id string) (string, error) {
+				v, _, err := s.AmendVisit(as(t, auth.RoleVeterinarian), AmendVisit{ID: id, Version: 1, Reason: "wrong day", RequestID: "form-1",
+					Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC)}})
+				if err != nil {
+					return "", err
+				}
+				return v.ID, nil
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, reg := raceRepo(t), soldRegistry{sale: sale}
+			now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
+			opts := Options{Now: func() time.Time { return now }}
+			plain, err := New(repo, reg, nopAuditor{}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
+				Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
+				t.Fatal(err)
+			}
+			now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+				t.Fatal(err)
+			}
+			keeper := &toldKeeper{}
+			push := func() {
+				if _, err := plain.PushNameRetention(t.Context(), keeper, time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var logs bytes.Buffer
+			auditor := &keptAuditor{}
+			racingOpts := opts
+			racingOpts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			failing := &failingMark{Repository: repo, failAt: 2} // the mark after the write
+			racing, err := New(&beforeCreate{Repository: &beforeAmending{Repository: failing, before: push}, during: push}, reg, auditor, racingOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+			id, err := tc.write(t, racing, tc.first(t, plain))
+			if err != nil {
+				t.Fatalf("the write whose mark after failed: %v, want it answered", err)
+			}
+			if want := tc.action + " visits/" + id; !slices.Contains(auditor.events, want) {
+				t.Errorf("audited %q, want %q", auditor.events, want)
+			}
+			if line := logs.String(); !strings.Contains(line, `"level":"ERROR"`) || !strings.Contains(line, id) {
+				t.Errorf("logged %q, want the failed mark at ERROR with the visit's id", line)
+			}
+			push()
+			if slices.Contains(keeper.told, "2030-01-10") {
+				t.Fatalf("told %q before the retry: the mark after the write was not lost", keeper.told)
+			}
+			if _, err := tc.write(t, plain, id); err != nil {
+				t.Fatalf("the retry: %v", err)
+			}
 			push()
 			if n := len(keeper.told); n == 0 || keeper.told[n-1] != "2030-01-10" {
 				t.Errorf("the owner service was told %q, want 2030-01-10 last", keeper.told)

@@ -94,9 +94,7 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	if err := s.markNamesOfPatient(ctx, p.ID); err != nil {
-		return nil, fmt.Errorf("record visit: %w", err)
-	}
+	s.markNamesAfter(ctx, p.ID, created.ID)
 	if err := s.settleVisit(ctx, created, false); err != nil {
 		return nil, fmt.Errorf("record visit: %w", s.refusalAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
 	}
@@ -142,6 +140,8 @@ func (s *Service) retriedVisit(ctx context.Context, rec *domain.VisitRecord, sen
 	if !same {
 		return nil, s.refusalAudited(ctx, "visit.create", resource, rec.Current.OwnerID, apperr.RequestIDReused("another visit of this patient"))
 	}
+	// The first call may have stopped, or failed to mark, after its write.
+	s.markNamesAfter(ctx, rec.Current.PatientID, rec.Current.ID)
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
 		if err := s.settleVisit(ctx, &rec.Current, true); err != nil {
@@ -523,9 +523,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
 	if movesLast {
-		if err := s.markNamesOfPatient(ctx, rec.Current.PatientID); err != nil {
-			return nil, nil, fmt.Errorf("amend visit: %w", err)
-		}
+		s.markNamesAfter(ctx, rec.Current.PatientID, in.ID)
 	}
 	if rec.Current.Restricted {
 		if a.Digest != "" {
@@ -694,6 +692,10 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	}
 	if !same {
 		return nil, nil, s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, apperr.RequestIDReused("another correction of this visit"))
+	}
+	if slices.Contains(done.Fields, "start_time") || done.MovedFrom != "" {
+		// The first call may have stopped, or failed to mark, after its write.
+		s.markNamesAfter(ctx, rec.Current.PatientID, rec.Current.ID)
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
