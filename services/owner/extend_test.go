@@ -73,7 +73,8 @@ func TestExtendNameRetention(t *testing.T) {
 }
 
 // TestExtendNameRetentionRefusals: only the history service's job may call it, only
-// for an erased owner whose names are still kept, with a day.
+// for an erased owner whose names are still kept, with a day. A refusal for the owner's
+// state (OWNER_NOT_ERASED, NAMES_NOT_KEPT) is audited about the owner.
 func TestExtendNameRetentionRefusals(t *testing.T) {
 	env, c, _ := setupAt(t, "2026-11-25")
 	active := createOwner(t, env, c, &ownerv1.CreateOwnerRequest{Owner: newOwner("Laine")})
@@ -106,6 +107,11 @@ func TestExtendNameRetentionRefusals(t *testing.T) {
 			}
 			if r := servicetest.ReasonOf(t, err, tc.code); r != tc.reason {
 				t.Errorf("reason %q, want %q", r, tc.reason)
+			}
+			// It read the owner's record: the owner's access report shows the attempt.
+			events := auditEvents(t, env, bson.M{"action": "owner.retention_extend", "subject_owner_id": tc.req.GetOwnerId(), "outcome": "denied"})
+			if len(events) != 1 || events[0]["reason"] != tc.reason {
+				t.Errorf("refusals audited about the owner: %v, want one, %s", events, tc.reason)
 			}
 		})
 	}

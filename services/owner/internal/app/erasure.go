@@ -443,9 +443,9 @@ func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (st
 		plan, err := domain.PlanExtension(o, until)
 		switch {
 		case errors.Is(err, domain.ErrOwnerNotErased):
-			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, errOwnerNotErased())
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, s.refusedExtension(ctx, id, "OWNER_NOT_ERASED", errOwnerNotErased()))
 		case errors.Is(err, domain.ErrNamesNotKept):
-			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, errNamesNotKept())
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, s.refusedExtension(ctx, id, "NAMES_NOT_KEPT", errNamesNotKept()))
 		}
 		if !plan.Changes() && plan.ExtendNamesUntil == "" {
 			return plan.KeepNamesUntil, s.record(ctx, "owner.retention_extend", ownerResource(id), id)
@@ -460,6 +460,17 @@ func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (st
 		return plan.KeepNamesUntil, s.record(ctx, "owner.retention_extend", ownerResource(id), id)
 	}
 	return "", fmt.Errorf("extend the names' retention of owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
+}
+
+// refusedExtension audits a refusal of ExtendNameRetention (rule, its reason) as denied
+// about owner id before answering it: the call read the owner's record, and tells
+// whether the owner is erased and its names kept, so the owner's access report shows
+// it. When the audit fails, its failure is the answer, and the job asks again.
+func (s *Service) refusedExtension(ctx context.Context, id, rule string, answer error) error {
+	if err := s.auditor.RecordNow(ctx, audit.Refusal("owner.retention_extend", ownerResource(id), id, rule)); err != nil {
+		return fmt.Errorf("audit a refused owner.retention_extend: %w", err)
+	}
+	return answer
 }
 
 // summed lists the removed counts in the order of the record classes.
