@@ -119,6 +119,10 @@ const maxLogPages = 500
 // died after proposing leaves a proposal a later copy replaces.
 const answerLease = 2 * time.Minute
 
+// copyWriteTimeout bounds the writes of a copy that no longer wait for its caller: those
+// after its log entry is stored, and the withdrawal of its proposal.
+const copyWriteTimeout = 10 * time.Second
+
 // AccessReport gathers the report of an access request, renders it in the given form
 // and language (empty: the owner's preferred language, else the request's) and logs it
 // as a disclosure to the data subject with the SHA-256 of the bytes returned. The copy
@@ -156,11 +160,6 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 		lang = reportLanguage(rep.Owner, r)
 	}
 	given, err := s.giveReport(ctx, r, rep, format, lang)
-	if err != nil && r.Status != domain.AccessAnswered {
-		// A copy not given leaves no time for the next copy to state; a proposal of
-		// another copy, which may yet be given, stays.
-		err = errors.Join(err, s.repo.WithdrawAccessAnswer(context.WithoutCancel(ctx), r.ID, id))
-	}
 	if err != nil {
 		return GivenReport{}, fmt.Errorf("access report %s: %w", requestID, err)
 	}
@@ -168,17 +167,27 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 }
 
 // giveReport renders the report stating the request answered at the time r holds (its
-// answer, else its proposal), logs and audits the copy, and then, if r is received,
-// marks it answered at that time: only a copy given answers. A copy whose time another
-// copy's proposal replaced (it outlived answerLease, or the copy that proposed it failed
-// and a third proposed anew) is not given: the client asks again.
+// answer, else its proposal), logs the copy pending and audits it, then, if r is
+// received, marks it answered at that time, and only then makes the log entry final as
+// disclosed: only a copy given answers, and the log holds as given only a copy that
+// answered. A caller gone when the entry is stored gets no copy; once past that, the
+// copy's writes no longer run on the caller's context, so that a client leaving midway
+// through them leaves the copy logged disclosed and the request answered at its time,
+// as for a client that stayed (whose answer is then lost on the way), never logged
+// with the request left received. A copy whose time another
+// copy's proposal replaced (it outlived answerLease, or another replica's clock runs
+// ahead, or the copy that proposed it failed and a third proposed anew) is not given
+// and fails ErrConflict: the client asks again. Whatever fails before the answer, the
+// entry is refused NOT_COMPLETED (nothing given) and the copy's own proposal withdrawn
+// (not another's, which may yet be given), see notGiven.
 func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Report, format ReportFormat, lang domain.Language) (GivenReport, error) {
 	at := r.AnsweredAt
 	if r.Status != domain.AccessAnswered {
 		at = r.Proposal.At
 	}
 	if at.IsZero() {
-		return GivenReport{}, fmt.Errorf("request %s is %s with no answer time to state", r.ID, r.Status)
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, false,
+			fmt.Errorf("request %s is %s with no answer time to state", r.ID, r.Status))
 	}
 	markAnswered(rep.AccessRequests, at)
 	rep.Language = string(lang)
@@ -192,22 +201,84 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		given.Body, err = json.Marshal(rep)
 	}
 	if err != nil {
-		return GivenReport{}, err
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, false, err)
 	}
-	if given.Disclosure, err = s.logReport(ctx, r, rep, given.Body); err != nil {
-		return GivenReport{}, err
+	pending, err := s.repo.AppendRecord(ctx, reportRecord(ctx, r, rep, given.Body))
+	if err != nil {
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, false, err)
 	}
-	if r.Status == domain.AccessAnswered {
-		return given, nil
+	if err := ctx.Err(); err != nil {
+		// The caller left: nothing will reach it.
+		return GivenReport{}, s.notGiven(ctx, r, pending.ID, true, fmt.Errorf("the caller left before the copy was given: %w", err))
 	}
-	stored, err := s.repo.AnswerAccessRequest(ctx, r.ID, at)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), copyWriteTimeout)
+	defer cancel()
+	answered := accessEvent("access_request.report", r)
+	answered.Outcome = audit.OutcomeSuccess
+	if err := s.auditor.RecordNow(wctx, disclosureEvent(pending), answered); err != nil {
+		return GivenReport{}, s.notGiven(ctx, r, pending.ID, true, fmt.Errorf("audit access report %s: %w", pending.ID, err))
+	}
+	if r.Status != domain.AccessAnswered {
+		if err := s.answerAt(wctx, r.ID, at); err != nil {
+			return GivenReport{}, s.notGiven(ctx, r, pending.ID, true, err)
+		}
+	}
+	// The request is answered at the time the copy states: a failure from here leaves
+	// the entry pending, refused by the retention sweep, and a copy asked again states
+	// that time.
+	final, _, err := s.repo.FinalizeRecord(wctx, pending.ID, domain.Outcome{Basis: pending.Basis}, nil)
 	if err != nil {
 		return GivenReport{}, err
 	}
-	if stored.Status != domain.AccessAnswered || !stored.AnsweredAt.Equal(at) {
-		return GivenReport{}, fmt.Errorf("the request was answered at another time meanwhile: %w", apperr.ErrConflict)
+	if !final.Disclosed() {
+		// The owner's erasure refuses the owner's pending entries too.
+		return GivenReport{}, fmt.Errorf("the copy's log entry %s was refused meanwhile (%s): %w", final.ID, final.Refusal.Reason, apperr.ErrConflict)
 	}
+	given.Disclosure = final
 	return given, nil
+}
+
+// answerAt marks the request answered at, unless a copy given first did at the same
+// time. A write whose reply was lost is read back: the request answered at at is
+// answered as this copy states.
+func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
+	stored, err := s.repo.AnswerAccessRequest(ctx, id, at)
+	if err != nil {
+		var rerr error
+		if stored, rerr = s.repo.AccessRequest(ctx, id); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	if stored.Status == domain.AccessAnswered && stored.AnsweredAt.Equal(at) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("the request was answered at another time or its answer time proposed anew meanwhile: %w", apperr.ErrConflict)
+}
+
+// notGiven is cause, after a copy of request r that is not given has left nothing
+// behind it claiming otherwise: its log entry copyID, when logged, refused
+// NOT_COMPLETED (the refusal audited, so that the audit records stored before the
+// answer are followed by what became of the copy), and its own proposal withdrawn, so
+// that a copy asked again states its own time. Neither waits for the caller; one that
+// fails leaves the entry pending, for the retention sweep to refuse, or the proposal,
+// which the next copy replaces after answerLease.
+func (s *Service) notGiven(ctx context.Context, r domain.AccessRequest, copyID string, logged bool, cause error) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), copyWriteTimeout)
+	defer cancel()
+	errs := []error{cause}
+	if logged {
+		refusal := domain.Outcome{Refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}}
+		if _, _, err := s.repo.FinalizeRecord(wctx, copyID, refusal, auditUnanswered(wctx, s.auditor)); err != nil {
+			errs = append(errs, fmt.Errorf("refuse the copy's log entry: %w", err))
+		}
+	}
+	if r.Status != domain.AccessAnswered {
+		errs = append(errs, s.repo.WithdrawAccessAnswer(wctx, r.ID, copyID))
+	}
+	return errors.Join(errs...)
 }
 
 // gather reads the report's parts: the owner's data from the owner, history and
@@ -376,11 +447,10 @@ func information(t map[string]string, r domain.StatedRetention) ReportInformatio
 	}
 }
 
-// logReport logs the copy as a disclosure to the data subject, with the SHA-256 of its
-// bytes (not the bytes: the owner has them, and a second copy of everything would
-// only be more to protect and erase), and stores the audit record before the copy
-// leaves.
-func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Report, body []byte) (domain.Record, error) {
+// reportRecord is the copy's log entry, pending: a disclosure to the data subject, with
+// the SHA-256 of its bytes (not the bytes: the owner has them, and a second copy of
+// everything would only be more to protect and erase).
+func reportRecord(ctx context.Context, r domain.AccessRequest, rep Report, body []byte) domain.Record {
 	caller, _ := auth.FromContext(ctx)
 	sum := sha256.Sum256(body)
 	// The pets the owner transferred away are in the copy too (their changes of the
@@ -393,22 +463,13 @@ func (s *Service) logReport(ctx context.Context, r domain.AccessRequest, rep Rep
 		patients = append(patients, p.ID)
 	}
 	basis, _, _ := domain.LegalBasis(domain.Recipient{Kind: domain.KindDataSubject})
-	stored, err := s.repo.AppendRecord(ctx, domain.Record{
+	return domain.Record{
 		ID: rep.DisclosureID, RecipientKind: domain.KindDataSubject, OwnerID: r.OwnerID, PatientIDs: patients,
 		Categories: domain.DefaultCategories(domain.KindDataSubject), CaseReference: "access request " + r.ID,
 		Basis: basis, RequestedBy: caller.Subject, RequestedByRoles: caller.RoleNames(), RequestedByName: caller.Name,
-		RequestedPurpose: auth.Purpose(ctx), CreatedAt: rep.GeneratedAt,
+		RequestedPurpose: auth.Purpose(ctx), CreatedAt: rep.GeneratedAt, Pending: true,
 		PayloadSHA256: hex.EncodeToString(sum[:]),
-	})
-	if err != nil {
-		return domain.Record{}, err
 	}
-	answered := accessEvent("access_request.report", r)
-	answered.Outcome = audit.OutcomeSuccess
-	if err := s.auditor.RecordNow(ctx, disclosureEvent(stored), answered); err != nil {
-		return domain.Record{}, fmt.Errorf("audit access report %s: %w", stored.ID, err)
-	}
-	return stored, nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -133,10 +133,19 @@ func (a failingAuditor) RecordNow(ctx context.Context, events ...audit.Event) er
 
 // TestFailedReportCopyDoesNotAnswerTheRequest: a copy of an access report that fails
 // after its answer time was proposed (its log entry, its audit record or the answer not
-// stored) gives nothing, leaves the request received without an answer time, and the
-// copy asked again states its own time, which the register then holds.
+// stored) gives nothing, leaves the request received without an answer time and the
+// log without a copy given (its entry, if stored, refused NOT_COMPLETED), and the copy
+// asked again states its own time, which the register then holds.
 func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
-	for _, write := range []string{"log", "audit", "answer"} {
+	for _, tc := range []struct {
+		write string
+		log   []string
+	}{
+		{write: "log"},
+		{write: "audit", log: []string{"refused NOT_COMPLETED"}},
+		{write: "answer", log: []string{"refused NOT_COMPLETED"}},
+	} {
+		write := tc.write
 		t.Run(write, func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_report_fail_"+write)
 			store := &failingStore{Repository: disclosuremongo.New(db), fail: write}
@@ -154,6 +163,13 @@ func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
 			stored, err := store.AccessRequest(t.Context(), req.ID)
 			if err != nil || stored.Status != domain.AccessReceived || !stored.AnsweredAt.IsZero() || stored.Proposal != (domain.AnswerProposal{}) {
 				t.Fatalf("after the failed copy the register holds %+v (%v), want received, unanswered", stored, err)
+			}
+			var logged []string
+			for _, c := range ownerLog(t, store) {
+				logged = append(logged, c.Outcome)
+			}
+			if !slices.Equal(logged, tc.log) {
+				t.Errorf("after the failed copy the owner's log holds %q, want %q", logged, tc.log)
 			}
 			given, err := svc.AccessReport(ctx, req.ID, app.ReportJSON, "")
 			if err != nil {

@@ -134,9 +134,11 @@ type DisclosureServiceClient interface {
 	// copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
 	// audited before it marks a received request answered, at the time it states (of
-	// copies made at once, the time the first proposed); a copy that fails returns only
-	// the error and leaves the request received. Clinic manager only: the report holds the
-	// identity code in full.
+	// copies made at once, the time the first proposed), and the entry reads disclosed
+	// only once the request is answered. A copy that fails before that returns only the
+	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received;
+	// one whose time another copy replaced meanwhile is answered ABORTED so, to be asked
+	// again. Clinic manager only: the report holds the identity code in full.
 	GetAccessReport(ctx context.Context, in *GetAccessReportRequest, opts ...grpc.CallOption) (*GetAccessReportResponse, error)
 	// The same report as a printable HTML document (one page, no external assets) in the
 	// owner's language: the language asked, else the owner's preferred language, else the
@@ -487,9 +489,11 @@ type DisclosureServiceServer interface {
 	// copy given is logged as a disclosure to the data subject
 	// (LEGAL_BASIS_RIGHT_OF_ACCESS, with the SHA-256 of exactly the bytes returned) and
 	// audited before it marks a received request answered, at the time it states (of
-	// copies made at once, the time the first proposed); a copy that fails returns only
-	// the error and leaves the request received. Clinic manager only: the report holds the
-	// identity code in full.
+	// copies made at once, the time the first proposed), and the entry reads disclosed
+	// only once the request is answered. A copy that fails before that returns only the
+	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received;
+	// one whose time another copy replaced meanwhile is answered ABORTED so, to be asked
+	// again. Clinic manager only: the report holds the identity code in full.
 	GetAccessReport(context.Context, *GetAccessReportRequest) (*GetAccessReportResponse, error)
 	// The same report as a printable HTML document (one page, no external assets) in the
 	// owner's language: the language asked, else the owner's preferred language, else the
