@@ -163,8 +163,7 @@ type Repository interface {
 	// holds one made at or after staleBefore, and returns the stored request: answered,
 	// or received with a proposal (p or the fresh one), never received with none.
 	ProposeAccessAnswer(ctx context.Context, id string, p AnswerProposal, staleBefore time.Time) (AccessRequest, error)
-	// WithdrawAccessAnswer removes the received request's answer proposal if copy
-	// copyID made it.
+	// WithdrawAccessAnswer removes the request's answer proposal if copy copyID made it.
 	WithdrawAccessAnswer(ctx context.Context, id, copyID string) error
 	// AnswerAccessRequest marks the request answered at, if it is received and proposes
 	// at or nothing, and returns the stored request. A zero at is an error.

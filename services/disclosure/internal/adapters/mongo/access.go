@@ -290,11 +290,13 @@ func (r *Repository) ProposeAccessAnswer(ctx context.Context, id string, p domai
 	return domain.AccessRequest{}, fmt.Errorf("propose the answer of access request %s: contended: %w", id, apperr.ErrUnavailable)
 }
 
-// WithdrawAccessAnswer implements domain.Repository.
+// WithdrawAccessAnswer implements domain.Repository. The copy id is the only guard: an
+// answered request holds no proposal (the answer removes it) but one left by a release
+// that answered without knowing proposals, which nothing reads once the request is
+// answered.
 func (r *Repository) WithdrawAccessAnswer(ctx context.Context, id, copyID string) error {
-	_, err := r.accessRequests.UpdateOne(ctx, bson.M{
-		"_id": id, "status": string(domain.AccessReceived), "answer_proposal.copy": copyID,
-	}, bson.M{"$unset": bson.M{"answer_proposal": ""}})
+	_, err := r.accessRequests.UpdateOne(ctx, bson.M{"_id": id, "answer_proposal.copy": copyID},
+		bson.M{"$unset": bson.M{"answer_proposal": ""}})
 	if err != nil {
 		return fmt.Errorf("withdraw the answer proposal of access request %s: %w", id, err)
 	}
