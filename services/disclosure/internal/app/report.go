@@ -205,7 +205,8 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 	}
 	pending, err := s.repo.AppendRecord(ctx, reportRecord(ctx, r, rep, given.Body))
 	if err != nil {
-		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, false, err)
+		// The insert may have been stored with its reply lost.
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, true, err)
 	}
 	if err := ctx.Err(); err != nil {
 		// The caller left: nothing will reach it.
@@ -259,19 +260,20 @@ func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
 }
 
 // notGiven is cause, after a copy of request r that is not given has left nothing
-// behind it claiming otherwise: its log entry copyID, when logged, refused
-// NOT_COMPLETED (the refusal audited, so that the audit records stored before the
-// answer are followed by what became of the copy), and its own proposal withdrawn, so
-// that a copy asked again states its own time. Neither waits for the caller; one that
-// fails leaves the entry pending, for the retention sweep to refuse, or the proposal,
-// which the next copy replaces after answerLease.
-func (s *Service) notGiven(ctx context.Context, r domain.AccessRequest, copyID string, logged bool, cause error) error {
+// behind it claiming otherwise: its log entry copyID, if the copy got as far as logging
+// it and it was stored, refused NOT_COMPLETED (the refusal audited, so that the audit
+// records stored before the answer are followed by what became of the copy), and its
+// own proposal withdrawn, so that a copy asked again states its own time. Neither waits
+// for the caller; one that fails leaves the entry pending, for the retention sweep to
+// refuse, or the proposal, which the next copy replaces after answerLease.
+func (s *Service) notGiven(ctx context.Context, r domain.AccessRequest, copyID string, logging bool, cause error) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), copyWriteTimeout)
 	defer cancel()
 	errs := []error{cause}
-	if logged {
+	if logging {
 		refusal := domain.Outcome{Refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}}
-		if _, _, err := s.repo.FinalizeRecord(wctx, copyID, refusal, auditUnanswered(wctx, s.auditor)); err != nil {
+		_, _, err := s.repo.FinalizeRecord(wctx, copyID, refusal, auditUnanswered(wctx, s.auditor))
+		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("refuse the copy's log entry: %w", err))
 		}
 	}

@@ -108,7 +108,11 @@ func (s *failingStore) AppendRecord(ctx context.Context, r domain.Record) (domai
 	if s.failing("log") {
 		return domain.Record{}, errWriteFailed
 	}
-	return s.Repository.AppendRecord(ctx, r)
+	stored, err := s.Repository.AppendRecord(ctx, r)
+	if err == nil && s.failing("log-reply") {
+		return domain.Record{}, errWriteFailed
+	}
+	return stored, err
 }
 
 func (s *failingStore) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
@@ -133,7 +137,7 @@ func (a failingAuditor) RecordNow(ctx context.Context, events ...audit.Event) er
 
 // TestFailedReportCopyDoesNotAnswerTheRequest: a copy of an access report that fails
 // after its answer time was proposed (its log entry, its audit record or the answer not
-// stored) gives nothing, leaves the request received without an answer time and the
+// stored, or the log entry stored with its reply lost) gives nothing, leaves the request received without an answer time and the
 // log without a copy given (its entry, if stored, refused NOT_COMPLETED), and the copy
 // asked again states its own time, which the register then holds.
 func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
@@ -142,6 +146,7 @@ func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
 		log   []string
 	}{
 		{write: "log"},
+		{write: "log-reply", log: []string{"refused NOT_COMPLETED"}},
 		{write: "audit", log: []string{"refused NOT_COMPLETED"}},
 		{write: "answer", log: []string{"refused NOT_COMPLETED"}},
 	} {
