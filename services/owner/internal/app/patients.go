@@ -54,7 +54,11 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	settle, cancel := afterWrite(ctx)
 	defer cancel()
 	if err := s.recheckOwner(settle, in.OwnerID); err != nil && created.Created.Equal(registered.Time) {
-		return nil, fmt.Errorf("register patient: %w", errors.Join(s.unregister(settle, created, err), audited))
+		kept, refusal := s.unregister(settle, created, err)
+		if refusal != nil {
+			return nil, fmt.Errorf("register patient: %w", errors.Join(refusal, audited))
+		}
+		return kept, audited
 	}
 	return created, audited
 }
@@ -70,35 +74,49 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // caller's retry is refused at the first check, so nothing else would.
 //
 // One that changed since under an owner not erased stays, as a rectification of it
-// stands: the caller is told cause, and that it stays (notTakenBack).
-func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) error {
+// stands: the caller is told cause, and that it stays (notTakenBack). When cause is
+// that the check could not read the owner, the owner read here decides instead, as
+// nothing was taken back: a restricted owner refuses the registration as the check
+// would have (OWNER_RESTRICTED, saying it stays); an active one means it passed the
+// check after all, and the patient as it is now is returned with no error. An erasure
+// restricts the owner before it lists the patients, so one that comes later finds it.
+func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) (*domain.Patient, error) {
 	err := s.repo.DeletePatient(ctx, created.ID)
 	if err == nil {
-		return errors.Join(cause, s.record(ctx, "patient.create.taken_back", patientResource(created.ID), created.OwnerID))
+		return nil, errors.Join(cause, s.record(ctx, "patient.create.taken_back", patientResource(created.ID), created.OwnerID))
 	}
 	erasedMsg := "the registration was written, then covered by the owner's erasure: the patient stays with the owner, restricted or anonymised"
+	var current *domain.Patient
 	if errors.Is(err, apperr.ErrConflict) {
-		current, gerr := s.repo.GetPatient(ctx, created.ID)
-		if gerr != nil {
-			return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
+		var gerr error
+		if current, gerr = s.repo.GetPatient(ctx, created.ID); gerr != nil {
+			return nil, fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
 		}
 		if current.Erased || current.Anonymised {
-			return apperr.Precondition("OWNER_ERASED", erasedMsg)
+			return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
 		}
 	}
 	o, gerr := s.repo.GetOwner(ctx, created.OwnerID)
-	if gerr == nil && !o.Erased && errors.Is(err, apperr.ErrConflict) {
-		return notTakenBack("take the registration back", cause, err.Error(),
+	if gerr == nil && !o.Erased && current != nil {
+		changed := err.Error()
+		var refused *apperr.PreconditionError
+		if !errors.As(cause, &refused) {
+			changed = fmt.Sprintf("%s (the second check: %s)", changed, cause)
+			if cause = activeOwner(o); cause == nil {
+				return current, nil
+			}
+		}
+		return nil, notTakenBack("take the registration back", cause, changed,
 			"the patient was registered before that was found, and stays registered as it changed since")
 	}
 	if gerr != nil || !o.Erased {
-		return fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
+		return nil, fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
 	}
 	if _, cerr := s.coverPatientsOf(ctx, o, changereason.LateErasure); cerr != nil {
 		s.logLeftActive(ctx, created.OwnerID, created.ID, cerr)
-		return fmt.Errorf("take the registration back: %w", err)
+		return nil, fmt.Errorf("take the registration back: %w", err)
 	}
-	return apperr.Precondition("OWNER_ERASED", erasedMsg)
+	return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
 }
 
 // notTakenBack answers a registration or transfer refused after its write (cause) that
@@ -140,7 +158,8 @@ func afterWrite(ctx context.Context) (context.Context, context.CancelFunc) {
 //
 // When the owner cannot be read, whether it was restricted meanwhile is unknown, and
 // the write is taken back all the same (the caller is told UNAVAILABLE and may repeat
-// it). An erasure restricts the owner before it lists the patients it covers, and it
+// it; one that changed since is not taken back, and the caller is told otherwise, see
+// unregister and untransfer). An erasure restricts the owner before it lists the patients it covers, and it
 // counts on this check to take back whatever its listing missed: a patient left under
 // an erased owner stays active and identifiable for good, as nothing erases it later,
 // while a write taken back is in the change history and the audit log, and is undone
@@ -160,6 +179,11 @@ func (s *Service) requireActiveOwner(ctx context.Context, ownerID string) error 
 	if err != nil {
 		return fmt.Errorf("owner %s: %w", ownerID, err)
 	}
+	return activeOwner(o)
+}
+
+// activeOwner refuses an owner that is restricted.
+func activeOwner(o *domain.Owner) error {
 	if o.Restricted {
 		return apperr.Precondition("OWNER_RESTRICTED", "the owner's data is restricted while an erasure or objection is pending")
 	}

@@ -168,12 +168,14 @@ func TestTransferRacingARestriction(t *testing.T) {
 
 // afterPatientWrite runs meanwhile once, right after the first patient write lands
 // (a registration or an update), as whatever happens between a use case's write and its
-// second check would; from then on, reading an owner fails with ownerReadErr when set.
+// second check would; from then on, reading an owner fails with ownerReadErr when set
+// (only the first read, when ownerReadOnce).
 type afterPatientWrite struct {
 	domain.Repository
-	meanwhile    func(ctx context.Context, written *domain.Patient) error
-	ownerReadErr error
-	done         bool
+	meanwhile     func(ctx context.Context, written *domain.Patient) error
+	ownerReadErr  error
+	ownerReadOnce bool
+	done          bool
 }
 
 func (r *afterPatientWrite) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
@@ -201,7 +203,11 @@ func (r *afterPatientWrite) landed(ctx context.Context, written *domain.Patient,
 
 func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Owner, error) {
 	if r.done && r.ownerReadErr != nil {
-		return nil, r.ownerReadErr
+		err := r.ownerReadErr
+		if r.ownerReadOnce {
+			r.ownerReadErr = nil
+		}
+		return nil, err
 	}
 	return r.Repository.GetOwner(ctx, id)
 }
@@ -343,17 +349,29 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 // TestSecondCheckAfterTheWrite: the second check of a registration or transfer, and the
 // taking back, run to the end when the caller goes away right after the write (a valid
 // write stands, one the restriction overtook is taken back); when the owner cannot be
-// read after the write, the write is taken back and the caller told UNAVAILABLE.
+// read after the write, the write is taken back and the caller told UNAVAILABLE. A
+// registration rectified before it could be taken back stays, and the owner read again
+// decides the answer: the patient as it is now when the owner is active, OWNER_RESTRICTED
+// saying it stays when restricted, never UNAVAILABLE saying it was taken back (a caller
+// sending it again, with no request id, would register the animal twice).
 func TestSecondCheckAfterTheWrite(t *testing.T) {
 	tests := []struct {
 		name     string
 		transfer bool
-		// restrict restricts the owner written to right after the write.
+		// restrict restricts the owner written to right after the write, and rectify
+		// rectifies the patient (the colour).
 		restrict   bool
+		rectify    bool
 		callerGone bool
 		storeDown  bool
+		// storeBlip fails only the second check's read of the owner.
+		storeBlip bool
+		// stands: no error, the patient under the owner written to; kept: an error, and
+		// the patient stays there all the same.
 		stands     bool
+		kept       bool
 		wantReason string
+		says       string
 		wantErr    error
 	}{
 		{name: "transfer, caller gone", transfer: true, callerGone: true, stands: true},
@@ -362,6 +380,11 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		{name: "registration, caller gone", callerGone: true, stands: true},
 		{name: "registration, caller gone, restricted", callerGone: true, restrict: true, wantReason: "OWNER_RESTRICTED"},
 		{name: "registration, owner unreadable", storeDown: true, wantErr: apperr.ErrUnavailable},
+		{name: "registration, owner unreadable once, rectified meanwhile", storeBlip: true, rectify: true, stands: true},
+		{
+			name: "registration, owner unreadable once, rectified meanwhile, restricted", storeBlip: true, rectify: true, restrict: true,
+			kept: true, wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, and stays registered as it changed since",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,7 +393,13 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			from, to := owners["Laine"], owners["Salo"]
 			call, hangUp := context.WithCancel(ctx)
 			defer hangUp()
-			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(context.Context, *domain.Patient) error {
+			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(_ context.Context, p *domain.Patient) error {
+				if tt.rectify {
+					if _, err := plain.UpdatePatient(ctx, UpdatePatient{ID: p.ID, Patient: domain.Patient{Colour: "black"}, Paths: []string{"colour"},
+						Version: p.Version, Reason: "seen at the desk"}); err != nil {
+						return err
+					}
+				}
 				if tt.restrict {
 					if _, err := plain.SetOwnerRestriction(ctx, to, true, "objection pending", ""); err != nil {
 						return err
@@ -381,8 +410,9 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 				}
 				return nil
 			}}
-			if tt.storeDown {
+			if tt.storeDown || tt.storeBlip {
 				racingRepo.ownerReadErr = errors.New("connection reset by peer")
+				racingRepo.ownerReadOnce = tt.storeBlip
 			}
 			aud := &audittest.Recorder{}
 			racing, err := New(racingRepo, aud, Options{})
@@ -391,31 +421,36 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			}
 
 			var patientID string
+			var answer *domain.Patient
 			if tt.transfer {
 				p, rerr := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: from, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 				if rerr != nil {
 					t.Fatal(rerr)
 				}
 				patientID = p.ID
-				_, err = racing.TransferPatient(call, p.ID, to, p.Version, "sold")
+				answer, err = racing.TransferPatient(call, p.ID, to, p.Version, "sold")
 			} else {
-				_, err = racing.RegisterPatient(call, RegisterPatient{OwnerID: to, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+				answer, err = racing.RegisterPatient(call, RegisterPatient{OwnerID: to, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 			}
 			var pe *apperr.PreconditionError
 			switch {
 			case tt.stands && err != nil:
-				t.Errorf("a valid write, the caller gone after it: %v", err)
+				t.Errorf("a valid write: %v", err)
+			case tt.stands && tt.rectify && (answer == nil || answer.Colour != "black"):
+				t.Errorf("a valid write rectified meanwhile answered %+v, want the patient as it is now (colour black)", answer)
 			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 				t.Errorf("%v, want %v", err, tt.wantErr)
-			case tt.wantReason != "" && (!errors.As(err, &pe) || pe.Reason != tt.wantReason):
-				t.Errorf("%v, want %s", err, tt.wantReason)
+			case tt.wantReason != "" && (!errors.As(err, &pe) || pe.Reason != tt.wantReason || !strings.Contains(pe.Description, tt.says)):
+				t.Errorf("%v, want %s saying %q", err, tt.wantReason, tt.says)
+			case tt.wantReason != "" && status.Code(apperr.ToStatus(ctx, nil, err)) != codes.FailedPrecondition:
+				t.Errorf("%v, answered %v, want FAILED_PRECONDITION", err, status.Code(apperr.ToStatus(ctx, nil, err)))
 			}
 			under, err := repo.OwnerPatients(t.Context(), to)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(under) == 1; got != tt.stands {
-				t.Errorf("%d patients under the owner written to, want the write to stand: %v", len(under), tt.stands)
+			if got := len(under) == 1; got != (tt.stands || tt.kept) {
+				t.Errorf("%d patients under the owner written to, want the patient to stay: %v", len(under), tt.stands || tt.kept)
 			}
 			if !tt.transfer {
 				return
