@@ -359,9 +359,9 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // rectification meanwhile is kept (read again, then taken back); a patient the new
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
 // is told so (OWNER_ERASED), never that it was refused; one transferred on meanwhile
-// stays with its next owner, and the caller is told cause and that (notTakenBack), or,
-// when cause is that the new owner could not be read, that the transfer was superseded
-// (TRANSFER_SUPERSEDED). ctx is afterWrite's, so that the caller going away does not
+// stays with its next owner (or back with its previous one), and the caller is told
+// cause and that (notTakenBack), or, when cause is that the new owner could not be
+// read, that the transfer was superseded (TRANSFER_SUPERSEDED). ctx is afterWrite's, so that the caller going away does not
 // leave the patient under the restricted owner.
 //
 // The previous owner's erasure may have run while the patient was away (it found the
@@ -394,6 +394,14 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 		if current, err = s.repo.GetPatient(ctx, moved.ID); err != nil {
 			return fmt.Errorf("take the transfer back: %w", err)
 		}
+		// Where the patient went decides what the caller is told: a transfer moving it
+		// back to its previous owner is not one on to another owner who keeps it.
+		left, moves := "the patient was moved to another owner since", "transferred on to another owner, who keeps it"
+		stays := "the patient was transferred before that was found, then moved to another owner, who keeps it"
+		if current.OwnerID == previous {
+			left, moves = "the patient was moved back to its previous owner since", "moved back to its previous owner since"
+			stays = "the transfer was written before that was found, and " + left
+		}
 		var refused *apperr.PreconditionError
 		switch {
 		case current.OwnerID != moved.OwnerID && !errors.As(cause, &refused):
@@ -402,13 +410,11 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 			// wrong, and would invite sending the transfer again, which its version
 			// then refuses. The check's failure is only named, never wrapped, so that it
 			// does not decide the answer.
-			return fmt.Errorf("take the transfer back: the patient was moved to another owner since: %w (the second check: %s)",
+			return fmt.Errorf("take the transfer back: %s: %w (the second check: %s)", left,
 				apperr.Precondition("TRANSFER_SUPERSEDED", "the transfer was written, then superseded: the patient was "+
-					"transferred on to another owner, who keeps it, before the transfer could be taken back "+
-					"(the new owner could not be checked after the write)"), cause.Error())
+					moves+", before the transfer could be taken back (the new owner could not be checked after the write)"), cause.Error())
 		case current.OwnerID != moved.OwnerID:
-			return notTakenBack("take the transfer back", cause, "the patient was moved to another owner since",
-				"the patient was transferred before that was found, then moved to another owner, who keeps it")
+			return notTakenBack("take the transfer back", cause, left, stays)
 		case current.Erased || current.Anonymised:
 			return apperr.Precondition("OWNER_ERASED",
 				"the transfer was written, then covered by the new owner's erasure: the patient stays with the new owner, restricted or anonymised")

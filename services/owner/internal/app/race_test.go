@@ -218,15 +218,16 @@ func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Ow
 // audited too) unless the erasure or another transfer reached the patient first, and
 // the caller is told what happened: OWNER_ERASED when the erasure holds the patient,
 // else why the transfer was refused, and, when another transfer moved the patient on,
-// that it stays with that owner. When the new owner cannot be read after the write and
+// that it stays with that owner (or that it was moved back to its previous owner, when
+// that transfer was back to them). When the new owner cannot be read after the write and
 // another transfer moved the patient on, nothing is taken back: the caller is told the
 // transfer was superseded (FAILED_PRECONDITION TRANSFER_SUPERSEDED), not UNAVAILABLE
 // saying it was taken back.
 func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
 	type scene struct {
-		plain    *Service
-		to, next string
+		plain          *Service
+		from, to, next string
 	}
 	restrict := func(ctx context.Context, sc scene, _ *domain.Patient) error {
 		_, err := sc.plain.SetOwnerRestriction(asErasureJob(ctx), sc.to, true, changereason.Erasure(jobNine), jobNine)
@@ -288,12 +289,31 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 				return err
 			},
 		},
+		{
+			name: "moved back meanwhile", owner: "from", wantReason: "OWNER_RESTRICTED",
+			says: "the transfer was written before that was found, and the patient was moved back to its previous owner since",
+			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
+				if err := restrict(ctx, sc, p); err != nil {
+					return err
+				}
+				_, err := sc.plain.TransferPatient(ctx, p.ID, sc.from, p.Version, "sale cancelled")
+				return err
+			},
+		},
+		{
+			name: "owner unreadable, moved back meanwhile", owner: "from", storeDown: true, wantReason: "TRANSFER_SUPERSEDED",
+			says: "superseded: the patient was moved back to its previous owner since",
+			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
+				_, err := sc.plain.TransferPatient(ctx, p.ID, sc.from, p.Version, "sale cancelled")
+				return err
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
 			owners := createOwners(t, ctx, plain, "from", "to", "next")
-			sc := scene{plain: plain, to: owners["to"], next: owners["next"]}
+			sc := scene{plain: plain, from: owners["from"], to: owners["to"], next: owners["next"]}
 			aud := &audittest.Recorder{}
 			racingRepo := &afterPatientWrite{Repository: repo, meanwhile: func(ctx context.Context, p *domain.Patient) error {
 				return tt.meanwhile(ctx, sc, p)
