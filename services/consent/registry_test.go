@@ -29,8 +29,8 @@ const (
 // pushUnscopedRegistryDecision appends to the owner's ledger, as an earlier version
 // stored it, a microchip registry decision ("granted", "withdrawn", "refused") without
 // a scope, the purpose taking none then: entry id, effective at effective and recorded
-// at recorded.
-func (s *system) pushUnscopedRegistryDecision(t *testing.T, ownerID, id, decision string, effective, recorded time.Time) {
+// at recorded; a grant valid from validFrom until validUntil, when not zero.
+func (s *system) pushUnscopedRegistryDecision(t *testing.T, ownerID, id, decision string, effective, recorded, validFrom, validUntil time.Time) {
 	t.Helper()
 	entry := bson.M{
 		"id": id, "purpose": "microchip_registry_disclosure", "decision": decision, "method": "written",
@@ -39,6 +39,12 @@ func (s *system) pushUnscopedRegistryDecision(t *testing.T, ownerID, id, decisio
 	}
 	if decision == "granted" {
 		entry["statement_version"] = "2025-01"
+		if !validFrom.IsZero() {
+			entry["valid_from"] = validFrom.UTC().Truncate(time.Millisecond)
+		}
+		if !validUntil.IsZero() {
+			entry["valid_until"] = validUntil.UTC().Truncate(time.Millisecond)
+		}
 	}
 	res, err := s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), ownerID,
 		bson.M{"$push": bson.M{"entries": entry}})
@@ -77,7 +83,7 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 	id := s.newOwner(t, "Sirunen")
 	s.record(t, id, objection(marketing, "email"))
 	hourAgo := time.Now().Add(-time.Hour)
-	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0de", "granted", hourAgo, hourAgo)
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0de", "granted", hourAgo, hourAgo, time.Time{}, time.Time{})
 	reception, manager := s.as(t, auth.RoleReception), s.as(t, auth.RoleClinicManager)
 
 	history, err := s.consent.ListConsentDecisions(reception, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
@@ -161,8 +167,8 @@ func TestUnscopedRegistryWithdrawalHoldsForEveryRegistry(t *testing.T) {
 	s.record(t, id, objection(marketing, "email")) // the ledger the earlier version's entries go into
 	const withdrawal = "0190f5a4-1f00-7000-8000-00000000c0d2"
 	march, september := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), time.Date(2025, 9, 1, 9, 0, 0, 0, time.UTC)
-	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0d1", "granted", march, march)
-	s.pushUnscopedRegistryDecision(t, id, withdrawal, "withdrawn", september, september)
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c0d1", "granted", march, march, time.Time{}, time.Time{})
+	s.pushUnscopedRegistryDecision(t, id, withdrawal, "withdrawn", september, september, time.Time{}, time.Time{})
 
 	backdated := decision(chip, registryA, granted)
 	backdated.EffectiveTime = timestamppb.New(march)
@@ -218,7 +224,9 @@ type unscopedDecision struct {
 // registry, nor one whose grant was recorded again, whether that grant is in force, not
 // yet valid, expired or scheduled ahead (a registry's row showing no grant). The old
 // filter, which left out only a registry's row showing a prohibition or a grant in
-// force, asked the last three.
+// force, asked the last three. Nor is one asked whose unscoped grant has expired or is
+// not yet valid, which its row shows as no grant all the same (recording it again would
+// give consent beyond what the owner gave); one whose grant is valid until next year is.
 func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 	s := start(t)
 	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
@@ -243,7 +251,10 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		name     string
 		unscoped []unscopedDecision
 		named    []*consentv1.ConsentDecision
-		listed   bool
+		// grantFrom and grantUntil are the validity the unscoped grants were stored
+		// with, when not zero.
+		grantFrom, grantUntil time.Time
+		listed                bool
 		// shows is the reason registryA's row shows, when the case has one.
 		shows consentv1.Reason
 		ask   bool
@@ -277,6 +288,12 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 			shows:    consentv1.Reason_REASON_NO_GRANT,
 			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{dated(now.AddDate(0, 1, 0), time.Time{}, time.Time{})}},
+		{name: "an unscoped grant valid until next year", listed: true, ask: true, grantUntil: now.AddDate(1, 0, 0),
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
+		{name: "an unscoped grant that has expired", listed: true, grantUntil: now.AddDate(0, -1, 0),
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
+		{name: "an unscoped grant not yet valid", listed: true, grantFrom: now.AddDate(0, 1, 0),
+			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
 		{name: "a grant naming a registry only",
 			named: []*consentv1.ConsentDecision{named(granted, registryA)}},
 	}
@@ -286,7 +303,7 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		s.record(t, owners[i], objection(marketing, "email")) // the ledger the earlier version's entries go into
 		for j, u := range tc.unscoped {
 			id := fmt.Sprintf("0190f5a4-1f00-7000-8000-0000000%02d%03d", i, j)
-			s.pushUnscopedRegistryDecision(t, owners[i], id, u.decision, u.effective, u.recorded)
+			s.pushUnscopedRegistryDecision(t, owners[i], id, u.decision, u.effective, u.recorded, tc.grantFrom, tc.grantUntil)
 		}
 		for _, d := range tc.named {
 			s.record(t, owners[i], d)
@@ -295,10 +312,11 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 
 	listed := s.runOperationsRegistryQuery(t)
 	for i, tc := range cases {
-		if listed[owners[i]] != tc.listed {
-			t.Errorf("%s: listed by the query %v, want %v", tc.name, listed[owners[i]], tc.listed)
+		rows := listed[owners[i]]
+		if (len(rows) > 0) != tc.listed {
+			t.Errorf("%s: listed by the query %v, want %v", tc.name, len(rows) > 0, tc.listed)
 		}
-		if !listed[owners[i]] {
+		if len(rows) == 0 {
 			continue
 		}
 		state, err := s.consent.ListConsents(s.as(t, auth.RoleReception), &consentv1.ListConsentsRequest{OwnerId: owners[i]})
@@ -310,16 +328,23 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 				t.Errorf("%s: registry A's row is %v, want %v", tc.name, c, tc.shows)
 			}
 		}
-		if got := askAgain(state.GetConsents()); got != tc.ask {
+		if got := askAgain(state.GetConsents(), rows, time.Now()); got != tc.ask {
 			t.Errorf("%s: asked %v, want %v", tc.name, got, tc.ask)
 		}
 	}
 }
 
-// askAgain applies docs/OPERATIONS.md's two conditions to an owner's consent state: the
-// registry purpose without a scope shows no grant, and no row of the purpose names a
-// registry, whatever its reason.
-func askAgain(states []*consentv1.ConsentState) bool {
+// askAgain applies docs/OPERATIONS.md's three conditions to an owner's consent state
+// and the rows the query listed for them, at now: the registry purpose without a scope
+// shows no grant, no row of the purpose names a registry, whatever its reason, and no
+// grant row has a valid_from to come or a valid_until passed.
+func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Time) bool {
+	for _, r := range rows {
+		e := r.Entry
+		if e.Decision == "granted" && ((e.ValidFrom != nil && e.ValidFrom.After(now)) || (e.ValidUntil != nil && !e.ValidUntil.After(now))) {
+			return false
+		}
+	}
 	noGrant := false
 	for _, c := range states {
 		switch {
@@ -333,24 +358,35 @@ func askAgain(states []*consentv1.ConsentState) bool {
 	return noGrant
 }
 
+// registryRow is a row of docs/OPERATIONS.md's microchip registry query: an owner and
+// one of their unscoped registry decisions, with the fields the query keeps.
+type registryRow struct {
+	Owner string `bson:"_id"`
+	Entry struct {
+		Decision    string     `bson:"decision"`
+		EffectiveAt time.Time  `bson:"effective_at"`
+		ValidFrom   *time.Time `bson:"valid_from"`
+		ValidUntil  *time.Time `bson:"valid_until"`
+	} `bson:"entries"`
+}
+
 // runOperationsRegistryQuery runs the mongosh aggregation of docs/OPERATIONS.md's
-// microchip registry section on the consent database and returns the owners it lists.
-func (s *system) runOperationsRegistryQuery(t *testing.T) map[string]bool {
+// microchip registry section on the consent database and returns the rows it lists, by
+// owner.
+func (s *system) runOperationsRegistryQuery(t *testing.T) map[string][]registryRow {
 	t.Helper()
 	collection, pipeline := operationsRegistryQuery(t)
 	cur, err := s.raw.Database(consentDatabase).Collection(collection).Aggregate(t.Context(), pipeline)
 	if err != nil {
 		t.Fatalf("the documented query: %v", err)
 	}
-	var rows []struct {
-		Owner string `bson:"_id"`
-	}
+	var rows []registryRow
 	if err := cur.All(t.Context(), &rows); err != nil {
 		t.Fatalf("the documented query's rows: %v", err)
 	}
-	listed := map[string]bool{}
+	listed := map[string][]registryRow{}
 	for _, r := range rows {
-		listed[r.Owner] = true
+		listed[r.Owner] = append(listed[r.Owner], r)
 	}
 	return listed
 }
