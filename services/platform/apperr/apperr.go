@@ -1,7 +1,11 @@
 // Package apperr is the one place where domain errors become gRPC statuses:
 // services return these sentinels and types (wrapped with context), and the
-// server interceptor translates them. Unknown errors become Internal with a
-// generic message while the cause is logged, never sent.
+// server interceptor translates them. What a status says is always text written for
+// the client: an Error's message (New), a ValidationError's fields, a
+// PreconditionError's or ExistsError's description, else a fixed text of the code;
+// never the wrap chain, which names internal calls and store wording (the
+// conventions' "never status.Errorf(code, err.Error())"). Unknown errors become
+// Internal with a generic message while the cause is logged, never sent.
 package apperr
 
 import (
@@ -27,7 +31,10 @@ import (
 // Domain is the ErrorInfo domain of the register's errors.
 const Domain = "lillvet.fi"
 
-// Sentinel errors; wrap them with context that holds no personal data.
+// Sentinel errors, the kinds of error the client is told apart by. Wrapped with
+// context (which must hold no personal data) a sentinel answers its code with a fixed
+// text (see genericMessage): the context is for the logs and the tests. Where the
+// client can act on more, say it with New.
 var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
@@ -49,6 +56,39 @@ func (versionMismatch) Error() string { return "conflict: the resource was chang
 
 // Unwrap makes a version mismatch an ErrConflict for errors.Is.
 func (versionMismatch) Unwrap() error { return ErrConflict }
+
+// Error is a sentinel (its kind) with a message written for the client: ToStatus
+// answers the kind's code with this message instead of the fixed text. It is its kind
+// for errors.Is, so the services' retry loops and checks read it as the bare sentinel.
+type Error struct {
+	kind    error
+	message string
+}
+
+// New returns an Error of kind, one of the sentinels above, saying what the client
+// can act on: which of the records the request names was not found, that a record
+// changed since the version sent, when to retry. The message is sent as written, so
+// it must hold no personal data (names, identity codes, phone numbers; ids are fine)
+// and no internal wording (calls, stores); context for the logs goes in wrapping, as
+// fmt.Errorf("get owner %s: %w", id, apperr.New(...)).
+func New(kind error, format string, args ...any) error {
+	return &Error{kind: kind, message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) Error() string { return e.message }
+
+// Unwrap makes an Error its kind for errors.Is.
+func (e *Error) Unwrap() error { return e.kind }
+
+// As fills a *kindMessage of e's kind with e's message, for ToStatus.
+func (e *Error) As(target any) bool {
+	m, ok := target.(*kindMessage)
+	if !ok || !errors.Is(e.kind, m.kind) {
+		return false
+	}
+	m.message = e.message
+	return true
+}
 
 // ReasonVersionMismatch is the reason of the ABORTED that answers ErrVersionMismatch:
 // the record changed since the version the request was based on, so the client reads
@@ -290,33 +330,63 @@ func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
 	}
 	// In this order when err joins several: a record gone or a value held elsewhere
 	// tells more than a conflict, which reading the record again would turn into them.
+	// Without an Error of its kind, a sentinel answers the fixed text: the wrap chain is
+	// internal context, never sent.
 	for _, m := range []struct {
-		target error
-		code   codes.Code
-		reason string
+		target  error
+		code    codes.Code
+		reason  string
+		generic string
 	}{
-		{ErrNotFound, codes.NotFound, ""},
-		{ErrAlreadyExists, codes.AlreadyExists, ""},
-		{ErrVersionMismatch, codes.Aborted, ReasonVersionMismatch},
-		{ErrConflict, codes.Aborted, ""},
-		{ErrPermissionDenied, codes.PermissionDenied, ""},
-		{ErrUnavailable, codes.Unavailable, ""},
-		{context.Canceled, codes.Canceled, ""},
-		{context.DeadlineExceeded, codes.DeadlineExceeded, ""},
+		{ErrNotFound, codes.NotFound, "", "not found"},
+		{ErrAlreadyExists, codes.AlreadyExists, "", "already exists"},
+		{ErrVersionMismatch, codes.Aborted, ReasonVersionMismatch, "the record was changed by someone else; read it again"},
+		{ErrConflict, codes.Aborted, "", "the request lost to a concurrent change; send it again"},
+		{ErrPermissionDenied, codes.PermissionDenied, "", "permission denied"},
+		{ErrUnavailable, codes.Unavailable, "", "the service is unavailable; retry later"},
+		{context.Canceled, codes.Canceled, "", "the request was canceled"},
+		{context.DeadlineExceeded, codes.DeadlineExceeded, "", "the request's deadline was exceeded"},
 	} {
 		if !errors.Is(err, m.target) {
 			continue
 		}
-		if m.reason != "" {
-			return withDetails(status.New(m.code, err.Error()), &errdetails.ErrorInfo{Reason: m.reason, Domain: Domain})
+		if m.code == codes.Unavailable && logger != nil {
+			// The client is told only to retry; the chain says what was unavailable
+			// (a peer, the audit log, a contended record), and sentinels are wrapped
+			// with context that holds no personal data.
+			logger.WarnContext(ctx, "unavailable", slog.String("error", err.Error()))
 		}
-		return status.Error(m.code, err.Error())
+		st := status.New(m.code, clientMessage(err, m.target, m.generic))
+		if m.reason != "" {
+			return withDetails(st, &errdetails.ErrorInfo{Reason: m.reason, Domain: Domain})
+		}
+		return st.Err()
 	}
 	if logger != nil {
 		logger.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))
 	}
 	return status.Error(codes.Internal, "internal error")
 }
+
+// clientMessage is the message of the first Error of kind target in err's tree, in
+// the order errors.As visits it: the outermost, as the layer nearer the request knows
+// best what the client asked for. Without one it is generic.
+func clientMessage(err, target error, generic string) string {
+	m := kindMessage{kind: target}
+	if errors.As(err, &m) {
+		return m.message
+	}
+	return generic
+}
+
+// kindMessage is the errors.As target that finds the message of an Error of a kind
+// (see Error.As): an error of another kind may come first in a tree errors.Join made.
+type kindMessage struct {
+	kind    error
+	message string
+}
+
+func (m kindMessage) Error() string { return m.message }
 
 func asStatus(err error) (*status.Status, bool) {
 	var se interface{ GRPCStatus() *status.Status }

@@ -29,20 +29,37 @@ func TestToStatusCodes(t *testing.T) {
 		reason string
 	}{
 		{name: "nil", err: nil, code: codes.OK},
-		{name: "not found", err: fmt.Errorf("get owner o-1: %w", apperr.ErrNotFound), code: codes.NotFound, message: "get owner o-1: not found"},
-		{name: "already exists", err: fmt.Errorf("register: %w", apperr.ErrAlreadyExists), code: codes.AlreadyExists},
+		{name: "not found", err: fmt.Errorf("get owner o-1: owner o-1: no matching document: %w", apperr.ErrNotFound), code: codes.NotFound, message: "not found"},
+		{name: "not found with a message", err: fmt.Errorf("get owner o-1: %w", apperr.New(apperr.ErrNotFound, "owner %s not found", "o-1")),
+			code: codes.NotFound, message: "owner o-1 not found"},
+		{name: "the outermost message", err: fmt.Errorf("transfer: %w: %w", apperr.New(apperr.ErrNotFound, "patient p-1 not found"), apperr.New(apperr.ErrNotFound, "visit v-1 not found")),
+			code: codes.NotFound, message: "patient p-1 not found"},
+		{name: "the message of the code's kind", err: fmt.Errorf("check: %w: %w", apperr.New(apperr.ErrUnavailable, "the owner could not be checked"), apperr.New(apperr.ErrNotFound, "owner o-1 not found")),
+			code: codes.NotFound, message: "owner o-1 not found"},
+		{name: "a message of another kind is not told", err: errors.Join(apperr.New(apperr.ErrConflict, "lost to a concurrent change"), fmt.Errorf("owner service GetOwner: %w", apperr.ErrNotFound)),
+			code: codes.NotFound, message: "not found"},
+		{name: "already exists", err: fmt.Errorf("register: duplicate key: %w", apperr.ErrAlreadyExists), code: codes.AlreadyExists, message: "already exists"},
 		{name: "already exists with a reason", err: fmt.Errorf("register: %w", apperr.Exists("MICROCHIP_REGISTERED", "the microchip is on record for another patient")),
 			code: codes.AlreadyExists, message: "the microchip is on record for another patient", reason: "MICROCHIP_REGISTERED"},
-		{name: "stale version", err: fmt.Errorf("update owner: %w", apperr.ErrVersionMismatch), code: codes.Aborted, reason: apperr.ReasonVersionMismatch},
-		{name: "contention is no stale version", err: fmt.Errorf("erase owner data: %w", apperr.ErrConflict), code: codes.Aborted, message: "erase owner data: conflict: changed concurrently"},
-		{name: "not found over a conflict", err: errors.Join(fmt.Errorf("delete: %w", apperr.ErrConflict), fmt.Errorf("read: %w", apperr.ErrNotFound)), code: codes.NotFound},
-		{name: "not found over a stale version", err: errors.Join(apperr.ErrVersionMismatch, apperr.ErrNotFound), code: codes.NotFound},
-		{name: "already exists over a conflict", err: errors.Join(apperr.ErrConflict, apperr.ErrAlreadyExists), code: codes.AlreadyExists},
-		{name: "stale version over unavailable", err: errors.Join(apperr.ErrUnavailable, apperr.ErrVersionMismatch), code: codes.Aborted, reason: apperr.ReasonVersionMismatch},
-		{name: "permission", err: apperr.ErrPermissionDenied, code: codes.PermissionDenied},
-		{name: "unavailable", err: fmt.Errorf("consent: %w", apperr.ErrUnavailable), code: codes.Unavailable},
-		{name: "canceled", err: fmt.Errorf("query: %w", context.Canceled), code: codes.Canceled},
-		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), code: codes.DeadlineExceeded},
+		{name: "stale version", err: fmt.Errorf("update owner: %w", apperr.ErrVersionMismatch), code: codes.Aborted,
+			message: "the record was changed by someone else; read it again", reason: apperr.ReasonVersionMismatch},
+		{name: "stale version with a message", err: fmt.Errorf("amend visit v-1: %w", apperr.New(apperr.ErrVersionMismatch, "visit v-1 was amended by someone else since version 2; read it again")),
+			code: codes.Aborted, message: "visit v-1 was amended by someone else since version 2; read it again", reason: apperr.ReasonVersionMismatch},
+		{name: "contention is no stale version", err: fmt.Errorf("erase owner data: %w", apperr.ErrConflict), code: codes.Aborted,
+			message: "the request lost to a concurrent change; send it again"},
+		{name: "not found over a conflict", err: errors.Join(fmt.Errorf("delete: %w", apperr.ErrConflict), fmt.Errorf("read: %w", apperr.ErrNotFound)), code: codes.NotFound, message: "not found"},
+		{name: "not found over a stale version", err: errors.Join(apperr.ErrVersionMismatch, apperr.ErrNotFound), code: codes.NotFound, message: "not found"},
+		{name: "already exists over a conflict", err: errors.Join(apperr.ErrConflict, apperr.ErrAlreadyExists), code: codes.AlreadyExists, message: "already exists"},
+		{name: "stale version over unavailable", err: errors.Join(apperr.ErrUnavailable, apperr.ErrVersionMismatch), code: codes.Aborted,
+			message: "the record was changed by someone else; read it again", reason: apperr.ReasonVersionMismatch},
+		{name: "permission", err: apperr.ErrPermissionDenied, code: codes.PermissionDenied, message: "permission denied"},
+		{name: "permission with the rule", err: fmt.Errorf("lift: %w", apperr.New(apperr.ErrPermissionDenied, "only the clinic manager lifts a restriction")),
+			code: codes.PermissionDenied, message: "only the clinic manager lifts a restriction"},
+		{name: "unavailable", err: fmt.Errorf("owner service GetOwner: Unavailable: %w", apperr.ErrUnavailable), code: codes.Unavailable, message: "the service is unavailable; retry later"},
+		{name: "unavailable with a message", err: fmt.Errorf("amend: %w", apperr.New(apperr.ErrUnavailable, "the owner's erasure is being applied; retry once it is done")),
+			code: codes.Unavailable, message: "the owner's erasure is being applied; retry once it is done"},
+		{name: "canceled", err: fmt.Errorf("query: %w", context.Canceled), code: codes.Canceled, message: "the request was canceled"},
+		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), code: codes.DeadlineExceeded, message: "the request's deadline was exceeded"},
 		{name: "status passes", err: status.Error(codes.ResourceExhausted, "slow down"), code: codes.ResourceExhausted, message: "slow down"},
 		{name: "wrapped status unwrapped", err: fmt.Errorf("call peer: %w", status.Error(codes.NotFound, "peer says no")), code: codes.NotFound, message: "peer says no"},
 		{name: "unknown is internal", err: errors.New("driver: bad thing with 131052-308T"), code: codes.Internal, message: "internal error"},
@@ -51,16 +68,48 @@ func TestToStatusCodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := apperr.ToStatus(t.Context(), nil, tt.err)
 			st := status.Convert(err)
-			if st.Code() != tt.code {
-				t.Fatalf("code = %v, want %v", st.Code(), tt.code)
-			}
-			if tt.message != "" && st.Message() != tt.message {
-				t.Fatalf("message = %q, want %q", st.Message(), tt.message)
+			if st.Code() != tt.code || st.Message() != tt.message {
+				t.Fatalf("status %v %q, want %v %q", st.Code(), st.Message(), tt.code, tt.message)
 			}
 			if got := errorInfoReason(st); got != tt.reason {
 				t.Errorf("reason = %q, want %q", got, tt.reason)
 			}
 		})
+	}
+}
+
+// An Error is its kind for errors.Is, as the services' retry loops read a version
+// mismatch as any conflict.
+func TestErrorIsItsKind(t *testing.T) {
+	err := fmt.Errorf("update owner o-1: %w", apperr.New(apperr.ErrVersionMismatch, "owner o-1 was changed by someone else since version 3; read it again"))
+	for _, target := range []error{apperr.ErrVersionMismatch, apperr.ErrConflict} {
+		if !errors.Is(err, target) {
+			t.Errorf("%v is no %v", err, target)
+		}
+	}
+	if errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("%v is an ErrNotFound", err)
+	}
+}
+
+// The client is told only to retry an UNAVAILABLE; the operator reads what was
+// unavailable in the log, against the trace id.
+func TestUnavailableIsLoggedWithTheChain(t *testing.T) {
+	var logs bytes.Buffer
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "t", LogWriter: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tel.TracerProvider.Tracer("t").Start(t.Context(), "op")
+	defer span.End()
+
+	cause := fmt.Errorf("owner service GetOwner: Unavailable: %w", apperr.ErrUnavailable)
+	st := status.Convert(apperr.ToStatus(ctx, tel.Logger, cause))
+	if st.Code() != codes.Unavailable || strings.Contains(st.Message(), "GetOwner") {
+		t.Fatalf("status = %v", st)
+	}
+	if !strings.Contains(logs.String(), "owner service GetOwner") || !strings.Contains(logs.String(), span.SpanContext().TraceID().String()) {
+		t.Fatalf("log lacks the chain or the trace id: %s", logs.String())
 	}
 }
 

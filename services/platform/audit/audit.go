@@ -529,13 +529,13 @@ type NowRecorder interface {
 
 // Deny stores refusal (a Refusal) with r before the answer, so that a refusal the
 // caller is told of is in the owner's access report, and returns the answer: the
-// refusal's rule as PERMISSION_DENIED (apperr.ErrPermissionDenied), or the audit's
-// failure.
+// refusal's rule as PERMISSION_DENIED (apperr.ErrPermissionDenied) saying the rule, or
+// the audit's failure.
 func Deny(ctx context.Context, r NowRecorder, refusal Event) error {
 	if err := r.RecordNow(ctx, refusal); err != nil {
 		return fmt.Errorf("audit a refused %s: %w", refusal.Action, err)
 	}
-	return fmt.Errorf("%s: %w", refusal.Reason, apperr.ErrPermissionDenied)
+	return apperr.New(apperr.ErrPermissionDenied, "%s", refusal.Reason)
 }
 
 // deniedSubject is the owner id a refused request names, as the register issues ids,

@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/audit/audittest"
@@ -23,8 +26,8 @@ func TestDeny(t *testing.T) {
 	refusal := audit.Refusal("x.lift", "owners/o1", "o1", "only the clinic manager lifts")
 	var rec audittest.Recorder
 	err := audit.Deny(t.Context(), &rec, refusal)
-	if !errors.Is(err, apperr.ErrPermissionDenied) || err.Error() != "only the clinic manager lifts: permission denied" {
-		t.Fatalf("Deny = %v, want the rule as PERMISSION_DENIED", err)
+	if st := status.Convert(apperr.ToStatus(t.Context(), nil, err)); st.Code() != codes.PermissionDenied || st.Message() != "only the clinic manager lifts" {
+		t.Fatalf("Deny answers %v %q, want the rule as PERMISSION_DENIED", st.Code(), st.Message())
 	}
 	if got := rec.Events(); len(got) != 1 || !reflect.DeepEqual(got[0], refusal) {
 		t.Fatalf("stored %+v, want the refusal", got)
