@@ -170,7 +170,7 @@ func (s *Service) recheckOwner(ctx context.Context, ownerID string) error {
 	if err == nil || errors.As(err, &pe) {
 		return err
 	}
-	return fmt.Errorf("the owner could not be checked after the write, so it is taken back: %w: %w", apperr.ErrUnavailable, err)
+	return fmt.Errorf("%w: %w", apperr.New(apperr.ErrUnavailable, "the owner could not be checked after the write, so it is taken back"), err)
 }
 
 // requireActiveOwner checks that the owner exists and is not restricted.

@@ -303,7 +303,7 @@ func (r *Repository) FindOwnerByIdentityCode(ctx context.Context, code domain.Id
 	err := r.claims.FindOne(ctx, bson.M{"_id": key}).Decode(&c)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return nil, fmt.Errorf("no owner with this identity code: %w", apperr.ErrNotFound)
+		return nil, apperr.New(apperr.ErrNotFound, "no owner with this identity code")
 	case err != nil:
 		return nil, fmt.Errorf("read identity claim: %w", err)
 	}
@@ -311,7 +311,7 @@ func (r *Repository) FindOwnerByIdentityCode(ctx context.Context, code domain.Id
 	err = findOne(ctx, r.owners, "owner", c.Ref, withoutHistory, &d)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound), err == nil && ("identity:"+d.IdentityIndex != key || d.Restricted):
-		return nil, fmt.Errorf("no owner with this identity code: %w", apperr.ErrNotFound)
+		return nil, apperr.New(apperr.ErrNotFound, "no owner with this identity code")
 	case err != nil:
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func (r *Repository) IdentityCode(ctx context.Context, ownerID string) (domain.I
 		return domain.IdentityCode{}, err
 	}
 	if d.Identity == nil {
-		return domain.IdentityCode{}, fmt.Errorf("owner %s has no identity code on record: %w", ownerID, apperr.ErrNotFound)
+		return domain.IdentityCode{}, apperr.New(apperr.ErrNotFound, "owner %s has no identity code on record", ownerID)
 	}
 	code, err := r.openIdentity(ownerID, *d.Identity)
 	if err != nil {

@@ -232,7 +232,7 @@ func (r *Repository) FindPatientByCustomerNumber(ctx context.Context, n domain.C
 	case errors.Is(err, mongo.ErrNoDocuments), err == nil && d.Anonymised:
 		// An anonymised patient keeps its number (never reused) but no longer answers
 		// to it: nothing the number found is left.
-		return nil, fmt.Errorf("no patient with this customer number: %w", apperr.ErrNotFound)
+		return nil, apperr.New(apperr.ErrNotFound, "no patient with this customer number")
 	case err != nil:
 		return nil, fmt.Errorf("find patient by customer number: %w", err)
 	}
@@ -246,14 +246,14 @@ func (r *Repository) FindPatientByMicrochip(ctx context.Context, chip string) (*
 	err := r.claims.FindOne(ctx, bson.M{"_id": microchipKey(chip)}).Decode(&c)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return nil, fmt.Errorf("no patient with this microchip: %w", apperr.ErrNotFound)
+		return nil, apperr.New(apperr.ErrNotFound, "no patient with this microchip")
 	case err != nil:
 		return nil, fmt.Errorf("read microchip claim: %w", err)
 	}
 	p, err := r.GetPatient(ctx, c.Ref)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound), err == nil && p.Microchip != chip:
-		return nil, fmt.Errorf("no patient with this microchip: %w", apperr.ErrNotFound)
+		return nil, apperr.New(apperr.ErrNotFound, "no patient with this microchip")
 	case err != nil:
 		return nil, err
 	}

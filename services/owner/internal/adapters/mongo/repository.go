@@ -117,8 +117,10 @@ func QueryShapes() []mongox.QueryShape {
 // by reflecting over the map on every read.
 var withoutHistory = bson.D{{Key: "changes", Value: 0}, {Key: "identity", Value: 0}, {Key: "erasures", Value: 0}}
 
+// notFound names the record by its id: a request may name several (a transfer names
+// the patient and the new owner), and the client must be told which is missing.
 func notFound(what, id string) error {
-	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
+	return apperr.New(apperr.ErrNotFound, "%s %s not found", what, id)
 }
 
 // stale refuses a rectification at the version expected, as the stored version moved
@@ -126,7 +128,7 @@ func notFound(what, id string) error {
 // the version the client sent, which it reads again (VERSION_MISMATCH); the service's
 // own rectifications (taking a transfer back) read again themselves.
 func stale(what, id string, expected int64) error {
-	return fmt.Errorf("%s %s was changed by someone else since version %d; read it again: %w", what, id, expected, apperr.ErrVersionMismatch)
+	return apperr.New(apperr.ErrVersionMismatch, "%s %s was changed by someone else since version %d; read it again", what, id, expected)
 }
 
 // changedSince refuses a write of the service's own at the version expected, which it
