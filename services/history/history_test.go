@@ -715,6 +715,9 @@ func TestAmendmentKeepsTheOriginal(t *testing.T) {
 	if got := servicetest.ReasonOf(t, err, codes.Aborted); got != apperr.ReasonVersionMismatch {
 		t.Errorf("an amendment at a stale version has the reason %q, want %s", got, apperr.ReasonVersionMismatch)
 	}
+	if want := "version 1 is not the current version of visit " + recorded.GetId() + "; read it again"; status.Convert(err).Message() != want {
+		t.Errorf("an amendment at a stale version is answered %q, want %q", status.Convert(err).Message(), want)
+	}
 
 	got, err := f.history.GetVisit(f.as(t, auth.RoleVeterinarian), &historyv1.GetVisitRequest{VisitId: recorded.GetId()})
 	if err != nil {

@@ -167,7 +167,7 @@ func filedFirst(rec *domain.VisitRecord) string {
 // erasure began closing, and the erasure then plans the write; or it came after, and
 // the erasure leaves it out. Only the erasure's end tells which, so the retry is
 // answered once it is applied.
-var errErasureClosing = fmt.Errorf("the owner's erasure is being applied; retry once it is done: %w", apperr.ErrUnavailable)
+var errErasureClosing = apperr.New(apperr.ErrUnavailable, "the owner's erasure is being applied; retry once it is done")
 
 // erasureMissed returns the erasure of the owner when it missed the visit (see
 // domain.Erasure.Missed), which a call checks after writing to the unrestricted visit;
@@ -441,7 +441,7 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	if rec.Current.Version != in.Version {
 		// The correction is built on the record read here; applied at another version
 		// it would undo the amendments in between.
-		return nil, nil, fmt.Errorf("amend visit %s: version %d is not the current one: %w", in.ID, in.Version, apperr.ErrVersionMismatch)
+		return nil, nil, apperr.New(apperr.ErrVersionMismatch, "version %d is not the current version of visit %s; read it again", in.Version, in.ID)
 	}
 	if rec.Current.Restricted && !billing {
 		// Only billing still corrects a restricted visit: an invoice gets paid (see

@@ -103,12 +103,12 @@ func (r *Repository) GetVisit(ctx context.Context, id string) (*domain.VisitReco
 }
 
 // findByID reads the document with the id; apperr.ErrNotFound when there is none.
-// what names it in errors.
+// what names it, by its id, in errors and in the not-found message the client gets.
 func findByID[T any](ctx context.Context, c *mongo.Collection, id, what string) (*T, error) {
 	var d T
 	err := c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, fmt.Errorf("%s: %w", what, apperr.ErrNotFound)
+		return nil, apperr.New(apperr.ErrNotFound, "%s not found", what)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", what, err)
@@ -137,7 +137,7 @@ func (r *Repository) AmendVisit(ctx context.Context, id string, expected int64, 
 		if _, err := r.GetVisit(ctx, id); err != nil {
 			return err
 		}
-		return fmt.Errorf("visit %s was amended by someone else since version %d; read it again: %w", id, expected, apperr.ErrVersionMismatch)
+		return apperr.New(apperr.ErrVersionMismatch, "visit %s was amended by someone else since version %d; read it again", id, expected)
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func translate(rpc string, err error) error {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
 		return fmt.Errorf("owner service %s: %s: %w", rpc, code, apperr.ErrUnavailable)
 	case codes.PermissionDenied, codes.Unauthenticated:
-		return fmt.Errorf("owner service %s refused the caller (%s): %w", rpc, code, apperr.ErrPermissionDenied)
+		return fmt.Errorf("owner service %s (%s): %w", rpc, code, apperr.New(apperr.ErrPermissionDenied, "the owner register refused the caller"))
 	case codes.Canceled:
 		return fmt.Errorf("owner service %s: %w", rpc, context.Canceled)
 	default:
