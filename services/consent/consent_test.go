@@ -218,7 +218,11 @@ func TestUnknownOwnerIsNotFound(t *testing.T) {
 		},
 	}
 	for name, call := range calls {
-		t.Run(name, func(t *testing.T) { wantCode(t, call(), codes.NotFound) })
+		t.Run(name, func(t *testing.T) {
+			if st := wantCode(t, call(), codes.NotFound); st.Message() != "owner "+unknownOwner+" not found" {
+				t.Errorf("an unknown owner is answered %q, want it named by its id", st.Message())
+			}
+		})
 	}
 }
 

@@ -89,7 +89,7 @@ func (s *Service) ownerStatus(ctx context.Context, ownerID string) (OwnerStatus,
 	}
 	st := statuses[ownerID]
 	if !st.Exists {
-		return OwnerStatus{}, fmt.Errorf("owner %s: %w", ownerID, apperr.ErrNotFound)
+		return OwnerStatus{}, apperr.New(apperr.ErrNotFound, "owner %s not found", ownerID)
 	}
 	return st, nil
 }
