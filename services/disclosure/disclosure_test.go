@@ -714,6 +714,9 @@ func TestPartners(t *testing.T) {
 	if probe.Error() != strings.ReplaceAll(unknown.Error(), unknownID, toB.GetId()) {
 		t.Errorf("a probe answered %q, an unknown id %q", probe, unknown)
 	}
+	if msg := status.Convert(unknown).Message(); msg != "disclosure "+unknownID+" not found" {
+		t.Errorf("an unknown id is answered %q, want it named by its id alone", msg)
+	}
 
 	// Nothing else answers a partner.
 	for name, call := range map[string]func() error{

@@ -48,7 +48,7 @@ func (s *Service) RecordAccessRequest(ctx context.Context, requestID string, r d
 		return domain.AccessRequest{}, err
 	}
 	if !status.Exists {
-		return domain.AccessRequest{}, fmt.Errorf("owner %s: %w", r.OwnerID, apperr.ErrNotFound)
+		return domain.AccessRequest{}, apperr.New(apperr.ErrNotFound, "owner %s not found", r.OwnerID)
 	}
 	caller, _ := auth.FromContext(ctx)
 	r.RecordedBy, r.CreatedAt = caller.Subject, now.UTC().Truncate(time.Millisecond)

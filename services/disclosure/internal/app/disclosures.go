@@ -75,7 +75,7 @@ func (s *Service) Disclose(ctx context.Context, req domain.DisclosureRequest) (d
 		return domain.Record{}, err
 	}
 	if !status.Exists {
-		return domain.Record{}, fmt.Errorf("owner %s: %w", req.OwnerID, apperr.ErrNotFound)
+		return domain.Record{}, apperr.New(apperr.ErrNotFound, "owner %s not found", req.OwnerID)
 	}
 	outcome, err := s.evaluate(ctx, r, req, status.Restricted)
 	if err != nil {
@@ -479,7 +479,7 @@ func (s *Service) Disclosure(ctx context.Context, id string) (domain.Record, err
 		return domain.Record{}, err
 	}
 	if rec.Pending {
-		return domain.Record{}, fmt.Errorf("disclosure %s: %w", id, apperr.ErrNotFound)
+		return domain.Record{}, apperr.New(apperr.ErrNotFound, "disclosure %s not found", id)
 	}
 	return rec, s.record(ctx, audit.Event{Action: "disclosure.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID})
 }
@@ -497,11 +497,11 @@ func (s *Service) OwnerDisclosures(ctx context.Context, ownerID string, pageSize
 func (s *Service) partnerRecipient(ctx context.Context) (domain.Recipient, error) {
 	caller, _ := auth.FromContext(ctx)
 	if !caller.Has(auth.RolePartner) || caller.RecipientID == "" {
-		return domain.Recipient{}, fmt.Errorf("only a partner token with a recipient id reads partner disclosures: %w", apperr.ErrPermissionDenied)
+		return domain.Recipient{}, apperr.New(apperr.ErrPermissionDenied, "only a partner token with a recipient id reads partner disclosures")
 	}
 	r, err := s.repo.Recipient(ctx, caller.RecipientID)
 	if errors.Is(err, apperr.ErrNotFound) || (err == nil && !r.Active) {
-		return domain.Recipient{}, fmt.Errorf("the token's recipient is not an active recipient: %w", apperr.ErrPermissionDenied)
+		return domain.Recipient{}, apperr.New(apperr.ErrPermissionDenied, "the token's recipient is not an active recipient")
 	}
 	return r, err
 }
@@ -544,7 +544,7 @@ func (s *Service) PartnerDisclosure(ctx context.Context, id string) (domain.Reco
 		}
 	}
 	if rec.RecipientID != r.ID || !rec.Disclosed() {
-		return domain.Record{}, fmt.Errorf("disclosure %s: %w", id, apperr.ErrNotFound)
+		return domain.Record{}, apperr.New(apperr.ErrNotFound, "disclosure %s not found", id)
 	}
 	return rec, s.record(ctx, audit.Event{Action: "disclosure.partner.read", Resource: disclosureResource(id), SubjectOwnerID: rec.OwnerID})
 }

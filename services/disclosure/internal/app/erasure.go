@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -171,7 +170,7 @@ func (e *Erasure) CreateErasureRequest(ctx context.Context, requestID string, r 
 		return domain.ErasureJob{}, err
 	}
 	if !status.Exists {
-		return domain.ErasureJob{}, fmt.Errorf("owner %s: %w", r.OwnerID, apperr.ErrNotFound)
+		return domain.ErasureJob{}, apperr.New(apperr.ErrNotFound, "owner %s not found", r.OwnerID)
 	}
 	j := domain.NewErasureJob(id, r, now)
 	caller, _ := auth.FromContext(ctx)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -187,7 +186,7 @@ func (e *Erasure) visitRectified(ctx context.Context, q RectificationQuery) (rec
 			return rectified{}, err
 		}
 		if now != q.OwnerID {
-			return rectified{}, fmt.Errorf("visit %s of owner %s: %w", q.VisitID, q.OwnerID, apperr.ErrNotFound)
+			return rectified{}, apperr.New(apperr.ErrNotFound, "visit %s of owner %s not found", q.VisitID, q.OwnerID)
 		}
 	}
 	return rectified{

@@ -256,7 +256,7 @@ func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("the request was answered at another time or its answer time proposed anew meanwhile: %w", apperr.ErrConflict)
+	return apperr.New(apperr.ErrConflict, "access request %s was answered at another time meanwhile; ask for the report again", id)
 }
 
 // notGiven is cause, after a copy of request r that is not given has left nothing

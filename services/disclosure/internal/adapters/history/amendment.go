@@ -28,5 +28,5 @@ func (c *Client) Amendment(ctx context.Context, visitID string, version int64) (
 			}, nil
 		}
 	}
-	return app.VisitAmendment{}, fmt.Errorf("amendment %d of visit %s: %w", version, visitID, apperr.ErrNotFound)
+	return app.VisitAmendment{}, apperr.New(apperr.ErrNotFound, "amendment %d of visit %s not found", version, visitID)
 }

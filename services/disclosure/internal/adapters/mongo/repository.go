@@ -149,8 +149,10 @@ func decodeToken(s string) (pageToken, error) {
 	return t, nil
 }
 
+// notFound names the record by its id, in the words the app's own not-founds use: a
+// partner is answered alike whether a disclosure is missing or is not theirs.
 func notFound(what, id string) error {
-	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
+	return apperr.New(apperr.ErrNotFound, "%s %s not found", what, id)
 }
 
 // findByID reads the document with _id id and returns its domain value; a missing one

@@ -37,7 +37,7 @@ func changeOf(changes []*ownerv1.Change, what, id string, version int64) (app.Ow
 			return app.OwnerChange{Time: ch.GetTime().AsTime(), Fields: ch.GetFields()}, nil
 		}
 	}
-	return app.OwnerChange{}, fmt.Errorf("change %d of %s %s: %w", version, what, id, apperr.ErrNotFound)
+	return app.OwnerChange{}, apperr.New(apperr.ErrNotFound, "change %d of %s %s not found", version, what, id)
 }
 
 // PatientOwnerAt implements app.OwnerChanges with GetPatient and ListPatientChanges,
