@@ -54,7 +54,9 @@ func (e errorWriter) handle(ctx context.Context, _ *runtime.ServeMux, m runtime.
 // public hides what a partner has no use for: transport failures name
 // internal addresses and unknown errors may carry anything. The cause of an
 // unavailable backend is logged for the operators; it names hosts, never a
-// person.
+// person. A service's own UNAVAILABLE carries only its client text (see apperr),
+// so the 503 text here is the gateway's whatever the service wrote, and the
+// service logs what was unavailable.
 func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Status {
 	switch st.Code() {
 	case codes.InvalidArgument:

@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/lillvet/register/services/platform/apperr"
 )
 
@@ -21,7 +18,10 @@ import (
 // which reaches the REST caller as 409 with the reason in its details.
 func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 	h := start(t, options{})
-	unavailable := status.Error(codes.Unavailable, "audit log unavailable")
+	// A service's UNAVAILABLE as apperr writes it, with a client message of its own: the
+	// REST caller is told the gateway's words, which say whether the call may have
+	// taken effect.
+	unavailable := apperr.ToStatus(t.Context(), nil, apperr.New(apperr.ErrUnavailable, "the owner's erasure is being applied; retry once it is done"))
 	for _, tc := range []struct {
 		name   string
 		method string

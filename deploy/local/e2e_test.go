@@ -358,6 +358,12 @@ func TestEndToEnd(t *testing.T) {
 	if field(got.body, "owner", "phone") != "+358401234567" {
 		t.Fatalf("get owner: %s", got.raw)
 	}
+	// A record that is not there is answered in words written for the client, naming the
+	// id asked for and nothing of the service's inside (its calls, its store's wording).
+	const unknown = "0190b1b4-0000-7000-8000-00000000abcd"
+	if missing := r.expect(t, 404, "GET", "/v1/owners/"+unknown, reception, nil); field(missing.body, "message") != "owner "+unknown+" not found" {
+		t.Fatalf("an unknown owner: %s", missing.raw)
+	}
 	// An identity code typed into the stated purpose (a header) or into a reason (the
 	// body) is refused by the service, the field named and the code not repeated.
 	for _, tc := range []struct {
@@ -381,8 +387,12 @@ func TestEndToEnd(t *testing.T) {
 	r.expect(t, 200, "GET", "/v1/owners/"+id, r.token(t, "maintainer"), nil, "X-Purpose", "Häiriöselvitys, tiketti 42")
 	patch := map[string]any{"owner": map[string]any{"email": "aino@example.fi"}, "updateMask": "email", "version": 1, "reason": "customer asked"}
 	r.expect(t, 200, "PATCH", "/v1/owners/"+id, reception, patch)
-	if stale := r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch); errorReason(stale.body) != "VERSION_MISMATCH" {
+	stale := r.expect(t, 409, "PATCH", "/v1/owners/"+id, reception, patch)
+	if errorReason(stale.body) != "VERSION_MISMATCH" {
 		t.Fatalf("a stale update's 409 carries no VERSION_MISMATCH reason: %s", stale.raw)
+	}
+	if want := "owner " + id + " was changed by someone else since version 1; read it again"; field(stale.body, "message") != want {
+		t.Fatalf("a stale update's 409 says %q, want %q", field(stale.body, "message"), want)
 	}
 
 	pet := r.expect(t, 200, "POST", "/v1/owners/"+id+"/patients", reception, map[string]any{
