@@ -110,7 +110,7 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 		if onDenied != nil {
 			onDenied(ctx, method, id, err.Error(), request())
 		}
-		return nil, status.Error(codes.PermissionDenied, err.Error())
+		return nil, apperr.ToStatus(ctx, nil, err)
 	}
 	return ctx, nil
 }

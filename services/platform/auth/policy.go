@@ -1,9 +1,10 @@
 package auth
 
 import (
-	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/lillvet/register/services/platform/apperr"
 )
 
 // Rule says which roles may call a method.
@@ -19,12 +20,13 @@ type Rule struct {
 // to their rules. A method that is not listed is denied.
 type Policy map[string]Rule
 
-// Check returns nil when id may call method with the given stated purpose.
-// The error names the method and the missing role, nothing personal.
+// Check returns nil when id may call method with the given stated purpose, else an
+// apperr.ErrPermissionDenied whose client message names the method and the missing
+// role, nothing personal.
 func (p Policy) Check(method string, id Identity, purpose string) error {
 	rule, ok := p[method]
 	if !ok {
-		return fmt.Errorf("method %s is not in the access policy", method)
+		return apperr.New(apperr.ErrPermissionDenied, "method %s is not in the access policy", method)
 	}
 	for _, r := range id.Roles {
 		if slices.Contains(rule.Roles, r) {
@@ -36,16 +38,16 @@ func (p Policy) Check(method string, id Identity, purpose string) error {
 			if purpose != "" {
 				return nil
 			}
-			return fmt.Errorf("method %s needs a stated purpose (%s or %s metadata) for role %s", method, MetadataPurpose, MetadataPurposeBin, r)
+			return apperr.New(apperr.ErrPermissionDenied, "method %s needs a stated purpose (%s or %s metadata) for role %s", method, MetadataPurpose, MetadataPurposeBin, r)
 		}
 	}
 	allowed := append(slices.Clone(rule.Roles), rule.WithPurpose...)
 	if len(allowed) == 0 {
-		return fmt.Errorf("method %s is not allowed for any role", method)
+		return apperr.New(apperr.ErrPermissionDenied, "method %s is not allowed for any role", method)
 	}
 	names := make([]string, len(allowed))
 	for i, r := range allowed {
 		names[i] = string(r)
 	}
-	return fmt.Errorf("method %s needs one of the roles %s", method, strings.Join(names, ", "))
+	return apperr.New(apperr.ErrPermissionDenied, "method %s needs one of the roles %s", method, strings.Join(names, ", "))
 }

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -46,13 +50,18 @@ func TestPolicyCheck(t *testing.T) {
 			if err == nil {
 				t.Fatal("Check allowed, want denied")
 			}
+			// What the caller is told, as the interceptor answers it.
+			st := status.Convert(apperr.ToStatus(t.Context(), nil, err))
+			if st.Code() != codes.PermissionDenied {
+				t.Fatalf("answered %v, want PERMISSION_DENIED", st.Code())
+			}
 			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
+				if !strings.Contains(st.Message(), w) {
+					t.Errorf("message %q does not mention %q", st.Message(), w)
 				}
 			}
-			if strings.Contains(err.Error(), "Secret Name") {
-				t.Errorf("error %q leaks the caller's name", err)
+			if strings.Contains(st.Message(), "Secret Name") {
+				t.Errorf("message %q leaks the caller's name", st.Message())
 			}
 		})
 	}
