@@ -119,9 +119,29 @@ const maxLogPages = 500
 // died after proposing leaves a proposal a later copy replaces.
 const answerLease = 2 * time.Minute
 
-// copyWriteTimeout bounds the writes of a copy that no longer wait for its caller: those
-// after its log entry is stored, and the withdrawal of its proposal.
+// copyWriteTimeout bounds each of the writes (and reads back) of a copy that no longer
+// wait for its caller: those after its log entry is stored, and those undoing a copy
+// not given.
 const copyWriteTimeout = 10 * time.Second
+
+// detached is ctx for one of a copy's writes that no longer wait for its caller, with
+// a bound of its own, so that no write inherits what the ones before it left.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), copyWriteTimeout)
+}
+
+// copyStage is how far a copy not given got: what it may have stored that notGiven
+// must follow up.
+type copyStage int
+
+const (
+	// copyUnlogged: nothing but, maybe, the copy's proposal.
+	copyUnlogged copyStage = iota
+	// copyLogged: its log entry too, pending.
+	copyLogged
+	// copyAudited: its audit records too (the disclosure and access_request.report).
+	copyAudited
+)
 
 // AccessReport gathers the report of an access request, renders it in the given form
 // and language (empty: the owner's preferred language, else the request's) and logs it
@@ -174,19 +194,22 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 // copy's writes no longer run on the caller's context, so that a client leaving midway
 // through them leaves the copy logged disclosed and the request answered at its time,
 // as for a client that stayed (whose answer is then lost on the way), never logged
-// with the request left received. A copy whose time another
-// copy's proposal replaced (it outlived answerLease, or another replica's clock runs
-// ahead, or the copy that proposed it failed and a third proposed anew) is not given
-// and fails ErrConflict: the client asks again. Whatever fails before the answer, the
-// entry is refused NOT_COMPLETED (nothing given) and the copy's own proposal withdrawn
-// (not another's, which may yet be given), see notGiven.
+// with the request left received. Before the answer the entry is read once more: one
+// the owner's erasure refused meanwhile does not answer the request. A copy whose time
+// another copy's proposal replaced (it outlived answerLease, or another replica's clock
+// runs ahead, or the copy that proposed it failed and a third proposed anew) is not
+// given and fails ErrConflict: the client asks again. Whatever fails before the answer,
+// the entry is refused NOT_COMPLETED (nothing given), the copy's access_request.report
+// followed by one denied, and its own proposal withdrawn (not another's, which may yet
+// be given), see notGiven; an entry refused after the answer is followed up the same
+// way, the request staying answered.
 func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Report, format ReportFormat, lang domain.Language) (GivenReport, error) {
 	at := r.AnsweredAt
 	if r.Status != domain.AccessAnswered {
 		at = r.Proposal.At
 	}
 	if at.IsZero() {
-		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, false,
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, copyUnlogged,
 			fmt.Errorf("request %s is %s with no answer time to state", r.ID, r.Status))
 	}
 	markAnswered(rep.AccessRequests, at)
@@ -201,27 +224,31 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		given.Body, err = json.Marshal(rep)
 	}
 	if err != nil {
-		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, false, err)
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, copyUnlogged, err)
 	}
 	pending, err := s.repo.AppendRecord(ctx, reportRecord(ctx, r, rep, given.Body))
 	if err != nil {
 		// The insert may have been stored with its reply lost.
-		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, true, err)
+		return GivenReport{}, s.notGiven(ctx, r, rep.DisclosureID, copyLogged, err)
 	}
 	if err := ctx.Err(); err != nil {
 		// The caller left: nothing will reach it.
-		return GivenReport{}, s.notGiven(ctx, r, pending.ID, true, fmt.Errorf("the caller left before the copy was given: %w", err))
+		return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyLogged, fmt.Errorf("the caller left before the copy was given: %w", err))
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), copyWriteTimeout)
+	wctx, cancel := detached(ctx)
 	defer cancel()
 	answered := accessEvent("access_request.report", r)
 	answered.Outcome = audit.OutcomeSuccess
 	if err := s.auditor.RecordNow(wctx, disclosureEvent(pending), answered); err != nil {
-		return GivenReport{}, s.notGiven(ctx, r, pending.ID, true, fmt.Errorf("audit access report %s: %w", pending.ID, err))
+		// The events may have been stored with the reply lost.
+		return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, fmt.Errorf("audit access report %s: %w", pending.ID, err))
 	}
 	if r.Status != domain.AccessAnswered {
+		if err := s.stillPending(ctx, pending.ID); err != nil {
+			return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, err)
+		}
 		if err := s.answerAt(wctx, r.ID, at); err != nil {
-			return GivenReport{}, s.notGiven(ctx, r, pending.ID, true, err)
+			return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, err)
 		}
 	}
 	// The request is answered at the time the copy states: a failure from here leaves
@@ -232,11 +259,29 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		return GivenReport{}, err
 	}
 	if !final.Disclosed() {
-		// The owner's erasure refuses the owner's pending entries too.
-		return GivenReport{}, fmt.Errorf("the copy's log entry %s was refused meanwhile (%s): %w", final.ID, final.Refusal.Reason, apperr.ErrConflict)
+		// The owner's erasure refuses the owner's pending entries too, and may have done
+		// so after the read before the answer.
+		return GivenReport{}, errors.Join(
+			fmt.Errorf("the copy's log entry %s was refused meanwhile (%s): %w", final.ID, final.Refusal.Reason, apperr.ErrConflict),
+			s.auditNotCompleted(ctx, r, final.ID))
 	}
 	given.Disclosure = final
 	return given, nil
+}
+
+// stillPending reads the copy's log entry before its answer: one made final meanwhile
+// (refused by the owner's erasure) is not given, and does not answer the request.
+func (s *Service) stillPending(ctx context.Context, id string) error {
+	rctx, cancel := detached(ctx)
+	defer cancel()
+	rec, err := s.repo.Record(rctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the copy's log entry %s before the answer: %w", id, err)
+	case !rec.Pending:
+		return fmt.Errorf("the copy's log entry %s was made final before the answer: %w", id, apperr.ErrConflict)
+	}
+	return nil
 }
 
 // answerAt marks the request answered at, unless a copy given first did at the same
@@ -259,28 +304,50 @@ func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
 	return apperr.New(apperr.ErrConflict, "access request %s was answered at another time meanwhile; ask for the report again", id)
 }
 
-// notGiven is cause, after a copy of request r that is not given has left nothing
-// behind it claiming otherwise: its log entry copyID, if the copy got as far as logging
-// it and it was stored, refused NOT_COMPLETED (the refusal audited, so that the audit
-// records stored before the answer are followed by what became of the copy), and its
-// own proposal withdrawn, so that a copy asked again states its own time. Neither waits
-// for the caller; one that fails leaves the entry pending, for the retention sweep to
-// refuse, or the proposal, which the next copy replaces after answerLease.
-func (s *Service) notGiven(ctx context.Context, r domain.AccessRequest, copyID string, logging bool, cause error) error {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), copyWriteTimeout)
-	defer cancel()
+// notGiven is cause, after a copy of request r that is not given, which got as far as
+// stage, has left nothing behind it claiming otherwise: its log entry copyID, if it
+// may have been stored, refused NOT_COMPLETED (the refusal audited as a refused
+// disclosure), its access_request.report, if it may have been stored, followed by
+// auditNotCompleted, and its own proposal, which it may have stored from the start,
+// withdrawn, so that a copy asked again states its own time. None waits for the
+// caller, each has its own bound; one that fails leaves the entry pending, for the
+// retention sweep to refuse, or the proposal, which the next copy replaces after
+// answerLease.
+func (s *Service) notGiven(ctx context.Context, r domain.AccessRequest, copyID string, stage copyStage, cause error) error {
 	errs := []error{cause}
-	if logging {
+	if stage >= copyLogged {
+		fctx, cancel := detached(ctx)
 		refusal := domain.Outcome{Refusal: &domain.Refusal{Reason: domain.RefusalNotCompleted}}
-		_, _, err := s.repo.FinalizeRecord(wctx, copyID, refusal, auditUnanswered(wctx, s.auditor))
+		_, _, err := s.repo.FinalizeRecord(fctx, copyID, refusal, auditUnanswered(fctx, s.auditor))
+		cancel()
 		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("refuse the copy's log entry: %w", err))
 		}
 	}
+	if stage >= copyAudited {
+		errs = append(errs, s.auditNotCompleted(ctx, r, copyID))
+	}
 	if r.Status != domain.AccessAnswered {
+		wctx, cancel := detached(ctx)
 		errs = append(errs, s.repo.WithdrawAccessAnswer(wctx, r.ID, copyID))
+		cancel()
 	}
 	return errors.Join(errs...)
+}
+
+// auditNotCompleted follows the access_request.report event of copy copyID of request
+// r, stored before its answer, with the same action denied NOT_COMPLETED: the copy was
+// not given, and the owner's next copy must not list it given with nothing after it.
+// Its id is fixed, so that the event is stored once.
+func (s *Service) auditNotCompleted(ctx context.Context, r domain.AccessRequest, copyID string) error {
+	ev := audit.Refusal("access_request.report", accessRequestResource(r.ID), r.OwnerID, string(domain.RefusalNotCompleted))
+	ev.ID = accessRequestResource(r.ID) + "/report/" + copyID + "/not_completed"
+	actx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.auditor.RecordNow(actx, ev); err != nil {
+		return fmt.Errorf("audit access report %s not completed: %w", copyID, err)
+	}
+	return nil
 }
 
 // gather reads the report's parts: the owner's data from the owner, history and

@@ -137,18 +137,23 @@ func (a failingAuditor) RecordNow(ctx context.Context, events ...audit.Event) er
 
 // TestFailedReportCopyDoesNotAnswerTheRequest: a copy of an access report that fails
 // after its answer time was proposed (its log entry, its audit record or the answer not
-// stored, or the log entry stored with its reply lost) gives nothing, leaves the request received without an answer time and the
-// log without a copy given (its entry, if stored, refused NOT_COMPLETED), and the copy
-// asked again states its own time, which the register then holds.
+// stored, or the log entry stored with its reply lost) gives nothing, leaves the
+// request received without an answer time and the log without a copy given (its entry,
+// if stored, refused NOT_COMPLETED), follows the access_request.report it may have
+// stored with one denied NOT_COMPLETED, and the copy asked again states its own time,
+// which the register then holds. On the old code a copy whose answer was not stored
+// left its access_request.report (access report given) with nothing after it.
 func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
 	for _, tc := range []struct {
 		write string
 		log   []string
+		// notCompleted: the copy's access_request.report is followed by one denied.
+		notCompleted bool
 	}{
 		{write: "log"},
 		{write: "log-reply", log: []string{"refused NOT_COMPLETED"}},
-		{write: "audit", log: []string{"refused NOT_COMPLETED"}},
-		{write: "answer", log: []string{"refused NOT_COMPLETED"}},
+		{write: "audit", log: []string{"refused NOT_COMPLETED"}, notCompleted: true},
+		{write: "answer", log: []string{"refused NOT_COMPLETED"}, notCompleted: true},
 	} {
 		write := tc.write
 		t.Run(write, func(t *testing.T) {
@@ -169,12 +174,18 @@ func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
 			if err != nil || stored.Status != domain.AccessReceived || !stored.AnsweredAt.IsZero() || stored.Proposal != (domain.AnswerProposal{}) {
 				t.Fatalf("after the failed copy the register holds %+v (%v), want received, unanswered", stored, err)
 			}
-			var logged []string
+			var logged, notCompleted []string
 			for _, c := range ownerLog(t, store) {
 				logged = append(logged, c.Outcome)
+				if tc.notCompleted {
+					notCompleted = append(notCompleted, notCompletedID(req.ID, c.ID))
+				}
 			}
 			if !slices.Equal(logged, tc.log) {
 				t.Errorf("after the failed copy the owner's log holds %q, want %q", logged, tc.log)
+			}
+			if got := notCompletedAudits(t, db, req.ID); !slices.Equal(got, notCompleted) {
+				t.Errorf("after the failed copy access reports audited not completed: %q, want %q", got, notCompleted)
 			}
 			given, err := svc.AccessReport(ctx, req.ID, app.ReportJSON, "")
 			if err != nil {
