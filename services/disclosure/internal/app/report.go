@@ -191,10 +191,10 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 // received, marks it answered at that time, and only then makes the log entry final as
 // disclosed: only a copy given answers, and the log holds as given only a copy that
 // answered. A caller gone when the entry is stored gets no copy; once past that, the
-// copy's writes no longer run on the caller's context, so that a client leaving midway
-// through them leaves the copy logged disclosed and the request answered at its time,
-// as for a client that stayed (whose answer is then lost on the way), never logged
-// with the request left received. Before the answer the entry is read once more: one
+// copy's writes no longer run on the caller's context (each has copyWriteTimeout of
+// its own), so that a client leaving midway through them leaves the copy logged
+// disclosed and the request answered at its time, as for a client that stayed (whose
+// answer is then lost on the way), never logged with the request left received. Before the answer the entry is read once more: one
 // the owner's erasure refused meanwhile does not answer the request. A copy whose time
 // another copy's proposal replaced (it outlived answerLease, or another replica's clock
 // runs ahead, or the copy that proposed it failed and a third proposed anew) is not
@@ -235,11 +235,12 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		// The caller left: nothing will reach it.
 		return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyLogged, fmt.Errorf("the caller left before the copy was given: %w", err))
 	}
-	wctx, cancel := detached(ctx)
-	defer cancel()
 	answered := accessEvent("access_request.report", r)
 	answered.Outcome = audit.OutcomeSuccess
-	if err := s.auditor.RecordNow(wctx, disclosureEvent(pending), answered); err != nil {
+	actx, cancel := detached(ctx)
+	err = s.auditor.RecordNow(actx, disclosureEvent(pending), answered)
+	cancel()
+	if err != nil {
 		// The events may have been stored with the reply lost.
 		return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, fmt.Errorf("audit access report %s: %w", pending.ID, err))
 	}
@@ -247,14 +248,14 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		if err := s.stillPending(ctx, pending.ID); err != nil {
 			return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, err)
 		}
-		if err := s.answerAt(wctx, r.ID, at); err != nil {
+		if err := s.answerAt(ctx, r.ID, at); err != nil {
 			return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, err)
 		}
 	}
-	// The request is answered at the time the copy states: a failure from here leaves
-	// the entry pending, refused by the retention sweep, and a copy asked again states
-	// that time.
-	final, _, err := s.repo.FinalizeRecord(wctx, pending.ID, domain.Outcome{Basis: pending.Basis}, nil)
+	// The request is answered at the time the copy states: a final write that fails
+	// twice leaves the entry pending, refused by the retention sweep, and a copy asked
+	// again states that time.
+	final, err := s.finalizeCopy(ctx, pending)
 	if err != nil {
 		return GivenReport{}, err
 	}
@@ -284,14 +285,47 @@ func (s *Service) stillPending(ctx context.Context, id string) error {
 	return nil
 }
 
+// finalizeCopy makes the copy's pending entry final, disclosed. A write whose reply was
+// lost (or whose read of the entry after it failed) is read back: an entry found final
+// is as that write or another call left it, one still pending is made final once more.
+func (s *Service) finalizeCopy(ctx context.Context, pending domain.Record) (domain.Record, error) {
+	decided := domain.Outcome{Basis: pending.Basis}
+	fctx, cancel := detached(ctx)
+	final, _, err := s.repo.FinalizeRecord(fctx, pending.ID, decided, nil)
+	cancel()
+	if err == nil {
+		return final, nil
+	}
+	rctx, cancel := detached(ctx)
+	stored, rerr := s.repo.Record(rctx, pending.ID)
+	cancel()
+	if rerr != nil {
+		return domain.Record{}, errors.Join(err, fmt.Errorf("read back the copy's log entry %s: %w", pending.ID, rerr))
+	}
+	if !stored.Pending {
+		return stored, nil
+	}
+	fctx, cancel = detached(ctx)
+	defer cancel()
+	if final, _, err = s.repo.FinalizeRecord(fctx, pending.ID, decided, nil); err != nil {
+		return domain.Record{}, fmt.Errorf("make the copy's log entry %s final: %w", pending.ID, err)
+	}
+	return final, nil
+}
+
 // answerAt marks the request answered at, unless a copy given first did at the same
 // time. A write whose reply was lost is read back: the request answered at at is
 // answered as this copy states.
 func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
-	stored, err := s.repo.AnswerAccessRequest(ctx, id, at)
+	wctx, cancel := detached(ctx)
+	stored, err := s.repo.AnswerAccessRequest(wctx, id, at)
+	cancel()
 	if err != nil {
+		rctx, cancel := detached(ctx)
 		var rerr error
-		if stored, rerr = s.repo.AccessRequest(ctx, id); rerr != nil {
+		stored, rerr = s.repo.AccessRequest(rctx, id)
+		cancel()
+		if rerr != nil {
 			return errors.Join(err, rerr)
 		}
 	}

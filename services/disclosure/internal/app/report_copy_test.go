@@ -262,10 +262,12 @@ func TestReportCopyWhoseAnswerTimeWasReplaced(t *testing.T) {
 }
 
 // lastWritesStore fails one of a copy's writes after the log entry: the answer's reply
-// lost (the write stored), or the entry not made final.
+// lost (the write stored), the final write's reply lost, or the final write not stored
+// finals times.
 type lastWritesStore struct {
 	*disclosuremongo.Repository
-	fail string
+	fail   string
+	finals int
 }
 
 func (s *lastWritesStore) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
@@ -278,30 +280,43 @@ func (s *lastWritesStore) AnswerAccessRequest(ctx context.Context, id string, at
 }
 
 func (s *lastWritesStore) FinalizeRecord(ctx context.Context, id string, decided domain.Outcome, refused func(domain.Record) error) (domain.Record, bool, error) {
-	if s.fail == "final" && decided.Refusal == nil {
-		s.fail = ""
-		return domain.Record{}, false, errWriteFailed
+	if decided.Refusal != nil || s.finals == 0 {
+		return s.Repository.FinalizeRecord(ctx, id, decided, refused)
 	}
-	return s.Repository.FinalizeRecord(ctx, id, decided, refused)
+	s.finals--
+	if s.fail == "final reply" {
+		if _, _, err := s.Repository.FinalizeRecord(ctx, id, decided, refused); err != nil {
+			return domain.Record{}, false, err
+		}
+	}
+	return domain.Record{}, false, errWriteFailed
 }
 
 // TestReportCopyAfterItsAnswerWrite: a copy whose answer write was stored but whose
 // reply was lost is given (the request read back answered at its time), not left
-// answered with its entry refused. One whose entry cannot be made final after the
-// answer gives nothing and leaves the entry out of the owner's log (pending, for the
-// sweep to refuse); the request stays answered at the time it stated, and the copy
-// asked again states that time and is given.
+// answered with its entry refused; so is one whose final write was stored with its
+// reply lost (the entry read back disclosed), and one whose final write failed once
+// (made final once more). One whose entry cannot be made final after the answer, twice,
+// gives nothing and leaves the entry out of the owner's log (pending, for the sweep to
+// refuse); the request stays answered at the time it stated, and the copy asked again
+// states that time and is given. On the old code the copy whose final write failed once
+// or lost its reply gave nothing, the second logged disclosed though the client had
+// nothing.
 func TestReportCopyAfterItsAnswerWrite(t *testing.T) {
 	for _, tc := range []struct {
-		fail  string
-		given bool
+		name   string
+		fail   string
+		finals int
+		given  bool
 	}{
-		{fail: "answer reply", given: true},
-		{fail: "final"},
+		{name: "answer reply", fail: "answer reply", given: true},
+		{name: "final reply", fail: "final reply", finals: 1, given: true},
+		{name: "final once", fail: "final", finals: 1, given: true},
+		{name: "final twice", fail: "final", finals: 2},
 	} {
-		t.Run(tc.fail, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_report_last_writes")
-			store := &lastWritesStore{Repository: disclosuremongo.New(db), fail: tc.fail}
+			store := &lastWritesStore{Repository: disclosuremongo.New(db), fail: tc.fail, finals: tc.finals}
 			clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 			svc, err := app.New(store, app.Peers{Owners: peers{}, Consents: peers{}, History: history{}}, writer, app.Options{Now: clock.Now})
 			if err != nil {
