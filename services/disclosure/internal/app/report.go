@@ -171,9 +171,12 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	if r.Status != domain.AccessAnswered {
-		if r, err = s.repo.ProposeAccessAnswer(ctx, r.ID, domain.AnswerProposal{At: now, CopyID: id}, now.Add(-answerLease)); err != nil {
-			return GivenReport{}, err
+		proposed, err := s.repo.ProposeAccessAnswer(ctx, r.ID, domain.AnswerProposal{At: now, CopyID: id}, now.Add(-answerLease))
+		if err != nil {
+			// The proposal may have been stored with its reply lost.
+			return GivenReport{}, s.notGiven(ctx, r, id, copyUnlogged, err)
 		}
+		r = proposed
 	}
 	rep.DisclosureID, rep.GeneratedAt = id, now
 	if language == "" {
@@ -194,15 +197,16 @@ func (s *Service) AccessReport(ctx context.Context, requestID string, format Rep
 // copy's writes no longer run on the caller's context (each has copyWriteTimeout of
 // its own), so that a client leaving midway through them leaves the copy logged
 // disclosed and the request answered at its time, as for a client that stayed (whose
-// answer is then lost on the way), never logged with the request left received. Before the answer the entry is read once more: one
-// the owner's erasure refused meanwhile does not answer the request. A copy whose time
-// another copy's proposal replaced (it outlived answerLease, or another replica's clock
-// runs ahead, or the copy that proposed it failed and a third proposed anew) is not
-// given and fails ErrConflict: the client asks again. Whatever fails before the answer,
-// the entry is refused NOT_COMPLETED (nothing given), the copy's access_request.report
-// followed by one denied, and its own proposal withdrawn (not another's, which may yet
-// be given), see notGiven; an entry refused after the answer is followed up the same
-// way, the request staying answered.
+// answer is then lost on the way), never logged with the request left received.
+// Before the answer the entry is read once more: one the owner's erasure refused
+// meanwhile does not answer the request. A copy whose time another copy's proposal
+// replaced (it outlived answerLease, or another replica's clock runs ahead, or the copy
+// that proposed it failed and a third proposed anew) is not given and fails
+// ErrConflict: the client asks again. Whatever fails before the answer, the entry is
+// refused NOT_COMPLETED (nothing given), the copy's access_request.report followed by
+// one denied, and its own proposal withdrawn (not another's, which may yet be given),
+// see notGiven; an entry refused after the answer is followed up the same way, the
+// request staying answered.
 func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Report, format ReportFormat, lang domain.Language) (GivenReport, error) {
 	at := r.AnsweredAt
 	if r.Status != domain.AccessAnswered {

@@ -104,6 +104,14 @@ func (s *failingStore) failing(write string) bool {
 	return true
 }
 
+func (s *failingStore) ProposeAccessAnswer(ctx context.Context, id string, p domain.AnswerProposal, staleBefore time.Time) (domain.AccessRequest, error) {
+	stored, err := s.Repository.ProposeAccessAnswer(ctx, id, p, staleBefore)
+	if err == nil && s.failing("propose-reply") {
+		return domain.AccessRequest{}, errWriteFailed
+	}
+	return stored, err
+}
+
 func (s *failingStore) AppendRecord(ctx context.Context, r domain.Record) (domain.Record, error) {
 	if s.failing("log") {
 		return domain.Record{}, errWriteFailed
@@ -136,13 +144,15 @@ func (a failingAuditor) RecordNow(ctx context.Context, events ...audit.Event) er
 }
 
 // TestFailedReportCopyDoesNotAnswerTheRequest: a copy of an access report that fails
-// after its answer time was proposed (its log entry, its audit record or the answer not
-// stored, or the log entry stored with its reply lost) gives nothing, leaves the
-// request received without an answer time and the log without a copy given (its entry,
-// if stored, refused NOT_COMPLETED), follows the access_request.report it may have
-// stored with one denied NOT_COMPLETED, and the copy asked again states its own time,
-// which the register then holds. On the old code a copy whose answer was not stored
-// left its access_request.report (access report given) with nothing after it.
+// at or after proposing its answer time (the proposal stored with its reply lost, its
+// log entry, its audit record or the answer not stored, or the log entry stored with
+// its reply lost) gives nothing, leaves the request received without an answer time or
+// a proposal and the log without a copy given (its entry, if stored, refused
+// NOT_COMPLETED), follows the access_request.report it may have stored with one denied
+// NOT_COMPLETED, and the copy asked again states its own time, which the register then
+// holds. On the old code the proposal whose reply was lost stayed, and the next copy
+// stated its time; and a copy whose answer was not stored left its
+// access_request.report (access report given) with nothing after it.
 func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
 	for _, tc := range []struct {
 		write string
@@ -150,6 +160,7 @@ func TestFailedReportCopyDoesNotAnswerTheRequest(t *testing.T) {
 		// notCompleted: the copy's access_request.report is followed by one denied.
 		notCompleted bool
 	}{
+		{write: "propose-reply"},
 		{write: "log"},
 		{write: "log-reply", log: []string{"refused NOT_COMPLETED"}},
 		{write: "audit", log: []string{"refused NOT_COMPLETED"}, notCompleted: true},
