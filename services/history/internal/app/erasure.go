@@ -360,7 +360,7 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 		current[v.ID] = v
 	}
 	// Noted before any visit is restricted, so that a visit of one of these animals
-	// recorded later finds this owner to mark (markNamesOfPatient), and stored as
+	// recorded later finds this owner to mark (markNamesBefore), and stored as
 	// noted, so that no start reads the owner's visits to note them
 	// (NoteErasedPatientsOfAll).
 	if err := s.repo.NoteErasedPatients(ctx, e.OwnerID, heldPatients(e, current)); err != nil {

@@ -52,38 +52,60 @@ type NamesPush struct {
 	Left    int
 }
 
-// markNamesOfPatient marks the names of the owners erased with visits of the patient
-// kept to be checked, around a write that may move the animal's last visit: a clinical
-// record they keep is held against it, and the owner service keeps their names as long.
-// A write marks before and again after it (markNamesAfter), and its retry marks again.
-// The mark after is the one that counts: a job run between the mark before and the
-// write computes the day without the visit and clears that mark. The mark before
-// covers a process that dies between the write and the mark after, unless a job run
-// cleared it in between; the retry covers that too, and a mark after that failed.
-// One marked for a write that then failed only costs a check.
-func (s *Service) markNamesOfPatient(ctx context.Context, patientID string) error {
+// markNamesBefore marks the names of the owners erased with visits of the patient kept
+// to be checked, before a write that may move the animal's last visit: a clinical
+// record they keep is held against it, and the owner service keeps their names as
+// long. It answers the context the write runs in, bounded by markedWriteTimeout, and
+// keeps the marks pending past that bound (pendingUntil): a job run between the mark
+// and the write computes the day without the visit, but cannot clear the marks while
+// the write may still land, so a run after the bound finds the visit written, or never
+// to be. A process that dies after the write is covered the same way. One marked for
+// a write that then failed only costs a check or two.
+func (s *Service) markNamesBefore(ctx context.Context, patientID string) (context.Context, context.CancelFunc, error) {
+	until := s.now().Add(markedWriteTimeout + pendingSlack)
 	owners, err := s.repo.ErasedOwnersOf(ctx, patientID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return s.repo.MarkNamesCheck(ctx, owners...)
+	writeCtx, cancel := context.WithTimeout(ctx, markedWriteTimeout)
+	if err := s.repo.MarkNamesPending(writeCtx, until, owners...); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return writeCtx, cancel, nil
 }
 
-// markAfterTimeout bounds the mark after a write, which no longer follows the caller's
-// cancellation.
-const markAfterTimeout = 10 * time.Second
+const (
+	// markedWriteTimeout bounds a write marked before it (markNamesBefore), from
+	// before its mark: a single document's write.
+	markedWriteTimeout = 10 * time.Second
+	// pendingSlack keeps a mark pending past its write's bound by as much again as the
+	// clocks of the replicas may be apart, and as a store may take to finish a write
+	// after the client stopped waiting.
+	pendingSlack = time.Minute
+	// markAfterTimeout bounds the mark after a write, which no longer follows the
+	// caller's cancellation.
+	markAfterTimeout = 10 * time.Second
+)
 
-// markNamesAfter is the mark after the write of visit visitID of the patient, or its
-// retry's (see markNamesOfPatient). The write stands, so the call is not failed for it:
-// the write is still settled with an erasure and audited, and a client's cancellation
-// does not stop the mark, bounded by markAfterTimeout instead. A mark that failed is
-// logged at ERROR by ids; a retry of the write marks again.
+// markNamesAfter marks the owners of markNamesBefore again after the write of visit
+// visitID of the patient, and a retry of the write does too: a belt, since the mark
+// before stays pending until the write's bound has passed, kept for a write that
+// lands later than that (a store finishing it after the client stopped waiting, clocks
+// of the replicas further apart than pendingSlack). The write stands, so the call is
+// not failed for it: the write is still settled with an erasure and audited, and a
+// client's cancellation does not stop the mark, bounded by markAfterTimeout instead.
+// A mark that failed is logged at WARN by ids.
 func (s *Service) markNamesAfter(ctx context.Context, patientID, visitID string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markAfterTimeout)
 	defer cancel()
-	if err := s.markNamesOfPatient(ctx, patientID); err != nil {
-		s.opts.Logger.ErrorContext(ctx, "a visit was written without marking its animal's erased owners for the name retention job: "+
-			"the owner service may not be told that the visit keeps their records longer; a retry of the write marks them",
+	owners, err := s.repo.ErasedOwnersOf(ctx, patientID)
+	if err == nil {
+		err = s.repo.MarkNamesCheck(ctx, owners...)
+	}
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "a visit was written without marking its animal's erased owners again for the name retention job after it; "+
+			"the mark before the write keeps them due until the write's bound has passed, which covers it unless the write landed after that",
 			"patient_id", patientID, "visit_id", visitID, "error", err)
 	}
 }
@@ -94,8 +116,9 @@ func (s *Service) markNamesAfter(ctx context.Context, patientID, visitID string)
 // domain.NamesNotice.ToldDay), each call bounded by callTimeout, and the run stops at
 // the first call the owner service does not answer, so that a stuck owner service holds
 // it up for one deadline. A mark is cleared once the day needs no telling, was told, or
-// the names were gone; an owner not told, or not erased in the owner service yet, stays
-// marked for the next run.
+// the names were gone, and no write marked before it may still land
+// (domain.NamesNotice.Pending); an owner not told, or not erased in the owner service
+// yet, stays marked for the next run.
 func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, callTimeout time.Duration) (NamesPush, error) {
 	due, err := s.repo.NamesChecksDue(ctx)
 	if err != nil {
@@ -123,6 +146,11 @@ func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, cal
 			continue
 		case told:
 			res.Told++
+		}
+		if err == nil && n.Pending(s.now()) {
+			// A write marked before it may still move the day: checked again at the
+			// next run.
+			continue
 		}
 		if err := s.repo.ClearNamesCheck(ctx, n.OwnerID, n.Checks); err != nil {
 			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})

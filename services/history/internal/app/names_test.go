@@ -94,18 +94,14 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 	}
 }
 
-// failingMark fails the failAt-th MarkNamesCheck, as a store error would.
+// failingMark fails every MarkNamesCheck (the mark after a write), as a store error
+// would.
 type failingMark struct {
 	domain.Repository
-	calls, failAt int
 }
 
-func (r *failingMark) MarkNamesCheck(ctx context.Context, ids ...string) error {
-	r.calls++
-	if r.calls == r.failAt {
-		return errors.New("store down")
-	}
-	return r.Repository.MarkNamesCheck(ctx, ids...)
+func (*failingMark) MarkNamesCheck(context.Context, ...string) error {
+	return errors.New("store down")
 }
 
 // keptAuditor keeps the actions and resources of the events recorded.
@@ -125,18 +121,20 @@ func (a *keptAuditor) RecordNow(ctx context.Context, events ...audit.Event) erro
 }
 
 // TestNamesMarkAfterTheWriteFailed: as in TestNamesJobRacingTheVisitsWrite, a job run
-// between the visit's first mark and its write clears the mark, and the mark after the
-// write then fails. The write stands: it is answered OK and audited, and the failure is
-// logged at ERROR with the visit's id. The client's retry under its request id marks
-// again, and the owner service is told 10 January 2030. Before, the failed mark failed
-// the call (unaudited), and the retry marked nothing, so the day was never told.
+// between the visit's first mark and its write computes the day without the visit, and
+// the mark after the write then fails. The write stands: it is answered OK (so no
+// client retries it) and audited, and the failure is logged at WARN with the visit's
+// id. The mark before the write stays due while the write may land: a later run tells
+// the owner service 10 January 2030, and a run once the write's bound has passed
+// clears it. Before, the run between the mark and the write cleared it, and the day
+// was never told.
 func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 	sale := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name   string
 		action string
-		// write writes through racing, or retries through plain, the visit recorded or
-		// corrected to 10 January 2027, and answers its id.
+		// write writes through s the visit recorded or corrected to 10 January 2027,
+		// and answers its id.
 		write func(t *testing.T, s *Service, id string) (string, error)
 		// first is what the write needs before it: the id of the visit it corrects.
 		first func(t *testing.T, plain *Service) string
@@ -144,9 +142,7 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 		{name: "recorded", action: "visit.create",
 			first: func(*testing.T, *Service) string { return "" },
 			write: func(t *testing.T, s *Service, _ string) (string, error) {
-				in := namesVisit(time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC))
-				in.RequestID = "form-1"
-				v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), in)
+				v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), namesVisit(time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC)))
 				if err != nil {
 					return "", err
 				}
@@ -161,7 +157,7 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 				return v.ID
 			},
 			write: func(t *testing.T, s *Service, id string) (string, error) {
-				v, _, err := s.AmendVisit(as(t, auth.RoleVeterinarian), AmendVisit{ID: id, Version: 1, Reason: "wrong day", RequestID: "form-1",
+				v, _, err := s.AmendVisit(as(t, auth.RoleVeterinarian), AmendVisit{ID: id, Version: 1, Reason: "wrong day",
 					Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC)}})
 				if err != nil {
 					return "", err
@@ -195,35 +191,57 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 			auditor := &keptAuditor{}
 			racingOpts := opts
 			racingOpts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-			failing := &failingMark{Repository: repo, failAt: 2} // the mark after the write
+			failing := &failingMark{Repository: repo}
 			racing, err := New(&beforeCreate{Repository: &beforeAmending{Repository: failing, before: push}, during: push}, reg, auditor, racingOpts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
-			id, err := tc.write(t, racing, tc.first(t, plain))
+			id := tc.first(t, plain)
+			push()
+			toldBefore := len(keeper.told)
+			id, err = tc.write(t, racing, id)
 			if err != nil {
 				t.Fatalf("the write whose mark after failed: %v, want it answered", err)
+			}
+			if len(keeper.told) != toldBefore {
+				t.Fatalf("the run between the mark and the write told %q: it ran after the write", keeper.told[toldBefore:])
 			}
 			if want := tc.action + " visits/" + id; !slices.Contains(auditor.events, want) {
 				t.Errorf("audited %q, want %q", auditor.events, want)
 			}
-			if line := logs.String(); !strings.Contains(line, `"level":"ERROR"`) || !strings.Contains(line, id) {
-				t.Errorf("logged %q, want the failed mark at ERROR with the visit's id", line)
+			if line := logs.String(); !strings.Contains(line, `"level":"WARN"`) || !strings.Contains(line, id) {
+				t.Errorf("logged %q, want the failed mark at WARN with the visit's id", line)
 			}
-			push()
-			if slices.Contains(keeper.told, "2030-01-10") {
-				t.Fatalf("told %q before the retry: the mark after the write was not lost", keeper.told)
-			}
-			if _, err := tc.write(t, plain, id); err != nil {
-				t.Fatalf("the retry: %v", err)
-			}
+			now = now.Add(time.Minute)
 			push()
 			if n := len(keeper.told); n == 0 || keeper.told[n-1] != "2030-01-10" {
 				t.Errorf("the owner service was told %q, want 2030-01-10 last", keeper.told)
 			}
+			if due := dueOwners(t, repo); !slices.Contains(due, seller) {
+				t.Errorf("the owners due while the write may land are %q, want the seller among them", due)
+			}
+			now = now.Add(markedWriteTimeout + pendingSlack)
+			push()
+			if due := dueOwners(t, repo); slices.Contains(due, seller) {
+				t.Errorf("the owners due after the write's bound are %q, want the seller cleared", due)
+			}
 		})
 	}
+}
+
+// dueOwners are the owners marked to be checked.
+func dueOwners(t *testing.T, repo domain.Repository) []string {
+	t.Helper()
+	due, err := repo.NamesChecksDue(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range due {
+		out = append(out, n.OwnerID)
+	}
+	return out
 }
 
 func namesVisit(start time.Time) RecordVisit {
@@ -248,9 +266,10 @@ type oldReplica struct {
 	domain.Repository
 }
 
-func (oldReplica) NoteErasedPatients(context.Context, string, []string) error { return nil }
-func (oldReplica) SetErasureNoted(context.Context, string) error              { return nil }
-func (oldReplica) MarkNamesCheck(context.Context, ...string) error            { return nil }
+func (oldReplica) NoteErasedPatients(context.Context, string, []string) error   { return nil }
+func (oldReplica) SetErasureNoted(context.Context, string) error                { return nil }
+func (oldReplica) MarkNamesCheck(context.Context, ...string) error              { return nil }
+func (oldReplica) MarkNamesPending(context.Context, time.Time, ...string) error { return nil }
 
 // ownedRegistry stands in for the owner service with each patient (the key) under its
 // owner since long ago.

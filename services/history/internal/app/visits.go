@@ -77,12 +77,14 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	visit.Staff = append([]domain.Staff{caller(ctx)}, visit.Staff...)
 	visit.Created = s.now()
 	// The visit may be the animal's last one, which keeps the clinical records of its
-	// erased owners longer: marked before the write and again after it (see
-	// markNamesOfPatient).
-	if err := s.markNamesOfPatient(ctx, p.ID); err != nil {
+	// erased owners longer: marked before the write, pending until its bound, and
+	// again after it (see markNamesBefore).
+	writeCtx, cancel, err := s.markNamesBefore(ctx, p.ID)
+	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
-	created, err := s.repo.CreateVisit(ctx, &visit, digest)
+	defer cancel()
+	created, err := s.repo.CreateVisit(writeCtx, &visit, digest)
 	if errors.Is(err, apperr.ErrAlreadyExists) {
 		// A concurrent retry recorded it first.
 		rec, gerr := s.repo.GetVisit(ctx, id)
@@ -503,15 +505,18 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		original = &rec.Original
 	}
 	// A new start time, or another owner, may move the animal's last visit, which holds
-	// the clinical records of its erased owners: marked before the write and again after
-	// it (see markNamesOfPatient).
+	// the clinical records of its erased owners: marked before the write, pending until
+	// its bound, and again after it (see markNamesBefore).
 	movesLast := slices.Contains(in.Paths, "start_time") || ownerID != rec.Current.OwnerID
+	writeCtx := ctx
 	if movesLast {
-		if err := s.markNamesOfPatient(ctx, rec.Current.PatientID); err != nil {
+		var cancel context.CancelFunc
+		if writeCtx, cancel, err = s.markNamesBefore(ctx, rec.Current.PatientID); err != nil {
 			return nil, nil, fmt.Errorf("amend visit: %w", err)
 		}
+		defer cancel()
 	}
-	if err := s.repo.AmendVisit(ctx, in.ID, in.Version, a, original, &next); err != nil {
+	if err := s.repo.AmendVisit(writeCtx, in.ID, in.Version, a, original, &next); err != nil {
 		if errors.Is(err, apperr.ErrConflict) && in.RequestID != "" {
 			// A concurrent retry of the same amendment may have won the version.
 			if again, gerr := s.repo.GetVisit(ctx, in.ID); gerr == nil {

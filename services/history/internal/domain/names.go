@@ -1,14 +1,19 @@
 package domain
 
-import "github.com/lillvet/register/services/platform/retention"
+import (
+	"time"
+
+	"github.com/lillvet/register/services/platform/retention"
+)
 
 // NamesNotice is what this service has told the owner service of one erased owner's
 // names: the owner service keeps them to the day the records here name the owner, which
 // can move later after the erasure answered (the sweep holds a clinical record against
 // the animal's last visit, by its next owner since). It is the durable outbox of those
-// days: a write that may move the day marks the owner to be checked before it writes
-// and again after (Checks), and the job that tells the owner service clears the marks
-// it read once it is told.
+// days: a write that may move the day marks the owner to be checked before it writes,
+// kept due until the write's bound has passed (PendingUntil), and again after (Checks),
+// and the job that tells the owner service clears the marks it read once it is told
+// and no write is pending.
 type NamesNotice struct {
 	OwnerID string
 	// Told is the last day the job told the owner service, as of ToldRequests, the
@@ -18,6 +23,16 @@ type NamesNotice struct {
 	// Checks counts the marks since the last clear; the job clears only the marks it
 	// read, so a mark set while it pushed is checked again at its next run.
 	Checks int64
+	// PendingUntil is the latest bound of a write marked before it (a visit recorded,
+	// or corrected to another day or owner): until it has passed the write may still
+	// land, so a check that found the day without it cannot clear the marks.
+	PendingUntil time.Time
+}
+
+// Pending reports whether a write marked before it may still land at now: the marks
+// stay due however the day was found.
+func (n NamesNotice) Pending(now time.Time) bool {
+	return now.Before(n.PendingUntil)
 }
 
 // ToldDay is the day the owner service keeps erased owner e's names to as far as this

@@ -148,6 +148,9 @@ type Repository interface {
 	// MarkNamesCheck marks each owner's NamesNotice to be checked (Checks + 1), creating
 	// it when there is none.
 	MarkNamesCheck(ctx context.Context, ownerIDs ...string) error
+	// MarkNamesPending marks each owner's NamesNotice to be checked, as MarkNamesCheck,
+	// and keeps it pending until until at least (NamesNotice.PendingUntil).
+	MarkNamesPending(ctx context.Context, until time.Time, ownerIDs ...string) error
 	// NamesChecksDue returns the notices marked to be checked.
 	NamesChecksDue(ctx context.Context) ([]NamesNotice, error)
 	// NamesTold stores that the owner service was told the day, with the number of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -41,6 +42,9 @@ type namesDoc struct {
 	Told         string `bson:"told,omitempty"`
 	ToldRequests int    `bson:"told_requests,omitempty"`
 	Checks       int64  `bson:"checks"`
+	// PendingUntil is stored at the store's millisecond precision; zero: no write
+	// marked pending.
+	PendingUntil time.Time `bson:"pending_until,omitempty"`
 }
 
 // ErasedOwners implements domain.Repository: the erasure records' ids alone.
@@ -128,6 +132,19 @@ func (r *Repository) MarkNamesCheck(ctx context.Context, ownerIDs ...string) err
 	return nil
 }
 
+// MarkNamesPending implements domain.Repository: one upsert per owner, which raises
+// pending_until and never lowers it (a write marked earlier with a later bound).
+func (r *Repository) MarkNamesPending(ctx context.Context, until time.Time, ownerIDs ...string) error {
+	for _, id := range ownerIDs {
+		_, err := r.names.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"checks": 1}, "$max": bson.M{"pending_until": until}},
+			options.UpdateOne().SetUpsert(true))
+		if err != nil {
+			return fmt.Errorf("mark the names of owner %s to be checked: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // NamesChecksDue implements domain.Repository.
 func (r *Repository) NamesChecksDue(ctx context.Context) ([]domain.NamesNotice, error) {
 	cur, err := r.names.Find(ctx, bson.M{"checks": bson.M{"$gt": 0}})
@@ -144,7 +161,8 @@ func (r *Repository) NamesChecksDue(ctx context.Context) ([]domain.NamesNotice, 
 		if err != nil {
 			return nil, fmt.Errorf("names of owner %s: %w", d.ID, err)
 		}
-		out = append(out, domain.NamesNotice{OwnerID: d.ID, Told: told, ToldRequests: d.ToldRequests, Checks: d.Checks})
+		out = append(out, domain.NamesNotice{OwnerID: d.ID, Told: told, ToldRequests: d.ToldRequests, Checks: d.Checks,
+			PendingUntil: d.PendingUntil})
 	}
 	return out, nil
 }
