@@ -220,6 +220,12 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
 	}
+	// Its passes noted the patients of what it holds: stored as noted, so that no start
+	// reads the owner's visits to note them (NoteErasedPatientsOfAll), and only once it
+	// is applied, by the rule of the starts.
+	if err := s.repo.SetErasureNoted(ctx, e.OwnerID); err != nil {
+		return domain.ErasureResult{}, err
+	}
 	if err := s.removeMissedVisits(ctx, e, domain.SweepResult{}); err != nil {
 		return domain.ErasureResult{}, err
 	}
@@ -360,13 +366,9 @@ func (s *Service) restrictPass(ctx context.Context, e *domain.Erasure, reduce bo
 		current[v.ID] = v
 	}
 	// Noted before any visit is restricted, so that a visit of one of these animals
-	// recorded later finds this owner to mark (markNamesBefore), and stored as
-	// noted, so that no start reads the owner's visits to note them
-	// (NoteErasedPatientsOfAll).
+	// recorded later finds this owner to mark (markNamesBefore); stored as noted once
+	// applied (applyErasure).
 	if err := s.repo.NoteErasedPatients(ctx, e.OwnerID, heldPatients(e, current)); err != nil {
-		return nil, false, err
-	}
-	if err := s.repo.SetErasureNoted(ctx, e.OwnerID); err != nil {
 		return nil, false, err
 	}
 	done := true

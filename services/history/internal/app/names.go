@@ -219,7 +219,7 @@ func (s *Service) ownerNamedUntil(ctx context.Context, e *domain.Erasure) (reten
 // before the notes, an old replica during a rolling upgrade too, so it compares the
 // erasures' ids with those noted (one read of the ids of each) and reads the visits
 // only of the owners not noted: every erasure of this release notes its own patients
-// and is stored as noted (restrictPass). An owner is stored as noted once its patients
+// (restrictPass) and is stored as noted once applied (applyErasure). An owner is stored as noted once its patients
 // are noted and it is marked, so that a run that stopped does the rest again, and only
 // once its erasure is applied: until then an old replica may still plan visits of it
 // without noting them. It answers the owners it went through.

@@ -348,3 +348,92 @@ func TestErasedPatientsNotedOncePerErasure(t *testing.T) {
 		}
 	}
 }
+
+// stopsBeforeApplied fails the write storing an erasure applied, as a process stopping
+// just before it would: the erasure's passes ran, and it is not applied.
+type stopsBeforeApplied struct {
+	domain.Repository
+}
+
+func (r stopsBeforeApplied) SaveErasure(ctx context.Context, e *domain.Erasure) error {
+	if e.Applied {
+		return errors.New("stopped")
+	}
+	return r.Repository.SaveErasure(ctx, e)
+}
+
+// TestErasureNotAppliedIsNotStoredNoted: an erasure stopped before it was stored
+// applied, by this release or by an old replica, is not stored as noted: this
+// release's has its patients noted by its passes; a start notes the patients of each
+// and marks its owner, yet leaves it not stored as noted, since until it is applied an
+// old replica may still plan visits of it without noting them, and the next start reads
+// its visits again. Once applied, this release stores it as noted itself, and no start
+// reads it. Before, this release's passes stored it as noted before it was applied,
+// and a start stored an old replica's as noted whatever its state.
+func TestErasureNotAppliedIsNotStoredNoted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// repo is the repository the erasure runs on, over the store's.
+		repo        func(domain.Repository) domain.Repository
+		notedByPass bool // its patients noted before any start
+	}{
+		{name: "this release", repo: func(r domain.Repository) domain.Repository { return r }, notedByPass: true},
+		{name: "an old replica", repo: func(r domain.Repository) domain.Repository { return oldReplica{Repository: r} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := historymongo.New(embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("names"))
+			const owner, pet = "0b6d4f3e-2c59-4f0a-9e57-0000000000c1", "0b6d4f3e-2c59-4f0a-9e57-0000000000d1"
+			reg := ownedRegistry{pet: owner}
+			current, err := New(repo, reg, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := current.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: pet,
+				Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-2 * time.Hour)}}); err != nil {
+				t.Fatal(err)
+			}
+			eraser, err := New(stopsBeforeApplied{Repository: tc.repo(repo)}, reg, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requestID := uuid.NewString()
+			if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), owner, requestID); err == nil {
+				t.Fatal("the erasure stopped before it was applied answered")
+			}
+			owners, err := repo.ErasedOwnersOf(t.Context(), pet)
+			if err != nil || slices.Equal(owners, []string{owner}) != tc.notedByPass {
+				t.Errorf("after the passes the pet's erased owners are %v (%v), want the owner noted: %v", owners, err, tc.notedByPass)
+			}
+			for start := range 2 {
+				counting := &countingVisits{Repository: repo}
+				s, err := New(counting, reg, nopAuditor{}, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n, err := s.NoteErasedPatientsOfAll(t.Context()); err != nil || n != 1 || counting.reads != 1 {
+					t.Errorf("start %d went through %d owners reading %d owners' visits (%v), want the erasure not applied read again", start+1, n, counting.reads, err)
+				}
+				if owners, err := repo.ErasedOwnersOf(t.Context(), pet); err != nil || !slices.Equal(owners, []string{owner}) {
+					t.Errorf("after start %d the pet's erased owners are %v (%v), want the owner", start+1, owners, err)
+				}
+				if due := dueOwners(t, repo); !slices.Contains(due, owner) {
+					t.Errorf("after start %d the owners marked are %q, want the owner", start+1, due)
+				}
+			}
+			if noted, err := repo.NotedErasures(t.Context()); err != nil || len(noted) != 0 {
+				t.Errorf("stored as noted before it was applied: %q (%v)", noted, err)
+			}
+			if _, err := current.EraseOwnerData(as(t, auth.RoleClinicManager), owner, requestID); err != nil {
+				t.Fatal(err)
+			}
+			counting := &countingVisits{Repository: repo}
+			s, err := New(counting, reg, nopAuditor{}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.NoteErasedPatientsOfAll(t.Context()); err != nil || n != 0 || counting.reads != 0 {
+				t.Errorf("once applied a start went through %d owners reading %d owners' visits (%v), want none", n, counting.reads, err)
+			}
+		})
+	}
+}
