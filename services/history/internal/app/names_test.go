@@ -437,3 +437,107 @@ func TestErasureNotAppliedIsNotStoredNoted(t *testing.T) {
 		})
 	}
 }
+
+// resoldRegistry stands in for the owner service with racePatient sold by seller to
+// buyer at sale, and by buyer to third at resale.
+type resoldRegistry struct{ sale, resale time.Time }
+
+const third = "0b6d4f3e-2c59-4f0a-9e57-0000000000e1"
+
+func (r resoldRegistry) Patient(context.Context, string) (Patient, error) {
+	return Patient{ID: racePatient, OwnerID: third, Updated: r.resale}, nil
+}
+
+func (r resoldRegistry) Transfers(context.Context, string) ([]patientowner.Transfer, error) {
+	return []patientowner.Transfer{{Version: 2, Time: r.sale, From: seller, To: buyer}, {Version: 3, Time: r.resale, From: buyer, To: third}}, nil
+}
+
+func (resoldRegistry) OwnerExists(context.Context, string) error { return nil }
+
+// TestRetriedWriteMarksAgain: the retry of a write that may move the animal's last
+// visit, under its request id, marks the animal's erased owners again (the belt for a
+// first call whose marks were lost: its write landed past its bound, and the mark
+// after failed): the visit recorded, its start time corrected, and the visit moved to
+// another owner.
+func TestRetriedWriteMarksAgain(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name string
+		// first is what the write needs before it: the id of the visit it corrects.
+		first func(t *testing.T, s *Service) string
+		// write writes through s under its request id.
+		write func(t *testing.T, s *Service, id string)
+	}{
+		{name: "recorded",
+			first: func(*testing.T, *Service) string { return "" },
+			write: func(t *testing.T, s *Service, _ string) {
+				in := namesVisit(day(2027, 1, 10))
+				in.RequestID = "form-1"
+				if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), in); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "start time corrected",
+			first: func(t *testing.T, s *Service) string {
+				v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), namesVisit(day(2026, 12, 20)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.ID
+			},
+			write: func(t *testing.T, s *Service, id string) {
+				if _, _, err := s.AmendVisit(as(t, auth.RoleVeterinarian), AmendVisit{ID: id, Version: 1, Reason: "wrong day", RequestID: "form-1",
+					Paths: []string{"start_time"}, Visit: domain.Visit{StartTime: day(2027, 1, 10)}}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "moved to another owner",
+			first: func(t *testing.T, s *Service) string {
+				in := namesVisit(day(2026, 11, 28))
+				in.OwnerID = buyer
+				v, err := s.RecordVisit(as(t, auth.RoleVeterinarian), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.ID
+			},
+			write: func(t *testing.T, s *Service, id string) {
+				_, a, err := s.AmendVisit(as(t, auth.RoleVeterinarian), AmendVisit{ID: id, Version: 1, Reason: "the new owner's visit",
+					RequestID: "form-1", OwnerID: third, Paths: []string{ownerPath}})
+				if err != nil || a.MovedFrom != buyer || slices.Contains(a.Fields, "start_time") {
+					t.Fatalf("the move answered %+v (%v), want it moved from the buyer, its start time as it was", a, err)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, reg := raceRepo(t), resoldRegistry{sale: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC), resale: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+			now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
+			s, err := New(repo, reg, nopAuditor{}, Options{Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
+				Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
+				t.Fatal(err)
+			}
+			now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+				t.Fatal(err)
+			}
+			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+			id := tc.first(t, s)
+			tc.write(t, s, id)
+			now = now.Add(markedWriteTimeout + pendingSlack)
+			if _, err := s.PushNameRetention(t.Context(), &toldKeeper{}, time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if due := dueOwners(t, repo); slices.Contains(due, seller) {
+				t.Fatalf("the owners due after a run past the write's bound are %q, want the seller cleared", due)
+			}
+			tc.write(t, s, id)
+			if due := dueOwners(t, repo); !slices.Contains(due, seller) {
+				t.Errorf("the owners due after the retry are %q, want the seller", due)
+			}
+		})
+	}
+}
