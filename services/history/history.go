@@ -225,7 +225,7 @@ func (c NameRetentionConfig) schedule(d *service.Deps, job func(context.Context)
 // owners not told stay marked for the next run. The count of a run the owner service
 // stopped (no answer) says so, with the owners left unchecked; an owner the owner
 // service has not erased yet is logged at INFO, an ordinary wait for the erasure job's
-// next step.
+// next step, and asked again an hour later.
 func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionConfig, v tokenfile.Verifier, log *slog.Logger) func(context.Context) error {
 	timeout := c.CallTimeout
 	if timeout == 0 {
@@ -267,7 +267,7 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 		}
 		for _, id := range res.Waiting {
 			log.InfoContext(ctx, "the owner service has not erased an erased owner yet (its erasure job's step is still to come); "+
-				"the owner stays marked and is told after it", "owner_id", id)
+				"the owner stays marked, asked again in an hour, and is told after that step", "owner_id", id)
 		}
 		switch {
 		case res.Stopped:

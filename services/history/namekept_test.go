@@ -368,11 +368,15 @@ func TestNamesJobWhenTheOwnerServiceDoesNotAnswer(t *testing.T) {
 // TestNamesJobBeforeTheOwnerServiceErased: the history service answered the erasure,
 // and the buyer's visit moved the seller's day, before the erasure job's step in the
 // owner service ran (OWNER_NOT_ERASED): an ordinary wait, logged at INFO, not ERROR, the
-// owner kept marked; once the owner service erased the owner, the next run tells it.
+// owner kept marked and not asked again for an hour, each refusal being audited in the
+// owner's access report (a run a minute later asks nothing); once the owner service
+// erased the owner, the first run after the hour tells it.
 func TestNamesJobBeforeTheOwnerServiceErased(t *testing.T) {
 	f := setupNames(t)
 	s := f.sellerErasedInHistory(t)
 	f.buyersVisit(t, s)
+	f.runJob(t)
+	f.clock.Set(at(2027, 1, 10).Add(time.Hour + time.Minute))
 	f.runJob(t)
 	if lines := f.errorLines(s.id); len(lines) > 0 {
 		t.Errorf("logged at ERROR %q, want the wait at INFO", lines)
@@ -384,6 +388,7 @@ func TestNamesJobBeforeTheOwnerServiceErased(t *testing.T) {
 		t.Errorf("the mark was cleared before the owner service was told: %v", n)
 	}
 	f.ownerErases(t, s)
+	f.clock.Set(at(2027, 1, 10).Add(2 * time.Hour))
 	f.runJob(t)
 	if got := f.extensions(t, s.id); !slices.Equal(got, []string{jobExtension}) {
 		t.Errorf("the owner's extensions are %q, want one by the job", got)

@@ -38,8 +38,8 @@ type NamesFailure struct {
 
 // NamesPush is what one run of the name retention job did: the owners checked, those
 // whose later day it told, those whose names were gone (told, but too late), those the
-// owner service has not erased yet (Waiting) and those it could not tell, all checked
-// again at the next run but the gone. A run stops at the first owner the owner service
+// owner service has not erased yet (Waiting, checked again after notErasedWait) and
+// those it could not tell, checked again at the next run. A run stops at the first owner the owner service
 // did not answer for (Stopped), leaving Left owners unchecked: each call would wait out
 // its deadline in turn.
 type NamesPush struct {
@@ -86,6 +86,10 @@ const (
 	// markAfterTimeout bounds the mark after a write, which no longer follows the
 	// caller's cancellation.
 	markAfterTimeout = 10 * time.Second
+	// notErasedWait is how long an owner the owner service has not erased yet waits
+	// to be checked again: each refusal is audited about the owner (in their access
+	// report), and an erasure job whose owner step is stuck would be asked each run.
+	notErasedWait = time.Hour
 )
 
 // markNamesAfter marks the owners of markNamesBefore again after the write of visit
@@ -117,8 +121,8 @@ func (s *Service) markNamesAfter(ctx context.Context, patientID, visitID string)
 // the first call the owner service does not answer, so that a stuck owner service holds
 // it up for one deadline. A mark is cleared once the day needs no telling, was told, or
 // the names were gone, and no write marked before it may still land
-// (domain.NamesNotice.Pending); an owner not told, or not erased in the owner service
-// yet, stays marked for the next run.
+// (domain.NamesNotice.Pending); an owner not told stays marked for the next run, and
+// one not erased in the owner service yet for the first run after notErasedWait.
 func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, callTimeout time.Duration) (NamesPush, error) {
 	due, err := s.repo.NamesChecksDue(ctx)
 	if err != nil {
@@ -129,6 +133,9 @@ func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, cal
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
+		if s.now().Before(n.AskAfter) {
+			continue
+		}
 		res.Checked++
 		told, err := s.tellNames(ctx, keeper, n, callTimeout)
 		switch {
@@ -136,6 +143,9 @@ func (s *Service) PushNameRetention(ctx context.Context, keeper NamesKeeper, cal
 			res.Gone = append(res.Gone, NamesFailure{OwnerID: n.OwnerID, Err: err})
 		case errors.Is(err, ErrOwnerNotErasedYet):
 			res.Waiting = append(res.Waiting, n.OwnerID)
+			if err := s.repo.NamesAskAfter(ctx, n.OwnerID, s.now().Add(notErasedWait)); err != nil {
+				res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
+			}
 			continue
 		case errors.Is(err, apperr.ErrUnavailable):
 			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})

@@ -541,3 +541,74 @@ func TestRetriedWriteMarksAgain(t *testing.T) {
 		})
 	}
 }
+
+// notErasedKeeper stands in for an owner service whose erasure job's step has not run
+// yet until erased, and counts the calls.
+type notErasedKeeper struct {
+	toldKeeper
+	erased bool
+	calls  int
+}
+
+func (k *notErasedKeeper) ExtendNameRetention(ctx context.Context, ownerID string, until retention.Date) error {
+	k.calls++
+	if !k.erased {
+		return ErrOwnerNotErasedYet
+	}
+	return k.toldKeeper.ExtendNameRetention(ctx, ownerID, until)
+}
+
+// TestNamesJobWaitsForTheOwnerServicesErasure: an owner the owner service has not
+// erased yet (its erasure job's step stuck before the owner) is asked once, and then
+// not before an hour has passed, each refusal being audited in the owner's access
+// report; it stays marked all the while, and once the owner service erased it, the
+// first run after the hour tells the later day. Before, every run (each minute) asked.
+func TestNamesJobWaitsForTheOwnerServicesErasure(t *testing.T) {
+	repo, reg := raceRepo(t), soldRegistry{sale: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)}
+	now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
+	s, err := New(repo, reg, nopAuditor{}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
+		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+	if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), namesVisit(time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour) // past the visit's bound
+	keeper := &notErasedKeeper{}
+	for _, tc := range []struct {
+		after     time.Duration // since the last run
+		erased    bool
+		wantCalls int
+		waiting   bool
+		told      []string
+		due       bool
+	}{
+		{after: 0, wantCalls: 1, waiting: true, due: true},
+		{after: time.Minute, wantCalls: 1, due: true},
+		{after: 58 * time.Minute, wantCalls: 1, erased: true, due: true},
+		{after: time.Minute, wantCalls: 2, erased: true, told: []string{"2030-01-10"}},
+	} {
+		now = now.Add(tc.after)
+		keeper.erased = tc.erased
+		res, err := s.PushNameRetention(t.Context(), keeper, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keeper.calls != tc.wantCalls || slices.Contains(res.Waiting, seller) != tc.waiting || !slices.Equal(keeper.told, tc.told) {
+			t.Errorf("at %s the owner service was asked %d times in all, told %q, waiting %q; want %d, told %q, waiting %v",
+				now.Format(time.TimeOnly), keeper.calls, keeper.told, res.Waiting, tc.wantCalls, tc.told, tc.waiting)
+		}
+		if due := dueOwners(t, repo); slices.Contains(due, seller) != tc.due {
+			t.Errorf("at %s the owners due are %q, want the seller due: %v", now.Format(time.TimeOnly), due, tc.due)
+		}
+	}
+}

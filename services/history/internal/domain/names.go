@@ -27,6 +27,10 @@ type NamesNotice struct {
 	// or corrected to another day or owner): until it has passed the write may still
 	// land, so a check that found the day without it cannot clear the marks.
 	PendingUntil time.Time
+	// AskAfter: the owner service answered that it had not erased the owner yet (its
+	// erasure job's step still to come), and is not asked again before then, since
+	// each refusal is audited about the owner.
+	AskAfter time.Time
 }
 
 // Pending reports whether a write marked before it may still land at now: the marks

@@ -156,6 +156,9 @@ type Repository interface {
 	// NamesTold stores that the owner service was told the day, with the number of the
 	// owner's erasure requests then.
 	NamesTold(ctx context.Context, ownerID string, day retention.Date, requests int) error
+	// NamesAskAfter stores that the owner's names are not checked again before t
+	// (NamesNotice.AskAfter).
+	NamesAskAfter(ctx context.Context, ownerID string, t time.Time) error
 	// ClearNamesCheck clears the owner's marks when they are still the checks read;
 	// a mark set since stays.
 	ClearNamesCheck(ctx context.Context, ownerID string, checks int64) error

@@ -45,6 +45,7 @@ type namesDoc struct {
 	// PendingUntil is stored at the store's millisecond precision; zero: no write
 	// marked pending.
 	PendingUntil time.Time `bson:"pending_until,omitempty"`
+	AskAfter     time.Time `bson:"ask_after,omitempty"`
 }
 
 // ErasedOwners implements domain.Repository: the erasure records' ids alone.
@@ -162,7 +163,7 @@ func (r *Repository) NamesChecksDue(ctx context.Context) ([]domain.NamesNotice, 
 			return nil, fmt.Errorf("names of owner %s: %w", d.ID, err)
 		}
 		out = append(out, domain.NamesNotice{OwnerID: d.ID, Told: told, ToldRequests: d.ToldRequests, Checks: d.Checks,
-			PendingUntil: d.PendingUntil})
+			PendingUntil: d.PendingUntil, AskAfter: d.AskAfter})
 	}
 	return out, nil
 }
@@ -173,6 +174,14 @@ func (r *Repository) NamesTold(ctx context.Context, ownerID string, day retentio
 		options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("store the day told of owner %s: %w", ownerID, err)
+	}
+	return nil
+}
+
+// NamesAskAfter implements domain.Repository.
+func (r *Repository) NamesAskAfter(ctx context.Context, ownerID string, t time.Time) error {
+	if _, err := r.names.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$set": bson.M{"ask_after": t}}); err != nil {
+		return fmt.Errorf("store when to check the names of owner %s again: %w", ownerID, err)
 	}
 	return nil
 }
