@@ -159,7 +159,11 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			historyv1.RegisterHistoryServiceServer(d, historygrpc.NewServer(uc))
 			d.Sweep(cfg.Sweep, sweepJob(uc, d.Telemetry.Logger))
-			cfg.NameRetention.schedule(d, nameRetentionJob(uc, owners, cfg.NameRetention, d.Verifier, d.Telemetry.Logger))
+			now := cfg.Now
+			if now == nil {
+				now = time.Now
+			}
+			cfg.NameRetention.schedule(d, nameRetentionJob(uc, owners, cfg.NameRetention, d.Verifier, now, d.Telemetry.Logger))
 			return nil
 		},
 	})
@@ -218,6 +222,11 @@ func (c NameRetentionConfig) schedule(d *service.Deps, job func(context.Context)
 	}
 }
 
+// noteInterval is how often the name retention job notes the erasures applied without
+// notes after its first run: an old replica of a rolling upgrade may apply one after
+// the new process started.
+const noteInterval = time.Hour
+
 // nameRetentionJob is one run of the name retention job: with the token of c.TokenFile,
 // verified by v, it tells the owner service the later days (app.PushNameRetention).
 // Each owner not told, and each whose names the owner service had removed already, is
@@ -226,7 +235,7 @@ func (c NameRetentionConfig) schedule(d *service.Deps, job func(context.Context)
 // stopped (no answer) says so, with the owners left unchecked; an owner the owner
 // service has not erased yet is logged at INFO, an ordinary wait for the erasure job's
 // next step, and asked again an hour later.
-func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionConfig, v tokenfile.Verifier, log *slog.Logger) func(context.Context) error {
+func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionConfig, v tokenfile.Verifier, now func() time.Time, log *slog.Logger) func(context.Context) error {
 	timeout := c.CallTimeout
 	if timeout == 0 {
 		timeout = defaultNameCallTimeout
@@ -235,7 +244,7 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 	if c.TokenFile != "" {
 		creds = tokenfile.New(nameJobFileVariable, c.TokenFile, v)
 	}
-	noted := false
+	var noteAt time.Time // the next run that notes the erasures applied without notes
 	return func(ctx context.Context) error {
 		if creds == nil {
 			return errors.New(nameJobFileVariable + " is not set: the owner service is not told")
@@ -244,17 +253,19 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 		if err != nil {
 			return fmt.Errorf("name retention job: %w", err)
 		}
-		// Before the first push of a process: erasures applied without the notes (by a
-		// release before them, an old replica of a rolling upgrade too) get them, and
-		// their owners a check, so that the visits of their animals mark them from then
-		// on. Each erasure is noted once; when all are, it is a read of the erasures'
-		// ids and of those noted.
-		if !noted {
+		// Before the first push of a process, and then every noteInterval: erasures
+		// applied without the notes (by a release before them, an old replica of a
+		// rolling upgrade too, which may apply one after this process started) get
+		// them, and their owners a check, so that the visits of their animals mark them
+		// from then on. Each erasure is noted once; when all are, it is a read of the
+		// erasures' ids and of those noted.
+		if t := now(); !t.Before(noteAt) {
 			n, err := uc.NoteErasedPatientsOfAll(jobCtx)
 			if err != nil {
 				log.ErrorContext(ctx, "noting the animals of erased owners did not finish; run again at the next run", "error", err, "owners", n)
+			} else {
+				noteAt = t.Add(noteInterval)
 			}
-			noted = err == nil
 		}
 		res, err := uc.PushNameRetention(jobCtx, keeper, timeout)
 		for _, g := range res.Gone {

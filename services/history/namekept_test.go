@@ -544,3 +544,35 @@ func TestNamesJobFollowsTheAnimalsLastVisit(t *testing.T) {
 		})
 	}
 }
+
+// TestNamesJobNotesAnErasureAppliedAfterItsFirstRun: an erasure an old replica of a
+// rolling upgrade applied after the new process's first job run (no notes, no mark)
+// is noted by a run an hour later, not only at the next start: the buyer's visit
+// recorded before that marks nobody, and that run tells the later day. Before, only
+// the first run of a process noted erasures.
+func TestNamesJobNotesAnErasureAppliedAfterItsFirstRun(t *testing.T) {
+	f := setupNames(t)
+	s := f.erasedSeller(t)
+	f.clock.Set(at(2027, 1, 10).Add(30 * time.Minute))
+	f.runJob(t) // the process's first run
+	db := embeddedtest.Client(t, f.env.Store.URI()).Database(historyDatabase)
+	if _, err := db.Collection("erased_patients").DeleteMany(t.Context(), bson.M{"owners": s.id}); err != nil {
+		t.Fatal(err)
+	}
+	for _, coll := range []string{"name_notices", "noted_erasures"} {
+		if _, err := db.Collection(coll).DeleteOne(t.Context(), bson.M{"_id": s.id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.buyersVisit(t, s) // leaves the clock at 13:00
+	f.runJob(t)
+	if got := f.extensions(t, s.id); len(got) != 0 {
+		t.Fatalf("told before the erasure was noted: %q", got)
+	}
+	f.clock.Set(at(2027, 1, 10).Add(time.Hour + 31*time.Minute))
+	f.runJob(t)
+	if got := f.extensions(t, s.id); !slices.Equal(got, []string{jobExtension}) {
+		t.Errorf("the owner's extensions are %q, want one by the job", got)
+	}
+	f.wantToldCleanly(t, s.id, "2030-01-10")
+}
