@@ -125,12 +125,15 @@ type OwnerServiceClient interface {
 	// Keeps an erased owner's names, address and patients through a later day than
 	// name_kept_until: the history service tells it when a clinical record naming the
 	// owner is kept longer than it answered at the erasure (the animal's next owner
-	// brought it in since). Never shortens: an equal or earlier day changes nothing and
-	// answers OK, so a resend is safe. Only for an erased owner whose names are still
-	// kept: FAILED_PRECONDITION NAMES_NOT_KEPT when they are gone (anonymised, or the
-	// erasure kept none), OWNER_NOT_ERASED when the owner is not erased (yet).
-	// Recorded in the owner's change history ("retention period extended") and audited.
-	// The history service's own token only; not exposed over REST.
+	// brought it in since). Never shortens: a day not later than name_kept_until moves
+	// nothing kept and answers OK, so a resend is safe; a day later than any told before
+	// is stored all the same, and a later erasure request keeps the names at least to
+	// it. Only for an erased owner whose names are still kept: FAILED_PRECONDITION
+	// NAMES_NOT_KEPT when they are gone (anonymised, or the erasure kept none),
+	// OWNER_NOT_ERASED when the owner is not erased (yet). A moved name_kept_until is
+	// recorded in the owner's change history ("retention period extended"); every call
+	// answered OK is audited, and these two refusals are audited as denied about the
+	// owner. The history service's own token only; not exposed over REST.
 	ExtendNameRetention(ctx context.Context, in *ExtendNameRetentionRequest, opts ...grpc.CallOption) (*ExtendNameRetentionResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
@@ -438,12 +441,15 @@ type OwnerServiceServer interface {
 	// Keeps an erased owner's names, address and patients through a later day than
 	// name_kept_until: the history service tells it when a clinical record naming the
 	// owner is kept longer than it answered at the erasure (the animal's next owner
-	// brought it in since). Never shortens: an equal or earlier day changes nothing and
-	// answers OK, so a resend is safe. Only for an erased owner whose names are still
-	// kept: FAILED_PRECONDITION NAMES_NOT_KEPT when they are gone (anonymised, or the
-	// erasure kept none), OWNER_NOT_ERASED when the owner is not erased (yet).
-	// Recorded in the owner's change history ("retention period extended") and audited.
-	// The history service's own token only; not exposed over REST.
+	// brought it in since). Never shortens: a day not later than name_kept_until moves
+	// nothing kept and answers OK, so a resend is safe; a day later than any told before
+	// is stored all the same, and a later erasure request keeps the names at least to
+	// it. Only for an erased owner whose names are still kept: FAILED_PRECONDITION
+	// NAMES_NOT_KEPT when they are gone (anonymised, or the erasure kept none),
+	// OWNER_NOT_ERASED when the owner is not erased (yet). A moved name_kept_until is
+	// recorded in the owner's change history ("retention period extended"); every call
+	// answered OK is audited, and these two refusals are audited as denied about the
+	// owner. The history service's own token only; not exposed over REST.
 	ExtendNameRetention(context.Context, *ExtendNameRetentionRequest) (*ExtendNameRetentionResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
