@@ -39,9 +39,9 @@ type NamesFailure struct {
 // NamesPush is what one run of the name retention job did: the owners checked, those
 // whose later day it told, those whose names were gone (told, but too late), those the
 // owner service has not erased yet (Waiting, checked again after notErasedWait) and
-// those it could not tell, checked again at the next run. A run stops at the first owner the owner service
-// did not answer for (Stopped), leaving Left owners unchecked: each call would wait out
-// its deadline in turn.
+// those it could not tell, checked again at the next run. A run stops at the first
+// owner the owner service did not answer for (Stopped), leaving Left owners unchecked:
+// each call would wait out its deadline in turn.
 type NamesPush struct {
 	Checked int
 	Told    int
@@ -62,13 +62,15 @@ type NamesPush struct {
 // to be. A process that dies after the write is covered the same way. One marked for
 // a write that then failed only costs a check or two.
 func (s *Service) markNamesBefore(ctx context.Context, patientID string) (context.Context, context.CancelFunc, error) {
-	until := s.now().Add(markedWriteTimeout + pendingSlack)
-	owners, err := s.repo.ErasedOwnersOf(ctx, patientID)
-	if err != nil {
-		return nil, nil, err
-	}
+	// The bound starts first, so that the marks stay pending past the write's deadline
+	// however long the mark takes.
 	writeCtx, cancel := context.WithTimeout(ctx, markedWriteTimeout)
-	if err := s.repo.MarkNamesPending(writeCtx, until, owners...); err != nil {
+	until := s.now().Add(markedWriteTimeout + pendingSlack)
+	owners, err := s.repo.ErasedOwnersOf(writeCtx, patientID)
+	if err == nil {
+		err = s.repo.MarkNamesPending(writeCtx, until, owners...)
+	}
+	if err != nil {
 		cancel()
 		return nil, nil, err
 	}
@@ -229,10 +231,11 @@ func (s *Service) ownerNamedUntil(ctx context.Context, e *domain.Erasure) (reten
 // before the notes, an old replica during a rolling upgrade too, so it compares the
 // erasures' ids with those noted (one read of the ids of each) and reads the visits
 // only of the owners not noted: every erasure of this release notes its own patients
-// (restrictPass) and is stored as noted once applied (applyErasure). An owner is stored as noted once its patients
-// are noted and it is marked, so that a run that stopped does the rest again, and only
-// once its erasure is applied: until then an old replica may still plan visits of it
-// without noting them. It answers the owners it went through.
+// (restrictPass) and is stored as noted once applied (applyErasure). An owner is
+// stored as noted once its patients are noted and it is marked, so that a run that
+// stopped does the rest again, and only once its erasure is applied: until then an old
+// replica may still plan visits of it without noting them. It answers the owners it
+// went through.
 func (s *Service) NoteErasedPatientsOfAll(ctx context.Context) (int, error) {
 	owners, err := s.repo.ErasedOwners(ctx)
 	if err != nil {
