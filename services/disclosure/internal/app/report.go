@@ -258,10 +258,11 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 	}
 	// The request is answered at the time the copy states: a final write that fails
 	// twice leaves the entry pending, refused by the retention sweep, and a copy asked
-	// again states that time.
+	// again states that time. Nothing reached the client, so its audited report is
+	// followed as any copy not given.
 	final, err := s.finalizeCopy(ctx, pending)
 	if err != nil {
-		return GivenReport{}, err
+		return GivenReport{}, errors.Join(err, s.auditNotCompleted(ctx, r, pending.ID))
 	}
 	if !final.Disclosed() {
 		// The owner's erasure refuses the owner's pending entries too, and may have done
@@ -289,32 +290,22 @@ func (s *Service) stillPending(ctx context.Context, id string) error {
 	return nil
 }
 
-// finalizeCopy makes the copy's pending entry final, disclosed. A write whose reply was
-// lost (or whose read of the entry after it failed) is read back: an entry found final
-// is as that write or another call left it, one still pending is made final once more.
+// finalizeCopy makes the copy's pending entry final, disclosed, trying once more when
+// the write fails: the store answers an entry already final as it is, so a write whose
+// reply was lost is read back by the second, and one refused meanwhile is not given.
 func (s *Service) finalizeCopy(ctx context.Context, pending domain.Record) (domain.Record, error) {
 	decided := domain.Outcome{Basis: pending.Basis}
-	fctx, cancel := detached(ctx)
-	final, _, err := s.repo.FinalizeRecord(fctx, pending.ID, decided, nil)
-	cancel()
-	if err == nil {
-		return final, nil
+	var errs []error
+	for range 2 {
+		fctx, cancel := detached(ctx)
+		final, _, err := s.repo.FinalizeRecord(fctx, pending.ID, decided, nil)
+		cancel()
+		if err == nil {
+			return final, nil
+		}
+		errs = append(errs, err)
 	}
-	rctx, cancel := detached(ctx)
-	stored, rerr := s.repo.Record(rctx, pending.ID)
-	cancel()
-	if rerr != nil {
-		return domain.Record{}, errors.Join(err, fmt.Errorf("read back the copy's log entry %s: %w", pending.ID, rerr))
-	}
-	if !stored.Pending {
-		return stored, nil
-	}
-	fctx, cancel = detached(ctx)
-	defer cancel()
-	if final, _, err = s.repo.FinalizeRecord(fctx, pending.ID, decided, nil); err != nil {
-		return domain.Record{}, fmt.Errorf("make the copy's log entry %s final: %w", pending.ID, err)
-	}
-	return final, nil
+	return domain.Record{}, fmt.Errorf("make the copy's log entry %s final: %w", pending.ID, errors.Join(errs...))
 }
 
 // answerAt marks the request answered at, unless a copy given first did at the same

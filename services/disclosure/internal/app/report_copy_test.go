@@ -295,10 +295,11 @@ func (s *lastWritesStore) FinalizeRecord(ctx context.Context, id string, decided
 // TestReportCopyAfterItsAnswerWrite: a copy whose answer write was stored but whose
 // reply was lost is given (the request read back answered at its time), not left
 // answered with its entry refused; so is one whose final write was stored with its
-// reply lost (the entry read back disclosed), and one whose final write failed once
-// (made final once more). One whose entry cannot be made final after the answer, twice,
-// gives nothing and leaves the entry out of the owner's log (pending, for the sweep to
-// refuse); the request stays answered at the time it stated, and the copy asked again
+// reply lost (the second write finds the entry disclosed), and one whose final write
+// failed once (made final once more). One whose entry cannot be made final after the
+// answer, twice, gives nothing, follows its audited report with a denied NOT_COMPLETED,
+// and leaves the entry out of the owner's log (pending, for the sweep to refuse); the
+// request stays answered at the time it stated, and the copy asked again
 // states that time and is given. On the old code the copy whose final write failed once
 // or lost its reply gave nothing, the second logged disclosed though the client had
 // nothing.
@@ -331,6 +332,9 @@ func TestReportCopyAfterItsAnswerWrite(t *testing.T) {
 			answered, err := store.AccessRequest(t.Context(), req.ID)
 			if err != nil || answered.Status != domain.AccessAnswered {
 				t.Fatalf("the register holds %+v (%v), want answered", answered, err)
+			}
+			if got := notCompletedAudits(t, db, req.ID); len(got) != 0 && tc.given || len(got) != 1 && !tc.given {
+				t.Errorf("denied NOT_COMPLETED report events %v; want one only for a copy not given", got)
 			}
 			if !tc.given {
 				if log := ownerLog(t, store); len(log) != 0 {
