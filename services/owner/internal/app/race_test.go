@@ -373,7 +373,9 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 // registration rectified before it could be taken back stays, and the owner read again
 // decides the answer: the patient as it is now when the owner is active, OWNER_RESTRICTED
 // saying it stays when restricted, never UNAVAILABLE saying it was taken back (a caller
-// sending it again, with no request id, would register the animal twice).
+// sending it again, with no request id, would register the animal twice). A
+// registration is audited once when written, and its taking back only when it was
+// taken back.
 func TestSecondCheckAfterTheWrite(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -473,6 +475,16 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 				t.Errorf("%d patients under the owner written to, want the patient to stay: %v", len(under), tt.stands || tt.kept)
 			}
 			if !tt.transfer {
+				if s := aud.Subjects("patient.create"); !slices.Equal(s, []string{to}) {
+					t.Errorf("patient.create audited for %v, want once for %s", s, to)
+				}
+				back := []string(nil)
+				if !tt.stands && !tt.kept {
+					back = []string{to}
+				}
+				if s := aud.Subjects("patient.create.taken_back"); !slices.Equal(s, back) {
+					t.Errorf("patient.create.taken_back audited for %v, want %v", s, back)
+				}
 				return
 			}
 			back := []string(nil)
