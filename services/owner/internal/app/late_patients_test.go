@@ -373,9 +373,12 @@ func (r *failingLateCover) ApplyErasure(ctx context.Context, o *domain.Owner, pl
 }
 
 // TestTakeBackLogsAPatientLeftActive: when a taking back leaves a patient under an
-// erased owner and covering it fails, the caller is told only of its own call, so the
-// operator is told, in the log, which patient under which owner the next sweep must
-// cover; the log names them by id only.
+// erased owner and covering it fails, or leaves a registration rectified meanwhile under
+// an owner it cannot read (which may be erased by then), the caller is told only of its
+// own call, so the operator is told, in the log, which patient under which owner the
+// next sweep must cover; the log names them by id only. A registration left so is
+// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK naming the patient, never
+// ABORTED by the conflict that kept it.
 func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -421,6 +424,38 @@ func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
 			}
 			return owner, under[0].ID
 		}},
+		{name: "registration rectified meanwhile under an erased owner", run: func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string) {
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			racing, err := New(&failingLateCover{&failingTakeBack{Repository: repo,
+				erase: func(ctx context.Context, ownerID string) error {
+					_, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: ownerID, RequestID: jobOne, NameKeptUntil: "2060-12-31"})
+					return err
+				},
+				rectify: func(ctx context.Context, p *domain.Patient) error {
+					_, err := repo.UpdatePatient(ctx, &domain.Patient{ID: p.ID, OwnerID: p.OwnerID, Name: p.Name, Species: p.Species, Sex: p.Sex, Colour: "black"},
+						p.Version, plain.change(ctx, []string{"colour"}, "seen at the desk"))
+					return err
+				}}}, nopAuditor{}, Options{Logger: logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			return owner, wantNotTakenBack(t, repo, owner, err, "the owner's data is restricted while an erasure or objection is pending: the patient ")
+		}},
+		{name: "registration rectified meanwhile, owner unreadable", run: func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string) {
+			owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+			racing, err := New(&afterPatientWrite{Repository: repo, ownerReadErr: errors.New("connection reset by peer"),
+				meanwhile: func(ctx context.Context, p *domain.Patient) error {
+					_, err := plain.UpdatePatient(ctx, UpdatePatient{ID: p.ID, Patient: domain.Patient{Colour: "black"}, Paths: []string{"colour"},
+						Version: p.Version, Reason: "seen at the desk"})
+					return err
+				}}, nopAuditor{}, Options{Logger: logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			return owner, wantNotTakenBack(t, repo, owner, err, "so it stays registered (the owner could not be read again)")
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, plain, _, ctx := raceSetup(t)
@@ -461,6 +496,24 @@ func wantActivePatientLeft(t *testing.T, repo domain.Repository, ownerID string)
 	if !slices.ContainsFunc(under, func(p *domain.Patient) bool { return !p.Erased && !p.Anonymised }) {
 		t.Fatalf("no active patient under the erased owner: %+v; the covering was meant to fail", under)
 	}
+}
+
+// wantNotTakenBack fails unless err is FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK
+// naming the one patient under the owner and saying says, and answers that patient's id.
+func wantNotTakenBack(t *testing.T, repo domain.Repository, ownerID string, err error, says string) string {
+	t.Helper()
+	under, lerr := repo.OwnerPatients(t.Context(), ownerID)
+	if lerr != nil || len(under) != 1 {
+		t.Fatalf("patients under the owner: %+v (%v), want the registered one", under, lerr)
+	}
+	var pe *apperr.PreconditionError
+	if !errors.As(err, &pe) || pe.Reason != "REGISTRATION_NOT_TAKEN_BACK" || !strings.Contains(pe.Description, under[0].ID) || !strings.Contains(pe.Description, says) {
+		t.Errorf("%v, want REGISTRATION_NOT_TAKEN_BACK naming patient %s, saying %q", err, under[0].ID, says)
+	}
+	if code := status.Code(apperr.ToStatus(t.Context(), nil, err)); code != codes.FailedPrecondition {
+		t.Errorf("%v answered %v, want FAILED_PRECONDITION", err, code)
+	}
+	return under[0].ID
 }
 
 // eraseDuringLateCover runs a second erasure request of the owner (erase) between the

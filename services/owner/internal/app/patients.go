@@ -74,49 +74,85 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // caller's retry is refused at the first check, so nothing else would.
 //
 // One that changed since under an owner not erased stays, as a rectification of it
-// stands: the caller is told cause, and that it stays (notTakenBack). When cause is
-// that the check could not read the owner, the owner read here decides instead, as
-// nothing was taken back: a restricted owner refuses the registration as the check
-// would have (OWNER_RESTRICTED, saying it stays); an active one means it passed the
-// check after all, and the patient as it is now is returned with no error. An erasure
-// restricts the owner before it lists the patients, so one that comes later finds it.
+// stands: the caller is told cause, and that it stays (notTakenBack), or that it went
+// to another owner, who keeps it, when it was transferred since. When cause is that the
+// check could not read the owner, the owner read here decides instead, as nothing was
+// taken back: a restricted owner refuses the registration as the check would have
+// (OWNER_RESTRICTED, saying it stays); an active one means it passed the check after
+// all, and the patient as it is now is returned with no error. An erasure restricts the
+// owner before it lists the patients, so one that comes later finds it. One that
+// changed since when that cannot be decided (the patient or the owner cannot be read
+// again, or the erased owner's patients cannot be covered) stays all the same, and the
+// caller is told so (keptRegistration), never ABORTED by the conflict.
 func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) (*domain.Patient, error) {
 	err := s.repo.DeletePatient(ctx, created.ID)
 	if err == nil {
 		return nil, errors.Join(cause, s.record(ctx, "patient.create.taken_back", patientResource(created.ID), created.OwnerID))
 	}
 	erasedMsg := "the registration was written, then covered by the owner's erasure: the patient stays with the owner, restricted or anonymised"
+	changed := errors.Is(err, apperr.ErrConflict)
 	var current *domain.Patient
-	if errors.Is(err, apperr.ErrConflict) {
-		var gerr error
-		if current, gerr = s.repo.GetPatient(ctx, created.ID); gerr != nil {
-			return nil, fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
-		}
-		if current.Erased || current.Anonymised {
+	var perr error
+	if changed {
+		if current, perr = s.repo.GetPatient(ctx, created.ID); perr == nil && (current.Erased || current.Anonymised) {
 			return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
 		}
 	}
+	moved := current != nil && current.OwnerID != created.OwnerID
 	o, gerr := s.repo.GetOwner(ctx, created.OwnerID)
-	if gerr == nil && !o.Erased && current != nil {
-		changed := err.Error()
+	if gerr == nil && current != nil && (!o.Erased || moved) {
+		conflict := err.Error()
 		var refused *apperr.PreconditionError
 		if !errors.As(cause, &refused) {
-			changed = fmt.Sprintf("%s (the second check: %s)", changed, cause)
+			conflict = fmt.Sprintf("%s (the second check: %s)", conflict, cause)
 			if cause = activeOwner(o); cause == nil {
 				return current, nil
 			}
 		}
-		return nil, notTakenBack("take the registration back", cause, changed,
-			"the patient was registered before that was found, and stays registered as it changed since")
+		stays := "the patient was registered before that was found, and stays registered as it changed since"
+		if moved {
+			stays = "the patient was registered before that was found, then transferred to another owner, who keeps it"
+		}
+		return nil, notTakenBack("take the registration back", cause, conflict, stays)
 	}
-	if gerr != nil || !o.Erased {
+	switch {
+	case gerr == nil && o.Erased:
+		if _, cerr := s.coverPatientsOf(ctx, o, changereason.LateErasure); cerr != nil {
+			s.logLeftActive(ctx, created.OwnerID, created.ID, cerr)
+			if changed {
+				return nil, keptRegistration(created.ID, err, cause, "the owner was erased meanwhile, and the patient could not be covered as the erasure covers the owner's patients: the next retention sweep covers it")
+			}
+			return nil, fmt.Errorf("take the registration back: %w", err)
+		}
+		return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
+	case !changed:
 		return nil, fmt.Errorf("take the registration back: %w", errors.Join(err, gerr))
+	case moved:
+		return nil, keptRegistration(created.ID, errors.Join(err, gerr), cause, "it was transferred to another owner since, who keeps it; the owner could not be read again")
+	case gerr != nil:
+		// The owner may have been erased meanwhile, with the patient left active under it.
+		s.logLeftActive(ctx, created.OwnerID, created.ID, gerr)
+		return nil, keptRegistration(created.ID, errors.Join(err, perr, gerr), cause, "the owner could not be read again")
 	}
-	if _, cerr := s.coverPatientsOf(ctx, o, changereason.LateErasure); cerr != nil {
-		s.logLeftActive(ctx, created.OwnerID, created.ID, cerr)
-		return nil, fmt.Errorf("take the registration back: %w", err)
+	return nil, keptRegistration(created.ID, errors.Join(err, perr), cause, "the patient could not be read again")
+}
+
+// keptRegistration answers a registration refused, or not confirmed, after its write
+// (cause) that could not be taken back, as the patient changed since (changed), when
+// what was read then does not say more (why): the patient stays registered, and the
+// caller is told so with its id (FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK). changed
+// and cause are only named in the message, never wrapped: the conflict would answer
+// ABORTED and cause UNAVAILABLE, both saying the call may be sent again as it was, which
+// with no request id would register the animal a second time. A refusal's description
+// leads, so that the caller still learns why the registration was refused.
+func keptRegistration(id string, changed, cause error, why string) error {
+	told := fmt.Sprintf("the patient %s was registered, and changed before the registration could be taken back, so it stays registered (%s)", id, why)
+	var refused *apperr.PreconditionError
+	if errors.As(cause, &refused) {
+		told = refused.Description + ": " + told
 	}
-	return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
+	return fmt.Errorf("take the registration back: %s (the second check: %s): %w", changed.Error(), cause.Error(),
+		apperr.Precondition("REGISTRATION_NOT_TAKEN_BACK", told))
 }
 
 // notTakenBack answers a registration or transfer refused after its write (cause) that

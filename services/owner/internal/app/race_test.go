@@ -169,13 +169,14 @@ func TestTransferRacingARestriction(t *testing.T) {
 // afterPatientWrite runs meanwhile once, right after the first patient write lands
 // (a registration or an update), as whatever happens between a use case's write and its
 // second check would; from then on, reading an owner fails with ownerReadErr when set
-// (only the first read, when ownerReadOnce).
+// (only the first read, when ownerReadOnce), and reading a patient with patientReadErr.
 type afterPatientWrite struct {
 	domain.Repository
-	meanwhile     func(ctx context.Context, written *domain.Patient) error
-	ownerReadErr  error
-	ownerReadOnce bool
-	done          bool
+	meanwhile      func(ctx context.Context, written *domain.Patient) error
+	ownerReadErr   error
+	ownerReadOnce  bool
+	patientReadErr error
+	done           bool
 }
 
 func (r *afterPatientWrite) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
@@ -210,6 +211,13 @@ func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Ow
 		return nil, err
 	}
 	return r.Repository.GetOwner(ctx, id)
+}
+
+func (r *afterPatientWrite) GetPatient(ctx context.Context, id string) (*domain.Patient, error) {
+	if r.done && r.patientReadErr != nil {
+		return nil, r.patientReadErr
+	}
+	return r.Repository.GetPatient(ctx, id)
 }
 
 // TestTransferOvertakenAfterItsWrite: the new owner is restricted (and maybe erased, or
@@ -373,9 +381,12 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 // registration rectified before it could be taken back stays, and the owner read again
 // decides the answer: the patient as it is now when the owner is active, OWNER_RESTRICTED
 // saying it stays when restricted, never UNAVAILABLE saying it was taken back (a caller
-// sending it again, with no request id, would register the animal twice). A
-// registration is audited once when written, and its taking back only when it was
-// taken back.
+// sending it again, with no request id, would register the animal twice). One rectified
+// when the patient or the owner cannot be read again stays too, answered
+// FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK naming the patient, never ABORTED by
+// the conflict; one transferred to another owner meanwhile stays with them, and the
+// answer says so. A registration is audited once when written, and its taking back
+// only when it was taken back.
 func TestSecondCheckAfterTheWrite(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -386,8 +397,12 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		rectify    bool
 		callerGone bool
 		storeDown  bool
-		// storeBlip fails only the second check's read of the owner.
-		storeBlip bool
+		// storeBlip fails only the second check's read of the owner; patientDown every
+		// read of the patient after the write.
+		storeBlip   bool
+		patientDown bool
+		// moved transfers the registered patient to the other owner right after the write.
+		moved bool
 		// stands: no error, the patient under the owner written to; kept: an error, and
 		// the patient stays there all the same.
 		stands     bool
@@ -407,6 +422,22 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			name: "registration, owner unreadable once, rectified meanwhile, restricted", storeBlip: true, rectify: true, restrict: true,
 			kept: true, wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, and stays registered as it changed since",
 		},
+		{
+			name: "registration, owner unreadable, rectified meanwhile", storeDown: true, rectify: true,
+			kept: true, wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "so it stays registered (the owner could not be read again)",
+		},
+		{
+			name: "registration, owner unreadable once, rectified meanwhile, patient unreadable", storeBlip: true, rectify: true, patientDown: true,
+			kept: true, wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "so it stays registered (the patient could not be read again)",
+		},
+		{
+			name: "registration, restricted, transferred meanwhile", restrict: true, moved: true,
+			wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, then transferred to another owner, who keeps it",
+		},
+		{
+			name: "registration, owner unreadable, transferred meanwhile", storeDown: true, moved: true,
+			wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "it was transferred to another owner since, who keeps it",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -419,6 +450,11 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 				if tt.rectify {
 					if _, err := plain.UpdatePatient(ctx, UpdatePatient{ID: p.ID, Patient: domain.Patient{Colour: "black"}, Paths: []string{"colour"},
 						Version: p.Version, Reason: "seen at the desk"}); err != nil {
+						return err
+					}
+				}
+				if tt.moved {
+					if _, err := plain.TransferPatient(ctx, p.ID, from, p.Version, "sold"); err != nil {
 						return err
 					}
 				}
@@ -435,6 +471,9 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			if tt.storeDown || tt.storeBlip {
 				racingRepo.ownerReadErr = errors.New("connection reset by peer")
 				racingRepo.ownerReadOnce = tt.storeBlip
+			}
+			if tt.patientDown {
+				racingRepo.patientReadErr = errors.New("connection reset by peer")
 			}
 			aud := &audittest.Recorder{}
 			racing, err := New(racingRepo, aud, Options{})
@@ -474,12 +513,20 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			if got := len(under) == 1; got != (tt.stands || tt.kept) {
 				t.Errorf("%d patients under the owner written to, want the patient to stay: %v", len(under), tt.stands || tt.kept)
 			}
+			if tt.wantReason == "REGISTRATION_NOT_TAKEN_BACK" && len(under) == 1 && (pe == nil || !strings.Contains(pe.Description, under[0].ID)) {
+				t.Errorf("%v, want the patient %s named", err, under[0].ID)
+			}
 			if !tt.transfer {
+				if tt.moved {
+					if left, err := repo.OwnerPatients(t.Context(), from); err != nil || len(left) != 1 {
+						t.Errorf("patients under the owner it was transferred to: %+v (%v), want it", left, err)
+					}
+				}
 				if s := aud.Subjects("patient.create"); !slices.Equal(s, []string{to}) {
 					t.Errorf("patient.create audited for %v, want once for %s", s, to)
 				}
 				back := []string(nil)
-				if !tt.stands && !tt.kept {
+				if !tt.stands && !tt.kept && !tt.moved {
 					back = []string{to}
 				}
 				if s := aud.Subjects("patient.create.taken_back"); !slices.Equal(s, back) {
