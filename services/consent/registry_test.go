@@ -209,24 +209,28 @@ func TestUnscopedRegistryWithdrawalHoldsForEveryRegistry(t *testing.T) {
 
 // unscopedDecision is a microchip registry decision an earlier version stored without
 // a scope.
+// A grant's validity is from..until, either zero for no bound.
 type unscopedDecision struct {
 	decision            string
 	effective, recorded time.Time
+	from, until         time.Time
 }
 
 // TestOperationsFindsTheRegistryOwnersToAsk follows docs/OPERATIONS.md's "Microchip
 // registry grants stored before they named the registry": the document's query, read
 // from it and run through the driver on the store, lists the candidates, and each one's
-// consent state decides by the document's two conditions whom reception asks to record
+// consent state decides by the document's three conditions whom reception asks to record
 // the grant again. Only owners whose latest unscoped decision is a grant and who have
 // decided nothing naming a registry since are asked: not the owner who withdrew after a
 // grant scheduled ahead (whose last row is that grant), nor one who withdrew naming a
 // registry, nor one whose grant was recorded again, whether that grant is in force, not
 // yet valid, expired or scheduled ahead (a registry's row showing no grant). The old
 // filter, which left out only a registry's row showing a prohibition or a grant in
-// force, asked the last three. Nor is one asked whose unscoped grant has expired or is
-// not yet valid, which its row shows as no grant all the same (recording it again would
-// give consent beyond what the owner gave); one whose grant is valid until next year is.
+// force, asked the last three. Nor is one asked whose latest unscoped grant (made last,
+// a grant scheduled ahead counted when recorded) has expired, which its row shows as no
+// grant all the same (recording it again would give consent beyond what the owner
+// gave); one whose grant is valid until next year, or not yet valid (recorded again
+// with its valid_from), or whose expired grant was followed by an unbounded one, is.
 func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 	s := start(t)
 	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
@@ -251,49 +255,61 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		name     string
 		unscoped []unscopedDecision
 		named    []*consentv1.ConsentDecision
-		// grantFrom and grantUntil are the validity the unscoped grants were stored
-		// with, when not zero.
-		grantFrom, grantUntil time.Time
-		listed                bool
+		listed   bool
 		// shows is the reason registryA's row shows, when the case has one.
 		shows consentv1.Reason
 		ask   bool
 	}{
 		{name: "an unscoped grant", listed: true, ask: true,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}}},
 		{name: "a withdrawal, then a grant", listed: true, ask: true,
-			unscoped: []unscopedDecision{{"withdrawn", day(3, 1), day(3, 1)}, {"granted", day(9, 1), day(9, 1)}}},
+			unscoped: []unscopedDecision{{decision: "withdrawn", effective: day(3, 1), recorded: day(3, 1)}, {decision: "granted", effective: day(9, 1), recorded: day(9, 1)}}},
 		{name: "a grant scheduled ahead, then a withdrawal before it took effect", listed: true,
-			unscoped: []unscopedDecision{{"granted", day(10, 1), day(8, 1)}, {"withdrawn", day(9, 1), day(9, 1)}}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(10, 1), recorded: day(8, 1)}, {decision: "withdrawn", effective: day(9, 1), recorded: day(9, 1)}}},
 		{name: "a grant, then a refusal", listed: true,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}, {"refused", day(9, 1), day(9, 1)}}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}, {decision: "refused", effective: day(9, 1), recorded: day(9, 1)}}},
 		{name: "a grant, then a withdrawal naming a registry", listed: true,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{named(withdrawn, registryB)}},
 		{name: "a grant, then an objection naming a registry", listed: true, shows: consentv1.Reason_REASON_OBJECTION,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{objection(chip, registryA)}},
 		{name: "a grant recorded again naming the registry", listed: true, shows: consentv1.Reason_REASON_EXPLICIT_GRANT,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{named(granted, registryA)}},
 		{name: "a grant recorded again naming the registry, valid from next month", listed: true,
 			shows:    consentv1.Reason_REASON_NOT_YET_VALID,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{dated(now, now.AddDate(0, 1, 0), time.Time{})}},
 		{name: "a grant recorded again naming the registry, valid until last month", listed: true,
 			shows:    consentv1.Reason_REASON_EXPIRED,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{dated(now.AddDate(0, -2, 0), time.Time{}, now.AddDate(0, -1, 0))}},
 		{name: "a grant recorded again naming the registry, scheduled ahead", listed: true,
 			shows:    consentv1.Reason_REASON_NO_GRANT,
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}},
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{dated(now.AddDate(0, 1, 0), time.Time{}, time.Time{})}},
-		{name: "an unscoped grant valid until next year", listed: true, ask: true, grantUntil: now.AddDate(1, 0, 0),
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
-		{name: "an unscoped grant that has expired", listed: true, grantUntil: now.AddDate(0, -1, 0),
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
-		{name: "an unscoped grant not yet valid", listed: true, grantFrom: now.AddDate(0, 1, 0),
-			unscoped: []unscopedDecision{{"granted", day(3, 1), day(3, 1)}}},
+		{name: "an unscoped grant valid until next year", listed: true, ask: true,
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(1, 0, 0)}}},
+		{name: "an unscoped grant that has expired", listed: true,
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)}}},
+		{name: "an unscoped grant not yet valid", listed: true, ask: true,
+			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1), from: now.AddDate(0, 1, 0)}}},
+		{name: "an expired unscoped grant, then an unbounded one", listed: true, ask: true,
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)},
+				{decision: "granted", effective: day(9, 1), recorded: day(9, 1)},
+			}},
+		{name: "an unbounded unscoped grant, then an expired one", listed: true,
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(3, 1), recorded: day(3, 1)},
+				{decision: "granted", effective: day(9, 1), recorded: day(9, 1), until: now.AddDate(0, -1, 0)},
+			}},
+		{name: "an unbounded unscoped grant scheduled ahead, then an expired one made after it was recorded", listed: true,
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(10, 1), recorded: day(8, 1)},
+				{decision: "granted", effective: day(9, 1), recorded: day(9, 1), until: now.AddDate(0, -1, 0)},
+			}},
 		{name: "a grant naming a registry only",
 			named: []*consentv1.ConsentDecision{named(granted, registryA)}},
 	}
@@ -303,7 +319,7 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		s.record(t, owners[i], objection(marketing, "email")) // the ledger the earlier version's entries go into
 		for j, u := range tc.unscoped {
 			id := fmt.Sprintf("0190f5a4-1f00-7000-8000-0000000%02d%03d", i, j)
-			s.pushUnscopedRegistryDecision(t, owners[i], id, u.decision, u.effective, u.recorded, tc.grantFrom, tc.grantUntil)
+			s.pushUnscopedRegistryDecision(t, owners[i], id, u.decision, u.effective, u.recorded, u.from, u.until)
 		}
 		for _, d := range tc.named {
 			s.record(t, owners[i], d)
@@ -336,14 +352,18 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 
 // askAgain applies docs/OPERATIONS.md's three conditions to an owner's consent state
 // and the rows the query listed for them, at now: the registry purpose without a scope
-// shows no grant, no row of the purpose names a registry, whatever its reason, and no
-// grant row has a valid_from to come or a valid_until passed.
+// shows no grant, no row of the purpose names a registry, whatever its reason, and the
+// grant listed that was made last (by effective_at, or recorded_at when earlier) has no
+// valid_until passed; its valid_from may be still to come.
 func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Time) bool {
-	for _, r := range rows {
-		e := r.Entry
-		if e.Decision == "granted" && ((e.ValidFrom != nil && e.ValidFrom.After(now)) || (e.ValidUntil != nil && !e.ValidUntil.After(now))) {
-			return false
+	var latest *registryRow
+	for i, r := range rows {
+		if r.Entry.Decision == "granted" && (latest == nil || !r.made().Before(latest.made())) {
+			latest = &rows[i]
 		}
+	}
+	if latest != nil && latest.Entry.ValidUntil != nil && !latest.Entry.ValidUntil.After(now) {
+		return false
 	}
 	noGrant := false
 	for _, c := range states {
@@ -365,9 +385,19 @@ type registryRow struct {
 	Entry struct {
 		Decision    string     `bson:"decision"`
 		EffectiveAt time.Time  `bson:"effective_at"`
+		RecordedAt  time.Time  `bson:"recorded_at"`
 		ValidFrom   *time.Time `bson:"valid_from"`
 		ValidUntil  *time.Time `bson:"valid_until"`
 	} `bson:"entries"`
+}
+
+// made is when the row's decision was made, as the consent service counts it: its
+// effective_at, or its recorded_at when earlier (a grant scheduled ahead).
+func (r registryRow) made() time.Time {
+	if !r.Entry.RecordedAt.IsZero() && r.Entry.RecordedAt.Before(r.Entry.EffectiveAt) {
+		return r.Entry.RecordedAt
+	}
+	return r.Entry.EffectiveAt
 }
 
 // runOperationsRegistryQuery runs the mongosh aggregation of docs/OPERATIONS.md's
