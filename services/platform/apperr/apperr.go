@@ -4,8 +4,12 @@
 // the client: an Error's message (New), a ValidationError's fields, a
 // PreconditionError's or ExistsError's description, else a fixed text of the code;
 // never the wrap chain, which names internal calls and store wording (the
-// conventions' "never status.Errorf(code, err.Error())"). Unknown errors become
-// Internal with a generic message while the cause is logged, never sent.
+// conventions' "never status.Errorf(code, err.Error())"). A peer service's status
+// passes on as it came, but for a failure of the peer or the way to it (UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNKNOWN, INTERNAL), whose text may be the
+// transport's, naming internal addresses: that keeps its code with a fixed text, and its
+// chain is logged. Unknown errors become Internal with a generic message while the cause
+// is logged, never sent.
 package apperr
 
 import (
@@ -306,15 +310,40 @@ func RequestIDReused(used string) error {
 	return &PreconditionError{Reason: "REQUEST_ID_REUSED", Field: "request_id", Description: description}
 }
 
+// peerFailures are the codes of a peer's status that say the peer, or the way to it,
+// failed: their text is the peer's or the transport's ("dial tcp 10.1.2.3:8443:
+// connect: connection refused"), not written for this service's client, so ToStatus
+// answers the code with a fixed text and logs the chain at the level given. A peer's
+// other codes (NOT_FOUND, PERMISSION_DENIED, a refusal with its details) answer what
+// the client asked and pass as they came.
+var peerFailures = map[codes.Code]struct {
+	level   slog.Level
+	message string
+}{
+	codes.Unavailable:       {slog.LevelWarn, "the service is unavailable; retry later"},
+	codes.DeadlineExceeded:  {slog.LevelWarn, "the request's deadline was exceeded"},
+	codes.ResourceExhausted: {slog.LevelWarn, "the service is busy; retry later"},
+	codes.Unknown:           {slog.LevelError, "unknown error"},
+	codes.Internal:          {slog.LevelError, "internal error"},
+}
+
 // ToStatus translates err into a gRPC status error. Errors that already are
-// statuses pass unchanged; unknown errors are logged (with the context's
-// trace id, through a telemetry logger) and answered with "internal error".
+// statuses pass unchanged, but for a peer's failure (see peerFailures); that and
+// unknown errors are logged (with the context's trace id, through a telemetry
+// logger), the latter answered with "internal error".
 func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
 	if err == nil {
 		return nil
 	}
 	if st, ok := asStatus(err); ok {
-		return st.Err()
+		failure, failed := peerFailures[st.Code()]
+		if !failed {
+			return st.Err()
+		}
+		if logger != nil {
+			logger.Log(ctx, failure.level, "peer failure", slog.String("code", st.Code().String()), slog.String("error", err.Error()))
+		}
+		return status.Error(st.Code(), failure.message)
 	}
 	var ve *ValidationError
 	if errors.As(err, &ve) {
@@ -369,8 +398,9 @@ func ToStatus(ctx context.Context, logger *slog.Logger, err error) error {
 }
 
 // clientMessage is the message of the first Error of kind target in err's tree, in
-// the order errors.As visits it: the outermost, as the layer nearer the request knows
-// best what the client asked for. Without one it is generic.
+// wrapping order (errors.As visits the tree depth first: an Error and what it wraps
+// before the next of a join), as a layer nearer the request knows best what the client
+// asked for. Without one it is generic.
 func clientMessage(err, target error, generic string) string {
 	m := kindMessage{kind: target}
 	if errors.As(err, &m) {

@@ -3,8 +3,10 @@ package apperr_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -27,12 +29,14 @@ func TestToStatusCodes(t *testing.T) {
 		message string
 		// reason is the ErrorInfo reason; empty: none.
 		reason string
+		// logged is the level the chain is logged at; empty: not logged.
+		logged string
 	}{
 		{name: "nil", err: nil, code: codes.OK},
 		{name: "not found", err: fmt.Errorf("get owner o-1: owner o-1: no matching document: %w", apperr.ErrNotFound), code: codes.NotFound, message: "not found"},
 		{name: "not found with a message", err: fmt.Errorf("get owner o-1: %w", apperr.New(apperr.ErrNotFound, "owner %s not found", "o-1")),
 			code: codes.NotFound, message: "owner o-1 not found"},
-		{name: "the outermost message", err: fmt.Errorf("transfer: %w: %w", apperr.New(apperr.ErrNotFound, "patient p-1 not found"), apperr.New(apperr.ErrNotFound, "visit v-1 not found")),
+		{name: "the first message in wrapping order", err: fmt.Errorf("transfer: %w: %w", apperr.New(apperr.ErrNotFound, "patient p-1 not found"), apperr.New(apperr.ErrNotFound, "visit v-1 not found")),
 			code: codes.NotFound, message: "patient p-1 not found"},
 		{name: "the message of the code's kind", err: fmt.Errorf("check: %w: %w", apperr.New(apperr.ErrUnavailable, "the owner could not be checked"), apperr.New(apperr.ErrNotFound, "owner o-1 not found")),
 			code: codes.NotFound, message: "owner o-1 not found"},
@@ -55,24 +59,48 @@ func TestToStatusCodes(t *testing.T) {
 		{name: "permission", err: apperr.ErrPermissionDenied, code: codes.PermissionDenied, message: "permission denied"},
 		{name: "permission with the rule", err: fmt.Errorf("lift: %w", apperr.New(apperr.ErrPermissionDenied, "only the clinic manager lifts a restriction")),
 			code: codes.PermissionDenied, message: "only the clinic manager lifts a restriction"},
-		{name: "unavailable", err: fmt.Errorf("owner service GetOwner: Unavailable: %w", apperr.ErrUnavailable), code: codes.Unavailable, message: "the service is unavailable; retry later"},
+		{name: "unavailable", err: fmt.Errorf("owner service GetOwner: Unavailable: %w", apperr.ErrUnavailable), code: codes.Unavailable, message: "the service is unavailable; retry later", logged: "WARN"},
 		{name: "unavailable with a message", err: fmt.Errorf("amend: %w", apperr.New(apperr.ErrUnavailable, "the owner's erasure is being applied; retry once it is done")),
-			code: codes.Unavailable, message: "the owner's erasure is being applied; retry once it is done"},
+			code: codes.Unavailable, message: "the owner's erasure is being applied; retry once it is done", logged: "WARN"},
 		{name: "canceled", err: fmt.Errorf("query: %w", context.Canceled), code: codes.Canceled, message: "the request was canceled"},
 		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), code: codes.DeadlineExceeded, message: "the request's deadline was exceeded"},
-		{name: "status passes", err: status.Error(codes.ResourceExhausted, "slow down"), code: codes.ResourceExhausted, message: "slow down"},
+		{name: "status passes", err: status.Error(codes.PermissionDenied, "only the clinic manager lifts a restriction"),
+			code: codes.PermissionDenied, message: "only the clinic manager lifts a restriction"},
 		{name: "wrapped status unwrapped", err: fmt.Errorf("call peer: %w", status.Error(codes.NotFound, "peer says no")), code: codes.NotFound, message: "peer says no"},
-		{name: "unknown is internal", err: errors.New("driver: bad thing with 131052-308T"), code: codes.Internal, message: "internal error"},
+		{name: "a peer's refusal passes with its reason", err: fmt.Errorf("ask the owner service: %w", apperr.ToStatus(context.Background(), nil, apperr.ErrVersionMismatch)),
+			code: codes.Aborted, message: "the record was changed by someone else; read it again", reason: apperr.ReasonVersionMismatch},
+		{name: "a peer unavailable is not told its transport's text", err: fmt.Errorf("ask the owner service about owner o-1: %w",
+			status.Error(codes.Unavailable, "connection error: desc = \"transport: Error while dialing: dial tcp 10.1.2.3:8443: connect: connection refused\"")),
+			code: codes.Unavailable, message: "the service is unavailable; retry later", logged: "WARN"},
+		{name: "a peer's deadline", err: fmt.Errorf("read owner o-1: %w", status.Error(codes.DeadlineExceeded, "context deadline exceeded")),
+			code: codes.DeadlineExceeded, message: "the request's deadline was exceeded", logged: "WARN"},
+		{name: "a peer exhausted", err: fmt.Errorf("export owner o-1: %w", status.Error(codes.ResourceExhausted, "grpc: received message larger than max (5242880 vs. 4194304)")),
+			code: codes.ResourceExhausted, message: "the service is busy; retry later", logged: "WARN"},
+		{name: "a peer's unknown", err: fmt.Errorf("erase owner o-1: %w", status.Error(codes.Unknown, "proxy 10.1.2.3: upstream reset")),
+			code: codes.Unknown, message: "unknown error", logged: "ERROR"},
+		{name: "a peer's internal error", err: fmt.Errorf("read consents of owner o-1: %w", status.Error(codes.Internal, "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data")),
+			code: codes.Internal, message: "internal error", logged: "ERROR"},
+		{name: "unknown is internal", err: errors.New("driver: bad thing with 131052-308T"), code: codes.Internal, message: "internal error", logged: "ERROR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := apperr.ToStatus(t.Context(), nil, tt.err)
+			var logs bytes.Buffer
+			err := apperr.ToStatus(t.Context(), slog.New(slog.NewJSONHandler(&logs, nil)), tt.err)
 			st := status.Convert(err)
 			if st.Code() != tt.code || st.Message() != tt.message {
 				t.Fatalf("status %v %q, want %v %q", st.Code(), st.Message(), tt.code, tt.message)
 			}
 			if got := errorInfoReason(st); got != tt.reason {
 				t.Errorf("reason = %q, want %q", got, tt.reason)
+			}
+			switch {
+			case tt.logged == "" && logs.Len() != 0:
+				t.Errorf("logged %s", logs.String())
+			case tt.logged != "":
+				var entry struct{ Level, Error string }
+				if err := json.Unmarshal(logs.Bytes(), &entry); err != nil || entry.Level != tt.logged || entry.Error != tt.err.Error() {
+					t.Errorf("log %q, want the chain at %s", logs.String(), tt.logged)
+				}
 			}
 		})
 	}
