@@ -391,7 +391,7 @@ func TestEndToEnd(t *testing.T) {
 	if errorReason(stale.body) != "VERSION_MISMATCH" {
 		t.Fatalf("a stale update's 409 carries no VERSION_MISMATCH reason: %s", stale.raw)
 	}
-	if want := "owner " + id + " was changed by someone else since version 1; read it again"; field(stale.body, "message") != want {
+	if want := "version 1 is not the current version of owner " + id + "; read it again"; field(stale.body, "message") != want {
 		t.Fatalf("a stale update's 409 says %q, want %q", field(stale.body, "message"), want)
 	}
 

@@ -180,8 +180,12 @@ func TestStalePatientWritesAreVersionMismatch(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := servicetest.ReasonOf(t, tt.write(), codes.Aborted); got != apperr.ReasonVersionMismatch {
+			err := tt.write()
+			if got := servicetest.ReasonOf(t, err, codes.Aborted); got != apperr.ReasonVersionMismatch {
 				t.Errorf("reason = %q, want %s", got, apperr.ReasonVersionMismatch)
+			}
+			if got, want := status.Convert(err).Message(), fmt.Sprintf("version %d is not the current version of patient %s; read it again", p.GetVersion(), p.GetId()); got != want {
+				t.Errorf("message = %q, want %q", got, want)
 			}
 		})
 	}
@@ -204,9 +208,16 @@ func TestStaleUpdateIsAborted(t *testing.T) {
 	if res.GetOwner().GetVersion() != 2 || res.GetOwner().GetPhone() != "+358507654321" {
 		t.Fatalf("update not applied: %+v", res.GetOwner())
 	}
-	_, err = update("+358 44 000 0000", o.GetVersion())
-	if got := servicetest.ReasonOf(t, err, codes.Aborted); got != apperr.ReasonVersionMismatch {
-		t.Errorf("stale update's reason = %q, want %s", got, apperr.ReasonVersionMismatch)
+	// The version the update was based on, and one never stored: neither is the current
+	// one, and the message claims no more (no one else need have changed the owner).
+	for _, version := range []int64{o.GetVersion(), 99} {
+		_, err = update("+358 44 000 0000", version)
+		if got := servicetest.ReasonOf(t, err, codes.Aborted); got != apperr.ReasonVersionMismatch {
+			t.Errorf("version %d: reason = %q, want %s", version, got, apperr.ReasonVersionMismatch)
+		}
+		if got, want := status.Convert(err).Message(), fmt.Sprintf("version %d is not the current version of owner %s; read it again", version, o.GetId()); got != want {
+			t.Errorf("version %d: message = %q, want %q", version, got, want)
+		}
 	}
 
 	got, err := c.GetOwner(ctx, &ownerv1.GetOwnerRequest{OwnerId: o.GetId()})

@@ -126,9 +126,11 @@ func notFound(what, id string) error {
 // stale refuses a rectification at the version expected, as the stored version moved
 // on. From UpdateOwner, UpdatePatient, TransferPatient and MarkPatientDeceased that is
 // the version the client sent, which it reads again (VERSION_MISMATCH); the service's
-// own rectifications (taking a transfer back) read again themselves.
+// own rectifications (taking a transfer back) read again themselves. The message says
+// no more than the store knows: the version sent may never have been stored, or the
+// change since may be the caller's own.
 func stale(what, id string, expected int64) error {
-	return apperr.New(apperr.ErrVersionMismatch, "%s %s was changed by someone else since version %d; read it again", what, id, expected)
+	return apperr.New(apperr.ErrVersionMismatch, "version %d is not the current version of %s %s; read it again", expected, what, id)
 }
 
 // changedSince refuses a write of the service's own at the version expected, which it
