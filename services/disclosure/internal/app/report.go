@@ -330,7 +330,11 @@ func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	return apperr.New(apperr.ErrConflict, "access request %s was answered at another time meanwhile; ask for the report again", id)
+	if stored.Status == domain.AccessAnswered {
+		return apperr.New(apperr.ErrConflict, "access request %s was answered at another time meanwhile; ask for the report again", id)
+	}
+	// Still received: another copy proposed its own time, which only it answers at.
+	return apperr.New(apperr.ErrConflict, "another copy of the report of access request %s is being made at another time; ask for the report again", id)
 }
 
 // notGiven is cause, after a copy of request r that is not given, which got as far as

@@ -3,9 +3,12 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/status"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -198,9 +201,11 @@ func TestReportCopyWhoseAnswerTimeWasReplaced(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		otherGiven bool
+		// message is what the replaced copy's client is told, by what the request became.
+		message string
 	}{
-		{name: "the other copy given", otherGiven: true},
-		{name: "the other copy being made"},
+		{name: "the other copy given", otherGiven: true, message: "access request %s was answered at another time meanwhile; ask for the report again"},
+		{name: "the other copy being made", message: "another copy of the report of access request %s is being made at another time; ask for the report again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_report_replaced")
@@ -234,6 +239,9 @@ func TestReportCopyWhoseAnswerTimeWasReplaced(t *testing.T) {
 			}
 			if !errors.Is(err, apperr.ErrConflict) || first.Body != nil {
 				t.Fatalf("the replaced copy: %v, %d bytes; want ErrConflict and nothing", err, len(first.Body))
+			}
+			if got, want := status.Convert(apperr.ToStatus(t.Context(), nil, err)).Message(), fmt.Sprintf(tc.message, req.ID); got != want {
+				t.Errorf("the replaced copy's client is told %q, want %q", got, want)
 			}
 			stored, err := store.AccessRequest(t.Context(), req.ID)
 			if err != nil {
