@@ -249,7 +249,7 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, fmt.Errorf("audit access report %s: %w", pending.ID, err))
 	}
 	if r.Status != domain.AccessAnswered {
-		if err := s.stillPending(ctx, pending.ID); err != nil {
+		if err := s.stillPending(ctx, r.ID, pending.ID); err != nil {
 			return GivenReport{}, s.notGiven(ctx, r, pending.ID, copyAudited, err)
 		}
 		if err := s.answerAt(ctx, r.ID, at); err != nil {
@@ -268,7 +268,7 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 		// The owner's erasure refuses the owner's pending entries too, and may have done
 		// so after the read before the answer.
 		return GivenReport{}, errors.Join(
-			fmt.Errorf("the copy's log entry %s was refused meanwhile (%s): %w", final.ID, final.Refusal.Reason, apperr.ErrConflict),
+			fmt.Errorf("the copy's log entry %s was made final: %w", final.ID, refusedMeanwhile(r.ID, final)),
 			s.auditNotCompleted(ctx, r, final.ID))
 	}
 	given.Disclosure = final
@@ -277,7 +277,7 @@ func (s *Service) giveReport(ctx context.Context, r domain.AccessRequest, rep Re
 
 // stillPending reads the copy's log entry before its answer: one made final meanwhile
 // (refused by the owner's erasure) is not given, and does not answer the request.
-func (s *Service) stillPending(ctx context.Context, id string) error {
+func (s *Service) stillPending(ctx context.Context, requestID, id string) error {
 	rctx, cancel := detached(ctx)
 	defer cancel()
 	rec, err := s.repo.Record(rctx, id)
@@ -285,9 +285,22 @@ func (s *Service) stillPending(ctx context.Context, id string) error {
 	case err != nil:
 		return fmt.Errorf("read the copy's log entry %s before the answer: %w", id, err)
 	case !rec.Pending:
-		return fmt.Errorf("the copy's log entry %s was made final before the answer: %w", id, apperr.ErrConflict)
+		return fmt.Errorf("the copy's log entry %s was made final before the answer: %w", id, refusedMeanwhile(requestID, rec))
 	}
 	return nil
+}
+
+// refusedMeanwhile answers a copy whose log entry another call made final while it was
+// being made: the owner's erasure refuses the owner's pending entries (OWNER_RESTRICTED).
+// Asked again, the copy would meet the same refusal, so the client is told the
+// entry's reason as a failed precondition, never to send the request again.
+func refusedMeanwhile(requestID string, entry domain.Record) error {
+	reason := domain.RefusalNotCompleted
+	if entry.Refusal != nil {
+		reason = entry.Refusal.Reason
+	}
+	return apperr.Precondition(string(reason), fmt.Sprintf(
+		"the report of access request %s was not given: its log entry was refused %s meanwhile", requestID, reason))
 }
 
 // finalizeCopy makes the copy's pending entry final, disclosed, trying once more when

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -85,7 +86,8 @@ func (a refusingAuditor) RecordNow(ctx context.Context, events ...audit.Event) e
 }
 
 // TestReportCopyWhoseEntryWasRefused: the owner's erasure refuses the copy's pending log
-// entry while the copy is being made. The copy is answered ABORTED with nothing, the
+// entry while the copy is being made. The copy is answered FAILED_PRECONDITION
+// OWNER_RESTRICTED with nothing (on the old code ABORTED, "send it again"), the
 // log holds its entry refused OWNER_RESTRICTED, and its access_request.report is
 // followed by one denied NOT_COMPLETED. Refused before the copy reads its entry again
 // ahead of the answer, the request stays received with no proposal; refused during the
@@ -111,8 +113,15 @@ func TestReportCopyWhoseEntryWasRefused(t *testing.T) {
 			ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
 			req := recordReportRequest(t, ctx, svc)
 			given, err := svc.AccessReport(ctx, req.ID, app.ReportJSON, "")
-			if !errors.Is(err, apperr.ErrConflict) || given.Body != nil || given.Disclosure.ID != "" {
-				t.Fatalf("copy whose entry was refused: %v, %d bytes, log entry %q; want ErrConflict and nothing", err, len(given.Body), given.Disclosure.ID)
+			if given.Body != nil || given.Disclosure.ID != "" {
+				t.Fatalf("copy whose entry was refused: %d bytes, log entry %q; want nothing", len(given.Body), given.Disclosure.ID)
+			}
+			// Asked again, the copy would be refused the same: the client is told why, not
+			// to send it again.
+			st := status.Convert(apperr.ToStatus(t.Context(), nil, err))
+			want := "the report of access request " + req.ID + " was not given: its log entry was refused OWNER_RESTRICTED meanwhile"
+			if st.Code() != codes.FailedPrecondition || st.Message() != want || servicetest.ReasonOf(t, st.Err(), codes.FailedPrecondition) != string(domain.RefusalOwnerRestricted) {
+				t.Fatalf("copy whose entry was refused: %v; want FAILED_PRECONDITION OWNER_RESTRICTED %q", st, want)
 			}
 			log := ownerLog(t, store)
 			if len(log) != 1 || log[0].Outcome != "refused OWNER_RESTRICTED" {
