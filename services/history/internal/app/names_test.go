@@ -59,32 +59,13 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo, reg := raceRepo(t), soldRegistry{sale: sale}
-			now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
-			opts := Options{Now: func() time.Time { return now }}
-			plain, err := New(repo, reg, nopAuditor{}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
-				Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
-				t.Fatal(err)
-			}
-			now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-			if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
-				t.Fatal(err)
-			}
-			keeper := &toldKeeper{}
-			push := func() {
-				if _, err := plain.PushNameRetention(t.Context(), keeper, time.Second); err != nil {
-					t.Fatal(err)
-				}
-			}
+			f := newErasedSeller(t, sale)
+			repo, reg, opts, plain, keeper, push := f.repo, f.reg, f.opts, f.plain, f.keeper, f.push
 			racing, err := New(&beforeCreate{Repository: &beforeAmending{Repository: repo, before: push}, during: push}, reg, nopAuditor{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+			*f.now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 			tc.write(t, plain, racing)
 			push()
 			if n := len(keeper.told); n == 0 || keeper.told[n-1] != "2030-01-10" {
@@ -92,6 +73,44 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// erasedSeller is the seller's visit of racePatient in May 2024 and the seller erased
+// on 2026-11-25 (the clock, now), and push a name retention run telling keeper.
+type erasedSeller struct {
+	repo   *historymongo.Repository
+	reg    soldRegistry
+	now    *time.Time
+	opts   Options
+	plain  *Service
+	keeper *toldKeeper
+	push   func()
+}
+
+func newErasedSeller(t *testing.T, sale time.Time) erasedSeller {
+	t.Helper()
+	now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
+	f := erasedSeller{repo: raceRepo(t), reg: soldRegistry{sale: sale}, now: &now, keeper: &toldKeeper{}}
+	f.opts = Options{Now: func() time.Time { return *f.now }}
+	plain, err := New(f.repo, f.reg, nopAuditor{}, f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.plain = plain
+	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
+		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	f.push = func() {
+		if _, err := plain.PushNameRetention(t.Context(), f.keeper, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
 }
 
 // failingMark fails every MarkNamesCheck (the mark after a write), as a store error
@@ -166,27 +185,8 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo, reg := raceRepo(t), soldRegistry{sale: sale}
-			now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
-			opts := Options{Now: func() time.Time { return now }}
-			plain, err := New(repo, reg, nopAuditor{}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
-				Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
-				t.Fatal(err)
-			}
-			now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-			if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
-				t.Fatal(err)
-			}
-			keeper := &toldKeeper{}
-			push := func() {
-				if _, err := plain.PushNameRetention(t.Context(), keeper, time.Second); err != nil {
-					t.Fatal(err)
-				}
-			}
+			f := newErasedSeller(t, sale)
+			repo, reg, opts, plain, keeper, push := f.repo, f.reg, f.opts, f.plain, f.keeper, f.push
 			var logs bytes.Buffer
 			auditor := &keptAuditor{}
 			racingOpts := opts
@@ -196,7 +196,7 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+			*f.now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 			id := tc.first(t, plain)
 			push()
 			toldBefore := len(keeper.told)
@@ -213,7 +213,7 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 			if line := logs.String(); !strings.Contains(line, `"level":"WARN"`) || !strings.Contains(line, id) {
 				t.Errorf("logged %q, want the failed mark at WARN with the visit's id", line)
 			}
-			now = now.Add(time.Minute)
+			*f.now = f.now.Add(time.Minute)
 			push()
 			if n := len(keeper.told); n == 0 || keeper.told[n-1] != "2030-01-10" {
 				t.Errorf("the owner service was told %q, want 2030-01-10 last", keeper.told)
@@ -221,7 +221,7 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 			if due := dueOwners(t, repo); !slices.Contains(due, seller) {
 				t.Errorf("the owners due while the write may land are %q, want the seller among them", due)
 			}
-			now = now.Add(markedWriteTimeout + pendingSlack)
+			*f.now = f.now.Add(markedWriteTimeout + pendingSlack)
 			push()
 			if due := dueOwners(t, repo); slices.Contains(due, seller) {
 				t.Errorf("the owners due after the write's bound are %q, want the seller cleared", due)
