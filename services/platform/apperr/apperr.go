@@ -320,9 +320,11 @@ var peerFailures = map[codes.Code]struct {
 	level   slog.Level
 	message string
 }{
-	codes.Unavailable:       {slog.LevelWarn, "the service is unavailable; retry later"},
-	codes.DeadlineExceeded:  {slog.LevelWarn, "the request's deadline was exceeded"},
-	codes.ResourceExhausted: {slog.LevelWarn, "the service is busy; retry later"},
+	codes.Unavailable:      {slog.LevelWarn, "the service is unavailable; retry later"},
+	codes.DeadlineExceeded: {slog.LevelWarn, "the request's deadline was exceeded"},
+	// gRPC answers a message over the size limit RESOURCE_EXHAUSTED too, which no retry
+	// mends: the text promises nothing, and the chain is logged for the operators.
+	codes.ResourceExhausted: {slog.LevelError, "a service could not handle the request"},
 	codes.Unknown:           {slog.LevelError, "unknown error"},
 	codes.Internal:          {slog.LevelError, "internal error"},
 }

@@ -75,7 +75,7 @@ func TestToStatusCodes(t *testing.T) {
 		{name: "a peer's deadline", err: fmt.Errorf("read owner o-1: %w", status.Error(codes.DeadlineExceeded, "context deadline exceeded")),
 			code: codes.DeadlineExceeded, message: "the request's deadline was exceeded", logged: "WARN"},
 		{name: "a peer exhausted", err: fmt.Errorf("export owner o-1: %w", status.Error(codes.ResourceExhausted, "grpc: received message larger than max (5242880 vs. 4194304)")),
-			code: codes.ResourceExhausted, message: "the service is busy; retry later", logged: "WARN"},
+			code: codes.ResourceExhausted, message: "a service could not handle the request", logged: "ERROR"},
 		{name: "a peer's unknown", err: fmt.Errorf("erase owner o-1: %w", status.Error(codes.Unknown, "proxy 10.1.2.3: upstream reset")),
 			code: codes.Unknown, message: "unknown error", logged: "ERROR"},
 		{name: "a peer's internal error", err: fmt.Errorf("read consents of owner o-1: %w", status.Error(codes.Internal, "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data")),

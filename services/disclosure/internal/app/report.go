@@ -291,14 +291,16 @@ func (s *Service) stillPending(ctx context.Context, requestID, id string) error 
 }
 
 // refusedMeanwhile answers a copy whose log entry another call made final while it was
-// being made: the owner's erasure refuses the owner's pending entries (OWNER_RESTRICTED).
-// Asked again, the copy would meet the same refusal, so the client is told the
-// entry's reason as a failed precondition, never to send the request again.
+// being made: the owner's erasure refuses the owner's pending entries (OWNER_RESTRICTED),
+// so the client is told the entry's reason as a failed precondition (the erasure is
+// under way), not to send the request again. An entry the retention sweep refused
+// NOT_COMPLETED (the copy outlived the pending timeout) is a conflict, as everywhere:
+// asked again, a copy is made anew.
 func refusedMeanwhile(requestID string, entry domain.Record) error {
-	reason := domain.RefusalNotCompleted
-	if entry.Refusal != nil {
-		reason = entry.Refusal.Reason
+	if entry.Refusal == nil || entry.Refusal.Reason == domain.RefusalNotCompleted {
+		return apperr.New(apperr.ErrConflict, "the report of access request %s was not given: its log entry was closed meanwhile; ask for the report again", requestID)
 	}
+	reason := entry.Refusal.Reason
 	return apperr.Precondition(string(reason), fmt.Sprintf(
 		"the report of access request %s was not given: its log entry was refused %s meanwhile", requestID, reason))
 }

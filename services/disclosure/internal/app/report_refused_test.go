@@ -54,7 +54,8 @@ func notCompletedAudits(t *testing.T, db *mongo.Database, requestID string) []st
 // before its answer write.
 type refusingStore struct {
 	*disclosuremongo.Repository
-	at string
+	at     string
+	reason domain.RefusalReason
 }
 
 func (s *refusingStore) refuse(ctx context.Context, step string) error {
@@ -62,7 +63,7 @@ func (s *refusingStore) refuse(ctx context.Context, step string) error {
 		return nil
 	}
 	s.at = ""
-	_, err := s.RefusePending(ctx, racingOwnerID, domain.Refusal{Reason: domain.RefusalOwnerRestricted}, nil)
+	_, err := s.RefusePending(ctx, racingOwnerID, domain.Refusal{Reason: s.reason}, nil)
 	return err
 }
 
@@ -97,14 +98,16 @@ func (a refusingAuditor) RecordNow(ctx context.Context, events ...audit.Event) e
 func TestReportCopyWhoseEntryWasRefused(t *testing.T) {
 	for _, tc := range []struct {
 		at       string
+		reason   domain.RefusalReason
 		answered bool
 	}{
-		{at: "audit"},
-		{at: "answer", answered: true},
+		{at: "audit", reason: domain.RefusalOwnerRestricted},
+		{at: "answer", reason: domain.RefusalOwnerRestricted, answered: true},
+		{at: "answer", reason: domain.RefusalNotCompleted, answered: true},
 	} {
-		t.Run(tc.at, func(t *testing.T) {
+		t.Run(tc.at+" "+string(tc.reason), func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_report_refused")
-			store := &refusingStore{Repository: disclosuremongo.New(db), at: tc.at}
+			store := &refusingStore{Repository: disclosuremongo.New(db), at: tc.at, reason: tc.reason}
 			clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 			svc, err := app.New(store, app.Peers{Owners: peers{}, Consents: peers{}, History: history{}}, refusingAuditor{writer, store}, app.Options{Now: clock.Now})
 			if err != nil {
@@ -116,16 +119,24 @@ func TestReportCopyWhoseEntryWasRefused(t *testing.T) {
 			if given.Body != nil || given.Disclosure.ID != "" {
 				t.Fatalf("copy whose entry was refused: %d bytes, log entry %q; want nothing", len(given.Body), given.Disclosure.ID)
 			}
-			// Asked again, the copy would be refused the same: the client is told why, not
-			// to send it again.
+			// Refused by the owner's erasure, the client is told why, not to send it
+			// again; closed by the retention sweep, to ask again.
 			st := status.Convert(apperr.ToStatus(t.Context(), nil, err))
 			want := "the report of access request " + req.ID + " was not given: its log entry was refused OWNER_RESTRICTED meanwhile"
-			if st.Code() != codes.FailedPrecondition || st.Message() != want || servicetest.ReasonOf(t, st.Err(), codes.FailedPrecondition) != string(domain.RefusalOwnerRestricted) {
-				t.Fatalf("copy whose entry was refused: %v; want FAILED_PRECONDITION OWNER_RESTRICTED %q", st, want)
+			code := codes.FailedPrecondition
+			if tc.reason == domain.RefusalNotCompleted {
+				want = "the report of access request " + req.ID + " was not given: its log entry was closed meanwhile; ask for the report again"
+				code = codes.Aborted
+			}
+			if st.Code() != code || st.Message() != want {
+				t.Fatalf("copy whose entry was refused: %v; want %s %q", st, code, want)
+			}
+			if code == codes.FailedPrecondition && servicetest.ReasonOf(t, st.Err(), code) != string(tc.reason) {
+				t.Fatalf("copy whose entry was refused: %v; want the reason %s", st, tc.reason)
 			}
 			log := ownerLog(t, store)
-			if len(log) != 1 || log[0].Outcome != "refused OWNER_RESTRICTED" {
-				t.Fatalf("the owner's log holds %+v, want the copy refused OWNER_RESTRICTED", log)
+			if len(log) != 1 || log[0].Outcome != "refused "+string(tc.reason) {
+				t.Fatalf("the owner's log holds %+v, want the copy refused %s", log, tc.reason)
 			}
 			if got, want := notCompletedAudits(t, db, req.ID), []string{notCompletedID(req.ID, log[0].ID)}; !slices.Equal(got, want) {
 				t.Errorf("access reports audited not completed: %q, want %q", got, want)
