@@ -339,13 +339,10 @@ func TestScrubErasedHistories(t *testing.T) {
 	}
 }
 
-// TestScheduleKeepsALaterPlan: a second erasure request has scheduled the sweep for its
-// shorter kept day and not yet updated the owner (emulated by a stale version, as a
-// request between its writes); a sweep that then reads the owner with the first
-// request's day, and finds nothing due, leaves the second request's schedule, which
-// its owner update does not write again. Before, it wrote the first request's day back,
-// and the names were kept past the day the second request answered.
-func TestScheduleKeepsALaterPlan(t *testing.T) {
+// erasedByJobOne is owner o1 erased by request jobOne, its names kept until
+// nameKeptUntil, as read back, and apply, which applies a plan to an owner as read.
+func erasedByJobOne(t *testing.T, nameKeptUntil string) (*Repository, *domain.Owner, func(*domain.Owner, domain.ErasurePlan, string) error) {
+	t.Helper()
 	r, _ := testRepo(t)
 	ctx := t.Context()
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -357,13 +354,25 @@ func TestScheduleKeepsALaterPlan(t *testing.T) {
 		_, _, err := r.ApplyErasure(ctx, o, plan, domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: "r"}, requestID)
 		return err
 	}
-	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: jobOne, NameKeptUntil: "2060-12-31"}, "2026-11-25"), jobOne); err != nil {
+	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: jobOne, NameKeptUntil: nameKeptUntil}, "2026-11-25"), jobOne); err != nil {
 		t.Fatal(err)
 	}
 	erased, err := r.GetOwner(ctx, "o1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, erased, apply
+}
+
+// TestScheduleKeepsALaterPlan: a second erasure request has scheduled the sweep for its
+// shorter kept day and not yet updated the owner (emulated by a stale version, as a
+// request between its writes); a sweep that then reads the owner with the first
+// request's day, and finds nothing due, leaves the second request's schedule, which
+// its owner update does not write again. Before, it wrote the first request's day back,
+// and the names were kept past the day the second request answered.
+func TestScheduleKeepsALaterPlan(t *testing.T) {
+	r, erased, apply := erasedByJobOne(t, "2060-12-31")
+	ctx := t.Context()
 	second := *erased
 	second.Version = 99
 	if err := apply(&second, domain.PlanErasure(erased, 0, domain.ErasureRequest{ID: jobTwo, NameKeptUntil: "2030-06-30"}, "2026-11-25"), jobTwo); !errors.Is(err, apperr.ErrConflict) {
@@ -384,24 +393,8 @@ func TestScheduleKeepsALaterPlan(t *testing.T) {
 // is stale, so that it neither writes an earlier day told back nor plans without the
 // later one.
 func TestExtensionPlannedBeforeAnotherIsStale(t *testing.T) {
-	r, _ := testRepo(t)
+	r, erased, apply := erasedByJobOne(t, "2031-01-01")
 	ctx := t.Context()
-	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	o, err := r.CreateOwner(ctx, testOwner("o1"), nil, registered())
-	if err != nil {
-		t.Fatal(err)
-	}
-	apply := func(o *domain.Owner, plan domain.ErasurePlan, requestID string) error {
-		_, _, err := r.ApplyErasure(ctx, o, plan, domain.Change{Time: at, ActorSubject: "test", Fields: plan.Fields, Reason: "r"}, requestID)
-		return err
-	}
-	if err := apply(o, domain.PlanErasure(o, 0, domain.ErasureRequest{ID: jobOne, NameKeptUntil: "2031-01-01"}, "2026-11-25"), jobOne); err != nil {
-		t.Fatal(err)
-	}
-	erased, err := r.GetOwner(ctx, "o1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	extend := func(until string) error {
 		plan, err := domain.PlanExtension(erased, until)
 		if err != nil {
