@@ -59,7 +59,7 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newErasedSeller(t, sale)
+			f := newErasedSeller(t, soldRegistry{sale: sale})
 			repo, reg, opts, plain, keeper, push := f.repo, f.reg, f.opts, f.plain, f.keeper, f.push
 			racing, err := New(&beforeCreate{Repository: &beforeAmending{Repository: repo, before: push}, during: push}, reg, nopAuditor{}, opts)
 			if err != nil {
@@ -75,11 +75,12 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 	}
 }
 
-// erasedSeller is the seller's visit of racePatient in May 2024 and the seller erased
+// erasedSeller is the seller's visit of racePatient in May 2024 (the animal sold as reg
+// says) and the seller erased
 // on 2026-11-25 (the clock, now), and push a name retention run telling keeper.
 type erasedSeller struct {
 	repo   *historymongo.Repository
-	reg    soldRegistry
+	reg    Registry
 	now    *time.Time
 	opts   Options
 	plain  *Service
@@ -87,10 +88,10 @@ type erasedSeller struct {
 	push   func()
 }
 
-func newErasedSeller(t *testing.T, sale time.Time) erasedSeller {
+func newErasedSeller(t *testing.T, reg Registry) erasedSeller {
 	t.Helper()
 	now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
-	f := erasedSeller{repo: raceRepo(t), reg: soldRegistry{sale: sale}, now: &now, keeper: &toldKeeper{}}
+	f := erasedSeller{repo: raceRepo(t), reg: reg, now: &now, keeper: &toldKeeper{}}
 	f.opts = Options{Now: func() time.Time { return *f.now }}
 	plain, err := New(f.repo, f.reg, nopAuditor{}, f.opts)
 	if err != nil {
@@ -185,7 +186,7 @@ func TestNamesMarkAfterTheWriteFailed(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newErasedSeller(t, sale)
+			f := newErasedSeller(t, soldRegistry{sale: sale})
 			repo, reg, opts, plain, keeper, push := f.repo, f.reg, f.opts, f.plain, f.keeper, f.push
 			var logs bytes.Buffer
 			auditor := &keptAuditor{}
@@ -510,24 +511,12 @@ func TestRetriedWriteMarksAgain(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo, reg := raceRepo(t), resoldRegistry{sale: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC), resale: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-			now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
-			s, err := New(repo, reg, nopAuditor{}, Options{Now: func() time.Time { return now }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
-				Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
-				t.Fatal(err)
-			}
-			now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-			if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
-				t.Fatal(err)
-			}
-			now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+			f := newErasedSeller(t, resoldRegistry{sale: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC), resale: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)})
+			repo, s, now := f.repo, f.plain, f.now
+			*now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 			id := tc.first(t, s)
 			tc.write(t, s, id)
-			now = now.Add(markedWriteTimeout + pendingSlack)
+			*now = now.Add(markedWriteTimeout + pendingSlack)
 			if _, err := s.PushNameRetention(t.Context(), &toldKeeper{}, time.Second); err != nil {
 				t.Fatal(err)
 			}
@@ -564,25 +553,13 @@ func (k *notErasedKeeper) ExtendNameRetention(ctx context.Context, ownerID strin
 // report; it stays marked all the while, and once the owner service erased it, the
 // first run after the hour tells the later day. Before, every run (each minute) asked.
 func TestNamesJobWaitsForTheOwnerServicesErasure(t *testing.T) {
-	repo, reg := raceRepo(t), soldRegistry{sale: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)}
-	now := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
-	s, err := New(repo, reg, nopAuditor{}, Options{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, OwnerID: seller,
-		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: now.Add(-time.Hour)}}); err != nil {
-		t.Fatal(err)
-	}
-	now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
-		t.Fatal(err)
-	}
-	now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+	f := newErasedSeller(t, soldRegistry{sale: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)})
+	repo, s, now := f.repo, f.plain, f.now
+	*now = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 	if _, err := s.RecordVisit(as(t, auth.RoleVeterinarian), namesVisit(time.Date(2027, 1, 10, 10, 0, 0, 0, time.UTC))); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(time.Hour) // past the visit's bound
+	*now = now.Add(time.Hour) // past the visit's bound
 	keeper := &notErasedKeeper{}
 	for _, tc := range []struct {
 		after     time.Duration // since the last run
@@ -597,7 +574,7 @@ func TestNamesJobWaitsForTheOwnerServicesErasure(t *testing.T) {
 		{after: 58 * time.Minute, wantCalls: 1, erased: true, due: true},
 		{after: time.Minute, wantCalls: 2, erased: true, told: []string{"2030-01-10"}},
 	} {
-		now = now.Add(tc.after)
+		*now = now.Add(tc.after)
 		keeper.erased = tc.erased
 		res, err := s.PushNameRetention(t.Context(), keeper, time.Second)
 		if err != nil {
