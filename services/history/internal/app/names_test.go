@@ -76,8 +76,8 @@ func TestNamesJobRacingTheVisitsWrite(t *testing.T) {
 }
 
 // erasedSeller is the seller's visit of racePatient in May 2024 (the animal sold as reg
-// says) and the seller erased
-// on 2026-11-25 (the clock, now), and push a name retention run telling keeper.
+// says) and the seller erased on 2026-11-25 (the clock, now), and push a name
+// retention run telling keeper.
 type erasedSeller struct {
 	repo   *historymongo.Repository
 	reg    Registry
