@@ -174,21 +174,6 @@ func TestReportCopyOnceLoggedDoesNotDependOnItsCaller(t *testing.T) {
 	}
 }
 
-// replacingStore, at the first copy's answer write, lets another replica, whose clock
-// runs answerLease and more ahead, propose its own time or make a whole copy.
-type replacingStore struct {
-	*disclosuremongo.Repository
-	other func()
-}
-
-func (s *replacingStore) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
-	if other := s.other; other != nil {
-		s.other = nil
-		other()
-	}
-	return s.Repository.AnswerAccessRequest(ctx, id, at)
-}
-
 // TestReportCopyWhoseAnswerTimeWasReplaced: a copy logged and audited finds, at its
 // answer write, its proposed time replaced by another replica's (whose clock runs
 // ahead, so that the first proposal reads stale to it). The first copy is answered
@@ -209,7 +194,7 @@ func TestReportCopyWhoseAnswerTimeWasReplaced(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_report_replaced")
-			store := &replacingStore{Repository: disclosuremongo.New(db)}
+			store := &overlappingStore{Repository: disclosuremongo.New(db)}
 			peersOf := app.Peers{Owners: peers{}, Consents: peers{}, History: history{}}
 			clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 			ahead := &tickingClock{now: clock.now.Add(3 * time.Minute)}
@@ -226,7 +211,9 @@ func TestReportCopyWhoseAnswerTimeWasReplaced(t *testing.T) {
 			var second app.GivenReport
 			var secondErr error
 			otherAt := domain.AnswerProposal{At: ahead.Now(), CopyID: "other-copy"}
-			store.other = func() {
+			// At the first copy's answer write, another replica, whose clock runs
+			// answerLease and more ahead, proposes its own time or makes a whole copy.
+			store.second = func() {
 				if tc.otherGiven {
 					second, secondErr = other.AccessReport(ctx, req.ID, app.ReportJSON, "")
 					return
