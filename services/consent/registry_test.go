@@ -230,7 +230,10 @@ type unscopedDecision struct {
 // a grant scheduled ahead counted when recorded) has expired, which its row shows as no
 // grant all the same (recording it again would give consent beyond what the owner
 // gave); one whose grant is valid until next year, or not yet valid (recorded again
-// with its valid_from), or whose expired grant was followed by an unbounded one, is.
+// with its valid_from), or whose expired grant was followed by an unbounded one or by
+// one scheduled ahead (recorded again scheduled ahead to the same day, so the registry
+// has nothing before the owner's own grant takes effect), is; and the grant recorded
+// again as the document says shows for the registry what the owner's own would.
 func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 	s := start(t)
 	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
@@ -259,10 +262,13 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		// shows is the reason registryA's row shows, when the case has one.
 		shows consentv1.Reason
 		ask   bool
+		// then is the reason registryA's row shows once reception has recorded the grant
+		// again as the document says, for a case asked.
+		then consentv1.Reason
 	}{
-		{name: "an unscoped grant", listed: true, ask: true,
+		{name: "an unscoped grant", listed: true, ask: true, then: consentv1.Reason_REASON_EXPLICIT_GRANT,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}}},
-		{name: "a withdrawal, then a grant", listed: true, ask: true,
+		{name: "a withdrawal, then a grant", listed: true, ask: true, then: consentv1.Reason_REASON_EXPLICIT_GRANT,
 			unscoped: []unscopedDecision{{decision: "withdrawn", effective: day(3, 1), recorded: day(3, 1)}, {decision: "granted", effective: day(9, 1), recorded: day(9, 1)}}},
 		{name: "a grant scheduled ahead, then a withdrawal before it took effect", listed: true,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(10, 1), recorded: day(8, 1)}, {decision: "withdrawn", effective: day(9, 1), recorded: day(9, 1)}}},
@@ -289,16 +295,21 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 			shows:    consentv1.Reason_REASON_NO_GRANT,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}},
 			named:    []*consentv1.ConsentDecision{dated(now.AddDate(0, 1, 0), time.Time{}, time.Time{})}},
-		{name: "an unscoped grant valid until next year", listed: true, ask: true,
+		{name: "an unscoped grant valid until next year", listed: true, ask: true, then: consentv1.Reason_REASON_EXPLICIT_GRANT,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(1, 0, 0)}}},
 		{name: "an unscoped grant that has expired", listed: true,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)}}},
-		{name: "an unscoped grant not yet valid", listed: true, ask: true,
+		{name: "an unscoped grant not yet valid", listed: true, ask: true, then: consentv1.Reason_REASON_NOT_YET_VALID,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1), from: now.AddDate(0, 1, 0)}}},
-		{name: "an expired unscoped grant, then an unbounded one", listed: true, ask: true,
+		{name: "an expired unscoped grant, then an unbounded one", listed: true, ask: true, then: consentv1.Reason_REASON_EXPLICIT_GRANT,
 			unscoped: []unscopedDecision{
 				{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)},
 				{decision: "granted", effective: day(9, 1), recorded: day(9, 1)},
+			}},
+		{name: "an expired unscoped grant, then one scheduled ahead", listed: true, ask: true, then: consentv1.Reason_REASON_NO_GRANT,
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)},
+				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1)},
 			}},
 		{name: "an unbounded unscoped grant, then an expired one", listed: true,
 			unscoped: []unscopedDecision{
@@ -347,6 +358,13 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		if got := askAgain(state.GetConsents(), rows, time.Now()); got != tc.ask {
 			t.Errorf("%s: asked %v, want %v", tc.name, got, tc.ask)
 		}
+		if !tc.ask {
+			continue
+		}
+		s.record(t, owners[i], grantAgain(rows, registryA, time.Now()))
+		if c := s.chipState(t, owners[i], registryA); c.GetReason() != tc.then {
+			t.Errorf("%s: registry A's row once the grant is recorded again is %v, want %v", tc.name, c, tc.then)
+		}
 	}
 }
 
@@ -356,13 +374,7 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 // grant listed that was made last (by effective_at, or recorded_at when earlier) has no
 // valid_until passed; its valid_from may be still to come.
 func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Time) bool {
-	var latest *registryRow
-	for i, r := range rows {
-		if r.Entry.Decision == "granted" && (latest == nil || !r.made().Before(latest.made())) {
-			latest = &rows[i]
-		}
-	}
-	if latest != nil && latest.Entry.ValidUntil != nil && !latest.Entry.ValidUntil.After(now) {
+	if latest := latestGrant(rows); latest != nil && latest.Entry.ValidUntil != nil && !latest.Entry.ValidUntil.After(now) {
 		return false
 	}
 	noGrant := false
@@ -376,6 +388,39 @@ func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Tim
 		}
 	}
 	return noGrant
+}
+
+// grantAgain is the grant naming registry that docs/OPERATIONS.md has reception record
+// for an owner asked, from the rows the query listed for them, at now: the latest
+// grant's valid_from and valid_until, and its effective_at when still to come, so that
+// it holds from no sooner and for no longer than the owner's own grant.
+func grantAgain(rows []registryRow, registry string, now time.Time) *consentv1.ConsentDecision {
+	d := decision(chip, registry, granted)
+	latest := latestGrant(rows)
+	if latest == nil {
+		return d
+	}
+	if latest.Entry.EffectiveAt.After(now) {
+		d.EffectiveTime = timestamppb.New(latest.Entry.EffectiveAt)
+	}
+	if latest.Entry.ValidFrom != nil {
+		d.ValidFrom = timestamppb.New(*latest.Entry.ValidFrom)
+	}
+	if latest.Entry.ValidUntil != nil {
+		d.ValidUntil = timestamppb.New(*latest.Entry.ValidUntil)
+	}
+	return d
+}
+
+// latestGrant is the grant of rows made last, as the consent service counts it, or nil.
+func latestGrant(rows []registryRow) *registryRow {
+	var latest *registryRow
+	for i, r := range rows {
+		if r.Entry.Decision == "granted" && (latest == nil || !r.made().Before(latest.made())) {
+			latest = &rows[i]
+		}
+	}
+	return latest
 }
 
 // registryRow is a row of docs/OPERATIONS.md's microchip registry query: an owner and
