@@ -81,8 +81,8 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // (OWNER_RESTRICTED, saying it stays); an active one means it passed the check after
 // all, and the patient as it is now is returned with no error. An erasure restricts the
 // owner before it lists the patients, so one that comes later finds it. One that
-// changed since when that cannot be decided (the patient or the owner cannot be read
-// again, or the erased owner's patients cannot be covered) stays all the same, and the
+// changed since when that cannot be decided (the patient cannot be read again twice, or
+// the owner once, or the erased owner's patients cannot be covered) stays all the same, and the
 // caller is told so (keptRegistration), never ABORTED by the conflict.
 func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) (*domain.Patient, error) {
 	err := s.repo.DeletePatient(ctx, created.ID)
@@ -94,7 +94,14 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	var current *domain.Patient
 	var perr error
 	if changed {
-		if current, perr = s.repo.GetPatient(ctx, created.ID); perr == nil && (current.Erased || current.Anonymised) {
+		// Read twice before giving up: a patient not read leaves the answer undecided
+		// (REGISTRATION_NOT_TAKEN_BACK) even when the registration in fact passed.
+		for range 2 {
+			if current, perr = s.repo.GetPatient(ctx, created.ID); perr == nil {
+				break
+			}
+		}
+		if perr == nil && (current.Erased || current.Anonymised) {
 			return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
 		}
 	}

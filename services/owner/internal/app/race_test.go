@@ -169,14 +169,16 @@ func TestTransferRacingARestriction(t *testing.T) {
 // afterPatientWrite runs meanwhile once, right after the first patient write lands
 // (a registration or an update), as whatever happens between a use case's write and its
 // second check would; from then on, reading an owner fails with ownerReadErr when set
-// (only the first read, when ownerReadOnce), and reading a patient with patientReadErr.
+// (only the first read, when ownerReadOnce), and reading a patient with patientReadErr
+// (only the first read, when patientReadOnce).
 type afterPatientWrite struct {
 	domain.Repository
-	meanwhile      func(ctx context.Context, written *domain.Patient) error
-	ownerReadErr   error
-	ownerReadOnce  bool
-	patientReadErr error
-	done           bool
+	meanwhile       func(ctx context.Context, written *domain.Patient) error
+	ownerReadErr    error
+	ownerReadOnce   bool
+	patientReadErr  error
+	patientReadOnce bool
+	done            bool
 }
 
 func (r *afterPatientWrite) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
@@ -215,7 +217,11 @@ func (r *afterPatientWrite) GetOwner(ctx context.Context, id string) (*domain.Ow
 
 func (r *afterPatientWrite) GetPatient(ctx context.Context, id string) (*domain.Patient, error) {
 	if r.done && r.patientReadErr != nil {
-		return nil, r.patientReadErr
+		err := r.patientReadErr
+		if r.patientReadOnce {
+			r.patientReadErr = nil
+		}
+		return nil, err
 	}
 	return r.Repository.GetPatient(ctx, id)
 }
@@ -398,9 +404,10 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		callerGone bool
 		storeDown  bool
 		// storeBlip fails only the second check's read of the owner; patientDown every
-		// read of the patient after the write.
+		// read of the patient after the write, patientBlip only the first.
 		storeBlip   bool
 		patientDown bool
+		patientBlip bool
 		// moved transfers the registered patient to the other owner right after the write.
 		moved bool
 		// stands: no error, the patient under the owner written to; kept: an error, and
@@ -430,6 +437,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			name: "registration, owner unreadable once, rectified meanwhile, patient unreadable", storeBlip: true, rectify: true, patientDown: true,
 			kept: true, wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "so it stays registered (the patient could not be read again)",
 		},
+		{name: "registration, owner unreadable once, rectified meanwhile, patient unreadable once", storeBlip: true, rectify: true, patientBlip: true, stands: true},
 		{
 			name: "registration, restricted, transferred meanwhile", restrict: true, moved: true,
 			wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, then transferred to another owner, who keeps it",
@@ -472,8 +480,9 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 				racingRepo.ownerReadErr = errors.New("connection reset by peer")
 				racingRepo.ownerReadOnce = tt.storeBlip
 			}
-			if tt.patientDown {
+			if tt.patientDown || tt.patientBlip {
 				racingRepo.patientReadErr = errors.New("connection reset by peer")
+				racingRepo.patientReadOnce = tt.patientBlip
 			}
 			aud := &audittest.Recorder{}
 			racing, err := New(racingRepo, aud, Options{})
