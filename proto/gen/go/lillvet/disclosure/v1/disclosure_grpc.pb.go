@@ -137,8 +137,11 @@ type DisclosureServiceClient interface {
 	// copies made at once, the time the first proposed), and the entry reads disclosed
 	// only once the request is answered. A copy that fails before that returns only the
 	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received;
-	// one whose time another copy replaced meanwhile is answered ABORTED so, to be asked
-	// again. Clinic manager only: the report holds the identity code in full.
+	// one whose time another copy replaced meanwhile, or whose entry the retention sweep
+	// closed NOT_COMPLETED, is answered ABORTED so, to be asked again; one whose entry the
+	// owner's erasure refused meanwhile is answered FAILED_PRECONDITION with the entry's
+	// refusal reason (OWNER_RESTRICTED), not to be asked again. Clinic manager only: the
+	// report holds the identity code in full.
 	GetAccessReport(ctx context.Context, in *GetAccessReportRequest, opts ...grpc.CallOption) (*GetAccessReportResponse, error)
 	// The same report as a printable HTML document (one page, no external assets) in the
 	// owner's language: the language asked, else the owner's preferred language, else the
@@ -492,8 +495,11 @@ type DisclosureServiceServer interface {
 	// copies made at once, the time the first proposed), and the entry reads disclosed
 	// only once the request is answered. A copy that fails before that returns only the
 	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received;
-	// one whose time another copy replaced meanwhile is answered ABORTED so, to be asked
-	// again. Clinic manager only: the report holds the identity code in full.
+	// one whose time another copy replaced meanwhile, or whose entry the retention sweep
+	// closed NOT_COMPLETED, is answered ABORTED so, to be asked again; one whose entry the
+	// owner's erasure refused meanwhile is answered FAILED_PRECONDITION with the entry's
+	// refusal reason (OWNER_RESTRICTED), not to be asked again. Clinic manager only: the
+	// report holds the identity code in full.
 	GetAccessReport(context.Context, *GetAccessReportRequest) (*GetAccessReportResponse, error)
 	// The same report as a printable HTML document (one page, no external assets) in the
 	// owner's language: the language asked, else the owner's preferred language, else the

@@ -89,7 +89,11 @@ type OwnerServiceClient interface {
 	// with the same request_id returns the first patient, another registration under it is
 	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
 	// that patient, every call under its request_id is refused with the message CreateOwner
-	// gives under an erased owner's.
+	// gives under an erased owner's. Under an owner restricted it is refused
+	// FAILED_PRECONDITION OWNER_RESTRICTED, OWNER_ERASED once the owner's erasure holds the
+	// patient; a registration found refused after its write but changed before it could be
+	// taken back stays registered, answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK
+	// with the patient's id (not to be sent again: it would register the animal twice).
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(ctx context.Context, in *GetPatientRequest, opts ...grpc.CallOption) (*GetPatientResponse, error)
@@ -405,7 +409,11 @@ type OwnerServiceServer interface {
 	// with the same request_id returns the first patient, another registration under it is
 	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
 	// that patient, every call under its request_id is refused with the message CreateOwner
-	// gives under an erased owner's.
+	// gives under an erased owner's. Under an owner restricted it is refused
+	// FAILED_PRECONDITION OWNER_RESTRICTED, OWNER_ERASED once the owner's erasure holds the
+	// patient; a registration found refused after its write but changed before it could be
+	// taken back stays registered, answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK
+	// with the patient's id (not to be sent again: it would register the animal twice).
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(context.Context, *GetPatientRequest) (*GetPatientResponse, error)
