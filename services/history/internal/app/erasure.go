@@ -222,9 +222,11 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 	}
 	// Its passes noted the patients of what it holds: stored as noted, so that no start
 	// reads the owner's visits to note them (NoteErasedPatientsOfAll), and only once it
-	// is applied, by the rule of the starts.
+	// is applied, by the rule of the starts. A failure fails nothing stored: the next
+	// start or hourly comparison reads the erasure as not noted and notes it.
 	if err := s.repo.SetErasureNoted(ctx, e.OwnerID); err != nil {
-		return domain.ErasureResult{}, err
+		s.opts.Logger.WarnContext(ctx, "an applied erasure was not stored as noted for the name retention job; the next start or hourly comparison notes it",
+			"owner_id", e.OwnerID, "error", err)
 	}
 	if err := s.removeMissedVisits(ctx, e, domain.SweepResult{}); err != nil {
 		return domain.ErasureResult{}, err

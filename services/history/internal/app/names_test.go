@@ -363,6 +363,59 @@ func (r stopsBeforeApplied) SaveErasure(ctx context.Context, e *domain.Erasure) 
 	return r.Repository.SaveErasure(ctx, e)
 }
 
+// failsNoted fails storing an erasure as noted, as a store failing right after the
+// erasure was stored applied would.
+type failsNoted struct {
+	domain.Repository
+}
+
+func (failsNoted) SetErasureNoted(context.Context, string) error {
+	return errors.New("connection reset by peer")
+}
+
+// TestErasureAppliedWhenNotingItFails: an erasure stored applied whose storing as noted
+// fails is answered all the same, the failure logged at WARN with the owner's id, and
+// the next start notes it and stores it as noted, after which no start reads its
+// visits. Before, the erasure step failed, and was run again, for a write only the
+// name retention job's bookkeeping needs.
+func TestErasureAppliedWhenNotingItFails(t *testing.T) {
+	repo := historymongo.New(embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("names"))
+	const owner, pet = "0b6d4f3e-2c59-4f0a-9e57-0000000000c1", "0b6d4f3e-2c59-4f0a-9e57-0000000000d1"
+	reg := ownedRegistry{pet: owner}
+	plain, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: pet,
+		Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check", StartTime: time.Now().Add(-2 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	eraser, err := New(failsNoted{Repository: repo}, reg, nopAuditor{}, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), owner, uuid.NewString()); err != nil {
+		t.Fatalf("the erasure whose storing as noted failed: %v, want it answered", err)
+	}
+	if line := logs.String(); !strings.Contains(line, `"level":"WARN"`) || !strings.Contains(line, owner) {
+		t.Errorf("logged %q, want the failure at WARN with the owner's id", line)
+	}
+	for start, want := range []int{1, 0} {
+		counting := &countingVisits{Repository: repo}
+		s, err := New(counting, reg, nopAuditor{}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.NoteErasedPatientsOfAll(t.Context()); err != nil || n != want || counting.reads != want {
+			t.Errorf("start %d went through %d owners reading %d owners' visits (%v), want %d", start+1, n, counting.reads, err, want)
+		}
+	}
+	if owners, err := repo.ErasedOwnersOf(t.Context(), pet); err != nil || !slices.Equal(owners, []string{owner}) {
+		t.Errorf("the pet's erased owners are %v (%v), want the owner", owners, err)
+	}
+}
+
 // TestErasureNotAppliedIsNotStoredNoted: an erasure stopped before it was stored
 // applied, by this release or by an old replica, is not stored as noted: this
 // release's has its patients noted by its passes; a start notes the patients of each
