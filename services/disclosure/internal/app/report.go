@@ -324,19 +324,29 @@ func (s *Service) finalizeCopy(ctx context.Context, pending domain.Record) (doma
 }
 
 // answerAt marks the request answered at, unless a copy given first did at the same
-// time. A write whose reply was lost is read back: the request answered at at is
-// answered as this copy states.
+// time. A write whose reply was lost is read back, a second time when the first read
+// fails: the request answered at at is answered as this copy states.
 func (s *Service) answerAt(ctx context.Context, id string, at time.Time) error {
 	wctx, cancel := detached(ctx)
 	stored, err := s.repo.AnswerAccessRequest(wctx, id, at)
 	cancel()
 	if err != nil {
-		rctx, cancel := detached(ctx)
-		var rerr error
-		stored, rerr = s.repo.AccessRequest(rctx, id)
-		cancel()
-		if rerr != nil {
-			return errors.Join(err, rerr)
+		// Read twice before giving up: a request answered whose read back fails is
+		// left answered with its copy refused, and the copy asked again states that time.
+		var rerrs []error
+		for range 2 {
+			rctx, cancel := detached(ctx)
+			var rerr error
+			stored, rerr = s.repo.AccessRequest(rctx, id)
+			cancel()
+			if rerr == nil {
+				rerrs = nil
+				break
+			}
+			rerrs = append(rerrs, rerr)
+		}
+		if rerrs != nil {
+			return errors.Join(append([]error{err}, rerrs...)...)
 		}
 	}
 	if stored.Status == domain.AccessAnswered && stored.AnsweredAt.Equal(at) {

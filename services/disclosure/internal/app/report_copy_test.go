@@ -257,18 +257,28 @@ func TestReportCopyWhoseAnswerTimeWasReplaced(t *testing.T) {
 }
 
 // lastWritesStore fails one of a copy's writes after the log entry: the answer's reply
-// lost (the write stored), the final write's reply lost, or the final write not stored
-// finals times.
+// lost (the write stored), then the next reads of the request readBacks times, the
+// final write's reply lost, or the final write not stored finals times.
 type lastWritesStore struct {
 	*disclosuremongo.Repository
-	fail   string
-	finals int
+	fail      string
+	finals    int
+	readBacks int
+	failReads int
+}
+
+func (s *lastWritesStore) AccessRequest(ctx context.Context, id string) (domain.AccessRequest, error) {
+	if s.failReads > 0 {
+		s.failReads--
+		return domain.AccessRequest{}, errWriteFailed
+	}
+	return s.Repository.AccessRequest(ctx, id)
 }
 
 func (s *lastWritesStore) AnswerAccessRequest(ctx context.Context, id string, at time.Time) (domain.AccessRequest, error) {
 	stored, err := s.Repository.AnswerAccessRequest(ctx, id, at)
 	if s.fail == "answer reply" && err == nil {
-		s.fail = ""
+		s.fail, s.failReads = "", s.readBacks
 		return domain.AccessRequest{}, errWriteFailed
 	}
 	return stored, err
@@ -288,31 +298,38 @@ func (s *lastWritesStore) FinalizeRecord(ctx context.Context, id string, decided
 }
 
 // TestReportCopyAfterItsAnswerWrite: a copy whose answer write was stored but whose
-// reply was lost is given (the request read back answered at its time), not left
-// answered with its entry refused; so is one whose final write was stored with its
-// reply lost (the second write finds the entry disclosed), and one whose final write
-// failed once (made final once more). One whose entry cannot be made final after the
+// reply was lost is given (the request read back answered at its time, read twice when
+// the first read back fails), not left answered with its entry refused; so is one whose
+// final write was stored with its reply lost (the second write finds the entry
+// disclosed), and one whose final write failed once (made final once more). One whose
+// answer could not be read back twice gives nothing and refuses its entry, the request
+// staying answered at the time it stated. One whose entry cannot be made final after the
 // answer, twice, gives nothing, follows its audited report with a denied NOT_COMPLETED,
 // and leaves the entry out of the owner's log (pending, for the sweep to refuse); the
-// request stays answered at the time it stated, and the copy asked again
-// states that time and is given. On the old code the copy whose final write failed once
-// or lost its reply gave nothing, the second logged disclosed though the client had
-// nothing.
+// request stays answered at the time it stated, and the copy asked again states that
+// time and is given. On the old code the copy whose final write failed once or lost its
+// reply gave nothing, the second logged disclosed though the client had nothing.
 func TestReportCopyAfterItsAnswerWrite(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		fail   string
-		finals int
-		given  bool
+		name      string
+		fail      string
+		finals    int
+		readBacks int
+		given     bool
+		// refusedLog: the copy not given refused its own entry NOT_COMPLETED, which the
+		// owner's log then shows, rather than leaving it pending for the sweep.
+		refusedLog bool
 	}{
 		{name: "answer reply", fail: "answer reply", given: true},
+		{name: "answer reply, read back failing once", fail: "answer reply", readBacks: 1, given: true},
+		{name: "answer reply, read back failing twice", fail: "answer reply", readBacks: 2, refusedLog: true},
 		{name: "final reply", fail: "final reply", finals: 1, given: true},
 		{name: "final once", fail: "final", finals: 1, given: true},
 		{name: "final twice", fail: "final", finals: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, writer := servicetest.AuditedDB(t, "disclosure_report_last_writes")
-			store := &lastWritesStore{Repository: disclosuremongo.New(db), fail: tc.fail, finals: tc.finals}
+			store := &lastWritesStore{Repository: disclosuremongo.New(db), fail: tc.fail, finals: tc.finals, readBacks: tc.readBacks}
 			clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 			svc, err := app.New(store, app.Peers{Owners: peers{}, Consents: peers{}, History: history{}}, writer, app.Options{Now: clock.Now})
 			if err != nil {
@@ -331,9 +348,11 @@ func TestReportCopyAfterItsAnswerWrite(t *testing.T) {
 			if got := notCompletedAudits(t, db, req.ID); len(got) != 0 && tc.given || len(got) != 1 && !tc.given {
 				t.Errorf("denied NOT_COMPLETED report events %v; want one only for a copy not given", got)
 			}
+			var kept []loggedCopy
 			if !tc.given {
-				if log := ownerLog(t, store); len(log) != 0 {
-					t.Errorf("the owner's log holds %+v for a copy not given", log)
+				kept = ownerLog(t, store)
+				if len(kept) != 0 && !tc.refusedLog || tc.refusedLog && (len(kept) != 1 || kept[0].Outcome != "refused NOT_COMPLETED") {
+					t.Errorf("the owner's log holds %+v for a copy not given, want it refused NOT_COMPLETED: %v", kept, tc.refusedLog)
 				}
 				if given, err = svc.AccessReport(ctx, req.ID, app.ReportJSON, ""); err != nil {
 					t.Fatal(err)
@@ -342,8 +361,9 @@ func TestReportCopyAfterItsAnswerWrite(t *testing.T) {
 			if got := statedAnswer(t, given); !got.AnsweredAt.Equal(answered.AnsweredAt) {
 				t.Errorf("the copy given states answered at %v, the register holds %v", got.AnsweredAt, answered.AnsweredAt)
 			}
-			if log := ownerLog(t, store); len(log) != 1 || log[0] != (loggedCopy{ID: given.Disclosure.ID, Outcome: "disclosed"}) {
-				t.Errorf("the owner's log holds %+v, want the copy given %s disclosed", log, given.Disclosure.ID)
+			want := append([]loggedCopy{{ID: given.Disclosure.ID, Outcome: "disclosed"}}, kept...)
+			if log := ownerLog(t, store); !slices.Equal(log, want) {
+				t.Errorf("the owner's log holds %+v, want the copy given %s disclosed, then %+v", log, given.Disclosure.ID, kept)
 			}
 		})
 	}
