@@ -71,7 +71,9 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // A patient that cannot be deleted (a store error, or rectified meanwhile) under an
 // owner erased by now is covered here as the erasure covers the owner's patients: the
 // erasure listed them before it was written, its retry answers what it stored, and the
-// caller's retry is refused at the first check, so nothing else would.
+// caller's retry is refused at the first check, so nothing else would. The answer says
+// where the patient stays only when it was read: one changed and not read again may
+// have gone to another owner.
 //
 // One that changed since under an owner not erased stays, as a rectification of it
 // stands: the caller is told cause, and that it stays (notTakenBack), or that it went
@@ -130,6 +132,10 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 				return nil, keptRegistration(created.ID, err, cause, "the owner was erased meanwhile, and the patient could not be covered as the erasure covers the owner's patients: the next retention sweep covers it")
 			}
 			return nil, fmt.Errorf("take the registration back: %w", err)
+		}
+		if changed && current == nil {
+			return nil, apperr.Precondition("OWNER_ERASED", "the registration was written, then the owner was erased: the patient stays registered, "+
+				"restricted or anonymised with the owner's data unless it was transferred to another owner meanwhile (it could not be read again)")
 		}
 		return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
 	case !changed:

@@ -408,8 +408,10 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		storeBlip   bool
 		patientDown bool
 		patientBlip bool
-		// moved transfers the registered patient to the other owner right after the write.
+		// moved transfers the registered patient to the other owner right after the write,
+		// and erase then erases the owner written to.
 		moved bool
+		erase bool
 		// stands: no error, the patient under the owner written to; kept: an error, and
 		// the patient stays there all the same.
 		stands     bool
@@ -443,6 +445,10 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 			wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, then transferred to another owner, who keeps it",
 		},
 		{
+			name: "registration, transferred meanwhile, owner erased, patient unreadable", restrict: true, moved: true, erase: true, patientDown: true,
+			wantReason: "OWNER_ERASED", says: "unless it was transferred to another owner meanwhile",
+		},
+		{
 			name: "registration, owner unreadable, transferred meanwhile", storeDown: true, moved: true,
 			wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "it was transferred to another owner since, who keeps it",
 		},
@@ -468,6 +474,11 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 				}
 				if tt.restrict {
 					if _, err := plain.SetOwnerRestriction(ctx, to, true, "objection pending", ""); err != nil {
+						return err
+					}
+				}
+				if tt.erase {
+					if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: to, RequestID: jobOne, NameKeptUntil: "2060-12-31"}); err != nil {
 						return err
 					}
 				}
