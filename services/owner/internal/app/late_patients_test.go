@@ -374,7 +374,9 @@ func (r *failingLateCover) ApplyErasure(ctx context.Context, o *domain.Owner, pl
 
 // TestTakeBackLogsAPatientLeftActive: when a taking back leaves a patient under an
 // erased owner and covering it fails, or leaves a registration rectified meanwhile under
-// an owner it cannot read (which may be erased by then), the caller is told only of its
+// an owner it cannot read (which may be erased by then), or a transfer rectified
+// meanwhile under a restricted owner (an erasure's listing may have come before it)
+// when the patient cannot be read again, the caller is told only of its
 // own call, so the operator is told, in the log, which patient under which owner the
 // next sweep must cover; the log names them by id only. A registration left so is
 // answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK naming the patient, never
@@ -441,6 +443,31 @@ func TestTakeBackLogsAPatientLeftActive(t *testing.T) {
 			}
 			_, err = racing.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
 			return owner, wantNotTakenBack(t, repo, owner, err, "the owner's data is restricted while an erasure or objection is pending: the patient ")
+		}},
+		{name: "transfer rectified meanwhile to a restricted owner, patient unreadable", run: func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string) {
+			owners := createOwners(t, ctx, plain, "from", "to")
+			p, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owners["from"], Patient: domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			racing, err := New(&afterPatientWrite{Repository: repo, patientReadErr: errors.New("connection reset by peer"),
+				meanwhile: func(ctx context.Context, moved *domain.Patient) error {
+					if _, err := plain.SetOwnerRestriction(ctx, owners["to"], true, "erasure pending", ""); err != nil {
+						return err
+					}
+					_, err := plain.UpdatePatient(ctx, UpdatePatient{ID: moved.ID, Patient: domain.Patient{Colour: "black"}, Paths: []string{"colour"},
+						Version: moved.Version, Reason: "seen at the desk"})
+					return err
+				}}, nopAuditor{}, Options{Logger: logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = racing.TransferPatient(ctx, p.ID, owners["to"], p.Version, "sold")
+			var pe *apperr.PreconditionError
+			if !errors.As(err, &pe) || pe.Reason != "TRANSFER_NOT_TAKEN_BACK" || !strings.Contains(pe.Description, p.ID) {
+				t.Errorf("%v, want TRANSFER_NOT_TAKEN_BACK naming patient %s", err, p.ID)
+			}
+			return owners["to"], p.ID
 		}},
 		{name: "registration rectified meanwhile, owner unreadable", run: func(t *testing.T, ctx context.Context, repo domain.Repository, plain *Service, logger *slog.Logger) (string, string) {
 			owner := createOwners(t, ctx, plain, "Laine")["Laine"]

@@ -83,8 +83,8 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // (OWNER_RESTRICTED, saying it stays); an active one means it passed the check after
 // all, and the patient as it is now is returned with no error. An erasure restricts the
 // owner before it lists the patients, so one that comes later finds it. One that
-// changed since when that cannot be decided (the patient cannot be read again twice, or
-// the owner once, or the erased owner's patients cannot be covered) stays all the same, and the
+// changed since when that cannot be decided (the patient or the owner cannot be read
+// again, twice, or the erased owner's patients cannot be covered) stays all the same, and the
 // caller is told so (keptRegistration), never ABORTED by the conflict.
 func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) (*domain.Patient, error) {
 	err := s.repo.DeletePatient(ctx, created.ID)
@@ -96,19 +96,12 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	var current *domain.Patient
 	var perr error
 	if changed {
-		// Read twice before giving up: a patient not read leaves the answer undecided
-		// (REGISTRATION_NOT_TAKEN_BACK) even when the registration in fact passed.
-		for range 2 {
-			if current, perr = s.repo.GetPatient(ctx, created.ID); perr == nil {
-				break
-			}
-		}
-		if perr == nil && (current.Erased || current.Anonymised) {
+		if current, perr = readAgain(func() (*domain.Patient, error) { return s.repo.GetPatient(ctx, created.ID) }); perr == nil && (current.Erased || current.Anonymised) {
 			return nil, apperr.Precondition("OWNER_ERASED", erasedMsg)
 		}
 	}
 	moved := current != nil && current.OwnerID != created.OwnerID
-	o, gerr := s.repo.GetOwner(ctx, created.OwnerID)
+	o, gerr := readAgain(func() (*domain.Owner, error) { return s.repo.GetOwner(ctx, created.OwnerID) })
 	if gerr == nil && current != nil && (!o.Erased || moved) {
 		conflict := err.Error()
 		var refused *apperr.PreconditionError
@@ -159,13 +152,41 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 // with no request id would register the animal a second time. A refusal's description
 // leads, so that the caller still learns why the registration was refused.
 func keptRegistration(id string, changed, cause error, why string) error {
-	told := fmt.Sprintf("the patient %s was registered, and changed before the registration could be taken back, so it stays registered (%s)", id, why)
+	return keptWrite("take the registration back", "REGISTRATION_NOT_TAKEN_BACK", changed, cause,
+		fmt.Sprintf("the patient %s was registered, and changed before the registration could be taken back, so it stays registered (%s)", id, why))
+}
+
+// keptTransfer answers a transfer refused, or not confirmed, after its write (cause)
+// whose taking back conflicted and whose patient could not be read again (read): where
+// the patient went since is unknown, so the caller is told that the transfer was not
+// taken back (FAILED_PRECONDITION TRANSFER_NOT_TAKEN_BACK), never the store's error,
+// which would invite sending the transfer again when it stays written.
+func keptTransfer(id string, read, cause error) error {
+	return keptWrite("take the transfer back", "TRANSFER_NOT_TAKEN_BACK", read, cause,
+		fmt.Sprintf("the transfer of patient %s was written, and the patient changed before it could be taken back; "+
+			"it could not be read again, so the transfer stays unless the patient was moved on since", id))
+}
+
+// keptWrite answers a write (action) that stays as it could not be taken back with
+// the precondition code, telling the caller told, led by the refusal's description when cause is one.
+// changed and cause are only named in the message, never wrapped (see keptRegistration).
+func keptWrite(action, code string, changed, cause error, told string) error {
 	var refused *apperr.PreconditionError
 	if errors.As(cause, &refused) {
 		told = refused.Description + ": " + told
 	}
-	return fmt.Errorf("take the registration back: %s (the second check: %s): %w", changed.Error(), cause.Error(),
-		apperr.Precondition("REGISTRATION_NOT_TAKEN_BACK", told))
+	return fmt.Errorf("%s: %s (the second check: %s): %w", action, changed.Error(), cause.Error(), apperr.Precondition(code, told))
+}
+
+// readAgain answers read, called once more when it fails: after a taking back's write
+// conflicted, a read that fails leaves the caller's answer undecided, which one
+// passing failure should not do.
+func readAgain[T any](read func() (T, error)) (T, error) {
+	v, err := read()
+	if err != nil {
+		v, err = read()
+	}
+	return v, err
 }
 
 // notTakenBack answers a registration or transfer refused after its write (cause) that
@@ -410,8 +431,10 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // is told so (OWNER_ERASED), never that it was refused; one transferred on meanwhile
 // stays with its next owner (or back with its previous one), and the caller is told
 // cause and that (notTakenBack), or, when cause is that the new owner could not be
-// read, that the transfer was superseded (TRANSFER_SUPERSEDED). ctx is afterWrite's, so that the caller going away does not
-// leave the patient under the restricted owner.
+// read, that the transfer was superseded (TRANSFER_SUPERSEDED). One that changed and
+// cannot be read again (twice) stays where it is, and the caller is told so
+// (keptTransfer). ctx is afterWrite's, so that the caller going away does not leave the
+// patient under the restricted owner.
 //
 // The previous owner's erasure may have run while the patient was away (it found the
 // patient under the new owner): back under the erased owner, the patient is covered at
@@ -440,8 +463,11 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 		if !errors.Is(err, apperr.ErrConflict) {
 			return fmt.Errorf("take the transfer back: %w", err)
 		}
-		if current, err = s.repo.GetPatient(ctx, moved.ID); err != nil {
-			return fmt.Errorf("take the transfer back: %w", err)
+		if current, err = readAgain(func() (*domain.Patient, error) { return s.repo.GetPatient(ctx, moved.ID) }); err != nil {
+			// The new owner may be under an erasure that listed its patients before
+			// the write, with the patient left active under it.
+			s.logLeftActive(ctx, moved.OwnerID, moved.ID, err)
+			return keptTransfer(moved.ID, err, cause)
 		}
 		// Where the patient went decides what the caller is told: a transfer moving it
 		// back to its previous owner is not one on to another owner who keeps it.
