@@ -136,7 +136,9 @@ type DisclosureServiceClient interface {
 	// audited before it marks a received request answered, at the time it states (of
 	// copies made at once, the time the first proposed), and the entry reads disclosed
 	// only once the request is answered. A copy that fails before that returns only the
-	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received;
+	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received
+	// (one failing after its answer write was stored leaves the request answered at the
+	// time it stated, which the copy asked again states);
 	// one whose time another copy replaced meanwhile, or whose entry the retention sweep
 	// closed NOT_COMPLETED, is answered ABORTED so, to be asked again; one whose entry the
 	// owner's erasure refused meanwhile is answered FAILED_PRECONDITION with the entry's
@@ -494,7 +496,9 @@ type DisclosureServiceServer interface {
 	// audited before it marks a received request answered, at the time it states (of
 	// copies made at once, the time the first proposed), and the entry reads disclosed
 	// only once the request is answered. A copy that fails before that returns only the
-	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received;
+	// error, its entry (if logged) refused NOT_COMPLETED, and leaves the request received
+	// (one failing after its answer write was stored leaves the request answered at the
+	// time it stated, which the copy asked again states);
 	// one whose time another copy replaced meanwhile, or whose entry the retention sweep
 	// closed NOT_COMPLETED, is answered ABORTED so, to be asked again; one whose entry the
 	// owner's erasure refused meanwhile is answered FAILED_PRECONDITION with the entry's
