@@ -232,8 +232,9 @@ type unscopedDecision struct {
 // gave); one whose grant is valid until next year, or not yet valid (recorded again
 // with its valid_from), or whose expired grant was followed by an unbounded one or by
 // one scheduled ahead (recorded again scheduled ahead to the same day, so the registry
-// has nothing before the owner's own grant takes effect), is; and the grant recorded
-// again as the document says shows for the registry what the owner's own would.
+// has nothing before the owner's own grant takes effect, unless an earlier grant is in
+// force until then, recorded again first), is; and the grants recorded again as the
+// document says show for the registry what the owner's own would.
 func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 	s := start(t)
 	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
@@ -263,8 +264,10 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		shows consentv1.Reason
 		ask   bool
 		// then is the reason registryA's row shows once reception has recorded the grant
-		// again as the document says, for a case asked.
-		then consentv1.Reason
+		// again as the document says, for a case asked, and scheduled when the grant
+		// recorded last takes effect, when the owner's was scheduled ahead.
+		then      consentv1.Reason
+		scheduled time.Time
 	}{
 		{name: "an unscoped grant", listed: true, ask: true, then: consentv1.Reason_REASON_EXPLICIT_GRANT,
 			unscoped: []unscopedDecision{{decision: "granted", effective: day(3, 1), recorded: day(3, 1)}}},
@@ -306,10 +309,22 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 				{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)},
 				{decision: "granted", effective: day(9, 1), recorded: day(9, 1)},
 			}},
-		{name: "an expired unscoped grant, then one scheduled ahead", listed: true, ask: true, then: consentv1.Reason_REASON_NO_GRANT,
+		{name: "an expired unscoped grant, then one scheduled ahead", listed: true, ask: true,
+			then: consentv1.Reason_REASON_NO_GRANT, scheduled: now.AddDate(0, 1, 0),
 			unscoped: []unscopedDecision{
 				{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, -1, 0)},
 				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1)},
+			}},
+		{name: "an unscoped grant, then one scheduled ahead", listed: true, ask: true,
+			then: consentv1.Reason_REASON_EXPLICIT_GRANT, scheduled: now.AddDate(0, 1, 0),
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(3, 1), recorded: day(3, 1)},
+				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1), until: now.AddDate(1, 0, 0)},
+			}},
+		{name: "an unscoped grant scheduled ahead, valid from later still", listed: true, ask: true,
+			then: consentv1.Reason_REASON_NO_GRANT, scheduled: now.AddDate(0, 1, 0),
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1), from: now.AddDate(0, 2, 0)},
 			}},
 		{name: "an unbounded unscoped grant, then an expired one", listed: true,
 			unscoped: []unscopedDecision{
@@ -361,9 +376,15 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		if !tc.ask {
 			continue
 		}
-		s.record(t, owners[i], grantAgain(rows, registryA, time.Now()))
+		var last *consentv1.ConsentDecision
+		for _, d := range grantsAgain(rows, registryA, time.Now()) {
+			last = s.record(t, owners[i], d)
+		}
 		if c := s.chipState(t, owners[i], registryA); c.GetReason() != tc.then {
 			t.Errorf("%s: registry A's row once the grant is recorded again is %v, want %v", tc.name, c, tc.then)
+		}
+		if want := tc.scheduled.Truncate(time.Millisecond); !tc.scheduled.IsZero() && !last.GetEffectiveTime().AsTime().Equal(want) {
+			t.Errorf("%s: the grant recorded again last takes effect at %v, want %v", tc.name, last.GetEffectiveTime().AsTime(), want)
 		}
 	}
 }
@@ -374,7 +395,7 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 // grant listed that was made last (by effective_at, or recorded_at when earlier) has no
 // valid_until passed; its valid_from may be still to come.
 func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Time) bool {
-	if latest := latestGrant(rows); latest != nil && latest.Entry.ValidUntil != nil && !latest.Entry.ValidUntil.After(now) {
+	if latest := latestGrant(rows); latest != nil && latest.expired(now) {
 		return false
 	}
 	noGrant := false
@@ -390,26 +411,57 @@ func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Tim
 	return noGrant
 }
 
-// grantAgain is the grant naming registry that docs/OPERATIONS.md has reception record
-// for an owner asked, from the rows the query listed for them, at now: the latest
-// grant's valid_from and valid_until, and its effective_at when still to come, so that
-// it holds from no sooner and for no longer than the owner's own grant.
-func grantAgain(rows []registryRow, registry string, now time.Time) *consentv1.ConsentDecision {
-	d := decision(chip, registry, granted)
+// grantsAgain are the grants naming registry that docs/OPERATIONS.md has reception
+// record, in order, for an owner asked, from the rows the query listed for them, at
+// now: the latest grant, and before it, when the latest is scheduled ahead and the row
+// made last among those in effect by now is a grant not expired (the owner's grant in
+// force until the latest takes effect), that one.
+func grantsAgain(rows []registryRow, registry string, now time.Time) []*consentv1.ConsentDecision {
 	latest := latestGrant(rows)
 	if latest == nil {
-		return d
+		return nil
 	}
+	var grants []*consentv1.ConsentDecision
 	if latest.Entry.EffectiveAt.After(now) {
-		d.EffectiveTime = timestamppb.New(latest.Entry.EffectiveAt)
+		if inForce := latestInEffect(rows, now); inForce != nil && inForce.Entry.Decision == "granted" && !inForce.expired(now) {
+			grants = append(grants, inForce.grantAgain(registry, now))
+		}
 	}
-	if latest.Entry.ValidFrom != nil {
-		d.ValidFrom = timestamppb.New(*latest.Entry.ValidFrom)
+	return append(grants, latest.grantAgain(registry, now))
+}
+
+// grantAgain is r recorded again naming registry, at now: its valid_from and
+// valid_until, and its effective_at when still to come, so that it holds from no
+// sooner and for no longer than the owner's own grant.
+func (r registryRow) grantAgain(registry string, now time.Time) *consentv1.ConsentDecision {
+	d := decision(chip, registry, granted)
+	if r.Entry.EffectiveAt.After(now) {
+		d.EffectiveTime = timestamppb.New(r.Entry.EffectiveAt)
 	}
-	if latest.Entry.ValidUntil != nil {
-		d.ValidUntil = timestamppb.New(*latest.Entry.ValidUntil)
+	if r.Entry.ValidFrom != nil {
+		d.ValidFrom = timestamppb.New(*r.Entry.ValidFrom)
+	}
+	if r.Entry.ValidUntil != nil {
+		d.ValidUntil = timestamppb.New(*r.Entry.ValidUntil)
 	}
 	return d
+}
+
+// expired reports whether r's valid_until has passed at now.
+func (r registryRow) expired(now time.Time) bool {
+	return r.Entry.ValidUntil != nil && !r.Entry.ValidUntil.After(now)
+}
+
+// latestInEffect is the row made last among those whose effective_at has come by now,
+// as the consent service counts them, or nil.
+func latestInEffect(rows []registryRow, now time.Time) *registryRow {
+	var latest *registryRow
+	for i, r := range rows {
+		if !r.Entry.EffectiveAt.After(now) && (latest == nil || !r.made().Before(latest.made())) {
+			latest = &rows[i]
+		}
+	}
+	return latest
 }
 
 // latestGrant is the grant of rows made last, as the consent service counts it, or nil.
