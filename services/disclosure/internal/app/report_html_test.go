@@ -16,9 +16,10 @@ import (
 )
 
 // TestReportNamesEveryEnumValue: every value the owner, history and consent services
-// can record, and this service's of the owner's requests, is named in words in every
-// language of the readable report, so that a value added to a service's enum fails
-// here until the report can say it.
+// can record, the consent service's reasons for a consent's state, and this service's
+// values of the owner's requests, is named in words in every language of the readable
+// report, so that a value added to a service's enum fails here until the report can
+// say it.
 func TestReportNamesEveryEnumValue(t *testing.T) {
 	enums := []struct {
 		field string
@@ -35,6 +36,7 @@ func TestReportNamesEveryEnumValue(t *testing.T) {
 		{domain.ValueDirection, historyv1.Direction(0).Descriptor()},
 		{domain.ValuePurpose, consentv1.Purpose(0).Descriptor()},
 		{domain.ValueDecision, consentv1.Decision(0).Descriptor()},
+		{domain.ValueConsentReason, consentv1.Reason(0).Descriptor()},
 		{domain.ValueMethod, consentv1.Method(0).Descriptor()},
 		{domain.ValueChannel, disclosurev1.AccessChannel(0).Descriptor()},
 		{domain.ValueIdentification, disclosurev1.IdentificationMethod(0).Descriptor()},
@@ -323,6 +325,49 @@ func TestReportNamesTheServicesChangeReasons(t *testing.T) {
 			} {
 				if !strings.Contains(doc, row) {
 					t.Errorf("the document lacks %s", row)
+				}
+			}
+		})
+	}
+}
+
+// TestReportSaysWhyEachConsentStands: the consent state's reason column says in the
+// report's language why each purpose is allowed or not, never the consent service's
+// code, which the JSON copy keeps; a reason newer than the texts shows as recorded
+// rather than not at all.
+func TestReportSaysWhyEachConsentStands(t *testing.T) {
+	tmpl, err := parseReportTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Report{Consents: ConsentLedger{Current: []ConsentState{
+		{Purpose: "direct_marketing", Scope: "email", Reason: "objection"},
+		{Purpose: "statistical_research", Allowed: true, Reason: "default_opt_out"},
+		{Purpose: "kennel_club_disclosure", Reason: "no_grant"},
+		{Purpose: "cat_federation_disclosure", Reason: "a_later_reason"},
+	}}}
+	for _, tc := range []struct {
+		lang  domain.Language
+		words []string // objection, default_opt_out, no_grant
+	}{
+		{domain.LanguageFinnish, []string{"olet kieltänyt", "et ole kieltänyt", "et ole antanut suostumusta"}},
+		{domain.LanguageSwedish, []string{"du har förbjudit det", "du har inte förbjudit det", "du har inte gett ditt samtycke"}},
+		{domain.LanguageEnglish, []string{"you have objected", "you have not objected", "you have not given your consent"}},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(b)
+			for _, w := range append(tc.words, "a_later_reason") {
+				if !strings.Contains(doc, "</td><td>"+w+"</td></tr>") {
+					t.Errorf("the consent state lacks the reason %q", w)
+				}
+			}
+			for _, code := range []string{"objection", "default_opt_out", "no_grant"} {
+				if strings.Contains(doc, ">"+code+"<") {
+					t.Errorf("the consent state shows the code %q", code)
 				}
 			}
 		})

@@ -25,16 +25,18 @@ func (n names) in(lang Language) string {
 // log's actions, outcomes and roles, the refusal reasons, and the reasons the owner
 // service writes itself on a change (ChangeReasonText).
 const (
-	ValueLanguage      = "language"
-	ValueClinic        = "clinic"
-	ValueSpecies       = "species"
-	ValueSex           = "sex"
-	ValueRoute         = "route"
-	ValueInvoiceState  = "invoice_state"
-	ValueChannel       = "channel"
-	ValueDirection     = "direction"
-	ValuePurpose       = "purpose"
-	ValueDecision      = "decision"
+	ValueLanguage     = "language"
+	ValueClinic       = "clinic"
+	ValueSpecies      = "species"
+	ValueSex          = "sex"
+	ValueRoute        = "route"
+	ValueInvoiceState = "invoice_state"
+	ValueChannel      = "channel"
+	ValueDirection    = "direction"
+	ValuePurpose      = "purpose"
+	ValueDecision     = "decision"
+	// A consent's state now: why its purpose is allowed or not.
+	ValueConsentReason = "consent_reason"
 	ValueMethod        = "method"
 	ValueOutcome       = "outcome"
 	ValueRefusal       = "refusal"
@@ -124,6 +126,19 @@ var valueNames = map[string]map[string]names{
 		"refused":   {"suostumuksesta kieltäydytty", "samtycke nekat", "consent refused"},
 		"withdrawn": {"suostumus peruttu", "samtycke återkallat", "consent withdrawn"},
 		"objected":  {"vastustettu", "invändning", "objected"},
+	},
+	// The consent service's reasons for a consent's state (ConsentState.reason), said
+	// to the owner: the state's allowed column says yes or no, this says why.
+	ValueConsentReason: {
+		"default_opt_out":  {"et ole kieltänyt", "du har inte förbjudit det", "you have not objected"},
+		"explicit_grant":   {"olet antanut suostumuksesi", "du har gett ditt samtycke", "you have given your consent"},
+		"objection":        {"olet kieltänyt", "du har förbjudit det", "you have objected"},
+		"withdrawal":       {"olet perunut suostumuksesi", "du har återkallat ditt samtycke", "you have withdrawn your consent"},
+		"refusal":          {"olet kieltäytynyt antamasta suostumusta", "du har nekat ditt samtycke", "you have refused your consent"},
+		"no_grant":         {"et ole antanut suostumusta", "du har inte gett ditt samtycke", "you have not given your consent"},
+		"expired":          {"suostumuksesi voimassaolo on päättynyt", "ditt samtycke har gått ut", "your consent has expired"},
+		"not_yet_valid":    {"suostumuksesi ei ole vielä voimassa", "ditt samtycke gäller ännu inte", "your consent is not yet in effect"},
+		"owner_restricted": {"tietojesi käsittely on rajoitettu", "behandlingen av dina uppgifter är begränsad", "the processing of your data is restricted"},
 	},
 	ValueMethod: {
 		"in_person":   {"käynnillä", "vid besök", "in person"},
