@@ -137,3 +137,121 @@ func TestMicrochipRegistryGrantNamesTheRegistry(t *testing.T) {
 		t.Errorf("readable report with an unscoped grant: %v", err)
 	}
 }
+
+// TestAccessReportNamesTheRegistry: the owner's readable report names the microchip
+// registry a consent is for by the name the register holds for it, in the consent
+// state, the consent history and the access log alike, and says in words why each
+// consent stands as it does, in every language; the registry's id appears nowhere. A
+// consent for a registry the register does not hold shows the id as recorded, the only
+// thing the report can tell of it. The JSON copy keeps the scope and the reason as
+// recorded and adds the registry's name beside the scope.
+func TestAccessReportNamesTheRegistry(t *testing.T) {
+	s := start(t)
+	ownerID, _ := s.customer(t, "Sirunen")
+	const registryName, unknown = "Evira / Ruokavirasto", "0190f5a4-3333-7000-8000-00000000abcd"
+	registry := s.register(t, chipRegistry(registryName))
+	reception := s.as(t, auth.RoleReception)
+	s.grant(t, ownerID, consentv1.Purpose_PURPOSE_MICROCHIP_REGISTRY_DISCLOSURE, registry.GetId())
+	s.grant(t, ownerID, consentv1.Purpose_PURPOSE_MICROCHIP_REGISTRY_DISCLOSURE, unknown)
+	for _, d := range []*consentv1.ConsentDecision{
+		{Purpose: consentv1.Purpose_PURPOSE_MICROCHIP_REGISTRY_DISCLOSURE, Scope: unknown, Decision: consentv1.Decision_DECISION_WITHDRAWN},
+		{Purpose: consentv1.Purpose_PURPOSE_DIRECT_MARKETING, Scope: "email", Decision: consentv1.Decision_DECISION_OBJECTED},
+	} {
+		d.Method = consentv1.Method_METHOD_IN_PERSON
+		if _, err := s.consents.RecordConsentDecision(reception, &consentv1.RecordConsentDecisionRequest{OwnerId: ownerID, Decision: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	registration := claim(registry.GetId(), ownerID, ownerName, ownerContact, microchip)
+	registration.CaseReference = "chip registration 2026-32"
+	if _, err := s.disclosure.CreateDisclosure(s.as(t, auth.RoleVeterinarian), registration); err != nil {
+		t.Fatal(err)
+	}
+	s.waitAudited(t, consentDatabase, bson.M{"action": "consent.check", "subject_owner_id": ownerID})
+	manager := s.as(t, auth.RoleClinicManager)
+	request := s.recordAccess(t, manager, "", letter(ownerID, nil))
+
+	tests := []struct {
+		language string
+		want     []string
+	}{
+		{"fi", []string{
+			"<td>tietojen luovutus mikrosirurekisteriin (Evira / Ruokavirasto)</td><td>kyllä</td><td>olet antanut suostumuksesi</td>",
+			"<td>tietojen luovutus mikrosirurekisteriin (" + unknown + ")</td><td>ei</td><td>olet perunut suostumuksesi</td>",
+			"<td>suoramarkkinointi (sähköposti)</td><td>ei</td><td>olet kieltänyt</td>",
+			"<td>suoramarkkinointi (tekstiviesti)</td><td>kyllä</td><td>et ole kieltänyt</td>",
+			"<td>tietojen luovutus mikrosirurekisteriin (Evira / Ruokavirasto)</td><td>suostumus annettu</td>",
+			`<td class="resource">Suostumukset ja kiellot: tietojen luovutus mikrosirurekisteriin (Evira / Ruokavirasto)</td>`,
+		}},
+		{"sv", []string{
+			"<td>utlämnande till mikrochipsregister (Evira / Ruokavirasto)</td><td>ja</td><td>du har gett ditt samtycke</td>",
+			"<td>utlämnande till mikrochipsregister (" + unknown + ")</td><td>nej</td><td>du har återkallat ditt samtycke</td>",
+			"<td>direktmarknadsföring (e-post)</td><td>nej</td><td>du har förbjudit det</td>",
+			"<td>direktmarknadsföring (sms)</td><td>ja</td><td>du har inte förbjudit det</td>",
+			"<td>utlämnande till mikrochipsregister (Evira / Ruokavirasto)</td><td>samtycke givet</td>",
+			`<td class="resource">Samtycken och förbud: utlämnande till mikrochipsregister (Evira / Ruokavirasto)</td>`,
+		}},
+		{"en", []string{
+			"<td>disclosure to microchip registries (Evira / Ruokavirasto)</td><td>yes</td><td>you have given your consent</td>",
+			"<td>disclosure to microchip registries (" + unknown + ")</td><td>no</td><td>you have withdrawn your consent</td>",
+			"<td>direct marketing (e-mail)</td><td>no</td><td>you have objected</td>",
+			"<td>direct marketing (text message)</td><td>yes</td><td>you have not objected</td>",
+			"<td>disclosure to microchip registries (Evira / Ruokavirasto)</td><td>consent given</td>",
+			`<td class="resource">Consents and prohibitions: disclosure to microchip registries (Evira / Ruokavirasto)</td>`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.language, func(t *testing.T) {
+			res, err := s.disclosure.GetAccessReportDocument(manager, &disclosurev1.GetAccessReportDocumentRequest{
+				AccessRequestId: request.GetId(), Language: tt.language,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(res.GetDocument().GetData())
+			for _, w := range tt.want {
+				if !strings.Contains(doc, w) {
+					t.Errorf("the document lacks %q", w)
+				}
+			}
+			for _, raw := range []string{registry.GetId(), strings.ToUpper(registry.GetId()), "explicit_grant", "default_opt_out", ">withdrawal<", ">objection<"} {
+				if strings.Contains(doc, raw) {
+					t.Errorf("the document shows %q as recorded", raw)
+				}
+			}
+		})
+	}
+
+	report, err := s.disclosure.GetAccessReport(manager, &disclosurev1.GetAccessReportRequest{AccessRequestId: request.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Consents struct {
+			Current   []struct{ Purpose, Scope, ScopeName, Reason string }
+			Decisions []struct{ Scope, ScopeName, Decision string }
+		}
+	}
+	if err := json.Unmarshal(report.GetReport().GetData(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var states, decisions []string
+	for _, c := range rep.Consents.Current {
+		if c.Purpose == "microchip_registry_disclosure" {
+			states = append(states, c.Scope+"|"+c.ScopeName+"|"+c.Reason)
+		}
+	}
+	for _, d := range rep.Consents.Decisions {
+		decisions = append(decisions, d.Scope+"|"+d.ScopeName+"|"+d.Decision)
+	}
+	wantStates := []string{unknown + "||withdrawal", registry.GetId() + "|" + registryName + "|explicit_grant"}
+	slices.Sort(wantStates)
+	slices.Sort(states)
+	if !slices.Equal(states, wantStates) {
+		t.Errorf("the JSON copy's registry consents %q, want %q", states, wantStates)
+	}
+	wantDecisions := []string{registry.GetId() + "|" + registryName + "|granted", unknown + "||granted", unknown + "||withdrawn", "email||objected"}
+	if !slices.Equal(decisions, wantDecisions) {
+		t.Errorf("the JSON copy's decisions %q, want %q", decisions, wantDecisions)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/auth"
+	"github.com/lillvet/register/services/platform/docid"
 	"github.com/lillvet/register/services/platform/identitycode"
 )
 
@@ -451,6 +452,9 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	if err := g.Wait(); err != nil {
 		return Report{}, fmt.Errorf("gather the access report of owner %s: %w", r.OwnerID, err)
 	}
+	if err := s.nameConsentScopes(ctx, &rep); err != nil {
+		return Report{}, fmt.Errorf("gather the access report of owner %s: %w", r.OwnerID, err)
+	}
 	logs := make([][]AccessEvent, len(s.logs))
 	g, gctx = errgroup.WithContext(ctx)
 	for i, l := range s.logs {
@@ -492,6 +496,48 @@ func markSystem(rep *Report) {
 			cs[i].ActorSystem = domain.IsSystem(c.ActorSystem, c.ActorSubject)
 		}
 	}
+}
+
+// nameConsentScopes gives each consent whose scope is a recipient id (an insurer's or
+// a microchip registry's) the recipient's name, so that the owner reads whom the
+// consent is for rather than an id. Each recipient is read once per report, and one
+// the disclosure log already named not at all. A scope no recipient has keeps no
+// name, and the report shows it as recorded. A name stored before the service refused
+// an identity code in it is given without the code, as in the disclosure log.
+func (s *Service) nameConsentScopes(ctx context.Context, rep *Report) error {
+	names := map[string]string{}
+	for _, d := range rep.Disclosures {
+		if d.Recipient.ID != "" {
+			names[d.Recipient.ID] = d.Recipient.Name
+		}
+	}
+	name := func(scope string) (string, error) {
+		if !docid.Issued(scope) {
+			return "", nil
+		}
+		if n, ok := names[scope]; ok {
+			return n, nil
+		}
+		r, err := s.repo.Recipient(ctx, scope)
+		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
+			return "", fmt.Errorf("the recipient a consent names: %w", err)
+		}
+		// Not found: r is empty, and the scope is remembered as no recipient's.
+		names[scope] = identitycode.Redact(r.Name)
+		return names[scope], nil
+	}
+	var err error
+	for i, c := range rep.Consents.Current {
+		if rep.Consents.Current[i].ScopeName, err = name(c.Scope); err != nil {
+			return err
+		}
+	}
+	for i, d := range rep.Consents.Decisions {
+		if rep.Consents.Decisions[i].ScopeName, err = name(d.Scope); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reportDisclosures reads the owner's whole disclosure log, oldest first, with each

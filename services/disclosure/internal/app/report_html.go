@@ -19,7 +19,7 @@ var templateFiles embed.FS
 // functions are placeholders that renderReport replaces per report (the texts and the
 // patients differ).
 func parseReportTemplate() (*template.Template, error) {
-	t, err := template.New("report.html").Funcs(reportFuncs(nil, nil, nil, nil)).ParseFS(templateFiles, "templates/report.html")
+	t, err := template.New("report.html").Funcs(reportFuncs(nil, nil, reportNames{})).ParseFS(templateFiles, "templates/report.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse the report template: %w", err)
 	}
@@ -30,31 +30,59 @@ func parseReportTemplate() (*template.Template, error) {
 // stylesheet and no external assets, in the language of texts (domain.DocumentTexts),
 // times on the clinic's calendar (loc). html/template escapes every value.
 func renderReport(tmpl *template.Template, rep Report, texts map[string]string, loc *time.Location) ([]byte, error) {
-	patients := map[string]string{}
-	for _, p := range rep.Patients {
-		patients[p.ID] = p.Name
-	}
-	staff := map[string]AccessEvent{}
-	for _, e := range rep.AccessLog {
-		if !e.ActorSystem && e.ActorSubject != "" {
-			staff[e.ActorSubject] = e
-		}
-	}
 	t, err := tmpl.Clone()
 	if err != nil {
 		return nil, fmt.Errorf("the report template: %w", err)
 	}
 	var b bytes.Buffer
-	if err := t.Funcs(reportFuncs(texts, loc, patients, staff)).Execute(&b, rep); err != nil {
+	if err := t.Funcs(reportFuncs(texts, loc, namesIn(rep))).Execute(&b, rep); err != nil {
 		return nil, fmt.Errorf("render the report: %w", err)
 	}
 	return b.Bytes(), nil
 }
 
+// reportNames are the names the report gives what its records name by id: patients
+// and recipients by id, and staff by subject as the access log's events name them.
+type reportNames struct {
+	patients, recipients map[string]string
+	staff                map[string]AccessEvent
+}
+
+// namesIn are the names rep holds: its patients', the recipients of its disclosure log
+// and of its consents (ConsentState.ScopeName), and its staff's.
+func namesIn(rep Report) reportNames {
+	n := reportNames{patients: map[string]string{}, recipients: map[string]string{}, staff: map[string]AccessEvent{}}
+	for _, p := range rep.Patients {
+		n.patients[p.ID] = p.Name
+	}
+	for _, d := range rep.Disclosures {
+		if d.Recipient.ID != "" && d.Recipient.Name != "" {
+			n.recipients[d.Recipient.ID] = d.Recipient.Name
+		}
+	}
+	for _, c := range rep.Consents.Current {
+		if c.ScopeName != "" {
+			n.recipients[c.Scope] = c.ScopeName
+		}
+	}
+	for _, d := range rep.Consents.Decisions {
+		if d.ScopeName != "" {
+			n.recipients[d.Scope] = d.ScopeName
+		}
+	}
+	for _, e := range rep.AccessLog {
+		if !e.ActorSystem && e.ActorSubject != "" {
+			n.staff[e.ActorSubject] = e
+		}
+	}
+	return n
+}
+
 // reportFuncs are the template's functions: texts by key, times on the clinic's
-// calendar, names of kinds, categories and recorded values, patients by id, and staff
-// by subject as the access log's events (staff) name them.
-func reportFuncs(texts map[string]string, loc *time.Location, patients map[string]string, staff map[string]AccessEvent) template.FuncMap {
+// calendar, names of kinds, categories and recorded values, and what the report's
+// records name by id or subject, by the names the report holds.
+func reportFuncs(texts map[string]string, loc *time.Location, names reportNames) template.FuncMap {
+	patients, recipients, staff := names.patients, names.recipients, names.staff
 	return template.FuncMap{
 		"t": func(key string) string { return texts[key] },
 		"datetime": func(t time.Time) string {
@@ -107,12 +135,14 @@ func reportFuncs(texts map[string]string, loc *time.Location, patients map[strin
 			}
 			return strings.ReplaceAll(texts["doc.kept_until"], "{day}", day)
 		},
-		"scope": func(scope string) string { return domain.ScopeText(texts, scope) },
+		// A consent's scope: a channel, or the recipient an insurer or microchip
+		// registry consent is for, by name.
+		"scope": func(scope string) string { return domain.ScopeText(texts, scope, recipients) },
 		// An event's action and purpose in words, as its resource; the JSON copy
 		// carries them as recorded.
 		"action":   func(a string) string { return domain.ActionText(texts, a) },
 		"purpose":  func(p string) string { return domain.PurposeText(texts, p) },
-		"resource": func(r string) string { return domain.ResourceText(texts, r, patients) },
+		"resource": func(r string) string { return domain.ResourceText(texts, r, patients, recipients) },
 		// A change's reason in words when the service wrote it, as staff typed it else.
 		"reason": func(r string) string { return domain.ChangeReasonText(texts, r) },
 		// A visit of an animal the owner no longer has names it by id.

@@ -92,10 +92,14 @@ type OwnerExport struct {
 
 // ConsentDecision is one entry of the owner's consent ledger.
 type ConsentDecision struct {
-	ID               string    `json:"id"`
-	Sequence         int64     `json:"sequence"`
-	Purpose          string    `json:"purpose"`
-	Scope            string    `json:"scope,omitempty"`
+	ID       string `json:"id"`
+	Sequence int64  `json:"sequence"`
+	Purpose  string `json:"purpose"`
+	Scope    string `json:"scope,omitempty"`
+	// ScopeName is the name of the recipient a scope that is a recipient id names
+	// (an insurer's or a microchip registry's), as this service stores it; empty when
+	// the scope is no recipient's.
+	ScopeName        string    `json:"scopeName,omitempty"`
 	Decision         string    `json:"decision"`
 	Method           string    `json:"method,omitempty"`
 	EvidenceRef      string    `json:"evidenceRef,omitempty"`
@@ -112,8 +116,12 @@ type ConsentDecision struct {
 type ConsentState struct {
 	Purpose string `json:"purpose"`
 	Scope   string `json:"scope,omitempty"`
-	Allowed bool   `json:"allowed"`
-	Reason  string `json:"reason,omitempty"`
+	// ScopeName is as ConsentDecision's.
+	ScopeName string `json:"scopeName,omitempty"`
+	Allowed   bool   `json:"allowed"`
+	// Reason is the consent service's reason for the state, as its enum's lower-case
+	// word (no_grant, explicit_grant, …).
+	Reason string `json:"reason,omitempty"`
 	// DecisionID is the decision the state rests on; empty when a default decided.
 	DecisionID string `json:"decisionId,omitempty"`
 }

@@ -13,13 +13,14 @@ import (
 )
 
 // ScopeText is a consent's scope in words of texts (DocumentTexts): a direct-marketing
-// channel by its name, and anything else, the recipient id of an insurer or microchip
-// registry disclosure consent, as recorded, which is all the report can tell of it.
-func ScopeText(texts map[string]string, scope string) string {
+// channel by its name, and the recipient id of an insurer or microchip registry
+// disclosure consent by the recipient's name in recipients (by id). An id no recipient
+// in recipients has is shown as recorded, which is all the report can tell of it.
+func ScopeText(texts map[string]string, scope string, recipients map[string]string) string {
 	if name := texts[ValueTextKey(ValueChannel, scope)]; name != "" {
 		return name
 	}
-	return scope
+	return cmp.Or(recipients[scope], scope)
 }
 
 // PurposeText is the purpose an audit event's caller stated, in words of texts
@@ -60,26 +61,26 @@ func ChangeReasonText(texts map[string]string, reason string) string {
 // names the owner's animals by id: a pet's record is named after it. Ids mean nothing
 // to the owner and are left out, but for the two the report shows too: an access
 // request's, after the header's words for it, and an insurer or microchip registry
-// consent's recipient id, as the consent tables show it. A resource of no known shape
-// is "other record", never the path, which could hold anything. An event without a
-// resource has no text.
-func ResourceText(texts map[string]string, resource string, pets map[string]string) string {
+// consent's recipient id, as the consent tables show it (ScopeText, by the name in
+// recipients). A resource of no known shape is "other record", never the path, which
+// could hold anything. An event without a resource has no text.
+func ResourceText(texts map[string]string, resource string, pets, recipients map[string]string) string {
 	if resource == "" {
 		return ""
 	}
-	text := cmp.Or(resourceText(texts, resource, pets), texts["resource.other"])
+	text := cmp.Or(resourceText(texts, resource, pets, recipients), texts["resource.other"])
 	// The names of recorded values are lower case, for use within a sentence.
 	r, size := utf8.DecodeRuneInString(text)
 	return string(unicode.ToUpper(r)) + text[size:]
 }
 
 // resourceText is the resource in words, or "" when its shape is not known.
-func resourceText(texts map[string]string, resource string, pets map[string]string) string {
+func resourceText(texts map[string]string, resource string, pets, recipients map[string]string) string {
 	if method, ok := strings.CutPrefix(resource, "/"); ok {
 		return texts[deniedMethodKeys[method]]
 	}
 	if checked, ok := strings.CutPrefix(resource, "consents:filter/"); ok {
-		return consentText(texts, strings.Split(checked, "/"))
+		return consentText(texts, strings.Split(checked, "/"), recipients)
 	}
 	if list, ok := countedList(resource); ok {
 		return texts[listKeys[list]]
@@ -91,7 +92,7 @@ func resourceText(texts map[string]string, resource string, pets map[string]stri
 	case len(parts) == 1:
 		return texts[listKeys[parts[0]]]
 	case parts[0] == "owners":
-		return ownerResourceText(texts, parts[2:])
+		return ownerResourceText(texts, parts[2:], recipients)
 	case parts[0] == "patients" && len(parts) == 2:
 		return withPet(texts["resource.patient"], pets[parts[1]])
 	case parts[0] == "patients" && len(parts) == 3 && parts[2] == "visits":
@@ -125,12 +126,12 @@ var recordKeys = map[string]string{
 }
 
 // ownerResourceText names what follows owners/<id>.
-func ownerResourceText(texts map[string]string, sub []string) string {
+func ownerResourceText(texts map[string]string, sub []string, recipients map[string]string) string {
 	switch {
 	case len(sub) == 0:
 		return texts["section.owner"]
 	case sub[0] == "consents" && len(sub) > 1:
-		return consentText(texts, sub[1:])
+		return consentText(texts, sub[1:], recipients)
 	case len(sub) == 2 && (sub[0] == "consentDecisions" || sub[0] == "communications"):
 		// One decision or communication, named as their list is.
 	case len(sub) != 1:
@@ -156,7 +157,7 @@ var ownerListKeys = map[string]string{
 // consentText names the consents read for a purpose and scope (<purpose>[/<scope>])
 // as the consent tables do; a purpose newer than the texts names the consents only,
 // and a scope neither a channel nor a recipient id is left out.
-func consentText(texts map[string]string, checked []string) string {
+func consentText(texts map[string]string, checked []string, recipients map[string]string) string {
 	consents := texts[CategoryTextKey(CategoryConsents)]
 	purpose := texts[ValueTextKey(ValuePurpose, checked[0])]
 	switch {
@@ -167,9 +168,9 @@ func consentText(texts map[string]string, checked []string) string {
 	case len(checked) == 1:
 		return consents + ": " + purpose
 	}
-	scope := texts[ValueTextKey(ValueChannel, checked[1])]
-	if scope == "" && docid.Issued(checked[1]) {
-		scope = checked[1]
+	scope := ""
+	if texts[ValueTextKey(ValueChannel, checked[1])] != "" || docid.Issued(checked[1]) {
+		scope = ScopeText(texts, checked[1], recipients)
 	}
 	if scope == "" {
 		return consents + ": " + purpose

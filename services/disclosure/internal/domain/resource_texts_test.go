@@ -17,9 +17,14 @@ import (
 )
 
 // TestScopeText: the consent service's marketing channels are named in each language;
-// an insurer's recipient id stays as recorded.
+// a recipient id by the recipient's name when the report knows it, as recorded when
+// not.
 func TestScopeText(t *testing.T) {
-	const insurer = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+	const (
+		insurer  = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+		registry = "0190f5a4-3333-7000-8000-000000000001"
+	)
+	recipients := map[string]string{registry: "Evira / Ruokavirasto"}
 	tests := []struct {
 		lang  Language
 		scope string
@@ -33,10 +38,13 @@ func TestScopeText(t *testing.T) {
 		{LanguageSwedish, "post", "post"},
 		{LanguageEnglish, "email", "e-mail"},
 		{LanguageEnglish, "sms", "text message"},
+		{LanguageFinnish, registry, "Evira / Ruokavirasto"},
+		{LanguageSwedish, registry, "Evira / Ruokavirasto"},
+		{LanguageEnglish, registry, "Evira / Ruokavirasto"},
 		{LanguageEnglish, insurer, insurer},
 	}
 	for _, tt := range tests {
-		if got := ScopeText(DocumentTexts(tt.lang), tt.scope); got != tt.want {
+		if got := ScopeText(DocumentTexts(tt.lang), tt.scope, recipients); got != tt.want {
 			t.Errorf("%s: scope %q = %q, want %q", tt.lang, tt.scope, got, tt.want)
 		}
 	}
@@ -52,12 +60,14 @@ func TestResourceText(t *testing.T) {
 		musti    = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 		former   = "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b"
 		insurer  = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+		registry = "0190f5a4-3333-7000-8000-000000000001"
 		request  = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"
 		other    = "Muu tieto|Övrig uppgift|Other record"
 		history  = "Hoitohistoria ja yhteydenotot|Vårdhistorik och kontakter|Treatment history and communications"
 		consents = "Suostumukset ja kiellot|Samtycken och förbud|Consents and prohibitions"
 	)
 	pets := map[string]string{musti: "Musti"}
+	recipients := map[string]string{registry: "Turvasiru"}
 	tests := []struct {
 		resource string
 		want     string // Finnish|Swedish|English
@@ -72,6 +82,8 @@ func TestResourceText(t *testing.T) {
 			"Suostumukset ja kiellot: suoramarkkinointi (tekstiviesti)|Samtycken och förbud: direktmarknadsföring (sms)|Consents and prohibitions: direct marketing (text message)"},
 		{"owners/" + owner + "/consents/insurer_disclosure/" + insurer,
 			"Suostumukset ja kiellot: tietojen luovutus vakuutusyhtiölle (" + insurer + ")|Samtycken och förbud: utlämnande till försäkringsbolag (" + insurer + ")|Consents and prohibitions: disclosure to insurers (" + insurer + ")"},
+		{"owners/" + owner + "/consents/microchip_registry_disclosure/" + registry,
+			"Suostumukset ja kiellot: tietojen luovutus mikrosirurekisteriin (Turvasiru)|Samtycken och förbud: utlämnande till mikrochipsregister (Turvasiru)|Consents and prohibitions: disclosure to microchip registries (Turvasiru)"},
 		{"owners/" + owner + "/consents/care_reminders",
 			"Suostumukset ja kiellot: hoitomuistutukset|Samtycken och förbud: vårdpåminnelser|Consents and prohibitions: care reminders"},
 		{"owners/" + owner + "/consents/direct_marketing/<b>fax",
@@ -119,7 +131,7 @@ func TestResourceText(t *testing.T) {
 	for _, tt := range tests {
 		want := strings.Split(tt.want, "|")
 		for i, lang := range []Language{LanguageFinnish, LanguageSwedish, LanguageEnglish} {
-			if got := ResourceText(DocumentTexts(lang), tt.resource, pets); got != want[i] {
+			if got := ResourceText(DocumentTexts(lang), tt.resource, pets, recipients); got != want[i] {
 				t.Errorf("%s: %q = %q, want %q", lang, tt.resource, got, want[i])
 			}
 		}
@@ -144,7 +156,7 @@ func TestDeniedCallsNamed(t *testing.T) {
 				method := "/" + string(svc.FullName()) + "/" + string(m.Name())
 				for _, lang := range Languages() {
 					texts := DocumentTexts(lang)
-					if got := ResourceText(texts, method, nil); got == texts["resource.other"] {
+					if got := ResourceText(texts, method, nil, nil); got == texts["resource.other"] {
 						t.Errorf("%s: %s is named %q", lang, method, got)
 					}
 				}
@@ -154,16 +166,20 @@ func TestDeniedCallsNamed(t *testing.T) {
 }
 
 // FuzzResourceText: any resource is named in the report's words only: with the two
-// ids the report shows (an access request's, an insurer consent's recipient) and the
-// pet's name taken out, what is left is texts of the language joined by ResourceText's
-// separators, so nothing of the resource (a path, an id, an identity code) is copied.
+// ids the report shows (an access request's, an insurer consent's recipient when the
+// report does not know it), the pet's name and the known recipient's name taken out,
+// what is left is texts of the language joined by ResourceText's separators, so
+// nothing of the resource (a path, an id, an identity code) is copied.
 func FuzzResourceText(f *testing.F) {
 	const (
-		id  = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
-		pet = "Musti"
+		id        = "0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1f3b5c"
+		known     = "0190f5a4-3333-7000-8000-000000000001"
+		pet       = "Musti"
+		recipient = "Turvasiru"
 	)
 	for _, r := range []string{
 		"owners/o1", "owners/o1/consents/direct_marketing/sms", "owners/o1/consents/insurer_disclosure/" + id,
+		"owners/o1/consents/microchip_registry_disclosure/" + known,
 		"patients/p1", "patients/p1/visits", "/lillvet.owner.v1.OwnerService/GetOwner", "owners (3)",
 		"consents:filter/care_reminders", "accessRequests/" + id, "accessRequests/010101-123N", "erasureRequests/e1/steps/owner.erase",
 	} {
@@ -183,11 +199,11 @@ func FuzzResourceText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, resource string) {
 		for i, lang := range languages {
 			texts := DocumentTexts(lang)
-			got := ResourceText(texts, resource, map[string]string{"p1": pet})
+			got := ResourceText(texts, resource, map[string]string{"p1": pet}, map[string]string{known: recipient})
 			if resource != "" && got == "" || strings.Contains(got, "/") {
 				t.Fatalf("%s: %q is named %q", lang, resource, got)
 			}
-			rest := strings.ReplaceAll(got, pet, "")
+			rest := strings.ReplaceAll(strings.ReplaceAll(got, pet, ""), recipient, "")
 			if request, ok := strings.CutPrefix(rest, capitalized(texts["doc.request"])+" "); ok && docid.Issued(request) {
 				rest = strings.TrimSuffix(rest, request)
 			}
