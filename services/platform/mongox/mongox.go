@@ -53,7 +53,8 @@ func Connect(ctx context.Context, uri string, tel *telemetry.Telemetry) (*mongo.
 	opts := options.Client().
 		ApplyURI(uri).
 		SetConnectTimeout(connectTimeout).
-		SetServerSelectionTimeout(connectTimeout)
+		SetServerSelectionTimeout(connectTimeout).
+		SetLoggerOptions(noCommandLog())
 	if tel.Tracing {
 		// Without it the driver does not even build the command events.
 		opts.SetMonitor(newMonitor(tel.TracerProvider))
@@ -68,6 +69,18 @@ func Connect(ctx context.Context, uri string, tel *telemetry.Telemetry) (*mongo.
 		return nil, fmt.Errorf("ping MongoDB: %w", err)
 	}
 	return client, nil
+}
+
+// noCommandLog keeps the driver from logging commands. The driver reads MONGODB_LOG_ALL
+// and MONGODB_LOG_COMMAND itself, and at debug writes every command and reply to
+// stderr with its documents: personal data. A level set here wins over the
+// environment's for its component, the command log has nothing at info, and the "all"
+// level is checked beside each component's; the other components (topology, server
+// selection, connection: addresses, no documents) still follow the environment.
+func noCommandLog() *options.LoggerOptions {
+	return options.Logger().
+		SetComponentLevel(options.LogComponentAll, options.LogLevelInfo).
+		SetComponentLevel(options.LogComponentCommand, options.LogLevelInfo)
 }
 
 // Index is one index of one collection.

@@ -2,6 +2,8 @@ package mongox_test
 
 import (
 	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -113,6 +115,60 @@ func TestConnectTracesIndexesAndErrors(t *testing.T) {
 	if inserts != 2 || finds != 1 {
 		t.Fatalf("got %d insert and %d find spans", inserts, finds)
 	}
+}
+
+// TestDriverLogsNoDocuments: the driver's own debugging switches, MONGODB_LOG_ALL and
+// MONGODB_LOG_COMMAND at debug, which an operator may set while chasing a store
+// problem, do not make it write the documents of commands and replies to stderr.
+func TestDriverLogsNoDocuments(t *testing.T) {
+	store := embeddedtest.Start(t)
+	for _, variable := range []string{"MONGODB_LOG_ALL", "MONGODB_LOG_COMMAND"} {
+		t.Run(variable, func(t *testing.T) {
+			t.Setenv(variable, "debug")
+			logged := captureStderr(t, func() {
+				client, err := mongox.Connect(t.Context(), store.URI(), nil)
+				if err != nil {
+					t.Fatalf("Connect: %v", err)
+				}
+				defer func() { _ = client.Disconnect(t.Context()) }()
+				coll := client.Database("mongoxlog").Collection("owners")
+				if _, err := coll.InsertOne(t.Context(), bson.M{"name": "Matti Meikäläinen", "phone": "+358401234567"}); err != nil {
+					t.Fatal(err)
+				}
+				if err := coll.FindOne(t.Context(), bson.M{"phone": "+358401234567"}).Err(); err != nil {
+					t.Fatal(err)
+				}
+			})
+			for _, personal := range []string{"Meikäläinen", "358401234567"} {
+				if strings.Contains(logged, personal) {
+					t.Errorf("with %s=debug stderr carries %q: %s", variable, personal, logged)
+				}
+			}
+		})
+	}
+}
+
+// captureStderr runs f with os.Stderr going to a pipe and answers what was written.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = w
+	read := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		read <- string(b)
+	}()
+	defer func() {
+		os.Stderr = saved
+	}()
+	f()
+	os.Stderr = saved
+	_ = w.Close()
+	return <-read
 }
 
 func TestConnectFailsFast(t *testing.T) {
