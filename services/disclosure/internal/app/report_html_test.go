@@ -350,9 +350,9 @@ func TestReportSaysWhyEachConsentStands(t *testing.T) {
 		lang  domain.Language
 		words []string // objection, default_opt_out, no_grant
 	}{
-		{domain.LanguageFinnish, []string{"olet kieltänyt", "et ole kieltänyt", "et ole antanut suostumusta"}},
-		{domain.LanguageSwedish, []string{"du har förbjudit det", "du har inte förbjudit det", "du har inte gett ditt samtycke"}},
-		{domain.LanguageEnglish, []string{"you have objected", "you have not objected", "you have not given your consent"}},
+		{domain.LanguageFinnish, []string{"olet kieltänyt", "et ole kieltänyt", "voimassa olevaa suostumusta ei ole"}},
+		{domain.LanguageSwedish, []string{"du har förbjudit det", "du har inte förbjudit det", "inget gällande samtycke"}},
+		{domain.LanguageEnglish, []string{"you have objected", "you have not objected", "no consent in force"}},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			b, err := renderReport(tmpl, rep, domain.DocumentTexts(tc.lang), time.UTC)

@@ -130,12 +130,15 @@ var valueNames = map[string]map[string]names{
 	// The consent service's reasons for a consent's state (ConsentState.reason), said
 	// to the owner: the state's allowed column says yes or no, this says why.
 	ValueConsentReason: {
-		"default_opt_out":  {"et ole kieltänyt", "du har inte förbjudit det", "you have not objected"},
-		"explicit_grant":   {"olet antanut suostumuksesi", "du har gett ditt samtycke", "you have given your consent"},
-		"objection":        {"olet kieltänyt", "du har förbjudit det", "you have objected"},
-		"withdrawal":       {"olet perunut suostumuksesi", "du har återkallat ditt samtycke", "you have withdrawn your consent"},
-		"refusal":          {"olet kieltäytynyt antamasta suostumusta", "du har nekat ditt samtycke", "you have refused your consent"},
-		"no_grant":         {"et ole antanut suostumusta", "du har inte gett ditt samtycke", "you have not given your consent"},
+		"default_opt_out": {"et ole kieltänyt", "du har inte förbjudit det", "you have not objected"},
+		"explicit_grant":  {"olet antanut suostumuksesi", "du har gett ditt samtycke", "you have given your consent"},
+		"objection":       {"olet kieltänyt", "du har förbjudit det", "you have objected"},
+		"withdrawal":      {"olet perunut suostumuksesi", "du har återkallat ditt samtycke", "you have withdrawn your consent"},
+		"refusal":         {"olet kieltäytynyt antamasta suostumusta", "du har nekat ditt samtycke", "you have refused your consent"},
+		// Said so also of a grant not yet in effect (scheduled ahead) and of a microchip
+		// registry grant stored without naming the registry: the owner may have given
+		// one, which the consent history shows, but none is in force.
+		"no_grant":         {"voimassa olevaa suostumusta ei ole", "inget gällande samtycke", "no consent in force"},
 		"expired":          {"suostumuksesi voimassaolo on päättynyt", "ditt samtycke har gått ut", "your consent has expired"},
 		"not_yet_valid":    {"suostumuksesi ei ole vielä voimassa", "ditt samtycke gäller ännu inte", "your consent is not yet in effect"},
 		"owner_restricted": {"tietojesi käsittely on rajoitettu", "behandlingen av dina uppgifter är begränsad", "the processing of your data is restricted"},
