@@ -76,12 +76,12 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 // have gone to another owner.
 //
 // One that changed since under an owner not erased stays, as a rectification of it
-// stands: the caller is told cause, and that it stays (notTakenBack), or that it went
-// to another owner, who keeps it, when it was transferred since. When cause is that the
-// check could not read the owner, the owner read here decides instead, as nothing was
-// taken back: a restricted owner refuses the registration as the check would have
-// (OWNER_RESTRICTED, saying it stays); an active one means it passed the check after
-// all, and the patient as it is now is returned with no error. An erasure restricts the
+// stands: the caller is told cause, and that it stays (keptRegistration), or that it
+// went to another owner, who keeps it, when it was transferred since. When cause is that
+// the check could not read the owner, the owner read here decides instead, as nothing
+// was taken back: a restricted owner refuses the registration as the check would have
+// (its description leading, saying it stays); an active one means it passed the check
+// after all, and the patient as it is now is returned with no error. An erasure restricts the
 // owner before it lists the patients, so one that comes later finds it. One that
 // changed since when that cannot be decided (the patient or the owner cannot be read
 // again, twice, or the erased owner's patients cannot be covered) stays all the same, and the
@@ -103,19 +103,19 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	moved := current != nil && current.OwnerID != created.OwnerID
 	o, gerr := readAgain(func() (*domain.Owner, error) { return s.repo.GetOwner(ctx, created.OwnerID) })
 	if gerr == nil && current != nil && (!o.Erased || moved) {
-		conflict := err.Error()
+		conflict := err
 		var refused *apperr.PreconditionError
 		if !errors.As(cause, &refused) {
-			conflict = fmt.Sprintf("%s (the second check: %s)", conflict, cause)
+			conflict = fmt.Errorf("%w (the second check: %w)", err, cause)
 			if cause = activeOwner(o); cause == nil {
 				return current, nil
 			}
 		}
-		stays := "the patient was registered before that was found, and stays registered as it changed since"
+		why := "it changed since"
 		if moved {
-			stays = "the patient was registered before that was found, then transferred to another owner, who keeps it"
+			why = "it was transferred to another owner since, who keeps it"
 		}
-		return nil, notTakenBack("take the registration back", cause, conflict, stays)
+		return nil, keptRegistration(created.ID, conflict, cause, why)
 	}
 	switch {
 	case gerr == nil && o.Erased:
@@ -152,7 +152,7 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 // with no request id would register the animal a second time. A refusal's description
 // leads, so that the caller still learns why the registration was refused.
 func keptRegistration(id string, changed, cause error, why string) error {
-	return keptWrite("take the registration back", "REGISTRATION_NOT_TAKEN_BACK", changed, cause,
+	return keptWrite("take the registration back", "REGISTRATION_NOT_TAKEN_BACK", changed.Error(), cause,
 		fmt.Sprintf("the patient %s was registered, and changed before the registration could be taken back, so it stays registered (%s)", id, why))
 }
 
@@ -162,20 +162,41 @@ func keptRegistration(id string, changed, cause error, why string) error {
 // taken back (FAILED_PRECONDITION TRANSFER_NOT_TAKEN_BACK), never the store's error,
 // which would invite sending the transfer again when it stays written.
 func keptTransfer(id string, read, cause error) error {
-	return keptWrite("take the transfer back", "TRANSFER_NOT_TAKEN_BACK", read, cause,
+	return keptWrite("take the transfer back", "TRANSFER_NOT_TAKEN_BACK", read.Error(), cause,
 		fmt.Sprintf("the transfer of patient %s was written, and the patient changed before it could be taken back; "+
-			"it could not be read again, so the transfer stays unless the patient was moved on since", id))
+			"it could not be read again, so the transfer stays unless the patient was moved on since", id)+uncheckedOwner(cause))
 }
 
-// keptWrite answers a write (action) that stays as it could not be taken back with
-// the precondition code, telling the caller told, led by the refusal's description when cause is one.
-// changed and cause are only named in the message, never wrapped (see keptRegistration).
-func keptWrite(action, code string, changed, cause error, told string) error {
+// supersededTransfer answers a transfer refused, or not confirmed, after its write
+// (cause) that another transfer moved on (moves, where to) before it could be taken
+// back (changed): nothing was taken back, and sending it again is refused on its
+// version (FAILED_PRECONDITION TRANSFER_SUPERSEDED).
+func supersededTransfer(changed, moves string, cause error) error {
+	return keptWrite("take the transfer back", "TRANSFER_SUPERSEDED", changed, cause,
+		"the transfer was written, then superseded: the patient was "+moves+", before the transfer could be taken back"+uncheckedOwner(cause))
+}
+
+// uncheckedOwner says why a transfer was to be taken back when cause is no refusal: the
+// new owner could not be checked after the write.
+func uncheckedOwner(cause error) string {
+	var refused *apperr.PreconditionError
+	if errors.As(cause, &refused) {
+		return ""
+	}
+	return " (the new owner could not be checked after the write)"
+}
+
+// keptWrite answers a write (action) that stays, as it could not be taken back, with
+// the precondition code, telling the caller told, led by the refusal's description when
+// cause is one. changed and cause are only named in the message, never wrapped (see
+// keptRegistration): the precondition decides the answer, as nothing the caller sent
+// was stale and sending the write again is not what the caller should do.
+func keptWrite(action, code, changed string, cause error, told string) error {
 	var refused *apperr.PreconditionError
 	if errors.As(cause, &refused) {
 		told = refused.Description + ": " + told
 	}
-	return fmt.Errorf("%s: %s (the second check: %s): %w", action, changed.Error(), cause.Error(), apperr.Precondition(code, told))
+	return fmt.Errorf("%s: %s (the second check: %s): %w", action, changed, cause.Error(), apperr.Precondition(code, told))
 }
 
 // readAgain answers read, called once more when it fails: after a taking back's write
@@ -187,22 +208,6 @@ func readAgain[T any](read func() (T, error)) (T, error) {
 		v, err = read()
 	}
 	return v, err
-}
-
-// notTakenBack answers a registration or transfer refused after its write (cause) that
-// could not be taken back (action), as the patient changed since (changed), under an
-// owner not erased: the caller is told why it was refused, and where the patient stays.
-// changed is only named in the message, never wrapped: no version the caller sent was
-// stale, so the conflict must not decide the answer over cause (ABORTED would say the
-// call may be sent again as it was, which its own check then refuses).
-func notTakenBack(action string, cause error, changed, stays string) error {
-	var pe *apperr.PreconditionError
-	if errors.As(cause, &pe) {
-		told := *pe
-		told.Description += "; " + stays
-		cause = &told
-	}
-	return fmt.Errorf("%s: %s: %w", action, changed, cause)
 }
 
 // logLeftActive tells the operator that patient patientID may stay active under the
@@ -430,10 +435,9 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // owner's erasure reached first is the erasure's, so the transfer stands and the caller
 // is told so (OWNER_ERASED), never that it was refused; one transferred on meanwhile
 // stays with its next owner (or back with its previous one), and the caller is told
-// cause and that (notTakenBack), or, when cause is that the new owner could not be
-// read, that the transfer was superseded (TRANSFER_SUPERSEDED). One that changed and
-// cannot be read again (twice) stays where it is, and the caller is told so
-// (keptTransfer). ctx is afterWrite's, so that the caller going away does not leave the
+// that the transfer was superseded (TRANSFER_SUPERSEDED), after cause's description
+// when it is a refusal. One that changed and cannot be read again (twice) stays where
+// it is, and the caller is told so (keptTransfer), the new owner covered if erased. ctx is afterWrite's, so that the caller going away does not leave the
 // patient under the restricted owner.
 //
 // The previous owner's erasure may have run while the patient was away (it found the
@@ -464,32 +468,25 @@ func (s *Service) untransfer(ctx context.Context, moved *domain.Patient, previou
 			return fmt.Errorf("take the transfer back: %w", err)
 		}
 		if current, err = readAgain(func() (*domain.Patient, error) { return s.repo.GetPatient(ctx, moved.ID) }); err != nil {
-			// The new owner may be under an erasure that listed its patients before
-			// the write, with the patient left active under it.
-			s.logLeftActive(ctx, moved.OwnerID, moved.ID, err)
+			// The new owner may have been erased by an erasure that listed its patients
+			// before the write, with the patient left active under it: covered here, as
+			// unregister does, and the operator told when that fails.
+			if _, cerr := s.coverLatePatients(ctx, moved.OwnerID, changereason.LateErasure); cerr != nil {
+				s.logLeftActive(ctx, moved.OwnerID, moved.ID, cerr)
+			}
 			return keptTransfer(moved.ID, err, cause)
 		}
-		// Where the patient went decides what the caller is told: a transfer moving it
-		// back to its previous owner is not one on to another owner who keeps it.
-		left, moves := "the patient was moved to another owner since", "transferred on to another owner, who keeps it"
-		stays := "the patient was transferred before that was found, then moved to another owner, who keeps it"
-		if current.OwnerID == previous {
-			left, moves = "the patient was moved back to its previous owner since", "moved back to its previous owner since"
-			stays = "the transfer was written before that was found, and " + left
-		}
-		var refused *apperr.PreconditionError
 		switch {
-		case current.OwnerID != moved.OwnerID && !errors.As(cause, &refused):
-			// The new owner could not be read (recheckOwner), and the patient has left
-			// them since: nothing is taken back, so UNAVAILABLE, saying it is, would be
-			// wrong, and would invite sending the transfer again, which its version
-			// then refuses. The check's failure is only named, never wrapped, so that it
-			// does not decide the answer.
-			return fmt.Errorf("take the transfer back: %s: %w (the second check: %s)", left,
-				apperr.Precondition("TRANSFER_SUPERSEDED", "the transfer was written, then superseded: the patient was "+
-					moves+", before the transfer could be taken back (the new owner could not be checked after the write)"), cause.Error())
 		case current.OwnerID != moved.OwnerID:
-			return notTakenBack("take the transfer back", cause, left, stays)
+			// Nothing is taken back: neither the refusal alone nor UNAVAILABLE, saying
+			// it was, would tell the caller that the transfer's write stands. Where the
+			// patient went decides what the caller is told: a transfer moving it back to
+			// its previous owner is not one on to another owner who keeps it.
+			left, moves := "the patient was moved to another owner since", "transferred on to another owner, who keeps it"
+			if current.OwnerID == previous {
+				left, moves = "the patient was moved back to its previous owner since", "moved back to its previous owner since"
+			}
+			return supersededTransfer(left, moves, cause)
 		case current.Erased || current.Anonymised:
 			return apperr.Precondition("OWNER_ERASED",
 				"the transfer was written, then covered by the new owner's erasure: the patient stays with the new owner, restricted or anonymised")

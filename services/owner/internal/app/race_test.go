@@ -231,12 +231,13 @@ func (r *afterPatientWrite) GetPatient(ctx context.Context, id string) (*domain.
 // is audited for both owners as soon as it is written; it is taken back (and that is
 // audited too) unless the erasure or another transfer reached the patient first, and
 // the caller is told what happened: OWNER_ERASED when the erasure holds the patient,
-// else why the transfer was refused, and, when another transfer moved the patient on,
-// that it stays with that owner (or that it was moved back to its previous owner, when
-// that transfer was back to them). When the new owner cannot be read after the write and
-// another transfer moved the patient on, nothing is taken back: the caller is told the
-// transfer was superseded (FAILED_PRECONDITION TRANSFER_SUPERSEDED), not UNAVAILABLE
-// saying it was taken back.
+// else why the transfer was refused. When another transfer moved the patient on,
+// nothing is taken back: the caller is told the transfer was superseded
+// (FAILED_PRECONDITION TRANSFER_SUPERSEDED, not the refusal alone, nor UNAVAILABLE
+// saying it was taken back when the new owner cannot be read after the write), after
+// the refusal's description when there was one, and that the patient stays with that
+// owner (or that it was moved back to its previous owner, when that transfer was back
+// to them).
 func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 	kept := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
 	type scene struct {
@@ -286,7 +287,8 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 			},
 		},
 		{
-			name: "transferred on meanwhile", owner: "next", wantReason: "OWNER_RESTRICTED", says: "then moved to another owner",
+			name: "transferred on meanwhile", owner: "next", wantReason: "TRANSFER_SUPERSEDED",
+			says: "the owner's data is restricted while an erasure or objection is pending: the transfer was written, then superseded: the patient was transferred on to another owner, who keeps it",
 			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
 				if err := restrict(ctx, sc, p); err != nil {
 					return err
@@ -297,15 +299,15 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 		},
 		{
 			name: "owner unreadable, transferred on meanwhile", owner: "next", storeDown: true, wantReason: "TRANSFER_SUPERSEDED",
-			says: "superseded: the patient was transferred on to another owner, who keeps it",
+			says: "superseded: the patient was transferred on to another owner, who keeps it, before the transfer could be taken back (the new owner could not be checked after the write)",
 			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
 				_, err := sc.plain.TransferPatient(ctx, p.ID, sc.next, p.Version, "sold on")
 				return err
 			},
 		},
 		{
-			name: "moved back meanwhile", owner: "from", wantReason: "OWNER_RESTRICTED",
-			says: "the transfer was written before that was found, and the patient was moved back to its previous owner since",
+			name: "moved back meanwhile", owner: "from", wantReason: "TRANSFER_SUPERSEDED",
+			says: "the owner's data is restricted while an erasure or objection is pending: the transfer was written, then superseded: the patient was moved back to its previous owner since",
 			meanwhile: func(ctx context.Context, sc scene, p *domain.Patient) error {
 				if err := restrict(ctx, sc, p); err != nil {
 					return err
@@ -385,14 +387,15 @@ func TestTransferOvertakenAfterItsWrite(t *testing.T) {
 // write stands, one the restriction overtook is taken back); when the owner cannot be
 // read after the write, the write is taken back and the caller told UNAVAILABLE. A
 // registration rectified before it could be taken back stays, and the owner read again
-// decides the answer: the patient as it is now when the owner is active, OWNER_RESTRICTED
-// saying it stays when restricted, never UNAVAILABLE saying it was taken back (a caller
-// sending it again, with no request id, would register the animal twice). One rectified
-// when the patient or the owner cannot be read again stays too, answered
+// decides the answer: the patient as it is now when the owner is active,
+// REGISTRATION_NOT_TAKEN_BACK after the refusal's description when restricted, never
+// OWNER_RESTRICTED alone (read as "nothing written") nor UNAVAILABLE saying it was taken
+// back (a caller sending it again, with no request id, would register the animal twice).
+// One rectified when the patient or the owner cannot be read again stays too, answered
 // FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK naming the patient, never ABORTED by
 // the conflict; one transferred to another owner meanwhile stays with them, and the
-// answer says so. A registration is audited once when written, and its taking back
-// only when it was taken back.
+// answer says so. A registration is audited once when written, and its taking back only
+// when it was taken back.
 func TestSecondCheckAfterTheWrite(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -442,7 +445,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		{name: "registration, owner unreadable twice, rectified meanwhile", storeBlips: 2, rectify: true, stands: true},
 		{
 			name: "registration, owner unreadable once, rectified meanwhile, restricted", storeBlip: true, rectify: true, restrict: true,
-			kept: true, wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, and stays registered as it changed since",
+			kept: true, wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "the owner's data is restricted while an erasure or objection is pending: the patient ",
 		},
 		{
 			name: "registration, owner unreadable, rectified meanwhile", storeDown: true, rectify: true,
@@ -455,7 +458,7 @@ func TestSecondCheckAfterTheWrite(t *testing.T) {
 		{name: "registration, owner unreadable once, rectified meanwhile, patient unreadable once", storeBlip: true, rectify: true, patientBlip: true, stands: true},
 		{
 			name: "registration, restricted, transferred meanwhile", restrict: true, moved: true,
-			wantReason: "OWNER_RESTRICTED", says: "the patient was registered before that was found, then transferred to another owner, who keeps it",
+			wantReason: "REGISTRATION_NOT_TAKEN_BACK", says: "so it stays registered (it was transferred to another owner since, who keeps it)",
 		},
 		{
 			name: "registration, transferred meanwhile, owner erased, patient unreadable", restrict: true, moved: true, erase: true, patientDown: true,
