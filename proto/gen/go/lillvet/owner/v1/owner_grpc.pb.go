@@ -90,11 +90,13 @@ type OwnerServiceClient interface {
 	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
 	// that patient, every call under its request_id is refused with the message CreateOwner
 	// gives under an erased owner's. Under an owner restricted it is refused
-	// FAILED_PRECONDITION OWNER_RESTRICTED, OWNER_ERASED once the owner's erasure holds the
-	// patient; a registration refused after its write, or whose owner could not be checked
-	// after it, that changed before it could be taken back stays registered, answered
-	// FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id (sent again
-	// without a request_id, it would register the animal twice).
+	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered (a registration
+	// found refused after its write is taken back); OWNER_ERASED once the owner's erasure
+	// holds the patient. A registration refused after its write, or whose owner could not
+	// be checked after it, that changed before it could be taken back stays registered,
+	// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id, after
+	// the refusal's description when there was one (sent again without a request_id, it
+	// would register the animal twice).
 	RegisterPatient(ctx context.Context, in *RegisterPatientRequest, opts ...grpc.CallOption) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(ctx context.Context, in *GetPatientRequest, opts ...grpc.CallOption) (*GetPatientResponse, error)
@@ -106,10 +108,11 @@ type OwnerServiceClient interface {
 	FindPatientByCustomerNumber(ctx context.Context, in *FindPatientByCustomerNumberRequest, opts ...grpc.CallOption) (*FindPatientByCustomerNumberResponse, error)
 	// Moves a patient to another owner; the customer number and history stay with the animal.
 	// Refused FAILED_PRECONDITION OWNER_RESTRICTED when the new owner is restricted, also
-	// when found so after the write (the transfer is then taken back). One that could not
-	// be taken back is answered TRANSFER_SUPERSEDED (the patient moved on since) or
-	// TRANSFER_NOT_TAKEN_BACK (it changed and could not be read again), neither to be
-	// sent again as it was.
+	// when found so after the write (the transfer is then taken back); OWNER_ERASED when
+	// the new owner's erasure reached the patient first (the transfer stands under it). One
+	// that could not be taken back is answered TRANSFER_SUPERSEDED (the patient moved on
+	// since) or TRANSFER_NOT_TAKEN_BACK (it changed and could not be read again), after
+	// the refusal's description when there was one; neither is to be sent again as it was.
 	TransferPatient(ctx context.Context, in *TransferPatientRequest, opts ...grpc.CallOption) (*TransferPatientResponse, error)
 	// Records that a patient has died; for a patient already recorded as deceased, corrects
 	// the date of death (the same date again is FAILED_PRECONDITION PATIENT_DECEASED).
@@ -416,11 +419,13 @@ type OwnerServiceServer interface {
 	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
 	// that patient, every call under its request_id is refused with the message CreateOwner
 	// gives under an erased owner's. Under an owner restricted it is refused
-	// FAILED_PRECONDITION OWNER_RESTRICTED, OWNER_ERASED once the owner's erasure holds the
-	// patient; a registration refused after its write, or whose owner could not be checked
-	// after it, that changed before it could be taken back stays registered, answered
-	// FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id (sent again
-	// without a request_id, it would register the animal twice).
+	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered (a registration
+	// found refused after its write is taken back); OWNER_ERASED once the owner's erasure
+	// holds the patient. A registration refused after its write, or whose owner could not
+	// be checked after it, that changed before it could be taken back stays registered,
+	// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id, after
+	// the refusal's description when there was one (sent again without a request_id, it
+	// would register the animal twice).
 	RegisterPatient(context.Context, *RegisterPatientRequest) (*RegisterPatientResponse, error)
 	// Reads one patient.
 	GetPatient(context.Context, *GetPatientRequest) (*GetPatientResponse, error)
@@ -432,10 +437,11 @@ type OwnerServiceServer interface {
 	FindPatientByCustomerNumber(context.Context, *FindPatientByCustomerNumberRequest) (*FindPatientByCustomerNumberResponse, error)
 	// Moves a patient to another owner; the customer number and history stay with the animal.
 	// Refused FAILED_PRECONDITION OWNER_RESTRICTED when the new owner is restricted, also
-	// when found so after the write (the transfer is then taken back). One that could not
-	// be taken back is answered TRANSFER_SUPERSEDED (the patient moved on since) or
-	// TRANSFER_NOT_TAKEN_BACK (it changed and could not be read again), neither to be
-	// sent again as it was.
+	// when found so after the write (the transfer is then taken back); OWNER_ERASED when
+	// the new owner's erasure reached the patient first (the transfer stands under it). One
+	// that could not be taken back is answered TRANSFER_SUPERSEDED (the patient moved on
+	// since) or TRANSFER_NOT_TAKEN_BACK (it changed and could not be read again), after
+	// the refusal's description when there was one; neither is to be sent again as it was.
 	TransferPatient(context.Context, *TransferPatientRequest) (*TransferPatientResponse, error)
 	// Records that a patient has died; for a patient already recorded as deceased, corrects
 	// the date of death (the same date again is FAILED_PRECONDITION PATIENT_DECEASED).
