@@ -74,14 +74,18 @@ func Connect(ctx context.Context, uri string, tel *telemetry.Telemetry) (*mongo.
 // noCommandLog keeps the driver from logging commands. The driver reads MONGODB_LOG_ALL
 // and MONGODB_LOG_COMMAND itself, and at debug writes every command and reply to
 // stderr with its documents: personal data. A level set here wins over the
-// environment's for its component, the command log has nothing at info, and the "all"
-// level is checked beside each component's; the other components (topology, server
-// selection, connection: addresses, no documents) still follow the environment.
+// environment's for its component; the "all" level is checked beside each component's,
+// so it is turned off too (at info it would log other components' info messages on
+// every start). The other components (topology, server selection, connection:
+// addresses, no documents) still follow their own variables and MONGODB_LOG_ALL.
 func noCommandLog() *options.LoggerOptions {
 	return options.Logger().
-		SetComponentLevel(options.LogComponentAll, options.LogLevelInfo).
-		SetComponentLevel(options.LogComponentCommand, options.LogLevelInfo)
+		SetComponentLevel(options.LogComponentAll, logOff).
+		SetComponentLevel(options.LogComponentCommand, logOff)
 }
+
+// logOff is the driver's level "off", which its options do not name.
+const logOff = options.LogLevel(0)
 
 // Index is one index of one collection.
 type Index struct {

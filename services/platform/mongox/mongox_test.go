@@ -119,12 +119,28 @@ func TestConnectTracesIndexesAndErrors(t *testing.T) {
 
 // TestDriverLogsNoDocuments: the driver's own debugging switches, MONGODB_LOG_ALL and
 // MONGODB_LOG_COMMAND at debug, which an operator may set while chasing a store
-// problem, do not make it write the documents of commands and replies to stderr.
+// problem, do not make it write the documents of commands and replies to stderr, while
+// MONGODB_LOG_ALL still logs the other components (topology); without them the driver
+// writes nothing.
 func TestDriverLogsNoDocuments(t *testing.T) {
 	store := embeddedtest.Start(t)
-	for _, variable := range []string{"MONGODB_LOG_ALL", "MONGODB_LOG_COMMAND"} {
+	for _, tc := range []struct {
+		variable string
+		// logs is a message the driver still writes, "" for none at all.
+		logs string
+	}{
+		{variable: "MONGODB_LOG_ALL", logs: "Starting topology monitoring"},
+		{variable: "MONGODB_LOG_COMMAND"},
+		{variable: ""},
+	} {
+		variable := tc.variable
 		t.Run(variable, func(t *testing.T) {
-			t.Setenv(variable, "debug")
+			for _, v := range []string{"MONGODB_LOG_ALL", "MONGODB_LOG_COMMAND", "MONGODB_LOG_TOPOLOGY", "MONGODB_LOG_SERVER_SELECTION", "MONGODB_LOG_CONNECTION"} {
+				t.Setenv(v, "")
+			}
+			if variable != "" {
+				t.Setenv(variable, "debug")
+			}
 			logged := captureStderr(t, func() {
 				client, err := mongox.Connect(t.Context(), store.URI(), nil)
 				if err != nil {
@@ -143,6 +159,9 @@ func TestDriverLogsNoDocuments(t *testing.T) {
 				if strings.Contains(logged, personal) {
 					t.Errorf("with %s=debug stderr carries %q: %s", variable, personal, logged)
 				}
+			}
+			if tc.logs == "" && strings.Contains(logged, `"message"`) || tc.logs != "" && !strings.Contains(logged, tc.logs) {
+				t.Errorf("with %q=debug the driver wrote %q, want %q", variable, logged, tc.logs)
 			}
 		})
 	}
