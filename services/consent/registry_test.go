@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
+	consentmongo "github.com/lillvet/register/services/consent/internal/adapters/mongo"
+	"github.com/lillvet/register/services/consent/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/servicetest"
 )
@@ -233,8 +235,15 @@ type unscopedDecision struct {
 // with its valid_from), or whose expired grant was followed by an unbounded one or by
 // one scheduled ahead (recorded again scheduled ahead to the same day, so the registry
 // has nothing before the owner's own grant takes effect, unless an earlier grant is in
-// force until then, recorded again first), is; and the grants recorded again as the
-// document says show for the registry what the owner's own would.
+// force until then, recorded again first), is. The grants recorded again as the
+// document says, the one in force and then every one scheduled ahead made after it in
+// the order made, each with the owner's validity and effective time, show for the
+// registry what the owner's own would, and the consent service's Decide allows the
+// registry, now and at every time the owner's rows name ahead, exactly when it would
+// allow it by the owner's own decisions: with a grant in force, one scheduled ahead
+// that expires before another is scheduled leaves the registry without consent between,
+// and one scheduled ahead that the grant in force, made later, overrules for good is
+// not recorded again.
 func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 	s := start(t)
 	day := func(month time.Month, d int) time.Time { return time.Date(2025, month, d, 9, 0, 0, 0, time.UTC) }
@@ -263,10 +272,12 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		// shows is the reason registryA's row shows, when the case has one.
 		shows consentv1.Reason
 		ask   bool
-		// then is the reason registryA's row shows once reception has recorded the grant
-		// again as the document says, for a case asked, and scheduled when the grant
-		// recorded last takes effect, when the owner's was scheduled ahead.
+		// then is the reason registryA's row shows once reception has recorded the grants
+		// again as the document says, for a case asked, again how many it records (one
+		// when zero), and scheduled when the grant recorded last takes effect, when the
+		// owner's was scheduled ahead.
 		then      consentv1.Reason
+		again     int
 		scheduled time.Time
 	}{
 		{name: "an unscoped grant", listed: true, ask: true, then: consentv1.Reason_REASON_EXPLICIT_GRANT,
@@ -316,10 +327,30 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1)},
 			}},
 		{name: "an unscoped grant, then one scheduled ahead", listed: true, ask: true,
-			then: consentv1.Reason_REASON_EXPLICIT_GRANT, scheduled: now.AddDate(0, 1, 0),
+			then: consentv1.Reason_REASON_EXPLICIT_GRANT, again: 2, scheduled: now.AddDate(0, 1, 0),
 			unscoped: []unscopedDecision{
 				{decision: "granted", effective: day(3, 1), recorded: day(3, 1)},
 				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1), until: now.AddDate(1, 0, 0)},
+			}},
+		{name: "a grant in force, then one scheduled ahead that expires before another scheduled later", listed: true, ask: true,
+			then: consentv1.Reason_REASON_EXPLICIT_GRANT, again: 3, scheduled: now.AddDate(0, 3, 0),
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(3, 1), recorded: day(3, 1), until: now.AddDate(0, 6, 0)},
+				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -2), until: now.AddDate(0, 2, 0)},
+				{decision: "granted", effective: now.AddDate(0, 3, 0), recorded: now.AddDate(0, 0, -1)},
+			}},
+		{name: "two grants scheduled ahead, the later recorded first", listed: true, ask: true,
+			then: consentv1.Reason_REASON_EXPLICIT_GRANT, again: 3, scheduled: now.AddDate(0, 1, 0),
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: day(3, 1), recorded: day(3, 1)},
+				{decision: "granted", effective: now.AddDate(0, 3, 0), recorded: now.AddDate(0, 0, -2)},
+				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -1), until: now.AddDate(0, 2, 0)},
+			}},
+		{name: "a grant scheduled ahead, then a grant in force made after it was recorded", listed: true, ask: true,
+			then: consentv1.Reason_REASON_EXPLICIT_GRANT,
+			unscoped: []unscopedDecision{
+				{decision: "granted", effective: now.AddDate(0, 1, 0), recorded: now.AddDate(0, 0, -10)},
+				{decision: "granted", effective: now.AddDate(0, 0, -5), recorded: now.AddDate(0, 0, -5), until: now.AddDate(0, 2, 0)},
 			}},
 		{name: "an unscoped grant scheduled ahead, valid from later still", listed: true, ask: true,
 			then: consentv1.Reason_REASON_NO_GRANT, scheduled: now.AddDate(0, 1, 0),
@@ -376,9 +407,18 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		if !tc.ask {
 			continue
 		}
+		before := s.ledger(t, owners[i]).Entries
+		again := grantsAgain(rows, time.Now())
+		if want := max(tc.again, 1); len(again) != want {
+			t.Errorf("%s: %d grants to record again, want %d", tc.name, len(again), want)
+		}
 		var last *consentv1.ConsentDecision
-		for _, d := range grantsAgain(rows, registryA, time.Now()) {
-			last = s.record(t, owners[i], d)
+		for _, r := range again {
+			last = s.record(t, owners[i], r.grantAgain(registryA))
+			if !sameTime(last.GetValidFrom(), r.Entry.ValidFrom) || !sameTime(last.GetValidUntil(), r.Entry.ValidUntil) {
+				t.Errorf("%s: a grant recorded again is valid %v..%v, the owner's %v..%v", tc.name,
+					last.GetValidFrom(), last.GetValidUntil(), r.Entry.ValidFrom, r.Entry.ValidUntil)
+			}
 		}
 		if c := s.chipState(t, owners[i], registryA); c.GetReason() != tc.then {
 			t.Errorf("%s: registry A's row once the grant is recorded again is %v, want %v", tc.name, c, tc.then)
@@ -386,7 +426,61 @@ func TestOperationsFindsTheRegistryOwnersToAsk(t *testing.T) {
 		if want := tc.scheduled.Truncate(time.Millisecond); !tc.scheduled.IsZero() && !last.GetEffectiveTime().AsTime().Equal(want) {
 			t.Errorf("%s: the grant recorded again last takes effect at %v, want %v", tc.name, last.GetEffectiveTime().AsTime(), want)
 		}
+		registry := s.ledger(t, owners[i]).Entries
+		for _, at := range instantsAhead(rows, time.Now()) {
+			got := domain.Decide(registry, domain.PurposeMicrochipRegistryDisclosure, registryA, at)
+			want := domain.Decide(namingRegistry(before, registryA), domain.PurposeMicrochipRegistryDisclosure, registryA, at)
+			if got.Allowed != want.Allowed {
+				t.Errorf("%s: at %v registry A is allowed %v (%s), by the owner's own decisions %v (%s)",
+					tc.name, at, got.Allowed, got.Reason, want.Allowed, want.Reason)
+			}
+		}
 	}
+}
+
+// ledger is the owner's ledger as the consent service reads it.
+func (s *system) ledger(t *testing.T, ownerID string) *domain.Ledger {
+	t.Helper()
+	l, err := consentmongo.New(s.raw.Database(consentDatabase)).Ledger(t.Context(), ownerID)
+	if err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	return l
+}
+
+// namingRegistry is entries with the unscoped microchip registry decisions naming
+// registry: what the owner's own decisions would allow it.
+func namingRegistry(entries []domain.Entry, registry string) []domain.Entry {
+	out := slices.Clone(entries)
+	for i := range out {
+		if out[i].Purpose == domain.PurposeMicrochipRegistryDisclosure && out[i].Scope == "" {
+			out[i].Scope = registry
+		}
+	}
+	return out
+}
+
+// instantsAhead are now and every time of rows still to come, and a day after each: the
+// instants the owner's decisions may change the answer at, and one between.
+func instantsAhead(rows []registryRow, now time.Time) []time.Time {
+	instants := []time.Time{now}
+	for _, r := range rows {
+		for _, t := range []*time.Time{&r.Entry.EffectiveAt, r.Entry.ValidFrom, r.Entry.ValidUntil} {
+			if t != nil && t.After(now) {
+				instants = append(instants, *t, t.AddDate(0, 0, 1))
+			}
+		}
+	}
+	return instants
+}
+
+// sameTime reports whether a recorded decision's time ts is the row's t, both unset
+// counting as the same.
+func sameTime(ts *timestamppb.Timestamp, t *time.Time) bool {
+	if ts == nil || t == nil {
+		return ts == nil && t == nil
+	}
+	return ts.AsTime().Equal(*t)
 }
 
 // askAgain applies docs/OPERATIONS.md's three conditions to an owner's consent state
@@ -411,33 +505,33 @@ func askAgain(states []*consentv1.ConsentState, rows []registryRow, now time.Tim
 	return noGrant
 }
 
-// grantsAgain are the grants naming registry that docs/OPERATIONS.md has reception
-// record, in order, for an owner asked, from the rows the query listed for them, at
-// now: the latest grant, and before it, when the latest is scheduled ahead and the row
-// made last among those in effect by now is a grant not expired (the owner's grant in
-// force until the latest takes effect), that one.
-func grantsAgain(rows []registryRow, registry string, now time.Time) []*consentv1.ConsentDecision {
-	latest := latestGrant(rows)
-	if latest == nil {
-		return nil
+// grantsAgain are the rows whose grants docs/OPERATIONS.md has reception record again
+// naming the registry, in order, for an owner asked, from the rows the query listed for
+// them, at now: the row in effect now (made last among those whose effective_at has
+// come) when it is a grant not expired, then each grant still to come recorded after
+// the row in effect now was made (every one when none is), in the order recorded.
+func grantsAgain(rows []registryRow, now time.Time) []registryRow {
+	var again []registryRow
+	inEffect := latestInEffect(rows, now)
+	if inEffect != nil && inEffect.Entry.Decision == "granted" && !inEffect.expired(now) {
+		again = append(again, *inEffect)
 	}
-	var grants []*consentv1.ConsentDecision
-	if latest.Entry.EffectiveAt.After(now) {
-		if inForce := latestInEffect(rows, now); inForce != nil && inForce.Entry.Decision == "granted" && !inForce.expired(now) {
-			grants = append(grants, inForce.grantAgain(registry, now))
+	var ahead []registryRow
+	for _, r := range rows {
+		if r.Entry.Decision == "granted" && r.Entry.EffectiveAt.After(now) &&
+			(inEffect == nil || r.Entry.RecordedAt.After(inEffect.made())) {
+			ahead = append(ahead, r)
 		}
 	}
-	return append(grants, latest.grantAgain(registry, now))
+	slices.SortStableFunc(ahead, func(a, b registryRow) int { return a.Entry.RecordedAt.Compare(b.Entry.RecordedAt) })
+	return append(again, ahead...)
 }
 
-// grantAgain is r recorded again naming registry, at now: its valid_from and
-// valid_until, and its effective_at when still to come, so that it holds from no
-// sooner and for no longer than the owner's own grant.
-func (r registryRow) grantAgain(registry string, now time.Time) *consentv1.ConsentDecision {
+// grantAgain is r's grant recorded again naming registry: its valid_from, valid_until
+// and effective_at, so that it holds from no sooner and for no longer than the owner's.
+func (r registryRow) grantAgain(registry string) *consentv1.ConsentDecision {
 	d := decision(chip, registry, granted)
-	if r.Entry.EffectiveAt.After(now) {
-		d.EffectiveTime = timestamppb.New(r.Entry.EffectiveAt)
-	}
+	d.EffectiveTime = timestamppb.New(r.Entry.EffectiveAt)
 	if r.Entry.ValidFrom != nil {
 		d.ValidFrom = timestamppb.New(*r.Entry.ValidFrom)
 	}
