@@ -134,7 +134,7 @@ var valueNames = map[string]map[string]names{
 		"explicit_grant":  {"olet antanut suostumuksesi", "du har gett ditt samtycke", "you have given your consent"},
 		"objection":       {"olet kieltänyt", "du har förbjudit det", "you have objected"},
 		"withdrawal":      {"olet perunut suostumuksesi", "du har återkallat ditt samtycke", "you have withdrawn your consent"},
-		"refusal":         {"olet kieltäytynyt antamasta suostumusta", "du har nekat ditt samtycke", "you have refused your consent"},
+		"refusal":         {"olet kieltäytynyt antamasta suostumusta", "du har vägrat ge ditt samtycke", "you have refused your consent"},
 		// Said so also of a grant not yet in effect (scheduled ahead) and of a microchip
 		// registry grant stored without naming the registry: the owner may have given
 		// one, which the consent history shows, but none is in force.

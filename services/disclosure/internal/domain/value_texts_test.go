@@ -34,6 +34,25 @@ func TestActionText(t *testing.T) {
 	}
 }
 
+// TestConsentReasonText: why a refused consent stands is said to the owner in each
+// language as the owner would say it: in Swedish one refuses to give a consent
+// ("vägrat ge"), not "nekat" it.
+func TestConsentReasonText(t *testing.T) {
+	tests := []struct {
+		lang Language
+		want string
+	}{
+		{LanguageFinnish, "olet kieltäytynyt antamasta suostumusta"},
+		{LanguageSwedish, "du har vägrat ge ditt samtycke"},
+		{LanguageEnglish, "you have refused your consent"},
+	}
+	for _, tt := range tests {
+		if got := DocumentTexts(tt.lang)[ValueTextKey(ValueConsentReason, "refusal")]; got != tt.want {
+			t.Errorf("%s: a refusal is %q, want %q", tt.lang, got, tt.want)
+		}
+	}
+}
+
 // TestEveryActionNamed: every action a service can write into its audit log has a
 // name in each language. The actions are read from the services' code (writtenActions),
 // so that a new action fails here until it is named. An action written in a form the
