@@ -134,6 +134,11 @@ func Resendable(fullMethod string) bool {
 // what they receive, not what they send.
 const MaxRecvMsgBytes = 64 << 20
 
+// MaxHeaderListBytes bounds the headers and trailers of one answer a client accepts,
+// as the servers bound what they receive (gRPC's default is 16 MiB): an answer's
+// metadata is its status, its error details and the trace context.
+const MaxHeaderListBytes = 64 << 10
+
 // Dial returns a client connection to target (connected lazily).
 func Dial(target string, tlsFiles tlsconf.Files, tel *telemetry.Telemetry) (*grpc.ClientConn, error) {
 	if tel == nil {
@@ -159,6 +164,7 @@ func Dial(target string, tlsFiles tlsconf.Files, tel *telemetry.Telemetry) (*grp
 		grpc.WithChainStreamInterceptor(auth.ForwardingStreamClientInterceptor()),
 		grpc.WithDefaultServiceConfig(cfg),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgBytes)),
+		grpc.WithMaxHeaderListSize(MaxHeaderListBytes),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)

@@ -64,6 +64,13 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MaxHeaderListBytes bounds the metadata of one call, which the server reads
+// before any interceptor runs, health checking and reflection included, which
+// need no token: gRPC's default allows 16 MiB a stream. The gateway forwards at
+// most its own 64 KiB of request headers, and a bearer token with many roles is a
+// few KiB.
+const MaxHeaderListBytes = 64 << 10
+
 // Options are the server's dependencies.
 type Options struct {
 	Telemetry *telemetry.Telemetry
@@ -139,6 +146,7 @@ func New(cfg Config, o Options) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.MaxHeaderListSize(MaxHeaderListBytes),
 		// Calls run on a pool of long-lived goroutines whose stacks have already
 		// grown to what the interceptors and the MongoDB driver need, instead of a
 		// new goroutine per call that grows (copies) its stack every time.

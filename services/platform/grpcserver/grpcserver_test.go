@@ -303,6 +303,44 @@ func TestServerChain(t *testing.T) {
 	}
 }
 
+// TestOversizedMetadataIsRefused: a call whose metadata passes the server's bound is
+// refused, a health check (which needs no token) as well as a call with a valid one,
+// while a call with as much metadata as a large token brings passes.
+func TestOversizedMetadataIsRefused(t *testing.T) {
+	f := start(t)
+	padded := func(n int) metadata.MD {
+		return metadata.Join(f.bearer(t, auth.RoleReception), metadata.Pairs("x-padding", strings.Repeat("a", n)))
+	}
+	tests := []struct {
+		name    string
+		call    func(ctx context.Context) error
+		md      metadata.MD
+		refused bool
+	}{
+		{name: "health check, 16 KiB", call: f.health, md: padded(16 << 10)},
+		{name: "call, 16 KiB", call: f.echo, md: padded(16 << 10)},
+		{name: "health check over the bound", call: f.health, md: padded(grpcserver.MaxHeaderListBytes), refused: true},
+		{name: "call over the bound", call: f.echo, md: padded(grpcserver.MaxHeaderListBytes), refused: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call(metadata.NewOutgoingContext(t.Context(), tt.md))
+			if refused := err != nil; refused != tt.refused {
+				t.Fatalf("call: %v; want refused %v", err, tt.refused)
+			}
+		})
+	}
+}
+
+func (f *fixture) health(ctx context.Context) error {
+	_, err := healthpb.NewHealthClient(f.conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	return err
+}
+
+func (f *fixture) echo(ctx context.Context) error {
+	return f.conn.Invoke(ctx, echo, wrapperspb.String("in"), new(wrapperspb.StringValue))
+}
+
 // TestNotReadyRefusesCalls: while Reserve fails (the audit log cannot take events) every
 // authenticated call is refused as UNAVAILABLE before its handler runs; health checks
 // still answer, and a call without a token is still unauthenticated.
