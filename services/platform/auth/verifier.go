@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,8 +34,8 @@ type Config struct {
 // set, holds CA certificates.
 func (c Config) Validate() error {
 	var errs []error
-	if c.JWKSURL == "" {
-		errs = append(errs, errors.New("AUTH_JWKS_URL is required"))
+	if err := checkJWKSURL(c.JWKSURL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Issuer == "" {
 		errs = append(errs, errors.New("AUTH_ISSUER must not be empty"))
@@ -46,6 +49,36 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkJWKSURL requires https, since whoever can change the key set in transit
+// can sign any token; plain http is allowed for a loopback host only, where the
+// tests and the local runner serve their own keys.
+func checkJWKSURL(raw string) error {
+	if raw == "" {
+		return errors.New("AUTH_JWKS_URL is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("AUTH_JWKS_URL must be an absolute https URL")
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	default:
+		return errors.New("AUTH_JWKS_URL must be an https URL: plain http is allowed only for a loopback host (localhost, 127.0.0.0/8, ::1)")
+	}
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.IsLoopback()
 }
 
 const (

@@ -190,6 +190,46 @@ func TestNewVerifierFailsFast(t *testing.T) {
 	}
 }
 
+// TestConfigRequiresHTTPS: whoever can change the key set in transit can sign any
+// token, so the JWKS URL must be https; plain http is allowed for a loopback host.
+func TestConfigRequiresHTTPS(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{url: "https://idp.example/jwks.json", ok: true},
+		{url: "HTTPS://idp.example:8443/jwks.json", ok: true},
+		{url: "http://127.0.0.1:7100/jwks.json", ok: true},
+		{url: "http://127.8.9.10/jwks.json", ok: true},
+		{url: "http://[::1]:7100/jwks.json", ok: true},
+		{url: "http://localhost:7100/jwks.json", ok: true},
+		{url: "http://LocalHost/jwks.json", ok: true},
+		{url: "http://idp.example/jwks.json"},
+		{url: "http://10.0.0.5/jwks.json"},
+		{url: "http://[::2]/jwks.json"},
+		{url: "http://localhost.idp.example/jwks.json"},
+		{url: "http://127.0.0.1.idp.example/jwks.json"},
+		{url: "ftp://127.0.0.1/jwks.json"},
+		{url: "file:///etc/jwks.json"},
+		{url: "idp.example/jwks.json"},
+		{url: "https:///jwks.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := auth.Config{JWKSURL: tt.url, Issuer: "i", Audience: "a"}.Validate()
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL must be an") {
+				t.Fatalf("Validate = %v; want AUTH_JWKS_URL refused", err)
+			}
+		})
+	}
+}
+
 // FuzzVerify feeds arbitrary strings to the verifier: none may panic, and
 // none but a token the issuer minted may pass.
 func FuzzVerify(f *testing.F) {
