@@ -9,13 +9,13 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/lillvet/register/services/platform/tlsconf"
 )
@@ -110,7 +110,10 @@ type Verifier struct {
 	cache *jwk.Cache
 	keys  jwk.Set
 
-	mu          sync.Mutex
+	// refreshes lets the callers that find an unknown key id while a refresh runs
+	// wait for it, instead of being refused before the new keys arrive. It runs
+	// one refresh at a time, the only code that touches lastRefresh.
+	refreshes   singleflight.Group
 	lastRefresh time.Time
 
 	verified verifiedCache
@@ -148,7 +151,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		_ = cache.Shutdown(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cached JWKS %s: %w", cfg.JWKSURL, err)
 	}
-	return &Verifier{cfg: cfg, cache: cache, keys: keys, lastRefresh: time.Now()}, nil
+	return &Verifier{cfg: cfg, cache: cache, keys: keys}, nil
 }
 
 // Close stops the background refresh.
@@ -235,21 +238,36 @@ func checkHeader(raw string) (string, error) {
 }
 
 // refreshForUnknownKey fetches the JWKS anew when a token names a key we do
-// not know (the provider may have rotated), at most once per minGap so that
-// forged key ids cannot make us hammer the provider.
+// not know (the provider may have rotated), at most once per minRefreshGap so
+// that forged key ids cannot make us hammer the provider; the first time at
+// once, as a key rotated in just before the start would otherwise be refused
+// for a minute. A caller that comes while a refresh runs waits for it (or for its
+// own context) and looks again.
 func (v *Verifier) refreshForUnknownKey(ctx context.Context) {
-	v.mu.Lock()
-	if time.Since(v.lastRefresh) < minRefreshGap {
-		v.mu.Unlock()
-		return
+	done := v.refreshes.DoChan("jwks", func() (any, error) {
+		// Not the first caller's context: the others wait on this fetch too.
+		return nil, v.refresh(context.WithoutCancel(ctx))
+	})
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// refresh fetches the JWKS unless the last forced fetch was less than
+// minRefreshGap ago. A failed refresh leaves the cached keys in place; the token
+// then fails verification on its own.
+func (v *Verifier) refresh(ctx context.Context) error {
+	if !v.lastRefresh.IsZero() && time.Since(v.lastRefresh) < minRefreshGap {
+		return nil
 	}
 	v.lastRefresh = time.Now()
-	v.mu.Unlock()
-	// A failed refresh leaves the cached keys in place; the token then fails
-	// verification on its own.
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	_, _ = v.cache.Refresh(ctx, v.cfg.JWKSURL)
+	if _, err := v.cache.Refresh(ctx, v.cfg.JWKSURL); err != nil {
+		return fmt.Errorf("refresh JWKS from %s: %w", v.cfg.JWKSURL, err)
+	}
+	return nil
 }
 
 func identityOf(tok jwt.Token) (Identity, error) {

@@ -7,9 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,6 +175,95 @@ func TestVerifiedTokenIsNeverTheSystem(t *testing.T) {
 	}
 	if !auth.SystemIdentity("owner", "retention sweep").System {
 		t.Error("a service's own identity is not the system's")
+	}
+}
+
+// rotatingJWKS serves one issuer's key set, then another's once rotate is called,
+// and counts the fetches after the rotation; each of those waits for admit.
+type rotatingJWKS struct {
+	current atomic.Pointer[devauth.Issuer]
+	rotated atomic.Bool
+	fetches atomic.Int32
+	admit   chan struct{}
+}
+
+func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Verifier) {
+	t.Helper()
+	j := &rotatingJWKS{admit: make(chan struct{})}
+	j.current.Store(first)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if j.rotated.Load() {
+			j.fetches.Add(1)
+			<-j.admit
+		}
+		j.current.Load().JWKSHandler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	v, err := auth.NewVerifier(t.Context(), first.AuthConfig(srv.URL))
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()) })
+	return j, v
+}
+
+func (j *rotatingJWKS) rotate(to *devauth.Issuer) {
+	j.current.Store(to)
+	j.rotated.Store(true)
+}
+
+// TestKeyRotatedJustBeforeStart: a token signed with a key the provider rotated in
+// after the verifier fetched the keys at start is accepted at once, not refused until
+// a minute has passed.
+func TestKeyRotatedJustBeforeStart(t *testing.T) {
+	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
+	next := newIssuer(t, testIssuer, testAudience)
+	j.rotate(next)
+	close(j.admit)
+	if _, err := v.Verify(t.Context(), mint(t, next, time.Hour)); err != nil {
+		t.Fatalf("a token of the rotated key right after start: %v", err)
+	}
+	if n := j.fetches.Load(); n != 1 {
+		t.Errorf("%d fetches after the rotation, want 1", n)
+	}
+}
+
+// TestConcurrentCallsWaitForOneRefresh: calls that come with a new key id while the
+// key set is being fetched wait for that one fetch and all pass; a further unknown key
+// id within the minimum interval fetches nothing.
+func TestConcurrentCallsWaitForOneRefresh(t *testing.T) {
+	const calls = 8
+	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
+	next := newIssuer(t, testIssuer, testAudience)
+	j.rotate(next)
+	tok := mint(t, next, time.Hour)
+
+	var started sync.WaitGroup
+	started.Add(calls)
+	errs := make(chan error, calls)
+	for range calls {
+		go func() {
+			started.Done()
+			_, err := v.Verify(t.Context(), tok)
+			errs <- err
+		}()
+	}
+	started.Wait()
+	close(j.admit)
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Errorf("a call with the new key id: %v", err)
+		}
+	}
+	if n := j.fetches.Load(); n != 1 {
+		t.Errorf("%d fetches for %d calls, want 1", n, calls)
+	}
+
+	if _, err := v.Verify(t.Context(), mint(t, newIssuer(t, testIssuer, testAudience), time.Hour)); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("a key id the provider does not have: %v, want ErrInvalidToken", err)
+	}
+	if n := j.fetches.Load(); n != 1 {
+		t.Errorf("%d fetches after an unknown key id within the minimum interval, want 1", n)
 	}
 }
 
