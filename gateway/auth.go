@@ -24,6 +24,7 @@ func authenticate(v *auth.Verifier, errs errorWriter) runtime.Middleware {
 				return
 			}
 			if _, err := v.Verify(r.Context(), raw); err != nil {
+				v.LogRefused(r.Context(), route(r), err)
 				// The cause stays unsaid: it would help only someone
 				// forging tokens.
 				errs.write(r.Context(), w, errs.marshaler, http.StatusUnauthorized, status.New(codes.Unauthenticated, "invalid bearer token"))
@@ -32,6 +33,16 @@ func authenticate(v *auth.Verifier, errs errorWriter) runtime.Middleware {
 			next(w, r, params)
 		}
 	}
+}
+
+// route names the REST route of r as its method and template
+// ("GET /v1/owners/{owner_id}"), never the URL with its ids.
+func route(r *http.Request) string {
+	p, ok := runtime.HTTPPattern(r.Context())
+	if !ok {
+		return r.Method
+	}
+	return r.Method + " " + routeTemplate(p.String())
 }
 
 // bearerToken returns the token of the request's one Authorization header.

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -39,22 +40,26 @@ func TestAuthenticationAtTheEdge(t *testing.T) {
 		// authorization is the header values sent; none when empty.
 		authorization []string
 		wantOK        bool
+		// refused is the reason a token refused is logged with; none for a call
+		// without a token.
+		refused string
 	}{
-		{"valid token", []string{"Bearer " + h.token}, true},
-		{"scheme in lower case", []string{"bearer " + h.token}, true},
-		{"no token", nil, false},
-		{"empty bearer", []string{"Bearer "}, false},
-		{"basic credentials", []string{"Basic cmVjZXB0aW9uOnNlY3JldA=="}, false},
-		{"token without scheme", []string{h.token}, false},
-		{"garbage", []string{"Bearer not-a-token"}, false},
-		{"garbage with a JWT's shape", []string{"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}, false},
-		{"expired", []string{"Bearer " + h.mint(t, reception, -time.Hour)}, false},
-		{"signed by an unknown key", []string{"Bearer " + mint(forger)}, false},
-		{"for another audience", []string{"Bearer " + mint(otherSystem)}, false},
-		{"two tokens", []string{"Bearer " + h.token, "Bearer " + h.token}, false},
+		{"valid token", []string{"Bearer " + h.token}, true, ""},
+		{"scheme in lower case", []string{"bearer " + h.token}, true, ""},
+		{"no token", nil, false, ""},
+		{"empty bearer", []string{"Bearer "}, false, ""},
+		{"basic credentials", []string{"Basic cmVjZXB0aW9uOnNlY3JldA=="}, false, ""},
+		{"token without scheme", []string{h.token}, false, ""},
+		{"garbage", []string{"Bearer not-a-token"}, false, "malformed"},
+		{"garbage with a JWT's shape", []string{"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}, false, "signature"},
+		{"expired", []string{"Bearer " + h.mint(t, reception, -time.Hour)}, false, "expired"},
+		{"signed by an unknown key", []string{"Bearer " + mint(forger)}, false, "unknown_key_id"},
+		{"for another audience", []string{"Bearer " + mint(otherSystem)}, false, "audience"},
+		{"two tokens", []string{"Bearer " + h.token, "Bearer " + h.token}, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			logged := len(refusals(t, h))
 			before := len(h.owner.received())
 			req := h.request(t, http.MethodGet, "/v1/owners/o-1", nil)
 			req.Header.Del("Authorization")
@@ -76,8 +81,39 @@ func TestAuthenticationAtTheEdge(t *testing.T) {
 			if calls != 0 {
 				t.Errorf("the service was called %d times for an unauthenticated request", calls)
 			}
+			lines := refusals(t, h)[logged:]
+			switch {
+			case tt.refused == "" && len(lines) != 0:
+				t.Errorf("a call without a token logged %v", lines)
+			case tt.refused == "":
+			case len(lines) != 1:
+				t.Errorf("logged %v, want one refusal", lines)
+			case lines[0]["level"] != "WARN" || lines[0]["reason"] != tt.refused || lines[0]["method"] != "GET /v1/owners/{owner_id}":
+				t.Errorf("logged %v, want WARN with reason %s and the route", lines[0], tt.refused)
+			}
+			for _, v := range tt.authorization {
+				if _, tok, _ := strings.Cut(v, " "); tok != "" && strings.Contains(h.logs.String(), tok) {
+					t.Errorf("the log holds the token")
+				}
+			}
 		})
 	}
+}
+
+// refusals returns the log lines of refused tokens so far.
+func refusals(t *testing.T, h *harness) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for raw := range strings.Lines(h.logs.String()) {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(raw), &line); err != nil {
+			t.Fatalf("log line is not JSON: %s", raw)
+		}
+		if line["msg"] == "bearer token refused" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }
 
 func wantUnauthenticated(t *testing.T, code int, header http.Header, body []byte) {

@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}()
 	}
 
-	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
+	verifier, err := auth.NewVerifier(ctx, cfg.Auth, tel.Logger)
 	if err != nil {
 		return fmt.Errorf("gateway auth: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -341,7 +342,7 @@ func TestRunnerTokensVerify(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	v, err := auth.NewVerifier(ctx, auth.Config{JWKSURL: srv.URL, Issuer: composesetup.Issuer, Audience: composesetup.Audience})
+	v, err := auth.NewVerifier(ctx, auth.Config{JWKSURL: srv.URL, Issuer: composesetup.Issuer, Audience: composesetup.Audience}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

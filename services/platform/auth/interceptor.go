@@ -100,6 +100,7 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 	}
 	id, err := v.Verify(ctx, raw)
 	if err != nil {
+		v.LogRefused(ctx, method, err)
 		return nil, status.Error(codes.Unauthenticated, "invalid bearer token")
 	}
 	ctx = WithIdentity(ctx, id)

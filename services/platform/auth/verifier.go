@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/httprc/v3/errsink"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
@@ -103,12 +105,69 @@ func allowedAlg(name string) bool {
 // wrapped detail is for logs, not for callers.
 var ErrInvalidToken = errors.New("invalid token")
 
+// The classes of a refused token, the only thing about it that is logged: the
+// token, its claims and its header are the caller's (a subject, a name) or may
+// hold anything.
+const (
+	reasonExpired     = "expired"
+	reasonNotYetValid = "not_yet_valid"
+	reasonAudience    = "audience"
+	reasonIssuer      = "issuer"
+	reasonUnknownKey  = "unknown_key_id"
+	reasonSignature   = "signature"
+	reasonMalformed   = "malformed"
+)
+
+// invalidTokenError is a refused token's error: ErrInvalidToken, the detail, and
+// the class that alone is logged.
+type invalidTokenError struct {
+	reason string
+	err    error
+}
+
+func invalid(reason string, err error) error { return &invalidTokenError{reason: reason, err: err} }
+
+func (e *invalidTokenError) Error() string { return ErrInvalidToken.Error() + ": " + e.err.Error() }
+
+func (e *invalidTokenError) Unwrap() []error { return []error{ErrInvalidToken, e.err} }
+
+// reasonOf returns the class of a refused token's error; malformed for one not
+// classed.
+func reasonOf(err error) string {
+	if e, ok := errors.AsType[*invalidTokenError](err); ok {
+		return e.reason
+	}
+	return reasonMalformed
+}
+
+// parseReason classes the parser's refusal of a token whose header passed.
+func parseReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.TokenExpiredError()):
+		return reasonExpired
+	case errors.Is(err, jwt.TokenNotYetValidError()), errors.Is(err, jwt.InvalidIssuedAtError()):
+		return reasonNotYetValid
+	case errors.Is(err, jwt.InvalidAudienceError()):
+		return reasonAudience
+	case errors.Is(err, jwt.InvalidIssuerError()):
+		return reasonIssuer
+	case errors.Is(err, jws.VerifyError()), errors.Is(err, jws.VerificationError()):
+		return reasonSignature
+	default:
+		return reasonMalformed
+	}
+}
+
 // Verifier checks bearer tokens against the identity provider's JWKS, which
 // it keeps cached and refreshes in the background.
 type Verifier struct {
-	cfg   Config
-	cache *jwk.Cache
-	keys  jwk.Set
+	cfg    Config
+	cache  *jwk.Cache
+	keys   jwk.Set
+	logger *slog.Logger
+	// refusals bounds the WARN lines of refused tokens, which a run of forged
+	// tokens could otherwise make as fast as it sends them.
+	refusals warnLimit
 
 	// refreshes lets the callers that find an unknown key id while a refresh runs
 	// wait for it, instead of being refused before the new keys arrive. It runs
@@ -120,8 +179,12 @@ type Verifier struct {
 }
 
 // NewVerifier fetches the JWKS once (failing fast when it cannot) and keeps
-// refreshing it until ctx is done or Close is called.
-func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+// refreshing it until ctx is done or Close is called. Refused tokens and failed
+// refreshes are logged at WARN to logger.
+func NewVerifier(ctx context.Context, cfg Config, logger *slog.Logger) (*Verifier, error) {
+	if logger == nil {
+		return nil, errors.New("auth: a logger is required")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -134,7 +197,9 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if _, err := jwk.Fetch(fetchCtx, cfg.JWKSURL, jwk.WithHTTPClient(client), jwk.WithMaxFetchBodySize(maxJWKSBodyBytes)); err != nil {
 		return nil, fmt.Errorf("fetch JWKS from %s: %w", cfg.JWKSURL, err)
 	}
-	cache, err := jwk.NewCache(ctx, httprc.NewClient())
+	cache, err := jwk.NewCache(ctx, httprc.NewClient(httprc.WithErrorSink(errsink.NewFunc(func(ctx context.Context, err error) {
+		logRefreshFailed(ctx, logger, cfg.JWKSURL, err)
+	}))))
 	if err != nil {
 		return nil, fmt.Errorf("start JWKS cache: %w", err)
 	}
@@ -151,7 +216,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		_ = cache.Shutdown(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cached JWKS %s: %w", cfg.JWKSURL, err)
 	}
-	return &Verifier{cfg: cfg, cache: cache, keys: keys}, nil
+	return &Verifier{cfg: cfg, cache: cache, keys: keys, logger: logger}, nil
 }
 
 // Close stops the background refresh.
@@ -182,13 +247,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	kid, err := checkHeader(raw)
 	if err != nil {
-		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Identity{}, err
 	}
 	if _, ok := v.keys.LookupKeyID(kid); !ok {
 		v.refreshForUnknownKey(ctx)
 		// The parser's error would quote the caller's key id.
 		if _, ok := v.keys.LookupKeyID(kid); !ok {
-			return Identity{}, fmt.Errorf("%w: the token's key id is not among the issuer's keys", ErrInvalidToken)
+			return Identity{}, invalid(reasonUnknownKey, errors.New("the token's key id is not among the issuer's keys"))
 		}
 	}
 	tok, err := jwt.ParseString(raw,
@@ -200,11 +265,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		jwt.WithRequiredClaim(jwt.SubjectKey),
 	)
 	if err != nil {
-		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Identity{}, invalid(parseReason(err), err)
 	}
 	id, err := identityOf(tok)
 	if err != nil {
-		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Identity{}, invalid(reasonMalformed, err)
 	}
 	id.Token = raw
 	if exp, ok := tok.Expiration(); ok {
@@ -219,20 +284,20 @@ func checkHeader(raw string) (string, error) {
 	// quote (an unknown algorithm's name): the errors here name no header value.
 	msg, err := jws.ParseString(raw)
 	if err != nil {
-		return "", errors.New("token is not a signed JWS in compact form")
+		return "", invalid(reasonMalformed, errors.New("token is not a signed JWS in compact form"))
 	}
 	sigs := msg.Signatures()
 	if len(sigs) != 1 {
-		return "", errors.New("token must carry exactly one signature")
+		return "", invalid(reasonMalformed, errors.New("token must carry exactly one signature"))
 	}
 	h := sigs[0].ProtectedHeaders()
 	alg, ok := h.Algorithm()
 	if !ok || !allowedAlg(alg.String()) {
-		return "", errors.New("signature algorithm is not accepted: ES256, RS256 and EdDSA are")
+		return "", invalid(reasonSignature, errors.New("signature algorithm is not accepted: ES256, RS256 and EdDSA are"))
 	}
 	kid, ok := h.KeyID()
 	if !ok || kid == "" {
-		return "", errors.New("token has no key id")
+		return "", invalid(reasonMalformed, errors.New("token has no key id"))
 	}
 	return kid, nil
 }
@@ -246,7 +311,11 @@ func checkHeader(raw string) (string, error) {
 func (v *Verifier) refreshForUnknownKey(ctx context.Context) {
 	done := v.refreshes.DoChan("jwks", func() (any, error) {
 		// Not the first caller's context: the others wait on this fetch too.
-		return nil, v.refresh(context.WithoutCancel(ctx))
+		ctx := context.WithoutCancel(ctx)
+		if err := v.refresh(ctx); err != nil {
+			logRefreshFailed(ctx, v.logger, v.cfg.JWKSURL, err)
+		}
+		return nil, nil
 	})
 	select {
 	case <-done:
@@ -264,10 +333,31 @@ func (v *Verifier) refresh(ctx context.Context) error {
 	v.lastRefresh = time.Now()
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	if _, err := v.cache.Refresh(ctx, v.cfg.JWKSURL); err != nil {
-		return fmt.Errorf("refresh JWKS from %s: %w", v.cfg.JWKSURL, err)
+	_, err := v.cache.Refresh(ctx, v.cfg.JWKSURL)
+	return err
+}
+
+// logRefreshFailed logs a failed fetch of the key set, in the background or for
+// an unknown key id: the cached keys stay in use meanwhile.
+func logRefreshFailed(ctx context.Context, logger *slog.Logger, url string, err error) {
+	logger.WarnContext(ctx, "JWKS refresh failed, the cached keys stay in use",
+		slog.String("url", url), slog.String("error", err.Error()))
+}
+
+// LogRefused logs a token that method refused, by its class alone (err is
+// Verify's): expired, not_yet_valid, audience, issuer, unknown_key_id, signature
+// or malformed. Past a burst the lines are limited to one a second, the next
+// line counting those left out.
+func (v *Verifier) LogRefused(ctx context.Context, method string, err error) {
+	ok, suppressed := v.refusals.allow(time.Now())
+	if !ok {
+		return
 	}
-	return nil
+	attrs := []slog.Attr{slog.String("reason", reasonOf(err)), slog.String("method", method)}
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", suppressed))
+	}
+	v.logger.LogAttrs(ctx, slog.LevelWarn, "bearer token refused", attrs...)
 }
 
 func identityOf(tok jwt.Token) (Identity, error) {

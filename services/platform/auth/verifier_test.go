@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -29,9 +31,16 @@ const (
 // for it.
 func newVerifier(t testing.TB, iss *devauth.Issuer) *auth.Verifier {
 	t.Helper()
-	srv := httptest.NewServer(iss.JWKSHandler())
+	return verifierFor(t, iss, iss.JWKSHandler(), io.Discard)
+}
+
+// verifierFor serves jwks over httptest and returns a verifier of iss's tokens
+// for it that logs (JSON) to logs.
+func verifierFor(t testing.TB, iss *devauth.Issuer, jwks http.Handler, logs io.Writer) *auth.Verifier {
+	t.Helper()
+	srv := httptest.NewServer(jwks)
 	t.Cleanup(srv.Close)
-	v, err := auth.NewVerifier(t.Context(), iss.AuthConfig(srv.URL))
+	v, err := auth.NewVerifier(t.Context(), iss.AuthConfig(srv.URL), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
@@ -191,19 +200,13 @@ func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Ve
 	t.Helper()
 	j := &rotatingJWKS{admit: make(chan struct{})}
 	j.current.Store(first)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	v := verifierFor(t, first, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if j.rotated.Load() {
 			j.fetches.Add(1)
 			<-j.admit
 		}
 		j.current.Load().JWKSHandler().ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	v, err := auth.NewVerifier(t.Context(), first.AuthConfig(srv.URL))
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	t.Cleanup(func() { _ = v.Close(context.Background()) })
+	}), io.Discard)
 	return j, v
 }
 
@@ -273,11 +276,12 @@ func TestNewVerifierFailsFast(t *testing.T) {
 	srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	_, err := auth.NewVerifier(ctx, auth.Config{JWKSURL: url, Issuer: "i", Audience: "a"})
+	logger := slog.New(slog.DiscardHandler)
+	_, err := auth.NewVerifier(ctx, auth.Config{JWKSURL: url, Issuer: "i", Audience: "a"}, logger)
 	if err == nil {
 		t.Fatal("NewVerifier succeeded without a JWKS")
 	}
-	if _, err := auth.NewVerifier(ctx, auth.Config{}); err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL") {
+	if _, err := auth.NewVerifier(ctx, auth.Config{}, logger); err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL") {
 		t.Fatalf("empty config error = %v", err)
 	}
 }

@@ -167,17 +167,16 @@ func startWith(t *testing.T, room *audit.Writer) *fixture {
 	}
 	jwks := httptest.NewServer(iss.JWKSHandler())
 	t.Cleanup(jwks.Close)
-	v, err := auth.NewVerifier(t.Context(), iss.AuthConfig(jwks.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close(context.Background()) })
-
 	f := &fixture{room: room, issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10)}
 	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: f.spans, LogWriter: f.logs})
 	if err != nil {
 		t.Fatal(err)
 	}
+	v, err := auth.NewVerifier(t.Context(), iss.AuthConfig(jwks.URL), tel.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()) })
 	reception := []auth.Role{auth.RoleReception}
 	srv, err := grpcserver.New(grpcserver.Config{
 		Addr: "127.0.0.1:0", TLS: files, MaxRecvMsgBytes: 1 << 20, MaxConcurrentStreams: 16, ShutdownGrace: 5 * time.Second,

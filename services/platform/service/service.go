@@ -167,7 +167,7 @@ func Run(ctx context.Context, s Spec) (err error) {
 	if err := mongox.EnsureIndexes(ctx, db, indexes); err != nil {
 		return fmt.Errorf("%s indexes: %w", s.Name, err)
 	}
-	verifier, err := auth.NewVerifier(ctx, s.Base.Auth)
+	verifier, err := auth.NewVerifier(ctx, s.Base.Auth, tel.Logger)
 	if err != nil {
 		return fmt.Errorf("%s auth: %w", s.Name, err)
 	}
