@@ -1,7 +1,9 @@
 package grpcserver_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -32,6 +36,7 @@ import (
 	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
+	"github.com/lillvet/register/services/platform/tlsconf"
 )
 
 const (
@@ -147,6 +152,9 @@ type fixture struct {
 	logs   *servicetest.LogBuffer
 	denied chan string
 	stop   func() error
+	// addr and tls are the server's address and TLS files.
+	addr string
+	tls  tlsconf.Files
 }
 
 func start(t *testing.T) *fixture {
@@ -167,7 +175,7 @@ func startWith(t *testing.T, room *audit.Writer) *fixture {
 	}
 	jwks := httptest.NewServer(iss.JWKSHandler())
 	t.Cleanup(jwks.Close)
-	f := &fixture{room: room, issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10)}
+	f := &fixture{room: room, issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10), tls: files}
 	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: f.spans, LogWriter: f.logs})
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +203,8 @@ func startWith(t *testing.T, room *audit.Writer) *fixture {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	f.conn, err = grpcclient.Dial(srv.Addr().String(), files, tel)
+	f.addr = srv.Addr().String()
+	f.conn, err = grpcclient.Dial(f.addr, files, tel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,6 +338,115 @@ func TestOversizedMetadataIsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServerResetsOversizedMetadata: a client that sends more metadata than the
+// server advertises it takes (grpc-go's own client checks before it sends; a hostile
+// one need not) has its stream reset by the server, where a health check with a token's
+// worth of metadata is answered.
+func TestServerResetsOversizedMetadata(t *testing.T) {
+	f := start(t)
+	tests := []struct {
+		name    string
+		padding int
+		reset   bool
+	}{
+		{name: "16 KiB", padding: 16 << 10},
+		{name: "over the bound", padding: grpcserver.MaxHeaderListBytes, reset: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if reset := f.rawHealthCheck(t, strings.Repeat("a", tt.padding)); reset != tt.reset {
+				t.Fatalf("stream reset %v, want %v", reset, tt.reset)
+			}
+		})
+	}
+}
+
+// rawHealthCheck sends a health check with padding in its metadata over HTTP/2 frames
+// written by hand, whatever the server's SETTINGS say, and reports whether the server
+// reset the stream (true) or answered it (false).
+func (f *fixture) rawHealthCheck(t *testing.T, padding string) bool {
+	t.Helper()
+	cfg, err := f.tls.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NextProtos = []string{"h2"}
+	conn, err := tls.Dial("tcp", f.addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	// Only a guard against a hung test: the server answers or resets at once.
+	if err := conn.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeHeaders(fr, hpackBlock(t, []hpack.HeaderField{
+		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "https"},
+		{Name: ":path", Value: "/grpc.health.v1.Health/Check"}, {Name: ":authority", Value: f.addr},
+		{Name: "content-type", Value: "application/grpc"}, {Name: "te", Value: "trailers"},
+		{Name: "x-padding", Value: padding},
+	})); err != nil {
+		t.Fatal(err)
+	}
+	// An empty HealthCheckRequest: uncompressed, zero bytes long.
+	if err := fr.WriteData(1, true, make([]byte, 5)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		frame, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("read frame: %v", err)
+		}
+		if frame.Header().StreamID != 1 {
+			continue
+		}
+		switch frame.(type) {
+		case *http2.RSTStreamFrame:
+			return true
+		case *http2.HeadersFrame:
+			return false
+		}
+	}
+}
+
+func hpackBlock(t *testing.T, fields []hpack.HeaderField) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	for _, hf := range fields {
+		if err := enc.WriteField(hf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// writeHeaders opens stream 1 with block, in a HEADERS frame and as many CONTINUATION
+// frames as the default frame size needs.
+func writeHeaders(fr *http2.Framer, block []byte) error {
+	const frameSize = 16 << 10
+	first := block[:min(len(block), frameSize)]
+	rest := block[len(first):]
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: first, EndHeaders: len(rest) == 0}); err != nil {
+		return err
+	}
+	for len(rest) > 0 {
+		chunk := rest[:min(len(rest), frameSize)]
+		rest = rest[len(chunk):]
+		if err := fr.WriteContinuation(1, len(rest) == 0, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *fixture) health(ctx context.Context) error {
