@@ -102,7 +102,7 @@ func allowedAlg(name string) bool {
 }
 
 // ErrInvalidToken is returned for every token that fails verification; the
-// wrapped detail is for logs, not for callers.
+// wrapped detail is not for callers, and the log gets only its class (LogRefused).
 var ErrInvalidToken = errors.New("invalid token")
 
 // The classes of a refused token, the only thing about it that is logged: the
