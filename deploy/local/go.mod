@@ -25,6 +25,7 @@ require (
 require (
 	github.com/gofrs/flock v0.13.2 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/time v0.16.0 // indirect
 )
 
 require (

@@ -16,7 +16,10 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/gofrs/flock v0.13.2 // indirect
+require (
+	github.com/gofrs/flock v0.13.2 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect

@@ -30,6 +30,8 @@ require (
 
 require github.com/gofrs/flock v0.13.2
 
+require golang.org/x/time v0.16.0
+
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/AlekSi/pointer v1.2.0 // indirect

@@ -167,7 +167,7 @@ type Verifier struct {
 	logger *slog.Logger
 	// refusals bounds the WARN lines of refused tokens, which a run of forged
 	// tokens could otherwise make as fast as it sends them.
-	refusals warnLimit
+	refusals *warnLimit
 
 	// refreshes lets the callers that find an unknown key id while a refresh runs
 	// wait for it, instead of being refused before the new keys arrive. It runs
@@ -216,7 +216,7 @@ func NewVerifier(ctx context.Context, cfg Config, logger *slog.Logger) (*Verifie
 		_ = cache.Shutdown(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cached JWKS %s: %w", cfg.JWKSURL, err)
 	}
-	return &Verifier{cfg: cfg, cache: cache, keys: keys, logger: logger}, nil
+	return &Verifier{cfg: cfg, cache: cache, keys: keys, logger: logger, refusals: newWarnLimit()}, nil
 }
 
 // Close stops the background refresh.

@@ -3,6 +3,8 @@ package auth
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 const (
@@ -11,14 +13,17 @@ const (
 	warnEvery = time.Second
 )
 
-// warnLimit is a token bucket for log lines: warnBurst at once, then one every
-// warnEvery, counting the lines it holds back. The zero value is full.
+// warnLimit bounds log lines to warnBurst at once, then one every warnEvery,
+// counting the lines it holds back so that the next one written can say how many.
 type warnLimit struct {
+	limiter *rate.Limiter
+
 	mu         sync.Mutex
-	started    bool
-	tokens     float64
-	last       time.Time
 	suppressed int
+}
+
+func newWarnLimit() *warnLimit {
+	return &warnLimit{limiter: rate.NewLimiter(rate.Every(warnEvery), warnBurst)}
 }
 
 // allow reports whether a line may be written at now and, when it may, how many
@@ -26,18 +31,10 @@ type warnLimit struct {
 func (l *warnLimit) allow(now time.Time) (ok bool, suppressed int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.started {
-		l.started, l.tokens, l.last = true, warnBurst, now
-	}
-	if elapsed := now.Sub(l.last); elapsed > 0 {
-		l.tokens = min(warnBurst, l.tokens+elapsed.Seconds()/warnEvery.Seconds())
-		l.last = now
-	}
-	if l.tokens < 1 {
+	if !l.limiter.AllowN(now, 1) {
 		l.suppressed++
 		return false, 0
 	}
-	l.tokens--
 	suppressed, l.suppressed = l.suppressed, 0
 	return true, suppressed
 }

@@ -8,7 +8,7 @@ import (
 // TestWarnLimit: a burst passes at once, then one line a second, the first line after
 // a pause counting those held back.
 func TestWarnLimit(t *testing.T) {
-	var l warnLimit
+	l := newWarnLimit()
 	start := time.Now()
 	for i := range warnBurst {
 		if ok, n := l.allow(start); !ok || n != 0 {
