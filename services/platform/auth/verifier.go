@@ -55,7 +55,8 @@ func (c Config) Validate() error {
 
 // checkJWKSURL requires https, since whoever can change the key set in transit
 // can sign any token; plain http is allowed for a loopback host only, where the
-// tests and the local runner serve their own keys.
+// tests and the local runner serve their own keys. The key set is public, so the
+// URL needs no credentials, and may hold none.
 func checkJWKSURL(raw string) error {
 	if raw == "" {
 		return errors.New("AUTH_JWKS_URL is required")
@@ -65,6 +66,9 @@ func checkJWKSURL(raw string) error {
 		return errors.New("AUTH_JWKS_URL must be an absolute https URL")
 	}
 	switch {
+	case u.User != nil:
+		// The URL is logged with every failed fetch: a password in it would be too.
+		return errors.New("AUTH_JWKS_URL must not hold a user name or password")
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && isLoopback(u.Hostname()):

@@ -287,7 +287,8 @@ func TestNewVerifierFailsFast(t *testing.T) {
 }
 
 // TestConfigRequiresHTTPS: whoever can change the key set in transit can sign any
-// token, so the JWKS URL must be https; plain http is allowed for a loopback host.
+// token, so the JWKS URL must be https; plain http is allowed for a loopback host. A URL
+// with credentials is refused, as failed fetches log the URL.
 func TestConfigRequiresHTTPS(t *testing.T) {
 	tests := []struct {
 		url string
@@ -309,6 +310,8 @@ func TestConfigRequiresHTTPS(t *testing.T) {
 		{url: "file:///etc/jwks.json"},
 		{url: "idp.example/jwks.json"},
 		{url: "https:///jwks.json"},
+		{url: "https://reader:hunter2@idp.example/jwks.json"},
+		{url: "https://reader@idp.example/jwks.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -319,8 +322,8 @@ func TestConfigRequiresHTTPS(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL must be an") {
-				t.Fatalf("Validate = %v; want AUTH_JWKS_URL refused", err)
+			if err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL must") || strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("Validate = %v; want AUTH_JWKS_URL refused, without its password", err)
 			}
 		})
 	}
