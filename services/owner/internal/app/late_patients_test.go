@@ -596,3 +596,56 @@ func TestLatePatientsPassKeepsAShorterKeptUntil(t *testing.T) {
 	}
 	wantNoActivePatient(t, repo, owner, true)
 }
+
+// TestRegistrationRetriedUnderARestrictedOwner: a registration retried with its request
+// id after the owner was restricted (its first answer lost) finds the patient the first
+// call registered: it is told the patient stays registered (REGISTRATION_NOT_TAKEN_BACK
+// after the refusal, naming the patient), never OWNER_RESTRICTED alone, which says
+// nothing was registered and would have the desk register the animal again later; the
+// request id sent with another animal is refused as reused, and once the owner's
+// erasure has covered the patient so is every call under it. A new request id is
+// refused OWNER_RESTRICTED, and nothing is registered.
+func TestRegistrationRetriedUnderARestrictedOwner(t *testing.T) {
+	repo, plain, _, ctx := raceSetup(t)
+	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
+	rekku := domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}
+	first, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: rekku})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.SetOwnerRestriction(ctx, owner, true, "objection pending", ""); err != nil {
+		t.Fatal(err)
+	}
+	register := func(requestID string, p domain.Patient) error {
+		_, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: requestID, Patient: p})
+		return err
+	}
+	reason := func(err error) string {
+		var pe *apperr.PreconditionError
+		if !errors.As(err, &pe) {
+			return ""
+		}
+		return pe.Reason
+	}
+	err = register("reg-1", rekku)
+	var pe *apperr.PreconditionError
+	if !errors.As(err, &pe) || pe.Reason != "REGISTRATION_NOT_TAKEN_BACK" || !strings.HasPrefix(pe.Description, "the owner's data is restricted") ||
+		!strings.Contains(pe.Description, first.ID) {
+		t.Errorf("the retry: %v, want REGISTRATION_NOT_TAKEN_BACK after the refusal, naming patient %s", err, first.ID)
+	}
+	if err := register("reg-1", domain.Patient{Name: "Musti", Species: domain.SpeciesCat}); reason(err) != "REQUEST_ID_REUSED" {
+		t.Errorf("the request id with another animal: %v, want REQUEST_ID_REUSED", err)
+	}
+	if err := register("reg-2", rekku); reason(err) != "OWNER_RESTRICTED" {
+		t.Errorf("a new request id: %v, want OWNER_RESTRICTED", err)
+	}
+	if _, err := plain.EraseOwnerData(ctx, EraseOwnerData{OwnerID: owner, RequestID: jobOne, NameKeptUntil: "2060-12-31"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := register("reg-1", rekku); reason(err) != "REQUEST_ID_REUSED" {
+		t.Errorf("the retry once the erasure covered the patient: %v, want REQUEST_ID_REUSED", err)
+	}
+	if under, err := repo.OwnerPatients(t.Context(), owner); err != nil || len(under) != 1 || under[0].ID != first.ID {
+		t.Errorf("patients under the owner: %+v (%v), want the first registration alone", under, err)
+	}
+}

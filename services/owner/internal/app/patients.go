@@ -26,14 +26,14 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.requireActiveOwner(ctx, in.OwnerID); err != nil {
-		return nil, fmt.Errorf("register patient: %w", err)
-	}
 	id, err := newID("patient", in.RequestID)
 	if err != nil {
 		return nil, err
 	}
 	p.ID, p.OwnerID = id, in.OwnerID
+	if err := s.requireActiveOwner(ctx, in.OwnerID); err != nil {
+		return nil, fmt.Errorf("register patient: %w", s.refusedRegistration(ctx, in.RequestID, &p, err))
+	}
 	registered := s.change(ctx, []string{"created"}, changereason.Registered)
 	created, err := s.repo.CreatePatient(ctx, &p, registered)
 	if err != nil {
@@ -61,6 +61,32 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatient) (*dom
 		return kept, audited
 	}
 	return created, audited
+}
+
+// refusedRegistration answers a registration of p the owner check refused (refusal).
+// A retry of one written before the owner was restricted (its answer lost, or one
+// kept after its second check) finds that patient: the caller is told it stays
+// registered (REGISTRATION_NOT_TAKEN_BACK, after refusal's description), or, when the
+// request id was used for another registration or the owner's erasure reached the
+// patient, refused as any reused request id. So a refusal alone means nothing was
+// registered under the request.
+func (s *Service) refusedRegistration(ctx context.Context, requestID string, p *domain.Patient, refusal error) error {
+	var refused *apperr.PreconditionError
+	if requestID == "" || !errors.As(refusal, &refused) {
+		return refusal
+	}
+	earlier, err := s.repo.GetPatient(ctx, p.ID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return refusal
+	case err != nil:
+		return fmt.Errorf("%w: %w", apperr.New(apperr.ErrUnavailable,
+			"the owner's data is restricted, and whether an earlier call with this request id registered the patient could not be read; retry"), err)
+	case !domain.SamePatientCreate(earlier, p):
+		return s.refuseReusedRequestID(ctx, "patient.create", patientResource(earlier.ID), earlier.OwnerID, usedFor(earlier.Erased, "another patient"))
+	}
+	return keptWrite("register patient", "REGISTRATION_NOT_TAKEN_BACK", "an earlier call with this request id registered it", refusal,
+		fmt.Sprintf("the patient %s was registered by an earlier call with this request id, and stays registered", earlier.ID))
 }
 
 // unregister deletes a patient just registered, as the owner's check after the write
@@ -106,7 +132,7 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 		conflict := err
 		var refused *apperr.PreconditionError
 		if !errors.As(cause, &refused) {
-			conflict = fmt.Errorf("%w (the second check: %w)", err, cause)
+			conflict = fmt.Errorf("%w (the owner could not be checked: %w)", err, cause)
 			if cause = activeOwner(o); cause == nil {
 				return current, nil
 			}
