@@ -90,9 +90,11 @@ type OwnerServiceClient interface {
 	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
 	// that patient, every call under its request_id is refused with the message CreateOwner
 	// gives under an erased owner's. Under an owner restricted it is refused
-	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered (a registration
-	// found refused after its write is taken back); OWNER_ERASED once the owner's erasure
-	// holds the patient. A registration refused after its write, or whose owner could not
+	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered under the request
+	// (a registration found refused after its write is taken back; a retry whose first
+	// call registered the patient before the restriction is answered
+	// REGISTRATION_NOT_TAKEN_BACK); OWNER_ERASED once the owner's erasure holds the
+	// patient. A registration refused after its write, or whose owner could not
 	// be checked after it, that changed before it could be taken back stays registered,
 	// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id, after
 	// the refusal's description when there was one (sent again without a request_id, it
@@ -419,9 +421,11 @@ type OwnerServiceServer interface {
 	// refused as CreateOwner's is (REQUEST_ID_REUSED). Once the owner's erasure has reached
 	// that patient, every call under its request_id is refused with the message CreateOwner
 	// gives under an erased owner's. Under an owner restricted it is refused
-	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered (a registration
-	// found refused after its write is taken back); OWNER_ERASED once the owner's erasure
-	// holds the patient. A registration refused after its write, or whose owner could not
+	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered under the request
+	// (a registration found refused after its write is taken back; a retry whose first
+	// call registered the patient before the restriction is answered
+	// REGISTRATION_NOT_TAKEN_BACK); OWNER_ERASED once the owner's erasure holds the
+	// patient. A registration refused after its write, or whose owner could not
 	// be checked after it, that changed before it could be taken back stays registered,
 	// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id, after
 	// the refusal's description when there was one (sent again without a request_id, it
