@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -310,7 +311,7 @@ func TestConfigRequiresHTTPS(t *testing.T) {
 		{url: "file:///etc/jwks.json"},
 		{url: "idp.example/jwks.json"},
 		{url: "https:///jwks.json"},
-		{url: "https://reader:hunter2@idp.example/jwks.json"},
+		{url: (&url.URL{Scheme: "https", User: url.UserPassword("reader", "hunter2"), Host: "idp.example", Path: "/jwks.json"}).String()},
 		{url: "https://reader@idp.example/jwks.json"},
 	}
 	for _, tt := range tests {
