@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	disclosuremongo "github.com/lillvet/register/services/disclosure/internal/adapters/mongo"
 	"github.com/lillvet/register/services/disclosure/internal/app"
@@ -128,26 +129,15 @@ func TestReportNamesEachConsentRecipientOnce(t *testing.T) {
 // the readable and the JSON report without the code, as in the disclosure log; the
 // recipient is named by nothing but the consent.
 func TestReportRedactsAnIdentityCodeInAConsentRecipientsName(t *testing.T) {
-	db, writer := servicetest.AuditedDB(t, "disclosure_report_scope_code")
-	store := disclosuremongo.New(db)
-	ledger := &ledgerOf{}
-	clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	svc, err := app.New(store, app.Peers{Owners: peers{}, Consents: ledger, History: history{}}, writer, app.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
-	registry := createRegistry(t, ctx, svc)
+	f := newScopeReport(t, "disclosure_report_scope_code", func(r *disclosuremongo.Repository) domain.Repository { return r })
 	const code, want = "131052-308T", "Sirurekisteri " + identitycode.Redacted + " Oy"
-	res, err := db.Collection(disclosuremongo.RecipientsCollection).UpdateByID(t.Context(), registry.ID,
+	res, err := f.db.Collection(disclosuremongo.RecipientsCollection).UpdateByID(t.Context(), f.registry.ID,
 		bson.M{"$set": bson.M{"name": "Sirurekisteri " + code + " Oy"}})
 	if err != nil || res.MatchedCount != 1 {
 		t.Fatalf("store the name with a code: %v, %v", res, err)
 	}
-	ledger.ledger = registryConsent(registry.ID)
-	req := recordReportRequest(t, ctx, svc)
 	for name, format := range reportFormats {
-		given, err := svc.AccessReport(ctx, req.ID, format, "")
+		given, err := f.svc.AccessReport(f.ctx, f.req.ID, format, "")
 		if err != nil {
 			t.Fatalf("%s report: %v", name, err)
 		}
@@ -178,19 +168,13 @@ func (s *unreadableRecipient) Recipient(ctx context.Context, id string) (domain.
 // audited, the request left received without an answer time. Once the store answers,
 // the report is given.
 func TestReportFailsWhenAConsentRecipientCannotBeRead(t *testing.T) {
-	db, writer := servicetest.AuditedDB(t, "disclosure_report_scope_unread")
-	store := &unreadableRecipient{Repository: disclosuremongo.New(db)}
-	ledger := &ledgerOf{}
-	clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	svc, err := app.New(store, app.Peers{Owners: peers{}, Consents: ledger, History: history{}}, writer, app.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
-	registry := createRegistry(t, ctx, svc)
-	store.id = registry.ID
-	ledger.ledger = registryConsent(registry.ID)
-	req := recordReportRequest(t, ctx, svc)
+	var store *unreadableRecipient
+	f := newScopeReport(t, "disclosure_report_scope_unread", func(r *disclosuremongo.Repository) domain.Repository {
+		store = &unreadableRecipient{Repository: r}
+		return store
+	})
+	db, svc, ctx, req := f.db, f.svc, f.ctx, f.req
+	store.id = f.registry.ID
 	for name, format := range reportFormats {
 		given, err := svc.AccessReport(ctx, req.ID, format, "")
 		if !errors.Is(err, errRecipientRead) || given.Body != nil || given.Disclosure.ID != "" {
@@ -215,6 +199,32 @@ func TestReportFailsWhenAConsentRecipientCannotBeRead(t *testing.T) {
 	if stored, err := store.AccessRequest(t.Context(), req.ID); err != nil || stored.Status != domain.AccessAnswered {
 		t.Errorf("after the report given the register holds %+v (%v), want answered", stored, err)
 	}
+}
+
+// scopeReport is a report service on a fresh audited store whose owner's consent names
+// a microchip registry, with a received access request of that owner.
+type scopeReport struct {
+	db       *mongo.Database
+	svc      *app.Service
+	ctx      context.Context
+	registry domain.Recipient
+	req      domain.AccessRequest
+}
+
+// newScopeReport starts a scopeReport on database name, its store wrapped by wrap.
+func newScopeReport(t *testing.T, name string, wrap func(*disclosuremongo.Repository) domain.Repository) scopeReport {
+	t.Helper()
+	db, writer := servicetest.AuditedDB(t, name)
+	ledger := &ledgerOf{}
+	clock := &tickingClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	svc, err := app.New(wrap(disclosuremongo.New(db)), app.Peers{Owners: peers{}, Consents: ledger, History: history{}}, writer, app.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := auth.WithIdentity(context.Background(), auth.Identity{Subject: "manager", Roles: []auth.Role{auth.RoleClinicManager}})
+	registry := createRegistry(t, ctx, svc)
+	ledger.ledger = registryConsent(registry.ID)
+	return scopeReport{db: db, svc: svc, ctx: ctx, registry: registry, req: recordReportRequest(t, ctx, svc)}
 }
 
 // reportFormats are the report's formats by name.
