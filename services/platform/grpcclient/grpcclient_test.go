@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -57,27 +56,7 @@ func TestDialRejectsBadTLSFiles(t *testing.T) {
 // TestOversizedAnswerMetadataIsRefused: a server that answers with more metadata
 // than the client's bound is refused, one with a few KiB is not.
 func TestOversizedAnswerMetadataIsRefused(t *testing.T) {
-	files, err := devpki.Ensure(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg, err := files.ServerConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsCfg)), grpc.ChainUnaryInterceptor(padAnswer))
-	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpcclient.Dial(lis.Addr().String(), files, telemetry.Noop(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := dialServer(t, func(gs *grpc.Server) { healthpb.RegisterHealthServer(gs, health.NewServer()) }, grpc.ChainUnaryInterceptor(padAnswer))
 
 	tests := []struct {
 		name    string

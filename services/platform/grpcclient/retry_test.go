@@ -81,6 +81,13 @@ func (s *unavailableOnce) received(kind string) int {
 // dialTestServer serves srv over TLS on loopback and dials it with grpcclient.
 func dialTestServer(t *testing.T, srv ownerv1.OwnerServiceServer) *grpc.ClientConn {
 	t.Helper()
+	return dialServer(t, func(gs *grpc.Server) { ownerv1.RegisterOwnerServiceServer(gs, srv) })
+}
+
+// dialServer serves a gRPC server, with opts and the services register adds, over TLS on
+// loopback and dials it with grpcclient.
+func dialServer(t *testing.T, register func(*grpc.Server), opts ...grpc.ServerOption) *grpc.ClientConn {
+	t.Helper()
 	files, err := devpki.Ensure(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +100,8 @@ func dialTestServer(t *testing.T, srv ownerv1.OwnerServiceServer) *grpc.ClientCo
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsCfg)))
-	ownerv1.RegisterOwnerServiceServer(gs, srv)
+	gs := grpc.NewServer(append([]grpc.ServerOption{grpc.Creds(credentials.NewTLS(tlsCfg))}, opts...)...)
+	register(gs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 	conn, err := grpcclient.Dial(lis.Addr().String(), files, telemetry.Noop(nil))
