@@ -45,10 +45,25 @@ func (e errorWriter) handle(ctx context.Context, _ *runtime.ServeMux, m runtime.
 	if !ok && httpStatus != 0 {
 		st = status.New(codeForHTTP(httpStatus), err.Error())
 	}
+	if metadataTooLarge(st) {
+		e.logger.WarnContext(ctx, "backend call's metadata is over the service's bound", "rpc", rpcMethod(ctx))
+		httpStatus, st = http.StatusRequestHeaderFieldsTooLarge, status.New(codes.ResourceExhausted, headersTooLarge)
+	}
 	if httpStatus == 0 {
 		httpStatus = runtime.HTTPStatusFromCode(st.Code())
 	}
 	e.write(ctx, w, m, httpStatus, e.public(ctx, st))
+}
+
+// headersTooLarge answers a request whose forwarded headers the service would not take.
+const headersTooLarge = "the request headers are too large: the bearer token, X-Purpose and Idempotency-Key together must stay under 64 KiB"
+
+// metadataTooLarge reports whether st is grpc-go's client refusing, before sending, a
+// call whose metadata is over the bound the service advertised: an INTERNAL whose text
+// speaks of grpc-go's internals. The gateway's header checks keep X-Purpose and
+// Idempotency-Key short, so only a bearer token of nearly 64 KiB gets here.
+func metadataTooLarge(st *status.Status) bool {
+	return st.Code() == codes.Internal && strings.HasPrefix(st.Message(), "header list size to send violates the maximum size")
 }
 
 // public hides what a partner has no use for: transport failures name

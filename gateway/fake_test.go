@@ -27,6 +27,7 @@ import (
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
 	"github.com/lillvet/register/services/platform/devpki"
+	"github.com/lillvet/register/services/platform/grpcserver"
 	"github.com/lillvet/register/services/platform/servicetest"
 	"github.com/lillvet/register/services/platform/telemetry"
 	"github.com/lillvet/register/services/platform/tlsconf"
@@ -277,7 +278,8 @@ func start(t testing.TB, o options) *harness {
 }
 
 // startFake serves the fake owner service and the standard health service
-// over TLS that requires a client certificate, as the real services do.
+// over TLS that requires a client certificate, with the services' metadata bound, as
+// the real services do.
 func startFake(t testing.TB, files tlsconf.Files, owner *fakeOwner, hs *health.Server) string {
 	t.Helper()
 	files.ClientAuth = tlsconf.ClientAuthRequire
@@ -285,7 +287,7 @@ func startFake(t testing.TB, files tlsconf.Files, owner *fakeOwner, hs *health.S
 	if err != nil {
 		t.Fatalf("fake server TLS: %v", err)
 	}
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsCfg)))
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsCfg)), grpc.MaxHeaderListSize(grpcserver.MaxHeaderListBytes))
 	ownerv1.RegisterOwnerServiceServer(srv, owner)
 	healthpb.RegisterHealthServer(srv, hs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

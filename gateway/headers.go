@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,15 +27,18 @@ type binaryPurposeKey struct{}
 // request_id, the field it stands in for). Staff write their purpose in Finnish, so an
 // X-Purpose with other letters goes to the services as x-purpose-bin, which they read as
 // they read x-purpose; one that is not UTF-8 is refused. No refusal repeats the value.
+// Both are bounded (checkHeaderLengths), so that what the gateway forwards stays within
+// the services' metadata bound.
 func checkHeaders(errs errorWriter) runtime.Middleware {
 	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 			var v apperr.ValidationError
-			checkIdempotencyKey(&v, r.Header.Values(mdIdempotencyKey))
-			purposes := r.Header.Values(mdPurpose)
+			keys, purposes := r.Header.Values(mdIdempotencyKey), r.Header.Values(mdPurpose)
+			checkIdempotencyKey(&v, keys)
 			if !utf8.ValidString(strings.Join(purposes, "")) {
 				v.Add("purpose", "the X-Purpose header must be valid UTF-8")
 			}
+			checkHeaderLengths(&v, keys, purposes)
 			if err := v.Err(); err != nil {
 				errs.write(r.Context(), w, errs.marshaler, http.StatusBadRequest, status.Convert(apperr.ToStatus(r.Context(), nil, err)))
 				return
@@ -73,6 +77,24 @@ func checkIdempotencyKey(v *apperr.ValidationError, keys []string) {
 	}
 	if len(keys) > 1 || slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, ",") }) {
 		v.Add("request_id", "the Idempotency-Key header must be given once, with one key and no commas")
+	}
+}
+
+// maxPurposeBytes bounds the X-Purpose values of a request together. The services keep
+// the first 200 bytes of a purpose for the audit, so a longer one is a mistake; and
+// unbounded, a purpose near the HTTP server's header limit (64 KiB and some), sent on a
+// third longer as x-purpose-bin, would pass the services' 64 KiB metadata bound, which
+// grpc-go's client enforces before sending with an internal error.
+const maxPurposeBytes = 1 << 10
+
+// checkHeaderLengths refuses an Idempotency-Key longer than the services take as a
+// request id (apperr.MaxRequestIDLen), and X-Purpose values longer than maxPurposeBytes.
+func checkHeaderLengths(v *apperr.ValidationError, keys, purposes []string) {
+	if slices.ContainsFunc(keys, func(k string) bool { return len(k) > apperr.MaxRequestIDLen }) {
+		v.Add("request_id", fmt.Sprintf("the Idempotency-Key header must be at most %d characters", apperr.MaxRequestIDLen))
+	}
+	if len(strings.Join(purposes, "")) > maxPurposeBytes {
+		v.Add("purpose", fmt.Sprintf("the X-Purpose header must be at most %d bytes", maxPurposeBytes))
 	}
 }
 

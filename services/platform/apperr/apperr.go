@@ -106,8 +106,9 @@ const ReasonVersionMismatch = "VERSION_MISMATCH"
 // Idempotency-Key header.
 const MetadataIdempotencyKey = "idempotency-key"
 
-// maxRequestIDLen bounds client request ids.
-const maxRequestIDLen = 128
+// MaxRequestIDLen bounds client request ids; the gateway refuses a longer
+// Idempotency-Key before forwarding it.
+const MaxRequestIDLen = 128
 
 // FieldViolation is one invalid request field.
 type FieldViolation struct {
@@ -221,8 +222,8 @@ func (v *ValidationError) CheckRequestID(ctx context.Context, fromBody string) s
 			id = strings.TrimSpace(vals[0])
 		}
 	}
-	if len(id) > maxRequestIDLen {
-		v.Add("request_id", fmt.Sprintf("must be at most %d characters", maxRequestIDLen))
+	if len(id) > MaxRequestIDLen {
+		v.Add("request_id", fmt.Sprintf("must be at most %d characters", MaxRequestIDLen))
 	} else {
 		v.CheckNoIdentityCode("request_id", id)
 	}

@@ -66,9 +66,11 @@ func (c Config) Validate() error {
 
 // MaxHeaderListBytes bounds the metadata of one call, which the server reads
 // before any interceptor runs, health checking and reflection included, which
-// need no token: gRPC's default allows 16 MiB a stream. The gateway forwards at
-// most its own 64 KiB of request headers, and a bearer token with many roles is a
-// few KiB.
+// need no token: gRPC's default allows 16 MiB a stream. A bearer token with many
+// roles is a few KiB; the gateway forwards besides it an X-Purpose of at most 1 KiB
+// and an Idempotency-Key of at most 128 characters, and answers 431 to a call whose
+// token would take it past the bound (its HTTP server takes somewhat more than 64 KiB
+// of headers).
 const MaxHeaderListBytes = 64 << 10
 
 // Options are the server's dependencies.
