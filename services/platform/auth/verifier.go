@@ -69,13 +69,38 @@ func checkJWKSURL(raw string) error {
 	case u.User != nil:
 		// The URL is logged with every failed fetch: a password in it would be too.
 		return errors.New("AUTH_JWKS_URL must not hold a user name or password")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	default:
+	case !secureEnough(u):
 		return errors.New("AUTH_JWKS_URL must be an https URL: plain http is allowed only for a loopback host (localhost, 127.0.0.0/8, ::1)")
 	}
+	return nil
+}
+
+// secureEnough reports whether the key set may be fetched from u: over https, or
+// over plain http from a loopback host.
+func secureEnough(u *url.URL) bool {
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		return isLoopback(u.Hostname())
+	}
+	return false
+}
+
+// maxRedirects is how many redirects a key set fetch follows, as net/http's default.
+const maxRedirects = 10
+
+// checkRedirect holds a redirect of the key set fetch to the rule AUTH_JWKS_URL is
+// held to: an https URL redirected to plain http would hand the key set to whoever is
+// in the way.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if !secureEnough(req.URL) {
+		return errors.New("refused a redirect of the key set fetch to a URL that is not https")
+	}
+	return nil
 }
 
 // isLoopback reports whether host is localhost or a loopback address.
@@ -240,7 +265,7 @@ func httpClient(caFile string) (*http.Client, error) {
 		}
 		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 	}
-	return &http.Client{Transport: transport, Timeout: fetchTimeout}, nil
+	return &http.Client{Transport: transport, Timeout: fetchTimeout, CheckRedirect: checkRedirect}, nil
 }
 
 // Verify checks the token's signature, algorithm, expiry, issuer and

@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -343,4 +347,60 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify accepted %q", raw)
 		}
 	})
+}
+
+// TestRedirectToPlainHTTPIsRefused: an https key set URL that redirects to plain http
+// (to a host that is not loopback) is not followed, as AUTH_JWKS_URL itself could not
+// name that URL: whoever is in the way could serve their own keys.
+func TestRedirectToPlainHTTPIsRefused(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	host := nonLoopbackAddr(t)
+	var plainFetches atomic.Int32
+	plain := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainFetches.Add(1)
+		iss.JWKSHandler().ServeHTTP(w, r)
+	}))
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatalf("listen on %s: %v", host, err)
+	}
+	plain.Listener = ln
+	plain.Start()
+	t.Cleanup(plain.Close)
+	redirecting := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/jwks.json", http.StatusFound))
+	t.Cleanup(redirecting.Close)
+
+	cfg := iss.AuthConfig(redirecting.URL + "/jwks.json")
+	cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(cfg.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirecting.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		_ = v.Close(context.Background())
+		t.Fatal("NewVerifier followed a redirect to plain http")
+	}
+	if !strings.Contains(err.Error(), "not https") {
+		t.Errorf("NewVerifier: %v, want the redirect refused", err)
+	}
+	if n := plainFetches.Load(); n != 0 {
+		t.Errorf("%d fetches over plain http, want none", n)
+	}
+}
+
+// nonLoopbackAddr is an IPv4 address of this machine that is not loopback; the test is
+// skipped on a machine without one.
+func nonLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatalf("interface addresses: %v", err)
+	}
+	for _, a := range addrs {
+		if ipNet, ok := a.(*net.IPNet); ok && ipNet.IP.To4() != nil && !ipNet.IP.IsLoopback() {
+			return ipNet.IP.String()
+		}
+	}
+	t.Skip("no address but loopback to redirect to")
+	return ""
 }
