@@ -56,7 +56,8 @@ func (c Config) Validate() error {
 // checkJWKSURL requires https, since whoever can change the key set in transit
 // can sign any token; plain http is allowed for a loopback host only, where the
 // tests and the local runner serve their own keys. The key set is public, so the
-// URL needs no credentials, and may hold none.
+// URL needs no credentials, and may hold none: no user name or password, and no query,
+// where an access token would go.
 func checkJWKSURL(raw string) error {
 	if raw == "" {
 		return errors.New("AUTH_JWKS_URL is required")
@@ -69,6 +70,9 @@ func checkJWKSURL(raw string) error {
 	case u.User != nil:
 		// The URL is logged with every failed fetch: a password in it would be too.
 		return errors.New("AUTH_JWKS_URL must not hold a user name or password")
+	case u.RawQuery != "":
+		// Logged alike.
+		return errors.New("AUTH_JWKS_URL must not hold a query: the key set is public and needs no token")
 	case !secureEnough(u):
 		return errors.New("AUTH_JWKS_URL must be an https URL: plain http is allowed only for a loopback host (localhost, 127.0.0.0/8, ::1)")
 	}

@@ -293,7 +293,8 @@ func TestNewVerifierFailsFast(t *testing.T) {
 
 // TestConfigRequiresHTTPS: whoever can change the key set in transit can sign any
 // token, so the JWKS URL must be https; plain http is allowed for a loopback host. A URL
-// with credentials is refused, as failed fetches log the URL.
+// with credentials or a query (which could hold a token) is refused, as failed fetches
+// log the URL.
 func TestConfigRequiresHTTPS(t *testing.T) {
 	tests := []struct {
 		url string
@@ -317,6 +318,8 @@ func TestConfigRequiresHTTPS(t *testing.T) {
 		{url: "https:///jwks.json"},
 		{url: (&url.URL{Scheme: "https", User: url.UserPassword("reader", "hunter2"), Host: "idp.example", Path: "/jwks.json"}).String()},
 		{url: "https://reader@idp.example/jwks.json"},
+		{url: "https://idp.example/jwks.json?token=hunter2"},
+		{url: "https://idp.example/jwks.json?hunter2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
