@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,10 @@ func TestAuthenticationAtTheEdge(t *testing.T) {
 				t.Errorf("logged %v, want one refusal", lines)
 			case lines[0]["level"] != "WARN" || lines[0]["reason"] != tt.refused || lines[0]["method"] != "GET /v1/owners/{owner_id}":
 				t.Errorf("logged %v, want WARN with reason %s and the route", lines[0], tt.refused)
+			case !slices.Equal(slices.Sorted(maps.Keys(lines[0])), refusedLogKeys):
+				// An error's text, which may quote the token's header or claims, has no
+				// place in the line.
+				t.Errorf("log line keys = %q, want %q", slices.Sorted(maps.Keys(lines[0])), refusedLogKeys)
 			}
 			for _, v := range tt.authorization {
 				if _, tok, _ := strings.Cut(v, " "); tok != "" && strings.Contains(h.logs.String(), tok) {
@@ -99,6 +105,10 @@ func TestAuthenticationAtTheEdge(t *testing.T) {
 		})
 	}
 }
+
+// refusedLogKeys are the keys of a refused token's log line, sorted: the telemetry
+// handler's service name and trace ids, and no more than the refusal's class and route.
+var refusedLogKeys = []string{"level", "method", "msg", "reason", "service", "span_id", "time", "trace_id"}
 
 // refusals returns the log lines of refused tokens so far.
 func refusals(t *testing.T, h *harness) []map[string]any {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,6 +37,10 @@ func logLines(t *testing.T, logs *servicetest.LogBuffer) []logLine {
 	}
 	return lines
 }
+
+// refusedLogKeys are the keys of a refused token's log line, sorted, in a run without
+// refusals left out (which adds suppressed).
+var refusedLogKeys = []string{"level", "method", "msg", "reason", "time"}
 
 // TestRefusedTokenIsLogged: a token the interceptor refuses is logged once at WARN with
 // the class of its fault and the method, and with nothing of the token: neither the token
@@ -90,6 +96,11 @@ func TestRefusedTokenIsLogged(t *testing.T) {
 			}
 			if l := lines[0]; l["level"] != "WARN" || l["msg"] != "bearer token refused" || l["reason"] != tt.reason || l["method"] != getOwner {
 				t.Errorf("log line = %v, want WARN bearer token refused, reason %s, method %s", l, tt.reason, getOwner)
+			}
+			// No more than these: an error's text, which may quote the token's
+			// header or claims, has no place in the line.
+			if keys := slices.Sorted(maps.Keys(lines[0])); !slices.Equal(keys, refusedLogKeys) {
+				t.Errorf("log line keys = %q, want %q", keys, refusedLogKeys)
 			}
 			for _, secret := range append(strings.Split(tt.token, "."), tt.token, claims.Subject, claims.Name) {
 				if secret != "" && strings.Contains(logs.String(), secret) {
