@@ -193,21 +193,27 @@ func TestVerifiedTokenIsNeverTheSystem(t *testing.T) {
 }
 
 // rotatingJWKS serves one issuer's key set, then another's once rotate is called,
-// and counts the fetches after the rotation; each of those waits for admit.
+// and counts the fetches after the rotation; each of those is told on started (when
+// a test waits there) and waits for admit.
 type rotatingJWKS struct {
 	current atomic.Pointer[devauth.Issuer]
 	rotated atomic.Bool
 	fetches atomic.Int32
+	started chan struct{}
 	admit   chan struct{}
 }
 
 func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Verifier) {
 	t.Helper()
-	j := &rotatingJWKS{admit: make(chan struct{})}
+	j := &rotatingJWKS{started: make(chan struct{}), admit: make(chan struct{})}
 	j.current.Store(first)
 	v := verifierFor(t, first, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if j.rotated.Load() {
 			j.fetches.Add(1)
+			select {
+			case j.started <- struct{}{}:
+			default:
+			}
 			<-j.admit
 		}
 		j.current.Load().JWKSHandler().ServeHTTP(w, r)
@@ -273,6 +279,136 @@ func TestConcurrentCallsWaitForOneRefresh(t *testing.T) {
 	if n := j.fetches.Load(); n != 1 {
 		t.Errorf("%d fetches after an unknown key id within the minimum interval, want 1", n)
 	}
+}
+
+// TestCancelledFirstCallerFailsNoOther: the call that starts the fetch of a new key id
+// and then gives up (its client went away) does not take the fetch with it: the calls
+// waiting on the same fetch, and those after it, pass.
+func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
+	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
+	next := newIssuer(t, testIssuer, testAudience)
+	j.rotate(next)
+	tok := mint(t, next, time.Hour)
+
+	first, cancelFirst := context.WithCancel(t.Context())
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(first, tok)
+		firstErr <- err
+	}()
+	<-j.started
+	otherErr := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(t.Context(), tok)
+		otherErr <- err
+	}()
+	cancelFirst()
+	if err := <-firstErr; !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("the first caller, cancelled while the fetch runs: %v, want ErrInvalidToken", err)
+	}
+	close(j.admit)
+	if err := <-otherErr; err != nil {
+		t.Errorf("a caller sharing the fetch: %v", err)
+	}
+	if _, err := v.Verify(t.Context(), tok); err != nil {
+		t.Errorf("a caller after the fetch: %v", err)
+	}
+	if n := j.fetches.Load(); n != 1 {
+		t.Errorf("%d fetches, want 1", n)
+	}
+}
+
+// TestWaiterGivesUpAtItsDeadline: a call waiting on the fetch of a new key id is refused
+// when its own deadline passes, however long the fetch takes; the fetch goes on for the
+// call that started it.
+func TestWaiterGivesUpAtItsDeadline(t *testing.T) {
+	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
+	next := newIssuer(t, testIssuer, testAudience)
+	j.rotate(next)
+	tok := mint(t, next, time.Hour)
+
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(t.Context(), tok)
+		firstErr <- err
+	}()
+	<-j.started
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("a waiter past its deadline: %v, want ErrInvalidToken", err)
+	}
+	select {
+	case err := <-firstErr:
+		t.Fatalf("the fetch ended before the waiter gave up (the first call: %v)", err)
+	default:
+	}
+	close(j.admit)
+	if err := <-firstErr; err != nil {
+		t.Errorf("the call that started the fetch: %v", err)
+	}
+}
+
+// TestFailedBackgroundRefreshIsLogged: the background refresh of the key set, which
+// no call waits for, is logged at WARN with its URL when it fails (through httprc's
+// error sink); the cached keys stay in use.
+func TestFailedBackgroundRefreshIsLogged(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	var broken atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		// Without the issuer's Cache-Control, the next refresh is due at the interval.
+		rec := httptest.NewRecorder()
+		iss.JWKSHandler().ServeHTTP(rec, r)
+		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	logs := &lineSignal{want: "JWKS refresh failed", seen: make(chan string, 1)}
+	cfg := auth.WithRefreshEvery(iss.AuthConfig(srv.URL), time.Second)
+	v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()) })
+	broken.Store(true)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	select {
+	case line := <-logs.seen:
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if l["level"] != "WARN" || l["url"] != srv.URL || l["error"] == "" {
+			t.Errorf("log line = %v, want WARN with the URL and the error", l)
+		}
+	case <-ctx.Done():
+		t.Fatal("no failed background refresh was logged")
+	}
+	if _, err := v.Verify(t.Context(), mint(t, iss, time.Hour)); err != nil {
+		t.Errorf("a token of the cached key after the failed refresh: %v", err)
+	}
+}
+
+// lineSignal is a log writer that passes on the first line holding want.
+type lineSignal struct {
+	want string
+	seen chan string
+}
+
+func (s *lineSignal) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), s.want) {
+		select {
+		case s.seen <- string(p):
+		default:
+		}
+	}
+	return len(p), nil
 }
 
 func TestNewVerifierFailsFast(t *testing.T) {

@@ -1,0 +1,10 @@
+package auth
+
+import "time"
+
+// WithRefreshEvery gives cfg a background refresh interval short enough for a test
+// to wait for.
+func WithRefreshEvery(cfg Config, d time.Duration) Config {
+	cfg.refreshEvery = d
+	return cfg
+}
