@@ -60,7 +60,7 @@ func (c Config) Validate() error {
 
 // checkJWKSURL requires https, since whoever can change the key set in transit
 // can sign any token; plain http is allowed for a loopback host only, where the
-// tests and the local runner serve their own keys. The key set is public, so the
+// tests serve their own keys (the local runner serves its keys over https). The key set is public, so the
 // URL needs no credentials, and may hold none: no user name or password, and no query,
 // where an access token would go.
 func checkJWKSURL(raw string) error {
@@ -152,8 +152,12 @@ const (
 	reasonAudience    = "audience"
 	reasonIssuer      = "issuer"
 	reasonUnknownKey  = "unknown_key_id"
-	reasonSignature   = "signature"
-	reasonMalformed   = "malformed"
+	// The call gave up (its deadline passed, its client went away) while the key set
+	// was being fetched for its unknown key id: not known to be a bad token, but a slow
+	// identity provider, which unknown_key_id would hide.
+	reasonRefreshPending = "key_refresh_pending"
+	reasonSignature      = "signature"
+	reasonMalformed      = "malformed"
 )
 
 // invalidTokenError is a refused token's error: ErrInvalidToken, the detail, and
@@ -288,7 +292,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		return Identity{}, err
 	}
 	if _, ok := v.keys.LookupKeyID(kid); !ok {
-		v.refreshForUnknownKey(ctx)
+		if err := v.refreshForUnknownKey(ctx); err != nil {
+			return Identity{}, invalid(reasonRefreshPending, err)
+		}
 		// The parser's error would quote the caller's key id.
 		if _, ok := v.keys.LookupKeyID(kid); !ok {
 			return Identity{}, invalid(reasonUnknownKey, errors.New("the token's key id is not among the issuer's keys"))
@@ -345,8 +351,8 @@ func checkHeader(raw string) (string, error) {
 // that forged key ids cannot make us hammer the provider; the first time at
 // once, as a key rotated in just before the start would otherwise be refused
 // for a minute. A caller that comes while a refresh runs waits for it (or for its
-// own context) and looks again.
-func (v *Verifier) refreshForUnknownKey(ctx context.Context) {
+// own context, when it returns ctx's error) and looks again.
+func (v *Verifier) refreshForUnknownKey(ctx context.Context) error {
 	done := v.refreshes.DoChan("jwks", func() (any, error) {
 		// Not the first caller's context: the others wait on this fetch too.
 		ctx := context.WithoutCancel(ctx)
@@ -357,7 +363,9 @@ func (v *Verifier) refreshForUnknownKey(ctx context.Context) {
 	})
 	select {
 	case <-done:
+		return nil
 	case <-ctx.Done():
+		return fmt.Errorf("gave up waiting for the key set: %w", ctx.Err())
 	}
 }
 
@@ -383,8 +391,8 @@ func logRefreshFailed(ctx context.Context, logger *slog.Logger, url string, err 
 }
 
 // LogRefused logs a token that method refused, by its class alone (err is
-// Verify's): expired, not_yet_valid, audience, issuer, unknown_key_id, signature
-// or malformed. Past a burst the lines are limited to one a second, the next
+// Verify's): expired, not_yet_valid, audience, issuer, unknown_key_id,
+// key_refresh_pending, signature or malformed. Past a burst the lines are limited to one a second, the next
 // line counting those left out.
 func (v *Verifier) LogRefused(ctx context.Context, method string, err error) {
 	ok, suppressed := v.refusals.allow(time.Now())

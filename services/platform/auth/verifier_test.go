@@ -25,6 +25,7 @@ import (
 
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/devauth"
+	"github.com/lillvet/register/services/platform/servicetest"
 )
 
 const (
@@ -201,11 +202,17 @@ type rotatingJWKS struct {
 	fetches atomic.Int32
 	started chan struct{}
 	admit   chan struct{}
+	admitOnce sync.Once
+	// logs has the verifier's log.
+	logs *servicetest.LogBuffer
 }
+
+// open lets every fetch after the rotation through, now and from now on.
+func (j *rotatingJWKS) open() { j.admitOnce.Do(func() { close(j.admit) }) }
 
 func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Verifier) {
 	t.Helper()
-	j := &rotatingJWKS{started: make(chan struct{}), admit: make(chan struct{})}
+	j := &rotatingJWKS{started: make(chan struct{}), admit: make(chan struct{}), logs: &servicetest.LogBuffer{}}
 	j.current.Store(first)
 	v := verifierFor(t, first, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if j.rotated.Load() {
@@ -217,7 +224,10 @@ func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Ve
 			<-j.admit
 		}
 		j.current.Load().JWKSHandler().ServeHTTP(w, r)
-	}), io.Discard)
+	}), j.logs)
+	// Before the server's Close, which waits for the fetches held: a test that
+	// fails early leaves none waiting.
+	t.Cleanup(j.open)
 	return j, v
 }
 
@@ -233,7 +243,7 @@ func TestKeyRotatedJustBeforeStart(t *testing.T) {
 	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
 	next := newIssuer(t, testIssuer, testAudience)
 	j.rotate(next)
-	close(j.admit)
+	j.open()
 	if _, err := v.Verify(t.Context(), mint(t, next, time.Hour)); err != nil {
 		t.Fatalf("a token of the rotated key right after start: %v", err)
 	}
@@ -263,7 +273,7 @@ func TestConcurrentCallsWaitForOneRefresh(t *testing.T) {
 		}()
 	}
 	started.Wait()
-	close(j.admit)
+	j.open()
 	for range calls {
 		if err := <-errs; err != nil {
 			t.Errorf("a call with the new key id: %v", err)
@@ -306,7 +316,7 @@ func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
 	if err := <-firstErr; !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("the first caller, cancelled while the fetch runs: %v, want ErrInvalidToken", err)
 	}
-	close(j.admit)
+	j.open()
 	if err := <-otherErr; err != nil {
 		t.Errorf("a caller sharing the fetch: %v", err)
 	}
@@ -319,8 +329,9 @@ func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
 }
 
 // TestWaiterGivesUpAtItsDeadline: a call waiting on the fetch of a new key id is refused
-// when its own deadline passes, however long the fetch takes; the fetch goes on for the
-// call that started it.
+// when its own deadline passes, however long the fetch takes, and logged as such
+// (key_refresh_pending: not an unknown key id, which the fetch may yet bring); the fetch
+// goes on for the call that started it.
 func TestWaiterGivesUpAtItsDeadline(t *testing.T) {
 	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
 	next := newIssuer(t, testIssuer, testAudience)
@@ -335,15 +346,20 @@ func TestWaiterGivesUpAtItsDeadline(t *testing.T) {
 	<-j.started
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := v.Verify(ctx, tok); !errors.Is(err, auth.ErrInvalidToken) {
-		t.Fatalf("a waiter past its deadline: %v, want ErrInvalidToken", err)
+	_, err := v.Verify(ctx, tok)
+	if !errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a waiter past its deadline: %v, want ErrInvalidToken at its deadline", err)
+	}
+	v.LogRefused(t.Context(), getOwner, err)
+	if lines := logLines(t, j.logs); len(lines) != 1 || lines[0]["reason"] != "key_refresh_pending" {
+		t.Errorf("log = %q, want the refusal as key_refresh_pending", j.logs.String())
 	}
 	select {
 	case err := <-firstErr:
 		t.Fatalf("the fetch ended before the waiter gave up (the first call: %v)", err)
 	default:
 	}
-	close(j.admit)
+	j.open()
 	if err := <-firstErr; err != nil {
 		t.Errorf("the call that started the fetch: %v", err)
 	}
