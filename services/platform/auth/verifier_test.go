@@ -197,11 +197,11 @@ func TestVerifiedTokenIsNeverTheSystem(t *testing.T) {
 // and counts the fetches after the rotation; each of those is told on started (when
 // a test waits there) and waits for admit.
 type rotatingJWKS struct {
-	current atomic.Pointer[devauth.Issuer]
-	rotated atomic.Bool
-	fetches atomic.Int32
-	started chan struct{}
-	admit   chan struct{}
+	current   atomic.Pointer[devauth.Issuer]
+	rotated   atomic.Bool
+	fetches   atomic.Int32
+	started   chan struct{}
+	admit     chan struct{}
 	admitOnce sync.Once
 	// logs has the verifier's log.
 	logs *servicetest.LogBuffer
