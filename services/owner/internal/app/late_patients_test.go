@@ -19,6 +19,7 @@ import (
 	ownermongo "github.com/lillvet/register/services/owner/internal/adapters/mongo"
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/changereason"
 )
 
@@ -600,24 +601,39 @@ func TestLatePatientsPassKeepsAShorterKeptUntil(t *testing.T) {
 // TestRegistrationRetriedUnderARestrictedOwner: a registration retried with its request
 // id after the owner was restricted (its first answer lost) finds the patient the first
 // call registered: it is told the patient stays registered (REGISTRATION_NOT_TAKEN_BACK
-// after the refusal, naming the patient), never OWNER_RESTRICTED alone, which says
-// nothing was registered and would have the desk register the animal again later; the
-// request id sent with another animal is refused as reused, and once the owner's
-// erasure has covered the patient so is every call under it. A new request id is
-// refused OWNER_RESTRICTED, and nothing is registered.
+// after the refusal, naming the patient, audited as a refusal), or that it was
+// transferred to another owner since, never OWNER_RESTRICTED alone, which says nothing
+// was registered and would have the desk register the animal again later, nor
+// REQUEST_ID_REUSED for its own transferred patient; the request id sent with another
+// animal, also one of the same name and species, is refused as reused, and once the
+// owner's erasure has covered the patient so is every call under it. A new request id
+// is refused OWNER_RESTRICTED, and nothing is registered.
 func TestRegistrationRetriedUnderARestrictedOwner(t *testing.T) {
 	repo, plain, _, ctx := raceSetup(t)
-	owner := createOwners(t, ctx, plain, "Laine")["Laine"]
-	rekku := domain.Patient{Name: "Rekku", Species: domain.SpeciesDog}
+	owners := createOwners(t, ctx, plain, "Laine", "Salo")
+	owner := owners["Laine"]
+	aud := &audittest.Recorder{}
+	audited, err := New(repo, aud, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rekku := domain.Patient{Name: "Rekku", Species: domain.SpeciesDog, Microchip: "246098100012345"}
 	first, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-1", Patient: rekku})
 	if err != nil {
+		t.Fatal(err)
+	}
+	sold, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: "reg-sold", Patient: domain.Patient{Name: "Musti", Species: domain.SpeciesCat}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.TransferPatient(ctx, sold.ID, owners["Salo"], sold.Version, "sold"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := plain.SetOwnerRestriction(ctx, owner, true, "objection pending", ""); err != nil {
 		t.Fatal(err)
 	}
 	register := func(requestID string, p domain.Patient) error {
-		_, err := plain.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: requestID, Patient: p})
+		_, err := audited.RegisterPatient(ctx, RegisterPatient{OwnerID: owner, RequestID: requestID, Patient: p})
 		return err
 	}
 	reason := func(err error) string {
@@ -627,14 +643,31 @@ func TestRegistrationRetriedUnderARestrictedOwner(t *testing.T) {
 		}
 		return pe.Reason
 	}
-	err = register("reg-1", rekku)
-	var pe *apperr.PreconditionError
-	if !errors.As(err, &pe) || pe.Reason != "REGISTRATION_NOT_TAKEN_BACK" || !strings.HasPrefix(pe.Description, "the owner's data is restricted") ||
-		!strings.Contains(pe.Description, first.ID) {
-		t.Errorf("the retry: %v, want REGISTRATION_NOT_TAKEN_BACK after the refusal, naming patient %s", err, first.ID)
+	for _, tc := range []struct {
+		name, requestID string
+		patient         domain.Patient
+		id, says        string
+	}{
+		{name: "the retry", requestID: "reg-1", patient: rekku, id: first.ID, says: "and stays registered"},
+		{name: "the retry of a patient transferred since", requestID: "reg-sold", patient: domain.Patient{Name: "Musti", Species: domain.SpeciesCat},
+			id: sold.ID, says: "then transferred to another owner, who keeps it"},
+	} {
+		err := register(tc.requestID, tc.patient)
+		var pe *apperr.PreconditionError
+		if !errors.As(err, &pe) || pe.Reason != "REGISTRATION_NOT_TAKEN_BACK" || !strings.HasPrefix(pe.Description, "the owner's data is restricted") ||
+			!strings.Contains(pe.Description, tc.id) || !strings.HasSuffix(pe.Description, tc.says) {
+			t.Errorf("%s: %v, want REGISTRATION_NOT_TAKEN_BACK after the refusal, naming patient %s, saying %q", tc.name, err, tc.id, tc.says)
+		}
 	}
-	if err := register("reg-1", domain.Patient{Name: "Musti", Species: domain.SpeciesCat}); reason(err) != "REQUEST_ID_REUSED" {
-		t.Errorf("the request id with another animal: %v, want REQUEST_ID_REUSED", err)
+	if got, want := aud.Subjects("patient.create"), []string{owner, owners["Salo"]}; !slices.Equal(got, want) {
+		t.Errorf("patient.create audited for %v, want the two retries' refusals for %v", got, want)
+	}
+	namesake := rekku
+	namesake.Microchip = "246098100054321"
+	for name, p := range map[string]domain.Patient{"another animal": {Name: "Musti", Species: domain.SpeciesCat}, "a namesake": namesake} {
+		if err := register("reg-1", p); reason(err) != "REQUEST_ID_REUSED" {
+			t.Errorf("the request id with %s: %v, want REQUEST_ID_REUSED", name, err)
+		}
 	}
 	if err := register("reg-2", rekku); reason(err) != "OWNER_RESTRICTED" {
 		t.Errorf("a new request id: %v, want OWNER_RESTRICTED", err)

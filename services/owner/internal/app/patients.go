@@ -8,6 +8,7 @@ import (
 
 	"github.com/lillvet/register/services/owner/internal/domain"
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/audit"
 	"github.com/lillvet/register/services/platform/changereason"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) refusedRegistration(ctx context.Context, requestID string, p *
 	if requestID == "" || !errors.As(refusal, &refused) {
 		return refusal
 	}
-	earlier, err := s.repo.GetPatient(ctx, p.ID)
+	earlier, err := s.repo.EarlierPatientCreate(ctx, p)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		return refusal
@@ -85,8 +86,17 @@ func (s *Service) refusedRegistration(ctx context.Context, requestID string, p *
 	case !domain.SamePatientCreate(earlier, p):
 		return s.refuseReusedRequestID(ctx, "patient.create", patientResource(earlier.ID), earlier.OwnerID, usedFor(earlier.Erased, "another patient"))
 	}
+	stays := "and stays registered"
+	if earlier.OwnerID != p.OwnerID {
+		stays = "then transferred to another owner, who keeps it"
+	}
+	// The answer tells the caller the patient is registered: audited as the refusal it
+	// is, against the owner who has the patient now.
+	if err := s.auditor.RecordNow(ctx, audit.Refusal("patient.create", patientResource(earlier.ID), earlier.OwnerID, "REGISTRATION_NOT_TAKEN_BACK")); err != nil {
+		return fmt.Errorf("audit a refused patient.create: %w", err)
+	}
 	return keptWrite("register patient", "REGISTRATION_NOT_TAKEN_BACK", "an earlier call with this request id registered it", refusal,
-		fmt.Sprintf("the patient %s was registered by an earlier call with this request id, and stays registered", earlier.ID))
+		fmt.Sprintf("the patient %s was registered by an earlier call with this request id, %s", earlier.ID, stays))
 }
 
 // unregister deletes a patient just registered, as the owner's check after the write

@@ -74,6 +74,10 @@ type Repository interface {
 	// ids that do not exist are absent. One query, whatever the number of ids.
 	OwnerRestrictions(ctx context.Context, ids []string) (map[string]bool, error)
 
+	// EarlierPatientCreate answers the patient an earlier create with p's id stored
+	// (ErrNotFound when none did), setting p's create digest, as CreatePatient does
+	// before it stores p, so that SamePatientCreate can compare the two.
+	EarlierPatientCreate(ctx context.Context, p *Patient) (*Patient, error)
 	// CreatePatient allocates p's customer number and stores p; a retried create with the
 	// same p.ID returns the stored patient. A microchip already on record for another
 	// patient fails with apperr.ErrAlreadyExists.

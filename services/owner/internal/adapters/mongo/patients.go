@@ -69,10 +69,15 @@ func (r *Repository) nextCustomerNumber(ctx context.Context) (domain.CustomerNum
 	return domain.NewCustomerNumber(customerNumberBase + counter.Seq)
 }
 
+// EarlierPatientCreate implements domain.Repository.
+func (r *Repository) EarlierPatientCreate(ctx context.Context, p *domain.Patient) (*domain.Patient, error) {
+	p.CreateDigest = r.patientCreateDigest(p)
+	return r.GetPatient(ctx, p.ID)
+}
+
 // CreatePatient implements domain.Repository.
 func (r *Repository) CreatePatient(ctx context.Context, p *domain.Patient, c domain.Change) (*domain.Patient, error) {
-	p.CreateDigest = r.patientCreateDigest(p)
-	if existing, err := r.GetPatient(ctx, p.ID); err == nil {
+	if existing, err := r.EarlierPatientCreate(ctx, p); err == nil {
 		return existing, nil
 	} else if !errors.Is(err, apperr.ErrNotFound) {
 		return nil, err
