@@ -237,7 +237,7 @@ func NewVerifier(ctx context.Context, cfg Config, logger *slog.Logger) (*Verifie
 	fetchCtx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	if _, err := jwk.Fetch(fetchCtx, cfg.JWKSURL, jwk.WithHTTPClient(client), jwk.WithMaxFetchBodySize(maxJWKSBodyBytes)); err != nil {
-		return nil, fmt.Errorf("fetch JWKS from %s: %w", cfg.JWKSURL, err)
+		return nil, fmt.Errorf("fetch JWKS from %s: %s", cfg.JWKSURL, fetchErrorText(err))
 	}
 	cache, err := jwk.NewCache(ctx, httprc.NewClient(httprc.WithErrorSink(errsink.NewFunc(func(ctx context.Context, err error) {
 		logRefreshFailed(ctx, logger, cfg.JWKSURL, err)
@@ -387,7 +387,24 @@ func (v *Verifier) refresh(ctx context.Context) error {
 // an unknown key id: the cached keys stay in use meanwhile.
 func logRefreshFailed(ctx context.Context, logger *slog.Logger, url string, err error) {
 	logger.WarnContext(ctx, "JWKS refresh failed, the cached keys stay in use",
-		slog.String("url", url), slog.String("error", err.Error()))
+		slog.String("url", url), slog.String("error", fetchErrorText(err)))
+}
+
+// fetchErrorText is a failed fetch's text with the URL net/http names in it cut to its
+// scheme, host and path: a redirect's Location (refused or followed) may carry a
+// signature or an access token in its query, a refused one a user name and password,
+// which the start error and the log would otherwise repeat.
+func fetchErrorText(err error) string {
+	text := err.Error()
+	var ue *url.Error
+	if !errors.As(err, &ue) || ue.URL == "" {
+		return text
+	}
+	cut := "(a URL that does not parse)"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		cut = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	}
+	return strings.ReplaceAll(text, ue.URL, cut)
 }
 
 // LogRefused logs a token that method refused, by its class alone (err is
