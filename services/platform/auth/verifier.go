@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -390,21 +391,31 @@ func logRefreshFailed(ctx context.Context, logger *slog.Logger, url string, err 
 		slog.String("url", url), slog.String("error", fetchErrorText(err)))
 }
 
-// fetchErrorText is a failed fetch's text with the URL net/http names in it cut to its
-// scheme, host and path: a redirect's Location (refused or followed) may carry a
-// signature or an access token in its query, a refused one a user name and password,
-// which the start error and the log would otherwise repeat.
+// fetchErrorText is a failed fetch's text with the url.Error in it told anew: its URL
+// (a redirect's Location, refused or followed) cut to scheme, host and path, and the
+// Location header net/http could not parse left out, as either may carry a signature
+// or an access token in a query, or a user name and password, which the start error
+// and the log would otherwise repeat. The error's own text is replaced whole, since
+// net/http quotes the URL (escaping what a search for it would miss).
 func fetchErrorText(err error) string {
-	text := err.Error()
 	var ue *url.Error
-	if !errors.As(err, &ue) || ue.URL == "" {
-		return text
+	if !errors.As(err, &ue) {
+		return err.Error()
 	}
+	return strings.Replace(err.Error(), ue.Error(), urlErrorText(ue), 1)
+}
+
+// urlErrorText is ue's text as fetchErrorText tells it.
+func urlErrorText(ue *url.Error) string {
 	cut := "(a URL that does not parse)"
-	if u, perr := url.Parse(ue.URL); perr == nil {
+	if u, err := url.Parse(ue.URL); err == nil {
 		cut = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	}
-	return strings.ReplaceAll(text, ue.URL, cut)
+	inner := "a redirect's Location header that does not parse"
+	if !strings.HasPrefix(ue.Err.Error(), "failed to parse Location header") {
+		inner = fetchErrorText(ue.Err)
+	}
+	return ue.Op + " " + strconv.Quote(cut) + ": " + inner
 }
 
 // LogRefused logs a token that method refused, by its class alone (err is

@@ -544,31 +544,46 @@ func TestRedirectToPlainHTTPIsRefused(t *testing.T) {
 }
 
 // TestFetchErrorNamesNoRedirectQuery: a key set fetch redirected to a URL carrying a
-// signature in its query and a user name, which then fails, is refused at start with an
-// error naming that URL by scheme, host and path alone: the start error and the WARN
-// line of a failed refresh carry neither.
+// signature in its query and a user name and password, which then fails (or whose
+// Location does not parse), is refused at start with an error naming that URL by
+// scheme, host and path alone: the start error and the WARN line of a failed refresh
+// carry neither, also when net/http quotes the URL with escapes.
 func TestFetchErrorNamesNoRedirectQuery(t *testing.T) {
 	iss := newIssuer(t, testIssuer, testAudience)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := (&url.URL{Scheme: "https", User: url.UserPassword("reader", "pw"), Host: closed.Addr().String(), Path: "/jwks.json", RawQuery: "sig=s3cr3t"}).String()
+	host := closed.Addr().String()
 	_ = closed.Close()
-	redirecting := httptest.NewTLSServer(http.RedirectHandler(target, http.StatusFound))
-	t.Cleanup(redirecting.Close)
-	cfg := iss.AuthConfig(redirecting.URL + "/jwks.json")
-	cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(cfg.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirecting.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err == nil {
-		_ = v.Close(context.Background())
-		t.Fatal("NewVerifier started on a key set it could not fetch")
-	}
-	if text := err.Error(); strings.Contains(text, "s3cr3t") || strings.Contains(text, "reader") || !strings.Contains(text, "https://"+closed.Addr().String()+"/jwks.json") {
-		t.Errorf("NewVerifier: %s, want the redirect's URL without its query or user", text)
+	for _, tc := range []struct {
+		name, location, names string
+	}{
+		{name: "followed", location: "https://reader:pw@" + host + "/jwks.json?sig=s3cr3t", names: "https://" + host + "/jwks.json"},
+		{name: "a quote in the query", location: "https://reader:pw@" + host + `/jwks.json?sig=s3cr3t&x=a"b`, names: "https://" + host + "/jwks.json"},
+		{name: "refused, plain http", location: "http://reader:pw@example.com/jwks.json?sig=s3cr3t&x=a\\b", names: "http://example.com/jwks.json"},
+		{name: "not parsing", location: "https://reader:pw@" + host + "/jw%zzks.json?sig=s3cr3t", names: "does not parse"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			redirecting := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Location", tc.location)
+				w.WriteHeader(http.StatusFound)
+			}))
+			t.Cleanup(redirecting.Close)
+			cfg := iss.AuthConfig(redirecting.URL + "/jwks.json")
+			cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+			if err := os.WriteFile(cfg.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirecting.Certificate().Raw}), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.DiscardHandler))
+			if err == nil {
+				_ = v.Close(context.Background())
+				t.Fatal("NewVerifier started on a key set it could not fetch")
+			}
+			if text := err.Error(); strings.Contains(text, "s3cr3t") || strings.Contains(text, "reader") || !strings.Contains(text, tc.names) {
+				t.Errorf("NewVerifier: %s, want the redirect's URL without its query or user, naming %q", text, tc.names)
+			}
+		})
 	}
 }
 
