@@ -93,8 +93,8 @@ type OwnerServiceClient interface {
 	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered under the request
 	// (a registration found refused after its write is taken back; a retry whose first
 	// call registered the patient before the restriction is answered
-	// REGISTRATION_NOT_TAKEN_BACK); OWNER_ERASED once the owner's erasure holds the
-	// patient. A registration refused after its write, or whose owner could not
+	// REGISTRATION_NOT_TAKEN_BACK, saying whether the patient stays registered or was
+	// transferred since); OWNER_ERASED once the owner's erasure holds the patient. A registration refused after its write, or whose owner could not
 	// be checked after it, that changed before it could be taken back stays registered,
 	// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id, after
 	// the refusal's description when there was one (sent again without a request_id, it
@@ -424,8 +424,8 @@ type OwnerServiceServer interface {
 	// FAILED_PRECONDITION OWNER_RESTRICTED, and nothing stays registered under the request
 	// (a registration found refused after its write is taken back; a retry whose first
 	// call registered the patient before the restriction is answered
-	// REGISTRATION_NOT_TAKEN_BACK); OWNER_ERASED once the owner's erasure holds the
-	// patient. A registration refused after its write, or whose owner could not
+	// REGISTRATION_NOT_TAKEN_BACK, saying whether the patient stays registered or was
+	// transferred since); OWNER_ERASED once the owner's erasure holds the patient. A registration refused after its write, or whose owner could not
 	// be checked after it, that changed before it could be taken back stays registered,
 	// answered FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK with the patient's id, after
 	// the refusal's description when there was one (sent again without a request_id, it
