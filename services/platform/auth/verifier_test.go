@@ -210,6 +210,16 @@ type rotatingJWKS struct {
 // open lets every fetch after the rotation through, now and from now on.
 func (j *rotatingJWKS) open() { j.admitOnce.Do(func() { close(j.admit) }) }
 
+// rotatedSoon serves a key set whose next fetch brings a new key (rotatingJWKS) and a
+// verifier started before it, and answers them with a token the new key signed.
+func rotatedSoon(t *testing.T) (*rotatingJWKS, *auth.Verifier, string) {
+	t.Helper()
+	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
+	next := newIssuer(t, testIssuer, testAudience)
+	j.rotate(next)
+	return j, v, mint(t, next, time.Hour)
+}
+
 func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Verifier) {
 	t.Helper()
 	j := &rotatingJWKS{started: make(chan struct{}), admit: make(chan struct{}), logs: &servicetest.LogBuffer{}}
@@ -257,10 +267,7 @@ func TestKeyRotatedJustBeforeStart(t *testing.T) {
 // id within the minimum interval fetches nothing.
 func TestConcurrentCallsWaitForOneRefresh(t *testing.T) {
 	const calls = 8
-	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
-	next := newIssuer(t, testIssuer, testAudience)
-	j.rotate(next)
-	tok := mint(t, next, time.Hour)
+	j, v, tok := rotatedSoon(t)
 
 	var started sync.WaitGroup
 	started.Add(calls)
@@ -295,10 +302,7 @@ func TestConcurrentCallsWaitForOneRefresh(t *testing.T) {
 // and then gives up (its client went away) does not take the fetch with it: the calls
 // waiting on the same fetch, and those after it, pass.
 func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
-	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
-	next := newIssuer(t, testIssuer, testAudience)
-	j.rotate(next)
-	tok := mint(t, next, time.Hour)
+	j, v, tok := rotatedSoon(t)
 
 	first, cancelFirst := context.WithCancel(t.Context())
 	firstErr := make(chan error, 1)
@@ -333,10 +337,7 @@ func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
 // (key_refresh_pending: not an unknown key id, which the fetch may yet bring); the fetch
 // goes on for the call that started it.
 func TestWaiterGivesUpAtItsDeadline(t *testing.T) {
-	j, v := serveRotating(t, newIssuer(t, testIssuer, testAudience))
-	next := newIssuer(t, testIssuer, testAudience)
-	j.rotate(next)
-	tok := mint(t, next, time.Hour)
+	j, v, tok := rotatedSoon(t)
 
 	firstErr := make(chan error, 1)
 	go func() {
@@ -522,19 +523,7 @@ func TestRedirectToPlainHTTPIsRefused(t *testing.T) {
 	plain.Listener = ln
 	plain.Start()
 	t.Cleanup(plain.Close)
-	redirecting := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/jwks.json", http.StatusFound))
-	t.Cleanup(redirecting.Close)
-
-	cfg := iss.AuthConfig(redirecting.URL + "/jwks.json")
-	cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(cfg.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirecting.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err == nil {
-		_ = v.Close(context.Background())
-		t.Fatal("NewVerifier followed a redirect to plain http")
-	}
+	err = startRedirected(t, iss, http.RedirectHandler(plain.URL+"/jwks.json", http.StatusFound))
 	if !strings.Contains(err.Error(), "not https") {
 		t.Errorf("NewVerifier: %v, want the redirect refused", err)
 	}
@@ -566,26 +555,34 @@ func TestFetchErrorNamesNoRedirectQuery(t *testing.T) {
 		{name: "not parsing", location: "https://reader:pw@" + host + "/jw%zzks.json?sig=s3cr3t", names: "does not parse"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			redirecting := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			err := startRedirected(t, iss, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Location", tc.location)
 				w.WriteHeader(http.StatusFound)
 			}))
-			t.Cleanup(redirecting.Close)
-			cfg := iss.AuthConfig(redirecting.URL + "/jwks.json")
-			cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
-			if err := os.WriteFile(cfg.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirecting.Certificate().Raw}), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.DiscardHandler))
-			if err == nil {
-				_ = v.Close(context.Background())
-				t.Fatal("NewVerifier started on a key set it could not fetch")
-			}
 			if text := err.Error(); strings.Contains(text, "s3cr3t") || strings.Contains(text, "reader") || !strings.Contains(text, tc.names) {
 				t.Errorf("NewVerifier: %s, want the redirect's URL without its query or user, naming %q", text, tc.names)
 			}
 		})
 	}
+}
+
+// startRedirected starts a verifier whose AUTH_JWKS_URL an https server answers with
+// redirect, and answers its start error; it fails the test when the verifier starts.
+func startRedirected(t *testing.T, iss *devauth.Issuer, redirect http.Handler) error {
+	t.Helper()
+	redirecting := httptest.NewTLSServer(redirect)
+	t.Cleanup(redirecting.Close)
+	cfg := iss.AuthConfig(redirecting.URL + "/jwks.json")
+	cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(cfg.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirecting.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		_ = v.Close(context.Background())
+		t.Fatal("NewVerifier started on a key set it could only have been redirected to")
+	}
+	return err
 }
 
 // nonLoopbackAddr is an IPv4 address of this machine that is not loopback; the test is
