@@ -60,10 +60,10 @@ func (c Config) Validate() error {
 }
 
 // checkJWKSURL requires https, since whoever can change the key set in transit
-// can sign any token; plain http is allowed for a loopback host only, where the
-// tests serve their own keys (the local runner serves its keys over https). The key set is public, so the
-// URL needs no credentials, and may hold none: no user name or password, and no query,
-// where an access token would go.
+// can sign any token; plain http is allowed for a loopback host only, where the tests
+// serve their own keys (the local runner serves its keys over https). The key set is
+// public, so the URL needs no credentials, and may hold none: no user name or password,
+// and no query, where an access token would go.
 func checkJWKSURL(raw string) error {
 	if raw == "" {
 		return errors.New("AUTH_JWKS_URL is required")
@@ -374,7 +374,7 @@ func (v *Verifier) refreshForUnknownKey(ctx context.Context) error {
 // minRefreshGap ago. A failed refresh leaves the cached keys in place; the token
 // then fails verification on its own.
 func (v *Verifier) refresh(ctx context.Context) error {
-	if !v.lastRefresh.IsZero() && time.Since(v.lastRefresh) < minRefreshGap {
+	if time.Since(v.lastRefresh) < minRefreshGap {
 		return nil
 	}
 	v.lastRefresh = time.Now()
@@ -420,8 +420,8 @@ func urlErrorText(ue *url.Error) string {
 
 // LogRefused logs a token that method refused, by its class alone (err is
 // Verify's): expired, not_yet_valid, audience, issuer, unknown_key_id,
-// key_refresh_pending, signature or malformed. Past a burst the lines are limited to one a second, the next
-// line counting those left out.
+// key_refresh_pending, signature or malformed. Past a burst the lines are limited to
+// one a second, the next line counting those left out.
 func (v *Verifier) LogRefused(ctx context.Context, method string, err error) {
 	ok, suppressed := v.refusals.allow(time.Now())
 	if !ok {
