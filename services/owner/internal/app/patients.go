@@ -117,11 +117,11 @@ func (s *Service) refusedRegistration(ctx context.Context, requestID string, p *
 // the check could not read the owner, the owner read here decides instead, as nothing
 // was taken back: a restricted owner refuses the registration as the check would have
 // (its description leading, saying it stays); an active one means it passed the check
-// after all, and the patient as it is now is returned with no error. An erasure restricts the
-// owner before it lists the patients, so one that comes later finds it. One that
-// changed since when that cannot be decided (the patient or the owner cannot be read
-// again, twice, or the erased owner's patients cannot be covered) stays all the same, and the
-// caller is told so (keptRegistration), never ABORTED by the conflict.
+// after all, and the patient as it is now is returned with no error. An erasure
+// restricts the owner before it lists the patients, so one that comes later finds it.
+// One that changed since when that cannot be decided (the patient or the owner cannot
+// be read again, twice, or the erased owner's patients cannot be covered) stays all the
+// same, and the caller is told so (keptRegistration), never ABORTED by the conflict.
 func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause error) (*domain.Patient, error) {
 	err := s.repo.DeletePatient(ctx, created.ID)
 	if err == nil {
@@ -172,7 +172,7 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 	case moved:
 		return nil, keptRegistration(created.ID, errors.Join(err, gerr), cause, "it was transferred to another owner since, who keeps it; the owner could not be read again")
 	case gerr != nil:
-		// The owner may have been erased meanwhile, with the patient left active under it.
+		// The owner may have been erased meanwhile, the patient left active under it.
 		s.logLeftActive(ctx, created.OwnerID, created.ID, gerr)
 		return nil, keptRegistration(created.ID, errors.Join(err, perr, gerr), cause, "the owner could not be read again")
 	}
@@ -182,11 +182,11 @@ func (s *Service) unregister(ctx context.Context, created *domain.Patient, cause
 // keptRegistration answers a registration refused, or not confirmed, after its write
 // (cause) that could not be taken back, as the patient changed since (changed), when
 // what was read then does not say more (why): the patient stays registered, and the
-// caller is told so with its id (FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK). changed
-// and cause are only named in the message, never wrapped: the conflict would answer
-// ABORTED and cause UNAVAILABLE, both saying the call may be sent again as it was, which
-// with no request id would register the animal a second time. A refusal's description
-// leads, so that the caller still learns why the registration was refused.
+// caller is told so with its id (FAILED_PRECONDITION REGISTRATION_NOT_TAKEN_BACK).
+// changed and cause are only named in the message, never wrapped: the conflict would
+// answer ABORTED and cause UNAVAILABLE, both saying the call may be sent again as it
+// was, which with no request id would register the animal a second time. A refusal's
+// description leads, so that the caller still learns why the registration was refused.
 func keptRegistration(id string, changed, cause error, why string) error {
 	return keptWrite("take the registration back", "REGISTRATION_NOT_TAKEN_BACK", changed.Error(), cause,
 		fmt.Sprintf("the patient %s was registered, and changed before the registration could be taken back, so it stays registered (%s)", id, why))
@@ -270,11 +270,11 @@ func afterWrite(ctx context.Context) (context.Context, context.CancelFunc) {
 // When the owner cannot be read, whether it was restricted meanwhile is unknown, and
 // the write is taken back all the same (the caller is told UNAVAILABLE and may repeat
 // it; one that changed since is not taken back, and the caller is told otherwise, see
-// unregister and untransfer). An erasure restricts the owner before it lists the patients it covers, and it
-// counts on this check to take back whatever its listing missed: a patient left under
-// an erased owner stays active and identifiable for good, as nothing erases it later,
-// while a write taken back is in the change history and the audit log, and is undone
-// only until the caller repeats it.
+// unregister and untransfer). An erasure restricts the owner before it lists the
+// patients it covers, and it counts on this check to take back whatever its listing
+// missed: a patient left under an erased owner stays active and identifiable for good,
+// as nothing erases it later, while a write taken back is in the change history and the
+// audit log, and is undone only until the caller repeats it.
 func (s *Service) recheckOwner(ctx context.Context, ownerID string) error {
 	err := s.requireActiveOwner(ctx, ownerID)
 	var pe *apperr.PreconditionError
@@ -473,8 +473,9 @@ func (s *Service) TransferPatient(ctx context.Context, id, newOwnerID string, ve
 // stays with its next owner (or back with its previous one), and the caller is told
 // that the transfer was superseded (TRANSFER_SUPERSEDED), after cause's description
 // when it is a refusal. One that changed and cannot be read again (twice) stays where
-// it is, and the caller is told so (keptTransfer), the new owner covered if erased. ctx is afterWrite's, so that the caller going away does not leave the
-// patient under the restricted owner.
+// it is, and the caller is told so (keptTransfer), the new owner covered if erased. ctx
+// is afterWrite's, so that the caller going away does not leave the patient under the
+// restricted owner.
 //
 // The previous owner's erasure may have run while the patient was away (it found the
 // patient under the new owner): back under the erased owner, the patient is covered at
