@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -123,13 +124,7 @@ func TestErrorIsItsKind(t *testing.T) {
 // The client is told only to retry an UNAVAILABLE; the operator reads what was
 // unavailable in the log, against the trace id.
 func TestUnavailableIsLoggedWithTheChain(t *testing.T) {
-	var logs bytes.Buffer
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "t", LogWriter: &logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, span := tel.TracerProvider.Tracer("t").Start(t.Context(), "op")
-	defer span.End()
+	tel, logs, ctx, span := tracedLogs(t)
 
 	cause := fmt.Errorf("owner service GetOwner: Unavailable: %w", apperr.ErrUnavailable)
 	st := status.Convert(apperr.ToStatus(ctx, tel.Logger, cause))
@@ -139,6 +134,20 @@ func TestUnavailableIsLoggedWithTheChain(t *testing.T) {
 	if !strings.Contains(logs.String(), "owner service GetOwner") || !strings.Contains(logs.String(), span.SpanContext().TraceID().String()) {
 		t.Fatalf("log lacks the chain or the trace id: %s", logs.String())
 	}
+}
+
+// tracedLogs is telemetry logging into logs, and ctx inside span, whose trace id the
+// lines logged under ctx carry.
+func tracedLogs(t *testing.T) (*telemetry.Telemetry, *bytes.Buffer, context.Context, trace.Span) {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "t", LogWriter: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tel.TracerProvider.Tracer("t").Start(t.Context(), "op")
+	t.Cleanup(func() { span.End() })
+	return tel, logs, ctx, span
 }
 
 // errorInfoReason is the reason of st's ErrorInfo; empty without one.
@@ -238,16 +247,10 @@ func TestPreconditionDetails(t *testing.T) {
 }
 
 func TestInternalIsLoggedWithTraceID(t *testing.T) {
-	var logs bytes.Buffer
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "t", LogWriter: &logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, span := tel.TracerProvider.Tracer("t").Start(t.Context(), "op")
-	defer span.End()
+	tel, logs, ctx, span := tracedLogs(t)
 
 	icpt := apperr.UnaryServerInterceptor(tel.Logger)
-	_, err = icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/m"}, func(context.Context, any) (any, error) {
+	_, err := icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/m"}, func(context.Context, any) (any, error) {
 		return nil, errors.New("boom")
 	})
 	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "boom") {
