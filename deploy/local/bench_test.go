@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc"
@@ -18,10 +20,14 @@ import (
 // BenchmarkGetOwner reads one owner three ways on the same embedded store in the same
 // run: the raw driver FindOne by _id (the floor), gRPC GetOwner with TLS, token
 // verification, authorization and the audit write, and REST GET /v1/owners/{id}
-// through the gateway. docs/BENCHMARKS.md reports the ratios.
+// through the gateway. A fourth path, "grpc-gateway", is not the product: the same REST
+// read through grpc-gateway's generated handler alone, so that each run also shows how
+// much of the REST figure the architecture itself takes and how much the gateway adds.
+// docs/BENCHMARKS.md reports the ratios.
 func BenchmarkGetOwner(b *testing.B) {
 	s := startBenchStack(b)
-	client := ownerv1.NewOwnerServiceClient(s.benchDial(b, "owner"))
+	conn := s.benchDial(b, "owner")
+	client := ownerv1.NewOwnerServiceClient(conn)
 	ctx, token := s.caller(b, auth.RoleReception)
 	id := benchOwner(b, client, ctx, "131052-308T")
 
@@ -36,7 +42,31 @@ func BenchmarkGetOwner(b *testing.B) {
 			return err
 		}},
 		s.restPath("/v1/owners/"+id, token),
+		s.bareGatewayPath(b, conn, "/v1/owners/"+id, token),
 	)
+}
+
+// bareGatewayPath is the "grpc-gateway" path of BenchmarkGetOwner: GET path through a
+// plain grpc-gateway mux with the owner routes over conn, served over HTTPS by a plain
+// net/http server with the gateway's certificate. It has none of the gateway's own parts
+// (otelhttp, the token check, limits, the access log, the traced backend client).
+func (s *stack) bareGatewayPath(b *testing.B, conn *grpc.ClientConn, path, token string) servicetest.Path {
+	b.Helper()
+	mux := runtime.NewServeMux()
+	if err := ownerv1.RegisterOwnerServiceHandler(context.Background(), mux, conn); err != nil {
+		b.Fatal(err)
+	}
+	serverTLS, err := s.env.TLS.ServerConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(mux)
+	srv.TLS = serverTLS
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	p := servicetest.RESTPath(s.client, srv.URL+path, token)
+	p.Name = "grpc-gateway"
+	return p
 }
 
 // caller is a benchmark's staff member with role: the context that calls as them over
