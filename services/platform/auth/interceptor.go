@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"unicode"
@@ -101,6 +102,9 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 	id, err := v.Verify(ctx, raw)
 	if err != nil {
 		v.LogRefused(ctx, method, err)
+		if errors.Is(err, ErrKeysUnavailable) {
+			return nil, keysUnavailable(err)
+		}
 		return nil, status.Error(codes.Unauthenticated, "invalid bearer token")
 	}
 	ctx = WithIdentity(ctx, id)
@@ -114,6 +118,18 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 		return nil, apperr.ToStatus(ctx, nil, err)
 	}
 	return ctx, nil
+}
+
+// keysUnavailable answers a token the verifier could not check for want of the key
+// set (ErrKeysUnavailable), never UNAUTHENTICATED, as the token may be good: the call's
+// own code when it gave up waiting (DEADLINE_EXCEEDED, CANCELED), else UNAVAILABLE.
+func keysUnavailable(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return status.Error(status.FromContextError(err).Code(),
+			"the call ended while the identity provider's signing keys were still being fetched to check the bearer token; send it again")
+	}
+	return status.Error(codes.Unavailable,
+		"the identity provider's signing keys could not be fetched to check the bearer token; retry later")
 }
 
 // checkPurpose refuses a stated purpose that holds a personal identity code, before

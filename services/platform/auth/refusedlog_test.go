@@ -111,23 +111,36 @@ func TestRefusedTokenIsLogged(t *testing.T) {
 	}
 }
 
-// TestFailedRefreshIsLogged: a key set that cannot be fetched again, when a token names
-// an unknown key id, is logged at WARN with its URL; the token is refused as before.
-func TestFailedRefreshIsLogged(t *testing.T) {
-	iss := newIssuer(t, testIssuer, testAudience)
-	var broken atomic.Bool
-	logs := &servicetest.LogBuffer{}
-	v := verifierFor(t, iss, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if broken.Load() {
+// failingJWKS serves an issuer's key set until down is set, then answers 503 to every
+// fetch, counting them: an identity provider that has become unreachable.
+type failingJWKS struct {
+	down   atomic.Bool
+	failed atomic.Int32
+}
+
+func (f *failingJWKS) handler(iss *devauth.Issuer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.down.Load() {
+			f.failed.Add(1)
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
 		iss.JWKSHandler().ServeHTTP(w, r)
-	}), logs)
-	broken.Store(true)
+	})
+}
+
+// TestFailedRefreshIsLogged: a key set that cannot be fetched again, when a token names
+// an unknown key id, is logged at WARN with its URL; the token is refused, as one whose
+// key id could not be checked.
+func TestFailedRefreshIsLogged(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	var jwks failingJWKS
+	logs := &servicetest.LogBuffer{}
+	v := verifierFor(t, iss, jwks.handler(iss), logs)
+	jwks.down.Store(true)
 	_, err := v.Verify(t.Context(), mint(t, newIssuer(t, testIssuer, testAudience), time.Hour))
-	if !errors.Is(err, auth.ErrInvalidToken) {
-		t.Fatalf("Verify: %v, want ErrInvalidToken", err)
+	if !errors.Is(err, auth.ErrKeysUnavailable) || errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("Verify: %v, want ErrKeysUnavailable", err)
 	}
 	lines := logLines(t, logs)
 	if len(lines) != 1 {
@@ -138,3 +151,111 @@ func TestFailedRefreshIsLogged(t *testing.T) {
 		t.Errorf("log line = %v, want WARN JWKS refresh failed with the URL and the error", l)
 	}
 }
+
+// TestKeysStillFetchingIsNotUnauthenticated: a call that ends (its deadline passed, its
+// client went away) while the key set is being fetched for its token's new key id is
+// answered with its own code and told that the keys were still being fetched, not that
+// its token is invalid; the refusal is logged as key_refresh_pending, with nothing of
+// the token.
+func TestKeysStillFetchingIsNotUnauthenticated(t *testing.T) {
+	tests := []struct {
+		name string
+		want codes.Code
+		// call makes the call with a context that ends while the fetch j holds runs.
+		call func(t *testing.T, j *rotatingJWKS, call func(context.Context) error) error
+	}{
+		{"deadline passed", codes.DeadlineExceeded, func(t *testing.T, _ *rotatingJWKS, call func(context.Context) error) error {
+			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+			defer cancel()
+			return call(ctx)
+		}},
+		{"client went away", codes.Canceled, func(t *testing.T, j *rotatingJWKS, call func(context.Context) error) error {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			errs := make(chan error, 1)
+			go func() { errs <- call(ctx) }()
+			<-j.started
+			cancel()
+			return <-errs
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, v, tok := rotatedSoon(t)
+			icpt := auth.UnaryServerInterceptor(v, auth.Policy{getOwner: {Roles: []auth.Role{auth.RoleReception}}}, nil)
+			err := tt.call(t, j, func(ctx context.Context) error {
+				ctx = metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok))
+				_, err := icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: getOwner}, func(context.Context, any) (any, error) {
+					t.Error("handler ran")
+					return nil, nil
+				})
+				return err
+			})
+			st := status.Convert(err)
+			if st.Code() != tt.want || !strings.Contains(st.Message(), "signing keys were still being fetched") {
+				t.Errorf("call: %v, want %v saying the signing keys were still being fetched", err, tt.want)
+			}
+			lines := logLines(t, j.logs)
+			if len(lines) != 1 || lines[0]["reason"] != "key_refresh_pending" || lines[0]["level"] != "WARN" {
+				t.Fatalf("log = %q, want one WARN refusal as key_refresh_pending", j.logs.String())
+			}
+			if keys := slices.Sorted(maps.Keys(lines[0])); !slices.Equal(keys, refusedLogKeys) {
+				t.Errorf("log line keys = %q, want %q", keys, refusedLogKeys)
+			}
+			for _, part := range append(strings.Split(tok, "."), tok) {
+				if strings.Contains(j.logs.String(), part) {
+					t.Errorf("log %q holds %q of the token", j.logs.String(), part)
+				}
+			}
+		})
+	}
+}
+
+// TestUnreachableKeySetIsUnavailable: a token whose key id is new while the key set
+// cannot be fetched is answered UNAVAILABLE, told that the keys could not be fetched,
+// not that it is invalid; so is any unknown key id until the next fetch may run, which
+// costs no fetch: a forged key id gets a refusal and no more fetches than before.
+// Tokens of the cached keys still pass.
+func TestUnreachableKeySetIsUnavailable(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	var jwks failingJWKS
+	logs := &servicetest.LogBuffer{}
+	v := verifierFor(t, iss, jwks.handler(iss), logs)
+	jwks.down.Store(true)
+	icpt := auth.UnaryServerInterceptor(v, auth.Policy{getOwner: {Roles: []auth.Role{auth.RoleReception}}}, nil)
+	call := func(tok string) (handled bool, err error) {
+		ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs("authorization", "Bearer "+tok))
+		_, err = icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: getOwner}, func(context.Context, any) (any, error) {
+			handled = true
+			return nil, nil
+		})
+		return handled, err
+	}
+	for _, tok := range []string{
+		mint(t, newIssuer(t, testIssuer, testAudience), time.Hour),
+		// A forger's key id, within the minute: no fetch, and a refusal.
+		mint(t, newIssuer(t, testIssuer, testAudience), time.Hour),
+	} {
+		handled, err := call(tok)
+		st := status.Convert(err)
+		if handled || st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "signing keys could not be fetched") {
+			t.Errorf("call with a new key id: handled %v, %v, want UNAVAILABLE saying the signing keys could not be fetched", handled, err)
+		}
+	}
+	if n := jwks.failed.Load(); n != 1 {
+		t.Errorf("%d fetches for two unknown key ids within the minimum interval, want 1", n)
+	}
+	var reasons []any
+	for _, l := range logLines(t, logs) {
+		if l["msg"] == "bearer token refused" {
+			reasons = append(reasons, l["reason"])
+		}
+	}
+	if !slices.Equal(reasons, []any{"key_refresh_failed", "key_refresh_failed"}) {
+		t.Errorf("refusals logged as %v, want key_refresh_failed twice", reasons)
+	}
+	if handled, err := call(mint(t, iss, time.Hour)); !handled || err != nil {
+		t.Errorf("a token of the cached key: handled %v, %v", handled, err)
+	}
+}
+

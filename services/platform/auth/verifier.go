@@ -144,6 +144,19 @@ func allowedAlg(name string) bool {
 // wrapped detail is not for callers, and the log gets only its class (LogRefused).
 var ErrInvalidToken = errors.New("invalid token")
 
+// ErrKeysUnavailable is returned, instead of ErrInvalidToken, for a token whose key id
+// the verifier does not hold and could not check against the identity provider's key
+// set: the call gave up waiting for the key set to be fetched (the error then wraps its
+// context's error too), or the fetch failed. The token may be good; the provider was
+// slow or unreachable, and the caller is to be told to retry, not that its token is
+// bad. It never lets a token in, and costs no more fetches than an unknown key id.
+var ErrKeysUnavailable = errors.New("the key set to check the token against could not be fetched")
+
+// errKeySetUnfetched is a forced fetch's failure as the calls that waited for it are
+// told: the fetch's own error is logged, and may wrap its own context's error, which
+// would read as the call's.
+var errKeySetUnfetched = errors.New("the key set could not be fetched")
+
 // The classes of a refused token, the only thing about it that is logged: the
 // token, its claims and its header are the caller's (a subject, a name) or may
 // hold anything.
@@ -155,29 +168,42 @@ const (
 	reasonUnknownKey  = "unknown_key_id"
 	// The call gave up (its deadline passed, its client went away) while the key set
 	// was being fetched for its unknown key id: not known to be a bad token, but a slow
-	// identity provider, which unknown_key_id would hide.
+	// identity provider, which unknown_key_id would hide (ErrKeysUnavailable).
 	reasonRefreshPending = "key_refresh_pending"
-	reasonSignature      = "signature"
-	reasonMalformed      = "malformed"
+	// The key set could not be fetched for the call's unknown key id, or could not the
+	// last time within the minimum interval: the provider is unreachable or failing
+	// (ErrKeysUnavailable).
+	reasonRefreshFailed = "key_refresh_failed"
+	reasonSignature     = "signature"
+	reasonMalformed     = "malformed"
 )
 
-// invalidTokenError is a refused token's error: ErrInvalidToken, the detail, and
-// the class that alone is logged.
-type invalidTokenError struct {
+// refusedTokenError is a refused token's error: its kind (ErrInvalidToken or
+// ErrKeysUnavailable), the detail, and the class that alone is logged.
+type refusedTokenError struct {
+	kind   error
 	reason string
 	err    error
 }
 
-func invalid(reason string, err error) error { return &invalidTokenError{reason: reason, err: err} }
+// invalid refuses a token that failed verification.
+func invalid(reason string, err error) error {
+	return &refusedTokenError{kind: ErrInvalidToken, reason: reason, err: err}
+}
 
-func (e *invalidTokenError) Error() string { return ErrInvalidToken.Error() + ": " + e.err.Error() }
+// unchecked refuses a token whose key id could not be checked for want of the key set.
+func unchecked(reason string, err error) error {
+	return &refusedTokenError{kind: ErrKeysUnavailable, reason: reason, err: err}
+}
 
-func (e *invalidTokenError) Unwrap() []error { return []error{ErrInvalidToken, e.err} }
+func (e *refusedTokenError) Error() string { return e.kind.Error() + ": " + e.err.Error() }
+
+func (e *refusedTokenError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // reasonOf returns the class of a refused token's error; malformed for one not
 // classed.
 func reasonOf(err error) string {
-	if e, ok := errors.AsType[*invalidTokenError](err); ok {
+	if e, ok := errors.AsType[*refusedTokenError](err); ok {
 		return e.reason
 	}
 	return reasonMalformed
@@ -214,9 +240,13 @@ type Verifier struct {
 
 	// refreshes lets the callers that find an unknown key id while a refresh runs
 	// wait for it, instead of being refused before the new keys arrive. It runs
-	// one refresh at a time, the only code that touches lastRefresh.
+	// one refresh at a time, the only code that touches lastRefresh and
+	// lastRefreshFailed.
 	refreshes   singleflight.Group
 	lastRefresh time.Time
+	// lastRefreshFailed tells that the last forced fetch failed: until the next may
+	// run, an unknown key id is one that could not be checked.
+	lastRefreshFailed bool
 
 	verified verifiedCache
 }
@@ -283,7 +313,8 @@ func httpClient(caFile string) (*http.Client, error) {
 }
 
 // Verify checks the token's signature, algorithm, expiry, issuer and
-// audience and returns the identity it carries. Errors wrap ErrInvalidToken.
+// audience and returns the identity it carries. Errors wrap ErrInvalidToken, or
+// ErrKeysUnavailable for a token whose unknown key id could not be checked.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if id, ok := v.verified.get(raw, time.Now()); ok {
 		return id, nil
@@ -294,7 +325,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	if _, ok := v.keys.LookupKeyID(kid); !ok {
 		if err := v.refreshForUnknownKey(ctx); err != nil {
-			return Identity{}, invalid(reasonRefreshPending, err)
+			return Identity{}, err
 		}
 		// The parser's error would quote the caller's key id.
 		if _, ok := v.keys.LookupKeyID(kid); !ok {
@@ -352,36 +383,48 @@ func checkHeader(raw string) (string, error) {
 // that forged key ids cannot make us hammer the provider; the first time at
 // once, as a key rotated in just before the start would otherwise be refused
 // for a minute. A caller that comes while a refresh runs waits for it (or for its
-// own context, when it returns ctx's error) and looks again.
+// own context: key_refresh_pending) and looks again. When the fetch fails, or the
+// last one within the interval did, the key id could not be checked
+// (key_refresh_failed) and no more is fetched than for any unknown key id.
 func (v *Verifier) refreshForUnknownKey(ctx context.Context) error {
 	done := v.refreshes.DoChan("jwks", func() (any, error) {
 		// Not the first caller's context: the others wait on this fetch too.
-		ctx := context.WithoutCancel(ctx)
-		if err := v.refresh(ctx); err != nil {
-			logRefreshFailed(ctx, v.logger, v.cfg.JWKSURL, err)
-		}
-		return nil, nil
+		return nil, v.refresh(context.WithoutCancel(ctx))
 	})
 	select {
-	case <-done:
+	case r := <-done:
+		if r.Err != nil {
+			return unchecked(reasonRefreshFailed, r.Err)
+		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("gave up waiting for the key set: %w", ctx.Err())
+		return unchecked(reasonRefreshPending, fmt.Errorf("gave up waiting for the key set: %w", ctx.Err()))
 	}
 }
 
 // refresh fetches the JWKS unless the last forced fetch was less than
-// minRefreshGap ago. A failed refresh leaves the cached keys in place; the token
-// then fails verification on its own.
+// minRefreshGap ago, and then answers as that one did. A failed fetch is logged
+// and leaves the cached keys in place.
 func (v *Verifier) refresh(ctx context.Context) error {
-	if time.Since(v.lastRefresh) < minRefreshGap {
-		return nil
+	if time.Since(v.lastRefresh) >= minRefreshGap {
+		v.lastRefresh = time.Now()
+		v.lastRefreshFailed = !v.fetch(ctx)
 	}
-	v.lastRefresh = time.Now()
+	if v.lastRefreshFailed {
+		return errKeySetUnfetched
+	}
+	return nil
+}
+
+// fetch fetches the JWKS into the cache, and reports whether it could.
+func (v *Verifier) fetch(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	_, err := v.cache.Refresh(ctx, v.cfg.JWKSURL)
-	return err
+	if _, err := v.cache.Refresh(ctx, v.cfg.JWKSURL); err != nil {
+		logRefreshFailed(ctx, v.logger, v.cfg.JWKSURL, err)
+		return false
+	}
+	return true
 }
 
 // logRefreshFailed logs a failed fetch of the key set, in the background or for
@@ -420,8 +463,8 @@ func urlErrorText(ue *url.Error) string {
 
 // LogRefused logs a token that method refused, by its class alone (err is
 // Verify's): expired, not_yet_valid, audience, issuer, unknown_key_id,
-// key_refresh_pending, signature or malformed. Past a burst the lines are limited to
-// one a second, the next line counting those left out.
+// key_refresh_pending, key_refresh_failed, signature or malformed. Past a burst the
+// lines are limited to one a second, the next line counting those left out.
 func (v *Verifier) LogRefused(ctx context.Context, method string, err error) {
 	ok, suppressed := v.refusals.allow(time.Now())
 	if !ok {

@@ -317,8 +317,8 @@ func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
 		otherErr <- err
 	}()
 	cancelFirst()
-	if err := <-firstErr; !errors.Is(err, auth.ErrInvalidToken) {
-		t.Fatalf("the first caller, cancelled while the fetch runs: %v, want ErrInvalidToken", err)
+	if err := <-firstErr; !errors.Is(err, auth.ErrKeysUnavailable) || !errors.Is(err, context.Canceled) || errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("the first caller, cancelled while the fetch runs: %v, want ErrKeysUnavailable, cancelled", err)
 	}
 	j.open()
 	if err := <-otherErr; err != nil {
@@ -333,9 +333,9 @@ func TestCancelledFirstCallerFailsNoOther(t *testing.T) {
 }
 
 // TestWaiterGivesUpAtItsDeadline: a call waiting on the fetch of a new key id is refused
-// when its own deadline passes, however long the fetch takes, and logged as such
-// (key_refresh_pending: not an unknown key id, which the fetch may yet bring); the fetch
-// goes on for the call that started it.
+// when its own deadline passes, however long the fetch takes, not as an invalid token
+// (ErrKeysUnavailable), and logged as such (key_refresh_pending: not an unknown key id,
+// which the fetch may yet bring); the fetch goes on for the call that started it.
 func TestWaiterGivesUpAtItsDeadline(t *testing.T) {
 	j, v, tok := rotatedSoon(t)
 
@@ -348,8 +348,8 @@ func TestWaiterGivesUpAtItsDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, err := v.Verify(ctx, tok)
-	if !errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a waiter past its deadline: %v, want ErrInvalidToken at its deadline", err)
+	if !errors.Is(err, auth.ErrKeysUnavailable) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("a waiter past its deadline: %v, want ErrKeysUnavailable at its deadline", err)
 	}
 	v.LogRefused(t.Context(), getOwner, err)
 	if lines := logLines(t, j.logs); len(lines) != 1 || lines[0]["reason"] != "key_refresh_pending" {
