@@ -129,17 +129,21 @@ func New(cfg Config, o Options) (*Server, error) {
 			otelgrpc.WithPropagators(tel.Propagator),
 			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
 		)),
+		// Authentication answers with statuses of its own, outside the error translation,
+		// which would take its UNAVAILABLE or DEADLINE_EXCEEDED (the identity provider's
+		// keys could not be had) for a peer's failure and replace the text the client
+		// needs to tell it from the service's.
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOpt),
-			apperr.UnaryServerInterceptor(logger),
 			auth.UnaryServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
+			apperr.UnaryServerInterceptor(logger),
 			reserveUnary(o.Reserve),
 			roleSpanUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOpt),
-			apperr.StreamServerInterceptor(logger),
 			auth.StreamServerInterceptor(o.Verifier, o.Policy, o.OnDenied),
+			apperr.StreamServerInterceptor(logger),
 			reserveStream(o.Reserve),
 			roleSpanStream,
 		),

@@ -155,6 +155,8 @@ type fixture struct {
 	// addr and tls are the server's address and TLS files.
 	addr string
 	tls  tlsconf.Files
+	// jwks serves the issuer's key set; closed, the identity provider is unreachable.
+	jwks *httptest.Server
 }
 
 func start(t *testing.T) *fixture {
@@ -175,7 +177,7 @@ func startWith(t *testing.T, room *audit.Writer) *fixture {
 	}
 	jwks := httptest.NewServer(iss.JWKSHandler())
 	t.Cleanup(jwks.Close)
-	f := &fixture{room: room, issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10), tls: files}
+	f := &fixture{room: room, issuer: iss, spans: tracetest.NewInMemoryExporter(), logs: &servicetest.LogBuffer{}, denied: make(chan string, 10), tls: files, jwks: jwks}
 	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "test", SpanExporter: f.spans, LogWriter: f.logs})
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +310,34 @@ func TestServerChain(t *testing.T) {
 	logs := f.logs.String()
 	if !strings.Contains(logs, "panic in gRPC handler") || strings.Contains(logs, "131052-308T") {
 		t.Errorf("panic log missing or leaks the panic value:\n%s", logs)
+	}
+}
+
+// TestUnreachableKeySetIsUnavailable: a call whose token names a key id the server does
+// not hold, while the identity provider is unreachable, is answered UNAVAILABLE with the
+// interceptor's own text, that the signing keys could not be fetched (not a peer's
+// failure's fixed text, nor UNAUTHENTICATED: the token may be good), and its handler does
+// not run. A token of the cached key still passes.
+func TestUnreachableKeySetIsUnavailable(t *testing.T) {
+	f := start(t)
+	f.jwks.Close()
+	rotated, err := devauth.LoadOrCreate(t.TempDir(), "iss", "aud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := rotated.Mint(devauth.Claims{Subject: "staff-7", Roles: []auth.Role{auth.RoleReception}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.call(t, echo, metadata.Pairs("authorization", "Bearer "+tok))
+	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "signing keys could not be fetched") || got != "" {
+		t.Errorf("a call with a new key id: %q, %v, want UNAVAILABLE saying the signing keys could not be fetched", got, err)
+	}
+	if strings.Contains(f.logs.String(), "peer failure") {
+		t.Errorf("the refusal was logged as a peer's failure:\n%s", f.logs.String())
+	}
+	if got, err := f.call(t, echo, f.bearer(t, auth.RoleReception)); err != nil || got != "staff-7|" {
+		t.Errorf("a token of the cached key: %q, %v", got, err)
 	}
 }
 
