@@ -142,6 +142,76 @@ func wantUnauthenticated(t *testing.T, code int, header http.Header, body []byte
 	}
 }
 
+// TestUnreachableKeySetIsUnavailable: a token whose key id the gateway does not hold,
+// while the identity provider is unreachable, is answered 503 UNAVAILABLE with a
+// Retry-After of a few seconds (and the RetryInfo it comes from), not 401: the token
+// may be good. So is another unknown key id within the minute, a forger's as well,
+// which gets a refusal and makes no fetch of its own. No service is called, the refusals
+// are logged as key_refresh_failed with nothing of the token, and a token of the cached
+// key still passes.
+func TestUnreachableKeySetIsUnavailable(t *testing.T) {
+	h := start(t, options{})
+	// Once a call passes, the gateway has the key set.
+	if code, _, body := h.do(t, h.request(t, http.MethodGet, "/v1/owners/o-1", nil)); code != http.StatusOK {
+		t.Fatalf("a valid token = %d, want 200: %s", code, body)
+	}
+	h.jwks.Close()
+	reception := devauth.Claims{Subject: "test-reception", Roles: []auth.Role{auth.RoleReception}}
+	for _, name := range []string{"a key the provider rotated in", "a forger's key"} {
+		t.Run(name, func(t *testing.T) {
+			unknown, err := devauth.LoadOrCreate(t.TempDir(), testIssuer, testAudience)
+			if err != nil {
+				t.Fatalf("issuer of an unknown key: %v", err)
+			}
+			tok, err := unknown.Mint(reception, time.Hour)
+			if err != nil {
+				t.Fatalf("mint: %v", err)
+			}
+			logged := len(refusals(t, h))
+			req := h.request(t, http.MethodGet, "/v1/owners/o-1", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			code, header, body := h.do(t, req)
+			if code != http.StatusServiceUnavailable {
+				t.Fatalf("status = %d, want 503: %s", code, body)
+			}
+			if got := header.Get("Retry-After"); got != "5" {
+				t.Errorf("Retry-After = %q, want 5", got)
+			}
+			if got := header.Get("WWW-Authenticate"); got != "" {
+				t.Errorf("WWW-Authenticate = %q, want none: the token was not refused as invalid", got)
+			}
+			if got := header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q, want JSON", got)
+			}
+			e := decodeError(t, body)
+			if e.Code != codes.Unavailable || !strings.Contains(e.Message, "signing keys could not be fetched") {
+				t.Errorf("body = %+v, want UNAVAILABLE saying the signing keys could not be fetched", e)
+			}
+			if len(e.Details) != 1 || e.Details[0]["@type"] != "type.googleapis.com/google.rpc.RetryInfo" || e.Details[0]["retryDelay"] != "5s" {
+				t.Errorf("details = %v, want a RetryInfo of 5s", e.Details)
+			}
+			lines := refusals(t, h)[logged:]
+			if len(lines) != 1 || lines[0]["reason"] != "key_refresh_failed" || !slices.Equal(slices.Sorted(maps.Keys(lines[0])), refusedLogKeys) {
+				t.Errorf("logged %v, want one refusal as key_refresh_failed", lines)
+			}
+			if strings.Contains(h.logs.String(), tok) {
+				t.Errorf("the log holds the token")
+			}
+		})
+	}
+	if n := strings.Count(h.logs.String(), "JWKS refresh failed"); n != 1 {
+		t.Errorf("%d failed fetches logged for two unknown key ids within the minute, want 1", n)
+	}
+	if n := len(h.owner.received()); n != 1 {
+		t.Errorf("the service was called %d times, want once, for the first valid token", n)
+	}
+	req := h.request(t, http.MethodGet, "/v1/owners/o-1", nil)
+	req.Header.Set("Authorization", "Bearer "+h.mint(t, reception, time.Hour))
+	if code, _, body := h.do(t, req); code != http.StatusOK {
+		t.Errorf("a new token of the cached key = %d, want 200: %s", code, body)
+	}
+}
+
 // An anonymous caller is refused before the gateway reads its body.
 func TestUnauthenticatedBodyIsNotRead(t *testing.T) {
 	const limit = 1024

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -103,7 +105,9 @@ func rpcMethod(ctx context.Context) string {
 	return m
 }
 
-// write marshals st; every error response the gateway sends goes through it.
+// write marshals st; every error response the gateway sends goes through it. A
+// RetryInfo in st's details is also said in a Retry-After header, which HTTP clients
+// and proxies read.
 func (e errorWriter) write(ctx context.Context, w http.ResponseWriter, m runtime.Marshaler, httpStatus int, st *status.Status) {
 	body, err := marshalStatus(m, st)
 	if err != nil {
@@ -115,9 +119,22 @@ func (e errorWriter) write(ctx context.Context, w http.ResponseWriter, m runtime
 	if st.Code() == codes.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
+	if after, ok := retryAfter(st); ok {
+		w.Header().Set("Retry-After", after)
+	}
 	w.WriteHeader(httpStatus)
 	// A failed write means the client has gone; there is no one to tell.
 	_, _ = w.Write(body)
+}
+
+// retryAfter is the Retry-After value of st's RetryInfo, in whole seconds rounded up.
+func retryAfter(st *status.Status) (string, bool) {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.RetryInfo); ok && info.GetRetryDelay() != nil {
+			return strconv.FormatFloat(math.Ceil(info.GetRetryDelay().AsDuration().Seconds()), 'f', 0, 64), true
+		}
+	}
+	return "", false
 }
 
 // marshalStatus writes st with all three fields of the documented error shape: protojson

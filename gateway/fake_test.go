@@ -145,6 +145,8 @@ type harness struct {
 	issuer     *devauth.Issuer
 	// issuerDir holds the issuer's signing key.
 	issuerDir string
+	// jwks serves the issuer's key set; closed, the identity provider is unreachable.
+	jwks *httptest.Server
 	// token is a valid reception token; request sends it.
 	token string
 	// ownerAddr is the fake owner service's address and files the PKI both use, for
@@ -194,6 +196,7 @@ func start(t testing.TB, o options) *harness {
 		files:     files,
 		issuer:    issuer,
 		issuerDir: dir,
+		jwks:      jwks,
 		owner:     &fakeOwner{},
 		health:    health.NewServer(),
 		spans:     tracetest.NewInMemoryExporter(),
