@@ -258,4 +258,3 @@ func TestUnreachableKeySetIsUnavailable(t *testing.T) {
 		t.Errorf("a token of the cached key: handled %v, %v", handled, err)
 	}
 }
-
