@@ -117,8 +117,9 @@ func TestReportShowsEachEventsResource(t *testing.T) {
 
 // TestReportNamesEachEventsActionAndPurpose: each row of the readable access log names
 // its action in words of the report's language (a restriction's lift as a lift, not as
-// the processing restricted), an action newer than the texts by a generic word, never
-// by the code the JSON copy carries; the purpose this service
+// the processing restricted; a history compiled without claiming it was for access, as a
+// disclosure package compiles one too), an action newer than the texts by a generic
+// word, never by the code the JSON copy carries; the purpose this service
 // states when it gathers a report names the access request as the header does, and a
 // purpose someone typed shows as written, escaped.
 func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
@@ -132,6 +133,7 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 		{Time: at, Service: "disclosure", Action: "erasure_request.step", Resource: "erasureRequests/e1/steps/owner.restrict", Outcome: "failed"},
 		{Time: at, Service: "disclosure", Action: "disclosure.retention_sweep", Resource: "accessRequests/a1", Outcome: "success"},
 		{Time: at, Service: "owner", Action: "owner.export", Resource: "owners/o1", Purpose: domain.AccessRequestPurpose(request), Outcome: "success"},
+		{Time: at, Service: "history", Action: "history.export", Resource: "owners/o1/history", Purpose: "insurance claim 114", Outcome: "success"},
 		{Time: at, Service: "owner", Action: "owner.merge", Resource: "owners/o1", Purpose: `call <b>"12.3."</b>`, Outcome: "success"},
 		{Time: at, Service: "owner", Action: "owner.restriction.set", Resource: "owners/o1", Outcome: "success"},
 		{Time: at, Service: "owner", Action: "owner.restriction.lift", Resource: "owners/o1", Outcome: "success"},
@@ -142,11 +144,11 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 		actions []string
 		request string
 	}{
-		{domain.LanguageFinnish, []string{"tietojen poiston vaihe", "säilytysajan päättyneiden tietojen poisto", "tiedot koottu tarkastusta varten", "muu toiminto",
+		{domain.LanguageFinnish, []string{"tietojen poiston vaihe", "säilytysajan päättyneiden tietojen poisto", "tiedot koottu tarkastusta varten", "hoitohistoria koottu", "muu toiminto",
 			"käsittelyn rajoitus", "käsittelyn rajoituksen poisto"}, "Tarkastuspyyntö"},
-		{domain.LanguageSwedish, []string{"ett steg i raderingen", "radering efter lagringstiden", "uppgifterna sammanställda för tillgång", "annan åtgärd",
+		{domain.LanguageSwedish, []string{"ett steg i raderingen", "radering efter lagringstiden", "uppgifterna sammanställda för tillgång", "vårdhistoriken sammanställd", "annan åtgärd",
 			"begränsning av behandlingen", "begränsningen av behandlingen hävd"}, "Begäran om tillgång"},
-		{domain.LanguageEnglish, []string{"a step of the erasure", "removal after the retention period", "data compiled for access", "other action",
+		{domain.LanguageEnglish, []string{"a step of the erasure", "removal after the retention period", "data compiled for access", "treatment history compiled", "other action",
 			"processing restricted", "processing restriction lifted"}, "Access request"},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
@@ -155,7 +157,7 @@ func TestReportNamesEachEventsActionAndPurpose(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc := string(b)
-			want := []string{"<td>" + tc.request + " " + request + "</td>", "<td>call &lt;b&gt;&#34;12.3.&#34;&lt;/b&gt;</td>"}
+			want := []string{"<td>" + tc.request + " " + request + "</td>", "<td>call &lt;b&gt;&#34;12.3.&#34;&lt;/b&gt;</td>", "<td>insurance claim 114</td>"}
 			for _, a := range tc.actions {
 				want = append(want, "<td>"+a+`</td><td class="resource">`)
 			}

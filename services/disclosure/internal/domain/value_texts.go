@@ -236,7 +236,10 @@ var valueNames = map[string]map[string]names{
 		"failed":  {"epäonnistui", "misslyckades", "failed"},
 	},
 	// A restriction's lift was recorded as ….restriction.set too until it had an action
-	// of its own (….restriction.lift): those events keep the set's name, as stored.
+	// of its own (….restriction.lift): those events keep the set's name, as stored. An
+	// action says what was done, not why: the history service compiles a history for the
+	// owner's access report and for a disclosure package alike (history.export), and the
+	// event's purpose, shown beside it, tells which.
 	ValueAction: {
 		"owner.create":                             {"asiakkaan lisäys", "kunden registrerad", "customer registered"},
 		"owner.read":                               {"asiakastietojen katselu", "kunduppgifterna visade", "customer details viewed"},
@@ -269,7 +272,7 @@ var valueNames = map[string]map[string]names{
 		"communication.create":                     {"yhteydenoton kirjaus", "kontakt registrerad", "communication recorded"},
 		"communication.list":                       {"yhteydenottojen katselu", "kontakterna visade", "communications viewed"},
 		"timeline.read":                            {"hoitohistorian katselu", "vårdhistoriken visad", "treatment history viewed"},
-		"history.export":                           {"hoitohistoria koottu tarkastusta varten", "vårdhistoriken sammanställd för tillgång", "treatment history compiled for access"},
+		"history.export":                           {"hoitohistoria koottu", "vårdhistoriken sammanställd", "treatment history compiled"},
 		"history.erase":                            {"hoitohistorian poisto", "vårdhistoriken raderad", "treatment history erased"},
 		"history.retention_sweep":                  {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
 		"consent.check":                            {"suostumuksen tarkistus", "samtycket kontrollerat", "consent checked"},
