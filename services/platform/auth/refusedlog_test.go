@@ -118,6 +118,18 @@ type failingJWKS struct {
 	failed atomic.Int32
 }
 
+// unreachableKeySet is a verifier that has fetched iss's key set once, logging to logs,
+// and whose identity provider jwks has since gone down.
+func unreachableKeySet(t *testing.T) (*devauth.Issuer, *failingJWKS, *auth.Verifier, *servicetest.LogBuffer) {
+	t.Helper()
+	iss := newIssuer(t, testIssuer, testAudience)
+	jwks := &failingJWKS{}
+	logs := &servicetest.LogBuffer{}
+	v := verifierFor(t, iss, jwks.handler(iss), logs)
+	jwks.down.Store(true)
+	return iss, jwks, v, logs
+}
+
 func (f *failingJWKS) handler(iss *devauth.Issuer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if f.down.Load() {
@@ -133,11 +145,7 @@ func (f *failingJWKS) handler(iss *devauth.Issuer) http.Handler {
 // an unknown key id, is logged at WARN with its URL; the token is refused, as one whose
 // key id could not be checked.
 func TestFailedRefreshIsLogged(t *testing.T) {
-	iss := newIssuer(t, testIssuer, testAudience)
-	var jwks failingJWKS
-	logs := &servicetest.LogBuffer{}
-	v := verifierFor(t, iss, jwks.handler(iss), logs)
-	jwks.down.Store(true)
+	_, _, v, logs := unreachableKeySet(t)
 	_, err := v.Verify(t.Context(), mint(t, newIssuer(t, testIssuer, testAudience), time.Hour))
 	if !errors.Is(err, auth.ErrKeysUnavailable) || errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Verify: %v, want ErrKeysUnavailable", err)
@@ -217,11 +225,7 @@ func TestKeysStillFetchingIsNotUnauthenticated(t *testing.T) {
 // costs no fetch: a forged key id gets a refusal and no more fetches than before.
 // Tokens of the cached keys still pass.
 func TestUnreachableKeySetIsUnavailable(t *testing.T) {
-	iss := newIssuer(t, testIssuer, testAudience)
-	var jwks failingJWKS
-	logs := &servicetest.LogBuffer{}
-	v := verifierFor(t, iss, jwks.handler(iss), logs)
-	jwks.down.Store(true)
+	iss, jwks, v, logs := unreachableKeySet(t)
 	icpt := auth.UnaryServerInterceptor(v, auth.Policy{getOwner: {Roles: []auth.Role{auth.RoleReception}}}, nil)
 	call := func(tok string) (handled bool, err error) {
 		ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs("authorization", "Bearer "+tok))
