@@ -3,13 +3,10 @@ package gateway
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/lillvet/register/services/platform/auth"
 )
@@ -31,7 +28,7 @@ func authenticate(v *auth.Verifier, errs errorWriter) runtime.Middleware {
 			if _, err := v.Verify(r.Context(), raw); err != nil {
 				v.LogRefused(r.Context(), route(r), err)
 				if errors.Is(err, auth.ErrKeysUnavailable) {
-					errs.write(r.Context(), w, errs.marshaler, http.StatusServiceUnavailable, keysUnavailable())
+					errs.write(r.Context(), w, errs.marshaler, http.StatusServiceUnavailable, auth.KeysUnavailable())
 					return
 				}
 				// The cause stays unsaid: it would help only someone
@@ -42,24 +39,6 @@ func authenticate(v *auth.Verifier, errs errorWriter) runtime.Middleware {
 			next(w, r, params)
 		}
 	}
-}
-
-// keysRetryDelay is how long a client is told to wait before sending a call again
-// whose token could not be checked: the identity provider is slow or unreachable, and
-// the next fetch of its keys may run at most a minute after the last, sooner in the
-// background.
-const keysRetryDelay = 5 * time.Second
-
-// keysUnavailable answers a token whose key id could not be checked, as the token may
-// be good: UNAVAILABLE with the delay to retry after (a RetryInfo, which write gives as
-// Retry-After), whether the key set's fetch failed or the client went away meanwhile.
-func keysUnavailable() *status.Status {
-	st := status.New(codes.Unavailable, "the bearer token could not be checked: the identity provider's signing keys could not be fetched; retry shortly")
-	withDelay, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(keysRetryDelay)})
-	if err != nil {
-		return st
-	}
-	return withDelay
 }
 
 // route names the REST route of r as its method and template

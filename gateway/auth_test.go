@@ -187,8 +187,8 @@ func TestUnreachableKeySetIsUnavailable(t *testing.T) {
 			if e.Code != codes.Unavailable || !strings.Contains(e.Message, "signing keys could not be fetched") {
 				t.Errorf("body = %+v, want UNAVAILABLE saying the signing keys could not be fetched", e)
 			}
-			if len(e.Details) != 1 || e.Details[0]["@type"] != "type.googleapis.com/google.rpc.RetryInfo" || e.Details[0]["retryDelay"] != "5s" {
-				t.Errorf("details = %v, want a RetryInfo of 5s", e.Details)
+			if len(e.Details) != 2 || e.Details[0]["reason"] != auth.ReasonKeysUnavailable || e.Details[1]["@type"] != "type.googleapis.com/google.rpc.RetryInfo" || e.Details[1]["retryDelay"] != "5s" {
+				t.Errorf("details = %v, want the %s reason and a RetryInfo of 5s", e.Details, auth.ReasonKeysUnavailable)
 			}
 			lines := refusals(t, h)[logged:]
 			if len(lines) != 1 || lines[0]["reason"] != "key_refresh_failed" || !slices.Equal(slices.Sorted(maps.Keys(lines[0])), refusedLogKeys) {

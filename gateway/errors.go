@@ -24,6 +24,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/grpcclient"
 )
 
@@ -85,6 +87,11 @@ func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Stat
 			return decodeFailure(st.Message(), rpcMethod(ctx))
 		}
 	case codes.Unavailable:
+		if keysUnavailable(st) {
+			// The service could not check the token: nothing was done, and its answer
+			// says so, with when to retry.
+			return auth.KeysUnavailable()
+		}
 		e.logger.WarnContext(ctx, "backend unavailable", "rpc", rpcMethod(ctx), "cause", st.Message())
 		if !grpcclient.Resendable(rpcMethod(ctx)) {
 			// A service may answer UNAVAILABLE after a change is stored (its audit event
@@ -98,6 +105,17 @@ func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Stat
 		return status.New(codes.Internal, "internal error")
 	}
 	return st
+}
+
+// keysUnavailable reports whether st is a service's refusal of a token whose key id it
+// could not check (auth.KeysUnavailable).
+func keysUnavailable(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == auth.ReasonKeysUnavailable && info.GetDomain() == apperr.Domain {
+			return true
+		}
+	}
+	return false
 }
 
 func rpcMethod(ctx context.Context) string {
@@ -131,7 +149,7 @@ func (e errorWriter) write(ctx context.Context, w http.ResponseWriter, m runtime
 func retryAfter(st *status.Status) (string, bool) {
 	for _, d := range st.Details() {
 		if info, ok := d.(*errdetails.RetryInfo); ok && info.GetRetryDelay() != nil {
-			return strconv.FormatFloat(math.Ceil(info.GetRetryDelay().AsDuration().Seconds()), 'f', 0, 64), true
+			return strconv.FormatFloat(math.Ceil(max(0, info.GetRetryDelay().AsDuration().Seconds())), 'f', 0, 64), true
 		}
 	}
 	return "", false

@@ -3,6 +3,12 @@ package gateway
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // FuzzDecodeLines: a decoding message is split only into unknown keys' lines, and
@@ -78,4 +84,30 @@ func FuzzDecodeViolation(f *testing.F) {
 			t.Fatalf("decodeViolation(%q) names %q, want %q", head.msg+rest, got, head.field)
 		}
 	})
+}
+
+// TestRetryAfter: a RetryInfo's delay is said in whole seconds, rounded up, and never as
+// a negative number, which is no Retry-After value.
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		delay time.Duration
+		want  string
+	}{
+		{5 * time.Second, "5"},
+		{1500 * time.Millisecond, "2"},
+		{0, "0"},
+		{-3 * time.Second, "0"},
+		{-500 * time.Millisecond, "0"},
+	} {
+		st, err := status.New(codes.Unavailable, "down").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(tc.delay)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := retryAfter(st); !ok || got != tc.want {
+			t.Errorf("retryAfter(%v) = %q, %v, want %q", tc.delay, got, ok, tc.want)
+		}
+	}
+	if got, ok := retryAfter(status.New(codes.Unavailable, "down")); ok {
+		t.Errorf("retryAfter without a RetryInfo = %q, want none", got)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lillvet/register/services/platform/apperr"
+	"github.com/lillvet/register/services/platform/auth"
 )
 
 // TestOnlyReadsAreResentWhenUnavailable: the gateway's gRPC client resends a call the
@@ -15,7 +16,9 @@ import (
 // audit event could not be stored), so a create reaches it once and the REST caller,
 // who may resend it under the same Idempotency-Key, sees 503. A disclosure that could
 // not make its last check after logging its request answers ABORTED NOT_COMPLETED,
-// which reaches the REST caller as 409 with the reason in its details.
+// which reaches the REST caller as 409 with the reason in its details. A service that
+// could not check the caller's token for want of the identity provider's keys did
+// nothing: its 503 says so, with its reason and a Retry-After.
 func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 	h := start(t, options{})
 	// A service's UNAVAILABLE as apperr writes it, with a client message of its own: the
@@ -34,7 +37,8 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 		reason string
 		// says is a word the message must hold: a write's 503 warns that the change may
 		// have been made, a read's says to retry.
-		says string
+		says       string
+		retryAfter string
 	}{
 		{name: "create not completed", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
 			answer: apperr.ToStatus(t.Context(), nil, apperr.Aborted("NOT_COMPLETED", "disclose again under a new request id")),
@@ -43,6 +47,9 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 			answer: unavailable, rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1, says: "may have taken effect"},
 		{name: "read unavailable", method: http.MethodGet, path: "/v1/owners/o-1",
 			answer: unavailable, rpc: "GetOwner", code: http.StatusServiceUnavailable, calls: 4, says: "retry later"},
+		{name: "create whose token the service could not check", method: http.MethodPost, path: "/v1/owners", body: `{"owner":{"familyName":"Test"}}`,
+			answer: auth.KeysUnavailable().Err(), rpc: "CreateOwner", code: http.StatusServiceUnavailable, calls: 1,
+			reason: auth.ReasonKeysUnavailable, says: "nothing was done", retryAfter: "5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.owner.fail(tc.answer)
@@ -54,7 +61,7 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 			}
 			req := h.request(t, tc.method, tc.path, body)
 			req.Header.Set("Idempotency-Key", "key-42")
-			code, _, respBody := h.do(t, req)
+			code, header, respBody := h.do(t, req)
 			if n := calls(h, tc.rpc) - before; code != tc.code || n != tc.calls {
 				t.Fatalf("answered %d after %d calls of %s, want %d after %d: %s", code, n, tc.rpc, tc.code, tc.calls, respBody)
 			}
@@ -70,6 +77,9 @@ func TestOnlyReadsAreResentWhenUnavailable(t *testing.T) {
 			}
 			if !strings.Contains(e.Message, tc.says) {
 				t.Errorf("message %q, want it to say %q", e.Message, tc.says)
+			}
+			if got := header.Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
 			}
 		})
 	}

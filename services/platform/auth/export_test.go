@@ -2,8 +2,8 @@ package auth
 
 import "time"
 
-// WithRefreshEvery gives cfg a background refresh interval short enough for a test
-// to wait for.
+// WithRefreshEvery gives cfg a background refresh interval, and a gap between forced
+// fetches, short enough for a test to wait for.
 func WithRefreshEvery(cfg Config, d time.Duration) Config {
 	cfg.refreshEvery = d
 	return cfg

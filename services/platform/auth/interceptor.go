@@ -5,16 +5,19 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/identitycode"
@@ -122,14 +125,38 @@ func authorize(ctx context.Context, v *Verifier, p Policy, onDenied DeniedFunc, 
 
 // keysUnavailable answers a token the verifier could not check for want of the key
 // set (ErrKeysUnavailable), never UNAUTHENTICATED, as the token may be good: the call's
-// own code when it gave up waiting (DEADLINE_EXCEEDED, CANCELED), else UNAVAILABLE.
+// own code when it gave up waiting (DEADLINE_EXCEEDED, CANCELED), else KeysUnavailable.
 func keysUnavailable(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return status.Error(status.FromContextError(err).Code(),
 			"the call ended while the identity provider's signing keys were still being fetched to check the bearer token; send it again")
 	}
-	return status.Error(codes.Unavailable,
-		"the identity provider's signing keys could not be fetched to check the bearer token; retry later")
+	return KeysUnavailable().Err()
+}
+
+// ReasonKeysUnavailable is the ErrorInfo reason of KeysUnavailable, by which the
+// gateway tells a service's refusal of an unchecked token from a service that is down.
+const ReasonKeysUnavailable = "SIGNING_KEYS_UNAVAILABLE"
+
+// keysRetryDelay is how long a client is told to wait before sending again a call
+// whose token could not be checked. One replica fetches the key set at most once a
+// minute, so a resend to the same one may be refused again until then; another replica
+// (or a gateway) may hold the key already, and the identity provider may be back.
+const keysRetryDelay = 5 * time.Second
+
+// KeysUnavailable is the answer to a call whose token's key id could not be checked
+// because the identity provider's key set could not be fetched: UNAVAILABLE with the
+// reason ReasonKeysUnavailable and a RetryInfo. Nothing of the call was done.
+func KeysUnavailable() *status.Status {
+	st := status.New(codes.Unavailable, "the bearer token could not be checked: the identity provider's signing keys could not be fetched; nothing was done, retry shortly")
+	withDetails, err := st.WithDetails(
+		&errdetails.ErrorInfo{Reason: ReasonKeysUnavailable, Domain: apperr.Domain},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(keysRetryDelay)},
+	)
+	if err != nil {
+		return st
+	}
+	return withDetails
 }
 
 // checkPurpose refuses a stated purpose that holds a personal identity code, before

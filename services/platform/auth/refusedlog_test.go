@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -245,6 +248,9 @@ func TestUnreachableKeySetIsUnavailable(t *testing.T) {
 		if handled || st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "signing keys could not be fetched") {
 			t.Errorf("call with a new key id: handled %v, %v, want UNAVAILABLE saying the signing keys could not be fetched", handled, err)
 		}
+		if !hasKeysUnavailableDetails(st) {
+			t.Errorf("the answer's details %v lack the %s reason and a retry delay", st.Details(), auth.ReasonKeysUnavailable)
+		}
 	}
 	if n := jwks.failed.Load(); n != 1 {
 		t.Errorf("%d fetches for two unknown key ids within the minimum interval, want 1", n)
@@ -260,5 +266,54 @@ func TestUnreachableKeySetIsUnavailable(t *testing.T) {
 	}
 	if handled, err := call(mint(t, iss, time.Hour)); !handled || err != nil {
 		t.Errorf("a token of the cached key: handled %v, %v", handled, err)
+	}
+}
+
+// hasKeysUnavailableDetails reports whether st carries the ErrorInfo reason by which the
+// gateway knows a service's unchecked token, and a retry delay.
+func hasKeysUnavailableDetails(st *status.Status) bool {
+	var reason, delay bool
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.GetReason() == auth.ReasonKeysUnavailable
+		case *errdetails.RetryInfo:
+			delay = d.GetRetryDelay().AsDuration() > 0
+		}
+	}
+	return reason && delay
+}
+
+// TestKeySetBackEndsTheUnavailableAnswers: once the identity provider answers again, the
+// next forced fetch clears the failure: an unknown key id is then refused as an invalid
+// token, no longer answered as one that could not be checked.
+func TestKeySetBackEndsTheUnavailableAnswers(t *testing.T) {
+	iss := newIssuer(t, testIssuer, testAudience)
+	jwks := &failingJWKS{}
+	srv := httptest.NewServer(jwks.handler(iss))
+	t.Cleanup(srv.Close)
+	v, err := auth.NewVerifier(t.Context(), auth.WithRefreshEvery(iss.AuthConfig(srv.URL), 100*time.Millisecond), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()) })
+	jwks.down.Store(true)
+	if _, err := v.Verify(t.Context(), mint(t, newIssuer(t, testIssuer, testAudience), time.Hour)); !errors.Is(err, auth.ErrKeysUnavailable) {
+		t.Fatalf("Verify while the provider is down: %v, want ErrKeysUnavailable", err)
+	}
+	jwks.down.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := v.Verify(t.Context(), mint(t, newIssuer(t, testIssuer, testAudience), time.Hour))
+		if !errors.Is(err, auth.ErrKeysUnavailable) {
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("Verify of an unknown key id with the provider back: %v, want ErrInvalidToken", err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an unknown key id is still answered as unchecked 10 s after the provider came back")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -34,7 +34,8 @@ type Config struct {
 	CAFile string `env:"AUTH_CA_FILE"`
 
 	// refreshEvery, when set, stands in for minRefreshGap as the background refresh's
-	// interval, so that a test of it need not wait a minute.
+	// interval and the gap between forced fetches, so that a test of either need not
+	// wait a minute.
 	refreshEvery time.Duration
 }
 
@@ -406,7 +407,7 @@ func (v *Verifier) refreshForUnknownKey(ctx context.Context) error {
 // minRefreshGap ago, and then answers as that one did. A failed fetch is logged
 // and leaves the cached keys in place.
 func (v *Verifier) refresh(ctx context.Context) error {
-	if time.Since(v.lastRefresh) >= minRefreshGap {
+	if time.Since(v.lastRefresh) >= cmp.Or(v.cfg.refreshEvery, minRefreshGap) {
 		v.lastRefresh = time.Now()
 		v.lastRefreshFailed = !v.fetch(ctx)
 	}

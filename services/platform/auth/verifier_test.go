@@ -194,8 +194,9 @@ func TestVerifiedTokenIsNeverTheSystem(t *testing.T) {
 }
 
 // rotatingJWKS serves one issuer's key set, then another's once rotate is called,
-// and counts the fetches after the rotation; each of those is told on started (when
-// a test waits there) and waits for admit.
+// and counts the fetches after the rotation; each of those waits for admit, and is
+// told on started when nothing told before is still there: started holds one, so that
+// a fetch that comes before the test waits for it (a busy machine) is not missed.
 type rotatingJWKS struct {
 	current   atomic.Pointer[devauth.Issuer]
 	rotated   atomic.Bool
@@ -222,7 +223,7 @@ func rotatedSoon(t *testing.T) (*rotatingJWKS, *auth.Verifier, string) {
 
 func serveRotating(t *testing.T, first *devauth.Issuer) (*rotatingJWKS, *auth.Verifier) {
 	t.Helper()
-	j := &rotatingJWKS{started: make(chan struct{}), admit: make(chan struct{}), logs: &servicetest.LogBuffer{}}
+	j := &rotatingJWKS{started: make(chan struct{}, 1), admit: make(chan struct{}), logs: &servicetest.LogBuffer{}}
 	j.current.Store(first)
 	v := verifierFor(t, first, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if j.rotated.Load() {
