@@ -188,6 +188,80 @@ func TestExpiredGrantDenies(t *testing.T) {
 	}
 }
 
+// pushLegacyInsurerDecision appends to the owner's ledger, creating it when needed, an
+// insurer decision ("granted", "withdrawn") as a release before insurer scopes had to
+// be recipient ids stored it: its scope as typed, trimmed only.
+func (s *system) pushLegacyInsurerDecision(t *testing.T, ownerID, id, decision, scope string, effective time.Time) {
+	t.Helper()
+	entry := bson.M{
+		"id": id, "purpose": "insurer_disclosure", "scope": scope, "decision": decision, "method": "written",
+		"evidence_ref": "form-2025/9", "effective_at": effective.UTC().Truncate(time.Millisecond),
+		"recorded_by": "test-reception", "recorded_at": effective.UTC().Truncate(time.Millisecond),
+	}
+	if decision == "granted" {
+		entry["statement_version"] = "2025-01"
+	}
+	_, err := s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), ownerID,
+		bson.M{"$push": bson.M{"entries": entry}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLegacyInsurerScopesMeetTheChecks: an insurer grant and a later withdrawal stored
+// before insurer scopes were kept canonical, in two spellings of the same recipient id,
+// are one insurer's decisions: the withdrawal stops the check and the filter, and the
+// state lists one row under the canonical id.
+func TestLegacyInsurerScopesMeetTheChecks(t *testing.T) {
+	s := start(t)
+	upper := strings.ToUpper(insurerIf)
+	for _, tc := range []struct{ name, grant, withdrawal string }{
+		{"withdrawal in upper case", insurerIf, upper},
+		{"withdrawal in braces", insurerIf, "{" + insurerIf + "}"},
+		{"withdrawal as a URN", insurerIf, "urn:uuid:" + insurerIf},
+		{"withdrawal without hyphens", insurerIf, strings.ReplaceAll(insurerIf, "-", "")},
+		{"grant in upper case", upper, insurerIf},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := s.newOwner(t, "Vakuutettu")
+			const withdrawalID = "0190f5a4-1f00-7000-8000-00000000c002"
+			granted := time.Now().Add(-48 * time.Hour)
+			s.pushLegacyInsurerDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c001", "granted", tc.grant, granted)
+			s.pushLegacyInsurerDecision(t, id, withdrawalID, "withdrawn", tc.withdrawal, granted.Add(24*time.Hour))
+
+			res := s.check(t, id, insurer, insurerIf)
+			if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_WITHDRAWAL || res.GetDecidingDecision().GetId() != withdrawalID {
+				t.Errorf("check: %v, want denied by the withdrawal", res)
+			}
+			if got := res.GetDecidingDecision().GetScope(); got != insurerIf {
+				t.Errorf("the deciding decision's scope is %q, want %q", got, insurerIf)
+			}
+			filtered, err := s.consent.FilterConsents(s.as(t, auth.RoleClinicManager), &consentv1.FilterConsentsRequest{
+				OwnerIds: []string{id}, Purpose: insurer, Scope: insurerIf,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(filtered.GetAllowedOwnerIds()) != 0 {
+				t.Errorf("the filter allows %v after the withdrawal", filtered.GetAllowedOwnerIds())
+			}
+			state, err := s.consent.ListConsents(s.as(t, auth.RoleReception), &consentv1.ListConsentsRequest{OwnerId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []string
+			for _, c := range state.GetConsents() {
+				if c.GetPurpose() == insurer {
+					rows = append(rows, c.GetScope()+" "+c.GetReason().String())
+				}
+			}
+			if want := []string{insurerIf + " REASON_WITHDRAWAL"}; !slices.Equal(rows, want) {
+				t.Errorf("the state's insurer rows are %q, want %q", rows, want)
+			}
+		})
+	}
+}
+
 func TestUnknownOwnerIsNotFound(t *testing.T) {
 	s := start(t)
 	ctx := s.as(t, auth.RoleClinicManager)

@@ -855,6 +855,19 @@ func NormalizeScope(p Purpose, scope, field string, v *apperr.ValidationError) s
 	return scope
 }
 
+// StoredScope returns the scope of an entry of purpose p as read from the store in the
+// normal form NormalizeScope gives: a recipient-scoped purpose's scope that is a UUID in
+// another spelling (upper case, braces, a urn:uuid: prefix, no hyphens) as the
+// disclosure service writes it. Insurer scopes were stored as typed, trimmed only,
+// until they had to be recipient ids; checks ask with the canonical id, so a withdrawal
+// stored in another spelling than the grant would otherwise not overrule it.
+func StoredScope(p Purpose, scope string) string {
+	if !p.RecipientScoped() {
+		return scope
+	}
+	return docid.Canonical(scope)
+}
+
 // recipientScope validates a scope that must be a recipient's id (what names it, e.g.
 // "the insurer's recipient id") and returns it in the disclosure service's canonical
 // form, so that a decision written with another spelling of the same id still meets the

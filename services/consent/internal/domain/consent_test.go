@@ -200,12 +200,41 @@ func FuzzValidateEntry(f *testing.F) {
 			strings.Contains(e.EvidenceRef, "@") && !strings.HasPrefix(e.EvidenceRef, "<") {
 			t.Fatalf("evidence %q passed as %q", evidence, e.EvidenceRef)
 		}
+		if stored := StoredScope(e.Purpose, e.Scope); stored != e.Scope {
+			t.Fatalf("scope %q passed as %q, which reads back from the store as %q", scope, e.Scope, stored)
+		}
 		again := e
 		ValidateEntry(&again, "d", testNow, formHosts, &v)
 		if v.Err() != nil || again != e {
 			t.Fatalf("normal form is not stable: %+v then %+v (%v)", e, again, v.Err())
 		}
 	})
+}
+
+// TestStoredScope: a recipient id stored in another spelling, as insurer scopes were
+// before they had to be recipient ids, reads back as NormalizeScope writes it; every
+// other scope reads back as stored.
+func TestStoredScope(t *testing.T) {
+	const id = "0190f5a4-1f00-7000-8000-0000000000a1"
+	for _, tc := range []struct {
+		name    string
+		purpose Purpose
+		scope   string
+		want    string
+	}{
+		{"insurer id in upper case", PurposeInsurerDisclosure, strings.ToUpper(id), id},
+		{"insurer id in braces", PurposeInsurerDisclosure, "{" + id + "}", id},
+		{"insurer id as a URN", PurposeInsurerDisclosure, "urn:uuid:" + id, id},
+		{"insurer id without hyphens", PurposeInsurerDisclosure, strings.ReplaceAll(id, "-", ""), id},
+		{"registry id in upper case", PurposeMicrochipRegistryDisclosure, strings.ToUpper(id), id},
+		{"insurer named, not by id", PurposeInsurerDisclosure, "LähiTapiola", "LähiTapiola"},
+		{"unscoped registry decision", PurposeMicrochipRegistryDisclosure, "", ""},
+		{"a channel", PurposeDirectMarketing, ChannelEmail, ChannelEmail},
+	} {
+		if got := StoredScope(tc.purpose, tc.scope); got != tc.want {
+			t.Errorf("%s: StoredScope(%q) = %q, want %q", tc.name, tc.scope, got, tc.want)
+		}
+	}
 }
 
 // fuzzTime maps 0 to the zero time, small values to seconds around testNow and the

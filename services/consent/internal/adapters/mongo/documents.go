@@ -94,8 +94,9 @@ func toEntryDoc(e domain.Entry) entryDoc {
 	}
 }
 
-// toLedger maps a stored ledger, numbering the entries by position and keeping only the
-// first entry of an id that concurrent retries appended twice.
+// toLedger maps a stored ledger, numbering the entries by position, keeping only the
+// first entry of an id that concurrent retries appended twice, and reading each scope in
+// normal form (domain.StoredScope).
 func toLedger(d *ledgerDoc) *domain.Ledger {
 	l := &domain.Ledger{
 		OwnerID: d.ID, Restricted: d.Restricted, Erased: d.Erased,
@@ -117,8 +118,9 @@ func toLedger(d *ledgerDoc) *domain.Ledger {
 			continue
 		}
 		seen[e.ID] = true
+		purpose := domain.Purpose(e.Purpose)
 		l.Entries = append(l.Entries, domain.Entry{
-			ID: e.ID, OwnerID: d.ID, Seq: int64(i) + 1, Purpose: domain.Purpose(e.Purpose), Scope: e.Scope,
+			ID: e.ID, OwnerID: d.ID, Seq: int64(i) + 1, Purpose: purpose, Scope: domain.StoredScope(purpose, e.Scope),
 			Decision: domain.Decision(e.Decision), Method: domain.Method(e.Method), EvidenceRef: e.EvidenceRef,
 			StatementVersion: e.StatementVersion, ValidFrom: fromOptional(e.ValidFrom),
 			ValidUntil: fromOptional(e.ValidUntil), EffectiveAt: e.EffectiveAt.UTC(),
