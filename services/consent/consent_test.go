@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentv1 "github.com/lillvet/register/proto/gen/go/lillvet/consent/v1"
@@ -381,6 +382,59 @@ func TestRequestIDReusedForAnotherDecision(t *testing.T) {
 				t.Fatalf("check after the refusal: %v, want the first grant's expiry", res.GetReason())
 			}
 		})
+	}
+}
+
+// TestRetryAfterTheGrantExpired: a grant valid for an hour, recorded without an
+// effective time, is retried under its request id once the hour has passed: the retry
+// answers the first entry, as it would have within the hour, and adds none; the request
+// id sent with another decision is still refused as reused, and the same grant under a
+// new request id is refused for a validity that ends before it takes effect.
+func TestRetryAfterTheGrantExpired(t *testing.T) {
+	clock := servicetest.NewClock(time.Now())
+	s := start(t, func(c *consent.Config) { c.Now = clock.Now })
+	id := s.newOwner(t, "Myöhäinen")
+	ctx := s.as(t, auth.RoleReception)
+	grant := func() *consentv1.ConsentDecision {
+		d := decision(kennel, "", granted)
+		d.ValidUntil = timestamppb.New(clock.Now().Add(time.Hour))
+		return d
+	}
+	const rid = "desk-2026-0077"
+	req := &consentv1.RecordConsentDecisionRequest{OwnerId: id, RequestId: rid, Decision: grant()}
+	first, err := s.consent.RecordConsentDecision(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+
+	again, err := s.consent.RecordConsentDecision(ctx, req)
+	if err != nil {
+		t.Fatalf("the retry after the grant expired: %v", err)
+	}
+	if again.GetDecision().GetId() != first.GetDecision().GetId() || again.GetDecision().GetSequence() != 1 {
+		t.Errorf("the retry answered %v, want the first entry %v", again.GetDecision(), first.GetDecision())
+	}
+	hist, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.GetDecisions()) != 1 {
+		t.Errorf("history has %d entries after the retry, want 1", len(hist.GetDecisions()))
+	}
+
+	other := proto.Clone(req).(*consentv1.RecordConsentDecisionRequest)
+	other.Decision.EvidenceRef = "form-18"
+	_, err = s.consent.RecordConsentDecision(ctx, other)
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(fmt.Sprint(st.Details()), "REQUEST_ID_REUSED") {
+		t.Errorf("the request id reused for another form: %v", st)
+	}
+
+	renewed := proto.Clone(req).(*consentv1.RecordConsentDecisionRequest)
+	renewed.RequestId = "desk-2026-0078"
+	_, err = s.consent.RecordConsentDecision(ctx, renewed)
+	if got := violations(t, err); !slices.Equal(got, []string{"decision.valid_until"}) {
+		t.Errorf("the expired grant under a new request id: violations %v, want decision.valid_until", got)
 	}
 }
 

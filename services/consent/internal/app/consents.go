@@ -47,18 +47,24 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 	in.OwnerID = v.UUID("owner_id", in.OwnerID)
 	rid := v.CheckRequestID(ctx, in.RequestID)
 	now := s.now().UTC().Truncate(time.Millisecond)
+	id, err := entryID(in.OwnerID, rid)
+	if err != nil {
+		return domain.Entry{}, err
+	}
 	var e domain.Entry
 	if in.Entry == nil {
 		v.Add("decision", "is required")
 	} else {
+		validAt := now
+		if rid != "" && v.Err() == nil {
+			if validAt, err = s.firstAttemptTime(ctx, in.OwnerID, id, now); err != nil {
+				return domain.Entry{}, err
+			}
+		}
 		e = *in.Entry
-		domain.ValidateEntry(&e, "decision", now, s.links, &v)
+		domain.ValidateEntry(&e, "decision", validAt, s.links, &v)
 	}
 	if err := v.Err(); err != nil {
-		return domain.Entry{}, err
-	}
-	id, err := entryID(in.OwnerID, rid)
-	if err != nil {
 		return domain.Entry{}, err
 	}
 	if _, err := s.ownerStatus(ctx, in.OwnerID); err != nil {
@@ -78,6 +84,27 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 		return domain.Entry{}, apperr.RequestIDReused("another decision of this owner")
 	}
 	return stored, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+stored.ID, in.OwnerID)
+}
+
+// firstAttemptTime is the instant a decision sent under a request id is validated as
+// of: when the entry id derived from it was recorded, or now when it is new. A retry is
+// judged by the clock its first attempt was, so that it finds the entry recorded (or,
+// sent with other values, is refused as a reused request id) however late it comes: a
+// grant valid until an hour that has since passed was valid when recorded, and checked
+// against now it would be refused for a validity that ends before its effective time.
+func (s *Service) firstAttemptTime(ctx context.Context, ownerID, entryID string, now time.Time) (time.Time, error) {
+	l, err := s.repo.Ledger(ctx, ownerID)
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		return now, nil
+	case err != nil:
+		return time.Time{}, fmt.Errorf("record a decision of owner %s: %w", ownerID, err)
+	}
+	first, ok := l.Entry(entryID)
+	if !ok || first.RecordedAt.IsZero() {
+		return now, nil
+	}
+	return first.RecordedAt, nil
 }
 
 // ownerStatus asks the owner service about one owner (see ownerStatuses); an unknown
