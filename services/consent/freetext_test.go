@@ -56,8 +56,8 @@ func TestFreeTextRefusesIdentityCodes(t *testing.T) {
 
 // TestLedgerKeepsNoFreeText: "The ledger holds ids, enums and references only: no
 // names, addresses or free-text notes" (DATA_PROTECTION.md). A note typed as a
-// decision's evidence or a restriction's reason is refused on that field and never
-// stored; a reference and the erasure job's reason are kept.
+// decision's evidence, its statement version or a restriction's reason is refused on
+// that field and never stored; a reference and the erasure job's reason are kept.
 func TestLedgerKeepsNoFreeText(t *testing.T) {
 	s := start(t)
 	id := s.newOwner(t, "Laine")
@@ -79,6 +79,14 @@ func TestLedgerKeepsNoFreeText(t *testing.T) {
 			return evidence("kirje: Aino Laine, Ruukintie 1, 040 123 4567")
 		}},
 		{Name: "a name as evidence", Field: "decision.evidence_ref", Call: func() error { return evidence("AinoLaine") }},
+		{Name: "a name, an address and a phone number as the statement version", Field: "decision.statement_version",
+			Call: func() error {
+				d := decision(kennel, "", granted)
+				d.StatementVersion = "Aino Laine, Ruukintie 1, 040-1234567"
+				_, err := s.consent.RecordConsentDecision(s.as(t, auth.RoleReception),
+					&consentv1.RecordConsentDecisionRequest{OwnerId: id, Decision: d})
+				return err
+			}},
 		{Name: "a call as the reason", Field: "reason", Call: func() error {
 			return restrict("Aino Laine soitti: kieltää kaiken, vaimo sairaalassa")
 		}},

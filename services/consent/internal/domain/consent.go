@@ -185,8 +185,10 @@ const (
 	// Outlook's some 90), and a form service's submission link, a host and a path with
 	// an id or two, is rarely longer; 256 holds each more than twice over, while a
 	// ledger entry stays small and a reference is still no place for a letter.
-	maxLinkedReferenceLen  = 256
-	maxStatementVersionLen = 64
+	maxLinkedReferenceLen = 256
+	// maxStatementVersionLen bounds a statement version: a label such as 2026-01 or
+	// tietosuojaseloste-2026-01 fits, a sentence does not.
+	maxStatementVersionLen = 32
 	// maxFutureEffective bounds how far ahead a grant may be scheduled.
 	maxFutureEffective = 366 * 24 * time.Hour
 	// maxClockSkew is how far ahead of the service's clock a client's "now" may be.
@@ -207,7 +209,7 @@ var (
 // RecordedBy and RecordedAt are assigned by the service and not checked here.
 //
 // Only a grant may carry a validity period or be scheduled beyond now; a grant needs the
-// statement version the owner was shown; written, e-mail and online-form decisions need
+// statement version the owner was shown (a version, checkStatementVersion); written, e-mail and online-form decisions need
 // an evidence reference (CheckReference, a link only to one of hosts).
 func ValidateEntry(e *Entry, prefix string, now time.Time, hosts LinkHosts, v *apperr.ValidationError) {
 	if !e.Purpose.Valid() {
@@ -229,7 +231,7 @@ func ValidateEntry(e *Entry, prefix string, now time.Time, hosts LinkHosts, v *a
 		v.Add(prefix+".evidence_ref", "is required for a written, e-mail or online-form decision")
 	}
 	e.StatementVersion = strings.TrimSpace(e.StatementVersion)
-	v.CheckText(prefix+".statement_version", e.StatementVersion, maxStatementVersionLen)
+	checkStatementVersion(prefix+".statement_version", e.StatementVersion, v)
 	if e.StatementVersion == "" && e.Decision == DecisionGranted {
 		v.Add(prefix+".statement_version", "is required for a grant")
 	}
@@ -317,6 +319,22 @@ func CheckReference(field, s string, hosts LinkHosts, v *apperr.ValidationError)
 	case hasHTTPScheme(s):
 		valid, maxLen = hosts.isSubmissionLink, maxLinkedReferenceLen
 	}
+	switch {
+	case !checkTokenText(field, s, maxLen, v):
+	case holdsLetteredCode(s), hasHTTPScheme(s) && linkHoldsCode(s):
+		v.Add(field, ReferenceLetteredCodeViolation)
+	case isAddressInBrackets(s):
+		v.Add(field, ReferenceAddressViolation)
+	case !valid(s):
+		v.Add(field, ReferenceViolation)
+	}
+}
+
+// checkTokenText records field as invalid, and reports false, when s, a reference or a
+// version (one token, which a date written with words and spaces would not be), fails
+// CheckText: a text shaped like an identity code is told how a token may be written
+// instead (identityCodeAdvice).
+func checkTokenText(field, s string, maxLen int, v *apperr.ValidationError) bool {
 	var text apperr.ValidationError
 	text.CheckText(field, s, maxLen)
 	for _, fv := range text.Violations {
@@ -325,15 +343,26 @@ func CheckReference(field, s string, hosts LinkHosts, v *apperr.ValidationError)
 		}
 		v.Add(fv.Field, fv.Description)
 	}
-	switch {
-	case text.Err() != nil:
-	case holdsLetteredCode(s), hasHTTPScheme(s) && linkHoldsCode(s):
-		v.Add(field, ReferenceLetteredCodeViolation)
-	case isAddressInBrackets(s):
-		v.Add(field, ReferenceAddressViolation)
-	case !valid(s):
-		v.Add(field, ReferenceViolation)
+	return text.Err() == nil
+}
+
+// StatementVersionViolation describes a statement version refused for not being a
+// version: the ledger keeps no names, addresses or notes (DATA_PROTECTION.md).
+const StatementVersionViolation = "must be the privacy statement's version, such as 2026-01 or v1.2 " +
+	"(ASCII letters, digits and - . _ /, no spaces, at most 32 characters): " +
+	"names, addresses and notes are not kept in the consent ledger"
+
+// checkStatementVersion records field as invalid unless s, when not empty, is a
+// version of the privacy statement as the clinic labels them: ASCII letters, digits
+// and - . _ /, at most maxStatementVersionLen characters, and no identity code.
+func checkStatementVersion(field, s string, v *apperr.ValidationError) {
+	if s != "" && checkTokenText(field, s, maxStatementVersionLen, v) && strings.ContainsFunc(s, notInVersion) {
+		v.Add(field, StatementVersionViolation)
 	}
+}
+
+func notInVersion(r rune) bool {
+	return !isASCIILetter(r) && (r < '0' || r > '9') && !strings.ContainsRune("-._/", r)
 }
 
 // identityCodeAdvice is what to tell of s, a reference refused for text shaped like an

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,17 @@ func TestValidateEntry(t *testing.T) {
 		{"refusal needs no statement version", func(e *Entry) {
 			e.Decision, e.StatementVersion, e.ValidUntil = DecisionRefused, "", time.Time{}
 		}, nil},
-		{"statement version too long", func(e *Entry) { e.StatementVersion = strings.Repeat("1", 65) }, []string{"d.statement_version"}},
+		{"statement version too long", func(e *Entry) { e.StatementVersion = strings.Repeat("1", 33) }, []string{"d.statement_version"}},
+		{"statement version of 32 characters", func(e *Entry) { e.StatementVersion = strings.Repeat("1", 32) }, nil},
+		{"statement version with a dot", func(e *Entry) { e.StatementVersion = "v1.2" }, nil},
+		{"statement version with a slash and an underscore", func(e *Entry) { e.StatementVersion = "seloste_2026/01" }, nil},
+		{"statement version with a space", func(e *Entry) { e.StatementVersion = "2026 01" }, []string{"d.statement_version"}},
+		{"name, address and phone as statement version", func(e *Entry) {
+			e.StatementVersion = "Aino Laine, Ruukintie 1, 040-1234567"
+		}, []string{"d.statement_version"}},
+		{"e-mail address as statement version", func(e *Entry) { e.StatementVersion = "aino.laine@example.fi" }, []string{"d.statement_version"}},
+		{"statement version not in ASCII", func(e *Entry) { e.StatementVersion = "kevät-2026" }, []string{"d.statement_version"}},
+		{"identity code as statement version", func(e *Entry) { e.StatementVersion = "131052-308T" }, []string{"d.statement_version"}},
 		{"valid until before valid from", func(e *Entry) { e.ValidFrom = e.ValidUntil }, []string{"d.valid_until"}},
 		{"valid until before effective", func(e *Entry) { e.ValidUntil = testNow.Add(-time.Hour) }, []string{"d.valid_until"}},
 		{"grant scheduled", func(e *Entry) { e.EffectiveAt = testNow.AddDate(0, 6, 0) }, nil},
@@ -170,6 +181,8 @@ func FuzzValidateEntry(f *testing.F) {
 	f.Add("kennel_club_disclosure", "", "withdrawn", "email", "msg-1@example.fi", "v1", int64(-1), int64(1), int64(253402300800))
 	f.Add("kennel_club_disclosure", "", "withdrawn", "email", "<CAF3jK8x9+1234@mail.gmail.com>", "", int64(0), int64(0), int64(0))
 	f.Add("care_reminders", "", "objected", "online_form", "https://lomakkeet.example.fi/vastaus?id=8841&x=%40", "", int64(0), int64(0), int64(0))
+	f.Add("insurer_disclosure", "0190f5a4-1f00-7000-8000-0000000000a1", "granted", "in_person", "",
+		"Aino Laine, Ruukintie 1, 040-1234567", int64(0), int64(0), int64(0))
 	f.Add("care_reminders", "\x00", "granted", "online_form", "\xff", "", testNow.UnixNano(), int64(0), int64(1))
 	f.Fuzz(func(t *testing.T, purpose, scope, decision, method, evidence, statement string, effective, from, until int64) {
 		e := Entry{
@@ -193,6 +206,9 @@ func FuzzValidateEntry(f *testing.F) {
 		}
 		if v.Err() != nil {
 			return
+		}
+		if e.StatementVersion != "" && !versionToken.MatchString(e.StatementVersion) {
+			t.Fatalf("statement version %q passed as %q", statement, e.StatementVersion)
 		}
 		// A reference is one token: no words beside it, and an e-mail address only as
 		// the right of a Message-ID.
@@ -236,6 +252,9 @@ func TestStoredScope(t *testing.T) {
 		}
 	}
 }
+
+// versionToken is a statement version as DATA_PROTECTION.md states it.
+var versionToken = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,32}$`)
 
 // fuzzTime maps 0 to the zero time, small values to seconds around testNow and the
 // rest to Unix nanoseconds, so the fuzzer reaches both plausible and absurd instants.

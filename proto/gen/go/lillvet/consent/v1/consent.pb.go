@@ -330,6 +330,9 @@ type ConsentDecision struct {
 	// (INVALID_ARGUMENT): the ledger holds ids, enums and references only.
 	EvidenceRef string `protobuf:"bytes,8,opt,name=evidence_ref,json=evidenceRef,proto3" json:"evidence_ref,omitempty"`
 	// The version of the privacy statement the owner was shown; required for a grant.
+	// A version label only (e.g. 2026-01, v1.2): ASCII letters, digits and - . _ /, no
+	// spaces, at most 32 characters; anything else is refused (INVALID_ARGUMENT): the
+	// ledger holds ids, enums and references only.
 	StatementVersion string `protobuf:"bytes,9,opt,name=statement_version,json=statementVersion,proto3" json:"statement_version,omitempty"`
 	// Optional start of a grant's validity.
 	ValidFrom *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
