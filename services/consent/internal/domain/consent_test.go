@@ -354,6 +354,13 @@ func TestCheckReference(t *testing.T) {
 		{"a submission's link", "https://lomakkeet.example.fi/vastaus?id=8841", true},
 		{"a link over http", "HTTP://Forms.example.fi/s/8841", true},
 		{"a link of the longest", "https://f.example.fi/" + strings.Repeat("8", 256-21), true},
+		// A phone number written as digits, with hyphens or slashes, cannot be told from
+		// a case number; written with +358, spaces or parentheses it is refused.
+		{"a phone number's digits, as a case number's", "0401234567", true},
+		{"a phone number with a hyphen, as a case number's", "040-1234567", true},
+		{"a phone number with spaces", "040 123 4567", false},
+		{"a phone number with +358", "+358401234567", false},
+		{"a phone number with parentheses", "(040)1234567", false},
 		{"a number too long", strings.Repeat("7", 65), false},
 		{"a Message-ID too long", "<" + strings.Repeat("7", 250) + "@x.fi>", false},
 		{"a link too long", "https://f.example.fi/" + strings.Repeat("8", 256-20), false},

@@ -326,8 +326,10 @@ type ConsentDecision struct {
 	// https://lomakkeet.example.fi/vastaus?id=8841: ASCII, no port, user or fragment,
 	// and, fully decoded, at least one digit and only letters, digits and
 	// - . _ ~ / ? = & :). The last two take at most 256 characters. Names, addresses,
-	// e-mail addresses, phone numbers, identity codes and notes are refused
-	// (INVALID_ARGUMENT): the ledger holds ids, enums and references only.
+	// e-mail addresses, identity codes, notes and phone numbers written with +358,
+	// spaces or parentheses are refused (INVALID_ARGUMENT): the ledger holds ids, enums
+	// and references only. A phone number written as digits, with or without hyphens
+	// (0401234567, 040-1234567), cannot be told from a case number and is accepted.
 	EvidenceRef string `protobuf:"bytes,8,opt,name=evidence_ref,json=evidenceRef,proto3" json:"evidence_ref,omitempty"`
 	// The version of the privacy statement the owner was shown; required for a grant.
 	// A version label only (e.g. 2026-01, v1.2): ASCII letters, digits and - . _ /, no
