@@ -246,6 +246,19 @@ func (s *Service) checkNotErased(ctx context.Context, ownerID string) (*domain.E
 	return e, errOwnerErased
 }
 
+// settleTimeout bounds what a write leaves to do once it has landed (afterWrite).
+const settleTimeout = 10 * time.Second
+
+// afterWrite is the context of what a visit's, amendment's or communication's write
+// leaves to do once it has landed: settling with an erasure of the owner, and taking
+// the write back when the erasure refuses it. The write is audited before (rule 8
+// holds for every change that lands, and the call's room in the audit queue is kept
+// for it); a deadline or disconnect hitting right after the write would otherwise fail
+// the check, leaving a refused write stored, or a valid one answered as failed.
+func afterWrite(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+}
+
 // caller is the calling staff member, with the first of their roles that names what
 // they did.
 func caller(ctx context.Context) domain.Staff {

@@ -75,10 +75,15 @@ func (s *Service) RecordCommunication(ctx context.Context, in RecordCommunicatio
 	if err != nil {
 		return nil, fmt.Errorf("record communication: %w", err)
 	}
-	if err := s.settleCommunication(ctx, in.OwnerID, id, true); err != nil {
-		return nil, fmt.Errorf("record communication: %w", err)
+	// Audited as soon as it is written: it stands unless the erasure's check below
+	// refuses it, audited then too.
+	audited := s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
+	settle, cancel := afterWrite(ctx)
+	defer cancel()
+	if err := s.settleCommunication(settle, in.OwnerID, id, true); err != nil {
+		return nil, fmt.Errorf("record communication: %w", errors.Join(err, audited))
 	}
-	return created, s.record(ctx, "communication.create", ownerResource(in.OwnerID)+"/communications/"+created.ID, in.OwnerID)
+	return created, audited
 }
 
 // settleCommunication handles an erasure of the owner, found before the write or after

@@ -96,11 +96,17 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	if err != nil {
 		return nil, fmt.Errorf("record visit: %w", err)
 	}
+	// Audited as soon as it is written: it stands unless the erasure's check below
+	// refuses it, audited then too.
+	audited := s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+	settle, cancelSettle := afterWrite(ctx)
+	defer cancelSettle()
 	s.markNamesAfter(ctx, p.ID, created.ID)
-	if err := s.settleVisit(ctx, created, false); err != nil {
-		return nil, fmt.Errorf("record visit: %w", s.refusalAudited(ctx, "visit.create", patientResource(p.ID)+"/visits", ownerID, err))
+	if err := s.settleVisit(settle, created, false); err != nil {
+		refused := s.refusalAudited(settle, "visit.create", patientResource(p.ID)+"/visits", ownerID, err)
+		return nil, fmt.Errorf("record visit: %w", errors.Join(refused, audited))
 	}
-	return created, s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+	return created, audited
 }
 
 // retriedVisit answers a retry of RecordVisit with the visit first recorded under its
@@ -527,20 +533,27 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		}
 		return nil, nil, fmt.Errorf("amend visit: %w", err)
 	}
+	// Audited as soon as it is written: it stands unless the erasure's check below
+	// withdraws it, audited then too.
+	audited := s.auditAmendment(ctx, &next, &a)
+	settle, cancel := afterWrite(ctx)
+	defer cancel()
 	if movesLast {
 		s.markNamesAfter(ctx, rec.Current.PatientID, in.ID)
 	}
 	if rec.Current.Restricted {
 		if a.Digest != "" {
 			// The payment's digest is kept through its horizon like the erasure's own.
-			if err := s.keepDigestsOf(ctx, &next); err != nil {
-				return nil, nil, fmt.Errorf("amend visit: %w", err)
+			if err := s.keepDigestsOf(settle, &next); err != nil {
+				return nil, nil, fmt.Errorf("amend visit: %w", errors.Join(err, audited))
 			}
 		}
-	} else if err := s.settleAmendment(ctx, &next, a.Version, false); err != nil {
-		return nil, nil, fmt.Errorf("amend visit: %w", s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), next.OwnerID, err))
+	} else if err := s.settleAmendment(settle, &next, a.Version, false); err != nil {
+		refused := s.refusalAudited(settle, "visit.amend", visitResource(in.ID), next.OwnerID, err)
+		return nil, nil, fmt.Errorf("amend visit: %w", errors.Join(refused, audited))
 	}
-	return s.amended(ctx, &next, &a)
+	shown, amendment := amendmentView(ctx, &next, &a)
+	return shown, amendment, audited
 }
 
 // movedTo returns the owner v is filed under once amended by in, start being its
@@ -717,26 +730,37 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	return s.amended(ctx, &rec.Current, done)
 }
 
-// amended audits an amendment and answers it; billing gets the invoice view. One that
-// moved the visit changed the data of the owner it left too, whose access report
-// shows it.
+// amended audits an amendment and answers it (amendmentView).
 func (s *Service) amended(ctx context.Context, v *domain.Visit, a *domain.Amendment) (*domain.Visit, *domain.Amendment, error) {
+	if err := s.auditAmendment(ctx, v, a); err != nil {
+		return nil, nil, err
+	}
+	shown, amendment := amendmentView(ctx, v, a)
+	return shown, amendment, nil
+}
+
+// auditAmendment audits the amendment a of v. One that moved the visit changed the
+// data of the owner it left too, whose access report shows it.
+func (s *Service) auditAmendment(ctx context.Context, v *domain.Visit, a *domain.Amendment) error {
 	owners := []string{v.OwnerID}
 	if a.MovedFrom != "" && a.MovedFrom != v.OwnerID {
 		owners = append(owners, a.MovedFrom)
 	}
-	if err := s.record(ctx, "visit.amend", visitResource(v.ID), owners...); err != nil {
-		return nil, nil, err
-	}
+	return s.record(ctx, "visit.amend", visitResource(v.ID), owners...)
+}
+
+// amendmentView is the amendment a of v as the caller is answered it; billing gets the
+// invoice view.
+func amendmentView(ctx context.Context, v *domain.Visit, a *domain.Amendment) (*domain.Visit, *domain.Amendment) {
 	if invoiceView(ctx, v) {
 		r := domain.InvoiceRecord(domain.VisitRecord{Current: *v, Amendments: []domain.Amendment{*a}})
 		if len(r.Amendments) == 0 {
 			// A retried amendment that corrected more than invoices, by someone else.
 			r.Amendments = []domain.Amendment{{Version: a.Version, Time: a.Time, Author: a.Author}}
 		}
-		return &r.Current, &r.Amendments[0], nil
+		return &r.Current, &r.Amendments[0]
 	}
-	return v, a, nil
+	return v, a
 }
 
 func amendmentWithRequest(rec *domain.VisitRecord, requestID string) *domain.Amendment {
