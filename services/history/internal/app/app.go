@@ -68,7 +68,8 @@ type Options struct {
 	// reduced record is compared as reduced, blind to what the reduction removed.
 	RequestKey []byte
 	// Logger tells operators what a caller is not told (a mark for the name retention
-	// job that failed after a write stood); nil discards it.
+	// job that failed after a write stood, a refused write that could not be taken
+	// back); nil discards it.
 	Logger *slog.Logger
 }
 
@@ -211,6 +212,19 @@ var errInvoicesHeld = apperr.Precondition("VISIT_RESTRICTED",
 
 // errOwnerErased answers an attempt to add to an erased owner's history.
 var errOwnerErased = apperr.Precondition("OWNER_ERASED", "the owner's data was erased; nothing more can be recorded for them")
+
+// refusedDespite answers errOwnerErased for a write the owner's erasure refuses when
+// taking it back, or reading it again to tell whether the erasure holds it, failed
+// (storeErr; nil when it did not). The caller is told only that the owner was erased,
+// and the write may stay stored until its retry, the erasure or the retention sweep
+// settles it, so the operator is told by the record's id (key names it).
+func (s *Service) refusedDespite(ctx context.Context, key, id string, storeErr error) error {
+	if storeErr != nil {
+		s.opts.Logger.ErrorContext(ctx, "a write refused as the owner's data was erased could not be taken back or read again; "+
+			"it may stay stored until its retry, the owner's erasure or the retention sweep settles it", key, id, "error", storeErr)
+	}
+	return errOwnerErased
+}
 
 // auditedRefusals are the reasons of the refusals the service makes itself, after the
 // policy let the call in, that concern the owner's data: the owner erased, a

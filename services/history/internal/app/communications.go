@@ -104,9 +104,7 @@ func (s *Service) settleCommunication(ctx context.Context, ownerID, id string, w
 		return nil
 	}
 	if errors.Is(err, errOwnerErased) && id != "" && (whileDeciding || e.Applied) {
-		if derr := s.repo.DeleteCommunication(ctx, id); derr != nil {
-			err = errors.Join(err, derr)
-		}
+		err = s.refusedDespite(ctx, "communication_id", id, s.repo.DeleteCommunication(ctx, id))
 	}
 	return s.refusalAudited(ctx, "communication.create", ownerResource(ownerID)+"/communications", ownerID, err)
 }

@@ -218,11 +218,11 @@ func (s *Service) settleVisit(ctx context.Context, v *domain.Visit, retry bool) 
 	}
 	if e.Applied {
 		_, err := s.repo.DeleteMissedVisit(ctx, v.ID)
-		return errors.Join(errOwnerErased, err)
+		return s.refusedDespite(ctx, "visit_id", v.ID, err)
 	}
 	removed, err := s.repo.DeleteUnamendedVisit(ctx, v.ID)
 	if err != nil || removed {
-		return errors.Join(errOwnerErased, err)
+		return s.refusedDespite(ctx, "visit_id", v.ID, err)
 	}
 	return s.heldByErasure(ctx, v.ID, 0)
 }
@@ -237,7 +237,7 @@ func (s *Service) heldByErasure(ctx context.Context, id string, version int64) e
 	case errors.Is(err, apperr.ErrNotFound):
 		return errOwnerErased
 	case err != nil:
-		return errors.Join(errOwnerErased, err)
+		return s.refusedDespite(ctx, "visit_id", id, err)
 	case rec.Current.Restricted && (version == 0 || slices.ContainsFunc(rec.Amendments, func(a domain.Amendment) bool { return a.Version == version })):
 		return nil
 	}
@@ -639,7 +639,7 @@ func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version 
 		case err == nil, errors.Is(err, apperr.ErrNotFound):
 			return errOwnerErased
 		case !errors.Is(err, apperr.ErrConflict):
-			return errors.Join(errOwnerErased, err)
+			return s.refusedDespite(ctx, "visit_id", v.ID, err)
 		}
 	}
 	return s.heldByErasure(ctx, v.ID, version)
