@@ -168,8 +168,8 @@ func TestPaymentDigestAfterErasurePassesItsHorizon(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rec.Amendments) != 1 || rec.Amendments[0].Digest != "" {
-				t.Errorf("amendments %+v, want the payment without its request digest 8 days after its request", rec.Amendments)
+			if len(rec.Amendments) != 1 || rec.Amendments[0].Digest != "" || rec.Amendments[0].RequestID != "" {
+				t.Errorf("amendments %+v, want the payment without its request digest and id 8 days after its request", rec.Amendments)
 			}
 		})
 	}
@@ -307,7 +307,7 @@ func (e *erasedVisit) sweep(t *testing.T, from, to int) {
 }
 
 // checkDigestDropped checks that the visit holds the payment without its request
-// digest.
+// digest and request id.
 func (e *erasedVisit) checkDigestDropped(t *testing.T) {
 	t.Helper()
 	rec, err := e.repo.GetVisit(t.Context(), e.v.ID)
@@ -319,6 +319,9 @@ func (e *erasedVisit) checkDigestDropped(t *testing.T) {
 	}
 	if got := rec.Amendments[0].Digest; got != "" {
 		t.Errorf("the payment still holds its request digest %q past its horizon", got)
+	}
+	if got := rec.Amendments[0].RequestID; got != "" {
+		t.Errorf("the payment still holds its request id %q past its horizon", got)
 	}
 }
 

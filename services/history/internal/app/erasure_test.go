@@ -131,10 +131,11 @@ func TestErasureCompletesAfterACrash(t *testing.T) {
 
 // TestRequestDigestsPassTheirHorizon erases an owner whose visits were recorded and
 // corrected under request ids, two months before and the day before: the erasure
-// removes the digests of the old requests as it marks or reduces their visits, and
-// keeps the recent ones, which a retry may still need, until the sweep after their
-// horizon, so that no keyed hash of what a reduction removed stays for the record's
-// retention.
+// removes the digests of the old requests, and the corrections' request ids (the
+// client's text), as it marks or reduces their visits, and keeps the recent ones, which
+// a retry may still need and is answered by, until the sweep after their horizon, so
+// that no keyed hash of what a reduction removed, nor any text a caller typed, stays
+// for the record's retention.
 func TestRequestDigestsPassTheirHorizon(t *testing.T) {
 	erasedAt := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	clock := erasedAt
@@ -152,6 +153,7 @@ func TestRequestDigestsPassTheirHorizon(t *testing.T) {
 		// the visit, kept whole, is only marked.
 		reduced bool
 		id      string
+		fix     AmendVisit
 	}
 	visits := []*visit{
 		{name: "old, marked", recorded: erasedAt.AddDate(0, -2, 0)},
@@ -173,8 +175,9 @@ func TestRequestDigestsPassTheirHorizon(t *testing.T) {
 			invoice.State = domain.InvoicePaid
 			corrected = []domain.Invoice{invoice}
 		}
-		if _, _, err := s.AmendVisit(as(t, auth.RoleBilling), AmendVisit{ID: v.id, RequestID: fmt.Sprintf("bill-%d", i), Paths: []string{"invoices"},
-			Version: 1, Reason: "settled", Visit: domain.Visit{Invoices: corrected}}); err != nil {
+		v.fix = AmendVisit{ID: v.id, RequestID: fmt.Sprintf("bill-%d", i), Paths: []string{"invoices"},
+			Version: 1, Reason: "settled", Visit: domain.Visit{Invoices: corrected}}
+		if _, _, err := s.AmendVisit(as(t, auth.RoleBilling), v.fix); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,6 +194,15 @@ func TestRequestDigestsPassTheirHorizon(t *testing.T) {
 			}
 			if got := rec.Digest != "" && rec.Amendments[0].Digest != ""; got != held(v) {
 				t.Errorf("%s, %s: visit digest %q, amendment digest %q; want them held: %v", day, v.name, rec.Digest, rec.Amendments[0].Digest, held(v))
+			}
+			if got := rec.Amendments[0].RequestID; (got != "") != held(v) {
+				t.Errorf("%s, %s: amendment request id %q; want it held: %v", day, v.name, got, held(v))
+			}
+			if !held(v) {
+				continue
+			}
+			if _, a, err := s.AmendVisit(as(t, auth.RoleBilling), v.fix); err != nil || a.Version != 2 {
+				t.Errorf("%s, %s: the correction's retry answered %+v, %v; want the correction", day, v.name, a, err)
 			}
 		}
 	}

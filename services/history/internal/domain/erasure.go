@@ -246,25 +246,29 @@ func DigestsUntil(v *Visit, loc *time.Location) retention.Date {
 	return retention.DateOf(v.Updated.AddDate(0, 0, RequestDigestDays), loc)
 }
 
-// HasDigests reports whether rec holds a request digest.
+// HasDigests reports whether rec holds a request digest, or an amendment's request id.
 func HasDigests(rec *VisitRecord) bool {
-	return rec.Digest != "" || slices.ContainsFunc(rec.Amendments, func(a Amendment) bool { return a.Digest != "" })
+	return rec.Digest != "" || slices.ContainsFunc(rec.Amendments, func(a Amendment) bool { return a.Digest != "" || a.RequestID != "" })
 }
 
-// WithoutDigests returns rec without its request digests.
+// WithoutDigests returns rec without its request digests, and without its amendments'
+// request ids: the client's text, up to 128 characters of anything, which only finds
+// the amendment for a retry and goes with the digest that tells the retry apart (a
+// visit's request id is kept only as its id's hash).
 func WithoutDigests(rec VisitRecord) VisitRecord {
 	rec.Digest = ""
 	rec.Amendments = slices.Clone(rec.Amendments)
 	for i := range rec.Amendments {
-		rec.Amendments[i].Digest = ""
+		rec.Amendments[i].Digest, rec.Amendments[i].RequestID = "", ""
 	}
 	return rec
 }
 
 // Mark is a visit to mark restricted with its retention. With DropDigests its request
-// digests are removed in the same write: its own and its amendments', fewer than
-// Version, the version read (a visit's version counts its amendments until it is first
-// marked, so an amendment that lands after the read keeps its digest).
+// digests (and its amendments' request ids, see WithoutDigests) are removed in the same
+// write: its own and its amendments', fewer than Version, the version read (a visit's
+// version counts its amendments until it is first marked, so an amendment that lands
+// after the read keeps its digest).
 type Mark struct {
 	Retention   VisitRetention
 	DropDigests bool

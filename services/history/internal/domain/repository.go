@@ -87,10 +87,10 @@ type Repository interface {
 	// returns the version each visit had just before its mark, 0 for one skipped,
 	// which tells the erasure whether the visit is still the one it planned from.
 	MarkRestricted(ctx context.Context, ownerID string, marks []Mark) ([]int64, error)
-	// DropDigests removes the request digests of each visit, by _id, and raises its
-	// version (an amendment being withdrawn from a read from before would write them
-	// back); the visit's Version bounds its amendments. Visits no longer there are
-	// skipped.
+	// DropDigests removes the request digests of each visit (with its amendments'
+	// request ids, see WithoutDigests), by _id, and raises its version (an amendment
+	// being withdrawn from a read from before would write them back); the visit's
+	// Version bounds its amendments. Visits no longer there are skipped.
 	DropDigests(ctx context.Context, visits []*Visit) error
 	// ReduceVisit marks the owner's visit restricted with its retention r and stores rec
 	// as its content (what r keeps of it; its request digest is removed when rec has

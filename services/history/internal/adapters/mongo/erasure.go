@@ -270,12 +270,14 @@ func (r *Repository) DropDigests(ctx context.Context, visits []*domain.Visit) er
 
 // digestFields are the request digests of a visit at version, for $unset: its own and
 // those of its amendments, of which there are fewer than the version (each raised it),
-// named by position since the operator that names every element fails where a visit has
-// no amendments; unsetting a position past the end does nothing.
+// with the amendments' request ids (see domain.WithoutDigests), named by position since
+// the operator that names every element fails where a visit has no amendments;
+// unsetting a position past the end does nothing.
 func digestFields(version int64) bson.M {
 	fields := bson.M{"request_digest": ""}
 	for i := range version - 1 {
 		fields[fmt.Sprintf("amendments.%d.digest", i)] = ""
+		fields[fmt.Sprintf("amendments.%d.request_id", i)] = ""
 	}
 	return fields
 }
