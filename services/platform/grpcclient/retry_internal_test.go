@@ -21,7 +21,7 @@ import (
 func TestRetriedMethodsAreTheDeclaredReads(t *testing.T) {
 	reads := []string{"Get", "List", "Find", "Check", "Filter", "Export", "BatchGet"}
 	writes := []string{"Create", "Update", "Record", "Register", "Transfer", "Mark", "Amend",
-		"Erase", "Set", "Deactivate", "Extend", "Resume", "Run"}
+		"Erase", "Set", "Deactivate", "Extend", "End", "Resume", "Run"}
 	// Named like reads, but what they do is not only to read.
 	notReads := map[string]string{
 		// Each copy of the report is logged as a disclosure to the owner and marks the
@@ -37,6 +37,8 @@ func TestRetriedMethodsAreTheDeclaredReads(t *testing.T) {
 	resentWrites := map[string]string{
 		// It only ever moves a day later, and the same day again changes nothing.
 		"ExtendNameRetention": "never shortens the day it is given",
+		// It only ever drops the identity code, and a code gone changes nothing.
+		"EndIdentityCodeRetention": "drops what is there, and nothing once it is gone",
 	}
 	// ExportOwner also answers the identity code in full and stores its audit event
 	// first, yet is resent: its caller is the disclosure service building an access

@@ -206,6 +206,7 @@ var deniedMethodKeys = map[string]string{
 	"lillvet.owner.v1.OwnerService/SetOwnerRestriction":                   "section.owner",
 	"lillvet.owner.v1.OwnerService/EraseOwnerData":                        "section.owner",
 	"lillvet.owner.v1.OwnerService/ExtendNameRetention":                   "section.owner",
+	"lillvet.owner.v1.OwnerService/EndIdentityCodeRetention":              CategoryTextKey(CategoryIdentityCode),
 	"lillvet.owner.v1.OwnerService/RevealIdentityCode":                    CategoryTextKey(CategoryIdentityCode),
 	"lillvet.owner.v1.OwnerService/RegisterPatient":                       "section.patients",
 	"lillvet.owner.v1.OwnerService/ListOwnerPatients":                     "section.patients",

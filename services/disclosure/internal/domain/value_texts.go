@@ -254,6 +254,7 @@ var valueNames = map[string]map[string]names{
 		"owner.erase":                              {"tietojen poisto", "uppgifterna raderade", "data erased"},
 		"owner.retention_sweep":                    {"säilytysajan päättyneiden tietojen poisto", "radering efter lagringstiden", "removal after the retention period"},
 		"owner.retention_extend":                   {"säilytysajan jatkaminen", "lagringstiden förlängd", "retention period extended"},
+		"owner.identity_code_retention_end":        {"henkilötunnuksen säilytyksen päättyminen", "lagringen av personbeteckningen avslutad", "identity code's retention ended"},
 		"patient.create":                           {"lemmikin lisäys", "djuret registrerat", "pet registered"},
 		"patient.create.taken_back":                {"lemmikin lisäyksen peruminen", "registreringen av djuret återtagen", "pet registration taken back"},
 		"patient.read":                             {"lemmikin tietojen katselu", "djurets uppgifter visade", "pet details viewed"},

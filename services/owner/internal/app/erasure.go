@@ -462,13 +462,56 @@ func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (st
 	return "", fmt.Errorf("extend the names' retention of owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
 }
 
+// EndIdentityCodeRetention drops erased owner id's identity code now, the history
+// service having told that no unpaid invoice needs it any more
+// (domain.PlanCodeRelease), recorded as the owner's change
+// (changereason.RetentionEnded). An owner whose code is gone already changes nothing:
+// a resend answers OK. Every call that answers OK is audited, a resend too (one resent
+// because the audit write of the call that dropped the code failed is then its only
+// event); a refusal of an owner not erased is audited as denied.
+func (s *Service) EndIdentityCodeRetention(ctx context.Context, id string) error {
+	for range writeAttempts {
+		o, err := s.repo.GetOwner(ctx, id)
+		if err != nil {
+			return fmt.Errorf("end the identity code's retention of owner %s: %w", id, err)
+		}
+		plan, err := domain.PlanCodeRelease(o)
+		if errors.Is(err, domain.ErrOwnerNotErased) {
+			return fmt.Errorf("end the identity code's retention of owner %s: %w", id,
+				s.refusedAs(ctx, "owner.identity_code_retention_end", id, "OWNER_NOT_ERASED", errCodeOwnerNotErased()))
+		}
+		if !plan.Changes() {
+			return s.record(ctx, "owner.identity_code_retention_end", ownerResource(id), id)
+		}
+		_, _, err = s.repo.ApplyErasure(ctx, o, plan, s.change(ctx, plan.Fields, changereason.RetentionEnded), "")
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("end the identity code's retention of owner %s: %w", id, err)
+		}
+		return s.record(ctx, "owner.identity_code_retention_end", ownerResource(id), id)
+	}
+	return fmt.Errorf("end the identity code's retention of owner %s: changed concurrently %d times: %w", id, writeAttempts, apperr.ErrUnavailable)
+}
+
+func errCodeOwnerNotErased() error {
+	return apperr.Precondition("OWNER_NOT_ERASED", "the owner is not erased: no erasure keeps its identity code to a day")
+}
+
 // refusedExtension audits a refusal of ExtendNameRetention (rule, its reason) as denied
 // about owner id before answering it: the call read the owner's record, and tells
 // whether the owner is erased and its names kept, so the owner's access report shows
 // it. When the audit fails, its failure is the answer, and the job asks again.
 func (s *Service) refusedExtension(ctx context.Context, id, rule string, answer error) error {
-	if err := s.auditor.RecordNow(ctx, audit.Refusal("owner.retention_extend", ownerResource(id), id, rule)); err != nil {
-		return fmt.Errorf("audit a refused owner.retention_extend: %w", err)
+	return s.refusedAs(ctx, "owner.retention_extend", id, rule, answer)
+}
+
+// refusedAs audits a refusal of the job's call action about owner id (rule, its
+// reason) as denied before answering it.
+func (s *Service) refusedAs(ctx context.Context, action, id, rule string, answer error) error {
+	if err := s.auditor.RecordNow(ctx, audit.Refusal(action, ownerResource(id), id, rule)); err != nil {
+		return fmt.Errorf("audit a refused %s: %w", action, err)
 	}
 	return answer
 }

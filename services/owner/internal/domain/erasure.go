@@ -262,6 +262,25 @@ func PlanExtension(o *Owner, until string) (ErasurePlan, error) {
 	return p, nil
 }
 
+// PlanCodeRelease drops erased owner o's identity code now, the history service having
+// told that no unpaid invoice needs it any more (DESIGN rule 7): its ciphertext and
+// blind index go, as the owner's change of identity_code, and nothing else moves. An
+// owner whose code is gone already (dropped by an erasure, the sweep or an earlier
+// call) is planned with no change: a resend changes nothing. An owner not erased (its
+// erasure's step here still to come) is ErrOwnerNotErased.
+func PlanCodeRelease(o *Owner) (ErasurePlan, error) {
+	if !o.Erased {
+		return ErasurePlan{}, ErrOwnerNotErased
+	}
+	p := ErasurePlan{KeepNamesUntil: o.NameKeptUntil, KeepIdentityUntil: o.IdentityKeptUntil}
+	if o.IdentityCodeMasked != "" {
+		p.DropIdentity, p.KeepIdentityUntil = true, ""
+		p.Fields = []string{"identity_code"}
+		p.Dispositions = []Disposition{{Class: ClassIdentityCode, Count: 1}}
+	}
+	return p, nil
+}
+
 // NextDue is the earliest kept-until day still ahead after plan p, or empty when
 // nothing is kept: the day after it the sweep has work for this owner.
 func (p *ErasurePlan) NextDue() string {

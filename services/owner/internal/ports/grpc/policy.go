@@ -61,5 +61,8 @@ func Policy() auth.Policy {
 		// Only the history service's own job tells how long its records name an erased
 		// owner: it only ever keeps names longer, and reads nothing back.
 		m("ExtendNameRetention"): {Roles: []auth.Role{auth.RoleNameRetentionJob}},
+		// The same job tells when no unpaid invoice needs an erased owner's identity
+		// code: it only ever drops the code sooner, and reads nothing back.
+		m("EndIdentityCodeRetention"): {Roles: []auth.Role{auth.RoleNameRetentionJob}},
 	}
 }

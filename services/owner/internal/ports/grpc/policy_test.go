@@ -39,5 +39,6 @@ func TestPolicy(t *testing.T) {
 		{RPC: "EraseOwnerData", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleErasureJob}},
 		{RPC: "RunRetentionSweep", Allowed: []auth.Role{auth.RoleClinicManager, auth.RoleMaintainer}},
 		{RPC: "ExtendNameRetention", Allowed: []auth.Role{auth.RoleNameRetentionJob}},
+		{RPC: "EndIdentityCodeRetention", Allowed: []auth.Role{auth.RoleNameRetentionJob}},
 	})
 }

@@ -361,6 +361,19 @@ func (s *Server) ExtendNameRetention(ctx context.Context, req *ownerv1.ExtendNam
 	return &ownerv1.ExtendNameRetentionResponse{NameKeptUntil: until}, nil
 }
 
+// EndIdentityCodeRetention implements ownerv1.OwnerServiceServer.
+func (s *Server) EndIdentityCodeRetention(ctx context.Context, req *ownerv1.EndIdentityCodeRetentionRequest) (*ownerv1.EndIdentityCodeRetentionResponse, error) {
+	var v apperr.ValidationError
+	ownerID := v.UUID("owner_id", req.GetOwnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.app.EndIdentityCodeRetention(ctx, ownerID); err != nil {
+		return nil, err
+	}
+	return &ownerv1.EndIdentityCodeRetentionResponse{}, nil
+}
+
 // RunRetentionSweep implements ownerv1.OwnerServiceServer.
 func (s *Server) RunRetentionSweep(ctx context.Context, _ *ownerv1.RunRetentionSweepRequest) (*ownerv1.RunRetentionSweepResponse, error) {
 	ds, err := s.app.RunRetentionSweep(ctx)

@@ -2360,7 +2360,10 @@ type EraseOwnerDataResponse struct {
 	// (OwnerService.ExtendNameRetention; docs/DATA_PROTECTION.md, "Extension").
 	OwnerNamedUntil string `protobuf:"bytes,2,opt,name=owner_named_until,json=ownerNamedUntil,proto3" json:"owner_named_until,omitempty"`
 	// Set while an invoice of the owner is unpaid: the last day of its bookkeeping
-	// retention. The job passes it to the owner service as identity_code_kept_until.
+	// retention. The job passes it to the owner service as identity_code_kept_until. Not
+	// updated later: once billing records the payment of the owner's last unpaid invoice,
+	// the service's name retention job tells the owner service to drop the code then
+	// (OwnerService.EndIdentityCodeRetention).
 	IdentityCodeNeededUntil string `protobuf:"bytes,3,opt,name=identity_code_needed_until,json=identityCodeNeededUntil,proto3" json:"identity_code_needed_until,omitempty"`
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache

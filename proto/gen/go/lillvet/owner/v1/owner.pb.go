@@ -3154,7 +3154,9 @@ type EraseOwnerDataRequest struct {
 	// later visit, moves it later through ExtendNameRetention). Empty: nothing needs
 	// them and they are erased now.
 	NameKeptUntil string `protobuf:"bytes,3,opt,name=name_kept_until,json=nameKeptUntil,proto3" json:"name_kept_until,omitempty"`
-	// Last day an unpaid invoice may need the identity code. Empty: dropped now.
+	// Last day an unpaid invoice may need the identity code (the history service's
+	// answer); the history service ends it earlier through EndIdentityCodeRetention once
+	// the owner's last unpaid invoice is paid. Empty: dropped now.
 	IdentityCodeKeptUntil string `protobuf:"bytes,4,opt,name=identity_code_kept_until,json=identityCodeKeptUntil,proto3" json:"identity_code_kept_until,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
@@ -3365,6 +3367,88 @@ func (x *ExtendNameRetentionResponse) GetNameKeptUntil() string {
 	return ""
 }
 
+// Request of EndIdentityCodeRetention.
+type EndIdentityCodeRetentionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OwnerId       string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndIdentityCodeRetentionRequest) Reset() {
+	*x = EndIdentityCodeRetentionRequest{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndIdentityCodeRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndIdentityCodeRetentionRequest) ProtoMessage() {}
+
+func (x *EndIdentityCodeRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndIdentityCodeRetentionRequest.ProtoReflect.Descriptor instead.
+func (*EndIdentityCodeRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *EndIdentityCodeRetentionRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+// Response of EndIdentityCodeRetention.
+type EndIdentityCodeRetentionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndIdentityCodeRetentionResponse) Reset() {
+	*x = EndIdentityCodeRetentionResponse{}
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndIdentityCodeRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndIdentityCodeRetentionResponse) ProtoMessage() {}
+
+func (x *EndIdentityCodeRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndIdentityCodeRetentionResponse.ProtoReflect.Descriptor instead.
+func (*EndIdentityCodeRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{51}
+}
+
 // Request of RunRetentionSweep.
 type RunRetentionSweepRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3374,7 +3458,7 @@ type RunRetentionSweepRequest struct {
 
 func (x *RunRetentionSweepRequest) Reset() {
 	*x = RunRetentionSweepRequest{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[50]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3386,7 +3470,7 @@ func (x *RunRetentionSweepRequest) String() string {
 func (*RunRetentionSweepRequest) ProtoMessage() {}
 
 func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[50]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3399,7 +3483,7 @@ func (x *RunRetentionSweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepRequest.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepRequest) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{50}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{52}
 }
 
 // Response of RunRetentionSweep.
@@ -3413,7 +3497,7 @@ type RunRetentionSweepResponse struct {
 
 func (x *RunRetentionSweepResponse) Reset() {
 	*x = RunRetentionSweepResponse{}
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[51]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3425,7 +3509,7 @@ func (x *RunRetentionSweepResponse) String() string {
 func (*RunRetentionSweepResponse) ProtoMessage() {}
 
 func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[51]
+	mi := &file_lillvet_owner_v1_owner_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3438,7 +3522,7 @@ func (x *RunRetentionSweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRetentionSweepResponse.ProtoReflect.Descriptor instead.
 func (*RunRetentionSweepResponse) Descriptor() ([]byte, []int) {
-	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{51}
+	return file_lillvet_owner_v1_owner_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RunRetentionSweepResponse) GetRemoved() []*RecordDisposition {
@@ -3686,7 +3770,10 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\bowner_id\x18\x01 \x01(\tR\aownerId\x12&\n" +
 	"\x0fname_kept_until\x18\x02 \x01(\tR\rnameKeptUntil\"E\n" +
 	"\x1bExtendNameRetentionResponse\x12&\n" +
-	"\x0fname_kept_until\x18\x01 \x01(\tR\rnameKeptUntil\"\x1a\n" +
+	"\x0fname_kept_until\x18\x01 \x01(\tR\rnameKeptUntil\"<\n" +
+	"\x1fEndIdentityCodeRetentionRequest\x12\x19\n" +
+	"\bowner_id\x18\x01 \x01(\tR\aownerId\"\"\n" +
+	" EndIdentityCodeRetentionResponse\"\x1a\n" +
 	"\x18RunRetentionSweepRequest\"Z\n" +
 	"\x19RunRetentionSweepResponse\x12=\n" +
 	"\aremoved\x18\x01 \x03(\v2#.lillvet.owner.v1.RecordDispositionR\aremoved*L\n" +
@@ -3715,7 +3802,7 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\bSEX_MALE\x10\x01\x12\x0e\n" +
 	"\n" +
 	"SEX_FEMALE\x10\x02\x12\x0f\n" +
-	"\vSEX_UNKNOWN\x10\x032\xfc\x11\n" +
+	"\vSEX_UNKNOWN\x10\x032\x85\x13\n" +
 	"\fOwnerService\x12Z\n" +
 	"\vCreateOwner\x12$.lillvet.owner.v1.CreateOwnerRequest\x1a%.lillvet.owner.v1.CreateOwnerResponse\x12V\n" +
 	"\bGetOwner\x12!.lillvet.owner.v1.GetOwnerRequest\x1a\".lillvet.owner.v1.GetOwnerResponse\"\x03\x90\x02\x01\x12Z\n" +
@@ -3738,7 +3825,8 @@ const file_lillvet_owner_v1_owner_proto_rawDesc = "" +
 	"\x12ListPatientChanges\x12+.lillvet.owner.v1.ListPatientChangesRequest\x1a,.lillvet.owner.v1.ListPatientChangesResponse\"\x03\x90\x02\x01\x12r\n" +
 	"\x13SetOwnerRestriction\x12,.lillvet.owner.v1.SetOwnerRestrictionRequest\x1a-.lillvet.owner.v1.SetOwnerRestrictionResponse\x12c\n" +
 	"\x0eEraseOwnerData\x12'.lillvet.owner.v1.EraseOwnerDataRequest\x1a(.lillvet.owner.v1.EraseOwnerDataResponse\x12w\n" +
-	"\x13ExtendNameRetention\x12,.lillvet.owner.v1.ExtendNameRetentionRequest\x1a-.lillvet.owner.v1.ExtendNameRetentionResponse\"\x03\x90\x02\x02\x12l\n" +
+	"\x13ExtendNameRetention\x12,.lillvet.owner.v1.ExtendNameRetentionRequest\x1a-.lillvet.owner.v1.ExtendNameRetentionResponse\"\x03\x90\x02\x02\x12\x86\x01\n" +
+	"\x18EndIdentityCodeRetention\x121.lillvet.owner.v1.EndIdentityCodeRetentionRequest\x1a2.lillvet.owner.v1.EndIdentityCodeRetentionResponse\"\x03\x90\x02\x02\x12l\n" +
 	"\x11RunRetentionSweep\x12*.lillvet.owner.v1.RunRetentionSweepRequest\x1a+.lillvet.owner.v1.RunRetentionSweepResponseBCZAgithub.com/lillvet/register/proto/gen/go/lillvet/owner/v1;ownerv1b\x06proto3"
 
 var (
@@ -3754,7 +3842,7 @@ func file_lillvet_owner_v1_owner_proto_rawDescGZIP() []byte {
 }
 
 var file_lillvet_owner_v1_owner_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_lillvet_owner_v1_owner_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(Clinic)(0),                                 // 0: lillvet.owner.v1.Clinic
 	(Language)(0),                               // 1: lillvet.owner.v1.Language
@@ -3810,25 +3898,27 @@ var file_lillvet_owner_v1_owner_proto_goTypes = []any{
 	(*EraseOwnerDataResponse)(nil),              // 51: lillvet.owner.v1.EraseOwnerDataResponse
 	(*ExtendNameRetentionRequest)(nil),          // 52: lillvet.owner.v1.ExtendNameRetentionRequest
 	(*ExtendNameRetentionResponse)(nil),         // 53: lillvet.owner.v1.ExtendNameRetentionResponse
-	(*RunRetentionSweepRequest)(nil),            // 54: lillvet.owner.v1.RunRetentionSweepRequest
-	(*RunRetentionSweepResponse)(nil),           // 55: lillvet.owner.v1.RunRetentionSweepResponse
-	(*timestamppb.Timestamp)(nil),               // 56: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 57: google.protobuf.FieldMask
+	(*EndIdentityCodeRetentionRequest)(nil),     // 54: lillvet.owner.v1.EndIdentityCodeRetentionRequest
+	(*EndIdentityCodeRetentionResponse)(nil),    // 55: lillvet.owner.v1.EndIdentityCodeRetentionResponse
+	(*RunRetentionSweepRequest)(nil),            // 56: lillvet.owner.v1.RunRetentionSweepRequest
+	(*RunRetentionSweepResponse)(nil),           // 57: lillvet.owner.v1.RunRetentionSweepResponse
+	(*timestamppb.Timestamp)(nil),               // 58: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 59: google.protobuf.FieldMask
 }
 var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	4,  // 0: lillvet.owner.v1.Owner.address:type_name -> lillvet.owner.v1.Address
 	1,  // 1: lillvet.owner.v1.Owner.preferred_language:type_name -> lillvet.owner.v1.Language
 	0,  // 2: lillvet.owner.v1.Owner.home_clinic:type_name -> lillvet.owner.v1.Clinic
-	56, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
-	56, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
-	56, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
-	56, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
+	58, // 3: lillvet.owner.v1.Owner.create_time:type_name -> google.protobuf.Timestamp
+	58, // 4: lillvet.owner.v1.Owner.update_time:type_name -> google.protobuf.Timestamp
+	58, // 5: lillvet.owner.v1.Owner.erase_time:type_name -> google.protobuf.Timestamp
+	58, // 6: lillvet.owner.v1.Change.time:type_name -> google.protobuf.Timestamp
 	7,  // 7: lillvet.owner.v1.Change.values:type_name -> lillvet.owner.v1.ValueChange
 	5,  // 8: lillvet.owner.v1.CreateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 9: lillvet.owner.v1.CreateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 10: lillvet.owner.v1.GetOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 11: lillvet.owner.v1.UpdateOwnerRequest.owner:type_name -> lillvet.owner.v1.Owner
-	57, // 12: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 12: lillvet.owner.v1.UpdateOwnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 13: lillvet.owner.v1.UpdateOwnerResponse.owner:type_name -> lillvet.owner.v1.Owner
 	5,  // 14: lillvet.owner.v1.ListOwnersResponse.owners:type_name -> lillvet.owner.v1.Owner
 	5,  // 15: lillvet.owner.v1.FindOwnerByIdentityCodeResponse.owner:type_name -> lillvet.owner.v1.Owner
@@ -3836,13 +3926,13 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	2,  // 17: lillvet.owner.v1.Patient.species:type_name -> lillvet.owner.v1.Species
 	3,  // 18: lillvet.owner.v1.Patient.sex:type_name -> lillvet.owner.v1.Sex
 	22, // 19: lillvet.owner.v1.Patient.insurance:type_name -> lillvet.owner.v1.Insurance
-	56, // 20: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
-	56, // 21: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
+	58, // 20: lillvet.owner.v1.Patient.create_time:type_name -> google.protobuf.Timestamp
+	58, // 21: lillvet.owner.v1.Patient.update_time:type_name -> google.protobuf.Timestamp
 	23, // 22: lillvet.owner.v1.RegisterPatientRequest.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 23: lillvet.owner.v1.RegisterPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 24: lillvet.owner.v1.GetPatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 25: lillvet.owner.v1.UpdatePatientRequest.patient:type_name -> lillvet.owner.v1.Patient
-	57, // 26: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 26: lillvet.owner.v1.UpdatePatientRequest.update_mask:type_name -> google.protobuf.FieldMask
 	23, // 27: lillvet.owner.v1.UpdatePatientResponse.patient:type_name -> lillvet.owner.v1.Patient
 	23, // 28: lillvet.owner.v1.ListOwnerPatientsResponse.patients:type_name -> lillvet.owner.v1.Patient
 	23, // 29: lillvet.owner.v1.FindPatientByCustomerNumberResponse.patient:type_name -> lillvet.owner.v1.Patient
@@ -3880,30 +3970,32 @@ var file_lillvet_owner_v1_owner_proto_depIdxs = []int32{
 	48, // 61: lillvet.owner.v1.OwnerService.SetOwnerRestriction:input_type -> lillvet.owner.v1.SetOwnerRestrictionRequest
 	50, // 62: lillvet.owner.v1.OwnerService.EraseOwnerData:input_type -> lillvet.owner.v1.EraseOwnerDataRequest
 	52, // 63: lillvet.owner.v1.OwnerService.ExtendNameRetention:input_type -> lillvet.owner.v1.ExtendNameRetentionRequest
-	54, // 64: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
-	9,  // 65: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
-	11, // 66: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
-	13, // 67: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
-	15, // 68: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
-	17, // 69: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
-	19, // 70: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
-	21, // 71: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
-	42, // 72: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
-	44, // 73: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
-	25, // 74: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
-	27, // 75: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
-	29, // 76: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
-	31, // 77: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
-	33, // 78: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
-	35, // 79: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
-	37, // 80: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
-	39, // 81: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
-	49, // 82: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
-	51, // 83: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
-	53, // 84: lillvet.owner.v1.OwnerService.ExtendNameRetention:output_type -> lillvet.owner.v1.ExtendNameRetentionResponse
-	55, // 85: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
-	65, // [65:86] is the sub-list for method output_type
-	44, // [44:65] is the sub-list for method input_type
+	54, // 64: lillvet.owner.v1.OwnerService.EndIdentityCodeRetention:input_type -> lillvet.owner.v1.EndIdentityCodeRetentionRequest
+	56, // 65: lillvet.owner.v1.OwnerService.RunRetentionSweep:input_type -> lillvet.owner.v1.RunRetentionSweepRequest
+	9,  // 66: lillvet.owner.v1.OwnerService.CreateOwner:output_type -> lillvet.owner.v1.CreateOwnerResponse
+	11, // 67: lillvet.owner.v1.OwnerService.GetOwner:output_type -> lillvet.owner.v1.GetOwnerResponse
+	13, // 68: lillvet.owner.v1.OwnerService.UpdateOwner:output_type -> lillvet.owner.v1.UpdateOwnerResponse
+	15, // 69: lillvet.owner.v1.OwnerService.ListOwners:output_type -> lillvet.owner.v1.ListOwnersResponse
+	17, // 70: lillvet.owner.v1.OwnerService.FindOwnerByIdentityCode:output_type -> lillvet.owner.v1.FindOwnerByIdentityCodeResponse
+	19, // 71: lillvet.owner.v1.OwnerService.RevealIdentityCode:output_type -> lillvet.owner.v1.RevealIdentityCodeResponse
+	21, // 72: lillvet.owner.v1.OwnerService.ListOwnerChanges:output_type -> lillvet.owner.v1.ListOwnerChangesResponse
+	42, // 73: lillvet.owner.v1.OwnerService.BatchGetOwnerStatus:output_type -> lillvet.owner.v1.BatchGetOwnerStatusResponse
+	44, // 74: lillvet.owner.v1.OwnerService.ExportOwner:output_type -> lillvet.owner.v1.ExportOwnerResponse
+	25, // 75: lillvet.owner.v1.OwnerService.RegisterPatient:output_type -> lillvet.owner.v1.RegisterPatientResponse
+	27, // 76: lillvet.owner.v1.OwnerService.GetPatient:output_type -> lillvet.owner.v1.GetPatientResponse
+	29, // 77: lillvet.owner.v1.OwnerService.UpdatePatient:output_type -> lillvet.owner.v1.UpdatePatientResponse
+	31, // 78: lillvet.owner.v1.OwnerService.ListOwnerPatients:output_type -> lillvet.owner.v1.ListOwnerPatientsResponse
+	33, // 79: lillvet.owner.v1.OwnerService.FindPatientByCustomerNumber:output_type -> lillvet.owner.v1.FindPatientByCustomerNumberResponse
+	35, // 80: lillvet.owner.v1.OwnerService.TransferPatient:output_type -> lillvet.owner.v1.TransferPatientResponse
+	37, // 81: lillvet.owner.v1.OwnerService.MarkPatientDeceased:output_type -> lillvet.owner.v1.MarkPatientDeceasedResponse
+	39, // 82: lillvet.owner.v1.OwnerService.ListPatientChanges:output_type -> lillvet.owner.v1.ListPatientChangesResponse
+	49, // 83: lillvet.owner.v1.OwnerService.SetOwnerRestriction:output_type -> lillvet.owner.v1.SetOwnerRestrictionResponse
+	51, // 84: lillvet.owner.v1.OwnerService.EraseOwnerData:output_type -> lillvet.owner.v1.EraseOwnerDataResponse
+	53, // 85: lillvet.owner.v1.OwnerService.ExtendNameRetention:output_type -> lillvet.owner.v1.ExtendNameRetentionResponse
+	55, // 86: lillvet.owner.v1.OwnerService.EndIdentityCodeRetention:output_type -> lillvet.owner.v1.EndIdentityCodeRetentionResponse
+	57, // 87: lillvet.owner.v1.OwnerService.RunRetentionSweep:output_type -> lillvet.owner.v1.RunRetentionSweepResponse
+	66, // [66:88] is the sub-list for method output_type
+	44, // [44:66] is the sub-list for method input_type
 	44, // [44:44] is the sub-list for extension type_name
 	44, // [44:44] is the sub-list for extension extendee
 	0,  // [0:44] is the sub-list for field type_name
@@ -3920,7 +4012,7 @@ func file_lillvet_owner_v1_owner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lillvet_owner_v1_owner_proto_rawDesc), len(file_lillvet_owner_v1_owner_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,7 @@ const (
 	OwnerService_SetOwnerRestriction_FullMethodName         = "/lillvet.owner.v1.OwnerService/SetOwnerRestriction"
 	OwnerService_EraseOwnerData_FullMethodName              = "/lillvet.owner.v1.OwnerService/EraseOwnerData"
 	OwnerService_ExtendNameRetention_FullMethodName         = "/lillvet.owner.v1.OwnerService/ExtendNameRetention"
+	OwnerService_EndIdentityCodeRetention_FullMethodName    = "/lillvet.owner.v1.OwnerService/EndIdentityCodeRetention"
 	OwnerService_RunRetentionSweep_FullMethodName           = "/lillvet.owner.v1.OwnerService/RunRetentionSweep"
 )
 
@@ -150,6 +151,17 @@ type OwnerServiceClient interface {
 	// answered OK is audited, and these two refusals are audited as denied about the
 	// owner. The history service's own token only; not exposed over REST.
 	ExtendNameRetention(ctx context.Context, in *ExtendNameRetentionRequest, opts ...grpc.CallOption) (*ExtendNameRetentionResponse, error)
+	// Ends the retention of an erased owner's identity code: no unpaid invoice needs it
+	// any more (the history service tells it once billing recorded the payment of the
+	// owner's last open invoice after the erasure kept the code for it, DESIGN rule 7).
+	// The encrypted code and its blind index are dropped now, recorded in the owner's
+	// change history ("retention period ended"). Never keeps anything longer: an owner
+	// whose code is gone already (a resend, or an erasure that kept none) answers OK and
+	// changes nothing. Only for an erased owner: FAILED_PRECONDITION OWNER_NOT_ERASED when
+	// the owner is not erased (yet), audited as denied about the owner; every call
+	// answered OK is audited. The history service's own token only; not exposed over
+	// REST.
+	EndIdentityCodeRetention(ctx context.Context, in *EndIdentityCodeRetentionRequest, opts ...grpc.CallOption) (*EndIdentityCodeRetentionResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
 	RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error)
@@ -363,6 +375,16 @@ func (c *ownerServiceClient) ExtendNameRetention(ctx context.Context, in *Extend
 	return out, nil
 }
 
+func (c *ownerServiceClient) EndIdentityCodeRetention(ctx context.Context, in *EndIdentityCodeRetentionRequest, opts ...grpc.CallOption) (*EndIdentityCodeRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndIdentityCodeRetentionResponse)
+	err := c.cc.Invoke(ctx, OwnerService_EndIdentityCodeRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ownerServiceClient) RunRetentionSweep(ctx context.Context, in *RunRetentionSweepRequest, opts ...grpc.CallOption) (*RunRetentionSweepResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RunRetentionSweepResponse)
@@ -481,6 +503,17 @@ type OwnerServiceServer interface {
 	// answered OK is audited, and these two refusals are audited as denied about the
 	// owner. The history service's own token only; not exposed over REST.
 	ExtendNameRetention(context.Context, *ExtendNameRetentionRequest) (*ExtendNameRetentionResponse, error)
+	// Ends the retention of an erased owner's identity code: no unpaid invoice needs it
+	// any more (the history service tells it once billing recorded the payment of the
+	// owner's last open invoice after the erasure kept the code for it, DESIGN rule 7).
+	// The encrypted code and its blind index are dropped now, recorded in the owner's
+	// change history ("retention period ended"). Never keeps anything longer: an owner
+	// whose code is gone already (a resend, or an erasure that kept none) answers OK and
+	// changes nothing. Only for an erased owner: FAILED_PRECONDITION OWNER_NOT_ERASED when
+	// the owner is not erased (yet), audited as denied about the owner; every call
+	// answered OK is audited. The history service's own token only; not exposed over
+	// REST.
+	EndIdentityCodeRetention(context.Context, *EndIdentityCodeRetentionRequest) (*EndIdentityCodeRetentionResponse, error)
 	// Anonymises what an erasure kept once its day has passed (also run periodically
 	// inside the service). Clinic manager or maintainer; not exposed over REST.
 	RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error)
@@ -553,6 +586,9 @@ func (UnimplementedOwnerServiceServer) EraseOwnerData(context.Context, *EraseOwn
 }
 func (UnimplementedOwnerServiceServer) ExtendNameRetention(context.Context, *ExtendNameRetentionRequest) (*ExtendNameRetentionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExtendNameRetention not implemented")
+}
+func (UnimplementedOwnerServiceServer) EndIdentityCodeRetention(context.Context, *EndIdentityCodeRetentionRequest) (*EndIdentityCodeRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndIdentityCodeRetention not implemented")
 }
 func (UnimplementedOwnerServiceServer) RunRetentionSweep(context.Context, *RunRetentionSweepRequest) (*RunRetentionSweepResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunRetentionSweep not implemented")
@@ -938,6 +974,24 @@ func _OwnerService_ExtendNameRetention_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OwnerService_EndIdentityCodeRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndIdentityCodeRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OwnerServiceServer).EndIdentityCodeRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OwnerService_EndIdentityCodeRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OwnerServiceServer).EndIdentityCodeRetention(ctx, req.(*EndIdentityCodeRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _OwnerService_RunRetentionSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RunRetentionSweepRequest)
 	if err := dec(in); err != nil {
@@ -1042,6 +1096,10 @@ var OwnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExtendNameRetention",
 			Handler:    _OwnerService_ExtendNameRetention_Handler,
+		},
+		{
+			MethodName: "EndIdentityCodeRetention",
+			Handler:    _OwnerService_EndIdentityCodeRetention_Handler,
 		},
 		{
 			MethodName: "RunRetentionSweep",
