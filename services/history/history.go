@@ -227,15 +227,24 @@ func (c NameRetentionConfig) schedule(d *service.Deps, job func(context.Context)
 // the new process started.
 const noteInterval = time.Hour
 
+// ownerKeeper is the owner service as the name retention job tells it: how long an
+// erased owner's names are needed, and when their identity code is needed no more.
+type ownerKeeper interface {
+	app.NamesKeeper
+	app.CodeKeeper
+}
+
 // nameRetentionJob is one run of the name retention job: with the token of c.TokenFile,
-// verified by v, it tells the owner service the later days (app.PushNameRetention).
+// verified by v, it tells the owner service the later days (app.PushNameRetention),
+// then the identity codes no unpaid invoice needs any more (app.PushCodeRelease,
+// logged by codeReleaseLogged), unless the owner service did not answer.
 // Each owner not told, and each whose names the owner service had removed already, is
 // logged at ERROR by id (no names, no identity codes), with a count per run; the
 // owners not told stay marked for the next run. The count of a run the owner service
 // stopped (no answer) says so, with the owners left unchecked; an owner the owner
 // service has not erased yet is logged at INFO, an ordinary wait for the erasure job's
 // next step, and asked again an hour later.
-func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionConfig, v tokenfile.Verifier, now func() time.Time, log *slog.Logger) func(context.Context) error {
+func nameRetentionJob(uc *app.Service, keeper ownerKeeper, c NameRetentionConfig, v tokenfile.Verifier, now func() time.Time, log *slog.Logger) func(context.Context) error {
 	timeout := c.CallTimeout
 	if timeout == 0 {
 		timeout = defaultNameCallTimeout
@@ -293,6 +302,38 @@ func nameRetentionJob(uc *app.Service, keeper app.NamesKeeper, c NameRetentionCo
 		if err != nil {
 			return fmt.Errorf("name retention job: %w", err)
 		}
+		if res.Stopped {
+			return nil
+		}
+		codes, err := uc.PushCodeRelease(jobCtx, keeper, timeout)
+		codeReleaseLogged(ctx, log, codes)
+		if err != nil {
+			return fmt.Errorf("name retention job: identity codes: %w", err)
+		}
 		return nil
+	}
+}
+
+// codeReleaseLogged logs what a run did with the identity codes as the names' part is
+// logged: each owner not told at ERROR by id (no names, no identity codes), with a count
+// per run, an owner the owner service has not erased yet at INFO.
+func codeReleaseLogged(ctx context.Context, log *slog.Logger, res app.CodesPush) {
+	for _, f := range res.Failed {
+		log.ErrorContext(ctx, "the owner service was not told that an erased owner's identity code is needed no more; retried at the next run",
+			"owner_id", f.OwnerID, "error", f.Err)
+	}
+	for _, id := range res.Waiting {
+		log.InfoContext(ctx, "the owner service has not erased an erased owner yet (its erasure job's step is still to come); "+
+			"the owner's identity code stays marked, asked again in an hour, and its end is told after that step", "owner_id", id)
+	}
+	switch {
+	case res.Stopped:
+		log.ErrorContext(ctx, "name retention job: identity codes not told; the owner service did not answer, so the run stopped and the owners left stay marked for the next run",
+			"failed", len(res.Failed), "checked", res.Checked, "left", res.Left)
+	case len(res.Failed) > 0:
+		log.ErrorContext(ctx, "name retention job: identity codes not told", "failed", len(res.Failed), "checked", res.Checked)
+	}
+	if res.Told > 0 {
+		log.InfoContext(ctx, "name retention job told the owner service identity codes no unpaid invoice needs", "told", res.Told, "checked", res.Checked)
 	}
 }

@@ -522,6 +522,13 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 		}
 		defer cancel()
 	}
+	if paysHeld(&rec.Current, &next) {
+		var settled func()
+		if writeCtx, settled, err = s.markCodeBefore(writeCtx, &rec.Current); err != nil {
+			return nil, nil, fmt.Errorf("amend visit: %w", err)
+		}
+		defer settled()
+	}
 	if err := s.repo.AmendVisit(writeCtx, in.ID, in.Version, a, original, &next); err != nil {
 		if errors.Is(err, apperr.ErrConflict) && in.RequestID != "" {
 			// A concurrent retry of the same amendment may have won the version.
@@ -714,6 +721,10 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	if slices.Contains(done.Fields, "start_time") || done.MovedFrom != "" {
 		// The first call may have stopped, or failed to mark, after its write.
 		s.markNamesAfter(ctx, rec.Current.PatientID, rec.Current.ID)
+	}
+	if rec.Current.Restricted && slices.Contains(done.Fields, "invoices") {
+		// The first call may have stopped before its mark after the payment.
+		s.markCodeAfter(ctx, &rec.Current)
 	}
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.

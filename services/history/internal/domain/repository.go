@@ -162,4 +162,19 @@ type Repository interface {
 	// ClearNamesCheck clears the owner's marks when they are still the checks read;
 	// a mark set since stays.
 	ClearNamesCheck(ctx context.Context, ownerID string, checks int64) error
+
+	// MarkCodeCheck marks the owner's CodeNotice to be checked (Checks + 1), creating
+	// it when there is none.
+	MarkCodeCheck(ctx context.Context, ownerID string) error
+	// MarkCodePending marks the owner's CodeNotice to be checked, as MarkCodeCheck, and
+	// keeps it pending until until at least (CodeNotice.PendingUntil).
+	MarkCodePending(ctx context.Context, until time.Time, ownerID string) error
+	// CodeChecksDue returns the notices marked to be checked.
+	CodeChecksDue(ctx context.Context) ([]CodeNotice, error)
+	// CodeAskAfter stores that the owner's code is not checked again before t
+	// (CodeNotice.AskAfter).
+	CodeAskAfter(ctx context.Context, ownerID string, t time.Time) error
+	// ClearCodeCheck clears the owner's marks when they are still the checks read; a
+	// mark set since stays.
+	ClearCodeCheck(ctx context.Context, ownerID string, checks int64) error
 }

@@ -33,6 +33,7 @@ type Repository struct {
 	names          *mongo.Collection
 	erasedPatients *mongo.Collection
 	notedErasures  *mongo.Collection
+	codes          *mongo.Collection
 }
 
 var _ domain.Repository = (*Repository)(nil)
@@ -43,6 +44,7 @@ func New(db *mongo.Database) *Repository {
 		visits: db.Collection(visitsColl), communications: db.Collection(communicationsColl),
 		erasures: db.Collection(erasuresColl), schedule: db.Collection(scheduleColl), names: db.Collection(namesColl),
 		erasedPatients: db.Collection(erasedPatientsColl), notedErasures: db.Collection(notedErasuresColl),
+		codes: db.Collection(codesColl),
 	}
 }
 
@@ -61,6 +63,7 @@ func Indexes() []mongox.Index {
 		newest(communicationsColl, "owner_id", "time", "_id"),
 		{Collection: scheduleColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "next_due", Value: 1}}}},
 		{Collection: namesColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "checks", Value: 1}}}},
+		{Collection: codesColl, Model: mongo.IndexModel{Keys: bson.D{{Key: "checks", Value: 1}}}},
 	}
 }
 
@@ -72,6 +75,7 @@ func QueryShapes() []mongox.QueryShape {
 		{Collection: communicationsColl, Keys: []string{"owner_id", "time", "_id"}},
 		{Collection: scheduleColl, Keys: []string{"next_due"}},
 		{Collection: namesColl, Keys: []string{"checks"}},
+		{Collection: codesColl, Keys: []string{"checks"}},
 	}
 }
 

@@ -80,6 +80,19 @@ func (c *Client) ExtendNameRetention(ctx context.Context, ownerID string, until 
 	return translate("ExtendNameRetention", err)
 }
 
+// EndIdentityCodeRetention implements app.CodeKeeper. OWNER_NOT_ERASED tells that the
+// owner's erasure is still to come in the owner service.
+func (c *Client) EndIdentityCodeRetention(ctx context.Context, ownerID string) error {
+	_, err := c.owners.EndIdentityCodeRetention(ctx, &ownerv1.EndIdentityCodeRetentionRequest{OwnerId: ownerID})
+	if err == nil {
+		return nil
+	}
+	if status.Code(err) == codes.FailedPrecondition && reason(err) == "OWNER_NOT_ERASED" {
+		return fmt.Errorf("owner service EndIdentityCodeRetention: %w", app.ErrOwnerNotErasedYet)
+	}
+	return translate("EndIdentityCodeRetention", err)
+}
+
 // reason is the machine reason (ErrorInfo) of a refusal; "" when it carries none.
 func reason(err error) string {
 	for _, d := range status.Convert(err).Details() {
