@@ -36,8 +36,10 @@ const (
 	// no identity codes), so that its long-lived token is worth little if stolen.
 	RoleErasureJob Role = "erasure_job"
 	// RoleNameRetentionJob is the history service's job that tells the owner service
-	// when records naming an erased owner are kept longer, a machine: it may extend an
-	// erased owner's names' retention day and nothing else (never shorten it, no reads).
+	// when records naming an erased owner are kept longer, and when no unpaid invoice
+	// needs an erased owner's identity code any more, a machine: it may extend an erased
+	// owner's names' retention day and end its identity code's retention, and nothing
+	// else (never keep anything shorter than told, no reads).
 	RoleNameRetentionJob Role = "name_retention_job"
 )
 

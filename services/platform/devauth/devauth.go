@@ -45,8 +45,8 @@ func ErasureJob() Claims {
 }
 
 // NameRetentionJob is who the history service's job that extends erased owners' names'
-// retention in the owner service is in the development stacks: a service subject with
-// the name_retention_job role.
+// retention, and ends their identity codes' retention, in the owner service is in the
+// development stacks: a service subject with the name_retention_job role.
 func NameRetentionJob() Claims {
 	return Claims{Subject: "service:history-name-retention", Name: "Name retention job", Roles: []auth.Role{auth.RoleNameRetentionJob}}
 }
