@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +24,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -613,6 +616,34 @@ func TestTracing(t *testing.T) {
 	}
 	if len(traces) != 1 {
 		t.Errorf("relay produced %d traces, want one", len(traces))
+	}
+}
+
+// TestReflectionListsTheServices: the server answers reflection, over TLS and without a
+// token, with the services registered on it, as grpcurl's "list" (README) asks for them.
+func TestReflectionListsTheServices(t *testing.T) {
+	f := start(t)
+	stream, err := reflectionpb.NewServerReflectionClient(f.conn).ServerReflectionInfo(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}
+	if err := stream.Send(req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("ServerReflectionInfo: %v", err)
+	}
+	_ = stream.CloseSend()
+	listed := map[string]bool{}
+	for _, s := range res.GetListServicesResponse().GetService() {
+		listed[s.GetName()] = true
+	}
+	for _, want := range []string{service, healthpb.Health_ServiceDesc.ServiceName, reflectionpb.ServerReflection_ServiceDesc.ServiceName} {
+		if !listed[want] {
+			t.Errorf("reflection lists %v, without %s", slices.Sorted(maps.Keys(listed)), want)
+		}
 	}
 }
 
