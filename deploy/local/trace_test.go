@@ -19,8 +19,10 @@ import (
 
 // TestOneTracePerRequest follows one REST request from the gateway through the owner
 // service down to its MongoDB command: one trace, each span parented on the one that
-// caused it, named after its service, with the RPC, its status and the caller's role,
-// and no personal data anywhere.
+// caused it, named after its service, with the RPC, its status and the caller's role.
+// No personal data is anywhere in the spans or the logs of any process: neither of
+// that request nor of the create that sent the owner's identity code in and the reveal
+// that sent it back out.
 func TestOneTracePerRequest(t *testing.T) {
 	s, spans, logs := startTracedStack(t)
 	token := s.env.Token(t, auth.RoleReception)
@@ -28,10 +30,18 @@ func TestOneTracePerRequest(t *testing.T) {
 	body := `{"owner":{"givenNames":"Aino","familyName":"Äijälä","phone":"040 123 4567",
 		"address":{"street":"Ruukintie 1","postalCode":"60100","city":"Seinäjoki"},
 		"homeClinic":"CLINIC_SEINAJOKI"},"identityCode":"131052-308T"}`
-	createdID(t, s.rest(t, http.MethodPost, "/v1/owners", token, body), "owner")
+	id := createdID(t, s.rest(t, http.MethodPost, "/v1/owners", token, body), "owner")
+	revealed := s.rest(t, http.MethodPost, "/v1/owners/"+id+":revealIdentityCode", s.env.Token(t, auth.RoleBilling),
+		`{"purpose":"invoice 2026-118 to collection"}`)
+	if !bytes.Contains(revealed, []byte("131052-308T")) {
+		t.Fatalf("the reveal answered %s, without the identity code", revealed)
+	}
+	sent := endedTrace(t, spans)
+	sent.find("gateway", trace.SpanKindServer, "POST /v1/owners/{owner_id}:revealIdentityCode")
+	sent.find("owner", trace.SpanKindServer, "lillvet.owner.v1.OwnerService/CreateOwner")
+	sent.find("owner", trace.SpanKindServer, "lillvet.owner.v1.OwnerService/RevealIdentityCode")
 	spans.Reset()
-	// A name search: the route that takes personal data in its query, which must stay
-	// out of every span.
+	// A name search: the route that takes personal data in its query.
 	s.rest(t, http.MethodGet, "/v1/owners?name=Äijälä", token, "")
 
 	tr := endedTrace(t, spans)
@@ -56,7 +66,14 @@ func TestOneTracePerRequest(t *testing.T) {
 	if got := attr(read, "db.collection.name"); got != "owners" {
 		t.Errorf("collection on the MongoDB span = %q", got)
 	}
-	tr.noPersonalData("Äijälä", "Aino", "Ruukintie", "131052", "+358401234567", "040 123 4567")
+	personal := []string{"Äijälä", "Aino", "Ruukintie", "131052", "+358401234567", "040 123 4567"}
+	sent.noPersonalData(personal...)
+	tr.noPersonalData(personal...)
+	for _, p := range personal {
+		if strings.Contains(logs.String(), p) {
+			t.Errorf("personal data %q in a log line", p)
+		}
+	}
 	if !strings.Contains(logs.String(), edge.SpanContext.TraceID().String()) {
 		t.Errorf("no log line carries the request's trace id")
 	}
