@@ -3,12 +3,16 @@ package telemetry_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lillvet/register/services/platform/telemetry"
 )
@@ -119,5 +123,60 @@ func TestSetupExporterSelection(t *testing.T) {
 				t.Fatalf("Shutdown: %v", err)
 			}
 		})
+	}
+}
+
+// TestShutdownFlushesSpansToOTLP: with the standard variables pointing OTLP/HTTP at a
+// receiver, and a batch delay no test waits out, a span ended just before Shutdown
+// reaches the receiver by the time Shutdown returns: a process that stops loses none of
+// its last spans.
+func TestShutdownFlushesSpansToOTLP(t *testing.T) {
+	received := make(chan *coltracepb.ExportTraceServiceRequest, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		export := &coltracepb.ExportTraceServiceRequest{}
+		if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(body, export) != nil {
+			http.Error(w, "not an OTLP/HTTP trace export", http.StatusBadRequest)
+			return
+		}
+		received <- export
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(receiver.Close)
+	for k, v := range map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.URL, "OTEL_BSP_SCHEDULE_DELAY": "3600000",
+		"OTEL_TRACES_EXPORTER": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "", "OTEL_EXPORTER_OTLP_PROTOCOL": "",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "", "OTEL_EXPORTER_OTLP_COMPRESSION": "", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "",
+	} {
+		t.Setenv(k, v)
+	}
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "svc", LogWriter: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tel.TracerProvider.Tracer("test").Start(t.Context(), "the last request")
+	span.End()
+	if err := tel.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	close(received)
+	var got []string
+	for export := range received {
+		for _, rs := range export.GetResourceSpans() {
+			var service string
+			for _, a := range rs.GetResource().GetAttributes() {
+				if a.GetKey() == "service.name" {
+					service = a.GetValue().GetStringValue()
+				}
+			}
+			for _, ss := range rs.GetScopeSpans() {
+				for _, sp := range ss.GetSpans() {
+					got = append(got, service+": "+sp.GetName())
+				}
+			}
+		}
+	}
+	if !slices.Equal(got, []string{"svc: the last request"}) {
+		t.Errorf("the receiver got %q, want the span ended before Shutdown", got)
 	}
 }
