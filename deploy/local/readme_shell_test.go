@@ -1,15 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// shBlock finds a markdown document's sh blocks.
-var shBlock = regexp.MustCompile("(?s)```sh\n(.*?)```")
+	"github.com/lillvet/register/services/platform/shelltest"
+)
 
 // colonAfterParameter finds a parameter expanded without braces and followed by a
 // colon: zsh, macOS's default shell, reads "$OWNER:revealIdentityCode" as $OWNER
@@ -54,8 +55,8 @@ func TestDocumentedCommandsReadTheSameInZsh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, block := range shBlock.FindAllStringSubmatch(string(text), -1) {
-			for line := range strings.Lines(expanded(block[1])) {
+		for _, block := range shelltest.Blocks(string(text)) {
+			for line := range strings.Lines(expanded(block)) {
 				if m := colonAfterParameter.FindString(line); m != "" {
 					t.Errorf("%s: %q: zsh reads %q as a parameter with a modifier; write ${%s}:",
 						filepath.Base(doc), strings.TrimSpace(line), m+"…", strings.TrimSuffix(m[1:], ":"))
@@ -79,4 +80,83 @@ func TestExpanded(t *testing.T) {
 			t.Errorf("expanded(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestReadmeOwnerWalkThrough runs the README's "Try it" blocks of the owner register,
+// from the tokens to the reveal, as a reader pastes them into bash and into zsh (macOS's
+// default shell; skipped where it is not installed), against the runner started as the
+// README starts it: the owner is registered, found by name, read, given a pet and
+// updated, and billing sees the identity code in full.
+func TestReadmeOwnerWalkThrough(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("the README's commands need curl")
+	}
+	script := ownerWalkThrough(t)
+	shelltest.Each(t, []string{"bash", "zsh"}, func(t *testing.T, sh string) {
+		r := startRunner(t)
+		dir := readerFolder(t)
+		if err := os.Symlink(r.data, filepath.Join(dir, "var")); err != nil {
+			t.Fatal(err)
+		}
+		// The runner listens on a free port, not on the README's.
+		script := strings.ReplaceAll(script, "https://127.0.0.1:8080", r.gateway)
+		out, err := shelltest.Run(t, sh, dir, script, "LILLVET_RUNNER="+r.bin, "LILLVET_DATA_DIR="+r.data,
+			"PATH="+filepath.Join(dir, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+		if err != nil {
+			t.Fatalf("the walk-through failed in %s: %v", sh, err)
+		}
+		for _, want := range []string{`"familyName":"Äijälä"`, `"name":"Nappi"`, `"email":"aino@example.fi"`, `"identityCode":"131052-308T"`} {
+			if !bytes.Contains(out, []byte(want)) {
+				t.Errorf("no answer of the walk-through in %s holds %s", sh, want)
+			}
+		}
+	})
+}
+
+// ownerWalkThrough returns the sh blocks of the README's "Try it" section up to the
+// reveal's, the owner register's part of the walk-through.
+func ownerWalkThrough(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Try it\n")
+	if !ok {
+		t.Fatal(`README has no "## Try it" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var script []string
+	for _, block := range shelltest.Blocks(section) {
+		if script = append(script, block); strings.Contains(block, ":revealIdentityCode") {
+			return strings.Join(script, "\n")
+		}
+	}
+	t.Fatal(`README's "Try it" has no block that reveals the identity code`)
+	return ""
+}
+
+// readerGo stands for "go run ./deploy/local …", the README's way to mint a token,
+// on the reader's search path: it runs the runner the tests built.
+const readerGo = `#!/bin/sh
+if [ "$1" != run ] || [ "$2" != ./deploy/local ]; then
+	echo "go $*: the walk-through runs only go run ./deploy/local" >&2
+	exit 2
+fi
+shift 2
+exec "$LILLVET_RUNNER" "$@"
+`
+
+// readerFolder is the folder a reader of the README runs its commands in, with a bin/
+// holding readerGo.
+func readerFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "go"), []byte(readerGo), 0o700); err != nil { //nolint:gosec // an executable stub
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/lillvet/register/services/history"
 	"github.com/lillvet/register/services/owner"
 	"github.com/lillvet/register/services/platform/config"
+	"github.com/lillvet/register/services/platform/shelltest"
 )
 
 // byHandSecrets finds docs/OPERATIONS.md's commands that make the compose stack's
@@ -37,89 +38,83 @@ var byHandKeys = []string{composesetup.IdentityKeysFile, composesetup.IdentityAc
 // history services start with.
 func TestByHandSecretsCommands(t *testing.T) {
 	block := keyCommands(t, byHandSecrets)
-	for _, shell := range []string{"dash", "bash"} {
-		t.Run(shell, func(t *testing.T) {
-			sh, err := exec.LookPath(shell)
-			if err != nil {
-				t.Skipf("no %s: %v", shell, err)
+	shelltest.Each(t, []string{"dash", "bash"}, func(t *testing.T, sh string) {
+		t.Run("run again", func(t *testing.T) {
+			c := newByHandCheckout(t, sh, block)
+			c.run(os.Getenv("PATH"))
+			first := c.keys()
+			// The upgrade: an installation made before the request digest key, its
+			// folder opened up meanwhile.
+			if err := os.Remove(filepath.Join(c.secrets, composesetup.RequestDigestKeyFile)); err != nil {
+				t.Fatal(err)
 			}
-			t.Run("run again", func(t *testing.T) {
-				c := newByHandCheckout(t, sh, block)
-				c.run(os.Getenv("PATH"))
-				first := c.keys()
-				// The upgrade: an installation made before the request digest key, its
-				// folder opened up meanwhile.
-				if err := os.Remove(filepath.Join(c.secrets, composesetup.RequestDigestKeyFile)); err != nil {
-					t.Fatal(err)
+			if err := os.Chmod(c.secrets, 0o755); err != nil { //nolint:gosec // the folder the commands must make private again
+				t.Fatal(err)
+			}
+			c.run(os.Getenv("PATH"))
+			second := c.keys()
+			for _, k := range byHandKeys {
+				if k != composesetup.RequestDigestKeyFile && !bytes.Equal(first[k], second[k]) {
+					t.Errorf("a second run replaced %s", k)
 				}
-				if err := os.Chmod(c.secrets, 0o755); err != nil { //nolint:gosec // the folder the commands must make private again
-					t.Fatal(err)
-				}
-				c.run(os.Getenv("PATH"))
-				second := c.keys()
-				for _, k := range byHandKeys {
-					if k != composesetup.RequestDigestKeyFile && !bytes.Equal(first[k], second[k]) {
-						t.Errorf("a second run replaced %s", k)
-					}
-				}
-			})
-			t.Run("after a run without openssl", func(t *testing.T) {
-				c := newByHandCheckout(t, sh, block)
-				c.run(pathWithoutOpenssl(t))
-				// An active key id naming no key is a file the next run would keep.
-				if _, err := os.Stat(filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile)); !errors.Is(err, fs.ErrNotExist) {
-					t.Errorf("a run without openssl left %s: %v", composesetup.IdentityActiveKeyFile, err)
-				}
-				c.run(os.Getenv("PATH"))
-				c.keys()
-			})
-			t.Run("a rotated installation that lost its active key", func(t *testing.T) {
+			}
+		})
+		t.Run("after a run without openssl", func(t *testing.T) {
+			c := newByHandCheckout(t, sh, block)
+			c.run(pathWithoutOpenssl(t))
+			// An active key id naming no key is a file the next run would keep.
+			if _, err := os.Stat(filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a run without openssl left %s: %v", composesetup.IdentityActiveKeyFile, err)
+			}
+			c.run(os.Getenv("PATH"))
+			c.keys()
+		})
+		t.Run("a rotated installation that lost its active key", func(t *testing.T) {
+			c := newByHandCheckout(t, sh, block)
+			if err := os.Mkdir(c.secrets, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+			rotated := "compose1:" + key + ",compose2:" + key + "\n"
+			if err := os.WriteFile(filepath.Join(c.secrets, composesetup.IdentityKeysFile), []byte(rotated), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c.run(os.Getenv("PATH"))
+			// Naming compose1 active again would seal new codes under a retired key.
+			if _, err := os.Stat(filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the commands guessed %s for rotated keys: %v", composesetup.IdentityActiveKeyFile, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(c.secrets, composesetup.IdentityKeysFile)); err != nil || string(got) != rotated {
+				t.Errorf("%s = %q, %v; want it kept", composesetup.IdentityKeysFile, got, err)
+			}
+		})
+		for _, tc := range []struct {
+			name  string
+			files map[string]string
+		}{
+			{"over the empty files of an interrupted run", map[string]string{
+				composesetup.IdentityKeysFile: "", composesetup.RequestDigestKeyFile: "",
+			}},
+			{"over what the earlier commands left without openssl", map[string]string{
+				composesetup.IdentityKeysFile: "compose1:\n", composesetup.IdentityActiveKeyFile: "compose1\n",
+				composesetup.BlindIndexKeyFile: "", composesetup.RequestDigestKeyFile: "",
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
 				c := newByHandCheckout(t, sh, block)
 				if err := os.Mkdir(c.secrets, 0o700); err != nil {
 					t.Fatal(err)
 				}
-				key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-				rotated := "compose1:" + key + ",compose2:" + key + "\n"
-				if err := os.WriteFile(filepath.Join(c.secrets, composesetup.IdentityKeysFile), []byte(rotated), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				c.run(os.Getenv("PATH"))
-				// Naming compose1 active again would seal new codes under a retired key.
-				if _, err := os.Stat(filepath.Join(c.secrets, composesetup.IdentityActiveKeyFile)); !errors.Is(err, fs.ErrNotExist) {
-					t.Errorf("the commands guessed %s for rotated keys: %v", composesetup.IdentityActiveKeyFile, err)
-				}
-				if got, err := os.ReadFile(filepath.Join(c.secrets, composesetup.IdentityKeysFile)); err != nil || string(got) != rotated {
-					t.Errorf("%s = %q, %v; want it kept", composesetup.IdentityKeysFile, got, err)
-				}
-			})
-			for _, tc := range []struct {
-				name  string
-				files map[string]string
-			}{
-				{"over the empty files of an interrupted run", map[string]string{
-					composesetup.IdentityKeysFile: "", composesetup.RequestDigestKeyFile: "",
-				}},
-				{"over what the earlier commands left without openssl", map[string]string{
-					composesetup.IdentityKeysFile: "compose1:\n", composesetup.IdentityActiveKeyFile: "compose1\n",
-					composesetup.BlindIndexKeyFile: "", composesetup.RequestDigestKeyFile: "",
-				}},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					c := newByHandCheckout(t, sh, block)
-					if err := os.Mkdir(c.secrets, 0o700); err != nil {
+				for k, content := range tc.files {
+					if err := os.WriteFile(filepath.Join(c.secrets, k), []byte(content), 0o600); err != nil {
 						t.Fatal(err)
 					}
-					for k, content := range tc.files {
-						if err := os.WriteFile(filepath.Join(c.secrets, k), []byte(content), 0o600); err != nil {
-							t.Fatal(err)
-						}
-					}
-					c.run(os.Getenv("PATH"))
-					c.keys()
-				})
-			}
-		})
-	}
+				}
+				c.run(os.Getenv("PATH"))
+				c.keys()
+			})
+		}
+	})
 }
 
 // upgradeDigestKey finds the upgrade note's command that writes the request digest
@@ -136,45 +131,39 @@ func TestUpgradeRequestDigestKeyCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte("#!/bin/sh\nexec \"$@\"\n"), 0o700); err != nil { //nolint:gosec // an executable stub
 		t.Fatal(err)
 	}
-	for _, shell := range []string{"dash", "bash"} {
-		t.Run(shell, func(t *testing.T) {
-			sh, err := exec.LookPath(shell)
+	shelltest.Each(t, []string{"dash", "bash"}, func(t *testing.T, sh string) {
+		c := newByHandCheckout(t, sh, block)
+		if err := os.Mkdir(c.secrets, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		dotenv := fmt.Sprintf("LILLVET_UID=%d\nLILLVET_GID=%d\n", os.Getuid(), os.Getgid())
+		if err := os.WriteFile(filepath.Join(c.secrets, "..", ".env"), []byte(dotenv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var keys [][]byte
+		for range 2 {
+			c.run(bin + string(os.PathListSeparator) + os.Getenv("PATH"))
+			path := filepath.Join(c.secrets, composesetup.RequestDigestKeyFile)
+			fi, err := os.Stat(path)
 			if err != nil {
-				t.Skipf("no %s: %v", shell, err)
-			}
-			c := newByHandCheckout(t, sh, block)
-			if err := os.Mkdir(c.secrets, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			dotenv := fmt.Sprintf("LILLVET_UID=%d\nLILLVET_GID=%d\n", os.Getuid(), os.Getgid())
-			if err := os.WriteFile(filepath.Join(c.secrets, "..", ".env"), []byte(dotenv), 0o600); err != nil {
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", composesetup.RequestDigestKeyFile, fi.Mode().Perm())
+			}
+			key, err := os.ReadFile(path) //nolint:gosec // the test's own file
+			if err != nil {
 				t.Fatal(err)
 			}
-			var keys [][]byte
-			for range 2 {
-				c.run(bin + string(os.PathListSeparator) + os.Getenv("PATH"))
-				path := filepath.Join(c.secrets, composesetup.RequestDigestKeyFile)
-				fi, err := os.Stat(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if fi.Mode().Perm() != 0o600 {
-					t.Errorf("%s has mode %v, want 0600", composesetup.RequestDigestKeyFile, fi.Mode().Perm())
-				}
-				key, err := os.ReadFile(path) //nolint:gosec // the test's own file
-				if err != nil {
-					t.Fatal(err)
-				}
-				if b, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(string(key), "\n")); err != nil || len(b) != 32 {
-					t.Fatalf("%s holds no 32-byte base64 key (%d bytes, %v)", composesetup.RequestDigestKeyFile, len(b), err)
-				}
-				keys = append(keys, key)
+			if b, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(string(key), "\n")); err != nil || len(b) != 32 {
+				t.Fatalf("%s holds no 32-byte base64 key (%d bytes, %v)", composesetup.RequestDigestKeyFile, len(b), err)
 			}
-			if !bytes.Equal(keys[0], keys[1]) {
-				t.Error("a second run replaced the request digest key")
-			}
-		})
-	}
+			keys = append(keys, key)
+		}
+		if !bytes.Equal(keys[0], keys[1]) {
+			t.Error("a second run replaced the request digest key")
+		}
+	})
 }
 
 // keyCommands returns the commands re finds in OPERATIONS.md, and skips the test
@@ -215,12 +204,8 @@ func newByHandCheckout(t *testing.T, sh, block string) *byHandCheckout {
 // run runs the commands with the search path given.
 func (c *byHandCheckout) run(path string) {
 	c.t.Helper()
-	cmd := exec.Command(c.sh, "-c", c.block) //nolint:gosec // the documented commands, in the test's own folder
-	cmd.Dir = c.root
-	cmd.Env = append(os.Environ(), "PATH="+path)
-	// A failed run says what failed; what the runs did is checked on the files.
-	out, err := cmd.CombinedOutput()
-	c.t.Logf("%s: %v\n%s", c.sh, err, out)
+	// What the runs did is checked on the files.
+	_, _ = shelltest.Run(c.t, c.sh, c.root, c.block, "PATH="+path)
 }
 
 // keys checks that secrets/ is private and holds every key, each of mode 0600 and
