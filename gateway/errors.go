@@ -75,7 +75,9 @@ func metadataTooLarge(st *status.Status) bool {
 // unavailable backend is logged for the operators; it names hosts, never a
 // person. A service's own UNAVAILABLE carries only its client text (see apperr),
 // so the 503 text here is the gateway's whatever the service wrote, and the
-// service logs what was unavailable.
+// service logs what was unavailable; but for a service that could not check the
+// caller's token (auth.KeysUnavailable), whose answer, that nothing was done and when
+// to retry, is the gateway's own for the same case.
 func (e errorWriter) public(ctx context.Context, st *status.Status) *status.Status {
 	switch st.Code() {
 	case codes.InvalidArgument:
