@@ -263,6 +263,56 @@ func TestLegacyInsurerScopesMeetTheChecks(t *testing.T) {
 	}
 }
 
+// TestLegacyInsurerWithdrawalUnderATypedName: an insurer withdrawal stored before
+// insurer scopes had to be recipient ids, under the insurer's name as typed, names no
+// recipient id the check or the filter asks with. It was the owner's word against an
+// insurer the ledger cannot tell, so it counts for every insurer: a grant made before it
+// is withdrawn (here one stored in upper case, read as the canonical id), and a grant
+// recorded after it allows only the insurer it names.
+func TestLegacyInsurerWithdrawalUnderATypedName(t *testing.T) {
+	s := start(t)
+	const (
+		grantID      = "0190f5a4-1f00-7000-8000-00000000c101"
+		withdrawalID = "0190f5a4-1f00-7000-8000-00000000c102"
+		// insurerY is another insurer's recipient id.
+		insurerY = "0190f5a4-1f00-7000-8000-0000000000a2"
+	)
+	earlier := time.Now().Add(-48 * time.Hour)
+
+	t.Run("stops an earlier grant", func(t *testing.T) {
+		id := s.newOwner(t, "Vakuutettu")
+		s.pushLegacyInsurerDecision(t, id, grantID, "granted", strings.ToUpper(insurerIf), earlier)
+		s.pushLegacyInsurerDecision(t, id, withdrawalID, "withdrawn", "LähiTapiola", earlier.Add(24*time.Hour))
+
+		res := s.check(t, id, insurer, insurerIf)
+		if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_WITHDRAWAL || res.GetDecidingDecision().GetId() != withdrawalID {
+			t.Errorf("check: %v, want denied by the withdrawal", res)
+		}
+		if s.allowedFor(t, id, insurer, insurerIf) {
+			t.Error("the filter allows the owner after the withdrawal")
+		}
+	})
+	t.Run("a later grant allows the insurer it names only", func(t *testing.T) {
+		id := s.newOwner(t, "Vakuutettu")
+		s.pushLegacyInsurerDecision(t, id, withdrawalID, "withdrawn", "LähiTapiola", earlier)
+		grant := s.record(t, id, decision(insurer, insurerIf, granted))
+
+		if res := s.check(t, id, insurer, insurerIf); !res.GetAllowed() || res.GetDecidingDecision().GetId() != grant.GetId() {
+			t.Errorf("check of the insurer granted: %v, want allowed by the grant", res)
+		}
+		if !s.allowedFor(t, id, insurer, insurerIf) {
+			t.Error("the filter refuses the insurer granted")
+		}
+		res := s.check(t, id, insurer, insurerY)
+		if res.GetAllowed() || res.GetReason() != consentv1.Reason_REASON_WITHDRAWAL || res.GetDecidingDecision().GetId() != withdrawalID {
+			t.Errorf("check of another insurer: %v, want denied by the withdrawal", res)
+		}
+		if s.allowedFor(t, id, insurer, insurerY) {
+			t.Error("the filter allows another insurer")
+		}
+	})
+}
+
 func TestUnknownOwnerIsNotFound(t *testing.T) {
 	s := start(t)
 	ctx := s.as(t, auth.RoleClinicManager)

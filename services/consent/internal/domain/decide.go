@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Reason says why a purpose is allowed or not.
@@ -58,17 +60,20 @@ type State struct {
 // [ValidFrom, ValidUntil). An objection on it denies like a withdrawal, with reason
 // objection.
 //
-// A recipient-scoped purpose's (Purpose.RecipientScoped) entries without a scope are
-// microchip registry decisions recorded before that purpose took the registry's
-// recipient id as scope. A grant among them was meant for one registry the ledger
-// cannot tell, so it allows none, and is recorded again naming the registry. A
-// withdrawal, refusal or objection among them was the owner's word against every
-// registry, so it counts for each one beside that registry's entries (countsFor): a
-// grant re-recorded with the date of the original form is overruled by a withdrawal made
-// after that date, a grant made after the withdrawal allows. The same purpose without a
-// scope, which no check or filter can ask for (NormalizeScope requires one) but the
-// listed state (Ledger.States) does, is decided by those entries alone: a prohibition as
-// usual, a grant as no grant, without a deciding entry.
+// A recipient-scoped purpose's (Purpose.RecipientScoped) entries whose scope is no
+// recipient id (isRecipientID) name no recipient a check can ask about: microchip
+// registry decisions recorded before that purpose took the registry's recipient id as
+// scope are stored without one, and insurer decisions recorded before the insurer's
+// scope had to be its recipient id may hold its name as typed ("LähiTapiola"). A grant
+// among them was meant for one recipient the ledger cannot tell for sure, so it allows
+// none, and is recorded again naming the recipient. A withdrawal, refusal or objection
+// among them was the owner's word against that recipient, which the ledger cannot tell
+// either, so it counts for each recipient of the purpose beside that recipient's entries
+// (countsFor): a grant re-recorded with the date of the original form is overruled by a
+// withdrawal made after that date, a grant made after the withdrawal allows. The purpose
+// with such a scope, which no check or filter can ask for (NormalizeScope requires a
+// recipient id) but the listed state (Ledger.States) does, is decided the same way: a
+// prohibition as usual, a grant as no grant, without a deciding entry.
 //
 // The owner's restriction and an erased owner's suppressions outrank the entries; they
 // are the ledger's (Ledger.Verdict).
@@ -85,7 +90,7 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdic
 		deciding := *e
 		switch e.Decision {
 		case DecisionGranted:
-			if purpose.RecipientScoped() && e.Scope == "" {
+			if purpose.RecipientScoped() && !isRecipientID(e.Scope) {
 				return Verdict{Reason: ReasonNoGrant}
 			}
 			reason := ReasonExplicitGrant
@@ -119,13 +124,21 @@ func Decide(entries []Entry, purpose Purpose, scope string, at time.Time) Verdic
 }
 
 // countsFor reports whether e bears on purpose with scope: an entry of that purpose and
-// scope, or, for a recipient-scoped purpose, one stored without a scope that is not a
-// grant (an unknown decision included: it must not count as a grant either).
+// scope, or, for a recipient-scoped purpose, one whose scope names no recipient
+// (isRecipientID: none, or an insurer's name as typed) that is not a grant (an unknown
+// decision included: it must not count as a grant either).
 func countsFor(e *Entry, purpose Purpose, scope string) bool {
 	if e.Purpose != purpose {
 		return false
 	}
-	return e.Scope == scope || (purpose.RecipientScoped() && e.Scope == "" && e.Decision != DecisionGranted)
+	return e.Scope == scope || (purpose.RecipientScoped() && !isRecipientID(e.Scope) && e.Decision != DecisionGranted)
+}
+
+// isRecipientID reports whether scope is a recipient's id as NormalizeScope and
+// StoredScope give it: a UUID in canonical form.
+func isRecipientID(scope string) bool {
+	id, err := uuid.Parse(scope)
+	return err == nil && id.String() == scope
 }
 
 // decidedAt is when the customer made the decision: its EffectiveAt (a written decision

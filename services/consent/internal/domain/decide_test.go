@@ -2,12 +2,23 @@ package domain
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
 )
 
 const day = 24 * time.Hour
+
+// Recipient ids, as the disclosure service writes them, and an insurer's name as typed
+// before an insurer's scope had to be its recipient id.
+const (
+	ins1         = "0190f5a4-1f00-7000-8000-0000000000a1"
+	ins2         = "0190f5a4-1f00-7000-8000-0000000000a2"
+	reg1         = "0190f5a4-1f00-7000-8000-0000000000b1"
+	reg2         = "0190f5a4-1f00-7000-8000-0000000000b2"
+	insurerTyped = "LähiTapiola"
+)
 
 // entry is a ledger entry of the test owner, effective at testNow+offset.
 func entry(id string, seq int64, p Purpose, scope string, d Decision, offset time.Duration) Entry {
@@ -159,32 +170,32 @@ func TestDecide(t *testing.T) {
 		}, care, "", 0, false, true, ReasonDefaultOptOut, ""},
 
 		// Insurer disclosure: opt-in, per insurer.
-		{"insurer without grant", nil, insurer, "ins-1", 0, false, false, ReasonNoGrant, ""},
+		{"insurer without grant", nil, insurer, ins1, 0, false, false, ReasonNoGrant, ""},
 		{"insurer agreement on record", []Entry{
-			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
-		}, insurer, "ins-1", 0, false, true, ReasonExplicitGrant, "g1"},
+			entry("g1", 1, insurer, ins1, DecisionGranted, -day),
+		}, insurer, ins1, 0, false, true, ReasonExplicitGrant, "g1"},
 		{"grant to one insurer is not for another", []Entry{
-			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
-		}, insurer, "ins-2", 0, false, false, ReasonNoGrant, ""},
+			entry("g1", 1, insurer, ins1, DecisionGranted, -day),
+		}, insurer, ins2, 0, false, false, ReasonNoGrant, ""},
 		{"insurer grant expired", []Entry{
-			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day), 0, -day),
-		}, insurer, "ins-1", 0, false, false, ReasonExpired, "g1"},
+			valid(entry("g1", 1, insurer, ins1, DecisionGranted, -2*day), 0, -day),
+		}, insurer, ins1, 0, false, false, ReasonExpired, "g1"},
 		{"insurer grant ends exactly now", []Entry{
-			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day), 0, 0+time.Nanosecond),
-		}, insurer, "ins-1", time.Nanosecond, false, false, ReasonExpired, "g1"},
+			valid(entry("g1", 1, insurer, ins1, DecisionGranted, -2*day), 0, 0+time.Nanosecond),
+		}, insurer, ins1, time.Nanosecond, false, false, ReasonExpired, "g1"},
 		{"insurer grant within validity", []Entry{
-			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day), -day, day),
-		}, insurer, "ins-1", 0, false, true, ReasonExplicitGrant, "g1"},
+			valid(entry("g1", 1, insurer, ins1, DecisionGranted, -2*day), -day, day),
+		}, insurer, ins1, 0, false, true, ReasonExplicitGrant, "g1"},
 		{"insurer grant not yet valid", []Entry{
-			valid(entry("g1", 1, insurer, "ins-1", DecisionGranted, -day), day, 2*day),
-		}, insurer, "ins-1", 0, false, false, ReasonNotYetValid, "g1"},
+			valid(entry("g1", 1, insurer, ins1, DecisionGranted, -day), day, 2*day),
+		}, insurer, ins1, 0, false, false, ReasonNotYetValid, "g1"},
 		{"insurer agreement withdrawn", []Entry{
-			entry("g1", 1, insurer, "ins-1", DecisionGranted, -2*day),
-			entry("w2", 2, insurer, "ins-1", DecisionWithdrawn, -day),
-		}, insurer, "ins-1", 0, false, false, ReasonWithdrawal, "w2"},
+			entry("g1", 1, insurer, ins1, DecisionGranted, -2*day),
+			entry("w2", 2, insurer, ins1, DecisionWithdrawn, -day),
+		}, insurer, ins1, 0, false, false, ReasonWithdrawal, "w2"},
 		{"insurer disclosure for a restricted owner", []Entry{
-			entry("g1", 1, insurer, "ins-1", DecisionGranted, -day),
-		}, insurer, "ins-1", 0, true, false, ReasonOwnerRestricted, ""},
+			entry("g1", 1, insurer, ins1, DecisionGranted, -day),
+		}, insurer, ins1, 0, true, false, ReasonOwnerRestricted, ""},
 
 		// Kennelliitto, Kissaliitto: opt-in, no scope.
 		{"kennel club without grant", nil, kennel, "", 0, false, false, ReasonNoGrant, ""},
@@ -214,23 +225,23 @@ func TestDecide(t *testing.T) {
 			entry("g3", 3, cats, "", DecisionGranted, -day),
 		}, cats, "", 0, false, true, ReasonExplicitGrant, "g3"},
 		// Microchip registry: opt-in, per registry.
-		{"microchip registry without grant", nil, chip, "reg-1", 0, false, false, ReasonNoGrant, ""},
+		{"microchip registry without grant", nil, chip, reg1, 0, false, false, ReasonNoGrant, ""},
 		{"microchip registry granted", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
-		}, chip, "reg-1", 0, false, true, ReasonExplicitGrant, "g1"},
+			entry("g1", 1, chip, reg1, DecisionGranted, -day),
+		}, chip, reg1, 0, false, true, ReasonExplicitGrant, "g1"},
 		{"grant to one registry is not for another", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
-		}, chip, "reg-2", 0, false, false, ReasonNoGrant, ""},
+			entry("g1", 1, chip, reg1, DecisionGranted, -day),
+		}, chip, reg2, 0, false, false, ReasonNoGrant, ""},
 		{"microchip registry valid from now", []Entry{
-			valid(entry("g1", 1, chip, "reg-1", DecisionGranted, -day), 0+time.Nanosecond, 0),
-		}, chip, "reg-1", time.Nanosecond, false, true, ReasonExplicitGrant, "g1"},
+			valid(entry("g1", 1, chip, reg1, DecisionGranted, -day), 0+time.Nanosecond, 0),
+		}, chip, reg1, time.Nanosecond, false, true, ReasonExplicitGrant, "g1"},
 		{"microchip registry for a restricted owner", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
-		}, chip, "reg-1", 0, true, false, ReasonOwnerRestricted, ""},
+			entry("g1", 1, chip, reg1, DecisionGranted, -day),
+		}, chip, reg1, 0, true, false, ReasonOwnerRestricted, ""},
 		// A grant recorded before the purpose took the registry's id names no registry.
 		{"unscoped registry grant allows no registry", []Entry{
 			entry("g1", 1, chip, "", DecisionGranted, -day),
-		}, chip, "reg-1", 0, false, false, ReasonNoGrant, ""},
+		}, chip, reg1, 0, false, false, ReasonNoGrant, ""},
 		{"unscoped registry grant is no grant itself", []Entry{
 			entry("g1", 1, chip, "", DecisionGranted, -day),
 		}, chip, "", 0, false, false, ReasonNoGrant, ""},
@@ -246,32 +257,63 @@ func TestDecide(t *testing.T) {
 		{"unscoped registry withdrawal overrules a backdated grant naming the registry", []Entry{
 			recorded(entry("g1", 1, chip, "", DecisionGranted, -3*day), -3*day),
 			recorded(entry("w2", 2, chip, "", DecisionWithdrawn, -day), -day),
-			recorded(entry("g3", 3, chip, "reg-1", DecisionGranted, -3*day), 0),
-		}, chip, "reg-1", 0, false, false, ReasonWithdrawal, "w2"},
+			recorded(entry("g3", 3, chip, reg1, DecisionGranted, -3*day), 0),
+		}, chip, reg1, 0, false, false, ReasonWithdrawal, "w2"},
 		{"registry grant made after an unscoped withdrawal allows", []Entry{
 			entry("w1", 1, chip, "", DecisionWithdrawn, -2*day),
-			entry("g2", 2, chip, "reg-1", DecisionGranted, -day),
-		}, chip, "reg-1", 0, false, true, ReasonExplicitGrant, "g2"},
+			entry("g2", 2, chip, reg1, DecisionGranted, -day),
+		}, chip, reg1, 0, false, true, ReasonExplicitGrant, "g2"},
 		{"unscoped registry refusal refuses every registry", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -2*day),
+			entry("g1", 1, chip, reg1, DecisionGranted, -2*day),
 			entry("r2", 2, chip, "", DecisionRefused, -day),
-		}, chip, "reg-2", 0, false, false, ReasonRefusal, "r2"},
+		}, chip, reg2, 0, false, false, ReasonRefusal, "r2"},
 		{"unscoped registry objection overrules an earlier grant naming the registry", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -2*day),
+			entry("g1", 1, chip, reg1, DecisionGranted, -2*day),
 			entry("o2", 2, chip, "", DecisionObjected, -day),
-		}, chip, "reg-1", 0, false, false, ReasonObjection, "o2"},
+		}, chip, reg1, 0, false, false, ReasonObjection, "o2"},
 		{"unscoped registry grant after a withdrawal restores no registry", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -3*day),
+			entry("g1", 1, chip, reg1, DecisionGranted, -3*day),
 			entry("w2", 2, chip, "", DecisionWithdrawn, -2*day),
 			entry("g3", 3, chip, "", DecisionGranted, -day),
-		}, chip, "reg-1", 0, false, false, ReasonWithdrawal, "w2"},
+		}, chip, reg1, 0, false, false, ReasonWithdrawal, "w2"},
 		{"unscoped registry withdrawal scheduled ahead is not yet in effect", []Entry{
-			entry("g1", 1, chip, "reg-1", DecisionGranted, -day),
+			entry("g1", 1, chip, reg1, DecisionGranted, -day),
 			entry("w2", 2, chip, "", DecisionWithdrawn, day),
-		}, chip, "reg-1", 0, false, true, ReasonExplicitGrant, "g1"},
+		}, chip, reg1, 0, false, true, ReasonExplicitGrant, "g1"},
 		{"unscoped insurer grant is no grant", []Entry{
 			entry("g1", 1, insurer, "", DecisionGranted, -day),
 		}, insurer, "", 0, false, false, ReasonNoGrant, ""},
+		// An insurer's name typed as scope names no recipient id: its grant allows none,
+		// its prohibition was the owner's word against an insurer the ledger cannot tell.
+		{"insurer grant under a typed name allows no insurer", []Entry{
+			entry("g1", 1, insurer, insurerTyped, DecisionGranted, -day),
+		}, insurer, ins1, 0, false, false, ReasonNoGrant, ""},
+		{"insurer grant under a typed name is no grant itself", []Entry{
+			entry("g1", 1, insurer, insurerTyped, DecisionGranted, -day),
+		}, insurer, insurerTyped, 0, false, false, ReasonNoGrant, ""},
+		{"insurer withdrawal under a typed name overrules an earlier grant", []Entry{
+			entry("g1", 1, insurer, ins1, DecisionGranted, -2*day),
+			entry("w2", 2, insurer, insurerTyped, DecisionWithdrawn, -day),
+		}, insurer, ins1, 0, false, false, ReasonWithdrawal, "w2"},
+		{"insurer refusal under a typed name refuses every insurer", []Entry{
+			entry("r1", 1, insurer, insurerTyped, DecisionRefused, -day),
+		}, insurer, ins2, 0, false, false, ReasonRefusal, "r1"},
+		{"insurer objection under a typed name is shown under the name", []Entry{
+			entry("o1", 1, insurer, insurerTyped, DecisionObjected, -day),
+		}, insurer, insurerTyped, 0, false, false, ReasonObjection, "o1"},
+		{"insurer grant made after a withdrawal under a typed name allows", []Entry{
+			entry("w1", 1, insurer, insurerTyped, DecisionWithdrawn, -2*day),
+			entry("g2", 2, insurer, ins1, DecisionGranted, -day),
+		}, insurer, ins1, 0, false, true, ReasonExplicitGrant, "g2"},
+		{"a grant under a typed name after a withdrawal restores no insurer", []Entry{
+			entry("g1", 1, insurer, ins1, DecisionGranted, -3*day),
+			entry("w2", 2, insurer, insurerTyped, DecisionWithdrawn, -2*day),
+			entry("g3", 3, insurer, insurerTyped, DecisionGranted, -day),
+		}, insurer, ins1, 0, false, false, ReasonWithdrawal, "w2"},
+		{"a withdrawal under an id spelled in upper case counts for every registry", []Entry{
+			entry("g1", 1, chip, reg1, DecisionGranted, -2*day),
+			entry("w2", 2, chip, "0190F5A4-1F00-7000-8000-0000000000B2", DecisionWithdrawn, -day),
+		}, chip, reg1, 0, false, false, ReasonWithdrawal, "w2"},
 
 		{"unknown purpose is never allowed by default", nil, "profiling", "", 0, false, false, ReasonNoGrant, ""},
 	} {
@@ -310,8 +352,9 @@ func TestCurrentState(t *testing.T) {
 		entry("k1", 4, PurposeKennelClubDisclosure, "", DecisionGranted, day),
 		entry("x1", 5, "legacy_purpose", "", DecisionGranted, -day),
 		entry("c1", 6, PurposeMicrochipRegistryDisclosure, "", DecisionGranted, -day),
-		entry("i1", 2, PurposeInsurerDisclosure, "ins-2", DecisionGranted, -day),
-		entry("i2", 3, PurposeInsurerDisclosure, "ins-1", DecisionRefused, -day),
+		entry("i1", 2, PurposeInsurerDisclosure, ins2, DecisionGranted, -day),
+		entry("i2", 3, PurposeInsurerDisclosure, ins1, DecisionRefused, -day),
+		entry("i3", 7, PurposeInsurerDisclosure, insurerTyped, DecisionGranted, -day),
 		entry("o1", 1, PurposeDirectMarketing, ChannelSMS, DecisionObjected, -day),
 	}
 	want := []string{
@@ -322,8 +365,9 @@ func TestCurrentState(t *testing.T) {
 		"statistical_research/ true default_opt_out -",
 		"service_development/ true default_opt_out -",
 		"care_reminders/ true default_opt_out -",
-		"insurer_disclosure/ins-1 false refusal i2",
-		"insurer_disclosure/ins-2 true explicit_grant i1",
+		"insurer_disclosure/" + ins1 + " false refusal i2",
+		"insurer_disclosure/" + ins2 + " true explicit_grant i1",
+		"insurer_disclosure/" + insurerTyped + " false no_grant -",
 		"kennel_club_disclosure/ false no_grant -",
 		"microchip_registry_disclosure/ false no_grant -",
 		"legacy_purpose/ true explicit_grant x1",
@@ -352,6 +396,9 @@ func FuzzDecide(f *testing.F) {
 	// An unscoped registry grant recorded ten hours before it took effect, an unscoped
 	// withdrawal made after it was recorded, a grant to the second registry dated before both.
 	f.Add([]byte{7, 0, 0, 126, 0, 1, 118, 7, 0, 2, 123, 0, 2, 128, 7, 4, 0, 108, 0, 3, 128}, int8(0), false)
+	// An insurer grant ten hours ago, a withdrawal under the insurer's name as typed
+	// five hours ago.
+	f.Add([]byte{4, 3, 0, 118, 0, 1, 128, 4, 5, 2, 123, 0, 2, 128}, int8(0), false)
 	f.Fuzz(func(t *testing.T, data []byte, atHours int8, restricted bool) {
 		entries := fuzzEntries(data)
 		permuted := slices.Clone(entries)
@@ -379,9 +426,10 @@ func FuzzDecide(f *testing.F) {
 	})
 }
 
-// fuzzScopes are the scopes entries take and checks ask: none, two channels, and two
-// recipient ids, so that a recipient's check meets another recipient's entries.
-var fuzzScopes = []string{"", ChannelEmail, ChannelSMS, "rcp-1", "rcp-2"}
+// fuzzScopes are the scopes entries take and checks ask: none, two channels, two
+// recipient ids, so that a recipient's check meets another recipient's entries, and an
+// insurer's name typed before an insurer's scope had to be its recipient id.
+var fuzzScopes = []string{"", ChannelEmail, ChannelSMS, ins1, ins2, insurerTyped}
 
 const maxFuzzEntries = 256
 
@@ -419,8 +467,9 @@ func fuzzEntries(data []byte) []Entry {
 // expectedVerdict is the verdict on p with scope at the instant at, stated apart from
 // Decide so that the fuzzer compares two statements of the rule: a restricted owner is
 // refused; otherwise the decision in force (inForce) decides, and with none in force the
-// purpose's default does (an opt-in purpose has no grant, an opt-out one allows). An
-// unscoped grant of a recipient-scoped purpose names no recipient and grants nothing.
+// purpose's default does (an opt-in purpose has no grant, an opt-out one allows). A grant
+// of a recipient-scoped purpose whose scope is no recipient id (none, or an insurer's
+// name as typed) names no recipient and grants nothing.
 func expectedVerdict(entries []Entry, p Purpose, scope string, at time.Time, restricted bool) Verdict {
 	if restricted {
 		return Verdict{Reason: ReasonOwnerRestricted}
@@ -440,7 +489,7 @@ func expectedVerdict(entries []Entry, p Purpose, scope string, at time.Time, res
 			reason = ReasonWithdrawal
 		}
 		return Verdict{Reason: reason, Deciding: e}
-	case p.RecipientScoped() && e.Scope == "":
+	case p.RecipientScoped() && !canonicalUUID.MatchString(e.Scope):
 		return Verdict{Reason: ReasonNoGrant}
 	case !e.ValidFrom.IsZero() && at.Before(e.ValidFrom):
 		return Verdict{Reason: ReasonNotYetValid, Deciding: e}
@@ -450,17 +499,22 @@ func expectedVerdict(entries []Entry, p Purpose, scope string, at time.Time, res
 	return Verdict{Allowed: true, Reason: ReasonExplicitGrant, Deciding: e}
 }
 
+// canonicalUUID matches a recipient id as the disclosure service writes it: a UUID in
+// lower case with hyphens.
+var canonicalUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
 // inForce is the decision in force on p with scope at the instant at, nil when none: of
-// the entries in effect at at that apply (of p and that scope, or, when a recipient of a
-// recipient-scoped purpose is asked about, any decision but a grant stored without a
-// scope), the one made last; an opt-out purpose's grant outside its validity period does
-// not count.
+// the entries in effect at at that apply (of p and that scope, or, for a
+// recipient-scoped purpose, any decision but a grant whose scope is no recipient id:
+// stored without a scope or under an insurer's name as typed, the owner's word against a
+// recipient the ledger cannot tell), the one made last; an opt-out purpose's grant
+// outside its validity period does not count.
 func inForce(entries []Entry, p Purpose, scope string, at time.Time) *Entry {
 	var last *Entry
 	for i := range entries {
 		e := &entries[i]
-		unscopedProhibition := p.RecipientScoped() && scope != "" && e.Scope == "" && e.Decision != DecisionGranted
-		applies := e.Purpose == p && (e.Scope == scope || unscopedProhibition)
+		namesNoRecipient := p.RecipientScoped() && !canonicalUUID.MatchString(e.Scope)
+		applies := e.Purpose == p && (e.Scope == scope || (namesNoRecipient && e.Decision != DecisionGranted))
 		if !applies || e.EffectiveAt.After(at) || grantOutOfForce(e, p, at) {
 			continue
 		}
