@@ -313,6 +313,58 @@ func TestLegacyInsurerWithdrawalUnderATypedName(t *testing.T) {
 	})
 }
 
+// TestOperationsListsTheRecipientScopesToReview runs docs/OPERATIONS.md's query of
+// insurer and microchip registry decisions whose scope is no canonical recipient id: it
+// lists those stored in another spelling, under a name or without a scope, and none
+// recorded since, nor another purpose's.
+func TestOperationsListsTheRecipientScopesToReview(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Vakuutettu")
+	other := s.newOwner(t, "Uusi")
+	earlier := time.Now().Add(-72 * time.Hour)
+	s.pushLegacyInsurerDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c201", "granted", strings.ToUpper(insurerIf), earlier)
+	s.pushLegacyInsurerDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c202", "withdrawn", "{"+insurerIf+"}", earlier)
+	s.pushLegacyInsurerDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c203", "withdrawn", "LähiTapiola", earlier)
+	s.pushLegacyInsurerDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c204", "granted", insurerIf, earlier)
+	s.pushUnscopedRegistryDecision(t, id, "0190f5a4-1f00-7000-8000-00000000c205", "granted", earlier, earlier, time.Time{}, time.Time{})
+	for _, d := range []*consentv1.ConsentDecision{
+		decision(insurer, insurerIf, granted), decision(chip, registryA, granted), objection(marketing, "email"),
+	} {
+		s.record(t, id, d)
+		s.record(t, other, d)
+	}
+
+	collection, pipeline := operationsQuery(t, "## Insurer decisions stored before their scope was a recipient id")
+	cur, err := s.raw.Database(consentDatabase).Collection(collection).Aggregate(t.Context(), pipeline)
+	if err != nil {
+		t.Fatalf("the documented query: %v", err)
+	}
+	var rows []struct {
+		Owner string `bson:"_id"`
+		Entry struct {
+			ID    string `bson:"id"`
+			Scope string `bson:"scope"`
+		} `bson:"entries"`
+	}
+	if err := cur.All(t.Context(), &rows); err != nil {
+		t.Fatalf("the documented query's rows: %v", err)
+	}
+	var listed []string
+	for _, r := range rows {
+		listed = append(listed, r.Owner+" "+r.Entry.ID+" "+r.Entry.Scope)
+	}
+	want := []string{
+		id + " 0190f5a4-1f00-7000-8000-00000000c201 " + strings.ToUpper(insurerIf),
+		id + " 0190f5a4-1f00-7000-8000-00000000c202 {" + insurerIf + "}",
+		id + " 0190f5a4-1f00-7000-8000-00000000c203 LähiTapiola",
+		id + " 0190f5a4-1f00-7000-8000-00000000c205 ",
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, want) {
+		t.Errorf("the query lists\n%q\nwant\n%q", listed, want)
+	}
+}
+
 func TestUnknownOwnerIsNotFound(t *testing.T) {
 	s := start(t)
 	ctx := s.as(t, auth.RoleClinicManager)

@@ -596,7 +596,7 @@ func (r registryRow) made() time.Time {
 // owner.
 func (s *system) runOperationsRegistryQuery(t *testing.T) map[string][]registryRow {
 	t.Helper()
-	collection, pipeline := operationsRegistryQuery(t)
+	collection, pipeline := operationsQuery(t, "## Microchip registry grants stored before they named the registry")
 	cur, err := s.raw.Database(consentDatabase).Collection(collection).Aggregate(t.Context(), pipeline)
 	if err != nil {
 		t.Fatalf("the documented query: %v", err)
@@ -612,18 +612,18 @@ func (s *system) runOperationsRegistryQuery(t *testing.T) map[string][]registryR
 	return listed
 }
 
-// operationsRegistryQuery reads the collection and pipeline of the first js block of
-// docs/OPERATIONS.md's microchip registry section. mongosh's bare keys are quoted, which
-// makes the pipeline Extended JSON.
-func operationsRegistryQuery(t *testing.T) (string, mongo.Pipeline) {
+// operationsQuery reads the collection and pipeline of the first js block of the
+// docs/OPERATIONS.md section under heading. mongosh's bare keys are quoted, which makes
+// the pipeline Extended JSON.
+func operationsQuery(t *testing.T, heading string) (string, mongo.Pipeline) {
 	t.Helper()
 	doc, err := os.ReadFile("../../docs/OPERATIONS.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(doc), "## Microchip registry grants stored before they named the registry")
+	_, section, ok := strings.Cut(string(doc), heading+"\n")
 	if !ok {
-		t.Fatal("OPERATIONS.md has no microchip registry section")
+		t.Fatalf("OPERATIONS.md has no section %q", heading)
 	}
 	_, block, _ := strings.Cut(section, "```js\n")
 	block, _, _ = strings.Cut(block, "```")
