@@ -540,6 +540,62 @@ func TestRetryAfterTheGrantExpired(t *testing.T) {
 	}
 }
 
+// TestLateRetryOfAnEntryRecordedUnderOlderRules: a grant recorded before a statement
+// version had to be a label, with one typed as free text (set here with the raw
+// driver, as that release stored it), is retried under its request id: the retry
+// answers the first entry, not INVALID_ARGUMENT for a rule the entry predates, and adds
+// none; the request id sent with another such version is refused as reused, and the
+// same grant under a new request id is refused for its version.
+func TestLateRetryOfAnEntryRecordedUnderOlderRules(t *testing.T) {
+	s := start(t)
+	id := s.newOwner(t, "Myöhäinen")
+	ctx := s.as(t, auth.RoleReception)
+	const (
+		rid   = "desk-2025-0042"
+		typed = "Seloste 2025"
+	)
+	first, err := s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{
+		OwnerId: id, RequestId: rid, Decision: decision(kennel, "", granted),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.raw.Database(consentDatabase).Collection("ledgers").UpdateByID(t.Context(), id,
+		bson.M{"$set": bson.M{"entries.0.statement_version": typed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := func(rid, version string) (*consentv1.RecordConsentDecisionResponse, error) {
+		d := decision(kennel, "", granted)
+		d.StatementVersion = version
+		return s.consent.RecordConsentDecision(ctx, &consentv1.RecordConsentDecisionRequest{OwnerId: id, RequestId: rid, Decision: d})
+	}
+
+	again, err := retry(rid, typed)
+	if err != nil {
+		t.Fatalf("the late retry: %v", err)
+	}
+	if again.GetDecision().GetId() != first.GetDecision().GetId() || again.GetDecision().GetStatementVersion() != typed {
+		t.Errorf("the late retry answered %v, want the first entry", again.GetDecision())
+	}
+	hist, err := s.consent.ListConsentDecisions(ctx, &consentv1.ListConsentDecisionsRequest{OwnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.GetDecisions()) != 1 {
+		t.Errorf("history has %d entries after the retry, want 1", len(hist.GetDecisions()))
+	}
+
+	_, err = retry(rid, "Seloste 2026")
+	if st := wantCode(t, err, codes.FailedPrecondition); !strings.Contains(fmt.Sprint(st.Details()), "REQUEST_ID_REUSED") {
+		t.Errorf("the request id reused for another statement: %v", st)
+	}
+	_, err = retry("desk-2025-0043", typed)
+	if got := violations(t, err); !slices.Equal(got, []string{"decision.statement_version"}) {
+		t.Errorf("the typed version under a new request id: violations %v, want decision.statement_version", got)
+	}
+}
+
 // TestDecisionSequences records each sequence for a fresh owner through the API and
 // checks the verdict, for opt-out and opt-in purposes alike.
 func TestDecisionSequences(t *testing.T) {

@@ -51,18 +51,22 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 	if err != nil {
 		return domain.Entry{}, err
 	}
-	var e domain.Entry
 	if in.Entry == nil {
 		v.Add("decision", "is required")
-	} else {
-		validAt := now
-		if rid != "" && v.Err() == nil {
-			if validAt, err = s.firstAttemptTime(ctx, in.OwnerID, id, now); err != nil {
-				return domain.Entry{}, err
-			}
+	}
+	if rid != "" && in.Entry != nil && v.Err() == nil {
+		first, ok, err := s.requestEntry(ctx, in.OwnerID, id)
+		if err != nil {
+			return domain.Entry{}, err
 		}
+		if ok {
+			return s.retried(ctx, in, first)
+		}
+	}
+	var e domain.Entry
+	if in.Entry != nil {
 		e = *in.Entry
-		domain.ValidateEntry(&e, "decision", validAt, s.links, &v)
+		domain.ValidateEntry(&e, "decision", now, s.links, &v)
 	}
 	if err := v.Err(); err != nil {
 		return domain.Entry{}, err
@@ -86,25 +90,34 @@ func (s *Service) RecordDecision(ctx context.Context, in RecordDecision) (domain
 	return stored, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+stored.ID, in.OwnerID)
 }
 
-// firstAttemptTime is the instant a decision sent under a request id is validated as
-// of: when the entry id derived from it was recorded, or now when it is new. A retry is
-// judged by the clock its first attempt was, so that it finds the entry recorded (or,
-// sent with other values, is refused as a reused request id) however late it comes: a
-// grant valid until an hour that has since passed was valid when recorded, and checked
-// against now it would be refused for a validity that ends before its effective time.
-func (s *Service) firstAttemptTime(ctx context.Context, ownerID, entryID string, now time.Time) (time.Time, error) {
+// requestEntry is the entry a request id already recorded, found by the entry id derived
+// from it; ok is false when none is.
+func (s *Service) requestEntry(ctx context.Context, ownerID, entryID string) (e domain.Entry, ok bool, err error) {
 	l, err := s.repo.Ledger(ctx, ownerID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		return now, nil
+		return domain.Entry{}, false, nil
 	case err != nil:
-		return time.Time{}, fmt.Errorf("record a decision of owner %s: %w", ownerID, err)
+		return domain.Entry{}, false, fmt.Errorf("record a decision of owner %s: %w", ownerID, err)
 	}
-	first, ok := l.Entry(entryID)
-	if !ok || first.RecordedAt.IsZero() {
-		return now, nil
+	e, ok = l.Entry(entryID)
+	return e, ok, nil
+}
+
+// retried answers a request whose request id already recorded first: with first when
+// the request asks for it (domain.IsRetryOf), REQUEST_ID_REUSED otherwise. It is judged
+// by comparison, not by the rules of now: first met the rules when it was recorded, and
+// a retry however late must find it, also when a rule has been tightened since (a
+// statement version typed as free text before it had to be a label) or the clock has
+// moved on (a grant valid until an hour that has since passed).
+func (s *Service) retried(ctx context.Context, in RecordDecision, first domain.Entry) (domain.Entry, error) {
+	if !domain.IsRetryOf(first, *in.Entry) {
+		return domain.Entry{}, apperr.RequestIDReused("another decision of this owner")
 	}
-	return first.RecordedAt, nil
+	if _, err := s.ownerStatus(ctx, in.OwnerID); err != nil {
+		return domain.Entry{}, err
+	}
+	return first, s.record(ctx, "consent.decision.record", decisionsResource(in.OwnerID)+"/"+first.ID, in.OwnerID)
 }
 
 // ownerStatus asks the owner service about one owner (see ownerStatuses); an unknown

@@ -252,6 +252,18 @@ func SameRequest(stored, e Entry, given time.Time) bool {
 		sameEffectiveTime(stored, given)
 }
 
+// IsRetryOf reports whether asked, a decision sent again under the request id that
+// recorded stored, asks for stored (SameRequest). asked is put in the normal form
+// ValidateEntry gives, as of when stored was recorded, but not judged by the rules:
+// stored met the rules in force then, which may have been tightened since, and the
+// retry only repeats it.
+func IsRetryOf(stored, asked Entry) bool {
+	given := asked.EffectiveAt
+	var notJudged apperr.ValidationError
+	ValidateEntry(&asked, "decision", stored.RecordedAt, nil, &notJudged)
+	return SameRequest(stored, asked, given)
+}
+
 // sameEffectiveTime reports whether given, the effective time a client sent, is the
 // stored entry's. A prohibition sent with a client clock up to maxClockSkew ahead was
 // stored as taking effect when it was recorded (validateTimes), which a retry sent

@@ -315,6 +315,44 @@ func TestSameRequest(t *testing.T) {
 	}
 }
 
+// TestIsRetryOf: a retry is compared with the stored entry in normal form, whatever
+// rules were tightened since the entry was recorded: a statement version typed as free
+// text, or an insurer's name as scope, recorded before either had to be what it is now.
+func TestIsRetryOf(t *testing.T) {
+	// stored is an insurer grant as a release before those rules kept it.
+	stored := Entry{
+		Purpose: PurposeInsurerDisclosure, Scope: "LähiTapiola", Decision: DecisionGranted, Method: MethodWritten,
+		EvidenceRef: "form-2025/9", StatementVersion: "Seloste 2025", EffectiveAt: testNow, RecordedAt: testNow,
+	}
+	canonical := stored
+	canonical.Scope, canonical.StatementVersion = "0190f5a4-1f00-7000-8000-0000000000a1", "2025-01"
+	for _, tc := range []struct {
+		name   string
+		stored Entry
+		change func(*Entry)
+		retry  bool
+	}{
+		{"as sent then", stored, func(*Entry) {}, true},
+		{"with spaces around the texts", stored, func(e *Entry) {
+			e.Scope, e.StatementVersion, e.EvidenceRef = " LähiTapiola ", " Seloste 2025 ", " form-2025/9 "
+		}, true},
+		{"naming the effective time finer", stored, func(e *Entry) { e.EffectiveAt = testNow.Add(time.Microsecond) }, true},
+		{"another statement", stored, func(e *Entry) { e.StatementVersion = "Seloste 2026" }, false},
+		{"another insurer's name", stored, func(e *Entry) { e.Scope = "Fennia" }, false},
+		{"a withdrawal", stored, func(e *Entry) { e.Decision, e.StatementVersion = DecisionWithdrawn, "" }, false},
+		{"the id in upper case", canonical, func(e *Entry) { e.Scope = strings.ToUpper(e.Scope) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := tc.stored
+			asked.RecordedAt = time.Time{}
+			tc.change(&asked)
+			if got := IsRetryOf(tc.stored, asked); got != tc.retry {
+				t.Fatalf("IsRetryOf = %v, want %v", got, tc.retry)
+			}
+		})
+	}
+}
+
 // referenceCase is a text given as a reference and whether it is one.
 type referenceCase struct {
 	name, s string
