@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -82,6 +83,7 @@ func TestOneTracePerRequest(t *testing.T) {
 // spanTrace is the spans a request left, indexed to follow parents.
 type spanTrace struct {
 	t     *testing.T
+	spans *tracetest.InMemoryExporter
 	ended tracetest.SpanStubs
 	byID  map[trace.SpanID]tracetest.SpanStub
 }
@@ -89,23 +91,41 @@ type spanTrace struct {
 // endedTrace takes every span exported so far.
 func endedTrace(t *testing.T, spans *tracetest.InMemoryExporter) *spanTrace {
 	t.Helper()
-	tr := &spanTrace{t: t, ended: spans.GetSpans(), byID: map[trace.SpanID]tracetest.SpanStub{}}
-	for _, sp := range tr.ended {
-		tr.byID[sp.SpanContext.SpanID()] = sp
-	}
+	tr := &spanTrace{t: t, spans: spans}
+	tr.read()
 	return tr
 }
 
-// find returns the first span of service with kind whose name contains name.
+// read takes every span exported so far.
+func (tr *spanTrace) read() {
+	tr.ended, tr.byID = tr.spans.GetSpans(), map[trace.SpanID]tracetest.SpanStub{}
+	for _, sp := range tr.ended {
+		tr.byID[sp.SpanContext.SpanID()] = sp
+	}
+}
+
+// spanWait bounds how long find waits for a span to end. A server span ends after the
+// answer is sent (otelgrpc's and otelhttp's handlers end it when the handler returns),
+// so the caller can hold the answer before the span is exported.
+const spanWait = 10 * time.Second
+
+// find returns the first span of service with kind whose name contains name, waiting
+// for it to end.
 func (tr *spanTrace) find(service string, kind trace.SpanKind, name string) tracetest.SpanStub {
 	tr.t.Helper()
-	for _, sp := range tr.ended {
-		if serviceOf(sp) == service && sp.SpanKind == kind && strings.Contains(sp.Name, name) {
-			return sp
+	deadline := time.Now().Add(spanWait)
+	for {
+		for _, sp := range tr.ended {
+			if serviceOf(sp) == service && sp.SpanKind == kind && strings.Contains(sp.Name, name) {
+				return sp
+			}
 		}
+		if time.Now().After(deadline) {
+			tr.t.Fatalf("no %s span %q of %s among %s", kind, name, service, tr.names())
+		}
+		time.Sleep(10 * time.Millisecond)
+		tr.read()
 	}
-	tr.t.Fatalf("no %s span %q of %s among %s", kind, name, service, tr.names())
-	return tracetest.SpanStub{}
 }
 
 // under finds the MongoDB command op on collection issued while serving parent.
