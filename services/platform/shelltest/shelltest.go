@@ -4,10 +4,12 @@
 package shelltest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"regexp"
 	"testing"
+	"time"
 
 	// A test helper: the test command refuses a production binary that links one.
 	_ "github.com/lillvet/register/services/platform/testonly"
@@ -40,12 +42,22 @@ func Each(t *testing.T, shells []string, f func(t *testing.T, sh string)) {
 	}
 }
 
+// runLimit bounds one script's run: a command that hangs (a curl without a time limit
+// against a server that never answers) fails its test instead of holding the whole
+// package to the test binary's timeout, which would lose every other result.
+const runLimit = 5 * time.Minute
+
 // Run runs script with the shell sh (sh -c) in dir, in the test's environment with env
 // added (a later entry wins), and returns its standard output and error together, also
 // logged: a failed run says what failed, while what it did is for the caller to check.
+// A script still running after runLimit is killed.
 func Run(tb testing.TB, sh, dir, script string, env ...string) ([]byte, error) {
 	tb.Helper()
-	cmd := exec.Command(sh, "-c", script) //nolint:gosec // the documented commands, in the test's own folder
+	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sh, "-c", script) //nolint:gosec // the documented commands, in the test's own folder
+	// The script's children (curl) may hold its output open after the shell is killed.
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
