@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,24 +20,30 @@ import (
 var colonAfterParameter = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*:`)
 
 // expanded returns the shell text with each single-quoted string, in which the shell
-// expands nothing (a mongosh script's "{$or: …}"), blanked out.
+// expands nothing (a mongosh script's "{$or: …}"), and each comment blanked out. A
+// comment is blanked so that its apostrophe ("# prod's replicas") opens no quote.
 func expanded(block string) string {
 	out := []byte(block)
-	var single, double bool
+	var single, double, comment bool
 	for i := 0; i < len(out); i++ {
 		switch c := out[i]; {
+		case c == '\n':
+			comment = false
+		case comment:
+			out[i] = ' '
 		case single && c == '\'':
 			single = false
 		case single:
-			if c != '\n' {
-				out[i] = ' '
-			}
+			out[i] = ' '
 		case c == '\\':
 			i++ // the escaped character is no quote
 		case c == '"':
 			double = !double
 		case c == '\'' && !double:
 			single = true
+		case c == '#' && !double && (i == 0 || out[i-1] == ' ' || out[i-1] == '\t' || out[i-1] == '\n'):
+			comment = true
+			out[i] = ' '
 		}
 	}
 	return string(out)
@@ -74,6 +81,9 @@ func TestExpanded(t *testing.T) {
 		{"'a\n$x:' $y:", "' \n   ' $y:"},
 		{`"it's $x:" '$y:'`, `"it's $x:" '   '`},
 		{`\' $x: '`, `\' $x: '`},
+		{"# prod's replicas\n$x:", "                 \n$x:"},
+		{"echo a#b $x: # it's\n'$y:'", "echo a#b $x:       \n'   '"},
+		{`"# $x:"`, `"# $x:"`},
 	}
 	for _, tt := range tests {
 		if got := expanded(tt.in); got != tt.want {
@@ -85,8 +95,9 @@ func TestExpanded(t *testing.T) {
 // TestReadmeOwnerWalkThrough runs the README's "Try it" blocks of the owner register,
 // from the tokens to the reveal, as a reader pastes them into bash and into zsh (macOS's
 // default shell; skipped where it is not installed), against the runner started as the
-// README starts it: the owner is registered, found by name, read, given a pet and
-// updated, and billing sees the identity code in full.
+// README starts it: the owner is registered, given a pet and updated, and billing sees
+// the identity code in full; the name search is checked only as the source of the
+// owner id every later step uses.
 func TestReadmeOwnerWalkThrough(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("the README's commands need curl")
@@ -98,9 +109,10 @@ func TestReadmeOwnerWalkThrough(t *testing.T) {
 		if err := os.Symlink(r.data, filepath.Join(dir, "var")); err != nil {
 			t.Fatal(err)
 		}
-		// The runner listens on a free port, not on the README's.
-		script := strings.ReplaceAll(script, "https://127.0.0.1:8080", r.gateway)
-		out, err := shelltest.Run(t, sh, dir, script, "LILLVET_RUNNER="+r.bin, "LILLVET_DATA_DIR="+r.data,
+		// The runner listens on a free port, not on the README's (which is its default:
+		// TestReadmeNamesTheRunnersDefaults); the README's var/ is the runner's folder.
+		script := strings.ReplaceAll(script, "https://"+readmeGateway, r.gateway)
+		out, err := shelltest.Run(t, sh, dir, script, "LILLVET_RUNNER="+r.bin,
 			"PATH="+filepath.Join(dir, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 		if err != nil {
 			t.Fatalf("the walk-through failed in %s: %v", sh, err)
@@ -111,6 +123,36 @@ func TestReadmeOwnerWalkThrough(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The runner's defaults as the README's walk-through uses them: its data folder (the
+// development CA at var/pki/ca.pem) and the gateway's address.
+const (
+	readmeDataDir = "var"
+	readmeGateway = "127.0.0.1:8080"
+)
+
+// TestReadmeNamesTheRunnersDefaults holds the runner's defaults to the folder and the
+// address the README's walk-through names, which TestReadmeOwnerWalkThrough replaces
+// by the test runner's.
+func TestReadmeNamesTheRunnersDefaults(t *testing.T) {
+	cfg, ok := reflect.TypeFor[Config]().FieldByName("DataDir")
+	if !ok || cfg.Tag.Get("envDefault") != readmeDataDir {
+		t.Errorf("the runner's data folder defaults to %q, the README uses %s/", cfg.Tag.Get("envDefault"), readmeDataDir)
+	}
+	addr, ok := reflect.TypeFor[Config]().FieldByName("GatewayAddr")
+	if !ok || addr.Tag.Get("envDefault") != readmeGateway {
+		t.Errorf("the gateway's address defaults to %q, the README uses %s", addr.Tag.Get("envDefault"), readmeGateway)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"https://" + readmeGateway + "/", readmeDataDir + "/pki/ca.pem"} {
+		if !bytes.Contains(readme, []byte(want)) {
+			t.Errorf("the README never names %s", want)
+		}
+	}
 }
 
 // ownerWalkThrough returns the sh blocks of the README's "Try it" section up to the
