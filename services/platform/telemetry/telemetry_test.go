@@ -147,6 +147,7 @@ func TestShutdownFlushesSpansToOTLP(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.URL, "OTEL_BSP_SCHEDULE_DELAY": "3600000",
 		"OTEL_TRACES_EXPORTER": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "", "OTEL_EXPORTER_OTLP_PROTOCOL": "",
 		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "", "OTEL_EXPORTER_OTLP_COMPRESSION": "", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "",
+		"OTEL_SERVICE_NAME": "", "OTEL_RESOURCE_ATTRIBUTES": "", "OTEL_TRACES_SAMPLER": "", "OTEL_TRACES_SAMPLER_ARG": "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -159,6 +160,8 @@ func TestShutdownFlushesSpansToOTLP(t *testing.T) {
 	if err := tel.Shutdown(t.Context()); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
+	// Close waits for the receiver's handlers, so none sends on the closed channel.
+	receiver.Close()
 	close(received)
 	var got []string
 	for export := range received {
