@@ -294,6 +294,49 @@ func TestSweepHoldingTheRecordLeavesThePaymentsDigestDay(t *testing.T) {
 	e.checkDigestDropped(t)
 }
 
+// TestPaymentDuringTheDigestsSweepKeepsItsRequestID: the visit was recorded the day
+// before the erasure, which restricted it and kept its request digests for their
+// seven days. Eight days after the erasure the sweep reads the owner's visits to drop
+// them; billing then records the payment of the invoice under a request id, stored as
+// the visit's first amendment. The sweep leaves the payment's request id and digest
+// within their own seven days, so the payment's retry is answered with it; the sweeps
+// after their horizon remove them.
+func TestPaymentDuringTheDigestsSweepKeepsItsRequestID(t *testing.T) {
+	e := eraseInvoicedVisitFrom(t, Options{}, erasedOn.AddDate(0, 0, -1))
+	before, err := e.repo.GetVisit(t.Context(), e.v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := e.open
+	paid.State = domain.InvoicePaid
+	payment := AmendVisit{ID: e.v.ID, RequestID: "pay-1", Paths: []string{"invoices"}, Version: before.Current.Version,
+		Reason: "paid", Visit: domain.Visit{Invoices: []domain.Invoice{paid}}}
+	var payErr error
+	racing, err := New(&afterVisitsRead{Repository: e.repo, during: func() {
+		_, _, payErr = e.s.AmendVisit(as(t, auth.RoleBilling), payment)
+	}}, &slowRegistry{}, nopAuditor{}, e.s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock = erasedOn.AddDate(0, 0, 8)
+	if _, err := racing.RunRetentionSweep(t.Context()); err != nil && !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("the sweep answered %v", err)
+	}
+	if payErr != nil {
+		t.Fatalf("the payment answered %v, want OK", payErr)
+	}
+	retried, _, err := e.s.AmendVisit(as(t, auth.RoleBilling), payment)
+	if err != nil {
+		t.Fatalf("the payment's retry answered %v, want the payment", err)
+	}
+	if retried.Version != before.Current.Version+1 || len(retried.Invoices) != 1 || retried.Invoices[0].State != domain.InvoicePaid {
+		t.Errorf("the payment's retry answered %+v at version %d, want the paid invoice at version %d",
+			retried.Invoices, retried.Version, before.Current.Version+1)
+	}
+	e.sweep(t, 9, 20)
+	e.checkDigestDropped(t)
+}
+
 // sweep runs the retention sweep once a day, at noon, from day from to day to after
 // erasedOn.
 func (e *erasedVisit) sweep(t *testing.T, from, to int) {
@@ -344,7 +387,13 @@ type erasedVisit struct {
 // its own clock, time zone (UTC) and request key.
 func eraseInvoicedVisit(t *testing.T, opts Options) *erasedVisit {
 	t.Helper()
-	e := &erasedVisit{repo: raceRepo(t), clock: erasedOn.AddDate(0, -2, 0), open: domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}}
+	return eraseInvoicedVisitFrom(t, opts, erasedOn.AddDate(0, -2, 0))
+}
+
+// eraseInvoicedVisitFrom is eraseInvoicedVisit with the visit recorded at recorded.
+func eraseInvoicedVisitFrom(t *testing.T, opts Options, recorded time.Time) *erasedVisit {
+	t.Helper()
+	e := &erasedVisit{repo: raceRepo(t), clock: recorded, open: domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}}
 	opts.Now, opts.Location, opts.RequestKey = func() time.Time { return e.clock }, time.UTC, bytes.Repeat([]byte{7}, MinRequestKey)
 	var err error
 	if e.s, err = New(e.repo, &slowRegistry{}, nopAuditor{}, opts); err != nil {

@@ -83,14 +83,17 @@ type Repository interface {
 	// stale instead of applying to the restricted visit; visits no longer there, or no
 	// longer the owner's (a correction of the start time moved one to another owner
 	// after the erasure read it), are skipped: the erasure holds no other owner's visit.
-	// A mark's DropDigests removes the visit's request digests in the same write. It
-	// returns the version each visit had just before its mark, 0 for one skipped,
-	// which tells the erasure whether the visit is still the one it planned from.
+	// A mark's DropDigests removes the visit's request digests in the same write, and
+	// applies only to the visit at the mark's Version (skipped otherwise). It returns
+	// the version each visit had just before its mark, 0 for one skipped, which tells
+	// the erasure whether the visit is still the one it planned from.
 	MarkRestricted(ctx context.Context, ownerID string, marks []Mark) ([]int64, error)
 	// DropDigests removes the request digests of each visit (with its amendments'
 	// request ids, see WithoutDigests), by _id, and raises its version (an amendment
 	// being withdrawn from a read from before would write them back); the visit's
-	// Version bounds its amendments. Visits no longer there are skipped.
+	// Version bounds its amendments. Visits no longer there, or changed since their
+	// Version (a payment since may hold one of the amendments it bounds, and keeps the
+	// owner's erasure scheduled for its own digests), are skipped.
 	DropDigests(ctx context.Context, visits []*Visit) error
 	// ReduceVisit marks the owner's visit restricted with its retention r and stores rec
 	// as its content (what r keeps of it; its request digest is removed when rec has

@@ -242,8 +242,14 @@ func (r *Repository) MarkRestricted(ctx context.Context, ownerID string, marks [
 		var was struct {
 			Version int64 `bson:"version"`
 		}
+		filter := bson.M{"_id": m.Retention.VisitID, "owner_id": ownerID}
+		if m.DropDigests {
+			// The positions to unset hold the amendments of m.Version only while the
+			// visit is still at it: a payment since may take one of them.
+			filter["version"] = m.Version
+		}
 		// The embedded store refuses a projection here: the document comes whole.
-		err := r.visits.FindOneAndUpdate(ctx, bson.M{"_id": m.Retention.VisitID, "owner_id": ownerID}, update).Decode(&was)
+		err := r.visits.FindOneAndUpdate(ctx, filter, update).Decode(&was)
 		switch {
 		case errors.Is(err, mongo.ErrNoDocuments):
 		case err != nil:
@@ -255,10 +261,12 @@ func (r *Repository) MarkRestricted(ctx context.Context, ownerID string, marks [
 	return before, nil
 }
 
-// DropDigests implements domain.Repository: one update by _id per visit.
+// DropDigests implements domain.Repository: one update by _id per visit, conditional
+// on the version, which the embedded store's proxy narrows to _id (see
+// docs/EMBEDDED_STORE.md).
 func (r *Repository) DropDigests(ctx context.Context, visits []*domain.Visit) error {
 	for _, v := range visits {
-		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": v.ID}, bson.M{
+		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": v.ID, "version": v.Version}, bson.M{
 			"$unset": digestFields(v.Version),
 			"$inc":   bson.M{"version": 1},
 		}); err != nil {
