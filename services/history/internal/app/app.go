@@ -237,11 +237,20 @@ var auditedRefusals = []string{"OWNER_ERASED", "VISIT_RESTRICTED", "REQUEST_ID_R
 // attempt, as it shows the policy's own refusals; it returns err, with the audit's
 // failure.
 func (s *Service) refusalAudited(ctx context.Context, action, resource, ownerID string, err error) error {
+	return s.refusalAuditedAbout(ctx, action, resource, []string{ownerID}, err)
+}
+
+// refusalAuditedAbout is refusalAudited about each of the owners.
+func (s *Service) refusalAuditedAbout(ctx context.Context, action, resource string, ownerIDs []string, err error) error {
 	var refusal *apperr.PreconditionError
 	if !errors.As(err, &refusal) || !slices.Contains(auditedRefusals, refusal.Reason) {
 		return err
 	}
-	if aerr := s.auditor.Record(ctx, audit.Refusal(action, resource, ownerID, refusal.Reason)); aerr != nil {
+	events := make([]audit.Event, len(ownerIDs))
+	for i, id := range ownerIDs {
+		events[i] = audit.Refusal(action, resource, id, refusal.Reason)
+	}
+	if aerr := s.auditor.Record(ctx, events...); aerr != nil {
 		return errors.Join(err, fmt.Errorf("audit %s: %w", action, aerr))
 	}
 	return err

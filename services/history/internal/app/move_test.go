@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 	"github.com/lillvet/register/services/platform/patientowner"
@@ -55,6 +59,7 @@ func (r *beforeAmending) AmendVisit(ctx context.Context, id string, expected int
 // moves the buyer's visit to the seller, whose erasure runs between the correction's
 // check and its write and misses it. The correction is withdrawn and refused as any
 // write to an erased owner's history, and the visit is the buyer's again, as it was.
+// The correction was audited about both owners once written, and so is its refusal.
 func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
 	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	repo, reg := raceRepo(t), soldRegistry{sale: sale}
@@ -67,11 +72,12 @@ func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
 	if err != nil || v.OwnerID != buyer {
 		t.Fatalf("recorded %+v (%v), want the buyer's visit", v, err)
 	}
+	auditor := &audittest.Recorder{}
 	racing, err := New(&beforeAmending{Repository: repo, before: func() {
 		if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
 			t.Fatal(err)
 		}
-	}}, reg, nopAuditor{}, Options{})
+	}}, reg, auditor, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +98,23 @@ func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
 			t.Errorf("owner %s has %d visits (%v), want %d", owner, len(visits), err, want)
 		}
 	}
+	for _, owner := range []string{buyer, seller} {
+		if got, want := outcomesAbout(auditor, "visit.amend", owner), []string{audit.OutcomeSuccess, "denied OWNER_ERASED"}; !slices.Equal(got, want) {
+			t.Errorf("the correction is audited about owner %s as %q, want %q", owner, got, want)
+		}
+	}
+}
+
+// outcomesAbout lists the outcomes of the events with action about the owner, in the
+// order recorded, a refusal with its reason.
+func outcomesAbout(r *audittest.Recorder, action, ownerID string) []string {
+	var out []string
+	for _, e := range r.Events() {
+		if e.Action == action && e.SubjectOwnerID == ownerID {
+			out = append(out, strings.TrimSpace(e.Outcome+" "+e.Reason))
+		}
+	}
+	return out
 }
 
 // pausing runs beforeAmend just before an amendment's write and beforeMark just before

@@ -556,7 +556,8 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 			}
 		}
 	} else if err := s.settleAmendment(settle, &next, a.Version, false); err != nil {
-		refused := s.refusalAudited(settle, "visit.amend", visitResource(in.ID), next.OwnerID, err)
+		// Refused about the owners its success was audited about.
+		refused := s.refusalAuditedAbout(settle, "visit.amend", visitResource(in.ID), amendmentOwners(&next, &a), err)
 		return nil, nil, fmt.Errorf("amend visit: %w", errors.Join(refused, audited))
 	}
 	shown, amendment := amendmentView(ctx, &next, &a)
@@ -750,14 +751,19 @@ func (s *Service) amended(ctx context.Context, v *domain.Visit, a *domain.Amendm
 	return shown, amendment, nil
 }
 
-// auditAmendment audits the amendment a of v. One that moved the visit changed the
-// data of the owner it left too, whose access report shows it.
+// auditAmendment audits the amendment a of v (amendmentOwners).
 func (s *Service) auditAmendment(ctx context.Context, v *domain.Visit, a *domain.Amendment) error {
+	return s.record(ctx, "visit.amend", visitResource(v.ID), amendmentOwners(v, a)...)
+}
+
+// amendmentOwners are the owners whose data the amendment a of v changed: v's, and
+// the owner a moved it from, whose access report shows it too.
+func amendmentOwners(v *domain.Visit, a *domain.Amendment) []string {
 	owners := []string{v.OwnerID}
 	if a.MovedFrom != "" && a.MovedFrom != v.OwnerID {
 		owners = append(owners, a.MovedFrom)
 	}
-	return s.record(ctx, "visit.amend", visitResource(v.ID), owners...)
+	return owners
 }
 
 // amendmentView is the amendment a of v as the caller is answered it; billing gets the
