@@ -5,20 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
-// failsTakingBack fails every removal of a write refused as the owner was erased, and,
+// failsTakingBack fails every removal of a write refused as the owner was erased (a
+// withdrawal of amendments, with conflicts, as a visit changed since its read), and,
 // with readsFail, every read of a visit once an amendment is written.
 type failsTakingBack struct {
 	domain.Repository
 	readsFail bool
+	conflicts bool
 	amended   bool
 }
 
@@ -30,7 +34,10 @@ func (*failsTakingBack) DeleteUnamendedVisit(context.Context, string) (bool, err
 	return false, errCrash
 }
 
-func (*failsTakingBack) WithdrawAmendments(context.Context, *domain.VisitRecord, int64) error {
+func (r *failsTakingBack) WithdrawAmendments(_ context.Context, rec *domain.VisitRecord, expected int64) error {
+	if r.conflicts {
+		return fmt.Errorf("visit %s changed since version %d: %w", rec.Current.ID, expected, apperr.ErrConflict)
+	}
 	return errCrash
 }
 
@@ -54,23 +61,28 @@ func (r *failsTakingBack) GetVisit(ctx context.Context, id string) (*domain.Visi
 // for the owner; each is refused OWNER_ERASED, and taking the write back (or reading
 // the corrected visit again) fails. The caller is told only that the owner was
 // erased, so the operator finds the store's failure logged at ERROR with the record's
-// id, and nothing of the record's content.
+// id, and nothing of the record's content. So it is when withdrawing the correction
+// conflicts at each attempt, as the visit keeps changing.
 func TestRefusedWriteLeftStoredIsLogged(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		readsFail bool
+		conflicts bool
 		key       string
+		// logged is the error logged with the id.
+		logged error
 		// call refuses a write about the visit id the erasure missed, answering the
 		// id of the record the write was refused for.
 		call func(t *testing.T, s *Service, in RecordVisit, id string) (string, error)
 	}{
-		{"the visit's retry", false, "visit_id", func(t *testing.T, s *Service, in RecordVisit, id string) (string, error) {
+		{"the visit's retry", false, false, "visit_id", errCrash, func(t *testing.T, s *Service, in RecordVisit, id string) (string, error) {
 			_, err := s.RecordVisit(as(t, auth.RoleVeterinarian), in)
 			return id, err
 		}},
-		{"a correction, taken back", false, "visit_id", correctMissed},
-		{"a correction, read again", true, "visit_id", correctMissed},
-		{"a communication's retry", false, "communication_id", func(t *testing.T, s *Service, _ RecordVisit, _ string) (string, error) {
+		{"a correction, taken back", false, false, "visit_id", errCrash, correctMissed},
+		{"a correction, read again", true, false, "visit_id", errCrash, correctMissed},
+		{"a correction, the visit changing", false, true, "visit_id", errKeptChanging, correctMissed},
+		{"a communication's retry", false, false, "communication_id", errCrash, func(t *testing.T, s *Service, _ RecordVisit, _ string) (string, error) {
 			_, err := s.RecordCommunication(as(t, auth.RoleVeterinarian), RecordCommunication{OwnerID: raceOwner, RequestID: "call-1",
 				Communication: domain.Communication{Channel: domain.ChannelPhone, Direction: domain.DirectionInbound, Subject: "asks about Rex"}})
 			id, _ := newID("communication", raceOwner, "call-1")
@@ -84,7 +96,7 @@ func TestRefusedWriteLeftStoredIsLogged(t *testing.T) {
 				t.Fatalf("visits %+v (%v)", visits, err)
 			}
 			var logs bytes.Buffer
-			s, err := New(&failsTakingBack{Repository: repo, readsFail: tc.readsFail}, &slowRegistry{}, nopAuditor{},
+			s, err := New(&failsTakingBack{Repository: repo, readsFail: tc.readsFail, conflicts: tc.conflicts}, &slowRegistry{}, nopAuditor{},
 				Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			if err != nil {
 				t.Fatal(err)
@@ -94,8 +106,8 @@ func TestRefusedWriteLeftStoredIsLogged(t *testing.T) {
 				t.Fatalf("answered %v, want OWNER_ERASED", err)
 			}
 			lines := loggedAt(t, &logs, "ERROR")
-			if !slices.ContainsFunc(lines, func(l map[string]any) bool { return l[tc.key] == id && l["error"] == errCrash.Error() }) {
-				t.Errorf("logged at ERROR %v, want the store's failure with %s %s", lines, tc.key, id)
+			if !slices.ContainsFunc(lines, func(l map[string]any) bool { return l[tc.key] == id && l["error"] == tc.logged.Error() }) {
+				t.Errorf("logged at ERROR %v, want %q with %s %s", lines, tc.logged, tc.key, id)
 			}
 			for _, text := range []string{"asks about Rex", "Fracture.", in.Visit.Reason} {
 				if strings.Contains(logs.String(), text) {

@@ -650,8 +650,16 @@ func (s *Service) settleAmendment(ctx context.Context, v *domain.Visit, version 
 			return s.refusedDespite(ctx, "visit_id", v.ID, err)
 		}
 	}
-	return s.heldByErasure(ctx, v.ID, version)
+	if err := s.heldByErasure(ctx, v.ID, version); !errors.Is(err, errOwnerErased) {
+		return err
+	}
+	// Refused, and still stored: the visit changed at each attempt to withdraw it.
+	return s.refusedDespite(ctx, "visit_id", v.ID, errKeptChanging)
 }
+
+// errKeptChanging is what refusedDespite logs of an amendment settleAmendment could
+// not withdraw as the visit changed at each of its attempts.
+var errKeptChanging = fmt.Errorf("the visit changed at each of %d attempts to withdraw the refused amendment", settleAttempts)
 
 // keepDigestsOf keeps the owner's erasure record scheduled for the request digests
 // stored on their restricted visit v until the end of the digests' horizon, after which
