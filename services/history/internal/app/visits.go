@@ -99,9 +99,11 @@ func (s *Service) RecordVisit(ctx context.Context, in RecordVisit) (*domain.Visi
 	// Audited as soon as it is written: it stands unless the erasure's check below
 	// refuses it, audited then too.
 	audited := s.record(ctx, "visit.create", visitResource(created.ID), created.OwnerID)
+	// The mark has its own bound: settle's starts after it, so that a slow mark does not
+	// use up the check's time.
+	s.markNamesAfter(ctx, p.ID, created.ID)
 	settle, cancelSettle := afterWrite(ctx)
 	defer cancelSettle()
-	s.markNamesAfter(ctx, p.ID, created.ID)
 	if err := s.settleVisit(settle, created, false); err != nil {
 		refused := s.refusalAudited(settle, "visit.create", patientResource(p.ID)+"/visits", ownerID, err)
 		return nil, fmt.Errorf("record visit: %w", errors.Join(refused, audited))
@@ -543,11 +545,12 @@ func (s *Service) AmendVisit(ctx context.Context, in AmendVisit) (*domain.Visit,
 	// Audited as soon as it is written: it stands unless the erasure's check below
 	// withdraws it, audited then too.
 	audited := s.auditAmendment(ctx, &next, &a)
-	settle, cancel := afterWrite(ctx)
-	defer cancel()
 	if movesLast {
 		s.markNamesAfter(ctx, rec.Current.PatientID, in.ID)
 	}
+	// After the mark, which has its own bound (see RecordVisit).
+	settle, cancel := afterWrite(ctx)
+	defer cancel()
 	if rec.Current.Restricted {
 		if a.Digest != "" {
 			// The payment's digest is kept through its horizon like the erasure's own.
