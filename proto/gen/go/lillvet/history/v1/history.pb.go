@@ -1411,8 +1411,9 @@ func (x *GetVisitResponse) GetAmendments() []*Amendment {
 type AmendVisitRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	VisitId string                 `protobuf:"bytes,1,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
-	// Client-chosen id that makes a retried call return the first amendment. The REST
-	// Idempotency-Key header fills it when empty.
+	// Client-chosen id that makes a retried call return the first amendment (on a
+	// restricted visit, within seven days of the visit's latest request; see AmendVisit).
+	// The REST Idempotency-Key header fills it when empty.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The corrected values of the fields named in update_mask.
 	Visit *Visit `protobuf:"bytes,3,opt,name=visit,proto3" json:"visit,omitempty"`

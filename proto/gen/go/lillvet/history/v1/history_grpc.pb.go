@@ -54,7 +54,11 @@ type HistoryServiceClient interface {
 	// view's: an amendment that moved it names the owner it left in neither.
 	GetVisit(ctx context.Context, in *GetVisitRequest, opts ...grpc.CallOption) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
-	// the expected version. A retried call with the same request_id returns the first one.
+	// the expected version. A retried call with the same request_id returns the first one,
+	// but on a visit restricted by the owner's erasure only for seven days after the
+	// visit's latest request: after that the request_id is removed with the request's
+	// digest, and a retry is a new correction like any other (so one at the first call's
+	// version is ABORTED VERSION_MISMATCH; see DATA_PROTECTION.md).
 	// Only a veterinarian or a nurse corrects clinical content; anyone else let in through
 	// billing, whatever other roles the token holds, corrects only invoices
 	// (PERMISSION_DENIED). A start_time corrected to after the patient's death or before
@@ -229,7 +233,11 @@ type HistoryServiceServer interface {
 	// view's: an amendment that moved it names the owner it left in neither.
 	GetVisit(context.Context, *GetVisitRequest) (*GetVisitResponse, error)
 	// Corrects a visit by appending an amendment (who, when, why, the corrected fields) at
-	// the expected version. A retried call with the same request_id returns the first one.
+	// the expected version. A retried call with the same request_id returns the first one,
+	// but on a visit restricted by the owner's erasure only for seven days after the
+	// visit's latest request: after that the request_id is removed with the request's
+	// digest, and a retry is a new correction like any other (so one at the first call's
+	// version is ABORTED VERSION_MISMATCH; see DATA_PROTECTION.md).
 	// Only a veterinarian or a nurse corrects clinical content; anyone else let in through
 	// billing, whatever other roles the token holds, corrects only invoices
 	// (PERMISSION_DENIED). A start_time corrected to after the patient's death or before
