@@ -2,13 +2,18 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	historymongo "github.com/lillvet/register/services/history/internal/adapters/mongo"
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/audit"
+	"github.com/lillvet/register/services/platform/audit/audittest"
 	"github.com/lillvet/register/services/platform/auth"
 	"github.com/lillvet/register/services/platform/embedded/embeddedtest"
 )
@@ -193,4 +198,104 @@ func storedEvents(t *testing.T, writer *audit.Writer, action string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRefusedWriteIsAuditedAfterItsSuccess: a write passes its check, the erasure of
+// the owner it is for runs to the end before the write and misses it, and the call's
+// check after the write refuses it. The audit queue is full but for the room the call
+// keeps (audit.Writer.Reserve), as under load: the log holds, about each owner the
+// write changed, its success and then its refusal. A correction moving the visit to
+// the erased owner changed the data of both owners, and uses all of the call's room.
+func TestRefusedWriteIsAuditedAfterItsSuccess(t *testing.T) {
+	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	for _, tc := range []struct {
+		name   string
+		action string
+		// write makes the write, erase running between its check and its write with
+		// the owner it is for, and answers the owners it changed the data of.
+		write func(t *testing.T, ctx context.Context, repo domain.Repository, writer *audit.Writer, erase func(*Service, string)) ([]string, error)
+	}{
+		{"a visit", "visit.create", func(t *testing.T, ctx context.Context, repo domain.Repository, writer *audit.Writer, erase func(*Service, string)) ([]string, error) {
+			eraser := newService(t, repo, &slowRegistry{}, nopAuditor{})
+			s := newService(t, &beforeCreate{Repository: repo, during: func() { erase(eraser, raceOwner) }}, &slowRegistry{}, writer)
+			_, err := s.RecordVisit(ctx, RecordVisit{PatientID: racePatient, RequestID: "form-1", Visit: domain.Visit{
+				Clinic: domain.ClinicKangasala, Reason: "check", StartTime: sale}})
+			return []string{raceOwner}, err
+		}},
+		{"a correction moving the visit", "visit.amend", func(t *testing.T, ctx context.Context, repo domain.Repository, writer *audit.Writer, erase func(*Service, string)) ([]string, error) {
+			reg := soldRegistry{sale: sale}
+			plain := newService(t, repo, reg, nopAuditor{})
+			v, err := plain.RecordVisit(as(t, auth.RoleVeterinarian), RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := newService(t, &beforeAmending{Repository: repo, before: func() { erase(plain, seller) }}, reg, writer)
+			_, _, err = s.AmendVisit(ctx, AmendVisit{ID: v.ID, Version: 1, Reason: "wrong day", OwnerID: seller,
+				Paths: []string{"start_time", ownerPath}, Visit: domain.Visit{StartTime: sale.Add(-time.Hour)}})
+			return []string{buyer, seller}, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := embeddedtest.Client(t, embeddedtest.Start(t).URI()).Database("afterwrite")
+			repo := historymongo.New(db)
+			writer := audit.NewWriter(db, slog.New(slog.DiscardHandler))
+			ctx, release, err := writer.Reserve(as(t, auth.RoleVeterinarian))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			audittest.FillQueue(t, writer)
+			erased := false
+			erase := func(eraser *Service, owner string) {
+				if _, err := eraser.EraseOwnerData(as(t, auth.RoleClinicManager), owner, "erase-1"); err != nil {
+					t.Fatal(err)
+				}
+				erased = true
+			}
+			owners, err := tc.write(t, ctx, repo, writer, erase)
+			if !erased {
+				t.Fatal("no erasure ran before the write")
+			}
+			if !errors.Is(err, errOwnerErased) || errors.Is(err, apperr.ErrUnavailable) {
+				t.Fatalf("answered %v, want OWNER_ERASED with both audited", err)
+			}
+			stopped, stop := context.WithCancel(t.Context())
+			stop()
+			if err := writer.Run(stopped); err != nil {
+				t.Fatalf("writing the queued events: %v", err)
+			}
+			for _, owner := range owners {
+				if got, want := storedOutcomes(t, writer, tc.action, owner), []string{audit.OutcomeSuccess, "denied OWNER_ERASED"}; !slices.Equal(got, want) {
+					t.Errorf("the audit log holds %s about owner %s as %q, want %q", tc.action, owner, got, want)
+				}
+			}
+		})
+	}
+}
+
+// newService is a service on repo with the registry reg and the auditor.
+func newService(t *testing.T, repo domain.Repository, reg Registry, auditor Auditor) *Service {
+	t.Helper()
+	s, err := New(repo, reg, auditor, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// storedOutcomes lists the outcomes of the stored events with action about the owner,
+// oldest first, a refusal with its reason.
+func storedOutcomes(t *testing.T, writer *audit.Writer, action, ownerID string) []string {
+	t.Helper()
+	var out []string
+	err := writer.EachBySubject(t.Context(), ownerID, func(e audit.Event) error {
+		if e.Action == action {
+			out = append(out, strings.TrimSpace(e.Outcome+" "+e.Reason))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
