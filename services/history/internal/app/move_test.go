@@ -105,6 +105,51 @@ func TestMoveTheSellersErasureMissedIsWithdrawn(t *testing.T) {
 	}
 }
 
+// TestMoveRetryTheSellersErasureMissedIsRefusedForBoth: a start time corrected to
+// before the sale moves the buyer's visit to the seller, whose erasure runs between the
+// correction's check and its write and misses it; the correction's call stops after
+// its write. Its retry withdraws it and is refused in the audit of both owners, as the
+// retry's success would have been audited.
+func TestMoveRetryTheSellersErasureMissedIsRefusedForBoth(t *testing.T) {
+	sale := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	repo, reg := raceRepo(t), soldRegistry{sale: sale}
+	plain, err := New(repo, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := as(t, auth.RoleVeterinarian)
+	v, err := plain.RecordVisit(vet, RecordVisit{PatientID: racePatient, Visit: domain.Visit{Clinic: domain.ClinicKangasala, Reason: "check"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopping, err := New(&beforeAmending{Repository: stopsAfterAmending{repo}, before: func() {
+		if _, err := plain.EraseOwnerData(as(t, auth.RoleClinicManager), seller, uuid.NewString()); err != nil {
+			t.Fatal(err)
+		}
+	}}, reg, nopAuditor{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	move := AmendVisit{ID: v.ID, RequestID: "move-1", Version: 1, Reason: "wrong day", OwnerID: seller,
+		Paths: []string{"start_time", ownerPath}, Visit: domain.Visit{StartTime: sale.Add(-time.Hour)}}
+	if _, _, err := stopping.AmendVisit(vet, move); !errors.Is(err, errCrash) {
+		t.Fatalf("the stopping correction answered %v", err)
+	}
+	auditor := &audittest.Recorder{}
+	retrying, err := New(repo, reg, auditor, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := retrying.AmendVisit(vet, move); !errors.Is(err, errOwnerErased) {
+		t.Errorf("the retry answered %v, want OWNER_ERASED", err)
+	}
+	for _, owner := range []string{buyer, seller} {
+		if got, want := outcomesAbout(auditor, "visit.amend", owner), []string{"denied OWNER_ERASED"}; !slices.Equal(got, want) {
+			t.Errorf("the retry is audited about owner %s as %q, want %q", owner, got, want)
+		}
+	}
+}
+
 // outcomesAbout lists the outcomes of the events with action about the owner, in the
 // order recorded, a refusal with its reason.
 func outcomesAbout(r *audittest.Recorder, action, ownerID string) []string {

@@ -741,7 +741,8 @@ func (s *Service) retriedAmendment(ctx context.Context, rec *domain.VisitRecord,
 	if !rec.Current.Restricted {
 		// The first call may still be settling with an erasure, or have stopped before.
 		if err := s.settleAmendment(ctx, &rec.Current, done.Version, true); err != nil {
-			return nil, nil, fmt.Errorf("amend visit: %w", s.refusalAudited(ctx, "visit.amend", visitResource(in.ID), rec.Current.OwnerID, err))
+			refused := s.refusalAuditedAbout(ctx, "visit.amend", visitResource(in.ID), amendmentOwners(&rec.Current, done), err)
+			return nil, nil, fmt.Errorf("amend visit: %w", refused)
 		}
 	} else if done.Digest != "" {
 		// The first call may have stopped before it kept the erasure scheduled for the
