@@ -101,7 +101,25 @@ func (s *Service) finishApplied(ctx context.Context, e *domain.Erasure) error {
 	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
 		return err
 	}
+	if err := s.markCodeKept(ctx, e); err != nil {
+		return err
+	}
 	return s.removeMissedVisits(ctx, e, domain.SweepResult{})
+}
+
+// markCodeKept marks the owner's identity code to be checked once by the name retention
+// job when applied erasure e kept it for an unpaid invoice (domain.Erasure.CodeKept).
+// A belt for what no payment marks: only a payment on a restricted visit marks the
+// code (markCodeBefore), and an answer stored before the code's day followed its plan
+// (domain.Erasure.Replanned) may keep it for an invoice paid before its visit was
+// restricted. The job finds the invoice still open, as it almost always is, and clears
+// the mark without asking the owner service. A failure fails the call, whose retry
+// (finishApplied) marks it again.
+func (s *Service) markCodeKept(ctx context.Context, e *domain.Erasure) error {
+	if !e.CodeKept() {
+		return nil
+	}
+	return s.repo.MarkCodeCheck(ctx, e.OwnerID)
 }
 
 // plan decides, from visits, the owner's visits as read, what the erasure keeps of each;
@@ -218,6 +236,9 @@ func (s *Service) applyErasure(ctx context.Context, e *domain.Erasure, requestID
 		return domain.ErasureResult{}, err
 	}
 	if err := s.repo.ScheduleErasure(ctx, e); err != nil {
+		return domain.ErasureResult{}, err
+	}
+	if err := s.markCodeKept(ctx, e); err != nil {
 		return domain.ErasureResult{}, err
 	}
 	// Its passes noted the patients of what it holds: stored as noted, so that no start

@@ -592,11 +592,17 @@ func (e *Erasure) AnimalsAsPlanned(visits []*Visit, last map[string]time.Time) b
 // then are erased (some by a racing recording's check, before the erasure's passes
 // count them again), and any written since is refused. Its other counts are those of
 // res. Its days change only when the plan keeps other parts or for another time than
-// the one answered (an amendment added an invoice, say) or an open invoice needs the
-// identity code longer. wrote tells that the erasure has deleted or restricted a
-// visit of the plan (Touched is not empty), which matters only for a record stored
-// before its plan's entries kept their counts (see Erasure.CountsHeld). It reports
-// whether an answer changed, which must then be stored before it is given.
+// the one answered (an amendment added an invoice, say), but for the identity code's
+// day, which follows the plan: later when an open invoice needs the code longer,
+// earlier when an invoice was paid since (billing paid an invoice the plan read open
+// before the visit was restricted: the payment stands, and only one on a restricted
+// visit marks the code to be checked). A request is answered only once applied, after
+// a pass that read every visit held, so its day is that of the invoices as they are
+// then; the answers given already (before e.Answered) are never changed. wrote tells
+// that the erasure has deleted or restricted a visit of the plan (Touched is not
+// empty), which matters only for a record stored before its plan's entries kept their
+// counts (see Erasure.CountsHeld). It reports whether an answer changed, which must
+// then be stored before it is given.
 func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today retention.Date, wrote bool) bool {
 	same := sameDays(e.Visits, plan, today)
 	e.Visits = plan
@@ -605,7 +611,7 @@ func (e *Erasure) Replanned(plan []VisitRetention, res ErasureResult, today rete
 		answer := &e.Requests[i].Result
 		next := res
 		if same && !res.IdentityCodeNeededUntil.After(answer.IdentityCodeNeededUntil) {
-			next.OwnerNamedUntil, next.IdentityCodeNeededUntil = answer.OwnerNamedUntil, answer.IdentityCodeNeededUntil
+			next.OwnerNamedUntil = answer.OwnerNamedUntil
 		}
 		answered, asAnswered := answer.Dispositions, e.erasedAsAnswered(same, wrote)
 		if asAnswered {

@@ -346,6 +346,30 @@ func TestReplannedAnswersEveryRequestNotAnswered(t *testing.T) {
 	}
 }
 
+// TestReplannedCodeDayFollowsAPayment: billing paid the open invoice of a visit the
+// plan read before the erasure restricted it, and the plan made again keeps the same
+// parts as long. The answers not given yet no longer keep the identity code for the
+// invoice (the owner service would keep it for years, and no payment on a restricted
+// visit marks it to be checked); the answer given before keeps its day.
+func TestReplannedCodeDayFollowsAPayment(t *testing.T) {
+	today := day(2026, 11, 25)
+	invoiced := VisitRetention{VisitID: "v1", RecordUntil: day(2031, 10, 1), InvoiceUntil: day(2032, 12, 31), Version: 1}
+	open := ErasureResult{OwnerNamedUntil: day(2032, 12, 31), IdentityCodeNeededUntil: day(2032, 12, 31)}
+	paid := ErasureResult{OwnerNamedUntil: day(2032, 12, 31)}
+	e := &Erasure{Answered: 1, Visits: []VisitRetention{invoiced}, Requests: []ErasureRequest{
+		{RequestID: "answered", Result: open}, {RequestID: "r1", Result: open}}}
+	again := invoiced
+	again.Version = 2
+	if !e.Replanned([]VisitRetention{again}, paid, today, false) {
+		t.Fatal("the payment did not change the answer not given yet")
+	}
+	for i, want := range []ErasureResult{open, paid} {
+		if got := e.Requests[i].Result; !reflect.DeepEqual(got, want) {
+			t.Errorf("request %s answers %+v, want %+v", e.Requests[i].RequestID, got, want)
+		}
+	}
+}
+
 // TestReplannedKeepsTheCommunicationsAsAnswered: a plan keeping other parts (an
 // invoice added) replaces the answer but for the communications erased, which stay as
 // first answered: those counted then are erased, some by a racing recording's own

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/auth"
+)
+
+// takeCodeMark reports whether the owner's identity code is marked to be checked, and
+// clears its marks, as a run of the job finding the invoice open does.
+func takeCodeMark(t *testing.T, repo domain.Repository, ownerID string) bool {
+	t.Helper()
+	due, err := repo.CodeChecksDue(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(due, func(n domain.CodeNotice) bool { return n.OwnerID == ownerID })
+	if i < 0 {
+		return false
+	}
+	if err := repo.ClearCodeCheck(t.Context(), ownerID, due[i].Checks); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// TestPaymentBeforeTheRestrictionEndsTheCodesNeed: the erasure reads the owner's visit
+// with its invoice open and plans from it; billing then pays the invoice, before the
+// erasure restricted the visit, and the payment stands. The erasure plans again from
+// the paid invoice and answers that no unpaid invoice needs the identity code, instead
+// of keeping it to the invoice's bookkeeping end six years away for an invoice that is
+// paid, which no payment on a restricted visit would have marked to be checked.
+func TestPaymentBeforeTheRestrictionEndsTheCodesNeed(t *testing.T) {
+	open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
+	repo, plain, v := invoicedVisit(t, open)
+	var payErr error
+	racing, err := New(&afterVisitsRead{Repository: repo, during: func() {
+		payErr = payInvoice(t, plain, repo, v.ID, open)
+	}}, &slowRegistry{}, nopAuditor{}, plain.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := racing.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1")
+	if err != nil || payErr != nil {
+		t.Fatalf("the erasure answered %v, the payment %v; want both OK", err, payErr)
+	}
+	if !res.IdentityCodeNeededUntil.IsZero() {
+		t.Errorf("the erasure answered the identity code needed until %v for the invoice paid, want not needed", res.IdentityCodeNeededUntil)
+	}
+	rec, err := repo.GetVisit(t.Context(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Current.Restricted || len(rec.Current.Invoices) != 1 || rec.Current.Invoices[0].State != domain.InvoicePaid {
+		t.Errorf("the visit holds %+v, want it restricted with the paid invoice", rec.Current)
+	}
+}
+
+// TestErasureKeepingTheCodeMarksItOnce: an erasure that kept the identity code for an
+// unpaid invoice marks it to be checked by the name retention job, and so does the
+// retry of its request (the first call may have stopped before the mark); one that
+// kept nothing for an invoice does not.
+func TestErasureKeepingTheCodeMarksItOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state domain.InvoiceState
+		want  bool
+	}{
+		{"unpaid invoice", domain.InvoiceOpen, true},
+		{"paid invoice", domain.InvoicePaid, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo, s, _ := invoicedVisit(t, domain.Invoice{Number: "2026-10", State: tc.state})
+			for _, call := range []string{"the erasure", "its retry"} {
+				if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+					t.Fatal(err)
+				}
+				if got := takeCodeMark(t, repo, raceOwner); got != tc.want {
+					t.Errorf("after %s the code is marked %v, want %v", call, got, tc.want)
+				}
+			}
+		})
+	}
+}
