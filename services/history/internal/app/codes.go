@@ -124,8 +124,8 @@ func (s *Service) PushCodeRelease(ctx context.Context, keeper CodeKeeper, callTi
 }
 
 // tellCode tells the owner service that erased owner ownerID's identity code is needed
-// no more, when their erasure kept it for an unpaid invoice and none of their visits
-// holds one now, and reports whether it did.
+// no more, when their erasure kept it for an unpaid invoice and none of the visits it
+// keeps holds one now (domain.Erasure.HoldsUnpaidInvoice), and reports whether it did.
 func (s *Service) tellCode(ctx context.Context, keeper CodeKeeper, ownerID string, callTimeout time.Duration) (bool, error) {
 	e, err := s.repo.GetErasure(ctx, ownerID)
 	if errors.Is(err, apperr.ErrNotFound) {
@@ -141,7 +141,7 @@ func (s *Service) tellCode(ctx context.Context, keeper CodeKeeper, ownerID strin
 	if err != nil {
 		return false, err
 	}
-	if domain.HoldsUnpaidInvoice(visits) {
+	if e.HoldsUnpaidInvoice(visits) {
 		return false, nil
 	}
 	callCtx, cancel := context.WithTimeout(ctx, callTimeout)

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
 	"github.com/lillvet/register/services/platform/auth"
@@ -82,5 +84,47 @@ func TestErasureKeepingTheCodeMarksItOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// keeper is the owner service as the name retention job calls it: it answers err, and
+// counts the calls.
+type keeper struct {
+	calls int
+	err   error
+}
+
+func (k *keeper) EndIdentityCodeRetention(context.Context, string) error {
+	k.calls++
+	return k.err
+}
+
+// TestVisitTheErasureMissedKeepsNoCode: the erasure kept the identity code for the
+// invoice of the owner's visit; a visit recorded after its last read, whose recording
+// stopped before its check refused it, holds another open invoice, and is removed by
+// the sweep with it. Once billing paid the invoice on the restricted visit, the job
+// tells the owner service that the code is needed no more: the missed visit's invoice
+// keeps nothing.
+func TestVisitTheErasureMissedKeepsNoCode(t *testing.T) {
+	open := domain.Invoice{Number: "2026-10", State: domain.InvoiceOpen}
+	repo, s, v := invoicedVisit(t, open)
+	if _, err := s.EraseOwnerData(as(t, auth.RoleClinicManager), raceOwner, "erase-1"); err != nil {
+		t.Fatal(err)
+	}
+	missed := &domain.Visit{OwnerID: raceOwner, PatientID: racePatient, Clinic: domain.ClinicKangasala, Reason: "check",
+		StartTime: v.StartTime.AddDate(0, 0, 1), Invoices: []domain.Invoice{{Number: "2026-11", State: domain.InvoiceOpen}}}
+	if _, err := repo.CreateVisit(t.Context(), missed, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := payInvoice(t, s, repo, v.ID, open); err != nil {
+		t.Fatal(err)
+	}
+	k := &keeper{}
+	res, err := s.PushCodeRelease(t.Context(), k, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.calls != 1 || res.Told != 1 {
+		t.Errorf("the owner service was called %d times, %d told; want told once that the code is needed no more", k.calls, res.Told)
 	}
 }

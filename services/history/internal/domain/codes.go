@@ -41,10 +41,14 @@ func PaysInvoice(held, next []Invoice) bool {
 	})
 }
 
-// HoldsUnpaidInvoice reports whether any of visits holds an open invoice.
-func HoldsUnpaidInvoice(visits []*Visit) bool {
+// HoldsUnpaidInvoice reports whether any of visits, the owner's visits as read, that
+// erasure e keeps holds an open invoice: a visit restricted, or one e holds (its pass
+// restricts it). Any other was written after the erasure's last read and is removed
+// (Erasure.Missed), with its invoice: it keeps no identity code.
+func (e *Erasure) HoldsUnpaidInvoice(visits []*Visit) bool {
 	return slices.ContainsFunc(visits, func(v *Visit) bool {
-		return slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen })
+		return (v.Restricted || e.Holds(v.ID)) &&
+			slices.ContainsFunc(v.Invoices, func(i Invoice) bool { return i.State == InvoiceOpen })
 	})
 }
 

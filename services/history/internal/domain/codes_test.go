@@ -29,7 +29,8 @@ func TestPaysInvoice(t *testing.T) {
 }
 
 // TestCodeKeptAndUnpaid: the code is told about only when an answer kept it, and only
-// once no visit holds an open invoice.
+// once no visit the erasure keeps holds an open invoice: one it missed, neither
+// restricted nor held (written after its last read), is removed with its invoice.
 func TestCodeKeptAndUnpaid(t *testing.T) {
 	kept := &Erasure{Requests: []ErasureRequest{{}, {Result: ErasureResult{IdentityCodeNeededUntil: date(t, "2032-12-31")}}}}
 	if !kept.CodeKept() {
@@ -38,12 +39,21 @@ func TestCodeKeptAndUnpaid(t *testing.T) {
 	if (&Erasure{Requests: []ErasureRequest{{}}}).CodeKept() {
 		t.Error("an answer without identity_code_needed_until kept the code")
 	}
-	visits := []*Visit{{Invoices: []Invoice{{Number: "1", State: InvoicePaid}}}, {}}
-	if HoldsUnpaidInvoice(visits) {
-		t.Error("paid invoices held as unpaid")
-	}
-	visits = append(visits, &Visit{Invoices: []Invoice{{Number: "2", State: InvoicePaid}, {Number: "3", State: InvoiceOpen}}})
-	if !HoldsUnpaidInvoice(visits) {
-		t.Error("an open invoice not found")
+	paid := []Invoice{{Number: "1", State: InvoicePaid}}
+	open := []Invoice{{Number: "2", State: InvoicePaid}, {Number: "3", State: InvoiceOpen}}
+	kept.Visits = []VisitRetention{{VisitID: "held"}}
+	for _, tc := range []struct {
+		name   string
+		visits []*Visit
+		want   bool
+	}{
+		{"paid invoices", []*Visit{{ID: "held", Invoices: paid}, {ID: "r", Restricted: true}}, false},
+		{"an open invoice restricted", []*Visit{{ID: "held", Invoices: paid}, {ID: "r", Restricted: true, Invoices: open}}, true},
+		{"an open invoice held, not restricted yet", []*Visit{{ID: "held", Invoices: open}}, true},
+		{"an open invoice on a visit missed", []*Visit{{ID: "held", Invoices: paid}, {ID: "missed", Invoices: open}}, false},
+	} {
+		if got := kept.HoldsUnpaidInvoice(tc.visits); got != tc.want {
+			t.Errorf("%s: holds an unpaid invoice %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
