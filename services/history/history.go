@@ -316,10 +316,13 @@ func nameRetentionJob(uc *app.Service, keeper ownerKeeper, c NameRetentionConfig
 
 // codeReleaseLogged logs what a run did with the identity codes as the names' part is
 // logged: each owner not told at ERROR by id (no names, no identity codes), with a count
-// per run, an owner the owner service has not erased yet at INFO.
+// per run, an owner the owner service has not erased yet at INFO. An owner not told
+// for another reason than no answer is asked again after a growing wait
+// (app.PushCodeRelease), not at each run.
 func codeReleaseLogged(ctx context.Context, log *slog.Logger, res app.CodesPush) {
 	for _, f := range res.Failed {
-		log.ErrorContext(ctx, "the owner service was not told that an erased owner's identity code is needed no more; retried at the next run",
+		log.ErrorContext(ctx, "the owner service was not told that an erased owner's identity code is needed no more; "+
+			"retried at the next run if it did not answer, else after a wait that doubles with each failure in a row, to a day",
 			"owner_id", f.OwnerID, "error", f.Err)
 	}
 	for _, id := range res.Waiting {

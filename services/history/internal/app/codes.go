@@ -80,7 +80,10 @@ func paysHeld(current, next *domain.Visit) bool {
 // was told, or when there is nothing to tell and no payment marked before it may still
 // land (domain.CodeNotice.Pending); an owner not told stays marked for the next run,
 // and one not erased in the owner service yet for the first run after notErasedWait.
-// The run stops at the first call the owner service does not answer.
+// The run stops at the first call the owner service does not answer. Any other
+// failure (a token of another role, an owner it does not know, its audit failing)
+// would fail again at each run, every minute, each refusal audited about the owner:
+// the owner is checked again after codeRetryWait, longer after each failure in a row.
 func (s *Service) PushCodeRelease(ctx context.Context, keeper CodeKeeper, callTimeout time.Duration) (CodesPush, error) {
 	due, err := s.repo.CodeChecksDue(ctx)
 	if err != nil {
@@ -99,7 +102,7 @@ func (s *Service) PushCodeRelease(ctx context.Context, keeper CodeKeeper, callTi
 		switch {
 		case errors.Is(err, ErrOwnerNotErasedYet):
 			res.Waiting = append(res.Waiting, n.OwnerID)
-			if err := s.repo.CodeAskAfter(ctx, n.OwnerID, s.now().Add(notErasedWait)); err != nil {
+			if err := s.repo.CodeAskAfter(ctx, n.OwnerID, s.now().Add(notErasedWait), 0); err != nil {
 				res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
 			}
 			continue
@@ -109,6 +112,9 @@ func (s *Service) PushCodeRelease(ctx context.Context, keeper CodeKeeper, callTi
 			return res, nil
 		case err != nil:
 			res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
+			if err := s.repo.CodeAskAfter(ctx, n.OwnerID, s.now().Add(codeRetryWait(n.Failures)), n.Failures+1); err != nil {
+				res.Failed = append(res.Failed, NamesFailure{OwnerID: n.OwnerID, Err: err})
+			}
 			continue
 		case told:
 			res.Told++
@@ -121,6 +127,28 @@ func (s *Service) PushCodeRelease(ctx context.Context, keeper CodeKeeper, callTi
 		}
 	}
 	return res, nil
+}
+
+const (
+	// codeRetryFirst is the wait after a check that failed the first time in a row.
+	codeRetryFirst = 5 * time.Minute
+	// codeRetryMax bounds the wait after a check that failed: a fix of the token's
+	// role is taken up within a day.
+	codeRetryMax = 24 * time.Hour
+)
+
+// codeRetryWait is the wait before an owner's code is checked again after a check
+// that failed, when the checks before it failed failures times in a row: doubled each
+// time, to codeRetryMax.
+func codeRetryWait(failures int64) time.Duration {
+	wait := codeRetryFirst
+	for range failures {
+		if wait >= codeRetryMax {
+			break
+		}
+		wait *= 2
+	}
+	return min(wait, codeRetryMax)
 }
 
 // tellCode tells the owner service that erased owner ownerID's identity code is needed

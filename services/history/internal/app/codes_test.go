@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/lillvet/register/services/history/internal/domain"
+	"github.com/lillvet/register/services/platform/apperr"
 	"github.com/lillvet/register/services/platform/auth"
 )
 
@@ -126,5 +128,62 @@ func TestVisitTheErasureMissedKeepsNoCode(t *testing.T) {
 	}
 	if k.calls != 1 || res.Told != 1 {
 		t.Errorf("the owner service was called %d times, %d told; want told once that the code is needed no more", k.calls, res.Told)
+	}
+}
+
+// TestFailedCodeChecksWaitLonger: the owner service refuses the job's call (a token
+// of another role, say), every time. Each refusal is audited about the owner, so the
+// owner is not asked at every run, every minute, but after five minutes, then ten, and
+// so on; once the owner service answers that it has not erased the owner, the owner is
+// asked again after the hour, and the code's end is told then.
+func TestFailedCodeChecksWaitLonger(t *testing.T) {
+	e := eraseInvoicedVisit(t, Options{})
+	if err := payInvoice(t, e.s, e.repo, e.v.ID, e.open); err != nil {
+		t.Fatal(err)
+	}
+	start := erasedOn.Add(time.Hour)
+	k := &keeper{err: fmt.Errorf("end identity code retention: %w", apperr.ErrPermissionDenied)}
+	for _, step := range []struct {
+		after time.Duration
+		calls int
+	}{{0, 1}, {time.Minute, 1}, {5 * time.Minute, 2}, {14 * time.Minute, 2}, {15 * time.Minute, 3}, {34 * time.Minute, 3}, {35 * time.Minute, 4}} {
+		e.clock = start.Add(step.after)
+		if _, err := e.s.PushCodeRelease(t.Context(), k, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if k.calls != step.calls {
+			t.Fatalf("%v after the first refusal the owner service was called %d times, want %d", step.after, k.calls, step.calls)
+		}
+	}
+	k.err = ErrOwnerNotErasedYet
+	e.clock = start.Add(2 * time.Hour)
+	if res, err := e.s.PushCodeRelease(t.Context(), k, time.Second); err != nil || len(res.Waiting) != 1 {
+		t.Fatalf("the run answered %+v, %v; want the owner waiting", res, err)
+	}
+	k.err = nil
+	for _, after := range []time.Duration{2*time.Hour + 5*time.Minute, 3 * time.Hour} {
+		e.clock = start.Add(after)
+		if _, err := e.s.PushCodeRelease(t.Context(), k, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.calls != 6 {
+		t.Errorf("the owner service was called %d times, want once more after the hour of waiting, then told", k.calls)
+	}
+	if due, err := e.repo.CodeChecksDue(t.Context()); err != nil || len(due) != 0 {
+		t.Errorf("marks left %+v (%v), want none once told", due, err)
+	}
+}
+
+// TestCodeRetryWait: the wait after a failed check doubles with each failure in a row,
+// to a day.
+func TestCodeRetryWait(t *testing.T) {
+	for _, tc := range []struct {
+		failures int64
+		want     time.Duration
+	}{{0, 5 * time.Minute}, {1, 10 * time.Minute}, {2, 20 * time.Minute}, {8, 1280 * time.Minute}, {9, 24 * time.Hour}, {1 << 40, 24 * time.Hour}} {
+		if got := codeRetryWait(tc.failures); got != tc.want {
+			t.Errorf("after %d failures: wait %v, want %v", tc.failures, got, tc.want)
+		}
 	}
 }

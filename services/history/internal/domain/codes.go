@@ -21,9 +21,14 @@ type CodeNotice struct {
 	// passed the payment may still land, so a check that found the invoice open cannot
 	// clear the marks.
 	PendingUntil time.Time
-	// AskAfter: the owner service answered that it had not erased the owner yet, and
-	// is not asked again before then, since each refusal is audited about the owner.
+	// AskAfter: the owner service answered that it had not erased the owner yet, or
+	// the check failed, and is not asked again before then, since each refusal is
+	// audited about the owner.
 	AskAfter time.Time
+	// Failures counts the checks that failed in a row (but for the owner service
+	// answering that it had not erased the owner yet, or not answering at all): each
+	// waits longer before the next (see app.PushCodeRelease).
+	Failures int64
 }
 
 // Pending reports whether a payment marked before it may still land at now.

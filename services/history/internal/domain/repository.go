@@ -175,9 +175,10 @@ type Repository interface {
 	// CodeChecksDue returns the notices marked to be checked.
 	CodeChecksDue(ctx context.Context) ([]CodeNotice, error)
 	// CodeAskAfter stores that the owner's code is not checked again before t
-	// (CodeNotice.AskAfter).
-	CodeAskAfter(ctx context.Context, ownerID string, t time.Time) error
-	// ClearCodeCheck clears the owner's marks when they are still the checks read; a
-	// mark set since stays.
+	// (CodeNotice.AskAfter), after failures checks failed in a row
+	// (CodeNotice.Failures).
+	CodeAskAfter(ctx context.Context, ownerID string, t time.Time, failures int64) error
+	// ClearCodeCheck clears the owner's marks when they are still the checks read, and
+	// its failures with them; a mark set since stays.
 	ClearCodeCheck(ctx context.Context, ownerID string, checks int64) error
 }

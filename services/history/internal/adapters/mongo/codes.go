@@ -24,6 +24,7 @@ type codeDoc struct {
 	// marked pending.
 	PendingUntil time.Time `bson:"pending_until,omitempty"`
 	AskAfter     time.Time `bson:"ask_after,omitempty"`
+	Failures     int64     `bson:"failures,omitempty"`
 }
 
 // MarkCodeCheck implements domain.Repository: one upsert.
@@ -58,14 +59,14 @@ func (r *Repository) CodeChecksDue(ctx context.Context) ([]domain.CodeNotice, er
 	}
 	out := make([]domain.CodeNotice, len(docs))
 	for i, d := range docs {
-		out[i] = domain.CodeNotice{OwnerID: d.ID, Checks: d.Checks, PendingUntil: d.PendingUntil, AskAfter: d.AskAfter}
+		out[i] = domain.CodeNotice{OwnerID: d.ID, Checks: d.Checks, PendingUntil: d.PendingUntil, AskAfter: d.AskAfter, Failures: d.Failures}
 	}
 	return out, nil
 }
 
 // CodeAskAfter implements domain.Repository.
-func (r *Repository) CodeAskAfter(ctx context.Context, ownerID string, t time.Time) error {
-	if _, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$set": bson.M{"ask_after": t}}); err != nil {
+func (r *Repository) CodeAskAfter(ctx context.Context, ownerID string, t time.Time, failures int64) error {
+	if _, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$set": bson.M{"ask_after": t, "failures": failures}}); err != nil {
 		return fmt.Errorf("store when to check the identity code of owner %s again: %w", ownerID, err)
 	}
 	return nil
@@ -73,7 +74,7 @@ func (r *Repository) CodeAskAfter(ctx context.Context, ownerID string, t time.Ti
 
 // ClearCodeCheck implements domain.Repository.
 func (r *Repository) ClearCodeCheck(ctx context.Context, ownerID string, checks int64) error {
-	if _, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID, "checks": checks}, bson.M{"$set": bson.M{"checks": 0}}); err != nil {
+	if _, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID, "checks": checks}, bson.M{"$set": bson.M{"checks": 0, "failures": 0}}); err != nil {
 		return fmt.Errorf("clear the identity code check of owner %s: %w", ownerID, err)
 	}
 	return nil
