@@ -135,6 +135,10 @@ func reportFuncs(texts map[string]string, loc *time.Location, names reportNames)
 			}
 			return strings.ReplaceAll(texts["doc.kept_until"], "{day}", day)
 		},
+		// When the retention of a kept class ended before its day (ReportDisposition.RetentionEndedAt).
+		"retentionended": func(t time.Time) string {
+			return strings.ReplaceAll(texts["doc.retention_ended"], "{day}", t.In(loc).Format(time.DateOnly))
+		},
 		// A consent's scope: a channel, or the recipient an insurer or microchip
 		// registry consent is for, by name.
 		"scope": func(scope string) string { return domain.ScopeText(texts, scope, recipients) },

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
+	"github.com/lillvet/register/services/platform/changereason"
 	"github.com/lillvet/register/services/platform/identitycode"
 	"github.com/lillvet/register/services/platform/retention"
 )
@@ -80,6 +81,36 @@ type ReportDisposition struct {
 	LegalBasis  string `json:"legalBasis,omitempty"`
 	KeptUntil   string `json:"keptUntil,omitempty"`
 	Count       int    `json:"count"`
+	// RetentionEndedAt is when the owner service ended the retention of the identity
+	// code this disposition kept, before its day when the history service told it no
+	// unpaid invoice needed the code any more (the owner's change "retention period
+	// ended" of identity_code, after the request); zero while it is kept. The
+	// disposition stays as the erasure answered it.
+	RetentionEndedAt time.Time `json:"retentionEndedAt,omitzero"`
+}
+
+// identityCodeClass is the owner service's record class of the identity code, and the
+// field its changes of the code name.
+const identityCodeClass = "identity_code"
+
+// noteRetentionEnded notes on each identity code an erasure request kept in the owner
+// service when the owner's change history (changes) ended its retention since
+// (ReportDisposition.RetentionEndedAt): the answer alone would say the code is kept
+// to its day.
+func noteRetentionEnded(requests []ReportErasureRequest, changes []Change) {
+	for _, r := range requests {
+		for i, d := range r.Dispositions {
+			if d.Service != string(domain.ServiceOwner) || d.RecordClass != identityCodeClass || !d.Kept {
+				continue
+			}
+			j := slices.IndexFunc(changes, func(c Change) bool {
+				return c.Reason == changereason.RetentionEnded && slices.Contains(c.Fields, d.RecordClass) && c.Time.After(r.RecordedAt)
+			})
+			if j >= 0 {
+				r.Dispositions[i].RetentionEndedAt = changes[j].Time
+			}
+		}
+	}
 }
 
 // reportPageSize is the page size of the reads that gather a whole list for the report.
