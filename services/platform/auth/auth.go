@@ -38,8 +38,9 @@ const (
 	// RoleNameRetentionJob is the history service's job that tells the owner service
 	// when records naming an erased owner are kept longer, and when no unpaid invoice
 	// needs an erased owner's identity code any more, a machine: it may extend an erased
-	// owner's names' retention day and end its identity code's retention, and nothing
-	// else (never keep anything shorter than told, no reads).
+	// owner's names' retention day and end its identity code's retention (drop the code
+	// before the day the erasure answered, once no unpaid invoice needs it), and nothing
+	// else (no names' day made shorter, no other data removed, no reads).
 	RoleNameRetentionJob Role = "name_retention_job"
 )
 
