@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -427,9 +428,10 @@ func FuzzDecide(f *testing.F) {
 }
 
 // fuzzScopes are the scopes entries take and checks ask: none, two channels, two
-// recipient ids, so that a recipient's check meets another recipient's entries, and an
-// insurer's name typed before an insurer's scope had to be its recipient id.
-var fuzzScopes = []string{"", ChannelEmail, ChannelSMS, ins1, ins2, insurerTyped}
+// recipient ids, so that a recipient's check meets another recipient's entries, an
+// insurer's name typed before an insurer's scope had to be its recipient id, and a
+// recipient id as no canonical one (upper case, untrimmed), which names no recipient.
+var fuzzScopes = []string{"", ChannelEmail, ChannelSMS, ins1, ins2, insurerTyped, strings.ToUpper(ins2), " " + ins1}
 
 const maxFuzzEntries = 256
 
