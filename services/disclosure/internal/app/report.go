@@ -452,7 +452,7 @@ func (s *Service) gather(ctx context.Context, r domain.AccessRequest) (Report, e
 	if err := g.Wait(); err != nil {
 		return Report{}, fmt.Errorf("gather the access report of owner %s: %w", r.OwnerID, err)
 	}
-	noteRetentionEnded(rep.ErasureRequests, rep.Owner.Changes)
+	noteRetentionEnded(rep.ErasureRequests, rep.Owner.Changes, s.loc)
 	if err := s.nameConsentScopes(ctx, &rep); err != nil {
 		return Report{}, fmt.Errorf("gather the access report of owner %s: %w", r.OwnerID, err)
 	}

@@ -82,10 +82,11 @@ type ReportDisposition struct {
 	KeptUntil   string `json:"keptUntil,omitempty"`
 	Count       int    `json:"count"`
 	// RetentionEndedAt is when the owner service ended the retention of the identity
-	// code this disposition kept, before its day when the history service told it no
+	// code this disposition kept, before its day, when the history service told it no
 	// unpaid invoice needed the code any more (the owner's change "retention period
-	// ended" of identity_code, after the request); zero while it is kept. The
-	// disposition stays as the erasure answered it.
+	// ended" of identity_code, after the request, on or before KeptUntil); zero while
+	// it is kept and when the sweep ended it after its day. The disposition stays as
+	// the erasure answered it.
 	RetentionEndedAt time.Time `json:"retentionEndedAt,omitzero"`
 }
 
@@ -94,17 +95,23 @@ type ReportDisposition struct {
 const identityCodeClass = "identity_code"
 
 // noteRetentionEnded notes on each identity code an erasure request kept in the owner
-// service when the owner's change history (changes) ended its retention since
-// (ReportDisposition.RetentionEndedAt): the answer alone would say the code is kept
-// to its day.
-func noteRetentionEnded(requests []ReportErasureRequest, changes []Change) {
+// service when the owner's change history (changes) ended its retention since, before
+// its day (ReportDisposition.RetentionEndedAt): the answer alone would say the code is
+// kept to its day. The owner service's retention sweep ends it with the same reason
+// once the day has passed in the clinic's time zone (loc), which is no early end.
+func noteRetentionEnded(requests []ReportErasureRequest, changes []Change, loc *time.Location) {
 	for _, r := range requests {
 		for i, d := range r.Dispositions {
 			if d.Service != string(domain.ServiceOwner) || d.RecordClass != identityCodeClass || !d.Kept {
 				continue
 			}
+			keptUntil, err := retention.ParseDate(d.KeptUntil)
+			if err != nil || keptUntil.IsZero() {
+				continue
+			}
 			j := slices.IndexFunc(changes, func(c Change) bool {
-				return c.Reason == changereason.RetentionEnded && slices.Contains(c.Fields, d.RecordClass) && c.Time.After(r.RecordedAt)
+				return c.Reason == changereason.RetentionEnded && slices.Contains(c.Fields, d.RecordClass) &&
+					c.Time.After(r.RecordedAt) && !retention.DateOf(c.Time, loc).After(keptUntil)
 			})
 			if j >= 0 {
 				r.Dispositions[i].RetentionEndedAt = changes[j].Time

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lillvet/register/services/disclosure/internal/domain"
 	"github.com/lillvet/register/services/platform/changereason"
+	"github.com/lillvet/register/services/platform/retention"
 )
 
 // TestReportNotesTheIdentityCodesEarlyEnd: the erasure answered the identity code kept
@@ -14,18 +15,26 @@ import (
 // owner service dropped the code ("retention period ended" of identity_code). The
 // erasure request's row says the code's retention ended then, beside the day answered,
 // in each language; without such a change after the request (none, or one before it,
-// or of other fields) the row gives the day answered only.
+// or of other fields), or when the change is the owner service's sweep after the day
+// answered, the row gives the day answered only.
 func TestReportNotesTheIdentityCodesEarlyEnd(t *testing.T) {
 	tmpl, err := parseReportTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helsinki, err := time.LoadLocation(retention.ClinicZone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	erased := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	ended := Change{Version: 9, Time: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC), ActorSubject: "service:history-name-retention",
 		ActorRoles: []string{"name_retention_job"}, Fields: []string{"identity_code"}, Reason: changereason.RetentionEnded}
-	before, names := ended, ended
+	before, names, swept := ended, ended, ended
 	before.Time = erased.Add(-time.Hour)
 	names.Fields = []string{"given_names"}
+	// The owner service's sweep, the day after the kept day in Helsinki (22:30 UTC on
+	// New Year's Eve), with the same reason: the retention ended on its day, not earlier.
+	swept.Time, swept.ActorSubject, swept.ActorRoles = time.Date(2032, 12, 31, 22, 30, 0, 0, time.UTC), "service:owner", nil
 	for _, tc := range []struct {
 		name    string
 		changes []Change
@@ -35,6 +44,7 @@ func TestReportNotesTheIdentityCodesEarlyEnd(t *testing.T) {
 		{"no end", nil, false},
 		{"ended before the request", []Change{before}, false},
 		{"other fields ended", []Change{names}, false},
+		{"ended by the sweep after its day", []Change{swept}, false},
 	} {
 		for _, lang := range []struct {
 			lang        domain.Language
@@ -51,7 +61,7 @@ func TestReportNotesTheIdentityCodesEarlyEnd(t *testing.T) {
 						{Service: "owner", RecordClass: "owner_name_address", Kept: true, LegalBasis: "basis.bookkeeping", KeptUntil: "2031-12-31", Count: 1},
 					},
 				}}}
-				noteRetentionEnded(rep.ErasureRequests, rep.Owner.Changes)
+				noteRetentionEnded(rep.ErasureRequests, rep.Owner.Changes, helsinki)
 				b, err := renderReport(tmpl, rep, domain.DocumentTexts(lang.lang), time.UTC)
 				if err != nil {
 					t.Fatal(err)
