@@ -175,6 +175,29 @@ func TestFailedCodeChecksWaitLonger(t *testing.T) {
 	}
 }
 
+// TestNewMarkEndsTheWaitAfterFailures: after failed checks the owner waits, but a new
+// mark (a payment, or the erasure applied again) is a new reason to ask: the next run
+// asks at once, once the cause of the failures is mended.
+func TestNewMarkEndsTheWaitAfterFailures(t *testing.T) {
+	e := eraseInvoicedVisit(t, Options{})
+	if err := payInvoice(t, e.s, e.repo, e.v.ID, e.open); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = erasedOn.Add(time.Hour)
+	k := &keeper{err: fmt.Errorf("end identity code retention: %w", apperr.ErrPermissionDenied)}
+	if _, err := e.s.PushCodeRelease(t.Context(), k, time.Second); err != nil || k.calls != 1 {
+		t.Fatalf("the first run: %d calls, %v; want one refused call", k.calls, err)
+	}
+	k.err = nil
+	if err := e.repo.MarkCodeCheck(t.Context(), e.v.OwnerID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = e.clock.Add(time.Minute)
+	if _, err := e.s.PushCodeRelease(t.Context(), k, time.Second); err != nil || k.calls != 2 {
+		t.Fatalf("the run after a new mark: %d calls, %v; want the owner service asked again at once", k.calls, err)
+	}
+}
+
 // TestCodeRetryWait: the wait after a failed check doubles with each failure in a row,
 // to a day.
 func TestCodeRetryWait(t *testing.T) {

@@ -27,9 +27,12 @@ type codeDoc struct {
 	Failures     int64     `bson:"failures,omitempty"`
 }
 
-// MarkCodeCheck implements domain.Repository: one upsert.
+// MarkCodeCheck implements domain.Repository: one upsert. A mark is a new reason to
+// ask, so it ends a wait after failed checks (ask_after); their count stays, so that
+// the next failure waits as long as it would have.
 func (r *Repository) MarkCodeCheck(ctx context.Context, ownerID string) error {
-	_, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$inc": bson.M{"checks": 1}}, options.UpdateOne().SetUpsert(true))
+	_, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$inc": bson.M{"checks": 1}, "$unset": bson.M{"ask_after": ""}},
+		options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("mark the identity code of owner %s to be checked: %w", ownerID, err)
 	}
@@ -37,9 +40,11 @@ func (r *Repository) MarkCodeCheck(ctx context.Context, ownerID string) error {
 }
 
 // MarkCodePending implements domain.Repository: one upsert, which raises
-// pending_until and never lowers it.
+// pending_until and never lowers it, and ends a wait after failed checks as
+// MarkCodeCheck does.
 func (r *Repository) MarkCodePending(ctx context.Context, until time.Time, ownerID string) error {
-	_, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID}, bson.M{"$inc": bson.M{"checks": 1}, "$max": bson.M{"pending_until": until}},
+	_, err := r.codes.UpdateOne(ctx, bson.M{"_id": ownerID},
+		bson.M{"$inc": bson.M{"checks": 1}, "$max": bson.M{"pending_until": until}, "$unset": bson.M{"ask_after": ""}},
 		options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("mark the identity code of owner %s to be checked: %w", ownerID, err)
