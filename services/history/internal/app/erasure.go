@@ -660,7 +660,11 @@ func (l lastVisits) of(ctx context.Context, repo domain.Repository, patientID st
 // dropDigests removes the request digests of the erased owner's visits past their
 // horizon on the day today, which the erasure or a sweep kept as they were recent: one
 // read of the visits, projected, and one write by _id each. A visit with a request
-// since (a payment) keeps e scheduled for its own.
+// since (a payment) keeps e scheduled for its own. A visit changed since the read is
+// skipped, and keeps e due the day after today, so that the next sweep reads it again:
+// an amendment without a request id (billing may send none) stores no digest and
+// raises no day of e, and the visit's older digests would otherwise stay until its
+// next retention day.
 func (s *Service) dropDigests(ctx context.Context, e *domain.Erasure, today retention.Date) error {
 	visits, err := s.repo.OwnerVisits(ctx, e.OwnerID)
 	if err != nil {
@@ -675,7 +679,14 @@ func (s *Service) dropDigests(ctx context.Context, e *domain.Erasure, today rete
 			e.DigestsUntil = e.DigestsUntil.Later(until)
 		}
 	}
-	return s.repo.DropDigests(ctx, past)
+	skipped, err := s.repo.DropDigests(ctx, past)
+	if err != nil {
+		return err
+	}
+	if skipped > 0 {
+		e.DigestsUntil = e.DigestsUntil.Later(today)
+	}
+	return nil
 }
 
 // changeEvent is the audit event of an erasure or sweep change of an owner's history,

@@ -337,6 +337,41 @@ func TestPaymentDuringTheDigestsSweepKeepsItsRequestID(t *testing.T) {
 	e.checkDigestDropped(t)
 }
 
+// TestPaymentWithoutRequestIDDuringTheDigestsSweep: as in
+// TestPaymentDuringTheDigestsSweepKeepsItsRequestID, billing pays the invoice while the
+// sweep eight days after the erasure drops the visit's request digests, but sends no
+// request id, so the payment stores no digest and schedules nothing. The sweep's drop,
+// at the version it read, leaves the paid visit as it is; the sweeps after it still
+// remove the visit's request digest, instead of leaving it to the visit's next
+// retention day years away.
+func TestPaymentWithoutRequestIDDuringTheDigestsSweep(t *testing.T) {
+	e := eraseInvoicedVisitFrom(t, Options{}, erasedOn.AddDate(0, 0, -1))
+	before, err := e.repo.GetVisit(t.Context(), e.v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := e.open
+	paid.State = domain.InvoicePaid
+	payment := AmendVisit{ID: e.v.ID, Paths: []string{"invoices"}, Version: before.Current.Version,
+		Reason: "paid", Visit: domain.Visit{Invoices: []domain.Invoice{paid}}}
+	var payErr error
+	racing, err := New(&afterVisitsRead{Repository: e.repo, during: func() {
+		_, _, payErr = e.s.AmendVisit(as(t, auth.RoleBilling), payment)
+	}}, &slowRegistry{}, nopAuditor{}, e.s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock = erasedOn.AddDate(0, 0, 8)
+	if _, err := racing.RunRetentionSweep(t.Context()); err != nil {
+		t.Fatalf("the sweep answered %v", err)
+	}
+	if payErr != nil {
+		t.Fatalf("the payment answered %v, want OK", payErr)
+	}
+	e.sweep(t, 9, 60)
+	e.checkDigestDropped(t)
+}
+
 // sweep runs the retention sweep once a day, at noon, from day from to day to after
 // erasedOn.
 func (e *erasedVisit) sweep(t *testing.T, from, to int) {
@@ -349,13 +384,16 @@ func (e *erasedVisit) sweep(t *testing.T, from, to int) {
 	}
 }
 
-// checkDigestDropped checks that the visit holds the payment without its request
-// digest and request id.
+// checkDigestDropped checks that the visit holds no request digest of its own, and the
+// payment without its request digest and request id.
 func (e *erasedVisit) checkDigestDropped(t *testing.T) {
 	t.Helper()
 	rec, err := e.repo.GetVisit(t.Context(), e.v.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rec.Digest != "" {
+		t.Errorf("the visit still holds its request digest %q past its horizon", rec.Digest)
 	}
 	if len(rec.Amendments) != 1 {
 		t.Fatalf("%d amendments, want the payment", len(rec.Amendments))

@@ -93,8 +93,9 @@ type Repository interface {
 	// being withdrawn from a read from before would write them back); the visit's
 	// Version bounds its amendments. Visits no longer there, or changed since their
 	// Version (a payment since may hold one of the amendments it bounds, and keeps the
-	// owner's erasure scheduled for its own digests), are skipped.
-	DropDigests(ctx context.Context, visits []*Visit) error
+	// owner's erasure scheduled for its own digests only when it stored one), are
+	// skipped. It returns how many it skipped.
+	DropDigests(ctx context.Context, visits []*Visit) (int, error)
 	// ReduceVisit marks the owner's visit restricted with its retention r and stores rec
 	// as its content (what r keeps of it; its request digest is removed when rec has
 	// none) at the next version, when the visit is still the owner's at rec's version;

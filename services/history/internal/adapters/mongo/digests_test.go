@@ -26,7 +26,8 @@ func TestDigestsDroppedOnlyAtTheVersionRead(t *testing.T) {
 			return err
 		}},
 		{"swept", func(ctx context.Context, r *Repository, version int64) error {
-			return r.DropDigests(ctx, []*domain.Visit{{ID: "v1", Version: version}})
+			_, err := r.DropDigests(ctx, []*domain.Visit{{ID: "v1", Version: version}})
+			return err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,6 +46,27 @@ func TestDigestsDroppedOnlyAtTheVersionRead(t *testing.T) {
 				t.Errorf("dropped at the version stored, the payment holds request id %q, digest %q; want neither", a.RequestID, a.Digest)
 			}
 		})
+	}
+}
+
+// TestDropDigestsCountsTheVisitsSkipped: the sweep's DropDigests reports the visits it
+// did not write, changed since the version read or gone, so that the sweep reads them
+// again.
+func TestDropDigestsCountsTheVisitsSkipped(t *testing.T) {
+	r := erasedOwnerStore(t)
+	paid := paidVisit(t, r, domain.VisitRetention{VisitID: "v1", RecordUntil: retention.DateOf(time.Date(2032, 12, 31, 0, 0, 0, 0, time.UTC), time.UTC)})
+	for _, tc := range []struct {
+		name   string
+		visits []*domain.Visit
+		want   int
+	}{
+		{"changed and gone", []*domain.Visit{{ID: "v1", Version: paid.Version - 1}, {ID: "gone", Version: 1}}, 2},
+		{"at the version stored", []*domain.Visit{{ID: "v1", Version: paid.Version}}, 0},
+	} {
+		skipped, err := r.DropDigests(t.Context(), tc.visits)
+		if err != nil || skipped != tc.want {
+			t.Errorf("%s: skipped %d (%v), want %d", tc.name, skipped, err, tc.want)
+		}
 	}
 }
 

@@ -264,16 +264,21 @@ func (r *Repository) MarkRestricted(ctx context.Context, ownerID string, marks [
 // DropDigests implements domain.Repository: one update by _id per visit, conditional
 // on the version, which the embedded store's proxy narrows to _id (see
 // docs/EMBEDDED_STORE.md).
-func (r *Repository) DropDigests(ctx context.Context, visits []*domain.Visit) error {
+func (r *Repository) DropDigests(ctx context.Context, visits []*domain.Visit) (int, error) {
+	skipped := 0
 	for _, v := range visits {
-		if _, err := r.visits.UpdateOne(ctx, bson.M{"_id": v.ID, "version": v.Version}, bson.M{
+		res, err := r.visits.UpdateOne(ctx, bson.M{"_id": v.ID, "version": v.Version}, bson.M{
 			"$unset": digestFields(v.Version),
 			"$inc":   bson.M{"version": 1},
-		}); err != nil {
-			return fmt.Errorf("drop the request digests of visit %s: %w", v.ID, err)
+		})
+		if err != nil {
+			return skipped, fmt.Errorf("drop the request digests of visit %s: %w", v.ID, err)
+		}
+		if res.MatchedCount == 0 {
+			skipped++
 		}
 	}
-	return nil
+	return skipped, nil
 }
 
 // digestFields are the request digests of a visit at version, for $unset: its own and
