@@ -302,36 +302,17 @@ func TestSweepHoldingTheRecordLeavesThePaymentsDigestDay(t *testing.T) {
 // within their own seven days, so the payment's retry is answered with it; the sweeps
 // after their horizon remove them.
 func TestPaymentDuringTheDigestsSweepKeepsItsRequestID(t *testing.T) {
-	e := eraseInvoicedVisitFrom(t, Options{}, erasedOn.AddDate(0, 0, -1))
-	before, err := e.repo.GetVisit(t.Context(), e.v.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	paid := e.open
-	paid.State = domain.InvoicePaid
-	payment := AmendVisit{ID: e.v.ID, RequestID: "pay-1", Paths: []string{"invoices"}, Version: before.Current.Version,
-		Reason: "paid", Visit: domain.Visit{Invoices: []domain.Invoice{paid}}}
-	var payErr error
-	racing, err := New(&afterVisitsRead{Repository: e.repo, during: func() {
-		_, _, payErr = e.s.AmendVisit(as(t, auth.RoleBilling), payment)
-	}}, &slowRegistry{}, nopAuditor{}, e.s.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.clock = erasedOn.AddDate(0, 0, 8)
-	if _, err := racing.RunRetentionSweep(t.Context()); err != nil && !errors.Is(err, apperr.ErrConflict) {
-		t.Fatalf("the sweep answered %v", err)
-	}
-	if payErr != nil {
-		t.Fatalf("the payment answered %v, want OK", payErr)
+	e, payment, version, sweepErr := payDuringDigestsSweep(t, "pay-1")
+	if sweepErr != nil && !errors.Is(sweepErr, apperr.ErrConflict) {
+		t.Fatalf("the sweep answered %v", sweepErr)
 	}
 	retried, _, err := e.s.AmendVisit(as(t, auth.RoleBilling), payment)
 	if err != nil {
 		t.Fatalf("the payment's retry answered %v, want the payment", err)
 	}
-	if retried.Version != before.Current.Version+1 || len(retried.Invoices) != 1 || retried.Invoices[0].State != domain.InvoicePaid {
+	if retried.Version != version+1 || len(retried.Invoices) != 1 || retried.Invoices[0].State != domain.InvoicePaid {
 		t.Errorf("the payment's retry answered %+v at version %d, want the paid invoice at version %d",
-			retried.Invoices, retried.Version, before.Current.Version+1)
+			retried.Invoices, retried.Version, version+1)
 	}
 	e.sweep(t, 9, 20)
 	e.checkDigestDropped(t)
@@ -345,6 +326,22 @@ func TestPaymentDuringTheDigestsSweepKeepsItsRequestID(t *testing.T) {
 // remove the visit's request digest, instead of leaving it to the visit's next
 // retention day years away.
 func TestPaymentWithoutRequestIDDuringTheDigestsSweep(t *testing.T) {
+	e, _, _, sweepErr := payDuringDigestsSweep(t, "")
+	if sweepErr != nil {
+		t.Fatalf("the sweep answered %v", sweepErr)
+	}
+	e.sweep(t, 9, 60)
+	e.checkDigestDropped(t)
+}
+
+// payDuringDigestsSweep erases the owner of a visit recorded the day before the
+// erasure, which restricted it and kept its request digests for their seven days, and
+// has billing pay the visit's invoice under requestID ("": none) while the sweep eight
+// days after the erasure, having read the owner's visits, drops them. It returns the
+// payment, the visit's version before it and the sweep's answer; the payment must have
+// been answered OK.
+func payDuringDigestsSweep(t *testing.T, requestID string) (*erasedVisit, AmendVisit, int64, error) {
+	t.Helper()
 	e := eraseInvoicedVisitFrom(t, Options{}, erasedOn.AddDate(0, 0, -1))
 	before, err := e.repo.GetVisit(t.Context(), e.v.ID)
 	if err != nil {
@@ -352,7 +349,7 @@ func TestPaymentWithoutRequestIDDuringTheDigestsSweep(t *testing.T) {
 	}
 	paid := e.open
 	paid.State = domain.InvoicePaid
-	payment := AmendVisit{ID: e.v.ID, Paths: []string{"invoices"}, Version: before.Current.Version,
+	payment := AmendVisit{ID: e.v.ID, RequestID: requestID, Paths: []string{"invoices"}, Version: before.Current.Version,
 		Reason: "paid", Visit: domain.Visit{Invoices: []domain.Invoice{paid}}}
 	var payErr error
 	racing, err := New(&afterVisitsRead{Repository: e.repo, during: func() {
@@ -362,14 +359,11 @@ func TestPaymentWithoutRequestIDDuringTheDigestsSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock = erasedOn.AddDate(0, 0, 8)
-	if _, err := racing.RunRetentionSweep(t.Context()); err != nil {
-		t.Fatalf("the sweep answered %v", err)
-	}
+	_, sweepErr := racing.RunRetentionSweep(t.Context())
 	if payErr != nil {
 		t.Fatalf("the payment answered %v, want OK", payErr)
 	}
-	e.sweep(t, 9, 60)
-	e.checkDigestDropped(t)
+	return e, payment, before.Current.Version, sweepErr
 }
 
 // sweep runs the retention sweep once a day, at noon, from day from to day to after
