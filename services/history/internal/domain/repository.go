@@ -168,7 +168,7 @@ type Repository interface {
 	ClearNamesCheck(ctx context.Context, ownerID string, checks int64) error
 
 	// MarkCodeCheck marks the owner's CodeNotice to be checked (Checks + 1), creating
-	// it when there is none.
+	// it when there is none, and ends its wait (AskAfter), keeping its Failures.
 	MarkCodeCheck(ctx context.Context, ownerID string) error
 	// MarkCodePending marks the owner's CodeNotice to be checked, as MarkCodeCheck, and
 	// keeps it pending until until at least (CodeNotice.PendingUntil).
