@@ -443,9 +443,9 @@ func (s *Service) ExtendNameRetention(ctx context.Context, id, until string) (st
 		plan, err := domain.PlanExtension(o, until)
 		switch {
 		case errors.Is(err, domain.ErrOwnerNotErased):
-			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, s.refusedExtension(ctx, id, "OWNER_NOT_ERASED", errOwnerNotErased()))
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, s.refusedAs(ctx, "owner.retention_extend", id, "OWNER_NOT_ERASED", errOwnerNotErased()))
 		case errors.Is(err, domain.ErrNamesNotKept):
-			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, s.refusedExtension(ctx, id, "NAMES_NOT_KEPT", errNamesNotKept()))
+			return "", fmt.Errorf("extend the names' retention of owner %s: %w", id, s.refusedAs(ctx, "owner.retention_extend", id, "NAMES_NOT_KEPT", errNamesNotKept()))
 		}
 		if !plan.Changes() && plan.ExtendNamesUntil == "" {
 			return plan.KeepNamesUntil, s.record(ctx, "owner.retention_extend", ownerResource(id), id)
@@ -499,16 +499,11 @@ func errCodeOwnerNotErased() error {
 	return apperr.Precondition("OWNER_NOT_ERASED", "the owner is not erased: no erasure keeps its identity code to a day")
 }
 
-// refusedExtension audits a refusal of ExtendNameRetention (rule, its reason) as denied
-// about owner id before answering it: the call read the owner's record, and tells
-// whether the owner is erased and its names kept, so the owner's access report shows
-// it. When the audit fails, its failure is the answer, and the job asks again.
-func (s *Service) refusedExtension(ctx context.Context, id, rule string, answer error) error {
-	return s.refusedAs(ctx, "owner.retention_extend", id, rule, answer)
-}
-
-// refusedAs audits a refusal of the job's call action about owner id (rule, its
-// reason) as denied before answering it.
+// refusedAs audits a refusal of the name retention job's call action
+// (ExtendNameRetention, EndIdentityCodeRetention) about owner id (rule, its reason) as
+// denied before answering it: the call read the owner's record, and tells whether the
+// owner is erased and what is kept, so the owner's access report shows it. When the
+// audit fails, its failure is the answer, and the job asks again.
 func (s *Service) refusedAs(ctx context.Context, action, id, rule string, answer error) error {
 	if err := s.auditor.RecordNow(ctx, audit.Refusal(action, ownerResource(id), id, rule)); err != nil {
 		return fmt.Errorf("audit a refused %s: %w", action, err)
